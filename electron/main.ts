@@ -1,0 +1,92 @@
+/**
+ * Electron main: one hardened shell window on app://cloison, RPC relayed to the supervisor's Unix
+ * socket, the shell's shortcuts caught in before-input-event (before any page or cage sees them),
+ * and everything a kiosk must refuse refused: navigation, new windows, permissions, menus.
+ *
+ * The supervisor is started by the launcher (npm start) or by systemd; its socket and gateway
+ * origin come from CLOISON_RPC_SOCKET and CLOISON_GATEWAY_ORIGIN.
+ */
+import { app, BrowserWindow, ipcMain, Menu, net, protocol, session } from 'electron';
+import { join, normalize, sep } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { IPC_CHANNELS } from '../shared/preloadApi';
+import { isRpcMethod } from '../shared/rpc';
+import { chordMatches, parseChord } from '../shared/shortcuts';
+import { SupervisorLink } from './supervisorLink';
+import { APP_HOST, APP_ORIGIN, APP_SCHEME, shellCsp, shellWindowOptions } from './windowOptions';
+
+const rpcSocket = process.env.CLOISON_RPC_SOCKET;
+const gatewayOrigin = process.env.CLOISON_GATEWAY_ORIGIN;
+const kiosk = process.env.CLOISON_KIOSK !== '0';
+const rendererDir = join(__dirname, '..', 'renderer');
+
+protocol.registerSchemesAsPrivileged([{ scheme: APP_SCHEME, privileges: { standard: true, secure: true, supportFetchAPI: true } }]);
+Menu.setApplicationMenu(null);
+
+/** Keys a kiosk swallows: reload, devtools, zoom, new window, close, fullscreen toggle. */
+const KIOSK_BLOCKED = ['Ctrl+R', 'Ctrl+Shift+R', 'F5', 'Ctrl+Shift+I', 'Ctrl+Shift+J', 'F12', 'Ctrl+=', 'Ctrl+-', 'Ctrl+0', 'Ctrl+N', 'Ctrl+W', 'Ctrl+Q', 'F11', 'Alt+F4'].map(parseChord);
+
+function isTrustedSender(frame: Electron.WebFrameMain | null): boolean {
+  return !!frame && frame.parent === null && new URL(frame.url).origin === APP_ORIGIN;
+}
+
+app.whenReady().then(async () => {
+  if (!rpcSocket || !gatewayOrigin) {
+    console.error('cloison: CLOISON_RPC_SOCKET and CLOISON_GATEWAY_ORIGIN must be set (start with npm start)');
+    app.exit(2);
+    return;
+  }
+  const csp = shellCsp(gatewayOrigin);
+  protocol.handle(APP_SCHEME, async (request) => {
+    const url = new URL(request.url);
+    if (url.host !== APP_HOST) return new Response('not found', { status: 404 });
+    const file = normalize(join(rendererDir, url.pathname === '/' ? 'index.html' : decodeURIComponent(url.pathname)));
+    if (!file.startsWith(rendererDir + sep)) return new Response('not found', { status: 404 });
+    const response = await net.fetch(pathToFileURL(file).toString());
+    const headers = new Headers(response.headers);
+    headers.set('Content-Security-Policy', csp);
+    return new Response(response.body, { status: response.status, headers });
+  });
+  session.defaultSession.setPermissionRequestHandler((_wc, _permission, callback) => callback(false));
+  session.defaultSession.setPermissionCheckHandler(() => false);
+
+  const win = new BrowserWindow(shellWindowOptions(join(__dirname, 'preload.cjs'), kiosk));
+  const link = new SupervisorLink(rpcSocket, (name, data) => {
+    if (!win.isDestroyed()) win.webContents.send(IPC_CHANNELS.event, name, data);
+  });
+
+  ipcMain.handle(IPC_CHANNELS.call, async (event, method: unknown, params: unknown) => {
+    if (!isTrustedSender(event.senderFrame)) return { ok: false, error: { code: 'NOT_AUTHORISED', message: 'untrusted sender' } };
+    if (typeof method !== 'string' || !isRpcMethod(method)) return { ok: false, error: { code: 'UNKNOWN_METHOD', message: 'unknown method' } };
+    try {
+      return { ok: true, result: await link.call(method, params) };
+    } catch (error) {
+      return { ok: false, error };
+    }
+  });
+  ipcMain.handle(IPC_CHANNELS.gatewayOrigin, (event) => (isTrustedSender(event.senderFrame) ? gatewayOrigin : null));
+
+  const switchChord = parseChord(((await link.call('session.describe', {})) as { shortcuts: { switchLevel: string } }).shortcuts.switchLevel);
+  win.webContents.on('before-input-event', (event, input) => {
+    if (input.type !== 'keyDown' && input.type !== 'keyUp') return;
+    if (chordMatches(switchChord, input)) {
+      event.preventDefault();
+      if (input.type === 'keyDown' && !input.isAutoRepeat) win.webContents.send(IPC_CHANNELS.shortcut, 'switchLevel');
+      return;
+    }
+    if (kiosk && KIOSK_BLOCKED.some((c) => chordMatches(c, input))) event.preventDefault();
+  });
+  win.webContents.on('will-navigate', (event) => event.preventDefault());
+  win.webContents.on('will-attach-webview', (event) => event.preventDefault());
+  win.webContents.setWindowOpenHandler(() => ({ action: 'deny' }));
+  win.on('close', (event) => {
+    if (kiosk) event.preventDefault();
+  });
+  win.once('ready-to-show', () => win.show());
+  await win.loadURL(`${APP_ORIGIN}/index.html`);
+});
+
+app.on('web-contents-created', (_e, contents) => {
+  contents.on('will-navigate', (event) => event.preventDefault());
+  contents.setWindowOpenHandler(() => ({ action: 'deny' }));
+});

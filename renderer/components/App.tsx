@@ -1,0 +1,31 @@
+/**
+ * The shell's window: the level band on top, the cage stage below, and a blocking notice when the
+ * link to the supervisor is down (a shell without its supervisor shows no cage).
+ */
+import { textFor } from '../i18n';
+import { useShellState } from '../shellContext';
+import { CageStage } from './CageStage';
+import { LevelBand } from './LevelBand';
+
+export function App() {
+  const link = useShellState((s) => s.link);
+  const linkError = useShellState((s) => s.linkError);
+  const locale = useShellState((s) => s.locale);
+  const t = textFor(locale);
+  if (link !== 'connected') {
+    return (
+      <div className="shell shell--offline" data-testid="shell-offline" data-link={link}>
+        <div className="notice">
+          <div className="notice__title">{link === 'connecting' ? t.connecting : t.linkLost}</div>
+          {linkError ? <div className="notice__detail">{linkError}</div> : null}
+        </div>
+      </div>
+    );
+  }
+  return (
+    <div className="shell" data-testid="shell">
+      <LevelBand />
+      <CageStage />
+    </div>
+  );
+}

@@ -1,0 +1,55 @@
+/**
+ * The level band: always on top, drawn only by the shell, in the colour of the level in front.
+ * Trust rule: its text and colours come only from the policy (trusted path, properties 1 and 2);
+ * no cage-supplied string (desktop name, title) is ever rendered here.
+ */
+import { textFor } from '../i18n';
+import { useShell, useShellState } from '../shellContext';
+import { levelById } from '../store/shellStore';
+
+export function LevelBand() {
+  const { switchTo } = useShell();
+  const levels = useShellState((s) => s.levels);
+  const front = useShellState((s) => s.front);
+  const cages = useShellState((s) => s.cages);
+  const locale = useShellState((s) => s.locale);
+  const shortcut = useShellState((s) => s.switchShortcut);
+  const t = textFor(locale);
+  const level = levelById(levels, front);
+  if (!level) return <header className="band band--unknown" data-testid="level-band" />;
+  return (
+    <header
+      className="band"
+      data-testid="level-band"
+      data-level={level.id}
+      style={{ backgroundColor: level.colour, color: level.textColour }}
+    >
+      <div className="band__level" data-testid="band-level-name">
+        <span className="band__caption">{t.level}</span>
+        <span className="band__name">{level.label[locale]}</span>
+      </div>
+      <nav className="band__switcher" aria-label={t.switchTo}>
+        {levels.map((l) => (
+          <button
+            key={l.id}
+            type="button"
+            className={`band__button${l.id === front ? ' band__button--front' : ''}`}
+            data-testid={`switch-${l.id}`}
+            aria-pressed={l.id === front}
+            title={`${t.switchTo} ${l.label[locale]}`}
+            onClick={() => switchTo(l.id)}
+          >
+            <span className="band__swatch" style={{ backgroundColor: l.colour }} />
+            <span>{l.label[locale]}</span>
+            <span className="band__status" data-testid={`status-${l.id}`}>
+              {t.status[cages[l.id]?.status ?? 'stopped']}
+            </span>
+          </button>
+        ))}
+      </nav>
+      <div className="band__hint">
+        {t.shortcut} : <kbd>{shortcut}</kbd>
+      </div>
+    </header>
+  );
+}

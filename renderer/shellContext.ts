@@ -1,0 +1,25 @@
+/**
+ * React access to the shell's store and host API (one of each per window).
+ */
+import { createContext, useContext } from 'react';
+import { useStore } from 'zustand';
+import type { ShellApi } from './transport/shellApi';
+import type { ShellActions, ShellState, ShellStore } from './store/shellStore';
+
+export interface ShellContextValue {
+  store: ShellStore;
+  api: ShellApi;
+  switchTo(level: string): void;
+}
+
+export const ShellContext = createContext<ShellContextValue | null>(null);
+
+export function useShell(): ShellContextValue {
+  const ctx = useContext(ShellContext);
+  if (!ctx) throw new Error('ShellContext missing');
+  return ctx;
+}
+
+export function useShellState<T>(selector: (s: ShellState & ShellActions) => T): T {
+  return useStore(useShell().store, selector);
+}

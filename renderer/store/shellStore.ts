@@ -1,0 +1,79 @@
+/**
+ * The shell's state: the levels (from the policy, via the supervisor), each cage's status, which
+ * level is in front, and the link to the supervisor. Supervisor events enter only through
+ * `applyEvent`; user actions through `requestFront`.
+ *
+ * Trust rule: level names and colours come from `levels`, filled from the supervisor's policy
+ * view; nothing a cage sends is ever stored here (trusted path, property 2).
+ */
+import { createStore } from 'zustand/vanilla';
+import type { CageState, LevelView } from '../../shared/rpc';
+
+export type LinkState = 'connecting' | 'connected' | 'lost';
+export type Locale = 'fr' | 'en';
+
+export interface ShellState {
+  link: LinkState;
+  linkError: string | null;
+  locale: Locale;
+  levels: LevelView[];
+  cages: Record<string, CageState>;
+  /** Level the shell shows in front (changes at once on a user action). */
+  front: string | null;
+  /** Level the supervisor confirmed in front (the gateway enforces this one). */
+  confirmedFront: string | null;
+  switchShortcut: string;
+}
+
+export interface ShellActions {
+  initialise(view: { levels: LevelView[]; cages: CageState[]; focus: string; switchShortcut: string }): void;
+  setCage(state: CageState): void;
+  setFront(level: string): void;
+  confirmFront(level: string): void;
+  setLink(link: LinkState, error?: string): void;
+}
+
+export type ShellStore = ReturnType<typeof createShellStore>;
+
+export function createShellStore(locale: Locale) {
+  return createStore<ShellState & ShellActions>()((set, get) => ({
+    link: 'connecting',
+    linkError: null,
+    locale,
+    levels: [],
+    cages: {},
+    front: null,
+    confirmedFront: null,
+    switchShortcut: '',
+    initialise: ({ levels, cages, focus, switchShortcut }) =>
+      set({
+        levels: [...levels].sort((a, b) => a.rank - b.rank),
+        cages: Object.fromEntries(cages.map((c) => [c.level, c])),
+        front: focus,
+        confirmedFront: focus,
+        switchShortcut,
+        link: 'connected',
+      }),
+    // A status for a level the policy does not define is ignored: such a cage is never shown.
+    setCage: (state) => {
+      if (!get().levels.some((l) => l.id === state.level)) return;
+      set((s) => ({ cages: { ...s.cages, [state.level]: state } }));
+    },
+    setFront: (level) => {
+      if (get().levels.some((l) => l.id === level)) set({ front: level });
+    },
+    confirmFront: (level) => set({ confirmedFront: level }),
+    setLink: (link, error) => set({ link, linkError: error ?? null }),
+  }));
+}
+
+/** The level after `current` in rank order, wrapping round. */
+export function nextLevel(levels: LevelView[], current: string | null): string | null {
+  if (levels.length === 0) return null;
+  const i = levels.findIndex((l) => l.id === current);
+  return (levels[(i + 1) % levels.length] ?? levels[0])!.id;
+}
+
+export function levelById(levels: LevelView[], id: string | null): LevelView | undefined {
+  return levels.find((l) => l.id === id);
+}

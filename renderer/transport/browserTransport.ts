@@ -1,0 +1,84 @@
+/**
+ * ShellApi for the browser host: RPC over a WebSocket to the supervisor that served this page,
+ * authenticated by the launch token taken from the URL fragment (never sent in a request line).
+ */
+import {
+  rpcEvents,
+  rpcMethods,
+  serverFrameSchema,
+  isRpcEvent,
+  type RpcEvent,
+  type RpcEventData,
+  type RpcMethod,
+  type RpcParams,
+  type RpcResult,
+} from '../../shared/rpc';
+import { RpcCallError, type ShellApi } from './shellApi';
+
+const RPC_PROTOCOL = 'cloison.v1';
+const TOKEN_PROTOCOL_PREFIX = 'cloison-token.';
+
+export function launchTokenFromLocation(loc: Location): string | null {
+  const m = /(?:^#|&)token=([A-Za-z0-9_-]+)/.exec(loc.hash);
+  return m?.[1] ?? null;
+}
+
+export async function connectBrowserTransport(origin: string, token: string): Promise<ShellApi> {
+  const wsOrigin = origin.replace(/^http/, 'ws');
+  const ws = new WebSocket(`${wsOrigin}/rpc`, [RPC_PROTOCOL, TOKEN_PROTOCOL_PREFIX + token]);
+  const pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void; method: RpcMethod }>();
+  const listeners = new Map<RpcEvent, Set<(data: never) => void>>();
+  const disconnectListeners: Array<() => void> = [];
+  let nextId = 1;
+
+  await new Promise<void>((resolve, reject) => {
+    ws.onopen = () => resolve();
+    ws.onerror = () => reject(new Error('cannot reach the supervisor (launch token refused or supervisor gone)'));
+  });
+  ws.onclose = () => {
+    for (const p of pending.values()) p.reject(new Error('supervisor connection closed'));
+    pending.clear();
+    for (const l of disconnectListeners) l();
+  };
+  ws.onmessage = (ev) => {
+    let frame;
+    try {
+      frame = serverFrameSchema.parse(JSON.parse(String(ev.data)));
+    } catch {
+      return; // a malformed frame from the supervisor is ignored, not trusted
+    }
+    if (frame.type === 'event') {
+      if (!isRpcEvent(frame.name)) return;
+      const parsed = rpcEvents[frame.name].safeParse(frame.data);
+      if (!parsed.success) return;
+      for (const l of listeners.get(frame.name) ?? []) (l as (d: unknown) => void)(parsed.data);
+      return;
+    }
+    const p = pending.get(frame.id);
+    if (!p) return;
+    pending.delete(frame.id);
+    if (frame.ok) {
+      const result = rpcMethods[p.method].result.safeParse(frame.result);
+      if (result.success) p.resolve(result.data);
+      else p.reject(new RpcCallError('BAD_RESPONSE', `${p.method}: malformed response`));
+    } else p.reject(new RpcCallError(frame.error.code, frame.error.message));
+  };
+
+  return {
+    call<M extends RpcMethod>(method: M, params: RpcParams<M>): Promise<RpcResult<M>> {
+      const id = nextId++;
+      return new Promise((resolve, reject) => {
+        pending.set(id, { resolve: resolve as (v: unknown) => void, reject, method });
+        ws.send(JSON.stringify({ type: 'request', id, method, params }));
+      });
+    },
+    on<E extends RpcEvent>(event: E, listener: (data: RpcEventData<E>) => void) {
+      const set = listeners.get(event) ?? new Set();
+      set.add(listener as (data: never) => void);
+      listeners.set(event, set);
+      return () => set.delete(listener as (data: never) => void);
+    },
+    vncUrl: (path, level, ticket) => `${wsOrigin}${path}?level=${encodeURIComponent(level)}&ticket=${encodeURIComponent(ticket)}`,
+    onDisconnect: (l) => disconnectListeners.push(l),
+  };
+}

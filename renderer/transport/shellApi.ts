@@ -1,0 +1,24 @@
+/**
+ * What the renderer needs from its host, whatever the host: RPC calls, supervisor events, and the
+ * address of the VNC gateway. The browser host implements it over a WebSocket with the launch token;
+ * Electron's preload implements it over IPC.
+ */
+import type { RpcEvent, RpcEventData, RpcMethod, RpcParams, RpcResult } from '../../shared/rpc';
+
+export interface ShellApi {
+  call<M extends RpcMethod>(method: M, params: RpcParams<M>): Promise<RpcResult<M>>;
+  on<E extends RpcEvent>(event: E, listener: (data: RpcEventData<E>) => void): () => void;
+  /** ws:// URL of the gateway for one cage connection. */
+  vncUrl(path: string, level: string, ticket: string): string;
+  /** Called when the RPC link drops, so the shell can show it. */
+  onDisconnect(listener: () => void): void;
+}
+
+export class RpcCallError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}

@@ -1,0 +1,14 @@
+// Bundles the Node-side programs (supervisor, admin CLI, Electron main and preload) into out/.
+// Electron's main and preload are CommonJS: a sandboxed preload cannot be ESM.
+import { build } from 'esbuild';
+
+const common = { bundle: true, platform: 'node', target: 'node20', sourcemap: true, logLevel: 'warning' };
+
+await Promise.all([
+  build({ ...common, entryPoints: ['supervisor/main.ts'], outfile: 'out/supervisor/main.js', format: 'esm',
+    banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" } }),
+  build({ ...common, entryPoints: ['supervisor/cli/cloison.ts'], outfile: 'out/cli/cloison.js', format: 'esm',
+    banner: { js: "#!/usr/bin/env node\nimport { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" } }),
+  build({ ...common, entryPoints: ['electron/main.ts'], outfile: 'out/electron/main.cjs', format: 'cjs', external: ['electron'] }),
+  build({ ...common, entryPoints: ['electron/preload.ts'], outfile: 'out/electron/preload.cjs', format: 'cjs', external: ['electron'], platform: 'node' }),
+]);

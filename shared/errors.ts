@@ -1,0 +1,28 @@
+/**
+ * Stable error codes shared by every process. A code never changes meaning once released;
+ * messages are for people, codes are for programs and tests.
+ */
+export const ERROR_CODES = [
+  'BAD_REQUEST', // payload failed its schema
+  'UNKNOWN_METHOD',
+  'UNKNOWN_LEVEL', // names a level the policy does not define
+  'NOT_AUTHORISED', // missing or wrong launch token
+  'CAGE_UNAVAILABLE', // cage not running
+  'TICKET_INVALID', // unknown, used, expired, or bound to another cage
+  'RFB_PROTOCOL', // client sent bytes the gateway does not accept
+  'LIMIT_EXCEEDED',
+  'INTERNAL',
+] as const;
+
+export type ErrorCode = (typeof ERROR_CODES)[number];
+
+/** An error that crosses a process boundary: code + human message, nothing else. */
+export class CloisonError extends Error {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'CloisonError';
+  }
+}

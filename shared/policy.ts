@@ -1,0 +1,145 @@
+/**
+ * Policy schema: the administrator's description of levels, their cages and the flows between them.
+ *
+ * Trust rule: level names and colours shown by the shell come only from here (trusted path,
+ * property 2). Nothing a cage sends can change a value parsed by this schema.
+ */
+import { z } from 'zod';
+
+export const LEVEL_ID = /^[a-z][a-z0-9-]{0,31}$/;
+const COLOUR = /^#[0-9a-fA-F]{6}$/;
+const GEOMETRY = /^(\d{3,5})x(\d{3,5})$/;
+/** Xvnc refuses framebuffers above 16384 pixels a side; we stay well below. */
+export const MAX_GEOMETRY_SIDE = 8192;
+
+export const levelIdSchema = z.string().regex(LEVEL_ID, 'a level id is lower-case letters, digits and dashes, starting with a letter');
+
+export const networkModeSchema = z.enum(['none', 'nat', 'host']);
+export type NetworkMode = z.infer<typeof networkModeSchema>;
+
+const geometrySchema = z
+  .string()
+  .regex(GEOMETRY, 'geometry is WIDTHxHEIGHT, e.g. 1280x800')
+  .refine((g) => {
+    const [, w, h] = GEOMETRY.exec(g) ?? [];
+    return Number(w) >= 320 && Number(h) >= 200 && Number(w) <= MAX_GEOMETRY_SIDE && Number(h) <= MAX_GEOMETRY_SIDE;
+  }, `geometry sides must be between 320x200 and ${MAX_GEOMETRY_SIDE}x${MAX_GEOMETRY_SIDE}`);
+
+/** An app is a command line run inside the cage: argv, never a shell string. */
+const appSchema = z.union([
+  z.string().min(1).transform((s) => [s]),
+  z.array(z.string().min(1)).min(1),
+]);
+
+export const bwrapCageSchema = z
+  .object({
+    driver: z.literal('bwrap'),
+    network: networkModeSchema.default('none'),
+    geometry: geometrySchema.default('1280x800'),
+    apps: z.array(appSchema).default([['xterm'], ['xedit']]),
+    /** Host uid the cage runs as; default 61000 + the level's position in the policy. */
+    uid: z.number().int().min(1000).max(65533).optional(),
+  })
+  .strict();
+
+const endpointSchema = z.union([
+  z.object({ socket: z.string().startsWith('/', 'socket must be an absolute path') }).strict(),
+  z.object({ host: z.string().min(1), port: z.number().int().min(1).max(65535) }).strict(),
+]);
+
+export const vncCageSchema = z
+  .object({
+    driver: z.literal('vnc'),
+    endpoint: endpointSchema,
+  })
+  .strict();
+
+export const cageSchema = z.discriminatedUnion('driver', [bwrapCageSchema, vncCageSchema]);
+export type CagePolicy = z.infer<typeof cageSchema>;
+export type BwrapCagePolicy = z.infer<typeof bwrapCageSchema>;
+export type VncCagePolicy = z.infer<typeof vncCageSchema>;
+
+export const levelSchema = z
+  .object({
+    id: levelIdSchema,
+    rank: z.number().int().min(0).max(1000),
+    label: z.object({ fr: z.string().min(1).max(40), en: z.string().min(1).max(40) }).strict(),
+    colour: z.string().regex(COLOUR, 'colour is #RRGGBB'),
+    /** Text colour on the level's band; chosen by the administrator for contrast. */
+    textColour: z.string().regex(COLOUR, 'textColour is #RRGGBB').default('#ffffff'),
+    cage: cageSchema,
+  })
+  .strict();
+export type LevelPolicy = z.infer<typeof levelSchema>;
+
+export const decisionSchema = z.enum(['allow', 'ask', 'deny']);
+export type Decision = z.infer<typeof decisionSchema>;
+
+/** Defaults follow CLIP OS: up = ask, down = deny. Used by the brokers. */
+export const flowsSchema = z
+  .object({
+    up: decisionSchema.default('ask'),
+    down: decisionSchema.default('deny'),
+    lateral: decisionSchema.default('deny'),
+  })
+  .strict();
+
+export const shortcutsSchema = z
+  .object({
+    switchLevel: z.string().min(1).default('Ctrl+Alt+PageDown'),
+  })
+  .strict();
+
+export const policySchema = z
+  .object({
+    version: z.literal(1),
+    levels: z.array(levelSchema).min(1).max(16),
+    flows: flowsSchema.default({ up: 'ask', down: 'deny', lateral: 'deny' }),
+    shortcuts: shortcutsSchema.default({ switchLevel: 'Ctrl+Alt+PageDown' }),
+  })
+  .strict()
+  .superRefine((policy, ctx) => {
+    const seenIds = new Map<string, number>();
+    const seenColours = new Map<string, number>();
+    policy.levels.forEach((level, i) => {
+      const prior = seenIds.get(level.id);
+      if (prior !== undefined) {
+        ctx.addIssue({ code: 'custom', path: ['levels', i, 'id'], message: `duplicate level id "${level.id}" (also levels[${prior}])` });
+      }
+      seenIds.set(level.id, i);
+      const colour = level.colour.toLowerCase();
+      const sameColour = seenColours.get(colour);
+      if (sameColour !== undefined) {
+        ctx.addIssue({ code: 'custom', path: ['levels', i, 'colour'], message: `colour ${level.colour} is already used by levels[${sameColour}]: each level needs its own colour` });
+      }
+      seenColours.set(colour, i);
+    });
+    const uids = new Map<number, number>();
+    policy.levels.forEach((level, i) => {
+      if (level.cage.driver !== 'bwrap') return;
+      const uid = cageUid(level.cage, i);
+      const other = uids.get(uid);
+      if (other !== undefined) ctx.addIssue({ code: 'custom', path: ['levels', i, 'cage', 'uid'], message: `uid ${uid} is already used by levels[${other}]: each cage needs its own uid` });
+      uids.set(uid, i);
+    });
+  });
+export type Policy = z.infer<typeof policySchema>;
+
+export function geometryOf(cage: BwrapCagePolicy): { width: number; height: number } {
+  const [, w, h] = GEOMETRY.exec(cage.geometry) ?? [];
+  return { width: Number(w), height: Number(h) };
+}
+
+export const DEFAULT_CAGE_UID_BASE = 61000;
+
+export function cageUid(cage: BwrapCagePolicy, index: number): number {
+  return cage.uid ?? DEFAULT_CAGE_UID_BASE + index;
+}
+
+export type FlowDirection = 'up' | 'down' | 'lateral';
+
+export function directionBetween(from: LevelPolicy, to: LevelPolicy): FlowDirection {
+  if (to.rank > from.rank) return 'up';
+  if (to.rank < from.rank) return 'down';
+  return 'lateral';
+}

@@ -1,0 +1,100 @@
+/**
+ * The one RPC contract between the shell (renderer, Electron main) and the supervisor.
+ *
+ * Every request, response and event is a zod schema here; both transports (Electron IPC relayed to
+ * the supervisor's Unix socket, or the browser host's WebSocket) validate what they receive with
+ * these schemas. Events are named onX.
+ */
+import { z } from 'zod';
+import { ERROR_CODES } from './errors';
+import { levelIdSchema } from './policy';
+
+export const levelViewSchema = z.object({
+  id: levelIdSchema,
+  rank: z.number().int(),
+  label: z.object({ fr: z.string(), en: z.string() }),
+  colour: z.string(),
+  textColour: z.string(),
+});
+export type LevelView = z.infer<typeof levelViewSchema>;
+
+export const CAGE_STATUSES = ['starting', 'running', 'crashed', 'stopped'] as const;
+export const cageStatusSchema = z.enum(CAGE_STATUSES);
+export type CageStatus = z.infer<typeof cageStatusSchema>;
+
+export const cageStateSchema = z.object({
+  level: levelIdSchema,
+  status: cageStatusSchema,
+  /** Human-readable reason for crashed/stopped, written by the supervisor (never by a cage). */
+  detail: z.string().max(500).optional(),
+  restarts: z.number().int().min(0),
+  width: z.number().int().optional(),
+  height: z.number().int().optional(),
+});
+export type CageState = z.infer<typeof cageStateSchema>;
+
+const levelParams = z.object({ level: levelIdSchema }).strict();
+const empty = z.object({}).strict();
+
+export const rpcMethods = {
+  'session.describe': {
+    params: empty,
+    result: z.object({
+      levels: z.array(levelViewSchema),
+      cages: z.array(cageStateSchema),
+      focus: levelIdSchema,
+      shortcuts: z.object({ switchLevel: z.string() }),
+    }),
+  },
+  'vnc.ticket': {
+    params: levelParams,
+    result: z.object({ ticket: z.string(), path: z.string(), expiresInMs: z.number() }),
+  },
+  'focus.set': { params: levelParams, result: z.object({ level: levelIdSchema }) },
+  'cage.restart': { params: levelParams, result: z.object({}) },
+} as const;
+
+export const rpcEvents = {
+  onCageStatus: cageStateSchema,
+  onFocus: z.object({ level: levelIdSchema }),
+} as const;
+
+export type RpcMethod = keyof typeof rpcMethods;
+export type RpcEvent = keyof typeof rpcEvents;
+export type RpcParams<M extends RpcMethod> = z.input<(typeof rpcMethods)[M]['params']>;
+export type RpcResult<M extends RpcMethod> = z.infer<(typeof rpcMethods)[M]['result']>;
+export type RpcEventData<E extends RpcEvent> = z.infer<(typeof rpcEvents)[E]>;
+
+/** Wire frames, one JSON object per message. */
+export const MAX_RPC_FRAME_BYTES = 64 * 1024;
+
+export const requestFrameSchema = z
+  .object({
+    type: z.literal('request'),
+    id: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
+    method: z.string().max(64),
+    params: z.unknown(),
+  })
+  .strict();
+export type RequestFrame = z.infer<typeof requestFrameSchema>;
+
+export const rpcErrorSchema = z.object({ code: z.enum(ERROR_CODES), message: z.string() });
+
+export const responseFrameSchema = z.union([
+  z.object({ type: z.literal('response'), id: z.number(), ok: z.literal(true), result: z.unknown() }),
+  z.object({ type: z.literal('response'), id: z.number(), ok: z.literal(false), error: rpcErrorSchema }),
+]);
+export type ResponseFrame = z.infer<typeof responseFrameSchema>;
+
+export const eventFrameSchema = z.object({ type: z.literal('event'), name: z.string(), data: z.unknown() });
+export type EventFrame = z.infer<typeof eventFrameSchema>;
+
+export const serverFrameSchema = z.union([responseFrameSchema, eventFrameSchema]);
+
+export function isRpcMethod(name: string): name is RpcMethod {
+  return Object.hasOwn(rpcMethods, name);
+}
+
+export function isRpcEvent(name: string): name is RpcEvent {
+  return Object.hasOwn(rpcEvents, name);
+}

@@ -1,0 +1,92 @@
+/**
+ * Append-only, hash-chained audit journal: one JSON line per decision, fsync'd per record.
+ *
+ * Each record carries the hash of the previous one, so `verifyJournal` finds any edited, removed or
+ * reordered record. Metadata only: callers must never put content that crossed levels in a record.
+ */
+import { createHash } from 'node:crypto';
+import { closeSync, existsSync, fsyncSync, openSync, readFileSync, writeSync } from 'node:fs';
+
+export const GENESIS_HASH = '0'.repeat(64);
+
+export type AuditFields = Record<string, string | number | boolean | null>;
+
+export interface AuditRecord extends AuditFields {
+  seq: number;
+  time: string;
+  kind: string;
+  actor: string;
+  prev: string;
+  hash: string;
+}
+
+/** Keys in a fixed order so the hash does not depend on how a record was built. */
+function canonical(fields: Record<string, unknown>): string {
+  const sorted: Record<string, unknown> = {};
+  for (const key of Object.keys(fields).sort()) if (key !== 'hash') sorted[key] = fields[key];
+  return JSON.stringify(sorted);
+}
+
+export function hashRecord(fields: Record<string, unknown>): string {
+  return createHash('sha256').update(canonical(fields)).digest('hex');
+}
+
+export interface AuditJournal {
+  append(kind: string, actor: string, fields?: AuditFields): AuditRecord;
+  close(): void;
+}
+
+export class FileAuditJournal implements AuditJournal {
+  private fd: number;
+  private seq: number;
+  private prev: string;
+
+  constructor(
+    readonly path: string,
+    private readonly now: () => Date = () => new Date(),
+  ) {
+    // Resume the chain of an existing journal; refuse to extend one that does not verify.
+    const tail = existsSync(path) ? verifyJournal(readFileSync(path, 'utf8')) : { ok: true as const, count: 0, lastHash: GENESIS_HASH };
+    if (!tail.ok) throw new Error(`audit journal ${path} fails verification (${tail.error}); refusing to append to it`);
+    this.seq = tail.count;
+    this.prev = tail.lastHash;
+    this.fd = openSync(path, 'a', 0o600);
+  }
+
+  append(kind: string, actor: string, fields: AuditFields = {}): AuditRecord {
+    const body: Omit<AuditRecord, 'hash'> = { ...fields, seq: this.seq + 1, time: this.now().toISOString(), kind, actor, prev: this.prev };
+    const record = { ...body, hash: hashRecord(body) } as AuditRecord;
+    writeSync(this.fd, JSON.stringify(record) + '\n');
+    fsyncSync(this.fd);
+    this.seq = record.seq;
+    this.prev = record.hash;
+    return record;
+  }
+
+  close(): void {
+    if (this.fd >= 0) closeSync(this.fd);
+    this.fd = -1;
+  }
+}
+
+export type VerifyResult = { ok: true; count: number; lastHash: string } | { ok: false; line: number; error: string };
+
+export function verifyJournal(text: string): VerifyResult {
+  const lines = text.split('\n');
+  if (lines.at(-1) === '') lines.pop();
+  let prev = GENESIS_HASH;
+  for (let i = 0; i < lines.length; i++) {
+    const lineNo = i + 1;
+    let record: Record<string, unknown>;
+    try {
+      record = JSON.parse(lines[i] ?? '') as Record<string, unknown>;
+    } catch {
+      return { ok: false, line: lineNo, error: `line ${lineNo} is not JSON` };
+    }
+    if (record.seq !== lineNo) return { ok: false, line: lineNo, error: `line ${lineNo} has seq ${String(record.seq)}: a record was removed or reordered` };
+    if (record.prev !== prev) return { ok: false, line: lineNo, error: `line ${lineNo} does not follow the previous record (chain broken)` };
+    if (record.hash !== hashRecord(record)) return { ok: false, line: lineNo, error: `line ${lineNo} was edited (hash mismatch)` };
+    prev = record.hash as string;
+  }
+  return { ok: true, count: lines.length, lastHash: prev };
+}

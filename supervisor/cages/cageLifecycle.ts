@@ -1,0 +1,127 @@
+/**
+ * One cage's lifecycle as an explicit state machine: stopped → starting → running → crashed, with
+ * restart and backoff. Illegal transitions throw; `stopped` is left only by an explicit start().
+ */
+import { EventEmitter } from 'node:events';
+import type { CageState, CageStatus } from '../../shared/rpc';
+import type { CageDriver, RunningCage } from './cageDriver';
+import { MissingBinaryError } from './binaries';
+
+const ALLOWED: Record<CageStatus, readonly CageStatus[]> = {
+  stopped: ['starting'],
+  starting: ['running', 'crashed', 'stopped'],
+  running: ['crashed', 'stopped'],
+  crashed: ['starting', 'stopped'],
+};
+
+export interface CageLifecycleOptions {
+  level: string;
+  driver: CageDriver;
+  /** First restart delay; doubled after each consecutive crash up to maxBackoffMs. */
+  initialBackoffMs?: number;
+  maxBackoffMs?: number;
+  /** Consecutive crashes after which automatic restarts stop (the user may still retry). */
+  maxConsecutiveCrashes?: number;
+  /** A cage that ran this long resets the crash count. */
+  healthyAfterMs?: number;
+  now?: () => number;
+}
+
+export class CageLifecycle extends EventEmitter<{ status: [CageState] }> {
+  private status: CageStatus = 'stopped';
+  private detail: string | undefined;
+  private running: RunningCage | null = null;
+  private restarts = 0;
+  private consecutiveCrashes = 0;
+  private restartTimer: NodeJS.Timeout | null = null;
+  private startedAt = 0;
+  private generation = 0;
+
+  constructor(private readonly options: CageLifecycleOptions) {
+    super();
+  }
+
+  get level(): string {
+    return this.options.level;
+  }
+
+  get state(): CageState {
+    return { level: this.options.level, status: this.status, restarts: this.restarts, ...(this.detail ? { detail: this.detail } : {}) };
+  }
+
+  get cage(): RunningCage | null {
+    return this.status === 'running' ? this.running : null;
+  }
+
+  async start(): Promise<void> {
+    if (this.status === 'starting' || this.status === 'running') return;
+    this.clearRestartTimer();
+    const generation = ++this.generation;
+    this.transition('starting');
+    let cage: RunningCage;
+    try {
+      cage = await this.options.driver.start();
+    } catch (err) {
+      if (generation !== this.generation) return;
+      this.crashed((err as Error).message, err instanceof MissingBinaryError);
+      return;
+    }
+    if (generation !== this.generation) {
+      await cage.stop(); // stop() was called while starting
+      return;
+    }
+    this.running = cage;
+    this.startedAt = (this.options.now ?? Date.now)();
+    this.transition('running');
+    void cage.exited.then((exit) => {
+      if (generation !== this.generation || this.status !== 'running') return;
+      this.running = null;
+      this.crashed(exit.reason, false);
+    });
+  }
+
+  async stop(reason = 'stopped by the supervisor'): Promise<void> {
+    this.clearRestartTimer();
+    this.generation++;
+    const cage = this.running;
+    this.running = null;
+    if (this.status !== 'stopped') this.transition('stopped', reason);
+    await cage?.stop();
+  }
+
+  /** A user's retry: resets the crash counter and starts now. */
+  async retry(): Promise<void> {
+    this.consecutiveCrashes = 0;
+    if (this.status === 'running') {
+      await this.stop('restarted by the user');
+    }
+    await this.start();
+  }
+
+  private crashed(reason: string, permanent: boolean): void {
+    const now = (this.options.now ?? Date.now)();
+    if (this.startedAt && now - this.startedAt > (this.options.healthyAfterMs ?? 60_000)) this.consecutiveCrashes = 0;
+    this.consecutiveCrashes++;
+    this.transition('crashed', reason);
+    const max = this.options.maxConsecutiveCrashes ?? 5;
+    if (permanent || this.consecutiveCrashes >= max) return;
+    const delay = Math.min((this.options.initialBackoffMs ?? 1000) * 2 ** (this.consecutiveCrashes - 1), this.options.maxBackoffMs ?? 30_000);
+    this.restartTimer = setTimeout(() => {
+      this.restartTimer = null;
+      this.restarts++;
+      void this.start();
+    }, delay);
+  }
+
+  private clearRestartTimer(): void {
+    if (this.restartTimer) clearTimeout(this.restartTimer);
+    this.restartTimer = null;
+  }
+
+  private transition(to: CageStatus, detail?: string): void {
+    if (!ALLOWED[this.status].includes(to)) throw new Error(`cage ${this.options.level}: illegal transition ${this.status} → ${to}`);
+    this.status = to;
+    this.detail = detail?.slice(0, 500);
+    this.emit('status', this.state);
+  }
+}

@@ -1,0 +1,28 @@
+/**
+ * Checks that an endpoint speaks RFB: connect, read the 12-byte ProtocolVersion, hang up.
+ */
+import { connect, type NetConnectOpts } from 'node:net';
+
+export function probeRfb(endpoint: NetConnectOpts, timeoutMs = 2000): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const sock = connect(endpoint);
+    let got = Buffer.alloc(0);
+    const timer = setTimeout(() => finish(new Error('no RFB greeting within ' + timeoutMs + ' ms')), timeoutMs);
+    const finish = (err: Error | null, version?: string) => {
+      clearTimeout(timer);
+      sock.destroy();
+      if (err) reject(err);
+      else resolve(version ?? '');
+    };
+    sock.on('data', (chunk: Buffer) => {
+      got = Buffer.concat([got, chunk]);
+      if (got.length >= 12) {
+        const version = got.subarray(0, 12).toString('latin1');
+        if (/^RFB \d{3}\.\d{3}\n$/.test(version)) finish(null, version.trim());
+        else finish(new Error('endpoint did not answer with an RFB greeting'));
+      }
+    });
+    sock.on('error', (e) => finish(e));
+    sock.on('close', () => finish(new Error('endpoint closed before its RFB greeting')));
+  });
+}

@@ -1,0 +1,256 @@
+/**
+ * Resumable parser and filter for the client→server half of an RFB (VNC) stream.
+ *
+ * Trust rules enforced here, whatever the renderer does:
+ * - no ClientCutText reaches a cage: the clipboard crosses only through the broker;
+ * - keyboard and pointer events reach a cage only while it is in front (trusted path, property 4);
+ * - only the fixed message set noVNC uses is accepted; anything else closes the connection.
+ * Bytes are forwarded only in whole messages, so the gateway may inject messages (key releases)
+ * between two pushes without splitting one.
+ */
+import { CloisonError } from '../../shared/errors';
+
+export const ClientMessage = {
+  SetPixelFormat: 0,
+  SetEncodings: 2,
+  FramebufferUpdateRequest: 3,
+  KeyEvent: 4,
+  PointerEvent: 5,
+  ClientCutText: 6,
+  EnableContinuousUpdates: 150,
+  ClientFence: 248,
+  Xvp: 250,
+  SetDesktopSize: 251,
+  Qemu: 255,
+} as const;
+
+const QEMU_EXTENDED_KEY = 0;
+const SECURITY_NONE = 1;
+const SECURITY_VNC_AUTH = 2;
+
+type State = 'version' | 'security' | 'vncAuth' | 'clientInit' | 'message' | 'skipCutText' | 'closed';
+
+export interface RfbFilterOptions {
+  /** Asked for every key and pointer event: is this cage the one in front? */
+  inputAllowed: () => boolean;
+  /** Called for each dropped message, for counters and tests. */
+  onDrop?: (type: number, reason: 'clipboard' | 'not-in-front' | 'not-allowed') => void;
+  /** Inspects each key event forwarded to the cage (e.g. to swallow the secure-attention key). */
+  keyFilter?: (keysym: number, down: boolean) => boolean;
+  /** Longest ClientCutText accepted (then dropped) before the connection is closed as abusive. */
+  maxCutTextBytes?: number;
+  /** Most encodings a SetEncodings may list. */
+  maxEncodings?: number;
+}
+
+export class RfbProtocolError extends CloisonError {
+  constructor(message: string) {
+    super('RFB_PROTOCOL', message);
+  }
+}
+
+/** A key held down in the cage, remembered so that it can be released when the cage loses focus. */
+interface HeldKey {
+  keysym: number;
+  keycode: number | null;
+}
+
+export class RfbClientFilter {
+  private state: State = 'version';
+  private pending: Buffer = Buffer.alloc(0);
+  private skipRemaining = 0;
+  private readonly held = new Map<string, HeldKey>();
+  private readonly maxCutText: number;
+  private readonly maxEncodings: number;
+
+  constructor(private readonly options: RfbFilterOptions) {
+    this.maxCutText = options.maxCutTextBytes ?? 16 * 1024 * 1024;
+    this.maxEncodings = options.maxEncodings ?? 256;
+  }
+
+  get phase(): State {
+    return this.state;
+  }
+
+  /** Feed bytes from the viewer; returns the slices to forward to the cage, in order. */
+  push(chunk: Buffer): Buffer[] {
+    if (this.state === 'closed') throw new RfbProtocolError('connection already closed by the filter');
+    let buf = this.pending.length > 0 ? Buffer.concat([this.pending, chunk]) : chunk;
+    const out: Buffer[] = [];
+    try {
+      for (;;) {
+        if (this.state === 'skipCutText') {
+          const n = Math.min(this.skipRemaining, buf.length);
+          this.skipRemaining -= n;
+          buf = buf.subarray(n);
+          if (this.skipRemaining > 0) break;
+          this.state = 'message';
+          continue;
+        }
+        const used = this.step(buf, out);
+        if (used === 0) break;
+        buf = buf.subarray(used);
+      }
+    } catch (err) {
+      this.state = 'closed';
+      throw err;
+    }
+    // Keep only an incomplete header; message bodies are never larger than a few kilobytes here.
+    this.pending = buf.length > 0 ? Buffer.from(buf) : Buffer.alloc(0);
+    return out;
+  }
+
+  /** KeyEvent messages that release every key the cage still believes is held. */
+  releaseHeldKeys(): Buffer | null {
+    if (this.held.size === 0 || this.state !== 'message') return null;
+    const parts: Buffer[] = [];
+    for (const key of this.held.values()) {
+      if (key.keycode === null) {
+        const msg = Buffer.alloc(8);
+        msg[0] = ClientMessage.KeyEvent;
+        msg.writeUInt32BE(key.keysym, 4);
+        parts.push(msg);
+      } else {
+        const msg = Buffer.alloc(12);
+        msg[0] = ClientMessage.Qemu;
+        msg[1] = QEMU_EXTENDED_KEY;
+        msg.writeUInt32BE(key.keysym, 4);
+        msg.writeUInt32BE(key.keycode, 8);
+        parts.push(msg);
+      }
+    }
+    this.held.clear();
+    return Buffer.concat(parts);
+  }
+
+  /** Consumes one unit from buf; returns bytes used, 0 when more bytes are needed. */
+  private step(buf: Buffer, out: Buffer[]): number {
+    switch (this.state) {
+      case 'version': {
+        if (buf.length < 12) return 0;
+        const version = buf.subarray(0, 12).toString('latin1');
+        if (version !== 'RFB 003.008\n' && version !== 'RFB 003.007\n') {
+          throw new RfbProtocolError(`unsupported client protocol version ${JSON.stringify(version)}`);
+        }
+        out.push(buf.subarray(0, 12));
+        this.state = 'security';
+        return 12;
+      }
+      case 'security': {
+        if (buf.length < 1) return 0;
+        const type = buf[0];
+        if (type === SECURITY_NONE) this.state = 'clientInit';
+        else if (type === SECURITY_VNC_AUTH) this.state = 'vncAuth';
+        else throw new RfbProtocolError(`security type ${type} is not accepted by the gateway`);
+        out.push(buf.subarray(0, 1));
+        return 1;
+      }
+      case 'vncAuth':
+        if (buf.length < 16) return 0;
+        out.push(buf.subarray(0, 16));
+        this.state = 'clientInit';
+        return 16;
+      case 'clientInit':
+        if (buf.length < 1) return 0;
+        out.push(buf.subarray(0, 1));
+        this.state = 'message';
+        return 1;
+      case 'message':
+        return this.message(buf, out);
+      default:
+        throw new RfbProtocolError(`filter in state ${this.state}`);
+    }
+  }
+
+  private message(buf: Buffer, out: Buffer[]): number {
+    if (buf.length < 1) return 0;
+    const type = buf[0] as number;
+    switch (type) {
+      case ClientMessage.SetPixelFormat:
+        return this.forward(buf, 20, out);
+      case ClientMessage.SetEncodings: {
+        if (buf.length < 4) return 0;
+        const count = buf.readUInt16BE(2);
+        if (count > this.maxEncodings) throw new RfbProtocolError(`SetEncodings lists ${count} encodings (limit ${this.maxEncodings})`);
+        return this.forward(buf, 4 + 4 * count, out);
+      }
+      case ClientMessage.FramebufferUpdateRequest:
+        return this.forward(buf, 10, out);
+      case ClientMessage.EnableContinuousUpdates:
+        return this.forward(buf, 10, out);
+      case ClientMessage.ClientFence: {
+        if (buf.length < 9) return 0;
+        const len = buf[8] as number;
+        if (len > 64) throw new RfbProtocolError(`ClientFence payload of ${len} bytes (limit 64)`);
+        return this.forward(buf, 9 + len, out);
+      }
+      case ClientMessage.KeyEvent: {
+        if (buf.length < 8) return 0;
+        const down = buf[1] !== 0;
+        const keysym = buf.readUInt32BE(4);
+        return this.input(buf, 8, out, () => this.trackKey(keysym, null, down));
+      }
+      case ClientMessage.PointerEvent:
+        return this.input(buf, 6, out, () => true);
+      case ClientMessage.Qemu: {
+        if (buf.length < 2) return 0;
+        if (buf[1] !== QEMU_EXTENDED_KEY) throw new RfbProtocolError(`QEMU client message subtype ${buf[1]} is not accepted`);
+        if (buf.length < 12) return 0;
+        const down = buf.readUInt16BE(2) !== 0;
+        const keysym = buf.readUInt32BE(4);
+        const keycode = buf.readUInt32BE(8);
+        return this.input(buf, 12, out, () => this.trackKey(keysym, keycode, down));
+      }
+      case ClientMessage.ClientCutText: {
+        if (buf.length < 8) return 0;
+        // A negative length announces an extended-clipboard message of |length| bytes.
+        const length = Math.abs(buf.readInt32BE(4));
+        if (length > this.maxCutText) throw new RfbProtocolError(`ClientCutText of ${length} bytes (limit ${this.maxCutText})`);
+        this.options.onDrop?.(type, 'clipboard');
+        this.skipRemaining = length;
+        this.state = 'skipCutText';
+        return 8;
+      }
+      case ClientMessage.SetDesktopSize: {
+        // The policy fixes each cage's geometry; the shell never resizes a cage.
+        if (buf.length < 8) return 0;
+        const screens = buf[6] as number;
+        return this.drop(buf, 8 + 16 * screens, type, 'not-allowed');
+      }
+      case ClientMessage.Xvp:
+        return this.drop(buf, 4, type, 'not-allowed');
+      default:
+        throw new RfbProtocolError(`unknown client message type ${type}`);
+    }
+  }
+
+  private forward(buf: Buffer, length: number, out: Buffer[]): number {
+    if (buf.length < length) return 0;
+    out.push(buf.subarray(0, length));
+    return length;
+  }
+
+  private drop(buf: Buffer, length: number, type: number, reason: 'clipboard' | 'not-in-front' | 'not-allowed'): number {
+    if (buf.length < length) return 0;
+    this.options.onDrop?.(type, reason);
+    return length;
+  }
+
+  /** Forwards a key or pointer event only when the cage is in front and the key filter agrees. */
+  private input(buf: Buffer, length: number, out: Buffer[], admit: () => boolean): number {
+    if (buf.length < length) return 0;
+    const type = buf[0] as number;
+    if (!this.options.inputAllowed()) return this.drop(buf, length, type, 'not-in-front');
+    if (!admit()) return this.drop(buf, length, type, 'not-allowed');
+    out.push(buf.subarray(0, length));
+    return length;
+  }
+
+  private trackKey(keysym: number, keycode: number | null, down: boolean): boolean {
+    if (this.options.keyFilter && !this.options.keyFilter(keysym, down)) return false;
+    const id = keycode === null ? `s${keysym}` : `c${keycode}`;
+    if (down) this.held.set(id, { keysym, keycode });
+    else this.held.delete(id);
+    return true;
+  }
+}

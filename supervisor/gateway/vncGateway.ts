@@ -1,0 +1,159 @@
+/**
+ * VNC gateway: WebSocket (viewer in the shell) ⇄ the cage's VNC socket.
+ *
+ * Admission needs a one-time ticket bound to the cage. Client→cage bytes go through the RFB filter
+ * (no clipboard, input only to the cage in front, fixed message set); cage→client bytes pass
+ * untouched. Back-pressure both ways: a slow side pauses the other, no unbounded buffers.
+ */
+import type { IncomingMessage } from 'node:http';
+import { connect, type Socket, type NetConnectOpts } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { WebSocketServer, type WebSocket } from 'ws';
+import { CloisonError } from '../../shared/errors';
+import type { FocusState } from '../focusState';
+import { RfbClientFilter } from './rfbClientFilter';
+import type { TicketRegistry } from './ticketRegistry';
+
+export const VNC_PATH = '/vnc';
+
+export interface VncGatewayOptions {
+  tickets: TicketRegistry;
+  focus: FocusState;
+  /** Where a cage's VNC server listens, or null when the cage is not running. */
+  endpointOf: (level: string) => NetConnectOpts | null;
+  /** Keysyms no cage may ever receive (the secure-attention key, once configured). */
+  reservedKeysym?: (keysym: number) => boolean;
+  /** Pause the cage socket when this many bytes wait to reach the viewer. */
+  highWaterMark?: number;
+  maxViewersPerCage?: number;
+  log?: (msg: string, fields?: Record<string, unknown>) => void;
+}
+
+interface Bridge {
+  level: string;
+  ws: WebSocket;
+  cage: Socket;
+  filter: RfbClientFilter;
+}
+
+export class VncGateway {
+  private readonly wss = new WebSocketServer({ noServer: true, perMessageDeflate: false, maxPayload: 4 * 1024 * 1024 });
+  private readonly bridges = new Set<Bridge>();
+  private readonly highWaterMark: number;
+  private readonly maxViewers: number;
+  /** Counters for tests and status: what the filter refused. */
+  readonly dropped = { clipboard: 0, notInFront: 0, notAllowed: 0 };
+
+  constructor(private readonly options: VncGatewayOptions) {
+    this.highWaterMark = options.highWaterMark ?? 4 * 1024 * 1024;
+    this.maxViewers = options.maxViewersPerCage ?? 4;
+    // When a cage leaves the front, release whatever keys its viewer still holds down in it.
+    options.focus.on('change', (_front, previous) => {
+      for (const b of this.bridges) {
+        if (b.level !== previous) continue;
+        const release = b.filter.releaseHeldKeys();
+        if (release) b.cage.write(release);
+      }
+    });
+  }
+
+  /** Called from the HTTP server's 'upgrade' event for requests on VNC_PATH. */
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    const url = new URL(req.url ?? '/', 'http://127.0.0.1');
+    const level = url.searchParams.get('level') ?? '';
+    const ticket = url.searchParams.get('ticket') ?? '';
+    try {
+      this.options.tickets.redeem(ticket, level);
+    } catch (err) {
+      return refuse(socket, 403, (err as Error).message);
+    }
+    const endpoint = this.options.endpointOf(level);
+    if (!endpoint) return refuse(socket, 503, `cage "${level}" is not running`);
+    if ([...this.bridges].filter((b) => b.level === level).length >= this.maxViewers) {
+      return refuse(socket, 429, `too many viewers for cage "${level}"`);
+    }
+    this.wss.handleUpgrade(req, socket, head, (ws) => this.bridge(ws, level, endpoint));
+  }
+
+  get connectionCount(): number {
+    return this.bridges.size;
+  }
+
+  close(): void {
+    for (const b of this.bridges) {
+      b.ws.terminate();
+      b.cage.destroy();
+    }
+    this.bridges.clear();
+    this.wss.close();
+  }
+
+  private bridge(ws: WebSocket, level: string, endpoint: NetConnectOpts): void {
+    const cage = connect(endpoint);
+    const filter = new RfbClientFilter({
+      inputAllowed: () => this.options.focus.isInFront(level),
+      keyFilter: (keysym) => !this.options.reservedKeysym?.(keysym),
+      onDrop: (_type, reason) => {
+        if (reason === 'clipboard') this.dropped.clipboard++;
+        else if (reason === 'not-in-front') this.dropped.notInFront++;
+        else this.dropped.notAllowed++;
+      },
+    });
+    const bridge: Bridge = { level, ws, cage, filter };
+    this.bridges.add(bridge);
+    let closed = false;
+    const close = (code: number, reason: string) => {
+      if (closed) return;
+      closed = true;
+      this.bridges.delete(bridge);
+      cage.destroy();
+      if (ws.readyState === ws.OPEN) ws.close(code, reason.slice(0, 120));
+      else ws.terminate();
+    };
+
+    // cage → viewer: untouched, paused while the viewer is slow.
+    let inFlight = 0;
+    cage.on('data', (chunk: Buffer) => {
+      inFlight += chunk.length;
+      if (inFlight > this.highWaterMark) cage.pause();
+      ws.send(chunk, { binary: true }, () => {
+        inFlight -= chunk.length;
+        if (inFlight <= this.highWaterMark / 2 && cage.isPaused()) cage.resume();
+      });
+    });
+    cage.on('error', (err) => close(1011, `cage connection failed: ${err.message}`));
+    cage.on('close', () => close(1000, 'cage closed the connection'));
+
+    // viewer → cage: filtered, paused while the cage is slow.
+    ws.on('message', (data: Buffer, isBinary: boolean) => {
+      if (!isBinary) return close(1003, 'text frames are not RFB');
+      let slices: Buffer[];
+      try {
+        slices = filter.push(data);
+      } catch (err) {
+        const code = err instanceof CloisonError ? err.code : 'INTERNAL';
+        this.options.log?.('viewer closed by RFB filter', { level, code, reason: (err as Error).message });
+        return close(1008, `${code}: ${(err as Error).message}`);
+      }
+      let ok = true;
+      for (const s of slices) ok = cage.write(s) && ok;
+      if (!ok) {
+        ws.pause();
+        cage.once('drain', () => ws.resume());
+      }
+    });
+    ws.on('close', () => close(1000, 'viewer closed'));
+    ws.on('error', () => close(1011, 'viewer error'));
+  }
+}
+
+function refuse(socket: Duplex, status: number, reason: string): void {
+  const text = reason.replace(/[\r\n]/g, ' ');
+  socket.end(`HTTP/1.1 ${status} ${statusText(status)}\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: ${Buffer.byteLength(text)}\r\n\r\n${text}`);
+}
+
+function statusText(status: number): string {
+  return { 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 429: 'Too Many Requests', 503: 'Service Unavailable' }[status] ?? 'Error';
+}
+
+export { refuse as refuseUpgrade };

@@ -1,0 +1,113 @@
+/**
+ * Supervisor entry point: parses the command line, loads the policy (refusing a bad one before
+ * anything starts), starts the supervisor and prints one JSON "ready" line on stdout.
+ *
+ *   cloison-supervisor [--policy FILE] [--state-dir DIR] [--run-dir DIR] [--port N] [--renderer DIR]
+ */
+import { readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { fileURLToPath } from 'node:url';
+import { existsSync } from 'node:fs';
+import { pino } from 'pino';
+import { DEFAULT_POLICY_NAME, DEFAULT_POLICY_YAML } from './policy/defaultPolicy';
+import { loadDefaultPolicy, loadPolicyFile, PolicyError } from './policy/policyLoader';
+import { Supervisor } from './supervisor';
+
+function defaultStateDir(): string {
+  if (process.env.CLOISON_STATE_DIR) return process.env.CLOISON_STATE_DIR;
+  return join(process.env.XDG_STATE_HOME ?? join(homedir(), '.local', 'state'), 'cloison');
+}
+
+function defaultRunDir(): string {
+  if (process.env.CLOISON_RUN_DIR) return process.env.CLOISON_RUN_DIR;
+  if (process.env.XDG_RUNTIME_DIR) return join(process.env.XDG_RUNTIME_DIR, 'cloison');
+  return process.getuid?.() === 0 ? '/run/cloison' : join(defaultStateDir(), 'run');
+}
+
+function defaultRendererDir(): string | null {
+  // Built layout: out/supervisor/main.js next to out/renderer/.
+  const here = dirname(fileURLToPath(import.meta.url));
+  for (const candidate of [join(here, '..', 'renderer'), join(here, '..', 'out', 'renderer')]) {
+    if (existsSync(join(candidate, 'index.html'))) return candidate;
+  }
+  return null;
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      policy: { type: 'string' },
+      'state-dir': { type: 'string' },
+      'run-dir': { type: 'string' },
+      port: { type: 'string' },
+      renderer: { type: 'string' },
+      'allow-origin': { type: 'string', multiple: true },
+      'log-level': { type: 'string' },
+    },
+    strict: true,
+  });
+  const log = pino({ level: values['log-level'] ?? process.env.CLOISON_LOG_LEVEL ?? 'info' }, pino.destination(2));
+
+  let policy;
+  let policySource: string;
+  let policyText: string;
+  try {
+    if (values.policy) {
+      policySource = resolve(values.policy);
+      policy = loadPolicyFile(policySource);
+      policyText = readFileSync(policySource, 'utf8');
+    } else {
+      policySource = DEFAULT_POLICY_NAME;
+      policy = loadDefaultPolicy();
+      policyText = DEFAULT_POLICY_YAML;
+    }
+  } catch (err) {
+    if (err instanceof PolicyError) {
+      process.stderr.write(`cloison: policy refused, nothing started:\n${err.message}\n`);
+      process.exit(2);
+    }
+    throw err;
+  }
+
+  const supervisor = new Supervisor({
+    policy,
+    policySource,
+    policyText,
+    stateDir: resolve(values['state-dir'] ?? defaultStateDir()),
+    runDir: resolve(values['run-dir'] ?? defaultRunDir()),
+    rendererDir: values.renderer ? resolve(values.renderer) : defaultRendererDir(),
+    ...(values.port ? { port: Number(values.port) } : {}),
+    ...(values['allow-origin'] ? { extraOrigins: values['allow-origin'] } : {}),
+    log: (msg, fields) => log.info(fields ?? {}, msg),
+  });
+
+  let stopping = false;
+  const shutdown = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, 'stopping');
+    await supervisor.stop();
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+
+  await supervisor.start();
+  const host = supervisor.browserHost;
+  process.stdout.write(
+    JSON.stringify({
+      ready: true,
+      url: host ? `${host.origin}/#token=${supervisor.launchToken}` : null,
+      origin: host?.origin ?? null,
+      rpcSocket: supervisor.rpcSocketPath,
+      cages: [...supervisor.cages.values()].map((c) => c.state),
+    }) + '\n',
+  );
+}
+
+main().catch((err: Error) => {
+  process.stderr.write(`cloison: supervisor failed: ${err.message}\n`);
+  process.exit(1);
+});

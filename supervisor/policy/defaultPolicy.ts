@@ -1,0 +1,35 @@
+/**
+ * The embedded default policy, used when the supervisor is started without --policy.
+ * Two levels as in CLIP OS: low (internet through NAT, host loopback unreachable) and high (no
+ * network at all). Flows follow CLIP OS: up = ask, down = deny.
+ */
+export const DEFAULT_POLICY_NAME = '<embedded default policy>';
+
+export const DEFAULT_POLICY_YAML = `# Cloison default policy
+version: 1
+levels:
+  - id: low
+    rank: 0
+    label: { fr: Bas, en: Low }
+    colour: "#1b7f3b"
+    cage:
+      driver: bwrap
+      network: nat
+      geometry: 1280x800
+      apps: [xterm, xedit]
+  - id: high
+    rank: 1
+    label: { fr: Haut, en: High }
+    colour: "#b3261e"
+    cage:
+      driver: bwrap
+      network: none
+      geometry: 1280x800
+      apps: [xterm, xedit]
+flows:
+  up: ask
+  down: deny
+  lateral: deny
+shortcuts:
+  switchLevel: Ctrl+Alt+PageDown
+`;

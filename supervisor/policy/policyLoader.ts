@@ -1,0 +1,114 @@
+/**
+ * Loads a YAML policy and validates it, reporting every problem as "file:line:column: path: what is
+ * wrong". A policy with any error is refused whole: nothing starts half-way.
+ */
+import { readFileSync } from 'node:fs';
+import { isNode, LineCounter, parseDocument, type Document } from 'yaml';
+import type { z } from 'zod';
+import { policySchema, type Policy } from '../../shared/policy';
+import { DEFAULT_POLICY_NAME, DEFAULT_POLICY_YAML } from './defaultPolicy';
+
+export interface PolicyProblem {
+  file: string;
+  line: number;
+  column: number;
+  path: string;
+  message: string;
+}
+
+export class PolicyError extends Error {
+  constructor(readonly problems: PolicyProblem[]) {
+    super(problems.map(formatProblem).join('\n'));
+    this.name = 'PolicyError';
+  }
+}
+
+export function formatProblem(p: PolicyProblem): string {
+  const where = `${p.file}:${p.line}:${p.column}`;
+  return p.path ? `${where}: ${p.path}: ${p.message}` : `${where}: ${p.message}`;
+}
+
+/** Refuse absurdly large files before parsing: a policy is a few kilobytes. */
+const MAX_POLICY_BYTES = 256 * 1024;
+
+export function loadPolicyFile(file: string): Policy {
+  let text: string;
+  try {
+    const buf = readFileSync(file);
+    if (buf.length > MAX_POLICY_BYTES) {
+      throw new PolicyError([{ file, line: 1, column: 1, path: '', message: `file is ${buf.length} bytes; a policy may be at most ${MAX_POLICY_BYTES}` }]);
+    }
+    text = buf.toString('utf8');
+  } catch (err) {
+    if (err instanceof PolicyError) throw err;
+    throw new PolicyError([{ file, line: 0, column: 0, path: '', message: `cannot read policy: ${(err as Error).message}` }]);
+  }
+  return parsePolicy(text, file);
+}
+
+export function loadDefaultPolicy(): Policy {
+  return parsePolicy(DEFAULT_POLICY_YAML, DEFAULT_POLICY_NAME);
+}
+
+export function parsePolicy(text: string, file: string): Policy {
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  if (doc.errors.length > 0) {
+    throw new PolicyError(
+      doc.errors.map((e) => {
+        const pos = lineCounter.linePos(e.pos[0]);
+        return { file, line: pos.line, column: pos.col, path: '', message: `YAML: ${e.message.split('\n')[0]}` };
+      }),
+    );
+  }
+  const result = policySchema.safeParse(doc.toJS());
+  if (result.success) return result.data;
+  throw new PolicyError(result.error.issues.map((issue) => locateIssue(issue, doc, lineCounter, file)));
+}
+
+function locateIssue(issue: z.core.$ZodIssue, doc: Document, lc: LineCounter, file: string): PolicyProblem {
+  const path = issue.path.filter((p): p is string | number => typeof p !== 'symbol');
+  // Find the deepest node that exists on the path: a missing key is reported at its parent.
+  let offset = 0;
+  for (let depth = path.length; depth >= 0; depth--) {
+    const node = depth === 0 ? doc.contents : doc.getIn(path.slice(0, depth), true);
+    if (isNode(node) && node.range) {
+      offset = node.range[0];
+      break;
+    }
+  }
+  // Unknown keys: point at the key itself.
+  if (issue.code === 'unrecognized_keys') {
+    const parent = path.length === 0 ? doc.contents : doc.getIn(path, true);
+    if (isNode(parent) && 'items' in parent) {
+      for (const pair of (parent as { items: Array<{ key: unknown }> }).items) {
+        if (isNode(pair.key) && issue.keys.includes(String((pair.key as { value?: unknown }).value)) && pair.key.range) {
+          offset = pair.key.range[0];
+          break;
+        }
+      }
+    }
+  }
+  const pos = lc.linePos(offset);
+  return { file, line: pos.line, column: pos.col, path: formatPath(path), message: describeIssue(issue) };
+}
+
+function formatPath(path: Array<string | number>): string {
+  return path.map((p, i) => (typeof p === 'number' ? `[${p}]` : i === 0 ? p : `.${p}`)).join('');
+}
+
+function describeIssue(issue: z.core.$ZodIssue): string {
+  switch (issue.code) {
+    case 'unrecognized_keys':
+      return `unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}`;
+    case 'invalid_value':
+      return `must be one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}`;
+    case 'invalid_union':
+      if ('discriminator' in issue && issue.discriminator) return `unknown ${issue.discriminator}: expected one of "bwrap", "vnc"`;
+      return issue.message;
+    case 'invalid_type':
+      return issue.input === undefined ? `is required (${issue.expected})` : `expected ${issue.expected}`;
+    default:
+      return issue.message;
+  }
+}

@@ -1,0 +1,58 @@
+/**
+ * The supervisor's RPC methods. The only policy decision point: every answer here is derived from
+ * the policy and the supervisor's own state, never from what a cage says.
+ */
+import { CloisonError } from '../../shared/errors';
+import type { Policy } from '../../shared/policy';
+import type { LevelView } from '../../shared/rpc';
+import type { AuditJournal } from '../audit/auditJournal';
+import type { CageLifecycle } from '../cages/cageLifecycle';
+import type { FocusState } from '../focusState';
+import type { TicketRegistry } from '../gateway/ticketRegistry';
+import { VNC_PATH } from '../gateway/vncGateway';
+import type { RpcHandlers } from './rpcSession';
+
+export interface HandlerDeps {
+  policy: Policy;
+  cages: Map<string, CageLifecycle>;
+  focus: FocusState;
+  tickets: TicketRegistry;
+  journal: AuditJournal;
+}
+
+export function levelViews(policy: Policy): LevelView[] {
+  return policy.levels.map(({ id, rank, label, colour, textColour }) => ({ id, rank, label, colour, textColour }));
+}
+
+export function createRpcHandlers(deps: HandlerDeps): RpcHandlers {
+  const cageOf = (level: string): CageLifecycle => {
+    const cage = deps.cages.get(level);
+    if (!cage) throw new CloisonError('UNKNOWN_LEVEL', `no level "${level}" in the policy`);
+    return cage;
+  };
+  return {
+    'session.describe': () => ({
+      levels: levelViews(deps.policy),
+      cages: [...deps.cages.values()].map((c) => c.state),
+      focus: deps.focus.front,
+      shortcuts: { switchLevel: deps.policy.shortcuts.switchLevel },
+    }),
+    'vnc.ticket': ({ level }) => {
+      const cage = cageOf(level);
+      if (!cage.cage) throw new CloisonError('CAGE_UNAVAILABLE', `cage "${level}" is ${cage.state.status}`);
+      return { ticket: deps.tickets.issue(level), path: VNC_PATH, expiresInMs: deps.tickets.ttlMs };
+    },
+    'focus.set': ({ level }) => {
+      cageOf(level);
+      const previous = deps.focus.front;
+      if (deps.focus.set(level)) deps.journal.append('level.switch', 'user', { from: previous, to: level });
+      return { level: deps.focus.front };
+    },
+    'cage.restart': async ({ level }) => {
+      const cage = cageOf(level);
+      deps.journal.append('cage.retry', 'user', { level });
+      void cage.retry();
+      return {};
+    },
+  };
+}

@@ -1,0 +1,40 @@
+/**
+ * RPC over a Unix socket (mode 0600) for the Electron host: one JSON frame per line.
+ */
+import { chmodSync, rmSync } from 'node:fs';
+import { createServer, type Server } from 'node:net';
+import { MAX_RPC_FRAME_BYTES } from '../../shared/rpc';
+import { RpcSession, type RpcHandlers, type RpcSessions } from './rpcSession';
+
+export function listenUnixRpc(path: string, handlers: RpcHandlers, sessions: RpcSessions): Promise<Server> {
+  rmSync(path, { force: true });
+  const server = createServer((sock) => {
+    const session = new RpcSession(handlers, (text) => sock.write(text + '\n'));
+    const remove = sessions.add(session);
+    let buffered = '';
+    sock.setEncoding('utf8');
+    sock.on('data', (chunk: string) => {
+      buffered += chunk;
+      let nl: number;
+      while ((nl = buffered.indexOf('\n')) >= 0) {
+        const line = buffered.slice(0, nl);
+        buffered = buffered.slice(nl + 1);
+        if (line.trim()) void session.receive(line);
+      }
+      // A line longer than any valid frame is abuse: answer once and hang up.
+      if (buffered.length > MAX_RPC_FRAME_BYTES) {
+        void session.receive(buffered).finally(() => sock.end());
+        buffered = '';
+      }
+    });
+    sock.on('close', remove);
+    sock.on('error', remove);
+  });
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(path, () => {
+      chmodSync(path, 0o600);
+      resolve(server);
+    });
+  });
+}

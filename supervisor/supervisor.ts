@@ -1,0 +1,133 @@
+/**
+ * The cage supervisor, wired: policy, one lifecycle per cage, focus, tickets, VNC gateway, RPC
+ * (Unix socket and browser host) and the audit journal. The composition root of the daemon; tests
+ * start it in-process with their own directories.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
+import type { Server } from 'node:net';
+import { join } from 'node:path';
+import { cageUid, type Policy } from '../shared/policy';
+import { FileAuditJournal } from './audit/auditJournal';
+import type { CageDriver } from './cages/cageDriver';
+import { BwrapDriver, bwrapCagePaths } from './cages/bwrapDriver';
+import { CageLifecycle } from './cages/cageLifecycle';
+import { VncDriver } from './cages/vncDriver';
+import { FocusState } from './focusState';
+import { TicketRegistry } from './gateway/ticketRegistry';
+import { VncGateway } from './gateway/vncGateway';
+import { startBrowserHost, type BrowserHost } from './host/browserHost';
+import { createRpcHandlers } from './rpc/rpcHandlers';
+import { RpcSessions } from './rpc/rpcSession';
+import { listenUnixRpc } from './rpc/unixRpcServer';
+
+export interface SupervisorOptions {
+  policy: Policy;
+  policySource: string;
+  policyText: string;
+  stateDir: string;
+  runDir: string;
+  rendererDir: string | null;
+  port?: number;
+  /** Allowed WebSocket origins besides the browser host's own (Electron's app://cloison). */
+  extraOrigins?: string[];
+  log?: (msg: string, fields?: Record<string, unknown>) => void;
+}
+
+export class Supervisor {
+  readonly cages = new Map<string, CageLifecycle>();
+  readonly focus: FocusState;
+  readonly tickets = new TicketRegistry();
+  readonly gateway: VncGateway;
+  readonly journal: FileAuditJournal;
+  readonly launchToken = randomBytes(24).toString('base64url');
+  private readonly sessions = new RpcSessions();
+  private host: BrowserHost | null = null;
+  private unixServer: Server | null = null;
+  private readonly drivers = new Map<string, CageDriver>();
+
+  constructor(private readonly options: SupervisorOptions) {
+    const { policy } = options;
+    mkdirSync(options.stateDir, { recursive: true, mode: 0o700 });
+    mkdirSync(options.runDir, { recursive: true, mode: 0o700 });
+    this.journal = new FileAuditJournal(join(options.stateDir, 'audit.jsonl'));
+    // The lowest level is in front at start: the everyday workspace.
+    const lowest = [...policy.levels].sort((a, b) => a.rank - b.rank)[0];
+    if (!lowest) throw new Error('policy has no level');
+    this.focus = new FocusState(policy.levels.map((l) => l.id), lowest.id);
+    policy.levels.forEach((level, index) => {
+      const driver: CageDriver =
+        level.cage.driver === 'bwrap'
+          ? new BwrapDriver({
+              level: level.id,
+              cage: level.cage,
+              uid: cageUid(level.cage, index),
+              paths: bwrapCagePaths(options.stateDir, options.runDir, level.id),
+              ...(options.log ? { log: options.log } : {}),
+            })
+          : new VncDriver({ cage: level.cage });
+      this.drivers.set(level.id, driver);
+      const lifecycle = new CageLifecycle({ level: level.id, driver });
+      lifecycle.on('status', (state) => {
+        this.journal.append(`cage.${state.status}`, 'supervisor', { level: state.level, restarts: state.restarts, ...(state.detail ? { detail: state.detail } : {}) });
+        this.sessions.broadcast('onCageStatus', state);
+        options.log?.('cage status', { ...state });
+      });
+      this.cages.set(level.id, lifecycle);
+    });
+    this.focus.on('change', (level) => this.sessions.broadcast('onFocus', { level }));
+    this.gateway = new VncGateway({
+      tickets: this.tickets,
+      focus: this.focus,
+      endpointOf: (level) => this.cages.get(level)?.cage?.endpoint ?? null,
+      ...(options.log ? { log: options.log } : {}),
+    });
+  }
+
+  get handlers() {
+    return createRpcHandlers({ policy: this.options.policy, cages: this.cages, focus: this.focus, tickets: this.tickets, journal: this.journal });
+  }
+
+  get browserHost(): BrowserHost | null {
+    return this.host;
+  }
+
+  get rpcSocketPath(): string {
+    return join(this.options.runDir, 'supervisor.sock');
+  }
+
+  driverOf(level: string): CageDriver | undefined {
+    return this.drivers.get(level);
+  }
+
+  async start(): Promise<void> {
+    const { policy, policySource, policyText } = this.options;
+    this.journal.append('policy.load', 'supervisor', {
+      source: policySource,
+      sha256: createHash('sha256').update(policyText).digest('hex'),
+      levels: policy.levels.map((l) => l.id).join(','),
+    });
+    const handlers = this.handlers;
+    this.unixServer = await listenUnixRpc(this.rpcSocketPath, handlers, this.sessions);
+    this.host = await startBrowserHost({
+      rendererDir: this.options.rendererDir,
+      token: this.launchToken,
+      handlers,
+      sessions: this.sessions,
+      gateway: this.gateway,
+      ...(this.options.port !== undefined ? { port: this.options.port } : {}),
+      ...(this.options.extraOrigins ? { extraOrigins: this.options.extraOrigins } : {}),
+      ...(this.options.log ? { log: this.options.log } : {}),
+    });
+    // Cages start in parallel; each reports its own status.
+    await Promise.all([...this.cages.values()].map((c) => c.start()));
+  }
+
+  async stop(): Promise<void> {
+    this.gateway.close();
+    await Promise.all([...this.cages.values()].map((c) => c.stop('supervisor shutting down')));
+    await this.host?.close();
+    await new Promise<void>((resolve) => (this.unixServer ? this.unixServer.close(() => resolve()) : resolve()));
+    this.journal.close();
+  }
+}
