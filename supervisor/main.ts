@@ -80,7 +80,11 @@ async function main(): Promise<void> {
     rendererDir: values.renderer ? resolve(values.renderer) : defaultRendererDir(),
     ...(values.port ? { port: Number(values.port) } : {}),
     ...(values['allow-origin'] ? { extraOrigins: values['allow-origin'] } : {}),
-    log: (msg, fields) => log.info(fields ?? {}, msg),
+    // pino owns the "level" key (its severity): a cage's level is logged as "cage".
+    log: (msg, fields) => {
+      const { level, ...rest } = fields ?? {};
+      log.info(level === undefined ? rest : { cage: level, ...rest }, msg);
+    },
   });
 
   let stopping = false;

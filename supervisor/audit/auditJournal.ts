@@ -2,10 +2,11 @@
  * Append-only, hash-chained audit journal: one JSON line per decision, fsync'd per record.
  *
  * Each record carries the hash of the previous one, so `verifyJournal` finds any edited, removed or
- * reordered record. Metadata only: callers must never put content that crossed levels in a record.
+ * reordered record. A head file beside the journal (`<journal>.head`, rewritten atomically after
+ * each record) names the last record, so cutting records off the end is found too. Metadata only: callers must never put content that crossed levels in a record.
  */
 import { createHash } from 'node:crypto';
-import { closeSync, existsSync, fsyncSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, openSync, readFileSync, renameSync, writeFileSync, writeSync } from 'node:fs';
 
 export const GENESIS_HASH = '0'.repeat(64);
 
@@ -46,7 +47,7 @@ export class FileAuditJournal implements AuditJournal {
     private readonly now: () => Date = () => new Date(),
   ) {
     // Resume the chain of an existing journal; refuse to extend one that does not verify.
-    const tail = existsSync(path) ? verifyJournal(readFileSync(path, 'utf8')) : { ok: true as const, count: 0, lastHash: GENESIS_HASH };
+    const tail = existsSync(path) ? verifyJournal(readFileSync(path, 'utf8'), readHead(path)) : { ok: true as const, count: 0, lastHash: GENESIS_HASH };
     if (!tail.ok) throw new Error(`audit journal ${path} fails verification (${tail.error}); refusing to append to it`);
     this.seq = tail.count;
     this.prev = tail.lastHash;
@@ -58,6 +59,7 @@ export class FileAuditJournal implements AuditJournal {
     const record = { ...body, hash: hashRecord(body) } as AuditRecord;
     writeSync(this.fd, JSON.stringify(record) + '\n');
     fsyncSync(this.fd);
+    writeHead(this.path, { seq: record.seq, hash: record.hash });
     this.seq = record.seq;
     this.prev = record.hash;
     return record;
@@ -69,9 +71,34 @@ export class FileAuditJournal implements AuditJournal {
   }
 }
 
+export interface JournalHead {
+  seq: number;
+  hash: string;
+}
+
+export function headPathOf(journal: string): string {
+  return `${journal}.head`;
+}
+
+export function readHead(journal: string): JournalHead | null {
+  try {
+    const head = JSON.parse(readFileSync(headPathOf(journal), 'utf8')) as JournalHead;
+    return typeof head.seq === 'number' && typeof head.hash === 'string' ? head : null;
+  } catch {
+    return null;
+  }
+}
+
+function writeHead(journal: string, head: JournalHead): void {
+  const tmp = `${headPathOf(journal)}.tmp`;
+  writeFileSync(tmp, JSON.stringify(head) + '\n', { mode: 0o600 });
+  renameSync(tmp, headPathOf(journal));
+}
+
 export type VerifyResult = { ok: true; count: number; lastHash: string } | { ok: false; line: number; error: string };
 
-export function verifyJournal(text: string): VerifyResult {
+/** Checks the chain; with the head, also that nothing was cut off the end. */
+export function verifyJournal(text: string, head: JournalHead | null = null): VerifyResult {
   const lines = text.split('\n');
   if (lines.at(-1) === '') lines.pop();
   let prev = GENESIS_HASH;
@@ -87,6 +114,9 @@ export function verifyJournal(text: string): VerifyResult {
     if (record.prev !== prev) return { ok: false, line: lineNo, error: `line ${lineNo} does not follow the previous record (chain broken)` };
     if (record.hash !== hashRecord(record)) return { ok: false, line: lineNo, error: `line ${lineNo} was edited (hash mismatch)` };
     prev = record.hash as string;
+  }
+  if (head && (head.seq !== lines.length || head.hash !== prev)) {
+    return { ok: false, line: lines.length + 1, error: `journal ends at record ${lines.length} but its head names record ${head.seq}: records were removed from the end` };
   }
   return { ok: true, count: lines.length, lastHash: prev };
 }

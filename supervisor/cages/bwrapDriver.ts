@@ -135,8 +135,11 @@ export class BwrapDriver implements CageDriver {
     const { uid, level } = this.options;
     writeFileSync(join(paths.run, 'passwd'), `root:x:0:0:root:/nonexistent:/usr/sbin/nologin\n${CAGE_USER}:x:${uid}:${uid}:Cloison ${level}:${CAGE_HOME}:/bin/bash\n`, { mode: 0o444 });
     writeFileSync(join(paths.run, 'group'), `root:x:0:\ntty:x:${TTY_GID}:\n${CAGE_USER}:x:${uid}:\n`, { mode: 0o444 });
-    chownSync(paths.home, uid, uid);
-    chownSync(join(paths.run, 'vnc'), uid, uid);
+    // The supervisor is a root daemon; run unprivileged (development), the cage keeps its caller's uid.
+    if (process.getuid?.() === 0) {
+      chownSync(paths.home, uid, uid);
+      chownSync(join(paths.run, 'vnc'), uid, uid);
+    }
   }
 
   /** The cage's session: Xvnc, then (once its X socket exists) the window manager and the apps. */

@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { stringify } from 'yaml';
-import { verifyJournal } from '../audit/auditJournal';
+import { readHead, verifyJournal } from '../audit/auditJournal';
 import { loadPolicyFile, PolicyError } from '../policy/policyLoader';
 
 const USAGE = 'usage: cloison policy check FILE | cloison audit verify FILE';
@@ -37,7 +37,7 @@ export function runCli(argv: string[], out: (s: string) => void, err: (s: string
       err(`${file}: cannot read: ${(e as Error).message}`);
       return 1;
     }
-    const result = verifyJournal(text);
+    const result = verifyJournal(text, readHead(file));
     if (result.ok) {
       out(`${file}: ${result.count} records, chain intact`);
       return 0;

@@ -1,0 +1,96 @@
+/**
+ * Isolation of real cages (DESIGN.md, Cages): from inside one cage, the other cage's home, VNC
+ * socket and X display are unreachable; `none` has only loopback; `nat` cannot reach the host's
+ * loopback services, the supervisor's included.
+ */
+import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:net';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startRealCage, testRoot, type RealCage } from '../testing/realCage';
+
+describe('cage isolation (real bwrap cages)', () => {
+  const root = testRoot();
+  let low: RealCage;
+  let high: RealCage;
+  let hostServer: Server;
+  let hostPort = 0;
+  const SECRET = `high-secret-${process.pid}-${Date.now()}`;
+
+  beforeAll(async () => {
+    [low, high] = await Promise.all([
+      startRealCage({ level: 'low', network: 'nat', geometry: '800x600', root }),
+      startRealCage({ level: 'high', network: 'none', geometry: '1024x768', root }),
+    ]);
+    writeFileSync(join(high.paths.home, 'secret.txt'), SECRET);
+    hostServer = createServer((s) => s.end('host-service\n'));
+    await new Promise<void>((r) => hostServer.listen(0, '127.0.0.1', () => r()));
+    hostPort = (hostServer.address() as { port: number }).port;
+  });
+
+  afterAll(async () => {
+    hostServer?.close();
+    await Promise.all([low?.stop(), high?.stop()]);
+  });
+
+  it('runs every cage process as the cage user with no capabilities', async () => {
+    const r = await low.sh('id -u; grep -E "^Cap(Eff|Prm|Bnd)" /proc/self/status');
+    expect(r.stdout).toContain(`${low.uid}\n`);
+    expect(r.stdout).toMatch(/CapEff:\s+0{16}/);
+    expect(r.stdout).toMatch(/CapBnd:\s+0{16}/);
+    // The cage's own Xvnc, seen from the host: same uid, no capability.
+    const xvnc = readdirSync('/proc').filter((p) => /^\d+$/.test(p)).find((p) => {
+      try {
+        return readFileSync(`/proc/${p}/cmdline`, 'utf8').includes('cloison-low') && readFileSync(`/proc/${p}/status`, 'utf8').includes(`Uid:\t${low.uid}`);
+      } catch {
+        return false;
+      }
+    });
+    expect(xvnc).toBeDefined();
+    expect(readFileSync(`/proc/${xvnc}/status`, 'utf8')).toMatch(/CapEff:\s+0{16}/);
+  });
+
+  it('does not let low read the high home, by its host path or any path', async () => {
+    const r = await low.sh(`cat ${join(high.paths.home, 'secret.txt')}; ls ${high.paths.home}; grep -rs ${SECRET} /home /run /tmp /var /etc /root; echo done`);
+    expect(r.stdout.trim()).toBe('done');
+    expect(r.stdout + r.stderr).not.toContain(SECRET);
+  });
+
+  it('does not let low reach the high VNC socket', async () => {
+    const r = await low.sh(`test -e ${high.driver.vncSocket} && echo visible; ls -ln /run/cloison`);
+    expect(r.stdout).not.toContain('visible');
+    // The only VNC socket in sight is low's own, owned by low's user.
+    expect(r.stdout).toMatch(new RegExp(`s[rwx-]{9}\\s+\\d+\\s+${low.uid}\\s+${low.uid}.*vnc\\.sock`));
+  });
+
+  it('shows low only its own X display', async () => {
+    const r = await low.sh('xdpyinfo -display :0 | grep dimensions; xdpyinfo -display :1 2>&1 | head -1; ls /tmp/.X11-unix');
+    expect(r.stdout).toContain('800x600 pixels'); // low's geometry; high's is 1024x768
+    expect(r.stdout).not.toContain('1024x768');
+    expect(r.stdout).toMatch(/unable to open display/);
+    expect(r.stdout.trim().split('\n').at(-1)).toBe('X0');
+  });
+
+  it('shows low none of the high processes', async () => {
+    const r = await low.sh('cat /proc/[0-9]*/cmdline 2>/dev/null | tr "\\0" " "');
+    expect(r.stdout).toContain('cloison-low');
+    expect(r.stdout).not.toContain('cloison-high');
+  });
+
+  it('gives a network "none" cage only a loopback interface', async () => {
+    const r = await high.sh('cat /proc/net/dev');
+    const interfaces = r.stdout.split('\n').slice(2).map((l) => l.split(':')[0]?.trim()).filter(Boolean);
+    expect(interfaces).toEqual(['lo']);
+  });
+
+  it('keeps the host loopback (and the supervisor) out of reach of a "nat" cage', async () => {
+    // Control: the service answers on the host, and the cage has its NAT interface.
+    const nat = await low.sh('for i in $(seq 50); do grep -q tap0 /proc/net/dev && break; sleep 0.1; done; cat /proc/net/dev');
+    expect(nat.stdout).toContain('tap0');
+    for (const addr of ['127.0.0.1', '10.0.2.2']) {
+      const r = await low.sh(`timeout 3 bash -c 'exec 3<>/dev/tcp/${addr}/${hostPort} && head -1 <&3' && echo REACHED`, 8000);
+      expect(r.stdout).not.toContain('host-service');
+      expect(r.stdout).not.toContain('REACHED');
+    }
+  });
+});

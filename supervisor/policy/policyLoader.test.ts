@@ -1,0 +1,101 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { loadDefaultPolicy, loadPolicyFile, parsePolicy, PolicyError } from './policyLoader';
+
+const LEVEL = (id: string, rank: number, colour: string, cage = '{ driver: bwrap }') =>
+  `  - id: ${id}\n    rank: ${rank}\n    label: { fr: ${id}, en: ${id} }\n    colour: "${colour}"\n    cage: ${cage}\n`;
+
+function problemsOf(text: string): string[] {
+  try {
+    parsePolicy(text, 'policy.yaml');
+  } catch (err) {
+    expect(err).toBeInstanceOf(PolicyError);
+    return (err as Error).message.split('\n');
+  }
+  throw new Error('policy was accepted');
+}
+
+describe('policy loading', () => {
+  it('loads the embedded default: low (nat) and high (none), up ask, down deny', () => {
+    const policy = loadDefaultPolicy();
+    expect(policy.levels.map((l) => [l.id, l.rank, l.cage.driver === 'bwrap' && l.cage.network])).toEqual([
+      ['low', 0, 'nat'],
+      ['high', 1, 'none'],
+    ]);
+    expect(policy.levels[0]?.label).toEqual({ fr: 'Bas', en: 'Low' });
+    expect(policy.flows).toEqual({ up: 'ask', down: 'deny', lateral: 'deny' });
+    expect(policy.shortcuts.switchLevel).toBe('Ctrl+Alt+PageDown');
+  });
+
+  it('fills defaults for a minimal bwrap cage', () => {
+    const policy = parsePolicy(`version: 1\nlevels:\n${LEVEL('low', 0, '#00ff00')}`, 'p.yaml');
+    expect(policy.levels[0]?.cage).toEqual({ driver: 'bwrap', network: 'none', geometry: '1280x800', apps: [['xterm'], ['xedit']] });
+  });
+
+  it('accepts a vnc cage on a socket or host:port', () => {
+    const policy = parsePolicy(
+      `version: 1\nlevels:\n${LEVEL('vm', 0, '#00ff00', '{ driver: vnc, endpoint: { socket: /run/vm.sock } }')}${LEVEL('remote', 1, '#0000ff', '{ driver: vnc, endpoint: { host: 10.1.2.3, port: 5901 } }')}`,
+      'p.yaml',
+    );
+    expect(policy.levels.map((l) => l.cage)).toEqual([
+      { driver: 'vnc', endpoint: { socket: '/run/vm.sock' } },
+      { driver: 'vnc', endpoint: { host: '10.1.2.3', port: 5901 } },
+    ]);
+  });
+
+  it('reports a YAML syntax error with its line', () => {
+    expect(problemsOf('version: 1\nlevels: [\n  - id: low\n')[0]).toMatch(/^policy\.yaml:3:\d+: YAML: /);
+  });
+
+  it('reports a bad colour at the colour line', () => {
+    expect(problemsOf(`version: 1\nlevels:\n${LEVEL('low', 0, 'green')}`)).toEqual(['policy.yaml:6:13: levels[0].colour: colour is #RRGGBB']);
+  });
+
+  it('reports an unknown cage driver', () => {
+    expect(problemsOf(`version: 1\nlevels:\n${LEVEL('low', 0, '#00ff00', '{ driver: docker }')}`)).toEqual([
+      'policy.yaml:7:21: levels[0].cage.driver: unknown driver: expected one of "bwrap", "vnc"',
+    ]);
+  });
+
+  it('reports an unknown network mode', () => {
+    expect(problemsOf(`version: 1\nlevels:\n${LEVEL('low', 0, '#00ff00', '{ driver: bwrap, network: wifi }')}`)).toEqual([
+      'policy.yaml:7:37: levels[0].cage.network: must be one of "none", "nat", "host"',
+    ]);
+  });
+
+  it('reports an unknown key where it is written', () => {
+    expect(problemsOf(`version: 1\nlevels:\n${LEVEL('low', 0, '#00ff00')}    colr: 3\n`)).toEqual(['policy.yaml:8:5: levels[0]: unknown key "colr"']);
+  });
+
+  it('reports duplicate level ids and colours', () => {
+    expect(problemsOf(`version: 1\nlevels:\n${LEVEL('low', 0, '#00ff00')}${LEVEL('low', 1, '#00FF00')}`)).toEqual([
+      'policy.yaml:8:9: levels[1].id: duplicate level id "low" (also levels[0])',
+      'policy.yaml:11:13: levels[1].colour: colour #00FF00 is already used by levels[0]: each level needs its own colour',
+    ]);
+  });
+
+  it('reports a missing required field at its parent', () => {
+    expect(problemsOf('version: 1\nlevels:\n  - id: low\n    rank: 0\n    colour: "#00ff00"\n    cage: { driver: bwrap }\n')).toEqual([
+      'policy.yaml:3:5: levels[0].label: is required (object)',
+    ]);
+  });
+
+  it('refuses an oversized geometry and a wrong version', () => {
+    expect(problemsOf(`version: 1\nlevels:\n${LEVEL('low', 0, '#00ff00', '{ driver: bwrap, geometry: 9000x9000 }')}`)).toEqual([
+      'policy.yaml:7:38: levels[0].cage.geometry: geometry sides must be between 320x200 and 8192x8192',
+    ]);
+    expect(problemsOf(`version: 2\nlevels:\n${LEVEL('low', 0, '#00ff00')}`)).toEqual(['policy.yaml:1:10: version: must be one of 1']);
+  });
+
+  it('refuses a policy file that cannot be read, naming it', () => {
+    expect(() => loadPolicyFile('/nonexistent/policy.yaml')).toThrow(/^\/nonexistent\/policy\.yaml:0:0: cannot read policy/);
+  });
+
+  it('loads a valid file from disk', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cloison-policy-'));
+    writeFileSync(join(dir, 'p.yaml'), `version: 1\nlevels:\n${LEVEL('low', 0, '#00ff00')}`);
+    expect(loadPolicyFile(join(dir, 'p.yaml')).levels[0]?.id).toBe('low');
+  });
+});

@@ -1,0 +1,72 @@
+/**
+ * Test helper: starts a real bwrap cage (Xvnc in bubblewrap) in its own temporary directories, and
+ * runs commands inside it exactly as a cage process runs: in its namespaces, as its uid, with no
+ * capabilities. Every test gets its own cage names, sockets and directories.
+ */
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import type { BwrapCagePolicy, NetworkMode } from '../../shared/policy';
+import type { RunningCage } from '../cages/cageDriver';
+import { BwrapDriver, bwrapCagePaths, type BwrapCagePaths } from '../cages/bwrapDriver';
+
+const run = promisify(execFile);
+
+export interface RealCage {
+  level: string;
+  uid: number;
+  driver: BwrapDriver;
+  cage: RunningCage;
+  paths: BwrapCagePaths;
+  /** Runs `sh -c script` inside the cage as the cage's user; resolves with stdout, stderr and exit code. */
+  sh(script: string, timeoutMs?: number): Promise<{ stdout: string; stderr: string; code: number }>;
+  stop(): Promise<void>;
+}
+
+let nextUid = 62000 + (process.pid % 1000) * 4;
+
+export function testRoot(prefix = 'cloison-t-'): string {
+  // Short paths: Unix socket paths are limited to 108 bytes.
+  return mkdtempSync(join(tmpdir(), prefix));
+}
+
+export async function startRealCage(options: { level: string; network?: NetworkMode; geometry?: string; apps?: string[][]; root?: string }): Promise<RealCage> {
+  const root = options.root ?? testRoot();
+  const uid = nextUid++;
+  const cagePolicy: BwrapCagePolicy = {
+    driver: 'bwrap',
+    network: options.network ?? 'none',
+    geometry: options.geometry ?? '800x600',
+    apps: options.apps ?? [],
+  };
+  const paths = bwrapCagePaths(join(root, 'state'), join(root, 'run'), options.level);
+  const driver = new BwrapDriver({ level: options.level, cage: cagePolicy, paths, uid });
+  const cage = await driver.start();
+  const innerPid = cage.innerPid;
+  if (innerPid === null) throw new Error('bwrap cage has no inner pid');
+  return {
+    level: options.level,
+    uid,
+    driver,
+    cage,
+    paths,
+    async sh(script, timeoutMs = 10_000) {
+      const args = ['-t', String(innerPid), '-m', '-p', '-n', '-u', '-i', '--',
+        'setpriv', `--reuid=${uid}`, `--regid=${uid}`, '--groups=5', '--inh-caps=-all', '--bounding-set=-all', '--no-new-privs', '--',
+        '/usr/bin/env', '-i', 'HOME=/home/cloison', 'PATH=/usr/bin:/bin', 'DISPLAY=:0', '/bin/sh', '-c', script];
+      try {
+        const { stdout, stderr } = await run('nsenter', args, { timeout: timeoutMs });
+        return { stdout, stderr, code: 0 };
+      } catch (err) {
+        const e = err as { stdout?: string; stderr?: string; code?: number };
+        return { stdout: e.stdout ?? '', stderr: e.stderr ?? '', code: typeof e.code === 'number' ? e.code : 1 };
+      }
+    },
+    async stop() {
+      await cage.stop();
+      if (!options.root) rmSync(root, { recursive: true, force: true });
+    },
+  };
+}
