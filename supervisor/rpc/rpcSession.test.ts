@@ -1,0 +1,58 @@
+import { describe, expect, it } from 'vitest';
+import { loadDefaultPolicy } from '../policy/policyLoader';
+import { levelViews } from './rpcHandlers';
+import { RpcSession, type RpcHandlers } from './rpcSession';
+
+function session(overrides: Partial<RpcHandlers> = {}) {
+  const sent: unknown[] = [];
+  const handlers: RpcHandlers = {
+    'session.describe': () => ({ levels: levelViews(loadDefaultPolicy()), cages: [], focus: 'low', shortcuts: { switchLevel: 'Ctrl+Alt+PageDown' } }),
+    'vnc.ticket': () => ({ ticket: 't', path: '/vnc', expiresInMs: 1 }),
+    'focus.set': ({ level }) => ({ level }),
+    'cage.restart': () => ({}),
+    ...overrides,
+  };
+  const s = new RpcSession(handlers, (text) => sent.push(JSON.parse(text)));
+  return { s, sent };
+}
+
+describe('RPC session', () => {
+  it('answers a valid request with a validated result', async () => {
+    const { s, sent } = session();
+    await s.receive(JSON.stringify({ type: 'request', id: 1, method: 'focus.set', params: { level: 'high' } }));
+    expect(sent).toEqual([{ type: 'response', id: 1, ok: true, result: { level: 'high' } }]);
+  });
+
+  it.each([
+    ['not JSON', '{', -1, 'BAD_REQUEST', /not JSON/],
+    ['not a request frame', JSON.stringify({ hello: 1 }), -1, 'BAD_REQUEST', /bad request frame/],
+    ['an unknown method', JSON.stringify({ type: 'request', id: 2, method: 'cage.exec', params: {} }), 2, 'UNKNOWN_METHOD', /unknown method "cage.exec"/],
+    ['a prototype key as method', JSON.stringify({ type: 'request', id: 3, method: '__proto__', params: {} }), 3, 'UNKNOWN_METHOD', /unknown method/],
+    ['a bad level id', JSON.stringify({ type: 'request', id: 4, method: 'focus.set', params: { level: '../high' } }), 4, 'BAD_REQUEST', /focus.set: level/],
+    ['an extra parameter', JSON.stringify({ type: 'request', id: 5, method: 'vnc.ticket', params: { level: 'low', socket: '/x' } }), 5, 'BAD_REQUEST', /vnc.ticket/],
+    ['a missing parameter', JSON.stringify({ type: 'request', id: 6, method: 'vnc.ticket', params: {} }), 6, 'BAD_REQUEST', /level/],
+    ['an oversized frame', JSON.stringify({ type: 'request', id: 7, method: 'focus.set', params: { level: 'x'.repeat(70_000) } }), -1, 'LIMIT_EXCEEDED', /64 ?\d*|over/],
+  ])('answers %s with a typed error and stays usable', async (_name, text, id, code, message) => {
+    const { s, sent } = session();
+    await s.receive(text);
+    expect(sent[0]).toMatchObject({ type: 'response', id, ok: false, error: { code, message: expect.stringMatching(message) } });
+    await s.receive(JSON.stringify({ type: 'request', id: 9, method: 'focus.set', params: { level: 'low' } }));
+    expect(sent[1]).toMatchObject({ id: 9, ok: true });
+  });
+
+  it('hides internal errors but passes typed ones', async () => {
+    const { s, sent } = session({
+      'vnc.ticket': () => {
+        throw new Error('secret path /var/lib/x');
+      },
+    });
+    await s.receive(JSON.stringify({ type: 'request', id: 1, method: 'vnc.ticket', params: { level: 'low' } }));
+    expect(sent[0]).toEqual({ type: 'response', id: 1, ok: false, error: { code: 'INTERNAL', message: 'internal error' } });
+  });
+
+  it('refuses to send a result that breaks the contract', async () => {
+    const { s, sent } = session({ 'focus.set': () => ({ level: 'NOT A LEVEL' }) });
+    await s.receive(JSON.stringify({ type: 'request', id: 1, method: 'focus.set', params: { level: 'low' } }));
+    expect(sent[0]).toMatchObject({ ok: false, error: { code: 'INTERNAL' } });
+  });
+});
