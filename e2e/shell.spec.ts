@@ -1,0 +1,98 @@
+/**
+ * End to end in Chromium, with two real cages: the shell shows the level in front in its band
+ * and frame, the switch shortcut moves both to the other level, and typing lands only in the cage
+ * in front.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { expect, test, type Page } from '@playwright/test';
+import { Screenshot } from './support/pixels';
+import { startSupervisor, twoCagePolicy, type SupervisorProcess } from './support/supervisorProcess';
+
+const LOW = '#1b7f3b';
+const HIGH = '#b3261e';
+
+let sup: SupervisorProcess;
+
+test.beforeAll(async () => {
+  sup = await startSupervisor(twoCagePolicy());
+});
+
+test.afterAll(async () => {
+  await sup?.stop();
+});
+
+async function openShell(page: Page): Promise<void> {
+  await page.goto(sup.url);
+  await expect(page.getByTestId('cage-frame-low')).toHaveAttribute('data-viewer', 'connected');
+  await expect(page.getByTestId('cage-frame-high')).toHaveAttribute('data-viewer', 'connected');
+}
+
+/** Band strip and frame edges, away from the band's text and buttons. */
+function trustedSamples(shot: Screenshot): Array<[number, number]> {
+  const { width, height } = shot;
+  return [
+    [2, 2], [width - 3, 2], [200, 45], [width / 2, 3], // band
+    [2, 400], [width - 3, 400], [width / 2, height - 3], [3, 60], // frame edges
+  ].map(([x, y]) => [Math.round(x!), Math.round(y!)]);
+}
+
+async function screenshot(page: Page, name: string): Promise<Screenshot> {
+  const buffer = await page.screenshot({ path: test.info().outputPath(`${name}.png`) });
+  return new Screenshot(buffer);
+}
+
+test('shows the low level in the band and frame, then the high level after the switch shortcut', async ({ page }) => {
+  await openShell(page);
+  const band = page.getByTestId('level-band');
+  await expect(band).toHaveAttribute('data-level', 'low');
+  await expect(page.getByTestId('band-level-name')).toContainText('Bas');
+  await expect(page.getByTestId('cage-frame-low')).toBeVisible();
+  await expect(page.getByTestId('cage-frame-high')).toBeHidden();
+  const low = await screenshot(page, 'low');
+  for (const [x, y] of trustedSamples(low)) expect(low.coloursIn(x, y, x + 1, y + 1), `pixel ${x},${y}`).toEqual(new Set([LOW]));
+
+  await page.keyboard.press('Control+Alt+PageDown');
+  await expect(band).toHaveAttribute('data-level', 'high');
+  await expect(page.getByTestId('band-level-name')).toContainText('Haut');
+  await expect(page.getByTestId('cage-frame-high')).toBeVisible();
+  await expect(page.getByTestId('cage-frame-low')).toBeHidden();
+  await expect(page.getByTestId('viewer-high').locator('canvas')).toBeVisible();
+  const high = await screenshot(page, 'high');
+  for (const [x, y] of trustedSamples(high)) expect(high.coloursIn(x, y, x + 1, y + 1), `pixel ${x},${y}`).toEqual(new Set([HIGH]));
+
+  // The band button switches back.
+  await page.getByTestId('switch-low').click();
+  await expect(band).toHaveAttribute('data-level', 'low');
+});
+
+test('types into the cage in front only', async ({ page }) => {
+  await openShell(page);
+  await page.keyboard.press('Control+Alt+PageDown');
+  await expect(page.getByTestId('level-band')).toHaveAttribute('data-level', 'high');
+  const canvas = page.getByTestId('viewer-high').locator('canvas');
+  await canvas.click({ position: { x: 200, y: 200 } });
+  const marker = `typed-${Date.now()}`;
+  await page.keyboard.type(`echo ${marker} > ~/typed.txt`, { delay: 15 });
+  await page.keyboard.press('Enter');
+  const inHigh = join(sup.homeOf('high'), 'typed.txt');
+  await expect.poll(() => (existsSync(inHigh) ? readFileSync(inHigh, 'utf8').trim() : ''), { timeout: 15_000 }).toBe(marker);
+  expect(existsSync(join(sup.homeOf('low'), 'typed.txt'))).toBe(false);
+  await screenshot(page, 'typed-in-high');
+
+  // Back to low: the same keys now land in low, and high's file is untouched.
+  await page.keyboard.press('Control+Alt+PageDown');
+  await expect(page.getByTestId('level-band')).toHaveAttribute('data-level', 'low');
+  await page.getByTestId('viewer-low').locator('canvas').click({ position: { x: 200, y: 200 } });
+  await page.keyboard.type('echo low-side > ~/typed.txt', { delay: 15 });
+  await page.keyboard.press('Enter');
+  const inLow = join(sup.homeOf('low'), 'typed.txt');
+  await expect.poll(() => (existsSync(inLow) ? readFileSync(inLow, 'utf8').trim() : ''), { timeout: 15_000 }).toBe('low-side');
+  expect(readFileSync(inHigh, 'utf8').trim()).toBe(marker);
+});
+
+test('refuses the shell without the launch token', async ({ page }) => {
+  await page.goto(sup.origin + '/');
+  await expect(page.getByTestId('shell-offline')).toBeVisible();
+  await expect(page.getByTestId('level-band')).toHaveCount(0);
+});

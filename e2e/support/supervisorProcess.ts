@@ -1,0 +1,78 @@
+/**
+ * Starts the built supervisor as its own process for an end-to-end test, with the test's own
+ * policy, state and run directories; stops it (and so its cages) afterwards.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createInterface } from 'node:readline';
+
+export interface SupervisorProcess {
+  url: string;
+  origin: string;
+  root: string;
+  stateDir: string;
+  homeOf(level: string): string;
+  stop(): Promise<void>;
+}
+
+const REPO = fileURLToPath(new URL('../..', import.meta.url));
+
+export async function startSupervisor(policyYaml: string, extraArgs: string[] = []): Promise<SupervisorProcess> {
+  const root = mkdtempSync(join(tmpdir(), 'cloison-e2e-'));
+  const policyFile = join(root, 'policy.yaml');
+  writeFileSync(policyFile, policyYaml);
+  const stateDir = join(root, 'state');
+  const child: ChildProcess = spawn(
+    process.execPath,
+    [join(REPO, 'out/supervisor/main.js'), '--policy', policyFile, '--state-dir', stateDir, '--run-dir', join(root, 'run'), ...extraArgs],
+    { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, CLOISON_LOG_LEVEL: 'warn' } },
+  );
+  let stderr = '';
+  child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
+  const ready = await new Promise<{ url: string; origin: string }>((res, rej) => {
+    const timer = setTimeout(() => rej(new Error(`supervisor not ready: ${stderr}`)), 30_000);
+    createInterface({ input: child.stdout! }).once('line', (line) => {
+      clearTimeout(timer);
+      res(JSON.parse(line));
+    });
+    child.once('exit', (code) => rej(new Error(`supervisor exited ${code}: ${stderr}`)));
+  });
+  return {
+    ...ready,
+    root,
+    stateDir,
+    homeOf: (level) => join(stateDir, 'cages', level, 'home'),
+    stop: async () => {
+      if (child.exitCode === null) {
+        child.kill('SIGTERM');
+        await new Promise((r) => child.once('exit', r));
+      }
+      rmSync(root, { recursive: true, force: true });
+    },
+  };
+}
+
+/** A two-level policy with real bwrap cages whose terminal covers the whole screen. */
+export function twoCagePolicy(options: { lowNetwork?: string; highNetwork?: string } = {}): string {
+  const cage = (network: string) => `
+    cage:
+      driver: bwrap
+      network: ${network}
+      geometry: 1024x640
+      apps:
+        - [xterm, -geometry, 120x40+0+0, -fa, DejaVu Sans Mono, -fs, "12"]`;
+  return `version: 1
+levels:
+  - id: low
+    rank: 0
+    label: { fr: Bas, en: Low }
+    colour: "#1b7f3b"${cage(options.lowNetwork ?? 'none')}
+  - id: high
+    rank: 1
+    label: { fr: Haut, en: High }
+    colour: "#b3261e"${cage(options.highNetwork ?? 'none')}
+`;
+}
