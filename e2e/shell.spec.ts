@@ -37,6 +37,25 @@ function trustedSamples(shot: Screenshot): Array<[number, number]> {
   ].map(([x, y]) => [Math.round(x!), Math.round(y!)]);
 }
 
+/**
+ * Clicks into the cage's terminal and types a command line until its effect shows. A cage that has
+ * just started may still be building its font cache, and keys typed before its window manager
+ * focuses the terminal go nowhere: the user would type again, and so does the test.
+ */
+async function typeCommandUntil(page: Page, level: string, command: string, done: () => boolean): Promise<void> {
+  for (let attempt = 0; attempt < 5; attempt++) {
+    await page.getByTestId(`viewer-${level}`).locator('canvas').click({ position: { x: 300, y: 300 } });
+    await page.keyboard.type(command, { delay: 10 });
+    await page.keyboard.press('Enter');
+    const deadline = Date.now() + 3000;
+    while (Date.now() < deadline) {
+      if (done()) return;
+      await page.waitForTimeout(100);
+    }
+  }
+  throw new Error(`"${command}" typed five times into ${level} had no effect`);
+}
+
 async function screenshot(page: Page, name: string): Promise<Screenshot> {
   const buffer = await page.screenshot({ path: test.info().outputPath(`${name}.png`) });
   return new Screenshot(buffer);
@@ -70,24 +89,19 @@ test('types into the cage in front only', async ({ page }) => {
   await openShell(page);
   await page.keyboard.press('Control+Alt+PageDown');
   await expect(page.getByTestId('level-band')).toHaveAttribute('data-level', 'high');
-  const canvas = page.getByTestId('viewer-high').locator('canvas');
-  await canvas.click({ position: { x: 200, y: 200 } });
+  // The supervisor confirmed the switch: from now on the gateway lets keys through to high only.
+  await expect(page.getByTestId('level-band')).toHaveAttribute('data-input-level', 'high');
   const marker = `typed-${Date.now()}`;
-  await page.keyboard.type(`echo ${marker} > ~/typed.txt`, { delay: 15 });
-  await page.keyboard.press('Enter');
   const inHigh = join(sup.homeOf('high'), 'typed.txt');
-  await expect.poll(() => (existsSync(inHigh) ? readFileSync(inHigh, 'utf8').trim() : ''), { timeout: 15_000 }).toBe(marker);
+  await typeCommandUntil(page, 'high', `echo ${marker} > ~/typed.txt`, () => (existsSync(inHigh) ? readFileSync(inHigh, 'utf8').trim() : '') === marker);
   expect(existsSync(join(sup.homeOf('low'), 'typed.txt'))).toBe(false);
   await screenshot(page, 'typed-in-high');
 
   // Back to low: the same keys now land in low, and high's file is untouched.
   await page.keyboard.press('Control+Alt+PageDown');
-  await expect(page.getByTestId('level-band')).toHaveAttribute('data-level', 'low');
-  await page.getByTestId('viewer-low').locator('canvas').click({ position: { x: 200, y: 200 } });
-  await page.keyboard.type('echo low-side > ~/typed.txt', { delay: 15 });
-  await page.keyboard.press('Enter');
+  await expect(page.getByTestId('level-band')).toHaveAttribute('data-input-level', 'low');
   const inLow = join(sup.homeOf('low'), 'typed.txt');
-  await expect.poll(() => (existsSync(inLow) ? readFileSync(inLow, 'utf8').trim() : ''), { timeout: 15_000 }).toBe('low-side');
+  await typeCommandUntil(page, 'low', 'echo low-side > ~/typed.txt', () => (existsSync(inLow) ? readFileSync(inLow, 'utf8').trim() : '') === 'low-side');
   expect(readFileSync(inHigh, 'utf8').trim()).toBe(marker);
 });
 

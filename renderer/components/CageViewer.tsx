@@ -66,8 +66,7 @@ export function CageViewer({ level, front, onViewerState }: Props) {
       rfbRef.current?.disconnect();
       rfbRef.current = null;
     };
-    // front is applied by the effect below without reconnecting
-    // eslint-disable-next-line react-hooks/exhaustive-deps
+    // `front` is deliberately not a dependency: the effect below applies it without reconnecting.
   }, [api, level, status, restarts, attempt]);
 
   useEffect(() => {

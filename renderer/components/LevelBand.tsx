@@ -11,6 +11,7 @@ export function LevelBand() {
   const { switchTo } = useShell();
   const levels = useShellState((s) => s.levels);
   const front = useShellState((s) => s.front);
+  const confirmed = useShellState((s) => s.confirmedFront);
   const cages = useShellState((s) => s.cages);
   const locale = useShellState((s) => s.locale);
   const shortcut = useShellState((s) => s.switchShortcut);
@@ -22,6 +23,7 @@ export function LevelBand() {
       className="band"
       data-testid="level-band"
       data-level={level.id}
+      data-input-level={confirmed ?? ''}
       style={{ backgroundColor: level.colour, color: level.textColour }}
     >
       <div className="band__level" data-testid="band-level-name">

@@ -14,6 +14,7 @@ export const DEBIAN_PACKAGE_OF: Record<string, string> = {
   xedit: 'x11-apps',
   xclip: 'xclip',
   setpriv: 'util-linux',
+  xprop: 'x11-utils',
 };
 
 export function findBinary(name: string, path = process.env.PATH ?? '/usr/bin:/bin'): string | null {

@@ -71,7 +71,7 @@ export class BwrapDriver implements CageDriver {
   }
 
   async start(): Promise<RunningCage> {
-    const { level, cage, paths } = this.options;
+    const { level, cage } = this.options;
     const bwrap = requireBinary('bwrap');
     requireBinary('Xvnc');
     requireBinary('setpriv');
@@ -156,7 +156,13 @@ export class BwrapDriver implements CageDriver {
       '-geometry', `${width}x${height}`, '-depth', '24',
       '-desktop', `cloison-${level}`,
     ];
-    const wm = findBinary('openbox') ? 'openbox &\n' : '';
+    // Start the apps once the window manager owns the screen, so it manages and focuses them.
+    const wm = findBinary('openbox')
+      ? `openbox 2>>"$HOME/.cloison-session.log" &
+i=0
+while ! xprop -root _NET_SUPPORTING_WM_CHECK 2>/dev/null | grep -q window && [ "$i" -lt 100 ]; do i=$((i + 1)); sleep 0.05; done
+`
+      : '';
     // Apps' messages go to a log in the cage's own home: cage-written text stays in the cage.
     const apps = cage.apps.map((argv) => `${argv.map(shellQuote).join(' ')} 2>>"$HOME/.cloison-session.log" &`).join('\n');
     const { uid } = this.options;

@@ -4,11 +4,11 @@ import { fileURLToPath } from 'node:url';
 
 // noVNC 1.7 uses a top-level await: the build target must allow it.
 export default defineConfig({
-  root: fileURLToPath(new URL('.', import.meta.url)),
+  root: fileURLToPath(new URL('./renderer', import.meta.url)),
   base: './',
   plugins: [react()],
   build: {
-    outDir: fileURLToPath(new URL('../out/renderer', import.meta.url)),
+    outDir: fileURLToPath(new URL('./out/renderer', import.meta.url)),
     emptyOutDir: true,
     target: 'esnext',
     sourcemap: true,

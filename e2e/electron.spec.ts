@@ -1,0 +1,50 @@
+/**
+ * The Electron host, launched for real with Playwright's _electron. Runs where the Electron binary
+ * is installed; elsewhere it is skipped with the reason (its download is blocked on some networks).
+ */
+import { createRequire } from 'node:module';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { _electron as electron, expect, test } from '@playwright/test';
+import { startSupervisor, twoCagePolicy, type SupervisorProcess } from './support/supervisorProcess';
+
+function electronBinary(): { path?: string; reason?: string } {
+  try {
+    const path = createRequire(import.meta.url)('electron') as unknown as string;
+    return existsSync(path) ? { path } : { reason: `electron package points at ${path}, which does not exist` };
+  } catch (err) {
+    return { reason: `Electron binary not installed: ${(err as Error).message.split('\n')[0]}` };
+  }
+}
+
+const binary = electronBinary();
+const display = process.env.DISPLAY;
+
+test.describe('Electron host', () => {
+  test.skip(!binary.path, binary.reason ?? '');
+  test.skip(!display, 'Electron needs a display (run under Xvfb)');
+
+  let sup: SupervisorProcess;
+  test.beforeAll(async () => {
+    sup = await startSupervisor(twoCagePolicy(), ['--allow-origin', 'app://cloison']);
+  });
+  test.afterAll(async () => {
+    await sup?.stop();
+  });
+
+  test('launches the hardened shell on app://cloison and shows the low level', async () => {
+    const socket = `${sup.root}/run/supervisor.sock`;
+    const app = await electron.launch({
+      executablePath: binary.path,
+      args: [fileURLToPath(new URL('../out/electron/main.cjs', import.meta.url)), '--no-sandbox'],
+      env: { ...process.env, CLOISON_RPC_SOCKET: socket, CLOISON_GATEWAY_ORIGIN: sup.origin, CLOISON_KIOSK: '0' },
+    });
+    const win = await app.firstWindow();
+    expect(win.url()).toMatch(/^app:\/\/cloison\//);
+    await expect(win.getByTestId('level-band')).toHaveAttribute('data-level', 'low');
+    await expect(win.getByTestId('cage-frame-low')).toHaveAttribute('data-viewer', 'connected');
+    expect(await win.evaluate(() => typeof (window as unknown as { require?: unknown }).require)).toBe('undefined');
+    expect(await win.evaluate(() => Object.keys((window as unknown as { cloison: object }).cloison).sort())).toEqual(['call', 'gatewayOrigin', 'onEvent', 'onShortcut']);
+    await app.close();
+  });
+});

@@ -1,0 +1,58 @@
+// ESLint rule: each top folder may import only what its zone allows (style anchors, habit 1).
+// A file in no zone is an error too, so a new folder cannot slip past the rule.
+import { builtinModules } from 'node:module';
+import { relative, resolve, dirname, sep } from 'node:path';
+
+const NODE = new Set([...builtinModules, ...builtinModules.map((m) => `node:${m}`)]);
+
+/** zone → { folders it may import from, packages it may import, may it use Node built-ins } */
+export const ZONES = {
+  shared: { folders: ['shared'], packages: ['zod'], node: false },
+  renderer: { folders: ['renderer', 'shared'], packages: ['react', 'react-dom', 'zustand', '@novnc/novnc', 'zod', 'vite', '@vitejs/plugin-react', 'vitest'], node: false },
+  electron: { folders: ['electron', 'shared'], packages: ['electron', 'zod', 'vitest'], node: true },
+  supervisor: { folders: ['supervisor', 'shared'], packages: ['ws', 'zod', 'yaml', 'pino', 'vitest'], node: true },
+  e2e: { folders: ['e2e', 'shared', 'supervisor'], packages: ['@playwright/test', 'pngjs', 'ws'], node: true },
+  bench: { folders: ['bench', 'shared', 'supervisor', 'e2e'], packages: ['@playwright/test', 'ws'], node: true },
+  scripts: { folders: ['scripts'], packages: ['esbuild', 'eslint', 'typescript-eslint'], node: true },
+};
+
+function packageName(spec) {
+  const parts = spec.split('/');
+  return spec.startsWith('@') ? parts.slice(0, 2).join('/') : parts[0];
+}
+
+export default {
+  meta: { type: 'problem', schema: [], messages: {
+    noZone: 'File {{file}} is in no layering zone: add its folder to scripts/eslint/layering.js.',
+    badLayer: 'Bad layering: {{zone}}/ may not import {{what}}.',
+  } },
+  create(context) {
+    const root = context.cwd;
+    const file = relative(root, context.filename);
+    const top = file.split(sep)[0];
+    const zone = ZONES[top];
+    if (!zone) {
+      if (file.split(sep).length > 1) context.report({ loc: { line: 1, column: 0 }, messageId: 'noZone', data: { file } });
+      return {};
+    }
+    const check = (node, spec) => {
+      if (typeof spec !== 'string') return;
+      if (spec.startsWith('.')) {
+        const target = relative(root, resolve(dirname(context.filename), spec)).split(sep)[0];
+        if (!zone.folders.includes(target)) context.report({ node, messageId: 'badLayer', data: { zone: top, what: `${target}/` } });
+        return;
+      }
+      if (NODE.has(spec)) {
+        if (!zone.node) context.report({ node, messageId: 'badLayer', data: { zone: top, what: `Node built-in "${spec}"` } });
+        return;
+      }
+      if (!zone.packages.includes(packageName(spec))) context.report({ node, messageId: 'badLayer', data: { zone: top, what: `package "${spec}"` } });
+    };
+    return {
+      ImportDeclaration: (node) => check(node, node.source.value),
+      ExportNamedDeclaration: (node) => node.source && check(node, node.source.value),
+      ExportAllDeclaration: (node) => check(node, node.source.value),
+      ImportExpression: (node) => node.source.type === 'Literal' && check(node, node.source.value),
+    };
+  },
+};

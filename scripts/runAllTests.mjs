@@ -1,0 +1,93 @@
+// npm test: builds, type-checks, lints, then runs every test runner (vitest for unit and
+// integration tests with real cages, Playwright for end to end in Chromium) and ends with one line
+// "N passed, N failed, N skipped" summing them all. Exits non-zero on any failure.
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+
+const results = { passed: 0, failed: 0, skipped: 0 };
+const skipped = [];
+
+function step(name, command, args, env = {}) {
+  process.stdout.write(`\n== ${name}: ${command} ${args.join(' ')}\n`);
+  const r = spawnSync(command, args, { stdio: 'inherit', env: { ...process.env, ...env } });
+  return r.status === 0;
+}
+
+// Build, type-check and lint count as one check each: a failure there fails the run.
+for (const [name, cmd, args] of [
+  ['build', 'npm', ['run', '--silent', 'build']],
+  ['typecheck', 'npx', ['tsc', '-p', 'tsconfig.json', '--noEmit']],
+  ['lint', 'npx', ['eslint', '.']],
+]) {
+  if (step(name, cmd, args)) results.passed++;
+  else {
+    results.failed++;
+    if (name === 'build') finish(); // nothing below can run without the build
+  }
+}
+
+rmSync('test-results', { recursive: true, force: true });
+mkdirSync('test-results', { recursive: true });
+
+step('unit and integration tests (vitest)', 'npx', ['vitest', 'run', '--reporter=default', '--reporter=json', '--outputFile=test-results/vitest.json']);
+countVitest('test-results/vitest.json');
+
+step('end-to-end tests (Playwright, Chromium)', 'npx', ['playwright', 'test', '-c', 'e2e/playwright.config.ts']);
+countPlaywright('test-results/e2e.json');
+
+finish();
+
+function countVitest(file) {
+  if (!existsSync(file)) return missing('vitest', file);
+  const report = JSON.parse(readFileSync(file, 'utf8'));
+  for (const suite of report.testResults ?? []) {
+    for (const t of suite.assertionResults ?? []) {
+      if (t.status === 'passed') results.passed++;
+      else if (t.status === 'failed') results.failed++;
+      else {
+        results.skipped++;
+        skipped.push(`${t.fullName}`);
+      }
+    }
+    // A file that failed to load has no assertions but must count as a failure.
+    if ((suite.assertionResults ?? []).length === 0 && suite.status === 'failed') results.failed++;
+  }
+}
+
+function countPlaywright(file) {
+  if (!existsSync(file)) return missing('playwright', file);
+  const report = JSON.parse(readFileSync(file, 'utf8'));
+  const walk = (suite) => {
+    for (const spec of suite.specs ?? []) {
+      for (const t of spec.tests ?? []) {
+        const last = t.results?.at(-1);
+        if (t.status === 'skipped') {
+          results.skipped++;
+          const reason = t.annotations?.find((a) => a.type === 'skip')?.description ?? 'no reason given';
+          skipped.push(`${spec.title} — ${reason}`);
+        } else if (t.status === 'expected' || t.status === 'flaky') results.passed++;
+        else {
+          results.failed++;
+          if (last?.error?.message) process.stdout.write(`FAILED ${spec.title}: ${last.error.message.split('\n')[0]}\n`);
+        }
+      }
+    }
+    for (const child of suite.suites ?? []) walk(child);
+  };
+  for (const suite of report.suites ?? []) walk(suite);
+  for (const err of report.errors ?? []) {
+    results.failed++;
+    process.stdout.write(`Playwright error: ${String(err.message).split('\n')[0]}\n`);
+  }
+}
+
+function missing(runner, file) {
+  process.stdout.write(`${runner} wrote no report (${file}): counted as a failure\n`);
+  results.failed++;
+}
+
+function finish() {
+  if (skipped.length) process.stdout.write(`\nSkipped, with the reason:\n${skipped.map((s) => `  - ${s}`).join('\n')}\n`);
+  process.stdout.write(`\n${results.passed} passed, ${results.failed} failed, ${results.skipped} skipped\n`);
+  process.exit(results.failed > 0 ? 1 : 0);
+}
