@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Installs what Cloison needs on Debian 12 (as root): the cage parts (TigerVNC Xvnc, bubblewrap,
+# slirp4netns, a window manager, a terminal and an editor), Chromium for the browser host and the
+# end-to-end tests, Xvfb for headless Electron runs, then the npm dependencies and a build.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PACKAGES=(
+  tigervnc-standalone-server bubblewrap slirp4netns util-linux iproute2
+  openbox xterm x11-apps x11-utils xdotool fonts-dejavu-core
+  chromium xvfb xauth
+)
+
+if [ "$(id -u)" -ne 0 ]; then
+  echo "setup: run as root (the supervisor creates sandboxes and mounts devices)" >&2
+  exit 1
+fi
+missing=()
+for p in "${PACKAGES[@]}"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p"); done
+if [ "${#missing[@]}" -gt 0 ]; then
+  echo "setup: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+echo "setup: npm dependencies"
+# Electron's own download is attempted separately below, so a blocked network cannot fail npm ci.
+ELECTRON_SKIP_BINARY_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error
+
+# npm does not run Electron's download script unless allowed; try it, and say so when the network
+# refuses (npm start then uses the browser host).
+if ! node -e "require('electron')" >/dev/null 2>&1; then
+  if timeout 120 node node_modules/electron/install.js >/dev/null 2>&1; then
+    echo "setup: Electron binary installed"
+  else
+    echo "setup: Electron binary could not be downloaded here; npm start will use the browser host"
+  fi
+fi
+
+echo "setup: build"
+npm run --silent build >/dev/null
+echo "setup: done"
