@@ -13,7 +13,7 @@ export const ZONES = {
   supervisor: { folders: ['supervisor', 'shared'], packages: ['ws', 'zod', 'yaml', 'pino', 'vitest'], node: true },
   e2e: { folders: ['e2e', 'shared', 'supervisor'], packages: ['@playwright/test', 'pngjs', 'ws'], node: true },
   bench: { folders: ['bench', 'shared', 'supervisor', 'e2e'], packages: ['@playwright/test', 'ws'], node: true },
-  scripts: { folders: ['scripts'], packages: ['esbuild', 'eslint', 'typescript-eslint'], node: true },
+  scripts: { folders: ['scripts'], packages: ['esbuild', 'eslint', 'typescript-eslint', 'vitest'], node: true },
 };
 
 function packageName(spec) {

@@ -90,14 +90,14 @@ function locateIssue(issue: z.core.$ZodIssue, doc: Document, lc: LineCounter, fi
     }
   }
   const pos = lc.linePos(offset);
-  return { file, line: pos.line, column: pos.col, path: formatPath(path), message: describeIssue(issue) };
+  return { file, line: pos.line, column: pos.col, path: formatPath(path), message: describeIssue(issue, doc.hasIn(path)) };
 }
 
 function formatPath(path: Array<string | number>): string {
   return path.map((p, i) => (typeof p === 'number' ? `[${p}]` : i === 0 ? p : `.${p}`)).join('');
 }
 
-function describeIssue(issue: z.core.$ZodIssue): string {
+function describeIssue(issue: z.core.$ZodIssue, present: boolean): string {
   switch (issue.code) {
     case 'unrecognized_keys':
       return `unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}`;
@@ -107,7 +107,7 @@ function describeIssue(issue: z.core.$ZodIssue): string {
       if ('discriminator' in issue && issue.discriminator) return `unknown ${issue.discriminator}: expected one of "bwrap", "vnc"`;
       return issue.message;
     case 'invalid_type':
-      return issue.input === undefined ? `is required (${issue.expected})` : `expected ${issue.expected}`;
+      return present ? `expected ${issue.expected}` : `is required (${issue.expected})`;
     default:
       return issue.message;
   }

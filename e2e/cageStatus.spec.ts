@@ -1,0 +1,56 @@
+/**
+ * A cage that is down is shown as such, inside its own frame, with a retry button; once its
+ * endpoint answers, retrying brings its display back. The other cage keeps working meanwhile.
+ */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { expect, test } from '@playwright/test';
+import { startHostileVncServer, type HostileVncServer } from './tools/hostileVncServer';
+import { startSupervisor, type SupervisorProcess } from './support/supervisorProcess';
+
+let sup: SupervisorProcess;
+let endpoint: HostileVncServer | null = null;
+const socketPath = join(mkdtempSync(join(tmpdir(), 'cloison-late-')), 'vnc.sock');
+
+test.beforeAll(async () => {
+  sup = await startSupervisor(`version: 1
+levels:
+  - id: low
+    rank: 0
+    label: { fr: Bas, en: Low }
+    colour: "#1b7f3b"
+    cage: { driver: bwrap, network: none, geometry: 800x600, apps: [] }
+  - id: high
+    rank: 1
+    label: { fr: Haut, en: High }
+    colour: "#b3261e"
+    cage: { driver: vnc, endpoint: { socket: ${socketPath} } }
+`);
+});
+
+test.afterAll(async () => {
+  await sup?.stop();
+  await endpoint?.close();
+});
+
+test('shows a crashed cage with its reason and a retry that brings it back', async ({ page }) => {
+  await page.goto(sup.url);
+  await expect(page.getByTestId('cage-frame-low')).toHaveAttribute('data-viewer', 'connected');
+  await expect(page.getByTestId('status-high')).toHaveText(/arrêtée|démarrage/);
+  await page.getByTestId('switch-high').click();
+  const overlay = page.getByTestId('overlay-high');
+  await expect(overlay).toBeVisible();
+  await expect(overlay).toContainText('Cage Haut');
+  await expect(overlay).toContainText('La cage s’est arrêtée');
+  await expect(overlay).toContainText(`VNC endpoint ${socketPath} unreachable`);
+  await page.screenshot({ path: test.info().outputPath('high-crashed.png') });
+
+  endpoint = await startHostileVncServer({ socketPath, desktopName: 'late', fakeBandColour: [0, 0, 0x80] });
+  await page.getByTestId('retry-high').click();
+  await expect(page.getByTestId('cage-frame-high')).toHaveAttribute('data-viewer', 'connected');
+  await expect(overlay).toHaveCount(0);
+  await expect(page.getByTestId('status-high')).toHaveText('en service');
+  // The low cage stayed up all along.
+  await expect(page.getByTestId('status-low')).toHaveText('en service');
+});
