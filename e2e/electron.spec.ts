@@ -26,7 +26,7 @@ test.describe('Electron host', () => {
 
   let sup: SupervisorProcess;
   test.beforeAll(async () => {
-    sup = await startSupervisor(twoCagePolicy(), ['--allow-origin', 'app://cloison']);
+    sup = await startSupervisor(twoCagePolicy(), { extraArgs: ['--allow-origin', 'app://cloison'] });
   });
   test.afterAll(async () => {
     await sup?.stop();

@@ -66,9 +66,17 @@ app.whenReady().then(async () => {
   });
   ipcMain.handle(IPC_CHANNELS.gatewayOrigin, (event) => (isTrustedSender(event.senderFrame) ? gatewayOrigin : null));
 
-  const switchChord = parseChord(((await link.call('session.describe', {})) as { shortcuts: { switchLevel: string } }).shortcuts.switchLevel);
+  const { shortcuts } = (await link.call('session.describe', {})) as { shortcuts: { switchLevel: string; secureAttention: string } };
+  const switchChord = parseChord(shortcuts.switchLevel);
+  const sakKey = shortcuts.secureAttention.toLowerCase();
   win.webContents.on('before-input-event', (event, input) => {
     if (input.type !== 'keyDown' && input.type !== 'keyUp') return;
+    // The secure-attention key, in every modifier state: the page (and so every cage) never sees it.
+    if (input.key.toLowerCase() === sakKey) {
+      event.preventDefault();
+      if (input.type === 'keyDown' && !input.isAutoRepeat) win.webContents.send(IPC_CHANNELS.shortcut, 'secureAttention');
+      return;
+    }
     if (chordMatches(switchChord, input)) {
       event.preventDefault();
       if (input.type === 'keyDown' && !input.isAutoRepeat) win.webContents.send(IPC_CHANNELS.shortcut, 'switchLevel');

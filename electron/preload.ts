@@ -23,7 +23,7 @@ const api: PreloadApi = {
   gatewayOrigin: () => ipcRenderer.invoke(IPC_CHANNELS.gatewayOrigin) as Promise<string>,
   onShortcut: (listener) => {
     ipcRenderer.on(IPC_CHANNELS.shortcut, (_event, name: unknown) => {
-      if (name === 'switchLevel') listener(name);
+      if (name === 'switchLevel' || name === 'secureAttention') listener(name);
     });
   },
 };

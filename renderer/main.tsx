@@ -9,7 +9,7 @@ import { App } from './components/App';
 import { localeFrom } from './i18n';
 import { installShortcutCapture } from './keyboard/shortcutCapture';
 import { ShellContext, type ShellContextValue } from './shellContext';
-import { createShellStore, nextLevel } from './store/shellStore';
+import { createShellStore, inputSuspended, nextLevel } from './store/shellStore';
 import { connectBrowserTransport, launchTokenFromLocation } from './transport/browserTransport';
 import { connectElectronTransport } from './transport/electronTransport';
 import type { ShellApi } from './transport/shellApi';
@@ -68,17 +68,35 @@ async function boot(): Promise<void> {
   };
   context = { store, api, switchTo };
 
-  const view = await api.call('session.describe', {});
-  store.getState().initialise({ levels: view.levels, cages: view.cages, focus: view.focus, switchShortcut: view.shortcuts.switchLevel });
+  const [view, trust] = await Promise.all([api.call('session.describe', {}), api.call('trust.get', {})]);
+  store.getState().initialise({
+    levels: view.levels,
+    cages: view.cages,
+    focus: view.focus,
+    switchShortcut: view.shortcuts.switchLevel,
+    secureAttentionKey: view.shortcuts.secureAttention,
+    trust: trust.phrase ? { phrase: trust.phrase, symbol: trust.symbol } : null,
+  });
   const switchToNext = () => {
     const s = store.getState();
+    if (inputSuspended(s)) return; // the trusted surface has the keyboard
     const next = nextLevel(s.levels, s.front);
     if (next) switchTo(next);
   };
-  // Electron catches the shortcut in main before the page; the browser host catches it here.
+  // The secure-attention key always brings up the overview (unless the phrase is being chosen).
+  const secureAttention = () => {
+    if (store.getState().trustDialog === null) store.getState().openOverview();
+  };
+  // Electron catches both keys in main before the page; the browser host catches them here.
   const preload = (window as unknown as { cloison?: PreloadApi }).cloison;
-  if (preload) preload.onShortcut(() => switchToNext());
-  installShortcutCapture(window, [{ chord: view.shortcuts.switchLevel, action: switchToNext }]);
+  preload?.onShortcut((name) => (name === 'secureAttention' ? secureAttention() : switchToNext()));
+  installShortcutCapture(window, {
+    bindings: [
+      { chord: view.shortcuts.switchLevel, action: switchToNext },
+      { chord: view.shortcuts.secureAttention, action: secureAttention, anyModifiers: true },
+    ],
+    suspended: () => inputSuspended(store.getState()),
+  });
   render();
 }
 

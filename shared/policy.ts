@@ -5,6 +5,7 @@
  * property 2). Nothing a cage sends can change a value parsed by this schema.
  */
 import { z } from 'zod';
+import { SAK_KEYS } from './keysyms';
 
 export const LEVEL_ID = /^[a-z][a-z0-9-]{0,31}$/;
 const COLOUR = /^#[0-9a-fA-F]{6}$/;
@@ -84,9 +85,17 @@ export const flowsSchema = z
   })
   .strict();
 
+/**
+ * The secure-attention key is a single key, caught in every modifier state, so no combination of
+ * modifiers can smuggle it to a cage. Default: Pause/Break, the terminals' attention key.
+ */
 export const shortcutsSchema = z
   .object({
     switchLevel: z.string().min(1).default('Ctrl+Alt+PageDown'),
+    secureAttention: z
+      .string()
+      .refine((k) => Object.hasOwn(SAK_KEYS, k.toLowerCase()), `secureAttention must be one key among ${Object.keys(SAK_KEYS).join(', ')} (no modifiers)`)
+      .default('Pause'),
   })
   .strict();
 
@@ -95,7 +104,7 @@ export const policySchema = z
     version: z.literal(1),
     levels: z.array(levelSchema).min(1).max(16),
     flows: flowsSchema.default({ up: 'ask', down: 'deny', lateral: 'deny' }),
-    shortcuts: shortcutsSchema.default({ switchLevel: 'Ctrl+Alt+PageDown' }),
+    shortcuts: shortcutsSchema.default({ switchLevel: 'Ctrl+Alt+PageDown', secureAttention: 'Pause' }),
   })
   .strict()
   .superRefine((policy, ctx) => {

@@ -9,7 +9,7 @@ export interface PreloadApi {
   /** Origin of the supervisor's VNC gateway (http://127.0.0.1:PORT). */
   gatewayOrigin(): Promise<string>;
   /** Shell shortcuts caught by main in before-input-event (the page never sees those keys). */
-  onShortcut(listener: (name: 'switchLevel') => void): void;
+  onShortcut(listener: (name: 'switchLevel' | 'secureAttention') => void): void;
 }
 
 export const IPC_CHANNELS = {

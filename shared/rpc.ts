@@ -8,6 +8,7 @@
 import { z } from 'zod';
 import { ERROR_CODES } from './errors';
 import { levelIdSchema } from './policy';
+import { trustSettingSchema, trustSymbolSchema } from './trustPhrase';
 
 export const levelViewSchema = z.object({
   id: levelIdSchema,
@@ -43,7 +44,7 @@ export const rpcMethods = {
       levels: z.array(levelViewSchema),
       cages: z.array(cageStateSchema),
       focus: levelIdSchema,
-      shortcuts: z.object({ switchLevel: z.string() }),
+      shortcuts: z.object({ switchLevel: z.string(), secureAttention: z.string() }),
     }),
   },
   'vnc.ticket': {
@@ -52,6 +53,11 @@ export const rpcMethods = {
   },
   'focus.set': { params: levelParams, result: z.object({ level: levelIdSchema }) },
   'cage.restart': { params: levelParams, result: z.object({}) },
+  'trust.get': {
+    params: empty,
+    result: z.object({ phrase: z.string().nullable(), symbol: trustSymbolSchema.nullable() }),
+  },
+  'trust.set': { params: trustSettingSchema, result: z.object({}) },
 } as const;
 
 export const rpcEvents = {

@@ -20,6 +20,8 @@ import { startBrowserHost, type BrowserHost } from './host/browserHost';
 import { createRpcHandlers } from './rpc/rpcHandlers';
 import { RpcSessions } from './rpc/rpcSession';
 import { listenUnixRpc } from './rpc/unixRpcServer';
+import { TrustPhraseStore } from './trust/trustPhraseStore';
+import { sakKeysyms } from '../shared/keysyms';
 
 export interface SupervisorOptions {
   policy: Policy;
@@ -41,6 +43,7 @@ export class Supervisor {
   readonly gateway: VncGateway;
   readonly journal: FileAuditJournal;
   readonly launchToken = randomBytes(24).toString('base64url');
+  readonly trust: TrustPhraseStore;
   private readonly sessions = new RpcSessions();
   private host: BrowserHost | null = null;
   private unixServer: Server | null = null;
@@ -51,6 +54,7 @@ export class Supervisor {
     mkdirSync(options.stateDir, { recursive: true, mode: 0o700 });
     mkdirSync(options.runDir, { recursive: true, mode: 0o700 });
     this.journal = new FileAuditJournal(join(options.stateDir, 'audit.jsonl'));
+    this.trust = new TrustPhraseStore(options.stateDir);
     // The lowest level is in front at start: the everyday workspace.
     const lowest = [...policy.levels].sort((a, b) => a.rank - b.rank)[0];
     if (!lowest) throw new Error('policy has no level');
@@ -80,12 +84,14 @@ export class Supervisor {
       tickets: this.tickets,
       focus: this.focus,
       endpointOf: (level) => this.cages.get(level)?.cage?.endpoint ?? null,
+      // The secure-attention key never reaches a cage, even if a renderer bug let it through.
+      reservedKeysym: ((reserved: readonly number[]) => (keysym: number) => reserved.includes(keysym))(sakKeysyms(policy.shortcuts.secureAttention)),
       ...(options.log ? { log: options.log } : {}),
     });
   }
 
   get handlers() {
-    return createRpcHandlers({ policy: this.options.policy, cages: this.cages, focus: this.focus, tickets: this.tickets, journal: this.journal });
+    return createRpcHandlers({ policy: this.options.policy, cages: this.cages, focus: this.focus, tickets: this.tickets, journal: this.journal, trust: this.trust });
   }
 
   get browserHost(): BrowserHost | null {

@@ -3,7 +3,7 @@
  * policy, state and run directories; stops it (and so its cages) afterwards.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -20,11 +20,25 @@ export interface SupervisorProcess {
 
 const REPO = fileURLToPath(new URL('../..', import.meta.url));
 
-export async function startSupervisor(policyYaml: string, extraArgs: string[] = []): Promise<SupervisorProcess> {
+export const TEST_TRUST_PHRASE = 'Le héron pêche à l’aube';
+
+export interface StartOptions {
+  extraArgs?: string[];
+  /** The trust phrase already chosen (as after a first start); null for a first start. */
+  trustPhrase?: string | null;
+}
+
+export async function startSupervisor(policyYaml: string, options: StartOptions = {}): Promise<SupervisorProcess> {
+  const extraArgs = options.extraArgs ?? [];
   const root = mkdtempSync(join(tmpdir(), 'cloison-e2e-'));
   const policyFile = join(root, 'policy.yaml');
   writeFileSync(policyFile, policyYaml);
   const stateDir = join(root, 'state');
+  const phrase = options.trustPhrase === undefined ? TEST_TRUST_PHRASE : options.trustPhrase;
+  if (phrase !== null) {
+    mkdirSync(stateDir, { recursive: true, mode: 0o700 });
+    writeFileSync(join(stateDir, 'trust-phrase.json'), JSON.stringify({ phrase, symbol: '◆' }), { mode: 0o600 });
+  }
   const child: ChildProcess = spawn(
     process.execPath,
     [join(REPO, 'out/supervisor/main.js'), '--policy', policyFile, '--state-dir', stateDir, '--run-dir', join(root, 'run'), ...extraArgs],

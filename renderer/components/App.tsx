@@ -6,6 +6,8 @@ import { textFor } from '../i18n';
 import { useShellState } from '../shellContext';
 import { CageStage } from './CageStage';
 import { LevelBand } from './LevelBand';
+import { TrustedOverview } from './TrustedOverview';
+import { TrustPhraseDialog } from './TrustPhraseDialog';
 
 export function App() {
   const link = useShellState((s) => s.link);
@@ -26,6 +28,8 @@ export function App() {
     <div className="shell" data-testid="shell">
       <LevelBand />
       <CageStage />
+      <TrustedOverview />
+      <TrustPhraseDialog />
     </div>
   );
 }

@@ -1,40 +1,69 @@
 /**
- * The stage below the band: one frame per cage, in its level's colour; only the cage in front is
- * visible. The frame is the shell's, outside the viewer's clipped box, so no cage pixel can land
- * on it (trusted path, property 1).
+ * The stage below the band: one frame per cage, in its level's colour, with a title strip naming
+ * the level. Single view shows the cage in front; split view shows them side by side and a click
+ * in a frame gives that cage the keyboard. Frames and strips are the shell's, outside each viewer's
+ * clipped box, so no cage pixel can land on them (trusted path, property 1). In the trusted
+ * overview every cage is shown, dimmed and labelled.
  */
 import { useState } from 'react';
 import type { LevelView } from '../../shared/rpc';
 import { textFor } from '../i18n';
 import { useShell, useShellState } from '../shellContext';
+import { inputSuspended } from '../store/shellStore';
 import { CageViewer, type ViewerState } from './CageViewer';
 
 export function CageStage() {
   const levels = useShellState((s) => s.levels);
   const front = useShellState((s) => s.front);
+  const layout = useShellState((s) => s.layout);
+  const overview = useShellState((s) => s.overviewOpen);
+  const tiled = layout === 'split' || overview;
   return (
-    <main className="stage">
+    <main className={`stage${tiled ? ' stage--tiled' : ''}`} data-testid="stage" data-layout={tiled ? 'split' : 'single'}>
       {levels.map((level) => (
-        <CageFrame key={level.id} level={level} front={level.id === front} />
+        <CageFrame key={level.id} level={level} front={level.id === front} visible={tiled || level.id === front} dimmed={overview} />
       ))}
     </main>
   );
 }
 
-function CageFrame({ level, front }: { level: LevelView; front: boolean }) {
+function CageFrame({ level, front, visible, dimmed }: { level: LevelView; front: boolean; visible: boolean; dimmed: boolean }) {
+  const { switchTo } = useShell();
+  const locale = useShellState((s) => s.locale);
+  const suspended = useShellState(inputSuspended);
   const [viewer, setViewer] = useState<ViewerState>('idle');
+  const [bellAt, setBellAt] = useState(0);
+  const t = textFor(locale);
   return (
     <section
-      className={`frame${front ? ' frame--front' : ' frame--behind'}`}
+      className={`frame${front ? ' frame--front' : ''}${visible ? '' : ' frame--hidden'}`}
       data-testid={`cage-frame-${level.id}`}
       data-front={front}
       data-viewer={viewer}
-      aria-hidden={!front}
+      aria-hidden={!visible}
       style={{ borderColor: level.colour }}
+      // A click in a cage that does not have the keyboard gives it the keyboard first.
+      onMouseDownCapture={(e) => {
+        if (!front && visible && !dimmed) {
+          e.preventDefault();
+          e.stopPropagation();
+          switchTo(level.id);
+        }
+      }}
     >
+      <header className="frame__title" style={{ backgroundColor: level.colour, color: level.textColour }} data-testid={`frame-title-${level.id}`}>
+        <span className="frame__name">{level.label[locale]}</span>
+        {front ? <span className="frame__keyboard">⌨ {t.keyboard}</span> : null}
+        {bellAt ? <span key={bellAt} className="frame__bell">🔔</span> : null}
+      </header>
       <div className="frame__clip">
-        <CageViewer level={level.id} front={front} onViewerState={setViewer} />
+        <CageViewer level={level.id} front={front && !suspended} onViewerState={setViewer} onBell={() => setBellAt(Date.now())} />
         <StatusOverlay level={level} viewer={viewer} />
+        {dimmed ? (
+          <div className="frame__dim" data-testid={`dim-${level.id}`}>
+            <span style={{ color: level.colour }}>{level.label[locale]}</span>
+          </div>
+        ) : null}
       </div>
     </section>
   );

@@ -13,17 +13,22 @@ interface Props {
   level: string;
   front: boolean;
   onViewerState(state: ViewerState): void;
+  /** Called for a bell from the cage, at most once per BELL_INTERVAL_MS. */
+  onBell(): void;
 }
 
 const RECONNECT_DELAY_MS = 1000;
+/** A cage may ring at most this often: a bell storm cannot flood the shell. */
+export const BELL_INTERVAL_MS = 1000;
 
-export function CageViewer({ level, front, onViewerState }: Props) {
+export function CageViewer({ level, front, onViewerState, onBell }: Props) {
   const { api } = useShell();
   const status = useShellState((s) => s.cages[level]?.status);
   const restarts = useShellState((s) => s.cages[level]?.restarts ?? 0);
   const container = useRef<HTMLDivElement>(null);
   const rfbRef = useRef<RFB | null>(null);
   const [attempt, setAttempt] = useState(0);
+  const lastBell = useRef(0);
 
   useEffect(() => {
     if (status !== 'running' || !container.current) {
@@ -46,6 +51,12 @@ export function CageViewer({ level, front, onViewerState }: Props) {
         rfb.addEventListener('connect', () => {
           onViewerState('connected');
           if (rfb.viewOnly === false) rfb.focus();
+        });
+        rfb.addEventListener('bell', () => {
+          const now = Date.now();
+          if (now - lastBell.current < BELL_INTERVAL_MS) return;
+          lastBell.current = now;
+          onBell();
         });
         rfb.addEventListener('disconnect', () => {
           rfbRef.current = null;

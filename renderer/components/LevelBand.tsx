@@ -6,6 +6,7 @@
 import { textFor } from '../i18n';
 import { useShell, useShellState } from '../shellContext';
 import { levelById } from '../store/shellStore';
+import { TrustMarkView } from './TrustMarkView';
 
 export function LevelBand() {
   const { switchTo } = useShell();
@@ -15,6 +16,9 @@ export function LevelBand() {
   const cages = useShellState((s) => s.cages);
   const locale = useShellState((s) => s.locale);
   const shortcut = useShellState((s) => s.switchShortcut);
+  const sak = useShellState((s) => s.secureAttentionKey);
+  const trust = useShellState((s) => s.trust);
+  const { store } = useShell();
   const t = textFor(locale);
   const level = levelById(levels, front);
   if (!level) return <header className="band band--unknown" data-testid="level-band" />;
@@ -49,8 +53,12 @@ export function LevelBand() {
           </button>
         ))}
       </nav>
+      <TrustMarkView trust={trust} testId="band-trust" />
       <div className="band__hint">
-        {t.shortcut} : <kbd>{shortcut}</kbd>
+        <kbd>{shortcut}</kbd>
+        <button type="button" className="band__menu" data-testid="open-overview" onClick={() => store.getState().openOverview()} title={`${t.menu} (${sak})`}>
+          {t.menu} <kbd>{sak}</kbd>
+        </button>
       </div>
     </header>
   );

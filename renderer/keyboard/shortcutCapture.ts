@@ -1,31 +1,57 @@
 /**
- * Catches the shell's shortcuts in the capture phase on window, before noVNC's listeners on its
- * canvas see the key, and swallows both the keydown and its keyup so no cage receives them.
+ * Catches the shell's keys in the capture phase on window, before noVNC's listeners on its canvas
+ * see them, and swallows both the keydown and its keyup so no cage receives them.
+ *
+ * - Shortcuts (switch level) match an exact chord.
+ * - The secure-attention key matches its key in every modifier state (trusted path, property 3).
+ * - While a trusted surface is open, every key is kept from the cages; keys aimed at the shell's
+ *   own controls (the dialog's fields) go on to them.
  */
 import { chordMatches, parseChord, type Chord } from '../../shared/shortcuts';
 
 export interface ShortcutBinding {
   chord: string;
   action: () => void;
+  /** Match the key whatever modifiers are held. */
+  anyModifiers?: boolean;
 }
 
-export function installShortcutCapture(target: Window, bindings: ShortcutBinding[]): () => void {
-  const parsed: Array<{ chord: Chord; action: () => void }> = bindings.map((b) => ({ chord: parseChord(b.chord), action: b.action }));
+export interface CaptureOptions {
+  bindings: ShortcutBinding[];
+  /** While true, no key event reaches a cage's viewer. */
+  suspended: () => boolean;
+}
+
+export function installShortcutCapture(target: Window, options: CaptureOptions): () => void {
+  const parsed: Array<{ chord: Chord; action: () => void; anyModifiers: boolean }> = options.bindings.map((b) => ({
+    chord: parseChord(b.chord),
+    action: b.action,
+    anyModifiers: b.anyModifiers ?? false,
+  }));
+  const matches = (b: (typeof parsed)[number], ev: KeyboardEvent) =>
+    b.anyModifiers ? ev.key.toLowerCase() === b.chord.key : chordMatches(b.chord, ev);
   const swallowUp = new Set<string>();
+  const isCageTarget = (ev: Event) => ev.target instanceof HTMLCanvasElement;
+
   const onDown = (ev: KeyboardEvent) => {
     for (const b of parsed) {
-      if (!chordMatches(b.chord, ev)) continue;
+      if (!matches(b, ev)) continue;
       ev.preventDefault();
       ev.stopImmediatePropagation();
       swallowUp.add(ev.code);
       if (!ev.repeat) b.action();
       return;
     }
+    if (options.suspended() && isCageTarget(ev)) {
+      ev.preventDefault();
+      ev.stopImmediatePropagation();
+    }
   };
   const onUp = (ev: KeyboardEvent) => {
-    if (!swallowUp.delete(ev.code)) return;
-    ev.preventDefault();
-    ev.stopImmediatePropagation();
+    if (swallowUp.delete(ev.code) || (options.suspended() && isCageTarget(ev))) {
+      ev.preventDefault();
+      ev.stopImmediatePropagation();
+    }
   };
   target.addEventListener('keydown', onDown, { capture: true });
   target.addEventListener('keyup', onUp, { capture: true });

@@ -10,6 +10,11 @@ import { createStore } from 'zustand/vanilla';
 import type { CageState, LevelView } from '../../shared/rpc';
 
 export type LinkState = 'connecting' | 'connected' | 'lost';
+export type Layout = 'single' | 'split';
+export interface TrustMark {
+  phrase: string;
+  symbol: string | null;
+}
 export type Locale = 'fr' | 'en';
 
 export interface ShellState {
@@ -23,14 +28,28 @@ export interface ShellState {
   /** Level the supervisor confirmed in front (the gateway enforces this one). */
   confirmedFront: string | null;
   switchShortcut: string;
+  secureAttentionKey: string;
+  /** The user's trust phrase, shown in every trusted surface; null until chosen. */
+  trust: TrustMark | null;
+  layout: Layout;
+  /** The trusted overview, opened by the secure-attention key. */
+  overviewOpen: boolean;
+  /** The trust phrase dialog: on first start, or when changed from the overview. */
+  trustDialog: 'first' | 'change' | null;
 }
 
 export interface ShellActions {
-  initialise(view: { levels: LevelView[]; cages: CageState[]; focus: string; switchShortcut: string }): void;
+  initialise(view: { levels: LevelView[]; cages: CageState[]; focus: string; switchShortcut: string; secureAttentionKey: string; trust: TrustMark | null }): void;
   setCage(state: CageState): void;
   setFront(level: string): void;
   confirmFront(level: string): void;
   setLink(link: LinkState, error?: string): void;
+  setTrust(trust: TrustMark): void;
+  setLayout(layout: Layout): void;
+  openOverview(): void;
+  closeOverview(): void;
+  openTrustDialog(kind: 'first' | 'change'): void;
+  closeTrustDialog(): void;
 }
 
 export type ShellStore = ReturnType<typeof createShellStore>;
@@ -45,8 +64,16 @@ export function createShellStore(locale: Locale) {
     front: null,
     confirmedFront: null,
     switchShortcut: '',
-    initialise: ({ levels, cages, focus, switchShortcut }) =>
+    secureAttentionKey: '',
+    trust: null,
+    layout: 'single',
+    overviewOpen: false,
+    trustDialog: null,
+    initialise: ({ levels, cages, focus, switchShortcut, secureAttentionKey, trust }) =>
       set({
+        secureAttentionKey,
+        trust,
+        trustDialog: trust ? null : 'first',
         levels: [...levels].sort((a, b) => a.rank - b.rank),
         cages: Object.fromEntries(cages.map((c) => [c.level, c])),
         front: focus,
@@ -64,7 +91,19 @@ export function createShellStore(locale: Locale) {
     },
     confirmFront: (level) => set({ confirmedFront: level }),
     setLink: (link, error) => set({ link, linkError: error ?? null }),
+    setTrust: (trust) => set({ trust }),
+    setLayout: (layout) => set({ layout }),
+    openOverview: () => set({ overviewOpen: true }),
+    closeOverview: () => set({ overviewOpen: false }),
+    openTrustDialog: (kind) => set({ trustDialog: kind, overviewOpen: false }),
+    // The first phrase cannot be skipped: the dialog stays until one is set.
+    closeTrustDialog: () => set((s) => (s.trust ? { trustDialog: null } : {})),
   }));
+}
+
+/** True while a trusted surface (overview, dialog) has the keyboard: no cage gets input. */
+export function inputSuspended(s: ShellState): boolean {
+  return s.overviewOpen || s.trustDialog !== null;
 }
 
 /** The level after `current` in rank order, wrapping round. */

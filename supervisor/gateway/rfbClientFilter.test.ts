@@ -152,6 +152,15 @@ describe('RFB client filter', () => {
     expect(t.filter.releaseHeldKeys()).toBeNull();
   });
 
+  it('strips cursor and desktop-name pseudo-encodings from SetEncodings', () => {
+    const t = filterFor(true);
+    const encodings = [7, -239, 1, -240, 0x574d5664, -307, -308, 0];
+    const msg = Buffer.from([2, 0, ...u16(encodings.length), ...encodings.flatMap((e) => u32(e >>> 0))]);
+    for (let i = 0; i < msg.length; i += 5) t.push(msg.subarray(i, i + 5));
+    const kept = [7, 1, -308, 0];
+    expect(t.out()).toEqual(Buffer.from([2, 0, ...u16(kept.length), ...kept.flatMap((e) => u32(e >>> 0))]));
+  });
+
   it('never forwards a key the key filter reserves', () => {
     const f = new RfbClientFilter({ inputAllowed: () => true, keyFilter: (keysym) => keysym !== 0xff13 });
     f.push(HANDSHAKE);

@@ -25,6 +25,18 @@ export const ClientMessage = {
 } as const;
 
 const QEMU_EXTENDED_KEY = 0;
+
+/**
+ * Pseudo-encodings removed from the viewer's SetEncodings. Without cursor encodings the cage's
+ * server draws its cursor into its own framebuffer, inside the frame: no cage-supplied cursor
+ * image can float over the band. Without DesktopName the cage cannot even send a new name.
+ */
+export const STRIPPED_ENCODINGS: ReadonlySet<number> = new Set([
+  -239, // Cursor
+  -240, // XCursor
+  0x574d5664, // VMware cursor
+  -307, // DesktopName
+]);
 const SECURITY_NONE = 1;
 const SECURITY_VNC_AUTH = 2;
 
@@ -41,6 +53,8 @@ export interface RfbFilterOptions {
   maxCutTextBytes?: number;
   /** Most encodings a SetEncodings may list. */
   maxEncodings?: number;
+  /** Encodings never announced to a cage (default: STRIPPED_ENCODINGS). */
+  strippedEncodings?: ReadonlySet<number>;
 }
 
 export class RfbProtocolError extends CloisonError {
@@ -172,7 +186,10 @@ export class RfbClientFilter {
         if (buf.length < 4) return 0;
         const count = buf.readUInt16BE(2);
         if (count > this.maxEncodings) throw new RfbProtocolError(`SetEncodings lists ${count} encodings (limit ${this.maxEncodings})`);
-        return this.forward(buf, 4 + 4 * count, out);
+        const length = 4 + 4 * count;
+        if (buf.length < length) return 0;
+        out.push(this.rewriteEncodings(buf.subarray(0, length), count));
+        return length;
       }
       case ClientMessage.FramebufferUpdateRequest:
         return this.forward(buf, 10, out);
@@ -222,6 +239,21 @@ export class RfbClientFilter {
       default:
         throw new RfbProtocolError(`unknown client message type ${type}`);
     }
+  }
+
+  private rewriteEncodings(msg: Buffer, count: number): Buffer {
+    const stripped = this.options.strippedEncodings ?? STRIPPED_ENCODINGS;
+    const kept: number[] = [];
+    for (let i = 0; i < count; i++) {
+      const encoding = msg.readInt32BE(4 + 4 * i);
+      if (!stripped.has(encoding)) kept.push(encoding);
+    }
+    if (kept.length === count) return msg;
+    const out = Buffer.alloc(4 + 4 * kept.length);
+    out[0] = ClientMessage.SetEncodings;
+    out.writeUInt16BE(kept.length, 2);
+    kept.forEach((e, i) => out.writeInt32BE(e, 4 + 4 * i));
+    return out;
   }
 
   private forward(buf: Buffer, length: number, out: Buffer[]): number {

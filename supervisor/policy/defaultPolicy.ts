@@ -32,4 +32,5 @@ flows:
   lateral: deny
 shortcuts:
   switchLevel: Ctrl+Alt+PageDown
+  secureAttention: Pause
 `;

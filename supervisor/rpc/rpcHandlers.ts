@@ -9,6 +9,7 @@ import type { AuditJournal } from '../audit/auditJournal';
 import type { CageLifecycle } from '../cages/cageLifecycle';
 import type { FocusState } from '../focusState';
 import type { TicketRegistry } from '../gateway/ticketRegistry';
+import type { TrustPhraseStore } from '../trust/trustPhraseStore';
 import { VNC_PATH } from '../gateway/vncGateway';
 import type { RpcHandlers } from './rpcSession';
 
@@ -18,6 +19,7 @@ export interface HandlerDeps {
   focus: FocusState;
   tickets: TicketRegistry;
   journal: AuditJournal;
+  trust: TrustPhraseStore;
 }
 
 export function levelViews(policy: Policy): LevelView[] {
@@ -35,7 +37,7 @@ export function createRpcHandlers(deps: HandlerDeps): RpcHandlers {
       levels: levelViews(deps.policy),
       cages: [...deps.cages.values()].map((c) => c.state),
       focus: deps.focus.front,
-      shortcuts: { switchLevel: deps.policy.shortcuts.switchLevel },
+      shortcuts: { switchLevel: deps.policy.shortcuts.switchLevel, secureAttention: deps.policy.shortcuts.secureAttention },
     }),
     'vnc.ticket': ({ level }) => {
       const cage = cageOf(level);
@@ -47,6 +49,17 @@ export function createRpcHandlers(deps: HandlerDeps): RpcHandlers {
       const previous = deps.focus.front;
       if (deps.focus.set(level)) deps.journal.append('level.switch', 'user', { from: previous, to: level });
       return { level: deps.focus.front };
+    },
+    'trust.get': () => {
+      const t = deps.trust.get();
+      return { phrase: t?.phrase ?? null, symbol: t?.symbol ?? null };
+    },
+    'trust.set': (setting) => {
+      const first = deps.trust.get() === null;
+      deps.trust.set(setting);
+      // The journal records that it changed, never the phrase itself.
+      deps.journal.append('trust.set', 'user', { first });
+      return {};
     },
     'cage.restart': async ({ level }) => {
       const cage = cageOf(level);

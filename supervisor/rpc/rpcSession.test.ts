@@ -6,10 +6,12 @@ import { RpcSession, type RpcHandlers } from './rpcSession';
 function session(overrides: Partial<RpcHandlers> = {}) {
   const sent: unknown[] = [];
   const handlers: RpcHandlers = {
-    'session.describe': () => ({ levels: levelViews(loadDefaultPolicy()), cages: [], focus: 'low', shortcuts: { switchLevel: 'Ctrl+Alt+PageDown' } }),
+    'session.describe': () => ({ levels: levelViews(loadDefaultPolicy()), cages: [], focus: 'low', shortcuts: { switchLevel: 'Ctrl+Alt+PageDown', secureAttention: 'Pause' } }),
     'vnc.ticket': () => ({ ticket: 't', path: '/vnc', expiresInMs: 1 }),
     'focus.set': ({ level }) => ({ level }),
     'cage.restart': () => ({}),
+    'trust.get': () => ({ phrase: null, symbol: null }),
+    'trust.set': () => ({}),
     ...overrides,
   };
   const s = new RpcSession(handlers, (text) => sent.push(JSON.parse(text)));
@@ -38,6 +40,16 @@ describe('RPC session', () => {
     expect(sent[0]).toMatchObject({ type: 'response', id, ok: false, error: { code, message: expect.stringMatching(message) } });
     await s.receive(JSON.stringify({ type: 'request', id: 9, method: 'focus.set', params: { level: 'low' } }));
     expect(sent[1]).toMatchObject({ id: 9, ok: true });
+  });
+
+  it.each([
+    ['too short', { phrase: 'abc', symbol: null }, /at least 4/],
+    ['with a bidi override', { phrase: 'mon \u202etexte', symbol: null }, /control or invisible/],
+    ['with a made-up symbol', { phrase: 'une phrase', symbol: 'X' }, /symbol/],
+  ])('refuses a trust phrase %s', async (_name, params, message) => {
+    const { s, sent } = session();
+    await s.receive(JSON.stringify({ type: 'request', id: 1, method: 'trust.set', params }));
+    expect(sent[0]).toMatchObject({ ok: false, error: { code: 'BAD_REQUEST', message: expect.stringMatching(message) } });
   });
 
   it('hides internal errors but passes typed ones', async () => {

@@ -1,0 +1,72 @@
+/**
+ * The trusted overview, opened by the secure-attention key: every cage shown dimmed and labelled
+ * with its level name and colour, the user's trust phrase, and the trusted menu. Drawn by the
+ * shell above every viewer; no cage can cover it, and only the user closes it.
+ */
+import { textFor } from '../i18n';
+import { useShell, useShellState } from '../shellContext';
+import { TrustMarkView } from './TrustMarkView';
+
+export function TrustedOverview() {
+  const { store, switchTo } = useShell();
+  const open = useShellState((s) => s.overviewOpen);
+  const levels = useShellState((s) => s.levels);
+  const front = useShellState((s) => s.front);
+  const layout = useShellState((s) => s.layout);
+  const trust = useShellState((s) => s.trust);
+  const locale = useShellState((s) => s.locale);
+  const t = textFor(locale);
+  if (!open) return null;
+  const close = () => store.getState().closeOverview();
+  return (
+    <div
+      className="overview"
+      data-testid="trusted-overview"
+      role="dialog"
+      aria-modal="true"
+      onKeyDown={(e) => {
+        if (e.key === 'Escape') close();
+      }}
+    >
+      <div className="overview__panel">
+        <div className="overview__title">{t.overviewTitle}</div>
+        <TrustMarkView trust={trust} testId="overview-trust" />
+        <div className="overview__menu">
+          {levels.map((l) => (
+            <button
+              key={l.id}
+              type="button"
+              className="overview__item"
+              data-testid={`overview-switch-${l.id}`}
+              autoFocus={l.id === front}
+              style={{ borderLeftColor: l.colour }}
+              onClick={() => {
+                switchTo(l.id);
+                close();
+              }}
+            >
+              {t.switchTo} {l.label[locale]}
+            </button>
+          ))}
+          <button
+            type="button"
+            className="overview__item"
+            data-testid="overview-layout"
+            onClick={() => {
+              store.getState().setLayout(layout === 'split' ? 'single' : 'split');
+              close();
+            }}
+          >
+            {layout === 'split' ? t.singleView : t.splitView}
+          </button>
+          <button type="button" className="overview__item" data-testid="overview-trust-change" onClick={() => store.getState().openTrustDialog('change')}>
+            {t.trustChange}
+          </button>
+          <button type="button" className="overview__item overview__item--close" data-testid="overview-close" onClick={close}>
+            {t.close}
+          </button>
+        </div>
+      </div>
+    </div>
+  );
+}
