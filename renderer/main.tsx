@@ -90,6 +90,16 @@ async function boot(): Promise<void> {
   // Electron catches both keys in main before the page; the browser host catches them here.
   const preload = (window as unknown as { cloison?: PreloadApi }).cloison;
   preload?.onShortcut((name) => (name === 'secureAttention' ? secureAttention() : switchToNext()));
+  // Tell the supervisor whenever a trusted surface takes or gives back the keyboard: the gateway
+  // then refuses input to every cage, whatever the viewers send.
+  let suspendedNow = inputSuspended(store.getState());
+  void api.call('input.suspend', { suspended: suspendedNow });
+  store.subscribe((s) => {
+    const next = inputSuspended(s);
+    if (next === suspendedNow) return;
+    suspendedNow = next;
+    void api.call('input.suspend', { suspended: next });
+  });
   installShortcutCapture(window, {
     bindings: [
       { chord: view.shortcuts.switchLevel, action: switchToNext },

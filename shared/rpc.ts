@@ -53,6 +53,8 @@ export const rpcMethods = {
   },
   'focus.set': { params: levelParams, result: z.object({ level: levelIdSchema }) },
   'cage.restart': { params: levelParams, result: z.object({}) },
+  /** While a trusted surface has the keyboard, the gateway gives no cage any input. */
+  'input.suspend': { params: z.object({ suspended: z.boolean() }).strict(), result: z.object({ suspended: z.boolean() }) },
   'trust.get': {
     params: empty,
     result: z.object({ phrase: z.string().nullable(), symbol: trustSymbolSchema.nullable() }),

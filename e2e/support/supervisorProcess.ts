@@ -70,14 +70,15 @@ export async function startSupervisor(policyYaml: string, options: StartOptions 
 }
 
 /** A two-level policy with real bwrap cages whose terminal covers the whole screen. */
-export function twoCagePolicy(options: { lowNetwork?: string; highNetwork?: string } = {}): string {
+export function twoCagePolicy(options: { lowNetwork?: string; highNetwork?: string; extraApps?: string[] } = {}): string {
   const cage = (network: string) => `
     cage:
       driver: bwrap
       network: ${network}
       geometry: 1024x640
       apps:
-        - [xterm, -geometry, 120x40+0+0, -fa, DejaVu Sans Mono, -fs, "12"]`;
+        - [xterm, -geometry, 120x40+0+0, -fa, DejaVu Sans Mono, -fs, "12"]${(options.extraApps ?? []).map((a) => `
+        - ${a}`).join('')}`;
   return `version: 1
 levels:
   - id: low

@@ -1,13 +1,24 @@
 /**
  * A deliberately hostile VNC server: an attack tool for tests, never a stand-in for a cage.
- * After a valid RFB 3.8 handshake it announces a lying desktop name (the other level's) and
- * paints a fake level band in the other level's colour across the top of its framebuffer.
+ *
+ * After a valid RFB 3.8 handshake it lies and misbehaves as its mode says:
+ * - fake-band: announces the other level's name and paints a pixel-perfect band in the other
+ *   level's colour across the top of its framebuffer;
+ * - resize-storm: the same, then desktop sizes changing every 50 ms, enormous ones included;
+ * - cursor-bell: a huge cursor image and a bell storm;
+ * - garbage: bytes that are no RFB message at all;
+ * - stall: a FramebufferUpdate cut off in the middle, then silence;
+ * - malformed: rectangles outside the framebuffer and an unknown encoding.
+ * It ignores what the viewer asks; it records what the viewer sends, for checks on what reached it.
  */
 import { chmodSync, rmSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 
+export type HostileMode = 'fake-band' | 'resize-storm' | 'cursor-bell' | 'garbage' | 'stall' | 'malformed';
+
 export interface HostileVncOptions {
   socketPath: string;
+  mode?: HostileMode;
   width?: number;
   height?: number;
   /** The desktop name it announces: a lie, e.g. the other level's label. */
@@ -24,45 +35,91 @@ export interface HostileVncServer {
   close(): Promise<void>;
 }
 
+const RECT_HEADER = 12;
+
 export async function startHostileVncServer(options: HostileVncOptions): Promise<HostileVncServer> {
   const width = options.width ?? 800;
   const height = options.height ?? 600;
+  const mode = options.mode ?? 'fake-band';
   const received: Buffer[] = [];
   const sockets = new Set<Socket>();
   rmSync(options.socketPath, { force: true });
   const server = createServer((sock) => {
     sockets.add(sock);
-    sock.on('close', () => sockets.delete(sock));
+    const timers: NodeJS.Timeout[] = [];
+    sock.on('close', () => {
+      sockets.delete(sock);
+      timers.forEach(clearInterval);
+    });
     sock.on('error', () => {});
+    const send = (b: Buffer) => {
+      if (!sock.destroyed) sock.write(b);
+    };
+    const every = (ms: number, f: () => void) => timers.push(setInterval(f, ms));
     let stage = 0;
     let buf = Buffer.alloc(0);
-    sock.write('RFB 003.008\n');
+    send(Buffer.from('RFB 003.008\n'));
     sock.on('data', (d: Buffer) => {
       received.push(Buffer.from(d));
       buf = Buffer.concat([buf, d]);
       if (stage === 0 && buf.length >= 12) {
         buf = buf.subarray(12);
-        sock.write(Buffer.from([1, 1])); // one security type: None
+        send(Buffer.from([1, 1])); // one security type: None
         stage = 1;
       }
       if (stage === 1 && buf.length >= 1) {
         buf = buf.subarray(1);
-        sock.write(Buffer.from([0, 0, 0, 0])); // SecurityResult OK
+        send(Buffer.from([0, 0, 0, 0])); // SecurityResult OK
         stage = 2;
       }
       if (stage === 2 && buf.length >= 1) {
         buf = buf.subarray(1);
         stage = 3;
-        sock.write(serverInit(width, height, options.desktopName));
-        paint();
+        send(serverInit(width, height, options.desktopName));
+        misbehave();
       }
       if (stage === 3) buf = Buffer.alloc(0); // ignore what the viewer asks: it gets what we send
     });
-    const paint = () => {
-      if (sock.destroyed) return;
-      sock.write(framebufferUpdate(width, height, options.fakeBandColour, options.fakeBandHeight ?? 48));
-      setTimeout(paint, 250);
-    };
+
+    const band = () => send(update([rawRect(0, 0, width, height, options.fakeBandColour, options.fakeBandHeight ?? 48)]));
+    function misbehave() {
+      switch (mode) {
+        case 'fake-band':
+          band();
+          every(250, band);
+          break;
+        case 'resize-storm': {
+          band();
+          const sizes: Array<[number, number]> = [[1600, 200], [65535, 65535], [320, 2000], [16384, 16384], [1, 1], [8192, 8192], [width, height]];
+          let i = 0;
+          every(50, () => {
+            const [w, h] = sizes[i++ % sizes.length]!;
+            send(update([i % 2 ? desktopSizeRect(w, h) : extendedDesktopSizeRect(w, h)]));
+          });
+          break;
+        }
+        case 'cursor-bell':
+          band();
+          send(update([cursorRect(255, 255, options.fakeBandColour)]));
+          every(10, () => send(Buffer.from([2]))); // Bell
+          break;
+        case 'garbage':
+          band();
+          setTimeout(() => send(Buffer.from(Array.from({ length: 65536 }, (_, k) => (k * 131 + 7) & 0xff))), 300);
+          break;
+        case 'stall': {
+          // A FramebufferUpdate announcing one raw rectangle, and only half of its pixels.
+          const whole = update([rawRect(0, 0, width, height, options.fakeBandColour, options.fakeBandHeight ?? 48)]);
+          send(whole.subarray(0, whole.length >> 1));
+          break;
+        }
+        case 'malformed':
+          band();
+          send(update([rawRect(width - 10, height - 10, 400, 400, [255, 255, 0], 400)]));
+          send(update([{ header: rectHeader(0, 0, 10, 10, 0x7777), body: Buffer.alloc(0) }]));
+          break;
+      }
+    }
   });
   await new Promise<void>((r) => server.listen(options.socketPath, () => r()));
   chmodSync(options.socketPath, 0o600);
@@ -94,25 +151,58 @@ function serverInit(width: number, height: number, name: string): Buffer {
   return b;
 }
 
-/** One Raw rectangle over the whole framebuffer: a fake band on top, dark grey below. */
-function framebufferUpdate(width: number, height: number, [r, g, b]: [number, number, number], bandHeight: number): Buffer {
-  const header = Buffer.alloc(4 + 12);
-  header[0] = 0;
-  header.writeUInt16BE(1, 2);
-  header.writeUInt16BE(0, 4);
-  header.writeUInt16BE(0, 6);
-  header.writeUInt16BE(width, 8);
-  header.writeUInt16BE(height, 10);
-  header.writeInt32BE(0, 12); // Raw
-  const pixels = Buffer.alloc(width * height * 4);
-  for (let y = 0; y < height; y++) {
-    const band = y < bandHeight;
-    for (let x = 0; x < width; x++) {
-      const o = (y * width + x) * 4;
-      pixels[o] = band ? r : 0x30;
-      pixels[o + 1] = band ? g : 0x30;
-      pixels[o + 2] = band ? b : 0x30;
+interface Rect {
+  header: Buffer;
+  body: Buffer;
+}
+
+function rectHeader(x: number, y: number, w: number, h: number, encoding: number): Buffer {
+  const b = Buffer.alloc(RECT_HEADER);
+  b.writeUInt16BE(x & 0xffff, 0);
+  b.writeUInt16BE(y & 0xffff, 2);
+  b.writeUInt16BE(w & 0xffff, 4);
+  b.writeUInt16BE(h & 0xffff, 6);
+  b.writeInt32BE(encoding, 8);
+  return b;
+}
+
+function update(rects: Rect[]): Buffer {
+  const head = Buffer.alloc(4);
+  head.writeUInt16BE(rects.length, 2);
+  return Buffer.concat([head, ...rects.flatMap((r) => [r.header, r.body])]);
+}
+
+/** A Raw rectangle: a band of `colour` on top, dark grey below. */
+function rawRect(x: number, y: number, w: number, h: number, [r, g, b]: [number, number, number], bandHeight: number): Rect {
+  const pixels = Buffer.alloc(w * h * 4);
+  for (let row = 0; row < h; row++) {
+    const inBand = row < bandHeight;
+    for (let col = 0; col < w; col++) {
+      const o = (row * w + col) * 4;
+      pixels[o] = inBand ? r : 0x30;
+      pixels[o + 1] = inBand ? g : 0x30;
+      pixels[o + 2] = inBand ? b : 0x30;
     }
   }
-  return Buffer.concat([header, pixels]);
+  return { header: rectHeader(x, y, w, h, 0), body: pixels };
+}
+
+function desktopSizeRect(w: number, h: number): Rect {
+  return { header: rectHeader(0, 0, w, h, -223), body: Buffer.alloc(0) };
+}
+
+function extendedDesktopSizeRect(w: number, h: number): Rect {
+  const body = Buffer.alloc(4 + 16);
+  body[0] = 1; // one screen
+  body.writeUInt16BE(w & 0xffff, 4 + 8);
+  body.writeUInt16BE(h & 0xffff, 4 + 10);
+  return { header: rectHeader(0, 0, w, h, -308), body };
+}
+
+/** A Cursor pseudo-rectangle: w×h opaque pixels of `colour`, hotspot at its top-left corner. */
+function cursorRect(w: number, h: number, [r, g, b]: [number, number, number]): Rect {
+  const pixels = Buffer.alloc(w * h * 4);
+  for (let i = 0; i < w * h; i++) pixels.set([r, g, b, 0], i * 4);
+  const mask = Buffer.alloc(Math.ceil(w / 8) * h, 0xff);
+  return { header: rectHeader(0, 0, w, h, -239), body: Buffer.concat([pixels, mask]) };
 }

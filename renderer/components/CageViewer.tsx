@@ -6,6 +6,7 @@
 import RFB from '@novnc/novnc';
 import { useEffect, useRef, useState } from 'react';
 import { useShell, useShellState } from '../shellContext';
+import { guardFramebufferSize } from './framebufferGuard';
 
 export type ViewerState = 'idle' | 'connecting' | 'connected' | 'unreachable';
 
@@ -43,6 +44,7 @@ export function CageViewer({ level, front, onViewerState, onBell }: Props) {
       .then(({ ticket, path }) => {
         if (cancelled || !container.current) return;
         const rfb = new RFB(container.current, api.vncUrl(path, level, ticket), { shared: true });
+        guardFramebufferSize(rfb, () => onViewerState('unreachable'));
         rfb.scaleViewport = true;
         rfb.clipViewport = false;
         rfb.resizeSession = false; // the policy fixes the cage's size

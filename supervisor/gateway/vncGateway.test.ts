@@ -126,6 +126,18 @@ describe('VNC gateway (real cage)', () => {
     v.ws.close();
   });
 
+  it('drops all input while a trusted surface has the keyboard', async () => {
+    const v = await open(`level=low&ticket=${tickets.issue('low')}`);
+    await handshake(v);
+    focus.setSuspended(true);
+    const before = gateway.dropped.notInFront;
+    v.ws.send(Buffer.from([4, 1, 0, 0, 0, 0, 0, 0x61, 5, 0, 0, 10, 0, 10]));
+    await new Promise((r) => setTimeout(r, 100));
+    expect(gateway.dropped.notInFront).toBe(before + 2);
+    focus.setSuspended(false);
+    v.ws.close();
+  });
+
   it('closes the connection on an unknown message type', async () => {
     const v = await open(`level=low&ticket=${tickets.issue('low')}`);
     await handshake(v);

@@ -47,14 +47,18 @@ export class VncGateway {
   constructor(private readonly options: VncGatewayOptions) {
     this.highWaterMark = options.highWaterMark ?? 4 * 1024 * 1024;
     this.maxViewers = options.maxViewersPerCage ?? 4;
-    // When a cage leaves the front, release whatever keys its viewer still holds down in it.
-    options.focus.on('change', (_front, previous) => {
-      for (const b of this.bridges) {
-        if (b.level !== previous) continue;
-        const release = b.filter.releaseHeldKeys();
-        if (release) b.cage.write(release);
-      }
-    });
+    // When a cage leaves the front (or a trusted surface takes the keyboard), release whatever
+    // keys its viewer still holds down in it: no modifier stays stuck in a cage.
+    options.focus.on('change', (_front, previous) => this.releaseHeldKeys((level) => level === previous));
+    options.focus.on('suspend', () => this.releaseHeldKeys(() => true));
+  }
+
+  private releaseHeldKeys(which: (level: string) => boolean): void {
+    for (const b of this.bridges) {
+      if (!which(b.level)) continue;
+      const release = b.filter.releaseHeldKeys();
+      if (release) b.cage.write(release);
+    }
   }
 
   /** Called from the HTTP server's 'upgrade' event for requests on VNC_PATH. */

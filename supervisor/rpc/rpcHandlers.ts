@@ -50,6 +50,10 @@ export function createRpcHandlers(deps: HandlerDeps): RpcHandlers {
       if (deps.focus.set(level)) deps.journal.append('level.switch', 'user', { from: previous, to: level });
       return { level: deps.focus.front };
     },
+    'input.suspend': ({ suspended }) => {
+      deps.focus.setSuspended(suspended);
+      return { suspended: deps.focus.inputSuspended };
+    },
     'trust.get': () => {
       const t = deps.trust.get();
       return { phrase: t?.phrase ?? null, symbol: t?.symbol ?? null };

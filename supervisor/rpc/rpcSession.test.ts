@@ -10,6 +10,7 @@ function session(overrides: Partial<RpcHandlers> = {}) {
     'vnc.ticket': () => ({ ticket: 't', path: '/vnc', expiresInMs: 1 }),
     'focus.set': ({ level }) => ({ level }),
     'cage.restart': () => ({}),
+    'input.suspend': ({ suspended }) => ({ suspended }),
     'trust.get': () => ({ phrase: null, symbol: null }),
     'trust.set': () => ({}),
     ...overrides,

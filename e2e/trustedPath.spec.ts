@@ -1,0 +1,198 @@
+/**
+ * The trusted path with two real cages, each running an X key logger: the secure-attention key
+ * reaches no cage in any modifier state and always opens the trusted overview; keys go only to the
+ * cage in front, also when a client sends them straight to the gateway; the band, frames, split
+ * view and overview are drawn in the shell's colours only.
+ */
+import { expect, test, type Page } from '@playwright/test';
+import WebSocket from 'ws';
+import { KEY_LOGGER_APP, KEYCODE, rawKeyPresses } from './support/cageProbes';
+import { Screenshot } from './support/pixels';
+import { startSupervisor, TEST_TRUST_PHRASE, twoCagePolicy, type SupervisorProcess } from './support/supervisorProcess';
+
+const LOW = '#1b7f3b';
+const HIGH = '#b3261e';
+let sup: SupervisorProcess;
+
+test.beforeAll(async () => {
+  sup = await startSupervisor(twoCagePolicy({ extraApps: [KEY_LOGGER_APP] }));
+});
+test.afterAll(async () => {
+  await sup?.stop();
+});
+
+async function openShell(page: Page): Promise<void> {
+  await page.goto(sup.url);
+  await expect(page.getByTestId('cage-frame-low')).toHaveAttribute('data-viewer', 'connected');
+  await expect(page.getByTestId('cage-frame-high')).toHaveAttribute('data-viewer', 'connected');
+}
+
+async function frontIs(page: Page, level: string): Promise<void> {
+  await expect(page.getByTestId('level-band')).toHaveAttribute('data-level', level);
+  await expect(page.getByTestId('level-band')).toHaveAttribute('data-input-level', level);
+}
+
+/** Types `x` into the cage in front until its key logger shows it (the cage may still be starting). */
+async function provenTyping(page: Page, level: string): Promise<void> {
+  const home = sup.homeOf(level);
+  await expect
+    .poll(
+      async () => {
+        await page.getByTestId(`viewer-${level}`).locator('canvas').click({ position: { x: 300, y: 300 } });
+        await page.keyboard.press('x');
+        await page.waitForTimeout(200);
+        return rawKeyPresses(home).includes(KEYCODE.x);
+      },
+      { timeout: 20_000 },
+    )
+    .toBe(true);
+}
+
+const MODIFIER_SETS = (() => {
+  const names = ['Control', 'Alt', 'Shift', 'Meta'];
+  const sets: string[][] = [];
+  for (let m = 0; m < 16; m++) sets.push(names.filter((_, i) => m & (1 << i)));
+  return sets;
+})();
+
+test('the secure-attention key reaches no cage, in any modifier state, and always opens the overview', async ({ page }) => {
+  await openShell(page);
+  for (const level of ['low', 'high']) {
+    if (level === 'high') await page.getByTestId('switch-high').click();
+    await frontIs(page, level);
+    await provenTyping(page, level); // the logger works and this cage has the keyboard
+    for (const mods of MODIFIER_SETS) {
+      await page.keyboard.press([...mods, 'Pause'].join('+'));
+      await expect(page.getByTestId('trusted-overview'), `Pause with [${mods}] in ${level}`).toBeVisible();
+      await expect(page.getByTestId('overview-trust')).toContainText(TEST_TRUST_PHRASE);
+      await page.keyboard.press('Escape');
+      await expect(page.getByTestId('trusted-overview')).toHaveCount(0);
+    }
+  }
+  await page.waitForTimeout(300);
+  for (const level of ['low', 'high']) expect(rawKeyPresses(sup.homeOf(level)), `Pause seen by ${level}`).not.toContain(KEYCODE.pause);
+});
+
+test('keys typed with low in front produce no key event in high', async ({ page }) => {
+  await openShell(page);
+  await page.getByTestId('switch-low').click();
+  await frontIs(page, 'low');
+  const highBefore = rawKeyPresses(sup.homeOf('high')).length;
+  const lowBefore = rawKeyPresses(sup.homeOf('low')).length;
+  await page.getByTestId('viewer-low').locator('canvas').click({ position: { x: 300, y: 300 } });
+  await page.keyboard.type('secret typed in low', { delay: 10 });
+  await expect.poll(() => rawKeyPresses(sup.homeOf('low')).length - lowBefore).toBeGreaterThanOrEqual(19);
+  await page.waitForTimeout(300);
+  expect(rawKeyPresses(sup.homeOf('high')).length).toBe(highBefore);
+});
+
+test('the gateway drops input for the cage behind even when a client sends it directly', async ({ page }) => {
+  await openShell(page);
+  await page.getByTestId('switch-low').click();
+  await frontIs(page, 'low');
+  const token = new URL(sup.url).hash.replace('#token=', '');
+  const rpc = new WebSocket(`${sup.origin.replace('http', 'ws')}/rpc`, ['cloison.v1', `cloison-token.${token}`]);
+  await new Promise((r) => rpc.once('open', r));
+  const call = (method: string, params: unknown) =>
+    new Promise<Record<string, unknown>>((resolve) => {
+      const id = Math.floor(Math.random() * 1e9);
+      const onMessage = (d: WebSocket.RawData) => {
+        const frame = JSON.parse(d.toString());
+        if (frame.id === id) {
+          rpc.off('message', onMessage);
+          resolve(frame);
+        }
+      };
+      rpc.on('message', onMessage);
+      rpc.send(JSON.stringify({ type: 'request', id, method, params }));
+    });
+  const { result } = (await call('vnc.ticket', { level: 'high' })) as { result: { ticket: string } };
+  const viewer = new WebSocket(`${sup.origin.replace('http', 'ws')}/vnc?level=high&ticket=${result.ticket}`);
+  const received: Buffer[] = [];
+  viewer.on('message', (d: Buffer) => received.push(d));
+  await new Promise((r) => viewer.once('open', r));
+  viewer.send(Buffer.from('RFB 003.008\n'));
+  await expect.poll(() => Buffer.concat(received).length).toBeGreaterThanOrEqual(14);
+  viewer.send(Buffer.from([1])); // security None
+  viewer.send(Buffer.from([1])); // ClientInit
+  await expect.poll(() => Buffer.concat(received).length).toBeGreaterThan(40); // ServerInit arrived
+  const before = rawKeyPresses(sup.homeOf('high')).length;
+  const xDownUp = Buffer.from([4, 1, 0, 0, 0, 0, 0, 0x78, 4, 0, 0, 0, 0, 0, 0, 0x78]);
+  for (let i = 0; i < 5; i++) viewer.send(xDownUp);
+  await page.waitForTimeout(500);
+  expect(rawKeyPresses(sup.homeOf('high')).length).toBe(before);
+  // Control: once high is in front, the very same bytes do arrive.
+  await call('focus.set', { level: 'high' });
+  viewer.send(xDownUp);
+  await expect.poll(() => rawKeyPresses(sup.homeOf('high')).length).toBeGreaterThan(before);
+  viewer.close();
+  rpc.close();
+});
+
+function expectOnly(shot: Screenshot, region: [number, number, number, number], colour: string, what: string): void {
+  expect(shot.coloursIn(...region), what).toEqual(new Set([colour]));
+}
+
+test('screenshots in low, high, split and overview hold only the shell colours in the trusted areas', async ({ page }) => {
+  await openShell(page);
+  await page.getByTestId('switch-low').click();
+  await frontIs(page, 'low');
+  const shot = async (name: string) => new Screenshot(await page.screenshot({ path: test.info().outputPath(`${name}.png`) }));
+
+  let s = await shot('low');
+  expectOnly(s, [0, 0, s.width, 4], LOW, 'band top in low');
+  expectOnly(s, [0, 48, 6, s.height], LOW, 'left frame edge in low');
+  await expect(page.getByTestId('band-trust')).toContainText(TEST_TRUST_PHRASE);
+
+  await page.keyboard.press('Control+Alt+PageDown');
+  await frontIs(page, 'high');
+  s = await shot('high');
+  expectOnly(s, [0, 0, s.width, 4], HIGH, 'band top in high');
+  expectOnly(s, [s.width - 6, 48, s.width, s.height], HIGH, 'right frame edge in high');
+
+  await page.keyboard.press('Pause');
+  await expect(page.getByTestId('trusted-overview')).toBeVisible();
+  await expect(page.getByTestId('dim-low')).toBeVisible();
+  await expect(page.getByTestId('dim-high')).toBeVisible();
+  await page.waitForTimeout(600);
+  s = await shot('overview');
+  expectOnly(s, [0, 0, s.width, 4], HIGH, 'band top in the overview');
+
+  await page.getByTestId('overview-layout').click();
+  await expect(page.getByTestId('stage')).toHaveAttribute('data-layout', 'split');
+  const lowBox = (await page.getByTestId('cage-frame-low').boundingBox())!;
+  const highBox = (await page.getByTestId('cage-frame-high').boundingBox())!;
+  expect(lowBox.x + lowBox.width).toBeLessThanOrEqual(highBox.x); // side by side
+  s = await shot('split-high');
+  expectOnly(s, [Math.ceil(lowBox.x), Math.ceil(lowBox.y) + 30, Math.ceil(lowBox.x) + 5, Math.floor(lowBox.y + lowBox.height) - 1], LOW, 'low frame edge in split');
+  expectOnly(s, [Math.floor(highBox.x + highBox.width) - 5, Math.ceil(highBox.y) + 30, Math.floor(highBox.x + highBox.width) - 1, Math.floor(highBox.y + highBox.height) - 1], HIGH, 'high frame edge in split');
+
+  // A click in the low frame gives low the keyboard; the band names it.
+  await page.getByTestId('viewer-low').click({ position: { x: 100, y: 100 } });
+  await frontIs(page, 'low');
+  await expect(page.getByTestId('frame-title-low')).toContainText('clavier');
+  s = await shot('split-low');
+  expectOnly(s, [0, 0, s.width, 4], LOW, 'band top after clicking low in split view');
+  await provenTyping(page, 'low');
+});
+
+test('the trusted overview cannot be covered by a cage and only the user closes it', async ({ page }) => {
+  await openShell(page);
+  await page.getByTestId('open-overview').click();
+  const overview = page.getByTestId('trusted-overview');
+  await expect(overview).toBeVisible();
+  // Keys meant for a cage while the overview is open go nowhere.
+  const before = rawKeyPresses(sup.homeOf('low')).length;
+  await page.keyboard.type('xxxx');
+  await page.waitForTimeout(300);
+  expect(rawKeyPresses(sup.homeOf('low')).length).toBe(before);
+  await expect(overview).toBeVisible();
+  const z = await page.evaluate(() => {
+    const o = document.querySelector('[data-testid=trusted-overview]')!;
+    const r = o.querySelector('.overview__panel')!.getBoundingClientRect();
+    return document.elementFromPoint(r.x + r.width / 2, r.y + r.height / 2)?.closest('[data-testid=trusted-overview]') !== null;
+  });
+  expect(z).toBe(true);
+  await page.getByTestId('overview-close').click();
+  await expect(overview).toHaveCount(0);
+});

@@ -1,0 +1,26 @@
+/**
+ * Refuses a cage framebuffer larger than any policy allows, before noVNC allocates a canvas for
+ * it: an enormous desktop size announced by a hostile cage must not exhaust the shell's memory.
+ * The viewer is disconnected and the frame says why; the band and the other cages carry on.
+ *
+ * noVNC 1.7 has no public hook for this: we wrap its internal _resize (the one place every size
+ * change — ServerInit, DesktopSize, ExtendedDesktopSize — goes through). Pinned to 1.7 in package.json.
+ */
+import type RFB from '@novnc/novnc';
+import { MAX_GEOMETRY_SIDE } from '../../shared/policy';
+
+export const MAX_FRAMEBUFFER_PIXELS = MAX_GEOMETRY_SIDE * 5120;
+
+export function guardFramebufferSize(rfb: RFB, onRefused: (width: number, height: number) => void): void {
+  const internals = rfb as unknown as { _resize?: (w: number, h: number) => void };
+  const original = internals._resize?.bind(rfb);
+  if (!original) throw new Error('noVNC without _resize: framebuffer guard cannot be installed');
+  internals._resize = (width: number, height: number) => {
+    if (width < 1 || height < 1 || width > MAX_GEOMETRY_SIDE || height > MAX_GEOMETRY_SIDE || width * height > MAX_FRAMEBUFFER_PIXELS) {
+      onRefused(width, height);
+      queueMicrotask(() => rfb.disconnect());
+      return;
+    }
+    original(width, height);
+  };
+}
