@@ -1,0 +1,100 @@
+/**
+ * A hostile cage, in front or behind: whatever it sends (a fake band, a lying name, enormous and
+ * changing desktop sizes, a huge cursor and a bell storm, garbage, a message cut off mid-way,
+ * malformed rectangles), the band keeps the configured level in the policy's colour, the trust
+ * phrase stays on screen, the other (real) cage keeps working and the shell does not freeze.
+ */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { expect, test, type Page } from '@playwright/test';
+import { startHostileVncServer, type HostileMode, type HostileVncServer } from './tools/hostileVncServer';
+import { KEY_LOGGER_APP, KEYCODE, rawKeyPresses } from './support/cageProbes';
+import { Screenshot } from './support/pixels';
+import { startSupervisor, TEST_TRUST_PHRASE, type SupervisorProcess } from './support/supervisorProcess';
+
+const LOW = '#1b7f3b';
+const HIGH = '#b3261e';
+const MODES: HostileMode[] = ['fake-band', 'resize-storm', 'cursor-bell', 'garbage', 'stall', 'malformed'];
+
+for (const mode of MODES) {
+  test.describe(`hostile high cage: ${mode}`, () => {
+    let hostile: HostileVncServer;
+    let sup: SupervisorProcess;
+
+    test.beforeAll(async () => {
+      const socketPath = join(mkdtempSync(join(tmpdir(), 'cloison-hostile-')), 'vnc.sock');
+      // It paints the LOW colour, announces the low name: it wants to pass for the low cage.
+      hostile = await startHostileVncServer({ socketPath, mode, desktopName: 'Bas — niveau LOW', fakeBandColour: [0x1b, 0x7f, 0x3b] });
+      sup = await startSupervisor(`version: 1
+levels:
+  - id: low
+    rank: 0
+    label: { fr: Bas, en: Low }
+    colour: "${LOW}"
+    cage:
+      driver: bwrap
+      network: none
+      geometry: 1024x640
+      apps:
+        - [xterm, -geometry, 120x40+0+0]
+        - ${KEY_LOGGER_APP}
+  - id: high
+    rank: 1
+    label: { fr: Haut, en: High }
+    colour: "${HIGH}"
+    cage: { driver: vnc, endpoint: { socket: ${socketPath} } }
+`);
+    });
+    test.afterAll(async () => {
+      await sup?.stop();
+      await hostile?.close();
+    });
+
+    async function trustedAreasAre(page: Page, colour: string, name: string): Promise<void> {
+      const shot = new Screenshot(await page.screenshot({ path: test.info().outputPath(`${name}.png`) }));
+      expect(shot.coloursIn(0, 0, shot.width, 4), `${name}: band`).toEqual(new Set([colour]));
+      expect(shot.coloursIn(0, 48, 6, shot.height), `${name}: left frame edge`).toEqual(new Set([colour]));
+      expect(shot.coloursIn(shot.width - 6, 48, shot.width, shot.height), `${name}: right frame edge`).toEqual(new Set([colour]));
+      expect(shot.coloursIn(0, shot.height - 6, shot.width, shot.height), `${name}: bottom frame edge`).toEqual(new Set([colour]));
+      await expect(page.getByTestId('band-trust')).toContainText(TEST_TRUST_PHRASE);
+    }
+
+    test('cannot fake the band, freeze the shell or stop the other cage', async ({ page }) => {
+      await page.goto(sup.url);
+      await expect(page.getByTestId('cage-frame-low')).toHaveAttribute('data-viewer', 'connected');
+
+      // Behind: low in front keeps its band, and works.
+      await page.waitForTimeout(800);
+      await expect(page.getByTestId('level-band')).toHaveAttribute('data-level', 'low');
+      await trustedAreasAre(page, LOW, 'hostile-behind');
+
+      // In front: the band says high, in the high colour, whatever the cage paints or claims.
+      await page.getByTestId('switch-high').click();
+      await expect(page.getByTestId('level-band')).toHaveAttribute('data-level', 'high');
+      await page.waitForTimeout(1500);
+      await expect(page.getByTestId('band-level-name')).toContainText('Haut');
+      await trustedAreasAre(page, HIGH, 'hostile-in-front');
+      const text = await page.evaluate(() => document.body.innerText);
+      expect(text).not.toContain('niveau LOW');
+
+      // The shell still answers at once, and the real cage still takes keys.
+      const started = Date.now();
+      await page.keyboard.press('Control+Alt+PageDown');
+      await expect(page.getByTestId('level-band')).toHaveAttribute('data-input-level', 'low');
+      expect(Date.now() - started).toBeLessThan(5000);
+      await expect
+        .poll(
+          async () => {
+            await page.getByTestId('viewer-low').locator('canvas').click({ position: { x: 300, y: 300 } });
+            await page.keyboard.press('x');
+            await page.waitForTimeout(200);
+            return rawKeyPresses(sup.homeOf('low')).includes(KEYCODE.x);
+          },
+          { timeout: 20_000 },
+        )
+        .toBe(true);
+      await trustedAreasAre(page, LOW, 'after-hostile');
+    });
+  });
+}
