@@ -1,0 +1,97 @@
+/**
+ * The trust phrase: asked on first start by a dialog that ignores clicks in its first 500 ms,
+ * shown in the band and the overview, changed only from the overview, and never sent to a cage —
+ * checked on every byte a (recording) VNC endpoint received during a scripted session.
+ */
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { expect, test } from '@playwright/test';
+import { startHostileVncServer, type HostileVncServer } from './tools/hostileVncServer';
+import { keysymsIn } from './support/cageProbes';
+import { startSupervisor, type SupervisorProcess } from './support/supervisorProcess';
+
+const FIRST = 'Ma grand-mère tricote des éclairs';
+const SECOND = 'Zèbre violet sous la pluie';
+let recorder: HostileVncServer;
+let sup: SupervisorProcess;
+
+test.beforeAll(async () => {
+  const socketPath = join(mkdtempSync(join(tmpdir(), 'cloison-rec-')), 'vnc.sock');
+  recorder = await startHostileVncServer({ socketPath, desktopName: 'recorder', fakeBandColour: [0x30, 0x30, 0x30] });
+  sup = await startSupervisor(
+    `version: 1
+levels:
+  - id: low
+    rank: 0
+    label: { fr: Bas, en: Low }
+    colour: "#1b7f3b"
+    cage: { driver: vnc, endpoint: { socket: ${socketPath} } }
+  - id: high
+    rank: 1
+    label: { fr: Haut, en: High }
+    colour: "#b3261e"
+    cage: { driver: bwrap, network: none, geometry: 800x600, apps: [] }
+`,
+    { trustPhrase: null },
+  );
+});
+test.afterAll(async () => {
+  await sup?.stop();
+  await recorder?.close();
+});
+
+test('first start asks for the phrase, ignores a hasty click, and the phrase never reaches a cage', async ({ page }) => {
+  await page.goto(sup.url);
+  const dialog = page.getByTestId('trust-dialog');
+  await expect(dialog).toBeVisible();
+  const file = join(sup.stateDir, 'trust-phrase.json');
+
+  // A click in the first 500 ms does nothing, even on a filled form.
+  await page.getByTestId('trust-phrase-input').fill(FIRST);
+  await page.getByTestId('trust-save').dispatchEvent('click');
+  await expect(dialog).toHaveAttribute('data-armed', 'false');
+  expect(existsSync(file)).toBe(false);
+  await page.screenshot({ path: test.info().outputPath('first-start.png') });
+
+  await expect(dialog).toHaveAttribute('data-armed', 'true');
+  await page.getByTestId('trust-phrase-input').fill('');
+  await page.getByTestId('trust-phrase-input').pressSequentially(FIRST, { delay: 5 });
+  await page.getByTestId('trust-save').click();
+  await expect(dialog).toHaveCount(0);
+  await expect(page.getByTestId('band-trust')).toContainText(FIRST);
+  expect(JSON.parse(readFileSync(file, 'utf8'))).toMatchObject({ phrase: FIRST });
+
+  // Use the low cage a little: it gets keys, as it should.
+  await expect(page.getByTestId('cage-frame-low')).toHaveAttribute('data-viewer', 'connected');
+  await page.getByTestId('viewer-low').locator('canvas').click({ position: { x: 200, y: 200 } });
+  await page.keyboard.type('hello', { delay: 5 });
+
+  // Change it, from the overview only, typing it while the low cage was the last to have keys.
+  await page.keyboard.press('Pause');
+  await page.getByTestId('overview-trust-change').click();
+  await expect(dialog).toHaveAttribute('data-armed', 'true');
+  await page.getByTestId('trust-phrase-input').pressSequentially(SECOND, { delay: 5 });
+  await page.getByTestId('trust-save').click();
+  await expect(page.getByTestId('band-trust')).toContainText(SECOND);
+  await page.keyboard.press('Pause');
+  await expect(page.getByTestId('overview-trust')).toContainText(SECOND);
+  await page.keyboard.press('Escape');
+  await page.getByTestId('viewer-low').locator('canvas').click({ position: { x: 200, y: 200 } });
+  await page.keyboard.type('bye', { delay: 5 });
+  await page.waitForTimeout(500);
+
+  const stream = Buffer.concat(recorder.received);
+  const typed = String.fromCodePoint(...keysymsIn(stream).filter((k) => k < 0x100));
+  expect(typed).toContain('hello'); // the recorder did see what was meant for the cage…
+  expect(typed).toContain('bye');
+  for (const phrase of [FIRST, SECOND]) {
+    expect(stream.includes(Buffer.from(phrase))).toBe(false); // …and never the phrase, in any form
+    expect(typed.toLowerCase()).not.toContain(phrase.toLowerCase().slice(0, 8));
+  }
+  // The journal says the phrase was set and changed, and never what it is.
+  const journal = readFileSync(join(sup.stateDir, 'audit.jsonl'), 'utf8');
+  expect(journal.match(/"kind":"trust.set"/g)?.length).toBe(2);
+  expect(journal).not.toContain(FIRST);
+  expect(journal).not.toContain(SECOND);
+});
