@@ -20,6 +20,7 @@ describe('shell window options', () => {
         experimentalFeatures: false,
         webviewTag: false,
         navigateOnDragDrop: false,
+        disableBlinkFeatures: 'Auxclick',
       });
       expect(o.webPreferences).not.toHaveProperty('enableBlinkFeatures');
       expect(o.webPreferences?.devTools).toBe(!kiosk);

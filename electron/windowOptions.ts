@@ -33,6 +33,8 @@ export function shellWindowOptions(preloadPath: string, kiosk: boolean): Browser
       spellcheck: false,
       devTools: !kiosk,
       safeDialogs: true,
+      // Middle-click (auxclick) could open links in new windows; the shell has no links to open.
+      disableBlinkFeatures: 'Auxclick',
     },
   };
 }

@@ -18,6 +18,7 @@ for (const [name, cmd, args] of [
   ['build', 'npm', ['run', '--silent', 'build']],
   ['typecheck', 'npx', ['tsc', '-p', 'tsconfig.json', '--noEmit']],
   ['lint', 'npx', ['eslint', '.']],
+  ['Electron security scan (Electronegativity)', 'node', ['scripts/electronSecurityScan.mjs']],
 ]) {
   if (step(name, cmd, args)) results.passed++;
   else {
