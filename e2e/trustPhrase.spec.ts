@@ -42,15 +42,28 @@ test.afterAll(async () => {
 });
 
 test('first start asks for the phrase, ignores a hasty click, and the phrase never reaches a cage', async ({ page }) => {
+  // The hasty user: the moment the dialog appears, fill it and click its button, in the same task.
+  await page.addInitScript((phrase) => {
+    const observer = new MutationObserver(() => {
+      const input = document.querySelector<HTMLInputElement>('[data-testid=trust-phrase-input]');
+      const save = document.querySelector<HTMLButtonElement>('[data-testid=trust-save]');
+      if (!input || !save) return;
+      observer.disconnect();
+      Object.getOwnPropertyDescriptor(HTMLInputElement.prototype, 'value')!.set!.call(input, phrase);
+      input.dispatchEvent(new Event('input', { bubbles: true }));
+      save.disabled = false; // even a page script forcing the button cannot confirm early
+      save.click();
+      (window as unknown as { hastyClick: boolean }).hastyClick = true;
+    });
+    observer.observe(document, { childList: true, subtree: true });
+  }, FIRST);
   await page.goto(sup.url);
   const dialog = page.getByTestId('trust-dialog');
   await expect(dialog).toBeVisible();
   const file = join(sup.stateDir, 'trust-phrase.json');
-
-  // A click in the first 500 ms does nothing, even on a filled form.
-  await page.getByTestId('trust-phrase-input').fill(FIRST);
-  await page.getByTestId('trust-save').dispatchEvent('click');
-  await expect(dialog).toHaveAttribute('data-armed', 'false');
+  expect(await page.evaluate(() => (window as unknown as { hastyClick?: boolean }).hastyClick)).toBe(true);
+  await page.waitForTimeout(700);
+  await expect(dialog).toBeVisible();
   expect(existsSync(file)).toBe(false);
   await page.screenshot({ path: test.info().outputPath('first-start.png') });
 
