@@ -77,6 +77,28 @@ levels:
       await trustedAreasAre(page, HIGH, 'hostile-in-front');
       const text = await page.evaluate(() => document.body.innerText);
       expect(text).not.toContain('niveau LOW');
+      // The cage's box never reaches the band, whatever size it announced.
+      const band = (await page.getByTestId('level-band').boundingBox())!;
+      const viewer = (await page.getByTestId('viewer-high').boundingBox())!;
+      expect(viewer.y).toBeGreaterThanOrEqual(band.y + band.height + 6);
+      // No cage-supplied cursor image is ever used: it could float over the band.
+      const cursors = await page.getByTestId('viewer-high').locator('canvas').evaluateAll((els) => els.map((el) => getComputedStyle(el).cursor));
+      for (const c of cursors) expect(c).toBe('none');
+      if (mode === 'cursor-bell') {
+        // A bell every 10 ms shows at most once a second.
+        const bells = await page.evaluate(async () => {
+          let count = 0;
+          const observer = new MutationObserver((records) => {
+            for (const r of records) for (const n of r.addedNodes) if (n instanceof HTMLElement && n.classList.contains('frame__bell')) count++;
+          });
+          observer.observe(document.body, { childList: true, subtree: true });
+          await new Promise((r) => setTimeout(r, 2500));
+          observer.disconnect();
+          return count;
+        });
+        expect(bells).toBeGreaterThanOrEqual(1);
+        expect(bells).toBeLessThanOrEqual(3);
+      }
 
       // The shell still answers at once, and the real cage still takes keys.
       const started = Date.now();
