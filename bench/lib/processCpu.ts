@@ -1,0 +1,47 @@
+/**
+ * CPU seconds (user + system) used by a process and all its descendants, read from /proc, so a
+ * proxy that forks per connection (websockify) is measured whole.
+ */
+import { readFileSync, readdirSync } from 'node:fs';
+
+const TICKS_PER_SECOND = 100;
+
+function statOf(pid: number): { ppid: number; ticks: number } | null {
+  try {
+    const text = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
+    // After the command: state(0) ppid(1) … utime(11) stime(12) cutime(13) cstime(14)
+    const ticks = Number(fields[11]) + Number(fields[12]) + Number(fields[13]) + Number(fields[14]);
+    return { ppid: Number(fields[1]), ticks };
+  } catch {
+    return null;
+  }
+}
+
+export function cpuSecondsOfTree(root: number): number {
+  const all = new Map<number, { ppid: number; ticks: number }>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const s = statOf(Number(entry));
+    if (s) all.set(Number(entry), s);
+  }
+  let ticks = 0;
+  const stack = [root];
+  while (stack.length) {
+    const pid = stack.pop()!;
+    const s = all.get(pid);
+    if (!s) continue;
+    ticks += s.ticks;
+    for (const [child, cs] of all) if (cs.ppid === pid) stack.push(child);
+  }
+  return ticks / TICKS_PER_SECOND;
+}
+
+export function rssMiB(pid: number): number {
+  try {
+    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) / 1024 : NaN;
+  } catch {
+    return NaN;
+  }
+}

@@ -1,0 +1,64 @@
+/**
+ * The two proxies compared: Cloison's gateway (in its own process) and websockify (Debian's
+ * package, the bridge noVNC ships with), both in front of the same Unix socket.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { connect, createServer, type AddressInfo } from 'node:net';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+
+export interface Proxy {
+  name: 'cloison' | 'websockify';
+  pid: number;
+  /** A fresh ws:// URL for one viewer connection. */
+  url(): Promise<string>;
+  stop(): Promise<void>;
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const port = (s.address() as AddressInfo).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+function stopper(child: ChildProcess): () => Promise<void> {
+  return async () => {
+    if (child.exitCode !== null) return;
+    child.kill('SIGTERM');
+    await new Promise((r) => child.once('exit', r));
+  };
+}
+
+export async function startCloisonGateway(socketPath: string): Promise<Proxy> {
+  const script = fileURLToPath(new URL('./gatewayProcess.ts', import.meta.url));
+  const child = spawn(process.execPath, ['--import', 'tsx', script, socketPath], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const port = await new Promise<number>((r) => createInterface({ input: child.stdout! }).once('line', (l) => r(Number(l))));
+  return {
+    name: 'cloison',
+    pid: child.pid!,
+    url: async () => {
+      const ticket = await (await fetch(`http://127.0.0.1:${port}/ticket`)).text();
+      return `ws://127.0.0.1:${port}/vnc?level=bench&ticket=${ticket}`;
+    },
+    stop: stopper(child),
+  };
+}
+
+export async function startWebsockify(socketPath: string): Promise<Proxy> {
+  const port = await freePort();
+  const child = spawn('websockify', ['--unix-target', socketPath, `127.0.0.1:${port}`], { stdio: ['ignore', 'ignore', 'pipe'] });
+  // Ready when it accepts TCP connections.
+  for (let i = 0; i < 100; i++) {
+    const ok = await new Promise<boolean>((r) => {
+      const s = connect(port, '127.0.0.1');
+      s.once('connect', () => (s.destroy(), r(true)));
+      s.once('error', () => r(false));
+    });
+    if (ok) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return { name: 'websockify', pid: child.pid!, url: async () => `ws://127.0.0.1:${port}/`, stop: stopper(child) };
+}

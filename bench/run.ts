@@ -1,0 +1,48 @@
+/**
+ * npm run bench [-- NAME]: runs the benchmarks (each compares Cloison with its reference tool in
+ * the same run), prints medians, spread and ratios, and writes bench/results/NAME.json.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
+import { fmt, median } from './lib/stats';
+import { runGatewayBench } from './gateway.bench';
+import { runLevelSwitchBench } from './levelSwitch.bench';
+
+const BENCHES: Record<string, () => Promise<{ result: unknown; ratios: Record<string, number> }>> = {
+  gateway: async () => {
+    const r = await runGatewayBench((s) => console.log(s));
+    const c = r.synthetic.cloison!;
+    const w = r.synthetic.websockify!;
+    return {
+      result: r,
+      ratios: {
+        'throughput cloison/websockify (≥ 1.0)': median(c.mibPerS) / median(w.mibPerS),
+        'CPU per GiB cloison/websockify (≤ 1.0)': median(c.cpuSecPerGiB) / median(w.cpuSecPerGiB),
+        'added latency p50 cloison/websockify (≤ 1.0)': r.latency.cloison!.p50 / r.latency.websockify!.p50,
+        'added latency p99 cloison/websockify (≤ 1.0)': r.latency.cloison!.p99 / r.latency.websockify!.p99,
+        'real Xvnc throughput cloison/websockify (≥ 1.0)': median(r.xvnc.cloison!.mibPerS) / median(r.xvnc.websockify!.mibPerS),
+      },
+    };
+  },
+  'level-switch': async () => {
+    const r = await runLevelSwitchBench((s) => console.log(s));
+    return { result: r, ratios: { 'level switch p95 / one 60 Hz frame (≤ 1.0)': r.p95 / (1000 / 60) } };
+  },
+};
+
+const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));
+const names = wanted.length ? wanted : Object.keys(BENCHES);
+mkdirSync('bench/results', { recursive: true });
+const machine = { cores: cpus().length, cpu: cpus()[0]?.model, memoryGiB: Math.round(totalmem() / 2 ** 30) };
+console.log(`machine: ${machine.cores} cores (${machine.cpu}), ${machine.memoryGiB} GiB`);
+for (const name of names) {
+  const bench = BENCHES[name];
+  if (!bench) {
+    console.error(`unknown benchmark "${name}"; known: ${Object.keys(BENCHES).join(', ')}`);
+    process.exit(2);
+  }
+  console.log(`\n== ${name}`);
+  const { result, ratios } = await bench();
+  for (const [label, value] of Object.entries(ratios)) console.log(`  ratio ${label}: ${fmt(value)}`);
+  writeFileSync(`bench/results/${name}.json`, JSON.stringify({ name, date: new Date().toISOString(), machine, ratios, result }, null, 2) + '\n');
+}
