@@ -20,3 +20,4 @@ const server = createServer((req, res) => {
 });
 server.on('upgrade', (req, sock, head) => gateway.handleUpgrade(req, sock, head));
 server.listen(0, '127.0.0.1', () => process.stdout.write(`${(server.address() as AddressInfo).port}\n`));
+process.on('SIGTERM', () => process.exit(0)); // exit cleanly (flushes --cpu-prof output)

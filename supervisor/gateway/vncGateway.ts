@@ -115,15 +115,17 @@ export class VncGateway {
       else ws.terminate();
     };
 
-    // cage → viewer: untouched, paused while the viewer is slow.
-    let inFlight = 0;
+    // cage → viewer: untouched, paused while the viewer is slow. No per-chunk callback on the hot
+    // path: the viewer socket's own buffer is watched, and its 'drain' resumes the cage.
+    const viewerSocket = (ws as unknown as { _socket: Duplex })._socket;
+    const sendOptions = { binary: true };
+    const resumeCage = () => cage.resume();
     cage.on('data', (chunk: Buffer) => {
-      inFlight += chunk.length;
-      if (inFlight > this.highWaterMark) cage.pause();
-      ws.send(chunk, { binary: true }, () => {
-        inFlight -= chunk.length;
-        if (inFlight <= this.highWaterMark / 2 && cage.isPaused()) cage.resume();
-      });
+      ws.send(chunk, sendOptions);
+      if (ws.bufferedAmount > this.highWaterMark && !cage.isPaused()) {
+        cage.pause();
+        viewerSocket.once('drain', resumeCage);
+      }
     });
     cage.on('error', (err) => close(1011, `cage connection failed: ${err.message}`));
     cage.on('close', () => close(1000, 'cage closed the connection'));

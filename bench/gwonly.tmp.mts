@@ -1,0 +1,2 @@
+import { runGatewayBench } from '/work/main/bench/gateway.bench';
+await runGatewayBench(console.log);
