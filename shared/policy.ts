@@ -89,9 +89,65 @@ export const flowsSchema = z
  * The secure-attention key is a single key, caught in every modifier state, so no combination of
  * modifiers can smuggle it to a cage. Default: Pause/Break, the terminals' attention key.
  */
+/**
+ * Clipboard rules per direction (up, down, lateral), each field overridable per pair of levels.
+ * Defaults: up = ask, down = deny, lateral = deny; 64 KiB of text; single use; 2 minutes.
+ */
+export const CLIPBOARD_KINDS = ['text'] as const;
+const clipboardRuleFields = {
+  decision: decisionSchema,
+  maxBytes: z.number().int().min(1).max(16 * 1024 * 1024),
+  kinds: z.array(z.enum(CLIPBOARD_KINDS)).min(1),
+  singleUse: z.boolean(),
+  expirySeconds: z.number().int().min(5).max(24 * 3600),
+};
+const BASE_CLIPBOARD_RULE = { maxBytes: 64 * 1024, kinds: ['text' as const], singleUse: true, expirySeconds: 120 };
+export const CLIPBOARD_DEFAULTS = {
+  up: { decision: 'ask' as const, ...BASE_CLIPBOARD_RULE },
+  down: { decision: 'deny' as const, ...BASE_CLIPBOARD_RULE },
+  lateral: { decision: 'deny' as const, ...BASE_CLIPBOARD_RULE },
+};
+const directionRule = (d: keyof typeof CLIPBOARD_DEFAULTS) =>
+  z
+    .object({
+      decision: clipboardRuleFields.decision.default(CLIPBOARD_DEFAULTS[d].decision),
+      maxBytes: clipboardRuleFields.maxBytes.default(BASE_CLIPBOARD_RULE.maxBytes),
+      kinds: clipboardRuleFields.kinds.default(['text']),
+      singleUse: clipboardRuleFields.singleUse.default(true),
+      expirySeconds: clipboardRuleFields.expirySeconds.default(BASE_CLIPBOARD_RULE.expirySeconds),
+    })
+    .strict();
+export const clipboardPolicySchema = z
+  .object({
+    up: directionRule('up').default(CLIPBOARD_DEFAULTS.up),
+    down: directionRule('down').default(CLIPBOARD_DEFAULTS.down),
+    lateral: directionRule('lateral').default(CLIPBOARD_DEFAULTS.lateral),
+    pairs: z
+      .array(
+        z
+          .object({
+            from: levelIdSchema,
+            to: levelIdSchema,
+            decision: clipboardRuleFields.decision.optional(),
+            maxBytes: clipboardRuleFields.maxBytes.optional(),
+            kinds: clipboardRuleFields.kinds.optional(),
+            singleUse: clipboardRuleFields.singleUse.optional(),
+            expirySeconds: clipboardRuleFields.expirySeconds.optional(),
+          })
+          .strict(),
+      )
+      .default([]),
+  })
+  .strict();
+export type ClipboardRule = z.infer<ReturnType<typeof directionRule>>;
+
 export const shortcutsSchema = z
   .object({
     switchLevel: z.string().min(1).default('Ctrl+Alt+PageDown'),
+    /** Copy the front cage's clipboard into the shell's brokered clipboard. */
+    copyOut: z.string().min(1).default('Ctrl+Alt+C'),
+    /** Paste the brokered clipboard into the front cage (through the policy). */
+    pasteIn: z.string().min(1).default('Ctrl+Alt+V'),
     secureAttention: z
       .string()
       .refine((k) => Object.hasOwn(SAK_KEYS, k.toLowerCase()), `secureAttention must be one key among ${Object.keys(SAK_KEYS).join(', ')} (no modifiers)`)
@@ -104,7 +160,13 @@ export const policySchema = z
     version: z.literal(1),
     levels: z.array(levelSchema).min(1).max(16),
     flows: flowsSchema.default({ up: 'ask', down: 'deny', lateral: 'deny' }),
-    shortcuts: shortcutsSchema.default({ switchLevel: 'Ctrl+Alt+PageDown', secureAttention: 'Pause' }),
+    shortcuts: shortcutsSchema.default({ switchLevel: 'Ctrl+Alt+PageDown', copyOut: 'Ctrl+Alt+C', pasteIn: 'Ctrl+Alt+V', secureAttention: 'Pause' }),
+    clipboard: clipboardPolicySchema.default({
+      up: CLIPBOARD_DEFAULTS.up,
+      down: CLIPBOARD_DEFAULTS.down,
+      lateral: CLIPBOARD_DEFAULTS.lateral,
+      pairs: [],
+    }),
   })
   .strict()
   .superRefine((policy, ctx) => {
@@ -122,6 +184,12 @@ export const policySchema = z
         ctx.addIssue({ code: 'custom', path: ['levels', i, 'colour'], message: `colour ${level.colour} is already used by levels[${sameColour}]: each level needs its own colour` });
       }
       seenColours.set(colour, i);
+    });
+    const ids = new Set(policy.levels.map((l) => l.id));
+    policy.clipboard.pairs.forEach((pair, i) => {
+      for (const key of ['from', 'to'] as const) {
+        if (!ids.has(pair[key])) ctx.addIssue({ code: 'custom', path: ['clipboard', 'pairs', i, key], message: `no level "${pair[key]}" in this policy` });
+      }
     });
     const uids = new Map<number, number>();
     policy.levels.forEach((level, i) => {
@@ -146,6 +214,15 @@ export function cageUid(cage: BwrapCagePolicy, index: number): number {
 }
 
 export type FlowDirection = 'up' | 'down' | 'lateral';
+
+/** The clipboard rule for a flow from one level to another: the direction's, then the pair's overrides. */
+export function clipboardRuleFor(policy: Policy, from: LevelPolicy, to: LevelPolicy): ClipboardRule {
+  const base = policy.clipboard[directionBetween(from, to)];
+  const pair = policy.clipboard.pairs.find((p) => p.from === from.id && p.to === to.id);
+  if (!pair) return base;
+  const { from: _f, to: _t, ...overrides } = pair;
+  return { ...base, ...Object.fromEntries(Object.entries(overrides).filter(([, v]) => v !== undefined)) };
+}
 
 export function directionBetween(from: LevelPolicy, to: LevelPolicy): FlowDirection {
   if (to.rank > from.rank) return 'up';

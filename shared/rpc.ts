@@ -35,6 +35,43 @@ export const cageStateSchema = z.object({
 export type CageState = z.infer<typeof cageStateSchema>;
 
 const levelParams = z.object({ level: levelIdSchema }).strict();
+
+/** What the brokered clipboard holds, as the shell may show it: metadata, never the content. */
+export const heldClipboardSchema = z.object({
+  source: levelIdSchema,
+  bytes: z.number().int(),
+  lines: z.number().int(),
+  heldAt: z.number(),
+  expiresAt: z.number(),
+  singleUse: z.boolean(),
+});
+export type HeldClipboard = z.infer<typeof heldClipboardSchema>;
+
+/** A question the supervisor asks the user through the shell's trusted dialog. */
+export const confirmRequestSchema = z.object({
+  id: z.string(),
+  kind: z.literal('clipboard'),
+  from: levelIdSchema,
+  to: levelIdSchema,
+  direction: z.enum(['up', 'down', 'lateral']),
+  what: z.object({
+    kind: z.literal('text'),
+    bytes: z.number().int(),
+    lines: z.number().int(),
+    /** The text with invisible and direction-changing characters made visible, cut to a length. */
+    preview: z.string(),
+    previewTruncated: z.boolean(),
+    invisibles: z.number().int(),
+    /** Control characters removed before anything crossed. */
+    stripped: z.number().int(),
+  }),
+});
+export type ConfirmRequest = z.infer<typeof confirmRequestSchema>;
+
+export const clipboardOutcomeSchema = z.object({
+  outcome: z.enum(['pasted', 'denied', 'refused', 'timed-out']),
+  reason: z.string().optional(),
+});
 const empty = z.object({}).strict();
 
 export const rpcMethods = {
@@ -44,7 +81,7 @@ export const rpcMethods = {
       levels: z.array(levelViewSchema),
       cages: z.array(cageStateSchema),
       focus: levelIdSchema,
-      shortcuts: z.object({ switchLevel: z.string(), secureAttention: z.string() }),
+      shortcuts: z.object({ switchLevel: z.string(), copyOut: z.string(), pasteIn: z.string(), secureAttention: z.string() }),
     }),
   },
   'vnc.ticket': {
@@ -60,11 +97,20 @@ export const rpcMethods = {
     result: z.object({ phrase: z.string().nullable(), symbol: trustSymbolSchema.nullable() }),
   },
   'trust.set': { params: trustSettingSchema, result: z.object({}) },
+  /** Copies the cage's clipboard into the supervisor's brokered clipboard (replacing what it held). */
+  'clipboard.copy': { params: levelParams, result: heldClipboardSchema },
+  /** Pastes the brokered clipboard into the cage, if the policy (and the user, for `ask`) allows. */
+  'clipboard.paste': { params: levelParams, result: clipboardOutcomeSchema },
+  'clipboard.state': { params: empty, result: z.object({ held: heldClipboardSchema.nullable() }) },
+  'confirm.answer': { params: z.object({ id: z.string().max(64), accept: z.boolean() }).strict(), result: z.object({}) },
 } as const;
 
 export const rpcEvents = {
   onCageStatus: cageStateSchema,
   onFocus: z.object({ level: levelIdSchema }),
+  onClipboard: z.object({ held: heldClipboardSchema.nullable() }),
+  onConfirmRequest: confirmRequestSchema,
+  onConfirmSettled: z.object({ id: z.string(), answer: z.enum(['accepted', 'refused', 'timed-out']) }),
 } as const;
 
 export type RpcMethod = keyof typeof rpcMethods;

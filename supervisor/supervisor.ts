@@ -21,6 +21,9 @@ import { createRpcHandlers } from './rpc/rpcHandlers';
 import { RpcSessions } from './rpc/rpcSession';
 import { listenUnixRpc } from './rpc/unixRpcServer';
 import { TrustPhraseStore } from './trust/trustPhraseStore';
+import { ClipboardBroker } from './clipboard/clipboardBroker';
+import { XCageClipboards } from './clipboard/cageClipboards';
+import { Confirmations } from './confirm/confirmations';
 import { sakKeysyms } from '../shared/keysyms';
 
 export interface SupervisorOptions {
@@ -44,6 +47,9 @@ export class Supervisor {
   readonly journal: FileAuditJournal;
   readonly launchToken = randomBytes(24).toString('base64url');
   readonly trust: TrustPhraseStore;
+  readonly confirmations: Confirmations;
+  readonly clipboard: ClipboardBroker;
+  private readonly cageClipboards: XCageClipboards;
   private readonly sessions = new RpcSessions();
   private host: BrowserHost | null = null;
   private unixServer: Server | null = null;
@@ -80,6 +86,21 @@ export class Supervisor {
       this.cages.set(level.id, lifecycle);
     });
     this.focus.on('change', (level) => this.sessions.broadcast('onFocus', { level }));
+    this.confirmations = new Confirmations({
+      publish: (request) => this.sessions.broadcast('onConfirmRequest', request),
+      settle: (id, answer) => this.sessions.broadcast('onConfirmSettled', { id, answer }),
+    });
+    this.cageClipboards = new XCageClipboards(
+      (level) => this.drivers.get(level),
+      (level) => Boolean(this.cages.get(level)?.cage),
+    );
+    this.clipboard = new ClipboardBroker({
+      policy,
+      clipboards: this.cageClipboards,
+      confirmations: this.confirmations,
+      journal: this.journal,
+      onChange: (held) => this.sessions.broadcast('onClipboard', { held }),
+    });
     this.gateway = new VncGateway({
       tickets: this.tickets,
       focus: this.focus,
@@ -91,7 +112,16 @@ export class Supervisor {
   }
 
   get handlers() {
-    return createRpcHandlers({ policy: this.options.policy, cages: this.cages, focus: this.focus, tickets: this.tickets, journal: this.journal, trust: this.trust });
+    return createRpcHandlers({
+      policy: this.options.policy,
+      cages: this.cages,
+      focus: this.focus,
+      tickets: this.tickets,
+      journal: this.journal,
+      trust: this.trust,
+      clipboard: this.clipboard,
+      confirmations: this.confirmations,
+    });
   }
 
   get browserHost(): BrowserHost | null {
@@ -130,6 +160,9 @@ export class Supervisor {
   }
 
   async stop(): Promise<void> {
+    this.confirmations.refuseAll();
+    this.clipboard.dispose();
+    this.cageClipboards.dispose();
     this.gateway.close();
     await Promise.all([...this.cages.values()].map((c) => c.stop('supervisor shutting down')));
     await this.host?.close();

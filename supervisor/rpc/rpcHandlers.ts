@@ -10,6 +10,8 @@ import type { CageLifecycle } from '../cages/cageLifecycle';
 import type { FocusState } from '../focusState';
 import type { TicketRegistry } from '../gateway/ticketRegistry';
 import type { TrustPhraseStore } from '../trust/trustPhraseStore';
+import type { ClipboardBroker } from '../clipboard/clipboardBroker';
+import type { Confirmations } from '../confirm/confirmations';
 import { VNC_PATH } from '../gateway/vncGateway';
 import type { RpcHandlers } from './rpcSession';
 
@@ -20,6 +22,8 @@ export interface HandlerDeps {
   tickets: TicketRegistry;
   journal: AuditJournal;
   trust: TrustPhraseStore;
+  clipboard: ClipboardBroker;
+  confirmations: Confirmations;
 }
 
 export function levelViews(policy: Policy): LevelView[] {
@@ -37,7 +41,7 @@ export function createRpcHandlers(deps: HandlerDeps): RpcHandlers {
       levels: levelViews(deps.policy),
       cages: [...deps.cages.values()].map((c) => c.state),
       focus: deps.focus.front,
-      shortcuts: { switchLevel: deps.policy.shortcuts.switchLevel, secureAttention: deps.policy.shortcuts.secureAttention },
+      shortcuts: { ...deps.policy.shortcuts },
     }),
     'vnc.ticket': ({ level }) => {
       const cage = cageOf(level);
@@ -63,6 +67,19 @@ export function createRpcHandlers(deps: HandlerDeps): RpcHandlers {
       deps.trust.set(setting);
       // The journal records that it changed, never the phrase itself.
       deps.journal.append('trust.set', 'user', { first });
+      return {};
+    },
+    'clipboard.copy': ({ level }) => {
+      cageOf(level);
+      return deps.clipboard.copy(level);
+    },
+    'clipboard.paste': ({ level }) => {
+      cageOf(level);
+      return deps.clipboard.paste(level);
+    },
+    'clipboard.state': () => ({ held: deps.clipboard.state }),
+    'confirm.answer': ({ id, accept }) => {
+      deps.confirmations.answer(id, accept ? 'accepted' : 'refused');
       return {};
     },
     'cage.restart': async ({ level }) => {

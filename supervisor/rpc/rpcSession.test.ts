@@ -6,13 +6,17 @@ import { RpcSession, type RpcHandlers } from './rpcSession';
 function session(overrides: Partial<RpcHandlers> = {}) {
   const sent: unknown[] = [];
   const handlers: RpcHandlers = {
-    'session.describe': () => ({ levels: levelViews(loadDefaultPolicy()), cages: [], focus: 'low', shortcuts: { switchLevel: 'Ctrl+Alt+PageDown', secureAttention: 'Pause' } }),
+    'session.describe': () => ({ levels: levelViews(loadDefaultPolicy()), cages: [], focus: 'low', shortcuts: { switchLevel: 'Ctrl+Alt+PageDown', copyOut: 'Ctrl+Alt+C', pasteIn: 'Ctrl+Alt+V', secureAttention: 'Pause' } }),
     'vnc.ticket': () => ({ ticket: 't', path: '/vnc', expiresInMs: 1 }),
     'focus.set': ({ level }) => ({ level }),
     'cage.restart': () => ({}),
     'input.suspend': ({ suspended }) => ({ suspended }),
     'trust.get': () => ({ phrase: null, symbol: null }),
     'trust.set': () => ({}),
+    'clipboard.copy': () => ({ source: 'low', bytes: 1, lines: 1, heldAt: 0, expiresAt: 1, singleUse: true }),
+    'clipboard.paste': () => ({ outcome: 'denied' as const }),
+    'clipboard.state': () => ({ held: null }),
+    'confirm.answer': () => ({}),
     ...overrides,
   };
   const s = new RpcSession(handlers, (text) => sent.push(JSON.parse(text)));

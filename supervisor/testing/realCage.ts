@@ -25,6 +25,24 @@ export interface RealCage {
   stop(): Promise<void>;
 }
 
+export type CageShell = (script: string, timeoutMs?: number) => Promise<{ stdout: string; stderr: string; code: number }>;
+
+/** Runs `sh -c script` in a running cage's namespaces as its user, with no capability. */
+export function cageShell(innerPid: number, uid: number): CageShell {
+  return async (script, timeoutMs = 10_000) => {
+    const args = ['-t', String(innerPid), '-m', '-p', '-n', '-u', '-i', '--',
+      'setpriv', `--reuid=${uid}`, `--regid=${uid}`, '--groups=5', '--inh-caps=-all', '--bounding-set=-all', '--no-new-privs', '--',
+      '/usr/bin/env', '-i', 'HOME=/home/cloison', 'PATH=/usr/bin:/bin', 'DISPLAY=:0', '/bin/sh', '-c', script];
+    try {
+      const { stdout, stderr } = await run('nsenter', args, { timeout: timeoutMs, encoding: 'utf8', maxBuffer: 8 * 1024 * 1024 });
+      return { stdout, stderr, code: 0 };
+    } catch (err) {
+      const e = err as { stdout?: string; stderr?: string; code?: number };
+      return { stdout: e.stdout ?? '', stderr: e.stderr ?? '', code: typeof e.code === 'number' ? e.code : 1 };
+    }
+  };
+}
+
 let nextUid = 62000 + (process.pid % 1000) * 4;
 
 export function testRoot(prefix = 'cloison-t-'): string {
@@ -52,18 +70,7 @@ export async function startRealCage(options: { level: string; network?: NetworkM
     driver,
     cage,
     paths,
-    async sh(script, timeoutMs = 10_000) {
-      const args = ['-t', String(innerPid), '-m', '-p', '-n', '-u', '-i', '--',
-        'setpriv', `--reuid=${uid}`, `--regid=${uid}`, '--groups=5', '--inh-caps=-all', '--bounding-set=-all', '--no-new-privs', '--',
-        '/usr/bin/env', '-i', 'HOME=/home/cloison', 'PATH=/usr/bin:/bin', 'DISPLAY=:0', '/bin/sh', '-c', script];
-      try {
-        const { stdout, stderr } = await run('nsenter', args, { timeout: timeoutMs });
-        return { stdout, stderr, code: 0 };
-      } catch (err) {
-        const e = err as { stdout?: string; stderr?: string; code?: number };
-        return { stdout: e.stdout ?? '', stderr: e.stderr ?? '', code: typeof e.code === 'number' ? e.code : 1 };
-      }
-    },
+    sh: cageShell(innerPid, uid),
     async stop() {
       await cage.stop();
       if (!options.root) rmSync(root, { recursive: true, force: true });

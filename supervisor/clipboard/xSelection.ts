@@ -1,0 +1,81 @@
+/**
+ * Reads and writes a cage's CLIPBOARD selection through the cage's own X server, from a helper
+ * sandbox: xclip in bubblewrap with nothing but /usr and that cage's X socket directory, no
+ * network, as nobody with no capability. The supervisor itself never speaks X to a cage.
+ *
+ * Reading stops at the size limit: no more than `maxBytes + 1` bytes of a cage's clipboard are
+ * ever held. A cage that stalls the selection gets a timeout.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { requireBinary } from '../cages/binaries';
+
+const NOBODY = 65534;
+
+function helperArgs(x11Dir: string, xclipArgs: string[]): string[] {
+  return [
+    '--unshare-pid', '--unshare-ipc', '--unshare-uts', '--unshare-net', '--unshare-cgroup-try',
+    '--die-with-parent', '--new-session',
+    '--ro-bind', '/usr', '/usr', '--symlink', 'usr/bin', '/bin', '--symlink', 'usr/lib', '/lib', '--symlink', 'usr/lib64', '/lib64',
+    '--proc', '/proc', '--dev', '/dev', '--tmpfs', '/tmp',
+    '--bind', x11Dir, '/tmp/.X11-unix',
+    '--clearenv', '--setenv', 'DISPLAY', ':0', '--setenv', 'PATH', '/usr/bin',
+    'setpriv', `--reuid=${NOBODY}`, `--regid=${NOBODY}`, '--clear-groups', '--inh-caps=-all', '--bounding-set=-all', '--no-new-privs', '--',
+    'xclip', '-selection', 'clipboard', ...xclipArgs,
+  ];
+}
+
+export type ReadResult = { kind: 'text'; bytes: Buffer } | { kind: 'empty' } | { kind: 'too-large' };
+
+export function readSelection(x11Dir: string, maxBytes: number, timeoutMs = 3000): Promise<ReadResult> {
+  requireBinary('xclip');
+  const child = spawn(requireBinary('bwrap'), helperArgs(x11Dir, ['-o', '-t', 'UTF8_STRING']), { stdio: ['ignore', 'pipe', 'pipe'] });
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let settled = false;
+    const finish = (r: ReadResult | Error) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      if (child.exitCode === null) child.kill('SIGKILL');
+      if (r instanceof Error) reject(r);
+      else resolve(r);
+    };
+    const timer = setTimeout(() => finish(new Error(`the cage did not hand over its clipboard within ${timeoutMs} ms`)), timeoutMs);
+    child.stdout!.on('data', (d: Buffer) => {
+      size += d.length;
+      if (size > maxBytes) return finish({ kind: 'too-large' });
+      chunks.push(d);
+    });
+    let stderr = '';
+    child.stderr!.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-500)));
+    child.on('error', (e) => finish(e));
+    child.on('close', (code) => {
+      if (code === 0) return finish(size === 0 ? { kind: 'empty' } : { kind: 'text', bytes: Buffer.concat(chunks) });
+      if (/open display/i.test(stderr)) return finish(new Error("the cage's display is not reachable"));
+      finish({ kind: 'empty' }); // no owner, or nothing offered as UTF-8 text
+    });
+  });
+}
+
+/**
+ * Makes `text` the cage's CLIPBOARD: the helper keeps serving it until an app in the cage takes the
+ * selection, or `stop()` is called. Resolves once xclip has taken ownership (or failed).
+ */
+export async function writeSelection(x11Dir: string, text: string): Promise<{ stop(): void }> {
+  requireBinary('xclip');
+  const child: ChildProcess = spawn(requireBinary('bwrap'), helperArgs(x11Dir, ['-i', '-t', 'UTF8_STRING', '-quiet']), { stdio: ['pipe', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr!.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-500)));
+  child.stdin!.end(text);
+  // xclip -quiet stays in the foreground once it owns the selection; an early exit is a failure.
+  const early = await new Promise<number | null>((resolve) => {
+    const timer = setTimeout(() => resolve(null), 300);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      resolve(code ?? -1);
+    });
+  });
+  if (early !== null) throw new Error(`could not set the cage's clipboard (xclip exited ${early}${stderr ? `: ${stderr.trim().split('\n')[0]}` : ''})`);
+  return { stop: () => child.exitCode === null && child.kill('SIGTERM') };
+}
