@@ -9,7 +9,7 @@
 import { app, BrowserWindow, ipcMain, Menu, net, protocol, session } from 'electron';
 import { join, normalize, sep } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { IPC_CHANNELS } from '../shared/preloadApi';
+import { IPC_CHANNELS, type ShortcutName } from '../shared/preloadApi';
 import { isRpcMethod } from '../shared/rpc';
 import { chordMatches, parseChord } from '../shared/shortcuts';
 import { SupervisorLink } from './supervisorLink';
@@ -66,8 +66,8 @@ app.whenReady().then(async () => {
   });
   ipcMain.handle(IPC_CHANNELS.gatewayOrigin, (event) => (isTrustedSender(event.senderFrame) ? gatewayOrigin : null));
 
-  const { shortcuts } = (await link.call('session.describe', {})) as { shortcuts: { switchLevel: string; secureAttention: string } };
-  const switchChord = parseChord(shortcuts.switchLevel);
+  const { shortcuts } = (await link.call('session.describe', {})) as { shortcuts: Record<ShortcutName, string> };
+  const chords = (['switchLevel', 'copyOut', 'pasteIn'] as const).map((name) => ({ name, chord: parseChord(shortcuts[name]) }));
   const sakKey = shortcuts.secureAttention.toLowerCase();
   win.webContents.on('before-input-event', (event, input) => {
     if (input.type !== 'keyDown' && input.type !== 'keyUp') return;
@@ -77,9 +77,10 @@ app.whenReady().then(async () => {
       if (input.type === 'keyDown' && !input.isAutoRepeat) win.webContents.send(IPC_CHANNELS.shortcut, 'secureAttention');
       return;
     }
-    if (chordMatches(switchChord, input)) {
+    const shortcut = chords.find((c) => chordMatches(c.chord, input));
+    if (shortcut) {
       event.preventDefault();
-      if (input.type === 'keyDown' && !input.isAutoRepeat) win.webContents.send(IPC_CHANNELS.shortcut, 'switchLevel');
+      if (input.type === 'keyDown' && !input.isAutoRepeat) win.webContents.send(IPC_CHANNELS.shortcut, shortcut.name);
       return;
     }
     if (kiosk && KIOSK_BLOCKED.some((c) => chordMatches(c, input))) event.preventDefault();

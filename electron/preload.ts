@@ -3,7 +3,7 @@
  * never hands the IPC event object to page code.
  */
 import { contextBridge, ipcRenderer } from 'electron';
-import { IPC_CHANNELS, type PreloadApi } from '../shared/preloadApi';
+import { IPC_CHANNELS, SHORTCUT_NAMES, type PreloadApi, type ShortcutName } from '../shared/preloadApi';
 
 const eventListeners = new Set<(name: string, data: unknown) => void>();
 ipcRenderer.on(IPC_CHANNELS.event, (_event, name: string, data: unknown) => {
@@ -23,7 +23,7 @@ const api: PreloadApi = {
   gatewayOrigin: () => ipcRenderer.invoke(IPC_CHANNELS.gatewayOrigin) as Promise<string>,
   onShortcut: (listener) => {
     ipcRenderer.on(IPC_CHANNELS.shortcut, (_event, name: unknown) => {
-      if (name === 'switchLevel' || name === 'secureAttention') listener(name);
+      if (SHORTCUT_NAMES.includes(name as ShortcutName)) listener(name as ShortcutName);
     });
   },
 };

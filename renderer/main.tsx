@@ -13,6 +13,7 @@ import { createShellStore, inputSuspended, nextLevel } from './store/shellStore'
 import { connectBrowserTransport, launchTokenFromLocation } from './transport/browserTransport';
 import { connectElectronTransport } from './transport/electronTransport';
 import type { ShellApi } from './transport/shellApi';
+import { clipboardActions } from './clipboardActions';
 import './styles.css';
 
 const TOKEN_KEY = 'cloison.launchToken';
@@ -66,17 +67,24 @@ async function boot(): Promise<void> {
     store.getState().setFront(level);
     void api.call('focus.set', { level }).then((r) => store.getState().confirmFront(r.level));
   };
-  context = { store, api, switchTo };
+  const broker = clipboardActions(api, store);
+  context = { store, api, switchTo, clipboard: broker };
 
-  const [view, trust] = await Promise.all([api.call('session.describe', {}), api.call('trust.get', {})]);
+  const [view, trust, clipboard] = await Promise.all([api.call('session.describe', {}), api.call('trust.get', {}), api.call('clipboard.state', {})]);
   store.getState().initialise({
     levels: view.levels,
     cages: view.cages,
     focus: view.focus,
     switchShortcut: view.shortcuts.switchLevel,
+    copyOutShortcut: view.shortcuts.copyOut,
+    pasteInShortcut: view.shortcuts.pasteIn,
     secureAttentionKey: view.shortcuts.secureAttention,
     trust: trust.phrase ? { phrase: trust.phrase, symbol: trust.symbol } : null,
   });
+  store.getState().setHeldClipboard(clipboard.held);
+  api.on('onClipboard', ({ held }) => store.getState().setHeldClipboard(held));
+  api.on('onConfirmRequest', (request) => store.getState().askConfirmation(request));
+  api.on('onConfirmSettled', ({ id }) => store.getState().settleConfirmation(id));
   const switchToNext = () => {
     const s = store.getState();
     if (inputSuspended(s)) return; // the trusted surface has the keyboard
@@ -89,7 +97,8 @@ async function boot(): Promise<void> {
   };
   // Electron catches both keys in main before the page; the browser host catches them here.
   const preload = (window as unknown as { cloison?: PreloadApi }).cloison;
-  preload?.onShortcut((name) => (name === 'secureAttention' ? secureAttention() : switchToNext()));
+  const byName = { secureAttention, switchLevel: switchToNext, copyOut: broker.copyOut, pasteIn: broker.pasteIn };
+  preload?.onShortcut((name) => byName[name]());
   // Tell the supervisor whenever a trusted surface takes or gives back the keyboard: the gateway
   // then refuses input to every cage, whatever the viewers send.
   let suspendedNow = inputSuspended(store.getState());
@@ -103,6 +112,8 @@ async function boot(): Promise<void> {
   installShortcutCapture(window, {
     bindings: [
       { chord: view.shortcuts.switchLevel, action: switchToNext },
+      { chord: view.shortcuts.copyOut, action: () => !inputSuspended(store.getState()) && broker.copyOut() },
+      { chord: view.shortcuts.pasteIn, action: () => !inputSuspended(store.getState()) && broker.pasteIn() },
       { chord: view.shortcuts.secureAttention, action: secureAttention, anyModifiers: true },
     ],
     suspended: () => inputSuspended(store.getState()),

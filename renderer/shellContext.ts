@@ -10,6 +10,7 @@ export interface ShellContextValue {
   store: ShellStore;
   api: ShellApi;
   switchTo(level: string): void;
+  clipboard: { copyOut(): void; pasteIn(): void };
 }
 
 export const ShellContext = createContext<ShellContextValue | null>(null);

@@ -9,8 +9,11 @@ export interface PreloadApi {
   /** Origin of the supervisor's VNC gateway (http://127.0.0.1:PORT). */
   gatewayOrigin(): Promise<string>;
   /** Shell shortcuts caught by main in before-input-event (the page never sees those keys). */
-  onShortcut(listener: (name: 'switchLevel' | 'secureAttention') => void): void;
+  onShortcut(listener: (name: ShortcutName) => void): void;
 }
+
+export const SHORTCUT_NAMES = ['switchLevel', 'secureAttention', 'copyOut', 'pasteIn'] as const;
+export type ShortcutName = (typeof SHORTCUT_NAMES)[number];
 
 export const IPC_CHANNELS = {
   call: 'cloison:call',

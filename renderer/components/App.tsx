@@ -8,6 +8,7 @@ import { CageStage } from './CageStage';
 import { LevelBand } from './LevelBand';
 import { TrustedOverview } from './TrustedOverview';
 import { TrustPhraseDialog } from './TrustPhraseDialog';
+import { ConfirmDialog } from './ConfirmDialog';
 
 export function App() {
   const link = useShellState((s) => s.link);
@@ -30,6 +31,7 @@ export function App() {
       <CageStage />
       <TrustedOverview />
       <TrustPhraseDialog />
+      <ConfirmDialog />
     </div>
   );
 }

@@ -54,7 +54,7 @@ function CageFrame({ level, front, visible, dimmed }: { level: LevelView; front:
       <header className="frame__title" style={{ backgroundColor: level.colour, color: level.textColour }} data-testid={`frame-title-${level.id}`}>
         <span className="frame__name">{level.label[locale]}</span>
         {front ? <span className="frame__keyboard">⌨ {t.keyboard}</span> : null}
-        {bellAt ? <span key={bellAt} className="frame__bell">🔔</span> : null}
+        {bellAt ? <span key={bellAt} className="frame__bell">♪</span> : null}
       </header>
       <div className="frame__clip">
         <CageViewer level={level.id} front={front && !suspended} onViewerState={setViewer} onBell={() => setBellAt(Date.now())} />

@@ -7,6 +7,7 @@ import { textFor } from '../i18n';
 import { useShell, useShellState } from '../shellContext';
 import { levelById } from '../store/shellStore';
 import { TrustMarkView } from './TrustMarkView';
+import { ClipboardIndicator } from './ClipboardIndicator';
 
 export function LevelBand() {
   const { switchTo } = useShell();
@@ -54,10 +55,10 @@ export function LevelBand() {
         ))}
       </nav>
       <TrustMarkView trust={trust} testId="band-trust" />
-      <div className="band__hint">
-        <kbd>{shortcut}</kbd>
+      <ClipboardIndicator />
+      <div className="band__hint" title={`${t.shortcut} : ${shortcut}`}>
         <button type="button" className="band__menu" data-testid="open-overview" onClick={() => store.getState().openOverview()} title={`${t.menu} (${sak})`}>
-          {t.menu} <kbd>{sak}</kbd>
+          {t.menuShort} <kbd>{sak}</kbd>
         </button>
       </div>
     </header>

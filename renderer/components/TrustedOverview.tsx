@@ -8,7 +8,7 @@ import { useShell, useShellState } from '../shellContext';
 import { TrustMarkView } from './TrustMarkView';
 
 export function TrustedOverview() {
-  const { store, switchTo } = useShell();
+  const { store, switchTo, clipboard } = useShell();
   const open = useShellState((s) => s.overviewOpen);
   const levels = useShellState((s) => s.levels);
   const front = useShellState((s) => s.front);
@@ -58,6 +58,12 @@ export function TrustedOverview() {
             }}
           >
             {layout === 'split' ? t.singleView : t.splitView}
+          </button>
+          <button type="button" className="overview__item" data-testid="overview-copy" onClick={() => (close(), clipboard.copyOut())}>
+            {t.copyFrom} {levels.find((l) => l.id === front)?.label[locale]}
+          </button>
+          <button type="button" className="overview__item" data-testid="overview-paste" onClick={() => (close(), clipboard.pasteIn())}>
+            {t.pasteInto} {levels.find((l) => l.id === front)?.label[locale]}
           </button>
           <button type="button" className="overview__item" data-testid="overview-trust-change" onClick={() => store.getState().openTrustDialog('change')}>
             {t.trustChange}

@@ -7,7 +7,7 @@
  * view; nothing a cage sends is ever stored here (trusted path, property 2).
  */
 import { createStore } from 'zustand/vanilla';
-import type { CageState, LevelView } from '../../shared/rpc';
+import type { CageState, ConfirmRequest, HeldClipboard, LevelView } from '../../shared/rpc';
 
 export type LinkState = 'connecting' | 'connected' | 'lost';
 export type Layout = 'single' | 'split';
@@ -36,10 +36,27 @@ export interface ShellState {
   overviewOpen: boolean;
   /** The trust phrase dialog: on first start, or when changed from the overview. */
   trustDialog: 'first' | 'change' | null;
+  copyOutShortcut: string;
+  pasteInShortcut: string;
+  /** What the supervisor's brokered clipboard holds (metadata only). */
+  heldClipboard: HeldClipboard | null;
+  /** A question from the supervisor awaiting the user's answer in the trusted dialog. */
+  confirmation: ConfirmRequest | null;
+  /** The last broker outcome, shown briefly in the band. */
+  notice: { text: string; tone: 'ok' | 'refused'; at: number } | null;
 }
 
 export interface ShellActions {
-  initialise(view: { levels: LevelView[]; cages: CageState[]; focus: string; switchShortcut: string; secureAttentionKey: string; trust: TrustMark | null }): void;
+  initialise(view: {
+    levels: LevelView[];
+    cages: CageState[];
+    focus: string;
+    switchShortcut: string;
+    copyOutShortcut: string;
+    pasteInShortcut: string;
+    secureAttentionKey: string;
+    trust: TrustMark | null;
+  }): void;
   setCage(state: CageState): void;
   setFront(level: string): void;
   confirmFront(level: string): void;
@@ -50,6 +67,10 @@ export interface ShellActions {
   closeOverview(): void;
   openTrustDialog(kind: 'first' | 'change'): void;
   closeTrustDialog(): void;
+  setHeldClipboard(held: HeldClipboard | null): void;
+  askConfirmation(request: ConfirmRequest): void;
+  settleConfirmation(id: string): void;
+  setNotice(text: string, tone: 'ok' | 'refused'): void;
 }
 
 export type ShellStore = ReturnType<typeof createShellStore>;
@@ -69,8 +90,15 @@ export function createShellStore(locale: Locale) {
     layout: 'single',
     overviewOpen: false,
     trustDialog: null,
-    initialise: ({ levels, cages, focus, switchShortcut, secureAttentionKey, trust }) =>
+    copyOutShortcut: '',
+    pasteInShortcut: '',
+    heldClipboard: null,
+    confirmation: null,
+    notice: null,
+    initialise: ({ levels, cages, focus, switchShortcut, copyOutShortcut, pasteInShortcut, secureAttentionKey, trust }) =>
       set({
+        copyOutShortcut,
+        pasteInShortcut,
         secureAttentionKey,
         trust,
         trustDialog: trust ? null : 'first',
@@ -98,12 +126,20 @@ export function createShellStore(locale: Locale) {
     openTrustDialog: (kind) => set({ trustDialog: kind, overviewOpen: false }),
     // The first phrase cannot be skipped: the dialog stays until one is set.
     closeTrustDialog: () => set((s) => (s.trust ? { trustDialog: null } : {})),
+    setHeldClipboard: (heldClipboard) => set({ heldClipboard }),
+    // A question for a level the policy does not define is never shown.
+    askConfirmation: (request) => {
+      const known = (id: string) => get().levels.some((l) => l.id === id);
+      if (known(request.from) && known(request.to)) set({ confirmation: request, overviewOpen: false });
+    },
+    settleConfirmation: (id) => set((s) => (s.confirmation?.id === id ? { confirmation: null } : {})),
+    setNotice: (text, tone) => set({ notice: { text, tone, at: Date.now() } }),
   }));
 }
 
 /** True while a trusted surface (overview, dialog) has the keyboard: no cage gets input. */
 export function inputSuspended(s: ShellState): boolean {
-  return s.overviewOpen || s.trustDialog !== null;
+  return s.overviewOpen || s.trustDialog !== null || s.confirmation !== null;
 }
 
 /** The level after `current` in rank order, wrapping round. */

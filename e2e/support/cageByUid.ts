@@ -1,0 +1,20 @@
+/**
+ * Reaches a cage started by the supervisor under test, from outside: finds a process of the
+ * cage's uid (its Xvnc) and runs commands in that cage's namespaces as that uid, no capability.
+ */
+import { readFileSync, readdirSync } from 'node:fs';
+import { cageShell, type CageShell } from '../../supervisor/testing/realCage';
+
+export function cageShellForUid(uid: number): CageShell {
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const status = readFileSync(`/proc/${entry}/status`, 'utf8');
+      const comm = readFileSync(`/proc/${entry}/comm`, 'utf8').trim();
+      if (comm === 'Xvnc' && new RegExp(`^Uid:\\s+${uid}\\s`, 'm').test(status)) return cageShell(Number(entry), uid);
+    } catch {
+      /* gone */
+    }
+  }
+  throw new Error(`no running cage with uid ${uid}`);
+}
