@@ -1,5 +1,6 @@
 // Bundles the Node-side programs (supervisor, admin CLI, Electron main and preload) into out/.
 // Electron's main and preload are CommonJS: a sandboxed preload cannot be ESM.
+import { copyFileSync, mkdirSync } from 'node:fs';
 import { build } from 'esbuild';
 
 const common = { bundle: true, platform: 'node', target: 'node20', sourcemap: true, logLevel: 'warning' };
@@ -12,3 +13,7 @@ await Promise.all([
   build({ ...common, entryPoints: ['electron/main.ts'], outfile: 'out/electron/main.cjs', format: 'cjs', external: ['electron'] }),
   build({ ...common, entryPoints: ['electron/preload.ts'], outfile: 'out/electron/preload.cjs', format: 'cjs', external: ['electron'], platform: 'node' }),
 ]);
+
+// The file helper runs inside per-cage sandboxes as a plain script: it ships next to the supervisor.
+mkdirSync('out/supervisor', { recursive: true });
+copyFileSync('supervisor/files/fileHelper.mjs', 'out/supervisor/fileHelper.mjs');

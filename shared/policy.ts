@@ -141,6 +141,65 @@ export const clipboardPolicySchema = z
   .strict();
 export type ClipboardRule = z.infer<ReturnType<typeof directionRule>>;
 
+/**
+ * File transfer rules per direction, each field overridable per pair. Defaults: up = ask,
+ * down and lateral = deny; 100 MiB a file, 1 GiB and 100 files a transfer; documents, images and
+ * archives (not executables, not unknown content).
+ */
+export const TRANSFERABLE_TYPES = ['text', 'pdf', 'png', 'jpeg', 'gif', 'zip', 'gzip', 'elf', 'empty', 'unknown'] as const;
+const fileRuleShape = {
+  decision: decisionSchema,
+  maxFileBytes: z.number().int().min(1),
+  maxTotalBytes: z.number().int().min(1),
+  maxCount: z.number().int().min(1).max(10_000),
+  types: z.array(z.enum(TRANSFERABLE_TYPES)).min(1),
+  /** argv of a scanner run on each staged copy (its path appended); non-zero exit refuses the file. */
+  scanner: z.array(z.string().min(1)).min(1).nullable(),
+};
+const BASE_FILE_RULE = {
+  maxFileBytes: 100 * 1024 * 1024,
+  maxTotalBytes: 1024 * 1024 * 1024,
+  maxCount: 100,
+  types: ['text', 'pdf', 'png', 'jpeg', 'gif', 'zip', 'gzip', 'empty'] as Array<(typeof TRANSFERABLE_TYPES)[number]>,
+  scanner: null as string[] | null,
+};
+const fileDirectionRule = (decision: 'allow' | 'ask' | 'deny') =>
+  z
+    .object({
+      decision: fileRuleShape.decision.default(decision),
+      maxFileBytes: fileRuleShape.maxFileBytes.default(BASE_FILE_RULE.maxFileBytes),
+      maxTotalBytes: fileRuleShape.maxTotalBytes.default(BASE_FILE_RULE.maxTotalBytes),
+      maxCount: fileRuleShape.maxCount.default(BASE_FILE_RULE.maxCount),
+      types: fileRuleShape.types.default(BASE_FILE_RULE.types),
+      scanner: fileRuleShape.scanner.default(null),
+    })
+    .strict()
+    .default({ decision, ...BASE_FILE_RULE });
+export const filesPolicySchema = z
+  .object({
+    up: fileDirectionRule('ask'),
+    down: fileDirectionRule('deny'),
+    lateral: fileDirectionRule('deny'),
+    pairs: z
+      .array(
+        z
+          .object({
+            from: levelIdSchema,
+            to: levelIdSchema,
+            decision: fileRuleShape.decision.optional(),
+            maxFileBytes: fileRuleShape.maxFileBytes.optional(),
+            maxTotalBytes: fileRuleShape.maxTotalBytes.optional(),
+            maxCount: fileRuleShape.maxCount.optional(),
+            types: fileRuleShape.types.optional(),
+            scanner: fileRuleShape.scanner.optional(),
+          })
+          .strict(),
+      )
+      .default([]),
+  })
+  .strict();
+export type FileRule = Omit<z.infer<typeof filesPolicySchema>['up'], never>;
+
 export const shortcutsSchema = z
   .object({
     switchLevel: z.string().min(1).default('Ctrl+Alt+PageDown'),
@@ -161,6 +220,12 @@ export const policySchema = z
     levels: z.array(levelSchema).min(1).max(16),
     flows: flowsSchema.default({ up: 'ask', down: 'deny', lateral: 'deny' }),
     shortcuts: shortcutsSchema.default({ switchLevel: 'Ctrl+Alt+PageDown', copyOut: 'Ctrl+Alt+C', pasteIn: 'Ctrl+Alt+V', secureAttention: 'Pause' }),
+    files: filesPolicySchema.default({
+      up: { decision: 'ask', ...BASE_FILE_RULE },
+      down: { decision: 'deny', ...BASE_FILE_RULE },
+      lateral: { decision: 'deny', ...BASE_FILE_RULE },
+      pairs: [],
+    }),
     clipboard: clipboardPolicySchema.default({
       up: CLIPBOARD_DEFAULTS.up,
       down: CLIPBOARD_DEFAULTS.down,
@@ -186,11 +251,13 @@ export const policySchema = z
       seenColours.set(colour, i);
     });
     const ids = new Set(policy.levels.map((l) => l.id));
-    policy.clipboard.pairs.forEach((pair, i) => {
-      for (const key of ['from', 'to'] as const) {
-        if (!ids.has(pair[key])) ctx.addIssue({ code: 'custom', path: ['clipboard', 'pairs', i, key], message: `no level "${pair[key]}" in this policy` });
-      }
-    });
+    for (const section of ['clipboard', 'files'] as const) {
+      policy[section].pairs.forEach((pair, i) => {
+        for (const key of ['from', 'to'] as const) {
+          if (!ids.has(pair[key])) ctx.addIssue({ code: 'custom', path: [section, 'pairs', i, key], message: `no level "${pair[key]}" in this policy` });
+        }
+      });
+    }
     const uids = new Map<number, number>();
     policy.levels.forEach((level, i) => {
       if (level.cage.driver !== 'bwrap') return;
@@ -214,6 +281,15 @@ export function cageUid(cage: BwrapCagePolicy, index: number): number {
 }
 
 export type FlowDirection = 'up' | 'down' | 'lateral';
+
+/** The file rule for a flow from one level to another: the direction's, then the pair's overrides. */
+export function fileRuleFor(policy: Policy, from: LevelPolicy, to: LevelPolicy): FileRule {
+  const base = policy.files[directionBetween(from, to)];
+  const pair = policy.files.pairs.find((p) => p.from === from.id && p.to === to.id);
+  if (!pair) return base;
+  const { from: _f, to: _t, ...overrides } = pair;
+  return { ...base, ...Object.fromEntries(Object.entries(overrides).filter(([, v]) => v !== undefined)) };
+}
 
 /** The clipboard rule for a flow from one level to another: the direction's, then the pair's overrides. */
 export function clipboardRuleFor(policy: Policy, from: LevelPolicy, to: LevelPolicy): ClipboardRule {

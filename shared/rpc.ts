@@ -47,8 +47,24 @@ export const heldClipboardSchema = z.object({
 });
 export type HeldClipboard = z.infer<typeof heldClipboardSchema>;
 
+/** One file in a transfer question: display name (invisibles made visible), size, detected type. */
+export const transferFileSchema = z.object({ name: z.string(), size: z.number().int(), type: z.string() });
+
+export const filesConfirmSchema = z.object({
+  id: z.string(),
+  kind: z.literal('files'),
+  from: levelIdSchema,
+  to: levelIdSchema,
+  direction: z.enum(['up', 'down', 'lateral']),
+  files: z.array(transferFileSchema),
+  totalBytes: z.number().int(),
+  /** Files the policy already refused, with why: shown so the user sees the whole picture. */
+  refused: z.array(z.object({ name: z.string(), reason: z.string() })),
+  justification: z.string().nullable(),
+});
+
 /** A question the supervisor asks the user through the shell's trusted dialog. */
-export const confirmRequestSchema = z.object({
+export const clipboardConfirmSchema = z.object({
   id: z.string(),
   kind: z.literal('clipboard'),
   from: levelIdSchema,
@@ -66,7 +82,22 @@ export const confirmRequestSchema = z.object({
     stripped: z.number().int(),
   }),
 });
+export const confirmRequestSchema = z.discriminatedUnion('kind', [clipboardConfirmSchema, filesConfirmSchema]);
 export type ConfirmRequest = z.infer<typeof confirmRequestSchema>;
+export type ClipboardConfirmRequest = z.infer<typeof clipboardConfirmSchema>;
+export type FilesConfirmRequest = z.infer<typeof filesConfirmSchema>;
+
+export const transferResultSchema = z.object({
+  path: z.string(),
+  name: z.string(),
+  outcome: z.enum(['copied', 'refused', 'denied', 'cancelled', 'failed']),
+  landedAs: z.string().optional(),
+  size: z.number().int().optional(),
+  type: z.string().optional(),
+  sha256: z.string().optional(),
+  reason: z.string().optional(),
+});
+export type TransferResult = z.infer<typeof transferResultSchema>;
 
 export const clipboardOutcomeSchema = z.object({
   outcome: z.enum(['pasted', 'denied', 'refused', 'timed-out']),
@@ -102,6 +133,17 @@ export const rpcMethods = {
   /** Pastes the brokered clipboard into the cage, if the policy (and the user, for `ask`) allows. */
   'clipboard.paste': { params: levelParams, result: clipboardOutcomeSchema },
   'clipboard.state': { params: empty, result: z.object({ held: heldClipboardSchema.nullable() }) },
+  'files.list': {
+    params: z.object({ level: levelIdSchema, path: z.string().max(4096) }).strict(),
+    result: z.object({ entries: z.array(z.object({ path: z.string(), name: z.string(), kind: z.string(), size: z.number() })) }),
+  },
+  'files.transfer': {
+    params: z
+      .object({ from: levelIdSchema, to: levelIdSchema, paths: z.array(z.string().min(1).max(4096)).min(1).max(10_000), justification: z.string().max(1000).optional() })
+      .strict(),
+    result: z.object({ results: z.array(transferResultSchema) }),
+  },
+  'files.cancel': { params: empty, result: z.object({ cancelled: z.boolean() }) },
   'confirm.answer': { params: z.object({ id: z.string().max(64), accept: z.boolean() }).strict(), result: z.object({}) },
 } as const;
 

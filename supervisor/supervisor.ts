@@ -24,6 +24,7 @@ import { TrustPhraseStore } from './trust/trustPhraseStore';
 import { ClipboardBroker } from './clipboard/clipboardBroker';
 import { XCageClipboards } from './clipboard/cageClipboards';
 import { Confirmations } from './confirm/confirmations';
+import { FileBroker } from './files/fileBroker';
 import { sakKeysyms } from '../shared/keysyms';
 
 export interface SupervisorOptions {
@@ -49,6 +50,7 @@ export class Supervisor {
   readonly trust: TrustPhraseStore;
   readonly confirmations: Confirmations;
   readonly clipboard: ClipboardBroker;
+  readonly files: FileBroker;
   private readonly cageClipboards: XCageClipboards;
   private readonly sessions = new RpcSessions();
   private host: BrowserHost | null = null;
@@ -94,6 +96,17 @@ export class Supervisor {
       (level) => this.drivers.get(level),
       (level) => Boolean(this.cages.get(level)?.cage),
     );
+    this.files = new FileBroker({
+      policy,
+      confirmations: this.confirmations,
+      journal: this.journal,
+      homeOf: (level) => {
+        const index = policy.levels.findIndex((l) => l.id === level);
+        const cage = policy.levels[index]?.cage;
+        if (!cage || cage.driver !== 'bwrap') return null;
+        return { home: bwrapCagePaths(options.stateDir, options.runDir, level).home, uid: cageUid(cage, index) };
+      },
+    });
     this.clipboard = new ClipboardBroker({
       policy,
       clipboards: this.cageClipboards,
@@ -120,6 +133,7 @@ export class Supervisor {
       journal: this.journal,
       trust: this.trust,
       clipboard: this.clipboard,
+      files: this.files,
       confirmations: this.confirmations,
     });
   }
@@ -157,9 +171,12 @@ export class Supervisor {
     });
     // Cages start in parallel; each reports its own status.
     await Promise.all([...this.cages.values()].map((c) => c.start()));
+    // A transfer cut short by a killed supervisor leaves nothing half-written behind.
+    await this.files.cleanPartials().catch((err: Error) => this.options.log?.('cleaning partial transfers failed', { error: err.message }));
   }
 
   async stop(): Promise<void> {
+    this.files.cancel();
     this.confirmations.refuseAll();
     this.clipboard.dispose();
     this.cageClipboards.dispose();

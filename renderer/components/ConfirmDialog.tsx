@@ -5,6 +5,7 @@
  * for its first 500 ms, and the keyboard starts on "Refuse", so a keystroke meant for a cage
  * cannot confirm it.
  */
+import type { ClipboardConfirmRequest, FilesConfirmRequest } from '../../shared/rpc';
 import { useShell, useShellState } from '../shellContext';
 import { levelById } from '../store/shellStore';
 import { textFor } from '../i18n';
@@ -40,21 +41,13 @@ function ConfirmCard() {
   return (
     <div className="modal" data-testid="confirm-dialog" data-armed={armed} role="alertdialog" aria-modal="true">
       <div className="modal__card modal__card--wide">
-        <h2 className="modal__title">{t.confirmClipboardTitle}</h2>
+        <h2 className="modal__title">{request.kind === 'clipboard' ? t.confirmClipboardTitle : t.confirmFilesTitle}</h2>
         <TrustMarkView trust={trust} testId="confirm-trust" />
         <div className="crossing" data-testid="confirm-levels">
           <span>{t.from}</span> {levelChip(from)} <span className="crossing__arrow">→</span> <span>{t.to}</span> {levelChip(to)}
           <span className="crossing__direction">({t.direction[request.direction]})</span>
         </div>
-        <div className="crossing__what" data-testid="confirm-what">
-          {t.clipboard} · {t.text} · {request.what.bytes} {t.bytes} · {request.what.lines} {t.lines}
-        </div>
-        <pre className="preview" data-testid="confirm-preview">{request.what.preview}</pre>
-        <ul className="crossing__notes">
-          {request.what.previewTruncated ? <li>{t.truncatedNote}</li> : null}
-          {request.what.invisibles > 0 ? <li data-testid="confirm-invisibles">{request.what.invisibles} {t.invisiblesNote}</li> : null}
-          {request.what.stripped > 0 ? <li data-testid="confirm-stripped">{request.what.stripped} {t.strippedNote}</li> : null}
-        </ul>
+        {request.kind === 'clipboard' ? <ClipboardWhat request={request} /> : <FilesWhat request={request} />}
         <div className="modal__actions">
           {/* Not disabled while arming: a disabled button cannot hold the focus it must keep. */}
           <button type="button" className="button" data-testid="confirm-refuse" autoFocus onClick={() => answer(false)}>
@@ -66,5 +59,58 @@ function ConfirmCard() {
         </div>
       </div>
     </div>
+  );
+}
+
+function ClipboardWhat({ request }: { request: ClipboardConfirmRequest }) {
+  const t = textFor(useShellState((s) => s.locale));
+  return (
+    <>
+      <div className="crossing__what" data-testid="confirm-what">
+        {t.clipboard} · {t.text} · {request.what.bytes} {t.bytes} · {request.what.lines} {t.lines}
+      </div>
+      <pre className="preview" data-testid="confirm-preview">{request.what.preview}</pre>
+      <ul className="crossing__notes">
+        {request.what.previewTruncated ? <li>{t.truncatedNote}</li> : null}
+        {request.what.invisibles > 0 ? <li data-testid="confirm-invisibles">{request.what.invisibles} {t.invisiblesNote}</li> : null}
+        {request.what.stripped > 0 ? <li data-testid="confirm-stripped">{request.what.stripped} {t.strippedNote}</li> : null}
+      </ul>
+    </>
+  );
+}
+
+function FilesWhat({ request }: { request: FilesConfirmRequest }) {
+  const t = textFor(useShellState((s) => s.locale));
+  return (
+    <>
+      <div className="crossing__what" data-testid="confirm-what">
+        {request.files.length} {t.files} · {request.totalBytes} {t.bytes}
+      </div>
+      <table className="files" data-testid="confirm-files">
+        <tbody>
+          {request.files.map((f, i) => (
+            <tr key={i}>
+              <td className="files__name">{f.name}</td>
+              <td className="files__type">{f.type}</td>
+              <td className="files__size">{f.size} {t.bytes}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+      {request.refused.length > 0 ? (
+        <ul className="crossing__notes" data-testid="confirm-refused">
+          {request.refused.map((r, i) => (
+            <li key={i}>
+              {r.name} — {r.reason}
+            </li>
+          ))}
+        </ul>
+      ) : null}
+      {request.justification ? (
+        <div className="crossing__what" data-testid="confirm-justification">
+          {t.justification} : {request.justification}
+        </div>
+      ) : null}
+    </>
   );
 }

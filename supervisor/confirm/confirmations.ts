@@ -9,6 +9,9 @@ import type { ConfirmRequest } from '../../shared/rpc';
 
 export type Answer = 'accepted' | 'refused' | 'timed-out';
 
+/** A confirmation request before the registry gives it its id (Omit distributed over the union). */
+export type Question = ConfirmRequest extends infer R ? (R extends ConfirmRequest ? Omit<R, 'id'> : never) : never;
+
 export interface ConfirmationsOptions {
   /** Shows the question to every connected shell. */
   publish: (request: ConfirmRequest) => void;
@@ -22,13 +25,13 @@ export class Confirmations {
 
   constructor(private readonly options: ConfirmationsOptions) {}
 
-  ask(question: Omit<ConfirmRequest, 'id'>): Promise<Answer> {
+  ask(question: Question): Promise<Answer> {
     if (this.pending.size > 0) throw new CloisonError('LIMIT_EXCEEDED', 'another confirmation is already waiting for the user');
     const id = randomUUID();
     return new Promise((resolve) => {
       const timer = setTimeout(() => this.answer(id, 'timed-out'), this.options.timeoutMs ?? 60_000);
       this.pending.set(id, { resolve, timer });
-      this.options.publish({ id, ...question });
+      this.options.publish({ id, ...question } as ConfirmRequest);
     });
   }
 

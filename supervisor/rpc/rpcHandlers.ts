@@ -12,6 +12,7 @@ import type { TicketRegistry } from '../gateway/ticketRegistry';
 import type { TrustPhraseStore } from '../trust/trustPhraseStore';
 import type { ClipboardBroker } from '../clipboard/clipboardBroker';
 import type { Confirmations } from '../confirm/confirmations';
+import type { FileBroker } from '../files/fileBroker';
 import { VNC_PATH } from '../gateway/vncGateway';
 import type { RpcHandlers } from './rpcSession';
 
@@ -23,6 +24,7 @@ export interface HandlerDeps {
   journal: AuditJournal;
   trust: TrustPhraseStore;
   clipboard: ClipboardBroker;
+  files: FileBroker;
   confirmations: Confirmations;
 }
 
@@ -78,6 +80,16 @@ export function createRpcHandlers(deps: HandlerDeps): RpcHandlers {
       return deps.clipboard.paste(level);
     },
     'clipboard.state': () => ({ held: deps.clipboard.state }),
+    'files.list': async ({ level, path }) => {
+      cageOf(level);
+      return { entries: await deps.files.list(level, path) };
+    },
+    'files.transfer': async ({ from, to, paths, justification }) => {
+      cageOf(from);
+      cageOf(to);
+      return { results: await deps.files.transfer(from, to, paths, justification) };
+    },
+    'files.cancel': () => ({ cancelled: deps.files.cancel() }),
     'confirm.answer': ({ id, accept }) => {
       deps.confirmations.answer(id, accept ? 'accepted' : 'refused');
       return {};

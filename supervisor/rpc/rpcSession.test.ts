@@ -17,6 +17,9 @@ function session(overrides: Partial<RpcHandlers> = {}) {
     'clipboard.paste': () => ({ outcome: 'denied' as const }),
     'clipboard.state': () => ({ held: null }),
     'confirm.answer': () => ({}),
+    'files.list': () => ({ entries: [] }),
+    'files.transfer': () => ({ results: [] }),
+    'files.cancel': () => ({ cancelled: false }),
     ...overrides,
   };
   const s = new RpcSession(handlers, (text) => sent.push(JSON.parse(text)));

@@ -1,0 +1,69 @@
+/**
+ * Runs the file helper in a sandbox that sees exactly one cage's home (at /home/cage), as that
+ * cage's uid, with no network and no capability: whatever links or names a cage planted in its
+ * home can reach nothing else, and the supervisor (root) never opens a path a cage controls.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { requireBinary } from '../cages/binaries';
+
+/** The helper ships next to the supervisor (source tree and built bundle alike). */
+function helperPath(): string {
+  const here = dirname(fileURLToPath(import.meta.url));
+  for (const candidate of [join(here, 'fileHelper.mjs'), join(here, 'files', 'fileHelper.mjs')]) if (existsSync(candidate)) return candidate;
+  throw new Error('file helper missing from the installation (fileHelper.mjs)');
+}
+
+export interface CageHome {
+  /** Host path of the cage's home. */
+  home: string;
+  uid: number;
+}
+
+export function spawnFileHelper(cage: CageHome, args: string[], stdio: Array<'pipe' | 'ignore'> = ['ignore', 'pipe', 'pipe']): ChildProcess {
+  const node = process.execPath;
+  const binds = node.startsWith('/usr/') ? [] : ['--ro-bind', dirname(node), dirname(node)];
+  return spawn(
+    requireBinary('bwrap'),
+    [
+      '--unshare-pid', '--unshare-ipc', '--unshare-uts', '--unshare-net', '--unshare-cgroup-try',
+      '--die-with-parent', '--new-session',
+      '--ro-bind', '/usr', '/usr', '--symlink', 'usr/bin', '/bin', '--symlink', 'usr/lib', '/lib', '--symlink', 'usr/lib64', '/lib64',
+      ...binds,
+      '--proc', '/proc', '--dev', '/dev', '--tmpfs', '/tmp',
+      // Directories bwrap creates are 0700: the cage's user must be able to traverse them.
+      '--perms', '0755', '--dir', '/opt', '--perms', '0755', '--dir', '/home',
+      '--ro-bind', helperPath(), '/opt/cloison-file-helper.mjs',
+      '--bind', cage.home, '/home/cage',
+      '--chdir', '/home/cage',
+      '--clearenv', '--setenv', 'PATH', '/usr/bin:/bin',
+      'setpriv', `--reuid=${cage.uid}`, `--regid=${cage.uid}`, '--clear-groups', '--inh-caps=-all', '--bounding-set=-all', '--no-new-privs', '--',
+      node, '/opt/cloison-file-helper.mjs', ...args,
+    ],
+    { stdio },
+  );
+}
+
+export interface HelperResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs a helper mode that answers with JSON on stdout (list, stat, clean). */
+export function runFileHelper(cage: CageHome, args: string[], timeoutMs = 10_000): Promise<HelperResult> {
+  const child = spawnFileHelper(cage, args);
+  return new Promise((resolve) => {
+    let stdout = '';
+    let stderr = '';
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.stdout!.on('data', (d: Buffer) => (stdout = (stdout + d.toString()).slice(0, 4 * 1024 * 1024)));
+    child.stderr!.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-2000)));
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code: code ?? 1, stdout, stderr: stderr.trim() });
+    });
+  });
+}

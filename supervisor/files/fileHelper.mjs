@@ -1,0 +1,204 @@
+// Cloison file helper: runs INSIDE a bubblewrap sandbox that sees only one cage's home (at /home/cage),
+// as that cage's uid, with no network and no capability. Plain JavaScript with no dependencies,
+// because the sandbox holds nothing but /usr and this file.
+//
+//   list  RELPATH          → one JSON line: [{ name, kind, size }] for a directory's entries
+//   stat  RELPATH          → one JSON line: { kind, size, mtimeMs, head } (head: first 64 bytes, hex)
+//   read  RELPATH          → the file's bytes on stdout; refuses a file that changes while read
+//   write DIR NAME [SCANNER…] ← bytes on stdin; stages, fsyncs, scans, prints {"staged":true}, then
+//                              waits on fd 3: "c" links the file without overwriting; anything else
+//                              (or EOF) drops it. Nothing is visible under its name before "c".
+//   clean DIR              → removes partial files a killed transfer left in DIR
+//
+// Every path is relative to /home/cage, walked one component at a time without following a
+// single symlink; names with NUL or "/" and ".." components are refused. Exit codes: 0 done,
+// 2 refused (the message on stderr is for the user), 1 failure.
+import { spawnSync } from 'node:child_process';
+import { closeSync, constants as C, fstatSync, fsyncSync, linkSync, lstatSync, mkdirSync, openSync, readSync, readdirSync, unlinkSync, writeSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+
+const ROOT = '/home/cage';
+const PARTIAL = '.cloison-partial-';
+
+function refuse(message) {
+  process.stderr.write(message + '\n');
+  process.exit(2);
+}
+
+function kindOf(st) {
+  if (st.isFile()) return 'file';
+  if (st.isDirectory()) return 'dir';
+  if (st.isSymbolicLink()) return 'symlink';
+  if (st.isFIFO()) return 'fifo';
+  if (st.isSocket()) return 'socket';
+  return 'device';
+}
+
+/** Checks a relative path and returns its absolute form; every parent must be a real directory. */
+function walk(rel, { mustExist = true } = {}) {
+  if (typeof rel !== 'string' || rel.length === 0 || rel.length > 4096) refuse('empty or overlong path');
+  if (rel.includes('\0')) refuse('a name contains NUL');
+  if (rel.startsWith('/')) refuse('absolute paths leave the home');
+  const parts = rel.split('/').filter((p) => p !== '' && p !== '.');
+  if (parts.some((p) => p === '..')) refuse('".." leaves the home');
+  let path = ROOT;
+  for (const [i, part] of parts.entries()) {
+    path += '/' + part;
+    let st;
+    try {
+      st = lstatSync(path);
+    } catch {
+      if (!mustExist && i === parts.length - 1) return path;
+      refuse(`no such file: ${rel}`);
+    }
+    if (st.isSymbolicLink()) refuse(`${rel} goes through a symbolic link`);
+    if (i < parts.length - 1 && !st.isDirectory()) refuse(`${rel}: a parent is not a directory`);
+  }
+  return path;
+}
+
+function stat(rel) {
+  const path = walk(rel);
+  const st = lstatSync(path);
+  const out = { kind: kindOf(st), size: st.size, mtimeMs: st.mtimeMs, head: '' };
+  if (st.isFile()) {
+    const fd = openSync(path, C.O_RDONLY | C.O_NOFOLLOW | C.O_NONBLOCK);
+    const buf = Buffer.alloc(64);
+    const n = readSync(fd, buf, 0, 64, 0);
+    closeSync(fd);
+    out.head = buf.subarray(0, n).toString('hex');
+  }
+  process.stdout.write(JSON.stringify(out) + '\n');
+}
+
+function list(rel) {
+  const dir = rel === '' || rel === '.' ? ROOT : walk(rel);
+  if (!lstatSync(dir).isDirectory()) refuse(`${rel} is not a directory`);
+  const entries = readdirSync(dir)
+    .filter((name) => !name.startsWith(PARTIAL))
+    .slice(0, 5000)
+    .map((name) => {
+      const st = lstatSync(dir + '/' + name);
+      return { name, kind: kindOf(st), size: st.size };
+    });
+  process.stdout.write(JSON.stringify(entries) + '\n');
+}
+
+function read(rel) {
+  const path = walk(rel);
+  const fd = openSync(path, C.O_RDONLY | C.O_NOFOLLOW | C.O_NONBLOCK);
+  const before = fstatSync(fd);
+  if (!before.isFile()) refuse(`${rel} is not a regular file`);
+  const buf = Buffer.alloc(1024 * 1024);
+  let total = 0;
+  for (;;) {
+    const n = readSync(fd, buf, 0, buf.length, null);
+    if (n === 0) break;
+    total += n;
+    if (total > before.size) refuse(`${rel} grew while being copied`);
+    let off = 0;
+    while (off < n) off += writeSync(1, buf, off, n - off);
+  }
+  const after = fstatSync(fd);
+  closeSync(fd);
+  if (total !== before.size || after.size !== before.size || after.mtimeMs !== before.mtimeMs) refuse(`${rel} changed while being copied`);
+}
+
+function ensureDir(rel) {
+  const parts = rel.split('/').filter(Boolean);
+  let path = ROOT;
+  for (const part of parts) {
+    path += '/' + part;
+    try {
+      const st = lstatSync(path);
+      if (!st.isDirectory() || st.isSymbolicLink()) refuse(`${rel} exists and is not a plain directory`);
+    } catch {
+      mkdirSync(path, { mode: 0o755 });
+    }
+  }
+  return path;
+}
+
+function clean(dirRel) {
+  const dir = ensureDir(dirRel);
+  for (const name of readdirSync(dir)) if (name.startsWith(PARTIAL)) unlinkSync(dir + '/' + name);
+}
+
+function write(dirRel, name, scanner) {
+  if (!name || name.includes('/') || name.includes('\0') || name === '.' || name === '..') refuse('refused file name');
+  const dir = ensureDir(dirRel);
+  const tmp = `${dir}/${PARTIAL}${randomBytes(8).toString('hex')}`;
+  const fd = openSync(tmp, C.O_WRONLY | C.O_CREAT | C.O_EXCL | C.O_NOFOLLOW, 0o644);
+  const buf = Buffer.alloc(1024 * 1024);
+  try {
+    for (;;) {
+      let n;
+      try {
+        n = readSync(0, buf, 0, buf.length, null);
+      } catch (e) {
+        if (e.code === 'EAGAIN') continue;
+        throw e;
+      }
+      if (n === 0) break;
+      let off = 0;
+      while (off < n) off += writeSync(fd, buf, off, n - off);
+    }
+    fsyncSync(fd);
+    closeSync(fd);
+  } catch (e) {
+    try { unlinkSync(tmp); } catch { /* already gone */ }
+    throw e;
+  }
+  if (scanner.length > 0) {
+    const r = spawnSync(scanner[0], [...scanner.slice(1), tmp], { encoding: 'utf8', timeout: 120_000, maxBuffer: 64 * 1024 });
+    if (r.status !== 0) {
+      unlinkSync(tmp);
+      refuse(`scanner refused the file: ${(r.stdout + r.stderr).trim().split('\n').slice(0, 3).join(' | ') || `exit ${r.status}`}`);
+    }
+  }
+  // The supervisor commits only once the source was read whole and unchanged.
+  process.stdout.write(JSON.stringify({ staged: true }) + '\n');
+  const control = Buffer.alloc(1);
+  let got = 0;
+  try {
+    got = readSync(3, control, 0, 1, null);
+  } catch {
+    got = 0;
+  }
+  if (got !== 1 || control[0] !== 0x63) {
+    unlinkSync(tmp);
+    refuse('transfer abandoned');
+  }
+  // Never overwrite: link under the first free name (a suffix on collision), then drop the temp name.
+  const dot = name.lastIndexOf('.');
+  const [stem, ext] = dot > 0 ? [name.slice(0, dot), name.slice(dot)] : [name, ''];
+  for (let i = 0; i < 1000; i++) {
+    const candidate = i === 0 ? name : `${stem} (${i})${ext}`;
+    try {
+      linkSync(tmp, `${dir}/${candidate}`);
+      unlinkSync(tmp);
+      const dfd = openSync(dir, C.O_RDONLY);
+      fsyncSync(dfd);
+      closeSync(dfd);
+      process.stdout.write(JSON.stringify({ name: candidate }) + '\n');
+      return;
+    } catch (e) {
+      if (e.code !== 'EEXIST') throw e;
+    }
+  }
+  unlinkSync(tmp);
+  refuse('no free name for the file');
+}
+
+const [mode, ...args] = process.argv.slice(2);
+try {
+  if (mode === 'list') list(args[0] ?? '');
+  else if (mode === 'stat') stat(args[0]);
+  else if (mode === 'read') read(args[0]);
+  else if (mode === 'write') write(args[0], args[1], args.slice(2));
+  else if (mode === 'clean') clean(args[0]);
+  else refuse(`unknown mode ${mode}`);
+} catch (e) {
+  process.stderr.write(`${e.code ?? ''} ${e.message}\n`);
+  process.exit(1);
+}
