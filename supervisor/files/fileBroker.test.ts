@@ -5,9 +5,10 @@
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { FilesConfirmRequest, TransferResult } from '../../shared/rpc';
 import { readHead, verifyJournal } from '../audit/auditJournal';
 import { parsePolicy } from '../policy/policyLoader';
 import { Supervisor } from '../supervisor';
@@ -55,7 +56,7 @@ describe('file broker (real cages)', () => {
 
   /** Transfers, answering the trusted dialog with `accept`; resolves with the results and the question. */
   async function transfer(paths: string[], accept = true, extra: Record<string, unknown> = {}) {
-    const asked = new Promise<any>((resolve) => shell.events.once('onConfirmRequest', resolve));
+    const asked = new Promise<FilesConfirmRequest>((resolve) => shell.events.once('onConfirmRequest', resolve));
     const pending = shell.call('files.transfer', { from: 'low', to: 'high', paths, ...extra });
     const question = await Promise.race([asked, pending.then(() => null)]);
     if (question) await shell.call('confirm.answer', { id: question.id, accept });
@@ -99,7 +100,7 @@ describe('file broker (real cages)', () => {
     put('eicar.txt', 'X5O!P%@AP EICAR-TEST file');
     put('empty.txt', '');
     const { r, question } = await transfer(['to-high-home/secret', 'shadow-link', 'linkdir-parent/in/x', '../high/home/x', '/etc/passwd', 'pipe', 'tool', 'missing.txt', 'eicar.txt', 'empty.txt']);
-    const byPath = Object.fromEntries(r.result.results.map((x: any) => [x.path, x]));
+    const byPath = Object.fromEntries((r.result.results as TransferResult[]).map((x) => [x.path, x]));
     expect(byPath['to-high-home/secret']).toMatchObject({ outcome: 'refused', reason: expect.stringContaining('symbolic link') });
     expect(byPath['shadow-link']).toMatchObject({ outcome: 'refused', reason: expect.stringContaining('symbolic link') });
     expect(byPath['linkdir-parent/in/x']).toMatchObject({ outcome: 'refused', reason: expect.stringContaining('symbolic link') });
@@ -111,8 +112,8 @@ describe('file broker (real cages)', () => {
     expect(byPath['eicar.txt']).toMatchObject({ outcome: 'refused', reason: expect.stringContaining('scanner refused the file: infected: EICAR-TEST') });
     expect(byPath['empty.txt']).toMatchObject({ outcome: 'copied', size: 0, type: 'empty' });
     // The dialog listed the refused files with their reasons, and only the others as crossing.
-    expect(question.files.map((f: any) => f.name)).toEqual(['eicar.txt', 'empty.txt']);
-    expect(question.refused).toHaveLength(8);
+    expect(question!.files.map((f) => f.name)).toEqual(['eicar.txt', 'empty.txt']);
+    expect(question!.refused).toHaveLength(8);
     expect(readdirSync(incoming()).sort()).toEqual(['empty.txt', 'rapport (1).pdf', 'rapport.pdf']);
     expect(partials()).toEqual([]);
   });
@@ -138,7 +139,7 @@ describe('file broker (real cages)', () => {
 
   it('cancels in the middle of a large file and leaves no partial file', async () => {
     put('large.txt', Buffer.alloc(100 * 1024 * 1024, 0x61));
-    const asked = new Promise<any>((resolve) => shell.events.once('onConfirmRequest', resolve));
+    const asked = new Promise<FilesConfirmRequest>((resolve) => shell.events.once('onConfirmRequest', resolve));
     const pending = shell.call('files.transfer', { from: 'low', to: 'high', paths: ['large.txt'] });
     await shell.call('confirm.answer', { id: (await asked).id, accept: true });
     await new Promise((r) => setTimeout(r, 150));
