@@ -211,12 +211,6 @@ export class FileBroker {
       });
       writer.on('close', () => resolve(false));
     });
-    const abort = (why: string) => {
-      failure ??= why;
-      reader.kill('SIGKILL');
-      writer.kill('SIGKILL');
-    };
-    this.cancelCurrent = () => abort('cancelled');
     const hasher = new Transform({
       transform(chunk: Buffer, _enc, done) {
         bytes += chunk.length;
@@ -225,6 +219,16 @@ export class FileBroker {
         done(null, chunk);
       },
     });
+    const abort = (why: string) => {
+      failure ??= why;
+      reader.kill('SIGKILL');
+      writer.kill('SIGKILL');
+      // A paused pipe never reads its EOF: destroy our ends so both processes are seen to close.
+      reader.stdout!.destroy();
+      hasher.destroy();
+      writer.stdin!.destroy();
+    };
+    this.cancelCurrent = () => abort('cancelled');
     hasher.on('error', (e) => abort(e.message));
     reader.stdout!.pipe(hasher).pipe(writer.stdin!);
     const readerCode = await readerExit;
