@@ -7,6 +7,7 @@ import { cpus, totalmem } from 'node:os';
 import { fmt, median } from './lib/stats';
 import { runGatewayBench } from './gateway.bench';
 import { runLevelSwitchBench } from './levelSwitch.bench';
+import { runFileBrokerBench } from './fileBroker.bench';
 
 const BENCHES: Record<string, () => Promise<{ result: unknown; ratios: Record<string, number> }>> = {
   gateway: async () => {
@@ -23,6 +24,10 @@ const BENCHES: Record<string, () => Promise<{ result: unknown; ratios: Record<st
         'real Xvnc throughput cloison/websockify (≥ 1.0)': median(r.xvnc.cloison!.mibPerS) / median(r.xvnc.websockify!.mibPerS),
       },
     };
+  },
+  'file-broker': async () => {
+    const r = await runFileBrokerBench((s) => console.log(s));
+    return { result: r, ratios: { 'file broker / (cp + sha256sum) throughput (≥ 0.8)': median(r.broker) / median(r.reference) } };
   },
   'level-switch': async () => {
     const r = await runLevelSwitchBench((s) => console.log(s));
