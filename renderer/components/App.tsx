@@ -9,6 +9,7 @@ import { LevelBand } from './LevelBand';
 import { TrustedOverview } from './TrustedOverview';
 import { TrustPhraseDialog } from './TrustPhraseDialog';
 import { ConfirmDialog } from './ConfirmDialog';
+import { FileTransferDialog } from './FileTransferDialog';
 
 export function App() {
   const link = useShellState((s) => s.link);
@@ -31,6 +32,7 @@ export function App() {
       <CageStage />
       <TrustedOverview />
       <TrustPhraseDialog />
+      <FileTransferDialog />
       <ConfirmDialog />
     </div>
   );

@@ -65,6 +65,9 @@ export function TrustedOverview() {
           <button type="button" className="overview__item" data-testid="overview-paste" onClick={() => (close(), clipboard.pasteIn())}>
             {t.pasteInto} {levels.find((l) => l.id === front)?.label[locale]}
           </button>
+          <button type="button" className="overview__item" data-testid="overview-transfer" onClick={() => front && store.getState().openTransfer(front)}>
+            {t.transferFiles} {levels.find((l) => l.id === front)?.label[locale]}
+          </button>
           <button type="button" className="overview__item" data-testid="overview-trust-change" onClick={() => store.getState().openTrustDialog('change')}>
             {t.trustChange}
           </button>

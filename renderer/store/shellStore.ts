@@ -42,6 +42,8 @@ export interface ShellState {
   heldClipboard: HeldClipboard | null;
   /** A question from the supervisor awaiting the user's answer in the trusted dialog. */
   confirmation: ConfirmRequest | null;
+  /** The trusted file transfer dialog, with the level files are picked from. */
+  transferFrom: string | null;
   /** The last broker outcome, shown briefly in the band. */
   notice: { text: string; tone: 'ok' | 'refused'; at: number } | null;
 }
@@ -71,6 +73,8 @@ export interface ShellActions {
   askConfirmation(request: ConfirmRequest): void;
   settleConfirmation(id: string): void;
   setNotice(text: string, tone: 'ok' | 'refused'): void;
+  openTransfer(from: string): void;
+  closeTransfer(): void;
 }
 
 export type ShellStore = ReturnType<typeof createShellStore>;
@@ -95,6 +99,7 @@ export function createShellStore(locale: Locale) {
     heldClipboard: null,
     confirmation: null,
     notice: null,
+    transferFrom: null,
     initialise: ({ levels, cages, focus, switchShortcut, copyOutShortcut, pasteInShortcut, secureAttentionKey, trust }) =>
       set({
         copyOutShortcut,
@@ -134,12 +139,14 @@ export function createShellStore(locale: Locale) {
     },
     settleConfirmation: (id) => set((s) => (s.confirmation?.id === id ? { confirmation: null } : {})),
     setNotice: (text, tone) => set({ notice: { text, tone, at: Date.now() } }),
+    openTransfer: (from) => set({ transferFrom: from, overviewOpen: false }),
+    closeTransfer: () => set({ transferFrom: null }),
   }));
 }
 
 /** True while a trusted surface (overview, dialog) has the keyboard: no cage gets input. */
 export function inputSuspended(s: ShellState): boolean {
-  return s.overviewOpen || s.trustDialog !== null || s.confirmation !== null;
+  return s.overviewOpen || s.trustDialog !== null || s.confirmation !== null || s.transferFrom !== null;
 }
 
 /** The level after `current` in rank order, wrapping round. */

@@ -1,0 +1,177 @@
+/**
+ * The trusted file transfer dialog: a picker over the source cage's home (listed by the
+ * supervisor, names with invisible characters made visible), the destination level chosen here —
+ * never by a cage —, a written justification towards a lower level, progress with a stop button,
+ * then each file's outcome. The supervisor checks the policy and, for `ask`, raises its own
+ * confirmation (ConfirmDialog) with the whole picture before anything moves.
+ */
+import { useEffect, useState } from 'react';
+import type { TransferResult } from '../../shared/rpc';
+import { textFor } from '../i18n';
+import { useShell, useShellState } from '../shellContext';
+import { levelById } from '../store/shellStore';
+import { TrustMarkView } from './TrustMarkView';
+
+interface Entry {
+  path: string;
+  name: string;
+  kind: string;
+  size: number;
+}
+
+export function FileTransferDialog() {
+  const from = useShellState((s) => s.transferFrom);
+  return from ? <TransferCard key={from} from={from} /> : null;
+}
+
+function TransferCard({ from }: { from: string }) {
+  const { api, store } = useShell();
+  const levels = useShellState((s) => s.levels);
+  const locale = useShellState((s) => s.locale);
+  const trust = useShellState((s) => s.trust);
+  const t = textFor(locale);
+  const source = levelById(levels, from)!;
+  const targets = levels.filter((l) => l.id !== from);
+  const [to, setTo] = useState<string>(targets.find((l) => l.rank > source.rank)?.id ?? targets[0]?.id ?? '');
+  const [dir, setDir] = useState('');
+  const [entries, setEntries] = useState<Entry[]>([]);
+  const [chosen, setChosen] = useState<Set<string>>(new Set());
+  const [justification, setJustification] = useState('');
+  const [phase, setPhase] = useState<'pick' | 'running' | 'done'>('pick');
+  const [results, setResults] = useState<TransferResult[]>([]);
+  const [error, setError] = useState<string | null>(null);
+  const target = levelById(levels, to);
+  const down = target !== undefined && target.rank < source.rank;
+
+  useEffect(() => {
+    let live = true;
+    api.call('files.list', { level: from, path: dir }).then(
+      (r) => live && setEntries(r.entries),
+      (e: Error) => live && setError(e.message),
+    );
+    return () => {
+      live = false;
+    };
+  }, [api, from, dir]);
+
+  const toggle = (path: string) =>
+    setChosen((prev) => {
+      const next = new Set(prev);
+      if (next.has(path)) next.delete(path);
+      else next.add(path);
+      return next;
+    });
+
+  const send = async () => {
+    if (chosen.size === 0) return setError(t.noFiles);
+    setPhase('running');
+    setError(null);
+    try {
+      const r = await api.call('files.transfer', { from, to, paths: [...chosen], ...(down ? { justification } : {}) });
+      setResults(r.results);
+    } catch (e) {
+      setError((e as Error).message);
+    }
+    setPhase('done');
+  };
+
+  const chip = (id: string) => {
+    const l = levelById(levels, id)!;
+    return (
+      <span className="chip" style={{ backgroundColor: l.colour, color: l.textColour }}>
+        {l.label[locale]}
+      </span>
+    );
+  };
+
+  return (
+    <div className="modal" data-testid="transfer-dialog" role="dialog" aria-modal="true">
+      <div className="modal__card modal__card--wide">
+        <h2 className="modal__title">{t.transferTitle}</h2>
+        <TrustMarkView trust={trust} testId="transfer-trust" />
+        <div className="crossing">
+          <span>{t.from}</span> {chip(from)} <span className="crossing__arrow">→</span> <span>{t.destination}</span>
+          {targets.map((l) => (
+            <label key={l.id} className="dest">
+              <input type="radio" name="dest" data-testid={`transfer-to-${l.id}`} checked={to === l.id} onChange={() => setTo(l.id)} disabled={phase !== 'pick'} />
+              {chip(l.id)}
+            </label>
+          ))}
+        </div>
+        {phase === 'pick' ? (
+          <>
+            <div className="picker__path" data-testid="transfer-path">
+              <button type="button" className="link" onClick={() => setDir('')}>
+                {t.home}
+              </button>
+              {dir ? ` / ${dir}` : ''}
+            </div>
+            <table className="files" data-testid="transfer-entries">
+              <tbody>
+                {entries.map((e) => (
+                  <tr key={e.path}>
+                    <td>
+                      {e.kind === 'file' ? (
+                        <input type="checkbox" aria-label={e.name} data-testid={`pick-${e.path}`} checked={chosen.has(e.path)} onChange={() => toggle(e.path)} />
+                      ) : null}
+                    </td>
+                    <td className="files__name">
+                      {e.kind === 'dir' ? (
+                        <button type="button" className="link" onClick={() => setDir(e.path)}>
+                          {e.name}/
+                        </button>
+                      ) : (
+                        e.name
+                      )}
+                    </td>
+                    <td className="files__type">{e.kind}</td>
+                    <td className="files__size">{e.kind === 'file' ? `${e.size} ${t.bytes}` : ''}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+            {down ? (
+              <label className="modal__label">
+                {t.justificationNeeded}
+                <textarea className="modal__input" data-testid="transfer-justification" value={justification} onChange={(e) => setJustification(e.target.value)} maxLength={1000} />
+              </label>
+            ) : null}
+          </>
+        ) : null}
+        {phase === 'running' ? (
+          <div className="crossing__what" data-testid="transfer-running">
+            {t.transferring}
+          </div>
+        ) : null}
+        {phase === 'done' ? (
+          <ul className="results" data-testid="transfer-results">
+            {results.map((r) => (
+              <li key={r.path} data-outcome={r.outcome}>
+                <span className="files__name">{r.name}</span> — {t.outcomes[r.outcome]}
+                {r.landedAs ? ` (${t.landedIn} Incoming/${from}/${r.landedAs})` : ''}
+                {r.reason ? ` : ${r.reason}` : ''}
+              </li>
+            ))}
+          </ul>
+        ) : null}
+        {error ? <div className="modal__error">{error}</div> : null}
+        <div className="modal__actions">
+          {phase === 'running' ? (
+            <button type="button" className="button" data-testid="transfer-cancel" onClick={() => void api.call('files.cancel', {})}>
+              {t.cancelTransfer}
+            </button>
+          ) : (
+            <button type="button" className="button" data-testid="transfer-close" onClick={() => store.getState().closeTransfer()}>
+              {t.close}
+            </button>
+          )}
+          {phase === 'pick' ? (
+            <button type="button" className="button button--primary" data-testid="transfer-send" onClick={() => void send()} disabled={chosen.size === 0 || (down && justification.trim() === '')}>
+              {t.send}
+            </button>
+          ) : null}
+        </div>
+      </div>
+    </div>
+  );
+}
