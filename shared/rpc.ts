@@ -152,6 +152,7 @@ export const rpcEvents = {
   onFocus: z.object({ level: levelIdSchema }),
   onClipboard: z.object({ held: heldClipboardSchema.nullable() }),
   onConfirmRequest: confirmRequestSchema,
+  onTransferProgress: z.object({ file: z.string(), doneBytes: z.number(), totalBytes: z.number() }),
   onConfirmSettled: z.object({ id: z.string(), answer: z.enum(['accepted', 'refused', 'timed-out']) }),
 } as const;
 

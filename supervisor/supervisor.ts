@@ -100,6 +100,7 @@ export class Supervisor {
       policy,
       confirmations: this.confirmations,
       journal: this.journal,
+      onProgress: (p) => this.sessions.broadcast('onTransferProgress', p),
       homeOf: (level) => {
         const index = policy.levels.findIndex((l) => l.id === level);
         const cage = policy.levels[index]?.cage;

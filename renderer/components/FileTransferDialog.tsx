@@ -40,6 +40,8 @@ function TransferCard({ from }: { from: string }) {
   const [phase, setPhase] = useState<'pick' | 'running' | 'done'>('pick');
   const [results, setResults] = useState<TransferResult[]>([]);
   const [error, setError] = useState<string | null>(null);
+  const [progress, setProgress] = useState<{ file: string; doneBytes: number; totalBytes: number } | null>(null);
+  useEffect(() => api.on('onTransferProgress', setProgress), [api]);
   const target = levelById(levels, to);
   const down = target !== undefined && target.rank < source.rank;
 
@@ -140,7 +142,8 @@ function TransferCard({ from }: { from: string }) {
         ) : null}
         {phase === 'running' ? (
           <div className="crossing__what" data-testid="transfer-running">
-            {t.transferring}
+            {t.transferring} {progress ? `${progress.file} — ${Math.floor((100 * progress.doneBytes) / Math.max(1, progress.totalBytes))} %` : ''}
+            <progress className="progress" max={progress?.totalBytes ?? 1} value={progress?.doneBytes ?? 0} />
           </div>
         ) : null}
         {phase === 'done' ? (

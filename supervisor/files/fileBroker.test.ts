@@ -141,8 +141,10 @@ describe('file broker (real cages)', () => {
     put('large.txt', Buffer.alloc(100 * 1024 * 1024, 0x61));
     const asked = new Promise<FilesConfirmRequest>((resolve) => shell.events.once('onConfirmRequest', resolve));
     const pending = shell.call('files.transfer', { from: 'low', to: 'high', paths: ['large.txt'] });
+    const progress = shell.next('onTransferProgress');
     await shell.call('confirm.answer', { id: (await asked).id, accept: true });
-    await new Promise((r) => setTimeout(r, 150));
+    // The shell is told how far the copy went; the user stops it half-way.
+    expect(await progress).toMatchObject({ file: 'large.txt', totalBytes: 100 * 1024 * 1024, doneBytes: expect.any(Number) });
     expect(await shell.call('files.cancel', {})).toMatchObject({ ok: true, result: { cancelled: true } });
     const r = await pending;
     expect(r.result.results[0]).toMatchObject({ outcome: 'cancelled' });

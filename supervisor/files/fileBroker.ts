@@ -29,7 +29,11 @@ export interface FileBrokerOptions {
   homeOf: (level: string) => CageHome | null;
   confirmations: Confirmations;
   journal: AuditJournal;
+  /** Progress of the running transfer, at most every PROGRESS_INTERVAL_MS. */
+  onProgress?: (p: { file: string; doneBytes: number; totalBytes: number }) => void;
 }
+
+const PROGRESS_INTERVAL_MS = 250;
 
 interface Candidate {
   path: string;
@@ -44,6 +48,7 @@ const MAX_JUSTIFICATION = 1000;
 export class FileBroker {
   private cancelCurrent: (() => void) | null = null;
   private cancelled = false;
+  private progress = { done: 0, total: 0, lastAt: 0 };
 
   constructor(private readonly options: FileBrokerOptions) {}
 
@@ -169,6 +174,7 @@ export class FileBroker {
     }
 
     this.cancelled = false;
+    this.progress = { done: 0, total, lastAt: 0 };
     for (const c of candidates) {
       if (this.cancelled) {
         const r: TransferResult = { path: c.path, name: c.name, outcome: 'cancelled', size: c.size, type: c.type };
@@ -211,11 +217,19 @@ export class FileBroker {
       });
       writer.on('close', () => resolve(false));
     });
+    const report = (n: number) => {
+      this.progress.done += n;
+      const now = Date.now();
+      if (now - this.progress.lastAt < PROGRESS_INTERVAL_MS) return;
+      this.progress.lastAt = now;
+      this.options.onProgress?.({ file: c.name, doneBytes: this.progress.done, totalBytes: this.progress.total });
+    };
     const hasher = new Transform({
       transform(chunk: Buffer, _enc, done) {
         bytes += chunk.length;
         if (bytes > c.size) return done(new Error(`${c.name} grew while being copied`));
         hash.update(chunk);
+        report(chunk.length);
         done(null, chunk);
       },
     });
