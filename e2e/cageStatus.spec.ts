@@ -5,6 +5,7 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { bwrapCage, twoLevelPolicy, vncCage } from '../supervisor/testing/testPolicy';
 import { expect, test } from '@playwright/test';
 import { startHostileVncServer, type HostileVncServer } from './tools/hostileVncServer';
 import { startSupervisor, type SupervisorProcess } from './support/supervisorProcess';
@@ -14,19 +15,7 @@ let endpoint: HostileVncServer | null = null;
 const socketPath = join(mkdtempSync(join(tmpdir(), 'cloison-late-')), 'vnc.sock');
 
 test.beforeAll(async () => {
-  sup = await startSupervisor(`version: 1
-levels:
-  - id: low
-    rank: 0
-    label: { fr: Bas, en: Low }
-    colour: "#1b7f3b"
-    cage: { driver: bwrap, network: none, geometry: 800x600, apps: [] }
-  - id: high
-    rank: 1
-    label: { fr: Haut, en: High }
-    colour: "#b3261e"
-    cage: { driver: vnc, endpoint: { socket: ${socketPath} } }
-`);
+  sup = await startSupervisor(twoLevelPolicy({ low: bwrapCage({ geometry: '800x600' }), high: vncCage(socketPath) }));
 });
 
 test.afterAll(async () => {

@@ -5,6 +5,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { bwrapCage, twoLevelPolicy } from '../supervisor/testing/testPolicy';
 import { expect, test, type Page } from '@playwright/test';
 import { cageShellForUid } from './support/cageByUid';
 import { startSupervisor, TEST_TRUST_PHRASE, type SupervisorProcess } from './support/supervisorProcess';
@@ -13,20 +14,8 @@ const UIDS = { low: 62701, high: 62702 };
 let sup: SupervisorProcess;
 
 test.beforeAll(async () => {
-  const cage = (uid: number) => `{ driver: bwrap, network: none, geometry: 1024x640, apps: [[xterm, -geometry, 120x40+0+0]], uid: ${uid} }`;
-  sup = await startSupervisor(`version: 1
-levels:
-  - id: low
-    rank: 0
-    label: { fr: Bas, en: Low }
-    colour: "#1b7f3b"
-    cage: ${cage(UIDS.low)}
-  - id: high
-    rank: 1
-    label: { fr: Haut, en: High }
-    colour: "#b3261e"
-    cage: ${cage(UIDS.high)}
-`);
+  const cage = (uid: number) => bwrapCage({ uid, geometry: '1024x640', apps: '[[xterm, -geometry, 120x40+0+0]]' });
+  sup = await startSupervisor(twoLevelPolicy({ low: cage(UIDS.low), high: cage(UIDS.high) }));
 });
 test.afterAll(async () => {
   await sup?.stop();

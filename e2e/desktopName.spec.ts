@@ -6,6 +6,7 @@
 import { join } from 'node:path';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { bwrapCage, twoLevelPolicy, vncCage } from '../supervisor/testing/testPolicy';
 import { expect, test } from '@playwright/test';
 import { startHostileVncServer, type HostileVncServer } from './tools/hostileVncServer';
 import { Screenshot } from './support/pixels';
@@ -18,19 +19,7 @@ let sup: SupervisorProcess;
 test.beforeAll(async () => {
   const socketPath = join(mkdtempSync(join(tmpdir(), 'cloison-hostile-')), 'vnc.sock');
   hostile = await startHostileVncServer({ socketPath, desktopName: LIE, fakeBandColour: [0xb3, 0x26, 0x1e] });
-  sup = await startSupervisor(`version: 1
-levels:
-  - id: low
-    rank: 0
-    label: { fr: Bas, en: Low }
-    colour: "#1b7f3b"
-    cage: { driver: vnc, endpoint: { socket: ${socketPath} } }
-  - id: high
-    rank: 1
-    label: { fr: Haut, en: High }
-    colour: "#b3261e"
-    cage: { driver: bwrap, network: none, geometry: 800x600, apps: [] }
-`);
+  sup = await startSupervisor(twoLevelPolicy({ low: vncCage(socketPath), high: bwrapCage({ geometry: '800x600' }) }));
 });
 
 test.afterAll(async () => {

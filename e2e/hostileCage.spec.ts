@@ -7,14 +7,15 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { bwrapCage, HIGH_COLOUR, LOW_COLOUR, twoLevelPolicy, vncCage } from '../supervisor/testing/testPolicy';
 import { expect, test, type Page } from '@playwright/test';
 import { startHostileVncServer, type HostileMode, type HostileVncServer } from './tools/hostileVncServer';
 import { KEY_LOGGER_APP, KEYCODE, rawKeyPresses } from './support/cageProbes';
 import { Screenshot } from './support/pixels';
 import { startSupervisor, TEST_TRUST_PHRASE, type SupervisorProcess } from './support/supervisorProcess';
 
-const LOW = '#1b7f3b';
-const HIGH = '#b3261e';
+const LOW = LOW_COLOUR;
+const HIGH = HIGH_COLOUR;
 const MODES: HostileMode[] = ['fake-band', 'resize-storm', 'cursor-bell', 'garbage', 'stall', 'malformed'];
 
 for (const mode of MODES) {
@@ -26,25 +27,7 @@ for (const mode of MODES) {
       const socketPath = join(mkdtempSync(join(tmpdir(), 'cloison-hostile-')), 'vnc.sock');
       // It paints the LOW colour, announces the low name: it wants to pass for the low cage.
       hostile = await startHostileVncServer({ socketPath, mode, desktopName: 'Bas — niveau LOW', fakeBandColour: [0x1b, 0x7f, 0x3b] });
-      sup = await startSupervisor(`version: 1
-levels:
-  - id: low
-    rank: 0
-    label: { fr: Bas, en: Low }
-    colour: "${LOW}"
-    cage:
-      driver: bwrap
-      network: none
-      geometry: 1024x640
-      apps:
-        - [xterm, -geometry, 120x40+0+0]
-        - ${KEY_LOGGER_APP}
-  - id: high
-    rank: 1
-    label: { fr: Haut, en: High }
-    colour: "${HIGH}"
-    cage: { driver: vnc, endpoint: { socket: ${socketPath} } }
-`);
+      sup = await startSupervisor(twoLevelPolicy({ low: bwrapCage({ geometry: '1024x640', apps: `[[xterm, -geometry, 120x40+0+0], ${KEY_LOGGER_APP}]` }), high: vncCage(socketPath) }));
     });
     test.afterAll(async () => {
       await sup?.stop();

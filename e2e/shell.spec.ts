@@ -5,12 +5,13 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { HIGH_COLOUR, LOW_COLOUR } from '../supervisor/testing/testPolicy';
 import { expect, test, type Page } from '@playwright/test';
 import { Screenshot } from './support/pixels';
 import { startSupervisor, twoCagePolicy, type SupervisorProcess } from './support/supervisorProcess';
 
-const LOW = '#1b7f3b';
-const HIGH = '#b3261e';
+const LOW = LOW_COLOUR;
+const HIGH = HIGH_COLOUR;
 
 let sup: SupervisorProcess;
 

@@ -6,6 +6,7 @@
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { bwrapCage, twoLevelPolicy, vncCage } from '../supervisor/testing/testPolicy';
 import { expect, test } from '@playwright/test';
 import { startHostileVncServer, type HostileVncServer } from './tools/hostileVncServer';
 import { keysymsIn } from './support/cageProbes';
@@ -20,19 +21,7 @@ test.beforeAll(async () => {
   const socketPath = join(mkdtempSync(join(tmpdir(), 'cloison-rec-')), 'vnc.sock');
   recorder = await startHostileVncServer({ socketPath, desktopName: 'recorder', fakeBandColour: [0x30, 0x30, 0x30] });
   sup = await startSupervisor(
-    `version: 1
-levels:
-  - id: low
-    rank: 0
-    label: { fr: Bas, en: Low }
-    colour: "#1b7f3b"
-    cage: { driver: vnc, endpoint: { socket: ${socketPath} } }
-  - id: high
-    rank: 1
-    label: { fr: Haut, en: High }
-    colour: "#b3261e"
-    cage: { driver: bwrap, network: none, geometry: 800x600, apps: [] }
-`,
+    twoLevelPolicy({ low: vncCage(socketPath), high: bwrapCage({ geometry: '800x600' }) }),
     { trustPhrase: null },
   );
 });

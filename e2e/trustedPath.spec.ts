@@ -4,14 +4,15 @@
  * cage in front, also when a client sends them straight to the gateway; the band, frames, split
  * view and overview are drawn in the shell's colours only.
  */
+import { HIGH_COLOUR, LOW_COLOUR } from '../supervisor/testing/testPolicy';
 import { expect, test, type Page } from '@playwright/test';
 import WebSocket from 'ws';
 import { KEY_LOGGER_APP, KEYCODE, rawKeyPresses } from './support/cageProbes';
 import { Screenshot } from './support/pixels';
 import { startSupervisor, TEST_TRUST_PHRASE, twoCagePolicy, type SupervisorProcess } from './support/supervisorProcess';
 
-const LOW = '#1b7f3b';
-const HIGH = '#b3261e';
+const LOW = LOW_COLOUR;
+const HIGH = HIGH_COLOUR;
 let sup: SupervisorProcess;
 
 test.beforeAll(async () => {

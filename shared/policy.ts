@@ -282,22 +282,24 @@ export function cageUid(cage: BwrapCagePolicy, index: number): number {
 
 export type FlowDirection = 'up' | 'down' | 'lateral';
 
-/** The file rule for a flow from one level to another: the direction's, then the pair's overrides. */
-export function fileRuleFor(policy: Policy, from: LevelPolicy, to: LevelPolicy): FileRule {
-  const base = policy.files[directionBetween(from, to)];
-  const pair = policy.files.pairs.find((p) => p.from === from.id && p.to === to.id);
+/**
+ * The rule for a flow from one level to another in a broker's section of the policy (clipboard,
+ * files): the direction's rule, then the pair's overrides field by field.
+ */
+function ruleFor<R extends object>(section: { up: R; down: R; lateral: R; pairs: Array<{ from: string; to: string } & Partial<R>> }, from: LevelPolicy, to: LevelPolicy): R {
+  const base = section[directionBetween(from, to)];
+  const pair = section.pairs.find((p) => p.from === from.id && p.to === to.id);
   if (!pair) return base;
   const { from: _f, to: _t, ...overrides } = pair;
   return { ...base, ...Object.fromEntries(Object.entries(overrides).filter(([, v]) => v !== undefined)) };
 }
 
-/** The clipboard rule for a flow from one level to another: the direction's, then the pair's overrides. */
+export function fileRuleFor(policy: Policy, from: LevelPolicy, to: LevelPolicy): FileRule {
+  return ruleFor<FileRule>(policy.files, from, to);
+}
+
 export function clipboardRuleFor(policy: Policy, from: LevelPolicy, to: LevelPolicy): ClipboardRule {
-  const base = policy.clipboard[directionBetween(from, to)];
-  const pair = policy.clipboard.pairs.find((p) => p.from === from.id && p.to === to.id);
-  if (!pair) return base;
-  const { from: _f, to: _t, ...overrides } = pair;
-  return { ...base, ...Object.fromEntries(Object.entries(overrides).filter(([, v]) => v !== undefined)) };
+  return ruleFor<ClipboardRule>(policy.clipboard, from, to);
 }
 
 export function directionBetween(from: LevelPolicy, to: LevelPolicy): FlowDirection {

@@ -11,20 +11,9 @@ import { readHead, verifyJournal } from './audit/auditJournal';
 import { parsePolicy } from './policy/policyLoader';
 import { Supervisor } from './supervisor';
 import { testRoot } from './testing/realCage';
+import { bwrapCage, twoLevelPolicy, vncCage } from './testing/testPolicy';
 
-const POLICY = `version: 1
-levels:
-  - id: low
-    rank: 0
-    label: { fr: Bas, en: Low }
-    colour: "#1b7f3b"
-    cage: { driver: bwrap, network: none, geometry: 640x480, apps: [], uid: 62901 }
-  - id: high
-    rank: 1
-    label: { fr: Haut, en: High }
-    colour: "#b3261e"
-    cage: { driver: vnc, endpoint: { socket: /nonexistent/vnc.sock } }
-`;
+const POLICY = twoLevelPolicy({ low: bwrapCage({ uid: 62901 }), high: vncCage('/nonexistent/vnc.sock') });
 
 describe('supervisor (real cage)', () => {
   const root = testRoot();

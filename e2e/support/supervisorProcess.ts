@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
+import { twoLevelPolicy } from '../../supervisor/testing/testPolicy';
 
 export interface SupervisorProcess {
   url: string;
@@ -71,23 +72,7 @@ export async function startSupervisor(policyYaml: string, options: StartOptions 
 
 /** A two-level policy with real bwrap cages whose terminal covers the whole screen. */
 export function twoCagePolicy(options: { lowNetwork?: string; highNetwork?: string; extraApps?: string[] } = {}): string {
-  const cage = (network: string) => `
-    cage:
-      driver: bwrap
-      network: ${network}
-      geometry: 1024x640
-      apps:
-        - [xterm, -geometry, 120x40+0+0, -fa, DejaVu Sans Mono, -fs, "12"]${(options.extraApps ?? []).map((a) => `
-        - ${a}`).join('')}`;
-  return `version: 1
-levels:
-  - id: low
-    rank: 0
-    label: { fr: Bas, en: Low }
-    colour: "#1b7f3b"${cage(options.lowNetwork ?? 'none')}
-  - id: high
-    rank: 1
-    label: { fr: Haut, en: High }
-    colour: "#b3261e"${cage(options.highNetwork ?? 'none')}
-`;
+  const apps = ['[xterm, -geometry, 120x40+0+0, -fa, DejaVu Sans Mono, -fs, "12"]', ...(options.extraApps ?? [])];
+  const cage = (network: string) => `{ driver: bwrap, network: ${network}, geometry: 1024x640, apps: [${apps.join(', ')}] }`;
+  return twoLevelPolicy({ low: cage(options.lowNetwork ?? 'none'), high: cage(options.highNetwork ?? 'none') });
 }

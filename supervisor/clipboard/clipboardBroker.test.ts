@@ -12,21 +12,10 @@ import { parsePolicy } from '../policy/policyLoader';
 import { Supervisor } from '../supervisor';
 import { cageShell, testRoot, type CageShell } from '../testing/realCage';
 import { rpcClient, type RpcClient } from '../testing/rpcClient';
+import { bwrapCage, twoLevelPolicy } from '../testing/testPolicy';
 
 const UIDS = { low: 62801, high: 62802 };
-const POLICY = `version: 1
-levels:
-  - id: low
-    rank: 0
-    label: { fr: Bas, en: Low }
-    colour: "#1b7f3b"
-    cage: { driver: bwrap, network: none, geometry: 640x480, apps: [], uid: ${UIDS.low} }
-  - id: high
-    rank: 1
-    label: { fr: Haut, en: High }
-    colour: "#b3261e"
-    cage: { driver: bwrap, network: none, geometry: 640x480, apps: [], uid: ${UIDS.high} }
-`;
+const POLICY = twoLevelPolicy({ low: bwrapCage({ uid: UIDS.low }), high: bwrapCage({ uid: UIDS.high }) });
 
 describe('clipboard broker (real cages)', () => {
   const root = testRoot();

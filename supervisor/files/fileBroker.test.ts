@@ -14,24 +14,16 @@ import { parsePolicy } from '../policy/policyLoader';
 import { Supervisor } from '../supervisor';
 import { testRoot } from '../testing/realCage';
 import { rpcClient, type RpcClient } from '../testing/rpcClient';
+import { bwrapCage, twoLevelPolicy } from '../testing/testPolicy';
 
-const POLICY = `version: 1
-levels:
-  - id: low
-    rank: 0
-    label: { fr: Bas, en: Low }
-    colour: "#1b7f3b"
-    cage: { driver: bwrap, network: none, geometry: 640x480, apps: [], uid: 62811 }
-  - id: high
-    rank: 1
-    label: { fr: Haut, en: High }
-    colour: "#b3261e"
-    cage: { driver: bwrap, network: none, geometry: 640x480, apps: [], uid: 62812 }
-files:
+const POLICY = twoLevelPolicy(
+  { low: bwrapCage({ uid: 62811 }), high: bwrapCage({ uid: 62812 }) },
+  `files:
   up:
     maxFileBytes: 120000000
     scanner: [sh, -c, 'if grep -q EICAR-TEST "$0"; then echo "infected: EICAR-TEST"; exit 1; fi']
-`;
+`,
+);
 
 describe('file broker (real cages)', () => {
   const root = testRoot();

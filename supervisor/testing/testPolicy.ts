@@ -1,0 +1,33 @@
+/**
+ * Test helper: the two-level policy (low green, high red) most tests use, with each level's cage
+ * given as a YAML flow mapping, and any extra top-level sections appended.
+ */
+export const LOW_COLOUR = '#1b7f3b';
+export const HIGH_COLOUR = '#b3261e';
+
+export function twoLevelPolicy(cages: { low: string; high: string }, extra = ''): string {
+  return `version: 1
+levels:
+  - id: low
+    rank: 0
+    label: { fr: Bas, en: Low }
+    colour: "${LOW_COLOUR}"
+    cage: ${cages.low}
+  - id: high
+    rank: 1
+    label: { fr: Haut, en: High }
+    colour: "${HIGH_COLOUR}"
+    cage: ${cages.high}
+${extra}`;
+}
+
+/** A bwrap cage with no network, as a flow mapping. */
+export function bwrapCage(options: { uid?: number; geometry?: string; apps?: string } = {}): string {
+  const fields = ['driver: bwrap', 'network: none', `geometry: ${options.geometry ?? '640x480'}`, `apps: ${options.apps ?? '[]'}`];
+  if (options.uid !== undefined) fields.push(`uid: ${options.uid}`);
+  return `{ ${fields.join(', ')} }`;
+}
+
+export function vncCage(socket: string): string {
+  return `{ driver: vnc, endpoint: { socket: ${socket} } }`;
+}
