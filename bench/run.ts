@@ -8,6 +8,7 @@ import { fmt, median } from './lib/stats';
 import { runGatewayBench } from './gateway.bench';
 import { runLevelSwitchBench } from './levelSwitch.bench';
 import { runFileBrokerBench } from './fileBroker.bench';
+import { runStartupBench } from './startup.bench';
 
 const BENCHES: Record<string, () => Promise<{ result: unknown; ratios: Record<string, number> }>> = {
   gateway: async () => {
@@ -28,6 +29,10 @@ const BENCHES: Record<string, () => Promise<{ result: unknown; ratios: Record<st
   'file-broker': async () => {
     const r = await runFileBrokerBench((s) => console.log(s));
     return { result: r, ratios: { 'file broker / (cp + sha256sum) throughput (≥ 0.8)': median(r.broker) / median(r.reference) } };
+  },
+  startup: async () => {
+    const r = await runStartupBench((s) => console.log(s));
+    return { result: r, ratios: { 'start-up time cloison / two bare Xvnc (the floor)': median(r.cloisonMs) / median(r.bareMs) } };
   },
   'level-switch': async () => {
     const r = await runLevelSwitchBench((s) => console.log(s));
