@@ -9,6 +9,7 @@ import { runGatewayBench } from './gateway.bench';
 import { runLevelSwitchBench } from './levelSwitch.bench';
 import { runFileBrokerBench } from './fileBroker.bench';
 import { runStartupBench } from './startup.bench';
+import { runKeyToGlyphBench } from './keyToGlyph.bench';
 
 const BENCHES: Record<string, () => Promise<{ result: unknown; ratios: Record<string, number> }>> = {
   gateway: async () => {
@@ -29,6 +30,16 @@ const BENCHES: Record<string, () => Promise<{ result: unknown; ratios: Record<st
   'file-broker': async () => {
     const r = await runFileBrokerBench((s) => console.log(s));
     return { result: r, ratios: { 'file broker / (cp + sha256sum) throughput (≥ 0.8)': median(r.broker) / median(r.reference) } };
+  },
+  'key-to-glyph': async () => {
+    const r = await runKeyToGlyphBench((s) => console.log(s));
+    return {
+      result: r,
+      ratios: {
+        'key to glyph median cloison/websockify (≤ 1.0)': r.cloison!.median / r.websockify!.median,
+        'key to glyph p95 cloison/websockify (≤ 1.0)': r.cloison!.p95 / r.websockify!.p95,
+      },
+    };
   },
   startup: async () => {
     const r = await runStartupBench((s) => console.log(s));
