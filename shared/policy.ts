@@ -102,15 +102,11 @@ const clipboardRuleFields = {
   expirySeconds: z.number().int().min(5).max(24 * 3600),
 };
 const BASE_CLIPBOARD_RULE = { maxBytes: 64 * 1024, kinds: ['text' as const], singleUse: true, expirySeconds: 120 };
-export const CLIPBOARD_DEFAULTS = {
-  up: { decision: 'ask' as const, ...BASE_CLIPBOARD_RULE },
-  down: { decision: 'deny' as const, ...BASE_CLIPBOARD_RULE },
-  lateral: { decision: 'deny' as const, ...BASE_CLIPBOARD_RULE },
-};
-const directionRule = (d: keyof typeof CLIPBOARD_DEFAULTS) =>
+// Decisions left unwritten come from `flows` (see withFlowDecisions).
+const directionRule = () =>
   z
     .object({
-      decision: clipboardRuleFields.decision.default(CLIPBOARD_DEFAULTS[d].decision),
+      decision: clipboardRuleFields.decision.optional(),
       maxBytes: clipboardRuleFields.maxBytes.default(BASE_CLIPBOARD_RULE.maxBytes),
       kinds: clipboardRuleFields.kinds.default(['text']),
       singleUse: clipboardRuleFields.singleUse.default(true),
@@ -119,9 +115,9 @@ const directionRule = (d: keyof typeof CLIPBOARD_DEFAULTS) =>
     .strict();
 export const clipboardPolicySchema = z
   .object({
-    up: directionRule('up').default(CLIPBOARD_DEFAULTS.up),
-    down: directionRule('down').default(CLIPBOARD_DEFAULTS.down),
-    lateral: directionRule('lateral').default(CLIPBOARD_DEFAULTS.lateral),
+    up: directionRule().default(BASE_CLIPBOARD_RULE),
+    down: directionRule().default(BASE_CLIPBOARD_RULE),
+    lateral: directionRule().default(BASE_CLIPBOARD_RULE),
     pairs: z
       .array(
         z
@@ -139,7 +135,7 @@ export const clipboardPolicySchema = z
       .default([]),
   })
   .strict();
-export type ClipboardRule = z.infer<ReturnType<typeof directionRule>>;
+export type ClipboardRule = Omit<z.infer<ReturnType<typeof directionRule>>, 'decision'> & { decision: Decision };
 
 /**
  * File transfer rules per direction, each field overridable per pair. Defaults: up = ask,
@@ -163,10 +159,10 @@ const BASE_FILE_RULE = {
   types: ['text', 'pdf', 'png', 'jpeg', 'gif', 'zip', 'gzip', 'empty'] as Array<(typeof TRANSFERABLE_TYPES)[number]>,
   scanner: null as string[] | null,
 };
-const fileDirectionRule = (decision: 'allow' | 'ask' | 'deny') =>
+const fileDirectionRule = () =>
   z
     .object({
-      decision: fileRuleShape.decision.default(decision),
+      decision: fileRuleShape.decision.optional(),
       maxFileBytes: fileRuleShape.maxFileBytes.default(BASE_FILE_RULE.maxFileBytes),
       maxTotalBytes: fileRuleShape.maxTotalBytes.default(BASE_FILE_RULE.maxTotalBytes),
       maxCount: fileRuleShape.maxCount.default(BASE_FILE_RULE.maxCount),
@@ -174,12 +170,12 @@ const fileDirectionRule = (decision: 'allow' | 'ask' | 'deny') =>
       scanner: fileRuleShape.scanner.default(null),
     })
     .strict()
-    .default({ decision, ...BASE_FILE_RULE });
+    .default(BASE_FILE_RULE);
 export const filesPolicySchema = z
   .object({
-    up: fileDirectionRule('ask'),
-    down: fileDirectionRule('deny'),
-    lateral: fileDirectionRule('deny'),
+    up: fileDirectionRule(),
+    down: fileDirectionRule(),
+    lateral: fileDirectionRule(),
     pairs: z
       .array(
         z
@@ -198,7 +194,25 @@ export const filesPolicySchema = z
       .default([]),
   })
   .strict();
-export type FileRule = Omit<z.infer<typeof filesPolicySchema>['up'], never>;
+export type FileRule = Omit<z.infer<typeof filesPolicySchema>['up'], 'decision'> & { decision: Decision };
+
+type Flows = z.infer<typeof flowsSchema>;
+
+/**
+ * A broker section's directions take their decision from `flows` unless the section writes its
+ * own: an administrator who sets `flows.up: deny` denies every upward crossing.
+ */
+type Decided<T> = T & { decision: Decision };
+type Section = { up: { decision?: Decision }; down: { decision?: Decision }; lateral: { decision?: Decision } };
+
+function withFlowDecisions<S extends Section>(section: S, flows: Flows): Omit<S, 'up' | 'down' | 'lateral'> & { up: Decided<S['up']>; down: Decided<S['down']>; lateral: Decided<S['lateral']> } {
+  return {
+    ...section,
+    up: { ...section.up, decision: section.up.decision ?? flows.up },
+    down: { ...section.down, decision: section.down.decision ?? flows.down },
+    lateral: { ...section.lateral, decision: section.lateral.decision ?? flows.lateral },
+  };
+}
 
 export const shortcutsSchema = z
   .object({
@@ -220,18 +234,8 @@ export const policySchema = z
     levels: z.array(levelSchema).min(1).max(16),
     flows: flowsSchema.default({ up: 'ask', down: 'deny', lateral: 'deny' }),
     shortcuts: shortcutsSchema.default({ switchLevel: 'Ctrl+Alt+PageDown', copyOut: 'Ctrl+Alt+C', pasteIn: 'Ctrl+Alt+V', secureAttention: 'Pause' }),
-    files: filesPolicySchema.default({
-      up: { decision: 'ask', ...BASE_FILE_RULE },
-      down: { decision: 'deny', ...BASE_FILE_RULE },
-      lateral: { decision: 'deny', ...BASE_FILE_RULE },
-      pairs: [],
-    }),
-    clipboard: clipboardPolicySchema.default({
-      up: CLIPBOARD_DEFAULTS.up,
-      down: CLIPBOARD_DEFAULTS.down,
-      lateral: CLIPBOARD_DEFAULTS.lateral,
-      pairs: [],
-    }),
+    files: filesPolicySchema.default({ up: BASE_FILE_RULE, down: BASE_FILE_RULE, lateral: BASE_FILE_RULE, pairs: [] }),
+    clipboard: clipboardPolicySchema.default({ up: BASE_CLIPBOARD_RULE, down: BASE_CLIPBOARD_RULE, lateral: BASE_CLIPBOARD_RULE, pairs: [] }),
   })
   .strict()
   .superRefine((policy, ctx) => {
@@ -266,7 +270,12 @@ export const policySchema = z
       if (other !== undefined) ctx.addIssue({ code: 'custom', path: ['levels', i, 'cage', 'uid'], message: `uid ${uid} is already used by levels[${other}]: each cage needs its own uid` });
       uids.set(uid, i);
     });
-  });
+  })
+  .transform((policy) => ({
+    ...policy,
+    clipboard: withFlowDecisions(policy.clipboard, policy.flows),
+    files: withFlowDecisions(policy.files, policy.flows),
+  }));
 export type Policy = z.infer<typeof policySchema>;
 
 export function geometryOf(cage: BwrapCagePolicy): { width: number; height: number } {

@@ -70,6 +70,15 @@ describe('clipboard policy', () => {
     await expect(broker.paste('high')).rejects.toThrow(/empty/);
   });
 
+  it('takes each direction\'s decision from flows unless the section writes its own', () => {
+    const { policy } = brokerFor('flows: { up: deny, down: ask }\nclipboard:\n  down: { decision: deny }\n');
+    const [low, , high] = policy.levels;
+    expect(clipboardRuleFor(policy, low!, high!).decision).toBe('deny'); // from flows.up
+    expect(clipboardRuleFor(policy, high!, low!).decision).toBe('deny'); // written in clipboard.down
+    expect(policy.files.up.decision).toBe('deny');
+    expect(policy.files.down.decision).toBe('ask');
+  });
+
   it('refuses a pair naming a level the policy lacks', () => {
     expect(() => brokerFor('clipboard:\n  pairs:\n    - { from: low, to: secret, decision: allow }\n')).toThrow(/clipboard\.pairs\[0\]\.to: no level "secret"/);
   });
