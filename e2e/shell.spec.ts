@@ -106,6 +106,17 @@ test('types into the cage in front only', async ({ page }) => {
   expect(readFileSync(inHigh, 'utf8').trim()).toBe(marker);
 });
 
+test('serves only the built renderer: traversal and malformed addresses get errors', async ({ page }) => {
+  for (const path of ['/%2e%2e/%2e%2e/etc/passwd', '/..%2f..%2fetc%2fpasswd', '/assets/%2e%2e/%2e%2e/package.json']) {
+    const r = await page.request.get(sup.origin + path);
+    expect(r.status(), path).toBe(404);
+  }
+  expect((await page.request.get(sup.origin + '/%E0%A4%A')).status()).toBe(400);
+  const index = await page.request.get(sup.origin + '/');
+  expect(index.status()).toBe(200);
+  expect(index.headers()['content-security-policy']).toContain("script-src 'self'");
+});
+
 test('refuses the shell without the launch token', async ({ page }) => {
   await page.goto(sup.origin + '/');
   await expect(page.getByTestId('shell-offline')).toBeVisible();

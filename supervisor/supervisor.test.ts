@@ -87,6 +87,16 @@ describe('supervisor (real cage)', () => {
     b.close();
   });
 
+  it('answers malformed and traversing addresses with an error and keeps serving', async () => {
+    const base = `http://127.0.0.1:${sup.browserHost!.port}`;
+    const statusOf = async (path: string) => (await fetch(base + path)).status;
+    expect(await statusOf('/%E0%A4%A')).toBe(400);
+    expect(await statusOf('/..%2f..%2fetc%2fpasswd')).toBe(404);
+    expect(await statusOf('/%2e%2e/%2e%2e/etc/passwd')).toBe(404);
+    expect((await fetch(base + '/', { method: 'POST' })).status).toBe(405);
+    expect(await statusOf('/')).toBe(404); // this test supervisor has no renderer: still answering
+  });
+
   it('refuses a ticket for a cage that is not running, and for a level the policy lacks', async () => {
     expect(await unixCall('vnc.ticket', { level: 'high' })).toMatchObject({ ok: false, error: { code: 'CAGE_UNAVAILABLE' } });
     expect(await unixCall('vnc.ticket', { level: 'secret' })).toMatchObject({ ok: false, error: { code: 'UNKNOWN_LEVEL' } });

@@ -63,9 +63,15 @@ export class VncGateway {
 
   /** Called from the HTTP server's 'upgrade' event for requests on VNC_PATH. */
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
-    const url = new URL(req.url ?? '/', 'http://127.0.0.1');
-    const level = url.searchParams.get('level') ?? '';
-    const ticket = url.searchParams.get('ticket') ?? '';
+    let level = '';
+    let ticket = '';
+    try {
+      const url = new URL(req.url ?? '/', 'http://127.0.0.1');
+      level = url.searchParams.get('level') ?? '';
+      ticket = url.searchParams.get('ticket') ?? '';
+    } catch {
+      return refuse(socket, 403, 'malformed address');
+    }
     try {
       this.options.tickets.redeem(ticket, level);
     } catch (err) {

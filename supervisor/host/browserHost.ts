@@ -57,7 +57,12 @@ export async function startBrowserHost(options: BrowserHostOptions): Promise<Bro
   const server = createServer((req, res) => serveStatic(req, res, options.rendererDir, () => csp(origin)));
 
   server.on('upgrade', (req, socket, head) => {
-    const url = new URL(req.url ?? '/', 'http://127.0.0.1');
+    let url: URL;
+    try {
+      url = new URL(req.url ?? '/', 'http://127.0.0.1');
+    } catch {
+      return refuseUpgrade(socket, 404, 'malformed address');
+    }
     const reqOrigin = req.headers.origin;
     // Browsers always send Origin; a page from elsewhere must not drive the shell's sockets.
     if (reqOrigin !== undefined && reqOrigin !== origin && !(options.extraOrigins ?? []).includes(reqOrigin)) {
@@ -137,11 +142,17 @@ function serveStatic(req: IncomingMessage, res: ServerResponse, root: string | n
     res.writeHead(405, headers).end();
     return;
   }
+  let pathname: string;
+  try {
+    pathname = decodeURIComponent(new URL(req.url ?? '/', 'http://127.0.0.1').pathname);
+  } catch {
+    res.writeHead(400, headers).end(); // malformed escapes: refused, the server goes on
+    return;
+  }
   if (!root) {
     res.writeHead(404, { ...headers, 'Content-Type': 'text/plain' }).end('renderer not built: run npm run build\n');
     return;
   }
-  const pathname = decodeURIComponent(new URL(req.url ?? '/', 'http://127.0.0.1').pathname);
   const relative = pathname === '/' ? 'index.html' : pathname.slice(1);
   const file = normalize(join(root, relative));
   if (!file.startsWith(normalize(root) + sep) || relative.includes('\0')) {
