@@ -4,12 +4,11 @@
  *
  *   cloison-supervisor [--policy FILE] [--state-dir DIR] [--run-dir DIR] [--port N] [--renderer DIR]
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
-import { existsSync } from 'node:fs';
 import { pino } from 'pino';
 import { DEFAULT_POLICY_NAME, DEFAULT_POLICY_YAML } from './policy/defaultPolicy';
 import { loadDefaultPolicy, loadPolicyFile, PolicyError } from './policy/policyLoader';
