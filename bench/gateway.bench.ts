@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BwrapDriver, bwrapCagePaths } from '../supervisor/cages/bwrapDriver';
 import { cpuSecondsOfTree } from './lib/processCpu';
-import { startCloisonGateway, startWebsockify, type Proxy } from './lib/proxies';
+import { startBareNodeRelay, startCloisonGateway, startWebsockify, type Proxy } from './lib/proxies';
 import { handshake, socketLink, wsLink, type ByteLink } from './lib/rfbViewer';
 import { fmt, median, percentile, spread } from './lib/stats';
 import { startSyntheticSource } from './lib/syntheticRfbSource';
@@ -94,7 +94,8 @@ export async function runGatewayBench(log: (s: string) => void): Promise<Gateway
   const base = await roundTrips(direct.send, direct.receive);
   direct.close();
   result.latency.direct = { p50: median(base), p99: percentile(base, 99) };
-  for (const start of [startCloisonGateway, startWebsockify]) {
+  // The bare Node relay is the control: what Node and ws cost before the gateway adds anything.
+  for (const start of [startCloisonGateway, startWebsockify, startBareNodeRelay]) {
     const proxy = await start(echoSock);
     const link = await wsLink(await proxy.url());
     await handshake(link);

@@ -8,7 +8,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 
 export interface Proxy {
-  name: 'cloison' | 'websockify';
+  name: 'cloison' | 'websockify' | 'bare-node-relay';
   pid: number;
   /** A fresh ws:// URL for one viewer connection. */
   url(): Promise<string>;
@@ -32,10 +32,15 @@ function stopper(child: ChildProcess): () => Promise<void> {
   };
 }
 
-export async function startCloisonGateway(socketPath: string): Promise<Proxy> {
-  const script = fileURLToPath(new URL('./gatewayProcess.ts', import.meta.url));
+async function startNodeProcess(file: string, socketPath: string): Promise<{ child: ChildProcess; port: number }> {
+  const script = fileURLToPath(new URL(file, import.meta.url));
   const child = spawn(process.execPath, ['--import', 'tsx', script, socketPath], { stdio: ['ignore', 'pipe', 'inherit'] });
   const port = await new Promise<number>((r) => createInterface({ input: child.stdout! }).once('line', (l) => r(Number(l))));
+  return { child, port };
+}
+
+export async function startCloisonGateway(socketPath: string): Promise<Proxy> {
+  const { child, port } = await startNodeProcess('./gatewayProcess.ts', socketPath);
   return {
     name: 'cloison',
     pid: child.pid!,
@@ -45,6 +50,12 @@ export async function startCloisonGateway(socketPath: string): Promise<Proxy> {
     },
     stop: stopper(child),
   };
+}
+
+/** The control: Node and ws alone, without anything Cloison adds. */
+export async function startBareNodeRelay(socketPath: string): Promise<Proxy> {
+  const { child, port } = await startNodeProcess('./bareNodeRelayProcess.ts', socketPath);
+  return { name: 'bare-node-relay', pid: child.pid!, url: async () => `ws://127.0.0.1:${port}/`, stop: stopper(child) };
 }
 
 export async function startWebsockify(socketPath: string): Promise<Proxy> {
