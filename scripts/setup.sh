@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 PACKAGES=(
   tigervnc-standalone-server bubblewrap slirp4netns util-linux iproute2
   openbox xterm x11-apps x11-utils xinput xdotool fonts-dejavu-core
-  chromium xvfb xauth
+  chromium xvfb xauth cage
 )
 
 if [ "$(id -u)" -ne 0 ]; then

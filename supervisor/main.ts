@@ -4,6 +4,7 @@
  *
  *   cloison-supervisor [--policy FILE] [--state-dir DIR] [--run-dir DIR] [--port N] [--renderer DIR]
  */
+import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -96,6 +97,23 @@ async function main(): Promise<void> {
   };
   process.on('SIGINT', () => void shutdown('SIGINT'));
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  // SIGHUP (systemctl reload): re-read the policy. An invalid one is refused and the running one
+  // stays; a valid, changed one is recorded and applied at the next start (live application of a
+  // changed policy is not implemented yet). Either way the supervisor keeps running.
+  process.on('SIGHUP', () => {
+    if (!values.policy) return void supervisor.journal.append('policy.reload', 'admin', { decision: 'unchanged', reason: 'embedded default policy' });
+    try {
+      loadPolicyFile(policySource);
+      const text = readFileSync(policySource, 'utf8');
+      const changed = text !== policyText;
+      supervisor.journal.append('policy.reload', 'admin', { decision: changed ? 'pending-restart' : 'unchanged', sha256: createHash('sha256').update(text).digest('hex') });
+      log.warn({ changed }, changed ? 'policy changed: it takes effect at the next start of the supervisor' : 'policy unchanged');
+    } catch (err) {
+      const reason = err instanceof PolicyError ? err.message : (err as Error).message;
+      supervisor.journal.append('policy.reload', 'admin', { decision: 'refused', reason: reason.slice(0, 500) });
+      log.error({ reason }, 'new policy refused; the running policy stays');
+    }
+  });
 
   await supervisor.start();
   const host = supervisor.browserHost;

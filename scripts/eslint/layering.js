@@ -13,6 +13,7 @@ export const ZONES = {
   supervisor: { folders: ['supervisor', 'shared'], packages: ['ws', 'zod', 'yaml', 'pino'], node: true },
   e2e: { folders: ['e2e', 'shared', 'supervisor'], packages: ['@playwright/test', 'pngjs', 'ws'], node: true },
   bench: { folders: ['bench', 'shared', 'supervisor', 'e2e'], packages: ['@playwright/test', 'ws', 'esbuild', '@novnc/novnc'], node: true },
+  deploy: { folders: ['deploy'], packages: [], node: true },
   scripts: { folders: ['scripts'], packages: ['esbuild', 'eslint', 'typescript-eslint'], node: true },
 };
 

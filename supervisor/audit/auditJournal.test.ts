@@ -87,6 +87,24 @@ describe('audit journal', () => {
     expect(() => new FileAuditJournal(path)).toThrow(/fails verification/);
   });
 
+  it('tails and exports records, refusing a journal that does not verify', () => {
+    let now = Date.parse('2026-11-27T08:00:00Z');
+    const path = join(mkdtempSync(join(tmpdir(), 'cloison-audit-')), 'audit.jsonl');
+    const j = new FileAuditJournal(path, () => new Date((now += 60_000)));
+    for (let i = 0; i < 5; i++) j.append('level.switch', 'user', { n: i });
+    j.close();
+    const tail = cli(['audit', 'tail', '-n', '2', path]);
+    expect(tail.code).toBe(0);
+    expect(tail.out.split('}').filter(Boolean)).toHaveLength(2);
+    expect(tail.out).toContain('"n":4');
+    const exported = cli(['audit', 'export', '--since', '2026-11-27T08:03:00Z', path]);
+    expect(exported.code).toBe(0);
+    expect((exported.out.match(/"seq":/g) ?? []).length).toBe(3);
+    expect(cli(['audit', 'export', '--since', 'yesterday-ish', path])).toMatchObject({ code: 64, err: expect.stringContaining('--since takes a date') });
+    writeFileSync(path, readFileSync(path, 'utf8').replace('"n":2', '"n":9'));
+    expect(cli(['audit', 'tail', path])).toMatchObject({ code: 1, err: expect.stringContaining('was edited') });
+  });
+
   it('says clearly when the file is not a journal', () => {
     expect(verifyJournal('not json\n')).toEqual({ ok: false, line: 1, error: 'line 1 is not JSON' });
     expect(cli(['audit', 'verify', '/nonexistent/audit.jsonl'])).toMatchObject({ code: 1, err: expect.stringContaining('cannot read') });

@@ -2,15 +2,19 @@
  * `cloison`: the administrator's command line.
  *   cloison policy check FILE     validate a policy; prints the effective policy or every problem
  *   cloison audit verify FILE     check the journal's hash chain; exit 1 on any edit/removal/reorder
+ *   cloison audit tail [-n N] FILE        the last N records (default 20), one JSON line each
+ *   cloison audit export --since ISO FILE the records at or after a time, one JSON line each
+ * The journal holds metadata only: nothing these commands print is content that crossed levels.
  */
 import { readFileSync } from 'node:fs';
 import { stringify } from 'yaml';
 import { readHead, verifyJournal } from '../audit/auditJournal';
 import { loadPolicyFile, PolicyError } from '../policy/policyLoader';
 
-const USAGE = 'usage: cloison policy check FILE | cloison audit verify FILE';
+const USAGE = 'usage: cloison policy check FILE | cloison audit verify FILE | cloison audit tail [-n N] FILE | cloison audit export --since ISO-TIME FILE';
 
 export function runCli(argv: string[], out: (s: string) => void, err: (s: string) => void): number {
+  if (argv[0] === 'audit' && (argv[1] === 'tail' || argv[1] === 'export')) return auditRead(argv.slice(1), out, err);
   const [area, verb, file, ...rest] = argv;
   if (!file || rest.length > 0) {
     err(USAGE);
@@ -47,6 +51,51 @@ export function runCli(argv: string[], out: (s: string) => void, err: (s: string
   }
   err(USAGE);
   return 64;
+}
+
+/** `audit tail` and `audit export`: read a verified journal, print records as JSON lines. */
+function auditRead(argv: string[], out: (s: string) => void, err: (s: string) => void): number {
+  const [verb, ...rest] = argv;
+  const file = rest.at(-1);
+  const option = (name: string) => {
+    const i = rest.indexOf(name);
+    return i >= 0 && i < rest.length - 2 ? rest[i + 1] : undefined;
+  };
+  if (!file || file.startsWith('-')) {
+    err(USAGE);
+    return 64;
+  }
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    err(`${file}: cannot read: ${(e as Error).message}`);
+    return 1;
+  }
+  // Never present records from a journal that does not verify as if they were trustworthy.
+  const check = verifyJournal(text, readHead(file));
+  if (!check.ok) {
+    err(`${file}: ${check.error}`);
+    return 1;
+  }
+  const lines = text.split('\n').filter(Boolean);
+  if (verb === 'tail') {
+    const n = Number(option('-n') ?? 20);
+    if (!Number.isInteger(n) || n < 1) {
+      err('-n takes a whole number of records');
+      return 64;
+    }
+    for (const line of lines.slice(-n)) out(line);
+    return 0;
+  }
+  const since = option('--since');
+  const from = since ? Date.parse(since) : NaN;
+  if (Number.isNaN(from)) {
+    err('--since takes a date and time, e.g. 2026-11-27T08:00:00Z');
+    return 64;
+  }
+  for (const line of lines) if (Date.parse((JSON.parse(line) as { time: string }).time) >= from) out(line);
+  return 0;
 }
 
 if (process.argv[1] && /cloison(\.js|\.ts)?$/.test(process.argv[1])) {

@@ -1,0 +1,27 @@
+/**
+ * The systemd units Cloison ships are accepted by `systemd-analyze verify` (the binaries they
+ * name exist once the package and its dependencies are installed: node, cage).
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+
+const UNITS = ['deploy/systemd/cloison-supervisor.service', 'deploy/systemd/cloison-kiosk@.service'];
+
+describe('systemd units', () => {
+  for (const unit of UNITS) {
+    it(`${unit} passes systemd-analyze verify`, () => {
+      const target = unit.endsWith('@.service') ? unit.replace('@.service', '@kiosk.service') : unit;
+      // A template is verified as an instance: copy it under an instance name.
+      const path = target === unit ? unit : `/tmp/${target.split('/').pop()}`;
+      if (path !== unit) execFileSync('cp', [unit, path]);
+      const run = () => execFileSync('systemd-analyze', ['verify', '--man=no', path], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+      expect(run).not.toThrow();
+    });
+  }
+
+  it('reload sends SIGHUP, which the supervisor handles (supervisor/policyReload.test.ts)', () => {
+    expect(readFileSync(UNITS[0]!, 'utf8')).toContain('ExecReload=/bin/kill -HUP $MAINPID');
+    expect(existsSync('/usr/bin/node')).toBe(true);
+  });
+});
