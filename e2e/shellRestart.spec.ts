@@ -1,0 +1,65 @@
+/**
+ * The shell can die and come back (kiosk restart): the cages keep their processes, and the new
+ * shell shows them as they were.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import { expect, test } from '@playwright/test';
+import { bwrapCage, twoLevelPolicy } from '../supervisor/testing/testPolicy';
+import { startSupervisor, type SupervisorProcess } from './support/supervisorProcess';
+
+const UIDS = { low: 62721, high: 62722 };
+let sup: SupervisorProcess;
+
+test.beforeAll(async () => {
+  const cage = (uid: number) => bwrapCage({ uid, geometry: '1024x640', apps: '[[xterm, -geometry, 120x40+0+0]]' });
+  sup = await startSupervisor(twoLevelPolicy({ low: cage(UIDS.low), high: cage(UIDS.high) }));
+});
+test.afterAll(async () => {
+  await sup?.stop();
+});
+
+/** PIDs of the processes running as a cage's uid. */
+function cagePids(uid: number): number[] {
+  return readdirSync('/proc')
+    .filter((e) => /^\d+$/.test(e))
+    .filter((e) => {
+      try {
+        return new RegExp(`^Uid:\\s+${uid}\\s`, 'm').test(readFileSync(`/proc/${e}/status`, 'utf8'));
+      } catch {
+        return false;
+      }
+    })
+    .map(Number)
+    .sort((a, b) => a - b);
+}
+
+test('a restarted shell finds the cages and their work as they were', async ({ browser }) => {
+  const first = await browser.newPage();
+  await first.goto(sup.url);
+  await expect(first.getByTestId('cage-frame-low')).toHaveAttribute('data-viewer', 'connected');
+  // Leave some work in the low terminal.
+  await expect
+    .poll(
+      async () => {
+        await first.getByTestId('viewer-low').locator('canvas').click({ position: { x: 300, y: 300 } });
+        await first.keyboard.type('echo kept > ~/kept.txt\n', { delay: 10 });
+        try {
+          return readFileSync(`${sup.homeOf('low')}/kept.txt`, 'utf8').trim();
+        } catch {
+          return '';
+        }
+      },
+      { timeout: 20_000 },
+    )
+    .toBe('kept');
+  const before = { low: cagePids(UIDS.low), high: cagePids(UIDS.high) };
+  expect(before.low.length).toBeGreaterThan(2); // Xvnc, openbox, xterm, its shell…
+  await first.close(); // the shell is gone
+
+  const second = await browser.newPage();
+  await second.goto(sup.url);
+  await expect(second.getByTestId('cage-frame-low')).toHaveAttribute('data-viewer', 'connected');
+  await expect(second.getByTestId('cage-frame-high')).toHaveAttribute('data-viewer', 'connected');
+  expect({ low: cagePids(UIDS.low), high: cagePids(UIDS.high) }).toEqual(before);
+  await second.screenshot({ path: test.info().outputPath('after-restart.png') });
+});
