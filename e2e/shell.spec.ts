@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { HIGH_COLOUR, LOW_COLOUR } from '../supervisor/testing/testPolicy';
 import { expect, test, type Page } from '@playwright/test';
 import { Screenshot } from './support/pixels';
-import { startSupervisor, twoCagePolicy, type SupervisorProcess } from './support/supervisorProcess';
+import { openShell as openShellOf, startSupervisor, twoCagePolicy, type SupervisorProcess } from './support/supervisorProcess';
 
 const LOW = LOW_COLOUR;
 const HIGH = HIGH_COLOUR;
@@ -23,11 +23,7 @@ test.afterAll(async () => {
   await sup?.stop();
 });
 
-async function openShell(page: Page): Promise<void> {
-  await page.goto(sup.url);
-  await expect(page.getByTestId('cage-frame-low')).toHaveAttribute('data-viewer', 'connected');
-  await expect(page.getByTestId('cage-frame-high')).toHaveAttribute('data-viewer', 'connected');
-}
+const openShell = (page: Page) => openShellOf(page, sup);
 
 /** Band strip and frame edges, away from the band's text and buttons. */
 function trustedSamples(shot: Screenshot): Array<[number, number]> {

@@ -9,7 +9,7 @@ import { expect, test, type Page } from '@playwright/test';
 import WebSocket from 'ws';
 import { KEY_LOGGER_APP, KEYCODE, rawKeyPresses } from './support/cageProbes';
 import { Screenshot } from './support/pixels';
-import { startSupervisor, TEST_TRUST_PHRASE, twoCagePolicy, type SupervisorProcess } from './support/supervisorProcess';
+import { openShell as openShellOf, startSupervisor, TEST_TRUST_PHRASE, twoCagePolicy, type SupervisorProcess } from './support/supervisorProcess';
 
 const LOW = LOW_COLOUR;
 const HIGH = HIGH_COLOUR;
@@ -22,11 +22,7 @@ test.afterAll(async () => {
   await sup?.stop();
 });
 
-async function openShell(page: Page): Promise<void> {
-  await page.goto(sup.url);
-  await expect(page.getByTestId('cage-frame-low')).toHaveAttribute('data-viewer', 'connected');
-  await expect(page.getByTestId('cage-frame-high')).toHaveAttribute('data-viewer', 'connected');
-}
+const openShell = (page: Page) => openShellOf(page, sup);
 
 async function frontIs(page: Page, level: string): Promise<void> {
   await expect(page.getByTestId('level-band')).toHaveAttribute('data-level', level);

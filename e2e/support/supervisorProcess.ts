@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
+import { expect, type Page } from '@playwright/test';
 import { twoLevelPolicy } from '../../supervisor/testing/testPolicy';
 
 export interface SupervisorProcess {
@@ -75,4 +76,11 @@ export function twoCagePolicy(options: { lowNetwork?: string; highNetwork?: stri
   const apps = ['[xterm, -geometry, 120x40+0+0, -fa, DejaVu Sans Mono, -fs, "12"]', ...(options.extraApps ?? [])];
   const cage = (network: string) => `{ driver: bwrap, network: ${network}, geometry: 1024x640, apps: [${apps.join(', ')}] }`;
   return twoLevelPolicy({ low: cage(options.lowNetwork ?? 'none'), high: cage(options.highNetwork ?? 'none') });
+}
+
+/** Opens the shell and waits until both cages' viewers are connected. */
+export async function openShell(page: Page, sup: SupervisorProcess): Promise<void> {
+  await page.goto(sup.url);
+  await expect(page.getByTestId('cage-frame-low')).toHaveAttribute('data-viewer', 'connected');
+  await expect(page.getByTestId('cage-frame-high')).toHaveAttribute('data-viewer', 'connected');
 }

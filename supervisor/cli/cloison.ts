@@ -34,23 +34,30 @@ export function runCli(argv: string[], out: (s: string) => void, err: (s: string
     }
   }
   if (area === 'audit' && verb === 'verify') {
-    let text: string;
-    try {
-      text = readFileSync(file, 'utf8');
-    } catch (e) {
-      err(`${file}: cannot read: ${(e as Error).message}`);
-      return 1;
-    }
-    const result = verifyJournal(text, readHead(file));
-    if (result.ok) {
-      out(`${file}: ${result.count} records, chain intact`);
-      return 0;
-    }
-    err(`${file}: ${result.error}`);
-    return 1;
+    const journal = readVerifiedJournal(file, err);
+    if (!journal) return 1;
+    out(`${file}: ${journal.count} records, chain intact`);
+    return 0;
   }
   err(USAGE);
   return 64;
+}
+
+/** Reads a journal and checks its chain and head; says why on stderr and returns null if either fails. */
+function readVerifiedJournal(file: string, err: (s: string) => void): { text: string; count: number } | null {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    err(`${file}: cannot read: ${(e as Error).message}`);
+    return null;
+  }
+  const check = verifyJournal(text, readHead(file));
+  if (!check.ok) {
+    err(`${file}: ${check.error}`);
+    return null;
+  }
+  return { text, count: check.count };
 }
 
 /** `audit tail` and `audit export`: read a verified journal, print records as JSON lines. */
@@ -65,20 +72,10 @@ function auditRead(argv: string[], out: (s: string) => void, err: (s: string) =>
     err(USAGE);
     return 64;
   }
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (e) {
-    err(`${file}: cannot read: ${(e as Error).message}`);
-    return 1;
-  }
   // Never present records from a journal that does not verify as if they were trustworthy.
-  const check = verifyJournal(text, readHead(file));
-  if (!check.ok) {
-    err(`${file}: ${check.error}`);
-    return 1;
-  }
-  const lines = text.split('\n').filter(Boolean);
+  const journal = readVerifiedJournal(file, err);
+  if (!journal) return 1;
+  const lines = journal.text.split('\n').filter(Boolean);
   if (verb === 'tail') {
     const n = Number(option('-n') ?? 20);
     if (!Number.isInteger(n) || n < 1) {
