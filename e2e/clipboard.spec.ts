@@ -5,7 +5,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { bwrapCage, twoLevelPolicy } from '../supervisor/testing/testPolicy';
+import { twoLevelPolicy, xtermCage } from '../supervisor/testing/testPolicy';
 import { expect, test, type Page } from '@playwright/test';
 import { cageShellForUid } from './support/cageByUid';
 import { startSupervisor, TEST_TRUST_PHRASE, type SupervisorProcess } from './support/supervisorProcess';
@@ -14,8 +14,7 @@ const UIDS = { low: 62701, high: 62702 };
 let sup: SupervisorProcess;
 
 test.beforeAll(async () => {
-  const cage = (uid: number) => bwrapCage({ uid, geometry: '1024x640', apps: '[[xterm, -geometry, 120x40+0+0]]' });
-  sup = await startSupervisor(twoLevelPolicy({ low: cage(UIDS.low), high: cage(UIDS.high) }));
+  sup = await startSupervisor(twoLevelPolicy({ low: xtermCage(UIDS.low), high: xtermCage(UIDS.high) }));
 });
 test.afterAll(async () => {
   await sup?.stop();

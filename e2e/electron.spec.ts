@@ -21,7 +21,7 @@ const binary = electronBinary();
 const display = process.env.DISPLAY;
 
 test.describe('Electron host', () => {
-  test.skip(!binary.path, binary.reason ?? '');
+  test.skip(!binary.path, binary.reason ?? 'Electron binary not installed');
   test.skip(!display, 'Electron needs a display (run under Xvfb)');
 
   let sup: SupervisorProcess;

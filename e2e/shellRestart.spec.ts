@@ -4,15 +4,14 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { expect, test } from '@playwright/test';
-import { bwrapCage, twoLevelPolicy } from '../supervisor/testing/testPolicy';
+import { twoLevelPolicy, xtermCage } from '../supervisor/testing/testPolicy';
 import { startSupervisor, type SupervisorProcess } from './support/supervisorProcess';
 
 const UIDS = { low: 62721, high: 62722 };
 let sup: SupervisorProcess;
 
 test.beforeAll(async () => {
-  const cage = (uid: number) => bwrapCage({ uid, geometry: '1024x640', apps: '[[xterm, -geometry, 120x40+0+0]]' });
-  sup = await startSupervisor(twoLevelPolicy({ low: cage(UIDS.low), high: cage(UIDS.high) }));
+  sup = await startSupervisor(twoLevelPolicy({ low: xtermCage(UIDS.low), high: xtermCage(UIDS.high) }));
 });
 test.afterAll(async () => {
   await sup?.stop();

@@ -3,13 +3,14 @@
  * to responses by id, events handed on. Plain Node: no Electron import, testable without it.
  */
 import { connect, type Socket } from 'node:net';
+import { LineFrames } from '../shared/lineFrames';
 import { serverFrameSchema } from '../shared/rpc';
 
 export class SupervisorLink {
   private readonly sock: Socket;
   private nextId = 1;
   private readonly pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: { code: string; message: string }) => void }>();
-  private buffered = '';
+  private readonly frames = new LineFrames();
 
   constructor(socketPath: string, private readonly onEvent: (name: string, data: unknown) => void) {
     this.sock = connect({ path: socketPath });
@@ -35,11 +36,7 @@ export class SupervisorLink {
   }
 
   private receive(chunk: string): void {
-    this.buffered += chunk;
-    let nl: number;
-    while ((nl = this.buffered.indexOf('\n')) >= 0) {
-      const line = this.buffered.slice(0, nl);
-      this.buffered = this.buffered.slice(nl + 1);
+    for (const line of this.frames.push(chunk)) {
       let frame;
       try {
         frame = serverFrameSchema.parse(JSON.parse(line));

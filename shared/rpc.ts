@@ -29,8 +29,6 @@ export const cageStateSchema = z.object({
   /** Human-readable reason for crashed/stopped, written by the supervisor (never by a cage). */
   detail: z.string().max(500).optional(),
   restarts: z.number().int().min(0),
-  width: z.number().int().optional(),
-  height: z.number().int().optional(),
 });
 export type CageState = z.infer<typeof cageStateSchema>;
 

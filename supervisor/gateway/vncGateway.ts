@@ -85,10 +85,6 @@ export class VncGateway {
     this.wss.handleUpgrade(req, socket, head, (ws) => this.bridge(ws, level, endpoint));
   }
 
-  get connectionCount(): number {
-    return this.bridges.size;
-  }
-
   close(): void {
     for (const b of this.bridges) {
       b.ws.terminate();

@@ -3,6 +3,7 @@
  */
 import { chmodSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
+import { LineFrames } from '../../shared/lineFrames';
 import { MAX_RPC_FRAME_BYTES } from '../../shared/rpc';
 import { RpcSession, type RpcHandlers, type RpcSessions } from './rpcSession';
 
@@ -11,21 +12,12 @@ export function listenUnixRpc(path: string, handlers: RpcHandlers, sessions: Rpc
   const server = createServer((sock) => {
     const session = new RpcSession(handlers, (text) => sock.write(text + '\n'));
     const remove = sessions.add(session);
-    let buffered = '';
+    const frames = new LineFrames();
     sock.setEncoding('utf8');
     sock.on('data', (chunk: string) => {
-      buffered += chunk;
-      let nl: number;
-      while ((nl = buffered.indexOf('\n')) >= 0) {
-        const line = buffered.slice(0, nl);
-        buffered = buffered.slice(nl + 1);
-        if (line.trim()) void session.receive(line);
-      }
+      for (const line of frames.push(chunk)) void session.receive(line);
       // A line longer than any valid frame is abuse: answer once and hang up.
-      if (buffered.length > MAX_RPC_FRAME_BYTES) {
-        void session.receive(buffered).finally(() => sock.end());
-        buffered = '';
-      }
+      if (frames.pendingLength > MAX_RPC_FRAME_BYTES) void session.receive(frames.takePending()).finally(() => sock.end());
     });
     sock.on('close', remove);
     sock.on('error', remove);

@@ -5,6 +5,7 @@
 /* eslint-disable @typescript-eslint/no-explicit-any -- a test helper handing back untyped JSON frames */
 import { EventEmitter } from 'node:events';
 import { connect } from 'node:net';
+import { LineFrames } from '../../shared/lineFrames';
 
 export interface RpcClient {
   call(method: string, params: unknown): Promise<{ ok: boolean; result?: any; error?: { code: string; message: string } }>;
@@ -20,14 +21,11 @@ export function rpcClient(socketPath: string): Promise<RpcClient> {
     const events = new EventEmitter();
     const pending = new Map<number, (frame: any) => void>();
     let id = 0;
-    let buffered = '';
+    const frames = new LineFrames();
     sock.setEncoding('utf8');
     sock.on('data', (chunk: string) => {
-      buffered += chunk;
-      let nl: number;
-      while ((nl = buffered.indexOf('\n')) >= 0) {
-        const frame = JSON.parse(buffered.slice(0, nl));
-        buffered = buffered.slice(nl + 1);
+      for (const line of frames.push(chunk)) {
+        const frame = JSON.parse(line);
         if (frame.type === 'event') events.emit(frame.name, frame.data);
         else pending.get(frame.id)?.(frame);
       }

@@ -31,3 +31,8 @@ export function bwrapCage(options: { uid?: number; geometry?: string; apps?: str
 export function vncCage(socket: string): string {
   return `{ driver: vnc, endpoint: { socket: ${socket} } }`;
 }
+
+/** A bwrap cage whose terminal covers its screen, under a fixed uid (tests that reach into it). */
+export function xtermCage(uid: number): string {
+  return bwrapCage({ uid, geometry: '1024x640', apps: '[[xterm, -geometry, 120x40+0+0]]' });
+}
