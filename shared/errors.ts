@@ -11,6 +11,8 @@ export const ERROR_CODES = [
   'TICKET_INVALID', // unknown, used, expired, or bound to another cage
   'RFB_PROTOCOL', // client sent bytes the gateway does not accept
   'LIMIT_EXCEEDED',
+  'POLICY_DENIED', // the administrator's policy does not allow it
+  'WRONG_STATE', // not possible in the object's current state (attached, busy, gone)
   'INTERNAL',
 ] as const;
 

@@ -214,6 +214,46 @@ function withFlowDecisions<S extends Section>(section: S, flows: Flows): Omit<S,
   };
 }
 
+
+/**
+ * USB storage (CLIP OS 4 / Qubes 4.3 / Trusted Extensions): rules bind known devices to one level
+ * and mode; unknown devices follow `unknown` (ask the user by default), who may choose only among
+ * `choices` (default: low read-write, high read-only). A bound device is never attached elsewhere.
+ */
+export const DEVICE_MODES = ['read-only', 'read-write'] as const;
+export const deviceModeSchema = z.enum(DEVICE_MODES);
+export type DeviceMode = z.infer<typeof deviceModeSchema>;
+const deviceTargetSchema = z.object({ level: levelIdSchema, mode: deviceModeSchema }).strict();
+export type DeviceTarget = z.infer<typeof deviceTargetSchema>;
+const HEX4 = /^[0-9a-fA-F]{4}$/;
+export const deviceMatchSchema = z
+  .object({
+    vendorId: z.string().regex(HEX4, 'vendorId is the USB vendor id, 4 hex digits').transform((s) => s.toLowerCase()).optional(),
+    productId: z.string().regex(HEX4, 'productId is the USB product id, 4 hex digits').transform((s) => s.toLowerCase()).optional(),
+    serial: z.string().min(1).max(256).optional(),
+    uuid: z.string().min(1).max(64).optional(),
+  })
+  .strict()
+  .refine((m) => Object.values(m).some((v) => v !== undefined), 'a device match needs at least one of vendorId, productId, serial, uuid');
+export type DeviceMatch = z.infer<typeof deviceMatchSchema>;
+export const MOUNTABLE_FILESYSTEMS = ['vfat', 'exfat', 'ext2', 'ext3', 'ext4', 'iso9660', 'udf', 'ntfs3'] as const;
+export const usbPolicySchema = z
+  .object({
+    /** What happens to a device no rule matches: ask the user, a fixed level, or ignore it. */
+    unknown: z.union([z.enum(['ask', 'ignore']), deviceTargetSchema]).default('ask'),
+    /** Levels and modes the user may choose for an unknown device; empty = lowest level read-write, every other read-only. */
+    choices: z.array(deviceTargetSchema).default([]),
+    rules: z.array(z.object({ name: z.string().min(1).max(80).optional(), match: deviceMatchSchema, level: levelIdSchema, mode: deviceModeSchema }).strict()).default([]),
+    filesystems: z.array(z.enum(MOUNTABLE_FILESYSTEMS)).min(1).default([...MOUNTABLE_FILESYSTEMS]),
+    /**
+     * Loop devices whose backing file lies under this directory count as plugged keys: for
+     * training rooms and tests. Unset (the default), loop devices are never offered.
+     */
+    loopDevices: z.object({ backingDir: z.string().startsWith('/', 'backingDir must be an absolute path') }).strict().optional(),
+  })
+  .strict();
+export type UsbPolicy = z.infer<typeof usbPolicySchema>;
+
 export const shortcutsSchema = z
   .object({
     switchLevel: z.string().min(1).default('Ctrl+Alt+PageDown'),
@@ -236,6 +276,7 @@ export const policySchema = z
     shortcuts: shortcutsSchema.default({ switchLevel: 'Ctrl+Alt+PageDown', copyOut: 'Ctrl+Alt+C', pasteIn: 'Ctrl+Alt+V', secureAttention: 'Pause' }),
     files: filesPolicySchema.default({ up: BASE_FILE_RULE, down: BASE_FILE_RULE, lateral: BASE_FILE_RULE, pairs: [] }),
     clipboard: clipboardPolicySchema.default({ up: BASE_CLIPBOARD_RULE, down: BASE_CLIPBOARD_RULE, lateral: BASE_CLIPBOARD_RULE, pairs: [] }),
+    usb: usbPolicySchema.prefault({}),
   })
   .strict()
   .superRefine((policy, ctx) => {
@@ -262,6 +303,12 @@ export const policySchema = z
         }
       });
     }
+    const checkLevel = (id: string, path: Array<string | number>) => {
+      if (!ids.has(id)) ctx.addIssue({ code: 'custom', path, message: `no level "${id}" in this policy` });
+    };
+    if (typeof policy.usb.unknown === 'object') checkLevel(policy.usb.unknown.level, ['usb', 'unknown', 'level']);
+    policy.usb.choices.forEach((c, i) => checkLevel(c.level, ['usb', 'choices', i, 'level']));
+    policy.usb.rules.forEach((r, i) => checkLevel(r.level, ['usb', 'rules', i, 'level']));
     const uids = new Map<number, number>();
     policy.levels.forEach((level, i) => {
       if (level.cage.driver !== 'bwrap') return;
@@ -275,6 +322,7 @@ export const policySchema = z
     ...policy,
     clipboard: withFlowDecisions(policy.clipboard, policy.flows),
     files: withFlowDecisions(policy.files, policy.flows),
+    usb: { ...policy.usb, choices: policy.usb.choices.length > 0 ? policy.usb.choices : defaultDeviceChoices(policy.levels) },
   }));
 export type Policy = z.infer<typeof policySchema>;
 
@@ -315,4 +363,10 @@ export function directionBetween(from: LevelPolicy, to: LevelPolicy): FlowDirect
   if (to.rank > from.rank) return 'up';
   if (to.rank < from.rank) return 'down';
   return 'lateral';
+}
+
+/** CLIP OS 4's default: the lowest level read-write, every higher level read-only. */
+function defaultDeviceChoices(levels: LevelPolicy[]): DeviceTarget[] {
+  const lowest = Math.min(...levels.map((l) => l.rank));
+  return [...levels].sort((a, b) => a.rank - b.rank).map((l) => ({ level: l.id, mode: l.rank === lowest ? 'read-write' : 'read-only' }));
 }

@@ -7,7 +7,7 @@
  */
 import { z } from 'zod';
 import { ERROR_CODES } from './errors';
-import { levelIdSchema } from './policy';
+import { deviceModeSchema, levelIdSchema } from './policy';
 import { trustSettingSchema, trustSymbolSchema } from './trustPhrase';
 
 export const levelViewSchema = z.object({
@@ -101,6 +101,43 @@ export const clipboardOutcomeSchema = z.object({
   outcome: z.enum(['pasted', 'denied', 'refused', 'timed-out']),
   reason: z.string().optional(),
 });
+
+/**
+ * A storage device as the shell may show it. Every identity string was read from the device (so it
+ * is attacker-chosen) and is sanitised by the supervisor: invisibles made visible, length capped.
+ */
+export const DEVICE_STATES = ['waiting', 'attaching', 'attached', 'ejecting', 'detached', 'ignored', 'unusable'] as const;
+export const deviceTargetViewSchema = z.object({ level: levelIdSchema, mode: deviceModeSchema });
+export const deviceViewSchema = z.object({
+  id: z.string(),
+  bus: z.enum(['usb', 'loop']),
+  vendorId: z.string(),
+  productId: z.string(),
+  vendor: z.string(),
+  product: z.string(),
+  serial: z.string(),
+  sizeBytes: z.number().int().min(0),
+  fsType: z.string().nullable(),
+  label: z.string().nullable(),
+  uuid: z.string().nullable(),
+  state: z.enum(DEVICE_STATES),
+  /** Where it is (or was last) attached. */
+  level: levelIdSchema.nullable(),
+  mode: deviceModeSchema.nullable(),
+  /** The folder name under ~/Media in the cage. */
+  mediaName: z.string().nullable(),
+  /** Set when a policy rule binds the device: it can go nowhere else. */
+  boundTo: z.object({ level: levelIdSchema, mode: deviceModeSchema, rule: z.string() }).nullable(),
+  /** Where the user may attach it (for a bound device, its level only). */
+  choices: z.array(deviceTargetViewSchema),
+  /** Unmounted and synced: the user may pull it out. */
+  safeToRemove: z.boolean(),
+  /** Why it cannot be used, or why the last attach failed (supervisor's words). */
+  problem: z.string().nullable(),
+});
+export type DeviceView = z.infer<typeof deviceViewSchema>;
+export type DeviceTargetView = z.infer<typeof deviceTargetViewSchema>;
+
 const empty = z.object({}).strict();
 
 export const rpcMethods = {
@@ -142,6 +179,16 @@ export const rpcMethods = {
     result: z.object({ results: z.array(transferResultSchema) }),
   },
   'files.cancel': { params: empty, result: z.object({ cancelled: z.boolean() }) },
+  'devices.list': { params: empty, result: z.object({ devices: z.array(deviceViewSchema) }) },
+  /** Attaches a device to a level (the user's choice in the trusted dialog or tray), if the policy allows. */
+  'devices.attach': {
+    params: z.object({ id: z.string().max(64), level: levelIdSchema, mode: deviceModeSchema }).strict(),
+    result: deviceViewSchema,
+  },
+  /** Syncs and unmounts; the device stays known, detached, and may be pulled. */
+  'devices.eject': { params: z.object({ id: z.string().max(64) }).strict(), result: deviceViewSchema },
+  /** The user left a waiting device unassigned. */
+  'devices.dismiss': { params: z.object({ id: z.string().max(64) }).strict(), result: deviceViewSchema },
   'confirm.answer': { params: z.object({ id: z.string().max(64), accept: z.boolean() }).strict(), result: z.object({}) },
 } as const;
 
@@ -151,6 +198,8 @@ export const rpcEvents = {
   onClipboard: z.object({ held: heldClipboardSchema.nullable() }),
   onConfirmRequest: confirmRequestSchema,
   onTransferProgress: z.object({ file: z.string(), doneBytes: z.number(), totalBytes: z.number() }),
+  /** The whole device list, after any change. */
+  onDevices: z.object({ devices: z.array(deviceViewSchema) }),
   onConfirmSettled: z.object({ id: z.string(), answer: z.enum(['accepted', 'refused', 'timed-out']) }),
 } as const;
 

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { cageUid, type Policy } from '../shared/policy';
 import { FileAuditJournal } from './audit/auditJournal';
 import type { CageDriver } from './cages/cageDriver';
-import { BwrapDriver, bwrapCagePaths } from './cages/bwrapDriver';
+import { BwrapDriver, bwrapCagePaths, mediaRootOf } from './cages/bwrapDriver';
 import { CageLifecycle } from './cages/cageLifecycle';
 import { VncDriver } from './cages/vncDriver';
 import { FocusState } from './focusState';
@@ -26,6 +26,9 @@ import { XCageClipboards } from './clipboard/cageClipboards';
 import { Confirmations } from './confirm/confirmations';
 import { FileBroker } from './files/fileBroker';
 import { sakKeysyms } from '../shared/keysyms';
+import { DeviceBroker } from './usb/deviceBroker';
+import { DeviceWatcher } from './usb/deviceWatcher';
+import { MediaMounts } from './usb/mediaMounts';
 
 export interface SupervisorOptions {
   policy: Policy;
@@ -37,6 +40,8 @@ export interface SupervisorOptions {
   port?: number;
   /** Allowed WebSocket origins besides the browser host's own (Electron's app://cloison). */
   extraOrigins?: string[];
+  /** How often sysfs is rescanned for USB devices (udev events also trigger a rescan). */
+  deviceScanMs?: number;
   log?: (msg: string, fields?: Record<string, unknown>) => void;
 }
 
@@ -51,6 +56,9 @@ export class Supervisor {
   readonly confirmations: Confirmations;
   readonly clipboard: ClipboardBroker;
   readonly files: FileBroker;
+  readonly devices: DeviceBroker;
+  private readonly deviceWatcher: DeviceWatcher;
+  private readonly mediaMounts: MediaMounts;
   private readonly cageClipboards: XCageClipboards;
   private readonly sessions = new RpcSessions();
   private host: BrowserHost | null = null;
@@ -115,6 +123,24 @@ export class Supervisor {
       journal: this.journal,
       onChange: (held) => this.sessions.broadcast('onClipboard', { held }),
     });
+    this.mediaMounts = new MediaMounts(mediaRootOf(options.runDir));
+    this.devices = new DeviceBroker({
+      policy,
+      mounts: this.mediaMounts,
+      journal: this.journal,
+      cageUidOf: (level) => {
+        const index = policy.levels.findIndex((l) => l.id === level);
+        const cage = policy.levels[index]?.cage;
+        return cage?.driver === 'bwrap' ? cageUid(cage, index) : null;
+      },
+    });
+    this.devices.on('change', (devices) => this.sessions.broadcast('onDevices', { devices }));
+    this.deviceWatcher = new DeviceWatcher({
+      ...(policy.usb.loopDevices ? { loopBackingDir: policy.usb.loopDevices.backingDir } : {}),
+      ...(options.deviceScanMs ? { intervalMs: options.deviceScanMs } : {}),
+    });
+    this.deviceWatcher.on('arrived', (device) => void this.devices.arrived(device).catch((err: Error) => options.log?.('device arrival failed', { error: err.message })));
+    this.deviceWatcher.on('removed', (device) => void this.devices.removed(device).catch((err: Error) => options.log?.('device removal failed', { error: err.message })));
     this.gateway = new VncGateway({
       tickets: this.tickets,
       focus: this.focus,
@@ -136,6 +162,7 @@ export class Supervisor {
       clipboard: this.clipboard,
       files: this.files,
       confirmations: this.confirmations,
+      devices: this.devices,
     });
   }
 
@@ -170,19 +197,28 @@ export class Supervisor {
       ...(this.options.extraOrigins ? { extraOrigins: this.options.extraOrigins } : {}),
       ...(this.options.log ? { log: this.options.log } : {}),
     });
+    // The shared media root must exist before any cage binds its folder of it.
+    const mediaReady = await this.mediaMounts.prepare(policy.levels.map((l) => l.id)).then(
+      () => true,
+      (err: Error) => (this.options.log?.('USB devices unavailable: cannot prepare the media mounts', { error: err.message }), false),
+    );
     // Cages start in parallel; each reports its own status.
     await Promise.all([...this.cages.values()].map((c) => c.start()));
     // A transfer cut short by a killed supervisor leaves nothing half-written behind.
     await this.files.cleanPartials().catch((err: Error) => this.options.log?.('cleaning partial transfers failed', { error: err.message }));
+    if (mediaReady) this.deviceWatcher.start();
   }
 
   async stop(): Promise<void> {
     this.files.cancel();
+    this.deviceWatcher.stop();
     this.confirmations.refuseAll();
     this.clipboard.dispose();
     this.cageClipboards.dispose();
     this.gateway.close();
     await Promise.all([...this.cages.values()].map((c) => c.stop('supervisor shutting down')));
+    await this.devices.close();
+    await this.mediaMounts.unmountAllUnder();
     await this.host?.close();
     await new Promise<void>((resolve) => (this.unixServer ? this.unixServer.close(() => resolve()) : resolve()));
     this.journal.close();

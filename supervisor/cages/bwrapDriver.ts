@@ -22,10 +22,17 @@ export interface BwrapCagePaths {
   home: string;
   /** Per-cage runtime directory (0700): VNC socket dir, X socket dir, session script. */
   run: string;
+  /** The level's folder in the supervisor's shared media root, bound at ~/Media (USB devices). */
+  media: string;
 }
 
 export function bwrapCagePaths(stateDir: string, runDir: string, level: string): BwrapCagePaths {
-  return { home: join(stateDir, 'cages', level, 'home'), run: join(runDir, 'cages', level) };
+  return { home: join(stateDir, 'cages', level, 'home'), run: join(runDir, 'cages', level), media: join(mediaRootOf(runDir), level) };
+}
+
+/** Where the supervisor mounts USB devices, one folder per level. */
+export function mediaRootOf(runDir: string): string {
+  return join(runDir, 'media');
 }
 
 export interface BwrapDriverOptions {
@@ -46,6 +53,7 @@ const ETC_ENTRIES = [
 
 const CAGE_HOME = '/home/cloison';
 const CAGE_USER = 'cloison';
+const CAGE_MEDIA = `${CAGE_HOME}/Media`;
 /** Debian's tty group: terminals chown their pty to it, which needs membership without CAP_CHOWN. */
 const TTY_GID = 5;
 const CAGE_VNC_DIR = '/run/cloison';
@@ -123,6 +131,7 @@ export class BwrapDriver implements CageDriver {
     mkdirSync(paths.run, { recursive: true, mode: 0o700 });
     chmodSync(paths.run, 0o700);
     for (const dir of [join(paths.run, 'vnc'), this.x11Dir]) mkdirSync(dir, { recursive: true, mode: 0o700 });
+    mkdirSync(paths.media, { recursive: true, mode: 0o755 });
     chmodSync(join(paths.run, 'vnc'), 0o700);
     chmodSync(this.x11Dir, 0o1777); // X wants a sticky world-writable dir; its parent (0700) keeps others out
     // Stale sockets from a crashed run would make the readiness check lie.
@@ -210,6 +219,8 @@ exit 72
       '--ro-bind', join(paths.run, 'passwd'), '/etc/passwd',
       '--ro-bind', join(paths.run, 'group'), '/etc/group',
       '--bind', paths.home, CAGE_HOME,
+      // Read-only bind: the cage cannot create folders there; devices mounted below appear live.
+      '--ro-bind', paths.media, CAGE_MEDIA,
       '--bind', join(paths.run, 'vnc'), CAGE_VNC_DIR,
       '--bind', this.x11Dir, '/tmp/.X11-unix',
       '--ro-bind', join(paths.run, 'session.sh'), '/run/cloison-session.sh',

@@ -13,6 +13,7 @@ import type { TrustPhraseStore } from '../trust/trustPhraseStore';
 import type { ClipboardBroker } from '../clipboard/clipboardBroker';
 import type { Confirmations } from '../confirm/confirmations';
 import type { FileBroker } from '../files/fileBroker';
+import type { DeviceBroker } from '../usb/deviceBroker';
 import { VNC_PATH } from '../gateway/vncGateway';
 import type { RpcHandlers } from './rpcSession';
 
@@ -26,6 +27,7 @@ export interface HandlerDeps {
   clipboard: ClipboardBroker;
   files: FileBroker;
   confirmations: Confirmations;
+  devices: DeviceBroker;
 }
 
 export function levelViews(policy: Policy): LevelView[] {
@@ -90,6 +92,13 @@ export function createRpcHandlers(deps: HandlerDeps): RpcHandlers {
       return { results: await deps.files.transfer(from, to, paths, justification) };
     },
     'files.cancel': () => ({ cancelled: deps.files.cancel() }),
+    'devices.list': () => ({ devices: deps.devices.list() }),
+    'devices.attach': ({ id, level, mode }) => {
+      cageOf(level);
+      return deps.devices.attach(id, level, mode);
+    },
+    'devices.eject': ({ id }) => deps.devices.eject(id),
+    'devices.dismiss': ({ id }) => deps.devices.dismiss(id),
     'confirm.answer': ({ id, accept }) => {
       deps.confirmations.answer(id, accept ? 'accepted' : 'refused');
       return {};

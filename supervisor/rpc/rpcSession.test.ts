@@ -20,6 +20,12 @@ function session(overrides: Partial<RpcHandlers> = {}) {
     'files.list': () => ({ entries: [] }),
     'files.transfer': () => ({ results: [] }),
     'files.cancel': () => ({ cancelled: false }),
+    'devices.list': () => ({ devices: [] }),
+    'devices.attach': () => Promise.reject(new Error('no device')),
+    'devices.eject': () => Promise.reject(new Error('no device')),
+    'devices.dismiss': () => {
+      throw new Error('no device');
+    },
     ...overrides,
   };
   const s = new RpcSession(handlers, (text) => sent.push(JSON.parse(text)));
