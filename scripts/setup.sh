@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what Cloison needs on Debian 12 (as root): the cage parts (TigerVNC Xvnc, bubblewrap,
-# slirp4netns, a window manager, a terminal and an editor), Chromium for the browser host and the
+# slirp4netns, a window manager, a terminal and an editor), the USB storage tools (blkid, mount,
+# blockdev; mkfs for the tests' keys), Chromium for the browser host and the
 # end-to-end tests, Xvfb for headless Electron runs, then the npm dependencies and a build.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -9,6 +10,7 @@ PACKAGES=(
   tigervnc-standalone-server bubblewrap slirp4netns util-linux iproute2
   openbox xterm x11-apps x11-utils xinput xdotool fonts-dejavu-core
   chromium xvfb xauth cage
+  mount e2fsprogs dosfstools coreutils udev
 )
 
 if [ "$(id -u)" -ne 0 ]; then

@@ -15,6 +15,11 @@ export const DEBIAN_PACKAGE_OF: Record<string, string> = {
   xclip: 'xclip',
   setpriv: 'util-linux',
   xprop: 'x11-utils',
+  blkid: 'util-linux',
+  blockdev: 'util-linux',
+  mount: 'mount',
+  umount: 'mount',
+  sync: 'coreutils',
 };
 
 export function findBinary(name: string, path = process.env.PATH ?? '/usr/bin:/bin'): string | null {

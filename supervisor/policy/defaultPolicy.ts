@@ -33,4 +33,12 @@ flows:
 shortcuts:
   switchLevel: Ctrl+Alt+PageDown
   secureAttention: Pause
+usb:
+  # An unknown key brings up the trusted dialog; the user may attach it low read-write or high
+  # read-only (CLIP OS 4). Keys registered in rules are bound to their level.
+  unknown: ask
+  choices:
+    - { level: low, mode: read-write }
+    - { level: high, mode: read-only }
+  rules: []
 `;
