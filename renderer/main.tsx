@@ -70,7 +70,7 @@ async function boot(): Promise<void> {
   const broker = clipboardActions(api, store);
   context = { store, api, switchTo, clipboard: broker };
 
-  const [view, trust, clipboard] = await Promise.all([api.call('session.describe', {}), api.call('trust.get', {}), api.call('clipboard.state', {})]);
+  const [view, trust, clipboard, devices] = await Promise.all([api.call('session.describe', {}), api.call('trust.get', {}), api.call('clipboard.state', {}), api.call('devices.list', {})]);
   store.getState().initialise({
     levels: view.levels,
     cages: view.cages,
@@ -82,6 +82,8 @@ async function boot(): Promise<void> {
     trust: trust.phrase ? { phrase: trust.phrase, symbol: trust.symbol } : null,
   });
   store.getState().setHeldClipboard(clipboard.held);
+  store.getState().setDevices(devices.devices);
+  api.on('onDevices', ({ devices: list }) => store.getState().setDevices(list));
   api.on('onClipboard', ({ held }) => store.getState().setHeldClipboard(held));
   api.on('onConfirmRequest', (request) => store.getState().askConfirmation(request));
   api.on('onConfirmSettled', ({ id }) => store.getState().settleConfirmation(id));

@@ -72,10 +72,10 @@ export async function startSupervisor(policyYaml: string, options: StartOptions 
 }
 
 /** A two-level policy with real bwrap cages whose terminal covers the whole screen. */
-export function twoCagePolicy(options: { lowNetwork?: string; highNetwork?: string; extraApps?: string[] } = {}): string {
+export function twoCagePolicy(options: { lowNetwork?: string; highNetwork?: string; extraApps?: string[]; extra?: string } = {}): string {
   const apps = ['[xterm, -geometry, 120x40+0+0, -fa, DejaVu Sans Mono, -fs, "12"]', ...(options.extraApps ?? [])];
   const cage = (network: string) => `{ driver: bwrap, network: ${network}, geometry: 1024x640, apps: [${apps.join(', ')}] }`;
-  return twoLevelPolicy({ low: cage(options.lowNetwork ?? 'none'), high: cage(options.highNetwork ?? 'none') });
+  return twoLevelPolicy({ low: cage(options.lowNetwork ?? 'none'), high: cage(options.highNetwork ?? 'none') }, options.extra ?? '');
 }
 
 /** Opens the shell and waits until both cages' viewers are connected. */

@@ -10,6 +10,7 @@ import { TrustedOverview } from './TrustedOverview';
 import { TrustPhraseDialog } from './TrustPhraseDialog';
 import { ConfirmDialog } from './ConfirmDialog';
 import { FileTransferDialog } from './FileTransferDialog';
+import { DeviceAssignDialog } from './DeviceAssignDialog';
 
 export function App() {
   const link = useShellState((s) => s.link);
@@ -34,6 +35,7 @@ export function App() {
       <TrustPhraseDialog />
       <FileTransferDialog />
       <ConfirmDialog />
+      <DeviceAssignDialog />
     </div>
   );
 }

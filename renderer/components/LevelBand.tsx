@@ -8,6 +8,7 @@ import { useShell, useShellState } from '../shellContext';
 import { levelById } from '../store/shellStore';
 import { TrustMarkView } from './TrustMarkView';
 import { ClipboardIndicator } from './ClipboardIndicator';
+import { DeviceTray } from './DeviceTray';
 
 export function LevelBand() {
   const { switchTo } = useShell();
@@ -56,6 +57,7 @@ export function LevelBand() {
       </nav>
       <TrustMarkView trust={trust} testId="band-trust" />
       <ClipboardIndicator />
+      <DeviceTray />
       <div className="band__hint" title={`${t.shortcut} : ${shortcut}`}>
         <button type="button" className="band__menu" data-testid="open-overview" onClick={() => store.getState().openOverview()} title={`${t.menu} (${sak})`}>
           {t.menuShort} <kbd>{sak}</kbd>

@@ -7,7 +7,7 @@
  * view; nothing a cage sends is ever stored here (trusted path, property 2).
  */
 import { createStore } from 'zustand/vanilla';
-import type { CageState, ConfirmRequest, HeldClipboard, LevelView } from '../../shared/rpc';
+import type { CageState, ConfirmRequest, DeviceView, HeldClipboard, LevelView } from '../../shared/rpc';
 
 export type LinkState = 'connecting' | 'connected' | 'lost';
 export type Layout = 'single' | 'split';
@@ -44,6 +44,11 @@ export interface ShellState {
   confirmation: ConfirmRequest | null;
   /** The trusted file transfer dialog, with the level files are picked from. */
   transferFrom: string | null;
+  /** USB storage devices the supervisor knows (sanitised views). */
+  devices: DeviceView[];
+  /** A device the user chose to attach from the tray (the dialog opens for it). */
+  assigningDevice: string | null;
+  trayOpen: boolean;
   /** The last broker outcome, shown briefly in the band. */
   notice: { text: string; tone: 'ok' | 'refused'; at: number } | null;
 }
@@ -75,6 +80,10 @@ export interface ShellActions {
   setNotice(text: string, tone: 'ok' | 'refused'): void;
   openTransfer(from: string): void;
   closeTransfer(): void;
+  setDevices(devices: DeviceView[]): void;
+  openAssign(id: string): void;
+  closeAssign(): void;
+  setTrayOpen(open: boolean): void;
 }
 
 export type ShellStore = ReturnType<typeof createShellStore>;
@@ -100,6 +109,9 @@ export function createShellStore(locale: Locale) {
     confirmation: null,
     notice: null,
     transferFrom: null,
+    devices: [],
+    assigningDevice: null,
+    trayOpen: false,
     initialise: ({ levels, cages, focus, switchShortcut, copyOutShortcut, pasteInShortcut, secureAttentionKey, trust }) =>
       set({
         copyOutShortcut,
@@ -141,12 +153,26 @@ export function createShellStore(locale: Locale) {
     setNotice: (text, tone) => set({ notice: { text, tone, at: Date.now() } }),
     openTransfer: (from) => set({ transferFrom: from, overviewOpen: false }),
     closeTransfer: () => set({ transferFrom: null }),
+    setDevices: (devices) => set((s) => ({ devices, assigningDevice: devices.some((d) => d.id === s.assigningDevice) ? s.assigningDevice : null })),
+    openAssign: (id) => set({ assigningDevice: id, trayOpen: false, overviewOpen: false }),
+    closeAssign: () => set({ assigningDevice: null }),
+    setTrayOpen: (trayOpen) => set({ trayOpen }),
   }));
 }
 
 /** True while a trusted surface (overview, dialog) has the keyboard: no cage gets input. */
 export function inputSuspended(s: ShellState): boolean {
-  return s.overviewOpen || s.trustDialog !== null || s.confirmation !== null || s.transferFrom !== null;
+  return s.overviewOpen || s.trustDialog !== null || s.confirmation !== null || s.transferFrom !== null || s.trayOpen || deviceToAssign(s) !== null;
+}
+
+/**
+ * The device the trusted assignment dialog is for: the one the user picked in the tray, else the
+ * first one waiting for a decision. Other dialogs (trust phrase, crossings) go first.
+ */
+export function deviceToAssign(s: ShellState): DeviceView | null {
+  if (s.trustDialog !== null || s.confirmation !== null) return null;
+  const picked = s.devices.find((d) => d.id === s.assigningDevice && (d.state === 'waiting' || d.state === 'detached'));
+  return picked ?? s.devices.find((d) => d.state === 'waiting') ?? null;
 }
 
 /** The level after `current` in rank order, wrapping round. */

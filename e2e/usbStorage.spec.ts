@@ -1,0 +1,134 @@
+/**
+ * USB storage in the shell, end to end: a real loop device over an ext4 image is plugged, the
+ * trusted dialog shows what it is and where it may go (levels in their colours, modes, trust
+ * phrase), the user's choice mounts it in that cage only, and the band's tray lists it with its
+ * folder and an Eject that tells when the key may be pulled. A key bound to high by a rule goes
+ * there with no dialog; a hostile label is shown with its control characters made visible.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { expect, test, type Page } from '@playwright/test';
+import { LoopKeys } from '../supervisor/testing/loopKeys';
+import { twoLevelPolicy, xtermCage, HIGH_COLOUR, LOW_COLOUR } from '../supervisor/testing/testPolicy';
+import { cageShellForUid } from './support/cageByUid';
+import { startSupervisor, TEST_TRUST_PHRASE, type SupervisorProcess } from './support/supervisorProcess';
+
+const UIDS = { low: 62801, high: 62802 };
+const BOUND_UUID = '7e57b0d0-1111-4222-8333-944455556666';
+let sup: SupervisorProcess;
+let keysRoot: string;
+let keys: LoopKeys;
+
+test.beforeAll(async () => {
+  keysRoot = mkdtempSync(join(tmpdir(), 'cloison-keys-'));
+  keys = new LoopKeys(keysRoot);
+  const usb = `usb:
+  loopDevices: { backingDir: ${keys.backingDir} }
+  rules:
+    - { name: "clé de l'équipe haute", match: { uuid: "${BOUND_UUID}" }, level: high, mode: read-only }
+`;
+  sup = await startSupervisor(twoLevelPolicy({ low: xtermCage(UIDS.low), high: xtermCage(UIDS.high) }, usb));
+});
+test.afterAll(async () => {
+  await sup?.stop();
+  await keys?.cleanup();
+  rmSync(keysRoot, { recursive: true, force: true });
+});
+
+/** '#1b7f3b' as the browser computes it: 'rgb(27, 127, 59)'. */
+const rgbOf = (hex: string) => `rgb(${[1, 3, 5].map((i) => parseInt(hex.slice(i, i + 2), 16)).join(', ')})`;
+const inCage = (level: 'low' | 'high', script: string) => cageShellForUid(UIDS[level])(script);
+
+async function openShell(page: Page): Promise<void> {
+  await page.goto(sup.url);
+  await expect(page.getByTestId('cage-frame-low')).toHaveAttribute('data-viewer', 'connected');
+}
+
+test('an unknown key: trusted dialog, attach low read-write, tray, eject, reattach high read-only', async ({ page }) => {
+  await openShell(page);
+  const key = await keys.plug({ format: 'ext4', fileName: 'rapport-key.img', label: 'RAPPORTS', uuid: '0d5e2c4a-8b1f-4e7a-9c3d-2f6b8a0e1c57', owner: UIDS.low, files: { 'note.txt': 'bas\n' } });
+
+  const dialog = page.getByTestId('device-dialog');
+  await expect(dialog).toBeVisible({ timeout: 10_000 });
+  await expect(page.getByTestId('device-trust')).toContainText(TEST_TRUST_PHRASE);
+  await expect(page.getByTestId('device-label')).toHaveText('RAPPORTS');
+  await expect(page.getByTestId('device-filesystem')).toHaveText('ext4');
+  await expect(page.getByTestId('device-serial')).toHaveText('rapport-key.img');
+  await expect(page.getByTestId('device-uuid')).toHaveText('0d5e2c4a-8b1f-4e7a-9c3d-2f6b8a0e1c57');
+  await expect(page.getByTestId('device-size')).toHaveText('8.0 MiB');
+  await expect(page.getByTestId('device-vendor')).toHaveText('Linux');
+  const low = page.getByTestId('device-attach-low-read-write');
+  const high = page.getByTestId('device-attach-high-read-only');
+  await expect(low).toContainText('Attacher à Bas');
+  await expect(low).toContainText('lecture-écriture');
+  await expect(high).toContainText('Attacher à Haut');
+  await expect(high).toContainText('lecture seule');
+  await expect(page.getByTestId('device-attach-high-read-write')).toHaveCount(0);
+  expect(await low.evaluate((el) => getComputedStyle(el).backgroundColor)).toBe(rgbOf(LOW_COLOUR));
+  expect(await high.evaluate((el) => getComputedStyle(el).backgroundColor)).toBe(rgbOf(HIGH_COLOUR));
+  await expect(page.getByTestId('device-leave')).toBeFocused(); // a stray Enter does not attach
+  await expect(dialog).toHaveAttribute('data-armed', 'true');
+  await page.screenshot({ path: test.info().outputPath('usb-dialog.png') });
+
+  await low.click();
+  await expect(dialog).toHaveCount(0);
+  await expect(page.getByTestId('device-tray-count')).toHaveText('1/1');
+  expect((await inCage('low', 'cat ~/Media/RAPPORTS/note.txt && echo ok > ~/Media/RAPPORTS/w.txt && cat ~/Media/RAPPORTS/w.txt')).stdout).toBe('bas\nok\n');
+  expect((await inCage('high', 'ls -A ~/Media')).stdout).toBe('');
+
+  await page.getByTestId('device-tray').click();
+  const panel = page.getByTestId('device-tray-panel');
+  await expect(panel).toContainText('RAPPORTS');
+  await expect(panel).toContainText('Bas');
+  await expect(panel).toContainText('~/Media/RAPPORTS');
+  await page.screenshot({ path: test.info().outputPath('usb-tray.png') });
+  await panel.getByTestId('tray-eject').click();
+  await expect(panel.getByTestId('tray-safe')).toContainText('peut être retiré');
+  await expect(page.getByTestId('band-notice')).toContainText('vous pouvez le retirer');
+  expect((await inCage('low', 'ls -A ~/Media')).stdout).toBe('');
+
+  // Reattach elsewhere, from the tray.
+  await panel.getByTestId('tray-attach').click();
+  await expect(dialog).toBeVisible();
+  await expect(dialog).toHaveAttribute('data-armed', 'true');
+  await page.getByTestId('device-attach-high-read-only').click();
+  await expect(page.getByTestId('device-tray-count')).toHaveText('1/1');
+  expect((await inCage('high', 'cat ~/Media/RAPPORTS/w.txt; echo x > ~/Media/RAPPORTS/y.txt')).stderr).toMatch(/Read-only file system/);
+  expect((await inCage('low', 'ls -A ~/Media')).stdout).toBe('');
+  await page.getByTestId('device-tray').click();
+  await page.getByTestId('tray-eject').click();
+  await expect(page.getByTestId('tray-safe')).toBeVisible();
+  await key.pull();
+  await expect(page.getByTestId('device-tray-count')).toHaveText('0/0');
+});
+
+test('a key bound to high goes there without a dialog; a hostile label is shown made visible', async ({ page }) => {
+  await openShell(page);
+  const bound = await keys.plug({ format: 'ext4', fileName: 'team.img', label: 'EQUIPE', uuid: BOUND_UUID, files: { 'plan.txt': 'plan\n' } });
+  await expect(page.getByTestId('device-tray-count')).toHaveText('1/1', { timeout: 10_000 });
+  await expect(page.getByTestId('device-dialog')).toHaveCount(0);
+  expect((await inCage('high', 'cat ~/Media/EQUIPE/plan.txt')).stdout).toBe('plan\n');
+
+  const hostile = await keys.plug({ format: 'ext4', fileName: 'evil\u202e.img', label: '../\u001b[31m\u0007x/..' });
+  const dialog = page.getByTestId('device-dialog');
+  await expect(dialog).toBeVisible({ timeout: 10_000 });
+  // Each control character is drawn as a marked chip naming it, never as itself.
+  await expect(page.getByTestId('device-label')).toHaveText('../U+001B[31mU+0007x/..');
+  await expect(page.getByTestId('device-label').locator('.invisible-mark')).toHaveText(['U+001B', 'U+0007']);
+  await expect(page.getByTestId('device-serial')).toHaveText('evilU+202E.img');
+  await expect(dialog).toHaveAttribute('data-armed', 'true');
+  await page.screenshot({ path: test.info().outputPath('usb-hostile-dialog.png') });
+  await page.getByTestId('device-leave').click();
+  await expect(dialog).toHaveCount(0);
+  await page.getByTestId('device-tray').click();
+  const panel = page.getByTestId('device-tray-panel');
+  await expect(panel).toContainText('EQUIPE');
+  await expect(panel).toContainText('Haut');
+  await expect(panel).toContainText('non attaché');
+  await page.screenshot({ path: test.info().outputPath('usb-tray-bound.png') });
+  await hostile.pull();
+  await page.getByTestId('tray-eject').click();
+  await bound.pull();
+  await expect(page.getByTestId('device-tray-count')).toHaveText('0/0', { timeout: 10_000 });
+});

@@ -1,0 +1,81 @@
+/**
+ * The trusted USB assignment dialog (CLIP OS 4's core dialog): drawn by the shell when a device
+ * waits for a decision, or when the user picks one in the tray. It shows what the device is, the
+ * levels it may go to in their colours with their modes — only what the policy allows — and the
+ * trust phrase. Like every trusted dialog it is deaf for its first 500 ms and the keyboard starts
+ * on "Leave unattached".
+ */
+import type { DeviceTargetView, DeviceView } from '../../shared/rpc';
+import { textFor } from '../i18n';
+import { useShell, useShellState } from '../shellContext';
+import { deviceToAssign, levelById } from '../store/shellStore';
+import { DeviceIdentity } from './deviceIdentity';
+import { TrustMarkView } from './TrustMarkView';
+import { useArmedAfter } from './useArmedAfter';
+
+export function DeviceAssignDialog() {
+  const device = useShellState(deviceToAssign);
+  if (!device) return null;
+  return <AssignCard key={device.id} device={device} />;
+}
+
+function AssignCard({ device }: { device: DeviceView }) {
+  const { api, store } = useShell();
+  const levels = useShellState((s) => s.levels);
+  const trust = useShellState((s) => s.trust);
+  const locale = useShellState((s) => s.locale);
+  const t = textFor(locale);
+  const armed = useArmedAfter();
+  const attach = (target: DeviceTargetView) => {
+    if (!armed) return;
+    store.getState().closeAssign();
+    const level = levelById(levels, target.level);
+    api.call('devices.attach', { id: device.id, ...target }).then(
+      () => store.getState().setNotice(`${t.usb.attached} ${level?.label[locale] ?? target.level}`, 'ok'),
+      (err: Error) => store.getState().setNotice(`${t.usb.failed} : ${err.message}`, 'refused'),
+    );
+  };
+  const leave = () => {
+    if (!armed) return;
+    store.getState().closeAssign();
+    if (device.state === 'waiting') void api.call('devices.dismiss', { id: device.id });
+  };
+  return (
+    <div className="modal" data-testid="device-dialog" data-armed={armed} data-device={device.id} role="alertdialog" aria-modal="true">
+      <div className="modal__card modal__card--wide">
+        <h2 className="modal__title">{device.state === 'waiting' ? t.usb.dialogTitle : t.usb.assignTitle}</h2>
+        <TrustMarkView trust={trust} testId="device-trust" />
+        <DeviceIdentity device={device} />
+        {device.problem ? <div className="modal__error" data-testid="device-problem">{device.problem}</div> : null}
+        {device.boundTo ? <div className="crossing__what" data-testid="device-bound">{t.usb.boundNote}</div> : null}
+        <div className="device-choices" data-testid="device-choices">
+          {device.choices.map((target) => {
+            const level = levelById(levels, target.level);
+            if (!level) return null;
+            return (
+              <button
+                key={`${target.level}-${target.mode}`}
+                type="button"
+                className="device-choice"
+                data-testid={`device-attach-${target.level}-${target.mode}`}
+                style={{ backgroundColor: level.colour, color: level.textColour }}
+                disabled={!armed}
+                onClick={() => attach(target)}
+              >
+                <span className="device-choice__level">
+                  {t.usb.attachTo} {level.label[locale]}
+                </span>
+                <span className="device-choice__mode">{t.usb.modes[target.mode]}</span>
+              </button>
+            );
+          })}
+        </div>
+        <div className="modal__actions">
+          <button type="button" className="button" data-testid="device-leave" autoFocus onClick={leave}>
+            {t.usb.leave}
+          </button>
+        </div>
+      </div>
+    </div>
+  );
+}
