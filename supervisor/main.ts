@@ -3,8 +3,8 @@
  * anything starts), starts the supervisor and prints one JSON "ready" line on stdout.
  *
  *   cloison-supervisor [--policy FILE] [--state-dir DIR] [--run-dir DIR] [--port N] [--renderer DIR]
+ *                      [--admin-group NAME]
  */
-import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -14,6 +14,7 @@ import { pino } from 'pino';
 import { DEFAULT_POLICY_NAME, DEFAULT_POLICY_YAML } from './policy/defaultPolicy';
 import { loadDefaultPolicy, loadPolicyFile, PolicyError } from './policy/policyLoader';
 import { Supervisor } from './supervisor';
+import { groupId } from './admin/adminServer';
 
 function defaultStateDir(): string {
   if (process.env.CLOISON_STATE_DIR) return process.env.CLOISON_STATE_DIR;
@@ -45,6 +46,7 @@ async function main(): Promise<void> {
       renderer: { type: 'string' },
       'allow-origin': { type: 'string', multiple: true },
       'log-level': { type: 'string' },
+      'admin-group': { type: 'string' },
     },
     strict: true,
   });
@@ -80,6 +82,7 @@ async function main(): Promise<void> {
     rendererDir: values.renderer ? resolve(values.renderer) : defaultRendererDir(),
     ...(values.port ? { port: Number(values.port) } : {}),
     ...(values['allow-origin'] ? { extraOrigins: values['allow-origin'] } : {}),
+    ...adminGroupOption(values['admin-group'], log),
     // pino owns the "level" key (its severity): a cage's level is logged as "cage".
     log: (msg, fields) => {
       const { level, ...rest } = fields ?? {};
@@ -98,21 +101,12 @@ async function main(): Promise<void> {
   process.on('SIGINT', () => void shutdown('SIGINT'));
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
   // SIGHUP (systemctl reload): re-read the policy. An invalid one is refused and the running one
-  // stays; a valid, changed one is recorded and applied at the next start (live application of a
-  // changed policy is not implemented yet). Either way the supervisor keeps running.
+  // stays; a valid one applies at once, restarting only the cages whose definition changed.
   process.on('SIGHUP', () => {
-    if (!values.policy) return void supervisor.journal.append('policy.reload', 'admin', { decision: 'unchanged', reason: 'embedded default policy' });
-    try {
-      loadPolicyFile(policySource);
-      const text = readFileSync(policySource, 'utf8');
-      const changed = text !== policyText;
-      supervisor.journal.append('policy.reload', 'admin', { decision: changed ? 'pending-restart' : 'unchanged', sha256: createHash('sha256').update(text).digest('hex') });
-      log.warn({ changed }, changed ? 'policy changed: it takes effect at the next start of the supervisor' : 'policy unchanged');
-    } catch (err) {
-      const reason = err instanceof PolicyError ? err.message : (err as Error).message;
-      supervisor.journal.append('policy.reload', 'admin', { decision: 'refused', reason: reason.slice(0, 500) });
-      log.error({ reason }, 'new policy refused; the running policy stays');
-    }
+    void supervisor.reloadPolicy().then((outcome) => {
+      if (outcome.decision === 'refused') log.error({ reason: outcome.reason }, 'new policy refused; the running policy stays');
+      else log.warn({ decision: outcome.decision, changes: outcome.changes, restarted: outcome.restarted }, 'policy reloaded');
+    });
   });
 
   await supervisor.start();
@@ -126,6 +120,14 @@ async function main(): Promise<void> {
       cages: [...supervisor.cages.values()].map((c) => c.state),
     }) + '\n',
   );
+}
+
+/** The admin socket's group: --admin-group NAME, else cloison-admin when that group exists. */
+function adminGroupOption(name: string | undefined, log: { warn: (o: object, m: string) => void }): { adminGroup?: number } {
+  const wanted = name ?? 'cloison-admin';
+  const gid = groupId(wanted);
+  if (gid === undefined && name) log.warn({ group: name }, 'no such group: the admin socket stays root-only');
+  return gid === undefined ? {} : { adminGroup: gid };
 }
 
 main().catch((err: Error) => {

@@ -1,46 +1,145 @@
 /**
- * `systemctl reload` sends SIGHUP: the supervisor re-reads its policy, refuses an invalid one with
- * a clear journal record, and keeps running with the policy it has. Runs the built supervisor.
+ * Policy reload and the admin socket, on the built supervisor started with the deployed layout
+ * (policy file, state and run directories; paths overridden for the test): SIGHUP or `cloison
+ * policy reload` applies a valid change at once, restarting only the cages whose definition
+ * changed; a broken policy is refused and the running one stays. The admin socket answers
+ * status and refuses anything that could carry content.
  */
-import { spawn } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { describe, expect, it } from 'vitest';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { adminCall } from './cli/adminClient';
 import { testRoot } from './testing/realCage';
 import { bwrapCage, twoLevelPolicy } from './testing/testPolicy';
 
-describe('policy reload on SIGHUP', () => {
-  it('refuses a broken policy, keeps running, and records a valid change', async () => {
-    const root = testRoot();
-    const policy = join(root, 'policy.yaml');
-    const good = twoLevelPolicy({ low: bwrapCage({ uid: 62851 }), high: bwrapCage({ uid: 62852 }) });
-    writeFileSync(policy, good);
-    const sup = spawn(process.execPath, ['out/supervisor/main.js', '--policy', policy, '--state-dir', join(root, 's'), '--run-dir', join(root, 'r')], { stdio: ['ignore', 'pipe', 'ignore'] });
+const run = promisify(execFile);
+const LOW_UID = 62851;
+const HIGH_UID = 62852;
+
+/** The pid of the Xvnc running as a cage's uid (a restarted cage has a new one). */
+function xvncPidOf(uid: number): number | null {
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const comm = readFileSync(`/proc/${entry}/comm`, 'utf8').trim();
+      if (comm === 'Xvnc' && new RegExp(`^Uid:\\s+${uid}\\s`, 'm').test(readFileSync(`/proc/${entry}/status`, 'utf8'))) return Number(entry);
+    } catch {
+      /* gone */
+    }
+  }
+  return null;
+}
+
+async function until<T>(probe: () => T | null | undefined, what: string, timeoutMs = 20_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = probe();
+    if (v !== null && v !== undefined) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+describe('policy reload and the admin socket (deployed layout)', () => {
+  const root = testRoot();
+  const policyFile = join(root, 'policy.yaml');
+  const runDir = join(root, 'r');
+  const adminSocket = join(runDir, 'admin.sock');
+  const good = twoLevelPolicy({ low: bwrapCage({ uid: LOW_UID }), high: bwrapCage({ uid: HIGH_UID }) });
+  let sup: ChildProcess;
+  const reloads = () =>
+    readFileSync(join(root, 's', 'audit.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l))
+      .filter((r) => r.kind === 'policy.reload');
+  const cli = async (...args: string[]) => {
+    try {
+      const { stdout, stderr } = await run(process.execPath, ['out/cli/cloison.js', ...args, '--socket', adminSocket]);
+      return { code: 0, stdout, stderr };
+    } catch (err) {
+      const e = err as { code: number; stdout: string; stderr: string };
+      return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+    }
+  };
+
+  beforeAll(async () => {
+    writeFileSync(policyFile, good);
+    sup = spawn(process.execPath, ['out/supervisor/main.js', '--policy', policyFile, '--state-dir', join(root, 's'), '--run-dir', runDir, '--admin-group', 'adm'], { stdio: ['ignore', 'pipe', 'ignore'] });
     await new Promise((r) => createInterface({ input: sup.stdout! }).once('line', r));
-    const reloads = () =>
-      readFileSync(join(root, 's', 'audit.jsonl'), 'utf8')
-        .trim()
-        .split('\n')
-        .map((l) => JSON.parse(l))
-        .filter((r) => r.kind === 'policy.reload');
-    const waitFor = async (n: number) => {
-      for (let i = 0; i < 100 && reloads().length < n; i++) await new Promise((r) => setTimeout(r, 50));
-    };
-
-    writeFileSync(policy, good.replace('colour: "#1b7f3b"', 'colour: green'));
-    sup.kill('SIGHUP');
-    await waitFor(1);
-    expect(reloads()[0]).toMatchObject({ actor: 'admin', decision: 'refused', reason: expect.stringContaining(`${policy}:6:13: levels[0].colour: colour is #RRGGBB`) });
-    expect(sup.exitCode).toBeNull();
-
-    writeFileSync(policy, good.replace('{ fr: Bas, en: Low }', '{ fr: Bas, en: Low side }'));
-    sup.kill('SIGHUP');
-    await waitFor(2);
-    expect(reloads()[1]).toMatchObject({ decision: 'pending-restart', sha256: expect.stringMatching(/^[0-9a-f]{64}$/) });
-    expect(sup.exitCode).toBeNull();
-
+  }, 60_000);
+  afterAll(async () => {
     sup.kill('SIGTERM');
     await new Promise((r) => sup.once('exit', r));
+    rmSync(root, { recursive: true, force: true });
+  });
+
+  it('refuses a broken policy on SIGHUP with file, line and reason; nothing restarts', async () => {
+    const [low, high] = [xvncPidOf(LOW_UID), xvncPidOf(HIGH_UID)];
+    expect(low).not.toBeNull();
+    writeFileSync(policyFile, good.replace('colour: "#1b7f3b"', 'colour: green'));
+    sup.kill('SIGHUP');
+    const [refused] = await until(() => (reloads().length >= 1 ? reloads() : null), 'the refusal');
+    expect(refused).toMatchObject({ actor: 'admin', decision: 'refused', reason: expect.stringContaining(`${policyFile}:6:13: levels[0].colour: colour is #RRGGBB`) });
+    expect(sup.exitCode).toBeNull();
+    expect([xvncPidOf(LOW_UID), xvncPidOf(HIGH_UID)]).toEqual([low, high]);
+  });
+
+  it('cloison policy check shows the difference from the running policy', async () => {
+    const changed = join(root, 'changed.yaml');
+    writeFileSync(changed, good.replace('geometry: 640x480', 'geometry: 800x600')); // the first cage, low, only
+    const r = await cli('policy', 'check', changed);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('policy is valid (2 levels)');
+    expect(r.stdout).toContain('levels.low.cage changed: that cage restarts');
+    expect(r.stdout).not.toContain('levels.high');
+  });
+
+  it('applies a change to one cage live: only that cage restarts, the other keeps its processes', async () => {
+    const [low, high] = [xvncPidOf(LOW_UID), xvncPidOf(HIGH_UID)];
+    // Only high's cage changes (its geometry); the low cage's definition stays the same.
+    const next = twoLevelPolicy({ low: bwrapCage({ uid: LOW_UID }), high: bwrapCage({ uid: HIGH_UID, geometry: '800x600' }) });
+    writeFileSync(policyFile, next);
+    const r = await cli('policy', 'reload');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/decision: applied/);
+    expect(r.stdout).toContain('levels.high.cage changed');
+    const newHigh = await until(() => {
+      const pid = xvncPidOf(HIGH_UID);
+      return pid !== null && pid !== high ? pid : null;
+    }, 'the high cage to restart');
+    expect(newHigh).not.toBe(high);
+    expect(xvncPidOf(LOW_UID)).toBe(low);
+    expect(reloads().at(-1)).toMatchObject({ decision: 'applied', restarted: 'high' });
+    const status = await adminCall(adminSocket, 'status');
+    expect(status).toMatchObject({ ok: true, result: { cages: [{ level: 'low', status: 'running' }, { level: 'high', status: 'running' }] } });
+  });
+
+  it('a change of flows only restarts nothing', async () => {
+    const [low, high] = [xvncPidOf(LOW_UID), xvncPidOf(HIGH_UID)];
+    const current = readFileSync(policyFile, 'utf8');
+    writeFileSync(policyFile, `${current}flows: { up: deny, down: deny, lateral: deny }\n`);
+    sup.kill('SIGHUP');
+    await until(() => (String(reloads().at(-1)?.changes).startsWith('flows changed') ? true : null), 'the flows change');
+    expect(reloads().at(-1)).toMatchObject({ decision: 'applied', restarted: '' });
+    expect([xvncPidOf(LOW_UID), xvncPidOf(HIGH_UID)]).toEqual([low, high]);
+  });
+
+  it('the admin socket is group-restricted, answers status, and refuses content requests', async () => {
+    const st = statSync(adminSocket);
+    expect(st.mode & 0o777).toBe(0o660);
+    expect(st.gid).toBe(4); // Debian's adm group, given with --admin-group adm
+    const status = await cli('status');
+    expect(status.code).toBe(0);
+    expect(status.stdout).toContain(`policySource: ${policyFile}`);
+    expect(status.stdout).toMatch(/policySha256: [0-9a-f]{64}/);
+    for (const method of ['clipboard.state', 'clipboard.copy', 'files.list', 'trust.get', 'devices.list', 'vnc.ticket', 'session.describe']) {
+      const reply = await adminCall(adminSocket, method);
+      expect(reply).toMatchObject({ ok: false, error: { code: 'NOT_AUTHORISED', message: expect.stringContaining('never any content') } });
+    }
+    expect(statSync(join(runDir, 'supervisor.sock')).mode & 0o777).toBe(0o600); // the shell's socket stays root's
   });
 });

@@ -7,7 +7,11 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import type { Server } from 'node:net';
 import { join } from 'node:path';
-import { cageUid, type Policy } from '../shared/policy';
+import { readFileSync } from 'node:fs';
+import { cageUid, type LevelPolicy, type Policy } from '../shared/policy';
+import { DEFAULT_POLICY_NAME, DEFAULT_POLICY_YAML } from './policy/defaultPolicy';
+import { loadDefaultPolicy, parsePolicy } from './policy/policyLoader';
+import { describeChanges, hasChanges, policyChanges } from './policy/policyChanges';
 import { FileAuditJournal } from './audit/auditJournal';
 import type { CageDriver } from './cages/cageDriver';
 import { BwrapDriver, bwrapCagePaths, mediaRootOf } from './cages/bwrapDriver';
@@ -27,6 +31,7 @@ import { Confirmations } from './confirm/confirmations';
 import { FileBroker } from './files/fileBroker';
 import { sakKeysyms } from '../shared/keysyms';
 import { DeviceBroker } from './usb/deviceBroker';
+import { listenAdmin, type AdminHandlers, type AdminStatus } from './admin/adminServer';
 import { DeviceWatcher } from './usb/deviceWatcher';
 import { MediaMounts } from './usb/mediaMounts';
 
@@ -40,9 +45,18 @@ export interface SupervisorOptions {
   port?: number;
   /** Allowed WebSocket origins besides the browser host's own (Electron's app://cloison). */
   extraOrigins?: string[];
+  /** Group allowed on the admin socket (0660); without one it is root's only (0600). */
+  adminGroup?: number;
   /** How often sysfs is rescanned for USB devices (udev events also trigger a rescan). */
   deviceScanMs?: number;
   log?: (msg: string, fields?: Record<string, unknown>) => void;
+}
+
+export interface ReloadOutcome {
+  decision: 'applied' | 'unchanged' | 'pending-restart' | 'refused';
+  reason?: string;
+  changes: string[];
+  restarted: string[];
 }
 
 export class Supervisor {
@@ -63,7 +77,12 @@ export class Supervisor {
   private readonly sessions = new RpcSessions();
   private host: BrowserHost | null = null;
   private unixServer: Server | null = null;
+  private adminServer: Server | null = null;
+  private readonly startedAt = new Date().toISOString();
   private readonly drivers = new Map<string, CageDriver>();
+  private policy: Policy;
+  private policyText: string;
+  private reloading: Promise<unknown> = Promise.resolve();
 
   constructor(private readonly options: SupervisorOptions) {
     const { policy } = options;
@@ -75,17 +94,12 @@ export class Supervisor {
     const lowest = [...policy.levels].sort((a, b) => a.rank - b.rank)[0];
     if (!lowest) throw new Error('policy has no level');
     this.focus = new FocusState(policy.levels.map((l) => l.id), lowest.id);
+    this.policy = policy;
+    this.policyText = options.policyText;
+    // Brokers read the policy through this getter, so a reloaded policy applies to them at once.
+    const current = () => this.policy;
     policy.levels.forEach((level, index) => {
-      const driver: CageDriver =
-        level.cage.driver === 'bwrap'
-          ? new BwrapDriver({
-              level: level.id,
-              cage: level.cage,
-              uid: cageUid(level.cage, index),
-              paths: bwrapCagePaths(options.stateDir, options.runDir, level.id),
-              ...(options.log ? { log: options.log } : {}),
-            })
-          : new VncDriver({ cage: level.cage });
+      const driver = this.createDriver(level, index);
       this.drivers.set(level.id, driver);
       const lifecycle = new CageLifecycle({ level: level.id, driver });
       lifecycle.on('status', (state) => {
@@ -105,19 +119,23 @@ export class Supervisor {
       (level) => Boolean(this.cages.get(level)?.cage),
     );
     this.files = new FileBroker({
-      policy,
+      get policy() {
+        return current();
+      },
       confirmations: this.confirmations,
       journal: this.journal,
       onProgress: (p) => this.sessions.broadcast('onTransferProgress', p),
       homeOf: (level) => {
-        const index = policy.levels.findIndex((l) => l.id === level);
-        const cage = policy.levels[index]?.cage;
+        const index = current().levels.findIndex((l) => l.id === level);
+        const cage = current().levels[index]?.cage;
         if (!cage || cage.driver !== 'bwrap') return null;
         return { home: bwrapCagePaths(options.stateDir, options.runDir, level).home, uid: cageUid(cage, index) };
       },
     });
     this.clipboard = new ClipboardBroker({
-      policy,
+      get policy() {
+        return current();
+      },
       clipboards: this.cageClipboards,
       confirmations: this.confirmations,
       journal: this.journal,
@@ -125,12 +143,14 @@ export class Supervisor {
     });
     this.mediaMounts = new MediaMounts(mediaRootOf(options.runDir));
     this.devices = new DeviceBroker({
-      policy,
+      get policy() {
+        return current();
+      },
       mounts: this.mediaMounts,
       journal: this.journal,
       cageUidOf: (level) => {
-        const index = policy.levels.findIndex((l) => l.id === level);
-        const cage = policy.levels[index]?.cage;
+        const index = current().levels.findIndex((l) => l.id === level);
+        const cage = current().levels[index]?.cage;
         return cage?.driver === 'bwrap' ? cageUid(cage, index) : null;
       },
     });
@@ -146,14 +166,17 @@ export class Supervisor {
       focus: this.focus,
       endpointOf: (level) => this.cages.get(level)?.cage?.endpoint ?? null,
       // The secure-attention key never reaches a cage, even if a renderer bug let it through.
-      reservedKeysym: ((reserved: readonly number[]) => (keysym: number) => reserved.includes(keysym))(sakKeysyms(policy.shortcuts.secureAttention)),
+      reservedKeysym: (keysym: number) => sakKeysyms(current().shortcuts.secureAttention).includes(keysym),
       ...(options.log ? { log: options.log } : {}),
     });
   }
 
   get handlers() {
+    const current = () => this.policy;
     return createRpcHandlers({
-      policy: this.options.policy,
+      get policy() {
+        return current();
+      },
       cages: this.cages,
       focus: this.focus,
       tickets: this.tickets,
@@ -170,8 +193,101 @@ export class Supervisor {
     return this.host;
   }
 
+  get adminSocketPath(): string {
+    return join(this.options.runDir, 'admin.sock');
+  }
+
+  private get adminHandlers(): AdminHandlers {
+    const sha256 = () => createHash('sha256').update(this.policyText).digest('hex');
+    return {
+      status: (): AdminStatus => {
+        const devices: AdminStatus['devices'] = {};
+        for (const d of this.devices.list()) devices[d.state] = (devices[d.state] ?? 0) + 1;
+        return {
+          policySource: this.options.policySource,
+          policySha256: sha256(),
+          since: this.startedAt,
+          cages: [...this.cages.values()].map((c) => c.state),
+          devices,
+          journal: { records: this.journal.records },
+        };
+      },
+      'policy.get': () => ({ source: this.options.policySource, sha256: sha256(), policy: this.policy }),
+      'policy.reload': () => this.reloadPolicy(),
+    };
+  }
+
   get rpcSocketPath(): string {
     return join(this.options.runDir, 'supervisor.sock');
+  }
+
+  /** The running policy and its text (as last loaded or reloaded). */
+  get runningPolicy(): { policy: Policy; text: string; source: string } {
+    return { policy: this.policy, text: this.policyText, source: this.options.policySource };
+  }
+
+  /**
+   * Re-reads the policy file (SIGHUP, admin socket). An invalid policy is refused and the running
+   * one stays; a valid one applies at once to the brokers, and only the cages whose own
+   * definition changed restart. Adding, removing or reordering levels waits for the next start.
+   */
+  reloadPolicy(): Promise<ReloadOutcome> {
+    const run = this.reloading.then(() => this.reloadNow());
+    this.reloading = run.catch(() => undefined);
+    return run;
+  }
+
+  private async reloadNow(): Promise<ReloadOutcome> {
+    const source = this.options.policySource;
+    let text: string;
+    let next: Policy;
+    try {
+      if (source === DEFAULT_POLICY_NAME) {
+        text = DEFAULT_POLICY_YAML;
+        next = loadDefaultPolicy();
+      } else {
+        text = readFileSync(source, 'utf8');
+        next = parsePolicy(text, source);
+      }
+    } catch (err) {
+      const reason = (err as Error).message.slice(0, 2000);
+      this.journal.append('policy.reload', 'admin', { decision: 'refused', reason: reason.slice(0, 500) });
+      return { decision: 'refused', reason, changes: [], restarted: [] };
+    }
+    const sha256 = createHash('sha256').update(text).digest('hex');
+    const changes = policyChanges(this.policy, next);
+    const described = describeChanges(changes);
+    if (!hasChanges(changes)) {
+      this.journal.append('policy.reload', 'admin', { decision: 'unchanged', sha256 });
+      return { decision: 'unchanged', changes: described, restarted: [] };
+    }
+    if (changes.levelSetChanged) {
+      this.journal.append('policy.reload', 'admin', { decision: 'pending-restart', sha256, changes: described.join('; ') });
+      return { decision: 'pending-restart', changes: described, restarted: [] };
+    }
+    this.policy = next;
+    this.policyText = text;
+    for (const id of changes.cages) {
+      const index = next.levels.findIndex((l) => l.id === id);
+      const driver = this.createDriver(next.levels[index]!, index);
+      this.drivers.set(id, driver);
+      await this.cages.get(id)!.replaceDriver(driver, 'restarting: its definition changed in the policy');
+    }
+    this.journal.append('policy.reload', 'admin', { decision: 'applied', sha256, changes: described.join('; '), restarted: changes.cages.join(',') });
+    return { decision: 'applied', changes: described, restarted: changes.cages };
+  }
+
+  private createDriver(level: LevelPolicy, index: number): CageDriver {
+    const { options } = this;
+    return level.cage.driver === 'bwrap'
+      ? new BwrapDriver({
+          level: level.id,
+          cage: level.cage,
+          uid: cageUid(level.cage, index),
+          paths: bwrapCagePaths(options.stateDir, options.runDir, level.id),
+          ...(options.log ? { log: options.log } : {}),
+        })
+      : new VncDriver({ cage: level.cage });
   }
 
   driverOf(level: string): CageDriver | undefined {
@@ -179,7 +295,7 @@ export class Supervisor {
   }
 
   async start(): Promise<void> {
-    const { policy, policySource, policyText } = this.options;
+    const { policy, policySource, policyText } = { policy: this.policy, policySource: this.options.policySource, policyText: this.policyText };
     this.journal.append('policy.load', 'supervisor', {
       source: policySource,
       sha256: createHash('sha256').update(policyText).digest('hex'),
@@ -187,6 +303,7 @@ export class Supervisor {
     });
     const handlers = this.handlers;
     this.unixServer = await listenUnixRpc(this.rpcSocketPath, handlers, this.sessions);
+    this.adminServer = await listenAdmin(this.adminSocketPath, this.adminHandlers, this.options.adminGroup !== undefined ? { group: this.options.adminGroup } : {});
     this.host = await startBrowserHost({
       rendererDir: this.options.rendererDir,
       token: this.launchToken,
@@ -221,6 +338,7 @@ export class Supervisor {
     await this.mediaMounts.unmountAllUnder();
     await this.host?.close();
     await new Promise<void>((resolve) => (this.unixServer ? this.unixServer.close(() => resolve()) : resolve()));
+    await new Promise<void>((resolve) => (this.adminServer ? this.adminServer.close(() => resolve()) : resolve()));
     this.journal.close();
   }
 }

@@ -54,6 +54,11 @@ export class FileAuditJournal implements AuditJournal {
     this.fd = openSync(path, 'a', 0o600);
   }
 
+  /** How many records the journal holds. */
+  get records(): number {
+    return this.seq;
+  }
+
   append(kind: string, actor: string, fields: AuditFields = {}): AuditRecord {
     const body: Omit<AuditRecord, 'hash'> = { ...fields, seq: this.seq + 1, time: this.now().toISOString(), kind, actor, prev: this.prev };
     const record = { ...body, hash: hashRecord(body) } as AuditRecord;

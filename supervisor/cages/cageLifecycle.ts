@@ -89,6 +89,14 @@ export class CageLifecycle extends EventEmitter<{ status: [CageState] }> {
     await cage?.stop();
   }
 
+  /** A new cage definition (policy reload): stops the cage, then starts it with the new driver. */
+  async replaceDriver(driver: CageDriver, reason: string): Promise<void> {
+    await this.stop(reason);
+    this.options.driver = driver;
+    this.consecutiveCrashes = 0;
+    await this.start();
+  }
+
   /** A user's retry: resets the crash counter and starts now. */
   async retry(): Promise<void> {
     this.consecutiveCrashes = 0;

@@ -1,6 +1,10 @@
 /**
  * `cloison`: the administrator's command line.
- *   cloison policy check FILE     validate a policy; prints the effective policy or every problem
+ *   cloison policy check FILE     validate a policy; prints the effective policy or every problem,
+ *                                 and how it differs from the running supervisor's
+ *   cloison policy reload         the supervisor re-reads its policy (refused if invalid)
+ *   cloison status                the supervisor's policy, cages and device counts
+ *   (these three take --socket PATH, default /run/cloison/admin.sock)
  *   cloison audit verify FILE     check the journal's hash chain; exit 1 on any edit/removal/reorder
  *   cloison audit tail [-n N] FILE        the last N records (default 20), one JSON line each
  *   cloison audit export --since ISO FILE the records at or after a time, one JSON line each
@@ -10,8 +14,12 @@ import { readFileSync } from 'node:fs';
 import { stringify } from 'yaml';
 import { readHead, verifyJournal } from '../audit/auditJournal';
 import { loadPolicyFile, PolicyError } from '../policy/policyLoader';
+import { describeChanges, policyChanges } from '../policy/policyChanges';
+import type { Policy } from '../../shared/policy';
+import type { ReloadOutcome } from '../supervisor';
+import { adminCall, DEFAULT_ADMIN_SOCKET } from './adminClient';
 
-const USAGE = 'usage: cloison policy check FILE | cloison audit verify FILE | cloison audit tail [-n N] FILE | cloison audit export --since ISO-TIME FILE';
+const USAGE = 'usage: cloison policy check FILE [--socket PATH] | cloison policy reload [--socket PATH] | cloison status [--socket PATH] | cloison audit verify FILE | cloison audit tail [-n N] FILE | cloison audit export --since ISO-TIME FILE';
 
 export function runCli(argv: string[], out: (s: string) => void, err: (s: string) => void): number {
   if (argv[0] === 'audit' && (argv[1] === 'tail' || argv[1] === 'export')) return auditRead(argv.slice(1), out, err);
@@ -95,6 +103,49 @@ function auditRead(argv: string[], out: (s: string) => void, err: (s: string) =>
   return 0;
 }
 
+/**
+ * The whole command line: the admin-socket commands (status, policy reload, and policy check's
+ * comparison with the running policy), then the local ones.
+ */
+export async function runCliWithSupervisor(argv: string[], out: (s: string) => void, err: (s: string) => void): Promise<number> {
+  const socketAt = argv.indexOf('--socket');
+  const socket = socketAt >= 0 ? argv[socketAt + 1] : DEFAULT_ADMIN_SOCKET;
+  const args = socketAt >= 0 ? [...argv.slice(0, socketAt), ...argv.slice(socketAt + 2)] : argv;
+  if (!socket) {
+    err(USAGE);
+    return 64;
+  }
+  const call = async (method: string): Promise<unknown> => {
+    const reply = await adminCall(socket, method);
+    if (!reply.ok) throw new Error(`${reply.error.code}: ${reply.error.message}`);
+    return reply.result;
+  };
+  try {
+    if (args.length === 1 && args[0] === 'status') {
+      out(stringify(await call('status')));
+      return 0;
+    }
+    if (args.length === 2 && args[0] === 'policy' && args[1] === 'reload') {
+      const outcome = (await call('policy.reload')) as ReloadOutcome;
+      out(stringify(outcome));
+      return outcome.decision === 'refused' ? 1 : 0;
+    }
+  } catch (e) {
+    err((e as Error).message);
+    return 1;
+  }
+  const code = runCli(args, out, err);
+  if (code === 0 && args[0] === 'policy' && args[1] === 'check' && args[2]) {
+    try {
+      const running = (await call('policy.get')) as { source: string; policy: Policy };
+      out(`--- difference from the running policy (${running.source}) ---\n${describeChanges(policyChanges(running.policy, loadPolicyFile(args[2]))).join('\n')}`);
+    } catch (e) {
+      out(`--- no running supervisor to compare with (${(e as Error).message}) ---`);
+    }
+  }
+  return code;
+}
+
 if (process.argv[1] && /cloison(\.js|\.ts)?$/.test(process.argv[1])) {
-  process.exitCode = runCli(process.argv.slice(2), (s) => console.log(s), (s) => console.error(s));
+  void runCliWithSupervisor(process.argv.slice(2), (s) => console.log(s), (s) => console.error(s)).then((code) => (process.exitCode = code));
 }

@@ -1,0 +1,84 @@
+/**
+ * The administrator's socket, separate from the shell's: `status`, `policy.get` and
+ * `policy.reload`, nothing else. It is group-restricted (0660, root and the admin group) and can
+ * never reach content that crossed between levels, the clipboard, files, the trust phrase or
+ * input: any other method is refused by name (CLIP OS 4: the admin configures, never reads user
+ * data). One JSON object per line each way: {id, method} → {id, ok, result | error}.
+ */
+import { chmodSync, chownSync, readFileSync, rmSync } from 'node:fs';
+import { createServer, type Server } from 'node:net';
+import { LineFrames } from '../../shared/lineFrames';
+import type { CageState, DeviceView } from '../../shared/rpc';
+
+export const ADMIN_METHODS = ['status', 'policy.get', 'policy.reload'] as const;
+export type AdminMethod = (typeof ADMIN_METHODS)[number];
+
+export interface AdminStatus {
+  policySource: string;
+  policySha256: string;
+  since: string;
+  cages: CageState[];
+  /** Counts only: which key a user plugged is not the admin's business here (the journal has it). */
+  devices: Partial<Record<DeviceView['state'], number>>;
+  journal: { records: number };
+}
+
+export type AdminHandlers = Record<AdminMethod, () => unknown>;
+
+const MAX_LINE = 4096;
+
+export function listenAdmin(path: string, handlers: AdminHandlers, options: { group?: number } = {}): Promise<Server> {
+  rmSync(path, { force: true });
+  const server = createServer((sock) => {
+    const frames = new LineFrames();
+    const reply = (frame: unknown) => sock.write(JSON.stringify(frame) + '\n');
+    sock.setEncoding('utf8');
+    sock.on('data', (chunk: string) => {
+      for (const line of frames.push(chunk)) void answer(line, handlers).then(reply);
+      if (frames.pendingLength > MAX_LINE) {
+        frames.takePending();
+        reply({ id: null, ok: false, error: { code: 'BAD_REQUEST', message: 'request too long' } });
+        sock.end();
+      }
+    });
+    sock.on('error', () => undefined);
+  });
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(path, () => {
+      if (options.group !== undefined) {
+        chownSync(path, 0, options.group);
+        chmodSync(path, 0o660);
+      } else chmodSync(path, 0o600);
+      resolve(server);
+    });
+  });
+}
+
+async function answer(line: string, handlers: AdminHandlers): Promise<unknown> {
+  let request: { id?: unknown; method?: unknown };
+  try {
+    request = JSON.parse(line) as typeof request;
+  } catch {
+    return { id: null, ok: false, error: { code: 'BAD_REQUEST', message: 'not JSON' } };
+  }
+  const id = typeof request.id === 'number' || typeof request.id === 'string' ? request.id : null;
+  const method = typeof request.method === 'string' ? request.method.slice(0, 64) : '';
+  if (!(ADMIN_METHODS as readonly string[]).includes(method)) {
+    return { id, ok: false, error: { code: 'NOT_AUTHORISED', message: `the admin interface has no "${method}": it offers ${ADMIN_METHODS.join(', ')} and never any content that crossed between levels` } };
+  }
+  try {
+    return { id, ok: true, result: await handlers[method as AdminMethod]() };
+  } catch (err) {
+    return { id, ok: false, error: { code: 'INTERNAL', message: (err as Error).message } };
+  }
+}
+
+/** The gid of a group in /etc/group, or undefined when there is no such group. */
+export function groupId(name: string, groupFile = '/etc/group'): number | undefined {
+  for (const line of readFileSync(groupFile, 'utf8').split('\n')) {
+    const [group, , gid] = line.split(':');
+    if (group === name && gid !== undefined) return Number(gid);
+  }
+  return undefined;
+}

@@ -1,0 +1,52 @@
+/**
+ * What changed between the running policy and a new one, section by section and level by level:
+ * what a reload can apply live (broker sections, shortcuts, a level's cage — that cage alone
+ * restarts) and what needs a supervisor restart (levels added, removed or reordered).
+ */
+import type { Policy } from '../../shared/policy';
+
+export interface PolicyChanges {
+  /** Levels added, removed or reordered: not applied live. */
+  levelSetChanged: boolean;
+  /** Levels whose cage definition changed: those cages restart. */
+  cages: string[];
+  /** Levels whose name, rank or colours changed (shells pick them up when they reconnect). */
+  views: string[];
+  /** Top-level sections that changed (flows, files, clipboard, usb, shortcuts). */
+  sections: string[];
+}
+
+const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
+
+export function policyChanges(running: Policy, next: Policy): PolicyChanges {
+  const ids = (p: Policy) => p.levels.map((l) => l.id);
+  const levelSetChanged = !same(ids(running), ids(next));
+  const cages: string[] = [];
+  const views: string[] = [];
+  if (!levelSetChanged) {
+    running.levels.forEach((level, i) => {
+      const other = next.levels[i]!;
+      if (!same(level.cage, other.cage)) cages.push(level.id);
+      const { cage: _a, ...view } = level;
+      const { cage: _b, ...otherView } = other;
+      if (!same(view, otherView)) views.push(level.id);
+    });
+  }
+  const sections = (['flows', 'files', 'clipboard', 'usb', 'shortcuts'] as const).filter((k) => !same(running[k], next[k]));
+  return { levelSetChanged, cages, views, sections };
+}
+
+export function hasChanges(c: PolicyChanges): boolean {
+  return c.levelSetChanged || c.cages.length + c.views.length + c.sections.length > 0;
+}
+
+/** For people: one line per change. */
+export function describeChanges(c: PolicyChanges): string[] {
+  if (!hasChanges(c)) return ['no difference from the running policy'];
+  const lines: string[] = [];
+  if (c.levelSetChanged) lines.push('levels added, removed or reordered: applied at the next start of the supervisor');
+  for (const level of c.cages) lines.push(`levels.${level}.cage changed: that cage restarts`);
+  for (const level of c.views) lines.push(`levels.${level} name, rank or colours changed`);
+  for (const section of c.sections) lines.push(`${section} changed`);
+  return lines;
+}
