@@ -3,7 +3,7 @@
  * anything starts), starts the supervisor and prints one JSON "ready" line on stdout.
  *
  *   cloison-supervisor [--policy FILE] [--state-dir DIR] [--run-dir DIR] [--port N] [--renderer DIR]
- *                      [--admin-group NAME]
+ *                      [--admin-group NAME] [--forward-journal auto|journald|syslog|syslog:PATH|none]
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
@@ -15,6 +15,7 @@ import { DEFAULT_POLICY_NAME, DEFAULT_POLICY_YAML } from './policy/defaultPolicy
 import { loadDefaultPolicy, loadPolicyFile, PolicyError } from './policy/policyLoader';
 import { Supervisor } from './supervisor';
 import { groupId } from './admin/adminServer';
+import { forwardTargetFrom } from './audit/journalForwarder';
 
 function defaultStateDir(): string {
   if (process.env.CLOISON_STATE_DIR) return process.env.CLOISON_STATE_DIR;
@@ -47,6 +48,7 @@ async function main(): Promise<void> {
       'allow-origin': { type: 'string', multiple: true },
       'log-level': { type: 'string' },
       'admin-group': { type: 'string' },
+      'forward-journal': { type: 'string' },
     },
     strict: true,
   });
@@ -83,6 +85,7 @@ async function main(): Promise<void> {
     ...(values.port ? { port: Number(values.port) } : {}),
     ...(values['allow-origin'] ? { extraOrigins: values['allow-origin'] } : {}),
     ...adminGroupOption(values['admin-group'], log),
+    forwardJournal: forwardTargetFrom(values['forward-journal'] ?? 'auto'),
     // pino owns the "level" key (its severity): a cage's level is logged as "cage".
     log: (msg, fields) => {
       const { level, ...rest } = fields ?? {};

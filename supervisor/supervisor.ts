@@ -32,6 +32,7 @@ import { FileBroker } from './files/fileBroker';
 import { sakKeysyms } from '../shared/keysyms';
 import { DeviceBroker } from './usb/deviceBroker';
 import { listenAdmin, type AdminHandlers, type AdminStatus } from './admin/adminServer';
+import { JournalForwarder, type ForwardTarget } from './audit/journalForwarder';
 import { DeviceWatcher } from './usb/deviceWatcher';
 import { MediaMounts } from './usb/mediaMounts';
 
@@ -45,6 +46,8 @@ export interface SupervisorOptions {
   port?: number;
   /** Allowed WebSocket origins besides the browser host's own (Electron's app://cloison). */
   extraOrigins?: string[];
+  /** Where journal records are copied (journald, syslog); none by default. */
+  forwardJournal?: ForwardTarget;
   /** Group allowed on the admin socket (0660); without one it is root's only (0600). */
   adminGroup?: number;
   /** How often sysfs is rescanned for USB devices (udev events also trigger a rescan). */
@@ -79,6 +82,7 @@ export class Supervisor {
   private unixServer: Server | null = null;
   private adminServer: Server | null = null;
   private readonly startedAt = new Date().toISOString();
+  private readonly forwarder: JournalForwarder;
   private readonly drivers = new Map<string, CageDriver>();
   private policy: Policy;
   private policyText: string;
@@ -89,6 +93,8 @@ export class Supervisor {
     mkdirSync(options.stateDir, { recursive: true, mode: 0o700 });
     mkdirSync(options.runDir, { recursive: true, mode: 0o700 });
     this.journal = new FileAuditJournal(join(options.stateDir, 'audit.jsonl'));
+    this.forwarder = new JournalForwarder(options.forwardJournal ?? { kind: 'none' }, options.log ? { log: options.log } : {});
+    this.journal.onRecord((record) => this.forwarder.forward(record));
     this.trust = new TrustPhraseStore(options.stateDir);
     // The lowest level is in front at start: the everyday workspace.
     const lowest = [...policy.levels].sort((a, b) => a.rank - b.rank)[0];
@@ -339,6 +345,7 @@ export class Supervisor {
     await this.host?.close();
     await new Promise<void>((resolve) => (this.unixServer ? this.unixServer.close(() => resolve()) : resolve()));
     await new Promise<void>((resolve) => (this.adminServer ? this.adminServer.close(() => resolve()) : resolve()));
+    await this.forwarder.drain();
     this.journal.close();
   }
 }

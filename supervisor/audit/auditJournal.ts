@@ -41,6 +41,7 @@ export class FileAuditJournal implements AuditJournal {
   private fd: number;
   private seq: number;
   private prev: string;
+  private readonly listeners: Array<(record: AuditRecord) => void> = [];
 
   constructor(
     readonly path: string,
@@ -67,7 +68,14 @@ export class FileAuditJournal implements AuditJournal {
     writeHead(this.path, { seq: record.seq, hash: record.hash });
     this.seq = record.seq;
     this.prev = record.hash;
+    // After the local write: the hash-chained file is the reference, copies come second.
+    for (const listener of this.listeners) listener(record);
     return record;
+  }
+
+  /** Called with every record once it is safely in the file (forwarding to syslog/journald). */
+  onRecord(listener: (record: AuditRecord) => void): void {
+    this.listeners.push(listener);
   }
 
   close(): void {
