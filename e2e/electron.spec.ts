@@ -47,4 +47,26 @@ test.describe('Electron host', () => {
     expect(await win.evaluate(() => Object.keys((window as unknown as { cloison: object }).cloison).sort())).toEqual(['call', 'gatewayOrigin', 'onEvent', 'onShortcut']);
     await app.close();
   });
+
+  test('kiosk: fullscreen kiosk window, no menu, close refused, kiosk keys lose their action', async () => {
+    const socket = `${sup.root}/run/supervisor.sock`;
+    const app = await electron.launch({
+      executablePath: binary.path,
+      args: [fileURLToPath(new URL('../out/electron/main.cjs', import.meta.url)), '--no-sandbox'],
+      env: { ...process.env, CLOISON_RPC_SOCKET: socket, CLOISON_GATEWAY_ORIGIN: sup.origin, CLOISON_KIOSK: '1' },
+    });
+    const win = await app.firstWindow();
+    await expect(win.getByTestId('cage-frame-low')).toHaveAttribute('data-viewer', 'connected');
+    await expect(win.locator('html')).toHaveAttribute('data-kiosk', '1');
+    expect(await app.evaluate(({ BrowserWindow, Menu }) => {
+      const w = BrowserWindow.getAllWindows()[0]!;
+      return { kiosk: w.isKiosk(), fullscreen: w.isFullScreen(), menu: Menu.getApplicationMenu() === null, devtools: w.webContents.isDevToolsOpened() };
+    })).toEqual({ kiosk: true, fullscreen: true, menu: true, devtools: false });
+    await win.evaluate('window.__marker = 1');
+    for (const key of ['Control+R', 'F5', 'Control+Shift+I', 'F12', 'Control+W', 'Control+Q', 'Control+Equal']) await win.keyboard.press(key);
+    await app.evaluate(({ BrowserWindow }) => BrowserWindow.getAllWindows()[0]!.close());
+    expect(await win.evaluate('window.__marker')).toBe(1); // neither reloaded nor closed
+    expect(await app.evaluate(({ BrowserWindow }) => BrowserWindow.getAllWindows()[0]!.webContents.getZoomFactor())).toBe(1);
+    await app.evaluate(({ app: a }) => a.exit(0));
+  });
 });

@@ -23,8 +23,6 @@ const rendererDir = join(__dirname, '..', 'renderer');
 protocol.registerSchemesAsPrivileged([{ scheme: APP_SCHEME, privileges: { standard: true, secure: true, supportFetchAPI: true } }]);
 Menu.setApplicationMenu(null);
 
-/** Keys a kiosk swallows: reload, devtools, zoom, new window, close, fullscreen toggle. */
-const KIOSK_BLOCKED = ['Ctrl+R', 'Ctrl+Shift+R', 'F5', 'Ctrl+Shift+I', 'Ctrl+Shift+J', 'F12', 'Ctrl+=', 'Ctrl+-', 'Ctrl+0', 'Ctrl+N', 'Ctrl+W', 'Ctrl+Q', 'F11', 'Alt+F4'].map(parseChord);
 
 function isTrustedSender(frame: Electron.WebFrameMain | null): boolean {
   return !!frame && frame.parent === null && new URL(frame.url).origin === APP_ORIGIN;
@@ -83,7 +81,9 @@ app.whenReady().then(async () => {
       if (input.type === 'keyDown' && !input.isAutoRepeat) win.webContents.send(IPC_CHANNELS.shortcut, shortcut.name);
       return;
     }
-    if (kiosk && KIOSK_BLOCKED.some((c) => chordMatches(c, input))) event.preventDefault();
+    // Kiosk chords are not swallowed here: with no menu and no devtools nothing in Electron acts on
+    // them, and the page's kiosk guard stops Chromium's own defaults while the cage in front still
+    // gets its Ctrl+S or Ctrl+W.
   });
   win.webContents.on('will-navigate', (event) => event.preventDefault());
   win.webContents.on('will-attach-webview', (event) => event.preventDefault());
@@ -92,7 +92,8 @@ app.whenReady().then(async () => {
     if (kiosk) event.preventDefault();
   });
   win.once('ready-to-show', () => win.show());
-  await win.loadURL(`${APP_ORIGIN}/index.html`);
+  if (kiosk) void win.webContents.setVisualZoomLevelLimits(1, 1); // no pinch zoom
+  await win.loadURL(`${APP_ORIGIN}/index.html${kiosk ? '#kiosk=1' : ''}`);
 });
 
 app.on('web-contents-created', (_e, contents) => {

@@ -8,6 +8,7 @@ import type { PreloadApi } from '../shared/preloadApi';
 import { App } from './components/App';
 import { localeFrom } from './i18n';
 import { installShortcutCapture } from './keyboard/shortcutCapture';
+import { installKioskGuard, kioskRequested } from './keyboard/kioskGuard';
 import { ShellContext, type ShellContextValue } from './shellContext';
 import { createShellStore, inputSuspended, nextLevel } from './store/shellStore';
 import { connectBrowserTransport, launchTokenFromLocation } from './transport/browserTransport';
@@ -28,7 +29,18 @@ async function connectHost(): Promise<ShellApi> {
   return connectBrowserTransport(window.location.origin, token);
 }
 
+const KIOSK_KEY = 'cloison.kiosk';
+
+/** Kiosk mode, asked for in the address fragment, kept for the tab's life (a reload stays a kiosk). */
+function installKioskIfAsked(): void {
+  if (kioskRequested(window.location.hash)) sessionStorage.setItem(KIOSK_KEY, '1');
+  if (sessionStorage.getItem(KIOSK_KEY) !== '1') return;
+  installKioskGuard(window);
+  document.documentElement.dataset.kiosk = '1';
+}
+
 async function boot(): Promise<void> {
+  installKioskIfAsked();
   const store = createShellStore(localeFrom(navigator.languages));
   const root = createRoot(document.getElementById('root')!);
   let context: ShellContextValue | null = null;

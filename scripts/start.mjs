@@ -124,7 +124,7 @@ function openWindow(ready) {
   }
   const profile = mkdtempSync(join(tmpdir(), 'cloison-shell-'));
   const args = [
-    `--app=${ready.url}`,
+    `--app=${ready.url}${values.kiosk ? '&kiosk=1' : ''}`,
     `--user-data-dir=${profile}`,
     '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync',
     ...(values.kiosk ? ['--kiosk'] : []),
