@@ -11,6 +11,8 @@ PACKAGES=(
   openbox xterm x11-apps x11-utils xinput xdotool fonts-dejavu-core
   chromium xvfb xauth cage
   mount e2fsprogs dosfstools coreutils udev
+  # used by the tests only: the fleet example's syntax check
+  ansible-core
 )
 
 if [ "$(id -u)" -ne 0 ]; then

@@ -3,7 +3,7 @@
  * anything starts), starts the supervisor and prints one JSON "ready" line on stdout.
  *
  *   cloison-supervisor [--policy FILE] [--state-dir DIR] [--run-dir DIR] [--port N] [--renderer DIR]
- *                      [--admin-group NAME] [--forward-journal auto|journald|syslog|syslog:PATH|none]
+ *                      [--admin-group NAME] [--shell-group NAME] [--forward-journal auto|journald|syslog|syslog:PATH|none]
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
@@ -48,6 +48,7 @@ async function main(): Promise<void> {
       'allow-origin': { type: 'string', multiple: true },
       'log-level': { type: 'string' },
       'admin-group': { type: 'string' },
+      'shell-group': { type: 'string' },
       'forward-journal': { type: 'string' },
     },
     strict: true,
@@ -84,7 +85,8 @@ async function main(): Promise<void> {
     rendererDir: values.renderer ? resolve(values.renderer) : defaultRendererDir(),
     ...(values.port ? { port: Number(values.port) } : {}),
     ...(values['allow-origin'] ? { extraOrigins: values['allow-origin'] } : {}),
-    ...adminGroupOption(values['admin-group'], log),
+    ...groupOption('adminGroup', values['admin-group'], 'cloison-admin', log),
+    ...groupOption('shellGroup', values['shell-group'], 'cloison-shell', log),
     forwardJournal: forwardTargetFrom(values['forward-journal'] ?? 'auto'),
     // pino owns the "level" key (its severity): a cage's level is logged as "cage".
     log: (msg, fields) => {
@@ -125,12 +127,11 @@ async function main(): Promise<void> {
   );
 }
 
-/** The admin socket's group: --admin-group NAME, else cloison-admin when that group exists. */
-function adminGroupOption(name: string | undefined, log: { warn: (o: object, m: string) => void }): { adminGroup?: number } {
-  const wanted = name ?? 'cloison-admin';
-  const gid = groupId(wanted);
-  if (gid === undefined && name) log.warn({ group: name }, 'no such group: the admin socket stays root-only');
-  return gid === undefined ? {} : { adminGroup: gid };
+/** A socket's group: the named one, else the package's group when it exists; none = root-only. */
+function groupOption<K extends 'adminGroup' | 'shellGroup'>(key: K, name: string | undefined, packageGroup: string, log: { warn: (o: object, m: string) => void }): Partial<Record<K, number>> {
+  const gid = groupId(name ?? packageGroup);
+  if (gid === undefined && name) log.warn({ group: name }, 'no such group: the socket stays root-only');
+  return gid === undefined ? {} : ({ [key]: gid } as Partial<Record<K, number>>);
 }
 
 main().catch((err: Error) => {

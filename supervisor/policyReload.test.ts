@@ -68,7 +68,7 @@ describe('policy reload and the admin socket (deployed layout)', () => {
 
   beforeAll(async () => {
     writeFileSync(policyFile, good);
-    sup = spawn(process.execPath, ['out/supervisor/main.js', '--policy', policyFile, '--state-dir', join(root, 's'), '--run-dir', runDir, '--admin-group', 'adm'], { stdio: ['ignore', 'pipe', 'ignore'] });
+    sup = spawn(process.execPath, ['out/supervisor/main.js', '--policy', policyFile, '--state-dir', join(root, 's'), '--run-dir', runDir, '--admin-group', 'adm', '--shell-group', 'staff'], { stdio: ['ignore', 'pipe', 'ignore'] });
     await new Promise((r) => createInterface({ input: sup.stdout! }).once('line', r));
   }, 60_000);
   afterAll(async () => {
@@ -140,6 +140,8 @@ describe('policy reload and the admin socket (deployed layout)', () => {
       const reply = await adminCall(adminSocket, method);
       expect(reply).toMatchObject({ ok: false, error: { code: 'NOT_AUTHORISED', message: expect.stringContaining('never any content') } });
     }
-    expect(statSync(join(runDir, 'supervisor.sock')).mode & 0o777).toBe(0o600); // the shell's socket stays root's
+    // The shell's socket is the kiosk user's group's (--shell-group staff), not the admin's.
+    expect(statSync(join(runDir, 'supervisor.sock'))).toMatchObject({ gid: 50 });
+    expect(statSync(join(runDir, 'supervisor.sock')).mode & 0o777).toBe(0o660);
   });
 });

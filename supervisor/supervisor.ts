@@ -48,6 +48,8 @@ export interface SupervisorOptions {
   extraOrigins?: string[];
   /** Where journal records are copied (journald, syslog); none by default. */
   forwardJournal?: ForwardTarget;
+  /** Group allowed on the shell's RPC socket (0660): the kiosk user's; without one, root's only. */
+  shellGroup?: number;
   /** Group allowed on the admin socket (0660); without one it is root's only (0600). */
   adminGroup?: number;
   /** How often sysfs is rescanned for USB devices (udev events also trigger a rescan). */
@@ -308,7 +310,7 @@ export class Supervisor {
       levels: policy.levels.map((l) => l.id).join(','),
     });
     const handlers = this.handlers;
-    this.unixServer = await listenUnixRpc(this.rpcSocketPath, handlers, this.sessions);
+    this.unixServer = await listenUnixRpc(this.rpcSocketPath, handlers, this.sessions, this.options.shellGroup !== undefined ? { group: this.options.shellGroup } : {});
     this.adminServer = await listenAdmin(this.adminSocketPath, this.adminHandlers, this.options.adminGroup !== undefined ? { group: this.options.adminGroup } : {});
     this.host = await startBrowserHost({
       rendererDir: this.options.rendererDir,

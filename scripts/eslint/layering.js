@@ -13,7 +13,8 @@ export const ZONES = {
   supervisor: { folders: ['supervisor', 'shared'], packages: ['ws', 'zod', 'yaml', 'pino'], node: true },
   e2e: { folders: ['e2e', 'shared', 'supervisor'], packages: ['@playwright/test', 'pngjs', 'ws'], node: true },
   bench: { folders: ['bench', 'shared', 'supervisor', 'e2e'], packages: ['@playwright/test', 'ws', 'esbuild', '@novnc/novnc'], node: true },
-  deploy: { folders: ['deploy'], packages: [], node: true },
+  // deploy/ holds no code that ships, only its tests: they check the package against the supervisor.
+  deploy: { folders: ['deploy', 'supervisor'], packages: ['yaml'], node: true },
   scripts: { folders: ['scripts'], packages: ['esbuild', 'eslint', 'typescript-eslint'], node: true },
 };
 

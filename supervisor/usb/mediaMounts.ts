@@ -37,7 +37,9 @@ export class MediaMounts {
 
   /** Makes the root a shared mount (cleaning up what a killed supervisor left), one folder per level. */
   async prepare(levels: readonly string[]): Promise<void> {
-    mkdirSync(this.root, { recursive: true, mode: 0o755 });
+    // 0700: host users cannot walk into a mounted key; each cage sees its own folder through its bind.
+    mkdirSync(this.root, { recursive: true, mode: 0o700 });
+    chmodSync(this.root, 0o700);
     await this.unmountAllUnder();
     await run('mount', ['--bind', this.root, this.root]);
     await run('mount', ['--make-shared', this.root]);

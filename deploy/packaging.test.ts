@@ -1,0 +1,76 @@
+/**
+ * The package and the fleet example hold together: electron-builder's configuration, the layout
+ * the units and the install script rely on, the default policy shipped in /etc, and the Ansible
+ * playbook. The .deb itself is built where Electron can be downloaded (last test).
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { DEFAULT_POLICY_YAML } from '../supervisor/policy/defaultPolicy';
+
+const config = parse(readFileSync('electron-builder.yml', 'utf8')) as {
+  productName: string;
+  asar: boolean;
+  linux: { executableName: string; target: string[] };
+  deb: { depends: string[]; afterInstall: string; afterRemove: string; fpm: string[] };
+};
+const unit = (name: string) => readFileSync(`deploy/systemd/${name}`, 'utf8');
+const execStart = (text: string) => /^ExecStart=(.*)$/m.exec(text)![1]!.split(' ');
+
+function electronDist(): string | null {
+  try {
+    const binary = createRequire(import.meta.url)('electron') as unknown as string;
+    return existsSync(binary) ? binary.replace(/\/[^/]+$/, '') : null;
+  } catch {
+    return null;
+  }
+}
+
+describe('packaging', () => {
+  it('builds a .deb and a dir, unpacked so Node.js can run the supervisor and the CLI', () => {
+    expect(config.linux.target).toEqual(['deb', 'dir']);
+    expect(config.asar).toBe(false);
+    for (const dep of ['nodejs (>= 20.19)', 'bubblewrap', 'tigervnc-standalone-server', 'cage']) expect(config.deb.depends).toContain(dep);
+  });
+
+  it('installs the units and the default policy (a conffile) where the units expect them', () => {
+    const mappings = config.deb.fpm.filter((a) => !a.startsWith('--')).map((m) => m.split('='));
+    for (const [source] of mappings) expect(existsSync(source!), source).toBe(true);
+    expect(Object.fromEntries(mappings.map(([s, d]) => [d, s]))).toMatchObject({
+      '/etc/cloison/policy.yaml': 'deploy/policy/policy.yaml',
+      '/lib/systemd/system/cloison-supervisor.service': 'deploy/systemd/cloison-supervisor.service',
+      '/lib/systemd/system/cloison-kiosk@.service': 'deploy/systemd/cloison-kiosk@.service',
+    });
+    expect(config.deb.fpm).toContain('--config-files=/etc/cloison/policy.yaml');
+    expect(readFileSync('deploy/policy/policy.yaml', 'utf8')).toBe(DEFAULT_POLICY_YAML);
+  });
+
+  it('the units and the install script agree on the installed layout', () => {
+    const postinst = readFileSync(config.deb.afterInstall, 'utf8');
+    expect(postinst).toContain(`ln -sfn /opt/${config.productName} /usr/lib/cloison`);
+    const supervisor = execStart(unit('cloison-supervisor.service'));
+    expect(supervisor[0]).toBe('/usr/bin/node');
+    const main = supervisor[1]!.replace('/usr/lib/cloison/resources/app/', '');
+    expect(existsSync(main), `${main} in the build`).toBe(true);
+    expect(supervisor).toEqual(expect.arrayContaining(['--policy', '/etc/cloison/policy.yaml', '--shell-group', 'cloison-shell', '--admin-group', 'cloison-admin']));
+    expect(execStart(unit('cloison-kiosk@.service'))).toContain(`/usr/lib/cloison/${config.linux.executableName}`);
+    const cli = /ln -sf \/usr\/lib\/cloison\/resources\/app\/(\S+) \/usr\/bin\/cloison/.exec(postinst)?.[1];
+    expect(cli && readFileSync(cli, 'utf8').startsWith('#!/usr/bin/env node')).toBe(true);
+    for (const group of ['cloison-admin', 'cloison-shell']) expect(postinst).toContain(`groupadd --system ${group}`);
+    for (const script of [config.deb.afterInstall, config.deb.afterRemove]) execFileSync('sh', ['-n', script]);
+  });
+
+  it('the Ansible playbook passes ansible-playbook --syntax-check', () => {
+    const out = execFileSync('ansible-playbook', ['--syntax-check', '-i', 'deploy/ansible/inventory.example.ini', 'deploy/ansible/playbook.yml'], { encoding: 'utf8' });
+    expect(out).toContain('playbook: deploy/ansible/playbook.yml');
+  });
+
+  const dist = electronDist();
+  it.skipIf(!dist)('electron-builder makes the dir build (where the Electron binary exists)', () => {
+    execFileSync('npx', ['electron-builder', '--linux', 'dir', `-c.electronDist=${dist}`, '-c.directories.output=dist-test'], { stdio: 'ignore', timeout: 300_000 });
+    expect(existsSync(`dist-test/linux-unpacked/${config.linux.executableName}`)).toBe(true);
+    expect(existsSync('dist-test/linux-unpacked/resources/app/out/supervisor/main.js')).toBe(true);
+  });
+});
