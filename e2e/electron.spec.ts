@@ -32,13 +32,15 @@ test.describe('Electron host', () => {
     await sup?.stop();
   });
 
-  test('launches the hardened shell on app://cloison and shows the low level', async () => {
-    const socket = `${sup.root}/run/supervisor.sock`;
-    const app = await electron.launch({
+  const launchShell = (kiosk: boolean) =>
+    electron.launch({
       executablePath: binary.path,
       args: [fileURLToPath(new URL('../out/electron/main.cjs', import.meta.url)), '--no-sandbox'],
-      env: { ...process.env, CLOISON_RPC_SOCKET: socket, CLOISON_GATEWAY_ORIGIN: sup.origin, CLOISON_KIOSK: '0' },
+      env: { ...process.env, CLOISON_RPC_SOCKET: `${sup.root}/run/supervisor.sock`, CLOISON_GATEWAY_ORIGIN: sup.origin, CLOISON_KIOSK: kiosk ? '1' : '0' },
     });
+
+  test('launches the hardened shell on app://cloison and shows the low level', async () => {
+    const app = await launchShell(false);
     const win = await app.firstWindow();
     expect(win.url()).toMatch(/^app:\/\/cloison\//);
     await expect(win.getByTestId('level-band')).toHaveAttribute('data-level', 'low');
@@ -49,12 +51,7 @@ test.describe('Electron host', () => {
   });
 
   test('kiosk: fullscreen kiosk window, no menu, close refused, kiosk keys lose their action', async () => {
-    const socket = `${sup.root}/run/supervisor.sock`;
-    const app = await electron.launch({
-      executablePath: binary.path,
-      args: [fileURLToPath(new URL('../out/electron/main.cjs', import.meta.url)), '--no-sandbox'],
-      env: { ...process.env, CLOISON_RPC_SOCKET: socket, CLOISON_GATEWAY_ORIGIN: sup.origin, CLOISON_KIOSK: '1' },
-    });
+    const app = await launchShell(true);
     const win = await app.firstWindow();
     await expect(win.getByTestId('cage-frame-low')).toHaveAttribute('data-viewer', 'connected');
     await expect(win.locator('html')).toHaveAttribute('data-kiosk', '1');

@@ -5,10 +5,11 @@
  * input: any other method is refused by name (CLIP OS 4: the admin configures, never reads user
  * data). One JSON object per line each way: {id, method} → {id, ok, result | error}.
  */
-import { chmodSync, chownSync, readFileSync, rmSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { LineFrames } from '../../shared/lineFrames';
 import type { CageState, DeviceView } from '../../shared/rpc';
+import { listenRestricted } from '../rpc/unixSocketAccess';
 
 export const ADMIN_METHODS = ['status', 'policy.get', 'policy.reload'] as const;
 export type AdminMethod = (typeof ADMIN_METHODS)[number];
@@ -28,7 +29,6 @@ export type AdminHandlers = Record<AdminMethod, () => unknown>;
 const MAX_LINE = 4096;
 
 export function listenAdmin(path: string, handlers: AdminHandlers, options: { group?: number } = {}): Promise<Server> {
-  rmSync(path, { force: true });
   const server = createServer((sock) => {
     const frames = new LineFrames();
     const reply = (frame: unknown) => sock.write(JSON.stringify(frame) + '\n');
@@ -43,16 +43,7 @@ export function listenAdmin(path: string, handlers: AdminHandlers, options: { gr
     });
     sock.on('error', () => undefined);
   });
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(path, () => {
-      if (options.group !== undefined) {
-        chownSync(path, 0, options.group);
-        chmodSync(path, 0o660);
-      } else chmodSync(path, 0o600);
-      resolve(server);
-    });
-  });
+  return listenRestricted(server, path, options.group);
 }
 
 async function answer(line: string, handlers: AdminHandlers): Promise<unknown> {

@@ -2,14 +2,13 @@
  * RPC over a Unix socket for the Electron host: one JSON frame per line. Mode 0600 (root's), or
  * 0660 with the shell group when the shell runs as a workstation user (kiosk deployment).
  */
-import { chmodSync, chownSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { LineFrames } from '../../shared/lineFrames';
 import { MAX_RPC_FRAME_BYTES } from '../../shared/rpc';
+import { listenRestricted } from './unixSocketAccess';
 import { RpcSession, type RpcHandlers, type RpcSessions } from './rpcSession';
 
 export function listenUnixRpc(path: string, handlers: RpcHandlers, sessions: RpcSessions, options: { group?: number } = {}): Promise<Server> {
-  rmSync(path, { force: true });
   const server = createServer((sock) => {
     const session = new RpcSession(handlers, (text) => sock.write(text + '\n'));
     const remove = sessions.add(session);
@@ -23,14 +22,5 @@ export function listenUnixRpc(path: string, handlers: RpcHandlers, sessions: Rpc
     sock.on('close', remove);
     sock.on('error', remove);
   });
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(path, () => {
-      if (options.group !== undefined) {
-        chownSync(path, 0, options.group);
-        chmodSync(path, 0o660);
-      } else chmodSync(path, 0o600);
-      resolve(server);
-    });
-  });
+  return listenRestricted(server, path, options.group);
 }
