@@ -146,6 +146,22 @@ describe('USB storage assignment (real loop devices, real cages)', () => {
     await key.pull();
   });
 
+  it('eject of a key a cage program still uses is refused with the reason; nothing is lost', async () => {
+    const key = await keys.plug({ format: 'ext4', fileName: 'busy.img', label: 'BUSY', owner: LOW_UID, files: { 'f.txt': 'f\n' } });
+    const d = await deviceWhere((x) => x.label === 'BUSY' && x.state === 'waiting');
+    await rpc.call('devices.attach', { id: d.id, level: 'low', mode: 'read-write' });
+    await low(`sh -c 'echo $$ > /tmp/holder.pid; exec 3< ~/Media/BUSY/f.txt; exec sleep 30' >/dev/null 2>&1 &`);
+    const refused = await rpc.call('devices.eject', { id: d.id });
+    expect(refused).toMatchObject({ ok: false, error: { code: 'WRONG_STATE', message: expect.stringContaining('still in use in the cage') } });
+    expect((await rpc.call('devices.list', {})).result.devices.find((x: any) => x.id === d.id)).toMatchObject({ state: 'attached', safeToRemove: false });
+    expect((await low('cat ~/Media/BUSY/f.txt')).stdout).toBe('f\n');
+    await low('kill $(cat /tmp/holder.pid)');
+    await new Promise((r) => setTimeout(r, 200));
+    expect((await rpc.call('devices.eject', { id: d.id })).result).toMatchObject({ state: 'detached', safeToRemove: true });
+    expect(journal().some((r) => r.kind === 'usb.eject-failed' && r.device === d.id)).toBe(true);
+    await key.pull();
+  });
+
   it('pulled out while attached: no stale mount, no hung process, both cages keep working', async () => {
     const key = await keys.plug({ format: 'ext4', fileName: 'yank.img', label: 'YANK', owner: LOW_UID, files: { 'f.txt': 'f\n' } });
     const d = await deviceWhere((x) => x.label === 'YANK' && x.state === 'waiting');
