@@ -23,6 +23,8 @@ const BENCHES: Record<string, () => Promise<{ result: unknown; ratios: Record<st
         'CPU per GiB cloison/websockify (≤ 1.0)': median(c.cpuSecPerGiB) / median(w.cpuSecPerGiB),
         'added latency p50 cloison/websockify (≤ 1.0)': r.latency.cloison!.p50 / r.latency.websockify!.p50,
         'added latency p99 cloison/websockify (≤ 1.0)': r.latency.cloison!.p99 / r.latency.websockify!.p99,
+        'round trip p99 through cloison/through websockify (≤ 1.0)': r.latency.cloison!.roundTripP99 / r.latency.websockify!.roundTripP99,
+        'added latency p99 cloison/websockify, cold (first round trips after start)': r.latencyCold.cloison!.p99 / r.latencyCold.websockify!.p99,
         'added latency p50 cloison/bare Node relay (the control)': r.latency.cloison!.p50 / r.latency['bare-node-relay']!.p50,
         'real Xvnc throughput cloison/websockify (≥ 1.0)': median(r.xvnc.cloison!.mibPerS) / median(r.xvnc.websockify!.mibPerS),
       },

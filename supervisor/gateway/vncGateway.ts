@@ -12,6 +12,7 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import { CloisonError } from '../../shared/errors';
 import type { FocusState } from '../focusState';
 import { RfbClientFilter } from './rfbClientFilter';
+import { ReadSizer } from './readSizer';
 import type { TicketRegistry } from './ticketRegistry';
 
 export const VNC_PATH = '/vnc';
@@ -95,7 +96,20 @@ export class VncGateway {
   }
 
   private bridge(ws: WebSocket, level: string, endpoint: NetConnectOpts): void {
-    const cage = connect(endpoint);
+    // cage → viewer: untouched, paused while the viewer is slow. Reads go straight from the
+    // socket handle into buffers sized to the traffic (no stream machinery on the hot path); the
+    // viewer socket's own buffer is watched, and its 'drain' resumes the cage.
+    const sizer = new ReadSizer();
+    const sendOptions = { binary: true };
+    const toViewer = (bytes: number, buf: Uint8Array): boolean => {
+      sizer.filled(bytes);
+      ws.send(Buffer.from(buf.buffer, buf.byteOffset, bytes), sendOptions);
+      if (ws.bufferedAmount <= this.highWaterMark) return true;
+      viewerSocket.once('drain', () => cage.resume());
+      return false; // pauses the cage socket
+    };
+    const cage = connect({ ...endpoint, onread: { buffer: () => sizer.next(), callback: toViewer } } as NetConnectOpts);
+    const viewerSocket = (ws as unknown as { _socket: Duplex })._socket;
     const filter = new RfbClientFilter({
       inputAllowed: () => this.options.focus.isInFront(level),
       keyFilter: (keysym) => !this.options.reservedKeysym?.(keysym),
@@ -117,18 +131,6 @@ export class VncGateway {
       else ws.terminate();
     };
 
-    // cage → viewer: untouched, paused while the viewer is slow. No per-chunk callback on the hot
-    // path: the viewer socket's own buffer is watched, and its 'drain' resumes the cage.
-    const viewerSocket = (ws as unknown as { _socket: Duplex })._socket;
-    const sendOptions = { binary: true };
-    const resumeCage = () => cage.resume();
-    cage.on('data', (chunk: Buffer) => {
-      ws.send(chunk, sendOptions);
-      if (ws.bufferedAmount > this.highWaterMark && !cage.isPaused()) {
-        cage.pause();
-        viewerSocket.once('drain', resumeCage);
-      }
-    });
     cage.on('error', (err) => close(1011, `cage connection failed: ${err.message}`));
     cage.on('close', () => close(1000, 'cage closed the connection'));
 
