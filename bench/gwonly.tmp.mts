@@ -1,2 +1,0 @@
-import { runGatewayBench } from '/work/main/bench/gateway.bench';
-await runGatewayBench(console.log);
