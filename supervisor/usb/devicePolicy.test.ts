@@ -26,7 +26,10 @@ describe('USB device policy', () => {
 
   it('applies the unknown-device action: ignore, or a fixed level', () => {
     expect(decideDevice(usbPolicy('usb: { unknown: ignore }\n'), KEY)).toMatchObject({ onArrival: 'ignore', choices: [] });
-    expect(decideDevice(usbPolicy('usb: { unknown: { level: high, mode: read-only } }\n'), KEY).onArrival).toEqual({ level: 'high', mode: 'read-only' });
+    const fixed = decideDevice(usbPolicy('usb: { unknown: { level: high, mode: read-write } }\n'), KEY);
+    expect(fixed.onArrival).toEqual({ level: 'high', mode: 'read-write' });
+    // After an eject the user may put it back where the policy sent it, or choose as usual.
+    expect(fixed.choices).toEqual([{ level: 'high', mode: 'read-write' }, { level: 'low', mode: 'read-write' }, { level: 'high', mode: 'read-only' }]);
   });
 
   it('refuses malformed USB policy with the line and what is wrong', () => {

@@ -30,7 +30,11 @@ export function decideDevice(usb: UsbPolicy, identity: DeviceIdentity): DeviceDe
     return { bound: { ...target, rule: rule.name ?? `usb.rules[${index}]` }, onArrival: target, choices };
   }
   if (usb.unknown === 'ignore') return { bound: null, onArrival: 'ignore', choices: [] };
-  return { bound: null, onArrival: usb.unknown, choices: usb.choices };
+  if (usb.unknown === 'ask') return { bound: null, onArrival: 'ask', choices: usb.choices };
+  // A fixed level for unknown devices stays a choice after an eject, next to the user's choices.
+  const fixed = usb.unknown;
+  const others = usb.choices.filter((c) => c.level !== fixed.level || c.mode !== fixed.mode);
+  return { bound: null, onArrival: fixed, choices: [fixed, ...others] };
 }
 
 /** Why attaching there is refused, or null when the policy allows it. */
