@@ -10,7 +10,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect, test, type Page } from '@playwright/test';
 import { LoopKeys } from '../supervisor/testing/loopKeys';
-import { twoLevelPolicy, xtermCage, HIGH_COLOUR, LOW_COLOUR } from '../supervisor/testing/testPolicy';
+import { bwrapCage, twoLevelPolicy, xtermCage, HIGH_COLOUR, LOW_COLOUR } from '../supervisor/testing/testPolicy';
+import { KEY_LOGGER_APP, KEYCODE, rawKeyPresses } from './support/cageProbes';
 import { cageShellForUid } from './support/cageByUid';
 import { startSupervisor, TEST_TRUST_PHRASE, type SupervisorProcess } from './support/supervisorProcess';
 
@@ -28,7 +29,8 @@ test.beforeAll(async () => {
   rules:
     - { name: "clé de l'équipe haute", match: { uuid: "${BOUND_UUID}" }, level: high, mode: read-only }
 `;
-  sup = await startSupervisor(twoLevelPolicy({ low: xtermCage(UIDS.low), high: xtermCage(UIDS.high) }, usb));
+  const lowCage = bwrapCage({ uid: UIDS.low, geometry: '1024x640', apps: `[[xterm, -geometry, 120x40+0+0], ${KEY_LOGGER_APP}]` });
+  sup = await startSupervisor(twoLevelPolicy({ low: lowCage, high: xtermCage(UIDS.high) }, usb));
 });
 test.afterAll(async () => {
   await sup?.stop();
@@ -69,6 +71,12 @@ test('an unknown key: trusted dialog, attach low read-write, tray, eject, reatta
   expect(await high.evaluate((el) => getComputedStyle(el).backgroundColor)).toBe(rgbOf(HIGH_COLOUR));
   await expect(page.getByTestId('device-leave')).toBeFocused(); // a stray Enter does not attach
   await expect(dialog).toHaveAttribute('data-armed', 'true');
+  // While the dialog is up no cage gets a key, even one aimed straight at the cage's viewer.
+  const xBefore = rawKeyPresses(sup.homeOf('low')).filter((k) => k === KEYCODE.x).length;
+  await page.keyboard.press('x');
+  await page.getByTestId('cage-frame-low').locator('canvas').press('x');
+  await page.waitForTimeout(300);
+  expect(rawKeyPresses(sup.homeOf('low')).filter((k) => k === KEYCODE.x).length).toBe(xBefore);
   await page.screenshot({ path: test.info().outputPath('usb-dialog.png') });
 
   await low.click();
