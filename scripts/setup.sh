@@ -28,6 +28,12 @@ if [ "${#missing[@]}" -gt 0 ]; then
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
+# Node.js >= 20.19 (the engines field): Debian 13 ships it; Debian 12's own is too old.
+if ! node -e 'const [a, b] = process.versions.node.split(".").map(Number); process.exit(a > 20 || (a === 20 && b >= 19) ? 0 : 1)' 2>/dev/null; then
+  echo "setup: Node.js >= 20.19 with npm is needed (found: $(node --version 2>/dev/null || echo none)); install Debian 13's nodejs or NodeSource's" >&2
+  exit 1
+fi
+
 echo "setup: npm dependencies"
 # Electron's own download is attempted separately below, so a blocked network cannot fail npm ci.
 ELECTRON_SKIP_BINARY_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error
