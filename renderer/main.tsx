@@ -96,6 +96,7 @@ async function boot(): Promise<void> {
   store.getState().setHeldClipboard(clipboard.held);
   store.getState().setDevices(devices.devices);
   api.on('onDevices', ({ devices: list }) => store.getState().setDevices(list));
+  api.on('onLevels', ({ levels }) => store.getState().setLevels(levels));
   api.on('onClipboard', ({ held }) => store.getState().setHeldClipboard(held));
   api.on('onConfirmRequest', (request) => store.getState().askConfirmation(request));
   api.on('onConfirmSettled', ({ id }) => store.getState().settleConfirmation(id));

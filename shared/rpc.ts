@@ -198,6 +198,8 @@ export const rpcEvents = {
   onClipboard: z.object({ held: heldClipboardSchema.nullable() }),
   onConfirmRequest: confirmRequestSchema,
   onTransferProgress: z.object({ file: z.string(), doneBytes: z.number(), totalBytes: z.number() }),
+  /** The levels' names and colours, after a policy reload changed them. */
+  onLevels: z.object({ levels: z.array(levelViewSchema) }),
   /** The whole device list, after any change. */
   onDevices: z.object({ devices: z.array(deviceViewSchema) }),
   onConfirmSettled: z.object({ id: z.string(), answer: z.enum(['accepted', 'refused', 'timed-out']) }),

@@ -12,6 +12,7 @@ import { createInterface } from 'node:readline';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { adminCall } from './cli/adminClient';
+import { rpcClient } from './testing/rpcClient';
 import { testRoot } from './testing/realCage';
 import { bwrapCage, twoLevelPolicy } from './testing/testPolicy';
 
@@ -116,6 +117,17 @@ describe('policy reload and the admin socket (deployed layout)', () => {
     expect(reloads().at(-1)).toMatchObject({ decision: 'applied', restarted: 'high' });
     const status = await adminCall(adminSocket, 'status');
     expect(status).toMatchObject({ ok: true, result: { cages: [{ level: 'low', status: 'running' }, { level: 'high', status: 'running' }] } });
+  });
+
+  it('a new level colour reaches connected shells at once, restarting nothing', async () => {
+    const [low, high] = [xvncPidOf(LOW_UID), xvncPidOf(HIGH_UID)];
+    const shell = await rpcClient(join(runDir, 'supervisor.sock'));
+    const levels = shell.next('onLevels');
+    writeFileSync(policyFile, readFileSync(policyFile, 'utf8').replace('colour: "#b3261e"', 'colour: "#8e24aa"'));
+    sup.kill('SIGHUP');
+    expect((await levels).levels).toContainEqual(expect.objectContaining({ id: 'high', colour: '#8e24aa' }));
+    shell.close();
+    expect([xvncPidOf(LOW_UID), xvncPidOf(HIGH_UID)]).toEqual([low, high]);
   });
 
   it('a change of flows only restarts nothing', async () => {

@@ -21,7 +21,7 @@ import { FocusState } from './focusState';
 import { TicketRegistry } from './gateway/ticketRegistry';
 import { VncGateway } from './gateway/vncGateway';
 import { startBrowserHost, type BrowserHost } from './host/browserHost';
-import { createRpcHandlers } from './rpc/rpcHandlers';
+import { createRpcHandlers, levelViews } from './rpc/rpcHandlers';
 import { RpcSessions } from './rpc/rpcSession';
 import { listenUnixRpc } from './rpc/unixRpcServer';
 import { TrustPhraseStore } from './trust/trustPhraseStore';
@@ -281,6 +281,8 @@ export class Supervisor {
       this.drivers.set(id, driver);
       await this.cages.get(id)!.replaceDriver(driver, 'restarting: its definition changed in the policy');
     }
+    // Shells redraw the band and frames at once; shortcut changes apply when a shell restarts.
+    if (changes.views.length > 0) this.sessions.broadcast('onLevels', { levels: levelViews(next) });
     this.journal.append('policy.reload', 'admin', { decision: 'applied', sha256, changes: described.join('; '), restarted: changes.cages.join(',') });
     return { decision: 'applied', changes: described, restarted: changes.cages };
   }

@@ -65,6 +65,8 @@ export interface ShellActions {
     trust: TrustMark | null;
   }): void;
   setCage(state: CageState): void;
+  /** New names or colours from a policy reload (the set of levels itself does not change live). */
+  setLevels(levels: LevelView[]): void;
   setFront(level: string): void;
   confirmFront(level: string): void;
   setLink(link: LinkState, error?: string): void;
@@ -126,6 +128,8 @@ export function createShellStore(locale: Locale) {
         switchShortcut,
         link: 'connected',
       }),
+    setLevels: (levels) =>
+      set((s) => (levels.length === s.levels.length && levels.every((l) => s.levels.some((o) => o.id === l.id)) ? { levels: [...levels].sort((a, b) => a.rank - b.rank) } : {})),
     // A status for a level the policy does not define is ignored: such a cage is never shown.
     setCage: (state) => {
       if (!get().levels.some((l) => l.id === state.level)) return;

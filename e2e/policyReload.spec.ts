@@ -1,0 +1,30 @@
+/**
+ * An administrator changes a level's colour and name and reloads the policy: the shell's band and
+ * frame show them at once, the cages keep running (no reconnect, no restart).
+ */
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { expect, test } from '@playwright/test';
+import { adminCall } from '../supervisor/cli/adminClient';
+import { HIGH_COLOUR } from '../supervisor/testing/testPolicy';
+import { openShell, startSupervisor, twoCagePolicy, type SupervisorProcess } from './support/supervisorProcess';
+
+let sup: SupervisorProcess;
+test.beforeAll(async () => {
+  sup = await startSupervisor(twoCagePolicy());
+});
+test.afterAll(async () => {
+  await sup?.stop();
+});
+
+test('a reloaded policy recolours and renames a level in the open shell', async ({ page }) => {
+  await openShell(page, sup);
+  const policyFile = join(sup.root, 'policy.yaml');
+  writeFileSync(policyFile, readFileSync(policyFile, 'utf8').replace(`colour: "${HIGH_COLOUR}"`, 'colour: "#6a1b9a"').replace('{ fr: Haut, en: High }', '{ fr: Diffusion restreinte, en: Restricted }'));
+  const reply = await adminCall(join(sup.root, 'run', 'admin.sock'), 'policy.reload');
+  expect(reply).toMatchObject({ ok: true, result: { decision: 'applied', restarted: [] } });
+  await page.getByTestId('switch-high').click();
+  await expect(page.getByTestId('band-level-name')).toContainText('Diffusion restreinte');
+  await expect(page.getByTestId('level-band')).toHaveCSS('background-color', 'rgb(106, 27, 154)');
+  await expect(page.getByTestId('cage-frame-high')).toHaveAttribute('data-viewer', 'connected');
+});
