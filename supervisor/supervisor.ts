@@ -106,6 +106,12 @@ export class Supervisor {
     this.policyText = options.policyText;
     // Brokers read the policy through this getter, so a reloaded policy applies to them at once.
     const current = () => this.policy;
+    /** The uid a level's bwrap cage runs as; null for a level whose cage is not ours (vnc). */
+    const bwrapUidOf = (level: string): number | null => {
+      const index = current().levels.findIndex((l) => l.id === level);
+      const cage = current().levels[index]?.cage;
+      return cage?.driver === 'bwrap' ? cageUid(cage, index) : null;
+    };
     policy.levels.forEach((level, index) => {
       const driver = this.createDriver(level, index);
       this.drivers.set(level.id, driver);
@@ -134,10 +140,8 @@ export class Supervisor {
       journal: this.journal,
       onProgress: (p) => this.sessions.broadcast('onTransferProgress', p),
       homeOf: (level) => {
-        const index = current().levels.findIndex((l) => l.id === level);
-        const cage = current().levels[index]?.cage;
-        if (!cage || cage.driver !== 'bwrap') return null;
-        return { home: bwrapCagePaths(options.stateDir, options.runDir, level).home, uid: cageUid(cage, index) };
+        const uid = bwrapUidOf(level);
+        return uid === null ? null : { home: bwrapCagePaths(options.stateDir, options.runDir, level).home, uid };
       },
     });
     this.clipboard = new ClipboardBroker({
@@ -156,11 +160,7 @@ export class Supervisor {
       },
       mounts: this.mediaMounts,
       journal: this.journal,
-      cageUidOf: (level) => {
-        const index = current().levels.findIndex((l) => l.id === level);
-        const cage = current().levels[index]?.cage;
-        return cage?.driver === 'bwrap' ? cageUid(cage, index) : null;
-      },
+      cageUidOf: bwrapUidOf,
     });
     this.devices.on('change', (devices) => this.sessions.broadcast('onDevices', { devices }));
     this.deviceWatcher = new DeviceWatcher({
