@@ -142,9 +142,11 @@ export class DeviceBroker extends EventEmitter<{ change: [DeviceView[]] }> {
     if (this.probing.has(device.key)) this.probing.set(device.key, true);
     const record = [...this.devices.values()].find((r) => r.device.key === device.key);
     if (!record) return;
-    this.devices.delete(record.id);
+    // Unmount first, then forget: once the device leaves the list, its mount is gone too.
     const wasMounted = record.mountPoint;
+    record.mountPoint = null;
     if (wasMounted) await this.options.mounts.detachGone(wasMounted);
+    this.devices.delete(record.id);
     this.journal('usb.removal', 'supervisor', record, { whileAttached: Boolean(wasMounted), level: wasMounted ? (record.level ?? undefined) : undefined });
     this.emit('change', this.list());
   }
