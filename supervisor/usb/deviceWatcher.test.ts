@@ -35,11 +35,15 @@ describe('device watcher', () => {
     const events: string[] = [];
     watcher.on('arrived', (d: BlockDevice) => events.push(`+${d.name}`));
     watcher.on('removed', (d: BlockDevice) => events.push(`-${d.name}`));
+    const eventsReach = async (n: number) => {
+      for (let i = 0; i < 100 && events.length < n; i++) await new Promise((r) => setTimeout(r, 50));
+    };
     watcher.start();
     loopEntry(sys, 'loop4', '/keys/a.img');
-    await new Promise((r) => setTimeout(r, 200));
+    await eventsReach(1);
     writeFileSync(join(sys, 'devices', 'virtual', 'block', 'loop4', 'loop', 'backing_file'), '/keys/a.img (deleted)\n');
-    await new Promise((r) => setTimeout(r, 200));
+    await eventsReach(2);
+    await new Promise((r) => setTimeout(r, 200)); // a few more scans: nothing is reported twice
     expect(events).toEqual(['+loop4', '-loop4']);
   });
 
