@@ -13,7 +13,8 @@ function electronBinary(): { path?: string; reason?: string } {
     const path = createRequire(import.meta.url)('electron') as unknown as string;
     return existsSync(path) ? { path } : { reason: `electron package points at ${path}, which does not exist` };
   } catch (err) {
-    return { reason: `Electron binary not installed: ${(err as Error).message.split('\n')[0]}` };
+    // The npm package is installed, its binary download is not (blocked on some networks).
+    return { reason: `Electron binary not installed (download it with: node node_modules/electron/install.js) — ${(err as Error).message.split('\n')[0]}` };
   }
 }
 
@@ -21,7 +22,7 @@ const binary = electronBinary();
 const display = process.env.DISPLAY;
 
 test.describe('Electron host', () => {
-  test.skip(!binary.path, binary.reason ?? 'Electron binary not installed');
+  test.skip(!binary.path, binary.reason ?? 'Electron binary not installed (node node_modules/electron/install.js)');
   test.skip(!display, 'Electron needs a display (run under Xvfb)');
 
   let sup: SupervisorProcess;

@@ -49,10 +49,27 @@ async function openShell(page: Page): Promise<void> {
 
 test('an unknown key: trusted dialog, attach low read-write, tray, eject, reattach high read-only', async ({ page }) => {
   await openShell(page);
+  // The hasty user: the moment the dialog appears, its "attach low" button is clicked (forced
+  // enabled, in the same task). A dialog still arming must ignore it (trusted path, property 5).
+  await page.evaluate(`(() => {
+    const observer = new MutationObserver(() => {
+      const attach = document.querySelector('[data-testid=device-attach-low-read-write]');
+      if (!attach) return;
+      observer.disconnect();
+      attach.disabled = false;
+      attach.click();
+      window.hastyClick = true;
+    });
+    observer.observe(document, { childList: true, subtree: true });
+  })()`);
   const key = await keys.plug({ format: 'ext4', fileName: 'rapport-key.img', label: 'RAPPORTS', uuid: '0d5e2c4a-8b1f-4e7a-9c3d-2f6b8a0e1c57', owner: UIDS.low, files: { 'note.txt': 'bas\n' } });
 
   const dialog = page.getByTestId('device-dialog');
   await expect(dialog).toBeVisible({ timeout: 10_000 });
+  expect(await page.evaluate('window.hastyClick')).toBe(true);
+  await page.waitForTimeout(700);
+  await expect(dialog).toBeVisible(); // the hasty click attached nothing
+  expect((await inCage('low', 'ls -A ~/Media')).stdout).toBe('');
   await expect(page.getByTestId('device-trust')).toContainText(TEST_TRUST_PHRASE);
   await expect(page.getByTestId('device-label')).toHaveText('RAPPORTS');
   await expect(page.getByTestId('device-filesystem')).toHaveText('ext4');

@@ -23,6 +23,17 @@ export function decodeClipboardText(bytes: Uint8Array): DecodeResult {
   return { ok: true, text: text.replace(STRIPPED, ''), stripped: controls };
 }
 
+/**
+ * Characters that must never reach a name shown or created by the supervisor: C0/C1 controls,
+ * soft hyphen, bidi marks and overrides, zero-width characters, BOM. A regex class body.
+ */
+export const NAME_HIDING_CHARACTERS = '\\u0000-\\u001f\\u007f-\\u009f\\u00ad\\u061c\\u200b-\\u200f\\u202a-\\u202e\\u2060-\\u2069\\ufeff';
+
+/** How an invisible character is shown: ⟨U+202E⟩. */
+export function invisibleMarker(ch: string): string {
+  return `⟨U+${ch.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}⟩`;
+}
+
 /** Characters that change how text reads without showing: bidi controls, zero-width, BOM. */
 const INVISIBLE = /[\u00ad\u061c\u115f\u1160\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2069\u3164\ufeff\ufff9-\ufffb]/u;
 const COMBINING = /\p{M}/u;
@@ -62,7 +73,7 @@ export function previewOf(text: string, maxChars = 2000): Preview {
     }
     if (INVISIBLE.test(ch)) {
       invisibles++;
-      out += `⟨U+${ch.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}⟩`;
+      out += invisibleMarker(ch);
     } else if (ch === '\t') out += '⇥\t';
     else out += ch;
     shown++;

@@ -88,6 +88,8 @@ export class Supervisor {
   private readonly drivers = new Map<string, CageDriver>();
   private policy: Policy;
   private policyText: string;
+  /** The secure-attention key's keysyms for the running policy (the gateway checks every key event). */
+  private sakKeysyms: readonly number[];
   private reloading: Promise<unknown> = Promise.resolve();
 
   constructor(private readonly options: SupervisorOptions) {
@@ -104,6 +106,7 @@ export class Supervisor {
     this.focus = new FocusState(policy.levels.map((l) => l.id), lowest.id);
     this.policy = policy;
     this.policyText = options.policyText;
+    this.sakKeysyms = sakKeysyms(policy.shortcuts.secureAttention);
     // Brokers read the policy through this getter, so a reloaded policy applies to them at once.
     const current = () => this.policy;
     /** The uid a level's bwrap cage runs as; null for a level whose cage is not ours (vnc). */
@@ -174,7 +177,7 @@ export class Supervisor {
       focus: this.focus,
       endpointOf: (level) => this.cages.get(level)?.cage?.endpoint ?? null,
       // The secure-attention key never reaches a cage, even if a renderer bug let it through.
-      reservedKeysym: (keysym: number) => sakKeysyms(current().shortcuts.secureAttention).includes(keysym),
+      reservedKeysym: (keysym: number) => this.sakKeysyms.includes(keysym),
       ...(options.log ? { log: options.log } : {}),
     });
   }
@@ -275,6 +278,7 @@ export class Supervisor {
     }
     this.policy = next;
     this.policyText = text;
+    this.sakKeysyms = sakKeysyms(next.shortcuts.secureAttention);
     for (const id of changes.cages) {
       const index = next.levels.findIndex((l) => l.id === id);
       const driver = this.createDriver(next.levels[index]!, index);
@@ -305,10 +309,10 @@ export class Supervisor {
   }
 
   async start(): Promise<void> {
-    const { policy, policySource, policyText } = { policy: this.policy, policySource: this.options.policySource, policyText: this.policyText };
+    const policy = this.policy;
     this.journal.append('policy.load', 'supervisor', {
-      source: policySource,
-      sha256: createHash('sha256').update(policyText).digest('hex'),
+      source: this.options.policySource,
+      sha256: createHash('sha256').update(this.policyText).digest('hex'),
       levels: policy.levels.map((l) => l.id).join(','),
     });
     const handlers = this.handlers;

@@ -14,7 +14,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import { Transform, type Writable } from 'node:stream';
-import { previewOf } from '../../shared/clipboardText';
+import { NAME_HIDING_CHARACTERS, previewOf } from '../../shared/clipboardText';
 import { CloisonError } from '../../shared/errors';
 import { directionBetween, fileRuleFor, type LevelPolicy, type Policy } from '../../shared/policy';
 import type { TransferResult } from '../../shared/rpc';
@@ -284,10 +284,12 @@ export function displayName(name: string): string {
   return previewOf(name, 255).text;
 }
 
+const HIDING_IN_NAME = new RegExp(`[${NAME_HIDING_CHARACTERS}]`, 'gu');
+
 /** The name a file lands under: controls and invisible/bidi characters replaced, never empty or dotted. */
 export function landingName(name: string): string {
   const cleaned = name
-    .replace(/[\u0000-\u001f\u007f-\u009f\u00ad\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]/gu, '_')
+    .replace(HIDING_IN_NAME, '_')
     .replace(/^\.+/, '_')
     .slice(0, 200);
   return cleaned.length > 0 ? cleaned : 'file';

@@ -35,7 +35,6 @@ interface DeviceRecord {
   mode: DeviceMode | null;
   mediaName: string | null;
   mountPoint: string | null;
-  safeToRemove: boolean;
   problem: string | null;
 }
 
@@ -78,7 +77,7 @@ export class DeviceBroker extends EventEmitter<{ change: [DeviceView[]] }> {
     if (pulledMeanwhile) return;
     if (fs && !this.options.policy.usb.filesystems.includes(fs.type as never)) problem = `filesystem "${displayField(fs.type, 20)}" is not allowed by the policy`;
     const decision = decideDevice(this.options.policy.usb, { vendorId: device.vendorId, productId: device.productId, serial: device.serial, uuid: fs?.uuid ?? null });
-    const record: DeviceRecord = { id, device, fs, decision, state: 'waiting', level: null, mode: null, mediaName: null, mountPoint: null, safeToRemove: true, problem };
+    const record: DeviceRecord = { id, device, fs, decision, state: 'waiting', level: null, mode: null, mediaName: null, mountPoint: null, problem };
     this.devices.set(id, record);
     this.journal('usb.arrival', 'supervisor', record, { problem: problem ?? undefined, boundTo: decision.bound?.level, rule: decision.bound?.rule });
     if (problem) return this.setState(record, 'unusable');
@@ -131,7 +130,6 @@ export class DeviceBroker extends EventEmitter<{ change: [DeviceView[]] }> {
     }
     this.journal('usb.eject', 'user', record, { level: record.level ?? undefined });
     record.mountPoint = null;
-    record.safeToRemove = true;
     record.problem = null;
     this.setState(record, 'detached');
     return viewOf(record);
@@ -169,14 +167,13 @@ export class DeviceBroker extends EventEmitter<{ change: [DeviceView[]] }> {
     const fs = record.fs!;
     const taken = new Set([...this.devices.values()].filter((r) => r.level === level && r.mountPoint).map((r) => r.mediaName!));
     const name = mediaDirName(fs.label, `usb-${(fs.uuid ?? record.device.name).slice(0, 8)}`, taken);
-    Object.assign(record, { level, mode, mediaName: name, safeToRemove: false, problem: null });
+    Object.assign(record, { level, mode, mediaName: name, problem: null });
     this.setState(record, 'attaching');
     try {
       record.mountPoint = await this.options.mounts.mount({ devnode: record.device.devnode, fsType: fs.type, mode, level, name, uid });
     } catch (err) {
       record.problem = `could not mount the filesystem (${displayField(fs.type, 20)}): ${(err as Error).message}`;
-      record.safeToRemove = true;
-      this.journal('usb.attach-failed', 'supervisor', record, { level, mode, reason: (err as Error).message });
+        this.journal('usb.attach-failed', 'supervisor', record, { level, mode, reason: (err as Error).message });
       this.setState(record, 'detached');
       throw new CloisonError('WRONG_STATE', record.problem);
     }
@@ -218,6 +215,8 @@ function viewOf(r: DeviceRecord): DeviceView {
     label: r.fs?.label != null ? displayField(r.fs.label) : null,
     uuid: r.fs?.uuid != null ? displayField(r.fs.uuid, 64) : null,
     state: r.state, level: r.level, mode: r.mode, mediaName: r.mediaName,
-    boundTo: r.decision.bound, choices: r.decision.choices, safeToRemove: r.safeToRemove, problem: r.problem,
+    boundTo: r.decision.bound, choices: r.decision.choices, problem: r.problem,
+    // Nothing mounted and no mount under way: pulling it out loses nothing.
+    safeToRemove: r.mountPoint === null && r.state !== 'attaching',
   };
 }

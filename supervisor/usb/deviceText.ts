@@ -3,20 +3,20 @@
  * escape sequences, bidi overrides, `../` or hundreds of characters. These helpers make them safe
  * to show in a trusted dialog and to use as one folder name.
  */
-import { previewOf } from '../../shared/clipboardText';
+import { invisibleMarker, NAME_HIDING_CHARACTERS, previewOf } from '../../shared/clipboardText';
 
 const CONTROLS = /[\u0000-\u001f\u007f-\u009f]/g;
 
 /** For display: controls and invisibles as ⟨U+XXXX⟩, at most `maxChars` characters then "…". */
 export function displayField(value: string, maxChars = 96): string {
-  const visible = value.replace(CONTROLS, (c) => `⟨U+${c.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}⟩`);
+  const visible = value.replace(CONTROLS, invisibleMarker);
   const { text, truncated } = previewOf(visible, maxChars);
   return truncated ? `${text}…` : text;
 }
 
 const MEDIA_NAME_MAX = 48;
 // Controls, invisibles/bidi, path separators and characters file managers choke on.
-const UNSAFE_IN_NAME = /[\u0000-\u001f\u007f-\u009f\u00ad\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff/\\:*?"<>|]/gu;
+const UNSAFE_IN_NAME = new RegExp(`[${NAME_HIDING_CHARACTERS}/\\\\:*?"<>|]`, 'gu');
 
 /**
  * The folder a device appears under in ~/Media: one path component, never `.`/`..`, never hidden,

@@ -4,7 +4,7 @@
  * images, two real cages, the RPC a shell uses, and what each cage can (not) see and do.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parsePolicy } from '../policy/policyLoader';
@@ -79,6 +79,8 @@ describe('USB storage assignment (real loop devices, real cages)', () => {
     // Not executable, no device nodes, no setuid: the mount's own flags, seen from inside the cage.
     expect((await low('grep " /home/cloison/Media/PLAIN " /proc/self/mountinfo')).stdout).toMatch(/nosuid,nodev,noexec/);
     expect((await high('ls -A ~/Media; grep -c Media/PLAIN /proc/self/mountinfo')).stdout).toBe('0\n');
+    // Host users cannot walk into a mounted key either: the media root is root's alone.
+    expect(statSync(join(root, 'run', 'media')).mode & 0o777).toBe(0o700);
 
     await rpc.call('devices.eject', { id: waiting.id });
     await key.pull();
