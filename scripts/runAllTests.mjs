@@ -47,7 +47,7 @@ function countVitest(file) {
       else if (t.status === 'failed') results.failed++;
       else {
         results.skipped++;
-        skipped.push(`${t.fullName}`);
+        skipped.push(`${t.fullName} — ${t.meta?.skipReason ?? 'no reason given'}`);
       }
     }
     // A file that failed to load has no assertions but must count as a failure.

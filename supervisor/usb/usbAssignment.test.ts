@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parsePolicy } from '../policy/policyLoader';
 import { Supervisor } from '../supervisor';
 import { kernelHasFilesystem, LoopKeys } from '../testing/loopKeys';
+import { skipWithReason } from '../testing/skipWithReason';
 import { cageShell, testRoot, type CageShell } from '../testing/realCage';
 import { rpcClient, type RpcClient } from '../testing/rpcClient';
 import { bwrapCage, twoLevelPolicy } from '../testing/testPolicy';
@@ -121,7 +122,8 @@ describe('USB storage assignment (real loop devices, real cages)', () => {
   });
 
   // FAT keys have no owners: the supervisor mounts them as the receiving cage's user.
-  it.skipIf(!kernelHasFilesystem('vfat'))('a FAT key attached low read-write is the low user\'s, readable and writable', async () => {
+  it('a FAT key attached low read-write is the low user\'s, readable and writable', async (ctx) => {
+    if (!kernelHasFilesystem('vfat')) skipWithReason(ctx, 'this kernel has no vfat driver (not in /proc/filesystems): FAT keys cannot be mounted here');
     const key = await keys.plug({ format: 'vfat', fileName: 'fat.img', label: 'FATKEY', uuid: '1234abcd', files: { 'hello.txt': 'fat\n' } });
     const d = await deviceWhere((x) => x.label === 'FATKEY' && x.state === 'waiting');
     expect(d).toMatchObject({ fsType: 'vfat', uuid: '1234-ABCD' });
