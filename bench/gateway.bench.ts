@@ -9,6 +9,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BwrapDriver, bwrapCagePaths } from '../supervisor/cages/bwrapDriver';
+import { DEFAULT_CAGE_LIMITS } from '../shared/policy';
 import { cpuSecondsOfTree } from './lib/processCpu';
 import { startBareNodeRelay, startCloisonGateway, startWebsockify, type Proxy } from './lib/proxies';
 import { handshake, socketLink, wsLink, type ByteLink } from './lib/rfbViewer';
@@ -157,7 +158,7 @@ export async function runGatewayBench(log: (s: string) => void): Promise<Gateway
 
   // Full-screen Raw updates from a real Xvnc cage, the proxies taking turns run by run (the cage,
   // the proxy and the client share the cores: interleaving spreads the drift over both).
-  const driver = new BwrapDriver({ level: 'bench', uid: 62950, cage: { driver: 'bwrap', network: 'none', geometry: '1280x800', apps: [['xterm']] }, paths: bwrapCagePaths(join(dir, 's'), join(dir, 'r'), 'bench') });
+  const driver = new BwrapDriver({ level: 'bench', uid: 62950, cage: { driver: 'bwrap', network: 'none', geometry: '1280x800', apps: [['xterm']], limits: DEFAULT_CAGE_LIMITS }, paths: bwrapCagePaths(join(dir, 's'), join(dir, 'r'), 'bench') });
   const cage = await driver.start();
   const xvncProxies = [await startCloisonGateway(driver.vncSocket), await startWebsockify(driver.vncSocket)];
   const xvncRuns = new Map<string, number[]>(xvncProxies.map((p) => [p.name, []]));

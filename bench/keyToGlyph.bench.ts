@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import { chromium } from '@playwright/test';
 import { BwrapDriver, bwrapCagePaths } from '../supervisor/cages/bwrapDriver';
+import { DEFAULT_CAGE_LIMITS } from '../shared/policy';
 import { startCloisonGateway, startWebsockify, type Proxy } from './lib/proxies';
 import { fmt, median, percentile } from './lib/stats';
 
@@ -37,7 +38,7 @@ export async function runKeyToGlyphBench(log: (s: string) => void): Promise<Reco
   const driver = new BwrapDriver({
     level: 'bench',
     uid: 62970,
-    cage: { driver: 'bwrap', network: 'none', geometry: '640x400', apps: [['xterm', '-geometry', '80x24+0+0', '-fa', 'DejaVu Sans Mono', '-fs', '12']] },
+    cage: { driver: 'bwrap', network: 'none', geometry: '640x400', apps: [['xterm', '-geometry', '80x24+0+0', '-fa', 'DejaVu Sans Mono', '-fs', '12']], limits: DEFAULT_CAGE_LIMITS },
     paths: bwrapCagePaths(join(dir, 's'), join(dir, 'r'), 'bench'),
   });
   const cage = await driver.start();

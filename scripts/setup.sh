@@ -1,18 +1,21 @@
 #!/usr/bin/env bash
 # Installs what Cloison needs on Debian 12 (as root): the cage parts (TigerVNC Xvnc, bubblewrap,
-# slirp4netns, a window manager, a terminal and an editor), the USB storage tools (blkid, mount,
-# blockdev; mkfs for the tests' keys), Chromium for the browser host and the
-# end-to-end tests, Xvfb for headless Electron runs, then the npm dependencies and a build.
+# slirp4netns, a window manager, a terminal and an editor, xclip for the clipboard broker, e2fsprogs
+# for the cages' home images), the USB storage tools (blkid, mount, blockdev; mkfs for the tests'
+# keys), Chromium for the browser host and the end-to-end tests, Xvfb for headless Electron runs,
+# then the npm dependencies and a build. deploy/requiredPrograms.test.ts keeps this list, the
+# package's depends and the programs the code runs in step.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PACKAGES=(
   tigervnc-standalone-server bubblewrap slirp4netns util-linux iproute2
-  openbox xterm x11-apps x11-utils xinput xdotool fonts-dejavu-core
+  openbox xterm x11-apps x11-utils xclip xinput xdotool fonts-dejavu-core
   chromium xvfb xauth cage
   mount e2fsprogs dosfstools coreutils udev
-  # used by the tests only: the fleet example's syntax check
-  ansible-core
+  # used by the tests and benchmarks only: the fleet example's syntax check, the units' check,
+  # process listings, the gateway benchmark's reference (websockify)
+  ansible-core systemd procps websockify
 )
 
 if [ "$(id -u)" -ne 0 ]; then

@@ -13,6 +13,8 @@ export const ERROR_CODES = [
   'LIMIT_EXCEEDED',
   'POLICY_DENIED', // the administrator's policy does not allow it
   'WRONG_STATE', // not possible in the object's current state (attached, busy, gone)
+  'MISSING_PROGRAM', // a host program is not installed; the message names its package
+  'JOURNAL_UNAVAILABLE', // the audit record this decision needs cannot be written: refused
   'INTERNAL',
 ] as const;
 

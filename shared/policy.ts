@@ -32,10 +32,44 @@ const appSchema = z.union([
   z.array(z.string().min(1)).min(1),
 ]);
 
+/** A size in bytes, or with a unit: 512MiB, 4GiB (binary units; K/M/G/T alone mean the same). */
+const SIZE = /^(\d+)\s*([KMGT])(i?B)?$/;
+const UNIT = { K: 2 ** 10, M: 2 ** 20, G: 2 ** 30, T: 2 ** 40 } as const;
+const sizeSchema = (min: number, what: string) =>
+  z
+    .union([z.number().int(), z.string().regex(SIZE, `${what} is a number of bytes or a size such as 512MiB or 4GiB`)])
+    .transform((v) => (typeof v === 'number' ? v : Number(SIZE.exec(v)![1]) * UNIT[SIZE.exec(v)![2] as keyof typeof UNIT]))
+    .refine((n) => n >= min, `${what} must be at least ${min / 2 ** 20} MiB`);
+
+/**
+ * What one cage may use (DESIGN.md, Cages: limits). A cage that reaches a limit is the only one
+ * that suffers. Defaults suit a two-level workstation of 8 GiB and more.
+ */
+export const DEFAULT_CAGE_LIMITS = { memoryBytes: 4 * 2 ** 30, tasks: 1024, cpuWeight: 100, homeBytes: 8 * 2 ** 30, tmpfsBytes: 512 * 2 ** 20 } as const;
+export const cageLimitsSchema = z
+  .object({
+    memoryBytes: sizeSchema(64 * 2 ** 20, 'memoryBytes').default(DEFAULT_CAGE_LIMITS.memoryBytes),
+    tasks: z.number().int().min(32).max(1_000_000).default(DEFAULT_CAGE_LIMITS.tasks),
+    cpuWeight: z.number().int().min(1).max(10_000).default(DEFAULT_CAGE_LIMITS.cpuWeight),
+    homeBytes: sizeSchema(16 * 2 ** 20, 'homeBytes').default(DEFAULT_CAGE_LIMITS.homeBytes),
+    tmpfsBytes: sizeSchema(2 ** 20, 'tmpfsBytes').default(DEFAULT_CAGE_LIMITS.tmpfsBytes),
+  })
+  .strict();
+export type CageLimitsPolicy = z.infer<typeof cageLimitsSchema>;
+
+const IPV4 = /^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}$/;
+const resolverSchema = z
+  .string()
+  .regex(IPV4, 'a resolver is an IPv4 address')
+  .refine((a) => !a.startsWith('127.') && a !== '0.0.0.0', "a cage's resolver cannot be on the host's loopback: the cage would reach the host through it");
+
 export const bwrapCageSchema = z
   .object({
     driver: z.literal('bwrap'),
     network: networkModeSchema.default('none'),
+    /** Resolvers for a `nat` cage; default: the host's own, those on its loopback left out. */
+    dns: z.array(resolverSchema).min(1).max(3).optional(),
+    limits: cageLimitsSchema.prefault({}),
     geometry: geometrySchema.default('1280x800'),
     apps: z.array(appSchema).default([['xterm'], ['xedit']]),
     /** Host uid the cage runs as; default 61000 + the level's position in the policy. */

@@ -176,6 +176,11 @@ export class Supervisor {
       tickets: this.tickets,
       focus: this.focus,
       endpointOf: (level) => this.cages.get(level)?.cage?.endpoint ?? null,
+      verifyPeerOf: (level) => {
+        const cage = this.cages.get(level)?.cage;
+        return cage?.verifyPeer ? (socket) => cage.verifyPeer!(socket) : undefined;
+      },
+      journal: this.journal,
       // The secure-attention key never reaches a cage, even if a renderer bug let it through.
       reservedKeysym: (keysym: number) => this.sakKeysyms.includes(keysym),
       ...(options.log ? { log: options.log } : {}),

@@ -1,9 +1,13 @@
 /**
  * Finds the host programs cages need and names the Debian package for any that is missing, so a
  * missing binary gives "Xvnc not found: install tigervnc-standalone-server", not a stack trace.
+ *
+ * Every program the supervisor runs is in this table; a test keeps it, scripts/setup.sh and the
+ * .deb's depends in step (deploy/requiredPrograms.test.ts).
  */
 import { accessSync, constants } from 'node:fs';
 import { delimiter, join } from 'node:path';
+import { CloisonError } from '../../shared/errors';
 
 export const DEBIAN_PACKAGE_OF: Record<string, string> = {
   bwrap: 'bubblewrap',
@@ -19,7 +23,15 @@ export const DEBIAN_PACKAGE_OF: Record<string, string> = {
   blockdev: 'util-linux',
   mount: 'mount',
   umount: 'mount',
+  losetup: 'mount',
   sync: 'coreutils',
+  cp: 'coreutils',
+  'mkfs.ext4': 'e2fsprogs',
+  e2fsck: 'e2fsprogs',
+  resize2fs: 'e2fsprogs',
+  udevadm: 'udev',
+  logger: 'bsdutils',
+  sh: 'dash',
 };
 
 export function findBinary(name: string, path = process.env.PATH ?? '/usr/bin:/bin'): string | null {
@@ -41,10 +53,11 @@ function canExecute(file: string): boolean {
   }
 }
 
-export class MissingBinaryError extends Error {
+/** A CloisonError, so the shell shows this message rather than "internal error". */
+export class MissingBinaryError extends CloisonError {
   constructor(readonly binary: string) {
     const pkg = DEBIAN_PACKAGE_OF[binary];
-    super(pkg ? `${binary} not found: install ${pkg}` : `${binary} not found in PATH`);
+    super('MISSING_PROGRAM', pkg ? `${binary} not found: install ${pkg}` : `${binary} not found in PATH`);
     this.name = 'MissingBinaryError';
   }
 }

@@ -3,31 +3,50 @@
  * a window manager and the configured apps.
  *
  * Isolation: own mount, PID, IPC, UTS, cgroup namespaces; every cage process runs as the cage's own
- * unprivileged uid with no capabilities (the session drops root before starting anything); network
- * namespace of its own unless the policy says `host`; `nat` gets outbound access through
- * slirp4netns with the host's loopback unreachable. The cage sees only its own home, its own VNC
- * socket directory and its own X socket directory; /usr read-only and a short list of /etc files.
+ * unprivileged uid with no capabilities (the session drops root before starting anything) under
+ * Cloison's syscall filter; network namespace of its own unless the policy says `host`; `nat` gets
+ * outbound access through a sandboxed slirp4netns with nothing on the host reachable. The cage sees
+ * only its own home, its own VNC socket directory and its own X socket directory; /usr read-only
+ * and a short list of /etc files. Everything it can write is noexec (cageMounts.ts); it runs in a
+ * control group of its own with the policy's limits (cageCgroup.ts).
  * Xvnc: no TCP port, no abstract X socket, VNC clipboard off, overrides off (DESIGN.md, Cages).
+ *
+ * What the cage owns it can change: the folders of its sockets become root's once Xvnc has bound
+ * them, and every connection to its VNC socket checks the peer's uid and pid namespace.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, chownSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { EventEmitter } from 'node:events';
+import { chmodSync, existsSync, lstatSync, mkdirSync, statfsSync, writeFileSync } from 'node:fs';
+import type { Socket } from 'node:net';
 import { join } from 'node:path';
+import { CloisonError } from '../../shared/errors';
 import { geometryOf, type BwrapCagePolicy } from '../../shared/policy';
-import type { CageDriver, CageExit, RunningCage } from './cageDriver';
+import { spawnBwrap } from '../sandbox/bwrapSpawn';
+import { peerCredentials, pidNamespaceOf } from '../sandbox/peerCredentials';
+import type { CageDriver, CageExit, CageNotice, RunningCage } from './cageDriver';
 import { requireBinary, findBinary } from './binaries';
+import { createCageCgroup, type CageCgroup } from './cageCgroup';
+import { lockSocketFolders, mountCageFilesystems, scratchDir, unmountCageFilesystems } from './cageMounts';
+import { natResolvers } from './natResolvers';
 import { probeRfb } from './rfbProbe';
 
 export interface BwrapCagePaths {
-  /** Persistent private home, bound at /home/cloison inside the cage. */
+  /** Persistent private home, bound at /home/cloison inside the cage: the mount of `homeImage`. */
   home: string;
-  /** Per-cage runtime directory (0700): VNC socket dir, X socket dir, session script. */
+  /** The home's ext4 image (root's, 0600), beside the home. */
+  homeImage: string;
+  /** Per-cage runtime directory (0700): session script, account files, the scratch tmpfs. */
   run: string;
+  /** The cage's tmpfs: /tmp, /var/tmp, /dev/shm and its socket folders. */
+  scratch: string;
   /** The level's folder in the supervisor's shared media root, bound at ~/Media (USB devices). */
   media: string;
 }
 
 export function bwrapCagePaths(stateDir: string, runDir: string, level: string): BwrapCagePaths {
-  return { home: join(stateDir, 'cages', level, 'home'), run: join(runDir, 'cages', level), media: join(mediaRootOf(runDir), level) };
+  const cageState = join(stateDir, 'cages', level);
+  const run = join(runDir, 'cages', level);
+  return { home: join(cageState, 'home'), homeImage: join(cageState, 'home.img'), run, scratch: join(run, 'scratch'), media: join(mediaRootOf(runDir), level) };
 }
 
 /** Where the supervisor mounts USB devices, one folder per level. */
@@ -42,8 +61,16 @@ export interface BwrapDriverOptions {
   /** Host uid (and gid) the cage's processes run as; one per level. */
   uid: number;
   startTimeoutMs?: number;
+  /** Where the host's resolvers are read for a `nat` cage (tests point it at their own file). */
+  hostResolvConf?: string;
+  /** How often the cage's limits are checked while it runs. */
+  limitPollMs?: number;
   log?: (msg: string, fields?: Record<string, unknown>) => void;
 }
+
+/** A cage held at its task limit this many checks in a row is stopped (a fork bomb never ends by itself). */
+const TASK_LIMIT_CHECKS = 5;
+const MiB = 2 ** 20;
 
 /** /etc entries a desktop session needs; everything else in /etc stays out of the cage. */
 const ETC_ENTRIES = [
@@ -71,41 +98,61 @@ export class BwrapDriver implements CageDriver {
 
   /** Host paths of this cage's VNC socket and X socket directory. */
   get vncSocket(): string {
-    return join(this.options.paths.run, 'vnc', 'vnc.sock');
+    return join(scratchDir(this.options.paths.scratch, 'vnc'), 'vnc.sock');
   }
 
   get x11Dir(): string {
-    return join(this.options.paths.run, 'x11');
+    return scratchDir(this.options.paths.scratch, 'x11');
   }
 
   async start(): Promise<RunningCage> {
-    const { level, cage } = this.options;
-    const bwrap = requireBinary('bwrap');
+    const { level, cage, paths, uid } = this.options;
+    requireBinary('bwrap');
     requireBinary('Xvnc');
     requireBinary('setpriv');
     for (const app of cage.apps) requireBinary(app[0] as string);
     const slirp = cage.network === 'nat' ? requireBinary('slirp4netns') : null;
+    if (process.getuid?.() !== 0) throw new Error('bwrap cages need the supervisor to run as root (mounts, control groups, per-level uids)');
 
     this.prepareDirectories();
-    const args = this.bwrapArgs();
+    await mountCageFilesystems(paths, uid, cage.limits);
+    const made = createCageCgroup(`${level}-${uid}`, cage.limits);
+    const cgroup: CageCgroup | null = made.cgroup;
+    if (!made.cgroup) this.options.log?.('cage runs without resource limits', { level, reason: made.reason });
+    const counters0 = cgroup?.counters() ?? { oomKills: 0, taskLimitHits: 0 };
+
     // fd 3 carries bwrap's --info-fd JSON (the sandbox's child pid), needed to attach slirp4netns.
-    const child = spawn(bwrap, args, { stdio: ['ignore', 'ignore', 'pipe', 'pipe'], detached: false });
+    const child = spawnBwrap(this.bwrapArgs(), { stdio: ['ignore', 'ignore', 'pipe', 'pipe'], ...(cgroup ? { prefix: cgroup.joinPrefix } : {}) });
     let stderrTail = '';
     child.stderr?.on('data', (d: Buffer) => {
       stderrTail = (stderrTail + d.toString('utf8')).slice(-STDERR_TAIL_BYTES);
     });
-    const exited = new Promise<CageExit>((resolve) => {
+    let stoppedFor: string | null = null;
+    const sessionEnded = new Promise<CageExit>((resolve) => {
       child.on('exit', (code, signal) => {
-        // The reason is shown to the user: only supervisor-written words, never the cage's stderr.
-        this.options.log?.('cage session ended', { level, code, signal, stderr: stderrTail.slice(-1000) });
-        resolve({ reason: `cage session ended (${signal ?? `exit ${code}`})${code !== null && SESSION_EXITS[code] ? `: ${SESSION_EXITS[code]}` : ''}` });
+        // The reason is shown to the user: only supervisor-written words, never the cage's stderr,
+        // which stays out of the supervisor's log too (a channel from the cage to administrators).
+        this.options.log?.('cage session ended', { level, code, signal, stderrBytes: stderrTail.length });
+        const oom = cgroup && cgroup.counters().oomKills > counters0.oomKills ? `; its memory limit (${Math.round(cage.limits.memoryBytes / MiB)} MiB) was reached` : '';
+        const known = code !== null && SESSION_EXITS[code] ? `: ${SESSION_EXITS[code]}` : '';
+        resolve({ reason: stoppedFor ?? `cage session ended (${signal ?? `exit ${code}`})${known}${oom}` });
       });
       child.on('error', (err) => resolve({ reason: `cannot start bwrap: ${err.message}` }));
     });
 
     let slirpChild: ChildProcess | null = null;
-    const stop = async () => {
+    const notices = new EventEmitter<{ notice: [CageNotice] }>();
+    let watch: NodeJS.Timeout | null = null;
+    // Whatever ended the session, nothing of it stays: its network helper, its group, its mounts.
+    const exited = sessionEnded.then(async (exit) => {
+      if (watch) clearInterval(watch);
       slirpChild?.kill('SIGTERM');
+      cgroup?.remove();
+      await unmountCageFilesystems(paths).catch((err: Error) => this.options.log?.('cage filesystems not unmounted', { level, error: err.message }));
+      return exit;
+    });
+    const stop = async (reason?: string) => {
+      stoppedFor ??= reason ?? null;
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
       const timer = setTimeout(() => child.kill('SIGKILL'), 3000);
       await exited;
@@ -113,42 +160,76 @@ export class BwrapDriver implements CageDriver {
     };
 
     try {
-      const innerPid = await readChildPid(child, exited);
-      if (slirp) slirpChild = this.attachNat(slirp, innerPid);
-      await this.waitForVnc(exited, () => stderrTail);
-      this.options.log?.('cage running', { level, innerPid, network: cage.network });
-      return { endpoint: { path: this.vncSocket }, innerPid, exited, stop };
+      const innerPid = await readChildPid(child, sessionEnded);
+      const sandbox = pidNamespaceOf(innerPid);
+      if (!sandbox) throw new Error('the cage sandbox ended during start-up');
+      const verifyPeer = (socket: Socket) => this.verifyPeer(socket, sandbox);
+      if (slirp) slirpChild = this.attachNat(slirp, innerPid, cgroup);
+      await this.waitForVnc(sessionEnded, verifyPeer);
+      // From now on the cage cannot touch the socket the gateway connects to.
+      lockSocketFolders(paths.scratch);
+      this.checkSocketNode();
+      watch = this.watchLimits(cgroup, counters0, notices, (reason) => void stop(reason));
+      this.options.log?.('cage running', { level, innerPid, network: cage.network, limits: cgroup ? `cgroup v${cgroup.version}` : 'none' });
+      return { endpoint: { path: this.vncSocket }, innerPid, exited, stop: () => stop(), verifyPeer, onNotice: (l) => notices.on('notice', l) };
     } catch (err) {
       await stop();
       throw err;
     }
   }
 
+  /** The peer must be this cage's uid, in this cage's pid namespace: its own Xvnc, nothing else. */
+  private verifyPeer(socket: Socket, sandbox: string): void {
+    const peer = peerCredentials(socket);
+    if (peer.uid !== this.options.uid || pidNamespaceOf(peer.pid) !== sandbox) {
+      throw new CloisonError('CAGE_UNAVAILABLE', `the VNC socket of cage "${this.options.level}" is not served by that cage (peer uid ${peer.uid})`);
+    }
+  }
+
+  private checkSocketNode(): void {
+    const st = lstatSync(this.vncSocket);
+    if (!st.isSocket() || st.uid !== this.options.uid) throw new Error(`cage "${this.options.level}" replaced its VNC socket during start-up`);
+  }
+
+  /** Turns the cage's control group counters and its home's free space into notices. */
+  private watchLimits(cgroup: CageCgroup | null, start: { oomKills: number; taskLimitHits: number }, notices: EventEmitter<{ notice: [CageNotice] }>, stop: (reason: string) => void): NodeJS.Timeout {
+    const { limits } = this.options.cage;
+    let last = start;
+    let atTaskLimit = 0;
+    let homeFull = false;
+    const timer = setInterval(() => {
+      const now = cgroup?.counters() ?? last;
+      if (now.oomKills > last.oomKills) {
+        notices.emit('notice', { limit: 'memory', message: `memory limit (${Math.round(limits.memoryBytes / MiB)} MiB) reached: the kernel stopped a program in this cage` });
+      }
+      atTaskLimit = now.taskLimitHits > last.taskLimitHits ? atTaskLimit + 1 : 0;
+      if (atTaskLimit === 1) notices.emit('notice', { limit: 'tasks', message: `task limit (${limits.tasks}) reached: new programs cannot start in this cage` });
+      if (atTaskLimit >= TASK_LIMIT_CHECKS) stop(`task limit (${limits.tasks}) held for ${TASK_LIMIT_CHECKS} checks in a row: the cage was stopped and restarts`);
+      last = now;
+      const full = homeIsFull(this.options.paths.home);
+      if (full && !homeFull) notices.emit('notice', { limit: 'home', message: `home full (${Math.round(limits.homeBytes / MiB)} MiB): programs in this cage cannot save` });
+      homeFull = full;
+    }, this.options.limitPollMs ?? 1000);
+    timer.unref();
+    return timer;
+  }
+
   private prepareDirectories(): void {
-    const { paths } = this.options;
-    mkdirSync(paths.home, { recursive: true, mode: 0o700 });
-    chmodSync(paths.home, 0o700);
+    const { paths, cage } = this.options;
     mkdirSync(paths.run, { recursive: true, mode: 0o700 });
     chmodSync(paths.run, 0o700);
-    for (const dir of [join(paths.run, 'vnc'), this.x11Dir]) mkdirSync(dir, { recursive: true, mode: 0o700 });
     mkdirSync(paths.media, { recursive: true, mode: 0o755 });
-    chmodSync(join(paths.run, 'vnc'), 0o700);
-    chmodSync(this.x11Dir, 0o1777); // X wants a sticky world-writable dir; its parent (0700) keeps others out
-    // Stale sockets from a crashed run would make the readiness check lie.
-    rmSync(this.vncSocket, { force: true });
-    rmSync(join(this.x11Dir, 'X0'), { force: true });
     writeFileSync(join(paths.run, 'session.sh'), this.sessionScript());
     chmodSync(join(paths.run, 'session.sh'), 0o555); // read by the cage's user, written only here
-    writeFileSync(join(paths.run, 'resolv.conf'), 'nameserver 10.0.2.3\n', { mode: 0o444 });
+    if (cage.network === 'nat') {
+      const dns = natResolvers(cage.dns, this.options.hostResolvConf);
+      if (dns.warning) this.options.log?.('nat cage without resolver', { level: this.options.level, reason: dns.warning });
+      writeFileSync(join(paths.run, 'resolv.conf'), dns.resolvers.map((r) => `nameserver ${r}\n`).join(''), { mode: 0o444 });
+    }
     // The cage's own account database: its user only, nothing of the host's accounts.
     const { uid, level } = this.options;
     writeFileSync(join(paths.run, 'passwd'), `root:x:0:0:root:/nonexistent:/usr/sbin/nologin\n${CAGE_USER}:x:${uid}:${uid}:Cloison ${level}:${CAGE_HOME}:/bin/bash\n`, { mode: 0o444 });
     writeFileSync(join(paths.run, 'group'), `root:x:0:\ntty:x:${TTY_GID}:\n${CAGE_USER}:x:${uid}:\n`, { mode: 0o444 });
-    // The supervisor is a root daemon; run unprivileged (development), the cage keeps its caller's uid.
-    if (process.getuid?.() === 0) {
-      chownSync(paths.home, uid, uid);
-      chownSync(join(paths.run, 'vnc'), uid, uid);
-    }
   }
 
   /** The cage's session: Xvnc, then (once its X socket exists) the window manager and the apps. */
@@ -200,8 +281,9 @@ exit 72
 
   bwrapArgs(): string[] {
     const { cage, paths, level } = this.options;
-    // nat: slirp4netns's DNS forwarder; host: the host's own resolver; none: no resolver at all.
+    // nat: resolvers chosen by the supervisor (natResolvers.ts); host: the host's; none: none at all.
     const resolver = cage.network === 'nat' ? join(paths.run, 'resolv.conf') : cage.network === 'host' ? '/etc/resolv.conf' : null;
+    const scratch = (which: Parameters<typeof scratchDir>[1]) => scratchDir(paths.scratch, which);
     return [
       '--unshare-pid', '--unshare-ipc', '--unshare-uts', '--unshare-cgroup-try',
       ...(cage.network === 'host' ? [] : ['--unshare-net']),
@@ -211,9 +293,10 @@ exit 72
       ...mergedUsrLinks(),
       // Directories bwrap creates are 0700 by default; the cage's user must traverse them.
       '--proc', '/proc', '--dev', '/dev',
-      '--perms', '1777', '--tmpfs', '/tmp', '--perms', '0755', '--tmpfs', '/run',
+      '--perms', '0755', '--tmpfs', '/run',
       '--perms', '0755', '--dir', '/etc', '--perms', '0755', '--dir', '/home', '--perms', '0755', '--dir', '/var',
-      '--perms', '1777', '--dir', '/var/tmp',
+      // Writable places come from the cage's own noexec filesystems (cageMounts.ts).
+      '--bind', scratch('tmp'), '/tmp', '--bind', scratch('varTmp'), '/var/tmp', '--bind', scratch('shm'), '/dev/shm',
       ...ETC_ENTRIES.flatMap((e) => ['--ro-bind-try', `/etc/${e}`, `/etc/${e}`]),
       ...(resolver ? ['--ro-bind-try', resolver, '/etc/resolv.conf'] : []),
       '--ro-bind', join(paths.run, 'passwd'), '/etc/passwd',
@@ -221,8 +304,8 @@ exit 72
       '--bind', paths.home, CAGE_HOME,
       // Read-only bind: the cage cannot create folders there; devices mounted below appear live.
       '--ro-bind', paths.media, CAGE_MEDIA,
-      '--bind', join(paths.run, 'vnc'), CAGE_VNC_DIR,
-      '--bind', this.x11Dir, '/tmp/.X11-unix',
+      '--bind', scratch('vnc'), CAGE_VNC_DIR,
+      '--bind', scratch('x11'), '/tmp/.X11-unix',
       '--ro-bind', join(paths.run, 'session.sh'), '/run/cloison-session.sh',
       '--clearenv',
       '--setenv', 'HOME', CAGE_HOME, '--setenv', 'USER', CAGE_USER, '--setenv', 'LOGNAME', CAGE_USER,
@@ -234,33 +317,57 @@ exit 72
     ];
   }
 
-  private attachNat(slirp: string, innerPid: number): ChildProcess {
-    // --disable-host-loopback: 10.0.2.2 does not lead to the host's 127.0.0.1 (supervisor included).
-    const child = spawn(slirp, ['--configure', '--mtu=65520', '--disable-host-loopback', String(innerPid), 'tap0'], {
-      stdio: ['ignore', 'ignore', 'pipe'],
+  private attachNat(slirp: string, innerPid: number, cgroup: CageCgroup | null): ChildProcess {
+    // --disable-host-loopback: 10.0.2.2 does not lead to the host's 127.0.0.1 (supervisor included);
+    // --disable-dns: nor does the DNS alias 10.0.2.3 (natResolvers.ts); the sandbox and seccomp
+    // flags confine slirp4netns itself, which parses every packet the cage sends, as root. It runs
+    // in the cage's control group: the traffic a cage makes costs that cage's memory.
+    const argv = [...(cgroup?.joinPrefix ?? []), slirp, '--configure', '--mtu=65520', '--disable-host-loopback', '--disable-dns', '--enable-sandbox', '--enable-seccomp', String(innerPid), 'tap0'];
+    const child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr!.on('data', (d: Buffer) => (stderr = (stderr + d.toString('utf8')).slice(-1000)));
+    child.on('error', (err: Error) => this.options.log?.('slirp4netns failed', { level: this.options.level, error: err.message }));
+    child.on('exit', (code) => {
+      if (code) this.options.log?.('slirp4netns exited', { level: this.options.level, code, stderr });
     });
-    child.on('error', (err) => this.options.log?.('slirp4netns failed', { level: this.options.level, error: err.message }));
     return child;
   }
 
-  private async waitForVnc(exited: Promise<CageExit>, stderr: () => string): Promise<void> {
+  private async waitForVnc(exited: Promise<CageExit>, verifyPeer: (socket: Socket) => void): Promise<void> {
     const deadline = Date.now() + (this.options.startTimeoutMs ?? 20_000);
     let gone: CageExit | null = null;
     void exited.then((e) => (gone = e));
     while (Date.now() < deadline) {
       if (gone) throw new Error((gone as CageExit).reason);
-      if (existsSync(this.vncSocket)) {
+      const node = lstatOrNull(this.vncSocket);
+      if (node?.isSocket()) {
         try {
-          await probeRfb({ path: this.vncSocket }, 1000);
+          await probeRfb({ path: this.vncSocket }, 1000, verifyPeer);
           return;
-        } catch {
-          /* not ready yet */
+        } catch (err) {
+          if (err instanceof CloisonError) throw err; // someone else's server at our path
         }
       }
       await sleep(50);
     }
-    this.options.log?.('cage start timed out', { level: this.options.level, stderr: stderr().slice(-1000) });
+    this.options.log?.('cage start timed out', { level: this.options.level });
     throw new Error(`cage did not start its VNC server within ${this.options.startTimeoutMs ?? 20_000} ms`);
+  }
+}
+
+function lstatOrNull(path: string) {
+  try {
+    return lstatSync(path);
+  } catch {
+    return null;
+  }
+}
+
+function homeIsFull(home: string): boolean {
+  try {
+    return statfsSync(home).bavail === 0;
+  } catch {
+    return false;
   }
 }
 

@@ -1,7 +1,7 @@
 /**
  * What a cage driver does: turn a policy entry into a running cage with a VNC endpoint.
  */
-import type { NetConnectOpts } from 'node:net';
+import type { NetConnectOpts, Socket } from 'node:net';
 
 export interface CageExit {
   /** Supervisor-written explanation (exit code, last lines of stderr), never shown as trusted text. */
@@ -16,6 +16,18 @@ export interface RunningCage {
   /** Resolves once the cage has gone, for whatever reason. */
   exited: Promise<CageExit>;
   stop(): Promise<void>;
+  /**
+   * Throws unless the process at the other end of a connection to `endpoint` is this cage's own
+   * VNC server (its uid, in its sandbox). Called before any byte is relayed.
+   */
+  verifyPeer?(socket: Socket): void;
+  /** Limits the cage reached while running (memory, tasks, home): supervisor-written text. */
+  onNotice?(listener: (notice: CageNotice) => void): void;
+}
+
+export interface CageNotice {
+  limit: 'memory' | 'tasks' | 'home';
+  message: string;
 }
 
 export interface CageDriver {

@@ -1,11 +1,21 @@
 /**
- * Checks that an endpoint speaks RFB: connect, read the 12-byte ProtocolVersion, hang up.
+ * Checks that an endpoint speaks RFB: connect, read the 12-byte ProtocolVersion, hang up. With
+ * `verifyPeer`, the peer is checked on connection, before anything is read.
  */
-import { connect, type NetConnectOpts } from 'node:net';
+import { connect, type NetConnectOpts, type Socket } from 'node:net';
 
-export function probeRfb(endpoint: NetConnectOpts, timeoutMs = 2000): Promise<string> {
+export function probeRfb(endpoint: NetConnectOpts, timeoutMs = 2000, verifyPeer?: (socket: Socket) => void): Promise<string> {
   return new Promise((resolve, reject) => {
     const sock = connect(endpoint);
+    if (verifyPeer) {
+      sock.once('connect', () => {
+        try {
+          verifyPeer(sock);
+        } catch (err) {
+          finish(err as Error);
+        }
+      });
+    }
     let got = Buffer.alloc(0);
     const timer = setTimeout(() => finish(new Error('no RFB greeting within ' + timeoutMs + ' ms')), timeoutMs);
     const finish = (err: Error | null, version?: string) => {

@@ -1,7 +1,9 @@
 /**
  * VNC gateway: WebSocket (viewer in the shell) ⇄ the cage's VNC socket.
  *
- * Admission needs a one-time ticket bound to the cage. Client→cage bytes go through the RFB filter
+ * Admission needs a one-time ticket bound to the cage. The process at the other end of the cage
+ * socket must be that cage's own VNC server (peer credentials) before a byte moves either way, and
+ * every connection, admitted or refused, is journaled. Client→cage bytes go through the RFB filter
  * (no clipboard, input only to the cage in front, fixed message set); cage→client bytes pass
  * untouched. Back-pressure both ways: a slow side pauses the other, no unbounded buffers.
  */
@@ -10,6 +12,7 @@ import { connect, type Socket, type NetConnectOpts } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { CloisonError } from '../../shared/errors';
+import type { AuditJournal } from '../audit/auditJournal';
 import type { FocusState } from '../focusState';
 import { RfbClientFilter } from './rfbClientFilter';
 import { ReadSizer } from './readSizer';
@@ -22,6 +25,10 @@ export interface VncGatewayOptions {
   focus: FocusState;
   /** Where a cage's VNC server listens, or null when the cage is not running. */
   endpointOf: (level: string) => NetConnectOpts | null;
+  /** Throws unless the peer of a connection to the cage's endpoint is that cage (cageDriver.ts). */
+  verifyPeerOf?: (level: string) => ((socket: Socket) => void) | undefined;
+  /** Every viewer connection, admitted or refused at the cage's socket, is recorded here. */
+  journal?: AuditJournal;
   /** Keysyms no cage may ever receive (the secure-attention key, once configured). */
   reservedKeysym?: (keysym: number) => boolean;
   /** Pause the cage socket when this many bytes wait to reach the viewer. */
@@ -95,6 +102,20 @@ export class VncGateway {
     this.wss.close();
   }
 
+  /** Journals a connection event; a refusal's record failing must not hide the refusal itself. */
+  private record(kind: 'vnc.connect' | 'vnc.refused', fields: Record<string, string>): void {
+    if (!this.options.journal) return;
+    if (kind === 'vnc.refused') {
+      try {
+        this.options.journal.append(kind, 'supervisor', fields);
+      } catch {
+        /* refused all the same */
+      }
+      return;
+    }
+    this.options.journal.append(kind, 'supervisor', fields);
+  }
+
   private bridge(ws: WebSocket, level: string, endpoint: NetConnectOpts): void {
     // cage → viewer: untouched, paused while the viewer is slow. Reads go straight from the
     // socket handle into buffers sized to the traffic (no stream machinery on the hot path); the
@@ -110,6 +131,25 @@ export class VncGateway {
     };
     const cage = connect({ ...endpoint, onread: { buffer: () => sizer.next(), callback: toViewer } } as NetConnectOpts);
     const viewerSocket = (ws as unknown as { _socket: Duplex })._socket;
+    // Nothing from the viewer moves until the cage's end is known to be the cage.
+    ws.pause();
+    const verifyPeer = this.options.verifyPeerOf?.(level);
+    cage.once('connect', () => {
+      try {
+        verifyPeer?.(cage);
+      } catch (err) {
+        const reason = (err as Error).message;
+        this.options.log?.('viewer refused: the cage socket is not the cage', { level });
+        this.record('vnc.refused', { level, reason });
+        return close(4001, `cage unreachable: ${reason}`);
+      }
+      try {
+        this.record('vnc.connect', { level });
+      } catch (err) {
+        return close(1011, (err as Error).message);
+      }
+      ws.resume();
+    });
     const filter = new RfbClientFilter({
       inputAllowed: () => this.options.focus.isInFront(level),
       keyFilter: (keysym) => !this.options.reservedKeysym?.(keysym),
@@ -127,6 +167,7 @@ export class VncGateway {
       closed = true;
       this.bridges.delete(bridge);
       cage.destroy();
+      ws.resume(); // a paused viewer would never read the closing handshake's answer
       if (ws.readyState === ws.OPEN) ws.close(code, reason.slice(0, 120));
       else ws.terminate();
     };

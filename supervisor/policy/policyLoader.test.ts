@@ -31,7 +31,26 @@ describe('policy loading', () => {
 
   it('fills defaults for a minimal bwrap cage', () => {
     const policy = parsePolicy(`version: 1\nlevels:\n${LEVEL('low', 0, '#00ff00')}`, 'p.yaml');
-    expect(policy.levels[0]?.cage).toEqual({ driver: 'bwrap', network: 'none', geometry: '1280x800', apps: [['xterm'], ['xedit']] });
+    expect(policy.levels[0]?.cage).toEqual({
+      driver: 'bwrap',
+      network: 'none',
+      geometry: '1280x800',
+      apps: [['xterm'], ['xedit']],
+      limits: { memoryBytes: 4 * 2 ** 30, tasks: 1024, cpuWeight: 100, homeBytes: 8 * 2 ** 30, tmpfsBytes: 512 * 2 ** 20 },
+    });
+  });
+
+  it('reads cage limits in bytes or with binary units, and refuses too small a limit with its place', () => {
+    const cage = '{ driver: bwrap, limits: { memoryBytes: 512MiB, homeBytes: "2 GiB", tmpfsBytes: 16777216, tasks: 256 } }';
+    expect(parsePolicy(`version: 1\nlevels:\n${LEVEL('low', 0, '#00ff00', cage)}`, 'p.yaml').levels[0]?.cage).toMatchObject({
+      limits: { memoryBytes: 512 * 2 ** 20, homeBytes: 2 * 2 ** 30, tmpfsBytes: 16 * 2 ** 20, tasks: 256, cpuWeight: 100 },
+    });
+    expect(() => parsePolicy(`version: 1\nlevels:\n${LEVEL('low', 0, '#00ff00', '{ driver: bwrap, limits: { memoryBytes: 1MiB } }')}`, 'p.yaml')).toThrow(/p\.yaml:\d+:\d+: levels\[0\]\.cage\.limits\.memoryBytes: memoryBytes must be at least 64 MiB/);
+    expect(() => parsePolicy(`version: 1\nlevels:\n${LEVEL('low', 0, '#00ff00', '{ driver: bwrap, limits: { homeBytes: lots } }')}`, 'p.yaml')).toThrow(/homeBytes is a number of bytes or a size such as 512MiB/);
+  });
+
+  it('refuses a loopback resolver for a nat cage: the cage would reach the host through it', () => {
+    expect(() => parsePolicy(`version: 1\nlevels:\n${LEVEL('low', 0, '#00ff00', '{ driver: bwrap, network: nat, dns: [127.0.0.53] }')}`, 'p.yaml')).toThrow(/levels\[0\]\.cage\.dns\[0\]: a cage's resolver cannot be on the host's loopback/);
   });
 
   it('accepts a vnc cage on a socket or host:port', () => {

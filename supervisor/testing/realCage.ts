@@ -8,9 +8,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import type { BwrapCagePolicy, NetworkMode } from '../../shared/policy';
+import type { BwrapCagePolicy, CageLimitsPolicy, NetworkMode } from '../../shared/policy';
 import type { RunningCage } from '../cages/cageDriver';
 import { BwrapDriver, bwrapCagePaths, type BwrapCagePaths } from '../cages/bwrapDriver';
+import { TEST_CAGE_LIMITS } from './testPolicy';
 
 const run = promisify(execFile);
 
@@ -50,7 +51,18 @@ export function testRoot(prefix = 'cloison-t-'): string {
   return mkdtempSync(join(tmpdir(), prefix));
 }
 
-export async function startRealCage(options: { level: string; network?: NetworkMode; geometry?: string; apps?: string[][]; root?: string }): Promise<RealCage> {
+export interface RealCageOptions {
+  level: string;
+  network?: NetworkMode;
+  geometry?: string;
+  apps?: string[][];
+  root?: string;
+  limits?: Partial<CageLimitsPolicy>;
+  hostResolvConf?: string;
+  log?: (msg: string, fields?: Record<string, unknown>) => void;
+}
+
+export async function startRealCage(options: RealCageOptions): Promise<RealCage> {
   const root = options.root ?? testRoot();
   const uid = nextUid++;
   const cagePolicy: BwrapCagePolicy = {
@@ -58,9 +70,17 @@ export async function startRealCage(options: { level: string; network?: NetworkM
     network: options.network ?? 'none',
     geometry: options.geometry ?? '800x600',
     apps: options.apps ?? [],
+    limits: { ...TEST_CAGE_LIMITS, ...options.limits },
   };
   const paths = bwrapCagePaths(join(root, 'state'), join(root, 'run'), options.level);
-  const driver = new BwrapDriver({ level: options.level, cage: cagePolicy, paths, uid });
+  const driver = new BwrapDriver({
+    level: options.level,
+    cage: cagePolicy,
+    paths,
+    uid,
+    ...(options.hostResolvConf ? { hostResolvConf: options.hostResolvConf } : {}),
+    ...(options.log ? { log: options.log } : {}),
+  });
   const cage = await driver.start();
   const innerPid = cage.innerPid;
   if (innerPid === null) throw new Error('bwrap cage has no inner pid');

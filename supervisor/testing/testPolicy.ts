@@ -36,3 +36,6 @@ export function vncCage(socket: string): string {
 export function xtermCage(uid: number): string {
   return bwrapCage({ uid, geometry: '1024x640', apps: '[[xterm, -geometry, 120x40+0+0]]' });
 }
+
+/** Limits for test cages: small, so a test that fills one fills it fast; sparse, so cheap. */
+export const TEST_CAGE_LIMITS = { memoryBytes: 1024 * 2 ** 20, tasks: 512, cpuWeight: 100, homeBytes: 256 * 2 ** 20, tmpfsBytes: 64 * 2 ** 20 };

@@ -1,0 +1,95 @@
+/**
+ * Every program the code runs is installed on a fresh machine: named in the package table
+ * (binaries.ts) or, for test and benchmark tools, in the table below; its package is installed by
+ * scripts/setup.sh, listed in the .deb's depends when the product needs it, and present here.
+ * A fresh clone once failed 11 tests because setup.sh did not install xclip.
+ */
+import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { DEBIAN_PACKAGE_OF, findBinary } from '../supervisor/cages/binaries';
+
+/** Programs only the tests and benchmarks run, and the package of each. */
+const TEST_PACKAGE_OF: Record<string, string> = {
+  nsenter: 'util-linux',
+  unshare: 'util-linux',
+  'mkfs.vfat': 'dosfstools',
+  truncate: 'coreutils',
+  dd: 'coreutils',
+  sha256sum: 'coreutils',
+  mkfifo: 'coreutils',
+  stdbuf: 'coreutils',
+  timeout: 'coreutils',
+  ps: 'procps',
+  perl: 'perl-base',
+  bash: 'bash',
+  xinput: 'xinput',
+  xdotool: 'xdotool',
+  xdpyinfo: 'x11-utils',
+  Xvfb: 'xvfb',
+  'xvfb-run': 'xvfb',
+  chromium: 'chromium',
+  websockify: 'websockify',
+  'ansible-playbook': 'ansible-core',
+  'systemd-analyze': 'systemd',
+  journalctl: 'systemd',
+  npm: 'nodejs',
+  npx: 'nodejs',
+};
+/** Always on Debian (Essential: yes), so neither setup.sh nor the package has to name them. */
+const ESSENTIAL = new Set(['coreutils', 'util-linux', 'bsdutils', 'dash', 'bash', 'perl-base']);
+/** The product's own programs: what the supervisor, the session script and the default apps run. */
+const PRODUCT_PACKAGES = new Set(Object.values(DEBIAN_PACKAGE_OF));
+
+const SOURCE_DIRS = ['supervisor', 'scripts', 'e2e', 'bench', 'deploy', 'electron'];
+
+function sources(dir: string): string[] {
+  return readdirSync(dir).flatMap((name) => {
+    const path = join(dir, name);
+    if (statSync(path).isDirectory()) return name === 'node_modules' ? [] : sources(path);
+    return /\.(ts|mjs|sh)$/.test(name) ? [path] : [];
+  });
+}
+
+/** Program names the code starts: literal first arguments of the usual calls, and requireBinary. */
+function programsRun(): Map<string, string> {
+  const found = new Map<string, string>();
+  const call = /\b(?:requireBinary|findBinary|spawn|spawnSync|execFile|execFileSync|run)\('([A-Za-z][\w.+-]*)'/g;
+  for (const file of SOURCE_DIRS.flatMap(sources)) {
+    if (file.endsWith('requiredPrograms.test.ts')) continue;
+    for (const m of readFileSync(file, 'utf8').matchAll(call)) if (!found.has(m[1]!)) found.set(m[1]!, file);
+  }
+  return found;
+}
+
+function setupPackages(): Set<string> {
+  const text = readFileSync('scripts/setup.sh', 'utf8');
+  const block = /PACKAGES=\(([\s\S]*?)\n\)/.exec(text)?.[1] ?? '';
+  return new Set(block.split('\n').flatMap((line) => line.replace(/#.*/, '').trim().split(/\s+/)).filter(Boolean));
+}
+
+const debDepends = (parse(readFileSync('electron-builder.yml', 'utf8')) as { deb: { depends: string[] } }).deb.depends.map((d) => d.split(/\s/)[0]!);
+
+describe('required programs', () => {
+  it('every program the code runs has a known package', () => {
+    const unknown = [...programsRun()].filter(([name]) => !DEBIAN_PACKAGE_OF[name] && !TEST_PACKAGE_OF[name]).map(([name, file]) => `${name} (${file})`);
+    expect(unknown).toEqual([]);
+  });
+
+  it('scripts/setup.sh installs the package of every program the product and its tests run', () => {
+    const installed = setupPackages();
+    const missing = [...new Set([...Object.values(DEBIAN_PACKAGE_OF), ...Object.values(TEST_PACKAGE_OF)])].filter((p) => !ESSENTIAL.has(p) && p !== 'nodejs' && !installed.has(p));
+    expect(missing).toEqual([]);
+  });
+
+  it("the .deb depends on the package of every program the product runs", () => {
+    const missing = [...PRODUCT_PACKAGES].filter((p) => !ESSENTIAL.has(p) && !debDepends.includes(p));
+    expect(missing).toEqual([]);
+  });
+
+  it('every one of those programs is on this machine', () => {
+    const absent = [...Object.keys(DEBIAN_PACKAGE_OF), ...Object.keys(TEST_PACKAGE_OF)].filter((name) => !findBinary(name, `${process.env.PATH}:/usr/sbin:/sbin`));
+    expect(absent).toEqual([]);
+  });
+});

@@ -1,0 +1,175 @@
+/**
+ * A cage's own control group: memory, task and CPU limits from the policy, so a cage that
+ * exhausts something exhausts only itself (its processes get ENOMEM/EAGAIN or are OOM-killed
+ * inside its group) and the other cage, the supervisor and the shell keep running.
+ *
+ * cgroup v2 where the host has the unified hierarchy (under the supervisor's own group, which
+ * systemd delegates: the supervisor moves itself into a leaf so its group may have children);
+ * cgroup v1's memory, pids and cpu controllers where it has only those. The cage joins its group
+ * before bwrap runs (a shell writes its own pid, then execs), so no process starts outside it.
+ */
+import { existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+const ROOT = '/sys/fs/cgroup';
+
+export interface CageLimits {
+  memoryBytes: number;
+  tasks: number;
+  /** 1–10000, 100 the default share (cgroup v2's cpu.weight; v1's cpu.shares scaled). */
+  cpuWeight: number;
+}
+
+export interface LimitCounters {
+  /** Processes the kernel killed for the memory limit since the group was made. */
+  oomKills: number;
+  /** Times a fork was refused for the task limit. */
+  taskLimitHits: number;
+}
+
+export interface CageCgroup {
+  readonly version: 1 | 2;
+  /** A command-line prefix that puts the command it runs into the group, then execs it. */
+  readonly joinPrefix: string[];
+  counters(): LimitCounters;
+  /** Kills whatever is left in the group, then removes it. */
+  remove(): void;
+}
+
+/** Makes the group, or returns null (with the reason) where the host offers no controller. */
+export function createCageCgroup(name: string, limits: CageLimits): { cgroup: CageCgroup } | { cgroup: null; reason: string } {
+  try {
+    if (existsSync(join(ROOT, 'cgroup.controllers'))) return { cgroup: createV2(name, limits) };
+    if (existsSync(join(ROOT, 'memory')) && existsSync(join(ROOT, 'pids'))) return { cgroup: createV1(name, limits) };
+    return { cgroup: null, reason: 'the host has neither cgroup v2 nor the cgroup v1 memory and pids controllers' };
+  } catch (err) {
+    return { cgroup: null, reason: `cannot make the cage's control group: ${(err as Error).message}` };
+  }
+}
+
+/** Writes $$ into each file, then execs the rest: `sh -c JOIN sh FILE… -- CMD…`. */
+function joinPrefix(procsFiles: string[]): string[] {
+  const script = 'while [ "$1" != -- ]; do echo $$ > "$1" || exit 125; shift; done; shift; exec "$@"';
+  return ['/bin/sh', '-c', script, 'cloison-cgroup-join', ...procsFiles, '--'];
+}
+
+/** This process's own group in a v1 controller (or in v2 with controller ''). */
+function ownGroup(controller: string): string {
+  for (const line of readFileSync('/proc/self/cgroup', 'utf8').split('\n')) {
+    const [, controllers, path] = /^\d+:([^:]*):(.*)$/.exec(line) ?? [];
+    if (controllers === undefined || path === undefined) continue;
+    if (controller === '' ? controllers === '' : controllers.split(',').includes(controller)) return path;
+  }
+  return '/';
+}
+
+function readCounter(file: string, key: string): number {
+  try {
+    const m = new RegExp(`^${key} (\\d+)$`, 'm').exec(readFileSync(file, 'utf8'));
+    return m ? Number(m[1]) : 0;
+  } catch {
+    return 0;
+  }
+}
+
+function killAndRemove(dirs: string[]): void {
+  for (let round = 0; round < 50; round++) {
+    let left = 0;
+    for (const dir of dirs) {
+      for (const pid of readProcs(dir)) {
+        left++;
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          /* already gone */
+        }
+      }
+    }
+    if (left === 0) break;
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 20); // let the kernel reap them
+  }
+  for (const dir of dirs) {
+    try {
+      rmdirSync(dir);
+    } catch {
+      /* still busy or already gone: the next start of the cage removes it */
+    }
+  }
+}
+
+function readProcs(dir: string): number[] {
+  try {
+    return readFileSync(join(dir, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean).map(Number);
+  } catch {
+    return [];
+  }
+}
+
+function freshGroup(dir: string): string {
+  if (existsSync(dir)) killAndRemove([dir]);
+  mkdirSync(dir, { recursive: true });
+  return dir;
+}
+
+function createV1(name: string, limits: CageLimits): CageCgroup {
+  const dirOf = (controller: string) => join(ROOT, controller, ownGroup(controller), 'cloison', name);
+  const memory = freshGroup(dirOf('memory'));
+  const pids = freshGroup(dirOf('pids'));
+  const cpu = existsSync(join(ROOT, 'cpu')) ? freshGroup(dirOf('cpu')) : null;
+  writeFileSync(join(memory, 'memory.limit_in_bytes'), String(limits.memoryBytes));
+  // With swap accounting, memory plus swap is held to the same figure: the limit cannot be dodged into swap.
+  if (existsSync(join(memory, 'memory.memsw.limit_in_bytes'))) writeFileSync(join(memory, 'memory.memsw.limit_in_bytes'), String(limits.memoryBytes));
+  writeFileSync(join(pids, 'pids.max'), String(limits.tasks));
+  if (cpu) writeFileSync(join(cpu, 'cpu.shares'), String(Math.max(2, Math.round((limits.cpuWeight * 1024) / 100))));
+  const dirs = [memory, pids, ...(cpu ? [cpu] : [])];
+  return {
+    version: 1,
+    joinPrefix: joinPrefix(dirs.map((d) => join(d, 'cgroup.procs'))),
+    counters: () => ({ oomKills: readCounter(join(memory, 'memory.oom_control'), 'oom_kill'), taskLimitHits: readCounter(join(pids, 'pids.events'), 'max') }),
+    remove: () => killAndRemove(dirs),
+  };
+}
+
+function createV2(name: string, limits: CageLimits): CageCgroup {
+  const own = join(ROOT, ownGroup(''));
+  enableControllers(own);
+  const dir = freshGroup(join(own, `cloison-${name}`));
+  writeFileSync(join(dir, 'memory.max'), String(limits.memoryBytes));
+  if (existsSync(join(dir, 'memory.swap.max'))) writeFileSync(join(dir, 'memory.swap.max'), '0');
+  writeFileSync(join(dir, 'pids.max'), String(limits.tasks));
+  if (existsSync(join(dir, 'cpu.weight'))) writeFileSync(join(dir, 'cpu.weight'), String(limits.cpuWeight));
+  return {
+    version: 2,
+    joinPrefix: joinPrefix([join(dir, 'cgroup.procs')]),
+    counters: () => ({ oomKills: readCounter(join(dir, 'memory.events'), 'oom_kill'), taskLimitHits: readCounter(join(dir, 'pids.events'), 'max') }),
+    remove: () => {
+      if (existsSync(join(dir, 'cgroup.kill'))) {
+        try {
+          writeFileSync(join(dir, 'cgroup.kill'), '1');
+        } catch {
+          /* fall back to killing one by one */
+        }
+      }
+      killAndRemove([dir]);
+    },
+  };
+}
+
+/**
+ * A v2 group with processes of its own cannot hand controllers to children ("no internal
+ * processes"): the supervisor's processes move to a leaf `supervisor` first, as systemd's
+ * delegation expects.
+ */
+function enableControllers(own: string): void {
+  const wanted = ['memory', 'pids', 'cpu'].filter((c) => readFileSync(join(own, 'cgroup.controllers'), 'utf8').split(/\s+/).includes(c));
+  if (!wanted.includes('memory') || !wanted.includes('pids')) throw new Error(`the supervisor's cgroup (${own}) was not delegated the memory and pids controllers`);
+  const enable = () => writeFileSync(join(own, 'cgroup.subtree_control'), wanted.map((c) => `+${c}`).join(' '));
+  try {
+    enable();
+  } catch {
+    const leaf = join(own, 'supervisor');
+    mkdirSync(leaf, { recursive: true });
+    for (const pid of readProcs(own)) writeFileSync(join(leaf, 'cgroup.procs'), String(pid));
+    enable();
+  }
+}

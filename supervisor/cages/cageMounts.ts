@@ -1,0 +1,118 @@
+/**
+ * The only places a cage can write, each a filesystem of its own mounted noexec,nosuid,nodev:
+ *
+ * - its home, an ext4 image of `homeBytes` loop-mounted at the home's path: a cage that fills it
+ *   fills only itself, never the filesystem the journal lives on;
+ * - one tmpfs of `tmpfsBytes` ("scratch"), whose folders become /tmp, /var/tmp, /dev/shm and the
+ *   folders of its VNC and X sockets.
+ *
+ * bubblewrap keeps a bind source's flags, so inside the cage nothing written there can be
+ * executed: programs come only from the read-only /usr (CLIP OS: "files created in a user
+ * partition can never run"). The image is sparse: it takes disk only as the cage writes.
+ */
+import { execFile } from 'node:child_process';
+import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { promisify } from 'node:util';
+import { requireBinary } from './binaries';
+
+const run = promisify(execFile);
+
+/** Folders of the scratch tmpfs, with their modes. */
+export const SCRATCH_DIRS = { tmp: 0o1777, varTmp: 0o1777, shm: 0o1777, vnc: 0o700, x11: 0o1777 } as const;
+const SCRATCH_NAMES: Record<keyof typeof SCRATCH_DIRS, string> = { tmp: 'tmp', varTmp: 'var-tmp', shm: 'shm', vnc: 'vnc', x11: 'x11' };
+const WRITABLE_FLAGS = 'nosuid,nodev,noexec';
+
+export interface CageMountPaths {
+  home: string;
+  /** The home's image file, beside the home (root's, never inside any cage). */
+  homeImage: string;
+  scratch: string;
+}
+
+export function scratchDir(scratch: string, which: keyof typeof SCRATCH_DIRS): string {
+  return join(scratch, SCRATCH_NAMES[which]);
+}
+
+/** Is `path` the root of a mount (and not just a folder on its parent's filesystem)? */
+export function isMountPoint(path: string): boolean {
+  try {
+    const target = path.replace(/\/+$/, '');
+    return readFileSync('/proc/self/mountinfo', 'utf8')
+      .split('\n')
+      .some((line) => unescapeMountPath(line.split(' ')[4] ?? '') === target);
+  } catch {
+    return false;
+  }
+}
+
+function unescapeMountPath(p: string): string {
+  return p.replace(/\\([0-7]{3})/g, (_m, oct: string) => String.fromCharCode(parseInt(oct, 8)));
+}
+
+async function unmount(path: string): Promise<void> {
+  // Lazy: a helper that still holds a file must not keep the next start from mounting.
+  while (isMountPoint(path)) await run(requireBinary('umount'), ['-l', path]);
+}
+
+/** Mounts the home image (made, grown or migrated from a plain folder first) and the scratch tmpfs. */
+export async function mountCageFilesystems(paths: CageMountPaths, uid: number, limits: { homeBytes: number; tmpfsBytes: number }): Promise<void> {
+  requireBinary('mount');
+  await unmount(paths.home);
+  await unmount(paths.scratch);
+  const migrate = !existsSync(paths.homeImage) && existsSync(paths.home) && statSync(paths.home).isDirectory() ? `${paths.home}.migrating` : null;
+  if (migrate) renameSync(paths.home, migrate);
+  await prepareImage(paths.homeImage, uid, limits.homeBytes);
+  mkdirSync(paths.home, { recursive: true, mode: 0o700 });
+  await run(requireBinary('mount'), ['-o', `loop,${WRITABLE_FLAGS}`, paths.homeImage, paths.home]);
+  chownSync(paths.home, uid, uid);
+  chmodSync(paths.home, 0o700);
+  rmSync(join(paths.home, 'lost+found'), { recursive: true, force: true });
+  if (migrate) {
+    // A home from before images: copied in whole (links stay links), then the folder goes.
+    await run(requireBinary('cp'), ['-a', '--', `${migrate}/.`, `${paths.home}/`]);
+    rmSync(migrate, { recursive: true, force: true });
+  }
+
+  mkdirSync(paths.scratch, { recursive: true, mode: 0o700 });
+  await run(requireBinary('mount'), ['-t', 'tmpfs', '-o', `size=${limits.tmpfsBytes},mode=0755,${WRITABLE_FLAGS}`, 'cloison-scratch', paths.scratch]);
+  for (const [which, mode] of Object.entries(SCRATCH_DIRS) as Array<[keyof typeof SCRATCH_DIRS, number]>) {
+    const dir = scratchDir(paths.scratch, which);
+    mkdirSync(dir, { mode });
+    chmodSync(dir, mode);
+  }
+  chownSync(scratchDir(paths.scratch, 'vnc'), uid, uid);
+}
+
+/**
+ * Once the cage's Xvnc has bound its sockets, their folders become root's: the cage can no
+ * longer remove, rename or replace a socket the supervisor connects to.
+ */
+export function lockSocketFolders(scratch: string): void {
+  for (const which of ['vnc', 'x11'] as const) {
+    const dir = scratchDir(scratch, which);
+    chownSync(dir, 0, 0);
+    chmodSync(dir, 0o755);
+  }
+}
+
+export async function unmountCageFilesystems(paths: CageMountPaths): Promise<void> {
+  await unmount(paths.scratch);
+  await unmount(paths.home);
+}
+
+async function prepareImage(image: string, uid: number, bytes: number): Promise<void> {
+  mkdirSync(dirname(image), { recursive: true, mode: 0o700 });
+  if (!existsSync(image)) {
+    writeFileSync(image, '', { mode: 0o600 });
+    truncateSync(image, bytes);
+    await run(requireBinary('mkfs.ext4'), ['-q', '-F', '-m', '0', '-E', `lazy_itable_init=1,lazy_journal_init=1,nodiscard,root_owner=${uid}:${uid}`, image]);
+    return;
+  }
+  // A larger limit in the policy grows the home; a smaller one keeps what is there (no data lost).
+  if (statSync(image).size < bytes) {
+    truncateSync(image, bytes);
+    await run(requireBinary('e2fsck'), ['-f', '-p', image]).catch(() => undefined);
+    await run(requireBinary('resize2fs'), [image]);
+  }
+}

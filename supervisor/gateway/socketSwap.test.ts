@@ -1,0 +1,92 @@
+/**
+ * Attack: from inside high, as its user, replace high's VNC socket with a link to low's, then let
+ * the shell reconnect. Keys typed into the High frame must reach high or nothing — never low — and
+ * the refusal is journaled (DESIGN.md, Cages: what the cage owns it can change).
+ */
+import { existsSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { KEY_LOGGER_APP, KEYCODE, rawKeyPresses } from '../../e2e/support/cageProbes';
+import { handshake, wsLink } from '../../bench/lib/rfbViewer';
+import { parsePolicy } from '../policy/policyLoader';
+import { Supervisor } from '../supervisor';
+import { cageShell, testRoot } from '../testing/realCage';
+import { rpcClient, type RpcClient } from '../testing/rpcClient';
+import { bwrapCage, twoLevelPolicy } from '../testing/testPolicy';
+import { waitFor } from '../testing/waitFor';
+
+const LOW_UID = 62911;
+const HIGH_UID = 62912;
+const POLICY = twoLevelPolicy({ low: bwrapCage({ uid: LOW_UID, apps: `[${KEY_LOGGER_APP}]` }), high: bwrapCage({ uid: HIGH_UID, apps: `[${KEY_LOGGER_APP}]` }) });
+const X_KEYSYM = 0x78;
+
+describe('a cage that swaps its VNC socket for the other cage\'s', () => {
+  const root = testRoot();
+  let sup: Supervisor;
+  let rpc: RpcClient;
+  const homeOf = (level: string) => join(root, 'state', 'cages', level, 'home');
+
+  beforeAll(async () => {
+    sup = new Supervisor({ policy: parsePolicy(POLICY, 'p.yaml'), policySource: 'p.yaml', policyText: POLICY, stateDir: join(root, 'state'), runDir: join(root, 'run'), rendererDir: null });
+    await sup.start();
+    rpc = await rpcClient(sup.rpcSocketPath);
+    await waitFor(() => existsSync(join(homeOf('low'), 'keylog.txt')) && existsSync(join(homeOf('high'), 'keylog.txt')), 'both key loggers');
+  });
+  afterAll(async () => {
+    rpc?.close();
+    await sup?.stop();
+  });
+
+  async function typeInto(level: string, count: number): Promise<void> {
+    const ticket = await rpc.call('vnc.ticket', { level });
+    expect(ticket.ok).toBe(true);
+    const link = await wsLink(`ws://127.0.0.1:${sup.browserHost!.port}/vnc?level=${level}&ticket=${ticket.result.ticket}`);
+    try {
+      await Promise.race([handshake(link, 24 + `cloison-${level}`.length), new Promise((r) => setTimeout(r, 3000))]);
+      for (let i = 0; i < count; i++) {
+        for (const down of [1, 0]) {
+          const key = Buffer.alloc(8);
+          key.writeUInt8(4, 0);
+          key.writeUInt8(down, 1);
+          key.writeUInt32BE(X_KEYSYM, 4);
+          link.send(key);
+        }
+      }
+      await new Promise((r) => setTimeout(r, 800));
+    } finally {
+      link.close();
+    }
+  }
+
+  it('keys typed in the High frame never reach low, and the refusal is journaled', async () => {
+    const lowSocket = (sup.driverOf('low') as unknown as { vncSocket: string }).vncSocket;
+    const high = cageShell(sup.cages.get('high')!.cage!.innerPid!, HIGH_UID);
+    const swap = await high(`rm -f /run/cloison/vnc.sock; ln -sf ${lowSocket} /run/cloison/vnc.sock; ls -l /run/cloison/`);
+    expect(swap.code).toBe(0); // the attacker's script ran; whether the swap took is what follows
+
+    expect((await rpc.call('focus.set', { level: 'high' })).ok).toBe(true);
+    const lowBefore = rawKeyPresses(homeOf('low')).filter((k) => k === KEYCODE.x).length;
+    await typeInto('high', 5);
+    const lowAfter = rawKeyPresses(homeOf('low')).filter((k) => k === KEYCODE.x).length;
+    expect(lowAfter - lowBefore).toBe(0);
+
+    // high still is high: its own socket is where it was, and it takes the keys.
+    const highBefore = rawKeyPresses(homeOf('high')).filter((k) => k === KEYCODE.x).length;
+    await typeInto('high', 3);
+    expect(rawKeyPresses(homeOf('high')).filter((k) => k === KEYCODE.x).length - highBefore).toBe(3);
+    const kinds = readFileSync(join(root, 'state', 'audit.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { kind: string; level?: string });
+    expect(kinds.filter((r) => r.kind === 'vnc.connect' && r.level === 'high').length).toBeGreaterThanOrEqual(2);
+  });
+
+  it('even where the swap took (done here as root), the gateway refuses the other cage\'s server and journals it', async () => {
+    const lowSocket = (sup.driverOf('low') as unknown as { vncSocket: string }).vncSocket;
+    const highSocket = (sup.driverOf('high') as unknown as { vncSocket: string }).vncSocket;
+    rmSync(highSocket);
+    symlinkSync(lowSocket, highSocket);
+    const lowBefore = rawKeyPresses(homeOf('low')).filter((k) => k === KEYCODE.x).length;
+    await typeInto('high', 5);
+    expect(rawKeyPresses(homeOf('low')).filter((k) => k === KEYCODE.x).length - lowBefore).toBe(0);
+    const records = readFileSync(join(root, 'state', 'audit.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { kind: string; level?: string; reason?: string });
+    expect(records).toContainEqual(expect.objectContaining({ kind: 'vnc.refused', level: 'high', reason: expect.stringContaining('not served by that cage') }));
+  });
+});

@@ -1,0 +1,30 @@
+/**
+ * Starts bubblewrap with Cloison's syscall filter: every sandbox the supervisor makes (cages, the
+ * clipboard and file helpers) goes through here, so none can start without the filter.
+ *
+ * The filter travels on a pipe bwrap reads to its end (`--seccomp FD`) and installs just before
+ * it runs the sandboxed command, after its own namespace and mount set-up.
+ */
+import { spawn, type ChildProcess, type IOType } from 'node:child_process';
+import type { Writable } from 'node:stream';
+import { requireBinary } from '../cages/binaries';
+import { seccompProgram } from './seccompFilter';
+
+export interface BwrapSpawnOptions {
+  /** stdio of the bwrap process; the filter's pipe is added after these. */
+  stdio: IOType[];
+  /** Runs bwrap through this command line first (e.g. joining the cage's cgroups). */
+  prefix?: string[];
+}
+
+export function spawnBwrap(args: string[], options: BwrapSpawnOptions): ChildProcess {
+  const bwrap = requireBinary('bwrap');
+  const fd = options.stdio.length;
+  const argv = [...(options.prefix ?? []), bwrap, '--seccomp', String(fd), ...args];
+  const child = spawn(argv[0]!, argv.slice(1), { stdio: [...options.stdio, 'pipe'] });
+  const pipe = child.stdio[fd] as Writable | null;
+  // bwrap may exit before reading (bad arguments): its exit says why, not an EPIPE here.
+  pipe?.on('error', () => undefined);
+  pipe?.end(seccompProgram());
+  return child;
+}
