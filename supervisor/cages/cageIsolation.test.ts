@@ -1,7 +1,8 @@
 /**
  * Isolation of real cages (DESIGN.md, Cages): from inside one cage, the other cage's home, VNC
  * socket and X display are unreachable; `none` has only loopback; `nat` cannot reach the host's
- * loopback services, the supervisor's included.
+ * loopback services, the supervisor's included, not even through slirp's DNS alias with a host
+ * resolver on 127.0.0.1; nothing a cage can write can be executed.
  */
 import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
@@ -18,8 +19,10 @@ describe('cage isolation (real bwrap cages)', () => {
   const SECRET = `high-secret-${process.pid}-${Date.now()}`;
 
   beforeAll(async () => {
+    // The host's resolver, as slirp4netns would see it, on the host's loopback (dnsmasq, unbound…).
+    writeFileSync(join(root, 'host-resolv.conf'), 'nameserver 127.0.0.1\n');
     [low, high] = await Promise.all([
-      startRealCage({ level: 'low', network: 'nat', geometry: '800x600', root }),
+      startRealCage({ level: 'low', network: 'nat', geometry: '800x600', root, hostResolvConf: join(root, 'host-resolv.conf') }),
       startRealCage({ level: 'high', network: 'none', geometry: '1024x768', root }),
     ]);
     writeFileSync(join(high.paths.home, 'secret.txt'), SECRET);
@@ -83,14 +86,61 @@ describe('cage isolation (real bwrap cages)', () => {
     expect(interfaces).toEqual(['lo']);
   });
 
+  it('runs slirp4netns sandboxed, with its seccomp filter and the DNS alias off, and gives the cage no loopback resolver', async () => {
+    const slirp = readdirSync('/proc').filter((p) => /^\d+$/.test(p)).map((p) => {
+      try {
+        return { pid: p, argv: readFileSync(`/proc/${p}/cmdline`, 'utf8').split('\0') };
+      } catch {
+        return { pid: p, argv: [] };
+      }
+    }).find((p) => p.argv[0]?.endsWith('slirp4netns') && p.argv.includes(String(low.cage.innerPid)));
+    expect(slirp).toBeDefined();
+    expect(slirp!.argv).toEqual(expect.arrayContaining(['--enable-sandbox', '--enable-seccomp', '--disable-dns', '--disable-host-loopback']));
+    expect(readFileSync(`/proc/${slirp!.pid}/status`, 'utf8')).toMatch(/Seccomp:\s+2/);
+    expect((await low.sh('cat /etc/resolv.conf')).stdout).not.toMatch(/127\./);
+  });
+
   it('keeps the host loopback (and the supervisor) out of reach of a "nat" cage', async () => {
     // Control: the service answers on the host, and the cage has its NAT interface.
     const nat = await low.sh('for i in $(seq 50); do grep -q tap0 /proc/net/dev && break; sleep 0.1; done; cat /proc/net/dev');
     expect(nat.stdout).toContain('tap0');
-    for (const addr of ['127.0.0.1', '10.0.2.2']) {
+    for (const addr of ['127.0.0.1', '10.0.2.2', '10.0.2.3']) {
       const r = await low.sh(`timeout 3 bash -c 'exec 3<>/dev/tcp/${addr}/${hostPort} && head -1 <&3' && echo REACHED`, 8000);
       expect(r.stdout).not.toContain('host-service');
       expect(r.stdout).not.toContain('REACHED');
     }
+  });
+});
+
+describe('what a cage can write, it cannot run', () => {
+  let cage: RealCage;
+  beforeAll(async () => {
+    cage = await startRealCage({ level: 'low' });
+  });
+  afterAll(async () => {
+    await cage?.stop();
+  });
+
+  it('a program copied into the home, /tmp, /var/tmp or /dev/shm fails to execute (EACCES)', async () => {
+    for (const dir of ['$HOME', '/tmp', '/var/tmp', '/dev/shm']) {
+      const r = await cage.sh(`cp /usr/bin/true ${dir}/t && chmod 755 ${dir}/t && ${dir}/t; echo "status=$?"`);
+      expect(r.stdout + r.stderr, dir).toMatch(/Permission denied/);
+      expect(r.stdout, dir).toContain('status=126');
+    }
+    // Control: the same program from /usr runs.
+    expect((await cage.sh('/usr/bin/true; echo "status=$?"')).stdout).toContain('status=0');
+  });
+
+  it('the writable places are noexec,nosuid,nodev mounts, and the socket folders are root\'s', async () => {
+    const mounts = (await cage.sh('cat /proc/self/mountinfo')).stdout.split('\n');
+    for (const target of ['/home/cloison', '/tmp', '/var/tmp', '/dev/shm', '/run/cloison', '/tmp/.X11-unix']) {
+      const line = mounts.find((l) => l.split(' ')[4] === target);
+      expect(line, target).toBeDefined();
+      expect(line!.split(' ')[5], target).toMatch(/(^|,)noexec(,|$)/);
+      expect(line!.split(' ')[5], target).toMatch(/nosuid/);
+    }
+    const r = await cage.sh('ls -ldn /run/cloison /tmp/.X11-unix; touch /run/cloison/x 2>&1; rm -f /run/cloison/vnc.sock 2>&1; echo end');
+    expect(r.stdout).toMatch(/^drwxr-xr-x\s+\d+\s+0\s+0 .*\/run\/cloison$/m);
+    expect(r.stdout).toMatch(/Permission denied[\s\S]*Permission denied/);
   });
 });

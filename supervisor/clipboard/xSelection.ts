@@ -1,17 +1,20 @@
 /**
  * Reads and writes a cage's CLIPBOARD selection through the cage's own X server, from a helper
  * sandbox: xclip in bubblewrap with nothing but /usr and that cage's X socket directory, no
- * network, as nobody with no capability. The supervisor itself never speaks X to a cage.
+ * network, as nobody with no capability, under the cages' syscall filter. The supervisor itself
+ * never speaks X to a cage.
  *
  * Reading stops at the size limit: no more than `maxBytes + 1` bytes of a cage's clipboard are
  * ever held. A cage that stalls the selection gets a timeout.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { requireBinary } from '../cages/binaries';
+import { spawnBwrap } from '../sandbox/bwrapSpawn';
 
 const NOBODY = 65534;
 
-function helperArgs(x11Dir: string, xclipArgs: string[]): string[] {
+/** The helper sandbox around `command` (xclip; the tests run probes in its place). */
+export function clipboardHelperArgs(x11Dir: string, command: string[]): string[] {
   return [
     '--unshare-pid', '--unshare-ipc', '--unshare-uts', '--unshare-net', '--unshare-cgroup-try',
     '--die-with-parent', '--new-session',
@@ -20,15 +23,19 @@ function helperArgs(x11Dir: string, xclipArgs: string[]): string[] {
     '--bind', x11Dir, '/tmp/.X11-unix',
     '--clearenv', '--setenv', 'DISPLAY', ':0', '--setenv', 'PATH', '/usr/bin',
     'setpriv', `--reuid=${NOBODY}`, `--regid=${NOBODY}`, '--clear-groups', '--inh-caps=-all', '--bounding-set=-all', '--no-new-privs', '--',
-    'xclip', '-selection', 'clipboard', ...xclipArgs,
+    ...command,
   ];
+}
+
+function xclip(x11Dir: string, xclipArgs: string[], stdio: Array<'pipe' | 'ignore'>): ChildProcess {
+  return spawnBwrap(clipboardHelperArgs(x11Dir, ['xclip', '-selection', 'clipboard', ...xclipArgs]), { stdio });
 }
 
 export type ReadResult = { kind: 'text'; bytes: Buffer } | { kind: 'empty' } | { kind: 'too-large' };
 
 export function readSelection(x11Dir: string, maxBytes: number, timeoutMs = 3000): Promise<ReadResult> {
   requireBinary('xclip');
-  const child = spawn(requireBinary('bwrap'), helperArgs(x11Dir, ['-o', '-t', 'UTF8_STRING']), { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = xclip(x11Dir, ['-o', '-t', 'UTF8_STRING'], ['ignore', 'pipe', 'pipe']);
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
@@ -64,7 +71,7 @@ export function readSelection(x11Dir: string, maxBytes: number, timeoutMs = 3000
  */
 export async function writeSelection(x11Dir: string, text: string): Promise<{ stop(): void }> {
   requireBinary('xclip');
-  const child: ChildProcess = spawn(requireBinary('bwrap'), helperArgs(x11Dir, ['-i', '-t', 'UTF8_STRING', '-quiet']), { stdio: ['pipe', 'ignore', 'pipe'] });
+  const child = xclip(x11Dir, ['-i', '-t', 'UTF8_STRING', '-quiet'], ['pipe', 'ignore', 'pipe']);
   let stderr = '';
   child.stderr!.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-500)));
   child.stdin!.end(text);

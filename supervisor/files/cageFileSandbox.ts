@@ -1,13 +1,14 @@
 /**
  * Runs the file helper in a sandbox that sees exactly one cage's home (at /home/cage), as that
- * cage's uid, with no network and no capability: whatever links or names a cage planted in its
- * home can reach nothing else, and the supervisor (root) never opens a path a cage controls.
+ * cage's uid, with no network and no capability, under the cages' syscall filter: whatever links or
+ * names a cage planted in its home can reach nothing else, and the supervisor (root) never opens a
+ * path a cage controls.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { requireBinary } from '../cages/binaries';
+import { spawnBwrap } from '../sandbox/bwrapSpawn';
 
 /** The helper ships next to the supervisor (source tree and built bundle alike). */
 function helperPath(): string {
@@ -22,28 +23,29 @@ export interface CageHome {
   uid: number;
 }
 
-export function spawnFileHelper(cage: CageHome, args: string[], stdio: Array<'pipe' | 'ignore'> = ['ignore', 'pipe', 'pipe']): ChildProcess {
+/** The helper sandbox around `command` (the file helper; the tests run probes in its place). */
+export function fileHelperSandboxArgs(cage: CageHome, command: (node: string) => string[]): string[] {
   const node = process.execPath;
   const binds = node.startsWith('/usr/') ? [] : ['--ro-bind', dirname(node), dirname(node)];
-  return spawn(
-    requireBinary('bwrap'),
-    [
-      '--unshare-pid', '--unshare-ipc', '--unshare-uts', '--unshare-net', '--unshare-cgroup-try',
-      '--die-with-parent', '--new-session',
-      '--ro-bind', '/usr', '/usr', '--symlink', 'usr/bin', '/bin', '--symlink', 'usr/lib', '/lib', '--symlink', 'usr/lib64', '/lib64',
-      ...binds,
-      '--proc', '/proc', '--dev', '/dev', '--tmpfs', '/tmp',
-      // Directories bwrap creates are 0700: the cage's user must be able to traverse them.
-      '--perms', '0755', '--dir', '/opt', '--perms', '0755', '--dir', '/home',
-      '--ro-bind', helperPath(), '/opt/cloison-file-helper.mjs',
-      '--bind', cage.home, '/home/cage',
-      '--chdir', '/home/cage',
-      '--clearenv', '--setenv', 'PATH', '/usr/bin:/bin',
-      'setpriv', `--reuid=${cage.uid}`, `--regid=${cage.uid}`, '--clear-groups', '--inh-caps=-all', '--bounding-set=-all', '--no-new-privs', '--',
-      node, '/opt/cloison-file-helper.mjs', ...args,
-    ],
-    { stdio },
-  );
+  return [
+    '--unshare-pid', '--unshare-ipc', '--unshare-uts', '--unshare-net', '--unshare-cgroup-try',
+    '--die-with-parent', '--new-session',
+    '--ro-bind', '/usr', '/usr', '--symlink', 'usr/bin', '/bin', '--symlink', 'usr/lib', '/lib', '--symlink', 'usr/lib64', '/lib64',
+    ...binds,
+    '--proc', '/proc', '--dev', '/dev', '--tmpfs', '/tmp',
+    // Directories bwrap creates are 0700: the cage's user must be able to traverse them.
+    '--perms', '0755', '--dir', '/opt', '--perms', '0755', '--dir', '/home',
+    '--ro-bind', helperPath(), '/opt/cloison-file-helper.mjs',
+    '--bind', cage.home, '/home/cage',
+    '--chdir', '/home/cage',
+    '--clearenv', '--setenv', 'PATH', '/usr/bin:/bin',
+    'setpriv', `--reuid=${cage.uid}`, `--regid=${cage.uid}`, '--clear-groups', '--inh-caps=-all', '--bounding-set=-all', '--no-new-privs', '--',
+    ...command(node),
+  ];
+}
+
+export function spawnFileHelper(cage: CageHome, args: string[], stdio: Array<'pipe' | 'ignore'> = ['ignore', 'pipe', 'pipe']): ChildProcess {
+  return spawnBwrap(fileHelperSandboxArgs(cage, (node) => [node, '/opt/cloison-file-helper.mjs', ...args]), { stdio });
 }
 
 export interface HelperResult {
