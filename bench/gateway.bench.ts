@@ -12,7 +12,7 @@ import { BwrapDriver, bwrapCagePaths } from '../supervisor/cages/bwrapDriver';
 import { DEFAULT_CAGE_LIMITS } from '../shared/policy';
 import { cpuSecondsOfTree } from './lib/processCpu';
 import { startBareNodeRelay, startCloisonGateway, startWebsockify, type Proxy } from './lib/proxies';
-import { handshake, socketLink, wsLink, type ByteLink } from './lib/rfbViewer';
+import { handshake, socketLink, wsLink, type ByteLink } from '../supervisor/testing/rfbViewer';
 import { fmt, median, percentile, spread } from './lib/stats';
 import { startSyntheticSource } from './lib/syntheticRfbSource';
 

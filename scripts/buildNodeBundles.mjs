@@ -4,11 +4,13 @@ import { copyFileSync, mkdirSync } from 'node:fs';
 import { build } from 'esbuild';
 
 const common = { bundle: true, platform: 'node', target: 'node20', sourcemap: true, logLevel: 'warning' };
+// koffi loads its native module from its own package folder: it ships in node_modules, unbundled.
+const native = ['koffi'];
 
 await Promise.all([
-  build({ ...common, entryPoints: ['supervisor/main.ts'], outfile: 'out/supervisor/main.js', format: 'esm',
+  build({ ...common, entryPoints: ['supervisor/main.ts'], outfile: 'out/supervisor/main.js', format: 'esm', external: native,
     banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" } }),
-  build({ ...common, entryPoints: ['supervisor/cli/cloison.ts'], outfile: 'out/cli/cloison.js', format: 'esm',
+  build({ ...common, entryPoints: ['supervisor/cli/cloison.ts'], outfile: 'out/cli/cloison.js', format: 'esm', external: native,
     banner: { js: "#!/usr/bin/env node\nimport { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" } }),
   build({ ...common, entryPoints: ['electron/main.ts'], outfile: 'out/electron/main.cjs', format: 'cjs', external: ['electron'] }),
   build({ ...common, entryPoints: ['electron/preload.ts'], outfile: 'out/electron/preload.cjs', format: 'cjs', external: ['electron'], platform: 'node' }),

@@ -10,7 +10,7 @@ export const ZONES = {
   shared: { folders: ['shared'], packages: ['zod'], node: false },
   renderer: { folders: ['renderer', 'shared'], packages: ['react', 'react-dom', 'zustand', '@novnc/novnc', 'zod', 'vite', '@vitejs/plugin-react'], node: false },
   electron: { folders: ['electron', 'shared'], packages: ['electron', 'zod'], node: true },
-  supervisor: { folders: ['supervisor', 'shared'], packages: ['ws', 'zod', 'yaml', 'pino'], node: true },
+  supervisor: { folders: ['supervisor', 'shared'], packages: ['ws', 'zod', 'yaml', 'pino', 'koffi'], node: true },
   e2e: { folders: ['e2e', 'shared', 'supervisor'], packages: ['@playwright/test', 'pngjs', 'ws'], node: true },
   bench: { folders: ['bench', 'shared', 'supervisor', 'e2e'], packages: ['@playwright/test', 'ws', 'esbuild', '@novnc/novnc'], node: true },
   // deploy/ holds no code that ships, only its tests: they check the package against the supervisor.

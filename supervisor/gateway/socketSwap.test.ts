@@ -6,8 +6,8 @@
 import { existsSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { KEY_LOGGER_APP, KEYCODE, rawKeyPresses } from '../../e2e/support/cageProbes';
-import { handshake, wsLink } from '../../bench/lib/rfbViewer';
+import { KEY_LOGGER_APP, KEYCODE, rawKeyPresses } from '../testing/keyLogger';
+import { handshake, wsLink } from '../testing/rfbViewer';
 import { parsePolicy } from '../policy/policyLoader';
 import { Supervisor } from '../supervisor';
 import { cageShell, testRoot } from '../testing/realCage';
