@@ -120,9 +120,15 @@ export class Supervisor {
       this.drivers.set(level.id, driver);
       const lifecycle = new CageLifecycle({ level: level.id, driver });
       lifecycle.on('status', (state) => {
-        this.journal.append(`cage.${state.status}`, 'supervisor', { level: state.level, restarts: state.restarts, ...(state.detail ? { detail: state.detail } : {}) });
+        // A cage's state is a fact, not a decision: it is shown even when it cannot be journaled.
+        this.journalFact(`cage.${state.status}`, { level: state.level, restarts: state.restarts, ...(state.detail ? { detail: state.detail } : {}) });
         this.sessions.broadcast('onCageStatus', state);
         options.log?.('cage status', { ...state });
+      });
+      lifecycle.on('notice', (state, notice) => {
+        this.journalFact('cage.limit', { level: state.level, limit: notice.limit, detail: notice.message });
+        this.sessions.broadcast('onCageStatus', state);
+        options.log?.('cage limit', { level: state.level, limit: notice.limit });
       });
       this.cages.set(level.id, lifecycle);
     });
@@ -187,6 +193,15 @@ export class Supervisor {
     });
   }
 
+  /** Records what happened (not a decision to refuse); a journal that cannot be written is logged. */
+  private journalFact(kind: string, fields: Record<string, string | number | boolean | null>): void {
+    try {
+      this.journal.append(kind, 'supervisor', fields);
+    } catch (err) {
+      this.options.log?.('journal record lost', { kind, error: (err as Error).message });
+    }
+  }
+
   get handlers() {
     const current = () => this.policy;
     return createRpcHandlers({
@@ -225,7 +240,7 @@ export class Supervisor {
           since: this.startedAt,
           cages: [...this.cages.values()].map((c) => c.state),
           devices,
-          journal: { records: this.journal.records },
+          journal: { records: this.journal.records, failures: this.journal.failures },
         };
       },
       'policy.get': () => ({ source: this.options.policySource, sha256: sha256(), policy: this.policy }),

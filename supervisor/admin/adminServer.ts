@@ -21,7 +21,8 @@ export interface AdminStatus {
   cages: CageState[];
   /** Counts only: which key a user plugged is not the admin's business here (the journal has it). */
   devices: Partial<Record<DeviceView['state'], number>>;
-  journal: { records: number };
+  /** Records written, and records that could not be (each refused its decision, or was a lost fact). */
+  journal: { records: number; failures: number };
 }
 
 export type AdminHandlers = Record<AdminMethod, () => unknown>;

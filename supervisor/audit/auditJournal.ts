@@ -6,7 +6,8 @@
  * each record) names the last record, so cutting records off the end is found too. Metadata only: callers must never put content that crossed levels in a record.
  */
 import { createHash } from 'node:crypto';
-import { closeSync, existsSync, fsyncSync, openSync, readFileSync, renameSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, fsyncSync, ftruncateSync, openSync, readFileSync, renameSync, writeFileSync, writeSync } from 'node:fs';
+import { CloisonError } from '../../shared/errors';
 
 export const GENESIS_HASH = '0'.repeat(64);
 
@@ -41,6 +42,10 @@ export class FileAuditJournal implements AuditJournal {
   private fd: number;
   private seq: number;
   private prev: string;
+  /** Bytes of whole records in the file: a failed append is cut back to this. */
+  private size: number;
+  /** Records that could not be written (each refused its decision, or was a fact that got lost). */
+  failures = 0;
   private readonly listeners: Array<(record: AuditRecord) => void> = [];
 
   constructor(
@@ -53,6 +58,7 @@ export class FileAuditJournal implements AuditJournal {
     this.seq = tail.count;
     this.prev = tail.lastHash;
     this.fd = openSync(path, 'a', 0o600);
+    this.size = fstatSync(this.fd).size;
   }
 
   /** How many records the journal holds. */
@@ -60,12 +66,30 @@ export class FileAuditJournal implements AuditJournal {
     return this.seq;
   }
 
+  /**
+   * Writes one record, whole and on disk, or throws JOURNAL_UNAVAILABLE having left the journal as
+   * it was (a partial line is cut off again): the caller then refuses the decision that needed it.
+   */
   append(kind: string, actor: string, fields: AuditFields = {}): AuditRecord {
     const body: Omit<AuditRecord, 'hash'> = { ...fields, seq: this.seq + 1, time: this.now().toISOString(), kind, actor, prev: this.prev };
     const record = { ...body, hash: hashRecord(body) } as AuditRecord;
-    writeSync(this.fd, JSON.stringify(record) + '\n');
-    fsyncSync(this.fd);
-    writeHead(this.path, { seq: record.seq, hash: record.hash });
+    const line = Buffer.from(JSON.stringify(record) + '\n');
+    try {
+      writeWhole(this.fd, line);
+      fsyncSync(this.fd);
+      writeHead(this.path, { seq: record.seq, hash: record.hash });
+    } catch (err) {
+      try {
+        ftruncateSync(this.fd, this.size);
+        fsyncSync(this.fd);
+      } catch {
+        /* the next start reports and sets aside a torn last line */
+      }
+      this.failures++;
+      const code = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
+      throw new CloisonError('JOURNAL_UNAVAILABLE', `the audit journal cannot be written (${code}): nothing was done`);
+    }
+    this.size += line.length;
     this.seq = record.seq;
     this.prev = record.hash;
     // After the local write: the hash-chained file is the reference, copies come second.
@@ -82,6 +106,12 @@ export class FileAuditJournal implements AuditJournal {
     if (this.fd >= 0) closeSync(this.fd);
     this.fd = -1;
   }
+}
+
+/** write(2) may write less than asked (a full disk, a signal): go on until all of it is written. */
+function writeWhole(fd: number, bytes: Buffer): void {
+  let at = 0;
+  while (at < bytes.length) at += writeSync(fd, bytes, at, bytes.length - at);
 }
 
 export interface JournalHead {

@@ -363,9 +363,11 @@ function lstatOrNull(path: string) {
   }
 }
 
+/** Full: less than 1 MiB (or 1 %) left, so no program can save a file of any size there. */
 function homeIsFull(home: string): boolean {
   try {
-    return statfsSync(home).bavail === 0;
+    const fs = statfsSync(home);
+    return fs.bavail * fs.bsize < Math.max(MiB, (fs.blocks * fs.bsize) / 100);
   } catch {
     return false;
   }

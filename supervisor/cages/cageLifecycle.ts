@@ -4,7 +4,7 @@
  */
 import { EventEmitter } from 'node:events';
 import type { CageState, CageStatus } from '../../shared/rpc';
-import type { CageDriver, RunningCage } from './cageDriver';
+import type { CageDriver, CageNotice, RunningCage } from './cageDriver';
 import { MissingBinaryError } from './binaries';
 
 const ALLOWED: Record<CageStatus, readonly CageStatus[]> = {
@@ -27,7 +27,7 @@ export interface CageLifecycleOptions {
   now?: () => number;
 }
 
-export class CageLifecycle extends EventEmitter<{ status: [CageState] }> {
+export class CageLifecycle extends EventEmitter<{ status: [CageState]; notice: [CageState, CageNotice] }> {
   private status: CageStatus = 'stopped';
   private detail: string | undefined;
   private running: RunningCage | null = null;
@@ -73,6 +73,12 @@ export class CageLifecycle extends EventEmitter<{ status: [CageState] }> {
     this.running = cage;
     this.startedAt = (this.options.now ?? Date.now)();
     this.transition('running');
+    // A limit reached while running: the cage keeps running, and says so in its state's detail.
+    cage.onNotice?.((notice) => {
+      if (generation !== this.generation || this.status !== 'running') return;
+      this.detail = notice.message;
+      this.emit('notice', this.state, notice);
+    });
     void cage.exited.then((exit) => {
       if (generation !== this.generation || this.status !== 'running') return;
       this.running = null;

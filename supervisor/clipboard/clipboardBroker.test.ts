@@ -118,10 +118,13 @@ describe('clipboard broker (real cages)', () => {
     const text = readFileSync(path, 'utf8');
     const records = text.trim().split('\n').map((l) => JSON.parse(l));
     const pastes = records.filter((r) => r.kind === 'clipboard.paste');
+    // Intent before effect: each paste is approved, then pasted.
     expect(pastes.map((r) => [r.from, r.to, r.decision, r.actor])).toEqual([
+      ['low', 'high', 'approved', 'user'],
       ['low', 'high', 'pasted', 'user'],
       ['low', 'high', 'refused', 'user'],
       ['high', 'low', 'denied', 'policy'],
+      ['low', 'high', 'approved', 'user'],
       ['low', 'high', 'pasted', 'user'],
     ]);
     expect(pastes[0]).toMatchObject({ size: 24, direction: 'up', sha256: createHash('sha256').update('rapport: 42 lignes\nsuite').digest('hex') });

@@ -69,7 +69,7 @@ export class ClipboardBroker {
     const { text, stripped } = decoded as { text: string; stripped: number };
     const at = this.now();
     const expiry = Math.max(...this.options.policy.levels.map((to) => clipboardRuleFor(this.options.policy, level, to).expirySeconds));
-    this.held = {
+    const held: Held = {
       source,
       text,
       stripped,
@@ -80,10 +80,12 @@ export class ClipboardBroker {
       singleUse: true,
       sha256: createHash('sha256').update(text).digest('hex'),
     };
+    // Recorded first: text the journal cannot account for is never held.
+    this.options.journal.append('clipboard.copy', 'user', { from: source, kind: 'text', size: held.bytes, sha256: held.sha256, stripped, decision: 'held' });
+    this.held = held;
     this.scheduleExpiry();
-    this.options.journal.append('clipboard.copy', 'user', { from: source, kind: 'text', size: this.held.bytes, sha256: this.held.sha256, stripped, decision: 'held' });
-    this.options.onChange(publicView(this.held));
-    return publicView(this.held);
+    this.options.onChange(publicView(held));
+    return publicView(held);
   }
 
   async paste(target: string): Promise<PasteOutcome> {
@@ -127,19 +129,31 @@ export class ClipboardBroker {
       if (this.held !== held) return this.deny(record, 'supervisor', 'the brokered clipboard changed while the dialog was open');
     }
 
+    // Intent before effect: no record, no paste; the outcome follows the write.
+    const decidedBy = rule.decision === 'ask' ? 'user' : 'policy';
+    record('approved', decidedBy);
     try {
       await this.options.clipboards.write(target, held.text);
     } catch (err) {
-      record('failed', 'supervisor', (err as Error).message);
+      this.recordOutcome(() => record('failed', 'supervisor', (err as Error).message));
       throw new CloisonError('CAGE_UNAVAILABLE', (err as Error).message);
     }
-    record('pasted', rule.decision === 'ask' ? 'user' : 'policy');
+    this.recordOutcome(() => record('pasted', decidedBy));
     if (rule.singleUse) this.clear('used');
     return { outcome: 'pasted' };
   }
 
   dispose(): void {
     if (this.expiryTimer) clearTimeout(this.expiryTimer);
+  }
+
+  /** An outcome whose record fails is still the outcome: its intent record stands for it. */
+  private recordOutcome(write: () => void): void {
+    try {
+      write();
+    } catch {
+      /* counted by the journal */
+    }
   }
 
   private deny(record: (decision: string, by: string, reason?: string) => void, by: string, reason: string): PasteOutcome {
@@ -149,7 +163,7 @@ export class ClipboardBroker {
 
   private clear(why: 'used' | 'expired'): void {
     if (!this.held) return;
-    if (why === 'expired') this.options.journal.append('clipboard.expire', 'supervisor', { from: this.held.source, sha256: this.held.sha256 });
+    if (why === 'expired') this.recordOutcome(() => this.options.journal.append('clipboard.expire', 'supervisor', { from: this.held!.source, sha256: this.held!.sha256 }));
     this.held = null;
     if (this.expiryTimer) clearTimeout(this.expiryTimer);
     this.expiryTimer = null;

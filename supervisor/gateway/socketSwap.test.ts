@@ -7,7 +7,7 @@ import { existsSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { KEY_LOGGER_APP, KEYCODE, rawKeyPresses } from '../testing/keyLogger';
-import { handshake, wsLink } from '../testing/rfbViewer';
+import { handshake, pressKeys, wsLink } from '../testing/rfbViewer';
 import { parsePolicy } from '../policy/policyLoader';
 import { Supervisor } from '../supervisor';
 import { cageShell, testRoot } from '../testing/realCage';
@@ -43,15 +43,7 @@ describe('a cage that swaps its VNC socket for the other cage\'s', () => {
     const link = await wsLink(`ws://127.0.0.1:${sup.browserHost!.port}/vnc?level=${level}&ticket=${ticket.result.ticket}`);
     try {
       await Promise.race([handshake(link, 24 + `cloison-${level}`.length), new Promise((r) => setTimeout(r, 3000))]);
-      for (let i = 0; i < count; i++) {
-        for (const down of [1, 0]) {
-          const key = Buffer.alloc(8);
-          key.writeUInt8(4, 0);
-          key.writeUInt8(down, 1);
-          key.writeUInt32BE(X_KEYSYM, 4);
-          link.send(key);
-        }
-      }
+      pressKeys(link, X_KEYSYM, count);
       await new Promise((r) => setTimeout(r, 800));
     } finally {
       link.close();

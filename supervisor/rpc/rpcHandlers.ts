@@ -55,7 +55,14 @@ export function createRpcHandlers(deps: HandlerDeps): RpcHandlers {
     'focus.set': ({ level }) => {
       cageOf(level);
       const previous = deps.focus.front;
-      if (deps.focus.set(level)) deps.journal.append('level.switch', 'user', { from: previous, to: level });
+      if (deps.focus.set(level)) {
+        try {
+          deps.journal.append('level.switch', 'user', { from: previous, to: level });
+        } catch {
+          // The switch stands (refusing it would trap the user in a level, and nothing crosses);
+          // the journal counts the record it lost, shown by `cloison status`.
+        }
+      }
       return { level: deps.focus.front };
     },
     'input.suspend': ({ suspended }) => {
@@ -68,9 +75,9 @@ export function createRpcHandlers(deps: HandlerDeps): RpcHandlers {
     },
     'trust.set': (setting) => {
       const first = deps.trust.get() === null;
-      deps.trust.set(setting);
-      // The journal records that it changed, never the phrase itself.
+      // The journal records that it changed, never the phrase itself; no record, no change.
       deps.journal.append('trust.set', 'user', { first });
+      deps.trust.set(setting);
       return {};
     },
     'clipboard.copy': ({ level }) => {

@@ -12,7 +12,8 @@ import { waitFor } from './waitFor';
 /** The app line (argv) that starts the agent in a cage. */
 export const CAGE_AGENT_APP = [
   'sh', '-c',
-  'mkdir -p "$HOME/.agent"; while :; do for f in "$HOME"/.agent/*.sh; do [ -e "$f" ] || continue; sh "$f" > "$f.out" 2>&1; echo "exit $?" >> "$f.out"; mv "$f.out" "$f.done"; rm -f "$f"; done; sleep 0.05; done',
+  // A script is taken before it runs: one that kills the cage is not run again when it restarts.
+  'mkdir -p "$HOME/.agent"; while :; do for f in "$HOME"/.agent/*.sh; do [ -e "$f" ] || continue; mv "$f" "$f.taken"; sh "$f.taken" > "$f.out" 2>&1; echo "exit $?" >> "$f.out"; mv "$f.out" "$f.done"; rm -f "$f.taken"; done; sleep 0.05; done',
 ];
 
 let counter = 0;

@@ -86,3 +86,16 @@ export async function handshake(link: ByteLink, serverInitBytes = 24): Promise<v
   link.send(Buffer.from([1]));
   await link.receive(serverInitBytes);
 }
+
+/** Presses and releases the key `keysym` `count` times in a viewer that has done its handshake. */
+export function pressKeys(link: ByteLink, keysym: number, count: number): void {
+  for (let i = 0; i < count; i++) {
+    for (const down of [1, 0]) {
+      const key = Buffer.alloc(8);
+      key.writeUInt8(4, 0);
+      key.writeUInt8(down, 1);
+      key.writeUInt32BE(keysym, 4);
+      link.send(key);
+    }
+  }
+}
