@@ -16,6 +16,8 @@ export const levelViewSchema = z.object({
   label: z.object({ fr: z.string(), en: z.string() }),
   colour: z.string(),
   textColour: z.string(),
+  /** The cage shares the host's network namespace (`network: host`): the band warns. */
+  hostNetwork: z.boolean().default(false),
 });
 export type LevelView = z.infer<typeof levelViewSchema>;
 
@@ -26,7 +28,7 @@ export type CageStatus = z.infer<typeof cageStatusSchema>;
 export const cageStateSchema = z.object({
   level: levelIdSchema,
   status: cageStatusSchema,
-  /** Human-readable reason for crashed/stopped, written by the supervisor (never by a cage). */
+  /** Reason for crashed/stopped, or a limit reached while running: supervisor-written, never a cage's. */
   detail: z.string().max(500).optional(),
   restarts: z.number().int().min(0),
 });

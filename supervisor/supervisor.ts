@@ -126,7 +126,7 @@ export class Supervisor {
         options.log?.('cage status', { ...state });
       });
       lifecycle.on('notice', (state, notice) => {
-        this.journalFact('cage.limit', { level: state.level, limit: notice.limit, detail: notice.message });
+        if (notice.message) this.journalFact('cage.limit', { level: state.level, limit: notice.limit, detail: notice.message });
         this.sessions.broadcast('onCageStatus', state);
         options.log?.('cage limit', { level: state.level, limit: notice.limit });
       });

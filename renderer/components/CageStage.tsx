@@ -31,6 +31,7 @@ function CageFrame({ level, front, visible, dimmed }: { level: LevelView; front:
   const { switchTo } = useShell();
   const locale = useShellState((s) => s.locale);
   const suspended = useShellState(inputSuspended);
+  const cage = useShellState((s) => s.cages[level.id]);
   const [viewer, setViewer] = useState<ViewerState>('idle');
   const [bellAt, setBellAt] = useState(0);
   const t = textFor(locale);
@@ -55,6 +56,12 @@ function CageFrame({ level, front, visible, dimmed }: { level: LevelView; front:
         <span className="frame__name">{level.label[locale]}</span>
         {front ? <span className="frame__keyboard">⌨ {t.keyboard}</span> : null}
         {bellAt ? <span key={bellAt} className="frame__bell">♪</span> : null}
+        {/* A limit the cage reached while running (memory, tasks, home): the supervisor's words. */}
+        {cage?.status === 'running' && cage.detail ? (
+          <span className="frame__notice" data-testid={`frame-notice-${level.id}`}>
+            ⚠ {cage.detail}
+          </span>
+        ) : null}
       </header>
       <div className="frame__clip">
         <CageViewer level={level.id} front={front && !suspended} onViewerState={setViewer} onBell={() => setBellAt(Date.now())} />

@@ -35,6 +35,11 @@ export function LevelBand() {
       <div className="band__level" data-testid="band-level-name">
         <span className="band__caption">{t.level}</span>
         <span className="band__name">{level.label[locale]}</span>
+        {level.hostNetwork ? (
+          <span className="band__warning" data-testid="band-host-network" title={t.hostNetworkExplain}>
+            ⚠ {t.hostNetwork}
+          </span>
+        ) : null}
       </div>
       <nav className="band__switcher" aria-label={t.switchTo}>
         {levels.map((l) => (

@@ -15,6 +15,7 @@
  * them, and every connection to its VNC socket checks the peer's uid and pid namespace.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { chmodSync, existsSync, lstatSync, mkdirSync, statfsSync, writeFileSync } from 'node:fs';
 import type { Socket } from 'node:net';
@@ -116,7 +117,8 @@ export class BwrapDriver implements CageDriver {
 
     this.prepareDirectories();
     await mountCageFilesystems(paths, uid, cage.limits);
-    const made = createCageCgroup(`${level}-${uid}`, cage.limits);
+    // Named per level and run directory: two supervisors (tests, a shell restart) never share a group.
+    const made = createCageCgroup(`${level}-${createHash('sha256').update(paths.run).digest('hex').slice(0, 12)}`, cage.limits);
     const cgroup: CageCgroup | null = made.cgroup;
     if (!made.cgroup) this.options.log?.('cage runs without resource limits', { level, reason: made.reason });
     const counters0 = cgroup?.counters() ?? { oomKills: 0, taskLimitHits: 0 };
@@ -208,6 +210,7 @@ export class BwrapDriver implements CageDriver {
       last = now;
       const full = homeIsFull(this.options.paths.home);
       if (full && !homeFull) notices.emit('notice', { limit: 'home', message: `home full (${Math.round(limits.homeBytes / MiB)} MiB): programs in this cage cannot save` });
+      if (!full && homeFull) notices.emit('notice', { limit: 'home', message: '' }); // room again
       homeFull = full;
     }, this.options.limitPollMs ?? 1000);
     timer.unref();

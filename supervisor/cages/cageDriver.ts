@@ -27,6 +27,7 @@ export interface RunningCage {
 
 export interface CageNotice {
   limit: 'memory' | 'tasks' | 'home';
+  /** What to show; empty once the condition has passed (room again in the home). */
   message: string;
 }
 

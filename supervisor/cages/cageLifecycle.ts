@@ -76,7 +76,7 @@ export class CageLifecycle extends EventEmitter<{ status: [CageState]; notice: [
     // A limit reached while running: the cage keeps running, and says so in its state's detail.
     cage.onNotice?.((notice) => {
       if (generation !== this.generation || this.status !== 'running') return;
-      this.detail = notice.message;
+      this.detail = notice.message || undefined;
       this.emit('notice', this.state, notice);
     });
     void cage.exited.then((exit) => {

@@ -31,7 +31,7 @@ export interface HandlerDeps {
 }
 
 export function levelViews(policy: Policy): LevelView[] {
-  return policy.levels.map(({ id, rank, label, colour, textColour }) => ({ id, rank, label, colour, textColour }));
+  return policy.levels.map(({ id, rank, label, colour, textColour, cage }) => ({ id, rank, label, colour, textColour, hostNetwork: cage.driver === 'bwrap' && cage.network === 'host' }));
 }
 
 export function createRpcHandlers(deps: HandlerDeps): RpcHandlers {
