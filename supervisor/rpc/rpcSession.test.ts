@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { MissingBinaryError } from '../cages/binaries';
 import { loadDefaultPolicy } from '../policy/policyLoader';
 import { levelViews } from './rpcHandlers';
 import { RpcSession, type RpcHandlers } from './rpcSession';
@@ -33,6 +34,16 @@ function session(overrides: Partial<RpcHandlers> = {}) {
 }
 
 describe('RPC session', () => {
+  it('answers a missing program with its clear message and package, not "internal error"', async () => {
+    const { s, sent } = session({
+      'clipboard.copy': () => {
+        throw new MissingBinaryError('xclip');
+      },
+    });
+    await s.receive(JSON.stringify({ type: 'request', id: 9, method: 'clipboard.copy', params: { level: 'low' } }));
+    expect(sent).toEqual([{ type: 'response', id: 9, ok: false, error: { code: 'MISSING_PROGRAM', message: 'xclip not found: install xclip' } }]);
+  });
+
   it('answers a valid request with a validated result', async () => {
     const { s, sent } = session();
     await s.receive(JSON.stringify({ type: 'request', id: 1, method: 'focus.set', params: { level: 'high' } }));
