@@ -33,7 +33,7 @@ export async function runLevelSwitchBench(log: (s: string) => void): Promise<{ s
       };
       document.addEventListener('DOMContentLoaded', watch);
     `);
-    await page.goto(sup.url);
+    await page.goto(await sup.launchUrl());
     await page.locator('[data-testid=cage-frame-high][data-viewer=connected]').waitFor({ state: 'attached', timeout: 30_000 });
     await page.locator('[data-testid=cage-frame-low][data-viewer=connected]').waitFor({ timeout: 30_000 });
     for (let i = 0; i < SWITCHES; i++) {

@@ -24,7 +24,7 @@ test.afterAll(async () => {
 });
 
 test('shows a crashed cage with its reason and a retry that brings it back', async ({ page }) => {
-  await page.goto(sup.url);
+  await page.goto(await sup.launchUrl());
   await expect(page.getByTestId('cage-frame-low')).toHaveAttribute('data-viewer', 'connected');
   await expect(page.getByTestId('status-high')).toHaveText(/arrêtée|démarrage/);
   await page.getByTestId('switch-high').click();

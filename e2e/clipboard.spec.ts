@@ -31,7 +31,7 @@ async function cageClipboard(level: 'low' | 'high'): Promise<string> {
 }
 
 async function openShell(page: Page): Promise<void> {
-  await page.goto(sup.url);
+  await page.goto(await sup.launchUrl());
   await expect(page.getByTestId('cage-frame-low')).toHaveAttribute('data-viewer', 'connected');
   await expect(page.getByTestId('cage-frame-high')).toHaveAttribute('data-viewer', 'connected');
 }

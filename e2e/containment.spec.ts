@@ -22,7 +22,7 @@ test.afterAll(async () => {
 });
 
 test("a host-network level is flagged in its band, and a full home in its frame's title", async ({ page }) => {
-  await page.goto(sup.url);
+  await page.goto(await sup.launchUrl());
   await expect(page.getByTestId('cage-frame-low')).toHaveAttribute('data-viewer', 'connected');
   await expect(page.getByTestId('band-host-network')).toHaveText(/réseau de l’hôte/);
 

@@ -28,7 +28,7 @@ test.afterAll(async () => {
 });
 
 test('a desktop name announced by a cage never appears in the shell, and its fake band stays inside its frame', async ({ page }) => {
-  await page.goto(sup.url);
+  await page.goto(await sup.launchUrl());
   await expect(page.getByTestId('cage-frame-low')).toHaveAttribute('data-viewer', 'connected');
   await page.waitForTimeout(600); // let the fake band be painted
   await expect(page.getByTestId('level-band')).toHaveAttribute('data-level', 'low');

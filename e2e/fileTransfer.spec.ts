@@ -26,7 +26,7 @@ test('picks a file in low and lands it in high after the trusted confirmation', 
   chmodSync(join(sup.homeOf('low'), 'facture_\u202Efdp.txt'), 0o644);
   symlinkSync('/etc/passwd', join(sup.homeOf('low'), 'lien'));
 
-  await page.goto(sup.url);
+  await page.goto(await sup.launchUrl());
   await expect(page.getByTestId('cage-frame-low')).toHaveAttribute('data-viewer', 'connected');
   await page.keyboard.press('Pause');
   await page.getByTestId('overview-transfer').click();

@@ -44,7 +44,7 @@ for (const mode of MODES) {
     }
 
     test('cannot fake the band, freeze the shell or stop the other cage', async ({ page }) => {
-      await page.goto(sup.url);
+      await page.goto(await sup.launchUrl());
       await expect(page.getByTestId('cage-frame-low')).toHaveAttribute('data-viewer', 'connected');
 
       // Behind: low in front keeps its band, and works.

@@ -25,7 +25,7 @@ test.afterAll(async () => {
 const playwrightKey = (chord: string) => chord.replace(/^Ctrl\+/, 'Control+').replace(/=$/, 'Equal').replace(/-$/, 'Minus');
 
 async function open(page: Page, kiosk: boolean): Promise<void> {
-  await page.goto(`${sup.url}${kiosk ? '&kiosk=1' : ''}`);
+  await page.goto(`${await sup.launchUrl()}${kiosk ? '&kiosk=1' : ''}`);
   await expect(page.getByTestId('cage-frame-low')).toHaveAttribute('data-viewer', 'connected');
   // Record, after every listener has run, whether the browser's default action was prevented.
   await page.evaluate(`(() => {

@@ -34,7 +34,7 @@ function cagePids(uid: number): number[] {
 
 test('a restarted shell finds the cages and their work as they were', async ({ browser }) => {
   const first = await browser.newPage();
-  await first.goto(sup.url);
+  await first.goto(await sup.launchUrl());
   await expect(first.getByTestId('cage-frame-low')).toHaveAttribute('data-viewer', 'connected');
   // Leave some work in the low terminal.
   await expect
@@ -55,8 +55,9 @@ test('a restarted shell finds the cages and their work as they were', async ({ b
   expect(before.low.length).toBeGreaterThan(2); // Xvnc, openbox, xterm, its shell…
   await first.close(); // the shell is gone
 
+  // A new shell gets a new launch address, the way npm start or the kiosk unit would get it.
   const second = await browser.newPage();
-  await second.goto(sup.url);
+  await second.goto(await sup.launchUrl());
   await expect(second.getByTestId('cage-frame-low')).toHaveAttribute('data-viewer', 'connected');
   await expect(second.getByTestId('cage-frame-high')).toHaveAttribute('data-viewer', 'connected');
   // Every process the cages had is still there (a cage may have started more since: xterm's shell).

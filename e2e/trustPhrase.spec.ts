@@ -46,7 +46,7 @@ test('first start asks for the phrase, ignores a hasty click, and the phrase nev
     });
     observer.observe(document, { childList: true, subtree: true });
   }, FIRST);
-  await page.goto(sup.url);
+  await page.goto(await sup.launchUrl());
   const dialog = page.getByTestId('trust-dialog');
   await expect(dialog).toBeVisible();
   const file = join(sup.stateDir, 'trust-phrase.json');

@@ -70,6 +70,41 @@ test('the secure-attention key reaches no cage, in any modifier state, and alway
   for (const level of ['low', 'high']) expect(rawKeyPresses(sup.homeOf(level)), `Pause seen by ${level}`).not.toContain(KEYCODE.pause);
 });
 
+/** One key as a keyboard sends it, through Chromium's input pipeline (CDP), not a synthetic page event. */
+async function physicalKey(cdp: import('@playwright/test').CDPSession, key: { key: string; code: string; vk: number }, modifiers = 0): Promise<void> {
+  const event = { key: key.key, code: key.code, windowsVirtualKeyCode: key.vk, nativeVirtualKeyCode: key.vk, modifiers };
+  await cdp.send('Input.dispatchKeyEvent', { type: 'rawKeyDown', ...event });
+  await cdp.send('Input.dispatchKeyEvent', { type: 'keyUp', ...event });
+}
+
+test('Pause and Ctrl+Pause as a real keyboard sends them (Ctrl+Pause is key "Cancel", code "Pause") open the overview and reach no cage', async ({ page }) => {
+  await openShell(page);
+  await page.getByTestId('switch-low').click();
+  await frontIs(page, 'low');
+  await provenTyping(page, 'low');
+  const cdp = await page.context().newCDPSession(page);
+  const CONTROL = { key: 'Control', code: 'ControlLeft', vk: 17 };
+  const sequences: Array<[string, () => Promise<void>]> = [
+    ['Pause', () => physicalKey(cdp, { key: 'Pause', code: 'Pause', vk: 19 })],
+    [
+      'Ctrl+Pause (Break)',
+      async () => {
+        await cdp.send('Input.dispatchKeyEvent', { type: 'rawKeyDown', key: CONTROL.key, code: CONTROL.code, windowsVirtualKeyCode: 17, modifiers: 2 });
+        await physicalKey(cdp, { key: 'Cancel', code: 'Pause', vk: 3 }, 2);
+        await cdp.send('Input.dispatchKeyEvent', { type: 'keyUp', key: CONTROL.key, code: CONTROL.code, windowsVirtualKeyCode: 17, modifiers: 0 });
+      },
+    ],
+  ];
+  for (const [name, press] of sequences) {
+    await press();
+    await expect(page.getByTestId('trusted-overview'), name).toBeVisible();
+    await page.keyboard.press('Escape');
+    await expect(page.getByTestId('trusted-overview')).toHaveCount(0);
+  }
+  await page.waitForTimeout(300);
+  for (const level of ['low', 'high']) expect(rawKeyPresses(sup.homeOf(level)), `Pause seen by ${level}`).not.toContain(KEYCODE.pause);
+});
+
 test('keys typed with low in front produce no key event in high', async ({ page }) => {
   await openShell(page);
   await page.getByTestId('switch-low').click();
@@ -87,8 +122,8 @@ test('the gateway drops input for the cage behind even when a client sends it di
   await openShell(page);
   await page.getByTestId('switch-low').click();
   await frontIs(page, 'low');
-  const token = new URL(sup.url).hash.replace('#token=', '');
-  const rpc = new WebSocket(`${sup.origin.replace('http', 'ws')}/rpc`, ['cloison.v1', `cloison-token.${token}`]);
+  const secret = new URL(await sup.launchUrl()).hash.replace('#launch=', '');
+  const rpc = new WebSocket(`${sup.origin.replace('http', 'ws')}/rpc`, ['cloison.v1', `cloison-launch.${secret}`], { origin: sup.origin });
   await new Promise((r) => rpc.once('open', r));
   const call = (method: string, params: unknown) =>
     new Promise<Record<string, unknown>>((resolve) => {
@@ -104,7 +139,7 @@ test('the gateway drops input for the cage behind even when a client sends it di
       rpc.send(JSON.stringify({ type: 'request', id, method, params }));
     });
   const { result } = (await call('vnc.ticket', { level: 'high' })) as { result: { ticket: string } };
-  const viewer = new WebSocket(`${sup.origin.replace('http', 'ws')}/vnc?level=high&ticket=${result.ticket}`);
+  const viewer = new WebSocket(`${sup.origin.replace('http', 'ws')}/vnc?level=high&ticket=${result.ticket}`, { origin: sup.origin });
   const received: Buffer[] = [];
   viewer.on('message', (d: Buffer) => received.push(d));
   await new Promise((r) => viewer.once('open', r));

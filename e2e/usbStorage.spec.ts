@@ -43,7 +43,7 @@ const rgbOf = (hex: string) => `rgb(${[1, 3, 5].map((i) => parseInt(hex.slice(i,
 const inCage = (level: 'low' | 'high', script: string) => cageShellForUid(UIDS[level])(script);
 
 async function openShell(page: Page): Promise<void> {
-  await page.goto(sup.url);
+  await page.goto(await sup.launchUrl());
   await expect(page.getByTestId('cage-frame-low')).toHaveAttribute('data-viewer', 'connected');
 }
 

@@ -11,6 +11,7 @@ import { join, normalize, sep } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { IPC_CHANNELS, type ShortcutName } from '../shared/preloadApi';
 import { isRpcMethod } from '../shared/rpc';
+import { isSakEvent } from '../shared/keysyms';
 import { chordMatches, parseChord } from '../shared/shortcuts';
 import { SupervisorLink } from './supervisorLink';
 import { APP_HOST, APP_ORIGIN, APP_SCHEME, shellCsp, shellWindowOptions } from './windowOptions';
@@ -70,7 +71,7 @@ app.whenReady().then(async () => {
   win.webContents.on('before-input-event', (event, input) => {
     if (input.type !== 'keyDown' && input.type !== 'keyUp') return;
     // The secure-attention key, in every modifier state: the page (and so every cage) never sees it.
-    if (input.key.toLowerCase() === sakKey) {
+    if (isSakEvent(sakKey, input)) {
       event.preventDefault();
       if (input.type === 'keyDown' && !input.isAutoRepeat) win.webContents.send(IPC_CHANNELS.shortcut, 'secureAttention');
       return;

@@ -4,6 +4,7 @@
  */
 import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
+import { sakKey } from '../shared/keysyms';
 import type { PreloadApi } from '../shared/preloadApi';
 import { App } from './components/App';
 import { localeFrom } from './i18n';
@@ -11,22 +12,25 @@ import { installShortcutCapture } from './keyboard/shortcutCapture';
 import { installKioskGuard, kioskRequested } from './keyboard/kioskGuard';
 import { ShellContext, type ShellContextValue } from './shellContext';
 import { createShellStore, inputSuspended, nextLevel } from './store/shellStore';
-import { connectBrowserTransport, launchTokenFromLocation } from './transport/browserTransport';
+import { connectBrowserTransport, launchSecretFromLocation } from './transport/browserTransport';
 import { connectElectronTransport } from './transport/electronTransport';
 import type { ShellApi } from './transport/shellApi';
 import { clipboardActions } from './clipboardActions';
 import './styles.css';
 
-const TOKEN_KEY = 'cloison.launchToken';
+/** This tab's single-use resume token: what a reload presents to be the same shell again. */
+const RESUME_KEY = 'cloison.resume';
 
 async function connectHost(): Promise<ShellApi> {
   const preload = (window as unknown as { cloison?: PreloadApi }).cloison;
   if (preload) return connectElectronTransport(preload);
-  const token = launchTokenFromLocation(window.location) ?? sessionStorage.getItem(TOKEN_KEY);
-  if (!token) throw new Error('no launch token in the address: start the shell with npm start');
-  sessionStorage.setItem(TOKEN_KEY, token);
-  history.replaceState(null, '', window.location.pathname); // keep the token out of sight
-  return connectBrowserTransport(window.location.origin, token);
+  const launch = launchSecretFromLocation(window.location);
+  const resume = sessionStorage.getItem(RESUME_KEY);
+  history.replaceState(null, '', window.location.pathname); // the secret is spent: keep it out of sight
+  const credential = launch ? { launch } : resume ? { resume } : null;
+  if (!credential) throw new Error('no launch secret in the address: start the shell with npm start (each address opens one shell, once)');
+  sessionStorage.removeItem(RESUME_KEY);
+  return connectBrowserTransport(window.location.origin, credential, (next) => sessionStorage.setItem(RESUME_KEY, next));
 }
 
 const KIOSK_KEY = 'cloison.kiosk';
@@ -95,6 +99,8 @@ async function boot(): Promise<void> {
   });
   store.getState().setHeldClipboard(clipboard.held);
   store.getState().setDevices(devices.devices);
+  store.getState().setViewers(view.session, view.viewers);
+  api.on('onViewers', ({ viewers }) => store.getState().setViewers(view.session, viewers));
   api.on('onDevices', ({ devices: list }) => store.getState().setDevices(list));
   api.on('onLevels', ({ levels }) => store.getState().setLevels(levels));
   api.on('onClipboard', ({ held }) => store.getState().setHeldClipboard(held));
@@ -129,7 +135,8 @@ async function boot(): Promise<void> {
       { chord: view.shortcuts.switchLevel, action: switchToNext },
       { chord: view.shortcuts.copyOut, action: () => !inputSuspended(store.getState()) && broker.copyOut() },
       { chord: view.shortcuts.pasteIn, action: () => !inputSuspended(store.getState()) && broker.pasteIn() },
-      { chord: view.shortcuts.secureAttention, action: secureAttention, anyModifiers: true },
+      // By key and by physical key: Ctrl+Pause arrives as key "Cancel", code "Pause".
+      { chord: view.shortcuts.secureAttention, action: secureAttention, anyModifiers: true, alsoKeys: sakKey(view.shortcuts.secureAttention).keys, alsoCodes: sakKey(view.shortcuts.secureAttention).codes },
     ],
     suspended: () => inputSuspended(store.getState()),
   });

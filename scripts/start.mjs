@@ -1,10 +1,15 @@
 // npm start: starts the supervisor (with its two cages) and the shell window.
 // Uses Electron when its binary is installed, otherwise the browser host in Chromium --app mode,
-// and says which and why. Ctrl+C stops everything it started, cages included.
+// and says which and why. Ctrl+C stops everything it started, cages included (exit status 130).
 //
-//   npm start [-- --policy FILE] [-- --no-window] [-- --kiosk]
+// The browser host's Chromium never runs as root: it runs, with its sandbox on, as the user who
+// typed `sudo npm start` (SUDO_USER) or the account --shell-user names. Its launch address holds a
+// single-use secret and never appears on a command line: Chromium opens a file only that user can
+// read, which sends it on.
+//
+//   npm start [-- --policy FILE] [-- --no-window] [-- --kiosk] [-- --shell-user NAME]
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { chownSync, copyFileSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,6 +24,7 @@ const { values } = parseArgs({
     port: { type: 'string' },
     'state-dir': { type: 'string' },
     'run-dir': { type: 'string' },
+    'shell-user': { type: 'string' },
   },
   strict: true,
 });
@@ -44,26 +50,42 @@ function findElectron() {
 }
 
 const children = new Set();
+/** Run once everything has stopped (the Chromium profile goes then, when nothing writes it). */
+const cleanups = [];
 let stopping = false;
 function stopAll(code = 0) {
   if (stopping) return;
   stopping = true;
   for (const child of children) if (child.exitCode === null) child.kill('SIGTERM');
+  const done = () => {
+    for (const cleanup of cleanups) {
+      try {
+        cleanup();
+      } catch {
+        /* nothing more to do on the way out */
+      }
+    }
+    process.exit(code);
+  };
   const wait = setInterval(() => {
     if ([...children].every((c) => c.exitCode !== null || c.signalCode !== null)) {
       clearInterval(wait);
-      process.exit(code);
+      done();
     }
   }, 50);
   setTimeout(() => {
     for (const child of children) child.kill('SIGKILL');
-    process.exit(code);
+    setTimeout(done, 200);
   }, 8000).unref();
 }
-process.on('SIGINT', () => stopAll(0));
-process.on('SIGTERM', () => stopAll(0));
+// Ctrl+C is the user's way to stop: 128 + SIGINT, as a shell reports it.
+process.on('SIGINT', () => stopAll(130));
+process.on('SIGTERM', () => stopAll(143));
 
-const supervisorArgs = [join(root, 'out/supervisor/main.js'), '--allow-origin', 'app://cloison'];
+const electron = values['no-window'] ? { reason: 'no window was asked for' } : findElectron();
+// The browser shell (the renderer and its RPC on 127.0.0.1) is on only when it is the shell.
+const browserShell = !electron.path;
+const supervisorArgs = [join(root, 'out/supervisor/main.js'), '--allow-origin', 'app://cloison', ...(browserShell ? ['--browser-shell', '--print-launch-url'] : [])];
 if (values.policy) supervisorArgs.push('--policy', values.policy);
 if (values.port) supervisorArgs.push('--port', values.port);
 if (values['state-dir']) supervisorArgs.push('--state-dir', values['state-dir']);
@@ -74,7 +96,8 @@ const supervisor = spawn(process.execPath, supervisorArgs, {
 });
 children.add(supervisor);
 supervisor.on('exit', (code) => {
-  if (!stopping) say(`supervisor exited (${code}); stopping`);
+  if (stopping) return;
+  say(`supervisor exited (${code}); stopping`);
   stopAll(code ?? 1);
 });
 
@@ -98,10 +121,9 @@ if (!ready?.ready) {
 
 function openWindow(ready) {
   if (values['no-window']) {
-    say(`no window: the shell is at ${ready.url}`);
+    say(`no window: the shell is at ${ready.url} (one shell, once)`);
     return;
   }
-  const electron = findElectron();
   if (electron.path) {
     say('host: Electron');
     const child = spawn(electron.path, [join(root, 'out/electron/main.cjs')], {
@@ -122,19 +144,53 @@ function openWindow(ready) {
     say(`no display to open a window on: open ${ready.url} from a desktop session, or use --no-window`);
     return;
   }
+  const user = shellUser();
+  if (user.refusal) {
+    say(user.refusal);
+    stopAll(1);
+    return;
+  }
+  // The profile, the launch file and the display's cookie belong to the user Chromium runs as.
   const profile = mkdtempSync(join(tmpdir(), 'cloison-shell-'));
+  const launchFile = join(profile, 'launch.html');
+  writeFileSync(launchFile, `<!doctype html><meta http-equiv="refresh" content="0;url=${ready.url}${values.kiosk ? '&kiosk=1' : ''}"><title>Cloison</title>\n`, { mode: 0o600 });
+  const env = { HOME: user.home, USER: user.name, LOGNAME: user.name, PATH: '/usr/bin:/bin', LANG: process.env.LANG ?? 'C.UTF-8' };
+  for (const key of ['DISPLAY', 'WAYLAND_DISPLAY', 'XDG_RUNTIME_DIR']) if (process.env[key]) env[key] = process.env[key];
+  if (process.env.XAUTHORITY && existsSync(process.env.XAUTHORITY)) {
+    copyFileSync(process.env.XAUTHORITY, join(profile, 'Xauthority'));
+    env.XAUTHORITY = join(profile, 'Xauthority');
+  }
+  if (process.getuid?.() === 0) {
+    for (const path of [profile, launchFile, ...(env.XAUTHORITY ? [env.XAUTHORITY] : [])]) chownSync(path, user.uid, user.gid);
+  }
+  cleanups.push(() => rmSync(profile, { recursive: true, force: true }));
   const args = [
-    `--app=${ready.url}${values.kiosk ? '&kiosk=1' : ''}`,
+    `--app=file://${launchFile}`,
     `--user-data-dir=${profile}`,
     '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync',
     ...(values.kiosk ? ['--kiosk'] : []),
-    // Chromium refuses to start as root with its sandbox on; say so rather than hide it.
-    ...(process.getuid?.() === 0 ? ['--no-sandbox'] : []),
   ];
-  const child = spawn(chromium, args, { stdio: 'ignore' });
+  const argv = process.getuid?.() === 0
+    ? ['setpriv', `--reuid=${user.uid}`, `--regid=${user.gid}`, '--init-groups', '--inh-caps=-all', '--', chromium, ...args]
+    : [chromium, ...args];
+  say(`shell: Chromium as ${user.name}, sandboxed`);
+  const child = spawn(argv[0], argv.slice(1), { stdio: 'ignore', env });
   children.add(child);
-  child.on('exit', () => {
-    rmSync(profile, { recursive: true, force: true });
-    stopAll(0);
-  });
+  child.on('exit', () => stopAll(0));
+}
+
+/** Who Chromium runs as: never root (its sandbox would be off, and it decodes what cages send). */
+function shellUser() {
+  if (process.getuid?.() !== 0) {
+    return { uid: process.getuid(), gid: process.getgid(), name: process.env.USER ?? String(process.getuid()), home: process.env.HOME ?? tmpdir() };
+  }
+  const name = values['shell-user'] ?? process.env.SUDO_USER;
+  if (!name || name === 'root') {
+    return { refusal: 'the browser host does not run Chromium as root: run `sudo npm start` from your own account, name one with --shell-user NAME, or use --no-window and open the address as a user' };
+  }
+  const entry = spawnSync('getent', ['passwd', name], { encoding: 'utf8' }).stdout.trim().split(':');
+  if (entry.length < 7) return { refusal: `no account named ${name} for the browser host's Chromium` };
+  const [, , uid, gid, , home] = entry;
+  if (Number(uid) === 0) return { refusal: `${name} is root: the browser host does not run Chromium as root` };
+  return { name, uid: Number(uid), gid: Number(gid), home };
 }

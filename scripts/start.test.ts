@@ -1,13 +1,16 @@
 /**
  * `npm start -- --no-window` brings up the whole stack and prints the shell's address with its
- * launch token; Ctrl+C (SIGINT) stops every process it started, cages included. A bad policy is
+ * single-use launch secret; Ctrl+C (SIGINT) stops every process it started, cages included, with
+ * status 130. With a window, Chromium runs as the invoking user with its sandbox on, and the
+ * secret is on no command line; as root with no such user, npm start refuses. A bad policy is
  * refused before anything starts.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { skipWithReason } from '../supervisor/testing/skipWithReason';
 
 function processesUnder(root: string): string[] {
   const out = spawnSync('ps', ['-eo', 'pid,args', '--no-headers'], { encoding: 'utf8' }).stdout;
@@ -15,7 +18,7 @@ function processesUnder(root: string): string[] {
 }
 
 describe('npm start', () => {
-  it('starts with --no-window, prints the address with the token, and leaves nothing behind on Ctrl+C', async () => {
+  it('starts with --no-window, prints the address with its launch secret, and leaves nothing behind on Ctrl+C (status 130)', async () => {
     const root = mkdtempSync(join(tmpdir(), 'cloison-start-'));
     const child = spawn(process.execPath, ['scripts/start.mjs', '--no-window', '--state-dir', join(root, 's'), '--run-dir', join(root, 'r')], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
@@ -24,11 +27,64 @@ describe('npm start', () => {
     while (!/the shell is at/.test(out) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
     expect(out).toMatch(/cage low: running/);
     expect(out).toMatch(/cage high: running/);
-    expect(out).toMatch(/no window: the shell is at http:\/\/127\.0\.0\.1:\d+\/#token=[A-Za-z0-9_-]{32}/);
+    expect(out).toMatch(/no window: the shell is at http:\/\/127\.0\.0\.1:\d+\/#launch=[A-Za-z0-9_-]{32}/);
     expect(processesUnder(root).some((l) => l.includes('bwrap'))).toBe(true);
+    let err = '';
+    child.stderr.on('data', (d) => (err += d.toString()));
     child.kill('SIGINT');
-    await new Promise((r) => child.once('exit', r));
+    const status = await new Promise((r) => child.once('exit', (code) => r(code)));
+    expect(status).toBe(130);
+    expect(err).not.toMatch(/at .*\.m?js:\d+|Error:/); // no stack trace on the way out
     await new Promise((r) => setTimeout(r, 500));
+    expect(processesUnder(root)).toEqual([]);
+  });
+
+  const TEST_USER = 'cloison-shell-test'; // made by scripts/setup.sh
+  const testUid = Number(spawnSync('id', ['-u', TEST_USER], { encoding: 'utf8' }).stdout.trim() || NaN);
+  it('runs Chromium as the invoking user with its sandbox on, the launch secret on no command line', async (ctx) => {
+    if (!process.env.DISPLAY) skipWithReason(ctx, 'no display to open Chromium on (npm test runs under xvfb-run in CI)');
+    if (Number.isNaN(testUid)) skipWithReason(ctx, `no ${TEST_USER} account (scripts/setup.sh makes it)`);
+    const root = mkdtempSync(join(tmpdir(), 'cloison-start-'));
+    const child = spawn(process.execPath, ['scripts/start.mjs', '--state-dir', join(root, 's'), '--run-dir', join(root, 'r')], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, SUDO_USER: TEST_USER } });
+    let out = '';
+    child.stdout.on('data', (d) => (out += d.toString()));
+    const journal = join(root, 's', 'audit.jsonl');
+    const connected = () => existsSync(journal) && (readFileSync(journal, 'utf8').match(/"kind":"vnc\.connect"/g) ?? []).length >= 2;
+    const deadline = Date.now() + 45_000;
+    while (!connected() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+    expect(out).toContain(`shell: Chromium as ${TEST_USER}, sandboxed`);
+    expect(connected()).toBe(true); // the shell opened both cages' displays
+    const chromium = readdirSync('/proc').filter((p) => /^\d+$/.test(p)).flatMap((p) => {
+      try {
+        const argv = readFileSync(`/proc/${p}/cmdline`, 'utf8');
+        return argv.includes('cloison-shell-') && /chrom/.test(argv) ? [{ argv, uid: Number(/^Uid:\s+(\d+)/m.exec(readFileSync(`/proc/${p}/status`, 'utf8'))![1]) }] : [];
+      } catch {
+        return [];
+      }
+    });
+    expect(chromium.length).toBeGreaterThan(0);
+    for (const p of chromium) {
+      expect(p.uid).toBe(testUid);
+      expect(p.argv).not.toContain('--no-sandbox');
+      expect(p.argv).not.toMatch(/launch=/);
+    }
+    const profile = /--user-data-dir=([^\0]+)/.exec(chromium[0]!.argv)![1]!;
+    const launchFile = statSync(join(profile, 'launch.html'));
+    expect([launchFile.uid, launchFile.mode & 0o777]).toEqual([testUid, 0o600]);
+    child.kill('SIGINT');
+    expect(await new Promise((r) => child.once('exit', (code) => r(code)))).toBe(130);
+    await new Promise((r) => setTimeout(r, 500));
+    expect(processesUnder(root)).toEqual([]);
+    expect(existsSync(profile)).toBe(false);
+  }, 90_000);
+
+  it('as root with no invoking user, refuses to run Chromium and stops what it started', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'cloison-start-'));
+    const env: NodeJS.ProcessEnv = { ...process.env, DISPLAY: process.env.DISPLAY ?? ':99' };
+    delete env.SUDO_USER;
+    const r = spawnSync(process.execPath, ['scripts/start.mjs', '--state-dir', join(root, 's'), '--run-dir', join(root, 'r')], { encoding: 'utf8', env, timeout: 60_000 });
+    expect(r.stdout).toContain('does not run Chromium as root');
+    expect(r.status).toBe(1);
     expect(processesUnder(root)).toEqual([]);
   });
 

@@ -150,8 +150,16 @@ export const rpcMethods = {
       cages: z.array(cageStateSchema),
       focus: levelIdSchema,
       shortcuts: z.object({ switchLevel: z.string(), copyOut: z.string(), pasteIn: z.string(), secureAttention: z.string() }),
+      /** This shell's session: viewers opened under another one are shown as such (onViewers). */
+      session: z.string(),
+      viewers: z.array(z.object({ level: levelIdSchema, session: z.string() })),
     }),
   },
+  /**
+   * A one-time address for a new browser-host shell (its launch secret in the fragment). Only over
+   * the shell's Unix socket, whose file permissions are the authority: never over the WebSocket.
+   */
+  'shell.launch': { params: empty, result: z.object({ url: z.string(), expiresInMs: z.number() }) },
   'vnc.ticket': {
     params: levelParams,
     result: z.object({ ticket: z.string(), path: z.string(), expiresInMs: z.number() }),
@@ -205,6 +213,10 @@ export const rpcEvents = {
   /** The whole device list, after any change. */
   onDevices: z.object({ devices: z.array(deviceViewSchema) }),
   onConfirmSettled: z.object({ id: z.string(), answer: z.enum(['accepted', 'refused', 'timed-out']) }),
+  /** Sent once to a browser-host shell on connection: the single-use token its next reload presents. */
+  onSession: z.object({ session: z.string(), resume: z.string() }),
+  /** Every viewer connected to a cage, with the shell session its ticket was issued to. */
+  onViewers: z.object({ viewers: z.array(z.object({ level: levelIdSchema, session: z.string() })) }),
 } as const;
 
 export type RpcMethod = keyof typeof rpcMethods;

@@ -4,6 +4,7 @@
  *
  *   cloison-supervisor [--policy FILE] [--state-dir DIR] [--run-dir DIR] [--port N] [--renderer DIR]
  *                      [--admin-group NAME] [--shell-group NAME] [--forward-journal auto|journald|syslog|syslog:PATH|none]
+ *                      [--browser-shell [--print-launch-url]]
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
@@ -50,6 +51,8 @@ async function main(): Promise<void> {
       'admin-group': { type: 'string' },
       'shell-group': { type: 'string' },
       'forward-journal': { type: 'string' },
+      'browser-shell': { type: 'boolean', default: false },
+      'print-launch-url': { type: 'boolean', default: false },
     },
     strict: true,
   });
@@ -85,6 +88,7 @@ async function main(): Promise<void> {
     rendererDir: values.renderer ? resolve(values.renderer) : defaultRendererDir(),
     ...(values.port ? { port: Number(values.port) } : {}),
     ...(values['allow-origin'] ? { extraOrigins: values['allow-origin'] } : {}),
+    browserShell: values['browser-shell'],
     ...groupOption('adminGroup', values['admin-group'], 'cloison-admin', log),
     ...groupOption('shellGroup', values['shell-group'], 'cloison-shell', log),
     forwardJournal: forwardTargetFrom(values['forward-journal'] ?? 'auto'),
@@ -116,10 +120,13 @@ async function main(): Promise<void> {
 
   await supervisor.start();
   const host = supervisor.browserHost;
+  // A launch address opens the desktops: printed only when asked for (npm start, --no-window,
+  // the tests), never by the unit, whose stdout is the system journal.
+  const launch = values['print-launch-url'] ? supervisor.launchUrl() : null;
   process.stdout.write(
     JSON.stringify({
       ready: true,
-      url: host ? `${host.origin}/#token=${supervisor.launchToken}` : null,
+      url: launch?.url ?? null,
       origin: host?.origin ?? null,
       rpcSocket: supervisor.rpcSocketPath,
       cages: [...supervisor.cages.values()].map((c) => c.state),

@@ -12,6 +12,7 @@ import { parsePolicy } from './policy/policyLoader';
 import { Supervisor } from './supervisor';
 import { testRoot } from './testing/realCage';
 import { bwrapCage, twoLevelPolicy, vncCage } from './testing/testPolicy';
+import { waitFor } from './testing/waitFor';
 
 const POLICY = twoLevelPolicy({ low: bwrapCage({ uid: 62901 }), high: vncCage('/nonexistent/vnc.sock') });
 
@@ -20,7 +21,7 @@ describe('supervisor (real cage)', () => {
   let sup: Supervisor;
 
   beforeAll(async () => {
-    sup = new Supervisor({ policy: parsePolicy(POLICY, 'p.yaml'), policySource: 'p.yaml', policyText: POLICY, stateDir: join(root, 'state'), runDir: join(root, 'run'), rendererDir: null });
+    sup = new Supervisor({ policy: parsePolicy(POLICY, 'p.yaml'), policySource: 'p.yaml', policyText: POLICY, stateDir: join(root, 'state'), runDir: join(root, 'run'), rendererDir: null, browserShell: true });
     await sup.start();
   });
   afterAll(async () => {
@@ -44,12 +45,36 @@ describe('supervisor (real cage)', () => {
     });
   }
 
-  function rpcSocket(protocols: string[], origin?: string): Promise<WebSocket> {
+  /** A WebSocket to the RPC; `origin` null sends none (a local process, not a page). */
+  const framesOf = new WeakMap<WebSocket, Array<Record<string, unknown>>>();
+  function rpcSocket(protocols: string[], origin: string | null = sup.browserHost!.origin): Promise<WebSocket> {
     return new Promise((resolve, reject) => {
       const ws = new WebSocket(`ws://127.0.0.1:${sup.browserHost!.port}/rpc`, protocols, origin ? { origin } : {});
+      // Every frame from the first on: the supervisor speaks first (onSession).
+      const frames: Array<Record<string, unknown>> = [];
+      framesOf.set(ws, frames);
+      ws.on('message', (d) => frames.push(JSON.parse(d.toString())));
       ws.on('open', () => resolve(ws));
       ws.on('unexpected-response', (_q, res) => reject(new Error(`HTTP ${res.statusCode}`)));
       ws.on('error', reject);
+    });
+  }
+
+  const secretOf = (url: string) => url.split('#launch=')[1]!;
+  const launch = async () => secretOf(((await unixCall('shell.launch', {})).result as { url: string }).url);
+  async function nextEvent(ws: WebSocket, name: string): Promise<Record<string, unknown>> {
+    const frames = framesOf.get(ws)!;
+    await waitFor(() => frames.some((f) => f.type === 'event' && f.name === name), name);
+    const i = frames.findIndex((f) => f.type === 'event' && f.name === name);
+    return frames.splice(i, 1)[0]!.data as Record<string, unknown>;
+  }
+  function call(ws: WebSocket, id: number, method: string, params: unknown): Promise<Record<string, unknown>> {
+    return new Promise((resolve) => {
+      ws.on('message', (d) => {
+        const frame = JSON.parse(d.toString());
+        if (frame.type === 'response' && frame.id === id) resolve(frame);
+      });
+      ws.send(JSON.stringify({ type: 'request', id, method, params }));
     });
   }
 
@@ -64,16 +89,54 @@ describe('supervisor (real cage)', () => {
     expect(r).toMatchObject({ ok: true, result: { focus: 'low', levels: [{ id: 'low', colour: '#1b7f3b' }, { id: 'high', colour: '#b3261e' }] } });
   });
 
-  it('refuses the RPC WebSocket without the launch token, with a wrong one, or from a foreign page', async () => {
+  it('refuses the RPC WebSocket without a launch secret, with a wrong one, from a foreign page or from no page at all', async () => {
     await expect(rpcSocket(['cloison.v1'])).rejects.toThrow('HTTP 401');
-    await expect(rpcSocket(['cloison.v1', 'cloison-token.' + 'A'.repeat(32)])).rejects.toThrow('HTTP 401');
-    await expect(rpcSocket(['cloison.v1', 'cloison-token.' + sup.launchToken], 'http://evil.example')).rejects.toThrow('HTTP 403');
+    await expect(rpcSocket(['cloison.v1', 'cloison-launch.' + 'A'.repeat(32)])).rejects.toThrow('HTTP 401');
+    await expect(rpcSocket(['cloison.v1', 'cloison-launch.' + (await launch())], 'http://evil.example')).rejects.toThrow('HTTP 403');
+    await expect(rpcSocket(['cloison.v1', 'cloison-launch.' + (await launch())], null)).rejects.toThrow('HTTP 403');
   });
 
-  it('answers over the WebSocket with the token and pushes focus events to every shell', async () => {
-    const a = await rpcSocket(['cloison.v1', 'cloison-token.' + sup.launchToken]);
-    const b = await rpcSocket(['cloison.v1', 'cloison-token.' + sup.launchToken]);
-    const event = new Promise((r) => b.on('message', (d) => r(JSON.parse(d.toString()))));
+  it('attack: a launch address read from a log or a command line opens nothing once its shell has used it', async () => {
+    const secret = await launch();
+    const shell = await rpcSocket(['cloison.v1', 'cloison-launch.' + secret]);
+    // The thief, with the very same secret, from a page of ours even: refused, and no ticket.
+    await expect(rpcSocket(['cloison.v1', 'cloison-launch.' + secret])).rejects.toThrow('HTTP 401');
+    shell.close();
+  });
+
+  it('a reload resumes its own session once; the token it used is spent, and the page it replaced is closed', async () => {
+    const first = await rpcSocket(['cloison.v1', 'cloison-launch.' + (await launch())]);
+    const session = await nextEvent(first, 'onSession');
+    const closed = new Promise<number>((r) => first.on('close', (code) => r(code)));
+    const reloaded = await rpcSocket(['cloison.v1', 'cloison-resume.' + String(session.resume)]);
+    const resumed = await nextEvent(reloaded, 'onSession');
+    expect(resumed.session).toBe(session.session);
+    expect(resumed.resume).not.toBe(session.resume);
+    expect(await closed).toBe(4000);
+    await expect(rpcSocket(['cloison.v1', 'cloison-resume.' + String(session.resume)])).rejects.toThrow('HTTP 401');
+    expect(await call(reloaded, 1, 'session.describe', {})).toMatchObject({ ok: true, result: { session: session.session } });
+    reloaded.close();
+  });
+
+  it('mints launch addresses only over the Unix socket, and journals every ticket with its session', async () => {
+    const ws = await rpcSocket(['cloison.v1', 'cloison-launch.' + (await launch())]);
+    const session = (await nextEvent(ws, 'onSession')).session;
+    expect(await call(ws, 1, 'shell.launch', {})).toMatchObject({ ok: false, error: { code: 'NOT_AUTHORISED' } });
+    expect(await call(ws, 2, 'vnc.ticket', { level: 'low' })).toMatchObject({ ok: true });
+    ws.close();
+    const records = readFileSync(join(root, 'state', 'audit.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    expect(records).toContainEqual(expect.objectContaining({ kind: 'vnc.ticket', level: 'low', session }));
+  });
+
+  it('answers over the WebSocket with a launch secret and pushes focus events to every shell', async () => {
+    const a = await rpcSocket(['cloison.v1', 'cloison-launch.' + (await launch())]);
+    const b = await rpcSocket(['cloison.v1', 'cloison-launch.' + (await launch())]);
+    const event = new Promise((r) =>
+      b.on('message', (d) => {
+        const frame = JSON.parse(d.toString());
+        if (frame.name === 'onFocus') r(frame);
+      }),
+    );
     const reply = new Promise((r) =>
       a.on('message', (d) => {
         const frame = JSON.parse(d.toString());

@@ -3,7 +3,7 @@
  * (Unix socket and browser host) and the audit journal. The composition root of the daemon; tests
  * start it in-process with their own directories.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import type { Server } from 'node:net';
 import { join } from 'node:path';
@@ -21,6 +21,7 @@ import { FocusState } from './focusState';
 import { TicketRegistry } from './gateway/ticketRegistry';
 import { VncGateway } from './gateway/vncGateway';
 import { startBrowserHost, type BrowserHost } from './host/browserHost';
+import { ShellLaunches } from './host/shellLaunches';
 import { createRpcHandlers, levelViews } from './rpc/rpcHandlers';
 import { RpcSessions } from './rpc/rpcSession';
 import { listenUnixRpc } from './rpc/unixRpcServer';
@@ -29,7 +30,7 @@ import { ClipboardBroker } from './clipboard/clipboardBroker';
 import { XCageClipboards } from './clipboard/cageClipboards';
 import { Confirmations } from './confirm/confirmations';
 import { FileBroker } from './files/fileBroker';
-import { sakKeysyms } from '../shared/keysyms';
+import { isSakRfbKey, sakKey, type SakKey } from '../shared/keysyms';
 import { DeviceBroker } from './usb/deviceBroker';
 import { listenAdmin, type AdminHandlers, type AdminStatus } from './admin/adminServer';
 import { JournalForwarder, type ForwardTarget } from './audit/journalForwarder';
@@ -46,6 +47,8 @@ export interface SupervisorOptions {
   port?: number;
   /** Allowed WebSocket origins besides the browser host's own (Electron's app://cloison). */
   extraOrigins?: string[];
+  /** Serve the browser shell (renderer and RPC WebSocket on 127.0.0.1); off for an Electron shell. */
+  browserShell?: boolean;
   /** Where journal records are copied (journald, syslog); none by default. */
   forwardJournal?: ForwardTarget;
   /** Group allowed on the shell's RPC socket (0660): the kiosk user's; without one, root's only. */
@@ -70,7 +73,7 @@ export class Supervisor {
   readonly tickets = new TicketRegistry();
   readonly gateway: VncGateway;
   readonly journal: FileAuditJournal;
-  readonly launchToken = randomBytes(24).toString('base64url');
+  readonly launches = new ShellLaunches();
   readonly trust: TrustPhraseStore;
   readonly confirmations: Confirmations;
   readonly clipboard: ClipboardBroker;
@@ -88,8 +91,8 @@ export class Supervisor {
   private readonly drivers = new Map<string, CageDriver>();
   private policy: Policy;
   private policyText: string;
-  /** The secure-attention key's keysyms for the running policy (the gateway checks every key event). */
-  private sakKeysyms: readonly number[];
+  /** The secure-attention key for the running policy, in every form the gateway may see it. */
+  private sak: SakKey;
   private reloading: Promise<unknown> = Promise.resolve();
 
   constructor(private readonly options: SupervisorOptions) {
@@ -106,7 +109,7 @@ export class Supervisor {
     this.focus = new FocusState(policy.levels.map((l) => l.id), lowest.id);
     this.policy = policy;
     this.policyText = options.policyText;
-    this.sakKeysyms = sakKeysyms(policy.shortcuts.secureAttention);
+    this.sak = sakKey(policy.shortcuts.secureAttention);
     // Brokers read the policy through this getter, so a reloaded policy applies to them at once.
     const current = () => this.policy;
     /** The uid a level's bwrap cage runs as; null for a level whose cage is not ours (vnc). */
@@ -188,9 +191,16 @@ export class Supervisor {
       },
       journal: this.journal,
       // The secure-attention key never reaches a cage, even if a renderer bug let it through.
-      reservedKeysym: (keysym: number) => this.sakKeysyms.includes(keysym),
+      reservedKey: (keysym, scancode) => isSakRfbKey(this.sak, keysym, scancode),
+      onViewers: (viewers) => this.sessions.broadcast('onViewers', { viewers }),
       ...(options.log ? { log: options.log } : {}),
     });
+  }
+
+  /** A one-time address for a new browser-host shell; null when the browser shell is off. */
+  launchUrl(): { url: string; expiresInMs: number } | null {
+    if (!this.options.browserShell || !this.host) return null;
+    return { url: `${this.host.origin}/#launch=${this.launches.issue()}`, expiresInMs: 120_000 };
   }
 
   /** Records what happened (not a decision to refuse); a journal that cannot be written is logged. */
@@ -217,6 +227,8 @@ export class Supervisor {
       files: this.files,
       confirmations: this.confirmations,
       devices: this.devices,
+      viewers: () => this.gateway.viewers(),
+      launchUrl: () => this.launchUrl(),
     });
   }
 
@@ -298,7 +310,7 @@ export class Supervisor {
     }
     this.policy = next;
     this.policyText = text;
-    this.sakKeysyms = sakKeysyms(next.shortcuts.secureAttention);
+    this.sak = sakKey(next.shortcuts.secureAttention);
     for (const id of changes.cages) {
       const index = next.levels.findIndex((l) => l.id === id);
       const driver = this.createDriver(next.levels[index]!, index);
@@ -340,7 +352,8 @@ export class Supervisor {
     this.adminServer = await listenAdmin(this.adminSocketPath, this.adminHandlers, this.options.adminGroup !== undefined ? { group: this.options.adminGroup } : {});
     this.host = await startBrowserHost({
       rendererDir: this.options.rendererDir,
-      token: this.launchToken,
+      shell: this.options.browserShell ?? false,
+      launches: this.launches,
       handlers,
       sessions: this.sessions,
       gateway: this.gateway,

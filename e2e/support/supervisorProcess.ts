@@ -9,10 +9,14 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
 import { expect, type Page } from '@playwright/test';
+import { rpcClient } from '../../supervisor/testing/rpcClient';
 import { twoLevelPolicy } from '../../supervisor/testing/testPolicy';
 
 export interface SupervisorProcess {
+  /** The first launch address (single use: one shell, once). */
   url: string;
+  /** A fresh launch address for another shell, from the supervisor's Unix socket (as npm start gets one). */
+  launchUrl(): Promise<string>;
   origin: string;
   root: string;
   stateDir: string;
@@ -43,12 +47,12 @@ export async function startSupervisor(policyYaml: string, options: StartOptions 
   }
   const child: ChildProcess = spawn(
     process.execPath,
-    [join(REPO, 'out/supervisor/main.js'), '--policy', policyFile, '--state-dir', stateDir, '--run-dir', join(root, 'run'), ...extraArgs],
+    [join(REPO, 'out/supervisor/main.js'), '--policy', policyFile, '--state-dir', stateDir, '--run-dir', join(root, 'run'), '--browser-shell', '--print-launch-url', ...extraArgs],
     { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, CLOISON_LOG_LEVEL: 'warn' } },
   );
   let stderr = '';
   child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
-  const ready = await new Promise<{ url: string; origin: string }>((res, rej) => {
+  const ready = await new Promise<{ url: string; origin: string; rpcSocket: string }>((res, rej) => {
     const timer = setTimeout(() => rej(new Error(`supervisor not ready: ${stderr}`)), 30_000);
     createInterface({ input: child.stdout! }).once('line', (line) => {
       clearTimeout(timer);
@@ -58,6 +62,12 @@ export async function startSupervisor(policyYaml: string, options: StartOptions 
   });
   return {
     ...ready,
+    launchUrl: async () => {
+      const rpc = await rpcClient(ready.rpcSocket);
+      const r = await rpc.call('shell.launch', {});
+      rpc.close();
+      return (r.result as { url: string }).url;
+    },
     root,
     stateDir,
     homeOf: (level) => join(stateDir, 'cages', level, 'home'),
@@ -80,7 +90,7 @@ export function twoCagePolicy(options: { lowNetwork?: string; highNetwork?: stri
 
 /** Opens the shell and waits until both cages' viewers are connected. */
 export async function openShell(page: Page, sup: SupervisorProcess): Promise<void> {
-  await page.goto(sup.url);
+  await page.goto(await sup.launchUrl());
   await expect(page.getByTestId('cage-frame-low')).toHaveAttribute('data-viewer', 'connected');
   await expect(page.getByTestId('cage-frame-high')).toHaveAttribute('data-viewer', 'connected');
 }

@@ -20,6 +20,7 @@ export function LevelBand() {
   const shortcut = useShellState((s) => s.switchShortcut);
   const sak = useShellState((s) => s.secureAttentionKey);
   const trust = useShellState((s) => s.trust);
+  const foreign = useShellState((s) => s.foreignViewers);
   const { store } = useShell();
   const t = textFor(locale);
   const level = levelById(levels, front);
@@ -61,6 +62,12 @@ export function LevelBand() {
         ))}
       </nav>
       <TrustMarkView trust={trust} testId="band-trust" />
+      {foreign.length > 0 ? (
+        // A viewer this shell did not open is watching a cage: the supervisor knows, the band says.
+        <span className="band__warning band__watched" data-testid="band-foreign-viewer" title={t.foreignViewerExplain}>
+          👁 {t.foreignViewer} {foreign.map((id) => levels.find((l) => l.id === id)?.label[locale] ?? id).join(', ')}
+        </span>
+      ) : null}
       <ClipboardIndicator />
       <DeviceTray />
       <div className="band__hint" title={`${t.shortcut} : ${shortcut}`}>

@@ -1,5 +1,6 @@
 // @vitest-environment jsdom
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { sakKey } from '../../shared/keysyms';
 import { installShortcutCapture } from './shortcutCapture';
 
 describe('shortcut capture', () => {
@@ -18,7 +19,7 @@ describe('shortcut capture', () => {
     uninstall = installShortcutCapture(window, {
       bindings: [
         { chord: 'Ctrl+Alt+PageDown', action: switchLevel },
-        { chord: 'Pause', action: sak, anyModifiers: true },
+        { chord: 'Pause', action: sak, anyModifiers: true, alsoKeys: sakKey('Pause').keys, alsoCodes: sakKey('Pause').codes },
       ],
       suspended: () => state.suspended,
     });
@@ -35,6 +36,17 @@ describe('shortcut capture', () => {
     expect(t.cageKeys).toEqual([]);
     t.key('keydown', 'PageDown'); // without its modifiers it is an ordinary key
     expect(t.cageKeys).toEqual(['down PageDown']);
+  });
+
+  it('catches Ctrl+Pause as a real keyboard sends it (key "Cancel", code "Pause"), and the physical key under any layout', () => {
+    const t = setup();
+    const raw = (type: 'keydown' | 'keyup', init: KeyboardEventInit) => window.document.querySelector('canvas')!.dispatchEvent(new KeyboardEvent(type, { bubbles: true, cancelable: true, ...init }));
+    raw('keydown', { key: 'Cancel', code: 'Pause', ctrlKey: true });
+    raw('keyup', { key: 'Cancel', code: 'Pause', ctrlKey: true });
+    raw('keydown', { key: 'Unidentified', code: 'Pause' });
+    raw('keyup', { key: 'Unidentified', code: 'Pause' });
+    expect(t.sak).toHaveBeenCalledTimes(2);
+    expect(t.cageKeys).toEqual([]);
   });
 
   it('catches the secure-attention key in every modifier state', () => {

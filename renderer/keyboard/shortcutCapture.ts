@@ -14,6 +14,9 @@ export interface ShortcutBinding {
   action: () => void;
   /** Match the key whatever modifiers are held. */
   anyModifiers?: boolean;
+  /** Match these keys (KeyboardEvent.key) and physical keys (KeyboardEvent.code) too. */
+  alsoKeys?: readonly string[];
+  alsoCodes?: readonly string[];
 }
 
 export interface CaptureOptions {
@@ -23,13 +26,15 @@ export interface CaptureOptions {
 }
 
 export function installShortcutCapture(target: Window, options: CaptureOptions): () => void {
-  const parsed: Array<{ chord: Chord; action: () => void; anyModifiers: boolean }> = options.bindings.map((b) => ({
-    chord: parseChord(b.chord),
+  const parsed = options.bindings.map((b) => ({
+    chord: parseChord(b.chord) as Chord,
     action: b.action,
     anyModifiers: b.anyModifiers ?? false,
+    keys: (b.alsoKeys ?? []).map((k) => k.toLowerCase()),
+    codes: b.alsoCodes ?? [],
   }));
   const matches = (b: (typeof parsed)[number], ev: KeyboardEvent) =>
-    b.anyModifiers ? ev.key.toLowerCase() === b.chord.key : chordMatches(b.chord, ev);
+    b.anyModifiers ? ev.key.toLowerCase() === b.chord.key || b.keys.includes(ev.key.toLowerCase()) || b.codes.includes(ev.code) : chordMatches(b.chord, ev);
   const swallowUp = new Set<string>();
   const isCageTarget = (ev: Event) => ev.target instanceof HTMLCanvasElement;
 

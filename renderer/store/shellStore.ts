@@ -51,6 +51,9 @@ export interface ShellState {
   trayOpen: boolean;
   /** The last broker outcome, shown briefly in the band. */
   notice: { text: string; tone: 'ok' | 'refused'; at: number } | null;
+  /** This shell's session, and the levels with a viewer some other session opened. */
+  session: string | null;
+  foreignViewers: string[];
 }
 
 export interface ShellActions {
@@ -83,6 +86,8 @@ export interface ShellActions {
   openTransfer(from: string): void;
   closeTransfer(): void;
   setDevices(devices: DeviceView[]): void;
+  /** Every viewer the supervisor has: those of other sessions are shown in the band. */
+  setViewers(session: string, viewers: Array<{ level: string; session: string }>): void;
   openAssign(id: string): void;
   closeAssign(): void;
   setTrayOpen(open: boolean): void;
@@ -112,6 +117,8 @@ export function createShellStore(locale: Locale) {
     notice: null,
     transferFrom: null,
     devices: [],
+    session: null,
+    foreignViewers: [],
     assigningDevice: null,
     trayOpen: false,
     initialise: ({ levels, cages, focus, switchShortcut, copyOutShortcut, pasteInShortcut, secureAttentionKey, trust }) =>
@@ -158,6 +165,7 @@ export function createShellStore(locale: Locale) {
     openTransfer: (from) => set({ transferFrom: from, overviewOpen: false }),
     closeTransfer: () => set({ transferFrom: null }),
     setDevices: (devices) => set((s) => ({ devices, assigningDevice: devices.some((d) => d.id === s.assigningDevice) ? s.assigningDevice : null })),
+    setViewers: (session, viewers) => set({ session, foreignViewers: [...new Set(viewers.filter((v) => v.session !== session).map((v) => v.level))].sort() }),
     openAssign: (id) => set({ assigningDevice: id, trayOpen: false, overviewOpen: false }),
     closeAssign: () => set({ assigningDevice: null }),
     setTrayOpen: (trayOpen) => set({ trayOpen }),

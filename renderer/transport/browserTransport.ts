@@ -1,6 +1,7 @@
 /**
  * ShellApi for the browser host: RPC over a WebSocket to the supervisor that served this page,
- * authenticated by the launch token taken from the URL fragment (never sent in a request line).
+ * admitted by a single-use launch secret taken from the URL fragment (never sent in a request
+ * line), or, after a reload, by the single-use resume token the supervisor gave this tab.
  */
 import {
   rpcEvents,
@@ -16,16 +17,18 @@ import {
 import { RpcCallError, type ShellApi } from './shellApi';
 
 const RPC_PROTOCOL = 'cloison.v1';
-const TOKEN_PROTOCOL_PREFIX = 'cloison-token.';
 
-export function launchTokenFromLocation(loc: Location): string | null {
-  const m = /(?:^#|&)token=([A-Za-z0-9_-]+)/.exec(loc.hash);
+export function launchSecretFromLocation(loc: Location): string | null {
+  const m = /(?:^#|&)launch=([A-Za-z0-9_-]+)/.exec(loc.hash);
   return m?.[1] ?? null;
 }
 
-export async function connectBrowserTransport(origin: string, token: string): Promise<ShellApi> {
+export type ShellCredential = { launch: string } | { resume: string };
+
+export async function connectBrowserTransport(origin: string, credential: ShellCredential, keepResume: (token: string) => void): Promise<ShellApi> {
   const wsOrigin = origin.replace(/^http/, 'ws');
-  const ws = new WebSocket(`${wsOrigin}/rpc`, [RPC_PROTOCOL, TOKEN_PROTOCOL_PREFIX + token]);
+  const offered = 'launch' in credential ? `cloison-launch.${credential.launch}` : `cloison-resume.${credential.resume}`;
+  const ws = new WebSocket(`${wsOrigin}/rpc`, [RPC_PROTOCOL, offered]);
   const pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void; method: RpcMethod }>();
   const listeners = new Map<RpcEvent, Set<(data: never) => void>>();
   const disconnectListeners: Array<() => void> = [];
@@ -33,7 +36,7 @@ export async function connectBrowserTransport(origin: string, token: string): Pr
 
   await new Promise<void>((resolve, reject) => {
     ws.onopen = () => resolve();
-    ws.onerror = () => reject(new Error('cannot reach the supervisor (launch token refused or supervisor gone)'));
+    ws.onerror = () => reject(new Error('cannot reach the supervisor (launch secret already used, or supervisor gone)'));
   });
   ws.onclose = () => {
     for (const p of pending.values()) p.reject(new Error('supervisor connection closed'));
@@ -51,6 +54,7 @@ export async function connectBrowserTransport(origin: string, token: string): Pr
       if (!isRpcEvent(frame.name)) return;
       const parsed = rpcEvents[frame.name].safeParse(frame.data);
       if (!parsed.success) return;
+      if (frame.name === 'onSession') keepResume((parsed.data as { resume: string }).resume);
       for (const l of listeners.get(frame.name) ?? []) (l as (d: unknown) => void)(parsed.data);
       return;
     }

@@ -15,7 +15,8 @@ export const ZONES = {
   bench: { folders: ['bench', 'shared', 'supervisor', 'e2e'], packages: ['@playwright/test', 'ws', 'esbuild', '@novnc/novnc'], node: true },
   // deploy/ holds no code that ships, only its tests: they check the package against the supervisor.
   deploy: { folders: ['deploy', 'supervisor'], packages: ['yaml'], node: true },
-  scripts: { folders: ['scripts'], packages: ['esbuild', 'eslint', 'typescript-eslint'], node: true },
+  // scripts/ may use the supervisor's test helpers in its own tests.
+  scripts: { folders: ['scripts', 'supervisor'], packages: ['esbuild', 'eslint', 'typescript-eslint'], node: true },
 };
 
 function packageName(spec) {

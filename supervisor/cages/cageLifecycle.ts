@@ -73,10 +73,14 @@ export class CageLifecycle extends EventEmitter<{ status: [CageState]; notice: [
     this.running = cage;
     this.startedAt = (this.options.now ?? Date.now)();
     this.transition('running');
-    // A limit reached while running: the cage keeps running, and says so in its state's detail.
+    // A limit reached while running: the cage keeps running, and says so in its state's detail,
+    // one note per limit (a limit whose condition passed takes only its own note away).
+    const notes = new Map<CageNotice['limit'], string>();
     cage.onNotice?.((notice) => {
       if (generation !== this.generation || this.status !== 'running') return;
-      this.detail = notice.message || undefined;
+      if (notice.message) notes.set(notice.limit, notice.message);
+      else notes.delete(notice.limit);
+      this.detail = [...notes.values()].join('; ') || undefined;
       this.emit('notice', this.state, notice);
     });
     void cage.exited.then((exit) => {

@@ -31,7 +31,7 @@ describe('limits: low exhausts only itself', () => {
   const highKeys = () => rawKeyPresses(home('high')).filter((k) => k === KEYCODE.x).length;
 
   beforeAll(async () => {
-    sup = new Supervisor({ policy: parsePolicy(POLICY, 'p.yaml'), policySource: 'p.yaml', policyText: POLICY, stateDir: join(root, 'state'), runDir: join(root, 'run'), rendererDir: null });
+    sup = new Supervisor({ policy: parsePolicy(POLICY, 'p.yaml'), policySource: 'p.yaml', policyText: POLICY, stateDir: join(root, 'state'), runDir: join(root, 'run'), rendererDir: null, browserShell: true });
     await sup.start();
     rpc = await rpcClient(sup.rpcSocketPath);
     await waitFor(() => existsSync(join(home('high'), 'keylog.txt')), "high's key logger");
@@ -45,7 +45,7 @@ describe('limits: low exhausts only itself', () => {
   async function highStillWorks(): Promise<void> {
     expect((await rpc.call('focus.set', { level: 'high' })).ok).toBe(true);
     const ticket = await rpc.call('vnc.ticket', { level: 'high' });
-    const link = await wsLink(`ws://127.0.0.1:${sup.browserHost!.port}/vnc?level=high&ticket=${ticket.result.ticket}`);
+    const link = await wsLink(`ws://127.0.0.1:${sup.browserHost!.port}/vnc?level=high&ticket=${ticket.result.ticket}`, false, sup.browserHost!.origin);
     await handshake(link, 24 + 'cloison-high'.length);
     const before = highKeys();
     pressKeys(link, X_KEYSYM, 4);

@@ -48,7 +48,8 @@ export interface RfbFilterOptions {
   /** Called for each dropped message, for counters and tests. */
   onDrop?: (type: number, reason: 'clipboard' | 'not-in-front' | 'not-allowed') => void;
   /** Inspects each key event forwarded to the cage (e.g. to swallow the secure-attention key). */
-  keyFilter?: (keysym: number, down: boolean) => boolean;
+  /** `scancode` is the XT scancode of a QEMU extended key event, null for a plain KeyEvent. */
+  keyFilter?: (keysym: number, down: boolean, scancode: number | null) => boolean;
   /** Longest ClientCutText accepted (then dropped) before the connection is closed as abusive. */
   maxCutTextBytes?: number;
   /** Most encodings a SetEncodings may list. */
@@ -279,7 +280,7 @@ export class RfbClientFilter {
   }
 
   private trackKey(keysym: number, keycode: number | null, down: boolean): boolean {
-    if (this.options.keyFilter && !this.options.keyFilter(keysym, down)) return false;
+    if (this.options.keyFilter && !this.options.keyFilter(keysym, down, keycode)) return false;
     const id = keycode === null ? `s${keysym}` : `c${keycode}`;
     if (down) this.held.set(id, { keysym, keycode });
     else this.held.delete(id);

@@ -27,7 +27,7 @@ describe('a cage that swaps its VNC socket for the other cage\'s', () => {
   const homeOf = (level: string) => join(root, 'state', 'cages', level, 'home');
 
   beforeAll(async () => {
-    sup = new Supervisor({ policy: parsePolicy(POLICY, 'p.yaml'), policySource: 'p.yaml', policyText: POLICY, stateDir: join(root, 'state'), runDir: join(root, 'run'), rendererDir: null });
+    sup = new Supervisor({ policy: parsePolicy(POLICY, 'p.yaml'), policySource: 'p.yaml', policyText: POLICY, stateDir: join(root, 'state'), runDir: join(root, 'run'), rendererDir: null, browserShell: true });
     await sup.start();
     rpc = await rpcClient(sup.rpcSocketPath);
     await waitFor(() => existsSync(join(homeOf('low'), 'keylog.txt')) && existsSync(join(homeOf('high'), 'keylog.txt')), 'both key loggers');
@@ -40,7 +40,7 @@ describe('a cage that swaps its VNC socket for the other cage\'s', () => {
   async function typeInto(level: string, count: number): Promise<void> {
     const ticket = await rpc.call('vnc.ticket', { level });
     expect(ticket.ok).toBe(true);
-    const link = await wsLink(`ws://127.0.0.1:${sup.browserHost!.port}/vnc?level=${level}&ticket=${ticket.result.ticket}`);
+    const link = await wsLink(`ws://127.0.0.1:${sup.browserHost!.port}/vnc?level=${level}&ticket=${ticket.result.ticket}`, false, sup.browserHost!.origin);
     try {
       await Promise.race([handshake(link, 24 + `cloison-${level}`.length), new Promise((r) => setTimeout(r, 3000))]);
       pressKeys(link, X_KEYSYM, count);

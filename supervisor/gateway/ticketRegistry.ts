@@ -15,6 +15,8 @@ export interface TicketRegistryOptions {
 
 interface Ticket {
   level: string;
+  /** The shell session the ticket was issued to: its viewer is that shell's. */
+  session: string;
   expiresAt: number;
 }
 
@@ -30,7 +32,7 @@ export class TicketRegistry {
     this.now = options.now ?? Date.now;
   }
 
-  issue(level: string): string {
+  issue(level: string, session = ''): string {
     this.sweep();
     while (this.tickets.size >= this.maxOutstanding) {
       const oldest = this.tickets.keys().next().value;
@@ -38,17 +40,18 @@ export class TicketRegistry {
       this.tickets.delete(oldest);
     }
     const ticket = randomBytes(32).toString('base64url');
-    this.tickets.set(ticket, { level, expiresAt: this.now() + this.ttlMs });
+    this.tickets.set(ticket, { level, session, expiresAt: this.now() + this.ttlMs });
     return ticket;
   }
 
-  /** Consumes the ticket: whatever the outcome, it cannot be used again. */
-  redeem(ticket: string, level: string): void {
+  /** Consumes the ticket: whatever the outcome, it cannot be used again. Returns its session. */
+  redeem(ticket: string, level: string): { session: string } {
     const entry = this.tickets.get(ticket);
     this.tickets.delete(ticket);
     if (!entry) throw new CloisonError('TICKET_INVALID', 'unknown or already used ticket');
     if (entry.expiresAt <= this.now()) throw new CloisonError('TICKET_INVALID', 'ticket expired');
     if (entry.level !== level) throw new CloisonError('TICKET_INVALID', `ticket is bound to another cage than "${level}"`);
+    return { session: entry.session };
   }
 
   get outstanding(): number {

@@ -29,16 +29,24 @@ export interface VncGatewayOptions {
   verifyPeerOf?: (level: string) => ((socket: Socket) => void) | undefined;
   /** Every viewer connection, admitted or refused at the cage's socket, is recorded here. */
   journal?: AuditJournal;
-  /** Keysyms no cage may ever receive (the secure-attention key, once configured). */
-  reservedKeysym?: (keysym: number) => boolean;
+  /** Called with every viewer (its cage and the shell session its ticket was issued to) on any change. */
+  onViewers?: (viewers: ViewerInfo[]) => void;
+  /** Keys no cage may ever receive (the secure-attention key, by keysym or by scancode). */
+  reservedKey?: (keysym: number, scancode: number | null) => boolean;
   /** Pause the cage socket when this many bytes wait to reach the viewer. */
   highWaterMark?: number;
   maxViewersPerCage?: number;
   log?: (msg: string, fields?: Record<string, unknown>) => void;
 }
 
+export interface ViewerInfo {
+  level: string;
+  session: string;
+}
+
 interface Bridge {
   level: string;
+  session: string;
   ws: WebSocket;
   cage: Socket;
   filter: RfbClientFilter;
@@ -80,8 +88,9 @@ export class VncGateway {
     } catch {
       return refuse(socket, 403, 'malformed address');
     }
+    let session: string;
     try {
-      this.options.tickets.redeem(ticket, level);
+      session = this.options.tickets.redeem(ticket, level).session;
     } catch (err) {
       return refuse(socket, 403, (err as Error).message);
     }
@@ -90,7 +99,12 @@ export class VncGateway {
     if ([...this.bridges].filter((b) => b.level === level).length >= this.maxViewers) {
       return refuse(socket, 429, `too many viewers for cage "${level}"`);
     }
-    this.wss.handleUpgrade(req, socket, head, (ws) => this.bridge(ws, level, endpoint));
+    this.wss.handleUpgrade(req, socket, head, (ws) => this.bridge(ws, level, session, endpoint));
+  }
+
+  /** Every open viewer, by cage and shell session. */
+  viewers(): ViewerInfo[] {
+    return [...this.bridges].map((b) => ({ level: b.level, session: b.session }));
   }
 
   close(): void {
@@ -116,7 +130,7 @@ export class VncGateway {
     this.options.journal.append(kind, 'supervisor', fields);
   }
 
-  private bridge(ws: WebSocket, level: string, endpoint: NetConnectOpts): void {
+  private bridge(ws: WebSocket, level: string, session: string, endpoint: NetConnectOpts): void {
     // cage → viewer: untouched, paused while the viewer is slow. Reads go straight from the
     // socket handle into buffers sized to the traffic (no stream machinery on the hot path); the
     // viewer socket's own buffer is watched, and its 'drain' resumes the cage.
@@ -144,7 +158,7 @@ export class VncGateway {
         return close(4001, `cage unreachable: ${reason}`);
       }
       try {
-        this.record('vnc.connect', { level });
+        this.record('vnc.connect', { level, session });
       } catch (err) {
         return close(1011, (err as Error).message);
       }
@@ -152,20 +166,22 @@ export class VncGateway {
     });
     const filter = new RfbClientFilter({
       inputAllowed: () => this.options.focus.isInFront(level),
-      keyFilter: (keysym) => !this.options.reservedKeysym?.(keysym),
+      keyFilter: (keysym, _down, scancode) => !this.options.reservedKey?.(keysym, scancode),
       onDrop: (_type, reason) => {
         if (reason === 'clipboard') this.dropped.clipboard++;
         else if (reason === 'not-in-front') this.dropped.notInFront++;
         else this.dropped.notAllowed++;
       },
     });
-    const bridge: Bridge = { level, ws, cage, filter };
+    const bridge: Bridge = { level, session, ws, cage, filter };
     this.bridges.add(bridge);
+    this.options.onViewers?.(this.viewers());
     let closed = false;
     const close = (code: number, reason: string) => {
       if (closed) return;
       closed = true;
       this.bridges.delete(bridge);
+      this.options.onViewers?.(this.viewers());
       cage.destroy();
       ws.resume(); // a paused viewer would never read the closing handshake's answer
       if (ws.readyState === ws.OPEN) ws.close(code, reason.slice(0, 120));

@@ -1,8 +1,13 @@
 /**
- * The browser host: an HTTP server on 127.0.0.1 that serves the built renderer, the RPC WebSocket
- * (requires the launch token) and the VNC gateway (requires a one-time ticket).
+ * The supervisor's HTTP server on 127.0.0.1: the VNC gateway (a one-time ticket per connection)
+ * always; the browser shell — the built renderer and the RPC WebSocket — only when it is in use
+ * (`shell: true`), so a deployment whose shell is Electron has no RPC on a TCP port at all.
+ *
+ * Every WebSocket must come from an exact, allowed Origin (a page of ours, or Electron's
+ * app://cloison): a request with none is refused, so no local process can drive these sockets
+ * without pretending to be a browser page of ours. The RPC admits a shell that presents a launch
+ * secret or its resume token (shellLaunches.ts), each single use.
  */
-import { timingSafeEqual } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -11,11 +16,13 @@ import { WebSocketServer } from 'ws';
 import { MAX_RPC_FRAME_BYTES } from '../../shared/rpc';
 import { refuseUpgrade, VNC_PATH, type VncGateway } from '../gateway/vncGateway';
 import { RpcSession, type RpcHandlers, type RpcSessions } from '../rpc/rpcSession';
+import type { ShellLaunches } from './shellLaunches';
 
 export const RPC_PATH = '/rpc';
 export const RPC_PROTOCOL = 'cloison.v1';
-/** The launch token travels as a second WebSocket subprotocol, never in a URL the server logs. */
-export const TOKEN_PROTOCOL_PREFIX = 'cloison-token.';
+/** Launch secrets and resume tokens travel as a second WebSocket subprotocol, never in a URL. */
+export const LAUNCH_PROTOCOL_PREFIX = 'cloison-launch.';
+export const RESUME_PROTOCOL_PREFIX = 'cloison-resume.';
 
 const MIME: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
@@ -29,7 +36,9 @@ const MIME: Record<string, string> = {
 
 export interface BrowserHostOptions {
   rendererDir: string | null;
-  token: string;
+  /** Serve the browser shell (renderer and RPC WebSocket); off, only the VNC gateway answers. */
+  shell: boolean;
+  launches: ShellLaunches;
   handlers: RpcHandlers;
   sessions: RpcSessions;
   gateway: VncGateway;
@@ -54,7 +63,7 @@ export async function startBrowserHost(options: BrowserHostOptions): Promise<Bro
     handleProtocols: (protocols) => (protocols.has(RPC_PROTOCOL) ? RPC_PROTOCOL : false),
   });
   let origin = '';
-  const server = createServer((req, res) => serveStatic(req, res, options.rendererDir, () => csp(origin)));
+  const server = createServer((req, res) => serveStatic(req, res, options.shell ? options.rendererDir : null, () => csp(origin)));
 
   server.on('upgrade', (req, socket, head) => {
     let url: URL;
@@ -64,22 +73,29 @@ export async function startBrowserHost(options: BrowserHostOptions): Promise<Bro
       return refuseUpgrade(socket, 404, 'malformed address');
     }
     const reqOrigin = req.headers.origin;
-    // Browsers always send Origin; a page from elsewhere must not drive the shell's sockets.
-    if (reqOrigin !== undefined && reqOrigin !== origin && !(options.extraOrigins ?? []).includes(reqOrigin)) {
-      return refuseUpgrade(socket, 403, 'origin not allowed');
-    }
+    // Exact origins only, and one is required: a page from elsewhere, or a process that is no
+    // page at all, must not drive the shell's sockets.
+    const allowed = [...(options.shell ? [origin] : []), ...(options.extraOrigins ?? [])];
+    if (reqOrigin === undefined || !allowed.includes(reqOrigin)) return refuseUpgrade(socket, 403, 'origin missing or not allowed');
     if (url.pathname === VNC_PATH) return options.gateway.handleUpgrade(req, socket, head);
-    if (url.pathname !== RPC_PATH) return refuseUpgrade(socket, 404, 'no such endpoint');
-    if (!hasToken(req, options.token)) return refuseUpgrade(socket, 401, 'launch token missing or wrong');
+    if (url.pathname !== RPC_PATH || !options.shell) return refuseUpgrade(socket, 404, 'no such endpoint');
+    const admission = admit(req, options.launches);
+    if (!admission) return refuseUpgrade(socket, 401, 'launch secret or resume token missing, used or wrong');
     rpcWss.handleUpgrade(req, socket, head, (ws) => {
-      const session = new RpcSession(options.handlers, (text) => ws.readyState === ws.OPEN && ws.send(text), options.log);
+      const session = new RpcSession(options.handlers, (text) => ws.readyState === ws.OPEN && ws.send(text), options.log, { session: admission.session, transport: 'websocket' });
       const remove = options.sessions.add(session);
+      const release = options.launches.connected(admission.session, () => ws.close(4000, 'this shell was opened again elsewhere'));
+      const gone = () => {
+        remove();
+        release();
+      };
+      session.emit('onSession', admission);
       ws.on('message', (data, isBinary) => {
         if (isBinary) return ws.close(1003, 'RPC frames are text');
         void session.receive(data.toString());
       });
-      ws.on('close', remove);
-      ws.on('error', remove);
+      ws.on('close', gone);
+      ws.on('error', gone);
     });
   });
 
@@ -103,15 +119,16 @@ export async function startBrowserHost(options: BrowserHostOptions): Promise<Bro
   };
 }
 
-function hasToken(req: IncomingMessage, token: string): boolean {
+/** Spends the launch secret or resume token the request offers (lookups by exact key: no timing leak of a prefix). */
+function admit(req: IncomingMessage, launches: ShellLaunches) {
   const offered = String(req.headers['sec-websocket-protocol'] ?? '')
     .split(',')
-    .map((p) => p.trim())
-    .find((p) => p.startsWith(TOKEN_PROTOCOL_PREFIX));
-  if (!offered) return false;
-  const given = Buffer.from(offered.slice(TOKEN_PROTOCOL_PREFIX.length));
-  const expected = Buffer.from(token);
-  return given.length === expected.length && timingSafeEqual(given, expected);
+    .map((p) => p.trim());
+  const launch = offered.find((p) => p.startsWith(LAUNCH_PROTOCOL_PREFIX));
+  if (launch) return launches.launch(launch.slice(LAUNCH_PROTOCOL_PREFIX.length));
+  const resume = offered.find((p) => p.startsWith(RESUME_PROTOCOL_PREFIX));
+  if (resume) return launches.resume(resume.slice(RESUME_PROTOCOL_PREFIX.length));
+  return null;
 }
 
 export function csp(origin: string): string {

@@ -28,6 +28,10 @@ export interface HandlerDeps {
   files: FileBroker;
   confirmations: Confirmations;
   devices: DeviceBroker;
+  /** Every open viewer, by cage and shell session. */
+  viewers: () => Array<{ level: string; session: string }>;
+  /** A new one-time address for a browser-host shell, or null when the browser shell is off. */
+  launchUrl: () => { url: string; expiresInMs: number } | null;
 }
 
 export function levelViews(policy: Policy): LevelView[] {
@@ -41,16 +45,27 @@ export function createRpcHandlers(deps: HandlerDeps): RpcHandlers {
     return cage;
   };
   return {
-    'session.describe': () => ({
+    'session.describe': (_params, { session }) => ({
       levels: levelViews(deps.policy),
       cages: [...deps.cages.values()].map((c) => c.state),
       focus: deps.focus.front,
       shortcuts: { ...deps.policy.shortcuts },
+      session,
+      viewers: deps.viewers(),
     }),
-    'vnc.ticket': ({ level }) => {
+    'vnc.ticket': ({ level }, { session }) => {
       const cage = cageOf(level);
       if (!cage.cage) throw new CloisonError('CAGE_UNAVAILABLE', `cage "${level}" is ${cage.state.status}`);
-      return { ticket: deps.tickets.issue(level), path: VNC_PATH, expiresInMs: deps.tickets.ttlMs };
+      // A ticket opens a view of a cage: no record, no ticket.
+      deps.journal.append('vnc.ticket', 'shell', { level, session });
+      return { ticket: deps.tickets.issue(level, session), path: VNC_PATH, expiresInMs: deps.tickets.ttlMs };
+    },
+    'shell.launch': (_params, { transport }) => {
+      if (transport !== 'unix') throw new CloisonError('NOT_AUTHORISED', 'a new shell is launched only through the supervisor\'s Unix socket');
+      const launch = deps.launchUrl();
+      if (!launch) throw new CloisonError('WRONG_STATE', 'the browser shell is off (start the supervisor with --browser-shell)');
+      deps.journal.append('shell.launch', 'shell', {});
+      return launch;
     },
     'focus.set': ({ level }) => {
       cageOf(level);

@@ -3,6 +3,7 @@
  * shared contract, dispatches it, and sends the validated result or a typed error. Bad input gets
  * a clear error and the connection goes on.
  */
+import { randomBytes } from 'node:crypto';
 import { CloisonError } from '../../shared/errors';
 import {
   isRpcMethod,
@@ -18,16 +19,27 @@ import {
   type RpcResult,
 } from '../../shared/rpc';
 
+/** Who is asking: the shell session (tickets are bound to it) and how it reached the supervisor. */
+export interface RpcContext {
+  session: string;
+  transport: 'unix' | 'websocket';
+}
+
 export type RpcHandlers = {
-  [M in RpcMethod]: (params: ReturnType<(typeof rpcMethods)[M]['params']['parse']>) => Promise<RpcResult<M>> | RpcResult<M>;
+  [M in RpcMethod]: (params: ReturnType<(typeof rpcMethods)[M]['params']['parse']>, context: RpcContext) => Promise<RpcResult<M>> | RpcResult<M>;
 };
 
 export class RpcSession {
+  readonly context: RpcContext;
+
   constructor(
     private readonly handlers: RpcHandlers,
     private readonly send: (text: string) => void,
     private readonly log?: (msg: string, fields?: Record<string, unknown>) => void,
-  ) {}
+    context: Partial<RpcContext> = {},
+  ) {
+    this.context = { session: context.session ?? randomBytes(12).toString('base64url'), transport: context.transport ?? 'unix' };
+  }
 
   async receive(text: string): Promise<void> {
     if (Buffer.byteLength(text) > MAX_RPC_FRAME_BYTES) return this.reply({ type: 'response', id: -1, ok: false, error: { code: 'LIMIT_EXCEEDED', message: `frame over ${MAX_RPC_FRAME_BYTES} bytes` } });
@@ -50,8 +62,8 @@ export class RpcSession {
       return this.reply({ type: 'response', id, ok: false, error: { code: 'BAD_REQUEST', message: `${method}: ${issue?.path.join('.') || 'params'}: ${issue?.message ?? 'invalid'}` } });
     }
     try {
-      const handler = this.handlers[method] as (p: unknown) => Promise<unknown> | unknown;
-      const result = rpcMethods[method].result.parse(await handler(parsed.data));
+      const handler = this.handlers[method] as (p: unknown, c: RpcContext) => Promise<unknown> | unknown;
+      const result = rpcMethods[method].result.parse(await handler(parsed.data, this.context));
       this.reply({ type: 'response', id, ok: true, result });
     } catch (err) {
       if (err instanceof CloisonError) return this.reply({ type: 'response', id, ok: false, error: { code: err.code, message: err.message } });

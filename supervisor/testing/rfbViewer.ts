@@ -56,8 +56,9 @@ function reader(keep: boolean) {
   };
 }
 
-export async function wsLink(url: string, keep = false): Promise<ByteLink> {
-  const ws = new WebSocket(url, ['binary'], { perMessageDeflate: false });
+/** A viewer link; `origin` is what a page of the shell sends (the supervisor requires one). */
+export async function wsLink(url: string, keep = false, origin?: string): Promise<ByteLink> {
+  const ws = new WebSocket(url, ['binary'], { perMessageDeflate: false, ...(origin ? { origin } : {}) });
   const r = reader(keep);
   ws.on('message', (d: Buffer) => r.add(d));
   await new Promise<void>((resolve, reject) => {
