@@ -59,8 +59,13 @@ function keysIn(stream: Buffer): Array<[string, number, number | null]> {
   for (let i = 0; i < stream.length; ) {
     const type = stream[i]!;
     if (type === 2) i += 4 + 4 * stream.readUInt16BE(i + 2);
-    else if (type === 4) (out.push(['key', stream.readUInt32BE(i + 4), null]), (i += 8));
-    else if (type === 255) (out.push(['qemu', stream.readUInt32BE(i + 4), stream.readUInt32BE(i + 8)]), (i += 12));
+    else if (type === 4) {
+      out.push(['key', stream.readUInt32BE(i + 4), null]);
+      i += 8;
+    } else if (type === 255) {
+      out.push(['qemu', stream.readUInt32BE(i + 4), stream.readUInt32BE(i + 8)]);
+      i += 12;
+    }
     else if (type === 3) i += 10;
     else break;
   }
