@@ -36,6 +36,20 @@ describe('packaging', () => {
     for (const dep of ['nodejs (>= 20.19)', 'bubblewrap', 'tigervnc-standalone-server', 'cage']) expect(config.deb.depends).toContain(dep);
   });
 
+  it('has its own icon: the SVG source rendered at every size the desktop needs, used by the package, the window and the page', () => {
+    const icons = (config as unknown as { linux: { icon: string } }).linux.icon;
+    expect(icons).toBe('assets/icons');
+    for (const size of [16, 24, 32, 48, 64, 128, 256, 512]) {
+      const png = readFileSync(`${icons}/${size}x${size}.png`);
+      expect(png.subarray(1, 4).toString(), `${size}x${size}.png`).toBe('PNG');
+      expect([png.readUInt32BE(16), png.readUInt32BE(20)], `${size}x${size}.png`).toEqual([size, size]);
+    }
+    expect(readFileSync('assets/icon.svg', 'utf8')).toContain('<svg');
+    expect(readFileSync('electron/main.ts', 'utf8')).toContain("'icons', '256x256.png'");
+    expect(existsSync('out/icons/256x256.png')).toBe(true);
+    expect(readFileSync('out/renderer/index.html', 'utf8')).toMatch(/<link rel="icon"[^>]+href="[^"]+\.svg"/);
+  });
+
   it('installs the units and the default policy (a conffile) where the units expect them', () => {
     const mappings = config.deb.fpm.filter((a) => !a.startsWith('--')).map((m) => m.split('='));
     for (const [source] of mappings) expect(existsSync(source!), source).toBe(true);

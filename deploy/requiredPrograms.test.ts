@@ -10,8 +10,10 @@ import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { DEBIAN_PACKAGE_OF, findBinary } from '../supervisor/cages/binaries';
 
-/** Programs only the tests and benchmarks run, and the package of each. */
+/** Programs only the checkout's launcher (npm start), the tests and the benchmarks run, and the package of each. */
 const TEST_PACKAGE_OF: Record<string, string> = {
+  getent: 'libc-bin',
+  id: 'coreutils',
   nsenter: 'util-linux',
   unshare: 'util-linux',
   'mkfs.vfat': 'dosfstools',
@@ -38,7 +40,7 @@ const TEST_PACKAGE_OF: Record<string, string> = {
   npx: 'nodejs',
 };
 /** Always on Debian (Essential: yes), so neither setup.sh nor the package has to name them. */
-const ESSENTIAL = new Set(['coreutils', 'util-linux', 'bsdutils', 'dash', 'bash', 'perl-base']);
+const ESSENTIAL = new Set(['coreutils', 'util-linux', 'bsdutils', 'dash', 'bash', 'perl-base', 'libc-bin']);
 /** The product's own programs: what the supervisor, the session script and the default apps run. */
 const PRODUCT_PACKAGES = new Set(Object.values(DEBIAN_PACKAGE_OF));
 

@@ -49,7 +49,7 @@ app.whenReady().then(async () => {
   session.defaultSession.setPermissionRequestHandler((_wc, _permission, callback) => callback(false));
   session.defaultSession.setPermissionCheckHandler(() => false);
 
-  const win = new BrowserWindow(shellWindowOptions(join(__dirname, 'preload.cjs'), kiosk));
+  const win = new BrowserWindow(shellWindowOptions(join(__dirname, 'preload.cjs'), kiosk, join(__dirname, '..', 'icons', '256x256.png')));
   const link = new SupervisorLink(rpcSocket, (name, data) => {
     if (!win.isDestroyed()) win.webContents.send(IPC_CHANNELS.event, name, data);
   });

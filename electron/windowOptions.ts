@@ -8,8 +8,9 @@ export const APP_SCHEME = 'app';
 export const APP_HOST = 'cloison';
 export const APP_ORIGIN = `${APP_SCHEME}://${APP_HOST}`;
 
-export function shellWindowOptions(preloadPath: string, kiosk: boolean): BrowserWindowConstructorOptions {
+export function shellWindowOptions(preloadPath: string, kiosk: boolean, iconPath?: string): BrowserWindowConstructorOptions {
   return {
+    ...(iconPath ? { icon: iconPath } : {}),
     width: 1440,
     height: 900,
     kiosk,

@@ -1,6 +1,6 @@
 // Bundles the Node-side programs (supervisor, admin CLI, Electron main and preload) into out/.
 // Electron's main and preload are CommonJS: a sandboxed preload cannot be ESM.
-import { copyFileSync, mkdirSync } from 'node:fs';
+import { copyFileSync, cpSync, mkdirSync } from 'node:fs';
 import { build } from 'esbuild';
 
 const common = { bundle: true, platform: 'node', target: 'node20', sourcemap: true, logLevel: 'warning' };
@@ -19,3 +19,6 @@ await Promise.all([
 // The file helper runs inside per-cage sandboxes as a plain script: it ships next to the supervisor.
 mkdirSync('out/supervisor', { recursive: true });
 copyFileSync('supervisor/files/fileHelper.mjs', 'out/supervisor/fileHelper.mjs');
+
+// The app icon (rendered from assets/icon.svg) for the Electron window.
+cpSync('assets/icons', 'out/icons', { recursive: true });

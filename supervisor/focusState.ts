@@ -1,13 +1,18 @@
 /**
- * Which level is in front, and whether input is suspended because a trusted surface (overview,
- * dialog) has the keyboard. The supervisor's copy is the one the gateway enforces: a renderer bug
- * cannot send keys to a cage behind (trusted path, property 4). Changes only on a shell request.
+ * Which level is in front, and whether input is suspended because a trusted surface has the
+ * keyboard. The supervisor's copy is the one the gateway enforces: a renderer bug cannot send keys
+ * to a cage behind (trusted path, property 4). Suspension has reasons, each set by whoever knows:
+ * `shell` (the overview and the shell's own dialogs, as the shell reports them), `dialog` (a
+ * question of the supervisor's waiting for the user), `device` (a USB device waiting for the
+ * user's decision) — input flows only when none holds.
  */
 import { EventEmitter } from 'node:events';
 
+export type SuspendReason = 'shell' | 'dialog' | 'device';
+
 export class FocusState extends EventEmitter<{ change: [level: string, previous: string]; suspend: [] }> {
   private current: string;
-  private suspended = false;
+  private readonly reasons = new Set<SuspendReason>();
 
   constructor(
     private readonly levels: readonly string[],
@@ -24,17 +29,19 @@ export class FocusState extends EventEmitter<{ change: [level: string, previous:
 
   /** May this cage receive keyboard and pointer input now? */
   isInFront(level: string): boolean {
-    return !this.suspended && this.current === level;
+    return this.reasons.size === 0 && this.current === level;
   }
 
   get inputSuspended(): boolean {
-    return this.suspended;
+    return this.reasons.size > 0;
   }
 
-  setSuspended(suspended: boolean): void {
-    if (suspended === this.suspended) return;
-    this.suspended = suspended;
-    if (suspended) this.emit('suspend');
+  /** Sets or clears one reason; the first reason to hold releases every key a cage holds down. */
+  setSuspended(suspended: boolean, reason: SuspendReason = 'shell'): void {
+    const was = this.reasons.size > 0;
+    if (suspended) this.reasons.add(reason);
+    else this.reasons.delete(reason);
+    if (!was && this.reasons.size > 0) this.emit('suspend');
   }
 
   set(level: string): boolean {

@@ -139,6 +139,8 @@ export class Supervisor {
     this.confirmations = new Confirmations({
       publish: (request) => this.sessions.broadcast('onConfirmRequest', request),
       settle: (id, answer) => this.sessions.broadcast('onConfirmSettled', { id, answer }),
+      // While the user is asked, no cage gets input: the supervisor decides, not the renderer.
+      onWaiting: (waiting) => this.focus.setSuspended(waiting, 'dialog'),
     });
     this.cageClipboards = new XCageClipboards(
       (level) => this.drivers.get(level),
@@ -174,7 +176,11 @@ export class Supervisor {
       journal: this.journal,
       cageUidOf: bwrapUidOf,
     });
-    this.devices.on('change', (devices) => this.sessions.broadcast('onDevices', { devices }));
+    this.devices.on('change', (devices) => {
+      // A device waiting for the user's decision has its trusted dialog up: no cage gets input.
+      this.focus.setSuspended(devices.some((d) => d.state === 'waiting'), 'device');
+      this.sessions.broadcast('onDevices', { devices });
+    });
     this.deviceWatcher = new DeviceWatcher({
       ...(policy.usb.loopDevices ? { loopBackingDir: policy.usb.loopDevices.backingDir } : {}),
       ...(options.deviceScanMs ? { intervalMs: options.deviceScanMs } : {}),

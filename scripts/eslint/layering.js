@@ -16,7 +16,7 @@ export const ZONES = {
   // deploy/ holds no code that ships, only its tests: they check the package against the supervisor.
   deploy: { folders: ['deploy', 'supervisor'], packages: ['yaml'], node: true },
   // scripts/ may use the supervisor's test helpers in its own tests.
-  scripts: { folders: ['scripts', 'supervisor'], packages: ['esbuild', 'eslint', 'typescript-eslint'], node: true },
+  scripts: { folders: ['scripts', 'supervisor'], packages: ['esbuild', 'eslint', 'typescript-eslint', '@playwright/test'], node: true },
 };
 
 function packageName(spec) {

@@ -11,7 +11,7 @@ import { readHead, verifyJournal } from '../audit/auditJournal';
 import { parsePolicy } from '../policy/policyLoader';
 import { Supervisor } from '../supervisor';
 import { cageShell, testRoot, type CageShell } from '../testing/realCage';
-import { rpcClient, type RpcClient } from '../testing/rpcClient';
+import { answerAfterReading, rpcClient, type RpcClient } from '../testing/rpcClient';
 import { bwrapCage, twoLevelPolicy } from '../testing/testPolicy';
 
 const UIDS = { low: 62801, high: 62802 };
@@ -57,7 +57,7 @@ describe('clipboard broker (real cages)', () => {
     const request = await asked;
     expect(request).toMatchObject({ kind: 'clipboard', from: 'low', to: 'high', direction: 'up', what: { kind: 'text', bytes: 24, lines: 2, preview: 'rapport: 42 lignes\nsuite', stripped: 0 } });
     expect(await cageClipboard('high')).toBe('high before'); // nothing crossed before the answer
-    await shell.call('confirm.answer', { id: request.id, accept: true });
+    await answerAfterReading(shell, { id: request.id, accept: true });
     expect(await pasting).toMatchObject({ ok: true, result: { outcome: 'pasted' } });
 
     expect(await cageClipboard('high')).toBe('rapport: 42 lignes\nsuite');
@@ -74,7 +74,7 @@ describe('clipboard broker (real cages)', () => {
     await shell.call('clipboard.copy', { level: 'low' });
     const asked = shell.next('onConfirmRequest');
     const pasting = shell.call('clipboard.paste', { level: 'high' });
-    await shell.call('confirm.answer', { id: (await asked).id, accept: false });
+    await answerAfterReading(shell, { id: (await asked).id, accept: false });
     expect(await pasting).toMatchObject({ ok: true, result: { outcome: 'refused' } });
     expect(await cageClipboard('high')).toBe('rapport: 42 lignes\nsuite');
   });
@@ -108,7 +108,7 @@ describe('clipboard broker (real cages)', () => {
     const pasting = shell.call('clipboard.paste', { level: 'high' });
     const request = await asked;
     expect(request.what).toMatchObject({ preview: 'facture_⟨U+202E⟩fdp.exe ok', invisibles: 1, stripped: 2 });
-    await shell.call('confirm.answer', { id: request.id, accept: true });
+    await answerAfterReading(shell, { id: request.id, accept: true });
     await pasting;
     expect(await cageClipboard('high')).toBe('facture_\u202Efdp.exe ok');
   });

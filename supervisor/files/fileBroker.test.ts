@@ -13,7 +13,7 @@ import { readHead, verifyJournal } from '../audit/auditJournal';
 import { parsePolicy } from '../policy/policyLoader';
 import { Supervisor } from '../supervisor';
 import { testRoot } from '../testing/realCage';
-import { rpcClient, type RpcClient } from '../testing/rpcClient';
+import { answerAfterReading, rpcClient, type RpcClient } from '../testing/rpcClient';
 import { bwrapCage, twoLevelPolicy } from '../testing/testPolicy';
 
 const POLICY = twoLevelPolicy(
@@ -51,7 +51,7 @@ describe('file broker (real cages)', () => {
     const asked = new Promise<FilesConfirmRequest>((resolve) => shell.events.once('onConfirmRequest', resolve));
     const pending = shell.call('files.transfer', { from: 'low', to: 'high', paths, ...extra });
     const question = await Promise.race([asked, pending.then(() => null)]);
-    if (question) await shell.call('confirm.answer', { id: question.id, accept });
+    if (question) await answerAfterReading(shell, { id: question.id, accept });
     const r = await pending;
     return { r, question };
   }
@@ -134,7 +134,7 @@ describe('file broker (real cages)', () => {
     const asked = new Promise<FilesConfirmRequest>((resolve) => shell.events.once('onConfirmRequest', resolve));
     const pending = shell.call('files.transfer', { from: 'low', to: 'high', paths: ['large.txt'] });
     const progress = shell.next('onTransferProgress');
-    await shell.call('confirm.answer', { id: (await asked).id, accept: true });
+    await answerAfterReading(shell, { id: (await asked).id, accept: true });
     // The shell is told how far the copy went; the user stops it half-way.
     expect(await progress).toMatchObject({ file: 'large.txt', totalBytes: 100 * 1024 * 1024, doneBytes: expect.any(Number) });
     expect(await shell.call('files.cancel', {})).toMatchObject({ ok: true, result: { cancelled: true } });

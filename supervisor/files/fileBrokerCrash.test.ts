@@ -10,7 +10,7 @@ import { createInterface } from 'node:readline';
 import { describe, expect, it } from 'vitest';
 import type { FilesConfirmRequest } from '../../shared/rpc';
 import { testRoot } from '../testing/realCage';
-import { rpcClient } from '../testing/rpcClient';
+import { answerAfterReading, rpcClient } from '../testing/rpcClient';
 
 const POLICY = `version: 1
 levels:
@@ -42,9 +42,9 @@ describe('file broker and a killed supervisor', () => {
     const shell = await rpcClient(join(root, 'run', 'supervisor.sock'));
     const asked = new Promise<FilesConfirmRequest>((resolve) => shell.events.once('onConfirmRequest', resolve));
     void shell.call('files.transfer', { from: 'low', to: 'high', paths: ['big.txt'] });
-    await shell.call('confirm.answer', { id: (await asked).id, accept: true });
+    await answerAfterReading(shell, { id: (await asked).id, accept: true });
     // Kill it once the copy has started landing.
-    const deadline = Date.now() + 10_000;
+    const deadline = Date.now() + 30_000;
     while (!(existsSync(incoming) && readdirSync(incoming).length > 0) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     sup.kill('SIGKILL');
     await new Promise((r) => sup.once('exit', r));
@@ -58,5 +58,5 @@ describe('file broker and a killed supervisor', () => {
     expect(readdirSync(incoming)).toEqual([]);
     sup.kill('SIGTERM');
     await new Promise((r) => sup.once('exit', r));
-  });
+  }, 60_000);
 });

@@ -81,7 +81,7 @@ export function createRpcHandlers(deps: HandlerDeps): RpcHandlers {
       return { level: deps.focus.front };
     },
     'input.suspend': ({ suspended }) => {
-      deps.focus.setSuspended(suspended);
+      deps.focus.setSuspended(suspended, 'shell');
       return { suspended: deps.focus.inputSuspended };
     },
     'trust.get': () => {
@@ -122,7 +122,7 @@ export function createRpcHandlers(deps: HandlerDeps): RpcHandlers {
     'devices.eject': ({ id }) => deps.devices.eject(id),
     'devices.dismiss': ({ id }) => deps.devices.dismiss(id),
     'confirm.answer': ({ id, accept }) => {
-      deps.confirmations.answer(id, accept ? 'accepted' : 'refused');
+      deps.confirmations.answerFromUser(id, accept ? 'accepted' : 'refused');
       return {};
     },
     'cage.restart': async ({ level }) => {

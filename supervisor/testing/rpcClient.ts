@@ -6,6 +6,7 @@
 import { EventEmitter } from 'node:events';
 import { connect } from 'node:net';
 import { LineFrames } from '../../shared/lineFrames';
+import { CONFIRM_ARM_MS } from '../confirm/confirmations';
 
 export interface RpcClient {
   call(method: string, params: unknown): Promise<{ ok: boolean; result?: any; error?: { code: string; message: string } }>;
@@ -45,4 +46,10 @@ export function rpcClient(socketPath: string): Promise<RpcClient> {
       }),
     );
   });
+}
+
+/** Answers a confirmation as a user does: once the dialog has been up for its arming time. */
+export async function answerAfterReading(shell: RpcClient, answer: { id: string; accept: boolean }) {
+  await new Promise((r) => setTimeout(r, CONFIRM_ARM_MS + 20));
+  return shell.call('confirm.answer', answer);
 }

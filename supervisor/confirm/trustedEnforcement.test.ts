@@ -1,0 +1,71 @@
+/**
+ * The supervisor enforces what the trusted dialog shows, without any renderer: an answer that comes
+ * within the arming time is refused and the question stays; while the question waits, the gateway
+ * gives no cage a key, even one sent straight to it; once settled, keys flow again.
+ */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { writeSelection } from '../clipboard/xSelection';
+import { parsePolicy } from '../policy/policyLoader';
+import { Supervisor } from '../supervisor';
+import { KEY_LOGGER_APP, KEYCODE, rawKeyPresses } from '../testing/keyLogger';
+import { testRoot } from '../testing/realCage';
+import { handshake, pressKeys, wsLink } from '../testing/rfbViewer';
+import { answerAfterReading, rpcClient, type RpcClient } from '../testing/rpcClient';
+import { bwrapCage, twoLevelPolicy } from '../testing/testPolicy';
+import { waitFor } from '../testing/waitFor';
+
+const POLICY = twoLevelPolicy({ low: bwrapCage({ uid: 62961, apps: `[${KEY_LOGGER_APP}]` }), high: bwrapCage({ uid: 62962, apps: `[${KEY_LOGGER_APP}]` }) });
+
+describe('trusted dialogs, enforced by the supervisor', () => {
+  const root = testRoot();
+  let sup: Supervisor;
+  let shell: RpcClient;
+  const home = (level: string) => join(root, 'state', 'cages', level, 'home');
+  const xs = (level: string) => rawKeyPresses(home(level)).filter((k) => k === KEYCODE.x).length;
+
+  beforeAll(async () => {
+    sup = new Supervisor({ policy: parsePolicy(POLICY, 'p.yaml'), policySource: 'p.yaml', policyText: POLICY, stateDir: join(root, 'state'), runDir: join(root, 'run'), rendererDir: null, browserShell: true });
+    await sup.start();
+    shell = await rpcClient(sup.rpcSocketPath);
+    await waitFor(() => existsSync(join(home('low'), 'keylog.txt')) && existsSync(join(home('high'), 'keylog.txt')), 'the key loggers');
+  });
+  afterAll(async () => {
+    shell?.close();
+    await sup?.stop();
+  });
+
+  async function typeInFront(level: string, count: number): Promise<void> {
+    const ticket = await shell.call('vnc.ticket', { level });
+    const link = await wsLink(`ws://127.0.0.1:${sup.browserHost!.port}/vnc?level=${level}&ticket=${ticket.result.ticket}`, false, sup.browserHost!.origin);
+    await handshake(link, 24 + `cloison-${level}`.length);
+    pressKeys(link, 0x78, count);
+    await new Promise((r) => setTimeout(r, 600));
+    link.close();
+  }
+
+  it('refuses a hasty answer and keeps the question; gives no cage input while it waits; then both flow again', async () => {
+    const selection = await writeSelection((sup.driverOf('low') as unknown as { x11Dir: string }).x11Dir, 'du texte');
+    expect((await shell.call('clipboard.copy', { level: 'low' })).ok).toBe(true);
+    selection.stop();
+    expect((await shell.call('focus.set', { level: 'high' })).ok).toBe(true);
+    const asked = shell.next('onConfirmRequest');
+    const pasting = shell.call('clipboard.paste', { level: 'high' });
+    const request = await asked;
+
+    // A click that lands as the dialog appears: refused by the supervisor, the dialog stays.
+    const hasty = await shell.call('confirm.answer', { id: request.id, accept: true });
+    expect(hasty).toMatchObject({ ok: false, error: { code: 'WRONG_STATE', message: expect.stringContaining('before 500 ms') } });
+
+    // Keys sent straight to the gateway for the cage in front, while the question waits: none lands.
+    const before = xs('high');
+    await typeInFront('high', 3);
+    expect(xs('high')).toBe(before);
+
+    expect(await answerAfterReading(shell, { id: request.id, accept: true })).toMatchObject({ ok: true });
+    expect(await pasting).toMatchObject({ ok: true, result: { outcome: 'pasted' } });
+    await typeInFront('high', 2);
+    await waitFor(() => xs('high') === before + 2, 'keys after the dialog');
+  });
+});
