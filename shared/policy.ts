@@ -185,6 +185,8 @@ const fileRuleShape = {
   types: z.array(z.enum(TRANSFERABLE_TYPES)).min(1),
   /** argv of a scanner run on each staged copy (its path appended); non-zero exit refuses the file. */
   scanner: z.array(z.string().min(1)).min(1).nullable(),
+  /** Folders the scanner's sandbox sees, read-only (a daemon's socket folder, its database). */
+  scannerBinds: z.array(z.string().startsWith('/', 'a scanner bind is an absolute path')).max(16),
 };
 const BASE_FILE_RULE = {
   maxFileBytes: 100 * 1024 * 1024,
@@ -192,6 +194,7 @@ const BASE_FILE_RULE = {
   maxCount: 100,
   types: ['text', 'pdf', 'png', 'jpeg', 'gif', 'zip', 'gzip', 'empty'] as Array<(typeof TRANSFERABLE_TYPES)[number]>,
   scanner: null as string[] | null,
+  scannerBinds: [] as string[],
 };
 const fileDirectionRule = () =>
   z
@@ -202,6 +205,7 @@ const fileDirectionRule = () =>
       maxCount: fileRuleShape.maxCount.default(BASE_FILE_RULE.maxCount),
       types: fileRuleShape.types.default(BASE_FILE_RULE.types),
       scanner: fileRuleShape.scanner.default(null),
+      scannerBinds: fileRuleShape.scannerBinds.default([]),
     })
     .strict()
     .default(BASE_FILE_RULE);
@@ -222,6 +226,7 @@ export const filesPolicySchema = z
             maxCount: fileRuleShape.maxCount.optional(),
             types: fileRuleShape.types.optional(),
             scanner: fileRuleShape.scanner.optional(),
+            scannerBinds: fileRuleShape.scannerBinds.optional(),
           })
           .strict(),
       )

@@ -152,6 +152,7 @@ export class Supervisor {
       },
       confirmations: this.confirmations,
       journal: this.journal,
+      stagingDir: join(options.stateDir, 'staging'),
       onProgress: (p) => this.sessions.broadcast('onTransferProgress', p),
       homeOf: (level) => {
         const uid = bwrapUidOf(level);

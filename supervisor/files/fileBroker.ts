@@ -1,17 +1,24 @@
 /**
  * The file broker (the diode): files picked in one cage's home land in another cage's
- * `~/Incoming/<source level>/`, each checked against the policy for its direction (and pair),
- * confirmed by the user when the policy says `ask`, copied by streaming (sha256 on the way),
- * staged, scanned, and linked without overwriting — or refused with the reason. The journal gets
- * one record per file: direction, name, size, sha256, type, decision, scanner verdict,
- * justification. Never the content.
+ * `~/Incoming/<source level>/`, each checked against the policy for its direction (and pair).
+ *
+ * Stage, then decide, then commit (trusted path, property 5: what the user confirmed is exactly
+ * what crosses). Each file is read once, by a helper that checks it is still the file listed
+ * (device, inode, size, mtime, ctime), into the supervisor's own staging folder, which no cage
+ * sees; its type (the whole stream: `text` is valid UTF-8 with no NUL throughout) and sha256 are
+ * computed on those bytes. The policy's type rule and the scanner judge the staged copy; the user
+ * is asked about it; only the staged bytes are then written into the destination and linked,
+ * never overwriting. A source changed after listing is refused with the reason; one changed after
+ * staging changes nothing. The journal gets the intent before the commit and the outcome after:
+ * direction, name, size, sha256, type, decision, scanner verdict, justification. Never the content.
  *
  * The supervisor never opens a path a cage controls: reading and writing happen in per-cage
  * helper sandboxes (cageFileSandbox.ts) that see only that cage's home, as that cage's user.
  */
-import { createHash } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { createHash, randomUUID } from 'node:crypto';
+import { createReadStream, createWriteStream, existsSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
 import type { ChildProcess } from 'node:child_process';
 import { Transform, type Writable } from 'node:stream';
 import { NAME_HIDING_CHARACTERS, previewOf } from '../../shared/clipboardText';
@@ -21,7 +28,8 @@ import type { TransferResult } from '../../shared/rpc';
 import type { AuditJournal } from '../audit/auditJournal';
 import type { Confirmations } from '../confirm/confirmations';
 import { runFileHelper, spawnFileHelper, type CageHome } from './cageFileSandbox';
-import { detectType, type FileType } from './fileTypes';
+import { TypeDetector, type FileType } from './fileTypes';
+import { scanStaged } from './scannerSandbox';
 
 export interface FileBrokerOptions {
   policy: Policy;
@@ -29,6 +37,8 @@ export interface FileBrokerOptions {
   homeOf: (level: string) => CageHome | null;
   confirmations: Confirmations;
   journal: AuditJournal;
+  /** The supervisor's own folder for staged copies (root's, 0700): no cage sees it. */
+  stagingDir: string;
   /** Progress of the running transfer, at most every PROGRESS_INTERVAL_MS. */
   onProgress?: (p: { file: string; doneBytes: number; totalBytes: number }) => void;
 }
@@ -39,7 +49,14 @@ interface Candidate {
   path: string;
   name: string;
   size: number;
+  /** The file as listed: the reader refuses any other (fileHelper.mjs, read). */
+  identity: string;
+}
+
+interface Staged extends Candidate {
+  file: string;
   type: FileType;
+  sha256: string;
 }
 
 export const INCOMING = 'Incoming';
@@ -48,6 +65,7 @@ const MAX_JUSTIFICATION = 1000;
 export class FileBroker {
   private cancelCurrent: (() => void) | null = null;
   private cancelled = false;
+  private busy = false;
   private progress = { done: 0, total: 0, lastAt: 0 };
 
   constructor(private readonly options: FileBrokerOptions) {}
@@ -61,8 +79,9 @@ export class FileBroker {
     return entries.map((e) => ({ path: path ? `${path.replace(/\/+$/, '')}/${e.name}` : e.name, name: displayName(e.name), kind: e.kind, size: e.size }));
   }
 
-  /** Removes what an interrupted transfer (a killed supervisor) left half-written. */
+  /** Removes what an interrupted transfer (a killed supervisor) left half-written, and its staged copies. */
   async cleanPartials(): Promise<void> {
+    rmSync(this.options.stagingDir, { recursive: true, force: true });
     for (const to of this.options.policy.levels) {
       const home = this.options.homeOf(to.id);
       if (!home) continue;
@@ -73,9 +92,9 @@ export class FileBroker {
   }
 
   cancel(): boolean {
-    if (!this.cancelCurrent) return false;
+    if (!this.busy) return false;
     this.cancelled = true;
-    this.cancelCurrent();
+    this.cancelCurrent?.();
     return true;
   }
 
@@ -83,7 +102,7 @@ export class FileBroker {
     const from = this.level(fromId);
     const to = this.level(toId);
     if (from.id === to.id) throw new CloisonError('BAD_REQUEST', 'source and destination are the same level');
-    if (this.cancelCurrent) throw new CloisonError('LIMIT_EXCEEDED', 'a transfer is already running');
+    if (this.busy) throw new CloisonError('LIMIT_EXCEEDED', 'a transfer is already running');
     const fromHome = this.home(from.id);
     const toHome = this.home(to.id);
     const rule = fileRuleFor(this.options.policy, from, to);
@@ -118,7 +137,27 @@ export class FileBroker {
     if (why.length > MAX_JUSTIFICATION) throw new CloisonError('LIMIT_EXCEEDED', `justification over ${MAX_JUSTIFICATION} characters`);
     if (paths.length > rule.maxCount) throw new CloisonError('LIMIT_EXCEEDED', `${paths.length} files is over the limit of ${rule.maxCount} per transfer`);
 
-    // Pre-flight every file: what the policy refuses is refused before anything moves.
+    this.busy = true;
+    try {
+      return await this.stageDecideCommit(from, to, fromHome, toHome, paths, why, record);
+    } finally {
+      this.busy = false;
+      this.cancelCurrent = null;
+    }
+  }
+
+  private async stageDecideCommit(
+    from: LevelPolicy,
+    to: LevelPolicy,
+    fromHome: CageHome,
+    toHome: CageHome,
+    paths: string[],
+    why: string,
+    record: (r: TransferResult, decidedBy: string, extra?: Record<string, string | number | null>) => void,
+  ): Promise<TransferResult[]> {
+    const rule = fileRuleFor(this.options.policy, from, to);
+    const direction = directionBetween(from, to);
+    // Pre-flight every file: what its listing already refuses is refused before anything moves.
     const results = new Map<string, TransferResult>();
     const candidates: Candidate[] = [];
     let total = 0;
@@ -129,141 +168,194 @@ export class FileBroker {
         refuse(st.stderr || 'cannot read it');
         continue;
       }
-      const info = JSON.parse(st.stdout) as { kind: string; size: number; head: string };
+      const info = JSON.parse(st.stdout) as { kind: string; size: number; nlink: number; dev: number; ino: number; mtimeMs: number; ctimeMs: number };
       if (info.kind !== 'file') {
         refuse(`not a regular file (${info.kind})`);
         continue;
       }
-      const type = detectType(Buffer.from(info.head, 'hex'), info.size);
-      if (info.size > rule.maxFileBytes) {
-        refuse(`${info.size} bytes is over the ${rule.maxFileBytes}-byte limit per file`, { size: info.size, type });
+      if (info.nlink > 1) {
+        refuse('it has other names (hard links): its content could change through them', { size: info.size });
         continue;
       }
-      if (!rule.types.includes(type)) {
-        refuse(`its content is ${type}, which the policy does not allow from ${from.id} to ${to.id}`, { size: info.size, type });
+      if (info.size > rule.maxFileBytes) {
+        refuse(`${info.size} bytes is over the ${rule.maxFileBytes}-byte limit per file`, { size: info.size });
         continue;
       }
       if (total + info.size > rule.maxTotalBytes) {
-        refuse(`the transfer would exceed ${rule.maxTotalBytes} bytes`, { size: info.size, type });
+        refuse(`the transfer would exceed ${rule.maxTotalBytes} bytes`, { size: info.size });
         continue;
       }
       total += info.size;
-      candidates.push({ path, name: displayName(path.split('/').pop()!), size: info.size, type });
+      const identity = JSON.stringify({ dev: info.dev, ino: info.ino, size: info.size, mtimeMs: info.mtimeMs, ctimeMs: info.ctimeMs });
+      candidates.push({ path, name: displayName(path.split('/').pop()!), size: info.size, identity });
     }
-    for (const r of results.values()) record(r, 'policy');
 
-    if (candidates.length > 0 && rule.decision === 'ask') {
-      const answer = await this.options.confirmations.ask({
-        kind: 'files',
-        from: from.id,
-        to: to.id,
-        direction,
-        files: candidates.map((c) => ({ name: c.name, size: c.size, type: c.type })),
-        totalBytes: total,
-        refused: [...results.values()].map((r) => ({ name: r.name, reason: r.reason ?? '' })),
-        justification: why || null,
-      });
-      if (answer !== 'accepted') {
-        for (const c of candidates) {
-          const r: TransferResult = { path: c.path, name: c.name, outcome: 'refused', size: c.size, type: c.type, reason: answer === 'timed-out' ? 'no answer in time' : 'refused by the user' };
+    // Stage: one read of each file, into the supervisor's own folder; the decision is on those bytes.
+    const staging = join(this.options.stagingDir, randomUUID());
+    mkdirSync(staging, { recursive: true, mode: 0o700 });
+    this.cancelled = false;
+    this.progress = { done: 0, total: total * 2, lastAt: 0 };
+    try {
+      const staged: Staged[] = [];
+      for (const c of candidates) {
+        if (this.cancelled) {
+          results.set(c.path, { path: c.path, name: c.name, outcome: 'cancelled', size: c.size });
+          continue;
+        }
+        const s = await this.stageOne(c, fromHome, join(staging, String(staged.length + results.size)));
+        if ('reason' in s) {
+          results.set(c.path, { path: c.path, name: c.name, outcome: s.outcome, size: c.size, reason: s.reason });
+          continue;
+        }
+        if (!rule.types.includes(s.type)) {
+          results.set(c.path, { path: c.path, name: c.name, outcome: 'refused', size: c.size, type: s.type, sha256: s.sha256, reason: `its content is ${s.type}, which the policy does not allow from ${from.id} to ${to.id}` });
+          continue;
+        }
+        if (rule.scanner) {
+          const verdict = await scanStaged(s.file, rule.scanner, rule.scannerBinds);
+          if (!verdict.clean) {
+            results.set(c.path, { path: c.path, name: c.name, outcome: 'refused', size: c.size, type: s.type, sha256: s.sha256, reason: `scanner refused the file: ${verdict.said}` });
+            continue;
+          }
+        }
+        staged.push(s);
+      }
+      const scannerField = (r: TransferResult) => (rule.scanner ? (r.reason?.startsWith('scanner') ? 'rejected' : r.type ? 'clean' : 'not run') : 'none');
+      for (const r of results.values()) record(r, r.outcome === 'cancelled' ? 'user' : 'policy', { scanner: scannerField(r) });
+
+      if (staged.length > 0 && rule.decision === 'ask') {
+        const answer = await this.options.confirmations.ask({
+          kind: 'files',
+          from: from.id,
+          to: to.id,
+          direction,
+          files: staged.map((c) => ({ name: c.name, size: c.size, type: c.type })),
+          totalBytes: staged.reduce((n, c) => n + c.size, 0),
+          refused: [...results.values()].map((r) => ({ name: r.name, reason: r.reason ?? r.outcome })),
+          justification: why || null,
+        });
+        if (answer !== 'accepted') {
+          for (const c of staged) {
+            const r: TransferResult = { path: c.path, name: c.name, outcome: 'refused', size: c.size, type: c.type, sha256: c.sha256, reason: answer === 'timed-out' ? 'no answer in time' : 'refused by the user' };
+            results.set(c.path, r);
+            record(r, 'user');
+          }
+          return paths.map((p) => results.get(p)!);
+        }
+      }
+
+      // Commit: the staged bytes, and only those, into the destination; intent first, outcome after.
+      const decidedBy = rule.decision === 'ask' ? 'user' : 'policy';
+      for (const c of staged) {
+        const base = { path: c.path, name: c.name, size: c.size, type: c.type, sha256: c.sha256 };
+        if (this.cancelled) {
+          const r: TransferResult = { ...base, outcome: 'cancelled' };
           results.set(c.path, r);
           record(r, 'user');
+          continue;
         }
-        return paths.map((p) => results.get(p)!);
-      }
-    }
-
-    this.cancelled = false;
-    this.progress = { done: 0, total, lastAt: 0 };
-    for (const c of candidates) {
-      if (this.cancelled) {
-        const r: TransferResult = { path: c.path, name: c.name, outcome: 'cancelled', size: c.size, type: c.type };
+        record({ ...base, outcome: 'approved' as TransferResult['outcome'] }, decidedBy, { scanner: rule.scanner ? 'clean' : 'none' });
+        const r = await this.commitOne(c, from, toHome);
         results.set(c.path, r);
-        record(r, 'user');
-        continue;
+        try {
+          record(r, decidedBy, { scanner: rule.scanner ? 'clean' : 'none' });
+        } catch {
+          /* the intent record stands for it; the journal counts the loss */
+        }
       }
-      const r = await this.copyOne(c, from, fromHome, toHome, rule.scanner);
-      results.set(c.path, r);
-      record(r, rule.decision === 'ask' ? 'user' : 'policy', { scanner: rule.scanner ? (r.outcome === 'copied' ? 'clean' : r.reason?.startsWith('scanner') ? 'rejected' : 'not run') : 'none' });
+      return paths.map((p) => results.get(p)!);
+    } finally {
+      rmSync(staging, { recursive: true, force: true });
     }
-    return paths.map((p) => results.get(p)!);
+  }
+
+  /** Reads one file from its cage into the staging folder, typing and hashing the very bytes staged. */
+  private async stageOne(c: Candidate, fromHome: CageHome, file: string): Promise<Staged | { outcome: 'refused' | 'failed' | 'cancelled'; reason: string }> {
+    const reader = spawnFileHelper(fromHome, ['read', c.path, c.identity]);
+    const exited = new Promise<number>((r) => reader.on('close', (code) => r(code ?? -1)));
+    let stderr = '';
+    reader.stderr!.on('data', (d: Buffer) => (stderr = (stderr + d).slice(-1000)));
+    const hash = createHash('sha256');
+    const detector = new TypeDetector();
+    let bytes = 0;
+    const report = (n: number) => this.report(c.name, n);
+    const meter = new Transform({
+      transform(chunk: Buffer, _enc, done) {
+        bytes += chunk.length;
+        if (bytes > c.size) return done(new Error(`${c.name} grew while being copied`));
+        hash.update(chunk);
+        detector.push(chunk);
+        report(chunk.length);
+        done(null, chunk);
+      },
+    });
+    this.cancelCurrent = () => {
+      this.cancelled = true;
+      reader.kill('SIGKILL');
+      meter.destroy(new Error('cancelled'));
+    };
+    let failure: string | null = null;
+    // Readable by the scanner's sandbox user; the staging folder (root's, 0700) keeps everyone else out.
+    await pipeline(reader.stdout!, meter, createWriteStream(file, { flags: 'wx', mode: 0o644 })).catch((e: Error) => (failure = e.message));
+    const code = await exited;
+    if (this.cancelled) return { outcome: 'cancelled', reason: 'cancelled' };
+    if (code !== 0) return { outcome: code === 2 ? 'refused' : 'failed', reason: stderr.trim() || `reader exited ${code}` };
+    if (failure !== null) return { outcome: 'refused', reason: failure };
+    if (bytes !== c.size) return { outcome: 'refused', reason: `${c.name} changed size while being copied` };
+    return { ...c, file, type: detector.finish(), sha256: hash.digest('hex') };
+  }
+
+  private report(file: string, n: number): void {
+    this.progress.done += n;
+    const now = Date.now();
+    if (now - this.progress.lastAt < PROGRESS_INTERVAL_MS) return;
+    this.progress.lastAt = now;
+    this.options.onProgress?.({ file, doneBytes: this.progress.done, totalBytes: this.progress.total });
   }
 
   /**
-   * Streams one file: reader sandbox → sha256 → writer sandbox, which stages and scans it; the
-   * writer links it under its name only when told to, once the source was read whole and unchanged.
+   * Writes one staged copy into the destination's Incoming folder: the writer sandbox stages it
+   * under a hidden name and fsyncs it, and links it under its name only when told to, once the
+   * staged bytes went in whole; otherwise nothing is left under its name.
    */
-  private async copyOne(c: Candidate, from: LevelPolicy, fromHome: CageHome, toHome: CageHome, scanner: string[] | null): Promise<TransferResult> {
-    const base = { path: c.path, name: c.name, size: c.size, type: c.type };
-    const reader = spawnFileHelper(fromHome, ['read', c.path]);
-    const writer = spawnFileHelper(toHome, ['write', `${INCOMING}/${from.id}`, landingName(c.path.split('/').pop()!), ...(scanner ?? [])], ['pipe', 'pipe', 'pipe', 'pipe']);
-    // Listen for both exits at once: a process killed before we wait for it must still be seen.
-    const exitOf = (p: ChildProcess) => new Promise<number>((r) => p.on('close', (code) => r(code ?? -1)));
-    const readerExit = exitOf(reader);
-    const writerExit = exitOf(writer);
+  private async commitOne(c: Staged, from: LevelPolicy, toHome: CageHome): Promise<TransferResult> {
+    const base = { path: c.path, name: c.name, size: c.size, type: c.type, sha256: c.sha256 };
+    const writer = spawnFileHelper(toHome, ['write', `${INCOMING}/${from.id}`, landingName(c.path.split('/').pop()!)], ['pipe', 'pipe', 'pipe', 'pipe']);
+    const writerExit = new Promise<number>((r) => writer.on('close', (code) => r(code ?? -1)));
     const control = writer.stdio[3] as Writable;
     control.on('error', () => {});
     writer.stdin!.on('error', () => {});
-    const hash = createHash('sha256');
-    let bytes = 0;
-    let failure: string | null = null;
-    const tail = { reader: '', writer: '', out: '' };
-    reader.stderr!.on('data', (d: Buffer) => (tail.reader = (tail.reader + d).slice(-1000)));
+    const tail = { writer: '', out: '' };
     writer.stderr!.on('data', (d: Buffer) => (tail.writer = (tail.writer + d).slice(-1000)));
-    const staged = new Promise<boolean>((resolve) => {
+    const written = new Promise<boolean>((resolve) => {
       writer.stdout!.on('data', (d: Buffer) => {
         tail.out += d.toString();
         if (tail.out.includes('"staged"')) resolve(true);
       });
       writer.on('close', () => resolve(false));
     });
-    const report = (n: number) => {
-      this.progress.done += n;
-      const now = Date.now();
-      if (now - this.progress.lastAt < PROGRESS_INTERVAL_MS) return;
-      this.progress.lastAt = now;
-      this.options.onProgress?.({ file: c.name, doneBytes: this.progress.done, totalBytes: this.progress.total });
-    };
-    const hasher = new Transform({
-      transform(chunk: Buffer, _enc, done) {
-        bytes += chunk.length;
-        if (bytes > c.size) return done(new Error(`${c.name} grew while being copied`));
-        hash.update(chunk);
-        report(chunk.length);
-        done(null, chunk);
-      },
-    });
-    const abort = (why: string) => {
-      failure ??= why;
-      reader.kill('SIGKILL');
+    const source = createReadStream(c.file);
+    this.cancelCurrent = () => {
+      this.cancelled = true;
+      source.destroy();
       writer.kill('SIGKILL');
-      // A paused pipe never reads its EOF: destroy our ends so both processes are seen to close.
-      reader.stdout!.destroy();
-      hasher.destroy();
-      writer.stdin!.destroy();
     };
-    this.cancelCurrent = () => abort('cancelled');
-    hasher.on('error', (e) => abort(e.message));
-    reader.stdout!.pipe(hasher).pipe(writer.stdin!);
-    const readerCode = await readerExit;
-    const complete = readerCode === 0 && failure === null && bytes === c.size;
-    const isStaged = complete ? await staged : false;
-    if (isStaged) control.end('c');
-    else control.end(); // EOF: the writer drops its staged copy
-    const writerCode = await writerExit;
-    this.cancelCurrent = null;
-    if (failure === 'cancelled') {
+    source.on('data', (d) => this.report(c.name, d.length));
+    const sent = await pipeline(source, writer.stdin!).then(
+      () => true,
+      () => false,
+    );
+    const whole = sent && !this.cancelled && (await written);
+    if (whole) control.end('c');
+    else control.end(); // EOF: the writer drops its partial copy
+    const code = await writerExit;
+    if (!whole || code !== 0) {
       await runFileHelper(toHome, ['clean', `${INCOMING}/${from.id}`]);
-      return { ...base, outcome: 'cancelled' };
+      if (this.cancelled) return { ...base, outcome: 'cancelled' };
+      return { ...base, outcome: code === 2 ? 'refused' : 'failed', reason: tail.writer.trim() || `writer exited ${code}` };
     }
-    if (!complete) {
-      await runFileHelper(toHome, ['clean', `${INCOMING}/${from.id}`]);
-      const reason = failure ?? (tail.reader.trim() || (bytes !== c.size ? `${c.name} changed size while being copied` : `reader exited ${readerCode}`));
-      return { ...base, outcome: readerCode === 2 || failure !== null || bytes !== c.size ? 'refused' : 'failed', reason };
-    }
-    if (writerCode !== 0) return { ...base, outcome: writerCode === 2 ? 'refused' : 'failed', reason: tail.writer.trim() || `writer exited ${writerCode}` };
     const landedAs = (JSON.parse(tail.out.trim().split('\n').pop() ?? '{}') as { name?: string }).name;
-    return { ...base, outcome: 'copied', sha256: hash.digest('hex'), ...(landedAs ? { landedAs } : {}) };
+    return { ...base, outcome: 'copied', ...(landedAs ? { landedAs } : {}) };
   }
 
   private home(level: string): CageHome {

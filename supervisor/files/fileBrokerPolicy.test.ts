@@ -37,6 +37,7 @@ describe('file broker rules', () => {
       homeOf: (level) => homes[level as 'low' | 'high'],
       confirmations: new Confirmations({ publish: () => {}, settle: () => {} }),
       journal,
+      stagingDir: join(root, 'staging'),
     });
     await expect(broker.transfer('high', 'low', ['release-note.txt'])).rejects.toThrow(/needs a written justification/);
     await expect(broker.transfer('high', 'low', ['release-note.txt'], '   ')).rejects.toThrow(/needs a written justification/);

@@ -3,9 +3,12 @@
 // because the sandbox holds nothing but /usr and this file.
 //
 //   list  RELPATH          → one JSON line: [{ name, kind, size }] for a directory's entries
-//   stat  RELPATH          → one JSON line: { kind, size, mtimeMs, head } (head: first 64 bytes, hex)
-//   read  RELPATH          → the file's bytes on stdout; refuses a file that changes while read
-//   write DIR NAME [SCANNER…] ← bytes on stdin; stages, fsyncs, scans, prints {"staged":true}, then
+//   stat  RELPATH          → one JSON line: { kind, size, mtimeMs, ctimeMs, dev, ino, nlink, head }
+//                            (head: first 64 bytes, hex): the file's identity as listed
+//   read  RELPATH IDENTITY → the file's bytes on stdout, only if the file opened is the one listed
+//                            (IDENTITY: that JSON; same device, inode, size, mtime, ctime) and it
+//                            does not change while read; refuses a file with other names (hard links)
+//   write DIR NAME         ← bytes on stdin (the supervisor's staged copy); stages, fsyncs, prints {"staged":true}, then
 //                              waits on fd 3: "c" links the file without overwriting; anything else
 //                              (or EOF) drops it. Nothing is visible under its name before "c".
 //   clean DIR              → removes partial files a killed transfer left in DIR
@@ -13,7 +16,6 @@
 // Every path is relative to /home/cage, walked one component at a time without following a
 // single symlink; names with NUL or "/" and ".." components are refused. Exit codes: 0 done,
 // 2 refused (the message on stderr is for the user), 1 failure.
-import { spawnSync } from 'node:child_process';
 import { closeSync, constants as C, fstatSync, fsyncSync, linkSync, lstatSync, mkdirSync, openSync, readSync, readdirSync, unlinkSync, writeSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 
@@ -60,7 +62,7 @@ function walk(rel, { mustExist = true } = {}) {
 function stat(rel) {
   const path = walk(rel);
   const st = lstatSync(path);
-  const out = { kind: kindOf(st), size: st.size, mtimeMs: st.mtimeMs, head: '' };
+  const out = { kind: kindOf(st), size: st.size, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, dev: st.dev, ino: st.ino, nlink: st.nlink, head: '' };
   if (st.isFile()) {
     const fd = openSync(path, C.O_RDONLY | C.O_NOFOLLOW | C.O_NONBLOCK);
     const buf = Buffer.alloc(64);
@@ -84,11 +86,26 @@ function list(rel) {
   process.stdout.write(JSON.stringify(entries) + '\n');
 }
 
-function read(rel) {
+const IDENTITY = ['dev', 'ino', 'size', 'mtimeMs', 'ctimeMs'];
+
+function sameFile(st, listed) {
+  return IDENTITY.every((k) => st[k] === listed[k]);
+}
+
+function read(rel, identity) {
+  let listed;
+  try {
+    listed = JSON.parse(identity);
+  } catch {
+    refuse('no identity to check the file against');
+  }
   const path = walk(rel);
   const fd = openSync(path, C.O_RDONLY | C.O_NOFOLLOW | C.O_NONBLOCK);
   const before = fstatSync(fd);
   if (!before.isFile()) refuse(`${rel} is not a regular file`);
+  if (before.nlink > 1) refuse(`${rel} has other names (hard links): its content could change through them`);
+  // Replaced, rewritten or touched since it was listed (its owner can put mtime back, not ctime).
+  if (!sameFile(before, listed)) refuse(`${rel} changed between the listing and the copy`);
   const buf = Buffer.alloc(1024 * 1024);
   let total = 0;
   for (;;) {
@@ -101,7 +118,7 @@ function read(rel) {
   }
   const after = fstatSync(fd);
   closeSync(fd);
-  if (total !== before.size || after.size !== before.size || after.mtimeMs !== before.mtimeMs) refuse(`${rel} changed while being copied`);
+  if (total !== before.size || !sameFile(after, listed)) refuse(`${rel} changed while being copied`);
 }
 
 function ensureDir(rel) {
@@ -124,7 +141,7 @@ function clean(dirRel) {
   for (const name of readdirSync(dir)) if (name.startsWith(PARTIAL)) unlinkSync(dir + '/' + name);
 }
 
-function write(dirRel, name, scanner) {
+function write(dirRel, name) {
   if (!name || name.includes('/') || name.includes('\0') || name === '.' || name === '..') refuse('refused file name');
   const dir = ensureDir(dirRel);
   const tmp = `${dir}/${PARTIAL}${randomBytes(8).toString('hex')}`;
@@ -149,14 +166,7 @@ function write(dirRel, name, scanner) {
     try { unlinkSync(tmp); } catch { /* already gone */ }
     throw e;
   }
-  if (scanner.length > 0) {
-    const r = spawnSync(scanner[0], [...scanner.slice(1), tmp], { encoding: 'utf8', timeout: 120_000, maxBuffer: 64 * 1024 });
-    if (r.status !== 0) {
-      unlinkSync(tmp);
-      refuse(`scanner refused the file: ${(r.stdout + r.stderr).trim().split('\n').slice(0, 3).join(' | ') || `exit ${r.status}`}`);
-    }
-  }
-  // The supervisor commits only once the source was read whole and unchanged.
+  // The supervisor commits only once the staged copy was written here whole.
   process.stdout.write(JSON.stringify({ staged: true }) + '\n');
   const control = Buffer.alloc(1);
   let got = 0;
@@ -194,8 +204,8 @@ const [mode, ...args] = process.argv.slice(2);
 try {
   if (mode === 'list') list(args[0] ?? '');
   else if (mode === 'stat') stat(args[0]);
-  else if (mode === 'read') read(args[0]);
-  else if (mode === 'write') write(args[0], args[1], args.slice(2));
+  else if (mode === 'read') read(args[0], args[1]);
+  else if (mode === 'write') write(args[0], args[1]);
   else if (mode === 'clean') clean(args[0]);
   else refuse(`unknown mode ${mode}`);
 } catch (e) {

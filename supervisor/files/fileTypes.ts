@@ -1,5 +1,8 @@
 /**
- * File types detected from content (magic numbers), never from the name.
+ * File types detected from content, never from the name: magic numbers for binary formats, and
+ * `text` only for a file whose every byte is valid UTF-8 with no NUL (TypeDetector, fed the whole
+ * stream as it is staged). `detectType` judges a first sample only: for listings, never for a
+ * decision.
  */
 import { TRANSFERABLE_TYPES } from '../../shared/policy';
 
@@ -42,4 +45,44 @@ function trimPartial(b: Buffer): Buffer {
     if ((byte & 0xc0) !== 0x80) break;
   }
   return b;
+}
+
+const MAGIC_BYTES = Math.max(...MAGIC.map(([, m]) => m.length));
+
+/** The type of a whole stream, fed chunk by chunk: what the policy decides on. */
+export class TypeDetector {
+  private head = Buffer.alloc(0);
+  private size = 0;
+  private text = true;
+  private readonly utf8 = new TextDecoder('utf-8', { fatal: true });
+
+  push(chunk: Buffer): void {
+    if (this.head.length < MAGIC_BYTES) this.head = Buffer.concat([this.head, chunk.subarray(0, MAGIC_BYTES - this.head.length)]);
+    this.size += chunk.length;
+    if (!this.text) return;
+    if (chunk.includes(0)) {
+      this.text = false;
+      return;
+    }
+    try {
+      this.utf8.decode(chunk, { stream: true });
+    } catch {
+      this.text = false;
+    }
+  }
+
+  /** The type, once the whole stream was pushed. */
+  finish(): FileType {
+    if (this.size === 0) return 'empty';
+    for (const [type, magic] of MAGIC) if (magic.every((b, i) => this.head[i] === b)) return type;
+    if (this.text) {
+      try {
+        this.utf8.decode(); // a multi-byte character cut at the very end is not text
+        return 'text';
+      } catch {
+        return 'unknown';
+      }
+    }
+    return 'unknown';
+  }
 }

@@ -1,0 +1,48 @@
+/**
+ * Runs the policy's scanner on a staged copy, in a sandbox of its own: /usr, the one staged file
+ * read-only (its path appended to the scanner's argv), and only the folders the policy names for it
+ * (`scannerBinds`, read-only: clamd's socket folder and database, say); as nobody, no network of
+ * its own, under the cages' syscall filter. A scanner that talks to a daemon passes the file as a
+ * descriptor (`clamdscan --fdpass`), so the daemon need not see the sandbox's paths.
+ */
+import { basename } from 'node:path';
+import { spawnBwrap } from '../sandbox/bwrapSpawn';
+
+const NOBODY = 65534;
+const SCAN_DIR = '/run/cloison-scan';
+
+export interface ScanVerdict {
+  clean: boolean;
+  /** The scanner's first lines, for the reason shown to the user (a verdict, never file content). */
+  said: string;
+}
+
+export function scanStaged(staged: string, scanner: readonly string[], binds: readonly string[], timeoutMs = 120_000): Promise<ScanVerdict> {
+  const inside = `${SCAN_DIR}/${basename(staged)}`;
+  const args = [
+    '--unshare-pid', '--unshare-ipc', '--unshare-uts', '--unshare-cgroup-try',
+    '--die-with-parent', '--new-session',
+    '--ro-bind', '/usr', '/usr', '--symlink', 'usr/bin', '/bin', '--symlink', 'usr/lib', '/lib', '--symlink', 'usr/lib64', '/lib64', '--symlink', 'usr/sbin', '/sbin',
+    '--proc', '/proc', '--dev', '/dev', '--tmpfs', '/tmp',
+    '--ro-bind', '/etc', '/etc',
+    ...binds.flatMap((b) => ['--ro-bind', b, b]),
+    '--perms', '0755', '--dir', SCAN_DIR,
+    '--ro-bind', staged, inside,
+    '--clearenv', '--setenv', 'PATH', '/usr/bin:/bin:/usr/sbin:/sbin',
+    'setpriv', `--reuid=${NOBODY}`, `--regid=${NOBODY}`, '--clear-groups', '--inh-caps=-all', '--bounding-set=-all', '--no-new-privs', '--',
+    ...scanner, inside,
+  ];
+  const child = spawnBwrap(args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  let said = '';
+  const keep = (d: Buffer) => (said = (said + d.toString('utf8')).slice(0, 4096));
+  child.stdout!.on('data', keep);
+  child.stderr!.on('data', keep);
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      const lines = said.trim().split('\n').slice(0, 3).join(' | ').replaceAll(inside, '<file>');
+      resolve({ clean: code === 0, said: lines || (code === null ? 'the scanner timed out' : `exit ${code}`) });
+    });
+  });
+}
