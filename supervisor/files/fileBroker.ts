@@ -19,7 +19,6 @@ import { createHash, randomUUID } from 'node:crypto';
 import { createReadStream, createWriteStream, existsSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import type { ChildProcess } from 'node:child_process';
 import { Transform, type Writable } from 'node:stream';
 import { NAME_HIDING_CHARACTERS, previewOf } from '../../shared/clipboardText';
 import { CloisonError } from '../../shared/errors';
