@@ -1,13 +1,21 @@
 /**
- * Clipboard text as the broker handles it: decoded strictly as UTF-8, stripped of NUL and C0
- * controls (tab and newline kept), and previewed with every invisible or direction-changing
- * character made visible, so what the user confirms is what crosses.
+ * Clipboard text as the broker handles it: decoded strictly as UTF-8, stripped of every control
+ * character, and previewed with every invisible or direction-changing character made visible, so
+ * what the user confirms is what crosses.
+ *
+ * - Stripped (category Cc, all of C0, DEL and C1, tab and newline kept): they have no place in text
+ *   a person copied, and a terminal obeys them (U+009B is a CSI, U+001B starts an escape).
+ * - Kept but shown as ⟨U+XXXX⟩ and counted: format characters (Cf: bidi marks and overrides,
+ *   zero-width characters, tag characters U+E0000–U+E007F, BOM…), the line and paragraph
+ *   separators (Zl, Zp: U+2028, U+2029) and variation selectors, plus the invisible Hangul fillers.
+ *   Some are legitimate (a joiner in an emoji or an Indic script, a mark in Arabic text), so they
+ *   cross as they are — but the user sees each one before saying yes.
  */
 
 export type DecodeResult = { ok: true; text: string; stripped: number } | { ok: false; reason: 'not-utf8' | 'binary' };
 
-// C0 controls except tab (09) and newline (0a), and DEL.
-const STRIPPED = /[\u0000-\u0008\u000b-\u001f\u007f]/g;
+// Every control character (Cc) except tab (09) and newline (0a).
+const STRIPPED = /(?![\t\n])\p{Cc}/gu;
 
 /** Strict UTF-8 decode, then sanitising. Binary data (many NULs or controls) is refused whole. */
 export function decodeClipboardText(bytes: Uint8Array): DecodeResult {
@@ -24,18 +32,19 @@ export function decodeClipboardText(bytes: Uint8Array): DecodeResult {
 }
 
 /**
- * Characters that must never reach a name shown or created by the supervisor: C0/C1 controls,
- * soft hyphen, bidi marks and overrides, zero-width characters, BOM. A regex class body.
+ * Characters that must never reach a name shown or created by the supervisor: controls (Cc),
+ * format characters (Cf: soft hyphen, bidi marks and overrides, zero-width characters, tags, BOM),
+ * line and paragraph separators, variation selectors, Hangul fillers. A regex class body (u flag).
  */
-export const NAME_HIDING_CHARACTERS = '\\u0000-\\u001f\\u007f-\\u009f\\u00ad\\u061c\\u200b-\\u200f\\u202a-\\u202e\\u2060-\\u2069\\ufeff';
+export const NAME_HIDING_CHARACTERS = '\\p{Cc}\\p{Cf}\\p{Zl}\\p{Zp}\\p{Variation_Selector}\\u115f\\u1160\\u3164\\uffa0';
 
 /** How an invisible character is shown: ⟨U+202E⟩. */
 export function invisibleMarker(ch: string): string {
   return `⟨U+${ch.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}⟩`;
 }
 
-/** Characters that change how text reads without showing: bidi controls, zero-width, BOM. */
-const INVISIBLE = /[\u00ad\u061c\u115f\u1160\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2069\u3164\ufeff\ufff9-\ufffb]/u;
+/** Characters that change how text reads without showing (see the header), and any stray control. */
+const INVISIBLE = /(?![\t\n])[\p{Cf}\p{Zl}\p{Zp}\p{Variation_Selector}\p{Cc}\u115f\u1160\u3164\uffa0]/u;
 const COMBINING = /\p{M}/u;
 
 export interface Preview {
@@ -43,6 +52,39 @@ export interface Preview {
   /** Invisible or direction-changing characters shown as ⟨U+XXXX⟩. */
   invisibles: number;
   truncated: boolean;
+}
+
+/** A long text's preview: its start and its end, and how much lies between, unshown. */
+export interface EndsPreview {
+  head: Preview;
+  /** Empty unless the text was too long to show whole. */
+  tail: Preview;
+  /** Characters between head and tail that are not shown (0: the text is shown whole). */
+  omitted: number;
+  invisibles: number;
+}
+
+/**
+ * The start and the end of a text, each at most `maxChars / 2` characters: a payload cannot hide
+ * after the visible part. Invisibles anywhere — in the part not shown too — are counted.
+ */
+export function endsPreviewOf(text: string, maxChars = 2000): EndsPreview {
+  const chars = [...text];
+  const all = countInvisibles(chars);
+  if (chars.length <= maxChars) {
+    const head = previewOf(text, maxChars);
+    return { head, tail: { text: '', invisibles: 0, truncated: false }, omitted: 0, invisibles: all };
+  }
+  const half = Math.floor(maxChars / 2);
+  const head = previewOf(chars.slice(0, half).join(''), half);
+  const tail = previewOf(chars.slice(-half).join(''), half);
+  return { head, tail, omitted: chars.length - 2 * half, invisibles: all };
+}
+
+function countInvisibles(chars: string[]): number {
+  let n = 0;
+  for (const ch of chars) if (INVISIBLE.test(ch)) n++;
+  return n;
 }
 
 /**
@@ -61,6 +103,14 @@ export function previewOf(text: string, maxChars = 2000): Preview {
   };
   for (const ch of text) {
     if (shown >= maxChars) return { text: out, invisibles, truncated: true };
+    // Invisibles first: variation selectors are combining marks too, and must show as markers.
+    if (INVISIBLE.test(ch)) {
+      flushCombining();
+      invisibles++;
+      out += invisibleMarker(ch);
+      shown++;
+      continue;
+    }
     if (COMBINING.test(ch)) {
       combiningRun++;
       if (combiningRun > 2) {
@@ -71,10 +121,7 @@ export function previewOf(text: string, maxChars = 2000): Preview {
       flushCombining();
       combiningRun = 0;
     }
-    if (INVISIBLE.test(ch)) {
-      invisibles++;
-      out += invisibleMarker(ch);
-    } else if (ch === '\t') out += '⇥\t';
+    if (ch === '\t') out += '⇥\t';
     else out += ch;
     shown++;
   }

@@ -74,9 +74,12 @@ export const clipboardConfirmSchema = z.object({
     kind: z.literal('text'),
     bytes: z.number().int(),
     lines: z.number().int(),
-    /** The text with invisible and direction-changing characters made visible, cut to a length. */
+    /** The text's start with invisible and direction-changing characters made visible. */
     preview: z.string(),
     previewTruncated: z.boolean(),
+    /** For a long text, its end too (made visible the same way), and how many characters lie unshown between. */
+    previewTail: z.string(),
+    previewOmitted: z.number().int(),
     invisibles: z.number().int(),
     /** Control characters removed before anything crossed. */
     stripped: z.number().int(),

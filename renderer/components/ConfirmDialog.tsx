@@ -70,6 +70,15 @@ function ClipboardWhat({ request }: { request: ClipboardConfirmRequest }) {
         {t.clipboard} · {t.text} · {request.what.bytes} {t.bytes} · {request.what.lines} {t.lines}
       </div>
       <pre className="preview" data-testid="confirm-preview">{request.what.preview}</pre>
+      {request.what.previewOmitted > 0 ? (
+        <>
+          {/* The shell's words, between the two ends of a long text: nothing hides after the visible part. */}
+          <div className="preview__omitted" data-testid="confirm-omitted">
+            ⟨… {request.what.previewOmitted} {t.omittedNote} …⟩
+          </div>
+          <pre className="preview" data-testid="confirm-preview-tail">{request.what.previewTail}</pre>
+        </>
+      ) : null}
       <ul className="crossing__notes">
         {request.what.previewTruncated ? <li>{t.truncatedNote}</li> : null}
         {request.what.invisibles > 0 ? <li data-testid="confirm-invisibles">{request.what.invisibles} {t.invisiblesNote}</li> : null}

@@ -7,7 +7,7 @@
  * clipboard off): this broker is the only way text crosses between cages.
  */
 import { createHash } from 'node:crypto';
-import { decodeClipboardText, lineCount, previewOf } from '../../shared/clipboardText';
+import { decodeClipboardText, endsPreviewOf, lineCount } from '../../shared/clipboardText';
 import { CloisonError } from '../../shared/errors';
 import { clipboardRuleFor, directionBetween, type Policy } from '../../shared/policy';
 import type { HeldClipboard } from '../../shared/rpc';
@@ -114,13 +114,23 @@ export class ClipboardBroker {
     if (held.bytes > rule.maxBytes) return this.deny(record, 'policy', `${held.bytes} bytes is over the ${rule.maxBytes}-byte limit from ${held.source} to ${target}`);
 
     if (rule.decision === 'ask') {
-      const preview = previewOf(held.text);
+      const preview = endsPreviewOf(held.text);
       const answer = await this.options.confirmations.ask({
         kind: 'clipboard',
         from: held.source,
         to: target,
         direction,
-        what: { kind: 'text', bytes: held.bytes, lines: held.lines, preview: preview.text, previewTruncated: preview.truncated, invisibles: preview.invisibles, stripped: held.stripped },
+        what: {
+          kind: 'text',
+          bytes: held.bytes,
+          lines: held.lines,
+          preview: preview.head.text,
+          previewTruncated: preview.omitted > 0,
+          previewTail: preview.tail.text,
+          previewOmitted: preview.omitted,
+          invisibles: preview.invisibles,
+          stripped: held.stripped,
+        },
       });
       if (answer !== 'accepted') {
         record(answer, 'user');
