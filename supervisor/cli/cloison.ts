@@ -5,7 +5,10 @@
  *   cloison policy reload         the supervisor re-reads its policy (refused if invalid)
  *   cloison status                the supervisor's policy, cages and device counts
  *   (these three take --socket PATH, default /run/cloison/admin.sock)
- *   cloison audit verify FILE     check the journal's hash chain; exit 1 on any edit/removal/reorder
+ *   cloison audit verify [--key KEYFILE] FILE  check the journal's keyed chain with the installation key
+ *                                 (default: journal.key beside FILE); exit 1 on any edit, removal,
+ *                                 reorder or forgery; without a readable key only the links are
+ *                                 checked, and it says so (exit 2)
  *   cloison audit tail [-n N] FILE        the last N records (default 20), one JSON line each
  *   cloison audit export --since ISO FILE the records at or after a time, one JSON line each
  * The journal holds metadata only: nothing these commands print is content that crossed levels.
@@ -13,16 +16,18 @@
 import { readFileSync } from 'node:fs';
 import { stringify } from 'yaml';
 import { readHead, verifyJournal } from '../audit/auditJournal';
+import { keyPathOf, readJournalKeys } from '../audit/journalKey';
 import { loadPolicyFile, PolicyError } from '../policy/policyLoader';
 import { describeChanges, policyChanges } from '../policy/policyChanges';
 import type { Policy } from '../../shared/policy';
 import type { ReloadOutcome } from '../supervisor';
 import { adminCall, DEFAULT_ADMIN_SOCKET } from './adminClient';
 
-const USAGE = 'usage: cloison policy check FILE [--socket PATH] | cloison policy reload [--socket PATH] | cloison status [--socket PATH] | cloison audit verify FILE | cloison audit tail [-n N] FILE | cloison audit export --since ISO-TIME FILE';
+const USAGE = 'usage: cloison policy check FILE [--socket PATH] | cloison policy reload [--socket PATH] | cloison status [--socket PATH] | cloison audit verify [--key KEYFILE] FILE | cloison audit tail [-n N] FILE | cloison audit export --since ISO-TIME FILE';
 
 export function runCli(argv: string[], out: (s: string) => void, err: (s: string) => void): number {
   if (argv[0] === 'audit' && (argv[1] === 'tail' || argv[1] === 'export')) return auditRead(argv.slice(1), out, err);
+  if (argv[0] === 'audit' && argv[1] === 'verify') return auditVerify(argv.slice(2), out, err);
   const [area, verb, file, ...rest] = argv;
   if (!file || rest.length > 0) {
     err(USAGE);
@@ -41,18 +46,31 @@ export function runCli(argv: string[], out: (s: string) => void, err: (s: string
       throw e;
     }
   }
-  if (area === 'audit' && verb === 'verify') {
-    const journal = readVerifiedJournal(file, err);
-    if (!journal) return 1;
-    out(`${file}: ${journal.count} records, chain intact`);
-    return 0;
-  }
   err(USAGE);
   return 64;
 }
 
-/** Reads a journal and checks its chain and head; says why on stderr and returns null if either fails. */
-function readVerifiedJournal(file: string, err: (s: string) => void): { text: string; count: number } | null {
+function auditVerify(argv: string[], out: (s: string) => void, err: (s: string) => void): number {
+  const keyAt = argv.indexOf('--key');
+  const keyFile = keyAt >= 0 ? argv[keyAt + 1] : undefined;
+  const rest = keyAt >= 0 ? [...argv.slice(0, keyAt), ...argv.slice(keyAt + 2)] : argv;
+  const file = rest[0];
+  if (!file || rest.length !== 1 || (keyAt >= 0 && !keyFile)) {
+    err(USAGE);
+    return 64;
+  }
+  const journal = readVerifiedJournal(file, err, keyFile);
+  if (!journal) return 1;
+  if (!journal.authenticated) {
+    out(`${file}: ${journal.count} records, links intact — NOT authenticated: the installation key (${keyFile ?? keyPathOf(file)}) cannot be read here, so an edited record would pass`);
+    return 2;
+  }
+  out(`${file}: ${journal.count} records, chain intact, authenticated with the installation key`);
+  return 0;
+}
+
+/** Reads a journal and checks its chain and head (with the key when readable); says why on stderr and returns null if either fails. */
+function readVerifiedJournal(file: string, err: (s: string) => void, keyFile?: string): { text: string; count: number; authenticated: boolean } | null {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
@@ -60,12 +78,17 @@ function readVerifiedJournal(file: string, err: (s: string) => void): { text: st
     err(`${file}: cannot read: ${(e as Error).message}`);
     return null;
   }
-  const check = verifyJournal(text, readHead(file));
+  const keys = readJournalKeys(keyFile ?? keyPathOf(file));
+  if (keyFile && !keys) {
+    err(`${keyFile}: cannot read the installation key`);
+    return null;
+  }
+  const check = verifyJournal(text, readHead(file), keys);
   if (!check.ok) {
     err(`${file}: ${check.error}`);
     return null;
   }
-  return { text, count: check.count };
+  return { text, count: check.count, authenticated: check.authenticated };
 }
 
 /** `audit tail` and `audit export`: read a verified journal, print records as JSON lines. */

@@ -3,11 +3,12 @@
  * socket, the user's answer to the trusted dialog included), and checked inside the cages with
  * xclip: what crosses, where it lands, what never moves, and what the journal keeps.
  */
-import { createHash } from 'node:crypto';
+import { createHash, createHmac } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readHead, verifyJournal } from '../audit/auditJournal';
+import { keyPathOf, readJournalKeys } from '../audit/journalKey';
 import { parsePolicy } from '../policy/policyLoader';
 import { Supervisor } from '../supervisor';
 import { cageShell, testRoot, type CageShell } from '../testing/realCage';
@@ -113,7 +114,7 @@ describe('clipboard broker (real cages)', () => {
     expect(await cageClipboard('high')).toBe('facture_\u202Efdp.exe ok');
   });
 
-  it('journals every decision with size and sha256, never the content, and the journal verifies', () => {
+  it('journals every decision with size and a keyed fingerprint, never the content nor its plain hash, and the journal verifies', () => {
     const path = join(root, 'state', 'audit.jsonl');
     const text = readFileSync(path, 'utf8');
     const records = text.trim().split('\n').map((l) => JSON.parse(l));
@@ -127,7 +128,11 @@ describe('clipboard broker (real cages)', () => {
       ['low', 'high', 'approved', 'user'],
       ['low', 'high', 'pasted', 'user'],
     ]);
-    expect(pastes[0]).toMatchObject({ size: 24, direction: 'up', sha256: createHash('sha256').update('rapport: 42 lignes\nsuite').digest('hex') });
+    // A keyed fingerprint: equal for equal text under this installation's key, no dictionary without it.
+    const keys = readJournalKeys(keyPathOf(path))!;
+    expect(pastes[0]).toMatchObject({ size: 24, direction: 'up', fingerprint: createHmac('sha256', keys.content).update('rapport: 42 lignes\nsuite').digest('hex') });
+    expect(pastes[0]!.sha256).toBeUndefined();
+    expect(text).not.toContain(createHash('sha256').update('rapport: 42 lignes\nsuite').digest('hex'));
     for (const secret of ['rapport', 'TOP SECRET', 'not this one', 'facture']) expect(text).not.toContain(secret);
     expect(verifyJournal(text, readHead(path))).toMatchObject({ ok: true });
   });

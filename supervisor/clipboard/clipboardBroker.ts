@@ -1,12 +1,11 @@
 /**
  * The clipboard broker: copy out of one cage's own X clipboard into the supervisor, paste into
  * another cage's, each paste decided by the policy for its direction (and pair), confirmed by the
- * user in a trusted dialog when the policy says `ask`, and journaled — metadata and sha256 only.
+ * user in a trusted dialog when the policy says `ask`, and journaled — metadata and a keyed fingerprint only.
  *
  * The VNC channel carries no clipboard at all (the gateway drops ClientCutText; Xvnc runs with its
  * clipboard off): this broker is the only way text crosses between cages.
  */
-import { createHash } from 'node:crypto';
 import { decodeClipboardText, endsPreviewOf, lineCount } from '../../shared/clipboardText';
 import { CloisonError } from '../../shared/errors';
 import { clipboardRuleFor, directionBetween, type Policy } from '../../shared/policy';
@@ -32,7 +31,8 @@ export interface ClipboardBrokerOptions {
 
 interface Held extends HeldClipboard {
   text: string;
-  sha256: string;
+  /** Keyed fingerprint of the text (journalKey.ts), for the journal. */
+  fingerprint: string;
   stripped: number;
 }
 
@@ -78,10 +78,11 @@ export class ClipboardBroker {
       heldAt: at,
       expiresAt: at + expiry * 1000,
       singleUse: true,
-      sha256: createHash('sha256').update(text).digest('hex'),
+      // Keyed: the journal (and the SIEM it feeds) never holds a plain hash a dictionary could invert.
+      fingerprint: this.options.journal.fingerprinter().update(text).digest('hex'),
     };
     // Recorded first: text the journal cannot account for is never held.
-    this.options.journal.append('clipboard.copy', 'user', { from: source, kind: 'text', size: held.bytes, sha256: held.sha256, stripped, decision: 'held' });
+    this.options.journal.append('clipboard.copy', 'user', { from: source, kind: 'text', size: held.bytes, fingerprint: held.fingerprint, stripped, decision: 'held' });
     this.held = held;
     this.scheduleExpiry();
     this.options.onChange(publicView(held));
@@ -102,7 +103,7 @@ export class ClipboardBroker {
         direction,
         kind: 'text',
         size: held.bytes,
-        sha256: held.sha256,
+        fingerprint: held.fingerprint,
         decision,
         ...(reason ? { reason } : {}),
       });
@@ -173,7 +174,7 @@ export class ClipboardBroker {
 
   private clear(why: 'used' | 'expired'): void {
     if (!this.held) return;
-    if (why === 'expired') this.recordOutcome(() => this.options.journal.append('clipboard.expire', 'supervisor', { from: this.held!.source, sha256: this.held!.sha256 }));
+    if (why === 'expired') this.recordOutcome(() => this.options.journal.append('clipboard.expire', 'supervisor', { from: this.held!.source, fingerprint: this.held!.fingerprint }));
     this.held = null;
     if (this.expiryTimer) clearTimeout(this.expiryTimer);
     this.expiryTimer = null;

@@ -1,15 +1,16 @@
 /**
  * The file broker with two real cages, driven over the supervisor's RPC like the shell drives it:
  * what lands, where, byte for byte; every hostile case refused with its reason and nothing
- * half-written; the journal's sha256 values match the files.
+ * half-written; the journal's keyed fingerprints match the files.
  */
 import { execFileSync, spawn } from 'node:child_process';
-import { createHash } from 'node:crypto';
+import { createHash, createHmac } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FilesConfirmRequest, TransferResult } from '../../shared/rpc';
 import { readHead, verifyJournal } from '../audit/auditJournal';
+import { keyPathOf, readJournalKeys } from '../audit/journalKey';
 import { parsePolicy } from '../policy/policyLoader';
 import { Supervisor } from '../supervisor';
 import { testRoot } from '../testing/realCage';
@@ -151,12 +152,19 @@ describe('file broker (real cages)', () => {
     expect(existsSync(join(home('low'), 'Incoming'))).toBe(false);
   });
 
-  it('journals one record per file, with sha256 values that match, and verifies', () => {
+  it('journals each file with a keyed fingerprint that matches what landed, intent before outcome, and verifies', () => {
     const path = join(root, 'state', 'audit.jsonl');
     const text = readFileSync(path, 'utf8');
     const records = text.trim().split('\n').map((l) => JSON.parse(l)).filter((r) => r.kind === 'file.transfer');
     const copied = records.filter((r) => r.decision === 'copied');
-    for (const r of copied) expect(r.sha256).toBe(createHash('sha256').update(readFileSync(join(incoming(), r.landedAs))).digest('hex'));
+    const keys = readJournalKeys(keyPathOf(path))!;
+    for (const r of copied) {
+      const landed = readFileSync(join(incoming(), r.landedAs));
+      expect(r.fingerprint).toBe(createHmac('sha256', keys.content).update(landed).digest('hex'));
+      expect(text).not.toContain(createHash('sha256').update(landed).digest('hex')); // never a plain hash of content
+    }
+    // Intent before effect: every copied file was approved (journaled) first.
+    for (const r of copied) expect(records.findIndex((x) => x.name === r.name && x.decision === 'approved')).toBeLessThan(records.indexOf(r));
     expect(records.find((r) => r.name === 'eicar.txt')).toMatchObject({ decision: 'refused', scanner: 'rejected' });
     expect(records.find((r) => r.name === 'secret.txt')).toMatchObject({ decision: 'denied', direction: 'down', justification: 'because' });
     expect(text).not.toContain('données');

@@ -56,7 +56,12 @@ interface Staged extends Candidate {
   file: string;
   type: FileType;
   sha256: string;
+  /** Keyed (journalKey.ts): what the journal holds instead of the plain hash the shell is shown. */
+  fingerprint: string;
 }
+
+/** A result as journaled: with the staged bytes' keyed fingerprint, which the shell does not get. */
+type Recorded = TransferResult & { fingerprint?: string };
 
 export const INCOMING = 'Incoming';
 const MAX_JUSTIFICATION = 1000;
@@ -107,14 +112,14 @@ export class FileBroker {
     const rule = fileRuleFor(this.options.policy, from, to);
     const direction = directionBetween(from, to);
     const why = justification?.trim() ?? '';
-    const record = (r: TransferResult, decidedBy: string, extra: Record<string, string | number | null> = {}) =>
+    const record = (r: Recorded, decidedBy: string, extra: Record<string, string | number | null> = {}) =>
       this.options.journal.append('file.transfer', decidedBy, {
         from: from.id,
         to: to.id,
         direction,
         name: r.name,
         size: r.size ?? null,
-        sha256: r.sha256 ?? null,
+        fingerprint: r.fingerprint ?? null,
         type: r.type ?? null,
         decision: r.outcome,
         ...(r.reason ? { reason: r.reason } : {}),
@@ -152,12 +157,12 @@ export class FileBroker {
     toHome: CageHome,
     paths: string[],
     why: string,
-    record: (r: TransferResult, decidedBy: string, extra?: Record<string, string | number | null>) => void,
+    record: (r: Recorded, decidedBy: string, extra?: Record<string, string | number | null>) => void,
   ): Promise<TransferResult[]> {
     const rule = fileRuleFor(this.options.policy, from, to);
     const direction = directionBetween(from, to);
     // Pre-flight every file: what its listing already refuses is refused before anything moves.
-    const results = new Map<string, TransferResult>();
+    const results = new Map<string, Recorded>();
     const candidates: Candidate[] = [];
     let total = 0;
     for (const path of paths) {
@@ -207,13 +212,13 @@ export class FileBroker {
           continue;
         }
         if (!rule.types.includes(s.type)) {
-          results.set(c.path, { path: c.path, name: c.name, outcome: 'refused', size: c.size, type: s.type, sha256: s.sha256, reason: `its content is ${s.type}, which the policy does not allow from ${from.id} to ${to.id}` });
+          results.set(c.path, { path: c.path, name: c.name, outcome: 'refused', size: c.size, type: s.type, sha256: s.sha256, fingerprint: s.fingerprint, reason: `its content is ${s.type}, which the policy does not allow from ${from.id} to ${to.id}` });
           continue;
         }
         if (rule.scanner) {
           const verdict = await scanStaged(s.file, rule.scanner, rule.scannerBinds);
           if (!verdict.clean) {
-            results.set(c.path, { path: c.path, name: c.name, outcome: 'refused', size: c.size, type: s.type, sha256: s.sha256, reason: `scanner refused the file: ${verdict.said}` });
+            results.set(c.path, { path: c.path, name: c.name, outcome: 'refused', size: c.size, type: s.type, sha256: s.sha256, fingerprint: s.fingerprint, reason: `scanner refused the file: ${verdict.said}` });
             continue;
           }
         }
@@ -235,26 +240,26 @@ export class FileBroker {
         });
         if (answer !== 'accepted') {
           for (const c of staged) {
-            const r: TransferResult = { path: c.path, name: c.name, outcome: 'refused', size: c.size, type: c.type, sha256: c.sha256, reason: answer === 'timed-out' ? 'no answer in time' : 'refused by the user' };
+            const r: Recorded = { path: c.path, name: c.name, outcome: 'refused', size: c.size, type: c.type, sha256: c.sha256, fingerprint: c.fingerprint, reason: answer === 'timed-out' ? 'no answer in time' : 'refused by the user' };
             results.set(c.path, r);
             record(r, 'user');
           }
-          return paths.map((p) => results.get(p)!);
+          return paths.map((p) => withoutFingerprint(results.get(p)!));
         }
       }
 
       // Commit: the staged bytes, and only those, into the destination; intent first, outcome after.
       const decidedBy = rule.decision === 'ask' ? 'user' : 'policy';
       for (const c of staged) {
-        const base = { path: c.path, name: c.name, size: c.size, type: c.type, sha256: c.sha256 };
+        const base = { path: c.path, name: c.name, size: c.size, type: c.type, sha256: c.sha256, fingerprint: c.fingerprint };
         if (this.cancelled) {
-          const r: TransferResult = { ...base, outcome: 'cancelled' };
+          const r: Recorded = { ...base, outcome: 'cancelled' };
           results.set(c.path, r);
           record(r, 'user');
           continue;
         }
         record({ ...base, outcome: 'approved' as TransferResult['outcome'] }, decidedBy, { scanner: rule.scanner ? 'clean' : 'none' });
-        const r = await this.commitOne(c, from, toHome);
+        const r: Recorded = { ...(await this.commitOne(c, from, toHome)), fingerprint: c.fingerprint };
         results.set(c.path, r);
         try {
           record(r, decidedBy, { scanner: rule.scanner ? 'clean' : 'none' });
@@ -262,7 +267,7 @@ export class FileBroker {
           /* the intent record stands for it; the journal counts the loss */
         }
       }
-      return paths.map((p) => results.get(p)!);
+      return paths.map((p) => withoutFingerprint(results.get(p)!));
     } finally {
       rmSync(staging, { recursive: true, force: true });
     }
@@ -275,6 +280,7 @@ export class FileBroker {
     let stderr = '';
     reader.stderr!.on('data', (d: Buffer) => (stderr = (stderr + d).slice(-1000)));
     const hash = createHash('sha256');
+    const keyed = this.options.journal.fingerprinter();
     const detector = new TypeDetector();
     let bytes = 0;
     const report = (n: number) => this.report(c.name, n);
@@ -283,6 +289,7 @@ export class FileBroker {
         bytes += chunk.length;
         if (bytes > c.size) return done(new Error(`${c.name} grew while being copied`));
         hash.update(chunk);
+        keyed.update(chunk);
         detector.push(chunk);
         report(chunk.length);
         done(null, chunk);
@@ -301,7 +308,7 @@ export class FileBroker {
     if (code !== 0) return { outcome: code === 2 ? 'refused' : 'failed', reason: stderr.trim() || `reader exited ${code}` };
     if (failure !== null) return { outcome: 'refused', reason: failure };
     if (bytes !== c.size) return { outcome: 'refused', reason: `${c.name} changed size while being copied` };
-    return { ...c, file, type: detector.finish(), sha256: hash.digest('hex') };
+    return { ...c, file, type: detector.finish(), sha256: hash.digest('hex'), fingerprint: keyed.digest('hex') };
   }
 
   private report(file: string, n: number): void {
@@ -368,6 +375,11 @@ export class FileBroker {
     if (!level) throw new CloisonError('UNKNOWN_LEVEL', `no level "${id}" in the policy`);
     return level;
   }
+}
+
+function withoutFingerprint(r: Recorded): TransferResult {
+  const { fingerprint: _f, ...shown } = r;
+  return shown;
 }
 
 /** A name as the dialog and the journal show it: invisible and direction characters made visible. */

@@ -4,7 +4,7 @@
  * Runs the built supervisor (npm test builds first) as its own process, to kill it for real.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, existsSync, readdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { describe, expect, it } from 'vitest';
@@ -56,6 +56,9 @@ describe('file broker and a killed supervisor', () => {
 
     sup = await startSupervisor(root);
     expect(readdirSync(incoming)).toEqual([]);
+    // The crash came between intent and outcome: the journal holds the intent, and no outcome.
+    const records = readFileSync(join(root, 'state', 'audit.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { kind: string; name?: string; decision?: string });
+    expect(records.filter((r) => r.kind === 'file.transfer' && r.name === 'big.txt').map((r) => r.decision)).toEqual(['approved']);
     sup.kill('SIGTERM');
     await new Promise((r) => sup.once('exit', r));
   }, 60_000);
