@@ -1,7 +1,10 @@
 import { defineConfig } from '@playwright/test';
 
-// Debian's Chromium, headless; as root it needs --no-sandbox. Background networking off: this
-// machine's network is closed and Chromium would otherwise keep retrying.
+// Debian's Chromium, headless. --no-sandbox only here, in the test harness: the tests run as root
+// (they start cages and mount devices) and Chromium's sandbox refuses root. The product never
+// does this: npm start runs Chromium as the invoking user with its sandbox on (scripts/start.mjs,
+// tested in scripts/start.test.ts). Background networking off: this machine's network is closed
+// and Chromium would otherwise keep retrying.
 export default defineConfig({
   testDir: '.',
   testMatch: /.*\.spec\.ts$/,

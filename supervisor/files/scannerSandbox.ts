@@ -17,6 +17,18 @@ export interface ScanVerdict {
   said: string;
 }
 
+/** The folders above a bind, made traversable (bwrap makes the ones it creates 0700). */
+function traversable(path: string): string[] {
+  const parts = path.split('/').filter(Boolean);
+  const out: string[] = [];
+  for (let i = 1; i < parts.length; i++) {
+    const dir = `/${parts.slice(0, i).join('/')}`;
+    if (dir === '/usr' || dir.startsWith('/usr/') || dir === '/etc' || dir.startsWith('/etc/')) continue;
+    out.push('--perms', '0755', '--dir', dir);
+  }
+  return out;
+}
+
 export function scanStaged(staged: string, scanner: readonly string[], binds: readonly string[], timeoutMs = 120_000): Promise<ScanVerdict> {
   const inside = `${SCAN_DIR}/${basename(staged)}`;
   const args = [
@@ -25,7 +37,7 @@ export function scanStaged(staged: string, scanner: readonly string[], binds: re
     '--ro-bind', '/usr', '/usr', '--symlink', 'usr/bin', '/bin', '--symlink', 'usr/lib', '/lib', '--symlink', 'usr/lib64', '/lib64', '--symlink', 'usr/sbin', '/sbin',
     '--proc', '/proc', '--dev', '/dev', '--tmpfs', '/tmp',
     '--ro-bind', '/etc', '/etc',
-    ...binds.flatMap((b) => ['--ro-bind', b, b]),
+    ...binds.flatMap((b) => [...traversable(b), '--ro-bind', b, b]),
     '--perms', '0755', '--dir', SCAN_DIR,
     '--ro-bind', staged, inside,
     '--clearenv', '--setenv', 'PATH', '/usr/bin:/bin:/usr/sbin:/sbin',

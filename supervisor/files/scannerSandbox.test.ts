@@ -1,0 +1,39 @@
+/**
+ * The scanner runs on the staged copy in a sandbox of its own: it sees the file and only the
+ * folders the policy binds for it (its program, its database), read-only, as nobody. A scanner the
+ * sandbox cannot run, or that says no, refuses the file with what it said.
+ */
+import { chmodSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { scanStaged } from './scannerSandbox';
+
+describe('scanner sandbox', () => {
+  const root = mkdtempSync(join(tmpdir(), 'cloison-scan-'));
+  chmodSync(root, 0o755);
+  const tool = join(root, 'tool');
+  const db = join(root, 'db');
+  mkdirSync(tool, { mode: 0o755 });
+  mkdirSync(db, { mode: 0o755 });
+  // A scanner as a site would install it: a program and a signature database, each in its folder.
+  writeFileSync(join(tool, 'scan.sh'), '#!/bin/sh\nif grep -qF -f "$DB/signatures" "$1"; then echo "FOUND: $(grep -oF -f "$DB/signatures" "$1" | head -1)"; exit 1; fi\necho OK\n', { mode: 0o755 });
+  writeFileSync(join(db, 'signatures'), 'MARQUEUR-DE-TEST\n', { mode: 0o644 });
+  const staged = (name: string, content: string) => {
+    const dir = mkdtempSync(join(tmpdir(), 'cloison-staged-'));
+    writeFileSync(join(dir, name), content, { mode: 0o644 });
+    return join(dir, name);
+  };
+  const scanner = ['/usr/bin/env', `DB=${db}`, '/bin/sh', join(tool, 'scan.sh')];
+
+  it('refuses a file that carries the marker, with what the scanner said, and lets a clean one through', async () => {
+    expect(await scanStaged(staged('a.txt', 'du texte MARQUEUR-DE-TEST caché'), scanner, [tool, db])).toEqual({ clean: false, said: 'FOUND: MARQUEUR-DE-TEST' });
+    expect(await scanStaged(staged('b.txt', 'du texte ordinaire'), scanner, [tool, db])).toEqual({ clean: true, said: 'OK' });
+  });
+
+  it('sees only what the policy binds: without its folders the scanner cannot run, and the file is refused', async () => {
+    const verdict = await scanStaged(staged('c.txt', 'du texte ordinaire'), scanner, []);
+    expect(verdict.clean).toBe(false);
+    expect(verdict.said).toMatch(/can't open|No such file|not found/);
+  });
+});
