@@ -101,5 +101,24 @@ for (const mode of MODES) {
         .toBe(true);
       await trustedAreasAre(page, LOW, 'after-hostile');
     });
+
+    if (mode === 'cursor-bell') {
+      test('on a touch screen, the cage\'s cursor image never reaches the band either', async ({ browser }) => {
+        // noVNC draws cursors on touch devices on a canvas fixed in the page, above everything.
+        const context = await browser.newContext({ hasTouch: true, viewport: { width: 1280, height: 800 }, locale: 'fr-FR' });
+        const page = await context.newPage();
+        await page.goto(await sup.launchUrl());
+        await page.getByTestId('switch-high').click();
+        await expect(page.getByTestId('cage-frame-high')).toHaveAttribute('data-viewer', 'connected');
+        const viewer = (await page.getByTestId('viewer-high').boundingBox())!;
+        // The pointer at the viewer's top: a cursor with its hotspot at its bottom is drawn over the band.
+        await page.mouse.move(viewer.x + viewer.width / 2, viewer.y + 4);
+        await page.touchscreen.tap(viewer.x + viewer.width / 2, viewer.y + 4);
+        await page.mouse.move(viewer.x + viewer.width / 2 + 1, viewer.y + 5);
+        await page.waitForTimeout(500);
+        await trustedAreasAre(page, HIGH, 'hostile-cursor-touch');
+        await context.close();
+      });
+    }
   });
 }

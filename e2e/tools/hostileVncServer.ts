@@ -100,7 +100,8 @@ export async function startHostileVncServer(options: HostileVncOptions): Promise
         }
         case 'cursor-bell':
           band();
-          send(update([cursorRect(255, 255, options.fakeBandColour)]));
+          // A band-wide "cursor" whose hotspot is its bottom edge: drawn above the pointer, over the band.
+          send(update([cursorRect(1280, 96, options.fakeBandColour, [640, 95])]));
           every(10, () => send(Buffer.from([2]))); // Bell
           break;
         case 'garbage':
@@ -199,10 +200,10 @@ function extendedDesktopSizeRect(w: number, h: number): Rect {
   return { header: rectHeader(0, 0, w, h, -308), body };
 }
 
-/** A Cursor pseudo-rectangle: w×h opaque pixels of `colour`, hotspot at its top-left corner. */
-function cursorRect(w: number, h: number, [r, g, b]: [number, number, number]): Rect {
+/** A Cursor pseudo-rectangle: w×h opaque pixels of `colour`; the header's x, y are its hotspot. */
+function cursorRect(w: number, h: number, [r, g, b]: [number, number, number], [hotX, hotY]: [number, number] = [0, 0]): Rect {
   const pixels = Buffer.alloc(w * h * 4);
   for (let i = 0; i < w * h; i++) pixels.set([r, g, b, 0], i * 4);
   const mask = Buffer.alloc(Math.ceil(w / 8) * h, 0xff);
-  return { header: rectHeader(0, 0, w, h, -239), body: Buffer.concat([pixels, mask]) };
+  return { header: rectHeader(hotX, hotY, w, h, -239), body: Buffer.concat([pixels, mask]) };
 }
