@@ -14,6 +14,13 @@ export default defineConfig({
     sourcemap: true,
     // Everything inline-free so the strict CSP (no 'unsafe-inline') holds.
     assetsInlineLimit: 0,
+    // Two pages: the trusted shell, and the viewer each cage's frame loads from an origin of its own.
+    rollupOptions: {
+      input: {
+        shell: fileURLToPath(new URL('./renderer/index.html', import.meta.url)),
+        viewer: fileURLToPath(new URL('./renderer/viewer.html', import.meta.url)),
+      },
+    },
   },
   optimizeDeps: { esbuildOptions: { target: 'esnext' } },
 });

@@ -65,7 +65,7 @@ for (const mode of MODES) {
       const viewer = (await page.getByTestId('viewer-high').boundingBox())!;
       expect(viewer.y).toBeGreaterThanOrEqual(band.y + band.height + 6);
       // No cage-supplied cursor image is ever used: it could float over the band.
-      const cursors = await page.getByTestId('viewer-high').locator('canvas').evaluateAll((els) => els.filter((el) => el.isConnected).map((el) => getComputedStyle(el).cursor));
+      const cursors = await page.frameLocator('[data-testid=viewer-frame-high]').locator('#screen canvas').evaluateAll((els) => els.filter((el) => el.isConnected).map((el) => getComputedStyle(el).cursor));
       for (const c of cursors) expect(c).toBe('none');
       if (mode === 'cursor-bell') {
         // A bell every 10 ms shows at most once a second.
@@ -91,7 +91,7 @@ for (const mode of MODES) {
       await expect
         .poll(
           async () => {
-            await page.getByTestId('viewer-low').locator('canvas').click({ position: { x: 300, y: 300 } });
+            await page.getByTestId('viewer-low').click({ position: { x: 300, y: 300 } });
             await page.keyboard.press('x');
             await page.waitForTimeout(200);
             return rawKeyPresses(sup.homeOf('low')).includes(KEYCODE.x);

@@ -63,7 +63,7 @@ test('kiosk: every blocked chord and Ctrl+wheel lose their browser action; the p
 
 test('kiosk: the cage in front still receives its own Ctrl+S', async ({ page }) => {
   await open(page, true);
-  await page.getByTestId('cage-frame-low').locator('canvas').click();
+  await page.getByTestId('viewer-low').click();
   const before = rawKeyPresses(sup.homeOf('low')).filter((k) => k === KEYCODE_S).length;
   await page.keyboard.press('Control+S');
   await expect.poll(() => rawKeyPresses(sup.homeOf('low')).filter((k) => k === KEYCODE_S).length).toBe(before + 1);

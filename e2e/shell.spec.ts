@@ -41,7 +41,7 @@ function trustedSamples(shot: Screenshot): Array<[number, number]> {
  */
 async function typeCommandUntil(page: Page, level: string, command: string, done: () => boolean): Promise<void> {
   for (let attempt = 0; attempt < 5; attempt++) {
-    await page.getByTestId(`viewer-${level}`).locator('canvas').click({ position: { x: 300, y: 300 } });
+    await page.getByTestId(`viewer-${level}`).click({ position: { x: 300, y: 300 } });
     await page.keyboard.type(command, { delay: 10 });
     await page.keyboard.press('Enter');
     const deadline = Date.now() + 3000;
@@ -73,7 +73,7 @@ test('shows the low level in the band and frame, then the high level after the s
   await expect(page.getByTestId('band-level-name')).toContainText('Haut');
   await expect(page.getByTestId('cage-frame-high')).toBeVisible();
   await expect(page.getByTestId('cage-frame-low')).toBeHidden();
-  await expect(page.getByTestId('viewer-high').locator('canvas')).toBeVisible();
+  await expect(page.frameLocator('[data-testid=viewer-frame-high]').locator('canvas')).toBeVisible();
   const high = await screenshot(page, 'high');
   for (const [x, y] of trustedSamples(high)) expect(high.coloursIn(x, y, x + 1, y + 1), `pixel ${x},${y}`).toEqual(new Set([HIGH]));
 

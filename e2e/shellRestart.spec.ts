@@ -40,7 +40,7 @@ test('a restarted shell finds the cages and their work as they were', async ({ b
   await expect
     .poll(
       async () => {
-        await first.getByTestId('viewer-low').locator('canvas').click({ position: { x: 300, y: 300 } });
+        await first.getByTestId('viewer-low').click({ position: { x: 300, y: 300 } });
         await first.keyboard.type('echo kept > ~/kept.txt\n', { delay: 10 });
         try {
           return readFileSync(`${sup.homeOf('low')}/kept.txt`, 'utf8').trim();

@@ -66,7 +66,7 @@ test('first start asks for the phrase, ignores a hasty click, and the phrase nev
 
   // Use the low cage a little: it gets keys, as it should.
   await expect(page.getByTestId('cage-frame-low')).toHaveAttribute('data-viewer', 'connected');
-  await page.getByTestId('viewer-low').locator('canvas').click({ position: { x: 200, y: 200 } });
+  await page.getByTestId('viewer-low').click({ position: { x: 200, y: 200 } });
   await page.keyboard.type('hello', { delay: 5 });
 
   // Change it, from the overview only, typing it while the low cage was the last to have keys.
@@ -79,7 +79,7 @@ test('first start asks for the phrase, ignores a hasty click, and the phrase nev
   await page.keyboard.press('Pause');
   await expect(page.getByTestId('overview-trust')).toContainText(SECOND);
   await page.keyboard.press('Escape');
-  await page.getByTestId('viewer-low').locator('canvas').click({ position: { x: 200, y: 200 } });
+  await page.getByTestId('viewer-low').click({ position: { x: 200, y: 200 } });
   await page.keyboard.type('bye', { delay: 5 });
   await page.waitForTimeout(500);
 

@@ -91,7 +91,7 @@ test('an unknown key: trusted dialog, attach low read-write, tray, eject, reatta
   // While the dialog is up no cage gets a key, even one aimed straight at the cage's viewer.
   const xBefore = rawKeyPresses(sup.homeOf('low')).filter((k) => k === KEYCODE.x).length;
   await page.keyboard.press('x');
-  await page.getByTestId('cage-frame-low').locator('canvas').press('x');
+  await page.getByTestId('viewer-low').press('x');
   await page.waitForTimeout(300);
   expect(rawKeyPresses(sup.homeOf('low')).filter((k) => k === KEYCODE.x).length).toBe(xBefore);
   await page.screenshot({ path: test.info().outputPath('usb-dialog.png') });

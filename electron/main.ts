@@ -14,7 +14,8 @@ import { isRpcMethod } from '../shared/rpc';
 import { isSakEvent } from '../shared/keysyms';
 import { chordMatches, parseChord } from '../shared/shortcuts';
 import { SupervisorLink } from './supervisorLink';
-import { APP_HOST, APP_ORIGIN, APP_SCHEME, shellCsp, shellWindowOptions } from './windowOptions';
+import { VIEWER_PAGE } from '../shared/viewerProtocol';
+import { APP_HOST, APP_ORIGIN, APP_SCHEME, shellCsp, shellWindowOptions, viewerCsp } from './windowOptions';
 
 const rpcSocket = process.env.CLOISON_RPC_SOCKET;
 const gatewayOrigin = process.env.CLOISON_GATEWAY_ORIGIN;
@@ -36,14 +37,19 @@ app.whenReady().then(async () => {
     return;
   }
   const csp = shellCsp(gatewayOrigin);
+  const frameCsp = viewerCsp(gatewayOrigin);
+  // app://cloison is the shell; app://viewer-<level> serve a cage's viewer page and its assets only.
   protocol.handle(APP_SCHEME, async (request) => {
     const url = new URL(request.url);
-    if (url.host !== APP_HOST) return new Response('not found', { status: 404 });
-    const file = normalize(join(rendererDir, url.pathname === '/' ? 'index.html' : decodeURIComponent(url.pathname)));
+    const viewer = /^viewer-[a-z][a-z0-9-]{0,31}$/.test(url.host);
+    if (url.host !== APP_HOST && !viewer) return new Response('not found', { status: 404 });
+    const relative = url.pathname === '/' ? (viewer ? '' : 'index.html') : decodeURIComponent(url.pathname).slice(1);
+    if (viewer ? relative !== VIEWER_PAGE && !relative.startsWith('assets/') : relative === VIEWER_PAGE) return new Response('not found', { status: 404 });
+    const file = normalize(join(rendererDir, relative));
     if (!file.startsWith(rendererDir + sep)) return new Response('not found', { status: 404 });
     const response = await net.fetch(pathToFileURL(file).toString());
     const headers = new Headers(response.headers);
-    headers.set('Content-Security-Policy', csp);
+    headers.set('Content-Security-Policy', viewer ? frameCsp : csp);
     return new Response(response.body, { status: response.status, headers });
   });
   session.defaultSession.setPermissionRequestHandler((_wc, _permission, callback) => callback(false));

@@ -49,9 +49,26 @@ export function shellCsp(gatewayOrigin: string): string {
     "img-src 'self' data: blob:",
     "font-src 'self'",
     `connect-src 'self' ${gatewayOrigin.replace(/^http/, 'ws')}`,
+    // The cages' viewer frames, each under an app:// host of its own (app://viewer-<level>).
+    'frame-src app:',
     "object-src 'none'",
     "base-uri 'none'",
     "form-action 'none'",
     "frame-ancestors 'none'",
+  ].join('; ');
+}
+
+/** A viewer frame: the gateway only, embedded by the shell only. */
+export function viewerCsp(gatewayOrigin: string): string {
+  return [
+    "default-src 'self'",
+    "script-src 'self'",
+    "style-src 'self'",
+    "img-src 'self' data: blob:",
+    `connect-src ${gatewayOrigin.replace(/^http/, 'ws')}/vnc`,
+    "object-src 'none'",
+    "base-uri 'none'",
+    "form-action 'none'",
+    `frame-ancestors ${APP_ORIGIN}`,
   ].join('; ');
 }

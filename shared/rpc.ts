@@ -156,6 +156,8 @@ export const rpcMethods = {
       /** This shell's session: viewers opened under another one are shown as such (onViewers). */
       session: z.string(),
       viewers: z.array(z.object({ level: levelIdSchema, session: z.string() })),
+      /** Each level's viewer origin in the browser host (one per level); empty for a shell on the Unix socket. */
+      viewerOrigins: z.record(z.string(), z.string()),
     }),
   },
   /**

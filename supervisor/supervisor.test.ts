@@ -118,6 +118,13 @@ describe('supervisor (real cage)', () => {
     reloaded.close();
   });
 
+  it('gives each level a viewer origin of its own that may reach the gateway only, never the RPC', async () => {
+    const origins = sup.browserHost!.viewerOrigins;
+    expect(Object.keys(origins)).toEqual(['low', 'high']);
+    expect(new Set([sup.browserHost!.origin, origins.low, origins.high]).size).toBe(3);
+    await expect(rpcSocket(['cloison.v1', 'cloison-launch.' + (await launch())], origins.low!)).rejects.toThrow('HTTP 403');
+  });
+
   it('mints launch addresses only over the Unix socket, and journals every ticket with its session', async () => {
     const ws = await rpcSocket(['cloison.v1', 'cloison-launch.' + (await launch())]);
     const session = (await nextEvent(ws, 'onSession')).session;

@@ -236,6 +236,7 @@ export class Supervisor {
       devices: this.devices,
       viewers: () => this.gateway.viewers(),
       launchUrl: () => this.launchUrl(),
+      viewerOrigins: () => this.host?.viewerOrigins ?? {},
     });
   }
 
@@ -361,6 +362,7 @@ export class Supervisor {
       rendererDir: this.options.rendererDir,
       shell: this.options.browserShell ?? false,
       launches: this.launches,
+      levels: this.policy.levels.map((l) => l.id),
       handlers,
       sessions: this.sessions,
       gateway: this.gateway,

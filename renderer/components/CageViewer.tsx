@@ -1,12 +1,18 @@
 /**
- * One cage's display: a noVNC RFB in a container the shell clips. Input reaches the cage only
- * while it is in front (viewOnly otherwise; the gateway enforces the same). The cage's desktop
- * name is never read: nothing a cage announces becomes shell text.
+ * One cage's display: a frame of the cage's own viewer origin (one per level, so site isolation
+ * gives each its own renderer process) in a box the shell clips. That frame alone parses the cage's
+ * bytes, and it holds only its own one-time ticket, handed over here; this page never parses a
+ * cage byte and keeps every authority (RPC, dialogs, the other cage).
+ *
+ * The frame never gets the keyboard or the pointer: it is inert (pointer-events: none, no tab
+ * stop) under an input surface of this page, which takes focus and clicks and hands key and
+ * pointer events to the frame only while its cage is in front — after the shortcuts and the
+ * secure-attention key were taken at the window (trusted path, property 3). The gateway enforces
+ * the same independently. The cage's desktop name is never read.
  */
-import RFB from '@novnc/novnc';
-import { useEffect, useRef, useState } from 'react';
+import { useEffect, useRef, useState, type KeyboardEvent as ReactKeyboardEvent, type MouseEvent as ReactMouseEvent, type WheelEvent as ReactWheelEvent } from 'react';
+import { viewerToShellSchema, VIEWER_PAGE, type ShellToViewer } from '../../shared/viewerProtocol';
 import { useShell, useShellState } from '../shellContext';
-import { guardFramebufferSize } from './framebufferGuard';
 
 export type ViewerState = 'idle' | 'connecting' | 'connected' | 'unreachable';
 
@@ -26,69 +32,123 @@ export function CageViewer({ level, front, onViewerState, onBell }: Props) {
   const { api } = useShell();
   const status = useShellState((s) => s.cages[level]?.status);
   const restarts = useShellState((s) => s.cages[level]?.restarts ?? 0);
-  const container = useRef<HTMLDivElement>(null);
-  const rfbRef = useRef<RFB | null>(null);
+  const frame = useRef<HTMLIFrameElement>(null);
+  const surface = useRef<HTMLDivElement>(null);
   const [attempt, setAttempt] = useState(0);
+  // The viewer page said it listens (its frame's load event may be the initial about:blank's):
+  // a count, so a viewer page that loads again is handed a new ticket.
+  const [ready, setReady] = useState(0);
+  const loaded = ready > 0;
   const lastBell = useRef(0);
+  const viewerOrigin = api.viewerOrigin(level);
+  const frontRef = useRef(front);
+  frontRef.current = front;
 
+  const post = (message: ShellToViewer) => {
+    if (loaded) frame.current?.contentWindow?.postMessage(message, viewerOrigin);
+  };
+
+  // What the viewer says is its own frame's business: state for the overlay, bells rate-limited.
   useEffect(() => {
-    if (status !== 'running' || !container.current) {
+    const onMessage = (ev: MessageEvent) => {
+      if (ev.origin !== viewerOrigin || ev.source !== frame.current?.contentWindow) return;
+      const parsed = viewerToShellSchema.safeParse(ev.data);
+      if (!parsed.success) return;
+      if (parsed.data.type === 'ready') {
+        setReady((n) => n + 1);
+        return;
+      }
+      if (parsed.data.type === 'bell') {
+        const now = Date.now();
+        if (now - lastBell.current < BELL_INTERVAL_MS) return;
+        lastBell.current = now;
+        onBell();
+        return;
+      }
+      onViewerState(parsed.data.state);
+      if (parsed.data.state === 'unreachable') setTimeout(() => setAttempt((a) => a + 1), RECONNECT_DELAY_MS);
+    };
+    window.addEventListener('message', onMessage);
+    return () => window.removeEventListener('message', onMessage);
+  }, [viewerOrigin, onBell, onViewerState]);
+
+  // A ticket per connection, handed to this cage's frame only.
+  useEffect(() => {
+    if (status !== 'running' || !loaded) {
       onViewerState('idle');
       return;
     }
     let cancelled = false;
-    let retryTimer: ReturnType<typeof setTimeout> | undefined;
     onViewerState('connecting');
     void api
       .call('vnc.ticket', { level })
       .then(({ ticket, path }) => {
-        if (cancelled || !container.current) return;
-        const rfb = new RFB(container.current, api.vncUrl(path, level, ticket), { shared: true });
-        guardFramebufferSize(rfb, () => onViewerState('unreachable'));
-        rfb.scaleViewport = true;
-        rfb.clipViewport = false;
-        rfb.resizeSession = false; // the policy fixes the cage's size
-        rfb.background = '#000000';
-        rfb.viewOnly = !front;
-        rfb.addEventListener('connect', () => {
-          onViewerState('connected');
-          if (rfb.viewOnly === false) rfb.focus();
-        });
-        rfb.addEventListener('bell', () => {
-          const now = Date.now();
-          if (now - lastBell.current < BELL_INTERVAL_MS) return;
-          lastBell.current = now;
-          onBell();
-        });
-        rfb.addEventListener('disconnect', () => {
-          rfbRef.current = null;
-          if (cancelled) return;
-          onViewerState('unreachable');
-          retryTimer = setTimeout(() => setAttempt((a) => a + 1), RECONNECT_DELAY_MS);
-        });
-        rfbRef.current = rfb;
+        if (cancelled) return;
+        post({ type: 'input', enabled: frontRef.current });
+        post({ type: 'open', url: api.vncUrl(path, level, ticket) });
       })
       .catch(() => {
         if (cancelled) return;
         onViewerState('unreachable');
-        retryTimer = setTimeout(() => setAttempt((a) => a + 1), RECONNECT_DELAY_MS);
+        setTimeout(() => setAttempt((a) => a + 1), RECONNECT_DELAY_MS);
       });
     return () => {
       cancelled = true;
-      clearTimeout(retryTimer);
-      rfbRef.current?.disconnect();
-      rfbRef.current = null;
     };
     // `front` is deliberately not a dependency: the effect below applies it without reconnecting.
-  }, [api, level, status, restarts, attempt]);
+  }, [api, level, status, restarts, attempt, ready]);
 
   useEffect(() => {
-    const rfb = rfbRef.current;
-    if (!rfb) return;
-    rfb.viewOnly = !front;
-    if (front) rfb.focus({ preventScroll: true });
-    else rfb.blur();
-  }, [front]);
+    post({ type: 'input', enabled: front });
+    if (front) surface.current?.focus({ preventScroll: true });
+  }, [front, loaded]);
 
-  return <div className="viewer" ref={container} data-testid={`viewer-${level}`} />;
+  const modifiers = (e: { ctrlKey: boolean; altKey: boolean; shiftKey: boolean; metaKey: boolean }) => ({ ctrl: e.ctrlKey, alt: e.altKey, shift: e.shiftKey, meta: e.metaKey });
+  const onKey = (e: ReactKeyboardEvent<HTMLDivElement>) => {
+    if (!front) return;
+    e.preventDefault(); // the cage's key, not the page's: no scrolling, no browser action
+    const n = e.nativeEvent;
+    post({ type: 'key', event: n.type === 'keydown' ? 'keydown' : 'keyup', key: n.key.slice(0, 32), code: n.code.slice(0, 32), keyCode: n.keyCode & 0xff, location: n.location, repeat: n.repeat, ...modifiers(n) });
+  };
+  const at = (e: { clientX: number; clientY: number }) => {
+    const box = surface.current!.getBoundingClientRect();
+    return { x: e.clientX - box.left, y: e.clientY - box.top };
+  };
+  const onPointer = (e: ReactMouseEvent<HTMLDivElement>) => {
+    if (!front) return;
+    if (e.type === 'mousedown') surface.current?.focus({ preventScroll: true });
+    post({ type: 'pointer', event: e.type as 'mousedown' | 'mouseup' | 'mousemove', ...at(e), button: e.button, buttons: e.buttons, ...modifiers(e) });
+  };
+  const onWheel = (e: ReactWheelEvent<HTMLDivElement>) => {
+    if (!front) return;
+    post({ type: 'wheel', ...at(e), deltaX: e.deltaX, deltaY: e.deltaY, deltaMode: e.deltaMode });
+  };
+
+  const src = `${viewerOrigin}/${VIEWER_PAGE}?shell=${encodeURIComponent(window.location.origin)}`;
+  return (
+    <div className="viewer" data-testid={`viewer-${level}`}>
+      <iframe
+        ref={frame}
+        className="viewer__frame"
+        src={src}
+        title={level}
+        tabIndex={-1}
+        sandbox="allow-scripts allow-same-origin"
+        data-testid={`viewer-frame-${level}`}
+      />
+      <div
+        ref={surface}
+        className="viewer__input"
+        data-cage-input={level}
+        tabIndex={front ? 0 : -1}
+        onKeyDown={onKey}
+        onKeyUp={onKey}
+        onMouseDown={onPointer}
+        onMouseUp={onPointer}
+        onMouseMove={onPointer}
+        onWheel={onWheel}
+        onContextMenu={(e) => e.preventDefault()}
+      />
+    </div>
+  );
 }

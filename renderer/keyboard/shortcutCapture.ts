@@ -36,7 +36,8 @@ export function installShortcutCapture(target: Window, options: CaptureOptions):
   const matches = (b: (typeof parsed)[number], ev: KeyboardEvent) =>
     b.anyModifiers ? ev.key.toLowerCase() === b.chord.key || b.keys.includes(ev.key.toLowerCase()) || b.codes.includes(ev.code) : chordMatches(b.chord, ev);
   const swallowUp = new Set<string>();
-  const isCageTarget = (ev: Event) => ev.target instanceof HTMLCanvasElement;
+  // A cage's input surface (CageViewer) or, in older layouts, a canvas: where keys go on to a cage.
+  const isCageTarget = (ev: Event) => ev.target instanceof HTMLCanvasElement || (ev.target instanceof HTMLElement && ev.target.dataset.cageInput !== undefined);
 
   const onDown = (ev: KeyboardEvent) => {
     for (const b of parsed) {

@@ -33,6 +33,8 @@ export async function connectBrowserTransport(origin: string, credential: ShellC
   const listeners = new Map<RpcEvent, Set<(data: never) => void>>();
   const disconnectListeners: Array<() => void> = [];
   let nextId = 1;
+  // Each level's viewer origin, as the supervisor serves it (session.describe).
+  let viewerOrigins: Record<string, string> = {};
 
   await new Promise<void>((resolve, reject) => {
     ws.onopen = () => resolve();
@@ -63,7 +65,10 @@ export async function connectBrowserTransport(origin: string, credential: ShellC
     pending.delete(frame.id);
     if (frame.ok) {
       const result = rpcMethods[p.method].result.safeParse(frame.result);
-      if (result.success) p.resolve(result.data);
+      if (result.success) {
+        if (p.method === 'session.describe') viewerOrigins = (result.data as { viewerOrigins: Record<string, string> }).viewerOrigins;
+        p.resolve(result.data);
+      }
       else p.reject(new RpcCallError('BAD_RESPONSE', `${p.method}: malformed response`));
     } else p.reject(new RpcCallError(frame.error.code, frame.error.message));
   };
@@ -83,6 +88,7 @@ export async function connectBrowserTransport(origin: string, credential: ShellC
       return () => set.delete(listener as (data: never) => void);
     },
     vncUrl: (path, level, ticket) => `${wsOrigin}${path}?level=${encodeURIComponent(level)}&ticket=${encodeURIComponent(ticket)}`,
+    viewerOrigin: (level) => viewerOrigins[level] ?? 'null',
     onDisconnect: (l) => disconnectListeners.push(l),
   };
 }

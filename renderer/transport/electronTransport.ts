@@ -4,6 +4,7 @@
  */
 import type { PreloadApi } from '../../shared/preloadApi';
 import { isRpcEvent, rpcEvents, rpcMethods, type RpcEvent, type RpcEventData, type RpcMethod, type RpcParams, type RpcResult } from '../../shared/rpc';
+import { electronViewerOrigin } from '../../shared/viewerProtocol';
 import { RpcCallError, type ShellApi } from './shellApi';
 
 export async function connectElectronTransport(api: PreloadApi): Promise<ShellApi> {
@@ -32,6 +33,7 @@ export async function connectElectronTransport(api: PreloadApi): Promise<ShellAp
       return () => set.delete(listener as (data: never) => void);
     },
     vncUrl: (path, level, ticket) => `${wsOrigin}${path}?level=${encodeURIComponent(level)}&ticket=${encodeURIComponent(ticket)}`,
+    viewerOrigin: electronViewerOrigin,
     onDisconnect: () => {},
   };
 }

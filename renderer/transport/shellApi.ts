@@ -10,6 +10,8 @@ export interface ShellApi {
   on<E extends RpcEvent>(event: E, listener: (data: RpcEventData<E>) => void): () => void;
   /** ws:// URL of the gateway for one cage connection. */
   vncUrl(path: string, level: string, ticket: string): string;
+  /** The origin a level's viewer frame loads from: one per level, never the shell's own. */
+  viewerOrigin(level: string): string;
   /** Called when the RPC link drops, so the shell can show it. */
   onDisconnect(listener: () => void): void;
 }

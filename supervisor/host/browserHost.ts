@@ -7,6 +7,10 @@
  * app://cloison): a request with none is refused, so no local process can drive these sockets
  * without pretending to be a browser page of ours. The RPC admits a shell that presents a launch
  * secret or its resume token (shellLaunches.ts), each single use.
+ *
+ * Each level's viewer is served from an origin of its own — another loopback address, so another
+ * site, so another renderer process under Chromium's site isolation — which may open the VNC
+ * gateway and nothing else: never the RPC, never the shell's page (viewerProtocol.ts).
  */
 import { readFileSync, statSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -17,6 +21,7 @@ import { MAX_RPC_FRAME_BYTES } from '../../shared/rpc';
 import { refuseUpgrade, VNC_PATH, type VncGateway } from '../gateway/vncGateway';
 import { RpcSession, type RpcHandlers, type RpcSessions } from '../rpc/rpcSession';
 import type { ShellLaunches } from './shellLaunches';
+import { electronViewerOrigin, VIEWER_PAGE } from '../../shared/viewerProtocol';
 
 export const RPC_PATH = '/rpc';
 export const RPC_PROTOCOL = 'cloison.v1';
@@ -39,6 +44,8 @@ export interface BrowserHostOptions {
   /** Serve the browser shell (renderer and RPC WebSocket); off, only the VNC gateway answers. */
   shell: boolean;
   launches: ShellLaunches;
+  /** The policy's levels: one viewer origin each. */
+  levels: string[];
   handlers: RpcHandlers;
   sessions: RpcSessions;
   gateway: VncGateway;
@@ -52,8 +59,13 @@ export interface BrowserHost {
   server: Server;
   port: number;
   origin: string;
+  /** Each level's viewer origin (empty when the browser shell is off). */
+  viewerOrigins: Record<string, string>;
   close(): Promise<void>;
 }
+
+/** A level's viewer listens on a loopback address of its own: 127.0.0.10, .11, … */
+const viewerAddress = (index: number) => `127.0.0.${10 + index}`;
 
 export async function startBrowserHost(options: BrowserHostOptions): Promise<BrowserHost> {
   const rpcWss = new WebSocketServer({
@@ -63,7 +75,8 @@ export async function startBrowserHost(options: BrowserHostOptions): Promise<Bro
     handleProtocols: (protocols) => (protocols.has(RPC_PROTOCOL) ? RPC_PROTOCOL : false),
   });
   let origin = '';
-  const server = createServer((req, res) => serveStatic(req, res, options.shell ? options.rendererDir : null, () => csp(origin)));
+  const viewerOrigins: Record<string, string> = {};
+  const server = createServer((req, res) => serveStatic(req, res, options.shell ? options.rendererDir : null, () => csp(origin, Object.values(viewerOrigins)), 'shell'));
 
   server.on('upgrade', (req, socket, head) => {
     let url: URL;
@@ -75,7 +88,11 @@ export async function startBrowserHost(options: BrowserHostOptions): Promise<Bro
     const reqOrigin = req.headers.origin;
     // Exact origins only, and one is required: a page from elsewhere, or a process that is no
     // page at all, must not drive the shell's sockets.
-    const allowed = [...(options.shell ? [origin] : []), ...(options.extraOrigins ?? [])];
+    const extra = options.extraOrigins ?? [];
+    // Electron's shell (app://cloison) brings its viewers' app:// hosts with it.
+    const electronViewers = extra.some((o) => o.startsWith('app://')) ? options.levels.map(electronViewerOrigin) : [];
+    const shellOrigins = [...(options.shell ? [origin] : []), ...extra];
+    const allowed = url.pathname === VNC_PATH ? [...shellOrigins, ...Object.values(viewerOrigins), ...electronViewers] : shellOrigins;
     if (reqOrigin === undefined || !allowed.includes(reqOrigin)) return refuseUpgrade(socket, 403, 'origin missing or not allowed');
     if (url.pathname === VNC_PATH) return options.gateway.handleUpgrade(req, socket, head);
     if (url.pathname !== RPC_PATH || !options.shell) return refuseUpgrade(socket, 404, 'no such endpoint');
@@ -105,14 +122,37 @@ export async function startBrowserHost(options: BrowserHostOptions): Promise<Bro
   });
   const port = (server.address() as AddressInfo).port;
   origin = `http://127.0.0.1:${port}`;
+  // One server per level's viewer origin: it serves the viewer page and its assets, nothing else.
+  const viewerServers: Server[] = [];
+  if (options.shell) {
+    for (const [index, level] of options.levels.entries()) {
+      let viewerOrigin = '';
+      const viewer = createServer((req, res) => serveStatic(req, res, options.rendererDir, () => viewerCsp(origin), 'viewer'));
+      const at = viewerAddress(index);
+      const listen = (p: number) =>
+        new Promise<void>((resolve, reject) => {
+          viewer.once('error', reject);
+          viewer.listen(p, at, () => resolve());
+        });
+      await listen(port).catch(() => listen(0));
+      viewerOrigin = `http://${at}:${(viewer.address() as AddressInfo).port}`;
+      viewerOrigins[level] = viewerOrigin;
+      viewerServers.push(viewer);
+    }
+  }
   return {
     server,
     port,
     origin,
+    viewerOrigins,
     close: () =>
       new Promise((resolve) => {
         for (const ws of rpcWss.clients) ws.terminate();
         rpcWss.close();
+        for (const v of viewerServers) {
+          v.closeAllConnections();
+          v.close();
+        }
         server.closeAllConnections();
         server.close(() => resolve());
       }),
@@ -131,7 +171,8 @@ function admit(req: IncomingMessage, launches: ShellLaunches) {
   return null;
 }
 
-export function csp(origin: string): string {
+/** The shell page: its own scripts, its RPC, and frames from its levels' viewer origins only. */
+export function csp(origin: string, viewerOrigins: string[] = []): string {
   const ws = origin.replace(/^http/, 'ws');
   return [
     "default-src 'self'",
@@ -140,6 +181,7 @@ export function csp(origin: string): string {
     "img-src 'self' data: blob:",
     "font-src 'self'",
     `connect-src 'self' ${ws}`,
+    `frame-src ${viewerOrigins.length > 0 ? viewerOrigins.join(' ') : "'none'"}`,
     "object-src 'none'",
     "base-uri 'none'",
     "form-action 'none'",
@@ -147,7 +189,23 @@ export function csp(origin: string): string {
   ].join('; ');
 }
 
-function serveStatic(req: IncomingMessage, res: ServerResponse, root: string | null, policy: () => string): void {
+/** A viewer page: the gateway only, embedded by the shell's page only. */
+export function viewerCsp(shellOrigin: string): string {
+  return [
+    "default-src 'self'",
+    "script-src 'self'",
+    "style-src 'self'",
+    "img-src 'self' data: blob:",
+    `connect-src ${shellOrigin.replace(/^http/, 'ws')}${VNC_PATH}`,
+    "object-src 'none'",
+    "base-uri 'none'",
+    "form-action 'none'",
+    `frame-ancestors ${shellOrigin}`,
+  ].join('; ');
+}
+
+/** The shell's server serves every page but the viewer; a viewer's server, the viewer page and assets only. */
+function serveStatic(req: IncomingMessage, res: ServerResponse, root: string | null, policy: () => string, page: 'shell' | 'viewer'): void {
   const headers = {
     'Content-Security-Policy': policy(),
     'X-Content-Type-Options': 'nosniff',
@@ -170,7 +228,12 @@ function serveStatic(req: IncomingMessage, res: ServerResponse, root: string | n
     res.writeHead(404, { ...headers, 'Content-Type': 'text/plain' }).end('renderer not built: run npm run build\n');
     return;
   }
-  const relative = pathname === '/' ? 'index.html' : pathname.slice(1);
+  const relative = pathname === '/' ? (page === 'shell' ? 'index.html' : '') : pathname.slice(1);
+  const allowedHere = page === 'shell' ? relative !== VIEWER_PAGE : relative === VIEWER_PAGE || relative.startsWith('assets/');
+  if (!allowedHere) {
+    res.writeHead(404, headers).end();
+    return;
+  }
   const file = normalize(join(root, relative));
   if (!file.startsWith(normalize(root) + sep) || relative.includes('\0')) {
     res.writeHead(404, headers).end();

@@ -32,6 +32,8 @@ export interface HandlerDeps {
   viewers: () => Array<{ level: string; session: string }>;
   /** A new one-time address for a browser-host shell, or null when the browser shell is off. */
   launchUrl: () => { url: string; expiresInMs: number } | null;
+  /** Each level's viewer origin in the browser host. */
+  viewerOrigins: () => Record<string, string>;
 }
 
 export function levelViews(policy: Policy): LevelView[] {
@@ -45,13 +47,14 @@ export function createRpcHandlers(deps: HandlerDeps): RpcHandlers {
     return cage;
   };
   return {
-    'session.describe': (_params, { session }) => ({
+    'session.describe': (_params, { session, transport }) => ({
       levels: levelViews(deps.policy),
       cages: [...deps.cages.values()].map((c) => c.state),
       focus: deps.focus.front,
       shortcuts: { ...deps.policy.shortcuts },
       session,
       viewers: deps.viewers(),
+      viewerOrigins: transport === 'websocket' ? deps.viewerOrigins() : {},
     }),
     'vnc.ticket': ({ level }, { session }) => {
       const cage = cageOf(level);

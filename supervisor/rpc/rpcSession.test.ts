@@ -7,7 +7,7 @@ import { RpcSession, type RpcHandlers } from './rpcSession';
 function session(overrides: Partial<RpcHandlers> = {}) {
   const sent: unknown[] = [];
   const handlers: RpcHandlers = {
-    'session.describe': () => ({ levels: levelViews(loadDefaultPolicy()), cages: [], focus: 'low', shortcuts: { switchLevel: 'Ctrl+Alt+PageDown', copyOut: 'Ctrl+Alt+C', pasteIn: 'Ctrl+Alt+V', secureAttention: 'Pause' }, session: 's', viewers: [] }),
+    'session.describe': () => ({ levels: levelViews(loadDefaultPolicy()), cages: [], focus: 'low', shortcuts: { switchLevel: 'Ctrl+Alt+PageDown', copyOut: 'Ctrl+Alt+C', pasteIn: 'Ctrl+Alt+V', secureAttention: 'Pause' }, session: 's', viewers: [], viewerOrigins: {} }),
     'shell.launch': () => ({ url: 'http://127.0.0.1:1/#launch=x', expiresInMs: 1 }),
     'vnc.ticket': () => ({ ticket: 't', path: '/vnc', expiresInMs: 1 }),
     'focus.set': ({ level }) => ({ level }),

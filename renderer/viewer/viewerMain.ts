@@ -1,0 +1,80 @@
+/**
+ * One cage's viewer, in a frame of its own origin: the only code that parses that cage's bytes
+ * (noVNC's decoders), in a renderer process that holds no authority — no RPC, no other cage, only
+ * the one-time ticket the trusted page hands it. It takes input only as the trusted page hands it
+ * over (viewerProtocol.ts), replayed as events on noVNC's canvas; it never has the keyboard focus.
+ */
+import RFB from '@novnc/novnc';
+import { shellToViewerSchema, type ShellToViewer, type ViewerToShell } from '../../shared/viewerProtocol';
+import { guardFramebufferSize } from './framebufferGuard';
+import './viewer.css';
+
+/** The trusted page that may embed and drive this viewer, from the address it loaded us with. */
+const shellOrigin = new URLSearchParams(location.search).get('shell') ?? '';
+const screen = document.getElementById('screen')!;
+let rfb: RFB | null = null;
+let inputEnabled = false;
+
+function tell(message: ViewerToShell): void {
+  if (window.parent !== window) window.parent.postMessage(message, shellOrigin);
+}
+
+function canvas(): HTMLCanvasElement | null {
+  return screen.querySelector('canvas');
+}
+
+function open(url: string): void {
+  rfb?.disconnect();
+  tell({ type: 'state', state: 'connecting' });
+  const r = new RFB(screen, url, { shared: true });
+  guardFramebufferSize(r, () => tell({ type: 'state', state: 'unreachable' }));
+  r.scaleViewport = true;
+  r.clipViewport = false;
+  r.resizeSession = false; // the policy fixes the cage's size
+  r.background = '#000000';
+  r.focusOnClick = false; // the trusted page keeps the focus
+  r.viewOnly = !inputEnabled;
+  r.addEventListener('connect', () => tell({ type: 'state', state: 'connected' }));
+  r.addEventListener('disconnect', () => {
+    if (rfb !== r) return; // replaced by a newer connection: not a loss
+    rfb = null;
+    tell({ type: 'state', state: 'unreachable' });
+  });
+  r.addEventListener('bell', () => tell({ type: 'bell' }));
+  rfb = r;
+}
+
+function replay(message: Extract<ShellToViewer, { type: 'key' | 'pointer' | 'wheel' }>): void {
+  const target = canvas();
+  if (!target || !rfb || !inputEnabled) return;
+  const base = target.getBoundingClientRect();
+  if (message.type === 'key') {
+    const init = { key: message.key, code: message.code, location: message.location, repeat: message.repeat, ctrlKey: message.ctrl, altKey: message.alt, shiftKey: message.shift, metaKey: message.meta, bubbles: true, cancelable: true };
+    const event = new KeyboardEvent(message.event, init);
+    Object.defineProperty(event, 'keyCode', { value: message.keyCode });
+    Object.defineProperty(event, 'which', { value: message.keyCode });
+    target.dispatchEvent(event);
+    return;
+  }
+  const at = { clientX: base.left + message.x, clientY: base.top + message.y, bubbles: true, cancelable: true };
+  if (message.type === 'wheel') {
+    target.dispatchEvent(new WheelEvent('wheel', { ...at, deltaX: message.deltaX, deltaY: message.deltaY, deltaMode: message.deltaMode }));
+    return;
+  }
+  target.dispatchEvent(new MouseEvent(message.event, { ...at, button: message.button, buttons: message.buttons, ctrlKey: message.ctrl, altKey: message.alt, shiftKey: message.shift, metaKey: message.meta }));
+}
+
+window.addEventListener('message', (ev: MessageEvent) => {
+  // Only the trusted page that embeds us, at the origin it named.
+  if (ev.source !== window.parent || ev.origin !== shellOrigin) return;
+  const parsed = shellToViewerSchema.safeParse(ev.data);
+  if (!parsed.success) return;
+  const message = parsed.data;
+  if (message.type === 'open') open(message.url);
+  else if (message.type === 'input') {
+    inputEnabled = message.enabled;
+    if (rfb) rfb.viewOnly = !inputEnabled;
+  } else replay(message);
+});
+
+tell({ type: 'ready' });
