@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { bwrapCage, HIGH_COLOUR, LOW_COLOUR, twoLevelPolicy, vncCage } from '../supervisor/testing/testPolicy';
 import { expect, test, type Page } from '@playwright/test';
 import { startHostileVncServer, type HostileMode, type HostileVncServer } from './tools/hostileVncServer';
-import { KEY_LOGGER_APP, KEYCODE, rawKeyPresses } from './support/cageProbes';
+import { KEY_LOGGER_APP, typeUntilLogged } from './support/cageProbes';
 import { Screenshot } from './support/pixels';
 import { startSupervisor, TEST_TRUST_PHRASE, type SupervisorProcess } from './support/supervisorProcess';
 
@@ -88,17 +88,7 @@ for (const mode of MODES) {
       await page.keyboard.press('Control+Alt+PageDown');
       await expect(page.getByTestId('level-band')).toHaveAttribute('data-input-level', 'low');
       expect(Date.now() - started).toBeLessThan(5000);
-      await expect
-        .poll(
-          async () => {
-            await page.getByTestId('viewer-low').click({ position: { x: 300, y: 300 } });
-            await page.keyboard.press('x');
-            await page.waitForTimeout(200);
-            return rawKeyPresses(sup.homeOf('low')).includes(KEYCODE.x);
-          },
-          { timeout: 20_000 },
-        )
-        .toBe(true);
+      await typeUntilLogged(page, 'low', sup.homeOf('low'));
       await trustedAreasAre(page, LOW, 'after-hostile');
     });
 

@@ -7,7 +7,7 @@
 import { HIGH_COLOUR, LOW_COLOUR } from '../supervisor/testing/testPolicy';
 import { expect, test, type Page } from '@playwright/test';
 import WebSocket from 'ws';
-import { KEY_LOGGER_APP, KEYCODE, rawKeyPresses } from './support/cageProbes';
+import { KEY_LOGGER_APP, KEYCODE, rawKeyPresses, typeUntilLogged } from './support/cageProbes';
 import { Screenshot } from './support/pixels';
 import { openShell as openShellOf, startSupervisor, TEST_TRUST_PHRASE, twoCagePolicy, type SupervisorProcess } from './support/supervisorProcess';
 
@@ -30,20 +30,7 @@ async function frontIs(page: Page, level: string): Promise<void> {
 }
 
 /** Types `x` into the cage in front until its key logger shows it (the cage may still be starting). */
-async function provenTyping(page: Page, level: string): Promise<void> {
-  const home = sup.homeOf(level);
-  await expect
-    .poll(
-      async () => {
-        await page.getByTestId(`viewer-${level}`).click({ position: { x: 300, y: 300 } });
-        await page.keyboard.press('x');
-        await page.waitForTimeout(200);
-        return rawKeyPresses(home).includes(KEYCODE.x);
-      },
-      { timeout: 20_000 },
-    )
-    .toBe(true);
-}
+const provenTyping = (page: Page, level: string) => typeUntilLogged(page, level, sup.homeOf(level));
 
 const MODIFIER_SETS = (() => {
   const names = ['Control', 'Alt', 'Shift', 'Meta'];

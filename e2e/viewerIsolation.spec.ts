@@ -5,7 +5,7 @@
  * page (where the secure-attention key is caught) while keys still reach the cage in front.
  */
 import { expect, test } from '@playwright/test';
-import { KEY_LOGGER_APP, KEYCODE, rawKeyPresses } from './support/cageProbes';
+import { KEY_LOGGER_APP, KEYCODE, rawKeyPresses, typeUntilLogged } from './support/cageProbes';
 import { openShell, startSupervisor, twoCagePolicy, type SupervisorProcess } from './support/supervisorProcess';
 
 let sup: SupervisorProcess;
@@ -57,17 +57,7 @@ test('one origin and one process per cage viewer; no RPC, no focus, no decoder i
   for (const src of shellScripts) expect(await (await page.request.get(src)).text()).not.toMatch(/TightDecoder|ZRLEDecoder|_rfbInitState/);
 
   // Typing: the keys reach the cage in front, the frame never gets the focus, the page keeps it.
-  await expect
-    .poll(
-      async () => {
-        await page.getByTestId('viewer-low').click({ position: { x: 300, y: 300 } });
-        await page.keyboard.press('x');
-        await page.waitForTimeout(200);
-        return rawKeyPresses(sup.homeOf('low')).includes(KEYCODE.x);
-      },
-      { timeout: 20_000 },
-    )
-    .toBe(true);
+  await typeUntilLogged(page, 'low', sup.homeOf('low'));
   expect(await page.evaluate(() => (document.activeElement as HTMLElement | null)?.dataset.cageInput ?? document.activeElement?.tagName)).toBe('low');
   expect(await viewer.evaluate(() => document.hasFocus())).toBe(false);
   await page.keyboard.press('Pause');

@@ -2,7 +2,9 @@
  * What a cage saw, read from outside: the X key logger each test cage runs (`xinput test-xi2
  * --root`, line-buffered into its home), and the keysyms a VNC endpoint received.
  */
+import { expect, type Page } from '@playwright/test';
 import { RfbClientFilter } from '../../supervisor/gateway/rfbClientFilter';
+import { KEYCODE, rawKeyPresses } from '../../supervisor/testing/keyLogger';
 
 export { KEY_LOGGER_APP, KEYCODE, rawKeyPresses } from '../../supervisor/testing/keyLogger';
 
@@ -18,4 +20,19 @@ export function keysymsIn(stream: Buffer): number[] {
   });
   parser.push(stream);
   return keysyms;
+}
+
+/** Types `x` into a cage's viewer until its key logger shows it (the cage may still be starting). */
+export async function typeUntilLogged(page: Page, level: string, home: string): Promise<void> {
+  await expect
+    .poll(
+      async () => {
+        await page.getByTestId(`viewer-${level}`).click({ position: { x: 300, y: 300 } });
+        await page.keyboard.press('x');
+        await page.waitForTimeout(200);
+        return rawKeyPresses(home).includes(KEYCODE.x);
+      },
+      { timeout: 20_000 },
+    )
+    .toBe(true);
 }

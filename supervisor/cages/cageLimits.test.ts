@@ -6,13 +6,12 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parsePolicy } from '../policy/policyLoader';
-import { Supervisor } from '../supervisor';
+import type { Supervisor } from '../supervisor';
+import { startTestSupervisor, type TestSupervisor } from '../testing/testSupervisor';
 import { CAGE_AGENT_APP, runThroughAgent } from '../testing/cageAgent';
 import { KEY_LOGGER_APP, KEYCODE, rawKeyPresses } from '../testing/keyLogger';
-import { testRoot } from '../testing/realCage';
 import { handshake, pressKeys, wsLink } from '../testing/rfbViewer';
-import { rpcClient, type RpcClient } from '../testing/rpcClient';
+import { type RpcClient } from '../testing/rpcClient';
 import { bwrapCage, twoLevelPolicy } from '../testing/testPolicy';
 import { waitFor } from '../testing/waitFor';
 
@@ -24,21 +23,19 @@ const POLICY = twoLevelPolicy({
 const X_KEYSYM = 0x78;
 
 describe('limits: low exhausts only itself', () => {
-  const root = testRoot();
+  let t: TestSupervisor;
   let sup: Supervisor;
   let rpc: RpcClient;
-  const home = (level: string) => join(root, 'state', 'cages', level, 'home');
+  const home = (level: string) => t.home(level);
   const highKeys = () => rawKeyPresses(home('high')).filter((k) => k === KEYCODE.x).length;
 
   beforeAll(async () => {
-    sup = new Supervisor({ policy: parsePolicy(POLICY, 'p.yaml'), policySource: 'p.yaml', policyText: POLICY, stateDir: join(root, 'state'), runDir: join(root, 'run'), rendererDir: null, browserShell: true });
-    await sup.start();
-    rpc = await rpcClient(sup.rpcSocketPath);
+    t = await startTestSupervisor(POLICY, { browserShell: true });
+    ({ sup, rpc: rpc } = t);
     await waitFor(() => existsSync(join(home('high'), 'keylog.txt')), "high's key logger");
   });
   afterAll(async () => {
-    rpc?.close();
-    await sup?.stop();
+    await t?.stop();
   }, 60_000);
 
   /** While low suffers: switch to high, type there, switch back; high must see every key. */

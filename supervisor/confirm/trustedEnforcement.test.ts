@@ -7,33 +7,30 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeSelection } from '../clipboard/xSelection';
-import { parsePolicy } from '../policy/policyLoader';
-import { Supervisor } from '../supervisor';
+import type { Supervisor } from '../supervisor';
+import { startTestSupervisor, type TestSupervisor } from '../testing/testSupervisor';
 import { KEY_LOGGER_APP, KEYCODE, rawKeyPresses } from '../testing/keyLogger';
-import { testRoot } from '../testing/realCage';
 import { handshake, pressKeys, wsLink } from '../testing/rfbViewer';
-import { answerAfterReading, rpcClient, type RpcClient } from '../testing/rpcClient';
+import { answerAfterReading, type RpcClient } from '../testing/rpcClient';
 import { bwrapCage, twoLevelPolicy } from '../testing/testPolicy';
 import { waitFor } from '../testing/waitFor';
 
 const POLICY = twoLevelPolicy({ low: bwrapCage({ uid: 62961, apps: `[${KEY_LOGGER_APP}]` }), high: bwrapCage({ uid: 62962, apps: `[${KEY_LOGGER_APP}]` }) });
 
 describe('trusted dialogs, enforced by the supervisor', () => {
-  const root = testRoot();
+  let t: TestSupervisor;
   let sup: Supervisor;
   let shell: RpcClient;
-  const home = (level: string) => join(root, 'state', 'cages', level, 'home');
+  const home = (level: string) => t.home(level);
   const xs = (level: string) => rawKeyPresses(home(level)).filter((k) => k === KEYCODE.x).length;
 
   beforeAll(async () => {
-    sup = new Supervisor({ policy: parsePolicy(POLICY, 'p.yaml'), policySource: 'p.yaml', policyText: POLICY, stateDir: join(root, 'state'), runDir: join(root, 'run'), rendererDir: null, browserShell: true });
-    await sup.start();
-    shell = await rpcClient(sup.rpcSocketPath);
+    t = await startTestSupervisor(POLICY, { browserShell: true });
+    ({ sup, rpc: shell } = t);
     await waitFor(() => existsSync(join(home('low'), 'keylog.txt')) && existsSync(join(home('high'), 'keylog.txt')), 'the key loggers');
   });
   afterAll(async () => {
-    shell?.close();
-    await sup?.stop();
+    await t?.stop();
   });
 
   async function typeInFront(level: string, count: number): Promise<void> {

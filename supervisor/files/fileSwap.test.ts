@@ -10,10 +10,10 @@ import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FilesConfirmRequest, TransferResult } from '../../shared/rpc';
-import { parsePolicy } from '../policy/policyLoader';
-import { Supervisor } from '../supervisor';
-import { cageShell, testRoot } from '../testing/realCage';
-import { answerAfterReading, rpcClient, type RpcClient } from '../testing/rpcClient';
+import type { Supervisor } from '../supervisor';
+import { startTestSupervisor, type TestSupervisor } from '../testing/testSupervisor';
+import { cageShell } from '../testing/realCage';
+import { answerAfterReading, type RpcClient } from '../testing/rpcClient';
 import { bwrapCage, twoLevelPolicy } from '../testing/testPolicy';
 import { runFileHelper } from './cageFileSandbox';
 
@@ -23,22 +23,20 @@ const REPORT = 'Rapport trimestriel : rien à signaler.\n'.repeat(200);
 const sha = (b: Buffer | string) => createHash('sha256').update(b).digest('hex');
 
 describe('file broker: what was confirmed is what crosses', () => {
-  const root = testRoot();
+  let t: TestSupervisor;
   let sup: Supervisor;
   let shell: RpcClient;
-  const home = (level: string) => join(root, 'state', 'cages', level, 'home');
+  const home = (level: string) => t.home(level);
   const incoming = () => join(home('high'), 'Incoming', 'low');
   // The attacker: a shell in low's namespaces, as low's user, in its home.
   const low = () => (script: string) => cageShell(sup.cages.get('low')!.cage!.innerPid!, LOW_UID)(`cd "$HOME" && ${script}`);
 
   beforeAll(async () => {
-    sup = new Supervisor({ policy: parsePolicy(POLICY, 'p.yaml'), policySource: 'p.yaml', policyText: POLICY, stateDir: join(root, 'state'), runDir: join(root, 'run'), rendererDir: null });
-    await sup.start();
-    shell = await rpcClient(sup.rpcSocketPath);
+    t = await startTestSupervisor(POLICY);
+    ({ sup, rpc: shell } = t);
   });
   afterAll(async () => {
-    shell?.close();
-    await sup?.stop();
+    await t?.stop();
   });
 
   /** Transfers one file; `duringDialog` runs while the trusted dialog is up, then the user accepts. */

@@ -12,12 +12,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isSakRfbKey, sakKey } from '../../shared/keysyms';
-import { parsePolicy } from '../policy/policyLoader';
-import { Supervisor } from '../supervisor';
+import type { Supervisor } from '../supervisor';
+import { startTestSupervisor, type TestSupervisor } from '../testing/testSupervisor';
 import { KEY_LOGGER_APP, KEYCODE, rawKeyPresses } from '../testing/keyLogger';
-import { testRoot } from '../testing/realCage';
 import { handshake, wsLink, type ByteLink } from '../testing/rfbViewer';
-import { rpcClient, type RpcClient } from '../testing/rpcClient';
+import { type RpcClient } from '../testing/rpcClient';
 import { bwrapCage, twoLevelPolicy, vncCage } from '../testing/testPolicy';
 import { waitFor } from '../testing/waitFor';
 
@@ -96,12 +95,12 @@ function plainKey(keysym: number, down: boolean): Buffer {
 }
 
 describe('the secure-attention key at the gateway', () => {
-  const root = testRoot();
+  let t: TestSupervisor;
   let sup: Supervisor;
   let rpc: RpcClient;
   let link: ByteLink;
   let recorder: Awaited<ReturnType<typeof recordingVncServer>>;
-  const home = join(root, 'state', 'cages', 'low', 'home');
+  const home = () => t.home('low');
 
   async function viewer(level: string, serverInitBytes: number): Promise<ByteLink> {
     const ticket = await rpc.call('vnc.ticket', { level });
@@ -127,17 +126,15 @@ describe('the secure-attention key at the gateway', () => {
 
   beforeAll(async () => {
     recorder = await recordingVncServer(RECORDER);
-    sup = new Supervisor({ policy: parsePolicy(POLICY, 'p.yaml'), policySource: 'p.yaml', policyText: POLICY, stateDir: join(root, 'state'), runDir: join(root, 'run'), rendererDir: null, browserShell: true });
-    await sup.start();
-    rpc = await rpcClient(sup.rpcSocketPath);
-    await waitFor(() => existsSync(join(home, 'keylog.txt')), 'the key logger');
+    t = await startTestSupervisor(POLICY, { browserShell: true });
+    ({ sup, rpc: rpc } = t);
+    await waitFor(() => existsSync(join(home(), 'keylog.txt')), 'the key logger');
     link = await viewer('low', 24 + 'cloison-low'.length);
   });
   afterAll(async () => {
     link?.close();
     recorder?.server.close();
-    rpc?.close();
-    await sup?.stop();
+    await t?.stop();
   });
 
   it('knows the key by keysym and by scancode', () => {
@@ -162,7 +159,7 @@ describe('the secure-attention key at the gateway', () => {
     // Control, after them on the same connection: an ordinary key by scancode arrives.
     link.send(qemuKey(X, X_SCANCODE, true));
     link.send(qemuKey(X, X_SCANCODE, false));
-    await waitFor(() => rawKeyPresses(home).includes(KEYCODE.x), 'the control key');
-    expect(rawKeyPresses(home)).not.toContain(KEYCODE.pause);
+    await waitFor(() => rawKeyPresses(home()).includes(KEYCODE.x), 'the control key');
+    expect(rawKeyPresses(home())).not.toContain(KEYCODE.pause);
   });
 });

@@ -3,15 +3,15 @@
  * the shell reconnect. Keys typed into the High frame must reach high or nothing — never low — and
  * the refusal is journaled (DESIGN.md, Cages: what the cage owns it can change).
  */
-import { existsSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { existsSync, rmSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { KEY_LOGGER_APP, KEYCODE, rawKeyPresses } from '../testing/keyLogger';
 import { handshake, pressKeys, wsLink } from '../testing/rfbViewer';
-import { parsePolicy } from '../policy/policyLoader';
-import { Supervisor } from '../supervisor';
-import { cageShell, testRoot } from '../testing/realCage';
-import { rpcClient, type RpcClient } from '../testing/rpcClient';
+import type { Supervisor } from '../supervisor';
+import { startTestSupervisor, type TestSupervisor } from '../testing/testSupervisor';
+import { cageShell } from '../testing/realCage';
+import { type RpcClient } from '../testing/rpcClient';
 import { bwrapCage, twoLevelPolicy } from '../testing/testPolicy';
 import { waitFor } from '../testing/waitFor';
 
@@ -21,20 +21,18 @@ const POLICY = twoLevelPolicy({ low: bwrapCage({ uid: LOW_UID, apps: `[${KEY_LOG
 const X_KEYSYM = 0x78;
 
 describe('a cage that swaps its VNC socket for the other cage\'s', () => {
-  const root = testRoot();
+  let t: TestSupervisor;
   let sup: Supervisor;
   let rpc: RpcClient;
-  const homeOf = (level: string) => join(root, 'state', 'cages', level, 'home');
+  const homeOf = (level: string) => t.home(level);
 
   beforeAll(async () => {
-    sup = new Supervisor({ policy: parsePolicy(POLICY, 'p.yaml'), policySource: 'p.yaml', policyText: POLICY, stateDir: join(root, 'state'), runDir: join(root, 'run'), rendererDir: null, browserShell: true });
-    await sup.start();
-    rpc = await rpcClient(sup.rpcSocketPath);
+    t = await startTestSupervisor(POLICY, { browserShell: true });
+    ({ sup, rpc: rpc } = t);
     await waitFor(() => existsSync(join(homeOf('low'), 'keylog.txt')) && existsSync(join(homeOf('high'), 'keylog.txt')), 'both key loggers');
   });
   afterAll(async () => {
-    rpc?.close();
-    await sup?.stop();
+    await t?.stop();
   });
 
   async function typeInto(level: string, count: number): Promise<void> {
@@ -66,7 +64,7 @@ describe('a cage that swaps its VNC socket for the other cage\'s', () => {
     const highBefore = rawKeyPresses(homeOf('high')).filter((k) => k === KEYCODE.x).length;
     await typeInto('high', 3);
     expect(rawKeyPresses(homeOf('high')).filter((k) => k === KEYCODE.x).length - highBefore).toBe(3);
-    const kinds = readFileSync(join(root, 'state', 'audit.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { kind: string; level?: string });
+    const kinds = t.records();
     expect(kinds.filter((r) => r.kind === 'vnc.connect' && r.level === 'high').length).toBeGreaterThanOrEqual(2);
   });
 
@@ -78,7 +76,7 @@ describe('a cage that swaps its VNC socket for the other cage\'s', () => {
     const lowBefore = rawKeyPresses(homeOf('low')).filter((k) => k === KEYCODE.x).length;
     await typeInto('high', 5);
     expect(rawKeyPresses(homeOf('low')).filter((k) => k === KEYCODE.x).length - lowBefore).toBe(0);
-    const records = readFileSync(join(root, 'state', 'audit.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { kind: string; level?: string; reason?: string });
+    const records = t.records();
     expect(records).toContainEqual(expect.objectContaining({ kind: 'vnc.refused', level: 'high', reason: expect.stringContaining('not served by that cage') }));
   });
 });

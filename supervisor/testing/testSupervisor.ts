@@ -1,0 +1,41 @@
+/**
+ * Test helper: a supervisor started in-process on a test policy with its own directories, a
+ * shell's RPC client on its Unix socket, and the paths and journal a test reads from outside.
+ */
+import { readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { parsePolicy } from '../policy/policyLoader';
+import { Supervisor } from '../supervisor';
+import { testRoot } from './realCage';
+import { rpcClient, type RpcClient } from './rpcClient';
+
+export interface TestSupervisor {
+  sup: Supervisor;
+  rpc: RpcClient;
+  root: string;
+  /** A bwrap level's home, on the host. */
+  home(level: string): string;
+  /** Every journal record so far. */
+  records(): Array<Record<string, unknown> & { kind: string }>;
+  stop(): Promise<void>;
+}
+
+export async function startTestSupervisor(policyYaml: string, options: { browserShell?: boolean } = {}): Promise<TestSupervisor> {
+  const root = testRoot();
+  const state = join(root, 'state');
+  const sup = new Supervisor({ policy: parsePolicy(policyYaml, 'p.yaml'), policySource: 'p.yaml', policyText: policyYaml, stateDir: state, runDir: join(root, 'run'), rendererDir: null, browserShell: options.browserShell ?? false });
+  await sup.start();
+  const rpc = await rpcClient(sup.rpcSocketPath);
+  return {
+    sup,
+    rpc,
+    root,
+    home: (level) => join(state, 'cages', level, 'home'),
+    records: () => readFileSync(join(state, 'audit.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l)),
+    stop: async () => {
+      rpc.close();
+      await sup.stop();
+      rmSync(root, { recursive: true, force: true });
+    },
+  };
+}
