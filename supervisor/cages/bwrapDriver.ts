@@ -86,7 +86,6 @@ const CAGE_MEDIA = `${CAGE_HOME}/Media`;
 const TTY_GID = 5;
 const CAGE_VNC_DIR = '/run/cloison';
 const CAGE_VNC_SOCKET = `${CAGE_VNC_DIR}/vnc.sock`;
-const STDERR_TAIL_BYTES = 4096;
 /** Exit codes of the generated session script. */
 const SESSION_EXITS: Record<number, string> = {
   70: 'Xvnc did not create its X socket',
@@ -125,16 +124,15 @@ export class BwrapDriver implements CageDriver {
 
     // fd 3 carries bwrap's --info-fd JSON (the sandbox's child pid), needed to attach slirp4netns.
     const child = spawnBwrap(this.bwrapArgs(), { stdio: ['ignore', 'ignore', 'pipe', 'pipe'], ...(cgroup ? { prefix: cgroup.joinPrefix } : {}) });
-    let stderrTail = '';
-    child.stderr?.on('data', (d: Buffer) => {
-      stderrTail = (stderrTail + d.toString('utf8')).slice(-STDERR_TAIL_BYTES);
-    });
+    // The session's stderr is the cage's own text: counted, never kept (see the exit handler).
+    let stderrBytes = 0;
+    child.stderr?.on('data', (d: Buffer) => (stderrBytes += d.length));
     let stoppedFor: string | null = null;
     const sessionEnded = new Promise<CageExit>((resolve) => {
       child.on('exit', (code, signal) => {
         // The reason is shown to the user: only supervisor-written words, never the cage's stderr,
         // which stays out of the supervisor's log too (a channel from the cage to administrators).
-        this.options.log?.('cage session ended', { level, code, signal, stderrBytes: stderrTail.length });
+        this.options.log?.('cage session ended', { level, code, signal, stderrBytes });
         const oom = cgroup && cgroup.counters().oomKills > counters0.oomKills ? `; its memory limit (${Math.round(cage.limits.memoryBytes / MiB)} MiB) was reached` : '';
         const known = code !== null && SESSION_EXITS[code] ? `: ${SESSION_EXITS[code]}` : '';
         resolve({ reason: stoppedFor ?? `cage session ended (${signal ?? `exit ${code}`})${known}${oom}` });

@@ -9,7 +9,7 @@
  * before bwrap runs (a shell writes its own pid, then execs), so no process starts outside it.
  */
 import { existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 
 const ROOT = '/sys/fs/cgroup';
 
@@ -131,9 +131,7 @@ function createV1(name: string, limits: CageLimits): CageCgroup {
 }
 
 function createV2(name: string, limits: CageLimits): CageCgroup {
-  const own = join(ROOT, ownGroup(''));
-  enableControllers(own);
-  const dir = freshGroup(join(own, `cloison-${name}`));
+  const dir = freshGroup(join(v2Parent(), `cloison-${name}`));
   writeFileSync(join(dir, 'memory.max'), String(limits.memoryBytes));
   if (existsSync(join(dir, 'memory.swap.max'))) writeFileSync(join(dir, 'memory.swap.max'), '0');
   writeFileSync(join(dir, 'pids.max'), String(limits.tasks));
@@ -156,20 +154,49 @@ function createV2(name: string, limits: CageLimits): CageCgroup {
 }
 
 /**
+ * Where the cages' v2 groups go: under the supervisor's own group when systemd delegated it the
+ * controllers (the unit says Delegate=yes), else — started by hand, in a login session's scope —
+ * under a `cloison` group at the root of the hierarchy, which root may always make.
+ */
+function v2Parent(): string {
+  // Once moved into our own leaf (below), our group's parent is the delegated one.
+  const current = join(ROOT, ownGroup(''));
+  const own = current.endsWith('/supervisor') ? dirname(current) : current;
+  if (own !== ROOT && hasControllers(own)) {
+    enableControllers(own);
+    return own;
+  }
+  const base = join(ROOT, 'cloison');
+  mkdirSync(base, { recursive: true });
+  enableControllers(ROOT);
+  enableControllers(base);
+  return base;
+}
+
+const WANTED = ['memory', 'pids', 'cpu'];
+
+function hasControllers(group: string): boolean {
+  const offered = readFileSync(join(group, 'cgroup.controllers'), 'utf8').split(/\s+/);
+  return offered.includes('memory') && offered.includes('pids');
+}
+
+/**
  * A v2 group with processes of its own cannot hand controllers to children ("no internal
  * processes"): the supervisor's processes move to a leaf `supervisor` first, as systemd's
- * delegation expects.
+ * delegation expects. The root group is exempt.
  */
-function enableControllers(own: string): void {
-  const wanted = ['memory', 'pids', 'cpu'].filter((c) => readFileSync(join(own, 'cgroup.controllers'), 'utf8').split(/\s+/).includes(c));
-  if (!wanted.includes('memory') || !wanted.includes('pids')) throw new Error(`the supervisor's cgroup (${own}) was not delegated the memory and pids controllers`);
-  const enable = () => writeFileSync(join(own, 'cgroup.subtree_control'), wanted.map((c) => `+${c}`).join(' '));
+function enableControllers(group: string): void {
+  const offered = readFileSync(join(group, 'cgroup.controllers'), 'utf8').split(/\s+/);
+  const wanted = WANTED.filter((c) => offered.includes(c));
+  if (!wanted.includes('memory') || !wanted.includes('pids')) throw new Error(`the control group ${group} offers no memory and pids controllers`);
+  const enable = () => writeFileSync(join(group, 'cgroup.subtree_control'), wanted.map((c) => `+${c}`).join(' '));
   try {
     enable();
   } catch {
-    const leaf = join(own, 'supervisor');
+    if (group === ROOT) throw new Error('cannot enable the memory and pids controllers at the root of the cgroup hierarchy');
+    const leaf = join(group, 'supervisor');
     mkdirSync(leaf, { recursive: true });
-    for (const pid of readProcs(own)) writeFileSync(join(leaf, 'cgroup.procs'), String(pid));
+    for (const pid of readProcs(group)) writeFileSync(join(leaf, 'cgroup.procs'), String(pid));
     enable();
   }
 }
