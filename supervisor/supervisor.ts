@@ -30,6 +30,7 @@ import { ClipboardBroker } from './clipboard/clipboardBroker';
 import { XCageClipboards } from './clipboard/cageClipboards';
 import { Confirmations } from './confirm/confirmations';
 import { FileBroker } from './files/fileBroker';
+import { mountStagingArea, unmountStagingArea } from './files/stagingArea';
 import { isSakRfbKey, sakKey, type SakKey } from '../shared/keysyms';
 import { DeviceBroker } from './usb/deviceBroker';
 import { listenAdmin, type AdminHandlers, type AdminStatus } from './admin/adminServer';
@@ -94,12 +95,14 @@ export class Supervisor {
   /** The secure-attention key for the running policy, in every form the gateway may see it. */
   private sak: SakKey;
   private reloading: Promise<unknown> = Promise.resolve();
+  private readonly stagingDir: string;
 
   constructor(private readonly options: SupervisorOptions) {
     const { policy } = options;
     mkdirSync(options.stateDir, { recursive: true, mode: 0o700 });
     mkdirSync(options.runDir, { recursive: true, mode: 0o700 });
     this.journal = new FileAuditJournal(join(options.stateDir, 'audit.jsonl'));
+    this.stagingDir = join(options.runDir, 'staging');
     this.forwarder = new JournalForwarder(options.forwardJournal ?? { kind: 'none' }, options.log ? { log: options.log } : {});
     this.journal.onRecord((record) => this.forwarder.forward(record));
     this.trust = new TrustPhraseStore(options.stateDir);
@@ -152,7 +155,7 @@ export class Supervisor {
       },
       confirmations: this.confirmations,
       journal: this.journal,
-      stagingDir: join(options.stateDir, 'staging'),
+      stagingDir: this.stagingDir,
       onProgress: (p) => this.sessions.broadcast('onTransferProgress', p),
       homeOf: (level) => {
         const uid = bwrapUidOf(level);
@@ -377,6 +380,10 @@ export class Supervisor {
     );
     // Cages start in parallel; each reports its own status.
     await Promise.all([...this.cages.values()].map((c) => c.start()));
+    // The file broker's staging area: as large as the largest transfer any rule allows.
+    const files = policy.files;
+    const largest = Math.max(files.up.maxTotalBytes, files.down.maxTotalBytes, files.lateral.maxTotalBytes, ...files.pairs.map((p) => p.maxTotalBytes ?? 0));
+    await mountStagingArea(this.stagingDir, largest).catch((err: Error) => this.options.log?.('file staging on the run folder\'s filesystem: no tmpfs', { error: err.message }));
     // A transfer cut short by a killed supervisor leaves nothing half-written behind.
     await this.files.cleanPartials().catch((err: Error) => this.options.log?.('cleaning partial transfers failed', { error: err.message }));
     if (mediaReady) this.deviceWatcher.start();
@@ -392,6 +399,7 @@ export class Supervisor {
     await Promise.all([...this.cages.values()].map((c) => c.stop('supervisor shutting down')));
     await this.devices.close();
     await this.mediaMounts.unmountAllUnder();
+    await unmountStagingArea(this.stagingDir).catch(() => undefined);
     await this.host?.close();
     await new Promise<void>((resolve) => (this.unixServer ? this.unixServer.close(() => resolve()) : resolve()));
     await new Promise<void>((resolve) => (this.adminServer ? this.adminServer.close(() => resolve()) : resolve()));

@@ -11,12 +11,12 @@
  * with a key seals them with a keyed `journal.keyed` record that counts them, so a journal turned
  * back into plain hashes by someone without the key is found.
  * Metadata only: callers must never put content that crossed levels in a record, only keyed
- * fingerprints (`fingerprinter`).
+ * fingerprints (`fingerprint`).
  */
-import { createHash, createHmac, type Hmac } from 'node:crypto';
+import { createHash, createHmac } from 'node:crypto';
 import { closeSync, existsSync, fstatSync, fsyncSync, ftruncateSync, openSync, readFileSync, renameSync, writeFileSync, writeSync } from 'node:fs';
 import { CloisonError } from '../../shared/errors';
-import { contentFingerprinter, loadOrCreateJournalKeys, type JournalKeys } from './journalKey';
+import { contentFingerprint, loadOrCreateJournalKeys, type JournalKeys } from './journalKey';
 
 export const GENESIS_HASH = '0'.repeat(64);
 
@@ -55,8 +55,8 @@ function macHead(key: Buffer, head: { seq: number; hash: string }): string {
 
 export interface AuditJournal {
   append(kind: string, actor: string, fields?: AuditFields): AuditRecord;
-  /** A fresh keyed fingerprint of content for a record (never a plain hash of user content). */
-  fingerprinter(): Hmac;
+  /** The keyed fingerprint of content whose sha256 this is, for a record (never the plain hash). */
+  fingerprint(sha256Hex: string): string;
   close(): void;
 }
 
@@ -95,8 +95,8 @@ export class FileAuditJournal implements AuditJournal {
     if (torn) this.append('journal.torn', 'supervisor', { bytes: torn.bytes, quarantinedTo: torn.file.split('/').pop()! });
   }
 
-  fingerprinter(): Hmac {
-    return contentFingerprinter(this.keys);
+  fingerprint(sha256Hex: string): string {
+    return contentFingerprint(this.keys, sha256Hex);
   }
 
   /** How many records the journal holds. */

@@ -45,7 +45,11 @@ export function loadOrCreateJournalKeys(journal: string): { keys: JournalKeys; c
   return { keys: readJournalKeys(file)!, created: true };
 }
 
-/** A keyed fingerprint of content, for the journal: equal content, equal fingerprint; no dictionary. */
-export function contentFingerprinter(keys: JournalKeys) {
-  return createHmac('sha256', keys.content);
+/**
+ * A keyed fingerprint of content, for the journal, from the content's sha256: equal content, equal
+ * fingerprint, and no dictionary without the key. Keyed over the digest, so the content is hashed
+ * once (the shell is shown the plain sha256; the journal only this).
+ */
+export function contentFingerprint(keys: JournalKeys, sha256Hex: string): string {
+  return createHmac('sha256', keys.content).update(`sha256:${sha256Hex}`).digest('hex');
 }

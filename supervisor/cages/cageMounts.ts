@@ -50,7 +50,7 @@ function unescapeMountPath(p: string): string {
   return p.replace(/\\([0-7]{3})/g, (_m, oct: string) => String.fromCharCode(parseInt(oct, 8)));
 }
 
-async function unmount(path: string): Promise<void> {
+export async function unmount(path: string): Promise<void> {
   // Lazy: a helper that still holds a file must not keep the next start from mounting.
   while (isMountPoint(path)) await run(requireBinary('umount'), ['-l', path]);
 }

@@ -3,12 +3,12 @@
  * socket, the user's answer to the trusted dialog included), and checked inside the cages with
  * xclip: what crosses, where it lands, what never moves, and what the journal keeps.
  */
-import { createHash, createHmac } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readHead, verifyJournal } from '../audit/auditJournal';
-import { keyPathOf, readJournalKeys } from '../audit/journalKey';
+import { contentFingerprint, keyPathOf, readJournalKeys } from '../audit/journalKey';
 import { parsePolicy } from '../policy/policyLoader';
 import { Supervisor } from '../supervisor';
 import { cageShell, testRoot, type CageShell } from '../testing/realCage';
@@ -130,7 +130,7 @@ describe('clipboard broker (real cages)', () => {
     ]);
     // A keyed fingerprint: equal for equal text under this installation's key, no dictionary without it.
     const keys = readJournalKeys(keyPathOf(path))!;
-    expect(pastes[0]).toMatchObject({ size: 24, direction: 'up', fingerprint: createHmac('sha256', keys.content).update('rapport: 42 lignes\nsuite').digest('hex') });
+    expect(pastes[0]).toMatchObject({ size: 24, direction: 'up', fingerprint: contentFingerprint(keys, createHash('sha256').update('rapport: 42 lignes\nsuite').digest('hex')) });
     expect(pastes[0]!.sha256).toBeUndefined();
     expect(text).not.toContain(createHash('sha256').update('rapport: 42 lignes\nsuite').digest('hex'));
     for (const secret of ['rapport', 'TOP SECRET', 'not this one', 'facture']) expect(text).not.toContain(secret);

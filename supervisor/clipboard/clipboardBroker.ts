@@ -7,6 +7,7 @@
  * clipboard off): this broker is the only way text crosses between cages.
  */
 import { decodeClipboardText, endsPreviewOf, lineCount } from '../../shared/clipboardText';
+import { createHash } from 'node:crypto';
 import { CloisonError } from '../../shared/errors';
 import { clipboardRuleFor, directionBetween, type Policy } from '../../shared/policy';
 import type { HeldClipboard } from '../../shared/rpc';
@@ -79,7 +80,7 @@ export class ClipboardBroker {
       expiresAt: at + expiry * 1000,
       singleUse: true,
       // Keyed: the journal (and the SIEM it feeds) never holds a plain hash a dictionary could invert.
-      fingerprint: this.options.journal.fingerprinter().update(text).digest('hex'),
+      fingerprint: this.options.journal.fingerprint(createHash('sha256').update(text).digest('hex')),
     };
     // Recorded first: text the journal cannot account for is never held.
     this.options.journal.append('clipboard.copy', 'user', { from: source, kind: 'text', size: held.bytes, fingerprint: held.fingerprint, stripped, decision: 'held' });

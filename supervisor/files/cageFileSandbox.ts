@@ -23,8 +23,11 @@ export interface CageHome {
   uid: number;
 }
 
+/** Where a staged copy is bound, read-only, into a writer's sandbox. */
+export const STAGED_IN_SANDBOX = '/opt/cloison-staged';
+
 /** The helper sandbox around `command` (the file helper; the tests run probes in its place). */
-export function fileHelperSandboxArgs(cage: CageHome, command: (node: string) => string[]): string[] {
+export function fileHelperSandboxArgs(cage: CageHome, command: (node: string) => string[], staged?: string): string[] {
   const node = process.execPath;
   const binds = node.startsWith('/usr/') ? [] : ['--ro-bind', dirname(node), dirname(node)];
   return [
@@ -36,6 +39,7 @@ export function fileHelperSandboxArgs(cage: CageHome, command: (node: string) =>
     // Directories bwrap creates are 0700: the cage's user must be able to traverse them.
     '--perms', '0755', '--dir', '/opt', '--perms', '0755', '--dir', '/home',
     '--ro-bind', helperPath(), '/opt/cloison-file-helper.mjs',
+    ...(staged ? ['--ro-bind', staged, STAGED_IN_SANDBOX] : []),
     '--bind', cage.home, '/home/cage',
     '--chdir', '/home/cage',
     '--clearenv', '--setenv', 'PATH', '/usr/bin:/bin',
@@ -44,8 +48,9 @@ export function fileHelperSandboxArgs(cage: CageHome, command: (node: string) =>
   ];
 }
 
-export function spawnFileHelper(cage: CageHome, args: string[], stdio: Array<'pipe' | 'ignore'> = ['ignore', 'pipe', 'pipe']): ChildProcess {
-  return spawnBwrap(fileHelperSandboxArgs(cage, (node) => [node, '/opt/cloison-file-helper.mjs', ...args]), { stdio });
+/** `staged`: a staged copy (the supervisor's) the helper may read, bound read-only at STAGED_IN_SANDBOX. */
+export function spawnFileHelper(cage: CageHome, args: string[], stdio: Array<'pipe' | 'ignore'> = ['ignore', 'pipe', 'pipe'], staged?: string): ChildProcess {
+  return spawnBwrap(fileHelperSandboxArgs(cage, (node) => [node, '/opt/cloison-file-helper.mjs', ...args], staged), { stdio });
 }
 
 export interface HelperResult {

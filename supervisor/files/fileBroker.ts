@@ -16,7 +16,7 @@
  * helper sandboxes (cageFileSandbox.ts) that see only that cage's home, as that cage's user.
  */
 import { createHash, randomUUID } from 'node:crypto';
-import { createReadStream, createWriteStream, existsSync, mkdirSync, rmSync } from 'node:fs';
+import { createWriteStream, existsSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { Transform, type Writable } from 'node:stream';
@@ -26,9 +26,10 @@ import { directionBetween, fileRuleFor, type LevelPolicy, type Policy } from '..
 import type { TransferResult } from '../../shared/rpc';
 import type { AuditJournal } from '../audit/auditJournal';
 import type { Confirmations } from '../confirm/confirmations';
-import { runFileHelper, spawnFileHelper, type CageHome } from './cageFileSandbox';
+import { runFileHelper, spawnFileHelper, STAGED_IN_SANDBOX, type CageHome } from './cageFileSandbox';
 import { TypeDetector, type FileType } from './fileTypes';
 import { scanStaged } from './scannerSandbox';
+import { emptyStagingArea } from './stagingArea';
 
 export interface FileBrokerOptions {
   policy: Policy;
@@ -36,7 +37,7 @@ export interface FileBrokerOptions {
   homeOf: (level: string) => CageHome | null;
   confirmations: Confirmations;
   journal: AuditJournal;
-  /** The supervisor's own folder for staged copies (root's, 0700): no cage sees it. */
+  /** The supervisor's own folder for staged copies (root's, 0700; a tmpfs, stagingArea.ts): no cage sees it. */
   stagingDir: string;
   /** Progress of the running transfer, at most every PROGRESS_INTERVAL_MS. */
   onProgress?: (p: { file: string; doneBytes: number; totalBytes: number }) => void;
@@ -85,7 +86,7 @@ export class FileBroker {
 
   /** Removes what an interrupted transfer (a killed supervisor) left half-written, and its staged copies. */
   async cleanPartials(): Promise<void> {
-    rmSync(this.options.stagingDir, { recursive: true, force: true });
+    emptyStagingArea(this.options.stagingDir);
     for (const to of this.options.policy.levels) {
       const home = this.options.homeOf(to.id);
       if (!home) continue;
@@ -280,7 +281,6 @@ export class FileBroker {
     let stderr = '';
     reader.stderr!.on('data', (d: Buffer) => (stderr = (stderr + d).slice(-1000)));
     const hash = createHash('sha256');
-    const keyed = this.options.journal.fingerprinter();
     const detector = new TypeDetector();
     let bytes = 0;
     const report = (n: number) => this.report(c.name, n);
@@ -289,7 +289,6 @@ export class FileBroker {
         bytes += chunk.length;
         if (bytes > c.size) return done(new Error(`${c.name} grew while being copied`));
         hash.update(chunk);
-        keyed.update(chunk);
         detector.push(chunk);
         report(chunk.length);
         done(null, chunk);
@@ -308,7 +307,8 @@ export class FileBroker {
     if (code !== 0) return { outcome: code === 2 ? 'refused' : 'failed', reason: stderr.trim() || `reader exited ${code}` };
     if (failure !== null) return { outcome: 'refused', reason: failure };
     if (bytes !== c.size) return { outcome: 'refused', reason: `${c.name} changed size while being copied` };
-    return { ...c, file, type: detector.finish(), sha256: hash.digest('hex'), fingerprint: keyed.digest('hex') };
+    const sha256 = hash.digest('hex');
+    return { ...c, file, type: detector.finish(), sha256, fingerprint: this.options.journal.fingerprint(sha256) };
   }
 
   private report(file: string, n: number): void {
@@ -320,17 +320,17 @@ export class FileBroker {
   }
 
   /**
-   * Writes one staged copy into the destination's Incoming folder: the writer sandbox stages it
+   * Writes one staged copy into the destination's Incoming folder: the writer sandbox copies it
    * under a hidden name and fsyncs it, and links it under its name only when told to, once the
    * staged bytes went in whole; otherwise nothing is left under its name.
    */
   private async commitOne(c: Staged, from: LevelPolicy, toHome: CageHome): Promise<TransferResult> {
     const base = { path: c.path, name: c.name, size: c.size, type: c.type, sha256: c.sha256 };
-    const writer = spawnFileHelper(toHome, ['write', `${INCOMING}/${from.id}`, landingName(c.path.split('/').pop()!)], ['pipe', 'pipe', 'pipe', 'pipe']);
+    // The writer reads the staged copy itself (bound read-only into its sandbox): a kernel copy.
+    const writer = spawnFileHelper(toHome, ['write', `${INCOMING}/${from.id}`, landingName(c.path.split('/').pop()!), STAGED_IN_SANDBOX, String(c.size)], ['ignore', 'pipe', 'pipe', 'pipe'], c.file);
     const writerExit = new Promise<number>((r) => writer.on('close', (code) => r(code ?? -1)));
     const control = writer.stdio[3] as Writable;
     control.on('error', () => {});
-    writer.stdin!.on('error', () => {});
     const tail = { writer: '', out: '' };
     writer.stderr!.on('data', (d: Buffer) => (tail.writer = (tail.writer + d).slice(-1000)));
     const written = new Promise<boolean>((resolve) => {
@@ -340,20 +340,15 @@ export class FileBroker {
       });
       writer.on('close', () => resolve(false));
     });
-    const source = createReadStream(c.file);
     this.cancelCurrent = () => {
       this.cancelled = true;
-      source.destroy();
       writer.kill('SIGKILL');
     };
-    source.on('data', (d) => this.report(c.name, d.length));
-    const sent = await pipeline(source, writer.stdin!).then(
-      () => true,
-      () => false,
-    );
-    const whole = sent && !this.cancelled && (await written);
-    if (whole) control.end('c');
-    else control.end(); // EOF: the writer drops its partial copy
+    const whole = (await written) && !this.cancelled;
+    if (whole) {
+      this.report(c.name, c.size);
+      control.end('c');
+    } else control.end(); // EOF: the writer drops its partial copy
     const code = await writerExit;
     if (!whole || code !== 0) {
       await runFileHelper(toHome, ['clean', `${INCOMING}/${from.id}`]);

@@ -8,7 +8,8 @@
 //   read  RELPATH IDENTITY → the file's bytes on stdout, only if the file opened is the one listed
 //                            (IDENTITY: that JSON; same device, inode, size, mtime, ctime) and it
 //                            does not change while read; refuses a file with other names (hard links)
-//   write DIR NAME         ← bytes on stdin (the supervisor's staged copy); stages, fsyncs, prints {"staged":true}, then
+//   write DIR NAME SOURCE SIZE  ← the supervisor's staged copy, bound read-only at SOURCE, copied by
+//                              the kernel (SIZE bytes, checked); stages, fsyncs, prints {"staged":true}, then
 //                              waits on fd 3: "c" links the file without overwriting; anything else
 //                              (or EOF) drops it. Nothing is visible under its name before "c".
 //   clean DIR              → removes partial files a killed transfer left in DIR
@@ -16,7 +17,7 @@
 // Every path is relative to /home/cage, walked one component at a time without following a
 // single symlink; names with NUL or "/" and ".." components are refused. Exit codes: 0 done,
 // 2 refused (the message on stderr is for the user), 1 failure.
-import { closeSync, constants as C, fstatSync, fsyncSync, linkSync, lstatSync, mkdirSync, openSync, readSync, readdirSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, constants as C, copyFileSync, fstatSync, fsyncSync, linkSync, lstatSync, mkdirSync, openSync, readSync, readdirSync, unlinkSync, writeSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 
 const ROOT = '/home/cage';
@@ -141,27 +142,21 @@ function clean(dirRel) {
   for (const name of readdirSync(dir)) if (name.startsWith(PARTIAL)) unlinkSync(dir + '/' + name);
 }
 
-function write(dirRel, name) {
+function write(dirRel, name, source, size) {
   if (!name || name.includes('/') || name.includes('\0') || name === '.' || name === '..') refuse('refused file name');
   const dir = ensureDir(dirRel);
   const tmp = `${dir}/${PARTIAL}${randomBytes(8).toString('hex')}`;
-  const fd = openSync(tmp, C.O_WRONLY | C.O_CREAT | C.O_EXCL | C.O_NOFOLLOW, 0o644);
-  const buf = Buffer.alloc(1024 * 1024);
   try {
-    for (;;) {
-      let n;
-      try {
-        n = readSync(0, buf, 0, buf.length, null);
-      } catch (e) {
-        if (e.code === 'EAGAIN') continue;
-        throw e;
-      }
-      if (n === 0) break;
-      let off = 0;
-      while (off < n) off += writeSync(fd, buf, off, n - off);
-    }
+    // Exclusive creation: a link planted under the temporary name is never followed.
+    copyFileSync(source, tmp, C.COPYFILE_EXCL);
+    const fd = openSync(tmp, C.O_RDONLY | C.O_NOFOLLOW);
+    const copied = fstatSync(fd).size;
     fsyncSync(fd);
     closeSync(fd);
+    if (copied !== Number(size)) {
+      unlinkSync(tmp);
+      refuse(`the staged copy did not land whole (${copied} of ${size} bytes)`);
+    }
   } catch (e) {
     try { unlinkSync(tmp); } catch { /* already gone */ }
     throw e;
@@ -205,7 +200,7 @@ try {
   if (mode === 'list') list(args[0] ?? '');
   else if (mode === 'stat') stat(args[0]);
   else if (mode === 'read') read(args[0], args[1]);
-  else if (mode === 'write') write(args[0], args[1]);
+  else if (mode === 'write') write(args[0], args[1], args[2], args[3]);
   else if (mode === 'clean') clean(args[0]);
   else refuse(`unknown mode ${mode}`);
 } catch (e) {
