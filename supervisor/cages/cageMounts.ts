@@ -50,9 +50,21 @@ function unescapeMountPath(p: string): string {
   return p.replace(/\\([0-7]{3})/g, (_m, oct: string) => String.fromCharCode(parseInt(oct, 8)));
 }
 
+/**
+ * Unmounts, waiting a little for the cage's last processes to let go: an image still mounted would
+ * be mounted a second time by the next start. Only a mount still busy after that is detached
+ * lazily (a helper holding a file must not keep the cage down for good).
+ */
 export async function unmount(path: string): Promise<void> {
-  // Lazy: a helper that still holds a file must not keep the next start from mounting.
-  while (isMountPoint(path)) await run(requireBinary('umount'), ['-l', path]);
+  for (let attempt = 0; isMountPoint(path); attempt++) {
+    const lazy = attempt >= 20;
+    try {
+      await run(requireBinary('umount'), lazy ? ['-l', path] : [path]);
+    } catch (err) {
+      if (lazy) throw err;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
 }
 
 /** Mounts the home image (made, grown or migrated from a plain folder first) and the scratch tmpfs. */
@@ -69,8 +81,11 @@ export async function mountCageFilesystems(paths: CageMountPaths, uid: number, l
   chmodSync(paths.home, 0o700);
   rmSync(join(paths.home, 'lost+found'), { recursive: true, force: true });
   if (migrate) {
-    // A home from before images: copied in whole (links stay links), then the folder goes.
+    // A home from before images: copied in whole (links stay links), then the folder goes; the
+    // home itself stays the cage's, whoever owned the old folder.
     await run(requireBinary('cp'), ['-a', '--', `${migrate}/.`, `${paths.home}/`]);
+    chownSync(paths.home, uid, uid);
+    chmodSync(paths.home, 0o700);
     rmSync(migrate, { recursive: true, force: true });
   }
 
