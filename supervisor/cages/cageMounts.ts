@@ -74,9 +74,14 @@ export async function mountCageFilesystems(paths: CageMountPaths, uid: number, l
   await unmount(paths.scratch);
   const migrate = !existsSync(paths.homeImage) && existsSync(paths.home) && statSync(paths.home).isDirectory() ? `${paths.home}.migrating` : null;
   if (migrate) renameSync(paths.home, migrate);
-  await prepareImage(paths.homeImage, uid, limits.homeBytes);
+  // An image still attached (the last cage's namespace not yet gone) is mounted through the same
+  // loop device, so the kernel keeps one filesystem instance for it, never two over one file; it
+  // is not resized while in use (the next start grows it).
+  const attached = existsSync(paths.homeImage) ? await attachedLoopDevice(paths.homeImage) : null;
+  await prepareImage(paths.homeImage, uid, limits.homeBytes, attached !== null);
   mkdirSync(paths.home, { recursive: true, mode: 0o700 });
-  await run(requireBinary('mount'), ['-o', `loop,${WRITABLE_FLAGS}`, paths.homeImage, paths.home]);
+  if (attached) await run(requireBinary('mount'), ['-o', WRITABLE_FLAGS, attached, paths.home]);
+  else await run(requireBinary('mount'), ['-o', `loop,${WRITABLE_FLAGS}`, paths.homeImage, paths.home]);
   chownSync(paths.home, uid, uid);
   chmodSync(paths.home, 0o700);
   rmSync(join(paths.home, 'lost+found'), { recursive: true, force: true });
@@ -116,7 +121,12 @@ export async function unmountCageFilesystems(paths: CageMountPaths): Promise<voi
   await unmount(paths.home);
 }
 
-async function prepareImage(image: string, uid: number, bytes: number): Promise<void> {
+async function attachedLoopDevice(image: string): Promise<string | null> {
+  const { stdout } = await run(requireBinary('losetup'), ['-j', image]).catch(() => ({ stdout: '' }));
+  return /^(\/dev\/loop\d+):/m.exec(stdout)?.[1] ?? null;
+}
+
+async function prepareImage(image: string, uid: number, bytes: number, inUse: boolean): Promise<void> {
   mkdirSync(dirname(image), { recursive: true, mode: 0o700 });
   if (!existsSync(image)) {
     writeFileSync(image, '', { mode: 0o600 });
@@ -125,7 +135,7 @@ async function prepareImage(image: string, uid: number, bytes: number): Promise<
     return;
   }
   // A larger limit in the policy grows the home; a smaller one keeps what is there (no data lost).
-  if (statSync(image).size < bytes) {
+  if (!inUse && statSync(image).size < bytes) {
     truncateSync(image, bytes);
     await run(requireBinary('e2fsck'), ['-f', '-p', image]).catch(() => undefined);
     await run(requireBinary('resize2fs'), [image]);
