@@ -2,6 +2,7 @@
  * A cage that exhausts something exhausts only itself: a program allocating without bound, a
  * filled home and a fork bomb in low. Meanwhile high keeps taking keys (its key logger sees them),
  * level switches keep working, the supervisor stays up, and low shows the reason and comes back.
+ * Low's CPU weight is a tenth of the default: under contention its bomb gets a tenth of a share.
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -17,7 +18,7 @@ import { waitFor } from '../testing/waitFor';
 
 const agent = `[${CAGE_AGENT_APP.map((a) => JSON.stringify(a)).join(', ')}]`;
 const POLICY = twoLevelPolicy({
-  low: bwrapCage({ uid: 62931, apps: `[${agent}]` }).replace('driver: bwrap', 'driver: bwrap, limits: { memoryBytes: 192MiB, tasks: 96, homeBytes: 32MiB, tmpfsBytes: 8MiB }'),
+  low: bwrapCage({ uid: 62931, apps: `[${agent}]` }).replace('driver: bwrap', 'driver: bwrap, limits: { memoryBytes: 192MiB, tasks: 96, cpuWeight: 10, homeBytes: 32MiB, tmpfsBytes: 8MiB }'),
   high: bwrapCage({ uid: 62932, apps: `[${KEY_LOGGER_APP}]` }),
 });
 const X_KEYSYM = 0x78;
