@@ -12,7 +12,7 @@ PACKAGES=(
   tigervnc-standalone-server bubblewrap slirp4netns util-linux iproute2
   openbox xterm x11-apps x11-utils xclip xinput xdotool fonts-dejavu-core
   chromium xvfb xauth cage
-  mount e2fsprogs dosfstools coreutils udev
+  mount e2fsprogs dosfstools coreutils bsdutils dash udev
   # used by the tests and benchmarks only: the fleet example's syntax check, the units' check,
   # process listings, the gateway benchmark's reference (websockify)
   ansible-core systemd procps websockify
