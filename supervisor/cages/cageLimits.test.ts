@@ -11,7 +11,7 @@ import type { Supervisor } from '../supervisor';
 import { startTestSupervisor, type TestSupervisor } from '../testing/testSupervisor';
 import { CAGE_AGENT_APP, runThroughAgent } from '../testing/cageAgent';
 import { KEY_LOGGER_APP, KEYCODE, rawKeyPresses } from '../testing/keyLogger';
-import { handshake, pressKeys, wsLink } from '../testing/rfbViewer';
+import { pressKeys } from '../testing/rfbViewer';
 import { type RpcClient } from '../testing/rpcClient';
 import { bwrapCage, twoLevelPolicy } from '../testing/testPolicy';
 import { waitFor } from '../testing/waitFor';
@@ -42,9 +42,7 @@ describe('limits: low exhausts only itself', () => {
   /** While low suffers: switch to high, type there, switch back; high must see every key. */
   async function highStillWorks(): Promise<void> {
     expect((await rpc.call('focus.set', { level: 'high' })).ok).toBe(true);
-    const ticket = await rpc.call('vnc.ticket', { level: 'high' });
-    const link = await wsLink(`ws://127.0.0.1:${sup.browserHost!.port}/vnc?level=high&ticket=${ticket.result.ticket}`, false, sup.browserHost!.origin);
-    await handshake(link, 24 + 'cloison-high'.length);
+    const link = await t.viewer('high');
     const before = highKeys();
     pressKeys(link, X_KEYSYM, 4);
     await waitFor(() => highKeys() - before === 4, 'high to log the keys', 10_000);

@@ -10,7 +10,7 @@ import { writeSelection } from '../clipboard/xSelection';
 import type { Supervisor } from '../supervisor';
 import { startTestSupervisor, type TestSupervisor } from '../testing/testSupervisor';
 import { KEY_LOGGER_APP, KEYCODE, rawKeyPresses } from '../testing/keyLogger';
-import { handshake, pressKeys, wsLink } from '../testing/rfbViewer';
+import { pressKeys } from '../testing/rfbViewer';
 import { answerAfterReading, type RpcClient } from '../testing/rpcClient';
 import { bwrapCage, twoLevelPolicy } from '../testing/testPolicy';
 import { waitFor } from '../testing/waitFor';
@@ -34,9 +34,7 @@ describe('trusted dialogs, enforced by the supervisor', () => {
   });
 
   async function typeInFront(level: string, count: number): Promise<void> {
-    const ticket = await shell.call('vnc.ticket', { level });
-    const link = await wsLink(`ws://127.0.0.1:${sup.browserHost!.port}/vnc?level=${level}&ticket=${ticket.result.ticket}`, false, sup.browserHost!.origin);
-    await handshake(link, 24 + `cloison-${level}`.length);
+    const link = await t.viewer(level);
     pressKeys(link, 0x78, count);
     await new Promise((r) => setTimeout(r, 600));
     link.close();

@@ -7,7 +7,7 @@ import { existsSync, rmSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { KEY_LOGGER_APP, KEYCODE, rawKeyPresses } from '../testing/keyLogger';
-import { handshake, pressKeys, wsLink } from '../testing/rfbViewer';
+import { pressKeys } from '../testing/rfbViewer';
 import type { Supervisor } from '../supervisor';
 import { startTestSupervisor, type TestSupervisor } from '../testing/testSupervisor';
 import { cageShell } from '../testing/realCage';
@@ -36,11 +36,8 @@ describe('a cage that swaps its VNC socket for the other cage\'s', () => {
   });
 
   async function typeInto(level: string, count: number): Promise<void> {
-    const ticket = await rpc.call('vnc.ticket', { level });
-    expect(ticket.ok).toBe(true);
-    const link = await wsLink(`ws://127.0.0.1:${sup.browserHost!.port}/vnc?level=${level}&ticket=${ticket.result.ticket}`, false, sup.browserHost!.origin);
+    const link = await t.viewer(level);
     try {
-      await Promise.race([handshake(link, 24 + `cloison-${level}`.length), new Promise((r) => setTimeout(r, 3000))]);
       pressKeys(link, X_KEYSYM, count);
       await new Promise((r) => setTimeout(r, 800));
     } finally {

@@ -126,7 +126,6 @@ export async function startBrowserHost(options: BrowserHostOptions): Promise<Bro
   const viewerServers: Server[] = [];
   if (options.shell) {
     for (const [index, level] of options.levels.entries()) {
-      let viewerOrigin = '';
       const viewer = createServer((req, res) => serveStatic(req, res, options.rendererDir, () => viewerCsp(origin), 'viewer'));
       const at = viewerAddress(index);
       const listen = (p: number) =>
@@ -135,8 +134,7 @@ export async function startBrowserHost(options: BrowserHostOptions): Promise<Bro
           viewer.listen(p, at, () => resolve());
         });
       await listen(port).catch(() => listen(0));
-      viewerOrigin = `http://${at}:${(viewer.address() as AddressInfo).port}`;
-      viewerOrigins[level] = viewerOrigin;
+      viewerOrigins[level] = `http://${at}:${(viewer.address() as AddressInfo).port}`;
       viewerServers.push(viewer);
     }
   }

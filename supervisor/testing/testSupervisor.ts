@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { parsePolicy } from '../policy/policyLoader';
 import { Supervisor } from '../supervisor';
 import { testRoot } from './realCage';
+import { handshake, wsLink, type ByteLink } from './rfbViewer';
 import { rpcClient, type RpcClient } from './rpcClient';
 
 export interface TestSupervisor {
@@ -15,6 +16,11 @@ export interface TestSupervisor {
   root: string;
   /** A bwrap level's home, on the host. */
   home(level: string): string;
+  /**
+   * A viewer of a cage through the gateway, as the shell's page opens one (ticket, Origin), past the
+   * RFB handshake — or as far as it got within 3 s, when the gateway refuses the cage's end.
+   */
+  viewer(level: string): Promise<ByteLink>;
   /** Every journal record so far. */
   records(): Array<Record<string, unknown> & { kind: string }>;
   stop(): Promise<void>;
@@ -31,6 +37,15 @@ export async function startTestSupervisor(policyYaml: string, options: { browser
     rpc,
     root,
     home: (level) => join(state, 'cages', level, 'home'),
+    viewer: async (level) => {
+      const ticket = await rpc.call('vnc.ticket', { level });
+      if (!ticket.ok) throw new Error(`no ticket for ${level}: ${ticket.error?.message}`);
+      const host = sup.browserHost!;
+      const link = await wsLink(`ws://127.0.0.1:${host.port}/vnc?level=${level}&ticket=${ticket.result.ticket}`, false, host.origin);
+      // ServerInit: 24 bytes and the desktop name a bwrap cage announces.
+      await Promise.race([handshake(link, 24 + `cloison-${level}`.length), new Promise((r) => setTimeout(r, 3000))]);
+      return link;
+    },
     records: () => readFileSync(join(state, 'audit.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l)),
     stop: async () => {
       rpc.close();
