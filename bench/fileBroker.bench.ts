@@ -20,6 +20,8 @@ levels:
   - { id: high, rank: 1, label: { fr: Haut, en: High }, colour: "#b3261e", cage: { driver: bwrap, apps: [], uid: 62962 } }
 files:
   up: { decision: allow, maxFileBytes: 2147483648, maxTotalBytes: 2147483648, types: [text, unknown] }
+# Nobody is at a benchmark's shell: the idle lock would stop the run half-way.
+session: { lockAfterSeconds: 86400, userMayExtendUpTo: 86400 }
 `;
 
 export async function runFileBrokerBench(log: (s: string) => void): Promise<{ broker: number[]; reference: number[] }> {

@@ -4,12 +4,15 @@
  * playbook. The .deb itself is built where Electron can be downloaded (last test).
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { copyFileSync, existsSync, readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { DEFAULT_POLICY_YAML } from '../supervisor/policy/defaultPolicy';
 import { skipWithReason } from '../supervisor/testing/skipWithReason';
+import { createPamTestUser } from '../supervisor/testing/pamTestUser';
+import { pamAuthenticate } from '../supervisor/session/pamCheck';
+import { loadDefaultPolicy } from '../supervisor/policy/policyLoader';
 
 const config = parse(readFileSync('electron-builder.yml', 'utf8')) as {
   productName: string;
@@ -57,8 +60,10 @@ describe('packaging', () => {
       '/etc/cloison/policy.yaml': 'deploy/policy/policy.yaml',
       '/lib/systemd/system/cloison-supervisor.service': 'deploy/systemd/cloison-supervisor.service',
       '/lib/systemd/system/cloison-kiosk@.service': 'deploy/systemd/cloison-kiosk@.service',
+      '/etc/pam.d/cloison-unlock': 'deploy/pam/cloison-unlock',
     });
     expect(config.deb.fpm).toContain('--config-files=/etc/cloison/policy.yaml');
+    expect(config.deb.fpm).toContain('--config-files=/etc/pam.d/cloison-unlock');
     expect(readFileSync('deploy/policy/policy.yaml', 'utf8')).toBe(DEFAULT_POLICY_YAML);
   });
 
@@ -75,6 +80,20 @@ describe('packaging', () => {
     expect(cli && readFileSync(cli, 'utf8').startsWith('#!/usr/bin/env node')).toBe(true);
     for (const group of ['cloison-admin', 'cloison-shell']) expect(postinst).toContain(`groupadd --system ${group}`);
     for (const script of [config.deb.afterInstall, config.deb.afterRemove]) execFileSync('sh', ['-n', script]);
+  });
+
+  it("the lock screen's PAM service, as shipped, checks a real account's password on this machine's PAM stack", async () => {
+    expect(loadDefaultPolicy().session.pamService).toBe('cloison-unlock');
+    const account = createPamTestUser();
+    const shipped = `${account.service}-shipped`;
+    copyFileSync('deploy/pam/cloison-unlock', `/etc/pam.d/${shipped}`);
+    try {
+      expect(await pamAuthenticate(shipped, account.user, account.password)).toBe(true);
+      expect(await pamAuthenticate(shipped, account.user, 'wrong')).toBe(false);
+    } finally {
+      rmSync(`/etc/pam.d/${shipped}`, { force: true });
+      account.remove();
+    }
   });
 
   it('the Ansible playbook passes ansible-playbook --syntax-check', () => {

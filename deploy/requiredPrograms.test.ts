@@ -12,7 +12,6 @@ import { DEBIAN_PACKAGE_OF, findBinary } from '../supervisor/cages/binaries';
 
 /** Programs only the checkout's launcher (npm start), the tests and the benchmarks run, and the package of each. */
 const TEST_PACKAGE_OF: Record<string, string> = {
-  getent: 'libc-bin',
   id: 'coreutils',
   nsenter: 'util-linux',
   unshare: 'util-linux',
@@ -36,6 +35,10 @@ const TEST_PACKAGE_OF: Record<string, string> = {
   'ansible-playbook': 'ansible-core',
   'systemd-analyze': 'systemd',
   journalctl: 'systemd',
+  useradd: 'passwd',
+  userdel: 'passwd',
+  chpasswd: 'passwd',
+  'dbus-daemon': 'dbus-daemon',
   npm: 'nodejs',
   npx: 'nodejs',
 };

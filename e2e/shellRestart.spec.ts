@@ -2,10 +2,11 @@
  * The shell can die and come back (kiosk restart): the cages keep their processes, and the new
  * shell shows them as they were.
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { expect, test } from '@playwright/test';
 import { twoLevelPolicy, xtermCage } from '../supervisor/testing/testPolicy';
 import { startSupervisor, type SupervisorProcess } from './support/supervisorProcess';
+import { cagePids } from './support/cageByUid';
 
 const UIDS = { low: 62721, high: 62722 };
 let sup: SupervisorProcess;
@@ -16,21 +17,6 @@ test.beforeAll(async () => {
 test.afterAll(async () => {
   await sup?.stop();
 });
-
-/** PIDs of the processes running as a cage's uid. */
-function cagePids(uid: number): number[] {
-  return readdirSync('/proc')
-    .filter((e) => /^\d+$/.test(e))
-    .filter((e) => {
-      try {
-        return new RegExp(`^Uid:\\s+${uid}\\s`, 'm').test(readFileSync(`/proc/${e}/status`, 'utf8'));
-      } catch {
-        return false;
-      }
-    })
-    .map(Number)
-    .sort((a, b) => a - b);
-}
 
 test('a restarted shell finds the cages and their work as they were', async ({ browser }) => {
   const first = await browser.newPage();

@@ -72,7 +72,7 @@ app.whenReady().then(async () => {
   ipcMain.handle(IPC_CHANNELS.gatewayOrigin, (event) => (isTrustedSender(event.senderFrame) ? gatewayOrigin : null));
 
   const { shortcuts } = (await link.call('session.describe', {})) as { shortcuts: Record<ShortcutName, string> };
-  const chords = (['switchLevel', 'copyOut', 'pasteIn'] as const).map((name) => ({ name, chord: parseChord(shortcuts[name]) }));
+  const chords = (['switchLevel', 'copyOut', 'pasteIn', 'lock'] as const).map((name) => ({ name, chord: parseChord(shortcuts[name]) }));
   const sakKey = shortcuts.secureAttention.toLowerCase();
   win.webContents.on('before-input-event', (event, input) => {
     if (input.type !== 'keyDown' && input.type !== 'keyUp') return;

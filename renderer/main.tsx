@@ -16,6 +16,7 @@ import { connectBrowserTransport, launchSecretFromLocation } from './transport/b
 import { connectElectronTransport } from './transport/electronTransport';
 import type { ShellApi } from './transport/shellApi';
 import { clipboardActions } from './clipboardActions';
+import { reportActivity } from './session/activityReporter';
 import './styles.css';
 
 /** This tab's single-use resume token: what a reload presents to be the same shell again. */
@@ -96,6 +97,7 @@ async function boot(): Promise<void> {
     pasteInShortcut: view.shortcuts.pasteIn,
     secureAttentionKey: view.shortcuts.secureAttention,
     trust: trust.phrase ? { phrase: trust.phrase, symbol: trust.symbol } : null,
+    lock: view.lock,
   });
   store.getState().setHeldClipboard(clipboard.held);
   store.getState().setDevices(devices.devices);
@@ -106,35 +108,47 @@ async function boot(): Promise<void> {
   api.on('onClipboard', ({ held }) => store.getState().setHeldClipboard(held));
   api.on('onConfirmRequest', (request) => store.getState().askConfirmation(request));
   api.on('onConfirmSettled', ({ id }) => store.getState().settleConfirmation(id));
+  api.on('onLock', (lock) => store.getState().setLock(lock));
+  // The supervisor's idle clock: someone is at the shell (it decides when to lock, not the page).
+  reportActivity(window, () => {
+    if (!store.getState().lock?.locked) void api.call('session.activity', {}).catch(() => undefined);
+  });
+  const lockNow = () => void api.call('session.lock', {}).then((lock) => store.getState().setLock(lock), () => undefined);
   const switchToNext = () => {
     const s = store.getState();
     if (inputSuspended(s)) return; // the trusted surface has the keyboard
     const next = nextLevel(s.levels, s.front);
     if (next) switchTo(next);
   };
-  // The secure-attention key always brings up the overview (unless the phrase is being chosen).
+  // The secure-attention key always brings up trusted UI: on the lock screen, the unlock prompt;
+  // otherwise the overview (unless the phrase is being chosen).
   const secureAttention = () => {
-    if (store.getState().trustDialog === null) store.getState().openOverview();
+    const s = store.getState();
+    if (s.lock?.locked) s.openUnlockPrompt();
+    else if (s.trustDialog === null) s.openOverview();
   };
   // Electron catches both keys in main before the page; the browser host catches them here.
   const preload = (window as unknown as { cloison?: PreloadApi }).cloison;
-  const byName = { secureAttention, switchLevel: switchToNext, copyOut: broker.copyOut, pasteIn: broker.pasteIn };
+  const byName = { secureAttention, switchLevel: switchToNext, copyOut: broker.copyOut, pasteIn: broker.pasteIn, lock: lockNow };
   preload?.onShortcut((name) => byName[name]());
   // Tell the supervisor whenever a trusted surface takes or gives back the keyboard: the gateway
   // then refuses input to every cage, whatever the viewers send.
   let suspendedNow = inputSuspended(store.getState());
-  void api.call('input.suspend', { suspended: suspendedNow });
+  // (While locked the supervisor refuses the call: the lock itself holds every cage's input.)
+  const tellSuspended = (suspended: boolean) => void api.call('input.suspend', { suspended }).catch(() => undefined);
+  tellSuspended(suspendedNow);
   store.subscribe((s) => {
     const next = inputSuspended(s);
     if (next === suspendedNow) return;
     suspendedNow = next;
-    void api.call('input.suspend', { suspended: next });
+    tellSuspended(next);
   });
   installShortcutCapture(window, {
     bindings: [
       { chord: view.shortcuts.switchLevel, action: switchToNext },
       { chord: view.shortcuts.copyOut, action: () => !inputSuspended(store.getState()) && broker.copyOut() },
       { chord: view.shortcuts.pasteIn, action: () => !inputSuspended(store.getState()) && broker.pasteIn() },
+      { chord: view.shortcuts.lock, action: lockNow },
       // By key and by physical key: Ctrl+Pause arrives as key "Cancel", code "Pause".
       { chord: view.shortcuts.secureAttention, action: secureAttention, anyModifiers: true, alsoKeys: sakKey(view.shortcuts.secureAttention).keys, alsoCodes: sakKey(view.shortcuts.secureAttention).codes },
     ],

@@ -13,9 +13,12 @@ PACKAGES=(
   openbox xterm x11-apps x11-utils xclip xinput xdotool fonts-dejavu-core
   chromium xvfb xauth cage
   mount e2fsprogs dosfstools coreutils bsdutils dash udev
+  # the lock: the unlock password through PAM, the lock before sleep through logind
+  pamtester systemd
   # used by the tests and benchmarks only: the fleet example's syntax check, the units' check,
-  # process listings, the gateway benchmark's reference (websockify)
-  ansible-core systemd procps websockify
+  # process listings, the gateway benchmark's reference (websockify), the test accounts (passwd)
+  # and a private system bus for logind (dbus-daemon)
+  ansible-core procps websockify passwd dbus-daemon
 )
 
 if [ "$(id -u)" -ne 0 ]; then

@@ -90,6 +90,9 @@ if (values.policy) supervisorArgs.push('--policy', values.policy);
 if (values.port) supervisorArgs.push('--port', values.port);
 if (values['state-dir']) supervisorArgs.push('--state-dir', values['state-dir']);
 if (values['run-dir']) supervisorArgs.push('--run-dir', values['run-dir']);
+// Whose password unlocks the lock screen: the person the shell is for (as Chromium runs as them).
+const shellAccount = values['shell-user'] ?? process.env.SUDO_USER ?? (process.getuid?.() !== 0 ? process.env.USER : undefined);
+if (shellAccount && shellAccount !== 'root') supervisorArgs.push('--shell-user', shellAccount);
 const supervisor = spawn(process.execPath, supervisorArgs, {
   stdio: ['ignore', 'pipe', 'inherit'],
   env: { CLOISON_LOG_LEVEL: 'warn', ...process.env },

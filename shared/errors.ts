@@ -15,6 +15,7 @@ export const ERROR_CODES = [
   'WRONG_STATE', // not possible in the object's current state (attached, busy, gone)
   'MISSING_PROGRAM', // a host program is not installed; the message names its package
   'JOURNAL_UNAVAILABLE', // the audit record this decision needs cannot be written: refused
+  'SESSION_LOCKED', // the workstation is locked: nothing but unlocking until it is unlocked
   'INTERNAL',
 ] as const;
 

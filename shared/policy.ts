@@ -300,6 +300,8 @@ export const shortcutsSchema = z
     copyOut: z.string().min(1).default('Ctrl+Alt+C'),
     /** Paste the brokered clipboard into the front cage (through the policy). */
     pasteIn: z.string().min(1).default('Ctrl+Alt+V'),
+    /** Locks the workstation at once (the trusted lock screen). */
+    lock: z.string().min(1).default('Super+L'),
     secureAttention: z
       .string()
       .refine((k) => Object.hasOwn(SAK_KEYS, k.toLowerCase()), `secureAttention must be one key among ${Object.keys(SAK_KEYS).join(', ')} (no modifiers)`)
@@ -307,12 +309,34 @@ export const shortcutsSchema = z
   })
   .strict();
 
+/**
+ * The lock (CLIP OS 4: mandatory, 3 minutes, the user may change the delay for the current session
+ * only, every failure logged and followed by a delay). Locking cannot be turned off: only its delay
+ * is the administrator's to set.
+ */
+export const PAM_SERVICE = /^[a-z0-9][a-z0-9._-]{0,63}$/;
+export const sessionPolicySchema = z
+  .object({
+    /** Seconds without input to the shell before the workstation locks. */
+    lockAfterSeconds: z.number().int().min(2).max(24 * 3600).default(180),
+    /** The longest delay the user may choose for the current session (presentations). */
+    userMayExtendUpTo: z.number().int().min(2).max(24 * 3600).default(1800),
+    /** After this many failed unlocks in a row the lock screen says so and the journal marks it. */
+    maxFailures: z.number().int().min(1).max(1000).default(5),
+    /** The PAM service that checks the unlock password (/etc/pam.d/<name>). */
+    pamService: z.string().regex(PAM_SERVICE, 'pamService is a PAM service name (lower-case letters, digits, dots, dashes)').default('cloison-unlock'),
+  })
+  .strict()
+  .refine((s) => s.userMayExtendUpTo >= s.lockAfterSeconds, { message: 'userMayExtendUpTo cannot be below lockAfterSeconds', path: ['userMayExtendUpTo'] });
+export type SessionPolicy = z.infer<typeof sessionPolicySchema>;
+
 export const policySchema = z
   .object({
     version: z.literal(1),
     levels: z.array(levelSchema).min(1).max(16),
     flows: flowsSchema.default({ up: 'ask', down: 'deny', lateral: 'deny' }),
-    shortcuts: shortcutsSchema.default({ switchLevel: 'Ctrl+Alt+PageDown', copyOut: 'Ctrl+Alt+C', pasteIn: 'Ctrl+Alt+V', secureAttention: 'Pause' }),
+    shortcuts: shortcutsSchema.prefault({}),
+    session: sessionPolicySchema.prefault({}),
     files: filesPolicySchema.default({ up: BASE_FILE_RULE, down: BASE_FILE_RULE, lateral: BASE_FILE_RULE, pairs: [] }),
     clipboard: clipboardPolicySchema.default({ up: BASE_CLIPBOARD_RULE, down: BASE_CLIPBOARD_RULE, lateral: BASE_CLIPBOARD_RULE, pairs: [] }),
     usb: usbPolicySchema.prefault({}),

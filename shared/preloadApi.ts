@@ -12,7 +12,7 @@ export interface PreloadApi {
   onShortcut(listener: (name: ShortcutName) => void): void;
 }
 
-export const SHORTCUT_NAMES = ['switchLevel', 'secureAttention', 'copyOut', 'pasteIn'] as const;
+export const SHORTCUT_NAMES = ['switchLevel', 'secureAttention', 'copyOut', 'pasteIn', 'lock'] as const;
 export type ShortcutName = (typeof SHORTCUT_NAMES)[number];
 
 export const IPC_CHANNELS = {

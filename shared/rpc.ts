@@ -145,6 +145,25 @@ export type DeviceTargetView = z.infer<typeof deviceTargetViewSchema>;
 
 const empty = z.object({}).strict();
 
+/** The workstation's lock as the shell may show it (supervisor/session/sessionLock.ts). */
+export const lockViewSchema = z.object({
+  locked: z.boolean(),
+  /** Failed unlocks since the lock, and how long until the next attempt is taken. */
+  failures: z.number().int().min(0),
+  retryInMs: z.number().int().min(0),
+  /** The policy's maxFailures reached: the lock screen says so (the journal has marked it). */
+  tooManyFailures: z.boolean(),
+  /** The delay in force, the policy's own, and the longest the user may choose for this session. */
+  lockAfterSeconds: z.number().int(),
+  policyLockAfterSeconds: z.number().int(),
+  userMayExtendUpTo: z.number().int(),
+  /** Whose password unlocks; null when the supervisor knows no user for its shell. */
+  user: z.string().nullable(),
+  /** Whether the machine's sleep waits for the lock (a logind delay inhibitor). */
+  beforeSleep: z.enum(['logind', 'unavailable']),
+});
+export type LockView = z.infer<typeof lockViewSchema>;
+
 export const rpcMethods = {
   'session.describe': {
     params: empty,
@@ -152,7 +171,8 @@ export const rpcMethods = {
       levels: z.array(levelViewSchema),
       cages: z.array(cageStateSchema),
       focus: levelIdSchema,
-      shortcuts: z.object({ switchLevel: z.string(), copyOut: z.string(), pasteIn: z.string(), secureAttention: z.string() }),
+      shortcuts: z.object({ switchLevel: z.string(), copyOut: z.string(), pasteIn: z.string(), lock: z.string(), secureAttention: z.string() }),
+      lock: lockViewSchema,
       /** This shell's session: viewers opened under another one are shown as such (onViewers). */
       session: z.string(),
       viewers: z.array(z.object({ level: levelIdSchema, session: z.string() })),
@@ -204,6 +224,17 @@ export const rpcMethods = {
   'devices.eject': { params: z.object({ id: z.string().max(64) }).strict(), result: deviceViewSchema },
   /** The user left a waiting device unassigned. */
   'devices.dismiss': { params: z.object({ id: z.string().max(64) }).strict(), result: deviceViewSchema },
+  /** Locks the workstation now (the overview's button, the lock shortcut). */
+  'session.lock': { params: empty, result: lockViewSchema },
+  /**
+   * One unlock attempt with the user's password, checked by PAM. The password is used for this
+   * check only: never stored, logged or journaled.
+   */
+  'session.unlock': { params: z.object({ password: z.string().max(1024) }).strict(), result: lockViewSchema },
+  /** Input reached the shell: the idle clock starts again. Sent at most every few seconds. */
+  'session.activity': { params: empty, result: z.object({}) },
+  /** The user's own lock delay, for the current session only (until the next lock). */
+  'session.lockDelay': { params: z.object({ seconds: z.number().int().min(2).max(24 * 3600) }).strict(), result: lockViewSchema },
   'confirm.answer': { params: z.object({ id: z.string().max(64), accept: z.boolean() }).strict(), result: z.object({}) },
 } as const;
 
@@ -220,6 +251,8 @@ export const rpcEvents = {
   onConfirmSettled: z.object({ id: z.string(), answer: z.enum(['accepted', 'refused', 'timed-out']) }),
   /** Sent once to a browser-host shell on connection: the single-use token its next reload presents. */
   onSession: z.object({ session: z.string(), resume: z.string() }),
+  /** The lock changed: locked, unlocked, a failure, a new delay. */
+  onLock: lockViewSchema,
   /** Every viewer connected to a cage, with the shell session its ticket was issued to. */
   onViewers: z.object({ viewers: z.array(z.object({ level: levelIdSchema, session: z.string() })) }),
 } as const;

@@ -4,11 +4,11 @@
  * to a cage behind (trusted path, property 4). Suspension has reasons, each set by whoever knows:
  * `shell` (the overview and the shell's own dialogs, as the shell reports them), `dialog` (a
  * question of the supervisor's waiting for the user), `device` (a USB device waiting for the
- * user's decision) — input flows only when none holds.
+ * user's decision), `lock` (the workstation is locked) — input flows only when none holds.
  */
 import { EventEmitter } from 'node:events';
 
-export type SuspendReason = 'shell' | 'dialog' | 'device';
+export type SuspendReason = 'shell' | 'dialog' | 'device' | 'lock';
 
 export class FocusState extends EventEmitter<{ change: [level: string, previous: string]; suspend: [] }> {
   private current: string;

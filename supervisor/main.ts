@@ -4,7 +4,7 @@
  *
  *   cloison-supervisor [--policy FILE] [--state-dir DIR] [--run-dir DIR] [--port N] [--renderer DIR]
  *                      [--admin-group NAME] [--shell-group NAME] [--forward-journal auto|journald|syslog|syslog:PATH|none]
- *                      [--browser-shell [--print-launch-url]]
+ *                      [--browser-shell [--print-launch-url]] [--shell-user NAME]
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
@@ -53,6 +53,7 @@ async function main(): Promise<void> {
       'forward-journal': { type: 'string' },
       'browser-shell': { type: 'boolean', default: false },
       'print-launch-url': { type: 'boolean', default: false },
+      'shell-user': { type: 'string' },
     },
     strict: true,
   });
@@ -89,6 +90,7 @@ async function main(): Promise<void> {
     ...(values.port ? { port: Number(values.port) } : {}),
     ...(values['allow-origin'] ? { extraOrigins: values['allow-origin'] } : {}),
     browserShell: values['browser-shell'],
+    ...(values['shell-user'] ? { shellUser: values['shell-user'] } : {}),
     ...groupOption('adminGroup', values['admin-group'], 'cloison-admin', log),
     ...groupOption('shellGroup', values['shell-group'], 'cloison-shell', log),
     forwardJournal: forwardTargetFrom(values['forward-journal'] ?? 'auto'),

@@ -37,6 +37,10 @@ import { listenAdmin, type AdminHandlers, type AdminStatus } from './admin/admin
 import { JournalForwarder, type ForwardTarget } from './audit/journalForwarder';
 import { DeviceWatcher } from './usb/deviceWatcher';
 import { MediaMounts } from './usb/mediaMounts';
+import { SessionLock } from './session/sessionLock';
+import { pamAuthenticate } from './session/pamCheck';
+import { SleepGuard } from './session/sleepGuard';
+import { userName } from './session/accounts';
 
 export interface SupervisorOptions {
   policy: Policy;
@@ -56,6 +60,8 @@ export interface SupervisorOptions {
   shellGroup?: number;
   /** Group allowed on the admin socket (0660); without one it is root's only (0600). */
   adminGroup?: number;
+  /** The account whose password unlocks the workstation (the user the shell runs for). */
+  shellUser?: string;
   /** How often sysfs is rescanned for USB devices (udev events also trigger a rescan). */
   deviceScanMs?: number;
   log?: (msg: string, fields?: Record<string, unknown>) => void;
@@ -80,6 +86,10 @@ export class Supervisor {
   readonly clipboard: ClipboardBroker;
   readonly files: FileBroker;
   readonly devices: DeviceBroker;
+  readonly lock: SessionLock;
+  private readonly sleepGuard: SleepGuard;
+  /** The account of the last non-root shell on the Unix socket (the kiosk user), for unlocking. */
+  private unixShellUser: string | null = null;
   private readonly deviceWatcher: DeviceWatcher;
   private readonly mediaMounts: MediaMounts;
   private readonly cageClipboards: XCageClipboards;
@@ -191,9 +201,24 @@ export class Supervisor {
     });
     this.deviceWatcher.on('arrived', (device) => void this.devices.arrived(device).catch((err: Error) => options.log?.('device arrival failed', { error: err.message })));
     this.deviceWatcher.on('removed', (device) => void this.devices.removed(device).catch((err: Error) => options.log?.('device removal failed', { error: err.message })));
+    this.sleepGuard = new SleepGuard({
+      onSleep: () => this.lock.lock('suspend'),
+      onState: () => this.sessions.broadcast('onLock', this.lock.view()),
+      ...(options.log ? { log: options.log } : {}),
+    });
+    this.lock = new SessionLock({
+      policy: () => current().session,
+      record: (kind, actor, fields) => this.journalFact(kind, fields, actor),
+      checkPassword: (user, password) => pamAuthenticate(current().session.pamService, user, password),
+      user: () => options.shellUser ?? this.unixShellUser,
+      markerFile: join(options.stateDir, 'session.locked'),
+      beforeSleep: () => this.sleepGuard.state,
+    });
     this.gateway = new VncGateway({
       tickets: this.tickets,
       focus: this.focus,
+      // Locked, no viewer connects: no cage pixel reaches any screen until the user unlocks.
+      refusal: () => (this.lock.locked ? 'the workstation is locked' : null),
       endpointOf: (level) => this.cages.get(level)?.cage?.endpoint ?? null,
       verifyPeerOf: (level) => {
         const cage = this.cages.get(level)?.cage;
@@ -205,6 +230,21 @@ export class Supervisor {
       onViewers: (viewers) => this.sessions.broadcast('onViewers', { viewers }),
       ...(options.log ? { log: options.log } : {}),
     });
+    // Locked: no input to any cage, no viewer open, no question left waiting (nothing crosses).
+    const applyLock = (locked: boolean) => {
+      this.focus.setSuspended(locked, 'lock');
+      if (!locked) return;
+      this.gateway.disconnectAll('the workstation is locked');
+      this.confirmations.expireAll();
+    };
+    applyLock(this.lock.locked);
+    this.lock.on('change', (view) => {
+      // The shells first: their frames go before the viewers' connections do.
+      this.sessions.broadcast('onLock', view);
+      applyLock(view.locked);
+      // Unlocked: the lock before sleep holds again (a forged "going to sleep" may have released it).
+      if (!view.locked) this.sleepGuard.hold();
+    });
   }
 
   /** A one-time address for a new browser-host shell; null when the browser shell is off. */
@@ -214,9 +254,9 @@ export class Supervisor {
   }
 
   /** Records what happened (not a decision to refuse); a journal that cannot be written is logged. */
-  private journalFact(kind: string, fields: Record<string, string | number | boolean | null>): void {
+  private journalFact(kind: string, fields: Record<string, string | number | boolean | null>, actor: 'supervisor' | 'user' | 'admin' = 'supervisor'): void {
     try {
-      this.journal.append(kind, 'supervisor', fields);
+      this.journal.append(kind, actor, fields);
     } catch (err) {
       this.options.log?.('journal record lost', { kind, error: (err as Error).message });
     }
@@ -237,6 +277,7 @@ export class Supervisor {
       files: this.files,
       confirmations: this.confirmations,
       devices: this.devices,
+      lock: this.lock,
       viewers: () => this.gateway.viewers(),
       launchUrl: () => this.launchUrl(),
       viewerOrigins: () => this.host?.viewerOrigins ?? {},
@@ -263,11 +304,17 @@ export class Supervisor {
           since: this.startedAt,
           cages: [...this.cages.values()].map((c) => c.state),
           devices,
+          locked: this.lock.locked,
           journal: { records: this.journal.records, failures: this.journal.failures },
         };
       },
       'policy.get': () => ({ source: this.options.policySource, sha256: sha256(), policy: this.policy }),
       'policy.reload': () => this.reloadPolicy(),
+      // An administrator may lock a workstation, never unlock it.
+      'session.lock': () => {
+        this.lock.lock('admin');
+        return { locked: true };
+      },
     };
   }
 
@@ -322,6 +369,7 @@ export class Supervisor {
     this.policy = next;
     this.policyText = text;
     this.sak = sakKey(next.shortcuts.secureAttention);
+    this.lock.policyChanged();
     for (const id of changes.cages) {
       const index = next.levels.findIndex((l) => l.id === id);
       const driver = this.createDriver(next.levels[index]!, index);
@@ -359,7 +407,12 @@ export class Supervisor {
       levels: policy.levels.map((l) => l.id).join(','),
     });
     const handlers = this.handlers;
-    this.unixServer = await listenUnixRpc(this.rpcSocketPath, handlers, this.sessions, this.options.shellGroup !== undefined ? { group: this.options.shellGroup } : {});
+    this.unixServer = await listenUnixRpc(this.rpcSocketPath, handlers, this.sessions, {
+      ...(this.options.shellGroup !== undefined ? { group: this.options.shellGroup } : {}),
+      onPeer: (uid) => {
+        if (uid !== 0) this.unixShellUser = userName(uid) ?? this.unixShellUser;
+      },
+    });
     this.adminServer = await listenAdmin(this.adminSocketPath, this.adminHandlers, this.options.adminGroup !== undefined ? { group: this.options.adminGroup } : {});
     this.host = await startBrowserHost({
       rendererDir: this.options.rendererDir,
@@ -387,9 +440,12 @@ export class Supervisor {
     // A transfer cut short by a killed supervisor leaves nothing half-written behind.
     await this.files.cleanPartials().catch((err: Error) => this.options.log?.('cleaning partial transfers failed', { error: err.message }));
     if (mediaReady) this.deviceWatcher.start();
+    this.sleepGuard.start();
   }
 
   async stop(): Promise<void> {
+    this.lock.dispose();
+    this.sleepGuard.stop();
     this.files.cancel();
     this.deviceWatcher.stop();
     this.confirmations.refuseAll();

@@ -18,3 +18,18 @@ export function cageShellForUid(uid: number): CageShell {
   }
   throw new Error(`no running cage with uid ${uid}`);
 }
+
+/** PIDs of the processes running as a cage's uid. */
+export function cagePids(uid: number): number[] {
+  return readdirSync('/proc')
+    .filter((e) => /^\d+$/.test(e))
+    .filter((e) => {
+      try {
+        return new RegExp(`^Uid:\\s+${uid}\\s`, 'm').test(readFileSync(`/proc/${e}/status`, 'utf8'));
+      } catch {
+        return false;
+      }
+    })
+    .map(Number)
+    .sort((a, b) => a - b);
+}

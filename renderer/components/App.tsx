@@ -11,11 +11,13 @@ import { TrustPhraseDialog } from './TrustPhraseDialog';
 import { ConfirmDialog } from './ConfirmDialog';
 import { FileTransferDialog } from './FileTransferDialog';
 import { DeviceAssignDialog } from './DeviceAssignDialog';
+import { LockScreen } from './LockScreen';
 
 export function App() {
   const link = useShellState((s) => s.link);
   const linkError = useShellState((s) => s.linkError);
   const locale = useShellState((s) => s.locale);
+  const locked = useShellState((s) => s.lock?.locked === true);
   const t = textFor(locale);
   if (link !== 'connected') {
     return (
@@ -27,6 +29,9 @@ export function App() {
       </div>
     );
   }
+  // Locked: the lock screen alone. No band, no frame, no viewer: the viewers' frames are gone
+  // (and the supervisor has closed their connections), so nothing of a cage is left to show.
+  if (locked) return <LockScreen />;
   return (
     <div className="shell" data-testid="shell">
       <LevelBand />

@@ -6,15 +6,17 @@
 import { textFor } from '../i18n';
 import { useShell, useShellState } from '../shellContext';
 import { TrustMarkView } from './TrustMarkView';
+import { LockDelayChoice } from './LockDelayChoice';
 
 export function TrustedOverview() {
-  const { store, switchTo, clipboard } = useShell();
+  const { store, api, switchTo, clipboard } = useShell();
   const open = useShellState((s) => s.overviewOpen);
   const levels = useShellState((s) => s.levels);
   const front = useShellState((s) => s.front);
   const layout = useShellState((s) => s.layout);
   const trust = useShellState((s) => s.trust);
   const locale = useShellState((s) => s.locale);
+  const lock = useShellState((s) => s.lock);
   const t = textFor(locale);
   if (!open) return null;
   const close = () => store.getState().closeOverview();
@@ -71,6 +73,15 @@ export function TrustedOverview() {
           <button type="button" className="overview__item" data-testid="overview-trust-change" onClick={() => store.getState().openTrustDialog('change')}>
             {t.trustChange}
           </button>
+          <button
+            type="button"
+            className="overview__item"
+            data-testid="overview-lock"
+            onClick={() => void api.call('session.lock', {}).then((view) => store.getState().setLock(view), () => undefined)}
+          >
+            {t.lock.lockNow}
+          </button>
+          {lock ? <LockDelayChoice lock={lock} /> : null}
           <button type="button" className="overview__item overview__item--close" data-testid="overview-close" onClick={close}>
             {t.close}
           </button>

@@ -7,7 +7,7 @@
  * view; nothing a cage sends is ever stored here (trusted path, property 2).
  */
 import { createStore } from 'zustand/vanilla';
-import type { CageState, ConfirmRequest, DeviceView, HeldClipboard, LevelView } from '../../shared/rpc';
+import type { CageState, ConfirmRequest, DeviceView, HeldClipboard, LevelView, LockView } from '../../shared/rpc';
 
 export type LinkState = 'connecting' | 'connected' | 'lost';
 export type Layout = 'single' | 'split';
@@ -54,6 +54,10 @@ export interface ShellState {
   /** This shell's session, and the levels with a viewer some other session opened. */
   session: string | null;
   foreignViewers: string[];
+  /** The workstation's lock, as the supervisor decides it. */
+  lock: LockView | null;
+  /** The unlock prompt, opened on the lock screen by the secure-attention key only. */
+  unlockPrompt: boolean;
 }
 
 export interface ShellActions {
@@ -66,6 +70,7 @@ export interface ShellActions {
     pasteInShortcut: string;
     secureAttentionKey: string;
     trust: TrustMark | null;
+    lock: LockView;
   }): void;
   setCage(state: CageState): void;
   /** New names or colours from a policy reload (the set of levels itself does not change live). */
@@ -91,6 +96,10 @@ export interface ShellActions {
   openAssign(id: string): void;
   closeAssign(): void;
   setTrayOpen(open: boolean): void;
+  /** A lock closes every trusted surface that showed something of the session. */
+  setLock(lock: LockView): void;
+  openUnlockPrompt(): void;
+  closeUnlockPrompt(): void;
 }
 
 export type ShellStore = ReturnType<typeof createShellStore>;
@@ -121,8 +130,11 @@ export function createShellStore(locale: Locale) {
     foreignViewers: [],
     assigningDevice: null,
     trayOpen: false,
-    initialise: ({ levels, cages, focus, switchShortcut, copyOutShortcut, pasteInShortcut, secureAttentionKey, trust }) =>
+    lock: null,
+    unlockPrompt: false,
+    initialise: ({ levels, cages, focus, switchShortcut, copyOutShortcut, pasteInShortcut, secureAttentionKey, trust, lock }) =>
       set({
+        lock,
         copyOutShortcut,
         pasteInShortcut,
         secureAttentionKey,
@@ -169,12 +181,20 @@ export function createShellStore(locale: Locale) {
     openAssign: (id) => set({ assigningDevice: id, trayOpen: false, overviewOpen: false }),
     closeAssign: () => set({ assigningDevice: null }),
     setTrayOpen: (trayOpen) => set({ trayOpen }),
+    setLock: (lock) =>
+      set((s) =>
+        lock.locked
+          ? { lock, unlockPrompt: s.lock?.locked ? s.unlockPrompt : false, overviewOpen: false, transferFrom: null, trayOpen: false, assigningDevice: null, trustDialog: s.trustDialog === 'first' ? 'first' : null }
+          : { lock, unlockPrompt: false },
+      ),
+    openUnlockPrompt: () => set((s) => (s.lock?.locked ? { unlockPrompt: true } : {})),
+    closeUnlockPrompt: () => set({ unlockPrompt: false }),
   }));
 }
 
 /** True while a trusted surface (overview, dialog) has the keyboard: no cage gets input. */
 export function inputSuspended(s: ShellState): boolean {
-  return s.overviewOpen || s.trustDialog !== null || s.confirmation !== null || s.transferFrom !== null || s.trayOpen || deviceToAssign(s) !== null;
+  return s.lock?.locked === true || s.overviewOpen || s.trustDialog !== null || s.confirmation !== null || s.transferFrom !== null || s.trayOpen || deviceToAssign(s) !== null;
 }
 
 /**

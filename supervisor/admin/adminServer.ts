@@ -1,6 +1,6 @@
 /**
- * The administrator's socket, separate from the shell's: `status`, `policy.get` and
- * `policy.reload`, nothing else. It is group-restricted (0660, root and the admin group) and can
+ * The administrator's socket, separate from the shell's: `status`, `policy.get`, `policy.reload`
+ * and `session.lock` (an administrator may lock a workstation, never unlock it), nothing else. It is group-restricted (0660, root and the admin group) and can
  * never reach content that crossed between levels, the clipboard, files, the trust phrase or
  * input: any other method is refused by name (CLIP OS 4: the admin configures, never reads user
  * data). One JSON object per line each way: {id, method} → {id, ok, result | error}.
@@ -11,7 +11,7 @@ import { LineFrames } from '../../shared/lineFrames';
 import type { CageState, DeviceView } from '../../shared/rpc';
 import { listenRestricted } from '../rpc/unixSocketAccess';
 
-export const ADMIN_METHODS = ['status', 'policy.get', 'policy.reload'] as const;
+export const ADMIN_METHODS = ['status', 'policy.get', 'policy.reload', 'session.lock'] as const;
 export type AdminMethod = (typeof ADMIN_METHODS)[number];
 
 export interface AdminStatus {
@@ -21,6 +21,8 @@ export interface AdminStatus {
   cages: CageState[];
   /** Counts only: which key a user plugged is not the admin's business here (the journal has it). */
   devices: Partial<Record<DeviceView['state'], number>>;
+  /** Whether the workstation is locked (who is at it is not the admin's business). */
+  locked: boolean;
   /** Records written, and records that could not be (each refused its decision, or was a lost fact). */
   journal: { records: number; failures: number };
 }

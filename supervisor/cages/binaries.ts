@@ -31,6 +31,10 @@ export const DEBIAN_PACKAGE_OF: Record<string, string> = {
   resize2fs: 'e2fsprogs',
   udevadm: 'udev',
   logger: 'bsdutils',
+  pamtester: 'pamtester',
+  getent: 'libc-bin',
+  busctl: 'systemd',
+  'systemd-inhibit': 'systemd',
   sh: 'dash',
 };
 

@@ -4,7 +4,8 @@
  *                                 and how it differs from the running supervisor's
  *   cloison policy reload         the supervisor re-reads its policy (refused if invalid)
  *   cloison status                the supervisor's policy, cages and device counts
- *   (these three take --socket PATH, default /run/cloison/admin.sock)
+ *   cloison lock                  locks the workstation now (there is no unlock: only its user can)
+ *   (these four take --socket PATH, default /run/cloison/admin.sock)
  *   cloison audit verify [--key KEYFILE] FILE  check the journal's keyed chain with the installation key
  *                                 (default: journal.key beside FILE); exit 1 on any edit, removal,
  *                                 reorder or forgery; without a readable key only the links are
@@ -23,7 +24,7 @@ import type { Policy } from '../../shared/policy';
 import type { ReloadOutcome } from '../supervisor';
 import { adminCall, DEFAULT_ADMIN_SOCKET } from './adminClient';
 
-const USAGE = 'usage: cloison policy check FILE [--socket PATH] | cloison policy reload [--socket PATH] | cloison status [--socket PATH] | cloison audit verify [--key KEYFILE] FILE | cloison audit tail [-n N] FILE | cloison audit export --since ISO-TIME FILE';
+const USAGE = 'usage: cloison policy check FILE [--socket PATH] | cloison policy reload [--socket PATH] | cloison status [--socket PATH] | cloison lock [--socket PATH] | cloison audit verify [--key KEYFILE] FILE | cloison audit tail [-n N] FILE | cloison audit export --since ISO-TIME FILE';
 
 export function runCli(argv: string[], out: (s: string) => void, err: (s: string) => void): number {
   if (argv[0] === 'audit' && (argv[1] === 'tail' || argv[1] === 'export')) return auditRead(argv.slice(1), out, err);
@@ -146,6 +147,11 @@ export async function runCliWithSupervisor(argv: string[], out: (s: string) => v
   try {
     if (args.length === 1 && args[0] === 'status') {
       out(stringify(await call('status')));
+      return 0;
+    }
+    if (args.length === 1 && args[0] === 'lock') {
+      await call('session.lock');
+      out('the workstation is locked: its user unlocks it with the secure-attention key and their password');
       return 0;
     }
     if (args.length === 2 && args[0] === 'policy' && args[1] === 'reload') {

@@ -75,4 +75,9 @@ export class Confirmations {
   refuseAll(): void {
     for (const id of [...this.pending.keys()]) this.answer(id, 'refused');
   }
+
+  /** Ends every question left unanswered when the workstation locked: nothing crosses. */
+  expireAll(): void {
+    for (const id of [...this.pending.keys()]) this.answer(id, 'timed-out');
+  }
 }

@@ -31,6 +31,8 @@ export interface VncGatewayOptions {
   journal?: AuditJournal;
   /** Called with every viewer (its cage and the shell session its ticket was issued to) on any change. */
   onViewers?: (viewers: ViewerInfo[]) => void;
+  /** Why no viewer may connect now (the workstation is locked), or null when one may. */
+  refusal?: () => string | null;
   /** Keys no cage may ever receive (the secure-attention key, by keysym or by scancode). */
   reservedKey?: (keysym: number, scancode: number | null) => boolean;
   /** Pause the cage socket when this many bytes wait to reach the viewer. */
@@ -50,6 +52,7 @@ interface Bridge {
   ws: WebSocket;
   cage: Socket;
   filter: RfbClientFilter;
+  close(code: number, reason: string): void;
 }
 
 export class VncGateway {
@@ -94,6 +97,8 @@ export class VncGateway {
     } catch (err) {
       return refuse(socket, 403, (err as Error).message);
     }
+    const refusal = this.options.refusal?.();
+    if (refusal) return refuse(socket, 403, refusal);
     const endpoint = this.options.endpointOf(level);
     if (!endpoint) return refuse(socket, 503, `cage "${level}" is not running`);
     if ([...this.bridges].filter((b) => b.level === level).length >= this.maxViewers) {
@@ -105,6 +110,11 @@ export class VncGateway {
   /** Every open viewer, by cage and shell session. */
   viewers(): ViewerInfo[] {
     return [...this.bridges].map((b) => ({ level: b.level, session: b.session }));
+  }
+
+  /** Closes every viewer (the workstation locked): nothing of any cage stays on screen. */
+  disconnectAll(reason: string): void {
+    for (const b of [...this.bridges]) b.close(4003, reason);
   }
 
   close(): void {
@@ -173,9 +183,6 @@ export class VncGateway {
         else this.dropped.notAllowed++;
       },
     });
-    const bridge: Bridge = { level, session, ws, cage, filter };
-    this.bridges.add(bridge);
-    this.options.onViewers?.(this.viewers());
     let closed = false;
     const close = (code: number, reason: string) => {
       if (closed) return;
@@ -187,6 +194,9 @@ export class VncGateway {
       if (ws.readyState === ws.OPEN) ws.close(code, reason.slice(0, 120));
       else ws.terminate();
     };
+    const bridge: Bridge = { level, session, ws, cage, filter, close };
+    this.bridges.add(bridge);
+    this.options.onViewers?.(this.viewers());
 
     cage.on('error', (err) => close(1011, `cage connection failed: ${err.message}`));
     cage.on('close', () => close(1000, 'cage closed the connection'));

@@ -33,6 +33,14 @@ flows:
 shortcuts:
   switchLevel: Ctrl+Alt+PageDown
   secureAttention: Pause
+  lock: Super+L
+session:
+  # The lock is mandatory (CLIP OS 4): after 3 minutes without input; the user may choose up to
+  # 30 minutes for the current session only. Unlocking takes the password through PAM.
+  lockAfterSeconds: 180
+  userMayExtendUpTo: 1800
+  maxFailures: 5
+  pamService: cloison-unlock
 usb:
   # An unknown key brings up the trusted dialog; the user may attach it low read-write or high
   # read-only (CLIP OS 4). Keys registered in rules are bound to their level.

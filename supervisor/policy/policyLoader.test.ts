@@ -49,6 +49,17 @@ describe('policy loading', () => {
     expect(() => parsePolicy(`version: 1\nlevels:\n${LEVEL('low', 0, '#00ff00', '{ driver: bwrap, limits: { homeBytes: lots } }')}`, 'p.yaml')).toThrow(/homeBytes is a number of bytes or a size such as 512MiB/);
   });
 
+  it('locks after 3 minutes by default; a session section with a bad delay or PAM service is refused with its place', () => {
+    const policy = parsePolicy(`version: 1\nlevels:\n${LEVEL('low', 0, '#00ff00')}`, 'p.yaml');
+    expect(policy.session).toEqual({ lockAfterSeconds: 180, userMayExtendUpTo: 1800, maxFailures: 5, pamService: 'cloison-unlock' });
+    expect(policy.shortcuts.lock).toBe('Super+L');
+    const base = `version: 1\nlevels:\n${LEVEL('low', 0, '#00ff00')}`;
+    expect(problemsOf(`${base}session:\n  lockAfterSeconds: 600\n  userMayExtendUpTo: 300\n`)).toEqual([expect.stringMatching(/policy\.yaml:10:22: session\.userMayExtendUpTo: userMayExtendUpTo cannot be below lockAfterSeconds/)]);
+    expect(problemsOf(`${base}session:\n  pamService: ../shadow\n`)[0]).toMatch(/session\.pamService: pamService is a PAM service name/);
+    expect(problemsOf(`${base}session:\n  lockAfterSeconds: 0\n`)[0]).toMatch(/session\.lockAfterSeconds/);
+    expect(problemsOf(`${base}session:\n  disabled: true\n`)[0]).toMatch(/session.*disabled/);
+  });
+
   it('refuses a loopback resolver for a nat cage: the cage would reach the host through it', () => {
     expect(() => parsePolicy(`version: 1\nlevels:\n${LEVEL('low', 0, '#00ff00', '{ driver: bwrap, network: nat, dns: [127.0.0.53] }')}`, 'p.yaml')).toThrow(/levels\[0\]\.cage\.dns\[0\]: a cage's resolver cannot be on the host's loopback/);
   });

@@ -4,7 +4,7 @@
  */
 import { CloisonError } from '../../shared/errors';
 import type { Policy } from '../../shared/policy';
-import type { LevelView } from '../../shared/rpc';
+import type { LevelView, RpcMethod } from '../../shared/rpc';
 import type { AuditJournal } from '../audit/auditJournal';
 import type { CageLifecycle } from '../cages/cageLifecycle';
 import type { FocusState } from '../focusState';
@@ -14,8 +14,9 @@ import type { ClipboardBroker } from '../clipboard/clipboardBroker';
 import type { Confirmations } from '../confirm/confirmations';
 import type { FileBroker } from '../files/fileBroker';
 import type { DeviceBroker } from '../usb/deviceBroker';
+import type { SessionLock } from '../session/sessionLock';
 import { VNC_PATH } from '../gateway/vncGateway';
-import type { RpcHandlers } from './rpcSession';
+import type { RpcContext, RpcHandlers } from './rpcSession';
 
 export interface HandlerDeps {
   policy: Policy;
@@ -28,6 +29,7 @@ export interface HandlerDeps {
   files: FileBroker;
   confirmations: Confirmations;
   devices: DeviceBroker;
+  lock: SessionLock;
   /** Every open viewer, by cage and shell session. */
   viewers: () => Array<{ level: string; session: string }>;
   /** A new one-time address for a browser-host shell, or null when the browser shell is off. */
@@ -40,7 +42,26 @@ export function levelViews(policy: Policy): LevelView[] {
   return policy.levels.map(({ id, rank, label, colour, textColour, cage }) => ({ id, rank, label, colour, textColour, hostNetwork: cage.driver === 'bwrap' && cage.network === 'host' }));
 }
 
+/**
+ * What a shell may still ask while the workstation is locked: to draw the lock screen and to
+ * unlock. Everything else — tickets, input, crossings, devices, the trust phrase — waits.
+ */
+const WHILE_LOCKED = new Set<RpcMethod>(['session.describe', 'session.lock', 'session.unlock', 'session.activity', 'trust.get', 'clipboard.state', 'devices.list', 'shell.launch']);
+
 export function createRpcHandlers(deps: HandlerDeps): RpcHandlers {
+  const handlers = unlockedHandlers(deps);
+  for (const method of Object.keys(handlers) as RpcMethod[]) {
+    if (WHILE_LOCKED.has(method)) continue;
+    const handler = handlers[method] as (p: unknown, c: RpcContext) => unknown;
+    (handlers as Record<RpcMethod, (p: unknown, c: RpcContext) => unknown>)[method] = (params, context) => {
+      if (deps.lock.locked) throw new CloisonError('SESSION_LOCKED', `${method}: the workstation is locked`);
+      return handler(params, context);
+    };
+  }
+  return handlers;
+}
+
+function unlockedHandlers(deps: HandlerDeps): RpcHandlers {
   const cageOf = (level: string): CageLifecycle => {
     const cage = deps.cages.get(level);
     if (!cage) throw new CloisonError('UNKNOWN_LEVEL', `no level "${level}" in the policy`);
@@ -52,6 +73,7 @@ export function createRpcHandlers(deps: HandlerDeps): RpcHandlers {
       cages: [...deps.cages.values()].map((c) => c.state),
       focus: deps.focus.front,
       shortcuts: { ...deps.policy.shortcuts },
+      lock: deps.lock.view(),
       session,
       viewers: deps.viewers(),
       viewerOrigins: transport === 'websocket' ? deps.viewerOrigins() : {},
@@ -124,6 +146,16 @@ export function createRpcHandlers(deps: HandlerDeps): RpcHandlers {
     },
     'devices.eject': ({ id }) => deps.devices.eject(id),
     'devices.dismiss': ({ id }) => deps.devices.dismiss(id),
+    'session.lock': () => {
+      deps.lock.lock('user');
+      return deps.lock.view();
+    },
+    'session.unlock': ({ password }) => deps.lock.unlock(password),
+    'session.activity': () => {
+      deps.lock.activity();
+      return {};
+    },
+    'session.lockDelay': ({ seconds }) => deps.lock.chooseDelay(seconds),
     'confirm.answer': ({ id, accept }) => {
       deps.confirmations.answerFromUser(id, accept ? 'accepted' : 'refused');
       return {};

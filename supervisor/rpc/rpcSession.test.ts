@@ -4,10 +4,12 @@ import { loadDefaultPolicy } from '../policy/policyLoader';
 import { levelViews } from './rpcHandlers';
 import { RpcSession, type RpcHandlers } from './rpcSession';
 
+const LOCK = { locked: false, failures: 0, retryInMs: 0, tooManyFailures: false, lockAfterSeconds: 180, policyLockAfterSeconds: 180, userMayExtendUpTo: 1800, user: null, beforeSleep: 'unavailable' as const };
+
 function session(overrides: Partial<RpcHandlers> = {}) {
   const sent: unknown[] = [];
   const handlers: RpcHandlers = {
-    'session.describe': () => ({ levels: levelViews(loadDefaultPolicy()), cages: [], focus: 'low', shortcuts: { switchLevel: 'Ctrl+Alt+PageDown', copyOut: 'Ctrl+Alt+C', pasteIn: 'Ctrl+Alt+V', secureAttention: 'Pause' }, session: 's', viewers: [], viewerOrigins: {} }),
+    'session.describe': () => ({ levels: levelViews(loadDefaultPolicy()), cages: [], focus: 'low', shortcuts: { switchLevel: 'Ctrl+Alt+PageDown', copyOut: 'Ctrl+Alt+C', pasteIn: 'Ctrl+Alt+V', lock: 'Super+L', secureAttention: 'Pause' }, lock: LOCK, session: 's', viewers: [], viewerOrigins: {} }),
     'shell.launch': () => ({ url: 'http://127.0.0.1:1/#launch=x', expiresInMs: 1 }),
     'vnc.ticket': () => ({ ticket: 't', path: '/vnc', expiresInMs: 1 }),
     'focus.set': ({ level }) => ({ level }),
@@ -19,6 +21,10 @@ function session(overrides: Partial<RpcHandlers> = {}) {
     'clipboard.paste': () => ({ outcome: 'denied' as const }),
     'clipboard.state': () => ({ held: null }),
     'confirm.answer': () => ({}),
+    'session.lock': () => ({ ...LOCK, locked: true }),
+    'session.unlock': () => LOCK,
+    'session.activity': () => ({}),
+    'session.lockDelay': ({ seconds }) => ({ ...LOCK, lockAfterSeconds: seconds }),
     'files.list': () => ({ entries: [] }),
     'files.transfer': () => ({ results: [] }),
     'files.cancel': () => ({ cancelled: false }),

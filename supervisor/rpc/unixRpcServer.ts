@@ -5,11 +5,23 @@
 import { createServer, type Server } from 'node:net';
 import { LineFrames } from '../../shared/lineFrames';
 import { MAX_RPC_FRAME_BYTES } from '../../shared/rpc';
+import { peerCredentials } from '../sandbox/peerCredentials';
 import { listenRestricted } from './unixSocketAccess';
 import { RpcSession, type RpcHandlers, type RpcSessions } from './rpcSession';
 
-export function listenUnixRpc(path: string, handlers: RpcHandlers, sessions: RpcSessions, options: { group?: number } = {}): Promise<Server> {
+export interface UnixRpcOptions {
+  group?: number;
+  /** Told the uid of every shell that connects (the kernel's word, SO_PEERCRED). */
+  onPeer?: (uid: number) => void;
+}
+
+export function listenUnixRpc(path: string, handlers: RpcHandlers, sessions: RpcSessions, options: UnixRpcOptions = {}): Promise<Server> {
   const server = createServer((sock) => {
+    try {
+      options.onPeer?.(peerCredentials(sock).uid);
+    } catch {
+      /* no credentials: the session works, nobody is learnt from it */
+    }
     const session = new RpcSession(handlers, (text) => sock.write(text + '\n'));
     const remove = sessions.add(session);
     const frames = new LineFrames();

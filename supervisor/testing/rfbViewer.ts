@@ -12,6 +12,8 @@ export interface ByteLink {
   received(): number;
   /** Reads exactly `n` bytes (only on links made with keep = true). */
   read(n: number): Promise<Buffer>;
+  /** Resolves when the other end closes the link, with the WebSocket close code (0 for a socket). */
+  closed: Promise<{ code: number; reason: string }>;
   close(): void;
 }
 
@@ -61,11 +63,12 @@ export async function wsLink(url: string, keep = false, origin?: string): Promis
   const ws = new WebSocket(url, ['binary'], { perMessageDeflate: false, ...(origin ? { origin } : {}) });
   const r = reader(keep);
   ws.on('message', (d: Buffer) => r.add(d));
+  const closed = new Promise<{ code: number; reason: string }>((resolve) => ws.once('close', (code, reason) => resolve({ code, reason: reason.toString() })));
   await new Promise<void>((resolve, reject) => {
     ws.once('open', () => resolve());
     ws.once('error', reject);
   });
-  return { send: (b) => ws.send(b), receive: (n) => r.receive(n), received: () => r.count, read: (n) => r.read(n), close: () => ws.terminate() };
+  return { send: (b) => ws.send(b), receive: (n) => r.receive(n), received: () => r.count, read: (n) => r.read(n), closed, close: () => ws.terminate() };
 }
 
 export async function socketLink(path: string): Promise<ByteLink> {
@@ -73,8 +76,9 @@ export async function socketLink(path: string): Promise<ByteLink> {
   sock.setNoDelay?.(true);
   const r = reader(false);
   sock.on('data', (d: Buffer) => r.add(d));
+  const closed = new Promise<{ code: number; reason: string }>((resolve) => sock.once('close', () => resolve({ code: 0, reason: '' })));
   await new Promise<void>((resolve) => sock.once('connect', () => resolve()));
-  return { send: (b) => sock.write(b), receive: (n) => r.receive(n), received: () => r.count, read: (n) => r.read(n), close: () => sock.destroy() };
+  return { send: (b) => sock.write(b), receive: (n) => r.receive(n), received: () => r.count, read: (n) => r.read(n), closed, close: () => sock.destroy() };
 }
 
 /** RFB 3.8 handshake with security None; resolves with the ServerInit's width and height known. */

@@ -21,17 +21,35 @@ export interface TestSupervisor {
    * RFB handshake — or as far as it got within 3 s, when the gateway refuses the cage's end.
    */
   viewer(level: string): Promise<ByteLink>;
+  /** A viewer link on a ticket already issued, at the gateway, past the handshake. */
+  viewerWithTicket(level: string, ticket: string): Promise<ByteLink>;
   /** Every journal record so far. */
   records(): Array<Record<string, unknown> & { kind: string }>;
   stop(): Promise<void>;
 }
 
-export async function startTestSupervisor(policyYaml: string, options: { browserShell?: boolean } = {}): Promise<TestSupervisor> {
+export async function startTestSupervisor(policyYaml: string, options: { browserShell?: boolean; shellUser?: string } = {}): Promise<TestSupervisor> {
   const root = testRoot();
   const state = join(root, 'state');
-  const sup = new Supervisor({ policy: parsePolicy(policyYaml, 'p.yaml'), policySource: 'p.yaml', policyText: policyYaml, stateDir: state, runDir: join(root, 'run'), rendererDir: null, browserShell: options.browserShell ?? false });
+  const sup = new Supervisor({
+    policy: parsePolicy(policyYaml, 'p.yaml'),
+    policySource: 'p.yaml',
+    policyText: policyYaml,
+    stateDir: state,
+    runDir: join(root, 'run'),
+    rendererDir: null,
+    browserShell: options.browserShell ?? false,
+    ...(options.shellUser ? { shellUser: options.shellUser } : {}),
+  });
   await sup.start();
   const rpc = await rpcClient(sup.rpcSocketPath);
+  const viewerWithTicket = async (level: string, ticket: string) => {
+    const host = sup.browserHost!;
+    const link = await wsLink(`ws://127.0.0.1:${host.port}/vnc?level=${level}&ticket=${ticket}`, false, host.origin);
+    // ServerInit: 24 bytes and the desktop name a bwrap cage announces.
+    await Promise.race([handshake(link, 24 + `cloison-${level}`.length), new Promise((r) => setTimeout(r, 3000))]);
+    return link;
+  };
   return {
     sup,
     rpc,
@@ -40,12 +58,9 @@ export async function startTestSupervisor(policyYaml: string, options: { browser
     viewer: async (level) => {
       const ticket = await rpc.call('vnc.ticket', { level });
       if (!ticket.ok) throw new Error(`no ticket for ${level}: ${ticket.error?.message}`);
-      const host = sup.browserHost!;
-      const link = await wsLink(`ws://127.0.0.1:${host.port}/vnc?level=${level}&ticket=${ticket.result.ticket}`, false, host.origin);
-      // ServerInit: 24 bytes and the desktop name a bwrap cage announces.
-      await Promise.race([handshake(link, 24 + `cloison-${level}`.length), new Promise((r) => setTimeout(r, 3000))]);
-      return link;
+      return viewerWithTicket(level, ticket.result.ticket);
     },
+    viewerWithTicket: (level, ticket) => viewerWithTicket(level, ticket),
     records: () => readFileSync(join(state, 'audit.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l)),
     stop: async () => {
       rpc.close();

@@ -1,0 +1,131 @@
+/**
+ * The lock screen: while the supervisor says the workstation is locked, the window shows this and
+ * nothing else — no band colour, no level, no cage frame (the viewers are gone, not covered: the
+ * supervisor has closed their connections and issues no ticket, so nothing cached can show).
+ *
+ * The password prompt appears only after the secure-attention key, which no cage ever receives:
+ * a cage that paints a look-alike lock screen cannot react to it, so a user who presses it first
+ * never types the password into a cage. The password lives in the field until it is sent, then
+ * the field is emptied; it never enters the shell's store.
+ */
+import { useEffect, useRef, useState } from 'react';
+import { textFor } from '../i18n';
+import { useShell, useShellState } from '../shellContext';
+import { TrustMarkView } from './TrustMarkView';
+
+/** A prompt left alone goes back to the plain lock screen. */
+const PROMPT_IDLE_MS = 30_000;
+
+export function LockScreen() {
+  const lock = useShellState((s) => s.lock);
+  const prompt = useShellState((s) => s.unlockPrompt);
+  const sak = useShellState((s) => s.secureAttentionKey);
+  const locale = useShellState((s) => s.locale);
+  const t = textFor(locale).lock;
+  if (!lock?.locked) return null;
+  return (
+    <div className="lock" data-testid="lock-screen" data-prompt={prompt}>
+      <header className="lock__band" data-testid="lock-band">
+        {t.band}
+      </header>
+      <main className="lock__centre">
+        {prompt ? (
+          <UnlockPrompt />
+        ) : (
+          <div className="lock__card" data-testid="lock-instructions">
+            <div className="lock__title">{t.title}</div>
+            <p className="lock__text">
+              {t.pressSak} <kbd className="lock__key">{sak}</kbd>
+            </p>
+            <p className="lock__why">{t.why}</p>
+            {lock.tooManyFailures ? <p className="lock__alert">{t.tooMany}</p> : null}
+          </div>
+        )}
+      </main>
+    </div>
+  );
+}
+
+function UnlockPrompt() {
+  const { api, store } = useShell();
+  const lock = useShellState((s) => s.lock)!;
+  const trust = useShellState((s) => s.trust);
+  const locale = useShellState((s) => s.locale);
+  const t = textFor(locale).lock;
+  const field = useRef<HTMLInputElement>(null);
+  const [busy, setBusy] = useState(false);
+  const [message, setMessage] = useState<string | null>(null);
+  const waitUntil = useRef(Date.now() + lock.retryInMs);
+  const [waitLeft, setWaitLeft] = useState(Math.ceil(lock.retryInMs / 1000));
+  const lastInput = useRef(Date.now());
+
+  useEffect(() => {
+    waitUntil.current = Date.now() + lock.retryInMs;
+    setWaitLeft(Math.ceil(lock.retryInMs / 1000));
+  }, [lock.retryInMs, lock.failures]);
+  useEffect(() => {
+    const tick = setInterval(() => {
+      setWaitLeft(Math.max(0, Math.ceil((waitUntil.current - Date.now()) / 1000)));
+      if (Date.now() - lastInput.current > PROMPT_IDLE_MS) store.getState().closeUnlockPrompt();
+    }, 250);
+    return () => clearInterval(tick);
+  }, [store]);
+
+  const submit = async () => {
+    const input = field.current;
+    if (!input || busy || waitLeft > 0) return;
+    const password = input.value;
+    input.value = '';
+    setBusy(true);
+    setMessage(null);
+    try {
+      const view = await api.call('session.unlock', { password });
+      store.getState().setLock(view);
+      if (view.locked) setMessage(t.wrong);
+    } catch (err) {
+      setMessage((err as Error).message);
+    } finally {
+      setBusy(false);
+      field.current?.focus();
+    }
+  };
+
+  return (
+    <form
+      className="lock__card lock__card--prompt"
+      data-testid="unlock-prompt"
+      onKeyDown={(e) => {
+        lastInput.current = Date.now();
+        if (e.key === 'Escape') store.getState().closeUnlockPrompt();
+      }}
+      onSubmit={(e) => {
+        e.preventDefault();
+        void submit();
+      }}
+    >
+      <div className="lock__title">{t.promptTitle}</div>
+      <TrustMarkView trust={trust} testId="unlock-trust" />
+      <label className="modal__label">
+        {t.password} {lock.user ?? t.noUser}
+        <input ref={field} className="modal__input" data-testid="unlock-password" type="password" autoComplete="off" autoFocus maxLength={1024} disabled={busy} />
+      </label>
+      {message ? (
+        <div className="modal__error" data-testid="unlock-message">
+          {message}
+        </div>
+      ) : null}
+      {lock.failures > 0 ? (
+        <div className="lock__failures" data-testid="unlock-failures">
+          {lock.failures} {t.failures}
+          {waitLeft > 0 ? ` — ${t.retryIn} ${waitLeft} ${t.seconds}` : ''}
+        </div>
+      ) : null}
+      {lock.tooManyFailures ? <p className="lock__alert">{t.tooMany}</p> : null}
+      <div className="modal__actions">
+        <button type="submit" className="button button--primary" data-testid="unlock-submit" disabled={busy || waitLeft > 0}>
+          {t.unlock}
+        </button>
+      </div>
+    </form>
+  );
+}

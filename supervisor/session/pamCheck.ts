@@ -1,0 +1,36 @@
+/**
+ * Checks a user's password against a PAM service with Debian's pamtester: the password goes on
+ * its standard input (never a command line, which every local user can read) and PAM's own stack
+ * decides (pam_unix, or whatever the site's service file includes: LDAP, smart cards…). Nothing
+ * here compares a password itself, logs it or keeps it.
+ */
+import { spawn } from 'node:child_process';
+import { PAM_SERVICE } from '../../shared/policy';
+import { requireBinary } from '../cages/binaries';
+
+/** A login name as useradd accepts it: nothing that could be read as an option or a path. */
+const USER_NAME = /^[a-z_][a-z0-9_.-]{0,31}\$?$/;
+
+export async function pamAuthenticate(service: string, user: string, password: string, timeoutMs = 20_000): Promise<boolean> {
+  if (!PAM_SERVICE.test(service)) throw new Error(`not a PAM service name: ${JSON.stringify(service)}`);
+  if (!USER_NAME.test(user)) throw new Error(`not a user name: ${JSON.stringify(user)}`);
+  // A conversation reads one line: a password holding a line break or NUL could only be cut short.
+  if (/[\n\r\0]/.test(password)) return false;
+  const pamtester = requireBinary('pamtester');
+  return new Promise((resolve, reject) => {
+    // authenticate, then acct_mgmt: an expired or locked account does not unlock either.
+    const child = spawn(pamtester, ['--', service, user, 'authenticate', 'acct_mgmt'], { stdio: ['pipe', 'ignore', 'ignore'], env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', LANG: 'C' } });
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.on('error', (err) => {
+      clearTimeout(timer);
+      reject(err);
+    });
+    child.on('exit', (code, signal) => {
+      clearTimeout(timer);
+      if (signal) reject(new Error(`the PAM check did not finish (${signal})`));
+      else resolve(code === 0);
+    });
+    child.stdin.on('error', () => undefined); // pamtester may end before reading (unknown user)
+    child.stdin.end(`${password}\n`);
+  });
+}

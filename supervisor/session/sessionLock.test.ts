@@ -1,0 +1,107 @@
+/**
+ * The lock's own rules, on a clock the test drives: it locks after the idle time and not before,
+ * input moves the deadline, a wrong password costs a growing wait and is journaled without the
+ * text typed, too many failures are marked, the user's delay stays within the policy and lasts
+ * until the next lock, and a lock survives a supervisor restart.
+ */
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { sessionPolicySchema, type SessionPolicy } from '../../shared/policy';
+import { failureDelayMs, SessionLock, type SessionLockOptions } from './sessionLock';
+
+const PASSWORD = 'correct horse';
+
+function setup(policy: Partial<SessionPolicy> = {}, markerDir = mkdtempSync(join(tmpdir(), 'cloison-lock-'))) {
+  const records: Array<{ kind: string; actor: string; fields: Record<string, unknown> }> = [];
+  const options: SessionLockOptions = {
+    policy: () => sessionPolicySchema.parse({ lockAfterSeconds: 60, userMayExtendUpTo: 600, maxFailures: 3, ...policy }),
+    record: (kind, actor, fields) => records.push({ kind, actor, fields }),
+    checkPassword: async (_user, password) => password === PASSWORD,
+    user: () => 'alice',
+    markerFile: join(markerDir, 'session.locked'),
+  };
+  return { lock: new SessionLock(options), records, options, markerDir };
+}
+
+describe('session lock', () => {
+  beforeEach(() => vi.useFakeTimers({ now: 1_000_000 }));
+  afterEach(() => vi.useRealTimers());
+
+  it('locks after the idle time, and input moves the deadline', () => {
+    const { lock, records } = setup();
+    vi.advanceTimersByTime(59_000);
+    lock.activity();
+    vi.advanceTimersByTime(59_000);
+    expect(lock.locked).toBe(false);
+    vi.advanceTimersByTime(1_000);
+    expect(lock.locked).toBe(true);
+    expect(records.at(-1)).toMatchObject({ kind: 'session.lock', fields: { cause: 'idle' } });
+    lock.activity(); // input while locked unlocks nothing
+    expect(lock.locked).toBe(true);
+  });
+
+  it('a wrong password is journaled with the count and never the text, and the wait grows', async () => {
+    const { lock, records } = setup();
+    lock.lock('user');
+    const first = await lock.unlock('guess-one');
+    expect(first).toMatchObject({ locked: true, failures: 1, retryInMs: 3000 });
+    await expect(lock.unlock(PASSWORD)).rejects.toThrow(/wait 3 s/);
+    vi.advanceTimersByTime(3000);
+    expect((await lock.unlock('guess-two')).retryInMs).toBe(6000);
+    expect(JSON.stringify(records)).not.toMatch(/guess|correct horse/);
+    expect(records.filter((r) => r.kind === 'session.unlock-failed').map((r) => r.fields)).toEqual([
+      { user: 'alice', failures: 1, delayMs: 3000 },
+      { user: 'alice', failures: 2, delayMs: 6000 },
+    ]);
+    expect([1, 2, 3, 4, 5, 6, 9].map(failureDelayMs)).toEqual([3000, 6000, 12000, 24000, 48000, 60000, 60000]);
+  });
+
+  it('marks the failure that reaches maxFailures, then unlocks with the right password', async () => {
+    const { lock, records } = setup();
+    lock.lock('admin');
+    for (let i = 0; i < 3; i++) {
+      await lock.unlock(`wrong-${i}`);
+      vi.advanceTimersByTime(failureDelayMs(i + 1));
+    }
+    expect(lock.view().tooManyFailures).toBe(true);
+    expect(records.filter((r) => r.kind === 'session.unlock-failed').at(-1)!.fields).toMatchObject({ failures: 3, alert: true });
+    const unlocked = await lock.unlock(PASSWORD);
+    expect(unlocked).toMatchObject({ locked: false, failures: 0, tooManyFailures: false });
+    expect(records.at(-1)).toMatchObject({ kind: 'session.unlock', actor: 'user', fields: { user: 'alice', failuresBefore: 3 } });
+  });
+
+  it('the user chooses a delay within the policy, for this session only: the next lock forgets it', async () => {
+    const { lock } = setup();
+    expect(() => lock.chooseDelay(601)).toThrow(/at most 600 s/);
+    lock.chooseDelay(300);
+    vi.advanceTimersByTime(299_000);
+    expect(lock.locked).toBe(false);
+    vi.advanceTimersByTime(1_000);
+    expect(lock.locked).toBe(true);
+    await lock.unlock(PASSWORD);
+    expect(lock.lockAfterSeconds).toBe(60);
+  });
+
+  it('a lock outlives a restart; an unlock removes the mark', async () => {
+    const first = setup();
+    first.lock.lock('user');
+    expect(readFileSync(first.options.markerFile, 'utf8')).toMatch(/user/);
+    first.lock.dispose();
+    const restarted = setup({}, first.markerDir);
+    expect(restarted.lock.locked).toBe(true);
+    expect(restarted.records[0]).toMatchObject({ kind: 'session.lock', fields: { cause: 'restart' } });
+    await restarted.lock.unlock(PASSWORD);
+    expect(setup({}, first.markerDir).lock.locked).toBe(false);
+    rmSync(first.markerDir, { recursive: true, force: true });
+  });
+
+  it('refuses to unlock when no user is known, and says why', async () => {
+    const { lock, options } = setup();
+    options.user = () => null;
+    lock.lock('user');
+    await expect(lock.unlock(PASSWORD)).rejects.toThrow(/--shell-user/);
+    expect(lock.locked).toBe(true);
+  });
+});

@@ -1,0 +1,180 @@
+/**
+ * The workstation's lock: the supervisor decides when it locks and whether it unlocks; the shell
+ * only draws it (DESIGN.md, Session). It locks after the policy's idle time (input to the shell,
+ * as the trusted page reports it — never what a viewer or a cage says), on the user's request,
+ * on the administrator's, and before the machine sleeps. While it is locked no cage gets input,
+ * no viewer is connected and nothing crosses (the supervisor wires those to `locked`).
+ *
+ * Unlocking takes the password of the user the shell runs for, checked by PAM. Each failure is
+ * journaled (user and count, never the text) and makes the next attempt wait longer: 3 s, 6 s,
+ * 12 s… up to a minute; after the policy's `maxFailures` in a row the lock screen says so and the
+ * journal marks it. The lock outlives a supervisor restart: it is written to the state folder.
+ */
+import { EventEmitter } from 'node:events';
+import { existsSync, rmSync, writeFileSync } from 'node:fs';
+import { CloisonError } from '../../shared/errors';
+import type { SessionPolicy } from '../../shared/policy';
+import type { LockView } from '../../shared/rpc';
+
+export type LockCause = 'idle' | 'user' | 'admin' | 'suspend' | 'restart';
+
+export interface SessionLockOptions {
+  policy: () => SessionPolicy;
+  /** Records a fact; a record that cannot be written never stops a lock. */
+  record: (kind: string, actor: 'user' | 'admin' | 'supervisor', fields: Record<string, string | number | boolean>) => void;
+  /** Checks a password for a user (PAM); resolves false on a wrong password. */
+  checkPassword: (user: string, password: string) => Promise<boolean>;
+  /** The account whose password unlocks (the user the shell runs for), or null if none is known. */
+  user: () => string | null;
+  /** Present while locked, so a restarted supervisor starts locked. */
+  markerFile: string;
+  /** Whether the machine's sleep waits for the lock (logind), for the lock screen to say. */
+  beforeSleep?: () => 'logind' | 'unavailable';
+  now?: () => number;
+}
+
+/** The wait after the nth failure in a row: 3 s, doubled each time, at most a minute. */
+export function failureDelayMs(failures: number): number {
+  return failures <= 0 ? 0 : Math.min(3000 * 2 ** (failures - 1), 60_000);
+}
+
+export class SessionLock extends EventEmitter<{ change: [LockView] }> {
+  private lockedSince: number | null = null;
+  private lastActivity: number;
+  /** The user's own delay for this session, until the next lock. */
+  private chosenSeconds: number | null = null;
+  private failures = 0;
+  private retryAt = 0;
+  private checking = false;
+  private timer: NodeJS.Timeout | null = null;
+  private readonly now: () => number;
+
+  constructor(private readonly options: SessionLockOptions) {
+    super();
+    this.now = options.now ?? Date.now;
+    this.lastActivity = this.now();
+    if (existsSync(options.markerFile)) this.lock('restart');
+    else this.schedule();
+  }
+
+  get locked(): boolean {
+    return this.lockedSince !== null;
+  }
+
+  /** The delay in force: the user's choice for this session, else the policy's. */
+  get lockAfterSeconds(): number {
+    const { lockAfterSeconds, userMayExtendUpTo } = this.options.policy();
+    return this.chosenSeconds === null ? lockAfterSeconds : Math.min(this.chosenSeconds, userMayExtendUpTo);
+  }
+
+  view(): LockView {
+    const policy = this.options.policy();
+    return {
+      locked: this.locked,
+      failures: this.failures,
+      retryInMs: Math.max(0, this.retryAt - this.now()),
+      tooManyFailures: this.failures >= policy.maxFailures,
+      lockAfterSeconds: this.lockAfterSeconds,
+      policyLockAfterSeconds: policy.lockAfterSeconds,
+      userMayExtendUpTo: policy.userMayExtendUpTo,
+      user: this.options.user(),
+      beforeSleep: this.options.beforeSleep?.() ?? 'unavailable',
+    };
+  }
+
+  /** Input reached the shell: the idle clock starts again (nothing happens while locked). */
+  activity(): void {
+    if (!this.locked) this.lastActivity = this.now();
+  }
+
+  lock(cause: LockCause): void {
+    if (this.locked) return;
+    this.lockedSince = this.now();
+    this.chosenSeconds = null; // a delay the user chose lasts until the workstation next locks
+    this.clearTimer();
+    try {
+      writeFileSync(this.options.markerFile, `${new Date(this.lockedSince).toISOString()} ${cause}\n`, { mode: 0o600 });
+    } catch {
+      /* locked all the same; only a restart would forget it */
+    }
+    this.options.record('session.lock', cause === 'user' ? 'user' : cause === 'admin' ? 'admin' : 'supervisor', { cause });
+    this.emit('change', this.view());
+  }
+
+  /**
+   * One unlock attempt. Refused without a check while the delay of the last failure runs, or while
+   * another check runs; a wrong password is a failure, journaled, and lengthens the next delay.
+   */
+  async unlock(password: string): Promise<LockView> {
+    if (!this.locked) return this.view();
+    const wait = this.retryAt - this.now();
+    if (wait > 0) throw new CloisonError('LIMIT_EXCEEDED', `wait ${Math.ceil(wait / 1000)} s before the next attempt`);
+    if (this.checking) throw new CloisonError('WRONG_STATE', 'a password is already being checked');
+    const user = this.options.user();
+    if (!user) throw new CloisonError('WRONG_STATE', 'no user is known for this shell: the supervisor needs --shell-user NAME to check a password');
+    this.checking = true;
+    let ok: boolean;
+    try {
+      ok = await this.options.checkPassword(user, password);
+    } finally {
+      this.checking = false;
+    }
+    if (!this.locked) return this.view();
+    if (!ok) {
+      this.failures++;
+      this.retryAt = this.now() + failureDelayMs(this.failures);
+      const { maxFailures } = this.options.policy();
+      this.options.record('session.unlock-failed', 'user', { user, failures: this.failures, delayMs: failureDelayMs(this.failures), ...(this.failures >= maxFailures ? { alert: true } : {}) });
+      this.emit('change', this.view());
+      return this.view();
+    }
+    const lockedFor = Math.round((this.now() - this.lockedSince!) / 1000);
+    this.options.record('session.unlock', 'user', { user, failuresBefore: this.failures, lockedForSeconds: lockedFor });
+    this.lockedSince = null;
+    this.failures = 0;
+    this.retryAt = 0;
+    this.lastActivity = this.now();
+    rmSync(this.options.markerFile, { force: true });
+    this.schedule();
+    this.emit('change', this.view());
+    return this.view();
+  }
+
+  /** The user's delay for this session, within what the policy allows. */
+  chooseDelay(seconds: number): LockView {
+    const { userMayExtendUpTo } = this.options.policy();
+    if (seconds > userMayExtendUpTo) throw new CloisonError('POLICY_DENIED', `the policy allows at most ${userMayExtendUpTo} s before locking`);
+    this.chosenSeconds = seconds;
+    this.options.record('session.lock-delay', 'user', { seconds });
+    this.schedule();
+    this.emit('change', this.view());
+    return this.view();
+  }
+
+  /** A reloaded policy: the new delay applies from now. */
+  policyChanged(): void {
+    if (!this.locked) this.schedule();
+    this.emit('change', this.view());
+  }
+
+  dispose(): void {
+    this.clearTimer();
+  }
+
+  private schedule(): void {
+    this.clearTimer();
+    const due = this.lastActivity + this.lockAfterSeconds * 1000 - this.now();
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      if (this.locked) return;
+      if (this.now() - this.lastActivity >= this.lockAfterSeconds * 1000) this.lock('idle');
+      else this.schedule();
+    }, Math.max(0, due));
+    this.timer.unref();
+  }
+
+  private clearTimer(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+  }
+}
