@@ -125,6 +125,7 @@ test.describe('locked by the user', () => {
     await openShell(page, sup);
     await page.getByTestId('switch-low').click();
     const kept = () => (existsSync(`${sup.homeOf('low')}/kept.txt`) ? readFileSync(`${sup.homeOf('low')}/kept.txt`, 'utf8').trim() : '');
+    const sessionLog = () => (existsSync(`${sup.homeOf('low')}/.cloison-session.log`) ? readFileSync(`${sup.homeOf('low')}/.cloison-session.log`, 'utf8').slice(-2000) : '(no session log)');
     await expect
       .poll(
         async () => {
@@ -135,7 +136,10 @@ test.describe('locked by the user', () => {
         },
         { timeout: 20_000 },
       )
-      .toBe('kept');
+      .toBe('kept')
+      .catch((err: Error) => {
+        throw new Error(`${err.message}\nthe low cage's session log:\n${sessionLog()}`);
+      });
     await page.keyboard.press('Pause');
     await page.getByTestId('overview-layout').click();
     await expect(page.getByTestId('stage')).toHaveAttribute('data-layout', 'split');
