@@ -10,6 +10,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { adminCall } from '../cli/adminClient';
+import { runCliWithSupervisor } from '../cli/cloison';
 import { readSelection, writeSelection } from '../clipboard/xSelection';
 import { createPamTestUser, type PamTestUser } from '../testing/pamTestUser';
 import { startTestSupervisor, type TestSupervisor } from '../testing/testSupervisor';
@@ -43,9 +44,11 @@ describe('the lock, enforced by the supervisor (real cages, real PAM)', () => {
     const pasting = rpc.call('clipboard.paste', { level: 'high' });
     await asked;
 
-    // The administrator locks the workstation.
+    // The administrator locks the workstation (`cloison lock`).
     const locked = rpc.next('onLock');
-    expect(await adminCall(t.sup.adminSocketPath, 'session.lock')).toMatchObject({ ok: true });
+    const said: string[] = [];
+    expect(await runCliWithSupervisor(['lock', '--socket', t.sup.adminSocketPath], (s) => said.push(s), (s) => said.push(s))).toBe(0);
+    expect(said.join('\n')).toMatch(/locked/);
     expect(await locked).toMatchObject({ locked: true, user: account.user });
 
     expect((await viewer.closed).code).toBe(4003);
