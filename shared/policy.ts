@@ -278,6 +278,13 @@ export type DeviceMatch = z.infer<typeof deviceMatchSchema>;
 export const MOUNTABLE_FILESYSTEMS = ['vfat', 'exfat', 'ext2', 'ext3', 'ext4', 'iso9660', 'udf', 'ntfs3'] as const;
 export const usbPolicySchema = z
   .object({
+    /**
+     * Whether rules may bind a device by what it says it is (vendor, product, serial, filesystem
+     * UUID). All of that is the device's own word, so a key can clone an authorised identity: by
+     * default (false) a rule only pre-selects the dialog's choice, and only a key marked by this
+     * workstation goes to a level by itself. true restores binding by identity (spoofable).
+     */
+    trustDeviceIdentity: z.boolean().default(false),
     /** What happens to a device no rule matches: ask the user, a fixed level, or ignore it. */
     unknown: z.union([z.enum(['ask', 'ignore']), deviceTargetSchema]).default('ask'),
     /** Levels and modes the user may choose for an unknown device; empty = lowest level read-write, every other read-only. */

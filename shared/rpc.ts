@@ -85,10 +85,20 @@ export const clipboardConfirmSchema = z.object({
     stripped: z.number().int(),
   }),
 });
-export const confirmRequestSchema = z.discriminatedUnion('kind', [clipboardConfirmSchema, filesConfirmSchema]);
+/** Marking a key for a level, or unmarking it: both erase it, so the user confirms in a trusted dialog. */
+export const deviceConfirmSchema = z.object({
+  id: z.string(),
+  kind: z.literal('device'),
+  action: z.enum(['mark', 'unmark']),
+  /** The level a key is being marked for (null when unmarking). */
+  level: levelIdSchema.nullable(),
+  device: z.lazy(() => deviceViewSchema),
+});
+export const confirmRequestSchema = z.discriminatedUnion('kind', [clipboardConfirmSchema, filesConfirmSchema, deviceConfirmSchema]);
 export type ConfirmRequest = z.infer<typeof confirmRequestSchema>;
 export type ClipboardConfirmRequest = z.infer<typeof clipboardConfirmSchema>;
 export type FilesConfirmRequest = z.infer<typeof filesConfirmSchema>;
+export type DeviceConfirmRequest = z.infer<typeof deviceConfirmSchema>;
 
 export const transferResultSchema = z.object({
   path: z.string(),
@@ -111,7 +121,17 @@ export const clipboardOutcomeSchema = z.object({
  * A storage device as the shell may show it. Every identity string was read from the device (so it
  * is attacker-chosen) and is sanitised by the supervisor: invisibles made visible, length capped.
  */
-export const DEVICE_STATES = ['waiting', 'attaching', 'attached', 'ejecting', 'detached', 'ignored', 'unusable'] as const;
+export const DEVICE_STATES = ['waiting', 'attaching', 'attached', 'ejecting', 'detached', 'ignored', 'unusable', 'preparing'] as const;
+/**
+ * A key's mark: none; marked here for a level; marked by another workstation (treated as unmarked);
+ * or refused (forged, truncated, damaged) with the supervisor's reason.
+ */
+export const deviceMarkSchema = z.object({
+  status: z.enum(['none', 'valid', 'foreign', 'invalid']),
+  level: levelIdSchema.nullable(),
+  reason: z.string().nullable(),
+});
+export type DeviceMark = z.infer<typeof deviceMarkSchema>;
 export const deviceTargetViewSchema = z.object({ level: levelIdSchema, mode: deviceModeSchema });
 export const deviceViewSchema = z.object({
   id: z.string(),
@@ -135,6 +155,9 @@ export const deviceViewSchema = z.object({
   boundTo: z.object({ level: levelIdSchema, mode: deviceModeSchema, rule: z.string() }).nullable(),
   /** Where the user may attach it (for a bound device, its level only). */
   choices: z.array(deviceTargetViewSchema),
+  /** The choice the dialog suggests first (a rule matched the device's identity), or null. */
+  preselect: deviceTargetViewSchema.nullable(),
+  mark: deviceMarkSchema,
   /** Unmounted and synced: the user may pull it out. */
   safeToRemove: z.boolean(),
   /** Why it cannot be used, or why the last attach failed (supervisor's words). */
@@ -222,6 +245,13 @@ export const rpcMethods = {
   },
   /** Syncs and unmounts; the device stays known, detached, and may be pulled. */
   'devices.eject': { params: z.object({ id: z.string().max(64) }).strict(), result: deviceViewSchema },
+  /**
+   * Erases a key and marks it for a level (after the user confirms in the trusted dialog); the key
+   * is then attached there read-write. Refused while it is attached.
+   */
+  'devices.mark': { params: z.object({ id: z.string().max(64), level: levelIdSchema }).strict(), result: deviceViewSchema },
+  /** Erases a marked key whole, mark included (after the user confirms). */
+  'devices.unmark': { params: z.object({ id: z.string().max(64) }).strict(), result: deviceViewSchema },
   /** The user left a waiting device unassigned. */
   'devices.dismiss': { params: z.object({ id: z.string().max(64) }).strict(), result: deviceViewSchema },
   /** Locks the workstation now (the overview's button, the lock shortcut). */

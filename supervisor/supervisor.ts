@@ -37,6 +37,7 @@ import { listenAdmin, type AdminHandlers, type AdminStatus } from './admin/admin
 import { JournalForwarder, type ForwardTarget } from './audit/journalForwarder';
 import { DeviceWatcher } from './usb/deviceWatcher';
 import { MediaMounts } from './usb/mediaMounts';
+import { loadOrCreateStationKeys } from './usb/keyMarks';
 import { SessionLock } from './session/sessionLock';
 import { pamAuthenticate } from './session/pamCheck';
 import { SleepGuard } from './session/sleepGuard';
@@ -189,6 +190,8 @@ export class Supervisor {
       mounts: this.mediaMounts,
       journal: this.journal,
       cageUidOf: bwrapUidOf,
+      stationKeys: loadOrCreateStationKeys(join(options.stateDir, 'usb-mark.key')),
+      confirm: (question) => this.confirmations.ask(question),
     });
     this.devices.on('change', (devices) => {
       // A device waiting for the user's decision has its trusted dialog up: no cage gets input.

@@ -1,11 +1,13 @@
 /**
  * The trusted confirmation dialog for a crossing (trusted path, property 5): drawn by the shell,
  * it shows source and destination levels in their colours, what crosses (kind, bytes, lines, a
- * preview with invisible characters made visible), and the user's trust phrase. It ignores input
+ * preview with invisible characters made visible), and the user's trust phrase. The same dialog
+ * asks before a USB key is erased to be marked for a level, or unmarked. It ignores input
  * for its first 500 ms, and the keyboard starts on "Refuse", so a keystroke meant for a cage
  * cannot confirm it.
  */
-import type { ClipboardConfirmRequest, FilesConfirmRequest } from '../../shared/rpc';
+import type { ClipboardConfirmRequest, DeviceConfirmRequest, FilesConfirmRequest } from '../../shared/rpc';
+import { DeviceIdentity } from './deviceIdentity';
 import { useShell, useShellState } from '../shellContext';
 import { levelById } from '../store/shellStore';
 import { textFor } from '../i18n';
@@ -22,43 +24,76 @@ export function ConfirmDialog() {
 function ConfirmCard() {
   const { api } = useShell();
   const request = useShellState((s) => s.confirmation)!;
-  const levels = useShellState((s) => s.levels);
   const trust = useShellState((s) => s.trust);
   const locale = useShellState((s) => s.locale);
   const t = textFor(locale);
   const armed = useArmedAfter();
-  const from = levelById(levels, request.from)!;
-  const to = levelById(levels, request.to)!;
   const answer = (accept: boolean) => {
     if (!armed) return;
     void api.call('confirm.answer', { id: request.id, accept });
   };
-  const levelChip = (l: typeof from) => (
-    <span className="chip" style={{ backgroundColor: l.colour, color: l.textColour }}>
-      {l.label[locale]}
-    </span>
-  );
+  const device = request.kind === 'device' ? request : null;
+  const title = device ? (device.action === 'mark' ? t.usb.markTitle : t.usb.unmarkTitle) : request.kind === 'clipboard' ? t.confirmClipboardTitle : t.confirmFilesTitle;
+  const acceptLabel = device ? (device.action === 'mark' ? t.usb.markAccept : t.usb.unmarkAccept) : t.accept;
   return (
-    <div className="modal" data-testid="confirm-dialog" data-armed={armed} role="alertdialog" aria-modal="true">
+    <div className="modal" data-testid="confirm-dialog" data-kind={request.kind} data-armed={armed} role="alertdialog" aria-modal="true">
       <div className="modal__card modal__card--wide">
-        <h2 className="modal__title">{request.kind === 'clipboard' ? t.confirmClipboardTitle : t.confirmFilesTitle}</h2>
+        <h2 className="modal__title">{title}</h2>
         <TrustMarkView trust={trust} testId="confirm-trust" />
-        <div className="crossing" data-testid="confirm-levels">
-          <span>{t.from}</span> {levelChip(from)} <span className="crossing__arrow">→</span> <span>{t.to}</span> {levelChip(to)}
-          <span className="crossing__direction">({t.direction[request.direction]})</span>
-        </div>
-        {request.kind === 'clipboard' ? <ClipboardWhat request={request} /> : <FilesWhat request={request} />}
+        {request.kind === 'device' ? <DeviceActionWhat request={request} /> : <Crossing request={request} />}
         <div className="modal__actions">
           {/* Not disabled while arming: a disabled button cannot hold the focus it must keep. */}
           <button type="button" className="button" data-testid="confirm-refuse" autoFocus onClick={() => answer(false)}>
             {t.refuse}
           </button>
           <button type="button" className="button button--primary" data-testid="confirm-accept" onClick={() => answer(true)} disabled={!armed}>
-            {t.accept}
+            {acceptLabel}
           </button>
         </div>
       </div>
     </div>
+  );
+}
+
+function LevelChip({ id }: { id: string }) {
+  const level = levelById(useShellState((s) => s.levels), id)!;
+  const locale = useShellState((s) => s.locale);
+  return (
+    <span className="chip" style={{ backgroundColor: level.colour, color: level.textColour }}>
+      {level.label[locale]}
+    </span>
+  );
+}
+
+/** A crossing between levels: from and to in their colours, its direction, and what crosses. */
+function Crossing({ request }: { request: ClipboardConfirmRequest | FilesConfirmRequest }) {
+  const t = textFor(useShellState((s) => s.locale));
+  return (
+    <>
+      <div className="crossing" data-testid="confirm-levels">
+        <span>{t.from}</span> <LevelChip id={request.from} /> <span className="crossing__arrow">→</span> <span>{t.to}</span> <LevelChip id={request.to} />
+        <span className="crossing__direction">({t.direction[request.direction]})</span>
+      </div>
+      {request.kind === 'clipboard' ? <ClipboardWhat request={request} /> : <FilesWhat request={request} />}
+    </>
+  );
+}
+
+/** Marking or unmarking a key: what the device is, the level, and that its content goes. */
+function DeviceActionWhat({ request }: { request: DeviceConfirmRequest }) {
+  const t = textFor(useShellState((s) => s.locale)).usb;
+  return (
+    <>
+      {request.level ? (
+        <div className="crossing" data-testid="confirm-levels">
+          <span>{t.markFor}</span> <LevelChip id={request.level} />
+        </div>
+      ) : null}
+      <DeviceIdentity device={request.device} />
+      <p className="crossing__notes" data-testid="confirm-what">
+        {request.action === 'mark' ? t.markExplain : t.unmarkExplain}
+      </p>
+    </>
   );
 }
 

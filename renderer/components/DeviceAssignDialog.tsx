@@ -52,11 +52,13 @@ function AssignCard({ device }: { device: DeviceView }) {
           {device.choices.map((target) => {
             const level = levelById(levels, target.level);
             if (!level) return null;
+            const suggested = device.preselect?.level === target.level && device.preselect.mode === target.mode;
             return (
               <button
                 key={`${target.level}-${target.mode}`}
                 type="button"
-                className="device-choice"
+                className={`device-choice${suggested ? ' device-choice--suggested' : ''}`}
+                data-suggested={suggested}
                 data-testid={`device-attach-${target.level}-${target.mode}`}
                 style={{ backgroundColor: level.colour, color: level.textColour }}
                 disabled={!armed}
@@ -66,6 +68,7 @@ function AssignCard({ device }: { device: DeviceView }) {
                   {t.usb.attachTo} {level.label[locale]}
                 </span>
                 <span className="device-choice__mode">{t.usb.modes[target.mode]}</span>
+                {suggested ? <span className="device-choice__note">★ {t.usb.suggested}</span> : null}
               </button>
             );
           })}

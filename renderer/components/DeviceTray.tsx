@@ -43,6 +43,23 @@ function TrayRow({ device }: { device: DeviceView }) {
       () => store.getState().setNotice(t.ejected, 'ok'),
       (err: Error) => store.getState().setNotice(err.message, 'refused'),
     );
+  // Both erase the key: the supervisor asks the user in its trusted dialog before doing anything.
+  const mark = (levelId: string) => {
+    store.getState().setTrayOpen(false);
+    api.call('devices.mark', { id: device.id, level: levelId }).then(
+      (view) => view.mark.status === 'valid' && store.getState().setNotice(`${t.marked} ${levelById(levels, levelId)?.label[locale] ?? levelId}`, 'ok'),
+      (err: Error) => store.getState().setNotice(err.message, 'refused'),
+    );
+  };
+  const unmark = () => {
+    store.getState().setTrayOpen(false);
+    api.call('devices.unmark', { id: device.id }).then(
+      (view) => view.mark.status === 'none' && store.getState().setNotice(t.unmarked, 'ok'),
+      (err: Error) => store.getState().setNotice(err.message, 'refused'),
+    );
+  };
+  const preparable = ['waiting', 'detached', 'unusable', 'ignored'].includes(device.state);
+  const markedLevel = levelById(levels, device.mark.level);
   return (
     <div className="tray__row" data-testid={`tray-device-${device.id}`} data-state={device.state}>
       <div className="tray__what">
@@ -65,7 +82,34 @@ function TrayRow({ device }: { device: DeviceView }) {
           <span>{t.states[device.state]}</span>
         )}
         {device.state === 'detached' && device.safeToRemove ? <span className="tray__safe" data-testid="tray-safe"> · {t.safeToRemove}</span> : null}
+        <div className="tray__mark" data-testid="tray-mark" data-mark={device.mark.status}>
+          {t.marks[device.mark.status]}
+          {markedLevel ? (
+            <>
+              {' '}
+              <span className="chip" style={{ backgroundColor: markedLevel.colour, color: markedLevel.textColour }}>
+                {markedLevel.label[locale]}
+              </span>
+            </>
+          ) : null}
+        </div>
         {device.problem ? <div className="tray__problem">{device.problem}</div> : null}
+        {preparable && device.mark.status !== 'valid' ? (
+          <div className="tray__marking">
+            {levels.map((l) => (
+              <button key={l.id} type="button" className="link" data-testid={`tray-mark-${l.id}`} onClick={() => mark(l.id)}>
+                {t.markFor} {l.label[locale]}…
+              </button>
+            ))}
+          </div>
+        ) : null}
+        {preparable && device.mark.status !== 'none' ? (
+          <div className="tray__marking">
+            <button type="button" className="link" data-testid="tray-unmark" onClick={unmark}>
+              {t.unmark}…
+            </button>
+          </div>
+        ) : null}
       </div>
       <div className="tray__actions">
         {device.state === 'attached' ? (

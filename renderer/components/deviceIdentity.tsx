@@ -35,6 +35,7 @@ export function DeviceIdentity({ device }: { device: DeviceView }) {
     ['filesystem', t.filesystem, device.fsType ?? none],
     ['label', t.label, device.label ?? none],
     ['uuid', t.uuid, device.uuid ?? none],
+    ['mark', t.mark, `${t.marks[device.mark.status]}${device.mark.level ? ` ${device.mark.level}` : ''}${device.mark.reason ? ` — ${device.mark.reason}` : ''}`],
   ];
   return (
     <table className="identity" data-testid="device-identity">

@@ -169,8 +169,9 @@ export function createShellStore(locale: Locale) {
     setHeldClipboard: (heldClipboard) => set({ heldClipboard }),
     // A question for a level the policy does not define is never shown.
     askConfirmation: (request) => {
-      const known = (id: string) => get().levels.some((l) => l.id === id);
-      if (known(request.from) && known(request.to)) set({ confirmation: request, overviewOpen: false });
+      const known = (id: string | null) => id === null || get().levels.some((l) => l.id === id);
+      const levels = request.kind === 'device' ? [request.level] : [request.from, request.to];
+      if (levels.every(known)) set({ confirmation: request, overviewOpen: false, trayOpen: false });
     },
     settleConfirmation: (id) => set((s) => (s.confirmation?.id === id ? { confirmation: null } : {})),
     setNotice: (text, tone) => set({ notice: { text, tone, at: Date.now() } }),

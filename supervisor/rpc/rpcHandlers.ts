@@ -145,6 +145,11 @@ function unlockedHandlers(deps: HandlerDeps): RpcHandlers {
       return deps.devices.attach(id, level, mode);
     },
     'devices.eject': ({ id }) => deps.devices.eject(id),
+    'devices.mark': ({ id, level }) => {
+      cageOf(level);
+      return deps.devices.mark(id, level);
+    },
+    'devices.unmark': ({ id }) => deps.devices.unmark(id),
     'devices.dismiss': ({ id }) => deps.devices.dismiss(id),
     'session.lock': () => {
       deps.lock.lock('user');

@@ -31,6 +31,8 @@ function session(overrides: Partial<RpcHandlers> = {}) {
     'devices.list': () => ({ devices: [] }),
     'devices.attach': () => Promise.reject(new Error('no device')),
     'devices.eject': () => Promise.reject(new Error('no device')),
+    'devices.mark': () => Promise.reject(new Error('no device')),
+    'devices.unmark': () => Promise.reject(new Error('no device')),
     'devices.dismiss': () => {
       throw new Error('no device');
     },

@@ -25,6 +25,8 @@ export interface KeySpec {
   sizeMiB?: number;
   /** ext4: owner of the root folder and files (a key formatted by that user). */
   owner?: number;
+  /** Changes the built image before it is plugged (a mark written by a test, say). */
+  alter?: (image: string) => void | Promise<void>;
 }
 
 /** Whether the running kernel can mount this filesystem type (some kernels ship without vfat). */
@@ -53,7 +55,13 @@ export class LoopKeys {
   async plug(spec: KeySpec): Promise<PluggedKey> {
     const built = join(this.staging, spec.fileName);
     await this.build(built, spec);
-    const image = join(this.backingDir, spec.fileName);
+    await spec.alter?.(built);
+    return this.plugImage(built, spec.fileName);
+  }
+
+  /** Plugs an image made elsewhere (a copy of a key taken earlier, say): it moves into the keys' folder. */
+  async plugImage(built: string, fileName: string): Promise<PluggedKey> {
+    const image = join(this.backingDir, fileName);
     renameSync(built, image);
     const { stdout } = await run('losetup', ['--find', '--show', image]);
     const devnode = stdout.trim();

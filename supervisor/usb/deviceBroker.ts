@@ -1,33 +1,44 @@
 /**
  * The USB storage broker: one state machine per plugged device, driven by the watcher (arrival,
- * removal), the policy (rules, unknown action, choices) and the user (attach from the trusted
- * dialog or tray, eject, leave unassigned). Every step is journaled; the shell sees the devices
- * only as sanitised views.
+ * removal), the device's mark (keyMarks.ts), the policy (rules, unknown action, choices) and the
+ * user (attach from the trusted dialog or tray, eject, leave unassigned, mark or unmark — these two
+ * after a trusted confirmation). Every step is journaled; the shell sees the devices only as
+ * sanitised views.
  *
- *   arrival ─► unusable                (no filesystem, or a type the policy does not allow)
+ *   arrival ─► unusable                (a refused mark, no filesystem, or a type the policy refuses)
  *           ─► ignored                 (policy: ignore unknown devices)
  *           ─► waiting ─► attaching    (policy: ask → the user chooses in the trusted dialog)
- *           ─► attaching               (a rule, or a fixed level for unknown devices)
+ *           ─► attaching               (marked for a level; a trusted rule; a fixed level)
  *   attaching ─► attached | detached (mount failed, with the reason)
  *   attached ─► ejecting ─► detached (safe to pull) | attached (busy)
+ *   waiting | detached | unusable | ignored ─► preparing (mark: erase, sign, format → attaching;
+ *                                               unmark: erase whole → unusable, blank)
  *   any ─► gone (pulled out: lazy unmount, never a sync on a dead device)
  */
+import { execFile } from 'node:child_process';
 import { EventEmitter } from 'node:events';
+import { existsSync } from 'node:fs';
+import { promisify } from 'node:util';
 import type { DeviceMode, Policy } from '../../shared/policy';
 import type { DeviceView } from '../../shared/rpc';
 import { CloisonError } from '../../shared/errors';
 import type { AuditJournal } from '../audit/auditJournal';
+import type { Answer, Question } from '../confirm/confirmations';
 import { decideDevice, refusalFor, type DeviceDecision } from './devicePolicy';
 import { displayField, mediaDirName } from './deviceText';
-import { probeFilesystem, type FilesystemInfo } from './filesystemProbe';
+import { probeFilesystem, type FilesystemInfo, type ProbeRegion } from './filesystemProbe';
+import { dataRegion as dataRegionOf, MIN_MARKABLE_BYTES, readMark, writeMark, type MarkReading, type StationKeys } from './keyMarks';
+import { eraseDevice, formatDataRegion } from './keyPreparation';
 import type { MediaMounts } from './mediaMounts';
 import type { BlockDevice } from './sysfsBlockDevices';
+import { requireBinary } from '../cages/binaries';
 
 type DeviceState = DeviceView['state'];
 
 interface DeviceRecord {
   id: string;
   device: BlockDevice;
+  mark: MarkReading;
   fs: FilesystemInfo | null;
   decision: DeviceDecision;
   state: DeviceState;
@@ -44,7 +55,11 @@ export interface DeviceBrokerOptions {
   journal: AuditJournal;
   /** The uid a level's cage runs as, or null when the level cannot receive devices. */
   cageUidOf: (level: string) => number | null;
-  probe?: (devnode: string) => Promise<FilesystemInfo | null>;
+  /** This workstation's mark secret: what signs and verifies marked keys. */
+  stationKeys: StationKeys;
+  /** Asks the user in the trusted dialog (marking and unmarking erase the key). */
+  confirm: (question: Question) => Promise<Answer>;
+  probe?: (devnode: string, region?: ProbeRegion) => Promise<FilesystemInfo | null>;
 }
 
 export class DeviceBroker extends EventEmitter<{ change: [DeviceView[]] }> {
@@ -63,23 +78,45 @@ export class DeviceBroker extends EventEmitter<{ change: [DeviceView[]] }> {
 
   async arrived(device: BlockDevice): Promise<void> {
     const id = `${device.name}-${++this.counter}`;
-    let fs: FilesystemInfo | null = null;
-    let problem: string | null = null;
     this.probing.set(device.key, false);
-    try {
-      fs = await (this.options.probe ?? probeFilesystem)(device.devnode);
-      if (!fs) problem = 'no filesystem recognised (blank, encrypted, or damaged beyond recognition)';
-    } catch (err) {
-      problem = (err as Error).message;
-    }
+    const { mark, fs, problem } = await this.examine(device);
     const pulledMeanwhile = this.probing.get(device.key);
     this.probing.delete(device.key);
     if (pulledMeanwhile) return;
-    if (fs && !this.options.policy.usb.filesystems.includes(fs.type as never)) problem = `filesystem "${displayField(fs.type, 20)}" is not allowed by the policy`;
-    const decision = decideDevice(this.options.policy.usb, { vendorId: device.vendorId, productId: device.productId, serial: device.serial, uuid: fs?.uuid ?? null });
-    const record: DeviceRecord = { id, device, fs, decision, state: 'waiting', level: null, mode: null, mediaName: null, mountPoint: null, problem };
+    const record: DeviceRecord = { id, device, mark, fs, decision: this.decide(device, mark, fs), state: 'waiting', level: null, mode: null, mediaName: null, mountPoint: null, problem };
     this.devices.set(id, record);
-    this.journal('usb.arrival', 'supervisor', record, { problem: problem ?? undefined, boundTo: decision.bound?.level, rule: decision.bound?.rule });
+    this.journal('usb.arrival', 'supervisor', record, { problem: problem ?? undefined, mark: mark.status, boundTo: record.decision.bound?.level, rule: record.decision.bound?.rule });
+    await this.settle(record);
+  }
+
+  /** What the device is: its mark (read here: fixed fields and a MAC), then its filesystem (probed in a sandbox). */
+  private async examine(device: BlockDevice): Promise<{ mark: MarkReading; fs: FilesystemInfo | null; problem: string | null }> {
+    let mark: MarkReading;
+    try {
+      mark = readMark(device.devnode, device.sizeBytes, this.options.stationKeys, this.options.policy.levels.map((l) => l.id));
+    } catch (err) {
+      return { mark: { status: 'none' }, fs: null, problem: `cannot read the device: ${(err as Error).message}` };
+    }
+    if (mark.status === 'invalid') return { mark, fs: null, problem: `refused: ${mark.reason}` };
+    // A marked key (here or elsewhere) keeps its filesystem between the two copies of its mark.
+    const region = mark.status === 'valid' || mark.status === 'foreign' ? dataRegionOf(device.sizeBytes) : undefined;
+    try {
+      const fs = await (this.options.probe ?? probeFilesystem)(device.devnode, region);
+      if (!fs) return { mark, fs, problem: 'no filesystem recognised (blank, encrypted, or damaged beyond recognition)' };
+      if (!this.options.policy.usb.filesystems.includes(fs.type as never)) return { mark, fs, problem: `filesystem "${displayField(fs.type, 20)}" is not allowed by the policy` };
+      return { mark, fs, problem: null };
+    } catch (err) {
+      return { mark, fs: null, problem: (err as Error).message };
+    }
+  }
+
+  private decide(device: BlockDevice, mark: MarkReading, fs: FilesystemInfo | null): DeviceDecision {
+    return decideDevice(this.options.policy.usb, { vendorId: device.vendorId, productId: device.productId, serial: device.serial, uuid: fs?.uuid ?? null }, mark.status === 'valid' ? mark.level : null);
+  }
+
+  /** After arrival or preparation: unusable, ignored, waiting for the user, or attached where the mark or policy says. */
+  private async settle(record: DeviceRecord): Promise<void> {
+    const { decision, problem } = record;
     if (problem) return this.setState(record, 'unusable');
     const action = decision.onArrival;
     if (action === 'ignore') {
@@ -98,6 +135,7 @@ export class DeviceBroker extends EventEmitter<{ change: [DeviceView[]] }> {
       throw new CloisonError('WRONG_STATE', `the device is ${record.state}${record.level ? ` to "${record.level}"` : ''}: eject it first`);
     }
     if (record.state === 'unusable') throw new CloisonError('WRONG_STATE', `the device cannot be used: ${record.problem}`);
+    if (record.state === 'preparing') throw new CloisonError('WRONG_STATE', 'the device is being erased or marked');
     const refusal = refusalFor(record.decision, level, mode);
     if (refusal) {
       this.journal('usb.refused', 'user', record, { level, mode, reason: refusal });
@@ -135,6 +173,70 @@ export class DeviceBroker extends EventEmitter<{ change: [DeviceView[]] }> {
     return viewOf(record);
   }
 
+  /**
+   * Marks a key for a level: after the user confirms, the key is erased at both ends, signed with
+   * this workstation's key for that level, given a fresh filesystem owned by that level's cage,
+   * and attached there read-write. Intent journaled before, outcome after.
+   */
+  async mark(id: string, level: string): Promise<DeviceView> {
+    const record = this.preparable(id);
+    const uid = this.options.cageUidOf(level);
+    if (uid === null) throw new CloisonError('POLICY_DENIED', `level "${level}" has no bwrap cage to use a marked key`);
+    if (record.device.sizeBytes < MIN_MARKABLE_BYTES) throw new CloisonError('WRONG_STATE', `the device is too small to be marked (${record.device.sizeBytes} bytes; at least ${MIN_MARKABLE_BYTES})`);
+    if (!(await this.confirmed(record, 'mark', level))) return viewOf(record);
+    await this.prepare(record, 'usb.mark', { level }, async () => {
+      const { markId } = writeMark(record.device.devnode, record.device.sizeBytes, this.options.stationKeys, level);
+      await formatDataRegion(record.device.devnode, record.device.sizeBytes, uid, level.toUpperCase());
+      return { markId };
+    });
+    return viewOf(record);
+  }
+
+  /** Unmarks a key: after the user confirms, the whole device is overwritten (what it held goes with its mark). */
+  async unmark(id: string): Promise<DeviceView> {
+    const record = this.preparable(id);
+    if (record.mark.status === 'none') throw new CloisonError('WRONG_STATE', 'the device carries no mark');
+    if (!(await this.confirmed(record, 'unmark', null))) return viewOf(record);
+    await this.prepare(record, 'usb.unmark', { wasMarkedFor: record.mark.status === 'valid' ? record.mark.level : record.mark.status }, async () => {
+      await eraseDevice(record.device.devnode, record.device.sizeBytes);
+      return {};
+    });
+    return viewOf(record);
+  }
+
+  private preparable(id: string): DeviceRecord {
+    const record = this.record(id);
+    if (!['waiting', 'detached', 'unusable', 'ignored'].includes(record.state)) throw new CloisonError('WRONG_STATE', `the device is ${record.state}: eject it first`);
+    return record;
+  }
+
+  private async confirmed(record: DeviceRecord, action: 'mark' | 'unmark', level: string | null): Promise<boolean> {
+    const answer = await this.options.confirm({ kind: 'device', action, level, device: viewOf(record) });
+    if (answer === 'accepted') return true;
+    this.journal(`usb.${action}`, 'user', record, { ...(level ? { level } : {}), decision: answer === 'timed-out' ? 'timed-out' : 'refused' });
+    return false;
+  }
+
+  /** Erases or marks (the work), then looks at the device afresh and settles it as on arrival. */
+  private async prepare(record: DeviceRecord, kind: 'usb.mark' | 'usb.unmark', fields: Record<string, string>, work: () => Promise<Record<string, string>>): Promise<void> {
+    this.journal(kind, 'user', record, { ...fields, decision: 'approved' });
+    this.setState(record, 'preparing');
+    try {
+      await writable(record.device.devnode);
+      const done = await work();
+      this.journal(kind, 'supervisor', record, { ...fields, ...done, outcome: 'done' });
+    } catch (err) {
+      this.journal(kind, 'supervisor', record, { ...fields, outcome: 'failed', reason: (err as Error).message });
+      record.problem = `${kind === 'usb.mark' ? 'marking' : 'erasing'} failed: ${(err as Error).message}`;
+      if (this.devices.has(record.id)) this.setState(record, 'unusable');
+      throw new CloisonError('WRONG_STATE', record.problem);
+    }
+    if (!this.devices.has(record.id)) return; // pulled out meanwhile
+    Object.assign(record, await this.examine(record.device), { level: null, mode: null, mediaName: null });
+    record.decision = this.decide(record.device, record.mark, record.fs);
+    await this.settle(record);
+  }
+
   /** Pulled out: whatever its state, detach at once and forget it. */
   async removed(device: BlockDevice): Promise<void> {
     if (this.probing.has(device.key)) this.probing.set(device.key, true);
@@ -144,6 +246,10 @@ export class DeviceBroker extends EventEmitter<{ change: [DeviceView[]] }> {
     const wasMounted = record.mountPoint;
     record.mountPoint = null;
     if (wasMounted) await this.options.mounts.detachGone(wasMounted);
+    // A loop device (a training key) outlives its key and keeps a read-only flag: lift it once free.
+    if (wasMounted && record.mode === 'read-only' && record.device.bus === 'loop' && !existsSync(`/sys/block/${record.device.name}/loop/backing_file`)) {
+      await writable(record.device.devnode).catch(() => undefined);
+    }
     this.devices.delete(record.id);
     this.journal('usb.removal', 'supervisor', record, { whileAttached: Boolean(wasMounted), level: wasMounted ? (record.level ?? undefined) : undefined });
     this.emit('change', this.list());
@@ -170,7 +276,8 @@ export class DeviceBroker extends EventEmitter<{ change: [DeviceView[]] }> {
     Object.assign(record, { level, mode, mediaName: name, problem: null });
     this.setState(record, 'attaching');
     try {
-      record.mountPoint = await this.options.mounts.mount({ devnode: record.device.devnode, fsType: fs.type, mode, level, name, uid });
+      const region = record.mark.status === 'valid' || record.mark.status === 'foreign' ? dataRegionOf(record.device.sizeBytes) : undefined;
+      record.mountPoint = await this.options.mounts.mount({ devnode: record.device.devnode, fsType: fs.type, mode, level, name, uid, ...(region ? { region } : {}) });
     } catch (err) {
       record.problem = `could not mount the filesystem (${displayField(fs.type, 20)}): ${(err as Error).message}`;
         this.journal('usb.attach-failed', 'supervisor', record, { level, mode, reason: (err as Error).message });
@@ -205,6 +312,15 @@ export class DeviceBroker extends EventEmitter<{ change: [DeviceView[]] }> {
   }
 }
 
+/** A read-only attachment leaves the device read-only (BLKROSET); marking and erasing write to it. */
+async function writable(devnode: string): Promise<void> {
+  await promisify(execFile)(requireBinary('blockdev'), ['--setrw', devnode]);
+}
+
+function markView(mark: MarkReading): DeviceView['mark'] {
+  return { status: mark.status, level: mark.status === 'valid' ? mark.level : null, reason: mark.status === 'invalid' ? mark.reason : null };
+}
+
 function viewOf(r: DeviceRecord): DeviceView {
   return {
     id: r.id, bus: r.device.bus,
@@ -215,7 +331,7 @@ function viewOf(r: DeviceRecord): DeviceView {
     label: r.fs?.label != null ? displayField(r.fs.label) : null,
     uuid: r.fs?.uuid != null ? displayField(r.fs.uuid, 64) : null,
     state: r.state, level: r.level, mode: r.mode, mediaName: r.mediaName,
-    boundTo: r.decision.bound, choices: r.decision.choices, problem: r.problem,
+    boundTo: r.decision.bound, choices: r.decision.choices, preselect: r.decision.preselect, mark: markView(r.mark), problem: r.problem,
     // Nothing mounted and no mount under way: pulling it out loses nothing.
     safeToRemove: r.mountPoint === null && r.state !== 'attaching',
   };

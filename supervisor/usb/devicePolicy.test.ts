@@ -9,13 +9,30 @@ const KEY = { vendorId: '0781', productId: '5581', serial: 'AA01', uuid: 'u-1' }
 describe('USB device policy', () => {
   it('by default asks, offering the lowest level read-write and higher levels read-only (CLIP OS 4)', () => {
     const d = decideDevice(loadDefaultPolicy().usb, KEY);
-    expect(d).toEqual({ bound: null, onArrival: 'ask', choices: [{ level: 'low', mode: 'read-write' }, { level: 'high', mode: 'read-only' }] });
+    expect(d).toEqual({ bound: null, preselect: null, onArrival: 'ask', choices: [{ level: 'low', mode: 'read-write' }, { level: 'high', mode: 'read-only' }] });
     expect(refusalFor(d, 'low', 'read-write')).toBeNull();
     expect(refusalFor(d, 'high', 'read-write')).toMatch(/does not allow attaching this device to "high" read-write/);
   });
 
-  it('binds a device matched by a rule (all given fields must match) to its level only', () => {
+  it('by default a rule only suggests: the dialog asks, pre-selecting the nearest choice the policy allows', () => {
     const usb = usbPolicy('usb:\n  rules:\n    - { name: team key, match: { vendorId: "0781", serial: AA01 }, level: high, mode: read-write }\n');
+    const d = decideDevice(usb, KEY);
+    expect(d).toMatchObject({ bound: null, onArrival: 'ask', preselect: { level: 'high', mode: 'read-only' } });
+    expect(refusalFor(d, 'high', 'read-write')).toMatch(/does not allow attaching this device to "high" read-write/);
+    // Even with unknown devices ignored, a device the administrator named is offered.
+    expect(decideDevice(usbPolicy('usb:\n  unknown: ignore\n  rules:\n    - { match: { serial: AA01 }, level: low, mode: read-write }\n'), KEY)).toMatchObject({ onArrival: 'ask', preselect: { level: 'low', mode: 'read-write' } });
+  });
+
+  it('a key marked for a level by this workstation is bound there, read-write, whatever the rules', () => {
+    const usb = usbPolicy('usb:\n  rules:\n    - { match: { serial: AA01 }, level: low, mode: read-write }\n');
+    const d = decideDevice(usb, KEY, 'high');
+    expect(d).toMatchObject({ bound: { level: 'high', mode: 'read-write' }, onArrival: { level: 'high', mode: 'read-write' } });
+    expect(refusalFor(d, 'low', 'read-write')).toMatch(/bound to level "high"/);
+    expect(refusalFor(d, 'high', 'read-only')).toBeNull();
+  });
+
+  it('with trustDeviceIdentity, binds a device matched by a rule (all given fields must match) to its level only', () => {
+    const usb = usbPolicy('usb:\n  trustDeviceIdentity: true\n  rules:\n    - { name: team key, match: { vendorId: "0781", serial: AA01 }, level: high, mode: read-write }\n');
     const d = decideDevice(usb, KEY);
     expect(d.bound).toEqual({ level: 'high', mode: 'read-write', rule: 'team key' });
     expect(d.onArrival).toEqual({ level: 'high', mode: 'read-write' });

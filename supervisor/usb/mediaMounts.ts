@@ -22,6 +22,8 @@ export interface MountRequest {
   name: string;
   /** Owner of FAT/exFAT/NTFS files (they have no owners of their own): the cage's uid. */
   uid: number;
+  /** Where the filesystem lies on the device (a marked key's data region); the whole device if absent. */
+  region?: { offset: number; bytes: number };
 }
 
 const OWNERLESS = new Set(['vfat', 'exfat', 'ntfs3', 'iso9660', 'udf']);
@@ -55,6 +57,8 @@ export class MediaMounts {
     const options = ['nosuid', 'nodev', 'noexec', req.mode === 'read-only' ? 'ro' : 'rw'];
     if (OWNERLESS.has(req.fsType)) options.push(`uid=${req.uid}`, `gid=${req.uid}`, 'umask=077');
     if (EXT.has(req.fsType) && req.mode === 'read-only') options.push('noload');
+    // A region of the device: mount makes a loop device over it (read-only with -r), gone at umount.
+    if (req.region) options.push('loop', `offset=${req.region.offset}`, `sizelimit=${req.region.bytes}`);
     try {
       // The device's read-only flag may be left from an earlier read-only attachment: set it to
       // the mode wanted, and forbid mount's silent fallback to read-only (-w) so a

@@ -27,6 +27,7 @@ describe('USB storage assignment (real loop devices, real cages)', () => {
     { low: bwrapCage({ uid: LOW_UID }), high: bwrapCage({ uid: HIGH_UID }) },
     `usb:
   loopDevices: { backingDir: ${keys.backingDir} }
+  trustDeviceIdentity: true   # the rule below binds by identity (spoofable: markedKeys.test.ts has the default)
   rules:
     - { name: "high team key", match: { uuid: "${HIGH_KEY_UUID}" }, level: high, mode: read-only }
 `,
