@@ -2,10 +2,12 @@
  * USB storage in the shell, end to end: a real loop device over an ext4 image is plugged, the
  * trusted dialog shows what it is and where it may go (levels in their colours, modes, trust
  * phrase), the user's choice mounts it in that cage only, and the band's tray lists it with its
- * folder and an Eject that tells when the key may be pulled. A key bound to high by a rule goes
- * there with no dialog; a hostile label is shown with its control characters made visible.
+ * folder and an Eject that tells when the key may be pulled. A key a rule names is only suggested
+ * (what a device says it is can be cloned); a key marked for high from the tray, after the
+ * supervisor's trusted dialog, goes there read-write and nowhere else, and unmarking erases it; a
+ * hostile label is shown with its control characters made visible.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect, test, type Page } from '@playwright/test';
@@ -128,12 +130,16 @@ test('an unknown key: trusted dialog, attach low read-write, tray, eject, reatta
   await expect(page.getByTestId('device-tray-count')).toHaveText('0/0');
 });
 
-test('a key bound to high goes there without a dialog; a hostile label is shown made visible', async ({ page }) => {
+test('a key a rule names is only suggested in the dialog; a hostile label is shown made visible', async ({ page }) => {
   await openShell(page);
   const bound = await keys.plug({ format: 'ext4', fileName: 'team.img', label: 'EQUIPE', uuid: BOUND_UUID, files: { 'plan.txt': 'plan\n' } });
-  await expect(page.getByTestId('device-tray-count')).toHaveText('1/1', { timeout: 10_000 });
-  await expect(page.getByTestId('device-dialog')).toHaveCount(0);
-  expect((await inCage('high', 'cat ~/Media/EQUIPE/plan.txt')).stdout).toBe('plan\n');
+  const suggestion = page.getByTestId('device-dialog');
+  await expect(suggestion).toBeVisible({ timeout: 10_000 });
+  await expect(page.getByTestId('device-attach-high-read-only')).toHaveAttribute('data-suggested', 'true');
+  await expect(page.getByTestId('device-attach-high-read-write')).toHaveCount(0);
+  await expect(suggestion).toHaveAttribute('data-armed', 'true');
+  await page.getByTestId('device-attach-high-read-only').click();
+  await expect.poll(async () => (await inCage('high', 'cat ~/Media/EQUIPE/plan.txt')).stdout).toBe('plan\n');
 
   const hostile = await keys.plug({ format: 'ext4', fileName: 'evil\u202e.img', label: '../\u001b[31m\u0007x/..' });
   const dialog = page.getByTestId('device-dialog');
@@ -151,9 +157,55 @@ test('a key bound to high goes there without a dialog; a hostile label is shown 
   await expect(panel).toContainText('EQUIPE');
   await expect(panel).toContainText('Haut');
   await expect(panel).toContainText('non attaché');
-  await page.screenshot({ path: test.info().outputPath('usb-tray-bound.png') });
+  await page.screenshot({ path: test.info().outputPath('usb-tray.png') });
   await hostile.pull();
   await page.getByTestId('tray-eject').click();
   await bound.pull();
   await expect(page.getByTestId('device-tray-count')).toHaveText('0/0', { timeout: 10_000 });
+});
+
+test('marking a key for high from the tray: trusted dialog, erased, marked, attached high read-write only; unmarking erases it', async ({ page }) => {
+  await openShell(page);
+  const key = await keys.plug({ format: 'ext4', fileName: 'tomark.img', label: 'NEUVE', sizeMiB: 32, files: { 'old.txt': 'old\n' } });
+  await expect(page.getByTestId('device-dialog')).toBeVisible({ timeout: 10_000 });
+  await expect(page.getByTestId('device-dialog')).toHaveAttribute('data-armed', 'true');
+  await page.getByTestId('device-leave').click();
+
+  await page.getByTestId('device-tray').click();
+  await page.getByTestId('tray-mark-high').click();
+  const confirm = page.getByTestId('confirm-dialog');
+  await expect(confirm).toHaveAttribute('data-kind', 'device');
+  await expect(page.getByTestId('confirm-trust')).toContainText(TEST_TRUST_PHRASE);
+  await expect(page.getByTestId('confirm-levels')).toContainText('Haut');
+  await expect(page.getByTestId('device-label')).toHaveText('NEUVE');
+  await expect(confirm).toHaveAttribute('data-armed', 'true');
+  await page.screenshot({ path: test.info().outputPath('usb-mark-dialog.png') });
+  await page.getByTestId('confirm-accept').click();
+  await expect(confirm).toHaveCount(0);
+
+  // Marked and attached in high, read-write; the tray says so in high's colour.
+  await expect.poll(async () => (await inCage('high', 'echo plan > ~/Media/HIGH/plan.txt && cat ~/Media/HIGH/plan.txt')).stdout, { timeout: 15_000 }).toBe('plan\n');
+  expect((await inCage('low', 'ls -A ~/Media')).stdout).toBe('');
+  await page.getByTestId('device-tray').click();
+  await expect(page.getByTestId('tray-mark')).toHaveAttribute('data-mark', 'valid');
+  await expect(page.getByTestId('tray-mark').locator('.chip')).toHaveCSS('background-color', rgbOf(HIGH_COLOUR));
+  await page.screenshot({ path: test.info().outputPath('usb-tray-marked.png') });
+  await page.getByTestId('tray-eject').click();
+  await expect(page.getByTestId('tray-safe')).toBeVisible();
+  // Only high is offered now.
+  await page.getByTestId('tray-attach').click();
+  await expect(page.getByTestId('device-bound')).toBeVisible();
+  await expect(page.getByTestId('device-attach-high-read-write')).toBeVisible();
+  await expect(page.getByTestId('device-attach-low-read-write')).toHaveCount(0);
+  await expect(page.getByTestId('device-dialog')).toHaveAttribute('data-armed', 'true');
+  await page.getByTestId('device-leave').click();
+
+  await page.getByTestId('device-tray').click();
+  await page.getByTestId('tray-unmark').click();
+  await expect(page.getByTestId('confirm-dialog')).toHaveAttribute('data-armed', 'true');
+  await page.getByTestId('confirm-accept').click();
+  await page.getByTestId('device-tray').click();
+  await expect(page.getByTestId('tray-mark')).toHaveAttribute('data-mark', 'none', { timeout: 15_000 });
+  expect(readFileSync(key.image).every((b) => b === 0)).toBe(true);
+  await key.pull();
 });

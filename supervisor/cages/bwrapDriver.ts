@@ -299,6 +299,8 @@ exit 72
       // Writable places come from the cage's own noexec filesystems (cageMounts.ts).
       '--bind', scratch('tmp'), '/tmp', '--bind', scratch('varTmp'), '/var/tmp', '--bind', scratch('shm'), '/dev/shm',
       ...ETC_ENTRIES.flatMap((e) => ['--ro-bind-try', `/etc/${e}`, `/etc/${e}`]),
+      // The host's font cache (read-only): without it every X program rescans every font at start.
+      '--perms', '0755', '--dir', '/var/cache', '--ro-bind-try', '/var/cache/fontconfig', '/var/cache/fontconfig',
       ...(resolver ? ['--ro-bind-try', resolver, '/etc/resolv.conf'] : []),
       '--ro-bind', join(paths.run, 'passwd'), '/etc/passwd',
       '--ro-bind', join(paths.run, 'group'), '/etc/group',
