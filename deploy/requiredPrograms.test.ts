@@ -17,7 +17,6 @@ const TEST_PACKAGE_OF: Record<string, string> = {
   unshare: 'util-linux',
   'mkfs.vfat': 'dosfstools',
   truncate: 'coreutils',
-  dd: 'coreutils',
   sha256sum: 'coreutils',
   mkfifo: 'coreutils',
   stdbuf: 'coreutils',

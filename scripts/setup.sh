@@ -15,6 +15,8 @@ PACKAGES=(
   mount e2fsprogs dosfstools coreutils bsdutils dash udev
   # the lock: the unlock password through PAM, the lock before sleep through logind
   pamtester systemd
+  # the encrypting diode: OpenPGP encryption and signatures (gpg-agent holds the levels' keys)
+  gpg gpg-agent gpgconf
   # used by the tests and benchmarks only: the fleet example's syntax check, the units' check,
   # process listings, the gateway benchmark's reference (websockify), the test accounts (passwd)
   # and a private system bus for logind (dbus-daemon)

@@ -109,6 +109,12 @@ export type LevelPolicy = z.infer<typeof levelSchema>;
 
 export const decisionSchema = z.enum(['allow', 'ask', 'deny']);
 export type Decision = z.infer<typeof decisionSchema>;
+/**
+ * Files may also cross `encrypt`ed (CLIP OS's "noircir", the only way down it has): the user is
+ * asked, and the files land encrypted to the rule's recipients, signed with the source level's key.
+ */
+export const fileDecisionSchema = z.enum(['allow', 'ask', 'deny', 'encrypt']);
+export type FileDecision = z.infer<typeof fileDecisionSchema>;
 
 /** Defaults follow CLIP OS: up = ask, down = deny. Used by the brokers. */
 export const flowsSchema = z
@@ -178,7 +184,7 @@ export type ClipboardRule = Omit<z.infer<ReturnType<typeof directionRule>>, 'dec
  */
 export const TRANSFERABLE_TYPES = ['text', 'pdf', 'png', 'jpeg', 'gif', 'zip', 'gzip', 'elf', 'empty', 'unknown'] as const;
 const fileRuleShape = {
-  decision: decisionSchema,
+  decision: fileDecisionSchema,
   maxFileBytes: z.number().int().min(1),
   maxTotalBytes: z.number().int().min(1),
   maxCount: z.number().int().min(1).max(10_000),
@@ -187,6 +193,8 @@ const fileRuleShape = {
   scanner: z.array(z.string().min(1)).min(1).nullable(),
   /** Folders the scanner's sandbox sees, read-only (a daemon's socket folder, its database). */
   scannerBinds: z.array(z.string().startsWith('/', 'a scanner bind is an absolute path')).max(16),
+  /** `encrypt`: OpenPGP public key files (root's), one recipient each; checked when the policy loads. */
+  recipients: z.array(z.string().startsWith('/', 'a recipient is the absolute path of a public key file')).max(32),
 };
 const BASE_FILE_RULE = {
   maxFileBytes: 100 * 1024 * 1024,
@@ -195,6 +203,7 @@ const BASE_FILE_RULE = {
   types: ['text', 'pdf', 'png', 'jpeg', 'gif', 'zip', 'gzip', 'empty'] as Array<(typeof TRANSFERABLE_TYPES)[number]>,
   scanner: null as string[] | null,
   scannerBinds: [] as string[],
+  recipients: [] as string[],
 };
 const fileDirectionRule = () =>
   z
@@ -206,6 +215,7 @@ const fileDirectionRule = () =>
       types: fileRuleShape.types.default(BASE_FILE_RULE.types),
       scanner: fileRuleShape.scanner.default(null),
       scannerBinds: fileRuleShape.scannerBinds.default([]),
+      recipients: fileRuleShape.recipients.default([]),
     })
     .strict()
     .default(BASE_FILE_RULE);
@@ -227,13 +237,14 @@ export const filesPolicySchema = z
             types: fileRuleShape.types.optional(),
             scanner: fileRuleShape.scanner.optional(),
             scannerBinds: fileRuleShape.scannerBinds.optional(),
+            recipients: fileRuleShape.recipients.optional(),
           })
           .strict(),
       )
       .default([]),
   })
   .strict();
-export type FileRule = Omit<z.infer<typeof filesPolicySchema>['up'], 'decision'> & { decision: Decision };
+export type FileRule = Omit<z.infer<typeof filesPolicySchema>['up'], 'decision'> & { decision: FileDecision };
 
 type Flows = z.infer<typeof flowsSchema>;
 
@@ -241,16 +252,15 @@ type Flows = z.infer<typeof flowsSchema>;
  * A broker section's directions take their decision from `flows` unless the section writes its
  * own: an administrator who sets `flows.up: deny` denies every upward crossing.
  */
-type Decided<T> = T & { decision: Decision };
-type Section = { up: { decision?: Decision }; down: { decision?: Decision }; lateral: { decision?: Decision } };
+type DecisionOf<T> = T extends { decision?: infer D } ? Exclude<D, undefined> : never;
+type Decided<T> = Omit<T, 'decision'> & { decision: DecisionOf<T> | Decision };
+type Section = { up: { decision?: FileDecision }; down: { decision?: FileDecision }; lateral: { decision?: FileDecision } };
 
-function withFlowDecisions<S extends Section>(section: S, flows: Flows): Omit<S, 'up' | 'down' | 'lateral'> & { up: Decided<S['up']>; down: Decided<S['down']>; lateral: Decided<S['lateral']> } {
-  return {
-    ...section,
-    up: { ...section.up, decision: section.up.decision ?? flows.up },
-    down: { ...section.down, decision: section.down.decision ?? flows.down },
-    lateral: { ...section.lateral, decision: section.lateral.decision ?? flows.lateral },
-  };
+type WithDecisions<S extends Section> = Omit<S, 'up' | 'down' | 'lateral'> & { up: Decided<S['up']>; down: Decided<S['down']>; lateral: Decided<S['lateral']> };
+
+function withFlowDecisions<S extends Section>(section: S, flows: Flows): WithDecisions<S> {
+  const decide = (rule: { decision?: FileDecision }, flow: Decision) => ({ ...rule, decision: rule.decision ?? flow });
+  return { ...section, up: decide(section.up, flows.up), down: decide(section.down, flows.down), lateral: decide(section.lateral, flows.lateral) } as unknown as WithDecisions<S>;
 }
 
 
@@ -376,6 +386,20 @@ export const policySchema = z
     const checkLevel = (id: string, path: Array<string | number>) => {
       if (!ids.has(id)) ctx.addIssue({ code: 'custom', path, message: `no level "${id}" in this policy` });
     };
+    // An encrypting rule needs someone to encrypt to.
+    for (const dir of ['up', 'down', 'lateral'] as const) {
+      const rule = policy.files[dir];
+      if (rule.decision === 'encrypt' && rule.recipients.length === 0) ctx.addIssue({ code: 'custom', path: ['files', dir, 'decision'], message: 'decision "encrypt" needs recipients: the public key files files go down encrypted to' });
+    }
+    policy.files.pairs.forEach((pair, i) => {
+      const from = policy.levels.find((l) => l.id === pair.from);
+      const to = policy.levels.find((l) => l.id === pair.to);
+      if (!from || !to) return;
+      const base = policy.files[directionBetween(from, to)];
+      if ((pair.decision ?? base.decision) === 'encrypt' && (pair.recipients ?? base.recipients).length === 0) {
+        ctx.addIssue({ code: 'custom', path: ['files', 'pairs', i, 'decision'], message: 'decision "encrypt" needs recipients: the public key files files go down encrypted to' });
+      }
+    });
     if (typeof policy.usb.unknown === 'object') checkLevel(policy.usb.unknown.level, ['usb', 'unknown', 'level']);
     policy.usb.choices.forEach((c, i) => checkLevel(c.level, ['usb', 'choices', i, 'level']));
     policy.usb.rules.forEach((r, i) => checkLevel(r.level, ['usb', 'rules', i, 'level']));

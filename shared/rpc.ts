@@ -61,6 +61,8 @@ export const filesConfirmSchema = z.object({
   /** Files the policy already refused, with why: shown so the user sees the whole picture. */
   refused: z.array(z.object({ name: z.string(), reason: z.string() })),
   justification: z.string().nullable(),
+  /** The encrypting diode: whom the files will be encrypted to (user id made visible, fingerprint). */
+  encryptTo: z.array(z.object({ uid: z.string(), fingerprint: z.string() })).nullable().default(null),
 });
 
 /** A question the supervisor asks the user through the shell's trusted dialog. */
@@ -109,6 +111,8 @@ export const transferResultSchema = z.object({
   type: z.string().optional(),
   sha256: z.string().optional(),
   reason: z.string().optional(),
+  /** Landed encrypted (the diode): `landedAs` ends in .gpg; `size` and `sha256` are the ciphertext's. */
+  encrypted: z.boolean().optional(),
 });
 export type TransferResult = z.infer<typeof transferResultSchema>;
 
@@ -237,6 +241,18 @@ export const rpcMethods = {
     result: z.object({ results: z.array(transferResultSchema) }),
   },
   'files.cancel': { params: empty, result: z.object({ cancelled: z.boolean() }) },
+  /** What the policy says of files from one level to another, for the transfer dialog to explain it. */
+  'files.rule': {
+    params: z.object({ from: levelIdSchema, to: levelIdSchema }).strict(),
+    result: z.object({
+      decision: z.enum(['allow', 'ask', 'deny', 'encrypt']),
+      direction: z.enum(['up', 'down', 'lateral']),
+      justificationNeeded: z.boolean(),
+      encryptTo: z.array(z.object({ uid: z.string(), fingerprint: z.string() })),
+      /** Why the recipients cannot be used now (a key file changed since the policy loaded). */
+      problem: z.string().nullable(),
+    }),
+  },
   'devices.list': { params: empty, result: z.object({ devices: z.array(deviceViewSchema) }) },
   /** Attaches a device to a level (the user's choice in the trusted dialog or tray), if the policy allows. */
   'devices.attach': {

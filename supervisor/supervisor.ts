@@ -38,6 +38,8 @@ import { JournalForwarder, type ForwardTarget } from './audit/journalForwarder';
 import { DeviceWatcher } from './usb/deviceWatcher';
 import { MediaMounts } from './usb/mediaMounts';
 import { loadOrCreateStationKeys } from './usb/keyMarks';
+import { EncryptingDiode } from './files/encryptingDiode';
+import { hostname } from 'node:os';
 import { SessionLock } from './session/sessionLock';
 import { pamAuthenticate } from './session/pamCheck';
 import { SleepGuard } from './session/sleepGuard';
@@ -88,6 +90,7 @@ export class Supervisor {
   readonly files: FileBroker;
   readonly devices: DeviceBroker;
   readonly lock: SessionLock;
+  private readonly diode: EncryptingDiode;
   private readonly sleepGuard: SleepGuard;
   /** The account of the last non-root shell on the Unix socket (the kiosk user), for unlocking. */
   private unixShellUser: string | null = null;
@@ -156,6 +159,7 @@ export class Supervisor {
       // While the user is asked, no cage gets input: the supervisor decides, not the renderer.
       onWaiting: (waiting) => this.focus.setSuspended(waiting, 'dialog'),
     });
+    this.diode = new EncryptingDiode(join(options.stateDir, 'diode'), hostname().replace(/[^A-Za-z0-9.-]/g, '-').slice(0, 63) || 'cloison');
     this.cageClipboards = new XCageClipboards(
       (level) => this.drivers.get(level),
       (level) => Boolean(this.cages.get(level)?.cage),
@@ -168,6 +172,7 @@ export class Supervisor {
       journal: this.journal,
       stagingDir: this.stagingDir,
       onProgress: (p) => this.sessions.broadcast('onTransferProgress', p),
+      diode: this.diode,
       homeOf: (level) => {
         const uid = bwrapUidOf(level);
         return uid === null ? null : { home: bwrapCagePaths(options.stateDir, options.runDir, level).home, uid };
@@ -462,6 +467,7 @@ export class Supervisor {
     await this.host?.close();
     await new Promise<void>((resolve) => (this.unixServer ? this.unixServer.close(() => resolve()) : resolve()));
     await new Promise<void>((resolve) => (this.adminServer ? this.adminServer.close(() => resolve()) : resolve()));
+    await this.diode.close();
     await this.forwarder.drain();
     this.journal.close();
   }

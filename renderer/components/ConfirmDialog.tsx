@@ -34,7 +34,7 @@ function ConfirmCard() {
   };
   const device = request.kind === 'device' ? request : null;
   const title = device ? (device.action === 'mark' ? t.usb.markTitle : t.usb.unmarkTitle) : request.kind === 'clipboard' ? t.confirmClipboardTitle : t.confirmFilesTitle;
-  const acceptLabel = device ? (device.action === 'mark' ? t.usb.markAccept : t.usb.unmarkAccept) : t.accept;
+  const acceptLabel = device ? (device.action === 'mark' ? t.usb.markAccept : t.usb.unmarkAccept) : request.kind === 'files' && request.encryptTo ? t.encryptAccept : t.accept;
   return (
     <div className="modal" data-testid="confirm-dialog" data-kind={request.kind} data-armed={armed} role="alertdialog" aria-modal="true">
       <div className="modal__card modal__card--wide">
@@ -149,6 +149,18 @@ function FilesWhat({ request }: { request: FilesConfirmRequest }) {
             </li>
           ))}
         </ul>
+      ) : null}
+      {request.encryptTo ? (
+        <div className="crossing__what" data-testid="confirm-encrypt-to">
+          {t.encryptedNote}
+          <ul className="crossing__notes">
+            {request.encryptTo.map((r) => (
+              <li key={r.fingerprint}>
+                {r.uid} — <code>{r.fingerprint}</code>
+              </li>
+            ))}
+          </ul>
+        </div>
       ) : null}
       {request.justification ? (
         <div className="crossing__what" data-testid="confirm-justification">

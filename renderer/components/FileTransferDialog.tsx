@@ -6,7 +6,7 @@
  * confirmation (ConfirmDialog) with the whole picture before anything moves.
  */
 import { useEffect, useState } from 'react';
-import type { TransferResult } from '../../shared/rpc';
+import type { RpcResult, TransferResult } from '../../shared/rpc';
 import { textFor } from '../i18n';
 import { useShell, useShellState } from '../shellContext';
 import { levelById } from '../store/shellStore';
@@ -42,8 +42,17 @@ function TransferCard({ from }: { from: string }) {
   const [error, setError] = useState<string | null>(null);
   const [progress, setProgress] = useState<{ file: string; doneBytes: number; totalBytes: number } | null>(null);
   useEffect(() => api.on('onTransferProgress', setProgress), [api]);
-  const target = levelById(levels, to);
-  const down = target !== undefined && target.rank < source.rank;
+  // What the policy says of this way (decision, justification, the diode's recipients): the supervisor's words.
+  const [rule, setRule] = useState<RpcResult<'files.rule'> | null>(null);
+  useEffect(() => {
+    let live = true;
+    setRule(null);
+    if (to) void api.call('files.rule', { from, to }).then((r) => live && setRule(r), () => undefined);
+    return () => {
+      live = false;
+    };
+  }, [api, from, to]);
+  const needsWhy = rule?.justificationNeeded ?? false;
 
   useEffect(() => {
     let live = true;
@@ -69,7 +78,7 @@ function TransferCard({ from }: { from: string }) {
     setPhase('running');
     setError(null);
     try {
-      const r = await api.call('files.transfer', { from, to, paths: [...chosen], ...(down ? { justification } : {}) });
+      const r = await api.call('files.transfer', { from, to, paths: [...chosen], ...(needsWhy ? { justification } : {}) });
       setResults(r.results);
     } catch (e) {
       setError((e as Error).message);
@@ -132,7 +141,18 @@ function TransferCard({ from }: { from: string }) {
                 ))}
               </tbody>
             </table>
-            {down ? (
+            {rule?.decision === 'encrypt' ? (
+              <div className="crossing__what" data-testid="transfer-encrypted">
+                {t.encryptedFor} {rule.encryptTo.map((r) => r.uid).join(', ')}
+                {rule.problem ? <div className="modal__error">{rule.problem}</div> : null}
+              </div>
+            ) : null}
+            {rule?.decision === 'deny' ? (
+              <div className="modal__error" data-testid="transfer-denied">
+                {t.transferDenied}
+              </div>
+            ) : null}
+            {needsWhy ? (
               <label className="modal__label">
                 {t.justificationNeeded}
                 <textarea className="modal__input" data-testid="transfer-justification" value={justification} onChange={(e) => setJustification(e.target.value)} maxLength={1000} />
@@ -151,7 +171,7 @@ function TransferCard({ from }: { from: string }) {
             {results.map((r) => (
               <li key={r.path} data-outcome={r.outcome}>
                 <span className="files__name">{r.name}</span> — {t.outcomes[r.outcome]}
-                {r.landedAs ? ` (${t.landedIn} Incoming/${from}/${r.landedAs})` : ''}
+                {r.landedAs ? ` (${t.landedIn} Incoming/${from}/${r.landedAs}${r.encrypted ? `, ${t.encrypted}` : ''})` : ''}
                 {r.reason ? ` : ${r.reason}` : ''}
               </li>
             ))}
@@ -169,7 +189,7 @@ function TransferCard({ from }: { from: string }) {
             </button>
           )}
           {phase === 'pick' ? (
-            <button type="button" className="button button--primary" data-testid="transfer-send" onClick={() => void send()} disabled={chosen.size === 0 || (down && justification.trim() === '')}>
+            <button type="button" className="button button--primary" data-testid="transfer-send" onClick={() => void send()} disabled={chosen.size === 0 || (needsWhy && justification.trim() === '')}>
               {t.send}
             </button>
           ) : null}

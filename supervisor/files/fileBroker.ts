@@ -14,6 +14,11 @@
  *
  * The supervisor never opens a path a cage controls: reading and writing happen in per-cage
  * helper sandboxes (cageFileSandbox.ts) that see only that cage's home, as that cage's user.
+ *
+ * A rule that says `encrypt` (the encrypting diode, encryptingDiode.ts) asks the user, showing the
+ * recipients, then encrypts each staged copy to them, signed with the source level's key, in the
+ * staging area: only the ciphertext is committed (`<name>.gpg`), the plaintext never reaches the
+ * destination's home. The journal records the recipients and both keyed fingerprints.
  */
 import { createHash, randomUUID } from 'node:crypto';
 import { createWriteStream, existsSync, mkdirSync, rmSync } from 'node:fs';
@@ -30,6 +35,8 @@ import { runFileHelper, spawnFileHelper, STAGED_IN_SANDBOX, type CageHome } from
 import { TypeDetector, type FileType } from './fileTypes';
 import { scanStaged } from './scannerSandbox';
 import { emptyStagingArea } from './stagingArea';
+import type { EncryptingDiode } from './encryptingDiode';
+import type { RecipientKey } from './recipientKeys';
 
 export interface FileBrokerOptions {
   policy: Policy;
@@ -41,6 +48,8 @@ export interface FileBrokerOptions {
   stagingDir: string;
   /** Progress of the running transfer, at most every PROGRESS_INTERVAL_MS. */
   onProgress?: (p: { file: string; doneBytes: number; totalBytes: number }) => void;
+  /** Encrypts for rules that say `encrypt`. */
+  diode: EncryptingDiode;
 }
 
 const PROGRESS_INTERVAL_MS = 250;
@@ -59,6 +68,8 @@ interface Staged extends Candidate {
   sha256: string;
   /** Keyed (journalKey.ts): what the journal holds instead of the plain hash the shell is shown. */
   fingerprint: string;
+  /** The name it lands under, when not its own (an encrypted copy's `.gpg`). */
+  landAs?: string;
 }
 
 /** A result as journaled: with the staged bytes' keyed fingerprint, which the shell does not get. */
@@ -94,6 +105,24 @@ export class FileBroker {
         if (from.id !== to.id && existsSync(join(home.home, INCOMING, from.id))) await runFileHelper(home, ['clean', `${INCOMING}/${from.id}`]);
       }
     }
+  }
+
+  /** What the policy says of files from one level to another, for the transfer dialog. */
+  describeRule(fromId: string, toId: string) {
+    const from = this.level(fromId);
+    const to = this.level(toId);
+    const rule = fileRuleFor(this.options.policy, from, to);
+    const direction = directionBetween(from, to);
+    let encryptTo: RecipientKey[] = [];
+    let problem: string | null = null;
+    if (rule.decision === 'encrypt') {
+      try {
+        encryptTo = this.options.diode.recipients(rule.recipients);
+      } catch (err) {
+        problem = (err as Error).message;
+      }
+    }
+    return { decision: rule.decision, direction, justificationNeeded: needsJustification(direction, rule.decision), encryptTo: encryptTo.map(shownRecipient), problem };
   }
 
   cancel(): boolean {
@@ -137,14 +166,27 @@ export class FileBroker {
         return r;
       });
     }
-    // Down transfers, where allowed at all, carry a written justification.
-    if (direction === 'down' && why.length === 0) throw new CloisonError('BAD_REQUEST', 'a transfer to a lower level needs a written justification');
+    // Down transfers in clear, where allowed at all, carry a written justification.
+    if (needsJustification(direction, rule.decision) && why.length === 0) throw new CloisonError('BAD_REQUEST', 'a transfer to a lower level in clear needs a written justification');
     if (why.length > MAX_JUSTIFICATION) throw new CloisonError('LIMIT_EXCEEDED', `justification over ${MAX_JUSTIFICATION} characters`);
     if (paths.length > rule.maxCount) throw new CloisonError('LIMIT_EXCEEDED', `${paths.length} files is over the limit of ${rule.maxCount} per transfer`);
 
+    let recipients: RecipientKey[] = [];
+    if (rule.decision === 'encrypt') {
+      try {
+        recipients = this.options.diode.recipients(rule.recipients);
+      } catch (err) {
+        const reason = `the diode cannot encrypt: ${(err as Error).message}`;
+        return paths.map((path) => {
+          const r: TransferResult = { path, name: displayName(path), outcome: 'refused', reason };
+          record(r, 'policy');
+          return r;
+        });
+      }
+    }
     this.busy = true;
     try {
-      return await this.stageDecideCommit(from, to, fromHome, toHome, paths, why, record);
+      return await this.stageDecideCommit(from, to, fromHome, toHome, paths, why, record, recipients);
     } finally {
       this.busy = false;
       this.cancelCurrent = null;
@@ -159,6 +201,7 @@ export class FileBroker {
     paths: string[],
     why: string,
     record: (r: Recorded, decidedBy: string, extra?: Record<string, string | number | null>) => void,
+    recipients: RecipientKey[],
   ): Promise<TransferResult[]> {
     const rule = fileRuleFor(this.options.policy, from, to);
     const direction = directionBetween(from, to);
@@ -228,7 +271,7 @@ export class FileBroker {
       const scannerField = (r: TransferResult) => (rule.scanner ? (r.reason?.startsWith('scanner') ? 'rejected' : r.type ? 'clean' : 'not run') : 'none');
       for (const r of results.values()) record(r, r.outcome === 'cancelled' ? 'user' : 'policy', { scanner: scannerField(r) });
 
-      if (staged.length > 0 && rule.decision === 'ask') {
+      if (staged.length > 0 && (rule.decision === 'ask' || rule.decision === 'encrypt')) {
         const answer = await this.options.confirmations.ask({
           kind: 'files',
           from: from.id,
@@ -238,6 +281,7 @@ export class FileBroker {
           totalBytes: staged.reduce((n, c) => n + c.size, 0),
           refused: [...results.values()].map((r) => ({ name: r.name, reason: r.reason ?? r.outcome })),
           justification: why || null,
+          encryptTo: rule.decision === 'encrypt' ? recipients.map(shownRecipient) : null,
         });
         if (answer !== 'accepted') {
           for (const c of staged) {
@@ -250,7 +294,8 @@ export class FileBroker {
       }
 
       // Commit: the staged bytes, and only those, into the destination; intent first, outcome after.
-      const decidedBy = rule.decision === 'ask' ? 'user' : 'policy';
+      const decidedBy = rule.decision === 'allow' ? 'policy' : 'user';
+      const diode: Record<string, string> = rule.decision === 'encrypt' ? { encryptedTo: recipients.map((k) => k.fingerprint).join(',') } : {};
       for (const c of staged) {
         const base = { path: c.path, name: c.name, size: c.size, type: c.type, sha256: c.sha256, fingerprint: c.fingerprint };
         if (this.cancelled) {
@@ -259,11 +304,23 @@ export class FileBroker {
           record(r, 'user');
           continue;
         }
-        record({ ...base, outcome: 'approved' as TransferResult['outcome'] }, decidedBy, { scanner: rule.scanner ? 'clean' : 'none' });
-        const r: Recorded = { ...(await this.commitOne(c, from, toHome)), fingerprint: c.fingerprint };
+        record({ ...base, outcome: 'approved' as TransferResult['outcome'] }, decidedBy, { scanner: rule.scanner ? 'clean' : 'none', ...diode });
+        let going: Staged = c;
+        if (rule.decision === 'encrypt') {
+          try {
+            going = await this.encrypted(c, from, recipients);
+          } catch (err) {
+            const r: Recorded = { ...base, outcome: 'failed', reason: (err as Error).message };
+            results.set(c.path, r);
+            record(r, decidedBy, diode);
+            continue;
+          }
+        }
+        const committed = await this.commitOne(going, from, toHome);
+        const r: Recorded = rule.decision === 'encrypt' ? { ...committed, encrypted: true, fingerprint: going.fingerprint } : { ...committed, fingerprint: c.fingerprint };
         results.set(c.path, r);
         try {
-          record(r, decidedBy, { scanner: rule.scanner ? 'clean' : 'none' });
+          record(r, decidedBy, { scanner: rule.scanner ? 'clean' : 'none', ...diode, ...(going === c ? {} : { plainFingerprint: c.fingerprint }) });
         } catch {
           /* the intent record stands for it; the journal counts the loss */
         }
@@ -272,6 +329,12 @@ export class FileBroker {
     } finally {
       rmSync(staging, { recursive: true, force: true });
     }
+  }
+
+  /** The staged copy encrypted beside it, as what goes: ciphertext, its size, its fingerprints, `.gpg`. */
+  private async encrypted(c: Staged, from: LevelPolicy, recipients: RecipientKey[]): Promise<Staged> {
+    const enc = await this.options.diode.encrypt(from.id, c.file, `${c.file}.gpg`, recipients);
+    return { ...c, file: enc.file, size: enc.size, sha256: enc.sha256, fingerprint: this.options.journal.fingerprint(enc.sha256), landAs: `${landingName(c.path.split('/').pop()!)}.gpg` };
   }
 
   /** Reads one file from its cage into the staging folder, typing and hashing the very bytes staged. */
@@ -327,7 +390,7 @@ export class FileBroker {
   private async commitOne(c: Staged, from: LevelPolicy, toHome: CageHome): Promise<TransferResult> {
     const base = { path: c.path, name: c.name, size: c.size, type: c.type, sha256: c.sha256 };
     // The writer reads the staged copy itself (bound read-only into its sandbox): a kernel copy.
-    const writer = spawnFileHelper(toHome, ['write', `${INCOMING}/${from.id}`, landingName(c.path.split('/').pop()!), STAGED_IN_SANDBOX, String(c.size)], ['ignore', 'pipe', 'pipe', 'pipe'], c.file);
+    const writer = spawnFileHelper(toHome, ['write', `${INCOMING}/${from.id}`, c.landAs ?? landingName(c.path.split('/').pop()!), STAGED_IN_SANDBOX, String(c.size)], ['ignore', 'pipe', 'pipe', 'pipe'], c.file);
     const writerExit = new Promise<number>((r) => writer.on('close', (code) => r(code ?? -1)));
     const control = writer.stdio[3] as Writable;
     control.on('error', () => {});
@@ -370,6 +433,16 @@ export class FileBroker {
     if (!level) throw new CloisonError('UNKNOWN_LEVEL', `no level "${id}" in the policy`);
     return level;
   }
+}
+
+/** Clear text down needs the user's written reason; encrypted down does not (CLIP OS's only way down). */
+function needsJustification(direction: string, decision: string): boolean {
+  return direction === 'down' && decision !== 'encrypt';
+}
+
+/** A recipient as the dialog shows it: the key's user id with invisible characters made visible. */
+function shownRecipient(k: RecipientKey): { uid: string; fingerprint: string } {
+  return { uid: displayName(k.uid), fingerprint: k.fingerprint };
 }
 
 function withoutFingerprint(r: Recorded): TransferResult {

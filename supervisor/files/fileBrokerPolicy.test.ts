@@ -10,6 +10,7 @@ import { FileAuditJournal } from '../audit/auditJournal';
 import { Confirmations } from '../confirm/confirmations';
 import { parsePolicy } from '../policy/policyLoader';
 import { testRoot } from '../testing/realCage';
+import { EncryptingDiode } from './encryptingDiode';
 import { FileBroker } from './fileBroker';
 
 const POLICY = `version: 1
@@ -38,6 +39,7 @@ describe('file broker rules', () => {
       confirmations: new Confirmations({ publish: () => {}, settle: () => {} }),
       journal,
       stagingDir: join(root, 'staging'),
+      diode: new EncryptingDiode(join(root, 'diode'), 'test'),
     });
     await expect(broker.transfer('high', 'low', ['release-note.txt'])).rejects.toThrow(/needs a written justification/);
     await expect(broker.transfer('high', 'low', ['release-note.txt'], '   ')).rejects.toThrow(/needs a written justification/);

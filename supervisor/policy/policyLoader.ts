@@ -7,6 +7,7 @@ import { isNode, LineCounter, parseDocument, type Document } from 'yaml';
 import type { z } from 'zod';
 import { policySchema, type Policy } from '../../shared/policy';
 import { DEFAULT_POLICY_NAME, DEFAULT_POLICY_YAML } from './defaultPolicy';
+import { readRecipientKey } from '../files/recipientKeys';
 
 export interface PolicyProblem {
   file: string;
@@ -62,8 +63,27 @@ export function parsePolicy(text: string, file: string): Policy {
     );
   }
   const result = policySchema.safeParse(doc.toJS());
-  if (result.success) return result.data;
-  throw new PolicyError(result.error.issues.map((issue) => locateIssue(issue, doc, lineCounter, file)));
+  if (!result.success) throw new PolicyError(result.error.issues.map((issue) => locateIssue(issue, doc, lineCounter, file)));
+  // Files the policy names are read now: a policy is refused whole, never half-way at first use.
+  const fileProblems = checkRecipientFiles(result.data);
+  if (fileProblems.length > 0) throw new PolicyError(fileProblems.map(({ path, message }) => locateIssue({ code: 'custom', path, message, input: undefined } as z.core.$ZodIssue, doc, lineCounter, file)));
+  return result.data;
+}
+
+/** Every recipient key file an encrypting rule names must be a usable public key, root's. */
+function checkRecipientFiles(policy: Policy): Array<{ path: Array<string | number>; message: string }> {
+  const problems: Array<{ path: Array<string | number>; message: string }> = [];
+  const check = (files: readonly string[] | undefined, at: Array<string | number>) =>
+    files?.forEach((f, i) => {
+      try {
+        readRecipientKey(f);
+      } catch (err) {
+        problems.push({ path: [...at, 'recipients', i], message: (err as Error).message });
+      }
+    });
+  for (const dir of ['up', 'down', 'lateral'] as const) check(policy.files[dir].recipients, ['files', dir]);
+  policy.files.pairs.forEach((pair, i) => check(pair.recipients, ['files', 'pairs', i]));
+  return problems;
 }
 
 function locateIssue(issue: z.core.$ZodIssue, doc: Document, lc: LineCounter, file: string): PolicyProblem {

@@ -139,6 +139,11 @@ function unlockedHandlers(deps: HandlerDeps): RpcHandlers {
       return { results: await deps.files.transfer(from, to, paths, justification) };
     },
     'files.cancel': () => ({ cancelled: deps.files.cancel() }),
+    'files.rule': ({ from, to }) => {
+      cageOf(from);
+      cageOf(to);
+      return deps.files.describeRule(from, to);
+    },
     'devices.list': () => ({ devices: deps.devices.list() }),
     'devices.attach': ({ id, level, mode }) => {
       cageOf(level);

@@ -28,6 +28,7 @@ function session(overrides: Partial<RpcHandlers> = {}) {
     'files.list': () => ({ entries: [] }),
     'files.transfer': () => ({ results: [] }),
     'files.cancel': () => ({ cancelled: false }),
+    'files.rule': () => ({ decision: 'ask' as const, direction: 'up' as const, justificationNeeded: false, encryptTo: [], problem: null }),
     'devices.list': () => ({ devices: [] }),
     'devices.attach': () => Promise.reject(new Error('no device')),
     'devices.eject': () => Promise.reject(new Error('no device')),
