@@ -13,7 +13,6 @@ import { DEBIAN_PACKAGE_OF, findBinary } from '../supervisor/cages/binaries';
 /** Programs only the checkout's launcher (npm start), the tests and the benchmarks run, and the package of each. */
 const TEST_PACKAGE_OF: Record<string, string> = {
   id: 'coreutils',
-  nsenter: 'util-linux',
   unshare: 'util-linux',
   'mkfs.vfat': 'dosfstools',
   truncate: 'coreutils',
@@ -38,6 +37,8 @@ const TEST_PACKAGE_OF: Record<string, string> = {
   userdel: 'passwd',
   chpasswd: 'passwd',
   'dbus-daemon': 'dbus-daemon',
+  tcpdump: 'tcpdump',
+  sysctl: 'procps',
   npm: 'nodejs',
   npx: 'nodejs',
 };

@@ -114,6 +114,11 @@ const TEXT = {
     accept: 'Transférer',
     refuse: 'Refuser',
     direction: { up: 'vers le haut', down: 'vers le bas', lateral: 'latéral' },
+    tunnel: {
+      states: { connecting: 'tunnel : connexion…', up: 'tunnel actif', down: 'tunnel coupé : aucun réseau', failed: 'tunnel en échec : aucun réseau' },
+      handshake: 'échange il y a',
+      explain: 'Ce niveau n’atteint son réseau que par un tunnel WireGuard vers',
+    },
     lock: {
       band: 'Session verrouillée',
       title: 'Poste verrouillé',
@@ -245,6 +250,11 @@ const TEXT = {
     accept: 'Transfer',
     refuse: 'Refuse',
     direction: { up: 'up', down: 'down', lateral: 'lateral' },
+    tunnel: {
+      states: { connecting: 'tunnel: connecting…', up: 'tunnel up', down: 'tunnel down: no network', failed: 'tunnel failed: no network' },
+      handshake: 'handshake',
+      explain: 'This level reaches its network only through a WireGuard tunnel to',
+    },
     lock: {
       band: 'Session locked',
       title: 'Workstation locked',

@@ -109,6 +109,8 @@ async function boot(): Promise<void> {
   api.on('onConfirmRequest', (request) => store.getState().askConfirmation(request));
   api.on('onConfirmSettled', ({ id }) => store.getState().settleConfirmation(id));
   api.on('onLock', (lock) => store.getState().setLock(lock));
+  for (const tunnel of view.tunnels) store.getState().setTunnel(tunnel);
+  api.on('onTunnel', (tunnel) => store.getState().setTunnel(tunnel));
   // The supervisor's idle clock: someone is at the shell (it decides when to lock, not the page).
   reportActivity(window, () => {
     if (!store.getState().lock?.locked) void api.call('session.activity', {}).catch(() => undefined);

@@ -17,10 +17,13 @@ PACKAGES=(
   pamtester systemd
   # the encrypting diode: OpenPGP encryption and signatures (gpg-agent holds the levels' keys)
   gpg gpg-agent gpgconf
+  # levels on a WireGuard network (wireguard-go where the kernel has no WireGuard; without
+  # recommends: wireguard-tools recommends a whole kernel image)
+  wireguard-tools wireguard-go
   # used by the tests and benchmarks only: the fleet example's syntax check, the units' check,
   # process listings, the gateway benchmark's reference (websockify), the test accounts (passwd)
   # and a private system bus for logind (dbus-daemon)
-  ansible-core procps websockify passwd dbus-daemon
+  ansible-core procps websockify passwd dbus-daemon tcpdump
 )
 
 if [ "$(id -u)" -ne 0 ]; then

@@ -17,6 +17,22 @@ export const levelIdSchema = z.string().regex(LEVEL_ID, 'a level id is lower-cas
 
 export const networkModeSchema = z.enum(['none', 'nat', 'host']);
 export type NetworkMode = z.infer<typeof networkModeSchema>;
+/**
+ * A level that reaches its network only through a WireGuard tunnel (CLIP OS: high only through
+ * IPsec). `config` is a wg-quick style file — [Interface] PrivateKey, Address, DNS, MTU; [Peer]
+ * PublicKey, Endpoint, AllowedIPs… — root's and 0600 (it holds the private key), read when the
+ * policy loads. The cage's namespace holds only `lo` and the tunnel: no tunnel, no route at all.
+ */
+export const wireguardNetworkSchema = z
+  .object({ mode: z.literal('wireguard'), config: z.string().startsWith('/', 'config is the absolute path of a WireGuard configuration file') })
+  .strict();
+export type WireguardNetwork = z.infer<typeof wireguardNetworkSchema>;
+export const networkSchema = z.union([networkModeSchema, wireguardNetworkSchema], { error: 'network is "none", "nat", "host", or { mode: wireguard, config: FILE }' });
+export type CageNetwork = z.infer<typeof networkSchema>;
+
+export function isWireguard(network: CageNetwork): network is WireguardNetwork {
+  return typeof network === 'object' && network.mode === 'wireguard';
+}
 
 const geometrySchema = z
   .string()
@@ -66,7 +82,7 @@ const resolverSchema = z
 export const bwrapCageSchema = z
   .object({
     driver: z.literal('bwrap'),
-    network: networkModeSchema.default('none'),
+    network: networkSchema.default('none'),
     /** Resolvers for a `nat` cage; default: the host's own, those on its loopback left out. */
     dns: z.array(resolverSchema).min(1).max(3).optional(),
     limits: cageLimitsSchema.prefault({}),

@@ -172,6 +172,20 @@ export type DeviceTargetView = z.infer<typeof deviceTargetViewSchema>;
 
 const empty = z.object({}).strict();
 
+/**
+ * A level's WireGuard tunnel as the supervisor measures it (never as the cage says): connecting
+ * (no handshake yet), up (a handshake within the last 3 minutes), down (none for longer: nothing
+ * leaves), failed (it could not be set up: the cage has no route at all), with the reason.
+ */
+export const tunnelViewSchema = z.object({
+  level: levelIdSchema,
+  state: z.enum(['connecting', 'up', 'down', 'failed']),
+  handshakeAgeSeconds: z.number().int().min(0).nullable(),
+  endpoint: z.string(),
+  reason: z.string().nullable(),
+});
+export type TunnelView = z.infer<typeof tunnelViewSchema>;
+
 /** The workstation's lock as the shell may show it (supervisor/session/sessionLock.ts). */
 export const lockViewSchema = z.object({
   locked: z.boolean(),
@@ -200,6 +214,7 @@ export const rpcMethods = {
       focus: levelIdSchema,
       shortcuts: z.object({ switchLevel: z.string(), copyOut: z.string(), pasteIn: z.string(), lock: z.string(), secureAttention: z.string() }),
       lock: lockViewSchema,
+      tunnels: z.array(tunnelViewSchema),
       /** This shell's session: viewers opened under another one are shown as such (onViewers). */
       session: z.string(),
       viewers: z.array(z.object({ level: levelIdSchema, session: z.string() })),
@@ -299,6 +314,8 @@ export const rpcEvents = {
   onSession: z.object({ session: z.string(), resume: z.string() }),
   /** The lock changed: locked, unlocked, a failure, a new delay. */
   onLock: lockViewSchema,
+  /** A level's tunnel changed state, or its handshake aged (at most every few seconds). */
+  onTunnel: tunnelViewSchema,
   /** Every viewer connected to a cage, with the shell session its ticket was issued to. */
   onViewers: z.object({ viewers: z.array(z.object({ level: levelIdSchema, session: z.string() })) }),
 } as const;

@@ -9,6 +9,7 @@ import type { Server } from 'node:net';
 import { join } from 'node:path';
 import { readFileSync } from 'node:fs';
 import { cageUid, type LevelPolicy, type Policy } from '../shared/policy';
+import type { TunnelView } from '../shared/rpc';
 import { DEFAULT_POLICY_NAME, DEFAULT_POLICY_YAML } from './policy/defaultPolicy';
 import { loadDefaultPolicy, parsePolicy } from './policy/policyLoader';
 import { describeChanges, hasChanges, policyChanges } from './policy/policyChanges';
@@ -91,6 +92,7 @@ export class Supervisor {
   readonly devices: DeviceBroker;
   readonly lock: SessionLock;
   private readonly diode: EncryptingDiode;
+  private readonly tunnels = new Map<string, TunnelView>();
   private readonly sleepGuard: SleepGuard;
   /** The account of the last non-root shell on the Unix socket (the kiosk user), for unlocking. */
   private unixShellUser: string | null = null;
@@ -140,6 +142,8 @@ export class Supervisor {
       this.drivers.set(level.id, driver);
       const lifecycle = new CageLifecycle({ level: level.id, driver });
       lifecycle.on('status', (state) => {
+        if (state.status === 'running') this.followTunnel(level.id, lifecycle);
+        else this.tunnelGone(level.id);
         // A cage's state is a fact, not a decision: it is shown even when it cannot be journaled.
         this.journalFact(`cage.${state.status}`, { level: state.level, restarts: state.restarts, ...(state.detail ? { detail: state.detail } : {}) });
         this.sessions.broadcast('onCageStatus', state);
@@ -255,6 +259,33 @@ export class Supervisor {
     });
   }
 
+  /** Every level on a WireGuard network: its tunnel as last measured. */
+  tunnelViews(): TunnelView[] {
+    return [...this.tunnels.values()];
+  }
+
+  /** A running cage's tunnel: each change shown to the shells, each change of state journaled. */
+  private followTunnel(level: string, lifecycle: CageLifecycle): void {
+    const tunnel = lifecycle.cage?.tunnel;
+    if (!tunnel) return;
+    const show = (view: TunnelView) => {
+      const before = this.tunnels.get(level);
+      this.tunnels.set(level, view);
+      if (before?.state !== view.state) this.journalFact('tunnel.state', { level, state: view.state, endpoint: view.endpoint, ...(view.reason ? { reason: view.reason } : {}) });
+      this.sessions.broadcast('onTunnel', view);
+    };
+    show(tunnel.current());
+    tunnel.onChange(show);
+  }
+
+  private tunnelGone(level: string): void {
+    const view = this.tunnels.get(level);
+    if (!view || view.state === 'down') return;
+    const down = { ...view, state: 'down' as const, reason: 'the cage is not running' };
+    this.tunnels.set(level, down);
+    this.sessions.broadcast('onTunnel', down);
+  }
+
   /** A one-time address for a new browser-host shell; null when the browser shell is off. */
   launchUrl(): { url: string; expiresInMs: number } | null {
     if (!this.options.browserShell || !this.host) return null;
@@ -289,6 +320,7 @@ export class Supervisor {
       viewers: () => this.gateway.viewers(),
       launchUrl: () => this.launchUrl(),
       viewerOrigins: () => this.host?.viewerOrigins ?? {},
+      tunnels: () => this.tunnelViews(),
     });
   }
 
@@ -313,6 +345,7 @@ export class Supervisor {
           cages: [...this.cages.values()].map((c) => c.state),
           devices,
           locked: this.lock.locked,
+          tunnels: this.tunnelViews(),
           journal: { records: this.journal.records, failures: this.journal.failures },
         };
       },

@@ -9,6 +9,7 @@ import { levelById } from '../store/shellStore';
 import { TrustMarkView } from './TrustMarkView';
 import { ClipboardIndicator } from './ClipboardIndicator';
 import { DeviceTray } from './DeviceTray';
+import { TunnelState } from './TunnelState';
 
 export function LevelBand() {
   const { switchTo } = useShell();
@@ -21,6 +22,7 @@ export function LevelBand() {
   const sak = useShellState((s) => s.secureAttentionKey);
   const trust = useShellState((s) => s.trust);
   const foreign = useShellState((s) => s.foreignViewers);
+  const tunnel = useShellState((s) => (s.front ? s.tunnels[s.front] : undefined));
   const { store } = useShell();
   const t = textFor(locale);
   const level = levelById(levels, front);
@@ -36,6 +38,7 @@ export function LevelBand() {
       <div className="band__level" data-testid="band-level-name">
         <span className="band__caption">{t.level}</span>
         <span className="band__name">{level.label[locale]}</span>
+        {tunnel ? <TunnelState tunnel={tunnel} /> : null}
         {level.hostNetwork ? (
           <span className="band__warning" data-testid="band-host-network" title={t.hostNetworkExplain}>
             ⚠ {t.hostNetwork}

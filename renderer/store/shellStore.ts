@@ -7,7 +7,7 @@
  * view; nothing a cage sends is ever stored here (trusted path, property 2).
  */
 import { createStore } from 'zustand/vanilla';
-import type { CageState, ConfirmRequest, DeviceView, HeldClipboard, LevelView, LockView } from '../../shared/rpc';
+import type { CageState, ConfirmRequest, DeviceView, HeldClipboard, LevelView, LockView, TunnelView } from '../../shared/rpc';
 
 export type LinkState = 'connecting' | 'connected' | 'lost';
 export type Layout = 'single' | 'split';
@@ -58,6 +58,8 @@ export interface ShellState {
   lock: LockView | null;
   /** The unlock prompt, opened on the lock screen by the secure-attention key only. */
   unlockPrompt: boolean;
+  /** Levels on a WireGuard network: their tunnel as the supervisor measures it. */
+  tunnels: Record<string, TunnelView>;
 }
 
 export interface ShellActions {
@@ -100,6 +102,7 @@ export interface ShellActions {
   setLock(lock: LockView): void;
   openUnlockPrompt(): void;
   closeUnlockPrompt(): void;
+  setTunnel(view: TunnelView): void;
 }
 
 export type ShellStore = ReturnType<typeof createShellStore>;
@@ -132,6 +135,7 @@ export function createShellStore(locale: Locale) {
     trayOpen: false,
     lock: null,
     unlockPrompt: false,
+    tunnels: {},
     initialise: ({ levels, cages, focus, switchShortcut, copyOutShortcut, pasteInShortcut, secureAttentionKey, trust, lock }) =>
       set({
         lock,
@@ -190,6 +194,7 @@ export function createShellStore(locale: Locale) {
       ),
     openUnlockPrompt: () => set((s) => (s.lock?.locked ? { unlockPrompt: true } : {})),
     closeUnlockPrompt: () => set({ unlockPrompt: false }),
+    setTunnel: (view) => set((s) => (s.levels.some((l) => l.id === view.level) ? { tunnels: { ...s.tunnels, [view.level]: view } } : {})),
   }));
 }
 

@@ -8,7 +8,7 @@
 import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { LineFrames } from '../../shared/lineFrames';
-import type { CageState, DeviceView } from '../../shared/rpc';
+import type { CageState, DeviceView, TunnelView } from '../../shared/rpc';
 import { listenRestricted } from '../rpc/unixSocketAccess';
 
 export const ADMIN_METHODS = ['status', 'policy.get', 'policy.reload', 'session.lock'] as const;
@@ -23,6 +23,8 @@ export interface AdminStatus {
   devices: Partial<Record<DeviceView['state'], number>>;
   /** Whether the workstation is locked (who is at it is not the admin's business). */
   locked: boolean;
+  /** Each WireGuard level's tunnel: state, last handshake's age, endpoint. */
+  tunnels: TunnelView[];
   /** Records written, and records that could not be (each refused its decision, or was a lost fact). */
   journal: { records: number; failures: number };
 }

@@ -21,7 +21,10 @@ import { chmodSync, existsSync, lstatSync, mkdirSync, statfsSync, writeFileSync 
 import type { Socket } from 'node:net';
 import { join } from 'node:path';
 import { CloisonError } from '../../shared/errors';
-import { geometryOf, type BwrapCagePolicy } from '../../shared/policy';
+import { geometryOf, isWireguard, type BwrapCagePolicy } from '../../shared/policy';
+import { TunnelWatch } from '../network/tunnelWatch';
+import { readWireguardConfig } from '../network/wireguardConfig';
+import { openTunnel, type Tunnel } from '../network/wireguardTunnel';
 import { spawnBwrap } from '../sandbox/bwrapSpawn';
 import { peerCredentials, pidNamespaceOf } from '../sandbox/peerCredentials';
 import type { CageDriver, CageExit, CageNotice, RunningCage } from './cageDriver';
@@ -143,10 +146,14 @@ export class BwrapDriver implements CageDriver {
     let slirpChild: ChildProcess | null = null;
     const notices = new EventEmitter<{ notice: [CageNotice] }>();
     let watch: NodeJS.Timeout | null = null;
+    const tunnelWatch = isWireguard(cage.network) ? new TunnelWatch(level, '') : null;
+    let tunnel: Tunnel | null = null;
     // Whatever ended the session, nothing of it stays: its network helper, its group, its mounts.
     const exited = sessionEnded.then(async (exit) => {
       if (watch) clearInterval(watch);
       slirpChild?.kill('SIGTERM');
+      tunnelWatch?.stop();
+      await tunnel?.close();
       cgroup?.remove();
       await unmountCageFilesystems(paths).catch((err: Error) => this.options.log?.('cage filesystems not unmounted', { level, error: err.message }));
       return exit;
@@ -165,13 +172,23 @@ export class BwrapDriver implements CageDriver {
       if (!sandbox) throw new Error('the cage sandbox ended during start-up');
       const verifyPeer = (socket: Socket) => this.verifyPeer(socket, sandbox);
       if (slirp) slirpChild = this.attachNat(slirp, innerPid, cgroup);
+      // The tunnel comes up beside the session; until it does (or if it never does) the cage has no route.
+      if (tunnelWatch) void this.attachTunnel(innerPid, tunnelWatch).then((t) => (tunnel = t));
       await this.waitForVnc(sessionEnded, verifyPeer);
       // From now on the cage cannot touch the socket the gateway connects to.
       lockSocketFolders(paths.scratch);
       this.checkSocketNode();
       watch = this.watchLimits(cgroup, counters0, notices, (reason) => void stop(reason));
       this.options.log?.('cage running', { level, innerPid, network: cage.network, limits: cgroup ? `cgroup v${cgroup.version}` : 'none' });
-      return { endpoint: { path: this.vncSocket }, innerPid, exited, stop: () => stop(), verifyPeer, onNotice: (l) => notices.on('notice', l) };
+      return {
+        endpoint: { path: this.vncSocket },
+        innerPid,
+        exited,
+        stop: () => stop(),
+        verifyPeer,
+        onNotice: (l) => notices.on('notice', l),
+        ...(tunnelWatch ? { tunnel: { current: () => tunnelWatch.current, onChange: (l: Parameters<typeof tunnelWatch.on<'change'>>[1]) => tunnelWatch.on('change', l) } } : {}),
+      };
     } catch (err) {
       await stop();
       throw err;
@@ -226,6 +243,16 @@ export class BwrapDriver implements CageDriver {
       const dns = natResolvers(cage.dns, this.options.hostResolvConf);
       if (dns.warning) this.options.log?.('nat cage without resolver', { level: this.options.level, reason: dns.warning });
       writeFileSync(join(paths.run, 'resolv.conf'), dns.resolvers.map((r) => `nameserver ${r}\n`).join(''), { mode: 0o444 });
+    }
+    if (isWireguard(cage.network)) {
+      // Resolvers inside the tunnel only (the configuration checks they are): none outside it.
+      let dns: string[] = [];
+      try {
+        dns = readWireguardConfig(cage.network.config).dns;
+      } catch {
+        /* the tunnel fails with the reason; no resolver either */
+      }
+      writeFileSync(join(paths.run, 'resolv.conf'), dns.map((r) => `nameserver ${r}\n`).join(''), { mode: 0o444 });
     }
     // The cage's own account database: its user only, nothing of the host's accounts.
     const { uid, level } = this.options;
@@ -283,7 +310,7 @@ exit 72
   bwrapArgs(): string[] {
     const { cage, paths, level } = this.options;
     // nat: resolvers chosen by the supervisor (natResolvers.ts); host: the host's; none: none at all.
-    const resolver = cage.network === 'nat' ? join(paths.run, 'resolv.conf') : cage.network === 'host' ? '/etc/resolv.conf' : null;
+    const resolver = cage.network === 'nat' || isWireguard(cage.network) ? join(paths.run, 'resolv.conf') : cage.network === 'host' ? '/etc/resolv.conf' : null;
     const scratch = (which: Parameters<typeof scratchDir>[1]) => scratchDir(paths.scratch, which);
     return [
       '--unshare-pid', '--unshare-ipc', '--unshare-uts', '--unshare-cgroup-try',
@@ -318,6 +345,24 @@ exit 72
       '--info-fd', '3',
       '/bin/sh', '/run/cloison-session.sh',
     ];
+  }
+
+  /** Opens the level's WireGuard tunnel into the cage; any failure leaves it with `lo` alone and says why. */
+  private async attachTunnel(innerPid: number, watch: TunnelWatch): Promise<Tunnel | null> {
+    const { cage, level } = this.options;
+    if (!isWireguard(cage.network)) return null;
+    try {
+      const config = readWireguardConfig(cage.network.config);
+      watch.setEndpoint(config.peers.map((p) => p.endpoint).join(', '));
+      const tunnel = await openTunnel(tunnelInterfaceName(level, this.options.paths.run), innerPid, config, this.options.paths.run);
+      watch.watch(tunnel);
+      this.options.log?.('tunnel open', { level, kind: tunnel.kind });
+      return tunnel;
+    } catch (err) {
+      this.options.log?.('tunnel failed', { level, error: (err as Error).message });
+      watch.fail((err as Error).message);
+      return null;
+    }
   }
 
   private attachNat(slirp: string, innerPid: number, cgroup: CageCgroup | null): ChildProcess {
@@ -356,6 +401,11 @@ exit 72
     this.options.log?.('cage start timed out', { level: this.options.level });
     throw new Error(`cage did not start its VNC server within ${this.options.startTimeoutMs ?? 20_000} ms`);
   }
+}
+
+/** An interface name (15 characters at most) of this cage's own: per level and run folder. */
+function tunnelInterfaceName(level: string, run: string): string {
+  return `clw${createHash('sha256').update(`${level}\0${run}`).digest('hex').slice(0, 10)}`;
 }
 
 function lstatOrNull(path: string) {

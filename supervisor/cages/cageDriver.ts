@@ -2,6 +2,7 @@
  * What a cage driver does: turn a policy entry into a running cage with a VNC endpoint.
  */
 import type { NetConnectOpts, Socket } from 'node:net';
+import type { TunnelView } from '../../shared/rpc';
 
 export interface CageExit {
   /** Supervisor-written explanation (exit code, last lines of stderr), never shown as trusted text. */
@@ -23,6 +24,8 @@ export interface RunningCage {
   verifyPeer?(socket: Socket): void;
   /** Limits the cage reached while running (memory, tasks, home): supervisor-written text. */
   onNotice?(listener: (notice: CageNotice) => void): void;
+  /** A level on a WireGuard network: its tunnel's state now, and every change. */
+  tunnel?: { current(): TunnelView; onChange(listener: (view: TunnelView) => void): void };
 }
 
 export interface CageNotice {

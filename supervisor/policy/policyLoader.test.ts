@@ -91,7 +91,7 @@ describe('policy loading', () => {
 
   it('reports an unknown network mode', () => {
     expect(problemsOf(`version: 1\nlevels:\n${LEVEL('low', 0, '#00ff00', '{ driver: bwrap, network: wifi }')}`)).toEqual([
-      'policy.yaml:7:37: levels[0].cage.network: must be one of "none", "nat", "host"',
+      'policy.yaml:7:37: levels[0].cage.network: network is "none", "nat", "host", or { mode: wireguard, config: FILE }',
     ]);
   });
 

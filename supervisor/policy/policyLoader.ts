@@ -5,9 +5,10 @@
 import { readFileSync } from 'node:fs';
 import { isNode, LineCounter, parseDocument, type Document } from 'yaml';
 import type { z } from 'zod';
-import { policySchema, type Policy } from '../../shared/policy';
+import { isWireguard, policySchema, type Policy } from '../../shared/policy';
 import { DEFAULT_POLICY_NAME, DEFAULT_POLICY_YAML } from './defaultPolicy';
 import { readRecipientKey } from '../files/recipientKeys';
+import { readWireguardConfig } from '../network/wireguardConfig';
 
 export interface PolicyProblem {
   file: string;
@@ -65,9 +66,22 @@ export function parsePolicy(text: string, file: string): Policy {
   const result = policySchema.safeParse(doc.toJS());
   if (!result.success) throw new PolicyError(result.error.issues.map((issue) => locateIssue(issue, doc, lineCounter, file)));
   // Files the policy names are read now: a policy is refused whole, never half-way at first use.
-  const fileProblems = checkRecipientFiles(result.data);
+  const fileProblems = [...checkRecipientFiles(result.data), ...checkTunnelConfigs(result.data)];
   if (fileProblems.length > 0) throw new PolicyError(fileProblems.map(({ path, message }) => locateIssue({ code: 'custom', path, message, input: undefined } as z.core.$ZodIssue, doc, lineCounter, file)));
   return result.data;
+}
+
+/** Every WireGuard configuration a level names must be whole, valid and root's alone. */
+function checkTunnelConfigs(policy: Policy): Array<{ path: Array<string | number>; message: string }> {
+  return policy.levels.flatMap((level, i) => {
+    if (level.cage.driver !== 'bwrap' || !isWireguard(level.cage.network)) return [];
+    try {
+      readWireguardConfig(level.cage.network.config);
+      return [];
+    } catch (err) {
+      return [{ path: ['levels', i, 'cage', 'network', 'config'], message: (err as Error).message }];
+    }
+  });
 }
 
 /** Every recipient key file an encrypting rule names must be a usable public key, root's. */

@@ -4,7 +4,7 @@
  */
 import { CloisonError } from '../../shared/errors';
 import type { Policy } from '../../shared/policy';
-import type { LevelView, RpcMethod } from '../../shared/rpc';
+import type { LevelView, RpcMethod, TunnelView } from '../../shared/rpc';
 import type { AuditJournal } from '../audit/auditJournal';
 import type { CageLifecycle } from '../cages/cageLifecycle';
 import type { FocusState } from '../focusState';
@@ -36,6 +36,8 @@ export interface HandlerDeps {
   launchUrl: () => { url: string; expiresInMs: number } | null;
   /** Each level's viewer origin in the browser host. */
   viewerOrigins: () => Record<string, string>;
+  /** Each WireGuard level's tunnel, as last measured. */
+  tunnels: () => TunnelView[];
 }
 
 export function levelViews(policy: Policy): LevelView[] {
@@ -74,6 +76,7 @@ function unlockedHandlers(deps: HandlerDeps): RpcHandlers {
       focus: deps.focus.front,
       shortcuts: { ...deps.policy.shortcuts },
       lock: deps.lock.view(),
+      tunnels: deps.tunnels(),
       session,
       viewers: deps.viewers(),
       viewerOrigins: transport === 'websocket' ? deps.viewerOrigins() : {},

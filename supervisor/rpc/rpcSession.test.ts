@@ -9,7 +9,7 @@ const LOCK = { locked: false, failures: 0, retryInMs: 0, tooManyFailures: false,
 function session(overrides: Partial<RpcHandlers> = {}) {
   const sent: unknown[] = [];
   const handlers: RpcHandlers = {
-    'session.describe': () => ({ levels: levelViews(loadDefaultPolicy()), cages: [], focus: 'low', shortcuts: { switchLevel: 'Ctrl+Alt+PageDown', copyOut: 'Ctrl+Alt+C', pasteIn: 'Ctrl+Alt+V', lock: 'Super+L', secureAttention: 'Pause' }, lock: LOCK, session: 's', viewers: [], viewerOrigins: {} }),
+    'session.describe': () => ({ levels: levelViews(loadDefaultPolicy()), cages: [], focus: 'low', shortcuts: { switchLevel: 'Ctrl+Alt+PageDown', copyOut: 'Ctrl+Alt+C', pasteIn: 'Ctrl+Alt+V', lock: 'Super+L', secureAttention: 'Pause' }, lock: LOCK, tunnels: [], session: 's', viewers: [], viewerOrigins: {} }),
     'shell.launch': () => ({ url: 'http://127.0.0.1:1/#launch=x', expiresInMs: 1 }),
     'vnc.ticket': () => ({ ticket: 't', path: '/vnc', expiresInMs: 1 }),
     'focus.set': ({ level }) => ({ level }),
