@@ -17,7 +17,6 @@ const TEST_PACKAGE_OF: Record<string, string> = {
   'mkfs.vfat': 'dosfstools',
   truncate: 'coreutils',
   sha256sum: 'coreutils',
-  mkfifo: 'coreutils',
   stdbuf: 'coreutils',
   timeout: 'coreutils',
   ps: 'procps',

@@ -111,6 +111,8 @@ async function boot(): Promise<void> {
   api.on('onLock', (lock) => store.getState().setLock(lock));
   for (const tunnel of view.tunnels) store.getState().setTunnel(tunnel);
   api.on('onTunnel', (tunnel) => store.getState().setTunnel(tunnel));
+  store.getState().setAudio(view.audio);
+  api.on('onAudio', (audio) => store.getState().setAudio(audio));
   // The supervisor's idle clock: someone is at the shell (it decides when to lock, not the page).
   reportActivity(window, () => {
     if (!store.getState().lock?.locked) void api.call('session.activity', {}).catch(() => undefined);

@@ -20,6 +20,8 @@ PACKAGES=(
   # levels on a WireGuard network (wireguard-go where the kernel has no WireGuard; without
   # recommends: wireguard-tools recommends a whole kernel image)
   wireguard-tools wireguard-go
+  # a sound server in each cage, and the relay's own clients of the host's
+  pulseaudio pulseaudio-utils
   # used by the tests and benchmarks only: the fleet example's syntax check, the units' check,
   # process listings, the gateway benchmark's reference (websockify), the test accounts (passwd)
   # and a private system bus for logind (dbus-daemon)

@@ -363,6 +363,20 @@ export const sessionPolicySchema = z
   .refine((s) => s.userMayExtendUpTo >= s.lockAfterSeconds, { message: 'userMayExtendUpTo cannot be below lockAfterSeconds', path: ['userMayExtendUpTo'] });
 export type SessionPolicy = z.infer<typeof sessionPolicySchema>;
 
+/**
+ * Sound per level (CLIP OS confines the audio server to each level; capture off unless allowed):
+ * each cage has a sound server of its own with no hardware; the supervisor plays its output on the
+ * host's, and gives the microphone to at most one of the levels named here at a time.
+ */
+export const audioPolicySchema = z
+  .object({
+    enabled: z.boolean().default(true),
+    /** Levels the user may give the microphone to (one at a time, off until then); none by default. */
+    microphone: z.array(levelIdSchema).default([]),
+  })
+  .strict();
+export type AudioPolicy = z.infer<typeof audioPolicySchema>;
+
 export const policySchema = z
   .object({
     version: z.literal(1),
@@ -373,6 +387,7 @@ export const policySchema = z
     files: filesPolicySchema.default({ up: BASE_FILE_RULE, down: BASE_FILE_RULE, lateral: BASE_FILE_RULE, pairs: [] }),
     clipboard: clipboardPolicySchema.default({ up: BASE_CLIPBOARD_RULE, down: BASE_CLIPBOARD_RULE, lateral: BASE_CLIPBOARD_RULE, pairs: [] }),
     usb: usbPolicySchema.prefault({}),
+    audio: audioPolicySchema.prefault({}),
   })
   .strict()
   .superRefine((policy, ctx) => {
@@ -417,6 +432,7 @@ export const policySchema = z
       }
     });
     if (typeof policy.usb.unknown === 'object') checkLevel(policy.usb.unknown.level, ['usb', 'unknown', 'level']);
+    policy.audio.microphone.forEach((l, i) => checkLevel(l, ['audio', 'microphone', i]));
     policy.usb.choices.forEach((c, i) => checkLevel(c.level, ['usb', 'choices', i, 'level']));
     policy.usb.rules.forEach((r, i) => checkLevel(r.level, ['usb', 'rules', i, 'level']));
     const uids = new Map<number, number>();

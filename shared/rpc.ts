@@ -186,6 +186,29 @@ export const tunnelViewSchema = z.object({
 });
 export type TunnelView = z.infer<typeof tunnelViewSchema>;
 
+/**
+ * Sound per level as the band shows it: playing (measured from the bytes that flow, not said by
+ * the cage), muted, volume, recording (the microphone is this level's), and whether the host's
+ * sound server is reached at all.
+ */
+export const audioViewSchema = z.object({
+  enabled: z.boolean(),
+  host: z.object({ state: z.enum(['connected', 'none', 'failed']), reason: z.string().nullable() }),
+  microphone: levelIdSchema.nullable(),
+  levels: z.array(
+    z.object({
+      level: levelIdSchema,
+      available: z.boolean(),
+      playing: z.boolean(),
+      recording: z.boolean(),
+      muted: z.boolean(),
+      volume: z.number().int().min(0).max(100),
+      micAllowed: z.boolean(),
+    }),
+  ),
+});
+export type AudioView = z.infer<typeof audioViewSchema>;
+
 /** The workstation's lock as the shell may show it (supervisor/session/sessionLock.ts). */
 export const lockViewSchema = z.object({
   locked: z.boolean(),
@@ -215,6 +238,7 @@ export const rpcMethods = {
       shortcuts: z.object({ switchLevel: z.string(), copyOut: z.string(), pasteIn: z.string(), lock: z.string(), secureAttention: z.string() }),
       lock: lockViewSchema,
       tunnels: z.array(tunnelViewSchema),
+      audio: audioViewSchema,
       /** This shell's session: viewers opened under another one are shown as such (onViewers). */
       session: z.string(),
       viewers: z.array(z.object({ level: levelIdSchema, session: z.string() })),
@@ -285,6 +309,13 @@ export const rpcMethods = {
   'devices.unmark': { params: z.object({ id: z.string().max(64) }).strict(), result: deviceViewSchema },
   /** The user left a waiting device unassigned. */
   'devices.dismiss': { params: z.object({ id: z.string().max(64) }).strict(), result: deviceViewSchema },
+  /** A level's sound: muted or not, its volume (the shell's controls; the cage has none over these). */
+  'audio.set': {
+    params: z.object({ level: levelIdSchema, muted: z.boolean().optional(), volume: z.number().int().min(0).max(100).optional() }).strict(),
+    result: audioViewSchema,
+  },
+  /** Gives the microphone to a level the policy names (null takes it back); another holder must release first. */
+  'audio.microphone': { params: z.object({ level: levelIdSchema.nullable() }).strict(), result: audioViewSchema },
   /** Locks the workstation now (the overview's button, the lock shortcut). */
   'session.lock': { params: empty, result: lockViewSchema },
   /**
@@ -314,6 +345,8 @@ export const rpcEvents = {
   onSession: z.object({ session: z.string(), resume: z.string() }),
   /** The lock changed: locked, unlocked, a failure, a new delay. */
   onLock: lockViewSchema,
+  /** Sound changed: a level started or stopped playing, a mute, a volume, the microphone. */
+  onAudio: audioViewSchema,
   /** A level's tunnel changed state, or its handshake aged (at most every few seconds). */
   onTunnel: tunnelViewSchema,
   /** Every viewer connected to a cage, with the shell session its ticket was issued to. */

@@ -4,7 +4,7 @@
  *
  *   cloison-supervisor [--policy FILE] [--state-dir DIR] [--run-dir DIR] [--port N] [--renderer DIR]
  *                      [--admin-group NAME] [--shell-group NAME] [--forward-journal auto|journald|syslog|syslog:PATH|none]
- *                      [--browser-shell [--print-launch-url]] [--shell-user NAME]
+ *                      [--browser-shell [--print-launch-url]] [--shell-user NAME] [--audio-server ADDRESS]
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
@@ -17,6 +17,8 @@ import { loadDefaultPolicy, loadPolicyFile, PolicyError } from './policy/policyL
 import { Supervisor } from './supervisor';
 import { groupId } from './admin/adminServer';
 import { forwardTargetFrom } from './audit/journalForwarder';
+import { account } from './session/accounts';
+import type { HostSoundTarget } from './audio/hostSound';
 
 function defaultStateDir(): string {
   if (process.env.CLOISON_STATE_DIR) return process.env.CLOISON_STATE_DIR;
@@ -54,6 +56,7 @@ async function main(): Promise<void> {
       'browser-shell': { type: 'boolean', default: false },
       'print-launch-url': { type: 'boolean', default: false },
       'shell-user': { type: 'string' },
+      'audio-server': { type: 'string' },
     },
     strict: true,
   });
@@ -91,6 +94,7 @@ async function main(): Promise<void> {
     ...(values['allow-origin'] ? { extraOrigins: values['allow-origin'] } : {}),
     browserShell: values['browser-shell'],
     ...(values['shell-user'] ? { shellUser: values['shell-user'] } : {}),
+    hostSound: hostSoundOf(values['shell-user'], values['audio-server']),
     ...groupOption('adminGroup', values['admin-group'], 'cloison-admin', log),
     ...groupOption('shellGroup', values['shell-group'], 'cloison-shell', log),
     forwardJournal: forwardTargetFrom(values['forward-journal'] ?? 'auto'),
@@ -134,6 +138,17 @@ async function main(): Promise<void> {
       cages: [...supervisor.cages.values()].map((c) => c.state),
     }) + '\n',
   );
+}
+
+/**
+ * The host's sound server and who reaches it: the shell's user, at the address given or at that
+ * user's own PulseAudio/PipeWire socket; none when neither exists (the cages' sound is discarded).
+ */
+function hostSoundOf(user: string | undefined, server: string | undefined): HostSoundTarget | null {
+  const who = user ? account(user) : null;
+  const address = server ?? (who && existsSync(`/run/user/${who.uid}/pulse/native`) ? `unix:/run/user/${who.uid}/pulse/native` : null);
+  if (!address) return null;
+  return { server: address, uid: who?.uid ?? 0, gid: who?.gid ?? 0, home: who?.home ?? '/root' };
 }
 
 /** A socket's group: the named one, else the package's group when it exists; none = root-only. */

@@ -44,6 +44,8 @@ import { hostname } from 'node:os';
 import { SessionLock } from './session/sessionLock';
 import { pamAuthenticate } from './session/pamCheck';
 import { SleepGuard } from './session/sleepGuard';
+import { AudioBroker } from './audio/audioBroker';
+import { HostSound, type HostSoundTarget } from './audio/hostSound';
 import { userName } from './session/accounts';
 
 export interface SupervisorOptions {
@@ -66,6 +68,8 @@ export interface SupervisorOptions {
   adminGroup?: number;
   /** The account whose password unlocks the workstation (the user the shell runs for). */
   shellUser?: string;
+  /** The host's sound server and the account the relay reaches it as; none: the cages' sound is discarded. */
+  hostSound?: HostSoundTarget | null;
   /** How often sysfs is rescanned for USB devices (udev events also trigger a rescan). */
   deviceScanMs?: number;
   log?: (msg: string, fields?: Record<string, unknown>) => void;
@@ -93,6 +97,7 @@ export class Supervisor {
   readonly lock: SessionLock;
   private readonly diode: EncryptingDiode;
   private readonly tunnels = new Map<string, TunnelView>();
+  readonly audio: AudioBroker;
   private readonly sleepGuard: SleepGuard;
   /** The account of the last non-root shell on the Unix socket (the kiosk user), for unlocking. */
   private unixShellUser: string | null = null;
@@ -142,8 +147,14 @@ export class Supervisor {
       this.drivers.set(level.id, driver);
       const lifecycle = new CageLifecycle({ level: level.id, driver });
       lifecycle.on('status', (state) => {
-        if (state.status === 'running') this.followTunnel(level.id, lifecycle);
-        else this.tunnelGone(level.id);
+        if (state.status === 'running') {
+          this.followTunnel(level.id, lifecycle);
+          const sound = lifecycle.cage?.sound;
+          if (sound) this.audio.attach(level.id, { dir: '', ...sound });
+        } else {
+          this.tunnelGone(level.id);
+          this.audio.detach(level.id);
+        }
         // A cage's state is a fact, not a decision: it is shown even when it cannot be journaled.
         this.journalFact(`cage.${state.status}`, { level: state.level, restarts: state.restarts, ...(state.detail ? { detail: state.detail } : {}) });
         this.sessions.broadcast('onCageStatus', state);
@@ -163,6 +174,13 @@ export class Supervisor {
       // While the user is asked, no cage gets input: the supervisor decides, not the renderer.
       onWaiting: (waiting) => this.focus.setSuspended(waiting, 'dialog'),
     });
+    this.audio = new AudioBroker({
+      policy: () => current().audio,
+      levels: () => current().levels.map((l) => l.id),
+      host: new HostSound(options.hostSound ?? null),
+      record: (kind, actor, fields) => this.journalFact(kind, fields, actor),
+    });
+    this.audio.on('change', (view) => this.sessions.broadcast('onAudio', view));
     this.diode = new EncryptingDiode(join(options.stateDir, 'diode'), hostname().replace(/[^A-Za-z0-9.-]/g, '-').slice(0, 63) || 'cloison');
     this.cageClipboards = new XCageClipboards(
       (level) => this.drivers.get(level),
@@ -247,6 +265,7 @@ export class Supervisor {
       this.focus.setSuspended(locked, 'lock');
       if (!locked) return;
       this.gateway.disconnectAll('the workstation is locked');
+      this.audio.setMicrophone(null, 'supervisor'); // nobody at the workstation: nobody to listen for
       this.confirmations.expireAll();
     };
     applyLock(this.lock.locked);
@@ -321,6 +340,7 @@ export class Supervisor {
       launchUrl: () => this.launchUrl(),
       viewerOrigins: () => this.host?.viewerOrigins ?? {},
       tunnels: () => this.tunnelViews(),
+      audio: this.audio,
     });
   }
 
@@ -431,6 +451,7 @@ export class Supervisor {
           cage: level.cage,
           uid: cageUid(level.cage, index),
           paths: bwrapCagePaths(options.stateDir, options.runDir, level.id),
+          sound: this.policy.audio.enabled ? { micAllowed: this.policy.audio.microphone.includes(level.id) } : null,
           ...(options.log ? { log: options.log } : {}),
         })
       : new VncDriver({ cage: level.cage });
@@ -482,9 +503,11 @@ export class Supervisor {
     await this.files.cleanPartials().catch((err: Error) => this.options.log?.('cleaning partial transfers failed', { error: err.message }));
     if (mediaReady) this.deviceWatcher.start();
     this.sleepGuard.start();
+    await this.audio.start();
   }
 
   async stop(): Promise<void> {
+    this.audio.close();
     this.lock.dispose();
     this.sleepGuard.stop();
     this.files.cancel();

@@ -10,6 +10,7 @@ import { TrustMarkView } from './TrustMarkView';
 import { ClipboardIndicator } from './ClipboardIndicator';
 import { DeviceTray } from './DeviceTray';
 import { TunnelState } from './TunnelState';
+import { SoundState } from './SoundState';
 
 export function LevelBand() {
   const { switchTo } = useShell();
@@ -61,6 +62,7 @@ export function LevelBand() {
             <span className="band__status" data-testid={`status-${l.id}`}>
               {t.status[cages[l.id]?.status ?? 'stopped']}
             </span>
+            <SoundState level={l.id} />
           </button>
         ))}
       </nav>

@@ -7,6 +7,7 @@ import { textFor } from '../i18n';
 import { useShell, useShellState } from '../shellContext';
 import { TrustMarkView } from './TrustMarkView';
 import { LockDelayChoice } from './LockDelayChoice';
+import { SoundControls } from './SoundControls';
 
 export function TrustedOverview() {
   const { store, api, switchTo, clipboard } = useShell();
@@ -17,6 +18,7 @@ export function TrustedOverview() {
   const trust = useShellState((s) => s.trust);
   const locale = useShellState((s) => s.locale);
   const lock = useShellState((s) => s.lock);
+  const audio = useShellState((s) => s.audio);
   const t = textFor(locale);
   if (!open) return null;
   const close = () => store.getState().closeOverview();
@@ -82,6 +84,7 @@ export function TrustedOverview() {
             {t.lock.lockNow}
           </button>
           {lock ? <LockDelayChoice lock={lock} /> : null}
+          {audio ? <SoundControls audio={audio} /> : null}
           <button type="button" className="overview__item overview__item--close" data-testid="overview-close" onClick={close}>
             {t.close}
           </button>

@@ -7,7 +7,7 @@
  * view; nothing a cage sends is ever stored here (trusted path, property 2).
  */
 import { createStore } from 'zustand/vanilla';
-import type { CageState, ConfirmRequest, DeviceView, HeldClipboard, LevelView, LockView, TunnelView } from '../../shared/rpc';
+import type { AudioView, CageState, ConfirmRequest, DeviceView, HeldClipboard, LevelView, LockView, TunnelView } from '../../shared/rpc';
 
 export type LinkState = 'connecting' | 'connected' | 'lost';
 export type Layout = 'single' | 'split';
@@ -60,6 +60,8 @@ export interface ShellState {
   unlockPrompt: boolean;
   /** Levels on a WireGuard network: their tunnel as the supervisor measures it. */
   tunnels: Record<string, TunnelView>;
+  /** Who plays, who is muted, who has the microphone (the supervisor's measure and decisions). */
+  audio: AudioView | null;
 }
 
 export interface ShellActions {
@@ -103,6 +105,7 @@ export interface ShellActions {
   openUnlockPrompt(): void;
   closeUnlockPrompt(): void;
   setTunnel(view: TunnelView): void;
+  setAudio(view: AudioView): void;
 }
 
 export type ShellStore = ReturnType<typeof createShellStore>;
@@ -136,6 +139,7 @@ export function createShellStore(locale: Locale) {
     lock: null,
     unlockPrompt: false,
     tunnels: {},
+    audio: null,
     initialise: ({ levels, cages, focus, switchShortcut, copyOutShortcut, pasteInShortcut, secureAttentionKey, trust, lock }) =>
       set({
         lock,
@@ -194,6 +198,7 @@ export function createShellStore(locale: Locale) {
       ),
     openUnlockPrompt: () => set((s) => (s.lock?.locked ? { unlockPrompt: true } : {})),
     closeUnlockPrompt: () => set({ unlockPrompt: false }),
+    setAudio: (audio) => set({ audio }),
     setTunnel: (view) => set((s) => (s.levels.some((l) => l.id === view.level) ? { tunnels: { ...s.tunnels, [view.level]: view } } : {})),
   }));
 }

@@ -33,6 +33,7 @@ import { createCageCgroup, type CageCgroup } from './cageCgroup';
 import { lockSocketFolders, mountCageFilesystems, scratchDir, unmountCageFilesystems } from './cageMounts';
 import { natResolvers } from './natResolvers';
 import { probeRfb } from './rfbProbe';
+import { CAGE_SOUND_DIR, cageSoundSession, prepareCageSound } from '../audio/cageSound';
 
 export interface BwrapCagePaths {
   /** Persistent private home, bound at /home/cloison inside the cage: the mount of `homeImage`. */
@@ -45,12 +46,14 @@ export interface BwrapCagePaths {
   scratch: string;
   /** The level's folder in the supervisor's shared media root, bound at ~/Media (USB devices). */
   media: string;
+  /** The supervisor's folder of the cage's sound FIFOs (root's), bound read-only. */
+  sound: string;
 }
 
 export function bwrapCagePaths(stateDir: string, runDir: string, level: string): BwrapCagePaths {
   const cageState = join(stateDir, 'cages', level);
   const run = join(runDir, 'cages', level);
-  return { home: join(cageState, 'home'), homeImage: join(cageState, 'home.img'), run, scratch: join(run, 'scratch'), media: join(mediaRootOf(runDir), level) };
+  return { home: join(cageState, 'home'), homeImage: join(cageState, 'home.img'), run, scratch: join(run, 'scratch'), media: join(mediaRootOf(runDir), level), sound: join(run, 'sound') };
 }
 
 /** Where the supervisor mounts USB devices, one folder per level. */
@@ -69,6 +72,8 @@ export interface BwrapDriverOptions {
   hostResolvConf?: string;
   /** How often the cage's limits are checked while it runs. */
   limitPollMs?: number;
+  /** A sound server of the cage's own (null: no sound), with a microphone source or not. */
+  sound?: { micAllowed: boolean } | null;
   log?: (msg: string, fields?: Record<string, unknown>) => void;
 }
 
@@ -118,6 +123,8 @@ export class BwrapDriver implements CageDriver {
     if (process.getuid?.() !== 0) throw new Error('bwrap cages need the supervisor to run as root (mounts, control groups, per-level uids)');
 
     this.prepareDirectories();
+    const sound = this.options.sound ? prepareCageSound(paths.sound, uid, this.options.sound.micAllowed) : null;
+    if (this.options.sound && !sound) this.options.log?.('cage without sound: pulseaudio not found (install pulseaudio)', { level });
     await mountCageFilesystems(paths, uid, cage.limits);
     // Named per level and run directory: two supervisors (tests, a shell restart) never share a group.
     const made = createCageCgroup(`${level}-${createHash('sha256').update(paths.run).digest('hex').slice(0, 12)}`, cage.limits);
@@ -126,7 +133,7 @@ export class BwrapDriver implements CageDriver {
     const counters0 = cgroup?.counters() ?? { oomKills: 0, taskLimitHits: 0 };
 
     // fd 3 carries bwrap's --info-fd JSON (the sandbox's child pid), needed to attach slirp4netns.
-    const child = spawnBwrap(this.bwrapArgs(), { stdio: ['ignore', 'ignore', 'pipe', 'pipe'], ...(cgroup ? { prefix: cgroup.joinPrefix } : {}) });
+    const child = spawnBwrap(this.bwrapArgs(sound !== null), { stdio: ['ignore', 'ignore', 'pipe', 'pipe'], ...(cgroup ? { prefix: cgroup.joinPrefix } : {}) });
     // The session's stderr is the cage's own text: counted, never kept (see the exit handler).
     let stderrBytes = 0;
     child.stderr?.on('data', (d: Buffer) => (stderrBytes += d.length));
@@ -187,6 +194,7 @@ export class BwrapDriver implements CageDriver {
         stop: () => stop(),
         verifyPeer,
         onNotice: (l) => notices.on('notice', l),
+        ...(sound ? { sound: { out: sound.out, mic: sound.mic } } : {}),
         ...(tunnelWatch ? { tunnel: { current: () => tunnelWatch.current, onChange: (l: Parameters<typeof tunnelWatch.on<'change'>>[1]) => tunnelWatch.on('change', l) } } : {}),
       };
     } catch (err) {
@@ -300,14 +308,14 @@ while [ ! -S /tmp/.X11-unix/X0 ]; do
   sleep 0.05
 done
 export DISPLAY=:0
-${wm}${apps}
+${cageSoundSession()}${wm}${apps}
 wait "$xvnc"
 echo "Xvnc exited" >&2
 exit 72
 `;
   }
 
-  bwrapArgs(): string[] {
+  bwrapArgs(withSound = false): string[] {
     const { cage, paths, level } = this.options;
     // nat: resolvers chosen by the supervisor (natResolvers.ts); host: the host's; none: none at all.
     const resolver = cage.network === 'nat' || isWireguard(cage.network) ? join(paths.run, 'resolv.conf') : cage.network === 'host' ? '/etc/resolv.conf' : null;
@@ -337,6 +345,7 @@ exit 72
       '--bind', scratch('vnc'), CAGE_VNC_DIR,
       '--bind', scratch('x11'), '/tmp/.X11-unix',
       '--ro-bind', join(paths.run, 'session.sh'), '/run/cloison-session.sh',
+      ...(withSound ? ['--ro-bind', paths.sound, CAGE_SOUND_DIR] : []),
       '--clearenv',
       '--setenv', 'HOME', CAGE_HOME, '--setenv', 'USER', CAGE_USER, '--setenv', 'LOGNAME', CAGE_USER,
       '--setenv', 'PATH', '/usr/local/bin:/usr/bin:/bin', '--setenv', 'LANG', 'C.UTF-8', '--setenv', 'TERM', 'xterm', '--setenv', 'SHELL', '/bin/bash',

@@ -24,6 +24,8 @@ export interface RunningCage {
   verifyPeer?(socket: Socket): void;
   /** Limits the cage reached while running (memory, tasks, home): supervisor-written text. */
   onNotice?(listener: (notice: CageNotice) => void): void;
+  /** The cage's own sound server's FIFOs (the supervisor's), when it has one. */
+  sound?: { out: string; mic: string | null };
   /** A level on a WireGuard network: its tunnel's state now, and every change. */
   tunnel?: { current(): TunnelView; onChange(listener: (view: TunnelView) => void): void };
 }

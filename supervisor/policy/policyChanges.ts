@@ -32,7 +32,7 @@ export function policyChanges(running: Policy, next: Policy): PolicyChanges {
       if (!same(view, otherView)) views.push(level.id);
     });
   }
-  const sections = (['flows', 'files', 'clipboard', 'usb', 'shortcuts', 'session'] as const).filter((k) => !same(running[k], next[k]));
+  const sections = (['flows', 'files', 'clipboard', 'usb', 'shortcuts', 'session', 'audio'] as const).filter((k) => !same(running[k], next[k]));
   return { levelSetChanged, cages, views, sections };
 }
 

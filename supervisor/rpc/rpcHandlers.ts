@@ -15,6 +15,7 @@ import type { Confirmations } from '../confirm/confirmations';
 import type { FileBroker } from '../files/fileBroker';
 import type { DeviceBroker } from '../usb/deviceBroker';
 import type { SessionLock } from '../session/sessionLock';
+import type { AudioBroker } from '../audio/audioBroker';
 import { VNC_PATH } from '../gateway/vncGateway';
 import type { RpcContext, RpcHandlers } from './rpcSession';
 
@@ -38,6 +39,7 @@ export interface HandlerDeps {
   viewerOrigins: () => Record<string, string>;
   /** Each WireGuard level's tunnel, as last measured. */
   tunnels: () => TunnelView[];
+  audio: AudioBroker;
 }
 
 export function levelViews(policy: Policy): LevelView[] {
@@ -77,6 +79,7 @@ function unlockedHandlers(deps: HandlerDeps): RpcHandlers {
       shortcuts: { ...deps.policy.shortcuts },
       lock: deps.lock.view(),
       tunnels: deps.tunnels(),
+      audio: deps.audio.view(),
       session,
       viewers: deps.viewers(),
       viewerOrigins: transport === 'websocket' ? deps.viewerOrigins() : {},
@@ -159,6 +162,14 @@ function unlockedHandlers(deps: HandlerDeps): RpcHandlers {
     },
     'devices.unmark': ({ id }) => deps.devices.unmark(id),
     'devices.dismiss': ({ id }) => deps.devices.dismiss(id),
+    'audio.set': ({ level, muted, volume }) => {
+      cageOf(level);
+      return deps.audio.set(level, { ...(muted !== undefined ? { muted } : {}), ...(volume !== undefined ? { volume } : {}) });
+    },
+    'audio.microphone': ({ level }) => {
+      if (level !== null) cageOf(level);
+      return deps.audio.setMicrophone(level);
+    },
     'session.lock': () => {
       deps.lock.lock('user');
       return deps.lock.view();

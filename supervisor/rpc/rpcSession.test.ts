@@ -6,10 +6,12 @@ import { RpcSession, type RpcHandlers } from './rpcSession';
 
 const LOCK = { locked: false, failures: 0, retryInMs: 0, tooManyFailures: false, lockAfterSeconds: 180, policyLockAfterSeconds: 180, userMayExtendUpTo: 1800, user: null, beforeSleep: 'unavailable' as const };
 
+const AUDIO = { enabled: true, host: { state: 'none' as const, reason: 'none here' }, microphone: null, levels: [] };
+
 function session(overrides: Partial<RpcHandlers> = {}) {
   const sent: unknown[] = [];
   const handlers: RpcHandlers = {
-    'session.describe': () => ({ levels: levelViews(loadDefaultPolicy()), cages: [], focus: 'low', shortcuts: { switchLevel: 'Ctrl+Alt+PageDown', copyOut: 'Ctrl+Alt+C', pasteIn: 'Ctrl+Alt+V', lock: 'Super+L', secureAttention: 'Pause' }, lock: LOCK, tunnels: [], session: 's', viewers: [], viewerOrigins: {} }),
+    'session.describe': () => ({ levels: levelViews(loadDefaultPolicy()), cages: [], focus: 'low', shortcuts: { switchLevel: 'Ctrl+Alt+PageDown', copyOut: 'Ctrl+Alt+C', pasteIn: 'Ctrl+Alt+V', lock: 'Super+L', secureAttention: 'Pause' }, lock: LOCK, tunnels: [], audio: AUDIO, session: 's', viewers: [], viewerOrigins: {} }),
     'shell.launch': () => ({ url: 'http://127.0.0.1:1/#launch=x', expiresInMs: 1 }),
     'vnc.ticket': () => ({ ticket: 't', path: '/vnc', expiresInMs: 1 }),
     'focus.set': ({ level }) => ({ level }),
@@ -22,6 +24,8 @@ function session(overrides: Partial<RpcHandlers> = {}) {
     'clipboard.state': () => ({ held: null }),
     'confirm.answer': () => ({}),
     'session.lock': () => ({ ...LOCK, locked: true }),
+    'audio.set': () => AUDIO,
+    'audio.microphone': () => AUDIO,
     'session.unlock': () => LOCK,
     'session.activity': () => ({}),
     'session.lockDelay': ({ seconds }) => ({ ...LOCK, lockAfterSeconds: seconds }),

@@ -1,6 +1,6 @@
 /**
- * An account's name from its uid, through the system's name service (getent: local files, LDAP,
- * SSSD alike), for the lock screen's "password of …" and the PAM check.
+ * Accounts through the system's name service (getent: local files, LDAP, SSSD alike): the lock
+ * screen's "password of …", and the account the sound relay reaches the host's server as.
  */
 import { execFileSync } from 'node:child_process';
 
@@ -8,6 +8,16 @@ export function userName(uid: number): string | null {
   try {
     const entry = execFileSync('getent', ['passwd', String(uid)], { encoding: 'utf8', timeout: 5000 }).trim();
     return entry.split(':')[0] || null;
+  } catch {
+    return null;
+  }
+}
+
+/** An account by name: its uid, gid and home; null when there is none. */
+export function account(name: string): { uid: number; gid: number; home: string } | null {
+  try {
+    const [, , uid, gid, , home] = execFileSync('getent', ['passwd', name], { encoding: 'utf8', timeout: 5000 }).trim().split(':');
+    return uid === undefined || gid === undefined || home === undefined ? null : { uid: Number(uid), gid: Number(gid), home };
   } catch {
     return null;
   }

@@ -1,0 +1,140 @@
+/**
+ * Sound per level with real sound servers: the host's (a PulseAudio the test starts, its speakers a
+ * null sink the test records, its microphone a 440 Hz tone) and one inside each real cage. A tone
+ * played in low reaches the speakers, and one in high too; muting low silences it while high
+ * plays on; the band's view says who plays, measured. The microphone given to high is heard in
+ * high; low, which may have it too, hears silence meanwhile and gets it only after a release; a
+ * level the policy does not name gets no microphone at all. Neither cage can reach the host's sound
+ * server or the other's.
+ */
+import { chownSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parsePolicy } from '../policy/policyLoader';
+import { AudioBroker } from './audioBroker';
+import { HostSound } from './hostSound';
+import { Supervisor } from '../supervisor';
+import { startHostSoundServer, HOST_MIC_FREQUENCY, type HostSoundServer } from '../testing/hostSoundServer';
+import { cageShell, testRoot } from '../testing/realCage';
+import { rpcClient, type RpcClient } from '../testing/rpcClient';
+import { bwrapCage, twoLevelPolicy } from '../testing/testPolicy';
+import { peak, toneShare, toneWav } from '../testing/tones';
+import { waitFor } from '../testing/waitFor';
+
+const UIDS = { low: 62861, high: 62862 };
+const TONES = { low: 660, high: 990 };
+const PULSE = 'PULSE_SERVER=unix:/tmp/pulse/native';
+
+describe('sound per level (real sound servers, real cages)', () => {
+  const root = testRoot('cloison-audio-');
+  let host: HostSoundServer;
+  let sup: Supervisor;
+  let rpc: RpcClient;
+  const shell = (level: 'low' | 'high') => cageShell(sup.cages.get(level)!.cage!.innerPid!, UIDS[level]);
+  const home = (level: string) => join(root, 'state', 'cages', level, 'home');
+  const view = () => sup.audio.view();
+  const levelView = (level: string) => view().levels.find((l) => l.level === level)!;
+
+  beforeAll(async () => {
+    host = await startHostSoundServer();
+    const policyText = twoLevelPolicy({ low: bwrapCage({ uid: UIDS.low }), high: bwrapCage({ uid: UIDS.high }) }, 'audio: { microphone: [high] }\n');
+    sup = new Supervisor({ policy: parsePolicy(policyText, 'p.yaml'), policySource: 'p.yaml', policyText, stateDir: join(root, 'state'), runDir: join(root, 'run'), rendererDir: null, hostSound: host.target });
+    await sup.start();
+    rpc = await rpcClient(sup.rpcSocketPath);
+    await waitFor(() => view().host.state === 'connected' && levelView('low').available && levelView('high').available, 'both cages relayed');
+    for (const level of ['low', 'high'] as const) {
+      const file = join(home(level), 'tone.wav');
+      writeFileSync(file, toneWav(TONES[level], 30));
+      chownSync(file, UIDS[level], UIDS[level]);
+      await waitFor(async () => (await shell(level)(`${PULSE} pactl info`)).code === 0, `${level}'s own sound server`);
+    }
+  }, 60_000);
+  afterAll(async () => {
+    rpc?.close();
+    await sup?.stop();
+    host?.stop();
+  });
+
+  it('low and high each reach the speakers; muted, low is silent while high plays on; the view says who plays', async () => {
+    expect(levelView('low')).toMatchObject({ playing: false });
+    for (const level of ['low', 'high'] as const) await shell(level)(`${PULSE} paplay ~/tone.wav >/dev/null 2>&1 &`);
+    await waitFor(() => levelView('low').playing && levelView('high').playing, 'both playing, as measured');
+    const both = await host.recordSpeakers(1500);
+    expect(toneShare(both, TONES.low)).toBeGreaterThan(0.1);
+    expect(toneShare(both, TONES.high)).toBeGreaterThan(0.1);
+
+    expect(await rpc.call('audio.set', { level: 'low', muted: true })).toMatchObject({ ok: true });
+    // What was already on its way to the speakers drains; then high alone is heard.
+    let highOnly: Buffer = Buffer.alloc(0);
+    await waitFor(async () => toneShare((highOnly = await host.recordSpeakers(1000)), TONES.low) < 0.005, 'low silent', 15_000, 0);
+    expect(toneShare(highOnly, TONES.high)).toBeGreaterThan(0.3);
+    expect(levelView('low')).toMatchObject({ muted: true, playing: true }); // it still plays, you do not hear it
+    await rpc.call('audio.set', { level: 'low', muted: false });
+  });
+
+  it('the microphone: off by default, given to high (journaled), heard there; never to a level the policy does not name', async () => {
+    // Low is not named by the policy: it has no microphone at all.
+    expect((await shell('low')(`${PULSE} pactl list short sources`)).stdout).not.toContain('cloison_mic');
+    expect(await rpc.call('audio.microphone', { level: 'low' })).toMatchObject({ ok: false, error: { code: 'POLICY_DENIED' } });
+    // High has one, silent until the user gives it the microphone.
+    const record = async () => {
+      await shell('high')(`${PULSE} timeout 1 parec -d cloison_mic --raw --format=s16le --rate=44100 --channels=1 > ~/mic.raw; true`);
+      return readFileSync(join(home('high'), 'mic.raw'));
+    };
+    const silence = await record();
+    expect(silence.length).toBeGreaterThan(0);
+    expect(peak(silence)).toBe(0);
+    expect(await rpc.call('audio.microphone', { level: 'high' })).toMatchObject({ ok: true, result: { microphone: 'high' } });
+    expect(levelView('high').recording).toBe(true);
+    // The host's microphone (its 440 Hz tone) is heard in high, once the capture has started.
+    await waitFor(async () => toneShare(await record(), HOST_MIC_FREQUENCY) > 0.3, 'the tone heard in high', 15_000, 0);
+    expect(await rpc.call('audio.microphone', { level: null })).toMatchObject({ ok: true, result: { microphone: null } });
+    const journal = readFileSync(join(root, 'state', 'audit.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(journal.filter((r) => r.kind === 'audio.microphone').map((r) => [r.actor, r.level, r.action])).toEqual([
+      ['user', 'high', 'assign'],
+      ['user', 'high', 'release'],
+    ]);
+  });
+
+  it('neither cage can reach the host sound server nor the other cage\'s', async () => {
+    const hostSocket = host.target.server.replace('unix:', '');
+    for (const level of ['low', 'high'] as const) {
+      const tried = await shell(level)(`ls -la ${hostSocket}; PULSE_SERVER=${host.target.server} pactl info; ls /run/user /tmp/pulse`);
+      expect(tried.stdout).not.toContain('Server Name');
+      expect(tried.stderr).toMatch(/No such file or directory|Connection refused/);
+      // Its own server: its own sink (and microphone feed) only, no device of the host's.
+      const sinks = (await shell(level)(`${PULSE} pactl list short sinks`)).stdout.trim().split('\n').map((l) => l.split('\t')[1]);
+      expect(sinks).toEqual(level === 'high' ? ['cloison', 'cloison_mic_feed'] : ['cloison']);
+    }
+  });
+});
+
+describe('the microphone goes to one level at a time', () => {
+  it('a second level gets it only after a release; each step is recorded with who did it', async () => {
+    const host = await startHostSoundServer();
+    const records: Array<[string, string, Record<string, unknown>]> = [];
+    const broker = new AudioBroker({
+      policy: () => ({ enabled: true, microphone: ['low', 'high'] }),
+      levels: () => ['low', 'high'],
+      host: new HostSound(host.target),
+      record: (kind, actor, fields) => records.push([kind, actor, fields]),
+    });
+    try {
+      await broker.start();
+      expect(broker.view().microphone).toBeNull(); // off until the user gives it
+      broker.setMicrophone('high');
+      expect(() => broker.setMicrophone('low')).toThrow(/with level "high": release it first/);
+      broker.setMicrophone(null);
+      broker.setMicrophone('low');
+      expect(broker.view().microphone).toBe('low');
+      expect(records).toEqual([
+        ['audio.microphone', 'user', { level: 'high', action: 'assign' }],
+        ['audio.microphone', 'user', { level: 'high', action: 'release' }],
+        ['audio.microphone', 'user', { level: 'low', action: 'assign' }],
+      ]);
+    } finally {
+      broker.close();
+      host.stop();
+    }
+  });
+});
