@@ -61,6 +61,7 @@ describe('packaging', () => {
       '/lib/systemd/system/cloison-supervisor.service': 'deploy/systemd/cloison-supervisor.service',
       '/lib/systemd/system/cloison-kiosk@.service': 'deploy/systemd/cloison-kiosk@.service',
       '/etc/pam.d/cloison-unlock': 'deploy/pam/cloison-unlock',
+      '/usr/share/cloison/training/': 'training/',
     });
     expect(config.deb.fpm).toContain('--config-files=/etc/cloison/policy.yaml');
     expect(config.deb.fpm).toContain('--config-files=/etc/pam.d/cloison-unlock');

@@ -15,7 +15,6 @@ const TEST_PACKAGE_OF: Record<string, string> = {
   id: 'coreutils',
   unshare: 'util-linux',
   'mkfs.vfat': 'dosfstools',
-  truncate: 'coreutils',
   sha256sum: 'coreutils',
   stdbuf: 'coreutils',
   timeout: 'coreutils',

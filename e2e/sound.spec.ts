@@ -41,7 +41,9 @@ test('the band shows who plays; the overview mutes a level and gives the microph
   await page.screenshot({ path: test.info().outputPath('sound-band.png') });
 
   await page.keyboard.press('Pause');
-  await page.getByTestId('sound-mute-low').check();
+  // The box shows the supervisor's state, not the click's: it turns checked when the supervisor has muted.
+  await page.getByTestId('sound-mute-low').click();
+  await expect(page.getByTestId('sound-mute-low')).toBeChecked();
   await expect(page.getByTestId('sound-low')).toHaveAttribute('data-muted', 'true');
   await expect(page.getByTestId('mic-give-low')).toHaveCount(0); // the policy names high only
   await page.getByTestId('mic-give-high').click();

@@ -112,6 +112,9 @@ async function boot(): Promise<void> {
   for (const tunnel of view.tunnels) store.getState().setTunnel(tunnel);
   api.on('onTunnel', (tunnel) => store.getState().setTunnel(tunnel));
   store.getState().setAudio(view.audio);
+  store.getState().setTraining(view.training);
+  api.on('onTraining', (training) => store.getState().setTraining(training));
+  api.on('onFlow', (item) => store.getState().addFlow(item));
   api.on('onAudio', (audio) => store.getState().setAudio(audio));
   // The supervisor's idle clock: someone is at the shell (it decides when to lock, not the page).
   reportActivity(window, () => {

@@ -8,6 +8,7 @@
 // read, which sends it on.
 //
 //   npm start [-- --policy FILE] [-- --no-window] [-- --kiosk] [-- --shell-user NAME]
+//             [-- --training SCENARIO.yaml [--trainee NAME] [--report-dir DIR]]
 import { spawn, spawnSync } from 'node:child_process';
 import { chownSync, copyFileSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -25,6 +26,9 @@ const { values } = parseArgs({
     'state-dir': { type: 'string' },
     'run-dir': { type: 'string' },
     'shell-user': { type: 'string' },
+    training: { type: 'string' },
+    trainee: { type: 'string' },
+    'report-dir': { type: 'string' },
   },
   strict: true,
 });
@@ -90,6 +94,7 @@ if (values.policy) supervisorArgs.push('--policy', values.policy);
 if (values.port) supervisorArgs.push('--port', values.port);
 if (values['state-dir']) supervisorArgs.push('--state-dir', values['state-dir']);
 if (values['run-dir']) supervisorArgs.push('--run-dir', values['run-dir']);
+for (const key of ['training', 'trainee', 'report-dir']) if (values[key]) supervisorArgs.push(`--${key}`, values[key]);
 // Whose password unlocks the lock screen: the person the shell is for (as Chromium runs as them).
 const shellAccount = values['shell-user'] ?? process.env.SUDO_USER ?? (process.getuid?.() !== 0 ? process.env.USER : undefined);
 if (shellAccount && shellAccount !== 'root') supervisorArgs.push('--shell-user', shellAccount);

@@ -388,6 +388,8 @@ export const policySchema = z
     clipboard: clipboardPolicySchema.default({ up: BASE_CLIPBOARD_RULE, down: BASE_CLIPBOARD_RULE, lateral: BASE_CLIPBOARD_RULE, pairs: [] }),
     usb: usbPolicySchema.prefault({}),
     audio: audioPolicySchema.prefault({}),
+    /** Training sessions (drills against the cages) run only where the administrator allows them. */
+    training: z.enum(['allowed', 'forbidden']).default('forbidden'),
   })
   .strict()
   .superRefine((policy, ctx) => {

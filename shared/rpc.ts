@@ -9,6 +9,7 @@ import { z } from 'zod';
 import { ERROR_CODES } from './errors';
 import { deviceModeSchema, levelIdSchema } from './policy';
 import { trustSettingSchema, trustSymbolSchema } from './trustPhrase';
+import { trainingViewSchema } from './trainingScenario';
 
 export const levelViewSchema = z.object({
   id: levelIdSchema,
@@ -209,6 +210,19 @@ export const audioViewSchema = z.object({
 });
 export type AudioView = z.infer<typeof audioViewSchema>;
 
+/** One crossing or decision, as the trainer's flow view draws it (from the journal, metadata only). */
+export const flowItemSchema = z.object({
+  seq: z.number().int(),
+  time: z.string(),
+  kind: z.enum(['clipboard', 'files', 'usb', 'microphone', 'report']),
+  from: levelIdSchema.nullable(),
+  to: levelIdSchema.nullable(),
+  bytes: z.number().int().nullable(),
+  decision: z.string(),
+  actor: z.string(),
+});
+export type FlowItem = z.infer<typeof flowItemSchema>;
+
 /** The workstation's lock as the shell may show it (supervisor/session/sessionLock.ts). */
 export const lockViewSchema = z.object({
   locked: z.boolean(),
@@ -239,6 +253,8 @@ export const rpcMethods = {
       lock: lockViewSchema,
       tunnels: z.array(tunnelViewSchema),
       audio: audioViewSchema,
+      /** The training session, when the supervisor runs one (the band is then marked TRAINING). */
+      training: trainingViewSchema.nullable(),
       /** This shell's session: viewers opened under another one are shown as such (onViewers). */
       session: z.string(),
       viewers: z.array(z.object({ level: levelIdSchema, session: z.string() })),
@@ -316,6 +332,10 @@ export const rpcMethods = {
   },
   /** Gives the microphone to a level the policy names (null takes it back); another holder must release first. */
   'audio.microphone': { params: z.object({ level: levelIdSchema.nullable() }).strict(), result: audioViewSchema },
+  /** The user reports an anomaly (a look-alike, a strange request): journaled with the level in front. */
+  'report.anomaly': { params: z.object({ text: z.string().max(280) }).strict(), result: z.object({}) },
+  /** The trainee's answer on the training card (begin, a drill's answer, continue). */
+  'training.answer': { params: z.object({ id: z.string().max(64) }).strict(), result: z.object({ accepted: z.boolean() }) },
   /** Locks the workstation now (the overview's button, the lock shortcut). */
   'session.lock': { params: empty, result: lockViewSchema },
   /**
@@ -345,6 +365,10 @@ export const rpcEvents = {
   onSession: z.object({ session: z.string(), resume: z.string() }),
   /** The lock changed: locked, unlocked, a failure, a new delay. */
   onLock: lockViewSchema,
+  /** null: the trainer stopped the session (the band loses its mark). */
+  onTraining: trainingViewSchema.nullable(),
+  /** A crossing or decision just journaled (training sessions: the trainer's flow view). */
+  onFlow: flowItemSchema,
   /** Sound changed: a level started or stopped playing, a mute, a volume, the microphone. */
   onAudio: audioViewSchema,
   /** A level's tunnel changed state, or its handshake aged (at most every few seconds). */

@@ -5,6 +5,7 @@
  *   cloison-supervisor [--policy FILE] [--state-dir DIR] [--run-dir DIR] [--port N] [--renderer DIR]
  *                      [--admin-group NAME] [--shell-group NAME] [--forward-journal auto|journald|syslog|syslog:PATH|none]
  *                      [--browser-shell [--print-launch-url]] [--shell-user NAME] [--audio-server ADDRESS]
+ *                      [--training SCENARIO.yaml [--trainee NAME] [--report-dir DIR]]
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
@@ -14,7 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
 import { DEFAULT_POLICY_NAME, DEFAULT_POLICY_YAML } from './policy/defaultPolicy';
 import { loadDefaultPolicy, loadPolicyFile, PolicyError } from './policy/policyLoader';
-import { Supervisor } from './supervisor';
+import { Supervisor, TrainingRefused, type SupervisorOptions } from './supervisor';
 import { groupId } from './admin/adminServer';
 import { forwardTargetFrom } from './audit/journalForwarder';
 import { account } from './session/accounts';
@@ -57,6 +58,9 @@ async function main(): Promise<void> {
       'print-launch-url': { type: 'boolean', default: false },
       'shell-user': { type: 'string' },
       'audio-server': { type: 'string' },
+      training: { type: 'string' },
+      trainee: { type: 'string' },
+      'report-dir': { type: 'string' },
     },
     strict: true,
   });
@@ -83,11 +87,12 @@ async function main(): Promise<void> {
     throw err;
   }
 
-  const supervisor = new Supervisor({
+  const stateDir = resolve(values['state-dir'] ?? defaultStateDir());
+  const options: SupervisorOptions = {
     policy,
     policySource,
     policyText,
-    stateDir: resolve(values['state-dir'] ?? defaultStateDir()),
+    stateDir,
     runDir: resolve(values['run-dir'] ?? defaultRunDir()),
     rendererDir: values.renderer ? resolve(values.renderer) : defaultRendererDir(),
     ...(values.port ? { port: Number(values.port) } : {}),
@@ -95,6 +100,9 @@ async function main(): Promise<void> {
     browserShell: values['browser-shell'],
     ...(values['shell-user'] ? { shellUser: values['shell-user'] } : {}),
     hostSound: hostSoundOf(values['shell-user'], values['audio-server']),
+    ...(values.training
+      ? { training: { scenarioFile: resolve(values.training), trainee: values.trainee ?? 'stagiaire', reportDir: resolve(values['report-dir'] ?? join(stateDir, 'training-reports')) } }
+      : {}),
     ...groupOption('adminGroup', values['admin-group'], 'cloison-admin', log),
     ...groupOption('shellGroup', values['shell-group'], 'cloison-shell', log),
     forwardJournal: forwardTargetFrom(values['forward-journal'] ?? 'auto'),
@@ -103,7 +111,8 @@ async function main(): Promise<void> {
       const { level, ...rest } = fields ?? {};
       log.info(level === undefined ? rest : { cage: level, ...rest }, msg);
     },
-  });
+  };
+  const supervisor = new Supervisor(options);
 
   let stopping = false;
   const shutdown = async (signal: string) => {
@@ -124,7 +133,16 @@ async function main(): Promise<void> {
     });
   });
 
-  await supervisor.start();
+  try {
+    await supervisor.start();
+  } catch (err) {
+    if (err instanceof TrainingRefused || err instanceof PolicyError) {
+      process.stderr.write(`cloison: training refused, nothing started:\n${err.message}\n`);
+      await supervisor.stop();
+      process.exit(2);
+    }
+    throw err;
+  }
   const host = supervisor.browserHost;
   // A launch address opens the desktops: printed only when asked for (npm start, --no-window,
   // the tests), never by the unit, whose stdout is the system journal.

@@ -46,6 +46,9 @@ import { pamAuthenticate } from './session/pamCheck';
 import { SleepGuard } from './session/sleepGuard';
 import { AudioBroker } from './audio/audioBroker';
 import { HostSound, type HostSoundTarget } from './audio/hostSound';
+import { TrainingDesk } from './training/trainingDesk';
+import { trainingAdminHandlers } from './training/trainingAdmin';
+import { plugTrainingKey } from './training/trainingKeys';
 import { userName } from './session/accounts';
 
 export interface SupervisorOptions {
@@ -68,12 +71,16 @@ export interface SupervisorOptions {
   adminGroup?: number;
   /** The account whose password unlocks the workstation (the user the shell runs for). */
   shellUser?: string;
+  /** A training session (the policy must say `training: allowed`): the scenario, the trainee, where the report goes. */
+  training?: { scenarioFile: string; trainee: string; reportDir: string };
   /** The host's sound server and the account the relay reaches it as; none: the cages' sound is discarded. */
   hostSound?: HostSoundTarget | null;
   /** How often sysfs is rescanned for USB devices (udev events also trigger a rescan). */
   deviceScanMs?: number;
   log?: (msg: string, fields?: Record<string, unknown>) => void;
 }
+
+export { TrainingRefused } from './training/trainingDesk';
 
 export interface ReloadOutcome {
   decision: 'applied' | 'unchanged' | 'pending-restart' | 'refused';
@@ -98,6 +105,7 @@ export class Supervisor {
   private readonly diode: EncryptingDiode;
   private readonly tunnels = new Map<string, TunnelView>();
   readonly audio: AudioBroker;
+  readonly training: TrainingDesk;
   private readonly sleepGuard: SleepGuard;
   /** The account of the last non-root shell on the Unix socket (the kiosk user), for unlocking. */
   private unixShellUser: string | null = null;
@@ -225,8 +233,11 @@ export class Supervisor {
       this.focus.setSuspended(devices.some((d) => d.state === 'waiting'), 'device');
       this.sessions.broadcast('onDevices', { devices });
     });
+    this.training = this.createTrainingDesk();
+    // Training keys are loop devices over images of the desk's own; a policy that allows training allows those.
+    const loopBackingDir = policy.usb.loopDevices?.backingDir ?? (policy.training === 'allowed' ? this.trainingKeysDir : undefined);
     this.deviceWatcher = new DeviceWatcher({
-      ...(policy.usb.loopDevices ? { loopBackingDir: policy.usb.loopDevices.backingDir } : {}),
+      ...(loopBackingDir ? { loopBackingDir } : {}),
       ...(options.deviceScanMs ? { intervalMs: options.deviceScanMs } : {}),
     });
     this.deviceWatcher.on('arrived', (device) => void this.devices.arrived(device).catch((err: Error) => options.log?.('device arrival failed', { error: err.message })));
@@ -275,6 +286,55 @@ export class Supervisor {
       applyLock(view.locked);
       // Unlocked: the lock before sleep holds again (a forged "going to sleep" may have released it).
       if (!view.locked) this.sleepGuard.hold();
+    });
+  }
+
+  private get trainingKeysDir(): string {
+    return join(this.options.runDir, 'training', 'keys');
+  }
+
+  /** The trainer's desk: sessions against these cages, if the policy allows them. */
+  private createTrainingDesk(): TrainingDesk {
+    const current = () => this.policy;
+    const desk = new TrainingDesk({
+      policy: current,
+      reportDir: join(this.options.stateDir, 'training-reports'),
+      record: (kind, fields, actor) => this.journalFact(kind, fields, actor),
+      onView: (view) => this.sessions.broadcast('onTraining', view),
+      onFlow: (flow) => this.sessions.broadcast('onFlow', flow),
+      context: {
+        get levels() {
+          return levelViews(current());
+        },
+        cage: (level) => {
+          const index = this.policy.levels.findIndex((l) => l.id === level);
+          const cage = this.policy.levels[index]?.cage;
+          const innerPid = this.cages.get(level)?.cage?.innerPid;
+          return cage?.driver === 'bwrap' && innerPid ? { innerPid, uid: cageUid(cage, index) } : null;
+        },
+        writeClipboard: (level, text) => this.cageClipboards.write(level, text),
+        plugKey: (spec) => plugTrainingKey(this.trainingKeysDir, spec),
+        deviceSettled: (serial) => this.deviceSettled(serial),
+        now: Date.now,
+      },
+    });
+    this.journal.onRecord((record) => desk.observe(record));
+    return desk;
+  }
+
+  /** Resolves when no device with that serial is being attached or prepared (or after 15 s). */
+  private deviceSettled(serial: string): Promise<void> {
+    const busy = () => this.devices.list().some((d) => d.serial === serial && (d.state === 'attaching' || d.state === 'preparing' || d.state === 'ejecting'));
+    return new Promise((resolve) => {
+      if (!busy()) return resolve();
+      const done = () => {
+        clearTimeout(timer);
+        this.devices.off('change', check);
+        resolve();
+      };
+      const check = () => (busy() ? undefined : done());
+      const timer = setTimeout(done, 15_000);
+      this.devices.on('change', check);
     });
   }
 
@@ -341,6 +401,7 @@ export class Supervisor {
       viewerOrigins: () => this.host?.viewerOrigins ?? {},
       tunnels: () => this.tunnelViews(),
       audio: this.audio,
+      training: this.training,
     });
   }
 
@@ -376,6 +437,7 @@ export class Supervisor {
         this.lock.lock('admin');
         return { locked: true };
       },
+      ...trainingAdminHandlers(this.training),
     };
   }
 
@@ -431,6 +493,7 @@ export class Supervisor {
     this.policyText = text;
     this.sak = sakKey(next.shortcuts.secureAttention);
     this.lock.policyChanged();
+    this.training.policyChanged();
     for (const id of changes.cages) {
       const index = next.levels.findIndex((l) => l.id === id);
       const driver = this.createDriver(next.levels[index]!, index);
@@ -468,6 +531,9 @@ export class Supervisor {
       sha256: createHash('sha256').update(this.policyText).digest('hex'),
       levels: policy.levels.map((l) => l.id).join(','),
     });
+    // Before anything listens or runs: a refused session (TrainingRefused, a scenario's PolicyError) starts nothing.
+    const { training } = this.options;
+    if (training) this.training.startFromFile(training.scenarioFile, training.trainee, training.reportDir);
     const handlers = this.handlers;
     this.unixServer = await listenUnixRpc(this.rpcSocketPath, handlers, this.sessions, {
       ...(this.options.shellGroup !== undefined ? { group: this.options.shellGroup } : {}),
@@ -507,6 +573,8 @@ export class Supervisor {
   }
 
   async stop(): Promise<void> {
+    // First, while the cages run: a drill in course tidies up (its look-alike, its training key) and the report is written.
+    await this.training.stop('supervisor', 'supervisor shutting down');
     this.audio.close();
     this.lock.dispose();
     this.sleepGuard.stop();

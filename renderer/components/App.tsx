@@ -12,6 +12,8 @@ import { ConfirmDialog } from './ConfirmDialog';
 import { FileTransferDialog } from './FileTransferDialog';
 import { DeviceAssignDialog } from './DeviceAssignDialog';
 import { LockScreen } from './LockScreen';
+import { ReportDialog } from './ReportDialog';
+import { TrainingPanel } from './TrainingPanel';
 
 export function App() {
   const link = useShellState((s) => s.link);
@@ -35,12 +37,16 @@ export function App() {
   return (
     <div className="shell" data-testid="shell">
       <LevelBand />
-      <CageStage />
+      <div className="shell__body">
+        <CageStage />
+        <TrainingPanel />
+      </div>
       <TrustedOverview />
       <TrustPhraseDialog />
       <FileTransferDialog />
       <ConfirmDialog />
       <DeviceAssignDialog />
+      <ReportDialog />
     </div>
   );
 }

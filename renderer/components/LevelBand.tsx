@@ -24,6 +24,7 @@ export function LevelBand() {
   const trust = useShellState((s) => s.trust);
   const foreign = useShellState((s) => s.foreignViewers);
   const tunnel = useShellState((s) => (s.front ? s.tunnels[s.front] : undefined));
+  const training = useShellState((s) => s.training !== null);
   const { store } = useShell();
   const t = textFor(locale);
   const level = levelById(levels, front);
@@ -36,6 +37,14 @@ export function LevelBand() {
       data-input-level={confirmed ?? ''}
       style={{ backgroundColor: level.colour, color: level.textColour }}
     >
+      {training ? (
+        // Drawn by the shell, never by a cage: a training session is never mistaken for real work.
+        // On two lines: the band has no room for it on one beside the level, the switcher and the trust phrase.
+        <span className="band__training" data-testid="band-training" aria-label="FORMATION / TRAINING">
+          <span>FORMATION /</span>
+          <span>TRAINING</span>
+        </span>
+      ) : null}
       <div className="band__level" data-testid="band-level-name">
         <span className="band__caption">{t.level}</span>
         <span className="band__name">{level.label[locale]}</span>

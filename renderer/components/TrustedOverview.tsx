@@ -75,6 +75,9 @@ export function TrustedOverview() {
           <button type="button" className="overview__item" data-testid="overview-trust-change" onClick={() => store.getState().openTrustDialog('change')}>
             {t.trustChange}
           </button>
+          <button type="button" className="overview__item" data-testid="overview-report" onClick={() => store.getState().openReport()}>
+            {t.report.open}
+          </button>
           <button
             type="button"
             className="overview__item"

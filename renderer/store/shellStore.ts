@@ -7,7 +7,8 @@
  * view; nothing a cage sends is ever stored here (trusted path, property 2).
  */
 import { createStore } from 'zustand/vanilla';
-import type { AudioView, CageState, ConfirmRequest, DeviceView, HeldClipboard, LevelView, LockView, TunnelView } from '../../shared/rpc';
+import type { AudioView, CageState, ConfirmRequest, DeviceView, FlowItem, HeldClipboard, LevelView, LockView, TunnelView } from '../../shared/rpc';
+import type { TrainingView } from '../../shared/trainingScenario';
 
 export type LinkState = 'connecting' | 'connected' | 'lost';
 export type Layout = 'single' | 'split';
@@ -62,6 +63,12 @@ export interface ShellState {
   tunnels: Record<string, TunnelView>;
   /** Who plays, who is muted, who has the microphone (the supervisor's measure and decisions). */
   audio: AudioView | null;
+  /** A training session: the band is marked, the panel shows the card and the flows. */
+  training: TrainingView | null;
+  /** The latest crossings and decisions, newest first (the trainer's flow view). */
+  flows: FlowItem[];
+  /** The report-an-anomaly dialog. */
+  reportOpen: boolean;
 }
 
 export interface ShellActions {
@@ -106,6 +113,10 @@ export interface ShellActions {
   closeUnlockPrompt(): void;
   setTunnel(view: TunnelView): void;
   setAudio(view: AudioView): void;
+  setTraining(view: TrainingView | null): void;
+  addFlow(item: FlowItem): void;
+  openReport(): void;
+  closeReport(): void;
 }
 
 export type ShellStore = ReturnType<typeof createShellStore>;
@@ -140,6 +151,9 @@ export function createShellStore(locale: Locale) {
     unlockPrompt: false,
     tunnels: {},
     audio: null,
+    training: null,
+    flows: [],
+    reportOpen: false,
     initialise: ({ levels, cages, focus, switchShortcut, copyOutShortcut, pasteInShortcut, secureAttentionKey, trust, lock }) =>
       set({
         lock,
@@ -199,13 +213,17 @@ export function createShellStore(locale: Locale) {
     openUnlockPrompt: () => set((s) => (s.lock?.locked ? { unlockPrompt: true } : {})),
     closeUnlockPrompt: () => set({ unlockPrompt: false }),
     setAudio: (audio) => set({ audio }),
+    setTraining: (training) => set({ training }),
+    addFlow: (item) => set((s) => ({ flows: [item, ...s.flows.filter((f) => f.seq !== item.seq)].slice(0, 30) })),
+    openReport: () => set({ reportOpen: true, overviewOpen: false }),
+    closeReport: () => set({ reportOpen: false }),
     setTunnel: (view) => set((s) => (s.levels.some((l) => l.id === view.level) ? { tunnels: { ...s.tunnels, [view.level]: view } } : {})),
   }));
 }
 
 /** True while a trusted surface (overview, dialog) has the keyboard: no cage gets input. */
 export function inputSuspended(s: ShellState): boolean {
-  return s.lock?.locked === true || s.overviewOpen || s.trustDialog !== null || s.confirmation !== null || s.transferFrom !== null || s.trayOpen || deviceToAssign(s) !== null;
+  return s.lock?.locked === true || s.reportOpen || s.overviewOpen || s.trustDialog !== null || s.confirmation !== null || s.transferFrom !== null || s.trayOpen || deviceToAssign(s) !== null;
 }
 
 /**

@@ -1,9 +1,11 @@
 /**
- * The administrator's socket, separate from the shell's: `status`, `policy.get`, `policy.reload`
- * and `session.lock` (an administrator may lock a workstation, never unlock it), nothing else. It is group-restricted (0660, root and the admin group) and can
+ * The administrator's socket, separate from the shell's: `status`, `policy.get`, `policy.reload`,
+ * `session.lock` (an administrator may lock a workstation, never unlock it) and the trainer's
+ * `training.*` (start, status, stop, report), nothing else. It is group-restricted (0660, root and the admin group) and can
  * never reach content that crossed between levels, the clipboard, files, the trust phrase or
  * input: any other method is refused by name (CLIP OS 4: the admin configures, never reads user
- * data). One JSON object per line each way: {id, method} → {id, ok, result | error}.
+ * data; a training report holds the trainee's scores, never what crossed). One JSON object per
+ * line each way: {id, method, params?} → {id, ok, result | error}.
  */
 import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
@@ -11,7 +13,7 @@ import { LineFrames } from '../../shared/lineFrames';
 import type { CageState, DeviceView, TunnelView } from '../../shared/rpc';
 import { listenRestricted } from '../rpc/unixSocketAccess';
 
-export const ADMIN_METHODS = ['status', 'policy.get', 'policy.reload', 'session.lock'] as const;
+export const ADMIN_METHODS = ['status', 'policy.get', 'policy.reload', 'session.lock', 'training.start', 'training.status', 'training.stop', 'training.report'] as const;
 export type AdminMethod = (typeof ADMIN_METHODS)[number];
 
 export interface AdminStatus {
@@ -29,9 +31,10 @@ export interface AdminStatus {
   journal: { records: number; failures: number };
 }
 
-export type AdminHandlers = Record<AdminMethod, () => unknown>;
+export type AdminHandlers = Record<AdminMethod, (params: unknown) => unknown>;
 
-const MAX_LINE = 4096;
+/** A training scenario travels in its request (the trainer's file, read with their rights). */
+const MAX_LINE = 2 * 1024 * 1024;
 
 export function listenAdmin(path: string, handlers: AdminHandlers, options: { group?: number } = {}): Promise<Server> {
   const server = createServer((sock) => {
@@ -52,7 +55,7 @@ export function listenAdmin(path: string, handlers: AdminHandlers, options: { gr
 }
 
 async function answer(line: string, handlers: AdminHandlers): Promise<unknown> {
-  let request: { id?: unknown; method?: unknown };
+  let request: { id?: unknown; method?: unknown; params?: unknown };
   try {
     request = JSON.parse(line) as typeof request;
   } catch {
@@ -64,11 +67,15 @@ async function answer(line: string, handlers: AdminHandlers): Promise<unknown> {
     return { id, ok: false, error: { code: 'NOT_AUTHORISED', message: `the admin interface has no "${method}": it offers ${ADMIN_METHODS.join(', ')} and never any content that crossed between levels` } };
   }
   try {
-    return { id, ok: true, result: await handlers[method as AdminMethod]() };
+    return { id, ok: true, result: await handlers[method as AdminMethod](request.params) };
   } catch (err) {
-    return { id, ok: false, error: { code: 'INTERNAL', message: (err as Error).message } };
+    const code = err instanceof AdminRefusal ? 'REFUSED' : 'INTERNAL';
+    return { id, ok: false, error: { code, message: (err as Error).message } };
   }
 }
+
+/** A request the supervisor declines, with the reason for the administrator (bad parameters, a refused start). */
+export class AdminRefusal extends Error {}
 
 /** The gid of a group in /etc/group, or undefined when there is no such group. */
 export function groupId(name: string, groupFile = '/etc/group'): number | undefined {

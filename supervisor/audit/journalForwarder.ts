@@ -52,7 +52,7 @@ export class JournalForwarder {
       this.dropped++;
       return;
     }
-    this.queue.push(record);
+    this.queue.push(forwardable(record));
     this.busy ??= this.pump();
   }
 
@@ -118,4 +118,15 @@ function sdName(key: string): string {
 /** RFC 5424 PARAM-VALUE: ", \ and ] escaped with a backslash. */
 function sdValue(value: unknown): string {
   return oneLine(String(value)).slice(0, MAX_VALUE).replace(/[\\"\]]/g, (c) => `\\${c}`);
+}
+
+/**
+ * What leaves the workstation: metadata only. A user's free text (an anomaly report) stays in the
+ * local journal; its copy carries its length. The record's HMAC still names the whole record, which
+ * the local journal can prove.
+ */
+export function forwardable(record: AuditRecord): AuditRecord {
+  if (record.kind !== 'user.report' || typeof record.text !== 'string') return record;
+  const { text, ...rest } = record;
+  return { ...rest, textLength: [...text].length } as AuditRecord;
 }

@@ -39,6 +39,8 @@ export const DEBIAN_PACKAGE_OF: Record<string, string> = {
   pacat: 'pulseaudio-utils',
   parec: 'pulseaudio-utils',
   mkfifo: 'coreutils',
+  truncate: 'coreutils',
+  pkill: 'procps',
   'wireguard-go': 'wireguard-go',
   ip: 'iproute2',
   nsenter: 'util-linux',

@@ -9,7 +9,7 @@ export const DEFAULT_ADMIN_SOCKET = '/run/cloison/admin.sock';
 
 export type AdminReply = { ok: true; result: unknown } | { ok: false; error: { code: string; message: string } };
 
-export function adminCall(socketPath: string, method: AdminMethod | string, timeoutMs = 120_000): Promise<AdminReply> {
+export function adminCall(socketPath: string, method: AdminMethod | string, params?: unknown, timeoutMs = 120_000): Promise<AdminReply> {
   return new Promise((resolve, reject) => {
     const sock = connect({ path: socketPath });
     const frames = new LineFrames();
@@ -29,6 +29,6 @@ export function adminCall(socketPath: string, method: AdminMethod | string, time
       clearTimeout(timer);
       reject(new Error(`cannot reach the supervisor's admin socket ${socketPath}: ${err.message}`));
     });
-    sock.write(JSON.stringify({ id: 1, method }) + '\n');
+    sock.write(JSON.stringify({ id: 1, method, ...(params === undefined ? {} : { params }) }) + '\n');
   });
 }

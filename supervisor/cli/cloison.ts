@@ -5,7 +5,10 @@
  *   cloison policy reload         the supervisor re-reads its policy (refused if invalid)
  *   cloison status                the supervisor's policy, cages and device counts
  *   cloison lock                  locks the workstation now (there is no unlock: only its user can)
- *   (these four take --socket PATH, default /run/cloison/admin.sock)
+ *   cloison training start SCENARIO.yaml --trainee NAME   a training session (policy: training: allowed)
+ *   cloison training status | stop          where it is; end it (its report is written)
+ *   cloison training report --out DIR       the last report, as HTML and JSON, into DIR
+ *   (these take --socket PATH, default /run/cloison/admin.sock)
  *   cloison audit verify [--key KEYFILE] FILE  check the journal's keyed chain with the installation key
  *                                 (default: journal.key beside FILE); exit 1 on any edit, removal,
  *                                 reorder or forgery; without a readable key only the links are
@@ -14,17 +17,19 @@
  *   cloison audit export --since ISO FILE the records at or after a time, one JSON line each
  * The journal holds metadata only: nothing these commands print is content that crossed levels.
  */
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { readHead, verifyJournal } from '../audit/auditJournal';
 import { keyPathOf, readJournalKeys } from '../audit/journalKey';
 import { loadPolicyFile, PolicyError } from '../policy/policyLoader';
 import { describeChanges, policyChanges } from '../policy/policyChanges';
 import type { Policy } from '../../shared/policy';
+import type { TrainingView } from '../../shared/trainingScenario';
 import type { ReloadOutcome } from '../supervisor';
 import { adminCall, DEFAULT_ADMIN_SOCKET } from './adminClient';
 
-const USAGE = 'usage: cloison policy check FILE [--socket PATH] | cloison policy reload [--socket PATH] | cloison status [--socket PATH] | cloison lock [--socket PATH] | cloison audit verify [--key KEYFILE] FILE | cloison audit tail [-n N] FILE | cloison audit export --since ISO-TIME FILE';
+const USAGE = 'usage: cloison policy check FILE [--socket PATH] | cloison policy reload [--socket PATH] | cloison status [--socket PATH] | cloison lock [--socket PATH] | cloison training start SCENARIO --trainee NAME | cloison training status | cloison training stop | cloison training report --out DIR | cloison audit verify [--key KEYFILE] FILE | cloison audit tail [-n N] FILE | cloison audit export --since ISO-TIME FILE';
 
 export function runCli(argv: string[], out: (s: string) => void, err: (s: string) => void): number {
   if (argv[0] === 'audit' && (argv[1] === 'tail' || argv[1] === 'export')) return auditRead(argv.slice(1), out, err);
@@ -139,8 +144,8 @@ export async function runCliWithSupervisor(argv: string[], out: (s: string) => v
     err(USAGE);
     return 64;
   }
-  const call = async (method: string): Promise<unknown> => {
-    const reply = await adminCall(socket, method);
+  const call = async (method: string, params?: unknown): Promise<unknown> => {
+    const reply = await adminCall(socket, method, params);
     if (!reply.ok) throw new Error(`${reply.error.code}: ${reply.error.message}`);
     return reply.result;
   };
@@ -154,6 +159,7 @@ export async function runCliWithSupervisor(argv: string[], out: (s: string) => v
       out('the workstation is locked: its user unlocks it with the secure-attention key and their password');
       return 0;
     }
+    if (args[0] === 'training') return await trainingCommand(args.slice(1), call, out, err);
     if (args.length === 2 && args[0] === 'policy' && args[1] === 'reload') {
       const outcome = (await call('policy.reload')) as ReloadOutcome;
       out(stringify(outcome));
@@ -173,6 +179,51 @@ export async function runCliWithSupervisor(argv: string[], out: (s: string) => v
     }
   }
   return code;
+}
+
+/** `cloison training …`: the scenario is read here, with the trainer's rights; the report is written here too. */
+async function trainingCommand(args: string[], call: (method: string, params?: unknown) => Promise<unknown>, out: (s: string) => void, err: (s: string) => void): Promise<number> {
+  const [verb, ...rest] = args;
+  const option = (name: string) => {
+    const i = rest.indexOf(name);
+    return i >= 0 ? rest[i + 1] : undefined;
+  };
+  if (verb === 'start' && rest.length === 3 && rest[0] && !rest[0].startsWith('-') && option('--trainee')) {
+    const file = rest[0];
+    let scenarioText: string;
+    try {
+      scenarioText = readFileSync(file, 'utf8');
+    } catch (e) {
+      err(`${file}: cannot read the scenario: ${(e as Error).message}`);
+      return 1;
+    }
+    const view = (await call('training.start', { scenarioFile: file, scenarioText, trainee: option('--trainee') })) as TrainingView;
+    out(`training session started for ${view.trainee}: "${view.title.en}", ${view.total} drills; the band shows FORMATION / TRAINING until it is stopped`);
+    return 0;
+  }
+  if (verb === 'status' && rest.length === 0) {
+    const { session, report } = (await call('training.status')) as { session: TrainingView | null; report: string | null };
+    if (!session) out(`no training session${report ? ` (last report: ${report})` : ''}`);
+    else out(stringify({ trainee: session.trainee, scenario: session.title.en, phase: session.phase, drill: `${Math.min(session.current + 1, session.total)} / ${session.total}`, results: session.results.map((r) => `${r.passed ? 'passed' : 'missed'}: ${r.kind} — ${r.details.en}`) }));
+    return 0;
+  }
+  if (verb === 'stop' && rest.length === 0) {
+    const { report } = (await call('training.stop')) as { report: string | null };
+    out(`no training session now; ${report ? `its report: ${report} (cloison training report --out DIR)` : 'no report was written'}`);
+    return 0;
+  }
+  if (verb === 'report' && rest.length === 2 && option('--out')) {
+    const report = (await call('training.report')) as { name: string; json: string; html: string };
+    const dir = option('--out')!;
+    mkdirSync(dir, { recursive: true });
+    const base = join(dir, report.name.replace(/[^A-Za-z0-9._-]/g, '_'));
+    writeFileSync(`${base}.html`, report.html);
+    writeFileSync(`${base}.json`, report.json);
+    out(`${base}.html\n${base}.json`);
+    return 0;
+  }
+  err(USAGE);
+  return 64;
 }
 
 if (process.argv[1] && /cloison(\.js|\.ts)?$/.test(process.argv[1])) {

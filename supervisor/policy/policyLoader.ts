@@ -53,6 +53,16 @@ export function loadDefaultPolicy(): Policy {
 }
 
 export function parsePolicy(text: string, file: string): Policy {
+  // Files the policy names are read now: a policy is refused whole, never half-way at first use.
+  return parseYamlAgainst(policySchema, text, file, (policy) => [...checkRecipientFiles(policy), ...checkTunnelConfigs(policy)]);
+}
+
+/**
+ * A YAML document checked against a schema (the policy, a training scenario): every problem with
+ * its file, line and column, and the path of what is wrong. `more` adds problems the schema cannot
+ * see (files the document names), located the same way.
+ */
+export function parseYamlAgainst<S extends z.ZodType>(schema: S, text: string, file: string, more?: (value: z.infer<S>) => Array<{ path: Array<string | number>; message: string }>): z.infer<S> {
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
   if (doc.errors.length > 0) {
@@ -63,11 +73,10 @@ export function parsePolicy(text: string, file: string): Policy {
       }),
     );
   }
-  const result = policySchema.safeParse(doc.toJS());
+  const result = schema.safeParse(doc.toJS());
   if (!result.success) throw new PolicyError(result.error.issues.map((issue) => locateIssue(issue, doc, lineCounter, file)));
-  // Files the policy names are read now: a policy is refused whole, never half-way at first use.
-  const fileProblems = [...checkRecipientFiles(result.data), ...checkTunnelConfigs(result.data)];
-  if (fileProblems.length > 0) throw new PolicyError(fileProblems.map(({ path, message }) => locateIssue({ code: 'custom', path, message, input: undefined } as z.core.$ZodIssue, doc, lineCounter, file)));
+  const extra = more?.(result.data) ?? [];
+  if (extra.length > 0) throw new PolicyError(extra.map(({ path, message }) => locateIssue({ code: 'custom', path, message, input: undefined } as z.core.$ZodIssue, doc, lineCounter, file)));
   return result.data;
 }
 

@@ -16,6 +16,7 @@ import type { FileBroker } from '../files/fileBroker';
 import type { DeviceBroker } from '../usb/deviceBroker';
 import type { SessionLock } from '../session/sessionLock';
 import type { AudioBroker } from '../audio/audioBroker';
+import type { TrainingDesk } from '../training/trainingDesk';
 import { VNC_PATH } from '../gateway/vncGateway';
 import type { RpcContext, RpcHandlers } from './rpcSession';
 
@@ -40,6 +41,12 @@ export interface HandlerDeps {
   /** Each WireGuard level's tunnel, as last measured. */
   tunnels: () => TunnelView[];
   audio: AudioBroker;
+  training: TrainingDesk;
+}
+
+/** A report's words as the journal keeps them: one line, no control or direction characters, 280 at most. */
+export function reportText(text: string): string {
+  return [...text.replace(/[\p{Cc}\p{Cf}\u2028\u2029]+/gu, ' ').replace(/\s+/g, ' ').trim()].slice(0, 280).join('');
 }
 
 export function levelViews(policy: Policy): LevelView[] {
@@ -80,6 +87,7 @@ function unlockedHandlers(deps: HandlerDeps): RpcHandlers {
       lock: deps.lock.view(),
       tunnels: deps.tunnels(),
       audio: deps.audio.view(),
+      training: deps.training.view(),
       session,
       viewers: deps.viewers(),
       viewerOrigins: transport === 'websocket' ? deps.viewerOrigins() : {},
@@ -162,6 +170,15 @@ function unlockedHandlers(deps: HandlerDeps): RpcHandlers {
     },
     'devices.unmark': ({ id }) => deps.devices.unmark(id),
     'devices.dismiss': ({ id }) => deps.devices.dismiss(id),
+    'report.anomaly': ({ text }) => {
+      deps.journal.append('user.report', 'user', { level: deps.focus.front, text: reportText(text) });
+      return {};
+    },
+    'training.answer': ({ id }) => {
+      const session = deps.training.current;
+      if (!session) throw new CloisonError('WRONG_STATE', 'no training session is running');
+      return session.answer(id);
+    },
     'audio.set': ({ level, muted, volume }) => {
       cageOf(level);
       return deps.audio.set(level, { ...(muted !== undefined ? { muted } : {}), ...(volume !== undefined ? { volume } : {}) });

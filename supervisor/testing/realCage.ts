@@ -3,17 +3,15 @@
  * runs commands inside it exactly as a cage process runs: in its namespaces, as its uid, with no
  * capabilities. Every test gets its own cage names, sockets and directories.
  */
-import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import type { BwrapCagePolicy, CageLimitsPolicy, NetworkMode } from '../../shared/policy';
 import type { RunningCage } from '../cages/cageDriver';
 import { BwrapDriver, bwrapCagePaths, type BwrapCagePaths } from '../cages/bwrapDriver';
 import { TEST_CAGE_LIMITS } from './testPolicy';
+import { runInCage } from '../training/cageCommands';
 
-const run = promisify(execFile);
 
 export interface RealCage {
   level: string;
@@ -30,18 +28,7 @@ export type CageShell = (script: string, timeoutMs?: number) => Promise<{ stdout
 
 /** Runs `sh -c script` in a running cage's namespaces as its user, with no capability. */
 export function cageShell(innerPid: number, uid: number): CageShell {
-  return async (script, timeoutMs = 10_000) => {
-    const args = ['-t', String(innerPid), '-m', '-p', '-n', '-u', '-i', '--',
-      'setpriv', `--reuid=${uid}`, `--regid=${uid}`, '--groups=5', '--inh-caps=-all', '--bounding-set=-all', '--no-new-privs', '--',
-      '/usr/bin/env', '-i', 'HOME=/home/cloison', 'PATH=/usr/bin:/bin', 'DISPLAY=:0', '/bin/sh', '-c', script];
-    try {
-      const { stdout, stderr } = await run('nsenter', args, { timeout: timeoutMs, encoding: 'utf8', maxBuffer: 8 * 1024 * 1024 });
-      return { stdout, stderr, code: 0 };
-    } catch (err) {
-      const e = err as { stdout?: string; stderr?: string; code?: number };
-      return { stdout: e.stdout ?? '', stderr: e.stderr ?? '', code: typeof e.code === 'number' ? e.code : 1 };
-    }
-  };
+  return (script, timeoutMs = 10_000) => runInCage({ innerPid, uid }, script, undefined, timeoutMs);
 }
 
 let nextUid = 62000 + (process.pid % 1000) * 4;
