@@ -10,6 +10,7 @@ import { runLevelSwitchBench } from './levelSwitch.bench';
 import { runFileBrokerBench } from './fileBroker.bench';
 import { runStartupBench } from './startup.bench';
 import { runKeyToGlyphBench } from './keyToGlyph.bench';
+import { runMotionBench } from './motion.bench';
 
 const BENCHES: Record<string, () => Promise<{ result: unknown; ratios: Record<string, number> }>> = {
   gateway: async () => {
@@ -35,12 +36,27 @@ const BENCHES: Record<string, () => Promise<{ result: unknown; ratios: Record<st
     return { result: r, ratios: { 'file broker / (cp + sha256sum) throughput (≥ 0.8)': median(r.broker) / median(r.reference) } };
   },
   'key-to-glyph': async () => {
-    const r = await runKeyToGlyphBench((s) => console.log(s));
+    const r = await runKeyToGlyphBench((s) => console.log(s), { levers: process.argv.includes('--levers') });
     return {
       result: r,
       ratios: {
         'key to glyph median cloison/websockify (≤ 1.0)': r.cloison!.median / r.websockify!.median,
         'key to glyph p95 cloison/websockify (≤ 1.0)': r.cloison!.p95 / r.websockify!.p95,
+        'key to glyph median cloison/8 ms (≤ 1.0)': r.cloison!.median / 8,
+        'key to glyph p95 cloison/16.7 ms (≤ 1.0)': r.cloison!.p95 / (1000 / 60),
+        'key to glyph median cloison/floor (plain Xvfb)': r.cloison!.median / r.floor!.median,
+        'CPU per key cloison/websockify': r.cloison!.cpuMsPerKey / r.websockify!.cpuMsPerKey,
+        'CPU at idle cloison/websockify': r.cloison!.idleCpuPercent / r.websockify!.idleCpuPercent,
+      },
+    };
+  },
+  motion: async () => {
+    const r = await runMotionBench((s) => console.log(s));
+    return {
+      result: r,
+      ratios: {
+        'frames per second shell/vncviewer (≥ 0.9)': median(r.shell.fps) / median(r.vncviewer.fps),
+        'viewer CPU per frame shell/vncviewer (≤ 1.2)': median(r.shell.cpuMsPerFrame) / median(r.vncviewer.cpuMsPerFrame),
       },
     };
   },

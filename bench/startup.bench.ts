@@ -5,31 +5,16 @@
  * no supervisor, no shell) until they answer RFB.
  */
 import { spawn } from 'node:child_process';
-import { readFileSync, readdirSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { chromium } from '@playwright/test';
 import { probeRfb } from '../supervisor/cages/rfbProbe';
 import { testRoot } from '../supervisor/testing/realCage';
-import { rssMiB } from './lib/processCpu';
+import { processes, rssMiB } from './lib/processCpu';
 import { fmt, median } from './lib/stats';
 
 const RUNS = 3;
-
-function processes(): Array<{ pid: number; ppid: number; cmd: string }> {
-  const out: Array<{ pid: number; ppid: number; cmd: string }> = [];
-  for (const e of readdirSync('/proc')) {
-    if (!/^\d+$/.test(e)) continue;
-    try {
-      const stat = readFileSync(`/proc/${e}/stat`, 'utf8');
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      out.push({ pid: Number(e), ppid, cmd: readFileSync(`/proc/${e}/cmdline`, 'utf8').replace(/\0/g, ' ') });
-    } catch {
-      /* gone */
-    }
-  }
-  return out;
-}
 
 function treeRss(root: number, all = processes()): number {
   let total = 0;

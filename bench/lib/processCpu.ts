@@ -45,3 +45,25 @@ export function rssMiB(pid: number): number {
     return NaN;
   }
 }
+
+/** Every process: pid, parent, command line. */
+export function processes(): Array<{ pid: number; ppid: number; cmd: string }> {
+  const out: Array<{ pid: number; ppid: number; cmd: string }> = [];
+  for (const e of readdirSync('/proc')) {
+    if (!/^\d+$/.test(e)) continue;
+    try {
+      const stat = readFileSync(`/proc/${e}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      out.push({ pid: Number(e), ppid, cmd: readFileSync(`/proc/${e}/cmdline`, 'utf8').replace(/\0/g, ' ') });
+    } catch {
+      /* gone */
+    }
+  }
+  return out;
+}
+
+/** The topmost process whose command line holds `marker` (a browser launched with it, say). */
+export function treeRootWith(marker: string, all = processes()): number | null {
+  const marked = all.filter((p) => p.cmd.includes(marker));
+  return marked.find((p) => !marked.some((q) => q.pid === p.ppid))?.pid ?? null;
+}

@@ -15,7 +15,7 @@ import { AudioBroker } from './audioBroker';
 import { HostSound } from './hostSound';
 import { Supervisor } from '../supervisor';
 import { startHostSoundServer, HOST_MIC_FREQUENCY, type HostSoundServer } from '../testing/hostSoundServer';
-import { cageShell, testRoot } from '../testing/realCage';
+import { cageShell, innerPidOf, testRoot } from '../testing/realCage';
 import { rpcClient, type RpcClient } from '../testing/rpcClient';
 import { bwrapCage, twoLevelPolicy } from '../testing/testPolicy';
 import { peak, toneShare, toneWav } from '../testing/tones';
@@ -30,7 +30,7 @@ describe('sound per level (real sound servers, real cages)', () => {
   let host: HostSoundServer;
   let sup: Supervisor;
   let rpc: RpcClient;
-  const shell = (level: 'low' | 'high') => cageShell(sup.cages.get(level)!.cage!.innerPid!, UIDS[level]);
+  const shell = (level: 'low' | 'high') => cageShell(innerPidOf(sup, level), UIDS[level]);
   const home = (level: string) => join(root, 'state', 'cages', level, 'home');
   const view = () => sup.audio.view();
   const levelView = (level: string) => view().levels.find((l) => l.level === level)!;

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parsePolicy } from '../policy/policyLoader';
 import { Supervisor } from '../supervisor';
-import { testRoot } from '../testing/realCage';
+import { innerPidOf, testRoot } from '../testing/realCage';
 import { rpcClient, type RpcClient } from '../testing/rpcClient';
 import { bwrapCage, twoLevelPolicy, vncCage } from '../testing/testPolicy';
 import { waitFor } from '../testing/waitFor';
@@ -54,7 +54,7 @@ describe('journal on a full filesystem', () => {
     expect(copy).toMatchObject({ ok: false, error: { code: 'JOURNAL_UNAVAILABLE', message: expect.stringContaining('ENOSPC') } });
 
     // The cage crashes while nothing can be journaled: its restart still happens, the supervisor stays.
-    const innerPid = sup.cages.get('low')!.cage!.innerPid!;
+    const innerPid = innerPidOf(sup, 'low');
     process.kill(innerPid, 'SIGKILL');
     await waitFor(() => sup.cages.get('low')!.state.status === 'running' && sup.cages.get('low')!.cage?.innerPid !== innerPid, 'low to come back', 20_000);
     expect((await rpc.call('session.describe', {})).ok).toBe(true);

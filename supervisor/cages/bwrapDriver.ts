@@ -74,8 +74,17 @@ export interface BwrapDriverOptions {
   limitPollMs?: number;
   /** A sound server of the cage's own (null: no sound), with a microphone source or not. */
   sound?: { micAllowed: boolean } | null;
+  /** Xvnc's update clock and comparison (the benchmarks compare others); XVNC_UPDATES unless set. */
+  xvncUpdates?: string[];
   log?: (msg: string, fields?: Record<string, unknown>) => void;
 }
+
+/**
+ * How Xvnc paces its updates. It sends what changed on a frame clock: the first tick half a frame
+ * after a change, then one per frame while changes continue (TigerVNC's VNCServerST) — so a typed
+ * glyph waits up to half a frame before it leaves. bench/RESULTS.md (key to glyph) has the figures.
+ */
+export const XVNC_UPDATES = ['-FrameRate', '60'];
 
 /** A cage held at its task limit this many checks in a row is stopped (a fork bomb never ends by itself). */
 const TASK_LIMIT_CHECKS = 5;
@@ -281,6 +290,7 @@ export class BwrapDriver implements CageDriver {
       '-AcceptSetDesktopSize=0',
       '-geometry', `${width}x${height}`, '-depth', '24',
       '-desktop', `cloison-${level}`,
+      ...(this.options.xvncUpdates ?? XVNC_UPDATES),
     ];
     // Start the apps once the window manager owns the screen, so it manages and focuses them.
     const wm = findBinary('openbox')

@@ -11,7 +11,7 @@ import { readHead, verifyJournal } from '../audit/auditJournal';
 import { contentFingerprint, keyPathOf, readJournalKeys } from '../audit/journalKey';
 import { parsePolicy } from '../policy/policyLoader';
 import { Supervisor } from '../supervisor';
-import { cageShell, testRoot, type CageShell } from '../testing/realCage';
+import { cageShell, type CageShell, innerPidOf, testRoot } from '../testing/realCage';
 import { answerAfterReading, rpcClient, type RpcClient } from '../testing/rpcClient';
 import { bwrapCage, twoLevelPolicy } from '../testing/testPolicy';
 
@@ -27,7 +27,7 @@ describe('clipboard broker (real cages)', () => {
   beforeAll(async () => {
     sup = new Supervisor({ policy: parsePolicy(POLICY, 'p.yaml'), policySource: 'p.yaml', policyText: POLICY, stateDir: join(root, 'state'), runDir: join(root, 'run'), rendererDir: null });
     await sup.start();
-    for (const level of ['low', 'high'] as const) sh[level] = cageShell(sup.cages.get(level)!.cage!.innerPid!, UIDS[level]);
+    for (const level of ['low', 'high'] as const) sh[level] = cageShell(innerPidOf(sup, level), UIDS[level]);
     shell = await rpcClient(sup.rpcSocketPath);
   });
   afterAll(async () => {

@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FilesConfirmRequest, TransferResult } from '../../shared/rpc';
 import type { Supervisor } from '../supervisor';
 import { startTestSupervisor, type TestSupervisor } from '../testing/testSupervisor';
-import { cageShell } from '../testing/realCage';
+import { cageShell, innerPidOf } from '../testing/realCage';
 import { answerAfterReading, type RpcClient } from '../testing/rpcClient';
 import { bwrapCage, twoLevelPolicy } from '../testing/testPolicy';
 import { runFileHelper } from './cageFileSandbox';
@@ -29,7 +29,7 @@ describe('file broker: what was confirmed is what crosses', () => {
   const home = (level: string) => t.home(level);
   const incoming = () => join(home('high'), 'Incoming', 'low');
   // The attacker: a shell in low's namespaces, as low's user, in its home.
-  const low = () => (script: string) => cageShell(sup.cages.get('low')!.cage!.innerPid!, LOW_UID)(`cd "$HOME" && ${script}`);
+  const low = () => (script: string) => cageShell(innerPidOf(sup, 'low'), LOW_UID)(`cd "$HOME" && ${script}`);
 
   beforeAll(async () => {
     t = await startTestSupervisor(POLICY);

@@ -10,7 +10,7 @@ import { KEY_LOGGER_APP, KEYCODE, rawKeyPresses } from '../testing/keyLogger';
 import { pressKeys } from '../testing/rfbViewer';
 import type { Supervisor } from '../supervisor';
 import { startTestSupervisor, type TestSupervisor } from '../testing/testSupervisor';
-import { cageShell } from '../testing/realCage';
+import { cageShell, innerPidOf } from '../testing/realCage';
 import { type RpcClient } from '../testing/rpcClient';
 import { bwrapCage, twoLevelPolicy } from '../testing/testPolicy';
 import { waitFor } from '../testing/waitFor';
@@ -47,7 +47,7 @@ describe('a cage that swaps its VNC socket for the other cage\'s', () => {
 
   it('keys typed in the High frame never reach low, and the refusal is journaled', async () => {
     const lowSocket = (sup.driverOf('low') as unknown as { vncSocket: string }).vncSocket;
-    const high = cageShell(sup.cages.get('high')!.cage!.innerPid!, HIGH_UID);
+    const high = cageShell(innerPidOf(sup, 'high'), HIGH_UID);
     const swap = await high(`rm -f /run/cloison/vnc.sock; ln -sf ${lowSocket} /run/cloison/vnc.sock; ls -l /run/cloison/`);
     expect(swap.code).toBe(0); // the attacker's script ran; whether the swap took is what follows
 

@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parsePolicy } from '../policy/policyLoader';
-import { cageShell } from '../testing/realCage';
+import { cageShell, innerPidOf } from '../testing/realCage';
 import { capture, startSiteGateway, type SiteGateway } from '../testing/siteGateway';
 import { startTestSupervisor, type TestSupervisor } from '../testing/testSupervisor';
 import { bwrapCage, twoLevelPolicy } from '../testing/testPolicy';
@@ -34,7 +34,7 @@ describe('a level on WireGuard (real peer, real namespaces)', () => {
   const dir = mkdtempSync(join(tmpdir(), 'cloison-wg-'));
   let site: SiteGateway;
   let t: TestSupervisor;
-  const shell = (level: 'low' | 'high') => cageShell(t.sup.cages.get(level)!.cage!.innerPid!, UIDS[level]);
+  const shell = (level: 'low' | 'high') => cageShell(innerPidOf(t.sup, level), UIDS[level]);
 
   beforeAll(async () => {
     site = await startSiteGateway(dir, SUBNET);
@@ -129,7 +129,7 @@ describe('a WireGuard configuration that is missing or wrong', () => {
       await t.sup.cages.get('high')!.retry();
       await waitFor(() => t.sup.tunnelViews().some((v) => v.level === 'high' && v.state === 'failed'), 'the tunnel to fail', 15_000);
       expect(t.sup.tunnelViews()[0]!.reason).toMatch(/cannot read the WireGuard configuration .* no route at all/);
-      const high = cageShell(t.sup.cages.get('high')!.cage!.innerPid!, 62873);
+      const high = cageShell(innerPidOf(t.sup, 'high'), 62873);
       expect((await high('cat /proc/net/dev | tail -n +3 | cut -d: -f1')).stdout.trim()).toBe('lo');
       expect((await high('ip route 2>/dev/null; cat /proc/net/route | tail -n +2')).stdout.trim()).toBe('');
     } finally {

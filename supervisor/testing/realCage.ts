@@ -12,7 +12,6 @@ import { BwrapDriver, bwrapCagePaths, type BwrapCagePaths } from '../cages/bwrap
 import { TEST_CAGE_LIMITS } from './testPolicy';
 import { runInCage } from '../training/cageCommands';
 
-
 export interface RealCage {
   level: string;
   uid: number;
@@ -29,6 +28,14 @@ export type CageShell = (script: string, timeoutMs?: number) => Promise<{ stdout
 /** Runs `sh -c script` in a running cage's namespaces as its user, with no capability. */
 export function cageShell(innerPid: number, uid: number): CageShell {
   return (script, timeoutMs = 10_000) => runInCage({ innerPid, uid }, script, undefined, timeoutMs);
+}
+
+/** A supervisor's running cage's init pid — or an error saying what state the cage is in, and why. */
+export function innerPidOf(sup: { cages: Map<string, { cage: RunningCage | null; state: { status: string; detail?: string } }> }, level: string): number {
+  const lifecycle = sup.cages.get(level);
+  const pid = lifecycle?.cage?.innerPid;
+  if (!pid) throw new Error(`cage "${level}" is not running: ${lifecycle ? `${lifecycle.state.status}${lifecycle.state.detail ? ` (${lifecycle.state.detail})` : ''}` : 'no such level'}`);
+  return pid;
 }
 
 let nextUid = 62000 + (process.pid % 1000) * 4;

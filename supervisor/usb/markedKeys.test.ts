@@ -15,7 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parsePolicy } from '../policy/policyLoader';
 import { Supervisor } from '../supervisor';
 import { LoopKeys } from '../testing/loopKeys';
-import { cageShell, testRoot, type CageShell } from '../testing/realCage';
+import { cageShell, type CageShell, innerPidOf, testRoot } from '../testing/realCage';
 import { answerAfterReading, rpcClient, type RpcClient } from '../testing/rpcClient';
 import { bwrapCage, twoLevelPolicy } from '../testing/testPolicy';
 import { runProbe } from './filesystemProbe';
@@ -47,8 +47,8 @@ describe('marked USB keys (real loop devices, real cages)', () => {
     sup = new Supervisor({ policy: parsePolicy(policyText, 'p.yaml'), policySource: 'p.yaml', policyText, stateDir: join(root, 'state'), runDir: join(root, 'run'), rendererDir: null, deviceScanMs: 150 });
     await sup.start();
     rpc = await rpcClient(sup.rpcSocketPath);
-    low = cageShell(sup.cages.get('low')!.cage!.innerPid!, LOW_UID);
-    high = cageShell(sup.cages.get('high')!.cage!.innerPid!, HIGH_UID);
+    low = cageShell(innerPidOf(sup, 'low'), LOW_UID);
+    high = cageShell(innerPidOf(sup, 'high'), HIGH_UID);
     station = loadOrCreateStationKeys(join(root, 'state', 'usb-mark.key'));
   }, 60_000);
   afterAll(async () => {

@@ -11,7 +11,7 @@ import { parsePolicy } from '../policy/policyLoader';
 import { Supervisor } from '../supervisor';
 import { kernelHasFilesystem, LoopKeys } from '../testing/loopKeys';
 import { skipWithReason } from '../testing/skipWithReason';
-import { cageShell, testRoot, type CageShell } from '../testing/realCage';
+import { cageShell, type CageShell, innerPidOf, testRoot } from '../testing/realCage';
 import { rpcClient, type RpcClient } from '../testing/rpcClient';
 import { bwrapCage, twoLevelPolicy } from '../testing/testPolicy';
 import { mountPointsUnder } from './mediaMounts';
@@ -41,8 +41,8 @@ describe('USB storage assignment (real loop devices, real cages)', () => {
     sup = new Supervisor({ policy: parsePolicy(policyText, 'p.yaml'), policySource: 'p.yaml', policyText, stateDir: join(root, 'state'), runDir: join(root, 'run'), rendererDir: null, deviceScanMs: 150 });
     await sup.start();
     rpc = await rpcClient(sup.rpcSocketPath);
-    low = cageShell(sup.cages.get('low')!.cage!.innerPid!, LOW_UID);
-    high = cageShell(sup.cages.get('high')!.cage!.innerPid!, HIGH_UID);
+    low = cageShell(innerPidOf(sup, 'low'), LOW_UID);
+    high = cageShell(innerPidOf(sup, 'high'), HIGH_UID);
   }, 60_000);
   afterAll(async () => {
     rpc?.close();
