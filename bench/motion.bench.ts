@@ -12,8 +12,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { chromium } from '@playwright/test';
+import { XVNC_UPDATES } from '../supervisor/cages/bwrapDriver';
 import { probeRfb } from '../supervisor/cages/rfbProbe';
-import { cpuSecondsOfTree, processes, treeRootWith } from './lib/processCpu';
+import { cpuSecondsByProcess, cpuSecondsOfTree, processes, treeRootWith } from './lib/processCpu';
 import { fmt, median } from './lib/stats';
 
 const GEOMETRY = { width: 1024, height: 640 };
@@ -26,12 +27,13 @@ export interface MotionFigures {
   cpuMsPerFrame: number[];
   /** Xvnc's CPU milliseconds per frame sent to this viewer. */
   serverCpuMsPerFrame: number[];
+  /** Viewer-side CPU milliseconds per frame by process, each run. */
+  perFrame: Array<Record<string, number>>;
 }
 
 /** Xvnc with the moving screen, its log read for "Framebuffer updates: N" at each viewer's leaving. */
 class MovingCage {
   private readonly updateCounts: number[] = [];
-  private waiting: ((n: number) => void) | null = null;
   private constructor(
     readonly socket: string,
     readonly xvnc: ChildProcess,
@@ -41,14 +43,12 @@ class MovingCage {
       const m = /Framebuffer updates: (\d+)/.exec(line);
       if (!m) return;
       this.updateCounts.push(Number(m[1]));
-      this.waiting?.(Number(m[1]));
-      this.waiting = null;
     });
   }
 
-  static async start(dir: string): Promise<MovingCage> {
+  static async start(dir: string, xvncUpdates: string[]): Promise<MovingCage> {
     const socket = join(dir, 'vnc.sock');
-    const xvnc = spawn('Xvnc', ['-displayfd', '3', '-rfbunixpath', socket, '-rfbport', '-1', '-SecurityTypes', 'None', '-nolisten', 'tcp', '-geometry', `${GEOMETRY.width}x${GEOMETRY.height}`, '-depth', '24', '-AlwaysShared'], {
+    const xvnc = spawn('Xvnc', ['-displayfd', '3', '-rfbunixpath', socket, '-rfbport', '-1', '-SecurityTypes', 'None', '-nolisten', 'tcp', '-geometry', `${GEOMETRY.width}x${GEOMETRY.height}`, '-depth', '24', '-AlwaysShared', ...xvncUpdates], {
       stdio: ['ignore', 'ignore', 'pipe', 'pipe'],
     });
     const display = await new Promise<string>((resolve) => createInterface({ input: xvnc.stdio[3] as NodeJS.ReadableStream }).once('line', (n) => resolve(`:${n.trim()}`)));
@@ -68,9 +68,18 @@ class MovingCage {
     return new MovingCage(socket, xvnc, terminal);
   }
 
-  /** The update count Xvnc logs when the current viewer leaves. */
-  nextCount(): Promise<number> {
-    return new Promise((resolve) => (this.waiting = resolve));
+  /** How many counts Xvnc has logged so far (each viewer's, when it leaves). */
+  get logged(): number {
+    return this.updateCounts.length;
+  }
+
+  /**
+   * The update count of a viewer that connected after `from` counts and left after `before`: the
+   * largest logged since `from` (the supervisor's own endpoint probes also connect, and get none).
+   */
+  async countSince(from: number, before: number): Promise<number> {
+    while (this.updateCounts.length <= before) await new Promise((r) => setTimeout(r, 50));
+    return Math.max(...this.updateCounts.slice(from));
   }
 
   cpuSeconds(): number {
@@ -88,22 +97,28 @@ interface Sample {
   fps: number;
   cpuMsPerFrame: number;
   serverCpuMsPerFrame: number;
+  /** Viewer-side CPU milliseconds per frame, process by process. */
+  perFrame: Record<string, number>;
 }
 
 /** One viewing: `viewerCpu` read as the viewer connects and as it leaves, Xvnc's count of what it sent. */
-async function view(cage: MovingCage, open: () => Promise<{ cpu: () => number; close: () => Promise<void> }>): Promise<Sample> {
-  const counted = cage.nextCount();
+async function view(cage: MovingCage, open: () => Promise<{ cpu: () => number; breakdown?: () => Record<string, number>; close: () => Promise<void> }>): Promise<Sample> {
+  const from = cage.logged;
   const viewer = await open();
   const t0 = Date.now();
   const cpu0 = viewer.cpu();
+  const parts0 = viewer.breakdown?.() ?? {};
   const server0 = cage.cpuSeconds();
   await new Promise((r) => setTimeout(r, SECONDS * 1000));
   const cpu = viewer.cpu() - cpu0;
+  const parts = Object.fromEntries(Object.entries(viewer.breakdown?.() ?? {}).map(([k, v]) => [k, v - (parts0[k] ?? 0)]));
   const server = cage.cpuSeconds() - server0;
+  const before = cage.logged;
   await viewer.close();
   const seconds = (Date.now() - t0) / 1000;
-  const frames = await counted;
-  return { fps: frames / seconds, cpuMsPerFrame: (cpu * 1000) / frames, serverCpuMsPerFrame: (server * 1000) / frames };
+  const frames = await cage.countSince(from, before);
+  const perFrame = Object.fromEntries(Object.entries(parts).map(([k, v]) => [k, (v * 1000) / frames]));
+  return { fps: frames / seconds, cpuMsPerFrame: (cpu * 1000) / frames, serverCpuMsPerFrame: (server * 1000) / frames, perFrame };
 }
 
 /** The real shell's supervisor (`npm start -- --no-window`) on a policy whose one level is the moving cage. */
@@ -130,14 +145,15 @@ async function startShell(dir: string, socket: string): Promise<{ url: string; s
   };
 }
 
-export async function runMotionBench(log: (s: string) => void): Promise<{ shell: MotionFigures; vncviewer: MotionFigures }> {
+export async function runMotionBench(log: (s: string) => void, options: { xvncUpdates?: string[] } = {}): Promise<{ shell: MotionFigures; vncviewer: MotionFigures }> {
   const dir = mkdtempSync(join(tmpdir(), 'cloison-motion-'));
-  const cage = await MovingCage.start(dir);
-  const result = { shell: { fps: [], cpuMsPerFrame: [], serverCpuMsPerFrame: [] } as MotionFigures, vncviewer: { fps: [], cpuMsPerFrame: [], serverCpuMsPerFrame: [] } as MotionFigures };
+  const cage = await MovingCage.start(dir, options.xvncUpdates ?? XVNC_UPDATES);
+  const result = { shell: { fps: [], cpuMsPerFrame: [], serverCpuMsPerFrame: [], perFrame: [] } as MotionFigures, vncviewer: { fps: [], cpuMsPerFrame: [], serverCpuMsPerFrame: [], perFrame: [] } as MotionFigures };
   const add = (into: MotionFigures, s: Sample) => {
     into.fps.push(s.fps);
     into.cpuMsPerFrame.push(s.cpuMsPerFrame);
     into.serverCpuMsPerFrame.push(s.serverCpuMsPerFrame);
+    into.perFrame.push(s.perFrame);
   };
   try {
     for (let run = 0; run < RUNS; run++) {
@@ -152,7 +168,11 @@ export async function runMotionBench(log: (s: string) => void): Promise<{ shell:
             const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
             await page.goto(shell.url);
             await page.locator('[data-testid=cage-frame-low][data-viewer=connected]').waitFor({ timeout: 30_000 });
-            return { cpu: () => cpuSecondsOfTree(treeRootWith(marker)!) + cpuSecondsOfTree(shell.supervisorPid), close: () => page.close() };
+            return {
+              cpu: () => cpuSecondsOfTree(treeRootWith(marker)!) + cpuSecondsOfTree(shell.supervisorPid),
+              breakdown: () => ({ supervisor: cpuSecondsOfTree(shell.supervisorPid), ...cpuSecondsByProcess(treeRootWith(marker)!) }),
+              close: () => page.close(),
+            };
           }),
         );
       } finally {
@@ -162,8 +182,8 @@ export async function runMotionBench(log: (s: string) => void): Promise<{ shell:
       add(
         result.vncviewer,
         await view(cage, async () => {
+          // Timed from its start: its connection and first frames are inside the measured time.
           const viewer = spawn('vncviewer', ['-Shared', '-RemoteResize=0', cage.socket], { stdio: 'ignore' });
-          await new Promise((r) => setTimeout(r, 1000)); // connected and drawing
           return {
             cpu: () => cpuSecondsOfTree(viewer.pid!),
             close: async () => {
@@ -180,6 +200,8 @@ export async function runMotionBench(log: (s: string) => void): Promise<{ shell:
   }
   for (const [name, f] of Object.entries(result)) {
     log(`  ${name}: ${fmt(median(f.fps), 1)} frames/s (runs ${f.fps.map((v) => fmt(v, 1)).join(', ')}), viewer CPU ${fmt(median(f.cpuMsPerFrame))} ms per frame, Xvnc ${fmt(median(f.serverCpuMsPerFrame))} ms per frame`);
+    const parts = f.perFrame.at(-1) ?? {};
+    if (Object.keys(parts).length) log(`    last run, ms per frame: ${Object.entries(parts).map(([k, v]) => `${k} ${fmt(v)}`).join(', ')}`);
   }
   return result;
 }

@@ -6,6 +6,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { fmt, median } from './lib/stats';
 import { runGatewayBench } from './gateway.bench';
+import { runGatewayColdBench } from './gatewayCold.bench';
 import { runLevelSwitchBench } from './levelSwitch.bench';
 import { runFileBrokerBench } from './fileBroker.bench';
 import { runStartupBench } from './startup.bench';
@@ -31,6 +32,11 @@ const BENCHES: Record<string, () => Promise<{ result: unknown; ratios: Record<st
       },
     };
   },
+  'gateway-cold': async () => {
+    const r = await runGatewayColdBench((s) => console.log(s));
+    const p99 = (name: string) => median(r.starts[name]!.map((s) => s.p99));
+    return { result: r, ratios: { 'cold added p99 cloison/websockify (≤ 2.0)': p99('cloison') / p99('websockify') } };
+  },
   'file-broker': async () => {
     const r = await runFileBrokerBench((s) => console.log(s));
     return { result: r, ratios: { 'file broker / (cp + sha256sum) throughput (≥ 0.8)': median(r.broker) / median(r.reference) } };
@@ -51,7 +57,8 @@ const BENCHES: Record<string, () => Promise<{ result: unknown; ratios: Record<st
     };
   },
   motion: async () => {
-    const r = await runMotionBench((s) => console.log(s));
+    const at = process.argv.indexOf('--xvnc');
+    const r = await runMotionBench((s) => console.log(s), at > 0 ? { xvncUpdates: process.argv[at + 1]!.split(' ') } : {});
     return {
       result: r,
       ratios: {
@@ -77,7 +84,7 @@ const BENCHES: Record<string, () => Promise<{ result: unknown; ratios: Record<st
   },
 };
 
-const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));
+const wanted = process.argv.slice(2).filter((a, i, all) => !a.startsWith('-') && all[i - 1] !== '--xvnc');
 const names = wanted.length ? wanted : Object.keys(BENCHES);
 mkdirSync('bench/results', { recursive: true });
 const machine = { cores: cpus().length, cpu: cpus()[0]?.model, memoryGiB: Math.round(totalmem() / 2 ** 30) };

@@ -10,7 +10,7 @@
 //   npm start [-- --policy FILE] [-- --no-window] [-- --kiosk] [-- --shell-user NAME]
 //             [-- --training SCENARIO.yaml [--trainee NAME] [--report-dir DIR]]
 import { spawn, spawnSync } from 'node:child_process';
-import { chownSync, copyFileSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chownSync, copyFileSync, existsSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -109,59 +109,71 @@ supervisor.on('exit', (code) => {
   stopAll(code ?? 1);
 });
 
-const ready = await new Promise((resolve) => {
-  const lines = createInterface({ input: supervisor.stdout });
-  lines.once('line', (line) => {
-    try {
-      resolve(JSON.parse(line));
-    } catch {
-      resolve(null);
-    }
-  });
-});
-if (!ready?.ready) {
+// The browser window opens at once, on a page that waits for the supervisor; it is sent on as
+// soon as the supervisor listens — the shell loads while the cages start.
+const browserWindow = electron.path || values['no-window'] ? null : openBrowserWindow();
+const lines = createInterface({ input: supervisor.stdout });
+const first = await new Promise((resolve) => lines.once('line', resolve));
+let listening = null;
+try {
+  listening = JSON.parse(first);
+} catch {
+  /* not the supervisor's line */
+}
+if (!listening?.listening) {
   say('supervisor did not start');
   stopAll(1);
 } else {
-  for (const cage of ready.cages) say(`cage ${cage.level}: ${cage.status}${cage.detail ? ` (${cage.detail})` : ''}`);
-  openWindow(ready);
+  if (values['no-window']) say(`no window: the shell is at ${listening.url} (one shell, once)`);
+  else if (electron.path) openElectron(listening);
+  else browserWindow?.go(listening.url);
+  lines.once('line', (line) => {
+    try {
+      for (const cage of JSON.parse(line).cages) say(`cage ${cage.level}: ${cage.status}${cage.detail ? ` (${cage.detail})` : ''}`);
+    } catch {
+      /* the cages' statuses are also in the shell */
+    }
+  });
 }
 
-function openWindow(ready) {
-  if (values['no-window']) {
-    say(`no window: the shell is at ${ready.url} (one shell, once)`);
-    return;
-  }
-  if (electron.path) {
-    say('host: Electron');
-    const child = spawn(electron.path, [join(root, 'out/electron/main.cjs')], {
-      stdio: 'inherit',
-      env: { ...process.env, CLOISON_RPC_SOCKET: ready.rpcSocket, CLOISON_GATEWAY_ORIGIN: ready.origin, CLOISON_KIOSK: values.kiosk ? '1' : '0' },
-    });
-    children.add(child);
-    child.on('exit', () => stopAll(0));
-    return;
-  }
+function openElectron(ready) {
+  say('host: Electron');
+  const child = spawn(electron.path, [join(root, 'out/electron/main.cjs')], {
+    stdio: 'inherit',
+    env: { ...process.env, CLOISON_RPC_SOCKET: ready.rpcSocket, CLOISON_GATEWAY_ORIGIN: ready.origin, CLOISON_KIOSK: values.kiosk ? '1' : '0' },
+  });
+  children.add(child);
+  child.on('exit', () => stopAll(0));
+}
+
+/**
+ * Chromium --app on a launch file only its user can read: first a page that reloads itself until
+ * the address is there, then (go) the redirect to the address with its single-use secret. Null,
+ * having said why, when there is no Chromium, no display, or no user to run it as.
+ */
+function openBrowserWindow() {
   say(`host: browser (Chromium --app), because ${electron.reason}`);
   const chromium = ['/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome'].find((p) => existsSync(p));
-  if (!chromium) {
-    say(`no Chromium found (install chromium): open ${ready.url} in a Chromium-based browser`);
-    return;
-  }
-  if (!process.env.DISPLAY && !process.env.WAYLAND_DISPLAY) {
-    say(`no display to open a window on: open ${ready.url} from a desktop session, or use --no-window`);
-    return;
-  }
+  const later = (why) => ({ go: (url) => say(`${why}: open ${url}`) });
+  if (!chromium) return later('no Chromium found (install chromium)');
+  if (!process.env.DISPLAY && !process.env.WAYLAND_DISPLAY) return later('no display to open a window on (open the address from a desktop session, or use --no-window)');
   const user = shellUser();
   if (user.refusal) {
     say(user.refusal);
     stopAll(1);
-    return;
+    return null;
   }
   // The profile, the launch file and the display's cookie belong to the user Chromium runs as.
   const profile = mkdtempSync(join(tmpdir(), 'cloison-shell-'));
   const launchFile = join(profile, 'launch.html');
-  writeFileSync(launchFile, `<!doctype html><meta http-equiv="refresh" content="0;url=${ready.url}${values.kiosk ? '&kiosk=1' : ''}"><title>Cloison</title>\n`, { mode: 0o600 });
+  const writeLaunch = (html) => {
+    // Whole or not at all: Chromium may read it at any moment.
+    const next = join(profile, 'launch.next');
+    writeFileSync(next, html, { mode: 0o600 });
+    if (process.getuid?.() === 0) chownSync(next, user.uid, user.gid);
+    renameSync(next, launchFile);
+  };
+  writeLaunch('<!doctype html><meta charset="utf-8"><meta http-equiv="refresh" content="0.2"><title>Cloison</title><body style="background:#222;color:#ddd;font:20px sans-serif;display:grid;place-items:center;height:100vh;margin:0">Cloison démarre…\n');
   const env = { HOME: user.home, USER: user.name, LOGNAME: user.name, PATH: '/usr/bin:/bin', LANG: process.env.LANG ?? 'C.UTF-8' };
   for (const key of ['DISPLAY', 'WAYLAND_DISPLAY', 'XDG_RUNTIME_DIR']) if (process.env[key]) env[key] = process.env[key];
   if (process.env.XAUTHORITY && existsSync(process.env.XAUTHORITY)) {
@@ -169,7 +181,7 @@ function openWindow(ready) {
     env.XAUTHORITY = join(profile, 'Xauthority');
   }
   if (process.getuid?.() === 0) {
-    for (const path of [profile, launchFile, ...(env.XAUTHORITY ? [env.XAUTHORITY] : [])]) chownSync(path, user.uid, user.gid);
+    for (const path of [profile, ...(env.XAUTHORITY ? [env.XAUTHORITY] : [])]) chownSync(path, user.uid, user.gid);
   }
   cleanups.push(() => rmSync(profile, { recursive: true, force: true }));
   const args = [
@@ -185,6 +197,7 @@ function openWindow(ready) {
   const child = spawn(argv[0], argv.slice(1), { stdio: 'ignore', env });
   children.add(child);
   child.on('exit', () => stopAll(0));
+  return { go: (url) => writeLaunch(`<!doctype html><meta http-equiv="refresh" content="0;url=${url}${values.kiosk ? '&kiosk=1' : ''}"><title>Cloison</title>\n`) };
 }
 
 /** Who Chromium runs as: never root (its sandbox would be off, and it decodes what cages send). */

@@ -24,7 +24,7 @@ describe('npm start', () => {
     let out = '';
     child.stdout.on('data', (d) => (out += d.toString()));
     const deadline = Date.now() + 30_000;
-    while (!/the shell is at/.test(out) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    while (!(/the shell is at/.test(out) && /cage high:/.test(out)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
     expect(out).toMatch(/cage low: running/);
     expect(out).toMatch(/cage high: running/);
     expect(out).toMatch(/no window: the shell is at http:\/\/127\.0\.0\.1:\d+\/#launch=[A-Za-z0-9_-]{32}/);

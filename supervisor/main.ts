@@ -1,6 +1,7 @@
 /**
  * Supervisor entry point: parses the command line, loads the policy (refusing a bad one before
- * anything starts), starts the supervisor and prints one JSON "ready" line on stdout.
+ * anything starts), starts the supervisor and prints two JSON lines on stdout: "listening" (a shell
+ * may connect) and "ready" (every cage started or failed).
  *
  *   cloison-supervisor [--policy FILE] [--state-dir DIR] [--run-dir DIR] [--port N] [--renderer DIR]
  *                      [--admin-group NAME] [--shell-group NAME] [--forward-journal auto|journald|syslog|syslog:PATH|none]
@@ -133,8 +134,23 @@ async function main(): Promise<void> {
     });
   });
 
+  const host = () => supervisor.browserHost;
+  // Two lines on stdout: "listening" as soon as a shell can connect (npm start opens its window
+  // then, while the cages start), and "ready" once every cage has started or failed.
+  // A launch address opens the desktops: printed only when asked for (npm start, --no-window,
+  // the tests), never by the unit, whose stdout is the system journal.
+  const announce = (state: 'listening' | 'ready', launch: { url: string } | null) =>
+    process.stdout.write(
+      JSON.stringify({
+        [state]: true,
+        url: launch?.url ?? null,
+        origin: host()?.origin ?? null,
+        rpcSocket: supervisor.rpcSocketPath,
+        cages: [...supervisor.cages.values()].map((c) => c.state),
+      }) + '\n',
+    );
   try {
-    await supervisor.start();
+    await supervisor.start({ onListening: () => announce('listening', values['print-launch-url'] ? supervisor.launchUrl() : null) });
   } catch (err) {
     if (err instanceof TrainingRefused || err instanceof PolicyError) {
       process.stderr.write(`cloison: training refused, nothing started:\n${err.message}\n`);
@@ -143,19 +159,7 @@ async function main(): Promise<void> {
     }
     throw err;
   }
-  const host = supervisor.browserHost;
-  // A launch address opens the desktops: printed only when asked for (npm start, --no-window,
-  // the tests), never by the unit, whose stdout is the system journal.
-  const launch = values['print-launch-url'] ? supervisor.launchUrl() : null;
-  process.stdout.write(
-    JSON.stringify({
-      ready: true,
-      url: launch?.url ?? null,
-      origin: host?.origin ?? null,
-      rpcSocket: supervisor.rpcSocketPath,
-      cages: [...supervisor.cages.values()].map((c) => c.state),
-    }) + '\n',
-  );
+  announce('ready', null);
 }
 
 /**

@@ -8,13 +8,13 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { adminCall } from './cli/adminClient';
 import { rpcClient } from './testing/rpcClient';
 import { testRoot } from './testing/realCage';
 import { bwrapCage, twoLevelPolicy } from './testing/testPolicy';
+import { supervisorReady } from './testing/waitFor';
 
 const run = promisify(execFile);
 const LOW_UID = 62851;
@@ -70,7 +70,7 @@ describe('policy reload and the admin socket (deployed layout)', () => {
   beforeAll(async () => {
     writeFileSync(policyFile, good);
     sup = spawn(process.execPath, ['out/supervisor/main.js', '--policy', policyFile, '--state-dir', join(root, 's'), '--run-dir', runDir, '--admin-group', 'adm', '--shell-group', 'staff'], { stdio: ['ignore', 'pipe', 'ignore'] });
-    await new Promise((r) => createInterface({ input: sup.stdout! }).once('line', r));
+    await supervisorReady(sup.stdout!);
   }, 60_000);
   afterAll(async () => {
     sup.kill('SIGTERM');

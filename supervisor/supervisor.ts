@@ -524,7 +524,11 @@ export class Supervisor {
     return this.drivers.get(level);
   }
 
-  async start(): Promise<void> {
+  /**
+   * Starts everything. `onListening` is called as soon as the shell can connect — before the cages
+   * have started, so the shell loads while they do (each cage's status reaches it as it changes).
+   */
+  async start(options: { onListening?: () => void } = {}): Promise<void> {
     const policy = this.policy;
     this.journal.append('policy.load', 'supervisor', {
       source: this.options.policySource,
@@ -554,6 +558,7 @@ export class Supervisor {
       ...(this.options.extraOrigins ? { extraOrigins: this.options.extraOrigins } : {}),
       ...(this.options.log ? { log: this.options.log } : {}),
     });
+    options.onListening?.();
     // The shared media root must exist before any cage binds its folder of it.
     const mediaReady = await this.mediaMounts.prepare(policy.levels.map((l) => l.id)).then(
       () => true,

@@ -67,3 +67,22 @@ export function treeRootWith(marker: string, all = processes()): number | null {
   const marked = all.filter((p) => p.cmd.includes(marker));
   return marked.find((p) => !marked.some((q) => q.pid === p.ppid))?.pid ?? null;
 }
+
+/** CPU seconds of each process of a tree, keyed by its name (Chromium's by process type). */
+export function cpuSecondsByProcess(root: number): Record<string, number> {
+  const all = processes();
+  const out: Record<string, number> = {};
+  const stack = [root];
+  while (stack.length) {
+    const pid = stack.pop()!;
+    const p = all.find((q) => q.pid === pid);
+    const s = statOf(pid);
+    if (p && s) {
+      const type = /--type=(\S+)/.exec(p.cmd)?.[1];
+      const name = `${p.cmd.split(' ')[0]!.replace(/^.*\//, '')}${type ? ` ${type}` : ''}`;
+      out[name] = (out[name] ?? 0) + s.ticks / TICKS_PER_SECOND;
+    }
+    for (const q of all) if (q.ppid === pid) stack.push(q.pid);
+  }
+  return out;
+}

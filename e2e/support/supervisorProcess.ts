@@ -52,11 +52,16 @@ export async function startSupervisor(policyYaml: string, options: StartOptions 
   );
   let stderr = '';
   child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
+  // "listening" carries the launch address; tests go on at "ready", once the cages have started.
   const ready = await new Promise<{ url: string; origin: string; rpcSocket: string }>((res, rej) => {
     const timer = setTimeout(() => rej(new Error(`supervisor not ready: ${stderr}`)), 30_000);
-    createInterface({ input: child.stdout! }).once('line', (line) => {
+    let url = '';
+    createInterface({ input: child.stdout! }).on('line', (line) => {
+      const said = JSON.parse(line) as { listening?: boolean; ready?: boolean; url: string; origin: string; rpcSocket: string };
+      if (said.listening) url = said.url;
+      if (!said.ready) return;
       clearTimeout(timer);
-      res(JSON.parse(line));
+      res({ ...said, url });
     });
     child.once('exit', (code) => rej(new Error(`supervisor exited ${code}: ${stderr}`)));
   });

@@ -14,6 +14,7 @@ import { skipWithReason } from '../testing/skipWithReason';
 import { twoLevelPolicy, vncCage } from '../testing/testPolicy';
 import { FileAuditJournal } from './auditJournal';
 import { JournalForwarder, SD_ID } from './journalForwarder';
+import { supervisorReady } from '../testing/waitFor';
 
 /** A syslog socket of our own: collects what logger sends, one message per line. */
 function syslogReceiver(path: string): Promise<{ messages: string[]; server: Server }> {
@@ -87,7 +88,7 @@ describe('journal forwarding to syslog', () => {
     const { writeFileSync } = await import('node:fs');
     writeFileSync(policy, twoLevelPolicy({ low: vncCage(join(root, 'none-low.sock')), high: vncCage(join(root, 'none-high.sock')) }));
     const sup = spawn(process.execPath, ['out/supervisor/main.js', '--policy', policy, '--state-dir', join(root, 's'), '--run-dir', join(root, 'r'), '--forward-journal', `syslog:${socket}`], { stdio: ['ignore', 'pipe', 'ignore'] });
-    await new Promise((r) => createInterface({ input: sup.stdout! }).once('line', r));
+    await supervisorReady(sup.stdout!);
     await until(() => messages.some((m) => m.includes('kind="policy.load"')) && messages.some((m) => m.includes('kind="cage.crashed"')));
     sup.kill('SIGTERM');
     await new Promise((r) => sup.once('exit', r));

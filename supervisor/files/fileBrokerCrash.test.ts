@@ -6,11 +6,11 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { chmodSync, existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { describe, expect, it } from 'vitest';
 import type { FilesConfirmRequest } from '../../shared/rpc';
 import { testRoot } from '../testing/realCage';
 import { answerAfterReading, rpcClient } from '../testing/rpcClient';
+import { supervisorReady } from '../testing/waitFor';
 
 const POLICY = `version: 1
 levels:
@@ -25,7 +25,7 @@ async function startSupervisor(root: string): Promise<ChildProcess> {
     stdio: ['ignore', 'pipe', 'ignore'],
     env: { ...process.env, CLOISON_LOG_LEVEL: 'warn' },
   });
-  await new Promise((r) => createInterface({ input: child.stdout! }).once('line', r));
+  await supervisorReady(child.stdout!);
   return child;
 }
 

@@ -1,0 +1,65 @@
+/**
+ * The gateway's first moments: added round-trip latency of the first 2,000 small messages (a
+ * 6-byte PointerEvent echoed by a synthetic endpoint) on a proxy process started just before —
+ * Cloison's gateway as the supervisor runs it, and websockify, each started afresh several times
+ * (one cold start is one sample: its p99 is set by a handful of messages). Goal: the gateway's cold
+ * p99 ≤ 2× websockify's.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { handshake, socketLink, wsLink, type ByteLink } from '../supervisor/testing/rfbViewer';
+import { startCloisonGateway, startWebsockify, type Proxy } from './lib/proxies';
+import { fmt, median, percentile } from './lib/stats';
+import { startSyntheticSource } from './lib/syntheticRfbSource';
+
+const STARTS = 7;
+const ROUND_TRIPS = 2000;
+
+async function roundTrips(link: ByteLink, count: number): Promise<number[]> {
+  const pointer = Buffer.from([5, 0, 0, 10, 0, 10]);
+  const times: number[] = [];
+  for (let i = 0; i < count; i++) {
+    const t0 = process.hrtime.bigint();
+    link.send(pointer);
+    await link.receive(6);
+    times.push(Number(process.hrtime.bigint() - t0) / 1e3); // µs
+  }
+  return times;
+}
+
+export interface ColdResult {
+  /** Per start: added p50 and p99 over the direct socket, µs. */
+  starts: Record<string, Array<{ p50: number; p99: number }>>;
+}
+
+export async function runGatewayColdBench(log: (s: string) => void): Promise<ColdResult> {
+  const dir = mkdtempSync(join(tmpdir(), 'cloison-cold-'));
+  const echoSock = join(dir, 'echo.sock');
+  const echo = await startSyntheticSource(echoSock, { kind: 'echo' });
+  const result: ColdResult = { starts: { cloison: [], websockify: [] } };
+  try {
+    for (let i = 0; i < STARTS; i++) {
+      for (const start of i % 2 ? [startWebsockify, startCloisonGateway] : [startCloisonGateway, startWebsockify]) {
+        const direct = await socketLink(echoSock);
+        await handshake(direct);
+        const base = await roundTrips(direct, ROUND_TRIPS);
+        direct.close();
+        const proxy: Proxy = await start(echoSock);
+        const link = await wsLink(await proxy.url());
+        await handshake(link);
+        const t = await roundTrips(link, ROUND_TRIPS);
+        link.close();
+        await proxy.stop();
+        result.starts[proxy.name]!.push({ p50: median(t) - median(base), p99: percentile(t, 99) - percentile(base, 99) });
+      }
+    }
+  } finally {
+    echo.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+  for (const [name, starts] of Object.entries(result.starts)) {
+    log(`  ${name}, first ${ROUND_TRIPS} round trips after its start (${STARTS} starts): added p50 median +${fmt(median(starts.map((s) => s.p50)), 0)} µs, p99 median +${fmt(median(starts.map((s) => s.p99)), 0)} µs (each start: ${starts.map((s) => fmt(s.p99, 0)).join(', ')})`);
+  }
+  return result;
+}
