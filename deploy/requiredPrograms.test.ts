@@ -36,6 +36,7 @@ const TEST_PACKAGE_OF: Record<string, string> = {
   chpasswd: 'passwd',
   'dbus-daemon': 'dbus-daemon',
   tcpdump: 'tcpdump',
+  vncviewer: 'tigervnc-viewer',
   sysctl: 'procps',
   npm: 'nodejs',
   npx: 'nodejs',

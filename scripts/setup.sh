@@ -23,9 +23,10 @@ PACKAGES=(
   # a sound server in each cage, and the relay's own clients of the host's
   pulseaudio pulseaudio-utils
   # used by the tests and benchmarks only: the fleet example's syntax check, the units' check,
-  # process listings, the gateway benchmark's reference (websockify), the test accounts (passwd)
-  # and a private system bus for logind (dbus-daemon)
-  ansible-core procps websockify passwd dbus-daemon tcpdump
+  # process listings, the gateway benchmark's reference (websockify), the test accounts (passwd),
+  # a private system bus for logind (dbus-daemon), the motion benchmark's reference (TigerVNC's
+  # vncviewer) and the key-to-glyph floor's X client (python3-xlib)
+  ansible-core procps websockify passwd dbus-daemon tcpdump tigervnc-viewer python3-xlib
 )
 
 if [ "$(id -u)" -ne 0 ]; then

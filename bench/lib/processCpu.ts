@@ -86,3 +86,8 @@ export function cpuSecondsByProcess(root: number): Record<string, number> {
   }
   return out;
 }
+
+/** CPU seconds of one process (not its children), 0 once it is gone. */
+export function cpuSecondsOf(pid: number): number {
+  return (statOf(pid)?.ticks ?? 0) / TICKS_PER_SECOND;
+}

@@ -4,6 +4,7 @@
  * a cage wrote is still there at its next start.
  */
 import { chownSync, existsSync, lstatSync, mkdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { isMountPoint } from './cageMounts';
@@ -42,6 +43,17 @@ describe('cage filesystems', () => {
     cages.push(again);
     expect((await again.sh('cat $HOME/after.txt $HOME/Documents/notes.txt')).stdout).toBe('kept\nwritten before the upgrade\n');
     expect(readFileSync(join(home, 'after.txt'), 'utf8')).toBe('kept\n');
+  });
+
+  it('a loop device left write-protected (a read-only USB key was on it) still gives a writable home', async () => {
+    // The kernel keeps a loop device's read-only flag after detach; `mount -o loop` then mounts
+    // the next home read-only and the cage cannot start. The free device is the one mount takes.
+    const own = testRoot();
+    const free = execFileSync('losetup', ['--find'], { encoding: 'utf8' }).trim();
+    execFileSync('blockdev', ['--setro', free]);
+    const cage = await startRealCage({ level: 'low', root: own, limits: { homeBytes: 32 * 2 ** 20 } });
+    cages.push(cage);
+    expect((await cage.sh('echo written > $HOME/probe && cat $HOME/probe')).stdout).toBe('written\n');
   });
 
   it('gives /tmp, /var/tmp and /dev/shm one tmpfs of the policy\'s size', async () => {

@@ -80,8 +80,7 @@ export async function mountCageFilesystems(paths: CageMountPaths, uid: number, l
   const attached = existsSync(paths.homeImage) ? await attachedLoopDevice(paths.homeImage) : null;
   await prepareImage(paths.homeImage, uid, limits.homeBytes, attached !== null);
   mkdirSync(paths.home, { recursive: true, mode: 0o700 });
-  if (attached) await run(requireBinary('mount'), ['-o', WRITABLE_FLAGS, attached, paths.home]);
-  else await run(requireBinary('mount'), ['-o', `loop,${WRITABLE_FLAGS}`, paths.homeImage, paths.home]);
+  await mountImageWritable(paths.homeImage, attached, paths.home);
   chownSync(paths.home, uid, uid);
   chmodSync(paths.home, 0o700);
   rmSync(join(paths.home, 'lost+found'), { recursive: true, force: true });
@@ -119,6 +118,22 @@ export function lockSocketFolders(scratch: string): void {
 export async function unmountCageFilesystems(paths: CageMountPaths): Promise<void> {
   await unmount(paths.scratch);
   await unmount(paths.home);
+}
+
+/**
+ * Mounts the image read-write through a loop device made writable first: the kernel keeps a loop
+ * device's read-only flag after detach (a read-only USB key or probe was on it), and
+ * `mount -o loop` would then mount the home read-only. Detaching a mounted device only marks it
+ * to go with the mount, as `mount -o loop` does.
+ */
+async function mountImageWritable(image: string, attached: string | null, target: string): Promise<void> {
+  const device = attached ?? (await run(requireBinary('losetup'), ['--find', '--show', image])).stdout.trim();
+  try {
+    await run(requireBinary('blockdev'), ['--setrw', device]);
+    await run(requireBinary('mount'), ['-o', WRITABLE_FLAGS, device, target]);
+  } finally {
+    if (!attached) await run(requireBinary('losetup'), ['--detach', device]).catch(() => undefined);
+  }
 }
 
 async function attachedLoopDevice(image: string): Promise<string | null> {
