@@ -25,6 +25,17 @@ const UIDS = { low: 62861, high: 62862 };
 const TONES = { low: 660, high: 990 };
 const PULSE = 'PULSE_SERVER=unix:/tmp/pulse/native';
 
+/** How long `frequency` is heard in a mono recording, counted in 10 ms windows where it dominates. */
+function secondsOfTone(pcm: Buffer, frequency: number): number {
+  const window = 441 * 2;
+  let windows = 0;
+  for (let at = 0; at + window <= pcm.length; at += window) {
+    const part = pcm.subarray(at, at + window);
+    if (peak(part) > 1000 && toneShare(part, frequency) > 0.3) windows++;
+  }
+  return windows / 100;
+}
+
 describe('sound per level (real sound servers, real cages)', () => {
   const root = testRoot('cloison-audio-');
   let host: HostSoundServer;
@@ -70,6 +81,23 @@ describe('sound per level (real sound servers, real cages)', () => {
     expect(toneShare(highOnly, TONES.high)).toBeGreaterThan(0.3);
     expect(levelView('low')).toMatchObject({ muted: true, playing: true }); // it still plays, you do not hear it
     await rpc.call('audio.set', { level: 'low', muted: false });
+  });
+
+  it('sound held up while the host stalled is dropped, not played late: muted then, a level is silent at once', async () => {
+    await shell('low')(`${PULSE} paplay ~/tone.wav >/dev/null 2>&1 &`);
+    await waitFor(() => levelView('low').playing, 'low playing');
+    // The host's speakers stop taking sound for 2.5 s (a device switch, a stuck server) while low
+    // plays on; the user mutes low before they come back.
+    await host.pactl('suspend-sink', 'speakers', '1');
+    await new Promise((r) => setTimeout(r, 2500));
+    expect(await rpc.call('audio.set', { level: 'low', muted: true })).toMatchObject({ ok: true });
+    const after = host.recordSpeakers(3000); // counts only what the speakers render, from their return
+    await host.pactl('suspend-sink', 'speakers', '0');
+    // What is heard of low after it was muted is what the relay had queued for the host: a blink,
+    // not the seconds that piled up while the speakers were away.
+    const stale = secondsOfTone(await after, TONES.low);
+    await rpc.call('audio.set', { level: 'low', muted: false });
+    expect(stale).toBeLessThan(0.25);
   });
 
   it('the microphone: off by default, given to high (journaled), heard there; never to a level the policy does not name', async () => {

@@ -38,10 +38,13 @@ export class HostSound {
     }
   }
 
-  /** A playback stream named after the level, fed raw PCM on its standard input. */
+  /**
+   * A playback stream named after the level, fed raw PCM on its standard input; its standard error
+   * reports what it has played and what the server holds, every 50 ms (see PlaybackDelay).
+   */
   playback(streamName: string): ChildProcess {
     const { rate, playbackChannels } = SOUND_FORMAT;
-    return this.spawn(['pacat', '--playback', '--raw', '--format=s16le', `--rate=${rate}`, `--channels=${playbackChannels}`, '--latency-msec=40', `--stream-name=${streamName}`, '--client-name=Cloison']);
+    return this.spawn(['pacat', '--playback', '--verbose', '--raw', '--format=s16le', `--rate=${rate}`, `--channels=${playbackChannels}`, '--latency-msec=40', `--stream-name=${streamName}`, '--client-name=Cloison'], 'pipe');
   }
 
   /** The default microphone, as raw PCM on standard output. */
@@ -50,9 +53,9 @@ export class HostSound {
     return this.spawn(['parec', '--raw', '--format=s16le', `--rate=${rate}`, `--channels=${micChannels}`, '--latency-msec=40', `--stream-name=${streamName}`, '--client-name=Cloison']);
   }
 
-  private spawn(argv: string[]): ChildProcess {
+  private spawn(argv: string[], stderr: 'pipe' | 'ignore' = 'ignore'): ChildProcess {
     const [cmd, ...args] = [...this.asUser(), requireBinary(argv[0]!), ...argv.slice(1)];
-    const child = spawn(cmd!, args, { stdio: ['pipe', 'pipe', 'ignore'], env: this.env() });
+    const child = spawn(cmd!, args, { stdio: ['pipe', 'pipe', stderr], env: this.env() });
     child.on('error', () => undefined);
     child.stdin?.on('error', () => undefined);
     return child;

@@ -4,7 +4,8 @@
  * what the cage claims), scaled to the level's volume, and sent to the host as a stream named after
  * the level, or dropped when the level is muted. Microphone: the level's FIFO is fed silence, or
  * the host's capture while the user has given this level the microphone. Nothing waits on a slow
- * side: what cannot be written at once is dropped, never buffered without bound.
+ * side: what cannot be written at once is dropped, never buffered without bound, and sound that
+ * would be heard more than MAX_DELAY_MS late (the host stalled meanwhile) is dropped too.
  */
 import { EventEmitter } from 'node:events';
 import { constants, openSync } from 'node:fs';
@@ -12,6 +13,7 @@ import { Socket } from 'node:net';
 import type { ChildProcess } from 'node:child_process';
 import { SOUND_FORMAT } from './cageSound';
 import type { HostSound } from './hostSound';
+import { PlaybackDelay } from './playbackDelay';
 
 /** Peak sample above which a chunk is sound, not silence (of 32767). */
 const LOUD = 256;
@@ -20,6 +22,9 @@ const PLAYING_HOLD_MS = 600;
 /** Bytes that may wait for a slow reader before the relay drops instead. */
 const MAX_PENDING = 64 * 1024;
 const SILENCE_EVERY_MS = 20;
+/** Playback later than this is dropped, down to RESUME_BELOW_MS: steady, the host holds 30–40 ms. */
+const MAX_DELAY_MS = 150;
+const RESUME_BELOW_MS = 70;
 const FRAME_BYTES = 2 * SOUND_FORMAT.playbackChannels;
 
 export interface RelayState {
@@ -38,7 +43,8 @@ function fifoSocket(path: string, direction: 'read' | 'write'): Socket {
 export class SoundRelay extends EventEmitter<{ change: [RelayState] }> {
   private readonly out: Socket;
   private readonly mic: Socket | null;
-  private player: ChildProcess | null = null;
+  /** The host stream's player, started with the first sound, and how late it plays. */
+  private player: { process: ChildProcess; delay: PlaybackDelay } | null = null;
   private recorder: ChildProcess | null = null;
   private silence: NodeJS.Timeout | null = null;
   private lastLoud = 0;
@@ -97,7 +103,7 @@ export class SoundRelay extends EventEmitter<{ change: [RelayState] }> {
     this.stopRecording();
     this.stopSilence();
     if (this.quietTimer) clearTimeout(this.quietTimer);
-    this.player?.kill('SIGTERM');
+    this.player?.process.kill('SIGTERM');
     this.out.destroy();
     this.mic?.destroy();
   }
@@ -120,7 +126,8 @@ export class SoundRelay extends EventEmitter<{ change: [RelayState] }> {
     if (this.muted || !this.hostUsable()) return;
     if (this.volume < 100) for (let i = 0; i < samples.length; i++) samples[i] = Math.round((samples[i]! * this.volume) / 100);
     const player = this.playerStream();
-    if (player?.stdin && player.stdin.writableLength < MAX_PENDING) player.stdin.write(chunk);
+    const stdin = player?.process.stdin;
+    if (stdin && stdin.writableLength < MAX_PENDING && player.delay.admit(chunk.length)) stdin.write(chunk);
   }
 
   private loud(): void {
@@ -143,10 +150,13 @@ export class SoundRelay extends EventEmitter<{ change: [RelayState] }> {
     this.quietTimer = setTimeout(check, PLAYING_HOLD_MS);
   }
 
-  private playerStream(): ChildProcess | null {
+  private playerStream(): SoundRelay['player'] {
     if (this.player || this.closed) return this.player;
-    const player = this.host.playback(`Cloison ${this.level}`);
-    player.on('exit', () => {
+    const child = this.host.playback(`Cloison ${this.level}`);
+    const delay = new PlaybackDelay(SOUND_FORMAT.rate * FRAME_BYTES, MAX_DELAY_MS, RESUME_BELOW_MS);
+    child.stderr?.on('data', (text: Buffer) => delay.reported(text.toString('latin1')));
+    const player = { process: child, delay };
+    child.on('exit', () => {
       if (this.player === player) this.player = null; // the next chunk starts another
     });
     this.player = player;

@@ -4,13 +4,16 @@
  * monitor is what the test records) and a sine source standing for the microphone (a 440 Hz test
  * tone). Its socket admits anonymous clients, so the test itself can record the speakers.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import type { HostSoundTarget } from '../audio/hostSound';
 import { account } from '../session/accounts';
 import { waitFor } from './waitFor';
+
+const run = promisify(execFile);
 
 export const HOST_MIC_FREQUENCY = 440;
 
@@ -21,6 +24,8 @@ export interface HostSoundServer {
    * counted in bytes — a null sink with no low-latency client starts in blocks of seconds.
    */
   recordSpeakers(ms: number): Promise<Buffer>;
+  /** Runs pactl against this server (suspend-sink speakers 1: the speakers stop taking sound). */
+  pactl(...args: string[]): Promise<void>;
   stop(): void;
 }
 
@@ -73,6 +78,9 @@ export async function startHostSoundServer(user = 'cloison-shell-test'): Promise
       rec.kill('SIGTERM');
       await new Promise((r) => rec.once('exit', r));
       return Buffer.concat(chunks).subarray(-wanted);
+    },
+    async pactl(...args) {
+      await run('pactl', args, { env });
     },
     stop() {
       server.kill('SIGTERM');
