@@ -12,6 +12,7 @@ import { runFileBrokerBench } from './fileBroker.bench';
 import { runStartupBench } from './startup.bench';
 import { runKeyToGlyphBench } from './keyToGlyph.bench';
 import { runMotionBench } from './motion.bench';
+import { runAudioBench } from './audio.bench';
 
 const BENCHES: Record<string, () => Promise<{ result: unknown; ratios: Record<string, number> }>> = {
   gateway: async () => {
@@ -64,6 +65,16 @@ const BENCHES: Record<string, () => Promise<{ result: unknown; ratios: Record<st
       ratios: {
         'frames per second shell/vncviewer (≥ 0.9)': median(r.shell.fps) / median(r.vncviewer.fps),
         'viewer CPU per frame shell/vncviewer (≤ 1.2)': median(r.shell.cpuMsPerFrame) / median(r.vncviewer.cpuMsPerFrame),
+      },
+    };
+  },
+  audio: async () => {
+    const r = await runAudioBench((s) => console.log(s));
+    return {
+      result: r,
+      ratios: {
+        'sound latency median cage→host / pacat→host': median(r.latencyMs.cloison) / median(r.latencyMs.pacat),
+        'sound CPU per stream relay / pacat': r.cpuMsPerSecond.cloison / r.cpuMsPerSecond.pacat,
       },
     };
   },
