@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { chromium } from '@playwright/test';
 import { startSupervisor, twoCagePolicy } from '../e2e/support/supervisorProcess';
 import { bwrapCage, twoLevelPolicy, vncCage } from '../supervisor/testing/testPolicy';
-import { startFloodingVncServer } from './lib/floodingVncServer';
+import { startFloodingVncServer } from '../supervisor/testing/floodingVncServer';
 import { fmt, median, percentile } from './lib/stats';
 
 const SWITCHES = 200;

@@ -1,6 +1,8 @@
 /**
  * Cloison's VNC gateway alone in its own process, in front of one endpoint, so a benchmark can
- * measure its CPU the way it measures websockify's. GET /ticket issues a ticket (bench only).
+ * measure its CPU the way it measures websockify's. GET /ticket issues a ticket (bench only). No
+ * per-viewer byte budget: this measures the proxy's own capacity (the budget is measured by the
+ * level-switch benchmark's flood).
  *
  *   node --import tsx bench/lib/gatewayProcess.ts SOCKET_PATH   → prints the port
  */
@@ -13,7 +15,7 @@ import { VncGateway } from '../../supervisor/gateway/vncGateway';
 const socketPath = process.argv[2];
 if (!socketPath) throw new Error('usage: gatewayProcess.ts SOCKET_PATH');
 const tickets = new TicketRegistry();
-const gateway = new VncGateway({ tickets, focus: new FocusState(['bench'], 'bench'), endpointOf: () => ({ path: socketPath }) });
+const gateway = new VncGateway({ tickets, focus: new FocusState(['bench'], 'bench'), endpointOf: () => ({ path: socketPath }), viewerBudget: null });
 const server = createServer((req, res) => {
   if (req.url === '/ticket') res.end(tickets.issue('bench'));
   else res.writeHead(404).end();

@@ -15,6 +15,7 @@ import { CloisonError } from '../../shared/errors';
 import type { AuditJournal } from '../audit/auditJournal';
 import type { FocusState } from '../focusState';
 import { RfbClientFilter } from './rfbClientFilter';
+import { ByteBudget, DEFAULT_VIEWER_BUDGET, type ByteBudgetOptions } from './byteBudget';
 import { ReadSizer } from './readSizer';
 import type { TicketRegistry } from './ticketRegistry';
 
@@ -37,6 +38,11 @@ export interface VncGatewayOptions {
   reservedKey?: (keysym: number, scancode: number | null) => boolean;
   /** Pause the cage socket when this many bytes wait to reach the viewer. */
   highWaterMark?: number;
+  /**
+   * Bytes per second a cage may send one viewer (DEFAULT_VIEWER_BUDGET unless given); null for
+   * none, only to measure the proxy's own capacity.
+   */
+  viewerBudget?: ByteBudgetOptions | null;
   maxViewersPerCage?: number;
   log?: (msg: string, fields?: Record<string, unknown>) => void;
 }
@@ -146,9 +152,21 @@ export class VncGateway {
     // viewer socket's own buffer is watched, and its 'drain' resumes the cage.
     const sizer = new ReadSizer();
     const sendOptions = { binary: true };
+    const budgetOptions = this.options.viewerBudget === undefined ? DEFAULT_VIEWER_BUDGET : this.options.viewerBudget;
+    const budget = budgetOptions ? new ByteBudget(budgetOptions) : null;
+    let budgetTimer: NodeJS.Timeout | null = null;
+    const resumeWhenDrained = () => {
+      if (ws.bufferedAmount <= this.highWaterMark) cage.resume();
+      else viewerSocket.once('drain', () => cage.resume());
+    };
     const toViewer = (bytes: number, buf: Uint8Array): boolean => {
       sizer.filled(bytes);
       ws.send(Buffer.from(buf.buffer, buf.byteOffset, bytes), sendOptions);
+      const wait = budget?.spend(bytes) ?? 0;
+      if (wait > 0) {
+        budgetTimer = setTimeout(() => ((budgetTimer = null), resumeWhenDrained()), wait);
+        return false; // pauses the cage socket until the budget has refilled
+      }
       if (ws.bufferedAmount <= this.highWaterMark) return true;
       viewerSocket.once('drain', () => cage.resume());
       return false; // pauses the cage socket
@@ -187,6 +205,7 @@ export class VncGateway {
     const close = (code: number, reason: string) => {
       if (closed) return;
       closed = true;
+      if (budgetTimer) clearTimeout(budgetTimer);
       this.bridges.delete(bridge);
       this.options.onViewers?.(this.viewers());
       cage.destroy();

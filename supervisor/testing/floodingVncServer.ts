@@ -1,7 +1,8 @@
 /**
  * A cage that floods its viewer: an RFB 3.8 server (security None) on a Unix socket that, once a
  * viewer is in, sends full-screen Raw updates of changing colour as fast as the socket takes them,
- * unsolicited. For the level-switch benchmark: the switch must stay within a frame while it runs.
+ * unsolicited. For the level-switch benchmark (the switch must stay within a frame while it runs)
+ * and the gateway's per-viewer byte budget test.
  */
 import { createServer, type Server, type Socket } from 'node:net';
 
