@@ -10,7 +10,7 @@ export interface ByteBudgetOptions {
   burstBytes: number;
 }
 
-/** 32 MiB/s: ten times a full-screen video in Tight, a third of a cage flooding Raw updates here. */
+/** 32 MiB/s: far above ordinary work (a scrolling terminal moves under 1 MB/s), a third of a Raw flood. */
 export const DEFAULT_VIEWER_BUDGET: ByteBudgetOptions = { bytesPerSecond: 32 * 2 ** 20, burstBytes: 8 * 2 ** 20 };
 
 export class ByteBudget {
