@@ -34,7 +34,9 @@ function stopper(child: ChildProcess): () => Promise<void> {
 
 async function startNodeProcess(file: string, socketPath: string): Promise<{ child: ChildProcess; port: number }> {
   const script = fileURLToPath(new URL(file, import.meta.url));
-  const child = spawn(process.execPath, ['--import', 'tsx', script, socketPath], { stdio: ['ignore', 'pipe', 'inherit'] });
+  // BENCH_NODE_FLAGS="--no-opt …": the same process under other V8 settings, to measure a lever.
+  const flags = (process.env.BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean);
+  const child = spawn(process.execPath, [...flags, '--import', 'tsx', script, socketPath], { stdio: ['ignore', 'pipe', 'inherit'] });
   const port = await new Promise<number>((r) => createInterface({ input: child.stdout! }).once('line', (l) => r(Number(l))));
   return { child, port };
 }
