@@ -5,7 +5,8 @@
  * socket must be that cage's own VNC server (peer credentials) before a byte moves either way, and
  * every connection, admitted or refused, is journaled. Client→cage bytes go through the RFB filter
  * (no clipboard, input only to the cage in front, fixed message set); cage→client bytes pass
- * untouched. Back-pressure both ways: a slow side pauses the other, no unbounded buffers.
+ * untouched, within a byte budget per viewer. Back-pressure both ways: a slow side pauses the
+ * other, no unbounded buffers.
  */
 import type { IncomingMessage } from 'node:http';
 import { connect, type Socket, type NetConnectOpts } from 'node:net';
@@ -147,9 +148,10 @@ export class VncGateway {
   }
 
   private bridge(ws: WebSocket, level: string, session: string, endpoint: NetConnectOpts): void {
-    // cage → viewer: untouched, paused while the viewer is slow. Reads go straight from the
-    // socket handle into buffers sized to the traffic (no stream machinery on the hot path); the
-    // viewer socket's own buffer is watched, and its 'drain' resumes the cage.
+    // cage → viewer: untouched, paused while the viewer is slow or the cage is past its byte
+    // budget. Reads go straight from the socket handle into buffers sized to the traffic (no
+    // stream machinery on the hot path); the viewer socket's own buffer is watched, and its
+    // 'drain' resumes the cage.
     const sizer = new ReadSizer();
     const sendOptions = { binary: true };
     const budgetOptions = this.options.viewerBudget === undefined ? DEFAULT_VIEWER_BUDGET : this.options.viewerBudget;
