@@ -15,6 +15,7 @@ import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, renameSync, 
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { requireBinary } from './binaries';
+import { attachLoopWritable, detachLoop, makeWritable } from './loopDevice';
 
 const run = promisify(execFile);
 
@@ -121,18 +122,17 @@ export async function unmountCageFilesystems(paths: CageMountPaths): Promise<voi
 }
 
 /**
- * Mounts the image read-write through a loop device made writable first: the kernel keeps a loop
- * device's read-only flag after detach (a read-only USB key or probe was on it), and
- * `mount -o loop` would then mount the home read-only. Detaching a mounted device only marks it
- * to go with the mount, as `mount -o loop` does.
+ * Mounts the image read-write through a loop device made writable first (see loopDevice.ts), not
+ * `mount -o loop`, which would mount the home read-only on a device left write-protected.
+ * Detaching a mounted device only marks it to go with the mount, as `mount -o loop` does.
  */
 async function mountImageWritable(image: string, attached: string | null, target: string): Promise<void> {
-  const device = attached ?? (await run(requireBinary('losetup'), ['--find', '--show', image])).stdout.trim();
+  const device = attached ?? (await attachLoopWritable(image));
   try {
-    await run(requireBinary('blockdev'), ['--setrw', device]);
+    if (attached) await makeWritable(attached);
     await run(requireBinary('mount'), ['-o', WRITABLE_FLAGS, device, target]);
   } finally {
-    if (!attached) await run(requireBinary('losetup'), ['--detach', device]).catch(() => undefined);
+    if (!attached) await detachLoop(device);
   }
 }
 

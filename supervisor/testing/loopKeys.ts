@@ -9,6 +9,7 @@ import { execFile } from 'node:child_process';
 import { chownSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { attachLoopWritable } from '../cages/loopDevice';
 
 const run = promisify(execFile);
 
@@ -63,8 +64,7 @@ export class LoopKeys {
   async plugImage(built: string, fileName: string): Promise<PluggedKey> {
     const image = join(this.backingDir, fileName);
     renameSync(built, image);
-    const { stdout } = await run('losetup', ['--find', '--show', image]);
-    const devnode = stdout.trim();
+    const devnode = await attachLoopWritable(image);
     this.plugged.add(devnode);
     return {
       image,

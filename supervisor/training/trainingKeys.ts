@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { randomBytes } from 'node:crypto';
 import { requireBinary } from '../cages/binaries';
+import { attachLoopWritable, detachLoop } from '../cages/loopDevice';
 
 const run = promisify(execFile);
 
@@ -32,13 +33,12 @@ export async function plugTrainingKey(dir: string, spec: { label: string; files:
     rmSync(staging, { recursive: true, force: true });
   }
   const path = join(dir, serial);
-  const { stdout } = await run(requireBinary('losetup'), ['--find', '--show', path]);
-  const devnode = stdout.trim();
+  const devnode = await attachLoopWritable(path);
   return {
     serial,
     unplug: async () => {
       rmSync(path, { force: true });
-      await run(requireBinary('losetup'), ['--detach', devnode]).catch(() => undefined);
+      await detachLoop(devnode);
     },
   };
 }

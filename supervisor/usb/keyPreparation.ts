@@ -7,6 +7,7 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { requireBinary } from '../cages/binaries';
+import { attachLoopWritable, detachLoop } from '../cages/loopDevice';
 import { dataRegion } from './keyMarks';
 
 const run = promisify(execFile);
@@ -24,11 +25,10 @@ export async function eraseDevice(devnode: string, deviceBytes: number): Promise
 /** Makes an ext4 filesystem in a marked key's data region, its root owned by the level's cage user. */
 export async function formatDataRegion(devnode: string, deviceBytes: number, owner: number, label: string): Promise<void> {
   const region = dataRegion(deviceBytes);
-  const { stdout } = await run(requireBinary('losetup'), ['--find', '--show', '--offset', String(region.offset), '--sizelimit', String(region.bytes), devnode]);
-  const loop = stdout.trim();
+  const loop = await attachLoopWritable(devnode, ['--offset', String(region.offset), '--sizelimit', String(region.bytes)]);
   try {
     await run(requireBinary('mkfs.ext4'), ['-q', '-F', '-m', '0', '-L', label.slice(0, 16), '-E', `root_owner=${owner}:${owner},lazy_itable_init=1,lazy_journal_init=1,nodiscard`, loop]);
   } finally {
-    await run(requireBinary('losetup'), ['--detach', loop]).catch(() => undefined);
+    await detachLoop(loop);
   }
 }
