@@ -12,7 +12,7 @@ PACKAGES=(
   tigervnc-standalone-server bubblewrap slirp4netns util-linux iproute2
   openbox xterm x11-apps x11-utils xclip xinput xdotool fonts-dejavu-core
   chromium xvfb xauth cage
-  mount e2fsprogs dosfstools coreutils bsdutils dash udev
+  mount e2fsprogs dosfstools coreutils bsdutils dash libc-bin udev
   # the lock: the unlock password through PAM, the lock before sleep through logind
   pamtester systemd
   # the encrypting diode: OpenPGP encryption and signatures (gpg-agent holds the levels' keys)
