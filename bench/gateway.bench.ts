@@ -14,6 +14,7 @@ import { cpuSecondsOfTree } from './lib/processCpu';
 import { startBareNodeRelay, startCloisonGateway, startWebsockify, type Proxy } from './lib/proxies';
 import { handshake, socketLink, wsLink, type ByteLink } from '../supervisor/testing/rfbViewer';
 import { fmt, median, percentile, spread } from './lib/stats';
+import { pointerRoundTrips } from './lib/roundTrips';
 import { startSyntheticSource } from './lib/syntheticRfbSource';
 
 const MiB = 1024 * 1024;
@@ -47,18 +48,6 @@ async function throughputRun(proxy: Proxy): Promise<{ mibPerS: number; cpuSecPer
   await new Promise((r) => setTimeout(r, 300)); // let websockify reap its per-connection child
   const cpu = cpuSecondsOfTree(proxy.pid) - cpu0;
   return { mibPerS: STREAM_BYTES / MiB / seconds, cpuSecPerGiB: cpu / (STREAM_BYTES / (1024 * MiB)) };
-}
-
-async function roundTrips(link: ByteLink, count: number): Promise<number[]> {
-  const pointer = Buffer.from([5, 0, 0, 10, 0, 10]);
-  const times: number[] = [];
-  for (let i = 0; i < count; i++) {
-    const t0 = process.hrtime.bigint();
-    link.send(pointer);
-    await link.receive(6);
-    times.push(Number(process.hrtime.bigint() - t0) / 1e3); // µs
-  }
-  return times;
 }
 
 /** Reads one FramebufferUpdate of Raw rectangles (the server may split the screen); returns its size. */
@@ -128,7 +117,7 @@ export async function runGatewayBench(log: (s: string) => void): Promise<Gateway
   const echo = await startSyntheticSource(echoSock, { kind: 'echo' });
   const direct = await socketLink(echoSock);
   await handshake(direct);
-  const directCold = await roundTrips(direct, COLD_ROUND_TRIPS);
+  const directCold = await pointerRoundTrips(direct, COLD_ROUND_TRIPS);
   const proxies: Proxy[] = [];
   const links = new Map<string, ByteLink>([['direct', direct]]);
   for (const start of [startCloisonGateway, startWebsockify, startBareNodeRelay]) {
@@ -136,13 +125,13 @@ export async function runGatewayBench(log: (s: string) => void): Promise<Gateway
     proxies.push(proxy);
     const link = await wsLink(await proxy.url());
     await handshake(link);
-    const cold = await roundTrips(link, COLD_ROUND_TRIPS);
+    const cold = await pointerRoundTrips(link, COLD_ROUND_TRIPS);
     result.latencyCold[proxy.name] = { p50: median(cold) - median(directCold), p99: percentile(cold, 99) - percentile(directCold, 99) };
     links.set(proxy.name, link);
   }
-  for (const link of links.values()) await roundTrips(link, WARM_UP_ROUND_TRIPS);
+  for (const link of links.values()) await pointerRoundTrips(link, WARM_UP_ROUND_TRIPS);
   const samples = new Map<string, number[]>([...links.keys()].map((k) => [k, []]));
-  for (let r = 0; r < ROUNDS; r++) for (const [name, link] of links) samples.get(name)!.push(...(await roundTrips(link, ROUND_TRIPS_PER_ROUND)));
+  for (let r = 0; r < ROUNDS; r++) for (const [name, link] of links) samples.get(name)!.push(...(await pointerRoundTrips(link, ROUND_TRIPS_PER_ROUND)));
   const base = samples.get('direct')!;
   log(`  latency direct socket: ${fmt(median(base), 0)} µs p50, ${fmt(percentile(base, 99), 0)} µs p99 (${base.length} round trips)`);
   for (const proxy of proxies) {

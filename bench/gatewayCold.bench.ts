@@ -8,25 +8,14 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { handshake, socketLink, wsLink, type ByteLink } from '../supervisor/testing/rfbViewer';
+import { handshake, socketLink, wsLink } from '../supervisor/testing/rfbViewer';
 import { startCloisonGateway, startWebsockify, type Proxy } from './lib/proxies';
 import { fmt, median, percentile } from './lib/stats';
+import { pointerRoundTrips } from './lib/roundTrips';
 import { startSyntheticSource } from './lib/syntheticRfbSource';
 
 const STARTS = 7;
 const ROUND_TRIPS = 2000;
-
-async function roundTrips(link: ByteLink, count: number): Promise<number[]> {
-  const pointer = Buffer.from([5, 0, 0, 10, 0, 10]);
-  const times: number[] = [];
-  for (let i = 0; i < count; i++) {
-    const t0 = process.hrtime.bigint();
-    link.send(pointer);
-    await link.receive(6);
-    times.push(Number(process.hrtime.bigint() - t0) / 1e3); // µs
-  }
-  return times;
-}
 
 export interface ColdResult {
   /** Per start: added p50 and p99 over the direct socket, µs. */
@@ -43,12 +32,12 @@ export async function runGatewayColdBench(log: (s: string) => void): Promise<Col
       for (const start of i % 2 ? [startWebsockify, startCloisonGateway] : [startCloisonGateway, startWebsockify]) {
         const direct = await socketLink(echoSock);
         await handshake(direct);
-        const base = await roundTrips(direct, ROUND_TRIPS);
+        const base = await pointerRoundTrips(direct, ROUND_TRIPS);
         direct.close();
         const proxy: Proxy = await start(echoSock);
         const link = await wsLink(await proxy.url());
         await handshake(link);
-        const t = await roundTrips(link, ROUND_TRIPS);
+        const t = await pointerRoundTrips(link, ROUND_TRIPS);
         link.close();
         await proxy.stop();
         result.starts[proxy.name]!.push({ p50: median(t) - median(base), p99: percentile(t, 99) - percentile(base, 99) });

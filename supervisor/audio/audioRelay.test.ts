@@ -10,14 +10,14 @@
 import { chownSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parsePolicy } from '../policy/policyLoader';
 import { AudioBroker } from './audioBroker';
 import { HostSound } from './hostSound';
-import { Supervisor } from '../supervisor';
+import type { Supervisor } from '../supervisor';
 import { startHostSoundServer, HOST_MIC_FREQUENCY, type HostSoundServer } from '../testing/hostSoundServer';
 import { cageShell, innerPidOf, testRoot } from '../testing/realCage';
-import { rpcClient, type RpcClient } from '../testing/rpcClient';
+import type { RpcClient } from '../testing/rpcClient';
 import { bwrapCage, twoLevelPolicy } from '../testing/testPolicy';
+import { startTestSupervisor, type TestSupervisor } from '../testing/testSupervisor';
 import { peak, toneShare, toneWav } from '../testing/tones';
 import { waitFor } from '../testing/waitFor';
 
@@ -39,6 +39,7 @@ function secondsOfTone(pcm: Buffer, frequency: number): number {
 describe('sound per level (real sound servers, real cages)', () => {
   const root = testRoot('cloison-audio-');
   let host: HostSoundServer;
+  let t: TestSupervisor;
   let sup: Supervisor;
   let rpc: RpcClient;
   const shell = (level: 'low' | 'high') => cageShell(innerPidOf(sup, level), UIDS[level]);
@@ -49,9 +50,8 @@ describe('sound per level (real sound servers, real cages)', () => {
   beforeAll(async () => {
     host = await startHostSoundServer();
     const policyText = twoLevelPolicy({ low: bwrapCage({ uid: UIDS.low }), high: bwrapCage({ uid: UIDS.high }) }, 'audio: { microphone: [high] }\n');
-    sup = new Supervisor({ policy: parsePolicy(policyText, 'p.yaml'), policySource: 'p.yaml', policyText, stateDir: join(root, 'state'), runDir: join(root, 'run'), rendererDir: null, hostSound: host.target });
-    await sup.start();
-    rpc = await rpcClient(sup.rpcSocketPath);
+    t = await startTestSupervisor(policyText, { root, hostSound: host.target });
+    ({ sup, rpc } = t);
     await waitFor(() => view().host.state === 'connected' && levelView('low').available && levelView('high').available, 'both cages relayed');
     for (const level of ['low', 'high'] as const) {
       const file = join(home(level), 'tone.wav');
@@ -61,8 +61,7 @@ describe('sound per level (real sound servers, real cages)', () => {
     }
   }, 60_000);
   afterAll(async () => {
-    rpc?.close();
-    await sup?.stop();
+    await t?.stop();
     host?.stop();
   });
 

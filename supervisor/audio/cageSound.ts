@@ -10,7 +10,7 @@
  * time by the clock (not by how fast the relay reads): a cage's sound plays at its own pace.
  */
 import { execFileSync } from 'node:child_process';
-import { chmodSync, chownSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { findBinary, requireBinary } from '../cages/binaries';
 
@@ -70,8 +70,4 @@ if [ -r ${CAGE_SOUND_DIR}/cage.pa ] && command -v pulseaudio >/dev/null; then
   fi
 fi
 `;
-}
-
-export function removeCageSound(dir: string): void {
-  if (existsSync(dir)) rmSync(dir, { recursive: true, force: true });
 }

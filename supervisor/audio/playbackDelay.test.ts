@@ -5,18 +5,14 @@
  */
 import { describe, expect, it } from 'vitest';
 import { PlaybackDelay } from './playbackDelay';
+import { manualClock } from '../testing/manualClock';
 
 const BYTES_PER_SECOND = 44100 * 4;
 const CHUNK = BYTES_PER_SECOND / 50; // 20 ms
 
-function clock() {
-  let t = 0;
-  return { now: () => t, advance: (ms: number) => (t += ms) };
-}
-
 describe('playback delay', () => {
   it('a stream the host plays in real time loses nothing', () => {
-    const c = clock();
+    const c = manualClock();
     const delay = new PlaybackDelay(BYTES_PER_SECOND, 150, 70, c.now);
     let written = 0;
     let admitted = 0;
@@ -32,7 +28,7 @@ describe('playback delay', () => {
   });
 
   it('a stalled host: sound stops going at the bound, and goes again only once the backlog is below the resume mark', () => {
-    const c = clock();
+    const c = manualClock();
     const delay = new PlaybackDelay(BYTES_PER_SECOND, 150, 70, c.now);
     delay.reported('Stream successfully created.\nTime: 0.000 sec; Latency: 0 usec.');
     const admitted: boolean[] = [];
@@ -66,7 +62,7 @@ describe('playback delay', () => {
   });
 
   it('reports split across reads, or several in one, and other lines are read as they come', () => {
-    const c = clock();
+    const c = manualClock();
     const delay = new PlaybackDelay(BYTES_PER_SECOND, 150, 70, c.now);
     delay.admit(CHUNK * 5); // 100 ms
     delay.reported('Time: 0.000 sec; Latency: 10000 usec.\rTime: 0.000 sec; Latency: 30000 usec.\x1b[K');

@@ -5,10 +5,11 @@
  * that goes down — and hold a key that can encrypt, neither expired nor revoked.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { findBinary } from '../cages/binaries';
+import { rootFileProblem } from '../policy/rootFile';
 
 export interface RecipientKey {
   file: string;
@@ -20,14 +21,8 @@ export interface RecipientKey {
 
 /** Reads one recipient file; throws with what is wrong with it. */
 export function readRecipientKey(file: string): RecipientKey {
-  let st;
-  try {
-    st = statSync(file);
-  } catch (err) {
-    throw new Error(`cannot read the recipient key ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
-  }
-  if (!st.isFile()) throw new Error(`${file} is not a file`);
-  if (st.uid !== 0 || (st.mode & 0o022) !== 0) throw new Error(`${file} must be root's and writable by root only (it is uid ${st.uid}, mode ${(st.mode & 0o777).toString(8)}): whoever could replace it would read what goes down`);
+  const problem = rootFileProblem(file, 'the recipient key', 0o022, (uid, mode) => `${file} must be root's and writable by root only (it is uid ${uid}, mode ${mode}): whoever could replace it would read what goes down`);
+  if (problem) throw new Error(problem);
   const gpg = findBinary('gpg');
   if (!gpg) throw new Error('gpg not found: install gpg (the encrypting diode needs it)');
   const home = mkdtempSync(join(tmpdir(), 'cloison-gpg-'));

@@ -4,17 +4,13 @@
  */
 import { describe, expect, it } from 'vitest';
 import { ByteBudget } from './byteBudget';
+import { manualClock } from '../testing/manualClock';
 
 const MiB = 2 ** 20;
 
-function clock() {
-  let t = 0;
-  return { now: () => t, advance: (ms: number) => (t += ms) };
-}
-
 describe('byte budget', () => {
   it('lets a burst go at once, then makes the reader wait what refills the deficit', () => {
-    const c = clock();
+    const c = manualClock();
     const budget = new ByteBudget({ bytesPerSecond: 10 * MiB, burstBytes: 4 * MiB }, c.now);
     expect(budget.spend(4 * MiB)).toBe(0); // the burst
     expect(budget.spend(MiB)).toBeCloseTo(100, 5); // 1 MiB short at 10 MiB/s
@@ -23,7 +19,7 @@ describe('byte budget', () => {
   });
 
   it('a stream within the rate never waits, and idle time refills no more than the burst', () => {
-    const c = clock();
+    const c = manualClock();
     const budget = new ByteBudget({ bytesPerSecond: 10 * MiB, burstBytes: MiB }, c.now);
     for (let i = 0; i < 1000; i++) {
       c.advance(10);

@@ -12,7 +12,8 @@
  * ignored; addresses are IPv4. The DNS servers must lie inside the tunnel's AllowedIPs: the cage
  * has no other way to reach them.
  */
-import { readFileSync, statSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
+import { rootFileProblem } from '../policy/rootFile';
 
 export interface WireguardPeer {
   publicKey: string;
@@ -45,14 +46,8 @@ export class WireguardConfigError extends Error {}
 
 /** Reads and checks a configuration file; every problem names the file and line. */
 export function readWireguardConfig(file: string): WireguardConfig {
-  let st;
-  try {
-    st = statSync(file);
-  } catch (err) {
-    throw new WireguardConfigError(`cannot read the WireGuard configuration ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
-  }
-  if (!st.isFile()) throw new WireguardConfigError(`${file} is not a file`);
-  if (st.uid !== 0 || (st.mode & 0o077) !== 0) throw new WireguardConfigError(`${file} holds a private key: it must be root's and 0600 (it is uid ${st.uid}, mode ${(st.mode & 0o777).toString(8)})`);
+  const problem = rootFileProblem(file, 'the WireGuard configuration', 0o077, (uid, mode) => `${file} holds a private key: it must be root's and 0600 (it is uid ${uid}, mode ${mode})`);
+  if (problem) throw new WireguardConfigError(problem);
   return parseWireguardConfig(readFileSync(file, 'utf8'), file);
 }
 

@@ -4,6 +4,7 @@
  */
 import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import type { HostSoundTarget } from '../audio/hostSound';
 import { parsePolicy } from '../policy/policyLoader';
 import { Supervisor } from '../supervisor';
 import { testRoot } from './realCage';
@@ -28,8 +29,17 @@ export interface TestSupervisor {
   stop(): Promise<void>;
 }
 
-export async function startTestSupervisor(policyYaml: string, options: { browserShell?: boolean; shellUser?: string } = {}): Promise<TestSupervisor> {
-  const root = testRoot();
+export interface TestSupervisorOptions {
+  browserShell?: boolean;
+  shellUser?: string;
+  /** A folder the test made first (its policy names paths in it); removed by stop() all the same. */
+  root?: string;
+  deviceScanMs?: number;
+  hostSound?: HostSoundTarget;
+}
+
+export async function startTestSupervisor(policyYaml: string, options: TestSupervisorOptions = {}): Promise<TestSupervisor> {
+  const root = options.root ?? testRoot();
   const state = join(root, 'state');
   const sup = new Supervisor({
     policy: parsePolicy(policyYaml, 'p.yaml'),
@@ -40,6 +50,8 @@ export async function startTestSupervisor(policyYaml: string, options: { browser
     rendererDir: null,
     browserShell: options.browserShell ?? false,
     ...(options.shellUser ? { shellUser: options.shellUser } : {}),
+    ...(options.deviceScanMs !== undefined ? { deviceScanMs: options.deviceScanMs } : {}),
+    ...(options.hostSound ? { hostSound: options.hostSound } : {}),
   });
   await sup.start();
   const rpc = await rpcClient(sup.rpcSocketPath);

@@ -9,15 +9,15 @@
  * anything else.
  */
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, openSync, readFileSync, rmSync, truncateSync, writeSync, closeSync } from 'node:fs';
+import { copyFileSync, openSync, readFileSync, truncateSync, writeSync, closeSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parsePolicy } from '../policy/policyLoader';
-import { Supervisor } from '../supervisor';
+import type { Supervisor } from '../supervisor';
 import { LoopKeys } from '../testing/loopKeys';
 import { cageShell, type CageShell, innerPidOf, testRoot } from '../testing/realCage';
-import { answerAfterReading, rpcClient, type RpcClient } from '../testing/rpcClient';
+import { answerAfterReading, type RpcClient } from '../testing/rpcClient';
 import { bwrapCage, twoLevelPolicy } from '../testing/testPolicy';
+import { startTestSupervisor, type TestSupervisor } from '../testing/testSupervisor';
 import { runProbe } from './filesystemProbe';
 import { buildHeader, DATA_OFFSET, loadOrCreateStationKeys, MARK_BYTES, type StationKeys } from './keyMarks';
 
@@ -37,6 +37,7 @@ describe('marked USB keys (real loop devices, real cages)', () => {
     - { name: "high team key", match: { uuid: "${CLONED_UUID}" }, level: high, mode: read-write }
 `,
   );
+  let t: TestSupervisor;
   let sup: Supervisor;
   let rpc: RpcClient;
   let low: CageShell;
@@ -44,18 +45,15 @@ describe('marked USB keys (real loop devices, real cages)', () => {
   let station: StationKeys;
 
   beforeAll(async () => {
-    sup = new Supervisor({ policy: parsePolicy(policyText, 'p.yaml'), policySource: 'p.yaml', policyText, stateDir: join(root, 'state'), runDir: join(root, 'run'), rendererDir: null, deviceScanMs: 150 });
-    await sup.start();
-    rpc = await rpcClient(sup.rpcSocketPath);
+    t = await startTestSupervisor(policyText, { root, deviceScanMs: 150 });
+    ({ sup, rpc } = t);
     low = cageShell(innerPidOf(sup, 'low'), LOW_UID);
     high = cageShell(innerPidOf(sup, 'high'), HIGH_UID);
     station = loadOrCreateStationKeys(join(root, 'state', 'usb-mark.key'));
   }, 60_000);
   afterAll(async () => {
-    rpc?.close();
-    await sup?.stop();
+    await t?.stop();
     await keys.cleanup();
-    rmSync(root, { recursive: true, force: true });
   });
 
   async function deviceWhere(pick: (d: any) => boolean, timeoutMs = 15_000): Promise<any> {

@@ -4,16 +4,16 @@
  * images, two real cages, the RPC a shell uses, and what each cage can (not) see and do.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parsePolicy } from '../policy/policyLoader';
-import { Supervisor } from '../supervisor';
+import type { Supervisor } from '../supervisor';
 import { kernelHasFilesystem, LoopKeys } from '../testing/loopKeys';
 import { skipWithReason } from '../testing/skipWithReason';
 import { cageShell, type CageShell, innerPidOf, testRoot } from '../testing/realCage';
-import { rpcClient, type RpcClient } from '../testing/rpcClient';
+import type { RpcClient } from '../testing/rpcClient';
 import { bwrapCage, twoLevelPolicy } from '../testing/testPolicy';
+import { startTestSupervisor, type TestSupervisor } from '../testing/testSupervisor';
 import { mountPointsUnder } from './mediaMounts';
 
 const LOW_UID = 62911;
@@ -32,23 +32,21 @@ describe('USB storage assignment (real loop devices, real cages)', () => {
     - { name: "high team key", match: { uuid: "${HIGH_KEY_UUID}" }, level: high, mode: read-only }
 `,
   );
+  let t: TestSupervisor;
   let sup: Supervisor;
   let rpc: RpcClient;
   let low: CageShell;
   let high: CageShell;
 
   beforeAll(async () => {
-    sup = new Supervisor({ policy: parsePolicy(policyText, 'p.yaml'), policySource: 'p.yaml', policyText, stateDir: join(root, 'state'), runDir: join(root, 'run'), rendererDir: null, deviceScanMs: 150 });
-    await sup.start();
-    rpc = await rpcClient(sup.rpcSocketPath);
+    t = await startTestSupervisor(policyText, { root, deviceScanMs: 150 });
+    ({ sup, rpc } = t);
     low = cageShell(innerPidOf(sup, 'low'), LOW_UID);
     high = cageShell(innerPidOf(sup, 'high'), HIGH_UID);
   }, 60_000);
   afterAll(async () => {
-    rpc?.close();
-    await sup?.stop();
+    await t?.stop();
     await keys.cleanup();
-    rmSync(root, { recursive: true, force: true });
   });
 
   /** Waits until the device list has a device matching `pick`. */
