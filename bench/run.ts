@@ -36,7 +36,14 @@ const BENCHES: Record<string, () => Promise<{ result: unknown; ratios: Record<st
   'gateway-cold': async () => {
     const r = await runGatewayColdBench((s) => console.log(s));
     const p99 = (name: string) => median(r.starts[name]!.map((s) => s.p99));
-    return { result: r, ratios: { 'cold added p99 cloison/websockify (≤ 2.0)': p99('cloison') / p99('websockify') } };
+    return {
+      result: r,
+      ratios: {
+        'cold added p99 cloison (warmed up after start-up)/websockify (≤ 2.0)': p99('cloison') / p99('websockify'),
+        'cold added p99 cloison with its warm-up running beside/websockify': p99('cloison, warming up beside') / p99('websockify'),
+        'cold added p99 cloison without warm-up/websockify': p99('cloison, no warm-up') / p99('websockify'),
+      },
+    };
   },
   'file-broker': async () => {
     const r = await runFileBrokerBench((s) => console.log(s));

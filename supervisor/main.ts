@@ -21,6 +21,7 @@ import { groupId } from './admin/adminServer';
 import { forwardTargetFrom } from './audit/journalForwarder';
 import { account } from './session/accounts';
 import type { HostSoundTarget } from './audio/hostSound';
+import { GATEWAY_WARM_UP_ROUNDS } from './gateway/gatewayWarmUp';
 
 function defaultStateDir(): string {
   if (process.env.CLOISON_STATE_DIR) return process.env.CLOISON_STATE_DIR;
@@ -107,6 +108,8 @@ async function main(): Promise<void> {
     ...groupOption('adminGroup', values['admin-group'], 'cloison-admin', log),
     ...groupOption('shellGroup', values['shell-group'], 'cloison-shell', log),
     forwardJournal: forwardTargetFrom(values['forward-journal'] ?? 'auto'),
+    // Once both cages are on screen (a second after start-up), before a user's first clicks.
+    gatewayWarmUp: { rounds: GATEWAY_WARM_UP_ROUNDS, afterMs: 1000 },
     // pino owns the "level" key (its severity): a cage's level is logged as "cage".
     log: (msg, fields) => {
       const { level, ...rest } = fields ?? {};

@@ -21,6 +21,7 @@ import { VncDriver } from './cages/vncDriver';
 import { FocusState } from './focusState';
 import { TicketRegistry } from './gateway/ticketRegistry';
 import { VncGateway } from './gateway/vncGateway';
+import { scheduleGatewayWarmUp } from './gateway/gatewayWarmUp';
 import { startBrowserHost, type BrowserHost } from './host/browserHost';
 import { ShellLaunches } from './host/shellLaunches';
 import { createRpcHandlers, levelViews } from './rpc/rpcHandlers';
@@ -77,6 +78,8 @@ export interface SupervisorOptions {
   hostSound?: HostSoundTarget | null;
   /** How often sysfs is rescanned for USB devices (udev events also trigger a rescan). */
   deviceScanMs?: number;
+  /** Warm the gateway's hot path this long after start-up (gatewayWarmUp.ts); none by default. */
+  gatewayWarmUp?: { rounds: number; afterMs: number };
   log?: (msg: string, fields?: Record<string, unknown>) => void;
 }
 
@@ -107,6 +110,7 @@ export class Supervisor {
   readonly audio: AudioBroker;
   readonly training: TrainingDesk;
   private readonly sleepGuard: SleepGuard;
+  private gatewayWarmUp: { stop(): Promise<void> } | null = null;
   /** The account of the last non-root shell on the Unix socket (the kiosk user), for unlocking. */
   private unixShellUser: string | null = null;
   private readonly deviceWatcher: DeviceWatcher;
@@ -575,6 +579,8 @@ export class Supervisor {
     if (mediaReady) this.deviceWatcher.start();
     this.sleepGuard.start();
     await this.audio.start();
+    const warmUp = this.options.gatewayWarmUp;
+    if (warmUp) this.gatewayWarmUp = scheduleGatewayWarmUp({ ...warmUp, gateway: this.gateway, parentDir: this.options.runDir, ...(this.options.log ? { log: this.options.log } : {}) });
   }
 
   async stop(): Promise<void> {
@@ -588,6 +594,7 @@ export class Supervisor {
     this.confirmations.refuseAll();
     this.clipboard.dispose();
     this.cageClipboards.dispose();
+    await this.gatewayWarmUp?.stop();
     this.gateway.close();
     await Promise.all([...this.cages.values()].map((c) => c.stop('supervisor shutting down')));
     await this.devices.close();

@@ -32,17 +32,21 @@ function stopper(child: ChildProcess): () => Promise<void> {
   };
 }
 
-async function startNodeProcess(file: string, socketPath: string): Promise<{ child: ChildProcess; port: number }> {
+async function startNodeProcess(file: string, socketPath: string, env: Record<string, string> = {}): Promise<{ child: ChildProcess; port: number }> {
   const script = fileURLToPath(new URL(file, import.meta.url));
   // BENCH_NODE_FLAGS="--no-opt …": the same process under other V8 settings, to measure a lever.
   const flags = (process.env.BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean);
-  const child = spawn(process.execPath, [...flags, '--import', 'tsx', script, socketPath], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [...flags, '--import', 'tsx', script, socketPath], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, ...env } });
   const port = await new Promise<number>((r) => createInterface({ input: child.stdout! }).once('line', (l) => r(Number(l))));
   return { child, port };
 }
 
-export async function startCloisonGateway(socketPath: string): Promise<Proxy> {
-  const { child, port } = await startNodeProcess('./gatewayProcess.ts', socketPath);
+/**
+ * The gateway as the supervisor runs it. `warmUp`: 'first' warms it as the supervisor does after
+ * start-up before it serves anyone, 'beside' while the first viewer is served; none, cold.
+ */
+export async function startCloisonGateway(socketPath: string, warmUp?: 'first' | 'beside'): Promise<Proxy> {
+  const { child, port } = await startNodeProcess('./gatewayProcess.ts', socketPath, warmUp ? { WARM_UP: warmUp } : {});
   return {
     name: 'cloison',
     pid: child.pid!,

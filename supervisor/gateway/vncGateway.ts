@@ -14,7 +14,7 @@ import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { CloisonError } from '../../shared/errors';
 import type { AuditJournal } from '../audit/auditJournal';
-import type { FocusState } from '../focusState';
+import { FocusState } from '../focusState';
 import { RfbClientFilter } from './rfbClientFilter';
 import { ByteBudget, DEFAULT_VIEWER_BUDGET, type ByteBudgetOptions } from './byteBudget';
 import { ReadSizer } from './readSizer';
@@ -69,6 +69,8 @@ export class VncGateway {
   private readonly maxViewers: number;
   /** Counters for tests and status: what the filter refused. */
   readonly dropped = { clipboard: 0, notInFront: 0, notAllowed: 0 };
+  /** When a viewer last sent anything (Date.now()), 0 before any: someone is using a cage. */
+  lastViewerMessageAt = 0;
 
   constructor(private readonly options: VncGatewayOptions) {
     this.highWaterMark = options.highWaterMark ?? 4 * 1024 * 1024;
@@ -112,6 +114,18 @@ export class VncGateway {
       return refuse(socket, 429, `too many viewers for cage "${level}"`);
     }
     this.wss.handleUpgrade(req, socket, head, (ws) => this.bridge(ws, level, session, endpoint));
+  }
+
+  /**
+   * A gateway built from this one's options — so the same code paths and, for V8, the same object
+   * shapes — that serves only `endpoint`, with `level` in front of a focus of its own, its own
+   * tickets, no journal, no viewers list and no peer check. For gatewayWarmUp.ts alone.
+   */
+  privateTwin(level: string, endpoint: NetConnectOpts, tickets: TicketRegistry): VncGateway {
+    const options: VncGatewayOptions = { ...this.options, tickets, focus: new FocusState([level], level), endpointOf: () => endpoint };
+    // Emptied, not deleted: the options keep their shape, and the relay's optimised code its fit.
+    for (const key of ['verifyPeerOf', 'journal', 'onViewers', 'refusal'] as const) if (key in options) options[key] = undefined;
+    return new VncGateway(options);
   }
 
   /** Every open viewer, by cage and shell session. */
@@ -224,6 +238,7 @@ export class VncGateway {
 
     // viewer → cage: filtered, paused while the cage is slow.
     ws.on('message', (data: Buffer, isBinary: boolean) => {
+      this.lastViewerMessageAt = Date.now();
       if (!isBinary) return close(1003, 'text frames are not RFB');
       let slices: Buffer[];
       try {
