@@ -17,7 +17,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import { chmodSync, existsSync, lstatSync, mkdirSync, statfsSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, lstatSync, mkdirSync, statfsSync, watch, writeFileSync, type FSWatcher } from 'node:fs';
 import type { Socket } from 'node:net';
 import { join } from 'node:path';
 import { CloisonError } from '../../shared/errors';
@@ -417,7 +417,7 @@ exit 72
           if (err instanceof CloisonError) throw err; // someone else's server at our path
         }
       }
-      await sleep(50);
+      await nextChangeIn(scratchDir(this.options.paths.scratch, 'vnc'), 50);
     }
     this.options.log?.('cage start timed out', { level: this.options.level });
     throw new Error(`cage did not start its VNC server within ${this.options.startTimeoutMs ?? 20_000} ms`);
@@ -474,6 +474,20 @@ function shellQuote(s: string): string {
   return /^[A-Za-z0-9_\-.,:/=+@%]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
 }
 
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
+/** Resolves at the next change in `dir` (Xvnc made its socket) or after `ms` at the latest. */
+function nextChangeIn(dir: string, ms: number): Promise<void> {
+  return new Promise((resolve) => {
+    let watcher: FSWatcher | null = null;
+    const done = () => {
+      clearTimeout(timer);
+      watcher?.close();
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    try {
+      watcher = watch(dir, done);
+    } catch {
+      /* no inotify here: the timer alone */
+    }
+  });
 }

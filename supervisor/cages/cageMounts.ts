@@ -15,7 +15,7 @@ import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, renameSync, 
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { requireBinary } from './binaries';
-import { attachLoopWritable, detachLoop, makeWritable } from './loopDevice';
+import { attachedLoopDevice, attachLoopWritable, detachLoop, makeWritable } from './loopDevice';
 
 const run = promisify(execFile);
 
@@ -68,18 +68,22 @@ export async function unmount(path: string): Promise<void> {
   }
 }
 
-/** Mounts the home image (made, grown or migrated from a plain folder first) and the scratch tmpfs. */
+/** Mounts the home image and the scratch tmpfs, side by side (start-up waits on both). */
 export async function mountCageFilesystems(paths: CageMountPaths, uid: number, limits: { homeBytes: number; tmpfsBytes: number }): Promise<void> {
   requireBinary('mount');
+  await Promise.all([mountHome(paths, uid, limits.homeBytes), mountScratch(paths.scratch, uid, limits.tmpfsBytes)]);
+}
+
+/** The home image, made, grown or migrated from a plain folder first. */
+async function mountHome(paths: CageMountPaths, uid: number, homeBytes: number): Promise<void> {
   await unmount(paths.home);
-  await unmount(paths.scratch);
   const migrate = !existsSync(paths.homeImage) && existsSync(paths.home) && statSync(paths.home).isDirectory() ? `${paths.home}.migrating` : null;
   if (migrate) renameSync(paths.home, migrate);
   // An image still attached (the last cage's namespace not yet gone) is mounted through the same
   // loop device, so the kernel keeps one filesystem instance for it, never two over one file; it
   // is not resized while in use (the next start grows it).
-  const attached = existsSync(paths.homeImage) ? await attachedLoopDevice(paths.homeImage) : null;
-  await prepareImage(paths.homeImage, uid, limits.homeBytes, attached !== null);
+  const attached = attachedLoopDevice(paths.homeImage);
+  await prepareImage(paths.homeImage, uid, homeBytes, attached !== null);
   mkdirSync(paths.home, { recursive: true, mode: 0o700 });
   await mountImageWritable(paths.homeImage, attached, paths.home);
   chownSync(paths.home, uid, uid);
@@ -93,15 +97,18 @@ export async function mountCageFilesystems(paths: CageMountPaths, uid: number, l
     chmodSync(paths.home, 0o700);
     rmSync(migrate, { recursive: true, force: true });
   }
+}
 
-  mkdirSync(paths.scratch, { recursive: true, mode: 0o700 });
-  await run(requireBinary('mount'), ['-t', 'tmpfs', '-o', `size=${limits.tmpfsBytes},mode=0755,${WRITABLE_FLAGS}`, 'cloison-scratch', paths.scratch]);
+async function mountScratch(scratch: string, uid: number, tmpfsBytes: number): Promise<void> {
+  await unmount(scratch);
+  mkdirSync(scratch, { recursive: true, mode: 0o700 });
+  await run(requireBinary('mount'), ['-t', 'tmpfs', '-o', `size=${tmpfsBytes},mode=0755,${WRITABLE_FLAGS}`, 'cloison-scratch', scratch]);
   for (const [which, mode] of Object.entries(SCRATCH_DIRS) as Array<[keyof typeof SCRATCH_DIRS, number]>) {
-    const dir = scratchDir(paths.scratch, which);
+    const dir = scratchDir(scratch, which);
     mkdirSync(dir, { mode });
     chmodSync(dir, mode);
   }
-  chownSync(scratchDir(paths.scratch, 'vnc'), uid, uid);
+  chownSync(scratchDir(scratch, 'vnc'), uid, uid);
 }
 
 /**
@@ -134,11 +141,6 @@ async function mountImageWritable(image: string, attached: string | null, target
   } finally {
     if (!attached) await detachLoop(device);
   }
-}
-
-async function attachedLoopDevice(image: string): Promise<string | null> {
-  const { stdout } = await run(requireBinary('losetup'), ['-j', image]).catch(() => ({ stdout: '' }));
-  return /^(\/dev\/loop\d+):/m.exec(stdout)?.[1] ?? null;
 }
 
 async function prepareImage(image: string, uid: number, bytes: number, inUse: boolean): Promise<void> {

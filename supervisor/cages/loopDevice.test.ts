@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { attachLoopWritable, detachLoop } from './loopDevice';
+import { attachedLoopDevice, attachLoopWritable, detachLoop } from './loopDevice';
 
 describe('loop devices', () => {
   const dir = mkdtempSync(join(tmpdir(), 'cloison-loop-'));
@@ -27,5 +27,21 @@ describe('loop devices', () => {
     } finally {
       await detachLoop(device);
     }
+  });
+
+  it('finds the device a file is attached to, as losetup -j does, and none for a file not attached', async () => {
+    const image = join(dir, 'home.img');
+    writeFileSync(image, '');
+    truncateSync(image, 4 * 2 ** 20);
+    expect(attachedLoopDevice(image)).toBeNull();
+    expect(attachedLoopDevice(join(dir, 'no-such.img'))).toBeNull();
+    const device = await attachLoopWritable(image);
+    try {
+      expect(attachedLoopDevice(image)).toBe(device);
+      expect(execFileSync('losetup', ['-j', image], { encoding: 'utf8' })).toContain(`${device}:`);
+    } finally {
+      await detachLoop(device);
+    }
+    expect(attachedLoopDevice(image)).toBeNull();
   });
 });
