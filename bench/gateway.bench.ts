@@ -138,7 +138,7 @@ export async function runGatewayBench(log: (s: string) => void): Promise<Gateway
     const t = samples.get(proxy.name)!;
     result.latency[proxy.name] = { p50: median(t) - median(base), p99: percentile(t, 99) - percentile(base, 99), roundTripP50: median(t), roundTripP99: percentile(t, 99) };
     const cold = result.latencyCold[proxy.name]!;
-    log(`  latency ${proxy.name}: +${fmt(result.latency[proxy.name]!.p50, 0)} µs p50, +${fmt(result.latency[proxy.name]!.p99, 0)} µs p99 over the direct socket (cold, first ${COLD_ROUND_TRIPS}: +${fmt(cold.p50, 0)} / +${fmt(cold.p99, 0)} µs)`);
+    log(`  latency ${proxy.name}: +${fmt(result.latency[proxy.name]!.p50, 0)} µs p50, +${fmt(result.latency[proxy.name]!.p99, 0)} µs p99 over the direct socket (cold, first ${COLD_ROUND_TRIPS}, no warm-up: +${fmt(cold.p50, 0)} / +${fmt(cold.p99, 0)} µs)`);
     links.get(proxy.name)!.close();
     await proxy.stop();
   }

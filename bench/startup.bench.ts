@@ -1,22 +1,25 @@
 /**
  * Start-up: `npm start -- --no-window` until both cages have painted their first frame in the
- * shell (Chromium), with the resident memory of the supervisor, the shell and each cage. Measured
+ * shell (Chromium, opened at once on start.mjs's waiting page), with the resident memory of the supervisor, the shell and each cage. Measured
  * as a user starts every day, on the state folder of an earlier start (the homes' images made
  * then); that first start is printed too. The
  * reference, in the same run, is the floor: the same two Xvnc sessions started bare (no sandbox,
  * no supervisor, no shell) until they answer RFB.
  */
-import { spawn } from 'node:child_process';
-import { rmSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { pathToFileURL } from 'node:url';
 import { chromium } from '@playwright/test';
+import { createLaunchPage } from '../scripts/launchPage.mjs';
 import { probeRfb } from '../supervisor/cages/rfbProbe';
 import { testRoot } from '../supervisor/testing/realCage';
-import { processes, rssMiB, treeRootWith } from './lib/processCpu';
+import { cpuSecondsByProcess, machineBusyMs, processes, rssMiB, treeRootWith } from './lib/processCpu';
 import { fmt, median } from './lib/stats';
 
-const RUNS = 3;
+const RUNS = 5;
 
 function treeRss(root: number, all = processes()): number {
   let total = 0;
@@ -34,10 +37,16 @@ export interface StartupResult {
   firstMs: number;
   /** Every later start, homes kept: the start a user has every day. */
   cloisonMs: number[];
+  /** The same start with npm start's own Chromium: until both viewers were admitted (journal). */
+  productMs: number[];
+  /** From admission to noVNC's "connected", in the driven runs (median). */
+  productHandshakeGapMs: number;
   bareMs: number[];
   rss: { supervisor: number; shell: number; cages: Record<string, number>; bareXvnc: number; processes: Record<string, Array<{ name: string; rssMiB: number }>> };
   /** Milliseconds from the start to each step, per run. */
   phases: Array<Record<string, number>>;
+  /** CPU milliseconds by process name until both cages painted, per run. */
+  cpu: Array<Record<string, Record<string, number>>>;
 }
 
 /** Each process of a tree: its command's name and resident memory. */
@@ -57,15 +66,19 @@ function treeProcesses(root: number, all: ReturnType<typeof processes>): Array<{
 
 /**
  * One start, as the product starts: the supervisor (npm start) and the shell's browser at the same
- * moment, the page opened as soon as the supervisor listens — the cages start meanwhile.
+ * moment, the browser on start.mjs's own waiting page, which sends it on to the shell as soon as
+ * the supervisor listens — the cages start meanwhile.
  */
-async function cloisonOnce(root: string, measureMemory: boolean): Promise<{ ms: number; phases: Record<string, number>; rss?: StartupResult['rss'] extends infer R ? Omit<R, 'bareXvnc'> : never }> {
+async function cloisonOnce(root: string, measureMemory: boolean): Promise<{ ms: number; phases: Record<string, number>; cpu: StartupResult['cpu'][number]; rss?: StartupResult['rss'] extends infer R ? Omit<R, 'bareXvnc'> : never }> {
   const t0 = Date.now();
+  const busy0 = machineBusyMs();
   const phases: Record<string, number> = {};
   const start = spawn(process.execPath, ['scripts/start.mjs', '--no-window', '--state-dir', join(root, 's'), '--run-dir', join(root, 'r')], { stdio: ['ignore', 'pipe', 'ignore'] });
   const marker = `--cloison-bench-${process.pid}-${t0}`;
+  const launch = createLaunchPage(root);
   const launching = chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox', '--disable-background-networking', '--no-first-run', marker] }).then(async (b) => {
     const page = await b.newPage({ viewport: { width: 1280, height: 800 } });
+    await page.goto(pathToFileURL(launch.path).href, { waitUntil: 'commit' });
     phases['browser up'] = Date.now() - t0;
     return { browser: b, page };
   });
@@ -76,10 +89,11 @@ async function cloisonOnce(root: string, measureMemory: boolean): Promise<{ ms: 
       if (/cage high:/.test(l)) phases['supervisor ready (cages started)'] = Date.now() - t0;
     }),
   );
+  launch.go(url);
   phases['supervisor listening'] = Date.now() - t0;
   const { browser, page } = await launching;
   try {
-    await page.goto(url, { waitUntil: 'commit' });
+    await page.waitForURL((u) => u.protocol === 'http:', { waitUntil: 'commit' });
     phases['shell page requested'] = Date.now() - t0;
     await page.getByTestId('band-level-name').waitFor();
     phases['band drawn'] = Date.now() - t0;
@@ -90,7 +104,13 @@ async function cloisonOnce(root: string, measureMemory: boolean): Promise<{ ms: 
     await page.locator('[data-testid=cage-frame-high][data-viewer=connected]').waitFor({ state: 'attached', timeout: 60_000 });
     const ms = Date.now() - t0;
     phases['high painted'] = ms;
-    if (!measureMemory) return { ms, phases };
+    phases['both viewers admitted (journal)'] = bothAdmittedAt(join(root, 's', 'audit.jsonl'), t0) ?? NaN;
+    // Not a step: the CPU time the whole machine spent meanwhile (two cores: at most 2 × ms).
+    phases['machine CPU busy, all processes'] = machineBusyMs() - busy0;
+    // Where that CPU went: start.mjs's tree (the supervisor, the cages) and the shell's Chromium.
+    const cpuMs = (tree: Record<string, number>) => Object.fromEntries(Object.entries(tree).map(([name, s]) => [name, Math.round(s * 1000)]).filter(([, v]) => Number(v) > 0));
+    const cpu = { 'npm start (supervisor, cages)': cpuMs(cpuSecondsByProcess(start.pid!)), shell: cpuMs(cpuSecondsByProcess(treeRootWith(marker)!)) };
+    if (!measureMemory) return { ms, phases, cpu };
     await page.waitForTimeout(2000); // settle
     const all = processes();
     const supervisor = all.find((p) => p.ppid === start.pid && p.cmd.includes('supervisor/main.js'))!;
@@ -102,9 +122,46 @@ async function cloisonOnce(root: string, measureMemory: boolean): Promise<{ ms: 
       cages[level] = treeRss(p.pid, all);
       each[`cage ${level}`] = treeProcesses(p.pid, all);
     }
-    return { ms, phases, rss: { supervisor: rssMiB(supervisor.pid), shell: treeRss(shell, all), cages, processes: each } };
+    return { ms, phases, cpu, rss: { supervisor: rssMiB(supervisor.pid), shell: treeRss(shell, all), cages, processes: each } };
   } finally {
     await browser.close();
+    start.kill('SIGINT');
+    await new Promise((r) => start.once('exit', r));
+  }
+}
+
+/** The account start.mjs runs the shell's Chromium as in the product-path runs (scripts/setup.sh makes it). */
+const SHELL_USER = 'cloison-shell-test';
+
+/** When the journal shows both cages' viewers admitted by the gateway since t0 (ms from t0), or null. */
+function bothAdmittedAt(journal: string, t0: number): number | null {
+  if (!existsSync(journal)) return null;
+  const times = readFileSync(journal, 'utf8')
+    .split('\n')
+    .filter((l) => l.includes('"kind":"vnc.connect"'))
+    .map((l) => Date.parse((JSON.parse(l) as { time: string }).time))
+    .filter((t) => t >= t0);
+  return times.length >= 2 ? Math.max(...times.slice(0, 2)) - t0 : null;
+}
+
+/**
+ * One start exactly as `sudo npm start` runs it: start.mjs opens its own Chromium (headful --app,
+ * sandboxed, as the shell's user) on its waiting page. Nothing drives that browser, so the end is
+ * read from the journal: both viewers admitted by the gateway, one RFB handshake before noVNC's
+ * "connected" (that gap is measured in the driven runs and added, see runStartupBench).
+ */
+async function productOnce(root: string): Promise<{ ms: number; busyMs: number }> {
+  const t0 = Date.now();
+  const busy0 = machineBusyMs();
+  const start = spawn(process.execPath, ['scripts/start.mjs', '--state-dir', join(root, 's'), '--run-dir', join(root, 'r')], { stdio: 'ignore', env: { ...process.env, SUDO_USER: SHELL_USER } });
+  const journal = join(root, 's', 'audit.jsonl');
+  try {
+    for (const deadline = t0 + 60_000; Date.now() < deadline; await new Promise((r) => setTimeout(r, 10))) {
+      const ms = bothAdmittedAt(journal, t0);
+      if (ms !== null) return { ms, busyMs: machineBusyMs() - busy0 };
+    }
+    throw new Error('npm start: the shell did not open both cages within 60 s');
+  } finally {
     start.kill('SIGINT');
     await new Promise((r) => start.once('exit', r));
   }
@@ -141,8 +198,12 @@ async function bareOnce(): Promise<{ ms: number; rss: number }> {
 
 export async function runStartupBench(log: (s: string) => void): Promise<StartupResult> {
   const cloisonMs: number[] = [];
+  const productMs: number[] = [];
+  const productBusyMs: number[] = [];
   const bareMs: number[] = [];
+  const productPath = !process.env.DISPLAY ? 'no display (run under xvfb-run)' : spawnSync('id', ['-u', SHELL_USER]).status !== 0 ? `no ${SHELL_USER} account (scripts/setup.sh makes it)` : null;
   const phases: Array<Record<string, number>> = [];
+  const cpu: StartupResult['cpu'] = [];
   let rss: StartupResult['rss'] | null = null;
   let bareRss = 0;
   const root = testRoot('cloison-bench-start-');
@@ -152,7 +213,13 @@ export async function runStartupBench(log: (s: string) => void): Promise<Startup
       const c = await cloisonOnce(root, i === RUNS - 1);
       cloisonMs.push(c.ms);
       phases.push(c.phases);
+      cpu.push(c.cpu);
       if (c.rss) rss = { ...c.rss, bareXvnc: 0 };
+      if (!productPath) {
+        const p = await productOnce(root);
+        productMs.push(p.ms);
+        productBusyMs.push(p.busyMs);
+      }
       const b = await bareOnce();
       bareMs.push(b.ms);
       bareRss = b.rss;
@@ -160,10 +227,19 @@ export async function runStartupBench(log: (s: string) => void): Promise<Startup
     rss!.bareXvnc = bareRss;
     log(`  npm start → both cages painted in the shell, homes kept from an earlier start: median ${fmt(median(cloisonMs), 0)} ms (runs ${cloisonMs.join(', ')}); two bare Xvnc answering RFB: ${fmt(median(bareMs), 0)} ms`);
     log(`  the very first start on a new state folder (each home image made): ${first.ms} ms`);
+    // The product's own path: its Chromium is not driven, so its end is the journal's admission of
+    // both viewers plus the gap from admission to noVNC's "connected" measured in the driven runs.
+    const handshakeGap = median(phases.map((p) => p['high painted']! - p['both viewers admitted (journal)']!));
+    if (productPath) log(`  as npm start runs it (its own Chromium): not measured, ${productPath}`);
+    else log(`  as npm start runs it (its own Chromium, headful --app, sandboxed as ${SHELL_USER}): both viewers admitted median ${fmt(median(productMs), 0)} ms (runs ${productMs.join(', ')}), + ${fmt(handshakeGap, 0)} ms to painted (the driven runs' gap) = ${fmt(median(productMs) + handshakeGap, 0)} ms; machine CPU busy median ${fmt(median(productBusyMs), 0)} ms`);
     for (const step of Object.keys(phases[0]!)) log(`    ${step}: median ${fmt(median(phases.map((p) => p[step] ?? NaN)), 0)} ms`);
+    const busyShare = median(phases.map((p) => p['machine CPU busy, all processes']! / (cpus().length * p['high painted']!)));
+    log(`  the machine's cores were busy ${fmt(100 * busyShare, 0)} % of the start (median): ${busyShare > 0.9 ? 'CPU-bound, only less work shortens it' : 'not CPU-bound'}`);
     log(`  RSS: supervisor ${fmt(rss!.supervisor, 0)} MiB, shell (Chromium) ${fmt(rss!.shell, 0)} MiB, cages ${Object.entries(rss!.cages).map(([l, m]) => `${l} ${fmt(m, 0)} MiB`).join(', ')}; two bare Xvnc ${fmt(bareRss, 0)} MiB`);
     for (const [tree, list] of Object.entries(rss!.processes)) log(`    ${tree}: ${list.map((p) => `${p.name} ${fmt(p.rssMiB, 0)}`).join(', ')} (MiB)`);
-    return { firstMs: first.ms, cloisonMs, bareMs, phases, rss: rss! };
+    const last = cpu[cpu.length - 1]!;
+    for (const [tree, byName] of Object.entries(last)) log(`    CPU until painted, ${tree} (last run): ${Object.entries(byName).map(([name, ms]) => `${name} ${ms}`).join(', ')} (ms)`);
+    return { firstMs: first.ms, cloisonMs, productMs, productHandshakeGapMs: handshakeGap, bareMs, phases, cpu, rss: rss! };
   } finally {
     rmSync(root, { recursive: true, force: true });
   }

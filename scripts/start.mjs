@@ -10,12 +10,13 @@
 //   npm start [-- --policy FILE] [-- --no-window] [-- --kiosk] [-- --shell-user NAME]
 //             [-- --training SCENARIO.yaml [--trainee NAME] [--report-dir DIR]]
 import { spawn, spawnSync } from 'node:child_process';
-import { chownSync, copyFileSync, existsSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { chownSync, copyFileSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
+import { createLaunchPage } from './launchPage.mjs';
 
 const { values } = parseArgs({
   options: {
@@ -165,15 +166,7 @@ function openBrowserWindow() {
   }
   // The profile, the launch file and the display's cookie belong to the user Chromium runs as.
   const profile = mkdtempSync(join(tmpdir(), 'cloison-shell-'));
-  const launchFile = join(profile, 'launch.html');
-  const writeLaunch = (html) => {
-    // Whole or not at all: Chromium may read it at any moment.
-    const next = join(profile, 'launch.next');
-    writeFileSync(next, html, { mode: 0o600 });
-    if (process.getuid?.() === 0) chownSync(next, user.uid, user.gid);
-    renameSync(next, launchFile);
-  };
-  writeLaunch('<!doctype html><meta charset="utf-8"><meta http-equiv="refresh" content="0.2"><title>Cloison</title><body style="background:#222;color:#ddd;font:20px sans-serif;display:grid;place-items:center;height:100vh;margin:0">Cloison démarre…\n');
+  const launch = createLaunchPage(profile, process.getuid?.() === 0 ? user : null);
   const env = { HOME: user.home, USER: user.name, LOGNAME: user.name, PATH: '/usr/bin:/bin', LANG: process.env.LANG ?? 'C.UTF-8' };
   for (const key of ['DISPLAY', 'WAYLAND_DISPLAY', 'XDG_RUNTIME_DIR']) if (process.env[key]) env[key] = process.env[key];
   if (process.env.XAUTHORITY && existsSync(process.env.XAUTHORITY)) {
@@ -185,7 +178,7 @@ function openBrowserWindow() {
   }
   cleanups.push(() => rmSync(profile, { recursive: true, force: true }));
   const args = [
-    `--app=file://${launchFile}`,
+    `--app=file://${launch.path}`,
     `--user-data-dir=${profile}`,
     '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync',
     ...(values.kiosk ? ['--kiosk'] : []),
@@ -197,7 +190,7 @@ function openBrowserWindow() {
   const child = spawn(argv[0], argv.slice(1), { stdio: 'ignore', env });
   children.add(child);
   child.on('exit', () => stopAll(0));
-  return { go: (url) => writeLaunch(`<!doctype html><meta http-equiv="refresh" content="0;url=${url}${values.kiosk ? '&kiosk=1' : ''}"><title>Cloison</title>\n`) };
+  return { go: (url) => launch.go(`${url}${values.kiosk ? '&kiosk=1' : ''}`) };
 }
 
 /** Who Chromium runs as: never root (its sandbox would be off, and it decodes what cages send). */

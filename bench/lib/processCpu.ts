@@ -91,3 +91,9 @@ export function cpuSecondsByProcess(root: number): Record<string, number> {
 export function cpuSecondsOf(pid: number): number {
   return (statOf(pid)?.ticks ?? 0) / TICKS_PER_SECOND;
 }
+
+/** CPU milliseconds every core of the machine has spent busy (user, nice, system, irq) since boot. */
+export function machineBusyMs(): number {
+  const [user, nice, system, , , irq, softirq] = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+  return ((user! + nice! + system! + irq! + softirq!) * 1000) / TICKS_PER_SECOND;
+}

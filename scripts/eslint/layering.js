@@ -12,7 +12,8 @@ export const ZONES = {
   electron: { folders: ['electron', 'shared'], packages: ['electron', 'zod'], node: true },
   supervisor: { folders: ['supervisor', 'shared'], packages: ['ws', 'zod', 'yaml', 'pino', 'koffi'], node: true },
   e2e: { folders: ['e2e', 'shared', 'supervisor'], packages: ['@playwright/test', 'pngjs', 'ws'], node: true },
-  bench: { folders: ['bench', 'shared', 'supervisor', 'e2e'], packages: ['@playwright/test', 'ws', 'esbuild', '@novnc/novnc'], node: true },
+  // bench/ measures the product as npm start runs it: scripts/ (its waiting page) included.
+  bench: { folders: ['bench', 'shared', 'supervisor', 'e2e', 'scripts'], packages: ['@playwright/test', 'ws', 'esbuild', '@novnc/novnc'], node: true },
   // deploy/ holds no code that ships, only its tests: they check the package against the supervisor.
   deploy: { folders: ['deploy', 'supervisor'], packages: ['yaml'], node: true },
   // scripts/ may use the supervisor's test helpers in its own tests.

@@ -1,0 +1,2 @@
+export const LAUNCH_RECHECK_SECONDS: number;
+export function createLaunchPage(dir: string, owner?: { uid: number; gid: number } | null): { path: string; go(url: string): void };

@@ -1,0 +1,27 @@
+// The page the shell's Chromium opens at once, while the supervisor starts: a file only the shell's
+// user can read, which looks at itself again and again and, once the supervisor listens, sends the
+// browser on to the shell's single-use address — which thus never appears on a command line.
+import { chownSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+/** How often the waiting page looks again, in seconds: every start waits half of it on average. */
+export const LAUNCH_RECHECK_SECONDS = 0.2;
+
+const WAITING = `<!doctype html><meta charset="utf-8"><meta http-equiv="refresh" content="${LAUNCH_RECHECK_SECONDS}"><title>Cloison</title><body style="background:#222;color:#ddd;font:20px sans-serif;display:grid;place-items:center;height:100vh;margin:0">Cloison démarre…\n`;
+
+/**
+ * Writes the waiting page in `dir` (owned by `owner` when given: the user Chromium runs as).
+ * `go(url)` turns it into a redirect to the shell.
+ */
+export function createLaunchPage(dir, owner = null) {
+  const path = join(dir, 'launch.html');
+  const write = (html) => {
+    // Whole or not at all: Chromium may read it at any moment.
+    const next = join(dir, 'launch.next');
+    writeFileSync(next, html, { mode: 0o600 });
+    if (owner) chownSync(next, owner.uid, owner.gid);
+    renameSync(next, path);
+  };
+  write(WAITING);
+  return { path, go: (url) => write(`<!doctype html><meta http-equiv="refresh" content="0;url=${url}"><title>Cloison</title>\n`) };
+}
