@@ -69,8 +69,7 @@ export class VncGateway {
   private readonly maxViewers: number;
   /** Counters for tests and status: what the filter refused. */
   readonly dropped = { clipboard: 0, notInFront: 0, notAllowed: 0 };
-  /** When a viewer last sent anything (Date.now()), 0 before any: someone is using a cage. */
-  lastViewerMessageAt = 0;
+  private lastMessageAt = 0;
 
   constructor(private readonly options: VncGatewayOptions) {
     this.highWaterMark = options.highWaterMark ?? 4 * 1024 * 1024;
@@ -114,6 +113,11 @@ export class VncGateway {
       return refuse(socket, 429, `too many viewers for cage "${level}"`);
     }
     this.wss.handleUpgrade(req, socket, head, (ws) => this.bridge(ws, level, session, endpoint));
+  }
+
+  /** When a viewer last sent anything (Date.now()), 0 before any: someone is using a cage. */
+  get lastViewerMessageAt(): number {
+    return this.lastMessageAt;
   }
 
   /**
@@ -238,7 +242,7 @@ export class VncGateway {
 
     // viewer → cage: filtered, paused while the cage is slow.
     ws.on('message', (data: Buffer, isBinary: boolean) => {
-      this.lastViewerMessageAt = Date.now();
+      this.lastMessageAt = Date.now();
       if (!isBinary) return close(1003, 'text frames are not RFB');
       let slices: Buffer[];
       try {
