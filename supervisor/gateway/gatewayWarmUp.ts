@@ -18,6 +18,7 @@ import { createServer as createHttpServer, type Server as HttpServer } from 'nod
 import { createServer, type AddressInfo, type Server } from 'node:net';
 import { join } from 'node:path';
 import WebSocket from 'ws';
+import { acceptRfbViewer, serverInit } from './rfbServerHandshake';
 import { TicketRegistry } from './ticketRegistry';
 import { VNC_PATH, type VncGateway } from './vncGateway';
 
@@ -123,27 +124,7 @@ async function oneViewer(url: string, rounds: number, inUse: () => boolean, sign
 export function listenEchoEndpoint(path: string): Promise<Server> {
   const server = createServer((sock) => {
     sock.on('error', () => sock.destroy());
-    sock.write('RFB 003.008\n');
-    // The viewer's version (12 bytes), its security type (1), its ClientInit (1): each answered in turn.
-    const steps = [
-      { bytes: 12, reply: Buffer.from([1, 1]) }, // one security type: None
-      { bytes: 1, reply: Buffer.alloc(4) }, // SecurityResult: OK
-      { bytes: 1, reply: SERVER_INIT },
-    ];
-    let step = 0;
-    let got = 0;
-    sock.on('data', (data: Buffer) => {
-      while (step < steps.length && data.length > 0) {
-        const take = Math.min(data.length, steps[step]!.bytes - got);
-        got += take;
-        data = data.subarray(take);
-        if (got < steps[step]!.bytes) break;
-        sock.write(steps[step]!.reply);
-        step++;
-        got = 0;
-      }
-      if (data.length > 0) sock.write(data);
-    });
+    acceptRfbViewer(sock, SERVER_INIT, { data: (bytes) => sock.write(bytes) });
   });
   return new Promise((resolve, reject) => {
     server.once('error', reject);
@@ -151,8 +132,7 @@ export function listenEchoEndpoint(path: string): Promise<Server> {
   });
 }
 
-/** 1024×640, 32 bits per pixel true colour, an empty desktop name. */
-const SERVER_INIT = Buffer.from([4, 0, 2, 128, 32, 24, 0, 1, 0, 255, 0, 255, 0, 255, 16, 8, 0, 0, 0, 0, 0, 0, 0, 0]);
+const SERVER_INIT = serverInit(1024, 640);
 
 async function clientHandshake(viewer: WebSocket, bytes: ByteQueue): Promise<void> {
   await bytes.take(12);

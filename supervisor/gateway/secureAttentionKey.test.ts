@@ -19,6 +19,7 @@ import { handshake, wsLink, type ByteLink } from '../testing/rfbViewer';
 import { type RpcClient } from '../testing/rpcClient';
 import { bwrapCage, twoLevelPolicy, vncCage } from '../testing/testPolicy';
 import { waitFor } from '../testing/waitFor';
+import { acceptRfbViewer, serverInit } from './rfbServerHandshake';
 
 const RECORDER = join(mkdtempSync(join(tmpdir(), 'cloison-sak-')), 'vnc.sock');
 const POLICY = twoLevelPolicy({ low: bwrapCage({ uid: 62951, apps: `[${KEY_LOGGER_APP}]` }), high: vncCage(RECORDER) });
@@ -27,26 +28,7 @@ const POLICY = twoLevelPolicy({ low: bwrapCage({ uid: 62951, apps: `[${KEY_LOGGE
 function recordingVncServer(path: string): Promise<{ server: Server; received: () => Buffer }> {
   const chunks: Buffer[] = [];
   const server = createServer((sock) => {
-    let stage = 0;
-    sock.write('RFB 003.008\n');
-    sock.on('data', (d: Buffer) => {
-      if (stage === 0) {
-        stage = 1;
-        sock.write(Buffer.from([1, 1])); // one security type: None
-      } else if (stage === 1) {
-        stage = 2;
-        sock.write(Buffer.from([0, 0, 0, 0])); // SecurityResult OK
-      } else if (stage === 2) {
-        stage = 3;
-        const init = Buffer.alloc(24 + 3);
-        init.writeUInt16BE(640, 0);
-        init.writeUInt16BE(480, 2);
-        Buffer.from([32, 24, 0, 1, 0, 255, 0, 255, 0, 255, 16, 8, 0]).copy(init, 4);
-        init.writeUInt32BE(3, 20);
-        init.write('rec', 24);
-        sock.write(init);
-      } else chunks.push(d);
-    });
+    acceptRfbViewer(sock, serverInit(640, 480, 'rec'), { data: (d) => chunks.push(d) });
     sock.on('error', () => undefined);
   });
   return new Promise((resolve) => server.listen(path, () => resolve({ server, received: () => Buffer.concat(chunks) })));

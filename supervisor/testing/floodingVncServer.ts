@@ -5,6 +5,7 @@
  * and the gateway's per-viewer byte budget test.
  */
 import { createServer, type Server, type Socket } from 'node:net';
+import { acceptRfbViewer, serverInit } from '../gateway/rfbServerHandshake';
 
 export async function startFloodingVncServer(path: string, width = 1024, height = 640): Promise<{ close(): Promise<void> }> {
   const sockets = new Set<Socket>();
@@ -12,24 +13,7 @@ export async function startFloodingVncServer(path: string, width = 1024, height 
     sockets.add(sock);
     sock.on('close', () => sockets.delete(sock));
     sock.on('error', () => undefined);
-    let stage = 0;
-    sock.write('RFB 003.008\n');
-    sock.on('data', () => {
-      if (stage === 0) sock.write(Buffer.from([1, 1]));
-      else if (stage === 1) sock.write(Buffer.from([0, 0, 0, 0]));
-      else if (stage === 2) {
-        const name = 'flood';
-        const init = Buffer.alloc(24 + name.length);
-        init.writeUInt16BE(width, 0);
-        init.writeUInt16BE(height, 2);
-        Buffer.from([32, 24, 0, 1, 0, 255, 0, 255, 0, 255, 16, 8, 0]).copy(init, 4);
-        init.writeUInt32BE(name.length, 20);
-        init.write(name, 24);
-        sock.write(init);
-        flood(sock, width, height);
-      }
-      stage++;
-    });
+    acceptRfbViewer(sock, serverInit(width, height, 'flood'), { ready: () => flood(sock, width, height) });
   });
   await new Promise<void>((resolve) => server.listen(path, () => resolve()));
   return {
