@@ -89,8 +89,8 @@ describe('packaging', () => {
     const shipped = `${account.service}-shipped`;
     copyFileSync('deploy/pam/cloison-unlock', `/etc/pam.d/${shipped}`);
     try {
-      expect(await pamAuthenticate(shipped, account.user, account.password)).toBe(true);
-      expect(await pamAuthenticate(shipped, account.user, 'wrong')).toBe(false);
+      expect(await pamAuthenticate(shipped, account.user, account.password, account)).toBe(true);
+      expect(await pamAuthenticate(shipped, account.user, 'wrong', account)).toBe(false);
     } finally {
       rmSync(`/etc/pam.d/${shipped}`, { force: true });
       account.remove();

@@ -348,6 +348,8 @@ export const shortcutsSchema = z
  * is the administrator's to set.
  */
 export const PAM_SERVICE = /^[a-z0-9][a-z0-9._-]{0,63}$/;
+/** The services that may check the unlock password: the package's, a site's own variant of it, or the console login's. */
+export const UNLOCK_PAM_SERVICE = /^(cloison-unlock(-[a-z0-9][a-z0-9._-]{0,40})?|login)$/;
 export const sessionPolicySchema = z
   .object({
     /** Seconds without input to the shell before the workstation locks. */
@@ -357,7 +359,9 @@ export const sessionPolicySchema = z
     /** After this many failed unlocks in a row the lock screen says so and the journal marks it. */
     maxFailures: z.number().int().min(1).max(1000).default(5),
     /** The PAM service that checks the unlock password (/etc/pam.d/<name>). */
-    pamService: z.string().regex(PAM_SERVICE, 'pamService is a PAM service name (lower-case letters, digits, dots, dashes)').default('cloison-unlock'),
+    pamService: z.string().regex(PAM_SERVICE, 'pamService is a PAM service name (lower-case letters, digits, dots, dashes)').regex(UNLOCK_PAM_SERVICE, 'pamService is cloison-unlock, cloison-unlock-<name> (a site\'s own stack for unlocking) or login: services written for other purposes (su, runuser, sudo…) may trust root').default('cloison-unlock'),
+    /** The workstation's user, whose password unlocks (when the supervisor has no --shell-user); read at start. */
+    user: z.string().regex(/^[a-z_][a-z0-9_.-]{0,31}$/, 'user is a login name').optional(),
   })
   .strict()
   .refine((s) => s.userMayExtendUpTo >= s.lockAfterSeconds, { message: 'userMayExtendUpTo cannot be below lockAfterSeconds', path: ['userMayExtendUpTo'] });

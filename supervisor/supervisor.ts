@@ -50,7 +50,7 @@ import { HostSound, type HostSoundTarget } from './audio/hostSound';
 import { TrainingDesk } from './training/trainingDesk';
 import { trainingAdminHandlers } from './training/trainingAdmin';
 import { plugTrainingKey } from './training/trainingKeys';
-import { userName } from './session/accounts';
+import { resolveWorkstationUser } from './session/workstationUser';
 
 export interface SupervisorOptions {
   policy: Policy;
@@ -70,7 +70,7 @@ export interface SupervisorOptions {
   shellGroup?: number;
   /** Group allowed on the admin socket (0660); without one it is root's only (0600). */
   adminGroup?: number;
-  /** The account whose password unlocks the workstation (the user the shell runs for). */
+  /** The workstation's user, whose password unlocks (else the policy's session.user, else the kiosk unit's). */
   shellUser?: string;
   /** A training session (the policy must say `training: allowed`): the scenario, the trainee, where the report goes. */
   training?: { scenarioFile: string; trainee: string; reportDir: string };
@@ -111,8 +111,6 @@ export class Supervisor {
   readonly training: TrainingDesk;
   private readonly sleepGuard: SleepGuard;
   private gatewayWarmUp: { stop(): Promise<void> } | null = null;
-  /** The account of the last non-root shell on the Unix socket (the kiosk user), for unlocking. */
-  private unixShellUser: string | null = null;
   private readonly deviceWatcher: DeviceWatcher;
   private readonly mediaMounts: MediaMounts;
   private readonly cageClipboards: XCageClipboards;
@@ -251,12 +249,17 @@ export class Supervisor {
       onState: () => this.sessions.broadcast('onLock', this.lock.view()),
       ...(options.log ? { log: options.log } : {}),
     });
+    // Fixed now, never learnt from whoever connects later (issue #27).
+    const workstation = resolveWorkstationUser({ shellUser: options.shellUser, policyUser: policy.session.user });
+    if (workstation.problem) options.log?.('nobody can unlock this workstation', { reason: workstation.problem });
     this.lock = new SessionLock({
       policy: () => current().session,
       record: (kind, actor, fields) => this.journalFact(kind, fields, actor),
-      checkPassword: (user, password) => pamAuthenticate(current().session.pamService, user, password),
-      user: () => options.shellUser ?? this.unixShellUser,
+      checkPassword: (user, password) => pamAuthenticate(current().session.pamService, user, password, workstation.user!),
+      user: workstation.user,
+      ...(workstation.problem ? { noUserReason: workstation.problem } : {}),
       markerFile: join(options.stateDir, 'session.locked'),
+      failuresFile: join(options.stateDir, 'unlock-failures.json'),
       beforeSleep: () => this.sleepGuard.state,
     });
     this.gateway = new VncGateway({
@@ -543,12 +546,7 @@ export class Supervisor {
     const { training } = this.options;
     if (training) this.training.startFromFile(training.scenarioFile, training.trainee, training.reportDir);
     const handlers = this.handlers;
-    this.unixServer = await listenUnixRpc(this.rpcSocketPath, handlers, this.sessions, {
-      ...(this.options.shellGroup !== undefined ? { group: this.options.shellGroup } : {}),
-      onPeer: (uid) => {
-        if (uid !== 0) this.unixShellUser = userName(uid) ?? this.unixShellUser;
-      },
-    });
+    this.unixServer = await listenUnixRpc(this.rpcSocketPath, handlers, this.sessions, this.options.shellGroup !== undefined ? { group: this.options.shellGroup } : {});
     this.adminServer = await listenAdmin(this.adminSocketPath, this.adminHandlers, this.options.adminGroup !== undefined ? { group: this.options.adminGroup } : {});
     this.host = await startBrowserHost({
       rendererDir: this.options.rendererDir,

@@ -9,6 +9,7 @@ import { isWireguard, policySchema, type Policy } from '../../shared/policy';
 import { DEFAULT_POLICY_NAME, DEFAULT_POLICY_YAML } from './defaultPolicy';
 import { readRecipientKey } from '../files/recipientKeys';
 import { readWireguardConfig } from '../network/wireguardConfig';
+import { unlockStackProblem } from '../session/pamStack';
 
 export interface PolicyProblem {
   file: string;
@@ -54,7 +55,7 @@ export function loadDefaultPolicy(): Policy {
 
 export function parsePolicy(text: string, file: string): Policy {
   // Files the policy names are read now: a policy is refused whole, never half-way at first use.
-  return parseYamlAgainst(policySchema, text, file, (policy) => [...checkRecipientFiles(policy), ...checkTunnelConfigs(policy)]);
+  return parseYamlAgainst(policySchema, text, file, (policy) => [...checkRecipientFiles(policy), ...checkTunnelConfigs(policy), ...checkUnlockService(policy)]);
 }
 
 /**
@@ -91,6 +92,12 @@ function checkTunnelConfigs(policy: Policy): Array<{ path: Array<string | number
       return [{ path: ['levels', i, 'cage', 'network', 'config'], message: (err as Error).message }];
     }
   });
+}
+
+/** The unlock's PAM service must not grant without the user's password (pam_rootok, pam_permit…). */
+function checkUnlockService(policy: Policy): Array<{ path: Array<string | number>; message: string }> {
+  const problem = unlockStackProblem(policy.session.pamService);
+  return problem ? [{ path: ['session', 'pamService'], message: problem }] : [];
 }
 
 /** Every recipient key file an encrypting rule names must be a usable public key, root's. */

@@ -191,7 +191,7 @@ function unlockedHandlers(deps: HandlerDeps): RpcHandlers {
       deps.lock.lock('user');
       return deps.lock.view();
     },
-    'session.unlock': ({ password }) => deps.lock.unlock(password),
+    'session.unlock': ({ password }, context) => deps.lock.unlock(password, { transport: context.transport, ...(context.peerUid !== undefined ? { peerUid: context.peerUid } : {}) }),
     'session.activity': () => {
       deps.lock.activity();
       return {};

@@ -23,6 +23,8 @@ import {
 export interface RpcContext {
   session: string;
   transport: 'unix' | 'websocket';
+  /** The peer's uid on the Unix socket (SO_PEERCRED), when it could be read. */
+  peerUid?: number;
 }
 
 export type RpcHandlers = {
@@ -38,7 +40,7 @@ export class RpcSession {
     private readonly log?: (msg: string, fields?: Record<string, unknown>) => void,
     context: Partial<RpcContext> = {},
   ) {
-    this.context = { session: context.session ?? randomBytes(12).toString('base64url'), transport: context.transport ?? 'unix' };
+    this.context = { session: context.session ?? randomBytes(12).toString('base64url'), transport: context.transport ?? 'unix', ...(context.peerUid !== undefined ? { peerUid: context.peerUid } : {}) };
   }
 
   async receive(text: string): Promise<void> {

@@ -11,18 +11,18 @@ import { RpcSession, type RpcHandlers, type RpcSessions } from './rpcSession';
 
 export interface UnixRpcOptions {
   group?: number;
-  /** Told the uid of every shell that connects (the kernel's word, SO_PEERCRED). */
-  onPeer?: (uid: number) => void;
 }
 
 export function listenUnixRpc(path: string, handlers: RpcHandlers, sessions: RpcSessions, options: UnixRpcOptions = {}): Promise<Server> {
   const server = createServer((sock) => {
+    // Who connected, in the kernel's word (SO_PEERCRED): only the workstation user's shell unlocks.
+    let peerUid: number | undefined;
     try {
-      options.onPeer?.(peerCredentials(sock).uid);
+      peerUid = peerCredentials(sock).uid;
     } catch {
-      /* no credentials: the session works, nobody is learnt from it */
+      /* no credentials: the session works, and may not unlock */
     }
-    const session = new RpcSession(handlers, (text) => sock.write(text + '\n'));
+    const session = new RpcSession(handlers, (text) => sock.write(text + '\n'), undefined, { transport: 'unix', ...(peerUid !== undefined ? { peerUid } : {}) });
     const remove = sessions.add(session);
     const frames = new LineFrames();
     sock.setEncoding('utf8');

@@ -4,30 +4,40 @@
  * closed, no ticket is issued and one issued before the lock no longer opens anything, no cage is
  * in front for input, a question waiting for the user ends unanswered and nothing crosses, and
  * clipboard, files and devices are refused with the reason. The administrator can lock, never
- * unlock. Unlocking takes the account's real password, through the machine's PAM stack.
+ * unlock, on its socket or the shell's. Unlocking takes the account's real password, through the
+ * machine's PAM stack, from that account's own shell.
  */
-import { readFileSync } from 'node:fs';
+import { chmodSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { adminCall } from '../cli/adminClient';
 import { runCliWithSupervisor } from '../cli/cloison';
 import { readSelection, writeSelection } from '../clipboard/xSelection';
-import { createPamTestUser, type PamTestUser } from '../testing/pamTestUser';
+import { createPamTestUser, createTestGroup, type PamTestUser } from '../testing/pamTestUser';
+import { rpcClientAs, type RpcClient } from '../testing/rpcClient';
 import { startTestSupervisor, type TestSupervisor } from '../testing/testSupervisor';
 import { bwrapCage, twoLevelPolicy } from '../testing/testPolicy';
 
 describe('the lock, enforced by the supervisor (real cages, real PAM)', () => {
   let account: PamTestUser;
   let t: TestSupervisor;
+  let group: { gid: number; remove(): void };
+  let own: RpcClient; // the workstation user's shell: the only connection that may unlock
   const x11Dir = (level: string) => (t.sup.driverOf(level) as unknown as { x11Dir: string }).x11Dir;
 
   beforeAll(async () => {
     account = createPamTestUser();
     const policy = twoLevelPolicy({ low: bwrapCage({ uid: 62981 }), high: bwrapCage({ uid: 62982 }) }, `session: { lockAfterSeconds: 600, pamService: ${account.service} }\n`);
-    t = await startTestSupervisor(policy, { browserShell: true, shellUser: account.user });
+    group = createTestGroup([account.user]);
+    t = await startTestSupervisor(policy, { browserShell: true, shellUser: account.user, shellGroup: group.gid });
+    chmodSync(t.root, 0o711);
+    chmodSync(join(t.root, 'run'), 0o711);
+    own = await rpcClientAs(t.sup.rpcSocketPath, account.uid, account.gid);
   });
   afterAll(async () => {
+    own?.close();
     await t?.stop();
+    group?.remove();
     account?.remove();
   });
 
@@ -72,13 +82,15 @@ describe('the lock, enforced by the supervisor (real cages, real PAM)', () => {
       expect(await rpc.call(method, params), method).toMatchObject({ ok: false, error: { code: 'SESSION_LOCKED' } });
     }
     expect(await adminCall(t.sup.adminSocketPath, 'session.unlock')).toMatchObject({ ok: false, error: { code: 'NOT_AUTHORISED' } });
+    // Nor on the shell's socket as root, with the right password.
+    expect(await rpc.call('session.unlock', { password: account.password })).toMatchObject({ ok: false, error: { code: 'NOT_AUTHORISED' } });
 
     // A wrong password: refused by PAM, journaled with the count, and the next try must wait.
-    const wrong = await rpc.call('session.unlock', { password: `${account.password}-wrong` });
+    const wrong = await own.call('session.unlock', { password: `${account.password}-wrong` });
     expect(wrong).toMatchObject({ ok: true, result: { locked: true, failures: 1 } });
-    expect(await rpc.call('session.unlock', { password: account.password })).toMatchObject({ ok: false, error: { code: 'LIMIT_EXCEEDED' } });
+    expect(await own.call('session.unlock', { password: account.password })).toMatchObject({ ok: false, error: { code: 'LIMIT_EXCEEDED' } });
     await new Promise((r) => setTimeout(r, 3100));
-    expect(await rpc.call('session.unlock', { password: account.password })).toMatchObject({ ok: true, result: { locked: false } });
+    expect(await own.call('session.unlock', { password: account.password })).toMatchObject({ ok: true, result: { locked: false } });
 
     // Unlocked: a viewer opens again, input flows to the cage in front.
     expect(sup.focus.isInFront('low')).toBe(true);

@@ -2,7 +2,8 @@
  * The lock's own rules, on a clock the test drives: it locks after the idle time and not before,
  * input moves the deadline, a wrong password costs a growing wait and is journaled without the
  * text typed, too many failures are marked, the user's delay stays within the policy and lasts
- * until the next lock, and a lock survives a supervisor restart.
+ * until the next lock, and a lock survives a supervisor restart, its failures and wait too; a PAM
+ * error is a failure; only the workstation user's shell may try.
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -12,15 +13,19 @@ import { sessionPolicySchema, type SessionPolicy } from '../../shared/policy';
 import { failureDelayMs, SessionLock, type SessionLockOptions } from './sessionLock';
 
 const PASSWORD = 'correct horse';
+/** alice's own shell, on the Unix socket. */
+const SHELL = { transport: 'unix' as const, peerUid: 1000 };
 
-function setup(policy: Partial<SessionPolicy> = {}, markerDir = mkdtempSync(join(tmpdir(), 'cloison-lock-'))) {
+function setup(policy: Partial<SessionPolicy> = {}, markerDir = mkdtempSync(join(tmpdir(), 'cloison-lock-')), overrides: Partial<SessionLockOptions> = {}) {
   const records: Array<{ kind: string; actor: string; fields: Record<string, unknown> }> = [];
   const options: SessionLockOptions = {
     policy: () => sessionPolicySchema.parse({ lockAfterSeconds: 60, userMayExtendUpTo: 600, maxFailures: 3, ...policy }),
     record: (kind, actor, fields) => records.push({ kind, actor, fields }),
     checkPassword: async (_user, password) => password === PASSWORD,
-    user: () => 'alice',
+    user: { name: 'alice', uid: 1000, gid: 1000, source: 'shell-user' },
     markerFile: join(markerDir, 'session.locked'),
+    failuresFile: join(markerDir, 'unlock-failures.json'),
+    ...overrides,
   };
   return { lock: new SessionLock(options), records, options, markerDir };
 }
@@ -45,11 +50,11 @@ describe('session lock', () => {
   it('a wrong password is journaled with the count and never the text, and the wait grows', async () => {
     const { lock, records } = setup();
     lock.lock('user');
-    const first = await lock.unlock('guess-one');
+    const first = await lock.unlock('guess-one', SHELL);
     expect(first).toMatchObject({ locked: true, failures: 1, retryInMs: 3000 });
-    await expect(lock.unlock(PASSWORD)).rejects.toThrow(/wait 3 s/);
+    await expect(lock.unlock(PASSWORD, SHELL)).rejects.toThrow(/wait 3 s/);
     vi.advanceTimersByTime(3000);
-    expect((await lock.unlock('guess-two')).retryInMs).toBe(6000);
+    expect((await lock.unlock('guess-two', SHELL)).retryInMs).toBe(6000);
     expect(JSON.stringify(records)).not.toMatch(/guess|correct horse/);
     expect(records.filter((r) => r.kind === 'session.unlock-failed').map((r) => r.fields)).toEqual([
       { user: 'alice', failures: 1, delayMs: 3000 },
@@ -62,12 +67,12 @@ describe('session lock', () => {
     const { lock, records } = setup();
     lock.lock('admin');
     for (let i = 0; i < 3; i++) {
-      await lock.unlock(`wrong-${i}`);
+      await lock.unlock(`wrong-${i}`, SHELL);
       vi.advanceTimersByTime(failureDelayMs(i + 1));
     }
     expect(lock.view().tooManyFailures).toBe(true);
     expect(records.filter((r) => r.kind === 'session.unlock-failed').at(-1)!.fields).toMatchObject({ failures: 3, alert: true });
-    const unlocked = await lock.unlock(PASSWORD);
+    const unlocked = await lock.unlock(PASSWORD, SHELL);
     expect(unlocked).toMatchObject({ locked: false, failures: 0, tooManyFailures: false });
     expect(records.at(-1)).toMatchObject({ kind: 'session.unlock', actor: 'user', fields: { user: 'alice', failuresBefore: 3 } });
   });
@@ -80,7 +85,7 @@ describe('session lock', () => {
     expect(lock.locked).toBe(false);
     vi.advanceTimersByTime(1_000);
     expect(lock.locked).toBe(true);
-    await lock.unlock(PASSWORD);
+    await lock.unlock(PASSWORD, SHELL);
     expect(lock.lockAfterSeconds).toBe(60);
   });
 
@@ -92,16 +97,51 @@ describe('session lock', () => {
     const restarted = setup({}, first.markerDir);
     expect(restarted.lock.locked).toBe(true);
     expect(restarted.records[0]).toMatchObject({ kind: 'session.lock', fields: { cause: 'restart' } });
-    await restarted.lock.unlock(PASSWORD);
+    await restarted.lock.unlock(PASSWORD, SHELL);
     expect(setup({}, first.markerDir).lock.locked).toBe(false);
     rmSync(first.markerDir, { recursive: true, force: true });
   });
 
   it('refuses to unlock when no user is known, and says why', async () => {
-    const { lock, options } = setup();
-    options.user = () => null;
+    const { lock } = setup({}, undefined, { user: null, noUserReason: 'no workstation user is known: start the supervisor with --shell-user NAME' });
     lock.lock('user');
-    await expect(lock.unlock(PASSWORD)).rejects.toThrow(/--shell-user/);
+    await expect(lock.unlock(PASSWORD, { transport: 'websocket' })).rejects.toThrow(/--shell-user/);
     expect(lock.locked).toBe(true);
+  });
+
+  it('the failure count and the next allowed attempt survive a restart', async () => {
+    const first = setup();
+    first.lock.lock('user');
+    await first.lock.unlock('guess-one', SHELL);
+    vi.advanceTimersByTime(3000);
+    await first.lock.unlock('guess-two', SHELL);
+    first.lock.dispose();
+    const restarted = setup({}, first.markerDir);
+    expect(restarted.lock.view()).toMatchObject({ locked: true, failures: 2, retryInMs: 6000 });
+    await expect(restarted.lock.unlock(PASSWORD, SHELL)).rejects.toThrow(/wait 6 s/);
+    vi.advanceTimersByTime(6000);
+    expect(await restarted.lock.unlock(PASSWORD, SHELL)).toMatchObject({ locked: false, failures: 0 });
+    expect(setup({}, first.markerDir).lock.view()).toMatchObject({ failures: 0, retryInMs: 0 });
+    rmSync(first.markerDir, { recursive: true, force: true });
+  });
+
+  it('a PAM check that errs or times out counts as a failure, journaled with its error', async () => {
+    const { lock, records } = setup({}, undefined, { checkPassword: async () => Promise.reject(new Error('the PAM check did not finish (SIGKILL)')) });
+    lock.lock('user');
+    expect(await lock.unlock(PASSWORD, SHELL)).toMatchObject({ locked: true, failures: 1, retryInMs: 3000 });
+    expect(records.at(-1)).toMatchObject({ kind: 'session.unlock-failed', fields: { failures: 1, error: expect.stringMatching(/SIGKILL/) } });
+  });
+
+  it("refuses, unchecked and journaled, an attempt from any connection but the workstation user's shell", async () => {
+    let checked = 0;
+    const { lock, records } = setup({}, undefined, { checkPassword: async () => (checked++, true) });
+    lock.lock('user');
+    for (const caller of [{ transport: 'unix' as const, peerUid: 1001 }, { transport: 'unix' as const, peerUid: 0 }, { transport: 'unix' as const }]) {
+      await expect(lock.unlock(PASSWORD, caller)).rejects.toThrow(/only .*shell may unlock/);
+    }
+    expect(checked).toBe(0);
+    expect(lock.view()).toMatchObject({ locked: true, failures: 0 });
+    expect(records.filter((r) => r.kind === 'session.unlock-refused').map((r) => r.fields.peerUid)).toEqual([1001, 0, undefined]);
+    expect(await lock.unlock(PASSWORD, { transport: 'websocket' })).toMatchObject({ locked: false });
   });
 });

@@ -5,14 +5,20 @@
  * on the administrator's, and before the machine sleeps. While it is locked no cage gets input,
  * no viewer is connected and nothing crosses (the supervisor wires those to `locked`).
  *
- * Unlocking takes the password of the user the shell runs for, checked by PAM. Each failure is
- * journaled (user and count, never the text) and makes the next attempt wait longer: 3 s, 6 s,
- * 12 s… up to a minute; after the policy's `maxFailures` in a row the lock screen says so and the
- * journal marks it. The lock outlives a supervisor restart: it is written to the state folder.
+ * Unlocking takes the password of the workstation's user (fixed at start, workstationUser.ts),
+ * checked by PAM, sent by that user's own shell (unlockCaller.ts): an attempt from any other
+ * connection is refused unchecked and journaled. Each failure — a wrong password, and a PAM check
+ * that errs or times out — is journaled (user and count, never the text) and makes the next
+ * attempt wait longer: 3 s, 6 s, 12 s… up to a minute; after the policy's `maxFailures` in a row
+ * the lock screen says so and the journal marks it. The lock, the failure count and the next
+ * allowed attempt outlive a supervisor restart: they are written to the state folder.
  */
 import { EventEmitter } from 'node:events';
 import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import { CloisonError } from '../../shared/errors';
+import { unlockCallerRefusal, type UnlockCaller } from './unlockCaller';
+import { UnlockFailures } from './unlockFailures';
+import type { WorkstationUser } from './workstationUser';
 import type { SessionPolicy } from '../../shared/policy';
 import type { LockView } from '../../shared/rpc';
 
@@ -24,10 +30,14 @@ export interface SessionLockOptions {
   record: (kind: string, actor: 'user' | 'admin' | 'supervisor', fields: Record<string, string | number | boolean>) => void;
   /** Checks a password for a user (PAM); resolves false on a wrong password. */
   checkPassword: (user: string, password: string) => Promise<boolean>;
-  /** The account whose password unlocks (the user the shell runs for), or null if none is known. */
-  user: () => string | null;
+  /** The account whose password unlocks (fixed when the supervisor starts), or null if none is known. */
+  user: WorkstationUser | null;
+  /** Why no user is known, for the error an unlock attempt gets. */
+  noUserReason?: string;
   /** Present while locked, so a restarted supervisor starts locked. */
   markerFile: string;
+  /** The failure count and the next allowed attempt, kept across restarts. */
+  failuresFile: string;
   /** Whether the machine's sleep waits for the lock (logind), for the lock screen to say. */
   beforeSleep?: () => 'logind' | 'unavailable';
   now?: () => number;
@@ -43,8 +53,9 @@ export class SessionLock extends EventEmitter<{ change: [LockView] }> {
   private lastActivity: number;
   /** The user's own delay for this session, until the next lock. */
   private chosenSeconds: number | null = null;
-  private failures = 0;
-  private retryAt = 0;
+  private readonly failureStore: UnlockFailures;
+  private failures: number;
+  private retryAt: number;
   private checking = false;
   private timer: NodeJS.Timeout | null = null;
   private readonly now: () => number;
@@ -53,6 +64,8 @@ export class SessionLock extends EventEmitter<{ change: [LockView] }> {
     super();
     this.now = options.now ?? Date.now;
     this.lastActivity = this.now();
+    this.failureStore = new UnlockFailures(options.failuresFile);
+    ({ failures: this.failures, retryAt: this.retryAt } = this.failureStore.read());
     if (existsSync(options.markerFile)) this.lock('restart');
     else this.schedule();
   }
@@ -77,7 +90,7 @@ export class SessionLock extends EventEmitter<{ change: [LockView] }> {
       lockAfterSeconds: this.lockAfterSeconds,
       policyLockAfterSeconds: policy.lockAfterSeconds,
       userMayExtendUpTo: policy.userMayExtendUpTo,
-      user: this.options.user(),
+      user: this.options.user?.name ?? null,
       beforeSleep: this.options.beforeSleep?.() ?? 'unavailable',
     };
   }
@@ -102,20 +115,31 @@ export class SessionLock extends EventEmitter<{ change: [LockView] }> {
   }
 
   /**
-   * One unlock attempt. Refused without a check while the delay of the last failure runs, or while
-   * another check runs; a wrong password is a failure, journaled, and lengthens the next delay.
+   * One unlock attempt. Refused without a check when it does not come from the workstation user's
+   * shell (journaled), while the delay of the last failure runs, or while another check runs; a
+   * wrong password or a check that fails is a failure, journaled, and lengthens the next delay.
    */
-  async unlock(password: string): Promise<LockView> {
+  async unlock(password: string, caller: UnlockCaller): Promise<LockView> {
     if (!this.locked) return this.view();
+    const refusal = unlockCallerRefusal(caller, this.options.user);
+    if (refusal) {
+      this.options.record('session.unlock-refused', 'supervisor', { transport: caller.transport, ...(caller.peerUid !== undefined ? { peerUid: caller.peerUid } : {}), reason: refusal });
+      throw new CloisonError('NOT_AUTHORISED', refusal);
+    }
     const wait = this.retryAt - this.now();
     if (wait > 0) throw new CloisonError('LIMIT_EXCEEDED', `wait ${Math.ceil(wait / 1000)} s before the next attempt`);
     if (this.checking) throw new CloisonError('WRONG_STATE', 'a password is already being checked');
-    const user = this.options.user();
-    if (!user) throw new CloisonError('WRONG_STATE', 'no user is known for this shell: the supervisor needs --shell-user NAME to check a password');
+    const user = this.options.user?.name;
+    if (!user) throw new CloisonError('WRONG_STATE', this.options.noUserReason ?? 'no workstation user is known: start the supervisor with --shell-user NAME or set session.user in the policy');
     this.checking = true;
     let ok: boolean;
+    let error: string | null = null;
     try {
       ok = await this.options.checkPassword(user, password);
+    } catch (err) {
+      // PAM erred or timed out: a failure like any other, or an attacker would make it err for free tries.
+      ok = false;
+      error = (err as Error).message.slice(0, 200);
     } finally {
       this.checking = false;
     }
@@ -123,8 +147,9 @@ export class SessionLock extends EventEmitter<{ change: [LockView] }> {
     if (!ok) {
       this.failures++;
       this.retryAt = this.now() + failureDelayMs(this.failures);
+      this.failureStore.write({ failures: this.failures, retryAt: this.retryAt });
       const { maxFailures } = this.options.policy();
-      this.options.record('session.unlock-failed', 'user', { user, failures: this.failures, delayMs: failureDelayMs(this.failures), ...(this.failures >= maxFailures ? { alert: true } : {}) });
+      this.options.record('session.unlock-failed', 'user', { user, failures: this.failures, delayMs: failureDelayMs(this.failures), ...(error ? { error } : {}), ...(this.failures >= maxFailures ? { alert: true } : {}) });
       this.emit('change', this.view());
       return this.view();
     }
@@ -133,6 +158,7 @@ export class SessionLock extends EventEmitter<{ change: [LockView] }> {
     this.lockedSince = null;
     this.failures = 0;
     this.retryAt = 0;
+    this.failureStore.clear();
     this.lastActivity = this.now();
     rmSync(this.options.markerFile, { force: true });
     this.schedule();

@@ -32,6 +32,8 @@ export interface TestSupervisor {
 export interface TestSupervisorOptions {
   browserShell?: boolean;
   shellUser?: string;
+  /** The group admitted on the shell's socket (0660). */
+  shellGroup?: number;
   /** A folder the test made first (its policy names paths in it); removed by stop() all the same. */
   root?: string;
   deviceScanMs?: number;
@@ -50,6 +52,7 @@ export async function startTestSupervisor(policyYaml: string, options: TestSuper
     rendererDir: null,
     browserShell: options.browserShell ?? false,
     ...(options.shellUser ? { shellUser: options.shellUser } : {}),
+    ...(options.shellGroup !== undefined ? { shellGroup: options.shellGroup } : {}),
     ...(options.deviceScanMs !== undefined ? { deviceScanMs: options.deviceScanMs } : {}),
     ...(options.hostSound ? { hostSound: options.hostSound } : {}),
   });
