@@ -174,9 +174,11 @@ export class DeviceBroker extends EventEmitter<{ change: [DeviceView[]] }> {
   }
 
   /**
-   * Marks a key for a level: after the user confirms, the key is erased at both ends, signed with
-   * this workstation's key for that level, given a fresh filesystem owned by that level's cage,
-   * and attached there read-write. Intent journaled before, outcome after.
+   * Marks a key for a level: after the user confirms, the key is erased at both ends — wholly when
+   * it carries any mark, valid, foreign or damaged, since what it held for one level must not go to
+   * another with a fresh filesystem over it —, signed with this workstation's key for that level,
+   * given a fresh filesystem owned by that level's cage, and attached there read-write. Intent
+   * journaled before, outcome after.
    */
   async mark(id: string, level: string): Promise<DeviceView> {
     const record = this.preparable(id);
@@ -185,9 +187,11 @@ export class DeviceBroker extends EventEmitter<{ change: [DeviceView[]] }> {
     if (record.device.sizeBytes < MIN_MARKABLE_BYTES) throw new CloisonError('WRONG_STATE', `the device is too small to be marked (${record.device.sizeBytes} bytes; at least ${MIN_MARKABLE_BYTES})`);
     if (!(await this.confirmed(record, 'mark', level))) return viewOf(record);
     await this.prepare(record, 'usb.mark', { level }, async () => {
+      const wasMarked = record.mark.status !== 'none';
+      if (wasMarked) await eraseDevice(record.device.devnode, record.device.sizeBytes);
       const { markId } = writeMark(record.device.devnode, record.device.sizeBytes, this.options.stationKeys, level);
       await formatDataRegion(record.device.devnode, record.device.sizeBytes, uid, level.toUpperCase());
-      return { markId };
+      return { markId, erased: wasMarked ? 'whole' : 'ends' };
     });
     return viewOf(record);
   }

@@ -4,7 +4,8 @@
  * cages, the RPC a shell uses (the trusted dialog's answers included), and what each cage can do.
  * An identity that matches a rule is only a suggestion; a key this workstation marked for high goes
  * to high read-write and nowhere else, even by RPC; another workstation's mark counts as none; a
- * forged, truncated or altered mark is refused with its reason; unmarking erases every byte. The
+ * forged, truncated or altered mark is refused with its reason; unmarking, and re-marking a key
+ * that carries any mark, erase every byte. The
  * media probe runs in a sandbox where a hostile program can neither write the key nor reach
  * anything else.
  */
@@ -184,6 +185,31 @@ describe('marked USB keys (real loop devices, real cages)', () => {
       await key.pull();
     }
     expect((await high('ls -A ~/Media')).stdout).toBe('');
+  });
+
+  it('re-marking a damaged high key for low erases all it held, not only its two ends (issue #27)', async () => {
+    const secret = Buffer.from('HIGH-ONLY: plans for the high level, never for low');
+    const key = await keys.plug({
+      format: 'blank',
+      fileName: 'damaged-high.img',
+      sizeMiB: 32,
+      alter: (image) => {
+        markImage(image, station, 'high');
+        const size = readFileSync(image).length;
+        const fd = openSync(image, 'r+');
+        for (const at of [DATA_OFFSET + MiB, size / 2, size - DATA_OFFSET - MiB]) writeSync(fd, secret, 0, secret.length, at); // what high wrote
+        writeSync(fd, Buffer.alloc(16), 0, 16, 0); // the first copy of the mark damaged: shown as invalid
+        closeSync(fd);
+      },
+    });
+    const d = await deviceWhere((x) => x.serial === 'damaged-high.img' && x.state === 'unusable');
+    expect(d).toMatchObject({ mark: { status: 'invalid' } });
+    const marked = await confirmed('devices.mark', { id: d.id, level: 'low' });
+    expect(marked).toMatchObject({ ok: true, result: { state: 'attached', level: 'low', mark: { status: 'valid', level: 'low' } } });
+    expect(readFileSync(key.image).includes(secret)).toBe(false);
+    expect(journal().filter((r) => r.kind === 'usb.mark' && r.device === d.id).at(-1)).toMatchObject({ outcome: 'done', erased: 'whole' });
+    await rpc.call('devices.eject', { id: d.id });
+    await key.pull();
   });
 
   it('the media probe runs without any capability: a hostile probe can neither write the key nor reach the host', async () => {
