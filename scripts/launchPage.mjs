@@ -1,7 +1,8 @@
 // The page the shell's Chromium opens at once, while the supervisor starts: a file only the shell's
 // user can read, which looks at itself again and again and, once the supervisor listens, sends the
 // browser on to the shell's single-use address — which thus never appears on a command line.
-import { chownSync, renameSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { closeSync, constants, fchownSync, openSync, renameSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 
 /** How often the waiting page looks again, in seconds: every start waits half of it on average. */
@@ -16,10 +17,17 @@ const WAITING = `<!doctype html><meta charset="utf-8"><meta http-equiv="refresh"
 export function createLaunchPage(dir, owner = null) {
   const path = join(dir, 'launch.html');
   const write = (html) => {
-    // Whole or not at all: Chromium may read it at any moment.
-    const next = join(dir, 'launch.next');
-    writeFileSync(next, html, { mode: 0o600 });
-    if (owner) chownSync(next, owner.uid, owner.gid);
+    // Whole or not at all: Chromium may read it at any moment. The folder is the user's and npm
+    // start may be root: a new name made here (O_EXCL, O_NOFOLLOW: never a link or a file someone
+    // put there) and owned through its descriptor, so nothing the user plants is written or chowned.
+    const next = join(dir, `launch.${randomBytes(8).toString('hex')}.next`);
+    const fd = openSync(next, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
+    try {
+      writeSync(fd, html);
+      if (owner) fchownSync(fd, owner.uid, owner.gid);
+    } finally {
+      closeSync(fd);
+    }
     renameSync(next, path);
   };
   write(WAITING);

@@ -176,7 +176,13 @@ function openBrowserWindow() {
   if (process.getuid?.() === 0) {
     for (const path of [profile, ...(env.XAUTHORITY ? [env.XAUTHORITY] : [])]) chownSync(path, user.uid, user.gid);
   }
-  cleanups.push(() => rmSync(profile, { recursive: true, force: true }));
+  // Removed as its user when we are root: root walking a folder the user can change under it could be
+  // led by a link to delete elsewhere.
+  cleanups.push(() =>
+    process.getuid?.() === 0
+      ? spawnSync('setpriv', [`--reuid=${user.uid}`, `--regid=${user.gid}`, '--init-groups', '--inh-caps=-all', '--', 'rm', '-rf', '--', profile], { stdio: 'ignore' })
+      : rmSync(profile, { recursive: true, force: true }),
+  );
   const args = [
     `--app=file://${launch.path}`,
     `--user-data-dir=${profile}`,
