@@ -134,7 +134,8 @@ export class Supervisor {
     mkdirSync(options.runDir, { recursive: true, mode: 0o700 });
     this.journal = new FileAuditJournal(join(options.stateDir, 'audit.jsonl'));
     this.stagingDir = join(options.runDir, 'staging');
-    this.forwarder = new JournalForwarder(options.forwardJournal ?? { kind: 'none' }, options.log ? { log: options.log } : {});
+    const fingerprint = (text: string) => this.journal.fingerprint(createHash('sha256').update(text).digest('hex'));
+    this.forwarder = new JournalForwarder(options.forwardJournal ?? { kind: 'none' }, { fingerprint, ...(options.log ? { log: options.log } : {}) });
     this.journal.onRecord((record) => this.forwarder.forward(record));
     this.trust = new TrustPhraseStore(options.stateDir);
     // The lowest level is in front at start: the everyday workspace.

@@ -1,9 +1,11 @@
 /**
  * Journal forwarding through util-linux's logger: every record reaches the system log as RFC 5424
- * structured data, in order, escaped; a dead log socket loses nothing locally. The built
+ * structured data, in order, escaped, with metadata only (names, labels and chosen text as their
+ * length and keyed fingerprint); a dead log socket loses nothing locally. The built
  * supervisor forwards its own records when told to.
  */
 import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
@@ -39,7 +41,7 @@ describe('journal forwarding to syslog', () => {
     const journal = new FileAuditJournal(join(root, 'audit.jsonl'));
     const forwarder = new JournalForwarder({ kind: 'syslog', socket });
     journal.onRecord((r) => forwarder.forward(r));
-    const a = journal.append('usb.arrival', 'supervisor', { label: 'KEY"]\nrm -rf', level: 'low' });
+    const a = journal.append('usb.arrival', 'supervisor', { rule: 'KEY"]\nrm -rf', level: 'low' });
     const b = journal.append('usb.decision', 'user', { level: 'high', mode: 'read-only' });
     await forwarder.drain();
     await until(() => messages.length === 2);
@@ -50,9 +52,37 @@ describe('journal forwarding to syslog', () => {
     expect(messages[0]).toContain(`seq="1"`);
     expect(messages[0]).toContain(`hash="${a.hash}"`);
     expect(messages[0]).toContain('kind="usb.arrival"');
-    expect(messages[0]).toContain('label="KEY\\"\\] rm -rf"'); // quote and bracket escaped, newline gone
+    expect(messages[0]).toContain('rule="KEY\\"\\] rm -rf"'); // quote and bracket escaped, newline gone
     expect(messages[1]).toContain(`hash="${b.hash}"`);
     expect(messages[1]).toContain('usb.decision by user: level=high mode=read-only');
+  });
+
+  it('file names, labels and text a cage, a device or a user chose leave only as their length and keyed fingerprint (issue #27)', async () => {
+    const socket = join(root, 'meta.sock');
+    const { messages, server } = await syslogReceiver(socket);
+    const journal = new FileAuditJournal(join(root, 'audit-meta.jsonl'));
+    const keyed = (text: string) => journal.fingerprint(createHash('sha256').update(text).digest('hex'));
+    const forwarder = new JournalForwarder({ kind: 'syslog', socket }, { fingerprint: keyed });
+    journal.onRecord((r) => forwarder.forward(r));
+    const chosen = ['rachat-societe-X.odt', 'Incoming/low/rachat-societe-X.odt', 'le directeur l’a demandé', 'PROJET-NOIR', 'SN-PROJET-NOIR', 'rachat-societe-X.odt changed size while being copied', 'un texte signalé'];
+    journal.append('file.transfer', 'user', { from: 'high', to: 'low', direction: 'down', name: chosen[0]!, landedAs: chosen[1]!, justification: chosen[2]!, size: 12, decision: 'refused', reason: chosen[5]! });
+    journal.append('usb.arrival', 'supervisor', { device: 'usb-1', vendorId: '0781', label: chosen[3]!, serial: chosen[4]!, fsType: 'vfat', mark: 'none' });
+    journal.append('user.report', 'user', { level: 'low', text: chosen[6]! });
+    await forwarder.drain();
+    await until(() => messages.length === 3);
+    server.close();
+    journal.close();
+    const local = readFileSync(join(root, 'audit-meta.jsonl'), 'utf8');
+    for (const text of chosen) {
+      expect(messages.join('\n')).not.toContain(text.slice(0, 12));
+      expect(local).toContain(JSON.stringify(text).slice(1, -1)); // the local journal keeps them
+    }
+    expect(messages[0]).toContain(`nameLength="${chosen[0]!.length}"`);
+    expect(messages[0]).toContain(`nameFingerprint="${keyed(chosen[0]!)}"`);
+    expect(messages[0]).toMatch(/direction="down".*decision="refused"/);
+    expect(messages[1]).toContain(`labelFingerprint="${keyed(chosen[3]!)}"`);
+    expect(messages[1]).toMatch(/vendorId="0781"/);
+    expect(messages[2]).toContain(`textFingerprint="${keyed(chosen[6]!)}"`);
   });
 
   it('a dead log socket loses nothing locally and never throws into a decision', async () => {
@@ -78,7 +108,7 @@ describe('journal forwarding to syslog', () => {
     const { execFileSync } = await import('node:child_process');
     const found = () => execFileSync('journalctl', ['-o', 'json', `CLOISON_HASH=${record.hash}`], { encoding: 'utf8' }).trim();
     await until(() => found().length > 0);
-    expect(JSON.parse(found().split('\n')[0]!)).toMatchObject({ SYSLOG_IDENTIFIER: 'cloison', CLOISON_KIND: 'usb.attach', CLOISON_F_LEVEL: 'low', CLOISON_F_MEDIA_FOLDER: 'KEY' });
+    expect(JSON.parse(found().split('\n')[0]!)).toMatchObject({ SYSLOG_IDENTIFIER: 'cloison', CLOISON_KIND: 'usb.attach', CLOISON_F_LEVEL: 'low', CLOISON_F_MEDIA_FOLDER_LENGTH: '3' });
   });
 
   it('the built supervisor forwards its own records with --forward-journal', async () => {

@@ -5,8 +5,14 @@
  * structured data ([cloison@32473 kind="…" seq="…" …]). Both go through util-linux's `logger`,
  * one record at a time, in order. The local hash-chained file stays the reference: a forwarding
  * failure is logged and counted, never allowed to block or fail a decision.
+ *
+ * Metadata only leaves the workstation (DESIGN.md, Audit journal; issue #27): the system log is
+ * read by the `adm` group and shipped to a SIEM, so file names, labels, serials, justifications,
+ * reports and every text a cage, a device or a user chose leave as their length and keyed
+ * fingerprint; the local journal keeps them.
  */
 import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import type { AuditRecord } from './auditJournal';
 
@@ -32,6 +38,8 @@ export function forwardTargetFrom(option = 'auto'): ForwardTarget {
 
 export interface ForwarderOptions {
   maxQueue?: number;
+  /** The journal's keyed fingerprint of a text (journalKey.ts): equal text, equal fingerprint, no dictionary. */
+  fingerprint?: (text: string) => string;
   log?: (msg: string, fields?: Record<string, unknown>) => void;
 }
 
@@ -52,7 +60,7 @@ export class JournalForwarder {
       this.dropped++;
       return;
     }
-    this.queue.push(forwardable(record));
+    this.queue.push(forwardable(record, this.options.fingerprint ?? unkeyed));
     this.busy ??= this.pump();
   }
 
@@ -121,12 +129,35 @@ function sdValue(value: unknown): string {
 }
 
 /**
- * What leaves the workstation: metadata only. A user's free text (an anomaly report) stays in the
- * local journal; its copy carries its length. The record's HMAC still names the whole record, which
- * the local journal can prove.
+ * Text fields whose values the supervisor itself chooses (ids, levels, decisions, hashes, the
+ * policy's own names): they leave as they are. Any other text — names, labels, serials, reasons
+ * that quote them, a helper's output, fields added later — leaves as its length and fingerprint.
  */
-export function forwardable(record: AuditRecord): AuditRecord {
-  if (record.kind !== 'user.report' || typeof record.text !== 'string') return record;
-  const { text, ...rest } = record;
-  return { ...rest, textLength: [...text].length } as AuditRecord;
+const METADATA_FIELDS = new Set([
+  'kind', 'actor', 'time', 'prev', 'hash', 'alg', 'level', 'from', 'to', 'direction', 'decision', 'outcome', 'fingerprint', 'plainFingerprint', 'type',
+  'cause', 'user', 'device', 'bus', 'vendorId', 'productId', 'fsType', 'mode', 'boundTo', 'rule', 'mark', 'markId', 'erased', 'wasMarkedFor', 'session',
+  'scanner', 'source', 'sha256', 'levels', 'changes', 'restarted', 'action', 'limit', 'state', 'endpoint', 'transport', 'step', 'trainee', 'scenario', 'report',
+]);
+/** Kinds whose `reason` is the supervisor's own sentence, naming nothing a cage or device chose. */
+const AUTHORED_REASONS = new Set(['vnc.refused', 'session.unlock-refused', 'policy.reload']);
+
+/** Without the journal's key (tests of the transport only): a fingerprint that proves nothing. */
+const unkeyed = (text: string) => createHash('sha256').update(`cloison unkeyed:${text}`).digest('hex');
+
+/**
+ * What leaves the workstation: metadata only. Chosen text stays in the local journal; its copy
+ * carries `<field>Length` (characters) and `<field>Fingerprint`. The record's HMAC still names the
+ * whole record, which the local journal can prove.
+ */
+export function forwardable(record: AuditRecord, fingerprint: (text: string) => string): AuditRecord {
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(record)) {
+    if (typeof value !== 'string' || METADATA_FIELDS.has(key) || (key === 'reason' && AUTHORED_REASONS.has(record.kind)) || key === 'seq') {
+      out[key] = value;
+      continue;
+    }
+    out[`${key}Length`] = [...value].length;
+    out[`${key}Fingerprint`] = fingerprint(value);
+  }
+  return out as AuditRecord;
 }

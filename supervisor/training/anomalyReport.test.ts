@@ -29,9 +29,9 @@ describe('report an anomaly', () => {
     expect(runCli(['audit', 'tail', '-n', '1', join(t.root, 'state', 'audit.jsonl')], (s) => out.push(s), () => undefined)).toBe(0);
     expect(out.join('\n')).toContain('Il demandait mon mot de passe');
 
-    const forwarded = forwardable(record as never);
+    const forwarded = forwardable(record as never, (text) => `keyed:${text.length}`);
     expect(forwarded).not.toHaveProperty('text');
-    expect(forwarded).toMatchObject({ kind: 'user.report', level: 'high', textLength: 65 });
+    expect(forwarded).toMatchObject({ kind: 'user.report', level: 'high', textLength: 65, textFingerprint: 'keyed:65' });
 
     expect(await t.rpc.call('report.anomaly', { text: 'x'.repeat(281) })).toMatchObject({ ok: false, error: { code: 'BAD_REQUEST' } });
   });
