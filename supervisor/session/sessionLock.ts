@@ -121,16 +121,16 @@ export class SessionLock extends EventEmitter<{ change: [LockView] }> {
    */
   async unlock(password: string, caller: UnlockCaller): Promise<LockView> {
     if (!this.locked) return this.view();
-    const refusal = unlockCallerRefusal(caller, this.options.user);
+    const user = this.options.user?.name ?? '';
+    const noUser = user ? null : (this.options.noUserReason ?? 'no workstation user is known: start the supervisor with --shell-user NAME or set session.user in the policy');
+    const refusal = noUser ?? unlockCallerRefusal(caller, this.options.user);
     if (refusal) {
       this.options.record('session.unlock-refused', 'supervisor', { transport: caller.transport, ...(caller.peerUid !== undefined ? { peerUid: caller.peerUid } : {}), reason: refusal });
-      throw new CloisonError('NOT_AUTHORISED', refusal);
+      throw new CloisonError(noUser ? 'WRONG_STATE' : 'NOT_AUTHORISED', refusal);
     }
     const wait = this.retryAt - this.now();
     if (wait > 0) throw new CloisonError('LIMIT_EXCEEDED', `wait ${Math.ceil(wait / 1000)} s before the next attempt`);
     if (this.checking) throw new CloisonError('WRONG_STATE', 'a password is already being checked');
-    const user = this.options.user?.name;
-    if (!user) throw new CloisonError('WRONG_STATE', this.options.noUserReason ?? 'no workstation user is known: start the supervisor with --shell-user NAME or set session.user in the policy');
     this.checking = true;
     let ok: boolean;
     let error: string | null = null;
