@@ -43,7 +43,7 @@ import { loadOrCreateStationKeys } from './usb/keyMarks';
 import { EncryptingDiode } from './files/encryptingDiode';
 import { hostname } from 'node:os';
 import { SessionLock } from './session/sessionLock';
-import { pamAuthenticate } from './session/pamCheck';
+import { checkUnlockPassword } from './session/pamCheck';
 import { SleepGuard } from './session/sleepGuard';
 import { AudioBroker } from './audio/audioBroker';
 import { HostSound, type HostSoundTarget } from './audio/hostSound';
@@ -256,7 +256,7 @@ export class Supervisor {
     this.lock = new SessionLock({
       policy: () => current().session,
       record: (kind, actor, fields) => this.journalFact(kind, fields, actor),
-      checkPassword: (user, password) => pamAuthenticate(current().session.pamService, user, password, workstation.user!),
+      checkPassword: (user, password) => checkUnlockPassword(current().session.pamService, user, password, workstation.user!),
       user: workstation.user,
       ...(workstation.problem ? { noUserReason: workstation.problem } : {}),
       markerFile: join(options.stateDir, 'session.locked'),

@@ -4,9 +4,10 @@
  * never reach PAM as something else (line breaks, option-like names). The check runs as the
  * account, never as root.
  */
+import { rmSync, writeFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPamTestUser, type PamTestUser } from '../testing/pamTestUser';
-import { pamAuthenticate } from './pamCheck';
+import { checkUnlockPassword, pamAuthenticate } from './pamCheck';
 
 describe('PAM password check (real PAM, a real test account)', () => {
   let account: PamTestUser;
@@ -36,6 +37,18 @@ describe('PAM password check (real PAM, a real test account)', () => {
       await expect(pamAuthenticate(account.service, account.user, account.password, { uid: 0, gid: 0 })).rejects.toThrow(/never runs as root/);
     } finally {
       other.remove();
+    }
+  });
+
+  it('a service edited since the policy was loaded to grant without a password is refused at the unlock itself', async () => {
+    const edited = `${account.service}-edited`;
+    writeFileSync(`/etc/pam.d/${edited}`, 'auth sufficient pam_permit.so\naccount required pam_unix.so\n');
+    try {
+      expect(await pamAuthenticate(edited, account.user, 'anything', account)).toBe(true); // what PAM alone would say
+      await expect(checkUnlockPassword(edited, account.user, 'anything', account)).rejects.toThrow(new RegExp(`/etc/pam.d/${edited}:1: pam_permit`));
+      expect(await checkUnlockPassword(account.service, account.user, account.password, account)).toBe(true);
+    } finally {
+      rmSync(`/etc/pam.d/${edited}`, { force: true });
     }
   });
 

@@ -13,6 +13,7 @@
 import { spawn } from 'node:child_process';
 import { PAM_SERVICE } from '../../shared/policy';
 import { requireBinary } from '../cages/binaries';
+import { unlockStackProblem } from './pamStack';
 
 /** Whom pamtester runs as: the workstation user's ids. */
 export interface PamIdentity {
@@ -48,4 +49,15 @@ export async function pamAuthenticate(service: string, user: string, password: s
     child.stdin.on('error', () => undefined); // pamtester may end before reading (unknown user)
     child.stdin.end(`${password}\n`);
   });
+}
+
+/**
+ * The unlock's check: the service's stack read again first (it may have been edited since the
+ * policy was loaded), refused — an error, which the lock counts as a failure — if it grants
+ * without the password; then PAM, as the workstation's user.
+ */
+export async function checkUnlockPassword(service: string, user: string, password: string, as: PamIdentity): Promise<boolean> {
+  const problem = unlockStackProblem(service);
+  if (problem) throw new Error(problem);
+  return pamAuthenticate(service, user, password, as);
 }
