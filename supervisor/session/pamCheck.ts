@@ -32,10 +32,12 @@ export async function pamAuthenticate(service: string, user: string, password: s
   if (!Number.isInteger(as.uid) || !Number.isInteger(as.gid) || as.uid <= 0 || as.gid <= 0) throw new Error(`the PAM check never runs as root (uid ${as.uid}, gid ${as.gid})`);
   const pamtester = requireBinary('pamtester');
   const setpriv = requireBinary('setpriv');
-  const drop = ['--reuid', String(as.uid), '--regid', String(as.gid), '--init-groups', '--inh-caps=-all', '--bounding-set=-all', '--'];
+  // Already that user (a supervisor run without root, for development): nothing to drop.
+  const drop = process.getuid?.() === as.uid ? [] : [setpriv, '--reuid', String(as.uid), '--regid', String(as.gid), '--init-groups', '--inh-caps=-all', '--bounding-set=-all', '--'];
   return new Promise((resolve, reject) => {
     // authenticate, then acct_mgmt: an expired or locked account does not unlock either.
-    const child = spawn(setpriv, [...drop, pamtester, '--', service, user, 'authenticate', 'acct_mgmt'], { stdio: ['pipe', 'ignore', 'ignore'], env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', LANG: 'C' } });
+    const [program, ...args] = [...drop, pamtester, '--', service, user, 'authenticate', 'acct_mgmt'];
+    const child = spawn(program!, args, { stdio: ['pipe', 'ignore', 'ignore'], env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', LANG: 'C' } });
     const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
     child.on('error', (err) => {
       clearTimeout(timer);
