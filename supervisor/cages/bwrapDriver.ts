@@ -320,9 +320,10 @@ if [ "$(id -u)" = 0 ]; then
 fi
 # Stage 2, as the cage's user. First the cage's launcher, the one way the supervisor starts
 # programs here (cageLauncher.ts): its channel (fd ${LAUNCHER_FD}) is its alone, closed for everything else.
+# Its messages go to the session's (counted, never kept): no file in the home can stop it starting.
 launcher_env=DISPLAY=:0
 [ -r ${CAGE_SOUND_DIR}/cage.pa ] && launcher_env="$launcher_env PULSE_SERVER=unix:${CAGE_PULSE_SOCKET}"
-env $launcher_env ${shellQuote(process.execPath)} ${CAGE_LAUNCHER} <&${LAUNCHER_FD} ${LAUNCHER_FD}<&- >/dev/null 2>>"$HOME/.cloison-session.log" &
+env $launcher_env ${shellQuote(process.execPath)} ${CAGE_LAUNCHER} <&${LAUNCHER_FD} ${LAUNCHER_FD}<&- >/dev/null &
 exec ${LAUNCHER_FD}<&-
 ${xvnc.map(shellQuote).join(' ')} &
 xvnc=$!
