@@ -29,7 +29,7 @@ function socketTargets(pid: number): string[] {
 describe('cage launcher, in a real cage', () => {
   let cage: RealCage;
   beforeAll(async () => {
-    cage = await startRealCage({ level: 'launch' });
+    cage = await startRealCage({ level: 'launch', apps: [['sleep', '777']] });
   }, 60_000);
   afterAll(async () => {
     await cage?.stop();
@@ -50,6 +50,13 @@ describe('cage launcher, in a real cage', () => {
     expect(await stopLaunched(cage.cage, program.pid)).toBe(true);
     expect(await ended).toBe(program.pid);
     expect(launched(cage.cage).map((l) => l.pid)).not.toContain(program.pid);
+  });
+
+  it('starts the configured apps the same way: true cage processes, listed as launched', async () => {
+    await waitFor(() => launched(cage.cage).some((l) => l.argv.join(' ') === 'sleep 777'), 'the configured app', 10_000);
+    const app = launched(cage.cage).find((l) => l.argv.join(' ') === 'sleep 777')!;
+    const p = cageProcess(hostPidOf(cage.cage.innerPid!, app.pid)!)!;
+    expect([p.command, p.seccomp, p.noNewPrivs, p.capEff, p.uid]).toEqual(['sleep 777', 2, 1, '0000000000000000', cage.uid]);
   });
 
   it('runs a command to its end with its input, output and exit code, in the cage', async () => {
