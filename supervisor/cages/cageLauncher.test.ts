@@ -59,6 +59,17 @@ describe('cage launcher, in a real cage', () => {
     expect([p.command, p.seccomp, p.noNewPrivs, p.capEff, p.uid]).toEqual(['sleep 777', 2, 1, '0000000000000000', cage.uid]);
   });
 
+  it('leaves no process in the cage\'s namespaces without the filter, outside its cgroup or with a capability', async () => {
+    await launch(cage.cage, { argv: ['sh', '-c', 'sleep 301 & sleep 301'] });
+    const processes = processesInCage(cage.cage.innerPid!);
+    const session = processes.find((p) => p.command.startsWith('Xvnc'))!;
+    expect(processes.length).toBeGreaterThanOrEqual(6); // bwrap's init, the session, the launcher, Xvnc, the app, the shell and its sleeps
+    for (const p of processes) {
+      expect({ command: p.command, seccomp: p.seccomp, noNewPrivs: p.noNewPrivs, capEff: p.capEff, cgroup: p.cgroup }).toEqual({ command: p.command, seccomp: 2, noNewPrivs: 1, capEff: '0000000000000000', cgroup: session.cgroup });
+      if (p.innerPid !== 1) expect(p.uid, p.command).toBe(cage.uid); // 1: bwrap's init (uid 0, no capability)
+    }
+  });
+
   it('runs a command to its end with its input, output and exit code, in the cage', async () => {
     const r = await run(cage.cage, { argv: ['sh', '-c', 'cat; echo "$HOME $DISPLAY $(id -u)" >&2; grep Seccomp: /proc/self/status; exit 3'], input: 'bonjour\n' });
     expect(r).toEqual({ stdout: 'bonjour\nSeccomp:\t2\n', stderr: `/home/cloison :0 ${cage.uid}\n`, code: 3, signal: null });
