@@ -104,6 +104,22 @@ describe('cage launcher, in a real cage', () => {
   });
 });
 
+describe('cage launcher, across restarts', () => {
+  it('starts even when the cage left its session log unwritable', async () => {
+    const root = testRoot();
+    const first = await startRealCage({ level: 'relaunch', root });
+    await first.sh('rm -f "$HOME/.cloison-session.log"; mkdir "$HOME/.cloison-session.log"');
+    await first.stop();
+    const again = await startRealCage({ level: 'relaunch', root });
+    try {
+      expect((await again.sh('echo started')).stdout).toBe('started\n');
+      expect((await launch(again.cage, { argv: ['sleep', '1'] })).pid).toBeGreaterThan(1);
+    } finally {
+      await again.stop();
+    }
+  }, 60_000);
+});
+
 describe('cage launcher replies are untrusted', () => {
   async function pair(): Promise<{ ours: Socket; theirs: Socket; close(): void }> {
     const path = join(testRoot('cloison-lch-'), 's');

@@ -142,6 +142,8 @@ export function connectCageLauncher(channel: Socket, level: string): CageLaunche
     const err = new CloisonError('CAGE_UNAVAILABLE', `cage "${level}": ${why}`);
     for (const p of pending.values()) p.settle(err);
     pending.clear();
+    // No exit notice can come any more: a list kept would only go stale.
+    programs.clear();
   };
 
   const receive = (line: string) => {
