@@ -39,7 +39,7 @@ export function spoofText(look: 'band' | 'dialog' | 'lock', other: LevelView): s
   return `\n\n\n          Session verrouillée\n\n          Mot de passe : `;
 }
 
-/** Resources that would run a program, pinned (xterm's printer is off when its command is empty). */
+/** Resources that could run a program, pinned (xterm's printer is off when its command is empty). */
 const PINNED_RESOURCES = [
   `${INSTANCE}.vt100.printerCommand:`,
   `${INSTANCE}.vt100.printerControlMode: 0`,
@@ -47,6 +47,9 @@ const PINNED_RESOURCES = [
   `${INSTANCE}.vt100.baseTranslations: #override`,
   `${INSTANCE}.vt100.allowSendEvents: false`,
   `${INSTANCE}.vt100.allowWindowOps: false`,
+  // Logging may pipe into a command where xterm allows it; a forced locale filter (luit) is a program.
+  `${INSTANCE}.vt100.logInhibit: true`,
+  `${INSTANCE}.locale: medium`,
 ];
 
 /** The look-alike: a full-screen terminal that prints `text` and then drops whatever is typed. */
