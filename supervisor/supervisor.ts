@@ -310,7 +310,10 @@ export class Supervisor {
         get levels() {
           return levelViews(current());
         },
-        cage: (level) => this.cages.get(level)?.cage?.launcher ? this.cages.get(level)!.cage : null,
+        cage: (level) => {
+          const running = this.cages.get(level)?.cage;
+          return running?.launcher ? running : null;
+        },
         keyPresses: (level) => this.gateway.keyPresses(level),
         writeClipboard: (level, text) => this.cageClipboards.write(level, text),
         plugKey: (spec) => plugTrainingKey(this.trainingKeysDir, spec),

@@ -44,8 +44,10 @@ export async function startSpoofDrill(drill: Extract<Drill, { kind: 'spoof' }>, 
     finished: done.promise,
     conclude: async () => {
       clearTimeout(timer);
-      const typed = shownAt === null ? 0 : ctx.keyPresses(drill.level) - keysAtShow;
+      const keysNow = ctx.keyPresses(drill.level);
       const shown = await showing;
+      // Keys count only while a look-alike was up: without one, they went to the cage's own programs.
+      const typed = shown ? keysNow - keysAtShow : 0;
       if (shown) await stopAndWait(cage, shown);
       const noticed = reportedAt !== null && shownAt !== null;
       const seconds = noticed ? secondsBetween(shownAt!, reportedAt!) : null;
@@ -73,15 +75,16 @@ export async function startSpoofDrill(drill: Extract<Drill, { kind: 'spoof' }>, 
 
 /** Kills the look-alike's process group (the terminal, its shell, its reader) and waits for it to go. */
 async function stopAndWait(cage: Parameters<typeof launch>[0], program: LaunchedProgram): Promise<void> {
+  let off = () => undefined as unknown;
   const gone = new Promise<void>((resolve) => {
     const timer = setTimeout(resolve, 3000);
-    const off = onLaunchedExit(cage, (p) => {
+    off = onLaunchedExit(cage, (p) => {
       if (p.pid !== program.pid) return;
       clearTimeout(timer);
-      off();
       resolve();
     });
   });
   const signalled = await stopLaunched(cage, program.pid, 'SIGKILL').catch(() => false);
   if (signalled) await gone;
+  off();
 }
