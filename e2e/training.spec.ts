@@ -1,7 +1,9 @@
 /**
  * A training session end to end, with real cages and Debian's Chromium: one scenario with a drill
  * of each kind (two look-alikes), run by a trainee as the test plays them — typing a password into
- * a fake lock screen (the spoofing cage's key logger shows it), then pressing the secure-attention
+ * a fake lock screen (the spoofing cage's key logger shows it; the look-alike is a true cage
+ * process, Seccomp 2 in the cage's control group; the count is the gateway's; what was typed is
+ * gone from the cage once the drill is over), then pressing the secure-attention
  * key and reporting a fake band, choosing the right level, refusing a downgrade, putting a training
  * key where it belongs — to a report whose numbers match. The band is marked TRAINING in every
  * screenshot, until the trainer stops the session. A policy without `training: allowed` refuses the
@@ -15,7 +17,10 @@ import { fileURLToPath } from 'node:url';
 import { expect, test, type Page } from '@playwright/test';
 import { adminCall } from '../supervisor/cli/adminClient';
 import { bwrapCage, twoLevelPolicy } from '../supervisor/testing/testPolicy';
+import { processesInCage } from '../supervisor/testing/cageProcesses';
+import { SPOOF_MARK } from '../supervisor/training/spoofLooks';
 import { KEY_LOGGER_APP, rawKeyPresses } from './support/cageProbes';
+import { cagePids, cageShellForUid } from './support/cageByUid';
 import { Screenshot } from './support/pixels';
 import { startSupervisor, type SupervisorProcess } from './support/supervisorProcess';
 
@@ -90,6 +95,11 @@ test('a scenario with a drill of each kind runs to its report; the report matche
   await expect(page.getByTestId('training-card')).toContainText('Passez dans Haut');
   await page.waitForTimeout(3000); // the look-alike appears after a second, then xterm starts
   await markedShot(page, 'fake-lock');
+  // The look-alike, and everything else in the high cage, runs under its filter and in its control group.
+  const inHigh = processesInCage(cagePids(UIDS.high)[0]!);
+  const xvnc = inHigh.find((p) => p.command.startsWith('Xvnc'))!;
+  expect(inHigh.some((p) => p.command.includes(SPOOF_MARK))).toBe(true);
+  for (const p of inHigh) expect([p.command, p.seccomp, p.capEff, p.cgroup]).toEqual([p.command, 2, '0000000000000000', xvnc.cgroup]);
   const before = rawKeyPresses(sup.homeOf('high')).length;
   await page.getByTestId('viewer-high').click({ position: { x: 400, y: 300 } });
   await page.keyboard.type('motdepasse\n', { delay: 20 });
@@ -98,6 +108,9 @@ test('a scenario with a drill of each kind runs to its report; the report matche
   await expect(page.getByTestId('training-panel')).toHaveAttribute('data-phase', 'feedback');
   await expect(page.getByTestId('training-card')).toContainText('À revoir');
   await markedShot(page, 'feedback-missed');
+  // What the trainee typed into it (their password, for all they knew) is nowhere in the cage now.
+  const high = cageShellForUid(UIDS.high);
+  expect((await high('grep -rlasE "motdepass[e]" "$HOME" /tmp /var/tmp /dev/shm; pgrep -f cloison-training-spoo[f]; echo searched')).stdout).toBe('searched\n');
   await answer(page, 'continue');
 
   // 2. A fake band in high: this time, the secure-attention key first, then the report. Nothing reaches the cage.

@@ -315,11 +315,10 @@ export class Supervisor {
           return levelViews(current());
         },
         cage: (level) => {
-          const index = this.policy.levels.findIndex((l) => l.id === level);
-          const cage = this.policy.levels[index]?.cage;
-          const innerPid = this.cages.get(level)?.cage?.innerPid;
-          return cage?.driver === 'bwrap' && innerPid ? { innerPid, uid: cageUid(cage, index) } : null;
+          const running = this.cages.get(level)?.cage;
+          return running?.launcher ? running : null;
         },
+        keyPresses: (level) => this.gateway.keyPresses(level),
         writeClipboard: (level, text) => this.cageClipboards.write(level, text),
         plugKey: (spec) => plugTrainingKey(this.trainingKeysDir, spec),
         deviceSettled: (serial) => this.deviceSettled(serial),

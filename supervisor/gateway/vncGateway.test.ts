@@ -126,6 +126,25 @@ describe('VNC gateway (real cage)', () => {
     v.ws.close();
   });
 
+  it('counts the key presses it delivers to each cage (modifiers alone aside), never those it drops', async () => {
+    const v = await open(`level=low&ticket=${tickets.issue('low')}`);
+    await handshake(v);
+    const before = gateway.keyPresses('low');
+    const key = (keysym: number, down: 0 | 1) => Buffer.from([4, down, 0, 0, keysym >>> 24, (keysym >>> 16) & 255, (keysym >>> 8) & 255, keysym & 255]);
+    // Shift + "M", "o", Enter: three keystrokes, five presses with the Shift.
+    const update = Buffer.from([3, 0, 0, 0, 0, 0, 0, 16, 0, 16]);
+    v.ws.send(Buffer.concat([key(0xffe1, 1), key(0x4d, 1), key(0x4d, 0), key(0xffe1, 0), key(0x6f, 1), key(0x6f, 0), key(0xff0d, 1), key(0xff0d, 0), update]));
+    await v.read(1); // the cage answered the request after the keys: they went through the filter
+    expect(gateway.keyPresses('low') - before).toBe(3);
+    focus.set('high');
+    v.ws.send(Buffer.concat([key(0x61, 1), update])); // not in front: dropped, not counted
+    await new Promise((r) => setTimeout(r, 200));
+    expect(gateway.keyPresses('low') - before).toBe(3);
+    expect(gateway.keyPresses('high')).toBe(0);
+    focus.set('low');
+    v.ws.close();
+  });
+
   it('drops all input while a trusted surface has the keyboard', async () => {
     const v = await open(`level=low&ticket=${tickets.issue('low')}`);
     await handshake(v);

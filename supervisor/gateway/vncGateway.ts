@@ -17,6 +17,7 @@ import type { AuditJournal } from '../audit/auditJournal';
 import { FocusState } from '../focusState';
 import { RfbClientFilter } from './rfbClientFilter';
 import { ByteBudget, DEFAULT_VIEWER_BUDGET, type ByteBudgetOptions } from './byteBudget';
+import { KeyPressCounter } from './keyPressCounter';
 import { ReadSizer } from './readSizer';
 import type { TicketRegistry } from './ticketRegistry';
 
@@ -69,6 +70,8 @@ export class VncGateway {
   private readonly maxViewers: number;
   /** Counters for tests and status: what the filter refused. */
   readonly dropped = { clipboard: 0, notInFront: 0, notAllowed: 0 };
+  /** Keys delivered to each cage (training drills read it: the trusted side's count). */
+  private readonly keys = new KeyPressCounter();
   private lastMessageAt = 0;
 
   constructor(private readonly options: VncGatewayOptions) {
@@ -86,6 +89,11 @@ export class VncGateway {
       const release = b.filter.releaseHeldKeys();
       if (release) b.cage.write(release);
     }
+  }
+
+  /** Key presses (modifiers alone aside) delivered to that cage since start: read twice, subtract. */
+  keyPresses(level: string): number {
+    return this.keys.total(level);
   }
 
   /** Called from the HTTP server's 'upgrade' event for requests on VNC_PATH. */
@@ -214,7 +222,11 @@ export class VncGateway {
     });
     const filter = new RfbClientFilter({
       inputAllowed: () => this.options.focus.isInFront(level),
-      keyFilter: (keysym, _down, scancode) => !this.options.reservedKey?.(keysym, scancode),
+      keyFilter: (keysym, down, scancode) => {
+        if (this.options.reservedKey?.(keysym, scancode)) return false;
+        this.keys.delivered(level, keysym, down);
+        return true;
+      },
       onDrop: (_type, reason) => {
         if (reason === 'clipboard') this.dropped.clipboard++;
         else if (reason === 'not-in-front') this.dropped.notInFront++;

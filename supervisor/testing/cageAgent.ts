@@ -1,7 +1,8 @@
 /**
- * Test tool: a program that runs inside a cage as one of its apps, so what it runs is a true cage
- * process (the cage's seccomp filter, cgroup and namespaces, inherited), unlike a process entered
- * from outside with nsenter. The test drops a script into the cage's home from the host; the
+ * Test tool: a program that runs inside a cage as one of its apps (started, like every app, by the
+ * cage's launcher: cages/cageLauncher.ts), so what it runs is a true cage process (the cage's
+ * seccomp filter, cgroup and namespaces, inherited), unlike a process entered from outside with
+ * nsenter. For tests whose supervisor is another process; in-process tests can ask the launcher. The test drops a script into the cage's home from the host; the
  * agent runs it with `sh` (the home is noexec: scripts are read, not executed) and writes back its
  * output and exit status.
  */

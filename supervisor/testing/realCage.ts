@@ -1,7 +1,7 @@
 /**
  * Test helper: starts a real bwrap cage (Xvnc in bubblewrap) in its own temporary directories, and
- * runs commands inside it exactly as a cage process runs: in its namespaces, as its uid, with no
- * capabilities. Every test gets its own cage names, sockets and directories.
+ * runs commands inside it as a true cage process (through its launcher: its filter, its control
+ * group, its uid, no capability). Every test gets its own cage names, sockets and directories.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -10,7 +10,8 @@ import type { BwrapCagePolicy, CageLimitsPolicy, NetworkMode } from '../../share
 import type { RunningCage } from '../cages/cageDriver';
 import { BwrapDriver, bwrapCagePaths, type BwrapCagePaths } from '../cages/bwrapDriver';
 import { TEST_CAGE_LIMITS } from './testPolicy';
-import { runInCage } from '../training/cageCommands';
+import { run } from '../cages/cageLauncher';
+import { runInCage } from './enterCage';
 
 export interface RealCage {
   level: string;
@@ -18,14 +19,25 @@ export interface RealCage {
   driver: BwrapDriver;
   cage: RunningCage;
   paths: BwrapCagePaths;
-  /** Runs `sh -c script` inside the cage as the cage's user; resolves with stdout, stderr and exit code. */
+  /** Runs `sh -c script` in the cage as a cage process (its launcher); resolves with stdout, stderr and exit code. */
   sh(script: string, timeoutMs?: number): Promise<{ stdout: string; stderr: string; code: number }>;
   stop(): Promise<void>;
 }
 
 export type CageShell = (script: string, timeoutMs?: number) => Promise<{ stdout: string; stderr: string; code: number }>;
 
-/** Runs `sh -c script` in a running cage's namespaces as its user, with no capability. */
+/** Runs `sh -c script` as a true cage process, through the cage's launcher. */
+export function launcherShell(cage: RunningCage): CageShell {
+  return async (script, timeoutMs = 10_000) => {
+    const r = await run(cage, { argv: ['sh', '-c', script], timeoutMs });
+    return { stdout: r.stdout, stderr: r.stderr, code: r.signal ? 128 : r.code };
+  };
+}
+
+/**
+ * Runs `sh -c script` in a running cage's namespaces as its user, with no capability, entered from
+ * outside: no filter, no control group (enterCage.ts). For tests that hold no RunningCage.
+ */
 export function cageShell(innerPid: number, uid: number): CageShell {
   return (script, timeoutMs = 10_000) => runInCage({ innerPid, uid }, script, undefined, timeoutMs);
 }
@@ -84,7 +96,7 @@ export async function startRealCage(options: RealCageOptions): Promise<RealCage>
     driver,
     cage,
     paths,
-    sh: cageShell(innerPid, uid),
+    sh: launcherShell(cage),
     async stop() {
       await cage.stop();
       if (!options.root) rmSync(root, { recursive: true, force: true });

@@ -1,15 +1,27 @@
 /**
  * The look-alikes a training cage paints — a real program in a real cage, as a hostile one would:
  * a full-screen terminal drawing the band of another level (its colour, its name, no trust phrase),
- * a crossing dialog, or a lock screen asking for the password. Whatever the trainee types into it
- * is kept in the cage's home, so the drill can tell whether they fell for it. The lesson is always
- * the same: the real band, the trust phrase and the secure-attention key are outside the frame.
+ * a crossing dialog, or a lock screen asking for the password. The lesson is always the same: the
+ * real band, the trust phrase and the secure-attention key are outside the frame.
+ *
+ * It is started through the cage's launcher (cageLauncher.ts), so it is a true cage process, and it
+ * keeps nothing: what the trainee types is read and dropped (it may be their real password, and a
+ * low cage must not keep it); the drill counts the keys on the gateway's side instead. It reads no
+ * configuration the cage controls: its text comes in its arguments, not from a file in the home;
+ * its home is a folder the cage cannot write, so no ~/.Xdefaults, ~/.Xdefaults-HOST or ~/XTerm is
+ * read; and the resources that run programs (the printer command, autoprint, key bindings) are
+ * pinned on its command line under its own instance name, which outranks whatever the cage puts on
+ * its display (X offers no way to ignore the display's RESOURCE_MANAGER).
  */
 import type { LevelView } from '../../shared/rpc';
+import type { LaunchRequest } from '../cages/cageLauncher';
 
-export const TYPED_FILE = '.cloison-training-typed';
-/** In the look-alike's command line, so the drill can stop exactly it. */
+/** In the look-alike's command line (its title), so tests can find exactly it. */
 export const SPOOF_MARK = 'cloison-training-spoof';
+/** Its X instance name: resources given under it outrank any the cage gives by class or wildcard. */
+const INSTANCE = 'cloisonTrainingSpoof';
+/** Root's inside the cage (bwrap's /run): no file of the cage's can be found from there. */
+const UNWRITABLE_HOME = '/run';
 
 const rgb = (hex: string) => [1, 3, 5].map((i) => parseInt(hex.slice(i, i + 2), 16)).join(';');
 
@@ -27,9 +39,27 @@ export function spoofText(look: 'band' | 'dialog' | 'lock', other: LevelView): s
   return `\n\n\n          Session verrouillée\n\n          Mot de passe : `;
 }
 
-export const SPOOF_TEXT_FILE = '.cloison-training-spoof.txt';
+/** Resources that could run a program, pinned (xterm's printer is off when its command is empty). */
+const PINNED_RESOURCES = [
+  `${INSTANCE}.vt100.printerCommand:`,
+  `${INSTANCE}.vt100.printerControlMode: 0`,
+  `${INSTANCE}.vt100.translations: #override`,
+  `${INSTANCE}.vt100.baseTranslations: #override`,
+  `${INSTANCE}.vt100.allowSendEvents: false`,
+  `${INSTANCE}.vt100.allowWindowOps: false`,
+  // Logging may pipe into a command where xterm allows it; a forced locale filter (luit) is a program.
+  `${INSTANCE}.vt100.logInhibit: true`,
+  `${INSTANCE}.locale: medium`,
+];
 
-/** The script the cage runs (the look's text is in its home first): a full-screen terminal that keeps what is typed. */
-export function spoofCommand(): string {
-  return `rm -f "$HOME/${TYPED_FILE}"; exec xterm -geometry 320x100+0+0 -fullscreen -bg black -fg grey -title ${SPOOF_MARK} -e sh -c 'cat "$HOME/${SPOOF_TEXT_FILE}"; stty -icanon -echo min 1; exec cat >> "$HOME/${TYPED_FILE}"'`;
+/** The look-alike: a full-screen terminal that prints `text` and then drops whatever is typed. */
+export function spoofProgram(text: string): LaunchRequest {
+  return {
+    argv: [
+      'xterm', '-name', INSTANCE, '-geometry', '320x100+0+0', '-fullscreen', '-bg', 'black', '-fg', 'grey', '-title', SPOOF_MARK,
+      ...PINNED_RESOURCES.flatMap((r) => ['-xrm', r]),
+      '-e', 'sh', '-c', 'printf "%s" "$1"; stty -icanon -echo min 1; exec cat > /dev/null', 'sh', text,
+    ],
+    env: { HOME: UNWRITABLE_HOME, XENVIRONMENT: '/dev/null', XUSERFILESEARCHPATH: '/dev/null', XAPPLRESDIR: UNWRITABLE_HOME },
+  };
 }

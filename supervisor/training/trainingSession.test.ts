@@ -43,6 +43,7 @@ describe('training session', () => {
     const context: DrillContext = {
       levels: LEVELS,
       cage: () => null,
+      keyPresses: () => 0,
       writeClipboard: async (level, text) => void clipboards.push([level, text]),
       plugKey: () => Promise.reject(new Error('no keys in this test')),
       deviceSettled: async () => undefined,
@@ -102,7 +103,7 @@ describe('training session', () => {
       scenario: { ...SCENARIO, drills: [SCENARIO.drills[1]!] },
       trainee: 'Bob',
       reportDir: dir,
-      context: { levels: LEVELS, cage: () => null, writeClipboard: () => Promise.reject(new Error('the high cage is stopped')), plugKey: () => Promise.reject(new Error('no')), deviceSettled: async () => undefined, now: () => Date.now() },
+      context: { levels: LEVELS, cage: () => null, keyPresses: () => 0, writeClipboard: () => Promise.reject(new Error('the high cage is stopped')), plugKey: () => Promise.reject(new Error('no')), deviceSettled: async () => undefined, now: () => Date.now() },
       record: () => undefined,
     });
     broken.answer('begin');

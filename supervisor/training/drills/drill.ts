@@ -6,7 +6,7 @@
 import type { DrillResult, TrainingText } from '../../../shared/trainingScenario';
 import type { LevelView } from '../../../shared/rpc';
 import type { AuditRecord } from '../../audit/auditJournal';
-import type { CageTarget } from '../cageCommands';
+import type { RunningCage } from '../../cages/cageDriver';
 
 export interface DrillAnswer {
   id: string;
@@ -16,8 +16,10 @@ export interface DrillAnswer {
 
 export interface DrillContext {
   levels: LevelView[];
-  /** A running bwrap cage of that level, to run the drill's programs in; null otherwise. */
-  cage(level: string): CageTarget | null;
+  /** A running bwrap cage of that level, to run the drill's programs in (cageLauncher.ts); null otherwise. */
+  cage(level: string): RunningCage | null;
+  /** Key presses the gateway delivered to that cage so far (the trusted side's count). */
+  keyPresses(level: string): number;
   writeClipboard(level: string, text: string): Promise<void>;
   /** Plugs a training key (a loop device over an ext4 image); its serial is how the journal names it. */
   plugKey(spec: { label: string; files: Record<string, string>; sizeMiB: number }): Promise<{ serial: string; unplug(): Promise<void> }>;

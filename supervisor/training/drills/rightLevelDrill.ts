@@ -3,7 +3,7 @@
  * supervisor puts it in that cage's ~/Formation. Scored on the choice.
  */
 import type { Drill } from '../../../shared/trainingScenario';
-import { runInCage } from '../cageCommands';
+import { run } from '../../cages/cageLauncher';
 import { levelName, secondsBetween, signal, type DrillContext, type RunningDrill } from './drill';
 
 export async function startRightLevelDrill(drill: Extract<Drill, { kind: 'right-level' }>, ctx: DrillContext): Promise<RunningDrill> {
@@ -17,8 +17,8 @@ export async function startRightLevelDrill(drill: Extract<Drill, { kind: 'right-
       if (chosen || !ctx.levels.some((l) => l.id === level)) return;
       chosen = { level, at: ctx.now() };
       const cage = ctx.cage(level);
-      // Written as the cage's own user, in its own namespaces: no path of the cage's is followed as root.
-      if (cage) void runInCage(cage, `mkdir -p "$HOME/Formation" && cat > "$HOME/Formation/${drill.document.name}"`, drill.document.content);
+      // Written by a process of the cage's own (its launcher's): no path of the cage's is followed as root.
+      if (cage) void run(cage, { argv: ['sh', '-c', 'mkdir -p "$HOME/Formation" && cat > "$HOME/Formation/$1"', 'sh', drill.document.name], input: drill.document.content }).catch(() => undefined);
       done.fire();
     },
     observe: () => undefined,

@@ -2,11 +2,13 @@
  * The spoof drill: after a moment, a cage paints a look-alike of the shell (a band in another
  * level's colour, a crossing dialog, a lock screen) while the card gives the trainee an ordinary
  * task in that level (the drill never moves the focus: only the user does, trusted path property 4). The right reaction: the secure-attention key, then "report an
- * anomaly". Scored on whether they reported it, how fast, and whether they typed into the fake.
+ * anomaly". Scored on whether they reported it, how fast, and whether they typed into the fake:
+ * the keys the gateway delivered to that cage while the fake was up, a count the cage cannot touch.
+ * When the drill ends the fake is killed with all it started; it kept nothing of what was typed.
  */
 import type { Drill } from '../../../shared/trainingScenario';
-import { runInCage, startInCage } from '../cageCommands';
-import { SPOOF_MARK, SPOOF_TEXT_FILE, spoofCommand, spoofText, TYPED_FILE } from '../spoofLooks';
+import { launch, onLaunchedExit, stopLaunched, type LaunchedProgram } from '../../cages/cageLauncher';
+import { spoofProgram, spoofText } from '../spoofLooks';
 import { levelName, secondsBetween, signal, type DrillContext, type RunningDrill } from './drill';
 
 const LOOK_NAMES = {
@@ -19,13 +21,17 @@ export async function startSpoofDrill(drill: Extract<Drill, { kind: 'spoof' }>, 
   const cage = ctx.cage(drill.level);
   if (!cage) throw new Error(`the spoof drill needs the ${drill.level} cage running`);
   const other = ctx.levels.find((l) => l.id !== drill.level) ?? ctx.levels[0]!;
-  await runInCage(cage, `cat > "$HOME/${SPOOF_TEXT_FILE}"`, spoofText(drill.look, other));
+  const program = spoofProgram(spoofText(drill.look, other));
   const done = signal();
   let shownAt: number | null = null;
+  let keysAtShow = 0;
   let reportedAt: number | null = null;
+  let showing: Promise<LaunchedProgram | null> = Promise.resolve(null);
   const timer = setTimeout(() => {
-    startInCage(cage, spoofCommand());
+    keysAtShow = ctx.keyPresses(drill.level);
     shownAt = ctx.now();
+    // A cage that killed its launcher gets no fake: the drill then scores a report of nothing.
+    showing = launch(cage, program).catch(() => null);
   }, drill.afterSeconds * 1000);
   return {
     answers: [],
@@ -38,8 +44,11 @@ export async function startSpoofDrill(drill: Extract<Drill, { kind: 'spoof' }>, 
     finished: done.promise,
     conclude: async () => {
       clearTimeout(timer);
-      const typed = Number((await runInCage(cage, `wc -c < "$HOME/${TYPED_FILE}" 2>/dev/null || echo 0`)).stdout.trim()) || 0;
-      await runInCage(cage, `pkill -f ${SPOOF_MARK}; rm -f "$HOME/${SPOOF_TEXT_FILE}"`);
+      const keysNow = ctx.keyPresses(drill.level);
+      const shown = await showing;
+      // Keys count only while a look-alike was up: without one, they went to the cage's own programs.
+      const typed = shown ? keysNow - keysAtShow : 0;
+      if (shown) await stopAndWait(cage, shown);
       const noticed = reportedAt !== null && shownAt !== null;
       const seconds = noticed ? secondsBetween(shownAt!, reportedAt!) : null;
       const passed = noticed && typed === 0;
@@ -62,4 +71,20 @@ export async function startSpoofDrill(drill: Extract<Drill, { kind: 'spoof' }>, 
       };
     },
   };
+}
+
+/** Kills the look-alike's process group (the terminal, its shell, its reader) and waits for it to go. */
+async function stopAndWait(cage: Parameters<typeof launch>[0], program: LaunchedProgram): Promise<void> {
+  let off = () => undefined as unknown;
+  const gone = new Promise<void>((resolve) => {
+    const timer = setTimeout(resolve, 3000);
+    off = onLaunchedExit(cage, (p) => {
+      if (p.pid !== program.pid) return;
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+  const signalled = await stopLaunched(cage, program.pid, 'SIGKILL').catch(() => false);
+  if (signalled) await gone;
+  off();
 }

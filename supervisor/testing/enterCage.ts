@@ -1,9 +1,12 @@
 /**
- * Runs a command inside a running cage exactly as a cage process runs: in its namespaces, as its
- * uid, with no capability, on its display. For the training drills (the look-alikes a "hostile"
- * cage paints, the documents it receives) — the trainer's own programs, in the trainee's cage.
+ * Test tool: enters a running cage from outside (nsenter, then setpriv to the cage's uid with no
+ * capability) for tests that hold no supervisor object — the end-to-end tests, whose supervisor is
+ * another process. What it runs has the cage's namespaces and uid but NOT its syscall filter nor its
+ * control group: an attacker stronger than any cage program, fine for trying to break out, wrong for
+ * showing what a cage can do. The supervisor itself never enters a cage this way: it asks the cage's
+ * launcher (cages/cageLauncher.ts), and RealCage.sh does too.
  */
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { requireBinary } from '../cages/binaries';
 
 export interface CageTarget {
@@ -19,7 +22,7 @@ function argv(target: CageTarget, script: string): string[] {
   ];
 }
 
-/** Runs `sh -c script` in the cage; resolves with its output and exit code (standard input: `input`). */
+/** Runs `sh -c script` in the cage's namespaces as its uid; resolves with its output and exit code (standard input: `input`). */
 export function runInCage(target: CageTarget, script: string, input?: string, timeoutMs = 10_000): Promise<{ stdout: string; stderr: string; code: number }> {
   return new Promise((resolve) => {
     const child = execFile(requireBinary('nsenter'), argv(target, script), { timeout: timeoutMs, encoding: 'utf8', maxBuffer: 8 * 1024 * 1024 }, (err, stdout, stderr) => {
@@ -29,11 +32,4 @@ export function runInCage(target: CageTarget, script: string, input?: string, ti
     child.stdin?.on('error', () => undefined);
     child.stdin?.end(input ?? '');
   });
-}
-
-/** Starts `sh -c script` in the cage and leaves it running (a look-alike on its screen). */
-export function startInCage(target: CageTarget, script: string): void {
-  const child = spawn(requireBinary('nsenter'), argv(target, script), { stdio: 'ignore', detached: true });
-  child.on('error', () => undefined);
-  child.unref();
 }

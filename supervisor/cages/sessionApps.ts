@@ -1,0 +1,21 @@
+/**
+ * A cage's configured applications start the one way anything starts in a cage: through its
+ * launcher (cageLauncher.ts), as true cage processes. They start once the window manager owns the
+ * screen (asked of the cage, by a cage process), so it manages and focuses them.
+ */
+import type { CageLauncher } from './cageLauncher';
+
+/** Waits (5 s at most) until a window manager has announced itself on the cage's display. */
+const WM_READY = 'i=0; while ! xprop -root _NET_SUPPORTING_WM_CHECK 2>/dev/null | grep -q window && [ "$i" -lt 100 ]; do i=$((i + 1)); sleep 0.05; done';
+
+export async function startSessionApps(launcher: CageLauncher, apps: readonly (readonly string[])[], withWindowManager: boolean, log?: (msg: string, fields?: Record<string, unknown>) => void): Promise<void> {
+  if (apps.length === 0) return;
+  if (withWindowManager) await launcher.run({ argv: ['sh', '-c', WM_READY], timeoutMs: 8000 }).catch(() => undefined);
+  for (const argv of apps) {
+    try {
+      await launcher.launch({ argv: [...argv] });
+    } catch (err) {
+      log?.('app did not start', { app: argv[0], error: (err as Error).message });
+    }
+  }
+}
