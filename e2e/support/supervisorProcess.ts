@@ -18,6 +18,8 @@ export interface SupervisorProcess {
   /** A fresh launch address for another shell, from the supervisor's Unix socket (as npm start gets one). */
   launchUrl(): Promise<string>;
   origin: string;
+  /** The shell's RPC socket (Unix). */
+  rpcSocket: string;
   root: string;
   stateDir: string;
   homeOf(level: string): string;
