@@ -31,7 +31,7 @@ describe('homes reserved whole on the state filesystem', () => {
   const mounted: Array<{ state: string; root: string }> = [];
   const running: Supervisor[] = [];
   afterEach(async () => {
-    for (const sup of running.splice(0)) await sup.stop();
+    for (const sup of running.splice(0)) await sup.stop().catch(() => undefined); // the mounts go whatever happens
     for (const { state, root } of mounted.splice(0)) {
       execFileSync('umount', ['-l', state]);
       rmSync(root, { recursive: true, force: true });
@@ -80,7 +80,7 @@ describe('homes reserved whole on the state filesystem', () => {
     if (sup.cages.get('low')!.state.status === 'running') await fillHome(sup);
 
     // Whatever low wrote, high saves 4 MiB and every decision still gets its record.
-    const saved = await shell(sup, 'high')('dd if=/dev/urandom of=$HOME/report bs=1M count=4 2>/dev/null && sync && stat -c %s $HOME/report');
+    const saved = await shell(sup, 'high')('dd if=/dev/urandom of=$HOME/report bs=1M count=4 2>/dev/null && sync && stat -c %s $HOME/report', 30_000);
     expect(saved.stdout.trim()).toBe(String(4 * MiB));
     const rpc = await rpcClient(sup.rpcSocketPath);
     try {
@@ -107,7 +107,7 @@ describe('homes reserved whole on the state filesystem', () => {
     const fs = statfsSync(state);
     expect(fs.bavail * fs.bsize).toBeGreaterThanOrEqual(STATE_MARGIN_BYTES);
     expect(() => sup.journal.append('test.record', 'test', { n: 1 })).not.toThrow();
-    const saved = await shell(sup, 'high')('dd if=/dev/urandom of=$HOME/report bs=1M count=4 2>/dev/null && sync && stat -c %s $HOME/report');
+    const saved = await shell(sup, 'high')('dd if=/dev/urandom of=$HOME/report bs=1M count=4 2>/dev/null && sync && stat -c %s $HOME/report', 30_000);
     expect(saved.stdout.trim()).toBe(String(4 * MiB));
   }, 90_000);
 
