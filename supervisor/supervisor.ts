@@ -537,7 +537,7 @@ export class Supervisor {
    */
   async start(options: { onListening?: () => void } = {}): Promise<void> {
     const policy = this.policy;
-    this.journal.append('policy.load', 'supervisor', {
+    this.journalFact('policy.load', {
       source: this.options.policySource,
       sha256: createHash('sha256').update(this.policyText).digest('hex'),
       levels: policy.levels.map((l) => l.id).join(','),

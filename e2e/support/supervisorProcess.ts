@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
 import { expect, type Page } from '@playwright/test';
 import { rpcClient } from '../../supervisor/testing/rpcClient';
-import { twoLevelPolicy } from '../../supervisor/testing/testPolicy';
+import { TEST_HOME_LIMIT, twoLevelPolicy } from '../../supervisor/testing/testPolicy';
 
 export interface SupervisorProcess {
   /** The first launch address (single use: one shell, once). */
@@ -18,6 +18,8 @@ export interface SupervisorProcess {
   /** A fresh launch address for another shell, from the supervisor's Unix socket (as npm start gets one). */
   launchUrl(): Promise<string>;
   origin: string;
+  /** The shell's RPC socket (Unix). */
+  rpcSocket: string;
   root: string;
   stateDir: string;
   homeOf(level: string): string;
@@ -89,7 +91,7 @@ export async function startSupervisor(policyYaml: string, options: StartOptions 
 /** A two-level policy with real bwrap cages whose terminal covers the whole screen. */
 export function twoCagePolicy(options: { lowNetwork?: string; highNetwork?: string; extraApps?: string[]; extra?: string } = {}): string {
   const apps = ['[xterm, -geometry, 120x40+0+0, -fa, DejaVu Sans Mono, -fs, "12"]', ...(options.extraApps ?? [])];
-  const cage = (network: string) => `{ driver: bwrap, network: ${network}, geometry: 1024x640, apps: [${apps.join(', ')}] }`;
+  const cage = (network: string) => `{ driver: bwrap, network: ${network}, geometry: 1024x640, apps: [${apps.join(', ')}], limits: { ${TEST_HOME_LIMIT} } }`;
   return twoLevelPolicy({ low: cage(options.lowNetwork ?? 'none'), high: cage(options.highNetwork ?? 'none') }, options.extra ?? '');
 }
 

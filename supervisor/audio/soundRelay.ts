@@ -6,11 +6,18 @@
  * the host's capture while the user has given this level the microphone. Nothing waits on a slow
  * side: what cannot be written at once is dropped, never buffered without bound, and sound that
  * would be heard more than MAX_DELAY_MS late (the host stalled meanwhile) is dropped too.
+ *
+ * Every byte is read and measured on the supervisor's event loop, so playback is read no faster than
+ * its format's rate with a margin (soundBudget): past it the relay stops reading until the budget
+ * has refilled, the FIFO fills, and a cage writing as fast as it can waits in the kernel instead of
+ * taking the supervisor's CPU and its RPC's latency (DESIGN "Performance budgets": no cage stream
+ * pushes the RPC past 1.25x its idle latency).
  */
 import { EventEmitter } from 'node:events';
 import { constants, openSync } from 'node:fs';
 import { Socket } from 'node:net';
 import type { ChildProcess } from 'node:child_process';
+import { ByteBudget, type ByteBudgetOptions } from '../gateway/byteBudget';
 import { SOUND_FORMAT } from './cageSound';
 import type { HostSound } from './hostSound';
 import { PlaybackDelay } from './playbackDelay';
@@ -26,6 +33,14 @@ const SILENCE_EVERY_MS = 20;
 const MAX_DELAY_MS = 150;
 const RESUME_BELOW_MS = 70;
 const FRAME_BYTES = 2 * SOUND_FORMAT.playbackChannels;
+/** Playback is read this much faster than its format's rate at most (a late timer, a catching-up server). */
+export const SOUND_BUDGET_MARGIN = 1.25;
+
+/** The playback FIFO's budget: its format's rate with the margin, and half a second of burst. */
+export function soundBudget(): ByteBudgetOptions {
+  const rate = SOUND_FORMAT.rate * FRAME_BYTES;
+  return { bytesPerSecond: Math.round(rate * SOUND_BUDGET_MARGIN), burstBytes: Math.round(rate / 2) };
+}
 
 export interface RelayState {
   playing: boolean;
@@ -52,6 +67,8 @@ export class SoundRelay extends EventEmitter<{ change: [RelayState] }> {
   private quietTimer: NodeJS.Timeout | null = null;
   private closed = false;
   private carry = Buffer.alloc(0);
+  private readonly budget = new ByteBudget(soundBudget());
+  private resumeTimer: NodeJS.Timeout | null = null;
   muted = false;
   /** 0–100, applied to the samples before they reach the host. */
   volume = 100;
@@ -64,7 +81,10 @@ export class SoundRelay extends EventEmitter<{ change: [RelayState] }> {
   ) {
     super();
     this.out = fifoSocket(paths.out, 'read');
-    this.out.on('data', (chunk: Buffer) => this.played(chunk));
+    this.out.on('data', (chunk: Buffer) => {
+      this.spend(chunk.length);
+      this.played(chunk);
+    });
     this.mic = paths.mic ? fifoSocket(paths.mic, 'write') : null;
     if (this.mic) this.feedSilence();
   }
@@ -103,13 +123,25 @@ export class SoundRelay extends EventEmitter<{ change: [RelayState] }> {
     this.stopRecording();
     this.stopSilence();
     if (this.quietTimer) clearTimeout(this.quietTimer);
+    if (this.resumeTimer) clearTimeout(this.resumeTimer);
     this.player?.process.kill('SIGTERM');
     this.out.destroy();
     this.mic?.destroy();
   }
 
+  /** Counts what was read; past the budget, reading stops until it has refilled. */
+  private spend(bytes: number): void {
+    const waitMs = this.budget.spend(bytes);
+    if (waitMs === 0 || this.resumeTimer || this.closed) return;
+    this.out.pause();
+    this.resumeTimer = setTimeout(() => {
+      this.resumeTimer = null;
+      if (!this.closed) this.out.resume();
+    }, Math.ceil(waitMs));
+  }
+
   private played(data: Buffer): void {
-    // Always read (the cage's server must never stall); measure what flows. Whole frames only, so
+    // Measure what flows, within the budget (the cage's server, writing at its rate, never stalls). Whole frames only, so
     // a dropped chunk never shifts the channels of what follows.
     const joined = this.carry.length > 0 ? Buffer.concat([this.carry, data]) : data;
     const whole = joined.length - (joined.length % FRAME_BYTES);

@@ -15,7 +15,7 @@ import { bwrapCage, twoLevelPolicy, vncCage } from '../testing/testPolicy';
 import { waitFor } from '../testing/waitFor';
 import { readHead, verifyJournal } from './auditJournal';
 
-const POLICY = twoLevelPolicy({ low: bwrapCage({ uid: 62921 }).replace('driver: bwrap', 'driver: bwrap, limits: { homeBytes: 32MiB }'), high: vncCage('/nonexistent/vnc.sock') });
+const POLICY = twoLevelPolicy({ low: bwrapCage({ uid: 62921, limits: 'homeBytes: 32MiB' }), high: vncCage('/nonexistent/vnc.sock') });
 
 describe('journal on a full filesystem', () => {
   const root = testRoot();
@@ -25,7 +25,7 @@ describe('journal on a full filesystem', () => {
 
   beforeAll(async () => {
     mkdirSync(state);
-    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=24m,mode=0700', 'cloison-test-state', state]);
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=128m,mode=0700', 'cloison-test-state', state]);
     sup = new Supervisor({ policy: parsePolicy(POLICY, 'p.yaml'), policySource: 'p.yaml', policyText: POLICY, stateDir: state, runDir: join(root, 'run'), rendererDir: null });
     await sup.start();
     rpc = await rpcClient(sup.rpcSocketPath);
@@ -39,7 +39,7 @@ describe('journal on a full filesystem', () => {
 
   function fill(): void {
     try {
-      execFileSync('dd', ['if=/dev/zero', `of=${join(state, 'filler')}`, 'bs=1M', 'count=64'], { stdio: 'ignore' });
+      execFileSync('dd', ['if=/dev/zero', `of=${join(state, 'filler')}`, 'bs=1M', 'count=256'], { stdio: 'ignore' });
     } catch {
       /* ENOSPC: that is the point */
     }

@@ -24,6 +24,7 @@ export const DEBIAN_PACKAGE_OF: Record<string, string> = {
   mount: 'mount',
   umount: 'mount',
   losetup: 'mount',
+  fallocate: 'util-linux',
   sync: 'coreutils',
   cp: 'coreutils',
   'mkfs.ext4': 'e2fsprogs',

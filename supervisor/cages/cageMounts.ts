@@ -8,13 +8,15 @@
  *
  * bubblewrap keeps a bind source's flags, so inside the cage nothing written there can be
  * executed: programs come only from the read-only /usr (CLIP OS: "files created in a user
- * partition can never run"). The image is sparse: it takes disk only as the cage writes.
+ * partition can never run"). The image is allocated whole when made (homeReservation.ts): a sparse
+ * one would take disk as the cage writes, until the journal's filesystem is full.
  */
 import { execFile } from 'node:child_process';
-import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { requireBinary } from './binaries';
+import { allocateImage, reserveImage } from './homeReservation';
 import { attachedLoopDevice, attachLoopWritable, detachLoop, makeWritable } from './loopDevice';
 
 const run = promisify(execFile);
@@ -71,7 +73,13 @@ export async function unmount(path: string): Promise<void> {
 /** Mounts the home image and the scratch tmpfs, side by side (start-up waits on both). */
 export async function mountCageFilesystems(paths: CageMountPaths, uid: number, limits: { homeBytes: number; tmpfsBytes: number }): Promise<void> {
   requireBinary('mount');
-  await Promise.all([mountHome(paths, uid, limits.homeBytes), mountScratch(paths.scratch, uid, limits.tmpfsBytes)]);
+  const mounted = await Promise.allSettled([mountHome(paths, uid, limits.homeBytes), mountScratch(paths.scratch, uid, limits.tmpfsBytes)]);
+  const failed = mounted.find((m): m is PromiseRejectedResult => m.status === 'rejected');
+  if (failed) {
+    // A start refused (a home that cannot be reserved) leaves nothing mounted behind it.
+    await unmountCageFilesystems(paths).catch(() => undefined);
+    throw failed.reason;
+  }
 }
 
 /** The home image, made, grown or migrated from a plain folder first. */
@@ -83,7 +91,12 @@ async function mountHome(paths: CageMountPaths, uid: number, homeBytes: number):
   // loop device, so the kernel keeps one filesystem instance for it, never two over one file; it
   // is not resized while in use (the next start grows it).
   const attached = attachedLoopDevice(paths.homeImage);
-  await prepareImage(paths.homeImage, uid, homeBytes, attached !== null);
+  try {
+    await prepareImage(paths.homeImage, uid, homeBytes, attached !== null);
+  } catch (err) {
+    if (migrate) renameSync(migrate, paths.home); // not started: the old home stays where it was
+    throw err;
+  }
   mkdirSync(paths.home, { recursive: true, mode: 0o700 });
   await mountImageWritable(paths.homeImage, attached, paths.home);
   chownSync(paths.home, uid, uid);
@@ -137,7 +150,9 @@ async function mountImageWritable(image: string, attached: string | null, target
   const device = attached ?? (await attachLoopWritable(image));
   try {
     if (attached) await makeWritable(attached);
-    await run(requireBinary('mount'), ['-o', WRITABLE_FLAGS, device, target]);
+    // noinit_itable: the kernel never zeroes an older image's tables through the loop device later
+    // (loop turns zeroing into holes punched in the image: disk handed back, to be taken again).
+    await run(requireBinary('mount'), ['-o', `${WRITABLE_FLAGS},noinit_itable`, device, target]);
   } finally {
     if (!attached) await detachLoop(device);
   }
@@ -146,14 +161,28 @@ async function mountImageWritable(image: string, attached: string | null, target
 async function prepareImage(image: string, uid: number, bytes: number, inUse: boolean): Promise<void> {
   mkdirSync(dirname(image), { recursive: true, mode: 0o700 });
   if (!existsSync(image)) {
-    writeFileSync(image, '', { mode: 0o600 });
-    truncateSync(image, bytes);
-    await run(requireBinary('mkfs.ext4'), ['-q', '-F', '-m', '0', '-E', `lazy_itable_init=1,lazy_journal_init=1,nodiscard,root_owner=${uid}:${uid}`, image]);
+    // Made aside and renamed into place: an image that could not be reserved or formatted is never
+    // taken for a home at the next start.
+    const fresh = `${image}.new`;
+    writeFileSync(fresh, '', { mode: 0o600 });
+    try {
+      await reserveImage(fresh, bytes);
+      // Tables zeroed now, not by the kernel later through the loop device (which would punch holes).
+      await run(requireBinary('mkfs.ext4'), ['-q', '-F', '-m', '0', '-E', `lazy_itable_init=0,lazy_journal_init=0,nodiscard,root_owner=${uid}:${uid}`, fresh]);
+      await allocateImage(fresh, bytes);
+    } catch (err) {
+      rmSync(fresh, { force: true });
+      throw err;
+    }
+    renameSync(fresh, image);
     return;
   }
   // A larger limit in the policy grows the home; a smaller one keeps what is there (no data lost).
-  if (!inUse && statSync(image).size < bytes) {
-    truncateSync(image, bytes);
+  // An image in use keeps its size; a sparse one (from an older version) is allocated either way.
+  const current = statSync(image).size;
+  const grow = !inUse && current < bytes;
+  await reserveImage(image, grow ? bytes : current);
+  if (grow) {
     await run(requireBinary('e2fsck'), ['-f', '-p', image]).catch(() => undefined);
     await run(requireBinary('resize2fs'), [image]);
   }

@@ -16,7 +16,7 @@ import { CloisonError } from '../../shared/errors';
 import type { AuditJournal } from '../audit/auditJournal';
 import { FocusState } from '../focusState';
 import { RfbClientFilter } from './rfbClientFilter';
-import { ByteBudget, DEFAULT_VIEWER_BUDGET, type ByteBudgetOptions } from './byteBudget';
+import { ByteBudget, DEFAULT_BACK_VIEWER_BUDGET, DEFAULT_VIEWER_BUDGET, type ByteBudgetOptions } from './byteBudget';
 import { KeyPressCounter } from './keyPressCounter';
 import { ReadSizer } from './readSizer';
 import type { TicketRegistry } from './ticketRegistry';
@@ -45,6 +45,8 @@ export interface VncGatewayOptions {
    * none, only to measure the proxy's own capacity.
    */
   viewerBudget?: ByteBudgetOptions | null;
+  /** The budget of a viewer whose cage is not in front (DEFAULT_BACK_VIEWER_BUDGET unless given; null: viewerBudget's). */
+  backViewerBudget?: ByteBudgetOptions | null;
   maxViewersPerCage?: number;
   log?: (msg: string, fields?: Record<string, unknown>) => void;
 }
@@ -61,6 +63,8 @@ interface Bridge {
   cage: Socket;
   filter: RfbClientFilter;
   close(code: number, reason: string): void;
+  /** Its cage came to front: a wait counted at the back budget's rate ends now. */
+  cameToFront(): void;
 }
 
 export class VncGateway {
@@ -81,6 +85,7 @@ export class VncGateway {
     // keys its viewer still holds down in it: no modifier stays stuck in a cage.
     options.focus.on('change', (_front, previous) => this.releaseHeldKeys((level) => level === previous));
     options.focus.on('suspend', () => this.releaseHeldKeys(() => true));
+    options.focus.on('change', (front) => this.bridges.forEach((b) => b.level === front && b.cameToFront()));
   }
 
   private releaseHeldKeys(which: (level: string) => boolean): void {
@@ -180,8 +185,9 @@ export class VncGateway {
     // 'drain' resumes the cage.
     const sizer = new ReadSizer();
     const sendOptions = { binary: true };
-    const budgetOptions = this.options.viewerBudget === undefined ? DEFAULT_VIEWER_BUDGET : this.options.viewerBudget;
-    const budget = budgetOptions ? new ByteBudget(budgetOptions) : null;
+    const front = this.options.viewerBudget === undefined ? DEFAULT_VIEWER_BUDGET : this.options.viewerBudget;
+    const back = (this.options.backViewerBudget === undefined ? DEFAULT_BACK_VIEWER_BUDGET : this.options.backViewerBudget) ?? front;
+    const budget = front && back ? new ByteBudget(() => (this.options.focus.isInFront(level) ? front : back)) : null;
     let budgetTimer: NodeJS.Timeout | null = null;
     const resumeWhenDrained = () => {
       if (ws.bufferedAmount <= this.highWaterMark) cage.resume();
@@ -245,7 +251,13 @@ export class VncGateway {
       if (ws.readyState === ws.OPEN) ws.close(code, reason.slice(0, 120));
       else ws.terminate();
     };
-    const bridge: Bridge = { level, session, ws, cage, filter, close };
+    const cameToFront = () => {
+      if (!budgetTimer || closed) return;
+      clearTimeout(budgetTimer);
+      budgetTimer = null;
+      resumeWhenDrained();
+    };
+    const bridge: Bridge = { level, session, ws, cage, filter, close, cameToFront };
     this.bridges.add(bridge);
     this.options.onViewers?.(this.viewers());
 
