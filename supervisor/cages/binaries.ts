@@ -53,7 +53,7 @@ export const DEBIAN_PACKAGE_OF: Record<string, string> = {
   // the default policy's applications (supervisor/policy/defaultPolicy.ts)
   'firefox-esr': 'firefox-esr',
   libreoffice: 'libreoffice-writer',
-  mupdf: 'mupdf',
+  'mupdf-gl': 'mupdf',
   pcmanfm: 'pcmanfm',
   mousepad: 'mousepad',
 };

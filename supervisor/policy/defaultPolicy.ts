@@ -19,7 +19,7 @@ levels:
       apps:
         # The browser's profile lives in the cage's home; the cage is its sandbox.
         - { id: firefox, exec: [firefox-esr], desktop: firefox-esr, autostart: true }
-        - { id: pdf, exec: [mupdf], desktop: mupdf }
+        - { id: pdf, exec: [mupdf-gl], desktop: mupdf }
         - { id: files, exec: [pcmanfm], desktop: pcmanfm }
         - { id: terminal, exec: [xterm], desktop: debian-xterm }
         - { id: editor, exec: [mousepad], desktop: org.xfce.mousepad }
@@ -34,7 +34,7 @@ levels:
       apps:
         - { id: writer, exec: [libreoffice, --writer], desktop: libreoffice-writer, autostart: true }
         - { id: calc, exec: [libreoffice, --calc], desktop: libreoffice-calc }
-        - { id: pdf, exec: [mupdf], desktop: mupdf }
+        - { id: pdf, exec: [mupdf-gl], desktop: mupdf }
         - { id: files, exec: [pcmanfm], desktop: pcmanfm }
         - { id: terminal, exec: [xterm], desktop: debian-xterm }
         - { id: editor, exec: [mousepad], desktop: org.xfce.mousepad }
