@@ -19,7 +19,8 @@ import { createHash } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { chmodSync, existsSync, lstatSync, mkdirSync, statfsSync, watch, writeFileSync, type FSWatcher } from 'node:fs';
 import type { Socket } from 'node:net';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { CloisonError } from '../../shared/errors';
 import { geometryOf, isWireguard, type BwrapCagePolicy } from '../../shared/policy';
 import { TunnelWatch } from '../network/tunnelWatch';
@@ -29,11 +30,12 @@ import { spawnBwrap } from '../sandbox/bwrapSpawn';
 import { peerCredentials, pidNamespaceOf } from '../sandbox/peerCredentials';
 import type { CageDriver, CageExit, CageNotice, RunningCage } from './cageDriver';
 import { requireBinary, findBinary } from './binaries';
+import { connectCageLauncher } from './cageLauncher';
 import { createCageCgroup, type CageCgroup } from './cageCgroup';
 import { lockSocketFolders, mountCageFilesystems, scratchDir, unmountCageFilesystems } from './cageMounts';
 import { natResolvers } from './natResolvers';
 import { probeRfb } from './rfbProbe';
-import { CAGE_SOUND_DIR, cageSoundSession, prepareCageSound } from '../audio/cageSound';
+import { CAGE_PULSE_SOCKET, CAGE_SOUND_DIR, cageSoundSession, prepareCageSound } from '../audio/cageSound';
 import { cageAppSettingsArgs, writeCageAppSettings } from '../apps/cageAppSettings';
 
 export interface BwrapCagePaths {
@@ -108,6 +110,9 @@ const CAGE_MEDIA = `${CAGE_HOME}/Media`;
 const TTY_GID = 5;
 const CAGE_VNC_DIR = '/run/cloison';
 const CAGE_VNC_SOCKET = `${CAGE_VNC_DIR}/vnc.sock`;
+/** Where the session finds the launcher's channel, and the launcher itself (cageLauncher.ts). */
+const LAUNCHER_FD = 4;
+const CAGE_LAUNCHER = '/run/cloison-launcher.mjs';
 /** Exit codes of the generated session script. */
 const SESSION_EXITS: Record<number, string> = {
   70: 'Xvnc did not create its X socket',
@@ -146,8 +151,10 @@ export class BwrapDriver implements CageDriver {
     if (!made.cgroup) this.options.log?.('cage runs without resource limits', { level, reason: made.reason });
     const counters0 = cgroup?.counters() ?? { oomKills: 0, taskLimitHits: 0 };
 
-    // fd 3 carries bwrap's --info-fd JSON (the sandbox's child pid), needed to attach slirp4netns.
-    const child = spawnBwrap(this.bwrapArgs(sound !== null), { stdio: ['ignore', 'ignore', 'pipe', 'pipe'], ...(cgroup ? { prefix: cgroup.joinPrefix } : {}) });
+    // fd 3 carries bwrap's --info-fd JSON (the sandbox's child pid), needed to attach slirp4netns;
+    // fd 4 is the cage launcher's channel (a socket pair): the session hands it to the launcher alone.
+    const child = spawnBwrap(this.bwrapArgs(sound !== null), { stdio: ['ignore', 'ignore', 'pipe', 'pipe', 'pipe'], ...(cgroup ? { prefix: cgroup.joinPrefix } : {}) });
+    const launcher = connectCageLauncher(child.stdio[LAUNCHER_FD] as Socket, level);
     // The session's stderr is the cage's own text: counted, never kept (see the exit handler).
     let stderrBytes = 0;
     child.stderr?.on('data', (d: Buffer) => (stderrBytes += d.length));
@@ -207,6 +214,7 @@ export class BwrapDriver implements CageDriver {
         exited,
         stop: () => stop(),
         verifyPeer,
+        launcher,
         onNotice: (l) => notices.on('notice', l),
         ...(sound ? { sound: { out: sound.out, mic: sound.mic } } : {}),
         ...(tunnelWatch ? { tunnel: { current: () => tunnelWatch.current, onChange: (l: Parameters<typeof tunnelWatch.on<'change'>>[1]) => tunnelWatch.on('change', l) } } : {}),
@@ -314,7 +322,12 @@ while ! xprop -root _NET_SUPPORTING_WM_CHECK 2>/dev/null | grep -q window && [ "
 if [ "$(id -u)" = 0 ]; then
   exec setpriv --reuid=${uid} --regid=${uid} --groups=${TTY_GID} --inh-caps=-all --bounding-set=-all --no-new-privs -- /bin/sh "$0"
 fi
-# Stage 2, as the cage's user.
+# Stage 2, as the cage's user. First the cage's launcher, the one way the supervisor starts
+# programs here (cageLauncher.ts): its channel (fd ${LAUNCHER_FD}) is its alone, closed for everything else.
+launcher_env=DISPLAY=:0
+[ -r ${CAGE_SOUND_DIR}/cage.pa ] && launcher_env="$launcher_env PULSE_SERVER=unix:${CAGE_PULSE_SOCKET}"
+env $launcher_env ${shellQuote(process.execPath)} ${CAGE_LAUNCHER} <&${LAUNCHER_FD} ${LAUNCHER_FD}<&- >/dev/null 2>>"$HOME/.cloison-session.log" &
+exec ${LAUNCHER_FD}<&-
 ${xvnc.map(shellQuote).join(' ')} &
 xvnc=$!
 i=0
@@ -361,6 +374,9 @@ exit 72
       '--bind', scratch('vnc'), CAGE_VNC_DIR,
       '--bind', scratch('x11'), '/tmp/.X11-unix',
       '--ro-bind', join(paths.run, 'session.sh'), '/run/cloison-session.sh',
+      '--ro-bind', launcherProgram(), CAGE_LAUNCHER,
+      // Node outside /usr (a version manager's): its folder, read-only, where the launcher looks for it.
+      ...(process.execPath.startsWith('/usr/') ? [] : ['--ro-bind', dirname(process.execPath), dirname(process.execPath)]),
       ...(withSound ? ['--ro-bind', paths.sound, CAGE_SOUND_DIR] : []),
       ...cageAppSettingsArgs(paths.run),
       '--clearenv',
@@ -427,6 +443,13 @@ exit 72
     this.options.log?.('cage start timed out', { level: this.options.level });
     throw new Error(`cage did not start its VNC server within ${this.options.startTimeoutMs ?? 20_000} ms`);
   }
+}
+
+/** The launcher ships next to the supervisor (source tree and built bundle alike). */
+function launcherProgram(): string {
+  const path = join(dirname(fileURLToPath(import.meta.url)), 'cageLauncherInCage.mjs');
+  if (!existsSync(path)) throw new Error('cage launcher missing from the installation (cageLauncherInCage.mjs)');
+  return path;
 }
 
 /** An interface name (15 characters at most) of this cage's own: per level and run folder. */

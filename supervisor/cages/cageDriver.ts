@@ -3,6 +3,7 @@
  */
 import type { NetConnectOpts, Socket } from 'node:net';
 import type { TunnelView } from '../../shared/rpc';
+import type { CageLauncher } from './cageLauncher';
 
 export interface CageExit {
   /** Supervisor-written explanation (exit code, last lines of stderr), never shown as trusted text. */
@@ -22,6 +23,8 @@ export interface RunningCage {
    * VNC server (its uid, in its sandbox). Called before any byte is relayed.
    */
   verifyPeer?(socket: Socket): void;
+  /** The one way to start programs in the cage (bwrap only): cageLauncher.ts. */
+  launcher?: CageLauncher;
   /** Limits the cage reached while running (memory, tasks, home): supervisor-written text. */
   onNotice?(listener: (notice: CageNotice) => void): void;
   /** The cage's own sound server's FIFOs (the supervisor's), when it has one. */

@@ -1,0 +1,63 @@
+/**
+ * Test helper: every process in a cage's pid namespace, read from the host's /proc, with what makes
+ * it a true cage process or not — its seccomp mode, no_new_privs, effective capabilities, uid and
+ * control group — so a test can check them all, not only the ones it started.
+ */
+import { readFileSync, readdirSync } from 'node:fs';
+import { pidNamespaceOf } from '../sandbox/peerCredentials';
+
+export interface CageProcess {
+  /** Host pid. */
+  pid: number;
+  /** Its pid inside the cage. */
+  innerPid: number;
+  command: string;
+  uid: number;
+  seccomp: number;
+  noNewPrivs: number;
+  capEff: string;
+  /** /proc/PID/cgroup as the host sees it. */
+  cgroup: string;
+}
+
+function field(status: string, name: string): string {
+  return new RegExp(`^${name}:\\s*(.*)$`, 'm').exec(status)?.[1]?.trim() ?? '';
+}
+
+/** A process's view, or null once it has gone. */
+export function cageProcess(pid: number): CageProcess | null {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const nspid = field(status, 'NSpid').split(/\s+/);
+    return {
+      pid,
+      innerPid: Number(nspid[nspid.length - 1]),
+      command: readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean).join(' ').slice(0, 200),
+      uid: Number(field(status, 'Uid').split(/\s+/)[0]),
+      seccomp: Number(field(status, 'Seccomp')),
+      noNewPrivs: Number(field(status, 'NoNewPrivs')),
+      capEff: field(status, 'CapEff'),
+      cgroup: readFileSync(`/proc/${pid}/cgroup`, 'utf8').trim(),
+    };
+  } catch {
+    return null;
+  }
+}
+
+/** Every process living in the pid namespace of `anyPidInCage` (a host pid), as the host sees it. */
+export function processesInCage(anyPidInCage: number): CageProcess[] {
+  const ns = pidNamespaceOf(anyPidInCage);
+  if (!ns) throw new Error(`process ${anyPidInCage} has gone`);
+  const out: CageProcess[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry) || pidNamespaceOf(Number(entry)) !== ns) continue;
+    const p = cageProcess(Number(entry));
+    if (p) out.push(p);
+  }
+  return out;
+}
+
+/** The host pid of the cage process the cage calls `innerPid`. */
+export function hostPidOf(anyPidInCage: number, innerPid: number): number | null {
+  return processesInCage(anyPidInCage).find((p) => p.innerPid === innerPid)?.pid ?? null;
+}
