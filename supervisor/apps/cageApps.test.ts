@@ -4,7 +4,7 @@
  * edits and saves an .odt, the PDF viewer shows a PDF. What they painted is read from the cage's
  * own screen; what they saved from its home.
  */
-import { chownSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { chownSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { inflateRawSync } from 'node:zlib';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -47,19 +47,23 @@ export function colourPdf([r, g, b]: [number, number, number], text: string): Bu
   return Buffer.from(body, 'latin1');
 }
 
-/** content.xml of an .odt (a zip), read without an unzip program. */
+/** content.xml of an .odt (a zip), read without an unzip program: sizes from the central directory (LibreOffice streams its entries). */
 function odtContent(file: Buffer): string {
-  for (let at = file.indexOf('PK\x03\x04'); at >= 0; at = file.indexOf('PK\x03\x04', at + 4)) {
-    const method = file.readUInt16LE(at + 8);
-    const size = file.readUInt32LE(at + 18);
-    const nameLength = file.readUInt16LE(at + 26);
-    const extra = file.readUInt16LE(at + 28);
-    const name = file.subarray(at + 30, at + 30 + nameLength).toString();
-    if (name !== 'content.xml') continue;
-    const data = file.subarray(at + 30 + nameLength + extra, at + 30 + nameLength + extra + size);
+  for (let at = file.indexOf('PK\x01\x02'); at >= 0; at = file.indexOf('PK\x01\x02', at + 4)) {
+    const method = file.readUInt16LE(at + 10);
+    const size = file.readUInt32LE(at + 20);
+    const nameLength = file.readUInt16LE(at + 28);
+    const local = file.readUInt32LE(at + 42);
+    if (file.subarray(at + 46, at + 46 + nameLength).toString() !== 'content.xml') continue;
+    const start = local + 30 + file.readUInt16LE(local + 26) + file.readUInt16LE(local + 28);
+    const data = file.subarray(start, start + size);
     return (method === 8 ? inflateRawSync(data) : data).toString('utf8');
   }
   throw new Error('no content.xml in the file');
+}
+
+function filesUnder(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? filesUnder(join(dir, e.name)) : [join(dir, e.name)]));
 }
 
 async function screenShare(cage: RealCage, rgb: [number, number, number]): Promise<number> {
@@ -89,7 +93,7 @@ describe.skipIf(missing.length > 0 || process.getuid?.() !== 0)(`the levels' app
     // The page's gold covers most of the screen once painted.
     await waitFor(async () => (await screenShare(cage!, [0xff, 0xd7, 0x00])) > 0.4, 'Firefox painted the page', 90_000, 1000);
     expect(await xdotool(cage, 'search', '--name', 'Bonjour Cloison')).toMatch(/\d+/);
-    expect(existsSync(join(cage.paths.home, '.mozilla/firefox'))).toBe(true); // its profile in the cage's home
+    expect(filesUnder(cage.paths.home).some((f) => f.endsWith('/prefs.js'))).toBe(true); // its profile in the cage's home
     expect(FIREFOX_POLICIES.policies.DisableTelemetry).toBe(true);
   }, 150_000);
 
@@ -117,8 +121,7 @@ describe.skipIf(missing.length > 0 || process.getuid?.() !== 0)(`the levels' app
         return '';
       }
     };
-    await waitFor(() => savedText().includes('Bonjour depuis le niveau haut'), 'the .odt saved with the text', 30_000, 500).catch(async (err: Error) => {
-      writeFileSync('/tmp/al/lo-fail.png', (await captureCageScreen(cage!.sh, cage!.paths.home)).png());
+    await waitFor(() => savedText().includes('Bonjour depuis le niveau haut'), 'the .odt saved with the text', 30_000, 500).catch((err: Error) => {
       throw new Error(`${err.message}; content.xml: ${savedText().replace(/.*<office:text>/s, '').slice(0, 500)}`);
     });
     expect(await xdotool(cage, 'search', '--name', 'bonjour.odt')).toMatch(/\d+/);

@@ -4,7 +4,6 @@
  */
 import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { PNG } from 'pngjs';
 import type { CageShell } from './realCage';
 
 export interface CageScreen {
@@ -16,7 +15,6 @@ export interface CageScreen {
   colours(): number;
   /** The share of the screen's pixels within `tolerance` of `rgb`. */
   share(rgb: [number, number, number], tolerance?: number): number;
-  png(): Buffer;
 }
 
 /** Captures the screen of a cage whose home is `home` on the host, through its shell. */
@@ -74,11 +72,6 @@ export function decodeXwd(buf: Buffer): CageScreen {
         if (Math.abs(rgba[i]! - r) <= tolerance && Math.abs(rgba[i + 1]! - g) <= tolerance && Math.abs(rgba[i + 2]! - b) <= tolerance) n++;
       }
       return n / (width * height);
-    },
-    png() {
-      const png = new PNG({ width, height });
-      rgba.copy(png.data);
-      return PNG.sync.write(png);
     },
   };
 }
