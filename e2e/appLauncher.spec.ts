@@ -93,8 +93,8 @@ test('the Applications menu lists each level’s apps from the policy and starts
   await expect(page.getByTestId('app-running-low-editor')).toContainText('1');
   await page.keyboard.press('Escape');
 
-  // The editor is closed in the cage (its own quit key in its window); the menu starts it again.
-  await cageShellForUid(UIDS.low)('xdotool search --name Mousepad windowactivate --sync key ctrl+q');
+  // The editor's window is closed in the cage (its X client goes, as when it crashes or is killed); the menu starts it again.
+  await cageShellForUid(UIDS.low)('xdotool search --name Mousepad windowkill');
   await expect.poll(() => running('low', 'mousepad').length, { timeout: 20_000 }).toBe(0);
   await page.getByTestId('open-apps').click();
   await expect(page.getByTestId('app-running-low-editor')).toHaveCount(0, { timeout: 5000 });
