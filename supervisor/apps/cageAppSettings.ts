@@ -2,7 +2,7 @@
  * The settings a cage's applications read from /etc, written by the supervisor and bound read-only
  * into every cage: the cage cannot change them, and nothing of the host's /etc comes with them.
  *
- * Firefox: an enterprise policy (the file Firefox reads at /etc/firefox/policies/policies.json)
+ * Firefox: an enterprise policy (the file Firefox reads at /etc/firefox-esr/policies/policies.json)
  * that stops what it would fetch on its own at its first start — the privacy notice tab, telemetry,
  * studies, captive portal and connectivity checks, sponsored content, its own updates (Debian's
  * packages update it) — while its security services (Safe Browsing, certificate revocation lists)
@@ -33,6 +33,7 @@ export const FIREFOX_POLICIES = {
     Preferences: {
       'datareporting.policy.dataSubmissionPolicyBypassNotification': { Value: true, Status: 'locked' },
       'datareporting.policy.firstRunURL': { Value: '', Status: 'locked' },
+      'datareporting.policy.dataSubmissionEnabled': { Value: false, Status: 'locked' },
       'network.connectivity-service.enabled': { Value: false, Status: 'locked' },
       'browser.aboutwelcome.enabled': { Value: false, Status: 'locked' },
       'browser.startup.homepage_override.mstone': { Value: 'ignore', Status: 'locked' },
@@ -44,7 +45,12 @@ export const FIREFOX_POLICIES = {
 };
 
 /** Each file: its name in the cage's run folder (root's) and where the cage sees it. */
-const FILES = [{ name: 'firefox-policies.json', inCage: '/etc/firefox/policies/policies.json', text: () => `${JSON.stringify(FIREFOX_POLICIES, null, 2)}\n` }];
+const FILES = [{ name: 'firefox-policies.json', text: () => `${JSON.stringify(FIREFOX_POLICIES, null, 2)}\n` }];
+/** Firefox reads its policy from /etc/<its application name>/policies: firefox-esr for Debian's ESR, firefox for the rest. */
+const BINDS = [
+  { name: 'firefox-policies.json', inCage: '/etc/firefox-esr/policies/policies.json' },
+  { name: 'firefox-policies.json', inCage: '/etc/firefox/policies/policies.json' },
+];
 
 /** Writes the applications' settings into the cage's run folder. */
 export function writeCageAppSettings(runDir: string): void {
@@ -53,5 +59,10 @@ export function writeCageAppSettings(runDir: string): void {
 
 /** bwrap arguments binding them read-only where the applications look. */
 export function cageAppSettingsArgs(runDir: string): string[] {
-  return FILES.flatMap((f) => ['--ro-bind', join(runDir, f.name), f.inCage]);
+  // Folders bwrap makes are 0700 unless told: the cage's user must traverse them.
+  return BINDS.flatMap((b) => {
+    const parts = b.inCage.split('/').slice(1, -1);
+    const dirs = parts.slice(1).map((_, i) => `/${parts.slice(0, i + 2).join('/')}`);
+    return [...dirs.flatMap((d) => ['--perms', '0755', '--dir', d]), '--ro-bind', join(runDir, b.name), b.inCage];
+  });
 }

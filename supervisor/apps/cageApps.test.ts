@@ -93,8 +93,10 @@ describe.skipIf(missing.length > 0 || process.getuid?.() !== 0)(`the levels' app
     // The page's gold covers most of the screen once painted.
     await waitFor(async () => (await screenShare(cage!, [0xff, 0xd7, 0x00])) > 0.4, 'Firefox painted the page', 90_000, 1000);
     expect(await xdotool(cage, 'search', '--name', 'Bonjour Cloison')).toMatch(/\d+/);
+    // Its enterprise policy is where Debian's Firefox ESR looks, readable by the cage's user (a folder bwrap made 0700 once hid it).
+    const policy = await run(cage.cage, { argv: ['cat', '/etc/firefox-esr/policies/policies.json'] });
+    expect(JSON.parse(policy.stdout)).toEqual(FIREFOX_POLICIES);
     expect(filesUnder(cage.paths.home).some((f) => f.endsWith('/prefs.js'))).toBe(true); // its profile in the cage's home
-    expect(FIREFOX_POLICIES.policies.DisableTelemetry).toBe(true);
   }, 150_000);
 
   it('LibreOffice Writer edits an .odt and saves it in the cage home', async () => {
