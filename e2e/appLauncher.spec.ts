@@ -94,8 +94,14 @@ test('the Applications menu lists each level’s apps from the policy and starts
   await page.keyboard.press('Escape');
 
   // The editor's window is closed in the cage (its X client goes, as when it crashes or is killed); the menu starts it again.
-  await cageShellForUid(UIDS.low)('xdotool search --name Mousepad windowkill');
-  await expect.poll(() => running('low', 'mousepad').length, { timeout: 20_000 }).toBe(0);
+  // (Its window may not be mapped yet on a busy machine: found with --sync, killed until it has gone.)
+  const kill = cageShellForUid(UIDS.low);
+  await expect
+    .poll(async () => {
+      await kill('xdotool search --sync --name Mousepad windowkill', 10_000);
+      return running('low', 'mousepad').length;
+    }, { timeout: 40_000, intervals: [1000] })
+    .toBe(0);
   await page.getByTestId('open-apps').click();
   await expect(page.getByTestId('app-running-low-editor')).toHaveCount(0, { timeout: 5000 });
   await page.getByTestId('app-low-editor').click();
