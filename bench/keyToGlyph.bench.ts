@@ -75,7 +75,7 @@ class ViewedCage {
     const driver = new BwrapDriver({
       level: name,
       uid,
-      cage: { driver: 'bwrap', network: 'none', geometry: '640x400', apps: [['xterm', ...XTERM]], limits: DEFAULT_CAGE_LIMITS },
+      cage: { driver: 'bwrap', network: 'none', geometry: '640x400', apps: [{ id: 'xterm', exec: ['xterm', ...XTERM], autostart: true }], limits: DEFAULT_CAGE_LIMITS },
       paths: bwrapCagePaths(join(dir, name, 's'), join(dir, name, 'r'), name),
       xvncUpdates,
     });

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { DEBIAN_PACKAGE_OF, findBinary } from '../supervisor/cages/binaries';
+import { loadDefaultPolicy } from '../supervisor/policy/policyLoader';
 
 /** Programs only the checkout's launcher (npm start), the tests and the benchmarks run, and the package of each. */
 const TEST_PACKAGE_OF: Record<string, string> = {
@@ -93,6 +94,11 @@ describe('required programs', () => {
   it("the .deb depends on the package of every program the product runs", () => {
     const missing = [...PRODUCT_PACKAGES].filter((p) => !ESSENTIAL.has(p) && !debDepends.includes(p));
     expect(missing).toEqual([]);
+  });
+
+  it("the default policy's applications are in the package table", () => {
+    const programs = loadDefaultPolicy().levels.flatMap((l) => (l.cage.driver === 'bwrap' ? l.cage.apps.map((a) => a.exec[0]!) : []));
+    expect(programs.filter((p) => !DEBIAN_PACKAGE_OF[p])).toEqual([]);
   });
 
   it('every one of those programs is on this machine', () => {

@@ -114,6 +114,12 @@ const TEXT = {
     accept: 'Transférer',
     refuse: 'Refuser',
     direction: { up: 'vers le haut', down: 'vers le bas', lateral: 'latéral' },
+    apps: {
+      open: 'Applications',
+      none: 'Aucune application dans la politique',
+      loading: 'Chargement…',
+      running: 'ouvertes depuis ce menu',
+    },
     report: {
       open: 'Signaler une anomalie',
       title: 'Signaler une anomalie',
@@ -285,6 +291,12 @@ const TEXT = {
     accept: 'Transfer',
     refuse: 'Refuse',
     direction: { up: 'up', down: 'down', lateral: 'lateral' },
+    apps: {
+      open: 'Applications',
+      none: 'No application in the policy',
+      loading: 'Loading…',
+      running: 'opened from this menu',
+    },
     report: {
       open: 'Report an anomaly',
       title: 'Report an anomaly',

@@ -22,6 +22,9 @@ PACKAGES=(
   wireguard-tools wireguard-go
   # a sound server in each cage, and the relay's own clients of the host's
   pulseaudio pulseaudio-utils
+  # the levels' default applications: a browser (low), an office suite (high), a PDF viewer, a file
+  # manager and a text editor (both); LibreOffice draws with its own X11 toolkit (no libreoffice-gtk3)
+  firefox-esr libreoffice-writer libreoffice-calc mupdf pcmanfm mousepad
   # used by the tests and benchmarks only: the fleet example's syntax check, the units' check,
   # process listings, the gateway benchmark's reference (websockify), the test accounts (passwd),
   # a private system bus for logind (dbus-daemon), the motion benchmark's reference (TigerVNC's

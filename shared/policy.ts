@@ -42,11 +42,50 @@ const geometrySchema = z
     return Number(w) >= 320 && Number(h) >= 200 && Number(w) <= MAX_GEOMETRY_SIDE && Number(h) <= MAX_GEOMETRY_SIDE;
   }, `geometry sides must be between 320x200 and ${MAX_GEOMETRY_SIDE}x${MAX_GEOMETRY_SIDE}`);
 
-/** An app is a command line run inside the cage: argv, never a shell string. */
-const appSchema = z.union([
+/** A command line run inside the cage: argv, never a shell string. */
+const argvSchema = z.union([
   z.string().min(1).transform((s) => [s]),
   z.array(z.string().min(1)).min(1),
 ]);
+const APP_ID = /^[a-z0-9][a-z0-9._-]{0,63}$/;
+const appIdSchema = z.string().regex(APP_ID, 'an app id is lower-case letters, digits, dots, dashes and underscores');
+/**
+ * An application of a level, as its trusted launcher lists it: `id` names it (and, unless `desktop`
+ * says otherwise, the host's /usr/share/applications/<id>.desktop that gives its name and icon),
+ * `exec` is its command line, `autostart` starts it with the cage. The old form — a bare command
+ * line — still means an app started with the cage, named after its program.
+ */
+const appObjectSchema = z
+  .object({
+    id: appIdSchema,
+    exec: argvSchema,
+    autostart: z.boolean().default(false),
+    /** The host's .desktop file (without .desktop) that names it, when not `id`. */
+    desktop: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/, 'desktop is the name of a .desktop file in /usr/share/applications, without .desktop').optional(),
+  })
+  .strict();
+const appSchema = z.union([appObjectSchema, argvSchema.transform((exec) => ({ id: appIdOf(exec[0]!), exec, autostart: true, derivedId: true }))], { error: 'an app is { id, exec, autostart } or a command line such as [xterm, -geometry, 80x24]' });
+export type AppPolicy = { id: string; exec: string[]; autostart: boolean; desktop?: string };
+
+/** An old-form app's id: its program's file name in the id alphabet. */
+function appIdOf(program: string): string {
+  const id = (program.split('/').pop() ?? '').toLowerCase().replace(/[^a-z0-9._-]/g, '-').replace(/^[^a-z0-9]+/, '').slice(0, 64);
+  return id || 'app';
+}
+
+/** Explicit ids are unique in a level; old-form apps that share a program get -2, -3... */
+const appsSchema = z.array(appSchema).transform((apps, ctx): AppPolicy[] => {
+  const taken = new Set<string>();
+  return apps.map((app, i) => {
+    const { derivedId, ...entry } = { derivedId: false, ...app };
+    if (taken.has(entry.id)) {
+      if (!derivedId) ctx.addIssue({ code: 'custom', path: [i, 'id'], message: `app id "${entry.id}" is used twice in this level` });
+      for (let n = 2; taken.has(entry.id); n++) entry.id = `${app.id}-${n}`;
+    }
+    taken.add(entry.id);
+    return entry;
+  });
+});
 
 /** A size in bytes, or with a unit: 512MiB, 4GiB (binary units; K/M/G/T alone mean the same). */
 const SIZE = /^(\d+)\s*([KMGT])(i?B)?$/;
@@ -87,7 +126,7 @@ export const bwrapCageSchema = z
     dns: z.array(resolverSchema).min(1).max(3).optional(),
     limits: cageLimitsSchema.prefault({}),
     geometry: geometrySchema.default('1280x800'),
-    apps: z.array(appSchema).default([['xterm'], ['xedit']]),
+    apps: appsSchema.default([{ id: 'xterm', exec: ['xterm'], autostart: true }, { id: 'xedit', exec: ['xedit'], autostart: true }]),
     /** Host uid the cage runs as; default 61000 + the level's position in the policy. */
     uid: z.number().int().min(1000).max(65533).optional(),
   })

@@ -242,6 +242,19 @@ export const lockViewSchema = z.object({
 });
 export type LockView = z.infer<typeof lockViewSchema>;
 
+/** A level's applications as its trusted launcher lists them: from the policy and the host's .desktop files. */
+export const appViewSchema = z.object({
+  id: z.string().max(64),
+  name: z.object({ fr: z.string().max(60), en: z.string().max(60) }),
+  /** A PNG as a data: URL (from the host's icon theme), or null: the shell draws a letter tile. */
+  icon: z.string().max(96 * 1024).startsWith('data:image/png;base64,').nullable(),
+  /** Copies started by the launcher and still running. */
+  running: z.number().int().min(0),
+});
+export type AppView = z.infer<typeof appViewSchema>;
+export const levelAppsSchema = z.object({ level: levelIdSchema, apps: z.array(appViewSchema) });
+export type LevelApps = z.infer<typeof levelAppsSchema>;
+
 export const rpcMethods = {
   'session.describe': {
     params: empty,
@@ -332,6 +345,9 @@ export const rpcMethods = {
   },
   /** Gives the microphone to a level the policy names (null takes it back); another holder must release first. */
   'audio.microphone': { params: z.object({ level: levelIdSchema.nullable() }).strict(), result: audioViewSchema },
+  /** Each level's applications (trusted launcher); `apps.launch` starts one in its level's cage. */
+  'apps.list': { params: empty, result: z.object({ levels: z.array(levelAppsSchema) }) },
+  'apps.launch': { params: z.object({ level: levelIdSchema, id: z.string().max(64) }).strict(), result: z.object({ pid: z.number().int() }) },
   /** The user reports an anomaly (a look-alike, a strange request): journaled with the level in front. */
   'report.anomaly': { params: z.object({ text: z.string().max(280) }).strict(), result: z.object({}) },
   /** The trainee's answer on the training card (begin, a drill's answer, continue). */

@@ -48,6 +48,7 @@ import { SleepGuard } from './session/sleepGuard';
 import { AudioBroker } from './audio/audioBroker';
 import { HostSound, type HostSoundTarget } from './audio/hostSound';
 import { TrainingDesk } from './training/trainingDesk';
+import { AppLauncher } from './apps/appLauncher';
 import { trainingAdminHandlers } from './training/trainingAdmin';
 import { plugTrainingKey } from './training/trainingKeys';
 import { resolveWorkstationUser } from './session/workstationUser';
@@ -109,6 +110,7 @@ export class Supervisor {
   private readonly tunnels = new Map<string, TunnelView>();
   readonly audio: AudioBroker;
   readonly training: TrainingDesk;
+  readonly apps: AppLauncher;
   private readonly sleepGuard: SleepGuard;
   private gatewayWarmUp: { stop(): Promise<void> } | null = null;
   private readonly deviceWatcher: DeviceWatcher;
@@ -237,6 +239,7 @@ export class Supervisor {
       this.sessions.broadcast('onDevices', { devices });
     });
     this.training = this.createTrainingDesk();
+    this.apps = new AppLauncher({ policy: current, cages: this.cages, journal: this.journal });
     // Training keys are loop devices over images of the desk's own; a policy that allows training allows those.
     const loopBackingDir = policy.usb.loopDevices?.backingDir ?? (policy.training === 'allowed' ? this.trainingKeysDir : undefined);
     this.deviceWatcher = new DeviceWatcher({
@@ -409,6 +412,7 @@ export class Supervisor {
       tunnels: () => this.tunnelViews(),
       audio: this.audio,
       training: this.training,
+      apps: this.apps,
     });
   }
 

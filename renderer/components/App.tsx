@@ -13,6 +13,7 @@ import { FileTransferDialog } from './FileTransferDialog';
 import { DeviceAssignDialog } from './DeviceAssignDialog';
 import { LockScreen } from './LockScreen';
 import { ReportDialog } from './ReportDialog';
+import { AppLauncherMenu } from './AppLauncher';
 import { TrainingPanel } from './TrainingPanel';
 
 export function App() {
@@ -47,6 +48,7 @@ export function App() {
       <ConfirmDialog />
       <DeviceAssignDialog />
       <ReportDialog />
+      <AppLauncherMenu />
     </div>
   );
 }

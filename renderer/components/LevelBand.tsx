@@ -11,6 +11,7 @@ import { ClipboardIndicator } from './ClipboardIndicator';
 import { DeviceTray } from './DeviceTray';
 import { TunnelState } from './TunnelState';
 import { SoundState } from './SoundState';
+import { AppLauncherButton } from './AppLauncher';
 
 export function LevelBand() {
   const { switchTo } = useShell();
@@ -55,6 +56,7 @@ export function LevelBand() {
           </span>
         ) : null}
       </div>
+      <AppLauncherButton />
       <nav className="band__switcher" aria-label={t.switchTo}>
         {levels.map((l) => (
           <button

@@ -50,6 +50,8 @@ export interface ShellState {
   /** A device the user chose to attach from the tray (the dialog opens for it). */
   assigningDevice: string | null;
   trayOpen: boolean;
+  /** The trusted application launcher is open. */
+  appsOpen: boolean;
   /** The last broker outcome, shown briefly in the band. */
   notice: { text: string; tone: 'ok' | 'refused'; at: number } | null;
   /** This shell's session, and the levels with a viewer some other session opened. */
@@ -107,6 +109,7 @@ export interface ShellActions {
   openAssign(id: string): void;
   closeAssign(): void;
   setTrayOpen(open: boolean): void;
+  setAppsOpen(open: boolean): void;
   /** A lock closes every trusted surface that showed something of the session. */
   setLock(lock: LockView): void;
   openUnlockPrompt(): void;
@@ -147,6 +150,7 @@ export function createShellStore(locale: Locale) {
     foreignViewers: [],
     assigningDevice: null,
     trayOpen: false,
+    appsOpen: false,
     lock: null,
     unlockPrompt: false,
     tunnels: {},
@@ -204,10 +208,11 @@ export function createShellStore(locale: Locale) {
     openAssign: (id) => set({ assigningDevice: id, trayOpen: false, overviewOpen: false }),
     closeAssign: () => set({ assigningDevice: null }),
     setTrayOpen: (trayOpen) => set({ trayOpen }),
+    setAppsOpen: (appsOpen) => set({ appsOpen }),
     setLock: (lock) =>
       set((s) =>
         lock.locked
-          ? { lock, unlockPrompt: s.lock?.locked ? s.unlockPrompt : false, overviewOpen: false, transferFrom: null, trayOpen: false, assigningDevice: null, trustDialog: s.trustDialog === 'first' ? 'first' : null }
+          ? { lock, unlockPrompt: s.lock?.locked ? s.unlockPrompt : false, overviewOpen: false, transferFrom: null, trayOpen: false, appsOpen: false, assigningDevice: null, trustDialog: s.trustDialog === 'first' ? 'first' : null }
           : { lock, unlockPrompt: false },
       ),
     openUnlockPrompt: () => set((s) => (s.lock?.locked ? { unlockPrompt: true } : {})),
@@ -223,7 +228,7 @@ export function createShellStore(locale: Locale) {
 
 /** True while a trusted surface (overview, dialog) has the keyboard: no cage gets input. */
 export function inputSuspended(s: ShellState): boolean {
-  return s.lock?.locked === true || s.reportOpen || s.overviewOpen || s.trustDialog !== null || s.confirmation !== null || s.transferFrom !== null || s.trayOpen || deviceToAssign(s) !== null;
+  return s.lock?.locked === true || s.reportOpen || s.overviewOpen || s.trustDialog !== null || s.confirmation !== null || s.transferFrom !== null || s.trayOpen || s.appsOpen || deviceToAssign(s) !== null;
 }
 
 /**

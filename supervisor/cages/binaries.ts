@@ -51,6 +51,12 @@ export const DEBIAN_PACKAGE_OF: Record<string, string> = {
   busctl: 'systemd',
   'systemd-inhibit': 'systemd',
   sh: 'dash',
+  // the default policy's applications (supervisor/policy/defaultPolicy.ts)
+  'firefox-esr': 'firefox-esr',
+  libreoffice: 'libreoffice-writer',
+  'mupdf-gl': 'mupdf',
+  pcmanfm: 'pcmanfm',
+  mousepad: 'mousepad',
 };
 
 export function findBinary(name: string, path = process.env.PATH ?? '/usr/bin:/bin'): string | null {

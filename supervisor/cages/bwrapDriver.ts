@@ -37,6 +37,7 @@ import { lockSocketFolders, mountCageFilesystems, scratchDir, unmountCageFilesys
 import { natResolvers } from './natResolvers';
 import { probeRfb } from './rfbProbe';
 import { CAGE_PULSE_SOCKET, CAGE_SOUND_DIR, cageSoundSession, prepareCageSound } from '../audio/cageSound';
+import { cageAppSettingsArgs, writeCageAppSettings } from '../apps/cageAppSettings';
 
 export interface BwrapCagePaths {
   /** Persistent private home, bound at /home/cloison inside the cage: the mount of `homeImage`. */
@@ -99,6 +100,8 @@ const MiB = 2 ** 20;
 const ETC_ENTRIES = [
   'nsswitch.conf', 'hosts', 'host.conf', 'localtime', 'ld.so.cache', 'ld.so.conf', 'ld.so.conf.d',
   'fonts', 'X11', 'xdg', 'alternatives', 'ssl', 'ca-certificates', 'mime.types', 'locale.alias', 'terminfo',
+  // LibreOffice's registry and printer settings (/usr/lib/libreoffice/share links there); paper size.
+  'libreoffice', 'papersize',
 ];
 
 const CAGE_HOME = '/home/cloison';
@@ -135,7 +138,7 @@ export class BwrapDriver implements CageDriver {
     requireBinary('bwrap');
     requireBinary('Xvnc');
     requireBinary('setpriv');
-    for (const app of cage.apps) requireBinary(app[0] as string);
+    for (const app of cage.apps) if (app.autostart) requireBinary(app.exec[0]!);
     const slirp = cage.network === 'nat' ? requireBinary('slirp4netns') : null;
     if (process.getuid?.() !== 0) throw new Error('bwrap cages need the supervisor to run as root (mounts, control groups, per-level uids)');
 
@@ -206,7 +209,7 @@ export class BwrapDriver implements CageDriver {
       this.checkSocketNode();
       watch = this.watchLimits(cgroup, counters0, notices, (reason) => void stop(reason));
       this.options.log?.('cage running', { level, innerPid, network: cage.network, limits: cgroup ? `cgroup v${cgroup.version}` : 'none' });
-      void startSessionApps(launcher, cage.apps, findBinary('openbox') !== null, (msg, fields) => this.options.log?.(msg, { level, ...fields }));
+      void startSessionApps(launcher, cage.apps.filter((app) => app.autostart).map((app) => app.exec), findBinary('openbox') !== null, (msg, fields) => this.options.log?.(msg, { level, ...fields }));
       return {
         endpoint: { path: this.vncSocket },
         innerPid,
@@ -268,6 +271,7 @@ export class BwrapDriver implements CageDriver {
     mkdirSync(paths.media, { recursive: true, mode: 0o755 });
     writeFileSync(join(paths.run, 'session.sh'), this.sessionScript());
     chmodSync(join(paths.run, 'session.sh'), 0o555); // read by the cage's user, written only here
+    writeCageAppSettings(paths.run);
     if (cage.network === 'nat') {
       const dns = natResolvers(cage.dns, this.options.hostResolvConf);
       if (dns.warning) this.options.log?.('nat cage without resolver', { level: this.options.level, reason: dns.warning });
@@ -370,6 +374,7 @@ exit 72
       // Node outside /usr (a version manager's): its folder, read-only, where the launcher looks for it.
       ...(process.execPath.startsWith('/usr/') ? [] : ['--ro-bind', dirname(process.execPath), dirname(process.execPath)]),
       ...(withSound ? ['--ro-bind', paths.sound, CAGE_SOUND_DIR] : []),
+      ...cageAppSettingsArgs(paths.run),
       '--clearenv',
       '--setenv', 'HOME', CAGE_HOME, '--setenv', 'USER', CAGE_USER, '--setenv', 'LOGNAME', CAGE_USER,
       '--setenv', 'PATH', '/usr/local/bin:/usr/bin:/bin', '--setenv', 'LANG', 'C.UTF-8', '--setenv', 'TERM', 'xterm', '--setenv', 'SHELL', '/bin/bash',

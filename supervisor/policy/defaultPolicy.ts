@@ -16,7 +16,13 @@ levels:
       driver: bwrap
       network: nat
       geometry: 1280x800
-      apps: [xterm, xedit]
+      apps:
+        # The browser's profile lives in the cage's home; the cage is its sandbox.
+        - { id: firefox, exec: [firefox-esr], desktop: firefox-esr, autostart: true }
+        - { id: pdf, exec: [mupdf-gl], desktop: mupdf }
+        - { id: files, exec: [pcmanfm], desktop: pcmanfm }
+        - { id: terminal, exec: [xterm], desktop: debian-xterm }
+        - { id: editor, exec: [mousepad], desktop: org.xfce.mousepad }
   - id: high
     rank: 1
     label: { fr: Haut, en: High }
@@ -25,7 +31,13 @@ levels:
       driver: bwrap
       network: none
       geometry: 1280x800
-      apps: [xterm, xedit]
+      apps:
+        - { id: writer, exec: [libreoffice, --writer], desktop: libreoffice-writer, autostart: true }
+        - { id: calc, exec: [libreoffice, --calc], desktop: libreoffice-calc }
+        - { id: pdf, exec: [mupdf-gl], desktop: mupdf }
+        - { id: files, exec: [pcmanfm], desktop: pcmanfm }
+        - { id: terminal, exec: [xterm], desktop: debian-xterm }
+        - { id: editor, exec: [mousepad], desktop: org.xfce.mousepad }
 flows:
   up: ask
   down: deny

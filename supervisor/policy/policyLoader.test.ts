@@ -35,9 +35,30 @@ describe('policy loading', () => {
       driver: 'bwrap',
       network: 'none',
       geometry: '1280x800',
-      apps: [['xterm'], ['xedit']],
+      apps: [{ id: 'xterm', exec: ['xterm'], autostart: true }, { id: 'xedit', exec: ['xedit'], autostart: true }],
       limits: { memoryBytes: 4 * 2 ** 30, tasks: 1024, cpuWeight: 100, homeBytes: 8 * 2 ** 30, tmpfsBytes: 512 * 2 ** 20 },
     });
+  });
+
+  it('reads apps as { id, exec, autostart } or as the old command lines, started with the cage', () => {
+    const cage = '{ driver: bwrap, apps: [{ id: firefox, exec: [firefox-esr], autostart: true }, { id: calc, exec: [libreoffice, --calc], desktop: libreoffice-calc }, xterm, [xterm, -geometry, 80x24], /usr/bin/xedit] }';
+    expect(parsePolicy(`version: 1\nlevels:\n${LEVEL('low', 0, '#00ff00', cage)}`, 'p.yaml').levels[0]?.cage).toMatchObject({
+      apps: [
+        { id: 'firefox', exec: ['firefox-esr'], autostart: true },
+        { id: 'calc', exec: ['libreoffice', '--calc'], autostart: false, desktop: 'libreoffice-calc' },
+        { id: 'xterm', exec: ['xterm'], autostart: true },
+        { id: 'xterm-2', exec: ['xterm', '-geometry', '80x24'], autostart: true },
+        { id: 'xedit', exec: ['/usr/bin/xedit'], autostart: true },
+      ],
+    });
+  });
+
+  it('refuses a bad app with its place: a shell string id, an empty command, a repeated id, an unknown key', () => {
+    const problems = (apps: string) => problemsOf(`version: 1\nlevels:\n${LEVEL('low', 0, '#00ff00', `{ driver: bwrap, apps: ${apps} }`)}`);
+    expect(problems('[{ id: "rm -rf", exec: [xterm] }]').join('\n')).toMatch(/policy\.yaml:\d+:\d+: levels\[0\]\.cage\.apps/);
+    expect(problems('[{ id: term, exec: [] }]').join('\n')).toMatch(/policy\.yaml:\d+:\d+: levels\[0\]\.cage\.apps/);
+    expect(problems('[{ id: term, exec: [xterm] }, { id: term, exec: [xedit] }]')).toEqual([expect.stringMatching(/policy\.yaml:\d+:\d+: levels\[0\]\.cage\.apps\[1\]\.id: app id "term" is used twice in this level/)]);
+    expect(problems('[{ id: term, exec: [xterm], icon: /tmp/x.png }]').join('\n')).toMatch(/levels\[0\]\.cage\.apps\[0\]/);
   });
 
   it('reads cage limits in bytes or with binary units, and refuses too small a limit with its place', () => {

@@ -17,6 +17,7 @@ import type { DeviceBroker } from '../usb/deviceBroker';
 import type { SessionLock } from '../session/sessionLock';
 import type { AudioBroker } from '../audio/audioBroker';
 import type { TrainingDesk } from '../training/trainingDesk';
+import type { AppLauncher } from '../apps/appLauncher';
 import { VNC_PATH } from '../gateway/vncGateway';
 import type { RpcContext, RpcHandlers } from './rpcSession';
 
@@ -42,6 +43,7 @@ export interface HandlerDeps {
   tunnels: () => TunnelView[];
   audio: AudioBroker;
   training: TrainingDesk;
+  apps: AppLauncher;
 }
 
 /** A report's words as the journal keeps them: one line, no control or direction characters, 280 at most. */
@@ -170,6 +172,8 @@ function unlockedHandlers(deps: HandlerDeps): RpcHandlers {
     },
     'devices.unmark': ({ id }) => deps.devices.unmark(id),
     'devices.dismiss': ({ id }) => deps.devices.dismiss(id),
+    'apps.list': () => ({ levels: deps.apps.list() }),
+    'apps.launch': ({ level, id }) => deps.apps.launch(level, id),
     'report.anomaly': ({ text }) => {
       deps.journal.append('user.report', 'user', { level: deps.focus.front, text: reportText(text) });
       return {};

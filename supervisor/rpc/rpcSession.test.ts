@@ -25,6 +25,8 @@ function session(overrides: Partial<RpcHandlers> = {}) {
     'confirm.answer': () => ({}),
     'session.lock': () => ({ ...LOCK, locked: true }),
     'audio.set': () => AUDIO,
+    'apps.list': () => ({ levels: [] }),
+    'apps.launch': () => ({ pid: 1 }),
     'report.anomaly': () => ({}),
     'training.answer': () => {
       throw new Error('no training');

@@ -75,7 +75,7 @@ export async function startRealCage(options: RealCageOptions): Promise<RealCage>
     driver: 'bwrap',
     network: options.network ?? 'none',
     geometry: options.geometry ?? '800x600',
-    apps: options.apps ?? [],
+    apps: (options.apps ?? []).map((exec, i) => ({ id: `app-${i}`, exec, autostart: true })),
     limits: { ...TEST_CAGE_LIMITS, ...options.limits },
   };
   const paths = bwrapCagePaths(join(root, 'state'), join(root, 'run'), options.level);
