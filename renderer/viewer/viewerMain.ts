@@ -47,7 +47,6 @@ function open(url: string): void {
 function replay(message: Extract<ShellToViewer, { type: 'key' | 'pointer' | 'wheel' }>): void {
   const target = canvas();
   if (!target || !rfb || !inputEnabled) return;
-  const base = target.getBoundingClientRect();
   if (message.type === 'key') {
     const init = { key: message.key, code: message.code, location: message.location, repeat: message.repeat, ctrlKey: message.ctrl, altKey: message.alt, shiftKey: message.shift, metaKey: message.meta, bubbles: true, cancelable: true };
     const event = new KeyboardEvent(message.event, init);
@@ -56,7 +55,10 @@ function replay(message: Extract<ShellToViewer, { type: 'key' | 'pointer' | 'whe
     target.dispatchEvent(event);
     return;
   }
-  const at = { clientX: base.left + message.x, clientY: base.top + message.y, bubbles: true, cancelable: true };
+  // The point is relative to this frame's top-left corner, which is this document's viewport
+  // origin: it is already a client coordinate. noVNC takes the canvas's own offset (the centred,
+  // letterboxed canvas) and scale off; adding the offset here too put every click a margin away.
+  const at = { clientX: message.x, clientY: message.y, bubbles: true, cancelable: true };
   if (message.type === 'wheel') {
     target.dispatchEvent(new WheelEvent('wheel', { ...at, deltaX: message.deltaX, deltaY: message.deltaY, deltaMode: message.deltaMode }));
     return;
