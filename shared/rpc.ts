@@ -273,6 +273,11 @@ export const rpcMethods = {
   },
   'focus.set': { params: levelParams, result: z.object({ level: levelIdSchema }) },
   'cage.restart': { params: levelParams, result: z.object({}) },
+  /** The size of the frame the shell draws a cage in (CSS px and pixel ratio); the supervisor decides the cage's screen from it. */
+  'cage.frameSize': {
+    params: z.object({ level: levelIdSchema, width: z.number().min(0).max(100_000), height: z.number().min(0).max(100_000), devicePixelRatio: z.number().min(0.25).max(8) }).strict(),
+    result: z.object({ screen: z.object({ width: z.number().int(), height: z.number().int() }).nullable() }),
+  },
   /** While a trusted surface has the keyboard, the gateway gives no cage any input. */
   'input.suspend': { params: z.object({ suspended: z.boolean() }).strict(), result: z.object({ suspended: z.boolean() }) },
   'trust.get': {

@@ -30,6 +30,7 @@ import { listenUnixRpc } from './rpc/unixRpcServer';
 import { TrustPhraseStore } from './trust/trustPhraseStore';
 import { ClipboardBroker } from './clipboard/clipboardBroker';
 import { XCageClipboards } from './clipboard/cageClipboards';
+import { CageScreens } from './screen/cageScreens';
 import { Confirmations } from './confirm/confirmations';
 import { FileBroker } from './files/fileBroker';
 import { mountStagingArea, unmountStagingArea } from './files/stagingArea';
@@ -116,6 +117,7 @@ export class Supervisor {
   private readonly deviceWatcher: DeviceWatcher;
   private readonly mediaMounts: MediaMounts;
   private readonly cageClipboards: XCageClipboards;
+  private readonly screens: CageScreens;
   private readonly sessions = new RpcSessions();
   private host: BrowserHost | null = null;
   private unixServer: Server | null = null;
@@ -160,6 +162,7 @@ export class Supervisor {
       const lifecycle = new CageLifecycle({ level: level.id, driver });
       lifecycle.on('status', (state) => {
         if (state.status === 'running') {
+          this.screens.cageRunning(level.id);
           this.followTunnel(level.id, lifecycle);
           const sound = lifecycle.cage?.sound;
           if (sound) this.audio.attach(level.id, { dir: '', ...sound });
@@ -194,6 +197,7 @@ export class Supervisor {
     });
     this.audio.on('change', (view) => this.sessions.broadcast('onAudio', view));
     this.diode = new EncryptingDiode(join(options.stateDir, 'diode'), hostname().replace(/[^A-Za-z0-9.-]/g, '-').slice(0, 63) || 'cloison');
+    this.screens = new CageScreens({ policy: current, x11DirOf: (level) => this.x11DirOf(level), ...(options.log ? { log: options.log } : {}) });
     this.cageClipboards = new XCageClipboards(
       (level) => this.drivers.get(level),
       (level) => Boolean(this.cages.get(level)?.cage),
@@ -406,6 +410,7 @@ export class Supervisor {
       tunnels: () => this.tunnelViews(),
       audio: this.audio,
       training: this.training,
+      screens: this.screens,
     });
   }
 
@@ -524,6 +529,11 @@ export class Supervisor {
       : new VncDriver({ cage: level.cage });
   }
 
+  private x11DirOf(level: string): string | null {
+    const driver = this.drivers.get(level);
+    return driver instanceof BwrapDriver && this.cages.get(level)?.cage ? driver.x11Dir : null;
+  }
+
   driverOf(level: string): CageDriver | undefined {
     return this.drivers.get(level);
   }
@@ -594,6 +604,7 @@ export class Supervisor {
     this.confirmations.refuseAll();
     this.clipboard.dispose();
     this.cageClipboards.dispose();
+    this.screens.dispose();
     await this.gatewayWarmUp?.stop();
     this.gateway.close();
     await Promise.all([...this.cages.values()].map((c) => c.stop('supervisor shutting down')));

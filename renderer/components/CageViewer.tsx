@@ -13,6 +13,7 @@
 import { useEffect, useRef, useState, type KeyboardEvent as ReactKeyboardEvent, type MouseEvent as ReactMouseEvent, type WheelEvent as ReactWheelEvent } from 'react';
 import { viewerToShellSchema, VIEWER_PAGE, type ShellToViewer } from '../../shared/viewerProtocol';
 import { useShell, useShellState } from '../shellContext';
+import { useFrameSizeReport } from './useFrameSizeReport';
 
 export type ViewerState = 'idle' | 'connecting' | 'connected' | 'unreachable';
 
@@ -43,6 +44,7 @@ export function CageViewer({ level, front, onViewerState, onBell }: Props) {
   const viewerOrigin = api.viewerOrigin(level);
   const frontRef = useRef(front);
   frontRef.current = front;
+  useFrameSizeReport(level, surface, status);
 
   const post = (message: ShellToViewer) => {
     if (loaded) frame.current?.contentWindow?.postMessage(message, viewerOrigin);

@@ -30,7 +30,7 @@ function open(url: string): void {
   guardFramebufferSize(r, () => tell({ type: 'state', state: 'unreachable' }));
   r.scaleViewport = true;
   r.clipViewport = false;
-  r.resizeSession = false; // the policy fixes the cage's size
+  r.resizeSession = false; // the supervisor sizes the cage (geometry: auto); a viewer never asks
   r.background = '#000000';
   r.focusOnClick = false; // the trusted page keeps the focus
   r.viewOnly = !inputEnabled;

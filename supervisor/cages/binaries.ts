@@ -19,6 +19,8 @@ export const DEBIAN_PACKAGE_OF: Record<string, string> = {
   xclip: 'xclip',
   setpriv: 'util-linux',
   xprop: 'x11-utils',
+  xrandr: 'x11-xserver-utils',
+  xsetroot: 'x11-xserver-utils',
   blkid: 'util-linux',
   blockdev: 'util-linux',
   mount: 'mount',

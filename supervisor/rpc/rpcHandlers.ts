@@ -17,6 +17,7 @@ import type { DeviceBroker } from '../usb/deviceBroker';
 import type { SessionLock } from '../session/sessionLock';
 import type { AudioBroker } from '../audio/audioBroker';
 import type { TrainingDesk } from '../training/trainingDesk';
+import type { CageScreens } from '../screen/cageScreens';
 import { VNC_PATH } from '../gateway/vncGateway';
 import type { RpcContext, RpcHandlers } from './rpcSession';
 
@@ -42,6 +43,7 @@ export interface HandlerDeps {
   tunnels: () => TunnelView[];
   audio: AudioBroker;
   training: TrainingDesk;
+  screens: CageScreens;
 }
 
 /** A report's words as the journal keeps them: one line, no control or direction characters, 280 at most. */
@@ -58,6 +60,8 @@ export function levelViews(policy: Policy): LevelView[] {
  * unlock. Everything else — tickets, input, crossings, devices, the trust phrase — waits.
  */
 const WHILE_LOCKED = new Set<RpcMethod>(['session.describe', 'session.lock', 'session.unlock', 'session.activity', 'trust.get', 'clipboard.state', 'devices.list', 'shell.launch']);
+// A frame's size is not input and moves nothing: a window resized while locked still fits its cages.
+WHILE_LOCKED.add('cage.frameSize');
 
 export function createRpcHandlers(deps: HandlerDeps): RpcHandlers {
   const handlers = unlockedHandlers(deps);
@@ -200,6 +204,10 @@ function unlockedHandlers(deps: HandlerDeps): RpcHandlers {
     'confirm.answer': ({ id, accept }) => {
       deps.confirmations.answerFromUser(id, accept ? 'accepted' : 'refused');
       return {};
+    },
+    'cage.frameSize': ({ level, ...frame }) => {
+      cageOf(level);
+      return { screen: deps.screens.frameSize(level, frame) };
     },
     'cage.restart': async ({ level }) => {
       const cage = cageOf(level);

@@ -16,6 +16,7 @@ function session(overrides: Partial<RpcHandlers> = {}) {
     'vnc.ticket': () => ({ ticket: 't', path: '/vnc', expiresInMs: 1 }),
     'focus.set': ({ level }) => ({ level }),
     'cage.restart': () => ({}),
+    'cage.frameSize': () => ({ screen: null }),
     'input.suspend': ({ suspended }) => ({ suspended }),
     'trust.get': () => ({ phrase: null, symbol: null }),
     'trust.set': () => ({}),
