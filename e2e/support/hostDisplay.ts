@@ -15,7 +15,7 @@
  *   await shell.close(); await display.stop();
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { chownSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { chownSync, existsSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from '@playwright/test';
@@ -185,7 +185,8 @@ export const SHELL_TEST_USER = 'cloison-shell-test';
 
 /**
  * Chromium headful on the display, launched as scripts/start.mjs launches the browser host:
- * --app window, its own profile, background networking off, sandboxed as a non-root user —
+ * --app window on its waiting page (scripts/launchPage.mjs) sent on to `url`, its own profile,
+ * background networking off, sandboxed as a non-root user —
  * plus a DevTools port on 127.0.0.1 for Playwright (connectOverCDP), a window at 0,0 of the given
  * size and a device scale factor. There is no window manager: the window is exactly where asked.
  */
@@ -197,8 +198,10 @@ export async function launchShellBrowser(display: HostDisplay, options: ShellBro
   const account = userName ? accountOf(userName) : null;
   const profile = mkdtempSync(join(tmpdir(), 'cloison-shell-'));
   if (account) chownSync(profile, account.uid, account.gid);
+  // As start.mjs: Chromium opens a waiting page (a file only its user reads), sent on to the address.
+  const launch = createLaunchPage(profile, account);
   const args = [
-    `--app=${options.url}`,
+    `--app=file://${launch.path}`,
     `--user-data-dir=${profile}`,
     '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync',
     ...(options.kiosk ? ['--kiosk'] : []),
@@ -222,7 +225,7 @@ export async function launchShellBrowser(display: HostDisplay, options: ShellBro
       await new Promise((r) => child.once('exit', r));
       clearTimeout(killer);
     }
-    rmSync(profile, { recursive: true, force: true });
+    rmSync(profile, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
   };
   try {
     // Chromium writes its DevTools port in the profile once it listens.
@@ -237,6 +240,8 @@ export async function launchShellBrowser(display: HostDisplay, options: ShellBro
     const browser = await chromium.connectOverCDP(`http://127.0.0.1:${port}`);
     const context = browser.contexts()[0]!;
     const page = context.pages().find((p) => !p.url().startsWith('devtools:')) ?? (await context.waitForEvent('page'));
+    launch.go(options.url);
+    await page.waitForURL((u) => u.protocol !== 'file:', { waitUntil: 'commit' });
     return {
       browser,
       page,
@@ -255,6 +260,22 @@ export async function launchShellBrowser(display: HostDisplay, options: ShellBro
     await stop();
     throw err;
   }
+}
+
+/**
+ * start.mjs's waiting page (scripts/launchPage.mjs, which e2e code may not import): a file that
+ * reloads itself until `go` turns it into a redirect to the shell's address.
+ */
+function createLaunchPage(dir: string, owner: { uid: number; gid: number } | null): { path: string; go(url: string): void } {
+  const path = join(dir, 'launch.html');
+  const write = (html: string) => {
+    const next = join(dir, 'launch.next');
+    writeFileSync(next, html, { mode: 0o600 });
+    if (owner) chownSync(next, owner.uid, owner.gid);
+    renameSync(next, path);
+  };
+  write('<!doctype html><meta charset="utf-8"><meta http-equiv="refresh" content="0.2"><title>Cloison</title>\n');
+  return { path, go: (url) => write(`<!doctype html><meta http-equiv="refresh" content="0;url=${url}"><title>Cloison</title>\n`) };
 }
 
 function accountOf(name: string): { name: string; uid: number; gid: number; home: string } {
