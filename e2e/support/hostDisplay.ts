@@ -199,7 +199,7 @@ export async function launchShellBrowser(display: HostDisplay, options: ShellBro
   const profile = mkdtempSync(join(tmpdir(), 'cloison-shell-'));
   if (account) chownSync(profile, account.uid, account.gid);
   // As start.mjs: Chromium opens a waiting page (a file only its user reads), sent on to the address.
-  const launch = createLaunchPage(profile, account);
+  const launch = createLaunchPage(profile, account, !options.url.startsWith('data:'));
   const args = [
     `--app=file://${launch.path}`,
     `--user-data-dir=${profile}`,
@@ -240,8 +240,12 @@ export async function launchShellBrowser(display: HostDisplay, options: ShellBro
     const browser = await chromium.connectOverCDP(`http://127.0.0.1:${port}`);
     const context = browser.contexts()[0]!;
     const page = context.pages().find((p) => !p.url().startsWith('devtools:')) ?? (await context.waitForEvent('page'));
-    launch.go(options.url);
-    await page.waitForURL((u) => u.protocol !== 'file:', { waitUntil: 'commit' });
+    // Chromium refuses a redirect to a data: address (a test's plain page): that one is gone to.
+    if (options.url.startsWith('data:')) await page.goto(options.url);
+    else {
+      launch.go(options.url);
+      await page.waitForURL((u) => u.protocol !== 'file:', { waitUntil: 'commit' });
+    }
     return {
       browser,
       page,
@@ -266,7 +270,7 @@ export async function launchShellBrowser(display: HostDisplay, options: ShellBro
  * start.mjs's waiting page (scripts/launchPage.mjs, which e2e code may not import): a file that
  * reloads itself until `go` turns it into a redirect to the shell's address.
  */
-function createLaunchPage(dir: string, owner: { uid: number; gid: number } | null): { path: string; go(url: string): void } {
+function createLaunchPage(dir: string, owner: { uid: number; gid: number } | null, waiting: boolean): { path: string; go(url: string): void } {
   const path = join(dir, 'launch.html');
   const write = (html: string) => {
     const next = join(dir, 'launch.next');
@@ -274,7 +278,7 @@ function createLaunchPage(dir: string, owner: { uid: number; gid: number } | nul
     if (owner) chownSync(next, owner.uid, owner.gid);
     renameSync(next, path);
   };
-  write('<!doctype html><meta charset="utf-8"><meta http-equiv="refresh" content="0.2"><title>Cloison</title>\n');
+  write(`<!doctype html><meta charset="utf-8">${waiting ? '<meta http-equiv="refresh" content="0.2">' : ''}<title>Cloison</title>\n`);
   return { path, go: (url) => write(`<!doctype html><meta http-equiv="refresh" content="0;url=${url}"><title>Cloison</title>\n`) };
 }
 
