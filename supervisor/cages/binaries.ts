@@ -51,6 +51,7 @@ export const DEBIAN_PACKAGE_OF: Record<string, string> = {
   'systemd-inhibit': 'systemd',
   sh: 'dash',
   setxkbmap: 'x11-xkb-utils',
+  localectl: 'systemd',
 };
 
 export function findBinary(name: string, path = process.env.PATH ?? '/usr/bin:/bin'): string | null {
