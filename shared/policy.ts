@@ -6,6 +6,7 @@
  */
 import { z } from 'zod';
 import { SAK_KEYS } from './keysyms';
+import { XKB_NAME } from './keyboardLayout';
 
 export const LEVEL_ID = /^[a-z][a-z0-9-]{0,31}$/;
 const COLOUR = /^#[0-9a-fA-F]{6}$/;
@@ -394,6 +395,14 @@ export const audioPolicySchema = z
   .strict();
 export type AudioPolicy = z.infer<typeof audioPolicySchema>;
 
+/** The cages' keyboard layout (XKB names, as setxkbmap takes them); the host's own when absent. */
+export const keyboardPolicySchema = z
+  .object({
+    layout: z.string().regex(XKB_NAME, 'layout is an XKB layout name such as fr, us, gb'),
+    variant: z.string().regex(XKB_NAME, 'variant is an XKB variant name such as oss, bepo').optional(),
+  })
+  .strict();
+
 export const policySchema = z
   .object({
     version: z.literal(1),
@@ -407,6 +416,7 @@ export const policySchema = z
     audio: audioPolicySchema.prefault({}),
     /** Training sessions (drills against the cages) run only where the administrator allows them. */
     training: z.enum(['allowed', 'forbidden']).default('forbidden'),
+    keyboard: keyboardPolicySchema.optional(),
   })
   .strict()
   .superRefine((policy, ctx) => {

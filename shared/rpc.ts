@@ -10,6 +10,7 @@ import { ERROR_CODES } from './errors';
 import { deviceModeSchema, levelIdSchema } from './policy';
 import { trustSettingSchema, trustSymbolSchema } from './trustPhrase';
 import { trainingViewSchema } from './trainingScenario';
+import { keyboardLayoutViewSchema } from './keyboardLayout';
 
 export const levelViewSchema = z.object({
   id: levelIdSchema,
@@ -260,6 +261,8 @@ export const rpcMethods = {
       viewers: z.array(z.object({ level: levelIdSchema, session: z.string() })),
       /** Each level's viewer origin in the browser host (one per level); empty for a shell on the Unix socket. */
       viewerOrigins: z.record(z.string(), z.string()),
+      /** The cages' keyboard layout (the policy's, else the host's): shown in the band and the lock screen. */
+      keyboard: keyboardLayoutViewSchema,
     }),
   },
   /**

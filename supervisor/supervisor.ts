@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { readFileSync } from 'node:fs';
 import { cageUid, type LevelPolicy, type Policy } from '../shared/policy';
 import type { TunnelView } from '../shared/rpc';
+import type { KeyboardLayoutView } from '../shared/keyboardLayout';
 import { DEFAULT_POLICY_NAME, DEFAULT_POLICY_YAML } from './policy/defaultPolicy';
 import { loadDefaultPolicy, parsePolicy } from './policy/policyLoader';
 import { describeChanges, hasChanges, policyChanges } from './policy/policyChanges';
@@ -31,6 +32,8 @@ import { TrustPhraseStore } from './trust/trustPhraseStore';
 import { ClipboardBroker } from './clipboard/clipboardBroker';
 import { XCageClipboards } from './clipboard/cageClipboards';
 import { CageScreens } from './screen/cageScreens';
+import { keepCageKeymaps } from './keyboard/cageKeymap';
+import { resolveKeyboardLayout } from './keyboard/keyboardLayout';
 import { Confirmations } from './confirm/confirmations';
 import { FileBroker } from './files/fileBroker';
 import { mountStagingArea, unmountStagingArea } from './files/stagingArea';
@@ -118,6 +121,8 @@ export class Supervisor {
   private readonly mediaMounts: MediaMounts;
   private readonly cageClipboards: XCageClipboards;
   private readonly screens: CageScreens;
+  /** The cages' keyboard layout (policy, else the host's), as the shell shows it. */
+  private readonly keyboardLayout: () => KeyboardLayoutView;
   private readonly sessions = new RpcSessions();
   private host: BrowserHost | null = null;
   private unixServer: Server | null = null;
@@ -182,6 +187,9 @@ export class Supervisor {
       });
       this.cages.set(level.id, lifecycle);
     });
+    const keyboard = resolveKeyboardLayout(policy.keyboard);
+    this.keyboardLayout = () => keyboard;
+    keepCageKeymaps(this.cages, (l) => { const d = this.drivers.get(l); return d instanceof BwrapDriver ? d.x11Dir : null; }, this.keyboardLayout, (level, err) => this.journalFact(err ? 'cage.keymap-failed' : 'cage.keymap', { level, ...keyboard, ...(err ? { detail: err.message } : {}) }));
     this.focus.on('change', (level) => this.sessions.broadcast('onFocus', { level }));
     this.confirmations = new Confirmations({
       publish: (request) => this.sessions.broadcast('onConfirmRequest', request),
@@ -411,6 +419,7 @@ export class Supervisor {
       audio: this.audio,
       training: this.training,
       screens: this.screens,
+      keyboard: this.keyboardLayout,
     });
   }
 

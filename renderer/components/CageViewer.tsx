@@ -12,6 +12,7 @@
  */
 import { useEffect, useRef, useState, type KeyboardEvent as ReactKeyboardEvent, type MouseEvent as ReactMouseEvent, type WheelEvent as ReactWheelEvent } from 'react';
 import { viewerToShellSchema, VIEWER_PAGE, type ShellToViewer } from '../../shared/viewerProtocol';
+import { createDeadKeyComposer, type DeadKeyComposer } from '../keyboard/deadKeyComposer';
 import { useShell, useShellState } from '../shellContext';
 import { useFrameSizeReport } from './useFrameSizeReport';
 
@@ -49,6 +50,11 @@ export function CageViewer({ level, front, onViewerState, onBell }: Props) {
   const post = (message: ShellToViewer) => {
     if (loaded) frame.current?.contentWindow?.postMessage(message, viewerOrigin);
   };
+  const postRef = useRef(post);
+  postRef.current = post;
+  // Dead keys composed here, by the browser (deadKeyComposer.ts): the cage gets ê, not e.
+  const composer = useRef<DeadKeyComposer | null>(null);
+  composer.current ??= createDeadKeyComposer((m) => postRef.current({ type: 'key', ...m }));
 
   // What the viewer says is its own frame's business: state for the overlay, bells rate-limited.
   useEffect(() => {
@@ -102,15 +108,19 @@ export function CageViewer({ level, front, onViewerState, onBell }: Props) {
 
   useEffect(() => {
     post({ type: 'input', enabled: front });
+    composer.current?.reset();
     if (front) surface.current?.focus({ preventScroll: true });
   }, [front, loaded]);
 
   const modifiers = (e: { ctrlKey: boolean; altKey: boolean; shiftKey: boolean; metaKey: boolean }) => ({ ctrl: e.ctrlKey, alt: e.altKey, shift: e.shiftKey, meta: e.metaKey });
   const onKey = (e: ReactKeyboardEvent<HTMLDivElement>) => {
     if (!front) return;
-    e.preventDefault(); // the cage's key, not the page's: no scrolling, no browser action
     const n = e.nativeEvent;
-    post({ type: 'key', event: n.type === 'keydown' ? 'keydown' : 'keyup', key: n.key.slice(0, 32), code: n.code.slice(0, 32), keyCode: n.keyCode & 0xff, location: n.location, repeat: n.repeat, ...modifiers(n) });
+    const type = n.type === 'keydown' ? 'keydown' : n.type === 'keyup' ? 'keyup' : 'keypress';
+    const letBe = composer.current!.handle({ type, key: n.key.slice(0, 32), code: n.code.slice(0, 32), keyCode: n.keyCode & 0xff, location: n.location, repeat: n.repeat, ...modifiers(n), altGraph: n.getModifierState('AltGraph') });
+    // The cage's key, not the page's: no scrolling, no browser action — except the keydown ending
+    // a dead key's composition, whose cancelling would cancel the keypress carrying the character.
+    if (!letBe) e.preventDefault();
   };
   const at = (e: { clientX: number; clientY: number }) => {
     const box = surface.current!.getBoundingClientRect();
@@ -145,6 +155,7 @@ export function CageViewer({ level, front, onViewerState, onBell }: Props) {
         tabIndex={front ? 0 : -1}
         onKeyDown={onKey}
         onKeyUp={onKey}
+        onKeyPress={onKey}
         onMouseDown={onPointer}
         onMouseUp={onPointer}
         onMouseMove={onPointer}

@@ -4,6 +4,7 @@
  */
 import { CloisonError } from '../../shared/errors';
 import type { Policy } from '../../shared/policy';
+import type { KeyboardLayoutView } from '../../shared/keyboardLayout';
 import type { LevelView, RpcMethod, TunnelView } from '../../shared/rpc';
 import type { AuditJournal } from '../audit/auditJournal';
 import type { CageLifecycle } from '../cages/cageLifecycle';
@@ -44,6 +45,8 @@ export interface HandlerDeps {
   audio: AudioBroker;
   training: TrainingDesk;
   screens: CageScreens;
+  /** The cages' keyboard layout, as the band and the lock screen show it. */
+  keyboard: () => KeyboardLayoutView;
 }
 
 /** A report's words as the journal keeps them: one line, no control or direction characters, 280 at most. */
@@ -95,6 +98,7 @@ function unlockedHandlers(deps: HandlerDeps): RpcHandlers {
       session,
       viewers: deps.viewers(),
       viewerOrigins: transport === 'websocket' ? deps.viewerOrigins() : {},
+      keyboard: deps.keyboard(),
     }),
     'vnc.ticket': ({ level }, { session }) => {
       const cage = cageOf(level);
