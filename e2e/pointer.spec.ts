@@ -52,8 +52,8 @@ async function viewerBox(page: Page, level: Level) {
 
 /** Moves the page's pointer over cage pixel (px, py) and waits until the cage's X server has it there. */
 async function pointAt(page: Page, level: Level, px: number, py: number) {
-  const { page: at, expected } = pagePointFor(await viewerBox(page, level), CAGE, px, py);
-  // Within 1 px of the aimed pixel (a CSS pixel covers up to 1/scale cage pixels), and exactly the one under the point ±1.
+  const { page: at, expected } = pagePointFor(await viewerBox(page, level), CAGE, px, py, await page.evaluate(() => window.devicePixelRatio));
+  // The screen pixel nearest the aimed cage pixel is over it or its neighbour; the cage must get the one under it, ±1.
   expect(Math.abs(expected.x - px), `aim at x ${px}`).toBeLessThanOrEqual(1);
   expect(Math.abs(expected.y - py), `aim at y ${py}`).toBeLessThanOrEqual(1);
   await page.mouse.move(at.x, at.y);
@@ -131,7 +131,7 @@ test('in split view, each cage gets the point under the pointer, clicks, wheel a
     const dragStart = buttonEvents(sup.homeOf(level)).length;
     const from = await pointAt(page, level, 100, 700);
     await page.mouse.down();
-    const to = pagePointFor(await viewerBox(page, level), CAGE, 1100, 90);
+    const to = pagePointFor(await viewerBox(page, level), CAGE, 1100, 90, 1.5);
     await page.mouse.move(to.page.x, to.page.y, { steps: 8 });
     await page.mouse.up();
     await expect.poll(() => buttonEvents(sup.homeOf(level)).slice(dragStart).length, { timeout: 5000 }).toBe(2);

@@ -66,15 +66,17 @@ export interface Box {
 }
 
 /**
- * The whole CSS pixel of the page that shows cage pixel (px, py) when a cage of `cage` size is
- * scaled to fit `box` and centred in it, and the cage pixel that page point is exactly over.
- * Pointer events carry whole CSS pixels, so a test aims at one and expects the pixel under it.
+ * The page point (on a screen pixel: CSS pixels times `devicePixelRatio` are whole) that shows
+ * cage pixel (px, py) when a cage of `cage` size is scaled to fit `box` and centred in it, and the
+ * cage pixel that point is exactly over. A pointer sits on a screen pixel, so a test aims at one
+ * and expects the cage pixel under it.
  */
-export function pagePointFor(box: Box, cage: { width: number; height: number }, px: number, py: number): { page: CagePoint; expected: CagePoint } {
+export function pagePointFor(box: Box, cage: { width: number; height: number }, px: number, py: number, devicePixelRatio = 1): { page: CagePoint; expected: CagePoint } {
   const scale = Math.min(box.width / cage.width, box.height / cage.height);
   const left = box.x + (box.width - cage.width * scale) / 2;
   const top = box.y + (box.height - cage.height * scale) / 2;
-  const page = { x: Math.round(left + (px + 0.5) * scale), y: Math.round(top + (py + 0.5) * scale) };
+  const onScreenPixel = (v: number) => Math.round(v * devicePixelRatio) / devicePixelRatio;
+  const page = { x: onScreenPixel(left + (px + 0.5) * scale), y: onScreenPixel(top + (py + 0.5) * scale) };
   const clamp = (v: number, max: number) => Math.min(max - 1, Math.max(0, v));
   return { page, expected: { x: clamp(Math.floor((page.x - left) / scale), cage.width), y: clamp(Math.floor((page.y - top) / scale), cage.height) } };
 }

@@ -10,7 +10,7 @@
  * secure-attention key were taken at the window (trusted path, property 3). The gateway enforces
  * the same independently. The cage's desktop name is never read.
  */
-import { useEffect, useRef, useState, type KeyboardEvent as ReactKeyboardEvent, type MouseEvent as ReactMouseEvent, type WheelEvent as ReactWheelEvent } from 'react';
+import { useEffect, useRef, useState, type KeyboardEvent as ReactKeyboardEvent, type MouseEvent as ReactMouseEvent, type PointerEvent as ReactPointerEvent, type WheelEvent as ReactWheelEvent } from 'react';
 import { viewerToShellSchema, VIEWER_PAGE, type ShellToViewer } from '../../shared/viewerProtocol';
 import { createDeadKeyComposer, type DeadKeyComposer } from '../keyboard/deadKeyComposer';
 import { useShell, useShellState } from '../shellContext';
@@ -122,9 +122,18 @@ export function CageViewer({ level, front, onViewerState, onBell }: Props) {
     // a dead key's composition, whose cancelling would cancel the keypress carrying the character.
     if (!letBe) e.preventDefault();
   };
+  // Mouse events carry whole CSS pixels; at a pixel ratio of 2 that is every other screen pixel,
+  // and half a cage's pixels could not be pointed at. The pointer event just before each mouse
+  // event has the same point with its fraction: that one is used when it matches.
+  const precise = useRef<{ clientX: number; clientY: number } | null>(null);
+  const onPrecisePoint = (e: ReactPointerEvent<HTMLDivElement>) => {
+    precise.current = { clientX: e.clientX, clientY: e.clientY };
+  };
   const at = (e: { clientX: number; clientY: number }) => {
     const box = surface.current!.getBoundingClientRect();
-    return { x: e.clientX - box.left, y: e.clientY - box.top };
+    const p = precise.current;
+    const fine = p && Math.abs(p.clientX - e.clientX) < 1 && Math.abs(p.clientY - e.clientY) < 1 ? p : e;
+    return { x: fine.clientX - box.left, y: fine.clientY - box.top };
   };
   const onPointer = (e: ReactMouseEvent<HTMLDivElement>) => {
     if (!front) return;
@@ -156,6 +165,9 @@ export function CageViewer({ level, front, onViewerState, onBell }: Props) {
         onKeyDown={onKey}
         onKeyUp={onKey}
         onKeyPress={onKey}
+        onPointerDown={onPrecisePoint}
+        onPointerUp={onPrecisePoint}
+        onPointerMove={onPrecisePoint}
         onMouseDown={onPointer}
         onMouseUp={onPointer}
         onMouseMove={onPointer}

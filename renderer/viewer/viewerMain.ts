@@ -60,10 +60,20 @@ function replay(message: Extract<ShellToViewer, { type: 'key' | 'pointer' | 'whe
   // letterboxed canvas) and scale off; adding the offset here too put every click a margin away.
   const at = { clientX: message.x, clientY: message.y, bubbles: true, cancelable: true };
   if (message.type === 'wheel') {
-    target.dispatchEvent(new WheelEvent('wheel', { ...at, deltaX: message.deltaX, deltaY: message.deltaY, deltaMode: message.deltaMode }));
+    target.dispatchEvent(withFraction(new WheelEvent('wheel', { ...at, deltaX: message.deltaX, deltaY: message.deltaY, deltaMode: message.deltaMode }), message));
     return;
   }
-  target.dispatchEvent(new MouseEvent(message.event, { ...at, button: message.button, buttons: message.buttons, ctrlKey: message.ctrl, altKey: message.alt, shiftKey: message.shift, metaKey: message.meta }));
+  target.dispatchEvent(withFraction(new MouseEvent(message.event, { ...at, button: message.button, buttons: message.buttons, ctrlKey: message.ctrl, altKey: message.alt, shiftKey: message.shift, metaKey: message.meta }), message));
+}
+
+/**
+ * A MouseEvent keeps whole CSS pixels only; the point keeps its fraction (at a pixel ratio of 2 a
+ * CSS pixel is two cage pixels), which noVNC reads from clientX and clientY.
+ */
+function withFraction<E extends MouseEvent>(event: E, point: { x: number; y: number }): E {
+  Object.defineProperty(event, 'clientX', { value: point.x });
+  Object.defineProperty(event, 'clientY', { value: point.y });
+  return event;
 }
 
 window.addEventListener('message', (ev: MessageEvent) => {

@@ -15,7 +15,7 @@ levels:
     cage:
       driver: bwrap
       network: nat
-      geometry: 1280x800
+      geometry: auto
       apps: [xterm, xedit]
   - id: high
     rank: 1
@@ -24,7 +24,7 @@ levels:
     cage:
       driver: bwrap
       network: none
-      geometry: 1280x800
+      geometry: auto
       apps: [xterm, xedit]
 flows:
   up: ask
