@@ -99,6 +99,7 @@ async function boot(): Promise<void> {
     trust: trust.phrase ? { phrase: trust.phrase, symbol: trust.symbol } : null,
     lock: view.lock,
   });
+  store.getState().setKeyboardLayout(view.keyboard);
   store.getState().setHeldClipboard(clipboard.held);
   store.getState().setDevices(devices.devices);
   store.getState().setViewers(view.session, view.viewers);

@@ -12,6 +12,10 @@ PACKAGES=(
   tigervnc-standalone-server bubblewrap slirp4netns util-linux iproute2
   openbox xterm x11-apps x11-utils xclip xinput xdotool fonts-dejavu-core
   chromium xvfb xauth cage
+  # xrandr and xsetroot: a cage's screen follows its frame, its desktop its level's colour
+  x11-xserver-utils
+  # the cages' keyboard layout, set from the trusted side (setxkbmap against each cage's X)
+  x11-xkb-utils xkb-data
   mount e2fsprogs dosfstools coreutils bsdutils dash libc-bin udev
   # the lock: the unlock password through PAM, the lock before sleep through logind
   pamtester systemd

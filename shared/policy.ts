@@ -6,6 +6,7 @@
  */
 import { z } from 'zod';
 import { SAK_KEYS } from './keysyms';
+import { XKB_NAME } from './keyboardLayout';
 
 export const LEVEL_ID = /^[a-z][a-z0-9-]{0,31}$/;
 const COLOUR = /^#[0-9a-fA-F]{6}$/;
@@ -39,8 +40,23 @@ const geometrySchema = z
   .regex(GEOMETRY, 'geometry is WIDTHxHEIGHT, e.g. 1280x800')
   .refine((g) => {
     const [, w, h] = GEOMETRY.exec(g) ?? [];
+    if (w === undefined) return true; // not WIDTHxHEIGHT at all: said once, above
     return Number(w) >= 320 && Number(h) >= 200 && Number(w) <= MAX_GEOMETRY_SIDE && Number(h) <= MAX_GEOMETRY_SIDE;
   }, `geometry sides must be between 320x200 and ${MAX_GEOMETRY_SIDE}x${MAX_GEOMETRY_SIDE}`);
+
+/**
+ * A cage's screen: `auto` follows its frame as the shell measures it, in device pixels, set by the
+ * supervisor and bounded by `maxGeometry` (supervisor/screen/cageScreens.ts); WIDTHxHEIGHT fixes it.
+ */
+const geometrySettingSchema = z.string().superRefine((g, ctx) => {
+  if (g === 'auto') return;
+  const checked = geometrySchema.safeParse(g);
+  if (!checked.success) ctx.addIssue({ code: 'custom', message: GEOMETRY.test(g) ? checked.error.issues[0]!.message : 'geometry is auto or WIDTHxHEIGHT, e.g. 1280x800' });
+});
+/** The largest screen an `auto` cage gets: 4K, a 1920x1080 frame at pixel ratio 2. */
+export const DEFAULT_MAX_GEOMETRY = '3840x2160';
+/** The screen an `auto` cage starts with, until its frame's size is known. */
+const AUTO_START = { width: 1280, height: 800 };
 
 /** A command line run inside the cage: argv, never a shell string. */
 const argvSchema = z.union([
@@ -125,7 +141,9 @@ export const bwrapCageSchema = z
     /** Resolvers for a `nat` cage; default: the host's own, those on its loopback left out. */
     dns: z.array(resolverSchema).min(1).max(3).optional(),
     limits: cageLimitsSchema.prefault({}),
-    geometry: geometrySchema.default('1280x800'),
+    geometry: geometrySettingSchema.default('auto'),
+    /** The largest screen `geometry: auto` gives the cage; DEFAULT_MAX_GEOMETRY when absent. */
+    maxGeometry: geometrySchema.optional(),
     apps: appsSchema.default([{ id: 'xterm', exec: ['xterm'], autostart: true }, { id: 'xedit', exec: ['xedit'], autostart: true }]),
     /** Host uid the cage runs as; default 61000 + the level's position in the policy. */
     uid: z.number().int().min(1000).max(65533).optional(),
@@ -420,6 +438,14 @@ export const audioPolicySchema = z
   .strict();
 export type AudioPolicy = z.infer<typeof audioPolicySchema>;
 
+/** The cages' keyboard layout (XKB names, as setxkbmap takes them); the host's own when absent. */
+export const keyboardPolicySchema = z
+  .object({
+    layout: z.string().regex(XKB_NAME, 'layout is an XKB layout name such as fr, us, gb'),
+    variant: z.string().regex(XKB_NAME, 'variant is an XKB variant name such as oss, bepo').optional(),
+  })
+  .strict();
+
 export const policySchema = z
   .object({
     version: z.literal(1),
@@ -433,6 +459,7 @@ export const policySchema = z
     audio: audioPolicySchema.prefault({}),
     /** Training sessions (drills against the cages) run only where the administrator allows them. */
     training: z.enum(['allowed', 'forbidden']).default('forbidden'),
+    keyboard: keyboardPolicySchema.optional(),
   })
   .strict()
   .superRefine((policy, ctx) => {
@@ -497,8 +524,18 @@ export const policySchema = z
   }));
 export type Policy = z.infer<typeof policySchema>;
 
+/** The size a cage's screen starts at: its fixed geometry, or for `auto` a start within maxGeometry. */
 export function geometryOf(cage: BwrapCagePolicy): { width: number; height: number } {
+  if (cage.geometry === 'auto') {
+    const max = maxGeometryOf(cage);
+    return { width: Math.min(AUTO_START.width, max.width), height: Math.min(AUTO_START.height, max.height) };
+  }
   const [, w, h] = GEOMETRY.exec(cage.geometry) ?? [];
+  return { width: Number(w), height: Number(h) };
+}
+
+export function maxGeometryOf(cage: BwrapCagePolicy): { width: number; height: number } {
+  const [, w, h] = GEOMETRY.exec(cage.maxGeometry ?? DEFAULT_MAX_GEOMETRY) ?? [];
   return { width: Number(w), height: Number(h) };
 }
 

@@ -10,6 +10,7 @@ import { ERROR_CODES } from './errors';
 import { deviceModeSchema, levelIdSchema } from './policy';
 import { trustSettingSchema, trustSymbolSchema } from './trustPhrase';
 import { trainingViewSchema } from './trainingScenario';
+import { keyboardLayoutViewSchema } from './keyboardLayout';
 
 export const levelViewSchema = z.object({
   id: levelIdSchema,
@@ -273,6 +274,8 @@ export const rpcMethods = {
       viewers: z.array(z.object({ level: levelIdSchema, session: z.string() })),
       /** Each level's viewer origin in the browser host (one per level); empty for a shell on the Unix socket. */
       viewerOrigins: z.record(z.string(), z.string()),
+      /** The cages' keyboard layout (the policy's, else the host's): shown in the band and the lock screen. */
+      keyboard: keyboardLayoutViewSchema,
     }),
   },
   /**
@@ -286,6 +289,11 @@ export const rpcMethods = {
   },
   'focus.set': { params: levelParams, result: z.object({ level: levelIdSchema }) },
   'cage.restart': { params: levelParams, result: z.object({}) },
+  /** The size of the frame the shell draws a cage in (CSS px and pixel ratio); the supervisor decides the cage's screen from it. */
+  'cage.frameSize': {
+    params: z.object({ level: levelIdSchema, width: z.number().min(0).max(100_000), height: z.number().min(0).max(100_000), devicePixelRatio: z.number().min(0.25).max(8) }).strict(),
+    result: z.object({ screen: z.object({ width: z.number().int(), height: z.number().int() }).nullable() }),
+  },
   /** While a trusted surface has the keyboard, the gateway gives no cage any input. */
   'input.suspend': { params: z.object({ suspended: z.boolean() }).strict(), result: z.object({ suspended: z.boolean() }) },
   'trust.get': {

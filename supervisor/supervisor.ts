@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { readFileSync } from 'node:fs';
 import { cageUid, type LevelPolicy, type Policy } from '../shared/policy';
 import type { TunnelView } from '../shared/rpc';
+import type { KeyboardLayoutView } from '../shared/keyboardLayout';
 import { DEFAULT_POLICY_NAME, DEFAULT_POLICY_YAML } from './policy/defaultPolicy';
 import { loadDefaultPolicy, parsePolicy } from './policy/policyLoader';
 import { describeChanges, hasChanges, policyChanges } from './policy/policyChanges';
@@ -30,6 +31,9 @@ import { listenUnixRpc } from './rpc/unixRpcServer';
 import { TrustPhraseStore } from './trust/trustPhraseStore';
 import { ClipboardBroker } from './clipboard/clipboardBroker';
 import { XCageClipboards } from './clipboard/cageClipboards';
+import { CageScreens } from './screen/cageScreens';
+import { keepCageKeymaps } from './keyboard/cageKeymap';
+import { resolveKeyboardLayout } from './keyboard/keyboardLayout';
 import { Confirmations } from './confirm/confirmations';
 import { FileBroker } from './files/fileBroker';
 import { mountStagingArea, unmountStagingArea } from './files/stagingArea';
@@ -116,6 +120,9 @@ export class Supervisor {
   private readonly deviceWatcher: DeviceWatcher;
   private readonly mediaMounts: MediaMounts;
   private readonly cageClipboards: XCageClipboards;
+  private readonly screens: CageScreens;
+  /** The cages' keyboard layout (policy, else the host's), as the shell shows it. */
+  private readonly keyboardLayout: () => KeyboardLayoutView;
   private readonly sessions = new RpcSessions();
   private host: BrowserHost | null = null;
   private unixServer: Server | null = null;
@@ -161,6 +168,7 @@ export class Supervisor {
       const lifecycle = new CageLifecycle({ level: level.id, driver });
       lifecycle.on('status', (state) => {
         if (state.status === 'running') {
+          this.screens.cageRunning(level.id);
           this.followTunnel(level.id, lifecycle);
           const sound = lifecycle.cage?.sound;
           if (sound) this.audio.attach(level.id, { dir: '', ...sound });
@@ -180,6 +188,9 @@ export class Supervisor {
       });
       this.cages.set(level.id, lifecycle);
     });
+    const keyboard = resolveKeyboardLayout(policy.keyboard);
+    this.keyboardLayout = () => keyboard;
+    keepCageKeymaps(this.cages, (l) => { const d = this.drivers.get(l); return d instanceof BwrapDriver ? d.x11Dir : null; }, this.keyboardLayout, (level, err) => this.journalFact(err ? 'cage.keymap-failed' : 'cage.keymap', { level, ...keyboard, ...(err ? { detail: err.message } : {}) }));
     this.focus.on('change', (level) => this.sessions.broadcast('onFocus', { level }));
     this.confirmations = new Confirmations({
       publish: (request) => this.sessions.broadcast('onConfirmRequest', request),
@@ -195,6 +206,7 @@ export class Supervisor {
     });
     this.audio.on('change', (view) => this.sessions.broadcast('onAudio', view));
     this.diode = new EncryptingDiode(join(options.stateDir, 'diode'), hostname().replace(/[^A-Za-z0-9.-]/g, '-').slice(0, 63) || 'cloison');
+    this.screens = new CageScreens({ policy: current, x11DirOf: (level) => this.x11DirOf(level), ...(options.log ? { log: options.log } : {}) });
     this.cageClipboards = new XCageClipboards(
       (level) => this.drivers.get(level),
       (level) => Boolean(this.cages.get(level)?.cage),
@@ -413,6 +425,8 @@ export class Supervisor {
       audio: this.audio,
       training: this.training,
       apps: this.apps,
+      screens: this.screens,
+      keyboard: this.keyboardLayout,
     });
   }
 
@@ -531,6 +545,11 @@ export class Supervisor {
       : new VncDriver({ cage: level.cage });
   }
 
+  private x11DirOf(level: string): string | null {
+    const driver = this.drivers.get(level);
+    return driver instanceof BwrapDriver && this.cages.get(level)?.cage ? driver.x11Dir : null;
+  }
+
   driverOf(level: string): CageDriver | undefined {
     return this.drivers.get(level);
   }
@@ -596,6 +615,7 @@ export class Supervisor {
     this.confirmations.refuseAll();
     this.clipboard.dispose();
     this.cageClipboards.dispose();
+    this.screens.dispose();
     await this.gatewayWarmUp?.stop();
     this.gateway.close();
     await Promise.all([...this.cages.values()].map((c) => c.stop('supervisor shutting down')));

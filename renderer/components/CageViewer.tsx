@@ -10,9 +10,11 @@
  * secure-attention key were taken at the window (trusted path, property 3). The gateway enforces
  * the same independently. The cage's desktop name is never read.
  */
-import { useEffect, useRef, useState, type KeyboardEvent as ReactKeyboardEvent, type MouseEvent as ReactMouseEvent, type WheelEvent as ReactWheelEvent } from 'react';
+import { useEffect, useRef, useState, type KeyboardEvent as ReactKeyboardEvent, type MouseEvent as ReactMouseEvent, type PointerEvent as ReactPointerEvent, type WheelEvent as ReactWheelEvent } from 'react';
 import { viewerToShellSchema, VIEWER_PAGE, type ShellToViewer } from '../../shared/viewerProtocol';
+import { createDeadKeyComposer, type DeadKeyComposer } from '../keyboard/deadKeyComposer';
 import { useShell, useShellState } from '../shellContext';
+import { useFrameSizeReport } from './useFrameSizeReport';
 
 export type ViewerState = 'idle' | 'connecting' | 'connected' | 'unreachable';
 
@@ -43,10 +45,16 @@ export function CageViewer({ level, front, onViewerState, onBell }: Props) {
   const viewerOrigin = api.viewerOrigin(level);
   const frontRef = useRef(front);
   frontRef.current = front;
+  useFrameSizeReport(level, surface, status);
 
   const post = (message: ShellToViewer) => {
     if (loaded) frame.current?.contentWindow?.postMessage(message, viewerOrigin);
   };
+  const postRef = useRef(post);
+  postRef.current = post;
+  // Dead keys composed here, by the browser (deadKeyComposer.ts): the cage gets ê, not e.
+  const composer = useRef<DeadKeyComposer | null>(null);
+  composer.current ??= createDeadKeyComposer((m) => postRef.current({ type: 'key', ...m }));
 
   // What the viewer says is its own frame's business: state for the overlay, bells rate-limited.
   useEffect(() => {
@@ -100,19 +108,32 @@ export function CageViewer({ level, front, onViewerState, onBell }: Props) {
 
   useEffect(() => {
     post({ type: 'input', enabled: front });
+    composer.current?.reset();
     if (front) surface.current?.focus({ preventScroll: true });
   }, [front, loaded]);
 
   const modifiers = (e: { ctrlKey: boolean; altKey: boolean; shiftKey: boolean; metaKey: boolean }) => ({ ctrl: e.ctrlKey, alt: e.altKey, shift: e.shiftKey, meta: e.metaKey });
   const onKey = (e: ReactKeyboardEvent<HTMLDivElement>) => {
     if (!front) return;
-    e.preventDefault(); // the cage's key, not the page's: no scrolling, no browser action
     const n = e.nativeEvent;
-    post({ type: 'key', event: n.type === 'keydown' ? 'keydown' : 'keyup', key: n.key.slice(0, 32), code: n.code.slice(0, 32), keyCode: n.keyCode & 0xff, location: n.location, repeat: n.repeat, ...modifiers(n) });
+    const type = n.type === 'keydown' ? 'keydown' : n.type === 'keyup' ? 'keyup' : 'keypress';
+    const letBe = composer.current!.handle({ type, key: n.key.slice(0, 32), code: n.code.slice(0, 32), keyCode: n.keyCode & 0xff, location: n.location, repeat: n.repeat, ...modifiers(n), altGraph: n.getModifierState('AltGraph') });
+    // The cage's key, not the page's: no scrolling, no browser action — except the keydown ending
+    // a dead key's composition, whose cancelling would cancel the keypress carrying the character.
+    if (!letBe) e.preventDefault();
+  };
+  // Mouse events carry whole CSS pixels; at a pixel ratio of 2 that is every other screen pixel,
+  // and half a cage's pixels could not be pointed at. The pointer event just before each mouse
+  // event has the same point with its fraction: that one is used when it matches.
+  const precise = useRef<{ clientX: number; clientY: number } | null>(null);
+  const onPrecisePoint = (e: ReactPointerEvent<HTMLDivElement>) => {
+    precise.current = { clientX: e.clientX, clientY: e.clientY };
   };
   const at = (e: { clientX: number; clientY: number }) => {
     const box = surface.current!.getBoundingClientRect();
-    return { x: e.clientX - box.left, y: e.clientY - box.top };
+    const p = precise.current;
+    const fine = p && Math.abs(p.clientX - e.clientX) < 1 && Math.abs(p.clientY - e.clientY) < 1 ? p : e;
+    return { x: fine.clientX - box.left, y: fine.clientY - box.top };
   };
   const onPointer = (e: ReactMouseEvent<HTMLDivElement>) => {
     if (!front) return;
@@ -143,6 +164,10 @@ export function CageViewer({ level, front, onViewerState, onBell }: Props) {
         tabIndex={front ? 0 : -1}
         onKeyDown={onKey}
         onKeyUp={onKey}
+        onKeyPress={onKey}
+        onPointerDown={onPrecisePoint}
+        onPointerUp={onPrecisePoint}
+        onPointerMove={onPrecisePoint}
         onMouseDown={onPointer}
         onMouseUp={onPointer}
         onMouseMove={onPointer}

@@ -12,6 +12,7 @@ import { DeviceTray } from './DeviceTray';
 import { TunnelState } from './TunnelState';
 import { SoundState } from './SoundState';
 import { AppLauncherButton } from './AppLauncher';
+import { KeyboardLayoutBadge } from './KeyboardLayoutBadge';
 
 export function LevelBand() {
   const { switchTo } = useShell();
@@ -85,6 +86,7 @@ export function LevelBand() {
         </span>
       ) : null}
       <ClipboardIndicator />
+      <KeyboardLayoutBadge testId="band-keyboard-layout" />
       <DeviceTray />
       <div className="band__hint" title={`${t.shortcut} : ${shortcut}`}>
         <button type="button" className="band__menu" data-testid="open-overview" onClick={() => store.getState().openOverview()} title={`${t.menu} (${sak})`}>

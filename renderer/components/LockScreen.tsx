@@ -10,6 +10,7 @@
  */
 import { useEffect, useRef, useState } from 'react';
 import { textFor } from '../i18n';
+import { KeyboardLayoutBadge } from './KeyboardLayoutBadge';
 import { useShell, useShellState } from '../shellContext';
 import { TrustMarkView } from './TrustMarkView';
 
@@ -108,6 +109,7 @@ function UnlockPrompt() {
       <label className="modal__label">
         {t.password} {lock.user ?? t.noUser}
         <input ref={field} className="modal__input" data-testid="unlock-password" type="password" autoComplete="off" autoFocus maxLength={1024} disabled={busy} />
+        <KeyboardLayoutBadge testId="unlock-keyboard-layout" />
       </label>
       {message ? (
         <div className="modal__error" data-testid="unlock-message">

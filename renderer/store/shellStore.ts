@@ -9,6 +9,7 @@
 import { createStore } from 'zustand/vanilla';
 import type { AudioView, CageState, ConfirmRequest, DeviceView, FlowItem, HeldClipboard, LevelView, LockView, TunnelView } from '../../shared/rpc';
 import type { TrainingView } from '../../shared/trainingScenario';
+import type { KeyboardLayoutView } from '../../shared/keyboardLayout';
 
 export type LinkState = 'connecting' | 'connected' | 'lost';
 export type Layout = 'single' | 'split';
@@ -71,6 +72,8 @@ export interface ShellState {
   flows: FlowItem[];
   /** The report-an-anomaly dialog. */
   reportOpen: boolean;
+  /** The keyboard layout the cages are given (the policy's, else the host's): the band shows it. */
+  keyboardLayout: KeyboardLayoutView | null;
 }
 
 export interface ShellActions {
@@ -120,6 +123,7 @@ export interface ShellActions {
   addFlow(item: FlowItem): void;
   openReport(): void;
   closeReport(): void;
+  setKeyboardLayout(view: KeyboardLayoutView): void;
 }
 
 export type ShellStore = ReturnType<typeof createShellStore>;
@@ -158,6 +162,8 @@ export function createShellStore(locale: Locale) {
     training: null,
     flows: [],
     reportOpen: false,
+    keyboardLayout: null,
+    setKeyboardLayout: (keyboardLayout) => set({ keyboardLayout }),
     initialise: ({ levels, cages, focus, switchShortcut, copyOutShortcut, pasteInShortcut, secureAttentionKey, trust, lock }) =>
       set({
         lock,

@@ -30,7 +30,7 @@ function open(url: string): void {
   guardFramebufferSize(r, () => tell({ type: 'state', state: 'unreachable' }));
   r.scaleViewport = true;
   r.clipViewport = false;
-  r.resizeSession = false; // the policy fixes the cage's size
+  r.resizeSession = false; // the supervisor sizes the cage (geometry: auto); a viewer never asks
   r.background = '#000000';
   r.focusOnClick = false; // the trusted page keeps the focus
   r.viewOnly = !inputEnabled;
@@ -47,7 +47,6 @@ function open(url: string): void {
 function replay(message: Extract<ShellToViewer, { type: 'key' | 'pointer' | 'wheel' }>): void {
   const target = canvas();
   if (!target || !rfb || !inputEnabled) return;
-  const base = target.getBoundingClientRect();
   if (message.type === 'key') {
     const init = { key: message.key, code: message.code, location: message.location, repeat: message.repeat, ctrlKey: message.ctrl, altKey: message.alt, shiftKey: message.shift, metaKey: message.meta, bubbles: true, cancelable: true };
     const event = new KeyboardEvent(message.event, init);
@@ -56,12 +55,25 @@ function replay(message: Extract<ShellToViewer, { type: 'key' | 'pointer' | 'whe
     target.dispatchEvent(event);
     return;
   }
-  const at = { clientX: base.left + message.x, clientY: base.top + message.y, bubbles: true, cancelable: true };
+  // The point is relative to this frame's top-left corner, which is this document's viewport
+  // origin: it is already a client coordinate. noVNC takes the canvas's own offset (the centred,
+  // letterboxed canvas) and scale off; adding the offset here too put every click a margin away.
+  const at = { clientX: message.x, clientY: message.y, bubbles: true, cancelable: true };
   if (message.type === 'wheel') {
-    target.dispatchEvent(new WheelEvent('wheel', { ...at, deltaX: message.deltaX, deltaY: message.deltaY, deltaMode: message.deltaMode }));
+    target.dispatchEvent(withFraction(new WheelEvent('wheel', { ...at, deltaX: message.deltaX, deltaY: message.deltaY, deltaMode: message.deltaMode }), message));
     return;
   }
-  target.dispatchEvent(new MouseEvent(message.event, { ...at, button: message.button, buttons: message.buttons, ctrlKey: message.ctrl, altKey: message.alt, shiftKey: message.shift, metaKey: message.meta }));
+  target.dispatchEvent(withFraction(new MouseEvent(message.event, { ...at, button: message.button, buttons: message.buttons, ctrlKey: message.ctrl, altKey: message.alt, shiftKey: message.shift, metaKey: message.meta }), message));
+}
+
+/**
+ * A MouseEvent keeps whole CSS pixels only; the point keeps its fraction (at a pixel ratio of 2 a
+ * CSS pixel is two cage pixels), which noVNC reads from clientX and clientY.
+ */
+function withFraction<E extends MouseEvent>(event: E, point: { x: number; y: number }): E {
+  Object.defineProperty(event, 'clientX', { value: point.x });
+  Object.defineProperty(event, 'clientY', { value: point.y });
+  return event;
 }
 
 window.addEventListener('message', (ev: MessageEvent) => {

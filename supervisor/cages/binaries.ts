@@ -19,6 +19,8 @@ export const DEBIAN_PACKAGE_OF: Record<string, string> = {
   xclip: 'xclip',
   setpriv: 'util-linux',
   xprop: 'x11-utils',
+  xrandr: 'x11-xserver-utils',
+  xsetroot: 'x11-xserver-utils',
   blkid: 'util-linux',
   blockdev: 'util-linux',
   mount: 'mount',
@@ -57,6 +59,8 @@ export const DEBIAN_PACKAGE_OF: Record<string, string> = {
   'mupdf-gl': 'mupdf',
   pcmanfm: 'pcmanfm',
   mousepad: 'mousepad',
+  setxkbmap: 'x11-xkb-utils',
+  localectl: 'systemd',
 };
 
 export function findBinary(name: string, path = process.env.PATH ?? '/usr/bin:/bin'): string | null {

@@ -15,7 +15,7 @@ levels:
     cage:
       driver: bwrap
       network: nat
-      geometry: 1280x800
+      geometry: auto
       apps:
         # The browser's profile lives in the cage's home; the cage is its sandbox.
         - { id: firefox, exec: [firefox-esr], desktop: firefox-esr, autostart: true }
@@ -30,7 +30,7 @@ levels:
     cage:
       driver: bwrap
       network: none
-      geometry: 1280x800
+      geometry: auto
       apps:
         - { id: writer, exec: [libreoffice, --writer], desktop: libreoffice-writer, autostart: true }
         - { id: calc, exec: [libreoffice, --calc], desktop: libreoffice-calc }

@@ -2,6 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { geometryOf, maxGeometryOf, type BwrapCagePolicy } from '../../shared/policy';
 import { loadDefaultPolicy, loadPolicyFile, parsePolicy, PolicyError } from './policyLoader';
 
 const LEVEL = (id: string, rank: number, colour: string, cage = '{ driver: bwrap }') =>
@@ -34,7 +35,7 @@ describe('policy loading', () => {
     expect(policy.levels[0]?.cage).toEqual({
       driver: 'bwrap',
       network: 'none',
-      geometry: '1280x800',
+      geometry: 'auto',
       apps: [{ id: 'xterm', exec: ['xterm'], autostart: true }, { id: 'xedit', exec: ['xedit'], autostart: true }],
       limits: { memoryBytes: 4 * 2 ** 30, tasks: 1024, cpuWeight: 100, homeBytes: 8 * 2 ** 30, tmpfsBytes: 512 * 2 ** 20 },
     });
@@ -138,6 +139,25 @@ describe('policy loading', () => {
       'policy.yaml:7:38: levels[0].cage.geometry: geometry sides must be between 320x200 and 8192x8192',
     ]);
     expect(problemsOf(`version: 2\nlevels:\n${LEVEL('low', 0, '#00ff00')}`)).toEqual(['policy.yaml:1:10: version: must be one of 1']);
+  });
+
+  it('reads geometry auto or a fixed size, and a bound for auto, and refuses anything else with its place', () => {
+    const cageOf = (cage: string) => parsePolicy(`version: 1\nlevels:\n${LEVEL('low', 0, '#00ff00', cage)}`, 'p.yaml').levels[0]!.cage as BwrapCagePolicy;
+    const auto = cageOf('{ driver: bwrap, geometry: auto, maxGeometry: 2560x1440 }');
+    expect([auto.geometry, geometryOf(auto), maxGeometryOf(auto)]).toEqual(['auto', { width: 1280, height: 800 }, { width: 2560, height: 1440 }]);
+    // An auto cage starts within its bound.
+    expect(geometryOf(cageOf('{ driver: bwrap, maxGeometry: 1024x600 }'))).toEqual({ width: 1024, height: 600 });
+    expect(maxGeometryOf(cageOf('{ driver: bwrap }'))).toEqual({ width: 3840, height: 2160 });
+    expect(geometryOf(cageOf('{ driver: bwrap, geometry: 1024x640 }'))).toEqual({ width: 1024, height: 640 });
+    expect(problemsOf(`version: 1\nlevels:\n${LEVEL('low', 0, '#00ff00', '{ driver: bwrap, geometry: big }')}`)).toEqual([
+      'policy.yaml:7:38: levels[0].cage.geometry: geometry is auto or WIDTHxHEIGHT, e.g. 1280x800',
+    ]);
+    expect(problemsOf(`version: 1\nlevels:\n${LEVEL('low', 0, '#00ff00', '{ driver: bwrap, maxGeometry: 100x100 }')}`)).toEqual([
+      'policy.yaml:7:41: levels[0].cage.maxGeometry: geometry sides must be between 320x200 and 8192x8192',
+    ]);
+    expect(problemsOf(`version: 1\nlevels:\n${LEVEL('low', 0, '#00ff00', '{ driver: bwrap, maxGeometry: auto }')}`)).toEqual([
+      'policy.yaml:7:41: levels[0].cage.maxGeometry: geometry is WIDTHxHEIGHT, e.g. 1280x800',
+    ]);
   });
 
   it('refuses a policy file that cannot be read, naming it', () => {

@@ -4,6 +4,7 @@
  */
 import { CloisonError } from '../../shared/errors';
 import type { Policy } from '../../shared/policy';
+import type { KeyboardLayoutView } from '../../shared/keyboardLayout';
 import type { LevelView, RpcMethod, TunnelView } from '../../shared/rpc';
 import type { AuditJournal } from '../audit/auditJournal';
 import type { CageLifecycle } from '../cages/cageLifecycle';
@@ -18,6 +19,7 @@ import type { SessionLock } from '../session/sessionLock';
 import type { AudioBroker } from '../audio/audioBroker';
 import type { TrainingDesk } from '../training/trainingDesk';
 import type { AppLauncher } from '../apps/appLauncher';
+import type { CageScreens } from '../screen/cageScreens';
 import { VNC_PATH } from '../gateway/vncGateway';
 import type { RpcContext, RpcHandlers } from './rpcSession';
 
@@ -44,6 +46,9 @@ export interface HandlerDeps {
   audio: AudioBroker;
   training: TrainingDesk;
   apps: AppLauncher;
+  screens: CageScreens;
+  /** The cages' keyboard layout, as the band and the lock screen show it. */
+  keyboard: () => KeyboardLayoutView;
 }
 
 /** A report's words as the journal keeps them: one line, no control or direction characters, 280 at most. */
@@ -60,6 +65,8 @@ export function levelViews(policy: Policy): LevelView[] {
  * unlock. Everything else — tickets, input, crossings, devices, the trust phrase — waits.
  */
 const WHILE_LOCKED = new Set<RpcMethod>(['session.describe', 'session.lock', 'session.unlock', 'session.activity', 'trust.get', 'clipboard.state', 'devices.list', 'shell.launch']);
+// A frame's size is not input and moves nothing: a window resized while locked still fits its cages.
+WHILE_LOCKED.add('cage.frameSize');
 
 export function createRpcHandlers(deps: HandlerDeps): RpcHandlers {
   const handlers = unlockedHandlers(deps);
@@ -93,6 +100,7 @@ function unlockedHandlers(deps: HandlerDeps): RpcHandlers {
       session,
       viewers: deps.viewers(),
       viewerOrigins: transport === 'websocket' ? deps.viewerOrigins() : {},
+      keyboard: deps.keyboard(),
     }),
     'vnc.ticket': ({ level }, { session }) => {
       const cage = cageOf(level);
@@ -204,6 +212,10 @@ function unlockedHandlers(deps: HandlerDeps): RpcHandlers {
     'confirm.answer': ({ id, accept }) => {
       deps.confirmations.answerFromUser(id, accept ? 'accepted' : 'refused');
       return {};
+    },
+    'cage.frameSize': ({ level, ...frame }) => {
+      cageOf(level);
+      return { screen: deps.screens.frameSize(level, frame) };
     },
     'cage.restart': async ({ level }) => {
       const cage = cageOf(level);

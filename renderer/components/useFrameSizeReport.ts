@@ -1,0 +1,49 @@
+/**
+ * Tells the supervisor the size of the box a cage is drawn in (CSS pixels and the pixel ratio), as
+ * this trusted page lays it out: window resize, split view, fullscreen, a new pixel ratio. The
+ * supervisor decides the cage's screen from it (`geometry: auto`, bounded by the policy); the
+ * viewer frame never asks for a size, and the gateway would refuse it if it did.
+ */
+import { useEffect, type RefObject } from 'react';
+import { useShell } from '../shellContext';
+
+/** A window being dragged to a new size reports once it rests, not at every step. */
+export const FRAME_REPORT_DELAY_MS = 120;
+
+export function useFrameSizeReport(level: string, box: RefObject<HTMLElement | null>, status: string | undefined): void {
+  const { api } = useShell();
+  useEffect(() => {
+    const el = box.current;
+    if (!el) return;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    let last = '';
+    const report = () => {
+      timer = undefined;
+      const { width, height } = el.getBoundingClientRect();
+      const devicePixelRatio = window.devicePixelRatio;
+      if (width < 1 || height < 1) return; // not laid out (yet)
+      const key = `${width}x${height}@${devicePixelRatio}`;
+      if (key === last) return;
+      last = key;
+      void api.call('cage.frameSize', { level, width, height, devicePixelRatio }).catch(() => (last = ''));
+    };
+    const soon = () => {
+      clearTimeout(timer);
+      timer = setTimeout(report, FRAME_REPORT_DELAY_MS);
+    };
+    const observer = new ResizeObserver(soon);
+    try {
+      // Device pixels: a new pixel ratio with the same CSS size is a change too.
+      observer.observe(el, { box: 'device-pixel-content-box' });
+    } catch {
+      observer.observe(el);
+    }
+    window.addEventListener('resize', soon);
+    return () => {
+      observer.disconnect();
+      window.removeEventListener('resize', soon);
+      clearTimeout(timer);
+    };
+    // `status`: a cage that (re)starts, or a supervisor that comes back, hears the size again.
+  }, [api, level, box, status]);
+}

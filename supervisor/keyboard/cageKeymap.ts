@@ -1,0 +1,57 @@
+/**
+ * Gives a cage's X server the workstation's keyboard layout, from the trusted side: setxkbmap,
+ * run by the supervisor in the X helper sandbox (nothing but /usr and that cage's X socket, as
+ * nobody, no network: the clipboard's), against the cage's Xvnc. TigerVNC's Xvnc starts with a us
+ * keymap of its own and has no option for another.
+ *
+ * The viewer sends characters as keysyms, which Xvnc types with whatever keymap it has: the layout
+ * here is for what the cage's programs read from the keymap itself (shortcuts by key position,
+ * the layout an application shows, a dead key an application composes). A cage that changes its
+ * own keymap changes nothing the trusted side relies on: the shell never reads it back.
+ */
+import type { ChildProcess } from 'node:child_process';
+import { requireBinary } from '../cages/binaries';
+import { clipboardHelperArgs } from '../clipboard/xSelection';
+import { spawnBwrap } from '../sandbox/bwrapSpawn';
+import type { KeyboardLayoutView } from '../../shared/keyboardLayout';
+
+/** Sets the layout of the X server whose socket directory is `x11Dir`. Rejects with setxkbmap's reason. */
+export function setCageKeymap(x11Dir: string, layout: Pick<KeyboardLayoutView, 'layout' | 'variant'>, timeoutMs = 10_000): Promise<void> {
+  requireBinary('setxkbmap');
+  const args = ['setxkbmap', '-option', '', '-layout', layout.layout, '-variant', layout.variant];
+  const child: ChildProcess = spawnBwrap(clipboardHelperArgs(x11Dir, args), { stdio: ['ignore', 'ignore', 'pipe'] });
+  return new Promise((resolve, reject) => {
+    let stderr = '';
+    child.stderr!.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-500)));
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.on('error', (err) => {
+      clearTimeout(timer);
+      reject(err);
+    });
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      if (code === 0) resolve();
+      else reject(new Error(`setxkbmap ${layout.layout}${layout.variant ? `(${layout.variant})` : ''} failed (${code}): ${stderr.trim().split('\n')[0] ?? ''}`));
+    });
+  });
+}
+
+/** Sets the layout on every bwrap cage each time it starts; reports each outcome (error null: set). */
+export function keepCageKeymaps(
+  cages: ReadonlyMap<string, { on(event: 'status', listener: (state: { status: string }) => void): unknown }>,
+  x11DirOf: (level: string) => string | null,
+  layout: () => KeyboardLayoutView,
+  report: (level: string, error: Error | null) => void,
+): void {
+  for (const [level, lifecycle] of cages) {
+    lifecycle.on('status', (state) => {
+      if (state.status !== 'running') return;
+      const dir = x11DirOf(level);
+      if (dir === null) return; // an external VNC endpoint: not ours to set
+      setCageKeymap(dir, layout()).then(
+        () => report(level, null),
+        (err: Error) => report(level, err),
+      );
+    });
+  }
+}

@@ -1,0 +1,143 @@
+/**
+ * Each cage's screen follows its frame (issue #26, `geometry: auto`): the shell reports the size
+ * of the frame it draws around a cage, the supervisor turns it into a screen size and sets it on
+ * the cage's X server (xScreen.ts). The decision is the supervisor's, never a cage's: the size is
+ * bounded by the policy (`maxGeometry`, and a minimum), coalesced to the latest report and applied
+ * at most every `minIntervalMs`, so a shell cannot make a cage resize in a loop either.
+ *
+ * The cage's screen is in device pixels (frame size x pixel ratio): at pixel ratio 2 its text is
+ * drawn at the screen's own resolution, one cage pixel per screen pixel, not blown up.
+ *
+ * It also paints each cage's desktop a muted tone of its level's colour when the cage starts.
+ */
+import type { Policy } from '../../shared/policy';
+import { maxGeometryOf } from '../../shared/policy';
+import { desktopTone, setDesktopColour, setScreenSize, type ScreenSize } from './xScreen';
+
+/** Xvnc and the policy's own floor. */
+export const MIN_SCREEN: ScreenSize = { width: 320, height: 200 };
+
+export interface FrameSize {
+  /** The frame's inside, in CSS pixels, as the shell's layout measures it. */
+  width: number;
+  height: number;
+  devicePixelRatio: number;
+}
+
+/**
+ * The screen for a frame: its size in device pixels, scaled down to fit the bound keeping the
+ * frame's shape (a clipped side would letterbox it again), and never below the floor.
+ */
+export function screenSizeFor(frame: FrameSize, max: ScreenSize): ScreenSize {
+  const width = Math.max(1, Math.round(frame.width * frame.devicePixelRatio));
+  const height = Math.max(1, Math.round(frame.height * frame.devicePixelRatio));
+  const fit = Math.min(1, max.width / width, max.height / height);
+  return {
+    width: Math.min(max.width, Math.max(MIN_SCREEN.width, Math.floor(width * fit))),
+    height: Math.min(max.height, Math.max(MIN_SCREEN.height, Math.floor(height * fit))),
+  };
+}
+
+export interface CageScreensOptions {
+  policy: () => Policy;
+  /** The X socket directory of a level's running bwrap cage; null when there is none to set. */
+  x11DirOf: (level: string) => string | null;
+  /** How the size and colour are set (xScreen.ts unless a test counts calls). */
+  resize?: (x11Dir: string, size: ScreenSize) => Promise<void>;
+  paint?: (x11Dir: string, colour: string) => Promise<void>;
+  minIntervalMs?: number;
+  log?: (msg: string, fields?: Record<string, unknown>) => void;
+}
+
+interface LevelScreen {
+  wanted: ScreenSize | null;
+  applied: ScreenSize | null;
+  busy: boolean;
+  timer: NodeJS.Timeout | null;
+  lastAt: number;
+}
+
+const same = (a: ScreenSize | null, b: ScreenSize | null) => Boolean(a && b && a.width === b.width && a.height === b.height);
+
+export class CageScreens {
+  private readonly levels = new Map<string, LevelScreen>();
+  private disposed = false;
+
+  constructor(private readonly options: CageScreensOptions) {}
+
+  /**
+   * The shell measured a level's frame. Returns the screen the cage will have: the size it is
+   * being given for `auto`, its fixed size otherwise; null for a cage that is not ours (vnc).
+   */
+  frameSize(level: string, frame: FrameSize): ScreenSize | null {
+    const cage = this.options.policy().levels.find((l) => l.id === level)?.cage;
+    if (cage?.driver !== 'bwrap') return null;
+    if (cage.geometry !== 'auto') {
+      const [w, h] = cage.geometry.split('x').map(Number);
+      return { width: w!, height: h! };
+    }
+    const size = screenSizeFor(frame, maxGeometryOf(cage));
+    this.stateOf(level).wanted = size;
+    this.schedule(level);
+    return size;
+  }
+
+  /** A level's cage is running (first start or restart): its desktop colour, then its frame's size. */
+  cageRunning(level: string): void {
+    const state = this.stateOf(level);
+    state.applied = null; // a new X server: whatever was set on the old one is gone
+    const entry = this.options.policy().levels.find((l) => l.id === level);
+    const dir = this.options.x11DirOf(level);
+    if (entry?.cage.driver === 'bwrap' && dir) {
+      void (this.options.paint ?? setDesktopColour)(dir, desktopTone(entry.colour)).catch((err: Error) => this.options.log?.('desktop colour not set', { level, error: err.message }));
+    }
+    if (entry?.cage.driver === 'bwrap' && entry.cage.geometry === 'auto') this.schedule(level);
+  }
+
+  dispose(): void {
+    this.disposed = true;
+    for (const state of this.levels.values()) if (state.timer) clearTimeout(state.timer);
+    this.levels.clear();
+  }
+
+  private stateOf(level: string): LevelScreen {
+    let state = this.levels.get(level);
+    if (!state) {
+      state = { wanted: null, applied: null, busy: false, timer: null, lastAt: 0 };
+      this.levels.set(level, state);
+    }
+    return state;
+  }
+
+  /** Latest report wins; one resize at a time per cage, at most one per interval. */
+  private schedule(level: string): void {
+    const state = this.stateOf(level);
+    if (this.disposed || state.busy || state.timer || !state.wanted || same(state.wanted, state.applied)) return;
+    const wait = state.lastAt + (this.options.minIntervalMs ?? 250) - Date.now();
+    if (wait > 0) {
+      state.timer = setTimeout(() => {
+        state.timer = null;
+        this.schedule(level);
+      }, wait);
+      state.timer.unref();
+      return;
+    }
+    const dir = this.options.x11DirOf(level);
+    if (!dir) return; // not running: applied when it is (cageRunning)
+    const size = state.wanted;
+    state.busy = true;
+    state.lastAt = Date.now();
+    (this.options.resize ?? setScreenSize)(dir, size)
+      .then(
+        () => {
+          state.applied = size;
+          this.options.log?.('cage screen', { level, ...size });
+        },
+        (err: Error) => this.options.log?.('cage screen not set', { level, ...size, error: err.message }),
+      )
+      .finally(() => {
+        state.busy = false;
+        if (!same(state.wanted, size)) this.schedule(level);
+      });
+  }
+}
