@@ -3,30 +3,37 @@
  * brokered clipboard, paste in through the policy (and the trusted dialog when it says `ask`).
  * The renderer never holds the text: only the supervisor does.
  */
+import type { Bilingual } from '../shared/bilingual';
 import type { ShellStore } from './store/shellStore';
 import type { ShellApi } from './transport/shellApi';
 import { textFor } from './i18n';
+
+/** The supervisor's words in the shell's language when it gave both, else as they came. */
+export function supervisorText(locale: 'fr' | 'en', text: Bilingual | undefined, fallback: string): string {
+  return text?.[locale] ?? fallback;
+}
 
 export function clipboardActions(api: ShellApi, store: ShellStore) {
   const t = () => textFor(store.getState().locale);
   const front = () => store.getState().front;
   const label = (id: string) => store.getState().levels.find((l) => l.id === id)?.label[store.getState().locale] ?? id;
+  const refused = (err: Error & { text?: Bilingual }) => store.getState().setNotice(supervisorText(store.getState().locale, err.text, err.message), 'refused');
   return {
     copyOut() {
       const level = front();
       if (!level) return;
-      api.call('clipboard.copy', { level }).then(
-        (held) => store.getState().setNotice(`${t().copied} ${label(level)} (${held.bytes} ${t().bytes})`, 'ok'),
-        (err: Error) => store.getState().setNotice(err.message, 'refused'),
-      );
+      api.call('clipboard.copy', { level }).then((held) => {
+        const which = held.selection === 'primary' ? ` (${t().fromSelection})` : '';
+        store.getState().setNotice(`${t().copied} ${label(level)}${which}${t().colon}${held.bytes} ${t().bytes}`, 'ok');
+      }, refused);
     },
     pasteIn() {
       const level = front();
       if (!level) return;
-      api.call('clipboard.paste', { level }).then(
-        (r) => store.getState().setNotice(r.outcome === 'pasted' ? `${t().pasted} ${label(level)}` : `${t().notPasted}: ${r.reason ?? r.outcome}`, r.outcome === 'pasted' ? 'ok' : 'refused'),
-        (err: Error) => store.getState().setNotice(err.message, 'refused'),
-      );
+      api.call('clipboard.paste', { level }).then((r) => {
+        if (r.outcome === 'pasted') return store.getState().setNotice(`${t().pasted} ${label(level)}`, 'ok');
+        store.getState().setNotice(`${t().notPasted}${t().colon}${supervisorText(store.getState().locale, r.reasonText, r.reason ?? r.outcome)}`, 'refused');
+      }, refused);
     },
   };
 }

@@ -6,6 +6,7 @@
  * these schemas. Events are named onX.
  */
 import { z } from 'zod';
+import { bilingualSchema } from './bilingual';
 import { ERROR_CODES } from './errors';
 import { deviceModeSchema, levelIdSchema } from './policy';
 import { trustSettingSchema, trustSymbolSchema } from './trustPhrase';
@@ -45,6 +46,8 @@ export const heldClipboardSchema = z.object({
   heldAt: z.number(),
   expiresAt: z.number(),
   singleUse: z.boolean(),
+  /** Which of the cage's X selections it came from: CLIPBOARD (Copy), or PRIMARY (a plain selection). */
+  selection: z.enum(['clipboard', 'primary']).optional(),
 });
 export type HeldClipboard = z.infer<typeof heldClipboardSchema>;
 
@@ -120,6 +123,8 @@ export type TransferResult = z.infer<typeof transferResultSchema>;
 export const clipboardOutcomeSchema = z.object({
   outcome: z.enum(['pasted', 'denied', 'refused', 'timed-out']),
   reason: z.string().optional(),
+  /** The reason in both languages, for the shell to show in its own. */
+  reasonText: bilingualSchema.optional(),
 });
 
 /**
@@ -396,7 +401,7 @@ export const requestFrameSchema = z
   .strict();
 export type RequestFrame = z.infer<typeof requestFrameSchema>;
 
-export const rpcErrorSchema = z.object({ code: z.enum(ERROR_CODES), message: z.string() });
+export const rpcErrorSchema = z.object({ code: z.enum(ERROR_CODES), message: z.string(), text: bilingualSchema.optional() });
 
 export const responseFrameSchema = z.union([
   z.object({ type: z.literal('response'), id: z.number(), ok: z.literal(true), result: z.unknown() }),

@@ -33,6 +33,7 @@ import { createCageCgroup, type CageCgroup } from './cageCgroup';
 import { lockSocketFolders, mountCageFilesystems, scratchDir, unmountCageFilesystems } from './cageMounts';
 import { natResolvers } from './natResolvers';
 import { probeRfb } from './rfbProbe';
+import { CAGE_XRESOURCES, CAGE_XRESOURCES_PATH } from './cageXResources';
 import { CAGE_SOUND_DIR, cageSoundSession, prepareCageSound } from '../audio/cageSound';
 
 export interface BwrapCagePaths {
@@ -258,6 +259,7 @@ export class BwrapDriver implements CageDriver {
     mkdirSync(paths.media, { recursive: true, mode: 0o755 });
     writeFileSync(join(paths.run, 'session.sh'), this.sessionScript());
     chmodSync(join(paths.run, 'session.sh'), 0o555); // read by the cage's user, written only here
+    writeFileSync(join(paths.run, 'xresources'), CAGE_XRESOURCES, { mode: 0o444 });
     if (cage.network === 'nat') {
       const dns = natResolvers(cage.dns, this.options.hostResolvConf);
       if (dns.warning) this.options.log?.('nat cage without resolver', { level: this.options.level, reason: dns.warning });
@@ -357,11 +359,13 @@ exit 72
       '--bind', scratch('vnc'), CAGE_VNC_DIR,
       '--bind', scratch('x11'), '/tmp/.X11-unix',
       '--ro-bind', join(paths.run, 'session.sh'), '/run/cloison-session.sh',
+      '--ro-bind', join(paths.run, 'xresources'), CAGE_XRESOURCES_PATH,
       ...(withSound ? ['--ro-bind', paths.sound, CAGE_SOUND_DIR] : []),
       '--clearenv',
       '--setenv', 'HOME', CAGE_HOME, '--setenv', 'USER', CAGE_USER, '--setenv', 'LOGNAME', CAGE_USER,
       '--setenv', 'PATH', '/usr/local/bin:/usr/bin:/bin', '--setenv', 'LANG', 'C.UTF-8', '--setenv', 'TERM', 'xterm', '--setenv', 'SHELL', '/bin/bash',
       '--setenv', 'CLOISON_LEVEL', level,
+      '--setenv', 'XENVIRONMENT', CAGE_XRESOURCES_PATH,
       '--chdir', CAGE_HOME,
       '--info-fd', '3',
       '/bin/sh', '/run/cloison-session.sh',
