@@ -14,6 +14,8 @@ PACKAGES=(
   # the cages' core X fonts: xterm's ISO 10646 "fixed" (Latin-1, Latin Extended-A, €)
   xfonts-base
   chromium xvfb xauth cage
+  # the cages' keyboard layout, set from the trusted side (setxkbmap against each cage's X)
+  x11-xkb-utils xkb-data
   mount e2fsprogs dosfstools coreutils bsdutils dash libc-bin udev
   # the lock: the unlock password through PAM, the lock before sleep through logind
   pamtester systemd

@@ -50,6 +50,7 @@ export const DEBIAN_PACKAGE_OF: Record<string, string> = {
   busctl: 'systemd',
   'systemd-inhibit': 'systemd',
   sh: 'dash',
+  setxkbmap: 'x11-xkb-utils',
 };
 
 export function findBinary(name: string, path = process.env.PATH ?? '/usr/bin:/bin'): string | null {
