@@ -1,5 +1,6 @@
 /**
- * Shell text in French and English. French is the default; English when the system locale is English.
+ * Shell text in French and English. The supervisor says which (the policy's `locale`, else the host's
+ * locale); French until it has.
  */
 import type { Locale } from './store/shellStore';
 
@@ -360,9 +361,4 @@ export type Text = (typeof TEXT)[Locale];
 
 export function textFor(locale: Locale): Text {
   return TEXT[locale];
-}
-
-export function localeFrom(languages: readonly string[]): Locale {
-  const first = (languages[0] ?? 'fr').toLowerCase();
-  return first.startsWith('en') ? 'en' : 'fr';
 }

@@ -265,6 +265,8 @@ export const rpcMethods = {
       viewers: z.array(z.object({ level: levelIdSchema, session: z.string() })),
       /** Each level's viewer origin in the browser host (one per level); empty for a shell on the Unix socket. */
       viewerOrigins: z.record(z.string(), z.string()),
+      /** The shell's language: the policy's, else the host's locale (never the browser's). */
+      locale: z.enum(['fr', 'en']),
     }),
   },
   /**

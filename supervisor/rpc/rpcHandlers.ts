@@ -19,6 +19,7 @@ import type { AudioBroker } from '../audio/audioBroker';
 import type { TrainingDesk } from '../training/trainingDesk';
 import { VNC_PATH } from '../gateway/vncGateway';
 import type { RpcContext, RpcHandlers } from './rpcSession';
+import { shellLocale } from '../session/shellLocale';
 
 export interface HandlerDeps {
   policy: Policy;
@@ -91,6 +92,7 @@ function unlockedHandlers(deps: HandlerDeps): RpcHandlers {
       session,
       viewers: deps.viewers(),
       viewerOrigins: transport === 'websocket' ? deps.viewerOrigins() : {},
+      locale: shellLocale(deps.policy),
     }),
     'vnc.ticket': ({ level }, { session }) => {
       const cage = cageOf(level);
