@@ -199,7 +199,7 @@ export type TunnelView = z.infer<typeof tunnelViewSchema>;
  */
 export const audioViewSchema = z.object({
   enabled: z.boolean(),
-  host: z.object({ state: z.enum(['connected', 'none', 'failed']), reason: z.string().nullable() }),
+  host: z.object({ state: z.enum(['connected', 'none', 'failed']), reason: z.string().nullable(), reasonText: bilingualSchema.optional() }),
   microphone: levelIdSchema.nullable(),
   levels: z.array(
     z.object({

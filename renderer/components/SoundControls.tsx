@@ -17,7 +17,7 @@ export function SoundControls({ audio }: { audio: AudioView }) {
   return (
     <div className="sound" data-testid="overview-sound">
       <div className="sound__title">{t.title}</div>
-      {audio.host.state !== 'connected' ? <div className="sound__note" data-testid="sound-host">{audio.host.reason}</div> : null}
+      {audio.host.state !== 'connected' ? <div className="sound__note" data-testid="sound-host">{audio.host.reasonText?.[locale] ?? audio.host.reason}</div> : null}
       {audio.levels
         .filter((l) => l.available)
         .map((l) => {
