@@ -3,21 +3,16 @@
  * brokered clipboard, paste in through the policy (and the trusted dialog when it says `ask`).
  * The renderer never holds the text: only the supervisor does.
  */
-import type { Bilingual } from '../shared/bilingual';
 import type { ShellStore } from './store/shellStore';
 import type { ShellApi } from './transport/shellApi';
 import { textFor } from './i18n';
-
-/** The supervisor's words in the shell's language when it gave both, else as they came. */
-export function supervisorText(locale: 'fr' | 'en', text: Bilingual | undefined, fallback: string): string {
-  return text?.[locale] ?? fallback;
-}
+import { errorText, supervisorText } from './supervisorText';
 
 export function clipboardActions(api: ShellApi, store: ShellStore) {
   const t = () => textFor(store.getState().locale);
   const front = () => store.getState().front;
   const label = (id: string) => store.getState().levels.find((l) => l.id === id)?.label[store.getState().locale] ?? id;
-  const refused = (err: Error & { text?: Bilingual }) => store.getState().setNotice(supervisorText(store.getState().locale, err.text, err.message), 'refused');
+  const refused = (err: Error) => store.getState().setNotice(errorText(store.getState().locale, err), 'refused');
   return {
     copyOut() {
       const level = front();

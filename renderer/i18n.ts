@@ -45,6 +45,13 @@ const TEXT = {
     selectionShort: 'sélection',
     dismiss: 'Fermer',
     colon: ' : ',
+    /** A supervisor refusal it gave in English only: what its code means (the English stays in the tooltip). */
+    errors: {
+      BAD_REQUEST: 'Demande refusée par le superviseur', UNKNOWN_METHOD: 'Demande inconnue du superviseur', UNKNOWN_LEVEL: 'Niveau inconnu de la politique',
+      NOT_AUTHORISED: 'Non autorisé', CAGE_UNAVAILABLE: 'La cage n’est pas disponible', TICKET_INVALID: 'Accès à l’affichage refusé', RFB_PROTOCOL: 'Échange refusé avec l’affichage',
+      LIMIT_EXCEEDED: 'Limite dépassée', POLICY_DENIED: 'Interdit par la politique', WRONG_STATE: 'Impossible dans l’état actuel', MISSING_PROGRAM: 'Un programme manque sur ce poste',
+      JOURNAL_UNAVAILABLE: 'Refusé : le journal d’audit ne peut pas être écrit', SESSION_LOCKED: 'Le poste est verrouillé', INTERNAL: 'Erreur interne du superviseur',
+    } as Record<string, string>,
     clipboard: 'Presse-papiers',
     copyFrom: 'Copier depuis',
     pasteInto: 'Coller dans',
@@ -220,6 +227,7 @@ const TEXT = {
     selectionShort: 'selection',
     dismiss: 'Close',
     colon: ': ',
+    errors: {} as Record<string, string>,
     clipboard: 'Clipboard',
     copyFrom: 'Copy from',
     pasteInto: 'Paste into',
