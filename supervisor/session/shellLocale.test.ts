@@ -2,6 +2,8 @@
  * Where the shell's language comes from: the policy, else the host's locale, never the browser's.
  */
 import { describe, expect, it } from 'vitest';
+import { parsePolicy } from '../policy/policyLoader';
+import { bwrapCage, twoLevelPolicy } from '../testing/testPolicy';
 import { hostLocale, localeOfName, shellLocale } from './shellLocale';
 
 describe('shell locale', () => {
@@ -35,5 +37,12 @@ describe('shell locale', () => {
     expect(shellLocale({ locale: 'en' }, () => 'fr')).toBe('en');
     expect(shellLocale({ locale: undefined }, () => 'en')).toBe('en');
     expect(shellLocale({ locale: undefined }, () => null)).toBe('fr');
+  });
+
+  it('takes locale: fr | en from the policy file, and refuses another with its place', () => {
+    const policy = (extra: string) => twoLevelPolicy({ low: bwrapCage(), high: bwrapCage() }, extra);
+    expect(parsePolicy(policy('locale: en\n'), 'p.yaml').locale).toBe('en');
+    expect(parsePolicy(policy(''), 'p.yaml').locale).toBeUndefined();
+    expect(() => parsePolicy(policy('locale: de\n'), 'p.yaml')).toThrow(/p\.yaml:\d+.*locale/s);
   });
 });
