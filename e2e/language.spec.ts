@@ -6,16 +6,13 @@
  * exactly what the page drew (no translate bubble, no prompt, no menu).
  */
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { writeFileSync } from 'node:fs';
 import { expect, test } from '@playwright/test';
 import { PNG } from 'pngjs';
 import { parseXwd, writePng } from '../supervisor/testing/xwdImage';
 import { twoLevelPolicy, xtermCage } from '../supervisor/testing/testPolicy';
 import { launchShellBrowser, startHostDisplay, type HostDisplay, type ShellBrowser } from './support/hostDisplay';
 import { startSupervisor, TEST_TRUST_PHRASE, type SupervisorProcess } from './support/supervisorProcess';
-
-const SHOTS = join(process.env.CLOISON_SHOTS ?? '/tmp', 'cloison-language');
 
 /** Words only the other language uses: one of them in the page is text left untranslated. */
 const FOREIGN = {
@@ -35,7 +32,6 @@ for (const c of CASES) {
     let shell: ShellBrowser;
 
     test.beforeAll(async () => {
-      mkdirSync(SHOTS, { recursive: true });
       sup = await startSupervisor(twoLevelPolicy({ low: xtermCage(c.uids.low), high: xtermCage(c.uids.high) }), { env: { LANG: c.lang, LC_ALL: '', LC_MESSAGES: '' } });
       display = await startHostDisplay({ layout: c.layout, width: 1400, height: 900 });
       shell = await launchShellBrowser(display, { url: await sup.launchUrl(), lang: c.lang, width: 1280, height: 800 });
@@ -66,8 +62,9 @@ for (const c of CASES) {
       const origin = await shell.screenPoint(0, 0);
       const xwd = execFileSync('xwd', ['-root', '-silent', '-display', display.display], { maxBuffer: 64 * 2 ** 20 });
       const screen = parseXwd(xwd);
-      writePng(join(SHOTS, `${c.locale}-${name}-display.png`), screen);
-      writeFileSync(join(SHOTS, `${c.locale}-${name}-page.png`), PNG.sync.write(pageShot));
+      // Both kept with the test's results: what the display showed, and what the page drew.
+      writePng(test.info().outputPath(`${c.locale}-${name}-display.png`), screen);
+      writeFileSync(test.info().outputPath(`${c.locale}-${name}-page.png`), PNG.sync.write(pageShot));
       let differing = 0;
       for (let y = 0; y < pageShot.height; y++) {
         for (let x = 0; x < pageShot.width; x++) {
@@ -78,7 +75,7 @@ for (const c of CASES) {
         }
       }
       // A translate bubble or a prompt covers several per cent of the window; a caret's blink, none.
-      expect(differing / (pageShot.width * pageShot.height), `${name}: the display shows something over the page (${SHOTS})`).toBeLessThan(0.005);
+      expect(differing / (pageShot.width * pageShot.height), `${name}: the display shows something over the page (see ${c.locale}-${name}-display.png)`).toBeLessThan(0.005);
     }
 
     test('band, refusal, overview, dialog and lock screen in that language, with no browser UI', async () => {

@@ -3,6 +3,8 @@
  * the accents with ink (with Xvnc's built-in ISO 8859-1 "fixed" alone, € and œ were blank cells),
  * and the cage's apps read the supervisor's X resources.
  */
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startRealCage, type RealCage } from '../testing/realCage';
 import { crop, inkPixels, parseXwd, writePng } from '../testing/xwdImage';
@@ -39,14 +41,15 @@ describe('cage fonts', () => {
         if (inkPixels(last) > 0) break;
       }
       if (Date.now() > deadline) {
-        if (image) writePng('/tmp/cloison-cage-fonts-fail.png', image);
         throw new Error(`xterm did not show its text (window at ${origin.x},${origin.y})`);
       }
       await new Promise((r) => setTimeout(r, 200));
     }
-    writePng(`${process.env.CLOISON_SHOTS ?? '/tmp'}/cloison-cage-fonts.png`, image);
     const blank = CHARS.filter((_, i) => inkPixels(crop(image!, origin.x + CELL.border, origin.y + CELL.border + CELL.height * (i + 1), CELL.width, CELL.height)) === 0);
-    expect(blank).toEqual([]);
+    // On failure, the cage's screen as its X server holds it, for a person to look at.
+    const shot = join(tmpdir(), `cloison-cage-fonts-${process.pid}.png`);
+    if (blank.length) writePng(shot, image);
+    expect(blank, `blank cells (screen: ${shot})`).toEqual([]);
   });
 
   it('gives the apps the X resources for pasting (XENVIRONMENT)', async () => {
