@@ -40,9 +40,14 @@ export class XCageClipboards implements CageClipboards {
   async write(level: string, text: string): Promise<void> {
     const dir = this.x11DirOf(level);
     this.stopServing(level);
-    const serving = new Map<XSelectionName, SelectionServer>();
-    this.servers.set(level, serving);
-    for (const selection of SELECTIONS) serving.set(selection, await writeSelection(dir, text, selection));
+    // Both at once (each helper proves itself for 300 ms); one that fails takes the other down.
+    const started = await Promise.allSettled(SELECTIONS.map((selection) => writeSelection(dir, text, selection)));
+    const failed = started.find((r) => r.status === 'rejected');
+    if (failed) {
+      for (const r of started) if (r.status === 'fulfilled') r.value.stop();
+      throw failed.reason;
+    }
+    this.servers.set(level, new Map(SELECTIONS.map((selection, i) => [selection, (started[i] as PromiseFulfilledResult<SelectionServer>).value])));
   }
 
   dispose(): void {
