@@ -87,7 +87,7 @@ test('refuses a paste down without asking, and nothing reaches low', async ({ pa
   await page.keyboard.press('Control+Alt+PageDown');
   await expect(page.getByTestId('level-band')).toHaveAttribute('data-input-level', 'low');
   await page.keyboard.press('Control+Alt+V');
-  await expect(page.getByTestId('band-notice')).toContainText('forbids down');
+  await expect(page.getByTestId('band-notice')).toContainText('la politique interdit les transferts vers le bas du presse-papiers de Haut à Bas');
   await expect(page.getByTestId('confirm-dialog')).toHaveCount(0);
   expect(await cageClipboard('low')).toBe('low text');
 });

@@ -6,27 +6,29 @@
 import type { ShellStore } from './store/shellStore';
 import type { ShellApi } from './transport/shellApi';
 import { textFor } from './i18n';
+import { errorText, supervisorText } from './supervisorText';
 
 export function clipboardActions(api: ShellApi, store: ShellStore) {
   const t = () => textFor(store.getState().locale);
   const front = () => store.getState().front;
   const label = (id: string) => store.getState().levels.find((l) => l.id === id)?.label[store.getState().locale] ?? id;
+  const refused = (err: Error) => store.getState().setNotice(errorText(store.getState().locale, err), 'refused');
   return {
     copyOut() {
       const level = front();
       if (!level) return;
-      api.call('clipboard.copy', { level }).then(
-        (held) => store.getState().setNotice(`${t().copied} ${label(level)} (${held.bytes} ${t().bytes})`, 'ok'),
-        (err: Error) => store.getState().setNotice(err.message, 'refused'),
-      );
+      api.call('clipboard.copy', { level }).then((held) => {
+        const which = held.selection === 'primary' ? ` (${t().fromSelection})` : '';
+        store.getState().setNotice(`${t().copied} ${label(level)}${which}${t().colon}${held.bytes} ${t().bytes}`, 'ok');
+      }, refused);
     },
     pasteIn() {
       const level = front();
       if (!level) return;
-      api.call('clipboard.paste', { level }).then(
-        (r) => store.getState().setNotice(r.outcome === 'pasted' ? `${t().pasted} ${label(level)}` : `${t().notPasted}: ${r.reason ?? r.outcome}`, r.outcome === 'pasted' ? 'ok' : 'refused'),
-        (err: Error) => store.getState().setNotice(err.message, 'refused'),
-      );
+      api.call('clipboard.paste', { level }).then((r) => {
+        if (r.outcome === 'pasted') return store.getState().setNotice(`${t().pasted} ${label(level)}`, 'ok');
+        store.getState().setNotice(`${t().notPasted}${t().colon}${supervisorText(store.getState().locale, r.reasonText, r.reason ?? r.outcome)}`, 'refused');
+      }, refused);
     },
   };
 }

@@ -1,5 +1,6 @@
 /**
- * Shell text in French and English. French is the default; English when the system locale is English.
+ * Shell text in French and English. The supervisor says which (the policy's `locale`, else the host's
+ * locale); French until it has.
  */
 import type { Locale } from './store/shellStore';
 
@@ -42,6 +43,17 @@ const TEXT = {
     bytes: 'octets',
     pasted: 'Collé dans',
     notPasted: 'Non collé',
+    fromSelection: 'texte sélectionné',
+    selectionShort: 'sélection',
+    dismiss: 'Fermer',
+    colon: ' : ',
+    /** A supervisor refusal it gave in English only: what its code means (the English stays in the tooltip). */
+    errors: {
+      BAD_REQUEST: 'Demande refusée par le superviseur', UNKNOWN_METHOD: 'Demande inconnue du superviseur', UNKNOWN_LEVEL: 'Niveau inconnu de la politique',
+      NOT_AUTHORISED: 'Non autorisé', CAGE_UNAVAILABLE: 'La cage n’est pas disponible', TICKET_INVALID: 'Accès à l’affichage refusé', RFB_PROTOCOL: 'Échange refusé avec l’affichage',
+      LIMIT_EXCEEDED: 'Limite dépassée', POLICY_DENIED: 'Interdit par la politique', WRONG_STATE: 'Impossible dans l’état actuel', MISSING_PROGRAM: 'Un programme manque sur ce poste',
+      JOURNAL_UNAVAILABLE: 'Refusé : le journal d’audit ne peut pas être écrit', SESSION_LOCKED: 'Le poste est verrouillé', INTERNAL: 'Erreur interne du superviseur',
+    } as Record<string, string>,
     clipboard: 'Presse-papiers',
     copyFrom: 'Copier depuis',
     pasteInto: 'Coller dans',
@@ -221,6 +233,11 @@ const TEXT = {
     bytes: 'bytes',
     pasted: 'Pasted into',
     notPasted: 'Not pasted',
+    fromSelection: 'selected text',
+    selectionShort: 'selection',
+    dismiss: 'Close',
+    colon: ': ',
+    errors: {} as Record<string, string>,
     clipboard: 'Clipboard',
     copyFrom: 'Copy from',
     pasteInto: 'Paste into',
@@ -368,9 +385,4 @@ export type Text = (typeof TEXT)[Locale];
 
 export function textFor(locale: Locale): Text {
   return TEXT[locale];
-}
-
-export function localeFrom(languages: readonly string[]): Locale {
-  const first = (languages[0] ?? 'fr').toLowerCase();
-  return first.startsWith('en') ? 'en' : 'fr';
 }

@@ -7,7 +7,6 @@ import { createRoot } from 'react-dom/client';
 import { sakKey } from '../shared/keysyms';
 import type { PreloadApi } from '../shared/preloadApi';
 import { App } from './components/App';
-import { localeFrom } from './i18n';
 import { installShortcutCapture } from './keyboard/shortcutCapture';
 import { installKioskGuard, kioskRequested } from './keyboard/kioskGuard';
 import { ShellContext, type ShellContextValue } from './shellContext';
@@ -46,7 +45,15 @@ function installKioskIfAsked(): void {
 
 async function boot(): Promise<void> {
   installKioskIfAsked();
-  const store = createShellStore(localeFrom(navigator.languages));
+  // No browser menu over the trusted page, kiosk or not: it is Chromium's UI over the band
+  // (and it offers "Translate to…"). The shell has no menu of its own to replace it.
+  window.addEventListener('contextmenu', (e) => e.preventDefault(), { capture: true });
+  // French until the supervisor says otherwise (policy, else the host's locale): never the browser's.
+  const store = createShellStore('fr');
+  // The page declares the language it shows (a mismatch is what invites a browser to offer translation).
+  const declareLanguage = () => void (document.documentElement.lang = store.getState().locale);
+  declareLanguage();
+  store.subscribe(declareLanguage);
   const root = createRoot(document.getElementById('root')!);
   let context: ShellContextValue | null = null;
   const render = () =>
@@ -88,6 +95,7 @@ async function boot(): Promise<void> {
   context = { store, api, switchTo, clipboard: broker };
 
   const [view, trust, clipboard, devices] = await Promise.all([api.call('session.describe', {}), api.call('trust.get', {}), api.call('clipboard.state', {}), api.call('devices.list', {})]);
+  store.getState().setLocale(view.locale);
   store.getState().initialise({
     levels: view.levels,
     cages: view.cages,

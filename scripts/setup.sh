@@ -11,6 +11,8 @@ cd "$(dirname "$0")/.."
 PACKAGES=(
   tigervnc-standalone-server bubblewrap slirp4netns util-linux iproute2
   openbox xterm x11-apps x11-utils xclip xinput xdotool fonts-dejavu-core
+  # the cages' core X fonts: xterm's ISO 10646 "fixed" (Latin-1, Latin Extended-A, €)
+  xfonts-base
   chromium xvfb xauth cage
   # xrandr and xsetroot: a cage's screen follows its frame, its desktop its level's colour
   x11-xserver-utils

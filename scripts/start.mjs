@@ -17,6 +17,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { createLaunchPage } from './launchPage.mjs';
+import { hostShellLocale, shellChromiumArgs, writeShellChromiumProfile } from './shellChromium.mjs';
 
 const { values } = parseArgs({
   options: {
@@ -167,6 +168,10 @@ function openBrowserWindow() {
   // The profile, the launch file and the display's cookie belong to the user Chromium runs as.
   const profile = mkdtempSync(join(tmpdir(), 'cloison-shell-'));
   const launch = createLaunchPage(profile, process.getuid?.() === 0 ? user : null);
+  // Chromium's own language is the host's (it starts before the supervisor has read the policy);
+  // the page shows the policy's, and no Chromium UI ever shows over it.
+  const locale = hostShellLocale();
+  writeShellChromiumProfile(profile, { locale, owner: process.getuid?.() === 0 ? user : null });
   const env = { HOME: user.home, USER: user.name, LOGNAME: user.name, PATH: '/usr/bin:/bin', LANG: process.env.LANG ?? 'C.UTF-8' };
   for (const key of ['DISPLAY', 'WAYLAND_DISPLAY', 'XDG_RUNTIME_DIR']) if (process.env[key]) env[key] = process.env[key];
   if (process.env.XAUTHORITY && existsSync(process.env.XAUTHORITY)) {
@@ -187,6 +192,7 @@ function openBrowserWindow() {
     `--app=file://${launch.path}`,
     `--user-data-dir=${profile}`,
     '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync',
+    ...shellChromiumArgs({ locale }),
     ...(values.kiosk ? ['--kiosk'] : []),
   ];
   const argv = process.getuid?.() === 0

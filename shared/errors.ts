@@ -21,13 +21,19 @@ export const ERROR_CODES = [
 
 export type ErrorCode = (typeof ERROR_CODES)[number];
 
-/** An error that crosses a process boundary: code + human message, nothing else. */
+/**
+ * An error that crosses a process boundary: code + human message, nothing else. Given in both
+ * languages, the message is the English one and `text` goes to the shell, which shows its own.
+ */
 export class CloisonError extends Error {
+  readonly text?: { fr: string; en: string };
+
   constructor(
     readonly code: ErrorCode,
-    message: string,
+    message: string | { fr: string; en: string },
   ) {
-    super(message);
+    super(typeof message === 'string' ? message : message.en);
     this.name = 'CloisonError';
+    if (typeof message !== 'string') this.text = message;
   }
 }

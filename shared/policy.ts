@@ -460,6 +460,8 @@ export const policySchema = z
     /** Training sessions (drills against the cages) run only where the administrator allows them. */
     training: z.enum(['allowed', 'forbidden']).default('forbidden'),
     keyboard: keyboardPolicySchema.optional(),
+    /** The shell's language; absent: the host's locale as the supervisor reads it (never the browser's). */
+    locale: z.enum(['fr', 'en']).optional(),
   })
   .strict()
   .superRefine((policy, ctx) => {

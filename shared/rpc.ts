@@ -6,6 +6,7 @@
  * these schemas. Events are named onX.
  */
 import { z } from 'zod';
+import { bilingualSchema } from './bilingual';
 import { ERROR_CODES } from './errors';
 import { deviceModeSchema, levelIdSchema } from './policy';
 import { trustSettingSchema, trustSymbolSchema } from './trustPhrase';
@@ -46,6 +47,8 @@ export const heldClipboardSchema = z.object({
   heldAt: z.number(),
   expiresAt: z.number(),
   singleUse: z.boolean(),
+  /** Which of the cage's X selections it came from: CLIPBOARD (Copy), or PRIMARY (a plain selection). */
+  selection: z.enum(['clipboard', 'primary']).optional(),
 });
 export type HeldClipboard = z.infer<typeof heldClipboardSchema>;
 
@@ -121,6 +124,8 @@ export type TransferResult = z.infer<typeof transferResultSchema>;
 export const clipboardOutcomeSchema = z.object({
   outcome: z.enum(['pasted', 'denied', 'refused', 'timed-out']),
   reason: z.string().optional(),
+  /** The reason in both languages, for the shell to show in its own. */
+  reasonText: bilingualSchema.optional(),
 });
 
 /**
@@ -195,7 +200,7 @@ export type TunnelView = z.infer<typeof tunnelViewSchema>;
  */
 export const audioViewSchema = z.object({
   enabled: z.boolean(),
-  host: z.object({ state: z.enum(['connected', 'none', 'failed']), reason: z.string().nullable() }),
+  host: z.object({ state: z.enum(['connected', 'none', 'failed']), reason: z.string().nullable(), reasonText: bilingualSchema.optional() }),
   microphone: levelIdSchema.nullable(),
   levels: z.array(
     z.object({
@@ -276,6 +281,8 @@ export const rpcMethods = {
       viewerOrigins: z.record(z.string(), z.string()),
       /** The cages' keyboard layout (the policy's, else the host's): shown in the band and the lock screen. */
       keyboard: keyboardLayoutViewSchema,
+      /** The shell's language: the policy's, else the host's locale (never the browser's). */
+      locale: z.enum(['fr', 'en']),
     }),
   },
   /**
@@ -420,7 +427,7 @@ export const requestFrameSchema = z
   .strict();
 export type RequestFrame = z.infer<typeof requestFrameSchema>;
 
-export const rpcErrorSchema = z.object({ code: z.enum(ERROR_CODES), message: z.string() });
+export const rpcErrorSchema = z.object({ code: z.enum(ERROR_CODES), message: z.string(), text: bilingualSchema.optional() });
 
 export const responseFrameSchema = z.union([
   z.object({ type: z.literal('response'), id: z.number(), ok: z.literal(true), result: z.unknown() }),

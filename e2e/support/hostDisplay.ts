@@ -19,6 +19,7 @@ import { chownSync, existsSync, mkdtempSync, readFileSync, renameSync, rmSync, w
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from '@playwright/test';
+import { hostShellLocale, shellChromiumArgs, writeShellChromiumProfile } from '../../scripts/shellChromium.mjs';
 
 export interface HostDisplayOptions {
   /** XKB layout, as setxkbmap takes it: 'fr', 'us', 'gb'… Default 'us'. */
@@ -200,10 +201,13 @@ export async function launchShellBrowser(display: HostDisplay, options: ShellBro
   if (account) chownSync(profile, account.uid, account.gid);
   // As start.mjs: Chromium opens a waiting page (a file only its user reads), sent on to the address.
   const launch = createLaunchPage(profile, account, !options.url.startsWith('data:'));
+  const locale = hostShellLocale({ LANG: options.lang ?? 'fr_FR.UTF-8' });
+  writeShellChromiumProfile(profile, { locale, owner: account });
   const args = [
     `--app=file://${launch.path}`,
     `--user-data-dir=${profile}`,
     '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync',
+    ...shellChromiumArgs({ locale }),
     ...(options.kiosk ? ['--kiosk'] : []),
     // The test's own: a place and size, a scale, and the door Playwright comes in by.
     '--window-position=0,0', `--window-size=${width},${height}`, `--force-device-scale-factor=${scale}`,

@@ -34,6 +34,8 @@ export interface StartOptions {
   extraArgs?: string[];
   /** The trust phrase already chosen (as after a first start); null for a first start. */
   trustPhrase?: string | null;
+  /** Added to the supervisor's environment (LANG, to start it as on a French or English host). */
+  env?: NodeJS.ProcessEnv;
 }
 
 export async function startSupervisor(policyYaml: string, options: StartOptions = {}): Promise<SupervisorProcess> {
@@ -50,7 +52,7 @@ export async function startSupervisor(policyYaml: string, options: StartOptions 
   const child: ChildProcess = spawn(
     process.execPath,
     [join(REPO, 'out/supervisor/main.js'), '--policy', policyFile, '--state-dir', stateDir, '--run-dir', join(root, 'run'), '--browser-shell', '--print-launch-url', ...extraArgs],
-    { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, CLOISON_LOG_LEVEL: 'warn' } },
+    { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, CLOISON_LOG_LEVEL: 'warn', ...options.env } },
   );
   let stderr = '';
   child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));

@@ -58,7 +58,8 @@ function CageFrame({ level, front, visible, dimmed }: { level: LevelView; front:
         {bellAt ? <span key={bellAt} className="frame__bell">♪</span> : null}
         {/* A limit the cage reached while running (memory, tasks, home): the supervisor's words. */}
         {cage?.status === 'running' && cage.detail ? (
-          <span className="frame__notice" data-testid={`frame-notice-${level.id}`}>
+          // The supervisor's diagnostic, in English only: the page says so (lang) rather than pass it off as French.
+          <span className="frame__notice" data-testid={`frame-notice-${level.id}`} lang="en">
             ⚠ {cage.detail}
           </span>
         ) : null}
@@ -96,7 +97,7 @@ function StatusOverlay({ level, viewer }: { level: LevelView; viewer: ViewerStat
           {t.cage} {level.label[locale]}
         </div>
         <div className="overlay__title">{title}</div>
-        {cage?.detail && status !== 'running' ? <pre className="overlay__detail">{cage.detail}</pre> : null}
+        {cage?.detail && status !== 'running' ? <pre className="overlay__detail" lang="en">{cage.detail}</pre> : null}
         {canRetry ? (
           <button type="button" className="overlay__retry" data-testid={`retry-${level.id}`} onClick={() => void api.call('cage.restart', { level: level.id })}>
             {t.retry}

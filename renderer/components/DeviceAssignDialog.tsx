@@ -7,6 +7,7 @@
  */
 import type { DeviceTargetView, DeviceView } from '../../shared/rpc';
 import { textFor } from '../i18n';
+import { errorText } from '../supervisorText';
 import { useShell, useShellState } from '../shellContext';
 import { deviceToAssign, levelById } from '../store/shellStore';
 import { DeviceIdentity } from './deviceIdentity';
@@ -32,7 +33,7 @@ function AssignCard({ device }: { device: DeviceView }) {
     const level = levelById(levels, target.level);
     api.call('devices.attach', { id: device.id, ...target }).then(
       () => store.getState().setNotice(`${t.usb.attached} ${level?.label[locale] ?? target.level}`, 'ok'),
-      (err: Error) => store.getState().setNotice(`${t.usb.failed} : ${err.message}`, 'refused'),
+      (err: Error) => store.getState().setNotice(`${t.usb.failed}${t.colon}${errorText(locale, err)}`, 'refused'),
     );
   };
   const leave = () => {

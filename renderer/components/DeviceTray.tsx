@@ -6,6 +6,7 @@
  */
 import type { DeviceView } from '../../shared/rpc';
 import { textFor } from '../i18n';
+import { errorText } from '../supervisorText';
 import { useShell, useShellState } from '../shellContext';
 import { levelById } from '../store/shellStore';
 import { deviceTitle, formatSize } from './deviceIdentity';
@@ -41,21 +42,21 @@ function TrayRow({ device }: { device: DeviceView }) {
   const eject = () =>
     api.call('devices.eject', { id: device.id }).then(
       () => store.getState().setNotice(t.ejected, 'ok'),
-      (err: Error) => store.getState().setNotice(err.message, 'refused'),
+      (err: Error) => store.getState().setNotice(errorText(store.getState().locale, err), 'refused'),
     );
   // Both erase the key: the supervisor asks the user in its trusted dialog before doing anything.
   const mark = (levelId: string) => {
     store.getState().setTrayOpen(false);
     api.call('devices.mark', { id: device.id, level: levelId }).then(
       (view) => view.mark.status === 'valid' && store.getState().setNotice(`${t.marked} ${levelById(levels, levelId)?.label[locale] ?? levelId}`, 'ok'),
-      (err: Error) => store.getState().setNotice(err.message, 'refused'),
+      (err: Error) => store.getState().setNotice(errorText(store.getState().locale, err), 'refused'),
     );
   };
   const unmark = () => {
     store.getState().setTrayOpen(false);
     api.call('devices.unmark', { id: device.id }).then(
       (view) => view.mark.status === 'none' && store.getState().setNotice(t.unmarked, 'ok'),
-      (err: Error) => store.getState().setNotice(err.message, 'refused'),
+      (err: Error) => store.getState().setNotice(errorText(store.getState().locale, err), 'refused'),
     );
   };
   const preparable = ['waiting', 'detached', 'unusable', 'ignored'].includes(device.state);

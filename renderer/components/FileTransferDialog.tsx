@@ -8,6 +8,7 @@
 import { useEffect, useState } from 'react';
 import type { RpcResult, TransferResult } from '../../shared/rpc';
 import { textFor } from '../i18n';
+import { errorText } from '../supervisorText';
 import { useShell, useShellState } from '../shellContext';
 import { levelById } from '../store/shellStore';
 import { TrustMarkView } from './TrustMarkView';
@@ -58,7 +59,7 @@ function TransferCard({ from }: { from: string }) {
     let live = true;
     api.call('files.list', { level: from, path: dir }).then(
       (r) => live && setEntries(r.entries),
-      (e: Error) => live && setError(e.message),
+      (e: Error) => live && setError(errorText(locale, e)),
     );
     return () => {
       live = false;
@@ -81,7 +82,7 @@ function TransferCard({ from }: { from: string }) {
       const r = await api.call('files.transfer', { from, to, paths: [...chosen], ...(needsWhy ? { justification } : {}) });
       setResults(r.results);
     } catch (e) {
-      setError((e as Error).message);
+      setError(errorText(locale, e));
     }
     setPhase('done');
   };

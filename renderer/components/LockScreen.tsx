@@ -11,6 +11,7 @@
 import { useEffect, useRef, useState } from 'react';
 import { textFor } from '../i18n';
 import { KeyboardLayoutBadge } from './KeyboardLayoutBadge';
+import { errorText } from '../supervisorText';
 import { useShell, useShellState } from '../shellContext';
 import { TrustMarkView } from './TrustMarkView';
 
@@ -84,7 +85,7 @@ function UnlockPrompt() {
       store.getState().setLock(view);
       if (view.locked) setMessage(t.wrong);
     } catch (err) {
-      setMessage((err as Error).message);
+      setMessage(errorText(locale, err));
     } finally {
       setBusy(false);
       field.current?.focus();

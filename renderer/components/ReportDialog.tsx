@@ -5,6 +5,7 @@
  */
 import { useState } from 'react';
 import { textFor } from '../i18n';
+import { errorText } from '../supervisorText';
 import { useShell, useShellState } from '../shellContext';
 import { TrustMarkView } from './TrustMarkView';
 import { useArmedAfter } from './useArmedAfter';
@@ -26,7 +27,7 @@ function ReportCard() {
     store.getState().closeReport();
     api.call('report.anomaly', { text }).then(
       () => store.getState().setNotice(t.sent, 'ok'),
-      (err: Error) => store.getState().setNotice(err.message, 'refused'),
+      (err: Error) => store.getState().setNotice(errorText(store.getState().locale, err), 'refused'),
     );
   };
   return (

@@ -5,6 +5,7 @@
  */
 import type { AudioView } from '../../shared/rpc';
 import { textFor } from '../i18n';
+import { errorText } from '../supervisorText';
 import { useShell, useShellState } from '../shellContext';
 
 export function SoundControls({ audio }: { audio: AudioView }) {
@@ -12,12 +13,12 @@ export function SoundControls({ audio }: { audio: AudioView }) {
   const levels = useShellState((s) => s.levels);
   const locale = useShellState((s) => s.locale);
   const t = textFor(locale).sound;
-  const apply = (call: Promise<AudioView>) => call.then((v) => store.getState().setAudio(v), (err: Error) => store.getState().setNotice(err.message, 'refused'));
+  const apply = (call: Promise<AudioView>) => call.then((v) => store.getState().setAudio(v), (err: Error) => store.getState().setNotice(errorText(locale, err), 'refused'));
   if (!audio.enabled) return null;
   return (
     <div className="sound" data-testid="overview-sound">
       <div className="sound__title">{t.title}</div>
-      {audio.host.state !== 'connected' ? <div className="sound__note" data-testid="sound-host">{audio.host.reason}</div> : null}
+      {audio.host.state !== 'connected' ? <div className="sound__note" data-testid="sound-host">{audio.host.reasonText?.[locale] ?? audio.host.reason}</div> : null}
       {audio.levels
         .filter((l) => l.available)
         .map((l) => {

@@ -5,6 +5,7 @@
 import { useState } from 'react';
 import { TRUST_SYMBOLS, trustPhraseSchema } from '../../shared/trustPhrase';
 import { textFor } from '../i18n';
+import { errorText } from '../supervisorText';
 import { useShell, useShellState } from '../shellContext';
 import { useArmedAfter } from './useArmedAfter';
 
@@ -29,7 +30,7 @@ export function TrustPhraseDialog() {
       store.getState().setTrust({ phrase: parsed.data, symbol });
       store.getState().closeTrustDialog();
     } catch (err) {
-      setError((err as Error).message);
+      setError(errorText(locale, err));
     }
   };
 

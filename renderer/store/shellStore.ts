@@ -53,7 +53,7 @@ export interface ShellState {
   trayOpen: boolean;
   /** The trusted application launcher is open. */
   appsOpen: boolean;
-  /** The last broker outcome, shown briefly in the band. */
+  /** The last broker outcome: shown briefly in the band when it went through, until closed when refused. */
   notice: { text: string; tone: 'ok' | 'refused'; at: number } | null;
   /** This shell's session, and the levels with a viewer some other session opened. */
   session: string | null;
@@ -104,6 +104,10 @@ export interface ShellActions {
   askConfirmation(request: ConfirmRequest): void;
   settleConfirmation(id: string): void;
   setNotice(text: string, tone: 'ok' | 'refused'): void;
+  /** A refusal stays until the user closes it. */
+  dismissNotice(): void;
+  /** The language the supervisor says the shell speaks (policy, else the host's locale). */
+  setLocale(locale: Locale): void;
   openTransfer(from: string): void;
   closeTransfer(): void;
   setDevices(devices: DeviceView[]): void;
@@ -207,6 +211,8 @@ export function createShellStore(locale: Locale) {
     },
     settleConfirmation: (id) => set((s) => (s.confirmation?.id === id ? { confirmation: null } : {})),
     setNotice: (text, tone) => set({ notice: { text, tone, at: Date.now() } }),
+    dismissNotice: () => set({ notice: null }),
+    setLocale: (locale) => set({ locale }),
     openTransfer: (from) => set({ transferFrom: from, overviewOpen: false }),
     closeTransfer: () => set({ transferFrom: null }),
     setDevices: (devices) => set((s) => ({ devices, assigningDevice: devices.some((d) => d.id === s.assigningDevice) ? s.assigningDevice : null })),

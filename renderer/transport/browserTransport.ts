@@ -70,7 +70,7 @@ export async function connectBrowserTransport(origin: string, credential: ShellC
         p.resolve(result.data);
       }
       else p.reject(new RpcCallError('BAD_RESPONSE', `${p.method}: malformed response`));
-    } else p.reject(new RpcCallError(frame.error.code, frame.error.message));
+    } else p.reject(new RpcCallError(frame.error.code, frame.error.message, frame.error.text));
   };
 
   return {

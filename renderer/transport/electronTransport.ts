@@ -2,6 +2,7 @@
  * ShellApi for the Electron host: calls go through the preload's named functions to the main
  * process, which relays them to the supervisor's Unix socket. Results are validated here again.
  */
+import { bilingualSchema } from '../../shared/bilingual';
 import type { PreloadApi } from '../../shared/preloadApi';
 import { isRpcEvent, rpcEvents, rpcMethods, type RpcEvent, type RpcEventData, type RpcMethod, type RpcParams, type RpcResult } from '../../shared/rpc';
 import { electronViewerOrigin } from '../../shared/viewerProtocol';
@@ -22,8 +23,9 @@ export async function connectElectronTransport(api: PreloadApi): Promise<ShellAp
       try {
         return rpcMethods[method].result.parse(await api.call(method, params)) as RpcResult<M>;
       } catch (err) {
-        const e = err as { code?: string; message?: string };
-        throw new RpcCallError(e.code ?? 'INTERNAL', e.message ?? String(err));
+        const e = err as { code?: string; message?: string; text?: unknown };
+        const text = bilingualSchema.safeParse(e.text);
+        throw new RpcCallError(e.code ?? 'INTERNAL', e.message ?? String(err), text.success ? text.data : undefined);
       }
     },
     on<E extends RpcEvent>(event: E, listener: (data: RpcEventData<E>) => void) {

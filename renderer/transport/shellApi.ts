@@ -20,6 +20,8 @@ export class RpcCallError extends Error {
   constructor(
     readonly code: string,
     message: string,
+    /** The supervisor's message in both languages, when it gave both. */
+    readonly text?: { fr: string; en: string },
   ) {
     super(message);
   }

@@ -11,7 +11,8 @@ export const ZONES = {
   renderer: { folders: ['renderer', 'shared'], packages: ['react', 'react-dom', 'zustand', '@novnc/novnc', 'zod', 'vite', '@vitejs/plugin-react'], node: false },
   electron: { folders: ['electron', 'shared'], packages: ['electron', 'zod'], node: true },
   supervisor: { folders: ['supervisor', 'shared'], packages: ['ws', 'zod', 'yaml', 'pino', 'koffi'], node: true },
-  e2e: { folders: ['e2e', 'shared', 'supervisor'], packages: ['@playwright/test', 'pngjs', 'ws'], node: true },
+  // e2e/ runs the shell's Chromium as npm start does: scripts/ (its flags and profile) included.
+  e2e: { folders: ['e2e', 'shared', 'supervisor', 'scripts'], packages: ['@playwright/test', 'pngjs', 'ws'], node: true },
   // bench/ measures the product as npm start runs it: scripts/ (its waiting page) included.
   bench: { folders: ['bench', 'shared', 'supervisor', 'e2e', 'scripts'], packages: ['@playwright/test', 'ws', 'esbuild', '@novnc/novnc'], node: true },
   // deploy/ holds no code that ships, only its tests: they check the package against the supervisor.

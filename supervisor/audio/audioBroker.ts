@@ -23,7 +23,7 @@ export class AudioBroker extends EventEmitter<{ change: [AudioView] }> {
   private readonly relays = new Map<string, SoundRelay>();
   private readonly settings = new Map<string, { muted: boolean; volume: number }>();
   private microphone: string | null = null;
-  private hostState: HostSoundState = { state: 'none', reason: 'not checked yet' };
+  private hostState: HostSoundState = { state: 'none', reason: 'not checked yet', reasonText: { fr: 'pas encore vérifié', en: 'not checked yet' } };
 
   constructor(private readonly options: AudioBrokerOptions) {
     super();
@@ -88,7 +88,7 @@ export class AudioBroker extends EventEmitter<{ change: [AudioView] }> {
     const policy = this.options.policy();
     return {
       enabled: policy.enabled,
-      host: this.hostState.state === 'connected' ? { state: 'connected', reason: null } : { state: this.hostState.state, reason: this.hostState.reason },
+      host: this.hostState.state === 'connected' ? { state: 'connected', reason: null } : { state: this.hostState.state, reason: this.hostState.reason, reasonText: this.hostState.reasonText },
       microphone: this.microphone,
       levels: this.options.levels().map((level) => {
         const relay = this.relays.get(level);

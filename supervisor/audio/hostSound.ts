@@ -8,6 +8,7 @@ import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { promisify } from 'node:util';
 import { findBinary, requireBinary } from '../cages/binaries';
 import { SOUND_FORMAT } from './cageSound';
+import { bilingual, type Bilingual } from '../../shared/bilingual';
 
 const run = promisify(execFile);
 
@@ -20,21 +21,24 @@ export interface HostSoundTarget {
   home: string;
 }
 
-export type HostSoundState = { state: 'connected' } | { state: 'none' | 'failed'; reason: string };
+export type HostSoundState = { state: 'connected' } | { state: 'none' | 'failed'; reason: string; reasonText: Bilingual };
+
+const failed = (state: 'none' | 'failed', fr: string, en: string): HostSoundState => ({ state, reason: en, reasonText: bilingual(fr, en) });
 
 export class HostSound {
   constructor(readonly target: HostSoundTarget | null) {}
 
   /** Whether the relay can reach the host's server now. */
   async check(): Promise<HostSoundState> {
-    if (!this.target) return { state: 'none', reason: 'no sound server on this machine: the cages\' sound is discarded' };
-    if (!findBinary('pactl')) return { state: 'failed', reason: 'pactl not found: install pulseaudio-utils' };
+    if (!this.target) return failed('none', 'aucun serveur de son sur ce poste : le son des cages est perdu', 'no sound server on this machine: the cages\' sound is discarded');
+    if (!findBinary('pactl')) return failed('failed', 'pactl introuvable : installez pulseaudio-utils', 'pactl not found: install pulseaudio-utils');
     try {
       const argv = [...this.asUser(), requireBinary('pactl'), 'info'];
       await run(argv[0]!, argv.slice(1), { env: this.env(), timeout: 5000 });
       return { state: 'connected' };
     } catch (err) {
-      return { state: 'failed', reason: `the host's sound server does not answer (${this.target.server}): ${((err as { stderr?: string }).stderr ?? (err as Error).message).trim().split('\n')[0]}` };
+      const why = ((err as { stderr?: string }).stderr ?? (err as Error).message).trim().split('\n')[0];
+      return failed('failed', `le serveur de son du poste ne répond pas (${this.target.server}) : ${why}`, `the host's sound server does not answer (${this.target.server}): ${why}`);
     }
   }
 

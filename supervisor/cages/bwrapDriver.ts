@@ -38,6 +38,7 @@ import { natResolvers } from './natResolvers';
 import { probeRfb } from './rfbProbe';
 import { CAGE_PULSE_SOCKET, CAGE_SOUND_DIR, cageSoundSession, prepareCageSound } from '../audio/cageSound';
 import { cageAppSettingsArgs, writeCageAppSettings } from '../apps/cageAppSettings';
+import { CAGE_XRESOURCES, CAGE_XRESOURCES_PATH } from './cageXResources';
 
 export interface BwrapCagePaths {
   /** Persistent private home, bound at /home/cloison inside the cage: the mount of `homeImage`. */
@@ -272,6 +273,7 @@ export class BwrapDriver implements CageDriver {
     writeFileSync(join(paths.run, 'session.sh'), this.sessionScript());
     chmodSync(join(paths.run, 'session.sh'), 0o555); // read by the cage's user, written only here
     writeCageAppSettings(paths.run);
+    writeFileSync(join(paths.run, 'xresources'), CAGE_XRESOURCES, { mode: 0o444 });
     if (cage.network === 'nat') {
       const dns = natResolvers(cage.dns, this.options.hostResolvConf);
       if (dns.warning) this.options.log?.('nat cage without resolver', { level: this.options.level, reason: dns.warning });
@@ -373,12 +375,14 @@ exit 72
       '--ro-bind', launcherProgram(), CAGE_LAUNCHER,
       // Node outside /usr (a version manager's): its folder, read-only, where the launcher looks for it.
       ...(process.execPath.startsWith('/usr/') ? [] : ['--ro-bind', dirname(process.execPath), dirname(process.execPath)]),
+      '--ro-bind', join(paths.run, 'xresources'), CAGE_XRESOURCES_PATH,
       ...(withSound ? ['--ro-bind', paths.sound, CAGE_SOUND_DIR] : []),
       ...cageAppSettingsArgs(paths.run),
       '--clearenv',
       '--setenv', 'HOME', CAGE_HOME, '--setenv', 'USER', CAGE_USER, '--setenv', 'LOGNAME', CAGE_USER,
       '--setenv', 'PATH', '/usr/local/bin:/usr/bin:/bin', '--setenv', 'LANG', 'C.UTF-8', '--setenv', 'TERM', 'xterm', '--setenv', 'SHELL', '/bin/bash',
       '--setenv', 'CLOISON_LEVEL', level,
+      '--setenv', 'XENVIRONMENT', CAGE_XRESOURCES_PATH,
       '--chdir', CAGE_HOME,
       '--info-fd', '3',
       '/bin/sh', '/run/cloison-session.sh',

@@ -6,6 +6,7 @@
  * The VNC channel carries no clipboard at all (the gateway drops ClientCutText; Xvnc runs with its
  * clipboard off): this broker is the only way text crosses between cages.
  */
+import { bilingual, type Bilingual } from '../../shared/bilingual';
 import { decodeClipboardText, endsPreviewOf, lineCount } from '../../shared/clipboardText';
 import { createHash } from 'node:crypto';
 import { CloisonError } from '../../shared/errors';
@@ -37,7 +38,7 @@ interface Held extends HeldClipboard {
   stripped: number;
 }
 
-export type PasteOutcome = { outcome: 'pasted' | 'denied' | 'refused' | 'timed-out'; reason?: string };
+export type PasteOutcome = { outcome: 'pasted' | 'denied' | 'refused' | 'timed-out'; reason?: string; reasonText?: Bilingual };
 
 export class ClipboardBroker {
   private held: Held | null = null;
@@ -58,15 +59,22 @@ export class ClipboardBroker {
     const level = this.level(source);
     const maxBytes = Math.max(...this.options.policy.levels.map((to) => clipboardRuleFor(this.options.policy, level, to).maxBytes));
     const read = await this.options.clipboards.read(source, maxBytes);
-    const refuse = (reason: string): never => {
-      this.options.journal.append('clipboard.copy', 'user', { from: source, decision: 'refused', reason });
+    const refuse = (reason: Bilingual): never => {
+      this.options.journal.append('clipboard.copy', 'user', { from: source, decision: 'refused', reason: reason.en });
       throw new CloisonError('LIMIT_EXCEEDED', reason);
     };
-    if (read.kind === 'empty') refuse(`the ${source} clipboard holds no text`);
-    if (read.kind === 'too-large') refuse(`the ${source} clipboard holds more than ${maxBytes} bytes`);
+    const { fr, en } = level.label;
+    if (read.kind === 'empty') refuse(bilingual(`Rien à copier : aucun texte copié ni sélectionné dans ${fr}`, `Nothing to copy: no text copied or selected in ${en}`));
+    if (read.kind === 'too-large') refuse(bilingual(`Le texte de ${fr} dépasse ${maxBytes} octets : non copié`, `The text in ${en} is over ${maxBytes} bytes: not copied`));
     const bytes = (read as { bytes: Buffer }).bytes;
     const decoded = decodeClipboardText(bytes);
-    if (!decoded.ok) refuse(decoded.reason === 'not-utf8' ? 'the clipboard is not valid UTF-8 text' : 'the clipboard holds binary data, not text');
+    if (!decoded.ok) {
+      refuse(
+        decoded.reason === 'not-utf8'
+          ? bilingual(`Le presse-papiers de ${fr} n’est pas du texte UTF-8 valide`, `The ${en} clipboard is not valid UTF-8 text`)
+          : bilingual(`Le presse-papiers de ${fr} contient des données binaires, pas du texte`, `The ${en} clipboard holds binary data, not text`),
+      );
+    }
     const { text, stripped } = decoded as { text: string; stripped: number };
     const at = this.now();
     const expiry = Math.max(...this.options.policy.levels.map((to) => clipboardRuleFor(this.options.policy, level, to).expirySeconds));
@@ -79,6 +87,7 @@ export class ClipboardBroker {
       heldAt: at,
       expiresAt: at + expiry * 1000,
       singleUse: true,
+      ...(read.kind === 'text' && read.selection ? { selection: read.selection } : {}),
       // Keyed: the journal (and the SIEM it feeds) never holds a plain hash a dictionary could invert.
       fingerprint: this.options.journal.fingerprint(createHash('sha256').update(text).digest('hex')),
     };
@@ -93,11 +102,14 @@ export class ClipboardBroker {
   async paste(target: string): Promise<PasteOutcome> {
     const to = this.level(target);
     const held = this.state ? this.held! : null;
-    if (!held) throw new CloisonError('BAD_REQUEST', 'the brokered clipboard is empty (nothing copied, already pasted, or expired)');
+    if (!held) {
+      throw new CloisonError('BAD_REQUEST', bilingual('Rien à coller : rien n’a été copié, ou c’est déjà collé, ou trop ancien', 'Nothing to paste: the brokered clipboard is empty (nothing copied, already pasted, or expired)'));
+    }
     const from = this.level(held.source);
+    const [f, t] = [from.label, to.label];
     const rule = clipboardRuleFor(this.options.policy, from, to);
     const direction = directionBetween(from, to);
-    const record = (decision: string, decidedBy: string, reason?: string) =>
+    const record = (decision: string, decidedBy: string, reason?: Bilingual) =>
       this.options.journal.append('clipboard.paste', decidedBy, {
         from: held.source,
         to: target,
@@ -106,14 +118,21 @@ export class ClipboardBroker {
         size: held.bytes,
         fingerprint: held.fingerprint,
         decision,
-        ...(reason ? { reason } : {}),
+        ...(reason ? { reason: reason.en } : {}),
       });
 
-    if (target === held.source) return this.deny(record, 'policy', 'the text is already in that cage');
-    if (this.now() > held.heldAt + rule.expirySeconds * 1000) return this.deny(record, 'policy', `held longer than the ${rule.expirySeconds} s allowed from ${held.source} to ${target}`);
-    if (rule.decision === 'deny') return this.deny(record, 'policy', `the policy forbids ${direction} clipboard transfers from ${held.source} to ${target}`);
-    if (!rule.kinds.includes('text')) return this.deny(record, 'policy', `the policy allows no text from ${held.source} to ${target}`);
-    if (held.bytes > rule.maxBytes) return this.deny(record, 'policy', `${held.bytes} bytes is over the ${rule.maxBytes}-byte limit from ${held.source} to ${target}`);
+    const DIRECTION_FR = { up: 'vers le haut', down: 'vers le bas', lateral: 'latéraux' } as const;
+    if (target === held.source) return this.deny(record, 'policy', bilingual('le texte est déjà dans cette cage', 'the text is already in that cage'));
+    if (this.now() > held.heldAt + rule.expirySeconds * 1000) {
+      return this.deny(record, 'policy', bilingual(`gardé plus que les ${rule.expirySeconds} s permises de ${f.fr} à ${t.fr}`, `held longer than the ${rule.expirySeconds} s allowed from ${f.en} to ${t.en}`));
+    }
+    if (rule.decision === 'deny') {
+      return this.deny(record, 'policy', bilingual(`la politique interdit les transferts ${DIRECTION_FR[direction]} du presse-papiers de ${f.fr} à ${t.fr}`, `the policy forbids ${direction} clipboard transfers from ${f.en} to ${t.en}`));
+    }
+    if (!rule.kinds.includes('text')) return this.deny(record, 'policy', bilingual(`la politique ne permet aucun texte de ${f.fr} à ${t.fr}`, `the policy allows no text from ${f.en} to ${t.en}`));
+    if (held.bytes > rule.maxBytes) {
+      return this.deny(record, 'policy', bilingual(`${held.bytes} octets dépassent la limite de ${rule.maxBytes} octets de ${f.fr} à ${t.fr}`, `${held.bytes} bytes is over the ${rule.maxBytes}-byte limit from ${f.en} to ${t.en}`));
+    }
 
     if (rule.decision === 'ask') {
       const preview = endsPreviewOf(held.text);
@@ -136,9 +155,10 @@ export class ClipboardBroker {
       });
       if (answer !== 'accepted') {
         record(answer, 'user');
-        return { outcome: answer, reason: answer === 'timed-out' ? 'no answer in time' : 'refused by the user' };
+        const reason = answer === 'timed-out' ? bilingual('pas de réponse à temps', 'no answer in time') : bilingual('refusé par vous', 'refused by the user');
+        return { outcome: answer, reason: reason.en, reasonText: reason };
       }
-      if (this.held !== held) return this.deny(record, 'supervisor', 'the brokered clipboard changed while the dialog was open');
+      if (this.held !== held) return this.deny(record, 'supervisor', bilingual('le presse-papiers a changé pendant la question', 'the brokered clipboard changed while the dialog was open'));
     }
 
     // Intent before effect: no record, no paste; the outcome follows the write.
@@ -147,8 +167,9 @@ export class ClipboardBroker {
     try {
       await this.options.clipboards.write(target, held.text);
     } catch (err) {
-      this.recordOutcome(() => record('failed', 'supervisor', (err as Error).message));
-      throw new CloisonError('CAGE_UNAVAILABLE', (err as Error).message);
+      const why = (err as Error).message;
+      this.recordOutcome(() => record('failed', 'supervisor', bilingual(why, why)));
+      throw new CloisonError('CAGE_UNAVAILABLE', bilingual(`Collage impossible dans ${t.fr} : ${why}`, `Could not paste into ${t.en}: ${why}`));
     }
     this.recordOutcome(() => record('pasted', decidedBy));
     if (rule.singleUse) this.clear('used');
@@ -168,9 +189,9 @@ export class ClipboardBroker {
     }
   }
 
-  private deny(record: (decision: string, by: string, reason?: string) => void, by: string, reason: string): PasteOutcome {
+  private deny(record: (decision: string, by: string, reason?: Bilingual) => void, by: string, reason: Bilingual): PasteOutcome {
     record('denied', by, reason);
-    return { outcome: 'denied', reason };
+    return { outcome: 'denied', reason: reason.en, reasonText: reason };
   }
 
   private clear(why: 'used' | 'expired'): void {
@@ -197,5 +218,5 @@ export class ClipboardBroker {
 }
 
 function publicView(h: Held): HeldClipboard {
-  return { source: h.source, bytes: h.bytes, lines: h.lines, heldAt: h.heldAt, expiresAt: h.expiresAt, singleUse: h.singleUse };
+  return { source: h.source, bytes: h.bytes, lines: h.lines, heldAt: h.heldAt, expiresAt: h.expiresAt, singleUse: h.singleUse, ...(h.selection ? { selection: h.selection } : {}) };
 }

@@ -55,7 +55,11 @@ describe('clipboard policy', () => {
   it('enforces a per-direction size limit at paste time', async () => {
     const { broker, cageText } = brokerFor('clipboard:\n  up: { decision: allow, maxBytes: 4 }\n');
     await broker.copy('low'); // 8 bytes: within the largest limit from low, which bounds the read
-    expect(await broker.paste('high')).toEqual({ outcome: 'denied', reason: '8 bytes is over the 4-byte limit from low to high' });
+    expect(await broker.paste('high')).toEqual({
+      outcome: 'denied',
+      reason: '8 bytes is over the 4-byte limit from Low to High',
+      reasonText: { fr: '8 octets dépassent la limite de 4 octets de Bas à Haut', en: '8 bytes is over the 4-byte limit from Low to High' },
+    });
     expect(cageText.high).toBe('from high');
   });
 

@@ -1,5 +1,5 @@
 /**
- * Reads and writes a cage's CLIPBOARD selection through the cage's own X server, from a helper
+ * Reads and writes a cage's X selections (CLIPBOARD, PRIMARY) through the cage's own X server, from a helper
  * sandbox: xclip in bubblewrap with nothing but /usr and that cage's X socket directory, no
  * network, as nobody with no capability, under the cages' syscall filter. The supervisor itself
  * never speaks X to a cage.
@@ -27,15 +27,21 @@ export function clipboardHelperArgs(x11Dir: string, command: string[]): string[]
   ];
 }
 
-function xclip(x11Dir: string, xclipArgs: string[], stdio: Array<'pipe' | 'ignore'>): ChildProcess {
-  return spawnBwrap(clipboardHelperArgs(x11Dir, ['xclip', '-selection', 'clipboard', ...xclipArgs]), { stdio });
+/**
+ * The two selections X apps use: CLIPBOARD (an app's explicit Copy) and PRIMARY (whatever is
+ * selected: xterm and the Xaw apps copy only there, and paste it by middle click and Shift+Insert).
+ */
+export type XSelectionName = 'clipboard' | 'primary';
+
+function xclip(x11Dir: string, selection: XSelectionName, xclipArgs: string[], stdio: Array<'pipe' | 'ignore'>): ChildProcess {
+  return spawnBwrap(clipboardHelperArgs(x11Dir, ['xclip', '-selection', selection, ...xclipArgs]), { stdio });
 }
 
-export type ReadResult = { kind: 'text'; bytes: Buffer } | { kind: 'empty' } | { kind: 'too-large' };
+export type ReadResult = { kind: 'text'; bytes: Buffer; selection?: XSelectionName } | { kind: 'empty' } | { kind: 'too-large'; selection?: XSelectionName };
 
-export function readSelection(x11Dir: string, maxBytes: number, timeoutMs = 3000): Promise<ReadResult> {
+export function readSelection(x11Dir: string, maxBytes: number, timeoutMs = 3000, selection: XSelectionName = 'clipboard'): Promise<ReadResult> {
   requireBinary('xclip');
-  const child = xclip(x11Dir, ['-o', '-t', 'UTF8_STRING'], ['ignore', 'pipe', 'pipe']);
+  const child = xclip(x11Dir, selection, ['-o', '-t', 'UTF8_STRING'], ['ignore', 'pipe', 'pipe']);
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
@@ -51,27 +57,33 @@ export function readSelection(x11Dir: string, maxBytes: number, timeoutMs = 3000
     const timer = setTimeout(() => finish(new Error(`the cage did not hand over its clipboard within ${timeoutMs} ms`)), timeoutMs);
     child.stdout!.on('data', (d: Buffer) => {
       size += d.length;
-      if (size > maxBytes) return finish({ kind: 'too-large' });
+      if (size > maxBytes) return finish({ kind: 'too-large', selection });
       chunks.push(d);
     });
     let stderr = '';
     child.stderr!.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-500)));
     child.on('error', (e) => finish(e));
     child.on('close', (code) => {
-      if (code === 0) return finish(size === 0 ? { kind: 'empty' } : { kind: 'text', bytes: Buffer.concat(chunks) });
+      if (code === 0) return finish(size === 0 ? { kind: 'empty' } : { kind: 'text', bytes: Buffer.concat(chunks), selection });
       if (/open display/i.test(stderr)) return finish(new Error("the cage's display is not reachable"));
       finish({ kind: 'empty' }); // no owner, or nothing offered as UTF-8 text
     });
   });
 }
 
+/** A selection the helper serves: `owned` stays true until an app in the cage takes the selection. */
+export interface SelectionServer {
+  readonly owned: boolean;
+  stop(): void;
+}
+
 /**
- * Makes `text` the cage's CLIPBOARD: the helper keeps serving it until an app in the cage takes the
- * selection, or `stop()` is called. Resolves once xclip has taken ownership (or failed).
+ * Makes `text` the cage's CLIPBOARD (or PRIMARY): the helper keeps serving it until an app in the
+ * cage takes the selection, or `stop()` is called. Resolves once xclip has taken ownership (or failed).
  */
-export async function writeSelection(x11Dir: string, text: string): Promise<{ stop(): void }> {
+export async function writeSelection(x11Dir: string, text: string, selection: XSelectionName = 'clipboard'): Promise<SelectionServer> {
   requireBinary('xclip');
-  const child = xclip(x11Dir, ['-i', '-t', 'UTF8_STRING', '-quiet'], ['pipe', 'ignore', 'pipe']);
+  const child = xclip(x11Dir, selection, ['-i', '-t', 'UTF8_STRING', '-quiet'], ['pipe', 'ignore', 'pipe']);
   let stderr = '';
   child.stderr!.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-500)));
   child.stdin!.end(text);
@@ -83,6 +95,12 @@ export async function writeSelection(x11Dir: string, text: string): Promise<{ st
       resolve(code ?? -1);
     });
   });
-  if (early !== null) throw new Error(`could not set the cage's clipboard (xclip exited ${early}${stderr ? `: ${stderr.trim().split('\n')[0]}` : ''})`);
-  return { stop: () => child.exitCode === null && child.kill('SIGTERM') };
+  if (early !== null) throw new Error(`could not set the cage's ${selection} selection (xclip exited ${early}${stderr ? `: ${stderr.trim().split('\n')[0]}` : ''})`);
+  return {
+    // xclip -quiet exits as soon as another client owns the selection.
+    get owned() {
+      return child.exitCode === null && child.signalCode === null;
+    },
+    stop: () => void (child.exitCode === null && child.kill('SIGTERM')),
+  };
 }

@@ -12,7 +12,7 @@ export interface PolicyChanges {
   cages: string[];
   /** Levels whose name, rank or colours changed (shells pick them up when they reconnect). */
   views: string[];
-  /** Top-level sections that changed (flows, files, clipboard, usb, shortcuts, session, audio, training). */
+  /** Top-level sections that changed (flows, files, clipboard, usb, shortcuts, session, audio, training, locale: shells pick it up when they reconnect). */
   sections: string[];
 }
 
@@ -32,7 +32,7 @@ export function policyChanges(running: Policy, next: Policy): PolicyChanges {
       if (!same(view, otherView)) views.push(level.id);
     });
   }
-  const sections = (['flows', 'files', 'clipboard', 'usb', 'shortcuts', 'session', 'audio', 'training'] as const).filter((k) => !same(running[k], next[k]));
+  const sections = (['flows', 'files', 'clipboard', 'usb', 'shortcuts', 'session', 'audio', 'training', 'locale'] as const).filter((k) => !same(running[k], next[k]));
   return { levelSetChanged, cages, views, sections };
 }
 

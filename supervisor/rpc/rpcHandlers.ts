@@ -22,6 +22,7 @@ import type { AppLauncher } from '../apps/appLauncher';
 import type { CageScreens } from '../screen/cageScreens';
 import { VNC_PATH } from '../gateway/vncGateway';
 import type { RpcContext, RpcHandlers } from './rpcSession';
+import { shellLocale } from '../session/shellLocale';
 
 export interface HandlerDeps {
   policy: Policy;
@@ -101,6 +102,7 @@ function unlockedHandlers(deps: HandlerDeps): RpcHandlers {
       viewers: deps.viewers(),
       viewerOrigins: transport === 'websocket' ? deps.viewerOrigins() : {},
       keyboard: deps.keyboard(),
+      locale: shellLocale(deps.policy),
     }),
     'vnc.ticket': ({ level }, { session }) => {
       const cage = cageOf(level);

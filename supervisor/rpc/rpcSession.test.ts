@@ -11,7 +11,7 @@ const AUDIO = { enabled: true, host: { state: 'none' as const, reason: 'none her
 function session(overrides: Partial<RpcHandlers> = {}) {
   const sent: unknown[] = [];
   const handlers: RpcHandlers = {
-    'session.describe': () => ({ levels: levelViews(loadDefaultPolicy()), cages: [], focus: 'low', shortcuts: { switchLevel: 'Ctrl+Alt+PageDown', copyOut: 'Ctrl+Alt+C', pasteIn: 'Ctrl+Alt+V', lock: 'Super+L', secureAttention: 'Pause' }, lock: LOCK, tunnels: [], audio: AUDIO, training: null, session: 's', viewers: [], viewerOrigins: {}, keyboard: { layout: 'fr', variant: '', source: 'policy' as const } }),
+    'session.describe': () => ({ levels: levelViews(loadDefaultPolicy()), cages: [], focus: 'low', shortcuts: { switchLevel: 'Ctrl+Alt+PageDown', copyOut: 'Ctrl+Alt+C', pasteIn: 'Ctrl+Alt+V', lock: 'Super+L', secureAttention: 'Pause' }, lock: LOCK, tunnels: [], audio: AUDIO, training: null, session: 's', viewers: [], viewerOrigins: {}, keyboard: { layout: 'fr', variant: '', source: 'policy' as const }, locale: 'fr' }),
     'shell.launch': () => ({ url: 'http://127.0.0.1:1/#launch=x', expiresInMs: 1 }),
     'vnc.ticket': () => ({ ticket: 't', path: '/vnc', expiresInMs: 1 }),
     'focus.set': ({ level }) => ({ level }),

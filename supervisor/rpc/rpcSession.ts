@@ -68,7 +68,7 @@ export class RpcSession {
       const result = rpcMethods[method].result.parse(await handler(parsed.data, this.context));
       this.reply({ type: 'response', id, ok: true, result });
     } catch (err) {
-      if (err instanceof CloisonError) return this.reply({ type: 'response', id, ok: false, error: { code: err.code, message: err.message } });
+      if (err instanceof CloisonError) return this.reply({ type: 'response', id, ok: false, error: { code: err.code, message: err.message, ...(err.text ? { text: err.text } : {}) } });
       this.log?.('rpc handler failed', { method, error: (err as Error).message });
       this.reply({ type: 'response', id, ok: false, error: { code: 'INTERNAL', message: 'internal error' } });
     }

@@ -1,0 +1,67 @@
+// The browser host's Chromium: the flags and the profile preferences that keep every piece of
+// Chromium's own UI off the trusted page (translation, passwords, permissions, downloads, spelling,
+// crash restore), and its language. npm start (start.mjs) and the tests that run the shell as it
+// does (e2e/support/hostDisplay.ts) both take them from here.
+//
+// Translation matters most: its bubble opens over the band (browser chrome over the trusted area),
+// and accepting it would send the page's text, the trust phrase included, to a translation service.
+import { chownSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+/** The workstation's language as the supervisor reads it first (LC_ALL, LC_MESSAGES, LANG): fr or en; French otherwise. */
+export function hostShellLocale(env = process.env) {
+  const set = [env.LC_ALL, env.LC_MESSAGES, env.LANG].find((v) => v !== undefined && v !== '');
+  return /^en(?:[_.@-]|$)/i.test(set ?? '') ? 'en' : 'fr';
+}
+
+/** Features whose UI can open over the page. */
+const DISABLED_FEATURES = [
+  'Translate', 'TranslateUI', // the translate bubble and its omnibox icon
+  'DownloadBubble', 'DownloadBubbleV2', // the downloads bubble
+  'AutofillServerCommunication', 'PasswordManagerOnboarding', // save-password and autofill prompts
+  'MediaRouter', 'GlobalMediaControls', // cast and media controls
+  'PrivacySandboxSettings4', 'HttpsUpgrades', // first-run notices, interstitials for 127.0.0.1
+];
+
+/** Chromium's flags for the shell window, besides --app and --user-data-dir. */
+export function shellChromiumArgs({ locale }) {
+  return [
+    `--lang=${locale === 'en' ? 'en-GB' : 'fr'}`,
+    `--disable-features=${DISABLED_FEATURES.join(',')}`,
+    '--deny-permission-prompts', // any permission a page asks for is refused without a prompt
+    '--password-store=basic', // no keyring dialog at start
+    '--no-default-browser-check', '--disable-default-apps', '--hide-crash-restore-bubble',
+  ];
+}
+
+/** The profile's preferences, written before Chromium first reads them. */
+export function shellChromiumPreferences({ locale }) {
+  const languages = locale === 'en' ? 'en-GB,en' : 'fr-FR,fr';
+  const deny = 2;
+  return {
+    translate: { enabled: false },
+    translate_blocked_languages: ['fr', 'en'],
+    intl: { accept_languages: languages, selected_languages: languages },
+    browser: { enable_spellchecking: false, check_default_browser: false, has_seen_welcome_page: true },
+    spellcheck: { dictionaries: [], use_spelling_service: false },
+    credentials_enable_service: false,
+    credentials_enable_autosignin: false,
+    autofill: { enabled: false, profile_enabled: false, credit_card_enabled: false },
+    download: { prompt_for_download: false },
+    profile: {
+      password_manager_enabled: false,
+      exit_type: 'Normal',
+      exited_cleanly: true,
+      default_content_setting_values: { notifications: deny, geolocation: deny, media_stream_camera: deny, media_stream_mic: deny, midi_sysex: deny, automatic_downloads: deny, popups: deny, clipboard: deny },
+    },
+  };
+}
+
+/** Writes the preferences into a new profile (owned by `owner`, the user Chromium runs as, when given). */
+export function writeShellChromiumProfile(profile, { locale, owner = null }) {
+  const dir = join(profile, 'Default');
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const file = join(dir, 'Preferences');
+  writeFileSync(file, JSON.stringify(shellChromiumPreferences({ locale })), { mode: 0o600 });
+  if (owner) for (const path of [dir, file]) chownSync(path, owner.uid, owner.gid);
+}
