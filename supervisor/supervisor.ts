@@ -17,6 +17,7 @@ import { FileAuditJournal } from './audit/auditJournal';
 import type { CageDriver } from './cages/cageDriver';
 import { BwrapDriver, bwrapCagePaths, mediaRootOf } from './cages/bwrapDriver';
 import { CageLifecycle } from './cages/cageLifecycle';
+import { adoptOrStart } from './cages/cageAdoption';
 import { VncDriver } from './cages/vncDriver';
 import { FocusState } from './focusState';
 import { TicketRegistry } from './gateway/ticketRegistry';
@@ -569,7 +570,8 @@ export class Supervisor {
       (err: Error) => (this.options.log?.('USB devices unavailable: cannot prepare the media mounts', { error: err.message }), false),
     );
     // Cages start in parallel; each reports its own status.
-    await Promise.all([...this.cages.values()].map((c) => c.start()));
+    // A cage left running by the supervisor before this one (crash, restart, upgrade) is re-adopted if it checks out.
+    await Promise.all([...this.cages.values()].map((c) => adoptOrStart(c, this.drivers.get(c.level), (kind, fields) => this.journalFact(kind, fields), this.options.log)));
     // The file broker's staging area: as large as the largest transfer any rule allows.
     const files = policy.files;
     const largest = Math.max(files.up.maxTotalBytes, files.down.maxTotalBytes, files.lateral.maxTotalBytes, ...files.pairs.map((p) => p.maxTotalBytes ?? 0));
@@ -583,7 +585,8 @@ export class Supervisor {
     if (warmUp) this.gatewayWarmUp = scheduleGatewayWarmUp({ ...warmUp, gateway: this.gateway, parentDir: this.options.runDir, ...(this.options.log ? { log: this.options.log } : {}) });
   }
 
-  async stop(): Promise<void> {
+  /** `keepCages`: the cages stay running for the next supervisor to re-adopt (a restart, an upgrade). */
+  async stop(options: { keepCages?: boolean } = {}): Promise<void> {
     // First, while the cages run: a drill in course tidies up (its look-alike, its training key) and the report is written.
     await this.training.stop('supervisor', 'supervisor shutting down');
     this.audio.close();
@@ -596,7 +599,7 @@ export class Supervisor {
     this.cageClipboards.dispose();
     await this.gatewayWarmUp?.stop();
     this.gateway.close();
-    await Promise.all([...this.cages.values()].map((c) => c.stop('supervisor shutting down')));
+    if (!options.keepCages) await Promise.all([...this.cages.values()].map((c) => c.stop('supervisor shutting down')));
     await this.devices.close();
     await this.mediaMounts.unmountAllUnder();
     await unmountStagingArea(this.stagingDir).catch(() => undefined);

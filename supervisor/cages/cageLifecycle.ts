@@ -107,6 +107,17 @@ export class CageLifecycle extends EventEmitter<{ status: [CageState]; notice: [
     await this.start();
   }
 
+  /** A cage found running at start (cageAdoption.ts): running at once, watched like one started here. */
+  async adopt(cage: RunningCage): Promise<void> {
+    const driver = this.options.driver;
+    this.options.driver = { start: () => Promise.resolve(cage) };
+    try {
+      await this.start();
+    } finally {
+      this.options.driver = driver;
+    }
+  }
+
   /** A user's retry: resets the crash counter and starts now. */
   async retry(): Promise<void> {
     this.consecutiveCrashes = 0;
