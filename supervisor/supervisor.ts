@@ -7,11 +7,9 @@ import { createHash } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import type { Server } from 'node:net';
 import { join } from 'node:path';
-import { readFileSync } from 'node:fs';
 import { cageUid, type LevelPolicy, type Policy } from '../shared/policy';
 import type { TunnelView } from '../shared/rpc';
-import { DEFAULT_POLICY_NAME, DEFAULT_POLICY_YAML } from './policy/defaultPolicy';
-import { loadDefaultPolicy, parsePolicy } from './policy/policyLoader';
+import { cageSoundOf, loopBackingDirOf, RunningPolicy } from './policy/runningPolicy';
 import { describeChanges, hasChanges, policyChanges } from './policy/policyChanges';
 import { FileAuditJournal } from './audit/auditJournal';
 import type { CageDriver } from './cages/cageDriver';
@@ -124,8 +122,14 @@ export class Supervisor {
   private readonly startedAt = new Date().toISOString();
   private readonly forwarder: JournalForwarder;
   private readonly drivers = new Map<string, CageDriver>();
-  private policy: Policy;
-  private policyText: string;
+  /** The one running policy every broker reads (runningPolicy.ts). */
+  readonly policyStore: RunningPolicy;
+  private get policy(): Policy {
+    return this.policyStore.current();
+  }
+  private get policyText(): string {
+    return this.policyStore.text;
+  }
   /** The secure-attention key for the running policy, in every form the gateway may see it. */
   private sak: SakKey;
   private reloading: Promise<unknown> = Promise.resolve();
@@ -144,8 +148,7 @@ export class Supervisor {
     const lowest = [...policy.levels].sort((a, b) => a.rank - b.rank)[0];
     if (!lowest) throw new Error('policy has no level');
     this.focus = new FocusState(policy.levels.map((l) => l.id), lowest.id);
-    this.policy = policy;
-    this.policyText = options.policyText;
+    this.policyStore = new RunningPolicy(policy, options.policyText, options.policySource);
     this.sak = sakKey(policy.shortcuts.secureAttention);
     // Brokers read the policy through this getter, so a reloaded policy applies to them at once.
     const current = () => this.policy;
@@ -240,11 +243,15 @@ export class Supervisor {
     });
     this.training = this.createTrainingDesk();
     // Training keys are loop devices over images of the desk's own; a policy that allows training allows those.
-    const loopBackingDir = policy.usb.loopDevices?.backingDir ?? (policy.training === 'allowed' ? this.trainingKeysDir : undefined);
+    // Read at each scan from the running policy: a reload that changes it applies at the next scan (made at once).
+    const trainingKeysDir = this.trainingKeysDir;
     this.deviceWatcher = new DeviceWatcher({
-      ...(loopBackingDir ? { loopBackingDir } : {}),
+      get loopBackingDir() {
+        return loopBackingDirOf(current(), trainingKeysDir);
+      },
       ...(options.deviceScanMs ? { intervalMs: options.deviceScanMs } : {}),
     });
+    this.policyStore.onChange(() => this.deviceWatcher.rescan());
     this.deviceWatcher.on('arrived', (device) => void this.devices.arrived(device).catch((err: Error) => options.log?.('device arrival failed', { error: err.message })));
     this.deviceWatcher.on('removed', (device) => void this.devices.removed(device).catch((err: Error) => options.log?.('device removal failed', { error: err.message })));
     this.sleepGuard = new SleepGuard({
@@ -467,17 +474,10 @@ export class Supervisor {
   }
 
   private async reloadNow(): Promise<ReloadOutcome> {
-    const source = this.options.policySource;
     let text: string;
     let next: Policy;
     try {
-      if (source === DEFAULT_POLICY_NAME) {
-        text = DEFAULT_POLICY_YAML;
-        next = loadDefaultPolicy();
-      } else {
-        text = readFileSync(source, 'utf8');
-        next = parsePolicy(text, source);
-      }
+      ({ policy: next, text } = this.policyStore.readSource());
     } catch (err) {
       const reason = (err as Error).message.slice(0, 2000);
       this.journal.append('policy.reload', 'admin', { decision: 'refused', reason: reason.slice(0, 500) });
@@ -494,8 +494,7 @@ export class Supervisor {
       this.journal.append('policy.reload', 'admin', { decision: 'pending-restart', sha256, changes: described.join('; ') });
       return { decision: 'pending-restart', changes: described, restarted: [] };
     }
-    this.policy = next;
-    this.policyText = text;
+    this.policyStore.replace(next, text);
     this.sak = sakKey(next.shortcuts.secureAttention);
     this.lock.policyChanged();
     this.training.policyChanged();
@@ -519,7 +518,7 @@ export class Supervisor {
           cage: level.cage,
           uid: cageUid(level.cage, index),
           paths: bwrapCagePaths(options.stateDir, options.runDir, level.id),
-          sound: this.policy.audio.enabled ? { micAllowed: this.policy.audio.microphone.includes(level.id) } : null,
+          sound: cageSoundOf(this.policy, level.id),
           ...(options.log ? { log: options.log } : {}),
         })
       : new VncDriver({ cage: level.cage });
