@@ -13,6 +13,7 @@ import { runStartupBench } from './startup.bench';
 import { runKeyToGlyphBench } from './keyToGlyph.bench';
 import { runMotionBench } from './motion.bench';
 import { runAudioBench } from './audio.bench';
+import { runSupervisorRestartBench } from './supervisorRestart.bench';
 
 /** Per run: the cage's Xvnc and the viewer side together, CPU ms per frame. */
 const wholePath = (f: { cpuMsPerFrame: number[]; serverCpuMsPerFrame: number[] }) => f.cpuMsPerFrame.map((v, i) => v + f.serverCpuMsPerFrame[i]!);
@@ -89,6 +90,10 @@ const BENCHES: Record<string, () => Promise<{ result: unknown; ratios: Record<st
         'sound CPU per stream relay / pacat': r.cpuMsPerSecond.cloison / r.cpuMsPerSecond.pacat,
       },
     };
+  },
+  'supervisor-restart': async () => {
+    const r = await runSupervisorRestartBench((s) => console.log(s));
+    return { result: r, ratios: { 'supervisor restart with re-adoption / cold start, to both viewers (≤ 0.5)': median(r.restartMs) / median(r.coldMs) } };
   },
   startup: async () => {
     const r = await runStartupBench((s) => console.log(s));

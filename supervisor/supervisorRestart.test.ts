@@ -5,16 +5,14 @@
  * the unsaved text is still in the editor (saved after the restart, it is all there), viewers
  * connect to both cages again, and the journal's chain runs on unbroken across the crash.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { afterAll, describe, expect, it } from 'vitest';
 import { readHead, verifyJournal } from './audit/auditJournal';
 import { isSameProcess, type CageRecord } from './cages/cageRecord';
 import { cageShell, testRoot } from './testing/realCage';
-import { rpcClient } from './testing/rpcClient';
-import { handshake, wsLink } from './testing/rfbViewer';
+import { runSupervisor, viewerConnects as viewerConnectsAt } from './testing/supervisorRun';
 import { twoLevelPolicy } from './testing/testPolicy';
 import { waitFor } from './testing/waitFor';
 
@@ -27,11 +25,6 @@ const POLICY = twoLevelPolicy({
   high: cage(HIGH_UID, '[]'),
 });
 
-interface Started {
-  child: ChildProcess;
-  origin: string;
-}
-
 describe('a supervisor killed with SIGKILL and started again', () => {
   const root = testRoot();
   const runDir = join(root, 'run');
@@ -39,52 +32,12 @@ describe('a supervisor killed with SIGKILL and started again', () => {
   writeFileSync(join(root, 'p.yaml'), POLICY);
   let current: ChildProcess | null = null;
 
-  async function startSupervisor(): Promise<Started> {
-    const child = spawn(process.execPath, ['out/supervisor/main.js', '--policy', join(root, 'p.yaml'), '--state-dir', stateDir, '--run-dir', runDir, '--browser-shell', '--port', '0'], {
-      stdio: ['ignore', 'pipe', 'ignore'],
-      env: { ...process.env, CLOISON_LOG_LEVEL: 'warn' },
-    });
-    current = child;
-    const origin = await new Promise<string>((resolve, reject) => {
-      let origin = '';
-      createInterface({ input: child.stdout! }).on('line', (line) => {
-        const said = JSON.parse(line) as { listening?: boolean; ready?: boolean; origin: string };
-        if (said.listening) origin = said.origin;
-        if (said.ready) resolve(origin);
-      });
-      child.once('exit', (code) => reject(new Error(`supervisor exited ${code}`)));
-    });
-    return { child, origin };
-  }
-
-  /**
-   * A viewer through the gateway as a shell opens one: ticket from the shell socket, past ServerInit.
-   * Tried again while the gateway is busy warming up (a ticket lives 10 s; the warm-up may take more).
-   */
-  async function viewerConnects(origin: string, level: string): Promise<void> {
-    const deadline = Date.now() + 60_000;
-    for (;;) {
-      const rpc = await rpcClient(join(runDir, 'supervisor.sock'));
-      const ticket = await rpc.call('vnc.ticket', { level });
-      rpc.close();
-      if (!ticket.ok) throw new Error(`no ticket for ${level}: ${ticket.error?.message}`);
-      try {
-        const link = await wsLink(`${origin.replace('http', 'ws')}/vnc?level=${level}&ticket=${(ticket.result as { ticket: string }).ticket}`, false, origin);
-        try {
-          await Promise.race([
-            handshake(link, 24 + `cloison-${level}`.length),
-            link.closed.then((c) => Promise.reject(new Error(`viewer closed: ${c.code} ${c.reason}`))),
-            new Promise((_, reject) => setTimeout(() => reject(new Error('no ServerInit within 10 s')), 10_000)),
-          ]);
-          return;
-        } finally {
-          link.close();
-        }
-      } catch (err) {
-        if (Date.now() > deadline) throw err;
-      }
-    }
-  }
+  const startSupervisor = async () => {
+    const run = await runSupervisor(join(root, 'p.yaml'), stateDir, runDir);
+    current = run.child;
+    return run;
+  };
+  const viewerConnects = (origin: string, level: string) => viewerConnectsAt(runDir, origin, level);
 
   const recordOf = (level: string) => JSON.parse(readFileSync(join(runDir, 'cages', level, 'cage.json'), 'utf8')) as CageRecord;
   const journal = () => readFileSync(join(stateDir, 'audit.jsonl'), 'utf8');
