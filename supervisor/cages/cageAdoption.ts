@@ -155,6 +155,9 @@ export async function adoptOrStart(lifecycle: CageLifecycle, driver: CageDriver 
   if (adoption.kind === 'refused') {
     record('cage.adoption', { level: lifecycle.level, decision: 'refused', reason: adoption.reason.slice(0, 500) });
     log?.('cage not re-adopted', { level: lifecycle.level, reason: adoption.reason });
+    // The user sees it first: the cage's state says why it restarts while it does.
+    await lifecycle.start(`restarted: the cage left running could not be taken back (${adoption.reason})`);
+    return;
   }
   await lifecycle.start();
 }

@@ -53,11 +53,12 @@ export class CageLifecycle extends EventEmitter<{ status: [CageState]; notice: [
     return this.status === 'running' ? this.running : null;
   }
 
-  async start(): Promise<void> {
+  /** `detail`: why it starts (a cage not re-adopted says why), shown with its "starting" state. */
+  async start(detail?: string): Promise<void> {
     if (this.status === 'starting' || this.status === 'running') return;
     this.clearRestartTimer();
     const generation = ++this.generation;
-    this.transition('starting');
+    this.transition('starting', detail);
     let cage: RunningCage;
     try {
       cage = await this.options.driver.start();
