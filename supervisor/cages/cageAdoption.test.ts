@@ -82,11 +82,15 @@ describe('cage adoption after a supervisor killed with SIGKILL', () => {
     const journaled: Array<{ kind: string; fields: Record<string, string> }> = [];
     const lifecycle = new CageLifecycle({ level: 'takeover', driver });
     cleanups.push(() => lifecycle.stop());
+    const states: Array<{ status: string; detail?: string }> = [];
+    lifecycle.on('status', (state) => states.push(state));
     await adoptOrStart(lifecycle, driver, (kind, fields) => journaled.push({ kind, fields }));
     expect(journaled).toHaveLength(1);
     expect(journaled[0]).toMatchObject({ kind: 'cage.adoption', fields: { level: 'takeover', decision: 'refused' } });
     expect(journaled[0]!.fields.reason).toMatch(/not served by that cage's Xvnc/);
     expect(lifecycle.state.status).toBe('running');
+    // The user is told first: the restarting cage's state says why.
+    expect(states[0]).toMatchObject({ status: 'starting', detail: expect.stringMatching(/could not be taken back \(its VNC socket did not answer as its own Xvnc/) as unknown as string });
     const fresh = lifecycle.cage as RunningCage;
     expect(fresh.innerPid).not.toBe(record.inner.pid);
     expect(isSameProcess(record.inner)).toBe(false); // the old sandbox (the impostor with it) ended

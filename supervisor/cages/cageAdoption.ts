@@ -110,6 +110,7 @@ function adopted(driver: BwrapDriver, options: BwrapDriverOptions, record: CageR
       clearInterval(watch);
       resolve({ reason: stoppedFor ?? 'cage session ended' });
     }, WATCH_MS);
+    watch.unref();
   });
   const exited = ended.then(async (exit) => {
     if (limits) clearInterval(limits);
