@@ -36,6 +36,8 @@ export class CageLifecycle extends EventEmitter<{ status: [CageState]; notice: [
   private restartTimer: NodeJS.Timeout | null = null;
   private startedAt = 0;
   private generation = 0;
+  /** The last start() under way: a stop waits for it (its cage, once it has one, is stopped too). */
+  private lastStart: Promise<void> = Promise.resolve();
 
   constructor(private readonly options: CageLifecycleOptions) {
     super();
@@ -54,7 +56,14 @@ export class CageLifecycle extends EventEmitter<{ status: [CageState]; notice: [
   }
 
   /** `detail`: why it starts (a cage not re-adopted says why), shown with its "starting" state. */
-  async start(detail?: string): Promise<void> {
+  start(detail?: string): Promise<void> {
+    if (this.status === 'starting' || this.status === 'running') return Promise.resolve();
+    const run = this.startOnce(detail);
+    this.lastStart = run.catch(() => undefined);
+    return run;
+  }
+
+  private async startOnce(detail?: string): Promise<void> {
     if (this.status === 'starting' || this.status === 'running') return;
     this.clearRestartTimer();
     const generation = ++this.generation;
@@ -95,9 +104,12 @@ export class CageLifecycle extends EventEmitter<{ status: [CageState]; notice: [
     this.clearRestartTimer();
     this.generation++;
     const cage = this.running;
+    const starting = this.status === 'starting' ? this.lastStart : null;
     this.running = null;
     if (this.status !== 'stopped') this.transition('stopped', reason);
     await cage?.stop();
+    // A cage stopped while it started is stopped once started: nothing outlives a stop.
+    await starting;
   }
 
   /** A new cage definition (policy reload): stops the cage, then starts it with the new driver. */
