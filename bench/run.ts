@@ -14,6 +14,7 @@ import { runKeyToGlyphBench } from './keyToGlyph.bench';
 import { runMotionBench } from './motion.bench';
 import { runAudioBench } from './audio.bench';
 import { runSoundFloodBench } from './soundFlood.bench';
+import { runSupervisorRestartBench } from './supervisorRestart.bench';
 
 /** Per run: the cage's Xvnc and the viewer side together, CPU ms per frame. */
 const wholePath = (f: { cpuMsPerFrame: number[]; serverCpuMsPerFrame: number[] }) => f.cpuMsPerFrame.map((v, i) => v + f.serverCpuMsPerFrame[i]!);
@@ -94,6 +95,10 @@ const BENCHES: Record<string, () => Promise<{ result: unknown; ratios: Record<st
   'sound-flood': async () => {
     const r = await runSoundFloodBench((s) => console.log(s));
     return { result: r, ratios: { 'supervisor RPC p95, cage flooding its sound / idle (≤ 1.25)': r.floodedP95 / r.idleP95 } };
+  },
+  'supervisor-restart': async () => {
+    const r = await runSupervisorRestartBench((s) => console.log(s));
+    return { result: r, ratios: { 'supervisor restart with re-adoption / cold start, to both viewers (≤ 0.5)': median(r.restartMs) / median(r.coldMs) } };
   },
   startup: async () => {
     const r = await runStartupBench((s) => console.log(s));

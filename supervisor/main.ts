@@ -6,16 +6,16 @@
  *   cloison-supervisor [--policy FILE] [--state-dir DIR] [--run-dir DIR] [--port N] [--renderer DIR]
  *                      [--admin-group NAME] [--shell-group NAME] [--forward-journal auto|journald|syslog|syslog:PATH|none]
  *                      [--browser-shell [--print-launch-url]] [--shell-user NAME] [--audio-server ADDRESS]
- *                      [--training SCENARIO.yaml [--trainee NAME] [--report-dir DIR]]
+ *                      [--training SCENARIO.yaml [--trainee NAME] [--report-dir DIR]] [--keep-cages-on-stop]
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
 import { DEFAULT_POLICY_NAME, DEFAULT_POLICY_YAML } from './policy/defaultPolicy';
-import { loadDefaultPolicy, loadPolicyFile, PolicyError } from './policy/policyLoader';
+import { loadDefaultPolicy, readPolicyFile, PolicyError } from './policy/policyLoader';
 import { Supervisor, TrainingRefused, type SupervisorOptions } from './supervisor';
 import { groupId } from './admin/adminServer';
 import { forwardTargetFrom } from './audit/journalForwarder';
@@ -63,6 +63,8 @@ async function main(): Promise<void> {
       training: { type: 'string' },
       trainee: { type: 'string' },
       'report-dir': { type: 'string' },
+      // SIGTERM leaves the cages running for the next supervisor to re-adopt (the unit's restarts, upgrades).
+      'keep-cages-on-stop': { type: 'boolean', default: false },
     },
     strict: true,
   });
@@ -74,8 +76,7 @@ async function main(): Promise<void> {
   try {
     if (values.policy) {
       policySource = resolve(values.policy);
-      policy = loadPolicyFile(policySource);
-      policyText = readFileSync(policySource, 'utf8');
+      ({ policy, text: policyText } = readPolicyFile(policySource));
     } else {
       policySource = DEFAULT_POLICY_NAME;
       policy = loadDefaultPolicy();
@@ -123,7 +124,7 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     log.info({ signal }, 'stopping');
-    await supervisor.stop();
+    await supervisor.stop({ keepCages: signal === 'SIGTERM' && values['keep-cages-on-stop'] });
     process.exit(0);
   };
   process.on('SIGINT', () => void shutdown('SIGINT'));

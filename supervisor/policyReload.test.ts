@@ -3,7 +3,8 @@
  * (policy file, state and run directories; paths overridden for the test): SIGHUP or `cloison
  * policy reload` applies a valid change at once, restarting only the cages whose definition
  * changed; a broken policy is refused and the running one stays. The admin socket answers
- * status and refuses anything that could carry content.
+ * status and refuses anything that could carry content. What a reload changes reaches every
+ * broker at once (loop devices, the microphone list), and the file goes through the loader's limits.
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -15,6 +16,8 @@ import { rpcClient } from './testing/rpcClient';
 import { testRoot } from './testing/realCage';
 import { bwrapCage, twoLevelPolicy } from './testing/testPolicy';
 import { supervisorReady } from './testing/waitFor';
+import { kernelHasFilesystem, LoopKeys } from './testing/loopKeys';
+import { skipWithReason } from './testing/skipWithReason';
 
 const run = promisify(execFile);
 const LOW_UID = 62851;
@@ -156,4 +159,58 @@ describe('policy reload and the admin socket (deployed layout)', () => {
     expect(statSync(join(runDir, 'supervisor.sock'))).toMatchObject({ gid: 50 });
     expect(statSync(join(runDir, 'supervisor.sock')).mode & 0o777).toBe(0o660);
   });
+
+  it('refuses an oversize policy on reload with the loader\'s message; the running one stays', async () => {
+    const before = reloads().length;
+    const current = readFileSync(policyFile, 'utf8');
+    writeFileSync(policyFile, `${current}# ${'x'.repeat(300 * 1024)}\n`);
+    sup.kill('SIGHUP');
+    const last = await until(() => (reloads().length > before ? reloads().at(-1) : null), 'the refusal');
+    expect(last).toMatchObject({ decision: 'refused', reason: expect.stringContaining(`${policyFile}:1:1: file is `) });
+    expect(last.reason).toContain('a policy may be at most 262144');
+    writeFileSync(policyFile, current);
+  });
+
+  it('a reload that gives a level the microphone takes effect at once: that cage restarts with a microphone', async () => {
+    // This supervisor's own cages, by their records (another run of this file may hold the same uids).
+    const xvncOf = (level: string) => (JSON.parse(readFileSync(join(runDir, 'cages', level, 'cage.json'), 'utf8')) as { xvnc: { pid: number } }).xvnc.pid;
+    const [low, high] = [xvncOf('low'), xvncOf('high')];
+    const micFifo = join(runDir, 'cages', 'low', 'sound', 'mic.fifo');
+    expect(statOrNull(micFifo)).toBeNull();
+    writeFileSync(policyFile, `${readFileSync(policyFile, 'utf8')}audio: { microphone: [low] }\n`);
+    sup.kill('SIGHUP');
+    await until(() => (String(reloads().at(-1)?.changes).includes('audio changed') ? true : null), 'the reload', 40_000);
+    expect(reloads().at(-1)).toMatchObject({ decision: 'applied', restarted: 'low' });
+    await until(() => (statOrNull(join(runDir, 'cages', 'low', 'cage.json')) && xvncOf('low') !== low ? true : null), 'the low cage to restart', 40_000);
+    expect(statOrNull(micFifo)?.isFIFO()).toBe(true);
+    expect(xvncOf('high')).toBe(high);
+  }, 90_000);
+
+  it('a reload that sets usb.loopDevices takes effect at once: a key over an image there is seen', async (ctx) => {
+    if (!kernelHasFilesystem('ext4')) skipWithReason(ctx, 'the kernel has no ext4 filesystem for the test key');
+    const keys = new LoopKeys(join(root, 'usb'));
+    try {
+      await keys.plug({ format: 'ext4', fileName: 'reload-key.img', label: 'RELOAD' });
+      const shell = await rpcClient(join(runDir, 'supervisor.sock'));
+      const listed = async () => ((await shell.call('devices.list', {})).result as { devices: Array<{ serial: string }> }).devices.some((d) => d.serial === 'reload-key.img');
+      await new Promise((r) => setTimeout(r, 1500)); // more than a scan
+      expect(await listed()).toBe(false);
+      writeFileSync(policyFile, `${readFileSync(policyFile, 'utf8')}usb: { loopDevices: { backingDir: ${keys.backingDir} } }\n`);
+      sup.kill('SIGHUP');
+      const deadline = Date.now() + 10_000;
+      while (!(await listed()) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+      expect(await listed()).toBe(true);
+      shell.close();
+    } finally {
+      await keys.cleanup();
+    }
+  });
 });
+
+function statOrNull(path: string) {
+  try {
+    return statSync(path);
+  } catch {
+    return null;
+  }
+}

@@ -7,17 +7,16 @@ import { createHash } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import type { Server } from 'node:net';
 import { join } from 'node:path';
-import { readFileSync } from 'node:fs';
 import { cageUid, type LevelPolicy, type Policy } from '../shared/policy';
 import type { TunnelView } from '../shared/rpc';
 import type { KeyboardLayoutView } from '../shared/keyboardLayout';
-import { DEFAULT_POLICY_NAME, DEFAULT_POLICY_YAML } from './policy/defaultPolicy';
-import { loadDefaultPolicy, parsePolicy } from './policy/policyLoader';
+import { cageSoundOf, loopBackingDirOf, RunningPolicy } from './policy/runningPolicy';
 import { describeChanges, hasChanges, policyChanges } from './policy/policyChanges';
 import { FileAuditJournal } from './audit/auditJournal';
 import type { CageDriver } from './cages/cageDriver';
 import { BwrapDriver, bwrapCagePaths, mediaRootOf } from './cages/bwrapDriver';
 import { CageLifecycle } from './cages/cageLifecycle';
+import { adoptOrStart } from './cages/cageAdoption';
 import { VncDriver } from './cages/vncDriver';
 import { FocusState } from './focusState';
 import { TicketRegistry } from './gateway/ticketRegistry';
@@ -130,8 +129,14 @@ export class Supervisor {
   private readonly startedAt = new Date().toISOString();
   private readonly forwarder: JournalForwarder;
   private readonly drivers = new Map<string, CageDriver>();
-  private policy: Policy;
-  private policyText: string;
+  /** The one running policy every broker reads (runningPolicy.ts). */
+  readonly policyStore: RunningPolicy;
+  private get policy(): Policy {
+    return this.policyStore.current();
+  }
+  private get policyText(): string {
+    return this.policyStore.text;
+  }
   /** The secure-attention key for the running policy, in every form the gateway may see it. */
   private sak: SakKey;
   private reloading: Promise<unknown> = Promise.resolve();
@@ -151,8 +156,7 @@ export class Supervisor {
     const lowest = [...policy.levels].sort((a, b) => a.rank - b.rank)[0];
     if (!lowest) throw new Error('policy has no level');
     this.focus = new FocusState(policy.levels.map((l) => l.id), lowest.id);
-    this.policy = policy;
-    this.policyText = options.policyText;
+    this.policyStore = new RunningPolicy(policy, options.policyText, options.policySource);
     this.sak = sakKey(policy.shortcuts.secureAttention);
     // Brokers read the policy through this getter, so a reloaded policy applies to them at once.
     const current = () => this.policy;
@@ -253,11 +257,15 @@ export class Supervisor {
     this.training = this.createTrainingDesk();
     this.apps = new AppLauncher({ policy: current, cages: this.cages, journal: this.journal });
     // Training keys are loop devices over images of the desk's own; a policy that allows training allows those.
-    const loopBackingDir = policy.usb.loopDevices?.backingDir ?? (policy.training === 'allowed' ? this.trainingKeysDir : undefined);
+    // Read at each scan from the running policy: a reload that changes it applies at the next scan (made at once).
+    const trainingKeysDir = this.trainingKeysDir;
     this.deviceWatcher = new DeviceWatcher({
-      ...(loopBackingDir ? { loopBackingDir } : {}),
+      get loopBackingDir() {
+        return loopBackingDirOf(current(), trainingKeysDir);
+      },
       ...(options.deviceScanMs ? { intervalMs: options.deviceScanMs } : {}),
     });
+    this.policyStore.onChange(() => this.deviceWatcher.rescan());
     this.deviceWatcher.on('arrived', (device) => void this.devices.arrived(device).catch((err: Error) => options.log?.('device arrival failed', { error: err.message })));
     this.deviceWatcher.on('removed', (device) => void this.devices.removed(device).catch((err: Error) => options.log?.('device removal failed', { error: err.message })));
     this.sleepGuard = new SleepGuard({
@@ -487,17 +495,10 @@ export class Supervisor {
   }
 
   private async reloadNow(): Promise<ReloadOutcome> {
-    const source = this.options.policySource;
     let text: string;
     let next: Policy;
     try {
-      if (source === DEFAULT_POLICY_NAME) {
-        text = DEFAULT_POLICY_YAML;
-        next = loadDefaultPolicy();
-      } else {
-        text = readFileSync(source, 'utf8');
-        next = parsePolicy(text, source);
-      }
+      ({ policy: next, text } = this.policyStore.readSource());
     } catch (err) {
       const reason = (err as Error).message.slice(0, 2000);
       this.journal.append('policy.reload', 'admin', { decision: 'refused', reason: reason.slice(0, 500) });
@@ -514,8 +515,7 @@ export class Supervisor {
       this.journal.append('policy.reload', 'admin', { decision: 'pending-restart', sha256, changes: described.join('; ') });
       return { decision: 'pending-restart', changes: described, restarted: [] };
     }
-    this.policy = next;
-    this.policyText = text;
+    this.policyStore.replace(next, text);
     this.sak = sakKey(next.shortcuts.secureAttention);
     this.lock.policyChanged();
     this.training.policyChanged();
@@ -539,7 +539,7 @@ export class Supervisor {
           cage: level.cage,
           uid: cageUid(level.cage, index),
           paths: bwrapCagePaths(options.stateDir, options.runDir, level.id),
-          sound: this.policy.audio.enabled ? { micAllowed: this.policy.audio.microphone.includes(level.id) } : null,
+          sound: cageSoundOf(this.policy, level.id),
           ...(options.log ? { log: options.log } : {}),
         })
       : new VncDriver({ cage: level.cage });
@@ -590,7 +590,8 @@ export class Supervisor {
       (err: Error) => (this.options.log?.('USB devices unavailable: cannot prepare the media mounts', { error: err.message }), false),
     );
     // Cages start in parallel; each reports its own status.
-    await Promise.all([...this.cages.values()].map((c) => c.start()));
+    // A cage left running by the supervisor before this one (crash, restart, upgrade) is re-adopted if it checks out.
+    await Promise.all([...this.cages.values()].map((c) => adoptOrStart(c, this.drivers.get(c.level), (kind, fields) => this.journalFact(kind, fields), this.options.log)));
     // The file broker's staging area: as large as the largest transfer any rule allows.
     const files = policy.files;
     const largest = Math.max(files.up.maxTotalBytes, files.down.maxTotalBytes, files.lateral.maxTotalBytes, ...files.pairs.map((p) => p.maxTotalBytes ?? 0));
@@ -604,7 +605,8 @@ export class Supervisor {
     if (warmUp) this.gatewayWarmUp = scheduleGatewayWarmUp({ ...warmUp, gateway: this.gateway, parentDir: this.options.runDir, ...(this.options.log ? { log: this.options.log } : {}) });
   }
 
-  async stop(): Promise<void> {
+  /** `keepCages`: the cages stay running for the next supervisor to re-adopt (a restart, an upgrade). */
+  async stop(options: { keepCages?: boolean } = {}): Promise<void> {
     // First, while the cages run: a drill in course tidies up (its look-alike, its training key) and the report is written.
     await this.training.stop('supervisor', 'supervisor shutting down');
     this.audio.close();
@@ -618,7 +620,7 @@ export class Supervisor {
     this.screens.dispose();
     await this.gatewayWarmUp?.stop();
     this.gateway.close();
-    await Promise.all([...this.cages.values()].map((c) => c.stop('supervisor shutting down')));
+    if (!options.keepCages) await Promise.all([...this.cages.values()].map((c) => c.stop('supervisor shutting down')));
     await this.devices.close();
     await this.mediaMounts.unmountAllUnder();
     await unmountStagingArea(this.stagingDir).catch(() => undefined);

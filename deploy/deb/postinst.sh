@@ -10,7 +10,8 @@ getent group cloison-shell >/dev/null || groupadd --system cloison-shell
 if [ -d /run/systemd/system ]; then
   systemctl daemon-reload
   systemctl enable cloison-supervisor.service >/dev/null
-  # An upgrade restarts the supervisor (and so the cages); a fresh install starts it.
+  # An upgrade restarts the supervisor, never the cages: the new one re-adopts them (a cage whose
+  # definition or record format changed restarts, journaled and shown); a fresh install starts it.
   systemctl restart cloison-supervisor.service || true
 fi
 exit 0

@@ -17,7 +17,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import { chmodSync, existsSync, lstatSync, mkdirSync, statfsSync, watch, writeFileSync, type FSWatcher } from 'node:fs';
+import { chmodSync, closeSync, existsSync, lstatSync, mkdirSync, openSync, readFileSync, statfsSync, watch, writeFileSync, type FSWatcher } from 'node:fs';
 import type { Socket } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -36,6 +36,8 @@ import { createCageCgroup, type CageCgroup } from './cageCgroup';
 import { lockSocketFolders, mountCageFilesystems, scratchDir, unmountCageFilesystems } from './cageMounts';
 import { natResolvers } from './natResolvers';
 import { probeRfb } from './rfbProbe';
+import { CAGE_RECORD_VERSION, cageFingerprint, isSameProcess, processIdentity, removeCageRecord, writeCageRecord, type CageRecord, type ProcessIdentity } from './cageRecord';
+import { adoptBwrapCage, type Adoption } from './cageAdoption';
 import { CAGE_PULSE_SOCKET, CAGE_SOUND_DIR, cageSoundSession, prepareCageSound } from '../audio/cageSound';
 import { cageAppSettingsArgs, writeCageAppSettings } from '../apps/cageAppSettings';
 import { CAGE_XRESOURCES, CAGE_XRESOURCES_PATH } from './cageXResources';
@@ -155,17 +157,16 @@ export class BwrapDriver implements CageDriver {
 
     // fd 3 carries bwrap's --info-fd JSON (the sandbox's child pid), needed to attach slirp4netns;
     // fd 4 is the cage launcher's channel (a socket pair): the session hands it to the launcher alone.
-    const child = spawnBwrap(this.bwrapArgs(sound !== null), { stdio: ['ignore', 'ignore', 'pipe', 'pipe', 'pipe'], ...(cgroup ? { prefix: cgroup.joinPrefix } : {}) });
+    // The session's stderr is the cage's own text, never kept; and no pipe to the supervisor, whose
+    // death would turn the cage's next message into a SIGPIPE (cages outlive the supervisor).
+    const child = spawnBwrap(this.bwrapArgs(sound !== null), { stdio: ['ignore', 'ignore', 'ignore', 'pipe', 'pipe'], ...(cgroup ? { prefix: cgroup.joinPrefix } : {}) });
     const launcher = connectCageLauncher(child.stdio[LAUNCHER_FD] as Socket, level);
-    // The session's stderr is the cage's own text: counted, never kept (see the exit handler).
-    let stderrBytes = 0;
-    child.stderr?.on('data', (d: Buffer) => (stderrBytes += d.length));
     let stoppedFor: string | null = null;
     const sessionEnded = new Promise<CageExit>((resolve) => {
       child.on('exit', (code, signal) => {
         // The reason is shown to the user: only supervisor-written words, never the cage's stderr,
         // which stays out of the supervisor's log too (a channel from the cage to administrators).
-        this.options.log?.('cage session ended', { level, code, signal, stderrBytes });
+        this.options.log?.('cage session ended', { level, code, signal });
         const oom = cgroup && cgroup.counters().oomKills > counters0.oomKills ? `; its memory limit (${Math.round(cage.limits.memoryBytes / MiB)} MiB) was reached` : '';
         const known = code !== null && SESSION_EXITS[code] ? `: ${SESSION_EXITS[code]}` : '';
         resolve({ reason: stoppedFor ?? `cage session ended (${signal ?? `exit ${code}`})${known}${oom}` });
@@ -181,6 +182,7 @@ export class BwrapDriver implements CageDriver {
     // Whatever ended the session, nothing of it stays: its network helper, its group, its mounts.
     const exited = sessionEnded.then(async (exit) => {
       if (watch) clearInterval(watch);
+      removeCageRecord(paths.run);
       slirpChild?.kill('SIGTERM');
       tunnelWatch?.stop();
       await tunnel?.close();
@@ -188,9 +190,12 @@ export class BwrapDriver implements CageDriver {
       await unmountCageFilesystems(paths).catch((err: Error) => this.options.log?.('cage filesystems not unmounted', { level, error: err.message }));
       return exit;
     });
+    let sandboxInit: ProcessIdentity | null = null;
     const stop = async (reason?: string) => {
       stoppedFor ??= reason ?? null;
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+      // Without --die-with-parent bwrap's end no longer ends the sandbox: its first process does.
+      if (sandboxInit) killSandbox(sandboxInit);
       const timer = setTimeout(() => child.kill('SIGKILL'), 3000);
       await exited;
       clearTimeout(timer);
@@ -198,9 +203,15 @@ export class BwrapDriver implements CageDriver {
 
     try {
       const innerPid = await readChildPid(child, sessionEnded);
+      sandboxInit = processIdentity(innerPid);
       const sandbox = pidNamespaceOf(innerPid);
       if (!sandbox) throw new Error('the cage sandbox ended during start-up');
-      const verifyPeer = (socket: Socket) => this.verifyPeer(socket, sandbox);
+      // Once Xvnc has answered, only that very process may serve the socket (its pid and start time).
+      let xvnc: ProcessIdentity | null = null;
+      const verifyPeer = (socket: Socket) => {
+        const pid = this.verifyPeer(socket, sandbox, xvnc);
+        xvnc ??= processIdentity(pid);
+      };
       if (slirp) slirpChild = this.attachNat(slirp, innerPid, cgroup);
       // The tunnel comes up beside the session; until it does (or if it never does) the cage has no route.
       if (tunnelWatch) void this.attachTunnel(innerPid, tunnelWatch).then((t) => (tunnel = t));
@@ -209,6 +220,7 @@ export class BwrapDriver implements CageDriver {
       lockSocketFolders(paths.scratch);
       this.checkSocketNode();
       watch = this.watchLimits(cgroup, counters0, notices, (reason) => void stop(reason));
+      this.record({ child, innerPid, sandbox, xvnc, cgroup, slirp: slirpChild, sound });
       this.options.log?.('cage running', { level, innerPid, network: cage.network, limits: cgroup ? `cgroup v${cgroup.version}` : 'none' });
       void startSessionApps(launcher, cage.apps.filter((app) => app.autostart).map((app) => app.exec), findBinary('openbox') !== null, (msg, fields) => this.options.log?.(msg, { level, ...fields }));
       return {
@@ -228,12 +240,54 @@ export class BwrapDriver implements CageDriver {
     }
   }
 
-  /** The peer must be this cage's uid, in this cage's pid namespace: its own Xvnc, nothing else. */
-  private verifyPeer(socket: Socket, sandbox: string): void {
+  /**
+   * The peer must be this cage's uid, in this cage's pid namespace: its own Xvnc, nothing else; and
+   * once that Xvnc is known, that very process (a second server of the cage's user, in or out of
+   * the cage, never passes for it). Returns the peer's pid.
+   */
+  verifyPeer(socket: Socket, sandbox: string, xvnc: ProcessIdentity | null): number {
     const peer = peerCredentials(socket);
-    if (peer.uid !== this.options.uid || pidNamespaceOf(peer.pid) !== sandbox) {
-      throw new CloisonError('CAGE_UNAVAILABLE', `the VNC socket of cage "${this.options.level}" is not served by that cage (peer uid ${peer.uid})`);
+    if (peer.uid !== this.options.uid || pidNamespaceOf(peer.pid) !== sandbox || (xvnc && (peer.pid !== xvnc.pid || !isSameProcess(xvnc)))) {
+      throw new CloisonError('CAGE_UNAVAILABLE', `the VNC socket of cage "${this.options.level}" is not served by that cage's Xvnc (peer uid ${peer.uid}, pid ${peer.pid})`);
     }
+    return peer.pid;
+  }
+
+  /** What the cage was started from: a cage found running with another fingerprint restarts. */
+  get fingerprint(): string {
+    const { cage, uid, sound, level } = this.options;
+    return cageFingerprint({ level, cage, uid, sound: sound ?? null });
+  }
+
+  /** A cage of this level found running at start (left by a supervisor that ended): adopted or refused. */
+  adopt(log?: (msg: string, fields?: Record<string, unknown>) => void): Promise<Adoption> {
+    return adoptBwrapCage(this, this.options, log);
+  }
+
+  /** Keeps what a later supervisor needs to find this cage again and check it (cageRecord.ts). */
+  private record(running: { child: ChildProcess; innerPid: number; sandbox: string; xvnc: ProcessIdentity | null; cgroup: CageCgroup | null; slirp: ChildProcess | null; sound: { out: string; mic: string | null } | null }): void {
+    const bwrap = running.child.pid ? processIdentity(running.child.pid) : null;
+    const inner = processIdentity(running.innerPid);
+    const slirp = running.slirp?.pid ? processIdentity(running.slirp.pid) : null;
+    if (!bwrap || !inner || !running.xvnc) {
+      this.options.log?.('cage not recorded: it will not outlive this supervisor', { level: this.options.level });
+      return;
+    }
+    const record: CageRecord = {
+      version: CAGE_RECORD_VERSION,
+      level: this.options.level,
+      uid: this.options.uid,
+      fingerprint: this.fingerprint,
+      bwrap,
+      inner,
+      xvnc: running.xvnc,
+      pidNamespace: running.sandbox,
+      cgroup: running.cgroup ? { version: running.cgroup.version, dirs: running.cgroup.dirs } : null,
+      slirp,
+      sound: running.sound ? { out: running.sound.out, mic: running.sound.mic } : null,
+      startedAt: new Date().toISOString(),
+    };
+    writeCageRecord(this.options.paths.run, record);
   }
 
   private checkSocketNode(): void {
@@ -242,7 +296,7 @@ export class BwrapDriver implements CageDriver {
   }
 
   /** Turns the cage's control group counters and its home's free space into notices. */
-  private watchLimits(cgroup: CageCgroup | null, start: { oomKills: number; taskLimitHits: number }, notices: EventEmitter<{ notice: [CageNotice] }>, stop: (reason: string) => void): NodeJS.Timeout {
+  watchLimits(cgroup: CageCgroup | null, start: { oomKills: number; taskLimitHits: number }, notices: EventEmitter<{ notice: [CageNotice] }>, stop: (reason: string) => void): NodeJS.Timeout {
     const { limits } = this.options.cage;
     let last = start;
     let atTaskLimit = 0;
@@ -350,7 +404,9 @@ exit 72
     return [
       '--unshare-pid', '--unshare-ipc', '--unshare-uts', '--unshare-cgroup-try',
       ...(cage.network === 'host' ? [] : ['--unshare-net']),
-      '--die-with-parent', '--new-session',
+      // No --die-with-parent: a cage outlives the supervisor (crash, restart, upgrade) and the next
+      // one re-adopts it (cageAdoption.ts); a supervisor that stops cleanly stops it.
+      '--new-session',
       '--hostname', `cloison-${level}`,
       '--ro-bind', '/usr', '/usr',
       ...mergedUsrLinks(),
@@ -407,18 +463,21 @@ exit 72
     }
   }
 
-  private attachNat(slirp: string, innerPid: number, cgroup: CageCgroup | null): ChildProcess {
+  attachNat(slirp: string, innerPid: number, cgroup: CageCgroup | null): ChildProcess {
     // --disable-host-loopback: 10.0.2.2 does not lead to the host's 127.0.0.1 (supervisor included);
     // --disable-dns: nor does the DNS alias 10.0.2.3 (natResolvers.ts); the sandbox and seccomp
     // flags confine slirp4netns itself, which parses every packet the cage sends, as root. It runs
     // in the cage's control group: the traffic a cage makes costs that cage's memory.
     const argv = [...(cgroup?.joinPrefix ?? []), slirp, '--configure', '--mtu=65520', '--disable-host-loopback', '--disable-dns', '--enable-sandbox', '--enable-seccomp', String(innerPid), 'tap0'];
-    const child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'ignore', 'pipe'] });
-    let stderr = '';
-    child.stderr!.on('data', (d: Buffer) => (stderr = (stderr + d.toString('utf8')).slice(-1000)));
+    // Its messages go to a root-only file, not a pipe: it outlives the supervisor (a pipe would end
+    // it with SIGPIPE at its next message) and keeps the low cage's network across a restart.
+    const logFile = join(this.options.paths.run, 'slirp4netns.log');
+    const fd = openSync(logFile, 'w', 0o600);
+    const child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'ignore', fd] });
+    closeSync(fd);
     child.on('error', (err: Error) => this.options.log?.('slirp4netns failed', { level: this.options.level, error: err.message }));
     child.on('exit', (code) => {
-      if (code) this.options.log?.('slirp4netns exited', { level: this.options.level, code, stderr });
+      if (code) this.options.log?.('slirp4netns exited', { level: this.options.level, code, stderr: tailOf(logFile) });
     });
     return child;
   }
@@ -455,6 +514,24 @@ function launcherProgram(): string {
 /** An interface name (15 characters at most) of this cage's own: per level and run folder. */
 function tunnelInterfaceName(level: string, run: string): string {
   return `clw${createHash('sha256').update(`${level}\0${run}`).digest('hex').slice(0, 10)}`;
+}
+
+/** SIGKILL to a sandbox's first process (its pid namespace's init) ends every process in it. */
+export function killSandbox(init: ProcessIdentity): void {
+  if (!isSameProcess(init)) return;
+  try {
+    process.kill(init.pid, 'SIGKILL');
+  } catch {
+    /* already gone */
+  }
+}
+
+function tailOf(file: string): string {
+  try {
+    return readFileSync(file, 'utf8').slice(-1000);
+  } catch {
+    return '';
+  }
 }
 
 function lstatOrNull(path: string) {

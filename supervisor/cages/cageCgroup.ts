@@ -3,13 +3,13 @@
  * exhausts something exhausts only itself (its processes get ENOMEM/EAGAIN or are OOM-killed
  * inside its group) and the other cage, the supervisor and the shell keep running.
  *
- * cgroup v2 where the host has the unified hierarchy (under the supervisor's own group, which
- * systemd delegates: the supervisor moves itself into a leaf so its group may have children);
+ * cgroup v2 where the host has the unified hierarchy (beside the supervisor's group, not under it:
+ * cages outlive the supervisor, see v2Parent);
  * cgroup v1's memory, pids and cpu controllers where it has only those. The cage joins its group
  * before bwrap runs (a shell writes its own pid, then execs), so no process starts outside it.
  */
 import { existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 
 const ROOT = '/sys/fs/cgroup';
 
@@ -31,6 +31,8 @@ export interface CageCgroup {
   readonly version: 1 | 2;
   /** A command-line prefix that puts the command it runs into the group, then execs it. */
   readonly joinPrefix: string[];
+  /** The group's folders (one per v1 controller, one in v2): what a cage's record keeps. */
+  readonly dirs: string[];
   counters(): LimitCounters;
   /** Kills whatever is left in the group, then removes it. */
   remove(): void;
@@ -121,13 +123,24 @@ function createV1(name: string, limits: CageLimits): CageCgroup {
   if (existsSync(join(memory, 'memory.memsw.limit_in_bytes'))) writeFileSync(join(memory, 'memory.memsw.limit_in_bytes'), String(limits.memoryBytes));
   writeFileSync(join(pids, 'pids.max'), String(limits.tasks));
   if (cpu) writeFileSync(join(cpu, 'cpu.shares'), String(Math.max(2, Math.round((limits.cpuWeight * 1024) / 100))));
-  const dirs = [memory, pids, ...(cpu ? [cpu] : [])];
+  return v1Group([memory, pids, ...(cpu ? [cpu] : [])]);
+}
+
+function v1Group(dirs: string[]): CageCgroup {
+  const [memory, pids] = dirs as [string, string];
   return {
     version: 1,
     joinPrefix: joinPrefix(dirs.map((d) => join(d, 'cgroup.procs'))),
+    dirs,
     counters: () => ({ oomKills: readCounter(join(memory, 'memory.oom_control'), 'oom_kill'), taskLimitHits: readCounter(join(pids, 'pids.events'), 'max') }),
     remove: () => killAndRemove(dirs),
   };
+}
+
+/** The group of a cage that outlived its supervisor, as its record names it (cageAdoption.ts): nothing is made or killed. */
+export function openCageCgroup(version: 1 | 2, dirs: string[]): CageCgroup | null {
+  if (!dirs.every((d) => existsSync(join(d, 'cgroup.procs')))) return null;
+  return version === 1 ? v1Group(dirs) : v2Group(dirs[0]!);
 }
 
 function createV2(name: string, limits: CageLimits): CageCgroup {
@@ -136,9 +149,14 @@ function createV2(name: string, limits: CageLimits): CageCgroup {
   if (existsSync(join(dir, 'memory.swap.max'))) writeFileSync(join(dir, 'memory.swap.max'), '0');
   writeFileSync(join(dir, 'pids.max'), String(limits.tasks));
   if (existsSync(join(dir, 'cpu.weight'))) writeFileSync(join(dir, 'cpu.weight'), String(limits.cpuWeight));
+  return v2Group(dir);
+}
+
+function v2Group(dir: string): CageCgroup {
   return {
     version: 2,
     joinPrefix: joinPrefix([join(dir, 'cgroup.procs')]),
+    dirs: [dir],
     counters: () => ({ oomKills: readCounter(join(dir, 'memory.events'), 'oom_kill'), taskLimitHits: readCounter(join(dir, 'pids.events'), 'max') }),
     remove: () => {
       if (existsSync(join(dir, 'cgroup.kill'))) {
@@ -154,18 +172,12 @@ function createV2(name: string, limits: CageLimits): CageCgroup {
 }
 
 /**
- * Where the cages' v2 groups go: under the supervisor's own group when systemd delegated it the
- * controllers (the unit says Delegate=yes), else — started by hand, in a login session's scope —
- * under a `cloison` group at the root of the hierarchy, which root may always make.
+ * Where the cages' v2 groups go: a `cloison` group at the root of the hierarchy, which root may
+ * always make — never under the supervisor's own (its systemd unit's) group, so stopping or
+ * restarting the supervisor's unit neither kills the cages nor finds its group busy with them:
+ * cages outlive the supervisor and are re-adopted (cageAdoption.ts).
  */
 function v2Parent(): string {
-  // Once moved into our own leaf (below), our group's parent is the delegated one.
-  const current = join(ROOT, ownGroup(''));
-  const own = current.endsWith('/supervisor') ? dirname(current) : current;
-  if (own !== ROOT && hasControllers(own)) {
-    enableControllers(own);
-    return own;
-  }
   const base = join(ROOT, 'cloison');
   mkdirSync(base, { recursive: true });
   enableControllers(ROOT);
@@ -174,11 +186,6 @@ function v2Parent(): string {
 }
 
 const WANTED = ['memory', 'pids', 'cpu'];
-
-function hasControllers(group: string): boolean {
-  const offered = readFileSync(join(group, 'cgroup.controllers'), 'utf8').split(/\s+/);
-  return offered.includes('memory') && offered.includes('pids');
-}
 
 /**
  * A v2 group with processes of its own cannot hand controllers to children ("no internal

@@ -36,6 +36,8 @@ export class CageLifecycle extends EventEmitter<{ status: [CageState]; notice: [
   private restartTimer: NodeJS.Timeout | null = null;
   private startedAt = 0;
   private generation = 0;
+  /** The last start() under way: a stop waits for it (its cage, once it has one, is stopped too). */
+  private lastStart: Promise<void> = Promise.resolve();
 
   constructor(private readonly options: CageLifecycleOptions) {
     super();
@@ -53,11 +55,19 @@ export class CageLifecycle extends EventEmitter<{ status: [CageState]; notice: [
     return this.status === 'running' ? this.running : null;
   }
 
-  async start(): Promise<void> {
+  /** `detail`: why it starts (a cage not re-adopted says why), shown with its "starting" state. */
+  start(detail?: string): Promise<void> {
+    if (this.status === 'starting' || this.status === 'running') return Promise.resolve();
+    const run = this.startOnce(detail);
+    this.lastStart = run.catch(() => undefined);
+    return run;
+  }
+
+  private async startOnce(detail?: string): Promise<void> {
     if (this.status === 'starting' || this.status === 'running') return;
     this.clearRestartTimer();
     const generation = ++this.generation;
-    this.transition('starting');
+    this.transition('starting', detail);
     let cage: RunningCage;
     try {
       cage = await this.options.driver.start();
@@ -94,9 +104,12 @@ export class CageLifecycle extends EventEmitter<{ status: [CageState]; notice: [
     this.clearRestartTimer();
     this.generation++;
     const cage = this.running;
+    const starting = this.status === 'starting' ? this.lastStart : null;
     this.running = null;
     if (this.status !== 'stopped') this.transition('stopped', reason);
     await cage?.stop();
+    // A cage stopped while it started is stopped once started: nothing outlives a stop.
+    await starting;
   }
 
   /** A new cage definition (policy reload): stops the cage, then starts it with the new driver. */
@@ -105,6 +118,17 @@ export class CageLifecycle extends EventEmitter<{ status: [CageState]; notice: [
     this.options.driver = driver;
     this.consecutiveCrashes = 0;
     await this.start();
+  }
+
+  /** A cage found running at start (cageAdoption.ts): running at once, watched like one started here. */
+  async adopt(cage: RunningCage): Promise<void> {
+    const driver = this.options.driver;
+    this.options.driver = { start: () => Promise.resolve(cage) };
+    try {
+      await this.start();
+    } finally {
+      this.options.driver = driver;
+    }
   }
 
   /** A user's retry: resets the crash counter and starts now. */

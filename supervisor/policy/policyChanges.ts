@@ -4,6 +4,7 @@
  * restarts) and what needs a supervisor restart (levels added, removed or reordered).
  */
 import type { Policy } from '../../shared/policy';
+import { cageSoundOf } from './runningPolicy';
 
 export interface PolicyChanges {
   /** Levels added, removed or reordered: not applied live. */
@@ -26,7 +27,8 @@ export function policyChanges(running: Policy, next: Policy): PolicyChanges {
   if (!levelSetChanged) {
     running.levels.forEach((level, i) => {
       const other = next.levels[i]!;
-      if (!same(level.cage, other.cage)) cages.push(level.id);
+      // Its sound (on, microphone allowed) is set up when the cage starts: a change restarts it too.
+      if (!same(level.cage, other.cage) || !same(cageSoundOf(running, level.id), cageSoundOf(next, level.id))) cages.push(level.id);
       const { cage: _a, ...view } = level;
       const { cage: _b, ...otherView } = other;
       if (!same(view, otherView)) views.push(level.id);

@@ -35,6 +35,11 @@ export function formatProblem(p: PolicyProblem): string {
 const MAX_POLICY_BYTES = 256 * 1024;
 
 export function loadPolicyFile(file: string): Policy {
+  return readPolicyFile(file).policy;
+}
+
+/** The policy and the text it was read from (the running policy keeps both: its sha256 is shown). */
+export function readPolicyFile(file: string): { policy: Policy; text: string } {
   let text: string;
   try {
     const buf = readFileSync(file);
@@ -46,7 +51,7 @@ export function loadPolicyFile(file: string): Policy {
     if (err instanceof PolicyError) throw err;
     throw new PolicyError([{ file, line: 0, column: 0, path: '', message: `cannot read policy: ${(err as Error).message}` }]);
   }
-  return parsePolicy(text, file);
+  return { policy: parsePolicy(text, file), text };
 }
 
 export function loadDefaultPolicy(): Policy {

@@ -6,7 +6,7 @@
  * showing what a cage can do. The supervisor itself never enters a cage this way: it asks the cage's
  * launcher (cages/cageLauncher.ts), and RealCage.sh does too.
  */
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { requireBinary } from '../cages/binaries';
 
 export interface CageTarget {
@@ -32,4 +32,11 @@ export function runInCage(target: CageTarget, script: string, input?: string, ti
     child.stdin?.on('error', () => undefined);
     child.stdin?.end(input ?? '');
   });
+}
+
+/** Starts `sh -c script` in the cage's namespaces as its uid and leaves it running (for cages no supervisor holds). */
+export function startInCage(target: CageTarget, script: string): void {
+  const child = spawn(requireBinary('nsenter'), argv(target, script), { stdio: 'ignore', detached: true });
+  child.on('error', () => undefined);
+  child.unref();
 }

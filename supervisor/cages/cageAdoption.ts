@@ -1,0 +1,181 @@
+/**
+ * Re-adopts a bwrap cage that outlived the supervisor before it (a crash, a restart, an upgrade):
+ * every window and unsaved document in it stays. The cage's record (cageRecord.ts) is a claim;
+ * adoption checks it against the kernel — the same processes (pid and start time), the sandbox's
+ * pid namespace, its control group, its uid — and then the VNC socket's peer: it must be the very
+ * Xvnc recorded (SO_PEERCRED pid, uid and pid namespace, as the gateway checks), so a server the
+ * cage's user put at the socket's name while no supervisor watched is refused, never connected.
+ * Anything that does not match is not adopted: the caller journals why and starts a fresh cage
+ * (which ends whatever was left, as before). A re-adopted cage is no child of this process: it is
+ * watched by polling /proc for its bwrap.
+ */
+import { EventEmitter } from 'node:events';
+import { existsSync, lstatSync } from 'node:fs';
+import type { Socket } from 'node:net';
+import { isWireguard } from '../../shared/policy';
+import { pidNamespaceOf } from '../sandbox/peerCredentials';
+import { findBinary } from './binaries';
+import { BwrapDriver, killSandbox, type BwrapDriverOptions } from './bwrapDriver';
+import type { CageDriver, CageExit, CageNotice, RunningCage } from './cageDriver';
+import type { CageLifecycle } from './cageLifecycle';
+import { openCageCgroup, type CageCgroup } from './cageCgroup';
+import { unmountCageFilesystems } from './cageMounts';
+import { CAGE_RECORD_VERSION, isSameProcess, processCgroupPaths, processIdentity, processUid, readCageRecord, removeCageRecord, writeCageRecord, type CageRecord, type ProcessIdentity } from './cageRecord';
+import { probeRfb } from './rfbProbe';
+
+export type Adoption =
+  /** No record: no cage of this level was left running (or it ended since). */
+  | { kind: 'none' }
+  | { kind: 'adopted'; cage: RunningCage }
+  /** Something did not match: not adopted, what was left of it stopped; `reason` is journaled. */
+  | { kind: 'refused'; reason: string; definitionChanged: boolean };
+
+/** How often a re-adopted cage's bwrap is looked for in /proc. */
+const WATCH_MS = 250;
+const PROBE_MS = 2000;
+
+type Log = (msg: string, fields?: Record<string, unknown>) => void;
+
+export async function adoptBwrapCage(driver: BwrapDriver, options: BwrapDriverOptions, log?: Log): Promise<Adoption> {
+  const found = readCageRecord(options.paths.run);
+  if (found === null) return { kind: 'none' };
+  if ('unreadable' in found) return refuse(options, null, found.unreadable);
+  const record = found;
+  const mismatch = await checkRecord(driver, options, record);
+  if (mismatch) return refuse(options, record, mismatch.reason, mismatch.definitionChanged);
+  const cgroup = record.cgroup ? openCageCgroup(record.cgroup.version, record.cgroup.dirs) : null;
+  return { kind: 'adopted', cage: adopted(driver, options, record, cgroup, log) };
+}
+
+/** What makes the record not this cage's, or null when every check passes. */
+async function checkRecord(driver: BwrapDriver, options: BwrapDriverOptions, record: CageRecord): Promise<{ reason: string; definitionChanged: boolean } | null> {
+  const no = (reason: string, definitionChanged = false) => ({ reason, definitionChanged });
+  if (record.version !== CAGE_RECORD_VERSION) return no(`it was started by another version of Cloison (record format ${record.version}, this one reads ${CAGE_RECORD_VERSION})`);
+  if (record.level !== options.level || record.uid !== options.uid) return no('its record names another level or uid');
+  if (record.fingerprint !== driver.fingerprint) return no('its definition changed in the policy meanwhile: restarted, as a reload would', true);
+  if (isWireguard(options.cage.network)) return no("a WireGuard cage's tunnel is not re-adopted: restarted");
+  if (!isSameProcess(record.bwrap)) return no('its bwrap is gone');
+  if (!isSameProcess(record.inner)) return no("its sandbox's first process is gone");
+  if (pidNamespaceOf(record.inner.pid) !== record.pidNamespace) return no("its sandbox's pid namespace is not the recorded one");
+  if (!isSameProcess(record.xvnc) || pidNamespaceOf(record.xvnc.pid) !== record.pidNamespace || processUid(record.xvnc.pid) !== options.uid) return no('its Xvnc is gone or is not the recorded one');
+  if (record.cgroup) {
+    const group = openCageCgroup(record.cgroup.version, record.cgroup.dirs);
+    if (!group) return no('its control group is gone');
+    for (const id of [record.inner, record.xvnc]) {
+      const paths = processCgroupPaths(id.pid);
+      if (!record.cgroup.dirs.every((d) => paths.includes(d))) return no('its processes are not in its control group');
+    }
+  }
+  const node = lstatOrNull(driver.vncSocket);
+  if (!node?.isSocket() || node.uid !== options.uid) return no('its VNC socket is missing or not its own');
+  if (record.sound && (!existsSync(record.sound.out) || (record.sound.mic && !existsSync(record.sound.mic)))) return no("its sound server's FIFOs are gone");
+  // The socket's peer, from the kernel: the recorded Xvnc itself, or nothing is relayed.
+  try {
+    await probeRfb({ path: driver.vncSocket }, PROBE_MS, (socket: Socket) => driver.verifyPeer(socket, record.pidNamespace, record.xvnc));
+  } catch (err) {
+    return no(`its VNC socket did not answer as its own Xvnc: ${(err as Error).message}`);
+  }
+  return null;
+}
+
+/** Not adopted: whatever was left of the recorded cage ends now, so a fresh one starts clean. */
+function refuse(options: BwrapDriverOptions, record: CageRecord | null, reason: string, definitionChanged = false): Adoption {
+  if (record) {
+    killSandbox(record.inner);
+    killIfSame(record.bwrap);
+    if (record.slirp) killIfSame(record.slirp);
+    if (record.cgroup) openCageCgroup(record.cgroup.version, record.cgroup.dirs)?.remove();
+  }
+  removeCageRecord(options.paths.run);
+  return { kind: 'refused', reason, definitionChanged };
+}
+
+function adopted(driver: BwrapDriver, options: BwrapDriverOptions, record: CageRecord, cgroup: CageCgroup | null, log?: Log): RunningCage {
+  const { level, paths } = options;
+  const notices = new EventEmitter<{ notice: [CageNotice] }>();
+  let stoppedFor: string | null = null;
+  // slirp4netns outlives the supervisor in the cage's group; if it ended meanwhile, a new one attaches to the same namespace.
+  let slirp: ProcessIdentity | null = record.slirp && isSameProcess(record.slirp) ? record.slirp : null;
+  if (options.cage.network === 'nat' && !slirp) {
+    const binary = findBinary('slirp4netns');
+    const child = binary ? driver.attachNat(binary, record.inner.pid, cgroup) : null;
+    slirp = child?.pid ? processIdentity(child.pid) : null;
+    writeCageRecord(paths.run, { ...record, slirp });
+    log?.('slirp4netns restarted for a re-adopted cage', { level });
+  }
+  let limits: NodeJS.Timeout | null = null;
+  const ended = new Promise<CageExit>((resolve) => {
+    const watch = setInterval(() => {
+      if (isSameProcess(record.bwrap)) return;
+      clearInterval(watch);
+      resolve({ reason: stoppedFor ?? 'cage session ended' });
+    }, WATCH_MS);
+    watch.unref();
+  });
+  const exited = ended.then(async (exit) => {
+    if (limits) clearInterval(limits);
+    removeCageRecord(paths.run);
+    if (slirp) killIfSame(slirp);
+    cgroup?.remove();
+    await unmountCageFilesystems(paths).catch((err: Error) => log?.('cage filesystems not unmounted', { level, error: err.message }));
+    log?.('cage session ended', { level, adopted: true });
+    return exit;
+  });
+  const stop = async (reason?: string) => {
+    stoppedFor ??= reason ?? null;
+    killIfSame(record.bwrap, 'SIGTERM');
+    killSandbox(record.inner);
+    const timer = setTimeout(() => killIfSame(record.bwrap), 3000);
+    await exited;
+    clearTimeout(timer);
+  };
+  limits = driver.watchLimits(cgroup, cgroup?.counters() ?? { oomKills: 0, taskLimitHits: 0 }, notices, (reason) => void stop(reason));
+  log?.('cage re-adopted', { level, innerPid: record.inner.pid, xvnc: record.xvnc.pid });
+  return {
+    endpoint: { path: driver.vncSocket },
+    innerPid: record.inner.pid,
+    exited,
+    stop: () => stop(),
+    verifyPeer: (socket) => void driver.verifyPeer(socket, record.pidNamespace, record.xvnc),
+    onNotice: (l) => notices.on('notice', l),
+    ...(record.sound ? { sound: record.sound } : {}),
+  };
+}
+
+/**
+ * A level's cage at supervisor start: the one left running re-adopted if it checks out, else (none,
+ * or refused: journaled with the reason) a fresh one started, which ends whatever was left.
+ */
+export async function adoptOrStart(lifecycle: CageLifecycle, driver: CageDriver | undefined, record: (kind: string, fields: Record<string, string>) => void, log?: Log): Promise<void> {
+  const adoption: Adoption = driver instanceof BwrapDriver ? await driver.adopt(log) : { kind: 'none' };
+  if (adoption.kind === 'adopted') {
+    record('cage.adopted', { level: lifecycle.level });
+    await lifecycle.adopt(adoption.cage);
+    return;
+  }
+  if (adoption.kind === 'refused') {
+    record('cage.adoption', { level: lifecycle.level, decision: 'refused', reason: adoption.reason.slice(0, 500) });
+    log?.('cage not re-adopted', { level: lifecycle.level, reason: adoption.reason });
+    // The user sees it first: the cage's state says why it restarts while it does.
+    await lifecycle.start(`restarted: the cage left running could not be taken back (${adoption.reason})`);
+    return;
+  }
+  await lifecycle.start();
+}
+
+function killIfSame(id: ProcessIdentity, signal: NodeJS.Signals = 'SIGKILL'): void {
+  if (!isSameProcess(id)) return;
+  try {
+    process.kill(id.pid, signal);
+  } catch {
+    /* already gone */
+  }
+}
+
+function lstatOrNull(path: string) {
+  try {
+    return lstatSync(path);
+  } catch {
+    return null;
+  }
+}

@@ -1,0 +1,94 @@
+/**
+ * Work survives the supervisor: the built supervisor, killed with SIGKILL (a crash, the OOM killer)
+ * while the low cage has unsaved text in an editor and a counter running in a terminal, then
+ * started again on the same folders. The same Xvnc processes run on, the counter never stopped,
+ * the unsaved text is still in the editor (saved after the restart, it is all there), viewers
+ * connect to both cages again, and the journal's chain runs on unbroken across the crash.
+ */
+import type { ChildProcess } from 'node:child_process';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { readHead, verifyJournal } from './audit/auditJournal';
+import { isSameProcess, type CageRecord } from './cages/cageRecord';
+import { cageShell, testRoot } from './testing/realCage';
+import { runSupervisor, viewerConnects as viewerConnectsAt } from './testing/supervisorRun';
+import { twoLevelPolicy } from './testing/testPolicy';
+import { waitFor } from './testing/waitFor';
+
+const LOW_UID = 62877;
+const HIGH_UID = 62878;
+const COUNTER = 'i=0; while :; do i=$((i+1)); echo $i > $HOME/counter; sleep 0.1; done';
+const cage = (uid: number, apps: string) => `{ driver: bwrap, network: none, geometry: 800x600, uid: ${uid}, apps: ${apps} }`;
+const POLICY = twoLevelPolicy({
+  low: cage(LOW_UID, `[[xterm, -T, counter, -e, sh, -c, "${COUNTER}"], [xterm, -T, editor, -e, vim, -n, /home/cloison/notes.txt]]`),
+  high: cage(HIGH_UID, '[]'),
+});
+
+describe('a supervisor killed with SIGKILL and started again', () => {
+  const root = testRoot();
+  const runDir = join(root, 'run');
+  const stateDir = join(root, 'state');
+  writeFileSync(join(root, 'p.yaml'), POLICY);
+  let current: ChildProcess | null = null;
+
+  const startSupervisor = async () => {
+    const run = await runSupervisor(join(root, 'p.yaml'), stateDir, runDir);
+    current = run.child;
+    return run;
+  };
+  const viewerConnects = (origin: string, level: string) => viewerConnectsAt(runDir, origin, level);
+
+  const recordOf = (level: string) => JSON.parse(readFileSync(join(runDir, 'cages', level, 'cage.json'), 'utf8')) as CageRecord;
+  const journal = () => readFileSync(join(stateDir, 'audit.jsonl'), 'utf8');
+  const records = () => journal().trim().split('\n').map((l) => JSON.parse(l) as { kind: string; level?: string });
+
+  afterAll(async () => {
+    if (current && current.exitCode === null) {
+      current.kill('SIGTERM');
+      await new Promise((r) => current!.once('exit', r));
+    }
+    rmSync(root, { recursive: true, force: true });
+  }, 30_000);
+
+  it('the same Xvnc, the unsaved text and the running counter survive; viewers reconnect; the journal chain holds', async () => {
+    let sup = await startSupervisor();
+    await viewerConnects(sup.origin, 'low');
+    await viewerConnects(sup.origin, 'high');
+    const low = recordOf('low');
+    const high = recordOf('high');
+    const sh = cageShell(low.inner.pid, LOW_UID);
+    const counter = async () => Number((await sh('cat $HOME/counter 2>/dev/null || echo 0')).stdout.trim() || 0);
+    await waitFor(async () => (await counter()) > 3, 'the counter in the terminal', 20_000);
+    // Unsaved text in the editor, typed as a user types (XTEST events on the cage's display).
+    await waitFor(async () => (await sh('xdotool search --name editor')).stdout.trim() !== '', 'the editor window', 20_000);
+    const typed = await sh('xdotool search --name editor windowactivate --sync; sleep 0.3; xdotool type --delay 20 "iunsaved words"; xdotool key Escape');
+    expect(typed.code).toBe(0);
+
+    sup.child.kill('SIGKILL');
+    await new Promise((r) => sup.child.once('exit', r));
+    await new Promise((r) => setTimeout(r, 3000)); // the cages used to be gone by now
+    expect(isSameProcess(low.xvnc)).toBe(true);
+    expect(isSameProcess(high.xvnc)).toBe(true);
+    const whileDown = await counter();
+    await new Promise((r) => setTimeout(r, 500));
+    expect(await counter()).toBeGreaterThan(whileDown);
+
+    sup = await startSupervisor();
+    expect(records().filter((r) => r.kind === 'cage.adopted').map((r) => r.level).sort()).toEqual(['high', 'low']);
+    expect(recordOf('low').xvnc).toEqual(low.xvnc);
+    expect(recordOf('high').xvnc).toEqual(high.xvnc);
+    const afterRestart = await counter();
+    await new Promise((r) => setTimeout(r, 500));
+    expect(await counter()).toBeGreaterThan(afterRestart);
+    await viewerConnects(sup.origin, 'low');
+    await viewerConnects(sup.origin, 'high');
+    // The text typed before the crash was never saved; saved now, it is all there.
+    expect((await sh('cat $HOME/notes.txt 2>/dev/null; echo')).stdout.trim()).toBe('');
+    await sh('xdotool search --name editor windowactivate --sync; sleep 0.3; xdotool type --delay 20 ":w"; xdotool key Return');
+    await waitFor(async () => (await sh('cat $HOME/notes.txt 2>/dev/null')).stdout.includes('unsaved words'), 'the saved text', 10_000);
+    // One chain across the crash: the second supervisor extended the first one's journal.
+    const path = join(stateDir, 'audit.jsonl');
+    expect(verifyJournal(journal(), readHead(path))).toMatchObject({ ok: true });
+  }, 180_000);
+});

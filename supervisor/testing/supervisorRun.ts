@@ -1,0 +1,62 @@
+/**
+ * Test helper: the built supervisor as its own process on a test's folders (to kill it for real
+ * and start it again on the same ones), and a viewer through its gateway as a shell opens one.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { handshake, wsLink } from './rfbViewer';
+import { rpcClient } from './rpcClient';
+
+export interface SupervisorRun {
+  child: ChildProcess;
+  /** The browser host's origin (its gateway). */
+  origin: string;
+}
+
+/** Starts out/supervisor/main.js with a browser shell on a free port; resolves at its "ready" line. */
+export async function runSupervisor(policyFile: string, stateDir: string, runDir: string): Promise<SupervisorRun> {
+  const child = spawn(process.execPath, ['out/supervisor/main.js', '--policy', policyFile, '--state-dir', stateDir, '--run-dir', runDir, '--browser-shell', '--port', '0'], {
+    stdio: ['ignore', 'pipe', 'ignore'],
+    env: { ...process.env, CLOISON_LOG_LEVEL: 'warn' },
+  });
+  const origin = await new Promise<string>((resolve, reject) => {
+    let origin = '';
+    createInterface({ input: child.stdout! }).on('line', (line) => {
+      const said = JSON.parse(line) as { listening?: boolean; ready?: boolean; origin: string };
+      if (said.listening) origin = said.origin;
+      if (said.ready) resolve(origin);
+    });
+    child.once('exit', (code) => reject(new Error(`supervisor exited ${code}`)));
+  });
+  return { child, origin };
+}
+
+/**
+ * A viewer of `level` through the gateway: a ticket from the shell socket, then past ServerInit.
+ * Tried again while the gateway is busy warming up (a ticket lives 10 s; the warm-up may take more).
+ */
+export async function viewerConnects(runDir: string, origin: string, level: string, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const rpc = await rpcClient(join(runDir, 'supervisor.sock'));
+    const ticket = await rpc.call('vnc.ticket', { level });
+    rpc.close();
+    if (!ticket.ok) throw new Error(`no ticket for ${level}: ${ticket.error?.message}`);
+    try {
+      const link = await wsLink(`${origin.replace('http', 'ws')}/vnc?level=${level}&ticket=${(ticket.result as { ticket: string }).ticket}`, false, origin);
+      try {
+        await Promise.race([
+          handshake(link, 24 + `cloison-${level}`.length),
+          link.closed.then((c) => Promise.reject(new Error(`viewer closed: ${c.code} ${c.reason}`))),
+          new Promise((_, reject) => setTimeout(() => reject(new Error('no ServerInit within 10 s')), 10_000)),
+        ]);
+        return;
+      } finally {
+        link.close();
+      }
+    } catch (err) {
+      if (Date.now() > deadline) throw err;
+    }
+  }
+}
