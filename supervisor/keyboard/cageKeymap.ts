@@ -36,6 +36,21 @@ export function setCageKeymap(x11Dir: string, layout: Pick<KeyboardLayoutView, '
   });
 }
 
+/** The layout and variant a cage's X server has now (setxkbmap -query, through the same helper). */
+export function queryCageKeymap(x11Dir: string): Promise<{ layout: string; variant: string }> {
+  const child = spawnBwrap(clipboardHelperArgs(x11Dir, ['setxkbmap', '-query']), { stdio: ['ignore', 'pipe', 'ignore'] });
+  return new Promise((resolve, reject) => {
+    let out = '';
+    child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => {
+      if (code !== 0) return reject(new Error(`setxkbmap -query failed (${code})`));
+      const field = (name: string) => new RegExp(`^${name}:\\s*(\\S*)`, 'm').exec(out)?.[1] ?? '';
+      resolve({ layout: field('layout'), variant: field('variant') });
+    });
+  });
+}
+
 /** Sets the layout on every bwrap cage each time it starts; reports each outcome (error null: set). */
 export function keepCageKeymaps(
   cages: ReadonlyMap<string, { on(event: 'status', listener: (state: { status: string }) => void): unknown }>,
