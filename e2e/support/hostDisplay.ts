@@ -215,15 +215,24 @@ export async function launchShellBrowser(display: HostDisplay, options: ShellBro
   const env: NodeJS.ProcessEnv = { PATH: '/usr/bin:/bin', DISPLAY: display.display, LANG: options.lang ?? 'fr_FR.UTF-8', HOME: account?.home ?? process.env.HOME ?? tmpdir() };
   if (account) Object.assign(env, { USER: account.name, LOGNAME: account.name });
   const argv = account ? ['setpriv', `--reuid=${account.uid}`, `--regid=${account.gid}`, '--init-groups', '--inh-caps=-all', '--', '/usr/bin/chromium', ...args] : ['/usr/bin/chromium', ...args];
-  const child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'ignore', 'pipe'], env });
+  // A process group of its own: its zygote, renderers and crash handler are stopped with it.
+  const child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'ignore', 'pipe'], env, detached: true });
   let stderr = '';
   child.stderr!.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
+  const groupAlive = () => {
+    try {
+      process.kill(-child.pid!, 0);
+      return true;
+    } catch {
+      return false;
+    }
+  };
   const stop = async () => {
-    if (child.exitCode === null && child.signalCode === null) {
-      child.kill('SIGTERM');
-      const killer = setTimeout(() => child.kill('SIGKILL'), 5000);
-      await new Promise((r) => child.once('exit', r));
-      clearTimeout(killer);
+    if (child.pid !== undefined && groupAlive()) {
+      process.kill(-child.pid, 'SIGTERM');
+      for (const deadline = Date.now() + 5000; groupAlive() && Date.now() < deadline; ) await new Promise((r) => setTimeout(r, 50));
+      if (groupAlive()) process.kill(-child.pid, 'SIGKILL');
+      for (const deadline = Date.now() + 2000; groupAlive() && Date.now() < deadline; ) await new Promise((r) => setTimeout(r, 50));
     }
     rmSync(profile, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
   };
