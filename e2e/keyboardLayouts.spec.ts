@@ -133,6 +133,20 @@ for (const layout of CASES) {
       const got = received().subarray(before);
       expect(got.toString('utf8')).toBe(`${layout.expected}\n`);
       expect(got.equals(Buffer.from(`${layout.expected}\n`, 'utf8'))).toBe(true);
+      await page.screenshot({ path: test.info().outputPath(`typed-${name}.png`) });
+    });
+
+    test(`the lock screen's password field shows the layout (${name})`, async () => {
+      const { page } = shell;
+      // Super+L locks, the secure-attention key opens the prompt: both as the keyboard sends them.
+      await display.key('super+l');
+      await expect(page.getByTestId('lock-screen')).toBeVisible();
+      await display.key('Pause');
+      const badge = page.getByTestId('unlock-keyboard-layout');
+      await expect(badge).toBeVisible();
+      await expect(badge).toHaveAttribute('data-layout', layout.layout);
+      await expect(badge).toHaveAttribute('data-variant', layout.variant ?? '');
+      await page.screenshot({ path: test.info().outputPath(`lock-${name}.png`) });
     });
   });
 }
