@@ -20,7 +20,7 @@ import { startCloisonGateway, startWebsockify, type Proxy } from './lib/proxies'
 import { cpuSecondsOfTree, treeRootWith } from './lib/processCpu';
 import { fmt, median, percentile } from './lib/stats';
 import { startFloor } from './keyToGlyph/floor';
-import { launchShellBrowser, startHostDisplay } from '../e2e/support/hostDisplay';
+import { launchShellBrowser, startHostDisplay, type ShellBrowser } from '../e2e/support/hostDisplay';
 
 /** Keys discarded while the paths warm up (the gateway is a long-running daemon: its JIT is warm). */
 const WARM_UP_KEYS = 200;
@@ -186,29 +186,29 @@ export async function runComposedKeyBench(log: (s: string) => void): Promise<Com
   const server = await servePage(dir);
   const display = await startHostDisplay({ layout: 'fr', width: 900, height: 600 });
   let cage: ViewedCage | null = null;
+  let shell: ShellBrowser | null = null;
   try {
     cage = await ViewedCage.start(dir, 'composed', 62969, XVNC_UPDATES, false);
-    const pageUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}/?surface=1&ws=${encodeURIComponent(await cage.proxies[0]!.url())}`;
+    const pageUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}/?surface=1`;
     const runs: Record<'plain' | 'composed', number[]> = { plain: [], composed: [] };
+    shell = await launchShellBrowser(display, { url: 'data:text/html,', width: 700, height: 450, user: null });
+    const { page } = shell;
     const session = async (keys: string[], warm: boolean) => {
-      const shell = await launchShellBrowser(display, { url: pageUrl, width: 700, height: 450, user: null });
-      try {
-        await shell.page.waitForFunction('window.connected === true', null, { timeout: 20_000 });
-        await shell.page.waitForTimeout(300);
-        const centre = await shell.screenPoint(300, 200);
-        await display.click(centre.x, centre.y);
-        await display.xdotool('key', '--delay', '60', ...keys);
-        await shell.page.waitForTimeout(500);
-        const times = (await shell.page.evaluate('window.keyTimes')) as number[];
-        const names = (await shell.page.evaluate('window.keyNames')) as string[];
-        if (warm) return;
-        times.forEach((ms, i) => {
-          if (names[i] === 'x') runs.plain.push(ms);
-          if (names[i] === 'e') runs.composed.push(ms);
-        });
-      } finally {
-        await shell.close();
-      }
+      // A fresh ticket each time: a ticket opens one connection.
+      await page.goto(`${pageUrl}&ws=${encodeURIComponent(await cage!.proxies[0]!.url())}`);
+      await page.waitForFunction('window.connected === true', null, { timeout: 20_000 });
+      await page.waitForTimeout(300);
+      const centre = await shell!.screenPoint(300, 200);
+      await display.click(centre.x, centre.y);
+      await display.xdotool('key', '--delay', '60', ...keys);
+      await page.waitForTimeout(500);
+      const times = (await page.evaluate('window.keyTimes')) as number[];
+      const names = (await page.evaluate('window.keyNames')) as string[];
+      if (warm) return;
+      times.forEach((ms, i) => {
+        if (names[i] === 'x') runs.plain.push(ms);
+        if (names[i] === 'e') runs.composed.push(ms);
+      });
     };
     const plainKeys = Array.from({ length: COMPOSED_KEYS }, (_, i) => (i % 2 ? 'BackSpace' : 'x'));
     const composedKeys = Array.from({ length: COMPOSED_KEYS / 2 }, () => ['dead_circumflex', 'e', 'BackSpace']).flat();
@@ -222,6 +222,7 @@ export async function runComposedKeyBench(log: (s: string) => void): Promise<Com
     log(`  composed (^ then e → ê), timed from the e: median ${fmt(composed.median)} ms, p95 ${fmt(composed.p95)} ms over ${composed.samples.length} keys; ratio ${fmt(composed.median / plain.median)} (≤ 1.1)`);
     return { plain, composed };
   } finally {
+    await shell?.close();
     server.close();
     await cage?.stop();
     await display.stop();

@@ -167,8 +167,14 @@ export interface ShellBrowserOptions {
   kiosk?: boolean;
   /** The account Chromium runs as, sandboxed (as npm start's SUDO_USER). Default cloison-shell-test (scripts/setup.sh makes it); null runs as the test's own user (root: no sandbox). */
   user?: string | null;
-  /** LANG for Chromium (its UI language). Default fr_FR.UTF-8. */
+  /** LANG for Chromium. Default fr_FR.UTF-8. */
   lang?: string;
+  /**
+   * The page's languages (navigator.languages, Intl), e.g. 'fr-FR' or 'en-US': Debian's Chromium
+   * without chromium-l10n speaks en-US whatever LANG says, so the shell would pick English. Set
+   * through DevTools before the first page. Default 'fr-FR'; null leaves Chromium's own.
+   */
+  locale?: string | null;
 }
 
 export interface ShellBrowser {
@@ -249,6 +255,13 @@ export async function launchShellBrowser(display: HostDisplay, options: ShellBro
     const browser = await chromium.connectOverCDP(`http://127.0.0.1:${port}`);
     const context = browser.contexts()[0]!;
     const page = context.pages().find((p) => !p.url().startsWith('devtools:')) ?? (await context.waitForEvent('page'));
+    const locale = options.locale === undefined ? 'fr-FR' : options.locale;
+    if (locale) {
+      const cdp = await context.newCDPSession(page);
+      await cdp.send('Emulation.setLocaleOverride', { locale });
+      const userAgent = (await page.evaluate('navigator.userAgent')) as string;
+      await cdp.send('Network.setUserAgentOverride', { userAgent, acceptLanguage: locale });
+    }
     // Chromium refuses a redirect to a data: address (a test's plain page): that one is gone to.
     if (options.url.startsWith('data:')) await page.goto(options.url);
     else {
