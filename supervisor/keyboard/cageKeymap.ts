@@ -11,6 +11,8 @@
  */
 import type { ChildProcess } from 'node:child_process';
 import { requireBinary } from '../cages/binaries';
+import { BwrapDriver } from '../cages/bwrapDriver';
+import type { CageDriver } from '../cages/cageDriver';
 import { clipboardHelperArgs } from '../clipboard/xSelection';
 import { spawnBwrap } from '../sandbox/bwrapSpawn';
 import type { KeyboardLayoutView } from '../../shared/keyboardLayout';
@@ -54,16 +56,16 @@ export function queryCageKeymap(x11Dir: string): Promise<{ layout: string; varia
 /** Sets the layout on every bwrap cage each time it starts; reports each outcome (error null: set). */
 export function keepCageKeymaps(
   cages: ReadonlyMap<string, { on(event: 'status', listener: (state: { status: string }) => void): unknown }>,
-  x11DirOf: (level: string) => string | null,
+  driverOf: (level: string) => CageDriver | undefined,
   layout: () => KeyboardLayoutView,
   report: (level: string, error: Error | null) => void,
 ): void {
   for (const [level, lifecycle] of cages) {
     lifecycle.on('status', (state) => {
       if (state.status !== 'running') return;
-      const dir = x11DirOf(level);
-      if (dir === null) return; // an external VNC endpoint: not ours to set
-      setCageKeymap(dir, layout()).then(
+      const driver = driverOf(level);
+      if (!(driver instanceof BwrapDriver)) return; // an external VNC endpoint: not ours to set
+      setCageKeymap(driver.x11Dir, layout()).then(
         () => report(level, null),
         (err: Error) => report(level, err),
       );
