@@ -259,7 +259,8 @@ export async function launchShellBrowser(display: HostDisplay, options: ShellBro
     if (locale) {
       const cdp = await context.newCDPSession(page);
       await cdp.send('Emulation.setLocaleOverride', { locale });
-      const userAgent = (await page.evaluate('navigator.userAgent')) as string;
+      // From the browser, not the page: the waiting page reloads itself under any evaluate.
+      const { userAgent } = await (await browser.newBrowserCDPSession()).send('Browser.getVersion');
       await cdp.send('Network.setUserAgentOverride', { userAgent, acceptLanguage: locale });
     }
     // Chromium refuses a redirect to a data: address (a test's plain page): that one is gone to.
