@@ -20,6 +20,7 @@ import { startCloisonGateway, startWebsockify, type Proxy } from './lib/proxies'
 import { cpuSecondsOfTree, treeRootWith } from './lib/processCpu';
 import { fmt, median, percentile } from './lib/stats';
 import { startFloor } from './keyToGlyph/floor';
+import { launchShellBrowser, startHostDisplay, type ShellBrowser } from '../e2e/support/hostDisplay';
 
 /** Keys discarded while the paths warm up (the gateway is a long-running daemon: its JIT is warm). */
 const WARM_UP_KEYS = 200;
@@ -164,4 +165,68 @@ export async function runKeyToGlyphBench(log: (s: string) => void, options: { le
     rmSync(dir, { recursive: true, force: true });
   }
   return results;
+}
+
+export interface ComposedFigures {
+  plain: PathFigures;
+  composed: PathFigures;
+}
+
+/** Keys per session of the composed-key bench (each a letter, then Backspace). */
+const COMPOSED_KEYS = 40;
+
+/**
+ * A composed character against a plain letter, as a French user types them: real key events from
+ * an X display with the fr layout (xdotool), the shell's Chromium headful on it, the page's input
+ * surface and dead-key composer before noVNC, the gateway, a real cage. Plain: x then Backspace;
+ * composed: ^ then e (ê) then Backspace, timed from the e's keydown, the one that makes ê.
+ */
+export async function runComposedKeyBench(log: (s: string) => void): Promise<ComposedFigures> {
+  const dir = mkdtempSync(join(tmpdir(), 'cloison-k2g-c-'));
+  const server = await servePage(dir);
+  const display = await startHostDisplay({ layout: 'fr', width: 900, height: 600 });
+  let cage: ViewedCage | null = null;
+  let shell: ShellBrowser | null = null;
+  try {
+    cage = await ViewedCage.start(dir, 'composed', 62969, XVNC_UPDATES, false);
+    const pageUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}/?surface=1`;
+    const runs: Record<'plain' | 'composed', number[]> = { plain: [], composed: [] };
+    shell = await launchShellBrowser(display, { url: 'data:text/html,', width: 700, height: 450, user: null });
+    const { page } = shell;
+    // One connection for every round (the gateway limits how often a viewer may connect).
+    await page.goto(`${pageUrl}&ws=${encodeURIComponent(await cage.proxies[0]!.url())}`);
+    await page.waitForFunction('window.connected === true', null, { timeout: 20_000 });
+    await page.waitForTimeout(300);
+    const centre = await shell.screenPoint(300, 200);
+    await display.click(centre.x, centre.y);
+    const type = async (keys: string[], warm: boolean) => {
+      const from = (await page.evaluate('window.keyTimes.length')) as number;
+      await display.xdotool('key', '--delay', '60', ...keys);
+      await page.waitForTimeout(500);
+      if (warm) return;
+      const times = ((await page.evaluate('window.keyTimes')) as number[]).slice(from);
+      const names = ((await page.evaluate('window.keyNames')) as string[]).slice(from);
+      times.forEach((ms, i) => {
+        if (names[i] === 'x') runs.plain.push(ms);
+        if (names[i] === 'e') runs.composed.push(ms);
+      });
+    };
+    const plainKeys = Array.from({ length: COMPOSED_KEYS }, (_, i) => (i % 2 ? 'BackSpace' : 'x'));
+    const composedKeys = Array.from({ length: COMPOSED_KEYS / 2 }, () => ['dead_circumflex', 'e', 'BackSpace']).flat();
+    await type(plainKeys, true);
+    for (let r = 0; r < ROUNDS; r++) {
+      for (const keys of r % 2 ? [composedKeys, plainKeys] : [plainKeys, composedKeys]) await type(keys, false);
+    }
+    const plain = figures([{ times: runs.plain, cpuSeconds: 0, idleCpuSeconds: 0 }]);
+    const composed = figures([{ times: runs.composed, cpuSeconds: 0, idleCpuSeconds: 0 }]);
+    log(`  plain letter (x) on an fr keyboard, real X events: key → glyph median ${fmt(plain.median)} ms, p95 ${fmt(plain.p95)} ms over ${plain.samples.length} keys`);
+    log(`  composed (^ then e → ê), timed from the e: median ${fmt(composed.median)} ms, p95 ${fmt(composed.p95)} ms over ${composed.samples.length} keys; ratio ${fmt(composed.median / plain.median)} (≤ 1.1)`);
+    return { plain, composed };
+  } finally {
+    await shell?.close();
+    server.close();
+    await cage?.stop();
+    await display.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
 }

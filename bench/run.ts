@@ -10,7 +10,7 @@ import { runGatewayColdBench } from './gatewayCold.bench';
 import { runLevelSwitchBench } from './levelSwitch.bench';
 import { runFileBrokerBench } from './fileBroker.bench';
 import { runStartupBench } from './startup.bench';
-import { runKeyToGlyphBench } from './keyToGlyph.bench';
+import { runComposedKeyBench, runKeyToGlyphBench } from './keyToGlyph.bench';
 import { runMotionBench } from './motion.bench';
 import { runAudioBench } from './audio.bench';
 import { runSoundFloodBench } from './soundFlood.bench';
@@ -66,6 +66,16 @@ const BENCHES: Record<string, () => Promise<{ result: unknown; ratios: Record<st
         'key to glyph median cloison/floor (plain Xvfb)': r.cloison!.median / r.floor!.median,
         'CPU per key cloison/websockify': r.cloison!.cpuMsPerKey / r.websockify!.cpuMsPerKey,
         'CPU at idle cloison/websockify': r.cloison!.idleCpuPercent / r.websockify!.idleCpuPercent,
+      },
+    };
+  },
+  'key-to-glyph-composed': async () => {
+    const r = await runComposedKeyBench((s) => console.log(s));
+    return {
+      result: r,
+      ratios: {
+        'key to glyph median composed (^e → ê)/plain letter (≤ 1.1)': r.composed.median / r.plain.median,
+        'key to glyph median composed/8 ms (≤ 1.0)': r.composed.median / 8,
       },
     };
   },

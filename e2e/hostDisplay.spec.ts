@@ -29,8 +29,9 @@ test.describe('host display with a French keyboard', () => {
     await display?.stop();
   });
 
-  test('the display has the layout asked for', async () => {
+  test('the display has the layout asked for, the page the language', async () => {
     expect(await display.layout()).toEqual({ layout: 'fr', variant: '' });
+    expect(await shell.page.evaluate(() => navigator.languages[0])).toBe('fr-FR');
   });
 
   test('xdotool typing reaches the page as a French keyboard types', async () => {

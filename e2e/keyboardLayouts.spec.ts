@@ -9,6 +9,9 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect, test } from '@playwright/test';
 import { bwrapCage, twoLevelPolicy } from '../supervisor/testing/testPolicy';
+import { bwrapCagePaths } from '../supervisor/cages/bwrapDriver';
+import { scratchDir } from '../supervisor/cages/cageMounts';
+import { queryCageKeymap } from '../supervisor/keyboard/cageKeymap';
 import { launchShellBrowser, startHostDisplay, type HostDisplay, type ShellBrowser } from './support/hostDisplay';
 import { startSupervisor, type SupervisorProcess } from './support/supervisorProcess';
 
@@ -77,7 +80,7 @@ const CASES: LayoutCase[] = [
 function catCagePolicy(layout: LayoutCase): string {
   const low = bwrapCage({ geometry: '1024x640', apps: '[[xterm, -geometry, 120x40+0+0, -fa, DejaVu Sans Mono, -fs, "12", -e, sh, -c, "cat > $HOME/typed.txt"]]' });
   const keyboard = `keyboard: { layout: ${layout.layout}${layout.variant ? `, variant: ${layout.variant}` : ''} }\n`;
-  return twoLevelPolicy({ low, high: bwrapCage() }, process.env.CLOISON_TEST_NO_KEYBOARD_POLICY ? '' : keyboard);
+  return twoLevelPolicy({ low, high: bwrapCage() }, keyboard);
 }
 
 for (const layout of CASES) {
@@ -114,6 +117,12 @@ for (const layout of CASES) {
         await display.type('ready\n');
         await page.waitForTimeout(500);
       }
+      // The layout the trusted side set: in the band, and in the cage's own X server.
+      const badge = page.getByTestId('band-keyboard-layout');
+      await expect(badge).toHaveAttribute('data-layout', layout.layout);
+      await expect(badge).toHaveAttribute('data-variant', layout.variant ?? '');
+      const x11 = scratchDir(bwrapCagePaths(sup.stateDir, join(sup.root, 'run'), 'low').scratch, 'x11');
+      await expect.poll(() => queryCageKeymap(x11)).toEqual({ layout: layout.layout, variant: layout.variant ?? '' });
       const before = received().length;
       for (const step of layout.steps) {
         if ('type' in step) await display.type(step.type);
@@ -124,6 +133,20 @@ for (const layout of CASES) {
       const got = received().subarray(before);
       expect(got.toString('utf8')).toBe(`${layout.expected}\n`);
       expect(got.equals(Buffer.from(`${layout.expected}\n`, 'utf8'))).toBe(true);
+      await page.screenshot({ path: test.info().outputPath(`typed-${name}.png`) });
+    });
+
+    test(`the lock screen's password field shows the layout (${name})`, async () => {
+      const { page } = shell;
+      // Super+L locks, the secure-attention key opens the prompt: both as the keyboard sends them.
+      await display.key('super+l');
+      await expect(page.getByTestId('lock-screen')).toBeVisible();
+      await display.key('Pause');
+      const badge = page.getByTestId('unlock-keyboard-layout');
+      await expect(badge).toBeVisible();
+      await expect(badge).toHaveAttribute('data-layout', layout.layout);
+      await expect(badge).toHaveAttribute('data-variant', layout.variant ?? '');
+      await page.screenshot({ path: test.info().outputPath(`lock-${name}.png`) });
     });
   });
 }

@@ -194,7 +194,9 @@ export class Supervisor {
     });
     const keyboard = resolveKeyboardLayout(policy.keyboard);
     this.keyboardLayout = () => keyboard;
-    keepCageKeymaps(this.cages, (l) => { const d = this.drivers.get(l); return d instanceof BwrapDriver ? d.x11Dir : null; }, this.keyboardLayout, (level, err) => this.journalFact(err ? 'cage.keymap-failed' : 'cage.keymap', { level, ...keyboard, ...(err ? { detail: err.message } : {}) }));
+    keepCageKeymaps(this.cages, (l) => this.drivers.get(l), this.keyboardLayout, (level, err) =>
+      this.journalFact(err ? 'cage.keymap-failed' : 'cage.keymap', { level, ...keyboard, ...(err ? { detail: err.message } : {}) }),
+    );
     this.focus.on('change', (level) => this.sessions.broadcast('onFocus', { level }));
     this.confirmations = new Confirmations({
       publish: (request) => this.sessions.broadcast('onConfirmRequest', request),

@@ -6,16 +6,21 @@
  * the viewer for the page's thread — a poll would add its own period to every figure.
  */
 import RFB from '@novnc/novnc';
+// The shell's own composer is what the composed-key figure measures.
+// eslint-disable-next-line cloison/layering
+import { createDeadKeyComposer } from '../../renderer/keyboard/deadKeyComposer';
 
-const w = window as unknown as { connected: boolean; keyTimes: number[] };
+const w = window as unknown as { connected: boolean; keyTimes: number[]; keyNames: string[] };
 w.connected = false;
 w.keyTimes = [];
+/** The key (KeyboardEvent.key) each time in keyTimes was measured from. */
+w.keyNames = [];
 const target = document.getElementById('screen')!;
 const rfb = new RFB(target, new URL(location.href).searchParams.get('ws')!);
 rfb.scaleViewport = false;
 rfb.addEventListener('connect', () => (w.connected = true));
 
-let pending: { t0: number; before: Uint8ClampedArray; timer: ReturnType<typeof setTimeout> } | null = null;
+let pending: { t0: number; key: string; before: Uint8ClampedArray; timer: ReturnType<typeof setTimeout> } | null = null;
 /** The canvas as the last flip left it: the screen changes only at flips, so a keydown costs no read. */
 let last: Uint8ClampedArray | null = null;
 const canvas = () => target.querySelector('canvas');
@@ -35,6 +40,7 @@ display.flip = (fromQueue?: boolean) => {
   const now = snapshot(c);
   if (pending && differs(pending.before, now)) {
     w.keyTimes.push(performance.now() - pending.t0);
+    w.keyNames.push(pending.key);
     clearTimeout(pending.timer);
     pending = null;
   }
@@ -43,12 +49,35 @@ display.flip = (fromQueue?: boolean) => {
 
 window.addEventListener(
   'keydown',
-  () => {
+  (e) => {
+    if (e.key === 'Dead' || !e.isTrusted) return; // a dead key draws nothing; replayed events are not keys pressed
     const t0 = performance.now();
     const c = canvas();
     if (!c) return;
     last ??= snapshot(c);
-    pending = { t0, before: last, timer: setTimeout(() => (pending = null), 2000) }; // lost: no glyph within 2 s
+    pending = { t0, key: e.key, before: last, timer: setTimeout(() => (pending = null), 2000) }; // lost: no glyph within 2 s
   },
   { capture: true },
 );
+
+// `?surface=1`: as the shell takes keys — an input surface of the page, the dead-key composer, the
+// events replayed on noVNC's canvas as the viewer frame does (without the frame's postMessage hop).
+if (new URL(location.href).searchParams.get('surface') === '1') {
+  const surface = document.createElement('div');
+  surface.tabIndex = 0;
+  surface.style.cssText = 'position:fixed;inset:0;outline:none';
+  document.body.append(surface);
+  rfb.focusOnClick = false;
+  const composer = createDeadKeyComposer((m) => {
+    const event = new KeyboardEvent(m.event, { key: m.key, code: m.code, location: m.location, repeat: m.repeat, ctrlKey: m.ctrl, altKey: m.alt, shiftKey: m.shift, metaKey: m.meta, bubbles: true, cancelable: true });
+    Object.defineProperty(event, 'keyCode', { value: m.keyCode });
+    canvas()?.dispatchEvent(event);
+  });
+  const onKey = (e: KeyboardEvent) => {
+    const type = e.type as 'keydown' | 'keyup' | 'keypress';
+    const letBe = composer.handle({ type, key: e.key, code: e.code, keyCode: e.keyCode, location: e.location, repeat: e.repeat, ctrl: e.ctrlKey, alt: e.altKey, shift: e.shiftKey, meta: e.metaKey, altGraph: e.getModifierState('AltGraph') });
+    if (!letBe && type !== 'keypress') e.preventDefault();
+  };
+  for (const type of ['keydown', 'keyup', 'keypress']) surface.addEventListener(type, onKey as EventListener);
+  surface.focus();
+}

@@ -168,8 +168,14 @@ export interface ShellBrowserOptions {
   kiosk?: boolean;
   /** The account Chromium runs as, sandboxed (as npm start's SUDO_USER). Default cloison-shell-test (scripts/setup.sh makes it); null runs as the test's own user (root: no sandbox). */
   user?: string | null;
-  /** LANG for Chromium (its UI language). Default fr_FR.UTF-8. */
+  /** LANG for Chromium. Default fr_FR.UTF-8. */
   lang?: string;
+  /**
+   * The page's languages (navigator.languages, Intl), e.g. 'fr-FR' or 'en-US': Debian's Chromium
+   * without chromium-l10n speaks en-US whatever LANG says, so the shell would pick English. Set
+   * through DevTools before the first page. Default 'fr-FR'; null leaves Chromium's own.
+   */
+  locale?: string | null;
 }
 
 export interface ShellBrowser {
@@ -219,15 +225,24 @@ export async function launchShellBrowser(display: HostDisplay, options: ShellBro
   const env: NodeJS.ProcessEnv = { PATH: '/usr/bin:/bin', DISPLAY: display.display, LANG: options.lang ?? 'fr_FR.UTF-8', HOME: account?.home ?? process.env.HOME ?? tmpdir() };
   if (account) Object.assign(env, { USER: account.name, LOGNAME: account.name });
   const argv = account ? ['setpriv', `--reuid=${account.uid}`, `--regid=${account.gid}`, '--init-groups', '--inh-caps=-all', '--', '/usr/bin/chromium', ...args] : ['/usr/bin/chromium', ...args];
-  const child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'ignore', 'pipe'], env });
+  // A process group of its own: its zygote, renderers and crash handler are stopped with it.
+  const child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'ignore', 'pipe'], env, detached: true });
   let stderr = '';
   child.stderr!.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
+  const groupAlive = () => {
+    try {
+      process.kill(-child.pid!, 0);
+      return true;
+    } catch {
+      return false;
+    }
+  };
   const stop = async () => {
-    if (child.exitCode === null && child.signalCode === null) {
-      child.kill('SIGTERM');
-      const killer = setTimeout(() => child.kill('SIGKILL'), 5000);
-      await new Promise((r) => child.once('exit', r));
-      clearTimeout(killer);
+    if (child.pid !== undefined && groupAlive()) {
+      process.kill(-child.pid, 'SIGTERM');
+      for (const deadline = Date.now() + 5000; groupAlive() && Date.now() < deadline; ) await new Promise((r) => setTimeout(r, 50));
+      if (groupAlive()) process.kill(-child.pid, 'SIGKILL');
+      for (const deadline = Date.now() + 2000; groupAlive() && Date.now() < deadline; ) await new Promise((r) => setTimeout(r, 50));
     }
     rmSync(profile, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
   };
@@ -244,6 +259,14 @@ export async function launchShellBrowser(display: HostDisplay, options: ShellBro
     const browser = await chromium.connectOverCDP(`http://127.0.0.1:${port}`);
     const context = browser.contexts()[0]!;
     const page = context.pages().find((p) => !p.url().startsWith('devtools:')) ?? (await context.waitForEvent('page'));
+    const locale = options.locale === undefined ? 'fr-FR' : options.locale;
+    if (locale) {
+      const cdp = await context.newCDPSession(page);
+      await cdp.send('Emulation.setLocaleOverride', { locale });
+      // From the browser, not the page: the waiting page reloads itself under any evaluate.
+      const { userAgent } = await (await browser.newBrowserCDPSession()).send('Browser.getVersion');
+      await cdp.send('Network.setUserAgentOverride', { userAgent, acceptLanguage: locale });
+    }
     // Chromium refuses a redirect to a data: address (a test's plain page): that one is gone to.
     if (options.url.startsWith('data:')) await page.goto(options.url);
     else {

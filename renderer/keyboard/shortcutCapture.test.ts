@@ -13,6 +13,7 @@ describe('shortcut capture', () => {
     const cageKeys: string[] = [];
     canvas.addEventListener('keydown', (e) => cageKeys.push(`down ${e.key}`));
     canvas.addEventListener('keyup', (e) => cageKeys.push(`up ${e.key}`));
+    canvas.addEventListener('keypress', (e) => cageKeys.push(`press ${e.key}`));
     const switchLevel = vi.fn();
     const sak = vi.fn();
     const state = { suspended };
@@ -23,7 +24,7 @@ describe('shortcut capture', () => {
       ],
       suspended: () => state.suspended,
     });
-    const key = (type: 'keydown' | 'keyup', key: string, mods: KeyboardEventInit = {}) =>
+    const key = (type: 'keydown' | 'keyup' | 'keypress', key: string, mods: KeyboardEventInit = {}) =>
       canvas.dispatchEvent(new KeyboardEvent(type, { key, code: key, bubbles: true, cancelable: true, ...mods }));
     return { cageKeys, switchLevel, sak, key, state };
   }
@@ -69,5 +70,15 @@ describe('shortcut capture', () => {
     t.state.suspended = false;
     t.key('keydown', 'a');
     expect(t.cageKeys).toEqual(['down a']);
+  });
+
+  it('keeps the keypress carrying a composed character from the cages too while a trusted surface is open', () => {
+    // The input surface sends the character a dead key composed from the keypress (deadKeyComposer).
+    const t = setup(true);
+    t.key('keypress', 'ê');
+    expect(t.cageKeys).toEqual([]);
+    t.state.suspended = false;
+    t.key('keypress', 'ê');
+    expect(t.cageKeys).toEqual(['press ê']);
   });
 });

@@ -59,10 +59,19 @@ export function installShortcutCapture(target: Window, options: CaptureOptions):
       ev.stopImmediatePropagation();
     }
   };
+  // A keypress carries the character a dead key composed (deadKeyComposer): kept from the cages alike.
+  const onPress = (ev: KeyboardEvent) => {
+    if (options.suspended() && isCageTarget(ev)) {
+      ev.preventDefault();
+      ev.stopImmediatePropagation();
+    }
+  };
   target.addEventListener('keydown', onDown, { capture: true });
   target.addEventListener('keyup', onUp, { capture: true });
+  target.addEventListener('keypress', onPress, { capture: true });
   return () => {
     target.removeEventListener('keydown', onDown, { capture: true });
     target.removeEventListener('keyup', onUp, { capture: true });
+    target.removeEventListener('keypress', onPress, { capture: true });
   };
 }

@@ -11,6 +11,8 @@
  */
 import type { ChildProcess } from 'node:child_process';
 import { requireBinary } from '../cages/binaries';
+import { BwrapDriver } from '../cages/bwrapDriver';
+import type { CageDriver } from '../cages/cageDriver';
 import { clipboardHelperArgs } from '../clipboard/xSelection';
 import { spawnBwrap } from '../sandbox/bwrapSpawn';
 import type { KeyboardLayoutView } from '../../shared/keyboardLayout';
@@ -36,19 +38,34 @@ export function setCageKeymap(x11Dir: string, layout: Pick<KeyboardLayoutView, '
   });
 }
 
+/** The layout and variant a cage's X server has now (setxkbmap -query, through the same helper). */
+export function queryCageKeymap(x11Dir: string): Promise<{ layout: string; variant: string }> {
+  const child = spawnBwrap(clipboardHelperArgs(x11Dir, ['setxkbmap', '-query']), { stdio: ['ignore', 'pipe', 'ignore'] });
+  return new Promise((resolve, reject) => {
+    let out = '';
+    child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => {
+      if (code !== 0) return reject(new Error(`setxkbmap -query failed (${code})`));
+      const field = (name: string) => new RegExp(`^${name}:\\s*(\\S*)`, 'm').exec(out)?.[1] ?? '';
+      resolve({ layout: field('layout'), variant: field('variant') });
+    });
+  });
+}
+
 /** Sets the layout on every bwrap cage each time it starts; reports each outcome (error null: set). */
 export function keepCageKeymaps(
   cages: ReadonlyMap<string, { on(event: 'status', listener: (state: { status: string }) => void): unknown }>,
-  x11DirOf: (level: string) => string | null,
+  driverOf: (level: string) => CageDriver | undefined,
   layout: () => KeyboardLayoutView,
   report: (level: string, error: Error | null) => void,
 ): void {
   for (const [level, lifecycle] of cages) {
     lifecycle.on('status', (state) => {
       if (state.status !== 'running') return;
-      const dir = x11DirOf(level);
-      if (dir === null) return; // an external VNC endpoint: not ours to set
-      setCageKeymap(dir, layout()).then(
+      const driver = driverOf(level);
+      if (!(driver instanceof BwrapDriver)) return; // an external VNC endpoint: not ours to set
+      setCageKeymap(driver.x11Dir, layout()).then(
         () => report(level, null),
         (err: Error) => report(level, err),
       );
