@@ -360,6 +360,9 @@ export class BwrapDriver implements CageDriver {
       '-nolisten', 'tcp', '-nolisten', 'local',
       '-AllowOverride=', '-SendPrimary=0', '-SetPrimary=0', '-AcceptCutText=0', '-SendCutText=0',
       '-AcceptSetDesktopSize=0',
+      // Only the supervisor reaches this socket (its folder is root's): Xvnc's blacklist of hosts that
+      // failed to authenticate would only count the readiness probe and turn the real viewer away.
+      '-UseBlacklist=0',
       '-geometry', `${width}x${height}`, '-depth', '24',
       '-desktop', `cloison-${level}`,
       ...(this.options.xvncUpdates ?? XVNC_UPDATES),
