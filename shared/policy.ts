@@ -166,6 +166,16 @@ export const cageSchema = z.discriminatedUnion('driver', [bwrapCageSchema, vncCa
 export type CagePolicy = z.infer<typeof cageSchema>;
 export type BwrapCagePolicy = z.infer<typeof bwrapCageSchema>;
 export type VncCagePolicy = z.infer<typeof vncCageSchema>;
+/**
+ * What a running cage was started from: its entry less what applies while it runs (the launcher's
+ * menu and its autostart list, read at each launch or start; the largest `auto` screen, read at each
+ * resize). A change here restarts the cage; a change elsewhere never costs the user a window.
+ */
+export function cageStartDefinition(cage: CagePolicy): Omit<CagePolicy, 'apps' | 'maxGeometry'> {
+  if (cage.driver !== 'bwrap') return cage;
+  const { apps: _apps, maxGeometry: _max, ...definition } = cage;
+  return definition;
+}
 
 export const levelSchema = z
   .object({

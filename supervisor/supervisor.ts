@@ -192,11 +192,17 @@ export class Supervisor {
       });
       this.cages.set(level.id, lifecycle);
     });
-    const keyboard = resolveKeyboardLayout(policy.keyboard);
+    let keyboard = resolveKeyboardLayout(policy.keyboard);
     this.keyboardLayout = () => keyboard;
-    keepCageKeymaps(this.cages, (l) => this.drivers.get(l), this.keyboardLayout, (level, err) =>
+    const setKeymaps = keepCageKeymaps(this.cages, (l) => this.drivers.get(l), this.keyboardLayout, (level, err) =>
       this.journalFact(err ? 'cage.keymap-failed' : 'cage.keymap', { level, ...keyboard, ...(err ? { detail: err.message } : {}) }),
     );
+    // A reload that changes the layout sets it on the running cages at once (shells show it at their next description).
+    this.policyStore.onChange((next, previous) => {
+      if (JSON.stringify(next.keyboard) === JSON.stringify(previous.keyboard)) return;
+      keyboard = resolveKeyboardLayout(next.keyboard);
+      setKeymaps();
+    });
     this.focus.on('change', (level) => this.sessions.broadcast('onFocus', { level }));
     this.confirmations = new Confirmations({
       publish: (request) => this.sessions.broadcast('onConfirmRequest', request),

@@ -16,6 +16,7 @@ export const DEBIAN_PACKAGE_OF: Record<string, string> = {
   openbox: 'openbox',
   xterm: 'xterm',
   xedit: 'x11-apps',
+  xwd: 'x11-apps',
   xclip: 'xclip',
   setpriv: 'util-linux',
   xprop: 'x11-utils',

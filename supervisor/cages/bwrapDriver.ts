@@ -22,7 +22,7 @@ import type { Socket } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CloisonError } from '../../shared/errors';
-import { geometryOf, isWireguard, type BwrapCagePolicy } from '../../shared/policy';
+import { cageStartDefinition, geometryOf, isWireguard, type BwrapCagePolicy } from '../../shared/policy';
 import { TunnelWatch } from '../network/tunnelWatch';
 import { readWireguardConfig } from '../network/wireguardConfig';
 import { openTunnel, type Tunnel } from '../network/wireguardTunnel';
@@ -256,7 +256,7 @@ export class BwrapDriver implements CageDriver {
   /** What the cage was started from: a cage found running with another fingerprint restarts. */
   get fingerprint(): string {
     const { cage, uid, sound, level } = this.options;
-    return cageFingerprint({ level, cage, uid, sound: sound ?? null });
+    return cageFingerprint({ level, cage: cageStartDefinition(cage), uid, sound: sound ?? null });
   }
 
   /** A cage of this level found running at start (left by a supervisor that ended): adopted or refused. */

@@ -85,7 +85,7 @@ export function onLaunchedExit(cage: RunningCage, listener: (program: LaunchedPr
 }
 
 function launcherOf(cage: RunningCage): CageLauncher {
-  if (!cage.launcher) throw new CloisonError('CAGE_UNAVAILABLE', 'this cage starts no programs (it is not a bwrap cage)');
+  if (!cage.launcher) throw new CloisonError('CAGE_UNAVAILABLE', 'Cloison cannot start programs in this cage: it is not a bwrap cage, or it was taken back after a supervisor restart (its launcher went with the old supervisor; programs start there again once the cage restarts)');
   return cage.launcher;
 }
 

@@ -53,22 +53,30 @@ export function queryCageKeymap(x11Dir: string): Promise<{ layout: string; varia
   });
 }
 
-/** Sets the layout on every bwrap cage each time it starts; reports each outcome (error null: set). */
+/**
+ * Sets the layout on every bwrap cage each time it starts; reports each outcome (error null: set).
+ * Returns what sets it again on every running cage (a reload that changed the layout).
+ */
 export function keepCageKeymaps(
-  cages: ReadonlyMap<string, { on(event: 'status', listener: (state: { status: string }) => void): unknown }>,
+  cages: ReadonlyMap<string, { on(event: 'status', listener: (state: { status: string }) => void): unknown; readonly state: { status: string } }>,
   driverOf: (level: string) => CageDriver | undefined,
   layout: () => KeyboardLayoutView,
   report: (level: string, error: Error | null) => void,
-): void {
+): () => void {
+  const apply = (level: string) => {
+    const driver = driverOf(level);
+    if (!(driver instanceof BwrapDriver)) return; // an external VNC endpoint: not ours to set
+    setCageKeymap(driver.x11Dir, layout()).then(
+      () => report(level, null),
+      (err: Error) => report(level, err),
+    );
+  };
   for (const [level, lifecycle] of cages) {
     lifecycle.on('status', (state) => {
-      if (state.status !== 'running') return;
-      const driver = driverOf(level);
-      if (!(driver instanceof BwrapDriver)) return; // an external VNC endpoint: not ours to set
-      setCageKeymap(driver.x11Dir, layout()).then(
-        () => report(level, null),
-        (err: Error) => report(level, err),
-      );
+      if (state.status === 'running') apply(level);
     });
   }
+  return () => {
+    for (const [level, lifecycle] of cages) if (lifecycle.state.status === 'running') apply(level);
+  };
 }

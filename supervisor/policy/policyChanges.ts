@@ -3,7 +3,7 @@
  * what a reload can apply live (broker sections, shortcuts, a level's cage — that cage alone
  * restarts) and what needs a supervisor restart (levels added, removed or reordered).
  */
-import type { Policy } from '../../shared/policy';
+import { cageStartDefinition, type Policy } from '../../shared/policy';
 import { cageSoundOf } from './runningPolicy';
 
 export interface PolicyChanges {
@@ -28,13 +28,15 @@ export function policyChanges(running: Policy, next: Policy): PolicyChanges {
     running.levels.forEach((level, i) => {
       const other = next.levels[i]!;
       // Its sound (on, microphone allowed) is set up when the cage starts: a change restarts it too.
-      if (!same(level.cage, other.cage) || !same(cageSoundOf(running, level.id), cageSoundOf(next, level.id))) cages.push(level.id);
+      if (!same(cageStartDefinition(level.cage), cageStartDefinition(other.cage)) || !same(cageSoundOf(running, level.id), cageSoundOf(next, level.id))) cages.push(level.id);
       const { cage: _a, ...view } = level;
       const { cage: _b, ...otherView } = other;
-      if (!same(view, otherView)) views.push(level.id);
+      // The launcher's menu is part of what the shell shows of a level, not of what its cage runs.
+      const apps = (c: typeof level.cage) => (c.driver === 'bwrap' ? c.apps : []);
+      if (!same(view, otherView) || !same(apps(level.cage), apps(other.cage))) views.push(level.id);
     });
   }
-  const sections = (['flows', 'files', 'clipboard', 'usb', 'shortcuts', 'session', 'audio', 'training', 'locale'] as const).filter((k) => !same(running[k], next[k]));
+  const sections = (['flows', 'files', 'clipboard', 'usb', 'shortcuts', 'session', 'audio', 'training', 'locale', 'keyboard'] as const).filter((k) => !same(running[k], next[k]));
   return { levelSetChanged, cages, views, sections };
 }
 
@@ -48,7 +50,7 @@ export function describeChanges(c: PolicyChanges): string[] {
   const lines: string[] = [];
   if (c.levelSetChanged) lines.push('levels added, removed or reordered: applied at the next start of the supervisor');
   for (const level of c.cages) lines.push(`levels.${level}.cage changed: that cage restarts`);
-  for (const level of c.views) lines.push(`levels.${level} name, rank or colours changed`);
-  for (const section of c.sections) lines.push(`${section} changed`);
+  for (const level of c.views) lines.push(`levels.${level} name, rank, colours or applications changed`);
+  for (const section of c.sections) lines.push(section === 'session' ? 'session changed (session.user: at the next start of the supervisor)' : `${section} changed`);
   return lines;
 }

@@ -41,7 +41,7 @@ describe('unlock attacks (issue #27, real PAM, real accounts)', () => {
   });
 
   /** A supervisor whose shell socket the group's members can reach, as the packaged unit's is. */
-  async function start(policy: string, options: { shellUser?: string; root?: string } = {}) {
+  async function start(policy: string, options: { shellUser?: string; root?: string; policySource?: string } = {}) {
     t = await startTestSupervisor(policy, { shellGroup: group.gid, ...options });
     chmodSync(t.root, 0o711);
     chmodSync(join(t.root, 'run'), 0o711);
@@ -84,8 +84,7 @@ describe('unlock attacks (issue #27, real PAM, real accounts)', () => {
     const file = join(root, 'policy.yaml');
     const good = twoLevelPolicy(cages, `session: { pamService: ${alice.service} }\n`);
     writeFileSync(file, good);
-    await start(good, { shellUser: alice.user, root });
-    (t!.sup as unknown as { options: { policySource: string } }).options.policySource = file;
+    await start(good, { shellUser: alice.user, root, policySource: file });
     writeFileSync(file, twoLevelPolicy(cages, 'session: { pamService: su }\n'));
     const reload = await adminCall(t!.sup.adminSocketPath, 'policy.reload');
     expect(await adminCall(t!.sup.adminSocketPath, 'session.lock')).toMatchObject({ ok: true });

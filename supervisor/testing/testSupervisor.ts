@@ -38,14 +38,16 @@ export interface TestSupervisorOptions {
   root?: string;
   deviceScanMs?: number;
   hostSound?: HostSoundTarget;
+  /** The policy file a reload reads (default: none, the text given is all there is). */
+  policySource?: string;
 }
 
 export async function startTestSupervisor(policyYaml: string, options: TestSupervisorOptions = {}): Promise<TestSupervisor> {
   const root = options.root ?? testRoot();
   const state = join(root, 'state');
   const sup = new Supervisor({
-    policy: parsePolicy(policyYaml, 'p.yaml'),
-    policySource: 'p.yaml',
+    policy: parsePolicy(policyYaml, options.policySource ?? 'p.yaml'),
+    policySource: options.policySource ?? 'p.yaml',
     policyText: policyYaml,
     stateDir: state,
     runDir: join(root, 'run'),
