@@ -1,0 +1,165 @@
+/**
+ * The converter with Debian's renderers in its real sandbox, fed the hostile corpus the test makes
+ * itself (hostileDocuments.ts): each document gives a PDF that qpdf finds sound and that holds no
+ * script, action, annotation, attachment, form or font, or a refusal with a reason; the pages'
+ * pixels match a direct rendering of the original; a renderer that runs too long is killed with
+ * its whole sandbox; the sandbox's seccomp mode, uid, network namespace and mounts are read from
+ * /proc while it runs.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { convertDocument, type ConvertLimits } from './documentConverter';
+import { hostile } from './hostileDocuments';
+import { CONVERTER_UID_BASE } from './pixelSandbox';
+
+const LIMITS: ConvertLimits = { dpi: 150, maxPages: 500, maxPageSide: 10_000, memoryBytes: 2 * 1024 ** 3, tasks: 64, secondsPerPage: 30, secondsToOpen: 60, thumbnails: 3 };
+
+const dir = mkdtempSync(join(tmpdir(), 'cloison-convert-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+let n = 0;
+
+async function convert(doc: Buffer, limits: Partial<ConvertLimits> = {}, kind = 'pdf') {
+  const i = n++;
+  const input = join(dir, `in-${i}`);
+  writeFileSync(input, doc, { mode: 0o644 });
+  const out = join(dir, `out-${i}.pdf`);
+  const result = await convertDocument(input, kind, out, { ...LIMITS, ...limits });
+  return { input, out, result };
+}
+
+/** The PDF's text with its streams' bytes taken out: every dictionary and operator left. */
+function dictionariesOf(pdf: Buffer): string {
+  return pdf.toString('latin1').replace(/stream\n[\s\S]*?\nendstream/g, 'stream endstream');
+}
+
+function expectClean(out: string) {
+  // qpdf exits non-zero on any syntax or stream-encoding error.
+  expect(execFileSync('qpdf', ['--check', out], { encoding: 'utf8' })).toContain('No syntax or stream encoding errors');
+  const dicts = dictionariesOf(readFileSync(out));
+  for (const name of ['/JavaScript', '/JS', '/OpenAction', '/AA', '/Launch', '/Annots', '/EmbeddedFile', '/Filespec', '/XFA', '/AcroForm', '/Font', '/URI']) expect(dicts, name).not.toContain(name);
+  // Every page is one image and nothing else.
+  const objects = [...dicts.matchAll(/\/Type \/(\w+)/g)].map((m) => m[1]);
+  expect(new Set(objects)).toEqual(new Set(['Catalog', 'Pages', 'Page', 'XObject']));
+}
+
+/** One page rendered by pdftoppm as raw RGB. */
+function rendered(pdf: string, page = 1): { w: number; h: number; rgb: Buffer } {
+  const ppm = execFileSync('pdftoppm', ['-f', String(page), '-l', String(page), '-r', '150', pdf], { maxBuffer: 512 * 1024 * 1024 });
+  const m = /^P6\s+(\d+)\s+(\d+)\s+255\s/.exec(ppm.toString('latin1', 0, 40))!;
+  return { w: Number(m[1]), h: Number(m[2]), rgb: ppm.subarray(m[0].length) };
+}
+
+describe('document converter (real sandbox, Debian renderers, hostile corpus)', () => {
+  it('a PDF with JavaScript, /OpenAction and name-tree scripts comes out as pixels only, matching a direct rendering', async () => {
+    const { input, out, result } = await convert(hostile.javascript());
+    expect(result).toMatchObject({ ok: true, pages: 1 });
+    expectClean(out);
+    const a = rendered(input);
+    const b = rendered(out);
+    expect(Math.abs(a.w - b.w)).toBeLessThanOrEqual(1);
+    expect(Math.abs(a.h - b.h)).toBeLessThanOrEqual(1);
+    let diff = 0;
+    let blue = 0;
+    const w = Math.min(a.w, b.w);
+    const h = Math.min(a.h, b.h);
+    for (let y = 0; y < h; y++)
+      for (let x = 0; x < w; x++)
+        for (let c = 0; c < 3; c++) {
+          const va = a.rgb[(y * a.w + x) * 3 + c]!;
+          diff += Math.abs(va - b.rgb[(y * b.w + x) * 3 + c]!);
+          if (c === 2 && va > 200 && a.rgb[(y * a.w + x) * 3]! < 50) blue++;
+        }
+    // The page is not blank (its blue block is there) and the copy differs from it by under 3 levels in 255 on average
+    // (its image is resampled once more where the page's size in points was rounded).
+    expect(blue).toBeGreaterThan(10_000);
+    expect(diff / (w * h * 3)).toBeLessThan(3);
+    expect(result.ok && result.thumbnails[0]).toMatch(/^data:image\/png;base64,/);
+  });
+
+  it.each([
+    ['/Launch actions and a link annotation', hostile.launch],
+    ['an embedded file and its attachment annotation', hostile.embeddedFile],
+    ['an XFA form', hostile.xfa],
+  ])('%s: nothing of it survives', async (_what, make) => {
+    const { out, result } = await convert(make());
+    expect(result).toMatchObject({ ok: true, pages: 1 });
+    expectClean(out);
+    expect(readFileSync(out).includes('MZ-EMBEDDED-PAYLOAD')).toBe(false);
+  });
+
+  it('a page of 10,001 px is refused before it is rendered', async () => {
+    const { out, result } = await convert(hostile.hugePage());
+    expect(result).toMatchObject({ ok: false, refusal: 'page-too-large' });
+    expect(!result.ok && result.reason).toMatch(/10001 × \d+ px at 150 dpi, over 10000 px a side/);
+    expect(readdirSync(dir)).not.toContain(out.split('/').pop());
+  });
+
+  it('600 pages is refused as too many pages', async () => {
+    const { result } = await convert(hostile.pages(600));
+    expect(result).toMatchObject({ ok: false, refusal: 'too-many-pages' });
+    expect(!result.ok && result.reason).toContain('600 pages, over the limit of 500');
+  });
+
+  it('a decompression bomb, a truncated PDF and a file that only says %PDF- give a clean PDF or a refusal with its reason', async () => {
+    for (const doc of [hostile.decompressionBomb(), hostile.truncated(), hostile.notAPdf()]) {
+      const { out, result } = await convert(doc);
+      if (result.ok) expectClean(out);
+      else expect(result.reason).toMatch(/^the document cannot be read|^the converter/);
+    }
+  });
+
+  it('a renderer that runs past its limit is killed with its whole sandbox', async () => {
+    const before = Date.now();
+    const { result } = await convert(hostile.slowPage(), { secondsPerPage: 1, secondsToOpen: 1 });
+    expect(result).toMatchObject({ ok: false, refusal: 'timed-out' });
+    expect(Date.now() - before).toBeLessThan(15_000);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(convertersRunning()).toEqual([]);
+  });
+
+  it('the sandbox, read from /proc while it runs: seccomp filter, a uid of its own, no network, nothing but /usr', async () => {
+    const running = convert(hostile.slowPage(1_500_000), { secondsPerPage: 20 });
+    let seen: string[] = [];
+    for (let i = 0; i < 400 && seen.length === 0; i++) {
+      seen = convertersRunning();
+      if (seen.length === 0) await new Promise((r) => setTimeout(r, 25));
+    }
+    expect(seen.length).toBeGreaterThan(0);
+    const pid = seen[0]!;
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    expect(status).toMatch(/^Seccomp:\s+2$/m);
+    expect(status).toMatch(/^NoNewPrivs:\s+1$/m);
+    expect(status).toMatch(/^CapEff:\s+0+$/m);
+    const uid = Number(/^Uid:\s+(\d+)/m.exec(status)![1]);
+    expect(uid).toBeGreaterThanOrEqual(CONVERTER_UID_BASE);
+    expect(readlinkSync(`/proc/${pid}/ns/net`)).not.toBe(readlinkSync('/proc/self/ns/net'));
+    // Its network namespace has a loopback and nothing else, down.
+    expect(readFileSync(`/proc/${pid}/net/dev`, 'utf8').trim().split('\n').slice(2).map((l) => l.trim().split(':')[0])).toEqual(['lo']);
+    const mounts = readFileSync(`/proc/${pid}/mountinfo`, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => l.split(' ')[4]!);
+    const allowed = ['/', '/usr', '/proc', '/dev', '/tmp', '/dev/shm', '/etc/libreoffice', '/opt/cloison-pixel-helper.mjs', '/run/cloison-convert/document'];
+    expect(mounts.filter((m) => !allowed.includes(m) && !m.startsWith('/dev/') && !m.startsWith('/proc/') && !(process.execPath.startsWith('/usr/') ? false : m === join(process.execPath, '..')))).toEqual([]);
+    expect(mounts).toContain('/usr');
+    const r = await running;
+    expect(r.result.ok || r.result.refusal === 'timed-out').toBe(true);
+  });
+});
+
+/** Pids of processes running as a converter uid. */
+function convertersRunning(): string[] {
+  const pids: string[] = [];
+  for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
+    try {
+      const uid = Number(/^Uid:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]);
+      if (uid >= CONVERTER_UID_BASE && uid < CONVERTER_UID_BASE + 1_000_000) pids.push(pid);
+    } catch {
+      /* gone */
+    }
+  }
+  return pids;
+}
