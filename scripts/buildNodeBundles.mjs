@@ -19,6 +19,7 @@ await Promise.all([
 // The file helper runs inside per-cage sandboxes as a plain script: it ships next to the supervisor.
 mkdirSync('out/supervisor', { recursive: true });
 copyFileSync('supervisor/files/fileHelper.mjs', 'out/supervisor/fileHelper.mjs');
+copyFileSync('supervisor/files/convert/pixelHelper.mjs', 'out/supervisor/pixelHelper.mjs');
 
 // The app icon (rendered from assets/icon.svg) for the Electron window.
 cpSync('assets/icons', 'out/icons', { recursive: true });

@@ -50,6 +50,11 @@ export const DEBIAN_PACKAGE_OF: Record<string, string> = {
   busctl: 'systemd',
   'systemd-inhibit': 'systemd',
   sh: 'dash',
+  // documents converted into pixels, in their sandbox (supervisor/files/convert)
+  pdftoppm: 'poppler-utils',
+  pdfinfo: 'poppler-utils',
+  prlimit: 'util-linux',
+  soffice: 'libreoffice-writer',
 };
 
 export function findBinary(name: string, path = process.env.PATH ?? '/usr/bin:/bin'): string | null {
