@@ -12,7 +12,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { convertDocument, type ConvertLimits } from './documentConverter';
-import { hostile } from './hostileDocuments';
+import { createServer } from 'node:net';
+import { docxWithExternalTemplate, hostile, odtWithMacro } from './hostileDocuments';
 import { CONVERTER_UID_BASE } from './pixelSandbox';
 
 const LIMITS: ConvertLimits = { dpi: 150, maxPages: 500, maxPageSide: 10_000, memoryBytes: 2 * 1024 ** 3, tasks: 64, secondsPerPage: 30, secondsToOpen: 60, thumbnails: 3 };
@@ -163,3 +164,48 @@ function convertersRunning(): string[] {
   }
   return pids;
 }
+
+/** How many pixels of a PDF's first page are dark (text drawn). */
+function darkPixels(pdf: string): number {
+  const { rgb } = rendered(pdf);
+  let dark = 0;
+  for (let i = 0; i < rgb.length; i += 3) if (rgb[i]! + rgb[i + 1]! + rgb[i + 2]! < 200) dark++;
+  return dark;
+}
+
+describe('office documents through LibreOffice headless in the sandbox', () => {
+  it('a DOCX pointing at an external template and image converts, and nothing is fetched', { timeout: 240_000 }, async () => {
+    let connections = 0;
+    const server = createServer((s) => {
+      connections++;
+      s.destroy();
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const port = (server.address() as { port: number }).port;
+    try {
+      const { out, result } = await convert(docxWithExternalTemplate('RAPPORT CONFIDENTIEL', `http://127.0.0.1:${port}`), {}, 'docx');
+      expect(result).toMatchObject({ ok: true, pages: 1 });
+      expectClean(out);
+      expect(darkPixels(out)).toBeGreaterThan(500);
+    } finally {
+      server.close();
+    }
+    expect(connections).toBe(0);
+  });
+
+  it('an ODT whose macro runs on open converts without running it', { timeout: 240_000 }, async () => {
+    // The macro would leave PDFs of its own beside LibreOffice's in the output folder: the helper
+    // then refuses the document (it expects exactly one), so a clean result means it did not run.
+    const { out, result } = await convert(odtWithMacro('Ceci est un texte', 'MACRO-RAN'), {}, 'odt');
+    expect(result).toMatchObject({ ok: true, pages: 1 });
+    expectClean(out);
+    expect(darkPixels(out)).toBeGreaterThan(200);
+  });
+
+  it('plain text is set in pages', { timeout: 240_000 }, async () => {
+    const { out, result } = await convert(Buffer.from('Bonjour, voici un texte.\n'.repeat(200)), {}, 'txt');
+    expect(result).toMatchObject({ ok: true });
+    expect(result.ok && result.pages).toBeGreaterThanOrEqual(2);
+    expectClean(out);
+  });
+});

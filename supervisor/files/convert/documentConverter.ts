@@ -180,7 +180,6 @@ export async function convertDocument(staged: string, kind: string, out: string,
         failure = said ?? { refusal: 'crashed', detail: 'it refused without saying why' };
       } else if (code !== 0 || !writer || writer.pages !== announced || (await reader.read(1)) !== null) {
         failure = { refusal: 'crashed', detail: signal ? `killed by ${signal}` : `exit ${code}` };
-        if (process.env.CLOISON_CONVERT_DEBUG) console.error(stderr);
       }
     }
     if (writer && !failure) {
