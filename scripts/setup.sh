@@ -18,7 +18,7 @@ PACKAGES=(
   # the encrypting diode: OpenPGP encryption and signatures (gpg-agent holds the levels' keys)
   gpg gpg-agent gpgconf
   # documents converted into pixels (decision convert): poppler renders PDFs, LibreOffice the rest
-  poppler-utils libreoffice-writer libreoffice-calc libreoffice-impress
+  poppler-utils libreoffice-writer libreoffice-calc libreoffice-impress libreoffice-draw
   # levels on a WireGuard network (wireguard-go where the kernel has no WireGuard; without
   # recommends: wireguard-tools recommends a whole kernel image)
   wireguard-tools wireguard-go

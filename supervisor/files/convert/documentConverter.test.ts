@@ -15,6 +15,7 @@ import { convertDocument, type ConvertLimits } from './documentConverter';
 import { createServer } from 'node:net';
 import { docxWithExternalTemplate, hostile, odtWithMacro } from './hostileDocuments';
 import { CONVERTER_UID_BASE } from './pixelSandbox';
+import { thumbnailOf } from './thumbnail';
 
 const LIMITS: ConvertLimits = { dpi: 150, maxPages: 500, maxPageSide: 10_000, memoryBytes: 2 * 1024 ** 3, tasks: 64, secondsPerPage: 30, secondsToOpen: 60, thumbnails: 3 };
 
@@ -200,6 +201,17 @@ describe('office documents through LibreOffice headless in the sandbox', () => {
     expect(result).toMatchObject({ ok: true, pages: 1 });
     expectClean(out);
     expect(darkPixels(out)).toBeGreaterThan(200);
+  });
+
+  it('an image becomes a page (LibreOffice Draw)', { timeout: 240_000 }, async () => {
+    // A 400 × 300 PNG, half black: encoded by the project's own thumbnail writer.
+    const rgb = Buffer.alloc(400 * 300 * 3, 0xff);
+    for (let i = 0; i < rgb.length / 2; i++) rgb[i] = 0;
+    const png = Buffer.from(thumbnailOf(400, 300, rgb, 400).split(',')[1]!, 'base64');
+    const { out, result } = await convert(png, {}, 'png');
+    expect(result).toMatchObject({ ok: true, pages: 1 });
+    expectClean(out);
+    expect(darkPixels(out)).toBeGreaterThan(10_000);
   });
 
   it('plain text is set in pages', { timeout: 240_000 }, async () => {
