@@ -114,12 +114,22 @@ describe('document converter (real sandbox, Debian renderers, hostile corpus)', 
   });
 
   it('a renderer that runs past its limit is killed with its whole sandbox', async () => {
+    const others = new Set(convertersRunning().map(uidOf)); // another conversion running beside (a benchmark)
     const before = Date.now();
-    const { result } = await convert(hostile.slowPage(), { secondsPerPage: 1, secondsToOpen: 1 });
+    const running = convert(hostile.slowPage(1_500_000), { secondsPerPage: 1, secondsToOpen: 1 });
+    const ours = new Set<number>();
+    let done = false;
+    void running.finally(() => (done = true));
+    while (!done) {
+      for (const pid of convertersRunning()) if (!others.has(uidOf(pid))) ours.add(uidOf(pid));
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    const { result } = await running;
     expect(result).toMatchObject({ ok: false, refusal: 'timed-out' });
     expect(Date.now() - before).toBeLessThan(15_000);
+    expect(ours.size).toBeGreaterThan(0);
     await new Promise((r) => setTimeout(r, 300));
-    expect(convertersRunning()).toEqual([]);
+    expect(convertersRunning().filter((pid) => ours.has(uidOf(pid)))).toEqual([]);
   });
 
   it('the sandbox, read from /proc while it runs: seccomp filter, a uid of its own, no network, nothing but /usr', async () => {
@@ -151,6 +161,14 @@ describe('document converter (real sandbox, Debian renderers, hostile corpus)', 
     expect(r.result.ok || r.result.refusal === 'timed-out').toBe(true);
   });
 });
+
+function uidOf(pid: string): number {
+  try {
+    return Number(/^Uid:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]);
+  } catch {
+    return -1;
+  }
+}
 
 /** Pids of processes running as a converter uid. */
 function convertersRunning(): string[] {

@@ -13,7 +13,7 @@
 // A refusal: nothing more on stdout, one JSON line {"refuse": CODE, "detail": TEXT} on stderr,
 // exit 3. CODE: encrypted, too-many-pages, page-too-large, unreadable.
 import { spawn, spawnSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { copyFileSync, createReadStream, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 
 const [input, kind, dpiArg, maxPagesArg, maxSideArg, memoryArg] = process.argv.slice(2);
 const dpi = Number(dpiArg);
@@ -77,15 +77,28 @@ function out(buf) {
   return new Promise((resolve, reject) => process.stdout.write(buf, (err) => (err ? reject(err) : resolve())));
 }
 
-/** One page through pdftoppm, streamed: its P6 header read here, its rows passed on as they come. */
+// One pdftoppm for the whole document (each page started anew would parse the document again):
+// it writes page after page into named pipes made beforehand, which this helper reads in order,
+// so no page ever rests in the tmpfs and each page's time can be watched from outside.
+const digits = String(pages).length;
+mkdirSync('/tmp/pages');
+const names = Array.from({ length: pages }, (_, i) => `/tmp/pages/p-${String(i + 1).padStart(digits, '0')}.ppm`);
+const made = spawnSync('mkfifo', ['-m', '600', ...names]);
+if (made.status !== 0) refuse('unreadable', 'cannot make the pages\' pipes');
+const renderer = spawn(limits[0], [...limits.slice(1), 'pdftoppm', '-r', String(dpi), pdf, '/tmp/pages/p'], { stdio: ['ignore', 'ignore', 'pipe'] });
+let rendererSaid = '';
+renderer.stderr.on('data', (d) => (rendererSaid = (rendererSaid + d).slice(-500)));
+renderer.on('close', (code) => {
+  if (code !== 0) refuse('unreadable', rendererSaid.trim().split('\n').pop() || `the renderer exited ${code}`);
+});
+
+/** One page from its pipe: its P6 header read here, its rows passed on as they come. */
 function renderPage(n) {
   return new Promise((resolve) => {
-    const child = spawn(limits[0], [...limits.slice(1), 'pdftoppm', '-f', String(n), '-l', String(n), '-r', String(dpi), pdf], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const page = createReadStream(names[n - 1]);
     let head = Buffer.alloc(0);
     let left = -1;
-    let stderr = '';
-    child.stderr.on('data', (d) => (stderr = (stderr + d).slice(-500)));
-    child.stdout.on('data', async (chunk) => {
+    page.on('data', async (chunk) => {
       if (left < 0) {
         head = Buffer.concat([head, chunk]);
         const m = /^P6\s+(\d+)\s+(\d+)\s+255\s/.exec(head.toString('latin1', 0, Math.min(head.length, 64)));
@@ -98,20 +111,21 @@ function renderPage(n) {
         if (w > maxSide || h > maxSide || w < 1 || h < 1) refuse('page-too-large', `page ${n} rendered at ${w} × ${h} px`);
         left = w * h * 3;
         chunk = head.subarray(m[0].length);
-        child.stdout.pause();
+        page.pause();
         await out(u32(w, h));
-        child.stdout.resume();
+        page.resume();
       }
       const part = chunk.subarray(0, left);
       left -= part.length;
       if (part.length > 0) {
-        child.stdout.pause();
+        page.pause();
         await out(part);
-        child.stdout.resume();
+        page.resume();
       }
     });
-    child.on('close', (code) => {
-      if (code !== 0 || left !== 0) refuse('unreadable', `page ${n}: ${stderr.trim().split('\n').pop() || `the renderer exited ${code}`}`);
+    page.on('error', (err) => refuse('unreadable', `page ${n}: ${err.message}`));
+    page.on('close', () => {
+      if (left !== 0) refuse('unreadable', `page ${n}: the renderer stopped mid-page`);
       resolve();
     });
   });
