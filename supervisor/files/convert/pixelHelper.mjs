@@ -50,7 +50,8 @@ if (kind !== 'pdf') {
   pdf = `/tmp/out/${made[0]}`;
 }
 
-const info = run(['pdfinfo', pdf]);
+// One pdfinfo tells the page count, encryption and every page's size (up to one past the limit).
+const info = run(['pdfinfo', '-f', '1', '-l', String(maxPages + 1), pdf]);
 const said = `${info.stdout}\n${info.stderr}`;
 if (/Incorrect password|Encrypted:\s+yes/i.test(said) && !/Encrypted:\s+no/i.test(said)) refuse('encrypted', 'the document is encrypted');
 if (info.status !== 0) refuse('unreadable', (info.stderr || `pdfinfo exit ${info.status}`).trim().split('\n').pop());
@@ -59,8 +60,7 @@ if (!Number.isInteger(pages) || pages < 1) refuse('unreadable', 'no page');
 if (pages > maxPages) refuse('too-many-pages', `${pages} pages, over the limit of ${maxPages}`);
 
 // Every page's size before any rendering: a page too large is refused, not rendered.
-const sizes = run(['pdfinfo', '-f', '1', '-l', String(pages), pdf]);
-for (const m of sizes.stdout.matchAll(/^Page\s+(\d+) size:\s+([\d.]+) x ([\d.]+) pts/gm)) {
+for (const m of info.stdout.matchAll(/^Page\s+(\d+) size:\s+([\d.]+) x ([\d.]+) pts/gm)) {
   const w = Math.ceil((Number(m[2]) * dpi) / 72);
   const h = Math.ceil((Number(m[3]) * dpi) / 72);
   if (w > maxSide || h > maxSide) refuse('page-too-large', `page ${m[1]} is ${w} × ${h} px at ${dpi} dpi, over ${maxSide} px a side`);
