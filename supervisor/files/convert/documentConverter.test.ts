@@ -105,6 +105,15 @@ describe('document converter (real sandbox, Debian renderers, hostile corpus)', 
     expect(!result.ok && result.reason).toContain('600 pages, over the limit of 500');
   });
 
+  it('an encrypted PDF is refused as encrypted', async () => {
+    const plain = join(dir, 'plain-for-encryption.pdf');
+    writeFileSync(plain, hostile.plain());
+    const locked = join(dir, 'locked.pdf');
+    execFileSync('qpdf', ['--encrypt', 'user-secret', 'owner-secret', '256', '--', plain, locked]);
+    const { result } = await convert(readFileSync(locked));
+    expect(result).toMatchObject({ ok: false, refusal: 'encrypted', reason: 'the document is encrypted: it opens only with a password' });
+  });
+
   it('a decompression bomb, a truncated PDF and a file that only says %PDF- give a clean PDF or a refusal with its reason', async () => {
     for (const doc of [hostile.decompressionBomb(), hostile.truncated(), hostile.notAPdf()]) {
       const { out, result } = await convert(doc);

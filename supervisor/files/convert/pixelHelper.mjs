@@ -53,7 +53,7 @@ if (kind !== 'pdf') {
 // One pdfinfo tells the page count, encryption and every page's size (up to one past the limit).
 const info = run(['pdfinfo', '-f', '1', '-l', String(maxPages + 1), pdf]);
 const said = `${info.stdout}\n${info.stderr}`;
-if (/Incorrect password|Encrypted:\s+yes/i.test(said) && !/Encrypted:\s+no/i.test(said)) refuse('encrypted', 'the document is encrypted');
+if (/Incorrect password|Encrypted:\s+yes/i.test(said) && !/Encrypted:\s+no/i.test(said)) refuse('encrypted', 'it opens only with a password');
 if (info.status !== 0) refuse('unreadable', (info.stderr || `pdfinfo exit ${info.status}`).trim().split('\n').pop());
 const pages = Number(/^Pages:\s+(\d+)/m.exec(info.stdout)?.[1] ?? NaN);
 if (!Number.isInteger(pages) || pages < 1) refuse('unreadable', 'no page');
