@@ -14,7 +14,7 @@ import { answerAfterReading } from '../../testing/rpcClient';
 import { startTestSupervisor, type TestSupervisor } from '../../testing/testSupervisor';
 import { bwrapCage, twoLevelPolicy } from '../../testing/testPolicy';
 import { hostile } from './hostileDocuments';
-import { CONVERTER_UID_BASE } from './pixelSandbox';
+import { DOCUMENT_IN_SANDBOX } from './pixelSandbox';
 
 const UIDS = { low: 62931, high: 62932 };
 
@@ -67,10 +67,12 @@ describe('files up converted (real cages, real converter)', () => {
     const transfer = t.rpc.call('files.transfer', { from: 'low', to: 'high', paths: ['slow.pdf'] });
     let converting = false;
     for (let i = 0; i < 600 && !converting; i++) {
+      // This supervisor's converter: the bwrap that binds a copy from its own staging area (other
+      // tests convert beside it).
       converting = readdirSync('/proc').some((pid) => {
         try {
-          const uid = Number(/^Uid:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]);
-          return uid >= CONVERTER_UID_BASE && uid < CONVERTER_UID_BASE + 1_000_000;
+          const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+          return argv.some((a) => a.startsWith(t.root)) && argv.includes(DOCUMENT_IN_SANDBOX);
         } catch {
           return false;
         }
