@@ -15,6 +15,7 @@ import { runMotionBench } from './motion.bench';
 import { runAudioBench } from './audio.bench';
 import { runSoundFloodBench } from './soundFlood.bench';
 import { runSupervisorRestartBench } from './supervisorRestart.bench';
+import { runConvertBench } from './convert.bench';
 
 /** Per run: the cage's Xvnc and the viewer side together, CPU ms per frame. */
 const wholePath = (f: { cpuMsPerFrame: number[]; serverCpuMsPerFrame: number[] }) => f.cpuMsPerFrame.map((v, i) => v + f.serverCpuMsPerFrame[i]!);
@@ -47,6 +48,17 @@ const BENCHES: Record<string, () => Promise<{ result: unknown; ratios: Record<st
         'cold added p99 cloison (warmed up after start-up)/websockify (≤ 2.0)': p99('cloison') / p99('websockify'),
         'cold added p99 cloison with its warm-up running beside/websockify': p99('cloison, warming up beside') / p99('websockify'),
         'cold added p99 cloison without warm-up/websockify': p99('cloison, no warm-up') / p99('websockify'),
+      },
+    };
+  },
+  convert: async () => {
+    const r = await runConvertBench((s) => console.log(s));
+    return {
+      result: r,
+      ratios: {
+        '20-page PDF s/page cloison/bare pdftoppm + rebuild (≤ 1.25)': median(r.pdf.cloison) / median(r.pdf.bare),
+        '5-page DOCX s/page cloison/bare LibreOffice + pdftoppm + rebuild (≤ 1.25)': median(r.docx.cloison) / median(r.docx.bare),
+        '20-page PDF whole path, seconds (< 15)': median(r.pdf.cloison) * r.pdf.pages,
       },
     };
   },

@@ -42,6 +42,7 @@ const TEST_PACKAGE_OF: Record<string, string> = {
   tcpdump: 'tcpdump',
   vncviewer: 'tigervnc-viewer',
   sysctl: 'procps',
+  qpdf: 'qpdf',
   npm: 'nodejs',
   npx: 'nodejs',
 };

@@ -21,6 +21,7 @@ mkdirSync('out/supervisor', { recursive: true });
 copyFileSync('supervisor/files/fileHelper.mjs', 'out/supervisor/fileHelper.mjs');
 // So does the cage launcher, which runs inside every bwrap cage.
 copyFileSync('supervisor/cages/cageLauncherInCage.mjs', 'out/supervisor/cageLauncherInCage.mjs');
+copyFileSync('supervisor/files/convert/pixelHelper.mjs', 'out/supervisor/pixelHelper.mjs');
 
 // The app icon (rendered from assets/icon.svg) for the Electron window.
 cpSync('assets/icons', 'out/icons', { recursive: true });

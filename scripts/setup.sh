@@ -23,6 +23,8 @@ PACKAGES=(
   pamtester systemd
   # the encrypting diode: OpenPGP encryption and signatures (gpg-agent holds the levels' keys)
   gpg gpg-agent gpgconf
+  # documents converted into pixels (decision convert): poppler renders PDFs, LibreOffice the rest
+  poppler-utils libreoffice-writer libreoffice-calc libreoffice-impress libreoffice-draw
   # levels on a WireGuard network (wireguard-go where the kernel has no WireGuard; without
   # recommends: wireguard-tools recommends a whole kernel image)
   wireguard-tools wireguard-go
@@ -36,6 +38,8 @@ PACKAGES=(
   # a private system bus for logind (dbus-daemon), the motion benchmark's reference (TigerVNC's
   # vncviewer) and the key-to-glyph floor's X client (python3-xlib)
   ansible-core procps websockify passwd dbus-daemon tcpdump tigervnc-viewer python3-xlib
+  # the converter's tests check its PDFs
+  qpdf
 )
 
 if [ "$(id -u)" -ne 0 ]; then

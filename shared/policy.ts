@@ -196,7 +196,7 @@ export type Decision = z.infer<typeof decisionSchema>;
  * Files may also cross `encrypt`ed (CLIP OS's "noircir", the only way down it has): the user is
  * asked, and the files land encrypted to the rule's recipients, signed with the source level's key.
  */
-export const fileDecisionSchema = z.enum(['allow', 'ask', 'deny', 'encrypt']);
+export const fileDecisionSchema = z.enum(['allow', 'ask', 'deny', 'encrypt', 'convert']);
 export type FileDecision = z.infer<typeof fileDecisionSchema>;
 
 /** Defaults follow CLIP OS: up = ask, down = deny. Used by the brokers. */
@@ -278,7 +278,21 @@ const fileRuleShape = {
   scannerBinds: z.array(z.string().startsWith('/', 'a scanner bind is an absolute path')).max(16),
   /** `encrypt`: OpenPGP public key files (root's), one recipient each; checked when the policy loads. */
   recipients: z.array(z.string().startsWith('/', 'a recipient is the absolute path of a public key file')).max(32),
+  /** `convert`: documents cross as a PDF rebuilt from their pages' pixels (supervisor/files/convert). */
+  convert: z
+    .object({
+      dpi: z.number().int().min(36).max(600).default(150),
+      maxPages: z.number().int().min(1).max(10_000).default(500),
+      maxPagePixels: z.number().int().min(100).max(20_000).default(10_000),
+      secondsPerPage: z.number().int().min(1).max(600).default(30),
+      secondsToOpen: z.number().int().min(1).max(600).default(60),
+      memory: z.number().int().min(256 * 1024 * 1024).default(2 * 1024 * 1024 * 1024),
+      tasks: z.number().int().min(8).max(4096).default(128),
+      ocr: z.boolean().default(false),
+    })
+    .strict(),
 };
+const BASE_CONVERT = { dpi: 150, maxPages: 500, maxPagePixels: 10_000, secondsPerPage: 30, secondsToOpen: 60, memory: 2 * 1024 * 1024 * 1024, tasks: 128, ocr: false };
 const BASE_FILE_RULE = {
   maxFileBytes: 100 * 1024 * 1024,
   maxTotalBytes: 1024 * 1024 * 1024,
@@ -287,6 +301,7 @@ const BASE_FILE_RULE = {
   scanner: null as string[] | null,
   scannerBinds: [] as string[],
   recipients: [] as string[],
+  convert: BASE_CONVERT,
 };
 const fileDirectionRule = () =>
   z
@@ -299,6 +314,7 @@ const fileDirectionRule = () =>
       scanner: fileRuleShape.scanner.default(null),
       scannerBinds: fileRuleShape.scannerBinds.default([]),
       recipients: fileRuleShape.recipients.default([]),
+      convert: fileRuleShape.convert.default(BASE_CONVERT),
     })
     .strict()
     .default(BASE_FILE_RULE);
@@ -321,6 +337,7 @@ export const filesPolicySchema = z
             scanner: fileRuleShape.scanner.optional(),
             scannerBinds: fileRuleShape.scannerBinds.optional(),
             recipients: fileRuleShape.recipients.optional(),
+            convert: fileRuleShape.convert.optional(),
           })
           .strict(),
       )

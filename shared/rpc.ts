@@ -53,7 +53,13 @@ export const heldClipboardSchema = z.object({
 export type HeldClipboard = z.infer<typeof heldClipboardSchema>;
 
 /** One file in a transfer question: display name (invisibles made visible), size, detected type. */
-export const transferFileSchema = z.object({ name: z.string(), size: z.number().int(), type: z.string() });
+export const transferFileSchema = z.object({
+  name: z.string(),
+  size: z.number().int(),
+  type: z.string(),
+  /** `convert`: what crosses instead of the file: a PDF of its pages' pixels, with thumbnails the supervisor drew from them. */
+  converted: z.object({ landAs: z.string(), pages: z.number().int(), size: z.number().int(), thumbnails: z.array(z.string().startsWith('data:image/png;base64,')) }).optional(),
+});
 
 export const filesConfirmSchema = z.object({
   id: z.string(),
@@ -118,6 +124,8 @@ export const transferResultSchema = z.object({
   reason: z.string().optional(),
   /** Landed encrypted (the diode): `landedAs` ends in .gpg; `size` and `sha256` are the ciphertext's. */
   encrypted: z.boolean().optional(),
+  /** Landed converted (a PDF rebuilt from pixels): `size` and `sha256` are the converted PDF's. */
+  converted: z.object({ pages: z.number().int() }).optional(),
 });
 export type TransferResult = z.infer<typeof transferResultSchema>;
 
@@ -328,7 +336,7 @@ export const rpcMethods = {
   'files.rule': {
     params: z.object({ from: levelIdSchema, to: levelIdSchema }).strict(),
     result: z.object({
-      decision: z.enum(['allow', 'ask', 'deny', 'encrypt']),
+      decision: z.enum(['allow', 'ask', 'deny', 'encrypt', 'convert']),
       direction: z.enum(['up', 'down', 'lateral']),
       justificationNeeded: z.boolean(),
       encryptTo: z.array(z.object({ uid: z.string(), fingerprint: z.string() })),

@@ -34,7 +34,7 @@ function ConfirmCard() {
   };
   const device = request.kind === 'device' ? request : null;
   const title = device ? (device.action === 'mark' ? t.usb.markTitle : t.usb.unmarkTitle) : request.kind === 'clipboard' ? t.confirmClipboardTitle : t.confirmFilesTitle;
-  const acceptLabel = device ? (device.action === 'mark' ? t.usb.markAccept : t.usb.unmarkAccept) : request.kind === 'files' && request.encryptTo ? t.encryptAccept : t.accept;
+  const acceptLabel = device ? (device.action === 'mark' ? t.usb.markAccept : t.usb.unmarkAccept) : request.kind === 'files' && request.encryptTo ? t.encryptAccept : request.kind === 'files' && request.files.some((f) => f.converted) ? t.convertAccept : t.accept;
   return (
     <div className="modal" data-testid="confirm-dialog" data-kind={request.kind} data-armed={armed} role="alertdialog" aria-modal="true">
       <div className="modal__card modal__card--wide">
@@ -137,6 +137,17 @@ function FilesWhat({ request }: { request: FilesConfirmRequest }) {
               <td className="files__name">{f.name}</td>
               <td className="files__type">{f.type}</td>
               <td className="files__size">{f.size} {t.bytes}</td>
+              {f.converted ? (
+                <td className="files__converted" data-testid="confirm-converted">
+                  {t.convertedAs} {f.converted.landAs} · {f.converted.pages} {t.pages} · {f.converted.size} {t.bytes}
+                  <div className="files__thumbnails">
+                    {/* Drawn by the supervisor from the converted pixels, never from the original. */}
+                    {f.converted.thumbnails.map((src, j) => (
+                      <img key={j} src={src} alt={`${t.page} ${j + 1}`} data-testid="confirm-thumbnail" />
+                    ))}
+                  </div>
+                </td>
+              ) : null}
             </tr>
           ))}
         </tbody>
@@ -149,6 +160,11 @@ function FilesWhat({ request }: { request: FilesConfirmRequest }) {
             </li>
           ))}
         </ul>
+      ) : null}
+      {request.files.some((f) => f.converted) ? (
+        <div className="crossing__what" data-testid="confirm-convert-note">
+          {t.convertedNote}
+        </div>
       ) : null}
       {request.encryptTo ? (
         <div className="crossing__what" data-testid="confirm-encrypt-to">

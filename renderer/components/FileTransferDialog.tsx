@@ -148,6 +148,11 @@ function TransferCard({ from }: { from: string }) {
                 {rule.problem ? <div className="modal__error">{rule.problem}</div> : null}
               </div>
             ) : null}
+            {rule?.decision === 'convert' ? (
+              <div className="crossing__what" data-testid="transfer-converted">
+                {t.convertedRule}
+              </div>
+            ) : null}
             {rule?.decision === 'deny' ? (
               <div className="modal__error" data-testid="transfer-denied">
                 {t.transferDenied}

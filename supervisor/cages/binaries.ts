@@ -62,6 +62,11 @@ export const DEBIAN_PACKAGE_OF: Record<string, string> = {
   mousepad: 'mousepad',
   setxkbmap: 'x11-xkb-utils',
   localectl: 'systemd',
+  // documents converted into pixels, in their sandbox (supervisor/files/convert)
+  pdftoppm: 'poppler-utils',
+  pdfinfo: 'poppler-utils',
+  prlimit: 'util-linux',
+  soffice: 'libreoffice-writer',
 };
 
 export function findBinary(name: string, path = process.env.PATH ?? '/usr/bin:/bin'): string | null {

@@ -19,6 +19,12 @@
  * recipients, then encrypts each staged copy to them, signed with the source level's key, in the
  * staging area: only the ciphertext is committed (`<name>.gpg`), the plaintext never reaches the
  * destination's home. The journal records the recipients and both keyed fingerprints.
+ *
+ * A rule that says `convert` (supervisor/files/convert) renders each staged copy into pixels in a
+ * disposable sandbox and rebuilds a PDF from them alone, before asking: the user sees the page
+ * count, the PDF's size and thumbnails drawn from its pixels, and only that PDF is committed
+ * (`<name>.pdf`); the original never crosses. The journal records both keyed fingerprints, the
+ * page count and the converter's verdict.
  */
 import { createHash, randomUUID } from 'node:crypto';
 import { createWriteStream, existsSync, mkdirSync, rmSync } from 'node:fs';
@@ -37,6 +43,7 @@ import { scanStaged } from './scannerSandbox';
 import { emptyStagingArea } from './stagingArea';
 import type { EncryptingDiode } from './encryptingDiode';
 import type { RecipientKey } from './recipientKeys';
+import { convertDocument, kindFor, refusalReason } from './convert/documentConverter';
 
 export interface FileBrokerOptions {
   policy: Policy;
@@ -70,10 +77,12 @@ interface Staged extends Candidate {
   fingerprint: string;
   /** The name it lands under, when not its own (an encrypted copy's `.gpg`). */
   landAs?: string;
+  /** `convert`: the PDF rebuilt from its pixels, which goes instead of it. */
+  converted?: { file: string; size: number; sha256: string; fingerprint: string; pages: number; thumbnails: string[]; landAs: string };
 }
 
 /** A result as journaled: with the staged bytes' keyed fingerprint, which the shell does not get. */
-type Recorded = TransferResult & { fingerprint?: string };
+type Recorded = TransferResult & { fingerprint?: string; converter?: string };
 
 export const INCOMING = 'Incoming';
 const MAX_JUSTIFICATION = 1000;
@@ -266,18 +275,29 @@ export class FileBroker {
             continue;
           }
         }
+        if (rule.decision === 'convert') {
+          const kind = kindFor(s.type, c.name);
+          const done = kind
+            ? await convertDocument(s.file, kind, `${s.file}.pdf`, { dpi: rule.convert.dpi, maxPages: rule.convert.maxPages, maxPageSide: rule.convert.maxPagePixels, memoryBytes: rule.convert.memory, tasks: rule.convert.tasks, secondsPerPage: rule.convert.secondsPerPage, secondsToOpen: rule.convert.secondsToOpen, thumbnails: 3 })
+            : ({ ok: false, refusal: 'not-convertible', reason: refusalReason('not-convertible', `its content is ${s.type}`) } as const);
+          if (!done.ok) {
+            results.set(c.path, { path: c.path, name: c.name, outcome: 'refused', size: c.size, type: s.type, sha256: s.sha256, fingerprint: s.fingerprint, reason: done.reason, converter: done.refusal });
+            continue;
+          }
+          s.converted = { file: done.file, size: done.size, sha256: done.sha256, fingerprint: this.options.journal.fingerprint(done.sha256), pages: done.pages, thumbnails: done.thumbnails, landAs: convertedName(c.path.split('/').pop()!) };
+        }
         staged.push(s);
       }
       const scannerField = (r: TransferResult) => (rule.scanner ? (r.reason?.startsWith('scanner') ? 'rejected' : r.type ? 'clean' : 'not run') : 'none');
-      for (const r of results.values()) record(r, r.outcome === 'cancelled' ? 'user' : 'policy', { scanner: scannerField(r) });
+      for (const r of results.values()) record(r, r.outcome === 'cancelled' ? 'user' : 'policy', { scanner: scannerField(r), ...(r.converter ? { converter: r.converter } : {}) });
 
-      if (staged.length > 0 && (rule.decision === 'ask' || rule.decision === 'encrypt')) {
+      if (staged.length > 0 && (rule.decision === 'ask' || rule.decision === 'encrypt' || rule.decision === 'convert')) {
         const answer = await this.options.confirmations.ask({
           kind: 'files',
           from: from.id,
           to: to.id,
           direction,
-          files: staged.map((c) => ({ name: c.name, size: c.size, type: c.type })),
+          files: staged.map((c) => ({ name: c.name, size: c.size, type: c.type, ...(c.converted ? { converted: { landAs: displayName(c.converted.landAs), pages: c.converted.pages, size: c.converted.size, thumbnails: c.converted.thumbnails } } : {}) })),
           totalBytes: staged.reduce((n, c) => n + c.size, 0),
           refused: [...results.values()].map((r) => ({ name: r.name, reason: r.reason ?? r.outcome })),
           justification: why || null,
@@ -306,6 +326,7 @@ export class FileBroker {
         }
         record({ ...base, outcome: 'approved' as TransferResult['outcome'] }, decidedBy, { scanner: rule.scanner ? 'clean' : 'none', ...diode });
         let going: Staged = c;
+        if (c.converted) going = { ...c, file: c.converted.file, size: c.converted.size, sha256: c.converted.sha256, fingerprint: c.converted.fingerprint, type: 'pdf', landAs: c.converted.landAs };
         if (rule.decision === 'encrypt') {
           try {
             going = await this.encrypted(c, from, recipients);
@@ -317,10 +338,11 @@ export class FileBroker {
           }
         }
         const committed = await this.commitOne(going, from, toHome);
-        const r: Recorded = rule.decision === 'encrypt' ? { ...committed, encrypted: true, fingerprint: going.fingerprint } : { ...committed, fingerprint: c.fingerprint };
+        const r: Recorded = rule.decision === 'encrypt' ? { ...committed, encrypted: true, fingerprint: going.fingerprint } : c.converted ? { ...committed, converted: { pages: c.converted.pages }, fingerprint: going.fingerprint } : { ...committed, fingerprint: c.fingerprint };
         results.set(c.path, r);
+        const conversion: Record<string, string | number> = c.converted ? { originalFingerprint: c.fingerprint, pages: c.converted.pages, converter: 'converted' } : {};
         try {
-          record(r, decidedBy, { scanner: rule.scanner ? 'clean' : 'none', ...diode, ...(going === c ? {} : { plainFingerprint: c.fingerprint }) });
+          record(r, decidedBy, { scanner: rule.scanner ? 'clean' : 'none', ...diode, ...conversion, ...(going === c || c.converted ? {} : { plainFingerprint: c.fingerprint }) });
         } catch {
           /* the intent record stands for it; the journal counts the loss */
         }
@@ -446,13 +468,18 @@ function shownRecipient(k: RecipientKey): { uid: string; fingerprint: string } {
 }
 
 function withoutFingerprint(r: Recorded): TransferResult {
-  const { fingerprint: _f, ...shown } = r;
+  const { fingerprint: _f, converter: _c, ...shown } = r;
   return shown;
 }
 
 /** A name as the dialog and the journal show it: invisible and direction characters made visible. */
 export function displayName(name: string): string {
   return previewOf(name, 255).text;
+}
+
+/** A converted document's landing name: its own, with `.pdf` in place of its extension. */
+function convertedName(name: string): string {
+  return `${landingName(name).replace(/\.[A-Za-z0-9]{1,5}$/, '') || 'document'}.pdf`;
 }
 
 const HIDING_IN_NAME = new RegExp(`[${NAME_HIDING_CHARACTERS}]`, 'gu');

@@ -42,6 +42,9 @@ flows:
   up: ask
   down: deny
   lateral: deny
+files:
+  # Documents from low reach high only as a PDF of their pages' pixels (supervisor/files/convert).
+  up: { decision: convert }
 shortcuts:
   switchLevel: Ctrl+Alt+PageDown
   secureAttention: Pause

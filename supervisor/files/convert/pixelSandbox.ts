@@ -1,0 +1,74 @@
+/**
+ * The disposable sandbox one document is rendered in (pixelHelper.mjs): a fresh bubblewrap with
+ * no network, an empty tmpfs, nothing of the host but /usr (and LibreOffice's package registry,
+ * which Debian keeps in /etc/libreoffice), the staged copy read-only, a uid of
+ * its own (no other process on the machine runs as it), the cages' syscall filter (spawnBwrap),
+ * and a limit on its tasks; the renderers inside also get the policy's memory as their address
+ * space and largest file. Killing bwrap kills the whole sandbox: its command is the pid
+ * namespace's first process, which dies with bwrap (--die-with-parent), and the kernel then kills
+ * every process of the namespace.
+ */
+import type { ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { spawnBwrap } from '../../sandbox/bwrapSpawn';
+
+/** Where the staged copy is bound, read-only, inside the sandbox. */
+export const DOCUMENT_IN_SANDBOX = '/run/cloison-convert/document';
+
+/** Converter uids: a range no account or cage uses; each conversion takes the next one. */
+export const CONVERTER_UID_BASE = 3_900_000_000;
+const CONVERTER_UIDS = 1_000_000;
+let nextUid = Math.floor(Math.random() * CONVERTER_UIDS);
+
+export function converterUid(): number {
+  nextUid = (nextUid + 1) % CONVERTER_UIDS;
+  return CONVERTER_UID_BASE + nextUid;
+}
+
+function helperPath(): string {
+  const here = dirname(fileURLToPath(import.meta.url));
+  for (const candidate of [join(here, 'pixelHelper.mjs'), join(here, 'convert', 'pixelHelper.mjs'), join(here, 'files', 'convert', 'pixelHelper.mjs')]) if (existsSync(candidate)) return candidate;
+  throw new Error('pixel helper missing from the installation (pixelHelper.mjs)');
+}
+
+export interface PixelSandboxLimits {
+  dpi: number;
+  maxPages: number;
+  maxPageSide: number;
+  memoryBytes: number;
+  tasks: number;
+}
+
+/** The sandbox's bwrap arguments around `command` (the helper; the tests run probes in its place). */
+export function pixelSandboxArgs(staged: string, uid: number, tasks: number, command: (node: string) => string[]): string[] {
+  const node = process.execPath;
+  const binds = node.startsWith('/usr/') ? [] : ['--ro-bind', dirname(node), dirname(node)];
+  return [
+    '--unshare-pid', '--unshare-ipc', '--unshare-uts', '--unshare-net', '--unshare-cgroup-try',
+    '--die-with-parent', '--new-session',
+    '--ro-bind', '/usr', '/usr', '--symlink', 'usr/bin', '/bin', '--symlink', 'usr/lib', '/lib', '--symlink', 'usr/lib64', '/lib64', '--symlink', 'usr/sbin', '/sbin',
+    ...binds,
+    '--proc', '/proc', '--dev', '/dev', '--tmpfs', '/tmp', '--tmpfs', '/dev/shm',
+    '--perms', '0755', '--dir', '/run', '--perms', '0755', '--dir', '/run/cloison-convert', '--perms', '0755', '--dir', '/opt',
+    // LibreOffice's registry is a package file Debian keeps under /etc (a symlink from /usr points there).
+    '--perms', '0755', '--dir', '/etc', '--ro-bind-try', '/etc/libreoffice', '/etc/libreoffice',
+    '--ro-bind', helperPath(), '/opt/cloison-pixel-helper.mjs',
+    '--ro-bind', staged, DOCUMENT_IN_SANDBOX,
+    '--chmod', '1777', '/tmp',
+    '--chdir', '/tmp',
+    '--clearenv', '--setenv', 'PATH', '/usr/bin:/bin', '--setenv', 'HOME', '/tmp/home', '--setenv', 'LANG', 'C.UTF-8',
+    'prlimit', `--nproc=${tasks}`, '--',
+    'setpriv', `--reuid=${uid}`, `--regid=${uid}`, '--clear-groups', '--inh-caps=-all', '--bounding-set=-all', '--no-new-privs', '--',
+    ...command(node),
+  ];
+}
+
+/** Starts the helper on a staged copy; its stdout carries the pixels (pixelHelper.mjs). */
+export function spawnPixelSandbox(staged: string, kind: string, limits: PixelSandboxLimits, uid = converterUid()): ChildProcess {
+  const args = pixelSandboxArgs(staged, uid, limits.tasks, (node) => [
+    node, '/opt/cloison-pixel-helper.mjs', DOCUMENT_IN_SANDBOX, kind, String(limits.dpi), String(limits.maxPages), String(limits.maxPageSide), String(limits.memoryBytes),
+  ]);
+  return spawnBwrap(args, { stdio: ['ignore', 'pipe', 'pipe'] });
+}
