@@ -63,7 +63,9 @@ test.afterAll(() => account?.remove());
 test.describe('locked by idle time', () => {
   let sup: SupervisorProcess;
   test.beforeAll(async () => {
-    sup = await startSupervisor(policy(account, 4), { extraArgs: ['--shell-user', account.user] });
+    // 10 s: the idle clock runs from the supervisor's start, and two real cages with their homes reserved
+    // whole can take a few seconds to start on a loaded machine; 4 s locked before the shell had shown them.
+    sup = await startSupervisor(policy(account, 10), { extraArgs: ['--shell-user', account.user] });
   });
   test.afterAll(async () => sup?.stop());
 
@@ -73,15 +75,15 @@ test.describe('locked by idle time', () => {
     const unlocked = new Screenshot(await page.screenshot());
     expect(onlyGreys(unlocked), 'the blue terminal and the band colour are on screen before the lock').toBe(false);
 
-    // Input to the shell moves the deadline: six seconds of typing, a key a second, and no lock.
-    for (let i = 0; i < 6; i++) {
+    // Input to the shell moves the deadline: twelve seconds of typing, a key a second, and no lock.
+    for (let i = 0; i < 12; i++) {
       await page.keyboard.press('Shift');
       await page.waitForTimeout(1000);
     }
     await expect(page.getByTestId('lock-screen')).toHaveCount(0);
 
     // No input: locked within the idle time (and a few seconds of reporting).
-    await expect(page.getByTestId('lock-screen')).toBeVisible({ timeout: 10_000 });
+    await expect(page.getByTestId('lock-screen')).toBeVisible({ timeout: 16_000 });
     await expect(page.getByTestId('cage-frame-low')).toHaveCount(0);
     await expect(page.getByTestId('lock-band')).not.toContainText(/Bas|Haut/);
     const locked = new Screenshot(await page.screenshot({ path: test.info().outputPath('locked.png') }));
