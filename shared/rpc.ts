@@ -64,7 +64,7 @@ export const filesConfirmSchema = z.object({
   files: z.array(transferFileSchema),
   totalBytes: z.number().int(),
   /** Files the policy already refused, with why: shown so the user sees the whole picture. */
-  refused: z.array(z.object({ name: z.string(), reason: z.string() })),
+  refused: z.array(z.object({ name: z.string(), reason: z.string(), reasonText: bilingualSchema.optional() })),
   justification: z.string().nullable(),
   /** The encrypting diode: whom the files will be encrypted to (user id made visible, fingerprint). */
   encryptTo: z.array(z.object({ uid: z.string(), fingerprint: z.string() })).nullable().default(null),
@@ -116,6 +116,8 @@ export const transferResultSchema = z.object({
   type: z.string().optional(),
   sha256: z.string().optional(),
   reason: z.string().optional(),
+  /** The reason in both languages, for the shell to show in its own. */
+  reasonText: bilingualSchema.optional(),
   /** Landed encrypted (the diode): `landedAs` ends in .gpg; `size` and `sha256` are the ciphertext's. */
   encrypted: z.boolean().optional(),
 });

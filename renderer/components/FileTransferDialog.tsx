@@ -8,7 +8,7 @@
 import { useEffect, useState } from 'react';
 import type { RpcResult, TransferResult } from '../../shared/rpc';
 import { textFor } from '../i18n';
-import { errorText } from '../supervisorText';
+import { errorText, supervisorText } from '../supervisorText';
 import { useShell, useShellState } from '../shellContext';
 import { levelById } from '../store/shellStore';
 import { TrustMarkView } from './TrustMarkView';
@@ -173,7 +173,7 @@ function TransferCard({ from }: { from: string }) {
               <li key={r.path} data-outcome={r.outcome}>
                 <span className="files__name">{r.name}</span> — {t.outcomes[r.outcome]}
                 {r.landedAs ? ` (${t.landedIn} Incoming/${from}/${r.landedAs}${r.encrypted ? `, ${t.encrypted}` : ''})` : ''}
-                {r.reason ? ` : ${r.reason}` : ''}
+                {r.reason ? ` : ${supervisorText(locale, r.reasonText, r.reason)}` : ''}
               </li>
             ))}
           </ul>
