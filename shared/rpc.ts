@@ -33,6 +33,8 @@ export const cageStateSchema = z.object({
   status: cageStatusSchema,
   /** Reason for crashed/stopped, or a limit reached while running: supervisor-written, never a cage's. */
   detail: z.string().max(500).optional(),
+  /** The detail in both languages, for the shell to show in its own. */
+  detailText: bilingualSchema.optional(),
   restarts: z.number().int().min(0),
 });
 export type CageState = z.infer<typeof cageStateSchema>;
