@@ -145,6 +145,8 @@ export const deviceMarkSchema = z.object({
   status: z.enum(['none', 'valid', 'foreign', 'invalid']),
   level: levelIdSchema.nullable(),
   reason: z.string().nullable(),
+  /** The reason in both languages, for the shell to show in its own. */
+  reasonText: bilingualSchema.optional(),
 });
 export type DeviceMark = z.infer<typeof deviceMarkSchema>;
 export const deviceTargetViewSchema = z.object({ level: levelIdSchema, mode: deviceModeSchema });
@@ -177,6 +179,8 @@ export const deviceViewSchema = z.object({
   safeToRemove: z.boolean(),
   /** Why it cannot be used, or why the last attach failed (supervisor's words). */
   problem: z.string().nullable(),
+  /** The problem in both languages, for the shell to show in its own. */
+  problemText: bilingualSchema.optional(),
 });
 export type DeviceView = z.infer<typeof deviceViewSchema>;
 export type DeviceTargetView = z.infer<typeof deviceTargetViewSchema>;
