@@ -198,6 +198,8 @@ export const tunnelViewSchema = z.object({
   handshakeAgeSeconds: z.number().int().min(0).nullable(),
   endpoint: z.string(),
   reason: z.string().nullable(),
+  /** The reason in both languages, for the shell to show in its own. */
+  reasonText: bilingualSchema.optional(),
 });
 export type TunnelView = z.infer<typeof tunnelViewSchema>;
 
