@@ -22,6 +22,7 @@
  */
 import type { Socket } from 'node:net';
 import { z } from 'zod';
+import { bilingual } from '../../shared/bilingual';
 import { CloisonError } from '../../shared/errors';
 import type { RunningCage } from './cageDriver';
 
@@ -85,7 +86,13 @@ export function onLaunchedExit(cage: RunningCage, listener: (program: LaunchedPr
 }
 
 function launcherOf(cage: RunningCage): CageLauncher {
-  if (!cage.launcher) throw new CloisonError('CAGE_UNAVAILABLE', 'Cloison cannot start programs in this cage: it is not a bwrap cage, or it was taken back after a supervisor restart (its launcher went with the old supervisor; programs start there again once the cage restarts)');
+  if (!cage.launcher) throw new CloisonError(
+      'CAGE_UNAVAILABLE',
+      bilingual(
+        'Cloison ne peut pas lancer de programme dans cette cage : ce n’est pas une cage bwrap, ou elle a été reprise après un redémarrage du superviseur (son lanceur est parti avec l’ancien superviseur ; les programmes y démarrent de nouveau une fois la cage redémarrée)',
+        'Cloison cannot start programs in this cage: it is not a bwrap cage, or it was taken back after a supervisor restart (its launcher went with the old supervisor; programs start there again once the cage restarts)',
+      ),
+    );
   return cage.launcher;
 }
 
