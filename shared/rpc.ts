@@ -344,6 +344,8 @@ export const rpcMethods = {
       encryptTo: z.array(z.object({ uid: z.string(), fingerprint: z.string() })),
       /** Why the recipients cannot be used now (a key file changed since the policy loaded). */
       problem: z.string().nullable(),
+      /** The problem in both languages ("the diode cannot encrypt: …"), for the shell to show in its own. */
+      problemText: bilingualSchema.optional(),
     }),
   },
   'devices.list': { params: empty, result: z.object({ devices: z.array(deviceViewSchema) }) },

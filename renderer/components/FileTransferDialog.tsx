@@ -145,7 +145,7 @@ function TransferCard({ from }: { from: string }) {
             {rule?.decision === 'encrypt' ? (
               <div className="crossing__what" data-testid="transfer-encrypted">
                 {t.encryptedFor} {rule.encryptTo.map((r) => r.uid).join(', ')}
-                {rule.problem ? <div className="modal__error">{rule.problem}</div> : null}
+                {rule.problem ? <div className="modal__error">{supervisorText(locale, rule.problemText, rule.problem)}</div> : null}
               </div>
             ) : null}
             {rule?.decision === 'deny' ? (

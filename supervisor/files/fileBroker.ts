@@ -127,7 +127,7 @@ export class FileBroker {
         problem = (err as Error).message;
       }
     }
-    return { decision: rule.decision, direction, justificationNeeded: needsJustification(direction, rule.decision), encryptTo: encryptTo.map(shownRecipient), problem };
+    return { decision: rule.decision, direction, justificationNeeded: needsJustification(direction, rule.decision), encryptTo: encryptTo.map(shownRecipient), problem, ...(problem ? { problemText: why_.diodeCannotEncrypt(problem) } : {}) };
   }
 
   cancel(): boolean {
