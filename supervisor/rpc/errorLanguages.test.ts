@@ -28,7 +28,7 @@ function sources(dir: string): string[] {
 /** The text of each `new CloisonError(code, message)` (its message argument's start). */
 function raises(file: string): Array<{ line: number; message: string }> {
   const text = readFileSync(file, 'utf8');
-  return [...text.matchAll(/new CloisonError\(\s*([^,]+),\s*([\s\S]{0,60})/g)].map((m) => ({
+  return [...text.matchAll(/new CloisonError\(\s*([^,]+),\s*([^\n]{0,60})/g)].map((m) => ({
     line: text.slice(0, m.index).split('\n').length,
     message: m[2]!.trim(),
   }));
@@ -42,7 +42,7 @@ describe('CloisonError messages in both languages', () => {
   const all = sources(ROOT).flatMap((file) => raises(file).map((r) => ({ file: relative(ROOT, file), ...r })));
 
   it('finds the raises it checks', () => {
-    expect(all.length).toBeGreaterThan(50);
+    expect(all.length).toBeGreaterThan(55);
   });
 
   it('every raise a user can meet gives French and English', () => {
