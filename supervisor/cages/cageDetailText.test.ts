@@ -11,6 +11,8 @@ describe('cage details in both languages', () => {
     ['task limit (256) held for 3 checks in a row: the cage was stopped and restarts', 'limite de tâches (256) atteinte 3 vérifications de suite : la cage a été arrêtée et redémarre'],
     ['cage did not start its VNC server within 20000 ms', 'la cage n’a pas démarré son serveur VNC en 20000 ms'],
     ['restarted by the user', 'redémarrée par vous'],
+    ['restarted: the cage left running could not be taken back (its bwrap is gone)', 'redémarrée : la cage restée en marche n’a pas pu être reprise (son bwrap a disparu)'],
+    ['Xvnc not found: install tigervnc-standalone-server', 'Xvnc introuvable : installez le paquet tigervnc-standalone-server'],
   ])('%s', (en, fr) => {
     expect(cageDetailText(en)).toEqual({ fr, en });
   });

@@ -33,7 +33,20 @@ const SHAPES: Array<[RegExp, (...m: string[]) => string]> = [
   [/^supervisor shutting down$/, () => 'le superviseur s’arrête'],
   [/^restarted by the user$/, () => 'redémarrée par vous'],
   [/^restarting: its definition changed in the policy$/, () => 'redémarrage : sa définition a changé dans la politique'],
-  [/^restarted: the cage left running could not be taken back \((.*)\)$/s, (why) => `redémarrée : la cage restée en marche n’a pas pu être reprise (${why})`],
+  [/^restarted: the cage left running could not be taken back \((.*)\)$/s, (why) => `redémarrée : la cage restée en marche n’a pas pu être reprise (${known(why) ?? why})`],
+  // cageAdoption.ts: why a cage left running was not taken back
+  [/^it was started by another version of Cloison \(record format (\d+), this one reads (\d+)\)$/, (a, b) => `elle a été démarrée par une autre version de Cloison (format d’enregistrement ${a}, celle-ci lit ${b})`],
+  [/^its record names another level or uid$/, () => 'son enregistrement nomme un autre niveau ou un autre uid'],
+  [/^its definition changed in the policy meanwhile: restarted, as a reload would$/, () => 'sa définition a changé dans la politique entre-temps : redémarrée, comme le ferait un rechargement'],
+  [/^its bwrap is gone$/, () => 'son bwrap a disparu'],
+  [/^its Xvnc is gone or is not the recorded one$/, () => 'son Xvnc a disparu ou n’est pas celui enregistré'],
+  [/^its control group is gone$/, () => 'son groupe de contrôle a disparu'],
+  [/^its processes are not in its control group$/, () => 'ses processus ne sont pas dans son groupe de contrôle'],
+  [/^its VNC socket is missing or not its own$/, () => 'sa prise VNC manque ou n’est pas la sienne'],
+  [/^its VNC socket did not answer as its own Xvnc: (.*)$/s, (e) => `sa prise VNC n’a pas répondu comme son propre Xvnc : ${e}`],
+  // binaries.ts: a host program missing
+  [/^(\S+) not found: install (\S+)$/, (b, p) => `${b} introuvable : installez le paquet ${p}`],
+  [/^(\S+) not found in PATH$/, (b) => `${b} introuvable dans le PATH`],
 ];
 
 export function cageDetailText(english: string): Bilingual {
