@@ -32,3 +32,12 @@ describe('cage details in both languages', () => {
     expect(cageDetailText('ENOSPC write failed')).toEqual({ fr: 'détail technique (en anglais) : ENOSPC write failed', en: 'ENOSPC write failed' });
   });
 });
+
+describe('the in-cage launcher’s refusals in French', () => {
+  it('a program missing from the cage', async () => {
+    const { launcherErrorFr } = await import('./cageLauncher');
+    expect(launcherErrorFr('cannot start gimp: ENOENT')).toBe('impossible de lancer gimp : programme introuvable dans la cage');
+    expect(launcherErrorFr('cannot start /opt/x: EACCES')).toBe('impossible de lancer /opt/x : permission refusée');
+    expect(launcherErrorFr('argv is not an array')).toBe('détail technique (en anglais) : argv is not an array');
+  });
+});

@@ -124,6 +124,14 @@ const replySchema = z.union([
 ]);
 type Reply = z.infer<typeof replySchema>;
 
+/** The in-cage launcher's refusal (English, from a program that knows no locale) in French. */
+export function launcherErrorFr(english: string): string {
+  const start = /^cannot start (.*): (\w+)$/s.exec(english);
+  if (!start) return `détail technique (en anglais) : ${english}`;
+  const why = { ENOENT: 'programme introuvable dans la cage', EACCES: 'permission refusée' }[start[2]!] ?? start[2]!;
+  return `impossible de lancer ${start[1]} : ${why}`;
+}
+
 function checkRequest(request: LaunchRequest): void {
   const { argv, env = {} } = request;
   const bad = (why: string) => new CloisonError('BAD_REQUEST', `cannot start this in a cage: ${why}`);
@@ -207,7 +215,7 @@ export function connectCageLauncher(channel: Socket, level: string): CageLaunche
         settle: (reply) => {
           clearTimeout(timer);
           if (reply instanceof Error) reject(reply);
-          else if ('error' in reply) reject(new CloisonError('WRONG_STATE', `cage "${level}": ${reply.error}`));
+          else if ('error' in reply) reject(new CloisonError('WRONG_STATE', bilingual(`cage « ${level} » : ${launcherErrorFr(reply.error)}`, `cage "${level}": ${reply.error}`)));
           else resolve(reply);
         },
       });

@@ -13,7 +13,7 @@ const ROOT = join(__dirname, '..');
 /** Raises left in English on purpose: protocol faults between Cloison's own parts, not a user's doing. */
 const ENGLISH_ONLY: Record<string, string> = {
   'cages/bwrapDriver.ts': 'the VNC socket served by another process: an attack on the gateway, shown as its code',
-  'cages/cageLauncher.ts': 'the in-cage launcher protocol (bad arguments, answers out of protocol): the launcher menu reports the code',
+  'cages/cageLauncher.ts': 'checks of a launch request built by Cloison itself (argv, environment, input size) and answers out of protocol: the menu shows the code\'s meaning',
   'gateway/ticketRegistry.ts': 'VNC tickets: the viewer reconnects with a new one, no person reads these',
 };
 
