@@ -29,7 +29,7 @@ test("a host-network level is flagged in its band, and a full home in its frame'
   const low = cageShellForUid(LOW_UID);
   const fill = await low('dd if=/dev/zero of=$HOME/fill bs=1M count=64 2>&1; echo done');
   expect(fill.stdout).toContain('No space left on device');
-  await expect(page.getByTestId('frame-notice-low')).toContainText('home full (24 MiB)');
+  await expect(page.getByTestId('frame-notice-low')).toContainText('dossier personnel plein (24 Mio)'); // the supervisor's detail, in the shell's French
   await page.screenshot({ path: test.info().outputPath('low-home-full-host-network.png') });
 
   await page.getByTestId('switch-high').click();

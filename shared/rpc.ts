@@ -33,6 +33,8 @@ export const cageStateSchema = z.object({
   status: cageStatusSchema,
   /** Reason for crashed/stopped, or a limit reached while running: supervisor-written, never a cage's. */
   detail: z.string().max(500).optional(),
+  /** The detail in both languages, for the shell to show in its own. */
+  detailText: bilingualSchema.optional(),
   restarts: z.number().int().min(0),
 });
 export type CageState = z.infer<typeof cageStateSchema>;
@@ -70,7 +72,7 @@ export const filesConfirmSchema = z.object({
   files: z.array(transferFileSchema),
   totalBytes: z.number().int(),
   /** Files the policy already refused, with why: shown so the user sees the whole picture. */
-  refused: z.array(z.object({ name: z.string(), reason: z.string() })),
+  refused: z.array(z.object({ name: z.string(), reason: z.string(), reasonText: bilingualSchema.optional() })),
   justification: z.string().nullable(),
   /** The encrypting diode: whom the files will be encrypted to (user id made visible, fingerprint). */
   encryptTo: z.array(z.object({ uid: z.string(), fingerprint: z.string() })).nullable().default(null),
@@ -122,6 +124,8 @@ export const transferResultSchema = z.object({
   type: z.string().optional(),
   sha256: z.string().optional(),
   reason: z.string().optional(),
+  /** The reason in both languages, for the shell to show in its own. */
+  reasonText: bilingualSchema.optional(),
   /** Landed encrypted (the diode): `landedAs` ends in .gpg; `size` and `sha256` are the ciphertext's. */
   encrypted: z.boolean().optional(),
   /** Landed converted (a PDF rebuilt from pixels): `size` and `sha256` are the converted PDF's. */
@@ -149,6 +153,8 @@ export const deviceMarkSchema = z.object({
   status: z.enum(['none', 'valid', 'foreign', 'invalid']),
   level: levelIdSchema.nullable(),
   reason: z.string().nullable(),
+  /** The reason in both languages, for the shell to show in its own. */
+  reasonText: bilingualSchema.optional(),
 });
 export type DeviceMark = z.infer<typeof deviceMarkSchema>;
 export const deviceTargetViewSchema = z.object({ level: levelIdSchema, mode: deviceModeSchema });
@@ -181,6 +187,8 @@ export const deviceViewSchema = z.object({
   safeToRemove: z.boolean(),
   /** Why it cannot be used, or why the last attach failed (supervisor's words). */
   problem: z.string().nullable(),
+  /** The problem in both languages, for the shell to show in its own. */
+  problemText: bilingualSchema.optional(),
 });
 export type DeviceView = z.infer<typeof deviceViewSchema>;
 export type DeviceTargetView = z.infer<typeof deviceTargetViewSchema>;
@@ -198,6 +206,8 @@ export const tunnelViewSchema = z.object({
   handshakeAgeSeconds: z.number().int().min(0).nullable(),
   endpoint: z.string(),
   reason: z.string().nullable(),
+  /** The reason in both languages, for the shell to show in its own. */
+  reasonText: bilingualSchema.optional(),
 });
 export type TunnelView = z.infer<typeof tunnelViewSchema>;
 
@@ -342,6 +352,8 @@ export const rpcMethods = {
       encryptTo: z.array(z.object({ uid: z.string(), fingerprint: z.string() })),
       /** Why the recipients cannot be used now (a key file changed since the policy loaded). */
       problem: z.string().nullable(),
+      /** The problem in both languages ("the diode cannot encrypt: …"), for the shell to show in its own. */
+      problemText: bilingualSchema.optional(),
     }),
   },
   'devices.list': { params: empty, result: z.object({ devices: z.array(deviceViewSchema) }) },

@@ -183,7 +183,7 @@ export class Supervisor {
         // A cage's state is a fact, not a decision: it is shown even when it cannot be journaled.
         this.journalFact(`cage.${state.status}`, { level: state.level, restarts: state.restarts, ...(state.detail ? { detail: state.detail } : {}) });
         this.sessions.broadcast('onCageStatus', state);
-        options.log?.('cage status', { ...state });
+        options.log?.('cage status', { level: state.level, status: state.status, restarts: state.restarts, ...(state.detail ? { detail: state.detail } : {}) });
       });
       lifecycle.on('notice', (state, notice) => {
         if (notice.message) this.journalFact('cage.limit', { level: state.level, limit: notice.limit, detail: notice.message });

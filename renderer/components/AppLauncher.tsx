@@ -9,6 +9,7 @@ import { useEffect, useState } from 'react';
 import type { LevelApps } from '../../shared/rpc';
 import { textFor } from '../i18n';
 import { useShell, useShellState } from '../shellContext';
+import { errorText } from '../supervisorText';
 
 export function AppLauncherButton() {
   const { store } = useShell();
@@ -36,7 +37,7 @@ function AppMenu() {
   const refresh = () =>
     api.call('apps.list', {}).then(
       (r) => setLists(r.levels),
-      (err: Error) => store.getState().setNotice(err.message, 'refused'),
+      (err: Error) => store.getState().setNotice(errorText(store.getState().locale, err), 'refused'),
     );
   useEffect(() => {
     void refresh();
@@ -50,7 +51,7 @@ function AppMenu() {
     switchTo(level);
     api.call('apps.launch', { level, id }).then(
       () => undefined,
-      (err: Error) => store.getState().setNotice(err.message, 'refused'),
+      (err: Error) => store.getState().setNotice(errorText(store.getState().locale, err), 'refused'),
     );
   };
   return (

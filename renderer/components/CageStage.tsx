@@ -58,9 +58,9 @@ function CageFrame({ level, front, visible, dimmed }: { level: LevelView; front:
         {bellAt ? <span key={bellAt} className="frame__bell">♪</span> : null}
         {/* A limit the cage reached while running (memory, tasks, home): the supervisor's words. */}
         {cage?.status === 'running' && cage.detail ? (
-          // The supervisor's diagnostic, in English only: the page says so (lang) rather than pass it off as French.
-          <span className="frame__notice" data-testid={`frame-notice-${level.id}`} lang="en">
-            ⚠ {cage.detail}
+          // The supervisor's words in the shell's language (a detail it could not translate says so in French).
+          <span className="frame__notice" data-testid={`frame-notice-${level.id}`} lang={cage.detailText ? locale : 'en'}>
+            ⚠ {cage.detailText ? cage.detailText[locale] : cage.detail}
           </span>
         ) : null}
       </header>
@@ -97,7 +97,11 @@ function StatusOverlay({ level, viewer }: { level: LevelView; viewer: ViewerStat
           {t.cage} {level.label[locale]}
         </div>
         <div className="overlay__title">{title}</div>
-        {cage?.detail && status !== 'running' ? <pre className="overlay__detail" lang="en">{cage.detail}</pre> : null}
+        {cage?.detail && status !== 'running' ? (
+          <pre className="overlay__detail" lang={cage.detailText ? locale : 'en'}>
+            {cage.detailText ? cage.detailText[locale] : cage.detail}
+          </pre>
+        ) : null}
         {canRetry ? (
           <button type="button" className="overlay__retry" data-testid={`retry-${level.id}`} onClick={() => void api.call('cage.restart', { level: level.id })}>
             {t.retry}

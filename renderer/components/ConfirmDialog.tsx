@@ -11,6 +11,7 @@ import { DeviceIdentity } from './deviceIdentity';
 import { useShell, useShellState } from '../shellContext';
 import { levelById } from '../store/shellStore';
 import { textFor } from '../i18n';
+import { supervisorText } from '../supervisorText';
 import { TrustMarkView } from './TrustMarkView';
 import { useArmedAfter } from './useArmedAfter';
 
@@ -124,7 +125,8 @@ function ClipboardWhat({ request }: { request: ClipboardConfirmRequest }) {
 }
 
 function FilesWhat({ request }: { request: FilesConfirmRequest }) {
-  const t = textFor(useShellState((s) => s.locale));
+  const locale = useShellState((s) => s.locale);
+  const t = textFor(locale);
   return (
     <>
       <div className="crossing__what" data-testid="confirm-what">
@@ -156,7 +158,7 @@ function FilesWhat({ request }: { request: FilesConfirmRequest }) {
         <ul className="crossing__notes" data-testid="confirm-refused">
           {request.refused.map((r, i) => (
             <li key={i}>
-              {r.name} — {r.reason}
+              {r.name} — {supervisorText(locale, r.reasonText, r.reason)}
             </li>
           ))}
         </ul>

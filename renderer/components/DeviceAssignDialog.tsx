@@ -7,7 +7,7 @@
  */
 import type { DeviceTargetView, DeviceView } from '../../shared/rpc';
 import { textFor } from '../i18n';
-import { errorText } from '../supervisorText';
+import { errorText, supervisorText } from '../supervisorText';
 import { useShell, useShellState } from '../shellContext';
 import { deviceToAssign, levelById } from '../store/shellStore';
 import { DeviceIdentity } from './deviceIdentity';
@@ -47,7 +47,7 @@ function AssignCard({ device }: { device: DeviceView }) {
         <h2 className="modal__title">{device.state === 'waiting' ? t.usb.dialogTitle : t.usb.assignTitle}</h2>
         <TrustMarkView trust={trust} testId="device-trust" />
         <DeviceIdentity device={device} />
-        {device.problem ? <div className="modal__error" data-testid="device-problem">{device.problem}</div> : null}
+        {device.problem ? <div className="modal__error" data-testid="device-problem">{supervisorText(locale, device.problemText, device.problem)}</div> : null}
         {device.boundTo ? <div className="crossing__what" data-testid="device-bound">{t.usb.boundNote}</div> : null}
         <div className="device-choices" data-testid="device-choices">
           {device.choices.map((target) => {

@@ -6,7 +6,7 @@
  */
 import type { DeviceView } from '../../shared/rpc';
 import { textFor } from '../i18n';
-import { errorText } from '../supervisorText';
+import { errorText, supervisorText } from '../supervisorText';
 import { useShell, useShellState } from '../shellContext';
 import { levelById } from '../store/shellStore';
 import { deviceTitle, formatSize } from './deviceIdentity';
@@ -94,7 +94,7 @@ function TrayRow({ device }: { device: DeviceView }) {
             </>
           ) : null}
         </div>
-        {device.problem ? <div className="tray__problem">{device.problem}</div> : null}
+        {device.problem ? <div className="tray__problem">{supervisorText(locale, device.problemText, device.problem)}</div> : null}
         {preparable && device.mark.status !== 'valid' ? (
           <div className="tray__marking">
             {levels.map((l) => (

@@ -8,7 +8,7 @@
 import { useEffect, useState } from 'react';
 import type { RpcResult, TransferResult } from '../../shared/rpc';
 import { textFor } from '../i18n';
-import { errorText } from '../supervisorText';
+import { errorText, supervisorText } from '../supervisorText';
 import { useShell, useShellState } from '../shellContext';
 import { levelById } from '../store/shellStore';
 import { TrustMarkView } from './TrustMarkView';
@@ -145,7 +145,7 @@ function TransferCard({ from }: { from: string }) {
             {rule?.decision === 'encrypt' ? (
               <div className="crossing__what" data-testid="transfer-encrypted">
                 {t.encryptedFor} {rule.encryptTo.map((r) => r.uid).join(', ')}
-                {rule.problem ? <div className="modal__error">{rule.problem}</div> : null}
+                {rule.problem ? <div className="modal__error">{supervisorText(locale, rule.problemText, rule.problem)}</div> : null}
               </div>
             ) : null}
             {rule?.decision === 'convert' ? (
@@ -178,7 +178,7 @@ function TransferCard({ from }: { from: string }) {
               <li key={r.path} data-outcome={r.outcome}>
                 <span className="files__name">{r.name}</span> — {t.outcomes[r.outcome]}
                 {r.landedAs ? ` (${t.landedIn} Incoming/${from}/${r.landedAs}${r.encrypted ? `, ${t.encrypted}` : ''})` : ''}
-                {r.reason ? ` : ${r.reason}` : ''}
+                {r.reason ? ` : ${supervisorText(locale, r.reasonText, r.reason)}` : ''}
               </li>
             ))}
           </ul>

@@ -6,13 +6,15 @@
 import type { TunnelView } from '../../shared/rpc';
 import { textFor } from '../i18n';
 import { useShellState } from '../shellContext';
+import { supervisorText } from '../supervisorText';
 
 export function TunnelState({ tunnel }: { tunnel: TunnelView }) {
-  const t = textFor(useShellState((s) => s.locale)).tunnel;
+  const locale = useShellState((s) => s.locale);
+  const t = textFor(locale).tunnel;
   const age = tunnel.handshakeAgeSeconds === null ? '' : ` · ${t.handshake} ${tunnel.handshakeAgeSeconds} s`;
   const ok = tunnel.state === 'up';
   return (
-    <span className={ok ? 'band__tunnel' : 'band__warning band__tunnel'} data-testid="band-tunnel" data-state={tunnel.state} title={`${t.explain} ${tunnel.endpoint}${tunnel.reason ? ` — ${tunnel.reason}` : ''}`}>
+    <span className={ok ? 'band__tunnel' : 'band__warning band__tunnel'} data-testid="band-tunnel" data-state={tunnel.state} title={`${t.explain} ${tunnel.endpoint}${tunnel.reason ? ` — ${supervisorText(locale, tunnel.reasonText, tunnel.reason)}` : ''}`}>
       {ok ? '✓' : '⚠'} {t.states[tunnel.state]}
       {ok ? age : ''}
     </span>

@@ -2,6 +2,7 @@
  * What a USB device is, as the supervisor described it: every field it read from the device,
  * already sanitised there (invisibles shown as ⟨U+…⟩, length capped), shown as plain text.
  */
+import { supervisorText } from '../supervisorText';
 import type { DeviceView } from '../../shared/rpc';
 import { textFor } from '../i18n';
 import { useShellState } from '../shellContext';
@@ -24,7 +25,8 @@ export function deviceTitle(device: DeviceView): string {
 }
 
 export function DeviceIdentity({ device }: { device: DeviceView }) {
-  const t = textFor(useShellState((s) => s.locale)).usb;
+  const locale = useShellState((s) => s.locale);
+  const t = textFor(locale).usb;
   const none = t.noneValue;
   const ids = (name: string, id: string) => (id ? `${name || none} (${id})` : name || none);
   const rows: Array<[string, string, string]> = [
@@ -35,7 +37,7 @@ export function DeviceIdentity({ device }: { device: DeviceView }) {
     ['filesystem', t.filesystem, device.fsType ?? none],
     ['label', t.label, device.label ?? none],
     ['uuid', t.uuid, device.uuid ?? none],
-    ['mark', t.mark, `${t.marks[device.mark.status]}${device.mark.level ? ` ${device.mark.level}` : ''}${device.mark.reason ? ` — ${device.mark.reason}` : ''}`],
+    ['mark', t.mark, `${t.marks[device.mark.status]}${device.mark.level ? ` ${device.mark.level}` : ''}${device.mark.reason ? ` — ${supervisorText(locale, device.mark.reasonText, device.mark.reason)}` : ''}`],
   ];
   return (
     <table className="identity" data-testid="device-identity">

@@ -9,6 +9,7 @@
  * are started by the cage's session itself (a cage process too). How many copies run is what the
  * cage's launcher reports of those it started — a cage that lies about it lies only about itself.
  */
+import { bilingual } from '../../shared/bilingual';
 import { CloisonError } from '../../shared/errors';
 import type { AppPolicy, Policy } from '../../shared/policy';
 import type { LevelApps } from '../../shared/rpc';
@@ -56,7 +57,7 @@ export class AppLauncher {
     const app = this.appOf(level, id);
     const lifecycle = this.options.cages.get(level);
     const cage = lifecycle?.cage;
-    if (!cage || lifecycle.state.status !== 'running') throw new CloisonError('CAGE_UNAVAILABLE', `cage "${level}" is not running`);
+    if (!cage || lifecycle.state.status !== 'running') throw new CloisonError('CAGE_UNAVAILABLE', bilingual(`la cage « ${level} » n’est pas en service`, `cage "${level}" is not running`));
     try {
       const program = await launch(cage, { argv: app.exec });
       this.options.journal.append('app.launch', 'user', { level, app: id, decision: 'started' });
@@ -69,13 +70,13 @@ export class AppLauncher {
 
   private appsOf(level: string): AppPolicy[] {
     const entry = this.options.policy().levels.find((l) => l.id === level);
-    if (!entry) throw new CloisonError('UNKNOWN_LEVEL', `no level "${level}" in the policy`);
+    if (!entry) throw new CloisonError('UNKNOWN_LEVEL', bilingual(`aucun niveau « ${level} » dans la politique`, `no level "${level}" in the policy`));
     return entry.cage.driver === 'bwrap' ? entry.cage.apps : [];
   }
 
   private appOf(level: string, id: string): AppPolicy {
     const app = this.appsOf(level).find((a) => a.id === id);
-    if (!app) throw new CloisonError('POLICY_DENIED', `the policy lists no app "${id}" for level "${level}"`);
+    if (!app) throw new CloisonError('POLICY_DENIED', bilingual(`la politique ne donne aucune application « ${id} » au niveau « ${level} »`, `the policy lists no app "${id}" for level "${level}"`));
     return app;
   }
 

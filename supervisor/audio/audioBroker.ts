@@ -5,6 +5,7 @@
  * journaled with who did it. The view the band draws comes from here.
  */
 import { EventEmitter } from 'node:events';
+import { bilingual } from '../../shared/bilingual';
 import { CloisonError } from '../../shared/errors';
 import type { AudioPolicy } from '../../shared/policy';
 import type { AudioView } from '../../shared/rpc';
@@ -73,10 +74,10 @@ export class AudioBroker extends EventEmitter<{ change: [AudioView] }> {
       this.changed();
       return this.view();
     }
-    if (!this.options.policy().microphone.includes(level)) throw new CloisonError('POLICY_DENIED', `the policy does not let level "${level}" have the microphone`);
+    if (!this.options.policy().microphone.includes(level)) throw new CloisonError('POLICY_DENIED', bilingual(`la politique ne donne pas le microphone au niveau « ${level} »`, `the policy does not let level "${level}" have the microphone`));
     if (this.microphone === level) return this.view();
-    if (this.microphone !== null) throw new CloisonError('WRONG_STATE', `the microphone is with level "${this.microphone}": release it first`);
-    if (this.hostState.state !== 'connected') throw new CloisonError('WRONG_STATE', `no microphone: ${this.hostState.reason}`);
+    if (this.microphone !== null) throw new CloisonError('WRONG_STATE', bilingual(`le microphone est au niveau « ${this.microphone} » : libérez-le d’abord`, `the microphone is with level "${this.microphone}": release it first`));
+    if (this.hostState.state !== 'connected') throw new CloisonError('WRONG_STATE', bilingual(`pas de microphone : ${this.hostState.reasonText.fr}`, `no microphone: ${this.hostState.reason}`));
     this.options.record('audio.microphone', actor, { level, action: 'assign' });
     this.microphone = level;
     this.relays.get(level)?.startRecording();

@@ -15,6 +15,7 @@
  */
 import { createHash, createHmac } from 'node:crypto';
 import { closeSync, existsSync, fstatSync, fsyncSync, ftruncateSync, openSync, readFileSync, renameSync, writeFileSync, writeSync } from 'node:fs';
+import { bilingual } from '../../shared/bilingual';
 import { CloisonError } from '../../shared/errors';
 import { contentFingerprint, loadOrCreateJournalKeys, type JournalKeys } from './journalKey';
 
@@ -125,7 +126,7 @@ export class FileAuditJournal implements AuditJournal {
       }
       this.failures++;
       const code = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
-      throw new CloisonError('JOURNAL_UNAVAILABLE', `the audit journal cannot be written (${code}): nothing was done`);
+      throw new CloisonError('JOURNAL_UNAVAILABLE', bilingual(`le journal d’audit ne peut pas être écrit (${code}) : rien n’a été fait`, `the audit journal cannot be written (${code}): nothing was done`));
     }
     this.size += line.length;
     this.seq = record.seq;

@@ -5,6 +5,7 @@
  * Every program the supervisor runs is in this table; a test keeps it, scripts/setup.sh and the
  * .deb's depends in step (deploy/requiredPrograms.test.ts).
  */
+import { bilingual } from '../../shared/bilingual';
 import { accessSync, constants } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { CloisonError } from '../../shared/errors';
@@ -92,7 +93,7 @@ function canExecute(file: string): boolean {
 export class MissingBinaryError extends CloisonError {
   constructor(readonly binary: string) {
     const pkg = DEBIAN_PACKAGE_OF[binary];
-    super('MISSING_PROGRAM', pkg ? `${binary} not found: install ${pkg}` : `${binary} not found in PATH`);
+    super('MISSING_PROGRAM', pkg ? bilingual(`${binary} introuvable : installez le paquet ${pkg}`, `${binary} not found: install ${pkg}`) : bilingual(`${binary} introuvable dans le PATH`, `${binary} not found in PATH`));
     this.name = 'MissingBinaryError';
   }
 }

@@ -22,6 +22,7 @@
  */
 import type { Socket } from 'node:net';
 import { z } from 'zod';
+import { bilingual, type Bilingual } from '../../shared/bilingual';
 import { CloisonError } from '../../shared/errors';
 import type { RunningCage } from './cageDriver';
 
@@ -85,7 +86,13 @@ export function onLaunchedExit(cage: RunningCage, listener: (program: LaunchedPr
 }
 
 function launcherOf(cage: RunningCage): CageLauncher {
-  if (!cage.launcher) throw new CloisonError('CAGE_UNAVAILABLE', 'Cloison cannot start programs in this cage: it is not a bwrap cage, or it was taken back after a supervisor restart (its launcher went with the old supervisor; programs start there again once the cage restarts)');
+  if (!cage.launcher) throw new CloisonError(
+      'CAGE_UNAVAILABLE',
+      bilingual(
+        'Cloison ne peut pas lancer de programme dans cette cage : ce n’est pas une cage bwrap, ou elle a été reprise après un redémarrage du superviseur (son lanceur est parti avec l’ancien superviseur ; les programmes y démarrent de nouveau une fois la cage redémarrée)',
+        'Cloison cannot start programs in this cage: it is not a bwrap cage, or it was taken back after a supervisor restart (its launcher went with the old supervisor; programs start there again once the cage restarts)',
+      ),
+    );
   return cage.launcher;
 }
 
@@ -117,6 +124,14 @@ const replySchema = z.union([
 ]);
 type Reply = z.infer<typeof replySchema>;
 
+/** The in-cage launcher's refusal (English, from a program that knows no locale) in French. */
+export function launcherErrorFr(english: string): string {
+  const start = /^cannot start (.*): (\w+)$/s.exec(english);
+  if (!start) return `détail technique (en anglais) : ${english}`;
+  const why = { ENOENT: 'programme introuvable dans la cage', EACCES: 'permission refusée' }[start[2]!] ?? start[2]!;
+  return `impossible de lancer ${start[1]} : ${why}`;
+}
+
 function checkRequest(request: LaunchRequest): void {
   const { argv, env = {} } = request;
   const bad = (why: string) => new CloisonError('BAD_REQUEST', `cannot start this in a cage: ${why}`);
@@ -130,16 +145,17 @@ function checkRequest(request: LaunchRequest): void {
 /** The supervisor's end of a cage's launcher channel. `channel`: the socket pair's end the supervisor holds. */
 export function connectCageLauncher(channel: Socket, level: string): CageLauncher {
   let nextId = 1;
-  let closed: string | null = null;
+  let closed: Bilingual | null = null;
   const pending = new Map<number, { settle(reply: Reply | Error): void }>();
   const programs = new Map<number, LaunchedProgram>();
   const exitListeners = new Set<(program: LaunchedProgram) => void>();
 
-  const close = (why: string) => {
+  const unavailable = (why: Bilingual) => new CloisonError('CAGE_UNAVAILABLE', bilingual(`cage « ${level} » : ${why.fr}`, `cage "${level}": ${why.en}`));
+  const close = (why: Bilingual) => {
     if (closed) return;
     closed = why;
     channel.destroy();
-    const err = new CloisonError('CAGE_UNAVAILABLE', `cage "${level}": ${why}`);
+    const err = unavailable(why);
     for (const p of pending.values()) p.settle(err);
     pending.clear();
     // No exit notice can come any more: a list kept would only go stale.
@@ -151,7 +167,7 @@ export function connectCageLauncher(channel: Socket, level: string): CageLaunche
     try {
       parsed = replySchema.parse(JSON.parse(line));
     } catch {
-      return close('its launcher sent a malformed reply; programs cannot start there until it restarts');
+      return close(bilingual('son lanceur a envoyé une réponse malformée ; aucun programme n’y démarre avant son redémarrage', 'its launcher sent a malformed reply; programs cannot start there until it restarts'));
     }
     if ('event' in parsed) {
       const program = programs.get(parsed.pid);
@@ -181,24 +197,25 @@ export function connectCageLauncher(channel: Socket, level: string): CageLaunche
     }
     parts.push(data.subarray(from));
     size += data.length - from;
-    if (size > MAX_REPLY_LINE) close('its launcher sent an oversized reply; programs cannot start there until it restarts');
+    if (size > MAX_REPLY_LINE) close(bilingual('son lanceur a envoyé une réponse trop longue ; aucun programme n’y démarre avant son redémarrage', 'its launcher sent an oversized reply; programs cannot start there until it restarts'));
   });
-  channel.on('error', () => close('its launcher has stopped; programs cannot start there until it restarts'));
-  channel.on('close', () => close('its launcher has stopped; programs cannot start there until it restarts'));
+  const stopped = bilingual('son lanceur s’est arrêté ; aucun programme n’y démarre avant son redémarrage', 'its launcher has stopped; programs cannot start there until it restarts');
+  channel.on('error', () => close(stopped));
+  channel.on('close', () => close(stopped));
 
   const ask = (message: Record<string, unknown>, timeoutMs: number): Promise<Reply> =>
     new Promise((resolve, reject) => {
-      if (closed) return reject(new CloisonError('CAGE_UNAVAILABLE', `cage "${level}": ${closed}`));
+      if (closed) return reject(unavailable(closed));
       const id = nextId++;
       const timer = setTimeout(() => {
         pending.delete(id);
-        reject(new CloisonError('CAGE_UNAVAILABLE', `cage "${level}": its launcher did not answer within ${timeoutMs} ms`));
+        reject(unavailable(bilingual(`son lanceur n’a pas répondu en ${timeoutMs} ms`, `its launcher did not answer within ${timeoutMs} ms`)));
       }, timeoutMs);
       pending.set(id, {
         settle: (reply) => {
           clearTimeout(timer);
           if (reply instanceof Error) reject(reply);
-          else if ('error' in reply) reject(new CloisonError('WRONG_STATE', `cage "${level}": ${reply.error}`));
+          else if ('error' in reply) reject(new CloisonError('WRONG_STATE', bilingual(`cage « ${level} » : ${launcherErrorFr(reply.error)}`, `cage "${level}": ${reply.error}`)));
           else resolve(reply);
         },
       });

@@ -2,6 +2,7 @@
  * One cage's lifecycle as an explicit state machine: stopped → starting → running → crashed, with
  * restart and backoff. Illegal transitions throw; `stopped` is left only by an explicit start().
  */
+import { cageDetailText } from './cageDetailText';
 import { EventEmitter } from 'node:events';
 import type { CageState, CageStatus } from '../../shared/rpc';
 import type { CageDriver, CageNotice, RunningCage } from './cageDriver';
@@ -48,7 +49,7 @@ export class CageLifecycle extends EventEmitter<{ status: [CageState]; notice: [
   }
 
   get state(): CageState {
-    return { level: this.options.level, status: this.status, restarts: this.restarts, ...(this.detail ? { detail: this.detail } : {}) };
+    return { level: this.options.level, status: this.status, restarts: this.restarts, ...(this.detail ? { detail: this.detail, detailText: cageDetailText(this.detail) } : {}) };
   }
 
   get cage(): RunningCage | null {

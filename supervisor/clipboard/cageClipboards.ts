@@ -8,6 +8,7 @@
  * the result says which it took. A paste fills both, so Ctrl+V, Shift+Insert and middle click all
  * find it: one serving helper per selection per cage at most.
  */
+import { bilingual } from '../../shared/bilingual';
 import { CloisonError } from '../../shared/errors';
 import type { CageDriver } from '../cages/cageDriver';
 import { BwrapDriver } from '../cages/bwrapDriver';
@@ -61,8 +62,8 @@ export class XCageClipboards implements CageClipboards {
 
   private x11DirOf(level: string): string {
     const driver = this.driverOf(level);
-    if (!(driver instanceof BwrapDriver)) throw new CloisonError('CAGE_UNAVAILABLE', `cage "${level}" is an external VNC endpoint: it has no brokered clipboard`);
-    if (!this.isRunning(level)) throw new CloisonError('CAGE_UNAVAILABLE', `cage "${level}" is not running`);
+    if (!(driver instanceof BwrapDriver)) throw new CloisonError('CAGE_UNAVAILABLE', bilingual(`la cage « ${level} » est un serveur VNC externe : elle n’a pas de presse-papiers contrôlé`, `cage "${level}" is an external VNC endpoint: it has no brokered clipboard`));
+    if (!this.isRunning(level)) throw new CloisonError('CAGE_UNAVAILABLE', bilingual(`la cage « ${level} » n’est pas en service`, `cage "${level}" is not running`));
     return driver.x11Dir;
   }
 }

@@ -212,7 +212,7 @@ export class ClipboardBroker {
 
   private level(id: string) {
     const level = this.options.policy.levels.find((l) => l.id === id);
-    if (!level) throw new CloisonError('UNKNOWN_LEVEL', `no level "${id}" in the policy`);
+    if (!level) throw new CloisonError('UNKNOWN_LEVEL', bilingual(`aucun niveau « ${id} » dans la politique`, `no level "${id}" in the policy`));
     return level;
   }
 }

@@ -9,6 +9,7 @@
  * to give no cage any input.
  */
 import { randomUUID } from 'node:crypto';
+import { bilingual } from '../../shared/bilingual';
 import { CloisonError } from '../../shared/errors';
 import type { ConfirmRequest } from '../../shared/rpc';
 
@@ -42,7 +43,7 @@ export class Confirmations {
   }
 
   ask(question: Question): Promise<Answer> {
-    if (this.pending.size > 0) throw new CloisonError('LIMIT_EXCEEDED', 'another confirmation is already waiting for the user');
+    if (this.pending.size > 0) throw new CloisonError('LIMIT_EXCEEDED', bilingual('une autre question attend déjà votre réponse', 'another confirmation is already waiting for the user'));
     const id = randomUUID();
     return new Promise((resolve) => {
       const timer = setTimeout(() => this.answer(id, 'timed-out'), this.options.timeoutMs ?? 60_000);
@@ -56,14 +57,20 @@ export class Confirmations {
   answerFromUser(id: string, answer: 'accepted' | 'refused'): void {
     const p = this.pending.get(id);
     if (p && this.now() - p.shownAt < (this.options.armMs ?? CONFIRM_ARM_MS)) {
-      throw new CloisonError('WRONG_STATE', `answered ${this.now() - p.shownAt} ms after the question was shown: a dialog takes no answer before ${this.options.armMs ?? CONFIRM_ARM_MS} ms`);
+      throw new CloisonError(
+        'WRONG_STATE',
+        bilingual(
+          `réponse ${this.now() - p.shownAt} ms après l’affichage de la question : une fenêtre ne prend aucune réponse avant ${this.options.armMs ?? CONFIRM_ARM_MS} ms`,
+          `answered ${this.now() - p.shownAt} ms after the question was shown: a dialog takes no answer before ${this.options.armMs ?? CONFIRM_ARM_MS} ms`,
+        ),
+      );
     }
     this.answer(id, answer);
   }
 
   answer(id: string, answer: Answer): void {
     const p = this.pending.get(id);
-    if (!p) throw new CloisonError('BAD_REQUEST', 'no such confirmation (answered already, or timed out)');
+    if (!p) throw new CloisonError('BAD_REQUEST', bilingual('cette question n’existe plus (déjà répondue, ou délai dépassé)', 'no such confirmation (answered already, or timed out)'));
     this.pending.delete(id);
     clearTimeout(p.timer);
     if (this.pending.size === 0) this.options.onWaiting?.(false);

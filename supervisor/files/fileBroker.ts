@@ -32,6 +32,7 @@ import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { Transform, type Writable } from 'node:stream';
 import { NAME_HIDING_CHARACTERS, previewOf } from '../../shared/clipboardText';
+import type { Bilingual } from '../../shared/bilingual';
 import { CloisonError } from '../../shared/errors';
 import { directionBetween, fileRuleFor, type LevelPolicy, type Policy } from '../../shared/policy';
 import type { TransferResult } from '../../shared/rpc';
@@ -41,6 +42,7 @@ import { runFileHelper, spawnFileHelper, STAGED_IN_SANDBOX, type CageHome } from
 import { TypeDetector, type FileType } from './fileTypes';
 import { scanStaged } from './scannerSandbox';
 import { emptyStagingArea } from './stagingArea';
+import { fileReasons as why_, helperReason } from './fileReasons';
 import type { EncryptingDiode } from './encryptingDiode';
 import type { RecipientKey } from './recipientKeys';
 import { convertDocument, kindFor, refusalReason } from './convert/documentConverter';
@@ -84,6 +86,9 @@ interface Staged extends Candidate {
 /** A result as journaled: with the staged bytes' keyed fingerprint, which the shell does not get. */
 type Recorded = TransferResult & { fingerprint?: string; converter?: string };
 
+/** A reason as a result carries it: English (the journal's, and old shells'), and both languages. */
+const told = (reason: Bilingual) => ({ reason: reason.en, reasonText: reason });
+
 export const INCOMING = 'Incoming';
 const MAX_JUSTIFICATION = 1000;
 
@@ -99,7 +104,7 @@ export class FileBroker {
   async list(level: string, path: string) {
     const home = this.home(level);
     const r = await runFileHelper(home, ['list', path]);
-    if (r.code !== 0) throw new CloisonError('BAD_REQUEST', r.stderr || 'cannot list that directory');
+    if (r.code !== 0) throw new CloisonError('BAD_REQUEST', why_.cannotList(r.stderr ? helperReason(r.stderr) : null));
     const entries = JSON.parse(r.stdout) as Array<{ name: string; kind: string; size: number }>;
     return entries.map((e) => ({ path: path ? `${path.replace(/\/+$/, '')}/${e.name}` : e.name, name: displayName(e.name), kind: e.kind, size: e.size }));
   }
@@ -131,7 +136,7 @@ export class FileBroker {
         problem = (err as Error).message;
       }
     }
-    return { decision: rule.decision, direction, justificationNeeded: needsJustification(direction, rule.decision), encryptTo: encryptTo.map(shownRecipient), problem };
+    return { decision: rule.decision, direction, justificationNeeded: needsJustification(direction, rule.decision), encryptTo: encryptTo.map(shownRecipient), problem, ...(problem ? { problemText: why_.diodeCannotEncrypt(problem) } : {}) };
   }
 
   cancel(): boolean {
@@ -144,8 +149,8 @@ export class FileBroker {
   async transfer(fromId: string, toId: string, paths: string[], justification?: string): Promise<TransferResult[]> {
     const from = this.level(fromId);
     const to = this.level(toId);
-    if (from.id === to.id) throw new CloisonError('BAD_REQUEST', 'source and destination are the same level');
-    if (this.busy) throw new CloisonError('LIMIT_EXCEEDED', 'a transfer is already running');
+    if (from.id === to.id) throw new CloisonError('BAD_REQUEST', why_.sameLevel());
+    if (this.busy) throw new CloisonError('LIMIT_EXCEEDED', why_.busy());
     const fromHome = this.home(from.id);
     const toHome = this.home(to.id);
     const rule = fileRuleFor(this.options.policy, from, to);
@@ -168,26 +173,26 @@ export class FileBroker {
       });
 
     if (rule.decision === 'deny') {
-      const reason = `the policy forbids ${direction} file transfers from ${from.id} to ${to.id}`;
+      const reason = why_.forbidden(direction, from, to);
       return paths.map((path) => {
-        const r: TransferResult = { path, name: displayName(path), outcome: 'denied', reason };
+        const r: TransferResult = { path, name: displayName(path), outcome: 'denied', ...told(reason) };
         record(r, 'policy');
         return r;
       });
     }
     // Down transfers in clear, where allowed at all, carry a written justification.
-    if (needsJustification(direction, rule.decision) && why.length === 0) throw new CloisonError('BAD_REQUEST', 'a transfer to a lower level in clear needs a written justification');
-    if (why.length > MAX_JUSTIFICATION) throw new CloisonError('LIMIT_EXCEEDED', `justification over ${MAX_JUSTIFICATION} characters`);
-    if (paths.length > rule.maxCount) throw new CloisonError('LIMIT_EXCEEDED', `${paths.length} files is over the limit of ${rule.maxCount} per transfer`);
+    if (needsJustification(direction, rule.decision) && why.length === 0) throw new CloisonError('BAD_REQUEST', why_.needsJustification());
+    if (why.length > MAX_JUSTIFICATION) throw new CloisonError('LIMIT_EXCEEDED', why_.justificationTooLong(MAX_JUSTIFICATION));
+    if (paths.length > rule.maxCount) throw new CloisonError('LIMIT_EXCEEDED', why_.tooMany(paths.length, rule.maxCount));
 
     let recipients: RecipientKey[] = [];
     if (rule.decision === 'encrypt') {
       try {
         recipients = this.options.diode.recipients(rule.recipients);
       } catch (err) {
-        const reason = `the diode cannot encrypt: ${(err as Error).message}`;
+        const reason = why_.diodeCannotEncrypt((err as Error).message);
         return paths.map((path) => {
-          const r: TransferResult = { path, name: displayName(path), outcome: 'refused', reason };
+          const r: TransferResult = { path, name: displayName(path), outcome: 'refused', ...told(reason) };
           record(r, 'policy');
           return r;
         });
@@ -219,27 +224,27 @@ export class FileBroker {
     const candidates: Candidate[] = [];
     let total = 0;
     for (const path of paths) {
-      const refuse = (reason: string, extra: Partial<TransferResult> = {}) => results.set(path, { path, name: displayName(path), outcome: 'refused', reason, ...extra });
+      const refuse = (reason: Bilingual, extra: Partial<TransferResult> = {}) => results.set(path, { path, name: displayName(path), outcome: 'refused', ...told(reason), ...extra });
       const st = await runFileHelper(fromHome, ['stat', path]);
       if (st.code !== 0) {
-        refuse(st.stderr || 'cannot read it');
+        refuse(st.stderr ? helperReason(st.stderr) : why_.unreadable());
         continue;
       }
       const info = JSON.parse(st.stdout) as { kind: string; size: number; nlink: number; dev: number; ino: number; mtimeMs: number; ctimeMs: number };
       if (info.kind !== 'file') {
-        refuse(`not a regular file (${info.kind})`);
+        refuse(why_.notRegular(info.kind));
         continue;
       }
       if (info.nlink > 1) {
-        refuse('it has other names (hard links): its content could change through them', { size: info.size });
+        refuse(why_.hardLinks(), { size: info.size });
         continue;
       }
       if (info.size > rule.maxFileBytes) {
-        refuse(`${info.size} bytes is over the ${rule.maxFileBytes}-byte limit per file`, { size: info.size });
+        refuse(why_.tooLarge(info.size, rule.maxFileBytes), { size: info.size });
         continue;
       }
       if (total + info.size > rule.maxTotalBytes) {
-        refuse(`the transfer would exceed ${rule.maxTotalBytes} bytes`, { size: info.size });
+        refuse(why_.totalTooLarge(rule.maxTotalBytes), { size: info.size });
         continue;
       }
       total += info.size;
@@ -261,17 +266,17 @@ export class FileBroker {
         }
         const s = await this.stageOne(c, fromHome, join(staging, String(staged.length + results.size)));
         if ('reason' in s) {
-          results.set(c.path, { path: c.path, name: c.name, outcome: s.outcome, size: c.size, reason: s.reason });
+          results.set(c.path, { path: c.path, name: c.name, outcome: s.outcome, size: c.size, ...told(s.reason) });
           continue;
         }
         if (!rule.types.includes(s.type)) {
-          results.set(c.path, { path: c.path, name: c.name, outcome: 'refused', size: c.size, type: s.type, sha256: s.sha256, fingerprint: s.fingerprint, reason: `its content is ${s.type}, which the policy does not allow from ${from.id} to ${to.id}` });
+          results.set(c.path, { path: c.path, name: c.name, outcome: 'refused', size: c.size, type: s.type, sha256: s.sha256, fingerprint: s.fingerprint, ...told(why_.typeNotAllowed(s.type, from, to)) });
           continue;
         }
         if (rule.scanner) {
           const verdict = await scanStaged(s.file, rule.scanner, rule.scannerBinds);
           if (!verdict.clean) {
-            results.set(c.path, { path: c.path, name: c.name, outcome: 'refused', size: c.size, type: s.type, sha256: s.sha256, fingerprint: s.fingerprint, reason: `scanner refused the file: ${verdict.said}` });
+            results.set(c.path, { path: c.path, name: c.name, outcome: 'refused', size: c.size, type: s.type, sha256: s.sha256, fingerprint: s.fingerprint, ...told(why_.scannerRefused(verdict.said)) });
             continue;
           }
         }
@@ -299,13 +304,13 @@ export class FileBroker {
           direction,
           files: staged.map((c) => ({ name: c.name, size: c.size, type: c.type, ...(c.converted ? { converted: { landAs: displayName(c.converted.landAs), pages: c.converted.pages, size: c.converted.size, thumbnails: c.converted.thumbnails } } : {}) })),
           totalBytes: staged.reduce((n, c) => n + c.size, 0),
-          refused: [...results.values()].map((r) => ({ name: r.name, reason: r.reason ?? r.outcome })),
+          refused: [...results.values()].map((r) => ({ name: r.name, reason: r.reason ?? r.outcome, ...(r.reasonText ? { reasonText: r.reasonText } : {}) })),
           justification: why || null,
           encryptTo: rule.decision === 'encrypt' ? recipients.map(shownRecipient) : null,
         });
         if (answer !== 'accepted') {
           for (const c of staged) {
-            const r: Recorded = { path: c.path, name: c.name, outcome: 'refused', size: c.size, type: c.type, sha256: c.sha256, fingerprint: c.fingerprint, reason: answer === 'timed-out' ? 'no answer in time' : 'refused by the user' };
+            const r: Recorded = { path: c.path, name: c.name, outcome: 'refused', size: c.size, type: c.type, sha256: c.sha256, fingerprint: c.fingerprint, ...told(answer === 'timed-out' ? why_.timedOut() : why_.refusedByUser()) };
             results.set(c.path, r);
             record(r, 'user');
           }
@@ -331,7 +336,7 @@ export class FileBroker {
           try {
             going = await this.encrypted(c, from, recipients);
           } catch (err) {
-            const r: Recorded = { ...base, outcome: 'failed', reason: (err as Error).message };
+            const r: Recorded = { ...base, outcome: 'failed', ...told(why_.encryptFailed((err as Error).message)) };
             results.set(c.path, r);
             record(r, decidedBy, diode);
             continue;
@@ -360,7 +365,7 @@ export class FileBroker {
   }
 
   /** Reads one file from its cage into the staging folder, typing and hashing the very bytes staged. */
-  private async stageOne(c: Candidate, fromHome: CageHome, file: string): Promise<Staged | { outcome: 'refused' | 'failed' | 'cancelled'; reason: string }> {
+  private async stageOne(c: Candidate, fromHome: CageHome, file: string): Promise<Staged | { outcome: 'refused' | 'failed' | 'cancelled'; reason: Bilingual }> {
     const reader = spawnFileHelper(fromHome, ['read', c.path, c.identity]);
     const exited = new Promise<number>((r) => reader.on('close', (code) => r(code ?? -1)));
     let stderr = '';
@@ -372,7 +377,7 @@ export class FileBroker {
     const meter = new Transform({
       transform(chunk: Buffer, _enc, done) {
         bytes += chunk.length;
-        if (bytes > c.size) return done(new Error(`${c.name} grew while being copied`));
+        if (bytes > c.size) return done(new CloisonError('LIMIT_EXCEEDED', why_.grew(c.name)));
         hash.update(chunk);
         detector.push(chunk);
         report(chunk.length);
@@ -384,14 +389,14 @@ export class FileBroker {
       reader.kill('SIGKILL');
       meter.destroy(new Error('cancelled'));
     };
-    let failure: string | null = null;
+    let failure: Bilingual | null = null;
     // Readable by the scanner's sandbox user; the staging folder (root's, 0700) keeps everyone else out.
-    await pipeline(reader.stdout!, meter, createWriteStream(file, { flags: 'wx', mode: 0o644 })).catch((e: Error) => (failure = e.message));
+    await pipeline(reader.stdout!, meter, createWriteStream(file, { flags: 'wx', mode: 0o644 })).catch((e: Error & { text?: Bilingual }) => (failure = e.text ?? why_.copyFailed(e.message)));
     const code = await exited;
-    if (this.cancelled) return { outcome: 'cancelled', reason: 'cancelled' };
-    if (code !== 0) return { outcome: code === 2 ? 'refused' : 'failed', reason: stderr.trim() || `reader exited ${code}` };
+    if (this.cancelled) return { outcome: 'cancelled', reason: why_.cancelled() };
+    if (code !== 0) return { outcome: code === 2 ? 'refused' : 'failed', reason: stderr.trim() ? helperReason(stderr) : why_.readerExited(code) };
     if (failure !== null) return { outcome: 'refused', reason: failure };
-    if (bytes !== c.size) return { outcome: 'refused', reason: `${c.name} changed size while being copied` };
+    if (bytes !== c.size) return { outcome: 'refused', reason: why_.changedSize(c.name) };
     const sha256 = hash.digest('hex');
     return { ...c, file, type: detector.finish(), sha256, fingerprint: this.options.journal.fingerprint(sha256) };
   }
@@ -438,7 +443,7 @@ export class FileBroker {
     if (!whole || code !== 0) {
       await runFileHelper(toHome, ['clean', `${INCOMING}/${from.id}`]);
       if (this.cancelled) return { ...base, outcome: 'cancelled' };
-      return { ...base, outcome: code === 2 ? 'refused' : 'failed', reason: tail.writer.trim() || `writer exited ${code}` };
+      return { ...base, outcome: code === 2 ? 'refused' : 'failed', ...told(tail.writer.trim() ? helperReason(tail.writer) : why_.writerExited(code)) };
     }
     const landedAs = (JSON.parse(tail.out.trim().split('\n').pop() ?? '{}') as { name?: string }).name;
     return { ...base, outcome: 'copied', ...(landedAs ? { landedAs } : {}) };
@@ -446,13 +451,13 @@ export class FileBroker {
 
   private home(level: string): CageHome {
     const home = this.options.homeOf(level);
-    if (!home) throw new CloisonError('CAGE_UNAVAILABLE', `cage "${level}" has no files the supervisor can reach (external VNC endpoint)`);
+    if (!home) throw new CloisonError('CAGE_UNAVAILABLE', why_.noReachableFiles(level));
     return home;
   }
 
   private level(id: string): LevelPolicy {
     const level = this.options.policy.levels.find((l) => l.id === id);
-    if (!level) throw new CloisonError('UNKNOWN_LEVEL', `no level "${id}" in the policy`);
+    if (!level) throw new CloisonError('UNKNOWN_LEVEL', why_.unknownLevel(id));
     return level;
   }
 }

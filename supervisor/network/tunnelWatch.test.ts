@@ -38,6 +38,7 @@ describe('tunnel watch', () => {
     t.end('wireguard-go ended (SIGKILL)');
     await vi.advanceTimersByTimeAsync(10);
     expect(watch.current).toMatchObject({ state: 'failed', reason: 'wireguard-go ended (SIGKILL): this cage has no route at all' });
+    expect(watch.current.reasonText?.fr).toBe('wireguard-go s’est arrêté (SIGKILL) : cette cage n’a aucune route');
     // An event per change of what is shown (the age moves), none while nothing changes.
     expect([...new Set(seen.map((v) => v.state))]).toEqual(['up', 'down', 'failed']);
     const before = seen.length;
@@ -51,6 +52,7 @@ describe('tunnel watch', () => {
     watch.watch(fakeTunnel().tunnel);
     await vi.advanceTimersByTimeAsync(16_000);
     expect(watch.current).toMatchObject({ state: 'down', handshakeAgeSeconds: null, reason: 'no answer from the gateway: nothing leaves this cage' });
+    expect(watch.current.reasonText).toEqual({ fr: 'pas de réponse de la passerelle : rien ne sort de cette cage', en: 'no answer from the gateway: nothing leaves this cage' });
     watch.stop();
   });
 });

@@ -5,6 +5,7 @@
  * none for longer than 3 minutes, is "down" — and down, nothing leaves the cage (it has no other
  * route). A tunnel that could not be made, or whose process ended, is "failed", with the reason.
  */
+import { tunnelText } from './tunnelText';
 import { EventEmitter } from 'node:events';
 import type { TunnelView } from '../../shared/rpc';
 import type { Tunnel } from './wireguardTunnel';
@@ -66,7 +67,9 @@ export class TunnelWatch extends EventEmitter<{ change: [TunnelView] }> {
   }
 
   private set(state: TunnelView['state'], age: number | null, reason: string | null): void {
-    const next = { ...this.view, state, handshakeAgeSeconds: age, reason };
+    const next: TunnelView = { ...this.view, state, handshakeAgeSeconds: age, reason };
+    if (reason) next.reasonText = tunnelText(reason);
+    else delete next.reasonText;
     if (JSON.stringify(next) === JSON.stringify(this.view)) return;
     this.view = next;
     this.emit('change', next);

@@ -2,6 +2,7 @@
  * The supervisor's RPC methods. The only policy decision point: every answer here is derived from
  * the policy and the supervisor's own state, never from what a cage says.
  */
+import { bilingual } from '../../shared/bilingual';
 import { CloisonError } from '../../shared/errors';
 import type { Policy } from '../../shared/policy';
 import type { KeyboardLayoutView } from '../../shared/keyboardLayout';
@@ -23,6 +24,9 @@ import type { CageScreens } from '../screen/cageScreens';
 import { VNC_PATH } from '../gateway/vncGateway';
 import type { RpcContext, RpcHandlers } from './rpcSession';
 import { shellLocale } from '../session/shellLocale';
+
+/** A cage's status as a French sentence says it (the shell's i18n.ts says the same). */
+const CAGE_STATUS_FR = { starting: 'en cours de démarrage', running: 'en service', crashed: 'arrêtée (panne)', stopped: 'arrêtée' } as const;
 
 export interface HandlerDeps {
   policy: Policy;
@@ -75,7 +79,7 @@ export function createRpcHandlers(deps: HandlerDeps): RpcHandlers {
     if (WHILE_LOCKED.has(method)) continue;
     const handler = handlers[method] as (p: unknown, c: RpcContext) => unknown;
     (handlers as Record<RpcMethod, (p: unknown, c: RpcContext) => unknown>)[method] = (params, context) => {
-      if (deps.lock.locked) throw new CloisonError('SESSION_LOCKED', `${method}: the workstation is locked`);
+      if (deps.lock.locked) throw new CloisonError('SESSION_LOCKED', bilingual('le poste est verrouillé : déverrouillez-le d’abord', `${method}: the workstation is locked`));
       return handler(params, context);
     };
   }
@@ -85,7 +89,7 @@ export function createRpcHandlers(deps: HandlerDeps): RpcHandlers {
 function unlockedHandlers(deps: HandlerDeps): RpcHandlers {
   const cageOf = (level: string): CageLifecycle => {
     const cage = deps.cages.get(level);
-    if (!cage) throw new CloisonError('UNKNOWN_LEVEL', `no level "${level}" in the policy`);
+    if (!cage) throw new CloisonError('UNKNOWN_LEVEL', bilingual(`aucun niveau « ${level} » dans la politique`, `no level "${level}" in the policy`));
     return cage;
   };
   return {
@@ -106,15 +110,15 @@ function unlockedHandlers(deps: HandlerDeps): RpcHandlers {
     }),
     'vnc.ticket': ({ level }, { session }) => {
       const cage = cageOf(level);
-      if (!cage.cage) throw new CloisonError('CAGE_UNAVAILABLE', `cage "${level}" is ${cage.state.status}`);
+      if (!cage.cage) throw new CloisonError('CAGE_UNAVAILABLE', bilingual(`la cage « ${level} » est ${CAGE_STATUS_FR[cage.state.status]}`, `cage "${level}" is ${cage.state.status}`));
       // A ticket opens a view of a cage: no record, no ticket.
       deps.journal.append('vnc.ticket', 'shell', { level, session });
       return { ticket: deps.tickets.issue(level, session), path: VNC_PATH, expiresInMs: deps.tickets.ttlMs };
     },
     'shell.launch': (_params, { transport }) => {
-      if (transport !== 'unix') throw new CloisonError('NOT_AUTHORISED', 'a new shell is launched only through the supervisor\'s Unix socket');
+      if (transport !== 'unix') throw new CloisonError('NOT_AUTHORISED', bilingual('un nouveau shell ne se lance que par la prise Unix du superviseur', 'a new shell is launched only through the supervisor\'s Unix socket'));
       const launch = deps.launchUrl();
-      if (!launch) throw new CloisonError('WRONG_STATE', 'the browser shell is off (start the supervisor with --browser-shell)');
+      if (!launch) throw new CloisonError('WRONG_STATE', bilingual('le shell navigateur est désactivé (démarrez le superviseur avec --browser-shell)', 'the browser shell is off (start the supervisor with --browser-shell)'));
       deps.journal.append('shell.launch', 'shell', {});
       return launch;
     },
@@ -190,7 +194,7 @@ function unlockedHandlers(deps: HandlerDeps): RpcHandlers {
     },
     'training.answer': ({ id }) => {
       const session = deps.training.current;
-      if (!session) throw new CloisonError('WRONG_STATE', 'no training session is running');
+      if (!session) throw new CloisonError('WRONG_STATE', bilingual('aucune session d’entraînement n’est en cours', 'no training session is running'));
       return session.answer(id);
     },
     'audio.set': ({ level, muted, volume }) => {

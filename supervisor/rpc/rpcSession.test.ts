@@ -55,14 +55,14 @@ function session(overrides: Partial<RpcHandlers> = {}) {
 }
 
 describe('RPC session', () => {
-  it('answers a missing program with its clear message and package, not "internal error"', async () => {
+  it('answers a missing program with its clear message and package, in both languages, not "internal error"', async () => {
     const { s, sent } = session({
       'clipboard.copy': () => {
         throw new MissingBinaryError('xclip');
       },
     });
     await s.receive(JSON.stringify({ type: 'request', id: 9, method: 'clipboard.copy', params: { level: 'low' } }));
-    expect(sent).toEqual([{ type: 'response', id: 9, ok: false, error: { code: 'MISSING_PROGRAM', message: 'xclip not found: install xclip' } }]);
+    expect(sent).toEqual([{ type: 'response', id: 9, ok: false, error: { code: 'MISSING_PROGRAM', message: 'xclip not found: install xclip', text: { fr: 'xclip introuvable : installez le paquet xclip', en: 'xclip not found: install xclip' } } }]);
   });
 
   it('answers a valid request with a validated result', async () => {

@@ -53,6 +53,7 @@ describe('session lock', () => {
     const first = await lock.unlock('guess-one', SHELL);
     expect(first).toMatchObject({ locked: true, failures: 1, retryInMs: 3000 });
     await expect(lock.unlock(PASSWORD, SHELL)).rejects.toThrow(/wait 3 s/);
+    await expect(lock.unlock(PASSWORD, SHELL)).rejects.toMatchObject({ text: { fr: 'attendez 3 s avant le prochain essai', en: 'wait 3 s before the next attempt' } });
     vi.advanceTimersByTime(3000);
     expect((await lock.unlock('guess-two', SHELL)).retryInMs).toBe(6000);
     expect(JSON.stringify(records)).not.toMatch(/guess|correct horse/);
@@ -80,6 +81,7 @@ describe('session lock', () => {
   it('the user chooses a delay within the policy, for this session only: the next lock forgets it', async () => {
     const { lock } = setup();
     expect(() => lock.chooseDelay(601)).toThrow(/at most 600 s/);
+    expect(() => lock.chooseDelay(601)).toThrow(expect.objectContaining({ text: { fr: 'la politique permet au plus 600 s avant le verrouillage', en: 'the policy allows at most 600 s before locking' } }));
     lock.chooseDelay(300);
     vi.advanceTimersByTime(299_000);
     expect(lock.locked).toBe(false);
@@ -137,7 +139,7 @@ describe('session lock', () => {
     const { lock, records } = setup({}, undefined, { checkPassword: async () => (checked++, true) });
     lock.lock('user');
     for (const caller of [{ transport: 'unix' as const, peerUid: 1001 }, { transport: 'unix' as const, peerUid: 0 }, { transport: 'unix' as const }]) {
-      await expect(lock.unlock(PASSWORD, caller)).rejects.toThrow(/only .*shell may unlock/);
+      await expect(lock.unlock(PASSWORD, caller)).rejects.toMatchObject({ message: expect.stringMatching(/only .*shell may unlock/), text: { fr: expect.stringMatching(/seul .*shell .*peut déverrouiller/) } });
     }
     expect(checked).toBe(0);
     expect(lock.view()).toMatchObject({ locked: true, failures: 0 });

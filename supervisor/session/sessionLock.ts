@@ -15,6 +15,7 @@
  */
 import { EventEmitter } from 'node:events';
 import { existsSync, rmSync, writeFileSync } from 'node:fs';
+import { bilingual } from '../../shared/bilingual';
 import { CloisonError } from '../../shared/errors';
 import { unlockCallerRefusal, type UnlockCaller } from './unlockCaller';
 import { UnlockFailures } from './unlockFailures';
@@ -122,15 +123,20 @@ export class SessionLock extends EventEmitter<{ change: [LockView] }> {
   async unlock(password: string, caller: UnlockCaller): Promise<LockView> {
     if (!this.locked) return this.view();
     const user = this.options.user?.name ?? '';
-    const noUser = user ? null : (this.options.noUserReason ?? 'no workstation user is known: start the supervisor with --shell-user NAME or set session.user in the policy');
+    const noUser = user
+      ? null
+      : bilingual(
+          'aucun utilisateur du poste n’est connu : l’administrateur doit le nommer (--shell-user NOM ou session.user dans la politique)',
+          this.options.noUserReason ?? 'no workstation user is known: start the supervisor with --shell-user NAME or set session.user in the policy',
+        );
     const refusal = noUser ?? unlockCallerRefusal(caller, this.options.user);
     if (refusal) {
-      this.options.record('session.unlock-refused', 'supervisor', { transport: caller.transport, ...(caller.peerUid !== undefined ? { peerUid: caller.peerUid } : {}), reason: refusal });
+      this.options.record('session.unlock-refused', 'supervisor', { transport: caller.transport, ...(caller.peerUid !== undefined ? { peerUid: caller.peerUid } : {}), reason: refusal.en });
       throw new CloisonError(noUser ? 'WRONG_STATE' : 'NOT_AUTHORISED', refusal);
     }
     const wait = this.retryAt - this.now();
-    if (wait > 0) throw new CloisonError('LIMIT_EXCEEDED', `wait ${Math.ceil(wait / 1000)} s before the next attempt`);
-    if (this.checking) throw new CloisonError('WRONG_STATE', 'a password is already being checked');
+    if (wait > 0) throw new CloisonError('LIMIT_EXCEEDED', bilingual(`attendez ${Math.ceil(wait / 1000)} s avant le prochain essai`, `wait ${Math.ceil(wait / 1000)} s before the next attempt`));
+    if (this.checking) throw new CloisonError('WRONG_STATE', bilingual('un mot de passe est déjà en cours de vérification', 'a password is already being checked'));
     this.checking = true;
     let ok: boolean;
     let error: string | null = null;
@@ -169,7 +175,7 @@ export class SessionLock extends EventEmitter<{ change: [LockView] }> {
   /** The user's delay for this session, within what the policy allows. */
   chooseDelay(seconds: number): LockView {
     const { userMayExtendUpTo } = this.options.policy();
-    if (seconds > userMayExtendUpTo) throw new CloisonError('POLICY_DENIED', `the policy allows at most ${userMayExtendUpTo} s before locking`);
+    if (seconds > userMayExtendUpTo) throw new CloisonError('POLICY_DENIED', bilingual(`la politique permet au plus ${userMayExtendUpTo} s avant le verrouillage`, `the policy allows at most ${userMayExtendUpTo} s before locking`));
     this.chosenSeconds = seconds;
     this.options.record('session.lock-delay', 'user', { seconds });
     this.schedule();

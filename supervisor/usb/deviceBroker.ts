@@ -24,6 +24,7 @@ import type { DeviceView } from '../../shared/rpc';
 import { CloisonError } from '../../shared/errors';
 import type { AuditJournal } from '../audit/auditJournal';
 import type { Answer, Question } from '../confirm/confirmations';
+import { usbText } from './usbText';
 import { decideDevice, refusalFor, type DeviceDecision } from './devicePolicy';
 import { displayField, mediaDirName } from './deviceText';
 import { probeFilesystem, type FilesystemInfo, type ProbeRegion } from './filesystemProbe';
@@ -132,14 +133,14 @@ export class DeviceBroker extends EventEmitter<{ change: [DeviceView[]] }> {
   async attach(id: string, level: string, mode: DeviceMode): Promise<DeviceView> {
     const record = this.record(id);
     if (record.state === 'attached' || record.state === 'attaching' || record.state === 'ejecting') {
-      throw new CloisonError('WRONG_STATE', `the device is ${record.state}${record.level ? ` to "${record.level}"` : ''}: eject it first`);
+      throw new CloisonError('WRONG_STATE', usbText(`the device is ${record.state}${record.level ? ` to "${record.level}"` : ''}: eject it first`));
     }
-    if (record.state === 'unusable') throw new CloisonError('WRONG_STATE', `the device cannot be used: ${record.problem}`);
-    if (record.state === 'preparing') throw new CloisonError('WRONG_STATE', 'the device is being erased or marked');
+    if (record.state === 'unusable') throw new CloisonError('WRONG_STATE', usbText(`the device cannot be used: ${record.problem}`));
+    if (record.state === 'preparing') throw new CloisonError('WRONG_STATE', usbText('the device is being erased or marked'));
     const refusal = refusalFor(record.decision, level, mode);
     if (refusal) {
       this.journal('usb.refused', 'user', record, { level, mode, reason: refusal });
-      throw new CloisonError('POLICY_DENIED', refusal);
+      throw new CloisonError('POLICY_DENIED', usbText(refusal));
     }
     this.journal('usb.decision', 'user', record, { level, mode });
     await this.mount(record, level, mode);
@@ -148,7 +149,7 @@ export class DeviceBroker extends EventEmitter<{ change: [DeviceView[]] }> {
 
   dismiss(id: string): DeviceView {
     const record = this.record(id);
-    if (record.state !== 'waiting') throw new CloisonError('WRONG_STATE', `the device is ${record.state}, not waiting for a decision`);
+    if (record.state !== 'waiting') throw new CloisonError('WRONG_STATE', usbText(`the device is ${record.state}, not waiting for a decision`));
     this.journal('usb.decision', 'user', record, { outcome: 'left unassigned' });
     this.setState(record, 'detached');
     return viewOf(record);
@@ -156,7 +157,7 @@ export class DeviceBroker extends EventEmitter<{ change: [DeviceView[]] }> {
 
   async eject(id: string): Promise<DeviceView> {
     const record = this.record(id);
-    if (record.state !== 'attached' || !record.mountPoint || !record.mode) throw new CloisonError('WRONG_STATE', `the device is ${record.state}, not attached`);
+    if (record.state !== 'attached' || !record.mountPoint || !record.mode) throw new CloisonError('WRONG_STATE', usbText(`the device is ${record.state}, not attached`));
     this.setState(record, 'ejecting');
     try {
       await this.options.mounts.eject(record.mountPoint, record.device.devnode, record.mode);
@@ -164,7 +165,7 @@ export class DeviceBroker extends EventEmitter<{ change: [DeviceView[]] }> {
       record.problem = `still in use in the cage (a program has a file or folder open on it): close it, then eject again — ${(err as Error).message}`;
       this.journal('usb.eject-failed', 'user', record, { level: record.level ?? undefined, reason: (err as Error).message });
       this.setState(record, 'attached');
-      throw new CloisonError('WRONG_STATE', record.problem);
+      throw new CloisonError('WRONG_STATE', usbText(record.problem));
     }
     this.journal('usb.eject', 'user', record, { level: record.level ?? undefined });
     record.mountPoint = null;
@@ -183,8 +184,8 @@ export class DeviceBroker extends EventEmitter<{ change: [DeviceView[]] }> {
   async mark(id: string, level: string): Promise<DeviceView> {
     const record = this.preparable(id);
     const uid = this.options.cageUidOf(level);
-    if (uid === null) throw new CloisonError('POLICY_DENIED', `level "${level}" has no bwrap cage to use a marked key`);
-    if (record.device.sizeBytes < MIN_MARKABLE_BYTES) throw new CloisonError('WRONG_STATE', `the device is too small to be marked (${record.device.sizeBytes} bytes; at least ${MIN_MARKABLE_BYTES})`);
+    if (uid === null) throw new CloisonError('POLICY_DENIED', usbText(`level "${level}" has no bwrap cage to use a marked key`));
+    if (record.device.sizeBytes < MIN_MARKABLE_BYTES) throw new CloisonError('WRONG_STATE', usbText(`the device is too small to be marked (${record.device.sizeBytes} bytes; at least ${MIN_MARKABLE_BYTES})`));
     if (!(await this.confirmed(record, 'mark', level))) return viewOf(record);
     await this.prepare(record, 'usb.mark', { level }, async () => {
       const wasMarked = record.mark.status !== 'none';
@@ -199,7 +200,7 @@ export class DeviceBroker extends EventEmitter<{ change: [DeviceView[]] }> {
   /** Unmarks a key: after the user confirms, the whole device is overwritten (what it held goes with its mark). */
   async unmark(id: string): Promise<DeviceView> {
     const record = this.preparable(id);
-    if (record.mark.status === 'none') throw new CloisonError('WRONG_STATE', 'the device carries no mark');
+    if (record.mark.status === 'none') throw new CloisonError('WRONG_STATE', usbText('the device carries no mark'));
     if (!(await this.confirmed(record, 'unmark', null))) return viewOf(record);
     await this.prepare(record, 'usb.unmark', { wasMarkedFor: record.mark.status === 'valid' ? record.mark.level : record.mark.status }, async () => {
       await eraseDevice(record.device.devnode, record.device.sizeBytes);
@@ -210,7 +211,7 @@ export class DeviceBroker extends EventEmitter<{ change: [DeviceView[]] }> {
 
   private preparable(id: string): DeviceRecord {
     const record = this.record(id);
-    if (!['waiting', 'detached', 'unusable', 'ignored'].includes(record.state)) throw new CloisonError('WRONG_STATE', `the device is ${record.state}: eject it first`);
+    if (!['waiting', 'detached', 'unusable', 'ignored'].includes(record.state)) throw new CloisonError('WRONG_STATE', usbText(`the device is ${record.state}: eject it first`));
     return record;
   }
 
@@ -233,7 +234,7 @@ export class DeviceBroker extends EventEmitter<{ change: [DeviceView[]] }> {
       this.journal(kind, 'supervisor', record, { ...fields, outcome: 'failed', reason: (err as Error).message });
       record.problem = `${kind === 'usb.mark' ? 'marking' : 'erasing'} failed: ${(err as Error).message}`;
       if (this.devices.has(record.id)) this.setState(record, 'unusable');
-      throw new CloisonError('WRONG_STATE', record.problem);
+      throw new CloisonError('WRONG_STATE', usbText(record.problem));
     }
     if (!this.devices.has(record.id)) return; // pulled out meanwhile
     Object.assign(record, await this.examine(record.device), { level: null, mode: null, mediaName: null });
@@ -272,7 +273,7 @@ export class DeviceBroker extends EventEmitter<{ change: [DeviceView[]] }> {
     if (uid === null) {
       record.problem = `level "${level}" has no bwrap cage to receive devices`;
       this.setState(record, 'detached');
-      throw new CloisonError('POLICY_DENIED', record.problem);
+      throw new CloisonError('POLICY_DENIED', usbText(record.problem));
     }
     const fs = record.fs!;
     const taken = new Set([...this.devices.values()].filter((r) => r.level === level && r.mountPoint).map((r) => r.mediaName!));
@@ -286,7 +287,7 @@ export class DeviceBroker extends EventEmitter<{ change: [DeviceView[]] }> {
       record.problem = `could not mount the filesystem (${displayField(fs.type, 20)}): ${(err as Error).message}`;
         this.journal('usb.attach-failed', 'supervisor', record, { level, mode, reason: (err as Error).message });
       this.setState(record, 'detached');
-      throw new CloisonError('WRONG_STATE', record.problem);
+      throw new CloisonError('WRONG_STATE', usbText(record.problem));
     }
     // Pulled out while we were mounting.
     if (!this.devices.has(record.id)) return void (await this.options.mounts.detachGone(record.mountPoint));
@@ -296,7 +297,7 @@ export class DeviceBroker extends EventEmitter<{ change: [DeviceView[]] }> {
 
   private record(id: string): DeviceRecord {
     const record = this.devices.get(id);
-    if (!record) throw new CloisonError('WRONG_STATE', 'no such device (it was pulled out)');
+    if (!record) throw new CloisonError('WRONG_STATE', usbText('no such device (it was pulled out)'));
     return record;
   }
 
@@ -322,7 +323,7 @@ async function writable(devnode: string): Promise<void> {
 }
 
 function markView(mark: MarkReading): DeviceView['mark'] {
-  return { status: mark.status, level: mark.status === 'valid' ? mark.level : null, reason: mark.status === 'invalid' ? mark.reason : null };
+  return { status: mark.status, level: mark.status === 'valid' ? mark.level : null, reason: mark.status === 'invalid' ? mark.reason : null, ...(mark.status === 'invalid' ? { reasonText: usbText(mark.reason) } : {}) };
 }
 
 function viewOf(r: DeviceRecord): DeviceView {
@@ -335,7 +336,7 @@ function viewOf(r: DeviceRecord): DeviceView {
     label: r.fs?.label != null ? displayField(r.fs.label) : null,
     uuid: r.fs?.uuid != null ? displayField(r.fs.uuid, 64) : null,
     state: r.state, level: r.level, mode: r.mode, mediaName: r.mediaName,
-    boundTo: r.decision.bound, choices: r.decision.choices, preselect: r.decision.preselect, mark: markView(r.mark), problem: r.problem,
+    boundTo: r.decision.bound, choices: r.decision.choices, preselect: r.decision.preselect, mark: markView(r.mark), problem: r.problem, ...(r.problem ? { problemText: usbText(r.problem) } : {}),
     // Nothing mounted and no mount under way: pulling it out loses nothing.
     safeToRemove: r.mountPoint === null && r.state !== 'attaching',
   };
