@@ -6,10 +6,10 @@
  * refused before anything starts.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { skipWithReason } from '../supervisor/testing/skipWithReason';
 
 function processesUnder(root: string): string[] {
@@ -17,9 +17,27 @@ function processesUnder(root: string): string[] {
   return out.split('\n').filter((l) => l.includes(root) && !l.includes('ps -eo'));
 }
 
+/** Each start's folders: the default policy reserves its homes whole (8 GiB each), so none is left behind. */
+const roots: string[] = [];
+function startRoot(): string {
+  const root = mkdtempSync(join(tmpdir(), 'cloison-start-'));
+  roots.push(root);
+  return root;
+}
+
 describe('npm start', () => {
+  afterEach(() => {
+    for (const root of roots.splice(0)) {
+      try {
+        rmSync(root, { recursive: true, force: true });
+      } catch {
+        // a folder still mounted after a failed start: the failure itself says why
+      }
+    }
+  });
+
   it('starts with --no-window, prints the address with its launch secret, and leaves nothing behind on Ctrl+C (status 130)', async () => {
-    const root = mkdtempSync(join(tmpdir(), 'cloison-start-'));
+    const root = startRoot();
     const child = spawn(process.execPath, ['scripts/start.mjs', '--no-window', '--state-dir', join(root, 's'), '--run-dir', join(root, 'r')], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     child.stdout.on('data', (d) => (out += d.toString()));
@@ -44,7 +62,7 @@ describe('npm start', () => {
   it('runs Chromium as the invoking user with its sandbox on, the launch secret on no command line', async (ctx) => {
     if (!process.env.DISPLAY) skipWithReason(ctx, 'no display to open Chromium on (npm test runs under xvfb-run in CI)');
     if (Number.isNaN(testUid)) skipWithReason(ctx, `no ${TEST_USER} account (scripts/setup.sh makes it)`);
-    const root = mkdtempSync(join(tmpdir(), 'cloison-start-'));
+    const root = startRoot();
     const child = spawn(process.execPath, ['scripts/start.mjs', '--state-dir', join(root, 's'), '--run-dir', join(root, 'r')], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, SUDO_USER: TEST_USER } });
     let out = '';
     child.stdout.on('data', (d) => (out += d.toString()));
@@ -79,7 +97,7 @@ describe('npm start', () => {
   }, 90_000);
 
   it('as root with no invoking user, refuses to run Chromium and stops what it started', async () => {
-    const root = mkdtempSync(join(tmpdir(), 'cloison-start-'));
+    const root = startRoot();
     const env: NodeJS.ProcessEnv = { ...process.env, DISPLAY: process.env.DISPLAY ?? ':99' };
     delete env.SUDO_USER;
     const r = spawnSync(process.execPath, ['scripts/start.mjs', '--state-dir', join(root, 's'), '--run-dir', join(root, 'r')], { encoding: 'utf8', env, timeout: 60_000 });
@@ -89,7 +107,7 @@ describe('npm start', () => {
   });
 
   it('refuses a bad policy with file and line, and starts nothing', () => {
-    const root = mkdtempSync(join(tmpdir(), 'cloison-start-'));
+    const root = startRoot();
     const policy = join(root, 'bad.yaml');
     writeFileSync(policy, 'version: 1\nlevels:\n  - id: low\n    rank: zero\n');
     const r = spawnSync(process.execPath, ['out/supervisor/main.js', '--policy', policy, '--state-dir', join(root, 's'), '--run-dir', join(root, 'r')], { encoding: 'utf8' });
