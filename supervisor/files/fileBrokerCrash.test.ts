@@ -4,7 +4,7 @@
  * Runs the built supervisor (npm test builds first) as its own process, to kill it for real.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { FilesConfirmRequest } from '../../shared/rpc';
@@ -14,8 +14,8 @@ import { supervisorReady } from '../testing/waitFor';
 
 const POLICY = `version: 1
 levels:
-  - { id: low, rank: 0, label: { fr: Bas, en: Low }, colour: "#1b7f3b", cage: { driver: bwrap, apps: [], uid: 62831 } }
-  - { id: high, rank: 1, label: { fr: Haut, en: High }, colour: "#b3261e", cage: { driver: bwrap, apps: [], uid: 62832 } }
+  - { id: low, rank: 0, label: { fr: Bas, en: Low }, colour: "#1b7f3b", cage: { driver: bwrap, apps: [], uid: 62831, limits: { homeBytes: 1GiB } } }
+  - { id: high, rank: 1, label: { fr: Haut, en: High }, colour: "#b3261e", cage: { driver: bwrap, apps: [], uid: 62832, limits: { homeBytes: 1GiB } } }
 files:
   up: { maxFileBytes: 2000000000 }
 `;
@@ -61,5 +61,6 @@ describe('file broker and a killed supervisor', () => {
     expect(records.filter((r) => r.kind === 'file.transfer' && r.name === 'big.txt').map((r) => r.decision)).toEqual(['approved']);
     sup.kill('SIGTERM');
     await new Promise((r) => sup.once('exit', r));
+    rmSync(root, { recursive: true, force: true }); // homes are reserved whole: leave none behind
   }, 60_000);
 });
