@@ -104,3 +104,23 @@ export async function writeSelection(x11Dir: string, text: string, selection: XS
     stop: () => void (child.exitCode === null && child.kill('SIGTERM')),
   };
 }
+
+/** Runs `command` in the X helper sandbox on that cage's display; rejects with its first line of stderr. */
+export function runXHelper(x11Dir: string, command: string[], timeoutMs: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawnBwrap(clipboardHelperArgs(x11Dir, command), { stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr!.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-500)));
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.on('error', (err) => {
+      clearTimeout(timer);
+      reject(err);
+    });
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      if (code === 0) return resolve();
+      const why = signal ? `stopped after ${timeoutMs} ms` : `exited ${code}`;
+      reject(new Error(`${command[0]} on the cage's display ${why}${stderr ? `: ${stderr.trim().split('\n')[0]}` : ''}`));
+    });
+  });
+}

@@ -9,11 +9,10 @@
  * the layout an application shows, a dead key an application composes). A cage that changes its
  * own keymap changes nothing the trusted side relies on: the shell never reads it back.
  */
-import type { ChildProcess } from 'node:child_process';
 import { requireBinary } from '../cages/binaries';
 import { BwrapDriver } from '../cages/bwrapDriver';
 import type { CageDriver } from '../cages/cageDriver';
-import { clipboardHelperArgs } from '../clipboard/xSelection';
+import { clipboardHelperArgs, runXHelper } from '../clipboard/xSelection';
 import { spawnBwrap } from '../sandbox/bwrapSpawn';
 import type { KeyboardLayoutView } from '../../shared/keyboardLayout';
 
@@ -21,21 +20,7 @@ import type { KeyboardLayoutView } from '../../shared/keyboardLayout';
 export function setCageKeymap(x11Dir: string, layout: Pick<KeyboardLayoutView, 'layout' | 'variant'>, timeoutMs = 10_000): Promise<void> {
   requireBinary('setxkbmap');
   const args = ['setxkbmap', '-option', '', '-layout', layout.layout, '-variant', layout.variant];
-  const child: ChildProcess = spawnBwrap(clipboardHelperArgs(x11Dir, args), { stdio: ['ignore', 'ignore', 'pipe'] });
-  return new Promise((resolve, reject) => {
-    let stderr = '';
-    child.stderr!.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-500)));
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.on('error', (err) => {
-      clearTimeout(timer);
-      reject(err);
-    });
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      if (code === 0) resolve();
-      else reject(new Error(`setxkbmap ${layout.layout}${layout.variant ? `(${layout.variant})` : ''} failed (${code}): ${stderr.trim().split('\n')[0] ?? ''}`));
-    });
-  });
+  return runXHelper(x11Dir, args, timeoutMs);
 }
 
 /** The layout and variant a cage's X server has now (setxkbmap -query, through the same helper). */

@@ -9,8 +9,7 @@
  * shell scales whatever size arrives into the frame (bounded by the viewer's framebuffer guard).
  */
 import { requireBinary } from '../cages/binaries';
-import { spawnBwrap } from '../sandbox/bwrapSpawn';
-import { clipboardHelperArgs } from '../clipboard/xSelection';
+import { runXHelper } from '../clipboard/xSelection';
 
 /** TigerVNC's Xvnc names its one output so. */
 const OUTPUT = 'VNC-0';
@@ -34,36 +33,18 @@ export interface ScreenSize {
   height: number;
 }
 
-function runHelper(x11Dir: string, command: string[], timeoutMs: number): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const child = spawnBwrap(clipboardHelperArgs(x11Dir, command), { stdio: ['ignore', 'ignore', 'pipe'] });
-    let stderr = '';
-    child.stderr!.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-500)));
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.on('error', (err) => {
-      clearTimeout(timer);
-      reject(err);
-    });
-    child.on('close', (code, signal) => {
-      clearTimeout(timer);
-      if (code === 0) return resolve();
-      const why = signal ? `stopped after ${timeoutMs} ms` : `exited ${code}`;
-      reject(new Error(`${command[0]} on the cage's display ${why}${stderr ? `: ${stderr.trim().split('\n')[0]}` : ''}`));
-    });
-  });
-}
 
 export function setScreenSize(x11Dir: string, size: ScreenSize, timeoutMs = 5000): Promise<void> {
   requireBinary('xrandr');
   const { width, height } = size;
   if (!Number.isInteger(width) || !Number.isInteger(height) || width < 1 || height < 1) throw new RangeError(`bad screen size ${width}x${height}`);
-  return runHelper(x11Dir, ['sh', '-c', RESIZE_SCRIPT, 'sh', String(width), String(height), OUTPUT], timeoutMs);
+  return runXHelper(x11Dir, ['sh', '-c', RESIZE_SCRIPT, 'sh', String(width), String(height), OUTPUT], timeoutMs);
 }
 
 export function setDesktopColour(x11Dir: string, colour: string, timeoutMs = 5000): Promise<void> {
   requireBinary('xsetroot');
   if (!/^#[0-9a-fA-F]{6}$/.test(colour)) throw new RangeError(`bad colour ${colour}`);
-  return runHelper(x11Dir, ['xsetroot', '-solid', colour], timeoutMs);
+  return runXHelper(x11Dir, ['xsetroot', '-solid', colour], timeoutMs);
 }
 
 /**
