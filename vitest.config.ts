@@ -7,5 +7,6 @@ export default defineConfig({
     hookTimeout: 30_000,
     // Cage tests start real sandboxes; two cores: keep files from piling up.
     maxWorkers: 2,
+    setupFiles: ['vitest.setup.ts'],
   },
 });

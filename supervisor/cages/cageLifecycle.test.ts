@@ -7,6 +7,7 @@ import { BwrapDriver, bwrapCagePaths } from './bwrapDriver';
 import { TEST_CAGE_LIMITS } from '../testing/testPolicy';
 import type { CageDriver, CageExit, RunningCage } from './cageDriver';
 import { CageLifecycle } from './cageLifecycle';
+import { testRoot } from '../testing/testRoots';
 
 function statesOf(lifecycle: CageLifecycle): CageState[] {
   const seen: CageState[] = [];
@@ -84,7 +85,7 @@ describe('cage lifecycle', () => {
     const onlyBwrap = mkdtempSync(join(tmpdir(), 'cloison-path-'));
     symlinkSync('/usr/bin/bwrap', join(onlyBwrap, 'bwrap'));
     process.env.PATH = onlyBwrap;
-    const root = mkdtempSync(join(tmpdir(), 'cloison-t-'));
+    const root = testRoot();
     const driver = new BwrapDriver({ level: 'low', uid: 62999, cage: { driver: 'bwrap', network: 'none', geometry: '800x600', apps: [], limits: TEST_CAGE_LIMITS }, paths: bwrapCagePaths(join(root, 's'), join(root, 'r'), 'low') });
     const lc = new CageLifecycle({ level: 'low', driver, initialBackoffMs: 10 });
     await lc.start();
@@ -95,7 +96,7 @@ describe('cage lifecycle', () => {
   });
 
   it('notices a real cage whose Xvnc dies and brings it back', async () => {
-    const root = mkdtempSync(join(tmpdir(), 'cloison-t-'));
+    const root = testRoot();
     const driver = new BwrapDriver({ level: 'low', uid: 62998, cage: { driver: 'bwrap', network: 'none', geometry: '640x480', apps: [], limits: TEST_CAGE_LIMITS }, paths: bwrapCagePaths(join(root, 's'), join(root, 'r'), 'low') });
     const lc = new CageLifecycle({ level: 'low', driver, initialBackoffMs: 50 });
     const seen = statesOf(lc);

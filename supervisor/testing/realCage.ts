@@ -3,8 +3,7 @@
  * runs commands inside it as a true cage process (through its launcher: its filter, its control
  * group, its uid, no capability). Every test gets its own cage names, sockets and directories.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { BwrapCagePolicy, CageLimitsPolicy, NetworkMode } from '../../shared/policy';
 import type { RunningCage } from '../cages/cageDriver';
@@ -12,6 +11,7 @@ import { BwrapDriver, bwrapCagePaths, type BwrapCagePaths } from '../cages/bwrap
 import { TEST_CAGE_LIMITS } from './testPolicy';
 import { run } from '../cages/cageLauncher';
 import { runInCage } from './enterCage';
+import { testRoot } from './testRoots';
 
 export interface RealCage {
   level: string;
@@ -52,10 +52,7 @@ export function innerPidOf(sup: { cages: Map<string, { cage: RunningCage | null;
 
 let nextUid = 62000 + (process.pid % 1000) * 4;
 
-export function testRoot(prefix = 'cloison-t-'): string {
-  // Short paths: Unix socket paths are limited to 108 bytes.
-  return mkdtempSync(join(tmpdir(), prefix));
-}
+export { testRoot };
 
 export interface RealCageOptions {
   level: string;
