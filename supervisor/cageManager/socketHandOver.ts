@@ -1,0 +1,49 @@
+/**
+ * How a cage's VNC connection reaches the unprivileged gateway with no extra hop: the root cage
+ * manager connects to the cage's socket (the cage's uid's, in a root folder), checks the peer as
+ * the gateway does today (uid, pid namespace), then hands the connected socket itself — its file
+ * descriptor, SCM_RIGHTS underneath Node's IPC channel — to the `cloison` part, and closes its own
+ * copy. From then on pixels go Xvnc → gateway → browser, as before the split: the root part holds
+ * no descriptor of the connection and sees none of its bytes.
+ *
+ * Node passes descriptors only over a child's IPC channel, so the manager starts the unprivileged
+ * part as its child: through setpriv, as the `cloison` user, no capability in any set, the
+ * bounding set empty, no_new_privs (the rest of its hardening — the seccomp filter — is the
+ * wiring's, docs/least-privilege.md).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import type { Socket } from 'node:net';
+import { requireBinary } from '../cages/binaries';
+
+export const HAND_OVER_MESSAGE = 'cloison.vncSocket';
+
+export interface HandedSocket {
+  type: typeof HAND_OVER_MESSAGE;
+  level: string;
+  /** Which connection this is, so the receiver can match it with its ticket. */
+  connection: number;
+}
+
+/** Starts the unprivileged part as `uid:gid`, with an IPC channel for handed sockets. */
+export function spawnUnprivilegedPart(who: { uid: number; gid: number }, argv: string[], options: { env?: NodeJS.ProcessEnv; stdio?: 'inherit' | 'pipe' } = {}): ChildProcess {
+  const drop = [requireBinary('setpriv'), `--reuid=${who.uid}`, `--regid=${who.gid}`, '--clear-groups', '--inh-caps=-all', '--bounding-set=-all', '--no-new-privs', '--'];
+  const io = options.stdio ?? 'inherit';
+  return spawn(drop[0]!, [...drop.slice(1), ...argv], { stdio: ['ignore', io, io, 'ipc'], env: options.env ?? {} });
+}
+
+/** Hands a connected socket to the child; the manager's own descriptor is closed once it is sent. */
+export function handOverSocket(child: ChildProcess, message: HandedSocket, socket: Socket): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (!child.connected) return reject(new Error('the unprivileged part has no IPC channel'));
+    child.send(message, socket, { keepOpen: false }, (err) => (err ? reject(err) : resolve()));
+  });
+}
+
+/** On the unprivileged side: each socket the manager hands over, with its message. */
+export function onHandedSocket(listener: (message: HandedSocket, socket: Socket) => void): void {
+  process.on('message', (message: unknown, handle: unknown) => {
+    const m = message as Partial<HandedSocket> | null;
+    if (m?.type !== HAND_OVER_MESSAGE || typeof m.level !== 'string' || typeof m.connection !== 'number' || !handle) return;
+    listener(m as HandedSocket, handle as Socket);
+  });
+}
