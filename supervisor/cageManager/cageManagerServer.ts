@@ -14,6 +14,7 @@
 import { chmodSync, chownSync, rmSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { z } from 'zod';
+import { CloisonError, type ErrorCode } from '../../shared/errors';
 import type { AuditJournal } from '../audit/auditJournal';
 import { peerCredentials, type PeerCredentials } from '../sandbox/peerCredentials';
 import { DEFAULT_MAX_FRAME_BYTES, encodeFrame, FrameError, FrameReader } from './frames';
@@ -37,7 +38,7 @@ export interface CageManagerServerOptions {
 
 const envelopeSchema = z.object({ id: z.number().int().min(0).max(2 ** 31), request: z.unknown() }).strict();
 
-export type Reply = { id: number; ok: true; result: unknown } | { id: number; ok: false; error: { code: 'BAD_REQUEST' | 'POLICY_DENIED' | 'INTERNAL'; message: string } };
+export type Reply = { id: number; ok: true; result: unknown } | { id: number; ok: false; error: { code: ErrorCode; message: string } };
 
 export const REFUSED_KIND = 'rootRequest.refused';
 
@@ -155,7 +156,7 @@ export class CageManagerServer {
     try {
       return { id, ok: true, result: (await execute(request, peer)) ?? null };
     } catch (err) {
-      return { id, ok: false, error: { code: 'INTERNAL', message: (err as Error).message.slice(0, 500) } };
+      return { id, ok: false, error: { code: err instanceof CloisonError ? err.code : 'INTERNAL', message: (err as Error).message.slice(0, 500) } };
     }
   }
 }

@@ -47,3 +47,47 @@ export function onHandedSocket(listener: (message: HandedSocket, socket: Socket)
     listener(m as HandedSocket, handle as Socket);
   });
 }
+
+/**
+ * On the unprivileged side: handed sockets by connection number, whichever arrives first — the
+ * socket over the IPC channel or the manager's answer naming it. One not taken in time is closed.
+ */
+export class HandedSockets {
+  private readonly arrived = new Map<number, Socket>();
+  private readonly waiting = new Map<number, (socket: Socket) => void>();
+
+  constructor(private readonly unclaimedMs = 10_000) {
+    onHandedSocket((message, socket) => {
+      const waiter = this.waiting.get(message.connection);
+      if (waiter) {
+        this.waiting.delete(message.connection);
+        return waiter(socket);
+      }
+      this.arrived.set(message.connection, socket);
+      setTimeout(() => {
+        if (this.arrived.get(message.connection) === socket) {
+          this.arrived.delete(message.connection);
+          socket.destroy();
+        }
+      }, this.unclaimedMs).unref();
+    });
+  }
+
+  take(connection: number, timeoutMs = 5000): Promise<Socket> {
+    const ready = this.arrived.get(connection);
+    if (ready) {
+      this.arrived.delete(connection);
+      return Promise.resolve(ready);
+    }
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.waiting.delete(connection);
+        reject(new Error(`connection ${connection} was not handed over within ${timeoutMs} ms`));
+      }, timeoutMs);
+      this.waiting.set(connection, (socket) => {
+        clearTimeout(timer);
+        resolve(socket);
+      });
+    });
+  }
+}
