@@ -7,13 +7,13 @@
  * no descriptor of the connection and sees none of its bytes.
  *
  * Node passes descriptors only over a child's IPC channel, so the manager starts the unprivileged
- * part as its child: through setpriv, as the `cloison` user, no capability in any set, the
- * bounding set empty, no_new_privs (the rest of its hardening — the seccomp filter — is the
- * wiring's, docs/least-privilege.md).
+ * part as its child: under Cloison's syscall filter (bwrap), then through setpriv as the `cloison`
+ * user, no capability in any set, the bounding set empty, no_new_privs.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import type { Socket } from 'node:net';
 import { requireBinary } from '../cages/binaries';
+import { spawnBwrap } from '../sandbox/bwrapSpawn';
 
 export const HAND_OVER_MESSAGE = 'cloison.vncSocket';
 
@@ -24,17 +24,31 @@ export interface HandedSocket {
   connection: number;
 }
 
-/** Starts the unprivileged part as `uid:gid`, with an IPC channel for handed sockets. */
+/**
+ * Starts the unprivileged part as `uid:gid`, with an IPC channel for handed sockets, under
+ * Cloison's syscall filter: bwrap installs it (and nothing else of a sandbox: the host's whole
+ * filesystem and network, no namespace but the mount one bwrap always makes), then setpriv drops
+ * to the user with no capability in any set and no_new_privs.
+ */
 export function spawnUnprivilegedPart(who: { uid: number; gid: number }, argv: string[], options: { env?: NodeJS.ProcessEnv; stdio?: 'inherit' | 'pipe' } = {}): ChildProcess {
   const drop = [requireBinary('setpriv'), `--reuid=${who.uid}`, `--regid=${who.gid}`, '--clear-groups', '--inh-caps=-all', '--bounding-set=-all', '--no-new-privs', '--'];
   const io = options.stdio ?? 'inherit';
-  return spawn(drop[0]!, [...drop.slice(1), ...argv], { stdio: ['ignore', io, io, 'ipc'], env: options.env ?? {} });
+  // fd 3 is the IPC channel (NODE_CHANNEL_FD=3), kept open through bwrap and setpriv.
+  return spawnBwrap(['--bind', '/', '/', '--dev-bind', '/dev', '/dev', '--bind', '/proc', '/proc', '--die-with-parent', '--', ...drop, ...argv], {
+    stdio: ['ignore', io, io, 'ipc'],
+    env: options.env ?? {},
+  });
 }
 
-/** Hands a connected socket to the child; the manager's own descriptor is closed once it is sent. */
+/**
+ * Hands a connected socket to the child; the manager's own descriptor is closed once it is sent.
+ * The socket must have been paused from its 'connect' on: bytes Node had already read here would
+ * never reach the child (a lost RFB greeting), so a socket holding any is refused.
+ */
 export function handOverSocket(child: ChildProcess, message: HandedSocket, socket: Socket): Promise<void> {
   return new Promise((resolve, reject) => {
     if (!child.connected) return reject(new Error('the unprivileged part has no IPC channel'));
+    if (socket.readableLength > 0 || socket.bytesRead > 0) return reject(new Error('the socket was read on the manager\'s side: its bytes would be lost'));
     child.send(message, socket, { keepOpen: false }, (err) => (err ? reject(err) : resolve()));
   });
 }

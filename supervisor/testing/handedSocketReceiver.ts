@@ -27,6 +27,7 @@ onHandedSocket((message, socket) => {
         uid: process.getuid!(),
         capEff: /^CapEff:\s*(\S+)/m.exec(status)![1],
         noNewPrivs: Number(/^NoNewPrivs:\s*(\d)/m.exec(status)![1]),
+        seccomp: Number(/^Seccomp:\s*(\d)/m.exec(status)![1]),
       });
     }
   });

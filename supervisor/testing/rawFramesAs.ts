@@ -41,12 +41,12 @@ s.on('connect', () => {
     s.write(Buffer.concat([head, body]));
   }
 });
-setTimeout(done, 5000);
+setTimeout(done, 10_000);
 `;
 
 export function sendFramesAs(who: { uid: number; gid: number }, socketPath: string, frames: RawFrame[]): Promise<RawOutcome> {
   return new Promise((resolve, reject) => {
-    execFile('setpriv', ['--reuid', String(who.uid), '--regid', String(who.gid), '--clear-groups', '--', process.execPath, '-e', ATTACKER, socketPath, JSON.stringify(frames)], { timeout: 15_000 }, (err, stdout, stderr) => {
+    execFile('setpriv', ['--reuid', String(who.uid), '--regid', String(who.gid), '--clear-groups', '--', process.execPath, '-e', ATTACKER, socketPath, JSON.stringify(frames)], { timeout: 20_000 }, (err, stdout, stderr) => {
       if (err) reject(new Error(`attacker as uid ${who.uid} failed: ${err.message} ${stderr}`));
       else resolve(JSON.parse(stdout) as RawOutcome);
     });
