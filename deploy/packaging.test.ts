@@ -80,6 +80,9 @@ describe('packaging', () => {
     const cli = /ln -sf \/usr\/lib\/cloison\/resources\/app\/(\S+) \/usr\/bin\/cloison/.exec(postinst)?.[1];
     expect(cli && readFileSync(cli, 'utf8').startsWith('#!/usr/bin/env node')).toBe(true);
     for (const group of ['cloison-admin', 'cloison-shell']) expect(postinst).toContain(`groupadd --system ${group}`);
+    // The unprivileged part's account, as setup.sh makes it (#29).
+    expect(postinst).toMatch(/getent passwd cloison >\/dev\/null \|\| useradd --system --user-group .* cloison\n/);
+    expect(readFileSync('scripts/setup.sh', 'utf8')).toMatch(/id cloison >\/dev\/null 2>&1 \|\| useradd --system --user-group .* cloison\n/);
     for (const script of [config.deb.afterInstall, config.deb.afterRemove]) execFileSync('sh', ['-n', script]);
   });
 

@@ -58,6 +58,9 @@ fi
 # The account the tests run the browser host's Chromium as (npm start never runs it as root).
 id cloison-shell-test >/dev/null 2>&1 || useradd --system --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin cloison-shell-test
 
+# The unprivileged part's account (#29): owns the journal's key; no login, no home.
+id cloison >/dev/null 2>&1 || useradd --system --user-group --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin cloison
+
 # Node.js >= 20.19 (the engines field): Debian 13 ships it; Debian 12's own is too old.
 if ! node -e 'const [a, b] = process.versions.node.split(".").map(Number); process.exit(a > 20 || (a === 20 && b >= 19) ? 0 : 1)' 2>/dev/null; then
   echo "setup: Node.js >= 20.19 with npm is needed (found: $(node --version 2>/dev/null || echo none)); install Debian 13's nodejs or NodeSource's" >&2

@@ -7,6 +7,9 @@ ln -sf /usr/lib/cloison/resources/app/out/cli/cloison.js /usr/bin/cloison
 getent group cloison-admin >/dev/null || groupadd --system cloison-admin
 # Members of cloison-shell may run the shell (the kiosk users): add them with usermod -aG.
 getent group cloison-shell >/dev/null || groupadd --system cloison-shell
+# The unprivileged part's account (#29): owns the journal's key (0600: it and root only); no login.
+getent passwd cloison >/dev/null || useradd --system --user-group --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin cloison
+if [ -f /var/lib/cloison/journal.key ]; then chown cloison:cloison /var/lib/cloison/journal.key; chmod 0600 /var/lib/cloison/journal.key; fi
 if [ -d /run/systemd/system ]; then
   systemctl daemon-reload
   systemctl enable cloison-supervisor.service >/dev/null

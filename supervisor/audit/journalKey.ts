@@ -1,13 +1,15 @@
 /**
  * The installation's journal secret: 32 random bytes in `journal.key` beside the journal (0600,
  * in the supervisor's 0700 state folder), made at the first start, read only by the supervisor
- * (and by root's `cloison audit verify`). Two keys are derived from it: one chains the records
+ * (and by root's `cloison audit verify`). Where the `cloison` system user exists (setup.sh, the
+ * .deb), the key is that user's — the journal writer's once it runs unprivileged (#29) — so it is
+ * readable by that user and root only. Two keys are derived from it: one chains the records
  * (HMAC), so a record edited, removed or added without the secret is found, plain hashes and head
  * file recomputed or not; one fingerprints content (HMAC), so the journal — and the SIEM it is
  * forwarded to — never holds a plain hash of user content that a dictionary could invert.
  */
 import { createHmac, hkdfSync, randomBytes } from 'node:crypto';
-import { closeSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { chownSync, closeSync, openSync, readFileSync, statSync, writeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 
 export interface JournalKeys {
@@ -38,11 +40,36 @@ export function readJournalKeys(keyFile: string): JournalKeys | null {
 export function loadOrCreateJournalKeys(journal: string): { keys: JournalKeys; created: boolean } {
   const file = keyPathOf(journal);
   const existing = readJournalKeys(file);
-  if (existing) return { keys: existing, created: false };
+  if (existing) {
+    giveToJournalWriter(file);
+    return { keys: existing, created: false };
+  }
   const fd = openSync(file, 'wx', 0o600);
   writeSync(fd, randomBytes(32));
   closeSync(fd);
+  giveToJournalWriter(file);
   return { keys: readJournalKeys(file)!, created: true };
+}
+
+/** The account the journal writer runs as after the split (#29): a system user of that name. */
+export const JOURNAL_WRITER = 'cloison';
+
+/** The journal writer's uid and gid from /etc/passwd (a system user is local), or null without one. */
+export function journalWriterAccount(passwd = '/etc/passwd'): { uid: number; gid: number } | null {
+  try {
+    const line = readFileSync(passwd, 'utf8').split('\n').find((l) => l.startsWith(`${JOURNAL_WRITER}:`));
+    const [, , uid, gid] = line?.split(':') ?? [];
+    return uid && gid ? { uid: Number(uid), gid: Number(gid) } : null;
+  } catch {
+    return null;
+  }
+}
+
+/** A root-owned key becomes the journal writer's, still 0600; run by root only (others cannot chown). */
+function giveToJournalWriter(file: string): void {
+  const writer = journalWriterAccount();
+  if (!writer || process.getuid?.() !== 0 || statSync(file).uid === writer.uid) return;
+  chownSync(file, writer.uid, writer.gid);
 }
 
 /**

@@ -12,16 +12,18 @@ import { seccompProgram } from './seccompFilter';
 
 export interface BwrapSpawnOptions {
   /** stdio of the bwrap process; the filter's pipe is added after these. */
-  stdio: IOType[];
+  stdio: Array<IOType | 'ipc'>;
   /** Runs bwrap through this command line first (e.g. joining the cage's cgroups). */
   prefix?: string[];
+  /** bwrap's environment (default: the supervisor's). */
+  env?: NodeJS.ProcessEnv;
 }
 
 export function spawnBwrap(args: string[], options: BwrapSpawnOptions): ChildProcess {
   const bwrap = requireBinary('bwrap');
   const fd = options.stdio.length;
   const argv = [...(options.prefix ?? []), bwrap, '--seccomp', String(fd), ...args];
-  const child = spawn(argv[0]!, argv.slice(1), { stdio: [...options.stdio, 'pipe'] });
+  const child = spawn(argv[0]!, argv.slice(1), { stdio: [...options.stdio, 'pipe'], ...(options.env ? { env: options.env } : {}) });
   const pipe = child.stdio[fd] as Writable | null;
   // bwrap may exit before reading (bad arguments): its exit says why, not an EPIPE here.
   pipe?.on('error', () => undefined);

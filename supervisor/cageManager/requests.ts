@@ -1,0 +1,94 @@
+/**
+ * What the unprivileged part (user `cloison`) may ask the root cage manager: every operation of
+ * the supervisor that needs root, one schema each, with why it needs root (issue #29). Nothing else
+ * crosses: a request whose `op` is not here, or whose fields do not parse, is refused before the
+ * policy is even looked at (requestAuthorization.ts checks what parses against the running policy).
+ *
+ * The schemas are closed (`.strict()`): no field the manager would ignore, so nothing can ride along.
+ * Strings that become arguments of a program are narrowed here to their own alphabet (a level id,
+ * a device name), never left free for the authorization step alone to catch.
+ */
+import { z } from 'zod';
+import { levelIdSchema } from '../../shared/policy';
+
+const uidSchema = z.number().int().min(0).max(2 ** 32 - 2);
+/** An absolute path as text: the authorization decides whether it lies under the state folder. */
+const pathSchema = z.string().min(1).max(4096).startsWith('/', 'an absolute path');
+/** A block device node: /dev/sdb, /dev/sdb1, /dev/loop7, /dev/mmcblk0p1, /dev/nvme0n1p2. */
+export const BLOCK_DEVICE = /^\/dev\/(sd[a-z]{1,2}\d{0,3}|loop\d{1,4}|mmcblk\d{1,2}(p\d{1,3})?|nvme\d{1,2}n\d{1,2}(p\d{1,3})?|vd[a-z]{1,2}\d{0,3})$/;
+const deviceSchema = z.string().regex(BLOCK_DEVICE, 'a block device node such as /dev/sdb1');
+const modeSchema = z.enum(['read-only', 'read-write']);
+/** What the X helper sandbox (as nobody, on one cage's X socket) may run: the tools the supervisor uses. */
+export const X_HELPER_PROGRAMS = ['xclip', 'xrandr', 'xsetroot', 'setxkbmap'] as const;
+/** An argument of an X helper tool: options and values, never a path or a shell word. */
+const xArgSchema = z.string().max(256).regex(/^[A-Za-z0-9_.:=,+#-]*$/, 'an X helper argument is letters, digits and . : = , + # - _');
+
+export const rootRequestSchemas = {
+  /** Start a level's cage: bwrap with its namespaces, as the level's uid, under its control group. */
+  'cage.start': z.object({ op: z.literal('cage.start'), level: levelIdSchema, uid: uidSchema }).strict(),
+  /** Stop a level's cage: kill its control group, unmount its filesystems. */
+  'cage.stop': z.object({ op: z.literal('cage.stop'), level: levelIdSchema }).strict(),
+  /** Connect to a cage's VNC socket, check its peer, hand the connection over (a file descriptor). */
+  'cage.vncSocket': z.object({ op: z.literal('cage.vncSocket'), level: levelIdSchema }).strict(),
+  /** Start one of a level's applications through the cage's launcher channel. */
+  'app.launch': z.object({ op: z.literal('app.launch'), level: levelIdSchema, appId: z.string().min(1).max(64), argv: z.array(z.string().max(4096)).min(1).max(256) }).strict(),
+  /** Reserve, check and mount a cage's home image (fallocate, mkfs/e2fsck/resize2fs, losetup, mount). */
+  'home.mount': z.object({ op: z.literal('home.mount'), level: levelIdSchema, image: pathSchema, target: pathSchema }).strict(),
+  /** Unmount a cage's home and scratch, detach its loop device. */
+  'home.unmount': z.object({ op: z.literal('home.unmount'), level: levelIdSchema, target: pathSchema }).strict(),
+  /** Give the cage's user a folder of the state (chown): its home's root, its socket folders. */
+  'state.chown': z.object({ op: z.literal('state.chown'), level: levelIdSchema, path: pathSchema, uid: uidSchema }).strict(),
+  /** Open a tunnel for a WireGuard level: interface in the uplink namespace, moved into the cage's. */
+  'network.wireguard': z.object({ op: z.literal('network.wireguard'), level: levelIdSchema }).strict(),
+  /** Attach slirp4netns to a `nat` cage's network namespace. */
+  'network.nat': z.object({ op: z.literal('network.nat'), level: levelIdSchema }).strict(),
+  /** Run an X tool on one cage's X server from the X helper sandbox (as nobody). */
+  'xhelper.run': z.object({ op: z.literal('xhelper.run'), level: levelIdSchema, program: z.enum(X_HELPER_PROGRAMS), args: z.array(xArgSchema).max(16) }).strict(),
+  /** Run the file helper on one cage's home, as that cage's uid. */
+  'files.helper': z.object({ op: z.literal('files.helper'), level: levelIdSchema, uid: uidSchema }).strict(),
+  /** Read what filesystem a device holds: blkid in a sandbox, the device set read-only meanwhile. */
+  'usb.probe': z.object({ op: z.literal('usb.probe'), device: deviceSchema }).strict(),
+  /** Mount a device in one level's media folder (nosuid,nodev,noexec; read-only sets the device read-only). */
+  'usb.mount': z.object({ op: z.literal('usb.mount'), device: deviceSchema, level: levelIdSchema, mode: modeSchema, target: pathSchema }).strict(),
+  /** Unmount a device from a level's media folder. */
+  'usb.unmount': z.object({ op: z.literal('usb.unmount'), device: deviceSchema, target: pathSchema }).strict(),
+  /** Erase a key, write or read its mark, make its filesystem (dd, header writes, losetup + mkfs.ext4). */
+  'usb.prepare': z.object({ op: z.literal('usb.prepare'), device: deviceSchema, level: levelIdSchema, action: z.enum(['mark', 'unmark']) }).strict(),
+  /** Attach an image as a loop device (training keys). */
+  'loop.attach': z.object({ op: z.literal('loop.attach'), image: pathSchema }).strict(),
+  /** Check the workstation user's password with PAM, as that user (pamtester under setpriv). */
+  'pam.check': z.object({ op: z.literal('pam.check'), user: z.string().regex(/^[a-z_][a-z0-9_-]{0,31}\$?$/, 'a user name'), password: z.string().max(1024) }).strict(),
+  /** Play a level's sound on, or record the microphone from, the workstation user's sound server (as that user). */
+  'sound.host': z.object({ op: z.literal('sound.host'), level: levelIdSchema, direction: z.enum(['playback', 'record']) }).strict(),
+  /** Hold logind's sleep delay inhibitor and watch PrepareForSleep (system bus monitor). */
+  'sleep.inhibit': z.object({ op: z.literal('sleep.inhibit') }).strict(),
+} as const;
+
+export type RootOp = keyof typeof rootRequestSchemas;
+const schemas = Object.values(rootRequestSchemas);
+export const rootRequestSchema = z.discriminatedUnion('op', schemas as unknown as [typeof schemas[0], ...typeof schemas]);
+export type RootRequest = z.infer<typeof rootRequestSchema>;
+export type RequestOf<O extends RootOp> = z.infer<(typeof rootRequestSchemas)[O]>;
+
+/** Why each request needs root, and the code that does it today: the list docs/least-privilege.md prints. */
+export const WHY_ROOT: Record<RootOp, { why: string; code: string }> = {
+  'cage.start': { why: 'namespaces and mounts as root (CAP_SYS_ADMIN), then setpriv to the level\'s uid (CAP_SETUID/CAP_SETGID); the cage\'s seccomp filter installed by bwrap', code: 'cages/bwrapDriver.ts, sandbox/bwrapSpawn.ts' },
+  'cage.stop': { why: 'signals processes of another uid (CAP_KILL), writes cgroup.kill of a root-owned group, unmounts (CAP_SYS_ADMIN)', code: 'cages/bwrapDriver.ts, cages/cageCgroup.ts, cages/cageMounts.ts' },
+  'cage.vncSocket': { why: 'the socket is the cage uid\'s in a root folder; checking its peer\'s pid namespace reads /proc/<pid>/ns of another uid (CAP_SYS_PTRACE)', code: 'cages/bwrapDriver.ts (connectVnc), sandbox/peerCredentials.ts' },
+  'app.launch': { why: 'the launcher channel of each cage is made by the root part at cage start; holding it is running any program as that cage\'s user', code: 'cages/cageLauncher.ts, cages/sessionApps.ts' },
+  'home.mount': { why: 'fallocate of a root-owned image, losetup (/dev/loop-control), mount (CAP_SYS_ADMIN), mkfs/e2fsck on the loop device', code: 'cages/cageMounts.ts, cages/homeReservation.ts, cages/loopDevice.ts' },
+  'home.unmount': { why: 'umount (CAP_SYS_ADMIN), losetup -d', code: 'cages/cageMounts.ts' },
+  'state.chown': { why: 'chown to the cage\'s uid and back to root (CAP_CHOWN): home root, vnc/x11 socket folders, sound FIFOs', code: 'cages/cageMounts.ts, audio/cageSound.ts' },
+  'network.wireguard': { why: 'creates a WireGuard interface (CAP_NET_ADMIN, /dev/net/tun for wireguard-go), moves it into the cage\'s namespace, reads the root-only key file', code: 'network/wireguardTunnel.ts, network/wireguardConfig.ts' },
+  'network.nat': { why: 'slirp4netns joins the cage\'s network namespace, owned by root (CAP_SYS_ADMIN for setns)', code: 'cages/bwrapDriver.ts (attachNat)' },
+  'xhelper.run': { why: 'bwrap as root then setpriv to nobody; the cage\'s X socket folder is root\'s 0700', code: 'clipboard/xSelection.ts, screen/xScreen.ts, keyboard/cageKeymap.ts' },
+  'files.helper': { why: 'bwrap as root then setpriv to the cage\'s uid over its home', code: 'files/cageFileSandbox.ts' },
+  'usb.probe': { why: 'reads a raw block device (root:disk), BLKROSET needs CAP_SYS_ADMIN, the sandbox as root', code: 'usb/filesystemProbe.ts' },
+  'usb.mount': { why: 'mount (CAP_SYS_ADMIN) and blockdev --setro', code: 'usb/mediaMounts.ts' },
+  'usb.unmount': { why: 'umount (CAP_SYS_ADMIN)', code: 'usb/mediaMounts.ts' },
+  'usb.prepare': { why: 'writes a raw block device (dd, the mark header), losetup over its data region, mkfs.ext4 owned by the cage', code: 'usb/keyPreparation.ts, usb/keyMarks.ts' },
+  'loop.attach': { why: 'losetup (/dev/loop-control)', code: 'training/trainingKeys.ts, cages/loopDevice.ts' },
+  'pam.check': { why: 'runs pamtester as the workstation user (CAP_SETUID): pam_unix checks only the caller\'s own password', code: 'session/pamCheck.ts' },
+  'sound.host': { why: 'runs pacat/parec as the workstation user (CAP_SETUID) to reach that user\'s sound server', code: 'audio/hostSound.ts' },
+  'sleep.inhibit': { why: 'a delay inhibitor needs polkit\'s root default; monitoring the system bus needs root', code: 'session/sleepGuard.ts' },
+};

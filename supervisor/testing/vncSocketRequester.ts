@@ -1,0 +1,36 @@
+/**
+ * Test tool, run as the unprivileged part would be (the manager's child, another uid): asks the
+ * manager for each level's VNC connection over its socket, takes the handed socket, does the RFB
+ * version exchange over it and reports each outcome to the parent (IPC).
+ */
+import { readlinkSync } from 'node:fs';
+import type { Socket } from 'node:net';
+import { CageManagerClient } from '../cageManager/cageManagerClient';
+import { HandedSockets } from '../cageManager/socketHandOver';
+
+const [socketPath, ...levels] = process.argv.slice(2);
+const handed = new HandedSockets();
+
+function greetingOver(socket: Socket): Promise<{ banner: string; securityTypes: number }> {
+  return new Promise((resolve) => {
+    let bytes = Buffer.alloc(0);
+    socket.on('data', (chunk: Buffer) => {
+      bytes = Buffer.concat([bytes, chunk]);
+      if (bytes.length === 12) socket.write(bytes);
+      if (bytes.length > 12) resolve({ banner: bytes.subarray(0, 12).toString('latin1'), securityTypes: bytes[12]! });
+    });
+  });
+}
+
+const client = await CageManagerClient.connect(socketPath!);
+for (const level of levels) {
+  try {
+    const { connection } = (await client.request({ op: 'cage.vncSocket', level })) as { connection: number };
+    const socket = await handed.take(connection);
+    const fd = (socket as unknown as { _handle: { fd: number } })._handle.fd;
+    process.send!({ level, connection, socket: readlinkSync(`/proc/self/fd/${fd}`), uid: process.getuid!(), ...(await greetingOver(socket)) });
+  } catch (err) {
+    process.send!({ level, error: (err as Error).message });
+  }
+}
+process.send!({ done: true });
