@@ -283,7 +283,7 @@ export class FileBroker {
         if (rule.decision === 'convert') {
           const kind = kindFor(s.type, c.name);
           const done = kind
-            ? await convertDocument(s.file, kind, `${s.file}.pdf`, { dpi: rule.convert.dpi, maxPages: rule.convert.maxPages, maxPageSide: rule.convert.maxPagePixels, memoryBytes: rule.convert.memory, tasks: rule.convert.tasks, secondsPerPage: rule.convert.secondsPerPage, secondsToOpen: rule.convert.secondsToOpen, thumbnails: 3 })
+            ? await convertDocument(s.file, kind, `${s.file}.pdf`, { dpi: rule.convert.dpi, maxPages: rule.convert.maxPages, maxPageSide: rule.convert.maxPagePixels, memoryBytes: rule.convert.memory, tasks: rule.convert.tasks, secondsPerPage: rule.convert.secondsPerPage, secondsToOpen: rule.convert.secondsToOpen, thumbnails: 3, ocr: rule.convert.ocr ? { languages: rule.convert.ocrLanguages } : null })
             : ({ ok: false, refusal: 'not-convertible', reason: refusalReason('not-convertible', `its content is ${s.type}`) } as const);
           if (!done.ok) {
             results.set(c.path, { path: c.path, name: c.name, outcome: 'refused', size: c.size, type: s.type, sha256: s.sha256, fingerprint: s.fingerprint, reason: done.reason, converter: done.refusal });
