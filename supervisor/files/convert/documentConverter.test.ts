@@ -163,7 +163,7 @@ describe('document converter (real sandbox, Debian renderers, hostile corpus)', 
       .trim()
       .split('\n')
       .map((l) => l.split(' ')[4]!);
-    const allowed = ['/', '/usr', '/proc', '/dev', '/tmp', '/dev/shm', '/etc/libreoffice', '/opt/cloison-pixel-helper.mjs', '/run/cloison-convert/document'];
+    const allowed = ['/', '/usr', '/proc', '/dev', '/tmp', '/dev/shm', '/etc/libreoffice', '/var/cache/fontconfig', '/opt/cloison-pixel-helper.mjs', '/run/cloison-convert/document'];
     expect(mounts.filter((m) => !allowed.includes(m) && !m.startsWith('/dev/') && !m.startsWith('/proc/') && !(process.execPath.startsWith('/usr/') ? false : m === join(process.execPath, '..')))).toEqual([]);
     expect(mounts).toContain('/usr');
     const r = await running;

@@ -72,6 +72,9 @@ export function pixelSandboxArgs(staged: string, uid: number, tasks: number, com
   const binds = [
     // LibreOffice's registry is a package file Debian keeps under /etc (a symlink from /usr points there).
     '--ro-bind-try', '/etc/libreoffice', '/etc/libreoffice',
+    // The font cache Debian builds from /usr's fonts (fc-cache, run by dpkg's triggers): without it
+    // every document's renderers scan every font again, about 2 s of each conversion.
+    '--perms', '0755', '--dir', '/var', '--perms', '0755', '--dir', '/var/cache', '--ro-bind-try', '/var/cache/fontconfig', '/var/cache/fontconfig',
     '--ro-bind', helperPath(), '/opt/cloison-pixel-helper.mjs',
     '--ro-bind', staged, DOCUMENT_IN_SANDBOX,
   ];
