@@ -227,7 +227,7 @@ describe('office documents through LibreOffice headless in the sandbox', () => {
     // Caveat: this macro was not seen to run even with macros allowed (MacroSecurityLevel 0 in a
     // profile of the sandbox's): headless conversion may never fire a document's load event, so this
     // test shows the conversion copes with a macro-bearing ODT more than it proves the macro is stopped.
-    const { out, result } = await convert(odtWithMacro('Ceci est un texte', 'MACRO-RAN'), {}, 'odt');
+    const { out, result } = await convert(odtWithMacro('Ceci est un texte', '/tmp/out/MACRO-RAN.pdf'), {}, 'odt');
     expect(result).toMatchObject({ ok: true, pages: 1 });
     expectClean(out);
     expect(darkPixels(out)).toBeGreaterThan(200);
