@@ -345,7 +345,7 @@ export class FileBroker {
         const committed = await this.commitOne(going, from, toHome);
         const r: Recorded = rule.decision === 'encrypt' ? { ...committed, encrypted: true, fingerprint: going.fingerprint } : c.converted ? { ...committed, converted: { pages: c.converted.pages }, fingerprint: going.fingerprint } : { ...committed, fingerprint: c.fingerprint };
         results.set(c.path, r);
-        const conversion: Record<string, string | number> = c.converted ? { originalFingerprint: c.fingerprint, pages: c.converted.pages, converter: 'converted' } : {};
+        const conversion: Record<string, string | number> = c.converted ? { originalFingerprint: c.fingerprint, pages: c.converted.pages, converter: 'converted', ocr: rule.convert.ocr ? rule.convert.ocrLanguages.join('+') : 'off' } : {};
         try {
           record(r, decidedBy, { scanner: rule.scanner ? 'clean' : 'none', ...diode, ...conversion, ...(going === c || c.converted ? {} : { plainFingerprint: c.fingerprint }) });
         } catch {

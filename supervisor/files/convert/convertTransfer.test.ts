@@ -56,7 +56,7 @@ describe('files up converted (real cages, real converter)', () => {
     expect(result.results[0]!.size).toBe(bytes.length);
 
     const record = t.records().filter((r) => r.kind === 'file.transfer' && r.decision === 'copied').at(-1)!;
-    expect(record).toMatchObject({ direction: 'up', pages: 1, converter: 'converted', landedAs: 'invoice.pdf' });
+    expect(record).toMatchObject({ direction: 'up', pages: 1, converter: 'converted', ocr: 'off', landedAs: 'invoice.pdf' });
     expect(record.originalFingerprint).toEqual(expect.any(String));
     expect(record.fingerprint).not.toBe(record.originalFingerprint);
   });
