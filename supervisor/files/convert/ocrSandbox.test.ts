@@ -3,7 +3,8 @@
  * text comes out with an invisible text layer pdftotext reads, in the one font the layer needs and
  * nothing else; the OCR sandbox's seccomp mode, uid, network namespace and mounts are read from
  * /proc while it runs; a subverted tesseract (a script in its place) that says too much, says
- * garbage or tries to write PDF syntax is refused or escaped, and leaves no file behind.
+ * garbage or tries to write PDF syntax is refused or escaped, and leaves no file behind; one that
+ * hangs is killed at the per-page limit.
  */
 import { execFileSync } from 'node:child_process';
 import { chmodSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
@@ -142,6 +143,17 @@ describe('OCR text layer (real tesseract in its own sandbox)', () => {
     expect(!result.ok && result.reason).toMatch(/^the text recognition failed: page 1: /);
     expect(!result.ok && result.reason).toMatch(reason);
     expect(readdirSync(dir)).not.toContain(out.split('/').pop());
+  });
+
+  it('a tesseract that hangs is killed at the per-page limit with its sandbox: a time-out, no file, no process left', { timeout: 120_000 }, async () => {
+    const program = fakeTesseract(`tesseract-${n}`, 'cat >/dev/null; exec sleep 600');
+    const before = new Set(convertersRunning());
+    const { out, result } = await convert(textPage('Bonjour'), { secondsPerPage: 2, ocr: { languages: ['fra'], program } });
+    expect(result).toMatchObject({ ok: false, refusal: 'timed-out' });
+    expect(!result.ok && result.reason).toMatch(/page 1: text recognition killed after its limit \(2 s a page\)/);
+    expect(readdirSync(dir)).not.toContain(out.split('/').pop());
+    await new Promise((r) => setTimeout(r, 300));
+    expect(convertersRunning().filter((p) => !before.has(p) && comm(p) === 'sleep')).toEqual([]);
   });
 
   it('a subverted tesseract that writes PDF syntax as a word gets it escaped as text: no action, the file stays sound', { timeout: 120_000 }, async () => {
