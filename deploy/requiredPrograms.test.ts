@@ -43,6 +43,8 @@ const TEST_PACKAGE_OF: Record<string, string> = {
   vncviewer: 'tigervnc-viewer',
   sysctl: 'procps',
   qpdf: 'qpdf',
+  pdftotext: 'poppler-utils',
+  pdffonts: 'poppler-utils',
   npm: 'nodejs',
   npx: 'nodejs',
 };

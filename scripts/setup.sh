@@ -25,6 +25,8 @@ PACKAGES=(
   gpg gpg-agent gpgconf
   # documents converted into pixels (decision convert): poppler renders PDFs, LibreOffice the rest
   poppler-utils libreoffice-writer libreoffice-calc libreoffice-impress libreoffice-draw
+  # the converted documents' optional OCR text layer, in French and English
+  tesseract-ocr tesseract-ocr-fra tesseract-ocr-eng
   # levels on a WireGuard network (wireguard-go where the kernel has no WireGuard; without
   # recommends: wireguard-tools recommends a whole kernel image)
   wireguard-tools wireguard-go

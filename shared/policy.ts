@@ -289,10 +289,12 @@ const fileRuleShape = {
       memory: z.number().int().min(256 * 1024 * 1024).default(2 * 1024 * 1024 * 1024),
       tasks: z.number().int().min(8).max(4096).default(128),
       ocr: z.boolean().default(false),
+      /** The languages the OCR reads (tesseract's packs shipped with Cloison). */
+      ocrLanguages: z.array(z.enum(['fra', 'eng'])).min(1).max(2).default(['fra', 'eng']),
     })
     .strict(),
 };
-const BASE_CONVERT = { dpi: 150, maxPages: 500, maxPagePixels: 10_000, secondsPerPage: 30, secondsToOpen: 60, memory: 2 * 1024 * 1024 * 1024, tasks: 128, ocr: false };
+const BASE_CONVERT = { dpi: 150, maxPages: 500, maxPagePixels: 10_000, secondsPerPage: 30, secondsToOpen: 60, memory: 2 * 1024 * 1024 * 1024, tasks: 128, ocr: false, ocrLanguages: ['fra', 'eng'] as Array<'fra' | 'eng'> };
 const BASE_FILE_RULE = {
   maxFileBytes: 100 * 1024 * 1024,
   maxTotalBytes: 1024 * 1024 * 1024,

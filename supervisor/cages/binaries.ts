@@ -68,6 +68,8 @@ export const DEBIAN_PACKAGE_OF: Record<string, string> = {
   pdfinfo: 'poppler-utils',
   prlimit: 'util-linux',
   soffice: 'libreoffice-writer',
+  // the optional OCR text layer, in a sandbox of its own (its languages: tesseract-ocr-fra, -eng)
+  tesseract: 'tesseract-ocr',
 };
 
 export function findBinary(name: string, path = process.env.PATH ?? '/usr/bin:/bin'): string | null {

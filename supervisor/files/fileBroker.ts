@@ -283,7 +283,7 @@ export class FileBroker {
         if (rule.decision === 'convert') {
           const kind = kindFor(s.type, c.name);
           const done = kind
-            ? await convertDocument(s.file, kind, `${s.file}.pdf`, { dpi: rule.convert.dpi, maxPages: rule.convert.maxPages, maxPageSide: rule.convert.maxPagePixels, memoryBytes: rule.convert.memory, tasks: rule.convert.tasks, secondsPerPage: rule.convert.secondsPerPage, secondsToOpen: rule.convert.secondsToOpen, thumbnails: 3 })
+            ? await convertDocument(s.file, kind, `${s.file}.pdf`, { dpi: rule.convert.dpi, maxPages: rule.convert.maxPages, maxPageSide: rule.convert.maxPagePixels, memoryBytes: rule.convert.memory, tasks: rule.convert.tasks, secondsPerPage: rule.convert.secondsPerPage, secondsToOpen: rule.convert.secondsToOpen, thumbnails: 3, ocr: rule.convert.ocr ? { languages: rule.convert.ocrLanguages } : null })
             : ({ ok: false, refusal: 'not-convertible', reason: refusalReason('not-convertible', `its content is ${s.type}`) } as const);
           if (!done.ok) {
             results.set(c.path, { path: c.path, name: c.name, outcome: 'refused', size: c.size, type: s.type, sha256: s.sha256, fingerprint: s.fingerprint, reason: done.reason, converter: done.refusal });
@@ -345,7 +345,7 @@ export class FileBroker {
         const committed = await this.commitOne(going, from, toHome);
         const r: Recorded = rule.decision === 'encrypt' ? { ...committed, encrypted: true, fingerprint: going.fingerprint } : c.converted ? { ...committed, converted: { pages: c.converted.pages }, fingerprint: going.fingerprint } : { ...committed, fingerprint: c.fingerprint };
         results.set(c.path, r);
-        const conversion: Record<string, string | number> = c.converted ? { originalFingerprint: c.fingerprint, pages: c.converted.pages, converter: 'converted' } : {};
+        const conversion: Record<string, string | number> = c.converted ? { originalFingerprint: c.fingerprint, pages: c.converted.pages, converter: 'converted', ocr: rule.convert.ocr ? rule.convert.ocrLanguages.join('+') : 'off' } : {};
         try {
           record(r, decidedBy, { scanner: rule.scanner ? 'clean' : 'none', ...diode, ...conversion, ...(going === c || c.converted ? {} : { plainFingerprint: c.fingerprint }) });
         } catch {

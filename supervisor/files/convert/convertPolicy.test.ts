@@ -28,4 +28,12 @@ describe('policy: files decision convert', () => {
     expect(() => parsePolicy(twoLevelPolicy(levels, 'files:\n  up:\n    decision: convert\n    convert: { dpi: 5000 }\n'), 'p.yaml')).toThrow(/p\.yaml:\d+:\d+: files\.up\.convert\.dpi/);
     expect(() => parsePolicy(twoLevelPolicy(levels, 'files:\n  up:\n    decision: convert\n    convert: { colour: true }\n'), 'p.yaml')).toThrow(/p\.yaml:\d+:\d+: files\.up\.convert/);
   });
+
+  it('OCR is off by default, on with French and English, or in the languages given; an unknown language is refused with its place', () => {
+    const p = parsePolicy(twoLevelPolicy(levels, 'files:\n  up:\n    decision: convert\n    convert: { ocr: true }\n  pairs:\n    - { from: high, to: low, decision: convert, convert: { ocr: true, ocrLanguages: [eng] } }\n'), 'p.yaml');
+    expect(fileRuleFor(p, p.levels[0]!, p.levels[1]!).convert).toMatchObject({ ocr: true, ocrLanguages: ['fra', 'eng'] });
+    expect(fileRuleFor(p, p.levels[1]!, p.levels[0]!).convert).toMatchObject({ ocr: true, ocrLanguages: ['eng'] });
+    expect(() => parsePolicy(twoLevelPolicy(levels, 'files:\n  up:\n    decision: convert\n    convert:\n      ocr: true\n      ocrLanguages: [fra, deu]\n'), 'p.yaml')).toThrow(/p\.yaml:\d+:27: files\.up\.convert\.ocrLanguages\[1\]: must be one of "fra", "eng"/);
+    expect(() => parsePolicy(twoLevelPolicy(levels, 'files:\n  up:\n    decision: convert\n    convert: { ocr: yes please }\n'), 'p.yaml')).toThrow(/p\.yaml:\d+:\d+: files\.up\.convert\.ocr/);
+  });
 });

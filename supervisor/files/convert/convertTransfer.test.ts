@@ -56,7 +56,7 @@ describe('files up converted (real cages, real converter)', () => {
     expect(result.results[0]!.size).toBe(bytes.length);
 
     const record = t.records().filter((r) => r.kind === 'file.transfer' && r.decision === 'copied').at(-1)!;
-    expect(record).toMatchObject({ direction: 'up', pages: 1, converter: 'converted', landedAs: 'invoice.pdf' });
+    expect(record).toMatchObject({ direction: 'up', pages: 1, converter: 'converted', ocr: 'off', landedAs: 'invoice.pdf' });
     expect(record.originalFingerprint).toEqual(expect.any(String));
     expect(record.fingerprint).not.toBe(record.originalFingerprint);
   });
@@ -98,5 +98,31 @@ describe('files up converted (real cages, real converter)', () => {
     expect(existsSync(join(incoming(), 'tool.pdf'))).toBe(false);
     const refused = t.records().filter((r) => r.kind === 'file.transfer' && r.name === 'poster.pdf').at(-1)!;
     expect(refused).toMatchObject({ decision: 'refused', converter: 'page-too-large' });
+  });
+});
+
+describe('files up converted with OCR (real cages, real converter, real tesseract)', () => {
+  const uids = { low: 62933, high: 62934 };
+  let t: TestSupervisor;
+  beforeAll(async () => {
+    t = await startTestSupervisor(twoLevelPolicy({ low: bwrapCage({ uid: uids.low }), high: bwrapCage({ uid: uids.high }) }, 'files:\n  up:\n    decision: convert\n    convert: { ocr: true, ocrLanguages: [fra] }\n'));
+  });
+  afterAll(async () => {
+    await t?.stop();
+  });
+
+  it('the PDF that lands in high has the text layer the policy asked for, and the journal says so', { timeout: 120_000 }, async () => {
+    const path = join(t.home('low'), 'note.pdf');
+    writeFileSync(path, hostile.plain());
+    chownSync(path, uids.low, uids.low);
+    const asked = t.rpc.next('onConfirmRequest') as Promise<FilesConfirmRequest>;
+    const transfer = t.rpc.call('files.transfer', { from: 'low', to: 'high', paths: ['note.pdf'] });
+    await answerAfterReading(t.rpc, { id: (await asked).id, accept: true });
+    expect((await transfer).result.results).toEqual([expect.objectContaining({ outcome: 'copied', landedAs: 'note.pdf', converted: { pages: 1 } })]);
+    const landed = join(t.home('high'), 'Incoming', 'low', 'note.pdf');
+    // The test page says CLOISON TEST PAGE in 36-point Helvetica beside coloured blocks (tesseract
+    // reads the first word well, the rest not always: the layer is only as good as its reading).
+    expect(execFileSync('pdftotext', [landed, '-'], { encoding: 'utf8' })).toContain('CLOISON');
+    expect(t.records().filter((r) => r.kind === 'file.transfer' && r.decision === 'copied').at(-1)).toMatchObject({ ocr: 'fra', converter: 'converted' });
   });
 });

@@ -6,12 +6,18 @@
  * pages for the dialog. Refusals carry a reason the user can read: too many pages, a page too
  * large, a time-out, a converter that crashed, an encrypted or unreadable document.
  *
+ * With OCR (the policy's `ocr`), each page's pixels also go to a sandbox of their own running
+ * tesseract (ocrSandbox.ts), whose words become the page's invisible text layer; output it cannot
+ * vouch for refuses the document (`ocr-failed`), as a renderer's would.
+ *
  * Time: opening the document (LibreOffice, pdfinfo) gets `secondsToOpen`, each page
  * `secondsPerPage` from the previous one; past either the whole sandbox is killed.
  */
 import { createHash } from 'node:crypto';
 import { readFileSync, rmSync, statSync } from 'node:fs';
 import type { Readable } from 'node:stream';
+import { recognisePage, type OcrLanguage } from './ocrSandbox';
+import type { OcrWord } from './ocrWords';
 import { PixelPdfWriter } from './pixelPdfWriter';
 import { spawnPixelSandbox, type PixelSandboxLimits } from './pixelSandbox';
 import { thumbnailOf } from './thumbnail';
@@ -20,9 +26,11 @@ export interface ConvertLimits extends PixelSandboxLimits {
   secondsPerPage: number;
   secondsToOpen: number;
   thumbnails: number;
+  /** Text recognition over the pixels, in these languages; absent or null: none. */
+  ocr?: { languages: OcrLanguage[]; program?: string } | null;
 }
 
-export type ConvertRefusal = 'too-many-pages' | 'page-too-large' | 'timed-out' | 'crashed' | 'encrypted' | 'unreadable' | 'not-convertible';
+export type ConvertRefusal = 'too-many-pages' | 'page-too-large' | 'timed-out' | 'crashed' | 'encrypted' | 'unreadable' | 'not-convertible' | 'ocr-failed';
 
 export type Converted =
   | { ok: true; file: string; pages: number; size: number; sha256: string; thumbnails: string[]; seconds: number }
@@ -63,6 +71,7 @@ const MESSAGES: Record<ConvertRefusal, string> = {
   encrypted: 'the document is encrypted',
   unreadable: 'the document cannot be read',
   'not-convertible': 'this type of file cannot be converted',
+  'ocr-failed': 'the text recognition failed',
 };
 
 export function refusalReason(refusal: ConvertRefusal, detail: string): string {
@@ -164,7 +173,18 @@ export async function convertDocument(staged: string, kind: string, out: string,
           }
           const rgb = await reader.read(width * height * 3);
           if (!rgb) break;
-          writer.addPage(width, height, rgb);
+          let words: OcrWord[] = [];
+          if (limits.ocr) {
+            // The renderer's clock stops while its page is read: its next page is timed from here on.
+            clearTimeout(timer);
+            const seen = await recognisePage(width, height, rgb, { ...limits.ocr, dpi: limits.dpi, memoryBytes: limits.memoryBytes, tasks: limits.tasks, seconds: limits.secondsPerPage });
+            if (!seen.ok) {
+              failure = seen.timedOut ? { refusal: 'timed-out', detail: `page ${n}: ${seen.detail}` } : { refusal: 'ocr-failed', detail: `page ${n}: ${seen.detail}` };
+              break;
+            }
+            words = seen.words;
+          }
+          writer.addPage(width, height, rgb, words);
           if (thumbnails.length < limits.thumbnails) thumbnails.push(thumbnailOf(width, height, rgb));
           deadline(limits.secondsPerPage);
         }

