@@ -211,22 +211,19 @@ export class Supervisor {
       onWaiting: (waiting) => this.focus.setSuspended(waiting, 'dialog'),
     });
     this.audio = new AudioBroker({
-      policy: () => current().audio,
-      levels: () => current().levels.map((l) => l.id),
+      policy: this.policyStore,
       host: new HostSound(options.hostSound ?? null),
       record: (kind, actor, fields) => this.journalFact(kind, fields, actor),
     });
     this.audio.on('change', (view) => this.sessions.broadcast('onAudio', view));
     this.diode = new EncryptingDiode(join(options.stateDir, 'diode'), hostname().replace(/[^A-Za-z0-9.-]/g, '-').slice(0, 63) || 'cloison');
-    this.screens = new CageScreens({ policy: current, x11DirOf: (level) => this.x11DirOf(level), ...(options.log ? { log: options.log } : {}) });
+    this.screens = new CageScreens({ policy: this.policyStore, x11DirOf: (level) => this.x11DirOf(level), ...(options.log ? { log: options.log } : {}) });
     this.cageClipboards = new XCageClipboards(
       (level) => this.drivers.get(level),
       (level) => Boolean(this.cages.get(level)?.cage),
     );
     this.files = new FileBroker({
-      get policy() {
-        return current();
-      },
+      policy: this.policyStore,
       confirmations: this.confirmations,
       journal: this.journal,
       stagingDir: this.stagingDir,
@@ -238,9 +235,7 @@ export class Supervisor {
       },
     });
     this.clipboard = new ClipboardBroker({
-      get policy() {
-        return current();
-      },
+      policy: this.policyStore,
       clipboards: this.cageClipboards,
       confirmations: this.confirmations,
       journal: this.journal,
@@ -248,9 +243,7 @@ export class Supervisor {
     });
     this.mediaMounts = new MediaMounts(mediaRootOf(options.runDir));
     this.devices = new DeviceBroker({
-      get policy() {
-        return current();
-      },
+      policy: this.policyStore,
       mounts: this.mediaMounts,
       journal: this.journal,
       cageUidOf: bwrapUidOf,
@@ -263,7 +256,7 @@ export class Supervisor {
       this.sessions.broadcast('onDevices', { devices });
     });
     this.training = this.createTrainingDesk();
-    this.apps = new AppLauncher({ policy: current, cages: this.cages, journal: this.journal });
+    this.apps = new AppLauncher({ policy: this.policyStore, cages: this.cages, journal: this.journal });
     // Training keys are loop devices over images of the desk's own; a policy that allows training allows those.
     // Read at each scan from the running policy: a reload that changes it applies at the next scan (made at once).
     const trainingKeysDir = this.trainingKeysDir;
@@ -285,7 +278,7 @@ export class Supervisor {
     const workstation = resolveWorkstationUser({ shellUser: options.shellUser, policyUser: policy.session.user });
     if (workstation.problem) options.log?.('nobody can unlock this workstation', { reason: workstation.problem });
     this.lock = new SessionLock({
-      policy: () => current().session,
+      policy: this.policyStore,
       record: (kind, actor, fields) => this.journalFact(kind, fields, actor),
       checkPassword: (user, password) => checkUnlockPassword(current().session.pamService, user, password, workstation.user!),
       user: workstation.user,
@@ -336,7 +329,7 @@ export class Supervisor {
   private createTrainingDesk(): TrainingDesk {
     const current = () => this.policy;
     const desk = new TrainingDesk({
-      policy: current,
+      policy: this.policyStore,
       reportDir: join(this.options.stateDir, 'training-reports'),
       record: (kind, fields, actor) => this.journalFact(kind, fields, actor),
       onView: (view) => this.sessions.broadcast('onTraining', view),
@@ -419,11 +412,8 @@ export class Supervisor {
   }
 
   get handlers() {
-    const current = () => this.policy;
     return createRpcHandlers({
-      get policy() {
-        return current();
-      },
+      policy: this.policyStore,
       cages: this.cages,
       focus: this.focus,
       tickets: this.tickets,

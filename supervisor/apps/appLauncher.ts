@@ -11,7 +11,8 @@
  */
 import { bilingual } from '../../shared/bilingual';
 import { CloisonError } from '../../shared/errors';
-import type { AppPolicy, Policy } from '../../shared/policy';
+import type { AppPolicy } from '../../shared/policy';
+import type { PolicyReader } from '../policy/policyReader';
 import type { LevelApps } from '../../shared/rpc';
 import type { AuditJournal } from '../audit/auditJournal';
 import type { CageLifecycle } from '../cages/cageLifecycle';
@@ -19,7 +20,7 @@ import { launch, launched } from '../cages/cageLauncher';
 import { readDesktopEntry, type DesktopEntry } from './desktopEntry';
 
 export interface AppLauncherOptions {
-  policy: () => Policy;
+  policy: PolicyReader;
   cages: Map<string, CageLifecycle>;
   journal: AuditJournal;
   /** Where .desktop files are read (tests point it elsewhere). */
@@ -33,7 +34,7 @@ export class AppLauncher {
 
   /** Every level's applications, in policy order. */
   list(): LevelApps[] {
-    return this.options.policy().levels.map((level) => {
+    return this.options.policy.current().levels.map((level) => {
       const apps = level.cage.driver === 'bwrap' ? level.cage.apps : [];
       const cage = this.options.cages.get(level.id)?.cage ?? null;
       const programs = cage ? launched(cage) : [];
@@ -69,7 +70,7 @@ export class AppLauncher {
   }
 
   private appsOf(level: string): AppPolicy[] {
-    const entry = this.options.policy().levels.find((l) => l.id === level);
+    const entry = this.options.policy.current().levels.find((l) => l.id === level);
     if (!entry) throw new CloisonError('UNKNOWN_LEVEL', bilingual(`aucun niveau « ${level} » dans la politique`, `no level "${level}" in the policy`));
     return entry.cage.driver === 'bwrap' ? entry.cage.apps : [];
   }

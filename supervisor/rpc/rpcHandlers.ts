@@ -5,6 +5,7 @@
 import { bilingual } from '../../shared/bilingual';
 import { CloisonError } from '../../shared/errors';
 import type { Policy } from '../../shared/policy';
+import type { PolicyReader } from '../policy/policyReader';
 import type { KeyboardLayoutView } from '../../shared/keyboardLayout';
 import type { LevelView, RpcMethod, TunnelView } from '../../shared/rpc';
 import type { AuditJournal } from '../audit/auditJournal';
@@ -29,7 +30,7 @@ import { shellLocale } from '../session/shellLocale';
 const CAGE_STATUS_FR = { starting: 'en cours de démarrage', running: 'en service', crashed: 'arrêtée (panne)', stopped: 'arrêtée' } as const;
 
 export interface HandlerDeps {
-  policy: Policy;
+  policy: PolicyReader;
   cages: Map<string, CageLifecycle>;
   focus: FocusState;
   tickets: TicketRegistry;
@@ -94,10 +95,10 @@ function unlockedHandlers(deps: HandlerDeps): RpcHandlers {
   };
   return {
     'session.describe': (_params, { session, transport }) => ({
-      levels: levelViews(deps.policy),
+      levels: levelViews(deps.policy.current()),
       cages: [...deps.cages.values()].map((c) => c.state),
       focus: deps.focus.front,
-      shortcuts: { ...deps.policy.shortcuts },
+      shortcuts: { ...deps.policy.current().shortcuts },
       lock: deps.lock.view(),
       tunnels: deps.tunnels(),
       audio: deps.audio.view(),
@@ -106,7 +107,7 @@ function unlockedHandlers(deps: HandlerDeps): RpcHandlers {
       viewers: deps.viewers(),
       viewerOrigins: transport === 'websocket' ? deps.viewerOrigins() : {},
       keyboard: deps.keyboard(),
-      locale: shellLocale(deps.policy),
+      locale: shellLocale(deps.policy.current()),
     }),
     'vnc.ticket': ({ level }, { session }) => {
       const cage = cageOf(level);
