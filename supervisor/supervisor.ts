@@ -7,24 +7,25 @@ import { createHash } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import type { Server } from 'node:net';
 import { join } from 'node:path';
-import { cageUid, type LevelPolicy, type Policy } from '../shared/policy';
+import type { Policy } from '../shared/policy';
 import type { TunnelView } from '../shared/rpc';
 import type { KeyboardLayoutView } from '../shared/keyboardLayout';
-import { cageSoundOf, loopBackingDirOf, RunningPolicy } from './policy/runningPolicy';
+import { loopBackingDirOf, RunningPolicy } from './policy/runningPolicy';
 import { describeChanges, hasChanges, policyChanges } from './policy/policyChanges';
 import { FileAuditJournal } from './audit/auditJournal';
 import type { CageDriver } from './cages/cageDriver';
-import { BwrapDriver, bwrapCagePaths, mediaRootOf } from './cages/bwrapDriver';
-import { CageLifecycle } from './cages/cageLifecycle';
-import { adoptOrStart } from './cages/cageAdoption';
-import { VncDriver } from './cages/vncDriver';
+import { mediaRootOf } from './cages/bwrapDriver';
+import type { CageLifecycle } from './cages/cageLifecycle';
+import { CageFleet } from './cages/cageFleet';
+import { CageTunnels } from './cages/cageTunnels';
 import { FocusState } from './focusState';
 import { TicketRegistry } from './gateway/ticketRegistry';
 import { VncGateway } from './gateway/vncGateway';
 import { scheduleGatewayWarmUp } from './gateway/gatewayWarmUp';
 import { startBrowserHost, type BrowserHost } from './host/browserHost';
 import { ShellLaunches } from './host/shellLaunches';
-import { createRpcHandlers, levelViews } from './rpc/rpcHandlers';
+import { createRpcHandlers } from './rpc/rpcHandlers';
+import { levelViews } from './policy/levelViews';
 import { RpcSessions } from './rpc/rpcSession';
 import { listenUnixRpc } from './rpc/unixRpcServer';
 import { TrustPhraseStore } from './trust/trustPhraseStore';
@@ -97,7 +98,8 @@ export interface ReloadOutcome {
 }
 
 export class Supervisor {
-  readonly cages = new Map<string, CageLifecycle>();
+  readonly fleet: CageFleet;
+  readonly cages: Map<string, CageLifecycle>;
   readonly focus: FocusState;
   readonly tickets = new TicketRegistry();
   readonly gateway: VncGateway;
@@ -110,7 +112,7 @@ export class Supervisor {
   readonly devices: DeviceBroker;
   readonly lock: SessionLock;
   private readonly diode: EncryptingDiode;
-  private readonly tunnels = new Map<string, TunnelView>();
+  private readonly tunnels: CageTunnels;
   readonly audio: AudioBroker;
   readonly training: TrainingDesk;
   readonly apps: AppLauncher;
@@ -128,7 +130,6 @@ export class Supervisor {
   private adminServer: Server | null = null;
   private readonly startedAt = new Date().toISOString();
   private readonly forwarder: JournalForwarder;
-  private readonly drivers = new Map<string, CageDriver>();
   /** The one running policy every broker reads (runningPolicy.ts). */
   readonly policyStore: RunningPolicy;
   private get policy(): Policy {
@@ -158,43 +159,29 @@ export class Supervisor {
     this.focus = new FocusState(policy.levels.map((l) => l.id), lowest.id);
     this.policyStore = new RunningPolicy(policy, options.policyText, options.policySource);
     this.sak = sakKey(policy.shortcuts.secureAttention);
-    // Brokers read the policy through this getter, so a reloaded policy applies to them at once.
-    const current = () => this.policy;
-    /** The uid a level's bwrap cage runs as; null for a level whose cage is not ours (vnc). */
-    const bwrapUidOf = (level: string): number | null => {
-      const index = current().levels.findIndex((l) => l.id === level);
-      const cage = current().levels[index]?.cage;
-      return cage?.driver === 'bwrap' ? cageUid(cage, index) : null;
-    };
-    policy.levels.forEach((level, index) => {
-      const driver = this.createDriver(level, index);
-      this.drivers.set(level.id, driver);
-      const lifecycle = new CageLifecycle({ level: level.id, driver });
-      lifecycle.on('status', (state) => {
-        if (state.status === 'running') {
-          this.screens.cageRunning(level.id);
-          this.followTunnel(level.id, lifecycle);
-          const sound = lifecycle.cage?.sound;
-          if (sound) this.audio.attach(level.id, { dir: '', ...sound });
-        } else {
-          this.tunnelGone(level.id);
-          this.audio.detach(level.id);
-        }
-        // A cage's state is a fact, not a decision: it is shown even when it cannot be journaled.
-        this.journalFact(`cage.${state.status}`, { level: state.level, restarts: state.restarts, ...(state.detail ? { detail: state.detail } : {}) });
-        this.sessions.broadcast('onCageStatus', state);
-        options.log?.('cage status', { level: state.level, status: state.status, restarts: state.restarts, ...(state.detail ? { detail: state.detail } : {}) });
-      });
-      lifecycle.on('notice', (state, notice) => {
-        if (notice.message) this.journalFact('cage.limit', { level: state.level, limit: notice.limit, detail: notice.message });
-        this.sessions.broadcast('onCageStatus', state);
-        options.log?.('cage limit', { level: state.level, limit: notice.limit });
-      });
-      this.cages.set(level.id, lifecycle);
+    this.tunnels = new CageTunnels({ fact: (kind, fields) => this.journalFact(kind, fields), show: (view) => this.sessions.broadcast('onTunnel', view) });
+    this.fleet = new CageFleet({
+      policy: this.policyStore,
+      stateDir: options.stateDir,
+      runDir: options.runDir,
+      fact: (kind, fields) => this.journalFact(kind, fields),
+      onState: (state) => this.sessions.broadcast('onCageStatus', state),
+      onRunning: (lifecycle) => {
+        this.screens.cageRunning(lifecycle.level);
+        this.tunnels.follow(lifecycle.level, lifecycle);
+        const sound = lifecycle.cage?.sound;
+        if (sound) this.audio.attach(lifecycle.level, { dir: '', ...sound });
+      },
+      onDown: (level) => {
+        this.tunnels.gone(level);
+        this.audio.detach(level);
+      },
+      ...(options.log ? { log: options.log } : {}),
     });
+    this.cages = this.fleet.cages;
     let keyboard = resolveKeyboardLayout(policy.keyboard);
     this.keyboardLayout = () => keyboard;
-    const setKeymaps = keepCageKeymaps(this.cages, (l) => this.drivers.get(l), this.keyboardLayout, (level, err) =>
+    const setKeymaps = keepCageKeymaps(this.cages, (l) => this.fleet.driverOf(l), this.keyboardLayout, (level, err) =>
       this.journalFact(err ? 'cage.keymap-failed' : 'cage.keymap', { level, ...keyboard, ...(err ? { detail: err.message } : {}) }),
     );
     // A reload that changes the layout sets it on the running cages at once (shells show it at their next description).
@@ -217,9 +204,9 @@ export class Supervisor {
     });
     this.audio.on('change', (view) => this.sessions.broadcast('onAudio', view));
     this.diode = new EncryptingDiode(join(options.stateDir, 'diode'), hostname().replace(/[^A-Za-z0-9.-]/g, '-').slice(0, 63) || 'cloison');
-    this.screens = new CageScreens({ policy: this.policyStore, x11DirOf: (level) => this.x11DirOf(level), ...(options.log ? { log: options.log } : {}) });
+    this.screens = new CageScreens({ policy: this.policyStore, x11DirOf: (level) => this.fleet.x11DirOf(level), ...(options.log ? { log: options.log } : {}) });
     this.cageClipboards = new XCageClipboards(
-      (level) => this.drivers.get(level),
+      (level) => this.fleet.driverOf(level),
       (level) => Boolean(this.cages.get(level)?.cage),
     );
     this.files = new FileBroker({
@@ -229,10 +216,7 @@ export class Supervisor {
       stagingDir: this.stagingDir,
       onProgress: (p) => this.sessions.broadcast('onTransferProgress', p),
       diode: this.diode,
-      homeOf: (level) => {
-        const uid = bwrapUidOf(level);
-        return uid === null ? null : { home: bwrapCagePaths(options.stateDir, options.runDir, level).home, uid };
-      },
+      homeOf: (level) => this.fleet.homeOf(level),
     });
     this.clipboard = new ClipboardBroker({
       policy: this.policyStore,
@@ -246,7 +230,7 @@ export class Supervisor {
       policy: this.policyStore,
       mounts: this.mediaMounts,
       journal: this.journal,
-      cageUidOf: bwrapUidOf,
+      cageUidOf: (level) => this.fleet.bwrapUidOf(level),
       stationKeys: loadOrCreateStationKeys(join(options.stateDir, 'usb-mark.key')),
       confirm: (question) => this.confirmations.ask(question),
     });
@@ -260,9 +244,10 @@ export class Supervisor {
     // Training keys are loop devices over images of the desk's own; a policy that allows training allows those.
     // Read at each scan from the running policy: a reload that changes it applies at the next scan (made at once).
     const trainingKeysDir = this.trainingKeysDir;
+    const store = this.policyStore;
     this.deviceWatcher = new DeviceWatcher({
       get loopBackingDir() {
-        return loopBackingDirOf(current(), trainingKeysDir);
+        return loopBackingDirOf(store.current(), trainingKeysDir);
       },
       ...(options.deviceScanMs ? { intervalMs: options.deviceScanMs } : {}),
     });
@@ -280,7 +265,7 @@ export class Supervisor {
     this.lock = new SessionLock({
       policy: this.policyStore,
       record: (kind, actor, fields) => this.journalFact(kind, fields, actor),
-      checkPassword: (user, password) => checkUnlockPassword(current().session.pamService, user, password, workstation.user!),
+      checkPassword: (user, password) => checkUnlockPassword(this.policy.session.pamService, user, password, workstation.user!),
       user: workstation.user,
       ...(workstation.problem ? { noUserReason: workstation.problem } : {}),
       markerFile: join(options.stateDir, 'session.locked'),
@@ -371,29 +356,7 @@ export class Supervisor {
 
   /** Every level on a WireGuard network: its tunnel as last measured. */
   tunnelViews(): TunnelView[] {
-    return [...this.tunnels.values()];
-  }
-
-  /** A running cage's tunnel: each change shown to the shells, each change of state journaled. */
-  private followTunnel(level: string, lifecycle: CageLifecycle): void {
-    const tunnel = lifecycle.cage?.tunnel;
-    if (!tunnel) return;
-    const show = (view: TunnelView) => {
-      const before = this.tunnels.get(level);
-      this.tunnels.set(level, view);
-      if (before?.state !== view.state) this.journalFact('tunnel.state', { level, state: view.state, endpoint: view.endpoint, ...(view.reason ? { reason: view.reason } : {}) });
-      this.sessions.broadcast('onTunnel', view);
-    };
-    show(tunnel.current());
-    tunnel.onChange(show);
-  }
-
-  private tunnelGone(level: string): void {
-    const view = this.tunnels.get(level);
-    if (!view || view.state === 'down') return;
-    const down = { ...view, state: 'down' as const, reason: 'the cage is not running' };
-    this.tunnels.set(level, down);
-    this.sessions.broadcast('onTunnel', down);
+    return this.tunnels.views();
   }
 
   /** A one-time address for a new browser-host shell; null when the browser shell is off. */
@@ -517,39 +480,15 @@ export class Supervisor {
     this.sak = sakKey(next.shortcuts.secureAttention);
     this.lock.policyChanged();
     this.training.policyChanged();
-    for (const id of changes.cages) {
-      const index = next.levels.findIndex((l) => l.id === id);
-      const driver = this.createDriver(next.levels[index]!, index);
-      this.drivers.set(id, driver);
-      await this.cages.get(id)!.replaceDriver(driver, 'restarting: its definition changed in the policy');
-    }
+    await this.fleet.restart(changes.cages, next);
     // Shells redraw the band and frames at once; shortcut changes apply when a shell restarts.
     if (changes.views.length > 0) this.sessions.broadcast('onLevels', { levels: levelViews(next) });
     this.journal.append('policy.reload', 'admin', { decision: 'applied', sha256, changes: described.join('; '), restarted: changes.cages.join(',') });
     return { decision: 'applied', changes: described, restarted: changes.cages };
   }
 
-  private createDriver(level: LevelPolicy, index: number): CageDriver {
-    const { options } = this;
-    return level.cage.driver === 'bwrap'
-      ? new BwrapDriver({
-          level: level.id,
-          cage: level.cage,
-          uid: cageUid(level.cage, index),
-          paths: bwrapCagePaths(options.stateDir, options.runDir, level.id),
-          sound: cageSoundOf(this.policy, level.id),
-          ...(options.log ? { log: options.log } : {}),
-        })
-      : new VncDriver({ cage: level.cage });
-  }
-
-  private x11DirOf(level: string): string | null {
-    const driver = this.drivers.get(level);
-    return driver instanceof BwrapDriver && this.cages.get(level)?.cage ? driver.x11Dir : null;
-  }
-
   driverOf(level: string): CageDriver | undefined {
-    return this.drivers.get(level);
+    return this.fleet.driverOf(level);
   }
 
   /**
@@ -587,9 +526,8 @@ export class Supervisor {
       () => true,
       (err: Error) => (this.options.log?.('USB devices unavailable: cannot prepare the media mounts', { error: err.message }), false),
     );
-    // Cages start in parallel; each reports its own status.
-    // A cage left running by the supervisor before this one (crash, restart, upgrade) is re-adopted if it checks out.
-    await Promise.all([...this.cages.values()].map((c) => adoptOrStart(c, this.drivers.get(c.level), (kind, fields) => this.journalFact(kind, fields), this.options.log)));
+    // Cages start in parallel, each reporting its own status; one left running before (crash, restart, upgrade) is re-adopted if it checks out.
+    await this.fleet.startAll();
     // The file broker's staging area: as large as the largest transfer any rule allows.
     const files = policy.files;
     const largest = Math.max(files.up.maxTotalBytes, files.down.maxTotalBytes, files.lateral.maxTotalBytes, ...files.pairs.map((p) => p.maxTotalBytes ?? 0));
@@ -618,7 +556,7 @@ export class Supervisor {
     this.screens.dispose();
     await this.gatewayWarmUp?.stop();
     this.gateway.close();
-    if (!options.keepCages) await Promise.all([...this.cages.values()].map((c) => c.stop('supervisor shutting down')));
+    if (!options.keepCages) await this.fleet.stopAll('supervisor shutting down');
     await this.devices.close();
     await this.mediaMounts.unmountAllUnder();
     await unmountStagingArea(this.stagingDir).catch(() => undefined);

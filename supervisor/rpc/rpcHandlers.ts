@@ -4,10 +4,10 @@
  */
 import { bilingual } from '../../shared/bilingual';
 import { CloisonError } from '../../shared/errors';
-import type { Policy } from '../../shared/policy';
 import type { PolicyReader } from '../policy/policyReader';
+import { levelViews } from '../policy/levelViews';
 import type { KeyboardLayoutView } from '../../shared/keyboardLayout';
-import type { LevelView, RpcMethod, TunnelView } from '../../shared/rpc';
+import type { RpcMethod, TunnelView } from '../../shared/rpc';
 import type { AuditJournal } from '../audit/auditJournal';
 import type { CageLifecycle } from '../cages/cageLifecycle';
 import type { FocusState } from '../focusState';
@@ -60,10 +60,6 @@ export interface HandlerDeps {
 /** A report's words as the journal keeps them: one line, no control or direction characters, 280 at most. */
 export function reportText(text: string): string {
   return [...text.replace(/[\p{Cc}\p{Cf}\u2028\u2029]+/gu, ' ').replace(/\s+/g, ' ').trim()].slice(0, 280).join('');
-}
-
-export function levelViews(policy: Policy): LevelView[] {
-  return policy.levels.map(({ id, rank, label, colour, textColour, cage }) => ({ id, rank, label, colour, textColour, hostNetwork: cage.driver === 'bwrap' && cage.network === 'host' }));
 }
 
 /**
