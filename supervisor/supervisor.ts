@@ -54,7 +54,7 @@ import { HostSound, type HostSoundTarget } from './audio/hostSound';
 import { TrainingDesk } from './training/trainingDesk';
 import { AppLauncher } from './apps/appLauncher';
 import { trainingAdminHandlers } from './training/trainingAdmin';
-import { plugTrainingKey } from './training/trainingKeys';
+import { createTrainingDesk, trainingKeysDir } from './training/trainingWiring';
 import { resolveWorkstationUser } from './session/workstationUser';
 
 export interface SupervisorOptions {
@@ -239,15 +239,27 @@ export class Supervisor {
       this.focus.setSuspended(devices.some((d) => d.state === 'waiting'), 'device');
       this.sessions.broadcast('onDevices', { devices });
     });
-    this.training = this.createTrainingDesk();
+    this.training = createTrainingDesk({
+      policy: this.policyStore,
+      stateDir: options.stateDir,
+      runDir: options.runDir,
+      journal: this.journal,
+      record: (kind, fields, actor) => this.journalFact(kind, fields, actor),
+      onView: (view) => this.sessions.broadcast('onTraining', view),
+      onFlow: (flow) => this.sessions.broadcast('onFlow', flow),
+      cages: this.cages,
+      devices: this.devices,
+      keyPresses: (level) => this.gateway.keyPresses(level),
+      writeClipboard: (level, text) => this.cageClipboards.write(level, text),
+    });
     this.apps = new AppLauncher({ policy: this.policyStore, cages: this.cages, journal: this.journal });
     // Training keys are loop devices over images of the desk's own; a policy that allows training allows those.
     // Read at each scan from the running policy: a reload that changes it applies at the next scan (made at once).
-    const trainingKeysDir = this.trainingKeysDir;
+    const keysDir = trainingKeysDir(options.runDir);
     const store = this.policyStore;
     this.deviceWatcher = new DeviceWatcher({
       get loopBackingDir() {
-        return loopBackingDirOf(store.current(), trainingKeysDir);
+        return loopBackingDirOf(store.current(), keysDir);
       },
       ...(options.deviceScanMs ? { intervalMs: options.deviceScanMs } : {}),
     });
@@ -303,54 +315,6 @@ export class Supervisor {
       applyLock(view.locked);
       // Unlocked: the lock before sleep holds again (a forged "going to sleep" may have released it).
       if (!view.locked) this.sleepGuard.hold();
-    });
-  }
-
-  private get trainingKeysDir(): string {
-    return join(this.options.runDir, 'training', 'keys');
-  }
-
-  /** The trainer's desk: sessions against these cages, if the policy allows them. */
-  private createTrainingDesk(): TrainingDesk {
-    const current = () => this.policy;
-    const desk = new TrainingDesk({
-      policy: this.policyStore,
-      reportDir: join(this.options.stateDir, 'training-reports'),
-      record: (kind, fields, actor) => this.journalFact(kind, fields, actor),
-      onView: (view) => this.sessions.broadcast('onTraining', view),
-      onFlow: (flow) => this.sessions.broadcast('onFlow', flow),
-      context: {
-        get levels() {
-          return levelViews(current());
-        },
-        cage: (level) => {
-          const running = this.cages.get(level)?.cage;
-          return running?.launcher ? running : null;
-        },
-        keyPresses: (level) => this.gateway.keyPresses(level),
-        writeClipboard: (level, text) => this.cageClipboards.write(level, text),
-        plugKey: (spec) => plugTrainingKey(this.trainingKeysDir, spec),
-        deviceSettled: (serial) => this.deviceSettled(serial),
-        now: Date.now,
-      },
-    });
-    this.journal.onRecord((record) => desk.observe(record));
-    return desk;
-  }
-
-  /** Resolves when no device with that serial is being attached or prepared (or after 15 s). */
-  private deviceSettled(serial: string): Promise<void> {
-    const busy = () => this.devices.list().some((d) => d.serial === serial && (d.state === 'attaching' || d.state === 'preparing' || d.state === 'ejecting'));
-    return new Promise((resolve) => {
-      if (!busy()) return resolve();
-      const done = () => {
-        clearTimeout(timer);
-        this.devices.off('change', check);
-        resolve();
-      };
-      const check = () => (busy() ? undefined : done());
-      const timer = setTimeout(done, 15_000);
-      this.devices.on('change', check);
     });
   }
 
