@@ -11,7 +11,7 @@ import type { Policy } from '../shared/policy';
 import type { TunnelView } from '../shared/rpc';
 import type { KeyboardLayoutView } from '../shared/keyboardLayout';
 import { loopBackingDirOf, RunningPolicy } from './policy/runningPolicy';
-import { describeChanges, hasChanges, policyChanges } from './policy/policyChanges';
+import { PolicyReloader, type ReloadOutcome } from './policy/policyReloader';
 import { FileAuditJournal } from './audit/auditJournal';
 import type { CageDriver } from './cages/cageDriver';
 import { mediaRootOf } from './cages/bwrapDriver';
@@ -39,7 +39,8 @@ import { FileBroker } from './files/fileBroker';
 import { mountStagingArea, unmountStagingArea } from './files/stagingArea';
 import { isSakRfbKey, sakKey, type SakKey } from '../shared/keysyms';
 import { DeviceBroker } from './usb/deviceBroker';
-import { listenAdmin, type AdminHandlers, type AdminStatus } from './admin/adminServer';
+import { listenAdmin, type AdminHandlers } from './admin/adminServer';
+import { adminHandlers } from './admin/adminHandlers';
 import { JournalForwarder, type ForwardTarget } from './audit/journalForwarder';
 import { DeviceWatcher } from './usb/deviceWatcher';
 import { MediaMounts } from './usb/mediaMounts';
@@ -53,7 +54,6 @@ import { AudioBroker } from './audio/audioBroker';
 import { HostSound, type HostSoundTarget } from './audio/hostSound';
 import { TrainingDesk } from './training/trainingDesk';
 import { AppLauncher } from './apps/appLauncher';
-import { trainingAdminHandlers } from './training/trainingAdmin';
 import { createTrainingDesk, trainingKeysDir } from './training/trainingWiring';
 import { resolveWorkstationUser } from './session/workstationUser';
 
@@ -89,13 +89,6 @@ export interface SupervisorOptions {
 }
 
 export { TrainingRefused } from './training/trainingDesk';
-
-export interface ReloadOutcome {
-  decision: 'applied' | 'unchanged' | 'pending-restart' | 'refused';
-  reason?: string;
-  changes: string[];
-  restarted: string[];
-}
 
 export class Supervisor {
   readonly fleet: CageFleet;
@@ -140,7 +133,7 @@ export class Supervisor {
   }
   /** The secure-attention key for the running policy, in every form the gateway may see it. */
   private sak: SakKey;
-  private reloading: Promise<unknown> = Promise.resolve();
+  private readonly reloader: PolicyReloader;
   private readonly stagingDir: string;
 
   constructor(private readonly options: SupervisorOptions) {
@@ -159,6 +152,18 @@ export class Supervisor {
     this.focus = new FocusState(policy.levels.map((l) => l.id), lowest.id);
     this.policyStore = new RunningPolicy(policy, options.policyText, options.policySource);
     this.sak = sakKey(policy.shortcuts.secureAttention);
+    this.reloader = new PolicyReloader({
+      store: this.policyStore,
+      journal: this.journal,
+      apply: async (next, changes) => {
+        this.sak = sakKey(next.shortcuts.secureAttention);
+        this.lock.policyChanged();
+        this.training.policyChanged();
+        await this.fleet.restart(changes.cages, next);
+        // Shells redraw the band and frames at once; shortcut changes apply when a shell restarts.
+        if (changes.views.length > 0) this.sessions.broadcast('onLevels', { levels: levelViews(next) });
+      },
+    });
     this.tunnels = new CageTunnels({ fact: (kind, fields) => this.journalFact(kind, fields), show: (view) => this.sessions.broadcast('onTunnel', view) });
     this.fleet = new CageFleet({
       policy: this.policyStore,
@@ -371,34 +376,6 @@ export class Supervisor {
     return join(this.options.runDir, 'admin.sock');
   }
 
-  private get adminHandlers(): AdminHandlers {
-    const sha256 = () => createHash('sha256').update(this.policyText).digest('hex');
-    return {
-      status: (): AdminStatus => {
-        const devices: AdminStatus['devices'] = {};
-        for (const d of this.devices.list()) devices[d.state] = (devices[d.state] ?? 0) + 1;
-        return {
-          policySource: this.options.policySource,
-          policySha256: sha256(),
-          since: this.startedAt,
-          cages: [...this.cages.values()].map((c) => c.state),
-          devices,
-          locked: this.lock.locked,
-          tunnels: this.tunnelViews(),
-          journal: { records: this.journal.records, failures: this.journal.failures },
-        };
-      },
-      'policy.get': () => ({ source: this.options.policySource, sha256: sha256(), policy: this.policy }),
-      'policy.reload': () => this.reloadPolicy(),
-      // An administrator may lock a workstation, never unlock it.
-      'session.lock': () => {
-        this.lock.lock('admin');
-        return { locked: true };
-      },
-      ...trainingAdminHandlers(this.training),
-    };
-  }
-
   get rpcSocketPath(): string {
     return join(this.options.runDir, 'supervisor.sock');
   }
@@ -414,41 +391,21 @@ export class Supervisor {
    * definition changed restart. Adding, removing or reordering levels waits for the next start.
    */
   reloadPolicy(): Promise<ReloadOutcome> {
-    const run = this.reloading.then(() => this.reloadNow());
-    this.reloading = run.catch(() => undefined);
-    return run;
+    return this.reloader.reload();
   }
 
-  private async reloadNow(): Promise<ReloadOutcome> {
-    let text: string;
-    let next: Policy;
-    try {
-      ({ policy: next, text } = this.policyStore.readSource());
-    } catch (err) {
-      const reason = (err as Error).message.slice(0, 2000);
-      this.journal.append('policy.reload', 'admin', { decision: 'refused', reason: reason.slice(0, 500) });
-      return { decision: 'refused', reason, changes: [], restarted: [] };
-    }
-    const sha256 = createHash('sha256').update(text).digest('hex');
-    const changes = policyChanges(this.policy, next);
-    const described = describeChanges(changes);
-    if (!hasChanges(changes)) {
-      this.journal.append('policy.reload', 'admin', { decision: 'unchanged', sha256 });
-      return { decision: 'unchanged', changes: described, restarted: [] };
-    }
-    if (changes.levelSetChanged) {
-      this.journal.append('policy.reload', 'admin', { decision: 'pending-restart', sha256, changes: described.join('; ') });
-      return { decision: 'pending-restart', changes: described, restarted: [] };
-    }
-    this.policyStore.replace(next, text);
-    this.sak = sakKey(next.shortcuts.secureAttention);
-    this.lock.policyChanged();
-    this.training.policyChanged();
-    await this.fleet.restart(changes.cages, next);
-    // Shells redraw the band and frames at once; shortcut changes apply when a shell restarts.
-    if (changes.views.length > 0) this.sessions.broadcast('onLevels', { levels: levelViews(next) });
-    this.journal.append('policy.reload', 'admin', { decision: 'applied', sha256, changes: described.join('; '), restarted: changes.cages.join(',') });
-    return { decision: 'applied', changes: described, restarted: changes.cages };
+  private adminHandlers(): AdminHandlers {
+    return adminHandlers({
+      policy: this.policyStore,
+      since: this.startedAt,
+      cages: this.cages,
+      devices: this.devices,
+      lock: this.lock,
+      tunnels: () => this.tunnelViews(),
+      journal: this.journal,
+      training: this.training,
+      reload: () => this.reloadPolicy(),
+    });
   }
 
   driverOf(level: string): CageDriver | undefined {
@@ -471,7 +428,7 @@ export class Supervisor {
     if (training) this.training.startFromFile(training.scenarioFile, training.trainee, training.reportDir);
     const handlers = this.handlers;
     this.unixServer = await listenUnixRpc(this.rpcSocketPath, handlers, this.sessions, this.options.shellGroup !== undefined ? { group: this.options.shellGroup } : {});
-    this.adminServer = await listenAdmin(this.adminSocketPath, this.adminHandlers, this.options.adminGroup !== undefined ? { group: this.options.adminGroup } : {});
+    this.adminServer = await listenAdmin(this.adminSocketPath, this.adminHandlers(), this.options.adminGroup !== undefined ? { group: this.options.adminGroup } : {});
     this.host = await startBrowserHost({
       rendererDir: this.options.rendererDir,
       shell: this.options.browserShell ?? false,
