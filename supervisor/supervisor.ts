@@ -56,6 +56,7 @@ import { TrainingDesk } from './training/trainingDesk';
 import { AppLauncher } from './apps/appLauncher';
 import { createTrainingDesk, trainingKeysDir } from './training/trainingWiring';
 import { resolveWorkstationUser } from './session/workstationUser';
+import { Disposables } from './system/disposables';
 
 export interface SupervisorOptions {
   policy: Policy;
@@ -110,7 +111,6 @@ export class Supervisor {
   readonly training: TrainingDesk;
   readonly apps: AppLauncher;
   private readonly sleepGuard: SleepGuard;
-  private gatewayWarmUp: { stop(): Promise<void> } | null = null;
   private readonly deviceWatcher: DeviceWatcher;
   private readonly mediaMounts: MediaMounts;
   private readonly cageClipboards: XCageClipboards;
@@ -119,8 +119,9 @@ export class Supervisor {
   private readonly keyboardLayout: () => KeyboardLayoutView;
   private readonly sessions = new RpcSessions();
   private host: BrowserHost | null = null;
-  private unixServer: Server | null = null;
-  private adminServer: Server | null = null;
+  /** How each part that started stops, last started first (stop()). */
+  private readonly disposables: Disposables;
+  private keepCages = false;
   private readonly startedAt = new Date().toISOString();
   private readonly forwarder: JournalForwarder;
   /** The one running policy every broker reads (runningPolicy.ts). */
@@ -140,11 +141,14 @@ export class Supervisor {
     const { policy } = options;
     mkdirSync(options.stateDir, { recursive: true, mode: 0o700 });
     mkdirSync(options.runDir, { recursive: true, mode: 0o700 });
+    this.disposables = new Disposables(options.log);
     this.journal = new FileAuditJournal(join(options.stateDir, 'audit.jsonl'));
+    this.disposables.add('journal', () => this.journal.close());
     this.stagingDir = join(options.runDir, 'staging');
     const fingerprint = (text: string) => this.journal.fingerprint(createHash('sha256').update(text).digest('hex'));
     this.forwarder = new JournalForwarder(options.forwardJournal ?? { kind: 'none' }, { fingerprint, ...(options.log ? { log: options.log } : {}) });
     this.journal.onRecord((record) => this.forwarder.forward(record));
+    this.disposables.add('journal forwarding', () => this.forwarder.drain());
     this.trust = new TrustPhraseStore(options.stateDir);
     // The lowest level is in front at start: the everyday workspace.
     const lowest = [...policy.levels].sort((a, b) => a.rank - b.rank)[0];
@@ -202,6 +206,7 @@ export class Supervisor {
       // While the user is asked, no cage gets input: the supervisor decides, not the renderer.
       onWaiting: (waiting) => this.focus.setSuspended(waiting, 'dialog'),
     });
+    this.disposables.add('questions', () => this.confirmations.refuseAll());
     this.audio = new AudioBroker({
       policy: this.policyStore,
       host: new HostSound(options.hostSound ?? null),
@@ -209,11 +214,14 @@ export class Supervisor {
     });
     this.audio.on('change', (view) => this.sessions.broadcast('onAudio', view));
     this.diode = new EncryptingDiode(join(options.stateDir, 'diode'), hostname().replace(/[^A-Za-z0-9.-]/g, '-').slice(0, 63) || 'cloison');
+    this.disposables.add('encrypting diode', () => this.diode.close());
     this.screens = new CageScreens({ policy: this.policyStore, x11DirOf: (level) => this.fleet.x11DirOf(level), ...(options.log ? { log: options.log } : {}) });
+    this.disposables.add('screens', () => this.screens.dispose());
     this.cageClipboards = new XCageClipboards(
       (level) => this.fleet.driverOf(level),
       (level) => Boolean(this.cages.get(level)?.cage),
     );
+    this.disposables.add('cage clipboards', () => this.cageClipboards.dispose());
     this.files = new FileBroker({
       policy: this.policyStore,
       confirmations: this.confirmations,
@@ -230,6 +238,7 @@ export class Supervisor {
       journal: this.journal,
       onChange: (held) => this.sessions.broadcast('onClipboard', { held }),
     });
+    this.disposables.add('clipboard', () => this.clipboard.dispose());
     this.mediaMounts = new MediaMounts(mediaRootOf(options.runDir));
     this.devices = new DeviceBroker({
       policy: this.policyStore,
@@ -305,6 +314,7 @@ export class Supervisor {
       onViewers: (viewers) => this.sessions.broadcast('onViewers', { viewers }),
       ...(options.log ? { log: options.log } : {}),
     });
+    this.disposables.add('gateway', () => this.gateway.close());
     // Locked: no input to any cage, no viewer open, no question left waiting (nothing crosses).
     const applyLock = (locked: boolean) => {
       this.focus.setSuspended(locked, 'lock');
@@ -427,8 +437,10 @@ export class Supervisor {
     const { training } = this.options;
     if (training) this.training.startFromFile(training.scenarioFile, training.trainee, training.reportDir);
     const handlers = this.handlers;
-    this.unixServer = await listenUnixRpc(this.rpcSocketPath, handlers, this.sessions, this.options.shellGroup !== undefined ? { group: this.options.shellGroup } : {});
-    this.adminServer = await listenAdmin(this.adminSocketPath, this.adminHandlers(), this.options.adminGroup !== undefined ? { group: this.options.adminGroup } : {});
+    const unixServer = await listenUnixRpc(this.rpcSocketPath, handlers, this.sessions, this.options.shellGroup !== undefined ? { group: this.options.shellGroup } : {});
+    this.disposables.add('shell socket', () => closeServer(unixServer));
+    const adminServer = await listenAdmin(this.adminSocketPath, this.adminHandlers(), this.options.adminGroup !== undefined ? { group: this.options.adminGroup } : {});
+    this.disposables.add('admin socket', () => closeServer(adminServer));
     this.host = await startBrowserHost({
       rendererDir: this.options.rendererDir,
       shell: this.options.browserShell ?? false,
@@ -441,51 +453,57 @@ export class Supervisor {
       ...(this.options.extraOrigins ? { extraOrigins: this.options.extraOrigins } : {}),
       ...(this.options.log ? { log: this.options.log } : {}),
     });
+    this.disposables.add('browser host', () => this.host?.close());
     options.onListening?.();
     // The shared media root must exist before any cage binds its folder of it.
     const mediaReady = await this.mediaMounts.prepare(policy.levels.map((l) => l.id)).then(
       () => true,
       (err: Error) => (this.options.log?.('USB devices unavailable: cannot prepare the media mounts', { error: err.message }), false),
     );
+    // Every key let go (journaled) before the media mounts are taken down.
+    this.disposables.add('USB devices', async () => {
+      await this.devices.close();
+      await this.mediaMounts.unmountAllUnder();
+    });
+    // `stop({ keepCages })`: the cages stay running for the next supervisor to re-adopt.
+    this.disposables.add('cages', () => (this.keepCages ? undefined : this.fleet.stopAll('supervisor shutting down')));
     // Cages start in parallel, each reporting its own status; one left running before (crash, restart, upgrade) is re-adopted if it checks out.
     await this.fleet.startAll();
     // The file broker's staging area: as large as the largest transfer any rule allows.
     const files = policy.files;
     const largest = Math.max(files.up.maxTotalBytes, files.down.maxTotalBytes, files.lateral.maxTotalBytes, ...files.pairs.map((p) => p.maxTotalBytes ?? 0));
     await mountStagingArea(this.stagingDir, largest).catch((err: Error) => this.options.log?.('file staging on the run folder\'s filesystem: no tmpfs', { error: err.message }));
+    this.disposables.add('file transfers and their staging area', async () => {
+      this.files.cancel();
+      await unmountStagingArea(this.stagingDir).catch(() => undefined); // not mounted when staging fell back to the run folder
+    });
     // A transfer cut short by a killed supervisor leaves nothing half-written behind.
     await this.files.cleanPartials().catch((err: Error) => this.options.log?.('cleaning partial transfers failed', { error: err.message }));
     if (mediaReady) this.deviceWatcher.start();
+    this.disposables.add('device watcher', () => this.deviceWatcher.stop());
     this.sleepGuard.start();
+    this.disposables.add('lock and sleep guard', () => {
+      this.lock.dispose();
+      this.sleepGuard.stop();
+    });
+    this.disposables.add('sound', () => this.audio.close());
     await this.audio.start();
     const warmUp = this.options.gatewayWarmUp;
-    if (warmUp) this.gatewayWarmUp = scheduleGatewayWarmUp({ ...warmUp, gateway: this.gateway, parentDir: this.options.runDir, ...(this.options.log ? { log: this.options.log } : {}) });
+    if (warmUp) {
+      const warming = scheduleGatewayWarmUp({ ...warmUp, gateway: this.gateway, parentDir: this.options.runDir, ...(this.options.log ? { log: this.options.log } : {}) });
+      this.disposables.add('gateway warm-up', () => warming.stop());
+    }
+    // First to stop, while the cages run: a drill in course tidies up (its look-alike, its training key) and its report is written.
+    this.disposables.add('training', () => this.training.stop('supervisor', 'supervisor shutting down'));
   }
 
   /** `keepCages`: the cages stay running for the next supervisor to re-adopt (a restart, an upgrade). */
   async stop(options: { keepCages?: boolean } = {}): Promise<void> {
-    // First, while the cages run: a drill in course tidies up (its look-alike, its training key) and the report is written.
-    await this.training.stop('supervisor', 'supervisor shutting down');
-    this.audio.close();
-    this.lock.dispose();
-    this.sleepGuard.stop();
-    this.files.cancel();
-    this.deviceWatcher.stop();
-    this.confirmations.refuseAll();
-    this.clipboard.dispose();
-    this.cageClipboards.dispose();
-    this.screens.dispose();
-    await this.gatewayWarmUp?.stop();
-    this.gateway.close();
-    if (!options.keepCages) await this.fleet.stopAll('supervisor shutting down');
-    await this.devices.close();
-    await this.mediaMounts.unmountAllUnder();
-    await unmountStagingArea(this.stagingDir).catch(() => undefined);
-    await this.host?.close();
-    await new Promise<void>((resolve) => (this.unixServer ? this.unixServer.close(() => resolve()) : resolve()));
-    await new Promise<void>((resolve) => (this.adminServer ? this.adminServer.close(() => resolve()) : resolve()));
-    await this.diode.close();
-    await this.forwarder.drain();
-    this.journal.close();
+    this.keepCages = options.keepCages ?? false;
+    await this.disposables.disposeAll();
   }
+}
+
+function closeServer(server: Server): Promise<void> {
+  return new Promise((resolve) => server.close(() => resolve()));
 }
