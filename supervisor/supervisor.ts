@@ -5,16 +5,14 @@
  */
 import { createHash } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
-import type { Server } from 'node:net';
 import { join } from 'node:path';
 import type { Policy } from '../shared/policy';
 import type { TunnelView } from '../shared/rpc';
 import type { KeyboardLayoutView } from '../shared/keyboardLayout';
-import { loopBackingDirOf, RunningPolicy } from './policy/runningPolicy';
+import { RunningPolicy } from './policy/runningPolicy';
 import { PolicyReloader, type ReloadOutcome } from './policy/policyReloader';
-import { FileAuditJournal } from './audit/auditJournal';
+import type { FileAuditJournal } from './audit/auditJournal';
 import type { CageDriver } from './cages/cageDriver';
-import { mediaRootOf } from './cages/bwrapDriver';
 import type { CageLifecycle } from './cages/cageLifecycle';
 import { CageFleet } from './cages/cageFleet';
 import { CageTunnels } from './cages/cageTunnels';
@@ -22,72 +20,40 @@ import { FocusState } from './focusState';
 import { TicketRegistry } from './gateway/ticketRegistry';
 import { VncGateway } from './gateway/vncGateway';
 import { scheduleGatewayWarmUp } from './gateway/gatewayWarmUp';
-import { startBrowserHost, type BrowserHost } from './host/browserHost';
+import type { BrowserHost } from './host/browserHost';
 import { ShellLaunches } from './host/shellLaunches';
 import { createRpcHandlers } from './rpc/rpcHandlers';
 import { levelViews } from './policy/levelViews';
 import { RpcSessions } from './rpc/rpcSession';
-import { listenUnixRpc } from './rpc/unixRpcServer';
 import { TrustPhraseStore } from './trust/trustPhraseStore';
 import { ClipboardBroker } from './clipboard/clipboardBroker';
 import { XCageClipboards } from './clipboard/cageClipboards';
 import { CageScreens } from './screen/cageScreens';
-import { keepCageKeymaps } from './keyboard/cageKeymap';
-import { resolveKeyboardLayout } from './keyboard/keyboardLayout';
+import { followKeyboardLayout } from './keyboard/keyboardWiring';
 import { Confirmations } from './confirm/confirmations';
 import { FileBroker } from './files/fileBroker';
-import { mountStagingArea, unmountStagingArea } from './files/stagingArea';
+import { prepareFileStaging } from './files/fileStaging';
 import { isSakRfbKey, sakKey, type SakKey } from '../shared/keysyms';
 import { DeviceBroker } from './usb/deviceBroker';
-import { listenAdmin, type AdminHandlers } from './admin/adminServer';
+import type { AdminHandlers } from './admin/adminServer';
 import { adminHandlers } from './admin/adminHandlers';
-import { JournalForwarder, type ForwardTarget } from './audit/journalForwarder';
+import { openJournal } from './audit/journalWiring';
 import { DeviceWatcher } from './usb/deviceWatcher';
 import { MediaMounts } from './usb/mediaMounts';
-import { loadOrCreateStationKeys } from './usb/keyMarks';
+import { prepareUsb, wireUsb } from './usb/usbWiring';
 import { EncryptingDiode } from './files/encryptingDiode';
 import { hostname } from 'node:os';
 import { SessionLock } from './session/sessionLock';
-import { checkUnlockPassword } from './session/pamCheck';
+import { wireSessionLock } from './session/lockWiring';
 import { SleepGuard } from './session/sleepGuard';
 import { AudioBroker } from './audio/audioBroker';
-import { HostSound, type HostSoundTarget } from './audio/hostSound';
+import { HostSound } from './audio/hostSound';
 import { TrainingDesk } from './training/trainingDesk';
 import { AppLauncher } from './apps/appLauncher';
 import { createTrainingDesk, trainingKeysDir } from './training/trainingWiring';
-import { resolveWorkstationUser } from './session/workstationUser';
 import { Disposables } from './system/disposables';
-
-export interface SupervisorOptions {
-  policy: Policy;
-  policySource: string;
-  policyText: string;
-  stateDir: string;
-  runDir: string;
-  rendererDir: string | null;
-  port?: number;
-  /** Allowed WebSocket origins besides the browser host's own (Electron's app://cloison). */
-  extraOrigins?: string[];
-  /** Serve the browser shell (renderer and RPC WebSocket on 127.0.0.1); off for an Electron shell. */
-  browserShell?: boolean;
-  /** Where journal records are copied (journald, syslog); none by default. */
-  forwardJournal?: ForwardTarget;
-  /** Group allowed on the shell's RPC socket (0660): the kiosk user's; without one, root's only. */
-  shellGroup?: number;
-  /** Group allowed on the admin socket (0660); without one it is root's only (0600). */
-  adminGroup?: number;
-  /** The workstation's user, whose password unlocks (else the policy's session.user, else the kiosk unit's). */
-  shellUser?: string;
-  /** A training session (the policy must say `training: allowed`): the scenario, the trainee, where the report goes. */
-  training?: { scenarioFile: string; trainee: string; reportDir: string };
-  /** The host's sound server and the account the relay reaches it as; none: the cages' sound is discarded. */
-  hostSound?: HostSoundTarget | null;
-  /** How often sysfs is rescanned for USB devices (udev events also trigger a rescan). */
-  deviceScanMs?: number;
-  /** Warm the gateway's hot path this long after start-up (gatewayWarmUp.ts); none by default. */
-  gatewayWarmUp?: { rounds: number; afterMs: number };
-  log?: (msg: string, fields?: Record<string, unknown>) => void;
-}
+import type { SupervisorOptions } from './supervisorOptions';
+import { listen } from './supervisorListeners';
 
 export { TrainingRefused } from './training/trainingDesk';
 
@@ -123,15 +89,8 @@ export class Supervisor {
   private readonly disposables: Disposables;
   private keepCages = false;
   private readonly startedAt = new Date().toISOString();
-  private readonly forwarder: JournalForwarder;
   /** The one running policy every broker reads (runningPolicy.ts). */
   readonly policyStore: RunningPolicy;
-  private get policy(): Policy {
-    return this.policyStore.current();
-  }
-  private get policyText(): string {
-    return this.policyStore.text;
-  }
   /** The secure-attention key for the running policy, in every form the gateway may see it. */
   private sak: SakKey;
   private readonly reloader: PolicyReloader;
@@ -142,13 +101,8 @@ export class Supervisor {
     mkdirSync(options.stateDir, { recursive: true, mode: 0o700 });
     mkdirSync(options.runDir, { recursive: true, mode: 0o700 });
     this.disposables = new Disposables(options.log);
-    this.journal = new FileAuditJournal(join(options.stateDir, 'audit.jsonl'));
-    this.disposables.add('journal', () => this.journal.close());
+    this.journal = openJournal(options.stateDir, options.forwardJournal, this.disposables, options.log);
     this.stagingDir = join(options.runDir, 'staging');
-    const fingerprint = (text: string) => this.journal.fingerprint(createHash('sha256').update(text).digest('hex'));
-    this.forwarder = new JournalForwarder(options.forwardJournal ?? { kind: 'none' }, { fingerprint, ...(options.log ? { log: options.log } : {}) });
-    this.journal.onRecord((record) => this.forwarder.forward(record));
-    this.disposables.add('journal forwarding', () => this.forwarder.drain());
     this.trust = new TrustPhraseStore(options.stateDir);
     // The lowest level is in front at start: the everyday workspace.
     const lowest = [...policy.levels].sort((a, b) => a.rank - b.rank)[0];
@@ -188,17 +142,7 @@ export class Supervisor {
       ...(options.log ? { log: options.log } : {}),
     });
     this.cages = this.fleet.cages;
-    let keyboard = resolveKeyboardLayout(policy.keyboard);
-    this.keyboardLayout = () => keyboard;
-    const setKeymaps = keepCageKeymaps(this.cages, (l) => this.fleet.driverOf(l), this.keyboardLayout, (level, err) =>
-      this.journalFact(err ? 'cage.keymap-failed' : 'cage.keymap', { level, ...keyboard, ...(err ? { detail: err.message } : {}) }),
-    );
-    // A reload that changes the layout sets it on the running cages at once (shells show it at their next description).
-    this.policyStore.onChange((next, previous) => {
-      if (JSON.stringify(next.keyboard) === JSON.stringify(previous.keyboard)) return;
-      keyboard = resolveKeyboardLayout(next.keyboard);
-      setKeymaps();
-    });
+    this.keyboardLayout = followKeyboardLayout(this.policyStore, this.cages, (l) => this.fleet.driverOf(l), (kind, fields) => this.journalFact(kind, fields));
     this.focus.on('change', (level) => this.sessions.broadcast('onFocus', { level }));
     this.confirmations = new Confirmations({
       publish: (request) => this.sessions.broadcast('onConfirmRequest', request),
@@ -239,20 +183,22 @@ export class Supervisor {
       onChange: (held) => this.sessions.broadcast('onClipboard', { held }),
     });
     this.disposables.add('clipboard', () => this.clipboard.dispose());
-    this.mediaMounts = new MediaMounts(mediaRootOf(options.runDir));
-    this.devices = new DeviceBroker({
+    ({ mediaMounts: this.mediaMounts, devices: this.devices, deviceWatcher: this.deviceWatcher } = wireUsb({
       policy: this.policyStore,
-      mounts: this.mediaMounts,
+      stateDir: options.stateDir,
+      runDir: options.runDir,
       journal: this.journal,
+      confirmations: this.confirmations,
       cageUidOf: (level) => this.fleet.bwrapUidOf(level),
-      stationKeys: loadOrCreateStationKeys(join(options.stateDir, 'usb-mark.key')),
-      confirm: (question) => this.confirmations.ask(question),
-    });
-    this.devices.on('change', (devices) => {
-      // A device waiting for the user's decision has its trusted dialog up: no cage gets input.
-      this.focus.setSuspended(devices.some((d) => d.state === 'waiting'), 'device');
-      this.sessions.broadcast('onDevices', { devices });
-    });
+      trainingKeysDir: trainingKeysDir(options.runDir),
+      onDevices: (devices) => {
+        // A device waiting for the user's decision has its trusted dialog up: no cage gets input.
+        this.focus.setSuspended(devices.some((d) => d.state === 'waiting'), 'device');
+        this.sessions.broadcast('onDevices', { devices });
+      },
+      ...(options.deviceScanMs ? { scanMs: options.deviceScanMs } : {}),
+      ...(options.log ? { log: options.log } : {}),
+    }));
     this.training = createTrainingDesk({
       policy: this.policyStore,
       stateDir: options.stateDir,
@@ -267,37 +213,15 @@ export class Supervisor {
       writeClipboard: (level, text) => this.cageClipboards.write(level, text),
     });
     this.apps = new AppLauncher({ policy: this.policyStore, cages: this.cages, journal: this.journal });
-    // Training keys are loop devices over images of the desk's own; a policy that allows training allows those.
-    // Read at each scan from the running policy: a reload that changes it applies at the next scan (made at once).
-    const keysDir = trainingKeysDir(options.runDir);
-    const store = this.policyStore;
-    this.deviceWatcher = new DeviceWatcher({
-      get loopBackingDir() {
-        return loopBackingDirOf(store.current(), keysDir);
-      },
-      ...(options.deviceScanMs ? { intervalMs: options.deviceScanMs } : {}),
-    });
-    this.policyStore.onChange(() => this.deviceWatcher.rescan());
-    this.deviceWatcher.on('arrived', (device) => void this.devices.arrived(device).catch((err: Error) => options.log?.('device arrival failed', { error: err.message })));
-    this.deviceWatcher.on('removed', (device) => void this.devices.removed(device).catch((err: Error) => options.log?.('device removal failed', { error: err.message })));
-    this.sleepGuard = new SleepGuard({
-      onSleep: () => this.lock.lock('suspend'),
-      onState: () => this.sessions.broadcast('onLock', this.lock.view()),
-      ...(options.log ? { log: options.log } : {}),
-    });
-    // Fixed now, never learnt from whoever connects later (issue #27).
-    const workstation = resolveWorkstationUser({ shellUser: options.shellUser, policyUser: policy.session.user });
-    if (workstation.problem) options.log?.('nobody can unlock this workstation', { reason: workstation.problem });
-    this.lock = new SessionLock({
+    ({ lock: this.lock, sleepGuard: this.sleepGuard } = wireSessionLock({
       policy: this.policyStore,
+      stateDir: options.stateDir,
+      shellUser: options.shellUser,
       record: (kind, actor, fields) => this.journalFact(kind, fields, actor),
-      checkPassword: (user, password) => checkUnlockPassword(this.policy.session.pamService, user, password, workstation.user!),
-      user: workstation.user,
-      ...(workstation.problem ? { noUserReason: workstation.problem } : {}),
-      markerFile: join(options.stateDir, 'session.locked'),
-      failuresFile: join(options.stateDir, 'unlock-failures.json'),
-      beforeSleep: () => this.sleepGuard.state,
-    });
+      show: (view) => this.sessions.broadcast('onLock', view),
+      apply: (locked) => this.applyLock(locked),
+      ...(options.log ? { log: options.log } : {}),
+    }));
     this.gateway = new VncGateway({
       tickets: this.tickets,
       focus: this.focus,
@@ -315,22 +239,16 @@ export class Supervisor {
       ...(options.log ? { log: options.log } : {}),
     });
     this.disposables.add('gateway', () => this.gateway.close());
-    // Locked: no input to any cage, no viewer open, no question left waiting (nothing crosses).
-    const applyLock = (locked: boolean) => {
-      this.focus.setSuspended(locked, 'lock');
-      if (!locked) return;
-      this.gateway.disconnectAll('the workstation is locked');
-      this.audio.setMicrophone(null, 'supervisor'); // nobody at the workstation: nobody to listen for
-      this.confirmations.expireAll();
-    };
-    applyLock(this.lock.locked);
-    this.lock.on('change', (view) => {
-      // The shells first: their frames go before the viewers' connections do.
-      this.sessions.broadcast('onLock', view);
-      applyLock(view.locked);
-      // Unlocked: the lock before sleep holds again (a forged "going to sleep" may have released it).
-      if (!view.locked) this.sleepGuard.hold();
-    });
+    this.applyLock(this.lock.locked);
+  }
+
+  /** Locked: no input to any cage, no viewer open, no question left waiting (nothing crosses). */
+  private applyLock(locked: boolean): void {
+    this.focus.setSuspended(locked, 'lock');
+    if (!locked) return;
+    this.gateway.disconnectAll('the workstation is locked');
+    this.audio.setMicrophone(null, 'supervisor'); // nobody at the workstation: nobody to listen for
+    this.confirmations.expireAll();
   }
 
   /** Every level on a WireGuard network: its tunnel as last measured. */
@@ -392,7 +310,7 @@ export class Supervisor {
 
   /** The running policy and its text (as last loaded or reloaded). */
   get runningPolicy(): { policy: Policy; text: string; source: string } {
-    return { policy: this.policy, text: this.policyText, source: this.options.policySource };
+    return { policy: this.policyStore.current(), text: this.policyStore.text, source: this.options.policySource };
   }
 
   /**
@@ -427,59 +345,35 @@ export class Supervisor {
    * have started, so the shell loads while they do (each cage's status reaches it as it changes).
    */
   async start(options: { onListening?: () => void } = {}): Promise<void> {
-    const policy = this.policy;
+    const policy = this.policyStore.current();
     this.journalFact('policy.load', {
       source: this.options.policySource,
-      sha256: createHash('sha256').update(this.policyText).digest('hex'),
+      sha256: createHash('sha256').update(this.policyStore.text).digest('hex'),
       levels: policy.levels.map((l) => l.id).join(','),
     });
     // Before anything listens or runs: a refused session (TrainingRefused, a scenario's PolicyError) starts nothing.
     const { training } = this.options;
     if (training) this.training.startFromFile(training.scenarioFile, training.trainee, training.reportDir);
-    const handlers = this.handlers;
-    const unixServer = await listenUnixRpc(this.rpcSocketPath, handlers, this.sessions, this.options.shellGroup !== undefined ? { group: this.options.shellGroup } : {});
-    this.disposables.add('shell socket', () => closeServer(unixServer));
-    const adminServer = await listenAdmin(this.adminSocketPath, this.adminHandlers(), this.options.adminGroup !== undefined ? { group: this.options.adminGroup } : {});
-    this.disposables.add('admin socket', () => closeServer(adminServer));
-    this.host = await startBrowserHost({
-      rendererDir: this.options.rendererDir,
-      shell: this.options.browserShell ?? false,
-      launches: this.launches,
-      levels: this.policy.levels.map((l) => l.id),
-      handlers,
+    this.host = await listen(this.options, {
+      rpcSocketPath: this.rpcSocketPath,
+      adminSocketPath: this.adminSocketPath,
+      handlers: this.handlers,
+      adminHandlers: this.adminHandlers(),
       sessions: this.sessions,
+      launches: this.launches,
       gateway: this.gateway,
-      ...(this.options.port !== undefined ? { port: this.options.port } : {}),
-      ...(this.options.extraOrigins ? { extraOrigins: this.options.extraOrigins } : {}),
-      ...(this.options.log ? { log: this.options.log } : {}),
+      levels: policy.levels.map((l) => l.id),
+      disposables: this.disposables,
     });
-    this.disposables.add('browser host', () => this.host?.close());
     options.onListening?.();
-    // The shared media root must exist before any cage binds its folder of it.
-    const mediaReady = await this.mediaMounts.prepare(policy.levels.map((l) => l.id)).then(
-      () => true,
-      (err: Error) => (this.options.log?.('USB devices unavailable: cannot prepare the media mounts', { error: err.message }), false),
-    );
-    // Every key let go (journaled) before the media mounts are taken down.
-    this.disposables.add('USB devices', async () => {
-      await this.devices.close();
-      await this.mediaMounts.unmountAllUnder();
-    });
+    const usb = await prepareUsb({ mediaMounts: this.mediaMounts, devices: this.devices }, policy.levels.map((l) => l.id), this.options.log);
+    this.disposables.add('USB devices', usb.stop);
     // `stop({ keepCages })`: the cages stay running for the next supervisor to re-adopt.
     this.disposables.add('cages', () => (this.keepCages ? undefined : this.fleet.stopAll('supervisor shutting down')));
     // Cages start in parallel, each reporting its own status; one left running before (crash, restart, upgrade) is re-adopted if it checks out.
     await this.fleet.startAll();
-    // The file broker's staging area: as large as the largest transfer any rule allows.
-    const files = policy.files;
-    const largest = Math.max(files.up.maxTotalBytes, files.down.maxTotalBytes, files.lateral.maxTotalBytes, ...files.pairs.map((p) => p.maxTotalBytes ?? 0));
-    await mountStagingArea(this.stagingDir, largest).catch((err: Error) => this.options.log?.('file staging on the run folder\'s filesystem: no tmpfs', { error: err.message }));
-    this.disposables.add('file transfers and their staging area', async () => {
-      this.files.cancel();
-      await unmountStagingArea(this.stagingDir).catch(() => undefined); // not mounted when staging fell back to the run folder
-    });
-    // A transfer cut short by a killed supervisor leaves nothing half-written behind.
-    await this.files.cleanPartials().catch((err: Error) => this.options.log?.('cleaning partial transfers failed', { error: err.message }));
-    if (mediaReady) this.deviceWatcher.start();
+    this.disposables.add('file transfers and their staging area', await prepareFileStaging(this.files, this.stagingDir, policy, this.options.log));
+    if (usb.ready) this.deviceWatcher.start();
     this.disposables.add('device watcher', () => this.deviceWatcher.stop());
     this.sleepGuard.start();
     this.disposables.add('lock and sleep guard', () => {
@@ -502,8 +396,4 @@ export class Supervisor {
     this.keepCages = options.keepCages ?? false;
     await this.disposables.disposeAll();
   }
-}
-
-function closeServer(server: Server): Promise<void> {
-  return new Promise((resolve) => server.close(() => resolve()));
 }
