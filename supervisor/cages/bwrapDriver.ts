@@ -29,7 +29,7 @@ import { openTunnel, type Tunnel } from '../network/wireguardTunnel';
 import { spawnBwrap } from '../sandbox/bwrapSpawn';
 import { peerCredentials, pidNamespaceOf } from '../sandbox/peerCredentials';
 import type { CageDriver, CageExit, CageNotice, RunningCage } from './cageDriver';
-import { requireBinary, findBinary } from './binaries';
+import { requireBinary, findBinary } from '../system/binaries';
 import { connectCageLauncher } from './cageLauncher';
 import { startSessionApps } from './sessionApps';
 import { createCageCgroup, type CageCgroup } from './cageCgroup';

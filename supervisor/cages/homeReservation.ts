@@ -11,7 +11,7 @@ import { execFile } from 'node:child_process';
 import { statfsSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { promisify } from 'node:util';
-import { requireBinary } from './binaries';
+import { requireBinary } from '../system/binaries';
 
 const run = promisify(execFile);
 const MiB = 2 ** 20;

@@ -13,7 +13,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream, existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { requireBinary } from '../cages/binaries';
+import { requireBinary } from '../system/binaries';
 import { readRecipientKey, type RecipientKey } from './recipientKeys';
 
 const run = promisify(execFile);

@@ -14,7 +14,7 @@ import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { requireBinary } from '../cages/binaries';
+import { requireBinary } from '../system/binaries';
 import { setconfText, type WireguardConfig } from './wireguardConfig';
 
 const exec = promisify(execFile);

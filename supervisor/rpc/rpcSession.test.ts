@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { MissingBinaryError } from '../cages/binaries';
+import { MissingBinaryError } from '../system/binaries';
 import { loadDefaultPolicy } from '../policy/policyLoader';
 import { levelViews } from '../policy/levelViews';
 import { RpcSession, type RpcHandlers } from './rpcSession';

@@ -12,7 +12,7 @@
  */
 import { spawn } from 'node:child_process';
 import { PAM_SERVICE } from '../../shared/policy';
-import { requireBinary } from '../cages/binaries';
+import { requireBinary } from '../system/binaries';
 import { unlockStackProblem } from './pamStack';
 
 /** Whom pamtester runs as: the workstation user's ids. */

@@ -33,7 +33,7 @@ import { dataRegion as dataRegionOf, MIN_MARKABLE_BYTES, readMark, writeMark, ty
 import { eraseDevice, formatDataRegion } from './keyPreparation';
 import type { MediaMounts } from './mediaMounts';
 import type { BlockDevice } from './sysfsBlockDevices';
-import { requireBinary } from '../cages/binaries';
+import { requireBinary } from '../system/binaries';
 
 type DeviceState = DeviceView['state'];
 
