@@ -7,7 +7,7 @@
  */
 import { startSupervisor, type SupervisorProcess } from '../e2e/support/supervisorProcess';
 import { cageShellForUid } from '../e2e/support/cageByUid';
-import { CAGE_SOUND_DIR } from '../supervisor/audio/cageSound';
+import { CAGE_SOUND_DIR } from '../supervisor/cages/cageSound';
 import { startHostSoundServer } from '../supervisor/testing/hostSoundServer';
 import { rpcClient } from '../supervisor/testing/rpcClient';
 import { bwrapCage } from '../supervisor/testing/testPolicy';

@@ -14,7 +14,7 @@ import { startRealCage, type RealCage } from '../testing/realCage';
 import { waitFor } from '../testing/waitFor';
 import { launch, run } from '../cages/cageLauncher';
 import { findBinary } from '../system/binaries';
-import { FIREFOX_POLICIES } from './cageAppSettings';
+import { FIREFOX_POLICIES } from '../cages/cageAppSettings';
 
 const APPS_LIMITS = { memoryBytes: 3 * 2 ** 30, tasks: 1024 };
 

@@ -9,7 +9,7 @@ import { bilingual } from '../../shared/bilingual';
 import { CloisonError } from '../../shared/errors';
 import type { PolicyReader } from '../policy/policyReader';
 import type { AudioView } from '../../shared/rpc';
-import type { CageSoundPaths } from './cageSound';
+import type { CageSoundPaths } from '../cages/cageSound';
 import type { HostSound, HostSoundState } from './hostSound';
 import { SoundRelay } from './soundRelay';
 

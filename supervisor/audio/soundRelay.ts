@@ -18,7 +18,7 @@ import { constants, openSync } from 'node:fs';
 import { Socket } from 'node:net';
 import type { ChildProcess } from 'node:child_process';
 import { ByteBudget, type ByteBudgetOptions } from '../gateway/byteBudget';
-import { SOUND_FORMAT } from './cageSound';
+import { SOUND_FORMAT } from '../cages/cageSound';
 import type { HostSound } from './hostSound';
 import { PlaybackDelay } from './playbackDelay';
 

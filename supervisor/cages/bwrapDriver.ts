@@ -38,8 +38,8 @@ import { natResolvers } from './natResolvers';
 import { probeRfb } from './rfbProbe';
 import { CAGE_RECORD_VERSION, cageFingerprint, isSameProcess, processIdentity, removeCageRecord, writeCageRecord, type CageRecord, type ProcessIdentity } from './cageRecord';
 import { adoptBwrapCage, type Adoption } from './cageAdoption';
-import { CAGE_PULSE_SOCKET, CAGE_SOUND_DIR, cageSoundSession, prepareCageSound } from '../audio/cageSound';
-import { cageAppSettingsArgs, writeCageAppSettings } from '../apps/cageAppSettings';
+import { CAGE_PULSE_SOCKET, CAGE_SOUND_DIR, cageSoundSession, prepareCageSound } from './cageSound';
+import { cageAppSettingsArgs, writeCageAppSettings } from './cageAppSettings';
 import { CAGE_XRESOURCES, CAGE_XRESOURCES_PATH } from './cageXResources';
 
 export interface BwrapCagePaths {
