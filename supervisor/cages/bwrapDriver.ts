@@ -24,7 +24,7 @@ import { fileURLToPath } from 'node:url';
 import { CloisonError } from '../../shared/errors';
 import { cageStartDefinition, geometryOf, isWireguard, type BwrapCagePolicy } from '../../shared/policy';
 import { TunnelWatch } from '../network/tunnelWatch';
-import { readWireguardConfig } from '../network/wireguardConfig';
+import { readWireguardConfig } from '../policy/wireguardConfig';
 import { openTunnel, type Tunnel } from '../network/wireguardTunnel';
 import { spawnBwrap } from '../sandbox/bwrapSpawn';
 import { peerCredentials, pidNamespaceOf } from '../sandbox/peerCredentials';

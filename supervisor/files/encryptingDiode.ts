@@ -14,7 +14,7 @@ import { createReadStream, existsSync, mkdirSync, statSync, writeFileSync } from
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { requireBinary } from '../system/binaries';
-import { readRecipientKey, type RecipientKey } from './recipientKeys';
+import { readRecipientKey, type RecipientKey } from '../policy/recipientKeys';
 
 const run = promisify(execFile);
 

@@ -45,7 +45,7 @@ import { scanStaged } from './scannerSandbox';
 import { emptyStagingArea } from './stagingArea';
 import { fileReasons as why_, helperReason } from './fileReasons';
 import type { EncryptingDiode } from './encryptingDiode';
-import type { RecipientKey } from './recipientKeys';
+import type { RecipientKey } from '../policy/recipientKeys';
 import { convertDocument, kindFor, refusalReason } from './convert/documentConverter';
 
 export interface FileBrokerOptions {

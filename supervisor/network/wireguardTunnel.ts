@@ -15,7 +15,7 @@ import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { requireBinary } from '../system/binaries';
-import { setconfText, type WireguardConfig } from './wireguardConfig';
+import { setconfText, type WireguardConfig } from '../policy/wireguardConfig';
 
 const exec = promisify(execFile);
 const UAPI_DIR = '/var/run/wireguard';
