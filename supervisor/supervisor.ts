@@ -16,7 +16,7 @@ import type { CageDriver } from './cages/cageDriver';
 import type { CageLifecycle } from './cages/cageLifecycle';
 import { CageFleet } from './cages/cageFleet';
 import { CageTunnels } from './cages/cageTunnels';
-import { FocusState } from './focusState';
+import { FocusState } from './gateway/focusState';
 import { TicketRegistry } from './gateway/ticketRegistry';
 import { VncGateway } from './gateway/vncGateway';
 import { scheduleGatewayWarmUp } from './gateway/gatewayWarmUp';

@@ -9,7 +9,7 @@ import type { CageLifecycle } from '../cages/cageLifecycle';
 import type { ReloadOutcome } from '../policy/policyReloader';
 import type { RunningPolicy } from '../policy/runningPolicy';
 import type { SessionLock } from '../session/sessionLock';
-import { trainingAdminHandlers } from '../training/trainingAdmin';
+import { trainingAdminHandlers } from './trainingAdmin';
 import type { TrainingDesk } from '../training/trainingDesk';
 import type { DeviceBroker } from '../usb/deviceBroker';
 import type { AdminHandlers, AdminStatus } from './adminServer';

@@ -10,7 +10,7 @@ import type { KeyboardLayoutView } from '../../shared/keyboardLayout';
 import type { RpcMethod, TunnelView } from '../../shared/rpc';
 import type { AuditJournal } from '../audit/auditJournal';
 import type { CageLifecycle } from '../cages/cageLifecycle';
-import type { FocusState } from '../focusState';
+import type { FocusState } from '../gateway/focusState';
 import type { TicketRegistry } from '../gateway/ticketRegistry';
 import type { TrustPhraseStore } from '../trust/trustPhraseStore';
 import type { ClipboardBroker } from '../clipboard/clipboardBroker';
