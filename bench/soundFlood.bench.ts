@@ -2,7 +2,7 @@
  * A cage flooding its sound: the supervisor's RPC round trip and CPU while a true process of the
  * cage writes zeros into its playback FIFO as fast as it can, beside the same measures idle, in the
  * same run. Three idle/flooded pairs, interleaved (the machine's other load shifts both alike);
- * each phase's p95, and the median of those. The goal (DESIGN "Performance budgets"): flooded RPC
+ * each phase's p95, and the median of those. The goal (docs/design.md "Performance budgets"): flooded RPC
  * p95 ≤ 1.25× idle.
  */
 import { startSupervisor, type SupervisorProcess } from '../e2e/support/supervisorProcess';

@@ -5,7 +5,7 @@
  * Trust rule: what the launcher lists comes only from the policy and the host's files (trusted
  * path, property 2); a cage chooses nothing here. Everything it starts goes through the cage's own
  * launcher (cageLauncher.ts), so each application is a true cage process: the cage's filter, its
- * control group, its uid, no capability (DESIGN.md, "One way into a cage"). Apps marked `autostart`
+ * control group, its uid, no capability (docs/design.md, "One way into a cage"). Apps marked `autostart`
  * are started by the cage's session itself (a cage process too). How many copies run is what the
  * cage's launcher reports of those it started — a cage that lies about it lies only about itself.
  */

@@ -9,7 +9,7 @@
  * only its own home, its own VNC socket directory and its own X socket directory; /usr read-only
  * and a short list of /etc files. Everything it can write is noexec (cageMounts.ts); it runs in a
  * control group of its own with the policy's limits (cageCgroup.ts).
- * Xvnc: no TCP port, no abstract X socket, VNC clipboard off, overrides off (DESIGN.md, Cages).
+ * Xvnc: no TCP port, no abstract X socket, VNC clipboard off, overrides off (docs/design.md, Cages).
  *
  * What the cage owns it can change: the folders of its sockets become root's once Xvnc has bound
  * them, and every connection to its VNC socket checks the peer's uid and pid namespace.

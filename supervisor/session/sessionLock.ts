@@ -1,6 +1,6 @@
 /**
  * The workstation's lock: the supervisor decides when it locks and whether it unlocks; the shell
- * only draws it (DESIGN.md, Session). It locks after the policy's idle time (input to the shell,
+ * only draws it (docs/design.md, Session). It locks after the policy's idle time (input to the shell,
  * as the trusted page reports it — never what a viewer or a cage says), on the user's request,
  * on the administrator's, and before the machine sleeps. While it is locked no cage gets input,
  * no viewer is connected and nothing crosses (the supervisor wires those to `locked`).
