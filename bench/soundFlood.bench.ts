@@ -2,12 +2,12 @@
  * A cage flooding its sound: the supervisor's RPC round trip and CPU while a true process of the
  * cage writes zeros into its playback FIFO as fast as it can, beside the same measures idle, in the
  * same run. Three idle/flooded pairs, interleaved (the machine's other load shifts both alike);
- * each phase's p95, and the median of those. The goal (DESIGN "Performance budgets"): flooded RPC
+ * each phase's p95, and the median of those. The goal (docs/design.md "Performance budgets"): flooded RPC
  * p95 ≤ 1.25× idle.
  */
 import { startSupervisor, type SupervisorProcess } from '../e2e/support/supervisorProcess';
 import { cageShellForUid } from '../e2e/support/cageByUid';
-import { CAGE_SOUND_DIR } from '../supervisor/audio/cageSound';
+import { CAGE_SOUND_DIR } from '../supervisor/cages/cageSound';
 import { startHostSoundServer } from '../supervisor/testing/hostSoundServer';
 import { rpcClient } from '../supervisor/testing/rpcClient';
 import { bwrapCage } from '../supervisor/testing/testPolicy';

@@ -8,7 +8,7 @@ import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { DEBIAN_PACKAGE_OF, findBinary } from '../supervisor/cages/binaries';
+import { DEBIAN_PACKAGE_OF, findBinary } from '../supervisor/system/binaries';
 import { loadDefaultPolicy } from '../supervisor/policy/policyLoader';
 
 /** Programs only the checkout's launcher (npm start), the tests and the benchmarks run, and the package of each. */

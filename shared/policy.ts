@@ -113,7 +113,7 @@ const sizeSchema = (min: number, what: string) =>
     .refine((n) => n >= min, `${what} must be at least ${min / 2 ** 20} MiB`);
 
 /**
- * What one cage may use (DESIGN.md, Cages: limits). A cage that reaches a limit is the only one
+ * What one cage may use (docs/design.md, Cages: limits). A cage that reaches a limit is the only one
  * that suffers. Defaults suit a two-level workstation of 8 GiB and more.
  */
 export const DEFAULT_CAGE_LIMITS = { memoryBytes: 4 * 2 ** 30, tasks: 1024, cpuWeight: 100, homeBytes: 8 * 2 ** 30, tmpfsBytes: 512 * 2 ** 20 } as const;

@@ -2,7 +2,7 @@
  * The supervisor as a whole, with a real cage: its RPC over the Unix socket and the token-gated
  * WebSocket, events, and the journal records for a session.
  */
-import { readFileSync, statSync } from 'node:fs';
+import { readFileSync, rmSync, statSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -26,6 +26,7 @@ describe('supervisor (real cage)', () => {
   });
   afterAll(async () => {
     await sup?.stop();
+    rmSync(root, { recursive: true, force: true }); // its cage's home is reserved whole
   });
 
   function unixCall(method: string, params: unknown): Promise<Record<string, unknown>> {

@@ -13,7 +13,7 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
-import { FocusState } from '../../supervisor/focusState';
+import { FocusState } from '../../supervisor/gateway/focusState';
 import { GATEWAY_WARM_UP_ROUNDS, warmUpGateway } from '../../supervisor/gateway/gatewayWarmUp';
 import { TicketRegistry } from '../../supervisor/gateway/ticketRegistry';
 import { VncGateway } from '../../supervisor/gateway/vncGateway';

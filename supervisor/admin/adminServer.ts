@@ -11,7 +11,7 @@ import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { LineFrames } from '../../shared/lineFrames';
 import type { CageState, DeviceView, TunnelView } from '../../shared/rpc';
-import { listenRestricted } from '../rpc/unixSocketAccess';
+import { listenRestricted } from '../system/unixSocketAccess';
 
 export const ADMIN_METHODS = ['status', 'policy.get', 'policy.reload', 'session.lock', 'training.start', 'training.status', 'training.stop', 'training.report'] as const;
 export type AdminMethod = (typeof ADMIN_METHODS)[number];

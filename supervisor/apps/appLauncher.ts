@@ -5,13 +5,14 @@
  * Trust rule: what the launcher lists comes only from the policy and the host's files (trusted
  * path, property 2); a cage chooses nothing here. Everything it starts goes through the cage's own
  * launcher (cageLauncher.ts), so each application is a true cage process: the cage's filter, its
- * control group, its uid, no capability (DESIGN.md, "One way into a cage"). Apps marked `autostart`
+ * control group, its uid, no capability (docs/design.md, "One way into a cage"). Apps marked `autostart`
  * are started by the cage's session itself (a cage process too). How many copies run is what the
  * cage's launcher reports of those it started — a cage that lies about it lies only about itself.
  */
 import { bilingual } from '../../shared/bilingual';
 import { CloisonError } from '../../shared/errors';
-import type { AppPolicy, Policy } from '../../shared/policy';
+import type { AppPolicy } from '../../shared/policy';
+import type { PolicyReader } from '../policy/policyReader';
 import type { LevelApps } from '../../shared/rpc';
 import type { AuditJournal } from '../audit/auditJournal';
 import type { CageLifecycle } from '../cages/cageLifecycle';
@@ -19,7 +20,7 @@ import { launch, launched } from '../cages/cageLauncher';
 import { readDesktopEntry, type DesktopEntry } from './desktopEntry';
 
 export interface AppLauncherOptions {
-  policy: () => Policy;
+  policy: PolicyReader;
   cages: Map<string, CageLifecycle>;
   journal: AuditJournal;
   /** Where .desktop files are read (tests point it elsewhere). */
@@ -33,7 +34,7 @@ export class AppLauncher {
 
   /** Every level's applications, in policy order. */
   list(): LevelApps[] {
-    return this.options.policy().levels.map((level) => {
+    return this.options.policy.current().levels.map((level) => {
       const apps = level.cage.driver === 'bwrap' ? level.cage.apps : [];
       const cage = this.options.cages.get(level.id)?.cage ?? null;
       const programs = cage ? launched(cage) : [];
@@ -69,7 +70,7 @@ export class AppLauncher {
   }
 
   private appsOf(level: string): AppPolicy[] {
-    const entry = this.options.policy().levels.find((l) => l.id === level);
+    const entry = this.options.policy.current().levels.find((l) => l.id === level);
     if (!entry) throw new CloisonError('UNKNOWN_LEVEL', bilingual(`aucun niveau « ${level} » dans la politique`, `no level "${level}" in the policy`));
     return entry.cage.driver === 'bwrap' ? entry.cage.apps : [];
   }

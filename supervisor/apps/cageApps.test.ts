@@ -13,8 +13,8 @@ import { cageProcess, hostPidOf } from '../testing/cageProcesses';
 import { startRealCage, type RealCage } from '../testing/realCage';
 import { waitFor } from '../testing/waitFor';
 import { launch, run } from '../cages/cageLauncher';
-import { findBinary } from '../cages/binaries';
-import { FIREFOX_POLICIES } from './cageAppSettings';
+import { findBinary } from '../system/binaries';
+import { FIREFOX_POLICIES } from '../cages/cageAppSettings';
 
 const APPS_LIMITS = { memoryBytes: 3 * 2 ** 30, tasks: 1024 };
 

@@ -7,15 +7,14 @@
 import { EventEmitter } from 'node:events';
 import { bilingual } from '../../shared/bilingual';
 import { CloisonError } from '../../shared/errors';
-import type { AudioPolicy } from '../../shared/policy';
+import type { PolicyReader } from '../policy/policyReader';
 import type { AudioView } from '../../shared/rpc';
-import type { CageSoundPaths } from './cageSound';
+import type { CageSoundPaths } from '../cages/cageSound';
 import type { HostSound, HostSoundState } from './hostSound';
 import { SoundRelay } from './soundRelay';
 
 export interface AudioBrokerOptions {
-  policy: () => AudioPolicy;
-  levels: () => string[];
+  policy: PolicyReader<'audio' | 'levels'>;
   host: HostSound;
   record: (kind: string, actor: 'user' | 'supervisor', fields: Record<string, string | number | boolean>) => void;
 }
@@ -74,7 +73,7 @@ export class AudioBroker extends EventEmitter<{ change: [AudioView] }> {
       this.changed();
       return this.view();
     }
-    if (!this.options.policy().microphone.includes(level)) throw new CloisonError('POLICY_DENIED', bilingual(`la politique ne donne pas le microphone au niveau « ${level} »`, `the policy does not let level "${level}" have the microphone`));
+    if (!this.options.policy.current().audio.microphone.includes(level)) throw new CloisonError('POLICY_DENIED', bilingual(`la politique ne donne pas le microphone au niveau « ${level} »`, `the policy does not let level "${level}" have the microphone`));
     if (this.microphone === level) return this.view();
     if (this.microphone !== null) throw new CloisonError('WRONG_STATE', bilingual(`le microphone est au niveau « ${this.microphone} » : libérez-le d’abord`, `the microphone is with level "${this.microphone}": release it first`));
     if (this.hostState.state !== 'connected') throw new CloisonError('WRONG_STATE', bilingual(`pas de microphone : ${this.hostState.reasonText.fr}`, `no microphone: ${this.hostState.reason}`));
@@ -86,12 +85,12 @@ export class AudioBroker extends EventEmitter<{ change: [AudioView] }> {
   }
 
   view(): AudioView {
-    const policy = this.options.policy();
+    const policy = this.options.policy.current().audio;
     return {
       enabled: policy.enabled,
       host: this.hostState.state === 'connected' ? { state: 'connected', reason: null } : { state: this.hostState.state, reason: this.hostState.reason, reasonText: this.hostState.reasonText },
       microphone: this.microphone,
-      levels: this.options.levels().map((level) => {
+      levels: this.options.policy.current().levels.map(({ id: level }) => {
         const relay = this.relays.get(level);
         return { level, available: relay !== undefined, playing: relay?.state.playing ?? false, recording: relay?.state.recording ?? false, micAllowed: policy.microphone.includes(level), ...this.setting(level) };
       }),

@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AudioBroker } from './audioBroker';
 import { HostSound } from './hostSound';
+import { parsePolicy } from '../policy/policyLoader';
 import type { Supervisor } from '../supervisor';
 import { startHostSoundServer, HOST_MIC_FREQUENCY, type HostSoundServer } from '../testing/hostSoundServer';
 import { cageShell, innerPidOf, testRoot } from '../testing/realCage';
@@ -139,10 +140,10 @@ describe('sound per level (real sound servers, real cages)', () => {
 describe('the microphone goes to one level at a time', () => {
   it('a second level gets it only after a release; each step is recorded with who did it', async () => {
     const host = await startHostSoundServer();
+    const { levels: twoLevels } = parsePolicy(twoLevelPolicy({ low: bwrapCage(), high: bwrapCage() }), 'p.yaml');
     const records: Array<[string, string, Record<string, unknown>]> = [];
     const broker = new AudioBroker({
-      policy: () => ({ enabled: true, microphone: ['low', 'high'] }),
-      levels: () => ['low', 'high'],
+      policy: { current: () => ({ audio: { enabled: true, microphone: ['low', 'high'] }, levels: twoLevels }) },
       host: new HostSound(host.target),
       record: (kind, actor, fields) => records.push([kind, actor, fields]),
     });

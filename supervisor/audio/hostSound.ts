@@ -6,8 +6,8 @@
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { promisify } from 'node:util';
-import { findBinary, requireBinary } from '../cages/binaries';
-import { SOUND_FORMAT } from './cageSound';
+import { findBinary, requireBinary } from '../system/binaries';
+import { SOUND_FORMAT } from '../cages/cageSound';
 import { bilingual, type Bilingual } from '../../shared/bilingual';
 
 const run = promisify(execFile);

@@ -7,7 +7,7 @@
  * bench/soundFlood.bench.ts.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CAGE_SOUND_DIR, SOUND_FORMAT } from './cageSound';
+import { CAGE_SOUND_DIR, SOUND_FORMAT } from '../cages/cageSound';
 import { SOUND_BUDGET_MARGIN, soundBudget } from './soundRelay';
 import type { Supervisor } from '../supervisor';
 import { startHostSoundServer, type HostSoundServer } from '../testing/hostSoundServer';

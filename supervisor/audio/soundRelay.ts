@@ -10,7 +10,7 @@
  * Every byte is read and measured on the supervisor's event loop, so playback is read no faster than
  * its format's rate with a margin (soundBudget): past it the relay stops reading until the budget
  * has refilled, the FIFO fills, and a cage writing as fast as it can waits in the kernel instead of
- * taking the supervisor's CPU and its RPC's latency (DESIGN "Performance budgets": no cage stream
+ * taking the supervisor's CPU and its RPC's latency (docs/design.md "Performance budgets": no cage stream
  * pushes the RPC past 1.25x its idle latency).
  */
 import { EventEmitter } from 'node:events';
@@ -18,7 +18,7 @@ import { constants, openSync } from 'node:fs';
 import { Socket } from 'node:net';
 import type { ChildProcess } from 'node:child_process';
 import { ByteBudget, type ByteBudgetOptions } from '../gateway/byteBudget';
-import { SOUND_FORMAT } from './cageSound';
+import { SOUND_FORMAT } from '../cages/cageSound';
 import type { HostSound } from './hostSound';
 import { PlaybackDelay } from './playbackDelay';
 

@@ -6,7 +6,7 @@
  * one record at a time, in order. The local hash-chained file stays the reference: a forwarding
  * failure is logged and counted, never allowed to block or fail a decision.
  *
- * Metadata only leaves the workstation (DESIGN.md, Audit journal; issue #27): the system log is
+ * Metadata only leaves the workstation (docs/design.md, Audit journal; issue #27): the system log is
  * read by the `adm` group and shipped to a SIEM, so file names, labels, serials, justifications,
  * reports and every text a cage, a device or a user chose leave as their length and keyed
  * fingerprint; the local journal keeps them.

@@ -9,7 +9,7 @@
  * only its own home, its own VNC socket directory and its own X socket directory; /usr read-only
  * and a short list of /etc files. Everything it can write is noexec (cageMounts.ts); it runs in a
  * control group of its own with the policy's limits (cageCgroup.ts).
- * Xvnc: no TCP port, no abstract X socket, VNC clipboard off, overrides off (DESIGN.md, Cages).
+ * Xvnc: no TCP port, no abstract X socket, VNC clipboard off, overrides off (docs/design.md, Cages).
  *
  * What the cage owns it can change: the folders of its sockets become root's once Xvnc has bound
  * them, and every connection to its VNC socket checks the peer's uid and pid namespace.
@@ -24,12 +24,12 @@ import { fileURLToPath } from 'node:url';
 import { CloisonError } from '../../shared/errors';
 import { cageStartDefinition, geometryOf, isWireguard, type BwrapCagePolicy } from '../../shared/policy';
 import { TunnelWatch } from '../network/tunnelWatch';
-import { readWireguardConfig } from '../network/wireguardConfig';
+import { readWireguardConfig } from '../policy/wireguardConfig';
 import { openTunnel, type Tunnel } from '../network/wireguardTunnel';
 import { spawnBwrap } from '../sandbox/bwrapSpawn';
 import { peerCredentials, pidNamespaceOf } from '../sandbox/peerCredentials';
 import type { CageDriver, CageExit, CageNotice, RunningCage } from './cageDriver';
-import { requireBinary, findBinary } from './binaries';
+import { requireBinary, findBinary } from '../system/binaries';
 import { connectCageLauncher } from './cageLauncher';
 import { startSessionApps } from './sessionApps';
 import { createCageCgroup, type CageCgroup } from './cageCgroup';
@@ -38,8 +38,8 @@ import { natResolvers } from './natResolvers';
 import { probeRfb } from './rfbProbe';
 import { CAGE_RECORD_VERSION, cageFingerprint, isSameProcess, processIdentity, removeCageRecord, writeCageRecord, type CageRecord, type ProcessIdentity } from './cageRecord';
 import { adoptBwrapCage, type Adoption } from './cageAdoption';
-import { CAGE_PULSE_SOCKET, CAGE_SOUND_DIR, cageSoundSession, prepareCageSound } from '../audio/cageSound';
-import { cageAppSettingsArgs, writeCageAppSettings } from '../apps/cageAppSettings';
+import { CAGE_PULSE_SOCKET, CAGE_SOUND_DIR, cageSoundSession, prepareCageSound } from './cageSound';
+import { cageAppSettingsArgs, writeCageAppSettings } from './cageAppSettings';
 import { CAGE_XRESOURCES, CAGE_XRESOURCES_PATH } from './cageXResources';
 
 export interface BwrapCagePaths {

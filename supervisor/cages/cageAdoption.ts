@@ -14,7 +14,7 @@ import { existsSync, lstatSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import { isWireguard } from '../../shared/policy';
 import { pidNamespaceOf } from '../sandbox/peerCredentials';
-import { findBinary } from './binaries';
+import { findBinary } from '../system/binaries';
 import { BwrapDriver, killSandbox, type BwrapDriverOptions } from './bwrapDriver';
 import type { CageDriver, CageExit, CageNotice, RunningCage } from './cageDriver';
 import type { CageLifecycle } from './cageLifecycle';

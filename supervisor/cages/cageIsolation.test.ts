@@ -1,5 +1,5 @@
 /**
- * Isolation of real cages (DESIGN.md, Cages): from inside one cage, the other cage's home, VNC
+ * Isolation of real cages (docs/design.md, Cages): from inside one cage, the other cage's home, VNC
  * socket and X display are unreachable; `none` has only loopback; `nat` cannot reach the host's
  * loopback services, the supervisor's included, not even through slirp's DNS alias with a host
  * resolver on 127.0.0.1; nothing a cage can write can be executed.

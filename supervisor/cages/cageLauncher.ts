@@ -3,7 +3,7 @@
  * launcher's choices, training look-alikes, anything acting as the cage) is a true cage process —
  * the cage's syscall filter, its control group, its namespaces, its uid, no capability — because it
  * is started by the cage's own launcher (cageLauncherInCage.mjs), a process of the cage's session,
- * never entered from outside (DESIGN.md, "One way into a cage").
+ * never entered from outside (docs/design.md, "One way into a cage").
  *
  * API (stable: other modules call these):
  *   launch(cage, { argv, env? })            → Promise<LaunchedProgram>   starts a program, leaves it running

@@ -6,7 +6,7 @@ import { cageDetailText } from './cageDetailText';
 import { EventEmitter } from 'node:events';
 import type { CageState, CageStatus } from '../../shared/rpc';
 import type { CageDriver, CageNotice, RunningCage } from './cageDriver';
-import { MissingBinaryError } from './binaries';
+import { MissingBinaryError } from '../system/binaries';
 
 const ALLOWED: Record<CageStatus, readonly CageStatus[]> = {
   stopped: ['starting'],

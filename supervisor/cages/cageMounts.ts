@@ -15,7 +15,7 @@ import { execFile } from 'node:child_process';
 import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
-import { requireBinary } from './binaries';
+import { requireBinary } from '../system/binaries';
 import { allocateImage, reserveImage } from './homeReservation';
 import { attachedLoopDevice, attachLoopWritable, detachLoop, makeWritable } from './loopDevice';
 

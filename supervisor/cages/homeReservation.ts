@@ -1,7 +1,7 @@
 /**
  * A home image holds its whole size on the state filesystem from the moment it is made (allocated,
  * not sparse): whatever a cage writes in its home then never takes one more byte of the filesystem
- * the journal lives on (DESIGN "Audit journal": the journal must stay writable). A home that cannot
+ * the journal lives on (docs/design.md "Audit journal": the journal must stay writable). A home that cannot
  * be reserved whole, with a margin left for the journal and the supervisor's own state, is not
  * started — with the reason — rather than started on credit the cage could spend.
  *
@@ -11,7 +11,7 @@ import { execFile } from 'node:child_process';
 import { statfsSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { promisify } from 'node:util';
-import { requireBinary } from './binaries';
+import { requireBinary } from '../system/binaries';
 
 const run = promisify(execFile);
 const MiB = 2 ** 20;

@@ -7,7 +7,7 @@
 import { execFile } from 'node:child_process';
 import { readdirSync, readFileSync, realpathSync } from 'node:fs';
 import { promisify } from 'node:util';
-import { requireBinary } from './binaries';
+import { requireBinary } from '../system/binaries';
 
 const run = promisify(execFile);
 

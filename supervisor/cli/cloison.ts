@@ -26,7 +26,7 @@ import { loadPolicyFile, PolicyError } from '../policy/policyLoader';
 import { describeChanges, policyChanges } from '../policy/policyChanges';
 import type { Policy } from '../../shared/policy';
 import type { TrainingView } from '../../shared/trainingScenario';
-import type { ReloadOutcome } from '../supervisor';
+import type { ReloadOutcome } from '../policy/policyReloader';
 import { adminCall, DEFAULT_ADMIN_SOCKET } from './adminClient';
 
 const USAGE = 'usage: cloison policy check FILE [--socket PATH] | cloison policy reload [--socket PATH] | cloison status [--socket PATH] | cloison lock [--socket PATH] | cloison training start SCENARIO --trainee NAME | cloison training status | cloison training stop | cloison training report --out DIR | cloison audit verify [--key KEYFILE] FILE | cloison audit tail [-n N] FILE | cloison audit export --since ISO-TIME FILE';

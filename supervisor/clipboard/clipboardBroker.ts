@@ -10,7 +10,8 @@ import { bilingual, type Bilingual } from '../../shared/bilingual';
 import { decodeClipboardText, endsPreviewOf, lineCount } from '../../shared/clipboardText';
 import { createHash } from 'node:crypto';
 import { CloisonError } from '../../shared/errors';
-import { clipboardRuleFor, directionBetween, type Policy } from '../../shared/policy';
+import { clipboardRuleFor, directionBetween } from '../../shared/policy';
+import type { PolicyReader } from '../policy/policyReader';
 import type { HeldClipboard } from '../../shared/rpc';
 import type { AuditJournal } from '../audit/auditJournal';
 import type { Confirmations } from '../confirm/confirmations';
@@ -23,7 +24,7 @@ export interface CageClipboards {
 }
 
 export interface ClipboardBrokerOptions {
-  policy: Policy;
+  policy: PolicyReader;
   clipboards: CageClipboards;
   confirmations: Confirmations;
   journal: AuditJournal;
@@ -57,7 +58,7 @@ export class ClipboardBroker {
   /** Reads the cage's clipboard; the largest limit any rule allows bounds what is read at all. */
   async copy(source: string): Promise<HeldClipboard> {
     const level = this.level(source);
-    const maxBytes = Math.max(...this.options.policy.levels.map((to) => clipboardRuleFor(this.options.policy, level, to).maxBytes));
+    const maxBytes = Math.max(...this.options.policy.current().levels.map((to) => clipboardRuleFor(this.options.policy.current(), level, to).maxBytes));
     const read = await this.options.clipboards.read(source, maxBytes);
     const refuse = (reason: Bilingual): never => {
       this.options.journal.append('clipboard.copy', 'user', { from: source, decision: 'refused', reason: reason.en });
@@ -77,7 +78,7 @@ export class ClipboardBroker {
     }
     const { text, stripped } = decoded as { text: string; stripped: number };
     const at = this.now();
-    const expiry = Math.max(...this.options.policy.levels.map((to) => clipboardRuleFor(this.options.policy, level, to).expirySeconds));
+    const expiry = Math.max(...this.options.policy.current().levels.map((to) => clipboardRuleFor(this.options.policy.current(), level, to).expirySeconds));
     const held: Held = {
       source,
       text,
@@ -107,7 +108,7 @@ export class ClipboardBroker {
     }
     const from = this.level(held.source);
     const [f, t] = [from.label, to.label];
-    const rule = clipboardRuleFor(this.options.policy, from, to);
+    const rule = clipboardRuleFor(this.options.policy.current(), from, to);
     const direction = directionBetween(from, to);
     const record = (decision: string, decidedBy: string, reason?: Bilingual) =>
       this.options.journal.append('clipboard.paste', decidedBy, {
@@ -211,7 +212,7 @@ export class ClipboardBroker {
   }
 
   private level(id: string) {
-    const level = this.options.policy.levels.find((l) => l.id === id);
+    const level = this.options.policy.current().levels.find((l) => l.id === id);
     if (!level) throw new CloisonError('UNKNOWN_LEVEL', bilingual(`aucun niveau « ${id} » dans la politique`, `no level "${id}" in the policy`));
     return level;
   }

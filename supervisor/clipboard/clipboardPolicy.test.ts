@@ -28,7 +28,7 @@ function brokerFor(clipboardYaml: string, now: () => number = Date.now) {
   };
   const journal = new FileAuditJournal(join(mkdtempSync(join(tmpdir(), 'cloison-cb-')), 'audit.jsonl'));
   const confirmations = new Confirmations({ publish: () => {}, settle: () => {} });
-  const broker = new ClipboardBroker({ policy, clipboards, confirmations, journal, onChange: () => {}, now });
+  const broker = new ClipboardBroker({ policy: { current: () => policy }, clipboards, confirmations, journal, onChange: () => {}, now });
   return { policy, broker, cageText };
 }
 

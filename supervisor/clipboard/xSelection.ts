@@ -8,7 +8,7 @@
  * ever held. A cage that stalls the selection gets a timeout.
  */
 import type { ChildProcess } from 'node:child_process';
-import { requireBinary } from '../cages/binaries';
+import { requireBinary } from '../system/binaries';
 import { spawnBwrap } from '../sandbox/bwrapSpawn';
 
 const NOBODY = 65534;

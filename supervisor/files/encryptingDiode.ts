@@ -13,8 +13,8 @@ import { createHash } from 'node:crypto';
 import { createReadStream, existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { requireBinary } from '../cages/binaries';
-import { readRecipientKey, type RecipientKey } from './recipientKeys';
+import { requireBinary } from '../system/binaries';
+import { readRecipientKey, type RecipientKey } from '../policy/recipientKeys';
 
 const run = promisify(execFile);
 

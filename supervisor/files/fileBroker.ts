@@ -34,7 +34,8 @@ import { Transform, type Writable } from 'node:stream';
 import { NAME_HIDING_CHARACTERS, previewOf } from '../../shared/clipboardText';
 import type { Bilingual } from '../../shared/bilingual';
 import { CloisonError } from '../../shared/errors';
-import { directionBetween, fileRuleFor, type LevelPolicy, type Policy } from '../../shared/policy';
+import { directionBetween, fileRuleFor, type LevelPolicy } from '../../shared/policy';
+import type { PolicyReader } from '../policy/policyReader';
 import type { TransferResult } from '../../shared/rpc';
 import type { AuditJournal } from '../audit/auditJournal';
 import type { Confirmations } from '../confirm/confirmations';
@@ -44,11 +45,11 @@ import { scanStaged } from './scannerSandbox';
 import { emptyStagingArea } from './stagingArea';
 import { fileReasons as why_, helperReason } from './fileReasons';
 import type { EncryptingDiode } from './encryptingDiode';
-import type { RecipientKey } from './recipientKeys';
+import type { RecipientKey } from '../policy/recipientKeys';
 import { convertDocument, kindFor, refusalReason } from './convert/documentConverter';
 
 export interface FileBrokerOptions {
-  policy: Policy;
+  policy: PolicyReader;
   /** A bwrap cage's home and uid; null for cages the supervisor cannot reach files in. */
   homeOf: (level: string) => CageHome | null;
   confirmations: Confirmations;
@@ -112,10 +113,10 @@ export class FileBroker {
   /** Removes what an interrupted transfer (a killed supervisor) left half-written, and its staged copies. */
   async cleanPartials(): Promise<void> {
     emptyStagingArea(this.options.stagingDir);
-    for (const to of this.options.policy.levels) {
+    for (const to of this.options.policy.current().levels) {
       const home = this.options.homeOf(to.id);
       if (!home) continue;
-      for (const from of this.options.policy.levels) {
+      for (const from of this.options.policy.current().levels) {
         if (from.id !== to.id && existsSync(join(home.home, INCOMING, from.id))) await runFileHelper(home, ['clean', `${INCOMING}/${from.id}`]);
       }
     }
@@ -125,7 +126,7 @@ export class FileBroker {
   describeRule(fromId: string, toId: string) {
     const from = this.level(fromId);
     const to = this.level(toId);
-    const rule = fileRuleFor(this.options.policy, from, to);
+    const rule = fileRuleFor(this.options.policy.current(), from, to);
     const direction = directionBetween(from, to);
     let encryptTo: RecipientKey[] = [];
     let problem: string | null = null;
@@ -153,7 +154,7 @@ export class FileBroker {
     if (this.busy) throw new CloisonError('LIMIT_EXCEEDED', why_.busy());
     const fromHome = this.home(from.id);
     const toHome = this.home(to.id);
-    const rule = fileRuleFor(this.options.policy, from, to);
+    const rule = fileRuleFor(this.options.policy.current(), from, to);
     const direction = directionBetween(from, to);
     const why = justification?.trim() ?? '';
     const record = (r: Recorded, decidedBy: string, extra: Record<string, string | number | null> = {}) =>
@@ -217,7 +218,7 @@ export class FileBroker {
     record: (r: Recorded, decidedBy: string, extra?: Record<string, string | number | null>) => void,
     recipients: RecipientKey[],
   ): Promise<TransferResult[]> {
-    const rule = fileRuleFor(this.options.policy, from, to);
+    const rule = fileRuleFor(this.options.policy.current(), from, to);
     const direction = directionBetween(from, to);
     // Pre-flight every file: what its listing already refuses is refused before anything moves.
     const results = new Map<string, Recorded>();
@@ -456,7 +457,7 @@ export class FileBroker {
   }
 
   private level(id: string): LevelPolicy {
-    const level = this.options.policy.levels.find((l) => l.id === id);
+    const level = this.options.policy.current().levels.find((l) => l.id === id);
     if (!level) throw new CloisonError('UNKNOWN_LEVEL', why_.unknownLevel(id));
     return level;
   }

@@ -34,7 +34,7 @@ describe('file broker rules', () => {
     chmodSync(join(homes.high.home, 'release-note.txt'), 0o644);
     const journal = new FileAuditJournal(join(root, 'audit.jsonl'));
     const broker = new FileBroker({
-      policy: parsePolicy(POLICY, 'p.yaml'),
+      policy: { current: () => parsePolicy(POLICY, 'p.yaml') },
       homeOf: (level) => homes[level as 'low' | 'high'],
       confirmations: new Confirmations({ publish: () => {}, settle: () => {} }),
       journal,

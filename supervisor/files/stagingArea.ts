@@ -9,7 +9,7 @@ import { execFile } from 'node:child_process';
 import { chmodSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { requireBinary } from '../cages/binaries';
+import { requireBinary } from '../system/binaries';
 import { unmount } from '../cages/cageMounts';
 
 const run = promisify(execFile);

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { FileAuditJournal } from '../audit/auditJournal';
-import { FocusState } from '../focusState';
+import { FocusState } from './focusState';
 import { listenEchoEndpoint, warmUpGateway } from './gatewayWarmUp';
 import { TicketRegistry } from './ticketRegistry';
 import { VNC_PATH, VncGateway, type ViewerInfo } from './vncGateway';

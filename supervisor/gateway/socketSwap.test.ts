@@ -1,7 +1,7 @@
 /**
  * Attack: from inside high, as its user, replace high's VNC socket with a link to low's, then let
  * the shell reconnect. Keys typed into the High frame must reach high or nothing — never low — and
- * the refusal is journaled (DESIGN.md, Cages: what the cage owns it can change).
+ * the refusal is journaled (docs/design.md, Cages: what the cage owns it can change).
  */
 import { existsSync, rmSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';

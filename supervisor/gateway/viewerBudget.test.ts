@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { FocusState } from '../focusState';
+import { FocusState } from './focusState';
 import { startFloodingVncServer } from '../testing/floodingVncServer';
 import { TicketRegistry } from './ticketRegistry';
 import { VncGateway } from './vncGateway';

@@ -5,7 +5,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { FocusState } from '../focusState';
+import { FocusState } from './focusState';
 import { startRealCage, type RealCage } from '../testing/realCage';
 import { TicketRegistry } from './ticketRegistry';
 import { VncGateway } from './vncGateway';

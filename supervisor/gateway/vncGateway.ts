@@ -14,7 +14,7 @@ import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { CloisonError } from '../../shared/errors';
 import type { AuditJournal } from '../audit/auditJournal';
-import { FocusState } from '../focusState';
+import { FocusState } from './focusState';
 import { RfbClientFilter } from './rfbClientFilter';
 import { ByteBudget, DEFAULT_BACK_VIEWER_BUDGET, DEFAULT_VIEWER_BUDGET, type ByteBudgetOptions } from './byteBudget';
 import { KeyPressCounter } from './keyPressCounter';

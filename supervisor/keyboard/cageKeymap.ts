@@ -9,7 +9,7 @@
  * the layout an application shows, a dead key an application composes). A cage that changes its
  * own keymap changes nothing the trusted side relies on: the shell never reads it back.
  */
-import { requireBinary } from '../cages/binaries';
+import { requireBinary } from '../system/binaries';
 import { BwrapDriver } from '../cages/bwrapDriver';
 import type { CageDriver } from '../cages/cageDriver';
 import { clipboardHelperArgs, runXHelper } from '../clipboard/xSelection';

@@ -14,8 +14,8 @@ import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { requireBinary } from '../cages/binaries';
-import { setconfText, type WireguardConfig } from './wireguardConfig';
+import { requireBinary } from '../system/binaries';
+import { setconfText, type WireguardConfig } from '../policy/wireguardConfig';
 
 const exec = promisify(execFile);
 const UAPI_DIR = '/var/run/wireguard';

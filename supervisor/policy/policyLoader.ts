@@ -7,9 +7,9 @@ import { isNode, LineCounter, parseDocument, type Document } from 'yaml';
 import type { z } from 'zod';
 import { isWireguard, policySchema, type Policy } from '../../shared/policy';
 import { DEFAULT_POLICY_NAME, DEFAULT_POLICY_YAML } from './defaultPolicy';
-import { readRecipientKey } from '../files/recipientKeys';
-import { readWireguardConfig } from '../network/wireguardConfig';
-import { unlockStackProblem } from '../session/pamStack';
+import { readRecipientKey } from './recipientKeys';
+import { readWireguardConfig } from './wireguardConfig';
+import { unlockStackProblem } from './pamStack';
 
 export interface PolicyProblem {
   file: string;

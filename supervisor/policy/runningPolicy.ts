@@ -52,6 +52,6 @@ export function loopBackingDirOf(policy: Policy, trainingKeysDir: string): strin
 }
 
 /** A level's cage sound as its driver is built from it: a change restarts that cage, as a cage change does. */
-export function cageSoundOf(policy: Policy, level: string): { micAllowed: boolean } | null {
+export function cageSoundOf(policy: Pick<Policy, 'audio'>, level: string): { micAllowed: boolean } | null {
   return policy.audio.enabled ? { micAllowed: policy.audio.microphone.includes(level) } : null;
 }

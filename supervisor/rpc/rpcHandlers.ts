@@ -4,12 +4,13 @@
  */
 import { bilingual } from '../../shared/bilingual';
 import { CloisonError } from '../../shared/errors';
-import type { Policy } from '../../shared/policy';
+import type { PolicyReader } from '../policy/policyReader';
+import { levelViews } from '../policy/levelViews';
 import type { KeyboardLayoutView } from '../../shared/keyboardLayout';
-import type { LevelView, RpcMethod, TunnelView } from '../../shared/rpc';
+import type { RpcMethod, TunnelView } from '../../shared/rpc';
 import type { AuditJournal } from '../audit/auditJournal';
 import type { CageLifecycle } from '../cages/cageLifecycle';
-import type { FocusState } from '../focusState';
+import type { FocusState } from '../gateway/focusState';
 import type { TicketRegistry } from '../gateway/ticketRegistry';
 import type { TrustPhraseStore } from '../trust/trustPhraseStore';
 import type { ClipboardBroker } from '../clipboard/clipboardBroker';
@@ -29,7 +30,7 @@ import { shellLocale } from '../session/shellLocale';
 const CAGE_STATUS_FR = { starting: 'en cours de démarrage', running: 'en service', crashed: 'arrêtée (panne)', stopped: 'arrêtée' } as const;
 
 export interface HandlerDeps {
-  policy: Policy;
+  policy: PolicyReader;
   cages: Map<string, CageLifecycle>;
   focus: FocusState;
   tickets: TicketRegistry;
@@ -61,10 +62,6 @@ export function reportText(text: string): string {
   return [...text.replace(/[\p{Cc}\p{Cf}\u2028\u2029]+/gu, ' ').replace(/\s+/g, ' ').trim()].slice(0, 280).join('');
 }
 
-export function levelViews(policy: Policy): LevelView[] {
-  return policy.levels.map(({ id, rank, label, colour, textColour, cage }) => ({ id, rank, label, colour, textColour, hostNetwork: cage.driver === 'bwrap' && cage.network === 'host' }));
-}
-
 /**
  * What a shell may still ask while the workstation is locked: to draw the lock screen and to
  * unlock. Everything else — tickets, input, crossings, devices, the trust phrase — waits.
@@ -94,10 +91,10 @@ function unlockedHandlers(deps: HandlerDeps): RpcHandlers {
   };
   return {
     'session.describe': (_params, { session, transport }) => ({
-      levels: levelViews(deps.policy),
+      levels: levelViews(deps.policy.current()),
       cages: [...deps.cages.values()].map((c) => c.state),
       focus: deps.focus.front,
-      shortcuts: { ...deps.policy.shortcuts },
+      shortcuts: { ...deps.policy.current().shortcuts },
       lock: deps.lock.view(),
       tunnels: deps.tunnels(),
       audio: deps.audio.view(),
@@ -106,7 +103,7 @@ function unlockedHandlers(deps: HandlerDeps): RpcHandlers {
       viewers: deps.viewers(),
       viewerOrigins: transport === 'websocket' ? deps.viewerOrigins() : {},
       keyboard: deps.keyboard(),
-      locale: shellLocale(deps.policy),
+      locale: shellLocale(deps.policy.current()),
     }),
     'vnc.ticket': ({ level }, { session }) => {
       const cage = cageOf(level);

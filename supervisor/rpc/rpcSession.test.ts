@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { MissingBinaryError } from '../cages/binaries';
+import { MissingBinaryError } from '../system/binaries';
 import { loadDefaultPolicy } from '../policy/policyLoader';
-import { levelViews } from './rpcHandlers';
+import { levelViews } from '../policy/levelViews';
 import { RpcSession, type RpcHandlers } from './rpcSession';
 
 const LOCK = { locked: false, failures: 0, retryInMs: 0, tooManyFailures: false, lockAfterSeconds: 180, policyLockAfterSeconds: 180, userMayExtendUpTo: 1800, user: null, beforeSleep: 'unavailable' as const };

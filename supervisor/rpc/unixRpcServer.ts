@@ -6,7 +6,7 @@ import { createServer, type Server } from 'node:net';
 import { LineFrames } from '../../shared/lineFrames';
 import { MAX_RPC_FRAME_BYTES } from '../../shared/rpc';
 import { peerCredentials } from '../sandbox/peerCredentials';
-import { listenRestricted } from './unixSocketAccess';
+import { listenRestricted } from '../system/unixSocketAccess';
 import { RpcSession, type RpcHandlers, type RpcSessions } from './rpcSession';
 
 export interface UnixRpcOptions {

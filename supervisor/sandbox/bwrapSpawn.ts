@@ -7,7 +7,7 @@
  */
 import { spawn, type ChildProcess, type IOType } from 'node:child_process';
 import type { Writable } from 'node:stream';
-import { requireBinary } from '../cages/binaries';
+import { requireBinary } from '../system/binaries';
 import { seccompProgram } from './seccompFilter';
 
 export interface BwrapSpawnOptions {

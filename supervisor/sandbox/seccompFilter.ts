@@ -4,7 +4,7 @@
  *
  * It follows Flatpak's blocklist (flatpak-run.c, setup_seccomp) and adds the interfaces that
  * recent host-root escalations went through: what a cage cannot call, a kernel bug behind it
- * cannot be reached from there (DESIGN.md, Cages: syscall filter). Denied calls fail with EPERM
+ * cannot be reached from there (docs/design.md, Cages: syscall filter). Denied calls fail with EPERM
  * (ENOSYS where user space must fall back, as for clone3), so programs see an ordinary refusal.
  * A syscall from another ABI (i386 through int 0x80, x32) cannot be matched by number: the
  * process is killed (i386) or refused (x32) before any rule.

@@ -39,7 +39,7 @@ describe('coalescing', () => {
     const calls: ScreenSize[] = [];
     const policy = { levels: [{ id: 'low', colour: '#1b7f3b', cage: { driver: 'bwrap', geometry: 'auto' } }] } as unknown as Policy;
     const screens = new CageScreens({
-      policy: () => policy,
+      policy: { current: () => policy },
       x11DirOf: () => '/nonexistent',
       minIntervalMs: 200,
       resize: async (_dir, size) => void calls.push(size),

@@ -10,8 +10,8 @@
  *
  * It also paints each cage's desktop a muted tone of its level's colour when the cage starts.
  */
-import type { Policy } from '../../shared/policy';
 import { maxGeometryOf } from '../../shared/policy';
+import type { PolicyReader } from '../policy/policyReader';
 import { desktopTone, setDesktopColour, setScreenSize, type ScreenSize } from './xScreen';
 
 /** Xvnc and the policy's own floor. */
@@ -39,7 +39,7 @@ export function screenSizeFor(frame: FrameSize, max: ScreenSize): ScreenSize {
 }
 
 export interface CageScreensOptions {
-  policy: () => Policy;
+  policy: PolicyReader;
   /** The X socket directory of a level's running bwrap cage; null when there is none to set. */
   x11DirOf: (level: string) => string | null;
   /** How the size and colour are set (xScreen.ts unless a test counts calls). */
@@ -70,7 +70,7 @@ export class CageScreens {
    * being given for `auto`, its fixed size otherwise; null for a cage that is not ours (vnc).
    */
   frameSize(level: string, frame: FrameSize): ScreenSize | null {
-    const cage = this.options.policy().levels.find((l) => l.id === level)?.cage;
+    const cage = this.options.policy.current().levels.find((l) => l.id === level)?.cage;
     if (cage?.driver !== 'bwrap') return null;
     if (cage.geometry !== 'auto') {
       const [w, h] = cage.geometry.split('x').map(Number);
@@ -86,7 +86,7 @@ export class CageScreens {
   cageRunning(level: string): void {
     const state = this.stateOf(level);
     state.applied = null; // a new X server: whatever was set on the old one is gone
-    const entry = this.options.policy().levels.find((l) => l.id === level);
+    const entry = this.options.policy.current().levels.find((l) => l.id === level);
     const dir = this.options.x11DirOf(level);
     if (entry?.cage.driver === 'bwrap' && dir) {
       void (this.options.paint ?? setDesktopColour)(dir, desktopTone(entry.colour)).catch((err: Error) => this.options.log?.('desktop colour not set', { level, error: err.message }));

@@ -8,7 +8,7 @@
  * What the cage owns it can change: it may run xrandr or xsetroot itself, on its own screen. The
  * shell scales whatever size arrives into the frame (bounded by the viewer's framebuffer guard).
  */
-import { requireBinary } from '../cages/binaries';
+import { requireBinary } from '../system/binaries';
 import { runXHelper } from '../clipboard/xSelection';
 
 /** TigerVNC's Xvnc names its one output so. */

@@ -12,8 +12,8 @@
  */
 import { spawn } from 'node:child_process';
 import { PAM_SERVICE } from '../../shared/policy';
-import { requireBinary } from '../cages/binaries';
-import { unlockStackProblem } from './pamStack';
+import { requireBinary } from '../system/binaries';
+import { unlockStackProblem } from '../policy/pamStack';
 
 /** Whom pamtester runs as: the workstation user's ids. */
 export interface PamIdentity {

@@ -19,7 +19,7 @@ const SHELL = { transport: 'unix' as const, peerUid: 1000 };
 function setup(policy: Partial<SessionPolicy> = {}, markerDir = mkdtempSync(join(tmpdir(), 'cloison-lock-')), overrides: Partial<SessionLockOptions> = {}) {
   const records: Array<{ kind: string; actor: string; fields: Record<string, unknown> }> = [];
   const options: SessionLockOptions = {
-    policy: () => sessionPolicySchema.parse({ lockAfterSeconds: 60, userMayExtendUpTo: 600, maxFailures: 3, ...policy }),
+    policy: { current: () => ({ session: sessionPolicySchema.parse({ lockAfterSeconds: 60, userMayExtendUpTo: 600, maxFailures: 3, ...policy }) }) },
     record: (kind, actor, fields) => records.push({ kind, actor, fields }),
     checkPassword: async (_user, password) => password === PASSWORD,
     user: { name: 'alice', uid: 1000, gid: 1000, source: 'shell-user' },

@@ -1,6 +1,6 @@
 /**
  * The workstation's lock: the supervisor decides when it locks and whether it unlocks; the shell
- * only draws it (DESIGN.md, Session). It locks after the policy's idle time (input to the shell,
+ * only draws it (docs/design.md, Session). It locks after the policy's idle time (input to the shell,
  * as the trusted page reports it — never what a viewer or a cage says), on the user's request,
  * on the administrator's, and before the machine sleeps. While it is locked no cage gets input,
  * no viewer is connected and nothing crosses (the supervisor wires those to `locked`).
@@ -20,13 +20,13 @@ import { CloisonError } from '../../shared/errors';
 import { unlockCallerRefusal, type UnlockCaller } from './unlockCaller';
 import { UnlockFailures } from './unlockFailures';
 import type { WorkstationUser } from './workstationUser';
-import type { SessionPolicy } from '../../shared/policy';
+import type { PolicyReader } from '../policy/policyReader';
 import type { LockView } from '../../shared/rpc';
 
 export type LockCause = 'idle' | 'user' | 'admin' | 'suspend' | 'restart';
 
 export interface SessionLockOptions {
-  policy: () => SessionPolicy;
+  policy: PolicyReader<'session'>;
   /** Records a fact; a record that cannot be written never stops a lock. */
   record: (kind: string, actor: 'user' | 'admin' | 'supervisor', fields: Record<string, string | number | boolean>) => void;
   /** Checks a password for a user (PAM); resolves false on a wrong password. */
@@ -77,12 +77,12 @@ export class SessionLock extends EventEmitter<{ change: [LockView] }> {
 
   /** The delay in force: the user's choice for this session, else the policy's. */
   get lockAfterSeconds(): number {
-    const { lockAfterSeconds, userMayExtendUpTo } = this.options.policy();
+    const { lockAfterSeconds, userMayExtendUpTo } = this.options.policy.current().session;
     return this.chosenSeconds === null ? lockAfterSeconds : Math.min(this.chosenSeconds, userMayExtendUpTo);
   }
 
   view(): LockView {
-    const policy = this.options.policy();
+    const policy = this.options.policy.current().session;
     return {
       locked: this.locked,
       failures: this.failures,
@@ -154,7 +154,7 @@ export class SessionLock extends EventEmitter<{ change: [LockView] }> {
       this.failures++;
       this.retryAt = this.now() + failureDelayMs(this.failures);
       this.failureStore.write({ failures: this.failures, retryAt: this.retryAt });
-      const { maxFailures } = this.options.policy();
+      const { maxFailures } = this.options.policy.current().session;
       this.options.record('session.unlock-failed', 'user', { user, failures: this.failures, delayMs: failureDelayMs(this.failures), ...(error ? { error } : {}), ...(this.failures >= maxFailures ? { alert: true } : {}) });
       this.emit('change', this.view());
       return this.view();
@@ -174,7 +174,7 @@ export class SessionLock extends EventEmitter<{ change: [LockView] }> {
 
   /** The user's delay for this session, within what the policy allows. */
   chooseDelay(seconds: number): LockView {
-    const { userMayExtendUpTo } = this.options.policy();
+    const { userMayExtendUpTo } = this.options.policy.current().session;
     if (seconds > userMayExtendUpTo) throw new CloisonError('POLICY_DENIED', bilingual(`la politique permet au plus ${userMayExtendUpTo} s avant le verrouillage`, `the policy allows at most ${userMayExtendUpTo} s before locking`));
     this.chosenSeconds = seconds;
     this.options.record('session.lock-delay', 'user', { seconds });

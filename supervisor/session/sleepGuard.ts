@@ -15,7 +15,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
-import { findBinary } from '../cages/binaries';
+import { findBinary } from '../system/binaries';
 
 const SIGNAL_MATCH = "type='signal',path='/org/freedesktop/login1',interface='org.freedesktop.login1.Manager',member='PrepareForSleep'";
 

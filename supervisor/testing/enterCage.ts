@@ -7,7 +7,7 @@
  * launcher (cages/cageLauncher.ts), and RealCage.sh does too.
  */
 import { execFile, spawn } from 'node:child_process';
-import { requireBinary } from '../cages/binaries';
+import { requireBinary } from '../system/binaries';
 
 export interface CageTarget {
   innerPid: number;

@@ -5,7 +5,7 @@
  * `training: allowed` refuses a session, and one reloaded to forbid training ends the session.
  */
 import { readFileSync } from 'node:fs';
-import type { Policy } from '../../shared/policy';
+import type { PolicyReader } from '../policy/policyReader';
 import type { FlowItem } from '../../shared/rpc';
 import type { TrainingView } from '../../shared/trainingScenario';
 import type { AuditRecord } from '../audit/auditJournal';
@@ -27,7 +27,7 @@ export interface TrainingRequest {
 }
 
 export interface TrainingDeskOptions {
-  policy: () => Policy;
+  policy: PolicyReader;
   context: DrillContext;
   reportDir: string;
   record: (kind: string, fields: Record<string, string | number | boolean>, actor: 'supervisor' | 'admin') => void;
@@ -54,7 +54,7 @@ export class TrainingDesk {
 
   /** Starts a session; throws TrainingRefused or the scenario's PolicyError, and then nothing started. */
   start(request: TrainingRequest, actor: 'supervisor' | 'admin'): TrainingView {
-    const policy = this.options.policy();
+    const policy = this.options.policy.current();
     if (policy.training !== 'allowed') throw new TrainingRefused('this policy does not allow training sessions: its administrator must write `training: allowed`');
     if (this.session && this.session.view().phase !== 'finished') throw new TrainingRefused('a training session is already running: stop it first (`cloison training stop`)');
     if (Buffer.byteLength(request.scenarioText) > MAX_SCENARIO_BYTES) throw new TrainingRefused(`${request.scenarioFile}: a scenario is at most ${MAX_SCENARIO_BYTES / 1024} KiB`);
@@ -117,6 +117,6 @@ export class TrainingDesk {
 
   /** A reloaded policy: one that no longer allows training ends the session. */
   policyChanged(): void {
-    if (this.session && this.options.policy().training !== 'allowed') void this.stop('supervisor', 'the policy no longer allows training');
+    if (this.session && this.options.policy.current().training !== 'allowed') void this.stop('supervisor', 'the policy no longer allows training');
   }
 }

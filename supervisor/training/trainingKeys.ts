@@ -8,7 +8,7 @@ import { chmodSync, mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } 
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { randomBytes } from 'node:crypto';
-import { requireBinary } from '../cages/binaries';
+import { requireBinary } from '../system/binaries';
 import { attachLoopWritable, detachLoop } from '../cages/loopDevice';
 
 const run = promisify(execFile);

@@ -19,7 +19,8 @@ import { execFile } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import { existsSync } from 'node:fs';
 import { promisify } from 'node:util';
-import type { DeviceMode, Policy } from '../../shared/policy';
+import type { DeviceMode } from '../../shared/policy';
+import type { PolicyReader } from '../policy/policyReader';
 import type { DeviceView } from '../../shared/rpc';
 import { CloisonError } from '../../shared/errors';
 import type { AuditJournal } from '../audit/auditJournal';
@@ -32,7 +33,7 @@ import { dataRegion as dataRegionOf, MIN_MARKABLE_BYTES, readMark, writeMark, ty
 import { eraseDevice, formatDataRegion } from './keyPreparation';
 import type { MediaMounts } from './mediaMounts';
 import type { BlockDevice } from './sysfsBlockDevices';
-import { requireBinary } from '../cages/binaries';
+import { requireBinary } from '../system/binaries';
 
 type DeviceState = DeviceView['state'];
 
@@ -51,7 +52,7 @@ interface DeviceRecord {
 }
 
 export interface DeviceBrokerOptions {
-  policy: Policy;
+  policy: PolicyReader;
   mounts: MediaMounts;
   journal: AuditJournal;
   /** The uid a level's cage runs as, or null when the level cannot receive devices. */
@@ -94,7 +95,7 @@ export class DeviceBroker extends EventEmitter<{ change: [DeviceView[]] }> {
   private async examine(device: BlockDevice): Promise<{ mark: MarkReading; fs: FilesystemInfo | null; problem: string | null }> {
     let mark: MarkReading;
     try {
-      mark = readMark(device.devnode, device.sizeBytes, this.options.stationKeys, this.options.policy.levels.map((l) => l.id));
+      mark = readMark(device.devnode, device.sizeBytes, this.options.stationKeys, this.options.policy.current().levels.map((l) => l.id));
     } catch (err) {
       return { mark: { status: 'none' }, fs: null, problem: `cannot read the device: ${(err as Error).message}` };
     }
@@ -104,7 +105,7 @@ export class DeviceBroker extends EventEmitter<{ change: [DeviceView[]] }> {
     try {
       const fs = await (this.options.probe ?? probeFilesystem)(device.devnode, region);
       if (!fs) return { mark, fs, problem: 'no filesystem recognised (blank, encrypted, or damaged beyond recognition)' };
-      if (!this.options.policy.usb.filesystems.includes(fs.type as never)) return { mark, fs, problem: `filesystem "${displayField(fs.type, 20)}" is not allowed by the policy` };
+      if (!this.options.policy.current().usb.filesystems.includes(fs.type as never)) return { mark, fs, problem: `filesystem "${displayField(fs.type, 20)}" is not allowed by the policy` };
       return { mark, fs, problem: null };
     } catch (err) {
       return { mark, fs: null, problem: (err as Error).message };
@@ -112,7 +113,7 @@ export class DeviceBroker extends EventEmitter<{ change: [DeviceView[]] }> {
   }
 
   private decide(device: BlockDevice, mark: MarkReading, fs: FilesystemInfo | null): DeviceDecision {
-    return decideDevice(this.options.policy.usb, { vendorId: device.vendorId, productId: device.productId, serial: device.serial, uuid: fs?.uuid ?? null }, mark.status === 'valid' ? mark.level : null);
+    return decideDevice(this.options.policy.current().usb, { vendorId: device.vendorId, productId: device.productId, serial: device.serial, uuid: fs?.uuid ?? null }, mark.status === 'valid' ? mark.level : null);
   }
 
   /** After arrival or preparation: unusable, ignored, waiting for the user, or attached where the mark or policy says. */

@@ -7,7 +7,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import { existsSync } from 'node:fs';
-import { findBinary } from '../cages/binaries';
+import { findBinary } from '../system/binaries';
 import { scanBlockDevices, type BlockDevice, type ScanOptions } from './sysfsBlockDevices';
 
 export interface DeviceWatcherOptions extends ScanOptions {

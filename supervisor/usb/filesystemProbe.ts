@@ -10,7 +10,7 @@
  */
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { requireBinary } from '../cages/binaries';
+import { requireBinary } from '../system/binaries';
 import { spawnBwrap } from '../sandbox/bwrapSpawn';
 
 const run = promisify(execFile);

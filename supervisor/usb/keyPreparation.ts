@@ -6,7 +6,7 @@
  */
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { requireBinary } from '../cages/binaries';
+import { requireBinary } from '../system/binaries';
 import { attachLoopWritable, detachLoop } from '../cages/loopDevice';
 import { dataRegion } from './keyMarks';
 

@@ -11,7 +11,7 @@ import { execFile } from 'node:child_process';
 import { chmodSync, mkdirSync, readFileSync, rmdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { DeviceMode } from '../../shared/policy';
-import { requireBinary } from '../cages/binaries';
+import { requireBinary } from '../system/binaries';
 
 export interface MountRequest {
   devnode: string;

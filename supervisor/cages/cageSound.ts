@@ -12,7 +12,7 @@
 import { execFileSync } from 'node:child_process';
 import { chmodSync, chownSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { findBinary, requireBinary } from '../cages/binaries';
+import { findBinary, requireBinary } from '../system/binaries';
 
 /** Where the supervisor's folder appears inside the cage. */
 export const CAGE_SOUND_DIR = '/run/cloison-audio';

@@ -5,8 +5,8 @@
  */
 import { z } from 'zod';
 import { PolicyError } from '../policy/policyLoader';
-import { AdminRefusal, type AdminHandlers } from '../admin/adminServer';
-import { MAX_SCENARIO_BYTES, TrainingRefused, type TrainingDesk } from './trainingDesk';
+import { AdminRefusal, type AdminHandlers } from './adminServer';
+import { MAX_SCENARIO_BYTES, TrainingRefused, type TrainingDesk } from '../training/trainingDesk';
 
 const startParams = z
   .object({

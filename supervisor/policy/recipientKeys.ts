@@ -8,8 +8,8 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { findBinary } from '../cages/binaries';
-import { rootFileProblem } from '../policy/rootFile';
+import { findBinary } from '../system/binaries';
+import { rootFileProblem } from '../system/rootFile';
 
 export interface RecipientKey {
   file: string;

@@ -9,7 +9,7 @@ import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileS
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { parsePolicy } from '../policy/policyLoader';
+import { parsePolicy } from './policyLoader';
 import { twoLevelPolicy, vncCage } from '../testing/testPolicy';
 import { authStack, unlockStackProblem } from './pamStack';
 

@@ -13,7 +13,7 @@
  * has no other way to reach them.
  */
 import { readFileSync } from 'node:fs';
-import { rootFileProblem } from '../policy/rootFile';
+import { rootFileProblem } from '../system/rootFile';
 
 export interface WireguardPeer {
   publicKey: string;

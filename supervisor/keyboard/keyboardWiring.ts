@@ -1,0 +1,30 @@
+/**
+ * The cages' keyboard layout, followed: the policy's (else the host's) set on every bwrap cage as
+ * it starts, and on the running ones at once when a reload changes it (shells show it at their
+ * next description). Each setting is journaled, a failure with its reason.
+ */
+import type { KeyboardLayoutView } from '../../shared/keyboardLayout';
+import type { CageDriver } from '../cages/cageDriver';
+import type { CageLifecycle } from '../cages/cageLifecycle';
+import type { RunningPolicy } from '../policy/runningPolicy';
+import { keepCageKeymaps } from './cageKeymap';
+import { resolveKeyboardLayout } from './keyboardLayout';
+
+export function followKeyboardLayout(
+  policy: RunningPolicy,
+  cages: ReadonlyMap<string, CageLifecycle>,
+  driverOf: (level: string) => CageDriver | undefined,
+  fact: (kind: string, fields: Record<string, string>) => void,
+): () => KeyboardLayoutView {
+  let keyboard = resolveKeyboardLayout(policy.current().keyboard);
+  const layout = () => keyboard;
+  const setKeymaps = keepCageKeymaps(cages, driverOf, layout, (level, err) =>
+    fact(err ? 'cage.keymap-failed' : 'cage.keymap', { level, ...keyboard, ...(err ? { detail: err.message } : {}) }),
+  );
+  policy.onChange((next, previous) => {
+    if (JSON.stringify(next.keyboard) === JSON.stringify(previous.keyboard)) return;
+    keyboard = resolveKeyboardLayout(next.keyboard);
+    setKeymaps();
+  });
+  return layout;
+}

@@ -1,0 +1,35 @@
+/** How a supervisor is started: its policy, its folders, who may reach its sockets, and what is optional. */
+import type { Policy } from '../shared/policy';
+import type { ForwardTarget } from './audit/journalForwarder';
+import type { HostSoundTarget } from './audio/hostSound';
+
+export interface SupervisorOptions {
+  policy: Policy;
+  policySource: string;
+  policyText: string;
+  stateDir: string;
+  runDir: string;
+  rendererDir: string | null;
+  port?: number;
+  /** Allowed WebSocket origins besides the browser host's own (Electron's app://cloison). */
+  extraOrigins?: string[];
+  /** Serve the browser shell (renderer and RPC WebSocket on 127.0.0.1); off for an Electron shell. */
+  browserShell?: boolean;
+  /** Where journal records are copied (journald, syslog); none by default. */
+  forwardJournal?: ForwardTarget;
+  /** Group allowed on the shell's RPC socket (0660): the kiosk user's; without one, root's only. */
+  shellGroup?: number;
+  /** Group allowed on the admin socket (0660); without one it is root's only (0600). */
+  adminGroup?: number;
+  /** The workstation's user, whose password unlocks (else the policy's session.user, else the kiosk unit's). */
+  shellUser?: string;
+  /** A training session (the policy must say `training: allowed`): the scenario, the trainee, where the report goes. */
+  training?: { scenarioFile: string; trainee: string; reportDir: string };
+  /** The host's sound server and the account the relay reaches it as; none: the cages' sound is discarded. */
+  hostSound?: HostSoundTarget | null;
+  /** How often sysfs is rescanned for USB devices (udev events also trigger a rescan). */
+  deviceScanMs?: number;
+  /** Warm the gateway's hot path this long after start-up (gatewayWarmUp.ts); none by default. */
+  gatewayWarmUp?: { rounds: number; afterMs: number };
+  log?: (msg: string, fields?: Record<string, unknown>) => void;
+}
