@@ -35,7 +35,7 @@ export const SUPERVISOR_LAYERS = [
   ['gateway', 'confirm', 'network'],
   ['cages'],
   ['apps', 'audio', 'clipboard', 'files', 'session', 'usb'],
-  ['keyboard', 'screen', 'training'],
+  ['keyboard', 'screen', 'training', 'cageManager'],
   ['rpc', 'admin'],
   ['host', 'cli'],
   ['.'],

@@ -12,7 +12,7 @@
  */
 import type { ChildProcess } from 'node:child_process';
 import type { Socket } from 'node:net';
-import { requireBinary } from '../cages/binaries';
+import { requireBinary } from '../system/binaries';
 import { spawnBwrap } from '../sandbox/bwrapSpawn';
 
 export const HAND_OVER_MESSAGE = 'cloison.vncSocket';
