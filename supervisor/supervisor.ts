@@ -548,6 +548,7 @@ export class Supervisor {
           uid: cageUid(level.cage, index),
           paths: bwrapCagePaths(options.stateDir, options.runDir, level.id),
           sound: cageSoundOf(this.policy, level.id),
+          journal: (kind, fields) => this.journalFact(kind, fields),
           ...(options.log ? { log: options.log } : {}),
         })
       : new VncDriver({ cage: level.cage });

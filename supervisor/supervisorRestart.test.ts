@@ -3,7 +3,8 @@
  * while the low cage has unsaved text in an editor and a counter running in a terminal, then
  * started again on the same folders. The same Xvnc processes run on, the counter never stopped,
  * the unsaved text is still in the editor (saved after the restart, it is all there), viewers
- * connect to both cages again, and the journal's chain runs on unbroken across the crash.
+ * connect to both cages again, applications start in the re-adopted cage as before (its launcher
+ * reconnected), and the journal's chain runs on unbroken across the crash.
  */
 import type { ChildProcess } from 'node:child_process';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -11,7 +12,9 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { readHead, verifyJournal } from './audit/auditJournal';
 import { isSameProcess, type CageRecord } from './cages/cageRecord';
+import { cageProcess, hostPidOf } from './testing/cageProcesses';
 import { cageShell, testRoot } from './testing/realCage';
+import { rpcClient } from './testing/rpcClient';
 import { runSupervisor, viewerConnects as viewerConnectsAt } from './testing/supervisorRun';
 import { twoLevelPolicy } from './testing/testPolicy';
 import { waitFor } from './testing/waitFor';
@@ -83,6 +86,16 @@ describe('a supervisor killed with SIGKILL and started again', () => {
     expect(await counter()).toBeGreaterThan(afterRestart);
     await viewerConnects(sup.origin, 'low');
     await viewerConnects(sup.origin, 'high');
+    // Applications start again in the re-adopted cage, through its launcher: true cage processes.
+    const rpc = await rpcClient(join(runDir, 'supervisor.sock'));
+    const list = await rpc.call('apps.list', {});
+    const levels = (list.result as { levels: Array<{ level: string; apps: Array<{ id: string }> }> }).levels;
+    const launched = await rpc.call('apps.launch', { level: 'low', id: levels.find((l) => l.level === 'low')!.apps[0]!.id });
+    expect(launched).toMatchObject({ ok: true });
+    const { pid } = launched.result as { pid: number };
+    rpc.close();
+    const app = cageProcess(hostPidOf(low.inner.pid, pid)!)!;
+    expect({ seccomp: app.seccomp, uid: app.uid, cgroup: app.cgroup }).toEqual({ seccomp: 2, uid: LOW_UID, cgroup: cageProcess(low.xvnc.pid)!.cgroup });
     // The text typed before the crash was never saved; saved now, it is all there.
     expect((await sh('cat $HOME/notes.txt 2>/dev/null; echo')).stdout.trim()).toBe('');
     await sh('xdotool search --name editor windowactivate --sync; sleep 0.3; xdotool type --delay 20 ":w"; xdotool key Return');

@@ -7,7 +7,8 @@
  * cage's user put at the socket's name while no supervisor watched is refused, never connected.
  * Anything that does not match is not adopted: the caller journals why and starts a fresh cage
  * (which ends whatever was left, as before). A re-adopted cage is no child of this process: it is
- * watched by polling /proc for its bwrap.
+ * watched by polling /proc for its bwrap. Its launcher connects to this supervisor's socket again
+ * (launcherEndpoint.ts): programs start there as before the restart.
  */
 import { EventEmitter } from 'node:events';
 import { existsSync, lstatSync } from 'node:fs';
@@ -21,6 +22,7 @@ import type { CageLifecycle } from './cageLifecycle';
 import { openCageCgroup, type CageCgroup } from './cageCgroup';
 import { unmountCageFilesystems } from './cageMounts';
 import { CAGE_RECORD_VERSION, isSameProcess, processCgroupPaths, processIdentity, processUid, readCageRecord, removeCageRecord, writeCageRecord, type CageRecord, type ProcessIdentity } from './cageRecord';
+import type { LauncherEndpoint } from './launcherEndpoint';
 import { probeRfb } from './rfbProbe';
 
 export type Adoption =
@@ -44,7 +46,9 @@ export async function adoptBwrapCage(driver: BwrapDriver, options: BwrapDriverOp
   const mismatch = await checkRecord(driver, options, record);
   if (mismatch) return refuse(options, record, mismatch.reason, mismatch.definitionChanged);
   const cgroup = record.cgroup ? openCageCgroup(record.cgroup.version, record.cgroup.dirs) : null;
-  return { kind: 'adopted', cage: adopted(driver, options, record, cgroup, log) };
+  // Its launcher connects again (it waits for this supervisor's socket); only the recorded one is taken.
+  const launcher = await driver.openLauncher(record.pidNamespace, record.launcher);
+  return { kind: 'adopted', cage: adopted(driver, options, record, cgroup, launcher, log) };
 }
 
 /** What makes the record not this cage's, or null when every check passes. */
@@ -90,7 +94,7 @@ function refuse(options: BwrapDriverOptions, record: CageRecord | null, reason: 
   return { kind: 'refused', reason, definitionChanged };
 }
 
-function adopted(driver: BwrapDriver, options: BwrapDriverOptions, record: CageRecord, cgroup: CageCgroup | null, log?: Log): RunningCage {
+function adopted(driver: BwrapDriver, options: BwrapDriverOptions, record: CageRecord, cgroup: CageCgroup | null, launcher: LauncherEndpoint, log?: Log): RunningCage {
   const { level, paths } = options;
   const notices = new EventEmitter<{ notice: [CageNotice] }>();
   let stoppedFor: string | null = null;
@@ -114,6 +118,7 @@ function adopted(driver: BwrapDriver, options: BwrapDriverOptions, record: CageR
   });
   const exited = ended.then(async (exit) => {
     if (limits) clearInterval(limits);
+    launcher.close();
     removeCageRecord(paths.run);
     if (slirp) killIfSame(slirp);
     cgroup?.remove();
@@ -137,6 +142,7 @@ function adopted(driver: BwrapDriver, options: BwrapDriverOptions, record: CageR
     exited,
     stop: () => stop(),
     verifyPeer: (socket) => void driver.verifyPeer(socket, record.pidNamespace, record.xvnc),
+    launcher: launcher.launcher,
     onNotice: (l) => notices.on('notice', l),
     ...(record.sound ? { sound: record.sound } : {}),
   };

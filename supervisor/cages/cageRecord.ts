@@ -11,7 +11,7 @@ import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 /** Bumped whenever a running cage of the older format could not be driven the same way. */
-export const CAGE_RECORD_VERSION = 1;
+export const CAGE_RECORD_VERSION = 2;
 
 /** A process as the kernel knows it: its pid and its start time in clock ticks since boot. */
 export interface ProcessIdentity {
@@ -34,6 +34,8 @@ export interface CageRecord {
   cgroup: { version: 1 | 2; dirs: string[] } | null;
   /** slirp4netns of a `nat` cage: outlives the supervisor in the cage's group. */
   slirp: ProcessIdentity | null;
+  /** The cage's launcher (cageLauncherInCage.mjs): the one process that may connect as it again. */
+  launcher: ProcessIdentity | null;
   sound: { out: string; mic: string | null } | null;
   startedAt: string;
 }
