@@ -24,6 +24,7 @@ import { VncGateway } from './gateway/vncGateway';
 import { scheduleGatewayWarmUp } from './gateway/gatewayWarmUp';
 import { startBrowserHost, type BrowserHost } from './host/browserHost';
 import { ShellLaunches } from './host/shellLaunches';
+import { ResumeTokenFile } from './session/resumeTokens';
 import { createRpcHandlers, levelViews } from './rpc/rpcHandlers';
 import { RpcSessions } from './rpc/rpcSession';
 import { listenUnixRpc } from './rpc/unixRpcServer';
@@ -102,7 +103,7 @@ export class Supervisor {
   readonly tickets = new TicketRegistry();
   readonly gateway: VncGateway;
   readonly journal: FileAuditJournal;
-  readonly launches = new ShellLaunches();
+  readonly launches: ShellLaunches;
   readonly trust: TrustPhraseStore;
   readonly confirmations: Confirmations;
   readonly clipboard: ClipboardBroker;
@@ -152,6 +153,7 @@ export class Supervisor {
     this.forwarder = new JournalForwarder(options.forwardJournal ?? { kind: 'none' }, { fingerprint, ...(options.log ? { log: options.log } : {}) });
     this.journal.onRecord((record) => this.forwarder.forward(record));
     this.trust = new TrustPhraseStore(options.stateDir);
+    this.launches = new ShellLaunches({ store: new ResumeTokenFile(join(options.stateDir, 'shell-resume.json'), options.log) });
     // The lowest level is in front at start: the everyday workspace.
     const lowest = [...policy.levels].sort((a, b) => a.rank - b.rank)[0];
     if (!lowest) throw new Error('policy has no level');
