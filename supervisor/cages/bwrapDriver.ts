@@ -36,7 +36,7 @@ import { createCageCgroup, type CageCgroup } from './cageCgroup';
 import { lockSocketFolders, mountCageFilesystems, scratchDir, unmountCageFilesystems } from './cageMounts';
 import { natResolvers } from './natResolvers';
 import { probeRfb } from './rfbProbe';
-import { CAGE_RECORD_VERSION, cageFingerprint, isSameProcess, processIdentity, readCageRecord, removeCageRecord, writeCageRecord, type CageRecord, type ProcessIdentity } from './cageRecord';
+import { CAGE_RECORD_VERSION, cageFingerprint, isSameProcess, processIdentity, readCageRecord, removeCageRecord, updateCageRecord, writeCageRecord, type CageRecord, type ProcessIdentity } from './cageRecord';
 import { adoptBwrapCage, type Adoption } from './cageAdoption';
 import { CAGE_PULSE_SOCKET, CAGE_SOUND_DIR, cageSoundSession, prepareCageSound } from '../audio/cageSound';
 import { cageAppSettingsArgs, writeCageAppSettings } from '../apps/cageAppSettings';
@@ -216,7 +216,7 @@ export class BwrapDriver implements CageDriver {
       };
       if (slirp) slirpChild = this.attachNat(slirp, innerPid, cgroup);
       // The tunnel comes up beside the session; until it does (or if it never does) the cage has no route.
-      if (tunnelWatch) void this.attachTunnel(innerPid, tunnelWatch).then((t) => (tunnel = t));
+      if (tunnelWatch) void this.attachTunnel(innerPid, tunnelWatch, cgroup).then((t) => (tunnel = t));
       await this.waitForVnc(sessionEnded, verifyPeer);
       // From now on the cage cannot touch the socket the gateway connects to.
       lockSocketFolders(paths.scratch);
@@ -224,7 +224,7 @@ export class BwrapDriver implements CageDriver {
       watch = this.watchLimits(cgroup, counters0, notices, (reason) => void stop(reason));
       // Started before Xvnc, the launcher has connected by now: its identity goes in the record.
       await launcherEndpoint.connected(3000);
-      this.record({ child, innerPid, sandbox, xvnc, cgroup, slirp: slirpChild, sound, launcher: launcherEndpoint.pinned });
+      this.record({ child, innerPid, sandbox, xvnc, cgroup, slirp: slirpChild, sound, launcher: launcherEndpoint.pinned, tunnel });
       this.options.log?.('cage running', { level, innerPid, network: cage.network, limits: cgroup ? `cgroup v${cgroup.version}` : 'none' });
       const launcher = launcherEndpoint.launcher;
       void startSessionApps(launcher, cage.apps.filter((app) => app.autostart).map((app) => app.exec), findBinary('openbox') !== null, (msg, fields) => this.options.log?.(msg, { level, ...fields }));
@@ -292,7 +292,7 @@ export class BwrapDriver implements CageDriver {
   }
 
   /** Keeps what a later supervisor needs to find this cage again and check it (cageRecord.ts). */
-  private record(running: { child: ChildProcess; innerPid: number; sandbox: string; xvnc: ProcessIdentity | null; cgroup: CageCgroup | null; slirp: ChildProcess | null; sound: { out: string; mic: string | null } | null; launcher: ProcessIdentity | null }): void {
+  private record(running: { child: ChildProcess; innerPid: number; sandbox: string; xvnc: ProcessIdentity | null; cgroup: CageCgroup | null; slirp: ChildProcess | null; sound: { out: string; mic: string | null } | null; launcher: ProcessIdentity | null; tunnel: Tunnel | null }): void {
     const bwrap = running.child.pid ? processIdentity(running.child.pid) : null;
     const inner = processIdentity(running.innerPid);
     const slirp = running.slirp?.pid ? processIdentity(running.slirp.pid) : null;
@@ -312,6 +312,7 @@ export class BwrapDriver implements CageDriver {
       cgroup: running.cgroup ? { version: running.cgroup.version, dirs: running.cgroup.dirs } : null,
       slirp,
       launcher: running.launcher,
+      tunnel: running.tunnel ? tunnelRecord(running.tunnel) : null,
       sound: running.sound ? { out: running.sound.out, mic: running.sound.mic } : null,
       startedAt: new Date().toISOString(),
     };
@@ -478,14 +479,19 @@ exit 72
     ];
   }
 
-  /** Opens the level's WireGuard tunnel into the cage; any failure leaves it with `lo` alone and says why. */
-  private async attachTunnel(innerPid: number, watch: TunnelWatch): Promise<Tunnel | null> {
+  /**
+   * Opens the level's WireGuard tunnel into the cage; any failure leaves it with `lo` alone and says
+   * why. wireguard-go runs in the cage's group (it outlives the supervisor with the cage); the
+   * record, once written, names the tunnel for the next supervisor.
+   */
+  async attachTunnel(innerPid: number, watch: TunnelWatch, cgroup: CageCgroup | null): Promise<Tunnel | null> {
     const { cage, level } = this.options;
     if (!isWireguard(cage.network)) return null;
     try {
       const config = readWireguardConfig(cage.network.config);
       watch.setEndpoint(config.peers.map((p) => p.endpoint).join(', '));
-      const tunnel = await openTunnel(tunnelInterfaceName(level, this.options.paths.run), innerPid, config, this.options.paths.run);
+      const tunnel = await openTunnel(tunnelInterfaceName(level, this.options.paths.run), innerPid, config, this.options.paths.run, cgroup?.joinPrefix ?? []);
+      updateCageRecord(this.options.paths.run, { tunnel: tunnelRecord(tunnel) });
       watch.watch(tunnel);
       this.options.log?.('tunnel open', { level, kind: tunnel.kind });
       return tunnel;
@@ -542,6 +548,10 @@ function launcherProgram(): string {
   const path = join(dirname(fileURLToPath(import.meta.url)), 'cageLauncherInCage.mjs');
   if (!existsSync(path)) throw new Error('cage launcher missing from the installation (cageLauncherInCage.mjs)');
   return path;
+}
+
+function tunnelRecord(tunnel: Tunnel): NonNullable<CageRecord['tunnel']> {
+  return { ifname: tunnel.ifname, kind: tunnel.kind, go: tunnel.goPid ? processIdentity(tunnel.goPid) : null };
 }
 
 /** An interface name (15 characters at most) of this cage's own: per level and run folder. */

@@ -36,6 +36,8 @@ export interface CageRecord {
   slirp: ProcessIdentity | null;
   /** The cage's launcher (cageLauncherInCage.mjs): the one process that may connect as it again. */
   launcher: ProcessIdentity | null;
+  /** A WireGuard cage's tunnel once open: its interface (in the cage) and wireguard-go, if that runs it. */
+  tunnel?: { ifname: string; kind: 'kernel' | 'wireguard-go'; go: ProcessIdentity | null } | null;
   sound: { out: string; mic: string | null } | null;
   startedAt: string;
 }
@@ -66,6 +68,12 @@ export function readCageRecord(runFolder: string): CageRecord | { unreadable: st
   } catch {
     return { unreadable: 'its record does not parse' };
   }
+}
+
+/** Adds to the record of a running cage what became known after it was written (nothing if there is none). */
+export function updateCageRecord(runFolder: string, patch: Partial<CageRecord>): void {
+  const record = readCageRecord(runFolder);
+  if (record && !('unreadable' in record)) writeCageRecord(runFolder, { ...record, ...patch });
 }
 
 export function removeCageRecord(runFolder: string): void {

@@ -68,6 +68,8 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
       // Its autostart apps launched first: the next supervisor finds them running.
       const autostart = options.cage.apps.filter((app) => app.autostart).length;
       for (let i = 0; i < 200 && (cage.launcher?.launched().length ?? 0) < autostart; i++) await new Promise((r) => setTimeout(r, 50));
+      // A WireGuard cage's tunnel settled (up, or failed with its reason) before the supervisor dies.
+      for (let i = 0; i < 400 && cage.tunnel && !['up', 'failed'].includes(cage.tunnel.current().state); i++) await new Promise((r) => setTimeout(r, 50));
       process.stdout.write(`${cage.innerPid}\n`);
       setInterval(() => undefined, 60_000);
     },
