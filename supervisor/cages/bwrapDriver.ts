@@ -207,7 +207,7 @@ export class BwrapDriver implements CageDriver {
       sandboxInit = processIdentity(innerPid);
       const sandbox = pidNamespaceOf(innerPid);
       if (!sandbox) throw new Error('the cage sandbox ended during start-up');
-      launcherEndpoint = await this.openLauncher(sandbox, null);
+      launcherEndpoint = await this.openLauncher(sandbox, null, true);
       // Once Xvnc has answered, only that very process may serve the socket (its pid and start time).
       let xvnc: ProcessIdentity | null = null;
       const verifyPeer = (socket: Socket) => {
@@ -273,7 +273,7 @@ export class BwrapDriver implements CageDriver {
    * The socket the cage's launcher connects to (launcherEndpoint.ts): at start, and again for a
    * re-adopted cage, where only the recorded launcher (`pinned`) may connect.
    */
-  openLauncher(pidNamespace: string, pinned: ProcessIdentity | null): Promise<LauncherEndpoint> {
+  openLauncher(pidNamespace: string, pinned: ProcessIdentity | null, firstComer = false): Promise<LauncherEndpoint> {
     const { level, uid, paths } = this.options;
     return openLauncherEndpoint({
       level,
@@ -281,6 +281,7 @@ export class BwrapDriver implements CageDriver {
       runFolder: paths.run,
       pidNamespace,
       pinned,
+      firstComer,
       // Known only now (it connected late): the record, if written already, names it too.
       onPinned: (launcher) => {
         const record = readCageRecord(paths.run);

@@ -47,8 +47,13 @@ export interface LauncherEndpointOptions {
   runFolder: string;
   /** The cage's pid namespace ("pid:[…]"): a launcher from anywhere else is refused. */
   pidNamespace: string;
-  /** The launcher already known (from the cage's record): only that process may connect. */
+  /**
+   * The launcher already known (from the cage's record): only that process may connect. Null at a
+   * cage's start: the first peer of the cage is its launcher (started before anything else there);
+   * null for a re-adopted cage (no launcher was recorded): nobody is taken as it.
+   */
   pinned: ProcessIdentity | null;
+  firstComer: boolean;
   /** The launcher is known from now on (kept in the cage's record). */
   onPinned?(launcher: ProcessIdentity): void;
   /** A connection that is not the launcher's: journaled by the caller. */
@@ -95,6 +100,7 @@ export async function openLauncherEndpoint(options: LauncherEndpointOptions): Pr
     if (pinned && (peer.pid !== pinned.pid || !isSameProcess(pinned))) {
       return refuse(socket, `a process of the cage other than its launcher connected as its launcher (pid ${peer.pid}; the launcher is pid ${pinned.pid}${isSameProcess(pinned) ? '' : ', gone'})`, peer);
     }
+    if (!pinned && !options.firstComer) return refuse(socket, 'no launcher was recorded for this cage: no process is taken as it', peer);
     if (!pinned) {
       pinned = processIdentity(peer.pid);
       if (!pinned) return socket.destroy();
