@@ -22,6 +22,7 @@ import { VncGateway } from './gateway/vncGateway';
 import { scheduleGatewayWarmUp } from './gateway/gatewayWarmUp';
 import type { BrowserHost } from './host/browserHost';
 import { ShellLaunches } from './host/shellLaunches';
+import { ResumeTokenFile } from './session/resumeTokens';
 import { createRpcHandlers } from './rpc/rpcHandlers';
 import { levelViews } from './policy/levelViews';
 import { RpcSessions } from './rpc/rpcSession';
@@ -64,7 +65,7 @@ export class Supervisor {
   readonly tickets = new TicketRegistry();
   readonly gateway: VncGateway;
   readonly journal: FileAuditJournal;
-  readonly launches = new ShellLaunches();
+  readonly launches: ShellLaunches;
   readonly trust: TrustPhraseStore;
   readonly confirmations: Confirmations;
   readonly clipboard: ClipboardBroker;
@@ -104,6 +105,7 @@ export class Supervisor {
     this.journal = openJournal(options.stateDir, options.forwardJournal, this.disposables, options.log);
     this.stagingDir = join(options.runDir, 'staging');
     this.trust = new TrustPhraseStore(options.stateDir);
+    this.launches = new ShellLaunches({ store: new ResumeTokenFile(join(options.stateDir, 'shell-resume.json'), options.log) });
     // The lowest level is in front at start: the everyday workspace.
     const lowest = [...policy.levels].sort((a, b) => a.rank - b.rank)[0];
     if (!lowest) throw new Error('policy has no level');

@@ -3,15 +3,20 @@
  * while the low cage has unsaved text in an editor and a counter running in a terminal, then
  * started again on the same folders. The same Xvnc processes run on, the counter never stopped,
  * the unsaved text is still in the editor (saved after the restart, it is all there), viewers
- * connect to both cages again, and the journal's chain runs on unbroken across the crash.
+ * connect to both cages again, applications start in the re-adopted cage as before (its launcher
+ * reconnected), a connected shell reconnects with its resume token (no new launch), and the
+ * journal's chain runs on unbroken across the crash.
  */
 import type { ChildProcess } from 'node:child_process';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
 import { readHead, verifyJournal } from './audit/auditJournal';
 import { isSameProcess, type CageRecord } from './cages/cageRecord';
+import { cageProcess, hostPidOf } from './testing/cageProcesses';
 import { cageShell, testRoot } from './testing/realCage';
+import { rpcClient } from './testing/rpcClient';
 import { runSupervisor, viewerConnects as viewerConnectsAt } from './testing/supervisorRun';
 import { twoLevelPolicy } from './testing/testPolicy';
 import { waitFor } from './testing/waitFor';
@@ -24,6 +29,19 @@ const POLICY = twoLevelPolicy({
   low: cage(LOW_UID, `[[xterm, -T, counter, -e, sh, -c, "${COUNTER}"], [xterm, -T, editor, -e, vim, -n, /home/cloison/notes.txt]]`),
   high: cage(HIGH_UID, '[]'),
 });
+
+/** A shell's RPC WebSocket as the browser host's page opens it; resolves with its admission (onSession). */
+function shellSocket(origin: string, credential: string): Promise<{ ws: WebSocket; admission: { session: string; resume: string } }> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(`${origin.replace('http', 'ws')}/rpc`, ['cloison.v1', credential], { origin });
+    ws.on('message', (d) => {
+      const frame = JSON.parse(d.toString()) as { type: string; name?: string; data?: { session: string; resume: string } };
+      if (frame.type === 'event' && frame.name === 'onSession') resolve({ ws, admission: frame.data! });
+    });
+    ws.on('unexpected-response', (_q, res) => reject(new Error(`HTTP ${res.statusCode}`)));
+    ws.on('error', reject);
+  });
+}
 
 describe('a supervisor killed with SIGKILL and started again', () => {
   const root = testRoot();
@@ -64,6 +82,12 @@ describe('a supervisor killed with SIGKILL and started again', () => {
     await waitFor(async () => (await sh('xdotool search --name editor')).stdout.trim() !== '', 'the editor window', 20_000);
     const typed = await sh('xdotool search --name editor windowactivate --sync; sleep 0.3; xdotool type --delay 20 "iunsaved words"; xdotool key Escape');
     expect(typed.code).toBe(0);
+    // A browser-host shell is connected: launched once, it holds a resume token.
+    const launcher = await rpcClient(join(runDir, 'supervisor.sock'));
+    const launchUrl = ((await launcher.call('shell.launch', {})).result as { url: string }).url;
+    launcher.close();
+    const shell = await shellSocket(sup.origin, `cloison-launch.${launchUrl.split('#launch=')[1]!}`);
+    const admitted = shell.admission;
 
     sup.child.kill('SIGKILL');
     await new Promise((r) => sup.child.once('exit', r));
@@ -75,6 +99,10 @@ describe('a supervisor killed with SIGKILL and started again', () => {
     expect(await counter()).toBeGreaterThan(whileDown);
 
     sup = await startSupervisor();
+    // The shell reconnects with its resume token, no new launch: the same session.
+    const resumed = await shellSocket(sup.origin, `cloison-resume.${admitted.resume}`);
+    expect(resumed.admission.session).toBe(admitted.session);
+    resumed.ws.close();
     expect(records().filter((r) => r.kind === 'cage.adopted').map((r) => r.level).sort()).toEqual(['high', 'low']);
     expect(recordOf('low').xvnc).toEqual(low.xvnc);
     expect(recordOf('high').xvnc).toEqual(high.xvnc);
@@ -83,6 +111,16 @@ describe('a supervisor killed with SIGKILL and started again', () => {
     expect(await counter()).toBeGreaterThan(afterRestart);
     await viewerConnects(sup.origin, 'low');
     await viewerConnects(sup.origin, 'high');
+    // Applications start again in the re-adopted cage, through its launcher: true cage processes.
+    const rpc = await rpcClient(join(runDir, 'supervisor.sock'));
+    const list = await rpc.call('apps.list', {});
+    const levels = (list.result as { levels: Array<{ level: string; apps: Array<{ id: string }> }> }).levels;
+    const launched = await rpc.call('apps.launch', { level: 'low', id: levels.find((l) => l.level === 'low')!.apps[0]!.id });
+    expect(launched).toMatchObject({ ok: true });
+    const { pid } = launched.result as { pid: number };
+    rpc.close();
+    const app = cageProcess(hostPidOf(low.inner.pid, pid)!)!;
+    expect({ seccomp: app.seccomp, uid: app.uid, cgroup: app.cgroup }).toEqual({ seccomp: 2, uid: LOW_UID, cgroup: cageProcess(low.xvnc.pid)!.cgroup });
     // The text typed before the crash was never saved; saved now, it is all there.
     expect((await sh('cat $HOME/notes.txt 2>/dev/null; echo')).stdout.trim()).toBe('');
     await sh('xdotool search --name editor windowactivate --sync; sleep 0.3; xdotool type --delay 20 ":w"; xdotool key Return');

@@ -13,8 +13,14 @@ if [ -f /var/lib/cloison/journal.key ]; then chown cloison:cloison /var/lib/cloi
 if [ -d /run/systemd/system ]; then
   systemctl daemon-reload
   systemctl enable cloison-supervisor.service >/dev/null
-  # An upgrade restarts the supervisor, never the cages: the new one re-adopts them (a cage whose
-  # definition or record format changed restarts, journaled and shown); a fresh install starts it.
-  systemctl restart cloison-supervisor.service || true
+  # An upgrade ("configure OLD-VERSION") restarts the supervisor if it runs, never the cages (the
+  # unit's KillMode=process and --keep-cages-on-stop): the new one re-adopts them, and a cage whose
+  # definition or record format changed restarts with the reason shown to the user and journaled.
+  # A fresh install starts it.
+  if [ -n "$2" ]; then
+    systemctl try-restart cloison-supervisor.service || true
+  else
+    systemctl start cloison-supervisor.service || true
+  fi
 fi
 exit 0

@@ -30,13 +30,13 @@ import { spawnBwrap } from '../sandbox/bwrapSpawn';
 import { peerCredentials, pidNamespaceOf } from '../sandbox/peerCredentials';
 import type { CageDriver, CageExit, CageNotice, RunningCage } from './cageDriver';
 import { requireBinary, findBinary } from '../system/binaries';
-import { connectCageLauncher } from './cageLauncher';
+import { CAGE_LAUNCHER_DIR, launcherDir, openLauncherEndpoint, prepareLauncherDir, type LauncherEndpoint } from './launcherEndpoint';
 import { startSessionApps } from './sessionApps';
 import { createCageCgroup, type CageCgroup } from './cageCgroup';
 import { lockSocketFolders, mountCageFilesystems, scratchDir, unmountCageFilesystems } from './cageMounts';
 import { natResolvers } from './natResolvers';
 import { probeRfb } from './rfbProbe';
-import { CAGE_RECORD_VERSION, cageFingerprint, isSameProcess, processIdentity, removeCageRecord, writeCageRecord, type CageRecord, type ProcessIdentity } from './cageRecord';
+import { CAGE_RECORD_VERSION, cageFingerprint, isSameProcess, processIdentity, readCageRecord, removeCageRecord, updateCageRecord, writeCageRecord, type CageRecord, type ProcessIdentity } from './cageRecord';
 import { adoptBwrapCage, type Adoption } from './cageAdoption';
 import { CAGE_PULSE_SOCKET, CAGE_SOUND_DIR, cageSoundSession, prepareCageSound } from './cageSound';
 import { cageAppSettingsArgs, writeCageAppSettings } from './cageAppSettings';
@@ -84,6 +84,8 @@ export interface BwrapDriverOptions {
   /** Xvnc's update clock and comparison (the benchmarks compare others); XVNC_UPDATES unless set. */
   xvncUpdates?: string[];
   log?: (msg: string, fields?: Record<string, unknown>) => void;
+  /** Facts for the audit journal (a process posing as the cage's launcher). */
+  journal?: (kind: string, fields: Record<string, string>) => void;
 }
 
 /**
@@ -114,8 +116,7 @@ const CAGE_MEDIA = `${CAGE_HOME}/Media`;
 const TTY_GID = 5;
 const CAGE_VNC_DIR = '/run/cloison';
 const CAGE_VNC_SOCKET = `${CAGE_VNC_DIR}/vnc.sock`;
-/** Where the session finds the launcher's channel, and the launcher itself (cageLauncher.ts). */
-const LAUNCHER_FD = 4;
+/** The launcher itself (cageLauncher.ts); it connects to the supervisor (launcherEndpoint.ts). */
 const CAGE_LAUNCHER = '/run/cloison-launcher.mjs';
 /** Exit codes of the generated session script. */
 const SESSION_EXITS: Record<number, string> = {
@@ -155,12 +156,11 @@ export class BwrapDriver implements CageDriver {
     if (!made.cgroup) this.options.log?.('cage runs without resource limits', { level, reason: made.reason });
     const counters0 = cgroup?.counters() ?? { oomKills: 0, taskLimitHits: 0 };
 
-    // fd 3 carries bwrap's --info-fd JSON (the sandbox's child pid), needed to attach slirp4netns;
-    // fd 4 is the cage launcher's channel (a socket pair): the session hands it to the launcher alone.
+    // fd 3 carries bwrap's --info-fd JSON (the sandbox's child pid), needed to attach slirp4netns.
     // The session's stderr is the cage's own text, never kept; and no pipe to the supervisor, whose
     // death would turn the cage's next message into a SIGPIPE (cages outlive the supervisor).
-    const child = spawnBwrap(this.bwrapArgs(sound !== null), { stdio: ['ignore', 'ignore', 'ignore', 'pipe', 'pipe'], ...(cgroup ? { prefix: cgroup.joinPrefix } : {}) });
-    const launcher = connectCageLauncher(child.stdio[LAUNCHER_FD] as Socket, level);
+    const child = spawnBwrap(this.bwrapArgs(sound !== null), { stdio: ['ignore', 'ignore', 'ignore', 'pipe'], ...(cgroup ? { prefix: cgroup.joinPrefix } : {}) });
+    let launcherEndpoint: LauncherEndpoint | null = null;
     let stoppedFor: string | null = null;
     const sessionEnded = new Promise<CageExit>((resolve) => {
       child.on('exit', (code, signal) => {
@@ -182,6 +182,7 @@ export class BwrapDriver implements CageDriver {
     // Whatever ended the session, nothing of it stays: its network helper, its group, its mounts.
     const exited = sessionEnded.then(async (exit) => {
       if (watch) clearInterval(watch);
+      launcherEndpoint?.close();
       removeCageRecord(paths.run);
       slirpChild?.kill('SIGTERM');
       tunnelWatch?.stop();
@@ -206,6 +207,7 @@ export class BwrapDriver implements CageDriver {
       sandboxInit = processIdentity(innerPid);
       const sandbox = pidNamespaceOf(innerPid);
       if (!sandbox) throw new Error('the cage sandbox ended during start-up');
+      launcherEndpoint = await this.openLauncher(sandbox, null, true);
       // Once Xvnc has answered, only that very process may serve the socket (its pid and start time).
       let xvnc: ProcessIdentity | null = null;
       const verifyPeer = (socket: Socket) => {
@@ -214,14 +216,17 @@ export class BwrapDriver implements CageDriver {
       };
       if (slirp) slirpChild = this.attachNat(slirp, innerPid, cgroup);
       // The tunnel comes up beside the session; until it does (or if it never does) the cage has no route.
-      if (tunnelWatch) void this.attachTunnel(innerPid, tunnelWatch).then((t) => (tunnel = t));
+      if (tunnelWatch) void this.attachTunnel(innerPid, tunnelWatch, cgroup).then((t) => (tunnel = t));
       await this.waitForVnc(sessionEnded, verifyPeer);
       // From now on the cage cannot touch the socket the gateway connects to.
       lockSocketFolders(paths.scratch);
       this.checkSocketNode();
       watch = this.watchLimits(cgroup, counters0, notices, (reason) => void stop(reason));
-      this.record({ child, innerPid, sandbox, xvnc, cgroup, slirp: slirpChild, sound });
+      // Started before Xvnc, the launcher has connected by now: its identity goes in the record.
+      await launcherEndpoint.connected(3000);
+      this.record({ child, innerPid, sandbox, xvnc, cgroup, slirp: slirpChild, sound, launcher: launcherEndpoint.pinned, tunnel });
       this.options.log?.('cage running', { level, innerPid, network: cage.network, limits: cgroup ? `cgroup v${cgroup.version}` : 'none' });
+      const launcher = launcherEndpoint.launcher;
       void startSessionApps(launcher, cage.apps.filter((app) => app.autostart).map((app) => app.exec), findBinary('openbox') !== null, (msg, fields) => this.options.log?.(msg, { level, ...fields }));
       return {
         endpoint: { path: this.vncSocket },
@@ -264,8 +269,31 @@ export class BwrapDriver implements CageDriver {
     return adoptBwrapCage(this, this.options, log);
   }
 
+  /**
+   * The socket the cage's launcher connects to (launcherEndpoint.ts): at start, and again for a
+   * re-adopted cage, where only the recorded launcher (`pinned`) may connect.
+   */
+  openLauncher(pidNamespace: string, pinned: ProcessIdentity | null, firstComer = false): Promise<LauncherEndpoint> {
+    const { level, uid, paths } = this.options;
+    return openLauncherEndpoint({
+      level,
+      uid,
+      runFolder: paths.run,
+      pidNamespace,
+      pinned,
+      firstComer,
+      // Known only now (it connected late): the record, if written already, names it too.
+      onPinned: (launcher) => {
+        const record = readCageRecord(paths.run);
+        if (record && !('unreadable' in record) && record.launcher === null) writeCageRecord(paths.run, { ...record, launcher });
+      },
+      onRefused: (reason, peer) => this.options.journal?.('cage.launcher', { level, decision: 'refused', reason, peerPid: String(peer.pid), peerUid: String(peer.uid) }),
+      ...(this.options.log ? { log: this.options.log } : {}),
+    });
+  }
+
   /** Keeps what a later supervisor needs to find this cage again and check it (cageRecord.ts). */
-  private record(running: { child: ChildProcess; innerPid: number; sandbox: string; xvnc: ProcessIdentity | null; cgroup: CageCgroup | null; slirp: ChildProcess | null; sound: { out: string; mic: string | null } | null }): void {
+  private record(running: { child: ChildProcess; innerPid: number; sandbox: string; xvnc: ProcessIdentity | null; cgroup: CageCgroup | null; slirp: ChildProcess | null; sound: { out: string; mic: string | null } | null; launcher: ProcessIdentity | null; tunnel: Tunnel | null }): void {
     const bwrap = running.child.pid ? processIdentity(running.child.pid) : null;
     const inner = processIdentity(running.innerPid);
     const slirp = running.slirp?.pid ? processIdentity(running.slirp.pid) : null;
@@ -284,6 +312,8 @@ export class BwrapDriver implements CageDriver {
       pidNamespace: running.sandbox,
       cgroup: running.cgroup ? { version: running.cgroup.version, dirs: running.cgroup.dirs } : null,
       slirp,
+      launcher: running.launcher,
+      tunnel: running.tunnel ? tunnelRecord(running.tunnel) : null,
       sound: running.sound ? { out: running.sound.out, mic: running.sound.mic } : null,
       startedAt: new Date().toISOString(),
     };
@@ -324,6 +354,7 @@ export class BwrapDriver implements CageDriver {
     mkdirSync(paths.run, { recursive: true, mode: 0o700 });
     chmodSync(paths.run, 0o700);
     mkdirSync(paths.media, { recursive: true, mode: 0o755 });
+    prepareLauncherDir(paths.run);
     writeFileSync(join(paths.run, 'session.sh'), this.sessionScript());
     chmodSync(join(paths.run, 'session.sh'), 0o555); // read by the cage's user, written only here
     writeCageAppSettings(paths.run);
@@ -377,12 +408,11 @@ if [ "$(id -u)" = 0 ]; then
   exec setpriv --reuid=${uid} --regid=${uid} --groups=${TTY_GID} --inh-caps=-all --bounding-set=-all --no-new-privs -- /bin/sh "$0"
 fi
 # Stage 2, as the cage's user. First the cage's launcher, the one way the supervisor starts
-# programs here (cageLauncher.ts): its channel (fd ${LAUNCHER_FD}) is its alone, closed for everything else.
+# programs here (cageLauncher.ts): it connects to the supervisor's socket, and again after a restart.
 # Its messages go to the session's (counted, never kept): no file in the home can stop it starting.
 launcher_env=DISPLAY=:0
 [ -r ${CAGE_SOUND_DIR}/cage.pa ] && launcher_env="$launcher_env PULSE_SERVER=unix:${CAGE_PULSE_SOCKET}"
-env $launcher_env ${shellQuote(process.execPath)} ${CAGE_LAUNCHER} <&${LAUNCHER_FD} ${LAUNCHER_FD}<&- >/dev/null &
-exec ${LAUNCHER_FD}<&-
+env $launcher_env ${shellQuote(process.execPath)} ${CAGE_LAUNCHER} </dev/null >/dev/null &
 ${xvnc.map(shellQuote).join(' ')} &
 xvnc=$!
 i=0
@@ -432,6 +462,8 @@ exit 72
       '--bind', scratch('x11'), '/tmp/.X11-unix',
       '--ro-bind', join(paths.run, 'session.sh'), '/run/cloison-session.sh',
       '--ro-bind', launcherProgram(), CAGE_LAUNCHER,
+      // The supervisor's socket for the launcher, in a root-owned folder (launcherEndpoint.ts).
+      '--bind', launcherDir(paths.run), CAGE_LAUNCHER_DIR,
       // Node outside /usr (a version manager's): its folder, read-only, where the launcher looks for it.
       ...(process.execPath.startsWith('/usr/') ? [] : ['--ro-bind', dirname(process.execPath), dirname(process.execPath)]),
       '--ro-bind', join(paths.run, 'xresources'), CAGE_XRESOURCES_PATH,
@@ -448,14 +480,19 @@ exit 72
     ];
   }
 
-  /** Opens the level's WireGuard tunnel into the cage; any failure leaves it with `lo` alone and says why. */
-  private async attachTunnel(innerPid: number, watch: TunnelWatch): Promise<Tunnel | null> {
+  /**
+   * Opens the level's WireGuard tunnel into the cage; any failure leaves it with `lo` alone and says
+   * why. wireguard-go runs in the cage's group (it outlives the supervisor with the cage); the
+   * record, once written, names the tunnel for the next supervisor.
+   */
+  async attachTunnel(innerPid: number, watch: TunnelWatch, cgroup: CageCgroup | null): Promise<Tunnel | null> {
     const { cage, level } = this.options;
     if (!isWireguard(cage.network)) return null;
     try {
       const config = readWireguardConfig(cage.network.config);
       watch.setEndpoint(config.peers.map((p) => p.endpoint).join(', '));
-      const tunnel = await openTunnel(tunnelInterfaceName(level, this.options.paths.run), innerPid, config, this.options.paths.run);
+      const tunnel = await openTunnel(tunnelInterfaceName(level, this.options.paths.run), innerPid, config, this.options.paths.run, cgroup?.joinPrefix ?? []);
+      updateCageRecord(this.options.paths.run, { tunnel: tunnelRecord(tunnel) });
       watch.watch(tunnel);
       this.options.log?.('tunnel open', { level, kind: tunnel.kind });
       return tunnel;
@@ -512,6 +549,10 @@ function launcherProgram(): string {
   const path = join(dirname(fileURLToPath(import.meta.url)), 'cageLauncherInCage.mjs');
   if (!existsSync(path)) throw new Error('cage launcher missing from the installation (cageLauncherInCage.mjs)');
   return path;
+}
+
+function tunnelRecord(tunnel: Tunnel): NonNullable<CageRecord['tunnel']> {
+  return { ifname: tunnel.ifname, kind: tunnel.kind, go: tunnel.goPid ? processIdentity(tunnel.goPid) : null };
 }
 
 /** An interface name (15 characters at most) of this cage's own: per level and run folder. */

@@ -13,7 +13,7 @@ import { adoptOrStart, type Adoption } from './cageAdoption';
 import type { RunningCage } from './cageDriver';
 import { CageLifecycle } from './cageLifecycle';
 import { scratchDir } from './cageMounts';
-import { isSameProcess, readCageRecord, type CageRecord } from './cageRecord';
+import { isSameProcess, readCageRecord, writeCageRecord, type CageRecord } from './cageRecord';
 import { probeRfb } from './rfbProbe';
 import { startOrphanCage, type OrphanCage } from '../testing/orphanCage';
 import { cageShell } from '../testing/realCage';
@@ -111,6 +111,23 @@ describe('cage adoption after a supervisor killed with SIGKILL', () => {
     await expect(driver.adopt()).resolves.toMatchObject({ kind: 'refused', reason: expect.stringMatching(/not served by that cage's Xvnc/) as unknown as string });
     expect(isSameProcess(record.inner)).toBe(false);
   }, 60_000);
+
+  it('restarts a cage an older version started (another record format), and says why first', async () => {
+    const o = await orphan('older');
+    const record = recordOf(o);
+    writeCageRecord(o.options.paths.run, { ...record, version: 1 });
+    const driver = new BwrapDriver(o.options);
+    const journaled: Array<{ kind: string; fields: Record<string, string> }> = [];
+    const lifecycle = new CageLifecycle({ level: 'older', driver });
+    cleanups.push(() => lifecycle.stop());
+    const states: Array<{ status: string; detail?: string }> = [];
+    lifecycle.on('status', (state) => states.push(state));
+    await adoptOrStart(lifecycle, driver, (kind, fields) => journaled.push({ kind, fields }));
+    expect(journaled[0]).toMatchObject({ kind: 'cage.adoption', fields: { decision: 'refused', reason: expect.stringMatching(/started by another version of Cloison \(record format 1/) as unknown as string } });
+    expect(states[0]).toMatchObject({ status: 'starting', detail: expect.stringMatching(/could not be taken back \(it was started by another version/) as unknown as string });
+    expect(lifecycle.state.status).toBe('running');
+    expect(isSameProcess(record.inner)).toBe(false);
+  }, 90_000);
 
   it('does not adopt a cage whose definition changed meanwhile: it restarts, as a reload would', async () => {
     const o = await orphan('changed');

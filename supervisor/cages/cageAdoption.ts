@@ -7,7 +7,9 @@
  * cage's user put at the socket's name while no supervisor watched is refused, never connected.
  * Anything that does not match is not adopted: the caller journals why and starts a fresh cage
  * (which ends whatever was left, as before). A re-adopted cage is no child of this process: it is
- * watched by polling /proc for its bwrap.
+ * watched by polling /proc for its bwrap. Its launcher connects to this supervisor's socket again
+ * (launcherEndpoint.ts): programs start there as before the restart. A WireGuard cage's tunnel is
+ * taken back too (its interface in the cage, its wireguard-go the recorded process), or made again.
  */
 import { EventEmitter } from 'node:events';
 import { existsSync, lstatSync } from 'node:fs';
@@ -21,7 +23,11 @@ import type { CageLifecycle } from './cageLifecycle';
 import { openCageCgroup, type CageCgroup } from './cageCgroup';
 import { unmountCageFilesystems } from './cageMounts';
 import { CAGE_RECORD_VERSION, isSameProcess, processCgroupPaths, processIdentity, processUid, readCageRecord, removeCageRecord, writeCageRecord, type CageRecord, type ProcessIdentity } from './cageRecord';
+import type { LauncherEndpoint } from './launcherEndpoint';
 import { probeRfb } from './rfbProbe';
+import { TunnelWatch } from '../network/tunnelWatch';
+import { readWireguardConfig } from '../policy/wireguardConfig';
+import { adoptTunnel, removeTunnel, type Tunnel } from '../network/wireguardTunnel';
 
 export type Adoption =
   /** No record: no cage of this level was left running (or it ended since). */
@@ -44,7 +50,9 @@ export async function adoptBwrapCage(driver: BwrapDriver, options: BwrapDriverOp
   const mismatch = await checkRecord(driver, options, record);
   if (mismatch) return refuse(options, record, mismatch.reason, mismatch.definitionChanged);
   const cgroup = record.cgroup ? openCageCgroup(record.cgroup.version, record.cgroup.dirs) : null;
-  return { kind: 'adopted', cage: adopted(driver, options, record, cgroup, log) };
+  // Its launcher connects again (it waits for this supervisor's socket); only the recorded one is taken.
+  const launcher = await driver.openLauncher(record.pidNamespace, record.launcher);
+  return { kind: 'adopted', cage: adopted(driver, options, record, cgroup, launcher, log) };
 }
 
 /** What makes the record not this cage's, or null when every check passes. */
@@ -53,7 +61,6 @@ async function checkRecord(driver: BwrapDriver, options: BwrapDriverOptions, rec
   if (record.version !== CAGE_RECORD_VERSION) return no(`it was started by another version of Cloison (record format ${record.version}, this one reads ${CAGE_RECORD_VERSION})`);
   if (record.level !== options.level || record.uid !== options.uid) return no('its record names another level or uid');
   if (record.fingerprint !== driver.fingerprint) return no('its definition changed in the policy meanwhile: restarted, as a reload would', true);
-  if (isWireguard(options.cage.network)) return no("a WireGuard cage's tunnel is not re-adopted: restarted");
   if (!isSameProcess(record.bwrap)) return no('its bwrap is gone');
   if (!isSameProcess(record.inner)) return no("its sandbox's first process is gone");
   if (pidNamespaceOf(record.inner.pid) !== record.pidNamespace) return no("its sandbox's pid namespace is not the recorded one");
@@ -84,13 +91,14 @@ function refuse(options: BwrapDriverOptions, record: CageRecord | null, reason: 
     killSandbox(record.inner);
     killIfSame(record.bwrap);
     if (record.slirp) killIfSame(record.slirp);
+    if (record.tunnel?.go) killIfSame(record.tunnel.go);
     if (record.cgroup) openCageCgroup(record.cgroup.version, record.cgroup.dirs)?.remove();
   }
   removeCageRecord(options.paths.run);
   return { kind: 'refused', reason, definitionChanged };
 }
 
-function adopted(driver: BwrapDriver, options: BwrapDriverOptions, record: CageRecord, cgroup: CageCgroup | null, log?: Log): RunningCage {
+function adopted(driver: BwrapDriver, options: BwrapDriverOptions, record: CageRecord, cgroup: CageCgroup | null, launcher: LauncherEndpoint, log?: Log): RunningCage {
   const { level, paths } = options;
   const notices = new EventEmitter<{ notice: [CageNotice] }>();
   let stoppedFor: string | null = null;
@@ -103,6 +111,10 @@ function adopted(driver: BwrapDriver, options: BwrapDriverOptions, record: CageR
     writeCageRecord(paths.run, { ...record, slirp });
     log?.('slirp4netns restarted for a re-adopted cage', { level });
   }
+  // A WireGuard cage's tunnel: taken back if it checks out, else made again (the cage has no route meanwhile).
+  const tunnelWatch = isWireguard(options.cage.network) ? new TunnelWatch(level, '') : null;
+  let tunnel: Tunnel | null = null;
+  if (tunnelWatch) void takeBackTunnel(driver, options, record, cgroup, tunnelWatch, log).then((t) => (tunnel = t));
   let limits: NodeJS.Timeout | null = null;
   const ended = new Promise<CageExit>((resolve) => {
     const watch = setInterval(() => {
@@ -114,6 +126,9 @@ function adopted(driver: BwrapDriver, options: BwrapDriverOptions, record: CageR
   });
   const exited = ended.then(async (exit) => {
     if (limits) clearInterval(limits);
+    launcher.close();
+    tunnelWatch?.stop();
+    await tunnel?.close();
     removeCageRecord(paths.run);
     if (slirp) killIfSame(slirp);
     cgroup?.remove();
@@ -137,9 +152,36 @@ function adopted(driver: BwrapDriver, options: BwrapDriverOptions, record: CageR
     exited,
     stop: () => stop(),
     verifyPeer: (socket) => void driver.verifyPeer(socket, record.pidNamespace, record.xvnc),
+    launcher: launcher.launcher,
     onNotice: (l) => notices.on('notice', l),
     ...(record.sound ? { sound: record.sound } : {}),
+    ...(tunnelWatch ? { tunnel: { current: () => tunnelWatch.current, onChange: (l: Parameters<typeof tunnelWatch.on<'change'>>[1]) => tunnelWatch.on('change', l) } } : {}),
   };
+}
+
+/** The recorded tunnel if its interface is in the cage and its wireguard-go the recorded process; else a new one. */
+async function takeBackTunnel(driver: BwrapDriver, options: BwrapDriverOptions, record: CageRecord, cgroup: CageCgroup | null, watch: TunnelWatch, log?: Log): Promise<Tunnel | null> {
+  const { level, cage } = options;
+  const recorded = record.tunnel ?? null;
+  const go = recorded?.go ? { alive: () => isSameProcess(recorded.go!), kill: () => killIfSame(recorded.go!, 'SIGTERM') } : null;
+  if (recorded) {
+    const tunnel = await adoptTunnel(recorded, record.inner.pid, go).catch(() => null);
+    if (tunnel) {
+      if (isWireguard(cage.network)) {
+        try {
+          watch.setEndpoint(readWireguardConfig(cage.network.config).peers.map((p) => p.endpoint).join(', '));
+        } catch {
+          /* the handshakes alone say whether it is up */
+        }
+      }
+      watch.watch(tunnel);
+      log?.('tunnel re-adopted', { level, kind: tunnel.kind });
+      return tunnel;
+    }
+    await removeTunnel(recorded, record.inner.pid, go);
+    log?.('tunnel not re-adopted: made again', { level });
+  }
+  return driver.attachTunnel(record.inner.pid, watch, cgroup);
 }
 
 /**

@@ -108,6 +108,7 @@ export class CageFleet {
           uid: cageUid(level.cage, index),
           paths: bwrapCagePaths(options.stateDir, options.runDir, level.id),
           sound: cageSoundOf(options.policy.current(), level.id),
+          journal: (kind, fields) => options.fact(kind, fields),
           ...(options.log ? { log: options.log } : {}),
         })
       : new VncDriver({ cage: level.cage });

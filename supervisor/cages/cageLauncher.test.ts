@@ -3,7 +3,7 @@
  * NoNewPrivs, no capability, the cage's uid and control group), read from the host's /proc; the
  * channel is the launcher's alone; replies are untrusted input.
  */
-import { readlinkSync, readdirSync } from 'node:fs';
+import { readlinkSync, readdirSync, rmSync } from 'node:fs';
 import { createServer, connect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -92,9 +92,11 @@ describe('cage launcher, in a real cage', () => {
     const processes = processesInCage(cage.cage.innerPid!);
     const launcher = processes.find((p) => p.command.includes('cloison-launcher.mjs'))!;
     expect(launcher).toBeDefined();
-    const channel = readlinkSync(`/proc/${launcher.pid}/fd/0`);
-    expect(channel).toMatch(/^socket:/);
-    for (const p of processes.filter((q) => q.pid !== launcher.pid)) expect(socketTargets(p.pid), p.command).not.toContain(channel);
+    // Its connection to the supervisor's socket (launcherEndpoint.ts); its standard input is /dev/null.
+    const channels = socketTargets(launcher.pid).filter((t) => t.startsWith('socket:'));
+    expect(channels.length).toBeGreaterThan(0);
+    expect(readlinkSync(`/proc/${launcher.pid}/fd/0`)).toBe('/dev/null');
+    for (const p of processes.filter((q) => q.pid !== launcher.pid)) for (const channel of channels) expect(socketTargets(p.pid), p.command).not.toContain(channel);
   });
 
   it('a cage that kills its own launcher only denies itself programs, with a clear error', async () => {
@@ -116,19 +118,21 @@ describe('cage launcher, across restarts', () => {
       expect((await launch(again.cage, { argv: ['sleep', '1'] })).pid).toBeGreaterThan(1);
     } finally {
       await again.stop();
+      rmSync(root, { recursive: true, force: true });
     }
   }, 60_000);
 });
 
 describe('cage launcher replies are untrusted', () => {
   async function pair(): Promise<{ ours: Socket; theirs: Socket; close(): void }> {
-    const path = join(testRoot('cloison-lch-'), 's');
+    const dir = testRoot('cloison-lch-');
+    const path = join(dir, 's');
     const server = createServer();
     await new Promise<void>((r) => server.listen(path, r));
     const accepted = new Promise<Socket>((r) => server.once('connection', r));
     const ours = connect(path);
     const theirs = await accepted;
-    return { ours, theirs, close: () => server.close() };
+    return { ours, theirs, close: () => (server.close(), rmSync(dir, { recursive: true, force: true })) };
   }
 
   it.each([

@@ -16,9 +16,10 @@
  * USER, PATH, LANG, DISPLAY=:0, PULSE_SERVER when it has sound); names are checked, values are not
  * interpreted. `pid` is the program's pid as the cage sees it (its own pid namespace).
  *
- * The channel is a socket pair made when the cage starts; only the supervisor and the cage's session
- * hold it. Replies come from the cage: parsed strictly (size-limited lines, a schema), never
- * trusted — a cage that lies about its own programs lies only about itself.
+ * The channel is a connection the launcher makes to the supervisor's socket for that cage, and makes
+ * again after a supervisor restart (launcherEndpoint.ts checks it is the launcher's). Replies come
+ * from the cage: parsed strictly (size-limited lines, a schema), never trusted — a cage that lies
+ * about its own programs lies only about itself.
  */
 import type { Socket } from 'node:net';
 import { z } from 'zod';
@@ -63,6 +64,8 @@ export interface CageLauncher {
   onExit(listener: (program: LaunchedProgram) => void): () => void;
   /** Whether the launcher still answers (the cage may have killed it). */
   readonly alive: boolean;
+  /** Drops this connection (a newer one from the same launcher replaces it). */
+  close?(): void;
 }
 
 export function launch(cage: RunningCage, request: LaunchRequest): Promise<LaunchedProgram> {
@@ -89,8 +92,8 @@ function launcherOf(cage: RunningCage): CageLauncher {
   if (!cage.launcher) throw new CloisonError(
       'CAGE_UNAVAILABLE',
       bilingual(
-        'Cloison ne peut pas lancer de programme dans cette cage : ce n’est pas une cage bwrap, ou elle a été reprise après un redémarrage du superviseur (son lanceur est parti avec l’ancien superviseur ; les programmes y démarrent de nouveau une fois la cage redémarrée)',
-        'Cloison cannot start programs in this cage: it is not a bwrap cage, or it was taken back after a supervisor restart (its launcher went with the old supervisor; programs start there again once the cage restarts)',
+        'Cloison ne peut pas lancer de programme dans cette cage : ce n’est pas une cage bwrap',
+        'Cloison cannot start programs in this cage: it is not a bwrap cage',
       ),
     );
   return cage.launcher;
@@ -121,6 +124,13 @@ const replySchema = z.union([
     })
     .strict(),
   z.object({ event: z.literal('exit'), pid: z.number().int().positive(), code: z.number().int().nullable(), signal: z.string().max(20).nullable() }).strict(),
+  // Sent on every connection: what it started and still runs (a new supervisor knows them again).
+  z
+    .object({
+      event: z.literal('hello'),
+      programs: z.array(z.object({ pid: z.number().int().positive(), argv: z.array(z.string().max(MAX_ARG)).min(1).max(MAX_ARGS), startedAt: z.number().int().nonnegative() }).strict()).max(4096),
+    })
+    .strict(),
 ]);
 type Reply = z.infer<typeof replySchema>;
 
@@ -168,6 +178,10 @@ export function connectCageLauncher(channel: Socket, level: string): CageLaunche
       parsed = replySchema.parse(JSON.parse(line));
     } catch {
       return close(bilingual('son lanceur a envoyé une réponse malformée ; aucun programme n’y démarre avant son redémarrage', 'its launcher sent a malformed reply; programs cannot start there until it restarts'));
+    }
+    if ('event' in parsed && parsed.event === 'hello') {
+      for (const p of parsed.programs) programs.set(p.pid, { pid: p.pid, argv: p.argv, startedAt: p.startedAt });
+      return;
     }
     if ('event' in parsed) {
       const program = programs.get(parsed.pid);
@@ -258,5 +272,6 @@ export function connectCageLauncher(channel: Socket, level: string): CageLaunche
       exitListeners.add(listener);
       return () => exitListeners.delete(listener);
     },
+    close: () => close(stopped),
   };
 }

@@ -4,8 +4,12 @@
 // anything in a cage (cageLauncher.ts is the supervisor's side). Plain JavaScript with no
 // dependencies: the cage holds nothing but /usr and this file.
 //
-// Its standard input is one end of a socket pair whose other end only the supervisor holds. The
-// supervisor writes one JSON request per line; the launcher answers one JSON line per reply:
+// It connects to the supervisor's socket for this cage (/run/cloison-launcher/launcher.sock, in a
+// folder only root can write: nobody else can take that name), and connects again whenever the
+// connection ends — a supervisor that crashed, restarted or was upgraded finds it again
+// (launcherEndpoint.ts checks on its side that the peer is this very process). On each connection
+// it first says what it started and still runs: {"event":"hello","programs":[{pid,argv,startedAt}]}.
+// The supervisor writes one JSON request per line; the launcher answers one JSON line per reply:
 //   {"id":N,"op":"launch","argv":[...],"env":{...}}  → {"id":N,"pid":P} | {"id":N,"error":"..."}
 //       starts a program in a session and process group of its own and leaves it running; its
 //       output goes to the session log in the cage's home; {"event":"exit","pid":P,...} when it ends
@@ -16,8 +20,8 @@
 // The cage can kill or replace its launcher (same uid): that only denies it programs the supervisor
 // would start, never gains it anything; the supervisor parses every reply as untrusted input.
 import { spawn } from 'node:child_process';
-import { closeSync, constants as C, openSync } from 'node:fs';
-import { Socket } from 'node:net';
+import { closeSync, constants as C, lstatSync, openSync, watch } from 'node:fs';
+import { createConnection } from 'node:net';
 
 const MAX_REQUEST = 4 * 1024 * 1024;
 const MAX_OUTPUT = 1024 * 1024;
@@ -26,12 +30,20 @@ const MAX_ARG = 64 * 1024;
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
 const SESSION_LOG = `${process.env.HOME ?? '/home/cloison'}/.cloison-session.log`;
 
-const channel = new Socket({ fd: 0, readable: true, writable: true });
-/** pid → the program it names: only these may be stopped. */
+const SOCKET_DIR = '/run/cloison-launcher';
+const SOCKET = `${SOCKET_DIR}/launcher.sock`;
+/** How often the socket is tried while no supervisor answers (besides each change in its folder). */
+const RETRY_MS = 1000;
+
+/** The connection to the supervisor now, or null while there is none. */
+let channel = null;
+let connecting = false;
+/** pid → { child, argv, startedAt }: only these may be stopped. */
 const launched = new Map();
 
 function reply(message) {
-  channel.write(`${JSON.stringify(message)}\n`);
+  // Nobody to tell while no supervisor runs: the next one hears what still runs in the hello.
+  channel?.write(`${JSON.stringify(message)}\n`);
 }
 
 function checkRequest(r) {
@@ -56,7 +68,7 @@ function launch(r) {
   const child = spawn(r.argv[0], r.argv.slice(1), { env: { ...process.env, ...r.env }, stdio: ['ignore', log, log], detached: true, cwd: process.env.HOME });
   if (typeof log === 'number') closeSync(log);
   child.once('spawn', () => {
-    launched.set(child.pid, child);
+    launched.set(child.pid, { child, argv: r.argv, startedAt: Date.now() });
     reply({ id: r.id, pid: child.pid });
   });
   child.once('error', (err) => {
@@ -121,18 +133,51 @@ function handle(line) {
   reply({ id: r.id, stopped: launched.has(r.pid) && killGroup(r.pid, r.signal) });
 }
 
-let pending = '';
-channel.setEncoding('utf8');
-channel.on('data', (text) => {
-  pending += text;
-  let newline;
-  while ((newline = pending.indexOf('\n')) >= 0) {
-    const line = pending.slice(0, newline);
-    pending = pending.slice(newline + 1);
-    handle(line);
+/** Only root can have made the socket and its folder: anything else is not the supervisor. */
+function supervisorSocket() {
+  try {
+    const dir = lstatSync(SOCKET_DIR);
+    const sock = lstatSync(SOCKET);
+    return dir.isDirectory() && dir.uid === 0 && (dir.mode & 0o022) === 0 && sock.isSocket() && sock.uid === 0;
+  } catch {
+    return false;
   }
-  if (pending.length > MAX_REQUEST) process.exit(1);
-});
-// The supervisor has gone: nothing more will be asked. What was started keeps running.
-channel.on('end', () => process.exit(0));
-channel.on('error', () => process.exit(0));
+}
+
+function connect() {
+  if (channel || connecting || !supervisorSocket()) return;
+  connecting = true;
+  const socket = createConnection(SOCKET);
+  let pending = '';
+  socket.setEncoding('utf8');
+  socket.once('connect', () => {
+    connecting = false;
+    channel = socket;
+    const programs = [...launched].map(([pid, p]) => ({ pid, argv: p.argv, startedAt: p.startedAt }));
+    reply({ event: 'hello', programs });
+  });
+  socket.on('data', (text) => {
+    pending += text;
+    let newline;
+    while ((newline = pending.indexOf('\n')) >= 0) {
+      const line = pending.slice(0, newline);
+      pending = pending.slice(newline + 1);
+      handle(line);
+    }
+    if (pending.length > MAX_REQUEST) socket.destroy();
+  });
+  socket.on('error', () => undefined);
+  // The supervisor has gone (or refused this one): what was started keeps running; the next one is awaited.
+  socket.once('close', () => {
+    if (channel === socket) channel = null;
+    connecting = false;
+  });
+}
+
+try {
+  watch(SOCKET_DIR, () => connect());
+} catch {
+  /* no inotify: the timer alone */
+}
+setInterval(connect, RETRY_MS);
+connect();

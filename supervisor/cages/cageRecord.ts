@@ -11,7 +11,7 @@ import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 /** Bumped whenever a running cage of the older format could not be driven the same way. */
-export const CAGE_RECORD_VERSION = 1;
+export const CAGE_RECORD_VERSION = 2;
 
 /** A process as the kernel knows it: its pid and its start time in clock ticks since boot. */
 export interface ProcessIdentity {
@@ -34,6 +34,10 @@ export interface CageRecord {
   cgroup: { version: 1 | 2; dirs: string[] } | null;
   /** slirp4netns of a `nat` cage: outlives the supervisor in the cage's group. */
   slirp: ProcessIdentity | null;
+  /** The cage's launcher (cageLauncherInCage.mjs): the one process that may connect as it again. */
+  launcher: ProcessIdentity | null;
+  /** A WireGuard cage's tunnel once open: its interface (in the cage) and wireguard-go, if that runs it. */
+  tunnel?: { ifname: string; kind: 'kernel' | 'wireguard-go'; go: ProcessIdentity | null } | null;
   sound: { out: string; mic: string | null } | null;
   startedAt: string;
 }
@@ -64,6 +68,12 @@ export function readCageRecord(runFolder: string): CageRecord | { unreadable: st
   } catch {
     return { unreadable: 'its record does not parse' };
   }
+}
+
+/** Adds to the record of a running cage what became known after it was written (nothing if there is none). */
+export function updateCageRecord(runFolder: string, patch: Partial<CageRecord>): void {
+  const record = readCageRecord(runFolder);
+  if (record && !('unreadable' in record)) writeCageRecord(runFolder, { ...record, ...patch });
 }
 
 export function removeCageRecord(runFolder: string): void {

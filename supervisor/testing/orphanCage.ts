@@ -35,7 +35,8 @@ export async function startOrphanCage(level: string, cage: Partial<BwrapCagePoli
     cage: { driver: 'bwrap', network: 'none', geometry: '800x600', apps: [], limits: { ...TEST_CAGE_LIMITS }, ...cage },
     paths: bwrapCagePaths(join(root, 'state'), join(root, 'run'), level),
   };
-  const child = spawn(fileURLToPath(new URL('../../node_modules/.bin/tsx', import.meta.url)), [fileURLToPath(import.meta.url), JSON.stringify(options)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  // node itself with tsx as its loader: the `tsx` command would run it in a child that a SIGKILL to the command leaves alive.
+  const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), JSON.stringify(options)], { stdio: ['ignore', 'pipe', 'inherit'] });
   const innerPid = await new Promise<number>((resolve, reject) => {
     createInterface({ input: child.stdout! }).once('line', (line) => resolve(Number(line)));
     child.once('exit', (code) => reject(new Error(`the first supervisor exited (${code}) before its cage ran`)));
@@ -63,7 +64,12 @@ export async function startOrphanCage(level: string, cage: Partial<BwrapCagePoli
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const options = JSON.parse(process.argv[2]!) as BwrapDriverOptions;
   void new BwrapDriver(options).start().then(
-    (cage) => {
+    async (cage) => {
+      // Its autostart apps launched first: the next supervisor finds them running.
+      const autostart = options.cage.apps.filter((app) => app.autostart).length;
+      for (let i = 0; i < 200 && (cage.launcher?.launched().length ?? 0) < autostart; i++) await new Promise((r) => setTimeout(r, 50));
+      // A WireGuard cage's tunnel settled (up, or failed with its reason) before the supervisor dies.
+      for (let i = 0; i < 400 && cage.tunnel && !['up', 'failed'].includes(cage.tunnel.current().state); i++) await new Promise((r) => setTimeout(r, 50));
       process.stdout.write(`${cage.innerPid}\n`);
       setInterval(() => undefined, 60_000);
     },

@@ -15,8 +15,10 @@ export interface SupervisorRun {
 }
 
 /** Starts out/supervisor/main.js with a browser shell on a free port; resolves at its "ready" line. */
-export async function runSupervisor(policyFile: string, stateDir: string, runDir: string): Promise<SupervisorRun> {
-  const child = spawn(process.execPath, ['out/supervisor/main.js', '--policy', policyFile, '--state-dir', stateDir, '--run-dir', runDir, '--browser-shell', '--port', '0'], {
+export async function runSupervisor(policyFile: string, stateDir: string, runDir: string, how: { prefix?: string[]; extraArgs?: string[] } = {}): Promise<SupervisorRun> {
+  // `prefix` runs it the way a service manager would (a mount namespace, a control group of its own).
+  const argv = [...(how.prefix ?? []), process.execPath, 'out/supervisor/main.js', '--policy', policyFile, '--state-dir', stateDir, '--run-dir', runDir, '--browser-shell', '--port', '0', ...(how.extraArgs ?? [])];
+  const child = spawn(argv[0]!, argv.slice(1), {
     stdio: ['ignore', 'pipe', 'ignore'],
     env: { ...process.env, CLOISON_LOG_LEVEL: 'warn' },
   });

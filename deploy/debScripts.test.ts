@@ -1,0 +1,77 @@
+/**
+ * The .deb's maintainer scripts restart the supervisor, never the cages: an upgrade stops nothing
+ * before (prerm) and restarts the supervisor only if it runs (postinst try-restart; the unit's
+ * KillMode=process and --keep-cages-on-stop leave the cages to the new supervisor, which re-adopts
+ * them); a fresh install starts it; a removal ends the supervisor with its cages (SIGINT).
+ *
+ * The scripts run for real, with what they call recorded: systemctl, getent, groupadd and ln are
+ * programs on PATH that write their arguments down; "systemd runs" is a /run/systemd/system made in
+ * a mount namespace of the test's own (unshare), so nothing on this machine changes.
+ */
+import { execFileSync } from 'node:child_process';
+import { chmodSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { testRoot } from '../supervisor/testing/realCage';
+
+const root = testRoot('cloison-deb-');
+const bin = join(root, 'bin');
+const calls = join(root, 'calls');
+mkdirSync(bin);
+for (const program of ['systemctl', 'getent', 'groupadd', 'ln', 'rm']) {
+  // `systemctl is-active` answers "active": the supervisor runs.
+  writeFileSync(join(bin, program), `#!/bin/sh\necho "${program} $*" >> ${calls}\n${program === 'systemctl' ? '[ "$1" = is-active ] && [ ! -e ' + join(root, 'stopped') + ' ] && { touch ' + join(root, 'stopped') + '; exit 0; }\n[ "$1" = is-active ] && exit 3\n' : ''}exit 0\n`);
+  chmodSync(join(bin, program), 0o755);
+}
+
+/** Runs a maintainer script with dpkg's arguments; returns the commands it ran, in order. */
+function runScript(script: string, args: string[], systemd = true): string[] {
+  rmSync(calls, { force: true });
+  rmSync(join(root, 'stopped'), { force: true });
+  const env = { PATH: `${bin}:/usr/bin:/bin` };
+  const inner = `${systemd ? 'mount -t tmpfs none /run && mkdir -p /run/systemd/system' : 'mount -t tmpfs none /run'} && exec sh "$0" "$@"`;
+  execFileSync('unshare', ['--mount', '--propagation', 'private', '--', '/bin/sh', '-c', inner, script, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  try {
+    return readFileSync(calls, 'utf8').trim().split('\n').filter(Boolean);
+  } catch {
+    return [];
+  }
+}
+
+const systemctl = (lines: string[]) => lines.filter((l) => l.startsWith('systemctl ')).map((l) => l.slice('systemctl '.length));
+
+describe('.deb maintainer scripts', () => {
+  afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+  it('an upgrade stops nothing before the new files are in place (prerm upgrade)', () => {
+    expect(runScript('deploy/deb/prerm.sh', ['upgrade', '1.1.0'])).toEqual([]);
+    expect(runScript('deploy/deb/prerm.sh', ['failed-upgrade', '1.1.0'])).toEqual([]);
+  });
+
+  it('an upgrade restarts the supervisor only if it runs, and never stops the cages (postinst configure OLD)', () => {
+    const ran = systemctl(runScript('deploy/deb/postinst.sh', ['configure', '1.0.0']));
+    expect(ran).toEqual(['daemon-reload', 'enable cloison-supervisor.service', 'try-restart cloison-supervisor.service']);
+    // The restart is the supervisor's alone: the unit stops its main process, which leaves the cages.
+    const unit = readFileSync('deploy/systemd/cloison-supervisor.service', 'utf8');
+    expect(unit).toMatch(/^KillMode=process$/m);
+    expect(unit).toMatch(/^ExecStart=.* --keep-cages-on-stop( |$)/m);
+  });
+
+  it('a fresh install starts the supervisor (postinst configure)', () => {
+    expect(systemctl(runScript('deploy/deb/postinst.sh', ['configure']))).toEqual(['daemon-reload', 'enable cloison-supervisor.service', 'start cloison-supervisor.service']);
+  });
+
+  it('a removal ends the supervisor with its cages, and waits for it (prerm remove)', () => {
+    expect(systemctl(runScript('deploy/deb/prerm.sh', ['remove']))).toEqual([
+      'disable cloison-supervisor.service',
+      'is-active --quiet cloison-supervisor.service',
+      'kill --kill-whom=main --signal=SIGINT cloison-supervisor.service',
+      'is-active --quiet cloison-supervisor.service',
+    ]);
+  });
+
+  it('without systemd, no script calls systemctl', () => {
+    expect(systemctl(runScript('deploy/deb/postinst.sh', ['configure', '1.0.0'], false))).toEqual([]);
+    expect(systemctl(runScript('deploy/deb/prerm.sh', ['remove'], false))).toEqual([]);
+  });
+});
