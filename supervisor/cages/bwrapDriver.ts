@@ -32,6 +32,7 @@ import type { CageDriver, CageExit, CageNotice, RunningCage } from './cageDriver
 import { requireBinary, findBinary } from './binaries';
 import { connectCageLauncher } from './cageLauncher';
 import { startSessionApps } from './sessionApps';
+import { seedOfficeProfile } from '../apps/officeFirstStart';
 import { createCageCgroup, type CageCgroup } from './cageCgroup';
 import { lockSocketFolders, mountCageFilesystems, scratchDir, unmountCageFilesystems } from './cageMounts';
 import { natResolvers } from './natResolvers';
@@ -222,7 +223,11 @@ export class BwrapDriver implements CageDriver {
       watch = this.watchLimits(cgroup, counters0, notices, (reason) => void stop(reason));
       this.record({ child, innerPid, sandbox, xvnc, cgroup, slirp: slirpChild, sound });
       this.options.log?.('cage running', { level, innerPid, network: cage.network, limits: cgroup ? `cgroup v${cgroup.version}` : 'none' });
-      void startSessionApps(launcher, cage.apps.filter((app) => app.autostart).map((app) => app.exec), findBinary('openbox') !== null, (msg, fields) => this.options.log?.(msg, { level, ...fields }));
+      const sessionLog = (msg: string, fields?: Record<string, unknown>) => this.options.log?.(msg, { level, ...fields });
+      // LibreOffice's profile first (no greeting at its first start), then the autostarted apps.
+      void seedOfficeProfile(launcher, cage.apps)
+        .catch((err: Error) => sessionLog('LibreOffice profile not seeded', { error: err.message }))
+        .then(() => startSessionApps(launcher, cage.apps.filter((app) => app.autostart).map((app) => app.exec), findBinary('openbox') !== null, sessionLog));
       return {
         endpoint: { path: this.vncSocket },
         innerPid,
