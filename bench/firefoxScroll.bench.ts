@@ -45,9 +45,9 @@ async function scrollingFirefox(dir: string, display: string): Promise<MovingSce
   const openbox = spawn('openbox', [], { env, uid: NOBODY, gid: NOBODY, stdio: 'ignore' });
   const firefox = spawn('firefox-esr', ['--no-remote', '--profile', profile, `file://${join(home, 'long.html')}`], { env, uid: NOBODY, gid: NOBODY, stdio: 'ignore', detached: true });
   // The window fills the screen, the pointer over the page, then the wheel turns without end.
-  const ready = spawn('sh', ['-c', 'xdotool search --sync --onlyvisible --name "Cloison scroll" windowmove 0 0 windowsize 100% 100% && sleep 3 && xdotool mousemove 500 400'], { env, stdio: 'ignore' });
+  const ready = spawn('sh', ['-c', 'timeout 180 xdotool search --sync --onlyvisible --classname Navigator windowmove 0 0 windowsize 100% 100% && sleep 3 && xdotool mousemove 500 400'], { env, stdio: 'ignore' });
   const readyCode = await new Promise((r) => ready.once('exit', r));
-  if (readyCode !== 0) throw new Error('Firefox did not open the long page (no window titled "Cloison scroll")');
+  if (readyCode !== 0) throw new Error('Firefox did not open the long page (no Firefox window within 180 s)');
   const wheel = spawn('sh', ['-c', 'while :; do xdotool click --repeat 60 --delay 40 5; xdotool key ctrl+Home; sleep 0.2; done'], { env, stdio: 'ignore', detached: true });
   await new Promise((r) => setTimeout(r, 1500));
   return {

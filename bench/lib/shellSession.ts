@@ -113,10 +113,26 @@ export async function viewerLightShare(page: Page, level: string): Promise<numbe
 export async function waitPainted(page: Page, t0: number, limitMs: number, pollMs: number): Promise<Record<string, number>> {
   const painted: Record<string, number> = {};
   for (const deadline = t0 + limitMs; Object.keys(painted).length < 2; await page.waitForTimeout(pollMs)) {
-    if (Date.now() > deadline) throw new Error(`the default applications did not paint within ${limitMs / 1000} s (painted so far: ${JSON.stringify(painted)})`);
+    if (Date.now() > deadline) {
+      const saved = await Promise.all(['low', 'high'].map((level) => saveViewerCanvas(page, level, `bench/results/unpainted-${level}.png`)));
+      throw new Error(`the default applications did not paint within ${limitMs / 1000} s (painted so far: ${JSON.stringify(painted)}; what the viewers showed: ${saved.filter(Boolean).join(', ') || 'no canvas'})`);
+    }
     for (const level of ['low', 'high']) {
       if (painted[`${level} painted`] === undefined && (await viewerLightShare(page, level)) >= PAINTED_SHARE) painted[`${level} painted`] = Date.now() - t0;
     }
   }
   return painted;
+}
+
+/** Writes what a level's viewer shows (its canvas, shown or not) to `path` as PNG; the path, or null without a canvas. */
+async function saveViewerCanvas(page: Page, level: string, path: string): Promise<string | null> {
+  try {
+    const frame = await (await page.$(`[data-testid=viewer-frame-${level}]`))?.contentFrame();
+    const url = await frame?.evaluate(() => [...document.querySelectorAll<HTMLCanvasElement>('#screen canvas')].find((c) => c.isConnected && c.width > 0)?.toDataURL('image/png') ?? null);
+    if (!url) return null;
+    writeFileSync(path, Buffer.from(url.slice(url.indexOf(',') + 1), 'base64'));
+    return path;
+  } catch {
+    return null;
+  }
 }
