@@ -11,7 +11,9 @@
  *
  * References in the same run: two bare Xvnc answering RFB (the floor of any VNC desktop), and two
  * bare Xvnc with the same two applications started directly on them (no sandbox, no supervisor,
- * no shell, no window manager), homes kept from run to run as Cloison's are.
+ * no shell, no window manager), homes kept from run to run as Cloison's are. Before each stop the
+ * benchmark quits Writer and Firefox with Ctrl+Q through the shell: a Writer killed with its cage
+ * opens LibreOffice's Document Recovery dialog at the next start, never the document.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { chmodSync, chownSync, mkdirSync, rmSync } from 'node:fs';
@@ -21,7 +23,7 @@ import { createInterface } from 'node:readline';
 import { probeRfb } from '../supervisor/cages/rfbProbe';
 import { testRoot } from '../supervisor/testing/realCage';
 import { machineBusyMs } from './lib/processCpu';
-import { LIGHT_SUM, PAINTED_SHARE, benchPolicy, openShellSession, waitPainted } from './lib/shellSession';
+import { LIGHT_SUM, PAINTED_SHARE, benchPolicy, openShellSession, quitApplications, waitPainted } from './lib/shellSession';
 import { fmt, median } from './lib/stats';
 
 const RUNS = 3;
@@ -50,7 +52,9 @@ async function cloisonOnce(root: string, policy: string): Promise<{ ms: number; 
   try {
     const phases: Record<string, number> = { 'supervisor listening': session.listeningMs, ...(await waitPainted(session.page, session.t0, LIMIT_MS, POLL_MS)) };
     const ms = Math.max(phases['low painted']!, phases['high painted']!);
-    return { ms, phases, busy: (machineBusyMs() - busy0) / (cpus().length * ms) };
+    const busy = (machineBusyMs() - busy0) / (cpus().length * ms);
+    await quitApplications(session.page);
+    return { ms, phases, busy };
   } finally {
     await session.close();
   }
