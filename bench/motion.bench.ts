@@ -73,7 +73,9 @@ class MovingCage {
    * largest logged since `from` (the supervisor's own endpoint probes also connect, and get none).
    */
   async countSince(from: number, before: number): Promise<number> {
-    while (this.updateCounts.length <= before) await new Promise((r) => setTimeout(r, 50));
+    // A viewer that left before its time had its count logged already: wait 10 s at most for another.
+    for (const deadline = Date.now() + 10_000; this.updateCounts.length <= before && Date.now() < deadline; ) await new Promise((r) => setTimeout(r, 50));
+    if (this.updateCounts.length <= from) throw new Error('Xvnc logged no update count for this viewer (it never connected?)');
     return Math.max(...this.updateCounts.slice(from));
   }
 
@@ -193,12 +195,15 @@ export async function runMotionBench(log: (s: string) => void, options: { xvncUp
         result.vncviewer,
         await view(cage, async () => {
           // Timed from its start: its connection and first frames are inside the measured time.
-          const viewer = spawn('vncviewer', ['-Shared', '-RemoteResize=0', cage.socket], { stdio: 'ignore' });
+          const viewer = spawn('vncviewer', ['-Shared', '-RemoteResize=0', cage.socket], { stdio: ['ignore', 'ignore', 'pipe'] });
+          let said = '';
+          viewer.stderr!.on('data', (d: Buffer) => (said = (said + d.toString()).slice(-2000)));
           return {
             cpu: () => cpuSecondsOfTree(viewer.pid!),
             close: async () => {
+              if (viewer.exitCode !== null) log(`  vncviewer ended before its time (code ${viewer.exitCode}): ${said.trim().split('\n').slice(-4).join(' | ')}`);
               viewer.kill('SIGTERM');
-              await new Promise((r) => viewer.once('exit', r));
+              await new Promise((r) => (viewer.exitCode !== null || viewer.signalCode !== null ? r(null) : viewer.once('exit', r)));
             },
           };
         }),
