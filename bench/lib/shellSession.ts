@@ -137,20 +137,3 @@ async function saveViewerCanvas(page: Page, level: string, path: string): Promis
   }
 }
 
-/**
- * Quits both levels' applications as a user would before stopping: Ctrl+Q typed through the shell
- * into each cage's focused window (Writer in high, then Firefox in low), a few seconds each. A cage
- * stopped under a running Writer greets the next start with LibreOffice's Document Recovery dialog
- * instead of the document (README, what is left for issue #26).
- */
-export async function quitApplications(page: Page): Promise<void> {
-  const band = page.getByTestId('level-band');
-  for (const level of ['high', 'low']) {
-    if ((await band.getAttribute('data-input-level')) !== level) {
-      await page.keyboard.press('Control+Alt+PageDown');
-      await band.and(page.locator(`[data-input-level=${level}]`)).waitFor({ timeout: 5000 }).catch(() => undefined);
-    }
-    await page.keyboard.press('Control+q');
-    await page.waitForTimeout(4000);
-  }
-}
