@@ -37,7 +37,7 @@ class MovingCage {
   private constructor(
     readonly socket: string,
     readonly xvnc: ChildProcess,
-    private readonly terminal: ChildProcess,
+    private readonly scene: MovingScene,
   ) {
     createInterface({ input: xvnc.stderr! }).on('line', (line) => {
       const m = /Framebuffer updates: (\d+)/.exec(line);
@@ -46,7 +46,7 @@ class MovingCage {
     });
   }
 
-  static async start(dir: string, xvncUpdates: string[]): Promise<MovingCage> {
+  static async start(dir: string, xvncUpdates: string[], scene: MotionScene = scrollingTerminal): Promise<MovingCage> {
     const socket = join(dir, 'vnc.sock');
     const xvnc = spawn('Xvnc', ['-displayfd', '3', '-rfbunixpath', socket, '-rfbport', '-1', '-SecurityTypes', 'None', '-nolisten', 'tcp', '-geometry', `${GEOMETRY.width}x${GEOMETRY.height}`, '-depth', '24', '-AlwaysShared', ...xvncUpdates], {
       stdio: ['ignore', 'ignore', 'pipe', 'pipe'],
@@ -60,12 +60,7 @@ class MovingCage {
         await new Promise((r) => setTimeout(r, 50));
       }
     }
-    // The whole screen scrolls: a terminal as large as the screen printing a long text without end.
-    const text = join(dir, 'text');
-    writeFileSync(text, Array.from({ length: 2000 }, (_, i) => `${String(i).padStart(5)}  ${'Cloison — deux niveaux, une frontière. '.repeat(3)}`).join('\n'));
-    const terminal = spawn('xterm', ['-geometry', '170x49+0+0', '-e', 'sh', '-c', `while :; do cat ${text}; done`], { env: { ...process.env, DISPLAY: display }, stdio: 'ignore' });
-    await new Promise((r) => setTimeout(r, 1500));
-    return new MovingCage(socket, xvnc, terminal);
+    return new MovingCage(socket, xvnc, await scene(dir, display));
   }
 
   /** How many counts Xvnc has logged so far (each viewer's, when it leaves). */
@@ -78,7 +73,9 @@ class MovingCage {
    * largest logged since `from` (the supervisor's own endpoint probes also connect, and get none).
    */
   async countSince(from: number, before: number): Promise<number> {
-    while (this.updateCounts.length <= before) await new Promise((r) => setTimeout(r, 50));
+    // A viewer that left before its time had its count logged already: wait 10 s at most for another.
+    for (const deadline = Date.now() + 10_000; this.updateCounts.length <= before && Date.now() < deadline; ) await new Promise((r) => setTimeout(r, 50));
+    if (this.updateCounts.length <= from) throw new Error('Xvnc logged no update count for this viewer (it never connected?)');
     return Math.max(...this.updateCounts.slice(from));
   }
 
@@ -87,10 +84,25 @@ class MovingCage {
   }
 
   async stop(): Promise<void> {
-    this.terminal.kill('SIGTERM');
+    await this.scene.stop();
     this.xvnc.kill('SIGTERM');
     await new Promise((r) => this.xvnc.once('exit', r));
   }
+}
+
+/** What keeps the screen moving: started on the display, stopped at the end. */
+export interface MovingScene {
+  stop(): Promise<void> | void;
+}
+export type MotionScene = (dir: string, display: string) => Promise<MovingScene>;
+
+/** The whole screen scrolls: a terminal as large as the screen printing a long text without end. */
+async function scrollingTerminal(dir: string, display: string): Promise<MovingScene> {
+  const text = join(dir, 'text');
+  writeFileSync(text, Array.from({ length: 2000 }, (_, i) => `${String(i).padStart(5)}  ${'Cloison — deux niveaux, une frontière. '.repeat(3)}`).join('\n'));
+  const terminal = spawn('xterm', ['-geometry', '170x49+0+0', '-e', 'sh', '-c', `while :; do cat ${text}; done`], { env: { ...process.env, DISPLAY: display }, stdio: 'ignore' });
+  await new Promise((r) => setTimeout(r, 1500));
+  return { stop: () => void terminal.kill('SIGTERM') };
 }
 
 interface Sample {
@@ -145,9 +157,9 @@ async function startShell(dir: string, socket: string): Promise<{ url: string; s
   };
 }
 
-export async function runMotionBench(log: (s: string) => void, options: { xvncUpdates?: string[] } = {}): Promise<{ shell: MotionFigures; vncviewer: MotionFigures }> {
+export async function runMotionBench(log: (s: string) => void, options: { xvncUpdates?: string[]; scene?: MotionScene; headful?: boolean } = {}): Promise<{ shell: MotionFigures; vncviewer: MotionFigures }> {
   const dir = mkdtempSync(join(tmpdir(), 'cloison-motion-'));
-  const cage = await MovingCage.start(dir, options.xvncUpdates ?? XVNC_UPDATES);
+  const cage = await MovingCage.start(dir, options.xvncUpdates ?? XVNC_UPDATES, options.scene);
   const result = { shell: { fps: [], cpuMsPerFrame: [], serverCpuMsPerFrame: [], perFrame: [] } as MotionFigures, vncviewer: { fps: [], cpuMsPerFrame: [], serverCpuMsPerFrame: [], perFrame: [] } as MotionFigures };
   const add = (into: MotionFigures, s: Sample) => {
     into.fps.push(s.fps);
@@ -160,7 +172,7 @@ export async function runMotionBench(log: (s: string) => void, options: { xvncUp
       // The shell: a fresh supervisor and Chromium each run (one launch address per start).
       const shell = await startShell(join(dir, `shell${run}`), cage.socket);
       const marker = `--cloison-motion-${process.pid}-${run}`;
-      const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox', '--disable-background-networking', '--no-first-run', marker] });
+      const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', headless: !options.headful, args: ['--no-sandbox', '--disable-background-networking', '--no-first-run', marker] });
       try {
         add(
           result.shell,
@@ -183,12 +195,15 @@ export async function runMotionBench(log: (s: string) => void, options: { xvncUp
         result.vncviewer,
         await view(cage, async () => {
           // Timed from its start: its connection and first frames are inside the measured time.
-          const viewer = spawn('vncviewer', ['-Shared', '-RemoteResize=0', cage.socket], { stdio: 'ignore' });
+          const viewer = spawn('vncviewer', ['-Shared', '-RemoteResize=0', cage.socket], { stdio: ['ignore', 'ignore', 'pipe'] });
+          let said = '';
+          viewer.stderr!.on('data', (d: Buffer) => (said = (said + d.toString()).slice(-2000)));
           return {
             cpu: () => cpuSecondsOfTree(viewer.pid!),
             close: async () => {
+              if (viewer.exitCode !== null) log(`  vncviewer ended before its time (code ${viewer.exitCode}): ${said.trim().split('\n').slice(-4).join(' | ')}`);
               viewer.kill('SIGTERM');
-              await new Promise((r) => viewer.once('exit', r));
+              await new Promise((r) => (viewer.exitCode !== null || viewer.signalCode !== null ? r(null) : viewer.once('exit', r)));
             },
           };
         }),

@@ -16,6 +16,9 @@ import { runAudioBench } from './audio.bench';
 import { runSoundFloodBench } from './soundFlood.bench';
 import { runSupervisorRestartBench } from './supervisorRestart.bench';
 import { runConvertBench } from './convert.bench';
+import { runAppsStartBench } from './appsStart.bench';
+import { runAppsMemoryBench } from './appsMemory.bench';
+import { runFirefoxScrollBench } from './firefoxScroll.bench';
 
 /** Per run: the cage's Xvnc and the viewer side together, CPU ms per frame. */
 const wholePath = (f: { cpuMsPerFrame: number[]; serverCpuMsPerFrame: number[] }) => f.cpuMsPerFrame.map((v, i) => v + f.serverCpuMsPerFrame[i]!);
@@ -130,6 +133,39 @@ const BENCHES: Record<string, () => Promise<{ result: unknown; ratios: Record<st
         'start-up time cloison (driven Chromium) / two bare Xvnc (the floor)': median(r.cloisonMs) / median(r.bareMs),
         'start-up time cloison (driven Chromium) / 1.5 s (≤ 1.0)': median(r.cloisonMs) / 1500,
         ...(r.productMs.length ? { 'start-up time as npm start runs it / 1.5 s (≤ 1.0)': (median(r.productMs) + r.productHandshakeGapMs) / 1500 } : {}),
+      },
+    };
+  },
+  'apps-start': async () => {
+    const r = await runAppsStartBench((s) => console.log(s));
+    return {
+      result: r,
+      ratios: {
+        'start → both cages painted with their default applications, cloison / 2.0 s (≤ 1.0)': median(r.cloisonMs) / 2000,
+        'start → both cages painted, cloison / two bare Xvnc answering RFB (the floor)': median(r.cloisonMs) / median(r.bareXvncMs),
+        'start → both cages painted, cloison / two bare Xvnc with the same applications painted': median(r.cloisonMs) / median(r.bareAppsMs),
+      },
+    };
+  },
+  'apps-memory': async () => {
+    const r = await runAppsMemoryBench((s) => console.log(s));
+    const { trusted, helpers, cages } = r.pssMiB;
+    return {
+      result: r,
+      ratios: {
+        'memory trusted side (supervisor, shell, cage helpers) / total with the default applications open (≤ 0.25)': (trusted + helpers) / (trusted + helpers + cages),
+        'memory supervisor and shell only / total': trusted / (trusted + helpers + cages),
+      },
+    };
+  },
+  'firefox-scroll': async () => {
+    const r = await runFirefoxScrollBench((s) => console.log(s));
+    return {
+      result: r,
+      ratios: {
+        'Firefox scroll frames per second shell/vncviewer (≥ 1.0)': median(r.shell.fps) / median(r.vncviewer.fps),
+        'Firefox scroll whole path CPU per frame (Xvnc + viewer) shell/vncviewer (≤ 1.2)': median(wholePath(r.shell)) / median(wholePath(r.vncviewer)),
+        'Firefox scroll viewer-side CPU per frame shell/vncviewer': median(r.shell.cpuMsPerFrame) / median(r.vncviewer.cpuMsPerFrame),
       },
     };
   },

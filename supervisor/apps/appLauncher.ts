@@ -7,7 +7,8 @@
  * launcher (cageLauncher.ts), so each application is a true cage process: the cage's filter, its
  * control group, its uid, no capability (docs/design.md, "One way into a cage"). Apps marked `autostart`
  * are started by the cage's session itself (a cage process too). How many copies run is what the
- * cage's launcher reports of those it started — a cage that lies about it lies only about itself.
+ * cage reports (its windows, or the programs its launcher started) — a cage that lies about it lies
+ * only about itself.
  */
 import { bilingual } from '../../shared/bilingual';
 import { CloisonError } from '../../shared/errors';
@@ -17,6 +18,7 @@ import type { LevelApps } from '../../shared/rpc';
 import type { AuditJournal } from '../audit/auditJournal';
 import type { CageLifecycle } from '../cages/cageLifecycle';
 import { launch, launched } from '../cages/cageLauncher';
+import { windowClassesOf, windowsOfClass } from './cageWindows';
 import { readDesktopEntry, type DesktopEntry } from './desktopEntry';
 
 export interface AppLauncherOptions {
@@ -32,25 +34,34 @@ export class AppLauncher {
 
   constructor(private readonly options: AppLauncherOptions) {}
 
-  /** Every level's applications, in policy order. */
-  list(): LevelApps[] {
-    return this.options.policy.current().levels.map((level) => {
-      const apps = level.cage.driver === 'bwrap' ? level.cage.apps : [];
-      const cage = this.options.cages.get(level.id)?.cage ?? null;
-      const programs = cage ? launched(cage) : [];
-      return {
-        level: level.id,
-        apps: apps.map((app) => {
-          const entry = this.entryOf(app);
-          return {
-            id: app.id,
-            name: entry?.name ?? { fr: app.id, en: app.id },
-            icon: entry?.icon ?? null,
-            running: programs.filter((p) => sameArgv(p.argv, app.exec)).length,
-          };
-        }),
-      };
-    });
+  /**
+   * Every level's applications, in policy order, each with how many run: its open windows when its
+   * .desktop file names their class (StartupWMClass), else the processes the launcher started for
+   * it that still run — the autostarted ones included, started the same way.
+   */
+  async list(): Promise<LevelApps[]> {
+    return Promise.all(
+      this.options.policy.current().levels.map(async (level) => {
+        const apps = level.cage.driver === 'bwrap' ? level.cage.apps : [];
+        const cage = this.options.cages.get(level.id)?.cage ?? null;
+        const programs = cage ? launched(cage) : [];
+        const entries = apps.map((app) => this.entryOf(app));
+        const windows = cage && entries.some((e) => e?.windowClass) ? await windowClassesOf(cage) : null;
+        return {
+          level: level.id,
+          apps: apps.map((app, i) => {
+            const entry = entries[i];
+            const processes = programs.filter((p) => sameArgv(p.argv, app.exec)).length;
+            return {
+              id: app.id,
+              name: entry?.name ?? { fr: app.id, en: app.id },
+              icon: entry?.icon ?? null,
+              running: windows && entry?.windowClass ? windowsOfClass(windows, entry.windowClass) : processes,
+            };
+          }),
+        };
+      }),
+    );
   }
 
   /** Starts the level's app `id` in its cage; refused if the policy does not list it or the cage is not running. */

@@ -14,6 +14,8 @@ export interface DesktopEntry {
   name: { fr: string; en: string };
   /** data:image/png;base64,... or null. */
   icon: string | null;
+  /** The X class its windows carry (StartupWMClass), when the file names one: how its open windows are counted. */
+  windowClass?: string;
 }
 
 export const APPLICATIONS_DIR = '/usr/share/applications';
@@ -26,6 +28,7 @@ const MAX_ICON_BYTES = 64 * 1024;
 const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
 const ICON_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 const NAME_MAX = 60;
+const WINDOW_CLASS = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 
 /** Reads `<dir>/<file>.desktop`; null when absent or unreadable. */
 export function readDesktopEntry(file: string, dir = APPLICATIONS_DIR, iconRoots = ICON_ROOTS): DesktopEntry | null {
@@ -42,7 +45,8 @@ export function readDesktopEntry(file: string, dir = APPLICATIONS_DIR, iconRoots
   if (!en) return null;
   const fr = cleanName(fields.get('Name[fr_FR]') ?? fields.get('Name[fr]')) || en;
   const iconName = fields.get('Icon') ?? '';
-  return { name: { fr, en }, icon: findPngIcon(iconName, iconRoots) };
+  const windowClass = fields.get('StartupWMClass') ?? '';
+  return { name: { fr, en }, icon: findPngIcon(iconName, iconRoots), ...(WINDOW_CLASS.test(windowClass) ? { windowClass } : {}) };
 }
 
 /** The [Desktop Entry] group's keys (the first of each). */

@@ -32,6 +32,7 @@ import type { CageDriver, CageExit, CageNotice, RunningCage } from './cageDriver
 import { requireBinary, findBinary } from '../system/binaries';
 import { CAGE_LAUNCHER_DIR, launcherDir, openLauncherEndpoint, prepareLauncherDir, type LauncherEndpoint } from './launcherEndpoint';
 import { startSessionApps } from './sessionApps';
+import { seedOfficeProfile } from './officeFirstStart';
 import { createCageCgroup, type CageCgroup } from './cageCgroup';
 import { lockSocketFolders, mountCageFilesystems, scratchDir, unmountCageFilesystems } from './cageMounts';
 import { natResolvers } from './natResolvers';
@@ -227,7 +228,11 @@ export class BwrapDriver implements CageDriver {
       this.record({ child, innerPid, sandbox, xvnc, cgroup, slirp: slirpChild, sound, launcher: launcherEndpoint.pinned, tunnel });
       this.options.log?.('cage running', { level, innerPid, network: cage.network, limits: cgroup ? `cgroup v${cgroup.version}` : 'none' });
       const launcher = launcherEndpoint.launcher;
-      void startSessionApps(launcher, cage.apps.filter((app) => app.autostart).map((app) => app.exec), findBinary('openbox') !== null, (msg, fields) => this.options.log?.(msg, { level, ...fields }));
+      const sessionLog = (msg: string, fields?: Record<string, unknown>) => this.options.log?.(msg, { level, ...fields });
+      // LibreOffice's profile first (no greeting at its first start), then the autostarted apps.
+      void seedOfficeProfile(launcher, cage.apps)
+        .catch((err: Error) => sessionLog('LibreOffice profile not seeded', { error: err.message }))
+        .then(() => startSessionApps(launcher, cage.apps.filter((app) => app.autostart).map((app) => app.exec), findBinary('openbox') !== null, sessionLog));
       return {
         endpoint: { path: this.vncSocket },
         innerPid,

@@ -183,7 +183,7 @@ function unlockedHandlers(deps: HandlerDeps): RpcHandlers {
     },
     'devices.unmark': ({ id }) => deps.devices.unmark(id),
     'devices.dismiss': ({ id }) => deps.devices.dismiss(id),
-    'apps.list': () => ({ levels: deps.apps.list() }),
+    'apps.list': async () => ({ levels: await deps.apps.list() }),
     'apps.launch': ({ level, id }) => deps.apps.launch(level, id),
     'report.anomaly': ({ text }) => {
       deps.journal.append('user.report', 'user', { level: deps.focus.front, text: reportText(text) });
