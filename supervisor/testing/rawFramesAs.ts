@@ -21,7 +21,8 @@ const s = net.connect(path);
 let buf = Buffer.alloc(0);
 const done = () => { process.stdout.write(JSON.stringify(out)); process.exit(0); };
 s.on('error', (e) => { out.error = e.code || e.message; });
-s.on('close', () => { out.closed = out.error === null || out.error === 'ECONNRESET'; done(); });
+// The other end closing first shows as a reset, or as a broken pipe to what this side still wrote.
+s.on('close', () => { out.closed = out.error === null || out.error === 'ECONNRESET' || out.error === 'EPIPE'; done(); });
 s.on('data', (d) => {
   buf = Buffer.concat([buf, d]);
   while (buf.length >= 4 && buf.length >= 4 + buf.readUInt32BE(0)) {
