@@ -20,6 +20,9 @@ import type { ViewerPlace } from '../../shared/viewerProtocol';
  */
 export const PIXELS_PER_FRAME: Record<Exclude<ViewerPlace, 'hidden'>, number> = { front: 256 * 1024, beside: 32 * 1024 };
 
+/** WebSocket's readyState values (also where no WebSocket global exists, as in unit tests). */
+const State = { CONNECTING: 0, OPEN: 1, CLOSING: 2, CLOSED: 3 } as const;
+
 /** Longest wait for an animation frame before the budget starts again without one. */
 const FRAME_FALLBACK_MS = 100;
 
@@ -46,7 +49,7 @@ export type NextFrame = (callback: () => void) => void;
 export class PacedChannel {
   binaryType = 'arraybuffer';
   protocol = '';
-  readyState: number = WebSocket.CONNECTING;
+  readyState: number = State.CONNECTING;
   onopen: ((e: Event) => void) | null = null;
   onmessage: ((e: { data: ArrayBuffer }) => void) | null = null;
   onclose: ((e: { code: number; reason: string; wasClean: boolean }) => void) | null = null;
@@ -96,8 +99,8 @@ export class PacedChannel {
   }
 
   close(): void {
-    if (this.readyState === WebSocket.CLOSED) return;
-    this.readyState = WebSocket.CLOSING;
+    if (this.readyState === State.CLOSED) return;
+    this.readyState = State.CLOSING;
     // Unread bytes may be waiting (a hidden viewer): cancelling the reader closes all the same.
     this.reader?.cancel().catch(() => undefined);
     this.stream.close();
@@ -114,12 +117,12 @@ export class PacedChannel {
     } catch {
       return this.ended(1006, 'connection failed', true);
     }
-    this.readyState = WebSocket.OPEN;
+    this.readyState = State.OPEN;
     this.onopen?.(new Event('open'));
     try {
       for (;;) {
         await this.mayRead();
-        if (this.readyState !== WebSocket.OPEN) break;
+        if (this.readyState !== State.OPEN) break;
         const { value, done } = await reader.read();
         if (done) break;
         if (typeof value === 'string') continue; // RFB is binary; the gateway sends nothing else
@@ -134,8 +137,8 @@ export class PacedChannel {
   }
 
   private ended(code: number, reason: string, failed: boolean): void {
-    if (this.readyState === WebSocket.CLOSED) return;
-    this.readyState = WebSocket.CLOSED;
+    if (this.readyState === State.CLOSED) return;
+    this.readyState = State.CLOSED;
     if (failed) this.onerror?.(new Event('error'));
     this.onclose?.({ code, reason, wasClean: !failed });
   }
@@ -143,7 +146,7 @@ export class PacedChannel {
   /** Resolves when this viewer may read one more message: shown (or still connecting), budget left. */
   private async mayRead(): Promise<void> {
     for (;;) {
-      if (this.readyState !== WebSocket.OPEN) return;
+      if (this.readyState !== State.OPEN) return;
       const hidden = this.place === 'hidden' && this.holdWhenHidden;
       if (!hidden && this.drawnThisFrame < this.budget()) return;
       if (!hidden) this.requestFrame();
