@@ -10,7 +10,7 @@
  * secure-attention key were taken at the window (trusted path, property 3). The gateway enforces
  * the same independently. The cage's desktop name is never read.
  */
-import { useEffect, useRef, useState, type KeyboardEvent as ReactKeyboardEvent, type MouseEvent as ReactMouseEvent, type PointerEvent as ReactPointerEvent, type WheelEvent as ReactWheelEvent } from 'react';
+import { useEffect, useLayoutEffect, useRef, useState, type KeyboardEvent as ReactKeyboardEvent, type MouseEvent as ReactMouseEvent, type PointerEvent as ReactPointerEvent, type WheelEvent as ReactWheelEvent } from 'react';
 import { viewerToShellSchema, VIEWER_PAGE, type ShellToViewer, type ViewerPlace } from '../../shared/viewerProtocol';
 import { createDeadKeyComposer, type DeadKeyComposer } from '../keyboard/deadKeyComposer';
 import { useShell, useShellState } from '../shellContext';
@@ -111,8 +111,9 @@ export function CageViewer({ level, front, place, onViewerState, onBell }: Props
     // `front` is deliberately not a dependency: the effect below applies it without reconnecting.
   }, [api, level, status, restarts, attempt, ready]);
 
-  // Told before React's effects below: a viewer leaving the front stops decoding at once.
-  useEffect(() => {
+  // Told as the switch is committed, before its frame is painted: a viewer leaving the front
+  // stops decoding before the trusted page draws the switch.
+  useLayoutEffect(() => {
     post({ type: 'place', place });
   }, [place, loaded]);
 
