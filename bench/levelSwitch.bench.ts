@@ -6,7 +6,7 @@
  * run's p95, and the median of those. The references: one 60 Hz frame (16.7 ms), and the idle
  * p95 of the same benchmark (flooded ≤ 1.25× idle).
  */
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium } from '@playwright/test';
@@ -36,7 +36,8 @@ export interface LevelSwitchResult {
 }
 
 export async function runLevelSwitchBench(log: (s: string) => void): Promise<LevelSwitchResult> {
-  const socket = join(mkdtempSync(join(tmpdir(), 'cloison-flood-')), 'vnc.sock');
+  const socketDir = mkdtempSync(join(tmpdir(), 'cloison-flood-'));
+  const socket = join(socketDir, 'vnc.sock');
   const flooding = await startFloodingVncServer(socket);
   const idleRuns: SwitchRun[] = [];
   const floodedRuns: SwitchRun[] = [];
@@ -47,6 +48,7 @@ export async function runLevelSwitchBench(log: (s: string) => void): Promise<Lev
     }
   } finally {
     await flooding.close();
+    rmSync(socketDir, { recursive: true, force: true });
   }
   const summary = (runs: SwitchRun[]) => ({ median: median(runs.map((r) => r.median)), p95: median(runs.map((r) => r.p95)) });
   const idle = summary(idleRuns);
