@@ -6,8 +6,8 @@
  * run's p95, and the median of those. The references: one 60 Hz frame (16.7 ms), and the idle
  * p95 of the same benchmark (flooded ≤ 1.25× idle).
  */
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium } from '@playwright/test';
 import { startSupervisor, twoCagePolicy } from '../e2e/support/supervisorProcess';
@@ -16,7 +16,8 @@ import { startFloodingVncServer } from '../supervisor/testing/floodingVncServer'
 import { fmt, median, percentile } from './lib/stats';
 
 const SWITCHES = 120;
-const PAIRS = 3;
+/** Three unless LEVEL_SWITCH_PAIRS says otherwise (a quicker look while choosing a lever). */
+const PAIRS = Number(process.env.LEVEL_SWITCH_PAIRS ?? 3);
 
 export interface SwitchRun {
   samples: number[];
@@ -35,7 +36,8 @@ export interface LevelSwitchResult {
 }
 
 export async function runLevelSwitchBench(log: (s: string) => void): Promise<LevelSwitchResult> {
-  const socket = join(mkdtempSync(join(tmpdir(), 'cloison-flood-')), 'vnc.sock');
+  const socketDir = mkdtempSync(join(tmpdir(), 'cloison-flood-'));
+  const socket = join(socketDir, 'vnc.sock');
   const flooding = await startFloodingVncServer(socket);
   const idleRuns: SwitchRun[] = [];
   const floodedRuns: SwitchRun[] = [];
@@ -46,6 +48,7 @@ export async function runLevelSwitchBench(log: (s: string) => void): Promise<Lev
     }
   } finally {
     await flooding.close();
+    rmSync(socketDir, { recursive: true, force: true });
   }
   const summary = (runs: SwitchRun[]) => ({ median: median(runs.map((r) => r.median)), p95: median(runs.map((r) => r.p95)) });
   const idle = summary(idleRuns);
@@ -74,7 +77,7 @@ async function runSwitches(policy: string, name: string, log: (s: string) => voi
           const level = band.getAttribute('data-level');
           const frame = document.querySelector('[data-testid=cage-frame-' + level + ']');
           if (!frame || getComputedStyle(frame).visibility !== 'visible') return;
-          requestAnimationFrame(() => window.switchTimes.push(performance.now() - t0));
+          requestAnimationFrame(() => window.switchTimes.push([performance.now() - t0, level]));
         }).observe(band, { attributes: true, attributeFilter: ['data-level'] });
       };
       document.addEventListener('DOMContentLoaded', watch);
@@ -86,9 +89,12 @@ async function runSwitches(policy: string, name: string, log: (s: string) => voi
       await page.keyboard.press('Control+Alt+PageDown');
       await page.waitForTimeout(30);
     }
-    const samples = ((await page.evaluate('window.switchTimes')) as number[]).slice(10);
+    const timed = ((await page.evaluate('window.switchTimes')) as [number, string][]).slice(10);
+    const samples = timed.map(([ms]) => ms);
     const result = { samples, median: median(samples), p95: percentile(samples, 95) };
-    log(`  level switch, ${name}, over ${samples.length} switches: median ${fmt(result.median)} ms, p95 ${fmt(result.p95)} ms (one 60 Hz frame: 16.67 ms)`);
+    // By direction: to high (the flooding cage in flooded runs) and back to low.
+    const to = (level: string) => fmt(percentile(timed.filter(([, l]) => l === level).map(([ms]) => ms), 95));
+    log(`  level switch, ${name}, over ${samples.length} switches: median ${fmt(result.median)} ms, p95 ${fmt(result.p95)} ms (to high ${to('high')}, to low ${to('low')}; one 60 Hz frame: 16.67 ms; load average ${loadavg()[0]!.toFixed(1)})`);
     return result;
   } finally {
     await browser.close();

@@ -15,6 +15,8 @@ export const shellToViewerSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('open'), url: z.string().max(2048) }).strict(),
   /** Whether the viewer may pass input on at all (the cage is in front and nothing trusted is up). */
   z.object({ type: z.literal('input'), enabled: z.boolean() }).strict(),
+  /** Where the viewer is shown: in front, beside the front one (split view), or not at all; its decoding budget follows. */
+  z.object({ type: z.literal('place'), place: z.enum(['front', 'beside', 'hidden']) }).strict(),
   z
     .object({
       type: z.literal('key'),
@@ -42,6 +44,7 @@ export const shellToViewerSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('wheel'), x: z.number(), y: z.number(), deltaX: z.number(), deltaY: z.number(), deltaMode: z.number().int().min(0).max(2) }).strict(),
 ]);
 export type ShellToViewer = z.infer<typeof shellToViewerSchema>;
+export type ViewerPlace = Extract<ShellToViewer, { type: 'place' }>['place'];
 
 export const viewerToShellSchema = z.discriminatedUnion('type', [
   /** The viewer page has loaded and listens: only now may it be handed a ticket. */

@@ -65,7 +65,7 @@ function CageFrame({ level, front, visible, dimmed }: { level: LevelView; front:
         ) : null}
       </header>
       <div className="frame__clip">
-        <CageViewer level={level.id} front={front && !suspended} onViewerState={setViewer} onBell={() => setBellAt(Date.now())} />
+        <CageViewer level={level.id} front={front && !suspended} place={front ? 'front' : visible ? 'beside' : 'hidden'} onViewerState={setViewer} onBell={() => setBellAt(Date.now())} />
         <StatusOverlay level={level} viewer={viewer} />
         {dimmed ? (
           <div className="frame__dim" data-testid={`dim-${level.id}`}>

@@ -10,8 +10,8 @@
  * secure-attention key were taken at the window (trusted path, property 3). The gateway enforces
  * the same independently. The cage's desktop name is never read.
  */
-import { useEffect, useRef, useState, type KeyboardEvent as ReactKeyboardEvent, type MouseEvent as ReactMouseEvent, type PointerEvent as ReactPointerEvent, type WheelEvent as ReactWheelEvent } from 'react';
-import { viewerToShellSchema, VIEWER_PAGE, type ShellToViewer } from '../../shared/viewerProtocol';
+import { useEffect, useLayoutEffect, useRef, useState, type KeyboardEvent as ReactKeyboardEvent, type MouseEvent as ReactMouseEvent, type PointerEvent as ReactPointerEvent, type WheelEvent as ReactWheelEvent } from 'react';
+import { viewerToShellSchema, VIEWER_PAGE, type ShellToViewer, type ViewerPlace } from '../../shared/viewerProtocol';
 import { createDeadKeyComposer, type DeadKeyComposer } from '../keyboard/deadKeyComposer';
 import { useShell, useShellState } from '../shellContext';
 import { useFrameSizeReport } from './useFrameSizeReport';
@@ -21,6 +21,8 @@ export type ViewerState = 'idle' | 'connecting' | 'connected' | 'unreachable';
 interface Props {
   level: string;
   front: boolean;
+  /** Where the stage shows it: the viewer's decoding budget follows (none while hidden). */
+  place: ViewerPlace;
   onViewerState(state: ViewerState): void;
   /** Called for a bell from the cage, at most once per BELL_INTERVAL_MS. */
   onBell(): void;
@@ -30,7 +32,7 @@ const RECONNECT_DELAY_MS = 1000;
 /** A cage may ring at most this often: a bell storm cannot flood the shell. */
 export const BELL_INTERVAL_MS = 1000;
 
-export function CageViewer({ level, front, onViewerState, onBell }: Props) {
+export function CageViewer({ level, front, place, onViewerState, onBell }: Props) {
   const { api } = useShell();
   const status = useShellState((s) => s.cages[level]?.status);
   const restarts = useShellState((s) => s.cages[level]?.restarts ?? 0);
@@ -45,6 +47,8 @@ export function CageViewer({ level, front, onViewerState, onBell }: Props) {
   const viewerOrigin = api.viewerOrigin(level);
   const frontRef = useRef(front);
   frontRef.current = front;
+  const placeRef = useRef(place);
+  placeRef.current = place;
   useFrameSizeReport(level, surface, status);
 
   const post = (message: ShellToViewer) => {
@@ -93,6 +97,7 @@ export function CageViewer({ level, front, onViewerState, onBell }: Props) {
       .then(({ ticket, path }) => {
         if (cancelled) return;
         post({ type: 'input', enabled: frontRef.current });
+        post({ type: 'place', place: placeRef.current });
         post({ type: 'open', url: api.vncUrl(path, level, ticket) });
       })
       .catch(() => {
@@ -105,6 +110,12 @@ export function CageViewer({ level, front, onViewerState, onBell }: Props) {
     };
     // `front` is deliberately not a dependency: the effect below applies it without reconnecting.
   }, [api, level, status, restarts, attempt, ready]);
+
+  // Told as the switch is committed, before its frame is painted: a viewer leaving the front
+  // stops decoding before the trusted page draws the switch.
+  useLayoutEffect(() => {
+    post({ type: 'place', place });
+  }, [place, loaded]);
 
   useEffect(() => {
     post({ type: 'input', enabled: front });

@@ -5,8 +5,10 @@
  * over (viewerProtocol.ts), replayed as events on noVNC's canvas; it never has the keyboard focus.
  */
 import RFB from '@novnc/novnc';
-import { shellToViewerSchema, type ShellToViewer, type ViewerToShell } from '../../shared/viewerProtocol';
+import { shellToViewerSchema, type ShellToViewer, type ViewerPlace, type ViewerToShell } from '../../shared/viewerProtocol';
+import { countDrawnPixels } from './drawnPixels';
 import { guardFramebufferSize } from './framebufferGuard';
+import { canPace, PacedChannel } from './pacedChannel';
 import './viewer.css';
 
 /** The trusted page that may embed and drive this viewer, from the address it loaded us with. */
@@ -14,6 +16,9 @@ const shellOrigin = new URLSearchParams(location.search).get('shell') ?? '';
 const screen = document.getElementById('screen')!;
 let rfb: RFB | null = null;
 let inputEnabled = false;
+/** Hidden until the trusted page says otherwise: a viewer never decodes more than it was told it may. */
+let place: ViewerPlace = 'hidden';
+let channel: PacedChannel | null = null;
 
 function tell(message: ViewerToShell): void {
   if (window.parent !== window) window.parent.postMessage(message, shellOrigin);
@@ -26,15 +31,22 @@ function canvas(): HTMLCanvasElement | null {
 function open(url: string): void {
   rfb?.disconnect();
   tell({ type: 'state', state: 'connecting' });
-  const r = new RFB(screen, url, { shared: true });
+  // Paced by the trusted page's placing of this viewer (pacedChannel.ts) where the browser can.
+  const paced = canPace() ? new PacedChannel(url, place) : null;
+  channel = paced;
+  const r = new RFB(screen, paced ? (paced as unknown as WebSocket) : url, { shared: true }); // noVNC takes any raw channel
   guardFramebufferSize(r, () => tell({ type: 'state', state: 'unreachable' }));
+  if (paced) countDrawnPixels(r, (pixels) => paced.drew(pixels));
   r.scaleViewport = true;
   r.clipViewport = false;
   r.resizeSession = false; // the supervisor sizes the cage (geometry: auto); a viewer never asks
   r.background = '#000000';
   r.focusOnClick = false; // the trusted page keeps the focus
   r.viewOnly = !inputEnabled;
-  r.addEventListener('connect', () => tell({ type: 'state', state: 'connected' }));
+  r.addEventListener('connect', () => {
+    paced?.connected();
+    tell({ type: 'state', state: 'connected' });
+  });
   r.addEventListener('disconnect', () => {
     if (rfb !== r) return; // replaced by a newer connection: not a loss
     rfb = null;
@@ -86,6 +98,9 @@ window.addEventListener('message', (ev: MessageEvent) => {
   else if (message.type === 'input') {
     inputEnabled = message.enabled;
     if (rfb) rfb.viewOnly = !inputEnabled;
+  } else if (message.type === 'place') {
+    place = message.place;
+    channel?.setPlace(place);
   } else replay(message);
 });
 

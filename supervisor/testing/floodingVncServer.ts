@@ -7,16 +7,24 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import { acceptRfbViewer, serverInit } from '../gateway/rfbServerHandshake';
 
-export async function startFloodingVncServer(path: string, width = 1024, height = 640): Promise<{ close(): Promise<void> }> {
+export interface FloodingVncServer {
+  /** Bytes of updates its sockets have taken so far (what the viewers' side has read, plus what the pipe holds). */
+  sent(): number;
+  close(): Promise<void>;
+}
+
+export async function startFloodingVncServer(path: string, width = 1024, height = 640): Promise<FloodingVncServer> {
   const sockets = new Set<Socket>();
+  let sent = 0;
   const server: Server = createServer((sock) => {
     sockets.add(sock);
     sock.on('close', () => sockets.delete(sock));
     sock.on('error', () => undefined);
-    acceptRfbViewer(sock, serverInit(width, height, 'flood'), { ready: () => flood(sock, width, height) });
+    acceptRfbViewer(sock, serverInit(width, height, 'flood'), { ready: () => flood(sock, width, height, (n) => (sent += n)) });
   });
   await new Promise<void>((resolve) => server.listen(path, () => resolve()));
   return {
+    sent: () => sent,
     close: () =>
       new Promise((resolve) => {
         for (const s of sockets) s.destroy();
@@ -26,7 +34,7 @@ export async function startFloodingVncServer(path: string, width = 1024, height 
 }
 
 /** Whole updates made once and sent in turn: the load is the viewer's, not this generator's. */
-function flood(sock: Socket, width: number, height: number): void {
+function flood(sock: Socket, width: number, height: number, onSent: (bytes: number) => void): void {
   const frames = [0x20, 0x60, 0xa0, 0xe0].map((shade) => {
     const update = Buffer.alloc(4 + 12 + width * height * 4, shade);
     update.fill(0, 0, 16);
@@ -39,7 +47,9 @@ function flood(sock: Socket, width: number, height: number): void {
   let i = 0;
   const next = () => {
     while (!sock.destroyed) {
-      if (!sock.write(frames[i++ % frames.length]!)) return void sock.once('drain', next);
+      const frame = frames[i++ % frames.length]!;
+      onSent(frame.length);
+      if (!sock.write(frame)) return void sock.once('drain', next);
     }
   };
   next();

@@ -1,0 +1,130 @@
+/**
+ * The viewer's paced channel: how many of a flooding cage's messages reach noVNC per animation
+ * frame in front and beside, none while hidden once connected (the handshake still goes), and
+ * reading again at once when shown. A stream of our own stands for the browser's WebSocketStream;
+ * animation frames are run by hand, so nothing here depends on time.
+ */
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { PacedChannel, PIXELS_PER_FRAME } from './pacedChannel';
+
+/** One message: a quarter of the front budget of Raw pixels (4 bytes each). */
+const MESSAGE_PIXELS = PIXELS_PER_FRAME.front / 4;
+
+class FakeStream {
+  static last: FakeStream;
+  source!: ReadableStreamDefaultController<ArrayBuffer>;
+  readonly sent: Uint8Array[] = [];
+  readonly opened: Promise<unknown>;
+  readonly closed = new Promise<{ closeCode: number; reason: string }>(() => undefined);
+  constructor() {
+    FakeStream.last = this;
+    const readable = new ReadableStream<ArrayBuffer>({ start: (c) => void (this.source = c) });
+    const writable = new WritableStream<Uint8Array>({ write: (chunk) => void this.sent.push(chunk) });
+    this.opened = Promise.resolve({ readable, writable, protocol: '' });
+  }
+  close(): void {}
+  /** The cage sends `count` messages at once (a flood: more than any budget). */
+  flood(count: number): void {
+    for (let i = 0; i < count; i++) this.source.enqueue(new ArrayBuffer(MESSAGE_PIXELS * 4));
+  }
+}
+
+/** Lets the channel's reading loop run as far as it may (it never waits on a timer here). */
+async function settle(): Promise<void> {
+  for (let i = 0; i < 20; i++) await new Promise((r) => setImmediate(r));
+}
+
+describe('PacedChannel', () => {
+  let frames: (() => void)[];
+  let delivered: number;
+  const nextFrame = () => frames.splice(0).forEach((f) => f());
+
+  function open(place: 'front' | 'beside' | 'hidden'): PacedChannel {
+    const channel = new PacedChannel('ws://127.0.0.1/vnc', place, (cb) => frames.push(cb));
+    // noVNC's part: every message is decoded at once, and its pixels drawn.
+    channel.onmessage = (e) => {
+      delivered++;
+      channel.drew(e.data.byteLength / 4);
+    };
+    return channel;
+  }
+
+  beforeEach(() => {
+    frames = [];
+    delivered = 0;
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    (globalThis as { WebSocketStream?: unknown }).WebSocketStream = FakeStream;
+  });
+  afterEach(() => {
+    vi.useRealTimers();
+    delete (globalThis as { WebSocketStream?: unknown }).WebSocketStream;
+  });
+
+  it('in front, reads one frame budget of pixels per animation frame, however much waits', async () => {
+    const channel = open('front');
+    channel.connected();
+    await settle();
+    FakeStream.last.flood(40);
+    await settle();
+    expect(delivered).toBe(4);
+    nextFrame();
+    await settle();
+    expect(delivered).toBe(8);
+  });
+
+  it('beside the front one, an eighth of that', async () => {
+    const channel = open('beside');
+    channel.connected();
+    await settle();
+    FakeStream.last.flood(40);
+    await settle();
+    expect(delivered).toBe(1); // one message of a quarter of the front budget is already past it
+    nextFrame();
+    await settle();
+    expect(delivered).toBe(2);
+  });
+
+  it('hidden, reads its handshake, then nothing once connected; shown, it reads at once', async () => {
+    const channel = open('hidden');
+    await settle();
+    FakeStream.last.flood(1); // ServerInit and the like, before the connection is up
+    await settle();
+    expect(delivered).toBe(1);
+    channel.connected();
+    nextFrame();
+    await settle();
+    FakeStream.last.flood(40);
+    await settle();
+    for (let i = 0; i < 5; i++) {
+      nextFrame();
+      vi.advanceTimersByTime(1000);
+    }
+    await settle();
+    expect(delivered).toBeLessThanOrEqual(2); // the handshake, and at most one message a read already waited for
+    channel.setPlace('front');
+    await settle();
+    expect(delivered).toBeGreaterThan(2); // a front budget at once, before any frame
+  });
+
+  it('a frame that never comes (hidden between request and frame) does not stop the reading', async () => {
+    const channel = open('front');
+    channel.connected();
+    await settle();
+    FakeStream.last.flood(40);
+    await settle();
+    expect(delivered).toBe(4);
+    vi.advanceTimersByTime(100);
+    await settle();
+    expect(delivered).toBe(8);
+  });
+
+  it('sends a copy of what noVNC hands it (noVNC reuses its send buffer)', async () => {
+    const channel = open('front');
+    await settle();
+    const buffer = new Uint8Array([1, 2, 3]);
+    channel.send(buffer);
+    buffer.fill(0);
+    await settle();
+    expect([...FakeStream.last.sent[0]!]).toEqual([1, 2, 3]);
+  });
+});

@@ -1,0 +1,187 @@
+/**
+ * The viewer's connection to the gateway, read only as fast as the trusted page can afford: noVNC
+ * attaches to it as to a WebSocket, but the bytes come from a WebSocketStream, read one message at
+ * a time and only while this viewer's budget of decoded pixels for the current animation frame is
+ * not spent. A viewer not in front but shown (split view) gets a far smaller budget, a hidden one
+ * none: it reads nothing until it is shown again, and then repaints from what waited.
+ *
+ * What is not read stays in the pipe: the stream applies back-pressure to the browser's socket,
+ * the gateway stops reading the cage, and the cage's server coalesces its updates. So a cage that
+ * floods its viewer costs the machine at most this budget of decoding (plus the bytes behind it)
+ * per frame, whatever its encoding, and nothing at all while it is not shown: the trusted page's
+ * own frame never waits behind a cage's pixels.
+ */
+import type { ViewerPlace } from '../../shared/viewerProtocol';
+
+/**
+ * Decoded pixels per animation frame. In front: 256 Ki pixels, a 1024×640 screen in under three
+ * frames (over 15 Mpx/s at 60 Hz; a scrolling terminal draws a few thousand per frame); beside
+ * the front one, in split view, an eighth of that.
+ */
+export const PIXELS_PER_FRAME: Record<Exclude<ViewerPlace, 'hidden'>, number> = { front: 256 * 1024, beside: 32 * 1024 };
+
+/** WebSocket's readyState values (also where no WebSocket global exists, as in unit tests). */
+const State = { CONNECTING: 0, OPEN: 1, CLOSING: 2, CLOSED: 3 } as const;
+
+/** Longest wait for an animation frame before the budget starts again without one. */
+const FRAME_FALLBACK_MS = 100;
+
+/** The part of the WebSocketStream interface used here (Chromium 124+, Electron 30+). */
+interface WebSocketStreamLike {
+  readonly opened: Promise<{ readable: ReadableStream<ArrayBuffer | string>; writable: WritableStream<Uint8Array>; protocol: string }>;
+  readonly closed: Promise<{ closeCode?: number; reason?: string }>;
+  close(info?: { closeCode?: number; reason?: string }): void;
+}
+type WebSocketStreamConstructor = new (url: string) => WebSocketStreamLike;
+
+/** Whether this browser can pace its viewers (WebSocketStream); without it noVNC opens a plain WebSocket. */
+export function canPace(): boolean {
+  return typeof (globalThis as { WebSocketStream?: unknown }).WebSocketStream === 'function';
+}
+
+/** The frame clock the budget is counted in: requestAnimationFrame in a page. */
+export type NextFrame = (callback: () => void) => void;
+
+/**
+ * A raw channel for noVNC (its Websock.attach: send, close, binaryType, the four handlers,
+ * protocol, readyState) over a WebSocketStream, paced by place and decoded pixels.
+ */
+export class PacedChannel {
+  binaryType = 'arraybuffer';
+  protocol = '';
+  readyState: number = State.CONNECTING;
+  onopen: ((e: Event) => void) | null = null;
+  onmessage: ((e: { data: ArrayBuffer }) => void) | null = null;
+  onclose: ((e: { code: number; reason: string; wasClean: boolean }) => void) | null = null;
+  onerror: ((e: Event) => void) | null = null;
+
+  private readonly stream: WebSocketStreamLike;
+  private writer: WritableStreamDefaultWriter<Uint8Array> | null = null;
+  private reader: ReadableStreamDefaultReader<ArrayBuffer | string> | null = null;
+  private place: ViewerPlace;
+  /** Until the connection is up, a hidden viewer reads too: its handshake is not a cage's pixels. */
+  private holdWhenHidden = false;
+  private drawnThisFrame = 0;
+  private frameRequested = false;
+  private wake: (() => void) | null = null;
+
+  constructor(
+    url: string,
+    place: ViewerPlace,
+    private readonly nextFrame: NextFrame = (cb) => requestAnimationFrame(() => cb()),
+  ) {
+    this.place = place;
+    const Stream = (globalThis as unknown as { WebSocketStream: WebSocketStreamConstructor }).WebSocketStream;
+    this.stream = new Stream(url);
+    void this.run();
+  }
+
+  /** The trusted page moved this viewer: its budget changes now, a hidden one stops reading. */
+  setPlace(place: ViewerPlace): void {
+    this.place = place;
+    this.poke();
+  }
+
+  /** The viewer is connected (ServerInit read): from now on, hidden means not read at all. */
+  connected(): void {
+    this.holdWhenHidden = true;
+  }
+
+  /** Pixels noVNC has just drawn (every drawing call's damaged rectangle). */
+  drew(pixels: number): void {
+    this.drawnThisFrame += pixels;
+  }
+
+  send(data: ArrayBuffer | Uint8Array): void {
+    // noVNC reuses its send buffer: the stream must get its own copy.
+    const bytes = data instanceof Uint8Array ? data.slice() : new Uint8Array(data.slice(0));
+    this.writer?.write(bytes).catch(() => undefined);
+  }
+
+  close(): void {
+    if (this.readyState === State.CLOSED) return;
+    this.readyState = State.CLOSING;
+    // Unread bytes may be waiting (a hidden viewer): cancelling the reader closes all the same.
+    this.reader?.cancel().catch(() => undefined);
+    this.stream.close();
+    this.poke();
+  }
+
+  private async run(): Promise<void> {
+    let reader: ReadableStreamDefaultReader<ArrayBuffer | string>;
+    try {
+      const { readable, writable, protocol } = await this.stream.opened;
+      this.protocol = protocol;
+      this.writer = writable.getWriter();
+      reader = this.reader = readable.getReader();
+    } catch {
+      return this.ended(1006, 'connection failed', true);
+    }
+    this.readyState = State.OPEN;
+    this.onopen?.(new Event('open'));
+    try {
+      for (;;) {
+        await this.mayRead();
+        if (this.readyState !== State.OPEN) break;
+        const { value, done } = await reader.read();
+        if (done) break;
+        if (typeof value === 'string') continue; // RFB is binary; the gateway sends nothing else
+        this.onmessage?.({ data: value });
+        if (this.drawnThisFrame > 0) this.requestFrame(); // the count starts again at the next frame
+      }
+    } catch {
+      /* the stream failed: told below as a close */
+    }
+    const closed = await this.stream.closed.catch(() => ({ closeCode: 1006, reason: '' }));
+    this.ended(closed.closeCode ?? 1005, closed.reason ?? '', false);
+  }
+
+  private ended(code: number, reason: string, failed: boolean): void {
+    if (this.readyState === State.CLOSED) return;
+    this.readyState = State.CLOSED;
+    if (failed) this.onerror?.(new Event('error'));
+    this.onclose?.({ code, reason, wasClean: !failed });
+  }
+
+  /** Resolves when this viewer may read one more message: shown (or still connecting), budget left. */
+  private async mayRead(): Promise<void> {
+    for (;;) {
+      if (this.readyState !== State.OPEN) return;
+      const hidden = this.place === 'hidden' && this.holdWhenHidden;
+      if (!hidden && this.drawnThisFrame < this.budget()) return;
+      if (!hidden) this.requestFrame();
+      await new Promise<void>((resolve) => (this.wake = resolve));
+    }
+  }
+
+  private budget(): number {
+    return this.place === 'hidden' ? PIXELS_PER_FRAME.beside : PIXELS_PER_FRAME[this.place];
+  }
+
+  /**
+   * A new animation frame: a new budget. A frame that produces none (hidden between the request
+   * and the frame) gets a new budget after FRAME_FALLBACK_MS all the same: the reading never
+   * waits for a frame that will not come.
+   */
+  private requestFrame(): void {
+    if (this.frameRequested) return;
+    this.frameRequested = true;
+    let done = false;
+    const newFrame = () => {
+      if (done) return;
+      done = true;
+      clearTimeout(fallback);
+      this.frameRequested = false;
+      this.drawnThisFrame = 0;
+      this.poke();
+    };
+    const fallback = setTimeout(newFrame, FRAME_FALLBACK_MS);
+    this.nextFrame(newFrame);
+  }
+
+  private poke(): void {
+    const wake = this.wake;
+    this.wake = null;
+    wake?.();
+  }
+}
