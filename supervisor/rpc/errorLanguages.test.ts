@@ -14,6 +14,8 @@ const ROOT = join(__dirname, '..');
 const ENGLISH_ONLY: Record<string, string> = {
   'cages/bwrapDriver.ts': 'the VNC socket served by another process: an attack on the gateway, shown as its code',
   'cages/cageLauncher.ts': 'checks of a launch request built by Cloison itself (argv, environment, input size) and answers out of protocol: the menu shows the code\'s meaning',
+  'cageManager/cageManagerClient.ts': 'the root cage manager\'s answers to the unprivileged part: a protocol between Cloison\'s own parts, no person reads these',
+  'cageManager/vncSocketExecutor.ts': 'a socket asked of the cage manager by the gateway: the viewer sees the code\'s meaning (cage unavailable)',
   'gateway/ticketRegistry.ts': 'VNC tickets: the viewer reconnects with a new one, no person reads these',
 };
 

@@ -145,7 +145,7 @@ describe('document converter (real sandbox, Debian renderers, hostile corpus)', 
     const running = convert(hostile.slowPage(1_500_000), { secondsPerPage: 20 });
     let seen: string[] = [];
     for (let i = 0; i < 400 && seen.length === 0; i++) {
-      seen = convertersRunning();
+      seen = convertersRunning().filter(isDocumentSandbox);
       if (seen.length === 0) await new Promise((r) => setTimeout(r, 25));
     }
     expect(seen.length).toBeGreaterThan(0);
@@ -180,6 +180,15 @@ function uidOf(pid: string): number {
 }
 
 /** Pids of processes running as a converter uid. */
+/** The renderer's sandbox, not an OCR one a test file beside this one runs in the same uid range. */
+function isDocumentSandbox(pid: string): boolean {
+  try {
+    return readFileSync(`/proc/${pid}/mountinfo`, 'utf8').includes(' /opt/cloison-pixel-helper.mjs ');
+  } catch {
+    return false; // gone
+  }
+}
+
 function convertersRunning(): string[] {
   const pids: string[] = [];
   for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
