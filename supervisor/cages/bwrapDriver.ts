@@ -38,6 +38,7 @@ import { natResolvers } from './natResolvers';
 import { probeRfb } from './rfbProbe';
 import { CAGE_RECORD_VERSION, cageFingerprint, isSameProcess, processIdentity, removeCageRecord, writeCageRecord, type CageRecord, type ProcessIdentity } from './cageRecord';
 import { adoptBwrapCage, type Adoption } from './cageAdoption';
+import { cageCardArgs, type CageCardEndpoint } from '../smartcard/cageCardEndpoint';
 import { CAGE_PULSE_SOCKET, CAGE_SOUND_DIR, cageSoundSession, prepareCageSound } from '../audio/cageSound';
 import { cageAppSettingsArgs, writeCageAppSettings } from '../apps/cageAppSettings';
 import { CAGE_XRESOURCES, CAGE_XRESOURCES_PATH } from './cageXResources';
@@ -81,6 +82,8 @@ export interface BwrapDriverOptions {
   limitPollMs?: number;
   /** A sound server of the cage's own (null: no sound), with a microphone source or not. */
   sound?: { micAllowed: boolean } | null;
+  /** The level's smart card endpoint (supervisor/smartcard): its proxy's socket folder bound in. */
+  smartcard?: CageCardEndpoint | null;
   /** Xvnc's update clock and comparison (the benchmarks compare others); XVNC_UPDATES unless set. */
   xvncUpdates?: string[];
   log?: (msg: string, fields?: Record<string, unknown>) => void;
@@ -442,6 +445,7 @@ exit 72
       '--setenv', 'PATH', '/usr/local/bin:/usr/bin:/bin', '--setenv', 'LANG', 'C.UTF-8', '--setenv', 'TERM', 'xterm', '--setenv', 'SHELL', '/bin/bash',
       '--setenv', 'CLOISON_LEVEL', level,
       '--setenv', 'XENVIRONMENT', CAGE_XRESOURCES_PATH,
+      ...(this.options.smartcard ? cageCardArgs(this.options.smartcard) : []),
       '--chdir', CAGE_HOME,
       '--info-fd', '3',
       '/bin/sh', '/run/cloison-session.sh',

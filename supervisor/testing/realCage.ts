@@ -12,6 +12,7 @@ import { BwrapDriver, bwrapCagePaths, type BwrapCagePaths } from '../cages/bwrap
 import { TEST_CAGE_LIMITS } from './testPolicy';
 import { run } from '../cages/cageLauncher';
 import { runInCage } from './enterCage';
+import type { CageCardEndpoint } from '../smartcard/cageCardEndpoint';
 
 export interface RealCage {
   level: string;
@@ -66,6 +67,8 @@ export interface RealCageOptions {
   limits?: Partial<CageLimitsPolicy>;
   hostResolvConf?: string;
   log?: (msg: string, fields?: Record<string, unknown>) => void;
+  /** The level's smart card endpoint, made for the cage's uid (supervisor/smartcard). */
+  smartcard?: (uid: number) => CageCardEndpoint;
 }
 
 export async function startRealCage(options: RealCageOptions): Promise<RealCage> {
@@ -86,6 +89,7 @@ export async function startRealCage(options: RealCageOptions): Promise<RealCage>
     uid,
     ...(options.hostResolvConf ? { hostResolvConf: options.hostResolvConf } : {}),
     ...(options.log ? { log: options.log } : {}),
+    ...(options.smartcard ? { smartcard: options.smartcard(uid) } : {}),
   });
   const cage = await driver.start();
   const innerPid = cage.innerPid;
