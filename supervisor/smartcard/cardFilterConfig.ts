@@ -11,7 +11,7 @@ import type { SmartcardLevelPolicy } from '../../shared/smartcardPolicy';
 /** The module alias the cage's client asks for (PKCS11PROXY_LIBNAME); the only one the server knows. */
 export const CARD_ALIAS = 'cloison';
 /** Connections served at once per level (each a process of its own); more wait. */
-export const MAX_CONNECTIONS = 16;
+export const MAX_CONNECTIONS = 8;
 
 export interface CardServerPaths {
   /** The Unix socket the cage connects to. */
@@ -35,8 +35,8 @@ export function serverConfig(level: string, paths: CardServerPaths): string {
     conn_limit = 1;
     protocol {
       name = "rpc_pkcs11";
-      (* The folder (the proxy's, group the cage's, 0750) keeps everyone else out. *)
-      local_chmod = "0o666";
+      (* The proxy's own: only the supervisor's guard (recordGuard.ts) connects. *)
+      local_chmod = "0o600";
       address { type = "local"; path = ${ocamlString(paths.socket)}; };
     };
     processor {

@@ -13,13 +13,16 @@ import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { SmartcardLevelPolicy } from '../../shared/smartcardPolicy';
 import { requireBinary } from '../cages/binaries';
-import { filterConfig, serverConfig } from './cardFilterConfig';
+import { filterConfig, MAX_CONNECTIONS, serverConfig } from './cardFilterConfig';
+import { RecordGuard } from './recordGuard';
 import { ProxyJournal, type CardEvent } from './proxyJournal';
 
 /** The socket's name in the level's folder; the cage sees that folder at CAGE_CARD_DIR. */
 export const CARD_SOCKET_NAME = 'pkcs11.sock';
 const START_TIMEOUT_MS = 10_000;
 const STOP_GRACE_MS = 2_000;
+/** Each proxy process's address space (a worker uses about 60 MiB with SoftHSM2 or OpenSC loaded). */
+export const PROXY_ADDRESS_SPACE = 256 * 2 ** 20;
 
 export interface LevelCardProxyOptions {
   level: string;
@@ -37,13 +40,15 @@ export interface LevelCardProxyOptions {
 }
 
 /** Folders of one level's proxy: `socketDir` is what the cage gets bound. */
-export function cardProxyPaths(dir: string): { socketDir: string; socket: string; netplexDir: string; configDir: string } {
+export function cardProxyPaths(dir: string): { socketDir: string; socket: string; innerDir: string; innerSocket: string; netplexDir: string; configDir: string } {
   const socketDir = join(dir, 'socket');
-  return { socketDir, socket: join(socketDir, CARD_SOCKET_NAME), netplexDir: join(dir, 'netplex'), configDir: join(dir, 'config') };
+  const innerDir = join(dir, 'proxy');
+  return { socketDir, socket: join(socketDir, CARD_SOCKET_NAME), innerDir, innerSocket: join(innerDir, CARD_SOCKET_NAME), netplexDir: join(dir, 'netplex'), configDir: join(dir, 'config') };
 }
 
 export class LevelCardProxy {
   private child: ChildProcess | null = null;
+  private guard: RecordGuard | null = null;
   private stderrTail = '';
 
   constructor(readonly options: LevelCardProxyOptions) {}
@@ -57,18 +62,18 @@ export class LevelCardProxy {
   }
 
   /**
-   * Makes the socket's folder (kept across restarts: a running cage has it bound) — the proxy
-   * writes there, the cage's group enters, nobody else.
+   * Makes the socket's folder (kept across restarts: a running cage has it bound) — the
+   * supervisor's guard listens there, the cage's group enters, nobody else.
    */
   prepare(): string {
-    const { proxyUid, cageGid, dir } = this.options;
+    const { cageGid, dir } = this.options;
     const paths = cardProxyPaths(dir);
     // The proxy's uid passes through the supervisor's folders (whatever the umask made them).
     mkdirSync(dir, { recursive: true, mode: 0o755 });
     chmodSync(dirname(dir), 0o755);
     chmodSync(dir, 0o755);
     mkdirSync(paths.socketDir, { recursive: true, mode: 0o750 });
-    chownSync(paths.socketDir, proxyUid, cageGid());
+    chownSync(paths.socketDir, 0, cageGid());
     chmodSync(paths.socketDir, 0o750);
     return paths.socketDir;
   }
@@ -80,7 +85,10 @@ export class LevelCardProxy {
     const paths = cardProxyPaths(dir);
     this.prepare();
     rmSync(paths.socket, { force: true });
-    for (const d of [paths.netplexDir, paths.configDir]) rmSync(d, { recursive: true, force: true });
+    for (const d of [paths.innerDir, paths.netplexDir, paths.configDir]) rmSync(d, { recursive: true, force: true });
+    // The proxy's own socket: its folder is the proxy's alone (the supervisor, root, connects).
+    mkdirSync(paths.innerDir, { mode: 0o700 });
+    chownSync(paths.innerDir, proxyUid, proxyUid);
     mkdirSync(paths.configDir, { mode: 0o755 });
     chmodSync(paths.configDir, 0o755);
     mkdirSync(paths.netplexDir, { mode: 0o700 });
@@ -88,9 +96,12 @@ export class LevelCardProxy {
     const filter = join(paths.configDir, 'filter.conf');
     const server = join(paths.configDir, 'pkcs11proxyd.conf');
     writeFileSync(filter, filterConfig(this.options.modulePath, this.options.policy), { mode: 0o444 });
-    writeFileSync(server, serverConfig(level, { socket: paths.socket, netplexDir: paths.netplexDir, filterConfig: filter }), { mode: 0o444 });
+    writeFileSync(server, serverConfig(level, { socket: paths.innerSocket, netplexDir: paths.netplexDir, filterConfig: filter }), { mode: 0o444 });
 
-    const argv = ['--reuid', String(proxyUid), '--regid', String(proxyUid), '--clear-groups', '--no-new-privs', '--', requireBinary('pkcs11proxyd'), '-fg', '-conf', server];
+    // Caml Crush's RPC server takes a record of any announced length (2 GiB) and buffers it: the
+    // address-space limit ends such a worker (the cage's connection closes) and nothing else.
+    const limit = `--as=${PROXY_ADDRESS_SPACE}`;
+    const argv = ['--reuid', String(proxyUid), '--regid', String(proxyUid), '--clear-groups', '--no-new-privs', '--', requireBinary('prlimit'), limit, requireBinary('pkcs11proxyd'), '-fg', '-conf', server];
     const child = spawn(requireBinary('setpriv'), argv, {
       // A process group of its own: stopping it takes every worker (and every session) with it.
       detached: true,
@@ -106,7 +117,7 @@ export class LevelCardProxy {
     });
     child.on('exit', (code, signal) => this.options.log?.('card proxy exited', { level, code, signal }));
     const deadline = Date.now() + START_TIMEOUT_MS;
-    while (!existsSync(paths.socket)) {
+    while (!existsSync(paths.innerSocket)) {
       if (!this.running) throw new Error(`the card proxy of "${level}" exited at start: ${this.lastLines()}`);
       if (Date.now() > deadline) {
         await this.stop();
@@ -114,11 +125,15 @@ export class LevelCardProxy {
       }
       await new Promise((r) => setTimeout(r, 20));
     }
+    this.guard = new RecordGuard({ listen: paths.socket, target: paths.innerSocket, maxConnections: MAX_CONNECTIONS, refused: (reason) => this.options.event({ kind: 'refused', function: reason === 'oversize' ? 'oversize message' : 'too many connections', label: null, reason: 'malformed' }) });
+    await this.guard.start();
     this.options.log?.('card proxy started', { level, uid: proxyUid });
   }
 
   /** Stops the proxy and its workers: every session of the level on the card ends. */
   async stop(): Promise<void> {
+    await this.guard?.stop();
+    this.guard = null;
     const child = this.child;
     this.child = null;
     if (!child || child.pid === undefined) return;

@@ -6,7 +6,7 @@
  */
 
 export type CardEvent =
-  | { kind: 'refused'; function: string; label: string | null; reason: 'denied-function' | 'hidden-object' | 'sensitive-value' }
+  | { kind: 'refused'; function: string; label: string | null; reason: 'denied-function' | 'hidden-object' | 'sensitive-value' | 'malformed' }
   /** A C_Login call (the filter logs neither its outcome nor whether it was the user's or the officer's). */
   | { kind: 'login' };
 

@@ -5,7 +5,7 @@
  * directly would have), where it succeeds, then through the level's proxy, where it is refused
  * and journaled.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { chmodSync, existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -78,7 +78,7 @@ describe.skipIf(missing.length > 0)('smart card per level (real cages, SoftHSM2 
     // The unfiltered server, in low's folder: what low would have if given the card as it is.
     const lowDir = broker.endpoint('low')!.socketDir;
     const sock = join(lowDir, 'unfiltered.sock');
-    unfiltered = spawn('setpriv', ['--reuid', String(PROXY_UID), '--regid', String(PROXY_UID), '--clear-groups', 'p11-kit', 'server', '-f', '--provider', SOFTHSM_MODULE, '-n', sock, 'pkcs11:token=card'], { env: { PATH: '/usr/bin:/bin', SOFTHSM2_CONF: token.conf }, stdio: 'ignore' });
+    unfiltered = spawn('p11-kit', ['server', '-f', '--provider', SOFTHSM_MODULE, '-n', sock, 'pkcs11:token=card'], { env: { PATH: '/usr/bin:/bin', SOFTHSM2_CONF: token.conf }, stdio: 'ignore' });
     await waitFor(() => existsSync(sock), 'the unfiltered p11-kit server', 5000);
     chmodSync(sock, 0o666); // p11-kit makes it 0711; the folder still keeps every other uid out
   }, 120_000);
@@ -138,6 +138,31 @@ describe.skipIf(missing.length > 0)('smart card per level (real cages, SoftHSM2 
     expect((low.signable as number[]).length).toBe(1);
     await waitFor(() => records.some((r) => r.kind === 'smartcard.refused' && r.fields.function === 'C_SignInit' && r.fields.label === 'high-sign' && r.fields.level === 'low'), 'the hidden-object refusal in the journal', 5000);
   }, 120_000);
+
+  it('malformed and oversize messages get an error or a closed socket; the proxy, the other level and the supervisor keep working', async () => {
+    const raw = readFileSync(join(__dirname, '../testing/rawSocketProbe.py'), 'utf8');
+    const lowProxy = broker.view().levels.find((l) => l.level === 'low')!;
+    expect(lowProxy.serving).toBe(true);
+    // Against Caml Crush alone (its own socket, as root from outside): it believes a record said to
+    // be 2 GiB long, buffers until its address space runs out, then holds the connection open.
+    const inner = spawnSync('python3', [join(__dirname, '../testing/rawSocketProbe.py'), join(root, 'run/smartcard/low/proxy/pkcs11.sock'), 'oversize'], { encoding: 'utf8', timeout: 60_000 });
+    console.log(`Caml Crush alone, oversize: ${inner.stdout.trim()}`);
+    expect(JSON.parse(inner.stdout.trim())).toMatchObject({ timeout: true });
+    for (const attack of ['garbage', 'unknown-procedure', 'truncated', 'oversize']) {
+      const r = await cages.get('low')!.sh(`cat > /tmp/raw.py <<'PY'\n${raw}PY\npython3 /tmp/raw.py ${CAGE_CARD_DIR}/pkcs11.sock ${attack}`, 60_000);
+      const answer = JSON.parse(r.stdout.trim() || '{}') as { reply?: number; closed?: boolean; timeout?: boolean };
+      console.log(`card proxy, ${attack}: ${r.stdout.trim()} ${r.stderr.trim()}`);
+      expect(answer.timeout, `${attack}: the proxy answered nothing`).toBeUndefined();
+      expect(answer.closed === true || (answer.reply ?? 0) > 0, attack).toBe(true);
+    }
+    // Everyone still works: the same level, the other level, the broker.
+    const low = await filtered('low', `--login --pin ${TOKEN_PIN} --sign -m SHA256-RSA-PKCS --id 02 -i /tmp/doc -o /tmp/sig3`);
+    expect(low.code, low.stdout).toBe(0);
+    const high = await filtered('high', `--login --pin ${TOKEN_PIN} -O`);
+    expect(high.stdout).toContain('high-sign');
+    expect(broker.view().levels.every((l) => l.serving)).toBe(true);
+    expect(records.some((r) => r.kind === 'smartcard.refused' && r.fields.level === 'low' && r.fields.function === 'oversize message')).toBe(true);
+  }, 180_000);
 
   it('changing or resetting the PIN, reformatting, reading a key out and wrapping it are refused and journaled', async () => {
     // Unfiltered, each works (the PIN "changed" to itself, so the token stays usable).
