@@ -205,4 +205,43 @@ describe.skipIf(missing.length > 0)('smart card per level (real cages, SoftHSM2 
     const journal = JSON.stringify(records);
     for (const secret of [TOKEN_PIN, TOKEN_SO_PIN, '999999']) expect(journal).not.toContain(secret);
   }, 180_000);
+
+  it('exclusive: the card goes to one level at a time, and taking it back ends the holder\'s sessions', async () => {
+    // The shared broker steps aside; an exclusive one serves the same cages' folders.
+    await broker.close();
+    const policy = smartcardPolicySchema.parse({
+      module: SOFTHSM_MODULE,
+      exclusive: true,
+      levels: { high: { objects: ['high-sign'], uid: PROXY_UID }, low: { objects: ['low-auth'], uid: PROXY_UID } },
+      environment: { SOFTHSM2_CONF: token.conf },
+    });
+    const exclusive = new SmartcardBroker({ policy, runDir: join(root, 'run'), cageGid: (level) => cageUids.get(level)!, record: (kind, actor, fields) => records.push({ kind, fields: { ...fields, actor } }) });
+    try {
+      await exclusive.start();
+      expect(exclusive.view()).toMatchObject({ exclusive: true, holder: null });
+      expect((await filtered('high', '-L')).stdout).not.toContain('token label        : card');
+
+      await exclusive.give('high');
+      expect(exclusive.view().holder).toBe('high');
+      expect((await filtered('high', `--login --pin ${TOKEN_PIN} -O`)).stdout).toContain('high-sign');
+      expect((await filtered('low', '-L')).stdout).not.toContain('token label        : card');
+
+      // A session held open in high (an application logged in), then the card taken back.
+      const raw = readFileSync(join(__dirname, '../testing/rawSocketProbe.py'), 'utf8');
+      const held = cages.get('high')!.sh(`cat > /tmp/raw.py <<'PY'\n${raw}PY\npython3 /tmp/raw.py ${CAGE_CARD_DIR}/pkcs11.sock hold`, 30_000);
+      await new Promise((r) => setTimeout(r, 1000));
+      await exclusive.give('low');
+      expect(JSON.parse((await held).stdout.trim())).toMatchObject({ closed: true });
+      expect(exclusive.view().holder).toBe('low');
+      expect((await filtered('low', `--login --pin ${TOKEN_PIN} -O`)).stdout).toContain('low-auth');
+      expect((await filtered('high', '-L')).stdout).not.toContain('token label        : card');
+
+      await exclusive.take();
+      expect(exclusive.view().holder).toBeNull();
+      const moves = records.filter((r) => r.kind === 'smartcard.assign').map((r) => `${r.fields.action}:${r.fields.level}`);
+      expect(moves).toEqual(['give:high', 'take:high', 'give:low', 'take:low']);
+    } finally {
+      await exclusive.close();
+    }
+  }, 120_000);
 });

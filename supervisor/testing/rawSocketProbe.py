@@ -1,6 +1,6 @@
 """Test attack tool: sends hostile bytes to a Unix socket and says what came back.
 
-  rawSocketProbe.py SOCKET garbage|oversize|unknown-procedure|truncated
+  rawSocketProbe.py SOCKET garbage|oversize|unknown-procedure|truncated|hold
 
 Prints one JSON line: how many bytes came back (an RPC error reply), or that the peer closed.
 """
@@ -24,7 +24,7 @@ def call_header(prog, vers, proc):
 
 s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
 s.connect(path)
-s.settimeout(10)
+s.settimeout(25 if case == "hold" else 10)
 sent = 0
 try:
     if case == "garbage":
@@ -33,6 +33,9 @@ try:
         data = record(call_header(0x2D2D2D2D, 1, 9999))
     elif case == "truncated":
         data = record(call_header(4, 4, 2)[:30])
+    elif case == "hold":
+        # A well-formed connection kept open: whatever the proxy does with it, say when it ends.
+        data = b""
     elif case == "oversize":
         # A record that says it is 2 GiB long, then up to 1 GiB of it.
         data = struct.pack(">I", 0x7FFFFFFF)
