@@ -7,6 +7,9 @@ ln -sf /usr/lib/cloison/resources/app/out/cli/cloison.js /usr/bin/cloison
 getent group cloison-admin >/dev/null || groupadd --system cloison-admin
 # Members of cloison-shell may run the shell (the kiosk users): add them with usermod -aG.
 getent group cloison-shell >/dev/null || groupadd --system cloison-shell
+# Caml Crush's own daemon (a proxy on 127.0.0.1:4444, unfiltered) never runs: the supervisor runs one per level.
+update-rc.d caml-crush-server disable >/dev/null 2>&1 || true
+invoke-rc.d caml-crush-server stop >/dev/null 2>&1 || true
 if [ -d /run/systemd/system ]; then
   systemctl daemon-reload
   systemctl enable cloison-supervisor.service >/dev/null

@@ -68,6 +68,8 @@ export const DEBIAN_PACKAGE_OF: Record<string, string> = {
   pdfinfo: 'poppler-utils',
   prlimit: 'util-linux',
   soffice: 'libreoffice-writer',
+  // smart cards per level (supervisor/smartcard)
+  pkcs11proxyd: 'caml-crush-server',
 };
 
 export function findBinary(name: string, path = process.env.PATH ?? '/usr/bin:/bin'): string | null {
