@@ -62,7 +62,11 @@ export const smartcardPolicySchema = z
     /** true: the card is with one level at a time, given and taken back from the trusted overview. */
     exclusive: z.boolean().default(false),
     /** Where the PIN is typed: in the cage's application (the card protects it). */
-    pin: z.literal('cage', { error: 'pin is "cage" (typed in the cage\'s application); a trusted PIN dialog is not built yet' }).default('cage'),
+    pin: z
+      .string()
+      .refine((p) => p === 'cage', 'pin is "cage" (typed in the cage\'s application); a trusted PIN dialog is not built yet')
+      .transform(() => 'cage' as const)
+      .default('cage'),
     /** Extra environment for the module (SoftHSM2's SOFTHSM2_CONF for a software token). */
     environment: z.record(z.string().regex(/^[A-Z][A-Z0-9_]{0,63}$/, 'an environment name is upper-case letters, digits and _'), z.string().max(4096)).default({}),
   })
