@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parsePolicy, PolicyError } from '../supervisor/policy/policyLoader';
+import { parsePolicy, PolicyError } from '../policy/policyLoader';
 
 const LEVELS = `levels:
   - { id: low, rank: 0, label: { fr: Bas, en: Low }, colour: "#00aa00", cage: { driver: bwrap } }
