@@ -49,6 +49,7 @@ import { SessionLock } from './session/sessionLock';
 import { checkUnlockPassword } from './session/pamCheck';
 import { SleepGuard } from './session/sleepGuard';
 import { AudioBroker } from './audio/audioBroker';
+import { SmartcardBroker } from './smartcard/smartcardBroker';
 import { HostSound, type HostSoundTarget } from './audio/hostSound';
 import { TrainingDesk } from './training/trainingDesk';
 import { AppLauncher } from './apps/appLauncher';
@@ -112,6 +113,8 @@ export class Supervisor {
   private readonly diode: EncryptingDiode;
   private readonly tunnels = new Map<string, TunnelView>();
   readonly audio: AudioBroker;
+  /** The workstation's smart card, per level (null: the policy gives it to none). */
+  readonly smartcard: SmartcardBroker | null;
   readonly training: TrainingDesk;
   readonly apps: AppLauncher;
   private readonly sleepGuard: SleepGuard;
@@ -166,6 +169,9 @@ export class Supervisor {
       const cage = current().levels[index]?.cage;
       return cage?.driver === 'bwrap' ? cageUid(cage, index) : null;
     };
+    // Before the drivers: each bwrap cage binds its level's card folder.
+    const card = current().smartcard;
+    this.smartcard = card ? new SmartcardBroker({ policy: card, dir: `${options.runDir}-card`, cageGid: (level) => bwrapUidOf(level) ?? 0, record: (kind, actor, fields) => this.journalFact(kind, fields, actor), ...(options.log ? { log: options.log } : {}) }) : null;
     policy.levels.forEach((level, index) => {
       const driver = this.createDriver(level, index);
       this.drivers.set(level.id, driver);
@@ -548,6 +554,7 @@ export class Supervisor {
           uid: cageUid(level.cage, index),
           paths: bwrapCagePaths(options.stateDir, options.runDir, level.id),
           sound: cageSoundOf(this.policy, level.id),
+          smartcard: this.smartcard?.endpoint(level.id) ?? null,
           ...(options.log ? { log: options.log } : {}),
         })
       : new VncDriver({ cage: level.cage });
@@ -597,6 +604,7 @@ export class Supervisor {
       () => true,
       (err: Error) => (this.options.log?.('USB devices unavailable: cannot prepare the media mounts', { error: err.message }), false),
     );
+    await this.smartcard?.start().catch((err: Error) => this.options.log?.('smart card unavailable: its proxies did not start', { error: err.message }));
     // Cages start in parallel; each reports its own status.
     // A cage left running by the supervisor before this one (crash, restart, upgrade) is re-adopted if it checks out.
     await Promise.all([...this.cages.values()].map((c) => adoptOrStart(c, this.drivers.get(c.level), (kind, fields) => this.journalFact(kind, fields), this.options.log)));
@@ -618,6 +626,7 @@ export class Supervisor {
     // First, while the cages run: a drill in course tidies up (its look-alike, its training key) and the report is written.
     await this.training.stop('supervisor', 'supervisor shutting down');
     this.audio.close();
+    await this.smartcard?.close();
     this.lock.dispose();
     this.sleepGuard.stop();
     this.files.cancel();

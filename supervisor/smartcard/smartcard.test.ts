@@ -62,7 +62,7 @@ describe.skipIf(missing.length > 0)('smart card per level (real cages, SoftHSM2 
       levels: { high: { objects: ['high-sign', 'high-secret'], uid: PROXY_UID }, low: { objects: ['low-auth'], uid: PROXY_UID } },
       environment: { SOFTHSM2_CONF: token.conf },
     });
-    broker = new SmartcardBroker({ policy, runDir: join(root, 'run'), cageGid: (level) => cageUids.get(level)!, record: (kind, _actor, fields) => records.push({ kind, fields }) });
+    broker = new SmartcardBroker({ policy, dir: join(root, 'card'), cageGid: (level) => cageUids.get(level)!, record: (kind, _actor, fields) => records.push({ kind, fields }) });
     for (const level of ['high', 'low']) {
       const cage = await startRealCage({
         level,
@@ -145,7 +145,7 @@ describe.skipIf(missing.length > 0)('smart card per level (real cages, SoftHSM2 
     expect(lowProxy.serving).toBe(true);
     // Against Caml Crush alone (its own socket, as root from outside): it believes a record said to
     // be 2 GiB long, buffers until its address space runs out, then holds the connection open.
-    const inner = spawnSync('python3', [join(__dirname, '../testing/rawSocketProbe.py'), join(root, 'run/smartcard/low/proxy/pkcs11.sock'), 'oversize'], { encoding: 'utf8', timeout: 60_000 });
+    const inner = spawnSync('python3', [join(__dirname, '../testing/rawSocketProbe.py'), join(root, 'card/low/proxy/pkcs11.sock'), 'oversize'], { encoding: 'utf8', timeout: 60_000 });
     console.log(`Caml Crush alone, oversize: ${inner.stdout.trim()}`);
     expect(JSON.parse(inner.stdout.trim())).toMatchObject({ timeout: true });
     for (const attack of ['garbage', 'unknown-procedure', 'truncated', 'oversize']) {
@@ -215,7 +215,7 @@ describe.skipIf(missing.length > 0)('smart card per level (real cages, SoftHSM2 
       levels: { high: { objects: ['high-sign'], uid: PROXY_UID }, low: { objects: ['low-auth'], uid: PROXY_UID } },
       environment: { SOFTHSM2_CONF: token.conf },
     });
-    const exclusive = new SmartcardBroker({ policy, runDir: join(root, 'run'), cageGid: (level) => cageUids.get(level)!, record: (kind, actor, fields) => records.push({ kind, fields: { ...fields, actor } }) });
+    const exclusive = new SmartcardBroker({ policy, dir: join(root, 'card'), cageGid: (level) => cageUids.get(level)!, record: (kind, actor, fields) => records.push({ kind, fields: { ...fields, actor } }) });
     try {
       await exclusive.start();
       expect(exclusive.view()).toMatchObject({ exclusive: true, holder: null });

@@ -23,8 +23,8 @@ export interface SmartcardView {
 
 export interface SmartcardBrokerOptions {
   policy: SmartcardPolicy;
-  /** The supervisor's runtime folder; each level's card folder goes under it. */
-  runDir: string;
+  /** The card's own folder (0755: the proxies' uids pass through it); one folder per level in it. */
+  dir: string;
   cageGid: (level: string) => number;
   record: (kind: string, actor: 'user' | 'supervisor', fields: Record<string, string | number | boolean>) => void;
   log?: (msg: string, fields?: Record<string, unknown>) => void;
@@ -36,7 +36,7 @@ export class SmartcardBroker extends EventEmitter<{ change: [SmartcardView] }> {
 
   constructor(private readonly options: SmartcardBrokerOptions) {
     super();
-    const { policy, runDir } = options;
+    const { policy, dir } = options;
     for (const [level, levelPolicy] of Object.entries(policy.levels)) {
       this.proxies.set(level, new LevelCardProxy({
         level,
@@ -44,7 +44,7 @@ export class SmartcardBroker extends EventEmitter<{ change: [SmartcardView] }> {
         policy: levelPolicy,
         proxyUid: cardProxyUid(policy, level),
         cageGid: () => options.cageGid(level),
-        dir: join(runDir, 'smartcard', level),
+        dir: join(dir, level),
         environment: policy.environment,
         event: (event) => this.journal(level, event),
         ...(options.log ? { log: options.log } : {}),

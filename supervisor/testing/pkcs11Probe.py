@@ -2,12 +2,14 @@
 
   pkcs11Probe.py MODULE initpin PIN NEWPIN   C_InitPIN in the user's own session
   pkcs11Probe.py MODULE handles PIN          C_SignInit on every object handle 1..256, hidden or not
+  pkcs11Probe.py MODULE signs PIN N          N signatures in one session (the benchmark's)
 
 Prints one JSON line: return values (never a PIN, never a signature).
 """
 import ctypes
 import json
 import sys
+import time
 
 U = ctypes.c_ulong
 lib = ctypes.CDLL(sys.argv[1])
@@ -61,7 +63,8 @@ def main():
     if handle is not None and action == "initpin":
         new = sys.argv[4].encode()
         out["initpin"] = call("C_InitPIN", handle, new, U(len(new)))
-    elif handle is not None and action == "handles":
+        return print(json.dumps(out))
+    if handle is not None:
         # An ordinary search first: some modules (SoftHSM2) hand out handles only for what was searched.
         found = (U * 64)()
         count = U(0)
@@ -69,6 +72,7 @@ def main():
         call("C_FindObjects", handle, found, U(64), ctypes.byref(count))
         call("C_FindObjectsFinal", handle)
         out["found"] = count.value
+    if handle is not None and action == "handles":
         mech = Mechanism(0x40, None, 0)  # CKM_SHA256_RSA_PKCS
         signable = []
         for h in range(1, 257):
@@ -78,6 +82,20 @@ def main():
                 size = U(1024)
                 call("C_Sign", handle, b"probe", U(5), sig, ctypes.byref(size))
         out["signable"] = signable
+    elif handle is not None and action == "signs":
+        # Signatures in one logged-in session with the first key that signs: milliseconds each.
+        mech = Mechanism(0x40, None, 0)
+        key = next((h for h in range(1, 257) if call("C_SignInit", handle, ctypes.byref(mech), U(h)) == 0), None)
+        sig = (ctypes.c_ubyte * 1024)()
+        size = U(1024)
+        call("C_Sign", handle, b"probe", U(5), sig, ctypes.byref(size))
+        count = int(sys.argv[4])
+        start = time.perf_counter()
+        for _ in range(count):
+            call("C_SignInit", handle, ctypes.byref(mech), U(key))
+            size = U(1024)
+            call("C_Sign", handle, b"probe", U(5), sig, ctypes.byref(size))
+        out["perSignMs"] = (time.perf_counter() - start) * 1000 / count
     print(json.dumps(out))
 
 
