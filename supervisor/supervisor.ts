@@ -172,6 +172,7 @@ export class Supervisor {
     // Before the drivers: each bwrap cage binds its level's card folder.
     const card = current().smartcard;
     this.smartcard = card ? new SmartcardBroker({ policy: card, dir: `${options.runDir}-card`, cageGid: (level) => bwrapUidOf(level) ?? 0, record: (kind, actor, fields) => this.journalFact(kind, fields, actor), ...(options.log ? { log: options.log } : {}) }) : null;
+    this.smartcard?.on('change', (view) => this.sessions.broadcast('onSmartcard', view));
     policy.levels.forEach((level, index) => {
       const driver = this.createDriver(level, index);
       this.drivers.set(level.id, driver);
@@ -445,6 +446,7 @@ export class Supervisor {
       viewerOrigins: () => this.host?.viewerOrigins ?? {},
       tunnels: () => this.tunnelViews(),
       audio: this.audio,
+      smartcard: this.smartcard,
       training: this.training,
       apps: this.apps,
       screens: this.screens,

@@ -9,17 +9,12 @@ import { EventEmitter } from 'node:events';
 import { join } from 'node:path';
 import { bilingual } from '../../shared/bilingual';
 import { CloisonError } from '../../shared/errors';
+import type { SmartcardView } from '../../shared/rpc';
 import { cardProxyUid, type SmartcardPolicy } from '../../shared/smartcardPolicy';
 import { prepareCageCard, type CageCardEndpoint } from './cageCardEndpoint';
 import { LevelCardProxy } from './levelCardProxy';
 import type { CardEvent } from './proxyJournal';
 
-export interface SmartcardView {
-  exclusive: boolean;
-  /** Exclusive: the level that has the card (null: none). Shared: null. */
-  holder: string | null;
-  levels: Array<{ level: string; serving: boolean }>;
-}
 
 export interface SmartcardBrokerOptions {
   policy: SmartcardPolicy;

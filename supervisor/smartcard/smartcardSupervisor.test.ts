@@ -59,6 +59,10 @@ describe.skipIf(missing.length > 0)('smart card in the supervisor', () => {
     expect(statSync(join(root, 'run')).mode & 0o777).toBe(0o700);
   }, 90_000);
 
+  it('a shared card cannot be assigned', async () => {
+    expect(await t.rpc.call('smartcard.assign', { level: 'high' })).toMatchObject({ ok: false, error: { code: 'WRONG_STATE' } });
+  });
+
   it('a refused PIN change reaches the journal, without the PIN', async () => {
     const r = await shell('low')(`pkcs11-tool --module ${P11KIT_PROXY} --login --pin ${TOKEN_PIN} --change-pin --new-pin 424242 2>&1`, 30_000);
     expect(r.code).not.toBe(0);
@@ -67,4 +71,44 @@ describe.skipIf(missing.length > 0)('smart card in the supervisor', () => {
     expect(journal).not.toContain(TOKEN_PIN);
     expect(journal).not.toContain('424242');
   }, 60_000);
+});
+
+describe.skipIf(missing.length > 0)('exclusive smart card, given and taken back over the shell\'s RPC', () => {
+  let t: TestSupervisor;
+  const shell = (level: string) => launcherShell(t.sup.cages.get(level)!.cage!);
+  const lists = async (level: string) => (await shell(level)(`pkcs11-tool --module ${P11KIT_PROXY} -L 2>&1`, 30_000)).stdout.includes('token label        : card');
+
+  beforeAll(async () => {
+    const root = testRoot('cloison-scx-');
+    chmodSync(root, 0o711);
+    const token = makeSoftToken(join(root, 'token'), PROXY_UID + 100);
+    const card = `smartcard:
+  module: ${SOFTHSM_MODULE}
+  exclusive: true
+  environment: { SOFTHSM2_CONF: ${token.conf} }
+  levels:
+    high: { objects: [high-sign], uid: ${PROXY_UID + 100} }
+    low: { objects: [low-auth], uid: ${PROXY_UID + 100} }
+`;
+    t = await startTestSupervisor(twoLevelPolicy({ low: bwrapCage({ uid: UIDS.low + 200 }), high: bwrapCage({ uid: UIDS.high + 200 }) }, card), { root });
+    await waitFor(() => ['low', 'high'].every((l) => t.sup.cages.get(l)?.state.status === 'running'), 'both cages running', 60_000);
+  }, 120_000);
+
+  afterAll(async () => {
+    await t?.stop();
+  }, 60_000);
+
+  it('no level has the card until the user gives it; giving it to another takes it back first; all journaled with who', async () => {
+    expect(await lists('high')).toBe(false);
+    expect(await t.rpc.call('smartcard.assign', { level: 'high' })).toMatchObject({ ok: true, result: { holder: 'high' } });
+    expect(await lists('high')).toBe(true);
+    expect(await lists('low')).toBe(false);
+    expect(await t.rpc.call('smartcard.assign', { level: 'low' })).toMatchObject({ ok: true, result: { holder: 'low' } });
+    expect(await lists('low')).toBe(true);
+    expect(await lists('high')).toBe(false);
+    expect(await t.rpc.call('smartcard.assign', { level: null })).toMatchObject({ ok: true, result: { holder: null } });
+    expect(await lists('low')).toBe(false);
+    const moves = t.records().filter((r) => r.kind === 'smartcard.assign').map((r) => `${String(r.actor)}:${String(r.action)}:${String(r.level)}`);
+    expect(moves).toEqual(['user:give:high', 'user:take:high', 'user:give:low', 'user:take:low']);
+  }, 120_000);
 });
