@@ -294,6 +294,8 @@ export const rpcMethods = {
       lock: lockViewSchema,
       tunnels: z.array(tunnelViewSchema),
       audio: audioViewSchema,
+      /** The smart card (null: the policy gives it to no level). */
+      smartcard: smartcardViewSchema.nullable().optional(),
       /** The training session, when the supervisor runs one (the band is then marked TRAINING). */
       training: trainingViewSchema.nullable(),
       /** This shell's session: viewers opened under another one are shown as such (onViewers). */

@@ -104,6 +104,7 @@ function unlockedHandlers(deps: HandlerDeps): RpcHandlers {
       lock: deps.lock.view(),
       tunnels: deps.tunnels(),
       audio: deps.audio.view(),
+      smartcard: deps.smartcard?.view() ?? null,
       training: deps.training.view(),
       session,
       viewers: deps.viewers(),
