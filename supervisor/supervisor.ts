@@ -323,6 +323,8 @@ export class Supervisor {
       if (!locked) return;
       this.gateway.disconnectAll('the workstation is locked');
       this.audio.setMicrophone(null, 'supervisor'); // nobody at the workstation: nobody to listen for
+      // Nobody at the workstation: an exclusive card goes back, its holder's sessions end (a shared one stays).
+      void this.smartcard?.take('supervisor').catch((err: Error) => this.options.log?.('smart card not taken back at lock', { error: err.message }));
       this.confirmations.expireAll();
     };
     applyLock(this.lock.locked);

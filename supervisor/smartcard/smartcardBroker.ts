@@ -2,8 +2,9 @@
  * Smart cards per level: one filtering proxy per level the policy names. Shared (the default),
  * every such level has its proxy at once and sees only its objects. Exclusive, the card is with
  * one level at a time, given and taken back from the trusted overview like the microphone: taking
- * it back stops that level's proxy, which ends every session it had. Assignments, logins and
- * refusals (function, object label) are journaled, never a PIN or data.
+ * it back stops that level's proxy, which ends every session it had (locking the workstation
+ * takes it back too). Assignments, logins and refusals (function, object label) are journaled,
+ * never a PIN or data.
  */
 import { EventEmitter } from 'node:events';
 import { join } from 'node:path';

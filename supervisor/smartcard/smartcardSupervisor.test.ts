@@ -4,7 +4,7 @@
  * loader every application uses (p11-kit-proxy.so, no module named) finding the card with only its
  * level's objects; a refusal reaching the supervisor's journal file.
  */
-import { chmodSync, existsSync, statSync } from 'node:fs';
+import { chmodSync, existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findBinary } from '../cages/binaries';
@@ -13,7 +13,7 @@ import { makeSoftToken, SOFTHSM_MODULE, TOKEN_PIN } from '../testing/softToken';
 import { startTestSupervisor, type TestSupervisor } from '../testing/testSupervisor';
 import { bwrapCage, twoLevelPolicy } from '../testing/testPolicy';
 import { waitFor } from '../testing/waitFor';
-import { CARD_CLIENT_MODULE } from './cageCardEndpoint';
+import { CAGE_CARD_DIR, CARD_CLIENT_MODULE } from './cageCardEndpoint';
 
 const missing = ['pkcs11proxyd', 'pkcs11-tool', 'softhsm2-util', 'bwrap', 'Xvnc'].filter((b) => !findBinary(b));
 if (!existsSync(CARD_CLIENT_MODULE)) missing.push(CARD_CLIENT_MODULE);
@@ -110,5 +110,21 @@ describe.skipIf(missing.length > 0)('exclusive smart card, given and taken back 
     expect(await lists('low')).toBe(false);
     const moves = t.records().filter((r) => r.kind === 'smartcard.assign').map((r) => `${String(r.actor)}:${String(r.action)}:${String(r.level)}`);
     expect(moves).toEqual(['user:give:high', 'user:take:high', 'user:give:low', 'user:take:low']);
+  }, 120_000);
+
+  it('locking the workstation takes the card back, as it takes the microphone: the holder\'s sessions end, journaled', async () => {
+    expect(await t.rpc.call('smartcard.assign', { level: 'high' })).toMatchObject({ ok: true, result: { holder: 'high' } });
+    // An application in high with a session open on the card when the workstation locks.
+    const raw = readFileSync(join(__dirname, '../testing/rawSocketProbe.py'), 'utf8');
+    const held = shell('high')(`cat > /tmp/raw.py <<'PY'\n${raw}PY\npython3 /tmp/raw.py ${CAGE_CARD_DIR}/pkcs11.sock hold`, 30_000);
+    await new Promise((r) => setTimeout(r, 1000));
+    const locked = await t.rpc.call('session.lock', {}); expect(locked, JSON.stringify(locked)).toMatchObject({ ok: true, result: { locked: true } });
+    expect(JSON.parse((await held).stdout.trim())).toMatchObject({ closed: true });
+    await waitFor(() => t.sup.smartcard?.view().holder === null, 'the card taken back', 10_000);
+    expect(await lists('high')).toBe(false);
+    // Nobody gives it out again while locked.
+    expect(await t.rpc.call('smartcard.assign', { level: 'high' })).toMatchObject({ ok: false, error: { code: 'SESSION_LOCKED' } });
+    const last = t.records().filter((r) => r.kind === 'smartcard.assign').at(-1);
+    expect(last).toMatchObject({ actor: 'supervisor', action: 'take', level: 'high' });
   }, 120_000);
 });
