@@ -65,21 +65,25 @@ export function filterConfig(modulePath: string, level: SmartcardLevelPolicy): s
   const alias = ocamlString(CARD_ALIAS);
   const labels = level.objects.filter((o): o is string => typeof o === 'string');
   const ids = level.objects.flatMap((o) => (typeof o === 'string' ? [] : [o.id]));
-  const denied = [...new Set([...level.deny, ...(level.allowExport ? [] : ['C_WrapKey' as const])])];
+  const denied = deniedFunctions(level);
   const lines = [
-    // 1: every refusal and every hidden object is logged (the journal reads them); never PINs.
-    'debug = 1',
+    // 0: nothing logged. At 1 every object the filter looks at is a line through netplex's
+    // controller, which doubled a signature's latency; the journal reads the replies instead.
+    'debug = 0',
     `modules = [(${alias}, ${ocamlString(modulePath)})]`,
     ...(labels.length > 0 ? [`allowed_labels = [(${alias}, [${labels.map((l) => ocamlString(`${escapeRegex(l)}$`)).join(', ')}])]`] : []),
     ...(ids.length > 0 ? [`allowed_ids = [(${alias}, [${ids.map((i) => ocamlString(`${i}$`)).join(', ')}])]`] : []),
     ...(denied.length > 0 ? [`forbidden_functions = [(${alias}, [${denied.join(', ')}])]`] : []),
     `forbid_admin_operations = [(${alias}, yes)]`,
     `enforce_ro_sessions = [(${alias}, yes)]`,
-    // The identity hook logs a fixed line and nothing of its arguments: how logins reach the journal.
-    `filter_actions_pre = [(${alias}, [(C_Login, identity)])]`,
     ...(level.allowExport ? [] : [`filter_actions_post = [(${alias}, [(C_GetAttributeValue, prevent_sensitive_leak_patch)])]`]),
   ];
   return `${lines.join('\n')}\n`;
+}
+
+/** The functions the level's filter refuses: its deny list, and wrapping unless export is allowed. */
+export function deniedFunctions(level: SmartcardLevelPolicy): string[] {
+  return [...new Set([...level.deny, ...(level.allowExport ? [] : ['C_WrapKey' as const])])];
 }
 
 /** Str's regular-expression characters; the policy's label syntax already leaves none but these. */

@@ -13,9 +13,9 @@ import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { SmartcardLevelPolicy } from '../../shared/smartcardPolicy';
 import { requireBinary } from '../cages/binaries';
-import { filterConfig, MAX_CONNECTIONS, serverConfig } from './cardFilterConfig';
+import { deniedFunctions, filterConfig, MAX_CONNECTIONS, serverConfig } from './cardFilterConfig';
 import { RecordGuard } from './recordGuard';
-import { ProxyJournal, type CardEvent } from './proxyJournal';
+import { CardReplyJournal, type CardEvent } from './cardReplyJournal';
 
 /** The socket's name in the level's folder; the cage sees that folder at CAGE_CARD_DIR. */
 export const CARD_SOCKET_NAME = 'pkcs11.sock';
@@ -110,9 +110,7 @@ export class LevelCardProxy {
       cwd: '/',
     });
     this.child = child;
-    const journal = new ProxyJournal((event) => this.options.event(event));
     createInterface({ input: child.stderr! }).on('line', (line) => {
-      journal.line(line);
       this.stderrTail = `${this.stderrTail}${line}\n`.slice(-2000);
     });
     child.on('exit', (code, signal) => this.options.log?.('card proxy exited', { level, code, signal }));
@@ -125,7 +123,9 @@ export class LevelCardProxy {
       }
       await new Promise((r) => setTimeout(r, 20));
     }
-    this.guard = new RecordGuard({ listen: paths.socket, target: paths.innerSocket, maxConnections: MAX_CONNECTIONS, refused: (reason) => this.options.event({ kind: 'refused', function: reason === 'oversize' ? 'oversize message' : 'too many connections', label: null, reason: 'malformed' }) });
+    // The filter's refusals, read off its replies (its own log is off: see cardReplyJournal.ts).
+    const denied = new Set(deniedFunctions(this.options.policy));
+    this.guard = new RecordGuard({ listen: paths.socket, target: paths.innerSocket, maxConnections: MAX_CONNECTIONS, refused: (reason) => this.options.event({ kind: 'refused', function: reason === 'oversize' ? 'oversize message' : 'too many connections', handle: null, reason: 'malformed' }), watch: () => new CardReplyJournal(denied, (event) => this.options.event(event)) });
     await this.guard.start();
     this.options.log?.('card proxy started', { level, uid: proxyUid });
   }

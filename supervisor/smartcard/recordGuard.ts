@@ -6,11 +6,13 @@
  * space runs out, and then sits on the connection with the memory held; here a fragment or record
  * over its bound ends that one connection before a byte of it reaches the proxy.
  *
- * Trust rule: only record marks are parsed here (4 bytes at a time, lengths bounded); everything
- * else is passed whole to the proxy, whose OCaml decoder and filter judge it.
+ * Trust rule: only record marks are parsed here (4 bytes at a time, lengths bounded), and the first
+ * bytes of each record copied out for the journal (cardReplyJournal.ts); everything is passed whole
+ * to the proxy, whose OCaml decoder and filter judge it.
  */
 import { chmodSync, chownSync, rmSync } from 'node:fs';
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
+import { RECORD_HEAD_BYTES } from './cardReplyJournal';
 
 export interface RecordGuardOptions {
   /** The socket the cage connects to (made here: 0666 in the cage's folder). */
@@ -24,6 +26,8 @@ export interface RecordGuardOptions {
   /** Connections at once; more are closed at once. */
   maxConnections?: number;
   refused: (reason: 'oversize' | 'too-many-connections') => void;
+  /** Per connection: what reads the first bytes of each record, both ways (the journal's view). */
+  watch?: () => { call: (head: Buffer) => void; reply: (head: Buffer) => void };
 }
 
 export const MAX_RECORD_BYTES = 16 * 2 ** 20;
@@ -38,7 +42,15 @@ export class RecordMarks {
   private recordBytes = 0;
   private lastFragment = false;
 
-  constructor(private readonly maxRecordBytes: number) {}
+  private head: Buffer[] = [];
+  private headBytes = 0;
+
+  /** `onRecord` gets the first `headBytes` bytes of each complete record (fragments joined). */
+  constructor(
+    private readonly maxRecordBytes: number,
+    private readonly onRecord?: (head: Buffer) => void,
+    private readonly headLimit = 0,
+  ) {}
 
   /** false once the stream announced a record over the bound (the connection must end). */
   feed(chunk: Buffer): boolean {
@@ -57,6 +69,11 @@ export class RecordMarks {
         continue;
       }
       const take = Math.min(this.remaining, chunk.length - i);
+      if (this.headBytes < this.headLimit) {
+        const kept = chunk.subarray(i, i + Math.min(take, this.headLimit - this.headBytes));
+        this.head.push(Buffer.from(kept));
+        this.headBytes += kept.length;
+      }
       i += take;
       this.remaining -= take;
       if (this.remaining === 0) this.endFragment();
@@ -66,7 +83,11 @@ export class RecordMarks {
 
   private endFragment(): void {
     this.remaining = -1;
-    if (this.lastFragment) this.recordBytes = 0;
+    if (!this.lastFragment) return;
+    this.recordBytes = 0;
+    if (this.onRecord) this.onRecord(Buffer.concat(this.head));
+    this.head = [];
+    this.headBytes = 0;
   }
 }
 
@@ -109,7 +130,10 @@ export class RecordGuard {
     const proxy = createConnection(this.options.target);
     this.sockets.add(cage);
     this.sockets.add(proxy);
-    const marks = new RecordMarks(this.options.maxRecordBytes ?? MAX_RECORD_BYTES);
+    const watch = this.options.watch?.();
+    const marks = new RecordMarks(this.options.maxRecordBytes ?? MAX_RECORD_BYTES, watch ? (head) => watch.call(head) : undefined, RECORD_HEAD_BYTES);
+    // The proxy's replies: followed only to read their first bytes (no bound: the proxy is ours).
+    const replies = watch ? new RecordMarks(Number.MAX_SAFE_INTEGER, (head) => watch.reply(head), RECORD_HEAD_BYTES) : null;
     const end = () => {
       cage.destroy();
       proxy.destroy();
@@ -126,6 +150,7 @@ export class RecordGuard {
     });
     proxy.on('drain', () => cage.resume());
     proxy.on('data', (chunk: Buffer) => {
+      replies?.feed(chunk);
       if (!cage.write(chunk)) proxy.pause();
     });
     cage.on('drain', () => proxy.resume());

@@ -3,7 +3,7 @@
  * every such level has its proxy at once and sees only its objects. Exclusive, the card is with
  * one level at a time, given and taken back from the trusted overview like the microphone: taking
  * it back stops that level's proxy, which ends every session it had (locking the workstation
- * takes it back too). Assignments, logins and refusals (function, object label) are journaled,
+ * takes it back too). Assignments, logins and refusals (function, object handle) are journaled,
  * never a PIN or data.
  */
 import { EventEmitter } from 'node:events';
@@ -14,7 +14,7 @@ import type { SmartcardView } from '../../shared/rpc';
 import { cardProxyUid, type SmartcardPolicy } from '../../shared/smartcardPolicy';
 import { prepareCageCard, type CageCardEndpoint } from './cageCardEndpoint';
 import { LevelCardProxy } from './levelCardProxy';
-import type { CardEvent } from './proxyJournal';
+import type { CardEvent } from './cardReplyJournal';
 
 
 export interface SmartcardBrokerOptions {
@@ -101,8 +101,8 @@ export class SmartcardBroker extends EventEmitter<{ change: [SmartcardView] }> {
   }
 
   private journal(level: string, event: CardEvent): void {
-    if (event.kind === 'login') this.options.record('smartcard.login', 'supervisor', { level });
-    else this.options.record('smartcard.refused', 'supervisor', { level, function: event.function, label: event.label ?? '', reason: event.reason });
+    if (event.kind === 'login') this.options.record('smartcard.login', 'supervisor', { level, ok: event.ok });
+    else this.options.record('smartcard.refused', 'supervisor', { level, function: event.function, ...(event.handle !== null ? { handle: event.handle } : {}), reason: event.reason });
   }
 
   private changed(): void {
