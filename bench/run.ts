@@ -19,6 +19,7 @@ import { runConvertBench } from './convert.bench';
 import { runAppsStartBench } from './appsStart.bench';
 import { runAppsMemoryBench } from './appsMemory.bench';
 import { runFirefoxScrollBench } from './firefoxScroll.bench';
+import { runSmartcardSignBench } from './smartcardSign.bench';
 
 /** Per run: the cage's Xvnc and the viewer side together, CPU ms per frame. */
 const wholePath = (f: { cpuMsPerFrame: number[]; serverCpuMsPerFrame: number[] }) => f.cpuMsPerFrame.map((v, i) => v + f.serverCpuMsPerFrame[i]!);
@@ -51,6 +52,16 @@ const BENCHES: Record<string, () => Promise<{ result: unknown; ratios: Record<st
         'cold added p99 cloison (warmed up after start-up)/websockify (≤ 2.0)': p99('cloison') / p99('websockify'),
         'cold added p99 cloison with its warm-up running beside/websockify': p99('cloison, warming up beside') / p99('websockify'),
         'cold added p99 cloison without warm-up/websockify': p99('cloison, no warm-up') / p99('websockify'),
+      },
+    };
+  },
+  'smartcard-sign': async () => {
+    const r = await runSmartcardSignBench((s) => console.log(s));
+    return {
+      result: r,
+      ratios: {
+        'pkcs11-tool --sign through the proxy/on the token directly (≤ 1.5)': median(r.wholeMs.proxy) / median(r.wholeMs.direct),
+        'one signature in a session through the proxy/directly (≤ 1.5)': median(r.perSignMs.proxy) / median(r.perSignMs.direct),
       },
     };
   },

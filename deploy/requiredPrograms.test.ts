@@ -48,6 +48,10 @@ const TEST_PACKAGE_OF: Record<string, string> = {
   pdffonts: 'poppler-utils',
   npm: 'nodejs',
   npx: 'nodejs',
+  'p11-kit': 'p11-kit',
+  'pkcs11-tool': 'opensc',
+  'softhsm2-util': 'softhsm2',
+  python3: 'python3',
 };
 /** Always on Debian (Essential: yes), so neither setup.sh nor the package has to name them. */
 const ESSENTIAL = new Set(['coreutils', 'util-linux', 'bsdutils', 'dash', 'bash', 'perl-base', 'libc-bin']);

@@ -175,6 +175,13 @@ const TEXT = {
       give: 'Donner le micro',
       release: 'Reprendre le micro',
     },
+    smartcard: {
+      title: 'Carte à puce',
+      card: 'carte',
+      holder: 'ce niveau a la carte à puce',
+      give: 'Donner la carte',
+      take: 'Reprendre la carte',
+    },
     tunnel: {
       states: { connecting: 'tunnel : connexion…', up: 'tunnel actif', down: 'tunnel coupé : aucun réseau', failed: 'tunnel en échec : aucun réseau' },
       handshake: 'échange il y a',
@@ -364,6 +371,13 @@ const TEXT = {
       volume: 'Volume',
       give: 'Give the microphone',
       release: 'Take the microphone back',
+    },
+    smartcard: {
+      title: 'Smart card',
+      card: 'card',
+      holder: 'this level has the smart card',
+      give: 'Give the card',
+      take: 'Take the card back',
     },
     tunnel: {
       states: { connecting: 'tunnel: connecting…', up: 'tunnel up', down: 'tunnel down: no network', failed: 'tunnel failed: no network' },

@@ -125,6 +125,8 @@ async function boot(): Promise<void> {
   api.on('onTraining', (training) => store.getState().setTraining(training));
   api.on('onFlow', (item) => store.getState().addFlow(item));
   api.on('onAudio', (audio) => store.getState().setAudio(audio));
+  store.getState().setSmartcard(view.smartcard ?? null);
+  api.on('onSmartcard', (card) => store.getState().setSmartcard(card));
   // The supervisor's idle clock: someone is at the shell (it decides when to lock, not the page).
   reportActivity(window, () => {
     if (!store.getState().lock?.locked) void api.call('session.activity', {}).catch(() => undefined);

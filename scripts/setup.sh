@@ -42,6 +42,9 @@ PACKAGES=(
   ansible-core procps websockify passwd dbus-daemon tcpdump tigervnc-viewer python3-xlib
   # the converter's tests check its PDFs
   qpdf
+  # smart cards per level: Caml Crush's filtering proxy and its client, p11-kit's loader in the
+  # cages; the tests' software token, pkcs11-tool and the unfiltered p11-kit server they attack first
+  caml-crush-server caml-crush-clients p11-kit p11-kit-modules softhsm2 opensc python3
 )
 
 if [ "$(id -u)" -ne 0 ]; then
@@ -56,6 +59,10 @@ if [ "${#missing[@]}" -gt 0 ]; then
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
+
+# Caml Crush's own daemon (unfiltered, on 127.0.0.1:4444) never runs: the supervisor runs one per level.
+update-rc.d caml-crush-server disable >/dev/null 2>&1 || true
+invoke-rc.d caml-crush-server stop >/dev/null 2>&1 || true
 
 # The account the tests run the browser host's Chromium as (npm start never runs it as root).
 id cloison-shell-test >/dev/null 2>&1 || useradd --system --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin cloison-shell-test

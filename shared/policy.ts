@@ -7,6 +7,7 @@
 import { z } from 'zod';
 import { SAK_KEYS } from './keysyms';
 import { XKB_NAME } from './keyboardLayout';
+import { smartcardIssues, smartcardPolicySchema } from './smartcardPolicy';
 
 export const LEVEL_ID = /^[a-z][a-z0-9-]{0,31}$/;
 const COLOUR = /^#[0-9a-fA-F]{6}$/;
@@ -491,6 +492,8 @@ export const policySchema = z
     keyboard: keyboardPolicySchema.optional(),
     /** The shell's language; absent: the host's locale as the supervisor reads it (never the browser's). */
     locale: z.enum(['fr', 'en']).optional(),
+    /** Smart cards per level through a filtering PKCS#11 proxy; absent: no level has a card. */
+    smartcard: smartcardPolicySchema.optional(),
   })
   .strict()
   .superRefine((policy, ctx) => {
@@ -546,6 +549,7 @@ export const policySchema = z
       if (other !== undefined) ctx.addIssue({ code: 'custom', path: ['levels', i, 'cage', 'uid'], message: `uid ${uid} is already used by levels[${other}]: each cage needs its own uid` });
       uids.set(uid, i);
     });
+    if (policy.smartcard) for (const issue of smartcardIssues(policy.smartcard, [...ids], [...uids.keys()])) ctx.addIssue({ code: 'custom', ...issue });
   })
   .transform((policy) => ({
     ...policy,

@@ -234,6 +234,10 @@ export const audioViewSchema = z.object({
 });
 export type AudioView = z.infer<typeof audioViewSchema>;
 
+/** The smart card: shared by the levels the policy names, or (exclusive) with one level at a time. */
+export const smartcardViewSchema = z.object({ exclusive: z.boolean(), holder: levelIdSchema.nullable(), levels: z.array(z.object({ level: levelIdSchema, serving: z.boolean() })) });
+export type SmartcardView = z.infer<typeof smartcardViewSchema>;
+
 /** One crossing or decision, as the trainer's flow view draws it (from the journal, metadata only). */
 export const flowItemSchema = z.object({
   seq: z.number().int(),
@@ -290,6 +294,8 @@ export const rpcMethods = {
       lock: lockViewSchema,
       tunnels: z.array(tunnelViewSchema),
       audio: audioViewSchema,
+      /** The smart card (null: the policy gives it to no level). */
+      smartcard: smartcardViewSchema.nullable().optional(),
       /** The training session, when the supervisor runs one (the band is then marked TRAINING). */
       training: trainingViewSchema.nullable(),
       /** This shell's session: viewers opened under another one are shown as such (onViewers). */
@@ -380,6 +386,8 @@ export const rpcMethods = {
   },
   /** Gives the microphone to a level the policy names (null takes it back); another holder must release first. */
   'audio.microphone': { params: z.object({ level: levelIdSchema.nullable() }).strict(), result: audioViewSchema },
+  /** Exclusive card: gives it to a level the policy names (taking it back from another), or takes it back (null). */
+  'smartcard.assign': { params: z.object({ level: levelIdSchema.nullable() }).strict(), result: smartcardViewSchema },
   /** Each level's applications (trusted launcher); `apps.launch` starts one in its level's cage. */
   'apps.list': { params: empty, result: z.object({ levels: z.array(levelAppsSchema) }) },
   'apps.launch': { params: z.object({ level: levelIdSchema, id: z.string().max(64) }).strict(), result: z.object({ pid: z.number().int() }) },
@@ -422,6 +430,8 @@ export const rpcEvents = {
   onFlow: flowItemSchema,
   /** Sound changed: a level started or stopped playing, a mute, a volume, the microphone. */
   onAudio: audioViewSchema,
+  /** The card changed hands (exclusive), or a level's proxy started or stopped. */
+  onSmartcard: smartcardViewSchema,
   /** A level's tunnel changed state, or its handshake aged (at most every few seconds). */
   onTunnel: tunnelViewSchema,
   /** Every viewer connected to a cage, with the shell session its ticket was issued to. */

@@ -48,6 +48,7 @@ import { SessionLock } from './session/sessionLock';
 import { wireSessionLock } from './session/lockWiring';
 import { SleepGuard } from './session/sleepGuard';
 import { AudioBroker } from './audio/audioBroker';
+import { SmartcardBroker } from './smartcard/smartcardBroker';
 import { HostSound } from './audio/hostSound';
 import { TrainingDesk } from './training/trainingDesk';
 import { AppLauncher } from './apps/appLauncher';
@@ -75,6 +76,8 @@ export class Supervisor {
   private readonly diode: EncryptingDiode;
   private readonly tunnels: CageTunnels;
   readonly audio: AudioBroker;
+  /** The workstation's smart card, per level (null: the policy gives it to none). */
+  readonly smartcard: SmartcardBroker | null;
   readonly training: TrainingDesk;
   readonly apps: AppLauncher;
   private readonly sleepGuard: SleepGuard;
@@ -112,6 +115,10 @@ export class Supervisor {
     this.focus = new FocusState(policy.levels.map((l) => l.id), lowest.id);
     this.policyStore = new RunningPolicy(policy, options.policyText, options.policySource);
     this.sak = sakKey(policy.shortcuts.secureAttention);
+    // Before the cage fleet: each bwrap cage binds its level's card folder (the uid is asked for at start).
+    const card = policy.smartcard;
+    this.smartcard = card ? new SmartcardBroker({ policy: card, dir: `${options.runDir}-card`, cageGid: (level) => this.fleet.bwrapUidOf(level) ?? 0, record: (kind, actor, fields) => this.journalFact(kind, fields, actor), ...(options.log ? { log: options.log } : {}) }) : null;
+    this.smartcard?.on('change', (view) => this.sessions.broadcast('onSmartcard', view));
     this.reloader = new PolicyReloader({
       store: this.policyStore,
       journal: this.journal,
@@ -130,6 +137,7 @@ export class Supervisor {
       stateDir: options.stateDir,
       runDir: options.runDir,
       fact: (kind, fields) => this.journalFact(kind, fields),
+      smartcard: (level) => this.smartcard?.endpoint(level) ?? null,
       onState: (state) => this.sessions.broadcast('onCageStatus', state),
       onRunning: (lifecycle) => {
         this.screens.cageRunning(lifecycle.level);
@@ -250,6 +258,8 @@ export class Supervisor {
     if (!locked) return;
     this.gateway.disconnectAll('the workstation is locked');
     this.audio.setMicrophone(null, 'supervisor'); // nobody at the workstation: nobody to listen for
+    // Nobody at the workstation: an exclusive card goes back, its holder's sessions end (a shared one stays).
+    void this.smartcard?.take('supervisor').catch((err: Error) => this.options.log?.('smart card not taken back at lock', { error: err.message }));
     this.confirmations.expireAll();
   }
 
@@ -291,6 +301,7 @@ export class Supervisor {
       viewerOrigins: () => this.host?.viewerOrigins ?? {},
       tunnels: () => this.tunnelViews(),
       audio: this.audio,
+      smartcard: this.smartcard,
       training: this.training,
       apps: this.apps,
       screens: this.screens,
@@ -372,6 +383,9 @@ export class Supervisor {
     this.disposables.add('USB devices', usb.stop);
     // `stop({ keepCages })`: the cages stay running for the next supervisor to re-adopt.
     this.disposables.add('cages', () => (this.keepCages ? undefined : this.fleet.stopAll('supervisor shutting down')));
+    await this.smartcard?.start().catch((err: Error) => this.options.log?.('smart card unavailable: its proxies did not start', { error: err.message }));
+    // Stopped before the cages are (disposables go last started first).
+    this.disposables.add('smart card proxies', () => this.smartcard?.close());
     // Cages start in parallel, each reporting its own status; one left running before (crash, restart, upgrade) is re-adopted if it checks out.
     await this.fleet.startAll();
     this.disposables.add('file transfers and their staging area', await prepareFileStaging(this.files, this.stagingDir, policy, this.options.log));

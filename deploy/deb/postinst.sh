@@ -10,6 +10,9 @@ getent group cloison-shell >/dev/null || groupadd --system cloison-shell
 # The unprivileged part's account (#29): owns the journal's key (0600: it and root only); no login.
 getent passwd cloison >/dev/null || useradd --system --user-group --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin cloison
 if [ -f /var/lib/cloison/journal.key ]; then chown cloison:cloison /var/lib/cloison/journal.key; chmod 0600 /var/lib/cloison/journal.key; fi
+# Caml Crush's own daemon (a proxy on 127.0.0.1:4444, unfiltered) never runs: the supervisor runs one per level.
+update-rc.d caml-crush-server disable >/dev/null 2>&1 || true
+invoke-rc.d caml-crush-server stop >/dev/null 2>&1 || true
 if [ -d /run/systemd/system ]; then
   systemctl daemon-reload
   systemctl enable cloison-supervisor.service >/dev/null

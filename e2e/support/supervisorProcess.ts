@@ -3,7 +3,7 @@
  * policy, state and run directories; stops it (and so its cages) afterwards.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -36,11 +36,14 @@ export interface StartOptions {
   trustPhrase?: string | null;
   /** Added to the supervisor's environment (LANG, to start it as on a French or English host). */
   env?: NodeJS.ProcessEnv;
+  /** The test folder's mode: 0o711 lets an unprivileged helper (a card proxy) pass through to its folders. */
+  rootMode?: number;
 }
 
 export async function startSupervisor(policyYaml: string, options: StartOptions = {}): Promise<SupervisorProcess> {
   const extraArgs = options.extraArgs ?? [];
   const root = mkdtempSync(join(tmpdir(), 'cloison-e2e-'));
+  if (options.rootMode !== undefined) chmodSync(root, options.rootMode);
   const policyFile = join(root, 'policy.yaml');
   writeFileSync(policyFile, policyYaml);
   const stateDir = join(root, 'state');

@@ -11,6 +11,7 @@ import { ClipboardIndicator } from './ClipboardIndicator';
 import { DeviceTray } from './DeviceTray';
 import { TunnelState } from './TunnelState';
 import { SoundState } from './SoundState';
+import { SmartcardState } from './SmartcardState';
 import { AppLauncherButton } from './AppLauncher';
 import { KeyboardLayoutBadge } from './KeyboardLayoutBadge';
 
@@ -75,6 +76,7 @@ export function LevelBand() {
               {t.status[cages[l.id]?.status ?? 'stopped']}
             </span>
             <SoundState level={l.id} />
+            <SmartcardState level={l.id} />
           </button>
         ))}
       </nav>

@@ -8,6 +8,7 @@ import { useShell, useShellState } from '../shellContext';
 import { TrustMarkView } from './TrustMarkView';
 import { LockDelayChoice } from './LockDelayChoice';
 import { SoundControls } from './SoundControls';
+import { SmartcardControls } from './SmartcardControls';
 
 export function TrustedOverview() {
   const { store, api, switchTo, clipboard } = useShell();
@@ -88,6 +89,7 @@ export function TrustedOverview() {
           </button>
           {lock ? <LockDelayChoice lock={lock} /> : null}
           {audio ? <SoundControls audio={audio} /> : null}
+          <SmartcardControls />
           <button type="button" className="overview__item overview__item--close" data-testid="overview-close" onClick={close}>
             {t.close}
           </button>

@@ -7,7 +7,7 @@
  * view; nothing a cage sends is ever stored here (trusted path, property 2).
  */
 import { createStore } from 'zustand/vanilla';
-import type { AudioView, CageState, ConfirmRequest, DeviceView, FlowItem, HeldClipboard, LevelView, LockView, TunnelView } from '../../shared/rpc';
+import type { AudioView, SmartcardView, CageState, ConfirmRequest, DeviceView, FlowItem, HeldClipboard, LevelView, LockView, TunnelView } from '../../shared/rpc';
 import type { TrainingView } from '../../shared/trainingScenario';
 import type { KeyboardLayoutView } from '../../shared/keyboardLayout';
 
@@ -66,6 +66,8 @@ export interface ShellState {
   tunnels: Record<string, TunnelView>;
   /** Who plays, who is muted, who has the microphone (the supervisor's measure and decisions). */
   audio: AudioView | null;
+  /** The smart card: which level has it (exclusive), null when the policy gives it to none. */
+  smartcard: SmartcardView | null;
   /** A training session: the band is marked, the panel shows the card and the flows. */
   training: TrainingView | null;
   /** The latest crossings and decisions, newest first (the trainer's flow view). */
@@ -123,6 +125,7 @@ export interface ShellActions {
   closeUnlockPrompt(): void;
   setTunnel(view: TunnelView): void;
   setAudio(view: AudioView): void;
+  setSmartcard(view: SmartcardView | null): void;
   setTraining(view: TrainingView | null): void;
   addFlow(item: FlowItem): void;
   openReport(): void;
@@ -163,6 +166,7 @@ export function createShellStore(locale: Locale) {
     unlockPrompt: false,
     tunnels: {},
     audio: null,
+    smartcard: null,
     training: null,
     flows: [],
     reportOpen: false,
@@ -230,6 +234,7 @@ export function createShellStore(locale: Locale) {
     openUnlockPrompt: () => set((s) => (s.lock?.locked ? { unlockPrompt: true } : {})),
     closeUnlockPrompt: () => set({ unlockPrompt: false }),
     setAudio: (audio) => set({ audio }),
+    setSmartcard: (smartcard) => set({ smartcard }),
     setTraining: (training) => set({ training }),
     addFlow: (item) => set((s) => ({ flows: [item, ...s.flows.filter((f) => f.seq !== item.seq)].slice(0, 30) })),
     openReport: () => set({ reportOpen: true, overviewOpen: false }),

@@ -34,7 +34,7 @@ export const SUPERVISOR_LAYERS = [
   ['policy'],
   ['gateway', 'confirm', 'network'],
   ['cages'],
-  ['apps', 'audio', 'clipboard', 'files', 'session', 'usb'],
+  ['apps', 'audio', 'clipboard', 'files', 'session', 'usb', 'smartcard'],
   ['keyboard', 'screen', 'training', 'cageManager'],
   ['rpc', 'admin'],
   ['host', 'cli'],

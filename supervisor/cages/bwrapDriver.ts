@@ -82,6 +82,8 @@ export interface BwrapDriverOptions {
   limitPollMs?: number;
   /** A sound server of the cage's own (null: no sound), with a microphone source or not. */
   sound?: { micAllowed: boolean } | null;
+  /** The level's smart card endpoint (supervisor/smartcard): its proxy's socket folder bound in, by these bwrap arguments. */
+  smartcard?: { bwrapArgs: readonly string[] } | null;
   /** Xvnc's update clock and comparison (the benchmarks compare others); XVNC_UPDATES unless set. */
   xvncUpdates?: string[];
   log?: (msg: string, fields?: Record<string, unknown>) => void;
@@ -479,6 +481,7 @@ exit 72
       '--setenv', 'PATH', '/usr/local/bin:/usr/bin:/bin', '--setenv', 'LANG', 'C.UTF-8', '--setenv', 'TERM', 'xterm', '--setenv', 'SHELL', '/bin/bash',
       '--setenv', 'CLOISON_LEVEL', level,
       '--setenv', 'XENVIRONMENT', CAGE_XRESOURCES_PATH,
+      ...(this.options.smartcard?.bwrapArgs ?? []),
       '--chdir', CAGE_HOME,
       '--info-fd', '3',
       '/bin/sh', '/run/cloison-session.sh',

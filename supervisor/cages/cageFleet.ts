@@ -27,6 +27,8 @@ export interface CageFleetOptions {
   onState: (state: CageState) => void;
   onRunning: (lifecycle: CageLifecycle) => void;
   onDown: (level: string) => void;
+  /** A level's smart card endpoint, if the policy gives it the card: bwrap arguments the cage binds it by. */
+  smartcard?: (level: string) => { bwrapArgs: readonly string[] } | null;
   log?: Log;
 }
 
@@ -109,6 +111,7 @@ export class CageFleet {
           paths: bwrapCagePaths(options.stateDir, options.runDir, level.id),
           sound: cageSoundOf(options.policy.current(), level.id),
           journal: (kind, fields) => options.fact(kind, fields),
+          smartcard: options.smartcard?.(level.id) ?? null,
           ...(options.log ? { log: options.log } : {}),
         })
       : new VncDriver({ cage: level.cage });

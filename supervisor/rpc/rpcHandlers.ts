@@ -19,6 +19,7 @@ import type { FileBroker } from '../files/fileBroker';
 import type { DeviceBroker } from '../usb/deviceBroker';
 import type { SessionLock } from '../session/sessionLock';
 import type { AudioBroker } from '../audio/audioBroker';
+import type { SmartcardBroker } from '../smartcard/smartcardBroker';
 import type { TrainingDesk } from '../training/trainingDesk';
 import type { AppLauncher } from '../apps/appLauncher';
 import type { CageScreens } from '../screen/cageScreens';
@@ -50,6 +51,8 @@ export interface HandlerDeps {
   /** Each WireGuard level's tunnel, as last measured. */
   tunnels: () => TunnelView[];
   audio: AudioBroker;
+  /** The smart card's broker; null: the policy gives the card to no level. */
+  smartcard: SmartcardBroker | null;
   training: TrainingDesk;
   apps: AppLauncher;
   screens: CageScreens;
@@ -98,6 +101,7 @@ function unlockedHandlers(deps: HandlerDeps): RpcHandlers {
       lock: deps.lock.view(),
       tunnels: deps.tunnels(),
       audio: deps.audio.view(),
+      smartcard: deps.smartcard?.view() ?? null,
       training: deps.training.view(),
       session,
       viewers: deps.viewers(),
@@ -201,6 +205,10 @@ function unlockedHandlers(deps: HandlerDeps): RpcHandlers {
     'audio.microphone': ({ level }) => {
       if (level !== null) cageOf(level);
       return deps.audio.setMicrophone(level);
+    },
+    'smartcard.assign': ({ level }) => {
+      if (!deps.smartcard) throw new CloisonError('POLICY_DENIED', bilingual('la politique ne donne la carte à puce à aucun niveau', 'the policy gives the smart card to no level'));
+      return level === null ? deps.smartcard.take('user') : deps.smartcard.give(level, 'user');
     },
     'session.lock': () => {
       deps.lock.lock('user');

@@ -33,6 +33,7 @@ function session(overrides: Partial<RpcHandlers> = {}) {
       throw new Error('no training');
     },
     'audio.microphone': () => AUDIO,
+    'smartcard.assign': () => ({ exclusive: true, holder: null, levels: [] }),
     'session.unlock': () => LOCK,
     'session.activity': () => ({}),
     'session.lockDelay': ({ seconds }) => ({ ...LOCK, lockAfterSeconds: seconds }),

@@ -70,6 +70,8 @@ export const DEBIAN_PACKAGE_OF: Record<string, string> = {
   soffice: 'libreoffice-writer',
   // the optional OCR text layer, in a sandbox of its own (its languages: tesseract-ocr-fra, -eng)
   tesseract: 'tesseract-ocr',
+  // smart cards per level (supervisor/smartcard)
+  pkcs11proxyd: 'caml-crush-server',
 };
 
 export function findBinary(name: string, path = process.env.PATH ?? '/usr/bin:/bin'): string | null {

@@ -12,6 +12,7 @@ import { TEST_CAGE_LIMITS } from './testPolicy';
 import { run } from '../cages/cageLauncher';
 import { runInCage } from './enterCage';
 import { testRoot } from './testRoots';
+import type { CageCardEndpoint } from '../smartcard/cageCardEndpoint';
 
 export interface RealCage {
   level: string;
@@ -63,6 +64,8 @@ export interface RealCageOptions {
   limits?: Partial<CageLimitsPolicy>;
   hostResolvConf?: string;
   log?: (msg: string, fields?: Record<string, unknown>) => void;
+  /** The level's smart card endpoint, made for the cage's uid (supervisor/smartcard). */
+  smartcard?: (uid: number) => CageCardEndpoint;
 }
 
 export async function startRealCage(options: RealCageOptions): Promise<RealCage> {
@@ -83,6 +86,7 @@ export async function startRealCage(options: RealCageOptions): Promise<RealCage>
     uid,
     ...(options.hostResolvConf ? { hostResolvConf: options.hostResolvConf } : {}),
     ...(options.log ? { log: options.log } : {}),
+    ...(options.smartcard ? { smartcard: options.smartcard(uid) } : {}),
   });
   const cage = await driver.start();
   const innerPid = cage.innerPid;

@@ -1,0 +1,41 @@
+/**
+ * The exclusive smart card in the trusted overview: given to one level the policy names and taken
+ * back (which ends that level's sessions on it), like the microphone. Shown only in exclusive mode.
+ */
+import type { SmartcardView } from '../../shared/rpc';
+import { textFor } from '../i18n';
+import { errorText } from '../supervisorText';
+import { useShell, useShellState } from '../shellContext';
+
+export function SmartcardControls() {
+  const { api, store } = useShell();
+  const card = useShellState((s) => s.smartcard);
+  const levels = useShellState((s) => s.levels);
+  const locale = useShellState((s) => s.locale);
+  const t = textFor(locale).smartcard;
+  if (!card?.exclusive) return null;
+  const apply = (call: Promise<SmartcardView>) => call.then((v) => store.getState().setSmartcard(v), (err: Error) => store.getState().setNotice(errorText(locale, err), 'refused'));
+  return (
+    <div className="sound" data-testid="overview-smartcard">
+      <div className="sound__title">{t.title}</div>
+      {card.levels.map((l) => {
+        const level = levels.find((x) => x.id === l.level);
+        if (!level) return null;
+        return (
+          <div key={l.level} className="sound__row" style={{ borderLeftColor: level.colour }}>
+            <span className="sound__level">{level.label[locale]}</span>
+            {card.holder === l.level ? (
+              <button type="button" className="button" data-testid={`card-take-${l.level}`} onClick={() => void apply(api.call('smartcard.assign', { level: null }))}>
+                {t.take}
+              </button>
+            ) : (
+              <button type="button" className="button" data-testid={`card-give-${l.level}`} onClick={() => void apply(api.call('smartcard.assign', { level: l.level }))}>
+                {t.give}
+              </button>
+            )}
+          </div>
+        );
+      })}
+    </div>
+  );
+}

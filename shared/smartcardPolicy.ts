@@ -1,0 +1,93 @@
+/**
+ * Smart cards per level (CLIP OS: a Caml Crush PKCS#11 proxy per level, each with its filter):
+ * which levels get the workstation's card, which of its objects each level sees, which PKCS#11
+ * functions each may call. Absent from the policy: no level has any card.
+ */
+import { z } from 'zod';
+
+/** PKCS#11 functions a level's filter may refuse (Caml Crush's names, the standard's). */
+export const PKCS11_FUNCTIONS = [
+  'C_InitToken', 'C_InitPIN', 'C_SetPIN', 'C_Login', 'C_Logout',
+  'C_CreateObject', 'C_CopyObject', 'C_DestroyObject', 'C_GetAttributeValue', 'C_SetAttributeValue',
+  'C_EncryptInit', 'C_DecryptInit', 'C_DigestKey', 'C_SignInit', 'C_SignRecoverInit', 'C_VerifyInit', 'C_VerifyRecoverInit',
+  'C_GenerateKey', 'C_GenerateKeyPair', 'C_WrapKey', 'C_UnwrapKey', 'C_DeriveKey', 'C_SeedRandom', 'C_GenerateRandom',
+] as const;
+export type Pkcs11Function = (typeof PKCS11_FUNCTIONS)[number];
+
+/**
+ * Refused unless the administrator writes a deny list of their own: changing or resetting the PIN
+ * (qubes-issues #11131: any qube that may use a card's PIN may change it), reformatting the card,
+ * and changing, copying, destroying or planting objects (a level must not rewrite or plant the
+ * keys another level signs with).
+ */
+export const DEFAULT_DENIED: readonly Pkcs11Function[] = [
+  'C_SetPIN', 'C_InitToken', 'C_InitPIN', 'C_SetAttributeValue', 'C_CopyObject', 'C_DestroyObject',
+  'C_CreateObject', 'C_GenerateKey', 'C_GenerateKeyPair', 'C_UnwrapKey',
+];
+
+/** An object label as the filter matches it whole: printable, no regular-expression characters. */
+const LABEL = /^[A-Za-z0-9 _:@,=-]{1,64}$/;
+const HEX_ID = /^([0-9a-f]{2}){1,64}$/;
+
+const objectSchema = z.union(
+  [
+    z.string().regex(LABEL, 'an object label is 1 to 64 letters, digits, spaces or _:@,=- (no dots, no wildcards)'),
+    z.object({ id: z.string().regex(HEX_ID, 'an object id is its CKA_ID in lower-case hexadecimal, such as "01a2"') }).strict(),
+  ],
+  { error: 'an object is its label ("high-sign") or its id ({ id: "01" })' },
+);
+
+export const smartcardLevelSchema = z
+  .object({
+    /** The card objects the level sees and uses: all by label, or all by id (CKA_ID, hex). */
+    objects: z
+      .array(objectSchema)
+      .min(1, 'objects lists what the level may see: at least one label or id')
+      .max(64)
+      .refine((objects) => objects.every((o) => typeof o === 'string') || objects.every((o) => typeof o !== 'string'), 'objects are all labels or all ids, not a mix (the filter would require both to match)'),
+    deny: z.array(z.enum(PKCS11_FUNCTIONS)).max(PKCS11_FUNCTIONS.length).default([...DEFAULT_DENIED]),
+    /** false: no secret value leaves the card (C_WrapKey refused; CKA_VALUE of sensitive or extractable keys unreadable). */
+    allowExport: z.boolean().default(false),
+    /** Host uid of the level's proxy: unprivileged, never a cage's. Default 64100 + the level's position here. */
+    uid: z.number().int().min(1000).max(65533).optional(),
+  })
+  .strict();
+export type SmartcardLevelPolicy = z.infer<typeof smartcardLevelSchema>;
+
+export const smartcardPolicySchema = z
+  .object({
+    /** The host's PKCS#11 module for the card (OpenSC's for a reader through pcscd). */
+    module: z.string().startsWith('/', 'module is the absolute path of a PKCS#11 module (.so)').default('/usr/lib/x86_64-linux-gnu/opensc-pkcs11.so'),
+    levels: z.record(z.string(), smartcardLevelSchema),
+    /** true: the card is with one level at a time, given and taken back from the trusted overview. */
+    exclusive: z.boolean().default(false),
+    /** Where the PIN is typed: in the cage's application (the card protects it). */
+    pin: z
+      .string()
+      .refine((p) => p === 'cage', 'pin is "cage" (typed in the cage\'s application); a trusted PIN dialog is not built yet')
+      .transform(() => 'cage' as const)
+      .default('cage'),
+    /** Extra environment for the module (SoftHSM2's SOFTHSM2_CONF for a software token). */
+    environment: z.record(z.string().regex(/^[A-Z][A-Z0-9_]{0,63}$/, 'an environment name is upper-case letters, digits and _'), z.string().max(4096)).default({}),
+  })
+  .strict();
+export type SmartcardPolicy = z.infer<typeof smartcardPolicySchema>;
+
+export const DEFAULT_CARD_PROXY_UID_BASE = 64100;
+
+/** The uid a level's proxy runs as. */
+export function cardProxyUid(card: SmartcardPolicy, level: string): number {
+  const index = Object.keys(card.levels).indexOf(level);
+  return card.levels[level]?.uid ?? DEFAULT_CARD_PROXY_UID_BASE + Math.max(index, 0);
+}
+
+/** Problems across sections: unknown levels, a proxy uid that is a cage's or root's. */
+export function smartcardIssues(card: SmartcardPolicy, levelIds: string[], cageUids: number[]): Array<{ path: Array<string | number>; message: string }> {
+  const issues: Array<{ path: Array<string | number>; message: string }> = [];
+  for (const level of Object.keys(card.levels)) {
+    if (!levelIds.includes(level)) issues.push({ path: ['smartcard', 'levels', level], message: `no level "${level}" in this policy` });
+    const uid = cardProxyUid(card, level);
+    if (cageUids.includes(uid)) issues.push({ path: ['smartcard', 'levels', level, 'uid'], message: `uid ${uid} is a cage's: the card's proxy runs as a uid of its own` });
+  }
+  return issues;
+}

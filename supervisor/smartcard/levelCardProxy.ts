@@ -1,0 +1,163 @@
+/**
+ * One level's card proxy: Caml Crush's pkcs11proxyd, run as the level's unprivileged proxy uid
+ * (never root, never the cage's), serving the level's filter on a socket in a folder only the
+ * cage's group may enter. Stopping it ends every session the level had on the card: each
+ * connection is a worker process of its own, and the whole process group goes.
+ *
+ * Trust rule: the cage reaches the card only through this socket; the module runs here, outside
+ * the cage, and the cage's bytes are parsed by Caml Crush's OCaml RPC decoder, not by C.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { chmodSync, chownSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { createInterface } from 'node:readline';
+import type { SmartcardLevelPolicy } from '../../shared/smartcardPolicy';
+import { requireBinary } from '../system/binaries';
+import { deniedFunctions, filterConfig, MAX_CONNECTIONS, serverConfig } from './cardFilterConfig';
+import { RecordGuard } from './recordGuard';
+import { CardReplyJournal, type CardEvent } from './cardReplyJournal';
+
+/** The socket's name in the level's folder; the cage sees that folder at CAGE_CARD_DIR. */
+export const CARD_SOCKET_NAME = 'pkcs11.sock';
+const START_TIMEOUT_MS = 10_000;
+const STOP_GRACE_MS = 2_000;
+/** Each proxy process's address space (a worker uses about 60 MiB with SoftHSM2 or OpenSC loaded). */
+export const PROXY_ADDRESS_SPACE = 256 * 2 ** 20;
+
+export interface LevelCardProxyOptions {
+  level: string;
+  modulePath: string;
+  policy: SmartcardLevelPolicy;
+  /** The proxy's uid (and gid); the cage's gid may enter the socket's folder. */
+  proxyUid: number;
+  cageGid: () => number;
+  /** The supervisor's folder for this level's card (made here; root's parent). */
+  dir: string;
+  /** The module's environment (SoftHSM2's SOFTHSM2_CONF); nothing else of the supervisor's. */
+  environment?: Record<string, string>;
+  event: (event: CardEvent) => void;
+  log?: (msg: string, fields?: Record<string, unknown>) => void;
+}
+
+/** Folders of one level's proxy: `socketDir` is what the cage gets bound. */
+export function cardProxyPaths(dir: string): { socketDir: string; socket: string; innerDir: string; innerSocket: string; netplexDir: string; configDir: string } {
+  const socketDir = join(dir, 'socket');
+  const innerDir = join(dir, 'proxy');
+  return { socketDir, socket: join(socketDir, CARD_SOCKET_NAME), innerDir, innerSocket: join(innerDir, CARD_SOCKET_NAME), netplexDir: join(dir, 'netplex'), configDir: join(dir, 'config') };
+}
+
+export class LevelCardProxy {
+  private child: ChildProcess | null = null;
+  private guard: RecordGuard | null = null;
+  private stderrTail = '';
+
+  constructor(readonly options: LevelCardProxyOptions) {}
+
+  get running(): boolean {
+    return this.child !== null && this.child.exitCode === null && this.child.signalCode === null;
+  }
+
+  get socket(): string {
+    return cardProxyPaths(this.options.dir).socket;
+  }
+
+  /**
+   * Makes the socket's folder (kept across restarts: a running cage has it bound) — the
+   * supervisor's guard listens there, the cage's group enters, nobody else.
+   */
+  prepare(): string {
+    const { cageGid, dir } = this.options;
+    const paths = cardProxyPaths(dir);
+    // The proxy's uid passes through the supervisor's folders (whatever the umask made them).
+    mkdirSync(dir, { recursive: true, mode: 0o755 });
+    chmodSync(dirname(dir), 0o755);
+    chmodSync(dir, 0o755);
+    mkdirSync(paths.socketDir, { recursive: true, mode: 0o750 });
+    chownSync(paths.socketDir, 0, cageGid());
+    chmodSync(paths.socketDir, 0o750);
+    return paths.socketDir;
+  }
+
+  /** Writes the configuration, starts the proxy and waits for its socket. */
+  async start(): Promise<void> {
+    if (this.running) return;
+    const { level, proxyUid, dir } = this.options;
+    const paths = cardProxyPaths(dir);
+    this.prepare();
+    rmSync(paths.socket, { force: true });
+    for (const d of [paths.innerDir, paths.netplexDir, paths.configDir]) rmSync(d, { recursive: true, force: true });
+    // The proxy's own socket: its folder is the proxy's alone (the supervisor, root, connects).
+    mkdirSync(paths.innerDir, { mode: 0o700 });
+    chownSync(paths.innerDir, proxyUid, proxyUid);
+    mkdirSync(paths.configDir, { mode: 0o755 });
+    chmodSync(paths.configDir, 0o755);
+    mkdirSync(paths.netplexDir, { mode: 0o700 });
+    chownSync(paths.netplexDir, proxyUid, proxyUid);
+    const filter = join(paths.configDir, 'filter.conf');
+    const server = join(paths.configDir, 'pkcs11proxyd.conf');
+    writeFileSync(filter, filterConfig(this.options.modulePath, this.options.policy), { mode: 0o444 });
+    writeFileSync(server, serverConfig(level, { socket: paths.innerSocket, netplexDir: paths.netplexDir, filterConfig: filter }), { mode: 0o444 });
+
+    // Caml Crush's RPC server takes a record of any announced length (2 GiB) and buffers it: the
+    // address-space limit ends such a worker (the cage's connection closes) and nothing else.
+    const limit = `--as=${PROXY_ADDRESS_SPACE}`;
+    const argv = ['--reuid', String(proxyUid), '--regid', String(proxyUid), '--clear-groups', '--no-new-privs', '--', requireBinary('prlimit'), limit, requireBinary('pkcs11proxyd'), '-fg', '-conf', server];
+    const child = spawn(requireBinary('setpriv'), argv, {
+      // A process group of its own: stopping it takes every worker (and every session) with it.
+      detached: true,
+      stdio: ['ignore', 'ignore', 'pipe'],
+      env: { PATH: '/usr/bin:/bin', LANG: 'C', ...this.options.environment },
+      cwd: '/',
+    });
+    this.child = child;
+    createInterface({ input: child.stderr! }).on('line', (line) => {
+      this.stderrTail = `${this.stderrTail}${line}\n`.slice(-2000);
+    });
+    child.on('exit', (code, signal) => this.options.log?.('card proxy exited', { level, code, signal }));
+    const deadline = Date.now() + START_TIMEOUT_MS;
+    while (!existsSync(paths.innerSocket)) {
+      if (!this.running) throw new Error(`the card proxy of "${level}" exited at start: ${this.lastLines()}`);
+      if (Date.now() > deadline) {
+        await this.stop();
+        throw new Error(`the card proxy of "${level}" made no socket in ${START_TIMEOUT_MS} ms: ${this.lastLines()}`);
+      }
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    // The filter's refusals, read off its replies (its own log is off: see cardReplyJournal.ts).
+    const denied = new Set(deniedFunctions(this.options.policy));
+    this.guard = new RecordGuard({ listen: paths.socket, target: paths.innerSocket, maxConnections: MAX_CONNECTIONS, refused: (reason) => this.options.event({ kind: 'refused', function: reason === 'oversize' ? 'oversize message' : 'too many connections', handle: null, reason: 'malformed' }), watch: () => new CardReplyJournal(denied, (event) => this.options.event(event)) });
+    await this.guard.start();
+    this.options.log?.('card proxy started', { level, uid: proxyUid });
+  }
+
+  /** Stops the proxy and its workers: every session of the level on the card ends. */
+  async stop(): Promise<void> {
+    await this.guard?.stop();
+    this.guard = null;
+    const child = this.child;
+    this.child = null;
+    if (!child || child.pid === undefined) return;
+    const exited = new Promise<void>((resolve) => {
+      if (child.exitCode !== null || child.signalCode !== null) resolve();
+      else child.once('exit', () => resolve());
+    });
+    const signalGroup = (signal: NodeJS.Signals) => {
+      try {
+        process.kill(-child.pid!, signal);
+      } catch {
+        // already gone
+      }
+    };
+    signalGroup('SIGTERM');
+    const timer = setTimeout(() => signalGroup('SIGKILL'), STOP_GRACE_MS);
+    await exited;
+    clearTimeout(timer);
+    // Workers outliving their controller are in the same group: none may keep a session open.
+    signalGroup('SIGKILL');
+    rmSync(cardProxyPaths(this.options.dir).socket, { force: true });
+  }
+
+  private lastLines(): string {
+    return this.stderrTail.trim().split('\n').slice(-3).join(' | ') || 'no output';
+  }
+}

@@ -1,0 +1,249 @@
+/**
+ * Smart cards per level, end to end: a SoftHSM2 token of the test's own, a filtering proxy per
+ * level (Caml Crush), and pkcs11-tool run in real cages as true cage processes. Each attack runs
+ * first against the same token served unfiltered (p11-kit server, what a level given the card
+ * directly would have), where it succeeds, then through the level's proxy, where it is refused
+ * and journaled.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { chmodSync, existsSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { smartcardPolicySchema } from '../../shared/smartcardPolicy';
+import { findBinary } from '../system/binaries';
+import { startRealCage, testRoot, type RealCage } from '../testing/realCage';
+import { makeSoftToken, SOFTHSM_MODULE, TOKEN_PIN, TOKEN_SO_PIN, type SoftToken } from '../testing/softToken';
+import { waitFor } from '../testing/waitFor';
+import { CAGE_CARD_DIR, CARD_CLIENT_MODULE } from './cageCardEndpoint';
+import { SmartcardBroker } from './smartcardBroker';
+
+const missing = ['pkcs11proxyd', 'pkcs11-tool', 'softhsm2-util', 'p11-kit', 'bwrap', 'Xvnc'].filter((b) => !findBinary(b));
+if (!existsSync(CARD_CLIENT_MODULE)) missing.push(CARD_CLIENT_MODULE);
+if (missing.length > 0) console.warn(`smartcard tests skipped: ${missing.join(', ')} missing (scripts/setup.sh installs them)`);
+
+/** One uid for both levels' proxies: SoftHSM2 keeps its token in 0600 files (a real card through pcscd needs no such thing). */
+const PROXY_UID = 64_000 + (process.pid % 500);
+const P11KIT_CLIENT = '/usr/lib/x86_64-linux-gnu/pkcs11/p11-kit-client.so';
+const PROBE = readFileSync(join(__dirname, '../testing/pkcs11Probe.py'), 'utf8');
+const CKR_FUNCTION_NOT_SUPPORTED = 0x54;
+const P11KIT_PROXY = '/usr/lib/x86_64-linux-gnu/p11-kit-proxy.so';
+
+type Record = { kind: string; fields: { [k: string]: string | number | boolean } };
+
+describe.skipIf(missing.length > 0)('smart card per level (real cages, SoftHSM2 token)', () => {
+  let root: string;
+  let token: SoftToken;
+  let broker: SmartcardBroker;
+  const records: Record[] = [];
+  const cages = new Map<string, RealCage>();
+  const cageUids = new Map<string, number>();
+  let unfiltered: ChildProcess | null = null;
+
+  const filtered = (level: string, args: string) => cages.get(level)!.sh(`pkcs11-tool --module ${CARD_CLIENT_MODULE} ${args} 2>&1`, 30_000);
+  /** The same command against the token served whole, as a level given the card directly would have it. */
+  const direct = (level: string, args: string) => cages.get(level)!.sh(`P11_KIT_SERVER_ADDRESS=unix:path=${CAGE_CARD_DIR}/unfiltered.sock pkcs11-tool --module ${P11KIT_CLIENT} ${args} 2>&1`, 30_000);
+  /** The attack tool (supervisor/testing/pkcs11Probe.py) run in the cage: its JSON answer. */
+  const probe = async (level: string, module: string, args: string, env = '') => {
+    const r = await cages.get(level)!.sh(`cat > /tmp/probe.py <<'PY'\n${PROBE}PY\n${env} python3 /tmp/probe.py ${module} ${args}`, 60_000);
+    try {
+      return JSON.parse(r.stdout.trim().split('\n').pop()!) as { [k: string]: number | number[] };
+    } catch {
+      throw new Error(`probe: ${r.stdout} ${r.stderr}`);
+    }
+  };
+  const refusals = (fn: string) => records.filter((r) => r.kind === 'smartcard.refused' && r.fields.function === fn);
+
+  beforeAll(async () => {
+    root = testRoot('cloison-sc-');
+    chmodSync(root, 0o711); // the proxy's uid passes through to its folders
+    token = makeSoftToken(join(root, 'token'), PROXY_UID);
+    const policy = smartcardPolicySchema.parse({
+      module: SOFTHSM_MODULE,
+      levels: { high: { objects: ['high-sign', 'high-secret'], uid: PROXY_UID }, low: { objects: ['low-auth'], uid: PROXY_UID } },
+      environment: { SOFTHSM2_CONF: token.conf },
+    });
+    broker = new SmartcardBroker({ policy, dir: join(root, 'card'), cageGid: (level) => cageUids.get(level)!, record: (kind, _actor, fields) => records.push({ kind, fields }) });
+    for (const level of ['high', 'low']) {
+      const cage = await startRealCage({
+        level,
+        root: join(root, `cage-${level}`),
+        smartcard: (uid) => {
+          cageUids.set(level, uid);
+          return broker.endpoint(level)!;
+        },
+      });
+      cages.set(level, cage);
+    }
+    await broker.start();
+    // The unfiltered server, in low's folder: what low would have if given the card as it is.
+    const lowDir = broker.endpoint('low')!.socketDir;
+    const sock = join(lowDir, 'unfiltered.sock');
+    unfiltered = spawn('p11-kit', ['server', '-f', '--provider', SOFTHSM_MODULE, '-n', sock, 'pkcs11:token=card'], { env: { PATH: '/usr/bin:/bin', SOFTHSM2_CONF: token.conf }, stdio: 'ignore' });
+    await waitFor(() => existsSync(sock), 'the unfiltered p11-kit server', 5000);
+    chmodSync(sock, 0o666); // p11-kit makes it 0711; the folder still keeps every other uid out
+  }, 120_000);
+
+  afterAll(async () => {
+    unfiltered?.kill('SIGKILL');
+    await broker?.close();
+    for (const cage of cages.values()) await cage.stop();
+    if (root) rmSync(root, { recursive: true, force: true });
+  }, 60_000);
+
+  it('each cage lists only its level\'s objects (unfiltered, low sees high\'s keys)', async () => {
+    const seenUnfiltered = await direct('low', `--login --pin ${TOKEN_PIN} -O`);
+    expect(seenUnfiltered.stdout).toContain('label:      high-sign');
+
+    const high = await filtered('high', `--login --pin ${TOKEN_PIN} -O`);
+    expect(high.code, high.stdout).toBe(0);
+    expect(high.stdout).toContain('label:      high-sign');
+    expect(high.stdout).toContain('label:      high-secret');
+    expect(high.stdout).not.toContain('low-auth');
+    const low = await filtered('low', `--login --pin ${TOKEN_PIN} -O`);
+    expect(low.code, low.stdout).toBe(0);
+    expect(low.stdout).toContain('label:      low-auth');
+    expect(low.stdout).not.toContain('high-');
+    expect(records.some((r) => r.kind === 'smartcard.login' && r.fields.level === 'low' && r.fields.ok === true)).toBe(true);
+  }, 60_000);
+
+  it('the cage\'s default PKCS#11 modules (p11-kit-proxy) include its card and nothing of the host\'s', async () => {
+    const listed = await cages.get('high')!.sh(`pkcs11-tool --module ${P11KIT_PROXY} -L 2>&1`, 30_000);
+    expect(listed.stdout).toContain('token label        : card');
+    // Exactly one initialised token: the proxy's (the host's softhsm2.module finds no token in the cage).
+    expect(listed.stdout.match(/token label {8}: card/g)?.length).toBe(1);
+  }, 60_000);
+
+  it('signs with high\'s key in high; low cannot (unfiltered, it could)', async () => {
+    await cages.get('low')!.sh('echo document > /tmp/doc');
+    await cages.get('high')!.sh('echo document > /tmp/doc');
+    const stolen = await direct('low', `--login --pin ${TOKEN_PIN} --sign -m SHA256-RSA-PKCS --id 01 -i /tmp/doc -o /tmp/sig && wc -c < /tmp/sig`);
+    expect(stolen.code, stolen.stdout).toBe(0);
+
+    const high = await filtered('high', `--login --pin ${TOKEN_PIN} --sign -m SHA256-RSA-PKCS --id 01 -i /tmp/doc -o /tmp/sig && wc -c < /tmp/sig`);
+    expect(high.code, high.stdout).toBe(0);
+    expect(high.stdout.trim().split('\n').pop()).toBe('256');
+    const low = await filtered('low', `--login --pin ${TOKEN_PIN} --sign -m SHA256-RSA-PKCS --id 01 -i /tmp/doc -o /tmp/sig2`);
+    expect(low.code).not.toBe(0);
+    expect(low.stdout).toMatch(/not found|No private key/i);
+    const own = await filtered('low', `--login --pin ${TOKEN_PIN} --sign -m SHA256-RSA-PKCS --id 02 -i /tmp/doc -o /tmp/sig2`);
+    expect(own.code, own.stdout).toBe(0);
+  }, 90_000);
+
+  it('a hidden object\'s handle is refused too (unfiltered, low signs with every key on the card)', async () => {
+    const unfilteredEnv = `P11_KIT_SERVER_ADDRESS=unix:path=${CAGE_CARD_DIR}/unfiltered.sock`;
+    const all = await probe('low', P11KIT_CLIENT, `handles ${TOKEN_PIN}`, unfilteredEnv);
+    expect((all.signable as number[]).length).toBeGreaterThanOrEqual(2);
+    const low = await probe('low', CARD_CLIENT_MODULE, `handles ${TOKEN_PIN}`);
+    expect(low.login).toBe(0);
+    expect((low.signable as number[]).length).toBe(1);
+    // Journaled with the handle low tried (the wire carries no label): one of high's, not low's own.
+    const hidden = (all.signable as number[]).filter((h) => !(low.signable as number[]).includes(h));
+    await waitFor(() => records.some((r) => r.kind === 'smartcard.refused' && r.fields.function === 'C_SignInit' && r.fields.reason === 'hidden-object' && hidden.includes(r.fields.handle as number) && r.fields.level === 'low'), 'the hidden-object refusal in the journal', 5000);
+  }, 120_000);
+
+  it('malformed and oversize messages get an error or a closed socket; the proxy, the other level and the supervisor keep working', async () => {
+    const raw = readFileSync(join(__dirname, '../testing/rawSocketProbe.py'), 'utf8');
+    const lowProxy = broker.view().levels.find((l) => l.level === 'low')!;
+    expect(lowProxy.serving).toBe(true);
+    // Against Caml Crush alone (its own socket, as root from outside): it believes a record said to
+    // be 2 GiB long, buffers until its address space runs out, then holds the connection open.
+    const inner = spawnSync('python3', [join(__dirname, '../testing/rawSocketProbe.py'), join(root, 'card/low/proxy/pkcs11.sock'), 'oversize'], { encoding: 'utf8', timeout: 60_000 });
+    console.log(`Caml Crush alone, oversize: ${inner.stdout.trim()}`);
+    expect(JSON.parse(inner.stdout.trim())).toMatchObject({ timeout: true });
+    for (const attack of ['garbage', 'unknown-procedure', 'truncated', 'oversize']) {
+      const r = await cages.get('low')!.sh(`cat > /tmp/raw.py <<'PY'\n${raw}PY\npython3 /tmp/raw.py ${CAGE_CARD_DIR}/pkcs11.sock ${attack}`, 60_000);
+      const answer = JSON.parse(r.stdout.trim() || '{}') as { reply?: number; closed?: boolean; timeout?: boolean };
+      console.log(`card proxy, ${attack}: ${r.stdout.trim()} ${r.stderr.trim()}`);
+      expect(answer.timeout, `${attack}: the proxy answered nothing`).toBeUndefined();
+      expect(answer.closed === true || (answer.reply ?? 0) > 0, attack).toBe(true);
+    }
+    // Everyone still works: the same level, the other level, the broker.
+    const low = await filtered('low', `--login --pin ${TOKEN_PIN} --sign -m SHA256-RSA-PKCS --id 02 -i /tmp/doc -o /tmp/sig3`);
+    expect(low.code, low.stdout).toBe(0);
+    const high = await filtered('high', `--login --pin ${TOKEN_PIN} -O`);
+    expect(high.stdout).toContain('high-sign');
+    expect(broker.view().levels.every((l) => l.serving)).toBe(true);
+    expect(records.some((r) => r.kind === 'smartcard.refused' && r.fields.level === 'low' && r.fields.function === 'oversize message')).toBe(true);
+  }, 180_000);
+
+  it('changing or resetting the PIN, reformatting, reading a key out and wrapping it are refused and journaled', async () => {
+    // Unfiltered, each works (the PIN "changed" to itself, so the token stays usable).
+    expect((await direct('low', `--login --pin ${TOKEN_PIN} --change-pin --new-pin ${TOKEN_PIN}`)).code).toBe(0);
+    expect((await direct('low', `--login --login-type so --so-pin ${TOKEN_SO_PIN} --init-pin --new-pin ${TOKEN_PIN}`)).code).toBe(0);
+    const value = await direct('low', `--login --pin ${TOKEN_PIN} --read-object --type secrkey --label high-secret -o /tmp/value && wc -c < /tmp/value`);
+    expect(value.stdout.trim().split('\n').pop()).toBe('32');
+    const wrapped = await direct('low', `--login --pin ${TOKEN_PIN} --wrap -m RSA-PKCS --id 01 --application-id 03 -o /tmp/wrapped && wc -c < /tmp/wrapped`);
+    expect(wrapped.stdout.trim().split('\n').pop()).toBe('256');
+
+    for (const level of ['high', 'low']) {
+      const setPin = await filtered(level, `--login --pin ${TOKEN_PIN} --change-pin --new-pin 999999`);
+      expect(setPin.code).not.toBe(0);
+      expect(setPin.stdout).toContain('C_SetPIN failed: rv = CKR_FUNCTION_NOT_SUPPORTED');
+      // As the Security Officer (refused at C_Login: no SO login through the proxy), then straight.
+      const soLogin = await filtered(level, `--login --login-type so --so-pin ${TOKEN_SO_PIN} --init-pin --new-pin 999999`);
+      expect(soLogin.code).not.toBe(0);
+      expect(soLogin.stdout).toMatch(/C_Login failed/);
+      const initPin = await probe(level, CARD_CLIENT_MODULE, `initpin ${TOKEN_PIN} 999999`);
+      expect(initPin).toMatchObject({ login: 0, initpin: CKR_FUNCTION_NOT_SUPPORTED });
+      const initToken = await filtered(level, `--init-token --so-pin ${TOKEN_SO_PIN} --label wiped`);
+      expect(initToken.code).not.toBe(0);
+    }
+    const readOut = await filtered('high', `--login --pin ${TOKEN_PIN} --read-object --type secrkey --label high-secret -o /tmp/value`);
+    expect(readOut.code).not.toBe(0);
+    expect(await cages.get('high')!.sh('test -s /tmp/value && echo leaked || echo none')).toMatchObject({ stdout: 'none\n' });
+    const wrap = await filtered('high', `--login --pin ${TOKEN_PIN} --wrap -m RSA-PKCS --id 01 --application-id 03 -o /tmp/wrapped`);
+    expect(wrap.code).not.toBe(0);
+    expect(wrap.stdout).toContain('CKR_FUNCTION_NOT_SUPPORTED');
+
+    // The PIN is what it was: the refusals changed nothing on the card.
+    expect((await filtered('high', `--login --pin ${TOKEN_PIN} -O`)).code).toBe(0);
+    await waitFor(() => refusals('C_WrapKey').length > 0, 'the wrap refusal in the journal', 5000);
+    expect(refusals('C_SetPIN').map((r) => r.fields.level).sort()).toEqual(['high', 'low']);
+    expect(refusals('C_InitToken').length).toBeGreaterThanOrEqual(2);
+    expect(refusals('C_GetAttributeValue').some((r) => r.fields.level === 'high' && r.fields.reason === 'sensitive-value' && typeof r.fields.handle === 'number')).toBe(true);
+    expect(refusals('C_InitPIN').map((r) => r.fields.level).sort()).toEqual(['high', 'low']);
+    expect(refusals('C_WrapKey')[0]!.fields).toMatchObject({ level: 'high', reason: 'denied-function' });
+    // Never a PIN in the journal.
+    const journal = JSON.stringify(records);
+    for (const secret of [TOKEN_PIN, TOKEN_SO_PIN, '999999']) expect(journal).not.toContain(secret);
+  }, 180_000);
+
+  it('exclusive: the card goes to one level at a time, and taking it back ends the holder\'s sessions', async () => {
+    // The shared broker steps aside; an exclusive one serves the same cages' folders.
+    await broker.close();
+    const policy = smartcardPolicySchema.parse({
+      module: SOFTHSM_MODULE,
+      exclusive: true,
+      levels: { high: { objects: ['high-sign'], uid: PROXY_UID }, low: { objects: ['low-auth'], uid: PROXY_UID } },
+      environment: { SOFTHSM2_CONF: token.conf },
+    });
+    const exclusive = new SmartcardBroker({ policy, dir: join(root, 'card'), cageGid: (level) => cageUids.get(level)!, record: (kind, actor, fields) => records.push({ kind, fields: { ...fields, actor } }) });
+    try {
+      await exclusive.start();
+      expect(exclusive.view()).toMatchObject({ exclusive: true, holder: null });
+      expect((await filtered('high', '-L')).stdout).not.toContain('token label        : card');
+
+      await exclusive.give('high');
+      expect(exclusive.view().holder).toBe('high');
+      expect((await filtered('high', `--login --pin ${TOKEN_PIN} -O`)).stdout).toContain('high-sign');
+      expect((await filtered('low', '-L')).stdout).not.toContain('token label        : card');
+
+      // A session held open in high (an application logged in), then the card taken back.
+      const raw = readFileSync(join(__dirname, '../testing/rawSocketProbe.py'), 'utf8');
+      const held = cages.get('high')!.sh(`cat > /tmp/raw.py <<'PY'\n${raw}PY\npython3 /tmp/raw.py ${CAGE_CARD_DIR}/pkcs11.sock hold`, 30_000);
+      await new Promise((r) => setTimeout(r, 1000));
+      await exclusive.give('low');
+      expect(JSON.parse((await held).stdout.trim())).toMatchObject({ closed: true });
+      expect(exclusive.view().holder).toBe('low');
+      expect((await filtered('low', `--login --pin ${TOKEN_PIN} -O`)).stdout).toContain('low-auth');
+      expect((await filtered('high', '-L')).stdout).not.toContain('token label        : card');
+
+      await exclusive.take();
+      expect(exclusive.view().holder).toBeNull();
+      const moves = records.filter((r) => r.kind === 'smartcard.assign').map((r) => `${r.fields.action}:${r.fields.level}`);
+      expect(moves).toEqual(['give:high', 'take:high', 'give:low', 'take:low']);
+    } finally {
+      await exclusive.close();
+    }
+  }, 120_000);
+});

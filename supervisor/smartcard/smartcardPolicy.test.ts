@@ -1,0 +1,37 @@
+import { describe, expect, it } from 'vitest';
+import { parsePolicy, PolicyError } from '../policy/policyLoader';
+
+const LEVELS = `levels:
+  - { id: low, rank: 0, label: { fr: Bas, en: Low }, colour: "#00aa00", cage: { driver: bwrap } }
+  - { id: high, rank: 1, label: { fr: Haut, en: High }, colour: "#aa0000", cage: { driver: bwrap } }
+`;
+
+function problems(text: string): string {
+  try {
+    parsePolicy(text, 'policy.yaml');
+  } catch (err) {
+    expect(err).toBeInstanceOf(PolicyError);
+    return (err as Error).message;
+  }
+  throw new Error('policy was accepted');
+}
+
+describe('smartcard policy', () => {
+  it('is absent by default: no level has a card', () => {
+    expect(parsePolicy(`version: 1\n${LEVELS}`, 'p.yaml').smartcard).toBeUndefined();
+  });
+
+  it('fills safe defaults: PINs and objects untouchable, no export, shared, PIN in the cage', () => {
+    const card = parsePolicy(`version: 1\n${LEVELS}smartcard:\n  levels:\n    high: { objects: [high-sign] }\n`, 'p.yaml').smartcard!;
+    expect(card.levels.high).toMatchObject({ allowExport: false, deny: expect.arrayContaining(['C_SetPIN', 'C_InitPIN', 'C_InitToken', 'C_SetAttributeValue', 'C_CopyObject', 'C_DestroyObject']) });
+    expect(card).toMatchObject({ exclusive: false, pin: 'cage' });
+  });
+
+  it('says where a bad entry is (file:line)', () => {
+    expect(problems(`version: 1\n${LEVELS}smartcard:\n  levels:\n    middle: { objects: [x] }\n`)).toMatch(/policy\.yaml:7.*no level "middle"/);
+    expect(problems(`version: 1\n${LEVELS}smartcard:\n  levels:\n    high: { objects: ["high.*"] }\n`)).toMatch(/policy\.yaml:7.*no dots, no wildcards/);
+    expect(problems(`version: 1\n${LEVELS}smartcard:\n  levels:\n    high: { objects: [a], deny: [C_Unknown] }\n`)).toMatch(/policy\.yaml:7/);
+    expect(problems(`version: 1\n${LEVELS}smartcard:\n  pin: trusted\n  levels:\n    high: { objects: [a] }\n`)).toMatch(/policy\.yaml:6.*trusted PIN dialog is not built yet/);
+    expect(problems(`version: 1\n${LEVELS}smartcard:\n  levels:\n    high: { objects: [a], uid: 61001 }\n`)).toMatch(/uid 61001 is a cage's/);
+  });
+});

@@ -1,0 +1,130 @@
+/**
+ * The card through the real supervisor: a policy with `smartcard`, the supervisor's own start (card
+ * proxies before the cages, each cage binding its level's folder), and in each cage the p11-kit
+ * loader every application uses (p11-kit-proxy.so, no module named) finding the card with only its
+ * level's objects; a refusal reaching the supervisor's journal file.
+ */
+import { chmodSync, existsSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { findBinary } from '../system/binaries';
+import { launcherShell, testRoot } from '../testing/realCage';
+import { makeSoftToken, SOFTHSM_MODULE, TOKEN_PIN } from '../testing/softToken';
+import { startTestSupervisor, type TestSupervisor } from '../testing/testSupervisor';
+import { bwrapCage, twoLevelPolicy } from '../testing/testPolicy';
+import { waitFor } from '../testing/waitFor';
+import { CAGE_CARD_DIR, CARD_CLIENT_MODULE } from './cageCardEndpoint';
+
+const missing = ['pkcs11proxyd', 'pkcs11-tool', 'softhsm2-util', 'bwrap', 'Xvnc'].filter((b) => !findBinary(b));
+if (!existsSync(CARD_CLIENT_MODULE)) missing.push(CARD_CLIENT_MODULE);
+if (missing.length > 0) console.warn(`smartcard supervisor test skipped: ${missing.join(', ')} missing (scripts/setup.sh installs them)`);
+
+const BASE = 63_700 + (process.pid % 100) * 2;
+const UIDS = { low: BASE, high: BASE + 1 };
+const PROXY_UID = 64_700 + (process.pid % 100);
+const P11KIT_PROXY = '/usr/lib/x86_64-linux-gnu/p11-kit-proxy.so';
+
+describe.skipIf(missing.length > 0)('smart card in the supervisor', () => {
+  let t: TestSupervisor;
+  let root: string;
+  const shell = (level: string) => launcherShell(t.sup.cages.get(level)!.cage!);
+
+  beforeAll(async () => {
+    root = testRoot('cloison-scs-');
+    chmodSync(root, 0o711);
+    const token = makeSoftToken(join(root, 'token'), PROXY_UID);
+    const card = `smartcard:
+  module: ${SOFTHSM_MODULE}
+  environment: { SOFTHSM2_CONF: ${token.conf} }
+  levels:
+    high: { objects: [high-sign, high-secret], uid: ${PROXY_UID} }
+    low: { objects: [low-auth], uid: ${PROXY_UID} }
+`;
+    t = await startTestSupervisor(twoLevelPolicy({ low: bwrapCage({ uid: UIDS.low }), high: bwrapCage({ uid: UIDS.high }) }, card), { root });
+    await waitFor(() => ['low', 'high'].every((l) => t.sup.cages.get(l)?.state.status === 'running'), 'both cages running', 60_000);
+  }, 120_000);
+
+  afterAll(async () => {
+    await t?.stop();
+  }, 60_000);
+
+  it('each cage\'s default loader finds the card with its level\'s objects only', async () => {
+    const high = await shell('high')(`pkcs11-tool --module ${P11KIT_PROXY} --login --pin ${TOKEN_PIN} -O 2>&1`, 30_000);
+    expect(high.stdout).toContain('label:      high-sign');
+    expect(high.stdout).not.toContain('low-auth');
+    const low = await shell('low')(`pkcs11-tool --module ${P11KIT_PROXY} --login --pin ${TOKEN_PIN} -O 2>&1`, 30_000);
+    expect(low.stdout).toContain('label:      low-auth');
+    expect(low.stdout).not.toContain('high-');
+    // The run folder stays the supervisor's alone; the card's folders are beside it.
+    expect(statSync(join(root, 'run')).mode & 0o777).toBe(0o700);
+  }, 90_000);
+
+  it('a shared card cannot be assigned', async () => {
+    expect(await t.rpc.call('smartcard.assign', { level: 'high' })).toMatchObject({ ok: false, error: { code: 'WRONG_STATE' } });
+  });
+
+  it('a refused PIN change reaches the journal, without the PIN', async () => {
+    const r = await shell('low')(`pkcs11-tool --module ${P11KIT_PROXY} --login --pin ${TOKEN_PIN} --change-pin --new-pin 424242 2>&1`, 30_000);
+    expect(r.code).not.toBe(0);
+    await waitFor(() => t.records().some((x) => x.kind === 'smartcard.refused' && x.function === 'C_SetPIN' && x.level === 'low'), 'the refusal in the journal', 5000);
+    const journal = JSON.stringify(t.records());
+    expect(journal).not.toContain(TOKEN_PIN);
+    expect(journal).not.toContain('424242');
+  }, 60_000);
+});
+
+describe.skipIf(missing.length > 0)('exclusive smart card, given and taken back over the shell\'s RPC', () => {
+  let t: TestSupervisor;
+  const shell = (level: string) => launcherShell(t.sup.cages.get(level)!.cage!);
+  const lists = async (level: string) => (await shell(level)(`pkcs11-tool --module ${P11KIT_PROXY} -L 2>&1`, 30_000)).stdout.includes('token label        : card');
+
+  beforeAll(async () => {
+    const root = testRoot('cloison-scx-');
+    chmodSync(root, 0o711);
+    const token = makeSoftToken(join(root, 'token'), PROXY_UID + 100);
+    const card = `smartcard:
+  module: ${SOFTHSM_MODULE}
+  exclusive: true
+  environment: { SOFTHSM2_CONF: ${token.conf} }
+  levels:
+    high: { objects: [high-sign], uid: ${PROXY_UID + 100} }
+    low: { objects: [low-auth], uid: ${PROXY_UID + 100} }
+`;
+    t = await startTestSupervisor(twoLevelPolicy({ low: bwrapCage({ uid: UIDS.low + 200 }), high: bwrapCage({ uid: UIDS.high + 200 }) }, card), { root });
+    await waitFor(() => ['low', 'high'].every((l) => t.sup.cages.get(l)?.state.status === 'running'), 'both cages running', 60_000);
+  }, 120_000);
+
+  afterAll(async () => {
+    await t?.stop();
+  }, 60_000);
+
+  it('no level has the card until the user gives it; giving it to another takes it back first; all journaled with who', async () => {
+    expect(await lists('high')).toBe(false);
+    expect(await t.rpc.call('smartcard.assign', { level: 'high' })).toMatchObject({ ok: true, result: { holder: 'high' } });
+    expect(await lists('high')).toBe(true);
+    expect(await lists('low')).toBe(false);
+    expect(await t.rpc.call('smartcard.assign', { level: 'low' })).toMatchObject({ ok: true, result: { holder: 'low' } });
+    expect(await lists('low')).toBe(true);
+    expect(await lists('high')).toBe(false);
+    expect(await t.rpc.call('smartcard.assign', { level: null })).toMatchObject({ ok: true, result: { holder: null } });
+    expect(await lists('low')).toBe(false);
+    const moves = t.records().filter((r) => r.kind === 'smartcard.assign').map((r) => `${String(r.actor)}:${String(r.action)}:${String(r.level)}`);
+    expect(moves).toEqual(['user:give:high', 'user:take:high', 'user:give:low', 'user:take:low']);
+  }, 120_000);
+
+  it('locking the workstation takes the card back, as it takes the microphone: the holder\'s sessions end, journaled', async () => {
+    expect(await t.rpc.call('smartcard.assign', { level: 'high' })).toMatchObject({ ok: true, result: { holder: 'high' } });
+    // An application in high with a session open on the card when the workstation locks.
+    const raw = readFileSync(join(__dirname, '../testing/rawSocketProbe.py'), 'utf8');
+    const held = shell('high')(`cat > /tmp/raw.py <<'PY'\n${raw}PY\npython3 /tmp/raw.py ${CAGE_CARD_DIR}/pkcs11.sock hold`, 30_000);
+    await new Promise((r) => setTimeout(r, 1000));
+    const locked = await t.rpc.call('session.lock', {}); expect(locked, JSON.stringify(locked)).toMatchObject({ ok: true, result: { locked: true } });
+    expect(JSON.parse((await held).stdout.trim())).toMatchObject({ closed: true });
+    await waitFor(() => t.sup.smartcard?.view().holder === null, 'the card taken back', 10_000);
+    expect(await lists('high')).toBe(false);
+    // Nobody gives it out again while locked.
+    expect(await t.rpc.call('smartcard.assign', { level: 'high' })).toMatchObject({ ok: false, error: { code: 'SESSION_LOCKED' } });
+    const last = t.records().filter((r) => r.kind === 'smartcard.assign').at(-1);
+    expect(last).toMatchObject({ actor: 'supervisor', action: 'take', level: 'high' });
+  }, 120_000);
+});

@@ -1,0 +1,102 @@
+"""Test attack tool: PKCS#11 calls pkcs11-tool cannot make, run inside a cage against a module.
+
+  pkcs11Probe.py MODULE initpin PIN NEWPIN   C_InitPIN in the user's own session
+  pkcs11Probe.py MODULE handles PIN          C_SignInit on every object handle 1..256, hidden or not
+  pkcs11Probe.py MODULE signs PIN N          N signatures in one session (the benchmark's)
+
+Prints one JSON line: return values (never a PIN, never a signature).
+"""
+import ctypes
+import json
+import sys
+import time
+
+U = ctypes.c_ulong
+lib = ctypes.CDLL(sys.argv[1])
+
+
+class Mechanism(ctypes.Structure):
+    _fields_ = [("mechanism", U), ("parameter", ctypes.c_void_p), ("parameter_len", U)]
+
+
+# CK_FUNCTION_LIST's order (PKCS#11 v2.40): p11-kit's client exports only C_GetFunctionList.
+NAMES = """Initialize Finalize GetInfo GetFunctionList GetSlotList GetSlotInfo GetTokenInfo GetMechanismList
+GetMechanismInfo InitToken InitPIN SetPIN OpenSession CloseSession CloseAllSessions GetSessionInfo
+GetOperationState SetOperationState Login Logout CreateObject CopyObject DestroyObject GetObjectSize
+GetAttributeValue SetAttributeValue FindObjectsInit FindObjects FindObjectsFinal EncryptInit Encrypt
+EncryptUpdate EncryptFinal DecryptInit Decrypt DecryptUpdate DecryptFinal DigestInit Digest DigestUpdate
+DigestKey DigestFinal SignInit Sign""".split()
+
+
+class FunctionList(ctypes.Structure):
+    _fields_ = [("version", ctypes.c_ubyte * 2)] + [("C_" + n, ctypes.c_void_p) for n in NAMES]
+
+
+table = ctypes.POINTER(FunctionList)()
+lib.C_GetFunctionList(ctypes.byref(table))
+
+
+def call(name, *args):
+    """Every argument is a ctypes value (c_ulong, bytes, None, byref, array): no int is passed as C int."""
+    return ctypes.CFUNCTYPE(U)(getattr(table.contents, name))(*args)
+
+
+def session(pin):
+    rv = call("C_Initialize", None)
+    if rv != 0:
+        return None, {"initialize": rv}
+    count = U(0)
+    call("C_GetSlotList", U(1), None, ctypes.byref(count))
+    slots = (U * max(count.value, 1))()
+    call("C_GetSlotList", U(1), slots, ctypes.byref(count))
+    handle = U(0)
+    rv = call("C_OpenSession", U(slots[0]), U(6), None, None, ctypes.byref(handle))  # RW | SERIAL
+    if rv != 0:
+        return None, {"open": rv}
+    rv = call("C_Login", handle, U(1), pin, U(len(pin)))
+    return handle, {"login": rv}
+
+
+def main():
+    action, pin = sys.argv[2], sys.argv[3].encode()
+    handle, out = session(pin)
+    if handle is not None and action == "initpin":
+        new = sys.argv[4].encode()
+        out["initpin"] = call("C_InitPIN", handle, new, U(len(new)))
+        return print(json.dumps(out))
+    if handle is not None:
+        # An ordinary search first: some modules (SoftHSM2) hand out handles only for what was searched.
+        found = (U * 64)()
+        count = U(0)
+        call("C_FindObjectsInit", handle, None, U(0))
+        call("C_FindObjects", handle, found, U(64), ctypes.byref(count))
+        call("C_FindObjectsFinal", handle)
+        out["found"] = count.value
+    if handle is not None and action == "handles":
+        mech = Mechanism(0x40, None, 0)  # CKM_SHA256_RSA_PKCS
+        signable = []
+        for h in range(1, 257):
+            if call("C_SignInit", handle, ctypes.byref(mech), U(h)) == 0:
+                signable.append(h)
+                sig = (ctypes.c_ubyte * 1024)()
+                size = U(1024)
+                call("C_Sign", handle, b"probe", U(5), sig, ctypes.byref(size))
+        out["signable"] = signable
+    elif handle is not None and action == "signs":
+        # Signatures in one logged-in session with the first key that signs: milliseconds each.
+        mech = Mechanism(0x40, None, 0)
+        key = next((h for h in range(1, 257) if call("C_SignInit", handle, ctypes.byref(mech), U(h)) == 0), None)
+        sig = (ctypes.c_ubyte * 1024)()
+        size = U(1024)
+        call("C_Sign", handle, b"probe", U(5), sig, ctypes.byref(size))
+        count = int(sys.argv[4])
+        start = time.perf_counter()
+        for _ in range(count):
+            call("C_SignInit", handle, ctypes.byref(mech), U(key))
+            size = U(1024)
+            call("C_Sign", handle, b"probe", U(5), sig, ctypes.byref(size))
+        out["perSignMs"] = (time.perf_counter() - start) * 1000 / count
+    print(json.dumps(out))
+
+
+main()
