@@ -14,7 +14,7 @@ import { PolicyReloader, type ReloadOutcome } from './policy/policyReloader';
 import type { FileAuditJournal } from './audit/auditJournal';
 import type { CageDriver } from './cages/cageDriver';
 import type { CageLifecycle } from './cages/cageLifecycle';
-import { CageFleet } from './cages/cageFleet';
+import { bwrapUidIn, CageFleet } from './cages/cageFleet';
 import { CageTunnels } from './cages/cageTunnels';
 import { FocusState } from './gateway/focusState';
 import { TicketRegistry } from './gateway/ticketRegistry';
@@ -115,9 +115,9 @@ export class Supervisor {
     this.focus = new FocusState(policy.levels.map((l) => l.id), lowest.id);
     this.policyStore = new RunningPolicy(policy, options.policyText, options.policySource);
     this.sak = sakKey(policy.shortcuts.secureAttention);
-    // Before the cage fleet: each bwrap cage binds its level's card folder (the uid is asked for at start).
+    // Before the cage fleet: each bwrap cage binds its level's card folder, made for the cage's uid.
     const card = policy.smartcard;
-    this.smartcard = card ? new SmartcardBroker({ policy: card, dir: `${options.runDir}-card`, cageGid: (level) => this.fleet.bwrapUidOf(level) ?? 0, record: (kind, actor, fields) => this.journalFact(kind, fields, actor), ...(options.log ? { log: options.log } : {}) }) : null;
+    this.smartcard = card ? new SmartcardBroker({ policy: card, dir: `${options.runDir}-card`, cageGid: (level) => bwrapUidIn(this.policyStore.current().levels, level) ?? 0, record: (kind, actor, fields) => this.journalFact(kind, fields, actor), ...(options.log ? { log: options.log } : {}) }) : null;
     this.smartcard?.on('change', (view) => this.sessions.broadcast('onSmartcard', view));
     this.reloader = new PolicyReloader({
       store: this.policyStore,

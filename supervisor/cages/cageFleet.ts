@@ -32,6 +32,13 @@ export interface CageFleetOptions {
   log?: Log;
 }
 
+/** The uid a level's bwrap cage runs as under these levels; null for a level whose cage is not ours (vnc). */
+export function bwrapUidIn(levels: readonly LevelPolicy[], level: string): number | null {
+  const index = levels.findIndex((l) => l.id === level);
+  const cage = levels[index]?.cage;
+  return cage?.driver === 'bwrap' ? cageUid(cage, index) : null;
+}
+
 export class CageFleet {
   readonly cages = new Map<string, CageLifecycle>();
   private readonly drivers = new Map<string, CageDriver>();
@@ -64,10 +71,7 @@ export class CageFleet {
 
   /** The uid a level's bwrap cage runs as; null for a level whose cage is not ours (vnc). */
   bwrapUidOf(level: string): number | null {
-    const { levels } = this.options.policy.current();
-    const index = levels.findIndex((l) => l.id === level);
-    const cage = levels[index]?.cage;
-    return cage?.driver === 'bwrap' ? cageUid(cage, index) : null;
+    return bwrapUidIn(this.options.policy.current().levels, level);
   }
 
   /** A bwrap cage's home as the file broker reaches it; null for a level whose cage is not ours. */
