@@ -123,14 +123,14 @@ describe('document converter (real sandbox, Debian renderers, hostile corpus)', 
   });
 
   it('a renderer that runs past its limit is killed with its whole sandbox', async () => {
-    const others = new Set(convertersRunning().map(uidOf)); // another conversion running beside (a benchmark)
     const before = Date.now();
     const running = convert(hostile.slowPage(1_500_000), { secondsPerPage: 1, secondsToOpen: 1 });
     const ours = new Set<number>();
     let done = false;
     void running.finally(() => (done = true));
     while (!done) {
-      for (const pid of convertersRunning()) if (!others.has(uidOf(pid))) ours.add(uidOf(pid));
+      // Ours: started by this test's process (test files beside this one convert too: OCR, transfers).
+      for (const pid of convertersRunning().filter(startedByThisProcess)) ours.add(uidOf(pid));
       await new Promise((r) => setTimeout(r, 20));
     }
     const { result } = await running;
@@ -145,7 +145,7 @@ describe('document converter (real sandbox, Debian renderers, hostile corpus)', 
     const running = convert(hostile.slowPage(1_500_000), { secondsPerPage: 20 });
     let seen: string[] = [];
     for (let i = 0; i < 400 && seen.length === 0; i++) {
-      seen = convertersRunning().filter(isDocumentSandbox);
+      seen = convertersRunning().filter(startedByThisProcess).filter(isDocumentSandbox);
       if (seen.length === 0) await new Promise((r) => setTimeout(r, 25));
     }
     expect(seen.length).toBeGreaterThan(0);
@@ -180,7 +180,20 @@ function uidOf(pid: string): number {
 }
 
 /** Pids of processes running as a converter uid. */
-/** The renderer's sandbox, not an OCR one a test file beside this one runs in the same uid range. */
+/** Whether `pid` descends from this test's process (its sandboxes' processes do, seen from the host). */
+function startedByThisProcess(pid: string): boolean {
+  for (let p = pid, hops = 0; p !== '0' && p !== '1' && hops < 64; hops++) {
+    if (p === String(process.pid)) return true;
+    try {
+      p = /^PPid:\s+(\d+)/m.exec(readFileSync(`/proc/${p}/status`, 'utf8'))![1]!;
+    } catch {
+      return false; // gone
+    }
+  }
+  return false;
+}
+
+/** The renderer's sandbox, not an OCR one this file's conversions may start in the same uid range. */
 function isDocumentSandbox(pid: string): boolean {
   try {
     return readFileSync(`/proc/${pid}/mountinfo`, 'utf8').includes(' /opt/cloison-pixel-helper.mjs ');
