@@ -1,0 +1,73 @@
+/**
+ * A policy reload reaches the card: the running supervisor (SoftHSM2 token, real cages, pkcs11-tool
+ * in the cage) reloads a policy that takes an object off a level's list, and that level's proxy
+ * restarts with the new filter — the object is no longer listed in its cage; the other level's
+ * proxy is left alone. Journaled smartcard.policy.
+ */
+import { chmodSync, existsSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { findBinary } from '../system/binaries';
+import { launcherShell, testRoot } from '../testing/realCage';
+import { makeSoftToken, SOFTHSM_MODULE, TOKEN_PIN } from '../testing/softToken';
+import { startTestSupervisor, type TestSupervisor } from '../testing/testSupervisor';
+import { bwrapCage, twoLevelPolicy } from '../testing/testPolicy';
+import { waitFor } from '../testing/waitFor';
+import { CARD_CLIENT_MODULE } from './cageCardEndpoint';
+
+const missing = ['pkcs11proxyd', 'pkcs11-tool', 'softhsm2-util', 'bwrap', 'Xvnc'].filter((b) => !findBinary(b));
+if (!existsSync(CARD_CLIENT_MODULE)) missing.push(CARD_CLIENT_MODULE);
+if (missing.length > 0) console.warn(`smartcard reload test skipped: ${missing.join(', ')} missing (scripts/setup.sh installs them)`);
+
+const BASE = 63_700 + (process.pid % 100) * 2 + 400;
+const PROXY_UID = 64_900 + (process.pid % 100);
+const P11KIT_PROXY = '/usr/lib/x86_64-linux-gnu/p11-kit-proxy.so';
+
+describe.skipIf(missing.length > 0)('a policy reload changes the card', () => {
+  let t: TestSupervisor;
+  let policyFile: string;
+  let policyOf: (lowObjects: string) => string;
+  const shell = (level: string) => launcherShell(t.sup.cages.get(level)!.cage!);
+  const objects = async (level: string) => (await shell(level)(`pkcs11-tool --module ${P11KIT_PROXY} --login --pin ${TOKEN_PIN} -O 2>&1`, 30_000)).stdout;
+
+  beforeAll(async () => {
+    const root = testRoot('cloison-scr-');
+    chmodSync(root, 0o711);
+    const token = makeSoftToken(join(root, 'token'), PROXY_UID);
+    policyOf = (lowObjects) => twoLevelPolicy({ low: bwrapCage({ uid: BASE }), high: bwrapCage({ uid: BASE + 1 }) }, `smartcard:
+  module: ${SOFTHSM_MODULE}
+  environment: { SOFTHSM2_CONF: ${token.conf} }
+  levels:
+    high: { objects: [high-sign], uid: ${PROXY_UID} }
+    low: { objects: [${lowObjects}], uid: ${PROXY_UID} }
+`);
+    policyFile = join(root, 'policy.yaml');
+    const text = policyOf('low-auth, high-sign');
+    writeFileSync(policyFile, text);
+    t = await startTestSupervisor(text, { root, policySource: policyFile });
+    await waitFor(() => ['low', 'high'].every((l) => t.sup.cages.get(l)?.state.status === 'running'), 'both cages running', 60_000);
+  }, 120_000);
+
+  afterAll(async () => {
+    await t?.stop();
+  }, 60_000);
+
+  it('an object taken off a level\'s list is no longer listed in its cage after the reload', async () => {
+    const before = await objects('low');
+    expect(before).toContain('label:      low-auth');
+    expect(before).toContain('label:      high-sign');
+
+    writeFileSync(policyFile, policyOf('low-auth'));
+    const outcome = await t.sup.reloadPolicy();
+    expect(outcome.decision).toBe('applied');
+    expect(outcome.changes.join('\n')).toContain('smartcard');
+
+    const after = await objects('low');
+    expect(after).toContain('label:      low-auth');
+    expect(after).not.toContain('high-sign');
+    // The other level's filter did not change: still its object.
+    expect(await objects('high')).toContain('label:      high-sign');
+    const facts = t.records().filter((r) => r.kind === 'smartcard.policy');
+    expect(facts).toMatchObject([{ restarted: 'low' }]);
+  }, 120_000);
+});
