@@ -1,10 +1,10 @@
 /**
  * A policy reload reaches the card: the running supervisor (SoftHSM2 token, real cages, pkcs11-tool
  * in the cage) reloads a policy that takes an object off a level's list, and that level's proxy
- * restarts with the new filter — the object is no longer listed in its cage; the other level's
- * proxy is left alone. Journaled smartcard.policy.
+ * restarts with the new filter — the object is no longer listed in its cage and the connection it
+ * had open ends; the other level's proxy is left alone. A withdrawn card goes and comes back. Journaled smartcard.policy.
  */
-import { chmodSync, existsSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findBinary } from '../system/binaries';
@@ -13,7 +13,7 @@ import { makeSoftToken, SOFTHSM_MODULE, TOKEN_PIN } from '../testing/softToken';
 import { startTestSupervisor, type TestSupervisor } from '../testing/testSupervisor';
 import { bwrapCage, twoLevelPolicy } from '../testing/testPolicy';
 import { waitFor } from '../testing/waitFor';
-import { CARD_CLIENT_MODULE } from './cageCardEndpoint';
+import { CAGE_CARD_DIR, CARD_CLIENT_MODULE } from './cageCardEndpoint';
 
 const missing = ['pkcs11proxyd', 'pkcs11-tool', 'softhsm2-util', 'bwrap', 'Xvnc'].filter((b) => !findBinary(b));
 if (!existsSync(CARD_CLIENT_MODULE)) missing.push(CARD_CLIENT_MODULE);
@@ -26,20 +26,24 @@ const P11KIT_PROXY = '/usr/lib/x86_64-linux-gnu/p11-kit-proxy.so';
 describe.skipIf(missing.length > 0)('a policy reload changes the card', () => {
   let t: TestSupervisor;
   let policyFile: string;
-  let policyOf: (lowObjects: string) => string;
+  let policyOf: (lowObjects: string, high?: boolean) => string;
   const shell = (level: string) => launcherShell(t.sup.cages.get(level)!.cage!);
+  const lists = async (level: string) => (await shell(level)(`pkcs11-tool --module ${P11KIT_PROXY} -L 2>&1`, 30_000)).stdout.includes('token label        : card');
+  const reload = async (text: string) => {
+    writeFileSync(policyFile, text);
+    return t.sup.reloadPolicy();
+  };
   const objects = async (level: string) => (await shell(level)(`pkcs11-tool --module ${P11KIT_PROXY} --login --pin ${TOKEN_PIN} -O 2>&1`, 30_000)).stdout;
 
   beforeAll(async () => {
     const root = testRoot('cloison-scr-');
     chmodSync(root, 0o711);
     const token = makeSoftToken(join(root, 'token'), PROXY_UID);
-    policyOf = (lowObjects) => twoLevelPolicy({ low: bwrapCage({ uid: BASE }), high: bwrapCage({ uid: BASE + 1 }) }, `smartcard:
+    policyOf = (lowObjects, high = true) => twoLevelPolicy({ low: bwrapCage({ uid: BASE }), high: bwrapCage({ uid: BASE + 1 }) }, `smartcard:
   module: ${SOFTHSM_MODULE}
   environment: { SOFTHSM2_CONF: ${token.conf} }
   levels:
-    high: { objects: [high-sign], uid: ${PROXY_UID} }
-    low: { objects: [${lowObjects}], uid: ${PROXY_UID} }
+${high ? `    high: { objects: [high-sign], uid: ${PROXY_UID} }\n` : ''}    low: { objects: [${lowObjects}], uid: ${PROXY_UID} }
 `);
     policyFile = join(root, 'policy.yaml');
     const text = policyOf('low-auth, high-sign');
@@ -57,10 +61,15 @@ describe.skipIf(missing.length > 0)('a policy reload changes the card', () => {
     expect(before).toContain('label:      low-auth');
     expect(before).toContain('label:      high-sign');
 
-    writeFileSync(policyFile, policyOf('low-auth'));
-    const outcome = await t.sup.reloadPolicy();
+    // An application in low with a connection open on the card when the policy changes.
+    const raw = readFileSync(join(__dirname, '../testing/rawSocketProbe.py'), 'utf8');
+    const held = shell('low')(`cat > /tmp/raw.py <<'PY'\n${raw}PY\npython3 /tmp/raw.py ${CAGE_CARD_DIR}/pkcs11.sock hold`, 30_000);
+    await new Promise((r) => setTimeout(r, 1000));
+    const outcome = await reload(policyOf('low-auth'));
     expect(outcome.decision).toBe('applied');
     expect(outcome.changes.join('\n')).toContain('smartcard');
+    // Its proxy restarted with the new filter: the connection it had is closed.
+    expect(JSON.parse((await held).stdout.trim())).toMatchObject({ closed: true });
 
     const after = await objects('low');
     expect(after).toContain('label:      low-auth');
@@ -69,5 +78,17 @@ describe.skipIf(missing.length > 0)('a policy reload changes the card', () => {
     expect(await objects('high')).toContain('label:      high-sign');
     const facts = t.records().filter((r) => r.kind === 'smartcard.policy');
     expect(facts).toMatchObject([{ restarted: 'low' }]);
+  }, 120_000);
+
+  it('a level\'s card withdrawn by a reload is gone from its cage, and a later reload gives it back', async () => {
+    expect(await lists('high')).toBe(true);
+    expect(await reload(policyOf('low-auth', false))).toMatchObject({ decision: 'applied' });
+    expect(await lists('high')).toBe(false);
+    expect(t.sup.smartcard?.view().levels.map((l) => l.level)).toEqual(['low']);
+    expect(await objects('low')).toContain('label:      low-auth');
+    expect(t.records().filter((r) => r.kind === 'smartcard.policy').at(-1)).toMatchObject({ withdrawn: 'high' });
+    // The cage kept its card folder: the card comes back without restarting it.
+    expect(await reload(policyOf('low-auth'))).toMatchObject({ decision: 'applied' });
+    expect(await objects('high')).toContain('label:      high-sign');
   }, 120_000);
 });
