@@ -26,7 +26,7 @@ const P11KIT_PROXY = '/usr/lib/x86_64-linux-gnu/p11-kit-proxy.so';
 describe.skipIf(missing.length > 0)('a policy reload changes the card', () => {
   let t: TestSupervisor;
   let policyFile: string;
-  let policyOf: (lowObjects: string, high?: boolean) => string;
+  let policyOf: (lowObjects: string, high?: boolean, exclusive?: boolean) => string;
   const shell = (level: string) => launcherShell(t.sup.cages.get(level)!.cage!);
   const lists = async (level: string) => (await shell(level)(`pkcs11-tool --module ${P11KIT_PROXY} -L 2>&1`, 30_000)).stdout.includes('token label        : card');
   const reload = async (text: string) => {
@@ -39,8 +39,9 @@ describe.skipIf(missing.length > 0)('a policy reload changes the card', () => {
     const root = testRoot('cloison-scr-');
     chmodSync(root, 0o711);
     const token = makeSoftToken(join(root, 'token'), PROXY_UID);
-    policyOf = (lowObjects, high = true) => twoLevelPolicy({ low: bwrapCage({ uid: BASE }), high: bwrapCage({ uid: BASE + 1 }) }, `smartcard:
+    policyOf = (lowObjects, high = true, exclusive = false) => twoLevelPolicy({ low: bwrapCage({ uid: BASE }), high: bwrapCage({ uid: BASE + 1 }) }, `smartcard:
   module: ${SOFTHSM_MODULE}
+  exclusive: ${exclusive}
   environment: { SOFTHSM2_CONF: ${token.conf} }
   levels:
 ${high ? `    high: { objects: [high-sign], uid: ${PROXY_UID} }\n` : ''}    low: { objects: [${lowObjects}], uid: ${PROXY_UID} }
@@ -90,6 +91,20 @@ ${high ? `    high: { objects: [high-sign], uid: ${PROXY_UID} }\n` : ''}    low:
     // The cage kept its card folder: the card comes back without restarting it.
     expect(await reload(policyOf('low-auth'))).toMatchObject({ decision: 'applied' });
     expect(await objects('high')).toContain('label:      high-sign');
+  }, 120_000);
+
+  it('a reload making the card exclusive takes it from every level; the user may then give it; back to shared, every level has it', async () => {
+    expect(await reload(policyOf('low-auth', true, true))).toMatchObject({ decision: 'applied' });
+    expect(await lists('low')).toBe(false);
+    expect(await lists('high')).toBe(false);
+    expect(await t.rpc.call('smartcard.assign', { level: 'high' })).toMatchObject({ ok: true, result: { exclusive: true, holder: 'high' } });
+    expect(await lists('high')).toBe(true);
+    expect(await lists('low')).toBe(false);
+    // Shared again: the holder is let go (journaled, the supervisor as actor) and both levels have the card.
+    expect(await reload(policyOf('low-auth'))).toMatchObject({ decision: 'applied' });
+    expect(await lists('low')).toBe(true);
+    expect(await lists('high')).toBe(true);
+    expect(t.records().filter((r) => r.kind === 'smartcard.assign').at(-1)).toMatchObject({ actor: 'supervisor', action: 'take', level: 'high' });
   }, 120_000);
 });
 
