@@ -35,7 +35,7 @@ export async function runSmartcardSignBench(log: (s: string) => void): Promise<S
   chmodSync(root, 0o711);
   const token = makeSoftToken(join(root, 'token'), PROXY_UID);
   const policy = smartcardPolicySchema.parse({ module: SOFTHSM_MODULE, levels: { high: { objects: ['high-sign'], uid: PROXY_UID } }, environment: { SOFTHSM2_CONF: token.conf } });
-  const broker = new SmartcardBroker({ policy, dir: join(root, 'card'), cageGid: () => 0, record: () => {} });
+  const broker = new SmartcardBroker({ policy: { current: () => ({ smartcard: policy }) }, dir: join(root, 'card'), cageGid: () => 0, record: () => {} });
   const doc = join(root, 'doc');
   writeFileSync(doc, 'document\n');
   const probe = fileURLToPath(new URL('../supervisor/testing/pkcs11Probe.py', import.meta.url));

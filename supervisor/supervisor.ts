@@ -116,8 +116,7 @@ export class Supervisor {
     this.policyStore = new RunningPolicy(policy, options.policyText, options.policySource);
     this.sak = sakKey(policy.shortcuts.secureAttention);
     // Before the cage fleet: each bwrap cage binds its level's card folder, made for the cage's uid.
-    const card = policy.smartcard;
-    this.smartcard = card ? new SmartcardBroker({ policy: card, dir: `${options.runDir}-card`, cageGid: (level) => bwrapUidIn(this.policyStore.current().levels, level) ?? 0, record: (kind, actor, fields) => this.journalFact(kind, fields, actor), ...(options.log ? { log: options.log } : {}) }) : null;
+    this.smartcard = policy.smartcard ? new SmartcardBroker({ policy: this.policyStore, dir: `${options.runDir}-card`, cageGid: (level) => bwrapUidIn(this.policyStore.current().levels, level) ?? 0, record: (kind, actor, fields) => this.journalFact(kind, fields, actor), ...(options.log ? { log: options.log } : {}) }) : null;
     this.smartcard?.on('change', (view) => this.sessions.broadcast('onSmartcard', view));
     this.reloader = new PolicyReloader({
       store: this.policyStore,
@@ -127,6 +126,7 @@ export class Supervisor {
         this.lock.policyChanged();
         this.training.policyChanged();
         await this.fleet.restart(changes.cages, next);
+        if (changes.sections.includes('smartcard')) await this.smartcard?.policyChanged();
         // Shells redraw the band and frames at once; shortcut changes apply when a shell restarts.
         if (changes.views.length > 0) this.sessions.broadcast('onLevels', { levels: levelViews(next) });
       },

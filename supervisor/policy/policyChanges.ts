@@ -13,7 +13,7 @@ export interface PolicyChanges {
   cages: string[];
   /** Levels whose name, rank or colours changed (shells pick them up when they reconnect). */
   views: string[];
-  /** Top-level sections that changed (flows, files, clipboard, usb, shortcuts, session, audio, training, locale: shells pick it up when they reconnect). */
+  /** Top-level sections that changed (flows, files, clipboard, usb, shortcuts, session, audio, training, locale: shells pick it up when they reconnect; smartcard: the changed levels' card proxies restart). */
   sections: string[];
 }
 
@@ -36,7 +36,7 @@ export function policyChanges(running: Policy, next: Policy): PolicyChanges {
       if (!same(view, otherView) || !same(apps(level.cage), apps(other.cage))) views.push(level.id);
     });
   }
-  const sections = (['flows', 'files', 'clipboard', 'usb', 'shortcuts', 'session', 'audio', 'training', 'locale', 'keyboard'] as const).filter((k) => !same(running[k], next[k]));
+  const sections = (['flows', 'files', 'clipboard', 'usb', 'shortcuts', 'session', 'audio', 'training', 'locale', 'keyboard', 'smartcard'] as const).filter((k) => !same(running[k], next[k]));
   return { levelSetChanged, cages, views, sections };
 }
 
@@ -51,6 +51,6 @@ export function describeChanges(c: PolicyChanges): string[] {
   if (c.levelSetChanged) lines.push('levels added, removed or reordered: applied at the next start of the supervisor');
   for (const level of c.cages) lines.push(`levels.${level}.cage changed: that cage restarts`);
   for (const level of c.views) lines.push(`levels.${level} name, rank, colours or applications changed`);
-  for (const section of c.sections) lines.push(section === 'session' ? 'session changed (session.user: at the next start of the supervisor)' : `${section} changed`);
+  for (const section of c.sections) lines.push(section === 'session' ? 'session changed (session.user: at the next start of the supervisor)' : section === 'smartcard' ? 'smartcard changed: the card proxies of the levels whose filter changed restart (their open sessions end); a card for a level that had none at start, at the next start of the supervisor' : `${section} changed`);
   return lines;
 }

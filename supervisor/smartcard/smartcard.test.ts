@@ -62,7 +62,7 @@ describe.skipIf(missing.length > 0)('smart card per level (real cages, SoftHSM2 
       levels: { high: { objects: ['high-sign', 'high-secret'], uid: PROXY_UID }, low: { objects: ['low-auth'], uid: PROXY_UID } },
       environment: { SOFTHSM2_CONF: token.conf },
     });
-    broker = new SmartcardBroker({ policy, dir: join(root, 'card'), cageGid: (level) => cageUids.get(level)!, record: (kind, _actor, fields) => records.push({ kind, fields }) });
+    broker = new SmartcardBroker({ policy: { current: () => ({ smartcard: policy }) }, dir: join(root, 'card'), cageGid: (level) => cageUids.get(level)!, record: (kind, _actor, fields) => records.push({ kind, fields }) });
     for (const level of ['high', 'low']) {
       const cage = await startRealCage({
         level,
@@ -217,7 +217,7 @@ describe.skipIf(missing.length > 0)('smart card per level (real cages, SoftHSM2 
       levels: { high: { objects: ['high-sign'], uid: PROXY_UID }, low: { objects: ['low-auth'], uid: PROXY_UID } },
       environment: { SOFTHSM2_CONF: token.conf },
     });
-    const exclusive = new SmartcardBroker({ policy, dir: join(root, 'card'), cageGid: (level) => cageUids.get(level)!, record: (kind, actor, fields) => records.push({ kind, fields: { ...fields, actor } }) });
+    const exclusive = new SmartcardBroker({ policy: { current: () => ({ smartcard: policy }) }, dir: join(root, 'card'), cageGid: (level) => cageUids.get(level)!, record: (kind, actor, fields) => records.push({ kind, fields: { ...fields, actor } }) });
     try {
       await exclusive.start();
       expect(exclusive.view()).toMatchObject({ exclusive: true, holder: null });

@@ -15,10 +15,12 @@ import { cardProxyUid, type SmartcardPolicy } from '../../shared/smartcardPolicy
 import { prepareCageCard, type CageCardEndpoint } from './cageCardEndpoint';
 import { LevelCardProxy } from './levelCardProxy';
 import type { CardEvent } from './cardReplyJournal';
+import type { PolicyReader } from '../policy/policyReader';
 
 
 export interface SmartcardBrokerOptions {
-  policy: SmartcardPolicy;
+  /** The running policy, read when deciding; a reload calls policyChanged(). */
+  policy: PolicyReader<'smartcard'>;
   /** The card's own folder (0755: the proxies' uids pass through it); one folder per level in it. */
   dir: string;
   cageGid: (level: string) => number;
@@ -26,29 +28,29 @@ export interface SmartcardBrokerOptions {
   log?: (msg: string, fields?: Record<string, unknown>) => void;
 }
 
+/** What a level's proxy is started with: a change of any of it restarts that proxy. */
+function proxySettings(card: SmartcardPolicy, level: string): string {
+  return JSON.stringify({ module: card.module, environment: card.environment, policy: card.levels[level], uid: cardProxyUid(card, level) });
+}
+
 export class SmartcardBroker extends EventEmitter<{ change: [SmartcardView] }> {
+  /**
+   * One proxy per level whose cage binds a card folder: the levels the policy named at start (a
+   * cage's binds are fixed when it starts). A reload may withdraw such a level's card and give it
+   * back; a level it names that had no card at start waits for the next start.
+   */
   private readonly proxies = new Map<string, LevelCardProxy>();
+  /** Each proxy's settings as made (proxySettings). */
+  private readonly settings = new Map<string, string>();
   private holder: string | null = null;
 
   constructor(private readonly options: SmartcardBrokerOptions) {
     super();
-    const { policy, dir } = options;
-    for (const [level, levelPolicy] of Object.entries(policy.levels)) {
-      this.proxies.set(level, new LevelCardProxy({
-        level,
-        modulePath: policy.module,
-        policy: levelPolicy,
-        proxyUid: cardProxyUid(policy, level),
-        cageGid: () => options.cageGid(level),
-        dir: join(dir, level),
-        environment: policy.environment,
-        event: (event) => this.journal(level, event),
-        ...(options.log ? { log: options.log } : {}),
-      }));
-    }
+    const card = options.policy.current().smartcard;
+    for (const level of Object.keys(card?.levels ?? {})) this.proxies.set(level, this.makeProxy(card!, level));
   }
 
-  /** The endpoint a level's cage binds (null: the policy gives that level no card). */
+  /** The endpoint a level's cage binds (null: the policy gave that level no card at start). */
   endpoint(level: string): CageCardEndpoint | null {
     const proxy = this.proxies.get(level);
     if (!proxy) return null;
@@ -57,15 +59,58 @@ export class SmartcardBroker extends EventEmitter<{ change: [SmartcardView] }> {
 
   /** Shared: every level's proxy starts. Exclusive: none until the user gives the card. */
   async start(): Promise<void> {
-    if (this.options.policy.exclusive) return this.changed();
-    for (const proxy of this.proxies.values()) await proxy.start();
+    if (this.card()?.exclusive !== false) return this.changed();
+    for (const level of this.cardLevels()) await this.proxies.get(level)!.start();
+    this.changed();
+  }
+
+  /**
+   * A reloaded policy: each level whose filter, module, environment or proxy uid changed gets a
+   * new proxy with the new filter (its open sessions end); a level whose card was withdrawn has
+   * its proxy stopped; a level named anew without a card folder in its cage waits for the next
+   * start. Journaled smartcard.policy.
+   */
+  async policyChanged(): Promise<void> {
+    const card = this.card();
+    const exclusive = card?.exclusive ?? false;
+    const assigned = new Set(this.cardLevels());
+    if (this.holder !== null && (!exclusive || !assigned.has(this.holder))) {
+      const from = this.holder;
+      this.holder = null;
+      this.options.record('smartcard.assign', 'supervisor', { level: from, action: 'take' });
+    }
+    const restarted: string[] = [];
+    const withdrawn: string[] = [];
+    const failed: string[] = [];
+    for (const [level, proxy] of [...this.proxies]) {
+      const was = proxy.running;
+      const want = assigned.has(level) && (!exclusive || this.holder === level);
+      let current = proxy;
+      if (assigned.has(level) && this.settings.get(level) !== proxySettings(card!, level)) {
+        await proxy.stop();
+        current = this.makeProxy(card!, level);
+        this.proxies.set(level, current);
+        if (was && want) restarted.push(level);
+      }
+      if (!assigned.has(level) && was) withdrawn.push(level);
+      try {
+        if (want) await current.start();
+        else await current.stop();
+      } catch (err) {
+        failed.push(level);
+        this.options.log?.('card proxy did not start after a policy reload', { level, error: (err as Error).message });
+      }
+    }
+    const pending = Object.keys(card?.levels ?? {}).filter((level) => !this.proxies.has(level));
+    const fields = Object.fromEntries(Object.entries({ restarted, withdrawn, failed, pending }).filter(([, l]) => l.length > 0).map(([k, l]) => [k, l.join(',')]));
+    if (Object.keys(fields).length > 0) this.options.record('smartcard.policy', 'supervisor', fields);
     this.changed();
   }
 
   /** Exclusive mode: gives the card to a level, taking it back from another first. */
   async give(level: string, actor: 'user' | 'supervisor' = 'user'): Promise<SmartcardView> {
-    if (!this.options.policy.exclusive) throw new CloisonError('WRONG_STATE', bilingual('la carte est partagée entre les niveaux : rien à attribuer', 'the card is shared between levels: nothing to assign'));
-    const proxy = this.proxies.get(level);
+    if (!this.card()?.exclusive) throw new CloisonError('WRONG_STATE', bilingual('la carte est partagée entre les niveaux : rien à attribuer', 'the card is shared between levels: nothing to assign'));
+    const proxy = this.cardLevels().includes(level) ? this.proxies.get(level) : undefined;
     if (!proxy) throw new CloisonError('POLICY_DENIED', bilingual(`la politique ne donne pas la carte au niveau « ${level} »`, `the policy does not let level "${level}" have the card`));
     if (this.holder === level) return this.view();
     if (this.holder !== null) await this.take(actor);
@@ -89,15 +134,40 @@ export class SmartcardBroker extends EventEmitter<{ change: [SmartcardView] }> {
 
   view(): SmartcardView {
     return {
-      exclusive: this.options.policy.exclusive,
+      exclusive: this.card()?.exclusive ?? false,
       holder: this.holder,
-      levels: [...this.proxies].map(([level, proxy]) => ({ level, serving: proxy.running })),
+      levels: this.cardLevels().map((level) => ({ level, serving: this.proxies.get(level)!.running })),
     };
   }
 
   async close(): Promise<void> {
     this.holder = null;
     for (const proxy of this.proxies.values()) await proxy.stop();
+  }
+
+  private card(): SmartcardPolicy | undefined {
+    return this.options.policy.current().smartcard;
+  }
+
+  /** The levels that have the card now: named by the running policy, with a card folder in their cage. */
+  private cardLevels(): string[] {
+    return Object.keys(this.card()?.levels ?? {}).filter((level) => this.proxies.has(level));
+  }
+
+  private makeProxy(card: SmartcardPolicy, level: string): LevelCardProxy {
+    const { options } = this;
+    this.settings.set(level, proxySettings(card, level));
+    return new LevelCardProxy({
+      level,
+      modulePath: card.module,
+      policy: card.levels[level]!,
+      proxyUid: cardProxyUid(card, level),
+      cageGid: () => options.cageGid(level),
+      dir: join(options.dir, level),
+      environment: card.environment,
+      event: (event) => this.journal(level, event),
+      ...(options.log ? { log: options.log } : {}),
+    });
   }
 
   private journal(level: string, event: CardEvent): void {

@@ -1,0 +1,141 @@
+/**
+ * A policy reload reaches the card: the running supervisor (SoftHSM2 token, real cages, pkcs11-tool
+ * in the cage) reloads a policy that takes an object off a level's list, and that level's proxy
+ * restarts with the new filter — the object is no longer listed in its cage and the connection it
+ * had open ends; the other level's proxy is left alone. A withdrawn card goes and comes back. Journaled smartcard.policy.
+ */
+import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { findBinary } from '../system/binaries';
+import { launcherShell, testRoot } from '../testing/realCage';
+import { makeSoftToken, SOFTHSM_MODULE, TOKEN_PIN } from '../testing/softToken';
+import { startTestSupervisor, type TestSupervisor } from '../testing/testSupervisor';
+import { bwrapCage, twoLevelPolicy } from '../testing/testPolicy';
+import { waitFor } from '../testing/waitFor';
+import { CAGE_CARD_DIR, CARD_CLIENT_MODULE } from './cageCardEndpoint';
+
+const missing = ['pkcs11proxyd', 'pkcs11-tool', 'softhsm2-util', 'bwrap', 'Xvnc'].filter((b) => !findBinary(b));
+if (!existsSync(CARD_CLIENT_MODULE)) missing.push(CARD_CLIENT_MODULE);
+if (missing.length > 0) console.warn(`smartcard reload test skipped: ${missing.join(', ')} missing (scripts/setup.sh installs them)`);
+
+const BASE = 63_700 + (process.pid % 100) * 2 + 400;
+const PROXY_UID = 64_900 + (process.pid % 100);
+const P11KIT_PROXY = '/usr/lib/x86_64-linux-gnu/p11-kit-proxy.so';
+
+describe.skipIf(missing.length > 0)('a policy reload changes the card', () => {
+  let t: TestSupervisor;
+  let policyFile: string;
+  let policyOf: (lowObjects: string, high?: boolean, exclusive?: boolean) => string;
+  const shell = (level: string) => launcherShell(t.sup.cages.get(level)!.cage!);
+  const lists = async (level: string) => (await shell(level)(`pkcs11-tool --module ${P11KIT_PROXY} -L 2>&1`, 30_000)).stdout.includes('token label        : card');
+  const reload = async (text: string) => {
+    writeFileSync(policyFile, text);
+    return t.sup.reloadPolicy();
+  };
+  const objects = async (level: string) => (await shell(level)(`pkcs11-tool --module ${P11KIT_PROXY} --login --pin ${TOKEN_PIN} -O 2>&1`, 30_000)).stdout;
+
+  beforeAll(async () => {
+    const root = testRoot('cloison-scr-');
+    chmodSync(root, 0o711);
+    const token = makeSoftToken(join(root, 'token'), PROXY_UID);
+    policyOf = (lowObjects, high = true, exclusive = false) => twoLevelPolicy({ low: bwrapCage({ uid: BASE }), high: bwrapCage({ uid: BASE + 1 }) }, `smartcard:
+  module: ${SOFTHSM_MODULE}
+  exclusive: ${exclusive}
+  environment: { SOFTHSM2_CONF: ${token.conf} }
+  levels:
+${high ? `    high: { objects: [high-sign], uid: ${PROXY_UID} }\n` : ''}    low: { objects: [${lowObjects}], uid: ${PROXY_UID} }
+`);
+    policyFile = join(root, 'policy.yaml');
+    const text = policyOf('low-auth, high-sign');
+    writeFileSync(policyFile, text);
+    t = await startTestSupervisor(text, { root, policySource: policyFile });
+    await waitFor(() => ['low', 'high'].every((l) => t.sup.cages.get(l)?.state.status === 'running'), 'both cages running', 60_000);
+  }, 120_000);
+
+  afterAll(async () => {
+    await t?.stop();
+  }, 60_000);
+
+  it('an object taken off a level\'s list is no longer listed in its cage after the reload', async () => {
+    const before = await objects('low');
+    expect(before).toContain('label:      low-auth');
+    expect(before).toContain('label:      high-sign');
+
+    // An application in low with a connection open on the card when the policy changes.
+    const raw = readFileSync(join(__dirname, '../testing/rawSocketProbe.py'), 'utf8');
+    const held = shell('low')(`cat > /tmp/raw.py <<'PY'\n${raw}PY\npython3 /tmp/raw.py ${CAGE_CARD_DIR}/pkcs11.sock hold`, 30_000);
+    await new Promise((r) => setTimeout(r, 1000));
+    const outcome = await reload(policyOf('low-auth'));
+    expect(outcome.decision).toBe('applied');
+    expect(outcome.changes.join('\n')).toContain('smartcard');
+    // Its proxy restarted with the new filter: the connection it had is closed.
+    expect(JSON.parse((await held).stdout.trim())).toMatchObject({ closed: true });
+
+    const after = await objects('low');
+    expect(after).toContain('label:      low-auth');
+    expect(after).not.toContain('high-sign');
+    // The other level's filter did not change: still its object.
+    expect(await objects('high')).toContain('label:      high-sign');
+    const facts = t.records().filter((r) => r.kind === 'smartcard.policy');
+    expect(facts).toMatchObject([{ restarted: 'low' }]);
+  }, 120_000);
+
+  it('a level\'s card withdrawn by a reload is gone from its cage, and a later reload gives it back', async () => {
+    expect(await lists('high')).toBe(true);
+    expect(await reload(policyOf('low-auth', false))).toMatchObject({ decision: 'applied' });
+    expect(await lists('high')).toBe(false);
+    expect(t.sup.smartcard?.view().levels.map((l) => l.level)).toEqual(['low']);
+    expect(await objects('low')).toContain('label:      low-auth');
+    expect(t.records().filter((r) => r.kind === 'smartcard.policy').at(-1)).toMatchObject({ withdrawn: 'high' });
+    // The cage kept its card folder: the card comes back without restarting it.
+    expect(await reload(policyOf('low-auth'))).toMatchObject({ decision: 'applied' });
+    expect(await objects('high')).toContain('label:      high-sign');
+  }, 120_000);
+
+  it('a reload making the card exclusive takes it from every level; the user may then give it; back to shared, every level has it', async () => {
+    expect(await reload(policyOf('low-auth', true, true))).toMatchObject({ decision: 'applied' });
+    expect(await lists('low')).toBe(false);
+    expect(await lists('high')).toBe(false);
+    expect(await t.rpc.call('smartcard.assign', { level: 'high' })).toMatchObject({ ok: true, result: { exclusive: true, holder: 'high' } });
+    expect(await lists('high')).toBe(true);
+    expect(await lists('low')).toBe(false);
+    // Shared again: the holder is let go (journaled, the supervisor as actor) and both levels have the card.
+    expect(await reload(policyOf('low-auth'))).toMatchObject({ decision: 'applied' });
+    expect(await lists('low')).toBe(true);
+    expect(await lists('high')).toBe(true);
+    expect(t.records().filter((r) => r.kind === 'smartcard.assign').at(-1)).toMatchObject({ actor: 'supervisor', action: 'take', level: 'high' });
+  }, 120_000);
+});
+
+describe.skipIf(missing.length > 0)('a card for a level that had none at start waits for the next start', () => {
+  let t: TestSupervisor;
+  const lists = async (level: string) => (await launcherShell(t.sup.cages.get(level)!.cage!)(`pkcs11-tool --module ${P11KIT_PROXY} -L 2>&1`, 30_000)).stdout;
+
+  afterAll(async () => {
+    await t?.stop();
+  }, 60_000);
+
+  it('the reload says so and journals the level pending; the cage still has no card', async () => {
+    const root = testRoot('cloison-scp-');
+    chmodSync(root, 0o711);
+    const token = makeSoftToken(join(root, 'token'), PROXY_UID + 100);
+    const policyOf = (low: boolean) => twoLevelPolicy({ low: bwrapCage({ uid: BASE + 2 }), high: bwrapCage({ uid: BASE + 3 }) }, `smartcard:
+  module: ${SOFTHSM_MODULE}
+  environment: { SOFTHSM2_CONF: ${token.conf} }
+  levels:
+    high: { objects: [high-sign], uid: ${PROXY_UID + 100} }
+${low ? `    low: { objects: [low-auth], uid: ${PROXY_UID + 100} }\n` : ''}`);
+    const policyFile = join(root, 'policy.yaml');
+    writeFileSync(policyFile, policyOf(false));
+    t = await startTestSupervisor(policyOf(false), { root, policySource: policyFile });
+    await waitFor(() => ['low', 'high'].every((l) => t.sup.cages.get(l)?.state.status === 'running'), 'both cages running', 60_000);
+    writeFileSync(policyFile, policyOf(true));
+    const outcome = await t.sup.reloadPolicy();
+    expect(outcome.decision).toBe('applied');
+    expect(outcome.changes.join('\n')).toContain('at the next start');
+    expect(t.records().filter((r) => r.kind === 'smartcard.policy')).toMatchObject([{ pending: 'low' }]);
+    expect(await lists('low')).not.toContain('token label        : card');
+    expect(await lists('high')).toContain('token label        : card');
+  }, 120_000);
+});
