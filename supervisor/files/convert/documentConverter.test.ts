@@ -16,6 +16,7 @@ import { createServer } from 'node:net';
 import { docxWithExternalTemplate, hostile, odtWithMacro } from './hostileDocuments';
 import { CONVERTER_UID_BASE } from './pixelSandbox';
 import { thumbnailOf } from './thumbnail';
+import { convertersRunning, isDocumentSandbox, startedByThisProcess, uidOf } from '../../testing/converterProcesses';
 
 const LIMITS: ConvertLimits = { dpi: 150, maxPages: 500, maxPageSide: 10_000, memoryBytes: 2 * 1024 ** 3, tasks: 64, secondsPerPage: 30, secondsToOpen: 60, thumbnails: 3 };
 
@@ -170,50 +171,6 @@ describe('document converter (real sandbox, Debian renderers, hostile corpus)', 
     expect(r.result.ok || r.result.refusal === 'timed-out').toBe(true);
   });
 });
-
-function uidOf(pid: string): number {
-  try {
-    return Number(/^Uid:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]);
-  } catch {
-    return -1;
-  }
-}
-
-/** Pids of processes running as a converter uid. */
-/** Whether `pid` descends from this test's process (its sandboxes' processes do, seen from the host). */
-function startedByThisProcess(pid: string): boolean {
-  for (let p = pid, hops = 0; p !== '0' && p !== '1' && hops < 64; hops++) {
-    if (p === String(process.pid)) return true;
-    try {
-      p = /^PPid:\s+(\d+)/m.exec(readFileSync(`/proc/${p}/status`, 'utf8'))![1]!;
-    } catch {
-      return false; // gone
-    }
-  }
-  return false;
-}
-
-/** The renderer's sandbox, not an OCR one this file's conversions may start in the same uid range. */
-function isDocumentSandbox(pid: string): boolean {
-  try {
-    return readFileSync(`/proc/${pid}/mountinfo`, 'utf8').includes(' /opt/cloison-pixel-helper.mjs ');
-  } catch {
-    return false; // gone
-  }
-}
-
-function convertersRunning(): string[] {
-  const pids: string[] = [];
-  for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
-    try {
-      const uid = Number(/^Uid:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]);
-      if (uid >= CONVERTER_UID_BASE && uid < CONVERTER_UID_BASE + 1_000_000) pids.push(pid);
-    } catch {
-      /* gone */
-    }
-  }
-  return pids;
-}
 
 /** How many pixels of a PDF's first page are dark (text drawn). */
 function darkPixels(pdf: string): number {

@@ -14,6 +14,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { convertDocument, type ConvertLimits } from './documentConverter';
 import { pdfOf } from './hostileDocuments';
 import { CONVERTER_UID_BASE } from './pixelSandbox';
+import { convertersRunning } from '../../testing/converterProcesses';
 
 const LIMITS: ConvertLimits = { dpi: 150, maxPages: 50, maxPageSide: 10_000, memoryBytes: 2 * 1024 ** 3, tasks: 64, secondsPerPage: 60, secondsToOpen: 60, thumbnails: 1, ocr: { languages: ['fra', 'eng'] } };
 
@@ -172,18 +173,4 @@ function comm(pid: string): string {
   } catch {
     return '';
   }
-}
-
-/** Pids of processes running as a converter uid. */
-function convertersRunning(): string[] {
-  const pids: string[] = [];
-  for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
-    try {
-      const uid = Number(/^Uid:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]);
-      if (uid >= CONVERTER_UID_BASE && uid < CONVERTER_UID_BASE + 1_000_000) pids.push(pid);
-    } catch {
-      /* gone */
-    }
-  }
-  return pids;
 }
