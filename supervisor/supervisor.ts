@@ -6,7 +6,6 @@
 import { createHash } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Policy } from '../shared/policy';
 import type { TunnelView } from '../shared/rpc';
 import type { KeyboardLayoutView } from '../shared/keyboardLayout';
 import { RunningPolicy } from './policy/runningPolicy';
@@ -14,7 +13,7 @@ import { PolicyReloader, type ReloadOutcome } from './policy/policyReloader';
 import type { FileAuditJournal } from './audit/auditJournal';
 import type { CageDriver } from './cages/cageDriver';
 import type { CageLifecycle } from './cages/cageLifecycle';
-import { bwrapUidIn, CageFleet } from './cages/cageFleet';
+import { CageFleet } from './cages/cageFleet';
 import { CageTunnels } from './cages/cageTunnels';
 import { FocusState } from './gateway/focusState';
 import { TicketRegistry } from './gateway/ticketRegistry';
@@ -36,9 +35,8 @@ import { FileBroker } from './files/fileBroker';
 import { prepareFileStaging } from './files/fileStaging';
 import { isSakRfbKey, sakKey, type SakKey } from '../shared/keysyms';
 import { DeviceBroker } from './usb/deviceBroker';
-import type { AdminHandlers } from './admin/adminServer';
 import { adminHandlers } from './admin/adminHandlers';
-import { openJournal } from './audit/journalWiring';
+import { factRecorder, openJournal, type FactRecorder } from './audit/journalWiring';
 import { DeviceWatcher } from './usb/deviceWatcher';
 import { MediaMounts } from './usb/mediaMounts';
 import { prepareUsb, wireUsb } from './usb/usbWiring';
@@ -48,7 +46,8 @@ import { SessionLock } from './session/sessionLock';
 import { wireSessionLock } from './session/lockWiring';
 import { SleepGuard } from './session/sleepGuard';
 import { AudioBroker } from './audio/audioBroker';
-import { SmartcardBroker } from './smartcard/smartcardBroker';
+import type { SmartcardBroker } from './smartcard/smartcardBroker';
+import { startSmartcard, wireSmartcard } from './smartcard/smartcardWiring';
 import { HostSound } from './audio/hostSound';
 import { TrainingDesk } from './training/trainingDesk';
 import { AppLauncher } from './apps/appLauncher';
@@ -99,6 +98,8 @@ export class Supervisor {
   private sak: SakKey;
   private readonly reloader: PolicyReloader;
   private readonly stagingDir: string;
+  /** Records what happened (not a decision to refuse); a journal that cannot be written is logged. */
+  private readonly journalFact: FactRecorder;
 
   constructor(private readonly options: SupervisorOptions) {
     const { policy } = options;
@@ -106,6 +107,7 @@ export class Supervisor {
     mkdirSync(options.runDir, { recursive: true, mode: 0o700 });
     this.disposables = new Disposables(options.log);
     this.journal = openJournal(options.stateDir, options.forwardJournal, this.disposables, options.log);
+    this.journalFact = factRecorder(this.journal, options.log);
     this.stagingDir = join(options.runDir, 'staging');
     this.trust = new TrustPhraseStore(options.stateDir);
     this.launches = new ShellLaunches({ store: new ResumeTokenFile(join(options.stateDir, 'shell-resume.json'), options.log) });
@@ -115,9 +117,8 @@ export class Supervisor {
     this.focus = new FocusState(policy.levels.map((l) => l.id), lowest.id);
     this.policyStore = new RunningPolicy(policy, options.policyText, options.policySource);
     this.sak = sakKey(policy.shortcuts.secureAttention);
-    // Before the cage fleet: each bwrap cage binds its level's card folder, made for the cage's uid.
-    this.smartcard = policy.smartcard ? new SmartcardBroker({ policy: this.policyStore, dir: `${options.runDir}-card`, cageGid: (level) => bwrapUidIn(this.policyStore.current().levels, level) ?? 0, record: (kind, actor, fields) => this.journalFact(kind, fields, actor), ...(options.log ? { log: options.log } : {}) }) : null;
-    this.smartcard?.on('change', (view) => this.sessions.broadcast('onSmartcard', view));
+    // Before the cage fleet: each bwrap cage binds its level's card folder.
+    this.smartcard = wireSmartcard({ policy: this.policyStore, runDir: options.runDir, record: (kind, actor, fields) => this.journalFact(kind, fields, actor), show: (view) => this.sessions.broadcast('onSmartcard', view), ...(options.log ? { log: options.log } : {}) });
     this.reloader = new PolicyReloader({
       store: this.policyStore,
       journal: this.journal,
@@ -274,15 +275,6 @@ export class Supervisor {
     return { url: `${this.host.origin}/#launch=${this.launches.issue()}`, expiresInMs: 120_000 };
   }
 
-  /** Records what happened (not a decision to refuse); a journal that cannot be written is logged. */
-  private journalFact(kind: string, fields: Record<string, string | number | boolean | null>, actor: 'supervisor' | 'user' | 'admin' = 'supervisor'): void {
-    try {
-      this.journal.append(kind, actor, fields);
-    } catch (err) {
-      this.options.log?.('journal record lost', { kind, error: (err as Error).message });
-    }
-  }
-
   get handlers() {
     return createRpcHandlers({
       policy: this.policyStore,
@@ -299,7 +291,7 @@ export class Supervisor {
       viewers: () => this.gateway.viewers(),
       launchUrl: () => this.launchUrl(),
       viewerOrigins: () => this.host?.viewerOrigins ?? {},
-      tunnels: () => this.tunnelViews(),
+      tunnels: () => this.tunnels.views(),
       audio: this.audio,
       smartcard: this.smartcard,
       training: this.training,
@@ -321,11 +313,6 @@ export class Supervisor {
     return join(this.options.runDir, 'supervisor.sock');
   }
 
-  /** The running policy and its text (as last loaded or reloaded). */
-  get runningPolicy(): { policy: Policy; text: string; source: string } {
-    return { policy: this.policyStore.current(), text: this.policyStore.text, source: this.options.policySource };
-  }
-
   /**
    * Re-reads the policy file (SIGHUP, admin socket). An invalid policy is refused and the running
    * one stays; a valid one applies at once to the brokers, and only the cages whose own
@@ -333,20 +320,6 @@ export class Supervisor {
    */
   reloadPolicy(): Promise<ReloadOutcome> {
     return this.reloader.reload();
-  }
-
-  private adminHandlers(): AdminHandlers {
-    return adminHandlers({
-      policy: this.policyStore,
-      since: this.startedAt,
-      cages: this.cages,
-      devices: this.devices,
-      lock: this.lock,
-      tunnels: () => this.tunnelViews(),
-      journal: this.journal,
-      training: this.training,
-      reload: () => this.reloadPolicy(),
-    });
   }
 
   driverOf(level: string): CageDriver | undefined {
@@ -371,7 +344,17 @@ export class Supervisor {
       rpcSocketPath: this.rpcSocketPath,
       adminSocketPath: this.adminSocketPath,
       handlers: this.handlers,
-      adminHandlers: this.adminHandlers(),
+      adminHandlers: adminHandlers({
+        policy: this.policyStore,
+        since: this.startedAt,
+        cages: this.cages,
+        devices: this.devices,
+        lock: this.lock,
+        tunnels: () => this.tunnels.views(),
+        journal: this.journal,
+        training: this.training,
+        reload: () => this.reloadPolicy(),
+      }),
       sessions: this.sessions,
       launches: this.launches,
       gateway: this.gateway,
@@ -383,9 +366,7 @@ export class Supervisor {
     this.disposables.add('USB devices', usb.stop);
     // `stop({ keepCages })`: the cages stay running for the next supervisor to re-adopt.
     this.disposables.add('cages', () => (this.keepCages ? undefined : this.fleet.stopAll('supervisor shutting down')));
-    await this.smartcard?.start().catch((err: Error) => this.options.log?.('smart card unavailable: its proxies did not start', { error: err.message }));
-    // Stopped before the cages are (disposables go last started first).
-    this.disposables.add('smart card proxies', () => this.smartcard?.close());
+    await startSmartcard(this.smartcard, this.disposables, this.options.log);
     // Cages start in parallel, each reporting its own status; one left running before (crash, restart, upgrade) is re-adopted if it checks out.
     await this.fleet.startAll();
     this.disposables.add('file transfers and their staging area', await prepareFileStaging(this.files, this.stagingDir, policy, this.options.log));

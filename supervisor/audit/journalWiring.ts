@@ -18,3 +18,16 @@ export function openJournal(stateDir: string, forward: ForwardTarget | undefined
   disposables.add('journal forwarding', () => forwarder.drain());
   return journal;
 }
+
+export type FactRecorder = (kind: string, fields: Record<string, string | number | boolean | null>, actor?: 'supervisor' | 'user' | 'admin') => void;
+
+/** Records what happened (not a decision to refuse); a journal that cannot be written is logged. */
+export function factRecorder(journal: FileAuditJournal, log?: (msg: string, fields?: Record<string, unknown>) => void): FactRecorder {
+  return (kind, fields, actor = 'supervisor') => {
+    try {
+      journal.append(kind, actor, fields);
+    } catch (err) {
+      log?.('journal record lost', { kind, error: (err as Error).message });
+    }
+  };
+}

@@ -1,0 +1,40 @@
+/**
+ * The smart card wired to the supervisor: a broker only where the policy gives the card to a level,
+ * made before the cage fleet (each bwrap cage binds its level's card folder, made for the cage's
+ * uid), its changes shown to the shells; started before the cages, stopped before them.
+ */
+import type { SmartcardView } from '../../shared/rpc';
+import type { PolicyReader } from '../policy/policyReader';
+import { bwrapUidIn } from '../cages/cageFleet';
+import type { Disposables } from '../system/disposables';
+import { SmartcardBroker, type SmartcardBrokerOptions } from './smartcardBroker';
+
+export interface SmartcardWiringOptions {
+  policy: PolicyReader<'smartcard' | 'levels'>;
+  runDir: string;
+  record: SmartcardBrokerOptions['record'];
+  show: (view: SmartcardView) => void;
+  log?: (msg: string, fields?: Record<string, unknown>) => void;
+}
+
+export function wireSmartcard(options: SmartcardWiringOptions): SmartcardBroker | null {
+  const { policy, log } = options;
+  if (!policy.current().smartcard) return null;
+  const broker = new SmartcardBroker({
+    policy,
+    dir: `${options.runDir}-card`,
+    cageGid: (level) => bwrapUidIn(policy.current().levels, level) ?? 0,
+    record: options.record,
+    ...(log ? { log } : {}),
+  });
+  broker.on('change', (view) => options.show(view));
+  return broker;
+}
+
+/** Starts the level proxies (a failure leaves the cards out, logged) and registers their stop. */
+export async function startSmartcard(broker: SmartcardBroker | null, disposables: Disposables, log?: (msg: string, fields?: Record<string, unknown>) => void): Promise<void> {
+  if (!broker) return;
+  await broker.start().catch((err: Error) => log?.('smart card unavailable: its proxies did not start', { error: err.message }));
+  // Registered after the cages: disposables go last started first, so the proxies stop before the cages.
+  disposables.add('smart card proxies', () => broker.close());
+}
