@@ -6,6 +6,7 @@
  */
 import { readdirSync, readlinkSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { peerCredentials } from '../sandbox/peerCredentials';
 import { createPamTestUser, type PamTestUser } from '../testing/pamTestUser';
@@ -47,7 +48,7 @@ function ownSockets(): string[] {
 beforeAll(async () => {
   cage = await startRealCage({ level: 'handover' });
   cloison = createPamTestUser();
-  child = spawnUnprivilegedPart(cloison, [process.execPath, '--import', 'tsx', 'supervisor/testing/handedSocketReceiver.ts'], { env: { PATH: process.env.PATH ?? '/usr/bin:/bin' } });
+  child = spawnUnprivilegedPart(cloison, [process.execPath, '--import', 'tsx', 'supervisor/testing/handedSocketReceiver.ts'], { env: { PATH: process.env.PATH ?? '/usr/bin:/bin' }, codeDir: join(__dirname, '../..') });
   child.on('message', (m) => messages.push(m as Record<string, unknown>));
   const ready = await nextMessage();
   expect(ready).toEqual({ ready: true });

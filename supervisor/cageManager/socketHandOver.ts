@@ -30,11 +30,19 @@ export interface HandedSocket {
  * filesystem and network, no namespace but the mount one bwrap always makes), then setpriv drops
  * to the user with no capability in any set and no_new_privs.
  */
-export function spawnUnprivilegedPart(who: { uid: number; gid: number }, argv: string[], options: { env?: NodeJS.ProcessEnv; stdio?: 'inherit' | 'pipe' } = {}): ChildProcess {
+/** Where `codeDir` appears to the part, which starts there. */
+export const PART_CODE_DIR = '/opt/cloison-part';
+
+/**
+ * `codeDir`: the folder of the part's code, bound read-only at PART_CODE_DIR and started in — its
+ * own place may be one the part's user cannot reach (a checkout in a folder of root's, 0700).
+ */
+export function spawnUnprivilegedPart(who: { uid: number; gid: number }, argv: string[], options: { env?: NodeJS.ProcessEnv; stdio?: 'inherit' | 'pipe'; codeDir?: string } = {}): ChildProcess {
   const drop = [requireBinary('setpriv'), `--reuid=${who.uid}`, `--regid=${who.gid}`, '--clear-groups', '--inh-caps=-all', '--bounding-set=-all', '--no-new-privs', '--'];
   const io = options.stdio ?? 'inherit';
+  const code = options.codeDir ? ['--ro-bind', options.codeDir, PART_CODE_DIR, '--chdir', PART_CODE_DIR] : [];
   // fd 3 is the IPC channel (NODE_CHANNEL_FD=3), kept open through bwrap and setpriv.
-  return spawnBwrap(['--bind', '/', '/', '--dev-bind', '/dev', '/dev', '--bind', '/proc', '/proc', '--die-with-parent', '--', ...drop, ...argv], {
+  return spawnBwrap(['--bind', '/', '/', '--dev-bind', '/dev', '/dev', '--bind', '/proc', '/proc', ...code, '--die-with-parent', '--', ...drop, ...argv], {
     stdio: ['ignore', io, io, 'ipc'],
     env: options.env ?? {},
   });
