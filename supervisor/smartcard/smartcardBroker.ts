@@ -43,6 +43,12 @@ export class SmartcardBroker extends EventEmitter<{ change: [SmartcardView] }> {
   /** Each proxy's settings as made (proxySettings). */
   private readonly settings = new Map<string, string>();
   private holder: string | null = null;
+  /**
+   * Every change of hands, reload and card event runs after the one before has finished: a give
+   * still starting its proxy when the lock takes the card back is followed by that take (the lock
+   * wins), never overtaken by it.
+   */
+  private queue: Promise<unknown> = Promise.resolve();
 
   constructor(private readonly options: SmartcardBrokerOptions) {
     super();
@@ -70,7 +76,11 @@ export class SmartcardBroker extends EventEmitter<{ change: [SmartcardView] }> {
    * its proxy stopped; a level named anew without a card folder in its cage waits for the next
    * start. Journaled smartcard.policy.
    */
-  async policyChanged(): Promise<void> {
+  policyChanged(): Promise<void> {
+    return this.serially(() => this.applyPolicy());
+  }
+
+  private async applyPolicy(): Promise<void> {
     const card = this.card();
     const exclusive = card?.exclusive ?? false;
     const assigned = new Set(this.cardLevels());
@@ -108,12 +118,21 @@ export class SmartcardBroker extends EventEmitter<{ change: [SmartcardView] }> {
   }
 
   /** Exclusive mode: gives the card to a level, taking it back from another first. */
-  async give(level: string, actor: 'user' | 'supervisor' = 'user'): Promise<SmartcardView> {
+  give(level: string, actor: 'user' | 'supervisor' = 'user'): Promise<SmartcardView> {
+    return this.serially(() => this.giveNow(level, actor));
+  }
+
+  /** Exclusive mode: takes the card back; the holder's sessions on it end. */
+  take(actor: 'user' | 'supervisor' = 'user'): Promise<SmartcardView> {
+    return this.serially(() => this.takeNow(actor));
+  }
+
+  private async giveNow(level: string, actor: 'user' | 'supervisor'): Promise<SmartcardView> {
     if (!this.card()?.exclusive) throw new CloisonError('WRONG_STATE', bilingual('la carte est partagée entre les niveaux : rien à attribuer', 'the card is shared between levels: nothing to assign'));
     const proxy = this.cardLevels().includes(level) ? this.proxies.get(level) : undefined;
     if (!proxy) throw new CloisonError('POLICY_DENIED', bilingual(`la politique ne donne pas la carte au niveau « ${level} »`, `the policy does not let level "${level}" have the card`));
     if (this.holder === level) return this.view();
-    if (this.holder !== null) await this.take(actor);
+    if (this.holder !== null) await this.takeNow(actor);
     await proxy.start();
     this.holder = level;
     this.options.record('smartcard.assign', actor, { level, action: 'give' });
@@ -121,8 +140,7 @@ export class SmartcardBroker extends EventEmitter<{ change: [SmartcardView] }> {
     return this.view();
   }
 
-  /** Exclusive mode: takes the card back; the holder's sessions on it end. */
-  async take(actor: 'user' | 'supervisor' = 'user'): Promise<SmartcardView> {
+  private async takeNow(actor: 'user' | 'supervisor'): Promise<SmartcardView> {
     const from = this.holder;
     if (from === null) return this.view();
     this.holder = null;
@@ -140,9 +158,18 @@ export class SmartcardBroker extends EventEmitter<{ change: [SmartcardView] }> {
     };
   }
 
-  async close(): Promise<void> {
-    this.holder = null;
-    for (const proxy of this.proxies.values()) await proxy.stop();
+  close(): Promise<void> {
+    return this.serially(async () => {
+      this.holder = null;
+      for (const proxy of this.proxies.values()) await proxy.stop();
+    });
+  }
+
+  /** Runs `step` once every step queued before it has settled (failed or not). */
+  private serially<T>(step: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(step, step);
+    this.queue = run.catch(() => undefined);
+    return run;
   }
 
   private card(): SmartcardPolicy | undefined {
