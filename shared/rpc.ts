@@ -235,7 +235,13 @@ export const audioViewSchema = z.object({
 export type AudioView = z.infer<typeof audioViewSchema>;
 
 /** The smart card: shared by the levels the policy names, or (exclusive) with one level at a time. */
-export const smartcardViewSchema = z.object({ exclusive: z.boolean(), holder: levelIdSchema.nullable(), levels: z.array(z.object({ level: levelIdSchema, serving: z.boolean() })) });
+export const smartcardViewSchema = z.object({
+  exclusive: z.boolean(),
+  holder: levelIdSchema.nullable(),
+  levels: z.array(z.object({ level: levelIdSchema, serving: z.boolean() })),
+  /** Whether a card is in the reader (absent until the supervisor has asked). */
+  present: z.boolean().optional(),
+});
 export type SmartcardView = z.infer<typeof smartcardViewSchema>;
 
 /** One crossing or decision, as the trainer's flow view draws it (from the journal, metadata only). */

@@ -3,8 +3,9 @@
  * every such level has its proxy at once and sees only its objects. Exclusive, the card is with
  * one level at a time, given and taken back from the trusted overview like the microphone: taking
  * it back stops that level's proxy, which ends every session it had (locking the workstation
- * takes it back too). Assignments, logins and refusals (function, object handle) are journaled,
- * never a PIN or data.
+ * takes it back too). The card pulled out restarts every level's proxy: every session ends.
+ * Assignments, logins, refusals (function, object handle) and the card's comings and goings are
+ * journaled, never a PIN or data.
  */
 import { EventEmitter } from 'node:events';
 import { join } from 'node:path';
@@ -15,6 +16,7 @@ import { cardProxyUid, type SmartcardPolicy } from '../../shared/smartcardPolicy
 import { prepareCageCard, type CageCardEndpoint } from './cageCardEndpoint';
 import { LevelCardProxy } from './levelCardProxy';
 import type { CardEvent } from './cardReplyJournal';
+import type { CardChange, CardPresenceSettings } from './cardPresence';
 import type { PolicyReader } from '../policy/policyReader';
 
 
@@ -49,6 +51,8 @@ export class SmartcardBroker extends EventEmitter<{ change: [SmartcardView] }> {
    * wins), never overtaken by it.
    */
   private queue: Promise<unknown> = Promise.resolve();
+  /** Whether a token is in the reader (cardPresence.ts); null until first asked. */
+  private present: boolean | null = null;
 
   constructor(private readonly options: SmartcardBrokerOptions) {
     super();
@@ -150,10 +154,43 @@ export class SmartcardBroker extends EventEmitter<{ change: [SmartcardView] }> {
     return this.view();
   }
 
+  /**
+   * The card pulled out, inserted, or swapped (cardPresence.ts): every serving proxy restarts, so
+   * every session and login any level had on the card ends — a session logged in before the card
+   * was pulled never signs again, even once it is back. Journaled smartcard.removed / inserted.
+   */
+  cardChanged(change: CardChange): Promise<void> {
+    return this.serially(async () => {
+      const wasPresent = this.present;
+      this.present = change.present.length > 0;
+      const ended: string[] = [];
+      if (change.removed.length > 0 || change.inserted.length > 0) {
+        for (const [level, proxy] of this.proxies) {
+          if (!proxy.running) continue;
+          await proxy.stop();
+          ended.push(level);
+          await proxy.start().catch((err: Error) => this.options.log?.('card proxy did not restart after the card changed', { level, error: err.message }));
+        }
+      }
+      for (const token of change.removed) this.options.record('smartcard.removed', 'supervisor', { token, ...(ended.length > 0 ? { levels: ended.join(',') } : {}) });
+      for (const token of change.inserted) this.options.record('smartcard.inserted', 'supervisor', { token });
+      if (wasPresent !== this.present || ended.length > 0) this.changed();
+    });
+  }
+
+  /** What the presence watcher asks the module with: the policy's module, as the first level's proxy uid. */
+  presenceSettings(): CardPresenceSettings | null {
+    const card = this.card();
+    const first = this.cardLevels()[0];
+    if (!card || first === undefined) return null;
+    return { modulePath: card.module, environment: card.environment, uid: cardProxyUid(card, first) };
+  }
+
   view(): SmartcardView {
     return {
       exclusive: this.card()?.exclusive ?? false,
       holder: this.holder,
+      ...(this.present !== null ? { present: this.present } : {}),
       levels: this.cardLevels().map((level) => ({ level, serving: this.proxies.get(level)!.running })),
     };
   }

@@ -4,7 +4,7 @@
  * loader every application uses (p11-kit-proxy.so, no module named) finding the card with only its
  * level's objects; a refusal reaching the supervisor's journal file.
  */
-import { chmodSync, existsSync, readFileSync, statSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findBinary } from '../system/binaries';
@@ -71,6 +71,45 @@ describe.skipIf(missing.length > 0)('smart card in the supervisor', () => {
     expect(journal).not.toContain(TOKEN_PIN);
     expect(journal).not.toContain('424242');
   }, 60_000);
+
+  it('pulling the card out ends every session: a session logged in before never signs again, even with the card back; a fresh login does', async () => {
+    // SoftHSM2's card "in the reader": its token's folder in the token directory (a reader's slot for OpenSC).
+    const tokens = join(root, 'token', 'tokens');
+    const [folder] = readdirSync(tokens);
+    const pulled = join(root, 'pulled');
+    mkdirSync(pulled, { mode: 0o700 });
+    await waitFor(() => t.sup.smartcard?.view().present === true, 'the card seen in the reader', 10_000).catch(() => undefined);
+    // An application in high logged in, one signature made, waiting.
+    const probe = readFileSync(join(__dirname, '../testing/pkcs11Probe.py'), 'utf8');
+    const held = shell('high')(`rm -f /tmp/ready /tmp/go; cat > /tmp/probe.py <<'PY'\n${probe}PY\npython3 /tmp/probe.py ${CARD_CLIENT_MODULE} hold ${TOKEN_PIN} /tmp/ready /tmp/go 2>&1`, 90_000);
+    await waitFor(async () => (await shell('high')('test -e /tmp/ready && echo ready', 10_000)).stdout.includes('ready'), 'the held session\'s first signature', 30_000);
+
+    renameSync(join(tokens, folder!), join(pulled, folder!));
+    // Each wait gives the watcher its time; what matters is asserted after the card is back.
+    await waitFor(() => t.records().some((r) => r.kind === 'smartcard.removed'), 'the card seen pulled out', 10_000).catch(() => undefined);
+    const whilePulled = t.sup.smartcard?.view().present;
+    renameSync(join(pulled, folder!), join(tokens, folder!));
+    await waitFor(() => t.records().some((r) => r.kind === 'smartcard.inserted'), 'the card seen back', 10_000).catch(() => undefined);
+    await shell('high')('touch /tmp/go', 10_000);
+    const answer = (await held).stdout.trim().split('\n').filter((l) => l.startsWith('{'));
+    console.log(`held session across the card pulled and put back: ${answer.join(' | ')}`);
+    const first = JSON.parse(answer[0]!) as { login: number; first: number };
+    expect(first).toMatchObject({ login: 0, first: 0 });
+    // The old session's signature after the card came back: refused, or its connection gone.
+    const after = answer.length > 1 ? (JSON.parse(answer.at(-1)!) as { after?: number }).after : undefined;
+    expect(after).not.toBe(0);
+
+    expect(whilePulled).toBe(false);
+    const removed = t.records().find((r) => r.kind === 'smartcard.removed');
+    expect(removed).toMatchObject({ actor: 'supervisor', levels: expect.stringMatching(/high/) });
+    expect(String(removed!.levels).split(',').sort()).toEqual(['high', 'low']);
+    expect(t.records().some((r) => r.kind === 'smartcard.inserted' && r.token === removed!.token)).toBe(true);
+    expect(t.sup.smartcard?.view().present).toBe(true);
+    // The card back: an application logging in afresh signs.
+    await shell('high')('echo document > /tmp/doc', 10_000);
+    const fresh = await shell('high')(`pkcs11-tool --module ${P11KIT_PROXY} --login --pin ${TOKEN_PIN} --sign -m SHA256-RSA-PKCS --id 01 -i /tmp/doc -o /tmp/sig 2>&1`, 30_000);
+    expect(fresh.code, fresh.stdout).toBe(0);
+  }, 180_000);
 });
 
 describe.skipIf(missing.length > 0)('exclusive smart card, given and taken back over the shell\'s RPC', () => {

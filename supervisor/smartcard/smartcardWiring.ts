@@ -1,12 +1,14 @@
 /**
  * The smart card wired to the supervisor: a broker only where the policy gives the card to a level,
  * made before the cage fleet (each bwrap cage binds its level's card folder, made for the cage's
- * uid), its changes shown to the shells; started before the cages, stopped before them.
+ * uid), its changes shown to the shells; started before the cages, stopped before them; the
+ * reader watched for the card pulled out.
  */
 import type { SmartcardView } from '../../shared/rpc';
 import type { PolicyReader } from '../policy/policyReader';
 import { bwrapUidIn } from '../cages/cageFleet';
 import type { Disposables } from '../system/disposables';
+import { CardPresence } from './cardPresence';
 import { SmartcardBroker, type SmartcardBrokerOptions } from './smartcardBroker';
 
 export interface SmartcardWiringOptions {
@@ -31,10 +33,18 @@ export function wireSmartcard(options: SmartcardWiringOptions): SmartcardBroker 
   return broker;
 }
 
-/** Starts the level proxies (a failure leaves the cards out, logged) and registers their stop. */
+/**
+ * Starts the level proxies (a failure leaves the cards out, logged), then watches the reader (a
+ * card pulled out ends every session), and registers their stop.
+ */
 export async function startSmartcard(broker: SmartcardBroker | null, disposables: Disposables, log?: (msg: string, fields?: Record<string, unknown>) => void): Promise<void> {
   if (!broker) return;
   await broker.start().catch((err: Error) => log?.('smart card unavailable: its proxies did not start', { error: err.message }));
+  const presence = new CardPresence({ settings: () => broker.presenceSettings(), change: (change) => void broker.cardChanged(change), ...(log ? { log } : {}) });
+  presence.start();
   // Registered after the cages: disposables go last started first, so the proxies stop before the cages.
-  disposables.add('smart card proxies', () => broker.close());
+  disposables.add('smart card proxies', async () => {
+    presence.stop();
+    await broker.close();
+  });
 }

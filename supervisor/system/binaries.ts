@@ -72,6 +72,7 @@ export const DEBIAN_PACKAGE_OF: Record<string, string> = {
   tesseract: 'tesseract-ocr',
   // smart cards per level (supervisor/smartcard)
   pkcs11proxyd: 'caml-crush-server',
+  'pkcs11-tool': 'opensc',
 };
 
 export function findBinary(name: string, path = process.env.PATH ?? '/usr/bin:/bin'): string | null {

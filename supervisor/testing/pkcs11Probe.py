@@ -3,11 +3,14 @@
   pkcs11Probe.py MODULE initpin PIN NEWPIN   C_InitPIN in the user's own session
   pkcs11Probe.py MODULE handles PIN          C_SignInit on every object handle 1..256, hidden or not
   pkcs11Probe.py MODULE signs PIN N          N signatures in one session (the benchmark's)
+  pkcs11Probe.py MODULE hold PIN READY GO    signs, prints, touches READY, waits for GO to exist,
+                                             then signs again in the same logged-in session
 
 Prints one JSON line: return values (never a PIN, never a signature).
 """
 import ctypes
 import json
+import os
 import sys
 import time
 
@@ -57,6 +60,22 @@ def session(pin):
     return handle, {"login": rv}
 
 
+class Attribute(ctypes.Structure):
+    _fields_ = [("type", U), ("value", ctypes.c_void_p), ("value_len", U)]
+
+
+def private_key(handle):
+    """The first private key the session sees (CKA_CLASS = CKO_PRIVATE_KEY)."""
+    klass = U(3)
+    template = (Attribute * 1)(Attribute(0, ctypes.cast(ctypes.byref(klass), ctypes.c_void_p), ctypes.sizeof(klass)))
+    found = (U * 1)()
+    count = U(0)
+    call("C_FindObjectsInit", handle, template, U(1))
+    call("C_FindObjects", handle, found, U(1), ctypes.byref(count))
+    call("C_FindObjectsFinal", handle)
+    return found[0] if count.value else None
+
+
 def main():
     action, pin = sys.argv[2], sys.argv[3].encode()
     handle, out = session(pin)
@@ -82,6 +101,24 @@ def main():
                 size = U(1024)
                 call("C_Sign", handle, b"probe", U(5), sig, ctypes.byref(size))
         out["signable"] = signable
+    elif handle is not None and action == "hold":
+        # An application that stays logged in: one signature, then another once told to (the card
+        # pulled meanwhile, or not). Each result is printed as it comes: the process may not survive.
+        mech = Mechanism(0x40, None, 0)
+        key = private_key(handle)
+        call("C_SignInit", handle, ctypes.byref(mech), U(key or 0))
+        sig = (ctypes.c_ubyte * 1024)()
+        size = U(1024)
+        out["first"] = call("C_Sign", handle, b"probe", U(5), sig, ctypes.byref(size))
+        print(json.dumps(out), flush=True)
+        open(sys.argv[4], "w").close()
+        for _ in range(600):
+            if os.path.exists(sys.argv[5]):
+                break
+            time.sleep(0.1)
+        rv = call("C_SignInit", handle, ctypes.byref(mech), U(key or 0))
+        size = U(1024)
+        out["after"] = call("C_Sign", handle, b"probe", U(5), sig, ctypes.byref(size)) if rv == 0 else rv
     elif handle is not None and action == "signs":
         # Signatures in one logged-in session with the first key that signs: milliseconds each.
         mech = Mechanism(0x40, None, 0)

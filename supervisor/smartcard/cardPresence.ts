@@ -1,0 +1,106 @@
+/**
+ * Whether the card is in the reader: the module's own list of slots with a token, asked afresh
+ * every second by `pkcs11-tool -T` (a new process loads the module anew, so nothing it cached
+ * hides a change). With a reader, OpenSC answers from pcscd's view of the slot, so a card pulled
+ * out shows here within a poll; with SoftHSM2, a token whose folder left the token directory does.
+ * A token is known by its serial number: one gone is a card pulled, one new is a card inserted (a
+ * card swapped between two polls is both).
+ *
+ * Trust rule: the module runs here as the card proxy's unprivileged uid, never root; only the
+ * serial numbers of the tool's listing are read, and a listing that cannot be had counts as no
+ * card (the sessions end: the safe side).
+ */
+import { execFile } from 'node:child_process';
+import { requireBinary } from '../system/binaries';
+
+export interface CardPresenceSettings {
+  modulePath: string;
+  environment: Record<string, string>;
+  /** The uid the module is loaded as (a card proxy's). */
+  uid: number;
+}
+
+export interface CardChange {
+  /** Serials of tokens gone since the last poll. */
+  removed: string[];
+  /** Serials of tokens that appeared. */
+  inserted: string[];
+  /** Serials present now. */
+  present: string[];
+}
+
+export interface CardPresenceOptions {
+  /** Read at every poll: a reload may change the module. null: no card in the policy, no poll. */
+  settings: () => CardPresenceSettings | null;
+  change: (change: CardChange) => void;
+  intervalMs?: number;
+  log?: (msg: string, fields?: Record<string, unknown>) => void;
+}
+
+const DEFAULT_INTERVAL_MS = 1000;
+const LIST_TIMEOUT_MS = 5000;
+
+/** The serial numbers of the initialised tokens in `pkcs11-tool -T`'s listing. */
+export function tokenSerials(listing: string): string[] {
+  const serials: string[] = [];
+  for (const slot of listing.split(/^Slot /m).slice(1)) {
+    if (/token state:\s*uninitialized/.test(slot)) continue;
+    const serial = /^\s*serial num\s*:\s*(\S[^\n]{0,63})$/m.exec(slot)?.[1]?.trim();
+    if (serial) serials.push(serial);
+  }
+  return serials;
+}
+
+export class CardPresence {
+  private timer: NodeJS.Timeout | null = null;
+  private known: Set<string> | null = null;
+  private stopped = false;
+
+  constructor(private readonly options: CardPresenceOptions) {}
+
+  /** Polls until stop(); the first listing is the baseline (no event). */
+  start(): void {
+    this.stopped = false;
+    void this.poll();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+  }
+
+  /** The serials seen at the last poll (null before the first). */
+  get present(): string[] | null {
+    return this.known ? [...this.known] : null;
+  }
+
+  private async poll(): Promise<void> {
+    const settings = this.options.settings();
+    if (settings) {
+      const now = new Set(await this.list(settings));
+      if (this.stopped) return;
+      if (this.known) {
+        const removed = [...this.known].filter((s) => !now.has(s));
+        const inserted = [...now].filter((s) => !this.known!.has(s));
+        this.known = now;
+        if (removed.length > 0 || inserted.length > 0) this.options.change({ removed, inserted, present: [...now] });
+      } else {
+        this.known = now;
+        this.options.change({ removed: [], inserted: [], present: [...now] });
+      }
+    }
+    if (!this.stopped) this.timer = setTimeout(() => void this.poll(), this.options.intervalMs ?? DEFAULT_INTERVAL_MS);
+  }
+
+  private list({ modulePath, environment, uid }: CardPresenceSettings): Promise<string[]> {
+    const argv = ['--reuid', String(uid), '--regid', String(uid), '--clear-groups', '--no-new-privs', '--', requireBinary('pkcs11-tool'), '--module', modulePath, '-T'];
+    return new Promise((resolve) => {
+      execFile(requireBinary('setpriv'), argv, { timeout: LIST_TIMEOUT_MS, env: { PATH: '/usr/bin:/bin', LANG: 'C', ...environment }, cwd: '/', maxBuffer: 1 << 20 }, (err, stdout) => {
+        // "No slots." exits 0 on some versions and 1 on others: both are an empty reader.
+        if (err && !/No slots/i.test(String(stdout))) this.options.log?.('card presence: the module could not be asked', { error: err.message });
+        resolve(err ? [] : tokenSerials(String(stdout)));
+      });
+    });
+  }
+}
