@@ -1,9 +1,10 @@
 /**
  * The exclusive smart card in the shell (real supervisor, real cages, a SoftHSM2 token): no level
  * has it at first; the trusted overview gives it to high — the band marks high, and high's cage
- * finds the card — then to low, which takes it from high first.
+ * finds the card — then to low, which takes it from high first. The card pulled out of the reader
+ * shows on every level it is for and in the overview (its sessions ended), and goes when it is back.
  */
-import { chmodSync, rmSync } from 'node:fs';
+import { chmodSync, mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect, test } from '@playwright/test';
 import { testRoot } from '../supervisor/testing/realCage';
@@ -63,4 +64,29 @@ test('the overview gives the card to one level at a time; the band shows which',
   await page.getByTestId('card-take-low').click();
   await expect(page.getByTestId('smartcard-low')).toHaveCount(0);
   await page.screenshot({ path: test.info().outputPath('smartcard-taken.png') });
+});
+
+test('the card pulled out shows on each level it is for and in the overview; put back, the marks go', async ({ page }) => {
+  await page.goto(await sup.launchUrl());
+  await expect(page.getByTestId('cage-frame-high')).toHaveAttribute('data-viewer', 'connected');
+  await expect(page.getByTestId('smartcard-absent-high')).toHaveCount(0);
+  // SoftHSM2's card in the reader is its token's folder in the token directory.
+  const tokens = join(tokenRoot, 'token', 'tokens');
+  const [folder] = readdirSync(tokens);
+  const pulled = join(tokenRoot, 'pulled');
+  mkdirSync(pulled, { recursive: true });
+  renameSync(join(tokens, folder!), join(pulled, folder!));
+  try {
+    await expect(page.getByTestId('smartcard-absent-high')).toBeVisible({ timeout: 10_000 });
+    await expect(page.getByTestId('smartcard-absent-low')).toBeVisible();
+    await expect(page.getByTestId('smartcard-absent-high')).toContainText('pas de carte');
+    await page.keyboard.press('Pause');
+    await expect(page.getByTestId('overview-card-removed')).toContainText('Carte retirée du lecteur');
+    await page.screenshot({ path: test.info().outputPath('smartcard-pulled.png') });
+    await page.keyboard.press('Escape');
+  } finally {
+    renameSync(join(pulled, folder!), join(tokens, folder!));
+  }
+  await expect(page.getByTestId('smartcard-absent-high')).toHaveCount(0, { timeout: 10_000 });
+  await expect(page.getByTestId('smartcard-absent-low')).toHaveCount(0);
 });

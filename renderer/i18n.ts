@@ -181,6 +181,8 @@ const TEXT = {
       holder: 'ce niveau a la carte à puce',
       give: 'Donner la carte',
       take: 'Reprendre la carte',
+      absent: 'pas de carte',
+      removed: 'Carte retirée du lecteur : toutes ses sessions ont pris fin. Remettez-la pour vous connecter à nouveau.',
     },
     tunnel: {
       states: { connecting: 'tunnel : connexion…', up: 'tunnel actif', down: 'tunnel coupé : aucun réseau', failed: 'tunnel en échec : aucun réseau' },
@@ -378,6 +380,8 @@ const TEXT = {
       holder: 'this level has the smart card',
       give: 'Give the card',
       take: 'Take the card back',
+      absent: 'no card',
+      removed: 'Card pulled out of the reader: every session on it ended. Put it back to log in again.',
     },
     tunnel: {
       states: { connecting: 'tunnel: connecting…', up: 'tunnel up', down: 'tunnel down: no network', failed: 'tunnel failed: no network' },

@@ -1,6 +1,7 @@
 /**
  * The exclusive smart card in the trusted overview: given to one level the policy names and taken
- * back (which ends that level's sessions on it), like the microphone. Shown only in exclusive mode.
+ * back (which ends that level's sessions on it), like the microphone. Shown in exclusive mode, and
+ * in either mode while the card is out of the reader (every session on it ended).
  */
 import type { SmartcardView } from '../../shared/rpc';
 import { textFor } from '../i18n';
@@ -13,11 +14,18 @@ export function SmartcardControls() {
   const levels = useShellState((s) => s.levels);
   const locale = useShellState((s) => s.locale);
   const t = textFor(locale).smartcard;
-  if (!card?.exclusive) return null;
+  if (!card) return null;
+  const removed = card.present === false ? (
+    <div className="sound__row" data-testid="overview-card-removed" role="status">
+      {t.removed}
+    </div>
+  ) : null;
+  if (!card.exclusive) return removed ? <div className="sound" data-testid="overview-smartcard"><div className="sound__title">{t.title}</div>{removed}</div> : null;
   const apply = (call: Promise<SmartcardView>) => call.then((v) => store.getState().setSmartcard(v), (err: Error) => store.getState().setNotice(errorText(locale, err), 'refused'));
   return (
     <div className="sound" data-testid="overview-smartcard">
       <div className="sound__title">{t.title}</div>
+      {removed}
       {card.levels.map((l) => {
         const level = levels.find((x) => x.id === l.level);
         if (!level) return null;
