@@ -10,9 +10,17 @@
  * bounded, a record of another shape is ignored.
  */
 import type { Pkcs11Function } from '../../shared/smartcardPolicy';
+import type { ObjectName } from './cardObjectNames';
 
 export type CardEvent =
-  | { kind: 'refused'; function: string; handle: number | null; reason: 'denied-function' | 'hidden-object' | 'sensitive-value' | 'malformed' | 'journal-limit' }
+  | {
+      kind: 'refused';
+      function: string;
+      handle: number | null;
+      reason: 'denied-function' | 'hidden-object' | 'sensitive-value' | 'malformed' | 'journal-limit';
+      /** What the token says the object is (cardObjectNames.ts); absent when it would not say. */
+      object?: ObjectName;
+    }
   /** A C_Login call and whether the card accepted it (never the PIN). */
   | { kind: 'login'; ok: boolean };
 
@@ -48,6 +56,7 @@ const RPC_REPLY = 1;
 
 interface PendingCall {
   procedure: number;
+  session: number | null;
   handle: number | null;
   userType: number | null;
 }
@@ -60,6 +69,8 @@ export class CardReplyJournal {
   constructor(
     private readonly denied: ReadonlySet<Pkcs11Function | string>,
     private readonly emit: (event: CardEvent) => void,
+    /** Asks the token what a handle is, in this connection's session (null: it would not say). */
+    private readonly name?: (session: number, handle: number) => Promise<ObjectName | null>,
   ) {}
 
   /** The first bytes of a record the cage sent. */
@@ -69,7 +80,7 @@ export class CardReplyJournal {
     if (!(procedure in PROCEDURES)) return;
     const args = skipOpaque(head, skipOpaque(head, 24, 4), 4); // credentials, then verifier (flavor, opaque body)
     if (args === null) return;
-    const call: PendingCall = { procedure, handle: null, userType: null };
+    const call: PendingCall = { procedure, session: hyper(head, args), handle: null, userType: null };
     if (procedure === 9) call.userType = hyper(head, args + 8);
     if (HANDLE_AFTER_SESSION.has(procedure)) call.handle = hyper(head, args + 8);
     if (HANDLE_AFTER_MECHANISM.has(procedure)) {
@@ -95,15 +106,23 @@ export class CardReplyJournal {
     const fn = PROCEDURES[call.procedure]!;
     if (call.procedure === 9 && call.userType !== CKU_SO) return this.emit({ kind: 'login', ok: rv === CKR_OK });
     if (rv === CKR_OK) return;
-    if (this.denied.has(fn) || call.procedure === 9) return this.refused(fn, call.handle, 'denied-function');
-    if (rv === CKR_OBJECT_HANDLE_INVALID || rv === CKR_KEY_HANDLE_INVALID) return this.refused(fn, call.handle, 'hidden-object');
-    if (call.procedure === 31 && rv === CKR_ATTRIBUTE_SENSITIVE) this.refused(fn, call.handle, 'sensitive-value');
+    if (this.denied.has(fn) || call.procedure === 9) return this.refused(fn, call, 'denied-function');
+    // A hidden object is not asked about: the filter would not name it (and the code says so already).
+    if (rv === CKR_OBJECT_HANDLE_INVALID || rv === CKR_KEY_HANDLE_INVALID) return this.refused(fn, { ...call, session: null }, 'hidden-object');
+    if (call.procedure === 31 && rv === CKR_ATTRIBUTE_SENSITIVE) this.refused(fn, call, 'sensitive-value');
   }
 
-  private refused(fn: string, handle: number | null, reason: 'denied-function' | 'hidden-object' | 'sensitive-value'): void {
+  private refused(fn: string, { session, handle }: PendingCall, reason: 'denied-function' | 'hidden-object' | 'sensitive-value'): void {
     this.refusals += 1;
-    if (this.refusals <= MAX_REFUSALS_PER_CONNECTION) this.emit({ kind: 'refused', function: fn, handle, reason });
-    else if (this.refusals === MAX_REFUSALS_PER_CONNECTION + 1) this.emit({ kind: 'refused', function: fn, handle: null, reason: 'journal-limit' });
+    if (this.refusals <= MAX_REFUSALS_PER_CONNECTION) {
+      const event = { kind: 'refused' as const, function: fn, handle, reason };
+      if (!this.name || session === null || handle === null) return this.emit(event);
+      // Asked now, while the connection is between the refusal and the cage's next call.
+      void this.name(session, handle).then(
+        (object) => this.emit(object ? { ...event, object } : event),
+        () => this.emit(event),
+      );
+    } else if (this.refusals === MAX_REFUSALS_PER_CONNECTION + 1) this.emit({ kind: 'refused', function: fn, handle: null, reason: 'journal-limit' });
   }
 }
 

@@ -8,10 +8,12 @@
  *
  * Trust rule: only record marks are parsed here (4 bytes at a time, lengths bounded), and the first
  * bytes of each record copied out for the journal (cardReplyJournal.ts); everything is passed whole
- * to the proxy, whose OCaml decoder and filter judge it.
+ * to the proxy, whose OCaml decoder and filter judge it. The only bytes added are the supervisor's
+ * own questions after a refusal (cardObjectNames.ts), whose answers the cage never sees.
  */
 import { chmodSync, chownSync, rmSync } from 'node:fs';
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
+import { InjectedCalls } from './cardObjectNames';
 import { RECORD_HEAD_BYTES } from './cardReplyJournal';
 
 export interface RecordGuardOptions {
@@ -26,8 +28,12 @@ export interface RecordGuardOptions {
   /** Connections at once; more are closed at once. */
   maxConnections?: number;
   refused: (reason: 'oversize' | 'too-many-connections') => void;
-  /** Per connection: what reads the first bytes of each record, both ways (the journal's view). */
-  watch?: () => { call: (head: Buffer) => void; reply: (head: Buffer) => void };
+  /**
+   * Per connection: what reads the first bytes of each record, both ways (the journal's view).
+   * `ask` slips a call of the supervisor's into the connection and resolves with its reply, which
+   * the cage never sees (cardObjectNames.ts: what object a refused handle is).
+   */
+  watch?: (ask: (record: Buffer) => Promise<Buffer | null>) => { call: (head: Buffer) => void; reply: (head: Buffer) => void };
 }
 
 export const MAX_RECORD_BYTES = 16 * 2 ** 20;
@@ -51,6 +57,11 @@ export class RecordMarks {
     private readonly onRecord?: (head: Buffer) => void,
     private readonly headLimit = 0,
   ) {}
+
+  /** Between records: a whole record of someone else's may go in here. */
+  get atBoundary(): boolean {
+    return this.remaining < 0 && this.markBytes.length === 0;
+  }
 
   /** false once the stream announced a record over the bound (the connection must end). */
   feed(chunk: Buffer): boolean {
@@ -130,11 +141,16 @@ export class RecordGuard {
     const proxy = createConnection(this.options.target);
     this.sockets.add(cage);
     this.sockets.add(proxy);
-    const watch = this.options.watch?.();
-    const marks = new RecordMarks(this.options.maxRecordBytes ?? MAX_RECORD_BYTES, watch ? (head) => watch.call(head) : undefined, RECORD_HEAD_BYTES);
+    // The supervisor's own calls: only when every call of the cage has had its reply, between records.
+    const injected = this.options.watch ? new InjectedCalls(proxy) : null;
+    let calls = 0;
+    let answered = 0;
+    const watch = this.options.watch?.((record) => injected!.ask(record, marks.atBoundary && calls === answered));
+    const marks: RecordMarks = new RecordMarks(this.options.maxRecordBytes ?? MAX_RECORD_BYTES, watch ? (head) => (calls++, watch.call(head)) : undefined, RECORD_HEAD_BYTES);
     // The proxy's replies: followed only to read their first bytes (no bound: the proxy is ours).
-    const replies = watch ? new RecordMarks(Number.MAX_SAFE_INTEGER, (head) => watch.reply(head), RECORD_HEAD_BYTES) : null;
+    const replies = watch ? new RecordMarks(Number.MAX_SAFE_INTEGER, (head) => (answered++, watch.reply(head)), RECORD_HEAD_BYTES) : null;
     const end = () => {
+      injected?.close();
       cage.destroy();
       proxy.destroy();
       this.sockets.delete(cage);
@@ -149,7 +165,9 @@ export class RecordGuard {
       if (!proxy.write(chunk)) cage.pause();
     });
     proxy.on('drain', () => cage.resume());
-    proxy.on('data', (chunk: Buffer) => {
+    proxy.on('data', (data: Buffer) => {
+      const chunk = injected?.taking ? injected.take(data) : data;
+      if (chunk.length === 0) return;
       replies?.feed(chunk);
       if (!cage.write(chunk)) proxy.pause();
     });

@@ -201,6 +201,10 @@ describe.skipIf(missing.length > 0)('smart card per level (real cages, SoftHSM2 
     expect(refusals('C_SetPIN').map((r) => r.fields.level).sort()).toEqual(['high', 'low']);
     expect(refusals('C_InitToken').length).toBeGreaterThanOrEqual(2);
     expect(refusals('C_GetAttributeValue').some((r) => r.fields.level === 'high' && r.fields.reason === 'sensitive-value' && typeof r.fields.handle === 'number')).toBe(true);
+    // Named as the token names the key (asked by the guard on the cage's session, never taken from the cage).
+    await waitFor(() => refusals('C_GetAttributeValue').some((r) => r.fields.label === 'high-secret'), 'the read-out refusal named', 5000);
+    expect(refusals('C_GetAttributeValue').find((r) => r.fields.label === 'high-secret')!.fields).toMatchObject({ level: 'high', reason: 'sensitive-value', id: '03' });
+    expect(refusals('C_WrapKey')[0]!.fields).toMatchObject({ label: 'high-secret', id: '03' });
     expect(refusals('C_InitPIN').map((r) => r.fields.level).sort()).toEqual(['high', 'low']);
     expect(refusals('C_WrapKey')[0]!.fields).toMatchObject({ level: 'high', reason: 'denied-function' });
     // Never a PIN in the journal.

@@ -4,8 +4,8 @@
  * one level at a time, given and taken back from the trusted overview like the microphone: taking
  * it back stops that level's proxy, which ends every session it had (locking the workstation
  * takes it back too). The card pulled out restarts every level's proxy: every session ends.
- * Assignments, logins, refusals (function, object handle) and the card's comings and goings are
- * journaled, never a PIN or data.
+ * Assignments, logins, refusals (function, object handle, and the object's label and id as the
+ * token names them) and the card's comings and goings are journaled, never a PIN or data.
  */
 import { EventEmitter } from 'node:events';
 import { join } from 'node:path';
@@ -236,7 +236,12 @@ export class SmartcardBroker extends EventEmitter<{ change: [SmartcardView] }> {
 
   private journal(level: string, event: CardEvent): void {
     if (event.kind === 'login') this.options.record('smartcard.login', 'supervisor', { level, ok: event.ok });
-    else this.options.record('smartcard.refused', 'supervisor', { level, function: event.function, ...(event.handle !== null ? { handle: event.handle } : {}), reason: event.reason });
+    else {
+      // The object's label and id as the token gave them (cardObjectNames.ts); the forwarded copy
+      // carries them as a keyed fingerprint and a length, like every text not the supervisor's own.
+      const object = { ...(event.object?.label !== undefined ? { label: event.object.label } : {}), ...(event.object?.id !== undefined ? { id: event.object.id } : {}) };
+      this.options.record('smartcard.refused', 'supervisor', { level, function: event.function, ...(event.handle !== null ? { handle: event.handle } : {}), ...object, reason: event.reason });
+    }
   }
 
   private changed(): void {

@@ -7,6 +7,8 @@
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { AuditRecord } from '../audit/auditJournal';
+import { forwardable } from '../audit/journalForwarder';
 import { findBinary } from '../system/binaries';
 import { launcherShell, testRoot } from '../testing/realCage';
 import { makeSoftToken, SOFTHSM_MODULE, TOKEN_PIN } from '../testing/softToken';
@@ -70,6 +72,18 @@ describe.skipIf(missing.length > 0)('smart card in the supervisor', () => {
     const journal = JSON.stringify(t.records());
     expect(journal).not.toContain(TOKEN_PIN);
     expect(journal).not.toContain('424242');
+  }, 60_000);
+
+  it('a refused read of a key\'s value is journaled with the key\'s label as the token names it; the forwarded copy has only its fingerprint', async () => {
+    const r = await shell('high')(`pkcs11-tool --module ${P11KIT_PROXY} --login --pin ${TOKEN_PIN} --read-object --type secrkey --label high-secret -o /tmp/value 2>&1`, 30_000);
+    expect(r.code).not.toBe(0);
+    await waitFor(() => t.records().some((x) => x.kind === 'smartcard.refused' && x.function === 'C_GetAttributeValue' && x.label === 'high-secret'), 'the named refusal in the journal', 5000);
+    const record = t.records().find((x) => x.kind === 'smartcard.refused' && x.label === 'high-secret')!;
+    expect(record).toMatchObject({ level: 'high', reason: 'sensitive-value', id: '03' });
+    const fingerprint = (text: string) => `fp:${text.length}`;
+    const forwarded = forwardable(record as unknown as AuditRecord, fingerprint) as unknown as Record<string, unknown>;
+    expect(forwarded.label).toBeUndefined();
+    expect(forwarded).toMatchObject({ labelLength: 11, labelFingerprint: 'fp:11', level: 'high' });
   }, 60_000);
 
   it('pulling the card out ends every session: a session logged in before never signs again, even with the card back; a fresh login does', async () => {
