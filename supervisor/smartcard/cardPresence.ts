@@ -7,8 +7,9 @@
  * card swapped between two polls is both).
  *
  * Trust rule: the module runs here as the card proxy's unprivileged uid, never root; only the
- * serial numbers of the tool's listing are read, and a listing that cannot be had counts as no
- * card (the sessions end: the safe side).
+ * serial numbers of the tool's listing are read. A listing that cannot be had (the tool timed out
+ * on a loaded machine, the module failed to load) says nothing either way and changes nothing: a
+ * card pulled out gives a listing without it, not an error.
  */
 import { execFile } from 'node:child_process';
 import { requireBinary } from '../system/binaries';
@@ -78,28 +79,34 @@ export class CardPresence {
   private async poll(): Promise<void> {
     const settings = this.options.settings();
     if (settings) {
-      const now = new Set(await this.list(settings));
+      const listed = await this.list(settings);
       if (this.stopped) return;
-      if (this.known) {
-        const removed = [...this.known].filter((s) => !now.has(s));
-        const inserted = [...now].filter((s) => !this.known!.has(s));
-        this.known = now;
-        if (removed.length > 0 || inserted.length > 0) this.options.change({ removed, inserted, present: [...now] });
-      } else {
-        this.known = now;
-        this.options.change({ removed: [], inserted: [], present: [...now] });
-      }
+      if (listed !== null) this.update(new Set(listed));
     }
     if (!this.stopped) this.timer = setTimeout(() => void this.poll(), this.options.intervalMs ?? DEFAULT_INTERVAL_MS);
   }
 
-  private list({ modulePath, environment, uid }: CardPresenceSettings): Promise<string[]> {
+  /** The first listing is the baseline (said, no removal); then each difference is a change. */
+  private update(now: Set<string>): void {
+    const before = this.known;
+    this.known = now;
+    const removed = before ? [...before].filter((s) => !now.has(s)) : [];
+    const inserted = before ? [...now].filter((s) => !before.has(s)) : [];
+    if (!before || removed.length > 0 || inserted.length > 0) this.options.change({ removed, inserted, present: [...now] });
+  }
+
+  /** The serials listed; null when the module could not be asked. */
+  private list({ modulePath, environment, uid }: CardPresenceSettings): Promise<string[] | null> {
     const argv = ['--reuid', String(uid), '--regid', String(uid), '--clear-groups', '--no-new-privs', '--', requireBinary('pkcs11-tool'), '--module', modulePath, '-T'];
     return new Promise((resolve) => {
       execFile(requireBinary('setpriv'), argv, { timeout: LIST_TIMEOUT_MS, env: { PATH: '/usr/bin:/bin', LANG: 'C', ...environment }, cwd: '/', maxBuffer: 1 << 20 }, (err, stdout) => {
         // "No slots." exits 0 on some versions and 1 on others: both are an empty reader.
-        if (err && !/No slots/i.test(String(stdout))) this.options.log?.('card presence: the module could not be asked', { error: err.message });
-        resolve(err ? [] : tokenSerials(String(stdout)));
+        if (/No slots/i.test(String(stdout))) return resolve([]);
+        if (err) {
+          this.options.log?.('card presence: the module could not be asked', { error: err.message });
+          return resolve(null);
+        }
+        resolve(tokenSerials(String(stdout)));
       });
     });
   }
