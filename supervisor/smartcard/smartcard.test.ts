@@ -212,6 +212,14 @@ describe.skipIf(missing.length > 0)('smart card per level (real cages, SoftHSM2 
     for (const secret of [TOKEN_PIN, TOKEN_SO_PIN, '999999']) expect(journal).not.toContain(secret);
   }, 180_000);
 
+  it('after a refusal the guard named, the same session goes on in step: the next signature works', async () => {
+    const before = refusals('C_GetAttributeValue').length;
+    const r = await probe('high', CARD_CLIENT_MODULE, `readsign ${TOKEN_PIN}`);
+    expect(r).toMatchObject({ login: 0, value: 0x11, valueLength: 0, signInit: 0, sign: 0, signatureBytes: 256 });
+    await waitFor(() => refusals('C_GetAttributeValue').length > before, 'the refusal journaled', 5000);
+    expect(refusals('C_GetAttributeValue').at(-1)!.fields).toMatchObject({ level: 'high', label: 'high-secret', id: '03', reason: 'sensitive-value' });
+  }, 60_000);
+
   it('exclusive: the card goes to one level at a time, and taking it back ends the holder\'s sessions', async () => {
     // The shared broker steps aside; an exclusive one serves the same cages' folders.
     await broker.close();

@@ -3,6 +3,8 @@
   pkcs11Probe.py MODULE initpin PIN NEWPIN   C_InitPIN in the user's own session
   pkcs11Probe.py MODULE handles PIN          C_SignInit on every object handle 1..256, hidden or not
   pkcs11Probe.py MODULE signs PIN N          N signatures in one session (the benchmark's)
+  pkcs11Probe.py MODULE readsign PIN         reads the first secret key's CKA_VALUE, then signs in
+                                             the same session (is the session still in step?)
   pkcs11Probe.py MODULE hold PIN READY GO    signs, prints, touches READY, waits for GO to exist,
                                              then signs again in the same logged-in session
 
@@ -64,9 +66,9 @@ class Attribute(ctypes.Structure):
     _fields_ = [("type", U), ("value", ctypes.c_void_p), ("value_len", U)]
 
 
-def private_key(handle):
-    """The first private key the session sees (CKA_CLASS = CKO_PRIVATE_KEY)."""
-    klass = U(3)
+def private_key(handle, object_class=3):
+    """The first private key (or other class) the session sees (CKA_CLASS = CKO_PRIVATE_KEY)."""
+    klass = U(object_class)
     template = (Attribute * 1)(Attribute(0, ctypes.cast(ctypes.byref(klass), ctypes.c_void_p), ctypes.sizeof(klass)))
     found = (U * 1)()
     count = U(0)
@@ -101,6 +103,18 @@ def main():
                 size = U(1024)
                 call("C_Sign", handle, b"probe", U(5), sig, ctypes.byref(size))
         out["signable"] = signable
+    elif handle is not None and action == "readsign":
+        secret = private_key(handle, 4)  # CKO_SECRET_KEY
+        value = (ctypes.c_ubyte * 256)()
+        template = (Attribute * 1)(Attribute(0x11, ctypes.cast(value, ctypes.c_void_p), 256))  # CKA_VALUE
+        out["value"] = call("C_GetAttributeValue", handle, U(secret or 0), template, U(1))
+        out["valueLength"] = template[0].value_len if out["value"] == 0 else 0
+        mech = Mechanism(0x40, None, 0)
+        out["signInit"] = call("C_SignInit", handle, ctypes.byref(mech), U(private_key(handle) or 0))
+        sig = (ctypes.c_ubyte * 1024)()
+        size = U(1024)
+        out["sign"] = call("C_Sign", handle, b"probe", U(5), sig, ctypes.byref(size))
+        out["signatureBytes"] = size.value
     elif handle is not None and action == "hold":
         # An application that stays logged in: one signature, then another once told to (the card
         # pulled meanwhile, or not). Each result is printed as it comes: the process may not survive.
