@@ -242,8 +242,8 @@ describe.skipIf(missing.length > 0)('smart card per level (real cages, SoftHSM2 
 
       // A session held open in high (an application logged in), then the card taken back.
       const raw = readFileSync(join(__dirname, '../testing/rawSocketProbe.py'), 'utf8');
-      const held = cages.get('high')!.sh(`cat > /tmp/raw.py <<'PY'\n${raw}PY\npython3 /tmp/raw.py ${CAGE_CARD_DIR}/pkcs11.sock hold`, 30_000);
-      await new Promise((r) => setTimeout(r, 1000));
+      const held = cages.get('high')!.sh(`rm -f /tmp/held; cat > /tmp/raw.py <<'PY'\n${raw}PY\npython3 /tmp/raw.py ${CAGE_CARD_DIR}/pkcs11.sock hold /tmp/held`, 30_000);
+      await waitFor(async () => (await cages.get('high')!.sh('test -e /tmp/held && echo connected', 10_000)).stdout.includes('connected'), 'the held connection', 20_000);
       await exclusive.give('low');
       expect(JSON.parse((await held).stdout.trim())).toMatchObject({ closed: true });
       expect(exclusive.view().holder).toBe('low');

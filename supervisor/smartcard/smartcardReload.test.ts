@@ -64,8 +64,8 @@ ${high ? `    high: { objects: [high-sign], uid: ${PROXY_UID} }\n` : ''}    low:
 
     // An application in low with a connection open on the card when the policy changes.
     const raw = readFileSync(join(__dirname, '../testing/rawSocketProbe.py'), 'utf8');
-    const held = shell('low')(`cat > /tmp/raw.py <<'PY'\n${raw}PY\npython3 /tmp/raw.py ${CAGE_CARD_DIR}/pkcs11.sock hold`, 30_000);
-    await new Promise((r) => setTimeout(r, 1000));
+    const held = shell('low')(`rm -f /tmp/held; cat > /tmp/raw.py <<'PY'\n${raw}PY\npython3 /tmp/raw.py ${CAGE_CARD_DIR}/pkcs11.sock hold /tmp/held`, 30_000);
+    await waitFor(async () => (await shell('low')('test -e /tmp/held && echo connected', 10_000)).stdout.includes('connected'), 'the held connection', 20_000);
     const outcome = await reload(policyOf('low-auth'));
     expect(outcome.decision).toBe('applied');
     expect(outcome.changes.join('\n')).toContain('smartcard');

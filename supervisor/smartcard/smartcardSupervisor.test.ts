@@ -169,8 +169,8 @@ describe.skipIf(missing.length > 0)('exclusive smart card, given and taken back 
     expect(await t.rpc.call('smartcard.assign', { level: 'high' })).toMatchObject({ ok: true, result: { holder: 'high' } });
     // An application in high with a session open on the card when the workstation locks.
     const raw = readFileSync(join(__dirname, '../testing/rawSocketProbe.py'), 'utf8');
-    const held = shell('high')(`cat > /tmp/raw.py <<'PY'\n${raw}PY\npython3 /tmp/raw.py ${CAGE_CARD_DIR}/pkcs11.sock hold`, 30_000);
-    await new Promise((r) => setTimeout(r, 1000));
+    const held = shell('high')(`rm -f /tmp/held; cat > /tmp/raw.py <<'PY'\n${raw}PY\npython3 /tmp/raw.py ${CAGE_CARD_DIR}/pkcs11.sock hold /tmp/held`, 30_000);
+    await waitFor(async () => (await shell('high')('test -e /tmp/held && echo connected', 10_000)).stdout.includes('connected'), 'the held connection', 20_000);
     const locked = await t.rpc.call('session.lock', {}); expect(locked, JSON.stringify(locked)).toMatchObject({ ok: true, result: { locked: true } });
     expect(JSON.parse((await held).stdout.trim())).toMatchObject({ closed: true });
     await waitFor(() => t.sup.smartcard?.view().holder === null, 'the card taken back', 10_000);

@@ -1,6 +1,8 @@
 """Test attack tool: sends hostile bytes to a Unix socket and says what came back.
 
-  rawSocketProbe.py SOCKET garbage|oversize|unknown-procedure|truncated|hold
+  rawSocketProbe.py SOCKET garbage|oversize|unknown-procedure|truncated|hold [CONNECTED]
+
+CONNECTED, if given, is a file made once the socket is connected (a test waits for it).
 
 Prints one JSON line: how many bytes came back (an RPC error reply), or that the peer closed.
 """
@@ -24,6 +26,8 @@ def call_header(prog, vers, proc):
 
 s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
 s.connect(path)
+if len(sys.argv) > 3:
+    open(sys.argv[3], "w").close()
 s.settimeout(25 if case == "hold" else 10)
 sent = 0
 try:
