@@ -6,6 +6,10 @@
  * Two figures: a whole `pkcs11-tool --sign` (start, connect, log in, find the key, sign — what an
  * application's first signature costs), and one signature in an open, logged-in session
  * (C_SignInit + C_Sign, 200 in a row: what each further signature costs).
+ *
+ * A third path splits the proxy's cost: Caml Crush's own socket, the guard left out (root may
+ * connect there; a cage never can). And the guard's CPU per relayed call, read off this process
+ * (the guard runs here, as in the supervisor): less at the mercy of the machine's load than latency.
  */
 import { execFile } from 'node:child_process';
 import { chmodSync, rmSync, writeFileSync } from 'node:fs';
@@ -15,6 +19,7 @@ import { promisify } from 'node:util';
 import { smartcardPolicySchema } from '../shared/smartcardPolicy';
 import { CARD_CLIENT_MODULE } from '../supervisor/smartcard/cageCardEndpoint';
 import { CARD_ALIAS } from '../supervisor/smartcard/cardFilterConfig';
+import { cardProxyPaths } from '../supervisor/smartcard/levelCardProxy';
 import { SmartcardBroker } from '../supervisor/smartcard/smartcardBroker';
 import { testRoot } from '../supervisor/testing/realCage';
 import { makeSoftToken, SOFTHSM_MODULE, TOKEN_PIN } from '../supervisor/testing/softToken';
@@ -25,9 +30,13 @@ const PROXY_UID = 64_600;
 const ROUNDS = 15;
 const SIGNS = 200;
 
+type Path = 'proxy' | 'camlCrush' | 'direct';
+
 export interface SmartcardSignResult {
-  wholeMs: { proxy: number[]; direct: number[] };
-  perSignMs: { proxy: number[]; direct: number[] };
+  wholeMs: Record<Path, number[]>;
+  perSignMs: Record<Path, number[]>;
+  /** CPU time of this process (the guard's relay) per RPC call relayed, in the signing loops. */
+  guardCpuUsPerCall: number[];
 }
 
 export async function runSmartcardSignBench(log: (s: string) => void): Promise<SmartcardSignResult> {
@@ -43,26 +52,34 @@ export async function runSmartcardSignBench(log: (s: string) => void): Promise<S
     broker.endpoint('high');
     await broker.start();
     const socket = join(root, 'card/high/socket/pkcs11.sock');
-    const paths = {
-      proxy: { module: CARD_CLIENT_MODULE, env: { ...process.env, PKCS11PROXY_SOCKET_PATH: socket, PKCS11PROXY_LIBNAME: CARD_ALIAS } },
+    const client = (to: string) => ({ module: CARD_CLIENT_MODULE, env: { ...process.env, PKCS11PROXY_SOCKET_PATH: to, PKCS11PROXY_LIBNAME: CARD_ALIAS } });
+    const paths: Record<Path, { module: string; env: NodeJS.ProcessEnv }> = {
+      proxy: client(socket),
+      camlCrush: client(cardProxyPaths(join(root, 'card/high')).innerSocket),
       direct: { module: SOFTHSM_MODULE, env: { ...process.env, SOFTHSM2_CONF: token.conf } },
-    } as const;
-    const result: SmartcardSignResult = { wholeMs: { proxy: [], direct: [] }, perSignMs: { proxy: [], direct: [] } };
+    };
+    const result: SmartcardSignResult = { wholeMs: { proxy: [], camlCrush: [], direct: [] }, perSignMs: { proxy: [], camlCrush: [], direct: [] }, guardCpuUsPerCall: [] };
+    const orders: Path[][] = [['proxy', 'camlCrush', 'direct'], ['direct', 'proxy', 'camlCrush'], ['camlCrush', 'direct', 'proxy']];
     for (let round = 0; round < ROUNDS; round++) {
-      const order = round % 2 === 0 ? (['proxy', 'direct'] as const) : (['direct', 'proxy'] as const);
-      for (const path of order) {
+      for (const path of orders[round % orders.length]!) {
         const { module, env } = paths[path];
         const start = performance.now();
         await run('pkcs11-tool', ['--module', module, '--login', '--pin', TOKEN_PIN, '--sign', '-m', 'SHA256-RSA-PKCS', '--id', '01', '-i', doc, '-o', join(root, `sig-${path}`)], { env });
         result.wholeMs[path].push(performance.now() - start);
-        if (round < 5) {
+        if (round < 6) {
+          const cpu = process.cpuUsage();
           const { stdout } = await run('python3', [probe, module, 'signs', TOKEN_PIN, String(SIGNS)], { env });
+          const used = process.cpuUsage(cpu);
           result.perSignMs[path].push((JSON.parse(stdout) as { perSignMs: number }).perSignMs);
+          // C_SignInit and C_Sign per signature; the session's opening and key search are a few more.
+          if (path === 'proxy') result.guardCpuUsPerCall.push((used.user + used.system) / (2 * SIGNS));
         }
       }
     }
-    log(`pkcs11-tool --sign, whole: proxy ${fmt(median(result.wholeMs.proxy))} ms, direct ${fmt(median(result.wholeMs.direct))} ms (median of ${ROUNDS})`);
-    log(`one signature in a session: proxy ${fmt(median(result.perSignMs.proxy), 3)} ms, direct ${fmt(median(result.perSignMs.direct), 3)} ms (median of 5 × ${SIGNS})`);
+    const line = (values: Record<Path, number[]>, digits: number) => `proxy ${fmt(median(values.proxy), digits)} ms (Caml Crush alone ${fmt(median(values.camlCrush), digits)}), direct ${fmt(median(values.direct), digits)} ms`;
+    log(`pkcs11-tool --sign, whole: ${line(result.wholeMs, 2)} (median of ${ROUNDS})`);
+    log(`one signature in a session: ${line(result.perSignMs, 3)} (median of 6 × ${SIGNS})`);
+    log(`the guard's CPU per relayed call: ${fmt(median(result.guardCpuUsPerCall), 1)} µs (median of 6; the key search's calls counted in)`);
     return result;
   } finally {
     await broker.close();

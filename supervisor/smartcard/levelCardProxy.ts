@@ -24,6 +24,12 @@ const START_TIMEOUT_MS = 10_000;
 const STOP_GRACE_MS = 2_000;
 /** Each proxy process's address space (a worker uses about 60 MiB with SoftHSM2 or OpenSC loaded). */
 export const PROXY_ADDRESS_SPACE = 256 * 2 ** 20;
+/**
+ * Each proxy process's open files. netplex forks a fresh worker at each connection, which closes
+ * every descriptor slot up to this limit one by one: with the 20 000 the supervisor's Node passed
+ * on (it raises its own limit to the hard one), 40-50 ms of CPU beside the connection being served.
+ */
+export const PROXY_OPEN_FILES = 256;
 
 export interface LevelCardProxyOptions {
   level: string;
@@ -99,10 +105,10 @@ export class LevelCardProxy {
     writeFileSync(filter, filterConfig(this.options.modulePath, this.options.policy), { mode: 0o444 });
     writeFileSync(server, serverConfig(level, { socket: paths.innerSocket, netplexDir: paths.netplexDir, filterConfig: filter }), { mode: 0o444 });
 
-    // Caml Crush's RPC server takes a record of any announced length (2 GiB) and buffers it: the
-    // address-space limit ends such a worker (the cage's connection closes) and nothing else.
-    const limit = `--as=${PROXY_ADDRESS_SPACE}`;
-    const argv = ['--reuid', String(proxyUid), '--regid', String(proxyUid), '--clear-groups', '--no-new-privs', '--', requireBinary('prlimit'), limit, requireBinary('pkcs11proxyd'), '-fg', '-conf', server];
+    // Caml Crush's RPC server takes a record of any announced length (2 GiB) and buffers it (the
+    // guard keeps such records from it): the address-space limit bounds what such a worker holds.
+    const limits = [`--as=${PROXY_ADDRESS_SPACE}`, `--nofile=${PROXY_OPEN_FILES}`];
+    const argv = ['--reuid', String(proxyUid), '--regid', String(proxyUid), '--clear-groups', '--no-new-privs', '--', requireBinary('prlimit'), ...limits, requireBinary('pkcs11proxyd'), '-fg', '-conf', server];
     const child = spawn(requireBinary('setpriv'), argv, {
       // A process group of its own: stopping it takes every worker (and every session) with it.
       detached: true,
