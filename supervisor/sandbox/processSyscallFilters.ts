@@ -39,7 +39,10 @@ const HOST_ADMINISTRATION: DeniedSyscall[] = [
 export const ROOT_PART_DENIED: readonly DeniedSyscall[] = [
   ...HOST_ADMINISTRATION,
   // Handles reach files around the mount namespaces the cages are built from.
-  ...fromCages('open_by_handle_at', 'userfaultfd', 'perf_event_open', 'bpf', 'quotactl', 'quotactl_fd', 'modify_ldt'),
+  ...fromCages('open_by_handle_at', 'userfaultfd', 'perf_event_open', 'bpf', 'quotactl', 'quotactl_fd', 'modify_ldt', 'io_uring_setup', 'io_uring_enter', 'io_uring_register'),
+  // Reading /proc/<pid>/ns of a cage process needs CAP_SYS_PTRACE, never the calls: no tracing or
+  // reading the memory of a cage process (or another root one) from here.
+  ...fromCages('ptrace', 'process_vm_readv', 'process_vm_writev', 'pidfd_getfd'),
 ];
 
 /** The unprivileged part's filter (`SystemCallFilter=@system-service` and `~@privileged` by hand). */

@@ -9,8 +9,8 @@ import { capabilityMask, capabilityNames } from '../system/selfRestriction';
 import { ROOT_PART_CAPABILITY_NAMES } from './rootPartRestriction';
 
 const UNDER_ROOT_PART = [process.execPath, '--import', 'tsx', 'supervisor/testing/underRootPartRestriction.ts', '--'];
-/** Host administration and what the dropped capabilities gave: a /dev/mem node, raw packets. */
-const REFUSED = ['kexec_load', 'init_module', 'finit_module', 'delete_module', 'bpf', 'perf_event_open', 'swapoff', 'reboot', 'clock_settime', 'open_by_handle_at', 'mknod', 'rawSocket'];
+/** Host administration, tracing, and what the dropped capabilities gave: a /dev/mem node, raw packets. */
+const REFUSED = ['ptrace', 'kexec_load', 'init_module', 'finit_module', 'delete_module', 'bpf', 'perf_event_open', 'swapoff', 'reboot', 'clock_settime', 'open_by_handle_at', 'mknod', 'rawSocket'];
 
 describe.runIf(process.getuid?.() === 0)('the root part\'s restriction', () => {
   it('without it (the control), root makes a /dev/mem node, opens a raw socket, and reaches every kernel interface', async () => {
