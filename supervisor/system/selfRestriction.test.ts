@@ -56,6 +56,15 @@ describe('a Node process restricting itself', () => {
     expect(report.served).toEqual({ http: 'hello over http', ws: 'echo ping' });
   }, 30_000);
 
+  it.runIf(cloison)('started as cloison already (a unit\'s User=): the same restriction applies without any uid change', async () => {
+    const asCloison = ['setpriv', `--reuid=${cloison!.uid}`, `--regid=${cloison!.gid}`, '--clear-groups', '--'];
+    const { report, status } = await probeRestriction({ steps: [{ service: { uid: cloison!.uid, gid: cloison!.gid } }], serve: true }, asCloison);
+    expect(report.error).toBeUndefined();
+    expect(status).toMatchObject({ uid: cloison!.uid, capEff: '0000000000000000', capPrm: '0000000000000000', noNewPrivs: 1, seccomp: 2 });
+    for (const name of EVERY_ATTACK) expect(`${name} ${report.attacks[name]}`).toBe(`${name} EPERM`);
+    expect(report.served).toEqual({ http: 'hello over http', ws: 'echo ping' });
+  }, 30_000);
+
   it.runIf(cloison)('the user drop alone: no capability in any set, and uid 0 cannot be taken back', async () => {
     const { report, status } = await probe({ steps: [{ user: { uid: cloison!.uid, gid: cloison!.gid } }] });
     expect(report.error).toBeUndefined();
