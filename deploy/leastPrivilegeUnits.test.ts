@@ -9,6 +9,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { ROOT_PART_CAPABILITY_NAMES } from '../supervisor/sandbox/rootPartRestriction';
 import { ROOT_PART_DENIED } from '../supervisor/sandbox/processSyscallFilters';
+import { WHY_ROOT } from '../supervisor/cageManager/requests';
 
 const ROOT_UNITS = ['deploy/systemd/cloison-supervisor.service', 'deploy/systemd/cloison-cage-manager.service'];
 
@@ -55,4 +56,14 @@ describe('least-privilege units', () => {
       expect(settings(unit, 'KillMode')).toEqual(['process']);
     });
   }
+
+  it('the README prints each unit\'s exposure as measured, every root request with why, every capability kept', () => {
+    const readme = readFileSync('README.md', 'utf8');
+    for (const unit of [...ROOT_UNITS, 'deploy/systemd/cloison-broker.service']) {
+      const name = unit.split('/').pop()!;
+      expect(readme, name).toMatch(new RegExp(`\\| \`${name.replace('.', '\\.')}\`[^|]*\\| \\*\\*${exposure(unit).toFixed(1)} `));
+    }
+    for (const [op, { why }] of Object.entries(WHY_ROOT)) expect(readme).toContain(`| \`${op}\` | ${why} |`);
+    for (const cap of ROOT_PART_CAPABILITY_NAMES) expect(readme).toContain(`\`${cap}\``);
+  });
 });
