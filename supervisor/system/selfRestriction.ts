@@ -11,7 +11,7 @@
  *   empties each thread's permitted and effective sets;
  * - the bounding set and the capability sets changed by capset(2) are the calling thread's: the
  *   main thread, the one that spawns every child. A process that must hold fewer capabilities on
- *   every thread is started with them (rootRestriction.ts re-executes the root part that way).
+ *   every thread is started with them (sandbox/rootPartRestriction.ts re-executes the root part).
  * Every call throws with errno on failure: a restriction that did not happen must not go unseen.
  */
 import koffi from 'koffi';
