@@ -19,7 +19,7 @@ describe.runIf(process.getuid?.() === 0)('the root part\'s restriction', () => {
     expect(report.attacks.mknod).toBe('ok');
     expect(report.attacks.rawSocket).toBe('ok');
     for (const name of REFUSED) expect(`${name} ${report.attacks[name]}`).not.toBe(`${name} EPERM`);
-  }, 30_000);
+  }, 90_000);
 
   it('keeps root and exactly its capabilities on every thread, Seccomp 2 without NoNewPrivs; refuses host administration; leaves bwrap its namespaces and mounts', async () => {
     const { report, status, threads } = await probeRestriction({ steps: [] }, UNDER_ROOT_PART);
@@ -30,5 +30,5 @@ describe.runIf(process.getuid?.() === 0)('the root part\'s restriction', () => {
     for (const name of REFUSED) expect(`${name} ${report.attacks[name]}`).toBe(`${name} EPERM`);
     for (const name of ['unshare', 'mount', 'setuid0']) expect(`${name} ${report.attacks[name]}`).toBe(`${name} ok`);
     expect(report.programs).toEqual({ true: 'exit 0', 'unshare -U': 'exit 0', 'unshare -m': 'exit 0' });
-  }, 30_000);
+  }, 90_000);
 });

@@ -41,7 +41,7 @@ describe('a Node process restricting itself', () => {
     // The others get past any filter to the kernel's own argument checks (a module that does not exist…).
     for (const name of EVERY_ATTACK) expect(`${name} ${report.attacks[name]}`).not.toBe(`${name} EPERM`);
     expect(report.programs['unshare -m']).toBe('exit 0');
-  }, 30_000);
+  }, 90_000);
 
   it.runIf(cloison)('as the unprivileged service: cloison, no capability, NoNewPrivs 1, Seccomp 2 on every thread; every attack refused; HTTP and WebSocket still served', async (ctx) => {
     if (!cloison) return ctx.skip('no cloison user (setup.sh creates it)');
@@ -54,7 +54,7 @@ describe('a Node process restricting itself', () => {
     // Its children inherit it: no user namespace (open to any user here without the filter), no mount one.
     expect(report.programs).toEqual({ true: 'exit 0', 'unshare -U': 'exit 1', 'unshare -m': 'exit 1' });
     expect(report.served).toEqual({ http: 'hello over http', ws: 'echo ping' });
-  }, 30_000);
+  }, 90_000);
 
   it.runIf(cloison)('started as cloison already (a unit\'s User=): the same restriction applies without any uid change', async () => {
     const asCloison = ['setpriv', `--reuid=${cloison!.uid}`, `--regid=${cloison!.gid}`, '--clear-groups', '--'];
@@ -63,7 +63,7 @@ describe('a Node process restricting itself', () => {
     expect(status).toMatchObject({ uid: cloison!.uid, capEff: '0000000000000000', capPrm: '0000000000000000', noNewPrivs: 1, seccomp: 2 });
     for (const name of EVERY_ATTACK) expect(`${name} ${report.attacks[name]}`).toBe(`${name} EPERM`);
     expect(report.served).toEqual({ http: 'hello over http', ws: 'echo ping' });
-  }, 30_000);
+  }, 90_000);
 
   it.runIf(cloison)('the user drop alone: no capability in any set, and uid 0 cannot be taken back', async () => {
     const { report, status } = await probe({ steps: [{ user: { uid: cloison!.uid, gid: cloison!.gid } }] });
@@ -73,7 +73,7 @@ describe('a Node process restricting itself', () => {
     expect(report.attacks.mount).toBe('EPERM');
     // Without the filter a user namespace is still open to it: what the service's filter closes.
     expect(report.programs['unshare -U']).toBe('exit 0');
-  }, 30_000);
+  }, 90_000);
 
   it('as the root part: the bounding set cut to what it keeps, its filter on every thread without NoNewPrivs; host administration refused, namespaces and mounts still there for bwrap', async () => {
     const { report, status, threads } = await probe({ steps: [{ bounding: ROOT_KEEPS }, { seccomp: 'root' }] });
@@ -85,12 +85,12 @@ describe('a Node process restricting itself', () => {
     for (const name of ROOT_PART_ATTACKS) expect(`${name} ${report.attacks[name]}`).toBe(`${name} EPERM`);
     for (const name of ['unshare', 'mount', 'setuid0']) expect(`${name} ${report.attacks[name]}`).toBe(`${name} ok`);
     expect(report.programs).toEqual({ true: 'exit 0', 'unshare -U': 'exit 0', 'unshare -m': 'exit 0' });
-  }, 30_000);
+  }, 90_000);
 
   it('fails loudly, and installs nothing, when one thread cannot take the filter', async () => {
     const { report, threads } = await probe({ steps: ['noNewPrivs', 'otherFilterOnAWorker', { seccomp: 'service' }] });
     expect(report.error).toMatch(/^seccomp\(SECCOMP_FILTER_FLAG_TSYNC\) failed: thread \d+ could not take the filter; none has it$/);
     // Only the worker's own one-instruction filter is anywhere: ours went to no thread.
     expect(threads.filter((t) => t.seccomp === 2).map((t) => t.seccompFilters)).toEqual([1]);
-  }, 30_000);
+  }, 90_000);
 });

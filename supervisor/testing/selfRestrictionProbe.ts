@@ -137,7 +137,7 @@ async function apply(step: Step): Promise<void> {
 
 async function main(): Promise<void> {
   const request = JSON.parse(process.argv[2] ?? '{}') as ProbeRequest;
-  const scratch = mkdtempSync(join(tmpdir(), 'cloison-probe-'));
+  const scratch = mkdtempSync(join(tmpdir(), 'cloison-selfprobe-'));
   const report: ProbeReport = { attacks: {}, programs: {} };
   let sleeper: ReturnType<typeof spawn> | null = null;
   try {
