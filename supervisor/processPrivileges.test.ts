@@ -24,10 +24,10 @@ const POLICY = twoLevelPolicy({ low: bwrapCage({ uid: LOW_UID, apps: '[[xterm]]'
 
 /**
  * The capabilities the cage manager holds, exactly (sandbox/rootPartRestriction.ts says why each;
- * the packaged units' CapabilityBoundingSet is the same): CapEff 00000000802c15ef.
+ * the packaged units' CapabilityBoundingSet is the same): CapEff 00000000802c15eb.
  */
 export const MANAGER_CAPABILITIES: Record<string, number> = {
-  CAP_CHOWN: 0, CAP_DAC_OVERRIDE: 1, CAP_DAC_READ_SEARCH: 2, CAP_FOWNER: 3, CAP_KILL: 5, CAP_SETGID: 6, CAP_SETUID: 7,
+  CAP_CHOWN: 0, CAP_DAC_OVERRIDE: 1, CAP_FOWNER: 3, CAP_KILL: 5, CAP_SETGID: 6, CAP_SETUID: 7,
   CAP_SETPCAP: 8, CAP_NET_BIND_SERVICE: 10, CAP_NET_ADMIN: 12, CAP_SYS_CHROOT: 18, CAP_SYS_PTRACE: 19, CAP_SYS_ADMIN: 21, CAP_SETFCAP: 31,
 };
 const MANAGER_MASK = Object.values(MANAGER_CAPABILITIES).reduce((m, bit) => m | (1n << BigInt(bit)), 0n);

@@ -20,8 +20,9 @@ import { rootPartSeccompProgram } from './processSyscallFilters';
  */
 export const ROOT_PART_CAPABILITIES: Readonly<Record<string, { cap: CapabilityName; why: string }>> = {
   chown: { cap: 'CAP_CHOWN', why: 'cage homes, socket folders and sound FIFOs given to a level\'s uid' },
-  dacOverride: { cap: 'CAP_DAC_OVERRIDE', why: 'writing into folders a cage uid owns (its home\'s root, its X socket folder)' },
-  dacReadSearch: { cap: 'CAP_DAC_READ_SEARCH', why: 'reading a cage\'s files and its processes\' /proc entries' },
+  // Not CAP_DAC_READ_SEARCH: DAC_OVERRIDE already reads and searches everything; it would add only
+  // open_by_handle_at, the call of the "shocker" container escape.
+  dacOverride: { cap: 'CAP_DAC_OVERRIDE', why: 'reading and writing in folders a cage uid owns (its home\'s root, its X socket folder)' },
   fowner: { cap: 'CAP_FOWNER', why: 'chmod and utimes on files a cage uid owns' },
   kill: { cap: 'CAP_KILL', why: 'signals to cage processes (other uids)' },
   setgid: { cap: 'CAP_SETGID', why: 'setpriv and bwrap to a level\'s gid, pamtester and pacat as the workstation user' },
