@@ -5,7 +5,7 @@
  * waiting page as npm start opens it. The benchmark drives that Chromium to read what the viewers show.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, openSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { pathToFileURL } from 'node:url';
@@ -26,6 +26,11 @@ export function benchPolicy(dir: string, extraApps: { low?: string[] } = {}): st
   return path;
 }
 
+/** BENCH_SHELL_FLAGS: more Chromium flags for the shell, to weigh one before it goes into shellChromium.mjs. */
+function extraShellFlags(): string[] {
+  return (process.env.BENCH_SHELL_FLAGS ?? '').split(' ').filter(Boolean);
+}
+
 export interface ShellSession {
   t0: number;
   start: ChildProcess;
@@ -38,16 +43,20 @@ export interface ShellSession {
   close(): Promise<void>;
 }
 
-export async function openShellSession(root: string, policy: string, viewport = { width: 1280, height: 800 }): Promise<ShellSession> {
+/** `supervisorLog`: a file the supervisor's log goes to, at level info (for a profile of the start). */
+export async function openShellSession(root: string, policy: string, viewport = { width: 1280, height: 800 }, supervisorLog?: string): Promise<ShellSession> {
   // The user's trust phrase is chosen (as after their first start): its dialog would cover the band.
   mkdirSync(join(root, 's'), { recursive: true, mode: 0o700 });
   writeFileSync(join(root, 's', 'trust-phrase.json'), JSON.stringify({ phrase: 'Le héron pêche à l’aube', symbol: '◆' }), { mode: 0o600 });
   const t0 = Date.now();
-  const start = spawn(process.execPath, ['scripts/start.mjs', '--no-window', '--policy', policy, '--state-dir', join(root, 's'), '--run-dir', join(root, 'r')], { stdio: ['ignore', 'pipe', 'ignore'] });
+  const start = spawn(process.execPath, ['scripts/start.mjs', '--no-window', '--policy', policy, '--state-dir', join(root, 's'), '--run-dir', join(root, 'r')], {
+    stdio: ['ignore', 'pipe', supervisorLog ? openSync(supervisorLog, 'w') : 'ignore'],
+    ...(supervisorLog ? { env: { ...process.env, CLOISON_LOG_LEVEL: 'info' } } : {}),
+  });
   const marker = `--cloison-bench-${process.pid}-${t0}`;
   const launch = createLaunchPage(root);
   const launching = chromium
-    .launch({ executablePath: '/usr/bin/chromium', headless: !process.env.DISPLAY, args: ['--no-sandbox', '--no-first-run', ...shellChromiumArgs({ locale: 'fr' }), marker] })
+    .launch({ executablePath: '/usr/bin/chromium', headless: !process.env.DISPLAY, args: ['--no-sandbox', '--no-first-run', ...shellChromiumArgs({ locale: 'fr' }), ...extraShellFlags(), marker] })
     .then(async (b) => {
       const page = await b.newPage({ viewport });
       await page.goto(pathToFileURL(launch.path).href, { waitUntil: 'commit' });
