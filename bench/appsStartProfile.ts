@@ -24,18 +24,20 @@ interface Seen {
 }
 
 /** Every process's name (Chromium's with its type) and CPU ticks, keyed by pid. */
-function sample(): Map<number, { name: string; ticks: number }> {
-  const out = new Map<number, { name: string; ticks: number }>();
+function sample(): Map<number, { name: string; ticks: number; ppid: number }> {
+  const out = new Map<number, { name: string; ticks: number; ppid: number }>();
   for (const e of readdirSync('/proc')) {
     if (!/^\d+$/.test(e)) continue;
     try {
       const stat = readFileSync(`/proc/${e}/stat`, 'utf8');
       const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      const cmd = readFileSync(`/proc/${e}/cmdline`, 'utf8').split('\0');
+      const raw = readFileSync(`/proc/${e}/cmdline`, 'utf8').split('\0').filter(Boolean);
+      // Chromium rewrites its command line as one string.
+      const cmd = raw.length === 1 ? raw[0]!.split(' ') : raw;
       const type = cmd.find((a) => a.startsWith('--type='))?.slice(7);
       const base = (cmd[0] ?? '').replace(/^.*\//, '') || stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
       const script = base === 'node' || base.startsWith('node') ? ` ${(cmd.find((a) => /\.(m?js|ts)$/.test(a)) ?? '').replace(/^.*\//, '')}` : '';
-      out.set(Number(e), { name: `${base}${type ? ` ${type}` : ''}${script}`, ticks: Number(f[11]) + Number(f[12]) });
+      out.set(Number(e), { name: `${base}${type ? ` ${type}` : ''}${script}`, ticks: Number(f[11]) + Number(f[12]), ppid: Number(f[1]) });
     } catch {
       /* gone */
     }
@@ -43,18 +45,33 @@ function sample(): Map<number, { name: string; ticks: number }> {
   return out;
 }
 
+function cmdlineHas(pid: number, marker: string): boolean {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(marker);
+  } catch {
+    return false;
+  }
+}
+
 const root = testRoot('cloison-profile-');
 const events: Array<{ at: number; what: string }> = [];
 try {
-  const before = sample();
   const seen = new Map<number, Seen>();
   const logFile = join(root, 'supervisor.log');
   const session = await openShellSession(root, benchPolicy(root), undefined, logFile);
   const t0 = session.t0;
+  /** Only this start's processes: npm start's tree and the shell's Chromium (the machine is shared). */
+  const ours = new Set<number>([session.start.pid!]);
   const tick = () => {
     const now = Date.now() - t0;
-    for (const [pid, p] of sample()) {
-      if (before.has(pid) && !seen.has(pid)) continue; // the machine's other work
+    const all = sample();
+    for (const [pid, p] of all) if (!ours.has(pid) && p.name.startsWith('chromium') && cmdlineHas(pid, session.marker)) ours.add(pid);
+    for (let grown = true; grown; ) {
+      grown = false;
+      for (const [pid, p] of all) if (!ours.has(pid) && ours.has(p.ppid)) grown = ours.add(pid) !== null;
+    }
+    for (const [pid, p] of all) {
+      if (!ours.has(pid)) continue;
       const s = seen.get(pid);
       if (s) s.ticks = p.ticks;
       else seen.set(pid, { name: p.name, firstAt: now, ticks: p.ticks });

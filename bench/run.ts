@@ -169,6 +169,7 @@ const BENCHES: Record<string, () => Promise<{ result: unknown; ratios: Record<st
         'memory (PSS) trusted side (supervisor, shell, cage helpers) / total with the default applications open (≤ 0.25)': share(r.pssMiB, true),
         'memory (PSS) supervisor and shell only / total': share(r.pssMiB, false),
         'memory (RSS, shared pages counted in each process) trusted side / total': share(r.rssMiB, true),
+        'memory (USS, private pages only) trusted side / total': share(r.ussMiB, true),
       },
     };
   },

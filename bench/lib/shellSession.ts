@@ -26,9 +26,16 @@ export function benchPolicy(dir: string, extraApps: { low?: string[] } = {}): st
   return path;
 }
 
-/** BENCH_SHELL_FLAGS: more Chromium flags for the shell, to weigh one before it goes into shellChromium.mjs. */
-function extraShellFlags(): string[] {
-  return (process.env.BENCH_SHELL_FLAGS ?? '').split(' ').filter(Boolean);
+/**
+ * npm start's flags for the shell's Chromium; to weigh a flag before it goes into shellChromium.mjs,
+ * BENCH_SHELL_FLAGS adds flags and BENCH_SHELL_DISABLE_FEATURES adds features to its one
+ * --disable-features list (Chromium reads only the last such flag).
+ */
+function benchShellArgs(): string[] {
+  const more = (name: string) => (process.env[name] ?? '').split(' ').filter(Boolean);
+  const features = more('BENCH_SHELL_DISABLE_FEATURES');
+  const args = shellChromiumArgs({ locale: 'fr' }).map((a) => (a.startsWith('--disable-features=') && features.length ? `${a},${features.join(',')}` : a));
+  return [...args, ...more('BENCH_SHELL_FLAGS')];
 }
 
 export interface ShellSession {
@@ -56,7 +63,7 @@ export async function openShellSession(root: string, policy: string, viewport = 
   const marker = `--cloison-bench-${process.pid}-${t0}`;
   const launch = createLaunchPage(root);
   const launching = chromium
-    .launch({ executablePath: '/usr/bin/chromium', headless: !process.env.DISPLAY, args: ['--no-sandbox', '--no-first-run', ...shellChromiumArgs({ locale: 'fr' }), ...extraShellFlags(), marker] })
+    .launch({ executablePath: '/usr/bin/chromium', headless: !process.env.DISPLAY, args: ['--no-sandbox', '--no-first-run', ...benchShellArgs(), marker] })
     .then(async (b) => {
       const page = await b.newPage({ viewport });
       await page.goto(pathToFileURL(launch.path).href, { waitUntil: 'commit' });
