@@ -124,7 +124,7 @@ export async function runAppsMemoryBench(log: (s: string) => void): Promise<Apps
         const { trusted, helpers, cages } = by;
         const total = trusted + helpers + cages;
         const share = (trusted + helpers) / total;
-        log(`  ${name}: trusted side ${fmt(trusted, 0)} MiB (supervisor and shell), helpers ${fmt(helpers, 0)} MiB, cages ${fmt(cages, 0)} MiB; total ${fmt(total, 0)} MiB`);
+        log(`  ${name}: trusted side ${fmt(trusted, 0)} MiB (npm start, supervisor, shell), helpers ${fmt(helpers, 0)} MiB, cages ${fmt(cages, 0)} MiB; total ${fmt(total, 0)} MiB`);
         log(`  ${name} trusted / total: ${fmt((100 * trusted) / total, 1)} % without the helpers, ${fmt(100 * share, 1)} % with them (goal ≤ 25 %${name === 'PSS' ? `: ${share <= 0.25 ? 'met' : 'not met'}, ${fmt(share / 0.25, 2)}× the goal` : ', judged on PSS'})`);
       }
       for (const side of ['trusted', 'helpers', 'cages'] as const) {
