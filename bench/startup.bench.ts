@@ -1,5 +1,7 @@
 /**
- * Start-up: `npm start -- --no-window` until both cages have painted their first frame in the
+ * Start-up: `npm start -- --no-window` until both cages' viewers in the shell are connected (noVNC's
+ * "connected": the cage's ServerInit read, its first frame next — a hidden viewer draws it only when
+ * shown; apps-start times the first full frames and the applications) in the
  * shell (Chromium, opened at once on start.mjs's waiting page), with the resident memory of the supervisor, the shell and each cage. Measured
  * as a user starts every day, on the state folder of an earlier start (the homes' images made
  * then); that first start is printed too. The
@@ -45,7 +47,7 @@ export interface StartupResult {
   rss: { supervisor: number; shell: number; cages: Record<string, number>; bareXvnc: number; processes: Record<string, Array<{ name: string; rssMiB: number }>> };
   /** Milliseconds from the start to each step, per run. */
   phases: Array<Record<string, number>>;
-  /** CPU milliseconds by process name until both cages painted, per run. */
+  /** CPU milliseconds by process name until both viewers connected, per run. */
   cpu: Array<Record<string, Record<string, number>>>;
 }
 
@@ -100,10 +102,10 @@ async function cloisonOnce(root: string, measureMemory: boolean): Promise<{ ms: 
     await page.locator('[data-testid=cage-frame-low][data-viewer=connecting], [data-testid=cage-frame-low][data-viewer=connected]').waitFor({ timeout: 60_000 });
     phases['low viewer connecting'] = Date.now() - t0;
     await page.locator('[data-testid=cage-frame-low][data-viewer=connected]').waitFor({ timeout: 60_000 });
-    phases['low painted'] = Date.now() - t0;
+    phases['low viewer connected (ServerInit)'] = Date.now() - t0;
     await page.locator('[data-testid=cage-frame-high][data-viewer=connected]').waitFor({ state: 'attached', timeout: 60_000 });
     const ms = Date.now() - t0;
-    phases['high painted'] = ms;
+    phases['high viewer connected (ServerInit)'] = ms;
     phases['both viewers admitted (journal)'] = bothAdmittedAt(join(root, 's', 'audit.jsonl'), t0) ?? NaN;
     // Not a step: the CPU time the whole machine spent meanwhile (two cores: at most 2 × ms).
     phases['machine CPU busy, all processes'] = machineBusyMs() - busy0;
@@ -225,20 +227,20 @@ export async function runStartupBench(log: (s: string) => void): Promise<Startup
       bareRss = b.rss;
     }
     rss!.bareXvnc = bareRss;
-    log(`  npm start → both cages painted in the shell, homes kept from an earlier start: median ${fmt(median(cloisonMs), 0)} ms (runs ${cloisonMs.join(', ')}); two bare Xvnc answering RFB: ${fmt(median(bareMs), 0)} ms`);
+    log(`  npm start → both cages' viewers connected in the shell (ServerInit read), homes kept from an earlier start: median ${fmt(median(cloisonMs), 0)} ms (runs ${cloisonMs.join(', ')}); two bare Xvnc answering RFB: ${fmt(median(bareMs), 0)} ms`);
     log(`  the very first start on a new state folder (each home image made): ${first.ms} ms`);
     // The product's own path: its Chromium is not driven, so its end is the journal's admission of
     // both viewers plus the gap from admission to noVNC's "connected" measured in the driven runs.
-    const handshakeGap = median(phases.map((p) => p['high painted']! - p['both viewers admitted (journal)']!));
+    const handshakeGap = median(phases.map((p) => p['high viewer connected (ServerInit)']! - p['both viewers admitted (journal)']!));
     if (productPath) log(`  as npm start runs it (its own Chromium): not measured, ${productPath}`);
-    else log(`  as npm start runs it (its own Chromium, headful --app, sandboxed as ${SHELL_USER}): both viewers admitted median ${fmt(median(productMs), 0)} ms (runs ${productMs.join(', ')}), + ${fmt(handshakeGap, 0)} ms to painted (the driven runs' gap) = ${fmt(median(productMs) + handshakeGap, 0)} ms; machine CPU busy median ${fmt(median(productBusyMs), 0)} ms`);
+    else log(`  as npm start runs it (its own Chromium, headful --app, sandboxed as ${SHELL_USER}): both viewers admitted median ${fmt(median(productMs), 0)} ms (runs ${productMs.join(', ')}), + ${fmt(handshakeGap, 0)} ms to connected (the driven runs' gap) = ${fmt(median(productMs) + handshakeGap, 0)} ms; machine CPU busy median ${fmt(median(productBusyMs), 0)} ms`);
     for (const step of Object.keys(phases[0]!)) log(`    ${step}: median ${fmt(median(phases.map((p) => p[step] ?? NaN)), 0)} ms`);
-    const busyShare = median(phases.map((p) => p['machine CPU busy, all processes']! / (cpus().length * p['high painted']!)));
+    const busyShare = median(phases.map((p) => p['machine CPU busy, all processes']! / (cpus().length * p['high viewer connected (ServerInit)']!)));
     log(`  the machine's cores were busy ${fmt(100 * busyShare, 0)} % of the start (median): ${busyShare > 0.9 ? 'CPU-bound, only less work shortens it' : 'not CPU-bound'}`);
     log(`  RSS: supervisor ${fmt(rss!.supervisor, 0)} MiB, shell (Chromium) ${fmt(rss!.shell, 0)} MiB, cages ${Object.entries(rss!.cages).map(([l, m]) => `${l} ${fmt(m, 0)} MiB`).join(', ')}; two bare Xvnc ${fmt(bareRss, 0)} MiB`);
     for (const [tree, list] of Object.entries(rss!.processes)) log(`    ${tree}: ${list.map((p) => `${p.name} ${fmt(p.rssMiB, 0)}`).join(', ')} (MiB)`);
     const last = cpu[cpu.length - 1]!;
-    for (const [tree, byName] of Object.entries(last)) log(`    CPU until painted, ${tree} (last run): ${Object.entries(byName).map(([name, ms]) => `${name} ${ms}`).join(', ')} (ms)`);
+    for (const [tree, byName] of Object.entries(last)) log(`    CPU until connected, ${tree} (last run): ${Object.entries(byName).map(([name, ms]) => `${name} ${ms}`).join(', ')} (ms)`);
     return { firstMs: first.ms, cloisonMs, productMs, productHandshakeGapMs: handshakeGap, bareMs, phases, cpu, rss: rss! };
   } finally {
     rmSync(root, { recursive: true, force: true });

@@ -14,13 +14,15 @@ export function hostShellLocale(env = process.env) {
   return /^en(?:[_.@-]|$)/i.test(set ?? '') ? 'en' : 'fr';
 }
 
-/** Features whose UI can open over the page. */
+/** Features whose UI can open over the page, and one the shell never uses. */
 const DISABLED_FEATURES = [
   'Translate', 'TranslateUI', // the translate bubble and its omnibox icon
   'DownloadBubble', 'DownloadBubbleV2', // the downloads bubble
   'AutofillServerCommunication', 'PasswordManagerOnboarding', // save-password and autofill prompts
   'MediaRouter', 'GlobalMediaControls', // cast and media controls
   'PrivacySandboxSettings4', 'HttpsUpgrades', // first-run notices, interstitials for 127.0.0.1
+  // Not UI: the renderer Chromium keeps started for a next site the shell never opens (12 MiB PSS).
+  'SpareRendererForSitePerProcess',
 ];
 
 /** Chromium's flags for the shell window, besides --app and --user-data-dir. */

@@ -5,7 +5,7 @@
  * waiting page as npm start opens it. The benchmark drives that Chromium to read what the viewers show.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, openSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { pathToFileURL } from 'node:url';
@@ -26,6 +26,18 @@ export function benchPolicy(dir: string, extraApps: { low?: string[] } = {}): st
   return path;
 }
 
+/**
+ * npm start's flags for the shell's Chromium; to weigh a flag before it goes into shellChromium.mjs,
+ * BENCH_SHELL_FLAGS adds flags and BENCH_SHELL_DISABLE_FEATURES adds features to its one
+ * --disable-features list (Chromium reads only the last such flag).
+ */
+function benchShellArgs(): string[] {
+  const more = (name: string) => (process.env[name] ?? '').split(' ').filter(Boolean);
+  const features = more('BENCH_SHELL_DISABLE_FEATURES');
+  const args = shellChromiumArgs({ locale: 'fr' }).map((a) => (a.startsWith('--disable-features=') && features.length ? `${a},${features.join(',')}` : a));
+  return [...args, ...more('BENCH_SHELL_FLAGS')];
+}
+
 export interface ShellSession {
   t0: number;
   start: ChildProcess;
@@ -38,13 +50,20 @@ export interface ShellSession {
   close(): Promise<void>;
 }
 
-export async function openShellSession(root: string, policy: string, viewport = { width: 1280, height: 800 }): Promise<ShellSession> {
+/** `supervisorLog`: a file the supervisor's log goes to, at level info (for a profile of the start). */
+export async function openShellSession(root: string, policy: string, viewport = { width: 1280, height: 800 }, supervisorLog?: string): Promise<ShellSession> {
+  // The user's trust phrase is chosen (as after their first start): its dialog would cover the band.
+  mkdirSync(join(root, 's'), { recursive: true, mode: 0o700 });
+  writeFileSync(join(root, 's', 'trust-phrase.json'), JSON.stringify({ phrase: 'Le héron pêche à l’aube', symbol: '◆' }), { mode: 0o600 });
   const t0 = Date.now();
-  const start = spawn(process.execPath, ['scripts/start.mjs', '--no-window', '--policy', policy, '--state-dir', join(root, 's'), '--run-dir', join(root, 'r')], { stdio: ['ignore', 'pipe', 'ignore'] });
+  const start = spawn(process.execPath, ['scripts/start.mjs', '--no-window', '--policy', policy, '--state-dir', join(root, 's'), '--run-dir', join(root, 'r')], {
+    stdio: ['ignore', 'pipe', supervisorLog ? openSync(supervisorLog, 'w') : 'ignore'],
+    ...(supervisorLog ? { env: { ...process.env, CLOISON_LOG_LEVEL: 'info' } } : {}),
+  });
   const marker = `--cloison-bench-${process.pid}-${t0}`;
   const launch = createLaunchPage(root);
   const launching = chromium
-    .launch({ executablePath: '/usr/bin/chromium', headless: !process.env.DISPLAY, args: ['--no-sandbox', '--no-first-run', ...shellChromiumArgs({ locale: 'fr' }), marker] })
+    .launch({ executablePath: '/usr/bin/chromium', headless: !process.env.DISPLAY, args: ['--no-sandbox', '--no-first-run', ...benchShellArgs(), marker] })
     .then(async (b) => {
       const page = await b.newPage({ viewport });
       await page.goto(pathToFileURL(launch.path).href, { waitUntil: 'commit' });
@@ -78,54 +97,13 @@ export async function openShellSession(root: string, policy: string, viewport = 
   };
 }
 
-/** The light share a window paints (Firefox's chrome and page, Writer's page): channels summed over 400, as the e2e tests read it. */
-export const LIGHT_SUM = 400;
-/** "Painted": at least this share of the cage's screen light — the autostarted window drawn, not its black or the desktop's tone. */
-export const PAINTED_SHARE = 0.3;
-
-/**
- * The share of light pixels in what a level's viewer shows: its noVNC canvas (the framebuffer as
- * the gateway delivered it), sampled on a 96 × 60 grid. 0 while the viewer has no canvas yet.
- */
-export async function viewerLightShare(page: Page, level: string): Promise<number> {
-  try {
-    const frame = await (await page.$(`[data-testid=viewer-frame-${level}]`))?.contentFrame();
-    if (!frame) return 0;
-    return await frame.evaluate((sum) => {
-      const canvas = [...document.querySelectorAll<HTMLCanvasElement>('#screen canvas')].find((c) => c.isConnected && c.width > 0);
-      if (!canvas) return 0;
-      const small = document.createElement('canvas');
-      small.width = 96;
-      small.height = 60;
-      const g = small.getContext('2d')!;
-      g.drawImage(canvas, 0, 0, 96, 60);
-      const d = g.getImageData(0, 0, 96, 60).data;
-      let light = 0;
-      for (let i = 0; i < d.length; i += 4) if (d[i]! + d[i + 1]! + d[i + 2]! > sum) light++;
-      return light / (96 * 60);
-    }, LIGHT_SUM);
-  } catch {
-    return 0;
-  }
-}
-
-/** Polls both levels' viewers every `pollMs` until each is painted: milliseconds from `t0` to each level's painting. */
-export async function waitPainted(page: Page, t0: number, limitMs: number, pollMs: number): Promise<Record<string, number>> {
-  const painted: Record<string, number> = {};
-  for (const deadline = t0 + limitMs; Object.keys(painted).length < 2; await page.waitForTimeout(pollMs)) {
-    if (Date.now() > deadline) {
-      const saved = await Promise.all(['low', 'high'].map((level) => saveViewerCanvas(page, level, `bench/results/unpainted-${level}.png`)));
-      throw new Error(`the default applications did not paint within ${limitMs / 1000} s (painted so far: ${JSON.stringify(painted)}; what the viewers showed: ${saved.filter(Boolean).join(', ') || 'no canvas'})`);
-    }
-    for (const level of ['low', 'high']) {
-      if (painted[`${level} painted`] === undefined && (await viewerLightShare(page, level)) >= PAINTED_SHARE) painted[`${level} painted`] = Date.now() - t0;
-    }
-  }
-  return painted;
+/** A level's X socket folder on the host while its cage runs (the shell session's run folder). */
+export function cageX11Dir(root: string, level: string): string {
+  return join(root, 'r', 'cages', level, 'scratch', 'x11');
 }
 
 /** Writes what a level's viewer shows (its canvas, shown or not) to `path` as PNG; the path, or null without a canvas. */
-async function saveViewerCanvas(page: Page, level: string, path: string): Promise<string | null> {
+export async function saveViewerCanvas(page: Page, level: string, path: string): Promise<string | null> {
   try {
     const frame = await (await page.$(`[data-testid=viewer-frame-${level}]`))?.contentFrame();
     const url = await frame?.evaluate(() => [...document.querySelectorAll<HTMLCanvasElement>('#screen canvas')].find((c) => c.isConnected && c.width > 0)?.toDataURL('image/png') ?? null);
@@ -136,4 +114,3 @@ async function saveViewerCanvas(page: Page, level: string, path: string): Promis
     return null;
   }
 }
-

@@ -12,7 +12,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { FileAuditJournal } from '../audit/auditJournal';
 import { FocusState } from './focusState';
-import { listenEchoEndpoint, warmUpGateway } from './gatewayWarmUp';
+import { listenEchoEndpoint, scheduleGatewayWarmUp, warmUpGateway } from './gatewayWarmUp';
 import { TicketRegistry } from './ticketRegistry';
 import { VNC_PATH, VncGateway, type ViewerInfo } from './vncGateway';
 
@@ -83,5 +83,28 @@ describe('gateway warm-up', () => {
     setTimeout(() => once.abort(), 800);
     const after = await warmUpGateway({ rounds: 100_000, parentDir: busy.dir, gateway: busy.gateway, signal: once.signal });
     expect(after.rounds).toBeGreaterThan(0);
+  });
+
+  it('scheduled, starts only once the machine is quiet (the cages\' applications starting are not slowed by it)', async () => {
+    const real = realGateway();
+    const logged: Array<{ msg: string; at: number; fields?: Record<string, unknown> }> = [];
+    const t0 = Date.now();
+    // The cores busy (90 %) for the first ten windows of 30 ms, then quiet (10 %).
+    let reads = 0;
+    let at = { busy: 0, total: 0 };
+    const read = () => {
+      const busy = reads++ < 10 ? 27 : 3;
+      at = { busy: at.busy + busy, total: at.total + 30 };
+      return at;
+    };
+    const warming = scheduleGatewayWarmUp({ rounds: 300, afterMs: 0, parentDir: real.dir, gateway: real.gateway, quiet: { busyShare: 0.5, windowMs: 30, maxWaitMs: 10_000, read }, log: (msg, fields) => logged.push({ msg, at: Date.now() - t0, ...(fields ? { fields } : {}) }) });
+    cleanups.push(() => warming.stop());
+    await new Promise((r) => setTimeout(r, 150));
+    expect(logged).toEqual([]); // still busy: no round trip yet
+    for (const deadline = Date.now() + 10_000; !logged.some((l) => l.msg === 'gateway warmed up') && Date.now() < deadline; ) await new Promise((r) => setTimeout(r, 20));
+    const starting = logged.find((l) => l.msg === 'gateway warm-up starting');
+    expect(starting?.fields).toMatchObject({ quiet: true });
+    expect(starting!.at).toBeGreaterThanOrEqual(270);
+    expect(logged.find((l) => l.msg === 'gateway warmed up')?.fields).toMatchObject({ rounds: 300 });
   });
 });

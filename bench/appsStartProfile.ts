@@ -1,0 +1,119 @@
+/**
+ * Where a start's time goes (not a benchmark: no reference, no goal): one `npm start` as
+ * appsStart.bench.ts runs it, with the supervisor's log at level info, and one timeline merging,
+ * in milliseconds from the start,
+ *   - the supervisor's log lines and the journal's facts (cage starting/running, viewers admitted),
+ *   - when each program of interest first appeared among the processes (sampled every 250 ms),
+ *   - the paints (lib/paintWatch.ts),
+ * then the CPU each program used until both applications were seen in the shell.
+ *
+ *   xvfb-run -a node --import tsx bench/appsStartProfile.ts
+ */
+import { existsSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { testRoot } from '../supervisor/testing/realCage';
+import { watchStart } from './lib/paintWatch';
+import { benchPolicy, cageX11Dir, openShellSession } from './lib/shellSession';
+
+const TICKS_PER_SECOND = 100;
+
+interface Seen {
+  name: string;
+  firstAt: number;
+  ticks: number;
+}
+
+/** Every process's name (Chromium's with its type) and CPU ticks, keyed by pid. */
+function sample(): Map<number, { name: string; ticks: number; ppid: number }> {
+  const out = new Map<number, { name: string; ticks: number; ppid: number }>();
+  for (const e of readdirSync('/proc')) {
+    if (!/^\d+$/.test(e)) continue;
+    try {
+      const stat = readFileSync(`/proc/${e}/stat`, 'utf8');
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      const raw = readFileSync(`/proc/${e}/cmdline`, 'utf8').split('\0').filter(Boolean);
+      // Chromium rewrites its command line as one string.
+      const cmd = raw.length === 1 ? raw[0]!.split(' ') : raw;
+      const type = cmd.find((a) => a.startsWith('--type='))?.slice(7);
+      const base = (cmd[0] ?? '').replace(/^.*\//, '') || stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      const script = base === 'node' || base.startsWith('node') ? ` ${(cmd.find((a) => /\.(m?js|ts)$/.test(a)) ?? '').replace(/^.*\//, '')}` : '';
+      out.set(Number(e), { name: `${base}${type ? ` ${type}` : ''}${script}`, ticks: Number(f[11]) + Number(f[12]), ppid: Number(f[1]) });
+    } catch {
+      /* gone */
+    }
+  }
+  return out;
+}
+
+function cmdlineHas(pid: number, marker: string): boolean {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(marker);
+  } catch {
+    return false;
+  }
+}
+
+const root = testRoot('cloison-profile-');
+const events: Array<{ at: number; what: string }> = [];
+try {
+  const seen = new Map<number, Seen>();
+  const logFile = join(root, 'supervisor.log');
+  const session = await openShellSession(root, benchPolicy(root), undefined, logFile);
+  const t0 = session.t0;
+  /** Only this start's processes: npm start's tree and the shell's Chromium (the machine is shared). */
+  const ours = new Set<number>([session.start.pid!]);
+  const tick = () => {
+    const now = Date.now() - t0;
+    const all = sample();
+    for (const [pid, p] of all) if (!ours.has(pid) && p.name.startsWith('chromium') && cmdlineHas(pid, session.marker)) ours.add(pid);
+    for (let grown = true; grown; ) {
+      grown = false;
+      for (const [pid, p] of all) if (!ours.has(pid) && ours.has(p.ppid)) grown = ours.add(pid) !== null;
+    }
+    for (const [pid, p] of all) {
+      if (!ours.has(pid)) continue;
+      const s = seen.get(pid);
+      if (s) s.ticks = p.ticks;
+      else seen.set(pid, { name: p.name, firstAt: now, ticks: p.ticks });
+    }
+  };
+  const timer = setInterval(tick, 250);
+  try {
+    const paints = await watchStart({ page: session.page, t0, levels: ['low', 'high'], x11DirOf: (level) => cageX11Dir(root, level), limitMs: 300_000, pollMs: 100 });
+    tick();
+    clearInterval(timer);
+    for (const [k, byLevel] of Object.entries({ 'first full frame in the shell': paints.cageFrame, 'application painted in its cage': paints.appInCage, 'application seen in the shell': paints.appInShell })) {
+      for (const [level, at] of Object.entries(byLevel)) events.push({ at, what: `PAINT ${level}: ${k}` });
+    }
+    for (const s of paints.switches) events.push({ at: s.at, what: `switch to ${s.to}` });
+    events.push({ at: session.listeningMs, what: 'the shell is at (start.mjs printed)' });
+  } finally {
+    clearInterval(timer);
+    await session.close();
+  }
+  for (const line of readFileSync(logFile, 'utf8').split('\n')) {
+    try {
+      const l = JSON.parse(line) as { time: number; msg: string; cage?: string; app?: string; status?: string };
+      events.push({ at: l.time - t0, what: `log: ${l.msg}${l.cage ? ` [${l.cage}]` : ''}${l.status ? ` ${l.status}` : ''}${l.app ? ` ${l.app}` : ''}` });
+    } catch {
+      /* not a log line */
+    }
+  }
+  const journal = join(root, 's', 'audit.jsonl');
+  if (existsSync(journal)) {
+    for (const line of readFileSync(journal, 'utf8').split('\n').filter(Boolean)) {
+      const { time, kind, seq: _seq, actor: _actor, prev: _prev, alg: _alg, mac: _mac, ...fields } = JSON.parse(line) as Record<string, unknown> & { time: string; kind: string };
+      events.push({ at: Date.parse(time) - t0, what: `journal: ${kind} ${JSON.stringify(fields).slice(0, 120)}` });
+    }
+  }
+  const firsts = new Map<string, number>();
+  for (const s of seen.values()) if (!firsts.has(s.name) || firsts.get(s.name)! > s.firstAt) firsts.set(s.name, s.firstAt);
+  for (const [name, at] of firsts) events.push({ at, what: `process first seen: ${name}` });
+  for (const e of events.sort((a, b) => a.at - b.at)) console.log(`${String(e.at).padStart(7)} ms  ${e.what}`);
+  const cpu = new Map<string, number>();
+  for (const s of seen.values()) cpu.set(s.name, (cpu.get(s.name) ?? 0) + s.ticks / TICKS_PER_SECOND);
+  console.log('\nCPU seconds by program until both applications were seen in the shell (processes that ended before a sample are missing):');
+  for (const [name, sec] of [...cpu].sort((a, b) => b[1] - a[1]).filter(([, s]) => s >= 0.05)) console.log(`  ${sec.toFixed(2).padStart(7)}  ${name}`);
+} finally {
+  rmSync(root, { recursive: true, force: true });
+}

@@ -1,0 +1,77 @@
+/**
+ * One Cloison session exactly as `sudo npm start` runs it: start.mjs opens its own Chromium
+ * (headful --app, sandboxed, as the shell's user) on the display. Nothing drives that browser: the
+ * applications' paints are read in the cages (lib/paintWatch.ts), level switches are the user's
+ * own keys (Ctrl+Alt+PageDown typed with xdotool on the display) and read back from the journal.
+ * Unlike a Playwright-driven Chromium (--no-sandbox, an extra renderer of its own for its first
+ * page), this is the browser the user has.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { PAINTED_SHARE, xLightShare } from './paintWatch';
+import { cageX11Dir } from './shellSession';
+
+/** The account start.mjs runs the shell's Chromium as (scripts/setup.sh makes it). */
+export const SHELL_USER = 'cloison-shell-test';
+
+/** Why the product path cannot run here, or null. */
+export function productPathMissing(): string | null {
+  if (!process.env.DISPLAY) return 'no display (run under xvfb-run)';
+  if (spawnSync('id', ['-u', SHELL_USER]).status !== 0) return `no ${SHELL_USER} account (scripts/setup.sh makes it)`;
+  return null;
+}
+
+export interface ProductSession {
+  t0: number;
+  start: ChildProcess;
+  /** Waits until each level's application has painted in its cage; ms from t0 per level. */
+  appsPainted(levels: readonly string[], limitMs: number): Promise<Record<string, number>>;
+  /** Switches to the next level with the user's keys; resolves once the journal has the switch to `to`. */
+  switchTo(to: string, limitMs?: number): Promise<number>;
+  close(): Promise<void>;
+}
+
+export function openProductSession(root: string, policy: string): ProductSession {
+  // The user's trust phrase is chosen (as after their first start): its dialog would cover the band.
+  mkdirSync(join(root, 's'), { recursive: true, mode: 0o700 });
+  writeFileSync(join(root, 's', 'trust-phrase.json'), JSON.stringify({ phrase: 'Le héron pêche à l’aube', symbol: '◆' }), { mode: 0o600 });
+  const t0 = Date.now();
+  const start = spawn(process.execPath, ['scripts/start.mjs', '--policy', policy, '--state-dir', join(root, 's'), '--run-dir', join(root, 'r')], { stdio: 'ignore', env: { ...process.env, SUDO_USER: SHELL_USER } });
+  const exited = new Promise((r) => start.once('exit', r));
+  const journal = join(root, 's', 'audit.jsonl');
+  const switchesTo = (to: string) =>
+    existsSync(journal)
+      ? readFileSync(journal, 'utf8')
+          .split('\n')
+          .filter((l) => l.includes('"kind":"level.switch"') && l.includes(`"to":"${to}"`)).length
+      : 0;
+  return {
+    t0,
+    start,
+    async appsPainted(levels, limitMs) {
+      const painted: Record<string, number> = {};
+      for (const deadline = t0 + limitMs; levels.some((l) => painted[l] === undefined); await new Promise((r) => setTimeout(r, 250))) {
+        if (start.exitCode !== null) throw new Error('npm start ended before the applications painted');
+        if (Date.now() > deadline) throw new Error(`the applications did not paint in their cages within ${limitMs / 1000} s (so far ${JSON.stringify(painted)})`);
+        for (const level of levels) if (painted[level] === undefined && xLightShare(':0', cageX11Dir(root, level)) >= PAINTED_SHARE) painted[level] = Date.now() - t0;
+      }
+      return painted;
+    },
+    async switchTo(to, limitMs = 15_000) {
+      const before = switchesTo(to);
+      const deadline = Date.now() + limitMs;
+      // Typed again until it lands: the shell's window may not have the focus yet.
+      while (switchesTo(to) === before) {
+        if (Date.now() > deadline) throw new Error(`the shell did not switch to ${to} on Ctrl+Alt+PageDown within ${limitMs / 1000} s`);
+        spawnSync('xdotool', ['search', '--onlyvisible', '--class', 'chromium', 'windowfocus', 'key', 'ctrl+alt+Next'], { stdio: 'ignore' });
+        await new Promise((r) => setTimeout(r, 500));
+      }
+      return Date.now() - t0;
+    },
+    async close() {
+      if (start.exitCode === null) start.kill('SIGINT');
+      await exited;
+    },
+  };
+}
