@@ -16,6 +16,8 @@ PACKAGES=(
   chromium xvfb xauth cage
   # xrandr and xsetroot: a cage's screen follows its frame, its desktop its level's colour
   x11-xserver-utils
+  # wmctrl: a cage's applications asked to quit through its window manager before the cage stops
+  wmctrl
   # the cages' keyboard layout, set from the trusted side (setxkbmap against each cage's X)
   x11-xkb-utils xkb-data
   mount e2fsprogs dosfstools coreutils bsdutils dash libc-bin udev
