@@ -19,7 +19,7 @@
  * left out. Goal: ≥ 1.0× vncviewer's frames per second, ≤ 1.2× its CPU per frame.
  */
 import { execFileSync, spawn } from 'node:child_process';
-import { chownSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chownSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Frame } from '@playwright/test';
@@ -140,6 +140,9 @@ export async function runFirefoxScrollBench(log: (s: string) => void): Promise<{
     }
     execFileSync('perf', ['probe', '-q', '-x', p.lib, '--add', p.fn], { stdio: 'ignore' });
   }
+  // A trust phrase chosen already: the shell opens on the desktops, not on its first-start question.
+  mkdirSync(join(root, 's'), { recursive: true, mode: 0o700 });
+  writeFileSync(join(root, 's', 'trust-phrase.json'), JSON.stringify({ phrase: 'banc de défilement', symbol: '◆' }), { mode: 0o600 });
   const session = await openShellSession(root, scrollPolicy(root));
   let wheel: Promise<void> | null = null;
   try {
