@@ -26,6 +26,11 @@ export function benchPolicy(dir: string, extraApps: { low?: string[] } = {}): st
   return path;
 }
 
+/** Flags to try beside npm start's (CLOISON_BENCH_CHROMIUM_FLAGS, space-separated): a lever measured before it is kept. */
+function extraChromiumFlags(): string[] {
+  return (process.env.CLOISON_BENCH_CHROMIUM_FLAGS ?? '').split(' ').filter(Boolean);
+}
+
 export interface ShellSession {
   t0: number;
   start: ChildProcess;
@@ -44,7 +49,7 @@ export async function openShellSession(root: string, policy: string, viewport = 
   const marker = `--cloison-bench-${process.pid}-${t0}`;
   const launch = createLaunchPage(root);
   const launching = chromium
-    .launch({ executablePath: '/usr/bin/chromium', headless: !process.env.DISPLAY, args: ['--no-sandbox', '--no-first-run', ...shellChromiumArgs({ locale: 'fr' }), marker] })
+    .launch({ executablePath: '/usr/bin/chromium', headless: !process.env.DISPLAY, args: ['--no-sandbox', '--no-first-run', ...shellChromiumArgs({ locale: 'fr' }), ...extraChromiumFlags(), marker] })
     .then(async (b) => {
       const page = await b.newPage({ viewport });
       await page.goto(pathToFileURL(launch.path).href, { waitUntil: 'commit' });
