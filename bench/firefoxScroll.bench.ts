@@ -106,6 +106,15 @@ function trustedSideCpu(supervisorPid: number): number {
   return total;
 }
 
+/** Mount points at or below `dir`, deepest first. */
+function mountsUnder(dir: string): string[] {
+  return readFileSync('/proc/self/mountinfo', 'utf8')
+    .split('\n')
+    .map((l) => l.split(' ')[4] ?? '')
+    .filter((m) => m === dir || m.startsWith(`${dir}/`))
+    .sort((a, b) => b.length - a.length);
+}
+
 interface Sample {
   fps: number;
   cpuMsPerFrame: number;
@@ -209,6 +218,8 @@ export async function runFirefoxScrollBench(log: (s: string) => void): Promise<{
     await session.close();
     await wheel;
     for (const p of PAINT_PROBES) execFileSync('perf', ['probe', '-q', '-d', p.event], { stdio: 'ignore' });
+    // The supervisor unmounts its cages' filesystems as it stops; one it could not is let go here, never deleted through.
+    for (const mount of mountsUnder(root)) execFileSync('umount', ['-l', mount], { stdio: 'ignore' });
     rmSync(root, { recursive: true, force: true });
   }
   for (const [name, f] of Object.entries(result)) {

@@ -148,8 +148,8 @@ export const bwrapCageSchema = z
     apps: appsSchema.default([{ id: 'xterm', exec: ['xterm'], autostart: true }, { id: 'xedit', exec: ['xedit'], autostart: true }]),
     /** Host uid the cage runs as; default 61000 + the level's position in the policy. */
     uid: z.number().int().min(1000).max(65533).optional(),
-    /** How long a stop waits for the cage's applications to quit as the user would (0: no asking); 10 s when absent. */
-    appQuitSeconds: z.number().int().min(0).max(300).optional(),
+    /** How long a stop waits for the cage's applications to quit as the user would (0: no asking); 10 s when absent; 60 s at most (the unit's stop timeout, npm start's wait). */
+    appQuitSeconds: z.number().int().min(0).max(60).optional(),
   })
   .strict();
 
