@@ -46,7 +46,7 @@ export async function quitCageApps(launcher: CageLauncher | undefined, timeoutMs
   const left = (until: number) => Math.max(100, Math.min(3000, until - Date.now()));
   let windows = 0;
   try {
-    const closed = await launcher.run({ argv: ['sh', '-c', CLOSE_ALL], timeoutMs: left(deadline) });
+    const closed = await beforeDeadline(launcher.run({ argv: ['sh', '-c', CLOSE_ALL], timeoutMs: left(deadline) }), deadline);
     if (closed.code === 3) return notAsked('wmctrl is not installed');
     windows = Number.parseInt(closed.stdout.trim(), 10) || 0;
   } catch (err) {
@@ -67,10 +67,17 @@ export async function quitCageApps(launcher: CageLauncher | undefined, timeoutMs
 /** How many windows the cage's window manager still manages; -1 when the cage did not say. */
 async function openWindows(launcher: CageLauncher, timeoutMs: number): Promise<number> {
   try {
-    const r = await launcher.run({ argv: ['sh', '-c', LIST], timeoutMs });
+    const r = await beforeDeadline(launcher.run({ argv: ['sh', '-c', LIST], timeoutMs }), Date.now() + timeoutMs);
     const n = Number.parseInt(r.stdout.trim(), 10);
     return Number.isFinite(n) ? n : -1;
   } catch {
     return -1;
   }
+}
+
+/** The launcher's answer, or a rejection at the deadline: a cage slow to answer (or that never does) does not stretch the bound. */
+function beforeDeadline<T>(answer: Promise<T>, deadline: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error('no answer before the bound')), Math.max(0, deadline - Date.now()))));
+  return Promise.race([answer, late]).finally(() => clearTimeout(timer));
 }
