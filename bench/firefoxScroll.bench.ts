@@ -1,24 +1,46 @@
 /**
- * Firefox scrolling a long local page: the motion benchmark's method (motion.bench.ts) with
- * Firefox ESR as the moving screen instead of a terminal. A long page, a file in Firefox's home
- * (no network traffic), is scrolled without end by xdotool on the cage's display (mouse wheel
- * clicks with Firefox's smooth scrolling, back to the top at the end); the same display server is
- * shown in the shell (the real supervisor and gateway, the renderer in Chromium, headful under
- * xvfb-run as npm start runs it) and, in the same run, in TigerVNC's vncviewer.
+ * Firefox scrolling a long local page in the low level, on the real caged Xvnc as `npm start` runs
+ * it: the supervisor of `npm start -- --no-window` on the default policy (256 MiB homes), its cages
+ * and their applications; the shell in Chromium with npm start's flags, headful when there is a
+ * display (run it under xvfb-run); Firefox started from the shell's Applications menu (the
+ * launcher: a true cage process) on a page in the cage's home (no network traffic). The wheel turns
+ * without end on the cage's display (xdotool in the X helper the supervisor uses for xrandr;
+ * Firefox's smooth scrolling, back to the top every 60 clicks).
  *
- * Frames are Xvnc's count of the updates it sent each viewer (logged as the viewer leaves), so the
- * display server is a bare Xvnc with the cage's own update settings (XVNC_UPDATES), not one inside
- * bubblewrap whose log the supervisor does not keep: the viewing path measured is the same.
- * Goal: ≥ 1.0× vncviewer's frames per second, ≤ 1.2× its CPU per frame on the whole path.
+ * The same cage is then shown by TigerVNC's vncviewer connected to the cage's own VNC socket as
+ * root: vncviewer speaks no WebSocket, so it cannot take the gateway's path; the socket is the
+ * shortest path there is, and the shell's figures include its gateway hop — the comparison charges
+ * Cloison with all of its path.
+ *
+ * Frames are what each viewer paints: noVNC's flips to its visible canvas (one per framebuffer
+ * update with damage, counted in the viewer's frame), vncviewer's XShmPutImage/XPutImage calls
+ * (counted by a perf uprobe: its own log has no count). CPU is the whole path's: the cage's Xvnc
+ * plus the shell (supervisor and Chromium) or vncviewer; Firefox's own is the same for both and
+ * left out. Goal: ≥ 1.0× vncviewer's frames per second, ≤ 1.2× its CPU per frame.
  */
-import { spawn } from 'node:child_process';
-import { chmodSync, chownSync, mkdirSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { chownSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { FIREFOX_POLICIES } from '../supervisor/cages/cageAppSettings';
-import { runMotionBench, type MovingScene } from './motion.bench';
+import type { Frame } from '@playwright/test';
+import { bwrapCagePaths } from '../supervisor/cages/bwrapDriver';
+import { scratchDir } from '../supervisor/cages/cageMounts';
+import { runXHelper } from '../supervisor/clipboard/xSelection';
+import { cpuSecondsByProcess, cpuSecondsOf, cpuSecondsOfTree, processes, treeRootWith } from './lib/processCpu';
+import { benchPolicy, openShellSession } from './lib/shellSession';
+import { fmt, median } from './lib/stats';
+import type { MotionFigures } from './motion.bench';
 
-/** Firefox runs as nobody, as a cage's applications run as the cage's own uid. */
-const NOBODY = 65534;
+const SECONDS = 15;
+const RUNS = 3;
+/** The default policy's low cage runs as this uid (61000 + its position). */
+const LOW_UID = 61000;
+const PAGE = '/home/cloison/long.html';
+/** Probes on the calls vncviewer paints its window with (defined for the run, removed after). */
+const PAINT_PROBES = [
+  { lib: '/lib/x86_64-linux-gnu/libXext.so.6', fn: 'XShmPutImage', event: 'probe_libXext:XShmPutImage' },
+  { lib: '/lib/x86_64-linux-gnu/libX11.so.6', fn: 'XPutImage', event: 'probe_libX11:XPutImage' },
+];
 
 /** A long page: 3,000 paragraphs with a coloured bar each, so every scrolled line changes pixels. */
 function longPage(): string {
@@ -26,44 +48,184 @@ function longPage(): string {
   return `<!doctype html><meta charset="utf-8"><title>Cloison scroll</title><body style="font:16px serif;margin:2em">${rows.join('\n')}`;
 }
 
-/** The cage's Firefox policy preferences as a profile's user.js (the bare Xvnc has no /etc/firefox-esr/policies of its own). */
-function userJs(): string {
-  const prefs: Record<string, unknown> = Object.fromEntries(Object.entries(FIREFOX_POLICIES.policies.Preferences).map(([k, v]) => [k, v.Value]));
-  Object.assign(prefs, { 'browser.shell.checkDefaultBrowser': false, 'toolkit.telemetry.reportingpolicy.firstRun': false, 'browser.sessionstore.resume_from_crash': false, 'general.smoothScroll': true });
-  return Object.entries(prefs).map(([k, v]) => `user_pref(${JSON.stringify(k)}, ${JSON.stringify(v)});`).join('\n') + '\n';
+/** The shell's default policy, the low level's Firefox opening the long page from the menu instead of its start page at start. */
+function scrollPolicy(dir: string): string {
+  const path = benchPolicy(dir);
+  const yaml = readFileSync(path, 'utf8').replace('- { id: firefox, exec: [firefox-esr], desktop: firefox-esr, autostart: true }', `- { id: firefox, exec: [firefox-esr, ${PAGE}], desktop: firefox-esr, autostart: false }`);
+  if (!yaml.includes(PAGE)) throw new Error("the default policy's Firefox entry changed: update firefoxScroll.bench.ts");
+  writeFileSync(path, yaml);
+  return path;
 }
 
-async function scrollingFirefox(dir: string, display: string): Promise<MovingScene> {
-  const home = join(dir, 'home');
-  const profile = join(home, 'profile');
-  mkdirSync(profile, { recursive: true });
-  writeFileSync(join(home, 'long.html'), longPage());
-  writeFileSync(join(profile, 'user.js'), userJs());
-  chmodSync(dir, 0o711);
-  for (const p of [home, profile, join(home, 'long.html'), join(profile, 'user.js')]) chownSync(p, NOBODY, NOBODY);
-  const env = { PATH: process.env.PATH, HOME: home, USER: 'nobody', LANG: 'fr_FR.UTF-8', DISPLAY: display };
-  const openbox = spawn('openbox', [], { env, uid: NOBODY, gid: NOBODY, stdio: 'ignore' });
-  const firefox = spawn('firefox-esr', ['--no-remote', '--profile', profile, `file://${join(home, 'long.html')}`], { env, uid: NOBODY, gid: NOBODY, stdio: 'ignore', detached: true });
-  // The window fills the screen, the pointer over the page, then the wheel turns without end.
-  const ready = spawn('sh', ['-c', 'timeout 180 xdotool search --sync --onlyvisible --classname Navigator windowmove 0 0 windowsize 100% 100% && sleep 3 && xdotool mousemove 500 400'], { env, stdio: 'ignore' });
-  const readyCode = await new Promise((r) => ready.once('exit', r));
-  if (readyCode !== 0) throw new Error('Firefox did not open the long page (no Firefox window within 180 s)');
-  const wheel = spawn('sh', ['-c', 'while :; do xdotool click --repeat 60 --delay 40 5; xdotool key ctrl+Home; sleep 0.2; done'], { env, stdio: 'ignore', detached: true });
-  await new Promise((r) => setTimeout(r, 1500));
-  return {
-    stop: () => {
-      for (const p of [wheel, firefox]) {
-        try {
-          process.kill(-p.pid!, 'SIGKILL');
-        } catch {
-          /* gone */
-        }
-      }
-      openbox.kill('SIGTERM');
-    },
+/** Counts noVNC's flips to the visible canvas in a viewer frame (from now on): its painted frames. */
+async function countFlips(frame: Frame): Promise<() => Promise<number>> {
+  await frame.evaluate(() => {
+    const w = window as unknown as { cloisonFlips?: number };
+    if (w.cloisonFlips !== undefined) return;
+    w.cloisonFlips = 0;
+    const proto = CanvasRenderingContext2D.prototype;
+    const draw = proto.drawImage as (...args: unknown[]) => void;
+    proto.drawImage = function (this: CanvasRenderingContext2D, ...args: unknown[]) {
+      const from = args[0];
+      if (from instanceof HTMLCanvasElement && !from.isConnected && this.canvas.isConnected) w.cloisonFlips!++;
+      draw.apply(this, args);
+    } as typeof proto.drawImage;
+  });
+  return () => frame.evaluate(() => (window as unknown as { cloisonFlips: number }).cloisonFlips);
+}
+
+/** A cage's sandbox is the bwrap started with --info-fd (its X helpers are not): its first process. */
+function isCageSandbox(cmd: string): boolean {
+  return cmd.includes('bwrap') && cmd.includes('--info-fd');
+}
+
+/** The Xvnc in the cage whose run folder is `run`. */
+function cageXvnc(run: string): number | null {
+  const all = processes();
+  const sandbox = all.find((p) => isCageSandbox(p.cmd) && p.cmd.includes(run) && !all.some((q) => q.pid === p.ppid && isCageSandbox(q.cmd)));
+  const stack = sandbox ? [sandbox.pid] : [];
+  while (stack.length) {
+    const pid = stack.pop()!;
+    const p = all.find((q) => q.pid === pid);
+    if (p?.cmd.startsWith('Xvnc ')) return pid;
+    for (const q of all) if (q.ppid === pid) stack.push(q.pid);
+  }
+  return null;
+}
+
+/** The supervisor's side, its parts and X helpers included: its process tree less the cages (their sandboxes, their network helpers). */
+function trustedSideCpu(supervisorPid: number): number {
+  const all = processes();
+  let total = 0;
+  const stack = [supervisorPid];
+  while (stack.length) {
+    const pid = stack.pop()!;
+    total += cpuSecondsOf(pid);
+    for (const q of all) if (q.ppid === pid && !isCageSandbox(q.cmd) && !/slirp4netns|wireguard-go/.test(q.cmd.split(' ')[0]!)) stack.push(q.pid);
+  }
+  return total;
+}
+
+/** Mount points at or below `dir`, deepest first. */
+function mountsUnder(dir: string): string[] {
+  return readFileSync('/proc/self/mountinfo', 'utf8')
+    .split('\n')
+    .map((l) => l.split(' ')[4] ?? '')
+    .filter((m) => m === dir || m.startsWith(`${dir}/`))
+    .sort((a, b) => b.length - a.length);
+}
+
+interface Sample {
+  fps: number;
+  cpuMsPerFrame: number;
+  serverCpuMsPerFrame: number;
+  perFrame: Record<string, number>;
+}
+
+async function measure(xvncPid: number, viewer: { frames: () => Promise<number>; cpu: () => number; breakdown?: () => Record<string, number> }): Promise<Sample> {
+  const f0 = await viewer.frames();
+  const c0 = viewer.cpu();
+  const s0 = cpuSecondsOfTree(xvncPid);
+  const p0 = viewer.breakdown?.() ?? {};
+  const t0 = Date.now();
+  await new Promise((r) => setTimeout(r, SECONDS * 1000));
+  const frames = (await viewer.frames()) - f0;
+  const seconds = (Date.now() - t0) / 1000;
+  const cpu = viewer.cpu() - c0;
+  const server = cpuSecondsOfTree(xvncPid) - s0;
+  const parts = Object.fromEntries(Object.entries(viewer.breakdown?.() ?? {}).map(([k, v]) => [k, ((v - (p0[k] ?? 0)) * 1000) / Math.max(frames, 1)]));
+  return { fps: frames / seconds, cpuMsPerFrame: (cpu * 1000) / Math.max(frames, 1), serverCpuMsPerFrame: (server * 1000) / Math.max(frames, 1), perFrame: parts };
+}
+
+/** vncviewer on the cage's socket, its painting counted by perf's uprobes. */
+async function vncviewerSample(socket: string, xvncPid: number, log: (s: string) => void): Promise<Sample> {
+  const viewer = spawn('vncviewer', ['-Shared', '-RemoteResize=0', socket], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let said = '';
+  viewer.stderr!.on('data', (d: Buffer) => (said = (said + d.toString()).slice(-2000)));
+  await new Promise((r) => setTimeout(r, 2000)); // connected and painting
+  const out = join(tmpdir(), `cloison-perf-${process.pid}-${Date.now()}.txt`);
+  const perf = spawn('perf', ['stat', '-x,', '-o', out, ...PAINT_PROBES.flatMap((p) => ['-e', p.event]), '-p', String(viewer.pid), '--', 'sleep', String(SECONDS + 1)], { stdio: 'ignore' });
+  await new Promise((r) => setTimeout(r, 500));
+  const started = Date.now();
+  const c0 = cpuSecondsOfTree(viewer.pid!);
+  const s0 = cpuSecondsOfTree(xvncPid);
+  await new Promise((r) => perf.once('exit', r));
+  const seconds = (Date.now() - started) / 1000;
+  const cpu = cpuSecondsOfTree(viewer.pid!) - c0;
+  const server = cpuSecondsOfTree(xvncPid) - s0;
+  if (viewer.exitCode !== null) log(`  vncviewer ended before its time (code ${viewer.exitCode}): ${said.trim().split('\n').slice(-4).join(' | ')}`);
+  viewer.kill('SIGTERM');
+  await new Promise((r) => (viewer.exitCode !== null || viewer.signalCode !== null ? r(null) : viewer.once('exit', r)));
+  const counted = readFileSync(out, 'utf8').split('\n').filter((l) => l.includes('probe_')).reduce((sum, l) => sum + (Number(l.split(',')[0]) || 0), 0);
+  rmSync(out, { force: true });
+  return { fps: counted / seconds, cpuMsPerFrame: (cpu * 1000) / Math.max(counted, 1), serverCpuMsPerFrame: (server * 1000) / Math.max(counted, 1), perFrame: {} };
+}
+
+export async function runFirefoxScrollBench(log: (s: string) => void): Promise<{ shell: MotionFigures; vncviewer: MotionFigures }> {
+  const root = mkdtempSync(join(tmpdir(), 'cloison-ffscroll-'));
+  const paths = bwrapCagePaths(join(root, 's'), join(root, 'r'), 'low');
+  const x11 = scratchDir(paths.scratch, 'x11');
+  const socket = join(scratchDir(paths.scratch, 'vnc'), 'vnc.sock');
+  const result = { shell: { fps: [], cpuMsPerFrame: [], serverCpuMsPerFrame: [], perFrame: [] } as MotionFigures, vncviewer: { fps: [], cpuMsPerFrame: [], serverCpuMsPerFrame: [], perFrame: [] } as MotionFigures };
+  const add = (into: MotionFigures, s: Sample) => {
+    into.fps.push(s.fps);
+    into.cpuMsPerFrame.push(s.cpuMsPerFrame);
+    into.serverCpuMsPerFrame.push(s.serverCpuMsPerFrame);
+    into.perFrame.push(s.perFrame);
   };
-}
-
-export function runFirefoxScrollBench(log: (s: string) => void) {
-  return runMotionBench(log, { scene: scrollingFirefox, headful: Boolean(process.env.DISPLAY) });
+  for (const p of PAINT_PROBES) {
+    try {
+      execFileSync('perf', ['probe', '-q', '-d', p.event], { stdio: 'ignore' }); // left by a run that was stopped
+    } catch {
+      /* none */
+    }
+    execFileSync('perf', ['probe', '-q', '-x', p.lib, '--add', p.fn], { stdio: 'ignore' });
+  }
+  // A trust phrase chosen already: the shell opens on the desktops, not on its first-start question.
+  mkdirSync(join(root, 's'), { recursive: true, mode: 0o700 });
+  writeFileSync(join(root, 's', 'trust-phrase.json'), JSON.stringify({ phrase: 'banc de défilement', symbol: '◆' }), { mode: 0o600 });
+  const session = await openShellSession(root, scrollPolicy(root));
+  let wheel: Promise<void> | null = null;
+  try {
+    const { page } = session;
+    await page.locator('[data-testid=cage-frame-low][data-viewer=connected]').waitFor({ timeout: 120_000 });
+    const home = paths.home;
+    writeFileSync(join(home, 'long.html'), longPage());
+    chownSync(join(home, 'long.html'), LOW_UID, LOW_UID);
+    // As a user would: the Applications menu, the low level's Firefox.
+    await page.getByTestId('open-apps').click();
+    await page.getByTestId('app-low-firefox').click();
+    await runXHelper(x11, ['sh', '-c', 'xdotool search --sync --onlyvisible --name "Cloison scroll" windowmove 0 0 windowsize 100% 100% && sleep 3 && xdotool mousemove 400 300'], 240_000);
+    const xvncPid = cageXvnc(paths.run);
+    if (!xvncPid) throw new Error("the low cage's Xvnc was not found");
+    const runsMs = RUNS * 2 * (SECONDS + 6) * 1000 + 60_000;
+    wheel = runXHelper(x11, ['sh', '-c', 'while xdotool click --repeat 60 --delay 40 5 && xdotool key ctrl+Home; do sleep 0.2; done'], runsMs).catch(() => undefined);
+    await new Promise((r) => setTimeout(r, 1500));
+    const frame = await (await page.$('[data-testid=viewer-frame-low]'))?.contentFrame();
+    if (!frame) throw new Error("the low level's viewer frame is missing");
+    const flips = await countFlips(frame);
+    const browserRoot = treeRootWith(session.marker);
+    const supervisorPid = processes().find((p) => p.ppid === session.start.pid && p.cmd.includes('supervisor/main.js'))?.pid;
+    if (!browserRoot || !supervisorPid) throw new Error('the shell or its supervisor was not found');
+    // The shell first (its one-time launch address allows one window), then vncviewer once it has closed.
+    for (let run = 0; run < RUNS; run++) {
+      add(result.shell, await measure(xvncPid, { frames: flips, cpu: () => cpuSecondsOfTree(browserRoot) + trustedSideCpu(supervisorPid), breakdown: () => ({ supervisor: trustedSideCpu(supervisorPid), ...cpuSecondsByProcess(browserRoot) }) }));
+      if (run === 0) await page.screenshot({ path: 'bench/results/firefox-scroll-shell.png' });
+    }
+    await session.browser.close();
+    for (let run = 0; run < RUNS; run++) add(result.vncviewer, await vncviewerSample(socket, xvncPid, log));
+  } finally {
+    await session.close();
+    await wheel;
+    for (const p of PAINT_PROBES) execFileSync('perf', ['probe', '-q', '-d', p.event], { stdio: 'ignore' });
+    // The supervisor unmounts its cages' filesystems as it stops; one it could not is let go here, never deleted through.
+    for (const mount of mountsUnder(root)) execFileSync('umount', ['-l', mount], { stdio: 'ignore' });
+    rmSync(root, { recursive: true, force: true });
+  }
+  for (const [name, f] of Object.entries(result)) {
+    log(`  ${name}: ${fmt(median(f.fps), 1)} frames/s (runs ${f.fps.map((v) => fmt(v, 1)).join(', ')}), viewer CPU ${fmt(median(f.cpuMsPerFrame))} ms per frame, Xvnc ${fmt(median(f.serverCpuMsPerFrame))} ms per frame`);
+    const parts = f.perFrame.at(-1) ?? {};
+    if (Object.keys(parts).length) log(`    last run, ms per frame: ${Object.entries(parts).map(([k, v]) => `${k} ${fmt(v)}`).join(', ')}`);
+  }
+  return result;
 }

@@ -52,6 +52,7 @@ const TEST_PACKAGE_OF: Record<string, string> = {
   'pkcs11-tool': 'opensc',
   'softhsm2-util': 'softhsm2',
   python3: 'python3',
+  perf: 'linux-perf',
 };
 /** Always on Debian (Essential: yes), so neither setup.sh nor the package has to name them. */
 const ESSENTIAL = new Set(['coreutils', 'util-linux', 'bsdutils', 'dash', 'bash', 'perl-base', 'libc-bin']);

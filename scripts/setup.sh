@@ -14,8 +14,12 @@ PACKAGES=(
   # the cages' core X fonts: xterm's ISO 10646 "fixed" (Latin-1, Latin Extended-A, €)
   xfonts-base
   chromium xvfb xauth cage
+  # perf: the Firefox scroll benchmark counts vncviewer's painted frames with a uprobe
+  linux-perf
   # xrandr and xsetroot: a cage's screen follows its frame, its desktop its level's colour
   x11-xserver-utils
+  # wmctrl: a cage's applications asked to quit through its window manager before the cage stops
+  wmctrl
   # the cages' keyboard layout, set from the trusted side (setxkbmap against each cage's X)
   x11-xkb-utils xkb-data
   mount e2fsprogs dosfstools coreutils bsdutils dash libc-bin udev

@@ -56,6 +56,8 @@ function findElectron() {
 }
 
 const children = new Set();
+/** The supervisor, given longer to stop than the shell's windows (stopAll). */
+let supervisorChild = null;
 /** Run once everything has stopped (the Chromium profile goes then, when nothing writes it). */
 const cleanups = [];
 let stopping = false;
@@ -79,11 +81,18 @@ function stopAll(code = 0) {
       done();
     }
   }, 50);
+  // The shell's windows get 8 s; the supervisor longer: it first asks the cages' applications to
+  // quit (appQuitSeconds, 60 s at most), and killed meanwhile it would leave the cages running.
+  setTimeout(() => {
+    for (const child of children) if (child !== supervisorChild) child.kill('SIGKILL');
+  }, 8000).unref();
   setTimeout(() => {
     for (const child of children) child.kill('SIGKILL');
     setTimeout(done, 200);
-  }, 8000).unref();
+  }, SUPERVISOR_STOP_MS).unref();
 }
+/** The supervisor's longest stop: the applications' quitting (60 s at most) and the cages' own end. */
+const SUPERVISOR_STOP_MS = 75_000;
 // Ctrl+C is the user's way to stop: 128 + SIGINT, as a shell reports it.
 process.on('SIGINT', () => stopAll(130));
 process.on('SIGTERM', () => stopAll(143));
@@ -105,6 +114,7 @@ const supervisor = spawn(process.execPath, supervisorArgs, {
   env: { CLOISON_LOG_LEVEL: 'warn', ...process.env },
 });
 children.add(supervisor);
+supervisorChild = supervisor;
 supervisor.on('exit', (code) => {
   if (stopping) return;
   say(`supervisor exited (${code}); stopping`);

@@ -148,6 +148,8 @@ export const bwrapCageSchema = z
     apps: appsSchema.default([{ id: 'xterm', exec: ['xterm'], autostart: true }, { id: 'xedit', exec: ['xedit'], autostart: true }]),
     /** Host uid the cage runs as; default 61000 + the level's position in the policy. */
     uid: z.number().int().min(1000).max(65533).optional(),
+    /** How long a stop waits for the cage's applications to quit as the user would (0: no asking); 10 s when absent; 60 s at most (the unit's stop timeout, npm start's wait). */
+    appQuitSeconds: z.number().int().min(0).max(60).optional(),
   })
   .strict();
 
@@ -172,9 +174,9 @@ export type VncCagePolicy = z.infer<typeof vncCageSchema>;
  * menu and its autostart list, read at each launch or start; the largest `auto` screen, read at each
  * resize). A change here restarts the cage; a change elsewhere never costs the user a window.
  */
-export function cageStartDefinition(cage: CagePolicy): Omit<CagePolicy, 'apps' | 'maxGeometry'> {
+export function cageStartDefinition(cage: CagePolicy): Omit<CagePolicy, 'apps' | 'maxGeometry' | 'appQuitSeconds'> {
   if (cage.driver !== 'bwrap') return cage;
-  const { apps: _apps, maxGeometry: _max, ...definition } = cage;
+  const { apps: _apps, maxGeometry: _max, appQuitSeconds: _quit, ...definition } = cage;
   return definition;
 }
 

@@ -32,6 +32,7 @@ import type { CageDriver, CageExit, CageNotice, RunningCage } from './cageDriver
 import { requireBinary, findBinary } from '../system/binaries';
 import { CAGE_LAUNCHER_DIR, launcherDir, openLauncherEndpoint, prepareLauncherDir, type LauncherEndpoint } from './launcherEndpoint';
 import { startSessionApps } from './sessionApps';
+import { quitCageApps } from './appQuit';
 import { seedOfficeProfile } from './officeFirstStart';
 import { createCageCgroup, type CageCgroup } from './cageCgroup';
 import { lockSocketFolders, mountCageFilesystems, scratchDir, unmountCageFilesystems } from './cageMounts';
@@ -240,6 +241,7 @@ export class BwrapDriver implements CageDriver {
         innerPid,
         exited,
         stop: () => stop(),
+        quitApps: (timeoutMs) => quitCageApps(launcher, timeoutMs),
         verifyPeer,
         launcher,
         onNotice: (l) => notices.on('notice', l),

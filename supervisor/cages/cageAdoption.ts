@@ -25,6 +25,7 @@ import { unmountCageFilesystems } from './cageMounts';
 import { CAGE_RECORD_VERSION, isSameProcess, processCgroupPaths, processIdentity, processUid, readCageRecord, removeCageRecord, writeCageRecord, type CageRecord, type ProcessIdentity } from './cageRecord';
 import type { LauncherEndpoint } from './launcherEndpoint';
 import { probeRfb } from './rfbProbe';
+import { quitCageApps } from './appQuit';
 import { TunnelWatch } from '../network/tunnelWatch';
 import { readWireguardConfig } from '../policy/wireguardConfig';
 import { adoptTunnel, removeTunnel, type Tunnel } from '../network/wireguardTunnel';
@@ -151,6 +152,7 @@ function adopted(driver: BwrapDriver, options: BwrapDriverOptions, record: CageR
     innerPid: record.inner.pid,
     exited,
     stop: () => stop(),
+    quitApps: (timeoutMs) => quitCageApps(launcher.launcher, timeoutMs),
     verifyPeer: (socket) => void driver.verifyPeer(socket, record.pidNamespace, record.xvnc),
     launcher: launcher.launcher,
     onNotice: (l) => notices.on('notice', l),

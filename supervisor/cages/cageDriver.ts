@@ -4,6 +4,7 @@
 import type { NetConnectOpts, Socket } from 'node:net';
 import type { TunnelView } from '../../shared/rpc';
 import type { CageLauncher } from './cageLauncher';
+import type { AppQuitOutcome } from './appQuit';
 
 export interface CageExit {
   /** Supervisor-written explanation (exit code, last lines of stderr), never shown as trusted text. */
@@ -18,6 +19,8 @@ export interface RunningCage {
   /** Resolves once the cage has gone, for whatever reason. */
   exited: Promise<CageExit>;
   stop(): Promise<void>;
+  /** Asks the cage's applications to quit as the user would, waiting `timeoutMs` at most (appQuit.ts); bwrap only. */
+  quitApps?(timeoutMs: number): Promise<AppQuitOutcome>;
   /**
    * Throws unless the process at the other end of a connection to `endpoint` is this cage's own
    * VNC server (its uid, in its sandbox). Called before any byte is relayed.

@@ -10,6 +10,7 @@ import type { PolicyReader } from '../policy/policyReader';
 import { cageSoundOf } from '../policy/runningPolicy';
 import { BwrapDriver, bwrapCagePaths } from './bwrapDriver';
 import { adoptOrStart } from './cageAdoption';
+import { DEFAULT_APP_QUIT_SECONDS } from './appQuit';
 import type { CageDriver } from './cageDriver';
 import { CageLifecycle } from './cageLifecycle';
 import { VncDriver } from './vncDriver';
@@ -39,6 +40,12 @@ export function bwrapUidIn(levels: readonly LevelPolicy[], level: string): numbe
   return cage?.driver === 'bwrap' ? cageUid(cage, index) : null;
 }
 
+/** How long a stop of a level's cage waits for its applications to quit; 0 for a cage that is not ours (vnc). */
+export function appQuitMsOf(levels: readonly LevelPolicy[], level: string): number {
+  const cage = levels.find((l) => l.id === level)?.cage;
+  return cage?.driver === 'bwrap' ? (cage.appQuitSeconds ?? DEFAULT_APP_QUIT_SECONDS) * 1000 : 0;
+}
+
 export class CageFleet {
   readonly cages = new Map<string, CageLifecycle>();
   private readonly drivers = new Map<string, CageDriver>();
@@ -47,7 +54,7 @@ export class CageFleet {
     options.policy.current().levels.forEach((level, index) => {
       const driver = this.createDriver(level, index);
       this.drivers.set(level.id, driver);
-      const lifecycle = new CageLifecycle({ level: level.id, driver });
+      const lifecycle = new CageLifecycle({ level: level.id, driver, appQuitMs: () => appQuitMsOf(options.policy.current().levels, level.id) });
       lifecycle.on('status', (state) => {
         if (state.status === 'running') options.onRunning(lifecycle);
         else options.onDown(level.id);
@@ -55,6 +62,11 @@ export class CageFleet {
         options.fact(`cage.${state.status}`, { level: state.level, restarts: state.restarts, ...(state.detail ? { detail: state.detail } : {}) });
         options.onState(state);
         options.log?.('cage status', { level: state.level, status: state.status, restarts: state.restarts, ...(state.detail ? { detail: state.detail } : {}) });
+      });
+      // What a stop found: applications that quit, or windows left open when the bound passed (a question unanswered).
+      lifecycle.on('appsQuit', (state, quit) => {
+        options.fact('cage.apps.quit', { level: state.level, outcome: quit.outcome, windows: quit.windows, windowsLeft: quit.windowsLeft, programsLeft: quit.programsLeft, waitedMs: quit.waitedMs, ...(quit.reason ? { reason: quit.reason } : {}) });
+        options.log?.('cage applications asked to quit', { level: state.level, ...quit });
       });
       lifecycle.on('notice', (state, notice) => {
         if (notice.message) options.fact('cage.limit', { level: state.level, limit: notice.limit, detail: notice.message });

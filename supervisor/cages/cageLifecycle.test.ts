@@ -55,6 +55,38 @@ describe('cage lifecycle', () => {
     expect(seen.map((s) => s.status)).toEqual(['starting', 'running', 'stopped']);
   });
 
+  it("asks a running cage's applications to quit before it stops it: once for two stops, within the bound, the cage still running meanwhile", async () => {
+    const asked: Array<{ timeoutMs: number; status: string }> = [];
+    let stopped = 0;
+    const driver: CageDriver = {
+      start: async () => ({
+        endpoint: { path: '/nonexistent' },
+        innerPid: null,
+        exited: new Promise<CageExit>(() => undefined),
+        stop: async () => void stopped++,
+        quitApps: async (timeoutMs) => {
+          asked.push({ timeoutMs, status: lc.state.status });
+          await new Promise((r) => setTimeout(r, 50));
+          expect(stopped).toBe(0); // the cage is stopped only once they have quit (or the bound passed)
+          return { outcome: 'all quit', windows: 2, windowsLeft: 0, programsLeft: 0, waitedMs: 50 };
+        },
+      }),
+    };
+    const lc: CageLifecycle = new CageLifecycle({ level: 'low', driver, appQuitMs: () => 7000 });
+    const outcomes: string[] = [];
+    lc.on('appsQuit', (_state, quit) => outcomes.push(quit.outcome));
+    await lc.start();
+    await Promise.all([lc.stop('first'), lc.stop('second')]);
+    expect(asked).toEqual([{ timeoutMs: 7000, status: 'running' }]);
+    expect(outcomes).toEqual(['all quit']);
+    expect(lc.state.status).toBe('stopped');
+    // A policy bound of 0: stopped at once, nothing asked.
+    const lc0 = new CageLifecycle({ level: 'low', driver, appQuitMs: () => 0 });
+    await lc0.start();
+    await lc0.stop();
+    expect(asked).toHaveLength(1);
+  });
+
   it('restarts a crashed cage with growing back-off, then gives up and waits for the user', async () => {
     const driver = scriptedDriver(['ok', new Error('boom 1'), new Error('boom 2')]);
     const lc = new CageLifecycle({ level: 'low', driver, initialBackoffMs: 20, maxConsecutiveCrashes: 3 });

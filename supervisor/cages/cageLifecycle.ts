@@ -1,11 +1,16 @@
 /**
  * One cage's lifecycle as an explicit state machine: stopped → starting → running → crashed, with
  * restart and backoff. Illegal transitions throw; `stopped` is left only by an explicit start().
+ * Every stop of a running cage (the user's restart, a reload, the supervisor's stop) first asks its
+ * applications to quit as the user would, a bounded time (appQuit.ts): no work is lost to a
+ * stop a user could have avoided by quitting first. The cage stays `running` meanwhile: its viewer
+ * shows the applications closing, and any question they ask.
  */
 import { cageDetailText } from './cageDetailText';
 import { EventEmitter } from 'node:events';
 import type { CageState, CageStatus } from '../../shared/rpc';
 import type { CageDriver, CageNotice, RunningCage } from './cageDriver';
+import type { AppQuitOutcome } from './appQuit';
 import { MissingBinaryError } from '../system/binaries';
 
 const ALLOWED: Record<CageStatus, readonly CageStatus[]> = {
@@ -26,9 +31,11 @@ export interface CageLifecycleOptions {
   /** A cage that ran this long resets the crash count. */
   healthyAfterMs?: number;
   now?: () => number;
+  /** How long a stop waits for the cage's applications to quit (read at each stop: the running policy's); 0: no asking. */
+  appQuitMs?: () => number;
 }
 
-export class CageLifecycle extends EventEmitter<{ status: [CageState]; notice: [CageState, CageNotice] }> {
+export class CageLifecycle extends EventEmitter<{ status: [CageState]; notice: [CageState, CageNotice]; appsQuit: [CageState, AppQuitOutcome] }> {
   private status: CageStatus = 'stopped';
   private detail: string | undefined;
   private running: RunningCage | null = null;
@@ -39,6 +46,8 @@ export class CageLifecycle extends EventEmitter<{ status: [CageState]; notice: [
   private generation = 0;
   /** The last start() under way: a stop waits for it (its cage, once it has one, is stopped too). */
   private lastStart: Promise<void> = Promise.resolve();
+  /** The applications being asked to quit before a stop: a second stop meanwhile waits for the same. */
+  private quitting: Promise<void> | null = null;
 
   constructor(private readonly options: CageLifecycleOptions) {
     super();
@@ -102,6 +111,7 @@ export class CageLifecycle extends EventEmitter<{ status: [CageState]; notice: [
   }
 
   async stop(reason = 'stopped by the supervisor'): Promise<void> {
+    await this.quitApps();
     this.clearRestartTimer();
     this.generation++;
     const cage = this.running;
@@ -111,6 +121,19 @@ export class CageLifecycle extends EventEmitter<{ status: [CageState]; notice: [
     await cage?.stop();
     // A cage stopped while it started is stopped once started: nothing outlives a stop.
     await starting;
+  }
+
+  /** A running cage's applications asked to quit, within the bound; the outcome goes to 'appsQuit' listeners. */
+  private quitApps(): Promise<void> {
+    const cage = this.status === 'running' ? this.running : null;
+    const timeoutMs = this.options.appQuitMs?.() ?? 0;
+    if (!cage?.quitApps || timeoutMs <= 0) return this.quitting ?? Promise.resolve();
+    this.quitting ??= cage
+      .quitApps(timeoutMs)
+      .then((outcome) => void this.emit('appsQuit', this.state, outcome))
+      .catch(() => undefined)
+      .finally(() => (this.quitting = null));
+    return this.quitting;
   }
 
   /** A new cage definition (policy reload): stops the cage, then starts it with the new driver. */
