@@ -38,6 +38,8 @@ export interface BrowserPartOptions {
   journal?: AuditJournal;
   onViewers: (viewers: ViewerInfo[]) => void;
   log?: (msg: string, fields?: Record<string, unknown>) => void;
+  /** Another script in the part's place, started and restricted the same way (tests: a compromised part). */
+  partScript?: string;
 }
 
 /** How long the part has to listen. */
@@ -146,7 +148,7 @@ export class BrowserPart {
       sak: this.options.sak(),
       warmUp: this.options.warmUp ?? null,
     };
-    const { command, args } = partCommand(root);
+    const { command, args } = partCommand(root, this.options.partScript);
     const child = spawn(command, args, {
       stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
       env: { PATH: process.env.PATH ?? '/usr/bin:/bin', LANG: process.env.LANG ?? 'C.UTF-8', [PART_START_ENV]: JSON.stringify(start) },
@@ -278,9 +280,10 @@ function handOver(child: ChildProcess, message: RootToPart, socket: Socket): Pro
  * no_new_privs, nothing inheritable, and a bounding set that keeps only what its own drop needs
  * (the user change, and searching its folder before it is `cloison`'s).
  */
-function partCommand(asRoot: boolean): { command: string; args: string[] } {
+function partCommand(asRoot: boolean, script?: string): { command: string; args: string[] } {
   const here = fileURLToPath(import.meta.url);
-  const node = here.endsWith('.ts') ? [process.execPath, '--import', 'tsx', join(dirname(here), 'partMain.ts')] : [process.execPath, join(dirname(here), 'browserPart.js')];
+  const source = script ?? (here.endsWith('.ts') ? join(dirname(here), 'partMain.ts') : join(dirname(here), 'browserPart.js'));
+  const node = source.endsWith('.ts') ? [process.execPath, '--import', 'tsx', source] : [process.execPath, source];
   if (!asRoot) return { command: node[0]!, args: node.slice(1) };
   return { command: requireBinary('setpriv'), args: ['--no-new-privs', '--inh-caps=-all', '--bounding-set=-all,+setuid,+setgid,+setpcap,+dac_read_search', '--', ...node] };
 }
