@@ -260,14 +260,14 @@ export class BrowserPart {
  * Sends the socket's own handle (so the gateway reads it with its own buffers) and closes this
  * side's descriptor once sent: the root part keeps none and sees none of its bytes.
  */
-function handOver(child: ChildProcess, message: RootToPart, socket: Socket): Promise<void> {
+export function handOver(child: ChildProcess, message: object, socket: Socket): Promise<void> {
   return new Promise((resolve) => {
     const handle = (socket as unknown as { _handle: object | null })._handle;
     if (!handle || socket.bytesRead > 0 || socket.readableLength > 0) {
       socket.destroy();
       return resolve();
     }
-    child.send(message, handle as never, () => {
+    child.send(message as never, handle as never, () => {
       socket.destroy();
       resolve();
     });

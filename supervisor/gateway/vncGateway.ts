@@ -181,7 +181,7 @@ export class VncGateway {
   privateTwin(level: string, endpoint: NetConnectOpts, tickets: TicketRegistry): VncGateway {
     const options: VncGatewayOptions = { ...this.options, tickets, focus: new FocusState([level], level), endpointOf: () => endpoint };
     // Emptied, not deleted: the options keep their shape, and the relay's optimised code its fit.
-    for (const key of ['verifyPeerOf', 'journal', 'onViewers', 'refusal'] as const) if (key in options) options[key] = undefined;
+    for (const key of ['verifyPeerOf', 'journal', 'onViewers', 'refusal', 'admit', 'onKeys'] as const) if (key in options) options[key] = undefined;
     return new VncGateway(options);
   }
 
