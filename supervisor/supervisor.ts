@@ -17,8 +17,8 @@ import { CageFleet } from './cages/cageFleet';
 import { CageTunnels } from './cages/cageTunnels';
 import { FocusState } from './gateway/focusState';
 import { TicketRegistry } from './gateway/ticketRegistry';
-import { BrowserPart } from './browserPart/browserPart';
-import { viewerAdmission } from './browserPart/viewerAdmission';
+import type { BrowserPart } from './browserPart/browserPart';
+import { wireBrowserPart } from './browserPart/browserPartWiring';
 import { ShellLaunches } from './host/shellLaunches';
 import { ResumeTokenFile } from './session/resumeTokens';
 import { createRpcHandlers } from './rpc/rpcHandlers';
@@ -234,29 +234,17 @@ export class Supervisor {
       apply: (locked) => this.applyLock(locked),
       ...(options.log ? { log: options.log } : {}),
     }));
-    this.part = new BrowserPart({
-      rendererDir: options.rendererDir,
-      shell: options.browserShell ?? false,
-      levels: policy.levels.map((l) => l.id),
-      ...(options.port !== undefined ? { port: options.port } : {}),
-      ...(options.extraOrigins ? { extraOrigins: options.extraOrigins } : {}),
-      ...(options.gatewayWarmUp ? { warmUp: options.gatewayWarmUp } : {}),
-      runDir: options.runDir,
+    this.part = wireBrowserPart(options, {
       focus: this.focus,
       // The secure-attention key never reaches a cage, even if a renderer bug let it through.
       sak: () => this.sak,
-      shells: { launches: this.launches, handlers: this.handlers, sessions: this.sessions, ...(options.log ? { log: options.log } : {}) },
-      admitViewer: viewerAdmission({
-        tickets: this.tickets,
-        // Locked, no viewer connects: no cage pixel reaches any screen until the user unlocks.
-        refusal: () => (this.lock.locked ? 'the workstation is locked' : null),
-        cageOf: (level) => this.cages.get(level)?.cage ?? null,
-        journal: this.journal,
-        ...(options.log ? { log: options.log } : {}),
-      }),
+      shells: { launches: this.launches, handlers: this.handlers, sessions: this.sessions },
+      tickets: this.tickets,
+      // Locked, no viewer connects: no cage pixel reaches any screen until the user unlocks.
+      refusal: () => (this.lock.locked ? 'the workstation is locked' : null),
+      cageOf: (level) => this.cages.get(level)?.cage ?? null,
       journal: this.journal,
       onViewers: (viewers) => this.sessions.broadcast('onViewers', { viewers }),
-      ...(options.log ? { log: options.log } : {}),
     });
     this.applyLock(this.lock.locked);
   }
