@@ -285,5 +285,5 @@ function partCommand(asRoot: boolean, script?: string): { command: string; args:
   const source = script ?? (here.endsWith('.ts') ? join(dirname(here), 'partMain.ts') : join(dirname(here), 'browserPart.js'));
   const node = source.endsWith('.ts') ? [process.execPath, '--import', 'tsx', source] : [process.execPath, source];
   if (!asRoot) return { command: node[0]!, args: node.slice(1) };
-  return { command: requireBinary('setpriv'), args: ['--no-new-privs', '--inh-caps=-all', '--bounding-set=-all,+setuid,+setgid,+setpcap,+dac_read_search', '--', ...node] };
+  return { command: requireBinary('setpriv'), args: ['--no-new-privs', '--inh-caps=-all', '--bounding-set=-all,+setuid,+setgid,+setpcap,+dac_override,+dac_read_search', '--', ...node] };
 }
