@@ -23,6 +23,7 @@ import { forwardTargetFrom } from './audit/journalForwarder';
 import { account } from './session/accounts';
 import type { HostSoundTarget } from './audio/hostSound';
 import { GATEWAY_WARM_UP_ROUNDS } from './gateway/gatewayWarmUp';
+import { restrictRootPart } from './sandbox/rootPartRestriction';
 
 function defaultStateDir(): string {
   if (process.env.CLOISON_STATE_DIR) return process.env.CLOISON_STATE_DIR;
@@ -45,6 +46,9 @@ function defaultRendererDir(): string | null {
 }
 
 async function main(): Promise<void> {
+  // Before anything else: as root, only the root requests' capabilities and a filter on host
+  // administration, inherited by all it runs (the first time, the process executes itself again).
+  restrictRootPart();
   const { values } = parseArgs({
     options: {
       policy: { type: 'string' },

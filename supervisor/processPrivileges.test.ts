@@ -14,6 +14,7 @@ import { journalWriterAccount } from './audit/journalKey';
 import { cloisonProcesses, type CloisonProcess } from './testing/cloisonProcesses';
 import { testRoot } from './testing/realCage';
 import { skipWithReason } from './testing/skipWithReason';
+import { privilegeStatus } from './system/selfRestriction';
 import { runSupervisor } from './testing/supervisorRun';
 import { bwrapCage, twoLevelPolicy } from './testing/testPolicy';
 
@@ -21,17 +22,20 @@ const LOW_UID = 62941;
 const HIGH_UID = 62942;
 const POLICY = twoLevelPolicy({ low: bwrapCage({ uid: LOW_UID, apps: '[[xterm]]' }), high: bwrapCage({ uid: HIGH_UID }) });
 
-/** The capabilities the cage manager keeps (deploy/systemd/cloison-cage-manager.service's bounding set). */
+/**
+ * The capabilities the cage manager holds, exactly (sandbox/rootPartRestriction.ts says why each;
+ * the packaged units' CapabilityBoundingSet is the same): CapEff 00000000802c15eb.
+ */
 export const MANAGER_CAPABILITIES: Record<string, number> = {
-  CAP_CHOWN: 0, CAP_DAC_OVERRIDE: 1, CAP_DAC_READ_SEARCH: 2, CAP_FOWNER: 3, CAP_KILL: 5, CAP_SETGID: 6, CAP_SETUID: 7,
-  CAP_SETPCAP: 8, CAP_NET_ADMIN: 12, CAP_SYS_CHROOT: 18, CAP_SYS_PTRACE: 19, CAP_SYS_ADMIN: 21, CAP_AUDIT_WRITE: 29,
+  CAP_CHOWN: 0, CAP_DAC_OVERRIDE: 1, CAP_FOWNER: 3, CAP_KILL: 5, CAP_SETGID: 6, CAP_SETUID: 7,
+  CAP_SETPCAP: 8, CAP_NET_BIND_SERVICE: 10, CAP_NET_ADMIN: 12, CAP_SYS_CHROOT: 18, CAP_SYS_PTRACE: 19, CAP_SYS_ADMIN: 21, CAP_SETFCAP: 31,
 };
 const MANAGER_MASK = Object.values(MANAGER_CAPABILITIES).reduce((m, bit) => m | (1n << BigInt(bit)), 0n);
 
 type Uid = 'root' | 'cloison' | 'the level\'s';
 interface Target {
   uid: Uid;
-  /** none: CapEff 0; manager: within MANAGER_CAPABILITIES (and not the full set). */
+  /** none: CapEff 0; manager: CapEff and CapBnd exactly MANAGER_CAPABILITIES. */
   caps: 'none' | 'manager';
   noNewPrivs: 0 | 1;
   seccomp: 0 | 2 | 'any';
@@ -47,7 +51,7 @@ interface Row {
 
 const isBwrap = (p: CloisonProcess) => p.command.startsWith('/usr/bin/bwrap ') || p.command.startsWith('bwrap ');
 const TABLE: Row[] = [
-  { role: 'cage manager (the supervisor\'s root part)', is: (p, sup) => p.pid === sup, target: { uid: 'root', caps: 'manager', noNewPrivs: 0, seccomp: 2 }, done: false },
+  { role: 'cage manager (the supervisor\'s root part)', is: (p, sup) => p.pid === sup, target: { uid: 'root', caps: 'manager', noNewPrivs: 0, seccomp: 2 }, done: true },
   { role: 'the process that accepts browser connections', is: (p) => p.listens.length > 0, target: { uid: 'cloison', caps: 'none', noNewPrivs: 1, seccomp: 2 }, done: true },
   { role: 'bwrap outside the cage (waits for it)', is: (p) => isBwrap(p) && !p.inCage, target: { uid: 'root', caps: 'none', noNewPrivs: 1, seccomp: 'any' }, done: true },
   { role: 'bwrap as the cage\'s first process', is: (p) => isBwrap(p) && p.inCage, target: { uid: 'root', caps: 'none', noNewPrivs: 1, seccomp: 2 }, done: true },
@@ -60,7 +64,8 @@ function mismatches(p: CloisonProcess, t: Target): string[] {
   const uidOk = t.uid === 'root' ? p.uid === 0 : t.uid === 'cloison' ? p.uid === cloison : p.uid === LOW_UID || p.uid === HIGH_UID;
   if (!uidOk) out.push(`uid ${p.uid} (want ${t.uid})`);
   const caps = BigInt(`0x${p.capEff}`);
-  if (t.caps === 'none' ? caps !== 0n : (caps & ~MANAGER_MASK) !== 0n) out.push(`CapEff ${p.capEff} (want ${t.caps === 'none' ? 'none' : 'the manager\'s set only'})`);
+  if (t.caps === 'none' ? caps !== 0n : caps !== MANAGER_MASK) out.push(`CapEff ${p.capEff} (want ${t.caps === 'none' ? 'none' : `the manager's set, ${MANAGER_MASK.toString(16).padStart(16, '0')}`})`);
+  if (t.caps === 'manager' && BigInt(`0x${privilegeStatus(p.pid).capBnd}`) !== MANAGER_MASK) out.push(`CapBnd ${privilegeStatus(p.pid).capBnd} (want the manager's set: what it runs can gain no more)`);
   if (p.noNewPrivs !== t.noNewPrivs) out.push(`NoNewPrivs ${p.noNewPrivs} (want ${t.noNewPrivs})`);
   if (t.seccomp !== 'any' && p.seccomp !== t.seccomp) out.push(`Seccomp ${p.seccomp} (want ${t.seccomp})`);
   return out;

@@ -27,8 +27,6 @@ const HOST_ADMINISTRATION: DeniedSyscall[] = [
   deny('clock_settime', 227, 'setting the clock'),
   deny('clock_adjtime', 305, 'adjusting the clock'),
   deny('adjtimex', 159, 'adjusting the clock'),
-  deny('sethostname', 170, 'the host\'s name (cages set theirs inside bwrap, which the root part runs)'),
-  deny('setdomainname', 171, 'the host\'s NIS domain name'),
   deny('vhangup', 153, 'hanging up the terminal'),
   deny('lookup_dcookie', 212, 'obsolete profiling interface'),
   deny('_sysctl', 156, 'obsolete'),
@@ -41,7 +39,10 @@ const HOST_ADMINISTRATION: DeniedSyscall[] = [
 export const ROOT_PART_DENIED: readonly DeniedSyscall[] = [
   ...HOST_ADMINISTRATION,
   // Handles reach files around the mount namespaces the cages are built from.
-  ...fromCages('open_by_handle_at', 'userfaultfd', 'perf_event_open', 'bpf', 'quotactl', 'quotactl_fd', 'modify_ldt'),
+  ...fromCages('open_by_handle_at', 'userfaultfd', 'perf_event_open', 'bpf', 'quotactl', 'quotactl_fd', 'modify_ldt', 'io_uring_setup', 'io_uring_enter', 'io_uring_register'),
+  // Reading /proc/<pid>/ns of a cage process needs CAP_SYS_PTRACE, never the calls: no tracing or
+  // reading the memory of a cage process (or another root one) from here.
+  ...fromCages('ptrace', 'process_vm_readv', 'process_vm_writev', 'pidfd_getfd'),
 ];
 
 /** The unprivileged part's filter (`SystemCallFilter=@system-service` and `~@privileged` by hand). */
@@ -55,6 +56,9 @@ export const SERVICE_DENIED: readonly DeniedSyscall[] = [
     'ptrace', 'process_vm_readv', 'process_vm_writev', 'kcmp', 'pidfd_getfd',
     'personality', 'modify_ldt', 'quotactl', 'quotactl_fd', 'open_by_handle_at', 'name_to_handle_at', 'fanotify_init', 'ioctl',
   ),
+  // Host names: bwrap sets each cage's in its UTS namespace, so only this part is denied them.
+  deny('sethostname', 170, 'the host\'s name'),
+  deny('setdomainname', 171, 'the host\'s NIS domain name'),
   deny('process_madvise', 440, 'acting on another process\'s memory'),
   deny('mknod', 133, 'device nodes'),
   deny('mknodat', 259, 'device nodes'),

@@ -11,7 +11,7 @@
  *   empties each thread's permitted and effective sets;
  * - the bounding set and the capability sets changed by capset(2) are the calling thread's: the
  *   main thread, the one that spawns every child. A process that must hold fewer capabilities on
- *   every thread is started with them (rootRestriction.ts re-executes the root part that way).
+ *   every thread is started with them (sandbox/rootPartRestriction.ts re-executes the root part).
  * Every call throws with errno on failure: a restriction that did not happen must not go unseen.
  */
 import koffi from 'koffi';
@@ -156,11 +156,21 @@ export function dropToUser(account: Account): void {
   if (account.uid === 0 || account.gid === 0) throw new Error('dropToUser: the target account is root');
   const c = bindings();
   const groups = [...(account.groups ?? [])];
-  check('setgroups', c.setgroups(groups.length, groups));
-  check('setresgid', c.setresgid(account.gid, account.gid, account.gid));
-  check('setresuid', c.setresuid(account.uid, account.uid, account.uid));
+  // Started as that account already (a unit's User=): nothing to change, and no right to.
+  if (!alreadyAccount(account, groups)) {
+    check('setgroups', c.setgroups(groups.length, groups));
+    check('setresgid', c.setresgid(account.gid, account.gid, account.gid));
+    check('setresuid', c.setresuid(account.uid, account.uid, account.uid));
+  }
   setCapabilities([]);
   if (c.setresuid(0, 0, 0) === 0) throw new Error('dropToUser: uid 0 could be taken back');
+}
+
+function alreadyAccount(account: Account, groups: number[]): boolean {
+  const text = readFileSync('/proc/self/status', 'utf8');
+  const ids = (name: string) => (new RegExp(`^${name}:[ \\t]*(.*)$`, 'm').exec(text)?.[1] ?? '').split(/\s+/).filter(Boolean).map(Number);
+  const same = (a: number[], b: number[]) => a.length === b.length && [...a].sort().every((v, i) => v === [...b].sort()[i]);
+  return ids('Uid').every((id) => id === account.uid) && ids('Gid').every((id) => id === account.gid) && same(ids('Groups'), groups);
 }
 
 /** What /proc/<pid>/status says of a process's privileges (its main thread's). */

@@ -70,6 +70,13 @@ function attacks(scratch: string, sleeper: number): Record<string, string> {
   out.reboot = call(169, L, 0, L, 0, L, 0, P, null); // bad magic: EINVAL
   out.clock_settime = call(227, L, 0x7fff, P, null); // no such clock: EINVAL
   out.open_by_handle_at = call(304, L, -1, P, null, L, 0); // EBADF/EFAULT
+  // A /dev/mem node of its own (CAP_MKNOD), then read kernel memory through it; removed at once.
+  out.mknod = call(259, L, -100, 'str', `${scratch}/mem`, L, 0o20600, L, (1 << 8) | 1);
+  if (out.mknod === 'ok') call(87, 'str', `${scratch}/mem`);
+  // A raw packet socket (CAP_NET_RAW): sniffing and forging the host's traffic.
+  const raw = syscall(41, L, 17, L, 3, L, 0);
+  out.rawSocket = raw >= 0 ? 'ok' : (ERRNO[koffi.errno()] ?? `errno ${koffi.errno()}`);
+  if (raw >= 0) call(3, L, raw);
   out.setuid0 = call(105, L, 0);
   return out;
 }
@@ -130,7 +137,7 @@ async function apply(step: Step): Promise<void> {
 
 async function main(): Promise<void> {
   const request = JSON.parse(process.argv[2] ?? '{}') as ProbeRequest;
-  const scratch = mkdtempSync(join(tmpdir(), 'cloison-probe-'));
+  const scratch = mkdtempSync(join(tmpdir(), 'cloison-selfprobe-'));
   const report: ProbeReport = { attacks: {}, programs: {} };
   let sleeper: ReturnType<typeof spawn> | null = null;
   try {
