@@ -150,6 +150,9 @@ export class BrowserPart {
     };
     const { command, args } = partCommand(root, this.options.partScript);
     const child = spawn(command, args, {
+      // A process group of its own: a terminal's Ctrl+C or a group's SIGTERM is for the root part,
+      // which stops it (stop()); the root part gone, its channel closes and it ends (partMain.ts).
+      detached: true,
       stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
       env: { PATH: process.env.PATH ?? '/usr/bin:/bin', LANG: process.env.LANG ?? 'C.UTF-8', [PART_START_ENV]: JSON.stringify(start) },
     });
