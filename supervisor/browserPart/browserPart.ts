@@ -185,7 +185,13 @@ export class BrowserPart {
           clearTimeout(timer);
           return reject(new Error(`the browser part could not start: ${message.error}`));
         }
-        this.handle(message);
+        // What the part says must never throw here: the root part runs the cages' decisions.
+        try {
+          this.handle(message);
+        } catch (err) {
+          this.refused++;
+          this.options.log?.('browser part: message not acted on', { type: message.type, error: (err as Error).message.slice(0, 200) });
+        }
       });
       child.once('error', (err) => {
         clearTimeout(timer);
@@ -240,7 +246,7 @@ export class BrowserPart {
       case 'rpc.closed':
         return this.relay.closed(message.conn);
       case 'vnc.open':
-        return void this.openViewer(message.request, message.level, message.ticket);
+        return void this.openViewer(message.request, message.level, message.ticket).catch((err: Error) => this.options.log?.('viewer not opened', { error: err.message }));
       case 'viewers':
         this.current = message.viewers.filter((v) => this.options.levels.includes(v.level));
         return this.options.onViewers(this.current);
