@@ -14,6 +14,7 @@ import { createShellStore, inputSuspended, nextLevel } from './store/shellStore'
 import { connectBrowserTransport, launchSecretFromLocation } from './transport/browserTransport';
 import { connectElectronTransport } from './transport/electronTransport';
 import type { ShellApi } from './transport/shellApi';
+import { reloadWhenBack } from './transport/reloadWhenBack';
 import { clipboardActions } from './clipboardActions';
 import { reportActivity } from './session/activityReporter';
 import './styles.css';
@@ -82,7 +83,10 @@ async function boot(): Promise<void> {
     render();
     return;
   }
-  api.onDisconnect(() => store.getState().setLink('lost'));
+  api.onDisconnect((code) => {
+    store.getState().setLink('lost');
+    reloadWhenBack(code);
+  });
   api.on('onCageStatus', (state) => store.getState().setCage(state));
   api.on('onFocus', ({ level }) => store.getState().confirmFront(level));
 

@@ -52,7 +52,7 @@ interface Row {
 const isBwrap = (p: CloisonProcess) => p.command.startsWith('/usr/bin/bwrap ') || p.command.startsWith('bwrap ');
 const TABLE: Row[] = [
   { role: 'cage manager (the supervisor\'s root part)', is: (p, sup) => p.pid === sup, target: { uid: 'root', caps: 'manager', noNewPrivs: 0, seccomp: 2 }, done: true },
-  { role: 'the process that accepts browser connections', is: (p) => p.listens.length > 0, target: { uid: 'cloison', caps: 'none', noNewPrivs: 1, seccomp: 2 }, done: false },
+  { role: 'the process that accepts browser connections', is: (p) => p.listens.length > 0, target: { uid: 'cloison', caps: 'none', noNewPrivs: 1, seccomp: 2 }, done: true },
   { role: 'bwrap outside the cage (waits for it)', is: (p) => isBwrap(p) && !p.inCage, target: { uid: 'root', caps: 'none', noNewPrivs: 1, seccomp: 'any' }, done: true },
   { role: 'bwrap as the cage\'s first process', is: (p) => isBwrap(p) && p.inCage, target: { uid: 'root', caps: 'none', noNewPrivs: 1, seccomp: 2 }, done: true },
   { role: 'cage process', is: (p) => p.inCage && !isBwrap(p), target: { uid: 'the level\'s', caps: 'none', noNewPrivs: 1, seccomp: 2 }, done: true },

@@ -17,9 +17,8 @@ import { CageFleet } from './cages/cageFleet';
 import { CageTunnels } from './cages/cageTunnels';
 import { FocusState } from './gateway/focusState';
 import { TicketRegistry } from './gateway/ticketRegistry';
-import { VncGateway } from './gateway/vncGateway';
-import { scheduleGatewayWarmUp } from './gateway/gatewayWarmUp';
-import type { BrowserHost } from './host/browserHost';
+import type { BrowserPart } from './browserPart/browserPart';
+import { wireBrowserPart } from './browserPart/browserPartWiring';
 import { ShellLaunches } from './host/shellLaunches';
 import { ResumeTokenFile } from './session/resumeTokens';
 import { createRpcHandlers } from './rpc/rpcHandlers';
@@ -33,7 +32,7 @@ import { followKeyboardLayout } from './keyboard/keyboardWiring';
 import { Confirmations } from './confirm/confirmations';
 import { FileBroker } from './files/fileBroker';
 import { prepareFileStaging } from './files/fileStaging';
-import { isSakRfbKey, sakKey, type SakKey } from '../shared/keysyms';
+import { sakKey, type SakKey } from '../shared/keysyms';
 import { DeviceBroker } from './usb/deviceBroker';
 import { adminHandlers } from './admin/adminHandlers';
 import { factRecorder, openJournal, type FactRecorder } from './audit/journalWiring';
@@ -63,7 +62,8 @@ export class Supervisor {
   readonly cages: Map<string, CageLifecycle>;
   readonly focus: FocusState;
   readonly tickets = new TicketRegistry();
-  readonly gateway: VncGateway;
+  /** The process that accepts browser connections (the shell's page, its RPC, the VNC gateway), as `cloison`. */
+  readonly part: BrowserPart;
   readonly journal: FileAuditJournal;
   readonly launches: ShellLaunches;
   readonly trust: TrustPhraseStore;
@@ -87,7 +87,7 @@ export class Supervisor {
   /** The cages' keyboard layout (policy, else the host's), as the shell shows it. */
   private readonly keyboardLayout: () => KeyboardLayoutView;
   private readonly sessions = new RpcSessions();
-  private host: BrowserHost | null = null;
+  private host: BrowserPart | null = null;
   /** How each part that started stops, last started first (stop()). */
   private readonly disposables: Disposables;
   private keepCages = false;
@@ -124,6 +124,7 @@ export class Supervisor {
       journal: this.journal,
       apply: async (next, changes) => {
         this.sak = sakKey(next.shortcuts.secureAttention);
+        this.part.sakChanged();
         this.lock.policyChanged();
         this.training.policyChanged();
         await this.fleet.restart(changes.cages, next);
@@ -220,7 +221,7 @@ export class Supervisor {
       onFlow: (flow) => this.sessions.broadcast('onFlow', flow),
       cages: this.cages,
       devices: this.devices,
-      keyPresses: (level) => this.gateway.keyPresses(level),
+      keyPresses: (level) => this.part.keyPresses(level),
       writeClipboard: (level, text) => this.cageClipboards.write(level, text),
     });
     this.apps = new AppLauncher({ policy: this.policyStore, cages: this.cages, journal: this.journal });
@@ -233,23 +234,18 @@ export class Supervisor {
       apply: (locked) => this.applyLock(locked),
       ...(options.log ? { log: options.log } : {}),
     }));
-    this.gateway = new VncGateway({
-      tickets: this.tickets,
+    this.part = wireBrowserPart(options, {
       focus: this.focus,
+      // The secure-attention key never reaches a cage, even if a renderer bug let it through.
+      sak: () => this.sak,
+      shells: { launches: this.launches, handlers: this.handlers, sessions: this.sessions },
+      tickets: this.tickets,
       // Locked, no viewer connects: no cage pixel reaches any screen until the user unlocks.
       refusal: () => (this.lock.locked ? 'the workstation is locked' : null),
-      endpointOf: (level) => this.cages.get(level)?.cage?.endpoint ?? null,
-      verifyPeerOf: (level) => {
-        const cage = this.cages.get(level)?.cage;
-        return cage?.verifyPeer ? (socket) => cage.verifyPeer!(socket) : undefined;
-      },
+      cageOf: (level) => this.cages.get(level)?.cage ?? null,
       journal: this.journal,
-      // The secure-attention key never reaches a cage, even if a renderer bug let it through.
-      reservedKey: (keysym, scancode) => isSakRfbKey(this.sak, keysym, scancode),
       onViewers: (viewers) => this.sessions.broadcast('onViewers', { viewers }),
-      ...(options.log ? { log: options.log } : {}),
     });
-    this.disposables.add('gateway', () => this.gateway.close());
     this.applyLock(this.lock.locked);
   }
 
@@ -257,7 +253,7 @@ export class Supervisor {
   private applyLock(locked: boolean): void {
     this.focus.setSuspended(locked, 'lock');
     if (!locked) return;
-    this.gateway.disconnectAll('the workstation is locked');
+    this.part.disconnectAll('the workstation is locked');
     this.audio.setMicrophone(null, 'supervisor'); // nobody at the workstation: nobody to listen for
     // Nobody at the workstation: an exclusive card goes back, its holder's sessions end (a shared one stays).
     void this.smartcard?.take('supervisor').catch((err: Error) => this.options.log?.('smart card not taken back at lock', { error: err.message }));
@@ -288,7 +284,7 @@ export class Supervisor {
       confirmations: this.confirmations,
       devices: this.devices,
       lock: this.lock,
-      viewers: () => this.gateway.viewers(),
+      viewers: () => this.part.viewers(),
       launchUrl: () => this.launchUrl(),
       viewerOrigins: () => this.host?.viewerOrigins ?? {},
       tunnels: () => this.tunnels.views(),
@@ -301,7 +297,7 @@ export class Supervisor {
     });
   }
 
-  get browserHost(): BrowserHost | null {
+  get browserHost(): BrowserPart | null {
     return this.host;
   }
 
@@ -340,7 +336,10 @@ export class Supervisor {
     // Before anything listens or runs: a refused session (TrainingRefused, a scenario's PolicyError) starts nothing.
     const { training } = this.options;
     if (training) this.training.startFromFile(training.scenarioFile, training.trainee, training.reportDir);
-    this.host = await listen(this.options, {
+    // The browser part starts beside the sockets; the shell may connect once both listen.
+    const partStarting = this.part.start();
+    this.disposables.add('browser part', () => this.part.stop());
+    await listen(this.options, {
       rpcSocketPath: this.rpcSocketPath,
       adminSocketPath: this.adminSocketPath,
       handlers: this.handlers,
@@ -356,11 +355,10 @@ export class Supervisor {
         reload: () => this.reloadPolicy(),
       }),
       sessions: this.sessions,
-      launches: this.launches,
-      gateway: this.gateway,
-      levels: policy.levels.map((l) => l.id),
       disposables: this.disposables,
     });
+    await partStarting;
+    this.host = this.part;
     options.onListening?.();
     const usb = await prepareUsb({ mediaMounts: this.mediaMounts, devices: this.devices }, policy.levels.map((l) => l.id), this.options.log);
     this.disposables.add('USB devices', usb.stop);
@@ -379,11 +377,6 @@ export class Supervisor {
     });
     this.disposables.add('sound', () => this.audio.close());
     await this.audio.start();
-    const warmUp = this.options.gatewayWarmUp;
-    if (warmUp) {
-      const warming = scheduleGatewayWarmUp({ ...warmUp, gateway: this.gateway, parentDir: this.options.runDir, ...(this.options.log ? { log: this.options.log } : {}) });
-      this.disposables.add('gateway warm-up', () => warming.stop());
-    }
     // First to stop, while the cages run: a drill in course tidies up (its look-alike, its training key) and its report is written.
     this.disposables.add('training', () => this.training.stop('supervisor', 'supervisor shutting down'));
   }

@@ -1,36 +1,95 @@
 /**
- * Cloison's VNC gateway alone in its own process, in front of one endpoint, so a benchmark can
- * measure its CPU the way it measures websockify's. GET /ticket issues a ticket (bench only). No
- * per-viewer byte budget: this measures the proxy's own capacity (the budget is measured by the
- * level-switch benchmark's flood).
+ * Cloison's VNC gateway as the supervisor runs it since the split, in front of one endpoint, so a
+ * benchmark can measure its CPU the way it measures websockify's: this process stands for the
+ * root part (tickets, the connection to the endpoint, its hand-over as a descriptor:
+ * browserPart/viewerAdmission.ts and handOver), its child for the browser part (restricted as the
+ * part is, as `cloison` when run as root; the gateway reads the handed socket itself). The CPU of
+ * both counts (the process tree). GET /ticket issues a ticket (bench only). No per-viewer byte
+ * budget: this measures the proxy's own capacity (the budget is measured by the level-switch
+ * benchmark's flood).
  *
- * With WARM_UP=first it warms its hot path as the supervisor does after start-up
- * (gatewayWarmUp.ts) before it prints its port; with WARM_UP=beside it prints its port at once
+ * With WARM_UP=first the part warms its hot path as the supervisor's does after start-up
+ * (gatewayWarmUp.ts) before its port is printed; with WARM_UP=beside it prints its port at once
  * and warms up while the first viewer is served.
  *
  *   node --import tsx bench/lib/gatewayProcess.ts SOCKET_PATH   → prints the port
  */
+import { spawn } from 'node:child_process';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { journalWriterAccount } from '../../supervisor/audit/journalKey';
+import { handOver } from '../../supervisor/browserPart/browserPart';
+import { restrictBrowserPart } from '../../supervisor/browserPart/partRestriction';
+import { viewerAdmission } from '../../supervisor/browserPart/viewerAdmission';
 import { FocusState } from '../../supervisor/gateway/focusState';
 import { GATEWAY_WARM_UP_ROUNDS, warmUpGateway } from '../../supervisor/gateway/gatewayWarmUp';
 import { TicketRegistry } from '../../supervisor/gateway/ticketRegistry';
-import { VncGateway } from '../../supervisor/gateway/vncGateway';
+import { VncGateway, type GatewayAdmission } from '../../supervisor/gateway/vncGateway';
+
+type FromPart = { type: 'ticket'; request: number } | { type: 'vnc.open'; request: number; level: string; ticket: string } | { type: 'listening'; port: number };
+type ToPart = { type: 'ticket'; request: number; ticket: string } | { type: 'vnc.opened'; request: number; admission: GatewayAdmission | { session: string; handle: true } };
 
 const socketPath = process.argv[2];
 if (!socketPath) throw new Error('usage: gatewayProcess.ts SOCKET_PATH');
-const tickets = new TicketRegistry();
-const gateway = new VncGateway({ tickets, focus: new FocusState(['bench'], 'bench'), endpointOf: () => ({ path: socketPath }), viewerBudget: null });
-const server = createServer((req, res) => {
-  if (req.url === '/ticket') res.end(tickets.issue('bench'));
-  else res.writeHead(404).end();
-});
-server.on('upgrade', (req, sock, head) => gateway.handleUpgrade(req, sock, head));
-server.listen(0, '127.0.0.1', async () => {
-  const warmUp = () => warmUpGateway({ rounds: GATEWAY_WARM_UP_ROUNDS, parentDir: tmpdir(), gateway });
-  if (process.env.WARM_UP === 'first') await warmUp();
-  process.stdout.write(`${(server.address() as AddressInfo).port}\n`);
-  if (process.env.WARM_UP === 'beside') await warmUp();
-});
-process.on('SIGTERM', () => process.exit(0)); // exit cleanly (flushes --cpu-prof output)
+
+if (process.argv[3] === 'part') runPart();
+else runRoot();
+
+function runRoot(): void {
+  const tickets = new TicketRegistry();
+  const admit = viewerAdmission({ tickets, refusal: () => null, cageOf: () => ({ endpoint: { path: socketPath! }, innerPid: null, exited: new Promise(() => undefined), stop: async () => undefined }) });
+  const flags = (process.env.BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean);
+  const part = spawn(process.execPath, [...flags, '--import', 'tsx', fileURLToPath(import.meta.url), socketPath!, 'part'], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'], env: process.env });
+  part.on('message', async (m: FromPart) => {
+    if (m.type === 'listening') process.stdout.write(`${m.port}\n`);
+    if (m.type === 'ticket') part.send({ type: 'ticket', request: m.request, ticket: tickets.issue('bench') } satisfies ToPart);
+    if (m.type === 'vnc.open') {
+      const { admission, socket } = await admit(m.level, m.ticket);
+      if (socket) await handOver(part, { type: 'vnc.opened', request: m.request, admission }, socket);
+      else part.send({ type: 'vnc.opened', request: m.request, admission } satisfies ToPart);
+    }
+  });
+  part.on('exit', () => process.exit(0));
+  process.on('SIGTERM', () => part.kill('SIGTERM')); // exits with it (flushes --cpu-prof output)
+}
+
+function runPart(): void {
+  restrictBrowserPart(process.getuid?.() === 0 ? journalWriterAccount() : null);
+  let next = 1;
+  const waiting = new Map<number, (m: ToPart, handle: unknown) => void>();
+  process.on('message', (m: ToPart, handle: unknown) => {
+    waiting.get(m.request)?.(m, handle);
+    waiting.delete(m.request);
+  });
+  const ask = (m: { type: 'ticket' } | { type: 'vnc.open'; level: string; ticket: string }) =>
+    new Promise<{ m: ToPart; handle: unknown }>((resolve) => {
+      const request = next++;
+      waiting.set(request, (answer, handle) => resolve({ m: answer, handle }));
+      process.send!({ ...m, request });
+    });
+  const gateway = new VncGateway({
+    tickets: new TicketRegistry(),
+    focus: new FocusState(['bench'], 'bench'),
+    endpointOf: () => null,
+    viewerBudget: null,
+    admit: async (level, ticket) => {
+      const { m, handle } = await ask({ type: 'vnc.open', level, ticket });
+      const admission = (m as Extract<ToPart, { type: 'vnc.opened' }>).admission;
+      return 'handle' in admission ? { session: admission.session, handle: handle as object } : admission;
+    },
+  });
+  const server = createServer((req, res) => {
+    if (req.url === '/ticket') void ask({ type: 'ticket' }).then(({ m }) => res.end((m as Extract<ToPart, { type: 'ticket' }>).ticket));
+    else res.writeHead(404).end();
+  });
+  server.on('upgrade', (req, sock, head) => gateway.handleUpgrade(req, sock, head));
+  server.listen(0, '127.0.0.1', async () => {
+    const warmUp = () => warmUpGateway({ rounds: GATEWAY_WARM_UP_ROUNDS, parentDir: tmpdir(), gateway });
+    if (process.env.WARM_UP === 'first') await warmUp();
+    process.send!({ type: 'listening', port: (server.address() as AddressInfo).port } satisfies FromPart);
+    if (process.env.WARM_UP === 'beside') await warmUp();
+  });
+  process.on('SIGTERM', () => process.exit(0));
+}

@@ -22,6 +22,8 @@ export interface SupervisorProcess {
   rpcSocket: string;
   root: string;
   stateDir: string;
+  /** The supervisor's (root part's) pid. */
+  pid: number;
   homeOf(level: string): string;
   stop(): Promise<void>;
 }
@@ -82,6 +84,7 @@ export async function startSupervisor(policyYaml: string, options: StartOptions 
     },
     root,
     stateDir,
+    pid: child.pid!,
     homeOf: (level) => join(stateDir, 'cages', level, 'home'),
     stop: async () => {
       if (child.exitCode === null) {

@@ -31,7 +31,7 @@ export async function connectBrowserTransport(origin: string, credential: ShellC
   const ws = new WebSocket(`${wsOrigin}/rpc`, [RPC_PROTOCOL, offered]);
   const pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void; method: RpcMethod }>();
   const listeners = new Map<RpcEvent, Set<(data: never) => void>>();
-  const disconnectListeners: Array<() => void> = [];
+  const disconnectListeners: Array<(code?: number) => void> = [];
   let nextId = 1;
   // Each level's viewer origin, as the supervisor serves it (session.describe).
   let viewerOrigins: Record<string, string> = {};
@@ -40,10 +40,10 @@ export async function connectBrowserTransport(origin: string, credential: ShellC
     ws.onopen = () => resolve();
     ws.onerror = () => reject(new Error('cannot reach the supervisor (launch secret already used, or supervisor gone)'));
   });
-  ws.onclose = () => {
+  ws.onclose = (ev) => {
     for (const p of pending.values()) p.reject(new Error('supervisor connection closed'));
     pending.clear();
-    for (const l of disconnectListeners) l();
+    for (const l of disconnectListeners) l(ev.code);
   };
   ws.onmessage = (ev) => {
     let frame;

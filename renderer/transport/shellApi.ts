@@ -12,8 +12,8 @@ export interface ShellApi {
   vncUrl(path: string, level: string, ticket: string): string;
   /** The origin a level's viewer frame loads from: one per level, never the shell's own. */
   viewerOrigin(level: string): string;
-  /** Called when the RPC link drops, so the shell can show it. */
-  onDisconnect(listener: () => void): void;
+  /** Called when the RPC link drops, so the shell can show it (with the WebSocket's close code). */
+  onDisconnect(listener: (code?: number) => void): void;
 }
 
 export class RpcCallError extends Error {

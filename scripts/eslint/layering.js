@@ -38,6 +38,7 @@ export const SUPERVISOR_LAYERS = [
   ['keyboard', 'screen', 'training', 'cageManager'],
   ['rpc', 'admin'],
   ['host', 'cli'],
+  ['browserPart'],
   ['.'],
   ['testing'],
 ];

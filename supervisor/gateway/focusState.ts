@@ -10,7 +10,7 @@ import { EventEmitter } from 'node:events';
 
 export type SuspendReason = 'shell' | 'dialog' | 'device' | 'lock';
 
-export class FocusState extends EventEmitter<{ change: [level: string, previous: string]; suspend: [] }> {
+export class FocusState extends EventEmitter<{ change: [level: string, previous: string]; suspend: []; release: [] }> {
   private current: string;
   private readonly reasons = new Set<SuspendReason>();
 
@@ -42,6 +42,7 @@ export class FocusState extends EventEmitter<{ change: [level: string, previous:
     if (suspended) this.reasons.add(reason);
     else this.reasons.delete(reason);
     if (!was && this.reasons.size > 0) this.emit('suspend');
+    if (was && this.reasons.size === 0) this.emit('release');
   }
 
   set(level: string): boolean {

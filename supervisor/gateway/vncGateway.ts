@@ -9,7 +9,7 @@
  * other, no unbounded buffers.
  */
 import type { IncomingMessage } from 'node:http';
-import { connect, type Socket, type NetConnectOpts } from 'node:net';
+import { connect, Socket, type NetConnectOpts } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { CloisonError } from '../../shared/errors';
@@ -23,8 +23,26 @@ import type { TicketRegistry } from './ticketRegistry';
 
 export const VNC_PATH = '/vnc';
 
+/**
+ * What the root part answers a viewer's ticket with, when the gateway runs in the unprivileged
+ * browser part: refused before the WebSocket opens (an HTTP status), refused once it is open (a
+ * close code, as a cage that fails its peer check is), or the cage's connection itself — a
+ * descriptor the root part connected and checked, handed over (browserPart/).
+ */
+export type GatewayAdmission =
+  | { refused: { status: number; reason: string } }
+  | { session: string; close: { code: number; reason: string } }
+  | { session: string; handle: object };
+
 export interface VncGatewayOptions {
   tickets: TicketRegistry;
+  /**
+   * Set in the browser part: tickets, the lock, the cage's endpoint and its peer are the root
+   * part's to check; the gateway gets the connected socket's handle (or the refusal) from here.
+   */
+  admit?: (level: string, ticket: string) => Promise<GatewayAdmission>;
+  /** Called when the key presses delivered to a cage change (the root part's count, for training drills). */
+  onKeys?: (level: string, total: number) => void;
   focus: FocusState;
   /** Where a cage's VNC server listens, or null when the cage is not running. */
   endpointOf: (level: string) => NetConnectOpts | null;
@@ -112,6 +130,7 @@ export class VncGateway {
     } catch {
       return refuse(socket, 403, 'malformed address');
     }
+    if (this.options.admit) return void this.admitHanded(req, socket, head, level, ticket);
     let session: string;
     try {
       session = this.options.tickets.redeem(ticket, level).session;
@@ -125,7 +144,28 @@ export class VncGateway {
     if ([...this.bridges].filter((b) => b.level === level).length >= this.maxViewers) {
       return refuse(socket, 429, `too many viewers for cage "${level}"`);
     }
-    this.wss.handleUpgrade(req, socket, head, (ws) => this.bridge(ws, level, session, endpoint));
+    this.wss.handleUpgrade(req, socket, head, (ws) => this.bridge(ws, level, session, { endpoint }));
+  }
+
+  /** The browser part's admission: the root part checks and connects; the cage's socket arrives as a handle. */
+  private async admitHanded(req: IncomingMessage, socket: Duplex, head: Buffer, level: string, ticket: string): Promise<void> {
+    let admission: GatewayAdmission;
+    try {
+      admission = await this.options.admit!(level, ticket);
+    } catch (err) {
+      return refuse(socket, 503, (err as Error).message);
+    }
+    if ('refused' in admission) return refuse(socket, admission.refused.status, admission.refused.reason);
+    const drop = () => 'handle' in admission && (admission.handle as { close?: () => void }).close?.();
+    if (socket.destroyed) return void drop();
+    if ([...this.bridges].filter((b) => b.level === level).length >= this.maxViewers) {
+      drop();
+      return refuse(socket, 429, `too many viewers for cage "${level}"`);
+    }
+    this.wss.handleUpgrade(req, socket, head, (ws) => {
+      if ('handle' in admission) return this.bridge(ws, level, admission.session, { handle: admission.handle });
+      ws.close(admission.close.code, admission.close.reason.slice(0, 120));
+    });
   }
 
   /** When a viewer last sent anything (Date.now()), 0 before any: someone is using a cage. */
@@ -141,7 +181,7 @@ export class VncGateway {
   privateTwin(level: string, endpoint: NetConnectOpts, tickets: TicketRegistry): VncGateway {
     const options: VncGatewayOptions = { ...this.options, tickets, focus: new FocusState([level], level), endpointOf: () => endpoint };
     // Emptied, not deleted: the options keep their shape, and the relay's optimised code its fit.
-    for (const key of ['verifyPeerOf', 'journal', 'onViewers', 'refusal'] as const) if (key in options) options[key] = undefined;
+    for (const key of ['verifyPeerOf', 'journal', 'onViewers', 'refusal', 'admit', 'onKeys'] as const) if (key in options) options[key] = undefined;
     return new VncGateway(options);
   }
 
@@ -178,7 +218,7 @@ export class VncGateway {
     this.options.journal.append(kind, 'supervisor', fields);
   }
 
-  private bridge(ws: WebSocket, level: string, session: string, endpoint: NetConnectOpts): void {
+  private bridge(ws: WebSocket, level: string, session: string, source: { endpoint: NetConnectOpts } | { handle: object }): void {
     // cage → viewer: untouched, paused while the viewer is slow or the cage is past its byte
     // budget. Reads go straight from the socket handle into buffers sized to the traffic (no
     // stream machinery on the hot path); the viewer socket's own buffer is watched, and its
@@ -205,10 +245,15 @@ export class VncGateway {
       viewerSocket.once('drain', () => cage.resume());
       return false; // pauses the cage socket
     };
-    const cage = connect({ ...endpoint, onread: { buffer: () => sizer.next(), callback: toViewer } } as NetConnectOpts);
+    const onread = { buffer: () => sizer.next(), callback: toViewer };
+    // A handed socket was connected, checked and journaled by the root part: it is the cage's.
+    const cage =
+      'handle' in source
+        ? new Socket({ handle: source.handle, readable: true, writable: true, onread } as unknown as ConstructorParameters<typeof Socket>[0])
+        : connect({ ...source.endpoint, onread } as NetConnectOpts);
     const viewerSocket = (ws as unknown as { _socket: Duplex })._socket;
     // Nothing from the viewer moves until the cage's end is known to be the cage.
-    ws.pause();
+    if ('endpoint' in source) ws.pause();
     const verifyPeer = this.options.verifyPeerOf?.(level);
     cage.once('connect', () => {
       try {
@@ -230,7 +275,9 @@ export class VncGateway {
       inputAllowed: () => this.options.focus.isInFront(level),
       keyFilter: (keysym, down, scancode) => {
         if (this.options.reservedKey?.(keysym, scancode)) return false;
+        const before = this.keys.total(level);
         this.keys.delivered(level, keysym, down);
+        if (this.options.onKeys && this.keys.total(level) !== before) this.options.onKeys(level, this.keys.total(level));
         return true;
       },
       onDrop: (_type, reason) => {
@@ -263,6 +310,7 @@ export class VncGateway {
 
     cage.on('error', (err) => close(1011, `cage connection failed: ${err.message}`));
     cage.on('close', () => close(1000, 'cage closed the connection'));
+    if ('handle' in source) cage.resume(); // already connected: reading starts now
 
     // viewer → cage: filtered, paused while the cage is slow.
     ws.on('message', (data: Buffer, isBinary: boolean) => {

@@ -1,26 +1,25 @@
 /**
- * The supervisor's HTTP server on 127.0.0.1: the VNC gateway (a one-time ticket per connection)
+ * The browser part's HTTP server on 127.0.0.1 (it runs as `cloison`, with no capability): the VNC gateway (a one-time ticket per connection)
  * always; the browser shell — the built renderer and the RPC WebSocket — only when it is in use
  * (`shell: true`), so a deployment whose shell is Electron has no RPC on a TCP port at all.
  *
  * Every WebSocket must come from an exact, allowed Origin (a page of ours, or Electron's
  * app://cloison): a request with none is refused, so no local process can drive these sockets
  * without pretending to be a browser page of ours. The RPC admits a shell that presents a launch
- * secret or its resume token (shellLaunches.ts), each single use.
+ * secret or its resume token (the root part spends it: host/shellLaunches.ts), each single use; its
+ * frames are relayed to the root part's RPC session and back (ShellRpcLink).
  *
  * Each level's viewer is served from an origin of its own — another loopback address, so another
  * site, so another renderer process under Chromium's site isolation — which may open the VNC
  * gateway and nothing else: never the RPC, never the shell's page (viewerProtocol.ts).
  */
-import { readFileSync, statSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { extname, join, normalize, sep } from 'node:path';
+import { extname, join, normalize } from 'node:path';
 import { WebSocketServer } from 'ws';
 import { MAX_RPC_FRAME_BYTES } from '../../shared/rpc';
 import { refuseUpgrade, VNC_PATH, type VncGateway } from '../gateway/vncGateway';
-import { RpcSession, type RpcHandlers, type RpcSessions } from '../rpc/rpcSession';
-import type { ShellLaunches } from './shellLaunches';
+import type { StaticFiles } from './staticFiles';
 import { electronViewerOrigin, VIEWER_PAGE } from '../../shared/viewerProtocol';
 
 export const RPC_PATH = '/rpc';
@@ -39,16 +38,27 @@ const MIME: Record<string, string> = {
   '.json': 'application/json',
 };
 
+/** A shell's RPC connection, relayed to the root part (browserPart/shellRelay.ts holds its session). */
+export interface ShellRpcLink {
+  /** Spends the launch secret or resume token offered: a connection number, or null (refused). */
+  admit(offered: { launch?: string; resume?: string }): Promise<number | null>;
+  /** The WebSocket is open: frames for it go to `send`; the root part may close it (a resume elsewhere). */
+  opened(conn: number, ws: { send(text: string): void; close(code: number, reason: string): void }): void;
+  frame(conn: number, text: string): void;
+  closed(conn: number): void;
+}
+
 export interface BrowserHostOptions {
-  rendererDir: string | null;
+  /** The built renderer's files, read before the part dropped its privileges; null when not built. */
+  files: StaticFiles | null;
   /** Serve the browser shell (renderer and RPC WebSocket); off, only the VNC gateway answers. */
   shell: boolean;
-  launches: ShellLaunches;
+  rpc: ShellRpcLink;
   /** The policy's levels: one viewer origin each. */
   levels: string[];
-  handlers: RpcHandlers;
-  sessions: RpcSessions;
   gateway: VncGateway;
+  /** Each viewer origin's port wanted (a restarted part keeps its origins: the shells reconnect). */
+  viewerPorts?: Record<string, number>;
   port?: number;
   /** Extra origins allowed to open WebSockets (the Electron app's app://cloison). */
   extraOrigins?: string[];
@@ -76,7 +86,7 @@ export async function startBrowserHost(options: BrowserHostOptions): Promise<Bro
   });
   let origin = '';
   const viewerOrigins: Record<string, string> = {};
-  const server = createServer((req, res) => serveStatic(req, res, options.shell ? options.rendererDir : null, () => csp(origin, Object.values(viewerOrigins)), 'shell'));
+  const server = createServer((req, res) => serveStatic(req, res, options.shell ? options.files : null, () => csp(origin, Object.values(viewerOrigins)), 'shell'));
 
   server.on('upgrade', (req, socket, head) => {
     let url: URL;
@@ -96,24 +106,23 @@ export async function startBrowserHost(options: BrowserHostOptions): Promise<Bro
     if (reqOrigin === undefined || !allowed.includes(reqOrigin)) return refuseUpgrade(socket, 403, 'origin missing or not allowed');
     if (url.pathname === VNC_PATH) return options.gateway.handleUpgrade(req, socket, head);
     if (url.pathname !== RPC_PATH || !options.shell) return refuseUpgrade(socket, 404, 'no such endpoint');
-    const admission = admit(req, options.launches);
-    if (!admission) return refuseUpgrade(socket, 401, 'launch secret or resume token missing, used or wrong');
-    rpcWss.handleUpgrade(req, socket, head, (ws) => {
-      const session = new RpcSession(options.handlers, (text) => ws.readyState === ws.OPEN && ws.send(text), options.log, { session: admission.session, transport: 'websocket' });
-      const remove = options.sessions.add(session);
-      const release = options.launches.connected(admission.session, () => ws.close(4000, 'this shell was opened again elsewhere'));
-      const gone = () => {
-        remove();
-        release();
-      };
-      session.emit('onSession', admission);
-      ws.on('message', (data, isBinary) => {
-        if (isBinary) return ws.close(1003, 'RPC frames are text');
-        void session.receive(data.toString());
-      });
-      ws.on('close', gone);
-      ws.on('error', gone);
-    });
+    void options.rpc.admit(offeredSecrets(req)).then(
+      (conn) => {
+        if (conn === null) return refuseUpgrade(socket, 401, 'launch secret or resume token missing, used or wrong');
+        if (socket.destroyed) return options.rpc.closed(conn);
+        rpcWss.handleUpgrade(req, socket, head, (ws) => {
+          options.rpc.opened(conn, { send: (text) => ws.readyState === ws.OPEN && ws.send(text), close: (code, reason) => ws.close(code, reason) });
+          const gone = () => options.rpc.closed(conn);
+          ws.on('message', (data, isBinary) => {
+            if (isBinary) return ws.close(1003, 'RPC frames are text');
+            options.rpc.frame(conn, data.toString());
+          });
+          ws.on('close', gone);
+          ws.on('error', gone);
+        });
+      },
+      () => refuseUpgrade(socket, 503, 'the supervisor did not answer'),
+    );
   });
 
   await new Promise<void>((resolve, reject) => {
@@ -126,14 +135,14 @@ export async function startBrowserHost(options: BrowserHostOptions): Promise<Bro
   const viewerServers: Server[] = [];
   if (options.shell) {
     for (const [index, level] of options.levels.entries()) {
-      const viewer = createServer((req, res) => serveStatic(req, res, options.rendererDir, () => viewerCsp(origin), 'viewer'));
+      const viewer = createServer((req, res) => serveStatic(req, res, options.files, () => viewerCsp(origin), 'viewer'));
       const at = viewerAddress(index);
       const listen = (p: number) =>
         new Promise<void>((resolve, reject) => {
           viewer.once('error', reject);
           viewer.listen(p, at, () => resolve());
         });
-      await listen(port).catch(() => listen(0));
+      await listen(options.viewerPorts?.[level] ?? port).catch(() => listen(0));
       viewerOrigins[level] = `http://${at}:${(viewer.address() as AddressInfo).port}`;
       viewerServers.push(viewer);
     }
@@ -157,16 +166,16 @@ export async function startBrowserHost(options: BrowserHostOptions): Promise<Bro
   };
 }
 
-/** Spends the launch secret or resume token the request offers (lookups by exact key: no timing leak of a prefix). */
-function admit(req: IncomingMessage, launches: ShellLaunches) {
+/** The launch secret or resume token the request offers (the root part spends it). */
+function offeredSecrets(req: IncomingMessage): { launch?: string; resume?: string } {
   const offered = String(req.headers['sec-websocket-protocol'] ?? '')
     .split(',')
     .map((p) => p.trim());
   const launch = offered.find((p) => p.startsWith(LAUNCH_PROTOCOL_PREFIX));
-  if (launch) return launches.launch(launch.slice(LAUNCH_PROTOCOL_PREFIX.length));
+  if (launch) return { launch: launch.slice(LAUNCH_PROTOCOL_PREFIX.length) };
   const resume = offered.find((p) => p.startsWith(RESUME_PROTOCOL_PREFIX));
-  if (resume) return launches.resume(resume.slice(RESUME_PROTOCOL_PREFIX.length));
-  return null;
+  if (resume) return { resume: resume.slice(RESUME_PROTOCOL_PREFIX.length) };
+  return {};
 }
 
 /** The shell page: its own scripts, its RPC, and frames from its levels' viewer origins only. */
@@ -203,7 +212,7 @@ export function viewerCsp(shellOrigin: string): string {
 }
 
 /** The shell's server serves every page but the viewer; a viewer's server, the viewer page and assets only. */
-function serveStatic(req: IncomingMessage, res: ServerResponse, root: string | null, policy: () => string, page: 'shell' | 'viewer'): void {
+function serveStatic(req: IncomingMessage, res: ServerResponse, root: StaticFiles | null, policy: () => string, page: 'shell' | 'viewer'): void {
   const headers = {
     'Content-Security-Policy': policy(),
     'X-Content-Type-Options': 'nosniff',
@@ -232,16 +241,11 @@ function serveStatic(req: IncomingMessage, res: ServerResponse, root: string | n
     res.writeHead(404, headers).end();
     return;
   }
-  const file = normalize(join(root, relative));
-  if (!file.startsWith(normalize(root) + sep) || relative.includes('\0')) {
+  const file = normalize(join('/', relative)).slice(1);
+  const body = relative.includes('\0') ? null : root.get(file);
+  if (!body) {
     res.writeHead(404, headers).end();
     return;
   }
-  try {
-    if (!statSync(file).isFile()) throw new Error('not a file');
-    const body = readFileSync(file);
-    res.writeHead(200, { ...headers, 'Content-Type': MIME[extname(file)] ?? 'application/octet-stream' }).end(req.method === 'HEAD' ? undefined : body);
-  } catch {
-    res.writeHead(404, headers).end();
-  }
+  res.writeHead(200, { ...headers, 'Content-Type': MIME[extname(file)] ?? 'application/octet-stream' }).end(req.method === 'HEAD' ? undefined : body);
 }

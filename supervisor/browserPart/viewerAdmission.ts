@@ -1,0 +1,85 @@
+/**
+ * The root part's answer to a viewer at the browser part's gateway: the ticket is spent here, the
+ * lock asked here, and the cage's VNC socket connected and checked here (the cage driver's peer
+ * check: the cage's uid, its pid namespace) — paused from its connection on, so not one byte is
+ * read on this side — then handed over whole (browserPart.ts). Every admission and refusal at the
+ * cage's socket is journaled, as the gateway did before the split.
+ */
+import { connect, type Socket } from 'node:net';
+import type { AuditJournal } from '../audit/auditJournal';
+import type { RunningCage } from '../cages/cageDriver';
+import type { TicketRegistry } from '../gateway/ticketRegistry';
+import type { VncOpened } from './partMessages';
+
+export interface ViewerAdmissionOptions {
+  tickets: TicketRegistry;
+  /** Why no viewer may connect now (the workstation is locked), or null. */
+  refusal: () => string | null;
+  cageOf: (level: string) => RunningCage | null;
+  journal?: AuditJournal;
+  log?: (msg: string, fields?: Record<string, unknown>) => void;
+  connectTimeoutMs?: number;
+}
+
+export type ViewerAdmission = (level: string, ticket: string) => Promise<{ admission: VncOpened; socket?: Socket }>;
+
+export function viewerAdmission(options: ViewerAdmissionOptions): ViewerAdmission {
+  return async (level, ticket) => {
+    let session: string;
+    try {
+      session = options.tickets.redeem(ticket, level).session;
+    } catch (err) {
+      return { admission: { refused: { status: 403, reason: (err as Error).message } } };
+    }
+    const refusal = options.refusal();
+    if (refusal) return { admission: { refused: { status: 403, reason: refusal } } };
+    const cage = options.cageOf(level);
+    if (!cage) return { admission: { refused: { status: 503, reason: `cage "${level}" is not running` } } };
+    let socket: Socket;
+    try {
+      socket = await connectPaused(cage, options.connectTimeoutMs ?? 5000);
+    } catch (err) {
+      return { admission: { session, close: { code: 1011, reason: `cage connection failed: ${(err as Error).message}` } } };
+    }
+    try {
+      cage.verifyPeer?.(socket);
+    } catch (err) {
+      socket.destroy();
+      const reason = (err as Error).message;
+      options.log?.('viewer refused: the cage socket is not the cage', { level });
+      try {
+        options.journal?.append('vnc.refused', 'supervisor', { level, reason });
+      } catch {
+        /* refused all the same */
+      }
+      return { admission: { session, close: { code: 4001, reason: `cage unreachable: ${reason}` } } };
+    }
+    try {
+      options.journal?.append('vnc.connect', 'supervisor', { level, session });
+    } catch (err) {
+      socket.destroy();
+      return { admission: { session, close: { code: 1011, reason: (err as Error).message } } };
+    }
+    return { admission: { session, handle: true }, socket };
+  };
+}
+
+/** Connected, and paused from that moment: the RFB greeting waits in the socket for the gateway. */
+function connectPaused(cage: RunningCage, timeoutMs: number): Promise<Socket> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(cage.endpoint);
+    const timer = setTimeout(() => fail(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
+    const fail = (err: Error) => {
+      clearTimeout(timer);
+      socket.destroy();
+      reject(err);
+    };
+    socket.once('error', fail);
+    socket.once('connect', () => {
+      clearTimeout(timer);
+      socket.off('error', fail);
+      socket.pause();
+      resolve(socket);
+    });
+  });
+}
