@@ -4,7 +4,7 @@
  * code that decodes cage bytes, and the frame never has the keyboard, which stays with the trusted
  * page (where the secure-attention key is caught) while keys still reach the cage in front.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, expect, test } from '@playwright/test';
@@ -91,7 +91,7 @@ test('a viewer whose renderer hangs or crashes never takes the trusted page with
     const trustedPageIntact = async (name: string) => {
       // The band in its colour and the trust phrase: painted by the trusted page's own renderer.
       const png = await shell.screenshot();
-      await test.info().attach(name, { body: png, contentType: 'image/png' });
+      writeFileSync(test.info().outputPath(`${name}.png`), png);
       const shot = new Screenshot(png);
       expect(shot.coloursIn(0, 0, shot.width, 4), `${name}: band`).toEqual(new Set([LOW_COLOUR]));
       expect(await shell.evaluate<string>(`document.querySelector('[data-testid=band-trust]')?.innerText ?? ''`)).toContain(TEST_TRUST_PHRASE);
