@@ -6,7 +6,8 @@
  * run's p95, and the median of those. The references: one 60 Hz frame (16.7 ms), and the idle
  * p95 of the same benchmark (flooded ≤ 1.25× idle).
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { setPriority } from 'node:os';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium } from '@playwright/test';
@@ -85,6 +86,17 @@ async function runSwitches(policy: string, name: string, log: (s: string) => voi
     await page.goto(await sup.launchUrl());
     await page.locator('[data-testid=cage-frame-high][data-viewer=connected]').waitFor({ state: 'attached', timeout: 30_000 });
     await page.locator('[data-testid=cage-frame-low][data-viewer=connected]').waitFor({ timeout: 30_000 });
+    // A lever under test (LEVEL_SWITCH_RENICE=N): the renderer that burns the most CPU — in a
+    // flooded run, the flooding cage's viewer, brought to front once so it decodes — at nice N.
+    const renice = Number(process.env.LEVEL_SWITCH_RENICE ?? 0);
+    if (renice > 0 && name === 'flooded') {
+      await page.keyboard.press('Control+Alt+PageDown');
+      const busiest = await busiestRenderer(1000);
+      await page.keyboard.press('Control+Alt+PageDown');
+      if (busiest) setPriority(busiest.pid, renice);
+      log(`  (${name}: renderer ${busiest?.pid} at nice ${renice}, ${busiest?.ms} ms CPU in 1 s before)`);
+      await page.evaluate('window.switchTimes = []');
+    }
     for (let i = 0; i < SWITCHES; i++) {
       await page.keyboard.press('Control+Alt+PageDown');
       await page.waitForTimeout(30);
@@ -100,4 +112,42 @@ async function runSwitches(policy: string, name: string, log: (s: string) => voi
     await browser.close();
     await sup.stop();
   }
+}
+
+/** Renderer processes started by this process (Chromium's, through Playwright). */
+function ourRenderers(): number[] {
+  const parent = new Map<number, number>();
+  const renderers: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      parent.set(Number(entry), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]));
+      if (readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes('--type=renderer')) renderers.push(Number(entry));
+    } catch {
+      /* gone */
+    }
+  }
+  const ours = (pid: number): boolean => {
+    for (let p = pid, hops = 0; p > 1 && hops < 20; p = parent.get(p) ?? 0, hops++) if (p === process.pid) return true;
+    return false;
+  };
+  return renderers.filter(ours);
+}
+
+function cpuMs(pid: number): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
+  } catch {
+    return 0;
+  }
+}
+
+async function busiestRenderer(ms: number): Promise<{ pid: number; ms: number } | null> {
+  const pids = ourRenderers();
+  const before = new Map(pids.map((p) => [p, cpuMs(p)]));
+  await new Promise((r) => setTimeout(r, ms));
+  const used = pids.map((p) => ({ pid: p, ms: cpuMs(p) - before.get(p)! })).sort((a, b) => b.ms - a.ms);
+  return used[0] ?? null;
 }

@@ -4,9 +4,16 @@
  * code that decodes cage bytes, and the frame never has the keyboard, which stays with the trusted
  * page (where the secure-attention key is caught) while keys still reach the cage in front.
  */
-import { expect, test } from '@playwright/test';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium, expect, test } from '@playwright/test';
+import { LOW_COLOUR } from '../supervisor/testing/testPolicy';
+import config from './playwright.config';
 import { KEY_LOGGER_APP, KEYCODE, rawKeyPresses, typeUntilLogged } from './support/cageProbes';
-import { openShell, startSupervisor, twoCagePolicy, type SupervisorProcess } from './support/supervisorProcess';
+import { Screenshot } from './support/pixels';
+import { connectRawPage } from './support/rawPage';
+import { openShell, startSupervisor, TEST_TRUST_PHRASE, twoCagePolicy, type SupervisorProcess } from './support/supervisorProcess';
 
 let sup: SupervisorProcess;
 
@@ -64,4 +71,57 @@ test('one origin and one process per cage viewer; no RPC, no focus, no decoder i
   await expect(page.getByTestId('trusted-overview')).toBeVisible();
   await page.keyboard.press('Escape');
   expect(rawKeyPresses(sup.homeOf('low'))).not.toContain(KEYCODE.pause);
+});
+
+test('a viewer whose renderer hangs or crashes never takes the trusted page with it: its frame says so and reconnects', async () => {
+  test.setTimeout(180_000);
+  // A browser of this test's own, with a DevTools port: after a viewer's renderer crashes,
+  // Playwright refuses every call on the page (it takes any frame's crash for the page's), so the
+  // page is read through a DevTools connection of its own (rawPage.ts).
+  const userDataDir = mkdtempSync(join(tmpdir(), 'cloison-viewer-crash-'));
+  const launch = config.use!.launchOptions!;
+  const context = await chromium.launchPersistentContext(userDataDir, { executablePath: launch.executablePath, args: [...(launch.args ?? []), '--remote-debugging-port=0'], viewport: { width: 1280, height: 800 }, locale: 'fr-FR' });
+  try {
+    const page = context.pages()[0] ?? (await context.newPage());
+    await openShell(page, sup);
+    const shell = await connectRawPage(userDataDir, new URL(page.url()).origin);
+    const viewerState = (level: string) => shell.evaluate<string | null>(`document.querySelector('[data-testid=cage-frame-${level}]')?.dataset.viewer ?? null`);
+    const generation = (level: string) => shell.evaluate<string | null>(`document.querySelector('[data-testid=viewer-frame-${level}]')?.dataset.generation ?? null`);
+    const overlayText = (level: string) => shell.evaluate<string>(`document.querySelector('[data-testid=overlay-${level}]')?.innerText ?? ''`);
+    const trustedPageIntact = async (name: string) => {
+      // The band in its colour and the trust phrase: painted by the trusted page's own renderer.
+      const png = await shell.screenshot();
+      writeFileSync(test.info().outputPath(`${name}.png`), png);
+      const shot = new Screenshot(png);
+      expect(shot.coloursIn(0, 0, shot.width, 4), `${name}: band`).toEqual(new Set([LOW_COLOUR]));
+      expect(await shell.evaluate<string>(`document.querySelector('[data-testid=band-trust]')?.innerText ?? ''`)).toContain(TEST_TRUST_PHRASE);
+    };
+    const viewerOriginOf: Record<string, string> = {};
+    for (const level of ['low', 'high']) viewerOriginOf[level] = new URL((await page.getByTestId(`viewer-frame-${level}`).getAttribute('src'))!).origin;
+    const viewerFrame = (level: string) => page.frames().find((f) => f.url().startsWith(viewerOriginOf[level]!))!;
+
+    // Hang: the cage's bytes send the viewer beside into an endless loop. The trusted page goes on
+    // answering at once; the frame is found silent, says so, and is loaded again.
+    const before = await generation('high');
+    void viewerFrame('high').evaluate('setTimeout(() => { for (;;) {} }, 0)').catch(() => undefined);
+    const started = Date.now();
+    expect(await shell.evaluate<number>('new Promise((r) => requestAnimationFrame(() => r(1)))')).toBe(1);
+    expect(Date.now() - started, 'the trusted page draws a frame while a viewer hangs').toBeLessThan(2000);
+    await expect.poll(() => generation('high'), { message: 'the silent viewer frame is loaded again', timeout: 30_000 }).not.toBe(before);
+    await expect.poll(() => viewerState('high'), { message: 'the hung viewer reconnects', timeout: 60_000 }).toBe('connected');
+
+    // Crash: the renderer of the viewer in front dies (what a decoder bug reached by a cage would
+    // do). Last: from here on Playwright refuses every call on the page, frames included.
+    const crashing = await context.newCDPSession(viewerFrame('low'));
+    void crashing.send('Page.crash').catch(() => undefined);
+    await expect.poll(() => viewerState('low'), { message: 'the crashed viewer is seen stopped', timeout: 30_000 }).toBe('stopped');
+    expect(await overlayText('low')).toContain('L’affichage de cette cage s’est arrêté');
+    await trustedPageIntact('after-viewer-crash');
+    await expect.poll(() => viewerState('low'), { message: 'the crashed viewer reconnects', timeout: 60_000 }).toBe('connected');
+    await trustedPageIntact('after-viewer-reconnect');
+    shell.close();
+  } finally {
+    await context.close();
+    rmSync(userDataDir, { recursive: true, force: true });
+  }
 });

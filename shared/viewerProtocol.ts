@@ -17,6 +17,8 @@ export const shellToViewerSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('input'), enabled: z.boolean() }).strict(),
   /** Where the viewer is shown: in front, beside the front one (split view), or not at all; its decoding budget follows. */
   z.object({ type: z.literal('place'), place: z.enum(['front', 'beside', 'hidden']) }).strict(),
+  /** Are you still there? A viewer whose renderer crashed or hangs never answers (viewerWatch.ts). */
+  z.object({ type: z.literal('ping') }).strict(),
   z
     .object({
       type: z.literal('key'),
@@ -51,6 +53,8 @@ export const viewerToShellSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('ready') }).strict(),
   z.object({ type: z.literal('state'), state: z.enum(['connecting', 'connected', 'unreachable']) }).strict(),
   z.object({ type: z.literal('bell') }).strict(),
+  /** The answer to a ping: this viewer's page still runs. */
+  z.object({ type: z.literal('pong') }).strict(),
 ]);
 export type ViewerToShell = z.infer<typeof viewerToShellSchema>;
 

@@ -34,6 +34,7 @@ function CageFrame({ level, front, visible, dimmed }: { level: LevelView; front:
   const cage = useShellState((s) => s.cages[level.id]);
   const [viewer, setViewer] = useState<ViewerState>('idle');
   const [bellAt, setBellAt] = useState(0);
+  const [viewerReloads, setViewerReloads] = useState(0);
   const t = textFor(locale);
   return (
     <section
@@ -65,8 +66,8 @@ function CageFrame({ level, front, visible, dimmed }: { level: LevelView; front:
         ) : null}
       </header>
       <div className="frame__clip">
-        <CageViewer level={level.id} front={front && !suspended} place={front ? 'front' : visible ? 'beside' : 'hidden'} onViewerState={setViewer} onBell={() => setBellAt(Date.now())} />
-        <StatusOverlay level={level} viewer={viewer} />
+        <CageViewer level={level.id} front={front && !suspended} place={front ? 'front' : visible ? 'beside' : 'hidden'} onViewerState={setViewer} onBell={() => setBellAt(Date.now())} reloads={viewerReloads} />
+        <StatusOverlay level={level} viewer={viewer} onReconnect={() => setViewerReloads((n) => n + 1)} />
         {dimmed ? (
           <div className="frame__dim" data-testid={`dim-${level.id}`}>
             <span style={{ color: level.colour }}>{level.label[locale]}</span>
@@ -77,7 +78,7 @@ function CageFrame({ level, front, visible, dimmed }: { level: LevelView; front:
   );
 }
 
-function StatusOverlay({ level, viewer }: { level: LevelView; viewer: ViewerState }) {
+function StatusOverlay({ level, viewer, onReconnect }: { level: LevelView; viewer: ViewerState; onReconnect(): void }) {
   const { api } = useShell();
   const cage = useShellState((s) => s.cages[level.id]);
   const locale = useShellState((s) => s.locale);
@@ -88,8 +89,10 @@ function StatusOverlay({ level, viewer }: { level: LevelView; viewer: ViewerStat
   if (status === 'starting') title = t.cageStarting;
   else if (status === 'crashed') title = t.cageCrashed;
   else if (status === 'stopped') title = t.cageStopped;
-  else title = viewer === 'unreachable' ? t.cageUnreachable : t.cageStarting;
+  else title = viewer === 'stopped' ? t.viewerStopped : viewer === 'unreachable' ? t.cageUnreachable : t.cageStarting;
   const canRetry = status === 'crashed' || status === 'stopped' || viewer === 'unreachable';
+  // The viewer's own renderer stopped (the cage may be fine): its frame is loaded again, now if asked.
+  const canReconnect = status === 'running' && viewer === 'stopped';
   return (
     <div className="overlay" data-testid={`overlay-${level.id}`} data-status={status}>
       <div className="overlay__card" style={{ borderColor: level.colour }}>
@@ -101,6 +104,11 @@ function StatusOverlay({ level, viewer }: { level: LevelView; viewer: ViewerStat
           <pre className="overlay__detail" lang={cage.detailText ? locale : 'en'}>
             {cage.detailText ? cage.detailText[locale] : cage.detail}
           </pre>
+        ) : null}
+        {canReconnect ? (
+          <button type="button" className="overlay__retry" data-testid={`reconnect-${level.id}`} onClick={onReconnect}>
+            {t.reconnectViewer}
+          </button>
         ) : null}
         {canRetry ? (
           <button type="button" className="overlay__retry" data-testid={`retry-${level.id}`} onClick={() => void api.call('cage.restart', { level: level.id })}>

@@ -15,8 +15,10 @@ import { viewerToShellSchema, VIEWER_PAGE, type ShellToViewer, type ViewerPlace 
 import { createDeadKeyComposer, type DeadKeyComposer } from '../keyboard/deadKeyComposer';
 import { useShell, useShellState } from '../shellContext';
 import { useFrameSizeReport } from './useFrameSizeReport';
+import { createViewerWatch, PING_INTERVAL_MS } from './viewerWatch';
 
-export type ViewerState = 'idle' | 'connecting' | 'connected' | 'unreachable';
+/** 'stopped': the viewer's renderer crashed or hangs (viewerWatch.ts); its frame is being loaded again. */
+export type ViewerState = 'idle' | 'connecting' | 'connected' | 'unreachable' | 'stopped';
 
 interface Props {
   level: string;
@@ -26,13 +28,15 @@ interface Props {
   onViewerState(state: ViewerState): void;
   /** Called for a bell from the cage, at most once per BELL_INTERVAL_MS. */
   onBell(): void;
+  /** Raised by the user (the frame's reconnect button): the viewer's frame is loaded again now. */
+  reloads?: number;
 }
 
 const RECONNECT_DELAY_MS = 1000;
 /** A cage may ring at most this often: a bell storm cannot flood the shell. */
 export const BELL_INTERVAL_MS = 1000;
 
-export function CageViewer({ level, front, place, onViewerState, onBell }: Props) {
+export function CageViewer({ level, front, place, onViewerState, onBell, reloads = 0 }: Props) {
   const { api } = useShell();
   const status = useShellState((s) => s.cages[level]?.status);
   const restarts = useShellState((s) => s.cages[level]?.restarts ?? 0);
@@ -44,6 +48,11 @@ export function CageViewer({ level, front, place, onViewerState, onBell }: Props
   const [ready, setReady] = useState(0);
   const loaded = ready > 0;
   const lastBell = useRef(0);
+  // A new frame (a new renderer process if the old one died) each time the viewer is loaded again.
+  const [generation, setGeneration] = useState(0);
+  const watch = useRef(createViewerWatch());
+  /** The viewer stopped and was loaded again: its frame says so until it is connected again. */
+  const stopped = useRef(false);
   const viewerOrigin = api.viewerOrigin(level);
   const frontRef = useRef(front);
   frontRef.current = front;
@@ -66,6 +75,8 @@ export function CageViewer({ level, front, place, onViewerState, onBell }: Props
       if (ev.origin !== viewerOrigin || ev.source !== frame.current?.contentWindow) return;
       const parsed = viewerToShellSchema.safeParse(ev.data);
       if (!parsed.success) return;
+      watch.current.heard();
+      if (parsed.data.type === 'pong') return;
       if (parsed.data.type === 'ready') {
         setReady((n) => n + 1);
         return;
@@ -77,7 +88,8 @@ export function CageViewer({ level, front, place, onViewerState, onBell }: Props
         onBell();
         return;
       }
-      onViewerState(parsed.data.state);
+      if (parsed.data.state === 'connected') stopped.current = false;
+      onViewerState(stopped.current ? 'stopped' : parsed.data.state);
       if (parsed.data.state === 'unreachable') setTimeout(() => setAttempt((a) => a + 1), RECONNECT_DELAY_MS);
     };
     window.addEventListener('message', onMessage);
@@ -87,11 +99,11 @@ export function CageViewer({ level, front, place, onViewerState, onBell }: Props
   // A ticket per connection, handed to this cage's frame only.
   useEffect(() => {
     if (status !== 'running' || !loaded) {
-      onViewerState('idle');
+      onViewerState(stopped.current ? 'stopped' : 'idle');
       return;
     }
     let cancelled = false;
-    onViewerState('connecting');
+    onViewerState(stopped.current ? 'stopped' : 'connecting');
     void api
       .call('vnc.ticket', { level })
       .then(({ ticket, path }) => {
@@ -110,6 +122,28 @@ export function CageViewer({ level, front, place, onViewerState, onBell }: Props
     };
     // `front` is deliberately not a dependency: the effect below applies it without reconnecting.
   }, [api, level, status, restarts, attempt, ready]);
+
+  // A viewer that crashed or hangs answers nothing: its frame is replaced by a new one, which
+  // gets a new ticket when it says it is ready. The trusted page never waits for it.
+  const reload = (why: 'stopped' | 'asked') => {
+    stopped.current = why === 'stopped' || stopped.current;
+    watch.current.heard();
+    setReady(0);
+    setGeneration((g) => g + 1);
+    onViewerState(stopped.current ? 'stopped' : 'connecting');
+  };
+  const reloadRef = useRef(reload);
+  reloadRef.current = reload;
+  useEffect(() => {
+    const timer = setInterval(() => {
+      if (watch.current.stopped()) reloadRef.current('stopped');
+      else postRef.current({ type: 'ping' });
+    }, PING_INTERVAL_MS);
+    return () => clearInterval(timer);
+  }, []);
+  useEffect(() => {
+    if (reloads > 0) reloadRef.current('asked');
+  }, [reloads]);
 
   // Told as the switch is committed, before its frame is painted: a viewer leaving the front
   // stops decoding before the trusted page draws the switch.
@@ -160,6 +194,7 @@ export function CageViewer({ level, front, place, onViewerState, onBell }: Props
   return (
     <div className="viewer" data-testid={`viewer-${level}`}>
       <iframe
+        key={generation}
         ref={frame}
         className="viewer__frame"
         src={src}
@@ -167,6 +202,7 @@ export function CageViewer({ level, front, place, onViewerState, onBell }: Props
         tabIndex={-1}
         sandbox="allow-scripts allow-same-origin"
         data-testid={`viewer-frame-${level}`}
+        data-generation={generation}
       />
       <div
         ref={surface}

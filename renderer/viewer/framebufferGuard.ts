@@ -1,7 +1,7 @@
 /**
  * Refuses a cage framebuffer larger than any policy allows, before noVNC allocates a canvas for
  * it: an enormous desktop size announced by a hostile cage must not exhaust the shell's memory.
- * The viewer is disconnected and the frame says why; the band and the other cages carry on.
+ * The viewer is disconnected at once and the frame says why; the band and the other cages carry on.
  *
  * noVNC 1.7 has no public hook for this: we wrap its internal _resize (the one place every size
  * change — ServerInit, DesktopSize, ExtendedDesktopSize — goes through). Pinned to 1.7 in package.json.
@@ -18,9 +18,20 @@ export function guardFramebufferSize(rfb: RFB, onRefused: (width: number, height
   internals._resize = (width: number, height: number) => {
     if (width < 1 || height < 1 || width > MAX_GEOMETRY_SIDE || height > MAX_GEOMETRY_SIDE || width * height > MAX_FRAMEBUFFER_PIXELS) {
       onRefused(width, height);
-      queueMicrotask(() => rfb.disconnect());
-      return;
+      // At once, and nothing after it: noVNC would otherwise go on decoding the rest of what was
+      // read with it (a storm queued while the viewer was hidden: dozens of resizes more) before
+      // a deferred disconnect. The throw unwinds noVNC's message loop; the channel, closed here,
+      // reads nothing more.
+      rfb.disconnect();
+      throw new FramebufferRefused(width, height);
     }
     original(width, height);
   };
+}
+
+/** A cage announced a framebuffer no policy allows: its connection ends here. */
+export class FramebufferRefused extends Error {
+  constructor(width: number, height: number) {
+    super(`framebuffer ${width}x${height} refused`);
+  }
 }

@@ -98,6 +98,8 @@ window.addEventListener('message', (ev: MessageEvent) => {
   else if (message.type === 'input') {
     inputEnabled = message.enabled;
     if (rfb) rfb.viewOnly = !inputEnabled;
+  } else if (message.type === 'ping') {
+    tell({ type: 'pong' });
   } else if (message.type === 'place') {
     place = message.place;
     channel?.setPlace(place);
