@@ -19,6 +19,8 @@ const TEST_PACKAGE_OF: Record<string, string> = {
   sha256sum: 'coreutils',
   stdbuf: 'coreutils',
   timeout: 'coreutils',
+  sleep: 'coreutils',
+  true: 'coreutils',
   ps: 'procps',
   perl: 'perl-base',
   bash: 'bash',
