@@ -7,7 +7,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { journalWriterAccount } from '../audit/journalKey';
-import { probeRestriction } from '../testing/restrictionProbe';
+import { asUserOverCheckoutView, probeRestriction } from '../testing/restrictionProbe';
 import type { ProbeRequest } from '../testing/selfRestrictionProbe';
 import { ROOT_PART_DENIED, SERVICE_DENIED } from '../sandbox/processSyscallFilters';
 import { capabilityMask, capabilityNames, installSeccompFilter, type CapabilityName } from './selfRestriction';
@@ -57,8 +57,8 @@ describe('a Node process restricting itself', () => {
   }, 90_000);
 
   it.runIf(cloison)('started as cloison already (a unit\'s User=): the same restriction applies without any uid change', async () => {
-    const asCloison = ['setpriv', `--reuid=${cloison!.uid}`, `--regid=${cloison!.gid}`, '--clear-groups', '--'];
-    const { report, status } = await probeRestriction({ steps: [{ service: { uid: cloison!.uid, gid: cloison!.gid } }], serve: true }, asCloison);
+    const asCloison = asUserOverCheckoutView(cloison!);
+    const { report, status } = await probeRestriction({ steps: [{ service: { uid: cloison!.uid, gid: cloison!.gid } }], serve: true }, asCloison.prefix).finally(asCloison.remove);
     expect(report.error).toBeUndefined();
     expect(status).toMatchObject({ uid: cloison!.uid, capEff: '0000000000000000', capPrm: '0000000000000000', noNewPrivs: 1, seccomp: 2 });
     for (const name of EVERY_ATTACK) expect(`${name} ${report.attacks[name]}`).toBe(`${name} EPERM`);

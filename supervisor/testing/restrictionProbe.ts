@@ -5,7 +5,9 @@
  */
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { existsSync, readdirSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { privilegeStatus, type PrivilegeStatus } from '../system/selfRestriction';
 import type { ProbeReport, ProbeRequest } from './selfRestrictionProbe';
@@ -33,3 +35,20 @@ export async function probeRestriction(request: ProbeRequest, prefix: string[] =
     if (child.exitCode === null) await once(child, 'exit');
   }
 }
+
+/**
+ * A prefix that runs the probe as `who`, started unprivileged (as a unit's User= would), with the
+ * checkout seen read-only at a folder of its own: the checkout itself may sit in a folder only root
+ * can enter (a clone in `mktemp -d`, 0700), where the probe could not load its own code. The bind
+ * lives in the probe's own mount namespace; every step execs in place, so its pid stays the probe's.
+ */
+export function asUserOverCheckoutView(who: { uid: number; gid: number }): { prefix: string[]; remove: () => void } {
+  const view = mkdtempSync(join(tmpdir(), 'cloison-probeview-'));
+  chmodSync(view, 0o755);
+  const bindThenRun = 'mount --bind -o ro "$1" "$2" && cd "$2" && shift 2 && exec "$@"';
+  return {
+    prefix: ['unshare', '--mount', '--', 'sh', '-c', bindThenRun, 'sh', process.cwd(), view, 'setpriv', `--reuid=${who.uid}`, `--regid=${who.gid}`, '--clear-groups', '--'],
+    remove: () => rmSync(view, { recursive: true, force: true }),
+  };
+}
+
