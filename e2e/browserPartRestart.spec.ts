@@ -8,7 +8,7 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import { expect, test } from '@playwright/test';
 import { twoLevelPolicy, xtermCage } from '../supervisor/testing/testPolicy';
-import { cagePids } from './support/cageByUid';
+import { cageLongLivedPids } from './support/cageByUid';
 import { openShell, startSupervisor, type SupervisorProcess } from './support/supervisorProcess';
 
 const UIDS = { low: 62731, high: 62732 };
@@ -48,7 +48,9 @@ test('the browser part crashes: the root part and the cages run on, a new part l
   await openShell(page, sup);
   const session = await page.evaluate(() => sessionStorage.getItem('cloison.resume'));
   expect(session).toBeTruthy();
-  const cagesBefore = { low: cagePids(UIDS.low), high: cagePids(UIDS.high) };
+  const cagesBefore = { low: cageLongLivedPids(UIDS.low), high: cageLongLivedPids(UIDS.high) };
+  expect(cagesBefore.low.length, 'low cage processes').toBeGreaterThan(0);
+  expect(cagesBefore.high.length, 'high cage processes').toBeGreaterThan(0);
   const first = browserPartPid(sup.pid);
   expect(first).not.toBeNull();
 
@@ -56,11 +58,13 @@ test('the browser part crashes: the root part and the cages run on, a new part l
   await expect.poll(() => browserPartPid(sup.pid), { timeout: 20_000 }).not.toBe(first);
   await expect.poll(() => browserPartPid(sup.pid), { timeout: 20_000 }).not.toBeNull();
   expect(alive(sup.pid)).toBe(true);
-  expect(cagePids(UIDS.low)).toEqual(expect.arrayContaining(cagesBefore.low));
-  expect(cagePids(UIDS.high)).toEqual(expect.arrayContaining(cagesBefore.high));
+  expect(cageLongLivedPids(UIDS.low)).toEqual(expect.arrayContaining(cagesBefore.low));
+  expect(cageLongLivedPids(UIDS.high)).toEqual(expect.arrayContaining(cagesBefore.high));
 
   // The page reloaded itself with its resume token (spent, so replaced): the same shell, no launch address.
-  await expect.poll(() => page.evaluate(() => sessionStorage.getItem('cloison.resume')), { timeout: 30_000 }).not.toBe(session);
+  // Read while the page reloads: a read the reload cuts off counts as "not yet".
+  const resumeToken = () => page.evaluate(() => sessionStorage.getItem('cloison.resume')).catch(() => session);
+  await expect.poll(resumeToken, { timeout: 30_000 }).not.toBe(session);
   await expect(page.getByTestId('cage-frame-low')).toHaveAttribute('data-viewer', 'connected', { timeout: 30_000 });
   await expect(page.getByTestId('cage-frame-high')).toHaveAttribute('data-viewer', 'connected', { timeout: 30_000 });
   await expect

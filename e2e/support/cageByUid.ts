@@ -33,3 +33,19 @@ export function cagePids(uid: number): number[] {
     .map(Number)
     .sort((a, b) => a - b);
 }
+
+/**
+ * PIDs of a cage's long-lived processes (its Xvnc, its window manager, its terminals): the ones a
+ * restart elsewhere must leave alone. cagePids also lists what the cage runs for a moment (a
+ * session script's children, a helper), which may end by itself at any time.
+ */
+export function cageLongLivedPids(uid: number, names: string[] = ['Xvnc', 'openbox', 'xterm']): number[] {
+  return cagePids(uid).filter((pid) => {
+    try {
+      return names.includes(readFileSync(`/proc/${pid}/comm`, 'utf8').trim());
+    } catch {
+      return false;
+    }
+  });
+}
+
