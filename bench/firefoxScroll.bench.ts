@@ -28,8 +28,7 @@ import { scratchDir } from '../supervisor/cages/cageMounts';
 import { runXHelper } from '../supervisor/clipboard/xSelection';
 import { cpuSecondsByProcess, cpuSecondsOf, cpuSecondsOfTree, processes, treeRootWith } from './lib/processCpu';
 import { benchPolicy, openShellSession } from './lib/shellSession';
-import { fmt, median } from './lib/stats';
-import type { MotionFigures } from './motion.bench';
+import { emptyMotionFigures, logMotionFigures, type MotionFigures } from './motion.bench';
 
 const SECONDS = 15;
 const RUNS = 3;
@@ -166,7 +165,7 @@ export async function runFirefoxScrollBench(log: (s: string) => void): Promise<{
   const paths = bwrapCagePaths(join(root, 's'), join(root, 'r'), 'low');
   const x11 = scratchDir(paths.scratch, 'x11');
   const socket = join(scratchDir(paths.scratch, 'vnc'), 'vnc.sock');
-  const result = { shell: { fps: [], cpuMsPerFrame: [], serverCpuMsPerFrame: [], perFrame: [] } as MotionFigures, vncviewer: { fps: [], cpuMsPerFrame: [], serverCpuMsPerFrame: [], perFrame: [] } as MotionFigures };
+  const result = { shell: emptyMotionFigures(), vncviewer: emptyMotionFigures() };
   const add = (into: MotionFigures, s: Sample) => {
     into.fps.push(s.fps);
     into.cpuMsPerFrame.push(s.cpuMsPerFrame);
@@ -222,10 +221,6 @@ export async function runFirefoxScrollBench(log: (s: string) => void): Promise<{
     for (const mount of mountsUnder(root)) execFileSync('umount', ['-l', mount], { stdio: 'ignore' });
     rmSync(root, { recursive: true, force: true });
   }
-  for (const [name, f] of Object.entries(result)) {
-    log(`  ${name}: ${fmt(median(f.fps), 1)} frames/s (runs ${f.fps.map((v) => fmt(v, 1)).join(', ')}), viewer CPU ${fmt(median(f.cpuMsPerFrame))} ms per frame, Xvnc ${fmt(median(f.serverCpuMsPerFrame))} ms per frame`);
-    const parts = f.perFrame.at(-1) ?? {};
-    if (Object.keys(parts).length) log(`    last run, ms per frame: ${Object.entries(parts).map(([k, v]) => `${k} ${fmt(v)}`).join(', ')}`);
-  }
+  logMotionFigures(result, log);
   return result;
 }

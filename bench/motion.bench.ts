@@ -91,6 +91,17 @@ class MovingCage {
 }
 
 /** What keeps the screen moving: started on the display, stopped at the end. */
+export const emptyMotionFigures = (): MotionFigures => ({ fps: [], cpuMsPerFrame: [], serverCpuMsPerFrame: [], perFrame: [] });
+
+/** Each side's medians over its runs, and the last run's cost per frame by process. */
+export function logMotionFigures(result: Record<string, MotionFigures>, log: (line: string) => void): void {
+  for (const [name, f] of Object.entries(result)) {
+    log(`  ${name}: ${fmt(median(f.fps), 1)} frames/s (runs ${f.fps.map((v) => fmt(v, 1)).join(', ')}), viewer CPU ${fmt(median(f.cpuMsPerFrame))} ms per frame, Xvnc ${fmt(median(f.serverCpuMsPerFrame))} ms per frame`);
+    const parts = f.perFrame.at(-1) ?? {};
+    if (Object.keys(parts).length) log(`    last run, ms per frame: ${Object.entries(parts).map(([k, v]) => `${k} ${fmt(v)}`).join(', ')}`);
+  }
+}
+
 export interface MovingScene {
   stop(): Promise<void> | void;
 }
@@ -160,7 +171,7 @@ async function startShell(dir: string, socket: string): Promise<{ url: string; s
 export async function runMotionBench(log: (s: string) => void, options: { xvncUpdates?: string[]; scene?: MotionScene; headful?: boolean } = {}): Promise<{ shell: MotionFigures; vncviewer: MotionFigures }> {
   const dir = mkdtempSync(join(tmpdir(), 'cloison-motion-'));
   const cage = await MovingCage.start(dir, options.xvncUpdates ?? XVNC_UPDATES, options.scene);
-  const result = { shell: { fps: [], cpuMsPerFrame: [], serverCpuMsPerFrame: [], perFrame: [] } as MotionFigures, vncviewer: { fps: [], cpuMsPerFrame: [], serverCpuMsPerFrame: [], perFrame: [] } as MotionFigures };
+  const result = { shell: emptyMotionFigures(), vncviewer: emptyMotionFigures() };
   const add = (into: MotionFigures, s: Sample) => {
     into.fps.push(s.fps);
     into.cpuMsPerFrame.push(s.cpuMsPerFrame);
@@ -213,10 +224,6 @@ export async function runMotionBench(log: (s: string) => void, options: { xvncUp
     await cage.stop();
     rmSync(dir, { recursive: true, force: true });
   }
-  for (const [name, f] of Object.entries(result)) {
-    log(`  ${name}: ${fmt(median(f.fps), 1)} frames/s (runs ${f.fps.map((v) => fmt(v, 1)).join(', ')}), viewer CPU ${fmt(median(f.cpuMsPerFrame))} ms per frame, Xvnc ${fmt(median(f.serverCpuMsPerFrame))} ms per frame`);
-    const parts = f.perFrame.at(-1) ?? {};
-    if (Object.keys(parts).length) log(`    last run, ms per frame: ${Object.entries(parts).map(([k, v]) => `${k} ${fmt(v)}`).join(', ')}`);
-  }
+  logMotionFigures(result, log);
   return result;
 }

@@ -5,9 +5,10 @@
  * read on this side — then handed over whole (browserPart.ts). Every admission and refusal at the
  * cage's socket is journaled, as the gateway did before the split.
  */
-import { connect, type Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import type { AuditJournal } from '../audit/auditJournal';
 import type { RunningCage } from '../cages/cageDriver';
+import { connectPaused } from '../cages/cageVncSocket';
 import type { TicketRegistry } from '../gateway/ticketRegistry';
 import type { VncOpened } from './partMessages';
 
@@ -62,24 +63,4 @@ export function viewerAdmission(options: ViewerAdmissionOptions): ViewerAdmissio
     }
     return { admission: { session, handle: true }, socket };
   };
-}
-
-/** Connected, and paused from that moment: the RFB greeting waits in the socket for the gateway. */
-function connectPaused(cage: RunningCage, timeoutMs: number): Promise<Socket> {
-  return new Promise((resolve, reject) => {
-    const socket = connect(cage.endpoint);
-    const timer = setTimeout(() => fail(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
-    const fail = (err: Error) => {
-      clearTimeout(timer);
-      socket.destroy();
-      reject(err);
-    };
-    socket.once('error', fail);
-    socket.once('connect', () => {
-      clearTimeout(timer);
-      socket.off('error', fail);
-      socket.pause();
-      resolve(socket);
-    });
-  });
 }

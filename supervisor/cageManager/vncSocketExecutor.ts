@@ -6,9 +6,10 @@
  * check is closed here and never handed over.
  */
 import type { ChildProcess } from 'node:child_process';
-import { connect, type Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import { CloisonError } from '../../shared/errors';
 import type { RunningCage } from '../cages/cageDriver';
+import { connectPaused } from '../cages/cageVncSocket';
 import { handOverSocket, HAND_OVER_MESSAGE } from './socketHandOver';
 import type { RequestOf } from './requests';
 
@@ -39,28 +40,14 @@ export function vncSocketExecutor(options: VncSocketExecutorOptions): (req: Requ
   };
 }
 
-function connectChecked(cage: RunningCage, timeoutMs: number): Promise<Socket> {
-  return new Promise((resolve, reject) => {
-    const socket = connect(cage.endpoint);
-    const timer = setTimeout(() => fail(new Error(`the cage's VNC socket did not answer within ${timeoutMs} ms`)), timeoutMs);
-    const fail = (err: Error) => {
-      clearTimeout(timer);
-      socket.destroy();
-      reject(err);
-    };
-    socket.once('error', fail);
-    socket.once('connect', () => {
-      clearTimeout(timer);
-      socket.off('error', fail);
-      try {
-        cage.verifyPeer?.(socket);
-      } catch (err) {
-        socket.destroy();
-        return reject(err);
-      }
-      // Not one byte is read here: the RFB greeting waits in the socket for the gateway.
-      socket.pause();
-      resolve(socket);
-    });
-  });
+/** Connected and paused (not one byte read here), then checked: the peer must be this cage's own Xvnc. */
+async function connectChecked(cage: RunningCage, timeoutMs: number): Promise<Socket> {
+  const socket = await connectPaused(cage, timeoutMs);
+  try {
+    cage.verifyPeer?.(socket);
+  } catch (err) {
+    socket.destroy();
+    throw err;
+  }
+  return socket;
 }
