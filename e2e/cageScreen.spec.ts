@@ -76,19 +76,27 @@ test('at pixel ratio 2 the screen is in device pixels, and the pointer reaches o
   await expectScreenFitsFrame(page, 'low', 'pixel ratio 2');
   const screen = await cageScreenSize(UID.low);
   expect(screen.width).toBeGreaterThan(2000); // twice the CSS width: sharp, not blown up
-  const box = (await page.getByTestId('viewer-low').boundingBox())!;
   const reached: string[] = [];
   for (const [px, py] of [[100, 76], [101, 77], [102, 78], [103, 79], [screen.width - 2, 1], [1, screen.height - 2]] as const) {
-    const { page: at, expected } = pagePointFor(box, screen, px, py, 2);
-    expect(Math.max(Math.abs(expected.x - px), Math.abs(expected.y - py)), `aim at ${px},${py}`).toBeLessThanOrEqual(1);
-    await page.mouse.move(at.x, at.y);
+    // The frame and the screen are read again at each try: under load the band can still settle
+    // (a late reflow resizes the frame, the supervisor the screen) after the first fit was seen,
+    // and the viewer maps the pointer with the geometry of that moment, which is what is checked.
+    let aimed = '';
     await expect
       .poll(async () => {
+        const now = await cageScreenSize(UID.low);
+        const box = (await page.getByTestId('viewer-low').boundingBox())!;
+        const target = [px === screen.width - 2 ? now.width - 2 : px, py === screen.height - 2 ? now.height - 2 : py] as const;
+        const { page: at, expected } = pagePointFor(box, now, target[0], target[1], 2);
+        if (Math.max(Math.abs(expected.x - target[0]), Math.abs(expected.y - target[1])) > 1) return `aim at ${target.join(',')} lands on ${expected.x},${expected.y}`;
+        await page.mouse.move(at.x, at.y);
+        aimed = `${expected.x},${expected.y}`;
+        await new Promise((resolve) => setTimeout(resolve, 100));
         const p = await cagePointer(UID.low);
-        return `${p.x},${p.y}`;
-      }, { message: `pointer at cage pixel ${expected.x},${expected.y}`, timeout: 5000 })
-      .toBe(`${expected.x},${expected.y}`);
-    reached.push(`${expected.x},${expected.y}`);
+        return `${p.x},${p.y}` === aimed ? 'reached' : `pointer at ${p.x},${p.y}, expected ${aimed} (screen ${now.width}x${now.height}, frame ${box.width}x${box.height} CSS px)`;
+      }, { message: `pointer reaches cage pixel ${px},${py}`, timeout: 10_000, intervals: [250, 500, 1000] })
+      .toBe('reached');
+    reached.push(aimed);
   }
   // Four neighbouring screen pixels, four neighbouring cage pixels: none skipped (a CSS pixel is two).
   const diagonal = reached.slice(0, 4).map((p) => p.split(',').map(Number));
