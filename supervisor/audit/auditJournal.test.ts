@@ -1,5 +1,5 @@
-import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { testRoot } from '../testing/testRoots';
 import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runCli } from '../cli/cloison';
@@ -7,7 +7,7 @@ import { FileAuditJournal, hashRecord, headPathOf, readHead, verifyJournal } fro
 import { keyPathOf, readJournalKeys } from './journalKey';
 
 function journalWith(n: number): { path: string; lines: () => string[] } {
-  const path = join(mkdtempSync(join(tmpdir(), 'cloison-audit-')), 'audit.jsonl');
+  const path = join(testRoot('cloison-audit-'), 'audit.jsonl');
   const j = new FileAuditJournal(path);
   for (let i = 0; i < n; i++) j.append('level.switch', 'user', { from: i % 2 ? 'high' : 'low', to: i % 2 ? 'low' : 'high' });
   j.close();
@@ -139,7 +139,7 @@ describe('audit journal', () => {
   });
 
   it('still reads a journal from before keys, but no unkeyed record after a keyed one', () => {
-    const path = join(mkdtempSync(join(tmpdir(), 'cloison-audit-')), 'audit.jsonl');
+    const path = join(testRoot('cloison-audit-'), 'audit.jsonl');
     const legacy = { seq: 1, time: '2026-11-01T00:00:00.000Z', kind: 'policy.load', actor: 'supervisor', prev: '0'.repeat(64) };
     writeFileSync(path, JSON.stringify({ ...legacy, hash: hashRecord(legacy) }) + '\n');
     const j = new FileAuditJournal(path);
@@ -156,7 +156,7 @@ describe('audit journal', () => {
 
   it('tails and exports records, refusing a journal that does not verify', () => {
     let now = Date.parse('2026-11-27T08:00:00Z');
-    const path = join(mkdtempSync(join(tmpdir(), 'cloison-audit-')), 'audit.jsonl');
+    const path = join(testRoot('cloison-audit-'), 'audit.jsonl');
     const j = new FileAuditJournal(path, () => new Date((now += 60_000)));
     for (let i = 0; i < 5; i++) j.append('level.switch', 'user', { n: i });
     j.close();

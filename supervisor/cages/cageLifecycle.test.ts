@@ -1,5 +1,4 @@
-import { mkdtempSync, symlinkSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { CageState } from '../../shared/rpc';
@@ -114,7 +113,7 @@ describe('cage lifecycle', () => {
   });
 
   it('names the Debian package of a missing binary and does not retry in a loop', async () => {
-    const onlyBwrap = mkdtempSync(join(tmpdir(), 'cloison-path-'));
+    const onlyBwrap = testRoot('cloison-path-');
     symlinkSync('/usr/bin/bwrap', join(onlyBwrap, 'bwrap'));
     process.env.PATH = onlyBwrap;
     const root = testRoot();

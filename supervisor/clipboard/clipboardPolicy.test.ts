@@ -3,8 +3,7 @@
  * expiry — the broker's decisions without cages (its cage side is tested with real cages in
  * clipboardBroker.test.ts).
  */
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { testRoot } from '../testing/testRoots';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { clipboardRuleFor } from '../../shared/policy';
@@ -26,7 +25,7 @@ function brokerFor(clipboardYaml: string, now: () => number = Date.now) {
     read: async (level) => ({ kind: 'text', bytes: Buffer.from(cageText[level]!) }),
     write: async (level, text) => void (cageText[level] = text),
   };
-  const journal = new FileAuditJournal(join(mkdtempSync(join(tmpdir(), 'cloison-cb-')), 'audit.jsonl'));
+  const journal = new FileAuditJournal(join(testRoot('cloison-cb-'), 'audit.jsonl'));
   const confirmations = new Confirmations({ publish: () => {}, settle: () => {} });
   const broker = new ClipboardBroker({ policy: { current: () => policy }, clipboards, confirmations, journal, onChange: () => {}, now });
   return { policy, broker, cageText };

@@ -3,14 +3,14 @@
  * folders the policy binds for it (its program, its database), read-only, as nobody. A scanner the
  * sandbox cannot run, or that says no, refuses the file with what it said.
  */
-import { chmodSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
+import { testRoot } from '../testing/testRoots';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { scanStaged } from './scannerSandbox';
 
 describe('scanner sandbox', () => {
-  const root = mkdtempSync(join(tmpdir(), 'cloison-scan-'));
+  const root = testRoot('cloison-scan-');
   chmodSync(root, 0o755);
   const tool = join(root, 'tool');
   const db = join(root, 'db');
@@ -20,7 +20,7 @@ describe('scanner sandbox', () => {
   writeFileSync(join(tool, 'scan.sh'), '#!/bin/sh\nif grep -qF -f "$DB/signatures" "$1"; then echo "FOUND: $(grep -oF -f "$DB/signatures" "$1" | head -1)"; exit 1; fi\necho OK\n', { mode: 0o755 });
   writeFileSync(join(db, 'signatures'), 'MARQUEUR-DE-TEST\n', { mode: 0o644 });
   const staged = (name: string, content: string) => {
-    const dir = mkdtempSync(join(tmpdir(), 'cloison-staged-'));
+    const dir = testRoot('cloison-staged-');
     writeFileSync(join(dir, name), content, { mode: 0o644 });
     return join(dir, name);
   };

@@ -6,9 +6,9 @@
  * a recording VNC endpoint standing for a `vnc` cage (a VM's VNC server types by scancode alone,
  * where Xvnc without RawKeyboard ignores a keysym-0 event).
  */
-import { existsSync, mkdtempSync } from 'node:fs';
+import { existsSync } from 'node:fs';
+import { testRoot } from '../testing/testRoots';
 import { createServer, type Server } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isSakRfbKey, sakKey } from '../../shared/keysyms';
@@ -21,7 +21,7 @@ import { bwrapCage, twoLevelPolicy, vncCage } from '../testing/testPolicy';
 import { waitFor } from '../testing/waitFor';
 import { acceptRfbViewer, serverInit } from './rfbServerHandshake';
 
-const RECORDER = join(mkdtempSync(join(tmpdir(), 'cloison-sak-')), 'vnc.sock');
+const RECORDER = join(testRoot('cloison-sak-'), 'vnc.sock');
 const POLICY = twoLevelPolicy({ low: bwrapCage({ uid: 62951, apps: `[${KEY_LOGGER_APP}]` }), high: vncCage(RECORDER) });
 
 /** A VNC endpoint that completes the RFB 3.8 handshake (security None), then records what it receives. */

@@ -1,5 +1,5 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
+import { testRoot } from '../testing/testRoots';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { geometryOf, maxGeometryOf, type BwrapCagePolicy } from '../../shared/policy';
@@ -165,7 +165,7 @@ describe('policy loading', () => {
   });
 
   it('loads a valid file from disk', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'cloison-policy-'));
+    const dir = testRoot('cloison-policy-');
     writeFileSync(join(dir, 'p.yaml'), `version: 1\nlevels:\n${LEVEL('low', 0, '#00ff00')}`);
     expect(loadPolicyFile(join(dir, 'p.yaml')).levels[0]?.id).toBe('low');
   });

@@ -5,8 +5,8 @@
  * until the next lock, and a lock survives a supervisor restart, its failures and wait too; a PAM
  * error is a failure; only the workstation user's shell may try.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, rmSync } from 'node:fs';
+import { testRoot } from '../testing/testRoots';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { sessionPolicySchema, type SessionPolicy } from '../../shared/policy';
@@ -16,7 +16,7 @@ const PASSWORD = 'correct horse';
 /** alice's own shell, on the Unix socket. */
 const SHELL = { transport: 'unix' as const, peerUid: 1000 };
 
-function setup(policy: Partial<SessionPolicy> = {}, markerDir = mkdtempSync(join(tmpdir(), 'cloison-lock-')), overrides: Partial<SessionLockOptions> = {}) {
+function setup(policy: Partial<SessionPolicy> = {}, markerDir = testRoot('cloison-lock-'), overrides: Partial<SessionLockOptions> = {}) {
   const records: Array<{ kind: string; actor: string; fields: Record<string, unknown> }> = [];
   const options: SessionLockOptions = {
     policy: { current: () => ({ session: sessionPolicySchema.parse({ lockAfterSeconds: 60, userMayExtendUpTo: 600, maxFailures: 3, ...policy }) }) },

@@ -3,8 +3,8 @@
  * sysfs is a tree shaped like the kernel's; udevadm is a stand-in script that prints one event line
  * when told to (the real one needs a running udev, which containers lack).
  */
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { testRoot } from '../testing/testRoots';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DeviceWatcher } from './deviceWatcher';
@@ -20,7 +20,7 @@ function loopEntry(sys: string, name: string, backing: string): void {
 }
 
 describe('device watcher', () => {
-  const root = mkdtempSync(join(tmpdir(), 'cloison-watch-'));
+  const root = testRoot('cloison-watch-');
   const watchers: DeviceWatcher[] = [];
   const savedPath = process.env.PATH;
   afterEach(() => {

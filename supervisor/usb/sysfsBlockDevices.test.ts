@@ -2,14 +2,14 @@
  * The sysfs scan on a tree laid out as the kernel does for a USB stick (whole disk, partitions),
  * an internal disk, a card reader with no card, a loop device and a non-storage USB device.
  */
-import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { testRoot } from '../testing/testRoots';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { scanBlockDevices } from './sysfsBlockDevices';
 
 function fakeSys(): string {
-  const sys = mkdtempSync(join(tmpdir(), 'cloison-sysfs-'));
+  const sys = testRoot('cloison-sysfs-');
   const file = (path: string, text: string) => {
     mkdirSync(join(sys, path, '..'), { recursive: true });
     writeFileSync(join(sys, path), `${text}\n`);
