@@ -2,9 +2,8 @@
  * A cage that is down is shown as such, inside its own frame, with a retry button; once its
  * endpoint answers, retrying brings its display back. The other cage keeps working meanwhile.
  */
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { removeTestRoots, testRoot } from '../supervisor/testing/testRoots';
 import { bwrapCage, twoLevelPolicy, vncCage } from '../supervisor/testing/testPolicy';
 import { expect, test } from '@playwright/test';
 import { startHostileVncServer, type HostileVncServer } from './tools/hostileVncServer';
@@ -12,15 +11,18 @@ import { startSupervisor, type SupervisorProcess } from './support/supervisorPro
 
 let sup: SupervisorProcess;
 let endpoint: HostileVncServer | null = null;
-const socketPath = join(mkdtempSync(join(tmpdir(), 'cloison-late-')), 'vnc.sock');
+// Made in beforeAll: Playwright's runner also loads this file, and would leave a folder of its own.
+let socketPath: string;
 
 test.beforeAll(async () => {
+  socketPath = join(testRoot('cloison-late-'), 'vnc.sock');
   sup = await startSupervisor(twoLevelPolicy({ low: bwrapCage({ geometry: '800x600' }), high: vncCage(socketPath) }));
 });
 
 test.afterAll(async () => {
   await sup?.stop();
   await endpoint?.close();
+  removeTestRoots();
 });
 
 test('shows a crashed cage with its reason and a retry that brings it back', async ({ page }) => {

@@ -4,8 +4,7 @@
  * never appears as shell text (trusted path, property 2).
  */
 import { join } from 'node:path';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { removeTestRoots, testRoot } from '../supervisor/testing/testRoots';
 import { bwrapCage, twoLevelPolicy, vncCage } from '../supervisor/testing/testPolicy';
 import { expect, test } from '@playwright/test';
 import { startHostileVncServer, type HostileVncServer } from './tools/hostileVncServer';
@@ -17,7 +16,7 @@ let hostile: HostileVncServer;
 let sup: SupervisorProcess;
 
 test.beforeAll(async () => {
-  const socketPath = join(mkdtempSync(join(tmpdir(), 'cloison-hostile-')), 'vnc.sock');
+  const socketPath = join(testRoot('cloison-hostile-'), 'vnc.sock');
   hostile = await startHostileVncServer({ socketPath, desktopName: LIE, fakeBandColour: [0xb3, 0x26, 0x1e] });
   sup = await startSupervisor(twoLevelPolicy({ low: vncCage(socketPath), high: bwrapCage({ geometry: '800x600' }) }));
 });
@@ -25,6 +24,7 @@ test.beforeAll(async () => {
 test.afterAll(async () => {
   await sup?.stop();
   await hostile?.close();
+  removeTestRoots();
 });
 
 test('a desktop name announced by a cage never appears in the shell, and its fake band stays inside its frame', async ({ page }) => {

@@ -3,8 +3,8 @@
  * shown in the band and the overview, changed only from the overview, and never sent to a cage —
  * checked on every byte a (recording) VNC endpoint received during a scripted session.
  */
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync } from 'node:fs';
+import { removeTestRoots, testRoot } from '../supervisor/testing/testRoots';
 import { join } from 'node:path';
 import { bwrapCage, twoLevelPolicy, vncCage } from '../supervisor/testing/testPolicy';
 import { expect, test } from '@playwright/test';
@@ -18,7 +18,7 @@ let recorder: HostileVncServer;
 let sup: SupervisorProcess;
 
 test.beforeAll(async () => {
-  const socketPath = join(mkdtempSync(join(tmpdir(), 'cloison-rec-')), 'vnc.sock');
+  const socketPath = join(testRoot('cloison-rec-'), 'vnc.sock');
   recorder = await startHostileVncServer({ socketPath, desktopName: 'recorder', fakeBandColour: [0x30, 0x30, 0x30] });
   sup = await startSupervisor(
     twoLevelPolicy({ low: vncCage(socketPath), high: bwrapCage({ geometry: '800x600' }) }),
@@ -28,6 +28,7 @@ test.beforeAll(async () => {
 test.afterAll(async () => {
   await sup?.stop();
   await recorder?.close();
+  removeTestRoots();
 });
 
 test('first start asks for the phrase, ignores a hasty click, and the phrase never reaches a cage', async ({ page }) => {
