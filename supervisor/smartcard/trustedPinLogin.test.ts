@@ -5,7 +5,7 @@ import { CKR_FUNCTION_CANCELED, loginCall, TrustedPinLogin, withPin, withProtect
 import { TrustedPinDialog, type PinOutcome } from './trustedPinDialog';
 
 /** A Caml Crush call body: header, AUTH_NONE credentials and verifier, then `args`. */
-function callBody(xid: number, procedure: number, args: Buffer, credentials = Buffer.alloc(0)): Buffer {
+function callBody(xid: number, procedure: number, args: Buffer, credentials: Buffer = Buffer.alloc(0)): Buffer {
   const head = Buffer.alloc(28);
   [xid, 0, 2, 4, 3, procedure, 1].forEach((w, i) => head.writeUInt32BE(w, i * 4));
   const cred = Buffer.alloc(4 + Math.ceil(credentials.length / 4) * 4);
