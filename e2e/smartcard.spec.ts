@@ -135,7 +135,8 @@ test.describe('PIN typed in the trusted dialog', () => {
 
   test('pkcs11-tool --login in high asks in the trusted dialog; the PIN typed there signs', async ({ page }) => {
     await page.goto(await sup.launchUrl());
-    await expect(page.getByTestId('cage-frame-high')).toHaveAttribute('data-viewer', 'connected');
+    // The cages may still be starting on a busy machine.
+    await expect(page.getByTestId('cage-frame-high')).toHaveAttribute('data-viewer', 'connected', { timeout: 60_000 });
     const signed = signInHigh();
     const dialog = page.getByTestId('pin-dialog');
     await expect(dialog).toBeVisible({ timeout: 20_000 });
@@ -160,7 +161,8 @@ test.describe('PIN typed in the trusted dialog', () => {
 
   test('a wrong PIN typed in the dialog is refused by the card, journaled as a failed login without the PIN', async ({ page }) => {
     await page.goto(await sup.launchUrl());
-    await expect(page.getByTestId('cage-frame-high')).toHaveAttribute('data-viewer', 'connected');
+    // The cages may still be starting on a busy machine.
+    await expect(page.getByTestId('cage-frame-high')).toHaveAttribute('data-viewer', 'connected', { timeout: 60_000 });
     const before = journal().length;
     const signed = signInHigh();
     await expect(page.getByTestId('pin-dialog')).toHaveAttribute('data-armed', 'true', { timeout: 20_000 });
@@ -176,7 +178,8 @@ test.describe('PIN typed in the trusted dialog', () => {
 
   test('Escape cancels: the cage is refused, journaled as cancelled', async ({ page }) => {
     await page.goto(await sup.launchUrl());
-    await expect(page.getByTestId('cage-frame-high')).toHaveAttribute('data-viewer', 'connected');
+    // The cages may still be starting on a busy machine.
+    await expect(page.getByTestId('cage-frame-high')).toHaveAttribute('data-viewer', 'connected', { timeout: 60_000 });
     const cancelled = signInHigh();
     await expect(page.getByTestId('pin-dialog')).toHaveAttribute('data-armed', 'true', { timeout: 20_000 });
     await page.keyboard.press('Escape');

@@ -234,9 +234,11 @@ export class RecordGuard {
           queued -= 1;
           // The cage waits for each reply; one held for the dialog holds what follows it too.
           const outcome = await whole.call(body).catch(() => null);
-          if (outcome === null || proxy.destroyed) return end();
+          if (outcome === null) return end();
           if ('answer' in outcome) return toCage(outcome.answer);
           const record = outcome.forward;
+          // The cage gone while the user typed: the PIN goes nowhere.
+          if (proxy.destroyed) return void (outcome.secret && record.fill(0), end());
           // A PIN's bytes are zeroed once the socket has them.
           proxy.write(record, () => outcome.secret && record.fill(0));
         });
