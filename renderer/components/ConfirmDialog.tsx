@@ -17,7 +17,7 @@ import { useArmedAfter } from './useArmedAfter';
 
 export function ConfirmDialog() {
   const request = useShellState((s) => s.confirmation);
-  // The card's PIN has a dialog of its own (PinDialog.tsx).
+  // The card's PIN has a dialog of its own (SmartcardPinDialog.tsx).
   if (!request || request.kind === 'pin') return null;
   // A new question gets a fresh dialog (and a fresh arming delay).
   return <ConfirmCard key={request.id} />;
