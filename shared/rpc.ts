@@ -109,10 +109,19 @@ export const deviceConfirmSchema = z.object({
   level: levelIdSchema.nullable(),
   device: z.lazy(() => deviceViewSchema),
 });
-export const confirmRequestSchema = z.discriminatedUnion('kind', [clipboardConfirmSchema, filesConfirmSchema, deviceConfirmSchema]);
+/** The card's PIN asked in the trusted dialog (`smartcard.pin: trusted`): the level whose cage logs in, the application's own name for itself. */
+export const pinConfirmSchema = z.object({
+  id: z.string(),
+  kind: z.literal('pin'),
+  level: levelIdSchema,
+  /** The connecting process's name (/proc comm): chosen by the cage, shown as the application's claim. */
+  application: z.string().max(64),
+});
+export const confirmRequestSchema = z.discriminatedUnion('kind', [clipboardConfirmSchema, filesConfirmSchema, deviceConfirmSchema, pinConfirmSchema]);
 export type ConfirmRequest = z.infer<typeof confirmRequestSchema>;
 export type ClipboardConfirmRequest = z.infer<typeof clipboardConfirmSchema>;
 export type FilesConfirmRequest = z.infer<typeof filesConfirmSchema>;
+export type PinConfirmRequest = z.infer<typeof pinConfirmSchema>;
 export type DeviceConfirmRequest = z.infer<typeof deviceConfirmSchema>;
 
 export const transferResultSchema = z.object({
@@ -413,6 +422,8 @@ export const rpcMethods = {
   /** The user's own lock delay, for the current session only (until the next lock). */
   'session.lockDelay': { params: z.object({ seconds: z.number().int().min(2).max(24 * 3600) }).strict(), result: lockViewSchema },
   'confirm.answer': { params: z.object({ id: z.string().max(64), accept: z.boolean() }).strict(), result: z.object({}) },
+  /** The card's PIN typed in the trusted dialog (its cancel is confirm.answer refused): used for that one login, never kept. */
+  'smartcard.pin': { params: z.object({ id: z.string().max(64), pin: z.string().min(1).max(64) }).strict(), result: z.object({}) },
 } as const;
 
 export const rpcEvents = {

@@ -61,12 +61,11 @@ export const smartcardPolicySchema = z
     levels: z.record(z.string(), smartcardLevelSchema),
     /** true: the card is with one level at a time, given and taken back from the trusted overview. */
     exclusive: z.boolean().default(false),
-    /** Where the PIN is typed: in the cage's application (the card protects it). */
-    pin: z
-      .string()
-      .refine((p) => p === 'cage', 'pin is "cage" (typed in the cage\'s application); a trusted PIN dialog is not built yet')
-      .transform(() => 'cage' as const)
-      .default('cage'),
+    /**
+     * Where the PIN is typed: "cage", in the cage's application (the card protects it); "trusted",
+     * in the shell's trusted PIN dialog, the cage's own PIN ignored (trustedPinLogin.ts).
+     */
+    pin: z.enum(['cage', 'trusted']).default('cage'),
     /** Extra environment for the module (SoftHSM2's SOFTHSM2_CONF for a software token). */
     environment: z.record(z.string().regex(/^[A-Z][A-Z0-9_]{0,63}$/, 'an environment name is upper-case letters, digits and _'), z.string().max(4096)).default({}),
   })

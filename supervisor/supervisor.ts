@@ -118,7 +118,7 @@ export class Supervisor {
     this.policyStore = new RunningPolicy(policy, options.policyText, options.policySource);
     this.sak = sakKey(policy.shortcuts.secureAttention);
     // Before the cage fleet: each bwrap cage binds its level's card folder.
-    this.smartcard = wireSmartcard({ policy: this.policyStore, runDir: options.runDir, record: (kind, actor, fields) => this.journalFact(kind, fields, actor), show: (view) => this.sessions.broadcast('onSmartcard', view), ...(options.log ? { log: options.log } : {}) });
+    this.smartcard = wireSmartcard({ policy: this.policyStore, runDir: options.runDir, record: (kind, actor, fields) => this.journalFact(kind, fields, actor), show: (view) => this.sessions.broadcast('onSmartcard', view), confirmations: () => this.confirmations ?? null, ...(options.log ? { log: options.log } : {}) });
     this.reloader = new PolicyReloader({
       store: this.policyStore,
       journal: this.journal,

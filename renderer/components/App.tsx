@@ -9,6 +9,7 @@ import { LevelBand } from './LevelBand';
 import { TrustedOverview } from './TrustedOverview';
 import { TrustPhraseDialog } from './TrustPhraseDialog';
 import { ConfirmDialog } from './ConfirmDialog';
+import { SmartcardPinDialog } from './SmartcardPinDialog';
 import { FileTransferDialog } from './FileTransferDialog';
 import { DeviceAssignDialog } from './DeviceAssignDialog';
 import { LockScreen } from './LockScreen';
@@ -46,6 +47,7 @@ export function App() {
       <TrustPhraseDialog />
       <FileTransferDialog />
       <ConfirmDialog />
+      <SmartcardPinDialog />
       <DeviceAssignDialog />
       <ReportDialog />
       <AppLauncherMenu />

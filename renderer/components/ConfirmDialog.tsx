@@ -17,7 +17,8 @@ import { useArmedAfter } from './useArmedAfter';
 
 export function ConfirmDialog() {
   const request = useShellState((s) => s.confirmation);
-  if (!request) return null;
+  // The card's PIN has a dialog of its own (SmartcardPinDialog.tsx).
+  if (!request || request.kind === 'pin') return null;
   // A new question gets a fresh dialog (and a fresh arming delay).
   return <ConfirmCard key={request.id} />;
 }
@@ -33,6 +34,7 @@ function ConfirmCard() {
     if (!armed) return;
     void api.call('confirm.answer', { id: request.id, accept });
   };
+  if (request.kind === 'pin') return null;
   const device = request.kind === 'device' ? request : null;
   const title = device ? (device.action === 'mark' ? t.usb.markTitle : t.usb.unmarkTitle) : request.kind === 'clipboard' ? t.confirmClipboardTitle : t.confirmFilesTitle;
   const acceptLabel = device ? (device.action === 'mark' ? t.usb.markAccept : t.usb.unmarkAccept) : request.kind === 'files' && request.encryptTo ? t.encryptAccept : request.kind === 'files' && request.files.some((f) => f.converted) ? t.convertAccept : t.accept;

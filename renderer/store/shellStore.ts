@@ -210,7 +210,7 @@ export function createShellStore(locale: Locale) {
     // A question for a level the policy does not define is never shown.
     askConfirmation: (request) => {
       const known = (id: string | null) => id === null || get().levels.some((l) => l.id === id);
-      const levels = request.kind === 'device' ? [request.level] : [request.from, request.to];
+      const levels = request.kind === 'device' || request.kind === 'pin' ? [request.level] : [request.from, request.to];
       if (levels.every(known)) set({ confirmation: request, overviewOpen: false, trayOpen: false });
     },
     settleConfirmation: (id) => set((s) => (s.confirmation?.id === id ? { confirmation: null } : {})),

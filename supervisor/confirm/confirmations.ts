@@ -42,13 +42,15 @@ export class Confirmations {
     this.now = options.now ?? Date.now;
   }
 
-  ask(question: Question): Promise<Answer> {
+  /** `shown` gets the question's id as it is published (the smart card's PIN dialog matches its answer by it). */
+  ask(question: Question, shown?: (id: string) => void): Promise<Answer> {
     if (this.pending.size > 0) throw new CloisonError('LIMIT_EXCEEDED', bilingual('une autre question attend déjà votre réponse', 'another confirmation is already waiting for the user'));
     const id = randomUUID();
     return new Promise((resolve) => {
       const timer = setTimeout(() => this.answer(id, 'timed-out'), this.options.timeoutMs ?? 60_000);
       this.pending.set(id, { resolve, timer, shownAt: this.now() });
       this.options.onWaiting?.(true);
+      shown?.(id);
       this.options.publish({ id, ...question } as ConfirmRequest);
     });
   }

@@ -210,6 +210,11 @@ function unlockedHandlers(deps: HandlerDeps): RpcHandlers {
       if (!deps.smartcard) throw new CloisonError('POLICY_DENIED', bilingual('la politique ne donne la carte à puce à aucun niveau', 'the policy gives the smart card to no level'));
       return level === null ? deps.smartcard.take('user') : deps.smartcard.give(level, 'user');
     },
+    'smartcard.pin': ({ id, pin }) => {
+      if (!deps.smartcard) throw new CloisonError('POLICY_DENIED', bilingual('la politique ne donne la carte à puce à aucun niveau', 'the policy gives the smart card to no level'));
+      deps.smartcard.pinTyped(id, pin);
+      return {};
+    },
     'session.lock': () => {
       deps.lock.lock('user');
       return deps.lock.view();

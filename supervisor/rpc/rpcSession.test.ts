@@ -34,6 +34,7 @@ function session(overrides: Partial<RpcHandlers> = {}) {
     },
     'audio.microphone': () => AUDIO,
     'smartcard.assign': () => ({ exclusive: true, holder: null, levels: [] }),
+    'smartcard.pin': () => ({}),
     'session.unlock': () => LOCK,
     'session.activity': () => ({}),
     'session.lockDelay': ({ seconds }) => ({ ...LOCK, lockAfterSeconds: seconds }),

@@ -10,6 +10,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { chmodSync, chownSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import type { Socket } from 'node:net';
 import { createInterface } from 'node:readline';
 import type { SmartcardLevelPolicy } from '../../shared/smartcardPolicy';
 import { requireBinary } from '../system/binaries';
@@ -17,6 +18,8 @@ import { deniedFunctions, filterConfig, MAX_CONNECTIONS, serverConfig } from './
 import { RecordGuard } from './recordGuard';
 import { CardReplyJournal, type CardEvent } from './cardReplyJournal';
 import { nameFrom } from './cardObjectNames';
+import { TrustedPinLogin } from './trustedPinLogin';
+import { applicationOf } from './cardPeer';
 
 /** The socket's name in the level's folder; the cage sees that folder at CAGE_CARD_DIR. */
 export const CARD_SOCKET_NAME = 'pkcs11.sock';
@@ -43,6 +46,11 @@ export interface LevelCardProxyOptions {
   /** The module's environment (SoftHSM2's SOFTHSM2_CONF); nothing else of the supervisor's. */
   environment?: Record<string, string>;
   event: (event: CardEvent) => void;
+  /**
+   * `pin: trusted`: asks the user for the PIN of a login from the application named (its own name
+   * for itself); null when none was typed. Absent: the cage's PIN goes to the card as sent.
+   */
+  askPin?: (application: string) => Promise<Buffer | null>;
   log?: (msg: string, fields?: Record<string, unknown>) => void;
 }
 
@@ -132,9 +140,21 @@ export class LevelCardProxy {
     }
     // The filter's refusals, read off its replies (its own log is off: see cardReplyJournal.ts).
     const denied = new Set(deniedFunctions(this.options.policy));
-    this.guard = new RecordGuard({ listen: paths.socket, target: paths.innerSocket, maxConnections: MAX_CONNECTIONS, refused: (reason) => this.options.event({ kind: 'refused', function: reason === 'oversize' ? 'oversize message' : 'too many connections', handle: null, reason: 'malformed' }), watch: (ask) => new CardReplyJournal(denied, (event) => this.options.event(event), nameFrom(ask)) });
+    this.guard = new RecordGuard({ listen: paths.socket, target: paths.innerSocket, maxConnections: MAX_CONNECTIONS, refused: (reason) => this.options.event({ kind: 'refused', function: reason === 'oversize' ? 'oversize message' : 'too many connections', handle: null, reason: 'malformed' }), watch: (ask) => new CardReplyJournal(denied, (event) => this.options.event(event), nameFrom(ask)), ...this.trustedPin() });
     await this.guard.start();
     this.options.log?.('card proxy started', { level, uid: proxyUid });
+  }
+
+  /** Under `pin: trusted`: each connection's logins take the dialog's PIN, never the cage's. */
+  private trustedPin(): { wholeRecords?: (cage: Socket) => TrustedPinLogin } {
+    const askPin = this.options.askPin;
+    if (!askPin) return {};
+    return {
+      wholeRecords: (cage) => {
+        const application = applicationOf(cage);
+        return new TrustedPinLogin(() => askPin(application));
+      },
+    };
   }
 
   /** Stops the proxy and its workers: every session of the level on the card ends. */

@@ -9,12 +9,21 @@
  * Trust rule: only record marks are parsed here (4 bytes at a time, lengths bounded), and the first
  * bytes of each record copied out for the journal (cardReplyJournal.ts); everything is passed whole
  * to the proxy, whose OCaml decoder and filter judge it. The only bytes added are the supervisor's
- * own questions after a refusal (cardObjectNames.ts), whose answers the cage never sees.
+ * own questions after a refusal (cardObjectNames.ts), whose answers the cage never sees. Under
+ * `pin: trusted` (`wholeRecords`) records go on whole, one at a time, and a login's PIN is the
+ * trusted dialog's (trustedPinLogin.ts).
  */
 import { chmodSync, chownSync, rmSync } from 'node:fs';
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import { InjectedCalls } from './cardObjectNames';
 import { RECORD_HEAD_BYTES } from './cardReplyJournal';
+import type { CallOutcome } from './trustedPinLogin';
+
+/** A connection's records taken whole, both ways (trustedPinLogin.ts's TrustedPinLogin). */
+export interface WholeRecordHandler {
+  call(body: Buffer): Promise<CallOutcome>;
+  reply(body: Buffer): Buffer;
+}
 
 export interface RecordGuardOptions {
   /** The socket the cage connects to (made here: 0666 in the cage's folder). */
@@ -34,10 +43,14 @@ export interface RecordGuardOptions {
    * the cage never sees (cardObjectNames.ts: what object a refused handle is).
    */
   watch?: (ask: (record: Buffer) => Promise<Buffer | null>) => { call: (head: Buffer) => void; reply: (head: Buffer) => void };
+  /** Per connection (its cage end given): records relayed whole through this handler, one call at a time. */
+  wholeRecords?: (cage: Socket) => WholeRecordHandler;
 }
 
 export const MAX_RECORD_BYTES = 16 * 2 ** 20;
 const MARK = 4;
+/** Records of one connection waiting behind a held one (whole-record mode). */
+const MAX_QUEUED_RECORDS = 64;
 const LAST_FRAGMENT = 0x80000000;
 
 /** Follows record marks through a byte stream; says when a record goes over its bound. */
@@ -102,6 +115,41 @@ export class RecordMarks {
   }
 }
 
+/** Joins each record's fragments: the bodies of the records completed by a chunk. */
+export class WholeRecords {
+  private mark: number[] = [];
+  private remaining = -1;
+  private last = false;
+  private parts: Buffer[] = [];
+
+  feed(chunk: Buffer): Buffer[] {
+    const done: Buffer[] = [];
+    let i = 0;
+    while (i < chunk.length) {
+      if (this.remaining < 0) {
+        this.mark.push(chunk[i++]!);
+        if (this.mark.length < MARK) continue;
+        const word = Buffer.from(this.mark).readUInt32BE(0);
+        this.mark = [];
+        this.last = (word & LAST_FRAGMENT) !== 0;
+        this.remaining = word & 0x7fffffff;
+      }
+      const take = Math.min(this.remaining, chunk.length - i);
+      if (take > 0) this.parts.push(Buffer.from(chunk.subarray(i, i + take)));
+      i += take;
+      this.remaining -= take;
+      if (this.remaining === 0) {
+        this.remaining = -1;
+        if (this.last) {
+          done.push(Buffer.concat(this.parts));
+          this.parts = [];
+        }
+      }
+    }
+    return done;
+  }
+}
+
 export class RecordGuard {
   private server: Server | null = null;
   private readonly sockets = new Set<Socket>();
@@ -156,18 +204,54 @@ export class RecordGuard {
       this.sockets.delete(cage);
       this.sockets.delete(proxy);
     };
+    const whole = this.options.wholeRecords?.(cage);
+    const cageRecords = whole ? new WholeRecords() : null;
+    const proxyRecords = whole ? new WholeRecords() : null;
+    /** Whole-record mode: the cage's records, each handled once the one before has gone on. */
+    let queue = Promise.resolve();
+    let queued = 0;
+    const toCage = (record: Buffer) => {
+      replies?.feed(record);
+      if (!cage.destroyed && !cage.write(record)) proxy.pause();
+    };
     cage.on('data', (chunk: Buffer) => {
       if (!marks.feed(chunk)) {
         this.options.refused('oversize');
         end();
         return;
       }
-      if (!proxy.write(chunk)) cage.pause();
+      if (!whole) {
+        if (!proxy.write(chunk)) cage.pause();
+        return;
+      }
+      for (const body of cageRecords!.feed(chunk)) {
+        // A client waits for each reply: a cage piling records up behind a held login is ended.
+        if (++queued > MAX_QUEUED_RECORDS) {
+          this.options.refused('oversize');
+          return end();
+        }
+        queue = queue.then(async () => {
+          queued -= 1;
+          // The cage waits for each reply; one held for the dialog holds what follows it too.
+          const outcome = await whole.call(body).catch(() => null);
+          if (outcome === null) return end();
+          if ('answer' in outcome) return toCage(outcome.answer);
+          const record = outcome.forward;
+          // The cage gone while the user typed: the PIN goes nowhere.
+          if (proxy.destroyed) return void (outcome.secret && record.fill(0), end());
+          // A PIN's bytes are zeroed once the socket has them.
+          proxy.write(record, () => outcome.secret && record.fill(0));
+        });
+      }
     });
     proxy.on('drain', () => cage.resume());
     proxy.on('data', (data: Buffer) => {
       const chunk = injected?.taking ? injected.take(data) : data;
       if (chunk.length === 0) return;
+      if (whole) {
+        for (const body of proxyRecords!.feed(chunk)) toCage(whole.reply(body));
+        return;
+      }
       replies?.feed(chunk);
       if (!cage.write(chunk)) proxy.pause();
     });

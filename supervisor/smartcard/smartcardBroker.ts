@@ -18,6 +18,8 @@ import { LevelCardProxy } from './levelCardProxy';
 import type { CardEvent } from './cardReplyJournal';
 import type { CardChange, CardPresenceSettings } from './cardPresence';
 import type { PolicyReader } from '../policy/policyReader';
+import type { Confirmations } from '../confirm/confirmations';
+import { TrustedPinDialog } from './trustedPinDialog';
 
 
 export interface SmartcardBrokerOptions {
@@ -27,12 +29,14 @@ export interface SmartcardBrokerOptions {
   dir: string;
   cageGid: (level: string) => number;
   record: (kind: string, actor: 'user' | 'supervisor', fields: Record<string, string | number | boolean>) => void;
+  /** The trusted confirmations (`pin: trusted`: the PIN dialog is one of their questions). */
+  confirmations?: () => Confirmations | null;
   log?: (msg: string, fields?: Record<string, unknown>) => void;
 }
 
 /** What a level's proxy is started with: a change of any of it restarts that proxy. */
 function proxySettings(card: SmartcardPolicy, level: string): string {
-  return JSON.stringify({ module: card.module, environment: card.environment, policy: card.levels[level], uid: cardProxyUid(card, level) });
+  return JSON.stringify({ module: card.module, environment: card.environment, policy: card.levels[level], uid: cardProxyUid(card, level), pin: card.pin });
 }
 
 export class SmartcardBroker extends EventEmitter<{ change: [SmartcardView] }> {
@@ -53,9 +57,15 @@ export class SmartcardBroker extends EventEmitter<{ change: [SmartcardView] }> {
   private queue: Promise<unknown> = Promise.resolve();
   /** Whether a token is in the reader (cardPresence.ts); null until first asked. */
   private present: boolean | null = null;
+  /** `pin: trusted`: one PIN dialog at a time, for every level. */
+  private readonly pinDialog: TrustedPinDialog;
 
   constructor(private readonly options: SmartcardBrokerOptions) {
     super();
+    this.pinDialog = new TrustedPinDialog({
+      confirmations: () => options.confirmations?.() ?? null,
+      outcome: (level, outcome) => options.record('smartcard.pin', outcome === 'cancelled' ? 'user' : 'supervisor', { level, outcome }),
+    });
     const card = options.policy.current().smartcard;
     for (const level of Object.keys(card?.levels ?? {})) this.proxies.set(level, this.makeProxy(card!, level));
   }
@@ -186,6 +196,11 @@ export class SmartcardBroker extends EventEmitter<{ change: [SmartcardView] }> {
     return { modulePath: card.module, environment: card.environment, uid: cardProxyUid(card, first) };
   }
 
+  /** The PIN the user typed in the trusted dialog for question `id` (`smartcard.pin`). */
+  pinTyped(id: string, pin: string): void {
+    this.pinDialog.typed(id, pin);
+  }
+
   view(): SmartcardView {
     return {
       exclusive: this.card()?.exclusive ?? false,
@@ -230,6 +245,7 @@ export class SmartcardBroker extends EventEmitter<{ change: [SmartcardView] }> {
       dir: join(options.dir, level),
       environment: card.environment,
       event: (event) => this.journal(level, event),
+      ...(card.pin === 'trusted' ? { askPin: (application: string) => this.pinDialog.ask(level, application) } : {}),
       ...(options.log ? { log: options.log } : {}),
     });
   }

@@ -27,11 +27,15 @@ describe('smartcard policy', () => {
     expect(card).toMatchObject({ exclusive: false, pin: 'cage' });
   });
 
+  it('takes the PIN in the trusted dialog when asked to', () => {
+    expect(parsePolicy(`version: 1\n${LEVELS}smartcard:\n  pin: trusted\n  levels:\n    high: { objects: [a] }\n`, 'p.yaml').smartcard).toMatchObject({ pin: 'trusted' });
+  });
+
   it('says where a bad entry is (file:line)', () => {
     expect(problems(`version: 1\n${LEVELS}smartcard:\n  levels:\n    middle: { objects: [x] }\n`)).toMatch(/policy\.yaml:7.*no level "middle"/);
     expect(problems(`version: 1\n${LEVELS}smartcard:\n  levels:\n    high: { objects: ["high.*"] }\n`)).toMatch(/policy\.yaml:7.*no dots, no wildcards/);
     expect(problems(`version: 1\n${LEVELS}smartcard:\n  levels:\n    high: { objects: [a], deny: [C_Unknown] }\n`)).toMatch(/policy\.yaml:7/);
-    expect(problems(`version: 1\n${LEVELS}smartcard:\n  pin: trusted\n  levels:\n    high: { objects: [a] }\n`)).toMatch(/policy\.yaml:6.*trusted PIN dialog is not built yet/);
+    expect(problems(`version: 1\n${LEVELS}smartcard:\n  pin: dialog\n  levels:\n    high: { objects: [a] }\n`)).toMatch(/policy\.yaml:6.*smartcard\.pin: must be one of "cage", "trusted"/);
     expect(problems(`version: 1\n${LEVELS}smartcard:\n  levels:\n    high: { objects: [a], uid: 61001 }\n`)).toMatch(/uid 61001 is a cage's/);
   });
 });

@@ -16,6 +16,8 @@ export interface SmartcardWiringOptions {
   runDir: string;
   record: SmartcardBrokerOptions['record'];
   show: (view: SmartcardView) => void;
+  /** The trusted confirmations, which the PIN dialog is one of (made after the broker: read when asked). */
+  confirmations?: SmartcardBrokerOptions['confirmations'];
   log?: (msg: string, fields?: Record<string, unknown>) => void;
 }
 
@@ -27,6 +29,7 @@ export function wireSmartcard(options: SmartcardWiringOptions): SmartcardBroker 
     dir: `${options.runDir}-card`,
     cageGid: (level) => bwrapUidIn(policy.current().levels, level) ?? 0,
     record: options.record,
+    ...(options.confirmations ? { confirmations: options.confirmations } : {}),
     ...(log ? { log } : {}),
   });
   broker.on('change', (view) => options.show(view));

@@ -5,6 +5,8 @@
   pkcs11Probe.py MODULE signs PIN N          N signatures in one session (the benchmark's)
   pkcs11Probe.py MODULE readsign PIN         reads the first secret key's CKA_VALUE, then signs in
                                              the same session (is the session still in step?)
+  pkcs11Probe.py MODULE login PIN           C_Login with PIN ("-": a NULL PIN), then a signature;
+                                             prints the token's flags too (C_GetTokenInfo)
   pkcs11Probe.py MODULE hold PIN READY GO    signs, prints, touches READY, waits for GO to exist,
                                              then signs again in the same logged-in session
 
@@ -58,8 +60,11 @@ def session(pin):
     rv = call("C_OpenSession", U(slots[0]), U(6), None, None, ctypes.byref(handle))  # RW | SERIAL
     if rv != 0:
         return None, {"open": rv}
-    rv = call("C_Login", handle, U(1), pin, U(len(pin)))
-    return handle, {"login": rv}
+    info = (ctypes.c_ubyte * 512)()
+    call("C_GetTokenInfo", U(slots[0]), info)
+    flags = U.from_buffer(info, 96).value  # CK_TOKEN_INFO: label, manufacturer, model, serial, then flags
+    rv = call("C_Login", handle, U(1), pin, U(len(pin) if pin else 0))
+    return handle, {"tokenFlags": flags, "login": rv}
 
 
 class Attribute(ctypes.Structure):
@@ -79,7 +84,7 @@ def private_key(handle, object_class=3):
 
 
 def main():
-    action, pin = sys.argv[2], sys.argv[3].encode()
+    action, pin = sys.argv[2], (None if sys.argv[3] == "-" else sys.argv[3].encode())
     handle, out = session(pin)
     if handle is not None and action == "initpin":
         new = sys.argv[4].encode()
@@ -115,6 +120,12 @@ def main():
         size = U(1024)
         out["sign"] = call("C_Sign", handle, b"probe", U(5), sig, ctypes.byref(size))
         out["signatureBytes"] = size.value
+    elif handle is not None and action == "login":
+        mech = Mechanism(0x40, None, 0)
+        out["signInit"] = call("C_SignInit", handle, ctypes.byref(mech), U(private_key(handle) or 0))
+        sig = (ctypes.c_ubyte * 1024)()
+        size = U(1024)
+        out["sign"] = call("C_Sign", handle, b"probe", U(5), sig, ctypes.byref(size)) if out["signInit"] == 0 else out["signInit"]
     elif handle is not None and action == "hold":
         # An application that stays logged in: one signature, then another once told to (the card
         # pulled meanwhile, or not). Each result is printed as it comes: the process may not survive.

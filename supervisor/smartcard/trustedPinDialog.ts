@@ -1,0 +1,66 @@
+/**
+ * The trusted PIN dialog's supervisor side (`smartcard.pin: trusted`): a cage's login asks the
+ * shell, through the trusted confirmations (one question at a time, no cage input while it waits,
+ * expired when the workstation locks), for the card's PIN; the user's answer comes back by RPC
+ * (`smartcard.pin`), which no cage can reach. The PIN's bytes go to the one login that asked and
+ * are zeroed once written (trustedPinLogin.ts); they are never journaled, logged, or sent back.
+ *
+ * Trust rule: one dialog at a time — a login arriving while one is open is refused, never queued
+ * behind it (a cage could otherwise line up a login for the user's next PIN). A PIN is taken only
+ * for the question it answers (its id), never as the answer to any other confirmation.
+ */
+import { bilingual } from '../../shared/bilingual';
+import { CloisonError } from '../../shared/errors';
+import type { Confirmations } from '../confirm/confirmations';
+
+export type PinOutcome = 'typed' | 'cancelled' | 'timed-out' | 'busy';
+
+export interface TrustedPinDialogOptions {
+  confirmations: () => Confirmations | null;
+  /** What became of each dialog (never the PIN): journaled smartcard.pin. */
+  outcome: (level: string, outcome: PinOutcome) => void;
+}
+
+export class TrustedPinDialog {
+  private current: { id: string | null; typed: Buffer | null } | null = null;
+
+  constructor(private readonly options: TrustedPinDialogOptions) {}
+
+  /** Asks the user for the PIN of `level`'s login; null if none was typed. */
+  async ask(level: string, application: string): Promise<Buffer | null> {
+    const confirmations = this.options.confirmations();
+    if (this.current || !confirmations) {
+      this.options.outcome(level, 'busy');
+      return null;
+    }
+    const current: { id: string | null; typed: Buffer | null } = { id: null, typed: null };
+    this.current = current;
+    try {
+      const answer = await confirmations.ask({ kind: 'pin', level, application }, (id) => (current.id = id));
+      const pin = answer === 'accepted' ? current.typed : null;
+      this.options.outcome(level, pin ? 'typed' : answer === 'timed-out' ? 'timed-out' : 'cancelled');
+      return pin;
+    } catch {
+      // Another question is waiting for the user: this login is refused, not queued.
+      this.options.outcome(level, 'busy');
+      return null;
+    } finally {
+      this.current = null;
+    }
+  }
+
+  /** The PIN the user typed for question `id` (then that question is answered). */
+  typed(id: string, pin: string): void {
+    const current = this.current;
+    const confirmations = this.options.confirmations();
+    if (!current || current.id !== id || !confirmations) throw new CloisonError('BAD_REQUEST', bilingual('aucun code PIN n’est demandé sous ce numéro', 'no PIN is being asked under this id'));
+    current.typed = Buffer.from(pin, 'utf8');
+    try {
+      confirmations.answerFromUser(id, 'accepted');
+    } catch (err) {
+      current.typed.fill(0);
+      current.typed = null;
+      throw err;
+    }
+  }
+}

@@ -1,0 +1,82 @@
+/**
+ * `smartcard.pin: trusted` through the real supervisor: the cage's `pkcs11-tool --login` (no PIN of
+ * its own) raises the PIN question on the shell's socket; an answer sooner than the dialog's arming
+ * time is refused; the PIN sent on `smartcard.pin` signs in high and is in no journal record; the
+ * workstation locking with the dialog open cancels it and the cage gets no login.
+ */
+import { execFileSync } from 'node:child_process';
+import { chmodSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ConfirmRequest } from '../../shared/rpc';
+import { findBinary } from '../system/binaries';
+import { launcherShell, testRoot } from '../testing/realCage';
+import { makeSoftToken, SOFTHSM_MODULE, TOKEN_PIN } from '../testing/softToken';
+import { startTestSupervisor, type TestSupervisor } from '../testing/testSupervisor';
+import { bwrapCage, twoLevelPolicy } from '../testing/testPolicy';
+import { waitFor } from '../testing/waitFor';
+import { CARD_CLIENT_MODULE } from './cageCardEndpoint';
+
+const missing = ['pkcs11proxyd', 'pkcs11-tool', 'softhsm2-util', 'bwrap', 'Xvnc'].filter((b) => !findBinary(b));
+if (!existsSync(CARD_CLIENT_MODULE)) missing.push(CARD_CLIENT_MODULE);
+if (missing.length > 0) console.warn(`trusted PIN supervisor test skipped: ${missing.join(', ')} missing (scripts/setup.sh installs them)`);
+
+const BASE = 63_900 + (process.pid % 50) * 2;
+const UIDS = { low: BASE, high: BASE + 1 };
+const PROXY_UID = 64_600 + (process.pid % 100);
+const USER_PIN = 'pin-5150-user';
+const P11KIT_PROXY = '/usr/lib/x86_64-linux-gnu/p11-kit-proxy.so';
+
+describe.skipIf(missing.length > 0)('trusted PIN in the supervisor', () => {
+  let t: TestSupervisor;
+  const sign = () => launcherShell(t.sup.cages.get('high')!.cage!)(`echo doc > /tmp/doc; pkcs11-tool --module ${P11KIT_PROXY} --login --sign -m SHA256-RSA-PKCS --id 01 -i /tmp/doc -o /tmp/sig 2>&1 && wc -c < /tmp/sig`, 60_000);
+
+  beforeAll(async () => {
+    const root = testRoot('cloison-pins-');
+    chmodSync(root, 0o711);
+    const token = makeSoftToken(join(root, 'token'), PROXY_UID);
+    execFileSync('setpriv', ['--reuid', String(PROXY_UID), '--regid', String(PROXY_UID), '--clear-groups', 'pkcs11-tool', '--module', SOFTHSM_MODULE, '--login', '--pin', TOKEN_PIN, '--change-pin', '--new-pin', USER_PIN], { env: { PATH: '/usr/bin:/bin', SOFTHSM2_CONF: token.conf }, stdio: 'ignore' });
+    const card = `smartcard:
+  module: ${SOFTHSM_MODULE}
+  pin: trusted
+  environment: { SOFTHSM2_CONF: ${token.conf} }
+  levels:
+    high: { objects: [high-sign], uid: ${PROXY_UID} }
+`;
+    t = await startTestSupervisor(twoLevelPolicy({ low: bwrapCage({ uid: UIDS.low }), high: bwrapCage({ uid: UIDS.high }) }, card), { root });
+    await waitFor(() => ['low', 'high'].every((l) => t.sup.cages.get(l)?.state.status === 'running'), 'both cages running', 60_000);
+  }, 120_000);
+
+  afterAll(async () => {
+    await t?.stop();
+  }, 60_000);
+
+  it('the PIN question reaches the shell; an answer before the arming time is refused; the PIN typed signs in high', async () => {
+    const question = t.rpc.next('onConfirmRequest') as Promise<ConfirmRequest>;
+    const signed = sign();
+    const request = await question;
+    expect(request).toMatchObject({ kind: 'pin', level: 'high', application: 'pkcs11-tool' });
+    expect(await t.rpc.call('smartcard.pin', { id: request.id, pin: USER_PIN })).toMatchObject({ ok: false, error: { code: 'WRONG_STATE' } });
+    await new Promise((r) => setTimeout(r, 550));
+    expect(await t.rpc.call('smartcard.pin', { id: 'another', pin: USER_PIN })).toMatchObject({ ok: false, error: { code: 'BAD_REQUEST' } });
+    expect(await t.rpc.call('smartcard.pin', { id: request.id, pin: USER_PIN })).toMatchObject({ ok: true });
+    const r = await signed;
+    expect(r.code, r.stdout).toBe(0);
+    expect(r.stdout.trim().split('\n').pop()).toBe('256');
+    await waitFor(() => t.records().some((x) => x.kind === 'smartcard.login' && x.level === 'high' && x.ok === true), 'the login in the journal', 5000);
+    expect(JSON.stringify(t.records())).not.toContain(USER_PIN);
+  }, 90_000);
+
+  it('the workstation locking with the dialog open cancels it: the cage gets no login', async () => {
+    const question = t.rpc.next('onConfirmRequest') as Promise<ConfirmRequest>;
+    const signed = sign();
+    const request = await question;
+    const settled = t.rpc.next('onConfirmSettled') as Promise<{ id: string; answer: string }>;
+    expect(await t.rpc.call('session.lock', {})).toMatchObject({ ok: true });
+    expect(await settled).toEqual({ id: request.id, answer: 'timed-out' });
+    const r = await signed;
+    expect(r.code).not.toBe(0);
+    expect(r.stdout).toMatch(/CKR_FUNCTION_CANCELED/);
+    expect(t.records().some((x) => x.kind === 'smartcard.pin' && x.level === 'high' && x.outcome === 'timed-out')).toBe(true);
+  }, 90_000);
+});
