@@ -47,7 +47,7 @@ describe('PacedChannel', () => {
   const nextFrame = () => frames.splice(0).forEach((f) => f());
 
   function open(place: 'front' | 'beside' | 'hidden'): PacedChannel {
-    const channel = new PacedChannel('ws://127.0.0.1/vnc', place, (cb) => frames.push(cb));
+    const channel = new PacedChannel('ws://127.0.0.1/vnc', place, (cb) => frames.push(cb), () => 1920 * 1080); // a full-HD frame
     // noVNC's part: every message is decoded at once, and its pixels drawn.
     channel.onmessage = (e) => {
       delivered++;
@@ -103,6 +103,22 @@ describe('PacedChannel', () => {
     nextFrame();
     await settle();
     expect(delivered * MESSAGE_PIXELS).toBeLessThan(1920 * 1080);
+  });
+
+  it('a cage announcing a huge screen gets no larger budget than its frame shows', async () => {
+    const shown = 1280 * 800;
+    const channel = new PacedChannel('ws://127.0.0.1/vnc', 'front', (cb) => frames.push(cb), () => shown);
+    channel.onmessage = (e) => {
+      delivered++;
+      channel.drew(pixelsOf(e.data.byteLength));
+    };
+    channel.connected();
+    channel.setScreen(8192, 8192); // the largest a policy allows, which the cage can set itself
+    await settle();
+    FakeStream.last.flood(4000);
+    await settle();
+    // Raw costs five per pixel: at most the budget of a 1280×800 screen (1.5× its pixels), a fifth of it in pixels.
+    expect(delivered * MESSAGE_PIXELS).toBeLessThanOrEqual((1.5 * shown) / 5 + MESSAGE_PIXELS);
   });
 
   it('beside the front one, an eighth of that', async () => {

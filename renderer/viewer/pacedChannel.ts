@@ -84,6 +84,7 @@ export class PacedChannel {
     url: string,
     place: ViewerPlace,
     private readonly nextFrame: NextFrame = (cb) => requestAnimationFrame(() => cb()),
+    private readonly shownPixels: () => number = () => innerWidth * innerHeight * devicePixelRatio ** 2,
   ) {
     this.place = place;
     const Stream = (globalThis as unknown as { WebSocketStream: WebSocketStreamConstructor }).WebSocketStream;
@@ -107,7 +108,11 @@ export class PacedChannel {
     this.workThisFrame += pixels;
   }
 
-  /** The cage's screen size, which scales the front budget (one screen of compressed rectangles per frame). */
+  /**
+   * The cage's screen size, which scales the front budget (one screen of compressed rectangles per
+   * frame) — never past what this viewer's frame shows in device pixels: the size is the cage's to
+   * choose (xrandr in the cage, up to the policy's largest), its budget must not be.
+   */
   setScreen(width: number, height: number): void {
     this.screenPixels = Math.max(0, width) * Math.max(0, height);
   }
@@ -176,7 +181,7 @@ export class PacedChannel {
   }
 
   private budget(): number {
-    return workPerFrame(this.place === 'hidden' ? 'beside' : this.place, this.screenPixels);
+    return workPerFrame(this.place === 'hidden' ? 'beside' : this.place, Math.min(this.screenPixels, this.shownPixels()));
   }
 
   /**
