@@ -28,6 +28,7 @@ import { scratchDir } from '../supervisor/cages/cageMounts';
 import { runXHelper } from '../supervisor/clipboard/xSelection';
 import { cpuSecondsByProcess, cpuSecondsOf, cpuSecondsOfTree, processes, treeRootWith } from './lib/processCpu';
 import { benchPolicy, openShellSession } from './lib/shellSession';
+import { fmt } from './lib/stats';
 import { emptyMotionFigures, logMotionFigures, type MotionFigures } from './motion.bench';
 
 const SECONDS = 15;
@@ -71,6 +72,80 @@ async function countFlips(frame: Frame): Promise<() => Promise<number>> {
     } as typeof proto.drawImage;
   });
   return () => frame.evaluate(() => (window as unknown as { cloisonFlips: number }).cloisonFlips);
+}
+
+/** What a viewer frame did, by kind (from now on): counted in its own page, read with `read`. */
+async function countViewerWork(frame: Frame): Promise<() => Promise<Record<string, number>>> {
+  await frame.evaluate('globalThis.__name ??= (f) => f'); // tsx names the functions below with a helper the page lacks
+  await frame.evaluate(() => {
+    const w = window as unknown as { cloisonWork?: Record<string, number> };
+    if (w.cloisonWork) return;
+    const work: Record<string, number> = (w.cloisonWork = {});
+    const add = (k: string, n = 1) => (work[k] = (work[k] ?? 0) + n);
+    const proto = CanvasRenderingContext2D.prototype;
+    const put = proto.putImageData as (...args: unknown[]) => void;
+    proto.putImageData = function (this: CanvasRenderingContext2D, ...args: unknown[]) {
+      const img = args[0] as ImageData;
+      add('blits');
+      add('blitPixels', img.width * img.height);
+      put.apply(this, args);
+    } as typeof proto.putImageData;
+    const draw = proto.drawImage as (...args: unknown[]) => void;
+    proto.drawImage = function (this: CanvasRenderingContext2D, ...args: unknown[]) {
+      const from = args[0] as { width: number; height: number };
+      const kind = from instanceof HTMLImageElement ? 'jpeg' : from instanceof HTMLCanvasElement ? (this.canvas.isConnected ? 'flip' : 'copy') : 'other';
+      const t = performance.now();
+      draw.apply(this, args);
+      add(`${kind}Ms`, performance.now() - t);
+      add(`${kind}s`);
+      add(`${kind}Pixels`, args.length >= 9 ? (args[3] as number) * (args[4] as number) : from.width * from.height);
+    } as typeof proto.drawImage;
+    const fill = proto.fillRect;
+    proto.fillRect = function (this: CanvasRenderingContext2D, x: number, y: number, fw: number, fh: number) {
+      add('fills');
+      add('fillPixels', fw * fh);
+      fill.call(this, x, y, fw, fh);
+    };
+    const read = ReadableStreamDefaultReader.prototype.read as () => Promise<ReadableStreamReadResult<unknown>>;
+    ReadableStreamDefaultReader.prototype.read = function (this: ReadableStreamDefaultReader<unknown>) {
+      return read.call(this).then((r) => {
+        if (r.value instanceof ArrayBuffer) {
+          add('messages');
+          add('bytes', r.value.byteLength);
+        }
+        return r;
+      });
+    } as typeof ReadableStreamDefaultReader.prototype.read;
+    let last = performance.now();
+    const tick = () => {
+      const now = performance.now();
+      add('animationFrames');
+      if (now - last > 50) add('framesOver50ms');
+      last = now;
+      requestAnimationFrame(tick);
+    };
+    requestAnimationFrame(tick);
+  });
+  return () => frame.evaluate(() => ({ ...(window as unknown as { cloisonWork: Record<string, number> }).cloisonWork }));
+}
+
+/** The viewer renderer's main thread, sampled for `ms` (Chromium's profiler, on the frame's own target): self time by function. */
+async function profileViewer(page: import('@playwright/test').Page, frame: Frame, ms: number): Promise<string[]> {
+  const cdp = await page.context().newCDPSession(frame);
+  await cdp.send('Profiler.enable');
+  await cdp.send('Profiler.setSamplingInterval', { interval: 500 });
+  await cdp.send('Profiler.start');
+  await new Promise((r) => setTimeout(r, ms));
+  const { profile } = (await cdp.send('Profiler.stop')) as { profile: { nodes: Array<{ id: number; callFrame: { functionName: string; url: string; lineNumber: number } }>; samples: number[]; timeDeltas: number[] } };
+  await cdp.detach();
+  const byNode = new Map(profile.nodes.map((n) => [n.id, n]));
+  const self = new Map<string, number>();
+  profile.samples.forEach((id, i) => {
+    const n = byNode.get(id)!;
+    const key = `${n.callFrame.functionName || '(anonymous)'} ${n.callFrame.url.split('/').pop()}:${n.callFrame.lineNumber}`;
+    self.set(key, (self.get(key) ?? 0) + (profile.timeDeltas[i] ?? 0) / 1000);
+  });
+  return [...self.entries()].sort((a, b) => b[1] - a[1]).slice(0, 25).map(([k, v]) => `${v.toFixed(0).padStart(6)} ms  ${k}`);
 }
 
 /** A cage's sandbox is the bwrap started with --info-fd (its X helpers are not): its first process. */
@@ -203,12 +278,18 @@ export async function runFirefoxScrollBench(log: (s: string) => void): Promise<{
     const frame = await (await page.$('[data-testid=viewer-frame-low]'))?.contentFrame();
     if (!frame) throw new Error("the low level's viewer frame is missing");
     const flips = await countFlips(frame);
+    const work = await countViewerWork(frame);
     const browserRoot = treeRootWith(session.marker);
     const supervisorPid = processes().find((p) => p.ppid === session.start.pid && p.cmd.includes('supervisor/main.js'))?.pid;
     if (!browserRoot || !supervisorPid) throw new Error('the shell or its supervisor was not found');
     // The shell first (its one-time launch address allows one window), then vncviewer once it has closed.
     for (let run = 0; run < RUNS; run++) {
+      const w0 = await work();
       add(result.shell, await measure(xvncPid, { frames: flips, cpu: () => cpuSecondsOfTree(browserRoot) + trustedSideCpu(supervisorPid), breakdown: () => ({ supervisor: trustedSideCpu(supervisorPid), ...cpuSecondsByProcess(browserRoot) }) }));
+      const w1 = await work();
+      const flipped = Math.max(w1.flips ?? 0, 1) - (w0.flips ?? 0);
+      log(`  shell run ${run + 1}: per flip ${Object.keys(w1).sort().map((k) => `${k} ${fmt(((w1[k] ?? 0) - (w0[k] ?? 0)) / flipped)}`).join(', ')}`);
+      if (run === 0 && process.env.BENCH_PROFILE) for (const line of await profileViewer(page, frame, 5000)) log(`    ${line}`);
       if (run === 0) await page.screenshot({ path: 'bench/results/firefox-scroll-shell.png' });
     }
     await session.browser.close();

@@ -8,12 +8,12 @@
  */
 import type RFB from '@novnc/novnc';
 
-export function countDrawnPixels(rfb: RFB, onDrawn: (pixels: number) => void): void {
-  const display = (rfb as unknown as { _display?: { _damage?: (x: number, y: number, w: number, h: number) => void } })._display;
+export function countDrawnPixels(rfb: RFB, onDrawn: (pixels: number, screen: { width: number; height: number }) => void): void {
+  const display = (rfb as unknown as { _display?: { _damage?: (x: number, y: number, w: number, h: number) => void; width: number; height: number } })._display;
   const original = display?._damage?.bind(display);
   if (!display || !original) throw new Error('noVNC without _display._damage: drawn pixels cannot be counted');
   display._damage = (x: number, y: number, w: number, h: number) => {
-    onDrawn(Math.max(0, w) * Math.max(0, h));
+    onDrawn(Math.max(0, w) * Math.max(0, h), display);
     original(x, y, w, h);
   };
 }

@@ -1,14 +1,15 @@
 /**
  * The viewer's paced channel: how many of a flooding cage's messages reach noVNC per animation
- * frame in front and beside, none while hidden once connected (the handshake still goes), and
+ * frame in front and beside, counted in bytes read plus pixels drawn (a Raw flood five per pixel,
+ * a compressed screen about one), none while hidden once connected (the handshake still goes), and
  * reading again at once when shown. A stream of our own stands for the browser's WebSocketStream;
  * animation frames are run by hand, so nothing here depends on time.
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { PacedChannel, PIXELS_PER_FRAME } from './pacedChannel';
+import { PacedChannel, WORK_PER_FRAME, workPerFrame } from './pacedChannel';
 
-/** One message: a quarter of the front budget of Raw pixels (4 bytes each). */
-const MESSAGE_PIXELS = PIXELS_PER_FRAME.front / 4;
+/** One Raw message: a quarter of the front budget of work (4 bytes read and 1 pixel drawn per pixel). */
+const MESSAGE_PIXELS = WORK_PER_FRAME.front / 4 / 5;
 
 class FakeStream {
   static last: FakeStream;
@@ -23,9 +24,13 @@ class FakeStream {
     this.opened = Promise.resolve({ readable, writable, protocol: '' });
   }
   close(): void {}
-  /** The cage sends `count` messages at once (a flood: more than any budget). */
+  /** The cage sends `count` Raw messages at once (a flood: more than any budget). */
   flood(count: number): void {
     for (let i = 0; i < count; i++) this.source.enqueue(new ArrayBuffer(MESSAGE_PIXELS * 4));
+  }
+  /** The cage sends `count` compressed messages of `pixels` each, a third of a byte per pixel (a scrolled page in Tight and JPEG). */
+  compressed(count: number, pixels: number): void {
+    for (let i = 0; i < count; i++) this.source.enqueue(new ArrayBuffer(Math.round(pixels / 3)));
   }
 }
 
@@ -37,14 +42,16 @@ async function settle(): Promise<void> {
 describe('PacedChannel', () => {
   let frames: (() => void)[];
   let delivered: number;
+  /** Pixels each message draws: Raw (a quarter of its bytes) unless a test says otherwise. */
+  let pixelsOf: (bytes: number) => number;
   const nextFrame = () => frames.splice(0).forEach((f) => f());
 
   function open(place: 'front' | 'beside' | 'hidden'): PacedChannel {
-    const channel = new PacedChannel('ws://127.0.0.1/vnc', place, (cb) => frames.push(cb));
+    const channel = new PacedChannel('ws://127.0.0.1/vnc', place, (cb) => frames.push(cb), () => 1920 * 1080); // a full-HD frame
     // noVNC's part: every message is decoded at once, and its pixels drawn.
     channel.onmessage = (e) => {
       delivered++;
-      channel.drew(e.data.byteLength / 4);
+      channel.drew(pixelsOf(e.data.byteLength));
     };
     return channel;
   }
@@ -52,6 +59,7 @@ describe('PacedChannel', () => {
   beforeEach(() => {
     frames = [];
     delivered = 0;
+    pixelsOf = (bytes) => bytes / 4;
     vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
     (globalThis as { WebSocketStream?: unknown }).WebSocketStream = FakeStream;
   });
@@ -70,6 +78,47 @@ describe('PacedChannel', () => {
     nextFrame();
     await settle();
     expect(delivered).toBe(8);
+  });
+
+  it('in front, a whole screen of compressed rectangles in one frame, at 1920×1080 too', async () => {
+    const channel = open('front');
+    channel.connected();
+    channel.setScreen(1920, 1080);
+    await settle();
+    pixelsOf = (bytes) => bytes * 3;
+    FakeStream.last.compressed(40, 1920 * 1080 / 4); // a full-screen scroll step in four rectangles, ten times over
+    await settle();
+    expect(delivered).toBe(5); // the four of the first step, and one that is already past the budget
+    expect(workPerFrame('front', 1920 * 1080)).toBeGreaterThan(1920 * 1080 * (1 + 1 / 3));
+  });
+
+  it('in front, a Raw flood at 1920×1080 still draws under half its screen per frame', async () => {
+    const channel = open('front');
+    channel.connected();
+    channel.setScreen(1920, 1080);
+    await settle();
+    FakeStream.last.flood(400);
+    await settle();
+    expect(delivered * MESSAGE_PIXELS).toBeLessThan((1920 * 1080) / 2);
+    nextFrame();
+    await settle();
+    expect(delivered * MESSAGE_PIXELS).toBeLessThan(1920 * 1080);
+  });
+
+  it('a cage announcing a huge screen gets no larger budget than its frame shows', async () => {
+    const shown = 1280 * 800;
+    const channel = new PacedChannel('ws://127.0.0.1/vnc', 'front', (cb) => frames.push(cb), () => shown);
+    channel.onmessage = (e) => {
+      delivered++;
+      channel.drew(pixelsOf(e.data.byteLength));
+    };
+    channel.connected();
+    channel.setScreen(8192, 8192); // the largest a policy allows, which the cage can set itself
+    await settle();
+    FakeStream.last.flood(4000);
+    await settle();
+    // Raw costs five per pixel: at most the budget of a 1280×800 screen (1.5× its pixels), a fifth of it in pixels.
+    expect(delivered * MESSAGE_PIXELS).toBeLessThanOrEqual((1.5 * shown) / 5 + MESSAGE_PIXELS);
   });
 
   it('beside the front one, an eighth of that', async () => {

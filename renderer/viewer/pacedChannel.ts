@@ -1,24 +1,38 @@
 /**
  * The viewer's connection to the gateway, read only as fast as the trusted page can afford: noVNC
  * attaches to it as to a WebSocket, but the bytes come from a WebSocketStream, read one message at
- * a time and only while this viewer's budget of decoded pixels for the current animation frame is
- * not spent. A viewer not in front but shown (split view) gets a far smaller budget, a hidden one
- * none: it reads nothing until it is shown again, and then repaints from what waited.
+ * a time and only while this viewer's budget of work for the current animation frame is not spent.
+ * A viewer not in front but shown (split view) gets a far smaller budget, a hidden one none: it
+ * reads nothing until it is shown again, and then repaints from what waited.
+ *
+ * The work is counted per encoding cost: each byte read plus each pixel drawn. A compressed or
+ * JPEG rectangle costs about its pixels (a third of a byte each and one pixel), a Raw one five
+ * times as much (four bytes and one pixel), a fill its pixels only. So a whole screen of a
+ * scrolling page fits in one frame's budget, while a Raw flood gets a fifth of it in pixels.
  *
  * What is not read stays in the pipe: the stream applies back-pressure to the browser's socket,
  * the gateway stops reading the cage, and the cage's server coalesces its updates. So a cage that
- * floods its viewer costs the machine at most this budget of decoding (plus the bytes behind it)
- * per frame, whatever its encoding, and nothing at all while it is not shown: the trusted page's
- * own frame never waits behind a cage's pixels.
+ * floods its viewer costs the machine at most this budget of work per frame, whatever its
+ * encoding, and nothing at all while it is not shown: the trusted page's own frame never waits
+ * behind a cage's pixels.
  */
 import type { ViewerPlace } from '../../shared/viewerProtocol';
 
 /**
- * Decoded pixels per animation frame. In front: 256 Ki pixels, a 1024×640 screen in under three
- * frames (over 15 Mpx/s at 60 Hz; a scrolling terminal draws a few thousand per frame); beside
- * the front one, in split view, an eighth of that.
+ * Work per animation frame (bytes read + pixels drawn). In front: 1.25 Mi, or 1.5× the screen's
+ * pixels if larger — a whole screen of compressed or JPEG rectangles in one frame, so a full-screen
+ * scroll step paints in the frame it arrives (at 1920×1080, 3 M); a Raw flood, five per pixel,
+ * decodes at most 256 Ki pixels per frame at 1024×640 (the budget measured safe for the level
+ * switch, bench/RESULTS.md), a fifth of a screen more widely. Beside the front one, in split view,
+ * an eighth of that.
  */
-export const PIXELS_PER_FRAME: Record<Exclude<ViewerPlace, 'hidden'>, number> = { front: 256 * 1024, beside: 32 * 1024 };
+export const WORK_PER_FRAME = { front: 1.25 * 2 ** 20, frontPerScreenPixel: 1.5, besideShare: 1 / 8 } as const;
+
+/** The budget of work per animation frame for a viewer at `place` whose screen has `screenPixels`. */
+export function workPerFrame(place: Exclude<ViewerPlace, 'hidden'>, screenPixels: number): number {
+  const front = Math.max(WORK_PER_FRAME.front, WORK_PER_FRAME.frontPerScreenPixel * screenPixels);
+  return place === 'front' ? front : front * WORK_PER_FRAME.besideShare;
+}
 
 /** WebSocket's readyState values (also where no WebSocket global exists, as in unit tests). */
 const State = { CONNECTING: 0, OPEN: 1, CLOSING: 2, CLOSED: 3 } as const;
@@ -44,7 +58,7 @@ export type NextFrame = (callback: () => void) => void;
 
 /**
  * A raw channel for noVNC (its Websock.attach: send, close, binaryType, the four handlers,
- * protocol, readyState) over a WebSocketStream, paced by place and decoded pixels.
+ * protocol, readyState) over a WebSocketStream, paced by place and work (bytes read, pixels drawn).
  */
 export class PacedChannel {
   binaryType = 'arraybuffer';
@@ -61,7 +75,8 @@ export class PacedChannel {
   private place: ViewerPlace;
   /** Until the connection is up, a hidden viewer reads too: its handshake is not a cage's pixels. */
   private holdWhenHidden = false;
-  private drawnThisFrame = 0;
+  private workThisFrame = 0;
+  private screenPixels = 0;
   private frameRequested = false;
   private wake: (() => void) | null = null;
 
@@ -69,6 +84,7 @@ export class PacedChannel {
     url: string,
     place: ViewerPlace,
     private readonly nextFrame: NextFrame = (cb) => requestAnimationFrame(() => cb()),
+    private readonly shownPixels: () => number = () => innerWidth * innerHeight * devicePixelRatio ** 2,
   ) {
     this.place = place;
     const Stream = (globalThis as unknown as { WebSocketStream: WebSocketStreamConstructor }).WebSocketStream;
@@ -89,7 +105,16 @@ export class PacedChannel {
 
   /** Pixels noVNC has just drawn (every drawing call's damaged rectangle). */
   drew(pixels: number): void {
-    this.drawnThisFrame += pixels;
+    this.workThisFrame += pixels;
+  }
+
+  /**
+   * The cage's screen size, which scales the front budget (one screen of compressed rectangles per
+   * frame) — never past what this viewer's frame shows in device pixels: the size is the cage's to
+   * choose (xrandr in the cage, up to the policy's largest), its budget must not be.
+   */
+  setScreen(width: number, height: number): void {
+    this.screenPixels = Math.max(0, width) * Math.max(0, height);
   }
 
   send(data: ArrayBuffer | Uint8Array): void {
@@ -126,8 +151,9 @@ export class PacedChannel {
         const { value, done } = await reader.read();
         if (done) break;
         if (typeof value === 'string') continue; // RFB is binary; the gateway sends nothing else
+        this.workThisFrame += value.byteLength;
         this.onmessage?.({ data: value });
-        if (this.drawnThisFrame > 0) this.requestFrame(); // the count starts again at the next frame
+        this.requestFrame(); // the count starts again at the next frame
       }
     } catch {
       /* the stream failed: told below as a close */
@@ -148,14 +174,14 @@ export class PacedChannel {
     for (;;) {
       if (this.readyState !== State.OPEN) return;
       const hidden = this.place === 'hidden' && this.holdWhenHidden;
-      if (!hidden && this.drawnThisFrame < this.budget()) return;
+      if (!hidden && this.workThisFrame < this.budget()) return;
       if (!hidden) this.requestFrame();
       await new Promise<void>((resolve) => (this.wake = resolve));
     }
   }
 
   private budget(): number {
-    return this.place === 'hidden' ? PIXELS_PER_FRAME.beside : PIXELS_PER_FRAME[this.place];
+    return workPerFrame(this.place === 'hidden' ? 'beside' : this.place, Math.min(this.screenPixels, this.shownPixels()));
   }
 
   /**
@@ -172,7 +198,7 @@ export class PacedChannel {
       done = true;
       clearTimeout(fallback);
       this.frameRequested = false;
-      this.drawnThisFrame = 0;
+      this.workThisFrame = 0;
       this.poke();
     };
     const fallback = setTimeout(newFrame, FRAME_FALLBACK_MS);

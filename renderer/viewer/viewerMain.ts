@@ -36,7 +36,11 @@ function open(url: string): void {
   channel = paced;
   const r = new RFB(screen, paced ? (paced as unknown as WebSocket) : url, { shared: true }); // noVNC takes any raw channel
   guardFramebufferSize(r, () => tell({ type: 'state', state: 'unreachable' }));
-  if (paced) countDrawnPixels(r, (pixels) => paced.drew(pixels));
+  if (paced)
+    countDrawnPixels(r, (pixels, drawnOn) => {
+      paced.setScreen(drawnOn.width, drawnOn.height);
+      paced.drew(pixels);
+    });
   r.scaleViewport = true;
   r.clipViewport = false;
   r.resizeSession = false; // the supervisor sizes the cage (geometry: auto); a viewer never asks
