@@ -30,6 +30,8 @@ export interface SoundPartOptions {
   /** The part ended while the supervisor ran (it is started again). */
   onRestart?: (reason: string) => void;
   log?: (msg: string, fields?: Record<string, unknown>) => void;
+  /** Another script in the part's place, started the same way (tests: a compromised part). */
+  partScript?: string;
 }
 
 interface Level {
@@ -127,7 +129,11 @@ export class SoundPart extends EventEmitter<{ change: [] }> {
     const l = this.levels.get(level);
     if (!l) return;
     l.micGiven = false;
-    l.recorder?.kill('SIGTERM');
+    const recorder = l.recorder;
+    if (!recorder) return;
+    l.recorder = null;
+    recorder.kill('SIGTERM');
+    this.emit('change');
   }
 
   async stop(): Promise<void> {
@@ -214,7 +220,7 @@ export class SoundPart extends EventEmitter<{ change: [] }> {
     const account = root ? journalWriterAccount() : null;
     if (root && !account) return Promise.reject(new Error('the system user "cloison" is missing (scripts/setup.sh and the package make it): the sound part does not run as root'));
     const start: SoundPartStart = { account };
-    const { command, args } = soundPartCommand(root);
+    const { command, args } = soundPartCommand(root, this.options.partScript);
     const child = spawn(command, args, {
       // A process group of its own: a terminal's Ctrl+C is the root part's to act on (stop()).
       detached: true,
@@ -322,9 +328,9 @@ function unread(stream: NodeJS.ReadableStream): void {
  * source through tsx when the supervisor runs from source (the tests). As root, under setpriv:
  * no_new_privs, nothing inheritable, a bounding set keeping only what its own drop needs.
  */
-function soundPartCommand(asRoot: boolean): { command: string; args: string[] } {
+function soundPartCommand(asRoot: boolean, script?: string): { command: string; args: string[] } {
   const here = fileURLToPath(import.meta.url);
-  const source = here.endsWith('.ts') ? join(dirname(here), 'soundPartMain.ts') : join(dirname(here), 'soundPart.js');
+  const source = script ?? (here.endsWith('.ts') ? join(dirname(here), 'soundPartMain.ts') : join(dirname(here), 'soundPart.js'));
   const node = source.endsWith('.ts') ? [process.execPath, '--import', 'tsx', source] : [process.execPath, source];
   if (!asRoot) return { command: node[0]!, args: node.slice(1) };
   return { command: requireBinary('setpriv'), args: ['--no-new-privs', '--inh-caps=-all', '--bounding-set=-all,+setuid,+setgid,+setpcap,+dac_override,+dac_read_search', '--', ...node] };
