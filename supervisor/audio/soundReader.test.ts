@@ -4,7 +4,8 @@
  * process of the host that holds that FIFO open for reading (or the microphone's FIFO at all),
  * outside the cage, found from /proc/<pid>/fd and fdinfo, and how many bytes it read meanwhile
  * (/proc/<pid>/io): the only one is the sound part — uid `cloison`, no capability, NoNewPrivs,
- * a seccomp filter — and the root part holds no descriptor of either FIFO.
+ * a seccomp filter — and the root part holds no descriptor of either FIFO. Killed, the sound part
+ * is started again the same way and is again the only reader.
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -107,5 +108,18 @@ describe("a cage's sound is read by an unprivileged process only", () => {
     const micHolders = holdersOf(sound.mic!).filter((h) => !inCage(h.pid, cagePid)).map((h) => privilegeStatus(h.pid).uid);
     expect(micHolders.length).toBeGreaterThan(0);
     expect(new Set(micHolders)).toEqual(new Set([cloison]));
+  }, 60_000);
+
+  it('the sound part killed: journaled, started again restricted, and it is again the only reader', async () => {
+    const sound = sup.cages.get('low')!.cage!.sound!;
+    const cagePid = innerPidOf(sup, 'low');
+    const first = sup.audio.part.pid!;
+    process.kill(first, 'SIGKILL');
+    await waitFor(() => sup.audio.part.pid !== null && sup.audio.part.pid !== first && sup.audio.view().levels.find((l) => l.level === 'low')?.available === true, 'the sound part started again', 30_000);
+    expect(t.records().filter((r) => r.kind === 'soundPart.restart').map((r) => r.reason)).toEqual(['SIGKILL']);
+    const readers = holdersOf(sound.out).filter((h) => h.mode !== 1 && !inCage(h.pid, cagePid));
+    expect(readers.map((r) => r.pid)).toEqual([sup.audio.part.pid]);
+    const s = privilegeStatus(sup.audio.part.pid!);
+    expect({ uid: s.uid, capEff: s.capEff, noNewPrivs: s.noNewPrivs, seccomp: s.seccomp }).toEqual({ uid: journalWriterAccount()!.uid, capEff: '0000000000000000', noNewPrivs: 1, seccomp: 2 });
   }, 60_000);
 });
