@@ -206,8 +206,10 @@ export async function runAudioBench(log: (s: string) => void): Promise<AudioResu
     // CPU: a steady tone through each path in turn, the other silent.
     const relay = () => processes().filter((p) => p.cmd.includes('--stream-name=Cloison low'));
     const supervisorPid = processes().find((p) => p.cmd.includes(`out/supervisor/main.js --policy ${sup!.root}`))!.pid;
+    const soundPartPid = processes().find((p) => p.ppid === supervisorPid && p.cmd.includes('out/supervisor/soundPart.js'))!.pid;
     const cpuParts: Record<Path, Record<string, () => number>> = {
-      cloison: { supervisor: () => cpuSecondsOf(supervisorPid), "relay's pacat": () => relay().reduce((s, p) => s + cpuSecondsOf(p.pid), 0) },
+      // The relay itself runs in the sound part, the supervisor's unprivileged child (supervisor/audio/soundPart.ts).
+      cloison: { supervisor: () => cpuSecondsOf(supervisorPid), 'sound part': () => cpuSecondsOf(soundPartPid), "relay's pacat": () => relay().reduce((s, p) => s + cpuSecondsOf(p.pid), 0) },
       pacat: { pacat: () => cpuSecondsOf(direct.pid!) },
     };
     const cpuMsPerSecond = {} as AudioResult['cpuMsPerSecond'];

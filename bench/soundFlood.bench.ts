@@ -25,6 +25,8 @@ export interface FloodPhase {
   p95: number;
   max: number;
   supervisorCpuPercent: number;
+  /** The sound part's (the supervisor's unprivileged child that reads the cage's FIFO). */
+  soundPartCpuPercent: number;
 }
 
 export interface SoundFloodResult {
@@ -43,6 +45,7 @@ export async function runSoundFloodBench(log: (s: string) => void): Promise<Soun
     const cage = cageShellForUid(UID);
     await waitFor(async () => (await cage(`PULSE_SERVER=unix:/tmp/pulse/native pactl info`)).code === 0, "the cage's own sound server", 15_000);
     const supervisorPid = processes().find((p) => p.cmd.includes(`out/supervisor/main.js --policy ${sup!.root}`))!.pid;
+    const soundPartPid = processes().find((p) => p.ppid === supervisorPid && p.cmd.includes('out/supervisor/soundPart.js'))!.pid;
     const rpc = await rpcClient(sup.rpcSocket);
     const result: SoundFloodResult = { idle: [], flooded: [], idleP95: NaN, floodedP95: NaN };
     try {
@@ -52,6 +55,7 @@ export async function runSoundFloodBench(log: (s: string) => void): Promise<Soun
           const flood = kind === 'flooded' ? cage(`timeout ${PHASE_SECONDS + 1} dd if=/dev/zero of=${CAGE_SOUND_DIR}/out.fifo bs=64k 2>/dev/null; true`, (PHASE_SECONDS + 10) * 1000) : null;
           if (flood) await new Promise((r) => setTimeout(r, 500));
           const cpu0 = cpuSecondsOf(supervisorPid);
+          const partCpu0 = cpuSecondsOf(soundPartPid);
           const t0 = performance.now();
           const trips: number[] = [];
           while (performance.now() - t0 < PHASE_SECONDS * 1000) {
@@ -62,9 +66,9 @@ export async function runSoundFloodBench(log: (s: string) => void): Promise<Soun
             await new Promise((r) => setTimeout(r, CALL_EVERY_MS));
           }
           const seconds = (performance.now() - t0) / 1000;
-          const phase = { p50: median(trips), p95: percentile(trips, 95), max: Math.max(...trips), supervisorCpuPercent: ((cpuSecondsOf(supervisorPid) - cpu0) / seconds) * 100 };
+          const phase = { p50: median(trips), p95: percentile(trips, 95), max: Math.max(...trips), supervisorCpuPercent: ((cpuSecondsOf(supervisorPid) - cpu0) / seconds) * 100, soundPartCpuPercent: ((cpuSecondsOf(soundPartPid) - partCpu0) / seconds) * 100 };
           result[kind].push(phase);
-          log(`  ${kind.padEnd(7)} RPC round trip over ${trips.length} calls: median ${fmt(phase.p50)} ms, p95 ${fmt(phase.p95)} ms, max ${fmt(phase.max)} ms; supervisor CPU ${fmt(phase.supervisorCpuPercent, 1)} %`);
+          log(`  ${kind.padEnd(7)} RPC round trip over ${trips.length} calls: median ${fmt(phase.p50)} ms, p95 ${fmt(phase.p95)} ms, max ${fmt(phase.max)} ms; supervisor CPU ${fmt(phase.supervisorCpuPercent, 1)} %, sound part ${fmt(phase.soundPartCpuPercent, 1)} %`);
           await flood;
         }
       }
@@ -75,7 +79,8 @@ export async function runSoundFloodBench(log: (s: string) => void): Promise<Soun
     result.floodedP95 = median(result.flooded.map((p) => p.p95));
     log(
       `  RPC p95, idle ${fmt(result.idleP95)} ms | sound flood ${fmt(result.floodedP95)} ms: ${fmt(result.floodedP95 / result.idleP95)}x (goal ≤ 1.25); ` +
-        `supervisor CPU idle ${fmt(median(result.idle.map((p) => p.supervisorCpuPercent)), 1)} % | flooded ${fmt(median(result.flooded.map((p) => p.supervisorCpuPercent)), 1)} %`,
+        `supervisor CPU idle ${fmt(median(result.idle.map((p) => p.supervisorCpuPercent)), 1)} % | flooded ${fmt(median(result.flooded.map((p) => p.supervisorCpuPercent)), 1)} %; ` +
+        `sound part CPU idle ${fmt(median(result.idle.map((p) => p.soundPartCpuPercent)), 1)} % | flooded ${fmt(median(result.flooded.map((p) => p.soundPartCpuPercent)), 1)} %`,
     );
     return result;
   } finally {

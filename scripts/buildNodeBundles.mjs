@@ -13,6 +13,9 @@ await Promise.all([
   // The browser part, started by the supervisor as its unprivileged child (supervisor/browserPart/).
   build({ ...common, entryPoints: ['supervisor/browserPart/partMain.ts'], outfile: 'out/supervisor/browserPart.js', format: 'esm', external: native,
     banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" } }),
+  // The sound part, the supervisor's unprivileged relay of the cages' sound (supervisor/audio/soundPart.ts).
+  build({ ...common, entryPoints: ['supervisor/audio/soundPartMain.ts'], outfile: 'out/supervisor/soundPart.js', format: 'esm', external: native,
+    banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" } }),
   build({ ...common, entryPoints: ['supervisor/cli/cloison.ts'], outfile: 'out/cli/cloison.js', format: 'esm', external: native,
     banner: { js: "#!/usr/bin/env node\nimport { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" } }),
   build({ ...common, entryPoints: ['electron/main.ts'], outfile: 'out/electron/main.cjs', format: 'cjs', external: ['electron'] }),

@@ -50,9 +50,11 @@ interface Row {
 }
 
 const isBwrap = (p: CloisonProcess) => p.command.startsWith('/usr/bin/bwrap ') || p.command.startsWith('bwrap ');
+const isSoundPart = (p: CloisonProcess) => /\/out\/supervisor\/soundPart\.js$|\/supervisor\/audio\/soundPartMain\.ts$/.test(p.command);
 const TABLE: Row[] = [
   { role: 'cage manager (the supervisor\'s root part)', is: (p, sup) => p.pid === sup, target: { uid: 'root', caps: 'manager', noNewPrivs: 0, seccomp: 2 }, done: true },
   { role: 'the process that accepts browser connections', is: (p) => p.listens.length > 0, target: { uid: 'cloison', caps: 'none', noNewPrivs: 1, seccomp: 2 }, done: true },
+  { role: 'the sound part (reads what the cages write into their sound)', is: (p) => isSoundPart(p), target: { uid: 'cloison', caps: 'none', noNewPrivs: 1, seccomp: 2 }, done: true },
   { role: 'bwrap outside the cage (waits for it)', is: (p) => isBwrap(p) && !p.inCage, target: { uid: 'root', caps: 'none', noNewPrivs: 1, seccomp: 'any' }, done: true },
   { role: 'bwrap as the cage\'s first process', is: (p) => isBwrap(p) && p.inCage, target: { uid: 'root', caps: 'none', noNewPrivs: 1, seccomp: 2 }, done: true },
   { role: 'cage process', is: (p) => p.inCage && !isBwrap(p), target: { uid: 'the level\'s', caps: 'none', noNewPrivs: 1, seccomp: 2 }, done: true },
@@ -93,8 +95,9 @@ describe('privileges of every long-running Cloison process', () => {
     rmSync(root, { recursive: true, force: true });
   }, 30_000);
 
-  it('finds the supervisor, both cages\' Xvnc and the process listening for browsers', () => {
+  it('finds the supervisor, both cages\' Xvnc, the process listening for browsers and the sound part', () => {
     expect(processes.some((p) => p.pid === child!.pid)).toBe(true);
+    expect(processes.filter(isSoundPart)).toHaveLength(1);
     expect(processes.filter((p) => p.command.startsWith('Xvnc ')).map((p) => p.uid).sort()).toEqual([LOW_UID, HIGH_UID]);
     expect(processes.some((p) => p.listens.length > 0)).toBe(true);
   });

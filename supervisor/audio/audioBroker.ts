@@ -2,7 +2,9 @@
  * Sound per level: which levels play (measured), which are muted and how loud (the shell's
  * controls only), and who has the microphone — at most one level, only one the policy names, off
  * until the user gives it, and taken back before another may have it. Giving and taking back are
- * journaled with who did it. The view the band draws comes from here.
+ * journaled with who did it. The view the band draws comes from here. The bytes themselves are
+ * relayed by the sound part, unprivileged (soundPart.ts); these decisions reach it as messages, and
+ * a stream a level may not use (muted, no microphone given) is stopped on the root side.
  */
 import { EventEmitter } from 'node:events';
 import { bilingual } from '../../shared/bilingual';
@@ -11,53 +13,53 @@ import type { PolicyReader } from '../policy/policyReader';
 import type { AudioView } from '../../shared/rpc';
 import type { CageSoundPaths } from '../cages/cageSound';
 import type { HostSound, HostSoundState } from './hostSound';
-import { SoundRelay } from './soundRelay';
+import { SoundPart } from './soundPart';
 
 export interface AudioBrokerOptions {
   policy: PolicyReader<'audio' | 'levels'>;
   host: HostSound;
   record: (kind: string, actor: 'user' | 'supervisor', fields: Record<string, string | number | boolean>) => void;
+  log?: (msg: string, fields?: Record<string, unknown>) => void;
 }
 
 export class AudioBroker extends EventEmitter<{ change: [AudioView] }> {
-  private readonly relays = new Map<string, SoundRelay>();
+  /** The unprivileged relay of every level's sound, and the root side of its streams. */
+  readonly part: SoundPart;
   private readonly settings = new Map<string, { muted: boolean; volume: number }>();
   private microphone: string | null = null;
   private hostState: HostSoundState = { state: 'none', reason: 'not checked yet', reasonText: { fr: 'pas encore vérifié', en: 'not checked yet' } };
 
   constructor(private readonly options: AudioBrokerOptions) {
     super();
+    this.part = new SoundPart({
+      host: options.host,
+      onRestart: (reason) => options.record('soundPart.restart', 'supervisor', { reason }),
+      ...(options.log ? { log: options.log } : {}),
+    });
+    this.part.on('change', () => this.changed());
   }
 
   async start(): Promise<void> {
     this.hostState = await this.options.host.check();
+    this.part.setHostUsable(this.hostState.state === 'connected');
+    await this.part.start();
     this.changed();
   }
 
   /** A cage with its own sound server is running: relay it. */
   attach(level: string, paths: CageSoundPaths): void {
-    this.detach(level);
-    const relay = new SoundRelay(level, paths, this.options.host, () => this.hostState.state === 'connected');
-    Object.assign(relay, this.setting(level));
-    relay.on('change', () => this.changed());
-    this.relays.set(level, relay);
-    if (this.microphone === level) relay.startRecording();
-    this.changed();
+    this.part.attach(level, paths, this.setting(level));
+    if (this.microphone === level) this.part.startRecording(level);
   }
 
   detach(level: string): void {
-    const relay = this.relays.get(level);
-    if (!relay) return;
-    relay.close();
-    this.relays.delete(level);
-    this.changed();
+    this.part.detach(level);
   }
 
   set(level: string, change: { muted?: boolean; volume?: number }): AudioView {
     const setting = { ...this.setting(level), ...change };
     this.settings.set(level, setting);
-    const relay = this.relays.get(level);
-    if (relay) Object.assign(relay, setting);
+    this.part.settings(level, setting);
     this.changed();
     return this.view();
   }
@@ -68,7 +70,7 @@ export class AudioBroker extends EventEmitter<{ change: [AudioView] }> {
       if (this.microphone === null) return this.view();
       const from = this.microphone;
       this.microphone = null;
-      this.relays.get(from)?.stopRecording();
+      this.part.stopRecording(from);
       this.options.record('audio.microphone', actor, { level: from, action: 'release' });
       this.changed();
       return this.view();
@@ -79,7 +81,7 @@ export class AudioBroker extends EventEmitter<{ change: [AudioView] }> {
     if (this.hostState.state !== 'connected') throw new CloisonError('WRONG_STATE', bilingual(`pas de microphone : ${this.hostState.reasonText.fr}`, `no microphone: ${this.hostState.reason}`));
     this.options.record('audio.microphone', actor, { level, action: 'assign' });
     this.microphone = level;
-    this.relays.get(level)?.startRecording();
+    this.part.startRecording(level);
     this.changed();
     return this.view();
   }
@@ -91,14 +93,14 @@ export class AudioBroker extends EventEmitter<{ change: [AudioView] }> {
       host: this.hostState.state === 'connected' ? { state: 'connected', reason: null } : { state: this.hostState.state, reason: this.hostState.reason, reasonText: this.hostState.reasonText },
       microphone: this.microphone,
       levels: this.options.policy.current().levels.map(({ id: level }) => {
-        const relay = this.relays.get(level);
-        return { level, available: relay !== undefined, playing: relay?.state.playing ?? false, recording: relay?.state.recording ?? false, micAllowed: policy.microphone.includes(level), ...this.setting(level) };
+        const { playing, recording } = this.part.state(level);
+        return { level, available: this.part.relayed(level), playing, recording, micAllowed: policy.microphone.includes(level), ...this.setting(level) };
       }),
     };
   }
 
-  close(): void {
-    for (const level of [...this.relays.keys()]) this.detach(level);
+  close(): Promise<void> {
+    return this.part.stop();
   }
 
   private setting(level: string): { muted: boolean; volume: number } {

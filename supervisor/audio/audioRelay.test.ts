@@ -161,7 +161,7 @@ describe('the microphone goes to one level at a time', () => {
         ['audio.microphone', 'user', { level: 'low', action: 'assign' }],
       ]);
     } finally {
-      broker.close();
+      await broker.close();
       host.stop();
     }
   });

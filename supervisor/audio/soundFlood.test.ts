@@ -1,8 +1,8 @@
 /**
  * A cage flooding its sound: a true process of the cage writes zeros into its playback FIFO as fast
- * as it can. The supervisor reads that FIFO on its own event loop, so it reads no faster than the
+ * as it can. The sound part (the supervisor's unprivileged relay) reads that FIFO no faster than the
  * stream's format allows (with a margin): past that the FIFO fills and the cage's writer waits in
- * the kernel, at no cost to the supervisor. The stream's sound itself still plays (what the
+ * the kernel, at no cost to the sound part nor the supervisor. The stream's sound itself still plays (what the
  * cage's own server writes at its rate fits the budget). Latency under the flood is measured in
  * bench/soundFlood.bench.ts.
  */

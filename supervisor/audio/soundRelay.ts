@@ -1,25 +1,24 @@
 /**
- * One level's sound, relayed by the supervisor. Playback: the bytes the cage's server writes into
- * its FIFO are read here, measured (the level "plays" when they are not silence — what flows, not
- * what the cage claims), scaled to the level's volume, and sent to the host as a stream named after
- * the level, or dropped when the level is muted. Microphone: the level's FIFO is fed silence, or
- * the host's capture while the user has given this level the microphone. Nothing waits on a slow
- * side: what cannot be written at once is dropped, never buffered without bound, and sound that
- * would be heard more than MAX_DELAY_MS late (the host stalled meanwhile) is dropped too.
+ * One level's sound, relayed by the sound part (soundPartMain.ts, uid `cloison`, no capability):
+ * the root part opened the cage's FIFOs and the host's streams, and handed their descriptors over.
+ * Playback: the bytes the cage's server writes into its FIFO are read here, measured (the level
+ * "plays" when they are not silence — what flows, not what the cage claims), scaled to the level's
+ * volume, and written to the host's player (a stream named after the level, which the root part
+ * starts on request when the level may be heard), or dropped when the level is muted. Microphone:
+ * the level's FIFO is fed silence, or the host's capture while the root part hands one (the user
+ * gave this level the microphone). Nothing waits on a slow side: what cannot be written at once is
+ * dropped, never buffered without bound, and sound that would be heard more than MAX_DELAY_MS late
+ * (the host stalled meanwhile) is dropped too.
  *
- * Every byte is read and measured on the supervisor's event loop, so playback is read no faster than
- * its format's rate with a margin (soundBudget): past it the relay stops reading until the budget
- * has refilled, the FIFO fills, and a cage writing as fast as it can waits in the kernel instead of
- * taking the supervisor's CPU and its RPC's latency (docs/design.md "Performance budgets": no cage stream
- * pushes the RPC past 1.25x its idle latency).
+ * Playback is read no faster than its format's rate with a margin (soundBudget): past it the relay
+ * stops reading until the budget has refilled, the FIFO fills, and a cage writing as fast as it can
+ * waits in the kernel instead of taking the part's CPU (docs/design.md "Performance budgets": no
+ * cage stream pushes the RPC past 1.25x its idle latency).
  */
 import { EventEmitter } from 'node:events';
-import { constants, openSync } from 'node:fs';
-import { Socket } from 'node:net';
-import type { ChildProcess } from 'node:child_process';
+import type { Socket } from 'node:net';
 import { ByteBudget, type ByteBudgetOptions } from '../gateway/byteBudget';
 import { SOUND_FORMAT } from '../cages/cageSound';
-import type { HostSound } from './hostSound';
 import { PlaybackDelay } from './playbackDelay';
 
 /** Peak sample above which a chunk is sound, not silence (of 32767). */
@@ -47,20 +46,14 @@ export interface RelayState {
   recording: boolean;
 }
 
-/** Opens a FIFO without blocking and without ever seeing its end (read-write), as a socket. */
-function fifoSocket(path: string, direction: 'read' | 'write'): Socket {
-  const fd = openSync(path, constants.O_RDWR | constants.O_NONBLOCK);
-  const sock = new Socket({ fd, readable: direction === 'read', writable: direction === 'write' });
-  sock.on('error', () => undefined);
-  return sock;
-}
+/** A player not handed within this long after the relay asked is asked for again (a refusal, a race). */
+const ASK_AGAIN_MS = 1000;
 
 export class SoundRelay extends EventEmitter<{ change: [RelayState] }> {
-  private readonly out: Socket;
-  private readonly mic: Socket | null;
-  /** The host stream's player, started with the first sound, and how late it plays. */
-  private player: { process: ChildProcess; delay: PlaybackDelay } | null = null;
-  private recorder: ChildProcess | null = null;
+  /** The host stream's player (its standard input), handed by the root part, and how late it plays. */
+  private player: { stdin: Socket; delay: PlaybackDelay } | null = null;
+  private askedAt = -Infinity;
+  private recorder: Socket | null = null;
   private silence: NodeJS.Timeout | null = null;
   private lastLoud = 0;
   private playing = false;
@@ -72,20 +65,22 @@ export class SoundRelay extends EventEmitter<{ change: [RelayState] }> {
   muted = false;
   /** 0–100, applied to the samples before they reach the host. */
   volume = 100;
+  /** Whether the host's server is reached (the root part says). */
+  hostUsable = false;
 
   constructor(
-    private readonly level: string,
-    paths: { out: string; mic: string | null },
-    private readonly host: HostSound,
-    private readonly hostUsable: () => boolean,
+    private readonly out: Socket,
+    private readonly mic: Socket | null,
+    /** Asks the root part for a host player (it decides whether this level may be heard now). */
+    private readonly askPlayer: () => void,
   ) {
     super();
-    this.out = fifoSocket(paths.out, 'read');
+    out.on('error', () => undefined);
+    mic?.on('error', () => undefined);
     this.out.on('data', (chunk: Buffer) => {
       this.spend(chunk.length);
       this.played(chunk);
     });
-    this.mic = paths.mic ? fifoSocket(paths.mic, 'write') : null;
     if (this.mic) this.feedSilence();
   }
 
@@ -93,38 +88,52 @@ export class SoundRelay extends EventEmitter<{ change: [RelayState] }> {
     return { playing: this.playing, recording: this.recorder !== null };
   }
 
-  /** Gives this level the host's microphone (the broker decided it may). */
-  startRecording(): void {
-    if (!this.mic || this.recorder || !this.hostUsable()) return;
+  /** The host's player for this level: its standard input, and its reports (standard error). */
+  givePlayer(stdin: Socket, reports: Socket | null): void {
+    if (this.closed) return void (stdin.destroy(), reports?.destroy());
+    this.player?.stdin.destroy();
+    const delay = new PlaybackDelay(SOUND_FORMAT.rate * FRAME_BYTES, MAX_DELAY_MS, RESUME_BELOW_MS);
+    const player = { stdin, delay };
+    stdin.on('error', () => undefined);
+    const gone = () => {
+      if (this.player === player) this.player = null; // the next sound asks for another
+      stdin.destroy();
+      reports?.destroy();
+    };
+    stdin.on('close', gone);
+    if (reports) {
+      reports.on('error', () => undefined);
+      reports.on('data', (text: Buffer) => delay.reported(text.toString('latin1')));
+      reports.on('close', gone); // the player ended (the root part stopped it: the level muted)
+    }
+    this.player = player;
+  }
+
+  /** The host's capture, for this level's microphone, until it ends (the root part stops it). */
+  giveRecorder(stdout: Socket): void {
+    if (this.closed || !this.mic) return void stdout.destroy();
+    this.recorder?.destroy();
     this.stopSilence();
-    const recorder = this.host.capture(`Cloison ${this.level} (microphone)`);
-    recorder.stdout!.on('data', (chunk: Buffer) => this.toMic(chunk));
-    recorder.on('exit', () => {
-      if (this.recorder !== recorder) return;
+    stdout.on('error', () => undefined);
+    stdout.on('data', (chunk: Buffer) => this.toMic(chunk));
+    stdout.on('close', () => {
+      if (this.recorder !== stdout) return;
       this.recorder = null;
       if (!this.closed) this.feedSilence();
       this.emit('change', this.state);
     });
-    this.recorder = recorder;
-    this.emit('change', this.state);
-  }
-
-  stopRecording(): void {
-    const recorder = this.recorder;
-    if (!recorder) return;
-    this.recorder = null;
-    recorder.kill('SIGTERM');
-    if (!this.closed) this.feedSilence();
+    this.recorder = stdout;
     this.emit('change', this.state);
   }
 
   close(): void {
     this.closed = true;
-    this.stopRecording();
+    this.recorder?.destroy();
+    this.recorder = null;
     this.stopSilence();
     if (this.quietTimer) clearTimeout(this.quietTimer);
     if (this.resumeTimer) clearTimeout(this.resumeTimer);
-    this.player?.process.kill('SIGTERM');
+    this.player?.stdin.destroy();
     this.out.destroy();
     this.mic?.destroy();
   }
@@ -155,11 +164,19 @@ export class SoundRelay extends EventEmitter<{ change: [RelayState] }> {
       if (v > peak) peak = v;
     }
     if (peak > LOUD) this.loud();
-    if (this.muted || !this.hostUsable()) return;
+    if (this.muted || !this.hostUsable) return;
     if (this.volume < 100) for (let i = 0; i < samples.length; i++) samples[i] = Math.round((samples[i]! * this.volume) / 100);
-    const player = this.playerStream();
-    const stdin = player?.process.stdin;
-    if (stdin && stdin.writableLength < MAX_PENDING && player.delay.admit(chunk.length)) stdin.write(chunk);
+    const player = this.player;
+    if (!player) return this.wantPlayer();
+    const stdin = player.stdin;
+    if (stdin.writable && stdin.writableLength < MAX_PENDING && player.delay.admit(chunk.length)) stdin.write(chunk);
+  }
+
+  private wantPlayer(): void {
+    const now = performance.now();
+    if (now - this.askedAt < ASK_AGAIN_MS) return;
+    this.askedAt = now;
+    this.askPlayer();
   }
 
   private loud(): void {
@@ -180,19 +197,6 @@ export class SoundRelay extends EventEmitter<{ change: [RelayState] }> {
       this.emit('change', this.state);
     };
     this.quietTimer = setTimeout(check, PLAYING_HOLD_MS);
-  }
-
-  private playerStream(): SoundRelay['player'] {
-    if (this.player || this.closed) return this.player;
-    const child = this.host.playback(`Cloison ${this.level}`);
-    const delay = new PlaybackDelay(SOUND_FORMAT.rate * FRAME_BYTES, MAX_DELAY_MS, RESUME_BELOW_MS);
-    child.stderr?.on('data', (text: Buffer) => delay.reported(text.toString('latin1')));
-    const player = { process: child, delay };
-    child.on('exit', () => {
-      if (this.player === player) this.player = null; // the next chunk starts another
-    });
-    this.player = player;
-    return player;
   }
 
   private toMic(chunk: Buffer): void {

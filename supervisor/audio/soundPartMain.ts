@@ -1,0 +1,135 @@
+/**
+ * The sound part's entry point: the process that reads what the cages write into their sound and
+ * writes their microphone (soundRelay.ts: the budget, the silence and level measure, the volume,
+ * the delay bound). The root part starts it as its child with an IPC channel (soundPart.ts); it
+ * drops to the `cloison` user for good before it takes anything: bounding set emptied, no
+ * capability, no new privileges, the unprivileged service's syscall filter on every thread (as the
+ * browser part does, browserPart/partRestriction.ts), checked in /proc afterwards. From then on it
+ * opens nothing: each cage's FIFOs and each host stream reach it as descriptors the root part
+ * opened, and the root part decides who may be heard and who has the microphone.
+ *
+ * Its environment holds its start (SOUND_PART_START_ENV, JSON); it exits when the channel closes.
+ */
+import { Socket } from 'node:net';
+import { serviceSeccompProgram } from '../sandbox/processSyscallFilters';
+import { dropBoundingCapabilities, installSeccompFilter, privilegeStatus, restrictToUnprivilegedService, setNoNewPrivileges } from '../system/selfRestriction';
+import { SOUND_PART_START_ENV, type RootToSoundPart, type SoundPartStart, type SoundPartToRoot } from './soundPartMessages';
+import { SoundRelay } from './soundRelay';
+
+const log = (msg: string, fields?: Record<string, unknown>) => process.stderr.write(`cloison sound part: ${msg}${fields ? ` ${JSON.stringify(fields)}` : ''}\n`);
+
+function send(message: SoundPartToRoot): void {
+  if (process.connected) process.send!(message);
+}
+
+/** Each step throws if it did not happen: the part then stops, having relayed nothing. */
+function restrict(account: { uid: number; gid: number } | null): void {
+  if (account) {
+    dropBoundingCapabilities([]);
+    restrictToUnprivilegedService({ uid: account.uid, gid: account.gid, groups: [] }, serviceSeccompProgram());
+  } else {
+    setNoNewPrivileges();
+    installSeccompFilter(serviceSeccompProgram());
+  }
+  const status = privilegeStatus();
+  if (status.uid === 0 || status.capEff !== '0000000000000000' || status.noNewPrivs !== 1 || status.seccomp !== 2) {
+    throw new Error(`the sound part is not restricted: uid ${status.uid}, CapEff ${status.capEff}, NoNewPrivs ${status.noNewPrivs}, Seccomp ${status.seccomp}`);
+  }
+}
+
+/** A handed descriptor as a socket that reads, or one that writes. */
+function socketOf(handle: unknown, direction: 'read' | 'write'): Socket | null {
+  if (!handle || typeof handle !== 'object') return null;
+  return new Socket({ handle, readable: direction === 'read', writable: direction === 'write' } as never);
+}
+
+function main(): void {
+  const start = JSON.parse(process.env[SOUND_PART_START_ENV] ?? 'null') as SoundPartStart | null;
+  if (!start || !process.send) throw new Error(`started without ${SOUND_PART_START_ENV} or an IPC channel: the root part starts this`);
+  delete process.env[SOUND_PART_START_ENV];
+  process.chdir('/');
+  restrict(start.account);
+
+  const relays = new Map<string, SoundRelay>();
+  const fifos = new Map<string, { out?: Socket; mic?: Socket }>();
+  const playerIn = new Map<string, Socket>();
+  let hostUsable = false;
+
+  process.on('message', (message: RootToSoundPart, handle?: unknown) => {
+    switch (message.type) {
+      case 'fifo': {
+        const socket = socketOf(handle, message.direction === 'out' ? 'read' : 'write');
+        if (!socket) return;
+        const ends = fifos.get(message.level) ?? {};
+        ends[message.direction]?.destroy();
+        ends[message.direction] = socket;
+        fifos.set(message.level, ends);
+        return;
+      }
+      case 'attach': {
+        relays.get(message.level)?.close();
+        const ends = fifos.get(message.level);
+        fifos.delete(message.level);
+        if (!ends?.out) return void ends?.mic?.destroy();
+        const { level } = message;
+        const relay = new SoundRelay(ends.out, ends.mic ?? null, () => send({ type: 'player.want', level }));
+        Object.assign(relay, { muted: message.muted, volume: message.volume, hostUsable });
+        let playing = false;
+        relay.on('change', (state) => {
+          if (state.playing === playing) return;
+          playing = state.playing;
+          send({ type: 'playing', level, playing });
+        });
+        relays.set(level, relay);
+        return;
+      }
+      case 'detach':
+        relays.get(message.level)?.close();
+        relays.delete(message.level);
+        return;
+      case 'settings': {
+        const relay = relays.get(message.level);
+        if (relay) Object.assign(relay, { muted: message.muted, volume: message.volume });
+        return;
+      }
+      case 'host':
+        hostUsable = message.usable;
+        for (const relay of relays.values()) relay.hostUsable = hostUsable;
+        return;
+      case 'player': {
+        // Its standard input comes first, then its reports: together they are the level's player.
+        const relay = relays.get(message.level);
+        const socket = socketOf(handle, message.end === 'in' ? 'write' : 'read');
+        if (!socket) return;
+        if (message.end === 'in') {
+          playerIn.get(message.level)?.destroy();
+          return void playerIn.set(message.level, socket);
+        }
+        const stdin = playerIn.get(message.level);
+        playerIn.delete(message.level);
+        if (!relay || !stdin) return void (socket.destroy(), stdin?.destroy());
+        relay.givePlayer(stdin, socket);
+        return;
+      }
+      case 'recorder': {
+        const socket = socketOf(handle, 'read');
+        const relay = relays.get(message.level);
+        if (!socket) return;
+        if (!relay) return void socket.destroy();
+        relay.giveRecorder(socket);
+        return;
+      }
+    }
+  });
+  // The root part gone, nothing of this one is of use: it ends (its descriptors with it).
+  process.on('disconnect', () => process.exit(0));
+  send({ type: 'ready' });
+}
+
+try {
+  main();
+} catch (err) {
+  send({ type: 'failed', error: (err as Error).message.slice(0, 2000) });
+  log('could not start', { error: (err as Error).message });
+  setTimeout(() => process.exit(1), 100);
+}
