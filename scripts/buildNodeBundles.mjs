@@ -8,7 +8,7 @@ const common = { bundle: true, platform: 'node', target: 'node20', sourcemap: tr
 const native = ['koffi'];
 
 await Promise.all([
-  build({ ...common, entryPoints: ['supervisor/main.ts'], outfile: 'out/supervisor/main.js', format: 'esm', external: native,
+  build({ ...common, entryPoints: ['supervisor/rootPartEntry.ts'], outfile: 'out/supervisor/main.js', format: 'esm', external: native,
     banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" } }),
   // The browser part, started by the supervisor as its unprivileged child (supervisor/browserPart/).
   build({ ...common, entryPoints: ['supervisor/browserPart/partMain.ts'], outfile: 'out/supervisor/browserPart.js', format: 'esm', external: native,

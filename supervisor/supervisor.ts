@@ -357,16 +357,23 @@ export class Supervisor {
       sessions: this.sessions,
       disposables: this.disposables,
     });
-    await partStarting;
-    this.host = this.part;
-    options.onListening?.();
+    // Its failure is thrown below, once the cages it ran beside have started (and can be stopped).
+    partStarting.catch(() => undefined);
     const usb = await prepareUsb({ mediaMounts: this.mediaMounts, devices: this.devices }, policy.levels.map((l) => l.id), this.options.log);
     this.disposables.add('USB devices', usb.stop);
     // `stop({ keepCages })`: the cages stay running for the next supervisor to re-adopt.
     this.disposables.add('cages', () => (this.keepCages ? undefined : this.fleet.stopAll('supervisor shutting down')));
     await startSmartcard(this.smartcard, this.disposables, this.options.log);
     // Cages start in parallel, each reporting its own status; one left running before (crash, restart, upgrade) is re-adopted if it checks out.
-    await this.fleet.startAll();
+    // They start beside the browser part's own start (a Node process loading its bundle), not after it.
+    const cagesStarting = this.fleet.startAll();
+    await partStarting.catch(async (err: unknown) => {
+      await cagesStarting.catch(() => undefined);
+      throw err;
+    });
+    this.host = this.part;
+    options.onListening?.();
+    await cagesStarting;
     this.disposables.add('file transfers and their staging area', await prepareFileStaging(this.files, this.stagingDir, policy, this.options.log));
     if (usb.ready) this.deviceWatcher.start();
     this.disposables.add('device watcher', () => this.deviceWatcher.stop());

@@ -407,7 +407,8 @@ export class BwrapDriver implements CageDriver {
       '-desktop', `cloison-${level}`,
       ...(this.options.xvncUpdates ?? XVNC_UPDATES),
     ];
-    // The apps start through the launcher once the window manager owns the screen (sessionApps.ts).
+    // The apps start through the launcher once the window manager owns the screen and the sound
+    // server listens (sessionApps.ts): the window manager starts first, while the sound server does.
     const wm = findBinary('openbox') ? `openbox 2>>"$HOME/.cloison-session.log" &\n` : '';
     const { uid } = this.options;
     return `#!/bin/sh
@@ -431,7 +432,7 @@ while [ ! -S /tmp/.X11-unix/X0 ]; do
   sleep 0.05
 done
 export DISPLAY=:0
-${cageSoundSession()}${wm}
+${wm}${cageSoundSession()}
 wait "$xvnc"
 echo "Xvnc exited" >&2
 exit 72

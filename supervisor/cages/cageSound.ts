@@ -61,7 +61,8 @@ export function cageSoundSession(): string {
   return `# The cage's own sound server (its sink and source are the supervisor's FIFOs)
 if [ -r ${CAGE_SOUND_DIR}/cage.pa ] && command -v pulseaudio >/dev/null; then
   mkdir -p /tmp/pulse
-  XDG_RUNTIME_DIR=/tmp/pulse pulseaudio -n -F ${CAGE_SOUND_DIR}/cage.pa --exit-idle-time=-1 --daemonize=no --use-pid-file=no --disable-shm=yes --realtime=no --high-priority=no --log-target=file:"$HOME/.cloison-pulse.log" &
+  # LD_BIND_NOW set: pulseaudio would otherwise execute itself again to get it (one start fewer).
+  XDG_RUNTIME_DIR=/tmp/pulse LD_BIND_NOW=1 pulseaudio -n -F ${CAGE_SOUND_DIR}/cage.pa --exit-idle-time=-1 --daemonize=no --use-pid-file=no --disable-shm=yes --realtime=no --high-priority=no --log-target=file:"$HOME/.cloison-pulse.log" &
   export PULSE_SERVER=unix:${CAGE_PULSE_SOCKET}
   i=0; while [ ! -S ${CAGE_PULSE_SOCKET} ] && [ "$i" -lt 40 ]; do i=$((i + 1)); sleep 0.05; done
   if [ -p ${CAGE_SOUND_DIR}/mic.fifo ]; then

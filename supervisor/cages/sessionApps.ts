@@ -7,10 +7,16 @@ import type { CageLauncher } from './cageLauncher';
 
 /** Waits (5 s at most) until a window manager has announced itself on the cage's display. */
 const WM_READY = 'i=0; while ! xprop -root _NET_SUPPORTING_WM_CHECK 2>/dev/null | grep -q window && [ "$i" -lt 100 ]; do i=$((i + 1)); sleep 0.05; done';
+/**
+ * Waits (2 s at most, as the session did) until the cage's sound server listens, when it has one:
+ * the session starts it beside the window manager rather than before it, and the applications find
+ * it there from their first sound.
+ */
+const SOUND_READY = 'p="${PULSE_SERVER#unix:}"; i=0; while [ -n "$PULSE_SERVER" ] && [ ! -S "$p" ] && [ "$i" -lt 40 ]; do i=$((i + 1)); sleep 0.05; done';
 
 export async function startSessionApps(launcher: CageLauncher, apps: readonly (readonly string[])[], withWindowManager: boolean, log?: (msg: string, fields?: Record<string, unknown>) => void): Promise<void> {
   if (apps.length === 0) return;
-  if (withWindowManager) await launcher.run({ argv: ['sh', '-c', WM_READY], timeoutMs: 8000 }).catch(() => undefined);
+  await launcher.run({ argv: ['sh', '-c', withWindowManager ? `${WM_READY}; ${SOUND_READY}` : SOUND_READY], timeoutMs: 8000 }).catch(() => undefined);
   for (const argv of apps) {
     try {
       await launcher.launch({ argv: [...argv] });

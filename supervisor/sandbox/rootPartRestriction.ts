@@ -39,6 +39,9 @@ export const ROOT_PART_CAPABILITY_NAMES: CapabilityName[] = Object.values(ROOT_P
 
 export type RootPartRestriction = 'not root' | 'restricted';
 
+/** The capabilities this process was restricted to, once it is. */
+let restrictedTo: readonly CapabilityName[] | null = null;
+
 /**
  * Restricts the running root part. Returns 'not root' for a run without root (nothing to keep),
  * 'restricted' once the bounding set, the capabilities of every thread and the filter are in
@@ -46,6 +49,8 @@ export type RootPartRestriction = 'not root' | 'restricted';
  */
 export function restrictRootPart(keep: readonly CapabilityName[] = ROOT_PART_CAPABILITY_NAMES): RootPartRestriction {
   if (process.getuid?.() !== 0) return 'not root';
+  // Once per process: the program's entry (rootPartEntry.ts) restricts before main.ts, which asks again.
+  if (restrictedTo === keep) return 'restricted';
   const mask = capabilityMask(keep);
   const before = privilegeStatus();
   if (BigInt(`0x${before.capBnd}`) & ~mask) {
@@ -56,6 +61,7 @@ export function restrictRootPart(keep: readonly CapabilityName[] = ROOT_PART_CAP
   const extra = capabilityNames(now.capEff).filter((name) => !keep.includes(name));
   if (extra.length) throw new Error(`the root part still holds ${extra.join(' ')} after its bounding set was cut`);
   installSeccompFilter(rootPartSeccompProgram());
+  restrictedTo = keep;
   return 'restricted';
 }
 
