@@ -13,15 +13,13 @@
  * supervisor runs, its players and recorders are stopped, and it is started again (at once, then
  * later and later up to 10 s) with every level's FIFOs opened and handed anew.
  */
+import { RestartBackoff, unprivilegedPartCommand } from '../sandbox/unprivilegedPart';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import { constants, openSync } from 'node:fs';
 import { Socket } from 'node:net';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { journalWriterAccount } from '../audit/journalKey';
 import type { CageSoundPaths } from '../cages/cageSound';
-import { requireBinary } from '../system/binaries';
 import type { HostSound } from './hostSound';
 import { soundPartToRootSchema, SOUND_PART_START_ENV, type RootToSoundPart, type SoundPartStart, type SoundPartToRoot } from './soundPartMessages';
 
@@ -53,7 +51,7 @@ export class SoundPart extends EventEmitter<{ change: [] }> {
   private child: ChildProcess | null = null;
   private ready = false;
   private stopping = false;
-  private restarts = 0;
+  private readonly backoff = new RestartBackoff();
   private hostUsable = false;
   private readonly levels = new Map<string, Level>();
   /** Messages from the part refused by their schema (a test reads it). */
@@ -299,10 +297,7 @@ export class SoundPart extends EventEmitter<{ change: [] }> {
   }
 
   private respawnLater(): void {
-    const delay = Math.min(10_000, this.restarts === 0 ? 0 : 250 * 2 ** Math.min(this.restarts, 6));
-    this.restarts++;
-    const forgive = setTimeout(() => (this.restarts = 0), 60_000);
-    forgive.unref();
+    const delay = this.backoff.nextDelay();
     setTimeout(() => {
       if (this.stopping) return;
       this.spawnPart().catch((err: Error) => {
@@ -323,15 +318,6 @@ function unread(stream: NodeJS.ReadableStream): void {
   stream.pause();
 }
 
-/**
- * The part's command: its bundle beside the supervisor's (out/supervisor/soundPart.js), or its
- * source through tsx when the supervisor runs from source (the tests). As root, under setpriv:
- * no_new_privs, nothing inheritable, a bounding set keeping only what its own drop needs.
- */
 function soundPartCommand(asRoot: boolean, script?: string): { command: string; args: string[] } {
-  const here = fileURLToPath(import.meta.url);
-  const source = script ?? (here.endsWith('.ts') ? join(dirname(here), 'soundPartMain.ts') : join(dirname(here), 'soundPart.js'));
-  const node = source.endsWith('.ts') ? [process.execPath, '--import', 'tsx', source] : [process.execPath, source];
-  if (!asRoot) return { command: node[0]!, args: node.slice(1) };
-  return { command: requireBinary('setpriv'), args: ['--no-new-privs', '--inh-caps=-all', '--bounding-set=-all,+setuid,+setgid,+setpcap,+dac_override,+dac_read_search', '--', ...node] };
+  return unprivilegedPartCommand({ callerUrl: import.meta.url, source: 'soundPartMain.ts', bundle: 'soundPart.js', script }, asRoot);
 }

@@ -4,15 +4,14 @@
  * the delay bound). The root part starts it as its child with an IPC channel (soundPart.ts); it
  * drops to the `cloison` user for good before it takes anything: bounding set emptied, no
  * capability, no new privileges, the unprivileged service's syscall filter on every thread (as the
- * browser part does, browserPart/partRestriction.ts), checked in /proc afterwards. From then on it
+ * browser part does, sandbox/unprivilegedPart.ts), checked in /proc afterwards. From then on it
  * opens nothing: each cage's FIFOs and each host stream reach it as descriptors the root part
  * opened, and the root part decides who may be heard and who has the microphone.
  *
  * Its environment holds its start (SOUND_PART_START_ENV, JSON); it exits when the channel closes.
  */
 import { Socket } from 'node:net';
-import { serviceSeccompProgram } from '../sandbox/processSyscallFilters';
-import { dropBoundingCapabilities, installSeccompFilter, privilegeStatus, restrictToUnprivilegedService, setNoNewPrivileges } from '../system/selfRestriction';
+import { restrictUnprivilegedPart } from '../sandbox/unprivilegedPart';
 import { SOUND_PART_START_ENV, type RootToSoundPart, type SoundPartStart, type SoundPartToRoot } from './soundPartMessages';
 import { SoundRelay } from './soundRelay';
 
@@ -20,21 +19,6 @@ const log = (msg: string, fields?: Record<string, unknown>) => process.stderr.wr
 
 function send(message: SoundPartToRoot): void {
   if (process.connected) process.send!(message);
-}
-
-/** Each step throws if it did not happen: the part then stops, having relayed nothing. */
-function restrict(account: { uid: number; gid: number } | null): void {
-  if (account) {
-    dropBoundingCapabilities([]);
-    restrictToUnprivilegedService({ uid: account.uid, gid: account.gid, groups: [] }, serviceSeccompProgram());
-  } else {
-    setNoNewPrivileges();
-    installSeccompFilter(serviceSeccompProgram());
-  }
-  const status = privilegeStatus();
-  if (status.uid === 0 || status.capEff !== '0000000000000000' || status.noNewPrivs !== 1 || status.seccomp !== 2) {
-    throw new Error(`the sound part is not restricted: uid ${status.uid}, CapEff ${status.capEff}, NoNewPrivs ${status.noNewPrivs}, Seccomp ${status.seccomp}`);
-  }
 }
 
 /** A handed descriptor as a socket that reads, or one that writes. */
@@ -48,7 +32,8 @@ function main(): void {
   if (!start || !process.send) throw new Error(`started without ${SOUND_PART_START_ENV} or an IPC channel: the root part starts this`);
   delete process.env[SOUND_PART_START_ENV];
   process.chdir('/');
-  restrict(start.account);
+  // Each step throws if it did not happen: the part then stops, having relayed nothing.
+  restrictUnprivilegedPart('the sound part', start.account);
 
   const relays = new Map<string, SoundRelay>();
   const fifos = new Map<string, { out?: Socket; mic?: Socket }>();

@@ -7,17 +7,16 @@
  * key. If it ends while the supervisor runs, it is started again on the same ports (the shells
  * reconnect with their resume tokens); the cages and this part run on.
  */
+import { join } from 'node:path';
+import { RestartBackoff, unprivilegedPartCommand } from '../sandbox/unprivilegedPart';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { chownSync, mkdirSync, rmSync } from 'node:fs';
 import type { Socket } from 'node:net';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { SakKey } from '../../shared/keysyms';
 import type { AuditJournal } from '../audit/auditJournal';
 import { journalWriterAccount } from '../audit/journalKey';
 import type { FocusState } from '../gateway/focusState';
 import type { ViewerInfo } from '../gateway/vncGateway';
-import { requireBinary } from '../system/binaries';
 import { partToRootSchema, PART_START_ENV, type PartStart, type PartToRoot, type RootToPart } from './partMessages';
 import { ShellRelay, type ShellRelayOptions } from './shellRelay';
 import type { ViewerAdmission } from './viewerAdmission';
@@ -55,7 +54,7 @@ export class BrowserPart {
   private viewerPorts: Record<string, number> = {};
   private current: ViewerInfo[] = [];
   private readonly keys = new Map<string, number>();
-  private restarts = 0;
+  private readonly backoff = new RestartBackoff();
   /** Messages from the part refused by their schema (a test reads it). */
   refused = 0;
 
@@ -210,11 +209,7 @@ export class BrowserPart {
   }
 
   private respawnLater(): void {
-    // At once the first time; then later and later while it keeps ending (up to 10 s).
-    const delay = Math.min(10_000, this.restarts === 0 ? 0 : 250 * 2 ** Math.min(this.restarts, 6));
-    this.restarts++;
-    const forgive = setTimeout(() => (this.restarts = 0), 60_000);
-    forgive.unref();
+    const delay = this.backoff.nextDelay();
     setTimeout(() => {
       if (this.stopping) return;
       this.spawnPart().catch((err: Error) => {
@@ -283,16 +278,6 @@ export function handOver(child: ChildProcess, message: object, socket: Socket): 
   });
 }
 
-/**
- * The part's command: its bundle beside the supervisor's (out/supervisor/browserPart.js), or its
- * source through tsx when the supervisor runs from source (the tests). As root, under setpriv:
- * no_new_privs, nothing inheritable, and a bounding set that keeps only what its own drop needs
- * (the user change, and searching its folder before it is `cloison`'s).
- */
 function partCommand(asRoot: boolean, script?: string): { command: string; args: string[] } {
-  const here = fileURLToPath(import.meta.url);
-  const source = script ?? (here.endsWith('.ts') ? join(dirname(here), 'partMain.ts') : join(dirname(here), 'browserPart.js'));
-  const node = source.endsWith('.ts') ? [process.execPath, '--import', 'tsx', source] : [process.execPath, source];
-  if (!asRoot) return { command: node[0]!, args: node.slice(1) };
-  return { command: requireBinary('setpriv'), args: ['--no-new-privs', '--inh-caps=-all', '--bounding-set=-all,+setuid,+setgid,+setpcap,+dac_override,+dac_read_search', '--', ...node] };
+  return unprivilegedPartCommand({ callerUrl: import.meta.url, source: 'partMain.ts', bundle: 'browserPart.js', script }, asRoot);
 }

@@ -1,25 +1,9 @@
 /**
- * What the browser part takes away from itself before it listens to anything
- * (system/selfRestriction.ts): its bounding set emptied, then the `cloison` user for good (the
- * kernel then empties every capability set), no new privileges, and the unprivileged service's
- * syscall filter on every thread (sandbox/processSyscallFilters.ts: no mount, namespace, tracing,
- * uid change…). It was started by setpriv with no_new_privs and a bounding set holding only what
- * these steps need (browserPart.ts). Each step throws if it did not happen: the part then stops.
- * Started by an unprivileged supervisor (no account), it keeps its user and takes the rest.
+ * The browser part restricts itself before it listens to anything (sandbox/unprivilegedPart.ts);
+ * started by setpriv with no_new_privs and a bounding set holding only what that needs (browserPart.ts).
  */
-import { serviceSeccompProgram } from '../sandbox/processSyscallFilters';
-import { dropBoundingCapabilities, installSeccompFilter, privilegeStatus, restrictToUnprivilegedService, setNoNewPrivileges } from '../system/selfRestriction';
+import { restrictUnprivilegedPart } from '../sandbox/unprivilegedPart';
 
 export function restrictBrowserPart(account: { uid: number; gid: number } | null): void {
-  if (account) {
-    dropBoundingCapabilities([]);
-    restrictToUnprivilegedService({ uid: account.uid, gid: account.gid, groups: [] }, serviceSeccompProgram());
-  } else {
-    setNoNewPrivileges();
-    installSeccompFilter(serviceSeccompProgram());
-  }
-  const status = privilegeStatus();
-  if (status.uid === 0 || status.capEff !== '0000000000000000' || status.noNewPrivs !== 1 || status.seccomp !== 2) {
-    throw new Error(`the browser part is not restricted: uid ${status.uid}, CapEff ${status.capEff}, NoNewPrivs ${status.noNewPrivs}, Seccomp ${status.seccomp}`);
-  }
+  restrictUnprivilegedPart('the browser part', account);
 }

@@ -1,0 +1,58 @@
+/**
+ * What an unprivileged part (the browser part, the sound part) takes away from itself before it
+ * reads anything (system/selfRestriction.ts): its bounding set emptied, then the `cloison` user for
+ * good (the kernel then empties every capability set), no new privileges, and the unprivileged
+ * service's syscall filter on every thread (processSyscallFilters.ts: no mount, namespace, tracing,
+ * uid change…). It was started by setpriv with no_new_privs and a bounding set holding only what
+ * these steps need. Each step throws if it did not happen: the part then stops.
+ * Started by an unprivileged supervisor (no account), it keeps its user and takes the rest.
+ */
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { requireBinary } from '../system/binaries';
+import { dropBoundingCapabilities, installSeccompFilter, privilegeStatus, restrictToUnprivilegedService, setNoNewPrivileges } from '../system/selfRestriction';
+import { serviceSeccompProgram } from './processSyscallFilters';
+
+export function restrictUnprivilegedPart(part: string, account: { uid: number; gid: number } | null): void {
+  if (account) {
+    dropBoundingCapabilities([]);
+    restrictToUnprivilegedService({ uid: account.uid, gid: account.gid, groups: [] }, serviceSeccompProgram());
+  } else {
+    setNoNewPrivileges();
+    installSeccompFilter(serviceSeccompProgram());
+  }
+  const status = privilegeStatus();
+  if (status.uid === 0 || status.capEff !== '0000000000000000' || status.noNewPrivs !== 1 || status.seccomp !== 2) {
+    throw new Error(`${part} is not restricted: uid ${status.uid}, CapEff ${status.capEff}, NoNewPrivs ${status.noNewPrivs}, Seccomp ${status.seccomp}`);
+  }
+}
+
+/**
+ * A part's command: its bundle beside the supervisor's (out/supervisor/<bundle>), or its source
+ * through tsx when the supervisor runs from source (the tests); `callerUrl` is the starting
+ * module's import.meta.url, beside which both are found. As root, under setpriv: no_new_privs,
+ * nothing inheritable, and a bounding set that keeps only what its own drop needs (the user
+ * change, and searching its folder before it is `cloison`'s).
+ */
+export function unprivilegedPartCommand(
+  part: { callerUrl: string; source: string; bundle: string; script?: string },
+  asRoot: boolean,
+): { command: string; args: string[] } {
+  const here = fileURLToPath(part.callerUrl);
+  const source = part.script ?? join(dirname(here), here.endsWith('.ts') ? part.source : part.bundle);
+  const node = source.endsWith('.ts') ? [process.execPath, '--import', 'tsx', source] : [process.execPath, source];
+  if (!asRoot) return { command: node[0]!, args: node.slice(1) };
+  return { command: requireBinary('setpriv'), args: ['--no-new-privs', '--inh-caps=-all', '--bounding-set=-all,+setuid,+setgid,+setpcap,+dac_override,+dac_read_search', '--', ...node] };
+}
+
+/** When to start a part that ended: at once the first time, then later and later while it keeps ending (up to 10 s), forgiven after a minute. */
+export class RestartBackoff {
+  private restarts = 0;
+
+  nextDelay(): number {
+    const delay = Math.min(10_000, this.restarts === 0 ? 0 : 250 * 2 ** Math.min(this.restarts, 6));
+    this.restarts++;
+    setTimeout(() => (this.restarts = 0), 60_000).unref();
+    return delay;
+  }
+}
