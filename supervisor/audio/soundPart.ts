@@ -51,7 +51,11 @@ export class SoundPart extends EventEmitter<{ change: [] }> {
   private child: ChildProcess | null = null;
   private ready = false;
   private stopping = false;
-  private readonly backoff = new RestartBackoff();
+  private readonly backoff = new RestartBackoff({
+    start: () => this.spawnPart(),
+    stopping: () => this.stopping,
+    failed: (err) => this.options.log?.('sound part did not start again', { error: err.message }),
+  });
   private hostUsable = false;
   private readonly levels = new Map<string, Level>();
   /** Messages from the part refused by their schema (a test reads it). */
@@ -267,7 +271,7 @@ export class SoundPart extends EventEmitter<{ change: [] }> {
         if (this.stopping) return;
         this.options.log?.('sound part ended: starting it again', { code, signal });
         this.options.onRestart?.(signal ?? `exit ${code}`);
-        this.respawnLater();
+        this.backoff.restartLater();
       });
     });
   }
@@ -296,16 +300,6 @@ export class SoundPart extends EventEmitter<{ change: [] }> {
     this.emit('change');
   }
 
-  private respawnLater(): void {
-    const delay = this.backoff.nextDelay();
-    setTimeout(() => {
-      if (this.stopping) return;
-      this.spawnPart().catch((err: Error) => {
-        this.options.log?.('sound part did not start again', { error: err.message });
-        if (!this.stopping) this.respawnLater();
-      });
-    }, delay).unref();
-  }
 }
 
 /** Stops a child's output from being read here: its first bytes go to the part, not this process. */

@@ -54,7 +54,11 @@ export class BrowserPart {
   private viewerPorts: Record<string, number> = {};
   private current: ViewerInfo[] = [];
   private readonly keys = new Map<string, number>();
-  private readonly backoff = new RestartBackoff();
+  private readonly backoff = new RestartBackoff({
+    start: () => this.spawnPart(),
+    stopping: () => this.stopping,
+    failed: (err) => this.options.log?.('browser part did not start again', { error: err.message }),
+  });
   /** Messages from the part refused by their schema (a test reads it). */
   refused = 0;
 
@@ -203,20 +207,9 @@ export class BrowserPart {
         if (this.stopping) return;
         this.options.log?.('browser part ended: starting it again', { code, signal });
         this.options.journal?.append('browserPart.restart', 'supervisor', { reason: signal ?? `exit ${code}` });
-        this.respawnLater();
+        this.backoff.restartLater();
       });
     });
-  }
-
-  private respawnLater(): void {
-    const delay = this.backoff.nextDelay();
-    setTimeout(() => {
-      if (this.stopping) return;
-      this.spawnPart().catch((err: Error) => {
-        this.options.log?.('browser part did not start again', { error: err.message });
-        if (!this.stopping) this.respawnLater();
-      });
-    }, delay).unref();
   }
 
   private partGone(): void {

@@ -45,14 +45,26 @@ export function unprivilegedPartCommand(
   return { command: requireBinary('setpriv'), args: ['--no-new-privs', '--inh-caps=-all', '--bounding-set=-all,+setuid,+setgid,+setpcap,+dac_override,+dac_read_search', '--', ...node] };
 }
 
-/** When to start a part that ended: at once the first time, then later and later while it keeps ending (up to 10 s), forgiven after a minute. */
+/**
+ * Starts a part that ended again: at once the first time, then later and later while it keeps
+ * ending (up to 10 s; forgiven after a minute), never once its owner is stopping; a start that
+ * fails is tried again the same way.
+ */
 export class RestartBackoff {
   private restarts = 0;
 
-  nextDelay(): number {
+  constructor(private readonly part: { start: () => Promise<void>; stopping: () => boolean; failed: (error: Error) => void }) {}
+
+  restartLater(): void {
     const delay = Math.min(10_000, this.restarts === 0 ? 0 : 250 * 2 ** Math.min(this.restarts, 6));
     this.restarts++;
     setTimeout(() => (this.restarts = 0), 60_000).unref();
-    return delay;
+    setTimeout(() => {
+      if (this.part.stopping()) return;
+      this.part.start().catch((err: Error) => {
+        this.part.failed(err);
+        if (!this.part.stopping()) this.restartLater();
+      });
+    }, delay).unref();
   }
 }
