@@ -367,6 +367,8 @@ export class Supervisor {
     await startSmartcard(this.smartcard, this.disposables, this.options.log);
     // Cages start in parallel, each reporting its own status; one left running before (crash, restart, upgrade) is re-adopted if it checks out.
     await this.fleet.startAll();
+    // The idle time counts from here: cages slow to start (a loaded machine) are nobody's idleness.
+    this.lock.activity();
     this.disposables.add('file transfers and their staging area', await prepareFileStaging(this.files, this.stagingDir, policy, this.options.log));
     if (usb.ready) this.deviceWatcher.start();
     this.disposables.add('device watcher', () => this.deviceWatcher.stop());
