@@ -73,15 +73,16 @@ async function newEvents(level: Level, before: number, count: number): Promise<B
 async function pointAt(shell: ShellBrowser, level: Level, px: number, py: number): Promise<{ screen: CagePoint; expected: CagePoint }> {
   return pointerReaches(UID[level], `${level}: host pointer to cage pixel ${px},${py}`, async () => {
     const aimed = await aim(shell, level, px, py);
-    await display.moveTo(aimed.screen.x, aimed.screen.y);
+    // Without --sync: xdotool's --sync waits for the pointer to move, forever when it is already there (a try aimed again).
+    await display.xdotool('mousemove', String(aimed.screen.x), String(aimed.screen.y));
     return aimed;
   });
 }
 
 async function clickAt(shell: ShellBrowser, level: Level, px: number, py: number): Promise<void> {
-  const { screen, expected } = await pointAt(shell, level, px, py);
+  const { expected } = await pointAt(shell, level, px, py);
   const before = buttonEvents(sup.homeOf(level)).length;
-  await display.click(screen.x, screen.y);
+  await display.xdotool('click', '1'); // where the pointer is: on the aimed pixel
   const events = await newEvents(level, before, 2);
   expect(events.map((e) => `${e.kind} ${e.button}`)).toEqual(['press 1', 'release 1']);
   for (const e of events) expect(near(e, expected), `${e.kind} at ${e.x},${e.y}, aimed ${expected.x},${expected.y}`).toBe(true);
@@ -139,7 +140,8 @@ test('xdotool in split view: clicks, wheel and drag land on the pixel under the 
       const from = await pointAt(shell, level, 100, 700);
       const to = await aim(shell, level, 1100, 90);
       before = buttonEvents(sup.homeOf(level)).length;
-      await display.drag(from.screen.x, from.screen.y, to.screen.x, to.screen.y);
+      // Pressed where the pointer already is (on `from`), released on `to`.
+      await display.xdotool('mousedown', '1', 'mousemove', '--sync', String(to.screen.x), String(to.screen.y), 'mouseup', '1');
       const [press, release] = await newEvents(level, before, 2);
       expect(near(press, from.expected), `drag pressed at ${press?.x},${press?.y}, aimed ${from.expected.x},${from.expected.y}`).toBe(true);
       expect(near(release, to.expected), `drag released at ${release?.x},${release?.y}, aimed ${to.expected.x},${to.expected.y}`).toBe(true);
