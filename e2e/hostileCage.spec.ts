@@ -43,35 +43,17 @@ for (const mode of MODES) {
       await expect(page.getByTestId('band-trust')).toContainText(TEST_TRUST_PHRASE);
     }
 
-    test('cannot fake the band, freeze the shell or stop the other cage', async ({ context }) => {
-      // Under the resize storm the high viewer's own renderer process sometimes crashes (Chromium;
-      // cause not found, about 1 run in 8). The trusted page, its band and the other cage survive and
-      // the viewer reconnects — viewerIsolation.spec.ts proves that through a DevTools connection of
-      // its own — but Playwright takes any frame's crash as its page's and refuses every call after
-      // it. Only then are the checks run again on a fresh shell page; any other failure fails at once.
-      for (let attempt = 1; ; attempt++) {
-        const page = await context.newPage();
-        let viewerCrashed = false;
-        page.on('crash', () => {
-          viewerCrashed = true;
-        });
-        try {
-          await cannotFakeFreezeOrStop(page, attempt);
-          return;
-        } catch (error) {
-          if (!viewerCrashed || mode !== 'resize-storm' || attempt === 3) throw error;
-          test.info().annotations.push({ type: 'viewer renderer crashed', description: `attempt ${attempt}, checks run again on a fresh page` });
-        } finally {
-          await page.close().catch(() => undefined);
-        }
-      }
+    test('cannot fake the band, freeze the shell or stop the other cage', async ({ page }) => {
+      // No run again on a fresh page: under the resize storm the high viewer's renderer crashed in
+      // most runs (Chromium 156, a null dereference settling a promise, every time right after the
+      // viewer closed its WebSocketStream from inside its own read, on a refused framebuffer size).
+      // The viewer now closes it on a task of its own (pacedChannel.ts); a crash fails this test.
+      await cannotFakeFreezeOrStop(page);
     });
 
-    async function cannotFakeFreezeOrStop(page: Page, attempt: number): Promise<void> {
+    async function cannotFakeFreezeOrStop(page: Page): Promise<void> {
       await page.goto(await sup.launchUrl());
       await expect(page.getByTestId('cage-frame-low')).toHaveAttribute('data-viewer', 'connected');
-      // The session keeps the level in front across shell pages: a run again starts where the last left.
-      if (attempt > 1) await page.getByTestId('switch-low').click();
 
       // Behind: low in front keeps its band, and works.
       await page.waitForTimeout(800);
