@@ -4,7 +4,7 @@
  * malformed rectangles), the band keeps the configured level in the policy's colour, the trust
  * phrase stays on screen, the other (real) cage keeps working and the shell does not freeze.
  */
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { bwrapCage, HIGH_COLOUR, LOW_COLOUR, twoLevelPolicy, vncCage } from '../supervisor/testing/testPolicy';
@@ -22,9 +22,11 @@ for (const mode of MODES) {
   test.describe(`hostile high cage: ${mode}`, () => {
     let hostile: HostileVncServer;
     let sup: SupervisorProcess;
+    let socketDir: string;
 
     test.beforeAll(async () => {
-      const socketPath = join(mkdtempSync(join(tmpdir(), 'cloison-hostile-')), 'vnc.sock');
+      socketDir = mkdtempSync(join(tmpdir(), 'cloison-hostile-'));
+      const socketPath = join(socketDir, 'vnc.sock');
       // It paints the LOW colour, announces the low name: it wants to pass for the low cage.
       hostile = await startHostileVncServer({ socketPath, mode, desktopName: 'Bas — niveau LOW', fakeBandColour: [0x1b, 0x7f, 0x3b] });
       sup = await startSupervisor(twoLevelPolicy({ low: bwrapCage({ geometry: '1024x640', apps: `[[xterm, -geometry, 120x40+0+0], ${KEY_LOGGER_APP}]` }), high: vncCage(socketPath) }));
@@ -32,6 +34,7 @@ for (const mode of MODES) {
     test.afterAll(async () => {
       await sup?.stop();
       await hostile?.close();
+      if (socketDir) rmSync(socketDir, { recursive: true, force: true });
     });
 
     async function trustedAreasAre(page: Page, colour: string, name: string): Promise<void> {
