@@ -4,7 +4,7 @@
  * malformed rectangles), the band keeps the configured level in the policy's colour, the trust
  * phrase stays on screen, the other (real) cage keeps working and the shell does not freeze.
  */
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { bwrapCage, HIGH_COLOUR, LOW_COLOUR, twoLevelPolicy, vncCage } from '../supervisor/testing/testPolicy';
@@ -22,9 +22,11 @@ for (const mode of MODES) {
   test.describe(`hostile high cage: ${mode}`, () => {
     let hostile: HostileVncServer;
     let sup: SupervisorProcess;
+    let socketDir: string;
 
     test.beforeAll(async () => {
-      const socketPath = join(mkdtempSync(join(tmpdir(), 'cloison-hostile-')), 'vnc.sock');
+      socketDir = mkdtempSync(join(tmpdir(), 'cloison-hostile-'));
+      const socketPath = join(socketDir, 'vnc.sock');
       // It paints the LOW colour, announces the low name: it wants to pass for the low cage.
       hostile = await startHostileVncServer({ socketPath, mode, desktopName: 'Bas — niveau LOW', fakeBandColour: [0x1b, 0x7f, 0x3b] });
       sup = await startSupervisor(twoLevelPolicy({ low: bwrapCage({ geometry: '1024x640', apps: `[[xterm, -geometry, 120x40+0+0], ${KEY_LOGGER_APP}]` }), high: vncCage(socketPath) }));
@@ -32,6 +34,7 @@ for (const mode of MODES) {
     test.afterAll(async () => {
       await sup?.stop();
       await hostile?.close();
+      if (socketDir) rmSync(socketDir, { recursive: true, force: true });
     });
 
     async function trustedAreasAre(page: Page, colour: string, name: string): Promise<void> {
@@ -43,35 +46,17 @@ for (const mode of MODES) {
       await expect(page.getByTestId('band-trust')).toContainText(TEST_TRUST_PHRASE);
     }
 
-    test('cannot fake the band, freeze the shell or stop the other cage', async ({ context }) => {
-      // Under the resize storm the high viewer's own renderer process sometimes crashes (Chromium;
-      // cause not found, about 1 run in 8). The trusted page, its band and the other cage survive and
-      // the viewer reconnects — viewerIsolation.spec.ts proves that through a DevTools connection of
-      // its own — but Playwright takes any frame's crash as its page's and refuses every call after
-      // it. Only then are the checks run again on a fresh shell page; any other failure fails at once.
-      for (let attempt = 1; ; attempt++) {
-        const page = await context.newPage();
-        let viewerCrashed = false;
-        page.on('crash', () => {
-          viewerCrashed = true;
-        });
-        try {
-          await cannotFakeFreezeOrStop(page, attempt);
-          return;
-        } catch (error) {
-          if (!viewerCrashed || mode !== 'resize-storm' || attempt === 3) throw error;
-          test.info().annotations.push({ type: 'viewer renderer crashed', description: `attempt ${attempt}, checks run again on a fresh page` });
-        } finally {
-          await page.close().catch(() => undefined);
-        }
-      }
+    test('cannot fake the band, freeze the shell or stop the other cage', async ({ page }) => {
+      // No run again on a fresh page: under the resize storm the high viewer's renderer crashed in
+      // most runs (Chromium 156, a null dereference settling a promise, every time right after the
+      // viewer closed its WebSocketStream from inside its own read, on a refused framebuffer size).
+      // The viewer now closes it on a task of its own (pacedChannel.ts); a crash fails this test.
+      await cannotFakeFreezeOrStop(page);
     });
 
-    async function cannotFakeFreezeOrStop(page: Page, attempt: number): Promise<void> {
+    async function cannotFakeFreezeOrStop(page: Page): Promise<void> {
       await page.goto(await sup.launchUrl());
       await expect(page.getByTestId('cage-frame-low')).toHaveAttribute('data-viewer', 'connected');
-      // The session keeps the level in front across shell pages: a run again starts where the last left.
-      if (attempt > 1) await page.getByTestId('switch-low').click();
 
       // Behind: low in front keeps its band, and works.
       await page.waitForTimeout(800);

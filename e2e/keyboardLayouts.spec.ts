@@ -91,7 +91,10 @@ for (const layout of CASES) {
     let display: HostDisplay;
     let shell: ShellBrowser;
     test.beforeAll(async () => {
-      test.setTimeout(120_000);
+      // Three steps, each bounding its own waits and saying which one failed (the hook's timeout
+      // names none, and its screenshot is of a page the hook never used: blank). Their bounds
+      // add up to less than this.
+      test.setTimeout(150_000);
       sup = await startSupervisor(catCagePolicy(layout));
       display = await startHostDisplay({ layout: layout.layout, variant: layout.variant, width: 1400, height: 900 });
       shell = await launchShellBrowser(display, { url: sup.url, width: 1280, height: 800 });

@@ -62,15 +62,31 @@ test.afterAll(() => account?.remove());
 
 test.describe('locked by idle time', () => {
   let sup: SupervisorProcess;
-  test.beforeAll(async () => {
-    // 10 s: the idle clock runs from the supervisor's start, and two real cages with their homes reserved
-    // whole can take a few seconds to start on a loaded machine; 4 s locked before the shell had shown them.
+  // The browser first (the fixture asked for here is launched before the hook runs): the idle
+  // clock runs from the supervisor's cages being up, and a Chromium launched only for the test,
+  // after it, took 11 s on a loaded machine — the 10 s ran out before the shell page was open.
+  test.beforeAll(async ({ browser }) => {
+    expect(browser.isConnected()).toBe(true);
     sup = await startSupervisor(policy(account, 10), { extraArgs: ['--shell-user', account.user] });
   });
   test.afterAll(async () => sup?.stop());
 
   test('input keeps it open; idle, it locks: no cage pixel, no level colour, no key to a cage; wrong then right password', async ({ page }) => {
-    await openShell(page, sup);
+    // The pointer moves from the moment the page is there, as a user's hand does, while the
+    // viewers connect: on a loaded machine that wait alone can outlast the 10 s (the page loses
+    // a report sent before its connection to the supervisor is up, so it is not moved just once).
+    await page.goto(await sup.launchUrl());
+    await expect(page.getByTestId('lock-screen'), 'locked before the shell page was open: the 10 s ran out before any input could be given').toHaveCount(0, { timeout: 5000 });
+    await expect
+      .poll(
+        async () => {
+          await page.mouse.move(200 + Math.random() * 400, 200 + Math.random() * 300);
+          const connected = await Promise.all(['low', 'high'].map((level) => page.getByTestId(`cage-frame-${level}`).getAttribute('data-viewer')));
+          return connected.join(' ');
+        },
+        { message: 'both viewers connected', timeout: 15_000, intervals: [500] },
+      )
+      .toBe('connected connected');
     await typeUntilLogged(page, 'low', sup.homeOf('low'));
     const unlocked = new Screenshot(await page.screenshot());
     expect(onlyGreys(unlocked), 'the blue terminal and the band colour are on screen before the lock').toBe(false);
@@ -97,17 +113,37 @@ test.describe('locked by idle time', () => {
 
     // The prompt only after the secure-attention key, with the trust phrase.
     await expect(page.getByTestId('unlock-prompt')).toHaveCount(0);
-    await unlock(page, 'not the password');
+    await page.keyboard.press('Pause');
+    await expect(page.getByTestId('unlock-prompt')).toBeVisible();
+    // How long the button stays disabled once the failure shows, recorded in the page as it
+    // happens: read after the checks below, a 3 s delay can be over on a loaded machine.
+    await page.evaluate(() => {
+      const record: { failedAt?: number; disabledAfterFailure?: boolean; enabledAfterMs?: number } = {};
+      (window as unknown as { unlockDelay: typeof record }).unlockDelay = record;
+      const check = () => {
+        const submit = document.querySelector<HTMLButtonElement>('[data-testid=unlock-submit]');
+        if (!submit || !document.querySelector('[data-testid=unlock-failures]')) return;
+        record.failedAt ??= performance.now();
+        if (submit.disabled) record.disabledAfterFailure = true;
+        else if (record.disabledAfterFailure && record.enabledAfterMs === undefined) record.enabledAfterMs = performance.now() - record.failedAt;
+      };
+      new MutationObserver(check).observe(document.body, { subtree: true, childList: true, attributes: true, attributeFilter: ['disabled'] });
+    });
+    await page.getByTestId('unlock-password').fill('not the password');
+    await page.keyboard.press('Enter');
     await expect(page.getByTestId('unlock-message')).toBeVisible();
     await expect(page.getByTestId('unlock-failures')).toContainText('1');
     await expect(page.getByTestId('unlock-trust')).toContainText(TEST_TRUST_PHRASE);
     await page.screenshot({ path: test.info().outputPath('unlock-refused.png') });
-    await expect(page.getByTestId('unlock-submit')).toBeDisabled(); // the delay runs
     const failure = journal(sup).find((r) => r.kind === 'session.unlock-failed');
     expect(failure).toMatchObject({ actor: 'user', user: account.user, failures: 1, delayMs: 3000 });
     expect(readFileSync(`${sup.stateDir}/audit.jsonl`, 'utf8')).not.toContain('not the password');
 
     await expect(page.getByTestId('unlock-submit')).toBeEnabled({ timeout: 5000 });
+    // The delay ran: disabled once the failure showed, and for about its 3 s (whole seconds counted down).
+    const delay = await page.evaluate(() => (window as unknown as { unlockDelay: { disabledAfterFailure?: boolean; enabledAfterMs?: number } }).unlockDelay);
+    expect(delay.disabledAfterFailure, 'the unlock button was disabled after the failure').toBe(true);
+    expect(delay.enabledAfterMs, 'the unlock button came back after the delay, not before').toBeGreaterThanOrEqual(2500);
     await page.getByTestId('unlock-password').fill(account.password);
     await page.keyboard.press('Enter');
     await expect(page.getByTestId('lock-screen')).toHaveCount(0);

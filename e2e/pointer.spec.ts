@@ -8,7 +8,7 @@
  */
 import { expect, test, type Browser, type Page } from '@playwright/test';
 import { twoLevelPolicy } from '../supervisor/testing/testPolicy';
-import { buttonEvents, cagePointer, pagePointFor, POINTER_LOGGER_APP, type ButtonEvent } from './support/cagePointer';
+import { buttonEvents, pagePointFor, pointerReaches, POINTER_LOGGER_APP, type ButtonEvent } from './support/cagePointer';
 import { openShell, startSupervisor, type SupervisorProcess } from './support/supervisorProcess';
 
 const CAGE = { width: 1280, height: 800 };
@@ -50,20 +50,19 @@ async function viewerBox(page: Page, level: Level) {
   return box;
 }
 
-/** Moves the page's pointer over cage pixel (px, py) and waits until the cage's X server has it there. */
+/**
+ * Moves the page's pointer over cage pixel (px, py) and waits until the cage's X server has it
+ * there, aimed again with the frame of each try (pointerReaches).
+ */
 async function pointAt(page: Page, level: Level, px: number, py: number) {
-  const { page: at, expected } = pagePointFor(await viewerBox(page, level), CAGE, px, py, await page.evaluate(() => window.devicePixelRatio));
-  // The screen pixel nearest the aimed cage pixel is over it or its neighbour; the cage must get the one under it, ±1.
-  expect(Math.abs(expected.x - px), `aim at x ${px}`).toBeLessThanOrEqual(1);
-  expect(Math.abs(expected.y - py), `aim at y ${py}`).toBeLessThanOrEqual(1);
-  await page.mouse.move(at.x, at.y);
-  await expect
-    .poll(async () => {
-      const p = await cagePointer(UID[level]);
-      return Math.max(Math.abs(p.x - expected.x), Math.abs(p.y - expected.y));
-    }, { message: `${level}: pointer at cage pixel ${expected.x},${expected.y} (page ${at.x},${at.y})`, timeout: 5000 })
-    .toBeLessThanOrEqual(1);
-  return { at, expected };
+  return pointerReaches(UID[level], `${level}: pointer to cage pixel ${px},${py}`, async () => {
+    const { page: at, expected } = pagePointFor(await viewerBox(page, level), CAGE, px, py, await page.evaluate(() => window.devicePixelRatio));
+    // The screen pixel nearest the aimed cage pixel is over it or its neighbour; the cage must get the one under it, ±1.
+    expect(Math.abs(expected.x - px), `aim at x ${px}`).toBeLessThanOrEqual(1);
+    expect(Math.abs(expected.y - py), `aim at y ${py}`).toBeLessThanOrEqual(1);
+    await page.mouse.move(at.x, at.y);
+    return { at, expected };
+  });
 }
 
 function near(event: ButtonEvent | undefined, expected: { x: number; y: number }): boolean {

@@ -6,7 +6,7 @@
  */
 import { expect, test } from '@playwright/test';
 import { twoLevelPolicy } from '../supervisor/testing/testPolicy';
-import { buttonEvents, cagePointer, pagePointFor, POINTER_LOGGER_APP, type ButtonEvent, type CagePoint } from './support/cagePointer';
+import { buttonEvents, cagePointer, pagePointFor, pointerReaches, POINTER_LOGGER_APP, type ButtonEvent, type CagePoint } from './support/cagePointer';
 import { launchShellBrowser, startHostDisplay, type HostDisplay, type ShellBrowser } from './support/hostDisplay';
 import { startSupervisor, type SupervisorProcess } from './support/supervisorProcess';
 
@@ -65,10 +65,24 @@ async function newEvents(level: Level, before: number, count: number): Promise<B
   return buttonEvents(sup.homeOf(level)).slice(before);
 }
 
+/**
+ * Moves the host pointer over cage pixel (px, py) and waits until the cage's X server has it there,
+ * aimed again with the frame and window of each try (pointerReaches): where to click is known only
+ * once the shell has stopped moving the frame.
+ */
+async function pointAt(shell: ShellBrowser, level: Level, px: number, py: number): Promise<{ screen: CagePoint; expected: CagePoint }> {
+  return pointerReaches(UID[level], `${level}: host pointer to cage pixel ${px},${py}`, async () => {
+    const aimed = await aim(shell, level, px, py);
+    // Without --sync: xdotool's --sync waits for the pointer to move, forever when it is already there (a try aimed again).
+    await display.xdotool('mousemove', String(aimed.screen.x), String(aimed.screen.y));
+    return aimed;
+  });
+}
+
 async function clickAt(shell: ShellBrowser, level: Level, px: number, py: number): Promise<void> {
-  const { screen, expected } = await aim(shell, level, px, py);
+  const { expected } = await pointAt(shell, level, px, py);
   const before = buttonEvents(sup.homeOf(level)).length;
-  await display.click(screen.x, screen.y);
+  await display.xdotool('click', '1'); // where the pointer is: on the aimed pixel
   const events = await newEvents(level, before, 2);
   expect(events.map((e) => `${e.kind} ${e.button}`)).toEqual(['press 1', 'release 1']);
   for (const e of events) expect(near(e, expected), `${e.kind} at ${e.x},${e.y}, aimed ${expected.x},${expected.y}`).toBe(true);
@@ -116,18 +130,18 @@ test('xdotool in split view: clicks, wheel and drag land on the pixel under the 
       }
       for (const [px, py] of TARGETS) await clickAt(shell, level, px, py);
 
-      const wheel = await aim(shell, level, 400, 300);
-      await display.moveTo(wheel.screen.x, wheel.screen.y);
+      const wheel = await pointAt(shell, level, 400, 300);
       let before = buttonEvents(sup.homeOf(level)).length;
       await display.xdotool('click', '5');
       const scrolled = await newEvents(level, before, 2);
       expect(scrolled.map((e) => `${e.kind} ${e.button}`)).toEqual(['press 5', 'release 5']);
       for (const e of scrolled) expect(near(e, wheel.expected), `wheel ${e.kind} at ${e.x},${e.y}, aimed ${wheel.expected.x},${wheel.expected.y}`).toBe(true);
 
-      const from = await aim(shell, level, 100, 700);
+      const from = await pointAt(shell, level, 100, 700);
       const to = await aim(shell, level, 1100, 90);
       before = buttonEvents(sup.homeOf(level)).length;
-      await display.drag(from.screen.x, from.screen.y, to.screen.x, to.screen.y);
+      // Pressed where the pointer already is (on `from`), released on `to`.
+      await display.xdotool('mousedown', '1', 'mousemove', '--sync', String(to.screen.x), String(to.screen.y), 'mouseup', '1');
       const [press, release] = await newEvents(level, before, 2);
       expect(near(press, from.expected), `drag pressed at ${press?.x},${press?.y}, aimed ${from.expected.x},${from.expected.y}`).toBe(true);
       expect(near(release, to.expected), `drag released at ${release?.x},${release?.y}, aimed ${to.expected.x},${to.expected.y}`).toBe(true);

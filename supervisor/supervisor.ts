@@ -374,6 +374,8 @@ export class Supervisor {
     this.host = this.part;
     options.onListening?.();
     await cagesStarting;
+    // The idle time counts from here: cages slow to start (a loaded machine) are nobody's idleness.
+    this.lock.activity();
     this.disposables.add('file transfers and their staging area', await prepareFileStaging(this.files, this.stagingDir, policy, this.options.log));
     if (usb.ready) this.deviceWatcher.start();
     this.disposables.add('device watcher', () => this.deviceWatcher.stop());

@@ -80,3 +80,23 @@ export function pagePointFor(box: Box, cage: { width: number; height: number }, 
   const clamp = (v: number, max: number) => Math.min(max - 1, Math.max(0, v));
   return { page, expected: { x: clamp(Math.floor((page.x - left) / scale), cage.width), y: clamp(Math.floor((page.y - top) / scale), cage.height) } };
 }
+
+/**
+ * Moves the pointer onto a cage pixel and waits until the cage's X server has it there (within
+ * 1 px), aiming again with the geometry of each try: under load the frame can still move after its
+ * viewer connected (a late reflow of the shell around it), and the viewer maps a point with the
+ * frame of the moment it is moved — a point aimed once with an older frame misses by the shift.
+ * `aimAndMove` reads the geometry, moves the pointer and says which cage pixel it aimed at;
+ * the aim that reached its pixel is returned, and a miss past `timeoutMs` fails saying where the
+ * pointer was.
+ */
+export async function pointerReaches<A extends { expected: CagePoint }>(uid: number, what: string, aimAndMove: () => Promise<A>, timeoutMs = 10_000): Promise<A> {
+  const deadline = Date.now() + timeoutMs;
+  for (let wait = 100; ; wait = Math.min(wait * 2, 1000)) {
+    const aim = await aimAndMove();
+    await new Promise((resolve) => setTimeout(resolve, wait));
+    const p = await cagePointer(uid);
+    if (Math.abs(p.x - aim.expected.x) <= 1 && Math.abs(p.y - aim.expected.y) <= 1) return aim;
+    if (Date.now() > deadline) throw new Error(`${what}: the cage's pointer is at ${p.x},${p.y}, aimed at ${aim.expected.x},${aim.expected.y} (for ${timeoutMs / 1000} s, aimed again each try)`);
+  }
+}

@@ -20,6 +20,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from '@playwright/test';
 import { hostShellLocale, shellChromiumArgs, writeShellChromiumProfile } from '../../scripts/shellChromium.mjs';
+import { within } from './deadline';
 
 export interface HostDisplayOptions {
   /** XKB layout, as setxkbmap takes it: 'fr', 'us', 'gb'… Default 'us'. */
@@ -68,16 +69,30 @@ function displayFree(n: number): boolean {
   return !existsSync(`/tmp/.X${n}-lock`) && !existsSync(`/tmp/.X11-unix/X${n}`);
 }
 
-/** Runs a program to its end; rejects with its stderr when it fails. */
-function run(program: string, args: string[], env: NodeJS.ProcessEnv): Promise<string> {
+/** Longest run of one X client (setxkbmap, xdotool, xdpyinfo): a display that stops answering fails the step that met it. */
+const CLIENT_TIMEOUT_MS = 10_000;
+
+/** Runs a program to its end; rejects with its stderr when it fails or outlives its time (then it is killed). */
+function run(program: string, args: string[], env: NodeJS.ProcessEnv, timeoutMs = CLIENT_TIMEOUT_MS): Promise<string> {
   return new Promise((resolve, reject) => {
     const child = spawn(program, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`${program} ${args.join(' ')}: no answer from ${env.DISPLAY} within ${timeoutMs / 1000} s: ${err.trim()}`));
+    }, timeoutMs);
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
     child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    child.on('error', reject);
-    child.on('exit', (code) => (code === 0 ? resolve(out) : reject(new Error(`${program} ${args.join(' ')}: exit ${code}: ${err.trim()}`))));
+    child.on('error', (e) => {
+      clearTimeout(timer);
+      reject(e);
+    });
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      if (code === 0) resolve(out);
+      else reject(new Error(`${program} ${args.join(' ')}: exit ${code}: ${err.trim()}`));
+    });
   });
 }
 
@@ -93,7 +108,10 @@ export async function startHostDisplay(options: HostDisplayOptions = {}): Promis
     });
     let log = '';
     server.stderr!.on('data', (d: Buffer) => (log += d.toString()));
-    const up = await waitForDisplay(n, server);
+    const up = await waitForDisplay(n, server, () => log).catch((err: unknown) => {
+      rmSync(dir, { recursive: true, force: true });
+      throw err;
+    });
     if (!up) {
       // Another display took this number meanwhile: try another.
       if (server.exitCode === null) server.kill('SIGKILL');
@@ -112,14 +130,26 @@ export async function startHostDisplay(options: HostDisplayOptions = {}): Promis
   throw new Error('startHostDisplay: no free X display number found');
 }
 
-async function waitForDisplay(n: number, server: ChildProcess): Promise<boolean> {
+/**
+ * Whether Xvnc answers on :n. False when it exited (another server has that number); an error
+ * when it runs but does not answer within 15 s. xdpyinfo runs asynchronously, each try bounded:
+ * a synchronous one that hangs would stop the test process's clock, its timeouts included.
+ */
+async function waitForDisplay(n: number, server: ChildProcess, log: () => string): Promise<boolean> {
+  const env = { ...process.env, DISPLAY: `:${n}` };
   const deadline = Date.now() + 15_000;
   while (Date.now() < deadline) {
     if (server.exitCode !== null || server.signalCode !== null) return false;
-    if (spawnSync('xdpyinfo', [], { env: { ...process.env, DISPLAY: `:${n}` }, stdio: 'ignore' }).status === 0) return true;
+    const answered = await run('xdpyinfo', [], env, 3000).then(
+      () => true,
+      () => false,
+    );
+    if (answered) return true;
     await new Promise((r) => setTimeout(r, 50));
   }
-  return false;
+  if (server.exitCode !== null || server.signalCode !== null) return false;
+  server.kill('SIGKILL');
+  throw new Error(`host display :${n}: Xvnc runs but did not answer within 15 s; its log: ${log().trim().slice(-2000)}`);
 }
 
 function hostDisplay(display: string, dir: string, server: ChildProcess): HostDisplay {
@@ -251,27 +281,39 @@ export async function launchShellBrowser(display: HostDisplay, options: ShellBro
     const portFile = join(profile, 'DevToolsActivePort');
     const deadline = Date.now() + 30_000;
     while (!existsSync(portFile) || !readFileSync(portFile, 'utf8').includes('\n')) {
-      if (child.exitCode !== null) throw new Error(`Chromium exited (${child.exitCode}): ${stderr}`);
-      if (Date.now() > deadline) throw new Error(`Chromium did not open its DevTools port: ${stderr}`);
+      if (child.exitCode !== null) throw new Error(`shell Chromium exited (${child.exitCode}) before opening its DevTools port: ${stderr}`);
+      if (Date.now() > deadline) throw new Error(`shell Chromium: no DevTools port within 30 s: ${stderr}`);
       await new Promise((r) => setTimeout(r, 50));
     }
     const port = readFileSync(portFile, 'utf8').split('\n')[0]!;
-    const browser = await chromium.connectOverCDP(`http://127.0.0.1:${port}`);
+    // Each step bounded, and named when it fails: none of them has a timeout of its own here
+    // (Playwright's test runner leaves these calls unbounded, up to the whole hook's time).
+    const browser = await chromium.connectOverCDP(`http://127.0.0.1:${port}`, { timeout: 15_000 }).catch((err: Error) => {
+      throw new Error(`shell Chromium: DevTools connection on port ${port} failed: ${err.message}\n${stderr}`);
+    });
     const context = browser.contexts()[0]!;
-    const page = context.pages().find((p) => !p.url().startsWith('devtools:')) ?? (await context.waitForEvent('page'));
+    const page =
+      context.pages().find((p) => !p.url().startsWith('devtools:')) ??
+      (await context.waitForEvent('page', { timeout: 10_000 }).catch((err: Error) => {
+        throw new Error(`shell Chromium: no --app window within 10 s: ${err.message}`);
+      }));
     const locale = options.locale === undefined ? 'fr-FR' : options.locale;
     if (locale) {
-      const cdp = await context.newCDPSession(page);
-      await cdp.send('Emulation.setLocaleOverride', { locale });
-      // From the browser, not the page: the waiting page reloads itself under any evaluate.
-      const { userAgent } = await (await browser.newBrowserCDPSession()).send('Browser.getVersion');
-      await cdp.send('Network.setUserAgentOverride', { userAgent, acceptLanguage: locale });
+      await within(`shell Chromium: locale ${locale} set through DevTools`, 10_000, async () => {
+        const cdp = await context.newCDPSession(page);
+        await cdp.send('Emulation.setLocaleOverride', { locale });
+        // From the browser, not the page: the waiting page reloads itself under any evaluate.
+        const { userAgent } = await (await browser.newBrowserCDPSession()).send('Browser.getVersion');
+        await cdp.send('Network.setUserAgentOverride', { userAgent, acceptLanguage: locale });
+      });
     }
     // Chromium refuses a redirect to a data: address (a test's plain page): that one is gone to.
-    if (options.url.startsWith('data:')) await page.goto(options.url);
+    if (options.url.startsWith('data:')) await page.goto(options.url, { timeout: 30_000 });
     else {
       launch.go(options.url);
-      await page.waitForURL((u) => u.protocol !== 'file:', { waitUntil: 'commit' });
+      await page.waitForURL((u) => u.protocol !== 'file:', { waitUntil: 'commit', timeout: 20_000 }).catch((err: Error) => {
+        throw new Error(`shell Chromium: the waiting page (${page.url()}) did not go on to the shell's address within 20 s: ${err.message}`);
+      });
     }
     return {
       browser,

@@ -63,7 +63,7 @@ export async function startSupervisor(policyYaml: string, options: StartOptions 
   child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
   // "listening" carries the launch address; tests go on at "ready", once the cages have started.
   const ready = await new Promise<{ url: string; origin: string; rpcSocket: string }>((res, rej) => {
-    const timer = setTimeout(() => rej(new Error(`supervisor not ready: ${stderr}`)), 30_000);
+    const timer = setTimeout(() => rej(new Error(`supervisor not ready (its cages started) within 30 s: ${stderr}`)), 30_000);
     let url = '';
     createInterface({ input: child.stdout! }).on('line', (line) => {
       const said = JSON.parse(line) as { listening?: boolean; ready?: boolean; url: string; origin: string; rpcSocket: string };
@@ -73,6 +73,14 @@ export async function startSupervisor(policyYaml: string, options: StartOptions 
       res({ ...said, url });
     });
     child.once('exit', (code) => rej(new Error(`supervisor exited ${code}: ${stderr}`)));
+  }).catch(async (err: unknown) => {
+    // Not ready: stopped, its cages with it, and its folder gone — a failed start leaves nothing behind.
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill('SIGTERM');
+      await new Promise((r) => child.once('exit', r));
+    }
+    rmSync(root, { recursive: true, force: true });
+    throw err;
   });
   return {
     ...ready,

@@ -124,12 +124,18 @@ export class PacedChannel {
   }
 
   close(): void {
-    if (this.readyState === State.CLOSED) return;
-    this.readyState = State.CLOSING;
-    // Unread bytes may be waiting (a hidden viewer): cancelling the reader closes all the same.
-    this.reader?.cancel().catch(() => undefined);
-    this.stream.close();
+    if (this.readyState === State.CLOSED || this.readyState === State.CLOSING) return;
+    this.readyState = State.CLOSING; // from now on nothing more is read
     this.poke();
+    // The stream itself is closed on a task of its own: noVNC closes from inside a message this
+    // channel is handing it (a refused framebuffer size), and cancelling and closing a
+    // WebSocketStream from within its own read crashed Chromium 156's renderer (a null
+    // dereference settling a promise) in most resize-storm runs.
+    setTimeout(() => {
+      // Unread bytes may be waiting (a hidden viewer): cancelling the reader closes all the same.
+      this.reader?.cancel().catch(() => undefined);
+      this.stream.close();
+    }, 0);
   }
 
   private async run(): Promise<void> {
