@@ -161,6 +161,10 @@ async function main(): Promise<void> {
   try {
     await supervisor.start({ onListening: () => announce('listening', values['print-launch-url'] ? supervisor.launchUrl() : null) });
   } catch (err) {
+    // A stop asked for while starting (Ctrl+C as the shell opens) makes what was still starting
+    // fail (a part stopped before it was ready): the stop under way ends the process once every
+    // cage is stopped; exiting here would leave them running.
+    if (stopping) return;
     if (err instanceof TrainingRefused || err instanceof PolicyError) {
       process.stderr.write(`cloison: training refused, nothing started:\n${err.message}\n`);
       await supervisor.stop();

@@ -1,0 +1,46 @@
+/**
+ * A stop asked for while the supervisor starts (Ctrl+C as the shell opens, the unit stopped during
+ * its start) stops everything it started: no cage process outlives it. Cages survive a supervisor
+ * that dies on purpose (issue #28), so a start that failed *because* of the stop and ended the
+ * process before the stop had reached the cages left them running, each holding its reserved home
+ * (seen: npm start's Ctrl+C while the sound part was starting).
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { describe, expect, it } from 'vitest';
+import { testRoot } from './testing/realCage';
+import { twoLevelPolicy } from './testing/testPolicy';
+
+const UIDS = { low: 62895, high: 62896 } as const;
+const cage = (uid: number) => `{ driver: bwrap, network: none, geometry: 800x600, uid: ${uid}, apps: [] }`;
+
+function cageProcesses(): string[] {
+  return Object.values(UIDS).flatMap((uid) => spawnSync('ps', ['-u', String(uid), '-o', 'pid=,args='], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean));
+}
+
+/** Starts the built supervisor and sends SIGINT `delayMs` after its "listening" line; its exit code. */
+async function interruptedStart(delayMs: number): Promise<number | null> {
+  const root = testRoot();
+  writeFileSync(join(root, 'p.yaml'), twoLevelPolicy({ low: cage(UIDS.low), high: cage(UIDS.high) }));
+  const child = spawn(process.execPath, ['out/supervisor/main.js', '--policy', join(root, 'p.yaml'), '--state-dir', join(root, 'state'), '--run-dir', join(root, 'run'), '--browser-shell', '--port', '0'], {
+    stdio: ['ignore', 'pipe', 'ignore'],
+    env: { ...process.env, CLOISON_LOG_LEVEL: 'warn' },
+  });
+  createInterface({ input: child.stdout! }).on('line', (line) => {
+    if ((JSON.parse(line) as { listening?: boolean }).listening) setTimeout(() => child.kill('SIGINT'), delayMs);
+  });
+  return new Promise((resolve) => child.once('exit', (code) => resolve(code)));
+}
+
+describe('a stop asked for while the supervisor starts', () => {
+  // From the moment a shell can connect (the cages starting) to past the moment they run (the
+  // sound part and the rest of the start still under way).
+  it.each([0, 500, 1500, 3000])('SIGINT %i ms after "listening": the supervisor ends normally and no cage process is left', async (delayMs) => {
+    expect(cageProcesses()).toEqual([]);
+    expect(await interruptedStart(delayMs)).toBe(0);
+    await new Promise((r) => setTimeout(r, 500));
+    expect(cageProcesses()).toEqual([]);
+  }, 90_000);
+});
