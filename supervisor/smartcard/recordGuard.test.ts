@@ -1,5 +1,8 @@
+import { createConnection, createServer, type Socket } from 'node:net';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { RecordMarks } from './recordGuard';
+import { testRoot } from '../testing/testRoots';
+import { RecordGuard, RecordMarks } from './recordGuard';
 
 const mark = (length: number, last = true) => {
   const b = Buffer.alloc(4);
@@ -29,5 +32,46 @@ describe('record marks', () => {
   it('starts counting again after a last fragment', () => {
     const marks = new RecordMarks(10);
     for (let i = 0; i < 5; i++) expect(marks.feed(Buffer.concat([mark(10), Buffer.alloc(10)]))).toBe(true);
+  });
+});
+
+describe('the guard in whole-record mode (pin: trusted), against a cage that never reads its replies', () => {
+  it('stops reading the cage once the proxy stops reading the guard: what the cage sends stays with the cage', async () => {
+    const dir = testRoot('cloison-guard-');
+    // The proxy, stuck: it takes the connection and never reads (as pkcs11proxyd does once the
+    // guard stops reading its replies to a cage that reads none).
+    const held: Socket[] = [];
+    const stuck = createServer((socket) => void (socket.pause(), held.push(socket)));
+    await new Promise<void>((r) => stuck.listen(join(dir, 'proxy.sock'), r));
+    let forwarded = 0;
+    const guard = new RecordGuard({
+      listen: join(dir, 'cage.sock'),
+      target: join(dir, 'proxy.sock'),
+      refused: () => undefined,
+      wholeRecords: () => ({
+        call: async (body) => ((forwarded += body.length), { forward: Buffer.concat([mark(body.length), body]) }),
+        reply: (body) => body,
+      }),
+    });
+    await guard.start();
+    // The cage: small well-formed records as fast as the socket takes them, never a read.
+    const cage = createConnection(join(dir, 'cage.sock'));
+    await new Promise<void>((r) => cage.once('connect', () => r()));
+    const record = Buffer.concat([mark(1020), Buffer.alloc(1020, 7)]);
+    const sent = { bytes: 0 };
+    const push = () => {
+      while (sent.bytes < 256 * 2 ** 20 && cage.write(record)) sent.bytes += record.length;
+    };
+    cage.on('drain', push);
+    push();
+    await new Promise((r) => setTimeout(r, 3000));
+    // Before: the guard read and forwarded all 256 MiB into its own socket buffer (the cage never
+    // blocked). Now it forwards what the kernel's buffers hold and the cage's writes wait.
+    expect(forwarded).toBeLessThan(16 * 2 ** 20);
+    expect(sent.bytes).toBeLessThan(256 * 2 ** 20);
+    cage.destroy();
+    await guard.stop();
+    for (const socket of held) socket.destroy();
+    await new Promise<void>((r) => stuck.close(() => r()));
   });
 });

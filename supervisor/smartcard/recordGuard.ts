@@ -232,19 +232,29 @@ export class RecordGuard {
         }
         queue = queue.then(async () => {
           queued -= 1;
+          if (cage.destroyed) return; // what a cage sent before it went is not asked or forwarded
           // The cage waits for each reply; one held for the dialog holds what follows it too.
           const outcome = await whole.call(body).catch(() => null);
           if (outcome === null) return end();
-          if ('answer' in outcome) return toCage(outcome.answer);
+          if ('answer' in outcome) return void (toCage(outcome.answer), readCageAgain());
           const record = outcome.forward;
           // The cage gone while the user typed: the PIN goes nowhere.
           if (proxy.destroyed) return void (outcome.secret && record.fill(0), end());
           // A PIN's bytes are zeroed once the socket has them.
           proxy.write(record, () => outcome.secret && record.fill(0));
+          readCageAgain();
         });
       }
+      // Nothing more is read from the cage while any of its records waits here or on the proxy's
+      // socket: a cage that sends without reading the replies (the proxy then stops reading us)
+      // would otherwise pile its records up in the supervisor without bound.
+      if (queued > 0 || proxy.writableNeedDrain) cage.pause();
     });
-    proxy.on('drain', () => cage.resume());
+    /** Whole-record mode: the cage read again once its records have all gone on and the proxy took them. */
+    const readCageAgain = () => {
+      if (queued === 0 && !proxy.writableNeedDrain) cage.resume();
+    };
+    proxy.on('drain', () => (whole ? readCageAgain() : cage.resume()));
     proxy.on('data', (data: Buffer) => {
       const chunk = injected?.taking ? injected.take(data) : data;
       if (chunk.length === 0) return;
