@@ -8,26 +8,42 @@
  * Trust rule: one dialog at a time — a login arriving while one is open is refused, never queued
  * behind it (a cage could otherwise line up a login for the user's next PIN). A PIN is taken only
  * for the question it answers (its id), never as the answer to any other confirmation.
+ * A level whose dialog the user cancelled or left unanswered asks again only after a hold-off (5 s,
+ * doubling up to 5 min, ended by a PIN typed): a cage calling C_Login in a loop would otherwise keep
+ * the dialog up — no cage input, the user's own confirmations refused, the other level's login busy.
  */
 import { bilingual } from '../../shared/bilingual';
 import { CloisonError } from '../../shared/errors';
 import type { Confirmations } from '../confirm/confirmations';
 
-export type PinOutcome = 'typed' | 'cancelled' | 'timed-out' | 'busy';
+export type PinOutcome = 'typed' | 'cancelled' | 'timed-out' | 'busy' | 'held-off';
+
+const FIRST_HOLD_OFF_MS = 5_000;
+const LONGEST_HOLD_OFF_MS = 5 * 60_000;
 
 export interface TrustedPinDialogOptions {
   confirmations: () => Confirmations | null;
   /** What became of each dialog (never the PIN): journaled smartcard.pin. */
   outcome: (level: string, outcome: PinOutcome) => void;
+  now?: () => number;
 }
 
 export class TrustedPinDialog {
   private current: { id: string | null; typed: Buffer | null } | null = null;
+  /** Per level: no dialog before `until`; journaled once per hold-off (`told`). */
+  private readonly holdOff = new Map<string, { until: number; length: number; told: boolean }>();
 
   constructor(private readonly options: TrustedPinDialogOptions) {}
 
   /** Asks the user for the PIN of `level`'s login; null if none was typed. */
   async ask(level: string, application: string): Promise<Buffer | null> {
+    const now = (this.options.now ?? Date.now)();
+    const hold = this.holdOff.get(level);
+    if (hold && now < hold.until) {
+      if (!hold.told) this.options.outcome(level, 'held-off');
+      hold.told = true;
+      return null;
+    }
     const confirmations = this.options.confirmations();
     if (this.current || !confirmations) {
       this.options.outcome(level, 'busy');
@@ -39,6 +55,11 @@ export class TrustedPinDialog {
       const answer = await confirmations.ask({ kind: 'pin', level, application }, (id) => (current.id = id));
       const pin = answer === 'accepted' ? current.typed : null;
       this.options.outcome(level, pin ? 'typed' : answer === 'timed-out' ? 'timed-out' : 'cancelled');
+      if (pin) this.holdOff.delete(level);
+      else {
+        const length = hold ? Math.min(hold.length * 2, LONGEST_HOLD_OFF_MS) : FIRST_HOLD_OFF_MS;
+        this.holdOff.set(level, { until: (this.options.now ?? Date.now)() + length, length, told: false });
+      }
       return pin;
     } catch {
       // Another question is waiting for the user: this login is refused, not queued.

@@ -139,4 +139,40 @@ describe('trusted PIN dialog', () => {
     expect((await first)?.toString()).toBe('4815');
     expect(outcomes).toEqual([['high', 'busy'], ['low', 'busy'], ['high', 'typed']]);
   });
+
+  it('a level whose dialog was cancelled asks again only after a hold-off, doubling, ended by a PIN typed (a cage looping C_Login cannot keep the dialog up)', async () => {
+    let now = 0;
+    const outcomes: Array<[string, PinOutcome]> = [];
+    const published: string[] = [];
+    const confirmations = new Confirmations({ publish: (r) => published.push(r.id), settle: () => undefined, armMs: 0 });
+    const dialog = new TrustedPinDialog({ confirmations: () => confirmations, outcome: (level, outcome) => outcomes.push([level, outcome]), now: () => now });
+    const cancelled = dialog.ask('low', 'loop');
+    confirmations.answer(published[0]!, 'refused');
+    expect(await cancelled).toBeNull();
+    // The loop's next logins: no dialog, journaled once.
+    for (let i = 0; i < 100; i++) expect(await dialog.ask('low', 'loop')).toBeNull();
+    expect(published).toHaveLength(1);
+    // The other level is not held off by low's.
+    const high = dialog.ask('high', 'pkcs11-tool');
+    expect(published).toHaveLength(2);
+    dialog.typed(published[1]!, '4815');
+    expect((await high)?.toString()).toBe('4815');
+    now = 5_000; // the hold-off over: asked again; cancelled again, twice as long
+    const again = dialog.ask('low', 'loop');
+    expect(published).toHaveLength(3);
+    confirmations.answer(published[2]!, 'refused');
+    await again;
+    now = 14_000;
+    expect(await dialog.ask('low', 'loop')).toBeNull();
+    expect(published).toHaveLength(3);
+    now = 15_000;
+    const typed = dialog.ask('low', 'loop');
+    dialog.typed(published[3]!, '4815');
+    expect((await typed)?.toString()).toBe('4815');
+    const next = dialog.ask('low', 'loop'); // a PIN typed ends the hold-off
+    expect(published).toHaveLength(5);
+    confirmations.answer(published[4]!, 'refused');
+    await next;
+    expect(outcomes).toEqual([['low', 'cancelled'], ['low', 'held-off'], ['high', 'typed'], ['low', 'cancelled'], ['low', 'held-off'], ['low', 'typed'], ['low', 'cancelled']]);
+  });
 });
