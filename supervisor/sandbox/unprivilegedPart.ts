@@ -47,18 +47,21 @@ export function unprivilegedPartCommand(
 
 /**
  * Starts a part that ended again: at once the first time, then later and later while it keeps
- * ending (up to 10 s; forgiven after a minute), never once its owner is stopping; a start that
+ * ending (up to 10 s; forgiven after a minute without one), never once its owner is stopping; a start that
  * fails is tried again the same way.
  */
 export class RestartBackoff {
   private restarts = 0;
+  private lastRestart = 0;
 
   constructor(private readonly part: { start: () => Promise<void>; stopping: () => boolean; failed: (error: Error) => void }) {}
 
   restartLater(): void {
+    // Forgiven only after a minute with no restart: a part that keeps ending stays at 10 s.
+    if (Date.now() - this.lastRestart > 60_000) this.restarts = 0;
+    this.lastRestart = Date.now();
     const delay = Math.min(10_000, this.restarts === 0 ? 0 : 250 * 2 ** Math.min(this.restarts, 6));
     this.restarts++;
-    setTimeout(() => (this.restarts = 0), 60_000).unref();
     setTimeout(() => {
       if (this.part.stopping()) return;
       this.part.start().catch((err: Error) => {
