@@ -164,12 +164,16 @@ async function main(): Promise<void> {
     // A stop asked for while starting (Ctrl+C as the shell opens) makes what was still starting
     // fail (a part stopped before it was ready): the stop under way ends the process once every
     // cage is stopped; exiting here would leave them running.
-    if (stopping) return;
+    if (stopping) return void log.info({ error: (err as Error).message }, 'start ended by the stop');
     if (err instanceof TrainingRefused || err instanceof PolicyError) {
       process.stderr.write(`cloison: training refused, nothing started:\n${err.message}\n`);
       await supervisor.stop();
       process.exit(2);
     }
+    // What did start (cages, which outlive a supervisor on purpose, their mounts, the parts) is
+    // stopped before the process ends with the failure.
+    stopping = true;
+    await supervisor.stop();
     throw err;
   }
   announce('ready', null);

@@ -91,6 +91,8 @@ export class Supervisor {
   /** How each part that started stops, last started first (stop()). */
   private readonly disposables: Disposables;
   private keepCages = false;
+  private starting: Promise<void> | null = null;
+  private stopAsked = false;
   private readonly startedAt = new Date().toISOString();
   /** The one running policy every broker reads (runningPolicy.ts). */
   readonly policyStore: RunningPolicy;
@@ -326,7 +328,17 @@ export class Supervisor {
    * Starts everything. `onListening` is called as soon as the shell can connect — before the cages
    * have started, so the shell loads while they do (each cage's status reaches it as it changes).
    */
-  async start(options: { onListening?: () => void } = {}): Promise<void> {
+  start(options: { onListening?: () => void } = {}): Promise<void> {
+    this.starting = this.startEverything(options);
+    return this.starting;
+  }
+
+  /** A stop asked for during the start ends it before the next thing it would start (cages, sound). */
+  private throwIfStopAsked(): void {
+    if (this.stopAsked) throw new Error('stopped while starting');
+  }
+
+  private async startEverything(options: { onListening?: () => void }): Promise<void> {
     const policy = this.policyStore.current();
     this.journalFact('policy.load', {
       source: this.options.policySource,
@@ -366,6 +378,7 @@ export class Supervisor {
     await startSmartcard(this.smartcard, this.disposables, this.options.log);
     // Cages start in parallel, each reporting its own status; one left running before (crash, restart, upgrade) is re-adopted if it checks out.
     // They start beside the browser part's own start (a Node process loading its bundle), not after it.
+    this.throwIfStopAsked();
     const cagesStarting = this.fleet.startAll();
     await partStarting.catch(async (err: unknown) => {
       await cagesStarting.catch(() => undefined);
@@ -376,6 +389,7 @@ export class Supervisor {
     await cagesStarting;
     // The idle time counts from here: cages slow to start (a loaded machine) are nobody's idleness.
     this.lock.activity();
+    this.throwIfStopAsked();
     this.disposables.add('file transfers and their staging area', await prepareFileStaging(this.files, this.stagingDir, policy, this.options.log));
     if (usb.ready) this.deviceWatcher.start();
     this.disposables.add('device watcher', () => this.deviceWatcher.stop());
@@ -385,6 +399,7 @@ export class Supervisor {
       this.sleepGuard.stop();
     });
     this.disposables.add('sound', () => this.audio.close());
+    this.throwIfStopAsked();
     await this.audio.start();
     // First to stop, while the cages run: a drill in course tidies up (its look-alike, its training key) and its report is written.
     this.disposables.add('training', () => this.training.stop('supervisor', 'supervisor shutting down'));
@@ -393,6 +408,10 @@ export class Supervisor {
   /** `keepCages`: the cages stay running for the next supervisor to re-adopt (a restart, an upgrade). */
   async stop(options: { keepCages?: boolean } = {}): Promise<void> {
     this.keepCages = options.keepCages ?? false;
+    // A start under way is let to end first (it ends early, stopAsked): everything it started is
+    // then registered, and stopped — a cage started after the stop had gone past it would outlive it.
+    this.stopAsked = true;
+    await this.starting?.catch(() => undefined);
     await this.disposables.disposeAll();
   }
 }
