@@ -20,16 +20,17 @@ function cageProcesses(): string[] {
   return Object.values(UIDS).flatMap((uid) => spawnSync('ps', ['-u', String(uid), '-o', 'pid=,args='], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean));
 }
 
-/** Starts the built supervisor and sends SIGINT `delayMs` after its "listening" line; its exit code. */
-async function interruptedStart(delayMs: number): Promise<number | null> {
+/** Starts the built supervisor and sends SIGINT `delayMs` after its start or its "listening" line; its exit code. */
+async function interruptedStart(delayMs: number, after: 'spawn' | 'listening'): Promise<number | null> {
   const root = testRoot();
   writeFileSync(join(root, 'p.yaml'), twoLevelPolicy({ low: cage(UIDS.low), high: cage(UIDS.high) }));
   const child = spawn(process.execPath, ['out/supervisor/main.js', '--policy', join(root, 'p.yaml'), '--state-dir', join(root, 'state'), '--run-dir', join(root, 'run'), '--browser-shell', '--port', '0'], {
     stdio: ['ignore', 'pipe', 'ignore'],
     env: { ...process.env, CLOISON_LOG_LEVEL: 'warn' },
   });
+  if (after === 'spawn') setTimeout(() => child.kill('SIGINT'), delayMs);
   createInterface({ input: child.stdout! }).on('line', (line) => {
-    if ((JSON.parse(line) as { listening?: boolean }).listening) setTimeout(() => child.kill('SIGINT'), delayMs);
+    if (after === 'listening' && (JSON.parse(line) as { listening?: boolean }).listening) setTimeout(() => child.kill('SIGINT'), delayMs);
   });
   return new Promise((resolve) => child.once('exit', (code) => resolve(code)));
 }
@@ -37,9 +38,17 @@ async function interruptedStart(delayMs: number): Promise<number | null> {
 describe('a stop asked for while the supervisor starts', () => {
   // From the moment a shell can connect (the cages starting) to past the moment they run (the
   // sound part and the rest of the start still under way).
-  it.each([0, 500, 1500, 3000])('SIGINT %i ms after "listening": the supervisor ends normally and no cage process is left', async (delayMs) => {
+  // Before it: while the sockets, USB and the smart cards are being prepared, before any cage.
+  it.each([
+    [300, 'spawn'],
+    [700, 'spawn'],
+    [0, 'listening'],
+    [500, 'listening'],
+    [1500, 'listening'],
+    [3000, 'listening'],
+  ] as const)('SIGINT %i ms after its %s: the supervisor ends normally and no cage process is left', async (delayMs, after) => {
     expect(cageProcesses()).toEqual([]);
-    expect(await interruptedStart(delayMs)).toBe(0);
+    expect(await interruptedStart(delayMs, after)).toBe(0);
     await new Promise((r) => setTimeout(r, 500));
     expect(cageProcesses()).toEqual([]);
   }, 90_000);
