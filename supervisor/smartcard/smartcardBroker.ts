@@ -25,6 +25,8 @@ import { TrustedPinDialog } from './trustedPinDialog';
 export interface SmartcardBrokerOptions {
   /** The running policy, read when deciding; a reload calls policyChanged(). */
   policy: PolicyReader<'smartcard'>;
+  /** The first hold-off after a PIN dialog with no PIN typed (trustedPinDialog.ts; default 5 s). */
+  pinHoldOffMs?: number;
   /** The card's own folder (0755: the proxies' uids pass through it); one folder per level in it. */
   dir: string;
   cageGid: (level: string) => number;
@@ -65,6 +67,7 @@ export class SmartcardBroker extends EventEmitter<{ change: [SmartcardView] }> {
     this.pinDialog = new TrustedPinDialog({
       confirmations: () => options.confirmations?.() ?? null,
       outcome: (level, outcome) => options.record('smartcard.pin', outcome === 'cancelled' ? 'user' : 'supervisor', { level, outcome }),
+      ...(options.pinHoldOffMs !== undefined ? { firstHoldOffMs: options.pinHoldOffMs } : {}),
     });
     const card = options.policy.current().smartcard;
     for (const level of Object.keys(card?.levels ?? {})) this.proxies.set(level, this.makeProxy(card!, level));

@@ -79,6 +79,7 @@ describe.skipIf(missing.length > 0)('trusted PIN dialog (real cages, SoftHSM2 to
       cageGid: (level) => cageUids.get(level)!,
       record: (kind, actor, fields) => records.push({ kind, actor, fields }),
       confirmations: () => confirmations,
+      pinHoldOffMs: 0, // one refused dialog after another here; the hold-off has its own test (trustedPinLogin.test.ts)
     });
     for (const level of ['high', 'low']) {
       const cage = await startRealCage({

@@ -26,6 +26,8 @@ export interface TrustedPinDialogOptions {
   /** What became of each dialog (never the PIN): journaled smartcard.pin. */
   outcome: (level: string, outcome: PinOutcome) => void;
   now?: () => number;
+  /** The first hold-off after a dialog with no PIN (default 5 s; 0: none, for tests of one login after another). */
+  firstHoldOffMs?: number;
 }
 
 export class TrustedPinDialog {
@@ -57,7 +59,7 @@ export class TrustedPinDialog {
       this.options.outcome(level, pin ? 'typed' : answer === 'timed-out' ? 'timed-out' : 'cancelled');
       if (pin) this.holdOff.delete(level);
       else {
-        const length = hold ? Math.min(hold.length * 2, LONGEST_HOLD_OFF_MS) : FIRST_HOLD_OFF_MS;
+        const length = hold ? Math.min(hold.length * 2, LONGEST_HOLD_OFF_MS) : (this.options.firstHoldOffMs ?? FIRST_HOLD_OFF_MS);
         this.holdOff.set(level, { until: (this.options.now ?? Date.now)() + length, length, told: false });
       }
       return pin;
