@@ -51,31 +51,27 @@ function longPage(): string {
 /** The shell's default policy, the low level's Firefox opening the long page from the menu instead of its start page at start. */
 function scrollPolicy(dir: string): string {
   const path = benchPolicy(dir);
-  const yaml = readFileSync(path, 'utf8').replace('- { id: firefox, exec: [firefox-esr], desktop: firefox-esr, autostart: true }', `- { id: firefox, exec: [firefox-esr, ${PAGE}], desktop: firefox-esr, autostart: false }`);
+  let yaml = readFileSync(path, 'utf8').replace('- { id: firefox, exec: [firefox-esr], desktop: firefox-esr, autostart: true }', `- { id: firefox, exec: [firefox-esr, ${PAGE}], desktop: firefox-esr, autostart: false }`);
   if (!yaml.includes(PAGE)) throw new Error("the default policy's Firefox entry changed: update firefoxScroll.bench.ts");
+  // The wheel turns in the cage, not through the shell: the shell would lock after 3 minutes without its input, hiding the viewer mid-run.
+  yaml = yaml.replace('  lockAfterSeconds: 180\n  userMayExtendUpTo: 1800\n', '  lockAfterSeconds: 3600\n  userMayExtendUpTo: 3600\n');
+  if (!yaml.includes('lockAfterSeconds: 3600')) throw new Error("the default policy's lock entry changed: update firefoxScroll.bench.ts");
   writeFileSync(path, yaml);
   return path;
 }
 
-/** Counts noVNC's flips to the visible canvas in a viewer frame (from now on): its painted frames. */
-async function countFlips(frame: Frame): Promise<() => Promise<number>> {
-  await frame.evaluate(() => {
-    const w = window as unknown as { cloisonFlips?: number };
-    if (w.cloisonFlips !== undefined) return;
-    w.cloisonFlips = 0;
-    const proto = CanvasRenderingContext2D.prototype;
-    const draw = proto.drawImage as (...args: unknown[]) => void;
-    proto.drawImage = function (this: CanvasRenderingContext2D, ...args: unknown[]) {
-      const from = args[0];
-      if (from instanceof HTMLCanvasElement && !from.isConnected && this.canvas.isConnected) w.cloisonFlips!++;
-      draw.apply(this, args);
-    } as typeof proto.drawImage;
-  });
-  return () => frame.evaluate(() => (window as unknown as { cloisonFlips: number }).cloisonFlips);
+/** What a viewer frame did over a window of time, counted in its own page (flips: its painted frames). */
+interface ViewerWindow {
+  start: Record<string, number>;
+  end: Record<string, number>;
 }
 
-/** What a viewer frame did, by kind (from now on): counted in its own page, read with `read`. */
-async function countViewerWork(frame: Frame): Promise<() => Promise<Record<string, number>>> {
+/**
+ * Counts what a viewer frame does, by kind (from now on), in its own page: `cloisonWindow(ms)` there
+ * keeps the counts at its call and `ms` later, read afterwards by `readWindow` (the benchmark need
+ * not be connected meanwhile). Flips are noVNC's drawings of its back buffer to the visible canvas.
+ */
+async function countViewerWork(frame: Frame): Promise<void> {
   await frame.evaluate('globalThis.__name ??= (f) => f'); // tsx names the functions below with a helper the page lacks
   await frame.evaluate(() => {
     const w = window as unknown as { cloisonWork?: Record<string, number> };
@@ -125,8 +121,18 @@ async function countViewerWork(frame: Frame): Promise<() => Promise<Record<strin
       requestAnimationFrame(tick);
     };
     requestAnimationFrame(tick);
+    const windows = window as unknown as { cloisonWindow: (ms: number) => void; cloisonWindowResult: ViewerWindow | null };
+    windows.cloisonWindow = (ms: number) => {
+      const start = { ...work, at: performance.now() };
+      windows.cloisonWindowResult = null;
+      setTimeout(() => (windows.cloisonWindowResult = { start, end: { ...work, at: performance.now() } }), ms);
+    };
   });
-  return () => frame.evaluate(() => ({ ...(window as unknown as { cloisonWork: Record<string, number> }).cloisonWork }));
+}
+
+async function readWindow(frame: Frame): Promise<ViewerWindow> {
+  const handle = await frame.waitForFunction(() => (window as unknown as { cloisonWindowResult: ViewerWindow | null }).cloisonWindowResult, undefined, { timeout: 30_000 });
+  return (await handle.jsonValue()) as ViewerWindow;
 }
 
 /** The viewer renderer's main thread, sampled for `ms` (Chromium's profiler, on the frame's own target): self time by function. */
@@ -196,21 +202,6 @@ interface Sample {
   perFrame: Record<string, number>;
 }
 
-async function measure(xvncPid: number, viewer: { frames: () => Promise<number>; cpu: () => number; breakdown?: () => Record<string, number> }): Promise<Sample> {
-  const f0 = await viewer.frames();
-  const c0 = viewer.cpu();
-  const s0 = cpuSecondsOfTree(xvncPid);
-  const p0 = viewer.breakdown?.() ?? {};
-  const t0 = Date.now();
-  await new Promise((r) => setTimeout(r, SECONDS * 1000));
-  const frames = (await viewer.frames()) - f0;
-  const seconds = (Date.now() - t0) / 1000;
-  const cpu = viewer.cpu() - c0;
-  const server = cpuSecondsOfTree(xvncPid) - s0;
-  const parts = Object.fromEntries(Object.entries(viewer.breakdown?.() ?? {}).map(([k, v]) => [k, ((v - (p0[k] ?? 0)) * 1000) / Math.max(frames, 1)]));
-  return { fps: frames / seconds, cpuMsPerFrame: (cpu * 1000) / Math.max(frames, 1), serverCpuMsPerFrame: (server * 1000) / Math.max(frames, 1), perFrame: parts };
-}
-
 /** vncviewer on the cage's socket, its painting counted by perf's uprobes. */
 async function vncviewerSample(socket: string, xvncPid: number, log: (s: string) => void): Promise<Sample> {
   const viewer = spawn('vncviewer', ['-Shared', '-RemoteResize=0', socket], { stdio: ['ignore', 'ignore', 'pipe'] });
@@ -258,7 +249,7 @@ export async function runFirefoxScrollBench(log: (s: string) => void): Promise<{
   // A trust phrase chosen already: the shell opens on the desktops, not on its first-start question.
   mkdirSync(join(root, 's'), { recursive: true, mode: 0o700 });
   writeFileSync(join(root, 's', 'trust-phrase.json'), JSON.stringify({ phrase: 'banc de défilement', symbol: '◆' }), { mode: 0o600 });
-  const session = await openShellSession(root, scrollPolicy(root));
+  const session = await openShellSession(root, scrollPolicy(root), undefined, undefined, true);
   let wheel: Promise<void> | null = null;
   try {
     const { page } = session;
@@ -272,28 +263,47 @@ export async function runFirefoxScrollBench(log: (s: string) => void): Promise<{
     await runXHelper(x11, ['sh', '-c', 'xdotool search --sync --onlyvisible --name "Cloison scroll" windowmove 0 0 windowsize 100% 100% && sleep 3 && xdotool mousemove 400 300'], 240_000);
     const xvncPid = cageXvnc(paths.run);
     if (!xvncPid) throw new Error("the low cage's Xvnc was not found");
-    const runsMs = RUNS * 2 * (SECONDS + 6) * 1000 + 60_000;
+    const runsMs = RUNS * 2 * (SECONDS + 8) * 1000 + 60_000;
     wheel = runXHelper(x11, ['sh', '-c', 'while xdotool click --repeat 60 --delay 40 5 && xdotool key ctrl+Home; do sleep 0.2; done'], runsMs).catch(() => undefined);
     await new Promise((r) => setTimeout(r, 1500));
-    const frame = await (await page.$('[data-testid=viewer-frame-low]'))?.contentFrame();
-    if (!frame) throw new Error("the low level's viewer frame is missing");
-    const flips = await countFlips(frame);
-    const work = await countViewerWork(frame);
+    const viewerFrame = async () => {
+      const frame = await (await session.page.$('[data-testid=viewer-frame-low]'))?.contentFrame();
+      if (!frame) throw new Error("the low level's viewer frame is missing");
+      return frame;
+    };
+    await countViewerWork(await viewerFrame());
     const browserRoot = treeRootWith(session.marker);
     const supervisorPid = processes().find((p) => p.ppid === session.start.pid && p.cmd.includes('supervisor/main.js'))?.pid;
     if (!browserRoot || !supervisorPid) throw new Error('the shell or its supervisor was not found');
+    const shellCpu = () => cpuSecondsOfTree(browserRoot) + trustedSideCpu(supervisorPid);
+    const breakdown = (): Record<string, number> => ({ supervisor: trustedSideCpu(supervisorPid), ...cpuSecondsByProcess(browserRoot) });
     // The shell first (its one-time launch address allows one window), then vncviewer once it has closed.
     for (let run = 0; run < RUNS; run++) {
-      const w0 = await work();
-      add(result.shell, await measure(xvncPid, { frames: flips, cpu: () => cpuSecondsOfTree(browserRoot) + trustedSideCpu(supervisorPid), breakdown: () => ({ supervisor: trustedSideCpu(supervisorPid), ...cpuSecondsByProcess(browserRoot) }) }));
-      const w1 = await work();
-      const flipped = Math.max(w1.flips ?? 0, 1) - (w0.flips ?? 0);
-      log(`  shell run ${run + 1}: per flip ${Object.keys(w1).sort().map((k) => `${k} ${fmt(((w1[k] ?? 0) - (w0[k] ?? 0)) / flipped)}`).join(', ')}`);
-      if (run === 0 && process.env.BENCH_PROFILE) for (const line of await profileViewer(page, frame, 5000)) log(`    ${line}`);
-      if (run === 0) await page.screenshot({ path: 'bench/results/firefox-scroll-shell.png' });
+      // The window is counted in the viewer's page while the benchmark is not connected (see DetachableShellSession).
+      await (await viewerFrame()).evaluate((ms) => (window as unknown as { cloisonWindow: (ms: number) => void }).cloisonWindow(ms), SECONDS * 1000);
+      const c0 = shellCpu();
+      const s0 = cpuSecondsOfTree(xvncPid);
+      const p0 = breakdown();
+      const t0 = Date.now();
+      await session.detach();
+      await new Promise((r) => setTimeout(r, SECONDS * 1000 - (Date.now() - t0)));
+      const cpu = shellCpu() - c0;
+      const server = cpuSecondsOfTree(xvncPid) - s0;
+      const p1 = breakdown();
+      await session.attach();
+      const frame = await viewerFrame();
+      const { start, end } = await readWindow(frame);
+      const flips = Math.max((end.flips ?? 0) - (start.flips ?? 0), 1);
+      const perFrame = Object.fromEntries(Object.entries(p1).map(([k, v]) => [k, ((v - (p0[k] ?? 0)) * 1000) / flips]));
+      add(result.shell, { fps: flips / ((end.at! - start.at!) / 1000), cpuMsPerFrame: (cpu * 1000) / flips, serverCpuMsPerFrame: (server * 1000) / flips, perFrame });
+      log(`  shell run ${run + 1}: per flip ${Object.keys(end).filter((k) => k !== 'at').sort().map((k) => `${k} ${fmt(((end[k] ?? 0) - (start[k] ?? 0)) / flips)}`).join(', ')}`);
+      if (run === 0 && process.env.BENCH_PROFILE) for (const line of await profileViewer(session.page, frame, 5000)) log(`    ${line}`);
+      if (run === 0 && process.env.BENCH_TRACE) for (const line of await traceShell(session.browser, 4000)) log(`    ${line}`);
+      if (run === 0) await session.page.screenshot({ path: 'bench/results/firefox-scroll-shell.png' });
     }
-    await session.browser.close();
-    for (let run = 0; run < RUNS; run++) add(result.vncviewer, await vncviewerSample(socket, xvncPid, log));
+    await session.closeWindow();
+    // BENCH_SHELL_ONLY: the shell's side alone, to weigh a change to it quickly (no ratio is printed from it).
+    if (!process.env.BENCH_SHELL_ONLY) for (let run = 0; run < RUNS; run++) add(result.vncviewer, await vncviewerSample(socket, xvncPid, log));
   } finally {
     await session.close();
     await wheel;
@@ -304,4 +314,29 @@ export async function runFirefoxScrollBench(log: (s: string) => void): Promise<{
   }
   logMotionFigures(result, log);
   return result;
+}
+
+/** Chromium's own trace for `ms` (every process): the busiest threads and, in each, the events that took longest (inclusive). */
+async function traceShell(browser: import('@playwright/test').Browser, ms: number): Promise<string[]> {
+  const cdp = await browser.newBrowserCDPSession();
+  const events: Array<{ name: string; ph: string; pid: number; tid: number; dur?: number; args?: { name?: string } }> = [];
+  cdp.on('Tracing.dataCollected', (e) => events.push(...(e.value as unknown as typeof events)));
+  const done = new Promise((r) => cdp.once('Tracing.tracingComplete', r));
+  await cdp.send('Tracing.start', { traceConfig: { includedCategories: ['toplevel', 'cc', 'blink', 'gpu', 'viz', 'skia', 'disabled-by-default-devtools.timeline', 'v8', 'ipc', 'mojom', 'blink.console', 'benchmark', 'renderer.scheduler'] }, transferMode: 'ReportEvents' } as never);
+  await new Promise((r) => setTimeout(r, ms));
+  await cdp.send('Tracing.end');
+  await done;
+  await cdp.detach();
+  const names = new Map<string, string>();
+  for (const e of events) if (e.ph === 'M' && (e.name === 'thread_name' || e.name === 'process_name')) names.set(e.name === 'thread_name' ? `${e.pid}:${e.tid}` : `${e.pid}`, e.args?.name ?? '?');
+  const byThread = new Map<string, Map<string, number>>();
+  for (const e of events) {
+    if (e.ph !== 'X' || !e.dur) continue;
+    const key = `${names.get(`${e.pid}`) ?? e.pid} ${e.pid} ${names.get(`${e.pid}:${e.tid}`) ?? e.tid}`;
+    const m = byThread.get(key) ?? new Map<string, number>();
+    m.set(e.name, (m.get(e.name) ?? 0) + e.dur / 1000);
+    byThread.set(key, m);
+  }
+  const busy = [...byThread.entries()].map(([k, m]) => [k, Math.max(...m.values()), m] as const).sort((a, b) => b[1] - a[1]).slice(0, 8);
+  return busy.flatMap(([k, top, m]) => [`${k}: ${top.toFixed(0)} ms`, ...[...m.entries()].sort((a, b) => b[1] - a[1]).slice(0, 22).map(([n, v]) => `    ${v.toFixed(0).padStart(6)} ms  ${n}`)]);
 }

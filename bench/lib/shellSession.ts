@@ -5,7 +5,7 @@
  * waiting page as npm start opens it. The benchmark drives that Chromium to read what the viewers show.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, openSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { pathToFileURL } from 'node:url';
@@ -50,8 +50,25 @@ export interface ShellSession {
   close(): Promise<void>;
 }
 
+/**
+ * A shell session whose Chromium runs on its own, as npm start runs it, the benchmark connected to
+ * it only while it sets up or reads: Playwright's connection enables DevTools' Network domain on
+ * every frame, which then copies each WebSocket message of the viewers (base64, through the browser
+ * process to the benchmark) — work npm start's shell never does, measured as the shell's before.
+ */
+export interface DetachableShellSession extends ShellSession {
+  /** Lets go of the browser (nothing of DevTools stays attached); `page` and `browser` are stale until attach. */
+  detach(): Promise<void>;
+  /** Connects again: `page` and `browser` are the shell's window again. */
+  attach(): Promise<void>;
+  /** Closes the shell's window (its Chromium ends), the supervisor and its cages left running. */
+  closeWindow(): Promise<void>;
+}
+
 /** `supervisorLog`: a file the supervisor's log goes to, at level info (for a profile of the start). */
-export async function openShellSession(root: string, policy: string, viewport = { width: 1280, height: 800 }, supervisorLog?: string): Promise<ShellSession> {
+export async function openShellSession(root: string, policy: string, viewport?: { width: number; height: number }, supervisorLog?: string): Promise<ShellSession>;
+export async function openShellSession(root: string, policy: string, viewport: { width: number; height: number } | undefined, supervisorLog: string | undefined, detachable: true): Promise<DetachableShellSession>;
+export async function openShellSession(root: string, policy: string, viewport = { width: 1280, height: 800 }, supervisorLog?: string, detachable = false): Promise<ShellSession | DetachableShellSession> {
   // The user's trust phrase is chosen (as after their first start): its dialog would cover the band.
   mkdirSync(join(root, 's'), { recursive: true, mode: 0o700 });
   writeFileSync(join(root, 's', 'trust-phrase.json'), JSON.stringify({ phrase: 'Le héron pêche à l’aube', symbol: '◆' }), { mode: 0o600 });
@@ -62,7 +79,9 @@ export async function openShellSession(root: string, policy: string, viewport = 
   });
   const marker = `--cloison-bench-${process.pid}-${t0}`;
   const launch = createLaunchPage(root);
-  const launching = chromium
+  const launching: Promise<{ browser: Browser; page: Page; process?: ChildProcess; connect?: () => Promise<{ browser: Browser; page: Page }> }> = detachable
+    ? launchDetachable(root, launch.path, viewport, marker)
+    : chromium
     .launch({ executablePath: '/usr/bin/chromium', headless: !process.env.DISPLAY, args: ['--no-sandbox', '--no-first-run', ...benchShellArgs(), marker] })
     .then(async (b) => {
       const page = await b.newPage({ viewport });
@@ -81,20 +100,57 @@ export async function openShellSession(root: string, policy: string, viewport = 
   ]);
   const listeningMs = Date.now() - t0;
   launch.go(url);
-  const { browser, page } = await launching;
-  return {
+  const { browser, page, process: own, connect } = await launching;
+  const session: DetachableShellSession = {
     t0,
     start,
     browser,
     page,
     marker,
     listeningMs,
+    async detach() {
+      await session.browser.close(); // a browser reached over CDP: this only disconnects
+    },
+    async attach() {
+      Object.assign(session, await connect!());
+    },
+    async closeWindow() {
+      await session.browser.close().catch(() => undefined);
+      if (own && own.exitCode === null && own.signalCode === null) {
+        own.kill('SIGTERM');
+        await new Promise((r) => own.once('exit', r));
+      }
+    },
     async close() {
-      await browser.close().catch(() => undefined);
+      await session.closeWindow();
       if (start.exitCode === null) start.kill('SIGINT');
       await exited;
     },
   };
+  return session;
+}
+
+/** Chromium with npm start's flags on the launch page, a DevTools port for `connect`. */
+async function launchDetachable(root: string, launchPath: string, viewport: { width: number; height: number }, marker: string): Promise<{ browser: Browser; page: Page; process: ChildProcess; connect: () => Promise<{ browser: Browser; page: Page }> }> {
+  const profile = join(root, 'chromium-profile');
+  mkdirSync(profile, { recursive: true });
+  const own = spawn('/usr/bin/chromium', [`--app=${pathToFileURL(launchPath).href}`, `--user-data-dir=${profile}`, '--no-sandbox', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', `--window-size=${viewport.width},${viewport.height}`, '--window-position=0,0', '--remote-debugging-port=0', ...(process.env.DISPLAY ? [] : ['--headless']), ...benchShellArgs(), marker], { stdio: 'ignore' });
+  const portFile = join(profile, 'DevToolsActivePort');
+  for (let i = 0; !existsSync(portFile) || !readFileSync(portFile, 'utf8').includes('\n'); i++) {
+    if (own.exitCode !== null || i > 300) throw new Error("the shell's Chromium did not open its DevTools port");
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  const port = readFileSync(portFile, 'utf8').split('\n')[0]!;
+  const connect = async () => {
+    const b = await chromium.connectOverCDP(`http://127.0.0.1:${port}`);
+    for (let i = 0; ; i++) {
+      const page = b.contexts().flatMap((c) => c.pages())[0];
+      if (page) return { browser: b, page };
+      if (i > 100) throw new Error("the shell's window was not found");
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  };
+  return { ...(await connect()), process: own, connect };
 }
 
 /** A level's X socket folder on the host while its cage runs (the shell session's run folder). */
