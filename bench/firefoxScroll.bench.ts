@@ -298,6 +298,11 @@ export async function runFirefoxScrollBench(log: (s: string) => void): Promise<{
       add(result.shell, { fps: flips / ((end.at! - start.at!) / 1000), cpuMsPerFrame: (cpu * 1000) / flips, serverCpuMsPerFrame: (server * 1000) / flips, perFrame });
       log(`  shell run ${run + 1}: per flip ${Object.keys(end).filter((k) => k !== 'at').sort().map((k) => `${k} ${fmt(((end[k] ?? 0) - (start[k] ?? 0)) / flips)}`).join(', ')}`);
       if (run === 0 && process.env.BENCH_PROFILE) for (const line of await profileViewer(session.page, frame, 5000)) log(`    ${line}`);
+      if (run === 0) {
+        // Whether noVNC scales its canvas (a CSS size other than its own): every flip would then be resampled by the compositor.
+        const size = await frame.evaluate(() => [...document.querySelectorAll('#screen canvas')].filter((c) => c.isConnected).map((c) => `${(c as HTMLCanvasElement).width}x${(c as HTMLCanvasElement).height} shown at ${c.getBoundingClientRect().width}x${c.getBoundingClientRect().height} CSS px, device pixel ratio ${devicePixelRatio}`));
+        log(`  viewer canvas: ${size.join('; ')}`);
+      }
       if (run === 0 && process.env.BENCH_TRACE) for (const line of await traceShell(session.browser, 4000)) log(`    ${line}`);
       if (run === 0) await session.page.screenshot({ path: 'bench/results/firefox-scroll-shell.png' });
     }
