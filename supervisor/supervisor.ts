@@ -111,7 +111,7 @@ export class Supervisor {
     mkdirSync(options.stateDir, { recursive: true, mode: 0o700 });
     mkdirSync(options.runDir, { recursive: true, mode: 0o700 });
     this.disposables = new Disposables(options.log);
-    this.appsHold = new AppsHold(options.log ? { log: options.log } : {});
+    this.appsHold = new AppsHold({ ...options.appsHold, ...(options.log ? { log: options.log } : {}) });
     this.disposables.add('applications held', () => this.appsHold.dispose());
     this.journal = openJournal(options.stateDir, options.forwardJournal, this.disposables, options.log);
     this.journalFact = factRecorder(this.journal, options.log);
@@ -154,7 +154,7 @@ export class Supervisor {
         const sound = lifecycle.cage?.sound;
         if (sound) this.audio.attach(lifecycle.level, { dir: '', ...sound });
       },
-      appsHeld: (level) => this.appsHold.until(level),
+      ...(options.appsHold ? { appsHeld: (level: string) => this.appsHold.until(level) } : {}),
       onDown: (level) => {
         this.tunnels.gone(level);
         this.audio.detach(level);
