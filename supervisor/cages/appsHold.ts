@@ -1,24 +1,36 @@
 /**
- * A cage's autostarted applications wait until its desktop is on its way to the shell: a viewer has
- * connected through the gateway, and a moment has passed for its first full frame (at most `capMs`
- * after the cage runs, so a cage nobody watches still gets them). On two cores the
+ * A cage's autostarted applications wait until its desktop has reached the shell: a viewer has
+ * connected through the gateway, and the cores have calmed down after its first full frame (at
+ * most `capMs` after the cage runs, so a cage nobody watches still gets them). On two cores the
  * applications' own first start (Firefox, LibreOffice: seconds of CPU each) otherwise competes with
  * everything the first frame needs — the cage's X server, the shell's Chromium, the supervisor — and
  * the user looks at an empty shell instead of each level's desktop with its band and launcher.
  * The applications still start as they always do (sessionApps.ts): through the cage's launcher, as
  * true cage processes; only when they start changes.
  */
+import { readFileSync } from 'node:fs';
+import { parseProcStat, waitForQuietMachine } from '../system/quietMachine';
+
 type Log = (msg: string, fields?: Record<string, unknown>) => void;
 
 export interface AppsHoldOptions {
-  /** After a viewer connected: the first full frame's time to reach the shell. */
+  /** After a viewer connected: the least time given to its first full frame. */
   settleMs?: number;
+  /**
+   * Then until the cores calm down, the first frame encoded, relayed and drawn (most of a core
+   * left idle, 5 s at most: on a loaded machine the first frame took 5 s after its viewer connected).
+   */
+  quiet?: () => Promise<unknown>;
   /** After the cage runs: the longest the applications wait for a viewer. */
   capMs?: number;
   log?: Log;
 }
 
-export const APPS_HOLD_SETTLE_MS = 1000;
+export const APPS_HOLD_SETTLE_MS = 500;
+
+function coresCalm(): Promise<unknown> {
+  return waitForQuietMachine({ busyShare: 0.5, windowMs: 250, maxWaitMs: 5000, read: () => parseProcStat(readFileSync('/proc/stat', 'utf8')) });
+}
 export const APPS_HOLD_CAP_MS = 10_000;
 
 interface Waiter {
@@ -78,8 +90,11 @@ export class AppsHold {
     const waiters = this.waiting.get(level);
     if (!waiters || waiters.size === 0) return;
     const now = [...waiters];
-    setTimeout(() => {
+    const release = () => {
       for (const w of now) w.release('viewer connected');
+    };
+    setTimeout(() => {
+      void (this.options.quiet ?? coresCalm)().then(release, release);
     }, this.options.settleMs ?? APPS_HOLD_SETTLE_MS).unref();
   }
 }
