@@ -3,7 +3,6 @@
  * (Unix socket and browser host) and the audit journal. The composition root of the daemon; tests
  * start it in-process with their own directories.
  */
-import { createHash } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { TunnelView } from '../shared/rpc';
@@ -15,6 +14,7 @@ import type { CageDriver } from './cages/cageDriver';
 import type { CageLifecycle } from './cages/cageLifecycle';
 import { CageFleet } from './cages/cageFleet';
 import { CageTunnels } from './cages/cageTunnels';
+import { AppsHold } from './cages/appsHold';
 import { FocusState } from './gateway/focusState';
 import { TicketRegistry } from './gateway/ticketRegistry';
 import type { BrowserPart } from './browserPart/browserPart';
@@ -31,14 +31,13 @@ import { CageScreens } from './screen/cageScreens';
 import { followKeyboardLayout } from './keyboard/keyboardWiring';
 import { Confirmations } from './confirm/confirmations';
 import { FileBroker } from './files/fileBroker';
-import { prepareFileStaging } from './files/fileStaging';
 import { sakKey, type SakKey } from '../shared/keysyms';
 import { DeviceBroker } from './usb/deviceBroker';
 import { adminHandlers } from './admin/adminHandlers';
 import { factRecorder, openJournal, type FactRecorder } from './audit/journalWiring';
 import { DeviceWatcher } from './usb/deviceWatcher';
 import { MediaMounts } from './usb/mediaMounts';
-import { prepareUsb, wireUsb } from './usb/usbWiring';
+import { wireUsb } from './usb/usbWiring';
 import { EncryptingDiode } from './files/encryptingDiode';
 import { hostname } from 'node:os';
 import { SessionLock } from './session/sessionLock';
@@ -46,14 +45,16 @@ import { wireSessionLock } from './session/lockWiring';
 import { SleepGuard } from './session/sleepGuard';
 import { AudioBroker } from './audio/audioBroker';
 import type { SmartcardBroker } from './smartcard/smartcardBroker';
-import { startSmartcard, wireSmartcard } from './smartcard/smartcardWiring';
+import { wireSmartcard } from './smartcard/smartcardWiring';
 import { HostSound } from './audio/hostSound';
 import { TrainingDesk } from './training/trainingDesk';
 import { AppLauncher } from './apps/appLauncher';
 import { createTrainingDesk, trainingKeysDir } from './training/trainingWiring';
 import { Disposables } from './system/disposables';
 import type { SupervisorOptions } from './supervisorOptions';
+import { StartThenStop } from './system/startThenStop';
 import { listen } from './supervisorListeners';
+import { runStartSequence, type StartParts } from './lifecycle/startSequence';
 
 export { TrainingRefused } from './training/trainingDesk';
 
@@ -90,9 +91,11 @@ export class Supervisor {
   private host: BrowserPart | null = null;
   /** How each part that started stops, last started first (stop()). */
   private readonly disposables: Disposables;
+  /** Each cage's autostarted applications wait for its desktop to reach the shell. */
+  private readonly appsHold: AppsHold;
   private keepCages = false;
-  private starting: Promise<void> | null = null;
-  private stopAsked = false;
+  /** A stop during the start lets it end first (lifecycle/startThenStop.ts). */
+  private readonly lifecycle = new StartThenStop();
   private readonly startedAt = new Date().toISOString();
   /** The one running policy every broker reads (runningPolicy.ts). */
   readonly policyStore: RunningPolicy;
@@ -108,6 +111,8 @@ export class Supervisor {
     mkdirSync(options.stateDir, { recursive: true, mode: 0o700 });
     mkdirSync(options.runDir, { recursive: true, mode: 0o700 });
     this.disposables = new Disposables(options.log);
+    this.appsHold = new AppsHold({ ...options.appsHold, ...(options.log ? { log: options.log } : {}) });
+    this.disposables.add('applications held', () => this.appsHold.dispose());
     this.journal = openJournal(options.stateDir, options.forwardJournal, this.disposables, options.log);
     this.journalFact = factRecorder(this.journal, options.log);
     this.stagingDir = join(options.runDir, 'staging');
@@ -149,6 +154,7 @@ export class Supervisor {
         const sound = lifecycle.cage?.sound;
         if (sound) this.audio.attach(lifecycle.level, { dir: '', ...sound });
       },
+      ...(options.appsHold ? { appsHeld: (level: string) => this.appsHold.until(level) } : {}),
       onDown: (level) => {
         this.tunnels.gone(level);
         this.audio.detach(level);
@@ -246,7 +252,10 @@ export class Supervisor {
       refusal: () => (this.lock.locked ? 'the workstation is locked' : null),
       cageOf: (level) => this.cages.get(level)?.cage ?? null,
       journal: this.journal,
-      onViewers: (viewers) => this.sessions.broadcast('onViewers', { viewers }),
+      onViewers: (viewers) => {
+        this.appsHold.viewers(viewers.map((v) => v.level));
+        this.sessions.broadcast('onViewers', { viewers });
+      },
     });
     this.applyLock(this.lock.locked);
   }
@@ -329,89 +338,57 @@ export class Supervisor {
    * have started, so the shell loads while they do (each cage's status reaches it as it changes).
    */
   start(options: { onListening?: () => void } = {}): Promise<void> {
-    this.starting = this.startEverything(options);
-    return this.starting;
+    return this.lifecycle.start((checkpoint) => runStartSequence(this.startParts(), checkpoint, options.onListening));
   }
 
-  /** A stop asked for during the start ends it before the next thing it would start (cages, sound). */
-  private throwIfStopAsked(): void {
-    if (this.stopAsked) throw new Error('stopped while starting');
-  }
-
-  private async startEverything(options: { onListening?: () => void }): Promise<void> {
-    const policy = this.policyStore.current();
-    this.journalFact('policy.load', {
-      source: this.options.policySource,
-      sha256: createHash('sha256').update(this.policyStore.text).digest('hex'),
-      levels: policy.levels.map((l) => l.id).join(','),
-    });
-    // Before anything listens or runs: a refused session (TrainingRefused, a scenario's PolicyError) starts nothing.
-    const { training } = this.options;
-    if (training) this.training.startFromFile(training.scenarioFile, training.trainee, training.reportDir);
-    // The browser part starts beside the sockets; the shell may connect once both listen.
-    const partStarting = this.part.start();
-    this.disposables.add('browser part', () => this.part.stop());
-    await listen(this.options, {
-      rpcSocketPath: this.rpcSocketPath,
-      adminSocketPath: this.adminSocketPath,
-      handlers: this.handlers,
-      adminHandlers: adminHandlers({
-        policy: this.policyStore,
-        since: this.startedAt,
-        cages: this.cages,
-        devices: this.devices,
-        lock: this.lock,
-        tunnels: () => this.tunnels.views(),
-        journal: this.journal,
-        training: this.training,
-        reload: () => this.reloadPolicy(),
-      }),
-      sessions: this.sessions,
+  private startParts(): StartParts {
+    return {
+      options: this.options,
+      policyStore: this.policyStore,
+      journalFact: this.journalFact,
       disposables: this.disposables,
-    });
-    // Its failure is thrown below, once the cages it ran beside have started (and can be stopped).
-    partStarting.catch(() => undefined);
-    const usb = await prepareUsb({ mediaMounts: this.mediaMounts, devices: this.devices }, policy.levels.map((l) => l.id), this.options.log);
-    this.disposables.add('USB devices', usb.stop);
-    // `stop({ keepCages })`: the cages stay running for the next supervisor to re-adopt.
-    this.disposables.add('cages', () => (this.keepCages ? undefined : this.fleet.stopAll('supervisor shutting down')));
-    await startSmartcard(this.smartcard, this.disposables, this.options.log);
-    // Cages start in parallel, each reporting its own status; one left running before (crash, restart, upgrade) is re-adopted if it checks out.
-    // They start beside the browser part's own start (a Node process loading its bundle), not after it.
-    this.throwIfStopAsked();
-    const cagesStarting = this.fleet.startAll();
-    await partStarting.catch(async (err: unknown) => {
-      await cagesStarting.catch(() => undefined);
-      throw err;
-    });
-    this.host = this.part;
-    options.onListening?.();
-    await cagesStarting;
-    // The idle time counts from here: cages slow to start (a loaded machine) are nobody's idleness.
-    this.lock.activity();
-    this.throwIfStopAsked();
-    this.disposables.add('file transfers and their staging area', await prepareFileStaging(this.files, this.stagingDir, policy, this.options.log));
-    if (usb.ready) this.deviceWatcher.start();
-    this.disposables.add('device watcher', () => this.deviceWatcher.stop());
-    this.sleepGuard.start();
-    this.disposables.add('lock and sleep guard', () => {
-      this.lock.dispose();
-      this.sleepGuard.stop();
-    });
-    this.disposables.add('sound', () => this.audio.close());
-    this.throwIfStopAsked();
-    await this.audio.start();
-    // First to stop, while the cages run: a drill in course tidies up (its look-alike, its training key) and its report is written.
-    this.disposables.add('training', () => this.training.stop('supervisor', 'supervisor shutting down'));
+      training: this.training,
+      part: this.part,
+      listen: () =>
+        listen(this.options, {
+          rpcSocketPath: this.rpcSocketPath,
+          adminSocketPath: this.adminSocketPath,
+          handlers: this.handlers,
+          adminHandlers: adminHandlers({
+            policy: this.policyStore,
+            since: this.startedAt,
+            cages: this.cages,
+            devices: this.devices,
+            lock: this.lock,
+            tunnels: () => this.tunnels.views(),
+            journal: this.journal,
+            training: this.training,
+            reload: () => this.reloadPolicy(),
+          }),
+          sessions: this.sessions,
+          disposables: this.disposables,
+        }),
+      mediaMounts: this.mediaMounts,
+      devices: this.devices,
+      deviceWatcher: this.deviceWatcher,
+      fleet: this.fleet,
+      keepCages: () => this.keepCages,
+      smartcard: this.smartcard,
+      lock: this.lock,
+      sleepGuard: this.sleepGuard,
+      files: this.files,
+      stagingDir: this.stagingDir,
+      audio: this.audio,
+      hostReady: () => {
+        this.host = this.part;
+      },
+    };
   }
 
   /** `keepCages`: the cages stay running for the next supervisor to re-adopt (a restart, an upgrade). */
   async stop(options: { keepCages?: boolean } = {}): Promise<void> {
     this.keepCages = options.keepCages ?? false;
-    // A start under way is let to end first (it ends early, stopAsked): everything it started is
-    // then registered, and stopped — a cage started after the stop had gone past it would outlive it.
-    this.stopAsked = true;
-    await this.starting?.catch(() => undefined);
-    await this.disposables.disposeAll();
+    // A start under way ends first, at its next step (startThenStop.ts); then everything stops.
+    await this.lifecycle.stop(() => this.disposables.disposeAll());
   }
 }

@@ -39,6 +39,7 @@ export const SUPERVISOR_LAYERS = [
   ['rpc', 'admin'],
   ['host', 'cli'],
   ['browserPart'],
+  ['lifecycle'],
   ['.'],
   ['testing'],
 ];
