@@ -1,7 +1,7 @@
 /**
  * The root part's side of the sound part (soundPartMain.ts): starts it (sandbox/partProcess.ts:
- * under setpriv, its channel with no Node IPC under it, restarted if it ends), and keeps of the sound only what needs root: opening each cage's FIFOs (in the
- * root's run folder, the cage's group) and running the host's player and recorder as the
+ * under setpriv, its channel with no Node IPC under it, restarted if it ends), and keeps of the
+ * sound only what needs root: opening each cage's FIFOs (in the root's run folder, the cage's group) and running the host's player and recorder as the
  * workstation user (request `sound.host`). Each descriptor is handed over (SCM_RIGHTS) before
  * anything is read from it, and this side's copy closed once sent: the root part reads not one
  * byte a cage writes, nor the host's microphone.
@@ -16,6 +16,7 @@ import type { ChildProcess } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import { closeSync, constants, openSync } from 'node:fs';
 import type { Socket } from 'node:net';
+import { journalWriterAccount } from '../audit/journalKey';
 import type { CageSoundPaths } from '../cages/cageSound';
 import { UnprivilegedPart } from '../sandbox/partProcess';
 import type { HostSound } from './hostSound';
@@ -54,6 +55,7 @@ export class SoundPart extends EventEmitter<{ change: [] }> {
     this.part = new UnprivilegedPart({
       name: 'sound part',
       command: { callerUrl: import.meta.url, source: 'soundPartMain.ts', bundle: 'soundPart.js', ...(options.partScript ? { script: options.partScript } : {}) },
+      account: journalWriterAccount,
       startEnv: SOUND_PART_START_ENV,
       start: (account): SoundPartStart => ({ account }),
       lang: 'C',

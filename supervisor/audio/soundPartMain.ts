@@ -1,7 +1,7 @@
 /**
  * The sound part's entry point: the process that reads what the cages write into their sound and
  * writes their microphone (soundRelay.ts: the budget, the silence and level measure, the volume,
- * the delay bound). The root part starts it as its child with an IPC channel (soundPart.ts); it
+ * the delay bound). The root part starts it as its child with its channel (soundPart.ts); it
  * drops to the `cloison` user for good before it takes anything: bounding set emptied, no
  * capability, no new privileges, the unprivileged service's syscall filter on every thread (as the
  * browser part does, sandbox/unprivilegedPart.ts), checked in /proc afterwards. From then on it

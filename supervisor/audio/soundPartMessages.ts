@@ -1,5 +1,6 @@
 /**
- * The messages between the root part and the sound part (soundPartMain.ts) over its IPC channel.
+ * The messages between the root part and the sound part (soundPartMain.ts) over its channel
+ * (sandbox/partChannel.ts).
  *
  * From the sound part: untrusted. It reads every byte the cages write into their sound, so a bug
  * there is a cage's foothold; each message is parsed against a closed schema (`.strict()`, level
@@ -10,7 +11,7 @@
  * measure: the band's indicator believes it).
  *
  * To the sound part: the root part's own, typed here and not re-checked there. A descriptor
- * travels beside its message (SCM_RIGHTS): the cage's FIFO ends, the host streams' pipe ends.
+ * travels before its message (SCM_RIGHTS, on the channel's descriptor socket): the cage's FIFO ends, the host streams' pipe ends.
  */
 import { z } from 'zod';
 import { LEVEL_ID } from '../../shared/policy';

@@ -1,5 +1,6 @@
 /**
- * The messages between the root part and the browser part over the browser part's IPC channel.
+ * The messages between the root part and the browser part over the browser part's channel
+ * (sandbox/partChannel.ts).
  *
  * From the browser part: untrusted. It accepts browser connections, so a bug there is an
  * attacker's foothold; every message is parsed against a closed schema (`.strict()`: no field the

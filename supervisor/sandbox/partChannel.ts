@@ -18,7 +18,7 @@
  */
 import { closeSync } from 'node:fs';
 import { Socket } from 'node:net';
-import { encodeFrame, FrameReader } from '../cageManager/frames';
+import { encodeFrame, FrameReader } from './frames';
 import { receiveDescriptor, sendDescriptor, shutdownReading, socketPair } from './descriptorPassing';
 
 export const PART_STREAM_FD = 3;

@@ -12,7 +12,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync } from 'node:fs';
 import type { Socket } from 'node:net';
-import { journalWriterAccount } from '../audit/journalKey';
 import { descriptorPair, RootChannelEnd } from './partChannel';
 import { RestartBackoff, unprivilegedPartCommand } from './unprivilegedPart';
 
@@ -29,6 +28,8 @@ export interface PartDefinition<ToRoot extends { type: string }> {
   command: { callerUrl: string; source: string; bundle: string; script?: string };
   /** The environment variable its start is given in (JSON), and that start, built for each start. */
   startEnv: string;
+  /** Who it becomes when started by root (the `cloison` user), or null if that user is missing. */
+  account: () => { uid: number; gid: number } | null;
   start: (account: { uid: number; gid: number } | null) => unknown;
   lang: string;
   /** The largest frame it may send. */
@@ -96,7 +97,7 @@ export class UnprivilegedPart<ToRoot extends { type: string }, ToPart> {
   private spawnPart(): Promise<void> {
     const { name } = this.def;
     const root = process.getuid?.() === 0;
-    const account = root ? journalWriterAccount() : null;
+    const account = root ? this.def.account() : null;
     if (root && !account) return Promise.reject(new Error(`the system user "cloison" is missing (scripts/setup.sh and the package make it): the ${name} does not run as root`));
     const { command, args } = unprivilegedPartCommand(this.def.command, root);
     const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', LANG: this.def.lang, [this.def.startEnv]: JSON.stringify(this.def.start(account)) };
