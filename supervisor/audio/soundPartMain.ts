@@ -13,7 +13,7 @@
 import { closeSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import { connectToRoot, socketOfDescriptor } from '../sandbox/partChannel';
-import { restrictUnprivilegedPart } from '../sandbox/unprivilegedPart';
+import { restrictUnprivilegedPart } from '../sandbox/partSelfRestriction';
 import { SOUND_PART_START_ENV, type RootToSoundPart, type SoundPartStart, type SoundPartToRoot } from './soundPartMessages';
 import { SoundRelay } from './soundRelay';
 

@@ -17,7 +17,8 @@ import { journalWriterAccount } from '../audit/journalKey';
 import type { FocusState } from '../gateway/focusState';
 import type { ViewerInfo } from '../gateway/vncGateway';
 import { UnprivilegedPart } from '../sandbox/partProcess';
-import { partToRootSchema, PART_START_ENV, type PartStart, type PartToRoot, type RootToPart } from './partMessages';
+import { partToRootSchema } from './partMessageSchema';
+import { PART_START_ENV, type PartStart, type PartToRoot, type RootToPart } from './partMessages';
 import { ShellRelay, type ShellRelayOptions } from './shellRelay';
 import type { ViewerAdmission } from './viewerAdmission';
 
@@ -161,6 +162,7 @@ export class BrowserPart {
       account,
       partDir: this.partDir(account),
       sak: this.options.sak(),
+      maxRpcFrameBytes: MAX_RPC_FRAME_BYTES,
       warmUp: this.options.warmUp ?? null,
     };
   }

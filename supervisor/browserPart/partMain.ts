@@ -128,6 +128,7 @@ async function main(): Promise<void> {
     files,
     shell: start.shell,
     rpc,
+    maxRpcFrameBytes: start.maxRpcFrameBytes,
     levels: start.levels,
     gateway,
     port: start.port,
