@@ -20,7 +20,8 @@ import { journalWriterAccount } from '../audit/journalKey';
 import type { CageSoundPaths } from '../cages/cageSound';
 import { UnprivilegedPart } from '../sandbox/partProcess';
 import type { HostSound } from './hostSound';
-import { soundPartToRootSchema, SOUND_PART_START_ENV, type RootToSoundPart, type SoundPartStart, type SoundPartToRoot } from './soundPartMessages';
+import { soundPartToRootSchema } from './soundPartMessageSchema';
+import { SOUND_PART_START_ENV, type RootToSoundPart, type SoundPartStart, type SoundPartToRoot } from './soundPartMessages';
 
 export interface SoundPartOptions {
   host: HostSound;
