@@ -103,7 +103,7 @@ export function sendDescriptor(channel: number, fd: number): void {
   c.view.writeInt32LE(SOL_SOCKET, CONTROL + 8);
   c.view.writeInt32LE(SCM_RIGHTS, CONTROL + 12);
   c.view.writeInt32LE(fd, CONTROL + 16);
-  c.view[BYTE] = 0x46;
+  c.view[BYTE] = 0x46; // 'F': the byte the descriptor travels with
   if (c.sendmsg(channel, c.block, MSG_DONTWAIT | MSG_NOSIGNAL) !== 1) throw failure('sendmsg');
 }
 

@@ -77,7 +77,10 @@ export class RootChannelEnd<ToPart> {
    */
   send(message: ToPart, fd?: number): boolean {
     if (this.closed) return false;
-    if (this.stream.writableLength > MAX_UNSENT_BYTES) return (this.fail(`${this.stream.writableLength} bytes left unread by the part`), false);
+    if (this.stream.writableLength > MAX_UNSENT_BYTES) {
+      this.fail(`${this.stream.writableLength} bytes left unread by the part`);
+      return false;
+    }
     let frame: Buffer;
     try {
       frame = encodeFrame({ message, descriptor: fd !== undefined } satisfies RootFrame, ROOT_FRAME_MAX_BYTES);
@@ -88,7 +91,8 @@ export class RootChannelEnd<ToPart> {
       try {
         sendDescriptor(this.descriptors, fd);
       } catch (err) {
-        return (this.fail(`a descriptor not taken (${(err as Error).message})`), false);
+        this.fail(`a descriptor not taken (${(err as Error).message})`);
+        return false;
       }
     }
     this.stream.write(frame);

@@ -159,6 +159,7 @@ export class UnprivilegedPart<ToRoot extends { type: string }, ToPart> {
       this.channel = channel;
       child.once('error', (err) => {
         clearTimeout(timer);
+        channel.close();
         reject(err);
       });
       child.once('exit', (code, signal) => {
