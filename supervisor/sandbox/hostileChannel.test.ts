@@ -1,9 +1,10 @@
 /**
  * A compromised unprivileged part attacks the channel itself, below the messages' schemas
  * (testing/hostileChannelPart.ts, started in the part's place and restarted after each attack).
- * On Node's IPC channel each of these took the root part: a line that is not JSON and a
- * NODE_HANDLE_ACK with nothing queued ended it (SyntaxError, ERR_INTERNAL_ASSERTION), 200 MB with
- * no newline grew it by 255 MB, a socket of the part's own was accepted and held. On the part's
+ * On Node's IPC channel (seen with the same attacks in the sound part's place): a line that is not
+ * JSON and a NODE_HANDLE_ACK with nothing queued ended the root part (SyntaxError,
+ * ERR_INTERNAL_ASSERTION), 200 MB with no newline grew it by 255 MB, a socket of the part's own was
+ * accepted and held; a NODE_HANDLE with no descriptor was answered with an ACK (which ended the part). On the part's
  * channel (partChannel.ts) the root part runs on: each attack is the part's misbehaviour, the part
  * is killed and started again, the restart journaled with why; the root part's memory does not
  * grow with what the part writes, and holds no descriptor the part made. After the attacks the
