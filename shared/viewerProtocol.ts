@@ -58,9 +58,4 @@ export const viewerToShellSchema = z.discriminatedUnion('type', [
 ]);
 export type ViewerToShell = z.infer<typeof viewerToShellSchema>;
 
-/** Electron: each level's viewer under an app:// host of its own (a site of its own). */
-export function electronViewerOrigin(level: string): string {
-  return `app://viewer-${level}`;
-}
-
-export const VIEWER_PAGE = 'viewer.html';
+export { electronViewerOrigin, VIEWER_PAGE } from './viewerPages';

@@ -15,8 +15,9 @@
  *   node --import tsx bench/lib/gatewayProcess.ts SOCKET_PATH   → prints the port
  */
 import { spawn } from 'node:child_process';
+import { closeSync } from 'node:fs';
 import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { journalWriterAccount } from '../../supervisor/audit/journalKey';
@@ -27,6 +28,7 @@ import { FocusState } from '../../supervisor/gateway/focusState';
 import { GATEWAY_WARM_UP_ROUNDS, warmUpGateway } from '../../supervisor/gateway/gatewayWarmUp';
 import { TicketRegistry } from '../../supervisor/gateway/ticketRegistry';
 import { VncGateway, type GatewayAdmission } from '../../supervisor/gateway/vncGateway';
+import { connectToRoot, descriptorPair, handleOfDescriptor, RootChannelEnd } from '../../supervisor/sandbox/partChannel';
 
 type FromPart = { type: 'ticket'; request: number } | { type: 'vnc.open'; request: number; level: string; ticket: string } | { type: 'listening'; port: number };
 type ToPart = { type: 'ticket'; request: number; ticket: string } | { type: 'vnc.opened'; request: number; admission: GatewayAdmission | { session: string; handle: true } };
@@ -41,15 +43,23 @@ function runRoot(): void {
   const tickets = new TicketRegistry();
   const admit = viewerAdmission({ tickets, refusal: () => null, cageOf: () => ({ endpoint: { path: socketPath! }, innerPid: null, exited: new Promise(() => undefined), stop: async () => undefined }) });
   const flags = (process.env.BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean);
-  const part = spawn(process.execPath, [...flags, '--import', 'tsx', fileURLToPath(import.meta.url), socketPath!, 'part'], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'], env: process.env });
-  part.on('message', async (m: FromPart) => {
-    if (m.type === 'listening') process.stdout.write(`${m.port}\n`);
-    if (m.type === 'ticket') part.send({ type: 'ticket', request: m.request, ticket: tickets.issue('bench') } satisfies ToPart);
-    if (m.type === 'vnc.open') {
-      const { admission, socket } = await admit(m.level, m.ticket);
-      if (socket) await handOver(part, { type: 'vnc.opened', request: m.request, admission }, socket);
-      else part.send({ type: 'vnc.opened', request: m.request, admission } satisfies ToPart);
-    }
+  // The supervisor's channel (sandbox/partChannel.ts): frames on fd 3, descriptors on fd 4.
+  const { rootEnd, partEnd } = descriptorPair();
+  const part = spawn(process.execPath, [...flags, '--import', 'tsx', fileURLToPath(import.meta.url), socketPath!, 'part'], { stdio: ['ignore', 'ignore', 'inherit', 'pipe', partEnd], env: process.env });
+  closeSync(partEnd);
+  const channel: RootChannelEnd<ToPart> = new RootChannelEnd<ToPart>(part.stdio[3] as Socket, rootEnd, {
+    maxIncomingBytes: 64 * 1024,
+    misbehaved: (reason) => (process.stderr.write(`bench part: ${reason}\n`), part.kill('SIGKILL')),
+    message: async (raw) => {
+      const m = raw as FromPart;
+      if (m.type === 'listening') process.stdout.write(`${m.port}\n`);
+      if (m.type === 'ticket') channel.send({ type: 'ticket', request: m.request, ticket: tickets.issue('bench') });
+      if (m.type === 'vnc.open') {
+        const { admission, socket } = await admit(m.level, m.ticket);
+        if (socket) handOver((message, fd) => channel.send(message as ToPart, fd), { type: 'vnc.opened', request: m.request, admission }, socket);
+        else channel.send({ type: 'vnc.opened', request: m.request, admission: admission as Exclude<typeof admission, { handle: true }> });
+      }
+    },
   });
   part.on('exit', () => process.exit(0));
   process.on('SIGTERM', () => part.kill('SIGTERM')); // exits with it (flushes --cpu-prof output)
@@ -59,15 +69,18 @@ function runPart(): void {
   restrictBrowserPart(process.getuid?.() === 0 ? journalWriterAccount() : null);
   let next = 1;
   const waiting = new Map<number, (m: ToPart, handle: unknown) => void>();
-  process.on('message', (m: ToPart, handle: unknown) => {
-    waiting.get(m.request)?.(m, handle);
-    waiting.delete(m.request);
+  const root = connectToRoot<FromPart, ToPart>({
+    message: (m, fd) => {
+      waiting.get(m.request)?.(m, fd === null ? null : handleOfDescriptor(fd));
+      waiting.delete(m.request);
+    },
+    closed: () => process.exit(0),
   });
   const ask = (m: { type: 'ticket' } | { type: 'vnc.open'; level: string; ticket: string }) =>
     new Promise<{ m: ToPart; handle: unknown }>((resolve) => {
       const request = next++;
       waiting.set(request, (answer, handle) => resolve({ m: answer, handle }));
-      process.send!({ ...m, request });
+      root.send({ ...m, request } as FromPart);
     });
   const gateway = new VncGateway({
     tickets: new TicketRegistry(),
@@ -88,7 +101,7 @@ function runPart(): void {
   server.listen(0, '127.0.0.1', async () => {
     const warmUp = () => warmUpGateway({ rounds: GATEWAY_WARM_UP_ROUNDS, parentDir: tmpdir(), gateway });
     if (process.env.WARM_UP === 'first') await warmUp();
-    process.send!({ type: 'listening', port: (server.address() as AddressInfo).port } satisfies FromPart);
+    root.send({ type: 'listening', port: (server.address() as AddressInfo).port });
     if (process.env.WARM_UP === 'beside') await warmUp();
   });
   process.on('SIGTERM', () => process.exit(0));

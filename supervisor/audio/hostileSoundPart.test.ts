@@ -20,20 +20,23 @@ import { SoundPart } from './soundPart';
 /** The attacker: says it is ready, then asks for what it should not get, and writes down what came. */
 const HOSTILE = `
 import { writeFileSync } from 'node:fs';
+import { connectToRoot } from '${new URL('../sandbox/partChannel.ts', import.meta.url).href}';
 const got = [];
 const out = new URL('./got.json', import.meta.url);
-process.on('message', (m, handle) => {
-  got.push({ ...m, handle: Boolean(handle) });
-  writeFileSync(out, JSON.stringify(got));
+const { send } = connectToRoot({
+  message: (m, fd) => {
+    got.push({ ...m, handle: fd !== null });
+    writeFileSync(out, JSON.stringify(got));
+  },
+  closed: () => process.exit(0),
 });
-process.on('disconnect', () => process.exit(0));
-process.send({ type: 'ready' });
+send({ type: 'ready' });
 setTimeout(() => {
-  for (const level of ['low', 'ghost', 'high --bind / /']) process.send({ type: 'player.want', level });
-  process.send({ type: 'player.want', level: 'high', extra: true });
-  process.send({ type: 'exec', argv: ['sh'] });
-  process.send({ type: 'recorder.want', level: 'high' });
-  for (let i = 0; i < 5; i++) process.send({ type: 'player.want', level: 'high' });
+  for (const level of ['low', 'ghost', 'high --bind / /']) send({ type: 'player.want', level });
+  send({ type: 'player.want', level: 'high', extra: true });
+  send({ type: 'exec', argv: ['sh'] });
+  send({ type: 'recorder.want', level: 'high' });
+  for (let i = 0; i < 5; i++) send({ type: 'player.want', level: 'high' });
 }, 500);
 `;
 
@@ -63,12 +66,12 @@ describe('a compromised sound part gets only what the broker decided', () => {
 
   beforeAll(async () => {
     host = await startHostSoundServer();
-    writeFileSync(join(root, 'hostile.mjs'), HOSTILE);
+    writeFileSync(join(root, 'hostile.ts'), HOSTILE);
     const fifo = (name: string) => {
       execFileSync('mkfifo', ['-m', '0600', join(root, name)]);
       return join(root, name);
     };
-    part = new SoundPart({ host: new HostSound(host.target), partScript: join(root, 'hostile.mjs') });
+    part = new SoundPart({ host: new HostSound(host.target), partScript: join(root, 'hostile.ts') });
     part.setHostUsable(true);
     part.attach('low', { out: fifo('low-out'), mic: null }, { muted: true, volume: 100 });
     part.attach('high', { out: fifo('high-out'), mic: fifo('high-mic') }, { muted: false, volume: 100 });

@@ -1,8 +1,7 @@
 /**
- * The root part's side of the sound part (soundPartMain.ts): starts it as a child with an IPC
- * channel, under setpriv with no_new_privs and a bounding set holding only what its own drop to
- * `cloison` needs, and keeps of the sound only what needs root: opening each cage's FIFOs (in the
- * root's run folder, the cage's group) and running the host's player and recorder as the
+ * The root part's side of the sound part (soundPartMain.ts): starts it (sandbox/partProcess.ts:
+ * under setpriv, its channel with no Node IPC under it, restarted if it ends), and keeps of the
+ * sound only what needs root: opening each cage's FIFOs (in the root's run folder, the cage's group) and running the host's player and recorder as the
  * workstation user (request `sound.host`). Each descriptor is handed over (SCM_RIGHTS) before
  * anything is read from it, and this side's copy closed once sent: the root part reads not one
  * byte a cage writes, nor the host's microphone.
@@ -13,15 +12,16 @@
  * supervisor runs, its players and recorders are stopped, and it is started again (at once, then
  * later and later up to 10 s) with every level's FIFOs opened and handed anew.
  */
-import { RestartBackoff, unprivilegedPartCommand } from '../sandbox/unprivilegedPart';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { EventEmitter } from 'node:events';
-import { constants, openSync } from 'node:fs';
-import { Socket } from 'node:net';
+import { closeSync, constants, openSync } from 'node:fs';
+import type { Socket } from 'node:net';
 import { journalWriterAccount } from '../audit/journalKey';
 import type { CageSoundPaths } from '../cages/cageSound';
+import { UnprivilegedPart } from '../sandbox/partProcess';
 import type { HostSound } from './hostSound';
-import { soundPartToRootSchema, SOUND_PART_START_ENV, type RootToSoundPart, type SoundPartStart, type SoundPartToRoot } from './soundPartMessages';
+import { soundPartToRootSchema } from './soundPartMessageSchema';
+import { SOUND_PART_START_ENV, type RootToSoundPart, type SoundPartStart, type SoundPartToRoot } from './soundPartMessages';
 
 export interface SoundPartOptions {
   host: HostSound;
@@ -43,37 +43,58 @@ interface Level {
   recorder: ChildProcess | null;
 }
 
-const START_TIMEOUT_MS = 30_000;
-/** Messages from the part that did not parse, before it is stopped (and started again). */
-const MAX_BAD_MESSAGES = 100;
+/** Its messages are a few words: a frame over this is the part's misbehaviour. */
+const MAX_MESSAGE_BYTES = 16 * 1024;
 
 export class SoundPart extends EventEmitter<{ change: [] }> {
-  private child: ChildProcess | null = null;
-  private ready = false;
-  private stopping = false;
-  private readonly backoff = new RestartBackoff({
-    start: () => this.spawnPart(),
-    stopping: () => this.stopping,
-    failed: (err) => this.options.log?.('sound part did not start again', { error: err.message }),
-  });
+  private readonly part: UnprivilegedPart<SoundPartToRoot, RootToSoundPart>;
   private hostUsable = false;
   private readonly levels = new Map<string, Level>();
-  /** Messages from the part refused by their schema (a test reads it). */
-  refused = 0;
 
   constructor(private readonly options: SoundPartOptions) {
     super();
+    this.part = new UnprivilegedPart({
+      name: 'sound part',
+      command: { callerUrl: import.meta.url, source: 'soundPartMain.ts', bundle: 'soundPart.js', ...(options.partScript ? { script: options.partScript } : {}) },
+      account: journalWriterAccount,
+      startEnv: SOUND_PART_START_ENV,
+      start: (account): SoundPartStart => ({ account }),
+      lang: 'C',
+      maxMessageBytes: MAX_MESSAGE_BYTES,
+      parse: (raw) => {
+        const parsed = soundPartToRootSchema.safeParse(raw);
+        return parsed.success ? parsed : { success: false, issue: parsed.error.issues[0]?.message ?? 'refused' };
+      },
+      isReady: (message) => message.type === 'ready',
+      started: () => {
+        this.send({ type: 'host', usable: this.hostUsable });
+        for (const level of this.levels.keys()) this.handLevel(level);
+        this.emit('change');
+      },
+      message: (message) => this.handle(message),
+      gone: () => this.partGone(),
+      restarting: (reason) => this.options.onRestart?.(reason),
+      ...(options.log ? { log: options.log } : {}),
+    });
   }
 
   /** Starts the part; resolves once it is restricted and takes descriptors. */
   start(): Promise<void> {
-    this.stopping = false;
-    return this.spawnPart();
+    return this.part.start();
   }
 
   /** The part's pid (tests), or null between two starts. */
   get pid(): number | null {
-    return this.child?.pid ?? null;
+    return this.part.pid;
+  }
+
+  /** Messages from the part refused by their schema (a test reads it). */
+  get refused(): number {
+    return this.part.refused;
+  }
+
+  private get ready(): boolean {
+    return this.part.ready;
   }
 
   /** Whether a level's sound is relayed now (its FIFOs handed to a running part). */
@@ -139,49 +160,43 @@ export class SoundPart extends EventEmitter<{ change: [] }> {
   }
 
   async stop(): Promise<void> {
-    this.stopping = true;
     for (const level of [...this.levels.keys()]) this.detach(level);
-    const child = this.child;
-    if (!child || child.exitCode !== null || child.signalCode !== null) return;
-    child.kill('SIGTERM');
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(() => child.kill('SIGKILL'), 3000);
-      child.once('exit', () => (clearTimeout(timer), resolve()));
-    });
+    await this.part.stop();
   }
 
-  private send(message: RootToSoundPart, handle?: object): Promise<void> {
-    const child = this.child;
-    if (!this.ready || !child?.connected) return Promise.resolve();
-    return new Promise((resolve) => child.send(message, handle as never, () => resolve()));
+  private send(message: RootToSoundPart, fd?: number): void {
+    if (this.ready) this.part.send(message, fd);
   }
 
   /**
-   * Sends a descriptor's handle with its message and closes this side's copy once sent. A handle
-   * that read anything here is not sent: no byte is read on the root side.
+   * Sends a stream's descriptor with its message and closes this side's copy. One that read
+   * anything here is not sent: no byte is read on the root side.
    */
   private handOver(message: RootToSoundPart, socket: Socket): void {
-    const handle = (socket as unknown as { _handle: object | null })._handle;
-    if (!handle || socket.bytesRead > 0 || socket.readableLength > 0 || !this.ready) return void socket.destroy();
-    void this.send(message, handle).then(() => socket.destroy());
+    const fd = (socket as unknown as { _handle: { fd?: number } | null })._handle?.fd;
+    if (typeof fd === 'number' && fd >= 0 && socket.bytesRead === 0 && socket.readableLength === 0) this.send(message, fd);
+    socket.destroy();
   }
 
   private handLevel(level: string): void {
     const l = this.levels.get(level)!;
-    // Opened read-write, so neither side ever sees the FIFO's end; paused from the start: not a byte read here.
-    const fifo = (path: string) => {
-      const socket = new Socket({ fd: openSync(path, constants.O_RDWR | constants.O_NONBLOCK), readable: true, writable: true, pauseOnCreate: true } as never);
-      socket.on('error', () => undefined);
-      return socket;
+    // Opened read-write, so neither side ever sees the FIFO's end; never read here.
+    const handFifo = (path: string, direction: 'out' | 'mic') => {
+      const fd = openSync(path, constants.O_RDWR | constants.O_NONBLOCK);
+      try {
+        this.send({ type: 'fifo', level, direction }, fd);
+      } finally {
+        closeSync(fd);
+      }
     };
     try {
-      this.handOver({ type: 'fifo', level, direction: 'out' }, fifo(l.paths.out));
-      if (l.paths.mic) this.handOver({ type: 'fifo', level, direction: 'mic' }, fifo(l.paths.mic));
+      handFifo(l.paths.out, 'out');
+      if (l.paths.mic) handFifo(l.paths.mic, 'mic');
     } catch (err) {
       this.options.log?.('sound FIFO not opened', { level, error: (err as Error).message });
       return;
     }
-    void this.send({ type: 'attach', level, muted: l.muted, volume: l.volume });
+    this.send({ type: 'attach', level, muted: l.muted, volume: l.volume });
     if (l.micGiven) this.record(level, l);
   }
 
@@ -217,65 +232,6 @@ export class SoundPart extends EventEmitter<{ change: [] }> {
     this.emit('change');
   }
 
-  private spawnPart(): Promise<void> {
-    const root = process.getuid?.() === 0;
-    const account = root ? journalWriterAccount() : null;
-    if (root && !account) return Promise.reject(new Error('the system user "cloison" is missing (scripts/setup.sh and the package make it): the sound part does not run as root'));
-    const start: SoundPartStart = { account };
-    const { command, args } = soundPartCommand(root, this.options.partScript);
-    const child = spawn(command, args, {
-      // A process group of its own: a terminal's Ctrl+C is the root part's to act on (stop()).
-      detached: true,
-      stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
-      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', LANG: 'C', [SOUND_PART_START_ENV]: JSON.stringify(start) },
-    });
-    this.child = child;
-    this.ready = false;
-    let bad = 0;
-    return new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        child.kill('SIGKILL');
-        reject(new Error(`the sound part did not start within ${START_TIMEOUT_MS} ms`));
-      }, START_TIMEOUT_MS);
-      child.on('message', (raw: unknown) => {
-        const parsed = soundPartToRootSchema.safeParse(raw);
-        if (!parsed.success) {
-          this.refused++;
-          if (++bad === MAX_BAD_MESSAGES) child.kill('SIGKILL');
-          if (bad <= 3) this.options.log?.('sound part: message refused', { issue: parsed.error.issues[0]?.message });
-          return;
-        }
-        if (parsed.data.type === 'ready' && !this.ready) {
-          clearTimeout(timer);
-          this.ready = true;
-          void this.send({ type: 'host', usable: this.hostUsable });
-          for (const level of this.levels.keys()) this.handLevel(level);
-          this.emit('change');
-          return resolve();
-        }
-        if (parsed.data.type === 'failed' && !this.ready) {
-          clearTimeout(timer);
-          return reject(new Error(`the sound part could not start: ${parsed.data.error}`));
-        }
-        this.handle(parsed.data);
-      });
-      child.once('error', (err) => {
-        clearTimeout(timer);
-        reject(err);
-      });
-      child.once('exit', (code, signal) => {
-        clearTimeout(timer);
-        const wasReady = this.ready;
-        this.partGone();
-        if (!wasReady) return reject(new Error(`the sound part exited before it was ready (${signal ?? code})`));
-        if (this.stopping) return;
-        this.options.log?.('sound part ended: starting it again', { code, signal });
-        this.options.onRestart?.(signal ?? `exit ${code}`);
-        this.backoff.restartLater();
-      });
-    });
-  }
-
   private handle(message: SoundPartToRoot): void {
     const l = 'level' in message ? this.levels.get(message.level) : undefined;
     if (!l) return;
@@ -287,8 +243,6 @@ export class SoundPart extends EventEmitter<{ change: [] }> {
   }
 
   private partGone(): void {
-    this.child = null;
-    this.ready = false;
     // Their other ends went with the part: stopped, and started anew for the next one.
     for (const l of this.levels.values()) {
       l.player?.kill('SIGTERM');
@@ -310,8 +264,4 @@ function unread(stream: NodeJS.ReadableStream): void {
     handle.readStop?.();
   }
   stream.pause();
-}
-
-function soundPartCommand(asRoot: boolean, script?: string): { command: string; args: string[] } {
-  return unprivilegedPartCommand({ callerUrl: import.meta.url, source: 'soundPartMain.ts', bundle: 'soundPart.js', script }, asRoot);
 }

@@ -1,7 +1,7 @@
 /**
  * The sound part's entry point: the process that reads what the cages write into their sound and
  * writes their microphone (soundRelay.ts: the budget, the silence and level measure, the volume,
- * the delay bound). The root part starts it as its child with an IPC channel (soundPart.ts); it
+ * the delay bound). The root part starts it as its child with its channel (soundPart.ts); it
  * drops to the `cloison` user for good before it takes anything: bounding set emptied, no
  * capability, no new privileges, the unprivileged service's syscall filter on every thread (as the
  * browser part does, sandbox/unprivilegedPart.ts), checked in /proc afterwards. From then on it
@@ -10,26 +10,28 @@
  *
  * Its environment holds its start (SOUND_PART_START_ENV, JSON); it exits when the channel closes.
  */
-import { Socket } from 'node:net';
-import { restrictUnprivilegedPart } from '../sandbox/unprivilegedPart';
+import { closeSync } from 'node:fs';
+import type { Socket } from 'node:net';
+import { connectToRoot, socketOfDescriptor } from '../sandbox/partChannel';
+import { restrictUnprivilegedPart } from '../sandbox/partSelfRestriction';
 import { SOUND_PART_START_ENV, type RootToSoundPart, type SoundPartStart, type SoundPartToRoot } from './soundPartMessages';
 import { SoundRelay } from './soundRelay';
 
 const log = (msg: string, fields?: Record<string, unknown>) => process.stderr.write(`cloison sound part: ${msg}${fields ? ` ${JSON.stringify(fields)}` : ''}\n`);
 
-function send(message: SoundPartToRoot): void {
-  if (process.connected) process.send!(message);
-}
+/** The root part's messages, to main()'s handler once it is restricted; the root part gone, this one ends. */
+let received = (_message: RootToSoundPart, fd: number | null): void => void (fd !== null && closeSync(fd));
+const { send } = connectToRoot<SoundPartToRoot, RootToSoundPart>({ message: (m, fd) => received(m, fd), closed: () => process.exit(0) });
 
 /** A handed descriptor as a socket that reads, or one that writes. */
-function socketOf(handle: unknown, direction: 'read' | 'write'): Socket | null {
-  if (!handle || typeof handle !== 'object') return null;
-  return new Socket({ handle, readable: direction === 'read', writable: direction === 'write' } as never);
+function socketOf(fd: number | null, direction: 'read' | 'write'): Socket | null {
+  if (fd === null) return null;
+  return socketOfDescriptor(fd, { readable: direction === 'read', writable: direction === 'write' });
 }
 
 function main(): void {
   const start = JSON.parse(process.env[SOUND_PART_START_ENV] ?? 'null') as SoundPartStart | null;
-  if (!start || !process.send) throw new Error(`started without ${SOUND_PART_START_ENV} or an IPC channel: the root part starts this`);
+  if (!start) throw new Error(`started without ${SOUND_PART_START_ENV}: the root part starts this`);
   delete process.env[SOUND_PART_START_ENV];
   process.chdir('/');
   // Each step throws if it did not happen: the part then stops, having relayed nothing.
@@ -40,7 +42,7 @@ function main(): void {
   const playerIn = new Map<string, Socket>();
   let hostUsable = false;
 
-  process.on('message', (message: RootToSoundPart, handle?: unknown) => {
+  received = (message, handle) => {
     switch (message.type) {
       case 'fifo': {
         const socket = socketOf(handle, message.direction === 'out' ? 'read' : 'write');
@@ -105,9 +107,7 @@ function main(): void {
         return;
       }
     }
-  });
-  // The root part gone, nothing of this one is of use: it ends (its descriptors with it).
-  process.on('disconnect', () => process.exit(0));
+  };
   send({ type: 'ready' });
 }
 

@@ -1,5 +1,6 @@
 /**
- * The messages between the root part and the sound part (soundPartMain.ts) over its IPC channel.
+ * The messages between the root part and the sound part (soundPartMain.ts) over its channel
+ * (sandbox/partChannel.ts).
  *
  * From the sound part: untrusted. It reads every byte the cages write into their sound, so a bug
  * there is a cage's foothold; each message is parsed against a closed schema (`.strict()`, level
@@ -9,24 +10,20 @@
  * which only the broker's decision starts. What it can say: whether a level plays (its
  * measure: the band's indicator believes it).
  *
+ * Types only: the part's bundle carries no zod; the root part parses with soundPartMessageSchema.ts.
+ *
  * To the sound part: the root part's own, typed here and not re-checked there. A descriptor
- * travels beside its message (SCM_RIGHTS): the cage's FIFO ends, the host streams' pipe ends.
+ * travels before its message (SCM_RIGHTS, on the channel's descriptor socket): the cage's FIFO ends, the host streams' pipe ends.
  */
-import { z } from 'zod';
-import { LEVEL_ID } from '../../shared/policy';
-
-const level = z.string().regex(LEVEL_ID);
-
-export const soundPartToRootSchema = z.discriminatedUnion('type', [
+/** What the sound part may send, parsed on the root part's side (soundPartMessageSchema.ts). */
+export type SoundPartToRoot =
   /** Restricted and listening to the channel: descriptors may come. */
-  z.object({ type: z.literal('ready') }).strict(),
+  | { type: 'ready' }
   /** Whether a level plays, measured on what flows (not silence). */
-  z.object({ type: z.literal('playing'), level, playing: z.boolean() }).strict(),
+  | { type: 'playing'; level: string; playing: boolean }
   /** Sound came for a level with no host stream: it asks for one. */
-  z.object({ type: z.literal('player.want'), level }).strict(),
-  z.object({ type: z.literal('failed'), error: z.string().max(2000) }).strict(),
-]);
-export type SoundPartToRoot = z.infer<typeof soundPartToRootSchema>;
+  | { type: 'player.want'; level: string }
+  | { type: 'failed'; error: string };
 
 /** What the sound part needs to start, read from its environment as JSON. */
 export const SOUND_PART_START_ENV = 'CLOISON_SOUND_PART';

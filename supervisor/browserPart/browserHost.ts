@@ -17,10 +17,9 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { extname, join, normalize } from 'node:path';
 import { WebSocketServer } from 'ws';
-import { MAX_RPC_FRAME_BYTES } from '../../shared/rpc';
 import { refuseUpgrade, VNC_PATH, type VncGateway } from '../gateway/vncGateway';
 import type { StaticFiles } from './staticFiles';
-import { electronViewerOrigin, VIEWER_PAGE } from '../../shared/viewerProtocol';
+import { electronViewerOrigin, VIEWER_PAGE } from '../../shared/viewerPages';
 
 export const RPC_PATH = '/rpc';
 export const RPC_PROTOCOL = 'cloison.v1';
@@ -54,6 +53,8 @@ export interface BrowserHostOptions {
   /** Serve the browser shell (renderer and RPC WebSocket); off, only the VNC gateway answers. */
   shell: boolean;
   rpc: ShellRpcLink;
+  /** A shell's largest RPC frame (shared/rpc.ts's MAX_RPC_FRAME_BYTES, given by the root part: no zod here). */
+  maxRpcFrameBytes: number;
   /** The policy's levels: one viewer origin each. */
   levels: string[];
   gateway: VncGateway;
@@ -80,7 +81,7 @@ const viewerAddress = (index: number) => `127.0.0.${10 + index}`;
 export async function startBrowserHost(options: BrowserHostOptions): Promise<BrowserHost> {
   const rpcWss = new WebSocketServer({
     noServer: true,
-    maxPayload: MAX_RPC_FRAME_BYTES,
+    maxPayload: options.maxRpcFrameBytes,
     perMessageDeflate: false,
     handleProtocols: (protocols) => (protocols.has(RPC_PROTOCOL) ? RPC_PROTOCOL : false),
   });

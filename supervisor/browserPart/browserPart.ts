@@ -1,23 +1,24 @@
 /**
- * The root part's side of the browser part (partMain.ts): starts it as a child with an IPC
- * channel, under setpriv with no_new_privs and a bounding set holding only what its own drop to
- * `cloison` needs; answers its messages — each parsed as untrusted (partMessages.ts) — with the
- * root part's decisions (shellRelay.ts, viewerAdmission.ts); hands it each admitted viewer's cage
+ * The root part's side of the browser part (partMain.ts): starts it (sandbox/partProcess.ts: under
+ * setpriv with no_new_privs and a bounding set holding only what its own drop to `cloison` needs,
+ * its channel with no Node IPC under it); answers its messages — each parsed as untrusted
+ * (partMessages.ts) — with the root part's decisions (shellRelay.ts, viewerAdmission.ts); hands it each admitted viewer's cage
  * socket as a descriptor; tells it the front level, the input suspension and the secure-attention
  * key. If it ends while the supervisor runs, it is started again on the same ports (the shells
  * reconnect with their resume tokens); the cages and this part run on.
  */
-import { join } from 'node:path';
-import { RestartBackoff, unprivilegedPartCommand } from '../sandbox/unprivilegedPart';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { chownSync, mkdirSync, rmSync } from 'node:fs';
 import type { Socket } from 'node:net';
+import { join } from 'node:path';
 import type { SakKey } from '../../shared/keysyms';
+import { MAX_RPC_FRAME_BYTES } from '../../shared/rpc';
 import type { AuditJournal } from '../audit/auditJournal';
 import { journalWriterAccount } from '../audit/journalKey';
 import type { FocusState } from '../gateway/focusState';
 import type { ViewerInfo } from '../gateway/vncGateway';
-import { partToRootSchema, PART_START_ENV, type PartStart, type PartToRoot, type RootToPart } from './partMessages';
+import { UnprivilegedPart } from '../sandbox/partProcess';
+import { partToRootSchema } from './partMessageSchema';
+import { PART_START_ENV, type PartStart, type PartToRoot, type RootToPart } from './partMessages';
 import { ShellRelay, type ShellRelayOptions } from './shellRelay';
 import type { ViewerAdmission } from './viewerAdmission';
 
@@ -41,28 +42,45 @@ export interface BrowserPartOptions {
   partScript?: string;
 }
 
-/** How long the part has to listen. */
-const START_TIMEOUT_MS = 30_000;
-/** Messages from the part that did not parse, before it is stopped (and started again). */
-const MAX_BAD_MESSAGES = 100;
+/**
+ * Its largest message: a shell's RPC frame (MAX_RPC_FRAME_BYTES characters), each character at
+ * most 6 bytes once in JSON (\u0000), and the message around it. A frame over this is misbehaviour.
+ */
+const MAX_MESSAGE_BYTES = 6 * MAX_RPC_FRAME_BYTES + 4096;
 
 export class BrowserPart {
-  private child: ChildProcess | null = null;
+  private readonly part: UnprivilegedPart<PartToRoot, RootToPart>;
   private readonly relay: ShellRelay;
-  private stopping = false;
   private boundPort = 0;
   private viewerPorts: Record<string, number> = {};
   private current: ViewerInfo[] = [];
   private readonly keys = new Map<string, number>();
-  private readonly backoff = new RestartBackoff({
-    start: () => this.spawnPart(),
-    stopping: () => this.stopping,
-    failed: (err) => this.options.log?.('browser part did not start again', { error: err.message }),
-  });
-  /** Messages from the part refused by their schema (a test reads it). */
-  refused = 0;
 
   constructor(private readonly options: BrowserPartOptions) {
+    this.part = new UnprivilegedPart({
+      name: 'browser part',
+      command: { callerUrl: import.meta.url, source: 'partMain.ts', bundle: 'browserPart.js', ...(options.partScript ? { script: options.partScript } : {}) },
+      account: journalWriterAccount,
+      startEnv: PART_START_ENV,
+      start: (account) => this.partStart(account),
+      lang: process.env.LANG ?? 'C.UTF-8',
+      maxMessageBytes: MAX_MESSAGE_BYTES,
+      parse: (raw) => {
+        const parsed = partToRootSchema.safeParse(raw);
+        return parsed.success ? parsed : { success: false, issue: parsed.error.issues[0]?.message ?? 'refused' };
+      },
+      isReady: (message) => message.type === 'listening',
+      started: (message) => {
+        if (message.type !== 'listening') return;
+        this.boundPort = message.port;
+        this.viewerPorts = Object.fromEntries(this.options.levels.flatMap((l) => (message.viewerPorts[l] ? [[l, message.viewerPorts[l]]] : [])));
+        this.send({ type: 'focus', front: this.options.focus.front, suspended: this.options.focus.inputSuspended });
+      },
+      message: (message) => this.handle(message),
+      gone: () => this.partGone(),
+      restarting: (reason) => this.options.journal?.append('browserPart.restart', 'supervisor', { reason }),
+      ...(options.log ? { log: options.log } : {}),
+    });
     this.relay = new ShellRelay({ ...options.shells, send: (m) => this.send(m) });
     const pushFocus = () => this.send({ type: 'focus', front: options.focus.front, suspended: options.focus.inputSuspended });
     options.focus.on('change', pushFocus);
@@ -73,7 +91,7 @@ export class BrowserPart {
   /** Starts the part; resolves once it listens. */
   async start(): Promise<void> {
     this.boundPort = this.options.port ?? 0;
-    await this.spawnPart();
+    await this.part.start();
   }
 
   get origin(): string {
@@ -91,7 +109,12 @@ export class BrowserPart {
 
   /** The part's pid (tests), or null between two starts. */
   get pid(): number | null {
-    return this.child?.pid ?? null;
+    return this.part.pid;
+  }
+
+  /** Messages from the part refused by their schema (a test reads it). */
+  get refused(): number {
+    return this.part.refused;
   }
 
   viewers(): ViewerInfo[] {
@@ -112,18 +135,11 @@ export class BrowserPart {
   }
 
   async stop(): Promise<void> {
-    this.stopping = true;
-    const child = this.child;
-    if (!child || child.exitCode !== null || child.signalCode !== null) return;
-    child.kill('SIGTERM');
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(() => child.kill('SIGKILL'), 3000);
-      child.once('exit', () => (clearTimeout(timer), resolve()));
-    });
+    await this.part.stop();
   }
 
-  private send(message: RootToPart, handle?: unknown): void {
-    if (this.child?.connected) this.child.send(message, handle as never);
+  private send(message: RootToPart, fd?: number): boolean {
+    return this.part.send(message, fd);
   }
 
   private partDir(account: { uid: number; gid: number } | null): string {
@@ -134,11 +150,8 @@ export class BrowserPart {
     return dir;
   }
 
-  private spawnPart(): Promise<void> {
-    const root = process.getuid?.() === 0;
-    const account = root ? journalWriterAccount() : null;
-    if (root && !account) throw new Error('the system user "cloison" is missing (scripts/setup.sh and the package make it): the browser part does not run as root');
-    const start: PartStart = {
+  private partStart(account: { uid: number; gid: number } | null): PartStart {
+    return {
       rendererDir: this.options.rendererDir,
       shell: this.options.shell,
       levels: this.options.levels,
@@ -149,71 +162,12 @@ export class BrowserPart {
       account,
       partDir: this.partDir(account),
       sak: this.options.sak(),
+      maxRpcFrameBytes: MAX_RPC_FRAME_BYTES,
       warmUp: this.options.warmUp ?? null,
     };
-    const { command, args } = partCommand(root, this.options.partScript);
-    const child = spawn(command, args, {
-      // A process group of its own: a terminal's Ctrl+C or a group's SIGTERM is for the root part,
-      // which stops it (stop()); the root part gone, its channel closes and it ends (partMain.ts).
-      detached: true,
-      stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
-      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', LANG: process.env.LANG ?? 'C.UTF-8', [PART_START_ENV]: JSON.stringify(start) },
-    });
-    this.child = child;
-    let bad = 0;
-    return new Promise<void>((resolve, reject) => {
-      let listening = false;
-      const timer = setTimeout(() => {
-        child.kill('SIGKILL');
-        reject(new Error(`the browser part did not listen within ${START_TIMEOUT_MS} ms`));
-      }, START_TIMEOUT_MS);
-      child.on('message', (raw: unknown) => {
-        const parsed = partToRootSchema.safeParse(raw);
-        if (!parsed.success) {
-          this.refused++;
-          if (++bad === MAX_BAD_MESSAGES) child.kill('SIGKILL');
-          if (bad <= 3) this.options.log?.('browser part: message refused', { issue: parsed.error.issues[0]?.message });
-          return;
-        }
-        const message = parsed.data;
-        if (message.type === 'listening' && !listening) {
-          listening = true;
-          clearTimeout(timer);
-          this.boundPort = message.port;
-          this.viewerPorts = Object.fromEntries(this.options.levels.flatMap((l) => (message.viewerPorts[l] ? [[l, message.viewerPorts[l]]] : [])));
-          this.send({ type: 'focus', front: this.options.focus.front, suspended: this.options.focus.inputSuspended });
-          return resolve();
-        }
-        if (message.type === 'failed' && !listening) {
-          clearTimeout(timer);
-          return reject(new Error(`the browser part could not start: ${message.error}`));
-        }
-        // What the part says must never throw here: the root part runs the cages' decisions.
-        try {
-          this.handle(message);
-        } catch (err) {
-          this.refused++;
-          this.options.log?.('browser part: message not acted on', { type: message.type, error: (err as Error).message.slice(0, 200) });
-        }
-      });
-      child.once('error', (err) => {
-        clearTimeout(timer);
-        reject(err);
-      });
-      child.once('exit', (code, signal) => {
-        clearTimeout(timer);
-        this.partGone();
-        if (!listening) return reject(new Error(`the browser part exited before it listened (${signal ?? code})`));
-        if (this.stopping) return;
-        this.options.log?.('browser part ended: starting it again', { code, signal });
-        this.options.journal?.append('browserPart.restart', 'supervisor', { reason: signal ?? `exit ${code}` });
-        this.backoff.restartLater();
-      });
-    });
   }
 
   private partGone(): void {
-    this.child = null;
     this.relay.partGone();
     if (this.current.length > 0) {
       this.current = [];
@@ -245,32 +199,22 @@ export class BrowserPart {
   }
 
   private async openViewer(request: number, level: string, ticket: string): Promise<void> {
-    const child = this.child;
+    const pid = this.part.pid;
     const { admission, socket } = await this.options.admitViewer(level, ticket);
-    if (!socket) return this.send({ type: 'vnc.opened', request, admission });
-    if (this.child !== child || !child?.connected) return void socket.destroy();
-    await handOver(child, { type: 'vnc.opened', request, admission }, socket);
+    if (!socket) return void this.send({ type: 'vnc.opened', request, admission });
+    // The part that asked is gone: the socket is for no one.
+    if (this.part.pid !== pid || !this.part.ready) return void socket.destroy();
+    handOver((message, fd) => this.send(message, fd), { type: 'vnc.opened', request, admission }, socket);
   }
 }
 
 /**
- * Sends the socket's own handle (so the gateway reads it with its own buffers) and closes this
- * side's descriptor once sent: the root part keeps none and sees none of its bytes.
+ * Sends the socket's descriptor with its message (so the gateway reads it with its own buffers)
+ * and closes this side's: the root part keeps none and sees none of its bytes. One already read
+ * here is not sent (its first bytes would be lost).
  */
-export function handOver(child: ChildProcess, message: object, socket: Socket): Promise<void> {
-  return new Promise((resolve) => {
-    const handle = (socket as unknown as { _handle: object | null })._handle;
-    if (!handle || socket.bytesRead > 0 || socket.readableLength > 0) {
-      socket.destroy();
-      return resolve();
-    }
-    child.send(message as never, handle as never, () => {
-      socket.destroy();
-      resolve();
-    });
-  });
-}
-
-function partCommand(asRoot: boolean, script?: string): { command: string; args: string[] } {
-  return unprivilegedPartCommand({ callerUrl: import.meta.url, source: 'partMain.ts', bundle: 'browserPart.js', script }, asRoot);
+export function handOver(send: (message: RootToPart, fd: number) => boolean, message: RootToPart, socket: Socket): void {
+  const fd = (socket as unknown as { _handle: { fd?: number } | null })._handle?.fd;
+  if (typeof fd === 'number' && fd >= 0 && socket.bytesRead === 0 && socket.readableLength === 0) send(message, fd);
+  socket.destroy();
 }

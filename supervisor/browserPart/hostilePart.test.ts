@@ -3,7 +3,7 @@
  * part's place (testing/hostileBrowserPart.ts) is started and restricted as the real part is, and
  * acts as an attacker holding code execution in it: its escapes (a cage's VNC socket, a root-only
  * file, root's state folder, uid 0) succeed before its restriction — what that foothold gave when
- * the root supervisor itself accepted browser connections — and fail after. Over the IPC channel
+ * the root supervisor itself accepted browser connections — and fail after. Over its channel
  * it asks the root part for sessions it was never admitted to, cages' sockets on forged,
  * misdirected or spent tickets, and slips arguments in: each refused or dropped, no RPC handler
  * runs, nothing is journaled as admitted. The controls (a real launch secret, a valid ticket)

@@ -1,34 +1,35 @@
 /**
  * The browser part's entry point: the process that accepts browser connections (the shell's page,
  * its RPC WebSocket, each level's viewer origin, the VNC gateway). The root part starts it as its
- * child with an IPC channel (browserPart.ts); it reads what it needs (its code, the built
- * renderer), goes to its own folder, then drops to the `cloison` user for good (partRestriction.ts)
+ * child with its channel (browserPart.ts, sandbox/partChannel.ts: no Node IPC); it reads what it
+ * needs (its code, the built renderer), goes to its own folder, then drops to the `cloison` user for good (partRestriction.ts)
  * before it listens to anything. From then on everything it knows of tickets, shells and cages
  * comes over the channel: it decides nothing, and a cage's VNC connection reaches it as a
  * descriptor the root part connected and checked.
  *
  * Its environment holds its start (PART_START_ENV, JSON); it exits when the channel closes.
  */
-import type { Socket } from 'node:net';
+import { closeSync } from 'node:fs';
 import { isSakRfbKey, type SakKey } from '../../shared/keysyms';
 import { FocusState } from '../gateway/focusState';
 import { scheduleGatewayWarmUp } from '../gateway/gatewayWarmUp';
 import { TicketRegistry } from '../gateway/ticketRegistry';
 import { VncGateway, type GatewayAdmission } from '../gateway/vncGateway';
 import { startBrowserHost, type ShellRpcLink } from './browserHost';
+import { connectToRoot, handleOfDescriptor } from '../sandbox/partChannel';
 import { PART_START_ENV, type PartStart, type PartToRoot, type RootToPart } from './partMessages';
 import { restrictBrowserPart } from './partRestriction';
 import { readStaticFiles } from './staticFiles';
 
 const log = (msg: string, fields?: Record<string, unknown>) => process.stderr.write(`cloison browser part: ${msg}${fields ? ` ${JSON.stringify(fields)}` : ''}\n`);
 
-function send(message: PartToRoot, handle?: Socket): void {
-  if (process.connected) process.send!(message, handle as never);
-}
+/** The root part's messages, to main()'s handler once it listens to them; the root part gone, this one ends. */
+let received = (_message: RootToPart, fd: number | null): void => void (fd !== null && closeSync(fd));
+const { send } = connectToRoot<PartToRoot, RootToPart>({ message: (m, fd) => received(m, fd), closed: () => process.exit(0) });
 
 async function main(): Promise<void> {
   const start = JSON.parse(process.env[PART_START_ENV] ?? 'null') as PartStart | null;
-  if (!start || !process.send) throw new Error(`started without ${PART_START_ENV} or an IPC channel: the root part starts this`);
+  if (!start) throw new Error(`started without ${PART_START_ENV}: the root part starts this`);
   delete process.env[PART_START_ENV];
   const files = start.rendererDir ? readStaticFiles(start.rendererDir) : null;
   process.chdir(start.partDir);
@@ -85,15 +86,19 @@ async function main(): Promise<void> {
     },
   };
 
-  process.on('message', (message: RootToPart, handle?: unknown) => {
+  received = (message, fd) => {
     switch (message.type) {
       case 'vnc.opened': {
         const resolve = pendingViewers.get(message.request);
         pendingViewers.delete(message.request);
         const { admission } = message;
-        const full: GatewayAdmission = 'handle' in admission ? { session: admission.session, handle: handle as object } : admission;
-        if (resolve) resolve(full);
-        else (handle as { close?: () => void } | undefined)?.close?.();
+        if (!resolve || !('handle' in admission)) {
+          if (fd !== null) closeSync(fd);
+          return resolve?.(admission as Exclude<typeof admission, { handle: true }>);
+        }
+        // Admitted but no descriptor came with it: the viewer is closed as refused.
+        if (fd === null) return resolve({ session: admission.session, close: { code: 1011, reason: 'cage socket lost' } });
+        resolve({ session: admission.session, handle: handleOfDescriptor(fd) });
         return;
       }
       case 'rpc.admitted':
@@ -117,14 +122,13 @@ async function main(): Promise<void> {
         gateway.disconnectAll(message.reason);
         return;
     }
-  });
-  // The root part gone, nothing of this one is of use: it ends (its sockets with it).
-  process.on('disconnect', () => process.exit(0));
+  };
 
   const host = await startBrowserHost({
     files,
     shell: start.shell,
     rpc,
+    maxRpcFrameBytes: start.maxRpcFrameBytes,
     levels: start.levels,
     gateway,
     port: start.port,

@@ -1,5 +1,6 @@
 /**
- * The messages between the root part and the browser part over the browser part's IPC channel.
+ * The messages between the root part and the browser part over the browser part's channel
+ * (sandbox/partChannel.ts).
  *
  * From the browser part: untrusted. It accepts browser connections, so a bug there is an
  * attacker's foothold; every message is parsed against a closed schema (`.strict()`: no field the
@@ -9,34 +10,25 @@
  * connection only for a ticket the root part issued to an admitted session.
  *
  * To the browser part: the root part's own, typed here and not re-checked there.
+ *
+ * Types only (and the start's variable name): the part's bundle carries no zod; the schema the
+ * root part parses with is partMessageSchema.ts.
  */
-import { z } from 'zod';
-import { LEVEL_ID } from '../../shared/policy';
-import { MAX_RPC_FRAME_BYTES } from '../../shared/rpc';
 import type { SakKey } from '../../shared/keysyms';
-import type { GatewayAdmission } from '../gateway/vncGateway';
+import type { GatewayAdmission, ViewerInfo } from '../gateway/vncGateway';
 
-const level = z.string().regex(LEVEL_ID);
-const request = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER);
-const conn = z.number().int().positive().max(Number.MAX_SAFE_INTEGER);
-/** Secrets and tickets are base64url of at most 32 bytes: 64 characters is generous. */
-const secret = z.string().min(1).max(128);
-const MAX_VIEWERS = 64;
-
-export const partToRootSchema = z.discriminatedUnion('type', [
-  z.object({ type: z.literal('listening'), port: z.number().int().min(1).max(65535), viewerPorts: z.record(level, z.number().int().min(1).max(65535)) }).strict(),
-  z.object({ type: z.literal('rpc.admit'), request, launch: secret.optional(), resume: secret.optional() }).strict(),
-  z.object({ type: z.literal('rpc.opened'), conn }).strict(),
-  // The root part's RpcSession checks the frame itself (JSON, the shared contract); here only its size.
-  z.object({ type: z.literal('rpc.frame'), conn, text: z.string().max(MAX_RPC_FRAME_BYTES) }).strict(),
-  z.object({ type: z.literal('rpc.closed'), conn }).strict(),
-  z.object({ type: z.literal('vnc.open'), request, level, ticket: secret }).strict(),
-  z.object({ type: z.literal('viewers'), viewers: z.array(z.object({ level, session: z.string().max(64) }).strict()).max(MAX_VIEWERS) }).strict(),
-  z.object({ type: z.literal('keys'), level, total: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER) }).strict(),
+/** What the browser part may send, parsed on the root part's side (partMessageSchema.ts). */
+export type PartToRoot =
+  | { type: 'listening'; port: number; viewerPorts: Record<string, number> }
+  | { type: 'rpc.admit'; request: number; launch?: string | undefined; resume?: string | undefined }
+  | { type: 'rpc.opened'; conn: number }
+  | { type: 'rpc.frame'; conn: number; text: string }
+  | { type: 'rpc.closed'; conn: number }
+  | { type: 'vnc.open'; request: number; level: string; ticket: string }
+  | { type: 'viewers'; viewers: ViewerInfo[] }
+  | { type: 'keys'; level: string; total: number }
   /** It could not start (before it listens): why. */
-  z.object({ type: z.literal('failed'), error: z.string().max(2000) }).strict(),
-]);
-export type PartToRoot = z.infer<typeof partToRootSchema>;
+  | { type: 'failed'; error: string };
 
 /** What the browser part needs to start: it reads it from its environment (PART_START_ENV), as JSON. */
 export const PART_START_ENV = 'CLOISON_BROWSER_PART';
@@ -55,6 +47,8 @@ export interface PartStart {
   /** Its own folder (owned by that account): it works there, and writes nowhere else. */
   partDir: string;
   sak: SakKey;
+  /** shared/rpc.ts's MAX_RPC_FRAME_BYTES, from the root part (shared/rpc.ts carries zod). */
+  maxRpcFrameBytes: number;
   warmUp: { rounds: number; afterMs: number } | null;
 }
 

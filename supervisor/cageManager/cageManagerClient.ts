@@ -5,7 +5,7 @@
  */
 import { connect, type Socket } from 'node:net';
 import { CloisonError } from '../../shared/errors';
-import { encodeFrame, FrameReader } from './frames';
+import { encodeFrame, FrameReader } from '../sandbox/frames';
 import type { Reply } from './cageManagerServer';
 import type { RootRequest } from './requests';
 

@@ -17,7 +17,7 @@ import { z } from 'zod';
 import { CloisonError, type ErrorCode } from '../../shared/errors';
 import type { AuditJournal } from '../audit/auditJournal';
 import { peerCredentials, type PeerCredentials } from '../sandbox/peerCredentials';
-import { DEFAULT_MAX_FRAME_BYTES, encodeFrame, FrameError, FrameReader } from './frames';
+import { DEFAULT_MAX_FRAME_BYTES, encodeFrame, FrameError, FrameReader } from '../sandbox/frames';
 import { authorizeRootRequest, type AuthorizationContext } from './requestAuthorization';
 import { rootRequestSchema, type RequestOf, type RootOp } from './requests';
 

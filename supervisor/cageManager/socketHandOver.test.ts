@@ -11,12 +11,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { peerCredentials } from '../sandbox/peerCredentials';
 import { createPamTestUser, type PamTestUser } from '../testing/pamTestUser';
 import { startRealCage, type RealCage } from '../testing/realCage';
-import { handOverSocket, HAND_OVER_MESSAGE, spawnUnprivilegedPart } from './socketHandOver';
-import type { ChildProcess } from 'node:child_process';
+import { handOverSocket, HAND_OVER_MESSAGE, spawnUnprivilegedPart, type UnprivilegedChild } from './socketHandOver';
 
 let cage: RealCage;
 let cloison: PamTestUser;
-let child: ChildProcess;
+let child: UnprivilegedChild;
 const messages: Array<Record<string, unknown>> = [];
 
 function nextMessage(timeoutMs = 30_000): Promise<Record<string, unknown>> {
@@ -48,14 +47,13 @@ function ownSockets(): string[] {
 beforeAll(async () => {
   cage = await startRealCage({ level: 'handover' });
   cloison = createPamTestUser();
-  child = spawnUnprivilegedPart(cloison, [process.execPath, '--import', 'tsx', 'supervisor/testing/handedSocketReceiver.ts'], { env: { PATH: process.env.PATH ?? '/usr/bin:/bin' }, codeDir: join(__dirname, '../..') });
-  child.on('message', (m) => messages.push(m as Record<string, unknown>));
+  child = spawnUnprivilegedPart(cloison, [process.execPath, '--import', 'tsx', 'supervisor/testing/handedSocketReceiver.ts'], { env: { PATH: process.env.PATH ?? '/usr/bin:/bin' }, codeDir: join(__dirname, '../..'), message: (m) => messages.push(m as Record<string, unknown>) });
   const ready = await nextMessage();
   expect(ready).toEqual({ ready: true });
 }, 60_000);
 
 afterAll(async () => {
-  child?.kill();
+  child?.child.kill();
   await cage?.stop();
   cloison?.remove();
 });
@@ -77,7 +75,7 @@ describe('handing a cage\'s VNC socket to the unprivileged part', () => {
     expect(kernelSocket).toMatch(/^socket:\[\d+\]$/);
 
     const report = nextMessage();
-    await handOverSocket(child, { type: HAND_OVER_MESSAGE, level: 'handover', connection: 1 }, socket);
+    await handOverSocket(child.channel, { type: HAND_OVER_MESSAGE, level: 'handover', connection: 1 }, socket);
     const got = await report;
 
     expect(got).toMatchObject({ connection: 1, level: 'handover', banner: 'RFB 003.008\n', uid: cloison.uid, capEff: '0000000000000000', noNewPrivs: 1, seccomp: 2 });

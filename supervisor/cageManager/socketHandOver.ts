@@ -2,18 +2,21 @@
  * How a cage's VNC connection reaches the unprivileged gateway with no extra hop: the root cage
  * manager connects to the cage's socket (the cage's uid's, in a root folder), checks the peer as
  * the gateway does today (uid, pid namespace), then hands the connected socket itself — its file
- * descriptor, SCM_RIGHTS underneath Node's IPC channel — to the `cloison` part, and closes its own
- * copy. From then on pixels go Xvnc → gateway → browser, as before the split: the root part holds
- * no descriptor of the connection and sees none of its bytes.
+ * descriptor, SCM_RIGHTS on the part's descriptor socket (sandbox/partChannel.ts) — to the
+ * `cloison` part, and closes its own copy. From then on pixels go Xvnc → gateway → browser, as
+ * before the split: the root part holds no descriptor of the connection and sees none of its bytes.
  *
- * Node passes descriptors only over a child's IPC channel, so the manager starts the unprivileged
- * part as its child: under Cloison's syscall filter (bwrap), then through setpriv as the `cloison`
- * user, no capability in any set, the bounding set empty, no_new_privs.
+ * The manager starts the unprivileged part as its child, with the parts' channel (no Node IPC:
+ * what the part writes is read with a bound, and no descriptor is ever taken from it): under
+ * Cloison's syscall filter (bwrap), then through setpriv as the `cloison` user, no capability in
+ * any set, the bounding set empty, no_new_privs.
  */
 import type { ChildProcess } from 'node:child_process';
-import type { Socket } from 'node:net';
+import { closeSync } from 'node:fs';
+import { Socket } from 'node:net';
 import { requireBinary } from '../system/binaries';
 import { spawnBwrap } from '../sandbox/bwrapSpawn';
+import { connectToRoot, descriptorPair, PART_STREAM_FD, RootChannelEnd } from '../sandbox/partChannel';
 
 export const HAND_OVER_MESSAGE = 'cloison.vncSocket';
 
@@ -24,28 +27,56 @@ export interface HandedSocket {
   connection: number;
 }
 
-/**
- * Starts the unprivileged part as `uid:gid`, with an IPC channel for handed sockets, under
- * Cloison's syscall filter: bwrap installs it (and nothing else of a sandbox: the host's whole
- * filesystem and network, no namespace but the mount one bwrap always makes), then setpriv drops
- * to the user with no capability in any set and no_new_privs.
- */
 /** Where `codeDir` appears to the part, which starts there. */
 export const PART_CODE_DIR = '/opt/cloison-part';
+/** What the part may send the manager in one frame. */
+const MAX_PART_MESSAGE_BYTES = 64 * 1024;
+
+export interface UnprivilegedChild {
+  child: ChildProcess;
+  /** The manager's end of its channel: messages to it, with a descriptor or not. */
+  channel: RootChannelEnd<unknown>;
+}
 
 /**
+ * Starts the unprivileged part as `uid:gid`, with the parts' channel as its fds 3 and 4, under
+ * Cloison's syscall filter: bwrap installs it (and nothing else of a sandbox: the host's whole
+ * filesystem and network, no namespace but the mount one bwrap always makes), then setpriv drops
+ * to the user with no capability in any set and no_new_privs. `message` gets what it sends, as
+ * untrusted; a part that breaks the channel is killed.
+ *
  * `codeDir`: the folder of the part's code, bound read-only at PART_CODE_DIR and started in — its
  * own place may be one the part's user cannot reach (a checkout in a folder of root's, 0700).
  */
-export function spawnUnprivilegedPart(who: { uid: number; gid: number }, argv: string[], options: { env?: NodeJS.ProcessEnv; stdio?: 'inherit' | 'pipe'; codeDir?: string } = {}): ChildProcess {
+export function spawnUnprivilegedPart(
+  who: { uid: number; gid: number },
+  argv: string[],
+  options: { env?: NodeJS.ProcessEnv; stdio?: 'inherit' | 'pipe'; codeDir?: string; message?: (raw: unknown) => void } = {},
+): UnprivilegedChild {
   const drop = [requireBinary('setpriv'), `--reuid=${who.uid}`, `--regid=${who.gid}`, '--clear-groups', '--inh-caps=-all', '--bounding-set=-all', '--no-new-privs', '--'];
   const io = options.stdio ?? 'inherit';
   const code = options.codeDir ? ['--ro-bind', options.codeDir, PART_CODE_DIR, '--chdir', PART_CODE_DIR] : [];
-  // fd 3 is the IPC channel (NODE_CHANNEL_FD=3), kept open through bwrap and setpriv.
-  return spawnBwrap(['--bind', '/', '/', '--dev-bind', '/dev', '/dev', '--bind', '/proc', '/proc', ...code, '--die-with-parent', '--', ...drop, ...argv], {
-    stdio: ['ignore', io, io, 'ipc'],
-    env: options.env ?? {},
+  const { rootEnd, partEnd } = descriptorPair();
+  let child: ChildProcess;
+  try {
+    // fds 3 and 4 are the channel (PART_STREAM_FD, PART_DESCRIPTOR_FD), kept open through bwrap and setpriv.
+    child = spawnBwrap(['--bind', '/', '/', '--dev-bind', '/dev', '/dev', '--bind', '/proc', '/proc', ...code, '--die-with-parent', '--', ...drop, ...argv], {
+      stdio: ['ignore', io, io, 'pipe', partEnd],
+      env: options.env ?? {},
+    });
+  } catch (err) {
+    closeSync(rootEnd);
+    throw err;
+  } finally {
+    closeSync(partEnd);
+  }
+  const channel = new RootChannelEnd<unknown>(child.stdio[PART_STREAM_FD] as Socket, rootEnd, {
+    maxIncomingBytes: MAX_PART_MESSAGE_BYTES,
+    message: options.message ?? (() => undefined),
+    misbehaved: () => child.kill('SIGKILL'),
   });
+  child.once('exit', () => channel.close());
+  return { child, channel };
 }
 
 /**
@@ -53,26 +84,47 @@ export function spawnUnprivilegedPart(who: { uid: number; gid: number }, argv: s
  * The socket must have been paused from its 'connect' on: bytes Node had already read here would
  * never reach the child (a lost RFB greeting), so a socket holding any is refused.
  */
-export function handOverSocket(child: ChildProcess, message: HandedSocket, socket: Socket): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (!child.connected) return reject(new Error('the unprivileged part has no IPC channel'));
-    if (socket.readableLength > 0 || socket.bytesRead > 0) return reject(new Error('the socket was read on the manager\'s side: its bytes would be lost'));
-    child.send(message, socket, { keepOpen: false }, (err) => (err ? reject(err) : resolve()));
-  });
+export function handOverSocket(channel: RootChannelEnd<unknown>, message: HandedSocket, socket: Socket): Promise<void> {
+  if (socket.readableLength > 0 || socket.bytesRead > 0) return Promise.reject(new Error('the socket was read on the manager\'s side: its bytes would be lost'));
+  const fd = (socket as unknown as { _handle: { fd?: number } | null })._handle?.fd;
+  if (typeof fd !== 'number' || fd < 0) return Promise.reject(new Error('the socket has no descriptor'));
+  if (!channel.send(message, fd)) return Promise.reject(new Error('the unprivileged part did not take the socket'));
+  socket.destroy();
+  return Promise.resolve();
+}
+
+let toManager: { send: (message: unknown) => void; sockets: Set<(message: HandedSocket, socket: Socket) => void> } | null = null;
+
+/**
+ * On the unprivileged side: its end of the channel (once per process), to send the manager (or a
+ * test) messages; the manager gone, the part ends.
+ */
+export function managerChannel(): { send: (message: unknown) => void; onHandedSocket: (listener: (message: HandedSocket, socket: Socket) => void) => void } {
+  if (!toManager) {
+    const sockets = new Set<(message: HandedSocket, socket: Socket) => void>();
+    const { send } = connectToRoot<unknown, Partial<HandedSocket> | null>({
+      message: (m, fd) => {
+        if (fd === null) return;
+        if (m?.type !== HAND_OVER_MESSAGE || typeof m.level !== 'string' || typeof m.connection !== 'number') return closeSync(fd);
+        const socket = new Socket({ fd, readable: true, writable: true });
+        for (const listener of sockets) listener(m as HandedSocket, socket);
+      },
+      closed: () => process.exit(0),
+    });
+    toManager = { send, sockets };
+  }
+  const { send, sockets } = toManager;
+  return { send, onHandedSocket: (listener) => void sockets.add(listener) };
 }
 
 /** On the unprivileged side: each socket the manager hands over, with its message. */
 export function onHandedSocket(listener: (message: HandedSocket, socket: Socket) => void): void {
-  process.on('message', (message: unknown, handle: unknown) => {
-    const m = message as Partial<HandedSocket> | null;
-    if (m?.type !== HAND_OVER_MESSAGE || typeof m.level !== 'string' || typeof m.connection !== 'number' || !handle) return;
-    listener(m as HandedSocket, handle as Socket);
-  });
+  managerChannel().onHandedSocket(listener);
 }
 
 /**
  * On the unprivileged side: handed sockets by connection number, whichever arrives first — the
- * socket over the IPC channel or the manager's answer naming it. One not taken in time is closed.
+ * socket on the part's channel or the manager's answer naming it. One not taken in time is closed.
  */
 export class HandedSockets {
   private readonly arrived = new Map<number, Socket>();

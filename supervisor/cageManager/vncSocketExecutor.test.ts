@@ -16,7 +16,7 @@ import { createPamTestUser, type PamTestUser } from '../testing/pamTestUser';
 import { startRealCage, testRoot, type RealCage } from '../testing/realCage';
 import { bwrapCage, twoLevelPolicy } from '../testing/testPolicy';
 import { CageManagerServer } from './cageManagerServer';
-import { spawnUnprivilegedPart } from './socketHandOver';
+import { spawnUnprivilegedPart, type UnprivilegedChild } from './socketHandOver';
 import { vncSocketExecutor } from './vncSocketExecutor';
 
 const POLICY = twoLevelPolicy({ low: bwrapCage({ uid: 61720 }), high: bwrapCage({ uid: 61721 }) });
@@ -27,7 +27,7 @@ let cloison: PamTestUser;
 let journal: FileAuditJournal;
 let server: CageManagerServer;
 let highCage: RunningCage | null = null;
-let part: ChildProcess | null = null;
+let part: UnprivilegedChild | null = null;
 let impostor: ChildProcess | null = null;
 let stranger: PamTestUser;
 
@@ -52,13 +52,13 @@ beforeAll(async () => {
     peerGid: cloison.gid,
     journal,
     authorization: { policy: () => parsePolicy(POLICY, 'p.yaml'), stateDir: join(root, 'state'), runDir: join(root, 'run'), trainingKeysDir: join(root, 'training'), workstationUser: null },
-    executors: { 'cage.vncSocket': vncSocketExecutor({ cage: (level) => (level === 'low' ? cage.cage : level === 'high' ? highCage : null), part: () => part }) },
+    executors: { 'cage.vncSocket': vncSocketExecutor({ cage: (level) => (level === 'low' ? cage.cage : level === 'high' ? highCage : null), part: () => part?.channel ?? null }) },
   });
   await server.listen();
 }, 60_000);
 
 afterAll(async () => {
-  part?.kill();
+  part?.child.kill();
   impostor?.kill();
   await server?.close();
   journal?.close();
@@ -71,10 +71,14 @@ afterAll(async () => {
 describe('cage.vncSocket, from the unprivileged part to the cage', () => {
   it('hands the checked connection over; the part speaks RFB with Xvnc over it; other levels get nothing', async () => {
     const reports: Array<Record<string, unknown>> = [];
-    part = spawnUnprivilegedPart(cloison, [process.execPath, '--import', 'tsx', 'supervisor/testing/vncSocketRequester.ts', join(root, 'manager.sock'), 'low', 'high', 'left', 'secret'], { env: { PATH: process.env.PATH ?? '/usr/bin:/bin' }, codeDir: join(__dirname, '../..') });
     await new Promise<void>((resolve, reject) => {
-      part!.on('message', (m: Record<string, unknown>) => (m.done ? resolve() : reports.push(m)));
-      part!.once('exit', (code) => reject(new Error(`the part exited ${code} after ${JSON.stringify(reports)}`)));
+      const message = (raw: unknown) => {
+        const m = raw as Record<string, unknown>;
+        if (m.done) resolve();
+        else reports.push(m);
+      };
+      part = spawnUnprivilegedPart(cloison, [process.execPath, '--import', 'tsx', 'supervisor/testing/vncSocketRequester.ts', join(root, 'manager.sock'), 'low', 'high', 'left', 'secret'], { env: { PATH: process.env.PATH ?? '/usr/bin:/bin' }, codeDir: join(__dirname, '../..'), message });
+      part.child.once('exit', (code) => reject(new Error(`the part exited ${code} after ${JSON.stringify(reports)}`)));
     });
     expect(reports[0]).toMatchObject({ level: 'low', connection: 1, uid: cloison.uid, banner: 'RFB 003.008\n' });
     expect(reports[0]!.securityTypes).toBeGreaterThan(0);

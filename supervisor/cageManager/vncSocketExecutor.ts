@@ -5,10 +5,10 @@
  * number, which the unprivileged part matches with the socket it received. A peer that fails the
  * check is closed here and never handed over.
  */
-import type { ChildProcess } from 'node:child_process';
 import type { Socket } from 'node:net';
 import { CloisonError } from '../../shared/errors';
 import type { RunningCage } from '../cages/cageDriver';
+import type { RootChannelEnd } from '../sandbox/partChannel';
 import { connectPaused } from '../cages/cageVncSocket';
 import { handOverSocket, HAND_OVER_MESSAGE } from './socketHandOver';
 import type { RequestOf } from './requests';
@@ -16,8 +16,8 @@ import type { RequestOf } from './requests';
 export interface VncSocketExecutorOptions {
   /** The level's running cage, or null. */
   cage(level: string): RunningCage | null;
-  /** The unprivileged part, the child the socket goes to. */
-  part(): ChildProcess | null;
+  /** The unprivileged part's channel, where the socket goes (socketHandOver.ts). */
+  part(): RootChannelEnd<unknown> | null;
   connectTimeoutMs?: number;
 }
 

@@ -12,7 +12,7 @@ import { seccompProgram } from './seccompFilter';
 
 export interface BwrapSpawnOptions {
   /** stdio of the bwrap process; the filter's pipe is added after these. */
-  stdio: Array<IOType | 'ipc'>;
+  stdio: Array<IOType | 'ipc' | number>;
   /** Runs bwrap through this command line first (e.g. joining the cage's cgroups). */
   prefix?: string[];
   /** bwrap's environment (default: the supervisor's). */

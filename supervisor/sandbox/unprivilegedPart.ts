@@ -1,31 +1,10 @@
 /**
- * What an unprivileged part (the browser part, the sound part) takes away from itself before it
- * reads anything (system/selfRestriction.ts): its bounding set emptied, then the `cloison` user for
- * good (the kernel then empties every capability set), no new privileges, and the unprivileged
- * service's syscall filter on every thread (processSyscallFilters.ts: no mount, namespace, tracing,
- * uid change…). It was started by setpriv with no_new_privs and a bounding set holding only what
- * these steps need. Each step throws if it did not happen: the part then stops.
- * Started by an unprivileged supervisor (no account), it keeps its user and takes the rest.
+ * How the root part starts an unprivileged part (the browser part, the sound part) and starts it
+ * again; what the part then takes away from itself is partSelfRestriction.ts.
  */
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { requireBinary } from '../system/binaries';
-import { dropBoundingCapabilities, installSeccompFilter, privilegeStatus, restrictToUnprivilegedService, setNoNewPrivileges } from '../system/selfRestriction';
-import { serviceSeccompProgram } from './processSyscallFilters';
-
-export function restrictUnprivilegedPart(part: string, account: { uid: number; gid: number } | null): void {
-  if (account) {
-    dropBoundingCapabilities([]);
-    restrictToUnprivilegedService({ uid: account.uid, gid: account.gid, groups: [] }, serviceSeccompProgram());
-  } else {
-    setNoNewPrivileges();
-    installSeccompFilter(serviceSeccompProgram());
-  }
-  const status = privilegeStatus();
-  if (status.uid === 0 || status.capEff !== '0000000000000000' || status.noNewPrivs !== 1 || status.seccomp !== 2) {
-    throw new Error(`${part} is not restricted: uid ${status.uid}, CapEff ${status.capEff}, NoNewPrivs ${status.noNewPrivs}, Seccomp ${status.seccomp}`);
-  }
-}
 
 /**
  * A part's command: its bundle beside the supervisor's (out/supervisor/<bundle>), or its source

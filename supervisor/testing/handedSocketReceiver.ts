@@ -5,11 +5,12 @@
  */
 import { readFileSync, readlinkSync } from 'node:fs';
 import type { Socket } from 'node:net';
-import { onHandedSocket } from '../cageManager/socketHandOver';
+import { managerChannel } from '../cageManager/socketHandOver';
 
 const kept: Socket[] = [];
 
-onHandedSocket((message, socket) => {
+const manager = managerChannel();
+manager.onHandedSocket((message, socket) => {
   kept.push(socket);
   const fd = (socket as unknown as { _handle: { fd: number } })._handle.fd;
   let bytes = Buffer.alloc(0);
@@ -18,7 +19,7 @@ onHandedSocket((message, socket) => {
     if (bytes.length === 12) socket.write(bytes); // the same version back: RFB 003.008
     if (bytes.length > 12) {
       const status = readFileSync('/proc/self/status', 'utf8');
-      process.send!({
+      manager.send({
         connection: message.connection,
         level: message.level,
         banner: bytes.subarray(0, 12).toString('latin1'),
@@ -32,4 +33,4 @@ onHandedSocket((message, socket) => {
     }
   });
 });
-process.send!({ ready: true });
+manager.send({ ready: true });

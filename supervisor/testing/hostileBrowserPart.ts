@@ -3,7 +3,7 @@
  * took over the process that accepts browser connections would do. It starts as the part does —
  * reads its inputs, goes to its folder, restricts itself (partRestriction.ts) — but tries its
  * escapes both before the restriction (what such a foothold gave before the split: the root
- * supervisor) and after; then, over the IPC channel, asks the root part for what no browser could
+ * supervisor) and after; then, over its channel, asks the root part for what no browser could
  * get: sessions it was never admitted to, cages' sockets on forged, misdirected or spent tickets,
  * messages shaped to slip arguments in. Writes report.json in its folder, then idles.
  *
@@ -15,6 +15,7 @@ import { connect } from 'node:net';
 import { join } from 'node:path';
 import { restrictBrowserPart } from '../browserPart/partRestriction';
 import { PART_START_ENV, type PartStart, type RootToPart } from '../browserPart/partMessages';
+import { connectToRoot } from '../sandbox/partChannel';
 
 export interface HostileInput {
   cageSocket: string;
@@ -55,12 +56,15 @@ async function escapes(): Promise<Record<string, string>> {
 
 const answers = new Map<number, { message: RootToPart; handle: unknown }>();
 const rpcOut: RootToPart[] = [];
-process.on('message', (message: RootToPart, handle: unknown) => {
-  if (message.type === 'vnc.opened') answers.set(message.request, { message, handle });
-  if (message.type === 'rpc.admitted') answers.set(message.request, { message, handle });
-  if (message.type === 'rpc.out') rpcOut.push(message);
+const channel = connectToRoot<unknown, RootToPart>({
+  message: (message, handle) => {
+    if (message.type === 'vnc.opened') answers.set(message.request, { message, handle });
+    if (message.type === 'rpc.admitted') answers.set(message.request, { message, handle });
+    if (message.type === 'rpc.out') rpcOut.push(message);
+  },
+  closed: () => process.exit(0),
 });
-const send = (m: unknown) => process.send!(m);
+const send = (m: unknown) => channel.send(m);
 let request = 100;
 async function ask(m: Record<string, unknown>): Promise<{ message: RootToPart; handle: unknown } | 'no answer'> {
   const id = request++;
@@ -74,7 +78,7 @@ const vncOutcome = async (level: string, ticket: string) => {
   const m = a.message as Extract<RootToPart, { type: 'vnc.opened' }>;
   if ('refused' in m.admission) return `refused ${m.admission.refused.status}`;
   if ('close' in m.admission) return `closed ${m.admission.close.code}`;
-  return a.handle ? 'handle' : 'admitted without a handle';
+  return a.handle !== null ? 'handle' : 'admitted without a handle';
 };
 const admitOutcome = async (offered: Record<string, string>) => {
   const a = await ask({ type: 'rpc.admit', ...offered });

@@ -1,12 +1,12 @@
 /**
  * Test tool, run as the unprivileged part would be (the manager's child, another uid): asks the
  * manager for each level's VNC connection over its socket, takes the handed socket, does the RFB
- * version exchange over it and reports each outcome to the parent (IPC).
+ * version exchange over it and reports each outcome to the parent (its channel).
  */
 import { readlinkSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import { CageManagerClient } from '../cageManager/cageManagerClient';
-import { HandedSockets } from '../cageManager/socketHandOver';
+import { HandedSockets, managerChannel } from '../cageManager/socketHandOver';
 
 const [socketPath, ...levels] = process.argv.slice(2);
 const handed = new HandedSockets();
@@ -28,9 +28,9 @@ for (const level of levels) {
     const { connection } = (await client.request({ op: 'cage.vncSocket', level })) as { connection: number };
     const socket = await handed.take(connection);
     const fd = (socket as unknown as { _handle: { fd: number } })._handle.fd;
-    process.send!({ level, connection, socket: readlinkSync(`/proc/self/fd/${fd}`), uid: process.getuid!(), ...(await greetingOver(socket)) });
+    managerChannel().send({ level, connection, socket: readlinkSync(`/proc/self/fd/${fd}`), uid: process.getuid!(), ...(await greetingOver(socket)) });
   } catch (err) {
-    process.send!({ level, error: (err as Error).message });
+    managerChannel().send({ level, error: (err as Error).message });
   }
 }
-process.send!({ done: true });
+managerChannel().send({ done: true });

@@ -1,7 +1,8 @@
 /**
- * Length-prefixed JSON frames, the cage manager's wire format: a 4-byte big-endian length, then
- * that many bytes of UTF-8 JSON. The length is checked against the limit before a single byte of
- * the body is held, so a peer that announces 4 GiB costs the root part 4 bytes, not 4 GiB.
+ * Length-prefixed JSON frames, the wire format of the cage manager and of the unprivileged parts'
+ * channel (partChannel.ts): a 4-byte big-endian length, then that many bytes of UTF-8 JSON. The
+ * length is checked against the limit before a single byte of the body is held, so a peer that
+ * announces 4 GiB costs the root part 4 bytes, not 4 GiB.
  *
  * The reader is incremental: bytes split anywhere (in the prefix, in the body) resume on the next
  * chunk. A frame that is over the limit, empty, not UTF-8 or not JSON is a FrameError, and the

@@ -1,0 +1,148 @@
+/**
+ * The channel between the root part and an unprivileged part (the browser part, the sound part),
+ * with no Node IPC under it: Node's `'ipc'` channel parses what the child writes itself (JSON
+ * lines of any length) and acts on its own NODE_HANDLE messages, so a compromised part could crash
+ * the root part, grow its memory without bound, or hand it descriptors.
+ *
+ * - The part's fd 3 (PART_STREAM_FD): a stdio pipe, which libuv makes as a Unix socketpair. Both
+ *   ways, length-prefixed JSON frames (cageManager/frames.ts). The root part reads the part's
+ *   with a bound (maxIncomingBytes): a frame announced larger, empty or not JSON is the part's
+ *   misbehaviour (it is then killed and started again, partProcess.ts). A plain read on a Unix
+ *   stream takes no descriptor: SCM_RIGHTS the part would send there are closed by the kernel.
+ * - The part's fd 4 (PART_DESCRIPTOR_FD): a socketpair of its own, for descriptors from the root
+ *   part only (descriptorPassing.ts, MSG_DONTWAIT: a part that stops reading fails, the root part
+ *   never waits). The root part's end is shut for reading, never read.
+ *
+ * Root → part frames are `{ message, descriptor }`: `descriptor: true` says one descriptor was sent
+ * just before on fd 4, which the part then receives (the byte was queued before the frame).
+ */
+import { closeSync } from 'node:fs';
+import { Socket } from 'node:net';
+import { encodeFrame, FrameReader } from './frames';
+import { receiveDescriptor, sendDescriptor, shutdownReading, socketPair } from './descriptorPassing';
+
+export const PART_STREAM_FD = 3;
+export const PART_DESCRIPTOR_FD = 4;
+/** What the root part sends: its own, large (an RPC answer), but bounded so the part's reader is. */
+export const ROOT_FRAME_MAX_BYTES = 64 * 1024 * 1024;
+/** What the root part holds unsent for a part that stops reading, before that part is failed. */
+const MAX_UNSENT_BYTES = 16 * 1024 * 1024;
+
+interface RootFrame {
+  message: unknown;
+  descriptor: boolean;
+}
+
+/** The descriptor socketpair: the root part's end, and the part's (given as its fd 4, then closed here). */
+export function descriptorPair(): { rootEnd: number; partEnd: number } {
+  const [rootEnd, partEnd] = socketPair();
+  shutdownReading(rootEnd);
+  return { rootEnd, partEnd };
+}
+
+/** The root part's end of one started part. */
+export class RootChannelEnd<ToPart> {
+  private readonly reader: FrameReader;
+  private closed = false;
+
+  constructor(
+    private readonly stream: Socket,
+    private readonly descriptors: number,
+    private readonly handlers: {
+      maxIncomingBytes: number;
+      message: (raw: unknown) => void;
+      /** The part broke the channel (framing, a descriptor not taken): it is to be stopped. */
+      misbehaved: (reason: string) => void;
+    },
+  ) {
+    this.reader = new FrameReader(handlers.maxIncomingBytes);
+    stream.on('data', (chunk: Buffer) => this.read(chunk));
+    stream.on('error', () => undefined);
+  }
+
+  private read(chunk: Buffer): void {
+    if (this.closed) return;
+    let messages: unknown[];
+    try {
+      messages = this.reader.push(chunk);
+    } catch (err) {
+      return this.fail((err as Error).message);
+    }
+    for (const message of messages) if (!this.closed) this.handlers.message(message);
+  }
+
+  /**
+   * Sends a message, with a descriptor when `fd` is given (the caller keeps and closes its copy).
+   * False if the part could not take it: it is then failed.
+   */
+  send(message: ToPart, fd?: number): boolean {
+    if (this.closed) return false;
+    if (this.stream.writableLength > MAX_UNSENT_BYTES) {
+      this.fail(`${this.stream.writableLength} bytes left unread by the part`);
+      return false;
+    }
+    let frame: Buffer;
+    try {
+      frame = encodeFrame({ message, descriptor: fd !== undefined } satisfies RootFrame, ROOT_FRAME_MAX_BYTES);
+    } catch {
+      return false; // the root part's own message over the bound: not sent, the part is not at fault
+    }
+    if (fd !== undefined) {
+      try {
+        sendDescriptor(this.descriptors, fd);
+      } catch (err) {
+        this.fail(`a descriptor not taken (${(err as Error).message})`);
+        return false;
+      }
+    }
+    this.stream.write(frame);
+    return true;
+  }
+
+  private fail(reason: string): void {
+    if (this.closed) return;
+    this.close();
+    this.handlers.misbehaved(reason);
+  }
+
+  /** Stops reading and closes both ends (the part's exit or its stop). */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.stream.destroy();
+    try {
+      closeSync(this.descriptors);
+    } catch {
+      /* already closed */
+    }
+  }
+}
+
+/**
+ * The part's end: its messages to the root part, and the root part's to it, each with the
+ * descriptor it announced (or null). `closed` runs when the root part's end is gone.
+ */
+export function connectToRoot<ToRoot, FromRoot>(handlers: { message: (message: FromRoot, fd: number | null) => void; closed: () => void }): { send: (message: ToRoot) => void } {
+  const stream = new Socket({ fd: PART_STREAM_FD, readable: true, writable: true });
+  const reader = new FrameReader(ROOT_FRAME_MAX_BYTES);
+  stream.on('data', (chunk: Buffer) => {
+    for (const frame of reader.push(chunk) as RootFrame[]) {
+      const fd = frame.descriptor ? receiveDescriptor(PART_DESCRIPTOR_FD) : null;
+      handlers.message(frame.message as FromRoot, fd);
+    }
+  });
+  stream.on('error', () => undefined);
+  stream.on('close', handlers.closed);
+  return { send: (message) => void (stream.writable && stream.write(encodeFrame(message, ROOT_FRAME_MAX_BYTES))) };
+}
+
+/** A received descriptor as a stream socket that reads and writes (a Unix socket, a pipe or FIFO). */
+export function socketOfDescriptor(fd: number, direction: { readable: boolean; writable: boolean }): Socket {
+  return new Socket({ fd, ...direction });
+}
+
+/** A received descriptor's libuv handle, not yet read (the gateway wraps it with its own buffers). */
+export function handleOfDescriptor(fd: number): object {
+  const socket = new Socket({ fd, readable: true, writable: true, manualStart: true } as never);
+  return (socket as unknown as { _handle: object })._handle;
+}

@@ -1,0 +1,184 @@
+/**
+ * One unprivileged part as the root part runs it (the browser part, the sound part): started under
+ * setpriv (unprivilegedPart.ts) with its start in its environment and its channel (partChannel.ts)
+ * as fds 3 and 4; ready once it says so; each message it sends parsed as untrusted before the part's
+ * own code sees it; started again if it ends while the supervisor runs (RestartBackoff). What each
+ * part does with its messages is its own (browserPart.ts, soundPart.ts).
+ *
+ * A part that breaks the channel (a frame over the bound, not JSON, a descriptor it does not take)
+ * is killed at once, and its restart journaled with why; messages that frame well but fail their
+ * schema are dropped and counted, and the part killed only after MAX_BAD_MESSAGES of them.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { closeSync } from 'node:fs';
+import type { Socket } from 'node:net';
+import { descriptorPair, RootChannelEnd } from './partChannel';
+import { RestartBackoff, unprivilegedPartCommand } from './unprivilegedPart';
+
+/** How long a part has to say it is ready. */
+const START_TIMEOUT_MS = 30_000;
+/** Messages from the part that did not parse, before it is stopped (and started again). */
+const MAX_BAD_MESSAGES = 100;
+
+export type Parsed<T> = { success: true; data: T } | { success: false; issue: string };
+
+export interface PartDefinition<ToRoot extends { type: string }> {
+  /** "browser part", "sound part": in logs and errors. */
+  name: string;
+  command: { callerUrl: string; source: string; bundle: string; script?: string };
+  /** The environment variable its start is given in (JSON), and that start, built for each start. */
+  startEnv: string;
+  /** Who it becomes when started by root (the `cloison` user), or null if that user is missing. */
+  account: () => { uid: number; gid: number } | null;
+  start: (account: { uid: number; gid: number } | null) => unknown;
+  lang: string;
+  /** The largest frame it may send. */
+  maxMessageBytes: number;
+  parse: (raw: unknown) => Parsed<ToRoot>;
+  /** Before it is ready: whether this message says it now is. */
+  isReady: (message: ToRoot) => boolean;
+  /** It is ready (`ready` is true, messages may be sent): that message. */
+  started: (message: ToRoot) => void;
+  /** Every message once it is ready. */
+  message: (message: ToRoot) => void;
+  /** It ended (whatever follows). */
+  gone: () => void;
+  /** It ended while running and is started again: why (journaled by the part's owner). */
+  restarting: (reason: string) => void;
+  log?: (msg: string, fields?: Record<string, unknown>) => void;
+}
+
+export class UnprivilegedPart<ToRoot extends { type: string }, ToPart> {
+  private child: ChildProcess | null = null;
+  private channel: RootChannelEnd<ToPart> | null = null;
+  private running = false;
+  private stopping = false;
+  private readonly backoff = new RestartBackoff({
+    start: () => this.spawnPart(),
+    stopping: () => this.stopping,
+    failed: (err) => this.def.log?.(`${this.def.name} did not start again`, { error: err.message }),
+  });
+  /** Messages from the part refused by their schema (a test reads it). */
+  refused = 0;
+
+  constructor(private readonly def: PartDefinition<ToRoot>) {}
+
+  /** Starts the part; resolves once it says it is ready. */
+  start(): Promise<void> {
+    this.stopping = false;
+    return this.spawnPart();
+  }
+
+  /** The part's pid (tests), or null between two starts. */
+  get pid(): number | null {
+    return this.child?.pid ?? null;
+  }
+
+  get ready(): boolean {
+    return this.running;
+  }
+
+  /** Sends a message, with a descriptor (the caller closes its own copy after); false if not sent. */
+  send(message: ToPart, fd?: number): boolean {
+    return this.channel?.send(message, fd) ?? false;
+  }
+
+  async stop(): Promise<void> {
+    this.stopping = true;
+    const child = this.child;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    child.kill('SIGTERM');
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(() => child.kill('SIGKILL'), 3000);
+      child.once('exit', () => (clearTimeout(timer), resolve()));
+    });
+  }
+
+  private spawnPart(): Promise<void> {
+    const { name } = this.def;
+    const root = process.getuid?.() === 0;
+    const account = root ? this.def.account() : null;
+    if (root && !account) return Promise.reject(new Error(`the system user "cloison" is missing (scripts/setup.sh and the package make it): the ${name} does not run as root`));
+    const { command, args } = unprivilegedPartCommand(this.def.command, root);
+    const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', LANG: this.def.lang, [this.def.startEnv]: JSON.stringify(this.def.start(account)) };
+    const { rootEnd, partEnd } = descriptorPair();
+    let child: ChildProcess;
+    try {
+      // A process group of its own: a terminal's Ctrl+C or a group's SIGTERM is for the root part,
+      // which stops it (stop()); the root part gone, its channel closes and it ends.
+      child = spawn(command, args, { detached: true, stdio: ['ignore', 'ignore', 'inherit', 'pipe', partEnd], env });
+    } catch (err) {
+      closeSync(rootEnd);
+      throw err;
+    } finally {
+      closeSync(partEnd);
+    }
+    this.child = child;
+    this.running = false;
+    let bad = 0;
+    let misbehaviour: string | null = null;
+    const misbehaved = (reason: string) => {
+      misbehaviour ??= reason;
+      this.def.log?.(`${name} misbehaved: stopping it`, { reason });
+      child.kill('SIGKILL');
+    };
+    return new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        child.kill('SIGKILL');
+        reject(new Error(`the ${name} was not ready within ${START_TIMEOUT_MS} ms`));
+      }, START_TIMEOUT_MS);
+      const received = (raw: unknown) => {
+        const parsed = this.def.parse(raw);
+        if (!parsed.success) {
+          this.refused++;
+          if (++bad === MAX_BAD_MESSAGES) misbehaved(`${MAX_BAD_MESSAGES} messages refused by their schema`);
+          if (bad <= 3) this.def.log?.(`${name}: message refused`, { issue: parsed.issue });
+          return;
+        }
+        const message = parsed.data;
+        if (!this.running) {
+          if (message.type === 'failed') {
+            clearTimeout(timer);
+            return reject(new Error(`the ${name} could not start: ${(message as { error?: string }).error}`));
+          }
+          if (!this.def.isReady(message)) return;
+          clearTimeout(timer);
+          this.running = true;
+          this.def.started(message);
+          return resolve();
+        }
+        // What the part says must never throw here: the root part runs the cages' decisions.
+        try {
+          this.def.message(message);
+        } catch (err) {
+          this.refused++;
+          this.def.log?.(`${name}: message not acted on`, { type: message.type, error: (err as Error).message.slice(0, 200) });
+        }
+      };
+      const channel = new RootChannelEnd<ToPart>(child.stdio[3] as Socket, rootEnd, { maxIncomingBytes: this.def.maxMessageBytes, message: received, misbehaved });
+      this.channel = channel;
+      child.once('error', (err) => {
+        clearTimeout(timer);
+        channel.close();
+        reject(err);
+      });
+      child.once('exit', (code, signal) => {
+        clearTimeout(timer);
+        channel.close();
+        const wasRunning = this.running;
+        if (this.child === child) {
+          this.child = null;
+          this.channel = null;
+          this.running = false;
+        }
+        this.def.gone();
+        const reason = misbehaviour ? `misbehaved: ${misbehaviour}` : (signal ?? `exit ${code}`);
+        if (!wasRunning) return reject(new Error(`the ${name} exited before it was ready (${reason})`));
+        if (this.stopping) return;
+        this.def.log?.(`${name} ended: starting it again`, { code, signal, reason });
+        this.def.restarting(reason);
+        this.backoff.restartLater();
+      });
+    });
+  }
+}
