@@ -50,7 +50,7 @@ export interface LevelCardProxyOptions {
    * `pin: trusted`: asks the user for the PIN of a login from the application named (its own name
    * for itself); null when none was typed. Absent: the cage's PIN goes to the card as sent.
    */
-  askPin?: (application: string) => Promise<Buffer | null>;
+  askPin?: (application: string, gone: AbortSignal) => Promise<Buffer | null>;
   log?: (msg: string, fields?: Record<string, unknown>) => void;
 }
 
@@ -152,7 +152,10 @@ export class LevelCardProxy {
     return {
       wholeRecords: (cage) => {
         const application = applicationOf(cage);
-        return new TrustedPinLogin(() => askPin(application));
+        // The connection closing while its login waits for the user closes the dialog.
+        const gone = new AbortController();
+        cage.once('close', () => gone.abort());
+        return new TrustedPinLogin(() => askPin(application, gone.signal));
       },
     };
   }

@@ -41,6 +41,7 @@ describe.skipIf(missing.length > 0)('trusted PIN dialog (real cages, SoftHSM2 to
   let confirmations: Confirmations;
   const records: Entry[] = [];
   const asked: ConfirmRequest[] = [];
+  const settled: { id: string; answer: string }[] = [];
   const cages = new Map<string, RealCage>();
   const cageUids = new Map<string, number>();
 
@@ -72,7 +73,7 @@ describe.skipIf(missing.length > 0)('trusted PIN dialog (real cages, SoftHSM2 to
       levels: { high: { objects: ['high-sign'], uid: PROXY_UID }, low: { objects: ['low-auth'], uid: PROXY_UID } },
       environment: { SOFTHSM2_CONF: token.conf },
     });
-    confirmations = new Confirmations({ publish: (request) => asked.push(request), settle: () => undefined, timeoutMs: 30_000 });
+    confirmations = new Confirmations({ publish: (request) => asked.push(request), settle: (id, answer) => settled.push({ id, answer }), timeoutMs: 30_000 });
     broker = new SmartcardBroker({
       policy: { current: () => ({ smartcard: policy }) },
       dir: join(root, 'card'),
@@ -164,6 +165,17 @@ describe.skipIf(missing.length > 0)('trusted PIN dialog (real cages, SoftHSM2 to
     broker.pinTyped(question.id, USER_PIN);
     expect(await first).toMatchObject({ login: 0, sign: 0 });
   }, 120_000);
+
+  it('the application going while its dialog is open closes the dialog, journaled as the cage gone', async () => {
+    // Killed 3 s after it starts, its login held by the dialog: the shell's dialog must not stay up
+    // asking the user for a PIN that would go nowhere.
+    const gone = cages.get('high')!.sh(`cat > /tmp/probe.py <<'PY'\n${PROBE}PY\ntimeout -s KILL 3 python3 /tmp/probe.py ${CARD_CLIENT_MODULE} login -`, 90_000);
+    const question = await nextQuestion(asked.length + 1);
+    expect((await gone).code).toBe(137);
+    await waitFor(() => settled.some((s) => s.id === question.id), 'the dialog closed once its application went', 10_000);
+    expect(settled.find((s) => s.id === question.id)!.answer).toBe('refused');
+    expect(records.filter((r) => r.kind === 'smartcard.pin' && r.fields.outcome === 'cage-gone')).toEqual([{ kind: 'smartcard.pin', actor: 'supervisor', fields: { level: 'high', outcome: 'cage-gone' } }]);
+  }, 90_000);
 
   it('a PIN is taken only for its own question', async () => {
     expect(() => broker.pinTyped('not-a-question', USER_PIN)).toThrow(/no PIN is being asked/);
