@@ -9,6 +9,7 @@ import { chmodSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ConfirmRequest } from '../../shared/rpc';
+import { CONFIRM_ARM_MS } from '../confirm/confirmations';
 import { findBinary } from '../system/binaries';
 import { launcherShell, testRoot } from '../testing/realCage';
 import { makeSoftToken, SOFTHSM_MODULE, TOKEN_PIN } from '../testing/softToken';
@@ -42,6 +43,7 @@ describe.skipIf(missing.length > 0)('trusted PIN in the supervisor', () => {
   environment: { SOFTHSM2_CONF: ${token.conf} }
   levels:
     high: { objects: [high-sign], uid: ${PROXY_UID} }
+    low: { objects: [low-auth], uid: ${PROXY_UID} }
 `;
     t = await startTestSupervisor(twoLevelPolicy({ low: bwrapCage({ uid: UIDS.low }), high: bwrapCage({ uid: UIDS.high }) }, card), { root });
     await waitFor(() => ['low', 'high'].every((l) => t.sup.cages.get(l)?.state.status === 'running'), 'both cages running', 60_000);
@@ -66,6 +68,40 @@ describe.skipIf(missing.length > 0)('trusted PIN in the supervisor', () => {
     await waitFor(() => t.records().some((x) => x.kind === 'smartcard.login' && x.level === 'high' && x.ok === true), 'the login in the journal', 5000);
     expect(JSON.stringify(t.records())).not.toContain(USER_PIN);
   }, 90_000);
+
+  it('a cage looping C_Login, the user cancelling: no dialog until the hold-off ends, its logins meanwhile refused and journaled once', async () => {
+    const questions: Array<{ request: ConfirmRequest; at: number }> = [];
+    const asked = (request: ConfirmRequest) => questions.push({ request, at: Date.now() });
+    t.rpc.events.on('onConfirmRequest', asked);
+    const low = launcherShell(t.sup.cages.get('low')!.cage!);
+    // Each line: when (ms), pkcs11-tool's status, and whether it was told CKR_FUNCTION_CANCELED.
+    const loop = low(`rm -f /tmp/stop; i=0; while [ ! -e /tmp/stop ] && [ $i -lt 300 ]; do i=$((i+1)); pkcs11-tool --module ${P11KIT_PROXY} --login -O >/tmp/out 2>&1; rc=$?; echo "$(date +%s%3N) $rc $(grep -c CKR_FUNCTION_CANCELED /tmp/out)"; done`, 120_000);
+    try {
+      await waitFor(() => questions.length >= 1, 'the first PIN dialog', 30_000);
+      expect(questions[0]!.request).toMatchObject({ kind: 'pin', level: 'low', application: 'pkcs11-tool' });
+      await new Promise((r) => setTimeout(r, CONFIRM_ARM_MS + 50));
+      const cancelledAt = Date.now();
+      expect(await t.rpc.call('confirm.answer', { id: questions[0]!.request.id, accept: false })).toMatchObject({ ok: true });
+      await waitFor(() => questions.length >= 2, 'the dialog again, once the hold-off is over', 30_000);
+      expect(questions[1]!.request).toMatchObject({ kind: 'pin', level: 'low' });
+      expect(questions[1]!.at - cancelledAt, 'the first hold-off is 5 s').toBeGreaterThanOrEqual(5_000);
+      await new Promise((r) => setTimeout(r, CONFIRM_ARM_MS + 50));
+      expect(await t.rpc.call('confirm.answer', { id: questions[1]!.request.id, accept: false })).toMatchObject({ ok: true });
+    } finally {
+      t.rpc.events.off('onConfirmRequest', asked);
+      await low('touch /tmp/stop', 10_000);
+    }
+    const r = await loop;
+    const runs = r.stdout.trim().split('\n').map((line) => line.split(' ').map(Number) as [number, number, number]);
+    // Logins that started after the cancel and ended before the dialog came back: refused, no dialog.
+    const heldOff = runs.filter(([at]) => at > questions[0]!.at + CONFIRM_ARM_MS + 2_000 && at < questions[1]!.at);
+    expect(heldOff.length, r.stdout).toBeGreaterThanOrEqual(3);
+    for (const [, code, cancelled] of heldOff) expect([code, cancelled]).toEqual([1, 1]);
+    const outcomes = t.records().filter((x) => x.kind === 'smartcard.pin' && x.level === 'low').map((x) => x.outcome);
+    expect(outcomes.slice(0, 3)).toEqual(['cancelled', 'held-off', 'cancelled']);
+    expect(outcomes.slice(3).every((o) => o === 'held-off') && outcomes.length <= 4, outcomes.join(',')).toBe(true);
+    expect(t.records().some((x) => x.kind === 'smartcard.login' && x.level === 'low' && x.ok === true)).toBe(false);
+  }, 120_000);
 
   it('the workstation locking with the dialog open cancels it: the cage gets no login', async () => {
     const question = t.rpc.next('onConfirmRequest') as Promise<ConfirmRequest>;
