@@ -278,6 +278,7 @@ export class RecordGuard {
     // The proxy's replies: followed only to read their first bytes (no bound: the proxy is ours).
     const replies = watch ? new RecordMarks(Number.MAX_SAFE_INTEGER, (head) => (answered++, watch.reply(head)), RECORD_HEAD_BYTES) : null;
     const end = () => {
+      if (this.sockets.has(cage)) this.spare?.connectionEnded();
       injected?.close();
       cage.destroy();
       proxy.destroy();

@@ -25,6 +25,8 @@ const C_LOAD_MODULE = 70;
 const LITTLE_ENDIAN_64 = 1;
 /** A spare closed by the proxy (it restarted, a worker died) is replaced after this long. */
 const REOPEN_DELAY_MS = 1_000;
+/** The next spare is opened this long after one is taken, if no connection ended before. */
+const NEXT_SPARE_DELAY_MS = 2_000;
 /** Longer than any of the three calls: a record announcing more is not an opening call. */
 export const MAX_OPENING_RECORD_BYTES = 256;
 
@@ -95,13 +97,25 @@ export class SpareUpstream {
     return this.opening;
   }
 
-  /** The ready spare for one cage connection (then the next is opened), or null. */
+  /**
+   * The ready spare for one cage connection, or null. The next is opened once a connection ends
+   * (connectionEnded) or NEXT_SPARE_DELAY_MS later, whichever comes first: opened at once, its
+   * worker's module loading took the CPU the application being served was waiting for.
+   */
   take(): Spare | null {
     const spare = this.ready;
     this.ready = null;
     if (spare) spare.socket.removeAllListeners('close').removeAllListeners('error').removeAllListeners('data');
-    this.prime();
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = setTimeout(() => this.prime(), NEXT_SPARE_DELAY_MS);
     return spare;
+  }
+
+  /** A cage connection ended: the next spare is opened now if none is. */
+  connectionEnded(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    this.prime();
   }
 
   /** Opens the first spare. */
