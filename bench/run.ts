@@ -64,6 +64,7 @@ const BENCHES: Record<string, () => Promise<{ result: unknown; ratios: Record<st
         'one signature in a session through the proxy/directly (≤ 1.5)': median(r.perSignMs.proxy) / median(r.perSignMs.direct),
         'pkcs11-tool --sign through Caml Crush alone, no guard/directly': median(r.wholeMs.camlCrush) / median(r.wholeMs.direct),
         'one signature through Caml Crush alone, no guard/directly': median(r.perSignMs.camlCrush) / median(r.perSignMs.direct),
+        'module loaded to C_Initialize done, through the proxy (its spare)/through Caml Crush alone': median(r.openMs.proxy) / median(r.openMs.camlCrush),
       },
     };
   },

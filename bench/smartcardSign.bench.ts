@@ -5,7 +5,10 @@
  *
  * Two figures: a whole `pkcs11-tool --sign` (start, connect, log in, find the key, sign — what an
  * application's first signature costs), and one signature in an open, logged-in session
- * (C_SignInit + C_Sign, 200 in a row: what each further signature costs).
+ * (C_SignInit + C_Sign, 200 in a row: what each further signature costs). A third says what the
+ * guard's spare connection (spareUpstream.ts) saves: from loading the module to C_Initialize done,
+ * in the signing processes — through the guard the opening calls are answered from the spare,
+ * through Caml Crush alone a worker takes the connection, loads and initialises the module.
  *
  * A third path splits the proxy's cost: Caml Crush's own socket, the guard left out (root may
  * connect there; a cage never can). And the guard's CPU per relayed call, read off this process
@@ -13,6 +16,7 @@
  */
 import { execFile } from 'node:child_process';
 import { chmodSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -29,12 +33,18 @@ const run = promisify(execFile);
 const PROXY_UID = 64_600;
 const ROUNDS = 15;
 const SIGNS = 200;
+/** Between two timed runs. */
+const SETTLE_MS = 500;
 
 type Path = 'proxy' | 'camlCrush' | 'direct';
 
 export interface SmartcardSignResult {
   wholeMs: Record<Path, number[]>;
   perSignMs: Record<Path, number[]>;
+  /** Loading the module to C_Initialize done, in the signing processes. */
+  openMs: Record<Path, number[]>;
+  /** The machine's load average (1 min) at the start and the end. */
+  load: [number, number];
   /** CPU time of this process (the guard's relay) per RPC call relayed, in the signing loops. */
   guardCpuUsPerCall: number[];
 }
@@ -58,7 +68,7 @@ export async function runSmartcardSignBench(log: (s: string) => void): Promise<S
       camlCrush: client(cardProxyPaths(join(root, 'card/high')).innerSocket),
       direct: { module: SOFTHSM_MODULE, env: { ...process.env, SOFTHSM2_CONF: token.conf } },
     };
-    const result: SmartcardSignResult = { wholeMs: { proxy: [], camlCrush: [], direct: [] }, perSignMs: { proxy: [], camlCrush: [], direct: [] }, guardCpuUsPerCall: [] };
+    const result: SmartcardSignResult = { wholeMs: { proxy: [], camlCrush: [], direct: [] }, perSignMs: { proxy: [], camlCrush: [], direct: [] }, openMs: { proxy: [], camlCrush: [], direct: [] }, load: [loadavg()[0]!, 0], guardCpuUsPerCall: [] };
     const orders: Path[][] = [['proxy', 'camlCrush', 'direct'], ['direct', 'proxy', 'camlCrush'], ['camlCrush', 'direct', 'proxy']];
     for (let round = 0; round < ROUNDS; round++) {
       for (const path of orders[round % orders.length]!) {
@@ -66,11 +76,16 @@ export async function runSmartcardSignBench(log: (s: string) => void): Promise<S
         const start = performance.now();
         await run('pkcs11-tool', ['--module', module, '--login', '--pin', TOKEN_PIN, '--sign', '-m', 'SHA256-RSA-PKCS', '--id', '01', '-i', doc, '-o', join(root, `sig-${path}`)], { env });
         result.wholeMs[path].push(performance.now() - start);
+        // What each path starts behind it (netplex's next worker, the guard's next spare) is done
+        // before the next path is timed, as between two applications' starts.
+        await new Promise((r) => setTimeout(r, SETTLE_MS));
         if (round < 6) {
           const cpu = process.cpuUsage();
           const { stdout } = await run('python3', [probe, module, 'signs', TOKEN_PIN, String(SIGNS)], { env });
           const used = process.cpuUsage(cpu);
-          result.perSignMs[path].push((JSON.parse(stdout) as { perSignMs: number }).perSignMs);
+          const probed = JSON.parse(stdout) as { perSignMs: number; openMs: number };
+          result.perSignMs[path].push(probed.perSignMs);
+          result.openMs[path].push(probed.openMs);
           // C_SignInit and C_Sign per signature; the session's opening and key search are a few more.
           if (path === 'proxy') result.guardCpuUsPerCall.push((used.user + used.system) / (2 * SIGNS));
         }
@@ -79,6 +94,9 @@ export async function runSmartcardSignBench(log: (s: string) => void): Promise<S
     const line = (values: Record<Path, number[]>, digits: number) => `proxy ${fmt(median(values.proxy), digits)} ms (Caml Crush alone ${fmt(median(values.camlCrush), digits)}), direct ${fmt(median(values.direct), digits)} ms`;
     log(`pkcs11-tool --sign, whole: ${line(result.wholeMs, 2)} (median of ${ROUNDS})`);
     log(`one signature in a session: ${line(result.perSignMs, 3)} (median of 6 × ${SIGNS})`);
+    result.load[1] = loadavg()[0]!;
+    log(`module loaded to C_Initialize done: ${line(result.openMs, 2)} (median of 6)`);
+    log(`load average (1 min): ${fmt(result.load[0], 1)} at the start, ${fmt(result.load[1], 1)} at the end, on ${cpus().length} cores`);
     log(`the guard's CPU per relayed call: ${fmt(median(result.guardCpuUsPerCall), 1)} µs (median of 6; the key search's calls counted in)`);
     return result;
   } finally {

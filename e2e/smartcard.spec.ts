@@ -6,12 +6,11 @@
  * With `pin: trusted` (LANG=fr_FR.UTF-8), `pkcs11-tool --login` in high opens the trusted PIN dialog;
  * the PIN typed there through the keyboard signs in high, a wrong one is refused and journaled.
  */
-import { execFileSync } from 'node:child_process';
-import { chmodSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect, test } from '@playwright/test';
-import { testRoot } from '../supervisor/testing/realCage';
-import { makeSoftToken, SOFTHSM_MODULE, TOKEN_PIN } from '../supervisor/testing/softToken';
+import { cardSection, cardTestRoot } from '../supervisor/testing/cardFixture';
+import { type SoftToken } from '../supervisor/testing/softToken';
 import { bwrapCage, twoLevelPolicy } from '../supervisor/testing/testPolicy';
 import { cageShellForUid } from './support/cageByUid';
 import { startSupervisor, TEST_TRUST_PHRASE, type SupervisorProcess } from './support/supervisorProcess';
@@ -23,18 +22,10 @@ test.describe('exclusive card', () => {
   let tokenRoot: string;
 
   test.beforeAll(async () => {
-    tokenRoot = testRoot('cloison-e2e-card-');
-    chmodSync(tokenRoot, 0o711);
-    const token = makeSoftToken(join(tokenRoot, 'token'), PROXY_UID);
+    let token: SoftToken;
+    ({ root: tokenRoot, token } = cardTestRoot('cloison-e2e-card-', PROXY_UID));
     const cage = (uid: number) => bwrapCage({ uid, geometry: '1024x640', apps: '[[xterm, -geometry, 120x40+0+0]]' });
-    const card = `smartcard:
-    module: ${SOFTHSM_MODULE}
-    exclusive: true
-    environment: { SOFTHSM2_CONF: ${token.conf} }
-    levels:
-      high: { objects: [high-sign], uid: ${PROXY_UID} }
-      low: { objects: [low-auth], uid: ${PROXY_UID} }
-  `;
+    const card = cardSection(token, PROXY_UID, { high: ['high-sign'], low: ['low-auth'] }, { exclusive: true });
     sup = await startSupervisor(twoLevelPolicy({ low: cage(UIDS.low), high: cage(UIDS.high) }, card), { extraArgs: ['--shell-user', 'cloison-shell-test'], rootMode: 0o711 });
   });
   test.afterAll(async () => {
@@ -105,19 +96,10 @@ test.describe('PIN typed in the trusted dialog', () => {
   let tokenRoot: string;
 
   test.beforeAll(async () => {
-    tokenRoot = testRoot('cloison-e2e-pin-');
-    chmodSync(tokenRoot, 0o711);
-    const token = makeSoftToken(join(tokenRoot, 'token'), PROXY_UID);
-    execFileSync('setpriv', ['--reuid', String(PROXY_UID), '--regid', String(PROXY_UID), '--clear-groups', 'pkcs11-tool', '--module', SOFTHSM_MODULE, '--login', '--pin', TOKEN_PIN, '--change-pin', '--new-pin', USER_PIN], { env: { PATH: '/usr/bin:/bin', SOFTHSM2_CONF: token.conf }, stdio: 'ignore' });
+    let token: SoftToken;
+    ({ root: tokenRoot, token } = cardTestRoot('cloison-e2e-pin-', PROXY_UID, USER_PIN));
     const cage = (uid: number) => bwrapCage({ uid, geometry: '1024x640', apps: '[[xterm, -geometry, 120x40+0+0]]' });
-    const card = `smartcard:
-  module: ${SOFTHSM_MODULE}
-  pin: trusted
-  environment: { SOFTHSM2_CONF: ${token.conf} }
-  levels:
-    high: { objects: [high-sign], uid: ${PROXY_UID} }
-    low: { objects: [low-auth], uid: ${PROXY_UID} }
-`;
+    const card = cardSection(token, PROXY_UID, { high: ['high-sign'], low: ['low-auth'] }, { pin: 'trusted' });
     sup = await startSupervisor(twoLevelPolicy({ low: cage(UIDS.low), high: cage(UIDS.high) }, card), { extraArgs: ['--shell-user', 'cloison-shell-test'], rootMode: 0o711, env: { LANG: 'fr_FR.UTF-8', LC_ALL: '', LC_MESSAGES: '' } });
   });
   test.afterAll(async () => {

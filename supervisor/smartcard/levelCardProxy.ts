@@ -14,12 +14,13 @@ import type { Socket } from 'node:net';
 import { createInterface } from 'node:readline';
 import type { SmartcardLevelPolicy } from '../../shared/smartcardPolicy';
 import { requireBinary } from '../system/binaries';
-import { deniedFunctions, filterConfig, MAX_CONNECTIONS, serverConfig } from './cardFilterConfig';
+import { CARD_ALIAS, deniedFunctions, filterConfig, MAX_CONNECTIONS, serverConfig } from './cardFilterConfig';
 import { RecordGuard } from './recordGuard';
 import { CardReplyJournal, type CardEvent } from './cardReplyJournal';
 import { nameFrom } from './cardObjectNames';
 import { TrustedPinLogin } from './trustedPinLogin';
 import { applicationOf } from './cardPeer';
+import { openingCalls } from './spareUpstream';
 
 /** The socket's name in the level's folder; the cage sees that folder at CAGE_CARD_DIR. */
 export const CARD_SOCKET_NAME = 'pkcs11.sock';
@@ -50,7 +51,7 @@ export interface LevelCardProxyOptions {
    * `pin: trusted`: asks the user for the PIN of a login from the application named (its own name
    * for itself); null when none was typed. Absent: the cage's PIN goes to the card as sent.
    */
-  askPin?: (application: string) => Promise<Buffer | null>;
+  askPin?: (application: string, gone: AbortSignal) => Promise<Buffer | null>;
   log?: (msg: string, fields?: Record<string, unknown>) => void;
 }
 
@@ -140,7 +141,7 @@ export class LevelCardProxy {
     }
     // The filter's refusals, read off its replies (its own log is off: see cardReplyJournal.ts).
     const denied = new Set(deniedFunctions(this.options.policy));
-    this.guard = new RecordGuard({ listen: paths.socket, target: paths.innerSocket, maxConnections: MAX_CONNECTIONS, refused: (reason) => this.options.event({ kind: 'refused', function: reason === 'oversize' ? 'oversize message' : 'too many connections', handle: null, reason: 'malformed' }), watch: (ask) => new CardReplyJournal(denied, (event) => this.options.event(event), nameFrom(ask)), ...this.trustedPin() });
+    this.guard = new RecordGuard({ listen: paths.socket, target: paths.innerSocket, maxConnections: MAX_CONNECTIONS, refused: (reason) => this.options.event({ kind: 'refused', function: reason === 'oversize' ? 'oversize message' : 'too many connections', handle: null, reason: 'malformed' }), watch: (ask) => new CardReplyJournal(denied, (event) => this.options.event(event), nameFrom(ask)), openingCalls: openingCalls(CARD_ALIAS), ...this.trustedPin() });
     await this.guard.start();
     this.options.log?.('card proxy started', { level, uid: proxyUid });
   }
@@ -152,7 +153,10 @@ export class LevelCardProxy {
     return {
       wholeRecords: (cage) => {
         const application = applicationOf(cage);
-        return new TrustedPinLogin(() => askPin(application));
+        // The connection closing while its login waits for the user closes the dialog.
+        const gone = new AbortController();
+        cage.once('close', () => gone.abort());
+        return new TrustedPinLogin(() => askPin(application, gone.signal));
       },
     };
   }

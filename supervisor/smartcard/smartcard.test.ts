@@ -10,25 +10,22 @@ import { chmodSync, existsSync, readdirSync, readFileSync, rmSync } from 'node:f
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { smartcardPolicySchema } from '../../shared/smartcardPolicy';
-import { findBinary } from '../system/binaries';
-import { startRealCage, testRoot, type RealCage } from '../testing/realCage';
-import { makeSoftToken, SOFTHSM_MODULE, TOKEN_PIN, TOKEN_SO_PIN, type SoftToken } from '../testing/softToken';
+import { cardTestRoot, missingForCardTest, P11KIT_PROXY, startCardCages } from '../testing/cardFixture';
+import type { RealCage } from '../testing/realCage';
+import { SOFTHSM_MODULE, TOKEN_PIN, TOKEN_SO_PIN, type SoftToken } from '../testing/softToken';
 import { waitFor } from '../testing/waitFor';
 import { CAGE_CARD_DIR, CARD_CLIENT_MODULE } from './cageCardEndpoint';
 import { PROXY_ADDRESS_SPACE, PROXY_OPEN_FILES } from './levelCardProxy';
 import { MAX_RECORD_BYTES } from './recordGuard';
 import { SmartcardBroker } from './smartcardBroker';
 
-const missing = ['pkcs11proxyd', 'pkcs11-tool', 'softhsm2-util', 'p11-kit', 'bwrap', 'Xvnc'].filter((b) => !findBinary(b));
-if (!existsSync(CARD_CLIENT_MODULE)) missing.push(CARD_CLIENT_MODULE);
-if (missing.length > 0) console.warn(`smartcard tests skipped: ${missing.join(', ')} missing (scripts/setup.sh installs them)`);
+const missing = missingForCardTest('smartcard tests', { programs: ['p11-kit'] });
 
 /** One uid for both levels' proxies: SoftHSM2 keeps its token in 0600 files (a real card through pcscd needs no such thing). */
 const PROXY_UID = 64_000 + (process.pid % 500);
 const P11KIT_CLIENT = '/usr/lib/x86_64-linux-gnu/pkcs11/p11-kit-client.so';
 const PROBE = readFileSync(join(__dirname, '../testing/pkcs11Probe.py'), 'utf8');
 const CKR_FUNCTION_NOT_SUPPORTED = 0x54;
-const P11KIT_PROXY = '/usr/lib/x86_64-linux-gnu/p11-kit-proxy.so';
 
 type Record = { kind: string; fields: { [k: string]: string | number | boolean } };
 
@@ -37,7 +34,7 @@ describe.skipIf(missing.length > 0)('smart card per level (real cages, SoftHSM2 
   let token: SoftToken;
   let broker: SmartcardBroker;
   const records: Record[] = [];
-  const cages = new Map<string, RealCage>();
+  let cages = new Map<string, RealCage>();
   const cageUids = new Map<string, number>();
   let unfiltered: ChildProcess | null = null;
 
@@ -56,27 +53,14 @@ describe.skipIf(missing.length > 0)('smart card per level (real cages, SoftHSM2 
   const refusals = (fn: string) => records.filter((r) => r.kind === 'smartcard.refused' && r.fields.function === fn);
 
   beforeAll(async () => {
-    root = testRoot('cloison-sc-');
-    chmodSync(root, 0o711); // the proxy's uid passes through to its folders
-    token = makeSoftToken(join(root, 'token'), PROXY_UID);
+    ({ root, token } = cardTestRoot('cloison-sc-', PROXY_UID));
     const policy = smartcardPolicySchema.parse({
       module: SOFTHSM_MODULE,
       levels: { high: { objects: ['high-sign', 'high-secret'], uid: PROXY_UID }, low: { objects: ['low-auth'], uid: PROXY_UID } },
       environment: { SOFTHSM2_CONF: token.conf },
     });
     broker = new SmartcardBroker({ policy: { current: () => ({ smartcard: policy }) }, dir: join(root, 'card'), cageGid: (level) => cageUids.get(level)!, record: (kind, _actor, fields) => records.push({ kind, fields }) });
-    for (const level of ['high', 'low']) {
-      const cage = await startRealCage({
-        level,
-        root: join(root, `cage-${level}`),
-        smartcard: (uid) => {
-          cageUids.set(level, uid);
-          return broker.endpoint(level)!;
-        },
-      });
-      cages.set(level, cage);
-    }
-    await broker.start();
+    cages = await startCardCages(root, ['high', 'low'], broker, cageUids);
     // The unfiltered server, in low's folder: what low would have if given the card as it is.
     const lowDir = broker.endpoint('low')!.socketDir;
     const sock = join(lowDir, 'unfiltered.sock');

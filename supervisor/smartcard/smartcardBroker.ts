@@ -248,7 +248,7 @@ export class SmartcardBroker extends EventEmitter<{ change: [SmartcardView] }> {
       dir: join(options.dir, level),
       environment: card.environment,
       event: (event) => this.journal(level, event),
-      ...(card.pin === 'trusted' ? { askPin: (application: string) => this.pinDialog.ask(level, application) } : {}),
+      ...(card.pin === 'trusted' ? { askPin: (application: string, gone: AbortSignal) => this.pinDialog.ask(level, application, gone) } : {}),
       ...(options.log ? { log: options.log } : {}),
     });
   }

@@ -3,19 +3,18 @@
  * is still starting the level's proxy must win — the card ends with nobody and no proxy serves it.
  * A real Caml Crush proxy and a SoftHSM2 token; no cage is needed to see whether a socket serves.
  */
-import { existsSync, rmSync, chmodSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cardTestRoot, missingForCardTest } from '../testing/cardFixture';
+import type { SoftToken } from '../testing/softToken';
 import { smartcardPolicySchema } from '../../shared/smartcardPolicy';
-import { findBinary } from '../system/binaries';
-import { testRoot } from '../testing/realCage';
-import { makeSoftToken, SOFTHSM_MODULE } from '../testing/softToken';
+import { SOFTHSM_MODULE } from '../testing/softToken';
 import { cardProxyPaths } from './levelCardProxy';
 import { SmartcardBroker } from './smartcardBroker';
 
-const missing = ['pkcs11proxyd', 'softhsm2-util', 'pkcs11-tool'].filter((b) => !findBinary(b));
-if (missing.length > 0) console.warn(`smartcard race test skipped: ${missing.join(', ')} missing (scripts/setup.sh installs them)`);
+const missing = missingForCardTest('smartcard race test', { cages: false });
 
 const PROXY_UID = 64_300 + (process.pid % 100);
 
@@ -36,9 +35,8 @@ describe.skipIf(missing.length > 0)('exclusive card races', () => {
   const records: Array<{ kind: string; actor: string; fields: Record<string, unknown> }> = [];
 
   beforeAll(() => {
-    root = testRoot('cloison-scrace-');
-    chmodSync(root, 0o711);
-    const token = makeSoftToken(join(root, 'token'), PROXY_UID);
+    let token: SoftToken;
+    ({ root, token } = cardTestRoot('cloison-scrace-', PROXY_UID));
     const policy = smartcardPolicySchema.parse({
       module: SOFTHSM_MODULE,
       exclusive: true,

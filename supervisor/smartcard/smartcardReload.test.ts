@@ -4,24 +4,20 @@
  * restarts with the new filter — the object is no longer listed in its cage and the connection it
  * had open ends; the other level's proxy is left alone. A withdrawn card goes and comes back. Journaled smartcard.policy.
  */
-import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { findBinary } from '../system/binaries';
-import { launcherShell, testRoot } from '../testing/realCage';
-import { makeSoftToken, SOFTHSM_MODULE, TOKEN_PIN } from '../testing/softToken';
-import { startTestSupervisor, type TestSupervisor } from '../testing/testSupervisor';
-import { bwrapCage, twoLevelPolicy } from '../testing/testPolicy';
+import { cardPolicy, cardSection, cardTestRoot, missingForCardTest, P11KIT_PROXY, startCardSupervisor } from '../testing/cardFixture';
+import { launcherShell } from '../testing/realCage';
+import { TOKEN_PIN } from '../testing/softToken';
+import { type TestSupervisor } from '../testing/testSupervisor';
 import { waitFor } from '../testing/waitFor';
-import { CAGE_CARD_DIR, CARD_CLIENT_MODULE } from './cageCardEndpoint';
+import { CAGE_CARD_DIR } from './cageCardEndpoint';
 
-const missing = ['pkcs11proxyd', 'pkcs11-tool', 'softhsm2-util', 'bwrap', 'Xvnc'].filter((b) => !findBinary(b));
-if (!existsSync(CARD_CLIENT_MODULE)) missing.push(CARD_CLIENT_MODULE);
-if (missing.length > 0) console.warn(`smartcard reload test skipped: ${missing.join(', ')} missing (scripts/setup.sh installs them)`);
+const missing = missingForCardTest('smartcard reload test');
 
 const BASE = 63_700 + (process.pid % 100) * 2 + 400;
 const PROXY_UID = 64_900 + (process.pid % 100);
-const P11KIT_PROXY = '/usr/lib/x86_64-linux-gnu/p11-kit-proxy.so';
 
 describe.skipIf(missing.length > 0)('a policy reload changes the card', () => {
   let t: TestSupervisor;
@@ -36,21 +32,12 @@ describe.skipIf(missing.length > 0)('a policy reload changes the card', () => {
   const objects = async (level: string) => (await shell(level)(`pkcs11-tool --module ${P11KIT_PROXY} --login --pin ${TOKEN_PIN} -O 2>&1`, 30_000)).stdout;
 
   beforeAll(async () => {
-    const root = testRoot('cloison-scr-');
-    chmodSync(root, 0o711);
-    const token = makeSoftToken(join(root, 'token'), PROXY_UID);
-    policyOf = (lowObjects, high = true, exclusive = false) => twoLevelPolicy({ low: bwrapCage({ uid: BASE }), high: bwrapCage({ uid: BASE + 1 }) }, `smartcard:
-  module: ${SOFTHSM_MODULE}
-  exclusive: ${exclusive}
-  environment: { SOFTHSM2_CONF: ${token.conf} }
-  levels:
-${high ? `    high: { objects: [high-sign], uid: ${PROXY_UID} }\n` : ''}    low: { objects: [${lowObjects}], uid: ${PROXY_UID} }
-`);
+    const { root, token } = cardTestRoot('cloison-scr-', PROXY_UID);
+    policyOf = (lowObjects, high = true, exclusive = false) => cardPolicy({ low: BASE, high: BASE + 1 }, cardSection(token, PROXY_UID, { ...(high ? { high: ['high-sign'] } : {}), low: [lowObjects] }, { exclusive }));
     policyFile = join(root, 'policy.yaml');
     const text = policyOf('low-auth, high-sign');
     writeFileSync(policyFile, text);
-    t = await startTestSupervisor(text, { root, policySource: policyFile });
-    await waitFor(() => ['low', 'high'].every((l) => t.sup.cages.get(l)?.state.status === 'running'), 'both cages running', 60_000);
+    t = await startCardSupervisor(root, text, { policySource: policyFile });
   }, 120_000);
 
   afterAll(async () => {
@@ -117,19 +104,11 @@ describe.skipIf(missing.length > 0)('a card for a level that had none at start w
   }, 60_000);
 
   it('the reload says so and journals the level pending; the cage still has no card', async () => {
-    const root = testRoot('cloison-scp-');
-    chmodSync(root, 0o711);
-    const token = makeSoftToken(join(root, 'token'), PROXY_UID + 100);
-    const policyOf = (low: boolean) => twoLevelPolicy({ low: bwrapCage({ uid: BASE + 2 }), high: bwrapCage({ uid: BASE + 3 }) }, `smartcard:
-  module: ${SOFTHSM_MODULE}
-  environment: { SOFTHSM2_CONF: ${token.conf} }
-  levels:
-    high: { objects: [high-sign], uid: ${PROXY_UID + 100} }
-${low ? `    low: { objects: [low-auth], uid: ${PROXY_UID + 100} }\n` : ''}`);
+    const { root, token } = cardTestRoot('cloison-scp-', PROXY_UID + 100);
+    const policyOf = (low: boolean) => cardPolicy({ low: BASE + 2, high: BASE + 3 }, cardSection(token, PROXY_UID + 100, { high: ['high-sign'], ...(low ? { low: ['low-auth'] } : {}) }));
     const policyFile = join(root, 'policy.yaml');
     writeFileSync(policyFile, policyOf(false));
-    t = await startTestSupervisor(policyOf(false), { root, policySource: policyFile });
-    await waitFor(() => ['low', 'high'].every((l) => t.sup.cages.get(l)?.state.status === 'running'), 'both cages running', 60_000);
+    t = await startCardSupervisor(root, policyOf(false), { policySource: policyFile });
     writeFileSync(policyFile, policyOf(true));
     const outcome = await t.sup.reloadPolicy();
     expect(outcome.decision).toBe('applied');

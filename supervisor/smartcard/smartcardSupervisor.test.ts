@@ -4,27 +4,24 @@
  * loader every application uses (p11-kit-proxy.so, no module named) finding the card with only its
  * level's objects; a refusal reaching the supervisor's journal file.
  */
-import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, renameSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cardPolicy, cardSection, cardTestRoot, missingForCardTest, P11KIT_PROXY, startCardSupervisor } from '../testing/cardFixture';
+import type { SoftToken } from '../testing/softToken';
 import type { AuditRecord } from '../audit/auditJournal';
 import { forwardable } from '../audit/journalForwarder';
-import { findBinary } from '../system/binaries';
-import { launcherShell, testRoot } from '../testing/realCage';
-import { makeSoftToken, SOFTHSM_MODULE, TOKEN_PIN } from '../testing/softToken';
-import { startTestSupervisor, type TestSupervisor } from '../testing/testSupervisor';
-import { bwrapCage, twoLevelPolicy } from '../testing/testPolicy';
+import { launcherShell } from '../testing/realCage';
+import { TOKEN_PIN } from '../testing/softToken';
+import { type TestSupervisor } from '../testing/testSupervisor';
 import { waitFor } from '../testing/waitFor';
 import { CAGE_CARD_DIR, CARD_CLIENT_MODULE } from './cageCardEndpoint';
 
-const missing = ['pkcs11proxyd', 'pkcs11-tool', 'softhsm2-util', 'bwrap', 'Xvnc'].filter((b) => !findBinary(b));
-if (!existsSync(CARD_CLIENT_MODULE)) missing.push(CARD_CLIENT_MODULE);
-if (missing.length > 0) console.warn(`smartcard supervisor test skipped: ${missing.join(', ')} missing (scripts/setup.sh installs them)`);
+const missing = missingForCardTest('smartcard supervisor test');
 
 const BASE = 63_700 + (process.pid % 100) * 2;
 const UIDS = { low: BASE, high: BASE + 1 };
 const PROXY_UID = 64_700 + (process.pid % 100);
-const P11KIT_PROXY = '/usr/lib/x86_64-linux-gnu/p11-kit-proxy.so';
 
 describe.skipIf(missing.length > 0)('smart card in the supervisor', () => {
   let t: TestSupervisor;
@@ -32,18 +29,9 @@ describe.skipIf(missing.length > 0)('smart card in the supervisor', () => {
   const shell = (level: string) => launcherShell(t.sup.cages.get(level)!.cage!);
 
   beforeAll(async () => {
-    root = testRoot('cloison-scs-');
-    chmodSync(root, 0o711);
-    const token = makeSoftToken(join(root, 'token'), PROXY_UID);
-    const card = `smartcard:
-  module: ${SOFTHSM_MODULE}
-  environment: { SOFTHSM2_CONF: ${token.conf} }
-  levels:
-    high: { objects: [high-sign, high-secret], uid: ${PROXY_UID} }
-    low: { objects: [low-auth], uid: ${PROXY_UID} }
-`;
-    t = await startTestSupervisor(twoLevelPolicy({ low: bwrapCage({ uid: UIDS.low }), high: bwrapCage({ uid: UIDS.high }) }, card), { root });
-    await waitFor(() => ['low', 'high'].every((l) => t.sup.cages.get(l)?.state.status === 'running'), 'both cages running', 60_000);
+    let token: SoftToken;
+    ({ root, token } = cardTestRoot('cloison-scs-', PROXY_UID));
+    t = await startCardSupervisor(root, cardPolicy(UIDS, cardSection(token, PROXY_UID, { high: ['high-sign', 'high-secret'], low: ['low-auth'] })));
   }, 120_000);
 
   afterAll(async () => {
@@ -132,19 +120,9 @@ describe.skipIf(missing.length > 0)('exclusive smart card, given and taken back 
   const lists = async (level: string) => (await shell(level)(`pkcs11-tool --module ${P11KIT_PROXY} -L 2>&1`, 30_000)).stdout.includes('token label        : card');
 
   beforeAll(async () => {
-    const root = testRoot('cloison-scx-');
-    chmodSync(root, 0o711);
-    const token = makeSoftToken(join(root, 'token'), PROXY_UID + 100);
-    const card = `smartcard:
-  module: ${SOFTHSM_MODULE}
-  exclusive: true
-  environment: { SOFTHSM2_CONF: ${token.conf} }
-  levels:
-    high: { objects: [high-sign], uid: ${PROXY_UID + 100} }
-    low: { objects: [low-auth], uid: ${PROXY_UID + 100} }
-`;
-    t = await startTestSupervisor(twoLevelPolicy({ low: bwrapCage({ uid: UIDS.low + 200 }), high: bwrapCage({ uid: UIDS.high + 200 }) }, card), { root });
-    await waitFor(() => ['low', 'high'].every((l) => t.sup.cages.get(l)?.state.status === 'running'), 'both cages running', 60_000);
+    const { root, token } = cardTestRoot('cloison-scx-', PROXY_UID + 100);
+    const card = cardSection(token, PROXY_UID + 100, { high: ['high-sign'], low: ['low-auth'] }, { exclusive: true });
+    t = await startCardSupervisor(root, cardPolicy({ low: UIDS.low + 200, high: UIDS.high + 200 }, card));
   }, 120_000);
 
   afterAll(async () => {

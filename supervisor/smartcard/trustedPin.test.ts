@@ -5,23 +5,21 @@
  * typed PIN is never journaled and is found nowhere in the cage, files or memory.
  */
 import { execFileSync } from 'node:child_process';
-import { chmodSync, existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ConfirmRequest } from '../../shared/rpc';
 import { smartcardPolicySchema } from '../../shared/smartcardPolicy';
 import { Confirmations } from '../confirm/confirmations';
-import { findBinary } from '../system/binaries';
-import { startRealCage, testRoot, type RealCage } from '../testing/realCage';
-import { makeSoftToken, SOFTHSM_MODULE, TOKEN_PIN } from '../testing/softToken';
+import { cardTestRoot, missingForCardTest, startCardCages } from '../testing/cardFixture';
+import type { RealCage } from '../testing/realCage';
+import { SOFTHSM_MODULE, type SoftToken } from '../testing/softToken';
 import { waitFor } from '../testing/waitFor';
 import { CARD_CLIENT_MODULE } from './cageCardEndpoint';
 import { SmartcardBroker } from './smartcardBroker';
 import { CKR_FUNCTION_CANCELED } from './trustedPinLogin';
 
-const missing = ['pkcs11proxyd', 'pkcs11-tool', 'softhsm2-util', 'bwrap', 'Xvnc'].filter((b) => !findBinary(b));
-if (!existsSync(CARD_CLIENT_MODULE)) missing.push(CARD_CLIENT_MODULE);
-if (missing.length > 0) console.warn(`trusted PIN tests skipped: ${missing.join(', ')} missing (scripts/setup.sh installs them)`);
+const missing = missingForCardTest('trusted PIN tests');
 
 const PROXY_UID = 64_500 + (process.pid % 400);
 const PROBE = readFileSync(join(__dirname, '../testing/pkcs11Probe.py'), 'utf8');
@@ -41,7 +39,8 @@ describe.skipIf(missing.length > 0)('trusted PIN dialog (real cages, SoftHSM2 to
   let confirmations: Confirmations;
   const records: Entry[] = [];
   const asked: ConfirmRequest[] = [];
-  const cages = new Map<string, RealCage>();
+  const settled: { id: string; answer: string }[] = [];
+  let cages = new Map<string, RealCage>();
   const cageUids = new Map<string, number>();
 
   /** The attack tool in the cage: C_Login with `pin` ("-": a NULL PIN), then a signature. */
@@ -61,18 +60,16 @@ describe.skipIf(missing.length > 0)('trusted PIN dialog (real cages, SoftHSM2 to
   };
 
   beforeAll(async () => {
-    root = testRoot('cloison-pin-');
-    chmodSync(root, 0o711);
-    const token = makeSoftToken(join(root, 'token'), PROXY_UID);
     // A PIN no test tool passes to a cage: the token's is changed to the user's own.
-    execFileSync('setpriv', ['--reuid', String(PROXY_UID), '--regid', String(PROXY_UID), '--clear-groups', 'pkcs11-tool', '--module', SOFTHSM_MODULE, '--login', '--pin', TOKEN_PIN, '--change-pin', '--new-pin', USER_PIN], { env: { PATH: '/usr/bin:/bin', SOFTHSM2_CONF: token.conf }, stdio: 'ignore' });
+    let token: SoftToken;
+    ({ root, token } = cardTestRoot('cloison-pin-', PROXY_UID, USER_PIN));
     const policy = smartcardPolicySchema.parse({
       module: SOFTHSM_MODULE,
       pin: 'trusted',
       levels: { high: { objects: ['high-sign'], uid: PROXY_UID }, low: { objects: ['low-auth'], uid: PROXY_UID } },
       environment: { SOFTHSM2_CONF: token.conf },
     });
-    confirmations = new Confirmations({ publish: (request) => asked.push(request), settle: () => undefined, timeoutMs: 30_000 });
+    confirmations = new Confirmations({ publish: (request) => asked.push(request), settle: (id, answer) => settled.push({ id, answer }), timeoutMs: 30_000 });
     broker = new SmartcardBroker({
       policy: { current: () => ({ smartcard: policy }) },
       dir: join(root, 'card'),
@@ -81,18 +78,7 @@ describe.skipIf(missing.length > 0)('trusted PIN dialog (real cages, SoftHSM2 to
       confirmations: () => confirmations,
       pinHoldOffMs: 0, // one refused dialog after another here; the hold-off has its own test (trustedPinLogin.test.ts)
     });
-    for (const level of ['high', 'low']) {
-      const cage = await startRealCage({
-        level,
-        root: join(root, `cage-${level}`),
-        smartcard: (uid) => {
-          cageUids.set(level, uid);
-          return broker.endpoint(level)!;
-        },
-      });
-      cages.set(level, cage);
-    }
-    await broker.start();
+    cages = await startCardCages(root, ['high', 'low'], broker, cageUids);
   }, 120_000);
 
   afterAll(async () => {
@@ -164,6 +150,17 @@ describe.skipIf(missing.length > 0)('trusted PIN dialog (real cages, SoftHSM2 to
     broker.pinTyped(question.id, USER_PIN);
     expect(await first).toMatchObject({ login: 0, sign: 0 });
   }, 120_000);
+
+  it('the application going while its dialog is open closes the dialog, journaled as the cage gone', async () => {
+    // Killed 3 s after it starts, its login held by the dialog: the shell's dialog must not stay up
+    // asking the user for a PIN that would go nowhere.
+    const gone = cages.get('high')!.sh(`cat > /tmp/probe.py <<'PY'\n${PROBE}PY\ntimeout -s KILL 3 python3 /tmp/probe.py ${CARD_CLIENT_MODULE} login -`, 90_000);
+    const question = await nextQuestion(asked.length + 1);
+    expect((await gone).code).toBe(137);
+    await waitFor(() => settled.some((s) => s.id === question.id), 'the dialog closed once its application went', 10_000);
+    expect(settled.find((s) => s.id === question.id)!.answer).toBe('refused');
+    expect(records.filter((r) => r.kind === 'smartcard.pin' && r.fields.outcome === 'cage-gone')).toEqual([{ kind: 'smartcard.pin', actor: 'supervisor', fields: { level: 'high', outcome: 'cage-gone' } }]);
+  }, 90_000);
 
   it('a PIN is taken only for its own question', async () => {
     expect(() => broker.pinTyped('not-a-question', USER_PIN)).toThrow(/no PIN is being asked/);

@@ -11,12 +11,14 @@
  * A level whose dialog the user cancelled or left unanswered asks again only after a hold-off (5 s,
  * doubling up to 5 min, ended by a PIN typed): a cage calling C_Login in a loop would otherwise keep
  * the dialog up — no cage input, the user's own confirmations refused, the other level's login busy.
+ * The application whose login asked going (its connection closed) closes its dialog at once: the
+ * user is not left asked for a PIN that would go nowhere; that counts as a dialog with no PIN.
  */
 import { bilingual } from '../../shared/bilingual';
 import { CloisonError } from '../../shared/errors';
 import type { Confirmations } from '../confirm/confirmations';
 
-export type PinOutcome = 'typed' | 'cancelled' | 'timed-out' | 'busy' | 'held-off';
+export type PinOutcome = 'typed' | 'cancelled' | 'timed-out' | 'busy' | 'held-off' | 'cage-gone';
 
 const FIRST_HOLD_OFF_MS = 5_000;
 const LONGEST_HOLD_OFF_MS = 5 * 60_000;
@@ -37,8 +39,9 @@ export class TrustedPinDialog {
 
   constructor(private readonly options: TrustedPinDialogOptions) {}
 
-  /** Asks the user for the PIN of `level`'s login; null if none was typed. */
-  async ask(level: string, application: string): Promise<Buffer | null> {
+  /** Asks the user for the PIN of `level`'s login; null if none was typed. `gone`: the login's connection closed. */
+  async ask(level: string, application: string, gone?: AbortSignal): Promise<Buffer | null> {
+    if (gone?.aborted) return null;
     const now = (this.options.now ?? Date.now)();
     const hold = this.holdOff.get(level);
     if (hold && now < hold.until) {
@@ -53,10 +56,21 @@ export class TrustedPinDialog {
     }
     const current: { id: string | null; typed: Buffer | null } = { id: null, typed: null };
     this.current = current;
+    let cageGone = false;
+    const close = () => {
+      cageGone = true;
+      try {
+        if (current.id !== null) confirmations.answer(current.id, 'refused');
+      } catch {
+        // answered already: its outcome is still the cage's going
+      }
+    };
+    gone?.addEventListener('abort', close, { once: true });
     try {
       const answer = await confirmations.ask({ kind: 'pin', level, application }, (id) => (current.id = id));
-      const pin = answer === 'accepted' ? current.typed : null;
-      this.options.outcome(level, pin ? 'typed' : answer === 'timed-out' ? 'timed-out' : 'cancelled');
+      const pin = answer === 'accepted' && !cageGone ? current.typed : null;
+      if (cageGone) current.typed?.fill(0);
+      this.options.outcome(level, pin ? 'typed' : cageGone ? 'cage-gone' : answer === 'timed-out' ? 'timed-out' : 'cancelled');
       if (pin) this.holdOff.delete(level);
       else {
         const length = hold ? Math.min(hold.length * 2, LONGEST_HOLD_OFF_MS) : (this.options.firstHoldOffMs ?? FIRST_HOLD_OFF_MS);
@@ -68,6 +82,7 @@ export class TrustedPinDialog {
       this.options.outcome(level, 'busy');
       return null;
     } finally {
+      gone?.removeEventListener('abort', close);
       this.current = null;
     }
   }

@@ -126,6 +126,27 @@ describe('trusted PIN dialog', () => {
     expect(() => dialog.typed(published[0]!, '4815')).toThrow(/no PIN is being asked/);
   });
 
+  it('the login\'s connection closing closes its dialog: no PIN taken, journaled cage-gone, held off like a cancel', async () => {
+    const settled: string[] = [];
+    const outcomes: Array<[string, PinOutcome]> = [];
+    const published: string[] = [];
+    const confirmations = new Confirmations({ publish: (r) => published.push(r.id), settle: (id, answer) => settled.push(`${id} ${answer}`), armMs: 0 });
+    const dialog = new TrustedPinDialog({ confirmations: () => confirmations, outcome: (level, outcome) => outcomes.push([level, outcome]) });
+    const gone = new AbortController();
+    const pin = dialog.ask('high', 'pkcs11-tool', gone.signal);
+    expect(published).toHaveLength(1);
+    gone.abort();
+    expect(settled).toEqual([`${published[0]} refused`]);
+    expect(await pin).toBeNull();
+    expect(() => dialog.typed(published[0]!, '4815')).toThrow(/no PIN is being asked/);
+    expect(await dialog.ask('high', 'pkcs11-tool')).toBeNull();
+    expect(published).toHaveLength(1);
+    expect(outcomes).toEqual([['high', 'cage-gone'], ['high', 'held-off']]);
+    // A connection already closed asks nothing.
+    expect(await dialog.ask('low', 'x', gone.signal)).toBeNull();
+    expect(published).toHaveLength(1);
+  });
+
   it('a PIN never answers another question; a second login is refused while a dialog is open', async () => {
     const { outcomes, published, confirmations, dialog } = setup();
     const crossing = confirmations.ask({ kind: 'pin', level: 'low', application: 'x' });

@@ -2,7 +2,8 @@
 
   pkcs11Probe.py MODULE initpin PIN NEWPIN   C_InitPIN in the user's own session
   pkcs11Probe.py MODULE handles PIN          C_SignInit on every object handle 1..256, hidden or not
-  pkcs11Probe.py MODULE signs PIN N          N signatures in one session (the benchmark's)
+  pkcs11Probe.py MODULE signs PIN N          N signatures in one session (the benchmark's), and the
+                                             time from loading the module to C_Initialize done
   pkcs11Probe.py MODULE readsign PIN         reads the first secret key's CKA_VALUE, then signs in
                                              the same session (is the session still in step?)
   pkcs11Probe.py MODULE login PIN           C_Login with PIN ("-": a NULL PIN), then a signature;
@@ -19,6 +20,7 @@ import sys
 import time
 
 U = ctypes.c_ulong
+STARTED = time.perf_counter()
 lib = ctypes.CDLL(sys.argv[1])
 
 
@@ -48,8 +50,13 @@ def call(name, *args):
     return ctypes.CFUNCTYPE(U)(getattr(table.contents, name))(*args)
 
 
+OPENED = {}
+
+
 def session(pin):
     rv = call("C_Initialize", None)
+    # From loading the module to C_Initialize done: a proxy's client connects and opens here.
+    OPENED["ms"] = (time.perf_counter() - STARTED) * 1000
     if rv != 0:
         return None, {"initialize": rv}
     count = U(0)
@@ -158,6 +165,7 @@ def main():
             size = U(1024)
             call("C_Sign", handle, b"probe", U(5), sig, ctypes.byref(size))
         out["perSignMs"] = (time.perf_counter() - start) * 1000 / count
+        out["openMs"] = OPENED["ms"]
     print(json.dumps(out))
 
 
