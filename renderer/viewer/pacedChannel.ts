@@ -79,6 +79,7 @@ export class PacedChannel {
   private screenPixels = 0;
   private frameRequested = false;
   private wake: (() => void) | null = null;
+  private shutDone = false;
 
   constructor(
     url: string,
@@ -131,11 +132,15 @@ export class PacedChannel {
     // channel is handing it (a refused framebuffer size), and cancelling and closing a
     // WebSocketStream from within its own read crashed Chromium 156's renderer (a null
     // dereference settling a promise) in most resize-storm runs.
-    setTimeout(() => {
-      // Unread bytes may be waiting (a hidden viewer): cancelling the reader closes all the same.
-      this.reader?.cancel().catch(() => undefined);
-      this.stream.close();
-    }, 0);
+    setTimeout(() => this.shut(), 0);
+  }
+
+  /** Closes the stream once; unread bytes may be waiting (a hidden viewer): cancelling the reader closes all the same. */
+  private shut(): void {
+    if (this.shutDone) return;
+    this.shutDone = true;
+    this.reader?.cancel().catch(() => undefined);
+    this.stream.close();
   }
 
   private async run(): Promise<void> {
@@ -148,8 +153,12 @@ export class PacedChannel {
     } catch {
       return this.ended(1006, 'connection failed', true);
     }
-    this.readyState = State.OPEN;
-    this.onopen?.(new Event('open'));
+    if (this.readyState === State.CONNECTING) {
+      this.readyState = State.OPEN;
+      this.onopen?.(new Event('open'));
+    } else {
+      this.shut(); // closed while connecting: noVNC is told the close, never an open
+    }
     try {
       for (;;) {
         await this.mayRead();
@@ -157,6 +166,10 @@ export class PacedChannel {
         const { value, done } = await reader.read();
         if (done) break;
         if (typeof value === 'string') continue; // RFB is binary; the gateway sends nothing else
+        // The read may have waited: closed meanwhile, nothing more is handed on; hidden meanwhile
+        // (the switch away from this cage), it waits, undecoded, until shown again.
+        await this.mayRead();
+        if (this.readyState !== State.OPEN) break;
         this.workThisFrame += value.byteLength;
         this.onmessage?.({ data: value });
         this.requestFrame(); // the count starts again at the next frame
