@@ -3,7 +3,8 @@
  * attaches to it as to a WebSocket, but the bytes come from a WebSocketStream, read one message at
  * a time and only while this viewer's budget of work for the current animation frame is not spent.
  * A viewer not in front but shown (split view) gets a far smaller budget, a hidden one none: it
- * reads nothing until it is shown again, and then repaints from what waited.
+ * reads nothing until it is shown again, and then repaints from what waited — a message whose read
+ * was already under way when it was hidden (the switch away from its cage) waits with the rest.
  *
  * The work is counted per encoding cost: each byte read plus each pixel drawn. A compressed or
  * JPEG rectangle costs about its pixels (a third of a byte each and one pixel), a Raw one five
