@@ -158,7 +158,10 @@ export class PacedChannel {
       this.readyState = State.OPEN;
       this.onopen?.(new Event('open'));
     } else {
-      this.shut(); // closed while connecting: noVNC is told the close, never an open
+      // Closed while connecting: noVNC is told the close, never an open. The close's own task may
+      // have run before the reader existed: the reader is cancelled here.
+      reader.cancel().catch(() => undefined);
+      this.shut();
     }
     try {
       for (;;) {
