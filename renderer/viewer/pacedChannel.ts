@@ -158,10 +158,10 @@ export class PacedChannel {
       this.readyState = State.OPEN;
       this.onopen?.(new Event('open'));
     } else {
-      // Closed while connecting: noVNC is told the close, never an open. The close's own task may
-      // have run before the reader existed: the reader is cancelled here.
-      reader.cancel().catch(() => undefined);
-      this.shut();
+      // Closed while connecting: noVNC is told the close, never an open. The stream is closed by
+      // close()'s own task, never from within the stream's own promises (see close()); if that
+      // task ran before the reader existed, the reader is cancelled on a task of its own too.
+      setTimeout(() => reader.cancel().catch(() => undefined), 0);
     }
     try {
       for (;;) {
