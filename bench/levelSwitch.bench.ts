@@ -19,6 +19,8 @@ import { fmt, median, percentile } from './lib/stats';
 const SWITCHES = 120;
 /** Three unless LEVEL_SWITCH_PAIRS says otherwise (a quicker look while choosing a lever). */
 const PAIRS = Number(process.env.LEVEL_SWITCH_PAIRS ?? 3);
+/** One kind of run only (LEVEL_SWITCH_ONLY=flooded, say, to take a profile): no ratio then. */
+const ONLY = process.env.LEVEL_SWITCH_ONLY;
 
 export interface SwitchRun {
   samples: number[];
@@ -44,8 +46,8 @@ export async function runLevelSwitchBench(log: (s: string) => void): Promise<Lev
   const floodedRuns: SwitchRun[] = [];
   try {
     for (let pair = 0; pair < PAIRS; pair++) {
-      idleRuns.push(await runSwitches(twoCagePolicy(), 'idle', log));
-      floodedRuns.push(await runSwitches(twoLevelPolicy({ low: bwrapCage({ geometry: '1024x640', apps: '[xterm]' }), high: vncCage(socket) }), 'flooded', log));
+      if (ONLY !== 'flooded') idleRuns.push(await runSwitches(twoCagePolicy(), 'idle', log));
+      if (ONLY !== 'idle') floodedRuns.push(await runSwitches(twoLevelPolicy({ low: bwrapCage({ geometry: '1024x640', apps: '[xterm]' }), high: vncCage(socket) }), 'flooded', log));
     }
   } finally {
     await flooding.close();
@@ -70,7 +72,7 @@ async function runSwitches(policy: string, name: string, log: (s: string) => voi
     await page.addInitScript(`
       window.switchTimes = [];
       let t0 = 0;
-      window.addEventListener('keydown', (e) => { if (e.key === 'PageDown') t0 = performance.now(); }, { capture: true });
+      window.addEventListener('keydown', (e) => { if (e.key === 'PageDown') { t0 = performance.now(); performance.mark('switch-keydown'); } }, { capture: true });
       const watch = () => {
         const band = document.querySelector('[data-testid=level-band]');
         if (!band) return void setTimeout(watch, 50);
@@ -78,7 +80,7 @@ async function runSwitches(policy: string, name: string, log: (s: string) => voi
           const level = band.getAttribute('data-level');
           const frame = document.querySelector('[data-testid=cage-frame-' + level + ']');
           if (!frame || getComputedStyle(frame).visibility !== 'visible') return;
-          requestAnimationFrame(() => window.switchTimes.push([performance.now() - t0, level]));
+          requestAnimationFrame(() => { performance.mark('switch-frame-' + level); window.switchTimes.push([performance.now() - t0, level]); });
         }).observe(band, { attributes: true, attributeFilter: ['data-level'] });
       };
       document.addEventListener('DOMContentLoaded', watch);
@@ -97,9 +99,16 @@ async function runSwitches(policy: string, name: string, log: (s: string) => voi
       log(`  (${name}: renderer ${busiest?.pid} at nice ${renice}, ${busiest?.ms} ms CPU in 1 s before)`);
       await page.evaluate('window.switchTimes = []');
     }
+    // A profile to read (LEVEL_SWITCH_TRACE=file.json): Chromium's trace of the flooded run's switches.
+    const trace = process.env.LEVEL_SWITCH_TRACE;
+    if (trace && name === 'flooded') await browser.startTracing(page, { path: trace, categories: TRACE_CATEGORIES });
     for (let i = 0; i < SWITCHES; i++) {
       await page.keyboard.press('Control+Alt+PageDown');
       await page.waitForTimeout(30);
+    }
+    if (trace && name === 'flooded') {
+      await browser.stopTracing();
+      log(`  profile written to ${trace}; ${traceSummary(trace)}`);
     }
     const timed = ((await page.evaluate('window.switchTimes')) as [number, string][]).slice(10);
     const samples = timed.map(([ms]) => ms);
@@ -112,6 +121,49 @@ async function runSwitches(policy: string, name: string, log: (s: string) => voi
     await browser.close();
     await sup.stop();
   }
+}
+
+const TRACE_CATEGORIES = ['devtools.timeline', 'disabled-by-default-devtools.timeline', 'disabled-by-default-devtools.timeline.frame', 'blink.user_timing', 'toplevel', 'viz', 'cc', 'benchmark', 'input', 'gpu', 'renderer.scheduler'];
+
+interface TraceEvent {
+  name: string;
+  ph: string;
+  pid: number;
+  tid: number;
+  ts: number;
+  dur?: number;
+  tdur?: number;
+  args?: { name?: string };
+}
+
+/**
+ * What a profile says of the trusted page's part of each switch: its keydown task (the shell's
+ * handler and React's commit), in wall time against the CPU time its thread actually had. Wall far
+ * above CPU: the trusted page was waiting for a core, not working.
+ */
+function traceSummary(path: string): string {
+  const parsed = JSON.parse(readFileSync(path, 'utf8')) as { traceEvents?: TraceEvent[] } | TraceEvent[];
+  const events = Array.isArray(parsed) ? parsed : (parsed.traceEvents ?? []);
+  const marks = events.filter((e) => e.name.startsWith('switch-')).sort((a, b) => a.ts - b.ts);
+  if (marks.length === 0) return 'no switch marks in it';
+  const trusted = marks[0]!.pid;
+  const main = events.find((e) => e.ph === 'M' && e.pid === trusted && e.name === 'thread_name' && e.args?.name === 'CrRendererMain')?.tid;
+  const tasks = events.filter((e) => e.ph === 'X' && e.pid === trusted && e.tid === main && e.name === 'ThreadControllerImpl::RunTask');
+  const byLevel = new Map<string, { wall: number[]; cpu: number[] }>();
+  for (let i = 0; i + 1 < marks.length; i++) {
+    if (marks[i]!.name !== 'switch-keydown' || !marks[i + 1]!.name.startsWith('switch-frame-')) continue;
+    const at = marks[i]!.ts;
+    const task = tasks.find((t) => t.ts <= at && at <= t.ts + (t.dur ?? 0));
+    if (!task) continue;
+    const level = marks[i + 1]!.name.slice('switch-frame-'.length);
+    const entry = byLevel.get(level) ?? { wall: [], cpu: [] };
+    entry.wall.push((task.dur ?? 0) / 1000);
+    entry.cpu.push((task.tdur ?? 0) / 1000);
+    byLevel.set(level, entry);
+  }
+  return [...byLevel]
+    .map(([level, { wall, cpu }]) => `to ${level}: the trusted page's keydown task, wall median ${fmt(median(wall))} p95 ${fmt(percentile(wall, 95))} ms, its CPU median ${fmt(median(cpu))} p95 ${fmt(percentile(cpu, 95))} ms`)
+    .join('; ');
 }
 
 /** Renderer processes started by this process (Chromium's, through Playwright). */

@@ -23,7 +23,10 @@ class FakeStream {
     const writable = new WritableStream<Uint8Array>({ write: (chunk) => void this.sent.push(chunk) });
     this.opened = Promise.resolve({ readable, writable, protocol: '' });
   }
-  close(): void {}
+  closes = 0;
+  close(): void {
+    this.closes++;
+  }
   /** The cage sends `count` Raw messages at once (a flood: more than any budget). */
   flood(count: number): void {
     for (let i = 0; i < count; i++) this.source.enqueue(new ArrayBuffer(MESSAGE_PIXELS * 4));
@@ -149,10 +152,23 @@ describe('PacedChannel', () => {
       vi.advanceTimersByTime(1000);
     }
     await settle();
-    expect(delivered).toBeLessThanOrEqual(2); // the handshake, and at most one message a read already waited for
+    expect(delivered).toBe(1); // the handshake only
     channel.setPlace('front');
     await settle();
     expect(delivered).toBeGreaterThan(2); // a front budget at once, before any frame
+  });
+
+  it('leaving the front, decodes nothing more, not even the message its read was waiting for', async () => {
+    const channel = open('front');
+    channel.connected();
+    await settle(); // in front, budget left: the reading loop waits for the cage's next message
+    channel.setPlace('hidden'); // the switch away from this cage
+    FakeStream.last.flood(40);
+    await settle();
+    expect(delivered).toBe(0);
+    channel.setPlace('front'); // back in front: what waited is decoded at once
+    await settle();
+    expect(delivered).toBe(4);
   });
 
   it('a frame that never comes (hidden between request and frame) does not stop the reading', async () => {
@@ -165,6 +181,29 @@ describe('PacedChannel', () => {
     vi.advanceTimersByTime(100);
     await settle();
     expect(delivered).toBe(8);
+  });
+
+  it('closed while connecting, never says it opened, and closes its stream', async () => {
+    const channel = open('front');
+    let opened = 0;
+    channel.onopen = () => opened++;
+    channel.close(); // noVNC gives up before the connection is up (a refused ticket, a new one)
+    await settle();
+    vi.advanceTimersByTime(0);
+    await settle();
+    expect(opened).toBe(0);
+    expect(channel.readyState).not.toBe(1); // not OPEN
+    expect(FakeStream.last.closes).toBe(1);
+  });
+
+  it('hands on nothing read after close(), not even the message its read was waiting for', async () => {
+    const channel = open('front');
+    channel.connected();
+    await settle(); // the reading loop now waits for the cage's next message
+    channel.close();
+    FakeStream.last.flood(1); // it arrives before the stream is closed on its own task
+    await settle();
+    expect(delivered).toBe(0);
   });
 
   it('sends a copy of what noVNC hands it (noVNC reuses its send buffer)', async () => {

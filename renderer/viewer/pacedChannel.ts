@@ -3,7 +3,8 @@
  * attaches to it as to a WebSocket, but the bytes come from a WebSocketStream, read one message at
  * a time and only while this viewer's budget of work for the current animation frame is not spent.
  * A viewer not in front but shown (split view) gets a far smaller budget, a hidden one none: it
- * reads nothing until it is shown again, and then repaints from what waited.
+ * reads nothing until it is shown again, and then repaints from what waited — a message whose read
+ * was already under way when it was hidden (the switch away from its cage) waits with the rest.
  *
  * The work is counted per encoding cost: each byte read plus each pixel drawn. A compressed or
  * JPEG rectangle costs about its pixels (a third of a byte each and one pixel), a Raw one five
@@ -79,6 +80,7 @@ export class PacedChannel {
   private screenPixels = 0;
   private frameRequested = false;
   private wake: (() => void) | null = null;
+  private shutDone = false;
 
   constructor(
     url: string,
@@ -131,11 +133,15 @@ export class PacedChannel {
     // channel is handing it (a refused framebuffer size), and cancelling and closing a
     // WebSocketStream from within its own read crashed Chromium 156's renderer (a null
     // dereference settling a promise) in most resize-storm runs.
-    setTimeout(() => {
-      // Unread bytes may be waiting (a hidden viewer): cancelling the reader closes all the same.
-      this.reader?.cancel().catch(() => undefined);
-      this.stream.close();
-    }, 0);
+    setTimeout(() => this.shut(), 0);
+  }
+
+  /** Closes the stream once; unread bytes may be waiting (a hidden viewer): cancelling the reader closes all the same. */
+  private shut(): void {
+    if (this.shutDone) return;
+    this.shutDone = true;
+    this.reader?.cancel().catch(() => undefined);
+    this.stream.close();
   }
 
   private async run(): Promise<void> {
@@ -148,8 +154,15 @@ export class PacedChannel {
     } catch {
       return this.ended(1006, 'connection failed', true);
     }
-    this.readyState = State.OPEN;
-    this.onopen?.(new Event('open'));
+    if (this.readyState === State.CONNECTING) {
+      this.readyState = State.OPEN;
+      this.onopen?.(new Event('open'));
+    } else {
+      // Closed while connecting: noVNC is told the close, never an open. The stream is closed by
+      // close()'s own task, never from within the stream's own promises (see close()); if that
+      // task ran before the reader existed, the reader is cancelled on a task of its own too.
+      setTimeout(() => reader.cancel().catch(() => undefined), 0);
+    }
     try {
       for (;;) {
         await this.mayRead();
@@ -157,6 +170,10 @@ export class PacedChannel {
         const { value, done } = await reader.read();
         if (done) break;
         if (typeof value === 'string') continue; // RFB is binary; the gateway sends nothing else
+        // The read may have waited: closed meanwhile, nothing more is handed on; hidden meanwhile
+        // (the switch away from this cage), it waits, undecoded, until shown again.
+        await this.mayRead();
+        if (this.readyState !== State.OPEN) break;
         this.workThisFrame += value.byteLength;
         this.onmessage?.({ data: value });
         this.requestFrame(); // the count starts again at the next frame
