@@ -75,9 +75,12 @@ describe('sound per level (real sound servers, real cages)', () => {
     expect(toneShare(both, TONES.high)).toBeGreaterThan(0.1);
 
     expect(await rpc.call('audio.set', { level: 'low', muted: true })).toMatchObject({ ok: true });
-    // What was already on its way to the speakers drains; then high alone is heard.
+    // What was already on its way to the speakers drains; then high alone is heard. Under load high's
+    // own stream may stutter for a second: a window with low silent and high heard is what is asked.
     let highOnly: Buffer = Buffer.alloc(0);
-    await waitFor(async () => toneShare((highOnly = await host.recordSpeakers(1000)), TONES.low) < 0.005, 'low silent', 15_000, 0);
+    const highAlone = () => toneShare(highOnly, TONES.low) < 0.005 && toneShare(highOnly, TONES.high) > 0.3;
+    await waitFor(async () => ((highOnly = await host.recordSpeakers(1000)), highAlone()), 'low silent, high heard', 15_000, 0);
+    expect(toneShare(highOnly, TONES.low)).toBeLessThan(0.005);
     expect(toneShare(highOnly, TONES.high)).toBeGreaterThan(0.3);
     expect(levelView('low')).toMatchObject({ muted: true, playing: true }); // it still plays, you do not hear it
     await rpc.call('audio.set', { level: 'low', muted: false });
