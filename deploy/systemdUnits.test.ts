@@ -4,7 +4,9 @@
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { testRoot } from '../supervisor/testing/testRoots';
 
 const UNITS = ['deploy/systemd/cloison-supervisor.service', 'deploy/systemd/cloison-kiosk@.service'];
 
@@ -13,7 +15,7 @@ describe('systemd units', () => {
     it(`${unit} passes systemd-analyze verify`, () => {
       const target = unit.endsWith('@.service') ? unit.replace('@.service', '@kiosk.service') : unit;
       // A template is verified as an instance: copy it under an instance name.
-      const path = target === unit ? unit : `/tmp/${target.split('/').pop()}`;
+      const path = target === unit ? unit : join(testRoot('cloison-unit-'), target.split('/').pop()!);
       if (path !== unit) execFileSync('cp', [unit, path]);
       const run = () => execFileSync('systemd-analyze', ['verify', '--man=no', path], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
       expect(run).not.toThrow();
