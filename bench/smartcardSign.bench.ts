@@ -33,8 +33,6 @@ const run = promisify(execFile);
 const PROXY_UID = 64_600;
 const ROUNDS = 15;
 const SIGNS = 200;
-/** Between two timed runs. */
-const SETTLE_MS = 500;
 
 type Path = 'proxy' | 'camlCrush' | 'direct';
 
@@ -76,9 +74,6 @@ export async function runSmartcardSignBench(log: (s: string) => void): Promise<S
         const start = performance.now();
         await run('pkcs11-tool', ['--module', module, '--login', '--pin', TOKEN_PIN, '--sign', '-m', 'SHA256-RSA-PKCS', '--id', '01', '-i', doc, '-o', join(root, `sig-${path}`)], { env });
         result.wholeMs[path].push(performance.now() - start);
-        // What each path starts behind it (netplex's next worker, the guard's next spare) is done
-        // before the next path is timed, as between two applications' starts.
-        await new Promise((r) => setTimeout(r, SETTLE_MS));
         if (round < 6) {
           const cpu = process.cpuUsage();
           const { stdout } = await run('python3', [probe, module, 'signs', TOKEN_PIN, String(SIGNS)], { env });

@@ -49,8 +49,7 @@ export function serverConfig(level: string, paths: CardServerPaths): string {
       max_jobs_per_thread = 1;
       min_free_jobs_capacity = 1;
       max_free_jobs_capacity = 1;
-      (* The cage's connections, and the guard's spare (spareUpstream.ts). *)
-      max_threads = ${MAX_CONNECTIONS + 1};
+      max_threads = ${MAX_CONNECTIONS};
     };
   }
 }

@@ -14,13 +14,12 @@ import type { Socket } from 'node:net';
 import { createInterface } from 'node:readline';
 import type { SmartcardLevelPolicy } from '../../shared/smartcardPolicy';
 import { requireBinary } from '../system/binaries';
-import { CARD_ALIAS, deniedFunctions, filterConfig, MAX_CONNECTIONS, serverConfig } from './cardFilterConfig';
+import { deniedFunctions, filterConfig, MAX_CONNECTIONS, serverConfig } from './cardFilterConfig';
 import { RecordGuard } from './recordGuard';
 import { CardReplyJournal, type CardEvent } from './cardReplyJournal';
 import { nameFrom } from './cardObjectNames';
 import { TrustedPinLogin } from './trustedPinLogin';
 import { applicationOf } from './cardPeer';
-import { openingCalls } from './spareUpstream';
 
 /** The socket's name in the level's folder; the cage sees that folder at CAGE_CARD_DIR. */
 export const CARD_SOCKET_NAME = 'pkcs11.sock';
@@ -141,7 +140,7 @@ export class LevelCardProxy {
     }
     // The filter's refusals, read off its replies (its own log is off: see cardReplyJournal.ts).
     const denied = new Set(deniedFunctions(this.options.policy));
-    this.guard = new RecordGuard({ listen: paths.socket, target: paths.innerSocket, maxConnections: MAX_CONNECTIONS, refused: (reason) => this.options.event({ kind: 'refused', function: reason === 'oversize' ? 'oversize message' : 'too many connections', handle: null, reason: 'malformed' }), watch: (ask) => new CardReplyJournal(denied, (event) => this.options.event(event), nameFrom(ask)), openingCalls: openingCalls(CARD_ALIAS), ...this.trustedPin() });
+    this.guard = new RecordGuard({ listen: paths.socket, target: paths.innerSocket, maxConnections: MAX_CONNECTIONS, refused: (reason) => this.options.event({ kind: 'refused', function: reason === 'oversize' ? 'oversize message' : 'too many connections', handle: null, reason: 'malformed' }), watch: (ask) => new CardReplyJournal(denied, (event) => this.options.event(event), nameFrom(ask)), ...this.trustedPin() });
     await this.guard.start();
     this.options.log?.('card proxy started', { level, uid: proxyUid });
   }

@@ -18,7 +18,6 @@ import { createConnection, createServer, type Server, type Socket } from 'node:n
 import { InjectedCalls } from './cardObjectNames';
 import { RECORD_HEAD_BYTES } from './cardReplyJournal';
 import type { CallOutcome } from './trustedPinLogin';
-import { markedWithXid, MAX_OPENING_RECORD_BYTES, sameCall, SpareUpstream, type Spare } from './spareUpstream';
 
 /** A connection's records taken whole, both ways (trustedPinLogin.ts's TrustedPinLogin). */
 export interface WholeRecordHandler {
@@ -46,8 +45,6 @@ export interface RecordGuardOptions {
   watch?: (ask: (record: Buffer) => Promise<Buffer | null>) => { call: (head: Buffer) => void; reply: (head: Buffer) => void };
   /** Per connection (its cage end given): records relayed whole through this handler, one call at a time. */
   wholeRecords?: (cage: Socket) => WholeRecordHandler;
-  /** The opening calls every client sends first (spareUpstream.ts): a spare connection is kept primed with them. */
-  openingCalls?: Buffer[] | null;
 }
 
 export const MAX_RECORD_BYTES = 16 * 2 ** 20;
@@ -156,7 +153,6 @@ export class WholeRecords {
 export class RecordGuard {
   private server: Server | null = null;
   private readonly sockets = new Set<Socket>();
-  private spare: SpareUpstream | null = null;
 
   constructor(private readonly options: RecordGuardOptions) {}
 
@@ -171,16 +167,10 @@ export class RecordGuard {
     });
     chmodSync(listen, 0o666);
     if (owner) chownSync(listen, owner.uid, owner.gid);
-    if (this.options.openingCalls) {
-      this.spare = new SpareUpstream(this.options.target, this.options.openingCalls);
-      this.spare.start();
-    }
   }
 
   /** Stops listening and ends every connection (the proxy's sessions with them). */
   async stop(): Promise<void> {
-    this.spare?.close();
-    this.spare = null;
     for (const socket of this.sockets) socket.destroy();
     this.sockets.clear();
     const server = this.server;
@@ -196,78 +186,8 @@ export class RecordGuard {
       this.options.refused('too-many-connections');
       return;
     }
+    const proxy = createConnection(this.options.target);
     this.sockets.add(cage);
-    const spare = this.spare?.take() ?? null;
-    if (spare) this.opening(cage, spare, this.spare!.calls);
-    else this.relay(cage, createConnection(this.options.target), Buffer.alloc(0));
-  }
-
-  /**
-   * A cage connection given a spare: each opening call the cage sends, if it is the spare's own
-   * but for its xid, is answered with the spare's reply; once all are, the cage is relayed to the
-   * spare. Any other record (or a record mark over an opening call's size): the spare is closed
-   * and the cage gets a fresh connection, to which the opening calls it already had answered go
-   * again (their replies kept from it), then everything else as sent.
-   */
-  private opening(cage: Socket, spare: Spare, calls: Buffer[]): void {
-    let held: Buffer = Buffer.alloc(0);
-    const answered: Buffer[] = [];
-    const gone = () => {
-      spare.socket.destroy();
-      cage.destroy();
-      this.sockets.delete(cage);
-    };
-    const settle = () => {
-      cage.pause();
-      cage.off('data', fromCage).off('close', gone).off('error', gone);
-      spare.socket.off('close', gone).off('error', gone);
-    };
-    const fresh = () => {
-      settle();
-      spare.socket.destroy();
-      const proxy = createConnection(this.options.target);
-      if (answered.length === 0) return this.relay(cage, proxy, held);
-      // The calls the cage had answered go to the fresh connection; their replies stay here.
-      this.sockets.add(proxy);
-      const replies = new WholeRecords();
-      let left = answered.length;
-      const ended = () => (proxy.destroy(), cage.destroy(), this.sockets.delete(proxy), this.sockets.delete(cage));
-      const swallow = (chunk: Buffer) => {
-        left -= replies.feed(chunk).length;
-        if (left > 0) return;
-        proxy.off('data', swallow).off('close', ended).off('error', ended);
-        cage.off('close', ended).off('error', ended);
-        this.relay(cage, proxy, held);
-      };
-      proxy.on('data', swallow).on('close', ended).on('error', ended);
-      cage.on('close', ended).on('error', ended);
-      proxy.write(Buffer.concat(answered));
-    };
-    const fromCage = (chunk: Buffer) => {
-      held = held.length === 0 ? chunk : Buffer.concat([held, chunk]);
-      while (held.length >= 4) {
-        const mark = held.readUInt32BE(0);
-        const length = mark & 0x7fffffff;
-        if ((mark & LAST_FRAGMENT) === 0 || length > MAX_OPENING_RECORD_BYTES) return fresh();
-        if (held.length < 4 + length) return;
-        const body = held.subarray(4, 4 + length);
-        if (!sameCall(body, calls[answered.length]!)) return fresh();
-        cage.write(markedWithXid(spare.replies[answered.length]!, body.readUInt32BE(0)));
-        answered.push(Buffer.from(held.subarray(0, 4 + length)));
-        held = held.subarray(4 + length);
-        if (answered.length === calls.length) {
-          settle();
-          return this.relay(cage, spare.socket, held);
-        }
-      }
-    };
-    cage.on('data', fromCage).on('close', gone).on('error', gone);
-    spare.socket.on('close', gone).on('error', gone);
-  }
-
-  /** Relays a cage connection to its proxy connection; `first`: what the cage sent before. */
-  private relay(cage: Socket, proxy: Socket, first: Buffer): void {
-    if (cage.destroyed) return void (proxy.destroy(), this.sockets.delete(cage));
     this.sockets.add(proxy);
     // The supervisor's own calls: only when every call of the cage has had its reply, between records.
     const injected = this.options.watch ? new InjectedCalls(proxy) : null;
@@ -278,7 +198,6 @@ export class RecordGuard {
     // The proxy's replies: followed only to read their first bytes (no bound: the proxy is ours).
     const replies = watch ? new RecordMarks(Number.MAX_SAFE_INTEGER, (head) => (answered++, watch.reply(head)), RECORD_HEAD_BYTES) : null;
     const end = () => {
-      if (this.sockets.has(cage)) this.spare?.connectionEnded();
       injected?.close();
       cage.destroy();
       proxy.destroy();
@@ -295,7 +214,7 @@ export class RecordGuard {
       replies?.feed(record);
       if (!cage.destroyed && !cage.write(record)) proxy.pause();
     };
-    const fromCage = (chunk: Buffer) => {
+    cage.on('data', (chunk: Buffer) => {
       if (!marks.feed(chunk)) {
         this.options.refused('oversize');
         end();
@@ -330,8 +249,7 @@ export class RecordGuard {
       // socket: a cage that sends without reading the replies (the proxy then stops reading us)
       // would otherwise pile its records up in the supervisor without bound.
       if (queued > 0 || proxy.writableNeedDrain) cage.pause();
-    };
-    cage.on('data', fromCage);
+    });
     /** Whole-record mode: the cage read again once its records have all gone on and the proxy took them. */
     const readCageAgain = () => {
       if (queued === 0 && !proxy.writableNeedDrain) cage.resume();
@@ -352,7 +270,5 @@ export class RecordGuard {
       s.on('error', end);
       s.on('close', end);
     }
-    cage.resume();
-    if (first.length > 0) fromCage(first);
   }
 }
