@@ -157,6 +157,16 @@ function hostDisplay(display: string, dir: string, server: ChildProcess): HostDi
   const xdotool = async (...args: string[]) => {
     await run('xdotool', args, env);
   };
+  const pointer = async () => {
+    const at = await run('xdotool', ['getmouselocation', '--shell'], env);
+    return { x: Number(/^X=(\d+)/m.exec(at)?.[1]), y: Number(/^Y=(\d+)/m.exec(at)?.[1]) };
+  };
+  // `mousemove --sync` waits until the pointer has left where it was: on Xvnc a move to the point
+  // it is already on waits for ever (a second click at the same place), so that one is not synced.
+  const move = (x: number, y: number, from: { x: number; y: number }) => {
+    const to = [String(Math.round(x)), String(Math.round(y))];
+    return Math.round(x) === from.x && Math.round(y) === from.y ? ['mousemove', ...to] : ['mousemove', '--sync', ...to];
+  };
   return {
     display,
     dir,
@@ -171,10 +181,10 @@ function hostDisplay(display: string, dir: string, server: ChildProcess): HostDi
     },
     type: (text, delayMs = 12) => xdotool('type', '--delay', String(delayMs), '--', text),
     key: (...keys) => xdotool('key', '--delay', '12', '--', ...keys),
-    moveTo: (x, y) => xdotool('mousemove', '--sync', String(Math.round(x)), String(Math.round(y))),
-    click: (x, y, button = 1) => xdotool('mousemove', '--sync', String(Math.round(x)), String(Math.round(y)), 'click', String(button)),
-    drag: (x, y, toX, toY, button = 1) =>
-      xdotool('mousemove', '--sync', String(Math.round(x)), String(Math.round(y)), 'mousedown', String(button), 'mousemove', '--sync', String(Math.round(toX)), String(Math.round(toY)), 'mouseup', String(button)),
+    moveTo: async (x, y) => xdotool(...move(x, y, await pointer())),
+    click: async (x, y, button = 1) => xdotool(...move(x, y, await pointer()), 'click', String(button)),
+    drag: async (x, y, toX, toY, button = 1) =>
+      xdotool(...move(x, y, await pointer()), 'mousedown', String(button), ...move(toX, toY, { x: Math.round(x), y: Math.round(y) }), 'mouseup', String(button)),
     xdotool,
     async stop() {
       if (server.exitCode === null && server.signalCode === null) {
