@@ -23,7 +23,6 @@ import { forwardTargetFrom } from './audit/journalForwarder';
 import { account } from './session/accounts';
 import type { HostSoundTarget } from './audio/hostSound';
 import { GATEWAY_WARM_UP_ROUNDS } from './gateway/gatewayWarmUp';
-import { APPS_HOLD_CAP_MS } from './cages/appsHold';
 import { restrictRootPart } from './sandbox/rootPartRestriction';
 
 function defaultStateDir(): string {
@@ -117,7 +116,6 @@ async function main(): Promise<void> {
     forwardJournal: forwardTargetFrom(values['forward-journal'] ?? 'auto'),
     // Once both cages are on screen (a second after start-up), before a user's first clicks.
     gatewayWarmUp: { rounds: GATEWAY_WARM_UP_ROUNDS, afterMs: 1000 },
-    appsHold: { capMs: APPS_HOLD_CAP_MS },
     // pino owns the "level" key (its severity): a cage's level is logged as "cage".
     log: (msg, fields) => {
       const { level, ...rest } = fields ?? {};

@@ -14,7 +14,6 @@ import type { CageDriver } from './cages/cageDriver';
 import type { CageLifecycle } from './cages/cageLifecycle';
 import { CageFleet } from './cages/cageFleet';
 import { CageTunnels } from './cages/cageTunnels';
-import { AppsHold } from './cages/appsHold';
 import { FocusState } from './gateway/focusState';
 import { TicketRegistry } from './gateway/ticketRegistry';
 import type { BrowserPart } from './browserPart/browserPart';
@@ -91,8 +90,6 @@ export class Supervisor {
   private host: BrowserPart | null = null;
   /** How each part that started stops, last started first (stop()). */
   private readonly disposables: Disposables;
-  /** Each cage's autostarted applications wait for its desktop to reach the shell. */
-  private readonly appsHold: AppsHold;
   private keepCages = false;
   /** A stop during the start lets it end first (lifecycle/startThenStop.ts). */
   private readonly lifecycle = new StartThenStop();
@@ -111,8 +108,6 @@ export class Supervisor {
     mkdirSync(options.stateDir, { recursive: true, mode: 0o700 });
     mkdirSync(options.runDir, { recursive: true, mode: 0o700 });
     this.disposables = new Disposables(options.log);
-    this.appsHold = new AppsHold({ ...options.appsHold, ...(options.log ? { log: options.log } : {}) });
-    this.disposables.add('applications held', () => this.appsHold.dispose());
     this.journal = openJournal(options.stateDir, options.forwardJournal, this.disposables, options.log);
     this.journalFact = factRecorder(this.journal, options.log);
     this.stagingDir = join(options.runDir, 'staging');
@@ -154,7 +149,6 @@ export class Supervisor {
         const sound = lifecycle.cage?.sound;
         if (sound) this.audio.attach(lifecycle.level, { dir: '', ...sound });
       },
-      ...(options.appsHold ? { appsHeld: (level: string) => this.appsHold.until(level) } : {}),
       onDown: (level) => {
         this.tunnels.gone(level);
         this.audio.detach(level);
@@ -252,10 +246,7 @@ export class Supervisor {
       refusal: () => (this.lock.locked ? 'the workstation is locked' : null),
       cageOf: (level) => this.cages.get(level)?.cage ?? null,
       journal: this.journal,
-      onViewers: (viewers) => {
-        this.appsHold.viewers(viewers.map((v) => v.level));
-        this.sessions.broadcast('onViewers', { viewers });
-      },
+      onViewers: (viewers) => this.sessions.broadcast('onViewers', { viewers }),
     });
     this.applyLock(this.lock.locked);
   }

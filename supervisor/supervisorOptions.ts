@@ -31,7 +31,5 @@ export interface SupervisorOptions {
   deviceScanMs?: number;
   /** Warm the gateway's hot path this long after start-up (gatewayWarmUp.ts); none by default. */
   gatewayWarmUp?: { rounds: number; afterMs: number };
-  /** Each cage's autostarted applications wait for a viewer to show its desktop, this long at most (appsHold.ts); not at all by default. */
-  appsHold?: { capMs: number };
   log?: (msg: string, fields?: Record<string, unknown>) => void;
 }

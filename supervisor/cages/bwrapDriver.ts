@@ -90,8 +90,6 @@ export interface BwrapDriverOptions {
   log?: (msg: string, fields?: Record<string, unknown>) => void;
   /** Facts for the audit journal (a process posing as the cage's launcher). */
   journal?: (kind: string, fields: Record<string, string>) => void;
-  /** The autostarted applications wait for this: the cage's desktop on its way to the shell (appsHold.ts). */
-  appsHeld?: () => Promise<void>;
 }
 
 /**
@@ -237,7 +235,6 @@ export class BwrapDriver implements CageDriver {
       // LibreOffice's profile first (no greeting at its first start), then the autostarted apps.
       void seedOfficeProfile(launcher, cage.apps)
         .catch((err: Error) => sessionLog('LibreOffice profile not seeded', { error: err.message }))
-        .then(() => this.options.appsHeld?.())
         .then(() => startSessionApps(launcher, cage.apps.filter((app) => app.autostart).map((app) => app.exec), findBinary('openbox') !== null, sessionLog));
       return {
         endpoint: { path: this.vncSocket },

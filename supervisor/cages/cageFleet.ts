@@ -30,8 +30,6 @@ export interface CageFleetOptions {
   onDown: (level: string) => void;
   /** A level's smart card endpoint, if the policy gives it the card: bwrap arguments the cage binds it by. */
   smartcard?: (level: string) => { bwrapArgs: readonly string[] } | null;
-  /** A running cage's autostarted applications wait for this (appsHold.ts). */
-  appsHeld?: (level: string) => Promise<void>;
   log?: Log;
 }
 
@@ -130,7 +128,6 @@ export class CageFleet {
           sound: cageSoundOf(options.policy.current(), level.id),
           journal: (kind, fields) => options.fact(kind, fields),
           smartcard: options.smartcard?.(level.id) ?? null,
-          ...(options.appsHeld ? { appsHeld: () => options.appsHeld!(level.id) } : {}),
           ...(options.log ? { log: options.log } : {}),
         })
       : new VncDriver({ cage: level.cage });

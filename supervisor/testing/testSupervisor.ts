@@ -40,8 +40,6 @@ export interface TestSupervisorOptions {
   hostSound?: HostSoundTarget;
   /** The policy file a reload reads (default: none, the text given is all there is). */
   policySource?: string;
-  /** Autostarted applications held until a viewer shows the cage (appsHold.ts); not held by default. */
-  appsHold?: { capMs: number };
 }
 
 export async function startTestSupervisor(policyYaml: string, options: TestSupervisorOptions = {}): Promise<TestSupervisor> {
@@ -59,7 +57,6 @@ export async function startTestSupervisor(policyYaml: string, options: TestSuper
     ...(options.shellGroup !== undefined ? { shellGroup: options.shellGroup } : {}),
     ...(options.deviceScanMs !== undefined ? { deviceScanMs: options.deviceScanMs } : {}),
     ...(options.hostSound ? { hostSound: options.hostSound } : {}),
-    ...(options.appsHold ? { appsHold: options.appsHold } : {}),
   });
   await sup.start();
   const rpc = await rpcClient(sup.rpcSocketPath);
