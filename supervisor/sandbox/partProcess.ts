@@ -174,7 +174,7 @@ export class UnprivilegedPart<ToRoot extends { type: string }, ToPart> {
           this.def.log?.(`${name}: message not acted on`, { type: message.type, error: (err as Error).message.slice(0, 200) });
         }
       };
-      channel = new RootChannelEnd<ToPart>(child.stdio[3] as Socket, rootEnd, { maxIncomingBytes: this.def.maxMessageBytes, message: received, misbehaved });
+      channel = new RootChannelEnd<ToPart>(child.stdio[3] as Socket, rootEnd, { maxIncomingBytes: this.def.maxMessageBytes, message: received, misbehaved, closed: () => child.kill('SIGKILL') });
       this.channel = channel;
       child.once('error', (err) => fail(err));
       child.once('exit', (code, signal) => {
