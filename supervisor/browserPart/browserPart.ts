@@ -156,7 +156,7 @@ export class BrowserPart {
     try {
       rmSync(aside, { recursive: true, force: true });
     } catch (err) {
-      this.options.log?.('browser part: its old folder not removed', { folder: aside, error: (err as Error).message });
+      this.options.log?.('browser part: its old folder not removed', { folder: aside, error: (err as Error).message.slice(0, 200) });
     }
     mkdirSync(dir, { mode: 0o700 });
     if (account) chownSync(dir, account.uid, account.gid);

@@ -4,9 +4,18 @@
  * is a failed start, never an exception out of the restart's timer; a part that said `failed` is
  * killed, and what it says or does after that acts on nothing.
  */
-import { writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { sakKey } from '../../shared/keysyms';
+import type { AuditJournal } from '../audit/auditJournal';
+import { BrowserPart } from '../browserPart/browserPart';
+import { viewerAdmission } from '../browserPart/viewerAdmission';
+import { FocusState } from '../gateway/focusState';
+import { TicketRegistry } from '../gateway/ticketRegistry';
+import { ShellLaunches } from '../host/shellLaunches';
+import { RpcSessions, type RpcHandlers } from '../rpc/rpcSession';
 import { testRoot } from '../testing/testRoots';
 import { waitFor } from '../testing/waitFor';
 import { UnprivilegedPart, type PartDefinition } from './partProcess';
@@ -106,5 +115,41 @@ describe('UnprivilegedPart', () => {
     await new Promise((r) => setTimeout(r, 500));
     expect(made.ready).toBe(false);
     expect(events.filter((e) => e.startsWith('started') || e.startsWith('message') || e.startsWith('restarting'))).toEqual([]);
+  });
+
+  it('the browser part starts again over an old folder its part made deeper than PATH_MAX', async () => {
+    const root = testRoot('cloison-partproc-deep-');
+    try {
+      const runDir = join(root, 'run');
+      mkdirSync(runDir);
+      // What a compromised part can leave in its folder: 30 levels of 200 characters (6 KB of path).
+      const name = 'd'.repeat(200);
+      execFileSync('bash', ['-c', `mkdir browser-part && cd browser-part && for i in $(seq 30); do mkdir ${name} && cd ${name}; done`], { cwd: runDir });
+      const logs: string[] = [];
+      const journal = { append: () => undefined } as unknown as AuditJournal;
+      const part = new BrowserPart({
+        rendererDir: null,
+        shell: false,
+        levels: ['low', 'high'],
+        runDir,
+        focus: new FocusState(['low', 'high'], 'low'),
+        sak: () => sakKey('pause'),
+        shells: { launches: new ShellLaunches(), handlers: {} as RpcHandlers, sessions: new RpcSessions() },
+        admitViewer: viewerAdmission({ tickets: new TicketRegistry(), refusal: () => null, cageOf: () => null, journal }),
+        journal,
+        onViewers: () => undefined,
+        log: (msg, fields) => void logs.push(`${msg} ${JSON.stringify(fields ?? {})}`),
+        partScript: scriptedPart([{ message: { type: 'listening', port: 1, viewerPorts: {} }, afterMs: 0 }], 10_000),
+      });
+      parts.push(part as unknown as UnprivilegedPart<Msg, unknown>);
+      let started: Promise<void> | undefined;
+      expect(() => (started = part.start())).not.toThrow();
+      await started;
+      console.log(`logged: ${logs.join(" / ")}`);
+      expect(readdirSync(join(runDir, 'browser-part'))).toEqual([]);
+      expect(logs.some((l) => l.startsWith('browser part: its old folder not removed'))).toBe(true);
+    } finally {
+      execFileSync('rm', ['-rf', root]); // GNU rm walks any depth
+    }
   });
 });
