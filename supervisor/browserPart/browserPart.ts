@@ -7,7 +7,8 @@
  * key. If it ends while the supervisor runs, it is started again on the same ports (the shells
  * reconnect with their resume tokens); the cages and this part run on.
  */
-import { chownSync, mkdirSync, rmSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { chownSync, mkdirSync, renameSync, rmSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import { join } from 'node:path';
 import type { SakKey } from '../../shared/keysyms';
@@ -144,7 +145,19 @@ export class BrowserPart {
 
   private partDir(account: { uid: number; gid: number } | null): string {
     const dir = join(this.options.runDir, 'browser-part');
-    rmSync(dir, { recursive: true, force: true });
+    // The old folder is the part's: it may be deeper than PATH_MAX (rmSync throws ENAMETOOLONG).
+    // Renamed aside under a name of the root part's choosing, removed as far as it can be.
+    const aside = join(this.options.runDir, `browser-part.old-${randomBytes(8).toString('hex')}`);
+    try {
+      renameSync(dir, aside);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    }
+    try {
+      rmSync(aside, { recursive: true, force: true });
+    } catch (err) {
+      this.options.log?.('browser part: its old folder not removed', { folder: aside, error: (err as Error).message.slice(0, 200) });
+    }
     mkdirSync(dir, { mode: 0o700 });
     if (account) chownSync(dir, account.uid, account.gid);
     return dir;

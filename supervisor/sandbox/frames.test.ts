@@ -2,7 +2,7 @@
  * The cage manager's frames: whole frames whatever the split, and every bad frame a FrameError
  * before its body is held.
  */
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { encodeFrame, FrameError, FrameReader } from './frames';
 
 const prefixed = (body: Buffer) => {
@@ -37,5 +37,26 @@ describe('FrameReader', () => {
 
   it('will not encode a frame over the limit', () => {
     expect(() => encodeFrame({ big: 'x'.repeat(2000) }, 1024)).toThrow(/over the 1024-byte limit/);
+  });
+
+  it('copies a frame sent one byte per write once, not once per byte', () => {
+    const frame = encodeFrame({ text: 'x'.repeat(40_000) }, 64 * 1024);
+    const reader = new FrameReader(64 * 1024);
+    let copied = 0;
+    const concat = Buffer.concat.bind(Buffer);
+    const spy = vi.spyOn(Buffer, 'concat').mockImplementation((list, length) => {
+      const out = concat(list, length);
+      copied += out.length;
+      return out;
+    });
+    const frames: unknown[] = [];
+    try {
+      for (let i = 0; i < frame.length; i++) frames.push(...reader.push(frame.subarray(i, i + 1)));
+    } finally {
+      spy.mockRestore();
+    }
+    expect(frames).toEqual([{ text: 'x'.repeat(40_000) }]);
+    console.log(`bytes copied for a ${frame.length}-byte frame sent a byte at a time: ${copied}`);
+    expect(copied).toBeLessThanOrEqual(2 * frame.length);
   });
 });

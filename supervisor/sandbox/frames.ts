@@ -29,9 +29,15 @@ export function encodeFrame(value: unknown, maxBytes = DEFAULT_MAX_FRAME_BYTES):
   return Buffer.concat([prefix, body]);
 }
 
+/**
+ * Chunks are kept as they came and joined once, when the whole frame is held: a peer writing one
+ * byte at a time costs one copy of the frame, not one copy of all that is held per byte.
+ */
 export class FrameReader {
   private chunks: Buffer[] = [];
   private held = 0;
+  /** The body length announced by the prefix already read, or null between frames. */
+  private announced: number | null = null;
   private failed: FrameError | null = null;
 
   constructor(private readonly maxBytes = DEFAULT_MAX_FRAME_BYTES) {}
@@ -39,18 +45,22 @@ export class FrameReader {
   /** The whole frames these bytes complete, parsed; throws FrameError (and keeps failing) on a bad one. */
   push(bytes: Buffer): unknown[] {
     if (this.failed) throw this.failed;
-    this.chunks.push(bytes);
-    this.held += bytes.length;
+    if (bytes.length > 0) {
+      this.chunks.push(bytes);
+      this.held += bytes.length;
+    }
     const out: unknown[] = [];
     for (;;) {
-      if (this.held < PREFIX) return out;
-      const head = this.take(PREFIX, false);
-      const length = head.readUInt32BE(0);
-      if (length === 0) return this.fail(new FrameError('empty', 'empty frame'));
-      if (length > this.maxBytes) return this.fail(new FrameError('too-large', `frame of ${length} bytes announced, over the ${this.maxBytes}-byte limit`));
-      if (this.held < PREFIX + length) return out;
-      this.take(PREFIX, true);
-      const body = this.take(length, true);
+      if (this.announced === null) {
+        if (this.held < PREFIX) return out;
+        const length = this.take(PREFIX).readUInt32BE(0);
+        if (length === 0) return this.fail(new FrameError('empty', 'empty frame'));
+        if (length > this.maxBytes) return this.fail(new FrameError('too-large', `frame of ${length} bytes announced, over the ${this.maxBytes}-byte limit`));
+        this.announced = length;
+      }
+      if (this.held < this.announced) return out;
+      const body = this.take(this.announced);
+      this.announced = null;
       try {
         out.push(JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(body)));
       } catch {
@@ -66,15 +76,32 @@ export class FrameReader {
     throw err;
   }
 
-  /** The first n held bytes, removed from what is held when `consume`. */
-  private take(n: number, consume: boolean): Buffer {
-    const all = this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks);
-    const head = all.subarray(0, n);
-    if (consume) {
-      const rest = all.subarray(n);
-      this.chunks = rest.length ? [rest] : [];
-      this.held = rest.length;
-    } else this.chunks = [all];
-    return head;
+  /** The first n held bytes (n <= held), removed from what is held; copied only when split. */
+  private take(n: number): Buffer {
+    const first = this.chunks[0]!;
+    if (first.length >= n) {
+      if (first.length === n) this.chunks.shift();
+      else this.chunks[0] = first.subarray(n);
+      this.held -= n;
+      return first.subarray(0, n);
+    }
+    const parts: Buffer[] = [];
+    let need = n;
+    let whole = 0;
+    while (need > 0) {
+      const chunk = this.chunks[whole]!;
+      if (chunk.length <= need) {
+        parts.push(chunk);
+        need -= chunk.length;
+        whole++;
+      } else {
+        parts.push(chunk.subarray(0, need));
+        this.chunks[whole] = chunk.subarray(need);
+        need = 0;
+      }
+    }
+    this.chunks.splice(0, whole);
+    this.held -= n;
+    return Buffer.concat(parts, n);
   }
 }

@@ -105,4 +105,26 @@ describe('the root part\'s end of a part\'s channel', () => {
     closeSync(part.stream);
     closeSync(part.descriptors);
   });
+
+  it('fails a part that closes its stream, and sends it no descriptor after', async () => {
+    const root = testRoot('cloison-chan-');
+    writeFileSync(join(root, 'f'), 'x');
+    const { end, failures, part } = channel();
+    closeSync(part.stream);
+    await waitFor(() => failures.length > 0, 'the closed stream noticed');
+    expect(failures[0]).toMatch(/closed its channel/);
+    const fd = openSync(join(root, 'f'), 'r');
+    expect(end.send({ type: 'fifo' }, fd)).toBe(false);
+    closeSync(fd);
+    expect(receiveDescriptorOrNone(part.descriptors)).toBe('none');
+    closeSync(part.descriptors);
+  });
 });
+
+function receiveDescriptorOrNone(fd: number): number | 'none' {
+  try {
+    return receiveDescriptor(fd) ?? 'none';
+  } catch {
+    return 'none';
+  }
+}

@@ -53,11 +53,16 @@ export class RootChannelEnd<ToPart> {
       message: (raw: unknown) => void;
       /** The part broke the channel (framing, a descriptor not taken): it is to be stopped. */
       misbehaved: (reason: string) => void;
+      /** The part closed or shut its stream (it is ending, or broke the channel): it is to be stopped; misbehaved when absent. */
+      closed?: (reason: string) => void;
     },
   ) {
     this.reader = new FrameReader(handlers.maxIncomingBytes);
     stream.on('data', (chunk: Buffer) => this.read(chunk));
-    stream.on('error', () => undefined);
+    // A part that closes or shuts its stream is over: nothing more is read from it or sent to it.
+    stream.on('end', () => this.fail('the part closed its channel', 'closed'));
+    stream.on('close', () => this.fail('the part closed its channel', 'closed'));
+    stream.on('error', (err) => this.fail(`its channel failed (${err.message})`, 'closed'));
   }
 
   private read(chunk: Buffer): void {
@@ -88,6 +93,10 @@ export class RootChannelEnd<ToPart> {
       return false; // the root part's own message over the bound: not sent, the part is not at fault
     }
     if (fd !== undefined) {
+      if (this.stream.destroyed || !this.stream.writable) {
+        this.fail('the part closed its channel', 'closed');
+        return false;
+      }
       try {
         sendDescriptor(this.descriptors, fd);
       } catch (err) {
@@ -99,10 +108,10 @@ export class RootChannelEnd<ToPart> {
     return true;
   }
 
-  private fail(reason: string): void {
+  private fail(reason: string, how: 'misbehaved' | 'closed' = 'misbehaved'): void {
     if (this.closed) return;
     this.close();
-    this.handlers.misbehaved(reason);
+    (how === 'closed' ? (this.handlers.closed ?? this.handlers.misbehaved) : this.handlers.misbehaved)(reason);
   }
 
   /** Stops reading and closes both ends (the part's exit or its stop). */

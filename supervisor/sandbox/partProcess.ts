@@ -94,7 +94,16 @@ export class UnprivilegedPart<ToRoot extends { type: string }, ToPart> {
     });
   }
 
+  /** One start: whatever throws while building it (the part's folder, its start) is its rejection. */
   private spawnPart(): Promise<void> {
+    try {
+      return this.spawnOnce();
+    } catch (err) {
+      return Promise.reject(err instanceof Error ? err : new Error(String(err)));
+    }
+  }
+
+  private spawnOnce(): Promise<void> {
     const { name } = this.def;
     const root = process.getuid?.() === 0;
     const account = root ? this.def.account() : null;
@@ -115,19 +124,30 @@ export class UnprivilegedPart<ToRoot extends { type: string }, ToPart> {
     }
     this.child = child;
     this.running = false;
+    // This start's own state: an older child's late messages or exit act on nothing of a newer one.
+    const current = () => this.child === child;
+    let running = false;
+    let over = false;
     let bad = 0;
     let misbehaviour: string | null = null;
+    let channel: RootChannelEnd<ToPart> | null = null;
     const misbehaved = (reason: string) => {
       misbehaviour ??= reason;
       this.def.log?.(`${name} misbehaved: stopping it`, { reason });
+      channel?.close(); // nothing more is read from it, before it is even gone
       child.kill('SIGKILL');
     };
     return new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => {
+      const fail = (err: Error) => {
+        over = true;
+        clearTimeout(timer);
+        channel?.close();
         child.kill('SIGKILL');
-        reject(new Error(`the ${name} was not ready within ${START_TIMEOUT_MS} ms`));
-      }, START_TIMEOUT_MS);
+        reject(err);
+      };
+      const timer = setTimeout(() => fail(new Error(`the ${name} was not ready within ${START_TIMEOUT_MS} ms`)), START_TIMEOUT_MS);
       const received = (raw: unknown) => {
+        if (over || !current()) return;
         const parsed = this.def.parse(raw);
         if (!parsed.success) {
           this.refused++;
@@ -136,45 +156,40 @@ export class UnprivilegedPart<ToRoot extends { type: string }, ToPart> {
           return;
         }
         const message = parsed.data;
-        if (!this.running) {
-          if (message.type === 'failed') {
-            clearTimeout(timer);
-            return reject(new Error(`the ${name} could not start: ${(message as { error?: string }).error}`));
-          }
-          if (!this.def.isReady(message)) return;
-          clearTimeout(timer);
-          this.running = true;
-          this.def.started(message);
-          return resolve();
-        }
         // What the part says must never throw here: the root part runs the cages' decisions.
         try {
+          if (!running) {
+            if (message.type === 'failed') return fail(new Error(`the ${name} could not start: ${(message as { error?: string }).error}`));
+            if (!this.def.isReady(message)) return;
+            clearTimeout(timer);
+            running = true;
+            this.running = true;
+            resolve();
+            this.def.started(message);
+            return;
+          }
           this.def.message(message);
         } catch (err) {
           this.refused++;
           this.def.log?.(`${name}: message not acted on`, { type: message.type, error: (err as Error).message.slice(0, 200) });
         }
       };
-      const channel = new RootChannelEnd<ToPart>(child.stdio[3] as Socket, rootEnd, { maxIncomingBytes: this.def.maxMessageBytes, message: received, misbehaved });
+      channel = new RootChannelEnd<ToPart>(child.stdio[3] as Socket, rootEnd, { maxIncomingBytes: this.def.maxMessageBytes, message: received, misbehaved, closed: () => child.kill('SIGKILL') });
       this.channel = channel;
-      child.once('error', (err) => {
-        clearTimeout(timer);
-        channel.close();
-        reject(err);
-      });
+      child.once('error', (err) => fail(err));
       child.once('exit', (code, signal) => {
         clearTimeout(timer);
-        channel.close();
-        const wasRunning = this.running;
-        if (this.child === child) {
-          this.child = null;
-          this.channel = null;
-          this.running = false;
-        }
-        this.def.gone();
+        channel?.close();
+        const wasRunning = running;
+        running = false;
         const reason = misbehaviour ? `misbehaved: ${misbehaviour}` : (signal ?? `exit ${code}`);
-        if (!wasRunning) return reject(new Error(`the ${name} exited before it was ready (${reason})`));
-        if (this.stopping) return;
+        if (!wasRunning && !over) fail(new Error(`the ${name} exited before it was ready (${reason})`));
+        if (!current()) return; // an older start's child: a newer one is the part now
+        this.child = null;
+        this.channel = null;
+        this.running = false;
+        this.def.gone();
+        if (!wasRunning || this.stopping) return;
         this.def.log?.(`${name} ended: starting it again`, { code, signal, reason });
         this.def.restarting(reason);
         this.backoff.restartLater();
