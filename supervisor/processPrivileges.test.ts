@@ -6,7 +6,7 @@
  * today (skipped with that reason), and fails the day it comes true without being marked done.
  * A process no row describes fails the test: a new long-running process needs its row.
  */
-import type { ChildProcess } from 'node:child_process';
+import { spawnSync, type ChildProcess } from 'node:child_process';
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -16,6 +16,7 @@ import { testRoot } from './testing/realCage';
 import { skipWithReason } from './testing/skipWithReason';
 import { privilegeStatus } from './system/selfRestriction';
 import { runSupervisor } from './testing/supervisorRun';
+import { waitFor } from './testing/waitFor';
 import { bwrapCage, twoLevelPolicy } from './testing/testPolicy';
 
 const LOW_UID = 62941;
@@ -83,7 +84,8 @@ describe('privileges of every long-running Cloison process', () => {
     writeFileSync(join(root, 'p.yaml'), POLICY);
     const run = await runSupervisor(join(root, 'p.yaml'), join(root, 'state'), runDir);
     child = run.child;
-    await new Promise((r) => setTimeout(r, 1500)); // the autostarted apps
+    // The autostarted xterm: waited for, not a fixed time (a loaded machine starts it later).
+    await waitFor(() => spawnSync('ps', ['-u', String(LOW_UID), '-o', 'comm='], { encoding: 'utf8' }).stdout.includes('xterm'), 'the autostarted xterm', 30_000, 200);
     processes = cloisonProcesses(child.pid!, runDir, ['low', 'high']);
   }, 90_000);
 
