@@ -21,6 +21,7 @@ const TEST_PACKAGE_OF: Record<string, string> = {
   timeout: 'coreutils',
   sleep: 'coreutils',
   true: 'coreutils',
+  rm: 'coreutils',
   ps: 'procps',
   perl: 'perl-base',
   bash: 'bash',
