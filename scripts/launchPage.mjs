@@ -8,7 +8,11 @@ import { join } from 'node:path';
 /** How often the waiting page looks again, in seconds: every start waits half of it on average. */
 export const LAUNCH_RECHECK_SECONDS = 0.2;
 
-const WAITING = `<!doctype html><meta charset="utf-8"><meta http-equiv="refresh" content="${LAUNCH_RECHECK_SECONDS}"><title>Cloison</title><body style="background:#222;color:#ddd;font:20px sans-serif;display:grid;place-items:center;height:100vh;margin:0">Cloison démarre…\n`;
+// A meta refresh Chromium dropped (once seen in a loaded CI run: the page stayed on "Cloison démarre…"
+// for 20 s after the redirect was written) leaves the script's slower reload to look again.
+const RELOAD_FALLBACK = `<script>setInterval(() => location.reload(), 1000)</script>`;
+
+const WAITING = `<!doctype html><meta charset="utf-8"><meta http-equiv="refresh" content="${LAUNCH_RECHECK_SECONDS}"><title>Cloison</title>${RELOAD_FALLBACK}<body style="background:#222;color:#ddd;font:20px sans-serif;display:grid;place-items:center;height:100vh;margin:0">Cloison démarre…\n`;
 
 /**
  * Writes the waiting page in `dir` (owned by `owner` when given: the user Chromium runs as).
@@ -31,5 +35,11 @@ export function createLaunchPage(dir, owner = null) {
     renameSync(next, path);
   };
   write(WAITING);
-  return { path, go: (url) => write(`<!doctype html><meta http-equiv="refresh" content="0;url=${url}"><title>Cloison</title>\n`) };
+  return { path, go: (url) => write(redirectTo(url)) };
+}
+
+/** The page that sends the browser on: a meta refresh, and the same by script a second later should it be dropped. */
+export function redirectTo(url) {
+  const inScript = JSON.stringify(url).replace(/</g, '\\u003c');
+  return `<!doctype html><meta http-equiv="refresh" content="0;url=${url}"><title>Cloison</title><script>setTimeout(() => location.replace(${inScript}), 1000)</script>\n`;
 }

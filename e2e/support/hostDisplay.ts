@@ -321,8 +321,15 @@ export async function launchShellBrowser(display: HostDisplay, options: ShellBro
     if (options.url.startsWith('data:')) await page.goto(options.url, { timeout: 30_000 });
     else {
       launch.go(options.url);
-      await page.waitForURL((u) => u.protocol !== 'file:', { waitUntil: 'commit', timeout: 20_000 }).catch((err: Error) => {
-        throw new Error(`shell Chromium: the waiting page (${page.url()}) did not go on to the shell's address within 20 s: ${err.message}`);
+      await page.waitForURL((u) => u.protocol !== 'file:', { waitUntil: 'commit', timeout: 40_000 }).catch((err: Error) => {
+        const shown = (() => {
+          try {
+            return readFileSync(launch.path, 'utf8');
+          } catch (e) {
+            return String(e);
+          }
+        })();
+        throw new Error(`shell Chromium: the waiting page (${page.url()}) did not go on to the shell's address within 40 s: ${err.message}\nits file: ${shown}\n${stderr}`);
       });
     }
     return {
@@ -357,8 +364,10 @@ function createLaunchPage(dir: string, owner: { uid: number; gid: number } | nul
     if (owner) chownSync(next, owner.uid, owner.gid);
     renameSync(next, path);
   };
-  write(`<!doctype html><meta charset="utf-8">${waiting ? '<meta http-equiv="refresh" content="0.2">' : ''}<title>Cloison</title>\n`);
-  return { path, go: (url) => write(`<!doctype html><meta http-equiv="refresh" content="0;url=${url}"><title>Cloison</title>\n`) };
+  // As launchPage.mjs: a script looks again should Chromium drop a meta refresh.
+  const again = (js: string) => `<script>setTimeout(() => ${js}, 1000)</script>`;
+  write(`<!doctype html><meta charset="utf-8">${waiting ? `<meta http-equiv="refresh" content="0.2">${again('location.reload()')}` : ''}<title>Cloison</title>\n`);
+  return { path, go: (url) => write(`<!doctype html><meta http-equiv="refresh" content="0;url=${url}"><title>Cloison</title>${again(`location.replace(${JSON.stringify(url).replace(/</g, '\\u003c')})`)}\n`) };
 }
 
 function accountOf(name: string): { name: string; uid: number; gid: number; home: string } {
