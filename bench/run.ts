@@ -64,7 +64,10 @@ const BENCHES: Record<string, () => Promise<{ result: unknown; ratios: Record<st
         'one signature in a session through the proxy/directly (≤ 1.5)': median(r.perSignMs.proxy) / median(r.perSignMs.direct),
         'pkcs11-tool --sign through Caml Crush alone, no guard/directly': median(r.wholeMs.camlCrush) / median(r.wholeMs.direct),
         'one signature through Caml Crush alone, no guard/directly': median(r.perSignMs.camlCrush) / median(r.perSignMs.direct),
-        'module loaded to C_Initialize done, through the proxy (its spare)/through Caml Crush alone': median(r.openMs.proxy) / median(r.openMs.camlCrush),
+        'pkcs11-tool --sign through Caml Crush without the module preloaded/directly': median(r.wholeMs.camlCrushUnloaded) / median(r.wholeMs.direct),
+        'pkcs11-tool --sign through p11-kit server (no filter)/directly': median(r.wholeMs.p11kit) / median(r.wholeMs.direct),
+        'one signature through p11-kit server (no filter)/directly': median(r.perSignMs.p11kit) / median(r.perSignMs.direct),
+        'module loaded to C_Initialize done, Caml Crush alone with/without the module preloaded': median(r.openMs.camlCrush) / median(r.openMs.camlCrushUnloaded),
       },
     };
   },

@@ -5,25 +5,27 @@
  *
  * Two figures: a whole `pkcs11-tool --sign` (start, connect, log in, find the key, sign — what an
  * application's first signature costs), and one signature in an open, logged-in session
- * (C_SignInit + C_Sign, 200 in a row: what each further signature costs). A third says what the
- * guard's spare connection (spareUpstream.ts) saves: from loading the module to C_Initialize done,
- * in the signing processes — through the guard the opening calls are answered from the spare,
- * through Caml Crush alone a worker takes the connection, loads and initialises the module.
+ * (C_SignInit + C_Sign, 200 in a row: what each further signature costs). A third: from loading the
+ * module to C_Initialize done, in the signing processes (through Caml Crush, a worker takes the
+ * connection and opens the module: levelCardProxy.ts preloads it in the parent).
  *
- * A third path splits the proxy's cost: Caml Crush's own socket, the guard left out (root may
- * connect there; a cage never can). And the guard's CPU per relayed call, read off this process
- * (the guard runs here, as in the supervisor): less at the mercy of the machine's load than latency.
+ * Further paths split the proxy's cost: Caml Crush's own socket, the guard left out (root may
+ * connect there; a cage never can); a second pkcs11proxyd on the same filter without the module
+ * preloaded (the code before the preload, as a reference in the same run); and `p11-kit server`
+ * on the same token (no filter: what a proxy that loads the module once in its parent costs).
+ * And the guard's CPU per relayed call, read off this process (the guard runs here, as in the
+ * supervisor): less at the mercy of the machine's load than latency.
  */
-import { execFile } from 'node:child_process';
-import { chmodSync, rmSync, writeFileSync } from 'node:fs';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { chmodSync, chownSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { smartcardPolicySchema } from '../shared/smartcardPolicy';
 import { CARD_CLIENT_MODULE } from '../supervisor/smartcard/cageCardEndpoint';
-import { CARD_ALIAS } from '../supervisor/smartcard/cardFilterConfig';
-import { cardProxyPaths } from '../supervisor/smartcard/levelCardProxy';
+import { CARD_ALIAS, serverConfig } from '../supervisor/smartcard/cardFilterConfig';
+import { cardProxyPaths, PROXY_ADDRESS_SPACE, PROXY_OPEN_FILES } from '../supervisor/smartcard/levelCardProxy';
 import { SmartcardBroker } from '../supervisor/smartcard/smartcardBroker';
 import { testRoot } from '../supervisor/testing/realCage';
 import { makeSoftToken, SOFTHSM_MODULE, TOKEN_PIN } from '../supervisor/testing/softToken';
@@ -34,7 +36,10 @@ const PROXY_UID = 64_600;
 const ROUNDS = 15;
 const SIGNS = 200;
 
-type Path = 'proxy' | 'camlCrush' | 'direct';
+type Path = 'proxy' | 'camlCrush' | 'camlCrushUnloaded' | 'p11kit' | 'direct';
+const PATHS: Path[] = ['proxy', 'camlCrush', 'camlCrushUnloaded', 'p11kit', 'direct'];
+const P11KIT_CLIENT = '/usr/lib/x86_64-linux-gnu/pkcs11/p11-kit-client.so';
+const empty = (): Record<Path, number[]> => ({ proxy: [], camlCrush: [], camlCrushUnloaded: [], p11kit: [], direct: [] });
 
 export interface SmartcardSignResult {
   wholeMs: Record<Path, number[]>;
@@ -56,6 +61,7 @@ export async function runSmartcardSignBench(log: (s: string) => void): Promise<S
   const doc = join(root, 'doc');
   writeFileSync(doc, 'document\n');
   const probe = fileURLToPath(new URL('../supervisor/testing/pkcs11Probe.py', import.meta.url));
+  const children: ChildProcess[] = [];
   try {
     broker.endpoint('high');
     await broker.start();
@@ -64,10 +70,24 @@ export async function runSmartcardSignBench(log: (s: string) => void): Promise<S
     const paths: Record<Path, { module: string; env: NodeJS.ProcessEnv }> = {
       proxy: client(socket),
       camlCrush: client(cardProxyPaths(join(root, 'card/high')).innerSocket),
+      camlCrushUnloaded: client(''),
+      p11kit: client(''),
       direct: { module: SOFTHSM_MODULE, env: { ...process.env, SOFTHSM2_CONF: token.conf } },
     };
-    const result: SmartcardSignResult = { wholeMs: { proxy: [], camlCrush: [], direct: [] }, perSignMs: { proxy: [], camlCrush: [], direct: [] }, openMs: { proxy: [], camlCrush: [], direct: [] }, load: [loadavg()[0]!, 0], guardCpuUsPerCall: [] };
-    const orders: Path[][] = [['proxy', 'camlCrush', 'direct'], ['direct', 'proxy', 'camlCrush'], ['camlCrush', 'direct', 'proxy']];
+    // The same level's filter served by a pkcs11proxyd started as before the preload (its uid, its limits).
+    const unloaded = join(root, 'unloaded');
+    mkdirSync(join(unloaded, 'netplex'), { recursive: true, mode: 0o700 });
+    for (const d of [unloaded, join(unloaded, 'netplex')]) chownSync(d, PROXY_UID, PROXY_UID);
+    const unloadedConf = join(root, 'unloaded.conf');
+    writeFileSync(unloadedConf, serverConfig('bench', { socket: join(unloaded, 'pkcs11.sock'), netplexDir: join(unloaded, 'netplex'), filterConfig: join(cardProxyPaths(join(root, 'card/high')).configDir, 'filter.conf') }));
+    children.push(await started(spawn('setpriv', ['--reuid', String(PROXY_UID), '--regid', String(PROXY_UID), '--clear-groups', '--', 'prlimit', `--as=${PROXY_ADDRESS_SPACE}`, `--nofile=${PROXY_OPEN_FILES}`, 'pkcs11proxyd', '-fg', '-conf', unloadedConf], { detached: true, stdio: 'ignore', env: { PATH: '/usr/bin:/bin', SOFTHSM2_CONF: token.conf } }), join(unloaded, 'pkcs11.sock')));
+    const p11kitSocket = join(root, 'p11kit.sock');
+    children.push(await started(spawn('p11-kit', ['server', '-f', '-n', p11kitSocket, '--provider', SOFTHSM_MODULE, `pkcs11:token=${token.label}`], { detached: true, stdio: 'ignore', env: { ...process.env, SOFTHSM2_CONF: token.conf } }), p11kitSocket));
+    paths.camlCrushUnloaded = client(join(unloaded, 'pkcs11.sock'));
+    paths.p11kit = { module: P11KIT_CLIENT, env: { ...process.env, P11_KIT_SERVER_ADDRESS: `unix:path=${p11kitSocket}` } };
+    const result: SmartcardSignResult = { wholeMs: empty(), perSignMs: empty(), openMs: empty(), load: [loadavg()[0]!, 0], guardCpuUsPerCall: [] };
+    // Each round a different path goes first.
+    const orders = PATHS.map((_, i) => [...PATHS.slice(i), ...PATHS.slice(0, i)]);
     for (let round = 0; round < ROUNDS; round++) {
       for (const path of orders[round % orders.length]!) {
         const { module, env } = paths[path];
@@ -86,7 +106,7 @@ export async function runSmartcardSignBench(log: (s: string) => void): Promise<S
         }
       }
     }
-    const line = (values: Record<Path, number[]>, digits: number) => `proxy ${fmt(median(values.proxy), digits)} ms (Caml Crush alone ${fmt(median(values.camlCrush), digits)}), direct ${fmt(median(values.direct), digits)} ms`;
+    const line = (values: Record<Path, number[]>, digits: number) => `proxy ${fmt(median(values.proxy), digits)} ms (Caml Crush alone ${fmt(median(values.camlCrush), digits)}, without the preload ${fmt(median(values.camlCrushUnloaded), digits)}; p11-kit server ${fmt(median(values.p11kit), digits)}), direct ${fmt(median(values.direct), digits)} ms`;
     log(`pkcs11-tool --sign, whole: ${line(result.wholeMs, 2)} (median of ${ROUNDS})`);
     log(`one signature in a session: ${line(result.perSignMs, 3)} (median of 6 × ${SIGNS})`);
     result.load[1] = loadavg()[0]!;
@@ -95,7 +115,28 @@ export async function runSmartcardSignBench(log: (s: string) => void): Promise<S
     log(`the guard's CPU per relayed call: ${fmt(median(result.guardCpuUsPerCall), 1)} µs (median of 6; the key search's calls counted in)`);
     return result;
   } finally {
+    for (const child of children) stopGroup(child);
     await broker.close();
     rmSync(root, { recursive: true, force: true, maxRetries: 5 });
+  }
+}
+
+/** Waits for a server's socket; fails with the server's exit if it goes first. */
+async function started(child: ChildProcess, socket: string): Promise<ChildProcess> {
+  const deadline = Date.now() + 10_000;
+  while (!existsSync(socket)) {
+    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`${child.spawnfile} exited at start`);
+    if (Date.now() > deadline) throw new Error(`${child.spawnfile} made no socket ${socket}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  return child;
+}
+
+/** Ends a server started here and every worker it forked (its own process group). */
+function stopGroup(child: ChildProcess): void {
+  try {
+    process.kill(-child.pid!, 'SIGKILL');
+  } catch {
+    // already gone
   }
 }

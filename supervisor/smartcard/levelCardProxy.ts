@@ -116,7 +116,7 @@ export class LevelCardProxy {
     // Caml Crush's RPC server takes a record of any announced length (2 GiB) and buffers it (the
     // guard keeps such records from it): the address-space limit bounds what such a worker holds.
     const limits = [`--as=${PROXY_ADDRESS_SPACE}`, `--nofile=${PROXY_OPEN_FILES}`];
-    const argv = ['--reuid', String(proxyUid), '--regid', String(proxyUid), '--clear-groups', '--no-new-privs', '--', requireBinary('prlimit'), ...limits, requireBinary('pkcs11proxyd'), '-fg', '-conf', server];
+    const argv = ['--reuid', String(proxyUid), '--regid', String(proxyUid), '--clear-groups', '--no-new-privs', '--', requireBinary('prlimit'), ...limits, ...this.preloaded(), requireBinary('pkcs11proxyd'), '-fg', '-conf', server];
     const child = spawn(requireBinary('setpriv'), argv, {
       // A process group of its own: stopping it takes every worker (and every session) with it.
       detached: true,
@@ -143,6 +143,21 @@ export class LevelCardProxy {
     this.guard = new RecordGuard({ listen: paths.socket, target: paths.innerSocket, maxConnections: MAX_CONNECTIONS, refused: (reason) => this.options.event({ kind: 'refused', function: reason === 'oversize' ? 'oversize message' : 'too many connections', handle: null, reason: 'malformed' }), watch: (ask) => new CardReplyJournal(denied, (event) => this.options.event(event), nameFrom(ask)), ...this.trustedPin() });
     await this.guard.start();
     this.options.log?.('card proxy started', { level, uid: proxyUid });
+  }
+
+  /**
+   * The module mapped into pkcs11proxyd before its workers fork: each worker's C_LoadModule then
+   * finds it loaded (its libraries' loading and relocations done once, in the parent) instead of
+   * loading SoftHSM2 or OpenSC with libstdc++ and OpenSSL while the application waits — most of a
+   * first call's wait. Only the library is loaded there: C_Initialize, and with it every session,
+   * login and handle, is still each worker's own, after its fork. Set through `env` after
+   * setpriv and prlimit, so neither the root-run setpriv nor prlimit loads the module. A path
+   * LD_PRELOAD would split (a space or a colon in it) is loaded the slow way, in each worker.
+   */
+  private preloaded(): string[] {
+    const module = this.options.modulePath;
+    if (/[\s:]/.test(module)) return [];
+    return [requireBinary('env'), `LD_PRELOAD=${module}`];
   }
 
   /** Under `pin: trusted`: each connection's logins take the dialog's PIN, never the cage's. */

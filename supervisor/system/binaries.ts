@@ -75,6 +75,8 @@ export const DEBIAN_PACKAGE_OF: Record<string, string> = {
   // smart cards per level (supervisor/smartcard)
   pkcs11proxyd: 'caml-crush-server',
   'pkcs11-tool': 'opensc',
+  // the card proxy started with its module preloaded (supervisor/smartcard/levelCardProxy.ts)
+  env: 'coreutils',
 };
 
 export function findBinary(name: string, path = process.env.PATH ?? '/usr/bin:/bin'): string | null {
