@@ -6,7 +6,7 @@
  * and journaled.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { chmodSync, existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, readdirSync, readFileSync, realpathSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { smartcardPolicySchema } from '../../shared/smartcardPolicy';
@@ -50,6 +50,14 @@ describe.skipIf(missing.length > 0)('smart card per level (real cages, SoftHSM2 
       throw new Error(`probe: ${r.stdout} ${r.stderr}`);
     }
   };
+  /** This test's pkcs11proxyd processes (both levels', controllers and workers). */
+  const proxyProcesses = () => readdirSync('/proc').filter((pid) => /^\d+$/.test(pid)).filter((pid) => {
+    try {
+      return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(join(root, 'card')) && readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'pkcs11proxyd';
+    } catch {
+      return false;
+    }
+  });
   const refusals = (fn: string) => records.filter((r) => r.kind === 'smartcard.refused' && r.fields.function === fn);
 
   beforeAll(async () => {
@@ -158,13 +166,7 @@ describe.skipIf(missing.length > 0)('smart card per level (real cages, SoftHSM2 
   it('every proxy process runs with its address space and its descriptor table bounded', () => {
     // The workers fork per connection: a fresh one closes each inherited descriptor slot up to the
     // limit (20 000 here cost 40 ms of CPU per connection); 256 bounds that and a worker's files.
-    const ours = readdirSync('/proc').filter((pid) => /^\d+$/.test(pid)).filter((pid) => {
-      try {
-        return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(join(root, 'card'));
-      } catch {
-        return false;
-      }
-    }).filter((pid) => readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'pkcs11proxyd');
+    const ours = proxyProcesses();
     expect(ours.length).toBeGreaterThanOrEqual(4); // a controller and an idle worker per level
     for (const pid of ours) {
       const limits = readFileSync(`/proc/${pid}/limits`, 'utf8');
@@ -172,6 +174,28 @@ describe.skipIf(missing.length > 0)('smart card per level (real cages, SoftHSM2 
       expect(limits).toMatch(new RegExp(`Max address space\\s+${PROXY_ADDRESS_SPACE}\\s`));
     }
   });
+
+  it('the module is mapped in each proxy before its workers fork, yet one application\'s login never reaches another\'s connection', async () => {
+    // Preloaded (levelCardProxy.ts): every pkcs11proxyd of ours, the controller and its idle worker, has it.
+    const ours = proxyProcesses();
+    expect(ours.length).toBeGreaterThanOrEqual(4);
+    for (const pid of ours) expect(readFileSync(`/proc/${pid}/maps`, 'utf8')).toContain(realpathSync(SOFTHSM_MODULE));
+    // A logged-in application holds its session open; a second one of the same cage, not logged
+    // in, tries the same key. A worker serving both (or a login made before the fork) would let it.
+    const shell = cages.get('high')!;
+    const held = shell.sh(`rm -f /tmp/ready /tmp/go; cat > /tmp/probe.py <<'PY'\n${PROBE}PY\npython3 /tmp/probe.py ${CARD_CLIENT_MODULE} hold ${TOKEN_PIN} /tmp/ready /tmp/go 2>&1`, 60_000);
+    try {
+      await waitFor(async () => (await shell.sh('test -e /tmp/ready && echo yes')).stdout.includes('yes'), 'the first application logged in', 30_000);
+      const second = await probe('high', CARD_CLIENT_MODULE, 'login -');
+      expect(second.login).not.toBe(0x100); // CKR_USER_ALREADY_LOGGED_IN: the first one's login
+      expect(second.signInit).not.toBe(0);
+      expect(second.sign).not.toBe(0);
+    } finally {
+      await shell.sh('touch /tmp/go');
+    }
+    const first = (await held).stdout.trim().split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { [k: string]: number });
+    expect(first.at(-1)).toMatchObject({ login: 0, first: 0, after: 0 });
+  }, 120_000);
 
   it('changing or resetting the PIN, reformatting, reading a key out and wrapping it are refused and journaled', async () => {
     // Unfiltered, each works (the PIN "changed" to itself, so the token stays usable).
