@@ -180,6 +180,10 @@ describe.skipIf(missing.length > 0)('smart card per level (real cages, SoftHSM2 
     const ours = proxyProcesses();
     expect(ours.length).toBeGreaterThanOrEqual(4);
     for (const pid of ours) expect(readFileSync(`/proc/${pid}/maps`, 'utf8')).toContain(realpathSync(SOFTHSM_MODULE));
+    // Each process serves one level: its configuration is that level's, and each level has its own.
+    const levelOf = (pid: string) => ['high', 'low'].filter((level) => readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(join(root, 'card', level, 'config')));
+    for (const pid of ours) expect(levelOf(pid)).toHaveLength(1);
+    expect(new Set(ours.flatMap(levelOf))).toEqual(new Set(['high', 'low']));
     // A logged-in application holds its session open; a second one of the same cage, not logged
     // in, tries the same key. A worker serving both (or a login made before the fork) would let it.
     const shell = cages.get('high')!;
