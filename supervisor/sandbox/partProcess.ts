@@ -1,7 +1,7 @@
 /**
  * One unprivileged part as the root part runs it (the browser part, the sound part): started under
  * setpriv (unprivilegedPart.ts) with its start in its environment and its channel (partChannel.ts)
- * as fds 3 and 4; ready once it says so; each message it sends parsed as untrusted before the part's
+ * as fds 3, 4 and 5; ready once it says so; each message it sends parsed as untrusted before the part's
  * own code sees it; started again if it ends while the supervisor runs (RestartBackoff). What each
  * part does with its messages is its own (browserPart.ts, soundPart.ts).
  *
@@ -10,9 +10,7 @@
  * schema are dropped and counted, and the part killed only after MAX_BAD_MESSAGES of them.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync } from 'node:fs';
-import type { Socket } from 'node:net';
-import { descriptorPair, RootChannelEnd } from './partChannel';
+import { partChannelDescriptors, RootChannelEnd } from './partChannel';
 import { RestartBackoff, unprivilegedPartCommand } from './unprivilegedPart';
 
 /** How long a part has to say it is ready. */
@@ -110,17 +108,17 @@ export class UnprivilegedPart<ToRoot extends { type: string }, ToPart> {
     if (root && !account) return Promise.reject(new Error(`the system user "cloison" is missing (scripts/setup.sh and the package make it): the ${name} does not run as root`));
     const { command, args } = unprivilegedPartCommand(this.def.command, root);
     const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', LANG: this.def.lang, [this.def.startEnv]: JSON.stringify(this.def.start(account)) };
-    const { rootEnd, partEnd } = descriptorPair();
+    const ends = partChannelDescriptors();
     let child: ChildProcess;
     try {
       // A process group of its own: a terminal's Ctrl+C or a group's SIGTERM is for the root part,
       // which stops it (stop()); the root part gone, its channel closes and it ends.
-      child = spawn(command, args, { detached: true, stdio: ['ignore', 'ignore', 'inherit', 'pipe', partEnd], env });
+      child = spawn(command, args, { detached: true, stdio: ['ignore', 'ignore', 'inherit', ...ends.partStdio], env });
     } catch (err) {
-      closeSync(rootEnd);
+      ends.closeRootEnds();
       throw err;
     } finally {
-      closeSync(partEnd);
+      ends.closePartEnds();
     }
     this.child = child;
     this.running = false;
@@ -174,7 +172,7 @@ export class UnprivilegedPart<ToRoot extends { type: string }, ToPart> {
           this.def.log?.(`${name}: message not acted on`, { type: message.type, error: (err as Error).message.slice(0, 200) });
         }
       };
-      channel = new RootChannelEnd<ToPart>(child.stdio[3] as Socket, rootEnd, { maxIncomingBytes: this.def.maxMessageBytes, message: received, misbehaved, closed: () => child.kill('SIGKILL') });
+      channel = new RootChannelEnd<ToPart>(ends.rootEnds, { maxIncomingBytes: this.def.maxMessageBytes, message: received, misbehaved, closed: () => child.kill('SIGKILL') });
       this.channel = channel;
       child.once('error', (err) => fail(err));
       child.once('exit', (code, signal) => {
