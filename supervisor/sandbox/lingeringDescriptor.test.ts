@@ -40,6 +40,7 @@ describe('a part attaching a lingering socket to its channel', () => {
       start: () => ({}),
       lang: 'C.UTF-8',
       maxMessageBytes: 1024,
+    limits: { memoryBytes: 256 * 2 ** 20, tasks: 64 },
       parse: (raw) => ({ success: true, data: raw as Msg }),
       isReady: (m) => m.type === 'ready',
       started: () => undefined,

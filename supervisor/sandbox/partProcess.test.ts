@@ -49,6 +49,7 @@ function part(script: string, overrides: Partial<PartDefinition<Msg>> = {}) {
     start: () => ({}),
     lang: 'C.UTF-8',
     maxMessageBytes: 1024,
+    limits: { memoryBytes: 256 * 2 ** 20, tasks: 64 },
     parse: (raw) => ({ success: true, data: raw as Msg }),
     isReady: (m) => m.type === 'ready',
     started: (m) => events.push(`started ${m.type}`),

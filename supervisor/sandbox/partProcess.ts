@@ -5,11 +5,16 @@
  * own code sees it; started again if it ends while the supervisor runs (RestartBackoff). What each
  * part does with its messages is its own (browserPart.ts, soundPart.ts).
  *
+ * As root, each start runs in a control group of its own (partCgroup.ts), with the part's memory
+ * and task limits: when the part ends, whatever it forked ends with it, before it starts again.
+ *
  * A part that breaks the channel (a frame over the bound, not JSON, a descriptor it does not take)
  * is killed at once, and its restart journaled with why; messages that frame well but fail their
  * schema are dropped and counted, and the part killed only after MAX_BAD_MESSAGES of them.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import type { CageCgroup } from '../cages/cageCgroup';
+import { createPartCgroup, type PartLimits } from './partCgroup';
 import { partChannelDescriptors, RootChannelEnd } from './partChannel';
 import { RestartBackoff, unprivilegedPartCommand } from './unprivilegedPart';
 
@@ -32,6 +37,8 @@ export interface PartDefinition<ToRoot extends { type: string }> {
   lang: string;
   /** The largest frame it may send. */
   maxMessageBytes: number;
+  /** Its control group's limits (as root: the group holds it and all it forks). */
+  limits: PartLimits;
   parse: (raw: unknown) => Parsed<ToRoot>;
   /** Before it is ready: whether this message says it now is. */
   isReady: (message: ToRoot) => boolean;
@@ -48,6 +55,7 @@ export interface PartDefinition<ToRoot extends { type: string }> {
 
 export class UnprivilegedPart<ToRoot extends { type: string }, ToPart> {
   private child: ChildProcess | null = null;
+  private cgroup: CageCgroup | null = null;
   private channel: RootChannelEnd<ToPart> | null = null;
   private running = false;
   private stopping = false;
@@ -65,6 +73,11 @@ export class UnprivilegedPart<ToRoot extends { type: string }, ToPart> {
   start(): Promise<void> {
     this.stopping = false;
     return this.spawnPart();
+  }
+
+  /** The folders of its current control group (tests), or [] (not root, no controller). */
+  get cgroupDirs(): string[] {
+    return this.cgroup?.dirs ?? [];
   }
 
   /** The part's pid (tests), or null between two starts. */
@@ -92,6 +105,15 @@ export class UnprivilegedPart<ToRoot extends { type: string }, ToPart> {
     });
   }
 
+  /** This start's control group (the last one's removed first); null, and logged, where the host has none. */
+  private freshCgroup(): CageCgroup | null {
+    this.cgroup?.remove();
+    const made = createPartCgroup(this.def.name, this.def.limits);
+    if (!made.cgroup) this.def.log?.(`${this.def.name}: no control group of its own, what it forks may outlive it`, { reason: made.reason });
+    this.cgroup = made.cgroup;
+    return made.cgroup;
+  }
+
   /** One start: whatever throws while building it (the part's folder, its start) is its rejection. */
   private spawnPart(): Promise<void> {
     try {
@@ -107,15 +129,18 @@ export class UnprivilegedPart<ToRoot extends { type: string }, ToPart> {
     const account = root ? this.def.account() : null;
     if (root && !account) return Promise.reject(new Error(`the system user "cloison" is missing (scripts/setup.sh and the package make it): the ${name} does not run as root`));
     const { command, args } = unprivilegedPartCommand(this.def.command, root);
+    const cgroup = root ? this.freshCgroup() : null;
+    const argv = [...(cgroup?.joinPrefix ?? []), command, ...args];
     const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', LANG: this.def.lang, [this.def.startEnv]: JSON.stringify(this.def.start(account)) };
     const ends = partChannelDescriptors();
     let child: ChildProcess;
     try {
       // A process group of its own: a terminal's Ctrl+C or a group's SIGTERM is for the root part,
       // which stops it (stop()); the root part gone, its channel closes and it ends.
-      child = spawn(command, args, { detached: true, stdio: ['ignore', 'ignore', 'inherit', ...ends.partStdio], env });
+      child = spawn(argv[0]!, argv.slice(1), { detached: true, stdio: ['ignore', 'ignore', 'inherit', ...ends.partStdio], env });
     } catch (err) {
       ends.closeRootEnds();
+      cgroup?.remove();
       throw err;
     } finally {
       ends.closePartEnds();
@@ -178,6 +203,9 @@ export class UnprivilegedPart<ToRoot extends { type: string }, ToPart> {
       child.once('exit', (code, signal) => {
         clearTimeout(timer);
         channel?.close();
+        // What it forked goes with it: nothing of this start outlives it (or meets the next one).
+        cgroup?.remove();
+        if (this.cgroup === cgroup) this.cgroup = null;
         const wasRunning = running;
         running = false;
         const reason = misbehaviour ? `misbehaved: ${misbehaviour}` : (signal ?? `exit ${code}`);
