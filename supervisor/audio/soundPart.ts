@@ -22,6 +22,7 @@ import { UnprivilegedPart } from '../sandbox/partProcess';
 import type { HostSound } from './hostSound';
 import { soundPartToRootSchema } from './soundPartMessageSchema';
 import { SOUND_PART_START_ENV, type RootToSoundPart, type SoundPartStart, type SoundPartToRoot } from './soundPartMessages';
+import { createCageCgroup, openCageCgroup } from '../cages/cageCgroup';
 
 export interface SoundPartOptions {
   host: HostSound;
@@ -64,6 +65,7 @@ export class SoundPart extends EventEmitter<{ change: [] }> {
       lang: 'C',
       maxMessageBytes: MAX_MESSAGE_BYTES,
       limits: PART_LIMITS,
+      controlGroups: { create: createCageCgroup, open: openCageCgroup },
       parse: (raw) => {
         const parsed = soundPartToRootSchema.safeParse(raw);
         return parsed.success ? parsed : { success: false, issue: parsed.error.issues[0]?.message ?? 'refused' };

@@ -22,6 +22,7 @@ import { partToRootSchema } from './partMessageSchema';
 import { PART_START_ENV, type PartStart, type PartToRoot, type RootToPart } from './partMessages';
 import { ShellRelay, type ShellRelayOptions } from './shellRelay';
 import type { ViewerAdmission } from './viewerAdmission';
+import { createCageCgroup, openCageCgroup } from '../cages/cageCgroup';
 
 export interface BrowserPartOptions {
   rendererDir: string | null;
@@ -69,6 +70,7 @@ export class BrowserPart {
       lang: process.env.LANG ?? 'C.UTF-8',
       maxMessageBytes: MAX_MESSAGE_BYTES,
       limits: PART_LIMITS,
+      controlGroups: { create: createCageCgroup, open: openCageCgroup },
       parse: (raw) => {
         const parsed = partToRootSchema.safeParse(raw);
         return parsed.success ? parsed : { success: false, issue: parsed.error.issues[0]?.message ?? 'refused' };

@@ -14,6 +14,7 @@ import type { LingerRecord } from '../testing/lingeringSocketPart';
 import { testRoot } from '../testing/testRoots';
 import { waitFor } from '../testing/waitFor';
 import { UnprivilegedPart } from './partProcess';
+import { createCageCgroup, openCageCgroup } from '../cages/cageCgroup';
 
 /** How long the attacker holds the close (with INT_MAX it could hold it for ever). */
 const HOLD_MS = 5000;
@@ -41,6 +42,7 @@ describe('a part attaching a lingering socket to its channel', () => {
       lang: 'C.UTF-8',
       maxMessageBytes: 1024,
     limits: { memoryBytes: 256 * 2 ** 20, tasks: 64 },
+    controlGroups: { create: createCageCgroup, open: openCageCgroup },
       parse: (raw) => ({ success: true, data: raw as Msg }),
       isReady: (m) => m.type === 'ready',
       started: () => undefined,

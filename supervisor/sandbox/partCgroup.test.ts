@@ -11,6 +11,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { testRoot } from '../testing/testRoots';
 import { waitFor } from '../testing/waitFor';
 import { UnprivilegedPart } from './partProcess';
+import { createCageCgroup, openCageCgroup } from '../cages/cageCgroup';
 
 type Msg = { type: string };
 const LIMITS = { memoryBytes: 192 * 2 ** 20, tasks: 48 };
@@ -62,6 +63,7 @@ describe('what a part forks', () => {
       lang: 'C.UTF-8',
       maxMessageBytes: 1024,
       limits: LIMITS,
+      controlGroups: { create: createCageCgroup, open: openCageCgroup },
       parse: (raw) => ({ success: true, data: raw as Msg }),
       isReady: (m) => m.type === 'ready',
       started: () => undefined,

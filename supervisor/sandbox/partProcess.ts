@@ -13,8 +13,7 @@
  * schema are dropped and counted, and the part killed only after MAX_BAD_MESSAGES of them.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import type { CageCgroup } from '../cages/cageCgroup';
-import { createPartCgroup, type PartLimits } from './partCgroup';
+import { createPartCgroup, type ControlGroup, type ControlGroups, type PartLimits } from './partCgroup';
 import { partChannelDescriptors, RootChannelEnd } from './partChannel';
 import { RestartBackoff, unprivilegedPartCommand } from './unprivilegedPart';
 
@@ -37,8 +36,9 @@ export interface PartDefinition<ToRoot extends { type: string }> {
   lang: string;
   /** The largest frame it may send. */
   maxMessageBytes: number;
-  /** Its control group's limits (as root: the group holds it and all it forks). */
+  /** Its control group's limits (as root: the group holds it and all it forks), made by the cages' code. */
   limits: PartLimits;
+  controlGroups: ControlGroups;
   parse: (raw: unknown) => Parsed<ToRoot>;
   /** Before it is ready: whether this message says it now is. */
   isReady: (message: ToRoot) => boolean;
@@ -55,7 +55,7 @@ export interface PartDefinition<ToRoot extends { type: string }> {
 
 export class UnprivilegedPart<ToRoot extends { type: string }, ToPart> {
   private child: ChildProcess | null = null;
-  private cgroup: CageCgroup | null = null;
+  private cgroup: ControlGroup | null = null;
   private channel: RootChannelEnd<ToPart> | null = null;
   private running = false;
   private stopping = false;
@@ -106,9 +106,9 @@ export class UnprivilegedPart<ToRoot extends { type: string }, ToPart> {
   }
 
   /** This start's control group (the last one's removed first); null, and logged, where the host has none. */
-  private freshCgroup(): CageCgroup | null {
+  private freshCgroup(): ControlGroup | null {
     this.cgroup?.remove();
-    const made = createPartCgroup(this.def.name, this.def.limits);
+    const made = createPartCgroup(this.def.controlGroups, this.def.name, this.def.limits);
     if (!made.cgroup) this.def.log?.(`${this.def.name}: no control group of its own, what it forks may outlive it`, { reason: made.reason });
     this.cgroup = made.cgroup;
     return made.cgroup;
@@ -129,18 +129,20 @@ export class UnprivilegedPart<ToRoot extends { type: string }, ToPart> {
     const account = root ? this.def.account() : null;
     if (root && !account) return Promise.reject(new Error(`the system user "cloison" is missing (scripts/setup.sh and the package make it): the ${name} does not run as root`));
     const { command, args } = unprivilegedPartCommand(this.def.command, root);
-    const cgroup = root ? this.freshCgroup() : null;
-    const argv = [...(cgroup?.joinPrefix ?? []), command, ...args];
     const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', LANG: this.def.lang, [this.def.startEnv]: JSON.stringify(this.def.start(account)) };
     const ends = partChannelDescriptors();
     let child: ChildProcess;
+    let cgroup: ControlGroup | null = null;
     try {
+      cgroup = root ? this.freshCgroup() : null;
+      const argv = [...(cgroup?.joinPrefix ?? []), command, ...args];
       // A process group of its own: a terminal's Ctrl+C or a group's SIGTERM is for the root part,
       // which stops it (stop()); the root part gone, its channel closes and it ends.
       child = spawn(argv[0]!, argv.slice(1), { detached: true, stdio: ['ignore', 'ignore', 'inherit', ...ends.partStdio], env });
     } catch (err) {
       ends.closeRootEnds();
       cgroup?.remove();
+      if (this.cgroup === cgroup) this.cgroup = null;
       throw err;
     } finally {
       ends.closePartEnds();
