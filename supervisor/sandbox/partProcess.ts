@@ -5,6 +5,7 @@
  * own code sees it; started again if it ends while the supervisor runs (RestartBackoff). What each
  * part does with its messages is its own (browserPart.ts, soundPart.ts).
  *
+ * Its stderr reaches the supervisor's log marked with its name, escaped and bounded (partStderr.ts).
  * As root, each start runs in a control group of its own (partCgroup.ts), with the part's memory
  * and task limits: when the part ends, whatever it forked ends with it, before it starts again.
  *
@@ -15,6 +16,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createPartCgroup, type ControlGroup, type ControlGroups, type PartLimits } from './partCgroup';
 import { partChannelDescriptors, RootChannelEnd } from './partChannel';
+import { PartStderr } from './partStderr';
 import { RestartBackoff, unprivilegedPartCommand } from './unprivilegedPart';
 
 /** How long a part has to say it is ready. */
@@ -51,6 +53,8 @@ export interface PartDefinition<ToRoot extends { type: string }> {
   /** It ended while running and is started again: why (journaled by the part's owner). */
   restarting: (reason: string) => void;
   log?: (msg: string, fields?: Record<string, unknown>) => void;
+  /** Where its stderr's lines go, marked, escaped and bounded (partStderr.ts); the supervisor's stderr by default. */
+  stderr?: (line: string) => void;
 }
 
 export class UnprivilegedPart<ToRoot extends { type: string }, ToPart> {
@@ -138,7 +142,7 @@ export class UnprivilegedPart<ToRoot extends { type: string }, ToPart> {
       const argv = [...(cgroup?.joinPrefix ?? []), command, ...args];
       // A process group of its own: a terminal's Ctrl+C or a group's SIGTERM is for the root part,
       // which stops it (stop()); the root part gone, its channel closes and it ends.
-      child = spawn(argv[0]!, argv.slice(1), { detached: true, stdio: ['ignore', 'ignore', 'inherit', ...ends.partStdio], env });
+      child = spawn(argv[0]!, argv.slice(1), { detached: true, stdio: ['ignore', 'ignore', 'pipe', ...ends.partStdio], env });
     } catch (err) {
       ends.closeRootEnds();
       cgroup?.remove();
@@ -149,6 +153,9 @@ export class UnprivilegedPart<ToRoot extends { type: string }, ToPart> {
     }
     this.child = child;
     this.running = false;
+    const stderr = new PartStderr(name, this.def.stderr ?? ((line) => void process.stderr.write(`${line}\n`)));
+    child.stderr?.on('data', (chunk: Buffer) => stderr.push(chunk));
+    child.stderr?.on('end', () => stderr.end());
     // This start's own state: an older child's late messages or exit act on nothing of a newer one.
     const current = () => this.child === child;
     let running = false;
