@@ -69,7 +69,10 @@ export class PartStderr {
     if (this.spent + out.length > this.budget.bytes) {
       this.dropped += raw.length + 1;
       // Said at the window's end even if the part then stays quiet.
-      this.notice ??= setTimeout(() => this.flushDropped(), Math.max(0, this.windowStart + this.budget.windowMs - at)).unref();
+      this.notice ??= setTimeout(() => {
+        this.flushDropped();
+        this.windowStart = -Infinity; // the window is over: the next line opens one
+      }, Math.max(0, this.windowStart + this.budget.windowMs - at)).unref();
       return;
     }
     this.spent += out.length;
