@@ -14,7 +14,10 @@
  * schema are dropped and counted, and the part killed only after MAX_BAD_MESSAGES of them.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { closeSync } from 'node:fs';
 import { createPartCgroup, type ControlGroup, type ControlGroups, type PartLimits } from './partCgroup';
+import { Socket } from 'node:net';
+import { pipe } from './descriptorPassing';
 import { partChannelDescriptors, RootChannelEnd } from './partChannel';
 import { PartStderr } from './partStderr';
 import { RestartBackoff, unprivilegedPartCommand } from './unprivilegedPart';
@@ -135,27 +138,36 @@ export class UnprivilegedPart<ToRoot extends { type: string }, ToPart> {
     const { command, args } = unprivilegedPartCommand(this.def.command, root);
     const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', LANG: this.def.lang, [this.def.startEnv]: JSON.stringify(this.def.start(account)) };
     const ends = partChannelDescriptors();
+    // Its stderr a pipe of ours, not stdio 'pipe' (a Unix socketpair: a descriptor attached there
+    // would be closed in the root part's thread, as on fd 3, see partChannel.ts).
+    let errorEnds: [number, number] | null = null;
     let child: ChildProcess;
     let cgroup: ControlGroup | null = null;
     try {
+      errorEnds = pipe();
       cgroup = root ? this.freshCgroup() : null;
       const argv = [...(cgroup?.joinPrefix ?? []), command, ...args];
       // A process group of its own: a terminal's Ctrl+C or a group's SIGTERM is for the root part,
       // which stops it (stop()); the root part gone, its channel closes and it ends.
-      child = spawn(argv[0]!, argv.slice(1), { detached: true, stdio: ['ignore', 'ignore', 'pipe', ...ends.partStdio], env });
+      child = spawn(argv[0]!, argv.slice(1), { detached: true, stdio: ['ignore', 'ignore', errorEnds[1], ...ends.partStdio], env });
     } catch (err) {
       ends.closeRootEnds();
+      if (errorEnds) closeSync(errorEnds[0]);
       cgroup?.remove();
       if (this.cgroup === cgroup) this.cgroup = null;
       throw err;
     } finally {
       ends.closePartEnds();
+      if (errorEnds) closeSync(errorEnds[1]);
     }
     this.child = child;
     this.running = false;
     const stderr = new PartStderr(name, this.def.stderr ?? ((line) => void process.stderr.write(`${line}\n`)));
-    child.stderr?.on('data', (chunk: Buffer) => stderr.push(chunk));
-    child.stderr?.on('end', () => stderr.end());
+    const errors = new Socket({ fd: errorEnds[0], readable: true, writable: false });
+    errors.on('data', (chunk: Buffer) => stderr.push(chunk));
+    errors.on('end', () => stderr.end());
+    errors.on('error', () => undefined);
+    child.once('exit', () => setTimeout(() => errors.destroy(), 1000).unref()); // what it wrote last, read first
     // This start's own state: an older child's late messages or exit act on nothing of a newer one.
     const current = () => this.child === child;
     let running = false;
