@@ -3,13 +3,16 @@
  * exits: the root part starts it again. Before parts had a control group, the sleeper lived on as
  * the part's user after the restart (seen: alive, its parent init). Now the part's group is killed
  * whole when it ends: the sleeper is gone before the part starts again, and the new start runs in
- * a fresh group with the part's memory and task limits.
+ * a fresh group with the part's memory and task limits. A crashed supervisor's part groups, and
+ * what is left in them, go at the part's next start.
  */
+import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { testRoot } from '../testing/testRoots';
 import { waitFor } from '../testing/waitFor';
+import { createPartCgroup } from './partCgroup';
 import { UnprivilegedPart } from './partProcess';
 import { createCageCgroup, openCageCgroup } from '../cages/cageCgroup';
 
@@ -93,4 +96,22 @@ describe('what a part forks', () => {
     await part.stop();
     for (const dir of dirs) expect(existsSync(dir)).toBe(false);
   }, 40_000);
+
+  it('a dead supervisor\'s group of the part, and what is left in it, goes at the part\'s next start', async () => {
+    const groups = { create: createCageCgroup, open: openCageCgroup };
+    // As a supervisor that crashed (a pid no process has) would have left it, a process still in it.
+    const orphan = createCageCgroup('part-orphan-test-part-3999999-1', { ...LIMITS, cpuWeight: 100 });
+    if (!orphan.cgroup) throw new Error(orphan.reason);
+    const left = spawn(orphan.cgroup.joinPrefix[0]!, [...orphan.cgroup.joinPrefix.slice(1), 'sleep', '1000'], { stdio: 'ignore', detached: true });
+    sleepers.push(left.pid!);
+    await waitFor(() => readFileSync(join(orphan.cgroup!.dirs.at(-1)!, 'cgroup.procs'), 'utf8').includes(String(left.pid)), 'the leftover in the orphan group');
+    const mine = createPartCgroup(groups, 'orphan test part', LIMITS);
+    try {
+      expect(orphan.cgroup.dirs.filter((d) => existsSync(d))).toEqual([]);
+      await waitFor(() => !alive(left.pid!), 'the leftover killed');
+      expect(mine.cgroup?.dirs.every((d) => existsSync(d))).toBe(true);
+    } finally {
+      mine.cgroup?.remove();
+    }
+  });
 });
