@@ -15,9 +15,8 @@
  *   node --import tsx bench/lib/gatewayProcess.ts SOCKET_PATH   → prints the port
  */
 import { spawn } from 'node:child_process';
-import { closeSync } from 'node:fs';
 import { createServer } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { journalWriterAccount } from '../../supervisor/audit/journalKey';
@@ -28,7 +27,7 @@ import { FocusState } from '../../supervisor/gateway/focusState';
 import { GATEWAY_WARM_UP_ROUNDS, warmUpGateway } from '../../supervisor/gateway/gatewayWarmUp';
 import { TicketRegistry } from '../../supervisor/gateway/ticketRegistry';
 import { VncGateway, type GatewayAdmission } from '../../supervisor/gateway/vncGateway';
-import { connectToRoot, descriptorPair, handleOfDescriptor, RootChannelEnd } from '../../supervisor/sandbox/partChannel';
+import { connectToRoot, handleOfDescriptor, partChannelDescriptors, RootChannelEnd } from '../../supervisor/sandbox/partChannel';
 
 type FromPart = { type: 'ticket'; request: number } | { type: 'vnc.open'; request: number; level: string; ticket: string } | { type: 'listening'; port: number };
 type ToPart = { type: 'ticket'; request: number; ticket: string } | { type: 'vnc.opened'; request: number; admission: GatewayAdmission | { session: string; handle: true } };
@@ -43,11 +42,11 @@ function runRoot(): void {
   const tickets = new TicketRegistry();
   const admit = viewerAdmission({ tickets, refusal: () => null, cageOf: () => ({ endpoint: { path: socketPath! }, innerPid: null, exited: new Promise(() => undefined), stop: async () => undefined }) });
   const flags = (process.env.BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean);
-  // The supervisor's channel (sandbox/partChannel.ts): frames on fd 3, descriptors on fd 4.
-  const { rootEnd, partEnd } = descriptorPair();
-  const part = spawn(process.execPath, [...flags, '--import', 'tsx', fileURLToPath(import.meta.url), socketPath!, 'part'], { stdio: ['ignore', 'ignore', 'inherit', 'pipe', partEnd], env: process.env });
-  closeSync(partEnd);
-  const channel: RootChannelEnd<ToPart> = new RootChannelEnd<ToPart>(part.stdio[3] as Socket, rootEnd, {
+  // The supervisor's channel (sandbox/partChannel.ts): frames on fds 3 and 5 (pipes), descriptors on fd 4.
+  const ends = partChannelDescriptors();
+  const part = spawn(process.execPath, [...flags, '--import', 'tsx', fileURLToPath(import.meta.url), socketPath!, 'part'], { stdio: ['ignore', 'ignore', 'inherit', ...ends.partStdio], env: process.env });
+  ends.closePartEnds();
+  const channel: RootChannelEnd<ToPart> = new RootChannelEnd<ToPart>(ends.rootEnds, {
     maxIncomingBytes: 64 * 1024,
     misbehaved: (reason) => (process.stderr.write(`bench part: ${reason}\n`), part.kill('SIGKILL')),
     message: async (raw) => {

@@ -22,6 +22,7 @@ import { UnprivilegedPart } from '../sandbox/partProcess';
 import type { HostSound } from './hostSound';
 import { soundPartToRootSchema } from './soundPartMessageSchema';
 import { SOUND_PART_START_ENV, type RootToSoundPart, type SoundPartStart, type SoundPartToRoot } from './soundPartMessages';
+import { createCageCgroup, openCageCgroup } from '../cages/cageCgroup';
 
 export interface SoundPartOptions {
   host: HostSound;
@@ -45,6 +46,8 @@ interface Level {
 
 /** Its messages are a few words: a frame over this is the part's misbehaviour. */
 const MAX_MESSAGE_BYTES = 16 * 1024;
+/** Its control group's (sandbox/partCgroup.ts): relays PCM between FIFOs and pipes: Node and its threads, with room; a fork or allocation without end stops there. */
+const PART_LIMITS = { memoryBytes: 256 * 2 ** 20, tasks: 128 };
 
 export class SoundPart extends EventEmitter<{ change: [] }> {
   private readonly part: UnprivilegedPart<SoundPartToRoot, RootToSoundPart>;
@@ -61,6 +64,8 @@ export class SoundPart extends EventEmitter<{ change: [] }> {
       start: (account): SoundPartStart => ({ account }),
       lang: 'C',
       maxMessageBytes: MAX_MESSAGE_BYTES,
+      limits: PART_LIMITS,
+      controlGroups: { create: createCageCgroup, open: openCageCgroup },
       parse: (raw) => {
         const parsed = soundPartToRootSchema.safeParse(raw);
         return parsed.success ? parsed : { success: false, issue: parsed.error.issues[0]?.message ?? 'refused' };

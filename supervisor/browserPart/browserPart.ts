@@ -22,6 +22,7 @@ import { partToRootSchema } from './partMessageSchema';
 import { PART_START_ENV, type PartStart, type PartToRoot, type RootToPart } from './partMessages';
 import { ShellRelay, type ShellRelayOptions } from './shellRelay';
 import type { ViewerAdmission } from './viewerAdmission';
+import { createCageCgroup, openCageCgroup } from '../cages/cageCgroup';
 
 export interface BrowserPartOptions {
   rendererDir: string | null;
@@ -48,6 +49,8 @@ export interface BrowserPartOptions {
  * most 6 bytes once in JSON (\u0000), and the message around it. A frame over this is misbehaviour.
  */
 const MAX_MESSAGE_BYTES = 6 * MAX_RPC_FRAME_BYTES + 4096;
+/** Its control group's (sandbox/partCgroup.ts): the HTTP/WebSocket host and the VNC gateway of both cages' viewers, with room; a fork or allocation without end stops there. */
+const PART_LIMITS = { memoryBytes: 1024 * 2 ** 20, tasks: 256 };
 
 export class BrowserPart {
   private readonly part: UnprivilegedPart<PartToRoot, RootToPart>;
@@ -66,6 +69,8 @@ export class BrowserPart {
       start: (account) => this.partStart(account),
       lang: process.env.LANG ?? 'C.UTF-8',
       maxMessageBytes: MAX_MESSAGE_BYTES,
+      limits: PART_LIMITS,
+      controlGroups: { create: createCageCgroup, open: openCageCgroup },
       parse: (raw) => {
         const parsed = partToRootSchema.safeParse(raw);
         return parsed.success ? parsed : { success: false, issue: parsed.error.issues[0]?.message ?? 'refused' };

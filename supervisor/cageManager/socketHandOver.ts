@@ -16,7 +16,7 @@ import { closeSync } from 'node:fs';
 import { Socket } from 'node:net';
 import { requireBinary } from '../system/binaries';
 import { spawnBwrap } from '../sandbox/bwrapSpawn';
-import { connectToRoot, descriptorPair, PART_STREAM_FD, RootChannelEnd } from '../sandbox/partChannel';
+import { connectToRoot, partChannelDescriptors, RootChannelEnd } from '../sandbox/partChannel';
 
 export const HAND_OVER_MESSAGE = 'cloison.vncSocket';
 
@@ -39,7 +39,7 @@ export interface UnprivilegedChild {
 }
 
 /**
- * Starts the unprivileged part as `uid:gid`, with the parts' channel as its fds 3 and 4, under
+ * Starts the unprivileged part as `uid:gid`, with the parts' channel as its fds 3, 4 and 5, under
  * Cloison's syscall filter: bwrap installs it (and nothing else of a sandbox: the host's whole
  * filesystem and network, no namespace but the mount one bwrap always makes), then setpriv drops
  * to the user with no capability in any set and no_new_privs. `message` gets what it sends, as
@@ -56,21 +56,21 @@ export function spawnUnprivilegedPart(
   const drop = [requireBinary('setpriv'), `--reuid=${who.uid}`, `--regid=${who.gid}`, '--clear-groups', '--inh-caps=-all', '--bounding-set=-all', '--no-new-privs', '--'];
   const io = options.stdio ?? 'inherit';
   const code = options.codeDir ? ['--ro-bind', options.codeDir, PART_CODE_DIR, '--chdir', PART_CODE_DIR] : [];
-  const { rootEnd, partEnd } = descriptorPair();
+  const ends = partChannelDescriptors();
   let child: ChildProcess;
   try {
-    // fds 3 and 4 are the channel (PART_STREAM_FD, PART_DESCRIPTOR_FD), kept open through bwrap and setpriv.
+    // fds 3, 4 and 5 are the channel (PART_STREAM_FD, PART_DESCRIPTOR_FD, PART_INCOMING_FD), kept open through bwrap and setpriv.
     child = spawnBwrap(['--bind', '/', '/', '--dev-bind', '/dev', '/dev', '--bind', '/proc', '/proc', ...code, '--die-with-parent', '--', ...drop, ...argv], {
-      stdio: ['ignore', io, io, 'pipe', partEnd],
+      stdio: ['ignore', io, io, ...ends.partStdio],
       env: options.env ?? {},
     });
   } catch (err) {
-    closeSync(rootEnd);
+    ends.closeRootEnds();
     throw err;
   } finally {
-    closeSync(partEnd);
+    ends.closePartEnds();
   }
-  const channel = new RootChannelEnd<unknown>(child.stdio[PART_STREAM_FD] as Socket, rootEnd, {
+  const channel = new RootChannelEnd<unknown>(ends.rootEnds, {
     maxIncomingBytes: MAX_PART_MESSAGE_BYTES,
     message: options.message ?? (() => undefined),
     misbehaved: () => child.kill('SIGKILL'),

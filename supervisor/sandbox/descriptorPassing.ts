@@ -20,7 +20,7 @@ const MSG_DONTWAIT = 0x40;
 const MSG_NOSIGNAL = 0x4000;
 const MSG_CTRUNC = 0x8;
 const MSG_CMSG_CLOEXEC = 0x40000000;
-const ERRNO_NAMES: Record<number, string> = { 4: 'EINTR', 9: 'EBADF', 11: 'EAGAIN', 32: 'EPIPE', 104: 'ECONNRESET', 105: 'ENOBUFS', 109: 'ETOOMANYREFS' };
+const ERRNO_NAMES: Record<number, string> = { 4: 'EINTR', 9: 'EBADF', 11: 'EAGAIN', 32: 'EPIPE', 88: 'ENOTSOCK', 104: 'ECONNRESET', 105: 'ENOBUFS', 109: 'ETOOMANYREFS' };
 
 /** Where each piece sits in the block. */
 const MSGHDR = 0;
@@ -35,6 +35,7 @@ const RECEIVE_CONTROL_SPACE = 16 + 4 * 16;
 const BLOCK = CONTROL + RECEIVE_CONTROL_SPACE;
 
 interface Libc {
+  pipe2: (fds: Int32Array, flags: number) => number;
   socketpair: (domain: number, type: number, protocol: number, fds: Int32Array) => number;
   sendmsg: (fd: number, msg: unknown, flags: number) => number;
   recvmsg: (fd: number, msg: unknown, flags: number) => number;
@@ -50,6 +51,7 @@ function bind(): Libc {
   const lib = koffi.load('libc.so.6');
   const block = koffi.alloc('uint8', BLOCK);
   libc = {
+    pipe2: lib.func('int pipe2(_Out_ int *, int)') as unknown as Libc['pipe2'],
     socketpair: lib.func('int socketpair(int, int, int, _Out_ int *)') as unknown as Libc['socketpair'],
     sendmsg: lib.func('long sendmsg(int, void *, int)') as unknown as Libc['sendmsg'],
     recvmsg: lib.func('long recvmsg(int, void *, int)') as unknown as Libc['recvmsg'],
@@ -84,6 +86,17 @@ export function socketPair(): [number, number] {
   const c = bind();
   const fds = new Int32Array(2);
   if (c.socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) !== 0) throw failure('socketpair');
+  return [fds[0]!, fds[1]!];
+}
+
+/**
+ * A pipe, close-on-exec: [read end, write end]. Unlike a Unix socket it carries bytes only, so
+ * whoever writes into it cannot attach a descriptor for the reader's kernel to close.
+ */
+export function pipe(): [number, number] {
+  const c = bind();
+  const fds = new Int32Array(2);
+  if (c.pipe2(fds, SOCK_CLOEXEC) !== 0) throw failure('pipe2'); // O_CLOEXEC has SOCK_CLOEXEC's value
   return [fds[0]!, fds[1]!];
 }
 

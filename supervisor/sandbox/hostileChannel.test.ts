@@ -76,10 +76,11 @@ function expectAttacksFailed(root: string, restarts: string[], rssBefore: number
   for (const reason of restarts) expect(reason).toMatch(/^misbehaved: frame of \d+ bytes announced, over the \d+-byte limit$/);
   // 200 MB written at it: the root part read 4 bytes of them (Node's channel held all, +255 MB).
   expect(rssMiB() - rssBefore).toBeLessThan(64);
-  // Its own socket, sent as a descriptor: refused on the descriptor socket, dropped by the kernel on the stream.
+  // Its own socket, sent as a descriptor: refused on the descriptor socket, and on the stream (a pipe).
   const own = done.find((a) => a.attack === 'a descriptor of its own')!;
   expect(own.socketInode).toMatch(/^socket:\[\d+\]$/);
   expect(own.onDescriptorSocket).toBe('EPIPE');
+  expect(own.onStream).toBe('ENOTSOCK');
   expect(socketsHeld()).not.toContain(own.socketInode);
 }
 

@@ -1,18 +1,17 @@
 /**
  * The root part's end of a part's channel, against a peer in this process standing for the part
- * (the kernel's socketpairs are real): a descriptor sent at the root part's stream is dropped by
- * the kernel on a plain read, never held; a part that stops taking descriptors or reading the
+ * (the kernel's pipes and socketpair are real): the part's stream is a pipe, on which a descriptor
+ * cannot even be sent; a part that stops taking descriptors or reading the
  * stream fails without the root part ever waiting; a frame over the bound fails it at its header.
  */
 import { closeSync, openSync, readdirSync, readlinkSync, writeFileSync, writeSync } from 'node:fs';
-import { Socket } from 'node:net';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { testRoot } from '../testing/testRoots';
 import { waitFor } from '../testing/waitFor';
 import { receiveDescriptor, sendDescriptor, socketPair } from './descriptorPassing';
 import { encodeFrame } from './frames';
-import { descriptorPair, RootChannelEnd } from './partChannel';
+import { partChannelDescriptors, RootChannelEnd } from './partChannel';
 
 const held = () => readdirSync('/proc/self/fd').flatMap((fd) => {
   try {
@@ -22,22 +21,22 @@ const held = () => readdirSync('/proc/self/fd').flatMap((fd) => {
   }
 });
 
-/** A root end over real socketpairs; `part` is the part's side of both. */
+/** A root end over real pipes and a socketpair; `part` is the part's side of them (its fds 3, 4, 5). */
 function channel(maxIncomingBytes = 1024) {
-  const [rootStream, partStream] = socketPair();
-  const { rootEnd, partEnd } = descriptorPair();
+  const { rootEnds, partStdio } = partChannelDescriptors();
   const got: unknown[] = [];
   const failures: string[] = [];
-  const end = new RootChannelEnd<unknown>(new Socket({ fd: rootStream, readable: true, writable: true }), rootEnd, {
+  const end = new RootChannelEnd<unknown>(rootEnds, {
     maxIncomingBytes,
     message: (m) => got.push(m),
     misbehaved: (reason) => failures.push(reason),
   });
-  return { end, got, failures, part: { stream: partStream, descriptors: partEnd } };
+  const [stream, descriptors, incoming] = partStdio;
+  return { end, got, failures, part: { stream, descriptors, incoming } };
 }
 
 describe('the root part\'s end of a part\'s channel', () => {
-  it('takes no descriptor a part sends on its stream: the kernel drops it on the plain read', async () => {
+  it('takes no descriptor from a part: its stream is a pipe, which carries none (ENOTSOCK)', async () => {
     const root = testRoot('cloison-chan-');
     const file = join(root, 'the part\'s own file');
     writeFileSync(file, 'x');
@@ -49,16 +48,17 @@ describe('the root part\'s end of a part\'s channel', () => {
     expect(readlinkSync(`/proc/self/fd/${received}`)).toBe(file);
     for (const f of [a, b, received]) closeSync(f);
 
-    const { end, failures, part } = channel();
-    sendDescriptor(part.stream, fd);
+    const { end, failures, got, part } = channel();
+    expect(() => sendDescriptor(part.stream, fd)).toThrow(/ENOTSOCK/);
+    expect(() => sendDescriptor(part.descriptors, fd)).toThrow(/EPIPE/); // the descriptor socket's root end is shut for reading
     closeSync(fd);
-    writeSync(part.stream, Buffer.from([0, 0, 0])); // with the byte it came with, a frame's header
-    await waitFor(() => failures.length > 0, 'the root end to read');
-    expect(failures).toEqual(['frame of 1174405120 bytes announced, over the 1024-byte limit']);
+    writeSync(part.stream, encodeFrame({ type: 'after' }));
+    await waitFor(() => got.length > 0, 'the root end to read');
+    expect(got).toEqual([{ type: 'after' }]);
+    expect(failures).toEqual([]);
     expect(held()).not.toContain(file);
     end.close();
-    closeSync(part.stream);
-    closeSync(part.descriptors);
+    for (const f of Object.values(part)) closeSync(f);
   });
 
   it('reads whole frames, and fails a part at the header of one over the bound', async () => {
@@ -71,8 +71,7 @@ describe('the root part\'s end of a part\'s channel', () => {
     await waitFor(() => failures.length > 0, 'the oversize frame refused');
     expect(failures).toEqual(['frame of 111 bytes announced, over the 64-byte limit']);
     end.close();
-    closeSync(part.stream);
-    closeSync(part.descriptors);
+    for (const f of Object.values(part)) closeSync(f);
   });
 
   it('fails a part that stops taking descriptors at once (EAGAIN), never waiting for it', () => {
@@ -90,8 +89,7 @@ describe('the root part\'s end of a part\'s channel', () => {
     expect(end.send({ type: 'after' })).toBe(false);
     // What was queued is the part's to take, in order, each its own.
     expect(receiveDescriptor(part.descriptors)).toEqual(expect.any(Number));
-    closeSync(part.stream);
-    closeSync(part.descriptors);
+    for (const f of Object.values(part)) closeSync(f);
   });
 
   it('fails a part that stops reading its stream once 16 MiB wait for it, instead of holding more', async () => {
@@ -102,8 +100,7 @@ describe('the root part\'s end of a part\'s channel', () => {
     console.log(`1 MiB messages accepted before the part was failed: ${sent}`);
     expect(sent).toBeLessThan(64);
     expect(failures[0]).toMatch(/^\d+ bytes left unread by the part$/);
-    closeSync(part.stream);
-    closeSync(part.descriptors);
+    for (const f of Object.values(part)) closeSync(f);
   });
 
   it('fails a part that closes its stream, and sends it no descriptor after', async () => {
@@ -118,6 +115,7 @@ describe('the root part\'s end of a part\'s channel', () => {
     closeSync(fd);
     expect(receiveDescriptorOrNone(part.descriptors)).toBe('none');
     closeSync(part.descriptors);
+    closeSync(part.incoming);
   });
 });
 

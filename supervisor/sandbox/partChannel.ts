@@ -4,14 +4,17 @@
  * lines of any length) and acts on its own NODE_HANDLE messages, so a compromised part could crash
  * the root part, grow its memory without bound, or hand it descriptors.
  *
- * - The part's fd 3 (PART_STREAM_FD): a stdio pipe, which libuv makes as a Unix socketpair. Both
- *   ways, length-prefixed JSON frames (cageManager/frames.ts). The root part reads the part's
- *   with a bound (maxIncomingBytes): a frame announced larger, empty or not JSON is the part's
- *   misbehaviour (it is then killed and started again, partProcess.ts). A plain read on a Unix
- *   stream takes no descriptor: SCM_RIGHTS the part would send there are closed by the kernel.
+ * - The part's fd 3 (PART_STREAM_FD): the write end of a pipe, part → root, length-prefixed JSON
+ *   frames (frames.ts). The root part reads them with a bound (maxIncomingBytes): a frame announced
+ *   larger, empty or not JSON is the part's misbehaviour (it is then killed and started again,
+ *   partProcess.ts). A pipe, not a Unix socket: a descriptor a part attached to its bytes on a
+ *   socket would be dropped by the root part's plain read, but closed by the kernel in the root
+ *   part's thread — and the close of a TCP socket lingering on unsent data (SO_LINGER) blocks that
+ *   thread for as long as the part likes. A pipe carries no descriptor at all.
  * - The part's fd 4 (PART_DESCRIPTOR_FD): a socketpair of its own, for descriptors from the root
  *   part only (descriptorPassing.ts, MSG_DONTWAIT: a part that stops reading fails, the root part
- *   never waits). The root part's end is shut for reading, never read.
+ *   never waits). The root part's end is shut for reading, never read: what the part sends there fails (EPIPE).
+ * - The part's fd 5 (PART_INCOMING_FD): the read end of a second pipe, root → part frames.
  *
  * Root → part frames are `{ message, descriptor }`: `descriptor: true` says one descriptor was sent
  * just before on fd 4, which the part then receives (the byte was queued before the frame).
@@ -19,10 +22,11 @@
 import { closeSync } from 'node:fs';
 import { Socket } from 'node:net';
 import { encodeFrame, FrameReader } from './frames';
-import { receiveDescriptor, sendDescriptor, shutdownReading, socketPair } from './descriptorPassing';
+import { pipe, receiveDescriptor, sendDescriptor, shutdownReading, socketPair } from './descriptorPassing';
 
 export const PART_STREAM_FD = 3;
 export const PART_DESCRIPTOR_FD = 4;
+export const PART_INCOMING_FD = 5;
 /** What the root part sends: its own, large (an RPC answer), but bounded so the part's reader is. */
 export const ROOT_FRAME_MAX_BYTES = 64 * 1024 * 1024;
 /** What the root part holds unsent for a part that stops reading, before that part is failed. */
@@ -33,21 +37,64 @@ interface RootFrame {
   descriptor: boolean;
 }
 
-/** The descriptor socketpair: the root part's end, and the part's (given as its fd 4, then closed here). */
-export function descriptorPair(): { rootEnd: number; partEnd: number } {
-  const [rootEnd, partEnd] = socketPair();
-  shutdownReading(rootEnd);
-  return { rootEnd, partEnd };
+/** The root part's ends of one part's channel. */
+export interface RootEnds {
+  /** The read end of the part's pipe (its fd 3). */
+  fromPart: number;
+  /** The write end of the pipe to the part (its fd 5). */
+  toPart: number;
+  /** The descriptor socketpair's end, shut for reading. */
+  descriptors: number;
+}
+
+/**
+ * A part's channel, made before it is spawned: `partStdio` goes after stdin, stdout and stderr in
+ * spawn's stdio (its fds 3, 4 and 5), then closePartEnds() once spawned (or failed to); the root
+ * part keeps `rootEnds` (RootChannelEnd), or closes them with closeRootEnds() if the spawn threw.
+ */
+export function partChannelDescriptors(): { rootEnds: RootEnds; partStdio: [number, number, number]; closePartEnds: () => void; closeRootEnds: () => void } {
+  const made: number[] = [];
+  try {
+    const [fromPart, partWrites] = pipe();
+    made.push(fromPart, partWrites);
+    const [partReads, toPart] = pipe();
+    made.push(partReads, toPart);
+    const [descriptors, partDescriptors] = socketPair();
+    made.push(descriptors, partDescriptors);
+    shutdownReading(descriptors);
+    const partStdio: [number, number, number] = [partWrites, partDescriptors, partReads];
+    return {
+      rootEnds: { fromPart, toPart, descriptors },
+      partStdio,
+      closePartEnds: () => closeAll(partStdio),
+      closeRootEnds: () => closeAll([fromPart, toPart, descriptors]),
+    };
+  } catch (err) {
+    closeAll(made);
+    throw err;
+  }
+}
+
+function closeAll(fds: number[]): void {
+  for (const fd of fds) {
+    try {
+      closeSync(fd);
+    } catch {
+      /* already closed */
+    }
+  }
 }
 
 /** The root part's end of one started part. */
 export class RootChannelEnd<ToPart> {
   private readonly reader: FrameReader;
+  private readonly incoming: Socket;
+  private readonly stream: Socket;
+  private readonly descriptors: number;
   private closed = false;
 
   constructor(
-    private readonly stream: Socket,
-    private readonly descriptors: number,
+    ends: RootEnds,
     private readonly handlers: {
       maxIncomingBytes: number;
       message: (raw: unknown) => void;
@@ -58,11 +105,16 @@ export class RootChannelEnd<ToPart> {
     },
   ) {
     this.reader = new FrameReader(handlers.maxIncomingBytes);
-    stream.on('data', (chunk: Buffer) => this.read(chunk));
-    // A part that closes or shuts its stream is over: nothing more is read from it or sent to it.
-    stream.on('end', () => this.fail('the part closed its channel', 'closed'));
-    stream.on('close', () => this.fail('the part closed its channel', 'closed'));
-    stream.on('error', (err) => this.fail(`its channel failed (${err.message})`, 'closed'));
+    this.descriptors = ends.descriptors;
+    this.incoming = new Socket({ fd: ends.fromPart, readable: true, writable: false });
+    this.stream = new Socket({ fd: ends.toPart, readable: false, writable: true });
+    this.incoming.on('data', (chunk: Buffer) => this.read(chunk));
+    // A part that closes either pipe is over: nothing more is read from it or sent to it.
+    for (const pipeEnd of [this.incoming, this.stream]) {
+      pipeEnd.on('end', () => this.fail('the part closed its channel', 'closed'));
+      pipeEnd.on('close', () => this.fail('the part closed its channel', 'closed'));
+      pipeEnd.on('error', (err) => this.fail(`its channel failed (${err.message})`, 'closed'));
+    }
   }
 
   private read(chunk: Buffer): void {
@@ -118,6 +170,7 @@ export class RootChannelEnd<ToPart> {
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    this.incoming.destroy();
     this.stream.destroy();
     try {
       closeSync(this.descriptors);
@@ -132,16 +185,21 @@ export class RootChannelEnd<ToPart> {
  * descriptor it announced (or null). `closed` runs when the root part's end is gone.
  */
 export function connectToRoot<ToRoot, FromRoot>(handlers: { message: (message: FromRoot, fd: number | null) => void; closed: () => void }): { send: (message: ToRoot) => void } {
-  const stream = new Socket({ fd: PART_STREAM_FD, readable: true, writable: true });
+  const stream = new Socket({ fd: PART_STREAM_FD, readable: false, writable: true });
+  const incoming = new Socket({ fd: PART_INCOMING_FD, readable: true, writable: false });
   const reader = new FrameReader(ROOT_FRAME_MAX_BYTES);
-  stream.on('data', (chunk: Buffer) => {
+  incoming.on('data', (chunk: Buffer) => {
     for (const frame of reader.push(chunk) as RootFrame[]) {
       const fd = frame.descriptor ? receiveDescriptor(PART_DESCRIPTOR_FD) : null;
       handlers.message(frame.message as FromRoot, fd);
     }
   });
   stream.on('error', () => undefined);
-  stream.on('close', handlers.closed);
+  incoming.on('error', () => undefined);
+  let over = false;
+  const closed = () => void (over || ((over = true), handlers.closed()));
+  stream.on('close', closed);
+  incoming.on('close', closed);
   return { send: (message) => void (stream.writable && stream.write(encodeFrame(message, ROOT_FRAME_MAX_BYTES))) };
 }
 

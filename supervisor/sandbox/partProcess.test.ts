@@ -19,6 +19,7 @@ import { RpcSessions, type RpcHandlers } from '../rpc/rpcSession';
 import { testRoot } from '../testing/testRoots';
 import { waitFor } from '../testing/waitFor';
 import { UnprivilegedPart, type PartDefinition } from './partProcess';
+import { createCageCgroup, openCageCgroup } from '../cages/cageCgroup';
 
 /** A part that sends `says` (frames on fd 3), each after `afterMs`, then stays `staysMs` and exits. */
 function scriptedPart(says: Array<{ message: object; afterMs: number }>, staysMs: number): string {
@@ -49,6 +50,8 @@ function part(script: string, overrides: Partial<PartDefinition<Msg>> = {}) {
     start: () => ({}),
     lang: 'C.UTF-8',
     maxMessageBytes: 1024,
+    limits: { memoryBytes: 256 * 2 ** 20, tasks: 64 },
+    controlGroups: { create: createCageCgroup, open: openCageCgroup },
     parse: (raw) => ({ success: true, data: raw as Msg }),
     isReady: (m) => m.type === 'ready',
     started: (m) => events.push(`started ${m.type}`),

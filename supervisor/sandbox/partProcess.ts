@@ -1,9 +1,13 @@
 /**
  * One unprivileged part as the root part runs it (the browser part, the sound part): started under
  * setpriv (unprivilegedPart.ts) with its start in its environment and its channel (partChannel.ts)
- * as fds 3 and 4; ready once it says so; each message it sends parsed as untrusted before the part's
+ * as fds 3, 4 and 5; ready once it says so; each message it sends parsed as untrusted before the part's
  * own code sees it; started again if it ends while the supervisor runs (RestartBackoff). What each
  * part does with its messages is its own (browserPart.ts, soundPart.ts).
+ *
+ * Its stderr reaches the supervisor's log marked with its name, escaped and bounded (partStderr.ts).
+ * As root, each start runs in a control group of its own (partCgroup.ts), with the part's memory
+ * and task limits: when the part ends, whatever it forked ends with it, before it starts again.
  *
  * A part that breaks the channel (a frame over the bound, not JSON, a descriptor it does not take)
  * is killed at once, and its restart journaled with why; messages that frame well but fail their
@@ -11,8 +15,11 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync } from 'node:fs';
-import type { Socket } from 'node:net';
-import { descriptorPair, RootChannelEnd } from './partChannel';
+import { createPartCgroup, type ControlGroup, type ControlGroups, type PartLimits } from './partCgroup';
+import { Socket } from 'node:net';
+import { pipe } from './descriptorPassing';
+import { partChannelDescriptors, RootChannelEnd } from './partChannel';
+import { PartStderr } from './partStderr';
 import { RestartBackoff, unprivilegedPartCommand } from './unprivilegedPart';
 
 /** How long a part has to say it is ready. */
@@ -34,6 +41,9 @@ export interface PartDefinition<ToRoot extends { type: string }> {
   lang: string;
   /** The largest frame it may send. */
   maxMessageBytes: number;
+  /** Its control group's limits (as root: the group holds it and all it forks), made by the cages' code. */
+  limits: PartLimits;
+  controlGroups: ControlGroups;
   parse: (raw: unknown) => Parsed<ToRoot>;
   /** Before it is ready: whether this message says it now is. */
   isReady: (message: ToRoot) => boolean;
@@ -46,10 +56,13 @@ export interface PartDefinition<ToRoot extends { type: string }> {
   /** It ended while running and is started again: why (journaled by the part's owner). */
   restarting: (reason: string) => void;
   log?: (msg: string, fields?: Record<string, unknown>) => void;
+  /** Where its stderr's lines go, marked, escaped and bounded (partStderr.ts); the supervisor's stderr by default. */
+  stderr?: (line: string) => void;
 }
 
 export class UnprivilegedPart<ToRoot extends { type: string }, ToPart> {
   private child: ChildProcess | null = null;
+  private cgroup: ControlGroup | null = null;
   private channel: RootChannelEnd<ToPart> | null = null;
   private running = false;
   private stopping = false;
@@ -67,6 +80,11 @@ export class UnprivilegedPart<ToRoot extends { type: string }, ToPart> {
   start(): Promise<void> {
     this.stopping = false;
     return this.spawnPart();
+  }
+
+  /** The folders of its current control group (tests), or [] (not root, no controller). */
+  get cgroupDirs(): string[] {
+    return this.cgroup?.dirs ?? [];
   }
 
   /** The part's pid (tests), or null between two starts. */
@@ -94,6 +112,15 @@ export class UnprivilegedPart<ToRoot extends { type: string }, ToPart> {
     });
   }
 
+  /** This start's control group (the last one's removed first); null, and logged, where the host has none. */
+  private freshCgroup(): ControlGroup | null {
+    this.cgroup?.remove();
+    const made = createPartCgroup(this.def.controlGroups, this.def.name, this.def.limits);
+    if (!made.cgroup) this.def.log?.(`${this.def.name}: no control group of its own, what it forks may outlive it`, { reason: made.reason });
+    this.cgroup = made.cgroup;
+    return made.cgroup;
+  }
+
   /** One start: whatever throws while building it (the part's folder, its start) is its rejection. */
   private spawnPart(): Promise<void> {
     try {
@@ -110,20 +137,37 @@ export class UnprivilegedPart<ToRoot extends { type: string }, ToPart> {
     if (root && !account) return Promise.reject(new Error(`the system user "cloison" is missing (scripts/setup.sh and the package make it): the ${name} does not run as root`));
     const { command, args } = unprivilegedPartCommand(this.def.command, root);
     const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', LANG: this.def.lang, [this.def.startEnv]: JSON.stringify(this.def.start(account)) };
-    const { rootEnd, partEnd } = descriptorPair();
+    const ends = partChannelDescriptors();
+    // Its stderr a pipe of ours, not stdio 'pipe' (a Unix socketpair: a descriptor attached there
+    // would be closed in the root part's thread, as on fd 3, see partChannel.ts).
+    let errorEnds: [number, number] | null = null;
     let child: ChildProcess;
+    let cgroup: ControlGroup | null = null;
     try {
+      errorEnds = pipe();
+      cgroup = root ? this.freshCgroup() : null;
+      const argv = [...(cgroup?.joinPrefix ?? []), command, ...args];
       // A process group of its own: a terminal's Ctrl+C or a group's SIGTERM is for the root part,
       // which stops it (stop()); the root part gone, its channel closes and it ends.
-      child = spawn(command, args, { detached: true, stdio: ['ignore', 'ignore', 'inherit', 'pipe', partEnd], env });
+      child = spawn(argv[0]!, argv.slice(1), { detached: true, stdio: ['ignore', 'ignore', errorEnds[1], ...ends.partStdio], env });
     } catch (err) {
-      closeSync(rootEnd);
+      ends.closeRootEnds();
+      if (errorEnds) closeSync(errorEnds[0]);
+      cgroup?.remove();
+      if (this.cgroup === cgroup) this.cgroup = null;
       throw err;
     } finally {
-      closeSync(partEnd);
+      ends.closePartEnds();
+      if (errorEnds) closeSync(errorEnds[1]);
     }
     this.child = child;
     this.running = false;
+    const stderr = new PartStderr(name, this.def.stderr ?? ((line) => void process.stderr.write(`${line}\n`)));
+    const errors = new Socket({ fd: errorEnds[0], readable: true, writable: false });
+    errors.on('data', (chunk: Buffer) => stderr.push(chunk));
+    errors.on('end', () => stderr.end());
+    errors.on('error', () => undefined);
+    child.once('exit', () => setTimeout(() => errors.destroy(), 1000).unref()); // what it wrote last, read first
     // This start's own state: an older child's late messages or exit act on nothing of a newer one.
     const current = () => this.child === child;
     let running = false;
@@ -174,12 +218,15 @@ export class UnprivilegedPart<ToRoot extends { type: string }, ToPart> {
           this.def.log?.(`${name}: message not acted on`, { type: message.type, error: (err as Error).message.slice(0, 200) });
         }
       };
-      channel = new RootChannelEnd<ToPart>(child.stdio[3] as Socket, rootEnd, { maxIncomingBytes: this.def.maxMessageBytes, message: received, misbehaved, closed: () => child.kill('SIGKILL') });
+      channel = new RootChannelEnd<ToPart>(ends.rootEnds, { maxIncomingBytes: this.def.maxMessageBytes, message: received, misbehaved, closed: () => child.kill('SIGKILL') });
       this.channel = channel;
       child.once('error', (err) => fail(err));
       child.once('exit', (code, signal) => {
         clearTimeout(timer);
         channel?.close();
+        // What it forked goes with it: nothing of this start outlives it (or meets the next one).
+        cgroup?.remove();
+        if (this.cgroup === cgroup) this.cgroup = null;
         const wasRunning = running;
         running = false;
         const reason = misbehaviour ? `misbehaved: ${misbehaviour}` : (signal ?? `exit ${code}`);

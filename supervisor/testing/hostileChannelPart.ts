@@ -8,7 +8,8 @@
  * 1. Node's internal NODE_HANDLE_ACK with nothing queued;
  * 2. Node's internal NODE_HANDLE with a type Node does not know;
  * 3. 200 MB with no newline;
- * 4. a descriptor of a socket it made (SCM_RIGHTS), on its stream, then on the descriptor socket.
+ * 4. a descriptor of a socket it made (SCM_RIGHTS), on the descriptor socket, then on its stream
+ *    (a pipe: ENOTSOCK), then the byte it would have travelled with and the rest of a frame's header.
  *
  * Once they are spent it runs the real part (`realPart`), which must start as if nothing happened.
  * What it did is written down in the state folder (attacks.json): for 4, the socket's inode and
@@ -29,6 +30,7 @@ export interface AttackRecord {
   /** For the descriptor: its socket's inode, and what sending it on the descriptor socket gave. */
   socketInode?: string;
   onDescriptorSocket?: string;
+  onStream?: string;
 }
 
 /** Writes everything, waiting out a full socket; stops at any other error (the root part closed it). */
@@ -106,10 +108,15 @@ export async function attackChannel(stateDir: string, ready: object, realPart: s
       } catch (err) {
         record.onDescriptorSocket = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
       }
+      try {
+        sendDescriptor(PART_STREAM_FD, fd);
+        record.onStream = 'sent';
+      } catch (err) {
+        record.onStream = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
+        writeAll(Buffer.from([0x46])); // the byte it would have travelled with
+      }
       log();
-      // On its stream, with the byte it travels with; then what completes a frame header.
-      sendDescriptor(PART_STREAM_FD, fd);
-      writeAll(Buffer.from([0, 0, 0]));
+      writeAll(Buffer.from([0, 0, 0])); // what completes a frame header
       setInterval(() => undefined, 60_000);
       return;
     }

@@ -1,0 +1,117 @@
+/**
+ * A compromised part forks a process of its own, detached in a session of its own (setsid), and
+ * exits: the root part starts it again. Before parts had a control group, the sleeper lived on as
+ * the part's user after the restart (seen: alive, its parent init). Now the part's group is killed
+ * whole when it ends: the sleeper is gone before the part starts again, and the new start runs in
+ * a fresh group with the part's memory and task limits. A crashed supervisor's part groups, and
+ * what is left in them, go at the part's next start.
+ */
+import { spawn } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { testRoot } from '../testing/testRoots';
+import { waitFor } from '../testing/waitFor';
+import { createPartCgroup } from './partCgroup';
+import { UnprivilegedPart } from './partProcess';
+import { createCageCgroup, openCageCgroup } from '../cages/cageCgroup';
+
+type Msg = { type: string };
+const LIMITS = { memoryBytes: 192 * 2 ** 20, tasks: 48 };
+const parts: Array<UnprivilegedPart<Msg, unknown>> = [];
+const sleepers: number[] = [];
+afterAll(async () => {
+  for (const part of parts) await part.stop();
+  for (const pid of sleepers) if (alive(pid)) process.kill(pid, 'SIGKILL');
+});
+
+function alive(pid: number): boolean {
+  try {
+    // A zombie is dead: only its parent's wait is missing.
+    return !/^State:\s+Z/m.test(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  } catch {
+    return false;
+  }
+}
+
+/** First start: forks a detached sleeper, says ready, exits. Later starts: say ready and stay. */
+function forkingPart(root: string): string {
+  const script = join(root, 'part.mjs');
+  writeFileSync(script, `import { spawn } from 'node:child_process';
+import { existsSync, writeFileSync, writeSync } from 'node:fs';
+const send = (v) => { const b = Buffer.from(JSON.stringify(v)); const h = Buffer.alloc(4); h.writeUInt32BE(b.length); writeSync(3, Buffer.concat([h, b])); };
+const first = !existsSync(${JSON.stringify(join(root, 'sleeper'))});
+if (first) {
+  const sleeper = spawn('sleep', ['1000'], { detached: true, stdio: 'ignore' });
+  sleeper.unref();
+  writeFileSync(${JSON.stringify(join(root, 'sleeper'))}, String(sleeper.pid));
+}
+send({ type: 'ready' });
+writeFileSync(${JSON.stringify(root)} + '/started-' + process.pid, '');
+setTimeout(() => process.exit(0), first ? 300 : 60_000);
+`);
+  return script;
+}
+
+describe('what a part forks', () => {
+  it('ends with the part, before it is started again; the part runs within its own limits', async () => {
+    const root = testRoot('cloison-partcg-');
+    const restarts: string[] = [];
+    const part = new UnprivilegedPart<Msg, unknown>({
+      name: 'forking test part',
+      command: { callerUrl: import.meta.url, source: '', bundle: '', script: forkingPart(root) },
+      startEnv: 'TEST_PART_START',
+      account: () => ({ uid: 0, gid: 0 }), // the script restricts nothing: root, within setpriv's bounds
+      start: () => ({}),
+      lang: 'C.UTF-8',
+      maxMessageBytes: 1024,
+      limits: LIMITS,
+      controlGroups: { create: createCageCgroup, open: openCageCgroup },
+      parse: (raw) => ({ success: true, data: raw as Msg }),
+      isReady: (m) => m.type === 'ready',
+      started: () => undefined,
+      message: () => undefined,
+      gone: () => undefined,
+      restarting: (reason) => void restarts.push(reason),
+    });
+    parts.push(part);
+    await part.start();
+    await waitFor(() => existsSync(join(root, 'sleeper')), 'the sleeper forked');
+    const sleeper = Number(readFileSync(join(root, 'sleeper'), 'utf8'));
+    sleepers.push(sleeper);
+    await waitFor(() => restarts.length === 1 && part.ready, 'the part started again', 15_000);
+    console.log(`sleeper ${sleeper}: ${alive(sleeper) ? 'alive' : 'gone'} after the restart (${restarts[0]}); the part's group: ${(part.cgroupDirs ?? []).join(', ')}`);
+    expect(alive(sleeper)).toBe(false);
+    // The new start: in its own group, with the part's limits.
+    const dirs = part.cgroupDirs;
+    expect(dirs.length).toBeGreaterThan(0);
+    const limit = (file: string) => {
+      const dir = dirs.find((d) => existsSync(join(d, file)));
+      return dir ? readFileSync(join(dir, file), 'utf8').trim() : null;
+    };
+    expect(limit('pids.max')).toBe(String(LIMITS.tasks));
+    expect(limit('memory.max') ?? limit('memory.limit_in_bytes')).toBe(String(LIMITS.memoryBytes));
+    const procs = dirs.flatMap((d) => (existsSync(join(d, 'cgroup.procs')) ? readFileSync(join(d, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean).map(Number) : []));
+    expect(procs).toContain(part.pid);
+    await part.stop();
+    for (const dir of dirs) expect(existsSync(dir)).toBe(false);
+  }, 40_000);
+
+  it('a dead supervisor\'s group of the part, and what is left in it, goes at the part\'s next start', async () => {
+    const groups = { create: createCageCgroup, open: openCageCgroup };
+    // As a supervisor that crashed (a pid no process has) would have left it, a process still in it.
+    const orphan = createCageCgroup('part-orphan-test-part-3999999-1', { ...LIMITS, cpuWeight: 100 });
+    if (!orphan.cgroup) throw new Error(orphan.reason);
+    const left = spawn(orphan.cgroup.joinPrefix[0]!, [...orphan.cgroup.joinPrefix.slice(1), 'sleep', '1000'], { stdio: 'ignore', detached: true });
+    sleepers.push(left.pid!);
+    await waitFor(() => readFileSync(join(orphan.cgroup!.dirs.at(-1)!, 'cgroup.procs'), 'utf8').includes(String(left.pid)), 'the leftover in the orphan group');
+    const mine = createPartCgroup(groups, 'orphan test part', LIMITS);
+    try {
+      expect(orphan.cgroup.dirs.filter((d) => existsSync(d))).toEqual([]);
+      await waitFor(() => !alive(left.pid!), 'the leftover killed');
+      expect(mine.cgroup?.dirs.every((d) => existsSync(d))).toBe(true);
+    } finally {
+      mine.cgroup?.remove();
+    }
+  });
+});
