@@ -70,7 +70,10 @@ describe('sound per level (real sound servers, real cages)', () => {
     expect(levelView('low')).toMatchObject({ playing: false });
     for (const level of ['low', 'high'] as const) await shell(level)(`${PULSE} paplay ~/tone.wav >/dev/null 2>&1 &`);
     await waitFor(() => levelView('low').playing && levelView('high').playing, 'both playing, as measured');
-    const both = await host.recordSpeakers(1500);
+    // Under load one stream may stutter for a second: a window where both are heard is what is asked.
+    let both: Buffer = Buffer.alloc(0);
+    const bothHeard = () => toneShare(both, TONES.low) > 0.1 && toneShare(both, TONES.high) > 0.1;
+    await waitFor(async () => ((both = await host.recordSpeakers(1500)), bothHeard()), 'low and high heard together', 15_000, 0);
     expect(toneShare(both, TONES.low)).toBeGreaterThan(0.1);
     expect(toneShare(both, TONES.high)).toBeGreaterThan(0.1);
 
