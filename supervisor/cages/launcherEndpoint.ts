@@ -18,6 +18,7 @@ import { join } from 'node:path';
 import { bilingual } from '../../shared/bilingual';
 import { CloisonError } from '../../shared/errors';
 import { peerCredentials, pidNamespaceOf } from '../sandbox/peerCredentials';
+import { refusePassedDescriptorsOrSay } from '../system/refusePassedDescriptors';
 import { connectCageLauncher, type CageLauncher, type LaunchedProgram } from './cageLauncher';
 import { isSameProcess, processIdentity, type ProcessIdentity } from './cageRecord';
 
@@ -125,6 +126,8 @@ export async function openLauncherEndpoint(options: LauncherEndpointOptions): Pr
     server.listen(path, () => resolve());
   });
   server.on('error', (err) => options.log?.('cage launcher socket failed', { level, error: err.message }));
+  // A cage's process must not pass root a descriptor whose close blocks it (before the cage may connect).
+  refusePassedDescriptorsOrSay(server, (msg) => options.log?.(msg, { level }));
   // Root's socket, the cage's group may connect (connect needs write permission); the folder is root's.
   chownSync(path, 0, uid);
   chmodSync(path, 0o660);

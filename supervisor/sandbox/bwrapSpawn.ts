@@ -8,6 +8,7 @@
 import { spawn, type ChildProcess, type IOType } from 'node:child_process';
 import type { Writable } from 'node:stream';
 import { requireBinary } from '../system/binaries';
+import { refuseDescriptorsOn } from '../system/refusePassedDescriptors';
 import { seccompProgram } from './seccompFilter';
 
 export interface BwrapSpawnOptions {
@@ -24,6 +25,13 @@ export function spawnBwrap(args: string[], options: BwrapSpawnOptions): ChildPro
   const fd = options.stdio.length;
   const argv = [...(options.prefix ?? []), bwrap, '--seccomp', String(fd), ...args];
   const child = spawn(argv[0]!, argv.slice(1), { stdio: [...options.stdio, 'pipe'], ...(options.env ? { env: options.env } : {}) });
+  // Node's stdio 'pipe's are Unix socketpairs: a sandboxed program (compromised by what it parses)
+  // could pass a descriptor whose close, in the supervisor's thread, blocks it. Set before anything
+  // sandboxed runs: spawn returns once bwrap is exec'd, before its set-up and the command's exec.
+  for (const stream of child.stdio) {
+    const fd = (stream as unknown as { _handle?: { fd?: number } } | null)?._handle?.fd;
+    if (typeof fd === 'number' && fd >= 0) refuseDescriptorsOn(fd);
+  }
   const pipe = child.stdio[fd] as Writable | null;
   // bwrap may exit before reading (bad arguments): its exit says why, not an EPIPE here.
   pipe?.on('error', () => undefined);

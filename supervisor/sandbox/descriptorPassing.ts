@@ -20,7 +20,7 @@ const MSG_DONTWAIT = 0x40;
 const MSG_NOSIGNAL = 0x4000;
 const MSG_CTRUNC = 0x8;
 const MSG_CMSG_CLOEXEC = 0x40000000;
-const ERRNO_NAMES: Record<number, string> = { 4: 'EINTR', 9: 'EBADF', 11: 'EAGAIN', 32: 'EPIPE', 88: 'ENOTSOCK', 104: 'ECONNRESET', 105: 'ENOBUFS', 109: 'ETOOMANYREFS' };
+const ERRNO_NAMES: Record<number, string> = { 1: 'EPERM', 4: 'EINTR', 9: 'EBADF', 11: 'EAGAIN', 32: 'EPIPE', 88: 'ENOTSOCK', 104: 'ECONNRESET', 105: 'ENOBUFS', 109: 'ETOOMANYREFS' };
 
 /** Where each piece sits in the block. */
 const MSGHDR = 0;

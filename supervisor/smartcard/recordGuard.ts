@@ -15,6 +15,7 @@
  */
 import { chmodSync, chownSync, rmSync } from 'node:fs';
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
+import { refusePassedDescriptorsOrSay } from '../system/refusePassedDescriptors';
 import { InjectedCalls } from './cardObjectNames';
 import { RECORD_HEAD_BYTES } from './cardReplyJournal';
 import type { CallOutcome } from './trustedPinLogin';
@@ -165,6 +166,8 @@ export class RecordGuard {
       server.once('error', reject);
       server.listen(listen, () => resolve());
     });
+    // A cage's card client must not pass root a descriptor whose close blocks it (before it may connect).
+    refusePassedDescriptorsOrSay(server);
     chmodSync(listen, 0o666);
     if (owner) chownSync(listen, owner.uid, owner.gid);
   }
