@@ -54,6 +54,9 @@ export const smartcardLevelSchema = z
   .strict();
 export type SmartcardLevelPolicy = z.infer<typeof smartcardLevelSchema>;
 
+/** Variables the dynamic loader or glibc act on, in whatever process gets them first. */
+const LOADER_VARIABLES = /^(LD_|GCONV_PATH$|GLIBC_TUNABLES$|MALLOC_|LOCPATH$|NLSPATH$|HOSTALIASES$|RES_OPTIONS$|LOCALDOMAIN$|TMPDIR$)/;
+
 export const smartcardPolicySchema = z
   .object({
     /** The host's PKCS#11 module for the card (OpenSC's for a reader through pcscd). */
@@ -67,7 +70,15 @@ export const smartcardPolicySchema = z
      */
     pin: z.enum(['cage', 'trusted']).default('cage'),
     /** Extra environment for the module (SoftHSM2's SOFTHSM2_CONF for a software token). */
-    environment: z.record(z.string().regex(/^[A-Z][A-Z0-9_]{0,63}$/, 'an environment name is upper-case letters, digits and _'), z.string().max(4096)).default({}),
+    // Never the loader's or glibc's own variables: they would act on the root-run setpriv first.
+    environment: z
+      .record(z.string().regex(/^[A-Z][A-Z0-9_]{0,63}$/, 'an environment name is upper-case letters, digits and _'), z.string().max(4096))
+      .superRefine((environment, ctx) => {
+        for (const name of Object.keys(environment)) {
+          if (LOADER_VARIABLES.test(name)) ctx.addIssue({ code: 'custom', path: [name], message: `${name} acts on the dynamic loader or the C library (LD_*, GCONV_PATH, GLIBC_TUNABLES, ...): not allowed` });
+        }
+      })
+      .default({}),
   })
   .strict();
 export type SmartcardPolicy = z.infer<typeof smartcardPolicySchema>;

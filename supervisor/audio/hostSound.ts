@@ -7,6 +7,7 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { promisify } from 'node:util';
 import { findBinary, requireBinary } from '../system/binaries';
+import { refuseDescriptorsOnStdio } from '../system/refusePassedDescriptors';
 import { SOUND_FORMAT } from '../cages/cageSound';
 import { bilingual, type Bilingual } from '../../shared/bilingual';
 
@@ -60,6 +61,8 @@ export class HostSound {
   private spawn(argv: string[], stderr: 'pipe' | 'ignore' = 'ignore'): ChildProcess {
     const [cmd, ...args] = [...this.asUser(), requireBinary(argv[0]!), ...argv.slice(1)];
     const child = spawn(cmd!, args, { stdio: ['pipe', 'pipe', stderr], env: this.env() });
+    // The workstation user's other processes may reach these (ptrace, pidfd_getfd): root's ends refuse descriptors.
+    refuseDescriptorsOnStdio(child);
     child.on('error', () => undefined);
     child.stdin?.on('error', () => undefined);
     return child;

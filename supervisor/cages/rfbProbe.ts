@@ -3,10 +3,12 @@
  * `verifyPeer`, the peer is checked on connection, before anything is read.
  */
 import { connect, type NetConnectOpts, type Socket } from 'node:net';
+import { connectRefusingDescriptors } from '../system/refusePassedDescriptors';
 
 export function probeRfb(endpoint: NetConnectOpts, timeoutMs = 2000, verifyPeer?: (socket: Socket) => void): Promise<string> {
   return new Promise((resolve, reject) => {
-    const sock = connect(endpoint);
+    // A cage's Xvnc may be hostile: on a Unix socket, nothing it sends may carry a descriptor.
+    const sock = 'path' in endpoint && endpoint.path ? connectRefusingDescriptors(endpoint.path) : connect(endpoint);
     if (verifyPeer) {
       sock.once('connect', () => {
         try {

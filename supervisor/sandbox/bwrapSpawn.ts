@@ -8,7 +8,7 @@
 import { spawn, type ChildProcess, type IOType } from 'node:child_process';
 import type { Writable } from 'node:stream';
 import { requireBinary } from '../system/binaries';
-import { refuseDescriptorsOn } from '../system/refusePassedDescriptors';
+import { refuseDescriptorsOnStdio } from '../system/refusePassedDescriptors';
 import { seccompProgram } from './seccompFilter';
 
 export interface BwrapSpawnOptions {
@@ -28,10 +28,7 @@ export function spawnBwrap(args: string[], options: BwrapSpawnOptions): ChildPro
   // Node's stdio 'pipe's are Unix socketpairs: a sandboxed program (compromised by what it parses)
   // could pass a descriptor whose close, in the supervisor's thread, blocks it. Set before anything
   // sandboxed runs: spawn returns once bwrap is exec'd, before its set-up and the command's exec.
-  for (const stream of child.stdio) {
-    const fd = (stream as unknown as { _handle?: { fd?: number } } | null)?._handle?.fd;
-    if (typeof fd === 'number' && fd >= 0) refuseDescriptorsOn(fd);
-  }
+  refuseDescriptorsOnStdio(child);
   const pipe = child.stdio[fd] as Writable | null;
   // bwrap may exit before reading (bad arguments): its exit says why, not an EPIPE here.
   pipe?.on('error', () => undefined);

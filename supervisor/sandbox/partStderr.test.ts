@@ -92,4 +92,18 @@ describe('a part\'s stderr', () => {
     expect(out.at(-1)).toBe(`p: ${'z'.repeat(MAX_LINE)} …(10 more characters cut)`);
     expect(escapeControls('a\u2028b\u202ec\x9bd')).toBe('a\\u2028b\\u202ec\\x9bd');
   });
+
+  it('once a line did not fit, the window is spent: nothing after it is split, escaped or logged until the next', () => {
+    const out: string[] = [];
+    let now = 0;
+    const relay = new PartStderr('p', (l) => void out.push(l), { bytes: 50, windowMs: 1000 }, () => now);
+    relay.push(Buffer.from(`${'a'.repeat(40)}\n${'b'.repeat(20)}\nx\n`));
+    // "x" would still fit beside the first line, but coming after a dropped one it would hide the gap.
+    expect(out).toEqual([`p: ${'a'.repeat(40)}`]);
+    // A flood of newlines in a spent window is counted whole, by bytes, without a line made of it.
+    relay.push(Buffer.alloc(1 << 20, 0x0a));
+    now = 1000;
+    relay.push(Buffer.from('next\n'));
+    expect(out.slice(1)).toEqual([`p: ${21 + 2 + (1 << 20)} characters of its stderr dropped (over 50 bytes in 1 s)`, 'p: next']);
+  });
 });

@@ -13,6 +13,7 @@
  */
 import { execFile } from 'node:child_process';
 import { requireBinary } from '../system/binaries';
+import { refuseDescriptorsOnStdio } from '../system/refusePassedDescriptors';
 
 export interface CardPresenceSettings {
   modulePath: string;
@@ -99,7 +100,8 @@ export class CardPresence {
   private list({ modulePath, environment, uid }: CardPresenceSettings): Promise<string[] | null> {
     const argv = ['--reuid', String(uid), '--regid', String(uid), '--clear-groups', '--no-new-privs', '--', requireBinary('pkcs11-tool'), '--module', modulePath, '-T'];
     return new Promise((resolve) => {
-      execFile(requireBinary('setpriv'), argv, { timeout: LIST_TIMEOUT_MS, env: { PATH: '/usr/bin:/bin', LANG: 'C', ...environment }, cwd: '/', maxBuffer: 1 << 20 }, (err, stdout) => {
+      // Its output is a socketpair root reads, and the module talks to the card: no descriptor on it.
+      const child = execFile(requireBinary('setpriv'), argv, { timeout: LIST_TIMEOUT_MS, env: { PATH: '/usr/bin:/bin', LANG: 'C', ...environment }, cwd: '/', maxBuffer: 1 << 20 }, (err, stdout) => {
         // "No slots." exits 0 on some versions and 1 on others: both are an empty reader.
         if (/No slots/i.test(String(stdout))) return resolve([]);
         if (err) {
@@ -108,6 +110,7 @@ export class CardPresence {
         }
         resolve(tokenSerials(String(stdout)));
       });
+      refuseDescriptorsOnStdio(child);
     });
   }
 }

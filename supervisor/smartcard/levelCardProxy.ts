@@ -14,6 +14,7 @@ import type { Socket } from 'node:net';
 import { createInterface } from 'node:readline';
 import type { SmartcardLevelPolicy } from '../../shared/smartcardPolicy';
 import { requireBinary } from '../system/binaries';
+import { refuseDescriptorsOnStdio } from '../system/refusePassedDescriptors';
 import { deniedFunctions, filterConfig, MAX_CONNECTIONS, serverConfig } from './cardFilterConfig';
 import { RecordGuard } from './recordGuard';
 import { CardReplyJournal, type CardEvent } from './cardReplyJournal';
@@ -124,6 +125,8 @@ export class LevelCardProxy {
       env: { PATH: '/usr/bin:/bin', LANG: 'C', ...this.options.environment },
       cwd: '/',
     });
+    // Its stderr is a socketpair root reads, and the proxy parses what the cage sends.
+    refuseDescriptorsOnStdio(child);
     this.child = child;
     createInterface({ input: child.stderr! }).on('line', (line) => {
       this.stderrTail = `${this.stderrTail}${line}\n`.slice(-2000);

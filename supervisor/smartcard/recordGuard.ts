@@ -14,8 +14,8 @@
  * trusted dialog's (trustedPinLogin.ts).
  */
 import { chmodSync, chownSync, rmSync } from 'node:fs';
-import { createConnection, createServer, type Server, type Socket } from 'node:net';
-import { refusePassedDescriptorsOrSay } from '../system/refusePassedDescriptors';
+import { createServer, type Server, type Socket } from 'node:net';
+import { connectRefusingDescriptors, refusePassedDescriptorsOrSay } from '../system/refusePassedDescriptors';
 import { InjectedCalls } from './cardObjectNames';
 import { RECORD_HEAD_BYTES } from './cardReplyJournal';
 import type { CallOutcome } from './trustedPinLogin';
@@ -189,7 +189,8 @@ export class RecordGuard {
       this.options.refused('too-many-connections');
       return;
     }
-    const proxy = createConnection(this.options.target);
+    // The proxy parses the cage's bytes: what it sends back may not carry a descriptor.
+    const proxy = connectRefusingDescriptors(this.options.target);
     this.sockets.add(cage);
     this.sockets.add(proxy);
     // The supervisor's own calls: only when every call of the cage has had its reply, between records.

@@ -37,5 +37,8 @@ describe('smartcard policy', () => {
     expect(problems(`version: 1\n${LEVELS}smartcard:\n  levels:\n    high: { objects: [a], deny: [C_Unknown] }\n`)).toMatch(/policy\.yaml:7/);
     expect(problems(`version: 1\n${LEVELS}smartcard:\n  pin: dialog\n  levels:\n    high: { objects: [a] }\n`)).toMatch(/policy\.yaml:6.*smartcard\.pin: must be one of "cage", "trusted"/);
     expect(problems(`version: 1\n${LEVELS}smartcard:\n  levels:\n    high: { objects: [a], uid: 61001 }\n`)).toMatch(/uid 61001 is a cage's/);
+    // The module's environment is set for the root-run setpriv too: never the loader's own variables.
+    expect(problems(`version: 1\n${LEVELS}smartcard:\n  environment: { LD_PRELOAD: /tmp/x.so }\n  levels:\n    high: { objects: [a] }\n`)).toMatch(/policy\.yaml:6.*acts on the dynamic loader/);
+    expect(parsePolicy(`version: 1\n${LEVELS}smartcard:\n  environment: { SOFTHSM2_CONF: /etc/softhsm/softhsm2.conf }\n  levels:\n    high: { objects: [a] }\n`, 'p.yaml').smartcard!.environment).toEqual({ SOFTHSM2_CONF: '/etc/softhsm/softhsm2.conf' });
   });
 });

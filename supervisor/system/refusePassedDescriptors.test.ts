@@ -16,7 +16,9 @@ import { sendDescriptor } from '../sandbox/descriptorPassing';
 import { pidNamespaceOf } from '../sandbox/peerCredentials';
 import { RecordGuard } from '../smartcard/recordGuard';
 import { testRoot } from '../testing/testRoots';
-import { refusePassedDescriptors } from './refusePassedDescriptors';
+import { refuseDescriptorsOnStdio, refusePassedDescriptors } from './refusePassedDescriptors';
+import { probeRfb } from '../cages/rfbProbe';
+import { spawn } from 'node:child_process';
 import { listenRestricted } from './unixSocketAccess';
 import { spawnBwrap } from '../sandbox/bwrapSpawn';
 
@@ -96,5 +98,68 @@ process.stdout.write(said.join(' ') + '\\n');`;
     child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
     const code = await new Promise((r) => child.on('close', r));
     expect({ code, out: out.trim(), err }).toEqual({ code: 0, out: '0:EPERM 1:EPERM 2:EPERM', err: '' });
+  }, 60_000);
+});
+
+/** A listener that, on each connection, tries to pass /dev/null back, then writes `greeting`. */
+async function hostileListener(path: string, greeting: string): Promise<{ tried: string[] }> {
+  const tried: string[] = [];
+  const server = createServer((s) => {
+    s.on('error', () => undefined);
+    s.resume();
+    const devNull = openSync('/dev/null', 'r');
+    try {
+      sendDescriptor((s as unknown as { _handle: { fd: number } })._handle.fd, devNull);
+      tried.push('sent');
+    } catch (err) {
+      tried.push((err as NodeJS.ErrnoException).code ?? (err as Error).message);
+    } finally {
+      closeSync(devNull);
+    }
+    s.write(greeting);
+  });
+  await new Promise<void>((r) => server.listen(path, r));
+  cleanups.push(() => server.close());
+  return { tried };
+}
+
+describe('the supervisor connecting to a peer that may be hostile', () => {
+  it.skipIf(!kernelRefuses)('a cage\'s Xvnc (probeRfb) cannot pass a descriptor with its greeting; the greeting still comes', async () => {
+    const path = join(testRoot('cloison-passrights-rfb-'), 'X0.sock');
+    const xvnc = await hostileListener(path, 'RFB 003.008\n');
+    expect(await probeRfb({ path })).toBe('RFB 003.008');
+    expect(xvnc.tried).toEqual(['EPERM']);
+  });
+
+  it('a socket that is not there fails as Node\'s connect would', async () => {
+    await expect(probeRfb({ path: join(testRoot('cloison-passrights-none-'), 'gone.sock') }, 1000)).rejects.toMatchObject({ code: 'ENOENT' });
+  });
+
+  it.skipIf(!kernelRefuses)('a level\'s card proxy cannot pass one back to the guard', async () => {
+    const dir = testRoot('cloison-passrights-proxy-');
+    const proxy = await hostileListener(join(dir, 'proxy.sock'), '');
+    const guard = new RecordGuard({ listen: join(dir, 'cage.sock'), target: join(dir, 'proxy.sock'), refused: () => undefined });
+    await guard.start();
+    cleanups.push(() => guard.stop());
+    const cage = connect(join(dir, 'cage.sock'));
+    cage.on('error', () => undefined);
+    cleanups.push(() => cage.destroy());
+    for (const deadline = Date.now() + 5000; proxy.tried.length === 0 && Date.now() < deadline; ) await new Promise((r) => setTimeout(r, 20));
+    expect(proxy.tried).toEqual(['EPERM']);
+  });
+
+  it.skipIf(!kernelRefuses)('a child root reads (pkcs11proxyd, parec, pkcs11-tool) cannot pass one on its standard streams', async () => {
+    const attack = `import { openSync } from 'node:fs';
+import { sendDescriptor } from ${JSON.stringify(new URL('../sandbox/descriptorPassing.ts', import.meta.url).pathname)};
+const devNull = openSync('/dev/null', 'r');
+const said = [0, 1, 2].map((fd) => { try { sendDescriptor(fd, devNull); return fd + ':sent'; } catch (err) { return fd + ':' + err.code; } });
+process.stdout.write(said.join(' ') + '\\n');`;
+    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', attack], { stdio: ['pipe', 'pipe', 'pipe'], cwd: new URL('../..', import.meta.url).pathname });
+    refuseDescriptorsOnStdio(child);
+    let out = '';
+    child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr!.resume();
+    await new Promise((r) => child.on('close', r));
+    expect(out.trim()).toBe('0:EPERM 1:EPERM 2:EPERM');
   }, 60_000);
 });

@@ -8,7 +8,8 @@
  * inherits it from the moment it connects (nothing can be queued before).
  */
 import koffi from 'koffi';
-import type { Server } from 'node:net';
+import type { ChildProcess } from 'node:child_process';
+import { Socket, type Server } from 'node:net';
 
 const SOL_SOCKET = 1;
 const SO_PASSRIGHTS = 83;
@@ -39,4 +40,75 @@ export function refusePassedDescriptorsOrSay(server: Server, log: (msg: string) 
   if (refusePassedDescriptors(server) || warned) return;
   warned = true;
   log('this kernel has no SO_PASSRIGHTS (Linux 6.16 and later): peers of the supervisor\'s Unix sockets can pass descriptors whose close blocks it');
+}
+
+/**
+ * Root's end of each of a child's stdio streams refuses descriptors: Node's stdio 'pipe's are Unix
+ * socketpairs, so whatever the child becomes (a proxy parsing a cage's bytes, a helper run as the
+ * workstation user) could otherwise pass one. Call it as spawn returns, before the child has read
+ * anything less trusted. Streams that are not sockets are left as they are.
+ */
+export function refuseDescriptorsOnStdio(child: ChildProcess): void {
+  for (const stream of child.stdio) {
+    const fd = (stream as unknown as { _handle?: { fd?: number } } | null)?._handle?.fd;
+    if (typeof fd === 'number' && fd >= 0) refuseDescriptorsOn(fd);
+  }
+}
+
+interface ConnectCalls {
+  socket: (domain: number, type: number, protocol: number) => number;
+  connect: (fd: number, address: Buffer, length: number) => number;
+  close: (fd: number) => number;
+}
+let connectCalls: ConnectCalls | null = null;
+const AF_UNIX = 1;
+const SOCK_STREAM = 1;
+const SOCK_NONBLOCK = 0o4000;
+const SOCK_CLOEXEC = 0o2000000;
+const SUN_PATH_MAX = 107;
+
+/**
+ * A Unix stream connection to `path` refusing descriptors from its first byte, for a peer that may
+ * be hostile (a cage's Xvnc, a level's card proxy): Node's connect leaves no moment between making
+ * the socket and connecting it, and the peer may send as soon as it accepts. The socket is made and
+ * set by hand, connected without blocking (a full backlog fails it, EAGAIN, rather than stopping
+ * root), then handed to Node. Like net.createConnection: 'connect' or 'error' comes on a later tick.
+ */
+export function connectRefusingDescriptors(path: string): Socket {
+  if (!connectCalls) {
+    const libc = koffi.load('libc.so.6');
+    connectCalls = {
+      socket: libc.func('int socket(int, int, int)') as unknown as ConnectCalls['socket'],
+      connect: libc.func('int connect(int, void *, uint32)') as unknown as ConnectCalls['connect'],
+      close: libc.func('int close(int)') as unknown as ConnectCalls['close'],
+    };
+  }
+  const failed = (code: string) => {
+    const socket = new Socket();
+    process.nextTick(() => socket.destroy(Object.assign(new Error(`connect ${code} ${path}`), { code, address: path })));
+    return socket;
+  };
+  const name = Buffer.from(path);
+  if (name.length > SUN_PATH_MAX || name.includes(0)) return failed('ENAMETOOLONG');
+  const fd = connectCalls.socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) return failed(`errno ${koffi.errno()}`);
+  const refused = refuseDescriptorsOn(fd);
+  const address = Buffer.alloc(2 + name.length + 1);
+  address.writeUInt16LE(AF_UNIX, 0);
+  name.copy(address, 2);
+  if (connectCalls.connect(fd, address, address.length) !== 0) {
+    const errno = koffi.errno();
+    connectCalls.close(fd);
+    return failed(({ 2: 'ENOENT', 11: 'EAGAIN', 13: 'EACCES', 111: 'ECONNREFUSED' } as Record<number, string>)[errno] ?? `errno ${errno}`);
+  }
+  if (!refused) refusedNowhere();
+  const socket = new Socket({ fd, readable: true, writable: true });
+  process.nextTick(() => socket.emit('connect'));
+  return socket;
+}
+
+function refusedNowhere(): void {
+  if (warned) return;
+  warned = true;
+  console.error('this kernel has no SO_PASSRIGHTS (Linux 6.16 and later): peers of the supervisor\'s Unix sockets can pass descriptors whose close blocks it');
 }
