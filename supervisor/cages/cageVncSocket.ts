@@ -3,11 +3,15 @@
  * side, so the RFB greeting waits in the socket for whoever it is handed to (the gateway).
  */
 import { connect, type Socket } from 'node:net';
+import { connectRefusingDescriptors } from '../system/refusePassedDescriptors';
 import type { RunningCage } from './cageDriver';
 
 export function connectPaused(cage: RunningCage, timeoutMs: number): Promise<Socket> {
   return new Promise((resolve, reject) => {
-    const socket = connect(cage.endpoint);
+    // The cage's Xvnc may be hostile: a descriptor it passed would be closed in the thread of
+    // whoever reads (the browser part's gateway, serving both levels' viewers).
+    const { endpoint } = cage;
+    const socket = 'path' in endpoint && endpoint.path ? connectRefusingDescriptors(endpoint.path, { paused: true }) : connect(endpoint);
     const timer = setTimeout(() => fail(new Error(`the cage's VNC socket did not answer within ${timeoutMs} ms`)), timeoutMs);
     const fail = (err: Error) => {
       clearTimeout(timer);

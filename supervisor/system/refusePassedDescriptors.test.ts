@@ -18,6 +18,8 @@ import { RecordGuard } from '../smartcard/recordGuard';
 import { testRoot } from '../testing/testRoots';
 import { refuseDescriptorsOnStdio, refusePassedDescriptors } from './refusePassedDescriptors';
 import { probeRfb } from '../cages/rfbProbe';
+import { connectPaused } from '../cages/cageVncSocket';
+import type { RunningCage } from '../cages/cageDriver';
 import { spawn } from 'node:child_process';
 import { listenRestricted } from './unixSocketAccess';
 import { spawnBwrap } from '../sandbox/bwrapSpawn';
@@ -129,6 +131,19 @@ describe('the supervisor connecting to a peer that may be hostile', () => {
     const xvnc = await hostileListener(path, 'RFB 003.008\n');
     expect(await probeRfb({ path })).toBe('RFB 003.008');
     expect(xvnc.tried).toEqual(['EPERM']);
+  });
+
+  it.skipIf(!kernelRefuses)('a cage\'s Xvnc cannot pass one on the socket handed to the gateway; its greeting waits there whole', async () => {
+    const path = join(testRoot('cloison-passrights-vnc-'), 'X0.sock');
+    const xvnc = await hostileListener(path, 'RFB 003.008\n');
+    const socket = await connectPaused({ endpoint: { path } } as unknown as RunningCage, 5000);
+    cleanups.push(() => socket.destroy());
+    for (const deadline = Date.now() + 5000; xvnc.tried.length === 0 && Date.now() < deadline; ) await new Promise((r) => setTimeout(r, 20));
+    expect(xvnc.tried).toEqual(['EPERM']);
+    await new Promise((r) => setTimeout(r, 100));
+    const greeting = new Promise<string>((r) => socket.once('data', (d: Buffer) => r(d.toString('latin1'))));
+    socket.resume();
+    expect(await greeting).toBe('RFB 003.008\n');
   });
 
   it('a socket that is not there fails as Node\'s connect would', async () => {

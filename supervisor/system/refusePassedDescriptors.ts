@@ -73,8 +73,9 @@ const SUN_PATH_MAX = 107;
  * the socket and connecting it, and the peer may send as soon as it accepts. The socket is made and
  * set by hand, connected without blocking (a full backlog fails it, EAGAIN, rather than stopping
  * root), then handed to Node. Like net.createConnection: 'connect' or 'error' comes on a later tick.
+ * `paused`: nothing is read until the caller resumes it (a socket to be handed on whole).
  */
-export function connectRefusingDescriptors(path: string): Socket {
+export function connectRefusingDescriptors(path: string, options: { paused?: boolean } = {}): Socket {
   if (!connectCalls) {
     const libc = koffi.load('libc.so.6');
     connectCalls = {
@@ -102,7 +103,8 @@ export function connectRefusingDescriptors(path: string): Socket {
     return failed(({ 2: 'ENOENT', 11: 'EAGAIN', 13: 'EACCES', 111: 'ECONNREFUSED' } as Record<number, string>)[errno] ?? `errno ${errno}`);
   }
   if (!refused) refusedNowhere();
-  const socket = new Socket({ fd, readable: true, writable: true });
+  // pauseOnCreate (Node's own, untyped): the handle is not read from before the caller says.
+  const socket = new Socket({ fd, readable: true, writable: true, ...(options.paused ? { pauseOnCreate: true } : {}) } as ConstructorParameters<typeof Socket>[0]);
   process.nextTick(() => socket.emit('connect'));
   return socket;
 }
