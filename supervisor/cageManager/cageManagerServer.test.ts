@@ -4,7 +4,8 @@
  * answered with an error and journaled, and never reaches its executor; a request it implies does.
  * Another local user is refused at the socket file, and by the peer check when the file lets it in.
  */
-import { chmodSync, mkdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { chmodSync, closeSync, mkdirSync, openSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FileAuditJournal } from '../audit/auditJournal';
@@ -13,6 +14,7 @@ import { createPamTestUser, type PamTestUser } from '../testing/pamTestUser';
 import { sendFramesAs, type RawFrame } from '../testing/rawFramesAs';
 import { testRoot } from '../testing/realCage';
 import { bwrapCage, twoLevelPolicy } from '../testing/testPolicy';
+import { sendDescriptor } from '../sandbox/descriptorPassing';
 import { CageManagerServer, REFUSED_KIND } from './cageManagerServer';
 import { CageManagerClient } from './cageManagerClient';
 import type { RootRequest } from './requests';
@@ -143,6 +145,23 @@ describe('cage manager socket: attacks by a compromised cloison part', () => {
     const outcome = await sendFramesAs(cloison, socketPath, [{ bytes: head.toString('base64') }] as RawFrame[]);
     expect(outcome.closed).toBe(true);
     expect(refusals().slice(seen)).toMatchObject([{ op: '(frame)', reason: expect.stringMatching(/over the 65536-byte limit/) }]);
+  });
+
+  it('cannot pass the root part a descriptor (one whose close would block it): refused by the kernel', async () => {
+    const peer = connect(socketPath);
+    peer.on('error', () => undefined);
+    await new Promise((r) => peer.once('connect', r));
+    const devNull = openSync('/dev/null', 'r');
+    let said = 'sent';
+    try {
+      sendDescriptor((peer as unknown as { _handle: { fd: number } })._handle.fd, devNull);
+    } catch (err) {
+      said = (err as NodeJS.ErrnoException).code ?? String(err);
+    } finally {
+      closeSync(devNull);
+      peer.destroy();
+    }
+    expect(said).toBe('EPERM');
   });
 
   it('closes on bytes that are not JSON', async () => {

@@ -18,6 +18,7 @@ import { CloisonError, type ErrorCode } from '../../shared/errors';
 import type { AuditJournal } from '../audit/auditJournal';
 import { peerCredentials, type PeerCredentials } from '../sandbox/peerCredentials';
 import { DEFAULT_MAX_FRAME_BYTES, encodeFrame, FrameError, FrameReader } from '../sandbox/frames';
+import { refusePassedDescriptorsOrSay } from '../system/refusePassedDescriptors';
 import { authorizeRootRequest, type AuthorizationContext } from './requestAuthorization';
 import { rootRequestSchema, type RequestOf, type RootOp } from './requests';
 
@@ -56,8 +57,11 @@ export class CageManagerServer {
     return new Promise((resolve, reject) => {
       this.server.once('error', reject);
       this.server.listen(socketPath, () => {
-        chownSync(socketPath, peerUid, peerGid);
+        // Its peer is the `cloison` part, the very process a compromised part is: no descriptor from
+        // it (refusePassedDescriptors.ts), set while root alone may connect, then the mode, then the owner.
+        refusePassedDescriptorsOrSay(this.server);
         chmodSync(socketPath, 0o600);
+        chownSync(socketPath, peerUid, peerGid);
         resolve();
       });
     });
