@@ -4,8 +4,9 @@
  * answered with an error and journaled, and never reaches its executor; a request it implies does.
  * Another local user is refused at the socket file, and by the peer check when the file lets it in.
  */
+import { spawn } from 'node:child_process';
 import { chmodSync, closeSync, mkdirSync, openSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
-import { connect } from 'node:net';
+import type { Socket } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FileAuditJournal } from '../audit/auditJournal';
@@ -148,9 +149,14 @@ describe('cage manager socket: attacks by a compromised cloison part', () => {
   });
 
   it('cannot pass the root part a descriptor (one whose close would block it): refused by the kernel', async () => {
-    const peer = connect(socketPath);
+    // A connection made as the cloison user (the peer check admits it), handed back to this test
+    // over Node's IPC; the test then sends on it as the part would.
+    const child = spawn('setpriv', [`--reuid=${cloison.uid}`, `--regid=${cloison.gid}`, '--clear-groups', '--', process.execPath, '-e', `const s = require('node:net').connect(process.argv[1]); s.on('connect', () => process.send('connected', s, () => process.exit(0)));`, socketPath], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+    const peer = await new Promise<Socket>((resolve, reject) => {
+      child.once('message', (_m, handle) => resolve(handle as Socket));
+      child.once('exit', (code) => reject(new Error(`the cloison user's connection did not come (exit ${code})`)));
+    });
     peer.on('error', () => undefined);
-    await new Promise((r) => peer.once('connect', r));
     const devNull = openSync('/dev/null', 'r');
     let said = 'sent';
     try {
