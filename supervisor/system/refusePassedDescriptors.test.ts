@@ -93,7 +93,7 @@ const devNull = openSync('/dev/null', 'r');
 const said = [0, 1, 2].map((fd) => { try { sendDescriptor(fd, devNull); return fd + ':sent'; } catch (err) { return fd + ':' + err.code; } });
 process.stdout.write(said.join(' ') + '\\n');`;
     const project = new URL('../..', import.meta.url).pathname;
-    const child = spawnBwrap(['--ro-bind', '/', '/', '--dev', '/dev', '--proc', '/proc', '--tmpfs', '/tmp', '--chdir', project, '--', process.execPath, '--import', 'tsx', '--input-type=module', '-e', attack], { stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawnBwrap(['--ro-bind', '/', '/', '--dev', '/dev', '--proc', '/proc', '--tmpfs', '/tmp', '--ro-bind', project, project, '--chdir', project, '--', process.execPath, '--import', 'tsx', '--input-type=module', '-e', attack], { stdio: ['pipe', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
     child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
