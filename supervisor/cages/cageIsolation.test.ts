@@ -21,10 +21,12 @@ describe('cage isolation (real bwrap cages)', () => {
   beforeAll(async () => {
     // The host's resolver, as slirp4netns would see it, on the host's loopback (dnsmasq, unbound…).
     writeFileSync(join(root, 'host-resolv.conf'), 'nameserver 127.0.0.1\n');
-    [low, high] = await Promise.all([
-      startRealCage({ level: 'low', network: 'nat', geometry: '800x600', root, hostResolvConf: join(root, 'host-resolv.conf') }),
-      startRealCage({ level: 'high', network: 'none', geometry: '1024x768', root }),
+    // Both kept as they come: one failing to start must not leave the other running behind the test.
+    const started = await Promise.allSettled([
+      startRealCage({ level: 'low', network: 'nat', geometry: '800x600', root, hostResolvConf: join(root, 'host-resolv.conf') }).then((c) => (low = c)),
+      startRealCage({ level: 'high', network: 'none', geometry: '1024x768', root }).then((c) => (high = c)),
     ]);
+    for (const s of started) if (s.status === 'rejected') throw s.reason;
     writeFileSync(join(high.paths.home, 'secret.txt'), SECRET);
     hostServer = createServer((s) => s.end('host-service\n'));
     await new Promise<void>((r) => hostServer.listen(0, '127.0.0.1', () => r()));
