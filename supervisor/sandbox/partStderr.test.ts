@@ -91,6 +91,8 @@ describe('a part\'s stderr', () => {
     long.push(Buffer.from('z'.repeat(MAX_LINE + 10)));
     expect(out.at(-1)).toBe(`p: ${'z'.repeat(MAX_LINE)} …(10 more characters cut)`);
     expect(escapeControls('a\u2028b\u202ec\x9bd')).toBe('a\\u2028b\\u202ec\\x9bd');
+    // Invisible: an Arabic letter mark, zero-width characters, a byte-order mark, annotation marks.
+    expect(escapeControls('e\u061cf\u200bg\ufeffh\ufff9i')).toBe('e\\u061cf\\u200bg\\ufeffh\\ufff9i');
   });
 
   it('once a line did not fit, the window is spent: nothing after it is split, escaped or logged until the next', () => {

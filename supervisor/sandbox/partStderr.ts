@@ -14,8 +14,8 @@ export const MAX_LINE = 1024;
 /** What one part may put into the log per window. */
 export const STDERR_BUDGET = { bytes: 32 * 1024, windowMs: 10_000 };
 
-/** C0 and C1 controls, DEL, and Unicode's line separators and bidirectional controls. */
-const CONTROLS = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
+/** C0 and C1 controls, DEL, Unicode's line separators, bidirectional controls and invisible formatters. */
+const CONTROLS = /[\u0000-\u001f\u007f-\u009f\u061c\u200b-\u200f\u2028\u2029\u202a-\u202e\u2060-\u2069\ufeff\ufff9-\ufffb]/g;
 
 export function escapeControls(text: string): string {
   return text.replace(CONTROLS, (c) => {

@@ -14,6 +14,8 @@ import type { Socket } from 'node:net';
 import { createInterface } from 'node:readline';
 import type { SmartcardLevelPolicy } from '../../shared/smartcardPolicy';
 import { requireBinary } from '../system/binaries';
+import { createCageCgroup, openCageCgroup } from '../cages/cageCgroup';
+import { createPartCgroup, type ControlGroup } from '../sandbox/partCgroup';
 import { refuseDescriptorsOnStdio } from '../system/refusePassedDescriptors';
 import { deniedFunctions, filterConfig, MAX_CONNECTIONS, serverConfig } from './cardFilterConfig';
 import { RecordGuard } from './recordGuard';
@@ -28,6 +30,9 @@ const START_TIMEOUT_MS = 10_000;
 const STOP_GRACE_MS = 2_000;
 /** Each proxy process's address space (a worker uses about 60 MiB with SoftHSM2 or OpenSC loaded). */
 export const PROXY_ADDRESS_SPACE = 256 * 2 ** 20;
+/** The proxy's control group: its controller, workers (MAX_CONNECTIONS) and their threads. */
+const PROXY_GROUP_MEMORY = 1024 * 2 ** 20;
+const PROXY_GROUP_TASKS = 128;
 /**
  * Each proxy process's open files. netplex forks a fresh worker at each connection, which closes
  * every descriptor slot up to this limit one by one: with the 20 000 the supervisor's Node passed
@@ -65,6 +70,7 @@ export function cardProxyPaths(dir: string): { socketDir: string; socket: string
 export class LevelCardProxy {
   private child: ChildProcess | null = null;
   private guard: RecordGuard | null = null;
+  private cgroup: ControlGroup | null = null;
   private stderrTail = '';
 
   constructor(readonly options: LevelCardProxyOptions) {}
@@ -118,7 +124,15 @@ export class LevelCardProxy {
     // guard keeps such records from it): the address-space limit bounds what such a worker holds.
     const limits = [`--as=${PROXY_ADDRESS_SPACE}`, `--nofile=${PROXY_OPEN_FILES}`];
     const argv = ['--reuid', String(proxyUid), '--regid', String(proxyUid), '--clear-groups', '--no-new-privs', '--', requireBinary('prlimit'), ...limits, ...this.preloaded(), requireBinary('pkcs11proxyd'), '-fg', '-conf', server];
-    const child = spawn(requireBinary('setpriv'), argv, {
+    // A control group of its own: a worker compromised by a cage's bytes that forks and leaves the
+    // process group (setsid) is still in it, and stop() kills the group whole — no process of the
+    // level keeps the card after it was taken back (exclusive) or the proxy stopped.
+    this.cgroup?.remove();
+    const made = createPartCgroup({ create: createCageCgroup, open: openCageCgroup }, `card proxy ${level}`, { memoryBytes: PROXY_GROUP_MEMORY, tasks: PROXY_GROUP_TASKS });
+    if (!made.cgroup) this.options.log?.('card proxy: no control group of its own, what its workers fork may outlive it', { level, reason: made.reason });
+    this.cgroup = made.cgroup;
+    const command = [...(made.cgroup?.joinPrefix ?? []), requireBinary('setpriv'), ...argv];
+    const child = spawn(command[0]!, command.slice(1), {
       // A process group of its own: stopping it takes every worker (and every session) with it.
       detached: true,
       stdio: ['ignore', 'ignore', 'pipe'],
@@ -202,6 +216,9 @@ export class LevelCardProxy {
     clearTimeout(timer);
     // Workers outliving their controller are in the same group: none may keep a session open.
     signalGroup('SIGKILL');
+    // And whatever left the process group (setsid) is still in the control group.
+    this.cgroup?.remove();
+    this.cgroup = null;
     rmSync(cardProxyPaths(this.options.dir).socket, { force: true });
   }
 

@@ -6,7 +6,7 @@
  * and journaled.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { chmodSync, existsSync, readdirSync, readFileSync, realpathSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, readdirSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { smartcardPolicySchema } from '../../shared/smartcardPolicy';
@@ -77,7 +77,16 @@ describe.skipIf(missing.length > 0)('smart card per level (real cages, SoftHSM2 
     chmodSync(sock, 0o666); // p11-kit makes it 0711; the folder still keeps every other uid out
   }, 120_000);
 
+  /** Processes a test started that may outlive it when it fails. */
+  const cleanupPids: number[] = [];
   afterAll(async () => {
+    for (const pid of cleanupPids) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        /* gone, as it should be */
+      }
+    }
     unfiltered?.kill('SIGKILL');
     await broker?.close();
     for (const cage of cages.values()) await cage.stop();
@@ -275,12 +284,30 @@ describe.skipIf(missing.length > 0)('smart card per level (real cages, SoftHSM2 
       expect((await filtered('high', `--login --pin ${TOKEN_PIN} -O`)).stdout).toContain('high-sign');
       expect((await filtered('low', '-L')).stdout).not.toContain('token label        : card');
 
+      // A worker compromised by the cage's bytes forks and leaves the process group (setsid): its
+      // fork, emulated here, is a process of the proxy's uid in whatever control group the proxy is.
+      const controller = proxyProcesses().find((pid) => readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('-conf'))!;
+      const forked = spawn('setpriv', [`--reuid=${PROXY_UID}`, `--regid=${PROXY_UID}`, '--clear-groups', '--', 'sleep', '300'], { detached: true, stdio: 'ignore' }); // detached: a session of its own
+      cleanupPids.push(forked.pid!);
+      await waitFor(() => readFileSync(`/proc/${forked.pid}/comm`, 'utf8').trim() === 'sleep', 'the fork running');
+      for (const line of readFileSync(`/proc/${controller}/cgroup`, 'utf8').trim().split('\n')) {
+        const [, controllers, path] = line.split(':');
+        const procs = join('/sys/fs/cgroup', controllers ? controllers.replace(/^name=/, '') : '', path!, 'cgroup.procs');
+        try {
+          writeFileSync(procs, String(forked.pid));
+        } catch {
+          /* a hierarchy this host does not mount */
+        }
+      }
+
       // A session held open in high (an application logged in), then the card taken back.
       const raw = readFileSync(join(__dirname, '../testing/rawSocketProbe.py'), 'utf8');
       const held = cages.get('high')!.sh(`rm -f /tmp/held; cat > /tmp/raw.py <<'PY'\n${raw}PY\npython3 /tmp/raw.py ${CAGE_CARD_DIR}/pkcs11.sock hold /tmp/held`, 30_000);
       await waitFor(async () => (await cages.get('high')!.sh('test -e /tmp/held && echo connected', 10_000)).stdout.includes('connected'), 'the held connection', 20_000);
       await exclusive.give('low');
       expect(JSON.parse((await held).stdout.trim())).toMatchObject({ closed: true });
+      // Nothing of high's proxy lives on once the card is taken back, not even what left its process group.
+      await waitFor(() => !existsSync(`/proc/${forked.pid}`) || readFileSync(`/proc/${forked.pid}/stat`, 'utf8').split(') ')[1]!.startsWith('Z'), 'the fork of a high worker gone with its proxy', 10_000);
       expect(exclusive.view().holder).toBe('low');
       expect((await filtered('low', `--login --pin ${TOKEN_PIN} -O`)).stdout).toContain('low-auth');
       expect((await filtered('high', '-L')).stdout).not.toContain('token label        : card');
