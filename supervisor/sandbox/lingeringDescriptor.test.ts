@@ -16,13 +16,13 @@ import type { LingerRecord } from '../testing/lingeringSocketPart';
 import { testRoot } from '../testing/testRoots';
 import { waitFor } from '../testing/waitFor';
 import { UnprivilegedPart } from './partProcess';
-import { createCageCgroup, openCageCgroup } from '../cages/cageCgroup';
+import { testPartDefinition, type TestPartMessage } from '../testing/testPartDefinition';
 
 /** How long the attacker holds the close (with INT_MAX it could hold it for ever). */
 const HOLD_MS = 5000;
 const TICK_MS = 50;
 
-type Msg = { type: string };
+type Msg = TestPartMessage;
 const parts: Array<UnprivilegedPart<Msg, unknown>> = [];
 afterAll(async () => {
   for (const part of parts) await part.stop();
@@ -38,23 +38,8 @@ describe.each([
     const script = join(root, 'hostile.ts');
     writeFileSync(join(root, 'package.json'), '{ "type": "module" }');
     writeFileSync(script, `import { attackWithLingeringSocket } from '${new URL('../testing/lingeringSocketPart.ts', import.meta.url).href}';\nawait attackWithLingeringSocket(${JSON.stringify(record)}, { type: 'ready' }, ${HOLD_MS}, ${on});\n`);
-    const part = new UnprivilegedPart<Msg, unknown>({
-      name: 'lingering test part',
-      command: { callerUrl: import.meta.url, source: '', bundle: '', script },
-      startEnv: 'TEST_PART_START',
-      account: () => ({ uid: 0, gid: 0 }), // the script restricts nothing: it stays root, under setpriv's bounds
-      start: () => ({}),
-      lang: 'C.UTF-8',
-      maxMessageBytes: 1024,
-    limits: { memoryBytes: 256 * 2 ** 20, tasks: 64 },
-    controlGroups: { create: createCageCgroup, open: openCageCgroup },
-      parse: (raw) => ({ success: true, data: raw as Msg }),
-      isReady: (m) => m.type === 'ready',
-      started: () => undefined,
-      message: () => undefined,
-      gone: () => undefined,
-      restarting: () => undefined,
-    });
+    // The script restricts nothing: it stays root, under setpriv's bounds.
+    const part = new UnprivilegedPart<Msg, unknown>(testPartDefinition(import.meta.url, 'lingering test part', script));
     parts.push(part);
     // The root part's event loop, measured: how late a 50 ms timer ever fires.
     let worstLateMs = 0;

@@ -15,8 +15,9 @@ import { waitFor } from '../testing/waitFor';
 import { createPartCgroup } from './partCgroup';
 import { UnprivilegedPart } from './partProcess';
 import { createCageCgroup, openCageCgroup } from '../cages/cageCgroup';
+import { testPartDefinition, type TestPartMessage } from '../testing/testPartDefinition';
 
-type Msg = { type: string };
+type Msg = TestPartMessage;
 const LIMITS = { memoryBytes: 192 * 2 ** 20, tasks: 48 };
 const parts: Array<UnprivilegedPart<Msg, unknown>> = [];
 const sleepers: number[] = [];
@@ -57,23 +58,8 @@ describe('what a part forks', () => {
   it('ends with the part, before it is started again; the part runs within its own limits', async () => {
     const root = testRoot('cloison-partcg-');
     const restarts: string[] = [];
-    const part = new UnprivilegedPart<Msg, unknown>({
-      name: 'forking test part',
-      command: { callerUrl: import.meta.url, source: '', bundle: '', script: forkingPart(root) },
-      startEnv: 'TEST_PART_START',
-      account: () => ({ uid: 0, gid: 0 }), // the script restricts nothing: root, within setpriv's bounds
-      start: () => ({}),
-      lang: 'C.UTF-8',
-      maxMessageBytes: 1024,
-      limits: LIMITS,
-      controlGroups: { create: createCageCgroup, open: openCageCgroup },
-      parse: (raw) => ({ success: true, data: raw as Msg }),
-      isReady: (m) => m.type === 'ready',
-      started: () => undefined,
-      message: () => undefined,
-      gone: () => undefined,
-      restarting: (reason) => void restarts.push(reason),
-    });
+    // The script restricts nothing: root, within setpriv's bounds.
+    const part = new UnprivilegedPart<Msg, unknown>(testPartDefinition(import.meta.url, 'forking test part', forkingPart(root), { limits: LIMITS, restarting: (reason) => void restarts.push(reason) }));
     parts.push(part);
     await part.start();
     await waitFor(() => existsSync(join(root, 'sleeper')), 'the sleeper forked');

@@ -19,7 +19,7 @@ import { RpcSessions, type RpcHandlers } from '../rpc/rpcSession';
 import { testRoot } from '../testing/testRoots';
 import { waitFor } from '../testing/waitFor';
 import { UnprivilegedPart, type PartDefinition } from './partProcess';
-import { createCageCgroup, openCageCgroup } from '../cages/cageCgroup';
+import { testPartDefinition, type TestPartMessage } from '../testing/testPartDefinition';
 
 /** A part that sends `says` (frames on fd 3), each after `afterMs`, then stays `staysMs` and exits. */
 function scriptedPart(says: Array<{ message: object; afterMs: number }>, staysMs: number): string {
@@ -34,7 +34,7 @@ process.exit(0);
   return script;
 }
 
-type Msg = { type: string; error?: string };
+type Msg = TestPartMessage;
 const parts: Array<UnprivilegedPart<Msg, unknown>> = [];
 afterEach(async () => {
   for (const part of parts.splice(0)) await part.stop();
@@ -42,25 +42,17 @@ afterEach(async () => {
 
 function part(script: string, overrides: Partial<PartDefinition<Msg>> = {}) {
   const events: string[] = [];
-  const made = new UnprivilegedPart<Msg, unknown>({
-    name: 'test part',
-    command: { callerUrl: import.meta.url, source: '', bundle: '', script },
-    startEnv: 'TEST_PART_START',
-    account: () => ({ uid: 995, gid: 993 }),
-    start: () => ({}),
-    lang: 'C.UTF-8',
-    maxMessageBytes: 1024,
-    limits: { memoryBytes: 256 * 2 ** 20, tasks: 64 },
-    controlGroups: { create: createCageCgroup, open: openCageCgroup },
-    parse: (raw) => ({ success: true, data: raw as Msg }),
-    isReady: (m) => m.type === 'ready',
-    started: (m) => events.push(`started ${m.type}`),
-    message: (m) => events.push(`message ${m.type}`),
-    gone: () => events.push('gone'),
-    restarting: (reason) => events.push(`restarting ${reason}`),
-    log: (msg, fields) => events.push(`log ${msg} ${JSON.stringify(fields ?? {})}`),
-    ...overrides,
-  });
+  const made = new UnprivilegedPart<Msg, unknown>(
+    testPartDefinition(import.meta.url, 'test part', script, {
+      account: () => ({ uid: 995, gid: 993 }),
+      started: (m) => events.push(`started ${m.type}`),
+      message: (m) => events.push(`message ${m.type}`),
+      gone: () => events.push('gone'),
+      restarting: (reason) => events.push(`restarting ${reason}`),
+      log: (msg, fields) => events.push(`log ${msg} ${JSON.stringify(fields ?? {})}`),
+      ...overrides,
+    }),
+  );
   parts.push(made);
   return { made, events };
 }

@@ -34,11 +34,15 @@ export function refuseDescriptorsOn(fd: number): boolean {
   return setsockopt(fd, SOL_SOCKET, SO_PASSRIGHTS, new Int32Array([0]), 4) === 0;
 }
 
-let warned = false;
-/** As refusePassedDescriptors, logging once per process where the kernel cannot. */
-export function refusePassedDescriptorsOrSay(server: Server, log: (msg: string) => void = (m) => console.error(m)): void {
-  if (refusePassedDescriptors(server) || warned) return;
-  warned = true;
+/** As refusePassedDescriptors, saying once per process where the kernel cannot. */
+export function refusePassedDescriptorsOrSay(server: Server, log?: (msg: string) => void): void {
+  if (!refusePassedDescriptors(server)) sayKernelCannot(log);
+}
+
+let said = false;
+function sayKernelCannot(log: (msg: string) => void = (m) => console.error(m)): void {
+  if (said) return;
+  said = true;
   log('this kernel has no SO_PASSRIGHTS (Linux 6.16 and later): peers of the supervisor\'s Unix sockets can pass descriptors whose close blocks it');
 }
 
@@ -51,7 +55,7 @@ export function refusePassedDescriptorsOrSay(server: Server, log: (msg: string) 
 export function refuseDescriptorsOnStdio(child: ChildProcess): void {
   for (const stream of child.stdio) {
     const fd = (stream as unknown as { _handle?: { fd?: number } } | null)?._handle?.fd;
-    if (typeof fd === 'number' && fd >= 0) refuseDescriptorsOn(fd);
+    if (typeof fd === 'number' && fd >= 0 && !refuseDescriptorsOn(fd)) sayKernelCannot();
   }
 }
 
@@ -102,15 +106,9 @@ export function connectRefusingDescriptors(path: string, options: { paused?: boo
     connectCalls.close(fd);
     return failed(({ 2: 'ENOENT', 11: 'EAGAIN', 13: 'EACCES', 111: 'ECONNREFUSED' } as Record<number, string>)[errno] ?? `errno ${errno}`);
   }
-  if (!refused) refusedNowhere();
+  if (!refused) sayKernelCannot();
   // pauseOnCreate (Node's own, untyped): the handle is not read from before the caller says.
   const socket = new Socket({ fd, readable: true, writable: true, ...(options.paused ? { pauseOnCreate: true } : {}) } as ConstructorParameters<typeof Socket>[0]);
   process.nextTick(() => socket.emit('connect'));
   return socket;
-}
-
-function refusedNowhere(): void {
-  if (warned) return;
-  warned = true;
-  console.error('this kernel has no SO_PASSRIGHTS (Linux 6.16 and later): peers of the supervisor\'s Unix sockets can pass descriptors whose close blocks it');
 }
