@@ -20,7 +20,11 @@
  * memory used; it is printed beside as the figure `ps` shows. USS (each process's private pages,
  * Private_Clean + Private_Dirty) is printed too: PSS divides a library's pages among every process
  * of the machine mapping it — other sessions' Chromium and Firefox on a shared machine lower ours —
- * while USS does not depend on what else runs, so it is the one to compare two runs by.
+ * USS (Private_Clean + Private_Dirty) was meant not to depend on what else runs, but a page of a
+ * program's file that no other process maps at that moment is "private clean": the shell's Chromium
+ * had 62 MiB of /usr/lib/chromium/chromium private while no other Chromium ran on the machine, 14 MiB
+ * a minute later when another session's did. Private dirty pages (the heaps, what each process
+ * wrote itself) do not move with the neighbours: they are the figure to compare two runs by.
  */
 import { readFileSync, readlinkSync, rmSync } from 'node:fs';
 import { testRoot } from '../supervisor/testing/realCage';
@@ -39,21 +43,30 @@ export interface AppsMemoryResult {
   pssMiB: Record<Side, number>;
   /** MiB by side, resident (shared pages counted in each process). */
   rssMiB: Record<Side, number>;
-  /** MiB by side, private to each process (USS: the same whatever else runs on the machine). */
+  /** MiB by side, private to each process (USS). */
   ussMiB: Record<Side, number>;
-  /** PSS, RSS and USS MiB of each process, by side: "name (pid)". */
-  processes: Record<Side, Record<string, { pss: number; rss: number; uss: number }>>;
+  /** MiB by side, written by each process alone (Private_Dirty: the same whatever else runs). */
+  dirtyMiB: Record<Side, number>;
+  /** PSS, RSS, USS and private dirty MiB of each process, by side: "name (pid)". */
+  processes: Record<Side, Record<string, Memory>>;
   load: number;
 }
 
-/** A process's proportional, resident and unique set sizes in MiB (0 when it is gone). */
-function memoryOf(pid: number): { pss: number; rss: number; uss: number } {
+interface Memory {
+  pss: number;
+  rss: number;
+  uss: number;
+  dirty: number;
+}
+
+/** A process's proportional, resident, unique and private dirty sizes in MiB (0 when it is gone). */
+function memoryOf(pid: number): Memory {
   try {
     const text = readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8');
     const kib = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(text)?.[1] ?? 0);
-    return { pss: kib('Pss') / 1024, rss: kib('Rss') / 1024, uss: (kib('Private_Clean') + kib('Private_Dirty')) / 1024 };
+    return { pss: kib('Pss') / 1024, rss: kib('Rss') / 1024, uss: (kib('Private_Clean') + kib('Private_Dirty')) / 1024, dirty: kib('Private_Dirty') / 1024 };
   } catch {
-    return { pss: 0, rss: 0, uss: 0 };
+    return { pss: 0, rss: 0, uss: 0, dirty: 0 };
   }
 }
 
@@ -104,7 +117,7 @@ export async function runAppsMemoryBench(log: (s: string) => void): Promise<Apps
       const shell = all.find((p) => p.ppid === session.start.pid && p.cmd.includes('chromium'));
       if (!supervisor || !shell) throw new Error('the supervisor or the shell\'s Chromium was not found among npm start\'s processes');
       const zero = () => ({ trusted: 0, helpers: 0, cages: 0 });
-      const result: AppsMemoryResult = { pssMiB: zero(), rssMiB: zero(), ussMiB: zero(), processes: { trusted: {}, helpers: {}, cages: {} }, load };
+      const result: AppsMemoryResult = { pssMiB: zero(), rssMiB: zero(), ussMiB: zero(), dirtyMiB: zero(), processes: { trusted: {}, helpers: {}, cages: {} }, load };
       const add = (side: Side, p: { pid: number; cmd: string }) => {
         const m = memoryOf(p.pid);
         const type = /--type=(\S+)/.exec(p.cmd)?.[1];
@@ -112,6 +125,7 @@ export async function runAppsMemoryBench(log: (s: string) => void): Promise<Apps
         result.pssMiB[side] += m.pss;
         result.rssMiB[side] += m.rss;
         result.ussMiB[side] += m.uss;
+        result.dirtyMiB[side] += m.dirty;
       };
       add('trusted', all.find((p) => p.pid === session.start.pid)!); // npm start itself (start.mjs)
       add('trusted', supervisor);
@@ -120,7 +134,7 @@ export async function runAppsMemoryBench(log: (s: string) => void): Promise<Apps
         if (p.pid === supervisor.pid) continue;
         add(pidNamespace(p.pid) === host ? 'helpers' : 'cages', p);
       }
-      for (const [name, by] of [['PSS', result.pssMiB], ['RSS', result.rssMiB], ['USS', result.ussMiB]] as const) {
+      for (const [name, by] of [['PSS', result.pssMiB], ['RSS', result.rssMiB], ['USS', result.ussMiB], ['private dirty', result.dirtyMiB]] as const) {
         const { trusted, helpers, cages } = by;
         const total = trusted + helpers + cages;
         const share = (trusted + helpers) / total;
@@ -129,7 +143,7 @@ export async function runAppsMemoryBench(log: (s: string) => void): Promise<Apps
       }
       for (const side of ['trusted', 'helpers', 'cages'] as const) {
         const list = Object.entries(result.processes[side]).sort((a, b) => b[1].pss - a[1].pss);
-        log(`    ${side} (PSS/RSS/USS MiB): ${list.map(([name, m]) => `${name} ${fmt(m.pss, 0)}/${fmt(m.rss, 0)}/${fmt(m.uss, 0)}`).join(', ')}`);
+        log(`    ${side} (PSS/RSS/USS/private dirty MiB): ${list.map(([name, m]) => `${name} ${fmt(m.pss, 0)}/${fmt(m.rss, 0)}/${fmt(m.uss, 0)}/${fmt(m.dirty, 0)}`).join(', ')}`);
       }
       return result;
     } finally {

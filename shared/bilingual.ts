@@ -7,7 +7,8 @@ import { z } from 'zod';
 export const LOCALES = ['fr', 'en'] as const;
 export type Locale = (typeof LOCALES)[number];
 
-export const bilingualSchema = z.object({ fr: z.string().max(1000), en: z.string().max(1000) });
+// Pure: a bundle that never validates a Bilingual (the sound part) carries no zod.
+export const bilingualSchema = /* @__PURE__ */ z.object({ fr: /* @__PURE__ */ z.string().max(1000), en: /* @__PURE__ */ z.string().max(1000) });
 export type Bilingual = z.infer<typeof bilingualSchema>;
 
 export function bilingual(fr: string, en: string): Bilingual {

@@ -7,6 +7,13 @@ import { fileURLToPath } from 'node:url';
 import { requireBinary } from '../system/binaries';
 
 /**
+ * V8's young generation held to 1 MiB semi-spaces (Node's default lets each grow to 16 MiB, kept
+ * resident once grown): the parts' objects are short messages, their bulk data in Buffers outside
+ * the heap. Measured in apps-memory (bench/RESULTS.md).
+ */
+export const PART_NODE_FLAGS = ['--max-semi-space-size=1'];
+
+/**
  * A part's command: its bundle beside the supervisor's (out/supervisor/<bundle>), or its source
  * through tsx when the supervisor runs from source (the tests); `callerUrl` is the starting
  * module's import.meta.url, beside which both are found. As root, under setpriv: no_new_privs,
@@ -19,7 +26,7 @@ export function unprivilegedPartCommand(
 ): { command: string; args: string[] } {
   const here = fileURLToPath(part.callerUrl);
   const source = part.script ?? join(dirname(here), here.endsWith('.ts') ? part.source : part.bundle);
-  const node = source.endsWith('.ts') ? [process.execPath, '--import', 'tsx', source] : [process.execPath, source];
+  const node = [process.execPath, ...PART_NODE_FLAGS, ...(source.endsWith('.ts') ? ['--import', 'tsx'] : []), source];
   if (!asRoot) return { command: node[0]!, args: node.slice(1) };
   return { command: requireBinary('setpriv'), args: ['--no-new-privs', '--inh-caps=-all', '--bounding-set=-all,+setuid,+setgid,+setpcap,+dac_override,+dac_read_search', '--', ...node] };
 }
