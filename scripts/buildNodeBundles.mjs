@@ -2,6 +2,7 @@
 // Electron's main and preload are CommonJS: a sandboxed preload cannot be ESM.
 import { copyFileSync, cpSync, mkdirSync } from 'node:fs';
 import { build } from 'esbuild';
+import { asciiBundle } from './asciiBundle.mjs';
 
 const common = { bundle: true, platform: 'node', target: 'node20', sourcemap: true, logLevel: 'warning' };
 // koffi loads its native module from its own package folder: it ships in node_modules, unbundled.
@@ -21,6 +22,10 @@ await Promise.all([
   build({ ...common, entryPoints: ['electron/main.ts'], outfile: 'out/electron/main.cjs', format: 'cjs', external: ['electron'] }),
   build({ ...common, entryPoints: ['electron/preload.ts'], outfile: 'out/electron/preload.cjs', format: 'cjs', external: ['electron'], platform: 'node' }),
 ]);
+
+// Every bundle in ASCII: V8 holds a source with one character beyond Latin-1 at two bytes a character
+// (asciiBundle.mjs).
+for (const file of ['out/supervisor/main.js', 'out/supervisor/browserPart.js', 'out/supervisor/soundPart.js', 'out/cli/cloison.js']) asciiBundle(file);
 
 // The file helper runs inside per-cage sandboxes as a plain script: it ships next to the supervisor.
 mkdirSync('out/supervisor', { recursive: true });

@@ -1,0 +1,2 @@
+export function asciiSource(text: string, name?: string): string;
+export function asciiBundle(file: string): void;
