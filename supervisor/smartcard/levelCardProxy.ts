@@ -41,10 +41,10 @@ const PROXY_GROUP_TASKS = 128;
 export const PROXY_OPEN_FILES = 256;
 /**
  * OCaml's garbage collector in the proxy (OCAMLRUNPARAM): a 32 k-word (256 KiB) minor heap instead
- * of 2 MiB, and a lazier major collector (space_overhead 1000 instead of 80). Each worker is a fork
- * of the controller: every page of the inherited heaps it writes — each fresh minor-heap page it
- * allocates into, each major-heap block the collector marks — is a copy-on-write fault, TLB flush
- * included. Measured: a whole `pkcs11-tool --sign` cost the proxy ~1050 faults and ~48 ms of CPU
+ * of 2 MiB, and a lazier major collector (space_overhead 1000 instead of OCaml's 80–120). Each
+ * worker is a fork of the controller: every page of the inherited heaps it writes — each fresh
+ * minor-heap page it allocates into, each major-heap block the collector marks — is a
+ * copy-on-write fault, TLB flush included. Measured: a whole `pkcs11-tool --sign` cost the proxy ~1050 faults and ~48 ms of CPU
  * with OCaml's defaults, ~620 and ~36 ms with these (bench/RESULTS.md). A worker lives for one
  * connection; its live data is a few MiB, so even at eleven times that its heap stays far under
  * PROXY_ADDRESS_SPACE.
