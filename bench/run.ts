@@ -67,9 +67,12 @@ const BENCHES: Record<string, () => Promise<{ result: unknown; ratios: Record<st
         'pkcs11-tool --sign through Caml Crush without the module preloaded/directly': median(r.wholeMs.camlCrushUnloaded) / median(r.wholeMs.direct),
         'pkcs11-tool --sign through p11-kit server (no filter)/directly': median(r.wholeMs.p11kit) / median(r.wholeMs.direct),
         'one signature through p11-kit server (no filter)/directly': median(r.perSignMs.p11kit) / median(r.perSignMs.direct),
-        'module loaded to C_Initialize done, Caml Crush alone with/without the module preloaded': median(r.openMs.camlCrush) / median(r.openMs.camlCrushUnloaded),
+        'module loaded to C_Initialize done, Caml Crush with/without the module preloaded (both OCaml\'s default GC)': median(r.openMs.camlCrushDefaultGc) / median(r.openMs.camlCrushUnloaded),
         // Round by round (the two ran within a second of each other): less at the mercy of the load's swings.
-        'pkcs11-tool --sign, Caml Crush alone with/without the module preloaded, median of the rounds\' ratios': median(r.wholeMs.camlCrush.map((ms, i) => ms / r.wholeMs.camlCrushUnloaded[i]!)),
+        'pkcs11-tool --sign, Caml Crush with/without the module preloaded (both OCaml\'s default GC), median of the rounds\' ratios': median(r.wholeMs.camlCrushDefaultGc.map((ms, i) => ms / r.wholeMs.camlCrushUnloaded[i]!)),
+        'pkcs11-tool --sign, Caml Crush alone with/without PROXY_OCAML_GC, median of the rounds\' ratios': median(r.wholeMs.camlCrush.map((ms, i) => ms / r.wholeMs.camlCrushDefaultGc[i]!)),
+        'one signature, Caml Crush alone with/without PROXY_OCAML_GC': median(r.perSignMs.camlCrush) / median(r.perSignMs.camlCrushDefaultGc),
+        'the proxy\'s CPU per pkcs11-tool --sign, with/without PROXY_OCAML_GC': r.proxyCpuMsPerRun.camlCrush / r.proxyCpuMsPerRun.camlCrushDefaultGc,
       },
     };
   },

@@ -10,14 +10,16 @@
  * connection and opens the module: levelCardProxy.ts preloads it in the parent).
  *
  * Further paths split the proxy's cost: Caml Crush's own socket, the guard left out (root may
- * connect there; a cage never can); a second pkcs11proxyd on the same filter without the module
- * preloaded (the code before the preload, as a reference in the same run); and `p11-kit server`
- * on the same token (no filter: what a proxy that loads the module once in its parent costs).
- * And the guard's CPU per relayed call, read off this process (the guard runs here, as in the
- * supervisor): less at the mercy of the machine's load than latency.
+ * connect there; a cage never can); the same level's proxy with OCaml's default GC (the code
+ * before PROXY_OCAML_GC, a broker of its own); a pkcs11proxyd on the same filter without the
+ * module preloaded (the code before the preload, as a reference in the same run); and `p11-kit
+ * server` on the same token (no filter: what a proxy that loads the module once in its parent
+ * costs). And CPU time, less at the mercy of the machine's load than latency: the guard's per
+ * relayed call, read off this process (the guard runs here, as in the supervisor), and each
+ * pkcs11proxyd's per whole run, read off its controller (its workers' once it reaped them).
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, chownSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -36,10 +38,10 @@ const PROXY_UID = 64_600;
 const ROUNDS = 15;
 const SIGNS = 200;
 
-type Path = 'proxy' | 'camlCrush' | 'camlCrushUnloaded' | 'p11kit' | 'direct';
-const PATHS: Path[] = ['proxy', 'camlCrush', 'camlCrushUnloaded', 'p11kit', 'direct'];
+type Path = 'proxy' | 'camlCrush' | 'camlCrushDefaultGc' | 'camlCrushUnloaded' | 'p11kit' | 'direct';
+const PATHS: Path[] = ['proxy', 'camlCrush', 'camlCrushDefaultGc', 'camlCrushUnloaded', 'p11kit', 'direct'];
 const P11KIT_CLIENT = '/usr/lib/x86_64-linux-gnu/pkcs11/p11-kit-client.so';
-const empty = (): Record<Path, number[]> => ({ proxy: [], camlCrush: [], camlCrushUnloaded: [], p11kit: [], direct: [] });
+const empty = (): Record<Path, number[]> => ({ proxy: [], camlCrush: [], camlCrushDefaultGc: [], camlCrushUnloaded: [], p11kit: [], direct: [] });
 
 export interface SmartcardSignResult {
   wholeMs: Record<Path, number[]>;
@@ -50,6 +52,8 @@ export interface SmartcardSignResult {
   load: [number, number];
   /** CPU time of this process per RPC call relayed, in the signing loops: through the guard less through Caml Crush alone. */
   guardCpuUsPerCall: number[];
+  /** CPU time of a pkcs11proxyd (controller and workers) per whole pkcs11-tool --sign, in the rounds without signing loops. */
+  proxyCpuMsPerRun: { camlCrush: number; camlCrushDefaultGc: number };
 }
 
 export async function runSmartcardSignBench(log: (s: string) => void): Promise<SmartcardSignResult> {
@@ -58,6 +62,10 @@ export async function runSmartcardSignBench(log: (s: string) => void): Promise<S
   const token = makeSoftToken(join(root, 'token'), PROXY_UID);
   const policy = smartcardPolicySchema.parse({ module: SOFTHSM_MODULE, levels: { high: { objects: ['high-sign'], uid: PROXY_UID } }, environment: { SOFTHSM2_CONF: token.conf } });
   const broker = new SmartcardBroker({ policy: { current: () => ({ smartcard: policy }) }, dir: join(root, 'card'), cageGid: () => 0, record: () => {} });
+  // The same level's proxy as the code before PROXY_OCAML_GC: an empty OCAMLRUNPARAM is OCaml's defaults.
+  // A broker of its own, so that its pkcs11proxyd runs in a control group like the level's (CPU shares included).
+  const defaultGcPolicy = smartcardPolicySchema.parse({ ...policy, environment: { ...policy.environment, OCAMLRUNPARAM: '' } });
+  const defaultGcBroker = new SmartcardBroker({ policy: { current: () => ({ smartcard: defaultGcPolicy }) }, dir: join(root, 'card-default-gc'), cageGid: () => 0, record: () => {} });
   const doc = join(root, 'doc');
   writeFileSync(doc, 'document\n');
   const probe = fileURLToPath(new URL('../supervisor/testing/pkcs11Probe.py', import.meta.url));
@@ -65,30 +73,39 @@ export async function runSmartcardSignBench(log: (s: string) => void): Promise<S
   try {
     broker.endpoint('high');
     await broker.start();
+    defaultGcBroker.endpoint('high');
+    await defaultGcBroker.start();
     const socket = join(root, 'card/high/socket/pkcs11.sock');
     const client = (to: string) => ({ module: CARD_CLIENT_MODULE, env: { ...process.env, PKCS11PROXY_SOCKET_PATH: to, PKCS11PROXY_LIBNAME: CARD_ALIAS } });
     const paths: Record<Path, { module: string; env: NodeJS.ProcessEnv }> = {
       proxy: client(socket),
       camlCrush: client(cardProxyPaths(join(root, 'card/high')).innerSocket),
+      camlCrushDefaultGc: client(''),
       camlCrushUnloaded: client(''),
       p11kit: client(''),
       direct: { module: SOFTHSM_MODULE, env: { ...process.env, SOFTHSM2_CONF: token.conf } },
     };
-    // The same level's filter served by a pkcs11proxyd started as before the preload (its uid, its limits).
+    // The same level's filter served by a pkcs11proxyd started as before the preload (its uid, its
+    // limits, OCaml's default GC; no control group of its own).
     const unloaded = join(root, 'unloaded');
     mkdirSync(join(unloaded, 'netplex'), { recursive: true, mode: 0o700 });
     for (const d of [unloaded, join(unloaded, 'netplex')]) chownSync(d, PROXY_UID, PROXY_UID);
     const unloadedConf = join(root, 'unloaded.conf');
     writeFileSync(unloadedConf, serverConfig('bench', { socket: join(unloaded, 'pkcs11.sock'), netplexDir: join(unloaded, 'netplex'), filterConfig: join(cardProxyPaths(join(root, 'card/high')).configDir, 'filter.conf') }));
     children.push(await started(spawn('setpriv', ['--reuid', String(PROXY_UID), '--regid', String(PROXY_UID), '--clear-groups', '--', 'prlimit', `--as=${PROXY_ADDRESS_SPACE}`, `--nofile=${PROXY_OPEN_FILES}`, 'pkcs11proxyd', '-fg', '-conf', unloadedConf], { detached: true, stdio: 'ignore', env: { PATH: '/usr/bin:/bin', SOFTHSM2_CONF: token.conf } }), join(unloaded, 'pkcs11.sock')));
+    paths.camlCrushUnloaded = client(join(unloaded, 'pkcs11.sock'));
+    paths.camlCrushDefaultGc = client(cardProxyPaths(join(root, 'card-default-gc/high')).innerSocket);
     const p11kitSocket = join(root, 'p11kit.sock');
     children.push(await started(spawn('p11-kit', ['server', '-f', '-n', p11kitSocket, '--provider', SOFTHSM_MODULE, `pkcs11:token=${token.label}`], { detached: true, stdio: 'ignore', env: { ...process.env, SOFTHSM2_CONF: token.conf } }), p11kitSocket));
-    paths.camlCrushUnloaded = client(join(unloaded, 'pkcs11.sock'));
     paths.p11kit = { module: P11KIT_CLIENT, env: { ...process.env, P11_KIT_SERVER_ADDRESS: `unix:path=${p11kitSocket}` } };
-    const result: SmartcardSignResult = { wholeMs: empty(), perSignMs: empty(), openMs: empty(), load: [loadavg()[0]!, 0], guardCpuUsPerCall: [] };
+    const result: SmartcardSignResult = { wholeMs: empty(), perSignMs: empty(), openMs: empty(), load: [loadavg()[0]!, 0], guardCpuUsPerCall: [], proxyCpuMsPerRun: { camlCrush: 0, camlCrushDefaultGc: 0 } };
+    // The two pkcs11proxyd whose CPU is read (the level's, found by its configuration's path, and the default-GC one).
+    const controllers = { camlCrush: await controllerOf(join(cardProxyPaths(join(root, 'card/high')).configDir, 'pkcs11proxyd.conf')), camlCrushDefaultGc: await controllerOf(join(cardProxyPaths(join(root, 'card-default-gc/high')).configDir, 'pkcs11proxyd.conf')) };
+    let cpuFrom = { camlCrush: 0, camlCrushDefaultGc: 0 };
     // Each round a different path goes first.
     const orders = PATHS.map((_, i) => [...PATHS.slice(i), ...PATHS.slice(0, i)]);
     for (let round = 0; round < ROUNDS; round++) {
+      if (round === 6) cpuFrom = { camlCrush: processTreeCpuMs(controllers.camlCrush), camlCrushDefaultGc: processTreeCpuMs(controllers.camlCrushDefaultGc) };
       const probeCpuUs = { proxy: 0, camlCrush: 0 } as Record<Path, number>;
       for (const path of orders[round % orders.length]!) {
         const { module, env } = paths[path];
@@ -99,7 +116,8 @@ export async function runSmartcardSignBench(log: (s: string) => void): Promise<S
           const cpu = process.cpuUsage();
           const { stdout } = await run('python3', [probe, module, 'signs', TOKEN_PIN, String(SIGNS)], { env });
           const used = process.cpuUsage(cpu);
-          const probed = JSON.parse(stdout) as { perSignMs: number; openMs: number };
+          const probed = JSON.parse(stdout) as { perSignMs: number; openMs: number; signFailures: number };
+          if (probed.signFailures !== 0) throw new Error(`${path}: ${probed.signFailures} of ${SIGNS} signatures failed`);
           result.perSignMs[path].push(probed.perSignMs);
           result.openMs[path].push(probed.openMs);
           probeCpuUs[path] = used.user + used.system;
@@ -112,17 +130,24 @@ export async function runSmartcardSignBench(log: (s: string) => void): Promise<S
         result.guardCpuUsPerCall.push((probeCpuUs.proxy - probeCpuUs.camlCrush) / (2 * SIGNS));
       }
     }
-    const line = (values: Record<Path, number[]>, digits: number) => `proxy ${fmt(median(values.proxy), digits)} ms (Caml Crush alone ${fmt(median(values.camlCrush), digits)}, without the preload ${fmt(median(values.camlCrushUnloaded), digits)}; p11-kit server ${fmt(median(values.p11kit), digits)}), direct ${fmt(median(values.direct), digits)} ms`;
+    // The last workers gone and reaped (each exits when its client closes).
+    await new Promise((r) => setTimeout(r, 500));
+    // The level's pkcs11proxyd served two runs a round (through the guard and alone), the other one.
+    const runsServed = { camlCrush: 2 * (ROUNDS - 6), camlCrushDefaultGc: ROUNDS - 6 };
+    for (const path of ['camlCrush', 'camlCrushDefaultGc'] as const) result.proxyCpuMsPerRun[path] = (processTreeCpuMs(controllers[path]) - cpuFrom[path]) / runsServed[path];
+    const line = (values: Record<Path, number[]>, digits: number) => `proxy ${fmt(median(values.proxy), digits)} ms (Caml Crush alone ${fmt(median(values.camlCrush), digits)}, with OCaml's default GC ${fmt(median(values.camlCrushDefaultGc), digits)}, without the preload ${fmt(median(values.camlCrushUnloaded), digits)}; p11-kit server ${fmt(median(values.p11kit), digits)}), direct ${fmt(median(values.direct), digits)} ms`;
     log(`pkcs11-tool --sign, whole: ${line(result.wholeMs, 2)} (median of ${ROUNDS})`);
     log(`one signature in a session: ${line(result.perSignMs, 3)} (median of 6 × ${SIGNS})`);
     result.load[1] = loadavg()[0]!;
     log(`module loaded to C_Initialize done: ${line(result.openMs, 2)} (median of 6)`);
     log(`load average (1 min): ${fmt(result.load[0], 1)} at the start, ${fmt(result.load[1], 1)} at the end, on ${cpus().length} cores`);
+    log(`pkcs11proxyd's CPU (controller and workers) per pkcs11-tool --sign: ${fmt(result.proxyCpuMsPerRun.camlCrush, 1)} ms, with OCaml's default GC ${fmt(result.proxyCpuMsPerRun.camlCrushDefaultGc, 1)} ms (over the last ${ROUNDS - 6} rounds; a worker forked and ended per run)`);
     log(`the guard's CPU per relayed call: ${fmt(median(result.guardCpuUsPerCall), 1)} µs (median of 6; through the guard less through Caml Crush alone; the key search's calls counted in)`);
     return result;
   } finally {
     for (const child of children) stopGroup(child);
     await broker.close();
+    await defaultGcBroker.close();
     rmSync(root, { recursive: true, force: true, maxRetries: 5 });
   }
 }
@@ -136,6 +161,19 @@ async function started(child: ChildProcess, socket: string): Promise<ChildProces
     await new Promise((r) => setTimeout(r, 20));
   }
   return child;
+}
+
+/** The oldest process running with this configuration: the pkcs11proxyd controller its workers fork from. */
+async function controllerOf(conf: string): Promise<number> {
+  const { stdout } = await run('pgrep', ['-o', '-f', `pkcs11proxyd -fg -conf ${conf}$`]);
+  return Number(stdout.trim());
+}
+
+/** A process's CPU and that of its children it reaped (its workers once ended), in ms. */
+function processTreeCpuMs(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  // utime, stime, cutime, cstime: fields 14-17, in clock ticks (100 a second on Linux).
+  return fields.slice(11, 15).reduce((sum, f) => sum + Number(f), 0) * 10;
 }
 
 /** Ends a server started here and every worker it forked (its own process group). */

@@ -15,7 +15,7 @@ import type { RealCage } from '../testing/realCage';
 import { SOFTHSM_MODULE, TOKEN_PIN, TOKEN_SO_PIN, type SoftToken } from '../testing/softToken';
 import { waitFor } from '../testing/waitFor';
 import { CAGE_CARD_DIR, CARD_CLIENT_MODULE } from './cageCardEndpoint';
-import { PROXY_ADDRESS_SPACE, PROXY_OPEN_FILES } from './levelCardProxy';
+import { PROXY_ADDRESS_SPACE, PROXY_OCAML_GC, PROXY_OPEN_FILES } from './levelCardProxy';
 import { MAX_RECORD_BYTES } from './recordGuard';
 import { SmartcardBroker } from './smartcardBroker';
 
@@ -172,7 +172,7 @@ describe.skipIf(missing.length > 0)('smart card per level (real cages, SoftHSM2 
     expect(records.some((r) => r.kind === 'smartcard.refused' && r.fields.level === 'low' && r.fields.function === 'oversize message')).toBe(true);
   }, 180_000);
 
-  it('every proxy process runs with its address space and its descriptor table bounded', () => {
+  it('every proxy process runs with its address space and its descriptor table bounded, and OCaml\'s GC set for forked workers', () => {
     // The workers fork per connection: a fresh one closes each inherited descriptor slot up to the
     // limit (20 000 here cost 40 ms of CPU per connection); 256 bounds that and a worker's files.
     const ours = proxyProcesses();
@@ -181,6 +181,8 @@ describe.skipIf(missing.length > 0)('smart card per level (real cages, SoftHSM2 
       const limits = readFileSync(`/proc/${pid}/limits`, 'utf8');
       expect(limits).toMatch(new RegExp(`Max open files\\s+${PROXY_OPEN_FILES}\\s+${PROXY_OPEN_FILES}\\s`));
       expect(limits).toMatch(new RegExp(`Max address space\\s+${PROXY_ADDRESS_SPACE}\\s`));
+      // A small minor heap: fewer inherited pages a worker writes, each a copy-on-write fault.
+      expect(readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0')).toContain(`OCAMLRUNPARAM=${PROXY_OCAML_GC}`);
     }
   });
 
