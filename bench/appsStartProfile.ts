@@ -78,8 +78,19 @@ try {
     }
   };
   const timer = setInterval(tick, 250);
+  // The shell's page and its viewer frames as they load (origin and path only: the shell's address holds its secret).
+  const where = (url: string) => url.replace(/[?#].*$/, '').replace(/\/[^/]*[0-9a-f]{32,}[^/]*/g, '/…');
+  session.page.on('framenavigated', (f) => events.push({ at: Date.now() - t0, what: `${f === session.page.mainFrame() ? 'shell page' : 'frame'} navigated: ${where(f.url())}` }));
+  session.page.on('load', () => events.push({ at: Date.now() - t0, what: `shell page loaded: ${where(session.page.url())}` }));
+  // What the viewer in front shows, each time it changes (its canvas's size, opaque or not).
+  const shown = new Map<string, string>();
+  const onReading = (level: string, r: { opaque: number; width: number; height: number } | null) => {
+    const state = r ? `${r.width}x${r.height} ${r.opaque >= 0.999 ? 'opaque' : `${Math.round(r.opaque * 100)} % opaque`}` : 'no canvas';
+    if (shown.get(level) !== state) events.push({ at: Date.now() - t0, what: `viewer ${level} shows ${state}` });
+    shown.set(level, state);
+  };
   try {
-    const paints = await watchStart({ page: session.page, t0, levels: ['low', 'high'], x11DirOf: (level) => cageX11Dir(root, level), limitMs: 300_000, pollMs: 100 });
+    const paints = await watchStart({ page: session.page, t0, levels: ['low', 'high'], x11DirOf: (level) => cageX11Dir(root, level), limitMs: 300_000, pollMs: 100, onReading });
     tick();
     clearInterval(timer);
     for (const [k, byLevel] of Object.entries({ 'first full frame in the shell': paints.cageFrame, 'application painted in its cage': paints.appInCage, 'application seen in the shell': paints.appInShell })) {
@@ -93,8 +104,9 @@ try {
   }
   for (const line of readFileSync(logFile, 'utf8').split('\n')) {
     try {
-      const l = JSON.parse(line) as { time: number; msg: string; cage?: string; app?: string; status?: string };
-      events.push({ at: l.time - t0, what: `log: ${l.msg}${l.cage ? ` [${l.cage}]` : ''}${l.status ? ` ${l.status}` : ''}${l.app ? ` ${l.app}` : ''}` });
+      const l = JSON.parse(line) as { time: number; msg: string; cage?: string; app?: string; status?: string; width?: number; height?: number };
+      const size = l.width ? ` ${l.width}x${l.height}` : '';
+      events.push({ at: l.time - t0, what: `log: ${l.msg}${l.cage ? ` [${l.cage}]` : ''}${l.status ? ` ${l.status}` : ''}${l.app ? ` ${l.app}` : ''}${size}` });
     } catch {
       /* not a log line */
     }
