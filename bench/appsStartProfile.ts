@@ -8,12 +8,14 @@
  * then the CPU each program used until both applications were seen in the shell.
  *
  *   xvfb-run -a node --import tsx bench/appsStartProfile.ts
+ *
+ * `BENCH_START=again`: a start after the first, the screen size remembered (lib/shellSession.ts).
  */
 import { existsSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { testRoot } from '../supervisor/testing/realCage';
 import { watchStart } from './lib/paintWatch';
-import { benchPolicy, cageX11Dir, openShellSession } from './lib/shellSession';
+import { benchPolicy, cageX11Dir, openShellSession, staleRememberedScreen, startAgain } from './lib/shellSession';
 
 const TICKS_PER_SECOND = 100;
 
@@ -121,6 +123,7 @@ try {
   const firsts = new Map<string, number>();
   for (const s of seen.values()) if (!firsts.has(s.name) || firsts.get(s.name)! > s.firstAt) firsts.set(s.name, s.firstAt);
   for (const [name, at] of firsts) events.push({ at, what: `process first seen: ${name}` });
+  console.log(startAgain ? `a start after the first (the screen size remembered${staleRememberedScreen(root) ? `, stale: resized to ${staleRememberedScreen(root)}` : ''})` : 'a first start (no screen size remembered)');
   for (const e of events.sort((a, b) => a.at - b.at)) console.log(`${String(e.at).padStart(7)} ms  ${e.what}`);
   const cpu = new Map<string, number>();
   for (const s of seen.values()) cpu.set(s.name, (cpu.get(s.name) ?? 0) + s.ticks / TICKS_PER_SECOND);
