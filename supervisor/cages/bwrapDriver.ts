@@ -237,10 +237,10 @@ export class BwrapDriver implements CageDriver {
       this.options.log?.('cage running', { level, innerPid, network: cage.network, limits: cgroup ? `cgroup v${cgroup.version}` : 'none' });
       const launcher = launcherEndpoint.launcher;
       const sessionLog = (msg: string, fields?: Record<string, unknown>) => this.options.log?.(msg, { level, ...fields });
-      // LibreOffice's profile first (no greeting at its first start), then the autostarted apps.
-      void seedOfficeProfile(launcher, cage.apps)
-        .catch((err: Error) => sessionLog('LibreOffice profile not seeded', { error: err.message }))
-        .then(() => startSessionApps(launcher, cage.apps.filter((app) => app.autostart).map((app) => app.exec), findBinary('openbox') !== null, sessionLog));
+      // LibreOffice's profile seeded (no greeting at its first start) while the session is waited
+      // for, then the autostarted apps.
+      const seeded = seedOfficeProfile(launcher, cage.apps).catch((err: Error) => sessionLog('LibreOffice profile not seeded', { error: err.message }));
+      void startSessionApps(launcher, cage.apps.filter((app) => app.autostart).map((app) => app.exec), findBinary('openbox') !== null, sessionLog, seeded);
       return {
         endpoint: { path: this.vncSocket },
         innerPid,
@@ -410,6 +410,9 @@ export class BwrapDriver implements CageDriver {
       // failed to authenticate would only count the readiness probe and turn the real viewer away.
       '-UseBlacklist=0',
       '-geometry', `${width}x${height}`, '-depth', '24',
+      // A solid root until the supervisor paints the level's tone (cageScreens.ts): the first frame
+      // a viewer gets is one colour, not X's stipple (cheaper to encode and to decode, and calmer).
+      '-br',
       '-desktop', `cloison-${level}`,
       ...(this.options.xvncUpdates ?? XVNC_UPDATES),
     ];

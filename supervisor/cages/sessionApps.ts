@@ -14,9 +14,20 @@ const WM_READY = 'i=0; while ! xprop -root _NET_SUPPORTING_WM_CHECK 2>/dev/null 
  */
 const SOUND_READY = 'p="${PULSE_SERVER#unix:}"; i=0; while [ -n "$PULSE_SERVER" ] && [ ! -S "$p" ] && [ "$i" -lt 40 ]; do i=$((i + 1)); sleep 0.05; done';
 
-export async function startSessionApps(launcher: CageLauncher, apps: readonly (readonly string[])[], withWindowManager: boolean, log?: (msg: string, fields?: Record<string, unknown>) => void): Promise<void> {
-  if (apps.length === 0) return;
-  await launcher.run({ argv: ['sh', '-c', withWindowManager ? `${WM_READY}; ${SOUND_READY}` : SOUND_READY], timeoutMs: 8000 }).catch(() => undefined);
+/**
+ * `before`: what must be done before any application starts (LibreOffice's profile seeded), done
+ * while the session is waited for rather than before it. The log says how long the wait was (the
+ * window manager is usually up before the cage is running, so it is rarely on a start's path).
+ */
+export async function startSessionApps(launcher: CageLauncher, apps: readonly (readonly string[])[], withWindowManager: boolean, log?: (msg: string, fields?: Record<string, unknown>) => void, before: Promise<void> = Promise.resolve()): Promise<void> {
+  if (apps.length === 0) return before;
+  const started = Date.now();
+  const ready = launcher
+    .run({ argv: ['sh', '-c', withWindowManager ? `${WM_READY}; ${SOUND_READY}` : SOUND_READY], timeoutMs: 8000 })
+    .catch(() => undefined)
+    .then(() => Date.now() - started);
+  const [waitedMs] = await Promise.all([ready, before]);
+  log?.('session applications starting', { waitedMs, sinceRunningMs: Date.now() - started });
   for (const argv of apps) {
     try {
       await launcher.launch({ argv: [...argv] });
