@@ -106,8 +106,8 @@ try {
   }
   for (const line of readFileSync(logFile, 'utf8').split('\n')) {
     try {
-      const l = JSON.parse(line) as { time: number; msg: string; cage?: string; app?: string; status?: string; width?: number; height?: number; waitedMs?: number };
-      const size = `${l.width ? ` ${l.width}x${l.height}` : ''}${l.waitedMs !== undefined ? ` (waited ${l.waitedMs} ms)` : ''}`;
+      const l = JSON.parse(line) as { time: number; msg: string; cage?: string; app?: string; status?: string; width?: number; height?: number; waitedMs?: number; windowManagerMs?: number; soundMs?: number };
+      const size = `${l.width ? ` ${l.width}x${l.height}` : ''}${l.waitedMs !== undefined ? ` (waited ${l.waitedMs} ms: window manager ${l.windowManagerMs ?? '–'}, sound ${l.soundMs ?? '–'} ms in the cage)` : ''}`;
       events.push({ at: l.time - t0, what: `log: ${l.msg}${l.cage ? ` [${l.cage}]` : ''}${l.status ? ` ${l.status}` : ''}${l.app ? ` ${l.app}` : ''}${size}` });
     } catch {
       /* not a log line */
