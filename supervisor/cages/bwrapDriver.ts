@@ -410,9 +410,6 @@ export class BwrapDriver implements CageDriver {
       // failed to authenticate would only count the readiness probe and turn the real viewer away.
       '-UseBlacklist=0',
       '-geometry', `${width}x${height}`, '-depth', '24',
-      // A solid root until the supervisor paints the level's tone (cageScreens.ts): the first frame
-      // a viewer gets is one colour, not X's stipple (cheaper to encode and to decode, and calmer).
-      '-br',
       '-desktop', `cloison-${level}`,
       ...(this.options.xvncUpdates ?? XVNC_UPDATES),
     ];
