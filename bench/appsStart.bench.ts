@@ -18,6 +18,7 @@
  * Every run is a first start, on new homes (Cloison's 256 MiB images made, the applications'
  * profiles made) on both sides: a start on the homes of an earlier one does not paint Writer, whose
  * process was killed with its cage and opens LibreOffice's Document Recovery dialog instead.
+ * `BENCH_START=again`: the state folder holds the screen size a first start leaves (lib/shellSession.ts).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { chmodSync, chownSync, mkdirSync, rmSync } from 'node:fs';
@@ -28,7 +29,7 @@ import { probeRfb } from '../supervisor/cages/rfbProbe';
 import { testRoot } from '../supervisor/testing/realCage';
 import { machineBusyMs } from './lib/processCpu';
 import { PAINTED_SHARE, watchStart, xLightShare, type StartPaints } from './lib/paintWatch';
-import { benchPolicy, cageX11Dir, openShellSession } from './lib/shellSession';
+import { benchPolicy, cageX11Dir, openShellSession, staleRememberedScreen, startAgain } from './lib/shellSession';
 import { fmt, median } from './lib/stats';
 
 /** Three runs by default; BENCH_RUNS=1 for a quick look while profiling. */
@@ -147,6 +148,8 @@ export async function runAppsStartBench(log: (s: string) => void): Promise<AppsS
       result.load.push(loadavg()[0]!);
       const c = await cloisonOnce(run, benchPolicy(run));
       const p = c.paints;
+      const stale = startAgain ? staleRememberedScreen(run) : null;
+      if (stale) log(`  the remembered screen size is stale (the supervisor resized to ${stale}): update REMEMBERED_SCREEN in bench/lib/shellSession.ts`);
       result.paints.push(p);
       result.cagesMs.push(worst(p.cageFrame));
       result.appsInCageMs.push(worst(p.appInCage));
@@ -163,6 +166,7 @@ export async function runAppsStartBench(log: (s: string) => void): Promise<AppsS
     }
     const [cages, inCage, inShell] = [median(result.cagesMs), median(result.appsInCageMs), median(result.appsInShellMs)];
     const [bareXvnc, bareApps] = [median(result.bareXvncMs), median(result.bareAppsMs)];
+    log(`  ${startAgain ? 'a start after the first (the screen size remembered)' : "a first start (no screen size remembered)"}`);
     log(`  npm start → both cages painted (each cage's first full frame in the shell): median ${seconds(cages)} (${againstGoal(cages)}); two bare Xvnc answering RFB ${seconds(bareXvnc)} (${fmt(cages / bareXvnc, 1)}×)`);
     log(`  npm start → Firefox and Writer painted in their cages: median ${seconds(inCage)} (${againstGoal(inCage)}); two bare Xvnc with the same applications ${seconds(bareApps)} (${fmt(inCage / bareApps, 2)}×)`);
     log(`  npm start → Firefox and Writer seen in the shell: median ${seconds(inShell)} (${againstGoal(inShell)}; ${fmt(inShell / bareApps, 2)}× the bare applications)`);

@@ -8,12 +8,14 @@
  * then the CPU each program used until both applications were seen in the shell.
  *
  *   xvfb-run -a node --import tsx bench/appsStartProfile.ts
+ *
+ * `BENCH_START=again`: a start after the first, the screen size remembered (lib/shellSession.ts).
  */
 import { existsSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { testRoot } from '../supervisor/testing/realCage';
 import { watchStart } from './lib/paintWatch';
-import { benchPolicy, cageX11Dir, openShellSession } from './lib/shellSession';
+import { benchPolicy, cageX11Dir, openShellSession, staleRememberedScreen, startAgain } from './lib/shellSession';
 
 const TICKS_PER_SECOND = 100;
 
@@ -78,8 +80,19 @@ try {
     }
   };
   const timer = setInterval(tick, 250);
+  // The shell's page and its viewer frames as they load (origin and path only: the shell's address holds its secret).
+  const where = (url: string) => url.replace(/[?#].*$/, '').replace(/\/[^/]*[0-9a-f]{32,}[^/]*/g, '/…');
+  session.page.on('framenavigated', (f) => events.push({ at: Date.now() - t0, what: `${f === session.page.mainFrame() ? 'shell page' : 'frame'} navigated: ${where(f.url())}` }));
+  session.page.on('load', () => events.push({ at: Date.now() - t0, what: `shell page loaded: ${where(session.page.url())}` }));
+  // What the viewer in front shows, each time it changes (its canvas's size, opaque or not).
+  const shown = new Map<string, string>();
+  const onReading = (level: string, r: { opaque: number; width: number; height: number } | null) => {
+    const state = r ? `${r.width}x${r.height} ${r.opaque >= 0.999 ? 'opaque' : `${Math.round(r.opaque * 100)} % opaque`}` : 'no canvas';
+    if (shown.get(level) !== state) events.push({ at: Date.now() - t0, what: `viewer ${level} shows ${state}` });
+    shown.set(level, state);
+  };
   try {
-    const paints = await watchStart({ page: session.page, t0, levels: ['low', 'high'], x11DirOf: (level) => cageX11Dir(root, level), limitMs: 300_000, pollMs: 100 });
+    const paints = await watchStart({ page: session.page, t0, levels: ['low', 'high'], x11DirOf: (level) => cageX11Dir(root, level), limitMs: 300_000, pollMs: 100, onReading });
     tick();
     clearInterval(timer);
     for (const [k, byLevel] of Object.entries({ 'first full frame in the shell': paints.cageFrame, 'application painted in its cage': paints.appInCage, 'application seen in the shell': paints.appInShell })) {
@@ -93,8 +106,9 @@ try {
   }
   for (const line of readFileSync(logFile, 'utf8').split('\n')) {
     try {
-      const l = JSON.parse(line) as { time: number; msg: string; cage?: string; app?: string; status?: string };
-      events.push({ at: l.time - t0, what: `log: ${l.msg}${l.cage ? ` [${l.cage}]` : ''}${l.status ? ` ${l.status}` : ''}${l.app ? ` ${l.app}` : ''}` });
+      const l = JSON.parse(line) as { time: number; msg: string; cage?: string; app?: string; status?: string; width?: number; height?: number; waitedMs?: number; windowManagerMs?: number; soundMs?: number };
+      const size = `${l.width ? ` ${l.width}x${l.height}` : ''}${l.waitedMs !== undefined ? ` (waited ${l.waitedMs} ms: window manager ${l.windowManagerMs ?? '–'}, sound ${l.soundMs ?? '–'} ms in the cage)` : ''}`;
+      events.push({ at: l.time - t0, what: `log: ${l.msg}${l.cage ? ` [${l.cage}]` : ''}${l.status ? ` ${l.status}` : ''}${l.app ? ` ${l.app}` : ''}${size}` });
     } catch {
       /* not a log line */
     }
@@ -109,6 +123,7 @@ try {
   const firsts = new Map<string, number>();
   for (const s of seen.values()) if (!firsts.has(s.name) || firsts.get(s.name)! > s.firstAt) firsts.set(s.name, s.firstAt);
   for (const [name, at] of firsts) events.push({ at, what: `process first seen: ${name}` });
+  console.log(startAgain ? `a start after the first (the screen size remembered${staleRememberedScreen(root) ? `, stale: resized to ${staleRememberedScreen(root)}` : ''})` : 'a first start (no screen size remembered)');
   for (const e of events.sort((a, b) => a.at - b.at)) console.log(`${String(e.at).padStart(7)} ms  ${e.what}`);
   const cpu = new Map<string, number>();
   for (const s of seen.values()) cpu.set(s.name, (cpu.get(s.name) ?? 0) + s.ticks / TICKS_PER_SECOND);

@@ -142,6 +142,7 @@ export class Supervisor {
       runDir: options.runDir,
       fact: (kind, fields) => this.journalFact(kind, fields),
       smartcard: (level) => this.smartcard?.endpoint(level) ?? null,
+      startScreen: (level) => this.screens.startSize(level),
       onState: (state) => this.sessions.broadcast('onCageStatus', state),
       onRunning: (lifecycle) => {
         this.screens.cageRunning(lifecycle.level);
@@ -173,7 +174,7 @@ export class Supervisor {
     this.audio.on('change', (view) => this.sessions.broadcast('onAudio', view));
     this.diode = new EncryptingDiode(join(options.stateDir, 'diode'), hostname().replace(/[^A-Za-z0-9.-]/g, '-').slice(0, 63) || 'cloison');
     this.disposables.add('encrypting diode', () => this.diode.close());
-    this.screens = new CageScreens({ policy: this.policyStore, x11DirOf: (level) => this.fleet.x11DirOf(level), ...(options.log ? { log: options.log } : {}) });
+    this.screens = new CageScreens({ policy: this.policyStore, x11DirOf: (level) => this.fleet.x11DirOf(level), rememberIn: join(options.stateDir, 'screens.json'), ...(options.log ? { log: options.log } : {}) });
     this.disposables.add('screens', () => this.screens.dispose());
     this.cageClipboards = new XCageClipboards(
       (level) => this.fleet.driverOf(level),

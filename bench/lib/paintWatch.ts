@@ -28,6 +28,9 @@ const FULL_SHARE = 0.999;
 export interface CanvasReading {
   opaque: number;
   light: number;
+  /** The canvas's own size: the cage's screen as the viewer last drew it. */
+  width: number;
+  height: number;
 }
 
 /** What a level's viewer shows: its noVNC canvas sampled on a 96 × 60 grid; null while it has none. */
@@ -50,7 +53,7 @@ export async function readViewer(page: Page, level: string): Promise<CanvasReadi
         if (d[i + 3]! >= 250) opaque++;
         if (d[i]! + d[i + 1]! + d[i + 2]! > sum) light++;
       }
-      return { opaque: opaque / (96 * 60), light: light / (96 * 60) };
+      return { opaque: opaque / (96 * 60), light: light / (96 * 60), width: canvas.width, height: canvas.height };
     }, LIGHT_SUM);
   } catch {
     return null;
@@ -112,6 +115,8 @@ export interface WatchOptions {
   x11DirOf: (level: string) => string;
   limitMs: number;
   pollMs: number;
+  /** Each reading of the level in front (a profile's timeline), null while its viewer has no canvas. */
+  onReading?: (level: string, reading: CanvasReading | null) => void;
 }
 
 /**
@@ -134,6 +139,7 @@ export async function watchStart(o: WatchOptions): Promise<StartPaints> {
       if (r.appInCage[level] === undefined && xLightShare(':0', o.x11DirOf(level)) >= PAINTED_SHARE) r.appInCage[level] = Date.now() - o.t0;
     }
     const seen = await readViewer(o.page, front);
+    o.onReading?.(front, seen);
     if (seen && seen.opaque >= FULL_SHARE) r.cageFrame[front] ??= Date.now() - o.t0;
     if (seen && seen.light >= PAINTED_SHARE) r.appInShell[front] ??= Date.now() - o.t0;
     const next = o.levels.find((l) => l !== front && owes(l));

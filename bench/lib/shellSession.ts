@@ -38,6 +38,30 @@ function benchShellArgs(): string[] {
   return [...args, ...more('BENCH_SHELL_FLAGS')];
 }
 
+/**
+ * The cages' screen as the shell's frame makes it at the benchmarks' 1280x800 window (its band and
+ * borders taken): what a first start leaves remembered in the state folder (supervisor/screen/
+ * cageScreens.ts) for the next. `startAgainFor` checks, after a start, that it still is.
+ */
+export const REMEMBERED_SCREEN = { width: 1268, height: 718 };
+
+/**
+ * `BENCH_START=again`: a start as every start after the workstation's first is, its state folder
+ * holding the screen size the last one applied (the homes are new all the same, see appsStart.bench.ts).
+ */
+export const startAgain = process.env.BENCH_START === 'again';
+
+/** After a start: the size the supervisor ended with, when it differs from REMEMBERED_SCREEN (the seed is stale). */
+export function staleRememberedScreen(root: string): string | null {
+  try {
+    const sizes = JSON.parse(readFileSync(join(root, 's', 'screens.json'), 'utf8')) as Record<string, { width: number; height: number }>;
+    const off = Object.entries(sizes).filter(([, s]) => s.width !== REMEMBERED_SCREEN.width || s.height !== REMEMBERED_SCREEN.height);
+    return off.length ? off.map(([l, s]) => `${l} ${s.width}x${s.height}`).join(', ') : null;
+  } catch {
+    return null; // no resize was applied: the seed was right
+  }
+}
+
 export interface ShellSession {
   t0: number;
   start: ChildProcess;
@@ -72,6 +96,7 @@ export async function openShellSession(root: string, policy: string, viewport = 
   // The user's trust phrase is chosen (as after their first start): its dialog would cover the band.
   mkdirSync(join(root, 's'), { recursive: true, mode: 0o700 });
   writeFileSync(join(root, 's', 'trust-phrase.json'), JSON.stringify({ phrase: 'Le héron pêche à l’aube', symbol: '◆' }), { mode: 0o600 });
+  if (startAgain) writeFileSync(join(root, 's', 'screens.json'), JSON.stringify({ low: REMEMBERED_SCREEN, high: REMEMBERED_SCREEN }), { mode: 0o600 });
   const t0 = Date.now();
   const start = spawn(process.execPath, ['scripts/start.mjs', '--no-window', '--policy', policy, '--state-dir', join(root, 's'), '--run-dir', join(root, 'r')], {
     stdio: ['ignore', 'pipe', supervisorLog ? openSync(supervisorLog, 'w') : 'ignore'],

@@ -85,6 +85,11 @@ export interface BwrapDriverOptions {
   sound?: { micAllowed: boolean } | null;
   /** The level's smart card endpoint (supervisor/smartcard): its proxy's socket folder bound in, by these bwrap arguments. */
   smartcard?: { bwrapArgs: readonly string[] } | null;
+  /**
+   * For `geometry: auto`: the size its Xvnc starts at, asked at each start (its frame's, when the
+   * supervisor knows it: cageScreens.ts); null, or absent, for the policy's start size.
+   */
+  startScreen?: () => { width: number; height: number } | null;
   /** Xvnc's update clock and comparison (the benchmarks compare others); XVNC_UPDATES unless set. */
   xvncUpdates?: string[];
   log?: (msg: string, fields?: Record<string, unknown>) => void;
@@ -232,10 +237,10 @@ export class BwrapDriver implements CageDriver {
       this.options.log?.('cage running', { level, innerPid, network: cage.network, limits: cgroup ? `cgroup v${cgroup.version}` : 'none' });
       const launcher = launcherEndpoint.launcher;
       const sessionLog = (msg: string, fields?: Record<string, unknown>) => this.options.log?.(msg, { level, ...fields });
-      // LibreOffice's profile first (no greeting at its first start), then the autostarted apps.
-      void seedOfficeProfile(launcher, cage.apps)
-        .catch((err: Error) => sessionLog('LibreOffice profile not seeded', { error: err.message }))
-        .then(() => startSessionApps(launcher, cage.apps.filter((app) => app.autostart).map((app) => app.exec), findBinary('openbox') !== null, sessionLog));
+      // LibreOffice's profile seeded (no greeting at its first start) while the session is waited
+      // for, then the autostarted apps.
+      const seeded = seedOfficeProfile(launcher, cage.apps).catch((err: Error) => sessionLog('LibreOffice profile not seeded', { error: err.message }));
+      void startSessionApps(launcher, cage.apps.filter((app) => app.autostart).map((app) => app.exec), findBinary('openbox') !== null, sessionLog, seeded);
       return {
         endpoint: { path: this.vncSocket },
         innerPid,
@@ -392,7 +397,8 @@ export class BwrapDriver implements CageDriver {
   /** The cage's session: its launcher, Xvnc, then (once its X socket exists) the window manager. */
   sessionScript(): string {
     const { cage, level } = this.options;
-    const { width, height } = geometryOf(cage);
+    const { width, height } = (cage.geometry === 'auto' ? this.options.startScreen?.() : null) ?? geometryOf(cage);
+    if (!Number.isInteger(width) || !Number.isInteger(height) || width < 1 || height < 1) throw new RangeError(`bad screen size ${width}x${height}`);
     const xvnc = [
       'Xvnc', ':0',
       '-rfbunixpath', CAGE_VNC_SOCKET, '-rfbunixmode', '0600', '-rfbport', '-1',

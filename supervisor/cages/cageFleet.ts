@@ -30,6 +30,8 @@ export interface CageFleetOptions {
   onDown: (level: string) => void;
   /** A level's smart card endpoint, if the policy gives it the card: bwrap arguments the cage binds it by. */
   smartcard?: (level: string) => { bwrapArgs: readonly string[] } | null;
+  /** The size an `auto` cage's Xvnc starts at, asked at each start (null: the policy's start size). */
+  startScreen?: (level: string) => { width: number; height: number } | null;
   log?: Log;
 }
 
@@ -128,6 +130,7 @@ export class CageFleet {
           sound: cageSoundOf(options.policy.current(), level.id),
           journal: (kind, fields) => options.fact(kind, fields),
           smartcard: options.smartcard?.(level.id) ?? null,
+          startScreen: () => options.startScreen?.(level.id) ?? null,
           ...(options.log ? { log: options.log } : {}),
         })
       : new VncDriver({ cage: level.cage });

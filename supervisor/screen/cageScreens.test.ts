@@ -4,6 +4,9 @@
  * a viewer asking the cage for another size through the gateway is refused. Reports are coalesced:
  * a shell reporting in a loop makes the cage resize at most once per interval, to the latest size.
  */
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Policy } from '../../shared/policy';
 import { innerPidOf, cageShell } from '../testing/realCage';
@@ -62,6 +65,73 @@ describe('coalescing', () => {
     expect(desktopTone('#1b7f3b')).toBe('#1c3f27');
     expect(desktopTone('#b3261e')).toBe('#51201d');
     expect(desktopTone('#000000')).not.toBe('#000000');
+  });
+});
+
+describe("a cage's start size", () => {
+  const policyOf = (cage: string) => ({ levels: [{ id: 'low', colour: '#1b7f3b', cage: JSON.parse(cage) }] }) as unknown as Policy;
+  const AUTO = policyOf('{ "driver": "bwrap", "geometry": "auto", "maxGeometry": "1600x1000" }');
+  let dir = '';
+  beforeAll(() => void (dir = mkdtempSync(join(tmpdir(), 'cloison-screens-'))));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  const screensWith = (file: string, policy = AUTO, calls: ScreenSize[] = []) =>
+    new CageScreens({ policy: { current: () => policy }, x11DirOf: () => '/nonexistent', rememberIn: file, minIntervalMs: 0, resize: async (_d, size) => void calls.push(size), paint: async () => undefined });
+
+  it("is the policy's start size (null) for a first start, and the frame's once the shell reported it", () => {
+    const screens = screensWith(join(dir, 'first.json'));
+    expect(screens.startSize('low')).toBeNull();
+    screens.frameSize('low', { width: 1000, height: 600, devicePixelRatio: 1 });
+    expect(screens.startSize('low')).toEqual({ width: 1000, height: 600 });
+    expect(screensWith(join(dir, 'first.json'), policyOf('{ "driver": "bwrap", "geometry": "1024x640" }')).startSize('low')).toBeNull();
+    screens.dispose();
+  });
+
+  it('a cage started at its frame\'s size is not resized once it runs; one started at another size is', async () => {
+    const calls: ScreenSize[] = [];
+    const screens = screensWith(join(dir, 'running.json'), AUTO, calls);
+    let running = false;
+    const withDir = new CageScreens({ policy: { current: () => AUTO }, x11DirOf: () => (running ? '/nonexistent' : null), minIntervalMs: 0, resize: async (_d, size) => void calls.push(size), paint: async () => undefined });
+    withDir.frameSize('low', { width: 1000, height: 600, devicePixelRatio: 1 });
+    withDir.startSize('low');
+    running = true;
+    withDir.cageRunning('low');
+    await new Promise((r) => setTimeout(r, 50));
+    expect(calls).toEqual([]);
+    withDir.frameSize('low', { width: 900, height: 600, devicePixelRatio: 1 });
+    await new Promise((r) => setTimeout(r, 50));
+    expect(calls).toEqual([{ width: 900, height: 600 }]);
+    // A cage started before any report (the policy's size) is resized to its frame once it runs.
+    calls.length = 0;
+    const later = new CageScreens({ policy: { current: () => AUTO }, x11DirOf: () => '/nonexistent', minIntervalMs: 0, resize: async (_d, size) => void calls.push(size), paint: async () => undefined });
+    expect(later.startSize('low')).toBeNull();
+    later.cageRunning('low');
+    later.frameSize('low', { width: 1000, height: 600, devicePixelRatio: 1 });
+    await new Promise((r) => setTimeout(r, 50));
+    expect(calls).toEqual([{ width: 1000, height: 600 }]);
+    for (const s of [screens, withDir, later]) s.dispose();
+  });
+
+  it('the last size applied is remembered for the next start, bounded by the policy as it is then', async () => {
+    const file = join(dir, 'remembered.json');
+    const first = screensWith(file);
+    first.cageRunning('low');
+    first.frameSize('low', { width: 1400, height: 900, devicePixelRatio: 1 });
+    await new Promise((r) => setTimeout(r, 50));
+    first.dispose();
+    expect(JSON.parse(readFileSync(file, 'utf8'))).toEqual({ low: { width: 1400, height: 900 } });
+    expect(screensWith(file).startSize('low')).toEqual({ width: 1400, height: 900 });
+    // A policy that lowered the bound since: the remembered size shrinks to fit it, keeping its shape.
+    expect(screensWith(file, policyOf('{ "driver": "bwrap", "geometry": "auto", "maxGeometry": "700x900" }')).startSize('low')).toEqual({ width: 700, height: 450 });
+  });
+
+  it('a damaged or foreign file is the policy\'s start size, never an error or a size out of bounds', () => {
+    const file = join(dir, 'damaged.json');
+    for (const text of ['{', '[1,2]', '{"low":{"width":-5,"height":600}}', '{"low":{"width":"1e9","height":600}}', '{"low":null}']) {
+      writeFileSync(file, text);
+      expect(screensWith(file).startSize('low')).toBeNull();
+    }
+    writeFileSync(file, '{"low":{"width":100000,"height":50000}}');
+    expect(screensWith(file).startSize('low')).toEqual({ width: 1600, height: 800 });
   });
 });
 
@@ -154,4 +224,16 @@ describe('cage screens on real cages', () => {
     expect(await screenOf('low')).toBe('900x700');
     link.close();
   });
+
+  it("a cage restarted starts at its frame's size: its Xvnc's own, no resize after", async () => {
+    await t.rpc.call('cage.frameSize', { level: 'low', width: 1000, height: 620, devicePixelRatio: 1 });
+    await waitFor(async () => (await screenOf('low')) === '1000x620', 'low at 1000x620', 10_000);
+    const before = innerPidOf(t.sup, 'low');
+    await t.rpc.call('cage.restart', { level: 'low' });
+    await waitFor(() => t.sup.cages.get('low')?.state.status === 'running' && innerPidOf(t.sup, 'low') !== before, 'low running again', 30_000);
+    const xvnc = await cageShell(innerPidOf(t.sup, 'low'), UID.low)("tr '\\0' ' ' < /proc/$(pgrep -x Xvnc)/cmdline");
+    expect(xvnc.stdout).toContain('-geometry 1000x620 ');
+    expect(await screenOf('low')).toBe('1000x620');
+    expect(JSON.parse(readFileSync(join(t.root, 'state', 'screens.json'), 'utf8')).low).toEqual({ width: 1000, height: 620 });
+  }, 60_000);
 });

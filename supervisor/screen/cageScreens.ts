@@ -8,8 +8,13 @@
  * The cage's screen is in device pixels (frame size x pixel ratio): at pixel ratio 2 its text is
  * drawn at the screen's own resolution, one cage pixel per screen pixel, not blown up.
  *
+ * A cage's Xvnc starts at its frame's size when the supervisor knows it (`startSize`): the size the
+ * shell reported, else the last one applied, remembered in the state folder from one start to the
+ * next — so a start has no resize (a full frame at the old size, then one at the new) on its path.
+ *
  * It also paints each cage's desktop a muted tone of its level's colour when the cage starts.
  */
+import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { maxGeometryOf } from '../../shared/policy';
 import type { PolicyReader } from '../policy/policyReader';
 import { desktopTone, setDesktopColour, setScreenSize, type ScreenSize } from './xScreen';
@@ -46,12 +51,16 @@ export interface CageScreensOptions {
   resize?: (x11Dir: string, size: ScreenSize) => Promise<void>;
   paint?: (x11Dir: string, colour: string) => Promise<void>;
   minIntervalMs?: number;
+  /** A file (root's state folder) where each level's last applied size is kept for the next start. */
+  rememberIn?: string;
   log?: (msg: string, fields?: Record<string, unknown>) => void;
 }
 
 interface LevelScreen {
   wanted: ScreenSize | null;
   applied: ScreenSize | null;
+  /** The size the cage's Xvnc was last started at (startSize), applied once it runs. */
+  startedAt: ScreenSize | null;
   busy: boolean;
   timer: NodeJS.Timeout | null;
   lastAt: number;
@@ -82,10 +91,27 @@ export class CageScreens {
     return size;
   }
 
+  /**
+   * The size an `auto` cage's Xvnc starts at: its frame's as last reported, else the one remembered
+   * from the last start, bounded by the policy as it is now; null (the policy's start size) when
+   * neither is known, or for a cage that is not an `auto` bwrap one.
+   */
+  startSize(level: string): ScreenSize | null {
+    const cage = this.options.policy.current().levels.find((l) => l.id === level)?.cage;
+    if (cage?.driver !== 'bwrap' || cage.geometry !== 'auto') return null;
+    const state = this.stateOf(level);
+    const known = state.wanted ?? this.remembered()[level] ?? null;
+    const size = known && screenSizeFor({ ...known, devicePixelRatio: 1 }, maxGeometryOf(cage));
+    state.startedAt = size;
+    return size;
+  }
+
   /** A level's cage is running (first start or restart): its desktop colour, then its frame's size. */
   cageRunning(level: string): void {
     const state = this.stateOf(level);
-    state.applied = null; // a new X server: whatever was set on the old one is gone
+    // A new X server: whatever was set on the old one is gone; it has the size it was started at.
+    state.applied = state.startedAt;
+    state.startedAt = null;
     const entry = this.options.policy.current().levels.find((l) => l.id === level);
     const dir = this.options.x11DirOf(level);
     if (entry?.cage.driver === 'bwrap' && dir) {
@@ -103,7 +129,7 @@ export class CageScreens {
   private stateOf(level: string): LevelScreen {
     let state = this.levels.get(level);
     if (!state) {
-      state = { wanted: null, applied: null, busy: false, timer: null, lastAt: 0 };
+      state = { wanted: null, applied: null, startedAt: null, busy: false, timer: null, lastAt: 0 };
       this.levels.set(level, state);
     }
     return state;
@@ -132,6 +158,7 @@ export class CageScreens {
         () => {
           state.applied = size;
           this.options.log?.('cage screen', { level, ...size });
+          this.remember(level, size);
         },
         (err: Error) => this.options.log?.('cage screen not set', { level, ...size, error: err.message }),
       )
@@ -139,5 +166,33 @@ export class CageScreens {
         state.busy = false;
         if (!same(state.wanted, size)) this.schedule(level);
       });
+  }
+
+  /** Each level's last applied size as the file holds it; nothing when there is none or it is not ours. */
+  private remembered(): Record<string, ScreenSize> {
+    if (!this.options.rememberIn) return {};
+    try {
+      const read = JSON.parse(readFileSync(this.options.rememberIn, 'utf8')) as unknown;
+      const out: Record<string, ScreenSize> = {};
+      for (const [level, size] of Object.entries(read && typeof read === 'object' ? read : {})) {
+        const { width, height } = (size ?? {}) as Partial<ScreenSize>;
+        if (Number.isInteger(width) && Number.isInteger(height) && width! > 0 && height! > 0) out[level] = { width: width!, height: height! };
+      }
+      return out;
+    } catch {
+      return {}; // first start, or a file damaged: the policy's start size, then a resize
+    }
+  }
+
+  private remember(level: string, size: ScreenSize): void {
+    const file = this.options.rememberIn;
+    if (!file || this.disposed) return;
+    try {
+      const next = `${file}.next`;
+      writeFileSync(next, JSON.stringify({ ...this.remembered(), [level]: size }), { mode: 0o600 });
+      renameSync(next, file);
+    } catch (err) {
+      this.options.log?.('cage screen size not remembered', { level, error: (err as Error).message });
+    }
   }
 }
