@@ -1,5 +1,5 @@
 /**
- * The manager's executors for `loop.attach`, `state.chown` and `home.unmount`, behind the real
+ * The manager's executors for `loop.attach`, `state.chown`, `home.unmount` and `usb.unmount`, behind the real
  * socket, asked by a real process of the `cloison` account as a compromised part would. What the
  * policy implies is done (a key image attached, a level's folder given to its uid, its home
  * unmounted); what it does not is refused, journaled, and leaves the system as it was:
@@ -8,6 +8,9 @@
  *     path as given: that device attached to a loop device, writable, for the part. Now refused,
  *     "not a regular file";
  *   - a link to that device, a path with `..`, another level's home: refused by the policy;
+ *   - a key's unmount naming another device than the one mounted there, or a level's media folder
+ *     instead of a key's: seen with an executor that unmounted the path as given: the key unmounted.
+ *     Now refused, the key still mounted;
  *   - a chown through a link swapped in after the check (the executor called directly, as if the
  *     race were won): refused, the link's target untouched.
  */
@@ -27,6 +30,7 @@ import { CageManagerServer, REFUSED_KIND } from './cageManagerServer';
 import { homeUnmountExecutor } from './homeUnmountExecutor';
 import { loopAttachExecutor } from './loopAttachExecutor';
 import { stateChownExecutor } from './stateChownExecutor';
+import { usbUnmountExecutor } from './usbUnmountExecutor';
 
 const LOW_UID = 61740;
 let root: string;
@@ -80,7 +84,7 @@ beforeAll(async () => {
     peerGid: cloison.gid,
     journal,
     authorization: { policy: () => parsePolicy(policy, 'p.yaml'), ...folders, trainingKeysDir: join(state, 'training'), workstationUser: null },
-    executors: { 'loop.attach': loopAttachExecutor(), 'state.chown': stateChownExecutor(), 'home.unmount': homeUnmountExecutor(folders) },
+    executors: { 'loop.attach': loopAttachExecutor(), 'state.chown': stateChownExecutor(), 'home.unmount': homeUnmountExecutor(folders), 'usb.unmount': usbUnmountExecutor(folders) },
   });
   await server.listen();
 });
@@ -89,7 +93,8 @@ afterAll(async () => {
   await server?.close();
   journal?.close();
   for (const device of [...loopsOver(join(keys, 'key.img')), ...(foreign ? loopsOver(foreign.path) : []), ...loopsOver(join(root, 'foreign.img')), ...loopsOver(join(keys, 'disk.img'))]) await detachLoop(device);
-  if (isMountPoint(join(state, 'cages', 'low', 'home'))) spawnSync('umount', ['-l', join(state, 'cages', 'low', 'home')]);
+  for (const point of [join(state, 'cages', 'low', 'home'), join(root, 'run', 'media', 'low', 'key')]) if (isMountPoint(point)) spawnSync('umount', ['-l', point]);
+  for (const device of loopsOver(join(root, 'usbkey.img'))) await detachLoop(device);
   cloison?.remove();
   rmSync(root, { recursive: true, force: true });
 });
@@ -195,3 +200,26 @@ describe('home.unmount', () => {
   });
 });
 
+
+describe('usb.unmount', () => {
+  it('unmounts a key from the device mounted there; another device named, or a level\'s folder, is refused, journaled, the key still mounted', async () => {
+    const image = join(root, 'usbkey.img');
+    writeFileSync(image, Buffer.alloc(4 * 2 ** 20));
+    const device = await attachLoopWritable(image);
+    expect(spawnSync('mkfs.ext4', ['-q', '-F', device]).status).toBe(0);
+    const key = join(root, 'run', 'media', 'low', 'key');
+    mkdirSync(key, { recursive: true });
+    expect(spawnSync('mount', ['-o', 'nosuid,nodev,noexec', device, key]).status).toBe(0);
+    const other = loopsOver(join(keys, 'key.img'))[0]!;
+    const naming = await ask({ op: 'usb.unmount', device: other, target: key });
+    console.log(`unmounting ${key} (from ${device}) by naming ${other}: ${JSON.stringify(naming.reply)}; still mounted: ${isMountPoint(key)}`);
+    expectRefused(naming, /is not mounted from/);
+    expectRefused(await ask({ op: 'usb.unmount', device, target: join(root, 'run', 'media', 'low') }), /not a key's folder/);
+    expectRefused(await ask({ op: 'usb.unmount', device, target: `${key}/../../high/key` }), /\.\. segment/);
+    expect(isMountPoint(key)).toBe(true);
+    const { reply, journaled } = await ask({ op: 'usb.unmount', device, target: key });
+    expect(reply).toMatchObject({ ok: true, result: { unmounted: key } });
+    expect(journaled).toEqual([]);
+    expect(isMountPoint(key)).toBe(false);
+  });
+});
