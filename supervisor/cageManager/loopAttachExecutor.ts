@@ -1,15 +1,16 @@
 /**
  * The manager's side of `loop.attach`: a training or test key's image, in the folder the policy
  * names for loop-device keys (the authorization checked the path), attached to a free loop device,
- * writable (cages/loopDevice.ts). The image is opened here first and must be a regular file —
- * not a device node of the system disk, not a FIFO, not a folder — and losetup is given that very
- * descriptor (/proc/self/fd), so the file attached is the file checked. An image already attached
- * answers with its device.
+ * writable. The image is opened here first and must be a regular file — not a device node of the
+ * system disk, not a FIFO, not a folder — and from then on only that descriptor is used: reopened
+ * for writing through its own /proc/self/fd link (the same open file, whatever its names became),
+ * handed to the kernel (cages/loopOverDescriptor.ts), and an image already attached found by its
+ * device and inode. No name is looked up again: losetup, given /proc/self/fd/3, reopened the
+ * canonical name, and an image unlinked just after the check left the name "<image> (deleted)",
+ * which a link planted beforehand sent to another level's home image (loopAttachRace.test.ts).
  */
-import { spawn } from 'node:child_process';
-import { closeSync } from 'node:fs';
-import { attachedLoopDevice, makeWritable } from '../cages/loopDevice';
-import { requireBinary } from '../system/binaries';
+import { closeSync, constants, openSync } from 'node:fs';
+import { attachLoopOverDescriptor, identityOf, loopDeviceOverDescriptor } from '../cages/loopOverDescriptor';
 import { openedExactly, refused } from './openedExactly';
 import type { RequestOf } from './requests';
 
@@ -18,30 +19,28 @@ export function loopAttachExecutor(): (req: RequestOf<'loop.attach'>) => Promise
     const { fd, stat } = openedExactly(req.image);
     try {
       if (!stat.isFile()) throw refused(`image ${JSON.stringify(req.image.slice(0, 200))} is not a regular file`);
-      const already = attachedLoopDevice(req.image);
+      const already = loopDeviceOverDescriptor(fd);
       if (already) return { device: already };
-      const device = await losetupOver(fd);
-      await makeWritable(device);
-      return { device };
+      const writable = reopenedWritable(fd);
+      try {
+        return { device: attachLoopOverDescriptor(writable, req.image) };
+      } finally {
+        closeSync(writable);
+      }
     } finally {
       closeSync(fd);
     }
   };
 }
 
-/** `losetup --find --show /proc/self/fd/3`, the descriptor as its fd 3: the kernel attaches the open file. */
-function losetupOver(fd: number): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(requireBinary('losetup'), ['--find', '--show', '/proc/self/fd/3'], { stdio: ['ignore', 'pipe', 'pipe', fd] });
-    let out = '';
-    let err = '';
-    child.stdout!.on('data', (c: Buffer) => (out += c.toString()));
-    child.stderr!.on('data', (c: Buffer) => (err += c.toString()));
-    child.once('error', reject);
-    child.once('close', (code) => {
-      const device = out.trim();
-      if (code === 0 && /^\/dev\/loop\d+$/.test(device)) resolve(device);
-      else reject(new Error(`losetup failed (exit ${code}): ${err.trim().slice(0, 200)}`));
-    });
-  });
+/** The very file open as `fd`, opened again for writing: /proc/self/fd/N leads to the open file itself, not to a name. */
+function reopenedWritable(fd: number): number {
+  const writable = openSync(`/proc/self/fd/${fd}`, constants.O_RDWR | constants.O_NOCTTY | constants.O_NONBLOCK);
+  const was = identityOf(fd);
+  const is = identityOf(writable);
+  if (is.dev !== was.dev || is.ino !== was.ino) {
+    closeSync(writable);
+    throw refused('the key image reopened for writing is another file');
+  }
+  return writable;
 }
