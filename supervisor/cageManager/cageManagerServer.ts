@@ -160,6 +160,8 @@ export class CageManagerServer {
     try {
       return { id, ok: true, result: (await execute(request, peer)) ?? null };
     } catch (err) {
+      // What an executor itself refuses (a link swapped in after the check, a device for an image) is journaled as the policy's refusals are.
+      if (err instanceof CloisonError && err.code === 'POLICY_DENIED') this.refuse(peer, op, err.message);
       return { id, ok: false, error: { code: err instanceof CloisonError ? err.code : 'INTERNAL', message: (err as Error).message.slice(0, 500) } };
     }
   }

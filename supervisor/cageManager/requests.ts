@@ -87,7 +87,7 @@ export const WHY_ROOT: Record<RootOp, { why: string; code: string }> = {
   'usb.mount': { why: 'mount (CAP_SYS_ADMIN) and blockdev --setro', code: 'usb/mediaMounts.ts' },
   'usb.unmount': { why: 'umount (CAP_SYS_ADMIN)', code: 'usb/mediaMounts.ts' },
   'usb.prepare': { why: 'writes a raw block device (dd, the mark header), losetup over its data region, mkfs.ext4 owned by the cage', code: 'usb/keyPreparation.ts, usb/keyMarks.ts' },
-  'loop.attach': { why: 'losetup (/dev/loop-control)', code: 'training/trainingKeys.ts, cages/loopDevice.ts' },
+  'loop.attach': { why: 'a free loop device from /dev/loop-control, the checked descriptor attached to it (LOOP_CONFIGURE, CAP_SYS_ADMIN)', code: 'training/trainingKeys.ts, cages/loopDevice.ts; the executor: cages/loopOverDescriptor.ts' },
   'pam.check': { why: 'runs pamtester as the workstation user (CAP_SETUID): pam_unix checks only the caller\'s own password', code: 'session/pamCheck.ts' },
   'sound.host': { why: 'runs pacat/parec as the workstation user (CAP_SETUID) to reach that user\'s sound server', code: 'audio/hostSound.ts' },
   'sleep.inhibit': { why: 'a delay inhibitor needs polkit\'s root default; monitoring the system bus needs root', code: 'session/sleepGuard.ts' },

@@ -11,11 +11,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { peerCredentials } from '../sandbox/peerCredentials';
 import { createPamTestUser, type PamTestUser } from '../testing/pamTestUser';
 import { startRealCage, type RealCage } from '../testing/realCage';
-import { handOverSocket, HAND_OVER_MESSAGE, spawnUnprivilegedPart, type UnprivilegedChild } from './socketHandOver';
+import { cloisonPart } from './cloisonPart';
+import { handOverSocket, HAND_OVER_MESSAGE } from './socketHandOver';
 
 let cage: RealCage;
 let cloison: PamTestUser;
-let child: UnprivilegedChild;
+let part: ReturnType<typeof cloisonPart>;
 const messages: Array<Record<string, unknown>> = [];
 
 function nextMessage(timeoutMs = 30_000): Promise<Record<string, unknown>> {
@@ -47,13 +48,16 @@ function ownSockets(): string[] {
 beforeAll(async () => {
   cage = await startRealCage({ level: 'handover' });
   cloison = createPamTestUser();
-  child = spawnUnprivilegedPart(cloison, [process.execPath, '--import', 'tsx', 'supervisor/testing/handedSocketReceiver.ts'], { env: { PATH: process.env.PATH ?? '/usr/bin:/bin' }, codeDir: join(__dirname, '../..'), message: (m) => messages.push(m as Record<string, unknown>) });
-  const ready = await nextMessage();
-  expect(ready).toEqual({ ready: true });
+  part = cloisonPart({
+    command: { callerUrl: import.meta.url, source: '', bundle: '', script: join(__dirname, '../testing/handedSocketReceiver.ts') },
+    account: () => cloison,
+    message: (m) => messages.push(m),
+  });
+  await part.start();
 }, 60_000);
 
 afterAll(async () => {
-  child?.child.kill();
+  await part?.stop();
   await cage?.stop();
   cloison?.remove();
 });
@@ -75,7 +79,7 @@ describe('handing a cage\'s VNC socket to the unprivileged part', () => {
     expect(kernelSocket).toMatch(/^socket:\[\d+\]$/);
 
     const report = nextMessage();
-    await handOverSocket(child.channel, { type: HAND_OVER_MESSAGE, level: 'handover', connection: 1 }, socket);
+    await handOverSocket(part, { type: HAND_OVER_MESSAGE, level: 'handover', connection: 1 }, socket);
     const got = await report;
 
     expect(got).toMatchObject({ connection: 1, level: 'handover', banner: 'RFB 003.008\n', uid: cloison.uid, capEff: '0000000000000000', noNewPrivs: 1, seccomp: 2 });

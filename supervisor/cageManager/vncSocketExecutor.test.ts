@@ -16,7 +16,7 @@ import { createPamTestUser, type PamTestUser } from '../testing/pamTestUser';
 import { startRealCage, testRoot, type RealCage } from '../testing/realCage';
 import { bwrapCage, twoLevelPolicy } from '../testing/testPolicy';
 import { CageManagerServer } from './cageManagerServer';
-import { spawnUnprivilegedPart, type UnprivilegedChild } from './socketHandOver';
+import { cloisonPart, type CloisonPartMessage } from './cloisonPart';
 import { vncSocketExecutor } from './vncSocketExecutor';
 
 const POLICY = twoLevelPolicy({ low: bwrapCage({ uid: 61720 }), high: bwrapCage({ uid: 61721 }) });
@@ -27,7 +27,7 @@ let cloison: PamTestUser;
 let journal: FileAuditJournal;
 let server: CageManagerServer;
 let highCage: RunningCage | null = null;
-let part: UnprivilegedChild | null = null;
+let part: ReturnType<typeof cloisonPart> | null = null;
 let impostor: ChildProcess | null = null;
 let stranger: PamTestUser;
 
@@ -52,13 +52,13 @@ beforeAll(async () => {
     peerGid: cloison.gid,
     journal,
     authorization: { policy: () => parsePolicy(POLICY, 'p.yaml'), stateDir: join(root, 'state'), runDir: join(root, 'run'), trainingKeysDir: join(root, 'training'), workstationUser: null },
-    executors: { 'cage.vncSocket': vncSocketExecutor({ cage: (level) => (level === 'low' ? cage.cage : level === 'high' ? highCage : null), part: () => part?.channel ?? null }) },
+    executors: { 'cage.vncSocket': vncSocketExecutor({ cage: (level) => (level === 'low' ? cage.cage : level === 'high' ? highCage : null), part: () => part }) },
   });
   await server.listen();
 }, 60_000);
 
 afterAll(async () => {
-  part?.child.kill();
+  await part?.stop();
   impostor?.kill();
   await server?.close();
   journal?.close();
@@ -72,20 +72,25 @@ describe('cage.vncSocket, from the unprivileged part to the cage', () => {
   it('hands the checked connection over; the part speaks RFB with Xvnc over it; other levels get nothing', async () => {
     const reports: Array<Record<string, unknown>> = [];
     await new Promise<void>((resolve, reject) => {
-      const message = (raw: unknown) => {
-        const m = raw as Record<string, unknown>;
-        if (m.done) resolve();
+      const message = (m: CloisonPartMessage) => {
+        if (m.type === 'done') resolve();
         else reports.push(m);
       };
-      part = spawnUnprivilegedPart(cloison, [process.execPath, '--import', 'tsx', 'supervisor/testing/vncSocketRequester.ts', join(root, 'manager.sock'), 'low', 'high', 'left', 'secret'], { env: { PATH: process.env.PATH ?? '/usr/bin:/bin' }, codeDir: join(__dirname, '../..'), message });
-      part.child.once('exit', (code) => reject(new Error(`the part exited ${code} after ${JSON.stringify(reports)}`)));
+      part = cloisonPart({
+        command: { callerUrl: import.meta.url, source: '', bundle: '', script: join(__dirname, '../testing/vncSocketRequester.ts') },
+        account: () => cloison,
+        start: { managerSocket: join(root, 'manager.sock'), levels: ['low', 'high', 'left', 'secret'] },
+        message,
+        restarting: (reason) => reject(new Error(`the part ended (${reason}) after ${JSON.stringify(reports)}`)),
+      });
+      part.start().catch(reject);
     });
     expect(reports[0]).toMatchObject({ level: 'low', connection: 1, uid: cloison.uid, banner: 'RFB 003.008\n' });
     expect(reports[0]!.securityTypes).toBeGreaterThan(0);
     expect(reports[0]!.socket).toMatch(/^socket:\[\d+\]$/);
     // Attack: another user's server at the cage's socket is never handed over.
-    expect(reports[1]).toEqual({ level: 'high', error: expect.stringMatching(/is not served by that cage's Xvnc \(peer uid \d+/) });
-    expect(reports[2]).toEqual({ level: 'left', error: 'no level "left" in the running policy' });
-    expect(reports[3]).toEqual({ level: 'secret', error: 'no level "secret" in the running policy' });
+    expect(reports[1]).toEqual({ type: 'report', level: 'high', error: expect.stringMatching(/is not served by that cage's Xvnc \(peer uid \d+/) });
+    expect(reports[2]).toEqual({ type: 'report', level: 'left', error: 'no level "left" in the running policy' });
+    expect(reports[3]).toEqual({ type: 'report', level: 'secret', error: 'no level "secret" in the running policy' });
   }, 60_000);
 });

@@ -8,16 +8,15 @@
 import type { Socket } from 'node:net';
 import { CloisonError } from '../../shared/errors';
 import type { RunningCage } from '../cages/cageDriver';
-import type { RootChannelEnd } from '../sandbox/partChannel';
 import { connectPaused } from '../cages/cageVncSocket';
-import { handOverSocket, HAND_OVER_MESSAGE } from './socketHandOver';
+import { handOverSocket, HAND_OVER_MESSAGE, type PartEnd } from './socketHandOver';
 import type { RequestOf } from './requests';
 
 export interface VncSocketExecutorOptions {
   /** The level's running cage, or null. */
   cage(level: string): RunningCage | null;
-  /** The unprivileged part's channel, where the socket goes (socketHandOver.ts). */
-  part(): RootChannelEnd<unknown> | null;
+  /** The unprivileged part's channel, where the socket goes (socketHandOver.ts), while it runs. */
+  part(): PartEnd | null;
   connectTimeoutMs?: number;
 }
 

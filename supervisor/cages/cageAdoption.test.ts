@@ -5,7 +5,7 @@
  * SIGKILL (orphanCage.ts); the next one is a driver built from the same policy entry.
  */
 import { spawn } from 'node:child_process';
-import { renameSync } from 'node:fs';
+import { existsSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { BwrapDriver } from './bwrapDriver';
@@ -45,6 +45,9 @@ describe('cage adoption after a supervisor killed with SIGKILL', () => {
     startInCage({ innerPid: o.innerPid, uid: o.options.uid }, 'i=0; while true; do i=$((i+1)); echo $i > "$HOME/counter"; sleep 0.1; done');
     await waitFor(async () => (await counter()) > 3, 'the counter in the cage');
     const before = recordOf(o);
+    // Where the host mounts v1's freezer, the record names the cage's folder there: the adopted cage is killed frozen.
+    const freezer = before.cgroup?.version === 1 && existsSync('/sys/fs/cgroup/freezer/cgroup.procs') ? before.cgroup.dirs.find((d) => d.startsWith('/sys/fs/cgroup/freezer/')) : undefined;
+    if (before.cgroup?.version === 1 && existsSync('/sys/fs/cgroup/freezer/cgroup.procs')) expect(freezer).toBeDefined();
 
     const adoption = await new BwrapDriver(o.options).adopt();
     expect(adoption).toMatchObject({ kind: 'adopted' });
@@ -61,6 +64,7 @@ describe('cage adoption after a supervisor killed with SIGKILL', () => {
     expect(isSameProcess(before.inner)).toBe(false);
     expect(isSameProcess(before.xvnc)).toBe(false);
     expect(readCageRecord(o.options.paths.run)).toBeNull();
+    for (const dir of before.cgroup?.dirs ?? []) expect(existsSync(dir)).toBe(false);
   }, 60_000);
 
   it('refuses a server the cage user put at the socket name while the supervisor was down (naive re-adoption connects)', async () => {

@@ -5,8 +5,9 @@
  *
  * cgroup v2 where the host has the unified hierarchy (beside the supervisor's group, not under it:
  * cages outlive the supervisor, see v2Parent);
- * cgroup v1's memory, pids and cpu controllers where it has only those. The cage joins its group
- * before bwrap runs (a shell writes its own pid, then execs), so no process starts outside it.
+ * cgroup v1's memory, pids and cpu controllers where it has only those, and its freezer where it
+ * is mounted (to kill the group whole, see killAndRemove). The cage joins its group before bwrap
+ * runs (a shell writes its own pid, then execs), so no process starts outside it.
  */
 import { existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -35,7 +36,17 @@ export interface CageCgroup {
   readonly dirs: string[];
   counters(): LimitCounters;
   /** Kills whatever is left in the group, then removes it. */
-  remove(): void;
+  remove(): KillReport;
+}
+
+/** How a group's kill went: what a test of the kill looks at. */
+export interface KillReport {
+  /** The group was frozen before its processes were killed (none of them could fork meanwhile). */
+  frozen: boolean;
+  /** Processes found in the group after the first kill pass: forked while it ran (or missed by it). */
+  bornDuringKill: number;
+  /** The group's folders were all removed. */
+  removed: boolean;
 }
 
 /** Makes the group, or returns null (with the reason) where the host offers no controller. */
@@ -74,28 +85,93 @@ function readCounter(file: string, key: string): number {
   }
 }
 
-function killAndRemove(dirs: string[]): void {
-  for (let round = 0; round < 50; round++) {
-    let left = 0;
-    for (const dir of dirs) {
-      for (const pid of readProcs(dir)) {
-        left++;
-        try {
-          process.kill(pid, 'SIGKILL');
-        } catch {
-          /* already gone */
+/**
+ * Kills every process of the group, then removes its folders. Where the group can be frozen (v1's
+ * freezer, v2's cgroup.freeze) it is first: a frozen process cannot fork, so one pass over
+ * cgroup.procs kills them all, and the thaw lets the kills land. Without a freezer, a fork bomb at
+ * its task limit may refill a slot a pass frees before the pass reaches the forker: nothing bounds
+ * it but the kills' speed (never seen to win on a 64- or 400-task bomb: cageCgroupKill.test.ts).
+ */
+function killAndRemove(dirs: string[], freeze = true): KillReport {
+  const freezer = freeze ? freezerOf(dirs) : null;
+  const frozen = freezer?.freeze() ?? false;
+  const killed = new Set<number>();
+  let bornDuringKill = 0;
+  try {
+    for (let round = 0; round < 50; round++) {
+      let left = 0;
+      for (const dir of dirs) {
+        for (const pid of readProcs(dir)) {
+          left++;
+          if (round > 0 && !killed.has(pid)) bornDuringKill++;
+          killed.add(pid);
+          try {
+            process.kill(pid, 'SIGKILL');
+          } catch {
+            /* already gone */
+          }
         }
       }
+      if (round === 0) freezer?.thaw(); // the kills land as the group thaws
+      if (left === 0) break;
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 20); // let the kernel reap them
     }
-    if (left === 0) break;
-    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 20); // let the kernel reap them
+  } finally {
+    freezer?.thaw(); // even when it did not freeze in time: a group left FREEZING would hang what is left
   }
+  let removed = true;
   for (const dir of dirs) {
     try {
       rmdirSync(dir);
-    } catch {
+    } catch (err) {
       /* still busy or already gone: the next start of the cage removes it */
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') removed = false;
     }
+  }
+  return { frozen, bornDuringKill, removed };
+}
+
+interface Freezer {
+  /** True once every process of the group is frozen (waits up to a second). */
+  freeze(): boolean;
+  thaw(): void;
+}
+
+/** The group's freeze switch: v1's freezer folder among its folders, or v2's cgroup.freeze. */
+function freezerOf(dirs: string[]): Freezer | null {
+  const v1 = dirs.find((d) => d.startsWith(`${join(ROOT, 'freezer')}/`) && existsSync(join(d, 'freezer.state')));
+  const v2 = dirs.length === 1 && existsSync(join(dirs[0]!, 'cgroup.freeze')) ? dirs[0]! : null;
+  const sw = v1
+    ? { file: join(v1, 'freezer.state'), on: 'FROZEN', off: 'THAWED', isFrozen: () => readText(join(v1, 'freezer.state')) === 'FROZEN' }
+    : v2
+      ? { file: join(v2, 'cgroup.freeze'), on: '1', off: '0', isFrozen: () => /^frozen 1$/m.test(readText(join(v2, 'cgroup.events'))) }
+      : null;
+  if (!sw) return null;
+  return {
+    freeze: () => {
+      try {
+        writeFileSync(sw.file, sw.on);
+      } catch {
+        return false;
+      }
+      for (let i = 0; i < 200 && !sw.isFrozen(); i++) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 5);
+      return sw.isFrozen();
+    },
+    thaw: () => {
+      try {
+        writeFileSync(sw.file, sw.off);
+      } catch {
+        /* the group is gone */
+      }
+    },
+  };
+}
+
+function readText(file: string): string {
+  try {
+    return readFileSync(file, 'utf8').trim();
+  } catch {
+    return '';
   }
 }
 
@@ -107,23 +183,27 @@ function readProcs(dir: string): number[] {
   }
 }
 
-function freshGroup(dir: string): string {
-  if (existsSync(dir)) killAndRemove([dir]);
-  mkdirSync(dir, { recursive: true });
-  return dir;
+/** Makes the group's folders, after killing and removing what a dead supervisor left in them (together: frozen if one is a freezer). */
+function freshGroup(dirs: string[]): void {
+  const stale = dirs.filter((dir) => existsSync(dir));
+  if (stale.length > 0) killAndRemove(stale);
+  for (const dir of dirs) mkdirSync(dir, { recursive: true });
 }
 
 function createV1(name: string, limits: CageLimits): CageCgroup {
   const dirOf = (controller: string) => join(ROOT, controller, ownGroup(controller), 'cloison', name);
-  const memory = freshGroup(dirOf('memory'));
-  const pids = freshGroup(dirOf('pids'));
-  const cpu = existsSync(join(ROOT, 'cpu')) ? freshGroup(dirOf('cpu')) : null;
+  const memory = dirOf('memory');
+  const pids = dirOf('pids');
+  const cpu = existsSync(join(ROOT, 'cpu')) ? dirOf('cpu') : null;
+  // Last, so that a record's first two folders stay memory and pids.
+  const freezer = existsSync(join(ROOT, 'freezer', 'cgroup.procs')) ? dirOf('freezer') : null;
+  freshGroup([memory, pids, ...(cpu ? [cpu] : []), ...(freezer ? [freezer] : [])]);
   writeFileSync(join(memory, 'memory.limit_in_bytes'), String(limits.memoryBytes));
   // With swap accounting, memory plus swap is held to the same figure: the limit cannot be dodged into swap.
   if (existsSync(join(memory, 'memory.memsw.limit_in_bytes'))) writeFileSync(join(memory, 'memory.memsw.limit_in_bytes'), String(limits.memoryBytes));
   writeFileSync(join(pids, 'pids.max'), String(limits.tasks));
   if (cpu) writeFileSync(join(cpu, 'cpu.shares'), String(Math.max(2, Math.round((limits.cpuWeight * 1024) / 100))));
-  return v1Group([memory, pids, ...(cpu ? [cpu] : [])]);
+  return v1Group([memory, pids, ...(cpu ? [cpu] : []), ...(freezer ? [freezer] : [])]);
 }
 
 function v1Group(dirs: string[]): CageCgroup {
@@ -144,7 +224,8 @@ export function openCageCgroup(version: 1 | 2, dirs: string[]): CageCgroup | nul
 }
 
 function createV2(name: string, limits: CageLimits): CageCgroup {
-  const dir = freshGroup(join(v2Parent(), `cloison-${name}`));
+  const dir = join(v2Parent(), `cloison-${name}`);
+  freshGroup([dir]);
   writeFileSync(join(dir, 'memory.max'), String(limits.memoryBytes));
   if (existsSync(join(dir, 'memory.swap.max'))) writeFileSync(join(dir, 'memory.swap.max'), '0');
   writeFileSync(join(dir, 'pids.max'), String(limits.tasks));
@@ -159,14 +240,16 @@ function v2Group(dir: string): CageCgroup {
     dirs: [dir],
     counters: () => ({ oomKills: readCounter(join(dir, 'memory.events'), 'oom_kill'), taskLimitHits: readCounter(join(dir, 'pids.events'), 'max') }),
     remove: () => {
+      let killedWhole = false;
       if (existsSync(join(dir, 'cgroup.kill'))) {
         try {
           writeFileSync(join(dir, 'cgroup.kill'), '1');
+          killedWhole = true;
         } catch {
-          /* fall back to killing one by one */
+          /* fall back to freezing, then killing one by one */
         }
       }
-      killAndRemove([dir]);
+      return killAndRemove([dir], !killedWhole);
     },
   };
 }

@@ -7,7 +7,7 @@
  * what is left in them, go at the part's next start.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { testRoot } from '../testing/testRoots';
@@ -54,7 +54,55 @@ setTimeout(() => process.exit(0), first ? 300 : 60_000);
   return script;
 }
 
+/** Forks a bomb in a session of its own (every process forking for ever, at the group's task limit), says ready, stays. */
+function bombingPart(root: string, token: string): string {
+  const script = join(root, 'bomb.mjs');
+  writeFileSync(script, `import { spawn } from 'node:child_process';
+import { writeSync } from 'node:fs';
+const send = (v) => { const b = Buffer.from(JSON.stringify(v)); const h = Buffer.alloc(4); h.writeUInt32BE(b.length); writeSync(3, Buffer.concat([h, b])); };
+spawn('perl', ['-e', '$SIG{CHLD} = "IGNORE"; $0 = "${token}"; fork while 1'], { detached: true, stdio: 'ignore' }).unref();
+send({ type: 'ready' });
+setInterval(() => undefined, 60_000);
+`);
+  return script;
+}
+
+function processesNamed(token: string): number[] {
+  return readdirSync('/proc')
+    .filter((p) => /^\d+$/.test(p))
+    .filter((p) => {
+      try {
+        return readFileSync(`/proc/${p}/cmdline`, 'utf8').startsWith(token);
+      } catch {
+        return false;
+      }
+    })
+    .map(Number);
+}
+
 describe('what a part forks', () => {
+  it('a fork bomb at the part\'s task limit ends with the part: no process of it left, no folder of its group', async () => {
+    const root = testRoot('cloison-partbomb-');
+    const token = `cloison-part-bomb-${process.pid}`;
+    const part = new UnprivilegedPart<Msg, unknown>(testPartDefinition(import.meta.url, 'bombing test part', bombingPart(root, token), { limits: LIMITS }));
+    parts.push(part);
+    try {
+      await part.start();
+      const dirs = part.cgroupDirs;
+      const pidsDir = dirs.find((d) => existsSync(join(d, 'pids.current')))!;
+      await waitFor(() => Number(readFileSync(join(pidsDir, 'pids.current'), 'utf8')) >= LIMITS.tasks - 2, 'the bomb at the part\'s task limit', 20_000);
+      await part.stop();
+      await new Promise((r) => setTimeout(r, 200));
+      const survivors = processesNamed(token);
+      const left = dirs.filter((d) => existsSync(d));
+      console.log(`part's group ${dirs.map((d) => d.split('/')[4]).join(', ')}: survivors ${survivors.length}, folders left ${left.length}`);
+      expect(survivors).toEqual([]);
+      expect(left).toEqual([]);
+    } finally {
+      for (const pid of processesNamed(token)) process.kill(pid, 'SIGKILL');
+    }
+  }, 40_000);
+
   it('ends with the part, before it is started again; the part runs within its own limits', async () => {
     const root = testRoot('cloison-partcg-');
     const restarts: string[] = [];

@@ -1,11 +1,14 @@
 /**
- * Test tool, run as the unprivileged part would be (another uid, started by socketHandOver.ts):
+ * Test tool, run as the unprivileged part (cageManager/cloisonPart.ts: restricted to another uid first):
  * takes each handed VNC socket, does the RFB version exchange over it and reports what it read,
  * its own uid and which socket its descriptor is (/proc/self/fd), then leaves the socket open.
  */
 import { readFileSync, readlinkSync } from 'node:fs';
 import type { Socket } from 'node:net';
+import { restrictCloisonPart } from '../cageManager/cloisonPartRestriction';
 import { managerChannel } from '../cageManager/socketHandOver';
+
+restrictCloisonPart();
 
 const kept: Socket[] = [];
 
@@ -20,6 +23,7 @@ manager.onHandedSocket((message, socket) => {
     if (bytes.length > 12) {
       const status = readFileSync('/proc/self/status', 'utf8');
       manager.send({
+        type: 'report',
         connection: message.connection,
         level: message.level,
         banner: bytes.subarray(0, 12).toString('latin1'),
@@ -33,4 +37,4 @@ manager.onHandedSocket((message, socket) => {
     }
   });
 });
-manager.send({ ready: true });
+manager.send({ type: 'ready' });

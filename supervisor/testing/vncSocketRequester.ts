@@ -6,10 +6,14 @@
 import { readlinkSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import { CageManagerClient } from '../cageManager/cageManagerClient';
+import { restrictCloisonPart } from '../cageManager/cloisonPartRestriction';
 import { HandedSockets, managerChannel } from '../cageManager/socketHandOver';
 
-const [socketPath, ...levels] = process.argv.slice(2);
+const start = restrictCloisonPart() as { managerSocket: string; levels: string[] };
+
+const { managerSocket: socketPath, levels } = start;
 const handed = new HandedSockets();
+managerChannel().send({ type: 'ready' });
 
 function greetingOver(socket: Socket): Promise<{ banner: string; securityTypes: number }> {
   return new Promise((resolve) => {
@@ -22,15 +26,15 @@ function greetingOver(socket: Socket): Promise<{ banner: string; securityTypes: 
   });
 }
 
-const client = await CageManagerClient.connect(socketPath!);
+const client = await CageManagerClient.connect(socketPath);
 for (const level of levels) {
   try {
     const { connection } = (await client.request({ op: 'cage.vncSocket', level })) as { connection: number };
     const socket = await handed.take(connection);
     const fd = (socket as unknown as { _handle: { fd: number } })._handle.fd;
-    managerChannel().send({ level, connection, socket: readlinkSync(`/proc/self/fd/${fd}`), uid: process.getuid!(), ...(await greetingOver(socket)) });
+    managerChannel().send({ type: 'report', level, connection, socket: readlinkSync(`/proc/self/fd/${fd}`), uid: process.getuid!(), ...(await greetingOver(socket)) });
   } catch (err) {
-    managerChannel().send({ level, error: (err as Error).message });
+    managerChannel().send({ type: 'report', level, error: (err as Error).message });
   }
 }
-managerChannel().send({ done: true });
+managerChannel().send({ type: 'done' });
