@@ -111,33 +111,36 @@ test('keys typed with low in front produce no key event in high', async ({ page 
 test('keys typed right after a switch shortcut, without a click, reach the new cage only', async ({ page }) => {
   await openShell(page);
   await provenTyping(page, 'low');
+  // The typed x only: the shortcut's own Control and Alt reach the cage in front before its
+  // PageDown is taken, as they always did, and may be logged after the switch.
+  const xs = (level: string) => rawKeyPresses(sup.homeOf(level)).filter((k) => k === KEYCODE.x).length;
   // Rapid switches, back and forth, ending on high.
   for (let i = 0; i < 7; i++) await page.keyboard.press('Control+Alt+PageDown');
   await expect(page.getByTestId('level-band')).toHaveAttribute('data-level', 'high');
-  const lowBefore = rawKeyPresses(sup.homeOf('low')).length;
-  const highBefore = rawKeyPresses(sup.homeOf('high')).length;
+  const lowBefore = xs('low');
+  const highBefore = xs('high');
   // The first keys may come before the supervisor moved the gateway's gate: typed until one shows.
   await expect
     .poll(async () => {
       await page.keyboard.press('x');
       await page.waitForTimeout(200);
-      return rawKeyPresses(sup.homeOf('high')).length - highBefore;
+      return xs('high') - highBefore;
     }, { timeout: 20_000 })
     .toBeGreaterThan(0);
   await page.waitForTimeout(300);
-  expect(rawKeyPresses(sup.homeOf('low')).length, 'keys seen by low after the switch to high').toBe(lowBefore);
+  expect(xs('low'), 'keys seen by low after the switch to high').toBe(lowBefore);
   await page.keyboard.press('Control+Alt+PageDown');
   await expect(page.getByTestId('level-band')).toHaveAttribute('data-level', 'low');
-  const highAfter = rawKeyPresses(sup.homeOf('high')).length;
+  const highAfter = xs('high');
   await expect
     .poll(async () => {
       await page.keyboard.press('x');
       await page.waitForTimeout(200);
-      return rawKeyPresses(sup.homeOf('low')).length - lowBefore;
+      return xs('low') - lowBefore;
     }, { timeout: 20_000 })
     .toBeGreaterThan(0);
   await page.waitForTimeout(300);
-  expect(rawKeyPresses(sup.homeOf('high')).length, 'keys seen by high after the switch to low').toBe(highAfter);
+  expect(xs('high'), 'keys seen by high after the switch to low').toBe(highAfter);
   expect(await page.evaluate(() => (document.activeElement as HTMLElement | null)?.dataset.cageInput)).toBe('low');
 });
 
