@@ -52,7 +52,11 @@ async function boot(): Promise<void> {
   // French until the supervisor says otherwise (policy, else the host's locale): never the browser's.
   const store = createShellStore('fr');
   // The page declares the language it shows (a mismatch is what invites a browser to offer translation).
-  const declareLanguage = () => void (document.documentElement.lang = store.getState().locale);
+  // Only when it changes: the store changes at every switch, and the root's lang is the whole page's style.
+  const declareLanguage = () => {
+    const { locale } = store.getState();
+    if (document.documentElement.lang !== locale) document.documentElement.lang = locale;
+  };
   declareLanguage();
   store.subscribe(declareLanguage);
   const root = createRoot(document.getElementById('root')!);

@@ -4,30 +4,56 @@
  * in a frame gives that cage the keyboard. Frames and strips are the shell's, outside each viewer's
  * clipped box, so no cage pixel can land on them (trusted path, property 1). In the trusted
  * overview every cage is shown, dimmed and labelled.
+ *
+ * A level switch changes only what it must in one commit: the two frames' classes (visibility, not
+ * a new frame: the viewers stay loaded) and their title strips; the frames are memoised, and the
+ * keyboard's focus stays on the stage (stageKeyboard.ts), which hands each key to the level in front.
  */
-import { useState } from 'react';
+import { memo, useCallback, useMemo, useState, type KeyboardEvent as ReactKeyboardEvent } from 'react';
 import type { LevelView } from '../../shared/rpc';
 import { textFor } from '../i18n';
 import { useShell, useShellState } from '../shellContext';
 import { inputSuspended } from '../store/shellStore';
 import { CageViewer, type ViewerState } from './CageViewer';
+import { createStageKeyboard, type StageKeyboard } from './stageKeyboard';
+
+export type StageKeys = StageKeyboard<ReactKeyboardEvent<HTMLElement>>;
 
 export function CageStage() {
+  const { store } = useShell();
+  const keyboard = useMemo(() => createStageKeyboard<ReactKeyboardEvent<HTMLElement>>(), []);
   const levels = useShellState((s) => s.levels);
   const front = useShellState((s) => s.front);
   const layout = useShellState((s) => s.layout);
   const overview = useShellState((s) => s.overviewOpen);
   const tiled = layout === 'split' || overview;
+  // The level allowed input is read from the store when the key comes, not from the last render.
+  const route = (e: ReactKeyboardEvent<HTMLElement>) => {
+    if (e.target !== e.currentTarget) return; // a key on a control of the stage (a retry button) is its own
+    const s = store.getState();
+    keyboard.route(inputSuspended(s) ? null : s.front, e);
+  };
   return (
-    <main className={`stage${tiled ? ' stage--tiled' : ''}`} data-testid="stage" data-layout={tiled ? 'split' : 'single'}>
+    <main
+      ref={keyboard.element}
+      className={`stage${tiled ? ' stage--tiled' : ''}`}
+      data-testid="stage"
+      data-layout={tiled ? 'split' : 'single'}
+      // Where keys go on to a cage (shortcutCapture.ts): the level in front.
+      data-cage-input={front ?? ''}
+      tabIndex={0}
+      onKeyDown={route}
+      onKeyUp={route}
+      onKeyPress={route}
+    >
       {levels.map((level) => (
-        <CageFrame key={level.id} level={level} front={level.id === front} visible={tiled || level.id === front} dimmed={overview} />
+        <CageFrame key={level.id} level={level} front={level.id === front} visible={tiled || level.id === front} dimmed={overview} keyboard={keyboard} />
       ))}
     </main>
   );
 }
 
-function CageFrame({ level, front, visible, dimmed }: { level: LevelView; front: boolean; visible: boolean; dimmed: boolean }) {
+const CageFrame = memo(function CageFrame({ level, front, visible, dimmed, keyboard }: { level: LevelView; front: boolean; visible: boolean; dimmed: boolean; keyboard: StageKeys }) {
   const { switchTo } = useShell();
   const locale = useShellState((s) => s.locale);
   const suspended = useShellState(inputSuspended);
@@ -35,6 +61,8 @@ function CageFrame({ level, front, visible, dimmed }: { level: LevelView; front:
   const [viewer, setViewer] = useState<ViewerState>('idle');
   const [bellAt, setBellAt] = useState(0);
   const [viewerReloads, setViewerReloads] = useState(0);
+  const onBell = useCallback(() => setBellAt(Date.now()), []);
+  const onReconnect = useCallback(() => setViewerReloads((n) => n + 1), []);
   const t = textFor(locale);
   return (
     <section
@@ -55,7 +83,8 @@ function CageFrame({ level, front, visible, dimmed }: { level: LevelView; front:
     >
       <header className="frame__title" style={{ backgroundColor: level.colour, color: level.textColour }} data-testid={`frame-title-${level.id}`}>
         <span className="frame__name">{level.label[locale]}</span>
-        {front ? <span className="frame__keyboard">⌨ {t.keyboard}</span> : null}
+        {/* Always there, shown by the frame's class (frame--front): a switch adds or removes no node. */}
+        <span className="frame__keyboard">⌨ {t.keyboard}</span>
         {bellAt ? <span key={bellAt} className="frame__bell">♪</span> : null}
         {/* A limit the cage reached while running (memory, tasks, home): the supervisor's words. */}
         {cage?.status === 'running' && cage.detail ? (
@@ -66,8 +95,8 @@ function CageFrame({ level, front, visible, dimmed }: { level: LevelView; front:
         ) : null}
       </header>
       <div className="frame__clip">
-        <CageViewer level={level.id} front={front && !suspended} place={front ? 'front' : visible ? 'beside' : 'hidden'} onViewerState={setViewer} onBell={() => setBellAt(Date.now())} reloads={viewerReloads} />
-        <StatusOverlay level={level} viewer={viewer} onReconnect={() => setViewerReloads((n) => n + 1)} />
+        <CageViewer level={level.id} front={front && !suspended} place={front ? 'front' : visible ? 'beside' : 'hidden'} onViewerState={setViewer} onBell={onBell} reloads={viewerReloads} keyboard={keyboard} />
+        <StatusOverlay level={level} viewer={viewer} onReconnect={onReconnect} />
         {dimmed ? (
           <div className="frame__dim" data-testid={`dim-${level.id}`}>
             <span style={{ color: level.colour }}>{level.label[locale]}</span>
@@ -76,9 +105,9 @@ function CageFrame({ level, front, visible, dimmed }: { level: LevelView; front:
       </div>
     </section>
   );
-}
+});
 
-function StatusOverlay({ level, viewer, onReconnect }: { level: LevelView; viewer: ViewerState; onReconnect(): void }) {
+const StatusOverlay = memo(function StatusOverlay({ level, viewer, onReconnect }: { level: LevelView; viewer: ViewerState; onReconnect(): void }) {
   const { api } = useShell();
   const cage = useShellState((s) => s.cages[level.id]);
   const locale = useShellState((s) => s.locale);
@@ -118,4 +147,4 @@ function StatusOverlay({ level, viewer, onReconnect }: { level: LevelView; viewe
       </div>
     </div>
   );
-}
+});

@@ -5,15 +5,16 @@
  * cage byte and keeps every authority (RPC, dialogs, the other cage).
  *
  * The frame never gets the keyboard or the pointer: it is inert (pointer-events: none, no tab
- * stop) under an input surface of this page, which takes focus and clicks and hands key and
- * pointer events to the frame only while its cage is in front — after the shortcuts and the
- * secure-attention key were taken at the window (trusted path, property 3). The gateway enforces
- * the same independently. The cage's desktop name is never read.
+ * stop) under an input surface of this page, which takes clicks, and the stage (stageKeyboard.ts)
+ * keeps the focus; key and pointer events go to the frame only while its cage is in front — after
+ * the shortcuts and the secure-attention key were taken at the window (trusted path, property 3).
+ * The gateway enforces the same independently. The cage's desktop name is never read.
  */
 import { useEffect, useLayoutEffect, useRef, useState, type KeyboardEvent as ReactKeyboardEvent, type MouseEvent as ReactMouseEvent, type PointerEvent as ReactPointerEvent, type WheelEvent as ReactWheelEvent } from 'react';
 import { viewerToShellSchema, VIEWER_PAGE, type ShellToViewer, type ViewerPlace } from '../../shared/viewerProtocol';
 import { createDeadKeyComposer, type DeadKeyComposer } from '../keyboard/deadKeyComposer';
 import { useShell, useShellState } from '../shellContext';
+import type { StageKeys } from './CageStage';
 import { useFrameSizeReport } from './useFrameSizeReport';
 import { createViewerWatch, PING_INTERVAL_MS } from './viewerWatch';
 
@@ -30,13 +31,15 @@ interface Props {
   onBell(): void;
   /** Raised by the user (the frame's reconnect button): the viewer's frame is loaded again now. */
   reloads?: number;
+  /** The stage's keyboard: it hands this viewer the keys typed while its level is in front. */
+  keyboard: StageKeys;
 }
 
 const RECONNECT_DELAY_MS = 1000;
 /** A cage may ring at most this often: a bell storm cannot flood the shell. */
 export const BELL_INTERVAL_MS = 1000;
 
-export function CageViewer({ level, front, place, onViewerState, onBell, reloads = 0 }: Props) {
+export function CageViewer({ level, front, place, onViewerState, onBell, reloads = 0, keyboard }: Props) {
   const { api } = useShell();
   const status = useShellState((s) => s.cages[level]?.status);
   const restarts = useShellState((s) => s.cages[level]?.restarts ?? 0);
@@ -151,14 +154,16 @@ export function CageViewer({ level, front, place, onViewerState, onBell, reloads
     post({ type: 'place', place });
   }, [place, loaded]);
 
+  // The stage keeps the focus across a switch (no focus moved, no layout forced); it takes it back
+  // when a trusted surface (overview, dialog) gave it up.
   useEffect(() => {
     post({ type: 'input', enabled: front });
     composer.current?.reset();
-    if (front) surface.current?.focus({ preventScroll: true });
-  }, [front, loaded]);
+    if (front) keyboard.focus();
+  }, [front, loaded, keyboard]);
 
   const modifiers = (e: { ctrlKey: boolean; altKey: boolean; shiftKey: boolean; metaKey: boolean }) => ({ ctrl: e.ctrlKey, alt: e.altKey, shift: e.shiftKey, meta: e.metaKey });
-  const onKey = (e: ReactKeyboardEvent<HTMLDivElement>) => {
+  const onKey = (e: ReactKeyboardEvent<HTMLElement>) => {
     if (!front) return;
     const n = e.nativeEvent;
     const type = n.type === 'keydown' ? 'keydown' : n.type === 'keyup' ? 'keyup' : 'keypress';
@@ -167,6 +172,9 @@ export function CageViewer({ level, front, place, onViewerState, onBell, reloads
     // a dead key's composition, whose cancelling would cancel the keypress carrying the character.
     if (!letBe) e.preventDefault();
   };
+  const onKeyRef = useRef(onKey);
+  onKeyRef.current = onKey;
+  useEffect(() => keyboard.register(level, (e) => onKeyRef.current(e)), [keyboard, level]);
   // Mouse events carry whole CSS pixels; at a pixel ratio of 2 that is every other screen pixel,
   // and half a cage's pixels could not be pointed at. The pointer event just before each mouse
   // event has the same point with its fraction: that one is used when it matches.
@@ -182,7 +190,7 @@ export function CageViewer({ level, front, place, onViewerState, onBell, reloads
   };
   const onPointer = (e: ReactMouseEvent<HTMLDivElement>) => {
     if (!front) return;
-    if (e.type === 'mousedown') surface.current?.focus({ preventScroll: true });
+    if (e.type === 'mousedown') keyboard.focus();
     post({ type: 'pointer', event: e.type as 'mousedown' | 'mouseup' | 'mousemove', ...at(e), button: e.button, buttons: e.buttons, ...modifiers(e) });
   };
   const onWheel = (e: ReactWheelEvent<HTMLDivElement>) => {
@@ -207,11 +215,7 @@ export function CageViewer({ level, front, place, onViewerState, onBell, reloads
       <div
         ref={surface}
         className="viewer__input"
-        data-cage-input={level}
-        tabIndex={front ? 0 : -1}
-        onKeyDown={onKey}
-        onKeyUp={onKey}
-        onKeyPress={onKey}
+        data-input-surface={level}
         onPointerDown={onPrecisePoint}
         onPointerUp={onPrecisePoint}
         onPointerMove={onPrecisePoint}

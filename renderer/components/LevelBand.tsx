@@ -2,7 +2,11 @@
  * The level band: always on top, drawn only by the shell, in the colour of the level in front.
  * Trust rule: its text and colours come only from the policy (trusted path, properties 1 and 2);
  * no cage-supplied string (desktop name, title) is ever rendered here.
+ *
+ * A level switch re-renders only what names the level (colour, name, switcher): the rest of the
+ * band is memoised, so the switch's commit stays small.
  */
+import { memo } from 'react';
 import { textFor } from '../i18n';
 import { useShell, useShellState } from '../shellContext';
 import { levelById } from '../store/shellStore';
@@ -15,6 +19,11 @@ import { SmartcardState } from './SmartcardState';
 import { AppLauncherButton } from './AppLauncher';
 import { KeyboardLayoutBadge } from './KeyboardLayoutBadge';
 
+// Parts of the band a switch does not change: not rendered again by it.
+const Launcher = memo(AppLauncherButton);
+const LevelSound = memo(SoundState);
+const LevelSmartcard = memo(SmartcardState);
+
 export function LevelBand() {
   const { switchTo } = useShell();
   const levels = useShellState((s) => s.levels);
@@ -22,13 +31,8 @@ export function LevelBand() {
   const confirmed = useShellState((s) => s.confirmedFront);
   const cages = useShellState((s) => s.cages);
   const locale = useShellState((s) => s.locale);
-  const shortcut = useShellState((s) => s.switchShortcut);
-  const sak = useShellState((s) => s.secureAttentionKey);
-  const trust = useShellState((s) => s.trust);
-  const foreign = useShellState((s) => s.foreignViewers);
   const tunnel = useShellState((s) => (s.front ? s.tunnels[s.front] : undefined));
   const training = useShellState((s) => s.training !== null);
-  const { store } = useShell();
   const t = textFor(locale);
   const level = levelById(levels, front);
   if (!level) return <header className="band band--unknown" data-testid="level-band" />;
@@ -58,7 +62,7 @@ export function LevelBand() {
           </span>
         ) : null}
       </div>
-      <AppLauncherButton />
+      <Launcher />
       <nav className="band__switcher" aria-label={t.switchTo}>
         {levels.map((l) => (
           <button
@@ -75,11 +79,28 @@ export function LevelBand() {
             <span className="band__status" data-testid={`status-${l.id}`}>
               {t.status[cages[l.id]?.status ?? 'stopped']}
             </span>
-            <SoundState level={l.id} />
-            <SmartcardState level={l.id} />
+            <LevelSound level={l.id} />
+            <LevelSmartcard level={l.id} />
           </button>
         ))}
       </nav>
+      <BandEnd />
+    </header>
+  );
+}
+
+/** The band's right-hand side: the trust phrase, other viewers, clipboard, layout, devices, menu. */
+const BandEnd = memo(function BandEnd() {
+  const { store } = useShell();
+  const levels = useShellState((s) => s.levels);
+  const locale = useShellState((s) => s.locale);
+  const shortcut = useShellState((s) => s.switchShortcut);
+  const sak = useShellState((s) => s.secureAttentionKey);
+  const trust = useShellState((s) => s.trust);
+  const foreign = useShellState((s) => s.foreignViewers);
+  const t = textFor(locale);
+  return (
+    <>
       <TrustMarkView trust={trust} testId="band-trust" />
       {foreign.length > 0 ? (
         // A viewer this shell did not open is watching a cage: the supervisor knows, the band says.
@@ -95,6 +116,6 @@ export function LevelBand() {
           {t.menuShort} <kbd>{sak}</kbd>
         </button>
       </div>
-    </header>
+    </>
   );
-}
+});
