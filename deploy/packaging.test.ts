@@ -73,7 +73,8 @@ describe('packaging', () => {
     expect(postinst).toContain(`ln -sfn /opt/${config.productName} /usr/lib/cloison`);
     const supervisor = execStart(unit('cloison-supervisor.service'));
     expect(supervisor[0]).toBe('/usr/bin/node');
-    const main = supervisor[1]!.replace('/usr/lib/cloison/resources/app/', '');
+    // Node's own flags (the heap's semi-spaces) come before the program's path.
+    const main = supervisor.slice(1).find((arg) => !arg.startsWith('--'))!.replace('/usr/lib/cloison/resources/app/', '');
     expect(existsSync(main), `${main} in the build`).toBe(true);
     expect(supervisor).toEqual(expect.arrayContaining(['--policy', '/etc/cloison/policy.yaml', '--shell-group', 'cloison-shell', '--admin-group', 'cloison-admin']));
     expect(execStart(unit('cloison-kiosk@.service'))).toContain(`/usr/lib/cloison/${config.linux.executableName}`);

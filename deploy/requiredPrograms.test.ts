@@ -23,6 +23,8 @@ const TEST_PACKAGE_OF: Record<string, string> = {
   true: 'coreutils',
   rm: 'coreutils',
   ps: 'procps',
+  pgrep: 'procps',
+  mknod: 'coreutils',
   perl: 'perl-base',
   bash: 'bash',
   xinput: 'xinput',
