@@ -91,6 +91,36 @@ async function typingIn(page: Page, level: string): Promise<void> {
     .toBe(true);
 }
 
+/**
+ * A viewer page taken over (a hostile RFB server of `level` exploiting its viewer) listens for keys
+ * and grabs the focus every 100 ms. It starts after 6 s: past the transient user activation
+ * Playwright's evaluate gives the frame (5 s), so the frame acts with no activation of its own, as
+ * it would. Returns what the frame has received so far, and whether it had an activation.
+ */
+async function stealFocusFrom(page: Page, level: string): Promise<() => Promise<{ stolen: string[]; active: boolean[] }>> {
+  const handle = await page.getByTestId(`cage-frame-${level}`).locator('iframe').elementHandle();
+  const frame = (await handle!.contentFrame())!;
+  await frame.evaluate(() => {
+    const w = window as unknown as { __stolen: string[]; __active: boolean[] };
+    w.__stolen = [];
+    w.__active = [];
+    window.addEventListener('keydown', (e) => w.__stolen.push(e.key), { capture: true });
+    document.documentElement.tabIndex = 0;
+    setTimeout(() => {
+      w.__active.push(navigator.userActivation.isActive);
+      setInterval(() => {
+        window.focus();
+        document.documentElement.focus();
+      }, 100);
+    }, 6000);
+  });
+  return () =>
+    frame.evaluate(() => {
+      const w = window as unknown as { __stolen: string[]; __active: boolean[] };
+      return { stolen: [...w.__stolen], active: w.__active };
+    });
+}
+
 test('a key held down across the switch shortcut leaves no key down in the level left, and types nothing in the new one', async () => {
   const { page } = shell;
   await expect(page.getByTestId('cage-frame-high')).toHaveAttribute('data-viewer', 'connected', { timeout: 60_000 });
@@ -156,35 +186,36 @@ test('a key auto-repeating across a switch by a click on the band types nothing 
 test('the hidden level\'s viewer frame cannot take the focus and get the keys typed in the level in front', async () => {
   const { page } = shell;
   await typingIn(page, 'high');
-  const handle = await page.getByTestId('cage-frame-low').locator('iframe').elementHandle();
-  const hidden = (await handle!.contentFrame())!;
-  // A viewer page taken over (a hostile RFB server of low exploiting its viewer) listens, and grabs
-  // the focus every 100 ms. It starts after 6 s: past the transient user activation Playwright's
-  // evaluate gives the frame (5 s), so the frame acts with no activation of its own, as it would.
-  await hidden.evaluate(() => {
-    const w = window as unknown as { __stolen: string[]; __active: boolean[] };
-    w.__stolen = [];
-    w.__active = [];
-    window.addEventListener('keydown', (e) => w.__stolen.push(e.key), { capture: true });
-    document.documentElement.tabIndex = 0;
-    setTimeout(() => {
-      w.__active.push(navigator.userActivation.isActive);
-      setInterval(() => {
-        window.focus();
-        document.documentElement.focus();
-      }, 100);
-    }, 6000);
-  });
+  const stolenKeys = await stealFocusFrom(page, 'low');
   await page.waitForTimeout(6500);
   const highBefore = rawKeys('high').length;
   await display.type('secret');
   await page.waitForTimeout(500);
-  const { stolen, active } = await hidden.evaluate(() => {
-    const w = window as unknown as { __stolen: string[]; __active: boolean[] };
-    return { stolen: w.__stolen, active: w.__active };
-  });
+  const { stolen, active } = await stolenKeys();
   const high = rawKeys('high').slice(highBefore).filter((k) => k.down);
   console.log(`high in front, low's hidden frame focusing itself (its activation then: ${JSON.stringify(active)}): keys in low's frame ${JSON.stringify(stolen)}; presses in high ${high.length}`);
   expect.soft(stolen, 'keys typed for high that low\'s hidden frame received').toEqual([]);
   expect.soft(high.length, 'the keys still reach high').toBeGreaterThan(0);
+});
+
+test('with the hidden level\'s viewer frame grabbing the focus, the secure-attention key still opens the overview, and keys typed there reach no frame', async () => {
+  const { page } = shell;
+  await typingIn(page, 'high');
+  const stolenKeys = await stealFocusFrom(page, 'low');
+  await page.waitForTimeout(6500);
+  await display.key('Pause');
+  const overview = page.getByTestId('trusted-overview');
+  const opened = await overview.waitFor({ state: 'visible', timeout: 3000 }).then(() => true, () => false);
+  const afterPause = (await stolenKeys()).stolen;
+  // Opened by a click on the band if the key did not: what is typed while it shows.
+  if (!opened) await display.click(...Object.values(await centreOf(page, 'open-overview')) as [number, number]);
+  await expect(overview).toBeVisible();
+  await display.type('pin1234');
+  await page.waitForTimeout(500);
+  const whileOverview = (await stolenKeys()).stolen.slice(afterPause.length);
+  console.log(`Pause with low's frame grabbing the focus: overview opened by the key ${opened}; keys in low's frame: ${JSON.stringify(afterPause)}; typed while the overview showed, in low's frame: ${JSON.stringify(whileOverview)}`);
+  await page.keyboard.press('Escape');
+  expect.soft(opened, 'the secure-attention key opened the trusted overview').toBe(true);
+  expect.soft(afterPause, 'keys low\'s frame received (the secure-attention key among them)').toEqual([]);
+  expect.soft(whileOverview, 'keys typed in the trusted overview that low\'s frame received').toEqual([]);
 });
