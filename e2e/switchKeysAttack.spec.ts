@@ -10,16 +10,16 @@
  *  - the hidden level's viewer frame must not take the focus and receive the keys typed for the
  *    level in front.
  */
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { expect, test, type Page } from '@playwright/test';
+import { expect, test } from '@playwright/test';
 import { KEY_LOGGER_APP } from '../supervisor/testing/keyLogger';
 import { launchShellBrowser, startHostDisplay, type HostDisplay, type ShellBrowser } from './support/hostDisplay';
+import { heldDown, levelKeys } from './support/levelKeys';
 import { startSupervisor, twoCagePolicy, type SupervisorProcess } from './support/supervisorProcess';
 
 let sup: SupervisorProcess;
 let display: HostDisplay;
 let shell: ShellBrowser;
+let keys: ReturnType<typeof levelKeys>;
 
 // Not serial: a test that fails does not keep the others from running (a new worker starts them).
 test.describe.configure({ timeout: 180_000 });
@@ -29,6 +29,7 @@ test.beforeAll(async () => {
   sup = await startSupervisor(twoCagePolicy({ extraApps: [KEY_LOGGER_APP], extra: 'keyboard: { layout: fr }\n' }));
   display = await startHostDisplay({ layout: 'fr', width: 1400, height: 900 });
   shell = await launchShellBrowser(display, { url: sup.url, width: 1280, height: 800 });
+  keys = levelKeys(sup, display, shell);
 });
 test.afterAll(async () => {
   await shell?.close();
@@ -36,105 +37,20 @@ test.afterAll(async () => {
   await sup?.stop();
 });
 
-interface RawKey {
-  down: boolean;
-  code: number;
-}
-
-/** Every raw key press and release a cage's X server has seen, in order. */
-function rawKeys(level: string): RawKey[] {
-  const file = join(sup.homeOf(level), 'keylog.txt');
-  if (!existsSync(file)) return [];
-  const keys: RawKey[] = [];
-  for (const event of readFileSync(file, 'utf8').split(/^EVENT /m)) {
-    const down = event.includes('(RawKeyPress)');
-    if (!down && !event.includes('(RawKeyRelease)')) continue;
-    const detail = /^\s+detail: (\d+)/m.exec(event);
-    if (detail) keys.push({ down, code: Number(detail[1]) });
-  }
-  return keys;
-}
-
-/** Keycodes whose last event here is a press: keys the cage's X server holds down (an auto-repeat is presses only). */
-function heldDown(keys: RawKey[]): number[] {
-  const down = new Map<number, boolean>();
-  for (const k of keys) down.set(k.code, k.down);
-  return [...down].filter(([, d]) => d).map(([code]) => code);
-}
-
-async function centreOf(page: Page, testId: string): Promise<{ x: number; y: number }> {
-  const box = (await page.getByTestId(testId).boundingBox())!;
-  return shell.screenPoint(box.x + box.width / 2, box.y + box.height / 2);
-}
-
-async function frontIs(page: Page, level: string): Promise<void> {
-  await expect(page.getByTestId('level-band')).toHaveAttribute('data-level', level);
-  await expect(page.getByTestId('level-band')).toHaveAttribute('data-input-level', level);
-}
-
-/** Puts `level` in front by a click on its viewer, then types x until its logger has it. */
-async function typingIn(page: Page, level: string): Promise<void> {
-  if ((await page.getByTestId('level-band').getAttribute('data-level')) !== level) await display.key('ctrl+alt+Next');
-  await frontIs(page, level);
-  const centre = await centreOf(page, `viewer-${level}`);
-  const before = rawKeys(level).length;
-  await expect
-    .poll(
-      async () => {
-        await display.click(centre.x, centre.y);
-        await display.key('x');
-        await page.waitForTimeout(300);
-        return rawKeys(level).slice(before).some((k) => k.down);
-      },
-      { timeout: 60_000 },
-    )
-    .toBe(true);
-}
-
-/**
- * A viewer page taken over (a hostile RFB server of `level` exploiting its viewer) listens for keys
- * and grabs the focus every 100 ms. It starts after 6 s: past the transient user activation
- * Playwright's evaluate gives the frame (5 s), so the frame acts with no activation of its own, as
- * it would. Returns what the frame has received so far, and whether it had an activation.
- */
-async function stealFocusFrom(page: Page, level: string): Promise<() => Promise<{ stolen: string[]; active: boolean[] }>> {
-  const handle = await page.getByTestId(`cage-frame-${level}`).locator('iframe').elementHandle();
-  const frame = (await handle!.contentFrame())!;
-  await frame.evaluate(() => {
-    const w = window as unknown as { __stolen: string[]; __active: boolean[] };
-    w.__stolen = [];
-    w.__active = [];
-    window.addEventListener('keydown', (e) => w.__stolen.push(e.key), { capture: true });
-    document.documentElement.tabIndex = 0;
-    setTimeout(() => {
-      w.__active.push(navigator.userActivation.isActive);
-      setInterval(() => {
-        window.focus();
-        document.documentElement.focus();
-      }, 100);
-    }, 6000);
-  });
-  return () =>
-    frame.evaluate(() => {
-      const w = window as unknown as { __stolen: string[]; __active: boolean[] };
-      return { stolen: [...w.__stolen], active: w.__active };
-    });
-}
-
 test('a key held down across the switch shortcut leaves no key down in the level left, and types nothing in the new one', async () => {
   const { page } = shell;
   await expect(page.getByTestId('cage-frame-high')).toHaveAttribute('data-viewer', 'connected', { timeout: 60_000 });
-  await typingIn(page, 'low');
-  const lowBefore = rawKeys('low').length;
-  const highBefore = rawKeys('high').length;
+  await keys.typingIn(page, 'low');
+  const lowBefore = keys.rawKeys('low').length;
+  const highBefore = keys.rawKeys('high').length;
   await display.xdotool('keydown', 'a');
   await page.waitForTimeout(150);
   await display.key('ctrl+alt+Next');
-  await frontIs(page, 'high');
+  await keys.frontIs(page, 'high');
   await display.xdotool('keyup', 'a');
   await page.waitForTimeout(800);
-  const low = rawKeys('low').slice(lowBefore);
-  const high = rawKeys('high').slice(highBefore);
+  const low = keys.rawKeys('low').slice(lowBefore);
+  const high = keys.rawKeys('high').slice(highBefore);
   console.log(`held across the shortcut: low saw ${JSON.stringify(low)}; high saw ${JSON.stringify(high)}`);
   expect(low.some((k) => k.down), 'the key reached low before the switch').toBe(true);
   expect.soft(heldDown(low), 'keycodes left down in low').toEqual([]);
@@ -143,7 +59,7 @@ test('a key held down across the switch shortcut leaves no key down in the level
 
 test('a dead key typed in one level does not compose the key typed next in the other', async () => {
   const { page } = shell;
-  await typingIn(page, 'low');
+  await keys.typingIn(page, 'low');
   // What the trusted page sees, with the level in front at that moment.
   await page.evaluate(() => {
     const w = window as unknown as { __keysSeen: string[] };
@@ -155,7 +71,7 @@ test('a dead key typed in one level does not compose the key typed next in the o
   await display.key('dead_circumflex');
   await page.waitForTimeout(200);
   await display.key('ctrl+alt+Next');
-  await frontIs(page, 'high');
+  await keys.frontIs(page, 'high');
   await display.key('e');
   await page.waitForTimeout(500);
   const seen = await page.evaluate(() => (window as unknown as { __keysSeen: string[] }).__keysSeen);
@@ -165,19 +81,19 @@ test('a dead key typed in one level does not compose the key typed next in the o
 
 test('a key auto-repeating across a switch by a click on the band types nothing in the new level and is not left down in the old', async () => {
   const { page } = shell;
-  await typingIn(page, 'low');
-  const button = await centreOf(page, 'switch-high');
-  const lowBefore = rawKeys('low').length;
-  const highBefore = rawKeys('high').length;
+  await keys.typingIn(page, 'low');
+  const button = await keys.centreOf(page, 'switch-high');
+  const lowBefore = keys.rawKeys('low').length;
+  const highBefore = keys.rawKeys('high').length;
   await display.xdotool('keydown', 'a');
   await page.waitForTimeout(700); // past the auto-repeat delay: the key repeats in low
   await display.click(button.x, button.y);
-  await frontIs(page, 'high');
+  await keys.frontIs(page, 'high');
   await page.waitForTimeout(1000); // still held: repeats
   await display.xdotool('keyup', 'a');
   await page.waitForTimeout(800);
-  const low = rawKeys('low').slice(lowBefore);
-  const high = rawKeys('high').slice(highBefore);
+  const low = keys.rawKeys('low').slice(lowBefore);
+  const high = keys.rawKeys('high').slice(highBefore);
   console.log(`auto-repeat across a click switch: low saw ${low.filter((k) => k.down).length} presses, ${low.filter((k) => !k.down).length} releases, left down ${JSON.stringify(heldDown(low))}; high saw ${high.filter((k) => k.down).length} presses (keycodes ${JSON.stringify([...new Set(high.filter((k) => k.down).map((k) => k.code))])}), ${high.filter((k) => !k.down).length} releases, left down ${JSON.stringify(heldDown(high))}`);
   expect.soft(high.filter((k) => k.down), 'presses in high of a key held since low was in front').toEqual([]);
   expect.soft(heldDown(low), 'keycodes left down in low').toEqual([]);
@@ -185,14 +101,14 @@ test('a key auto-repeating across a switch by a click on the band types nothing 
 
 test('the hidden level\'s viewer frame cannot take the focus and get the keys typed in the level in front', async () => {
   const { page } = shell;
-  await typingIn(page, 'high');
-  const stolenKeys = await stealFocusFrom(page, 'low');
+  await keys.typingIn(page, 'high');
+  const stolenKeys = await keys.stealFocusFrom(page, 'low');
   await page.waitForTimeout(6500);
-  const highBefore = rawKeys('high').length;
+  const highBefore = keys.rawKeys('high').length;
   await display.type('secret');
   await page.waitForTimeout(500);
   const { stolen, active } = await stolenKeys();
-  const high = rawKeys('high').slice(highBefore).filter((k) => k.down);
+  const high = keys.rawKeys('high').slice(highBefore).filter((k) => k.down);
   console.log(`high in front, low's hidden frame focusing itself (its activation then: ${JSON.stringify(active)}): keys in low's frame ${JSON.stringify(stolen)}; presses in high ${high.length}`);
   expect.soft(stolen, 'keys typed for high that low\'s hidden frame received').toEqual([]);
   expect.soft(high.length, 'the keys still reach high').toBeGreaterThan(0);
@@ -200,15 +116,15 @@ test('the hidden level\'s viewer frame cannot take the focus and get the keys ty
 
 test('with the hidden level\'s viewer frame grabbing the focus, the secure-attention key still opens the overview, and keys typed there reach no frame', async () => {
   const { page } = shell;
-  await typingIn(page, 'high');
-  const stolenKeys = await stealFocusFrom(page, 'low');
+  await keys.typingIn(page, 'high');
+  const stolenKeys = await keys.stealFocusFrom(page, 'low');
   await page.waitForTimeout(6500);
   await display.key('Pause');
   const overview = page.getByTestId('trusted-overview');
   const opened = await overview.waitFor({ state: 'visible', timeout: 3000 }).then(() => true, () => false);
   const afterPause = (await stolenKeys()).stolen;
   // Opened by a click on the band if the key did not: what is typed while it shows.
-  if (!opened) await display.click(...Object.values(await centreOf(page, 'open-overview')) as [number, number]);
+  if (!opened) await display.click(...Object.values(await keys.centreOf(page, 'open-overview')) as [number, number]);
   await expect(overview).toBeVisible();
   await display.type('pin1234');
   await page.waitForTimeout(500);
