@@ -43,7 +43,7 @@ export function CageStage() {
   };
   return (
     <main
-      ref={(el) => void (keyboard.element.current = el)}
+      ref={keyboard.element}
       className={`stage${tiled ? ' stage--tiled' : ''}`}
       data-testid="stage"
       data-layout={tiled ? 'split' : 'single'}
