@@ -24,6 +24,11 @@ const rendererDir = join(__dirname, '..', 'renderer');
 
 protocol.registerSchemesAsPrivileged([{ scheme: APP_SCHEME, privileges: { standard: true, secure: true, supportFetchAPI: true } }]);
 Menu.setApplicationMenu(null);
+// A frame may not take the focus without a user's gesture in it when its <iframe> says
+// allow="focus-without-user-activation 'none'" (every viewer frame does): a viewer page taken over
+// cannot grab the keys typed for another level. The browser host's Chromium has the same flag
+// (scripts/shellChromium.mjs); the shell's frameFocusGuard.ts checks in any case.
+app.commandLine.appendSwitch('enable-blink-features', 'BlockingFocusWithoutUserActivation');
 
 
 function isTrustedSender(frame: Electron.WebFrameMain | null): boolean {

@@ -408,6 +408,8 @@ export const rpcMethods = {
   'apps.launch': { params: z.object({ level: levelIdSchema, id: z.string().max(64) }).strict(), result: z.object({ pid: z.number().int() }) },
   /** The user reports an anomaly (a look-alike, a strange request): journaled with the level in front. */
   'report.anomaly': { params: z.object({ text: z.string().max(280) }).strict(), result: z.object({}) },
+  /** A level's viewer frame took the keyboard focus (the shell took it back and unloaded it): journaled. */
+  'viewer.focusTaken': { params: z.object({ level: levelIdSchema, grabs: z.number().int().min(1).max(1_000_000) }).strict(), result: z.object({}) },
   /** The trainee's answer on the training card (begin, a drill's answer, continue). */
   'training.answer': { params: z.object({ id: z.string().max(64) }).strict(), result: z.object({ accepted: z.boolean() }) },
   /** Locks the workstation now (the overview's button, the lock shortcut). */

@@ -9,12 +9,13 @@
  * a new frame: the viewers stay loaded) and their title strips; the frames are memoised, and the
  * keyboard's focus stays on the stage (stageKeyboard.ts), which hands each key to the level in front.
  */
-import { memo, useCallback, useMemo, useState, type KeyboardEvent as ReactKeyboardEvent } from 'react';
+import { memo, useCallback, useEffect, useMemo, useState, type KeyboardEvent as ReactKeyboardEvent } from 'react';
 import type { LevelView } from '../../shared/rpc';
 import { textFor } from '../i18n';
 import { useShell, useShellState } from '../shellContext';
 import { inputSuspended } from '../store/shellStore';
 import { CageViewer, type ViewerState } from './CageViewer';
+import { createFrameFocusGuard, type FrameFocusGuard } from '../keyboard/frameFocusGuard';
 import { createStageKeyboard, type StageKeyboard } from './stageKeyboard';
 
 export type StageKeys = StageKeyboard<ReactKeyboardEvent<HTMLElement>>;
@@ -22,6 +23,13 @@ export type StageKeys = StageKeyboard<ReactKeyboardEvent<HTMLElement>>;
 export function CageStage() {
   const { store } = useShell();
   const keyboard = useMemo(() => createStageKeyboard<ReactKeyboardEvent<HTMLElement>>(), []);
+  // No viewer frame may hold the focus (frameFocusGuard.ts): taken back to this page at once.
+  const [focusGuard, setFocusGuard] = useState<FrameFocusGuard | null>(null);
+  useEffect(() => {
+    const guard = createFrameFocusGuard(window, () => keyboard.element.current);
+    setFocusGuard(guard);
+    return () => guard.stop();
+  }, [keyboard]);
   const levels = useShellState((s) => s.levels);
   const front = useShellState((s) => s.front);
   const layout = useShellState((s) => s.layout);
@@ -47,13 +55,13 @@ export function CageStage() {
       onKeyPress={route}
     >
       {levels.map((level) => (
-        <CageFrame key={level.id} level={level} front={level.id === front} visible={tiled || level.id === front} dimmed={overview} keyboard={keyboard} />
+        <CageFrame key={level.id} level={level} front={level.id === front} visible={tiled || level.id === front} dimmed={overview} keyboard={keyboard} focusGuard={focusGuard} />
       ))}
     </main>
   );
 }
 
-const CageFrame = memo(function CageFrame({ level, front, visible, dimmed, keyboard }: { level: LevelView; front: boolean; visible: boolean; dimmed: boolean; keyboard: StageKeys }) {
+const CageFrame = memo(function CageFrame({ level, front, visible, dimmed, keyboard, focusGuard }: { level: LevelView; front: boolean; visible: boolean; dimmed: boolean; keyboard: StageKeys; focusGuard: FrameFocusGuard | null }) {
   const { switchTo } = useShell();
   const locale = useShellState((s) => s.locale);
   const suspended = useShellState(inputSuspended);
@@ -95,7 +103,7 @@ const CageFrame = memo(function CageFrame({ level, front, visible, dimmed, keybo
         ) : null}
       </header>
       <div className="frame__clip">
-        <CageViewer level={level.id} front={front && !suspended} place={front ? 'front' : visible ? 'beside' : 'hidden'} onViewerState={setViewer} onBell={onBell} reloads={viewerReloads} keyboard={keyboard} />
+        <CageViewer level={level.id} front={front && !suspended} place={front ? 'front' : visible ? 'beside' : 'hidden'} onViewerState={setViewer} onBell={onBell} reloads={viewerReloads} keyboard={keyboard} focusGuard={focusGuard} />
         <StatusOverlay level={level} viewer={viewer} onReconnect={onReconnect} />
         {dimmed ? (
           <div className="frame__dim" data-testid={`dim-${level.id}`}>
@@ -118,10 +126,11 @@ const StatusOverlay = memo(function StatusOverlay({ level, viewer, onReconnect }
   if (status === 'starting') title = t.cageStarting;
   else if (status === 'crashed') title = t.cageCrashed;
   else if (status === 'stopped') title = t.cageStopped;
-  else title = viewer === 'stopped' ? t.viewerStopped : viewer === 'unreachable' ? t.cageUnreachable : t.cageStarting;
+  else title = viewer === 'stopped' ? t.viewerStopped : viewer === 'unreachable' ? t.cageUnreachable : viewer === 'grabbed' ? t.viewerTookFocus : viewer === 'withheld' ? t.viewerWithheld : t.cageStarting;
   const canRetry = status === 'crashed' || status === 'stopped' || viewer === 'unreachable';
-  // The viewer's own renderer stopped (the cage may be fine): its frame is loaded again, now if asked.
-  const canReconnect = status === 'running' && viewer === 'stopped';
+  // The viewer's own renderer stopped (the cage may be fine), or it took the keyboard focus: its
+  // frame is loaded again, now if asked.
+  const canReconnect = status === 'running' && (viewer === 'stopped' || viewer === 'withheld');
   return (
     <div className="overlay" data-testid={`overlay-${level.id}`} data-status={status}>
       <div className="overlay__card" style={{ borderColor: level.colour }}>

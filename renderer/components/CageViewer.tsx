@@ -9,17 +9,26 @@
  * keeps the focus; key and pointer events go to the frame only while its cage is in front — after
  * the shortcuts and the secure-attention key were taken at the window (trusted path, property 3).
  * The gateway enforces the same independently. The cage's desktop name is never read.
+ *
+ * A frame that takes the keyboard focus anyway (frameFocusGuard.ts: a viewer page taken over) loses
+ * it at once and is unloaded, the supervisor told; it is loaded again after a back-off, and left
+ * unloaded, saying so, after MAX_FOCUS_GRABS (the user may still reconnect it).
  */
 import { useEffect, useLayoutEffect, useRef, useState, type KeyboardEvent as ReactKeyboardEvent, type MouseEvent as ReactMouseEvent, type PointerEvent as ReactPointerEvent, type WheelEvent as ReactWheelEvent } from 'react';
 import { viewerToShellSchema, VIEWER_PAGE, type ShellToViewer, type ViewerPlace } from '../../shared/viewerProtocol';
 import { createDeadKeyComposer, type DeadKeyComposer } from '../keyboard/deadKeyComposer';
+import type { FrameFocusGuard } from '../keyboard/frameFocusGuard';
 import { useShell, useShellState } from '../shellContext';
 import type { StageKeys } from './CageStage';
 import { useFrameSizeReport } from './useFrameSizeReport';
 import { createViewerWatch, PING_INTERVAL_MS } from './viewerWatch';
 
-/** 'stopped': the viewer's renderer crashed or hangs (viewerWatch.ts); its frame is being loaded again. */
-export type ViewerState = 'idle' | 'connecting' | 'connected' | 'unreachable' | 'stopped';
+/**
+ * 'stopped': the viewer's renderer crashed or hangs (viewerWatch.ts); its frame is being loaded again.
+ * 'grabbed': its frame took the keyboard focus and was unloaded, loaded again after a back-off;
+ * 'withheld': it did so MAX_FOCUS_GRABS times and stays unloaded until the user reconnects it.
+ */
+export type ViewerState = 'idle' | 'connecting' | 'connected' | 'unreachable' | 'stopped' | 'grabbed' | 'withheld';
 
 interface Props {
   level: string;
@@ -33,13 +42,18 @@ interface Props {
   reloads?: number;
   /** The stage's keyboard: it hands this viewer the keys typed while its level is in front. */
   keyboard: StageKeys;
+  /** Tells this viewer when its frame took the keyboard focus (null until the stage installed it). */
+  focusGuard: FrameFocusGuard | null;
 }
 
 const RECONNECT_DELAY_MS = 1000;
 /** A cage may ring at most this often: a bell storm cannot flood the shell. */
 export const BELL_INTERVAL_MS = 1000;
+/** A frame that took the focus this many times stays unloaded; before, it is loaded again after a back-off. */
+export const MAX_FOCUS_GRABS = 3;
+const FOCUS_GRAB_BACKOFF_MS = 2000;
 
-export function CageViewer({ level, front, place, onViewerState, onBell, reloads = 0, keyboard }: Props) {
+export function CageViewer({ level, front, place, onViewerState, onBell, reloads = 0, keyboard, focusGuard }: Props) {
   const { api } = useShell();
   const status = useShellState((s) => s.cages[level]?.status);
   const restarts = useShellState((s) => s.cages[level]?.restarts ?? 0);
@@ -56,6 +70,12 @@ export function CageViewer({ level, front, place, onViewerState, onBell, reloads
   const watch = useRef(createViewerWatch());
   /** The viewer stopped and was loaded again: its frame says so until it is connected again. */
   const stopped = useRef(false);
+  /** Times its frame took the keyboard focus; while `unloaded`, no frame is shown at all. */
+  const grabs = useRef(0);
+  const [unloaded, setUnloaded] = useState(false);
+  const unloadedRef = useRef(unloaded);
+  unloadedRef.current = unloaded;
+  const shown = (state: ViewerState): ViewerState => (unloadedRef.current ? (grabs.current >= MAX_FOCUS_GRABS ? 'withheld' : 'grabbed') : stopped.current ? 'stopped' : state);
   const viewerOrigin = api.viewerOrigin(level);
   const frontRef = useRef(front);
   frontRef.current = front;
@@ -92,7 +112,7 @@ export function CageViewer({ level, front, place, onViewerState, onBell, reloads
         return;
       }
       if (parsed.data.state === 'connected') stopped.current = false;
-      onViewerState(stopped.current ? 'stopped' : parsed.data.state);
+      onViewerState(shown(parsed.data.state));
       if (parsed.data.state === 'unreachable') setTimeout(() => setAttempt((a) => a + 1), RECONNECT_DELAY_MS);
     };
     window.addEventListener('message', onMessage);
@@ -102,11 +122,11 @@ export function CageViewer({ level, front, place, onViewerState, onBell, reloads
   // A ticket per connection, handed to this cage's frame only.
   useEffect(() => {
     if (status !== 'running' || !loaded) {
-      onViewerState(stopped.current ? 'stopped' : 'idle');
+      onViewerState(shown('idle'));
       return;
     }
     let cancelled = false;
-    onViewerState(stopped.current ? 'stopped' : 'connecting');
+    onViewerState(shown('connecting'));
     void api
       .call('vnc.ticket', { level })
       .then(({ ticket, path }) => {
@@ -128,12 +148,15 @@ export function CageViewer({ level, front, place, onViewerState, onBell, reloads
 
   // A viewer that crashed or hangs answers nothing: its frame is replaced by a new one, which
   // gets a new ticket when it says it is ready. The trusted page never waits for it.
-  const reload = (why: 'stopped' | 'asked') => {
+  const reload = (why: 'stopped' | 'asked' | 'grab-backoff') => {
+    if (unloadedRef.current && why === 'stopped') return; // no frame to watch
     stopped.current = why === 'stopped' || stopped.current;
+    unloadedRef.current = false;
+    setUnloaded(false);
     watch.current.heard();
     setReady(0);
     setGeneration((g) => g + 1);
-    onViewerState(stopped.current ? 'stopped' : 'connecting');
+    onViewerState(shown('connecting'));
   };
   const reloadRef = useRef(reload);
   reloadRef.current = reload;
@@ -147,6 +170,28 @@ export function CageViewer({ level, front, place, onViewerState, onBell, reloads
   useEffect(() => {
     if (reloads > 0) reloadRef.current('asked');
   }, [reloads]);
+
+  // Its frame took the keyboard focus (the guard has taken it back): the frame is unloaded now,
+  // the supervisor journals it, and it comes back after a back-off, or not after MAX_FOCUS_GRABS.
+  const onFocusGrab = () => {
+    if (unloadedRef.current) return;
+    grabs.current += 1;
+    unloadedRef.current = true;
+    setUnloaded(true);
+    setReady(0);
+    onViewerState(shown('idle'));
+    void api.call('viewer.focusTaken', { level, grabs: grabs.current }).catch(() => undefined);
+    if (grabs.current < MAX_FOCUS_GRABS) setTimeout(() => reloadRef.current('grab-backoff'), FOCUS_GRAB_BACKOFF_MS * 2 ** (grabs.current - 1));
+  };
+  const onFocusGrabRef = useRef(onFocusGrab);
+  onFocusGrabRef.current = onFocusGrab;
+  useEffect(() => {
+    const el = frame.current;
+    if (!focusGuard || !el) return;
+    const stop = focusGuard.watch(el, () => onFocusGrabRef.current());
+    focusGuard.check();
+    return stop;
+  }, [focusGuard, generation, unloaded]);
 
   // Told as the switch is committed, before its frame is painted: a viewer leaving the front
   // stops decoding before the trusted page draws the switch.
@@ -201,17 +246,22 @@ export function CageViewer({ level, front, place, onViewerState, onBell, reloads
   const src = `${viewerOrigin}/${VIEWER_PAGE}?shell=${encodeURIComponent(window.location.origin)}`;
   return (
     <div className="viewer" data-testid={`viewer-${level}`}>
-      <iframe
-        key={generation}
-        ref={frame}
-        className="viewer__frame"
-        src={src}
-        title={level}
-        tabIndex={-1}
-        sandbox="allow-scripts allow-same-origin"
-        data-testid={`viewer-frame-${level}`}
-        data-generation={generation}
-      />
+      {unloaded ? null : (
+        <iframe
+          key={generation}
+          ref={frame}
+          className="viewer__frame"
+          src={src}
+          title={level}
+          tabIndex={-1}
+          sandbox="allow-scripts allow-same-origin"
+          // No focus without a user's gesture in the frame (none ever comes: the frame takes no
+          // pointer event); the guard checks it anyway.
+          allow="focus-without-user-activation 'none'"
+          data-testid={`viewer-frame-${level}`}
+          data-generation={generation}
+        />
+      )}
       <div
         ref={surface}
         className="viewer__input"

@@ -3,10 +3,22 @@
  * viewer of the level allowed input when the key comes (the level in front, none while a trusted
  * surface has the keyboard). A level switch then moves no focus: no focus events, no style and
  * layout forced inside the switch's keydown, and no window in which the focus is on the cage left.
+ *
+ * A key held down belongs to the level it went down in (by its physical code): its auto-repeats,
+ * keypresses and release go to that level only while it still has the input, never to a level put
+ * in front while the key was held (a click on the band does not end an auto-repeat). The level
+ * left has nothing to release: its viewer lets every held key up when its input is turned off.
  */
 export type KeyHandler<E> = (event: E) => void;
 
-export interface StageKeyboard<E> {
+/** What routing reads of a key event (a React or DOM KeyboardEvent has it). */
+export interface StageKey {
+  type: string;
+  code: string;
+  repeat: boolean;
+}
+
+export interface StageKeyboard<E extends StageKey> {
   /** The element that holds the focus (the stage), set by its ref. */
   element: { current: HTMLElement | null };
   /** A viewer's key handler for its level; the returned function takes it back. */
@@ -17,9 +29,14 @@ export interface StageKeyboard<E> {
   focus(): void;
 }
 
-export function createStageKeyboard<E>(): StageKeyboard<E> {
+export function createStageKeyboard<E extends StageKey>(): StageKeyboard<E> {
   const handlers = new Map<string, KeyHandler<E>>();
+  /** Each key down now (by code): the level that had the input when it went down (null: none). */
+  const heldIn = new Map<string, string | null>();
   const element: { current: HTMLElement | null } = { current: null };
+  const deliver = (level: string | null, event: E) => {
+    if (level !== null) handlers.get(level)?.(event);
+  };
   return {
     element,
     register(level, handler) {
@@ -29,7 +46,23 @@ export function createStageKeyboard<E>(): StageKeyboard<E> {
       };
     },
     route(level, event) {
-      if (level !== null) handlers.get(level)?.(event);
+      const code = event.code;
+      if (event.type === 'keydown' && !event.repeat) {
+        heldIn.set(code, level);
+        deliver(level, event);
+        return;
+      }
+      const owner = heldIn.get(code);
+      if (event.type === 'keyup') {
+        heldIn.delete(code);
+        // Its viewer drops it if its level lost the input since (it let the key up then).
+        if (owner !== undefined) deliver(owner, event);
+        else deliver(level, event);
+        return;
+      }
+      // An auto-repeat (or its keypress) of a key that went down in another level, or while no
+      // level had the input, or before the stage had the focus: dropped.
+      if (owner === undefined ? event.type === 'keypress' : owner === level) deliver(level, event);
     },
     focus() {
       const el = element.current;

@@ -193,6 +193,11 @@ function unlockedHandlers(deps: HandlerDeps): RpcHandlers {
       deps.journal.append('user.report', 'user', { level: deps.focus.front, text: reportText(text) });
       return {};
     },
+    'viewer.focusTaken': ({ level, grabs }) => {
+      cageOf(level);
+      deps.journal.append('viewer.focusTaken', 'shell', { level, grabs });
+      return {};
+    },
     'training.answer': ({ id }) => {
       const session = deps.training.current;
       if (!session) throw new CloisonError('WRONG_STATE', bilingual('aucune session d’entraînement n’est en cours', 'no training session is running'));

@@ -29,6 +29,7 @@ function session(overrides: Partial<RpcHandlers> = {}) {
     'apps.list': () => ({ levels: [] }),
     'apps.launch': () => ({ pid: 1 }),
     'report.anomaly': () => ({}),
+    'viewer.focusTaken': () => ({}),
     'training.answer': () => {
       throw new Error('no training');
     },
