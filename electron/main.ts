@@ -26,8 +26,9 @@ protocol.registerSchemesAsPrivileged([{ scheme: APP_SCHEME, privileges: { standa
 Menu.setApplicationMenu(null);
 // A frame may not take the focus without a user's gesture in it when its <iframe> says
 // allow="focus-without-user-activation 'none'" (every viewer frame does): a viewer page taken over
-// cannot grab the keys typed for another level. The browser host's Chromium has the same flag
-// (scripts/shellChromium.mjs); the shell's frameFocusGuard.ts checks in any case.
+// cannot grab the keys typed for another level. Not given to the browser host's Chromium: there it
+// puts an "unsupported command-line flag" bar above the band; the shell's frameFocusGuard.ts checks
+// in any case.
 app.commandLine.appendSwitch('enable-blink-features', 'BlockingFocusWithoutUserActivation');
 
 

@@ -25,9 +25,6 @@ const DISABLED_FEATURES = [
   'SpareRendererForSitePerProcess',
 ];
 
-/** Blink features the shell turns on (also Electron's, electron/main.ts). */
-export const BLINK_FEATURES = ['BlockingFocusWithoutUserActivation'];
-
 /** Chromium's flags for the shell window, besides --app and --user-data-dir. */
 export function shellChromiumArgs({ locale }) {
   return [
@@ -42,7 +39,6 @@ export function shellChromiumArgs({ locale }) {
     // A frame may not take the focus without a user's gesture in it when its <iframe> says
     // allow="focus-without-user-activation 'none'" (every viewer frame does): a viewer page taken
     // over cannot grab the keys typed for another level (the shell's frameFocusGuard.ts checks too).
-    `--enable-blink-features=${BLINK_FEATURES.join(',')}`,
   ];
 }
 

@@ -6,7 +6,7 @@
  * every key typed for the level in front, the secure-attention key and a trusted dialog's keys.
  *
  * The browser is asked to refuse such a focus (the frame's `allow="focus-without-user-activation
- * 'none'"` and Blink's BlockingFocusWithoutUserActivation); this guard is the check that does not
+ * 'none'"` and, in Electron, Blink's BlockingFocusWithoutUserActivation); this guard is the check that does not
  * depend on it: the moment the top window loses the focus to one of its frames, or a frame is its
  * active element, the focus is taken back to the element of this page that had it last (else the
  * stage), and the frame's watcher is told (its viewer is unloaded, the supervisor journals it).
