@@ -15,9 +15,12 @@ import { Socket } from 'node:net';
 import { connectToRoot } from '../sandbox/partChannel';
 
 export const HAND_OVER_MESSAGE = 'cloison.vncSocket';
+/** A level's file helper channel (filesHelperExecutor.ts), handed over the same way. */
+export const FILES_HELPER_MESSAGE = 'cloison.filesHelper';
+const HANDED_TYPES: readonly string[] = [HAND_OVER_MESSAGE, FILES_HELPER_MESSAGE];
 
 export interface HandedSocket {
-  type: typeof HAND_OVER_MESSAGE;
+  type: typeof HAND_OVER_MESSAGE | typeof FILES_HELPER_MESSAGE;
   level: string;
   /** Which connection this is, so the receiver can match it with its ticket. */
   connection: number;
@@ -54,7 +57,7 @@ export function managerChannel(): { send: (message: unknown) => void; onHandedSo
     const { send } = connectToRoot<unknown, Partial<HandedSocket> | null>({
       message: (m, fd) => {
         if (fd === null) return;
-        if (m?.type !== HAND_OVER_MESSAGE || typeof m.level !== 'string' || typeof m.connection !== 'number') return closeSync(fd);
+        if (!m || !HANDED_TYPES.includes(m.type ?? '') || typeof m.level !== 'string' || typeof m.connection !== 'number') return closeSync(fd);
         const socket = new Socket({ fd, readable: true, writable: true });
         for (const listener of sockets) listener(m as HandedSocket, socket);
       },
@@ -79,8 +82,9 @@ export class HandedSockets {
   private readonly arrived = new Map<number, Socket>();
   private readonly waiting = new Map<number, (socket: Socket) => void>();
 
-  constructor(private readonly unclaimedMs = 10_000) {
+  constructor(private readonly unclaimedMs = 10_000, private readonly type: HandedSocket['type'] = HAND_OVER_MESSAGE) {
     onHandedSocket((message, socket) => {
+      if (message.type !== this.type) return;
       const waiter = this.waiting.get(message.connection);
       if (waiter) {
         this.waiting.delete(message.connection);

@@ -26,8 +26,12 @@ export interface CageHome {
 /** Where a staged copy is bound, read-only, into a writer's sandbox. */
 export const STAGED_IN_SANDBOX = '/opt/cloison-staged';
 
-/** The helper sandbox around `command` (the file helper; the tests run probes in its place). */
-export function fileHelperSandboxArgs(cage: CageHome, command: (node: string) => string[], staged?: string): string[] {
+/**
+ * The helper sandbox around `command` (the file helper; the tests run probes in its place).
+ * `tmpMode`: the sandbox's own /tmp made writable for the helper's uid (its `serve` mode stages
+ * what it is given to write there); root's 0755 otherwise.
+ */
+export function fileHelperSandboxArgs(cage: CageHome, command: (node: string) => string[], staged?: string, tmpMode?: '1777'): string[] {
   const node = process.execPath;
   const binds = node.startsWith('/usr/') ? [] : ['--ro-bind', dirname(node), dirname(node)];
   return [
@@ -35,7 +39,7 @@ export function fileHelperSandboxArgs(cage: CageHome, command: (node: string) =>
     '--die-with-parent', '--new-session',
     '--ro-bind', '/usr', '/usr', '--symlink', 'usr/bin', '/bin', '--symlink', 'usr/lib', '/lib', '--symlink', 'usr/lib64', '/lib64',
     ...binds,
-    '--proc', '/proc', '--dev', '/dev', '--tmpfs', '/tmp',
+    '--proc', '/proc', '--dev', '/dev', ...(tmpMode ? ['--perms', tmpMode] : []), '--tmpfs', '/tmp',
     // Directories bwrap creates are 0700: the cage's user must be able to traverse them.
     '--perms', '0755', '--dir', '/opt', '--perms', '0755', '--dir', '/home',
     '--ro-bind', helperPath(), '/opt/cloison-file-helper.mjs',
@@ -46,6 +50,11 @@ export function fileHelperSandboxArgs(cage: CageHome, command: (node: string) =>
     'setpriv', `--reuid=${cage.uid}`, `--regid=${cage.uid}`, '--clear-groups', '--inh-caps=-all', '--bounding-set=-all', '--no-new-privs', '--',
     ...command(node),
   ];
+}
+
+/** The helper in its `serve` mode: its standard input is its channel (a socket pair's end: fileHelper.mjs). */
+export function spawnServingFileHelper(cage: CageHome): ChildProcess {
+  return spawnBwrap(fileHelperSandboxArgs(cage, (node) => [node, '/opt/cloison-file-helper.mjs', 'serve'], undefined, '1777'), { stdio: ['pipe', 'ignore', 'ignore'] });
 }
 
 /** `staged`: a staged copy (the supervisor's) the helper may read, bound read-only at STAGED_IN_SANDBOX. */

@@ -13,12 +13,21 @@
 //                              waits on fd 3: "c" links the file without overwriting; anything else
 //                              (or EOF) drops it. Nothing is visible under its name before "c".
 //   clean DIR              → removes partial files a killed transfer left in DIR
+//   serve                  ← fd 0 is a stream socket (the helper's channel, handed to the unprivileged
+//                            part by the root cage manager): one JSON request a line, each run as the
+//                            mode above by a child of this helper (same sandbox, same uid), answered
+//                            as JSON lines with its id: {id,out} (base64 chunks of its output),
+//                            {id,exit,stderr}. write: {id,mode:"write",args:[DIR,NAME],data} (base64:
+//                            staged in this sandbox's /tmp), answered {id,out} with {"staged":true},
+//                            then {id,commit:true|false} from the part. The channel closed, it exits.
 //
 // Every path is relative to /home/cage, walked one component at a time without following a
 // single symlink; names with NUL or "/" and ".." components are refused. Exit codes: 0 done,
 // 2 refused (the message on stderr is for the user), 1 failure.
 import { closeSync, constants as C, copyFileSync, fstatSync, fsyncSync, linkSync, lstatSync, mkdirSync, openSync, readSync, readdirSync, unlinkSync, writeSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
+import { spawn } from 'node:child_process';
+import { Socket } from 'node:net';
 
 const ROOT = '/home/cage';
 const PARTIAL = '.cloison-partial-';
@@ -195,9 +204,66 @@ function write(dirRel, name, source, size) {
   refuse('no free name for the file');
 }
 
+/** The longest request line the channel takes (a write's data, base64, included). */
+const MAX_LINE = 96 * 1024 * 1024;
+const SERVED_MODES = ['list', 'stat', 'read', 'clean', 'write'];
+
+function serve() {
+  const channel = new Socket({ fd: 0, readable: true, writable: true });
+  const running = new Map();
+  const send = (m) => channel.write(JSON.stringify(m) + '\n');
+  let buf = '';
+  channel.on('data', (d) => {
+    buf += d.toString('utf8');
+    if (buf.length > MAX_LINE && !buf.includes('\n')) { channel.destroy(); process.exit(1); }
+    let nl;
+    while ((nl = buf.indexOf('\n')) >= 0) {
+      const line = buf.slice(0, nl);
+      buf = buf.slice(nl + 1);
+      let req;
+      try { req = JSON.parse(line); } catch { req = null; }
+      if (!req || typeof req.id !== 'number') { send({ id: null, exit: 2, stderr: 'not a request' }); continue; }
+      if ('commit' in req) {
+        const child = running.get(req.id);
+        // Once: a second commit (or one for a request that is no write) changes nothing.
+        const control = child?.stdio[3];
+        if (control && !control.writableEnded) control.end(req.commit === true ? 'c' : '');
+        continue;
+      }
+      if (!SERVED_MODES.includes(req.mode) || !Array.isArray(req.args) || !req.args.every((a) => typeof a === 'string') || running.has(req.id)) { send({ id: req.id, exit: 2, stderr: 'not a request' }); continue; }
+      let args = req.args;
+      if (req.mode === 'write') {
+        const data = Buffer.from(typeof req.data === 'string' ? req.data : '', 'base64');
+        const staged = `/tmp/staged-${randomBytes(8).toString('hex')}`;
+        const fd = openSync(staged, C.O_WRONLY | C.O_CREAT | C.O_EXCL, 0o600);
+        writeSync(fd, data);
+        closeSync(fd);
+        args = [req.args[0] ?? '', req.args[1] ?? '', staged, String(data.length)];
+      }
+      const child = spawn(process.execPath, [process.argv[1], req.mode, ...args], { stdio: ['ignore', 'pipe', 'pipe', 'pipe'] });
+      running.set(req.id, child);
+      child.stdio[3].on('error', () => undefined); // the child gone first: its exit says what happened
+      let stderr = '';
+      child.stdout.on('data', (out) => send({ id: req.id, out: out.toString('base64') }));
+      child.stderr.on('data', (e) => (stderr = (stderr + e.toString()).slice(-2000)));
+      child.on('close', (code) => {
+        running.delete(req.id);
+        if (req.mode === 'write') try { unlinkSync(args[2]); } catch { /* gone */ }
+        send({ id: req.id, exit: code ?? 1, stderr: stderr.trim() });
+      });
+    }
+  });
+  channel.on('close', () => {
+    for (const child of running.values()) child.kill('SIGKILL');
+    process.exit(0);
+  });
+  channel.on('error', () => channel.destroy());
+}
+
 const [mode, ...args] = process.argv.slice(2);
 try {
-  if (mode === 'list') list(args[0] ?? '');
+  if (mode === 'serve') serve();
+  else if (mode === 'list') list(args[0] ?? '');
   else if (mode === 'stat') stat(args[0]);
   else if (mode === 'read') read(args[0], args[1]);
   else if (mode === 'write') write(args[0], args[1], args[2], args[3]);

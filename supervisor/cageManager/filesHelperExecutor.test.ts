@@ -1,0 +1,145 @@
+/**
+ * `files.helper` from the unprivileged part to a level's home: a real process of the `cloison`
+ * account (cloisonPart.ts, as the manager starts it) asks the manager's socket for a level's file
+ * helper, takes the channel handed over SCM_RIGHTS, and speaks the helper's requests over it: it
+ * lists the home, writes a file there (owned by the level's uid), and cannot leave it. Another
+ * level's uid, uid 0, a level the policy does not name, a level whose home is not mounted: refused,
+ * journaled, no helper started. The first three are the authorization's (requestAuthorization.ts
+ * checks the uid against the level's): an executor starting the helper as the uid asked, on the
+ * level's home whether mounted or not, was refused them too; it started a helper, as high's uid,
+ * on high's unmounted home folder (the state's root-owned folder: the write was refused, EACCES).
+ * Now refused before any helper starts. A part sending a write's commit twice crashed the serving
+ * helper (write after end) before the helper took one commit only.
+ */
+import { spawnSync } from 'node:child_process';
+import { chmodSync, chownSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FileAuditJournal } from '../audit/auditJournal';
+import { isMountPoint } from '../cages/cageMounts';
+import { parsePolicy } from '../policy/policyLoader';
+import { createPamTestUser, type PamTestUser } from '../testing/pamTestUser';
+import { testRoot } from '../testing/realCage';
+import { bwrapCage, twoLevelPolicy } from '../testing/testPolicy';
+import { CageManagerServer, REFUSED_KIND } from './cageManagerServer';
+import { cloisonPart, type CloisonPartMessage } from './cloisonPart';
+import { filesHelperExecutor } from './filesHelperExecutor';
+
+const LOW_UID = 61780;
+const HIGH_UID = 61781;
+const POLICY = twoLevelPolicy({ low: bwrapCage({ uid: LOW_UID }), high: bwrapCage({ uid: HIGH_UID }) });
+
+let root: string;
+let cloison: PamTestUser;
+let journal: FileAuditJournal;
+let server: CageManagerServer;
+let part: ReturnType<typeof cloisonPart> | null = null;
+const home = (level: string) => join(root, 'state', 'cages', level, 'home');
+
+beforeAll(async () => {
+  root = testRoot('cloison-fh-');
+  chmodSync(root, 0o711);
+  for (const [level, uid] of [['low', LOW_UID], ['high', HIGH_UID]] as const) {
+    mkdirSync(home(level), { recursive: true });
+    if (level === 'low') {
+      // A small home of its own (a tmpfs stands for the level's mounted image).
+      expect(spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=4m,mode=0700', 'tmpfs', home(level)]).status).toBe(0);
+      chownSync(home(level), uid, uid);
+      writeFileSync(join(home(level), 'note.txt'), 'low note');
+      chownSync(join(home(level), 'note.txt'), uid, uid);
+    }
+  }
+  writeFileSync(join(root, 'state', 'cages', 'high', 'secret.txt'), 'high secret');
+  cloison = createPamTestUser();
+  journal = new FileAuditJournal(join(root, 'audit.jsonl'));
+  const policy = () => parsePolicy(POLICY, 'p.yaml');
+  server = new CageManagerServer({
+    socketPath: join(root, 'manager.sock'),
+    peerUid: cloison.uid,
+    peerGid: cloison.gid,
+    journal,
+    authorization: { policy, stateDir: join(root, 'state'), runDir: join(root, 'run'), trainingKeysDir: join(root, 'training'), workstationUser: null },
+    executors: { 'files.helper': filesHelperExecutor({ policy, stateDir: join(root, 'state'), runDir: join(root, 'run'), part: () => part }) },
+  });
+  await server.listen();
+}, 60_000);
+
+afterAll(async () => {
+  await part?.stop();
+  await server?.close();
+  journal?.close();
+  if (root && isMountPoint(home('low'))) spawnSync('umount', ['-l', home('low')]);
+  cloison?.remove();
+  rmSync(root, { recursive: true, force: true });
+});
+
+function refusals(): Array<Record<string, unknown>> {
+  return readFileSync(journal.path, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l)).filter((r) => r.kind === REFUSED_KIND);
+}
+
+type Report = { level: string; uid: number; error?: string; answers?: Array<{ out: string; exit: number; stderr: string }> };
+
+async function asPart(asks: Array<{ level: string; uid: number; requests: Array<{ mode: string; args: string[]; data?: string }> }>): Promise<Report[]> {
+  const reports: Report[] = [];
+  await new Promise<void>((resolve, reject) => {
+    const message = (m: CloisonPartMessage) => {
+      if (m.type === 'done') resolve();
+      else if (m.type === 'report') reports.push(m as unknown as Report);
+    };
+    part = cloisonPart({
+      command: { callerUrl: import.meta.url, source: '', bundle: '', script: join(__dirname, '../testing/filesHelperRequester.ts') },
+      account: () => cloison,
+      start: { managerSocket: join(root, 'manager.sock'), asks },
+      message,
+      restarting: (reason) => reject(new Error(`the part ended (${reason}) after ${JSON.stringify(reports)}`)),
+    });
+    part.start().catch(reject);
+  });
+  await part!.stop();
+  part = null;
+  return reports;
+}
+
+describe('files.helper, from the unprivileged part to a level\'s home', () => {
+  it('hands the helper\'s channel over: the part lists the home and writes a file owned by the level\'s uid; it cannot leave the home', async () => {
+    const [low] = await asPart([{ level: 'low', uid: LOW_UID, requests: [
+      { mode: 'list', args: [''] },
+      { mode: 'write', args: ['Documents', 'from-part.txt'], data: Buffer.from('written by the part').toString('base64') },
+      { mode: 'read', args: ['../high/secret.txt', '{}'] },
+      { mode: 'list', args: ['/'] },
+    ] }]);
+    console.log(JSON.stringify(low));
+    expect(low!.error).toBeUndefined();
+    const [list, write, escape, absolute] = low!.answers!;
+    expect(list!.exit).toBe(0);
+    expect(JSON.parse(list!.out)).toEqual([{ name: 'note.txt', kind: 'file', size: 8 }]);
+    expect(write).toMatchObject({ exit: 0 });
+    expect(write!.out).toContain('"name":"from-part.txt"');
+    const written = join(home('low'), 'Documents', 'from-part.txt');
+    expect(readFileSync(written, 'utf8')).toBe('written by the part');
+    expect(statSync(written)).toMatchObject({ uid: LOW_UID, gid: LOW_UID });
+    expect(escape).toMatchObject({ exit: 2, stderr: '".." leaves the home' });
+    expect(absolute).toMatchObject({ exit: 2, stderr: 'absolute paths leave the home' });
+  }, 60_000);
+
+  it('refuses another level\'s uid, uid 0, a level the policy does not name, a home not mounted: journaled, nothing written', async () => {
+    const seen = refusals().length;
+    const write = { mode: 'write', args: ['', 'planted.txt'], data: Buffer.from('planted').toString('base64') };
+    const reports = await asPart([
+      { level: 'low', uid: HIGH_UID, requests: [write] },
+      { level: 'low', uid: 0, requests: [write] },
+      { level: 'secret', uid: LOW_UID, requests: [write] },
+      { level: 'high', uid: HIGH_UID, requests: [write] },
+    ]);
+    console.log(JSON.stringify(reports));
+    expect(reports.map((r) => r.error)).toEqual([
+      `uid ${HIGH_UID} is not level low's (${LOW_UID})`,
+      `uid 0 is not level low's (${LOW_UID})`,
+      'no level "secret" in the running policy',
+      'level high\'s home is not mounted',
+    ]);
+    expect(refusals().slice(seen).map((r) => r.actor)).toEqual(['cloison', 'cloison', 'cloison', 'cloison']);
+    expect(() => statSync(join(home('low'), 'planted.txt'))).toThrow();
+    expect(() => statSync(join(home('high'), 'planted.txt'))).toThrow();
+  }, 60_000);
+});
