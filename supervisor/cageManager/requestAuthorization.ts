@@ -8,11 +8,12 @@
  */
 import { lstatSync } from 'node:fs';
 import { isAbsolute, join, normalize, sep } from 'node:path';
-import { cageUid, isWireguard, type BwrapCagePolicy, type Policy } from '../../shared/policy';
+import { cageUid, isWireguard, maxGeometryOf, type BwrapCagePolicy, type Policy } from '../../shared/policy';
 import { bwrapCagePaths, mediaRootOf } from '../cages/bwrapDriver';
 import { loopBackingDirOf } from '../policy/runningPolicy';
 import { scanBlockDevices } from '../usb/sysfsBlockDevices';
 import type { RequestOf, RootOp, RootRequest } from './requests';
+import { xArgsRefusal } from './xHelperRunArguments';
 
 export interface AuthorizationContext {
   /** The running policy, read at each request (a reload changes what is allowed at once). */
@@ -121,7 +122,10 @@ const CHECKS: { [O in RootOp]: Check<O> } = {
     }),
   'network.wireguard': (req, ctx) => levelAnd(req, ctx, ({ cage }) => (isWireguard(cage.network) ? ALLOWED : refuse(`level ${req.level} has no WireGuard network`))),
   'network.nat': (req, ctx) => levelAnd(req, ctx, ({ cage }) => (cage.network === 'nat' ? ALLOWED : refuse(`level ${req.level}'s network is not nat`))),
-  'xhelper.run': (req, ctx) => levelAnd(req, ctx, () => ALLOWED),
+  'xhelper.run': (req, ctx) => levelAnd(req, ctx, ({ cage }) => {
+    const why = xArgsRefusal(req.program, req.args, maxGeometryOf(cage));
+    return why ? refuse(why) : ALLOWED;
+  }),
   'files.helper': (req, ctx) => levelAnd(req, ctx, ({ uid }) => (req.uid === uid ? ALLOWED : refuse(`uid ${req.uid} is not level ${req.level}'s (${uid})`))),
   'usb.probe': (req, ctx) => namedDevice(req.device, ctx),
   'usb.mount': (req, ctx) =>
