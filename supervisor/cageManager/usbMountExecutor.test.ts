@@ -9,7 +9,10 @@
  *   - the same key then mounted at a folder name of the part's choosing in low's folder: mounted
  *     there too, read-write, while still mounted at high (one key in two levels at once);
  *   - a key a rule binds to low marked for high: marked for high, formatted for high's uid.
- * Now each is refused before anything is written or mounted. Devices the policy does not name (a
+ *   - a key marked for high unmarked by a request naming low: erased whole (the executor without
+ *     its level check).
+ * Now each is refused before anything is written or mounted; and the executors called directly,
+ * as if a device had passed the check and then stopped being a key, refuse it too. Devices the policy does not name (a
  * loop device over a file elsewhere, standing for the system disk, and the system disk's own node)
  * and targets outside the media folder or in another level's are refused by the authorization
  * before any executor runs (with either executor).
@@ -45,6 +48,7 @@ let socketPath: string;
 let keys: LoopKeys;
 let media: MediaMounts;
 let foreign: string | null = null;
+let deps: Parameters<typeof usbMountExecutor>[0];
 const stationKeyFile = () => join(root, 'state', 'usb-mark.key');
 
 beforeAll(async () => {
@@ -65,7 +69,7 @@ beforeAll(async () => {
   );
   const policy = () => parsePolicy(policyText, 'p.yaml');
   const station = loadOrCreateStationKeys(stationKeyFile());
-  const deps = { policy, runDir, trainingKeysDir: join(root, 'training'), stationKeys: () => station };
+  deps = { policy, runDir, trainingKeysDir: join(root, 'training'), stationKeys: () => station };
   server = new CageManagerServer({
     socketPath,
     peerUid: cloison.uid,
@@ -266,5 +270,28 @@ describe('usb.prepare', () => {
   it('refuses a device the policy does not name', async () => {
     expectRefused(await ask({ op: 'usb.prepare', device: foreign!, level: 'low', action: 'mark' }), /not a key the policy names/);
     expect(bytesAt(foreign!, 1024 + 0x78, 6).toString()).toBe('SYSTEM'); // its ext4 label, still there
+  });
+});
+
+describe('the race won: a device checked as a key, then no longer one when the executor acts', () => {
+  it('refuses probing, mounting, marking a loop device now over a file outside the keys\' folder (the executors called directly, as if the check had passed): the device untouched', async () => {
+    const device = foreign!;
+    const before = bytesAt(device, 0, 2048);
+    await expect(usbProbeExecutor(deps)({ op: 'usb.probe', device })).rejects.toThrow(/not a key the policy names/);
+    await expect(usbMountExecutor(deps)({ op: 'usb.mount', device, level: 'low', mode: 'read-write', target: join(levelFolder('low'), 'SYSTEM') })).rejects.toThrow(/not a key the policy names/);
+    await expect(usbPrepareExecutor(deps)({ op: 'usb.prepare', device, level: 'low', action: 'mark' })).rejects.toThrow(/not a key the policy names/);
+    await expect(usbPrepareExecutor(deps)({ op: 'usb.prepare', device, level: 'low', action: 'unmark' })).rejects.toThrow(/not a key the policy names/);
+    expect(bytesAt(device, 0, 2048).equals(before)).toBe(true);
+    expect(readOnlyFlag(device)).toBe('0');
+    expect(mountsOf(device)).toEqual([]);
+  });
+
+  it('refuses a second request for a key while one is at work on it', async () => {
+    const key = await keys.plug({ format: 'ext4', fileName: 'twice.img', label: 'TWICE', sizeMiB: 20 });
+    const prepare = usbPrepareExecutor(deps);
+    const first = prepare({ op: 'usb.prepare', device: key.devnode, level: 'low', action: 'mark' });
+    await expect(usbMountExecutor(deps)({ op: 'usb.mount', device: key.devnode, level: 'low', mode: 'read-write', target: join(levelFolder('low'), 'TWICE') })).rejects.toThrow(/busy with another request/);
+    await expect(first).resolves.toMatchObject({ action: 'mark' });
+    expect(mountsOf(key.devnode)).toEqual([]);
   });
 });
