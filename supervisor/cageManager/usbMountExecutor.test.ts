@@ -8,14 +8,14 @@
  *   - a key mounted read-write at high, where the policy's choices say read-only: mounted rw;
  *   - the same key then mounted at a folder name of the part's choosing in low's folder: mounted
  *     there too, read-write, while still mounted at high (one key in two levels at once);
- *   - a key a rule binds to low marked for high: marked for high, formatted for high's uid.
+ *   - a key a rule binds to low marked for high: marked for high, formatted for high's uid;
  *   - a key marked for high unmarked by a request naming low: erased whole (the executor without
  *     its level check).
  * Now each is refused before anything is written or mounted; and the executors called directly,
- * as if a device had passed the check and then stopped being a key, refuse it too. Devices the policy does not name (a
- * loop device over a file elsewhere, standing for the system disk, and the system disk's own node)
- * and targets outside the media folder or in another level's are refused by the authorization
- * before any executor runs (with either executor).
+ * as if a device had passed the check and then stopped being a key, refuse it too. Devices the
+ * policy does not name (a loop device over a file elsewhere, standing for the system disk, and the
+ * system disk's own node) and targets outside the media folder or in another level's are refused
+ * by the authorization before any executor runs (with either executor).
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { chmodSync, closeSync, mkdirSync, openSync, readFileSync, readSync, readdirSync, rmSync, writeFileSync, writeSync } from 'node:fs';
