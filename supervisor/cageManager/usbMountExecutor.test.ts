@@ -11,6 +11,8 @@
  *   - a key a rule binds to low marked for high: marked for high, formatted for high's uid;
  *   - a key marked for high unmarked by a request naming low: erased whole (the executor without
  *     its level check).
+ *   - a key mounted read-only at high, probed: answered, and the device left read-write (the
+ *     probe's flag lifted after it) under its read-only mount.
  * Now each is refused before anything is written or mounted; and the executors called directly,
  * as if a device had passed the check and then stopped being a key, refuse it too. Devices the
  * policy does not name (a loop device over a file elsewhere, standing for the system disk, and the
@@ -206,6 +208,11 @@ describe('usb.mount', () => {
     console.log(`a key mounted at high asked at low: ${JSON.stringify(twice.reply)}; mounted at: ${JSON.stringify(mountsOf(key.devnode))}`);
     expectRefused(twice, /in use already/);
     expect(mountsOf(key.devnode)).toHaveLength(1);
+    // A probe would set it read-only, then read-write: the key mounted read-only made writable again.
+    const probe = await ask({ op: 'usb.probe', device: key.devnode });
+    console.log(`probing the key mounted read-only at high: ${JSON.stringify(probe.reply)}; its read-only flag: ${readOnlyFlag(key.devnode)}`);
+    expectRefused(probe, /in use/);
+    expect(readOnlyFlag(key.devnode)).toBe('1');
     await media.eject(join(levelFolder('high'), 'KEYLOW'), key.devnode, 'read-only');
     const low = await ask({ op: 'usb.mount', device: key.devnode, level: 'low', mode: 'read-write', target: join(levelFolder('low'), 'KEYLOW') });
     expect(low.reply).toMatchObject({ ok: true });
