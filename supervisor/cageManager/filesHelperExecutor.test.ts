@@ -79,7 +79,7 @@ function refusals(): Array<Record<string, unknown>> {
 
 type Report = { level: string; uid: number; error?: string; answers?: Array<{ out: string; exit: number; stderr: string }> };
 
-async function asPart(asks: Array<{ level: string; uid: number; requests: Array<{ mode: string; args: string[]; data?: string }> }>): Promise<Report[]> {
+async function asPart(asks: Array<{ level: string; uid: number; keep?: boolean; requests: Array<{ mode: string; args: string[]; data?: string }> }>): Promise<Report[]> {
   const reports: Report[] = [];
   await new Promise<void>((resolve, reject) => {
     const message = (m: CloisonPartMessage) => {
@@ -141,5 +141,15 @@ describe('files.helper, from the unprivileged part to a level\'s home', () => {
     expect(refusals().slice(seen).map((r) => r.actor)).toEqual(['cloison', 'cloison', 'cloison', 'cloison']);
     expect(() => statSync(join(home('low'), 'planted.txt'))).toThrow();
     expect(() => statSync(join(home('high'), 'planted.txt'))).toThrow();
+  }, 60_000);
+
+  it('refuses a fifth helper for a level while four serve; one closed, another may start', async () => {
+    const stat = { mode: 'stat', args: ['note.txt'] };
+    const reports = await asPart([1, 2, 3, 4, 5].map(() => ({ level: 'low', uid: LOW_UID, keep: true, requests: [stat] })));
+    expect(reports.slice(0, 4).map((r) => r.answers?.[0]?.exit)).toEqual([0, 0, 0, 0]);
+    expect(reports[4]!.error).toBe('level low has 4 file helpers serving already: close one first');
+    // The part gone, its channels closed: the helpers end, and a new part gets one.
+    const [again] = await asPart([{ level: 'low', uid: LOW_UID, requests: [stat] }]);
+    expect(again!.answers?.[0]?.exit).toBe(0);
   }, 60_000);
 });

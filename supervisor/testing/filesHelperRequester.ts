@@ -14,6 +14,8 @@ interface Ask {
   uid: number;
   /** Helper requests, in order; a write is committed as soon as the helper says its copy is staged. */
   requests: Array<{ mode: string; args: string[]; data?: string }>;
+  /** Keep the channel open (the helper keeps serving) rather than close it once done. */
+  keep?: boolean;
 }
 
 const start = restrictCloisonPart() as { managerSocket: string; asks: Ask[] };
@@ -51,6 +53,7 @@ function helperRequest(channel: Socket, id: number, request: Ask['requests'][num
   });
 }
 
+const kept: Socket[] = [];
 const client = await CageManagerClient.connect(start.managerSocket);
 for (const ask of start.asks) {
   try {
@@ -58,7 +61,8 @@ for (const ask of start.asks) {
     const channel = await handed.take(connection);
     const answers = [];
     for (const [i, request] of ask.requests.entries()) answers.push(await helperRequest(channel, i + 1, request));
-    channel.destroy();
+    if (ask.keep) kept.push(channel);
+    else channel.destroy();
     managerChannel().send({ type: 'report', level: ask.level, uid: ask.uid, answers });
   } catch (err) {
     managerChannel().send({ type: 'report', level: ask.level, uid: ask.uid, error: (err as Error).message });
