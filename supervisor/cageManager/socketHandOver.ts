@@ -17,10 +17,12 @@ import { connectToRoot } from '../sandbox/partChannel';
 export const HAND_OVER_MESSAGE = 'cloison.vncSocket';
 /** A level's file helper channel (filesHelperExecutor.ts), handed over the same way. */
 export const FILES_HELPER_MESSAGE = 'cloison.filesHelper';
-const HANDED_TYPES: readonly string[] = [HAND_OVER_MESSAGE, FILES_HELPER_MESSAGE];
+/** The input of an xclip serving a cage's selection (xHelperRunExecutor.ts): the part writes the text, then ends it. */
+export const SELECTION_INPUT_MESSAGE = 'cloison.selectionInput';
+const HANDED_TYPES: readonly string[] = [HAND_OVER_MESSAGE, FILES_HELPER_MESSAGE, SELECTION_INPUT_MESSAGE];
 
 export interface HandedSocket {
-  type: typeof HAND_OVER_MESSAGE | typeof FILES_HELPER_MESSAGE;
+  type: typeof HAND_OVER_MESSAGE | typeof FILES_HELPER_MESSAGE | typeof SELECTION_INPUT_MESSAGE;
   level: string;
   /** Which connection this is, so the receiver can match it with its ticket. */
   connection: number;

@@ -14,6 +14,11 @@ const VARIANTS = /^[a-z0-9_-]{0,32}(,[a-z0-9_-]{0,32}){0,3}$/;
 const XKB_OPTIONS = /^([a-z0-9_]{1,32}:[a-z0-9_]{1,32}(,[a-z0-9_]{1,32}:[a-z0-9_]{1,32}){0,7})?$/;
 const MODE_NAME = /^cloison-(\d{1,5})x(\d{1,5})$/;
 
+/** xclip serving a selection (clipboard/xSelection.ts's writeSelection): its input is handed to the part. */
+export function isSelectionWrite(args: readonly string[]): boolean {
+  return args.length === 6 && args[0] === '-selection' && SELECTIONS.includes(args[1]!) && args.slice(2).join(' ') === '-i -t UTF8_STRING -quiet';
+}
+
 /** Why `args` is not a form the supervisor writes for `program`, or null. */
 export function xArgsRefusal(program: RequestOf<'xhelper.run'>['program'], args: readonly string[], max: { width: number; height: number }): string | null {
   const is = (...form: Array<string | ((a: string) => boolean)>) => form.length === args.length && form.every((f, i) => (typeof f === 'string' ? f === args[i] : f(args[i]!)));
@@ -23,8 +28,10 @@ export function xArgsRefusal(program: RequestOf<'xhelper.run'>['program'], args:
   };
   const oneOf = (values: string[]) => (a: string) => values.includes(a);
   switch (program) {
-    case 'xclip':
-      return is('-selection', oneOf(SELECTIONS), '-o') || is('-selection', oneOf(SELECTIONS), '-o', '-t', 'UTF8_STRING') ? null : 'xclip: only reading a selection (-selection clipboard|primary -o [-t UTF8_STRING])';
+    case 'xclip': {
+      const reading = is('-selection', oneOf(SELECTIONS), '-o') || is('-selection', oneOf(SELECTIONS), '-o', '-t', 'UTF8_STRING');
+      return reading || isSelectionWrite(args) ? null : 'xclip: only reading a selection (-selection clipboard|primary -o [-t UTF8_STRING]) or serving one (-selection clipboard|primary -i -t UTF8_STRING -quiet)';
+    }
     case 'xsetroot':
       return is('-solid', (a) => /^#[0-9a-fA-F]{6}$/.test(a)) ? null : 'xsetroot: only -solid #rrggbb';
     case 'setxkbmap': {

@@ -8,8 +8,11 @@
  * screen became 4000x3000), `xrandr --fb 4000x3000` (the same), `--output VNC-0 --off` (a 32x32
  * screen), `xclip -i` through a read request (the cage's clipboard replaced), `xclip -display :0`,
  * `setxkbmap -print`, `-keycodes`, `xsetroot -cursor_name`: each ran, status 0. Now each is refused.
+ * Serving a selection (writeSelection's own xclip form) hands xclip's input to the part: here a
+ * stand-in for the part's channel writes the text on the descriptor handed (filesHelperExecutor.test.ts
+ * has a real part take a handed descriptor).
  */
-import { chmodSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FileAuditJournal } from '../audit/auditJournal';
@@ -29,6 +32,17 @@ let server: CageManagerServer;
 let socketPath: string;
 let cage: RealCage;
 const served: SelectionServer[] = [];
+/** What the part writes on the next selection input handed to it. */
+let nextText = '';
+const handed: Array<{ type: string; level: string; connection: number }> = [];
+/** Stands for the part's channel: writes the text on the descriptor it is handed, as the part would (the manager then closes its copy: xclip reads the end). */
+const standInPart = {
+  send(message: { type: string; level: string; connection: number }, fd?: number): boolean {
+    handed.push(message);
+    if (fd !== undefined) writeSync(fd, nextText);
+    return true;
+  },
+};
 
 beforeAll(async () => {
   root = testRoot('cloison-xh-');
@@ -46,7 +60,7 @@ beforeAll(async () => {
     peerGid: cloison.gid,
     journal,
     authorization: { policy, stateDir: join(root, 'state'), runDir: join(root, 'run'), trainingKeysDir: join(root, 'training'), workstationUser: null },
-    executors: { 'xhelper.run': xHelperRunExecutor({ policy, x11Dir: (level) => (level === 'low' ? cage.driver.x11Dir : null) }) },
+    executors: { 'xhelper.run': xHelperRunExecutor({ policy, x11Dir: (level) => (level === 'low' ? cage.driver.x11Dir : null), part: () => standInPart }) },
   });
   await server.listen();
 }, 60_000);
@@ -135,6 +149,19 @@ describe('xhelper.run', () => {
     // A path never parses as an argument (requests.ts), before the policy is looked at.
     expectRefused(await ask('xclip', ['-selection', 'clipboard', '-o', '/etc/shadow']), /an X helper argument is/);
     expect(text(await ask('xclip', ['-selection', 'clipboard', '-o']))).toBe('bonjour à tous');
+  });
+
+  it('serves a selection: xclip\'s input handed to the part, the text it writes is the cage\'s selection; asked again, the new text replaces it', async () => {
+    nextText = 'collé depuis le bas';
+    const write = await ask('xclip', ['-selection', 'clipboard', '-i', '-t', 'UTF8_STRING', '-quiet']);
+    expect(write.reply).toMatchObject({ ok: true, result: { serving: true, connection: expect.any(Number) } });
+    expect(handed.at(-1)).toEqual({ type: 'cloison.selectionInput', level: 'low', connection: (write.reply.result as unknown as { connection: number }).connection });
+    const inCage = async () => (await cage.sh('DISPLAY=:0 xclip -selection clipboard -o')).stdout;
+    await expect.poll(inCage, { timeout: 5000 }).toBe('collé depuis le bas');
+    nextText = 'second';
+    expect((await ask('xclip', ['-selection', 'clipboard', '-i', '-t', 'UTF8_STRING', '-quiet'])).reply.ok).toBe(true);
+    await expect.poll(inCage, { timeout: 5000 }).toBe('second');
+    expect(text(await ask('xclip', ['-selection', 'clipboard', '-o', '-t', 'UTF8_STRING']))).toBe('second');
   });
 
   it('sets the keymap and the desktop colour in the supervisor\'s forms only', async () => {

@@ -18,19 +18,29 @@
  * The answer is the exit status and the output, bounded (for xclip the largest clipboard the
  * policy lets out of that level, 64 KiB otherwise; `truncated` says the tool was stopped there),
  * base64 since a selection is bytes.
- * Nothing streams: writing a selection (`xclip -i`, which needs the text on its input and keeps
- * serving it) is not one of these forms.
+ * Writing a selection (`xclip -selection S -i -t UTF8_STRING -quiet`, as writeSelection runs it)
+ * needs the text on xclip's input and keeps serving it: its input — one end of a socket pair — is
+ * handed to the part over SCM_RIGHTS (socketHandOver.ts, as `cage.vncSocket` hands its
+ * connection) and the answer is `{ serving, connection }`; the part writes the text and ends it.
+ * The manager keeps that xclip until another client takes the selection, and stops it when the part
+ * asks the same level's same selection again (one served selection each, as the clipboard does).
  */
 import { maxGeometryOf, type Policy } from '../../shared/policy';
+import type { ChildProcess } from 'node:child_process';
+import type { Socket } from 'node:net';
+import { CloisonError } from '../../shared/errors';
 import { clipboardHelperArgs } from '../clipboard/xSelection';
 import { spawnBwrap } from '../sandbox/bwrapSpawn';
 import { requireBinary } from '../system/binaries';
 import { refused } from './openedExactly';
-import { xArgsRefusal } from './xHelperRunArguments';
+import { isSelectionWrite, xArgsRefusal } from './xHelperRunArguments';
+import { handOverSocket, SELECTION_INPUT_MESSAGE, type PartEnd } from './socketHandOver';
 import type { RequestOf } from './requests';
 
 export interface XHelperRunDeps {
   policy(): Policy;
+  /** The unprivileged part's channel, where a selection's input goes (socketHandOver.ts). */
+  part?(): PartEnd | null;
   /** The X socket folder of the level's running cage (its driver's x11Dir), or null when it is not running. */
   x11Dir(level: string): string | null;
   timeoutMs?: number;
@@ -53,7 +63,9 @@ function clipboardLimit(policy: Policy, level: string): number {
   return Math.max(up.maxBytes, down.maxBytes, lateral.maxBytes, ...pairs.filter((p) => p.from === level).map((p) => p.maxBytes ?? 0));
 }
 
-export function xHelperRunExecutor(deps: XHelperRunDeps): (req: RequestOf<'xhelper.run'>) => Promise<XHelperRunResult> {
+export function xHelperRunExecutor(deps: XHelperRunDeps): (req: RequestOf<'xhelper.run'>) => Promise<XHelperRunResult | { serving: true; connection: number }> {
+  const servers = new Map<string, ChildProcess>();
+  let next = 1;
   return async (req) => {
     const policy = deps.policy();
     const index = policy.levels.findIndex((l) => l.id === req.level);
@@ -64,6 +76,24 @@ export function xHelperRunExecutor(deps: XHelperRunDeps): (req: RequestOf<'xhelp
     const x11Dir = deps.x11Dir(req.level);
     if (!x11Dir) throw refused(`cage ${req.level} is not running`);
     requireBinary(req.program);
+    if (req.program === 'xclip' && isSelectionWrite(req.args)) {
+      const part = deps.part?.() ?? null;
+      if (!part) throw new CloisonError('INTERNAL', 'the unprivileged part is not running');
+      const key = `${req.level}\n${req.args[1]}`;
+      const previous = servers.get(key);
+      if (previous && previous.exitCode === null && previous.signalCode === null) previous.kill('SIGTERM');
+      const child = spawnBwrap(clipboardHelperArgs(x11Dir, [req.program, ...req.args]), { stdio: ['pipe', 'ignore', 'ignore'] });
+      servers.set(key, child);
+      child.once('exit', () => servers.get(key) === child && servers.delete(key));
+      const connection = next++;
+      try {
+        await handOverSocket(part, { type: SELECTION_INPUT_MESSAGE, level: req.level, connection }, child.stdin as unknown as Socket);
+      } catch (err) {
+        child.kill('SIGKILL');
+        throw err;
+      }
+      return { serving: true, connection };
+    }
     return runBounded(x11Dir, [req.program, ...req.args], req.program === 'xclip' ? clipboardLimit(policy, req.level) : OTHER_OUTPUT_BYTES, deps.timeoutMs ?? 10_000);
   };
 }
