@@ -37,7 +37,7 @@ import { seedOfficeProfile } from './officeFirstStart';
 import { createCageCgroup, type CageCgroup } from './cageCgroup';
 import { lockSocketFolders, mountCageFilesystems, scratchDir, unmountCageFilesystems } from './cageMounts';
 import { natResolvers } from './natResolvers';
-import { probeRfb } from './rfbProbe';
+import { NotRfbError, openRfbProbe, RfbSilentError } from './rfbProbe';
 import { CAGE_RECORD_VERSION, cageFingerprint, isSameProcess, processIdentity, readCageRecord, removeCageRecord, updateCageRecord, writeCageRecord, type CageRecord, type ProcessIdentity } from './cageRecord';
 import { adoptBwrapCage, type Adoption } from './cageAdoption';
 import { CAGE_PULSE_SOCKET, CAGE_SOUND_DIR, cageSoundSession, prepareCageSound } from './cageSound';
@@ -226,7 +226,15 @@ export class BwrapDriver implements CageDriver {
       if (slirp) slirpChild = this.attachNat(slirp, innerPid, cgroup);
       // The tunnel comes up beside the session; until it does (or if it never does) the cage has no route.
       if (tunnelWatch) void this.attachTunnel(innerPid, tunnelWatch, cgroup).then((t) => (tunnel = t));
-      await this.waitForVnc(sessionEnded, verifyPeer);
+      const vnc = await this.waitForVnc(sessionEnded, verifyPeer);
+      // A server that listens but never answers (or not in RFB) is a failed start, found after
+      // "running": stopped with the reason, the lifecycle restarts it as any cage that ended. One
+      // that went away ends the session, which says so itself.
+      void vnc.greeting.catch((err: Error) => {
+        this.options.log?.('cage VNC server did not greet', { level, error: err.message });
+        if (!(err instanceof RfbSilentError || err instanceof NotRfbError) || stoppedFor !== null) return;
+        void stop(`the cage's VNC server did not answer (${err.message})`);
+      });
       // From now on the cage cannot touch the socket the gateway connects to.
       lockSocketFolders(paths.scratch);
       this.checkSocketNode();
@@ -539,17 +547,25 @@ exit 72
     return child;
   }
 
-  private async waitForVnc(exited: Promise<CageExit>, verifyPeer: (socket: Socket) => void): Promise<void> {
+  /**
+   * Until the cage's Xvnc listens on its VNC socket, checked to be that very process (verifyPeer),
+   * its X socket made. Its greeting is not waited for here: Xvnc listens before it has loaded its
+   * fonts and keymap, and the shell's viewer, its ticket and the gateway's connection come up
+   * meanwhile (whoever connects is served once Xvnc is ready). `greeting` still has to come, within
+   * the start's time: the caller stops a cage whose server never answers.
+   */
+  private async waitForVnc(exited: Promise<CageExit>, verifyPeer: (socket: Socket) => void): Promise<{ greeting: Promise<string> }> {
     const deadline = Date.now() + (this.options.startTimeoutMs ?? 20_000);
     let gone: CageExit | null = null;
     void exited.then((e) => (gone = e));
     while (Date.now() < deadline) {
       if (gone) throw new Error((gone as CageExit).reason);
-      const node = lstatOrNull(this.vncSocket);
-      if (node?.isSocket()) {
+      // The X socket is made before the VNC one (Xvnc's order); both folders are locked once this returns.
+      if (lstatOrNull(this.vncSocket)?.isSocket() && lstatOrNull(join(this.x11Dir, 'X0'))?.isSocket()) {
+        const probe = openRfbProbe({ path: this.vncSocket }, Math.max(1000, deadline - Date.now()), verifyPeer);
         try {
-          await probeRfb({ path: this.vncSocket }, 1000, verifyPeer);
-          return;
+          await probe.connected;
+          return { greeting: probe.greeting };
         } catch (err) {
           if (err instanceof CloisonError) throw err; // someone else's server at our path
         }
