@@ -37,7 +37,7 @@ import { seedOfficeProfile } from './officeFirstStart';
 import { createCageCgroup, type CageCgroup } from './cageCgroup';
 import { lockSocketFolders, mountCageFilesystems, scratchDir, unmountCageFilesystems } from './cageMounts';
 import { natResolvers } from './natResolvers';
-import { NotRfbError, openRfbProbe, RfbSilentError } from './rfbProbe';
+import { probeRfb } from './rfbProbe';
 import { CAGE_RECORD_VERSION, cageFingerprint, isSameProcess, processIdentity, readCageRecord, removeCageRecord, updateCageRecord, writeCageRecord, type CageRecord, type ProcessIdentity } from './cageRecord';
 import { adoptBwrapCage, type Adoption } from './cageAdoption';
 import { CAGE_PULSE_SOCKET, CAGE_SOUND_DIR, cageSoundSession, prepareCageSound } from './cageSound';
@@ -90,6 +90,11 @@ export interface BwrapDriverOptions {
    * supervisor knows it: cageScreens.ts); null, or absent, for the policy's start size.
    */
   startScreen?: () => { width: number; height: number } | null;
+  /**
+   * What the sandbox binds that is prepared beside the cage's start (the media root, the card
+   * folders): waited for after the home and scratch are mounted, before the sandbox starts.
+   */
+  beforeSandbox?: () => Promise<void>;
   /** Xvnc's update clock and comparison (the benchmarks compare others); XVNC_UPDATES unless set. */
   xvncUpdates?: string[];
   log?: (msg: string, fields?: Record<string, unknown>) => void;
@@ -137,6 +142,11 @@ const SESSION_EXITS: Record<number, string> = {
 export class BwrapDriver implements CageDriver {
   constructor(private readonly options: BwrapDriverOptions) {}
 
+  /** The cage's run folder (its record is there while it runs). */
+  get runFolder(): string {
+    return this.options.paths.run;
+  }
+
   /** Host paths of this cage's VNC socket and X socket directory. */
   get vncSocket(): string {
     return join(scratchDir(this.options.paths.scratch, 'vnc'), 'vnc.sock');
@@ -159,6 +169,12 @@ export class BwrapDriver implements CageDriver {
     const sound = this.options.sound ? prepareCageSound(paths.sound, uid, this.options.sound.micAllowed) : null;
     if (this.options.sound && !sound) this.options.log?.('cage without sound: pulseaudio not found (install pulseaudio)', { level });
     await mountCageFilesystems(paths, uid, cage.limits);
+    try {
+      await this.options.beforeSandbox?.();
+    } catch (err) {
+      await unmountCageFilesystems(paths).catch(() => undefined);
+      throw err;
+    }
     // Named per level and run directory: two supervisors (tests, a shell restart) never share a group.
     const made = createCageCgroup(`${level}-${createHash('sha256').update(paths.run).digest('hex').slice(0, 12)}`, cage.limits);
     const cgroup: CageCgroup | null = made.cgroup;
@@ -226,15 +242,7 @@ export class BwrapDriver implements CageDriver {
       if (slirp) slirpChild = this.attachNat(slirp, innerPid, cgroup);
       // The tunnel comes up beside the session; until it does (or if it never does) the cage has no route.
       if (tunnelWatch) void this.attachTunnel(innerPid, tunnelWatch, cgroup).then((t) => (tunnel = t));
-      const vnc = await this.waitForVnc(sessionEnded, verifyPeer);
-      // A server that listens but never answers (or not in RFB) is a failed start, found after
-      // "running": stopped with the reason, the lifecycle restarts it as any cage that ended. One
-      // that went away ends the session, which says so itself.
-      void vnc.greeting.catch((err: Error) => {
-        this.options.log?.('cage VNC server did not greet', { level, error: err.message });
-        if (!(err instanceof RfbSilentError || err instanceof NotRfbError) || stoppedFor !== null) return;
-        void stop(`the cage's VNC server did not answer (${err.message})`);
-      });
+      await this.waitForVnc(sessionEnded, verifyPeer);
       // From now on the cage cannot touch the socket the gateway connects to.
       lockSocketFolders(paths.scratch);
       this.checkSocketNode();
@@ -547,25 +555,17 @@ exit 72
     return child;
   }
 
-  /**
-   * Until the cage's Xvnc listens on its VNC socket, checked to be that very process (verifyPeer),
-   * its X socket made. Its greeting is not waited for here: Xvnc listens before it has loaded its
-   * fonts and keymap, and the shell's viewer, its ticket and the gateway's connection come up
-   * meanwhile (whoever connects is served once Xvnc is ready). `greeting` still has to come, within
-   * the start's time: the caller stops a cage whose server never answers.
-   */
-  private async waitForVnc(exited: Promise<CageExit>, verifyPeer: (socket: Socket) => void): Promise<{ greeting: Promise<string> }> {
+  private async waitForVnc(exited: Promise<CageExit>, verifyPeer: (socket: Socket) => void): Promise<void> {
     const deadline = Date.now() + (this.options.startTimeoutMs ?? 20_000);
     let gone: CageExit | null = null;
     void exited.then((e) => (gone = e));
     while (Date.now() < deadline) {
       if (gone) throw new Error((gone as CageExit).reason);
-      // The X socket is made before the VNC one (Xvnc's order); both folders are locked once this returns.
-      if (lstatOrNull(this.vncSocket)?.isSocket() && lstatOrNull(join(this.x11Dir, 'X0'))?.isSocket()) {
-        const probe = openRfbProbe({ path: this.vncSocket }, Math.max(1000, deadline - Date.now()), verifyPeer);
+      const node = lstatOrNull(this.vncSocket);
+      if (node?.isSocket()) {
         try {
-          await probe.connected;
-          return { greeting: probe.greeting };
+          await probeRfb({ path: this.vncSocket }, 1000, verifyPeer);
+          return;
         } catch (err) {
           if (err instanceof CloisonError) throw err; // someone else's server at our path
         }

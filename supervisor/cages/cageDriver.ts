@@ -43,9 +43,6 @@ export interface CageNotice {
 }
 
 export interface CageDriver {
-  /**
-   * Resolves when the VNC endpoint is up: a bwrap cage once its Xvnc listens, checked to be that
-   * very process (its greeting is watched after), another once it answers; rejects with a clear reason.
-   */
+  /** Resolves when the VNC endpoint answers with an RFB greeting; rejects with a clear reason. */
   start(): Promise<RunningCage>;
 }
