@@ -5,9 +5,6 @@
  * A viewer not in front but shown (split view) gets a far smaller budget, a hidden one none: it
  * reads nothing until it is shown again, and then repaints from what waited — a message whose read
  * was already under way when it was hidden (the switch away from its cage) waits with the rest.
- * One exception, at start: a viewer hidden since before it connected (the level in the back) reads
- * its cage's first screen, at the budget it would have beside the front one and one screen at most,
- * so that the first switch to it shows its desktop at once, not a second later.
  *
  * The work is counted per encoding cost: each byte read plus each pixel drawn. A compressed or
  * JPEG rectangle costs about its pixels (a third of a byte each and one pixel), a Raw one five
@@ -40,9 +37,6 @@ export function workPerFrame(place: Exclude<ViewerPlace, 'hidden'>, screenPixels
 
 /** WebSocket's readyState values (also where no WebSocket global exists, as in unit tests). */
 const State = { CONNECTING: 0, OPEN: 1, CLOSING: 2, CLOSED: 3 } as const;
-
-/** A first screen's bytes beyond its pixels in Raw: the update's and rectangles' headers. */
-const FIRST_SCREEN_SLACK_BYTES = 64 * 1024;
 
 /** Longest wait for an animation frame before the budget starts again without one. */
 const FRAME_FALLBACK_MS = 100;
@@ -80,11 +74,8 @@ export class PacedChannel {
   private writer: WritableStreamDefaultWriter<Uint8Array> | null = null;
   private reader: ReadableStreamDefaultReader<ArrayBuffer | string> | null = null;
   private place: ViewerPlace;
-  /**
-   * Null until the connection is up (a hidden viewer reads its handshake: not a cage's pixels);
-   * then what a viewer hidden since before it connected has read of its first screen, until done.
-   */
-  private firstScreen: { pixels: number; bytes: number; done: boolean } | null = null;
+  /** Until the connection is up, a hidden viewer reads too: its handshake is not a cage's pixels. */
+  private holdWhenHidden = false;
   private workThisFrame = 0;
   private screenPixels = 0;
   private frameRequested = false;
@@ -106,20 +97,17 @@ export class PacedChannel {
   /** The trusted page moved this viewer: its budget changes now, a hidden one stops reading. */
   setPlace(place: ViewerPlace): void {
     this.place = place;
-    // Shown once connected: it has its first screen (or is drawing it where it is seen).
-    if (place !== 'hidden' && this.firstScreen) this.firstScreen.done = true;
     this.poke();
   }
 
-  /** The viewer is connected (ServerInit read): from now on, hidden means not read at all, its first screen apart. */
+  /** The viewer is connected (ServerInit read): from now on, hidden means not read at all. */
   connected(): void {
-    this.firstScreen = { pixels: 0, bytes: 0, done: this.place !== 'hidden' };
+    this.holdWhenHidden = true;
   }
 
   /** Pixels noVNC has just drawn (every drawing call's damaged rectangle). */
   drew(pixels: number): void {
     this.workThisFrame += pixels;
-    if (this.firstScreen) this.firstScreen.pixels += pixels;
   }
 
   /**
@@ -187,7 +175,6 @@ export class PacedChannel {
         await this.mayRead();
         if (this.readyState !== State.OPEN) break;
         this.workThisFrame += value.byteLength;
-        if (this.firstScreen) this.firstScreen.bytes += value.byteLength;
         this.onmessage?.({ data: value });
         this.requestFrame(); // the count starts again at the next frame
       }
@@ -209,27 +196,11 @@ export class PacedChannel {
   private async mayRead(): Promise<void> {
     for (;;) {
       if (this.readyState !== State.OPEN) return;
-      const hidden = this.place === 'hidden' && this.holdsWhenHidden();
+      const hidden = this.place === 'hidden' && this.holdWhenHidden;
       if (!hidden && this.workThisFrame < this.budget()) return;
       if (!hidden) this.requestFrame();
       await new Promise<void>((resolve) => (this.wake = resolve));
     }
-  }
-
-  /**
-   * Whether a hidden viewer reads nothing: once connected, unless it is still reading its first
-   * screen — one screen's pixels at most (as its frame shows them: the cage chooses its size), or
-   * the bytes of that screen in Raw, whatever the cage sends instead.
-   */
-  private holdsWhenHidden(): boolean {
-    const first = this.firstScreen;
-    if (!first) return false;
-    if (!first.done) {
-      const shown = this.shownPixels();
-      const screen = Math.min(this.screenPixels || shown, shown);
-      first.done = first.pixels >= screen || first.bytes >= 4 * screen + FIRST_SCREEN_SLACK_BYTES;
-    }
-    return first.done;
   }
 
   private budget(): number {
