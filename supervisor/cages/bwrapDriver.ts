@@ -90,11 +90,6 @@ export interface BwrapDriverOptions {
    * supervisor knows it: cageScreens.ts); null, or absent, for the policy's start size.
    */
   startScreen?: () => { width: number; height: number } | null;
-  /**
-   * What the sandbox binds that is prepared beside the cage's start (the media root, the card
-   * folders): waited for after the home and scratch are mounted, before the sandbox starts.
-   */
-  beforeSandbox?: () => Promise<void>;
   /** Xvnc's update clock and comparison (the benchmarks compare others); XVNC_UPDATES unless set. */
   xvncUpdates?: string[];
   log?: (msg: string, fields?: Record<string, unknown>) => void;
@@ -142,11 +137,6 @@ const SESSION_EXITS: Record<number, string> = {
 export class BwrapDriver implements CageDriver {
   constructor(private readonly options: BwrapDriverOptions) {}
 
-  /** The cage's run folder (its record is there while it runs). */
-  get runFolder(): string {
-    return this.options.paths.run;
-  }
-
   /** Host paths of this cage's VNC socket and X socket directory. */
   get vncSocket(): string {
     return join(scratchDir(this.options.paths.scratch, 'vnc'), 'vnc.sock');
@@ -169,12 +159,6 @@ export class BwrapDriver implements CageDriver {
     const sound = this.options.sound ? prepareCageSound(paths.sound, uid, this.options.sound.micAllowed) : null;
     if (this.options.sound && !sound) this.options.log?.('cage without sound: pulseaudio not found (install pulseaudio)', { level });
     await mountCageFilesystems(paths, uid, cage.limits);
-    try {
-      await this.options.beforeSandbox?.();
-    } catch (err) {
-      await unmountCageFilesystems(paths).catch(() => undefined);
-      throw err;
-    }
     // Named per level and run directory: two supervisors (tests, a shell restart) never share a group.
     const made = createCageCgroup(`${level}-${createHash('sha256').update(paths.run).digest('hex').slice(0, 12)}`, cage.limits);
     const cgroup: CageCgroup | null = made.cgroup;

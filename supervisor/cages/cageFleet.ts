@@ -9,7 +9,6 @@ import type { CageState } from '../../shared/rpc';
 import type { PolicyReader } from '../policy/policyReader';
 import { cageSoundOf } from '../policy/runningPolicy';
 import { BwrapDriver, bwrapCagePaths } from './bwrapDriver';
-import { readCageRecord } from './cageRecord';
 import { adoptOrStart } from './cageAdoption';
 import { DEFAULT_APP_QUIT_SECONDS } from './appQuit';
 import type { CageDriver } from './cageDriver';
@@ -52,8 +51,6 @@ export function appQuitMsOf(levels: readonly LevelPolicy[], level: string): numb
 export class CageFleet {
   readonly cages = new Map<string, CageLifecycle>();
   private readonly drivers = new Map<string, CageDriver>();
-  /** What a bwrap cage's sandbox waits for at its start (startAll's `beforeSandbox`); nothing after it. */
-  private beforeSandbox: () => Promise<void> = () => Promise.resolve();
 
   constructor(private readonly options: CageFleetOptions) {
     options.policy.current().levels.forEach((level, index) => {
@@ -103,25 +100,9 @@ export class CageFleet {
     return driver instanceof BwrapDriver && this.cages.get(level)?.cage ? driver.x11Dir : null;
   }
 
-  /**
-   * Starts every cage in parallel; a cage left running by the supervisor before this one (crash,
-   * restart, upgrade) is re-adopted if it checks out. `beforeSandbox`: what the rest of the start
-   * prepares that a sandbox binds (the media root, the card folders): a new cage makes its home and
-   * scratch meanwhile and waits for it only to start its sandbox; one left running is looked at once
-   * it is ready, as it always was. Rejected, the cages waiting for it fail their start.
-   */
-  async startAll(beforeSandbox: () => Promise<void> = () => Promise.resolve()): Promise<void> {
-    const ready = beforeSandbox();
-    ready.catch(() => undefined);
-    this.beforeSandbox = () => ready;
-    await Promise.all(
-      [...this.cages.values()].map(async (c) => {
-        const driver = this.drivers.get(c.level);
-        if (!(driver instanceof BwrapDriver) || readCageRecord(driver.runFolder) !== null) await ready;
-        await adoptOrStart(c, driver, (kind, fields) => this.options.fact(kind, fields), this.options.log);
-      }),
-    );
-    this.beforeSandbox = () => Promise.resolve();
+  /** Starts every cage in parallel; a cage left running by the supervisor before this one (crash, restart, upgrade) is re-adopted if it checks out. */
+  async startAll(): Promise<void> {
+    await Promise.all([...this.cages.values()].map((c) => adoptOrStart(c, this.drivers.get(c.level), (kind, fields) => this.options.fact(kind, fields), this.options.log)));
   }
 
   /** Restarts the cages whose definition changed, each with its new driver (after a reload). */
@@ -150,7 +131,6 @@ export class CageFleet {
           journal: (kind, fields) => options.fact(kind, fields),
           smartcard: options.smartcard?.(level.id) ?? null,
           startScreen: () => options.startScreen?.(level.id) ?? null,
-          beforeSandbox: () => this.beforeSandbox(),
           ...(options.log ? { log: options.log } : {}),
         })
       : new VncDriver({ cage: level.cage });

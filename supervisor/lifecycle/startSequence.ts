@@ -68,33 +68,17 @@ export async function runStartSequence(parts: StartParts, checkpoint: () => void
   // The browser part starts beside the sockets; the shell may connect once both listen.
   const partStarting = part.start();
   disposables.add('browser part', () => part.stop());
+  await parts.listen();
+  // Its failure is thrown below, once the cages it ran beside have started (and can be stopped).
+  partStarting.catch(() => undefined);
+  const usb = await prepareUsb({ mediaMounts: parts.mediaMounts, devices: parts.devices }, policy.levels.map((l) => l.id), options.log);
+  disposables.add('USB devices', usb.stop);
+  disposables.add('cages', () => (parts.keepCages() ? undefined : fleet.stopAll('supervisor shutting down')));
+  await startSmartcard(parts.smartcard, disposables, options.log);
   // Cages start in parallel, each reporting its own status; one left running before (crash, restart, upgrade) is re-adopted if it checks out.
-  // They start now, beside the browser part, the sockets, USB and the card proxies: each makes its
-  // home and scratch meanwhile, and waits only to start its sandbox for what that binds (the media
-  // root, shared for USB devices to appear in it; its card folder).
+  // They start beside the browser part's own start (a Node process loading its bundle), not after it.
   checkpoint();
-  let sandboxReady: (err?: unknown) => void = () => undefined;
-  const cagesStarting = fleet.startAll(() => new Promise<void>((resolve, reject) => (sandboxReady = (err) => (err === undefined ? resolve() : reject(err as Error)))));
-  let usb: Awaited<ReturnType<typeof prepareUsb>>;
-  let cagesStop = false;
-  try {
-    await parts.listen();
-    // Its failure is thrown below, once the cages it ran beside have started (and can be stopped).
-    partStarting.catch(() => undefined);
-    usb = await prepareUsb({ mediaMounts: parts.mediaMounts, devices: parts.devices }, policy.levels.map((l) => l.id), options.log);
-    disposables.add('USB devices', usb.stop);
-    disposables.add('cages', () => (parts.keepCages() ? undefined : fleet.stopAll('supervisor shutting down')));
-    cagesStop = true;
-    await startSmartcard(parts.smartcard, disposables, options.log);
-    checkpoint();
-  } catch (err) {
-    // Nothing of the cages outlives a start that failed: those waiting fail, any started stops.
-    sandboxReady(err ?? new Error('supervisor start failed'));
-    await cagesStarting.catch(() => undefined);
-    if (!cagesStop) await fleet.stopAll('supervisor start failed');
-    throw err;
-  }
-  sandboxReady();
+  const cagesStarting = fleet.startAll();
   await partStarting.catch(async (err: unknown) => {
     await cagesStarting.catch(() => undefined);
     throw err;
