@@ -12,8 +12,8 @@ import { smartcardIssues, smartcardPolicySchema } from './smartcardPolicy';
 export const LEVEL_ID = /^[a-z][a-z0-9-]{0,31}$/;
 const COLOUR = /^#[0-9a-fA-F]{6}$/;
 const GEOMETRY = /^(\d{3,5})x(\d{3,5})$/;
-/** Xvnc refuses framebuffers above 16384 pixels a side; we stay well below. */
-export const MAX_GEOMETRY_SIDE = 8192;
+import { MAX_GEOMETRY_SIDE } from './geometryLimits';
+export { MAX_GEOMETRY_SIDE };
 
 export const levelIdSchema = z.string().regex(LEVEL_ID, 'a level id is lower-case letters, digits and dashes, starting with a letter');
 

@@ -7,7 +7,7 @@
  * change — ServerInit, DesktopSize, ExtendedDesktopSize — goes through). Pinned to 1.7 in package.json.
  */
 import type RFB from '@novnc/novnc';
-import { MAX_GEOMETRY_SIDE } from '../../shared/policy';
+import { MAX_GEOMETRY_SIDE } from '../../shared/geometryLimits';
 
 export const MAX_FRAMEBUFFER_PIXELS = MAX_GEOMETRY_SIDE * 5120;
 

@@ -5,9 +5,10 @@
  * over (viewerProtocol.ts), replayed as events on noVNC's canvas; it never has the keyboard focus.
  */
 import RFB from '@novnc/novnc';
-import { shellToViewerSchema, type ShellToViewer, type ViewerPlace, type ViewerToShell } from '../../shared/viewerProtocol';
+import type { ShellToViewer, ViewerPlace, ViewerToShell } from '../../shared/viewerProtocol';
 import { countDrawnPixels } from './drawnPixels';
 import { guardFramebufferSize } from './framebufferGuard';
+import { parseShellMessage } from './shellMessage';
 import { canPace, PacedChannel } from './pacedChannel';
 import './viewer.css';
 
@@ -95,9 +96,8 @@ function withFraction<E extends MouseEvent>(event: E, point: { x: number; y: num
 window.addEventListener('message', (ev: MessageEvent) => {
   // Only the trusted page that embeds us, at the origin it named.
   if (ev.source !== window.parent || ev.origin !== shellOrigin) return;
-  const parsed = shellToViewerSchema.safeParse(ev.data);
-  if (!parsed.success) return;
-  const message = parsed.data;
+  const message = parseShellMessage(ev.data);
+  if (!message) return;
   if (message.type === 'open') open(message.url);
   else if (message.type === 'input') {
     inputEnabled = message.enabled;
