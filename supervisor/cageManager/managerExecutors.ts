@@ -1,0 +1,81 @@
+/**
+ * The cage manager's executor table: every root request it serves, each built from what the
+ * manager holds (the running policy, its folders, its map of running cages, the unprivileged
+ * part's channel, the workstation user fixed at its start). A request whose op has no row here is
+ * refused and journaled by the server ("no executor for this request in this manager").
+ */
+import { join } from 'node:path';
+import type { Policy } from '../../shared/policy';
+import type { HostSoundTarget } from '../audio/hostSound';
+import type { RunningCage } from '../cages/cageDriver';
+import type { CageLauncher } from '../cages/cageLauncher';
+import type { WorkstationUser } from '../session/workstationUser';
+import { appLaunchExecutor } from './appLaunchExecutor';
+import type { RootExecutors } from './cageManagerServer';
+import { homeUnmountExecutor } from './homeUnmountExecutor';
+import { loopAttachExecutor } from './loopAttachExecutor';
+import { networkNatExecutor } from './networkNatExecutor';
+import { networkWireguardExecutor } from './networkWireguardExecutor';
+import { pamCheckExecutor } from './pamCheckExecutor';
+import { sleepInhibitExecutor } from './sleepInhibitExecutor';
+import type { HandedSocket } from './socketHandOver';
+import { soundHostExecutor, type HandedSoundEnd } from './soundHostExecutor';
+import { stateChownExecutor } from './stateChownExecutor';
+import { usbUnmountExecutor } from './usbUnmountExecutor';
+import { vncSocketExecutor } from './vncSocketExecutor';
+
+export interface ManagerHoldings {
+  /** The running policy, read at each request (SIGHUP replaces it). */
+  policy(): Policy;
+  stateDir: string;
+  runDir: string;
+  /** The workstation's user, fixed when the manager started. */
+  workstationUser: WorkstationUser | null;
+  /** That user's sound server, or null. */
+  hostSound(): HostSoundTarget | null;
+  /** The manager's map of running cages (managedCages.ts): a level's cage, its launcher, its first process. */
+  cage(level: string): RunningCage | null;
+  launcherOf(level: string): CageLauncher | null;
+  innerPidOf(level: string): number | null;
+  joinPrefixOf?(level: string): string[];
+  /** The unprivileged part's channel while it runs: descriptors go there. */
+  part(): { send(message: HandedSocket | HandedSoundEnd, fd?: number): boolean } | null;
+  /** The machine is about to sleep. */
+  onSleep(): void;
+  log?: (msg: string, fields?: Record<string, unknown>) => void;
+}
+
+/** The manager's own journal in its state folder (refusals, the sleep notice), apart from the supervisor's. */
+export const MANAGER_JOURNAL_FILE = 'cage-manager-audit.jsonl';
+/** Its socket, in its run folder unless --socket says otherwise. */
+export const MANAGER_SOCKET_FILE = 'cage-manager.sock';
+/** Where the manager counts failed password checks (pamCheckExecutor.ts), in its state folder. */
+export const MANAGER_UNLOCK_FAILURES_FILE = 'manager-unlock-failures.json';
+
+export function managerExecutors(h: ManagerHoldings): { executors: RootExecutors; stop(): void } {
+  const folders = { stateDir: h.stateDir, runDir: h.runDir };
+  const sound = soundHostExecutor({ policy: h.policy, target: h.hostSound, part: h.part });
+  const sleep = sleepInhibitExecutor({ onSleep: h.onSleep, ...(h.log ? { log: h.log } : {}) });
+  const network = { policy: h.policy, ...folders, innerPidOf: h.innerPidOf, ...(h.joinPrefixOf ? { joinPrefixOf: h.joinPrefixOf } : {}), ...(h.log ? { log: h.log } : {}) };
+  const executors: RootExecutors = {
+    'cage.vncSocket': vncSocketExecutor({ cage: h.cage, part: h.part }),
+    'loop.attach': loopAttachExecutor(),
+    'state.chown': stateChownExecutor(),
+    'home.unmount': homeUnmountExecutor(folders),
+    'usb.unmount': usbUnmountExecutor(folders),
+    'app.launch': appLaunchExecutor({ policy: h.policy, launcherOf: h.launcherOf }),
+    'pam.check': pamCheckExecutor({ policy: h.policy, workstationUser: h.workstationUser, failuresFile: join(h.stateDir, MANAGER_UNLOCK_FAILURES_FILE) }),
+    'sound.host': sound,
+    'sleep.inhibit': sleep,
+    // A cage's slirp4netns and tunnel outlive the manager as the cage does: not stopped with it.
+    'network.nat': networkNatExecutor(network),
+    'network.wireguard': networkWireguardExecutor(network),
+  };
+  return {
+    executors,
+    stop: () => {
+      sound.stop();
+      sleep.stop();
+    },
+  };
+}

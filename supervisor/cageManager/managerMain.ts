@@ -1,0 +1,135 @@
+/**
+ * The root cage manager's entry point (issue #29): the one root process of the split, serving the
+ * unprivileged `cloison` part's requests on its socket (cageManagerServer.ts) with every executor
+ * of managerExecutors.ts. It loads the policy itself (the file root owns, or the embedded default)
+ * and reads it again on SIGHUP: a policy that no longer names a level refuses that level's requests
+ * from the next one on; a policy that does not load is refused and the running one stays.
+ *
+ *   cloison-cage-manager [--policy FILE] [--state-dir DIR] [--run-dir DIR] [--socket PATH]
+ *                        [--peer-user cloison] [--shell-user NAME] [--audio-server ADDRESS]
+ *
+ * Like the supervisor's root part, it restricts itself before anything else (rootPartRestriction.ts:
+ * the root requests' capabilities only, the root part's syscall filter). It prints one JSON line on
+ * stdout once it listens. Never imported (it runs its main and restricts the process that loads it). Not yet what `npm start` starts: it holds no cage and starts no part yet
+ * (docs/least-privilege.md, "What remains to wire").
+ */
+import { mkdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import type { Policy } from '../../shared/policy';
+import { FileAuditJournal } from '../audit/auditJournal';
+import type { HostSoundTarget } from '../audio/hostSound';
+import { DEFAULT_POLICY_NAME } from '../policy/defaultPolicy';
+import { loadDefaultPolicy, readPolicyFile } from '../policy/policyLoader';
+import { restrictRootPart } from '../sandbox/rootPartRestriction';
+import { account } from '../session/accounts';
+import { resolveWorkstationUser } from '../session/workstationUser';
+import { CageManagerServer } from './cageManagerServer';
+import { MANAGER_JOURNAL_FILE, MANAGER_SOCKET_FILE, managerExecutors } from './managerExecutors';
+
+function say(msg: string, fields: Record<string, unknown> = {}): void {
+  process.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), msg, ...fields })}\n`);
+}
+
+function fail(message: string): never {
+  process.stderr.write(`cloison-cage-manager: ${message}\n`);
+  process.exit(2);
+}
+
+function loadPolicy(file: string | undefined): Policy {
+  return file ? readPolicyFile(file).policy : loadDefaultPolicy();
+}
+
+async function main(): Promise<void> {
+  restrictRootPart();
+  const { values } = parseArgs({
+    options: {
+      policy: { type: 'string' },
+      'state-dir': { type: 'string' },
+      'run-dir': { type: 'string' },
+      socket: { type: 'string' },
+      'peer-user': { type: 'string', default: 'cloison' },
+      'shell-user': { type: 'string' },
+      'audio-server': { type: 'string' },
+    },
+    strict: true,
+  });
+  const policyFile = values.policy ? resolve(values.policy) : undefined;
+  let policy: Policy;
+  try {
+    policy = loadPolicy(policyFile);
+  } catch (err) {
+    fail(`policy refused, nothing started:\n${(err as Error).message}`);
+  }
+  const peer = account(values['peer-user']!);
+  if (!peer) fail(`no account "${values['peer-user']}": the unprivileged part's user (setup.sh makes cloison)`);
+  if (peer.uid === 0) fail('the peer user cannot be root');
+  const stateDir = resolve(values['state-dir'] ?? '/var/lib/cloison');
+  const runDir = resolve(values['run-dir'] ?? '/run/cloison');
+  mkdirSync(stateDir, { recursive: true, mode: 0o700 });
+  mkdirSync(runDir, { recursive: true, mode: 0o755 });
+  const workstation = resolveWorkstationUser({ shellUser: values['shell-user'], policyUser: policy.session.user });
+  if (workstation.problem) say('no password is checked: no workstation user', { reason: workstation.problem });
+  const hostSound = hostSoundOf(workstation.user, values['audio-server']);
+  const socketPath = resolve(values.socket ?? join(runDir, MANAGER_SOCKET_FILE));
+  const journal = new FileAuditJournal(join(stateDir, MANAGER_JOURNAL_FILE));
+  const { executors, stop } = managerExecutors({
+    policy: () => policy,
+    stateDir,
+    runDir,
+    workstationUser: workstation.user,
+    hostSound: () => hostSound,
+    // The map of running cages and the part's channel come with cage.start and the part's start (next session).
+    cage: () => null,
+    launcherOf: () => null,
+    innerPidOf: () => null,
+    part: () => null,
+    onSleep: () => journal.append('session.sleep', 'supervisor', {}),
+    log: say,
+  });
+  const server = new CageManagerServer({
+    socketPath,
+    peerUid: peer.uid,
+    peerGid: peer.gid,
+    journal,
+    authorization: { policy: () => policy, stateDir, runDir, trainingKeysDir: join(runDir, 'training', 'keys') /* trainingWiring.ts's trainingKeysDir */, workstationUser: workstation.user?.name ?? null },
+    executors,
+  });
+  await server.listen();
+
+  process.on('SIGHUP', () => {
+    if (!policyFile) return say('SIGHUP: the embedded default policy has nothing to read again');
+    try {
+      policy = loadPolicy(policyFile);
+      say('policy reloaded', { levels: policy.levels.map((l) => l.id) });
+    } catch (err) {
+      say('new policy refused; the running policy stays', { reason: (err as Error).message });
+    }
+  });
+  let stopping = false;
+  const shutdown = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    say('stopping', { signal });
+    stop();
+    void server.close().then(() => {
+      journal.close();
+      process.exit(0);
+    });
+  };
+  process.on('SIGINT', () => shutdown('SIGINT'));
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.stdout.write(`${JSON.stringify({ listening: true, socket: socketPath, policy: policyFile ?? DEFAULT_POLICY_NAME, workstationUser: workstation.user?.name ?? null })}\n`);
+}
+
+/** The workstation user's own PulseAudio/PipeWire socket, or the address given; none without a user. */
+function hostSoundOf(user: { uid: number; gid: number; name: string } | null, server: string | undefined): HostSoundTarget | null {
+  if (!user) return null;
+  const address = server ?? `unix:/run/user/${user.uid}/pulse/native`;
+  return { server: address, uid: user.uid, gid: user.gid, home: account(user.name)?.home ?? '/nonexistent' };
+}
+
+main().catch((err: Error) => {
+  process.stderr.write(`cloison-cage-manager: failed: ${err.message}\n`);
+  process.exit(1);
+});
