@@ -57,7 +57,7 @@ export const rootRequestSchemas = {
   /** Attach an image as a loop device (training keys). */
   'loop.attach': z.object({ op: z.literal('loop.attach'), image: pathSchema }).strict(),
   /** Check the workstation user's password with PAM, as that user (pamtester under setpriv). */
-  'pam.check': z.object({ op: z.literal('pam.check'), user: z.string().regex(/^[a-z_][a-z0-9_-]{0,31}\$?$/, 'a user name'), password: z.string().max(1024) }).strict(),
+  'pam.check': z.object({ op: z.literal('pam.check'), user: z.string().regex(/^[a-z_][a-z0-9_.-]{0,31}\$?$/, 'a user name'), password: z.string().max(1024) }).strict(),
   /** Play a level's sound on, or record the microphone from, the workstation user's sound server (as that user). */
   'sound.host': z.object({ op: z.literal('sound.host'), level: levelIdSchema, direction: z.enum(['playback', 'record']) }).strict(),
   /** Hold logind's sleep delay inhibitor and watch PrepareForSleep (system bus monitor). */
