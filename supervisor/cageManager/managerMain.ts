@@ -13,7 +13,7 @@
  * stdout once it listens. Never imported (it runs its main and restricts the process that loads it). Not yet what `npm start` starts: it holds no cage and starts no part yet
  * (docs/least-privilege.md, "What remains to wire").
  */
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { Policy } from '../../shared/policy';
@@ -122,10 +122,11 @@ async function main(): Promise<void> {
   process.stdout.write(`${JSON.stringify({ listening: true, socket: socketPath, policy: policyFile ?? DEFAULT_POLICY_NAME, workstationUser: workstation.user?.name ?? null })}\n`);
 }
 
-/** The workstation user's own PulseAudio/PipeWire socket, or the address given; none without a user. */
+/** The workstation user's own PulseAudio/PipeWire socket, or the address given; none without a user or a server (as main.ts). */
 function hostSoundOf(user: { uid: number; gid: number; name: string } | null, server: string | undefined): HostSoundTarget | null {
   if (!user) return null;
-  const address = server ?? `unix:/run/user/${user.uid}/pulse/native`;
+  const address = server ?? (existsSync(`/run/user/${user.uid}/pulse/native`) ? `unix:/run/user/${user.uid}/pulse/native` : null);
+  if (!address) return null;
   return { server: address, uid: user.uid, gid: user.gid, home: account(user.name)?.home ?? '/nonexistent' };
 }
 
