@@ -16,7 +16,8 @@ import { requireBinary } from '../system/binaries';
 import { attachLoopOverDescriptor, loopDeviceOverDescriptor, type LoopRegion } from './loopOverDescriptor';
 
 const run = promisify(execFile);
-const OPEN_EXACTLY = constants.O_NOFOLLOW | constants.O_NOCTTY | constants.O_CLOEXEC;
+// libuv opens every file close-on-exec: no program started meanwhile inherits it.
+const OPEN_EXACTLY = constants.O_NOFOLLOW | constants.O_NOCTTY;
 
 /**
  * Attaches `file` (a home or key image, a marked key's device for its data `region`) to a free
