@@ -6,6 +6,12 @@
  * cage is killed, starts it again and stops it. What the policy does not imply, asked as a
  * compromised part would (uid 0, another level's uid, a level the policy does not name, a level id
  * carrying a bwrap argument, a second start of a running level): refused, journaled, nothing started.
+ *
+ * Seen with an executor starting the driver as asked (the request's uid, no map of running cages):
+ * the low level's cage started with the high level's uid 61761 had its Xvnc run as 61761 (the
+ * authorization alone stood between); a second start of the running level killed the first cage
+ * (the same control group, made again) and failed itself. Now the executor derives the uid again
+ * from the policy it reads (a reload between the check and the start included) and reserves the level.
  */
 import { readFileSync, chmodSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
@@ -126,6 +132,21 @@ describe('cage.start, cage.wait and cage.stop from the cloison part', () => {
     expect(levelTraces('low')).toEqual({ mounted: false, running: 'stopped' });
     expect(refusals().filter((r) => r.op === 'cage.start')).toHaveLength(1);
   }, 180_000);
+
+  it('checks the uid against the policy again itself, and two starts at once start one cage', async () => {
+    const start = cageStartExecutor({ policy: () => parsePolicy(POLICY, 'p.yaml'), stateDir: join(root, 'state'), runDir: join(root, 'run'), cages });
+    // As if the policy had changed between the authorization and the start: the level's uid by the policy now.
+    await expect(start({ op: 'cage.start', level: 'high', uid: LOW_UID })).rejects.toThrow(/uid 61750 is not level high's \(61751\)/);
+    expect(cages.state('high')).toBe('stopped');
+    const both = await Promise.allSettled([start({ op: 'cage.start', level: 'high', uid: HIGH_UID }), start({ op: 'cage.start', level: 'high', uid: HIGH_UID })]);
+    expect(both.filter((b) => b.status === 'fulfilled')).toHaveLength(1);
+    expect(both.find((b) => b.status === 'rejected')).toMatchObject({ reason: { code: 'POLICY_DENIED', message: 'cage high is starting already: a second start is refused' } });
+    const running = cages.cage('high')!;
+    expect(cages.innerPidOf('high')).toBe(running.innerPid);
+    expect(cages.launcherOf('high')).toBe(running.launcher);
+    expect(await cageStopExecutor({ cages })({ op: 'cage.stop', level: 'high' })).toMatchObject({ stopped: true });
+    expect(levelTraces('high')).toEqual({ mounted: false, running: 'stopped' });
+  }, 120_000);
 
   it('refuses uid 0, another level\'s uid, a level the policy does not name, a bwrap argument in a level id, journaled; nothing starts', async () => {
     const asked = [
