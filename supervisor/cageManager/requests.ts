@@ -79,7 +79,7 @@ export const WHY_ROOT: Record<RootOp, { why: string; code: string }> = {
   'cage.wait': { why: 'the cage is the manager\'s child (bwrap\'s exit, its control group\'s memory events): only the manager sees it end', code: 'cages/bwrapDriver.ts (RunningCage.exited)' },
   'cage.vncSocket': { why: 'the socket is the cage uid\'s in a root folder; checking its peer\'s pid namespace reads /proc/<pid>/ns of another uid (CAP_SYS_PTRACE)', code: 'cages/bwrapDriver.ts (connectVnc), sandbox/peerCredentials.ts' },
   'app.launch': { why: 'the launcher channel of each cage is made by the root part at cage start; holding it is running any program as that cage\'s user', code: 'cages/cageLauncher.ts, cages/sessionApps.ts' },
-  'home.mount': { why: 'fallocate of a root-owned image, losetup (/dev/loop-control), mount (CAP_SYS_ADMIN), mkfs/e2fsck on the loop device', code: 'cages/cageMounts.ts, cages/homeReservation.ts, cages/loopDevice.ts' },
+  'home.mount': { why: 'fallocate of a root-owned image, the image's descriptor attached to a free loop device (/dev/loop-control, LOOP_CONFIGURE), mount (CAP_SYS_ADMIN), mkfs/e2fsck on the image', code: 'cages/cageMounts.ts, cages/homeReservation.ts, cages/loopDevice.ts' },
   'home.unmount': { why: 'umount (CAP_SYS_ADMIN), losetup -d', code: 'cages/cageMounts.ts' },
   'state.chown': { why: 'chown to the cage\'s uid and back to root (CAP_CHOWN): home root, vnc/x11 socket folders, sound FIFOs', code: 'cages/cageMounts.ts, audio/cageSound.ts' },
   'network.wireguard': { why: 'creates a WireGuard interface (CAP_NET_ADMIN, /dev/net/tun for wireguard-go), moves it into the cage\'s namespace, reads the root-only key file', code: 'network/wireguardTunnel.ts, network/wireguardConfig.ts' },
