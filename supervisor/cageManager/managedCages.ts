@@ -44,19 +44,16 @@ export class ManagedCages {
     return this.cages.get(level)?.state ?? 'stopped';
   }
 
+  // Bound, so an executor can be handed `cages.cage`, `cages.launcherOf`, `cages.innerPidOf` alone.
   /** The level's running cage, or null (starting, stopped, never started). */
-  cage(level: string): RunningCage | null {
+  readonly cage = (level: string): RunningCage | null => {
     const entry = this.cages.get(level);
     return entry?.state === 'running' ? entry.cage : null;
-  }
+  };
 
-  launcherOf(level: string): CageLauncher | null {
-    return this.cage(level)?.launcher ?? null;
-  }
+  readonly launcherOf = (level: string): CageLauncher | null => this.cage(level)?.launcher ?? null;
 
-  innerPidOf(level: string): number | null {
-    return this.cage(level)?.innerPid ?? null;
-  }
+  readonly innerPidOf = (level: string): number | null => this.cage(level)?.innerPid ?? null;
 
   /** How the level's last cage ended, while no other has started since. */
   lastExit(level: string): CageExit | null {
