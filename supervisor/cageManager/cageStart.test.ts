@@ -13,6 +13,7 @@
  * (the same control group, made again) and failed itself. Now the executor derives the uid again
  * from the policy it reads (a reload between the check and the start included) and reserves the level.
  */
+import { spawnSync } from 'node:child_process';
 import { readFileSync, chmodSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -22,7 +23,7 @@ import { isMountPoint } from '../cages/cageMounts';
 import { parsePolicy } from '../policy/policyLoader';
 import { createPamTestUser, type PamTestUser } from '../testing/pamTestUser';
 import { sendFramesAs } from '../testing/rawFramesAs';
-import { testRoot } from '../testing/realCage';
+import { launcherShell, testRoot } from '../testing/realCage';
 import { bwrapCage, twoLevelPolicy } from '../testing/testPolicy';
 import { CageManagerServer, REFUSED_KIND } from './cageManagerServer';
 import { cageStartExecutor } from './cageStartExecutor';
@@ -82,6 +83,12 @@ function refusals(): Array<Record<string, unknown>> {
   return readFileSync(journal.path, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l)).filter((r) => r.kind === REFUSED_KIND);
 }
 
+/** The names of the processes running as `uid`. */
+function processesOf(uid: number): string[] {
+  const found = spawnSync('pgrep', ['-u', String(uid), '-l'], { encoding: 'utf8' }).stdout;
+  return found.split('\n').filter(Boolean).map((line) => line.split(' ')[1]!);
+}
+
 /** Only the path a Unix user can see: is anything of the level's cage running or mounted? */
 function levelTraces(level: string): { mounted: boolean; running: string } {
   const paths = bwrapCagePaths(join(root, 'state'), join(root, 'run'), level);
@@ -130,6 +137,7 @@ describe('cage.start, cage.wait and cage.stop from the cloison part', () => {
     expect(step('stop')).toMatchObject({ result: { stopped: true } });
     expect(step('wait after the stop')).toMatchObject({ result: { reason: (step('stop')!.result as { reason: string }).reason } });
     expect(levelTraces('low')).toEqual({ mounted: false, running: 'stopped' });
+    expect(processesOf(LOW_UID)).toEqual([]);
     expect(refusals().filter((r) => r.op === 'cage.start')).toHaveLength(1);
   }, 180_000);
 
@@ -144,8 +152,12 @@ describe('cage.start, cage.wait and cage.stop from the cloison part', () => {
     const running = cages.cage('high')!;
     expect(cages.innerPidOf('high')).toBe(running.innerPid);
     expect(cages.launcherOf('high')).toBe(running.launcher);
+    // A process of the cage that left its session: the stop reaches it through the cage's group.
+    expect((await launcherShell(running)('setsid sleep 600 </dev/null >/dev/null 2>&1 &')).code).toBe(0);
+    expect(processesOf(HIGH_UID)).toContain('sleep');
     expect(await cageStopExecutor({ cages })({ op: 'cage.stop', level: 'high' })).toMatchObject({ stopped: true });
     expect(levelTraces('high')).toEqual({ mounted: false, running: 'stopped' });
+    expect(processesOf(HIGH_UID)).toEqual([]);
   }, 120_000);
 
   it('refuses uid 0, another level\'s uid, a level the policy does not name, a bwrap argument in a level id, journaled; nothing starts', async () => {
