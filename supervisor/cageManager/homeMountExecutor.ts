@@ -9,7 +9,7 @@
  * over that very image (device and inode), or it is unmounted again and the request refused.
  * A level whose cage is starting or running is refused: mounting first unmounts what is there.
  */
-import { closeSync, statSync } from 'node:fs';
+import { closeSync, lstatSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { CloisonError } from '../../shared/errors';
 import { cageUid, type Policy } from '../../shared/policy';
@@ -54,15 +54,25 @@ export function homeMountExecutor(options: HomeMountExecutorOptions): (req: Requ
 
 /** The path is what it must be, reached with no link on its way, or not there yet (made by the mount, as root). */
 function exactlyOrAbsent(what: string, path: string, kind: 'file' | 'folder'): void {
+  if (!existsOrLink(path)) return;
   let opened: ReturnType<typeof openedExactly>;
   try {
     opened = openedExactly(path);
   } catch (err) {
-    if (/\(ENOENT\)/.test((err as Error).message)) return;
     throw refused(`${what}: ${(err as Error).message}`);
   }
   closeSync(opened.fd);
   if (kind === 'file' ? !opened.stat.isFile() : !opened.stat.isDirectory()) throw refused(`${what} ${path} is not a ${kind === 'file' ? 'regular file' : 'folder'}`);
+}
+
+/** Anything at the name, a dangling link included. */
+function existsOrLink(path: string): boolean {
+  try {
+    lstatSync(path);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** The loop device over the image, found by its device and inode through a descriptor opened without following a link. */
