@@ -7,13 +7,16 @@
 import { join } from 'node:path';
 import type { Policy } from '../../shared/policy';
 import type { HostSoundTarget } from '../audio/hostSound';
-import type { RunningCage } from '../cages/cageDriver';
-import type { CageLauncher } from '../cages/cageLauncher';
 import type { WorkstationUser } from '../session/workstationUser';
 import { appLaunchExecutor } from './appLaunchExecutor';
 import type { RootExecutors } from './cageManagerServer';
+import { cageStartExecutor } from './cageStartExecutor';
+import { cageStopExecutor } from './cageStopExecutor';
+import { cageWaitExecutor } from './cageWaitExecutor';
+import { homeMountExecutor } from './homeMountExecutor';
 import { homeUnmountExecutor } from './homeUnmountExecutor';
 import { loopAttachExecutor } from './loopAttachExecutor';
+import type { ManagedCages } from './managedCages';
 import { networkNatExecutor } from './networkNatExecutor';
 import { networkWireguardExecutor } from './networkWireguardExecutor';
 import { pamCheckExecutor } from './pamCheckExecutor';
@@ -33,10 +36,8 @@ export interface ManagerHoldings {
   workstationUser: WorkstationUser | null;
   /** That user's sound server, or null. */
   hostSound(): HostSoundTarget | null;
-  /** The manager's map of running cages (managedCages.ts): a level's cage, its launcher, its first process. */
-  cage(level: string): RunningCage | null;
-  launcherOf(level: string): CageLauncher | null;
-  innerPidOf(level: string): number | null;
+  /** The manager's map of running cages (managedCages.ts): `cage.start` fills it, the others reach a cage through it. */
+  cages: ManagedCages;
   joinPrefixOf?(level: string): string[];
   /** The unprivileged part's channel while it runs: descriptors go there. */
   part(): { send(message: HandedSocket | HandedSoundEnd, fd?: number): boolean } | null;
@@ -56,14 +57,18 @@ export function managerExecutors(h: ManagerHoldings): { executors: RootExecutors
   const folders = { stateDir: h.stateDir, runDir: h.runDir };
   const sound = soundHostExecutor({ policy: h.policy, target: h.hostSound, part: h.part });
   const sleep = sleepInhibitExecutor({ onSleep: h.onSleep, ...(h.log ? { log: h.log } : {}) });
-  const network = { policy: h.policy, ...folders, innerPidOf: h.innerPidOf, ...(h.joinPrefixOf ? { joinPrefixOf: h.joinPrefixOf } : {}), ...(h.log ? { log: h.log } : {}) };
+  const network = { policy: h.policy, ...folders, innerPidOf: h.cages.innerPidOf, ...(h.joinPrefixOf ? { joinPrefixOf: h.joinPrefixOf } : {}), ...(h.log ? { log: h.log } : {}) };
   const executors: RootExecutors = {
-    'cage.vncSocket': vncSocketExecutor({ cage: h.cage, part: h.part }),
+    'cage.start': cageStartExecutor({ policy: h.policy, ...folders, cages: h.cages, ...(h.log ? { extras: () => ({ log: h.log }) } : {}) }),
+    'cage.stop': cageStopExecutor({ cages: h.cages }),
+    'cage.wait': cageWaitExecutor({ cages: h.cages }),
+    'home.mount': homeMountExecutor({ policy: h.policy, ...folders, cages: h.cages }),
+    'cage.vncSocket': vncSocketExecutor({ cage: h.cages.cage, part: h.part }),
     'loop.attach': loopAttachExecutor(),
     'state.chown': stateChownExecutor(),
     'home.unmount': homeUnmountExecutor(folders),
     'usb.unmount': usbUnmountExecutor(folders),
-    'app.launch': appLaunchExecutor({ policy: h.policy, launcherOf: h.launcherOf }),
+    'app.launch': appLaunchExecutor({ policy: h.policy, launcherOf: h.cages.launcherOf }),
     'pam.check': pamCheckExecutor({ policy: h.policy, workstationUser: h.workstationUser, failuresFile: join(h.stateDir, MANAGER_UNLOCK_FAILURES_FILE) }),
     'sound.host': sound,
     'sleep.inhibit': sleep,

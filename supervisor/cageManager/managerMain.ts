@@ -7,11 +7,17 @@
  *
  *   cloison-cage-manager [--policy FILE] [--state-dir DIR] [--run-dir DIR] [--socket PATH]
  *                        [--peer-user cloison] [--shell-user NAME] [--audio-server ADDRESS]
+ *                        [--part SCRIPT]
  *
  * Like the supervisor's root part, it restricts itself before anything else (rootPartRestriction.ts:
  * the root requests' capabilities only, the root part's syscall filter). It prints one JSON line on
- * stdout once it listens. Never imported (it runs its main and restricts the process that loads it). Not yet what `npm start` starts: it holds no cage and starts no part yet
- * (docs/least-privilege.md, "What remains to wire").
+ * stdout once it listens, then starts the `cloison` part (cloisonPart.ts: its own control group, its
+ * stderr marked, the channel `cage.vncSocket` and `sound.host` hand descriptors on) from the script
+ * `--part` names, with the manager's socket in its start; without `--part` no part runs (the real
+ * part's program is not wired yet). It holds the cages `cage.start` made (managedCages.ts) and stops
+ * them, and the part, when it is stopped: nothing re-adopts a cage across a manager's restart yet.
+ * Never imported (it runs its main and restricts the process that loads it). Not yet what
+ * `npm start` starts (docs/least-privilege.md, "What remains to wire").
  */
 import { existsSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -25,6 +31,8 @@ import { restrictRootPart } from '../sandbox/rootPartRestriction';
 import { account } from '../session/accounts';
 import { resolveWorkstationUser } from '../session/workstationUser';
 import { CageManagerServer } from './cageManagerServer';
+import { cloisonPart } from './cloisonPart';
+import { ManagedCages } from './managedCages';
 import { MANAGER_JOURNAL_FILE, MANAGER_SOCKET_FILE, managerExecutors } from './managerExecutors';
 
 function say(msg: string, fields: Record<string, unknown> = {}): void {
@@ -51,6 +59,7 @@ async function main(): Promise<void> {
       'peer-user': { type: 'string', default: 'cloison' },
       'shell-user': { type: 'string' },
       'audio-server': { type: 'string' },
+      part: { type: 'string' },
     },
     strict: true,
   });
@@ -73,17 +82,28 @@ async function main(): Promise<void> {
   const hostSound = hostSoundOf(workstation.user, values['audio-server']);
   const socketPath = resolve(values.socket ?? join(runDir, MANAGER_SOCKET_FILE));
   const journal = new FileAuditJournal(join(stateDir, MANAGER_JOURNAL_FILE));
+  const cages = new ManagedCages();
+  const partScript = values.part ? resolve(values.part) : null;
+  const part = partScript
+    ? cloisonPart({
+        command: { callerUrl: import.meta.url, source: '', bundle: '', script: partScript },
+        account: () => peer,
+        // Where its requests' paths are: the folders are the manager's, the part only names them.
+        start: { managerSocket: socketPath, stateDir, runDir },
+        // Untrusted: only its kind is logged; nothing the part says acts on root's side yet.
+        message: (m) => say('cloison part: message not acted on', { type: m.type.slice(0, 64) }),
+        restarting: (reason) => say('cloison part ended: starting it again', { reason }),
+        log: say,
+      })
+    : null;
   const { executors, stop } = managerExecutors({
     policy: () => policy,
     stateDir,
     runDir,
     workstationUser: workstation.user,
     hostSound: () => hostSound,
-    // The map of running cages and the part's channel come with cage.start and the part's start (next session).
-    cage: () => null,
-    launcherOf: () => null,
-    innerPidOf: () => null,
-    part: () => null,
+    cages,
+    part: () => (part?.ready ? part : null),
     onSleep: () => journal.append('session.sleep', 'supervisor', {}),
     log: say,
   });
@@ -96,7 +116,6 @@ async function main(): Promise<void> {
     executors,
   });
   await server.listen();
-
   process.on('SIGHUP', () => {
     if (!policyFile) return say('SIGHUP: the embedded default policy has nothing to read again');
     try {
@@ -111,15 +130,32 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     say('stopping', { signal });
+    void stopAll().then(() => process.exit(0));
+  };
+  // The part first (no request after it), then every cage it started, as the supervisor stops
+  // them today: a cage left behind would have no launcher channel nor anyone to stop it, since
+  // no manager re-adopts one yet (cageAdoption.ts is the supervisor's).
+  const stopAll = async () => {
+    await part?.stop();
+    // A start under way answers first (its driver's own time limit), then its cage is stopped too.
+    for (let waited = 0; cages.levels().some((level) => cages.state(level) === 'starting') && waited < 60_000; waited += 100) await new Promise((r) => setTimeout(r, 100));
+    const levels = cages.levels();
+    const outcomes = await Promise.allSettled(levels.map((level) => cages.cage(level)?.stop()));
+    outcomes.forEach((o, i) => say(o.status === 'fulfilled' ? 'cage stopped' : 'cage stop failed', { level: levels[i], ...(o.status === 'rejected' ? { reason: (o.reason as Error).message } : {}) }));
     stop();
-    void server.close().then(() => {
-      journal.close();
-      process.exit(0);
-    });
+    await server.close();
+    journal.close();
   };
   process.on('SIGINT', () => shutdown('SIGINT'));
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.stdout.write(`${JSON.stringify({ listening: true, socket: socketPath, policy: policyFile ?? DEFAULT_POLICY_NAME, workstationUser: workstation.user?.name ?? null })}\n`);
+  if (part) {
+    // One that ends later is started again (its backoff); one whose first start fails is said here.
+    await part.start().then(
+      () => say('cloison part started', { pid: part.pid }),
+      (err: Error) => say('cloison part did not start', { reason: err.message }),
+    );
+  } else say('no cloison part: --part not given');
 }
 
 /** The workstation user's own PulseAudio/PipeWire socket, or the address given; none without a user or a server (as main.ts). */

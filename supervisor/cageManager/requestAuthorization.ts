@@ -95,6 +95,7 @@ function namedDevice(device: string, ctx: AuthorizationContext): Authorization {
 const CHECKS: { [O in RootOp]: Check<O> } = {
   'cage.start': (req, ctx) => levelAnd(req, ctx, ({ uid }) => (req.uid === uid ? ALLOWED : refuse(`uid ${req.uid} is not level ${req.level}'s (${uid})`))),
   'cage.stop': (req, ctx) => levelAnd(req, ctx, () => ALLOWED),
+  'cage.wait': (req, ctx) => levelAnd(req, ctx, () => ALLOWED),
   'cage.vncSocket': (req, ctx) => levelAnd(req, ctx, () => ALLOWED),
   'app.launch': (req, ctx) =>
     levelAnd(req, ctx, ({ cage }) => {

@@ -28,6 +28,8 @@ export const rootRequestSchemas = {
   'cage.start': z.object({ op: z.literal('cage.start'), level: levelIdSchema, uid: uidSchema }).strict(),
   /** Stop a level's cage: kill its control group, unmount its filesystems. */
   'cage.stop': z.object({ op: z.literal('cage.stop'), level: levelIdSchema }).strict(),
+  /** Wait for a level's cage to end: answered with its exit once it ends (at once if it has, until its next start). */
+  'cage.wait': z.object({ op: z.literal('cage.wait'), level: levelIdSchema }).strict(),
   /** Connect to a cage's VNC socket, check its peer, hand the connection over (a file descriptor). */
   'cage.vncSocket': z.object({ op: z.literal('cage.vncSocket'), level: levelIdSchema }).strict(),
   /** Start one of a level's applications through the cage's launcher channel. */
@@ -74,9 +76,10 @@ export type RequestOf<O extends RootOp> = z.infer<(typeof rootRequestSchemas)[O]
 export const WHY_ROOT: Record<RootOp, { why: string; code: string }> = {
   'cage.start': { why: 'namespaces and mounts as root (CAP_SYS_ADMIN), then setpriv to the level\'s uid (CAP_SETUID/CAP_SETGID); the cage\'s seccomp filter installed by bwrap', code: 'cages/bwrapDriver.ts, sandbox/bwrapSpawn.ts' },
   'cage.stop': { why: 'signals processes of another uid (CAP_KILL), writes cgroup.kill of a root-owned group, unmounts (CAP_SYS_ADMIN)', code: 'cages/bwrapDriver.ts, cages/cageCgroup.ts, cages/cageMounts.ts' },
+  'cage.wait': { why: 'the cage is the manager\'s child (bwrap\'s exit, its control group\'s memory events): only the manager sees it end', code: 'cages/bwrapDriver.ts (RunningCage.exited)' },
   'cage.vncSocket': { why: 'the socket is the cage uid\'s in a root folder; checking its peer\'s pid namespace reads /proc/<pid>/ns of another uid (CAP_SYS_PTRACE)', code: 'cages/bwrapDriver.ts (connectVnc), sandbox/peerCredentials.ts' },
   'app.launch': { why: 'the launcher channel of each cage is made by the root part at cage start; holding it is running any program as that cage\'s user', code: 'cages/cageLauncher.ts, cages/sessionApps.ts' },
-  'home.mount': { why: 'fallocate of a root-owned image, losetup (/dev/loop-control), mount (CAP_SYS_ADMIN), mkfs/e2fsck on the loop device', code: 'cages/cageMounts.ts, cages/homeReservation.ts, cages/loopDevice.ts' },
+  'home.mount': { why: 'fallocate of a root-owned image, the image\'s descriptor attached to a free loop device (/dev/loop-control, LOOP_CONFIGURE), mount (CAP_SYS_ADMIN), mkfs/e2fsck on the image', code: 'cages/cageMounts.ts, cages/homeReservation.ts, cages/loopDevice.ts' },
   'home.unmount': { why: 'umount (CAP_SYS_ADMIN), losetup -d', code: 'cages/cageMounts.ts' },
   'state.chown': { why: 'chown to the cage\'s uid and back to root (CAP_CHOWN): home root, vnc/x11 socket folders, sound FIFOs', code: 'cages/cageMounts.ts, audio/cageSound.ts' },
   'network.wireguard': { why: 'creates a WireGuard interface (CAP_NET_ADMIN, /dev/net/tun for wireguard-go), moves it into the cage\'s namespace, reads the root-only key file', code: 'network/wireguardTunnel.ts, network/wireguardConfig.ts' },
