@@ -8,7 +8,10 @@
  * starts the low cage, takes its VNC connection through `cage.vncSocket` on its channel and hears
  * the RFB greeting, launches the policy's app and finds it running in the cage (the cage's uid,
  * Seccomp 2), stops the cage, starts it again. SIGTERM to the manager: the part and the cage end,
- * nothing mounted, no process of the level's uid, the part's control group removed.
+ * nothing mounted, no process of the level's uid, the part's control group removed. Seen with a
+ * manager that stopped no cage on SIGTERM (its former stop: executors and socket only): the cage's
+ * bwrap, reparented to init, and its Xvnc, session and launcher ran on as the level's uid after the
+ * manager had exited, with no one holding its launcher channel or able to stop it.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { chmodSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
