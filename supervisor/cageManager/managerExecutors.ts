@@ -24,6 +24,8 @@ import { sleepInhibitExecutor } from './sleepInhibitExecutor';
 import type { HandedSocket } from './socketHandOver';
 import { soundHostExecutor, type HandedSoundEnd } from './soundHostExecutor';
 import { stateChownExecutor } from './stateChownExecutor';
+import { trainingDocumentExecutor } from './trainingDocumentExecutor';
+import { trainingSpoofExecutor } from './trainingSpoofExecutor';
 import { usbUnmountExecutor } from './usbUnmountExecutor';
 import { vncSocketExecutor } from './vncSocketExecutor';
 
@@ -75,6 +77,8 @@ export function managerExecutors(h: ManagerHoldings): { executors: RootExecutors
     // A cage's slirp4netns and tunnel outlive the manager as the cage does: not stopped with it.
     'network.nat': networkNatExecutor(network),
     'network.wireguard': networkWireguardExecutor(network),
+    'training.spoof': trainingSpoofExecutor({ policy: h.policy, cage: h.cages.cage }),
+    'training.document': trainingDocumentExecutor({ policy: h.policy, cage: h.cages.cage }),
   };
   return {
     executors,
