@@ -17,8 +17,6 @@ import { homeMountExecutor } from './homeMountExecutor';
 import { homeUnmountExecutor } from './homeUnmountExecutor';
 import { loopAttachExecutor } from './loopAttachExecutor';
 import type { ManagedCages } from './managedCages';
-import { networkNatExecutor } from './networkNatExecutor';
-import { networkWireguardExecutor } from './networkWireguardExecutor';
 import { pamCheckExecutor } from './pamCheckExecutor';
 import { sleepInhibitExecutor } from './sleepInhibitExecutor';
 import type { HandedSocket } from './socketHandOver';
@@ -40,7 +38,6 @@ export interface ManagerHoldings {
   hostSound(): HostSoundTarget | null;
   /** The manager's map of running cages (managedCages.ts): `cage.start` fills it, the others reach a cage through it. */
   cages: ManagedCages;
-  joinPrefixOf?(level: string): string[];
   /** The unprivileged part's channel while it runs: descriptors go there. */
   part(): { send(message: HandedSocket | HandedSoundEnd, fd?: number): boolean } | null;
   /** The machine is about to sleep. */
@@ -59,7 +56,6 @@ export function managerExecutors(h: ManagerHoldings): { executors: RootExecutors
   const folders = { stateDir: h.stateDir, runDir: h.runDir };
   const sound = soundHostExecutor({ policy: h.policy, target: h.hostSound, part: h.part });
   const sleep = sleepInhibitExecutor({ onSleep: h.onSleep, ...(h.log ? { log: h.log } : {}) });
-  const network = { policy: h.policy, ...folders, innerPidOf: h.cages.innerPidOf, ...(h.joinPrefixOf ? { joinPrefixOf: h.joinPrefixOf } : {}), ...(h.log ? { log: h.log } : {}) };
   const executors: RootExecutors = {
     'cage.start': cageStartExecutor({ policy: h.policy, ...folders, cages: h.cages, ...(h.log ? { extras: () => ({ log: h.log }) } : {}) }),
     'cage.stop': cageStopExecutor({ cages: h.cages }),
@@ -74,9 +70,10 @@ export function managerExecutors(h: ManagerHoldings): { executors: RootExecutors
     'pam.check': pamCheckExecutor({ policy: h.policy, workstationUser: h.workstationUser, failuresFile: join(h.stateDir, MANAGER_UNLOCK_FAILURES_FILE) }),
     'sound.host': sound,
     'sleep.inhibit': sleep,
-    // A cage's slirp4netns and tunnel outlive the manager as the cage does: not stopped with it.
-    'network.nat': networkNatExecutor(network),
-    'network.wireguard': networkWireguardExecutor(network),
+    // No network.nat nor network.wireguard here: cage.start's driver attaches the level's
+    // slirp4netns or tunnel itself (bwrapDriver.ts, in the cage's group), as the supervisor's start
+    // does; a second one asked by the part would meet the first in the same namespace. Their
+    // executors (networkNatExecutor.ts, networkWireguardExecutor.ts) wait for a cage started otherwise.
     'training.spoof': trainingSpoofExecutor({ policy: h.policy, cage: h.cages.cage }),
     'training.document': trainingDocumentExecutor({ policy: h.policy, cage: h.cages.cage }),
   };
