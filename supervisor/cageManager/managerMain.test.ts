@@ -111,9 +111,15 @@ describe('the cage manager as a process of its own', () => {
   it('checks the workstation user\'s password, counts a failure, and never writes a password down', async () => {
     const wrong = `Wrong-${workstation.password}-x`;
     expect(await ask({ op: 'pam.check', user: workstation.user, password: workstation.password })).toEqual({ id: 1, ok: true, result: { ok: true } });
-    expect(await ask({ op: 'pam.check', user: workstation.user, password: wrong })).toEqual({ id: 1, ok: true, result: { ok: false, failures: 1, retryInMs: expect.any(Number) } });
-    // The right password at once: the failure's wait comes first.
-    expect(await ask({ op: 'pam.check', user: workstation.user, password: workstation.password })).toMatchObject({ ok: false, error: { code: 'LIMIT_EXCEEDED' } });
+    // The right password at once, behind the wrong one on the same connection (a later process could
+    // come after PAM's own delay has used up the wait): the failure's wait comes first.
+    const both = await sendFramesAs(cloison, socketPath, [{ json: { id: 1, request: { op: 'pam.check', user: workstation.user, password: wrong } } }, { json: { id: 2, request: { op: 'pam.check', user: workstation.user, password: workstation.password } } }]);
+    const reply = (id: number) => both.replies.find((r) => (r as { id: number }).id === id);
+    expect(reply(1)).toEqual({ id: 1, ok: true, result: { ok: false, failures: 1, retryInMs: expect.any(Number) } });
+    expect(reply(2)).toMatchObject({ ok: false, error: { code: 'LIMIT_EXCEEDED' } });
+    // The wait runs from PAM's answer: the whole 3 s, not what PAM's own failure delay left of it.
+    console.log(`after a wrong password: ${JSON.stringify(reply(1))}`);
+    expect((reply(1) as { result: { retryInMs: number } }).result.retryInMs).toBeGreaterThan(2500);
     // Another account's password: refused before PAM, journaled without the password.
     const other = await ask({ op: 'pam.check', user: stranger.user, password: stranger.password });
     expect(other).toMatchObject({ ok: false, error: { code: 'POLICY_DENIED' } });

@@ -55,7 +55,11 @@ export function pamCheckExecutor(options: PamCheckExecutorOptions): (req: Reques
         store.clear();
         return { ok: true };
       }
-      return { ok: false, failures: failed.failures, retryInMs: Math.max(0, failed.retryAt - now()) };
+      // The wait runs from PAM's answer, as the lock's does (sessionLock.ts): PAM's own failure delay
+      // would otherwise use most of it up.
+      const after = { failures: failed.failures, retryAt: now() + failureDelayMs(failed.failures) };
+      store.write(after);
+      return { ok: false, failures: after.failures, retryInMs: Math.max(0, after.retryAt - now()) };
     } finally {
       checking = false;
     }
