@@ -18,7 +18,7 @@ import { expect, test, type Page } from '@playwright/test';
 import { adminCall } from '../supervisor/cli/adminClient';
 import { bwrapCage, twoLevelPolicy } from '../supervisor/testing/testPolicy';
 import { processesInCage } from '../supervisor/testing/cageProcesses';
-import { SPOOF_MARK } from '../supervisor/training/spoofLooks';
+import { SPOOF_MARK } from '../supervisor/cages/trainingPrograms';
 import { KEY_LOGGER_APP, rawKeyPresses } from './support/cageProbes';
 import { cagePids, cageShellForUid } from './support/cageByUid';
 import { Screenshot } from './support/pixels';

@@ -10,7 +10,7 @@ const textSchema = z.object({ fr: z.string().min(1).max(2000), en: z.string().mi
 export type TrainingText = z.infer<typeof textSchema>;
 const timeLimit = z.number().int().min(10).max(3600).default(120);
 /** A file name a drill writes into a cage: one component, nothing hidden. */
-const fileName = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9 ._-]{0,79}$/, 'a file name is letters, digits, spaces, dots, dashes and underscores');
+export const fileName = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9 ._-]{0,79}$/, 'a file name is letters, digits, spaces, dots, dashes and underscores');
 
 /** A cage paints a look-alike of the shell's own surfaces; the trainee should press the secure-attention key and report it. */
 const spoofDrill = z

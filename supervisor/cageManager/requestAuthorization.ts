@@ -96,6 +96,7 @@ function namedDevice(device: string, ctx: AuthorizationContext): Authorization {
 const CHECKS: { [O in RootOp]: Check<O> } = {
   'cage.start': (req, ctx) => levelAnd(req, ctx, ({ uid }) => (req.uid === uid ? ALLOWED : refuse(`uid ${req.uid} is not level ${req.level}'s (${uid})`))),
   'cage.stop': (req, ctx) => levelAnd(req, ctx, () => ALLOWED),
+  'cage.wait': (req, ctx) => levelAnd(req, ctx, () => ALLOWED),
   'cage.vncSocket': (req, ctx) => levelAnd(req, ctx, () => ALLOWED),
   'app.launch': (req, ctx) =>
     levelAnd(req, ctx, ({ cage }) => {
@@ -156,4 +157,6 @@ const CHECKS: { [O in RootOp]: Check<O> } = {
     return req.direction === 'record' && !policy.audio.microphone.includes(req.level) ? refuse(`level ${req.level} may not have the microphone`) : ALLOWED;
   },
   'sleep.inhibit': () => ALLOWED,
+  'training.spoof': (req, ctx) => levelAnd(req, ctx, () => (ctx.policy().training === 'allowed' ? ALLOWED : refuse('the policy forbids training'))),
+  'training.document': (req, ctx) => levelAnd(req, ctx, () => (ctx.policy().training === 'allowed' ? ALLOWED : refuse('the policy forbids training'))),
 };

@@ -10,6 +10,7 @@
  */
 import { z } from 'zod';
 import { levelIdSchema } from '../../shared/policy';
+import { fileName as trainingFileName } from '../../shared/trainingScenario';
 
 const uidSchema = z.number().int().min(0).max(2 ** 32 - 2);
 /** An absolute path as text: the authorization decides whether it lies under the state folder. */
@@ -28,6 +29,8 @@ export const rootRequestSchemas = {
   'cage.start': z.object({ op: z.literal('cage.start'), level: levelIdSchema, uid: uidSchema }).strict(),
   /** Stop a level's cage: kill its control group, unmount its filesystems. */
   'cage.stop': z.object({ op: z.literal('cage.stop'), level: levelIdSchema }).strict(),
+  /** Wait for a level's cage to end: answered with its exit once it ends (at once if it has, until its next start). */
+  'cage.wait': z.object({ op: z.literal('cage.wait'), level: levelIdSchema }).strict(),
   /** Connect to a cage's VNC socket, check its peer, hand the connection over (a file descriptor). */
   'cage.vncSocket': z.object({ op: z.literal('cage.vncSocket'), level: levelIdSchema }).strict(),
   /** Start one of a level's applications through the cage's launcher channel. */
@@ -57,11 +60,15 @@ export const rootRequestSchemas = {
   /** Attach an image as a loop device (training keys). */
   'loop.attach': z.object({ op: z.literal('loop.attach'), image: pathSchema }).strict(),
   /** Check the workstation user's password with PAM, as that user (pamtester under setpriv). */
-  'pam.check': z.object({ op: z.literal('pam.check'), user: z.string().regex(/^[a-z_][a-z0-9_-]{0,31}\$?$/, 'a user name'), password: z.string().max(1024) }).strict(),
+  'pam.check': z.object({ op: z.literal('pam.check'), user: z.string().regex(/^[a-z_][a-z0-9_.-]{0,31}\$?$/, 'a user name'), password: z.string().max(1024) }).strict(),
   /** Play a level's sound on, or record the microphone from, the workstation user's sound server (as that user). */
   'sound.host': z.object({ op: z.literal('sound.host'), level: levelIdSchema, direction: z.enum(['playback', 'record']) }).strict(),
   /** Hold logind's sleep delay inhibitor and watch PrepareForSleep (system bus monitor). */
   'sleep.inhibit': z.object({ op: z.literal('sleep.inhibit') }).strict(),
+  /** Show (or take down) a training look-alike of the shell in a level's cage: the manager builds its program. */
+  'training.spoof': z.object({ op: z.literal('training.spoof'), level: levelIdSchema, look: z.enum(['band', 'dialog', 'lock']), action: z.enum(['show', 'hide']) }).strict(),
+  /** Put a training document in a level's ~/Formation, written by a process of the cage's own. */
+  'training.document': z.object({ op: z.literal('training.document'), level: levelIdSchema, name: trainingFileName, content: z.string().max(64 * 1024) }).strict(),
 } as const;
 
 export type RootOp = keyof typeof rootRequestSchemas;
@@ -74,9 +81,10 @@ export type RequestOf<O extends RootOp> = z.infer<(typeof rootRequestSchemas)[O]
 export const WHY_ROOT: Record<RootOp, { why: string; code: string }> = {
   'cage.start': { why: 'namespaces and mounts as root (CAP_SYS_ADMIN), then setpriv to the level\'s uid (CAP_SETUID/CAP_SETGID); the cage\'s seccomp filter installed by bwrap', code: 'cages/bwrapDriver.ts, sandbox/bwrapSpawn.ts' },
   'cage.stop': { why: 'signals processes of another uid (CAP_KILL), writes cgroup.kill of a root-owned group, unmounts (CAP_SYS_ADMIN)', code: 'cages/bwrapDriver.ts, cages/cageCgroup.ts, cages/cageMounts.ts' },
+  'cage.wait': { why: 'the cage is the manager\'s child (bwrap\'s exit, its control group\'s memory events): only the manager sees it end', code: 'cages/bwrapDriver.ts (RunningCage.exited)' },
   'cage.vncSocket': { why: 'the socket is the cage uid\'s in a root folder; checking its peer\'s pid namespace reads /proc/<pid>/ns of another uid (CAP_SYS_PTRACE)', code: 'cages/bwrapDriver.ts (connectVnc), sandbox/peerCredentials.ts' },
   'app.launch': { why: 'the launcher channel of each cage is made by the root part at cage start; holding it is running any program as that cage\'s user', code: 'cages/cageLauncher.ts, cages/sessionApps.ts' },
-  'home.mount': { why: 'fallocate of a root-owned image, losetup (/dev/loop-control), mount (CAP_SYS_ADMIN), mkfs/e2fsck on the loop device', code: 'cages/cageMounts.ts, cages/homeReservation.ts, cages/loopDevice.ts' },
+  'home.mount': { why: 'fallocate of a root-owned image, the image\'s descriptor attached to a free loop device (/dev/loop-control, LOOP_CONFIGURE), mount (CAP_SYS_ADMIN), mkfs/e2fsck on the image', code: 'cages/cageMounts.ts, cages/homeReservation.ts, cages/loopDevice.ts' },
   'home.unmount': { why: 'umount (CAP_SYS_ADMIN), losetup -d', code: 'cages/cageMounts.ts' },
   'state.chown': { why: 'chown to the cage\'s uid and back to root (CAP_CHOWN): home root, vnc/x11 socket folders, sound FIFOs', code: 'cages/cageMounts.ts, audio/cageSound.ts' },
   'network.wireguard': { why: 'creates a WireGuard interface (CAP_NET_ADMIN, /dev/net/tun for wireguard-go), moves it into the cage\'s namespace, reads the root-only key file', code: 'network/wireguardTunnel.ts, network/wireguardConfig.ts' },
@@ -91,4 +99,6 @@ export const WHY_ROOT: Record<RootOp, { why: string; code: string }> = {
   'pam.check': { why: 'runs pamtester as the workstation user (CAP_SETUID): pam_unix checks only the caller\'s own password', code: 'session/pamCheck.ts' },
   'sound.host': { why: 'runs pacat/parec as the workstation user (CAP_SETUID) to reach that user\'s sound server', code: 'audio/hostSound.ts' },
   'sleep.inhibit': { why: 'a delay inhibitor needs polkit\'s root default; monitoring the system bus needs root', code: 'session/sleepGuard.ts' },
+  'training.spoof': { why: 'the launcher channel of each cage is the manager\'s (app.launch): the look-alike\'s program, built from the running policy, goes through it', code: 'training/drills/spoofDrill.ts, cages/trainingPrograms.ts' },
+  'training.document': { why: 'the same launcher channel: a fixed shell line writes the document as the cage\'s user, no path of the cage\'s followed as root', code: 'training/drills/rightLevelDrill.ts' },
 };

@@ -521,22 +521,8 @@ exit 72
   }
 
   attachNat(slirp: string, innerPid: number, cgroup: CageCgroup | null): ChildProcess {
-    // --disable-host-loopback: 10.0.2.2 does not lead to the host's 127.0.0.1 (supervisor included);
-    // --disable-dns: nor does the DNS alias 10.0.2.3 (natResolvers.ts); the sandbox and seccomp
-    // flags confine slirp4netns itself, which parses every packet the cage sends, as root. It runs
-    // in the cage's control group: the traffic a cage makes costs that cage's memory.
-    const argv = [...(cgroup?.joinPrefix ?? []), slirp, '--configure', '--mtu=65520', '--disable-host-loopback', '--disable-dns', '--enable-sandbox', '--enable-seccomp', String(innerPid), 'tap0'];
-    // Its messages go to a root-only file, not a pipe: it outlives the supervisor (a pipe would end
-    // it with SIGPIPE at its next message) and keeps the low cage's network across a restart.
-    const logFile = join(this.options.paths.run, 'slirp4netns.log');
-    const fd = openSync(logFile, 'w', 0o600);
-    const child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'ignore', fd] });
-    closeSync(fd);
-    child.on('error', (err: Error) => this.options.log?.('slirp4netns failed', { level: this.options.level, error: err.message }));
-    child.on('exit', (code) => {
-      if (code) this.options.log?.('slirp4netns exited', { level: this.options.level, code, stderr: tailOf(logFile) });
-    });
-    return child;
+    const { level, log } = this.options;
+    return startNat(slirp, innerPid, cgroup?.joinPrefix ?? [], this.options.paths.run, (msg, fields) => log?.(msg, { level, ...fields }));
   }
 
   private async waitForVnc(exited: Promise<CageExit>, verifyPeer: (socket: Socket) => void): Promise<void> {
@@ -572,8 +558,31 @@ function tunnelRecord(tunnel: Tunnel): NonNullable<CageRecord['tunnel']> {
   return { ifname: tunnel.ifname, kind: tunnel.kind, go: tunnel.goPid ? processIdentity(tunnel.goPid) : null };
 }
 
+/**
+ * slirp4netns attached to the network namespace of `innerPid` (a `nat` cage's), its messages in
+ * `runDir`'s root-only log; the cage driver's, and the cage manager's `network.nat` executor's.
+ */
+export function startNat(slirp: string, innerPid: number, joinPrefix: string[], runDir: string, log?: (msg: string, fields?: Record<string, unknown>) => void): ChildProcess {
+  // --disable-host-loopback: 10.0.2.2 does not lead to the host's 127.0.0.1 (supervisor included);
+  // --disable-dns: nor does the DNS alias 10.0.2.3 (natResolvers.ts); the sandbox and seccomp
+  // flags confine slirp4netns itself, which parses every packet the cage sends, as root. It runs
+  // in the cage's control group: the traffic a cage makes costs that cage's memory.
+  const argv = [...joinPrefix, slirp, '--configure', '--mtu=65520', '--disable-host-loopback', '--disable-dns', '--enable-sandbox', '--enable-seccomp', String(innerPid), 'tap0'];
+  // Its messages go to a root-only file, not a pipe: it outlives the supervisor (a pipe would end
+  // it with SIGPIPE at its next message) and keeps the low cage's network across a restart.
+  const logFile = join(runDir, 'slirp4netns.log');
+  const fd = openSync(logFile, 'w', 0o600);
+  const child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'ignore', fd] });
+  closeSync(fd);
+  child.on('error', (err: Error) => log?.('slirp4netns failed', { error: err.message }));
+  child.on('exit', (code) => {
+    if (code) log?.('slirp4netns exited', { code, stderr: tailOf(logFile) });
+  });
+  return child;
+}
+
 /** An interface name (15 characters at most) of this cage's own: per level and run folder. */
-function tunnelInterfaceName(level: string, run: string): string {
+export function tunnelInterfaceName(level: string, run: string): string {
   return `clw${createHash('sha256').update(`${level}\0${run}`).digest('hex').slice(0, 10)}`;
 }
 

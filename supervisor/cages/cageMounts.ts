@@ -82,8 +82,8 @@ export async function mountCageFilesystems(paths: CageMountPaths, uid: number, l
   }
 }
 
-/** The home image, made, grown or migrated from a plain folder first. */
-async function mountHome(paths: CageMountPaths, uid: number, homeBytes: number): Promise<void> {
+/** The home image, made, grown or migrated from a plain folder first (the manager's `home.mount` alone too). */
+export async function mountHome(paths: CageMountPaths, uid: number, homeBytes: number): Promise<void> {
   await unmount(paths.home);
   const migrate = !existsSync(paths.homeImage) && existsSync(paths.home) && statSync(paths.home).isDirectory() ? `${paths.home}.migrating` : null;
   if (migrate) renameSync(paths.home, migrate);

@@ -3,7 +3,7 @@
  * does not make the next file attached there read-only.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -43,5 +43,41 @@ describe('loop devices', () => {
       await detachLoop(device);
     }
     expect(attachedLoopDevice(image)).toBeNull();
+  });
+});
+
+describe('loop devices and links', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'cloison-looplink-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('a link at a file\'s name is followed neither to attach nor to find: the device over its target is not that name\'s', async () => {
+    const other = join(dir, 'other-home.img');
+    writeFileSync(other, '');
+    truncateSync(other, 4 * 2 ** 20);
+    const link = join(dir, 'home.img');
+    symlinkSync(other, link);
+    const device = await attachLoopWritable(other);
+    try {
+      // By name (realpath, then sysfs's backing_file) the link's target's device was answered for the link.
+      expect(attachedLoopDevice(link)).toBeNull();
+      expect(attachedLoopDevice(other)).toBe(device);
+      await expect(attachLoopWritable(link)).rejects.toThrow(/ELOOP/);
+      expect(execFileSync('losetup', ['-j', other], { encoding: 'utf8' }).trim().split('\n')).toHaveLength(1);
+    } finally {
+      await detachLoop(device);
+    }
+  });
+
+  it('attaches a region of a file (a marked key\'s data region): its offset and size', async () => {
+    const key = join(dir, 'key.img');
+    writeFileSync(key, Buffer.concat([Buffer.alloc(2 ** 20, 0x11), Buffer.alloc(2 ** 20, 0x22), Buffer.alloc(2 ** 20, 0x33)]));
+    const device = await attachLoopWritable(key, { offset: 2 ** 20, sizeLimit: 2 ** 20 });
+    try {
+      expect(execFileSync('blockdev', ['--getsize64', device], { encoding: 'utf8' }).trim()).toBe(String(2 ** 20));
+      const bytes = execFileSync('dd', [`if=${device}`, 'bs=1M', 'count=1', 'status=none']);
+      expect(bytes.every((b) => b === 0x22)).toBe(true);
+    } finally {
+      await detachLoop(device);
+    }
   });
 });

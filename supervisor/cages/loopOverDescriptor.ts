@@ -23,6 +23,8 @@ const ERRNO_NAMES: Record<number, string> = { 1: 'EPERM', 6: 'ENXIO', 9: 'EBADF'
 const INFO_SIZE = 232;
 const INFO_DEVICE = 0;
 const INFO_INODE = 8;
+const INFO_OFFSET = 24;
+const INFO_SIZE_LIMIT = 32;
 const INFO_FILE_NAME = 56;
 const LO_NAME_SIZE = 64;
 /** struct loop_config: fd, block_size, then the loop_info64, then 64 reserved bytes. */
@@ -67,13 +69,19 @@ function backingOf(loopFd: number): FileIdentity | null {
   return { dev: info.readBigUInt64LE(INFO_DEVICE), ino: info.readBigUInt64LE(INFO_INODE) };
 }
 
+/** A part of the file only (a marked key's data region): from `offset`, `sizeLimit` bytes. */
+export interface LoopRegion {
+  offset: number;
+  sizeLimit: number;
+}
+
 /**
  * Attaches the file open as `fd` (opened for reading and writing: the kernel attaches read-only a
  * descriptor that cannot write) to a free loop device, writable, and answers its path. `label` is
  * only what `losetup --list` shows as the file's name. The device is checked to be over that very
  * file before it is answered, and detached if not.
  */
-export function attachLoopOverDescriptor(fd: number, label: string): string {
+export function attachLoopOverDescriptor(fd: number, label: string, region?: LoopRegion): string {
   const file = identityOf(fd);
   const control = openSync('/dev/loop-control', constants.O_RDWR);
   try {
@@ -83,7 +91,7 @@ export function attachLoopOverDescriptor(fd: number, label: string): string {
       const device = `/dev/loop${index}`;
       const loopFd = openSync(device, constants.O_RDWR);
       try {
-        if (call(loopFd, LOOP_CONFIGURE, 'void *', loopConfig(fd, label)) !== 0) {
+        if (call(loopFd, LOOP_CONFIGURE, 'void *', loopConfig(fd, label, region)) !== 0) {
           if (koffi.errno() === EBUSY) continue; // taken between LOOP_CTL_GET_FREE and here
           throw failure(`LOOP_CONFIGURE on ${device}`);
         }
@@ -109,9 +117,13 @@ export function attachLoopOverDescriptor(fd: number, label: string): string {
   }
 }
 
-function loopConfig(fd: number, label: string): Buffer {
+function loopConfig(fd: number, label: string, region?: LoopRegion): Buffer {
   const config = Buffer.alloc(CONFIG_SIZE); // block size 0 (the default), no flags: writable, not cleared on last close
   config.writeUInt32LE(fd, 0);
+  if (region) {
+    config.writeBigUInt64LE(BigInt(region.offset), CONFIG_INFO + INFO_OFFSET);
+    config.writeBigUInt64LE(BigInt(region.sizeLimit), CONFIG_INFO + INFO_SIZE_LIMIT);
+  }
   const name = Buffer.from(label);
   name.copy(config, CONFIG_INFO + INFO_FILE_NAME, 0, Math.min(name.length, LO_NAME_SIZE - 1));
   return config;

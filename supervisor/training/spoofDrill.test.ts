@@ -14,7 +14,7 @@ import { startRealCage, type RealCage } from '../testing/realCage';
 import { waitFor } from '../testing/waitFor';
 import type { DrillContext } from './drills/drill';
 import { startSpoofDrill } from './drills/spoofDrill';
-import { SPOOF_MARK } from './spoofLooks';
+import { SPOOF_MARK } from '../cages/trainingPrograms';
 
 const LEVELS = [
   { id: 'low', label: { fr: 'Bas', en: 'Low' }, colour: '#2e7d32', textColour: '#ffffff' },

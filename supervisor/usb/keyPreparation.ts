@@ -25,7 +25,7 @@ export async function eraseDevice(devnode: string, deviceBytes: number): Promise
 /** Makes an ext4 filesystem in a marked key's data region, its root owned by the level's cage user. */
 export async function formatDataRegion(devnode: string, deviceBytes: number, owner: number, label: string): Promise<void> {
   const region = dataRegion(deviceBytes);
-  const loop = await attachLoopWritable(devnode, ['--offset', String(region.offset), '--sizelimit', String(region.bytes)]);
+  const loop = await attachLoopWritable(devnode, { offset: region.offset, sizeLimit: region.bytes });
   try {
     await run(requireBinary('mkfs.ext4'), ['-q', '-F', '-m', '0', '-L', label.slice(0, 16), '-E', `root_owner=${owner}:${owner},lazy_itable_init=1,lazy_journal_init=1,nodiscard`, loop]);
   } finally {

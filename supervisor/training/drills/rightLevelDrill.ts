@@ -4,6 +4,7 @@
  */
 import type { Drill } from '../../../shared/trainingScenario';
 import { run } from '../../cages/cageLauncher';
+import { documentWriter } from '../../cages/trainingPrograms';
 import { levelName, secondsBetween, signal, type DrillContext, type RunningDrill } from './drill';
 
 export async function startRightLevelDrill(drill: Extract<Drill, { kind: 'right-level' }>, ctx: DrillContext): Promise<RunningDrill> {
@@ -18,7 +19,7 @@ export async function startRightLevelDrill(drill: Extract<Drill, { kind: 'right-
       chosen = { level, at: ctx.now() };
       const cage = ctx.cage(level);
       // Written by a process of the cage's own (its launcher's): no path of the cage's is followed as root.
-      if (cage) void run(cage, { argv: ['sh', '-c', 'mkdir -p "$HOME/Formation" && cat > "$HOME/Formation/$1"', 'sh', drill.document.name], input: drill.document.content }).catch(() => undefined);
+      if (cage) void run(cage, documentWriter(drill.document.name, drill.document.content)).catch(() => undefined);
       done.fire();
     },
     observe: () => undefined,

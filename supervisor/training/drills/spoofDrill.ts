@@ -7,8 +7,8 @@
  * When the drill ends the fake is killed with all it started; it kept nothing of what was typed.
  */
 import type { Drill } from '../../../shared/trainingScenario';
-import { launch, onLaunchedExit, stopLaunched, type LaunchedProgram } from '../../cages/cageLauncher';
-import { spoofProgram, spoofText } from '../spoofLooks';
+import { launch, type LaunchedProgram } from '../../cages/cageLauncher';
+import { spoofProgram, spoofText, stopLookAlike } from '../../cages/trainingPrograms';
 import { levelName, secondsBetween, signal, type DrillContext, type RunningDrill } from './drill';
 
 const LOOK_NAMES = {
@@ -48,7 +48,7 @@ export async function startSpoofDrill(drill: Extract<Drill, { kind: 'spoof' }>, 
       const shown = await showing;
       // Keys count only while a look-alike was up: without one, they went to the cage's own programs.
       const typed = shown ? keysNow - keysAtShow : 0;
-      if (shown) await stopAndWait(cage, shown);
+      if (shown) await stopLookAlike(cage, shown);
       const noticed = reportedAt !== null && shownAt !== null;
       const seconds = noticed ? secondsBetween(shownAt!, reportedAt!) : null;
       const passed = noticed && typed === 0;
@@ -71,20 +71,4 @@ export async function startSpoofDrill(drill: Extract<Drill, { kind: 'spoof' }>, 
       };
     },
   };
-}
-
-/** Kills the look-alike's process group (the terminal, its shell, its reader) and waits for it to go. */
-async function stopAndWait(cage: Parameters<typeof launch>[0], program: LaunchedProgram): Promise<void> {
-  let off = () => undefined as unknown;
-  const gone = new Promise<void>((resolve) => {
-    const timer = setTimeout(resolve, 3000);
-    off = onLaunchedExit(cage, (p) => {
-      if (p.pid !== program.pid) return;
-      clearTimeout(timer);
-      resolve();
-    });
-  });
-  const signalled = await stopLaunched(cage, program.pid, 'SIGKILL').catch(() => false);
-  if (signalled) await gone;
-  off();
 }

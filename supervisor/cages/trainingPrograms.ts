@@ -1,4 +1,7 @@
 /**
+ * The programs the training drills run in a cage, here below both the drills (training/) and the
+ * cage manager's training requests (cageManager/), which build them alike.
+ *
  * The look-alikes a training cage paints — a real program in a real cage, as a hostile one would:
  * a full-screen terminal drawing the band of another level (its colour, its name, no trust phrase),
  * a crossing dialog, or a lock screen asking for the password. The lesson is always the same: the
@@ -14,7 +17,8 @@
  * its display (X offers no way to ignore the display's RESOURCE_MANAGER).
  */
 import type { LevelView } from '../../shared/rpc';
-import type { LaunchRequest } from '../cages/cageLauncher';
+import { onLaunchedExit, stopLaunched, type LaunchedProgram, type LaunchRequest, type RunRequest } from './cageLauncher';
+import type { RunningCage } from './cageDriver';
 
 /** In the look-alike's command line (its title), so tests can find exactly it. */
 export const SPOOF_MARK = 'cloison-training-spoof';
@@ -62,4 +66,25 @@ export function spoofProgram(text: string): LaunchRequest {
     ],
     env: { HOME: UNWRITABLE_HOME, XENVIRONMENT: '/dev/null', XUSERFILESEARCHPATH: '/dev/null', XAPPLRESDIR: UNWRITABLE_HOME },
   };
+}
+
+/** Kills the look-alike's process group (the terminal, its shell, its reader) and waits for it to go. */
+export async function stopLookAlike(cage: RunningCage, program: LaunchedProgram): Promise<void> {
+  let off = () => undefined as unknown;
+  const gone = new Promise<void>((resolve) => {
+    const timer = setTimeout(resolve, 3000);
+    off = onLaunchedExit(cage, (p) => {
+      if (p.pid !== program.pid) return;
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+  const signalled = await stopLaunched(cage, program.pid, 'SIGKILL').catch(() => false);
+  if (signalled) await gone;
+  off();
+}
+
+/** The right-level drill's document: the cage's own shell writes `content` to ~/Formation/`name` (a plain file name, checked by the scenario's schema). */
+export function documentWriter(name: string, content: string): RunRequest {
+  return { argv: ['sh', '-c', 'mkdir -p "$HOME/Formation" && cat > "$HOME/Formation/$1"', 'sh', name], input: content };
 }

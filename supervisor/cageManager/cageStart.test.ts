@@ -1,0 +1,186 @@
+/**
+ * `cage.start`, `cage.stop` and `cage.wait` behind a real CageManagerServer, asked by a real process
+ * of the `cloison` account. The whole path: the part (the manager's child, dropped to `cloison`)
+ * starts the low level's cage — a real bwrap cage, built by the manager from the policy — takes its
+ * VNC connection (`cage.vncSocket`) and hears its Xvnc, learns its end through `cage.wait` when the
+ * cage is killed, starts it again and stops it. What the policy does not imply, asked as a
+ * compromised part would (uid 0, another level's uid, a level the policy does not name, a level id
+ * carrying a bwrap argument, a second start of a running level): refused, journaled, nothing started.
+ *
+ * Seen with an executor starting the driver as asked (the request's uid, no map of running cages):
+ * the low level's cage started with the high level's uid 61761 had its Xvnc run as 61761 (the
+ * authorization alone stood between); a second start of the running level killed the first cage
+ * (the same control group, made again) and failed itself. Now the executor derives the uid again
+ * from the policy it reads (a reload between the check and the start included) and reserves the level.
+ */
+import { spawnSync } from 'node:child_process';
+import { readFileSync, chmodSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FileAuditJournal } from '../audit/auditJournal';
+import { bwrapCagePaths } from '../cages/bwrapDriver';
+import { isMountPoint } from '../cages/cageMounts';
+import { parsePolicy } from '../policy/policyLoader';
+import { createPamTestUser, type PamTestUser } from '../testing/pamTestUser';
+import { sendFramesAs } from '../testing/rawFramesAs';
+import { launcherShell, testRoot } from '../testing/realCage';
+import { bwrapCage, twoLevelPolicy } from '../testing/testPolicy';
+import { CageManagerServer, REFUSED_KIND } from './cageManagerServer';
+import { cageStartExecutor } from './cageStartExecutor';
+import { cageStopExecutor } from './cageStopExecutor';
+import { cageWaitExecutor } from './cageWaitExecutor';
+import { cloisonPart, type CloisonPartMessage } from './cloisonPart';
+import { ManagedCages } from './managedCages';
+import { vncSocketExecutor } from './vncSocketExecutor';
+
+const LOW_UID = 61750;
+const HIGH_UID = 61751;
+const SMALL = 'homeBytes: 64MiB, tmpfsBytes: 32MiB';
+const POLICY = twoLevelPolicy({ low: bwrapCage({ uid: LOW_UID, limits: SMALL }), high: bwrapCage({ uid: HIGH_UID, limits: SMALL }) });
+
+let root: string;
+let cloison: PamTestUser;
+let journal: FileAuditJournal;
+let server: CageManagerServer;
+let socketPath: string;
+const cages = new ManagedCages();
+let part: ReturnType<typeof cloisonPart> | null = null;
+
+beforeAll(async () => {
+  root = testRoot('cloison-cs-');
+  chmodSync(root, 0o711);
+  cloison = createPamTestUser();
+  journal = new FileAuditJournal(join(root, 'audit.jsonl'));
+  socketPath = join(root, 'manager.sock');
+  const folders = { stateDir: join(root, 'state'), runDir: join(root, 'run') };
+  const policy = () => parsePolicy(POLICY, 'p.yaml');
+  server = new CageManagerServer({
+    socketPath,
+    peerUid: cloison.uid,
+    peerGid: cloison.gid,
+    journal,
+    authorization: { policy, ...folders, trainingKeysDir: join(root, 'training'), workstationUser: null },
+    executors: {
+      'cage.start': cageStartExecutor({ policy, ...folders, cages }),
+      'cage.stop': cageStopExecutor({ cages }),
+      'cage.wait': cageWaitExecutor({ cages }),
+      'cage.vncSocket': vncSocketExecutor({ cage: (level) => cages.cage(level), part: () => part }),
+    },
+  });
+  await server.listen();
+}, 30_000);
+
+afterAll(async () => {
+  await part?.stop();
+  for (const level of cages.levels()) await cages.cage(level)?.stop();
+  await server?.close();
+  journal?.close();
+  cloison?.remove();
+  rmSync(root, { recursive: true, force: true });
+}, 60_000);
+
+function refusals(): Array<Record<string, unknown>> {
+  return readFileSync(journal.path, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l)).filter((r) => r.kind === REFUSED_KIND);
+}
+
+/** The names of the processes running as `uid`. */
+function processesOf(uid: number): string[] {
+  const found = spawnSync('pgrep', ['-u', String(uid), '-l'], { encoding: 'utf8' }).stdout;
+  return found.split('\n').filter(Boolean).map((line) => line.split(' ')[1]!);
+}
+
+/** Only the path a Unix user can see: is anything of the level's cage running or mounted? */
+function levelTraces(level: string): { mounted: boolean; running: string } {
+  const paths = bwrapCagePaths(join(root, 'state'), join(root, 'run'), level);
+  return { mounted: isMountPoint(paths.home) || isMountPoint(paths.scratch), running: cages.state(level) };
+}
+
+describe('cage.start, cage.wait and cage.stop from the cloison part', () => {
+  it('starts the level\'s real cage, whose Xvnc answers on its VNC socket; its end is learnt by cage.wait when killed; stopped, nothing stays', async () => {
+    const reports: Array<Record<string, unknown>> = [];
+    let innerPid = 0;
+    let killedAt = 0;
+    await new Promise<void>((resolve, reject) => {
+      const message = (m: CloisonPartMessage) => {
+        if (m.type === 'done') return resolve();
+        reports.push(m);
+        if (m.step === 'start') innerPid = (m.result as { innerPid: number } | undefined)?.innerPid ?? 0;
+        if (m.step === 'waiting') {
+          // The wait is in flight; the cage dies as a crash would kill it.
+          expect(innerPid).toBeGreaterThan(1);
+          setTimeout(() => {
+            killedAt = Date.now();
+            process.kill(innerPid, 'SIGKILL');
+          }, 500);
+        }
+      };
+      part = cloisonPart({
+        command: { callerUrl: import.meta.url, source: '', bundle: '', script: join(__dirname, '../testing/cageStartRequester.ts') },
+        account: () => cloison,
+        start: { managerSocket: socketPath, level: 'low', uid: LOW_UID },
+        message,
+        restarting: (reason) => reject(new Error(`the part ended (${reason}) after ${JSON.stringify(reports)}`)),
+      });
+      part.start().catch(reject);
+    });
+    const step = (name: string) => reports.find((r) => r.step === name);
+    console.log(JSON.stringify(reports));
+    expect(step('start')).toMatchObject({ result: { innerPid: expect.any(Number) } });
+    expect(Object.keys(step('start')!.result as object)).toEqual(['innerPid']);
+    expect(step('second start')).toMatchObject({ code: 'POLICY_DENIED', error: expect.stringMatching(/is running already: a second start is refused/) });
+    expect(step('greeting')).toMatchObject({ banner: 'RFB 003.008\n', uid: cloison.uid });
+    // Killed while the part waited: the wait answered with the cage's end.
+    expect(killedAt).toBeGreaterThan(0);
+    expect(step('wait')).toMatchObject({ result: { reason: expect.stringMatching(/^cage session ended/) } });
+    expect(step('stop after its end')).toMatchObject({ result: { stopped: false, reason: 'cage low is not running' } });
+    expect(step('start again')).toMatchObject({ result: { innerPid: expect.any(Number) } });
+    expect(step('stop')).toMatchObject({ result: { stopped: true } });
+    expect(step('wait after the stop')).toMatchObject({ result: { reason: (step('stop')!.result as { reason: string }).reason } });
+    expect(levelTraces('low')).toEqual({ mounted: false, running: 'stopped' });
+    expect(processesOf(LOW_UID)).toEqual([]);
+    expect(refusals().filter((r) => r.op === 'cage.start')).toHaveLength(1);
+  }, 180_000);
+
+  it('checks the uid against the policy again itself, and two starts at once start one cage', async () => {
+    const start = cageStartExecutor({ policy: () => parsePolicy(POLICY, 'p.yaml'), stateDir: join(root, 'state'), runDir: join(root, 'run'), cages });
+    // As if the policy had changed between the authorization and the start: the level's uid by the policy now.
+    await expect(start({ op: 'cage.start', level: 'high', uid: LOW_UID })).rejects.toThrow(/uid 61750 is not level high's \(61751\)/);
+    expect(cages.state('high')).toBe('stopped');
+    const both = await Promise.allSettled([start({ op: 'cage.start', level: 'high', uid: HIGH_UID }), start({ op: 'cage.start', level: 'high', uid: HIGH_UID })]);
+    expect(both.filter((b) => b.status === 'fulfilled')).toHaveLength(1);
+    expect(both.find((b) => b.status === 'rejected')).toMatchObject({ reason: { code: 'POLICY_DENIED', message: 'cage high is starting already: a second start is refused' } });
+    const running = cages.cage('high')!;
+    expect(cages.innerPidOf('high')).toBe(running.innerPid);
+    expect(cages.launcherOf('high')).toBe(running.launcher);
+    // A process of the cage that left its session: the stop reaches it through the cage's group.
+    expect((await launcherShell(running)('setsid sleep 600 </dev/null >/dev/null 2>&1 &')).code).toBe(0);
+    expect(processesOf(HIGH_UID)).toContain('sleep');
+    expect(await cageStopExecutor({ cages })({ op: 'cage.stop', level: 'high' })).toMatchObject({ stopped: true });
+    expect(levelTraces('high')).toEqual({ mounted: false, running: 'stopped' });
+    expect(processesOf(HIGH_UID)).toEqual([]);
+  }, 120_000);
+
+  it('refuses uid 0, another level\'s uid, a level the policy does not name, a bwrap argument in a level id, journaled; nothing starts', async () => {
+    const asked = [
+      { op: 'cage.start', level: 'low', uid: 0 },
+      { op: 'cage.start', level: 'low', uid: HIGH_UID },
+      { op: 'cage.start', level: 'secret', uid: LOW_UID },
+      { op: 'cage.start', level: 'low --bind / /', uid: LOW_UID },
+      { op: 'cage.stop', level: 'secret' },
+      { op: 'cage.wait', level: 'secret' },
+    ];
+    const seen = refusals().length;
+    const outcome = await sendFramesAs(cloison, socketPath, asked.map((request, i) => ({ json: { id: i + 1, request } })));
+    const replies = new Map((outcome.replies as Array<{ id: number; ok: boolean; error?: { message: string } }>).map((r) => [r.id, r]));
+    console.log(JSON.stringify(outcome.replies));
+    const expected = [/uid 0 is not level low's \(61750\)/, /uid 61751 is not level low's \(61750\)/, /no level "secret"/, /not a root request: level: a level id/, /no level "secret"/, /no level "secret"/];
+    expected.forEach((reason, i) => {
+      expect(replies.get(i + 1)).toMatchObject({ ok: false, error: { message: expect.stringMatching(reason) } });
+    });
+    const journaled = refusals().slice(seen);
+    expect(journaled).toHaveLength(asked.length);
+    for (const entry of journaled) expect(entry).toMatchObject({ actor: 'cloison', peerUid: cloison.uid });
+    expect(levelTraces('low')).toEqual({ mounted: false, running: 'stopped' });
+    expect(cages.levels()).toEqual([]);
+  }, 60_000);
+});

@@ -1,0 +1,62 @@
+/**
+ * The manager's side of `cage.start`: the level's bwrap cage built from the running policy itself
+ * (its cage definition, its uid by `cageUid`, its folders by `bwrapCagePaths`, its sound by
+ * `cageSoundOf`), started by the same driver the supervisor starts it with today
+ * (cages/bwrapDriver.ts), and kept in the manager's map (managedCages.ts). The request names only a
+ * level and the uid the part expects: a uid that is not the level's by the policy now (a reload
+ * since the authorization included), a level not bwrap, or a level starting or running already is
+ * refused. The answer is the cage's sandbox pid, nothing more: its VNC connection comes through
+ * `cage.vncSocket`, its end through `cage.wait`; the launcher channel, the group and the mounts stay here.
+ */
+import { cageUid, type Policy } from '../../shared/policy';
+import { BwrapDriver, bwrapCagePaths, type BwrapDriverOptions } from '../cages/bwrapDriver';
+import { cageSoundOf } from '../policy/runningPolicy';
+import type { ManagedCages } from './managedCages';
+import { refused } from './openedExactly';
+import type { RequestOf } from './requests';
+
+/** What the manager itself adds to a level's driver: its log and journal, a card endpoint, test timings. */
+export type CageDriverExtras = Partial<Pick<BwrapDriverOptions, 'log' | 'journal' | 'smartcard' | 'startScreen' | 'startTimeoutMs'>>;
+
+export interface CageStartExecutorOptions {
+  /** The running policy, read at each request. */
+  policy(): Policy;
+  stateDir: string;
+  runDir: string;
+  cages: ManagedCages;
+  extras?: (level: string) => CageDriverExtras;
+}
+
+export function cageStartExecutor(options: CageStartExecutorOptions): (req: RequestOf<'cage.start'>) => Promise<{ innerPid: number }> {
+  return async (req) => {
+    const driver = driverFor(options, req);
+    if (!options.cages.reserve(req.level)) throw refused(`cage ${req.level} is ${options.cages.state(req.level)} already: a second start is refused`);
+    try {
+      const cage = await driver.start();
+      options.cages.running(req.level, cage);
+      return { innerPid: cage.innerPid! };
+    } catch (err) {
+      options.cages.release(req.level);
+      throw err;
+    }
+  };
+}
+
+/** The level's driver, every option from the policy and the manager's folders. */
+function driverFor(options: CageStartExecutorOptions, req: RequestOf<'cage.start'>): BwrapDriver {
+  const policy = options.policy();
+  const index = policy.levels.findIndex((l) => l.id === req.level);
+  const level = policy.levels[index];
+  if (!level) throw refused(`no level "${req.level}" in the running policy`);
+  if (level.cage.driver !== 'bwrap') throw refused(`level "${req.level}" is not a bwrap cage`);
+  const uid = cageUid(level.cage, index);
+  if (req.uid !== uid) throw refused(`uid ${req.uid} is not level ${req.level}'s (${uid})`);
+  return new BwrapDriver({
+    level: level.id,
+    cage: level.cage,
+    uid,
+    paths: bwrapCagePaths(options.stateDir, options.runDir, level.id),
+    sound: cageSoundOf(policy, level.id),
+    ...options.extras?.(level.id),
+  });
+}

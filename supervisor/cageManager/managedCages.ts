@@ -1,0 +1,66 @@
+/**
+ * The cages the root manager runs, one per level at most: what `cage.start` made, kept manager-side
+ * (the unprivileged part holds none of it). The other executors reach a cage only through here:
+ * `cage.vncSocket` its endpoint and peer check, `app.launch` its launcher channel, `network.nat`
+ * its sandbox's pid. A level is reserved from the moment its start begins, so a second start
+ * (or a stop racing the first) is refused rather than run beside it; a cage that ends, however it
+ * ends, leaves the map by itself, and its exit is kept until the level's next start (`cage.wait`).
+ */
+import type { CageLauncher } from '../cages/cageLauncher';
+import type { CageExit, RunningCage } from '../cages/cageDriver';
+
+export type ManagedCage = { state: 'starting' } | { state: 'running'; cage: RunningCage };
+
+export class ManagedCages {
+  private readonly cages = new Map<string, ManagedCage>();
+  /** How each level's last cage ended, until the level starts again. */
+  private readonly lastExits = new Map<string, CageExit>();
+
+  /** Reserves `level` for a start; false when it is starting or running already. */
+  reserve(level: string): boolean {
+    if (this.cages.has(level)) return false;
+    this.cages.set(level, { state: 'starting' });
+    this.lastExits.delete(level);
+    return true;
+  }
+
+  /** The start failed: the level is free again. */
+  release(level: string): void {
+    if (this.cages.get(level)?.state === 'starting') this.cages.delete(level);
+  }
+
+  /** The start succeeded: the cage is the level's until it exits. */
+  running(level: string, cage: RunningCage): void {
+    const entry: ManagedCage = { state: 'running', cage };
+    this.cages.set(level, entry);
+    void cage.exited.then((exit) => {
+      if (this.cages.get(level) !== entry) return;
+      this.cages.delete(level);
+      this.lastExits.set(level, exit);
+    });
+  }
+
+  state(level: string): ManagedCage['state'] | 'stopped' {
+    return this.cages.get(level)?.state ?? 'stopped';
+  }
+
+  // Bound, so an executor can be handed `cages.cage`, `cages.launcherOf`, `cages.innerPidOf` alone.
+  /** The level's running cage, or null (starting, stopped, never started). */
+  readonly cage = (level: string): RunningCage | null => {
+    const entry = this.cages.get(level);
+    return entry?.state === 'running' ? entry.cage : null;
+  };
+
+  readonly launcherOf = (level: string): CageLauncher | null => this.cage(level)?.launcher ?? null;
+
+  readonly innerPidOf = (level: string): number | null => this.cage(level)?.innerPid ?? null;
+
+  /** How the level's last cage ended, while no other has started since. */
+  lastExit(level: string): CageExit | null {
+    return this.lastExits.get(level) ?? null;
+  }
+
+  levels(): string[] {
+    return [...this.cages.keys()];
+  }
+}

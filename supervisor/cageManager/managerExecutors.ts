@@ -1,0 +1,87 @@
+/**
+ * The cage manager's executor table: every root request it serves, each built from what the
+ * manager holds (the running policy, its folders, its map of running cages, the unprivileged
+ * part's channel, the workstation user fixed at its start). A request whose op has no row here is
+ * refused and journaled by the server ("no executor for this request in this manager").
+ */
+import { join } from 'node:path';
+import type { Policy } from '../../shared/policy';
+import type { HostSoundTarget } from '../audio/hostSound';
+import type { WorkstationUser } from '../session/workstationUser';
+import { appLaunchExecutor } from './appLaunchExecutor';
+import type { RootExecutors } from './cageManagerServer';
+import { cageStartExecutor } from './cageStartExecutor';
+import { cageStopExecutor } from './cageStopExecutor';
+import { cageWaitExecutor } from './cageWaitExecutor';
+import { homeMountExecutor } from './homeMountExecutor';
+import { homeUnmountExecutor } from './homeUnmountExecutor';
+import { loopAttachExecutor } from './loopAttachExecutor';
+import type { ManagedCages } from './managedCages';
+import { pamCheckExecutor } from './pamCheckExecutor';
+import { sleepInhibitExecutor } from './sleepInhibitExecutor';
+import type { HandedSocket } from './socketHandOver';
+import { soundHostExecutor, type HandedSoundEnd } from './soundHostExecutor';
+import { stateChownExecutor } from './stateChownExecutor';
+import { trainingDocumentExecutor } from './trainingDocumentExecutor';
+import { trainingSpoofExecutor } from './trainingSpoofExecutor';
+import { usbUnmountExecutor } from './usbUnmountExecutor';
+import { vncSocketExecutor } from './vncSocketExecutor';
+
+export interface ManagerHoldings {
+  /** The running policy, read at each request (SIGHUP replaces it). */
+  policy(): Policy;
+  stateDir: string;
+  runDir: string;
+  /** The workstation's user, fixed when the manager started. */
+  workstationUser: WorkstationUser | null;
+  /** That user's sound server, or null. */
+  hostSound(): HostSoundTarget | null;
+  /** The manager's map of running cages (managedCages.ts): `cage.start` fills it, the others reach a cage through it. */
+  cages: ManagedCages;
+  /** The unprivileged part's channel while it runs: descriptors go there. */
+  part(): { send(message: HandedSocket | HandedSoundEnd, fd?: number): boolean } | null;
+  /** The machine is about to sleep. */
+  onSleep(): void;
+  log?: (msg: string, fields?: Record<string, unknown>) => void;
+}
+
+/** The manager's own journal in its state folder (refusals, the sleep notice), apart from the supervisor's. */
+export const MANAGER_JOURNAL_FILE = 'cage-manager-audit.jsonl';
+/** Its socket, in its run folder unless --socket says otherwise. */
+export const MANAGER_SOCKET_FILE = 'cage-manager.sock';
+/** Where the manager counts failed password checks (pamCheckExecutor.ts), in its state folder. */
+export const MANAGER_UNLOCK_FAILURES_FILE = 'manager-unlock-failures.json';
+
+export function managerExecutors(h: ManagerHoldings): { executors: RootExecutors; stop(): void } {
+  const folders = { stateDir: h.stateDir, runDir: h.runDir };
+  const sound = soundHostExecutor({ policy: h.policy, target: h.hostSound, part: h.part });
+  const sleep = sleepInhibitExecutor({ onSleep: h.onSleep, ...(h.log ? { log: h.log } : {}) });
+  const executors: RootExecutors = {
+    'cage.start': cageStartExecutor({ policy: h.policy, ...folders, cages: h.cages, ...(h.log ? { extras: () => ({ log: h.log }) } : {}) }),
+    'cage.stop': cageStopExecutor({ cages: h.cages }),
+    'cage.wait': cageWaitExecutor({ cages: h.cages }),
+    'home.mount': homeMountExecutor({ policy: h.policy, ...folders, cages: h.cages }),
+    'cage.vncSocket': vncSocketExecutor({ cage: h.cages.cage, part: h.part }),
+    'loop.attach': loopAttachExecutor(),
+    'state.chown': stateChownExecutor(),
+    'home.unmount': homeUnmountExecutor(folders),
+    'usb.unmount': usbUnmountExecutor(folders),
+    'app.launch': appLaunchExecutor({ policy: h.policy, launcherOf: h.cages.launcherOf }),
+    'pam.check': pamCheckExecutor({ policy: h.policy, workstationUser: h.workstationUser, failuresFile: join(h.stateDir, MANAGER_UNLOCK_FAILURES_FILE) }),
+    'sound.host': sound,
+    'sleep.inhibit': sleep,
+    // No network.nat nor network.wireguard here: cage.start's driver attaches the level's
+    // slirp4netns or tunnel itself (bwrapDriver.ts, in the cage's group), as the supervisor's start
+    // does; a second one asked by the part would meet the first in the same namespace. Their
+    // executors (networkNatExecutor.ts, networkWireguardExecutor.ts) wait for a cage started otherwise.
+    'training.spoof': trainingSpoofExecutor({ policy: h.policy, cage: h.cages.cage }),
+    'training.document': trainingDocumentExecutor({ policy: h.policy, cage: h.cages.cage }),
+  };
+  return {
+    executors,
+    stop: () => {
+      sound.stop();
+      sleep.stop();
+    },
+  };
+}

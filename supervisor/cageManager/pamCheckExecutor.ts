@@ -1,0 +1,67 @@
+/**
+ * The manager's side of `pam.check`: the workstation user's password (that user alone, fixed when
+ * the manager started: AuthorizationContext.workstationUser) checked by the PAM service the running
+ * policy names (`session.pamService`, one of the fixed set the policy admits), pamtester running as
+ * that user (session/pamCheck.ts). The password is never journaled, logged nor kept.
+ *
+ * The manager counts failures itself: a compromised `cloison` part could otherwise try passwords
+ * as fast as PAM answers. After each failure the next check waits 3 s, doubled each time up to a
+ * minute (sessionLock.ts's delay); one check at a time. The count is written to the manager's
+ * state folder before PAM is asked (unlockFailures.ts: whole-file writes), as a failure, and cleared
+ * only by a success: a manager restart — or one killed in the middle of a check — forgets nothing.
+ */
+import { CloisonError } from '../../shared/errors';
+import type { Policy } from '../../shared/policy';
+import { checkUnlockPassword, type PamIdentity } from '../session/pamCheck';
+import { failureDelayMs } from '../session/sessionLock';
+import { UnlockFailures } from '../session/unlockFailures';
+import { refused } from './openedExactly';
+import type { RequestOf } from './requests';
+
+export interface PamCheckExecutorOptions {
+  policy(): Policy;
+  /** The workstation's user, fixed when the manager started (null: nobody's password is checked). */
+  workstationUser: ({ name: string } & PamIdentity) | null;
+  /** The manager's own failure count (its state folder, 0600). */
+  failuresFile: string;
+  now?: () => number;
+}
+
+export type PamCheckResult = { ok: true } | { ok: false; failures: number; retryInMs: number };
+
+export function pamCheckExecutor(options: PamCheckExecutorOptions): (req: RequestOf<'pam.check'>) => Promise<PamCheckResult> {
+  const store = new UnlockFailures(options.failuresFile);
+  const now = options.now ?? Date.now;
+  let checking = false;
+  return async (req) => {
+    const user = options.workstationUser;
+    if (!user || req.user !== user.name) throw refused(`user ${req.user} is not the workstation's`);
+    const { failures, retryAt } = store.read();
+    const wait = retryAt - now();
+    if (wait > 0) throw new CloisonError('LIMIT_EXCEEDED', `wait ${Math.ceil(wait / 1000)} s before the next password check (${failures} failures in a row)`);
+    if (checking) throw new CloisonError('WRONG_STATE', 'a password is already being checked');
+    checking = true;
+    // Counted as a failure before PAM is asked: only a success takes it back.
+    const failed = { failures: failures + 1, retryAt: now() + failureDelayMs(failures + 1) };
+    store.write(failed);
+    try {
+      let ok = false;
+      try {
+        ok = await checkUnlockPassword(options.policy().session.pamService, user.name, req.password, { uid: user.uid, gid: user.gid });
+      } catch {
+        ok = false; // a check that errs or times out is a failure, as the lock counts it
+      }
+      if (ok) {
+        store.clear();
+        return { ok: true };
+      }
+      // The wait runs from PAM's answer, as the lock's does (sessionLock.ts): PAM's own failure delay
+      // would otherwise use most of it up.
+      const after = { failures: failed.failures, retryAt: now() + failureDelayMs(failed.failures) };
+      store.write(after);
+      return { ok: false, failures: after.failures, retryInMs: Math.max(0, after.retryAt - now()) };
+    } finally {
+      checking = false;
+    }
+  };
+}

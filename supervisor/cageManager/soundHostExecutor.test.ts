@@ -1,0 +1,160 @@
+/**
+ * `sound.host` behind the real manager socket, asked by a real process of the part's account, with
+ * a real PulseAudio as the workstation's sound server (testing/hostSoundServer.ts, its own test
+ * account). The part's channel is stood for by the test taking each handed descriptor (its own
+ * copy of the same descriptor, as SCM_RIGHTS gives the part): a tone written into the player's end reaches the host's
+ * speakers; the recorder's end carries the host microphone's tone; with the part's ends closed the
+ * player ends (the manager kept no copy of them). Refused and journaled: the microphone for a
+ * level the policy does not give it, a level the policy does not name. Seen with an executor that
+ * starts a player per request (today's HostSound.playback, once per request): three requests left
+ * three players of the user's running; now a new request ends the level's previous one.
+ */
+import type { ChildProcess } from 'node:child_process';
+import koffi from 'koffi';
+import { chmodSync, closeSync, readFileSync, readSync, readdirSync, rmSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FileAuditJournal } from '../audit/auditJournal';
+import { HostSound } from '../audio/hostSound';
+import { parsePolicy } from '../policy/policyLoader';
+import { startHostSoundServer, HOST_MIC_FREQUENCY, type HostSoundServer } from '../testing/hostSoundServer';
+import { createPamTestUser, type PamTestUser } from '../testing/pamTestUser';
+import { sendFramesAs } from '../testing/rawFramesAs';
+import { testRoot } from '../testing/realCage';
+import { toneShare, toneWav } from '../testing/tones';
+import { bwrapCage, twoLevelPolicy } from '../testing/testPolicy';
+import { waitFor } from '../testing/waitFor';
+import { CageManagerServer, REFUSED_KIND, type RootExecutors } from './cageManagerServer';
+import { soundHostExecutor, type HandedSoundEnd } from './soundHostExecutor';
+
+let root: string;
+let host: HostSoundServer;
+let journal: FileAuditJournal;
+let cloison: PamTestUser;
+let server: CageManagerServer;
+let execute: NonNullable<RootExecutors['sound.host']>;
+let mine: ReturnType<typeof soundHostExecutor>;
+const naivePlayers: ChildProcess[] = [];
+/** The part's side: each end handed over, the test's own descriptor of it. */
+const received: Array<HandedSoundEnd & { fd: number }> = [];
+// Node's child pipes are socket pairs (no reopening by /proc/self/fd): the part's copy is a dup, as SCM_RIGHTS makes one.
+const dup = koffi.load('libc.so.6').func('int dup(int)') as unknown as (fd: number) => number;
+const part = {
+  send(message: HandedSoundEnd, fd: number): boolean {
+    received.push({ ...message, fd: dup(fd) });
+    return true;
+  },
+};
+
+const players = () =>
+  readdirSync('/proc').filter((p) => /^\d+$/.test(p)).filter((p) => {
+    try {
+      const argv = readFileSync(`/proc/${p}/cmdline`, 'utf8').split('\0');
+      return argv[0]!.endsWith('pacat') && argv.includes('--stream-name=Cloison low');
+    } catch {
+      return false;
+    }
+  });
+const refusals = () => readFileSync(journal.path, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>).filter((r) => r.kind === REFUSED_KIND);
+const ask = async (level: string, direction: string) => (await sendFramesAs(cloison, join(root, 'manager.sock'), [{ json: { id: 1, request: { op: 'sound.host', level, direction } } }])).replies[0] as { ok: boolean; result?: { stream: number; pid: number }; error?: { code: string; message: string } };
+
+beforeAll(async () => {
+  root = testRoot('cloison-hx-');
+  chmodSync(root, 0o711);
+  host = await startHostSoundServer();
+  cloison = createPamTestUser();
+  journal = new FileAuditJournal(join(root, 'journal.jsonl'));
+  const policy = parsePolicy(twoLevelPolicy({ low: bwrapCage({ uid: 61802 }), high: bwrapCage({ uid: 61803 }) }, 'audio: { enabled: true, microphone: [low] }\n'), 'p.yaml');
+  mine = soundHostExecutor({ policy: () => policy, target: () => host.target, part: () => part });
+  server = new CageManagerServer({
+    socketPath: join(root, 'manager.sock'),
+    peerUid: cloison.uid,
+    peerGid: cloison.gid,
+    journal,
+    authorization: { policy: () => policy, stateDir: join(root, 'state'), runDir: join(root, 'run'), trainingKeysDir: join(root, 'training'), workstationUser: null },
+    executors: { 'sound.host': (req, peer) => execute(req, peer) },
+  });
+  await server.listen();
+}, 60_000);
+
+afterAll(async () => {
+  await server?.close();
+  journal?.close();
+  mine?.stop();
+  for (const p of naivePlayers) p.kill('SIGTERM');
+  for (const r of received) closeSync(r.fd);
+  host?.stop();
+  cloison?.remove();
+  rmSync(root, { recursive: true, force: true });
+});
+
+describe('sound.host', () => {
+  it('naive: each request leaves one more player of the user\'s running', async () => {
+    const target = host.target;
+    execute = async (req) => {
+      const child = new HostSound(target).playback(`Cloison ${req.level}`);
+      naivePlayers.push(child);
+      return { pid: child.pid };
+    };
+    for (let i = 0; i < 3; i++) expect((await ask('low', 'playback')).ok).toBe(true);
+    const count = players().length;
+    console.log(`naive sound.host asked 3 times: ${count} players of level low running`);
+    expect(count).toBe(3);
+    for (const p of naivePlayers.splice(0)) p.kill('SIGTERM');
+    await waitFor(() => players().length === 0, 'the naive players gone');
+  }, 30_000);
+
+  it('hands the player\'s ends over: a tone written there reaches the speakers; the part\'s end closed, the player ends', async () => {
+    execute = mine;
+    const reply = await ask('low', 'playback');
+    expect(reply).toMatchObject({ ok: true, result: { stream: 1 } });
+    const ends = received.filter((r) => r.stream === 1);
+    expect(ends.map((e) => e.end).sort()).toEqual(['in', 'reports']);
+    const input = ends.find((e) => e.end === 'in')!;
+    const tone = toneWav(660, 2).subarray(44);
+    const writing = setInterval(() => {
+      try {
+        writeSync(input.fd, tone.subarray(0, 44100 * 4 * 0.1));
+      } catch {
+        /* full: the player takes its time */
+      }
+    }, 100);
+    const heard = await host.recordSpeakers(1500).finally(() => clearInterval(writing));
+    expect(toneShare(heard, 660)).toBeGreaterThan(0.5);
+    // Asked again: the level's previous player ends, one runs.
+    expect((await ask('low', 'playback')).ok).toBe(true);
+    await waitFor(() => players().length === 1, 'one player');
+    const last = received.filter((r) => r.stream === 2);
+    for (const e of last) closeSync(e.fd);
+    received.splice(received.indexOf(last[0]!), 1);
+    received.splice(received.indexOf(last[1]!), 1);
+    await waitFor(() => players().length === 0, 'the player ended with the part\'s ends closed');
+  }, 30_000);
+
+  it('hands the recorder\'s end over for a level given the microphone: the host microphone\'s tone', async () => {
+    const reply = await ask('low', 'record');
+    expect(reply.ok).toBe(true);
+    const out = received.find((r) => r.stream === reply.result!.stream && r.end === 'out')!;
+    const chunks: Buffer[] = [];
+    await waitFor(() => {
+      const buf = Buffer.alloc(65536);
+      try {
+        const n = readSync(out.fd, buf);
+        if (n > 0) chunks.push(buf.subarray(0, n));
+      } catch {
+        /* nothing yet */
+      }
+      return Buffer.concat(chunks).length >= 44100;
+    }, 'the microphone\'s sound', 10_000);
+    expect(toneShare(Buffer.concat(chunks), HOST_MIC_FREQUENCY)).toBeGreaterThan(0.5);
+  }, 30_000);
+
+  it('refuses the microphone for a level the policy does not give it, and an unnamed level; journaled, nothing started', async () => {
+    const before = received.length;
+    const seen = refusals().length;
+    expect(await ask('high', 'record')).toMatchObject({ ok: false, error: { code: 'POLICY_DENIED', message: 'level high may not have the microphone' } });
+    expect(await ask('secret', 'playback')).toMatchObject({ ok: false, error: { code: 'POLICY_DENIED' } });
+    expect(refusals().slice(seen)).toEqual([expect.objectContaining({ op: 'sound.host', peerUid: cloison.uid }), expect.objectContaining({ op: 'sound.host', peerUid: cloison.uid })]);
+    expect(received.length).toBe(before);
+  }, 30_000);
+});

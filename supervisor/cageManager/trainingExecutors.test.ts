@@ -1,0 +1,161 @@
+/**
+ * `training.spoof` and `training.document` behind the real manager socket, asked by a real process
+ * of the part's account, on a real bwrap cage whose launcher the manager holds: the training
+ * look-alikes get requests of their own, so `app.launch` stays exactly the policy's apps.
+ * Refused and journaled: a second look-alike while one is up, any training where the policy
+ * forbids it, a document name with a slash or `..`, a level carrying a bwrap argument. Seen with
+ * naive executors: a look-alike per request left two up for two requests; past the check, a name
+ * `../.profile` wrote the cage's ~/.profile. Now one at a time, and the name checked again.
+ */
+import { spawnSync } from 'node:child_process';
+import { chmodSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Policy } from '../../shared/policy';
+import { FileAuditJournal } from '../audit/auditJournal';
+import { launch, run } from '../cages/cageLauncher';
+import { levelViews } from '../policy/levelViews';
+import { parsePolicy } from '../policy/policyLoader';
+import { createPamTestUser, type PamTestUser } from '../testing/pamTestUser';
+import { sendFramesAs } from '../testing/rawFramesAs';
+import { startRealCage, testRoot, type RealCage } from '../testing/realCage';
+import { bwrapCage, twoLevelPolicy } from '../testing/testPolicy';
+import { waitFor } from '../testing/waitFor';
+import { documentWriter, SPOOF_MARK, spoofProgram, spoofText } from '../cages/trainingPrograms';
+import { CageManagerServer, REFUSED_KIND, type RootExecutors } from './cageManagerServer';
+import type { RequestOf } from './requests';
+import { trainingDocumentExecutor } from './trainingDocumentExecutor';
+import { trainingSpoofExecutor } from './trainingSpoofExecutor';
+
+let root: string;
+let cage: RealCage;
+let journal: FileAuditJournal;
+let cloison: PamTestUser;
+let server: CageManagerServer;
+let training: 'allowed' | 'forbidden' = 'allowed';
+let policy: Policy;
+const currentPolicy = () => policy;
+const setTraining = (value: 'allowed' | 'forbidden') => {
+  training = value;
+  policy = parsePolicy(twoLevelPolicy({ low: bwrapCage({ uid: cage.uid }), high: bwrapCage({ uid: 61808 }) }, `training: ${training}\n`), 'p.yaml');
+};
+let spoof: NonNullable<RootExecutors['training.spoof']>;
+let document: NonNullable<RootExecutors['training.document']>;
+const real = () => {
+  spoof = trainingSpoofExecutor({ policy: currentPolicy, cage: (level) => (level === 'low' ? cage.cage : null) });
+  document = trainingDocumentExecutor({ policy: currentPolicy, cage: (level) => (level === 'low' ? cage.cage : null) });
+};
+
+const refusals = () => readFileSync(journal.path, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>).filter((r) => r.kind === REFUSED_KIND);
+async function ask(request: unknown): Promise<{ reply: { ok: boolean; result?: Record<string, unknown>; error?: { code: string; message: string } }; journaled: Array<Record<string, unknown>> }> {
+  const seen = refusals().length;
+  const outcome = await sendFramesAs(cloison, join(root, 'manager.sock'), [{ json: { id: 1, request } }]);
+  expect(outcome.replies).toHaveLength(1);
+  return { reply: outcome.replies[0] as never, journaled: refusals().slice(seen) };
+}
+function expectRefused(outcome: Awaited<ReturnType<typeof ask>>, op: string, reason: RegExp): void {
+  expect(outcome.reply).toMatchObject({ ok: false, error: { message: expect.stringMatching(reason) } });
+  expect(outcome.journaled).toEqual([expect.objectContaining({ actor: 'cloison', op, peerUid: cloison.uid })]);
+}
+/** The look-alikes up in the cage (their terminal's title is the drill's mark). */
+const lookAlikePids = () => spawnSync('pgrep', ['-u', String(cage.uid), '-f', '--', `-title ${SPOOF_MARK}`], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean).map(Number);
+const lookAlikes = async () => lookAlikePids().length;
+const peer = () => ({ uid: cloison.uid, gid: cloison.gid, pid: process.pid });
+
+beforeAll(async () => {
+  root = testRoot('cloison-tx-');
+  chmodSync(root, 0o711);
+  cage = await startRealCage({ level: 'low' });
+  cloison = createPamTestUser();
+  journal = new FileAuditJournal(join(root, 'journal.jsonl'));
+  setTraining('allowed');
+  real();
+  server = new CageManagerServer({
+    socketPath: join(root, 'manager.sock'),
+    peerUid: cloison.uid,
+    peerGid: cloison.gid,
+    journal,
+    authorization: { policy: currentPolicy, stateDir: join(root, 'state'), runDir: join(root, 'run'), trainingKeysDir: join(root, 'training'), workstationUser: null },
+    executors: { 'training.spoof': (req, p) => spoof(req, p), 'training.document': (req, p) => document(req, p) },
+  });
+  await server.listen();
+}, 60_000);
+
+afterAll(async () => {
+  await server?.close();
+  journal?.close();
+  await cage?.stop();
+  cloison?.remove();
+  rmSync(root, { recursive: true, force: true });
+}, 30_000);
+
+describe('training.spoof', () => {
+  it('naive (a look-alike per request): two requests, two look-alikes up (seen)', async () => {
+    const other = levelViews(policy).find((l) => l.id !== 'low')!;
+    spoof = async (req) => ({ shown: true, pid: (await launch(cage.cage, spoofProgram(spoofText(req.look, other)))).pid });
+    try {
+      for (const look of ['band', 'lock'] as const) expect((await ask({ op: 'training.spoof', level: 'low', look, action: 'show' })).reply.ok).toBe(true);
+      await waitFor(async () => (await lookAlikes()) === 2, 'two look-alikes', 10_000);
+      console.log(`naive executor: ${await lookAlikes()} look-alikes up after two requests`);
+    } finally {
+      for (const pid of lookAlikePids()) process.kill(pid, 'SIGKILL');
+      await waitFor(async () => (await lookAlikes()) === 0, 'none left', 10_000);
+      real();
+    }
+  }, 60_000);
+
+  it('one look-alike, the drill\'s own, at a time; a second refused and journaled; hidden, it is gone; none where the policy forbids training', async () => {
+    const shown = await ask({ op: 'training.spoof', level: 'low', look: 'band', action: 'show' });
+    expect(shown.reply).toMatchObject({ ok: true, result: { shown: true, pid: expect.any(Number) } });
+    await waitFor(async () => (await lookAlikes()) === 1, 'the look-alike', 10_000);
+    const cmd = (await cage.sh(`tr '\\0' ' ' < /proc/${shown.reply.result!.pid}/cmdline`)).stdout;
+    expect(cmd).toContain(`-title ${SPOOF_MARK}`);
+    // The band is the other level's: its label, from the policy, not from the request.
+    expect(cmd).toContain(levelViews(policy).find((l) => l.id === 'high')!.label.fr.toUpperCase());
+    expectRefused(await ask({ op: 'training.spoof', level: 'low', look: 'lock', action: 'show' }), 'training.spoof', /one at a time/);
+    expect(await lookAlikes()).toBe(1);
+    expect((await ask({ op: 'training.spoof', level: 'low', look: 'band', action: 'hide' })).reply).toMatchObject({ ok: true, result: { shown: false } });
+    expect(await lookAlikes()).toBe(0);
+    // A level id carrying a bwrap argument: refused at the door.
+    expectRefused(await ask({ op: 'training.spoof', level: 'low --bind / /', look: 'band', action: 'show' }), 'training.spoof', /level/);
+    setTraining('forbidden');
+    try {
+      expectRefused(await ask({ op: 'training.spoof', level: 'low', look: 'band', action: 'show' }), 'training.spoof', /forbids training/);
+      // Past the check (a reload between the check and the act): the executor reads the policy again.
+      await expect(spoof({ op: 'training.spoof', level: 'low', look: 'band', action: 'show' }, peer())).rejects.toThrow(/forbids training/);
+      expect(await lookAlikes()).toBe(0);
+    } finally {
+      setTraining('allowed');
+    }
+  }, 60_000);
+});
+
+describe('training.document', () => {
+  it('naive, past the check: a name ../.profile writes the cage\'s ~/.profile (seen)', async () => {
+    const naive = async (req: RequestOf<'training.document'>) => ({ written: (await run(cage.cage, documentWriter(req.name, req.content))).code === 0 });
+    expect(await naive({ op: 'training.document', level: 'low', name: '../.profile', content: 'echo planted\n' })).toEqual({ written: true });
+    const planted = (await cage.sh('cat "$HOME/.profile"')).stdout;
+    console.log(`naive executor, name ../.profile: ~/.profile now ${JSON.stringify(planted)}`);
+    expect(planted).toBe('echo planted\n');
+    await cage.sh('rm -f "$HOME/.profile"');
+  }, 30_000);
+
+  it('writes the document in ~/Formation as the cage\'s user; a path refused at the door and again past it; none where training is forbidden', async () => {
+    expect((await ask({ op: 'training.document', level: 'low', name: 'Note de service.txt', content: 'Diffusion restreinte\n' })).reply).toEqual({ id: 1, ok: true, result: { written: true } });
+    const stat = (await cage.sh('stat -c "%u %s" "$HOME/Formation/Note de service.txt"; cat "$HOME/Formation/Note de service.txt"')).stdout;
+    expect(stat).toBe(`${cage.uid} 21\nDiffusion restreinte\n`);
+    for (const name of ['../.profile', 'a/b', '.hidden', '..']) {
+      expectRefused(await ask({ op: 'training.document', level: 'low', name, content: 'x' }), 'training.document', /file name/);
+    }
+    await expect(document({ op: 'training.document', level: 'low', name: '../.profile', content: 'echo planted\n' }, peer())).rejects.toThrow(/not a plain file name/);
+    expect((await cage.sh('test -e "$HOME/.profile" && echo present || echo absent')).stdout).toBe('absent\n');
+    setTraining('forbidden');
+    try {
+      expectRefused(await ask({ op: 'training.document', level: 'low', name: 'b.txt', content: 'x' }), 'training.document', /forbids training/);
+      await expect(document({ op: 'training.document', level: 'low', name: 'b.txt', content: 'x' }, peer())).rejects.toThrow(/forbids training/);
+      expect((await cage.sh('test -e "$HOME/Formation/b.txt" && echo present || echo absent')).stdout).toBe('absent\n');
+    } finally {
+      setTraining('allowed');
+    }
+  }, 60_000);
+});
