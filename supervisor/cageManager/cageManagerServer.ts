@@ -45,13 +45,15 @@ export interface CageManagerServerOptions {
   /**
    * Ops whose request stays pending for as long as what it watches (`cage.wait`: until the cage
    * ends): each gets a lane of its own per level, bounded by `maxLongPending`, so the waits a part
-   * keeps never count against the bound of the requests that end.
+   * keeps never count against the bound of the requests that end. Default: `cage.wait`.
    */
-  longPendingOps?: ReadonlySet<RootOp>;
+  longPendingOps?: ReadonlySet<string>;
   maxLongPending?: number;
 }
 
 export const DEFAULT_MAX_IN_FLIGHT = 16;
+/** Both ends default to it, so a client and a server built without options agree. */
+export const DEFAULT_LONG_PENDING_OPS: ReadonlySet<string> = new Set(['cage.wait']);
 /** A part waits once per running cage; a few more leave room for a wait that is ending. */
 export const DEFAULT_MAX_LONG_PENDING = 4;
 
@@ -65,7 +67,7 @@ export function laneOf(request: { op: string; level?: unknown }): string {
 
 /** The bound of a request's lane, the same on both ends (the client queues past it). */
 export function laneBound(op: string, limits: Pick<CageManagerServerOptions, 'maxInFlight' | 'longPendingOps' | 'maxLongPending'>): number {
-  return limits.longPendingOps?.has(op as RootOp) ? (limits.maxLongPending ?? DEFAULT_MAX_LONG_PENDING) : (limits.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT);
+  return (limits.longPendingOps ?? DEFAULT_LONG_PENDING_OPS).has(op) ? (limits.maxLongPending ?? DEFAULT_MAX_LONG_PENDING) : (limits.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT);
 }
 
 /** One connection's count per lane, and whether the lane's current burst of BUSY is journaled. */
@@ -150,8 +152,14 @@ export class CageManagerServer {
       }
       for (const frame of frames) {
         void this.handle(frame, peer, lanes).then((reply) => {
-          if (reply && !socket.destroyed) socket.write(encodeFrame(reply, Infinity));
-          else if (!reply) socket.destroy();
+          if (!reply) return socket.destroy();
+          if (socket.destroyed) return;
+          // A peer that does not read its answers is read no further until it does: what it sends
+          // past the bound costs an answer each, and those wait in the kernel's buffer, not in ours.
+          if (!socket.write(encodeFrame(reply, Infinity)) && !socket.isPaused()) {
+            socket.pause();
+            socket.once('drain', () => socket.resume());
+          }
         });
       }
     });

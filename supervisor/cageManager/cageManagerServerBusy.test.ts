@@ -173,6 +173,30 @@ describe('a hung level on the part\'s one connection, frames written by hand', (
     expect(refusals().slice(seen)).toMatchObject([{ op: 'cage.vncSocket', reason: expect.stringMatching(/busy/) }]);
   }, 30_000);
 
+  it('a peer that sends past the bound and never reads its BUSY answers is read no further: they do not pile up in root', async () => {
+    hung = [];
+    const peer = await cloisonConnection();
+    peer.on('error', () => undefined);
+    try {
+      const frame = (id: number) => {
+        const body = Buffer.from(JSON.stringify({ id, request: READ_HIGH }));
+        const head = Buffer.alloc(4);
+        head.writeUInt32BE(body.length);
+        return Buffer.concat([head, body]);
+      };
+      // 20 000 requests (2 MB), the first 16 held, each other one an answer of ~200 bytes (4 MB) nobody reads.
+      for (let i = 0; i < 20; i++) peer.write(Buffer.concat(Array.from({ length: 1000 }, (_, j) => frame(i * 1000 + j + 1))));
+      // Until the manager has read them all (a manager that reads on regardless), or a while.
+      for (let waited = 0; waited < 8000 && peer.writableLength > 0; waited += 100) await new Promise((r) => setTimeout(r, 100));
+      const held = [...(server as unknown as { sockets: Set<Socket> }).sockets].reduce((sum, s) => sum + s.writableLength, 0);
+      console.log(`answers held in the manager for a peer that does not read: ${held} bytes (requests not yet read: ${peer.writableLength} bytes)`);
+      expect(held).toBeLessThan(1 << 20);
+    } finally {
+      peer.destroy();
+      releaseHigh();
+    }
+  }, 30_000);
+
   it('still closes on what only a hostile peer sends (a frame over the size limit)', async () => {
     const head = Buffer.alloc(4);
     head.writeUInt32BE(1 << 30);
