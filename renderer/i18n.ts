@@ -57,6 +57,8 @@ const TEXT = {
       NOT_AUTHORISED: 'Non autorisé', CAGE_UNAVAILABLE: 'La cage n’est pas disponible', TICKET_INVALID: 'Accès à l’affichage refusé', RFB_PROTOCOL: 'Échange refusé avec l’affichage',
       LIMIT_EXCEEDED: 'Limite dépassée', POLICY_DENIED: 'Interdit par la politique', WRONG_STATE: 'Impossible dans l’état actuel', MISSING_PROGRAM: 'Un programme manque sur ce poste',
       JOURNAL_UNAVAILABLE: 'Refusé : le journal d’audit ne peut pas être écrit', SESSION_LOCKED: 'Le poste est verrouillé', INTERNAL: 'Erreur interne du superviseur',
+      BUSY: 'Occupé : réessayez dans un instant',
+      CONNECTION_LOST: 'Liaison interrompue avant la réponse',
     } as Record<string, string>,
     clipboard: 'Presse-papiers',
     copyFrom: 'Copier depuis',

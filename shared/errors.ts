@@ -17,6 +17,8 @@ export const ERROR_CODES = [
   'JOURNAL_UNAVAILABLE', // the audit record this decision needs cannot be written: refused
   'SESSION_LOCKED', // the workstation is locked: nothing but unlocking until it is unlocked
   'INTERNAL',
+  'BUSY', // too many requests of this kind in flight: answered at once, the connection goes on; ask again later
+  'CONNECTION_LOST', // the connection to the other process ended before its answer (not an answer of that process)
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];

@@ -10,6 +10,13 @@
  *
  * Only then does the request reach its executor. The journal records refusals with the request's
  * op and the reason, never its other fields (a PAM request carries a password).
+ *
+ * Requests in flight are bounded per connection and per lane — one level's one op (`laneOf`) — so a
+ * level whose requests hang (a cage that stopped its own X server holds each clipboard read to its
+ * time limit) never takes a slot another level's requests need. A request past its lane's bound is
+ * answered BUSY at once and the connection goes on: the part is the one peer, and cutting its one
+ * connection would fail every level's requests. Only what a well-behaved part never sends (a frame
+ * over the limit, not JSON, without an id) closes the connection.
  */
 import { chmodSync, chownSync, rmSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
@@ -33,9 +40,38 @@ export interface CageManagerServerOptions {
   journal: AuditJournal;
   executors: RootExecutors;
   maxFrameBytes?: number;
-  /** Requests one connection may have in flight; more closes it. */
+  /** Requests one connection may have in flight in one lane (`laneOf`); more are answered BUSY. */
   maxInFlight?: number;
+  /**
+   * Ops whose request stays pending for as long as what it watches (`cage.wait`: until the cage
+   * ends): each gets a lane of its own per level, bounded by `maxLongPending`, so the waits a part
+   * keeps never count against the bound of the requests that end. Default: `cage.wait`.
+   */
+  longPendingOps?: ReadonlySet<string>;
+  maxLongPending?: number;
 }
+
+export const DEFAULT_MAX_IN_FLIGHT = 16;
+/** Both ends default to it, so a client and a server built without options agree. */
+export const DEFAULT_LONG_PENDING_OPS: ReadonlySet<string> = new Set(['cage.wait']);
+/** A part waits once per running cage; a few more leave room for a wait that is ending. */
+export const DEFAULT_MAX_LONG_PENDING = 4;
+
+/**
+ * The lane a request counts in: its level and op (the level-less ops, their op alone). Finite: the
+ * levels the policy names times the ops, for an authorized request (the server counts nothing else).
+ */
+export function laneOf(request: { op: string; level?: unknown }): string {
+  return typeof request.level === 'string' ? `${request.op} ${request.level}` : request.op;
+}
+
+/** The bound of a request's lane, the same on both ends (the client queues past it). */
+export function laneBound(op: string, limits: Pick<CageManagerServerOptions, 'maxInFlight' | 'longPendingOps' | 'maxLongPending'>): number {
+  return (limits.longPendingOps ?? DEFAULT_LONG_PENDING_OPS).has(op) ? (limits.maxLongPending ?? DEFAULT_MAX_LONG_PENDING) : (limits.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT);
+}
+
+/** One connection's count per lane, and whether the lane's current burst of BUSY is journaled. */
+type Lanes = Map<string, { inFlight: number; journaledBurst: boolean }>;
 
 const envelopeSchema = z.object({ id: z.number().int().min(0).max(2 ** 31), request: z.unknown() }).strict();
 
@@ -104,7 +140,7 @@ export class CageManagerServer {
     socket.once('close', () => this.sockets.delete(socket));
     socket.on('error', () => socket.destroy());
     const reader = new FrameReader(this.options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES);
-    let inFlight = 0;
+    const lanes: Lanes = new Map();
     socket.on('data', (bytes: Buffer) => {
       let frames: unknown[];
       try {
@@ -115,22 +151,22 @@ export class CageManagerServer {
         return;
       }
       for (const frame of frames) {
-        if (++inFlight > (this.options.maxInFlight ?? 16)) {
-          this.refuse(peer, '(frame)', 'too many requests in flight');
-          socket.destroy();
-          return;
-        }
-        void this.handle(frame, peer).then((reply) => {
-          inFlight--;
-          if (reply && !socket.destroyed) socket.write(encodeFrame(reply, Infinity));
-          else if (!reply) socket.destroy();
+        void this.handle(frame, peer, lanes).then((reply) => {
+          if (!reply) return socket.destroy();
+          if (socket.destroyed) return;
+          // A peer that does not read its answers is read no further until it does: what it sends
+          // past the bound costs an answer each, and those wait in the kernel's buffer, not in ours.
+          if (!socket.write(encodeFrame(reply, Infinity)) && !socket.isPaused()) {
+            socket.pause();
+            socket.once('drain', () => socket.resume());
+          }
         });
       }
     });
   }
 
   /** The reply to one frame, or null when the frame has no id to answer (the connection closes). */
-  private async handle(frame: unknown, peer: PeerCredentials): Promise<Reply | null> {
+  private async handle(frame: unknown, peer: PeerCredentials, lanes: Lanes): Promise<Reply | null> {
     const envelope = envelopeSchema.safeParse(frame);
     if (!envelope.success) {
       this.refuse(peer, '(envelope)', 'a frame is { id, request }');
@@ -157,12 +193,30 @@ export class CageManagerServer {
       this.refuse(peer, op, 'no executor for this request in this manager');
       return { id, ok: false, error: { code: 'INTERNAL', message: `${request.op} is not available` } };
     }
+    // Counted from here (an authorized request, in a lane the policy's levels bound) until its
+    // executor ends, before its answer is written: a client that sends a lane's next request only
+    // on an answer (cageManagerClient.ts) never meets BUSY.
+    const lane = laneOf(request);
+    const bound = laneBound(request.op, this.options);
+    const slot = lanes.get(lane) ?? { inFlight: 0, journaledBurst: false };
+    lanes.set(lane, slot);
+    if (slot.inFlight >= bound) {
+      const reason = `busy: ${bound} requests ${lane} in flight on this connection; this one is not run, ask again when one is answered`;
+      if (!slot.journaledBurst) this.refuse(peer, op, `${reason} (journaled once until the lane is under its bound again)`);
+      slot.journaledBurst = true;
+      return { id, ok: false, error: { code: 'BUSY', message: reason } };
+    }
+    slot.inFlight++;
     try {
       return { id, ok: true, result: (await execute(request, peer)) ?? null };
     } catch (err) {
       // What an executor itself refuses (a link swapped in after the check, a device for an image) is journaled as the policy's refusals are.
       if (err instanceof CloisonError && err.code === 'POLICY_DENIED') this.refuse(peer, op, err.message);
       return { id, ok: false, error: { code: err instanceof CloisonError ? err.code : 'INTERNAL', message: (err as Error).message.slice(0, 500) } };
+    } finally {
+      slot.inFlight--;
+      if (slot.inFlight < bound) slot.journaledBurst = false;
+      if (slot.inFlight === 0 && !slot.journaledBurst) lanes.delete(lane);
     }
   }
 }
