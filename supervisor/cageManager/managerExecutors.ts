@@ -8,11 +8,15 @@ import { join } from 'node:path';
 import type { Policy } from '../../shared/policy';
 import type { HostSoundTarget } from '../audio/hostSound';
 import type { WorkstationUser } from '../session/workstationUser';
+import { bwrapCagePaths } from '../cages/bwrapDriver';
+import { scratchDir } from '../cages/cageMounts';
+import { loadOrCreateStationKeys } from '../usb/keyMarks';
 import { appLaunchExecutor } from './appLaunchExecutor';
 import type { RootExecutors } from './cageManagerServer';
 import { cageStartExecutor } from './cageStartExecutor';
 import { cageStopExecutor } from './cageStopExecutor';
 import { cageWaitExecutor } from './cageWaitExecutor';
+import { filesHelperExecutor } from './filesHelperExecutor';
 import { homeMountExecutor } from './homeMountExecutor';
 import { homeUnmountExecutor } from './homeUnmountExecutor';
 import { loopAttachExecutor } from './loopAttachExecutor';
@@ -24,14 +28,20 @@ import { soundHostExecutor, type HandedSoundEnd } from './soundHostExecutor';
 import { stateChownExecutor } from './stateChownExecutor';
 import { trainingDocumentExecutor } from './trainingDocumentExecutor';
 import { trainingSpoofExecutor } from './trainingSpoofExecutor';
+import { usbMountExecutor } from './usbMountExecutor';
+import { usbPrepareExecutor } from './usbPrepareExecutor';
+import { usbProbeExecutor } from './usbProbeExecutor';
 import { usbUnmountExecutor } from './usbUnmountExecutor';
 import { vncSocketExecutor } from './vncSocketExecutor';
+import { xHelperRunExecutor } from './xHelperRunExecutor';
 
 export interface ManagerHoldings {
   /** The running policy, read at each request (SIGHUP replaces it). */
   policy(): Policy;
   stateDir: string;
   runDir: string;
+  /** Where training keys are made (trainingWiring.ts's trainingKeysDir). */
+  trainingKeysDir: string;
   /** The workstation's user, fixed when the manager started. */
   workstationUser: WorkstationUser | null;
   /** That user's sound server, or null. */
@@ -56,6 +66,11 @@ export function managerExecutors(h: ManagerHoldings): { executors: RootExecutors
   const folders = { stateDir: h.stateDir, runDir: h.runDir };
   const sound = soundHostExecutor({ policy: h.policy, target: h.hostSound, part: h.part });
   const sleep = sleepInhibitExecutor({ onSleep: h.onSleep, ...(h.log ? { log: h.log } : {}) });
+  // The mark secret is read once, when a key is first looked at, as the USB broker does (usbWiring.ts).
+  let station: ReturnType<typeof loadOrCreateStationKeys> | null = null;
+  const usbKeys = { policy: h.policy, runDir: h.runDir, trainingKeysDir: h.trainingKeysDir, stationKeys: () => (station ??= loadOrCreateStationKeys(join(h.stateDir, 'usb-mark.key'))) };
+  // A running cage's X socket folder, derived as its driver derives it (bwrapDriver.ts x11Dir).
+  const x11Dir = (level: string): string | null => (h.cages.cage(level) ? scratchDir(bwrapCagePaths(h.stateDir, h.runDir, level).scratch, 'x11') : null);
   const executors: RootExecutors = {
     'cage.start': cageStartExecutor({ policy: h.policy, ...folders, cages: h.cages, ...(h.log ? { extras: () => ({ log: h.log }) } : {}) }),
     'cage.stop': cageStopExecutor({ cages: h.cages }),
@@ -70,6 +85,11 @@ export function managerExecutors(h: ManagerHoldings): { executors: RootExecutors
     'pam.check': pamCheckExecutor({ policy: h.policy, workstationUser: h.workstationUser, failuresFile: join(h.stateDir, MANAGER_UNLOCK_FAILURES_FILE) }),
     'sound.host': sound,
     'sleep.inhibit': sleep,
+    'usb.probe': usbProbeExecutor(usbKeys),
+    'usb.mount': usbMountExecutor(usbKeys),
+    'usb.prepare': usbPrepareExecutor(usbKeys),
+    'files.helper': filesHelperExecutor({ policy: h.policy, ...folders, part: h.part }),
+    'xhelper.run': xHelperRunExecutor({ policy: h.policy, x11Dir, part: h.part }),
     // No network.nat nor network.wireguard here: cage.start's driver attaches the level's
     // slirp4netns or tunnel itself (bwrapDriver.ts, in the cage's group), as the supervisor's start
     // does; a second one asked by the part would meet the first in the same namespace. Their

@@ -96,10 +96,12 @@ async function main(): Promise<void> {
         log: say,
       })
     : null;
+  const trainingKeysDir = join(runDir, 'training', 'keys'); // trainingWiring.ts's trainingKeysDir
   const { executors, stop } = managerExecutors({
     policy: () => policy,
     stateDir,
     runDir,
+    trainingKeysDir,
     workstationUser: workstation.user,
     hostSound: () => hostSound,
     cages,
@@ -112,7 +114,7 @@ async function main(): Promise<void> {
     peerUid: peer.uid,
     peerGid: peer.gid,
     journal,
-    authorization: { policy: () => policy, stateDir, runDir, trainingKeysDir: join(runDir, 'training', 'keys') /* trainingWiring.ts's trainingKeysDir */, workstationUser: workstation.user?.name ?? null },
+    authorization: { policy: () => policy, stateDir, runDir, trainingKeysDir, workstationUser: workstation.user?.name ?? null },
     executors,
   });
   await server.listen();
