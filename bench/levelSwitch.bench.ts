@@ -17,6 +17,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { setPriority } from 'node:os';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { chromium } from '@playwright/test';
 import { launchShellBrowser, SHELL_TEST_USER, startHostDisplay, type HostDisplay, type ShellBrowser } from '../e2e/support/hostDisplay';
 import { startSupervisor, twoCagePolicy } from '../e2e/support/supervisorProcess';
 import { bwrapCage, twoLevelPolicy, vncCage } from '../supervisor/testing/testPolicy';
@@ -30,6 +31,11 @@ const PAIRS = Number(process.env.LEVEL_SWITCH_PAIRS ?? 3);
 const ONLY = process.env.LEVEL_SWITCH_ONLY;
 /** Chromium's renderer backgrounding on (Chromium as root) or off (as the shell's user, RLIMIT_NICE 0). */
 type Backgrounding = 'on' | 'off';
+/**
+ * Whether Playwright stays attached while switching (LEVEL_SWITCH_DEVTOOLS=attached, every figure
+ * before 2026-12-05's evening; also with LEVEL_SWITCH_TRACE) or lets go of the browser (default).
+ */
+const DEVTOOLS = process.env.LEVEL_SWITCH_DEVTOOLS === 'attached' ? 'attached' : 'detached';
 const ARMS: Backgrounding[] = process.env.LEVEL_SWITCH_COMPARE === 'backgrounding' ? ['off', 'on'] : ['off'];
 
 export interface SwitchRun {
@@ -122,7 +128,7 @@ async function runSwitches(policy: string, name: string, backgrounding: Backgrou
       document.addEventListener('DOMContentLoaded', watch);
     `);
     await page.goto(await sup.launchUrl());
-    log(`  (${name}: backgrounding ${backgrounding}: ${chromiumAccount()})`);
+    log(`  (${name}: backgrounding ${backgrounding}: ${chromiumAccount()}; DevTools ${DEVTOOLS} while switching)`);
     await page.locator('[data-testid=cage-frame-high][data-viewer=connected]').waitFor({ state: 'attached', timeout: 30_000 });
     await page.locator('[data-testid=cage-frame-low][data-viewer=connected]').waitFor({ timeout: 30_000 });
     // A lever under test (LEVEL_SWITCH_RENICE=N): the renderer that burns the most CPU — in a
@@ -140,16 +146,19 @@ async function runSwitches(policy: string, name: string, backgrounding: Backgrou
     const trace = process.env.LEVEL_SWITCH_TRACE;
     // LEVEL_SWITCH_TRACE_JS=1 adds V8's sampling profiler: which functions the keydown task runs.
     const categories = process.env.LEVEL_SWITCH_TRACE_JS ? [...TRACE_CATEGORIES, 'disabled-by-default-v8.cpu_profiler'] : TRACE_CATEGORIES;
-    if (trace && name === 'flooded') await browser.startTracing(page, { path: trace, categories });
-    for (let i = 0; i < SWITCHES; i++) {
-      await page.keyboard.press('Control+Alt+PageDown');
-      await page.waitForTimeout(30);
-    }
-    if (trace && name === 'flooded') {
-      await browser.stopTracing();
-      log(`  profile written to ${trace}; ${traceSummary(trace)}`);
-    }
-    const timed = ((await page.evaluate('window.switchTimes')) as [number, string][]).slice(10);
+    let timed: [number, string][];
+    if (DEVTOOLS === 'attached' || (trace && name === 'flooded')) {
+      if (trace && name === 'flooded') await browser.startTracing(page, { path: trace, categories });
+      for (let i = 0; i < SWITCHES; i++) {
+        await page.keyboard.press('Control+Alt+PageDown');
+        await page.waitForTimeout(30);
+      }
+      if (trace && name === 'flooded') {
+        await browser.stopTracing();
+        log(`  profile written to ${trace}; ${traceSummary(trace)}`);
+      }
+      timed = ((await page.evaluate('window.switchTimes')) as [number, string][]).slice(10);
+    } else timed = (await switchesDetached(shell, display)).slice(10);
     // What Chromium did with the renderers, busiest first (in a flooded run the flooding viewer's,
     // hidden after an even number of switches): with backgrounding on, a hidden viewer's at nice 5.
     const nices = ourRenderers().map((pid) => ({ nice: niceOf(pid), cpu: cpuMs(pid) })).sort((a, b) => b.cpu - a.cpu).map((r) => r.nice);
@@ -162,6 +171,43 @@ async function runSwitches(policy: string, name: string, backgrounding: Backgrou
   } finally {
     await shell?.close();
     await sup.stop();
+  }
+}
+
+/**
+ * The switches with no DevTools client attached, as npm start runs the shell: Playwright enables
+ * the Network domain in every frame it attaches to, and Chromium then copies each WebSocket message
+ * a viewer receives into a DevTools event (base64, sent through the browser's main thread) — in a
+ * flooded run, megabytes a frame, about half the flooding viewer's CPU and most of the browser's
+ * (the trace of 2026-12-05, evening). So the connection is let go, the shortcut typed on the X
+ * display (a press every 50 ms after its 12 ms key, twenty to an xdotool), and the times read after.
+ */
+async function switchesDetached(shell: ShellBrowser, display: HostDisplay): Promise<[number, string][]> {
+  const { page, browser } = shell;
+  // The X keyboard focus in the shell's window (no window manager: a click gives it), on the stage.
+  const box = (await page.getByTestId('level-band').boundingBox())!;
+  const at = await shell.screenPoint(box.x + box.width / 2, box.y + box.height + 40);
+  await display.click(at.x, at.y);
+  const levelNow = () => page.getByTestId('level-band').getAttribute('data-level');
+  const before = await levelNow();
+  await display.key('ctrl+alt+Next');
+  await page.waitForFunction((level) => document.querySelector('[data-testid=level-band]')?.getAttribute('data-level') !== level, before, { timeout: 10_000 });
+  await display.key('ctrl+alt+Next');
+  await page.waitForFunction((level) => document.querySelector('[data-testid=level-band]')?.getAttribute('data-level') === level, before, { timeout: 10_000 });
+  await page.evaluate('window.switchTimes = []');
+  await browser.close(); // lets go of the connection only: the shell's Chromium runs on
+  // In runs of 20 (xdotool is given 10 s to answer).
+  for (let done = 0; done < SWITCHES; done += 20) await display.xdotool('key', '--delay', '12', '--repeat', String(Math.min(20, SWITCHES - done)), '--repeat-delay', '50', 'ctrl+alt+Next');
+  await new Promise((r) => setTimeout(r, 500));
+  const again = await chromium.connectOverCDP(shell.devtools, { timeout: 15_000 });
+  try {
+    const shellPage = again.contexts()[0]!.pages().find((p) => p.url().startsWith('http'));
+    if (!shellPage) throw new Error('the shell page is gone after the switches');
+    const times = (await shellPage.evaluate('window.switchTimes')) as [number, string][];
+    if (times.length < SWITCHES * 0.9) throw new Error(`only ${times.length} of ${SWITCHES} switches measured with no DevTools attached`);
+    return times;
+  } finally {
+    await again.close();
   }
 }
 
