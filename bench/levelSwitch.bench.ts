@@ -146,6 +146,10 @@ async function runSwitches(policy: string, name: string, backgrounding: Backgrou
     const trace = process.env.LEVEL_SWITCH_TRACE;
     // LEVEL_SWITCH_TRACE_JS=1 adds V8's sampling profiler: which functions the keydown task runs.
     const categories = process.env.LEVEL_SWITCH_TRACE_JS ? [...TRACE_CATEGORIES, 'disabled-by-default-v8.cpu_profiler'] : TRACE_CATEGORIES;
+    // The CPU Chromium's processes use while switching: the busiest renderer's (a flooded run's
+    // flooding viewer) and the browser process's (which routes every key and DevTools message).
+    const cpuBefore = new Map([...ourRenderers(), ...ourBrowser()].map((pid) => [pid, cpuMs(pid)]));
+    const switchingSince = Date.now();
     let timed: [number, string][];
     if (DEVTOOLS === 'attached' || (trace && name === 'flooded')) {
       if (trace && name === 'flooded') await browser.startTracing(page, { path: trace, categories });
@@ -159,6 +163,8 @@ async function runSwitches(policy: string, name: string, backgrounding: Backgrou
       }
       timed = ((await page.evaluate('window.switchTimes')) as [number, string][]).slice(10);
     } else timed = (await switchesDetached(shell, display)).slice(10);
+    const perSecond = (pid: number) => ((cpuMs(pid) - (cpuBefore.get(pid) ?? 0)) * 1000) / (Date.now() - switchingSince);
+    const cpu = `busiest renderer ${fmt(Math.max(0, ...ourRenderers().map(perSecond)))} ms/s, browser ${fmt(ourBrowser().map(perSecond).reduce((a, b) => a + b, 0))} ms/s`;
     // What Chromium did with the renderers, busiest first (in a flooded run the flooding viewer's,
     // hidden after an even number of switches): with backgrounding on, a hidden viewer's at nice 5.
     const nices = ourRenderers().map((pid) => ({ nice: niceOf(pid), cpu: cpuMs(pid) })).sort((a, b) => b.cpu - a.cpu).map((r) => r.nice);
@@ -166,7 +172,7 @@ async function runSwitches(policy: string, name: string, backgrounding: Backgrou
     const result = { samples, median: median(samples), p95: percentile(samples, 95) };
     // By direction: to high (the flooding cage in flooded runs) and back to low.
     const to = (level: string) => fmt(percentile(timed.filter(([, l]) => l === level).map(([ms]) => ms), 95));
-    log(`  level switch, ${name}, backgrounding ${backgrounding} (renderers' nice, busiest first: ${nices.join(' ')}), over ${samples.length} switches: median ${fmt(result.median)} ms, p95 ${fmt(result.p95)} ms (to high ${to('high')}, to low ${to('low')}; one 60 Hz frame: 16.67 ms; load average ${loadavg()[0]!.toFixed(1)})`);
+    log(`  level switch, ${name}, backgrounding ${backgrounding} (renderers' nice, busiest first: ${nices.join(' ')}), over ${samples.length} switches: median ${fmt(result.median)} ms, p95 ${fmt(result.p95)} ms (to high ${to('high')}, to low ${to('low')}; one 60 Hz frame: 16.67 ms; load average ${loadavg()[0]!.toFixed(1)}; CPU while switching: ${cpu})`);
     return result;
   } finally {
     await shell?.close();
@@ -272,6 +278,16 @@ function chromiumAccount(): string {
 
 /** Renderer processes started by this process (Chromium's, through Playwright). */
 function ourRenderers(): number[] {
+  return ourChromium((cmdline) => cmdline.includes('--type=renderer'));
+}
+
+/** The shell Chromium's browser process (no --type: neither a renderer, the GPU process nor a zygote). */
+function ourBrowser(): number[] {
+  return ourChromium((cmdline) => /^\S*\/chromium\0/.test(cmdline) && !cmdline.includes('--type='));
+}
+
+/** Processes started by this process whose command line (NUL-separated) passes `wanted`. */
+function ourChromium(wanted: (cmdline: string) => boolean): number[] {
   const parent = new Map<number, number>();
   const renderers: number[] = [];
   for (const entry of readdirSync('/proc')) {
@@ -279,7 +295,7 @@ function ourRenderers(): number[] {
     try {
       const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
       parent.set(Number(entry), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]));
-      if (readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes('--type=renderer')) renderers.push(Number(entry));
+      if (wanted(readFileSync(`/proc/${entry}/cmdline`, 'utf8'))) renderers.push(Number(entry));
     } catch {
       /* gone */
     }
