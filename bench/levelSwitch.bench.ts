@@ -17,6 +17,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { setPriority } from 'node:os';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { chromium } from '@playwright/test';
 import { launchShellBrowser, SHELL_TEST_USER, startHostDisplay, type HostDisplay, type ShellBrowser } from '../e2e/support/hostDisplay';
 import { startSupervisor, twoCagePolicy } from '../e2e/support/supervisorProcess';
 import { bwrapCage, twoLevelPolicy, vncCage } from '../supervisor/testing/testPolicy';
@@ -30,6 +31,11 @@ const PAIRS = Number(process.env.LEVEL_SWITCH_PAIRS ?? 3);
 const ONLY = process.env.LEVEL_SWITCH_ONLY;
 /** Chromium's renderer backgrounding on (Chromium as root) or off (as the shell's user, RLIMIT_NICE 0). */
 type Backgrounding = 'on' | 'off';
+/**
+ * Whether Playwright stays attached while switching (LEVEL_SWITCH_DEVTOOLS=attached, every figure
+ * before 2026-12-05's evening; also with LEVEL_SWITCH_TRACE) or lets go of the browser (default).
+ */
+const DEVTOOLS = process.env.LEVEL_SWITCH_DEVTOOLS === 'attached' ? 'attached' : 'detached';
 const ARMS: Backgrounding[] = process.env.LEVEL_SWITCH_COMPARE === 'backgrounding' ? ['off', 'on'] : ['off'];
 
 export interface SwitchRun {
@@ -122,7 +128,7 @@ async function runSwitches(policy: string, name: string, backgrounding: Backgrou
       document.addEventListener('DOMContentLoaded', watch);
     `);
     await page.goto(await sup.launchUrl());
-    log(`  (${name}: backgrounding ${backgrounding}: ${chromiumAccount()})`);
+    log(`  (${name}: backgrounding ${backgrounding}: ${chromiumAccount()}; DevTools ${DEVTOOLS} while switching)`);
     await page.locator('[data-testid=cage-frame-high][data-viewer=connected]').waitFor({ state: 'attached', timeout: 30_000 });
     await page.locator('[data-testid=cage-frame-low][data-viewer=connected]').waitFor({ timeout: 30_000 });
     // A lever under test (LEVEL_SWITCH_RENICE=N): the renderer that burns the most CPU — in a
@@ -140,16 +146,25 @@ async function runSwitches(policy: string, name: string, backgrounding: Backgrou
     const trace = process.env.LEVEL_SWITCH_TRACE;
     // LEVEL_SWITCH_TRACE_JS=1 adds V8's sampling profiler: which functions the keydown task runs.
     const categories = process.env.LEVEL_SWITCH_TRACE_JS ? [...TRACE_CATEGORIES, 'disabled-by-default-v8.cpu_profiler'] : TRACE_CATEGORIES;
-    if (trace && name === 'flooded') await browser.startTracing(page, { path: trace, categories });
-    for (let i = 0; i < SWITCHES; i++) {
-      await page.keyboard.press('Control+Alt+PageDown');
-      await page.waitForTimeout(30);
-    }
-    if (trace && name === 'flooded') {
-      await browser.stopTracing();
-      log(`  profile written to ${trace}; ${traceSummary(trace)}`);
-    }
-    const timed = ((await page.evaluate('window.switchTimes')) as [number, string][]).slice(10);
+    // The CPU Chromium's processes use while switching: the busiest renderer's (a flooded run's
+    // flooding viewer) and the browser process's (which routes every key and DevTools message).
+    const cpuBefore = new Map([...ourRenderers(), ...ourBrowser()].map((pid) => [pid, cpuMs(pid)]));
+    const switchingSince = Date.now();
+    let timed: [number, string][];
+    if (DEVTOOLS === 'attached' || (trace && name === 'flooded')) {
+      if (trace && name === 'flooded') await browser.startTracing(page, { path: trace, categories });
+      for (let i = 0; i < SWITCHES; i++) {
+        await page.keyboard.press('Control+Alt+PageDown');
+        await page.waitForTimeout(30);
+      }
+      if (trace && name === 'flooded') {
+        await browser.stopTracing();
+        log(`  profile written to ${trace}; ${traceSummary(trace)}`);
+      }
+      timed = ((await page.evaluate('window.switchTimes')) as [number, string][]).slice(10);
+    } else timed = (await switchesDetached(shell, display, log)).slice(10);
+    const perSecond = (pid: number) => ((cpuMs(pid) - (cpuBefore.get(pid) ?? 0)) * 1000) / (Date.now() - switchingSince);
+    const cpu = `busiest renderer ${fmt(Math.max(0, ...ourRenderers().map(perSecond)))} ms/s, browser ${fmt(ourBrowser().map(perSecond).reduce((a, b) => a + b, 0))} ms/s`;
     // What Chromium did with the renderers, busiest first (in a flooded run the flooding viewer's,
     // hidden after an even number of switches): with backgrounding on, a hidden viewer's at nice 5.
     const nices = ourRenderers().map((pid) => ({ nice: niceOf(pid), cpu: cpuMs(pid) })).sort((a, b) => b.cpu - a.cpu).map((r) => r.nice);
@@ -157,11 +172,52 @@ async function runSwitches(policy: string, name: string, backgrounding: Backgrou
     const result = { samples, median: median(samples), p95: percentile(samples, 95) };
     // By direction: to high (the flooding cage in flooded runs) and back to low.
     const to = (level: string) => fmt(percentile(timed.filter(([, l]) => l === level).map(([ms]) => ms), 95));
-    log(`  level switch, ${name}, backgrounding ${backgrounding} (renderers' nice, busiest first: ${nices.join(' ')}), over ${samples.length} switches: median ${fmt(result.median)} ms, p95 ${fmt(result.p95)} ms (to high ${to('high')}, to low ${to('low')}; one 60 Hz frame: 16.67 ms; load average ${loadavg()[0]!.toFixed(1)})`);
+    log(`  level switch, ${name}, backgrounding ${backgrounding} (renderers' nice, busiest first: ${nices.join(' ')}), over ${samples.length} switches: median ${fmt(result.median)} ms, p95 ${fmt(result.p95)} ms (to high ${to('high')}, to low ${to('low')}; one 60 Hz frame: 16.67 ms; load average ${loadavg()[0]!.toFixed(1)}; CPU while switching: ${cpu})`);
     return result;
   } finally {
     await shell?.close();
     await sup.stop();
+  }
+}
+
+/**
+ * The switches with no DevTools client attached, as npm start runs the shell: Playwright attaches to
+ * every frame (the viewers' too) and turns on its domains there, and the renderers' DevTools messages
+ * then pass through the browser's main thread, which also routes every key — in a flooded run's
+ * trace, 5.5 s of that thread's 6.6 s of CPU; while switching, the browser process used 136–146 ms
+ * of CPU a second attached, 47–54 detached (2026-12-05, evening). So the connection is let go,
+ * the shortcut typed on the X display (a press every 150 ms, twenty to an xdotool), and the times
+ * read after.
+ */
+async function switchesDetached(shell: ShellBrowser, display: HostDisplay, log: (s: string) => void): Promise<[number, string][]> {
+  const { page, browser } = shell;
+  // The X keyboard focus in the shell's window (no window manager: a click gives it), on the stage.
+  const box = (await page.getByTestId('level-band').boundingBox())!;
+  const at = await shell.screenPoint(box.x + box.width / 2, box.y + box.height + 40);
+  await display.click(at.x, at.y);
+  const levelNow = () => page.getByTestId('level-band').getAttribute('data-level');
+  const before = await levelNow();
+  await display.key('ctrl+alt+Next');
+  await page.waitForFunction((level) => document.querySelector('[data-testid=level-band]')?.getAttribute('data-level') !== level, before, { timeout: 10_000 });
+  await display.key('ctrl+alt+Next');
+  await page.waitForFunction((level) => document.querySelector('[data-testid=level-band]')?.getAttribute('data-level') === level, before, { timeout: 10_000 });
+  await page.evaluate('window.switchTimes = []');
+  await browser.close(); // lets go of the connection only: the shell's Chromium runs on
+  // A press every 150 ms, in runs of 20 (xdotool is given 10 s to answer): a switch whose frame
+  // comes after the next press is not measured (a newer one is), so the spacing is kept well above
+  // any switch's time, and the switches left unmeasured are counted.
+  for (let done = 0; done < SWITCHES; done += 20) await display.xdotool('key', '--delay', '12', '--repeat', String(Math.min(20, SWITCHES - done)), '--repeat-delay', '150', 'ctrl+alt+Next');
+  await new Promise((r) => setTimeout(r, 500));
+  const again = await chromium.connectOverCDP(shell.devtools, { timeout: 15_000 });
+  try {
+    const shellPage = again.contexts()[0]!.pages().find((p) => p.url().startsWith('http'));
+    if (!shellPage) throw new Error('the shell page is gone after the switches');
+    const times = (await shellPage.evaluate('window.switchTimes')) as [number, string][];
+    if (times.length < SWITCHES / 2) throw new Error(`only ${times.length} of ${SWITCHES} switches measured with no DevTools attached`);
+    if (times.length < SWITCHES) log(`  (${SWITCHES - times.length} of ${SWITCHES} switches not measured: their frame came after the next press, 150 ms later)`);
+    return times;
+  } finally {
+    await again.close();
   }
 }
 
@@ -226,6 +282,16 @@ function chromiumAccount(): string {
 
 /** Renderer processes started by this process (Chromium's, through Playwright). */
 function ourRenderers(): number[] {
+  return ourChromium((cmdline) => cmdline.includes('--type=renderer'));
+}
+
+/** The shell Chromium's browser process (no --type: neither a renderer, the GPU process nor a zygote). */
+function ourBrowser(): number[] {
+  return ourChromium((cmdline) => /^\S*\/chromium\0/.test(cmdline) && !cmdline.includes('--type='));
+}
+
+/** Processes started by this process whose command line (NUL-separated) passes `wanted`. */
+function ourChromium(wanted: (cmdline: string) => boolean): number[] {
   const parent = new Map<number, number>();
   const renderers: number[] = [];
   for (const entry of readdirSync('/proc')) {
@@ -233,7 +299,7 @@ function ourRenderers(): number[] {
     try {
       const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
       parent.set(Number(entry), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]));
-      if (readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes('--type=renderer')) renderers.push(Number(entry));
+      if (wanted(readFileSync(`/proc/${entry}/cmdline`, 'utf8'))) renderers.push(Number(entry));
     } catch {
       /* gone */
     }

@@ -8,33 +8,14 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect, test, type Page } from '@playwright/test';
-import { KEY_LOGGER_APP } from '../supervisor/testing/keyLogger';
-import { launchShellBrowser, startHostDisplay, type HostDisplay, type ShellBrowser } from './support/hostDisplay';
-import { levelKeys } from './support/levelKeys';
-import { startSupervisor, twoCagePolicy, type SupervisorProcess } from './support/supervisorProcess';
+import { levelKeysBench } from './support/levelKeys';
 
-let sup: SupervisorProcess;
-let display: HostDisplay;
-let shell: ShellBrowser;
-let keys: ReturnType<typeof levelKeys>;
+const bench = levelKeysBench();
 
 test.describe.configure({ timeout: 240_000 });
 
-test.beforeAll(async () => {
-  test.setTimeout(170_000);
-  sup = await startSupervisor(twoCagePolicy({ extraApps: [KEY_LOGGER_APP], extra: 'keyboard: { layout: fr }\n' }));
-  display = await startHostDisplay({ layout: 'fr', width: 1400, height: 900 });
-  shell = await launchShellBrowser(display, { url: sup.url, width: 1280, height: 800 });
-  keys = levelKeys(sup, display, shell);
-});
-test.afterAll(async () => {
-  await shell?.close();
-  await display?.stop();
-  await sup?.stop();
-});
-
 function focusRecords(): { level: string; grabs: number }[] {
-  return readFileSync(join(sup.stateDir, 'audit.jsonl'), 'utf8')
+  return readFileSync(join(bench.sup.stateDir, 'audit.jsonl'), 'utf8')
     .trim()
     .split('\n')
     .map((l) => JSON.parse(l) as { kind: string; level: string; grabs: number })
@@ -44,12 +25,12 @@ function focusRecords(): { level: string; grabs: number }[] {
 /** low's frame grabs the focus at once (within the activation Playwright's evaluate gives it); 'ok' is typed for high. */
 async function grabOnce(page: Page): Promise<void> {
   await expect(page.getByTestId('cage-frame-low')).toHaveAttribute('data-viewer', 'connected', { timeout: 60_000 });
-  const stolenKeys = await keys.stealFocusFrom(page, 'low', 0);
+  const stolenKeys = await bench.keys.stealFocusFrom(page, 'low', 0);
   await page.waitForTimeout(300);
-  const highBefore = keys.rawKeys('high').length;
-  await display.type('ok');
+  const highBefore = bench.keys.rawKeys('high').length;
+  await bench.display.type('ok');
   await page.waitForTimeout(500);
-  const got = { stolen: (await stolenKeys()).stolen, high: keys.rawKeys('high').slice(highBefore).filter((k) => k.down).length };
+  const got = { stolen: (await stolenKeys()).stolen, high: bench.keys.rawKeys('high').slice(highBefore).filter((k) => k.down).length };
   console.log(`low's frame grabbed the focus: keys in it ${JSON.stringify(got.stolen)}, presses in high ${got.high}`);
   expect(got.stolen, 'keys typed for high that low\'s frame received').toEqual([]);
   expect(got.high, 'the keys still reach high').toBeGreaterThan(0);
@@ -57,8 +38,8 @@ async function grabOnce(page: Page): Promise<void> {
 }
 
 test('a viewer frame that gets the focus loses it at once, is unloaded and journaled, and stays unloaded after three grabs', async () => {
-  const { page } = shell;
-  await keys.typingIn(page, 'high');
+  const { page } = bench.shell;
+  await bench.keys.typingIn(page, 'high');
   await grabOnce(page);
   await expect(page.getByTestId('viewer-frame-low'), 'low\'s frame is unloaded').toHaveCount(0);
   expect(await page.evaluate(() => document.activeElement?.getAttribute('data-testid')), 'the focus is back on the stage').toBe('stage');
@@ -73,11 +54,11 @@ test('a viewer frame that gets the focus loses it at once, is unloaded and journ
   await expect(page.getByTestId('viewer-frame-low')).toHaveCount(0);
 
   // What the user sees in low: the message and a reconnect button, which loads it again.
-  await display.key('ctrl+alt+Next');
-  await keys.frontIs(page, 'low');
+  await bench.display.key('ctrl+alt+Next');
+  await bench.keys.frontIs(page, 'low');
   await expect(page.getByTestId('overlay-low')).toContainText(/a pris le clavier plusieurs fois|took the keyboard several times/);
   await page.screenshot({ path: test.info().outputPath('withheld-viewer.png') });
-  const button = await keys.centreOf(page, 'reconnect-low');
-  await display.click(button.x, button.y);
+  const button = await bench.keys.centreOf(page, 'reconnect-low');
+  await bench.display.click(button.x, button.y);
   await expect(page.getByTestId('cage-frame-low')).toHaveAttribute('data-viewer', 'connected', { timeout: 60_000 });
 });

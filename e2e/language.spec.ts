@@ -54,12 +54,19 @@ for (const c of CASES) {
       await expectNoBrowserUi(name);
     }
 
-    /** The X display's pixels over the page's viewport are the page's own screenshot's. */
+    /**
+     * The page's content starts at the window's own top-left corner, and the X display's pixels
+     * there are the page's own screenshot's: nothing of the browser's above the band (an infobar,
+     * a translate bar, an "unsupported flag" warning: each pushes the page down inside the window,
+     * which a comparison at the page's own origin alone would not see) nor over it.
+     */
     async function expectNoBrowserUi(name: string): Promise<void> {
       const { page } = shell;
       await page.waitForTimeout(300); // a bubble takes a moment to open
       const pageShot = PNG.sync.read(await page.screenshot());
-      const origin = await shell.screenPoint(0, 0);
+      const win = await page.evaluate(() => ({ x: window.screenX, y: window.screenY, above: window.outerHeight - window.innerHeight, beside: window.outerWidth - window.innerWidth }));
+      expect({ above: win.above, beside: win.beside }, `${name}: CSS pixels of the window not the page's, above it and beside it (a browser bar over the band?)`).toEqual({ above: 0, beside: 0 });
+      const origin = { x: win.x, y: win.y }; // the window's corner, not the page's: at a scale of 1
       const xwd = execFileSync('xwd', ['-root', '-silent', '-display', display.display], { maxBuffer: 64 * 2 ** 20 });
       const screen = parseXwd(xwd);
       // Both kept with the test's results: what the display showed, and what the page drew.

@@ -11,46 +11,27 @@
  *    level in front.
  */
 import { expect, test } from '@playwright/test';
-import { KEY_LOGGER_APP } from '../supervisor/testing/keyLogger';
-import { launchShellBrowser, startHostDisplay, type HostDisplay, type ShellBrowser } from './support/hostDisplay';
-import { heldDown, levelKeys } from './support/levelKeys';
-import { startSupervisor, twoCagePolicy, type SupervisorProcess } from './support/supervisorProcess';
+import { heldDown, levelKeysBench } from './support/levelKeys';
 
-let sup: SupervisorProcess;
-let display: HostDisplay;
-let shell: ShellBrowser;
-let keys: ReturnType<typeof levelKeys>;
+const bench = levelKeysBench();
 
 // Not serial: a test that fails does not keep the others from running (a new worker starts them).
 test.describe.configure({ timeout: 180_000 });
 
-test.beforeAll(async () => {
-  test.setTimeout(170_000);
-  sup = await startSupervisor(twoCagePolicy({ extraApps: [KEY_LOGGER_APP], extra: 'keyboard: { layout: fr }\n' }));
-  display = await startHostDisplay({ layout: 'fr', width: 1400, height: 900 });
-  shell = await launchShellBrowser(display, { url: sup.url, width: 1280, height: 800 });
-  keys = levelKeys(sup, display, shell);
-});
-test.afterAll(async () => {
-  await shell?.close();
-  await display?.stop();
-  await sup?.stop();
-});
-
 test('a key held down across the switch shortcut leaves no key down in the level left, and types nothing in the new one', async () => {
-  const { page } = shell;
+  const { page } = bench.shell;
   await expect(page.getByTestId('cage-frame-high')).toHaveAttribute('data-viewer', 'connected', { timeout: 60_000 });
-  await keys.typingIn(page, 'low');
-  const lowBefore = keys.rawKeys('low').length;
-  const highBefore = keys.rawKeys('high').length;
-  await display.xdotool('keydown', 'a');
+  await bench.keys.typingIn(page, 'low');
+  const lowBefore = bench.keys.rawKeys('low').length;
+  const highBefore = bench.keys.rawKeys('high').length;
+  await bench.display.xdotool('keydown', 'a');
   await page.waitForTimeout(150);
-  await display.key('ctrl+alt+Next');
-  await keys.frontIs(page, 'high');
-  await display.xdotool('keyup', 'a');
+  await bench.display.key('ctrl+alt+Next');
+  await bench.keys.frontIs(page, 'high');
+  await bench.display.xdotool('keyup', 'a');
   await page.waitForTimeout(800);
-  const low = keys.rawKeys('low').slice(lowBefore);
-  const high = keys.rawKeys('high').slice(highBefore);
+  const low = bench.keys.rawKeys('low').slice(lowBefore);
+  const high = bench.keys.rawKeys('high').slice(highBefore);
   console.log(`held across the shortcut: low saw ${JSON.stringify(low)}; high saw ${JSON.stringify(high)}`);
   expect(low.some((k) => k.down), 'the key reached low before the switch').toBe(true);
   expect.soft(heldDown(low), 'keycodes left down in low').toEqual([]);
@@ -58,8 +39,8 @@ test('a key held down across the switch shortcut leaves no key down in the level
 });
 
 test('a dead key typed in one level does not compose the key typed next in the other', async () => {
-  const { page } = shell;
-  await keys.typingIn(page, 'low');
+  const { page } = bench.shell;
+  await bench.keys.typingIn(page, 'low');
   // What the trusted page sees, with the level in front at that moment.
   await page.evaluate(() => {
     const w = window as unknown as { __keysSeen: string[] };
@@ -68,11 +49,11 @@ test('a dead key typed in one level does not compose the key typed next in the o
       window.addEventListener(type, (e) => w.__keysSeen.push(`${type}:${(e as KeyboardEvent).key}@${document.querySelector<HTMLElement>('[data-testid=level-band]')?.dataset.level}`), { capture: true });
     }
   });
-  await display.key('dead_circumflex');
+  await bench.display.key('dead_circumflex');
   await page.waitForTimeout(200);
-  await display.key('ctrl+alt+Next');
-  await keys.frontIs(page, 'high');
-  await display.key('e');
+  await bench.display.key('ctrl+alt+Next');
+  await bench.keys.frontIs(page, 'high');
+  await bench.display.key('e');
   await page.waitForTimeout(500);
   const seen = await page.evaluate(() => (window as unknown as { __keysSeen: string[] }).__keysSeen);
   console.log(`dead key in low, e in high: ${JSON.stringify(seen)}`);
@@ -80,53 +61,53 @@ test('a dead key typed in one level does not compose the key typed next in the o
 });
 
 test('a key auto-repeating across a switch by a click on the band types nothing in the new level and is not left down in the old', async () => {
-  const { page } = shell;
-  await keys.typingIn(page, 'low');
-  const button = await keys.centreOf(page, 'switch-high');
-  const lowBefore = keys.rawKeys('low').length;
-  const highBefore = keys.rawKeys('high').length;
-  await display.xdotool('keydown', 'a');
+  const { page } = bench.shell;
+  await bench.keys.typingIn(page, 'low');
+  const button = await bench.keys.centreOf(page, 'switch-high');
+  const lowBefore = bench.keys.rawKeys('low').length;
+  const highBefore = bench.keys.rawKeys('high').length;
+  await bench.display.xdotool('keydown', 'a');
   await page.waitForTimeout(700); // past the auto-repeat delay: the key repeats in low
-  await display.click(button.x, button.y);
-  await keys.frontIs(page, 'high');
+  await bench.display.click(button.x, button.y);
+  await bench.keys.frontIs(page, 'high');
   await page.waitForTimeout(1000); // still held: repeats
-  await display.xdotool('keyup', 'a');
+  await bench.display.xdotool('keyup', 'a');
   await page.waitForTimeout(800);
-  const low = keys.rawKeys('low').slice(lowBefore);
-  const high = keys.rawKeys('high').slice(highBefore);
+  const low = bench.keys.rawKeys('low').slice(lowBefore);
+  const high = bench.keys.rawKeys('high').slice(highBefore);
   console.log(`auto-repeat across a click switch: low saw ${low.filter((k) => k.down).length} presses, ${low.filter((k) => !k.down).length} releases, left down ${JSON.stringify(heldDown(low))}; high saw ${high.filter((k) => k.down).length} presses (keycodes ${JSON.stringify([...new Set(high.filter((k) => k.down).map((k) => k.code))])}), ${high.filter((k) => !k.down).length} releases, left down ${JSON.stringify(heldDown(high))}`);
   expect.soft(high.filter((k) => k.down), 'presses in high of a key held since low was in front').toEqual([]);
   expect.soft(heldDown(low), 'keycodes left down in low').toEqual([]);
 });
 
 test('the hidden level\'s viewer frame cannot take the focus and get the keys typed in the level in front', async () => {
-  const { page } = shell;
-  await keys.typingIn(page, 'high');
-  const stolenKeys = await keys.stealFocusFrom(page, 'low');
+  const { page } = bench.shell;
+  await bench.keys.typingIn(page, 'high');
+  const stolenKeys = await bench.keys.stealFocusFrom(page, 'low');
   await page.waitForTimeout(6500);
-  const highBefore = keys.rawKeys('high').length;
-  await display.type('secret');
+  const highBefore = bench.keys.rawKeys('high').length;
+  await bench.display.type('secret');
   await page.waitForTimeout(500);
   const { stolen, active } = await stolenKeys();
-  const high = keys.rawKeys('high').slice(highBefore).filter((k) => k.down);
+  const high = bench.keys.rawKeys('high').slice(highBefore).filter((k) => k.down);
   console.log(`high in front, low's hidden frame focusing itself (its activation then: ${JSON.stringify(active)}): keys in low's frame ${JSON.stringify(stolen)}; presses in high ${high.length}`);
   expect.soft(stolen, 'keys typed for high that low\'s hidden frame received').toEqual([]);
   expect.soft(high.length, 'the keys still reach high').toBeGreaterThan(0);
 });
 
 test('with the hidden level\'s viewer frame grabbing the focus, the secure-attention key still opens the overview, and keys typed there reach no frame', async () => {
-  const { page } = shell;
-  await keys.typingIn(page, 'high');
-  const stolenKeys = await keys.stealFocusFrom(page, 'low');
+  const { page } = bench.shell;
+  await bench.keys.typingIn(page, 'high');
+  const stolenKeys = await bench.keys.stealFocusFrom(page, 'low');
   await page.waitForTimeout(6500);
-  await display.key('Pause');
+  await bench.display.key('Pause');
   const overview = page.getByTestId('trusted-overview');
   const opened = await overview.waitFor({ state: 'visible', timeout: 3000 }).then(() => true, () => false);
   const afterPause = (await stolenKeys()).stolen;
   // Opened by a click on the band if the key did not: what is typed while it shows.
-  if (!opened) await display.click(...Object.values(await keys.centreOf(page, 'open-overview')) as [number, number]);
+  if (!opened) await bench.display.click(...Object.values(await bench.keys.centreOf(page, 'open-overview')) as [number, number]);
   await expect(overview).toBeVisible();
-  await display.type('pin1234');
+  await bench.display.type('pin1234');
   await page.waitForTimeout(500);
   const whileOverview = (await stolenKeys()).stolen.slice(afterPause.length);
   console.log(`Pause with low's frame grabbing the focus: overview opened by the key ${opened}; keys in low's frame: ${JSON.stringify(afterPause)}; typed while the overview showed, in low's frame: ${JSON.stringify(whileOverview)}`);

@@ -224,6 +224,8 @@ export interface ShellBrowser {
   page: Page;
   /** The screen pixel of a CSS point of the page (window origin + zoom). */
   screenPoint(cssX: number, cssY: number): Promise<{ x: number; y: number }>;
+  /** Chromium's DevTools address, to connect again after `browser` was let go (a benchmark measuring with none attached). */
+  devtools: string;
   close(): Promise<void>;
 }
 
@@ -335,6 +337,7 @@ export async function launchShellBrowser(display: HostDisplay, options: ShellBro
     return {
       browser,
       page,
+      devtools: `http://127.0.0.1:${port}`,
       async screenPoint(cssX, cssY) {
         // No window manager and --app (no toolbar): the page starts at the window's origin, unless
         // the window has a frame Chromium draws itself (outer minus inner).

@@ -5,9 +5,10 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { expect, type Page } from '@playwright/test';
-import type { HostDisplay, ShellBrowser } from './hostDisplay';
-import type { SupervisorProcess } from './supervisorProcess';
+import { expect, test, type Page } from '@playwright/test';
+import { KEY_LOGGER_APP } from '../../supervisor/testing/keyLogger';
+import { launchShellBrowser, startHostDisplay, type HostDisplay, type ShellBrowser } from './hostDisplay';
+import { startSupervisor, twoCagePolicy, type SupervisorProcess } from './supervisorProcess';
 
 export interface RawKey {
   down: boolean;
@@ -109,4 +110,34 @@ export function levelKeys(sup: SupervisorProcess, display: HostDisplay, shell: S
   }
 
   return { rawKeys, centreOf, frontIs, typingIn, stealFocusFrom };
+}
+
+/** What a level-keys spec types on: set by the spec's beforeAll, stopped by its afterAll. */
+export interface LevelKeysBench {
+  sup: SupervisorProcess;
+  display: HostDisplay;
+  shell: ShellBrowser;
+  keys: ReturnType<typeof levelKeys>;
+}
+
+/**
+ * Registers the spec's beforeAll and afterAll: two cages logging their raw keys, a French host
+ * display larger than the shell's window, the shell's Chromium on it. The fields are set once
+ * beforeAll has run.
+ */
+export function levelKeysBench(): LevelKeysBench {
+  const bench = {} as LevelKeysBench;
+  test.beforeAll(async () => {
+    test.setTimeout(170_000);
+    bench.sup = await startSupervisor(twoCagePolicy({ extraApps: [KEY_LOGGER_APP], extra: 'keyboard: { layout: fr }\n' }));
+    bench.display = await startHostDisplay({ layout: 'fr', width: 1400, height: 900 });
+    bench.shell = await launchShellBrowser(bench.display, { url: bench.sup.url, width: 1280, height: 800 });
+    bench.keys = levelKeys(bench.sup, bench.display, bench.shell);
+  });
+  test.afterAll(async () => {
+    await bench.shell?.close();
+    await bench.display?.stop();
+    await bench.sup?.stop();
+  });
+  return bench;
 }

@@ -1,10 +1,11 @@
 // @vitest-environment jsdom
-import { afterEach, describe, expect, it } from 'vitest';
-import { createFrameFocusGuard } from './frameFocusGuard';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { createFrameFocusGuard, FRAME_FOCUS_POLL_MS } from './frameFocusGuard';
 
 describe('frame focus guard', () => {
   afterEach(() => {
     document.body.innerHTML = '';
+    vi.useRealTimers();
   });
 
   function page() {
@@ -43,5 +44,27 @@ describe('frame focus guard', () => {
     expect(document.activeElement).toBe(stage);
     expect(grabs).toEqual([]);
     guard.stop();
+  });
+
+  it('finds a frame that took the focus with no event the guard saw, within one poll', () => {
+    const { stage, low } = page();
+    // A focus taken while the window itself had none: no blur, focus or focusin reaches the guard
+    // (stopped here, before its own listeners, which come later on the same targets).
+    const unseen = (e: Event) => e.stopImmediatePropagation();
+    for (const type of ['focus', 'blur', 'focusin', 'focusout']) window.addEventListener(type, unseen, true);
+    vi.useFakeTimers();
+    const guard = createFrameFocusGuard(window, () => stage);
+    const grabs: string[] = [];
+    guard.watch(low, () => grabs.push('low'));
+    stage.focus();
+    low.focus();
+    expect(document.activeElement, 'no event told the guard').toBe(low);
+    vi.advanceTimersByTime(FRAME_FOCUS_POLL_MS - 1);
+    expect(document.activeElement).toBe(low);
+    vi.advanceTimersByTime(1);
+    expect(document.activeElement).toBe(stage);
+    expect(grabs).toEqual(['low']);
+    guard.stop();
+    for (const type of ['focus', 'blur', 'focusin', 'focusout']) window.removeEventListener(type, unseen, true);
   });
 });

@@ -2,7 +2,7 @@
  * The viewer's paced channel: how many of a flooding cage's messages reach noVNC per animation
  * frame in front and beside, counted in bytes read plus pixels drawn (a Raw flood five per pixel,
  * a compressed screen about one), none while hidden once connected (the handshake still goes), and
- * reading again at once when shown. A stream of our own stands for the browser's WebSocketStream;
+ * reading again once the frame that shows it is drawn. A stream of our own stands for the browser's WebSocketStream;
  * animation frames are run by hand, so nothing here depends on time.
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
@@ -136,7 +136,7 @@ describe('PacedChannel', () => {
     expect(delivered).toBe(2);
   });
 
-  it('hidden, reads its handshake, then nothing once connected; shown, it reads at once', async () => {
+  it('hidden, reads its handshake, then nothing once connected; shown, it reads once the frame that shows it is drawn', async () => {
     const channel = open('hidden');
     await settle();
     FakeStream.last.flood(1); // ServerInit and the like, before the connection is up
@@ -155,7 +155,44 @@ describe('PacedChannel', () => {
     expect(delivered).toBe(1); // the handshake only
     channel.setPlace('front');
     await settle();
-    expect(delivered).toBeGreaterThan(2); // a front budget at once, before any frame
+    expect(delivered).toBe(1); // the frame that shows it is drawn first, with the canvas it had
+    nextFrame();
+    vi.advanceTimersByTime(0); // the task after that frame
+    await settle();
+    expect(delivered).toBe(5); // then a front budget (four Raw messages) at once
+  });
+
+  it('shown again, reads after the frame that shows it, or after the fallback if no frame comes', async () => {
+    const channel = open('front');
+    channel.connected();
+    await settle();
+    channel.setPlace('hidden');
+    FakeStream.last.flood(40);
+    await settle();
+    channel.setPlace('front');
+    await settle();
+    expect(delivered).toBe(0);
+    vi.advanceTimersByTime(99);
+    await settle();
+    expect(delivered).toBe(0);
+    vi.advanceTimersByTime(1); // no frame came within 100 ms: it reads all the same
+    await settle();
+    expect(delivered).toBe(4);
+    // Shown, hidden and shown again: the first reveal's fallback does not end the second's hold.
+    channel.setPlace('hidden');
+    frames.splice(0); // the first reading's frame request, never answered while hidden
+    vi.advanceTimersByTime(200);
+    channel.setPlace('front');
+    vi.advanceTimersByTime(50);
+    channel.setPlace('hidden');
+    channel.setPlace('front');
+    vi.advanceTimersByTime(60); // the first reveal's fallback is past, the second's is not
+    await settle();
+    expect(delivered).toBe(4);
+    nextFrame();
+    vi.advanceTimersByTime(0);
+    await settle();
+    expect(delivered).toBe(8);
   });
 
   it('leaving the front, decodes nothing more, not even the message its read was waiting for', async () => {
@@ -166,7 +203,9 @@ describe('PacedChannel', () => {
     FakeStream.last.flood(40);
     await settle();
     expect(delivered).toBe(0);
-    channel.setPlace('front'); // back in front: what waited is decoded at once
+    channel.setPlace('front'); // back in front: what waited is decoded after the frame that shows it
+    nextFrame();
+    vi.advanceTimersByTime(0);
     await settle();
     expect(delivered).toBe(4);
   });

@@ -5,6 +5,8 @@
  * A viewer not in front but shown (split view) gets a far smaller budget, a hidden one none: it
  * reads nothing until it is shown again, and then repaints from what waited — a message whose read
  * was already under way when it was hidden (the switch away from its cage) waits with the rest.
+ * A viewer just shown (the switch to its cage) first lets the frame that reveals it be drawn, with
+ * the canvas it had: that frame only composites, and the cage's pixels wait for the next one.
  *
  * The work is counted per encoding cost: each byte read plus each pixel drawn. A compressed or
  * JPEG rectangle costs about its pixels (a third of a byte each and one pixel), a Raw one five
@@ -81,6 +83,10 @@ export class PacedChannel {
   private frameRequested = false;
   private wake: (() => void) | null = null;
   private shutDone = false;
+  /** Shown again after being hidden: nothing is read until the frame that shows it is drawn. */
+  private revealing = false;
+  /** Which reveal is under way: an earlier one's frame or fallback does not end it. */
+  private reveals = 0;
 
   constructor(
     url: string,
@@ -96,7 +102,10 @@ export class PacedChannel {
 
   /** The trusted page moved this viewer: its budget changes now, a hidden one stops reading. */
   setPlace(place: ViewerPlace): void {
+    const revealed = this.place === 'hidden' && place !== 'hidden' && this.holdWhenHidden;
     this.place = place;
+    if (place === 'hidden') this.revealing = false;
+    if (revealed) this.holdForReveal();
     this.poke();
   }
 
@@ -196,11 +205,33 @@ export class PacedChannel {
   private async mayRead(): Promise<void> {
     for (;;) {
       if (this.readyState !== State.OPEN) return;
-      const hidden = this.place === 'hidden' && this.holdWhenHidden;
+      const hidden = (this.place === 'hidden' && this.holdWhenHidden) || this.revealing;
       if (!hidden && this.workThisFrame < this.budget()) return;
       if (!hidden) this.requestFrame();
       await new Promise<void>((resolve) => (this.wake = resolve));
     }
+  }
+
+  /**
+   * The switch to this cage: its frame is drawn first with the canvas it has (stale by as long as it
+   * was hidden), so the switch's frame composites and decodes nothing; the reading starts again
+   * after that frame (the task after its animation frame), or after FRAME_FALLBACK_MS without one.
+   */
+  private holdForReveal(): void {
+    const reveal = ++this.reveals;
+    this.revealing = true;
+    let done = false;
+    const release = () => {
+      if (done) return;
+      done = true;
+      clearTimeout(fallback);
+      if (this.reveals !== reveal || !this.revealing) return; // hidden again, or shown again since
+      this.revealing = false;
+      this.workThisFrame = 0;
+      this.poke();
+    };
+    const fallback = setTimeout(release, FRAME_FALLBACK_MS);
+    this.nextFrame(() => setTimeout(release, 0));
   }
 
   private budget(): number {
