@@ -1,0 +1,80 @@
+/**
+ * Attack (review of the cage manager's xhelper.run executor, issue #29): a cage whose X server
+ * hangs (its Xvnc stopped by the cage itself: the kernel still takes connections, nothing answers)
+ * holds each `xhelper.run` for that level until the executor's time limit. The server bounds the
+ * requests in flight per connection and closes the connection past the bound
+ * (cageManagerServer.ts), and the part has one connection (cageManagerClient.ts, no queue of its
+ * own): a burst of reads of the hung cage's clipboard — plus the `cage.wait` each level keeps
+ * pending — cuts the part's only connection, and every request on it fails, the other level's too.
+ *
+ * Here: 16 clipboard reads of `high` (hung) and then one request for `low`, on one connection of a
+ * real `cloison`-account process. Expected of a safe manager: the `low` request answered (a hung
+ * level's requests wait or are refused, they never take the others down).
+ */
+import { chmodSync, mkdirSync, rmSync } from 'node:fs';
+import { createServer, type Server, type Socket } from 'node:net';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FileAuditJournal } from '../../audit/auditJournal';
+import { parsePolicy } from '../../policy/policyLoader';
+import { createPamTestUser, type PamTestUser } from '../../testing/pamTestUser';
+import { sendFramesAs } from '../../testing/rawFramesAs';
+import { testRoot } from '../../testing/realCage';
+import { bwrapCage, twoLevelPolicy } from '../../testing/testPolicy';
+import { CageManagerServer } from '../cageManagerServer';
+import { xHelperRunExecutor } from '../xHelperRunExecutor';
+
+const POLICY = twoLevelPolicy({ low: bwrapCage({ uid: 61914 }), high: bwrapCage({ uid: 61915 }) });
+
+let root: string;
+let cloison: PamTestUser;
+let journal: FileAuditJournal;
+let server: CageManagerServer;
+let hungX: Server;
+const held: Socket[] = [];
+
+beforeAll(async () => {
+  root = testRoot('cloison-rv-hx-');
+  chmodSync(root, 0o711);
+  cloison = createPamTestUser();
+  journal = new FileAuditJournal(join(root, 'audit.jsonl'));
+  // high's X socket folder, its X0 taken by a server that accepts and never answers.
+  const x11 = join(root, 'high-x11');
+  mkdirSync(x11, { mode: 0o755 });
+  hungX = createServer((s) => void held.push(s));
+  await new Promise<void>((r) => hungX.listen(join(x11, 'X0'), () => r()));
+  chmodSync(join(x11, 'X0'), 0o777);
+  const policy = () => parsePolicy(POLICY, 'p.yaml');
+  server = new CageManagerServer({
+    socketPath: join(root, 'manager.sock'),
+    peerUid: cloison.uid,
+    peerGid: cloison.gid,
+    journal,
+    authorization: { policy, stateDir: join(root, 'state'), runDir: join(root, 'run'), trainingKeysDir: join(root, 'training'), workstationUser: null },
+    // low is stopped (its requests are answered at once: not running); high runs, hung.
+    executors: { 'xhelper.run': xHelperRunExecutor({ policy, x11Dir: (level) => (level === 'high' ? x11 : null), timeoutMs: 4000 }) },
+  });
+  await server.listen();
+});
+
+afterAll(async () => {
+  await server?.close();
+  for (const s of held) s.destroy();
+  hungX?.close();
+  journal?.close();
+  cloison?.remove();
+  rmSync(root, { recursive: true, force: true });
+});
+
+describe('a hung X server in one cage', () => {
+  it('does not take the other level\'s requests down with it', async () => {
+    const read = (id: number) => ({ json: { id, request: { op: 'xhelper.run', level: 'high', program: 'xclip', args: ['-selection', 'clipboard', '-o'] } } });
+    const frames = [...Array.from({ length: 16 }, (_, i) => read(i + 1)), { json: { id: 100, request: { op: 'xhelper.run', level: 'low', program: 'xsetroot', args: ['-solid', '#202020'] } } }];
+    const outcome = await sendFramesAs(cloison, join(root, 'manager.sock'), frames);
+    const replies = outcome.replies as Array<{ id: number; ok: boolean; error?: { message: string } }>;
+    const low = replies.find((r) => r.id === 100);
+    console.log(`16 reads of the hung cage's clipboard and one request for low on one connection: ${replies.length} replies, connection closed: ${outcome.closed}; low's: ${JSON.stringify(low ?? null)}`);
+    expect(low, "low's request answered").toBeDefined();
+    expect(low!.error?.message ?? '').toMatch(/low is not running/);
+  }, 30_000);
+});
