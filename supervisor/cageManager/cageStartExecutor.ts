@@ -16,6 +16,7 @@
  * its uid, the peer at its VNC socket, the same definition in the policy now. Anything that does
  * not match: what was left of it is ended, and a fresh cage starts (the answer says why).
  */
+import { CloisonError } from '../../shared/errors';
 import { cageUid, type Policy } from '../../shared/policy';
 import { BwrapDriver, bwrapCagePaths, type BwrapDriverOptions } from '../cages/bwrapDriver';
 import { cageSoundOf } from '../policy/runningPolicy';
@@ -46,7 +47,12 @@ export interface CageStartAnswer {
 export function cageStartExecutor(options: CageStartExecutorOptions): (req: RequestOf<'cage.start'>) => Promise<CageStartAnswer> {
   return async (req) => {
     const driver = driverFor(options, req);
-    if (!options.cages.reserve(req.level)) throw refused(`cage ${req.level} is ${options.cages.state(req.level)} already: a second start is refused`);
+    if (!options.cages.reserve(req.level)) {
+      const state = options.cages.state(req.level);
+      // A home being mounted is a moment's business, not the policy's: WRONG_STATE, as a mount during a start is.
+      if (state === 'mounting') throw new CloisonError('WRONG_STATE', `cage ${req.level}'s home is being mounted: start it once the mount has answered`);
+      throw refused(`cage ${req.level} is ${state} already: a second start is refused`);
+    }
     try {
       const adoption = await driver.adopt(options.extras?.(req.level).log);
       const cage = adoption.kind === 'adopted' ? adoption.cage : await driver.start();
