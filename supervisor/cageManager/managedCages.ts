@@ -55,6 +55,9 @@ export class ManagedCages {
     return entry?.state === 'running' ? entry.cage : null;
   };
 
+  /** Whether the level has a running cage here (a level the policy dropped may still: the authorization lets it be stopped). */
+  readonly holds = (level: string): boolean => this.cage(level) !== null;
+
   readonly launcherOf = (level: string): CageLauncher | null => this.cage(level)?.launcher ?? null;
 
   readonly innerPidOf = (level: string): number | null => this.cage(level)?.innerPid ?? null;
