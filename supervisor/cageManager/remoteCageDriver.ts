@@ -5,10 +5,16 @@
  * - `start()`: `cage.start` with the level and the uid the part expects (the manager derives the
  *   rest from its running policy and answers once the cage's Xvnc has given its RFB greeting); its
  *   answer's sandbox pid is `innerPid`;
- * - `exited`: a `cage.wait` sent as the start answers and left pending, answered with the manager's
- *   own words when the cage ends, however it ends; the manager's connection lost, it resolves saying
- *   so (the part then holds nothing of the cage);
- * - `stop()`: `cage.stop`, then the exit;
+ * - `exited`: a `cage.wait` sent as the start answers and left pending, resolved with the manager's
+ *   own words when the cage ends, however it ends — and only then. The wait failing without that
+ *   answer (the manager's connection lost: CONNECTION_LOST; or refused) is not the cage's end: the
+ *   cage may run on, held by the manager. `exited` then rejects with a CageEndUnknown (its code the
+ *   failure's), which the fleet tells apart from an end: it connects to the manager again and asks
+ *   `cage.wait` for the level anew (pending again while that manager runs the cage; refused
+ *   CAGE_UNAVAILABLE by a manager restarted since, which holds none: then `cage.start`, which adopts
+ *   the cage left running), never a fresh cage beside one that may run;
+ * - `stop()`: `cage.stop`, then the exit (a stop after the end is unknown asks, and fails as the
+ *   connection does: it does not say stopped while the cage may run);
  * - `openVnc()`: `cage.vncSocket`; the manager connects and checks the peer, the socket comes on the
  *   part's channel (HandedSockets) and its handle goes to the gateway unread. No connection to the
  *   cage is made from here: `endpoint` is the cage's socket, which this part cannot open (the cage
@@ -53,10 +59,16 @@ export class RemoteCageDriver implements CageDriver {
     const { innerPid } = (await this.ask({ op: 'cage.start', level, uid: this.options.uid })) as { innerPid: number };
     let ended = false;
     const exited: Promise<CageExit> = this.options.client.request({ op: 'cage.wait', level }).then(
-      (answer) => ({ reason: (answer as { reason: string }).reason }),
-      (err: Error) => ({ reason: `the cage manager did not say how cage ${level} ended: ${err.message}` }),
+      (answer) => {
+        ended = true;
+        return { reason: (answer as { reason: string }).reason };
+      },
+      (err: Error) => {
+        throw new CageEndUnknown(level, err);
+      },
     );
-    void exited.then(() => (ended = true));
+    // Whoever holds the cage handles the rejection; an unheld one is not an unhandled rejection here.
+    exited.catch(() => undefined);
     const paths = bwrapCagePaths(this.options.stateDir, this.options.runDir, level);
     return {
       endpoint: { path: join(scratchDir(paths.scratch, 'vnc'), 'vnc.sock') } satisfies NetConnectOpts,
@@ -93,6 +105,23 @@ export class RemoteCageDriver implements CageDriver {
     const level = this.options.policy().levels.find((l) => l.id === this.options.level);
     const apps = level?.cage.driver === 'bwrap' ? level.cage.apps : [];
     return apps.find((a) => a.exec.length === argv.length && a.exec.every((arg, i) => arg === argv[i]))?.id ?? null;
+  }
+}
+
+/**
+ * The manager did not answer how a cage ended (its connection lost, or the wait refused): the cage
+ * may run on. `code` is the failure's (CONNECTION_LOST for a lost connection); `failure` what failed.
+ */
+export class CageEndUnknown extends CloisonError {
+  constructor(
+    readonly level: string,
+    readonly failure: Error,
+  ) {
+    super(
+      failure instanceof CloisonError ? failure.code : 'INTERNAL',
+      `cage ${level}'s end is not known (${failure.message}): it may run on — connect to the cage manager again and ask cage.wait for it (cage.start after a manager restart adopts it)`,
+    );
+    this.name = 'CageEndUnknown';
   }
 }
 
