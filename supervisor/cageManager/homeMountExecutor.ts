@@ -8,6 +8,9 @@
  * anything is done, and once mounted, the filesystem at the mount point must be the loop device
  * over that very image (device and inode), or it is unmounted again and the request refused.
  * A level whose cage is starting or running is refused: mounting first unmounts what is there.
+ * The level is reserved in the manager's map for the whole mount (managedCages.ts): a second
+ * `home.mount` or a `cage.start` meanwhile is refused WRONG_STATE, as a mount during a start is —
+ * two at once would write one `home.img.new` together, or one's refusal unmount the other's home.
  */
 import { closeSync, lstatSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
@@ -37,18 +40,24 @@ export function homeMountExecutor(options: HomeMountExecutorOptions): (req: Requ
     const paths = bwrapCagePaths(options.stateDir, options.runDir, req.level);
     if (req.image !== paths.homeImage) throw refused(`image ${JSON.stringify(req.image.slice(0, 200))} is not the level's (${paths.homeImage})`);
     if (req.target !== paths.home) throw refused(`mount point ${JSON.stringify(req.target.slice(0, 200))} is not the level's (${paths.home})`);
-    const state = options.cages.state(req.level);
-    if (state !== 'stopped') throw new CloisonError('WRONG_STATE', `cage ${req.level} is ${state}: its home is not remounted under it`);
-    exactlyOrAbsent('level folder', dirname(paths.home), 'folder');
-    exactlyOrAbsent('image', paths.homeImage, 'file');
-    exactlyOrAbsent('mount point', paths.home, 'folder');
-    await mountHome(paths, cageUid(level.cage, index), level.cage.limits.homeBytes);
-    const device = loopUnder(paths.homeImage);
-    if (!device || statSync(device).rdev !== statSync(paths.home).dev) {
-      await unmount(paths.home);
-      throw refused(`the filesystem mounted at ${paths.home} is not the level's image's (${device ?? 'no loop device over it'})`);
+    if (!options.cages.reserve(req.level, 'mounting')) {
+      const state = options.cages.state(req.level);
+      throw new CloisonError('WRONG_STATE', state === 'mounting' ? `cage ${req.level}'s home is being mounted: a second mount is refused` : `cage ${req.level} is ${state}: its home is not remounted under it`);
     }
-    return { mounted: paths.home };
+    try {
+      exactlyOrAbsent('level folder', dirname(paths.home), 'folder');
+      exactlyOrAbsent('image', paths.homeImage, 'file');
+      exactlyOrAbsent('mount point', paths.home, 'folder');
+      await mountHome(paths, cageUid(level.cage, index), level.cage.limits.homeBytes);
+      const device = loopUnder(paths.homeImage);
+      if (!device || statSync(device).rdev !== statSync(paths.home).dev) {
+        await unmount(paths.home);
+        throw refused(`the filesystem mounted at ${paths.home} is not the level's image's (${device ?? 'no loop device over it'})`);
+      }
+      return { mounted: paths.home };
+    } finally {
+      options.cages.release(req.level);
+    }
   };
 }
 

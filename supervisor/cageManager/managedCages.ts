@@ -5,28 +5,32 @@
  * its sandbox's pid. A level is reserved from the moment its start begins, so a second start
  * (or a stop racing the first) is refused rather than run beside it; a cage that ends, however it
  * ends, leaves the map by itself, and its exit is kept until the level's next start (`cage.wait`).
+ * A level is reserved as well while `home.mount` mounts its home: two mounts of one image at once
+ * (two loop devices over it, or one's refusal unmounting the other's) and a start mounting the
+ * home under a mount are refused the same way.
  */
 import type { CageLauncher } from '../cages/cageLauncher';
 import type { CageExit, RunningCage } from '../cages/cageDriver';
 
-export type ManagedCage = { state: 'starting' } | { state: 'running'; cage: RunningCage };
+export type ManagedCage = { state: 'starting' } | { state: 'mounting' } | { state: 'running'; cage: RunningCage };
 
 export class ManagedCages {
   private readonly cages = new Map<string, ManagedCage>();
   /** How each level's last cage ended, until the level starts again. */
   private readonly lastExits = new Map<string, CageExit>();
 
-  /** Reserves `level` for a start; false when it is starting or running already. */
-  reserve(level: string): boolean {
+  /** Reserves `level` for a start (or its home's mount); false when it is starting, mounting or running already. */
+  reserve(level: string, purpose: 'starting' | 'mounting' = 'starting'): boolean {
     if (this.cages.has(level)) return false;
-    this.cages.set(level, { state: 'starting' });
-    this.lastExits.delete(level);
+    this.cages.set(level, { state: purpose });
+    if (purpose === 'starting') this.lastExits.delete(level);
     return true;
   }
 
-  /** The start failed: the level is free again. */
+  /** The start failed, or the mount is over: the level is free again. */
   release(level: string): void {
-    if (this.cages.get(level)?.state === 'starting') this.cages.delete(level);
+    const state = this.cages.get(level)?.state;
+    if (state === 'starting' || state === 'mounting') this.cages.delete(level);
   }
 
   /** The start succeeded: the cage is the level's until it exits. */
@@ -50,6 +54,9 @@ export class ManagedCages {
     const entry = this.cages.get(level);
     return entry?.state === 'running' ? entry.cage : null;
   };
+
+  /** Whether the level has a running cage here (a level the policy dropped may still: the authorization lets it be stopped). */
+  readonly holds = (level: string): boolean => this.cage(level) !== null;
 
   readonly launcherOf = (level: string): CageLauncher | null => this.cage(level)?.launcher ?? null;
 

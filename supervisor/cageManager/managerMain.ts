@@ -114,7 +114,7 @@ async function main(): Promise<void> {
     peerUid: peer.uid,
     peerGid: peer.gid,
     journal,
-    authorization: { policy: () => policy, stateDir, runDir, trainingKeysDir, workstationUser: workstation.user?.name ?? null },
+    authorization: { policy: () => policy, stateDir, runDir, trainingKeysDir, holdsCage: cages.holds, workstationUser: workstation.user?.name ?? null },
     executors,
   });
   await server.listen();
@@ -123,6 +123,11 @@ async function main(): Promise<void> {
     try {
       policy = loadPolicy(policyFile);
       say('policy reloaded', { levels: policy.levels.map((l) => l.id) });
+      // A level the policy no longer names keeps nothing: its cage is stopped here (the part may still stop or wait for it meanwhile).
+      for (const level of cages.levels()) {
+        if (policy.levels.some((l) => l.id === level)) continue;
+        void cages.cage(level)?.stop().then(() => say('cage of a dropped level stopped', { level }), (err: Error) => say('cage stop failed', { level, reason: err.message }));
+      }
     } catch (err) {
       say('new policy refused; the running policy stays', { reason: (err as Error).message });
     }
@@ -140,7 +145,7 @@ async function main(): Promise<void> {
   const stopAll = async () => {
     await part?.stop();
     // A start under way answers first (its driver's own time limit), then its cage is stopped too.
-    for (let waited = 0; cages.levels().some((level) => cages.state(level) === 'starting') && waited < 60_000; waited += 100) await new Promise((r) => setTimeout(r, 100));
+    for (let waited = 0; cages.levels().some((level) => cages.state(level) === 'starting' || cages.state(level) === 'mounting') && waited < 60_000; waited += 100) await new Promise((r) => setTimeout(r, 100));
     const levels = cages.levels();
     const outcomes = await Promise.allSettled(levels.map((level) => cages.cage(level)?.stop()));
     outcomes.forEach((o, i) => say(o.status === 'fulfilled' ? 'cage stopped' : 'cage stop failed', { level: levels[i], ...(o.status === 'rejected' ? { reason: (o.reason as Error).message } : {}) }));

@@ -26,6 +26,11 @@ export interface AuthorizationContext {
   workstationUser: string | null;
   /** Where /sys is (tests of device naming point it elsewhere). */
   sysRoot?: string;
+  /**
+   * Whether the manager runs a cage for the level (managedCages.ts `holds`): a level dropped from the
+   * policy while its cage runs can still be stopped and waited for — nothing else.
+   */
+  holdsCage?(level: string): boolean;
 }
 
 export type Authorization = { allowed: true } | { allowed: false; reason: string };
@@ -95,8 +100,8 @@ function namedDevice(device: string, ctx: AuthorizationContext): Authorization {
 
 const CHECKS: { [O in RootOp]: Check<O> } = {
   'cage.start': (req, ctx) => levelAnd(req, ctx, ({ uid }) => (req.uid === uid ? ALLOWED : refuse(`uid ${req.uid} is not level ${req.level}'s (${uid})`))),
-  'cage.stop': (req, ctx) => levelAnd(req, ctx, () => ALLOWED),
-  'cage.wait': (req, ctx) => levelAnd(req, ctx, () => ALLOWED),
+  'cage.stop': (req, ctx) => (ctx.holdsCage?.(req.level) ? ALLOWED : levelAnd(req, ctx, () => ALLOWED)),
+  'cage.wait': (req, ctx) => (ctx.holdsCage?.(req.level) ? ALLOWED : levelAnd(req, ctx, () => ALLOWED)),
   'cage.vncSocket': (req, ctx) => levelAnd(req, ctx, () => ALLOWED),
   'app.launch': (req, ctx) =>
     levelAnd(req, ctx, ({ cage }) => {

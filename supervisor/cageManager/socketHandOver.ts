@@ -60,7 +60,8 @@ export function managerChannel(): { send: (message: unknown) => void; onHandedSo
       message: (m, fd) => {
         if (fd === null) return;
         if (!m || !HANDED_TYPES.includes(m.type ?? '') || typeof m.level !== 'string' || typeof m.connection !== 'number') return closeSync(fd);
-        const socket = new Socket({ fd, readable: true, writable: true });
+        // Not read until someone reads it: the gateway takes its handle unread (handleOfHandedSocket).
+        const socket = new Socket({ fd, readable: true, writable: true, manualStart: true } as never);
         for (const listener of sockets) listener(m as HandedSocket, socket);
       },
       closed: () => process.exit(0),
@@ -119,4 +120,17 @@ export class HandedSockets {
       });
     });
   }
+}
+
+/**
+ * The libuv handle of a handed socket nobody has read from, for the gateway, which wraps it in a
+ * socket of its own with its own read buffers (vncGateway.ts, `{ handle }`): the browser part's
+ * admission hands it the same thing (sandbox/partChannel.ts, handleOfDescriptor). A socket already
+ * read would lose what it read (the RFB greeting): refused.
+ */
+export function handleOfHandedSocket(socket: Socket): object {
+  const handle = (socket as unknown as { _handle: { reading?: boolean } | null })._handle;
+  if (!handle) throw new Error('the handed socket is closed');
+  if (handle.reading || socket.bytesRead > 0 || socket.readableLength > 0) throw new Error('the handed socket was read already: its bytes would be lost');
+  return handle;
 }

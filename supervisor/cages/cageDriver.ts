@@ -26,6 +26,12 @@ export interface RunningCage {
    * VNC server (its uid, in its sandbox). Called before any byte is relayed.
    */
   verifyPeer?(socket: Socket): void;
+  /**
+   * A connection to the cage's VNC server made and peer-checked by whoever holds the cage (the root
+   * cage manager, `cage.vncSocket`), handed over unread: the handle the gateway takes as `{ handle }`.
+   * Set where this process cannot connect to `endpoint` itself (cageManager/remoteCageDriver.ts).
+   */
+  openVnc?(): Promise<object>;
   /** The one way to start programs in the cage (bwrap only): cageLauncher.ts. */
   launcher?: CageLauncher;
   /** Limits the cage reached while running (memory, tasks, home): supervisor-written text. */

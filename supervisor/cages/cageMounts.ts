@@ -147,14 +147,24 @@ export async function unmountCageFilesystems(paths: CageMountPaths): Promise<voi
  * Detaching a mounted device only marks it to go with the mount, as `mount -o loop` does.
  */
 async function mountImageWritable(image: string, attached: string | null, target: string): Promise<void> {
-  const device = attached ?? (await attachLoopWritable(image));
+  if (attached) {
+    try {
+      await makeWritable(attached);
+      await run(requireBinary('mount'), ['-o', `${WRITABLE_FLAGS},noinit_itable`, attached, target]);
+      return;
+    } catch (err) {
+      // The last cage's namespace went meanwhile, and its device with it (autoclear: "can't read
+      // superblock", seen after a cage left running was ended): attached afresh below.
+      if (attachedLoopDevice(image) === attached) throw err;
+    }
+  }
+  const device = await attachLoopWritable(image);
   try {
-    if (attached) await makeWritable(attached);
     // noinit_itable: the kernel never zeroes an older image's tables through the loop device later
     // (loop turns zeroing into holes punched in the image: disk handed back, to be taken again).
     await run(requireBinary('mount'), ['-o', `${WRITABLE_FLAGS},noinit_itable`, device, target]);
   } finally {
-    if (!attached) await detachLoop(device);
+    await detachLoop(device);
   }
 }
 

@@ -35,6 +35,11 @@ export async function startOrphanCage(level: string, cage: Partial<BwrapCagePoli
     cage: { driver: 'bwrap', network: 'none', geometry: '800x600', apps: [], limits: { ...TEST_CAGE_LIMITS }, ...cage },
     paths: bwrapCagePaths(join(root, 'state'), join(root, 'run'), level),
   };
+  return startOrphanCageWith(options, root);
+}
+
+/** The same, with the options a test derives itself (the cage manager's); `root` is removed at clean-up. */
+export async function startOrphanCageWith(options: BwrapDriverOptions, root: string): Promise<OrphanCage> {
   // node itself with tsx as its loader: the `tsx` command would run it in a child that a SIGKILL to the command leaves alive.
   const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), JSON.stringify(options)], { stdio: ['ignore', 'pipe', 'inherit'] });
   const innerPid = await new Promise<number>((resolve, reject) => {

@@ -1,0 +1,157 @@
+/**
+ * RemoteCageDriver in a real `cloison` part (the manager's child, dropped to the `cloison`
+ * account) against a real CageManagerServer: the low level's real bwrap cage started through it,
+ * its RFB greeting read through the handle `openVnc` gives (wrapped as the gateway wraps one), an
+ * app of the policy launched in it, `exited` resolved when the cage is killed, a second cage
+ * started and stopped. The cage's socket is not the part's to open (EACCES) and `verifyPeer`
+ * refuses anything connected by another way; the manager's refusals (a level the policy does not
+ * name, another level's uid, a command line the policy does not write) reach the driver as
+ * CloisonErrors with the manager's code and reason, and nothing starts.
+ *
+ * `app.launch` here is served by a stand-in over the managed cage's launcher (what the authorization
+ * allowed, launched as asked): the manager's own executor is on another branch until merged
+ * (appLaunchExecutor.ts); the driver's side — the app id found from the argv, the request, the
+ * answer's pid — is what this test holds.
+ */
+import { spawnSync } from 'node:child_process';
+import { chmodSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FileAuditJournal } from '../audit/auditJournal';
+import { bwrapCagePaths } from '../cages/bwrapDriver';
+import { isMountPoint } from '../cages/cageMounts';
+import { parsePolicy } from '../policy/policyLoader';
+import { createPamTestUser, type PamTestUser } from '../testing/pamTestUser';
+import { testRoot } from '../testing/realCage';
+import { bwrapCage, twoLevelPolicy } from '../testing/testPolicy';
+import { CageManagerServer, REFUSED_KIND } from './cageManagerServer';
+import { cageStartExecutor } from './cageStartExecutor';
+import { cageStopExecutor } from './cageStopExecutor';
+import { cageWaitExecutor } from './cageWaitExecutor';
+import { cloisonPart, type CloisonPartMessage } from './cloisonPart';
+import { ManagedCages } from './managedCages';
+import { vncSocketExecutor } from './vncSocketExecutor';
+
+const LOW_UID = 61752;
+const HIGH_UID = 61753;
+const SMALL = 'homeBytes: 64MiB, tmpfsBytes: 32MiB';
+const APPS = '[{ id: sleeper, exec: [sleep, "600"], autostart: false }]';
+const POLICY = twoLevelPolicy({ low: bwrapCage({ uid: LOW_UID, limits: SMALL, apps: APPS }), high: bwrapCage({ uid: HIGH_UID, limits: SMALL }) });
+
+let root: string;
+let cloison: PamTestUser;
+let journal: FileAuditJournal;
+let server: CageManagerServer;
+let socketPath: string;
+let folders: { stateDir: string; runDir: string };
+const cages = new ManagedCages();
+let part: ReturnType<typeof cloisonPart> | null = null;
+
+beforeAll(async () => {
+  root = testRoot('cloison-rcd-');
+  chmodSync(root, 0o711);
+  cloison = createPamTestUser();
+  journal = new FileAuditJournal(join(root, 'audit.jsonl'));
+  socketPath = join(root, 'manager.sock');
+  folders = { stateDir: join(root, 'state'), runDir: join(root, 'run') };
+  const policy = () => parsePolicy(POLICY, 'p.yaml');
+  server = new CageManagerServer({
+    socketPath,
+    peerUid: cloison.uid,
+    peerGid: cloison.gid,
+    journal,
+    authorization: { policy, ...folders, trainingKeysDir: join(root, 'training'), workstationUser: null },
+    executors: {
+      'cage.start': cageStartExecutor({ policy, ...folders, cages }),
+      'cage.stop': cageStopExecutor({ cages }),
+      'cage.wait': cageWaitExecutor({ cages }),
+      'cage.vncSocket': vncSocketExecutor({ cage: cages.cage, part: () => part }),
+      // Stand-in until appLaunchExecutor.ts is merged (above).
+      'app.launch': async (req) => ({ pid: (await cages.launcherOf(req.level)!.launch({ argv: req.argv })).pid }),
+    },
+  });
+  await server.listen();
+}, 30_000);
+
+afterAll(async () => {
+  await part?.stop();
+  for (const level of cages.levels()) await cages.cage(level)?.stop();
+  await server?.close();
+  journal?.close();
+  cloison?.remove();
+  rmSync(root, { recursive: true, force: true });
+}, 60_000);
+
+function refusals(): Array<Record<string, unknown>> {
+  return readFileSync(journal.path, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l)).filter((r) => r.kind === REFUSED_KIND);
+}
+
+/** The names of the processes running as `uid`. */
+function processesOf(uid: number): string[] {
+  const found = spawnSync('pgrep', ['-u', String(uid), '-l'], { encoding: 'utf8' }).stdout;
+  return found.split('\n').filter(Boolean).map((line) => line.split(' ')[1]!);
+}
+
+describe('RemoteCageDriver in the cloison part', () => {
+  it('starts a real cage through the manager, reads its RFB greeting through openVnc, launches an app, sees exited when it is killed, starts and stops it again; refusals arrive as clear errors', async () => {
+    const reports: Array<Record<string, unknown>> = [];
+    const seen = { sleepAfterLaunch: [] as string[], killedAt: 0 };
+    let innerPid = 0;
+    await new Promise<void>((resolve, reject) => {
+      const message = (m: CloisonPartMessage) => {
+        if (m.type === 'done') return resolve();
+        reports.push(m);
+        if (m.step === 'start') innerPid = m.innerPid as number;
+        if (m.step === 'launch') seen.sleepAfterLaunch = processesOf(LOW_UID);
+        if (m.step === 'waiting') {
+          // `exited` is awaited in the part; the cage dies as a crash would end it.
+          setTimeout(() => {
+            seen.killedAt = Date.now();
+            process.kill(innerPid, 'SIGKILL');
+          }, 500);
+        }
+      };
+      part = cloisonPart({
+        command: { callerUrl: import.meta.url, source: '', bundle: '', script: join(__dirname, '../testing/remoteCageRequester.ts') },
+        account: () => cloison,
+        start: { managerSocket: socketPath, level: 'low', uid: LOW_UID, otherUid: HIGH_UID, policy: POLICY, ...folders },
+        message,
+        restarting: (reason) => reject(new Error(`the part ended (${reason}) after ${JSON.stringify(reports)}`)),
+      });
+      part.start().catch(reject);
+    });
+    console.log(JSON.stringify(reports));
+    const step = (name: string) => reports.find((r) => r.step === name);
+    // The manager's refusals, as the driver's errors: its code, what was asked, its reason.
+    expect(step('unnamed level')).toMatchObject({ code: 'POLICY_DENIED', error: 'the cage manager answered cage.start for level secret: no level "secret" in the running policy' });
+    expect(step('other uid')).toMatchObject({ code: 'POLICY_DENIED', error: expect.stringMatching(/^the cage manager answered cage.start for level low: .*61753/) });
+    expect(step('start')).toMatchObject({ innerPid: expect.any(Number), endpoint: { path: expect.stringContaining('/run/cages/low/') } });
+    // The part cannot reach the cage's socket itself, and nothing it connected could pass as the cage.
+    expect(step('direct connect')).toMatchObject({ code: 'EACCES' });
+    expect(step('verifyPeer')).toMatchObject({ code: 'POLICY_DENIED', error: expect.stringMatching(/come from the cage manager/) });
+    // Through openVnc, the gateway's way: the greeting, then the security types after our version.
+    expect(step('vnc')).toMatchObject({ banner: 'RFB 003.008\n', securityTypes: expect.any(Number), uid: cloison.uid });
+    expect((step('vnc') as { securityTypes: number }).securityTypes).toBeGreaterThan(0);
+    // An app of the policy started in the cage, as the cage's uid.
+    expect(step('launch')).toMatchObject({ pid: expect.any(Number), argv: ['sleep', '600'] });
+    expect(seen.sleepAfterLaunch).toContain('sleep');
+    expect(step('launch unwritten')).toMatchObject({ code: 'POLICY_DENIED', error: expect.stringMatching(/no app of level low has the command line/) });
+    expect(step('run')).toMatchObject({ code: 'CAGE_UNAVAILABLE', error: expect.stringMatching(/does not go through the cage manager yet/) });
+    // Killed while the part awaited `exited`: resolved with the manager's reason.
+    expect(step('waiting')).toMatchObject({ alive: true });
+    expect(seen.killedAt).toBeGreaterThan(0);
+    expect(step('exited')).toMatchObject({ reason: expect.stringMatching(/^cage session ended/), alive: false });
+    expect(step('stop after its end')).toMatchObject({ stopped: true });
+    expect(step('start again')).toMatchObject({ innerPid: expect.any(Number) });
+    // The first cage's stop, called again, does not reach the second.
+    expect(step('old cage stopped again')).toMatchObject({ stopped: true });
+    expect(step('vnc again')).toMatchObject({ banner: 'RFB 003.008\n' });
+    expect(step('stop')).toMatchObject({ reason: expect.any(String), alive: false });
+    const paths = bwrapCagePaths(folders.stateDir, folders.runDir, 'low');
+    expect(isMountPoint(paths.home) || isMountPoint(paths.scratch)).toBe(false);
+    expect(cages.state('low')).toBe('stopped');
+    expect(processesOf(LOW_UID)).toEqual([]);
+    // What the manager refused is journaled (the app's command line was refused in the part: never sent).
+    expect(refusals().map((r) => r.op)).toEqual(['cage.start', 'cage.start']);
+  }, 240_000);
+});
