@@ -1,8 +1,8 @@
 /**
  * The cages the root manager runs, one per level at most: what `cage.start` made, kept manager-side
  * (the unprivileged part holds none of it). The other executors reach a cage only through here:
- * `cage.vncSocket` its endpoint and peer check, `app.launch` its launcher channel, `network.nat`
- * its sandbox's pid. A level is reserved from the moment its start begins, so a second start
+ * `cage.vncSocket` its endpoint and peer check, `app.launch` its launcher channel, the tests its
+ * sandbox's pid. A level is reserved from the moment its start begins, so a second start
  * (or a stop racing the first) is refused rather than run beside it; a cage that ends, however it
  * ends, leaves the map by itself, and its exit is kept until the level's next start (`cage.wait`).
  * A level is reserved as well while `home.mount` mounts its home: two mounts of one image at once

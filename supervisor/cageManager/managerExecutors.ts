@@ -90,10 +90,8 @@ export function managerExecutors(h: ManagerHoldings): { executors: RootExecutors
     'usb.prepare': usbPrepareExecutor(usbKeys),
     'files.helper': filesHelperExecutor({ policy: h.policy, ...folders, part: h.part }),
     'xhelper.run': xHelperRunExecutor({ policy: h.policy, x11Dir, part: h.part }),
-    // No network.nat nor network.wireguard here: cage.start's driver attaches the level's
-    // slirp4netns or tunnel itself (bwrapDriver.ts, in the cage's group), as the supervisor's start
-    // does; a second one asked by the part would meet the first in the same namespace. Their
-    // executors (networkNatExecutor.ts, networkWireguardExecutor.ts) wait for a cage started otherwise.
+    // No network request: cage.start's driver attaches the level's slirp4netns or tunnel itself
+    // (bwrapDriver.ts, in the cage's group), so network.nat and network.wireguard are no requests.
     'training.spoof': trainingSpoofExecutor({ policy: h.policy, cage: h.cages.cage }),
     'training.document': trainingDocumentExecutor({ policy: h.policy, cage: h.cages.cage }),
   };

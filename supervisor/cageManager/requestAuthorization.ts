@@ -8,7 +8,7 @@
  */
 import { lstatSync } from 'node:fs';
 import { isAbsolute, join, normalize, sep } from 'node:path';
-import { cageUid, isWireguard, maxGeometryOf, type BwrapCagePolicy, type Policy } from '../../shared/policy';
+import { cageUid, maxGeometryOf, type BwrapCagePolicy, type Policy } from '../../shared/policy';
 import { bwrapCagePaths, mediaRootOf } from '../cages/bwrapDriver';
 import { loopBackingDirOf } from '../policy/runningPolicy';
 import { scanBlockDevices } from '../usb/sysfsBlockDevices';
@@ -126,8 +126,6 @@ const CHECKS: { [O in RootOp]: Check<O> } = {
       if (inState && inRun) return refuse(`chown: ${inState}`);
       return ALLOWED;
     }),
-  'network.wireguard': (req, ctx) => levelAnd(req, ctx, ({ cage }) => (isWireguard(cage.network) ? ALLOWED : refuse(`level ${req.level} has no WireGuard network`))),
-  'network.nat': (req, ctx) => levelAnd(req, ctx, ({ cage }) => (cage.network === 'nat' ? ALLOWED : refuse(`level ${req.level}'s network is not nat`))),
   'xhelper.run': (req, ctx) => levelAnd(req, ctx, ({ cage }) => {
     const why = xArgsRefusal(req.program, req.args, maxGeometryOf(cage));
     return why ? refuse(why) : ALLOWED;

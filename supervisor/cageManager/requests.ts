@@ -41,10 +41,8 @@ export const rootRequestSchemas = {
   'home.unmount': z.object({ op: z.literal('home.unmount'), level: levelIdSchema, target: pathSchema }).strict(),
   /** Give the cage's user a folder of the state (chown): its home's root, its socket folders. */
   'state.chown': z.object({ op: z.literal('state.chown'), level: levelIdSchema, path: pathSchema, uid: uidSchema }).strict(),
-  /** Open a tunnel for a WireGuard level: interface in the uplink namespace, moved into the cage's. */
-  'network.wireguard': z.object({ op: z.literal('network.wireguard'), level: levelIdSchema }).strict(),
-  /** Attach slirp4netns to a `nat` cage's network namespace. */
-  'network.nat': z.object({ op: z.literal('network.nat'), level: levelIdSchema }).strict(),
+  // No network.nat nor network.wireguard: cage.start's driver attaches a level's slirp4netns or
+  // tunnel itself (bwrapDriver.ts); the part has no network request to make.
   /** Run an X tool on one cage's X server from the X helper sandbox (as nobody). */
   'xhelper.run': z.object({ op: z.literal('xhelper.run'), level: levelIdSchema, program: z.enum(X_HELPER_PROGRAMS), args: z.array(xArgSchema).max(16) }).strict(),
   /** Run the file helper on one cage's home, as that cage's uid. */
@@ -87,8 +85,6 @@ export const WHY_ROOT: Record<RootOp, { why: string; code: string }> = {
   'home.mount': { why: 'fallocate of a root-owned image, the image\'s descriptor attached to a free loop device (/dev/loop-control, LOOP_CONFIGURE), mount (CAP_SYS_ADMIN), mkfs/e2fsck on the image', code: 'cages/cageMounts.ts, cages/homeReservation.ts, cages/loopDevice.ts' },
   'home.unmount': { why: 'umount (CAP_SYS_ADMIN), losetup -d', code: 'cages/cageMounts.ts' },
   'state.chown': { why: 'chown to the cage\'s uid and back to root (CAP_CHOWN): home root, vnc/x11 socket folders, sound FIFOs', code: 'cages/cageMounts.ts, audio/cageSound.ts' },
-  'network.wireguard': { why: 'creates a WireGuard interface (CAP_NET_ADMIN, /dev/net/tun for wireguard-go), moves it into the cage\'s namespace, reads the root-only key file', code: 'network/wireguardTunnel.ts, network/wireguardConfig.ts' },
-  'network.nat': { why: 'slirp4netns joins the cage\'s network namespace, owned by root (CAP_SYS_ADMIN for setns)', code: 'cages/bwrapDriver.ts (attachNat)' },
   'xhelper.run': { why: 'bwrap as root then setpriv to nobody; the cage\'s X socket folder is root\'s 0700', code: 'clipboard/xSelection.ts, screen/xScreen.ts, keyboard/cageKeymap.ts' },
   'files.helper': { why: 'bwrap as root then setpriv to the cage\'s uid over its home', code: 'files/cageFileSandbox.ts' },
   'usb.probe': { why: 'reads a raw block device (root:disk), BLKROSET needs CAP_SYS_ADMIN, the sandbox as root', code: 'usb/filesystemProbe.ts' },

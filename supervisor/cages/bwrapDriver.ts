@@ -560,7 +560,7 @@ function tunnelRecord(tunnel: Tunnel): NonNullable<CageRecord['tunnel']> {
 
 /**
  * slirp4netns attached to the network namespace of `innerPid` (a `nat` cage's), its messages in
- * `runDir`'s root-only log; the cage driver's, and the cage manager's `network.nat` executor's.
+ * `runDir`'s root-only log; the cage driver's.
  */
 export function startNat(slirp: string, innerPid: number, joinPrefix: string[], runDir: string, log?: (msg: string, fields?: Record<string, unknown>) => void): ChildProcess {
   // --disable-host-loopback: 10.0.2.2 does not lead to the host's 127.0.0.1 (supervisor included);
