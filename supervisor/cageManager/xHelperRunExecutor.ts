@@ -15,6 +15,8 @@
  *              | --addmode VNC-0 cloison-WxH | --output VNC-0 --mode cloison-WxH
  *              | --delmode VNC-0 cloison-WxH | --rmmode cloison-WxH      (W x H within maxGeometry)
  *
+ * At most XHELPER_RUNNING_PER_LEVEL reads run at once for one level, whichever connections ask
+ * (more are answered BUSY); a selection write keeps one xclip per level and selection.
  * The answer is the exit status and the output, bounded (for xclip the largest clipboard the
  * policy lets out of that level, 64 KiB otherwise; `truncated` says the tool was stopped there),
  * base64 since a selection is bytes.
@@ -56,6 +58,8 @@ export interface XHelperRunResult {
 }
 
 const OTHER_OUTPUT_BYTES = 64 * 1024;
+/** X helper sandboxes one level may have running at once, whatever the connections asking. */
+export const XHELPER_RUNNING_PER_LEVEL = 4;
 
 /** The largest clipboard any rule lets out of `level` (its directions, its pairs): more is never read. */
 function clipboardLimit(policy: Policy, level: string): number {
@@ -65,6 +69,7 @@ function clipboardLimit(policy: Policy, level: string): number {
 
 export function xHelperRunExecutor(deps: XHelperRunDeps): (req: RequestOf<'xhelper.run'>) => Promise<XHelperRunResult | { serving: true; connection: number }> {
   const servers = new Map<string, ChildProcess>();
+  const running = new Map<string, number>();
   let next = 1;
   return async (req) => {
     const policy = deps.policy();
@@ -94,7 +99,18 @@ export function xHelperRunExecutor(deps: XHelperRunDeps): (req: RequestOf<'xhelp
       }
       return { serving: true, connection };
     }
-    return runBounded(x11Dir, [req.program, ...req.args], req.program === 'xclip' ? clipboardLimit(policy, req.level) : OTHER_OUTPUT_BYTES, deps.timeoutMs ?? 10_000);
+    // Counted per level here, not per connection (the server's bound): a part opening many
+    // connections would otherwise have root run a sandbox for each read of a hung X server.
+    const busy = running.get(req.level) ?? 0;
+    if (busy >= XHELPER_RUNNING_PER_LEVEL) throw new CloisonError('BUSY', `${busy} X helpers already run for level ${req.level}`);
+    running.set(req.level, busy + 1);
+    try {
+      return await runBounded(x11Dir, [req.program, ...req.args], req.program === 'xclip' ? clipboardLimit(policy, req.level) : OTHER_OUTPUT_BYTES, deps.timeoutMs ?? 10_000);
+    } finally {
+      const left = running.get(req.level)! - 1;
+      if (left > 0) running.set(req.level, left);
+      else running.delete(req.level);
+    }
   };
 }
 
