@@ -34,6 +34,7 @@ let cloison: PamTestUser;
 let journal: FileAuditJournal;
 let server: CageManagerServer;
 let part: ReturnType<typeof cloisonPart> | null = null;
+let helpers: ReturnType<typeof filesHelperExecutor>;
 const home = (level: string) => join(root, 'state', 'cages', level, 'home');
 
 beforeAll(async () => {
@@ -59,7 +60,7 @@ beforeAll(async () => {
     peerGid: cloison.gid,
     journal,
     authorization: { policy, stateDir: join(root, 'state'), runDir: join(root, 'run'), trainingKeysDir: join(root, 'training'), workstationUser: null },
-    executors: { 'files.helper': filesHelperExecutor({ policy, stateDir: join(root, 'state'), runDir: join(root, 'run'), part: () => part }) },
+    executors: { 'files.helper': (helpers = filesHelperExecutor({ policy, stateDir: join(root, 'state'), runDir: join(root, 'run'), part: () => part })) },
   });
   await server.listen();
 }, 60_000);
@@ -67,6 +68,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await part?.stop();
   await server?.close();
+  helpers?.stop();
   journal?.close();
   if (root && isMountPoint(home('low'))) spawnSync('umount', ['-l', home('low')]);
   cloison?.remove();

@@ -10,11 +10,16 @@
  * cage's files). The part speaks the helper's requests over the channel (fileHelper.mjs); when it
  * closes the channel, the helper ends. A level has at most a few helpers serving at once: a part
  * asking again and again without closing any does not fill the machine with them.
+ * What one helper may stage uncommitted at once is the largest file the policy lets into the level
+ * (filesStageBytes), its /tmp a tmpfs of about that size; a level's helpers run in a control group
+ * of their own (cageCgroup.ts, as a cage's) with a memory and a task limit, not in the manager's.
  */
+import { createHash } from 'node:crypto';
 import type { Socket } from 'node:net';
 import { CloisonError } from '../../shared/errors';
-import { cageUid, type Policy } from '../../shared/policy';
+import { cageUid, fileRuleFor, type Policy } from '../../shared/policy';
 import { bwrapCagePaths } from '../cages/bwrapDriver';
+import { createCageCgroup, type CageCgroup } from '../cages/cageCgroup';
 import { isMountPoint } from '../cages/cageMounts';
 import { spawnServingFileHelper } from '../files/cageFileSandbox';
 import { refused } from './openedExactly';
@@ -31,10 +36,38 @@ export interface FilesHelperDeps {
   maxPerLevel?: number;
 }
 
-export function filesHelperExecutor(deps: FilesHelperDeps): (req: RequestOf<'files.helper'>) => Promise<{ connection: number }> {
+/** The largest file any rule lets into `level` from another level: what one helper may stage at once. */
+export function filesStageBytes(policy: Policy, level: string): number {
+  const to = policy.levels.find((l) => l.id === level);
+  if (!to) return 0;
+  return Math.max(0, ...policy.levels.filter((l) => l !== to).map((from) => fileRuleFor(policy, from, to).maxFileBytes));
+}
+
+/** A level's helpers' group: each helper a node process and its request's child (their threads), and the staged bytes in tmpfs (charged to the group). */
+function helperLimits(stageBytes: number, helpers: number) {
+  return { memoryBytes: helpers * (128 * 1024 * 1024 + 4 * stageBytes), tasks: helpers * 64, cpuWeight: 100 };
+}
+
+export function filesHelperExecutor(deps: FilesHelperDeps): ((req: RequestOf<'files.helper'>) => Promise<{ connection: number }>) & { stop(): void } {
   let next = 1;
   const serving = new Map<string, number>();
-  return async (req) => {
+  const groups = new Map<string, { cgroup: CageCgroup; stageBytes: number }>();
+  // One group per level, made again when the policy's largest file changes; named per run folder
+  // (two managers, tests, never share one). Where the host has none, the helper runs without (as a cage does).
+  const groupFor = (level: string, stageBytes: number, helpers: number): CageCgroup | null => {
+    const had = groups.get(level);
+    if (had?.stageBytes === stageBytes) return had.cgroup;
+    if (had && (serving.get(level) ?? 0) === 0) {
+      had.cgroup.remove();
+      groups.delete(level);
+    }
+    if (had) return had.cgroup;
+    const made = createCageCgroup(`files-${level}-${createHash('sha256').update(deps.runDir).digest('hex').slice(0, 12)}`, helperLimits(stageBytes, helpers));
+    if (!made.cgroup) return null;
+    groups.set(level, { cgroup: made.cgroup, stageBytes });
+    return made.cgroup;
+  };
+  const execute = async (req: RequestOf<'files.helper'>) => {
     const policy = deps.policy();
     const index = policy.levels.findIndex((l) => l.id === req.level);
     const cage = policy.levels[index]?.cage;
@@ -47,7 +80,9 @@ export function filesHelperExecutor(deps: FilesHelperDeps): (req: RequestOf<'fil
     if (!part) throw new CloisonError('INTERNAL', 'the unprivileged part is not running');
     const max = deps.maxPerLevel ?? 4;
     if ((serving.get(req.level) ?? 0) >= max) throw refused(`level ${req.level} has ${max} file helpers serving already: close one first`);
-    const helper = spawnServingFileHelper({ home, uid });
+    const stageBytes = filesStageBytes(policy, req.level);
+    const cgroup = groupFor(req.level, stageBytes, max);
+    const helper = spawnServingFileHelper({ home, uid }, { stageBytes, ...(cgroup ? { prefix: cgroup.joinPrefix } : {}) });
     serving.set(req.level, (serving.get(req.level) ?? 0) + 1);
     helper.once('exit', () => serving.set(req.level, (serving.get(req.level) ?? 1) - 1));
     const connection = next++;
@@ -59,4 +94,11 @@ export function filesHelperExecutor(deps: FilesHelperDeps): (req: RequestOf<'fil
     }
     return { connection };
   };
+  return Object.assign(execute, {
+    /** Kills the helpers left and removes their groups (the manager's end). */
+    stop: () => {
+      for (const { cgroup } of groups.values()) cgroup.remove();
+      groups.clear();
+    },
+  });
 }

@@ -66,6 +66,7 @@ export function managerExecutors(h: ManagerHoldings): { executors: RootExecutors
   const folders = { stateDir: h.stateDir, runDir: h.runDir };
   const sound = soundHostExecutor({ policy: h.policy, target: h.hostSound, part: h.part });
   const sleep = sleepInhibitExecutor({ onSleep: h.onSleep, ...(h.log ? { log: h.log } : {}) });
+  const files = filesHelperExecutor({ policy: h.policy, ...folders, part: h.part });
   // The mark secret is read once, when a key is first looked at, as the USB broker does (usbWiring.ts).
   let station: ReturnType<typeof loadOrCreateStationKeys> | null = null;
   const usbKeys = { policy: h.policy, runDir: h.runDir, trainingKeysDir: h.trainingKeysDir, stationKeys: () => (station ??= loadOrCreateStationKeys(join(h.stateDir, 'usb-mark.key'))) };
@@ -88,7 +89,7 @@ export function managerExecutors(h: ManagerHoldings): { executors: RootExecutors
     'usb.probe': usbProbeExecutor(usbKeys),
     'usb.mount': usbMountExecutor(usbKeys),
     'usb.prepare': usbPrepareExecutor(usbKeys),
-    'files.helper': filesHelperExecutor({ policy: h.policy, ...folders, part: h.part }),
+    'files.helper': files,
     'xhelper.run': xHelperRunExecutor({ policy: h.policy, x11Dir, part: h.part }),
     // No network request: cage.start's driver attaches the level's slirp4netns or tunnel itself
     // (bwrapDriver.ts, in the cage's group), so network.nat and network.wireguard are no requests.
@@ -100,6 +101,7 @@ export function managerExecutors(h: ManagerHoldings): { executors: RootExecutors
     stop: () => {
       sound.stop();
       sleep.stop();
+      files.stop();
     },
   };
 }

@@ -29,9 +29,9 @@ export const STAGED_IN_SANDBOX = '/opt/cloison-staged';
 /**
  * The helper sandbox around `command` (the file helper; the tests run probes in its place).
  * `tmpMode`: the sandbox's own /tmp made writable for the helper's uid (its `serve` mode stages
- * what it is given to write there); root's 0755 otherwise.
+ * what it is given to write there); root's 0755 otherwise. `tmpBytes`: that tmpfs's size.
  */
-export function fileHelperSandboxArgs(cage: CageHome, command: (node: string) => string[], staged?: string, tmpMode?: '1777'): string[] {
+export function fileHelperSandboxArgs(cage: CageHome, command: (node: string) => string[], staged?: string, tmpMode?: '1777', tmpBytes?: number): string[] {
   const node = process.execPath;
   const binds = node.startsWith('/usr/') ? [] : ['--ro-bind', dirname(node), dirname(node)];
   return [
@@ -39,7 +39,7 @@ export function fileHelperSandboxArgs(cage: CageHome, command: (node: string) =>
     '--die-with-parent', '--new-session',
     '--ro-bind', '/usr', '/usr', '--symlink', 'usr/bin', '/bin', '--symlink', 'usr/lib', '/lib', '--symlink', 'usr/lib64', '/lib64',
     ...binds,
-    '--proc', '/proc', '--dev', '/dev', ...(tmpMode ? ['--perms', tmpMode] : []), '--tmpfs', '/tmp',
+    '--proc', '/proc', '--dev', '/dev', ...(tmpMode ? ['--perms', tmpMode] : []), ...(tmpBytes !== undefined ? ['--size', String(tmpBytes)] : []), '--tmpfs', '/tmp',
     // Directories bwrap creates are 0700: the cage's user must be able to traverse them.
     '--perms', '0755', '--dir', '/opt', '--perms', '0755', '--dir', '/home',
     '--ro-bind', helperPath(), '/opt/cloison-file-helper.mjs',
@@ -52,9 +52,17 @@ export function fileHelperSandboxArgs(cage: CageHome, command: (node: string) =>
   ];
 }
 
-/** The helper in its `serve` mode: its standard input is its channel (a socket pair's end: fileHelper.mjs). */
-export function spawnServingFileHelper(cage: CageHome): ChildProcess {
-  return spawnBwrap(fileHelperSandboxArgs(cage, (node) => [node, '/opt/cloison-file-helper.mjs', 'serve'], undefined, '1777'), { stdio: ['pipe', 'ignore', 'ignore'] });
+/** Room in a serving helper's /tmp beyond what it may stage (rounding, the kernel's own). */
+const SERVE_TMP_SLACK = 1024 * 1024;
+
+/**
+ * The helper in its `serve` mode: its standard input is its channel (a socket pair's end:
+ * fileHelper.mjs). It stages at most `stageBytes` at once, in a /tmp of about that size; `prefix`
+ * puts it in a control group first (cageCgroup.ts joinPrefix).
+ */
+export function spawnServingFileHelper(cage: CageHome, serving: { stageBytes: number; prefix?: string[] }): ChildProcess {
+  const args = fileHelperSandboxArgs(cage, (node) => [node, '/opt/cloison-file-helper.mjs', 'serve', String(serving.stageBytes)], undefined, '1777', serving.stageBytes + SERVE_TMP_SLACK);
+  return spawnBwrap(args, { stdio: ['pipe', 'ignore', 'ignore'], ...(serving.prefix ? { prefix: serving.prefix } : {}) });
 }
 
 /** `staged`: a staged copy (the supervisor's) the helper may read, bound read-only at STAGED_IN_SANDBOX. */

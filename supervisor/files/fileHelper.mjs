@@ -13,12 +13,13 @@
 //                              waits on fd 3: "c" links the file without overwriting; anything else
 //                              (or EOF) drops it. Nothing is visible under its name before "c".
 //   clean DIR              → removes partial files a killed transfer left in DIR
-//   serve                  ← fd 0 is a stream socket (the helper's channel, handed to the unprivileged
+//   serve STAGE_BYTES      ← fd 0 is a stream socket (the helper's channel, handed to the unprivileged
 //                            part by the root cage manager): one JSON request a line, each run as the
 //                            mode above by a child of this helper (same sandbox, same uid), answered
 //                            as JSON lines with its id: {id,out} (base64 chunks of its output),
 //                            {id,exit,stderr}. write: {id,mode:"write",args:[DIR,NAME],data} (base64:
-//                            staged in this sandbox's /tmp), answered {id,out} with {"staged":true},
+//                            staged in this sandbox's /tmp, at most STAGE_BYTES staged at once,
+//                            more refused), answered {id,out} with {"staged":true},
 //                            then {id,commit:true|false} from the part. The channel closed, it exits.
 //
 // Every path is relative to /home/cage, walked one component at a time without following a
@@ -204,18 +205,23 @@ function write(dirRel, name, source, size) {
   refuse('no free name for the file');
 }
 
-/** The longest request line the channel takes (a write's data, base64, included). */
+/** The longest request line the channel ever takes (a write's data, base64, included). */
 const MAX_LINE = 96 * 1024 * 1024;
 const SERVED_MODES = ['list', 'stat', 'read', 'clean', 'write'];
 
-function serve() {
+// stageArg: the most bytes the writes staged at once may hold (the manager's: the policy's largest
+// file); a line is at most that in base64, and a write past what is left is refused unstaged.
+function serve(stageArg) {
+  const stageLimit = Math.max(0, Math.floor(Number(stageArg) || 0));
+  const maxLine = Math.min(MAX_LINE, Math.ceil(stageLimit / 3) * 4 + 64 * 1024);
+  let stagedBytes = 0;
   const channel = new Socket({ fd: 0, readable: true, writable: true });
   const running = new Map();
   const send = (m) => channel.write(JSON.stringify(m) + '\n');
   let buf = '';
   channel.on('data', (d) => {
     buf += d.toString('utf8');
-    if (buf.length > MAX_LINE && !buf.includes('\n')) { channel.destroy(); process.exit(1); }
+    if (buf.length > maxLine && !buf.includes('\n')) { channel.destroy(); process.exit(1); }
     let nl;
     while ((nl = buf.indexOf('\n')) >= 0) {
       const line = buf.slice(0, nl);
@@ -234,6 +240,11 @@ function serve() {
       let args = req.args;
       if (req.mode === 'write') {
         const data = Buffer.from(typeof req.data === 'string' ? req.data : '', 'base64');
+        if (data.length > stageLimit - stagedBytes) {
+          send({ id: req.id, exit: 2, stderr: `${data.length} bytes to stage, ${stageLimit - stagedBytes} of ${stageLimit} left: commit or drop a staged write first` });
+          continue;
+        }
+        stagedBytes += data.length;
         const staged = `/tmp/staged-${randomBytes(8).toString('hex')}`;
         const fd = openSync(staged, C.O_WRONLY | C.O_CREAT | C.O_EXCL, 0o600);
         writeSync(fd, data);
@@ -248,7 +259,10 @@ function serve() {
       child.stderr.on('data', (e) => (stderr = (stderr + e.toString()).slice(-2000)));
       child.on('close', (code) => {
         running.delete(req.id);
-        if (req.mode === 'write') try { unlinkSync(args[2]); } catch { /* gone */ }
+        if (req.mode === 'write') {
+          try { unlinkSync(args[2]); } catch { /* gone */ }
+          stagedBytes -= Number(args[3]);
+        }
         send({ id: req.id, exit: code ?? 1, stderr: stderr.trim() });
       });
     }
@@ -262,7 +276,7 @@ function serve() {
 
 const [mode, ...args] = process.argv.slice(2);
 try {
-  if (mode === 'serve') serve();
+  if (mode === 'serve') serve(args[0]);
   else if (mode === 'list') list(args[0] ?? '');
   else if (mode === 'stat') stat(args[0]);
   else if (mode === 'read') read(args[0], args[1]);

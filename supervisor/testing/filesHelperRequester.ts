@@ -12,8 +12,11 @@ import { FILES_HELPER_MESSAGE, HandedSockets, managerChannel } from '../cageMana
 interface Ask {
   level: string;
   uid: number;
-  /** Helper requests, in order; a write is committed as soon as the helper says its copy is staged. */
-  requests: Array<{ mode: string; args: string[]; data?: string }>;
+  /**
+   * Helper requests, in order; a write is committed as soon as the helper says its copy is staged,
+   * unless `hold`: then it is left staged, uncommitted, its answer `exit: -1` (the next one is sent).
+   */
+  requests: Array<{ mode: string; args: string[]; data?: string; hold?: boolean; /** data of this many bytes (made here: a start message is small) */ dataBytes?: number }>;
   /** Keep the channel open (the helper keeps serving) rather than close it once done. */
   keep?: boolean;
 }
@@ -37,6 +40,11 @@ function helperRequest(channel: Socket, id: number, request: Ask['requests'][num
         if (answer.id !== id) continue;
         if (answer.out !== undefined) {
           out += Buffer.from(answer.out, 'base64').toString('utf8');
+          if (request.mode === 'write' && request.hold && out.includes('"staged":true')) {
+            channel.off('data', onData);
+            resolve({ out, exit: -1, stderr: '' });
+            return;
+          }
           if (request.mode === 'write' && !committed && out.includes('"staged":true')) {
             committed = true;
             channel.write(JSON.stringify({ id, commit: true }) + '\n');
@@ -49,7 +57,8 @@ function helperRequest(channel: Socket, id: number, request: Ask['requests'][num
       }
     };
     channel.on('data', onData);
-    channel.write(JSON.stringify({ id, ...request }) + '\n');
+    const { dataBytes, ...line } = request;
+    channel.write(JSON.stringify({ id, ...line, ...(dataBytes !== undefined ? { data: Buffer.alloc(dataBytes, 0x61).toString('base64') } : {}) }) + '\n');
   });
 }
 
