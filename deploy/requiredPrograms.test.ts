@@ -15,6 +15,8 @@ import { loadDefaultPolicy } from '../supervisor/policy/policyLoader';
 const TEST_PACKAGE_OF: Record<string, string> = {
   id: 'coreutils',
   unshare: 'util-linux',
+  findmnt: 'util-linux',
+  find: 'findutils',
   'mkfs.vfat': 'dosfstools',
   sha256sum: 'coreutils',
   stdbuf: 'coreutils',
@@ -60,7 +62,7 @@ const TEST_PACKAGE_OF: Record<string, string> = {
   perf: 'linux-perf',
 };
 /** Always on Debian (Essential: yes), so neither setup.sh nor the package has to name them. */
-const ESSENTIAL = new Set(['coreutils', 'util-linux', 'bsdutils', 'dash', 'bash', 'perl-base', 'libc-bin']);
+const ESSENTIAL = new Set(['coreutils', 'util-linux', 'bsdutils', 'dash', 'bash', 'perl-base', 'libc-bin', 'findutils']);
 /** The product's own programs: what the supervisor, the session script and the default apps run. */
 const PRODUCT_PACKAGES = new Set(Object.values(DEBIAN_PACKAGE_OF));
 

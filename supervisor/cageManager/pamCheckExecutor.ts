@@ -10,6 +10,7 @@
  * state folder before PAM is asked (unlockFailures.ts: whole-file writes), as a failure, and cleared
  * only by a success: a manager restart — or one killed in the middle of a check — forgets nothing.
  */
+import { bilingual } from '../../shared/bilingual';
 import { CloisonError } from '../../shared/errors';
 import type { Policy } from '../../shared/policy';
 import { checkUnlockPassword, type PamIdentity } from '../session/pamCheck';
@@ -38,8 +39,8 @@ export function pamCheckExecutor(options: PamCheckExecutorOptions): (req: Reques
     if (!user || req.user !== user.name) throw refused(`user ${req.user} is not the workstation's`);
     const { failures, retryAt } = store.read();
     const wait = retryAt - now();
-    if (wait > 0) throw new CloisonError('LIMIT_EXCEEDED', `wait ${Math.ceil(wait / 1000)} s before the next password check (${failures} failures in a row)`);
-    if (checking) throw new CloisonError('WRONG_STATE', 'a password is already being checked');
+    if (wait > 0) throw new CloisonError('LIMIT_EXCEEDED', bilingual(`attendez ${Math.ceil(wait / 1000)} s avant le prochain essai (${failures} échecs de suite)`, `wait ${Math.ceil(wait / 1000)} s before the next password check (${failures} failures in a row)`));
+    if (checking) throw new CloisonError('WRONG_STATE', bilingual('un mot de passe est déjà en cours de vérification', 'a password is already being checked'));
     checking = true;
     // Counted as a failure before PAM is asked: only a success takes it back.
     const failed = { failures: failures + 1, retryAt: now() + failureDelayMs(failures + 1) };
