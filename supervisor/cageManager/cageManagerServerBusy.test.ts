@@ -21,6 +21,7 @@ import { createPamTestUser, type PamTestUser } from '../testing/pamTestUser';
 import { sendFramesAs } from '../testing/rawFramesAs';
 import { testRoot } from '../testing/realCage';
 import { bwrapCage, twoLevelPolicy } from '../testing/testPolicy';
+import { waitFor } from '../testing/waitFor';
 import { CageManagerServer, REFUSED_KIND } from './cageManagerServer';
 import { CageManagerClient, ManagerConnectionLost } from './cageManagerClient';
 import type { RequestOf, RootRequest } from './requests';
@@ -41,8 +42,8 @@ const releaseHigh = () => {
   for (const go of hung.splice(0)) go();
 };
 /**
- * The long-pending op: `cage.wait` (pending while the cage runs) is not in this branch's schemas
- * yet; `cage.vncSocket` stands for it here, held until the test ends the "cage".
+ * A long-pending op of the test's own choosing: `cage.vncSocket` held until the test ends the
+ * "cage" stands for `cage.wait` (the default long-pending op), whose executor needs a real cage.
  */
 const LONG_PENDING = new Set(['cage.vncSocket'] as const);
 const WAIT_LOW: RootRequest = { op: 'cage.vncSocket', level: 'low' };
@@ -220,7 +221,7 @@ describe('the same through the part\'s client', () => {
       expect(hung.length, 'the client never sends more than the bound').toBe(16);
       releaseHigh();
       // The queued eight go out as slots free, and hang in turn until let go.
-      await new Promise((r) => setTimeout(r, 300));
+      await waitFor(() => hung.length === 8, 'the queued eight sent');
       expect(hung.length).toBe(8);
       releaseHigh();
       expect(await Promise.all(reads)).toEqual(Array.from({ length: 24 }, () => ({ ran: 'high' })));

@@ -56,7 +56,7 @@ beforeAll(async () => {
     peerGid: cloison.gid,
     journal,
     authorization: { policy, ...folders, trainingKeysDir: join(root, 'training'), workstationUser: null },
-    executors: { 'home.mount': homeMountExecutor({ policy, ...folders, cages }), 'home.unmount': homeUnmountExecutor(folders) },
+    executors: { 'home.mount': homeMountExecutor({ policy, ...folders, cages }), 'home.unmount': homeUnmountExecutor({ ...folders, cages }) },
   });
   await server.listen();
 });
@@ -114,6 +114,14 @@ describe('home.mount and home.unmount', () => {
     const device = loopOver(high.homeImage)!;
     expect(statSync(device).rdev).toBe(statSync(high.home).dev);
     expect(execFileSync('findmnt', ['-n', '-o', 'OPTIONS', high.home], { encoding: 'utf8' })).toMatch(/nosuid,nodev,noexec/);
+    // Not under a cage starting or running (seen before: the part unmounted a running cage's home).
+    expect(cages.reserve('high')).toBe(true);
+    try {
+      expect((await ask({ op: 'home.unmount', level: 'high', target: high.home })).reply).toMatchObject({ ok: false, error: { code: 'WRONG_STATE' } });
+      expect(isMountPoint(high.home)).toBe(true);
+    } finally {
+      cages.release('high');
+    }
     expect((await ask({ op: 'home.unmount', level: 'high', target: high.home })).reply).toMatchObject({ ok: true, result: { unmounted: true } });
     expect(isMountPoint(high.home)).toBe(false);
     expect(loopOver(high.homeImage)).toBeNull();

@@ -49,12 +49,17 @@ export function homeMountExecutor(options: HomeMountExecutorOptions): (req: Requ
       exactlyOrAbsent('image', paths.homeImage, 'file');
       exactlyOrAbsent('mount point', paths.home, 'folder');
       await mountHome(paths, cageUid(level.cage, index), level.cage.limits.homeBytes);
-      const device = loopUnder(paths.homeImage);
-      if (!device || statSync(device).rdev !== statSync(paths.home).dev) {
+      let device: string | null = null;
+      try {
+        device = loopUnder(paths.homeImage);
+        if (device && statSync(device).rdev === statSync(paths.home).dev) return { mounted: paths.home };
+      } catch (err) {
+        // The check itself refused (the image swapped for a link meanwhile): nothing stays mounted.
         await unmount(paths.home);
-        throw refused(`the filesystem mounted at ${paths.home} is not the level's image's (${device ?? 'no loop device over it'})`);
+        throw err;
       }
-      return { mounted: paths.home };
+      await unmount(paths.home);
+      throw refused(`the filesystem mounted at ${paths.home} is not the level's image's (${device ?? 'no loop device over it'})`);
     } finally {
       options.cages.release(req.level);
     }

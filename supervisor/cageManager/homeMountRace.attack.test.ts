@@ -9,7 +9,7 @@
  * Expected of a safe manager: one of the two requests refused (or waiting for the first), at the
  * end exactly one loop device over the image and exactly one mount at the level's home.
  *
- * Seen on priva-10: with no image yet (a level's first start), both requests make `home.img.new`
+ * Seen before the reservation: with no image yet (a level's first start), both requests make `home.img.new`
  * at once (cageMounts.ts prepareImage: one name for both), the second truncating the first's while
  * its mkfs runs; the image renamed into place then has no valid superblock, and every later
  * home.mount of the level fails ("wrong fs type, bad superblock"): the level cannot start until an

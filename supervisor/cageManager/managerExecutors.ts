@@ -80,7 +80,7 @@ export function managerExecutors(h: ManagerHoldings): { executors: RootExecutors
     'cage.vncSocket': vncSocketExecutor({ cage: h.cages.cage, part: h.part }),
     'loop.attach': loopAttachExecutor(),
     'state.chown': stateChownExecutor(),
-    'home.unmount': homeUnmountExecutor(folders),
+    'home.unmount': homeUnmountExecutor({ ...folders, cages: h.cages }),
     'usb.unmount': usbUnmountExecutor(folders),
     'app.launch': appLaunchExecutor({ policy: h.policy, launcherOf: h.cages.launcherOf }),
     'pam.check': pamCheckExecutor({ policy: h.policy, workstationUser: h.workstationUser, failuresFile: join(h.stateDir, MANAGER_UNLOCK_FAILURES_FILE) }),

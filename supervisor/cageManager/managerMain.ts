@@ -137,13 +137,20 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     say('stopping', { signal });
-    void stopAll().then(() => process.exit(0));
+    void stopAll().then(
+      () => process.exit(0),
+      (err: Error) => {
+        say('stop failed', { reason: err.message });
+        process.exit(1);
+      },
+    );
   };
   // The part first (no request after it), then every cage it started, as the supervisor stops
-  // them today: a cage left behind would have no launcher channel nor anyone to stop it, since
-  // no manager re-adopts one yet (cageAdoption.ts is the supervisor's).
+  // them today: a cage left behind would have no launcher channel nor anyone to stop it (a
+  // manager that died leaves its cages to the next one's adoption, cageStartExecutor.ts).
   const stopAll = async () => {
-    await part?.stop();
+    // The cages are stopped even if the part's stop fails.
+    await part?.stop().catch((err: Error) => say('cloison part stop failed', { reason: err.message }));
     // A start under way answers first (its driver's own time limit), then its cage is stopped too.
     for (let waited = 0; cages.levels().some((level) => cages.state(level) === 'starting' || cages.state(level) === 'mounting') && waited < 60_000; waited += 100) await new Promise((r) => setTimeout(r, 100));
     const levels = cages.levels();

@@ -42,10 +42,11 @@ export function pamCheckExecutor(options: PamCheckExecutorOptions): (req: Reques
     if (wait > 0) throw new CloisonError('LIMIT_EXCEEDED', bilingual(`attendez ${Math.ceil(wait / 1000)} s avant le prochain essai (${failures} échecs de suite)`, `wait ${Math.ceil(wait / 1000)} s before the next password check (${failures} failures in a row)`));
     if (checking) throw new CloisonError('WRONG_STATE', bilingual('un mot de passe est déjà en cours de vérification', 'a password is already being checked'));
     checking = true;
-    // Counted as a failure before PAM is asked: only a success takes it back.
-    const failed = { failures: failures + 1, retryAt: now() + failureDelayMs(failures + 1) };
-    store.write(failed);
     try {
+      // Counted as a failure before PAM is asked: only a success takes it back. A count that cannot
+      // be written refuses this check and frees the next (the finally below).
+      const failed = { failures: failures + 1, retryAt: now() + failureDelayMs(failures + 1) };
+      store.write(failed);
       let ok = false;
       try {
         ok = await checkUnlockPassword(options.policy().session.pamService, user.name, req.password, { uid: user.uid, gid: user.gid });

@@ -8,10 +8,8 @@
  * name, another level's uid, a command line the policy does not write) reach the driver as
  * CloisonErrors with the manager's code and reason, and nothing starts.
  *
- * `app.launch` here is served by a stand-in over the managed cage's launcher (what the authorization
- * allowed, launched as asked): the manager's own executor is on another branch until merged
- * (appLaunchExecutor.ts); the driver's side — the app id found from the argv, the request, the
- * answer's pid — is what this test holds.
+ * `app.launch` is served by the manager's own executor (appLaunchExecutor.ts); the driver's side —
+ * the app id found from the argv, the request, the answer's pid — is what this test holds.
  */
 import { spawnSync } from 'node:child_process';
 import { chmodSync, readFileSync, rmSync } from 'node:fs';
@@ -25,6 +23,7 @@ import { createPamTestUser, type PamTestUser } from '../testing/pamTestUser';
 import { testRoot } from '../testing/realCage';
 import { bwrapCage, twoLevelPolicy } from '../testing/testPolicy';
 import { CageManagerServer, REFUSED_KIND } from './cageManagerServer';
+import { appLaunchExecutor } from './appLaunchExecutor';
 import { cageStartExecutor } from './cageStartExecutor';
 import { cageStopExecutor } from './cageStopExecutor';
 import { cageWaitExecutor } from './cageWaitExecutor';
@@ -66,8 +65,7 @@ beforeAll(async () => {
       'cage.stop': cageStopExecutor({ cages }),
       'cage.wait': cageWaitExecutor({ cages }),
       'cage.vncSocket': vncSocketExecutor({ cage: cages.cage, part: () => part }),
-      // Stand-in until appLaunchExecutor.ts is merged (above).
-      'app.launch': async (req) => ({ pid: (await cages.launcherOf(req.level)!.launch({ argv: req.argv })).pid }),
+      'app.launch': appLaunchExecutor({ policy, launcherOf: cages.launcherOf }),
     },
   });
   await server.listen();

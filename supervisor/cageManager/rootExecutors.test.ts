@@ -29,6 +29,7 @@ import { bwrapCage, twoLevelPolicy } from '../testing/testPolicy';
 import { CageManagerServer, REFUSED_KIND } from './cageManagerServer';
 import { homeUnmountExecutor } from './homeUnmountExecutor';
 import { loopAttachExecutor } from './loopAttachExecutor';
+import { ManagedCages } from './managedCages';
 import { stateChownExecutor } from './stateChownExecutor';
 import { usbUnmountExecutor } from './usbUnmountExecutor';
 
@@ -84,7 +85,7 @@ beforeAll(async () => {
     peerGid: cloison.gid,
     journal,
     authorization: { policy: () => parsePolicy(policy, 'p.yaml'), ...folders, trainingKeysDir: join(state, 'training'), workstationUser: null },
-    executors: { 'loop.attach': loopAttachExecutor(), 'state.chown': stateChownExecutor(), 'home.unmount': homeUnmountExecutor(folders), 'usb.unmount': usbUnmountExecutor(folders) },
+    executors: { 'loop.attach': loopAttachExecutor(), 'state.chown': stateChownExecutor(), 'home.unmount': homeUnmountExecutor({ ...folders, cages: new ManagedCages() }), 'usb.unmount': usbUnmountExecutor(folders) },
   });
   await server.listen();
 });

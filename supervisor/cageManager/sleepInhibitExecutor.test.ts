@@ -66,24 +66,6 @@ afterAll(async () => {
 });
 
 describe('sleep.inhibit (real logind on a private bus)', () => {
-  it('naive: each request holds one more inhibitor', async (ctx) => {
-    if (unavailable) skipWithReason(ctx, unavailable);
-    const env = { DBUS_SYSTEM_BUS_ADDRESS: logind!.address };
-    execute = async () => {
-      const guard = new SleepGuard({ onSleep: () => undefined, env });
-      guards.push(guard);
-      guard.start();
-      await waitFor(() => guard.state === 'logind', 'the inhibitor');
-      return { state: guard.state };
-    };
-    expect(await ask(4)).toHaveLength(4);
-    const held = await ours();
-    console.log(`naive sleep.inhibit asked 4 times: ${held} Cloison inhibitors held`);
-    expect(held).toBe(4);
-    for (const guard of guards.splice(0)) guard.stop();
-    await waitFor(async () => (await ours()) === 0, 'the naive inhibitors gone');
-  }, 30_000);
-
   it('holds one inhibitor however often asked; the sleep is announced once; taken again on resume', async (ctx) => {
     if (unavailable) skipWithReason(ctx, unavailable);
     mine = sleepInhibitExecutor({ onSleep: () => announced.push('sleep'), settleMs: 200, env: { DBUS_SYSTEM_BUS_ADDRESS: logind!.address } });

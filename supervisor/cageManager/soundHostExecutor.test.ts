@@ -9,13 +9,11 @@
  * starts a player per request (today's HostSound.playback, once per request): three requests left
  * three players of the user's running; now a new request ends the level's previous one.
  */
-import type { ChildProcess } from 'node:child_process';
 import koffi from 'koffi';
 import { chmodSync, closeSync, readFileSync, readSync, readdirSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FileAuditJournal } from '../audit/auditJournal';
-import { HostSound } from '../audio/hostSound';
 import { parsePolicy } from '../policy/policyLoader';
 import { startHostSoundServer, HOST_MIC_FREQUENCY, type HostSoundServer } from '../testing/hostSoundServer';
 import { createPamTestUser, type PamTestUser } from '../testing/pamTestUser';
@@ -34,7 +32,6 @@ let cloison: PamTestUser;
 let server: CageManagerServer;
 let execute: NonNullable<RootExecutors['sound.host']>;
 let mine: ReturnType<typeof soundHostExecutor>;
-const naivePlayers: ChildProcess[] = [];
 /** The part's side: each end handed over, the test's own descriptor of it. */
 const received: Array<HandedSoundEnd & { fd: number }> = [];
 // Node's child pipes are socket pairs (no reopening by /proc/self/fd): the part's copy is a dup, as SCM_RIGHTS makes one.
@@ -81,7 +78,6 @@ afterAll(async () => {
   await server?.close();
   journal?.close();
   mine?.stop();
-  for (const p of naivePlayers) p.kill('SIGTERM');
   for (const r of received) closeSync(r.fd);
   host?.stop();
   cloison?.remove();
@@ -89,21 +85,6 @@ afterAll(async () => {
 });
 
 describe('sound.host', () => {
-  it('naive: each request leaves one more player of the user\'s running', async () => {
-    const target = host.target;
-    execute = async (req) => {
-      const child = new HostSound(target).playback(`Cloison ${req.level}`);
-      naivePlayers.push(child);
-      return { pid: child.pid };
-    };
-    for (let i = 0; i < 3; i++) expect((await ask('low', 'playback')).ok).toBe(true);
-    const count = players().length;
-    console.log(`naive sound.host asked 3 times: ${count} players of level low running`);
-    expect(count).toBe(3);
-    for (const p of naivePlayers.splice(0)) p.kill('SIGTERM');
-    await waitFor(() => players().length === 0, 'the naive players gone');
-  }, 30_000);
-
   it('hands the player\'s ends over: a tone written there reaches the speakers; the part\'s end closed, the player ends', async () => {
     execute = mine;
     const reply = await ask('low', 'playback');
@@ -119,8 +100,16 @@ describe('sound.host', () => {
         /* full: the player takes its time */
       }
     }, 100);
-    const heard = await host.recordSpeakers(1500).finally(() => clearInterval(writing));
-    expect(toneShare(heard, 660)).toBeGreaterThan(0.5);
+    // The first player of the sound server's life takes a moment to connect: the speakers are listened
+    // to up to three times while the tone is written; it must be heard in one.
+    await waitFor(() => players().length === 1, 'the player running');
+    let share = 0;
+    try {
+      for (let attempt = 0; attempt < 3 && share <= 0.5; attempt++) share = toneShare(await host.recordSpeakers(1500), 660);
+    } finally {
+      clearInterval(writing);
+    }
+    expect(share).toBeGreaterThan(0.5);
     // Asked again: the level's previous player ends, one runs.
     expect((await ask('low', 'playback')).ok).toBe(true);
     await waitFor(() => players().length === 1, 'one player');

@@ -13,7 +13,6 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Policy } from '../../shared/policy';
 import { FileAuditJournal } from '../audit/auditJournal';
-import { launch, run } from '../cages/cageLauncher';
 import { levelViews } from '../policy/levelViews';
 import { parsePolicy } from '../policy/policyLoader';
 import { createPamTestUser, type PamTestUser } from '../testing/pamTestUser';
@@ -21,9 +20,8 @@ import { sendFramesAs } from '../testing/rawFramesAs';
 import { startRealCage, testRoot, type RealCage } from '../testing/realCage';
 import { bwrapCage, twoLevelPolicy } from '../testing/testPolicy';
 import { waitFor } from '../testing/waitFor';
-import { documentWriter, SPOOF_MARK, spoofProgram, spoofText } from '../cages/trainingPrograms';
+import { SPOOF_MARK } from '../cages/trainingPrograms';
 import { CageManagerServer, REFUSED_KIND, type RootExecutors } from './cageManagerServer';
-import type { RequestOf } from './requests';
 import { trainingDocumentExecutor } from './trainingDocumentExecutor';
 import { trainingSpoofExecutor } from './trainingSpoofExecutor';
 
@@ -90,20 +88,6 @@ afterAll(async () => {
 }, 30_000);
 
 describe('training.spoof', () => {
-  it('naive (a look-alike per request): two requests, two look-alikes up (seen)', async () => {
-    const other = levelViews(policy).find((l) => l.id !== 'low')!;
-    spoof = async (req) => ({ shown: true, pid: (await launch(cage.cage, spoofProgram(spoofText(req.look, other)))).pid });
-    try {
-      for (const look of ['band', 'lock'] as const) expect((await ask({ op: 'training.spoof', level: 'low', look, action: 'show' })).reply.ok).toBe(true);
-      await waitFor(async () => (await lookAlikes()) === 2, 'two look-alikes', 10_000);
-      console.log(`naive executor: ${await lookAlikes()} look-alikes up after two requests`);
-    } finally {
-      for (const pid of lookAlikePids()) process.kill(pid, 'SIGKILL');
-      await waitFor(async () => (await lookAlikes()) === 0, 'none left', 10_000);
-      real();
-    }
-  }, 60_000);
-
   it('one look-alike, the drill\'s own, at a time; a second refused and journaled; hidden, it is gone; none where the policy forbids training', async () => {
     const shown = await ask({ op: 'training.spoof', level: 'low', look: 'band', action: 'show' });
     expect(shown.reply).toMatchObject({ ok: true, result: { shown: true, pid: expect.any(Number) } });
@@ -131,15 +115,6 @@ describe('training.spoof', () => {
 });
 
 describe('training.document', () => {
-  it('naive, past the check: a name ../.profile writes the cage\'s ~/.profile (seen)', async () => {
-    const naive = async (req: RequestOf<'training.document'>) => ({ written: (await run(cage.cage, documentWriter(req.name, req.content))).code === 0 });
-    expect(await naive({ op: 'training.document', level: 'low', name: '../.profile', content: 'echo planted\n' })).toEqual({ written: true });
-    const planted = (await cage.sh('cat "$HOME/.profile"')).stdout;
-    console.log(`naive executor, name ../.profile: ~/.profile now ${JSON.stringify(planted)}`);
-    expect(planted).toBe('echo planted\n');
-    await cage.sh('rm -f "$HOME/.profile"');
-  }, 30_000);
-
   it('writes the document in ~/Formation as the cage\'s user; a path refused at the door and again past it; none where training is forbidden', async () => {
     expect((await ask({ op: 'training.document', level: 'low', name: 'Note de service.txt', content: 'Diffusion restreinte\n' })).reply).toEqual({ id: 1, ok: true, result: { written: true } });
     const stat = (await cage.sh('stat -c "%u %s" "$HOME/Formation/Note de service.txt"; cat "$HOME/Formation/Note de service.txt"')).stdout;

@@ -23,6 +23,8 @@ export interface TrainingSpoofExecutorOptions {
 
 export function trainingSpoofExecutor(options: TrainingSpoofExecutorOptions): (req: RequestOf<'training.spoof'>) => Promise<{ shown: boolean; pid?: number }> {
   const up = new Map<string, { cage: RunningCage; program: Awaited<ReturnType<typeof launch>> }>();
+  // Levels whose look-alike is being launched: a second `show` meanwhile finds the level taken.
+  const launching = new Set<string>();
   return async (req) => {
     const policy = options.policy();
     if (policy.training !== 'allowed') throw refused('the policy forbids training');
@@ -34,11 +36,17 @@ export function trainingSpoofExecutor(options: TrainingSpoofExecutorOptions): (r
       if (shown) await stopLookAlike(shown.cage, shown.program);
       return { shown: false };
     }
-    if (up.has(req.level)) throw refused(`a look-alike is up in ${req.level} already: one at a time`);
+    if (up.has(req.level) || launching.has(req.level)) throw refused(`a look-alike is up in ${req.level} already: one at a time`);
     const cage = options.cage(req.level);
     if (!cage) throw new CloisonError('CAGE_UNAVAILABLE', `cage ${req.level} is not running`);
     const other = views.find((l) => l.id !== req.level) ?? views[0]!;
-    const program = await launch(cage, spoofProgram(spoofText(req.look, other)));
+    launching.add(req.level);
+    let program: Awaited<ReturnType<typeof launch>>;
+    try {
+      program = await launch(cage, spoofProgram(spoofText(req.look, other)));
+    } finally {
+      launching.delete(req.level);
+    }
     up.set(req.level, { cage, program });
     const off = onLaunchedExit(cage, (p) => {
       if (p.pid !== program.pid) return;

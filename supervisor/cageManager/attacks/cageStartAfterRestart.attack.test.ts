@@ -1,7 +1,8 @@
 /**
- * Attack (review of the cage manager's cage.start executor, issue #29): the manager restarted while
- * a level's cage runs. Cages outlive the process that started them by design (bwrapDriver.ts: no
- * --die-with-parent, "the next one re-adopts it"), and managerMain.ts's shutdown stops none; but the
+ * Attack (on the cage manager's cage.start executor, issue #29): the manager died while a level's
+ * cage runs. Cages outlive the process that started them by design (bwrapDriver.ts: no
+ * --die-with-parent, "the next one re-adopts it"; a manager stopped by SIGTERM stops them, one that
+ * dies cannot); but the
  * manager's map of running cages (managedCages.ts) is only in its memory, and cage.start calls the
  * driver's start() without its adopt(). A new manager then knows nothing of the running cage:
  * `cage.start` for that level is not refused as "running already", and `cage.stop` answers that
@@ -11,7 +12,7 @@
  * after its restart (each with its own map, as two processes have); the requests come from a real
  * process of the `cloison` account. Expected of a safe manager: after the restart, the running cage
  * goes on (adopted, or the start refused), no second one beside it, and a stop that stops it.
- * Seen on priva-10: the new manager's start made the level's control group again, which killed the
+ * Seen before adoption: the new manager's start made the level's control group again, which killed the
  * running cage (the user's session, unsaved work), and failed itself ("cage session ended
  * (SIGKILL)"); with a cage that survived that (no control group), two would run.
  */
@@ -93,7 +94,7 @@ describe('cage.start after the manager restarted, its level\'s cage still runnin
     expect(first.replies[0]).toMatchObject({ ok: true });
     const firstXvnc = xvncsOf(LOW_UID);
     expect(firstXvnc).toHaveLength(1);
-    // The manager restarts: its socket closes, its cages run on (managerMain.ts stops none).
+    // The manager dies: its socket closes (only the server is closed here, as a killed manager's is), its cages run on.
     await before.server.close();
     const after = await manager('after');
     const second = await sendFramesAs(cloison, after.socket, [{ json: { id: 2, request: { op: 'cage.start', level: 'low', uid: LOW_UID } } }]);

@@ -3,7 +3,7 @@
  * cage started again (its namespace a new one), then two `network.wireguard` requests for it at
  * once. The executor awaited the old tunnel's close before it recorded the new opening, so the
  * second request found the old entry too, closed it again and opened a tunnel of its own with the
- * same interface name (seen on the review's branch, on namespaces the test made).
+ * same interface name (seen before, on namespaces the test made).
  *
  * The executor is gone (cage.start's driver opens the tunnel, requests.ts has no network request):
  * here a real WireGuard cage started, stopped and started again through the manager's own table
