@@ -13,7 +13,6 @@
  * (the same control group, made again) and failed itself. Now the executor derives the uid again
  * from the policy it reads (a reload between the check and the start included) and reserves the level.
  */
-import { spawnSync } from 'node:child_process';
 import { readFileSync, chmodSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -32,6 +31,7 @@ import { cageWaitExecutor } from './cageWaitExecutor';
 import { cloisonPart, type CloisonPartMessage } from './cloisonPart';
 import { ManagedCages } from './managedCages';
 import { vncSocketExecutor } from './vncSocketExecutor';
+import { processNamesOf } from '../testing/cageProcesses';
 
 const LOW_UID = 61750;
 const HIGH_UID = 61751;
@@ -84,11 +84,6 @@ function refusals(): Array<Record<string, unknown>> {
 }
 
 /** The names of the processes running as `uid`. */
-function processesOf(uid: number): string[] {
-  const found = spawnSync('pgrep', ['-u', String(uid), '-l'], { encoding: 'utf8' }).stdout;
-  return found.split('\n').filter(Boolean).map((line) => line.split(' ')[1]!);
-}
-
 /** Only the path a Unix user can see: is anything of the level's cage running or mounted? */
 function levelTraces(level: string): { mounted: boolean; running: string } {
   const paths = bwrapCagePaths(join(root, 'state'), join(root, 'run'), level);
@@ -137,7 +132,7 @@ describe('cage.start, cage.wait and cage.stop from the cloison part', () => {
     expect(step('stop')).toMatchObject({ result: { stopped: true } });
     expect(step('wait after the stop')).toMatchObject({ result: { reason: (step('stop')!.result as { reason: string }).reason } });
     expect(levelTraces('low')).toEqual({ mounted: false, running: 'stopped' });
-    expect(processesOf(LOW_UID)).toEqual([]);
+    expect(processNamesOf(LOW_UID)).toEqual([]);
     expect(refusals().filter((r) => r.op === 'cage.start')).toHaveLength(1);
   }, 180_000);
 
@@ -154,10 +149,10 @@ describe('cage.start, cage.wait and cage.stop from the cloison part', () => {
     expect(cages.launcherOf('high')).toBe(running.launcher);
     // A process of the cage that left its session: the stop reaches it through the cage's group.
     expect((await launcherShell(running)('setsid sleep 600 </dev/null >/dev/null 2>&1 &')).code).toBe(0);
-    expect(processesOf(HIGH_UID)).toContain('sleep');
+    expect(processNamesOf(HIGH_UID)).toContain('sleep');
     expect(await cageStopExecutor({ cages })({ op: 'cage.stop', level: 'high' })).toMatchObject({ stopped: true });
     expect(levelTraces('high')).toEqual({ mounted: false, running: 'stopped' });
-    expect(processesOf(HIGH_UID)).toEqual([]);
+    expect(processNamesOf(HIGH_UID)).toEqual([]);
   }, 120_000);
 
   it('refuses uid 0, another level\'s uid, a level the policy does not name, a bwrap argument in a level id, journaled; nothing starts', async () => {

@@ -15,7 +15,6 @@
  * and `cage.wait` of a level with a running cage are allowed though the policy no longer names it;
  * every other request for that level is refused as before, and so is `cage.stop` once its cage is gone.
  */
-import { spawnSync } from 'node:child_process';
 import { chmodSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -31,6 +30,7 @@ import { cageStartExecutor } from './cageStartExecutor';
 import { cageStopExecutor } from './cageStopExecutor';
 import { cageWaitExecutor } from './cageWaitExecutor';
 import { ManagedCages } from './managedCages';
+import { xvncPidsOf } from '../testing/cageProcesses';
 
 const HIGH_UID = 61773;
 const SMALL = 'homeBytes: 64MiB, tmpfsBytes: 32MiB';
@@ -44,7 +44,6 @@ let server: CageManagerServer;
 let running: Policy = withHigh;
 const cages = new ManagedCages();
 const policy = () => running;
-const xvncsOf = (uid: number) => spawnSync('pgrep', ['-u', String(uid), '-x', 'Xvnc'], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean);
 
 beforeAll(async () => {
   root = testRoot('cloison-rv-dl-');
@@ -75,7 +74,7 @@ describe('a level dropped from the running policy while its cage runs', () => {
   it('has its cage stopped, or at least stoppable', async () => {
     const ask = (request: unknown) => sendFramesAs(cloison, join(root, 'manager.sock'), [{ json: { id: 1, request } }]);
     expect((await ask({ op: 'cage.start', level: 'high', uid: HIGH_UID })).replies[0]).toMatchObject({ ok: true });
-    expect(xvncsOf(HIGH_UID)).toHaveLength(1);
+    expect(xvncPidsOf(HIGH_UID)).toHaveLength(1);
     running = withoutHigh; // the administrator's new policy, as SIGHUP loads it
     // Nothing but stop and wait for the dropped level.
     expect((await ask({ op: 'cage.start', level: 'high', uid: HIGH_UID })).replies[0]).toMatchObject({ ok: false, error: { code: 'POLICY_DENIED', message: 'no level "high" in the running policy' } });
@@ -88,7 +87,7 @@ describe('a level dropped from the running policy while its cage runs', () => {
     // Its cage gone, the level is the policy's business again: refused.
     expect((await ask({ op: 'cage.stop', level: 'high' })).replies[0]).toMatchObject({ ok: false, error: { code: 'POLICY_DENIED', message: 'no level "high" in the running policy' } });
     await new Promise((r) => setTimeout(r, 1000));
-    const left = xvncsOf(HIGH_UID);
+    const left = xvncPidsOf(HIGH_UID);
     console.log(`level high dropped from the policy: cage.stop answered ${JSON.stringify(stop.replies[0]).slice(0, 200)}; the manager's map: ${cages.levels().join(', ') || 'empty'}; Xvnc of high's uid: ${left.length}`);
     expect(left, "high's cage after it was dropped and asked to stop").toHaveLength(0);
   }, 120_000);

@@ -9,7 +9,6 @@
  * Seen with the executor as it was (a fresh start on every `cage.start`): the cage left running was
  * replaced — its sandbox gone, the counter its user ran stopped with it.
  */
-import { spawnSync } from 'node:child_process';
 import { chmodSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -29,6 +28,7 @@ import { CageManagerServer } from './cageManagerServer';
 import { cageDriverOptions, cageStartExecutor } from './cageStartExecutor';
 import { cageStopExecutor } from './cageStopExecutor';
 import { ManagedCages } from './managedCages';
+import { processNamesOf } from '../testing/cageProcesses';
 
 const LOW_UID = 61754;
 const HIGH_UID = 61755;
@@ -73,11 +73,6 @@ afterAll(async () => {
   rmSync(root, { recursive: true, force: true });
 }, 60_000);
 
-function processesOf(uid: number): string[] {
-  const found = spawnSync('pgrep', ['-u', String(uid), '-l'], { encoding: 'utf8' }).stdout;
-  return found.split('\n').filter(Boolean).map((line) => line.split(' ')[1]!);
-}
-
 /** The process at `pid` now, as it was when first looked at: gone (a zombie is gone) once it ended. */
 function watchProcess(pid: number): () => boolean {
   const identity = processIdentity(pid);
@@ -88,7 +83,7 @@ async function stopLow(): Promise<void> {
   expect(await cageStopExecutor({ cages })({ op: 'cage.stop', level: 'low' })).toMatchObject({ stopped: true });
   const paths = bwrapCagePaths(folders.stateDir, folders.runDir, 'low');
   expect(isMountPoint(paths.home) || isMountPoint(paths.scratch)).toBe(false);
-  expect(processesOf(LOW_UID)).toEqual([]);
+  expect(processNamesOf(LOW_UID)).toEqual([]);
 }
 
 describe('the cage manager takes back a cage left running by an earlier manager', () => {

@@ -11,7 +11,6 @@
  * `app.launch` is served by the manager's own executor (appLaunchExecutor.ts); the driver's side —
  * the app id found from the argv, the request, the answer's pid — is what this test holds.
  */
-import { spawnSync } from 'node:child_process';
 import { chmodSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -30,6 +29,7 @@ import { cageWaitExecutor } from './cageWaitExecutor';
 import { cloisonPart, type CloisonPartMessage } from './cloisonPart';
 import { ManagedCages } from './managedCages';
 import { vncSocketExecutor } from './vncSocketExecutor';
+import { processNamesOf } from '../testing/cageProcesses';
 
 const LOW_UID = 61752;
 const HIGH_UID = 61753;
@@ -85,11 +85,6 @@ function refusals(): Array<Record<string, unknown>> {
 }
 
 /** The names of the processes running as `uid`. */
-function processesOf(uid: number): string[] {
-  const found = spawnSync('pgrep', ['-u', String(uid), '-l'], { encoding: 'utf8' }).stdout;
-  return found.split('\n').filter(Boolean).map((line) => line.split(' ')[1]!);
-}
-
 describe('RemoteCageDriver in the cloison part', () => {
   it('starts a real cage through the manager, reads its RFB greeting through openVnc, launches an app, sees exited when it is killed, starts and stops it again; refusals arrive as clear errors', async () => {
     const reports: Array<Record<string, unknown>> = [];
@@ -100,7 +95,7 @@ describe('RemoteCageDriver in the cloison part', () => {
         if (m.type === 'done') return resolve();
         reports.push(m);
         if (m.step === 'start') innerPid = m.innerPid as number;
-        if (m.step === 'launch') seen.sleepAfterLaunch = processesOf(LOW_UID);
+        if (m.step === 'launch') seen.sleepAfterLaunch = processNamesOf(LOW_UID);
         if (m.step === 'waiting') {
           // `exited` is awaited in the part; the cage dies as a crash would end it.
           setTimeout(() => {
@@ -148,7 +143,7 @@ describe('RemoteCageDriver in the cloison part', () => {
     const paths = bwrapCagePaths(folders.stateDir, folders.runDir, 'low');
     expect(isMountPoint(paths.home) || isMountPoint(paths.scratch)).toBe(false);
     expect(cages.state('low')).toBe('stopped');
-    expect(processesOf(LOW_UID)).toEqual([]);
+    expect(processNamesOf(LOW_UID)).toEqual([]);
     // What the manager refused is journaled (the app's command line was refused in the part: never sent).
     expect(refusals().map((r) => r.op)).toEqual(['cage.start', 'cage.start']);
   }, 240_000);

@@ -11,7 +11,6 @@
  * the test's own process (root, the server's peer uid for this test): what is tested is the driver's
  * reading of a lost connection, not the manager's gate (cageStart.test.ts, remoteCageDriver.test.ts).
  */
-import { spawnSync } from 'node:child_process';
 import { chmodSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -27,6 +26,7 @@ import { cageWaitExecutor } from './cageWaitExecutor';
 import { ManagedCages } from './managedCages';
 import { CageEndUnknown, RemoteCageDriver } from './remoteCageDriver';
 import type { HandedSockets } from './socketHandOver';
+import { xvncPidsOf } from '../testing/cageProcesses';
 
 const LOW_UID = 61775;
 const SMALL = 'homeBytes: 64MiB, tmpfsBytes: 32MiB';
@@ -37,7 +37,6 @@ let journal: FileAuditJournal;
 const servers: CageManagerServer[] = [];
 const cages = new ManagedCages();
 const policy = () => parsePolicy(POLICY, 'p.yaml');
-const xvncsOf = (uid: number) => spawnSync('pgrep', ['-u', String(uid), '-x', 'Xvnc'], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean);
 /** openVnc is not used here: no socket is handed over in this test. */
 const noHandOver = { take: () => Promise.reject(new Error('no socket is handed over in this test')) } as unknown as HandedSockets;
 
@@ -75,7 +74,7 @@ describe('RemoteCageDriver with its manager connection lost', () => {
     const first = await managerAt('manager-1.sock');
     const driver = new RemoteCageDriver({ client: await CageManagerClient.connect(first), handed: noHandOver, level: 'low', uid: LOW_UID, policy, stateDir: join(root, 'state'), runDir: join(root, 'run') });
     const cage = await driver.start();
-    expect(xvncsOf(LOW_UID)).toHaveLength(1);
+    expect(xvncPidsOf(LOW_UID)).toHaveLength(1);
     let resolvedAs: string | null = null;
     void cage.exited.then((exit) => (resolvedAs = exit.reason), () => undefined);
 
@@ -90,7 +89,7 @@ describe('RemoteCageDriver with its manager connection lost', () => {
     expect(resolvedAs).toBeNull();
     // stop() does not say stopped while the cage may run: it asks, and fails as the connection does.
     await expect(cage.stop()).rejects.toThrow(/cage\.stop for level low/);
-    expect(xvncsOf(LOW_UID)).toHaveLength(1);
+    expect(xvncPidsOf(LOW_UID)).toHaveLength(1);
     expect(cages.state('low')).toBe('running');
 
     // The fleet's way back: a new connection; a new start is refused (the manager runs the level's cage), its wait is pending on it.
@@ -104,6 +103,6 @@ describe('RemoteCageDriver with its manager connection lost', () => {
     await wait;
     expect(stopped.stopped).toBe(true);
     expect(waited).toBe(stopped.reason);
-    expect(xvncsOf(LOW_UID)).toHaveLength(0);
+    expect(xvncPidsOf(LOW_UID)).toHaveLength(0);
   }, 120_000);
 });

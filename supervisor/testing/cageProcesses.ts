@@ -3,6 +3,7 @@
  * it a true cage process or not — its seccomp mode, no_new_privs, effective capabilities, uid and
  * control group — so a test can check them all, not only the ones it started.
  */
+import { spawnSync } from 'node:child_process';
 import { readFileSync, readdirSync } from 'node:fs';
 import { pidNamespaceOf } from '../sandbox/peerCredentials';
 
@@ -60,4 +61,15 @@ export function processesInCage(anyPidInCage: number): CageProcess[] {
 /** The host pid of the cage process the cage calls `innerPid`. */
 export function hostPidOf(anyPidInCage: number, innerPid: number): number | null {
   return processesInCage(anyPidInCage).find((p) => p.innerPid === innerPid)?.pid ?? null;
+}
+
+/** The names of the processes running as `uid` (pgrep): a cage and what it started, gone or not. */
+export function processNamesOf(uid: number): string[] {
+  const found = spawnSync('pgrep', ['-u', String(uid), '-l'], { encoding: 'utf8' }).stdout;
+  return found.split('\n').filter(Boolean).map((line) => line.split(' ')[1]!);
+}
+
+/** The pids of the Xvnc servers running as `uid`. */
+export function xvncPidsOf(uid: number): string[] {
+  return spawnSync('pgrep', ['-u', String(uid), '-x', 'Xvnc'], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean);
 }

@@ -30,6 +30,7 @@ import { CageManagerServer } from '../cageManagerServer';
 import { cageStartExecutor } from '../cageStartExecutor';
 import { cageStopExecutor } from '../cageStopExecutor';
 import { ManagedCages } from '../managedCages';
+import { xvncPidsOf } from '../../testing/cageProcesses';
 
 const LOW_UID = 61912;
 const SMALL = 'homeBytes: 64MiB, tmpfsBytes: 32MiB';
@@ -61,7 +62,6 @@ async function manager(name: string): Promise<{ socket: string; server: CageMana
   return { socket, server };
 }
 
-const xvncsOf = (uid: number) => spawnSync('pgrep', ['-u', String(uid), '-x', 'Xvnc'], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean);
 
 beforeAll(() => {
   root = testRoot('cloison-rv-cs-');
@@ -92,17 +92,17 @@ describe('cage.start after the manager restarted, its level\'s cage still runnin
     const before = await manager('before');
     const first = await sendFramesAs(cloison, before.socket, [{ json: { id: 1, request: { op: 'cage.start', level: 'low', uid: LOW_UID } } }]);
     expect(first.replies[0]).toMatchObject({ ok: true });
-    const firstXvnc = xvncsOf(LOW_UID);
+    const firstXvnc = xvncPidsOf(LOW_UID);
     expect(firstXvnc).toHaveLength(1);
     // The manager dies: its socket closes (only the server is closed here, as a killed manager's is), its cages run on.
     await before.server.close();
     const after = await manager('after');
     const second = await sendFramesAs(cloison, after.socket, [{ json: { id: 2, request: { op: 'cage.start', level: 'low', uid: LOW_UID } } }]);
     await new Promise((r) => setTimeout(r, 1000));
-    const xvncs = xvncsOf(LOW_UID);
+    const xvncs = xvncPidsOf(LOW_UID);
     const stop = await sendFramesAs(cloison, after.socket, [{ json: { id: 3, request: { op: 'cage.stop', level: 'low' } } }]);
     await new Promise((r) => setTimeout(r, 1000));
-    const afterStop = xvncsOf(LOW_UID);
+    const afterStop = xvncPidsOf(LOW_UID);
     console.log(`after the manager's restart: cage.start answered ${JSON.stringify(second.replies[0]).slice(0, 300)}; Xvnc processes of the level's uid: ${xvncs.length} (${xvncs.join(', ')}); cage.stop answered ${JSON.stringify(stop.replies[0]).slice(0, 200)}; Xvnc left: ${afterStop.length}`);
     // The level's session goes on (adopted, or the start refused as running already): one Xvnc, the first's.
     expect(xvncs, 'Xvnc processes of the level after the second start').toEqual(firstXvnc);
