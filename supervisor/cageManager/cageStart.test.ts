@@ -32,6 +32,7 @@ import { cloisonPart, type CloisonPartMessage } from './cloisonPart';
 import { ManagedCages } from './managedCages';
 import { vncSocketExecutor } from './vncSocketExecutor';
 import { processNamesOf } from '../testing/cageProcesses';
+import { waitFor } from '../testing/waitFor';
 
 const LOW_UID = 61750;
 const HIGH_UID = 61751;
@@ -149,7 +150,8 @@ describe('cage.start, cage.wait and cage.stop from the cloison part', () => {
     expect(cages.launcherOf('high')).toBe(running.launcher);
     // A process of the cage that left its session: the stop reaches it through the cage's group.
     expect((await launcherShell(running)('setsid sleep 600 </dev/null >/dev/null 2>&1 &')).code).toBe(0);
-    expect(processNamesOf(HIGH_UID)).toContain('sleep');
+    // The shell returns once it has forked: the child is `sh` until it has executed sleep.
+    await waitFor(() => processNamesOf(HIGH_UID).includes('sleep'), 'the setsid sleep running');
     expect(await cageStopExecutor({ cages })({ op: 'cage.stop', level: 'high' })).toMatchObject({ stopped: true });
     expect(levelTraces('high')).toEqual({ mounted: false, running: 'stopped' });
     expect(processNamesOf(HIGH_UID)).toEqual([]);
