@@ -2,6 +2,7 @@
 import type { Policy } from '../shared/policy';
 import type { ForwardTarget } from './audit/journalForwarder';
 import type { HostSoundTarget } from './audio/hostSound';
+import type { ManagerLink } from './cageManager/managerLink';
 
 export interface SupervisorOptions {
   policy: Policy;
@@ -31,5 +32,10 @@ export interface SupervisorOptions {
   deviceScanMs?: number;
   /** Warm the gateway's hot path this long after start-up (gatewayWarmUp.ts); none by default. */
   gatewayWarmUp?: { rounds: number; afterMs: number };
+  /**
+   * Set when this supervisor is the unprivileged `cloison` part: every act that needs root is a
+   * request to the cage manager (cageManager/managerLink.ts). Absent: the root supervisor.
+   */
+  manager?: ManagerLink;
   log?: (msg: string, fields?: Record<string, unknown>) => void;
 }
