@@ -7,42 +7,44 @@
  * empty or still holds the broker's own last paste (then the cage has copied nothing itself since);
  * the result says which it took. A paste fills both, so Ctrl+V, Shift+Insert and middle click all
  * find it: one serving helper per selection per cage at most.
+ *
+ * The X tools are the root supervisor's own by default; the `cloison` part gives the cage manager's
+ * (cageXTools.ts, cageManager/remoteXTools.ts).
  */
-import { bilingual } from '../../shared/bilingual';
-import { CloisonError } from '../../shared/errors';
 import type { CageDriver } from '../cages/cageDriver';
-import { BwrapDriver } from '../cages/bwrapDriver';
 import type { CageClipboards } from './clipboardBroker';
-import { readSelection, writeSelection, type ReadResult, type SelectionServer, type XSelectionName } from './xSelection';
+import { localCageSelections, type CageSelectionTools } from './cageXTools';
+import type { ReadResult, SelectionServer, XSelectionName } from './xSelection';
 
 const SELECTIONS: readonly XSelectionName[] = ['clipboard', 'primary'];
 
 export class XCageClipboards implements CageClipboards {
   private readonly servers = new Map<string, Map<XSelectionName, SelectionServer>>();
 
-  constructor(
-    private readonly driverOf: (level: string) => CageDriver | undefined,
-    private readonly isRunning: (level: string) => boolean,
-  ) {}
+  private readonly tools: CageSelectionTools;
+
+  constructor(driverOf: (level: string) => CageDriver | undefined, isRunning: (level: string) => boolean, tools?: CageSelectionTools) {
+    this.tools = tools ?? localCageSelections(driverOf, isRunning);
+  }
 
   async read(level: string, maxBytes: number): Promise<ReadResult> {
-    const dir = this.x11DirOf(level);
+    this.check(level);
     const ours = this.servers.get(level)?.get('clipboard')?.owned === true;
     if (!ours) {
-      const clipboard = await readSelection(dir, maxBytes, undefined, 'clipboard');
+      const clipboard = await this.tools.readSelection(level, maxBytes, 'clipboard');
       if (clipboard.kind !== 'empty') return clipboard;
     }
-    const primary = await readSelection(dir, maxBytes, undefined, 'primary');
+    const primary = await this.tools.readSelection(level, maxBytes, 'primary');
     if (primary.kind !== 'empty' || !ours) return primary;
     // Both selections still hold the last paste: it is what the cage has.
-    return readSelection(dir, maxBytes, undefined, 'clipboard');
+    return this.tools.readSelection(level, maxBytes, 'clipboard');
   }
 
   async write(level: string, text: string): Promise<void> {
-    const dir = this.x11DirOf(level);
+    this.check(level);
     this.stopServing(level);
     // Both at once (each helper proves itself for 300 ms); one that fails takes the other down.
-    const started = await Promise.allSettled(SELECTIONS.map((selection) => writeSelection(dir, text, selection)));
+    const started = await Promise.allSettled(SELECTIONS.map((selection) => this.tools.serveSelection(level, text, selection)));
     const failed = started.find((r) => r.status === 'rejected');
     if (failed) {
       for (const r of started) if (r.status === 'fulfilled') r.value.stop();
@@ -60,10 +62,9 @@ export class XCageClipboards implements CageClipboards {
     this.servers.delete(level);
   }
 
-  private x11DirOf(level: string): string {
-    const driver = this.driverOf(level);
-    if (!(driver instanceof BwrapDriver)) throw new CloisonError('CAGE_UNAVAILABLE', bilingual(`la cage « ${level} » est un serveur VNC externe : elle n’a pas de presse-papiers contrôlé`, `cage "${level}" is an external VNC endpoint: it has no brokered clipboard`));
-    if (!this.isRunning(level)) throw new CloisonError('CAGE_UNAVAILABLE', bilingual(`la cage « ${level} » n’est pas en service`, `cage "${level}" is not running`));
-    return driver.x11Dir;
+  /** An external vnc cage, or one not running: refused before anything is stopped or run. */
+  private check(level: string): void {
+    const why = this.tools.unreachable(level);
+    if (why) throw why;
   }
 }

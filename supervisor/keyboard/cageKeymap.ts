@@ -15,6 +15,7 @@ import type { CageDriver } from '../cages/cageDriver';
 import { clipboardHelperArgs, runXHelper } from '../clipboard/xSelection';
 import { spawnBwrap } from '../sandbox/bwrapSpawn';
 import type { KeyboardLayoutView } from '../../shared/keyboardLayout';
+import type { CageXTools } from '../clipboard/cageXTools';
 
 /** Sets the layout of the X server whose socket directory is `x11Dir`. Rejects with setxkbmap's reason. */
 export function setCageKeymap(x11Dir: string, layout: Pick<KeyboardLayoutView, 'layout' | 'variant'>, timeoutMs = 10_000): Promise<void> {
@@ -40,18 +41,24 @@ export function queryCageKeymap(x11Dir: string): Promise<{ layout: string; varia
 
 /**
  * Sets the layout on every bwrap cage each time it starts; reports each outcome (error null: set).
- * Returns what sets it again on every running cage (a reload that changed the layout).
+ * Returns what sets it again on every running cage (a reload that changed the layout). With `tools`
+ * (the `cloison` part: the cage manager's, cageXTools.ts) they set it, on the levels they reach.
  */
 export function keepCageKeymaps(
   cages: ReadonlyMap<string, { on(event: 'status', listener: (state: { status: string }) => void): unknown; readonly state: { status: string } }>,
   driverOf: (level: string) => CageDriver | undefined,
   layout: () => KeyboardLayoutView,
   report: (level: string, error: Error | null) => void,
+  tools?: Pick<CageXTools, 'unreachable' | 'setKeymap'>,
 ): () => void {
-  const apply = (level: string) => {
+  const setOn = (level: string): Promise<void> | null => {
+    if (tools) return tools.unreachable(level) ? null : tools.setKeymap(level, layout());
     const driver = driverOf(level);
-    if (!(driver instanceof BwrapDriver)) return; // an external VNC endpoint: not ours to set
-    setCageKeymap(driver.x11Dir, layout()).then(
+    return driver instanceof BwrapDriver ? setCageKeymap(driver.x11Dir, layout()) : null;
+  };
+  const apply = (level: string) => {
+    // null: an external VNC endpoint, not ours to set (or, through the manager, a cage not running).
+    setOn(level)?.then(
       () => report(level, null),
       (err: Error) => report(level, err),
     );

@@ -17,6 +17,7 @@
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { maxGeometryOf } from '../../shared/policy';
 import type { PolicyReader } from '../policy/policyReader';
+import type { CageXTools } from '../clipboard/cageXTools';
 import { desktopTone, setDesktopColour, setScreenSize, type ScreenSize } from './xScreen';
 
 /** Xvnc and the policy's own floor. */
@@ -45,15 +46,30 @@ export function screenSizeFor(frame: FrameSize, max: ScreenSize): ScreenSize {
 
 export interface CageScreensOptions {
   policy: PolicyReader;
-  /** The X socket directory of a level's running bwrap cage; null when there is none to set. */
+  /**
+   * The X socket directory of a level's running bwrap cage; null when there is none to set. Only
+   * handed to `resize` and `paint`: through the cage manager it is the level itself (screenThrough).
+   */
   x11DirOf: (level: string) => string | null;
-  /** How the size and colour are set (xScreen.ts unless a test counts calls). */
+  /** How the size and colour are set (xScreen.ts unless a test counts calls, or the manager sets them). */
   resize?: (x11Dir: string, size: ScreenSize) => Promise<void>;
   paint?: (x11Dir: string, colour: string) => Promise<void>;
   minIntervalMs?: number;
   /** A file (root's state folder) where each level's last applied size is kept for the next start. */
   rememberIn?: string;
   log?: (msg: string, fields?: Record<string, unknown>) => void;
+}
+
+/**
+ * The options that set the screens with X tools named by level — the cage manager's, when the
+ * supervisor is the `cloison` part (cageManager/remoteXTools.ts): the level stands for its folder.
+ */
+export function screenThrough(tools: Pick<CageXTools, 'unreachable' | 'setScreenSize' | 'setDesktopColour'>): Pick<CageScreensOptions, 'x11DirOf' | 'resize' | 'paint'> {
+  return {
+    x11DirOf: (level) => (tools.unreachable(level) ? null : level),
+    resize: (level, size) => tools.setScreenSize(level, size),
+    paint: (level, colour) => tools.setDesktopColour(level, colour),
+  };
 }
 
 interface LevelScreen {

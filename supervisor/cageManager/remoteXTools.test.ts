@@ -1,0 +1,118 @@
+/**
+ * The supervisor's clipboard, screens and keyboard layout as the `cloison` part runs them: a real
+ * process of the `cloison` account (cloisonPart.ts, remoteXToolsRequester.ts) drives
+ * XCageClipboards, CageScreens and followKeyboardLayout with the cage manager's X tools
+ * (remoteXTools.ts), against a real manager server running the real `xhelper.run` executor on a
+ * real cage's X server. What the cage copied (xclip in the cage) is what the part reads; what the
+ * part pastes is what the cage's apps paste (both selections); the cage's screen takes the size
+ * the frame reports ask, and keeps one mode of ours; the cage's layout is the policy's `fr`. An app
+ * of the cage taking the selection ends the part's serving (the clipboard then reads the cage's
+ * text again, not the part's own paste). A clipboard larger than the read's bound is too large,
+ * never its first bytes as if whole.
+ */
+import { chmodSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FileAuditJournal } from '../audit/auditJournal';
+import { parsePolicy } from '../policy/policyLoader';
+import { createPamTestUser, type PamTestUser } from '../testing/pamTestUser';
+import { startRealCage, testRoot, type RealCage } from '../testing/realCage';
+import { TEST_HOME_LIMIT, twoLevelPolicy } from '../testing/testPolicy';
+import { CageManagerServer } from './cageManagerServer';
+import { cloisonPart, type CloisonPartMessage } from './cloisonPart';
+import { xHelperRunExecutor } from './xHelperRunExecutor';
+
+let root: string;
+let journal: FileAuditJournal;
+let cloison: PamTestUser;
+let server: CageManagerServer;
+let cage: RealCage;
+let part: ReturnType<typeof cloisonPart> | null = null;
+const LOW = `{ driver: bwrap, network: none, geometry: auto, maxGeometry: 1024x768, apps: [], limits: { ${TEST_HOME_LIMIT} } }`;
+const POLICY = twoLevelPolicy({ low: LOW, high: `{ driver: bwrap, network: none, apps: [], limits: { ${TEST_HOME_LIMIT} } }` }, 'keyboard: { layout: fr }\n');
+
+beforeAll(async () => {
+  root = testRoot('cloison-rx-');
+  chmodSync(root, 0o711);
+  cage = await startRealCage({ level: 'low', root, geometry: '640x480' });
+  cloison = createPamTestUser();
+  journal = new FileAuditJournal(join(root, 'journal.jsonl'));
+  const policy = () => parsePolicy(POLICY, 'p.yaml');
+  server = new CageManagerServer({
+    socketPath: join(root, 'manager.sock'),
+    peerUid: cloison.uid,
+    peerGid: cloison.gid,
+    journal,
+    authorization: { policy, stateDir: join(root, 'state'), runDir: join(root, 'run'), trainingKeysDir: join(root, 'training'), workstationUser: null },
+    executors: { 'xhelper.run': xHelperRunExecutor({ policy, x11Dir: (level) => (level === 'low' ? cage.driver.x11Dir : null), part: () => part }) },
+  });
+  await server.listen();
+}, 60_000);
+
+afterAll(async () => {
+  await part?.stop();
+  await server?.close();
+  journal?.close();
+  await cage?.stop();
+  cloison?.remove();
+  rmSync(root, { recursive: true, force: true });
+});
+
+/** What the cage's own apps see, asked from inside the cage. */
+const inCage = async (script: string) => (await cage.sh(`export DISPLAY=:0; ${script}`)).stdout;
+
+type Report = { step: string } & Record<string, unknown>;
+
+/** Runs the part to its end; `onPasted` runs in the cage when the part says it pasted. */
+function runPart(onPasted: () => Promise<void>): Promise<Report[]> {
+  const reports: Report[] = [];
+  return new Promise((resolve, reject) => {
+    const message = (m: CloisonPartMessage) => {
+      if (m.type === 'done') resolve(reports);
+      else if (m.type === 'report') {
+        reports.push(m as unknown as Report);
+        if (m.step === 'pasted') onPasted().catch(reject);
+      }
+    };
+    part = cloisonPart({
+      command: { callerUrl: import.meta.url, source: '', bundle: '', script: join(__dirname, '../testing/remoteXToolsRequester.ts') },
+      account: () => cloison,
+      start: { managerSocket: join(root, 'manager.sock'), level: 'low', policy: POLICY },
+      message,
+      restarting: (reason) => reject(new Error(`the part ended (${reason}) after ${JSON.stringify(reports)}`)),
+    });
+    part.start().catch(reject);
+  });
+}
+
+describe('the X tools through the cage manager, from the cloison part', () => {
+  it('reads what the cage copied, pastes into the cage, sizes its screen, sets its layout; an app taking the selection ends the paste', async () => {
+    // An app of the cage copies (xclip forks and serves, as an editor's Copy would).
+    await inCage("printf 'copié dans la cage' | xclip -selection clipboard -i > /dev/null 2>&1; head -c 10000 /dev/zero | tr '\\0' a | xclip -selection primary -i > /dev/null 2>&1; sleep 0.2");
+    expect(await inCage('xclip -selection clipboard -o')).toBe('copié dans la cage');
+    const seen: Record<string, string> = {};
+    const reports = await runPart(async () => {
+      seen.clipboard = await inCage('xclip -selection clipboard -o');
+      seen.primary = await inCage('xclip -selection primary -o');
+      seen.screen = await inCage('xdpyinfo | grep dimensions');
+      seen.modes = await inCage('xrandr | grep -o "cloison-[0-9x]*" | sort -u | tr "\\n" " "');
+      seen.keymap = await inCage('setxkbmap -query');
+      await inCage("printf 'repris par la cage' | xclip -selection clipboard -i > /dev/null 2>&1; sleep 0.2");
+    });
+    console.log(JSON.stringify(reports), JSON.stringify(seen));
+    const at = (step: string) => reports.find((r) => r.step === step);
+    expect(at('read')).toMatchObject({ kind: 'text', text: 'copié dans la cage', selection: 'clipboard' });
+    expect(at('read primary over the bound')).toMatchObject({ kind: 'too-large', selection: 'primary' });
+    expect(at('read other level')).toMatchObject({ code: 'CAGE_UNAVAILABLE' });
+    expect(at('paste')).toMatchObject({ pasted: true });
+    expect(seen.clipboard).toBe('collé par la partie');
+    expect(seen.primary).toBe('collé par la partie');
+    expect(at('screen')).toMatchObject({ msg: 'cage screen', width: 1000, height: 700 });
+    expect(at('screen again')).toMatchObject({ msg: 'cage screen', width: 900, height: 650 });
+    expect(seen.screen).toMatch(/dimensions:\s+900x650 pixels/);
+    expect(seen.modes!.trim()).toBe('cloison-900x650');
+    expect(at('keymap')).toMatchObject({ fact: { kind: 'cage.keymap', level: 'low', layout: 'fr' }, query: { layout: 'fr' } });
+    expect(seen.keymap).toMatch(/layout:\s+fr/);
+    expect(at('taken')).toMatchObject({ owned: false, read: { kind: 'text', text: 'repris par la cage', selection: 'clipboard' } });
+  }, 120_000);
+});
