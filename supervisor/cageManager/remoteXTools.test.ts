@@ -9,8 +9,14 @@
  * of the cage taking the selection ends the part's serving (the clipboard then reads the cage's
  * text again, not the part's own paste). A clipboard larger than the read's bound is too large,
  * never its first bytes as if whole.
+ *
+ * A cage may name modes `cloison-WxH` on its own screen, one beyond its maxGeometry among them:
+ * the part's resize asked the manager to forget it, was refused, and each refusal went into root's
+ * journal as the part's (`rootRequest.refused`, actor cloison: a false alarm any cage could write,
+ * seen with the first version of remoteXTools.ts). Now only the modes the manager allows are asked,
+ * sixteen a resize.
  */
-import { chmodSync, rmSync } from 'node:fs';
+import { chmodSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FileAuditJournal } from '../audit/auditJournal';
@@ -18,7 +24,7 @@ import { parsePolicy } from '../policy/policyLoader';
 import { createPamTestUser, type PamTestUser } from '../testing/pamTestUser';
 import { startRealCage, testRoot, type RealCage } from '../testing/realCage';
 import { TEST_HOME_LIMIT, twoLevelPolicy } from '../testing/testPolicy';
-import { CageManagerServer } from './cageManagerServer';
+import { CageManagerServer, REFUSED_KIND } from './cageManagerServer';
 import { cloisonPart, type CloisonPartMessage } from './cloisonPart';
 import { xHelperRunExecutor } from './xHelperRunExecutor';
 
@@ -59,12 +65,12 @@ afterAll(async () => {
 });
 
 /** What the cage's own apps see, asked from inside the cage. */
-const inCage = async (script: string) => (await cage.sh(`export DISPLAY=:0; ${script}`)).stdout;
+const inCage = async (script: string, timeoutMs?: number) => (await cage.sh(`export DISPLAY=:0; ${script}`, timeoutMs)).stdout;
 
 type Report = { step: string } & Record<string, unknown>;
 
 /** Runs the part to its end; `onPasted` runs in the cage when the part says it pasted. */
-function runPart(onPasted: () => Promise<void>): Promise<Report[]> {
+function runPart(onPasted: () => Promise<void>, extra: Record<string, unknown> = {}): Promise<Report[]> {
   const reports: Report[] = [];
   return new Promise((resolve, reject) => {
     const message = (m: CloisonPartMessage) => {
@@ -77,12 +83,19 @@ function runPart(onPasted: () => Promise<void>): Promise<Report[]> {
     part = cloisonPart({
       command: { callerUrl: import.meta.url, source: '', bundle: '', script: join(__dirname, '../testing/remoteXToolsRequester.ts') },
       account: () => cloison,
-      start: { managerSocket: join(root, 'manager.sock'), level: 'low', policy: POLICY },
+      start: { managerSocket: join(root, 'manager.sock'), level: 'low', policy: POLICY, ...extra },
       message,
       restarting: (reason) => reject(new Error(`the part ended (${reason}) after ${JSON.stringify(reports)}`)),
     });
     part.start().catch(reject);
-  });
+  }).finally(async () => {
+    await part?.stop();
+    part = null;
+  }) as Promise<Report[]>;
+}
+
+function refusals(): Array<Record<string, unknown>> {
+  return readFileSync(journal.path, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l)).filter((r) => r.kind === REFUSED_KIND);
 }
 
 describe('the X tools through the cage manager, from the cloison part', () => {
@@ -114,5 +127,25 @@ describe('the X tools through the cage manager, from the cloison part', () => {
     expect(at('keymap')).toMatchObject({ fact: { kind: 'cage.keymap', level: 'low', layout: 'fr' }, query: { layout: 'fr' } });
     expect(seen.keymap).toMatch(/layout:\s+fr/);
     expect(at('taken')).toMatchObject({ owned: false, read: { kind: 'text', text: 'repris par la cage', selection: 'clipboard' } });
+    // Every form the part wrote was one the manager takes: nothing journaled as the part's refusal.
+    expect(refusals()).toEqual([]);
+  }, 120_000);
+
+  it('a cage naming modes of its own cloison-*: the part forgets those the manager allows, at most 16 a resize, and asks nothing the manager refuses', async () => {
+    // What the cage may do on its own screen: modes named as ours, one beyond the level's maxGeometry, forty within it.
+    const made = ['cloison-4000x3000', 'cloison-0640x480', ...Array.from({ length: 40 }, (_, i) => `cloison-${400 + i}x300`)];
+    await inCage(made.map((m) => { const [w, h] = m.slice(8).split('x'); return `xrandr --newmode ${m} 60 ${w} ${w} ${w} ${w} ${h} ${h} ${h} ${h}; xrandr --addmode VNC-0 ${m}`; }).join('; '), 60_000);
+    const modes = async () => (await inCage('xrandr | grep -o "cloison-[0-9x]*" | sort -u')).split('\n').filter(Boolean);
+    const initial = await modes();
+    expect(initial).toEqual(expect.arrayContaining(made));
+    const before = refusals().length;
+    const reports = await runPart(async () => undefined, { resizeOnly: { width: 700, height: 500 } });
+    expect(reports.find((r) => r.step === 'screen')).toMatchObject({ msg: 'cage screen', width: 700, height: 500 });
+    console.log(JSON.stringify(refusals().slice(before)));
+    expect(refusals().slice(before)).toEqual([]);
+    const left = await modes();
+    expect(left).toContain('cloison-700x500');
+    expect(left).toContain('cloison-4000x3000');
+    expect(left).toHaveLength(initial.length + 1 - 16);
   }, 120_000);
 });

@@ -14,14 +14,14 @@
  *   same level's same selection is served again, and it ends with the cage;
  * - the screen size is the steps of xScreen.ts's script, one request each (the part runs no shell
  *   there): a mode of exactly WxH made and set, then the earlier `cloison-*` modes the query lists
- *   forgotten;
+ *   forgotten — only those the manager allows (within maxGeometry), sixteen at most a resize;
  * - the desktop colour `xsetroot -solid`, the keymap `setxkbmap -option '' -layout L -variant V`
  *   and its query `setxkbmap -query`.
  * Which levels it reaches is the part's policy (a bwrap cage) and its fleet (running); the manager
  * checks both against its own.
  */
 import type { Socket } from 'node:net';
-import type { Policy } from '../../shared/policy';
+import { maxGeometryOf, type Policy } from '../../shared/policy';
 import { unreachableCage, type CageXTools } from '../clipboard/cageXTools';
 import type { ReadResult, SelectionServer, XSelectionName } from '../clipboard/xSelection';
 import type { CageManagerClient } from './cageManagerClient';
@@ -45,6 +45,22 @@ export interface RemoteXToolsOptions {
 }
 
 type Program = RequestOf<'xhelper.run'>['program'];
+
+/**
+ * The earlier modes forgotten at one resize, at most: the cage may make modes named as ours on its
+ * own screen, and each forgotten costs the manager two sandboxes (the script ran them in one).
+ */
+const FORGOTTEN_PER_RESIZE = 16;
+
+/**
+ * A mode of ours the manager lets the part remove: `cloison-WxH` as xScreen.ts names them, within
+ * the level's maxGeometry. Another (the cage may name one `cloison-4000x3000` itself) would be
+ * refused, and journaled as the part's refusal: a cage would write false alarms in root's journal.
+ */
+function ourMode(name: string, max: { width: number; height: number }): boolean {
+  const m = /^cloison-([1-9]\d{0,4})x([1-9]\d{0,4})$/.exec(name);
+  return m !== null && Number(m[1]) <= max.width && Number(m[2]) <= max.height;
+}
 
 export function remoteCageXTools(options: RemoteXToolsOptions): CageXTools {
   let handed = options.handed ?? null;
@@ -97,9 +113,10 @@ export function remoteCageXTools(options: RemoteXToolsOptions): CageXTools {
       await attempt(level, 'xrandr', ['--addmode', OUTPUT, mode]);
       await run(level, 'xrandr', ['--output', OUTPUT, '--mode', mode]);
       const listed = (await run(level, 'xrandr', [])).toString('utf8');
-      const earlier = new Set(listed.split('\n').map((line) => line.trim().split(/\s+/)[0] ?? '').filter((name) => /^cloison-\d+x\d+$/.test(name) && name !== mode));
-      for (const old of earlier) {
-        // A mode beyond today's maxGeometry is refused by the manager: left, as a failed delete is in the script.
+      const cage = options.policy().levels.find((l) => l.id === level)?.cage;
+      const max = cage?.driver === 'bwrap' ? maxGeometryOf(cage) : { width: 0, height: 0 };
+      const earlier = new Set(listed.split('\n').map((line) => line.trim().split(/\s+/)[0] ?? '').filter((name) => name !== mode && ourMode(name, max)));
+      for (const old of [...earlier].slice(0, FORGOTTEN_PER_RESIZE)) {
         await attempt(level, 'xrandr', ['--delmode', OUTPUT, old]);
         await attempt(level, 'xrandr', ['--rmmode', old]);
       }

@@ -5,7 +5,8 @@
  * xToolsWiring.ts gives them) — reads what the cage copied, pastes its own text, sizes the screen
  * twice from frame reports, sets the policy's layout as the cage starts — reporting each outcome to
  * the parent. Then it says `pasted` and waits for an app of the cage to take the selection (the
- * parent makes one), and reads the cage's clipboard again.
+ * parent makes one), and reads the cage's clipboard again. With `resizeOnly`: one frame report, its
+ * outcome, and nothing else.
  */
 import { EventEmitter } from 'node:events';
 import type { CloisonError } from '../../shared/errors';
@@ -21,7 +22,7 @@ import { parsePolicy } from '../policy/policyLoader';
 import { RunningPolicy } from '../policy/runningPolicy';
 import { CageScreens, screenThrough } from '../screen/cageScreens';
 
-const start = restrictCloisonPart() as { managerSocket: string; level: string; policy: string };
+const start = restrictCloisonPart() as { managerSocket: string; level: string; policy: string; resizeOnly?: { width: number; height: number } };
 const channel = managerChannel();
 channel.send({ type: 'ready' });
 const report = (step: string, fields: Record<string, unknown>) => channel.send({ type: 'report', step, ...fields });
@@ -43,6 +44,18 @@ const policy = new RunningPolicy(parsePolicy(start.policy, 'p.yaml'), start.poli
 const lifecycle = Object.assign(new EventEmitter(), { level, state: { status: 'starting' }, cage: null as object | null });
 const cages = new Map([[level, lifecycle as unknown as CageLifecycle]]);
 const tools = managerXTools({ client }, { policy, isRunning: (l) => cages.get(l)?.cage != null })!;
+
+if (start.resizeOnly) {
+  lifecycle.cage = {};
+  const logged: Array<Record<string, unknown>> = [];
+  const screens = new CageScreens({ policy, minIntervalMs: 0, ...screenThrough(tools), log: (msg, fields) => void logged.push({ msg, ...fields }) });
+  screens.frameSize(level, { ...start.resizeOnly, devicePixelRatio: 1 });
+  while (logged.length === 0) await new Promise((resolve) => setTimeout(resolve, 50));
+  report('screen', logged[0]!);
+  client.close();
+  channel.send({ type: 'done' });
+  await new Promise(() => undefined); // the parent stops it
+}
 
 const clipboards = new XCageClipboards(() => undefined, (l) => cages.get(l)?.cage != null, tools);
 lifecycle.cage = {};
