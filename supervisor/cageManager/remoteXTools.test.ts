@@ -3,7 +3,9 @@
  * process of the `cloison` account (cloisonPart.ts, remoteXToolsRequester.ts) drives
  * XCageClipboards, CageScreens and followKeyboardLayout with the cage manager's X tools
  * (remoteXTools.ts), against a real manager server running the real `xhelper.run` executor on a
- * real cage's X server. What the cage copied (xclip in the cage) is what the part reads; what the
+ * real cage's X server. A word selected in the cage's xterm (PRIMARY only) is what the part copies,
+ * and what it pastes is what a middle click types in the cage's other xterm. What the cage copied
+ * (xclip in the cage) is what the part reads; what the
  * part pastes is what the cage's apps paste (both selections); the cage's screen takes the size
  * the frame reports ask, and keeps one mode of ours; the cage's layout is the policy's `fr`. An app
  * of the cage taking the selection ends the part's serving (the clipboard then reads the cage's
@@ -40,7 +42,11 @@ const POLICY = twoLevelPolicy({ low: LOW, high: `{ driver: bwrap, network: none,
 beforeAll(async () => {
   root = testRoot('cloison-rx-');
   chmodSync(root, 0o711);
-  cage = await startRealCage({ level: 'low', root, geometry: '640x480' });
+  // Two terminals: one showing a line to select, one writing what it is given to a file.
+  cage = await startRealCage({ level: 'low', root, geometry: '640x480', apps: [
+    ['xterm', '-title', 'sel', '-geometry', '60x4+0+0', '-e', 'sh', '-c', "echo 'alpha bravo2026 charlie'; exec sleep 600"],
+    ['xterm', '-title', 'typed', '-geometry', '60x4+0+150', '-e', 'sh', '-c', 'exec cat > $HOME/typed.txt'],
+  ] });
   cloison = createPamTestUser();
   journal = new FileAuditJournal(join(root, 'journal.jsonl'));
   const policy = () => parsePolicy(POLICY, 'p.yaml');
@@ -98,7 +104,38 @@ function refusals(): Array<Record<string, unknown>> {
   return readFileSync(journal.path, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l)).filter((r) => r.kind === REFUSED_KIND);
 }
 
+/** Waits until `check` gives something (windows take their time to map). */
+async function until<T>(what: string, check: () => Promise<T | null | undefined | false>, timeoutMs = 10_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await check();
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
 describe('the X tools through the cage manager, from the cloison part', () => {
+  it('with the cage\'s apps: a word selected in xterm (PRIMARY only) is what the part copies; its paste is what a middle click types in the other xterm', async () => {
+    const windowNamed = (name: string) => until(`the ${name} xterm`, async () => (await inCage(`xdotool search --onlyvisible --name '^${name}$' | head -1`)).trim());
+    const sel = await windowNamed('sel');
+    // A double click on the line's second word: xterm puts it in PRIMARY only.
+    await inCage(`xdotool mousemove --window ${sel} 80 8 click --repeat 2 --delay 80 1; sleep 0.3`);
+    expect(await inCage('xclip -o -selection primary')).toBe('bravo2026');
+    const reports = await runPart(async () => undefined, { copyThenPaste: 'texte de la partie' });
+    console.log(JSON.stringify(reports));
+    expect(reports.find((r) => r.step === 'copy')).toMatchObject({ kind: 'text', text: 'bravo2026', selection: 'primary' });
+    expect(reports.find((r) => r.step === 'paste')).toMatchObject({ pasted: true });
+    // The part has ended; the manager's xclip serves on, as the selection's owner.
+    const typed = await windowNamed('typed');
+    await inCage(`xdotool mousemove --window ${typed} 100 30 click 2; sleep 0.2; xdotool windowfocus --sync ${typed} key --window ${typed} Return`);
+    const file = await until('the pasted text in xterm', async () => {
+      const out = await inCage('cat ~/typed.txt 2>/dev/null');
+      return out.includes('\n') ? out : null;
+    });
+    expect(file).toBe('texte de la partie\n');
+  }, 120_000);
+
   it('reads what the cage copied, pastes into the cage, sizes its screen, sets its layout; an app taking the selection ends the paste', async () => {
     // An app of the cage copies (xclip forks and serves, as an editor's Copy would).
     await inCage("printf 'copié dans la cage' | xclip -selection clipboard -i > /dev/null 2>&1; head -c 10000 /dev/zero | tr '\\0' a | xclip -selection primary -i > /dev/null 2>&1; sleep 0.2");

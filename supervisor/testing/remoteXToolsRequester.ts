@@ -6,7 +6,7 @@
  * twice from frame reports, sets the policy's layout as the cage starts — reporting each outcome to
  * the parent. Then it says `pasted` and waits for an app of the cage to take the selection (the
  * parent makes one), and reads the cage's clipboard again. With `resizeOnly`: one frame report, its
- * outcome, and nothing else.
+ * outcome, and nothing else. With `copyThenPaste`: the clipboard's copy, then that text pasted.
  */
 import { EventEmitter } from 'node:events';
 import type { CloisonError } from '../../shared/errors';
@@ -22,7 +22,7 @@ import { parsePolicy } from '../policy/policyLoader';
 import { RunningPolicy } from '../policy/runningPolicy';
 import { CageScreens, screenThrough } from '../screen/cageScreens';
 
-const start = restrictCloisonPart() as { managerSocket: string; level: string; policy: string; resizeOnly?: { width: number; height: number } };
+const start = restrictCloisonPart() as { managerSocket: string; level: string; policy: string; resizeOnly?: { width: number; height: number }; copyThenPaste?: string };
 const channel = managerChannel();
 channel.send({ type: 'ready' });
 const report = (step: string, fields: Record<string, unknown>) => channel.send({ type: 'report', step, ...fields });
@@ -59,6 +59,13 @@ if (start.resizeOnly) {
 
 const clipboards = new XCageClipboards(() => undefined, (l) => cages.get(l)?.cage != null, tools);
 lifecycle.cage = {};
+if (start.copyThenPaste !== undefined) {
+  await step('copy', async () => shown(await clipboards.read(level, 4096)));
+  await step('paste', async () => (await clipboards.write(level, start.copyThenPaste!), { pasted: true }));
+  client.close();
+  channel.send({ type: 'done' });
+  await new Promise(() => undefined); // the parent stops it
+}
 await step('read', async () => shown(await clipboards.read(level, 4096)));
 await step('read primary over the bound', async () => shown(await tools.readSelection(level, 4096, 'primary')));
 await step('read other level', async () => shown(await clipboards.read('high', 4096)));
