@@ -2,6 +2,11 @@
  * USB keys wired to the supervisor: the media root the cages bind, the device broker deciding each
  * key, and the watcher that finds them (sysfs scans and udev events). Which loop devices count as
  * keys is read from the running policy at each scan, and a reload rescans at once.
+ *
+ * With `manager` (the supervisor is the unprivileged `cloison` part, issue #29) the broker decides
+ * as before, but reads, mounts, unmounts, erases and marks keys through the root cage manager
+ * (remoteKeyActs.ts); the watcher only reads sysfs, which any user may; the mark secret stays the
+ * manager's (not read here). Without it, the root part does all of it itself, as before the split.
  */
 import { join } from 'node:path';
 import type { DeviceView } from '../../shared/rpc';
@@ -10,10 +15,13 @@ import { mediaRootOf } from '../cages/bwrapDriver';
 import type { Confirmations } from '../confirm/confirmations';
 import type { RunningPolicy } from '../policy/runningPolicy';
 import { loopBackingDirOf } from '../policy/runningPolicy';
+import type { ManagerLink } from '../cageManager/managerLink';
 import { DeviceBroker } from './deviceBroker';
 import { DeviceWatcher } from './deviceWatcher';
 import { loadOrCreateStationKeys } from './keyMarks';
+import { localKeyPreparer, localKeyReader, type KeyMounts, type KeyPreparer, type KeyReader } from './keyRootActs';
 import { MediaMounts } from './mediaMounts';
+import { remoteKeyMounts, remoteKeyPreparer, remoteKeyReader } from './remoteKeyActs';
 
 export interface UsbWiringOptions {
   policy: RunningPolicy;
@@ -27,17 +35,33 @@ export interface UsbWiringOptions {
   onDevices: (devices: DeviceView[]) => void;
   scanMs?: number;
   log?: (msg: string, fields?: Record<string, unknown>) => void;
+  /** The root cage manager: every root act of USB is a request to it (the `cloison` part). */
+  manager?: ManagerLink | undefined;
 }
 
-export function wireUsb(options: UsbWiringOptions): { mediaMounts: MediaMounts; devices: DeviceBroker; deviceWatcher: DeviceWatcher } {
-  const { policy, confirmations, log, trainingKeysDir } = options;
-  const mediaMounts = new MediaMounts(mediaRootOf(options.runDir));
+export interface WiredUsb<M extends KeyMounts> {
+  mediaMounts: M;
+  devices: DeviceBroker;
+  deviceWatcher: DeviceWatcher;
+}
+
+export function wireUsb(options: UsbWiringOptions & { manager?: undefined }): WiredUsb<MediaMounts>;
+export function wireUsb(options: UsbWiringOptions): WiredUsb<KeyMounts>;
+export function wireUsb(options: UsbWiringOptions): WiredUsb<KeyMounts> {
+  const { policy, confirmations, log, trainingKeysDir, manager } = options;
+  let acts: { mounts: KeyMounts; reader: KeyReader; preparer: KeyPreparer };
+  if (manager) {
+    acts = { mounts: remoteKeyMounts(manager.client, options.runDir), reader: remoteKeyReader(manager.client), preparer: remoteKeyPreparer(manager.client) };
+  } else {
+    const stationKeys = loadOrCreateStationKeys(join(options.stateDir, 'usb-mark.key'));
+    acts = { mounts: new MediaMounts(mediaRootOf(options.runDir)), reader: localKeyReader(stationKeys), preparer: localKeyPreparer(stationKeys) };
+  }
+  const mediaMounts = acts.mounts;
   const devices = new DeviceBroker({
     policy,
-    mounts: mediaMounts,
+    ...acts,
     journal: options.journal,
     cageUidOf: options.cageUidOf,
-    stationKeys: loadOrCreateStationKeys(join(options.stateDir, 'usb-mark.key')),
     confirm: (question) => confirmations.ask(question),
   });
   devices.on('change', options.onDevices);
@@ -58,7 +82,7 @@ export function wireUsb(options: UsbWiringOptions): { mediaMounts: MediaMounts; 
  * The shared media root, made before any cage binds its folder of it. Returns whether keys can be
  * used at all, and how USB stops: every key let go (journaled) before the media mounts go.
  */
-export async function prepareUsb(usb: { mediaMounts: MediaMounts; devices: DeviceBroker }, levels: string[], log?: UsbWiringOptions['log']): Promise<{ ready: boolean; stop: () => Promise<void> }> {
+export async function prepareUsb(usb: { mediaMounts: KeyMounts; devices: DeviceBroker }, levels: string[], log?: UsbWiringOptions['log']): Promise<{ ready: boolean; stop: () => Promise<void> }> {
   const ready = await usb.mediaMounts.prepare(levels).then(
     () => true,
     (err: Error) => (log?.('USB devices unavailable: cannot prepare the media mounts', { error: err.message }), false),

@@ -1,0 +1,76 @@
+/**
+ * Test tool, run as the unprivileged part is (the manager's child, dropped to the `cloison`
+ * account): the USB wiring as the supervisor makes it with `manager` set — the device watcher on
+ * sysfs, the broker reading, mounting, ejecting keys through the cage manager — and a socket of its
+ * own on which the test asks what a user (the shell's device list, attach, eject) or a compromised
+ * part (a request of its choosing to the manager, a device opened directly) would. One JSON line a
+ * request, one a reply.
+ */
+import { openSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { cageUid } from '../../../shared/policy';
+import type { CloisonError } from '../../../shared/errors';
+import { FileAuditJournal } from '../../audit/auditJournal';
+import { CageManagerClient } from '../../cageManager/cageManagerClient';
+import { restrictCloisonPart } from '../../cageManager/cloisonPartRestriction';
+import { managerChannel } from '../../cageManager/socketHandOver';
+import type { RootRequest } from '../../cageManager/requests';
+import { Confirmations } from '../../confirm/confirmations';
+import { parsePolicy } from '../../policy/policyLoader';
+import { RunningPolicy } from '../../policy/runningPolicy';
+import { prepareUsb, wireUsb } from '../usbWiring';
+
+const start = restrictCloisonPart() as { managerSocket: string; policy: string; ownDir: string; runDir: string; trainingKeysDir: string; commandSocket: string };
+const channel = managerChannel();
+channel.send({ type: 'ready' });
+const client = await CageManagerClient.connect(start.managerSocket);
+const policy = new RunningPolicy(parsePolicy(start.policy, 'p.yaml'), start.policy, 'p.yaml');
+const journal = new FileAuditJournal(join(start.ownDir, 'journal.jsonl'));
+const usb = wireUsb({
+  policy,
+  stateDir: start.ownDir,
+  runDir: start.runDir,
+  journal,
+  confirmations: new Confirmations({ publish: () => undefined, settle: () => undefined }),
+  cageUidOf: (level) => {
+    const index = policy.current().levels.findIndex((l) => l.id === level);
+    const cage = policy.current().levels[index]?.cage;
+    return cage?.driver === 'bwrap' ? cageUid(cage, index) : null;
+  },
+  trainingKeysDir: start.trainingKeysDir,
+  onDevices: () => undefined,
+  scanMs: 100,
+  manager: { client },
+});
+const prepared = await prepareUsb(usb, policy.current().levels.map((l) => l.id));
+usb.deviceWatcher.start();
+
+type Command = { id: number; cmd: 'list' } | { id: number; cmd: 'attach'; device: string; level: string; mode: 'read-only' | 'read-write' } | { id: number; cmd: 'eject'; device: string } | { id: number; cmd: 'raw'; request: RootRequest } | { id: number; cmd: 'open'; devnode: string };
+
+async function run(c: Command): Promise<unknown> {
+  switch (c.cmd) {
+    case 'list':
+      return usb.devices.list();
+    case 'attach':
+      return usb.devices.attach(c.device, c.level, c.mode);
+    case 'eject':
+      return usb.devices.eject(c.device);
+    case 'raw':
+      return client.request(c.request);
+    case 'open':
+      return { fd: openSync(c.devnode, 'r') };
+  }
+}
+
+const server = createServer((socket) => {
+  createInterface({ input: socket }).on('line', (line) => {
+    const c = JSON.parse(line) as Command;
+    run(c).then(
+      (result) => socket.write(`${JSON.stringify({ id: c.id, ok: true, result })}\n`),
+      (err: unknown) => socket.write(`${JSON.stringify({ id: c.id, ok: false, error: String((err as Error).message), code: (err as CloisonError).code ?? null })}\n`),
+    );
+  });
+});
+server.listen(start.commandSocket, () => channel.send({ type: 'listening', usbReady: prepared.ready, uid: process.getuid!() }));
