@@ -2,7 +2,7 @@
  * What the USB broker does as root, each behind an interface of its own: reading a key (its mark,
  * its filesystem), mounting and unmounting it in a level's media folder, erasing and marking it.
  * The root part does them itself (the local implementations here, today's code); the `cloison`
- * part asks the cage manager (remoteKeyActs.ts), which decides from its own policy and its own mark
+ * part asks the cage manager (cageManager/remoteUsbKeys.ts), which decides from its own policy and its own mark
  * secret. The broker keeps every decision it made before; only where the root act runs changes.
  */
 import { execFile } from 'node:child_process';
@@ -47,6 +47,13 @@ export interface KeyPreparer {
   mark(device: BlockDevice, current: MarkReading, level: string, uid: number): Promise<{ markId: string; erased: 'whole' | 'ends' }>;
   /** Erased whole, mark and all. `level`: the level asking (the one its mark names, or one it may go to; null: none). */
   unmark(device: BlockDevice, level: string | null): Promise<void>;
+}
+
+/** All three: what wireUsb is given (the manager's, cageManager/remoteUsbKeys.ts) or makes (the local ones). */
+export interface UsbRootActs {
+  mounts: KeyMounts;
+  reader: KeyReader;
+  preparer: KeyPreparer;
 }
 
 /** The root part's reading: the mark read here with the station's secret, the filesystem probed in the sandbox. */

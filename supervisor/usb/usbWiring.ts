@@ -3,10 +3,11 @@
  * key, and the watcher that finds them (sysfs scans and udev events). Which loop devices count as
  * keys is read from the running policy at each scan, and a reload rescans at once.
  *
- * With `manager` (the supervisor is the unprivileged `cloison` part, issue #29) the broker decides
- * as before, but reads, mounts, unmounts, erases and marks keys through the root cage manager
- * (remoteKeyActs.ts); the watcher only reads sysfs, which any user may; the mark secret stays the
- * manager's (not read here). Without it, the root part does all of it itself, as before the split.
+ * Given the manager's acts (the supervisor is the unprivileged `cloison` part, issue #29:
+ * cageManager/remoteUsbKeys.ts's remoteUsbActs) the broker decides as before, but reads, mounts,
+ * unmounts, erases and marks keys through the root cage manager; the watcher only reads sysfs,
+ * which any user may; the mark secret stays the manager's (not read here). Without them, the root
+ * part does all of it itself (keyRootActs.ts's local acts), as before the split.
  */
 import { join } from 'node:path';
 import type { DeviceView } from '../../shared/rpc';
@@ -15,13 +16,11 @@ import { mediaRootOf } from '../cages/bwrapDriver';
 import type { Confirmations } from '../confirm/confirmations';
 import type { RunningPolicy } from '../policy/runningPolicy';
 import { loopBackingDirOf } from '../policy/runningPolicy';
-import type { ManagerLink } from '../cageManager/managerLink';
 import { DeviceBroker } from './deviceBroker';
 import { DeviceWatcher } from './deviceWatcher';
 import { loadOrCreateStationKeys } from './keyMarks';
-import { localKeyPreparer, localKeyReader, type KeyMounts, type KeyPreparer, type KeyReader } from './keyRootActs';
+import { localKeyPreparer, localKeyReader, type KeyMounts, type UsbRootActs } from './keyRootActs';
 import { MediaMounts } from './mediaMounts';
-import { remoteKeyMounts, remoteKeyPreparer, remoteKeyReader } from './remoteKeyActs';
 
 export interface UsbWiringOptions {
   policy: RunningPolicy;
@@ -35,8 +34,6 @@ export interface UsbWiringOptions {
   onDevices: (devices: DeviceView[]) => void;
   scanMs?: number;
   log?: (msg: string, fields?: Record<string, unknown>) => void;
-  /** The root cage manager: every root act of USB is a request to it (the `cloison` part). */
-  manager?: ManagerLink | undefined;
 }
 
 export interface WiredUsb<M extends KeyMounts> {
@@ -45,17 +42,12 @@ export interface WiredUsb<M extends KeyMounts> {
   deviceWatcher: DeviceWatcher;
 }
 
-export function wireUsb(options: UsbWiringOptions & { manager?: undefined }): WiredUsb<MediaMounts>;
-export function wireUsb(options: UsbWiringOptions): WiredUsb<KeyMounts>;
-export function wireUsb(options: UsbWiringOptions): WiredUsb<KeyMounts> {
-  const { policy, confirmations, log, trainingKeysDir, manager } = options;
-  let acts: { mounts: KeyMounts; reader: KeyReader; preparer: KeyPreparer };
-  if (manager) {
-    acts = { mounts: remoteKeyMounts(manager.client, options.runDir), reader: remoteKeyReader(manager.client), preparer: remoteKeyPreparer(manager.client) };
-  } else {
-    const stationKeys = loadOrCreateStationKeys(join(options.stateDir, 'usb-mark.key'));
-    acts = { mounts: new MediaMounts(mediaRootOf(options.runDir)), reader: localKeyReader(stationKeys), preparer: localKeyPreparer(stationKeys) };
-  }
+/** `rootActs`: the manager's (the `cloison` part); absent, the root part's own (and the mark secret read here). */
+export function wireUsb(options: UsbWiringOptions): WiredUsb<MediaMounts>;
+export function wireUsb(options: UsbWiringOptions, rootActs: UsbRootActs | undefined): WiredUsb<KeyMounts>;
+export function wireUsb(options: UsbWiringOptions, rootActs?: UsbRootActs): WiredUsb<KeyMounts> {
+  const { policy, confirmations, log, trainingKeysDir } = options;
+  const acts = rootActs ?? localActs(options);
   const mediaMounts = acts.mounts;
   const devices = new DeviceBroker({
     policy,
@@ -76,6 +68,11 @@ export function wireUsb(options: UsbWiringOptions): WiredUsb<KeyMounts> {
   deviceWatcher.on('arrived', (device) => void devices.arrived(device).catch((err: Error) => log?.('device arrival failed', { error: err.message })));
   deviceWatcher.on('removed', (device) => void devices.removed(device).catch((err: Error) => log?.('device removal failed', { error: err.message })));
   return { mediaMounts, devices, deviceWatcher };
+}
+
+function localActs(options: UsbWiringOptions): UsbRootActs {
+  const stationKeys = loadOrCreateStationKeys(join(options.stateDir, 'usb-mark.key'));
+  return { mounts: new MediaMounts(mediaRootOf(options.runDir)), reader: localKeyReader(stationKeys), preparer: localKeyPreparer(stationKeys) };
 }
 
 /**

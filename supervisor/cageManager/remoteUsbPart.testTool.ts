@@ -10,17 +10,18 @@ import { openSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { cageUid } from '../../../shared/policy';
-import type { CloisonError } from '../../../shared/errors';
-import { FileAuditJournal } from '../../audit/auditJournal';
-import { CageManagerClient } from '../../cageManager/cageManagerClient';
-import { restrictCloisonPart } from '../../cageManager/cloisonPartRestriction';
-import { managerChannel } from '../../cageManager/socketHandOver';
-import type { RootRequest } from '../../cageManager/requests';
-import { Confirmations } from '../../confirm/confirmations';
-import { parsePolicy } from '../../policy/policyLoader';
-import { RunningPolicy } from '../../policy/runningPolicy';
-import { prepareUsb, wireUsb } from '../usbWiring';
+import { cageUid } from '../../shared/policy';
+import type { CloisonError } from '../../shared/errors';
+import { FileAuditJournal } from '../audit/auditJournal';
+import { CageManagerClient } from './cageManagerClient';
+import { restrictCloisonPart } from './cloisonPartRestriction';
+import { managerChannel } from './socketHandOver';
+import type { RootRequest } from './requests';
+import { Confirmations } from '../confirm/confirmations';
+import { parsePolicy } from '../policy/policyLoader';
+import { RunningPolicy } from '../policy/runningPolicy';
+import { prepareUsb, wireUsb } from '../usb/usbWiring';
+import { remoteUsbActs } from './remoteUsbKeys';
 
 const start = restrictCloisonPart() as { managerSocket: string; policy: string; ownDir: string; runDir: string; trainingKeysDir: string; commandSocket: string };
 const channel = managerChannel();
@@ -42,8 +43,7 @@ const usb = wireUsb({
   trainingKeysDir: start.trainingKeysDir,
   onDevices: () => undefined,
   scanMs: 100,
-  manager: { client },
-});
+}, remoteUsbActs(client, start.runDir));
 const prepared = await prepareUsb(usb, policy.current().levels.map((l) => l.id));
 usb.deviceWatcher.start();
 

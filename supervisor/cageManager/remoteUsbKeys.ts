@@ -10,13 +10,14 @@
  *   again by the manager); a pulled key the manager cannot unmount is left to the next clean-up;
  * - marking and unmarking: `usb.prepare`.
  * The media root is the manager's, made shared before it starts a cage: nothing to prepare here.
+ * `remoteUsbActs` is what the supervisor gives usb/usbWiring.ts's wireUsb when it has a manager.
  */
 import { join } from 'node:path';
 import { mediaRootOf } from '../cages/bwrapDriver';
-import type { CageManagerClient } from '../cageManager/cageManagerClient';
-import type { UsbPrepareResult } from '../cageManager/usbPrepareExecutor';
-import type { UsbProbeResult } from '../cageManager/usbProbeExecutor';
-import { NO_FILESYSTEM, type KeyMounts, type KeyPreparer, type KeyReader } from './keyRootActs';
+import { NO_FILESYSTEM, type KeyMounts, type KeyPreparer, type KeyReader, type UsbRootActs } from '../usb/keyRootActs';
+import type { CageManagerClient } from './cageManagerClient';
+import type { UsbPrepareResult } from './usbPrepareExecutor';
+import type { UsbProbeResult } from './usbProbeExecutor';
 
 export function remoteKeyReader(client: CageManagerClient): KeyReader {
   return {
@@ -66,4 +67,9 @@ export function remoteKeyPreparer(client: CageManagerClient): KeyPreparer {
       await client.request({ op: 'usb.prepare', device: device.devnode, level, action: 'unmark' });
     },
   };
+}
+
+/** Every root act of USB through the manager: wireUsb's second argument in the `cloison` part. */
+export function remoteUsbActs(client: CageManagerClient, runDir: string): UsbRootActs {
+  return { mounts: remoteKeyMounts(client, runDir), reader: remoteKeyReader(client), preparer: remoteKeyPreparer(client) };
 }

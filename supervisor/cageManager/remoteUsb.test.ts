@@ -1,6 +1,6 @@
 /**
  * USB keys in the `cloison` part (issue #29): the wiring the supervisor makes with `manager` set
- * (usbWiring.ts, remoteKeyActs.ts) in a real process of the `cloison` account (the manager's
+ * (usb/usbWiring.ts given remoteUsbKeys.ts's acts) in a real process of the `cloison` account (the manager's
  * child, cloisonPart.ts), against a real cage manager server (root) with the real usb executors,
  * on real loop devices standing for keys (testing/loopKeys.ts; the policy names their folder). The
  * media root is made shared by the test as the manager must before it starts a cage.
@@ -21,21 +21,21 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DeviceView } from '../../shared/rpc';
 import { FileAuditJournal } from '../audit/auditJournal';
 import { mediaRootOf } from '../cages/bwrapDriver';
-import { CageManagerServer, REFUSED_KIND } from '../cageManager/cageManagerServer';
-import { cloisonPart } from '../cageManager/cloisonPart';
-import { usbMountExecutor } from '../cageManager/usbMountExecutor';
-import { usbPrepareExecutor } from '../cageManager/usbPrepareExecutor';
-import { usbProbeExecutor } from '../cageManager/usbProbeExecutor';
-import { usbUnmountExecutor } from '../cageManager/usbUnmountExecutor';
 import { parsePolicy } from '../policy/policyLoader';
 import { LoopKeys, type PluggedKey } from '../testing/loopKeys';
 import { createPamTestUser, type PamTestUser } from '../testing/pamTestUser';
 import { testRoot } from '../testing/realCage';
 import { bwrapCage, twoLevelPolicy } from '../testing/testPolicy';
 import { waitFor } from '../testing/waitFor';
-import { loadOrCreateStationKeys, writeMark } from './keyMarks';
-import { formatDataRegion } from './keyPreparation';
-import { MediaMounts } from './mediaMounts';
+import { loadOrCreateStationKeys, writeMark } from '../usb/keyMarks';
+import { formatDataRegion } from '../usb/keyPreparation';
+import { MediaMounts } from '../usb/mediaMounts';
+import { CageManagerServer, REFUSED_KIND } from './cageManagerServer';
+import { cloisonPart } from './cloisonPart';
+import { usbMountExecutor } from './usbMountExecutor';
+import { usbPrepareExecutor } from './usbPrepareExecutor';
+import { usbProbeExecutor } from './usbProbeExecutor';
+import { usbUnmountExecutor } from './usbUnmountExecutor';
 
 const LOW_UID = 61790;
 const HIGH_UID = 61791;
@@ -88,7 +88,7 @@ beforeAll(async () => {
   const commandSocket = join(ownDir, 'commands.sock');
   await new Promise<void>((resolve, reject) => {
     part = cloisonPart({
-      command: { callerUrl: import.meta.url, source: '', bundle: '', script: join(__dirname, 'testing/remoteUsbPart.ts') },
+      command: { callerUrl: import.meta.url, source: '', bundle: '', script: join(__dirname, 'remoteUsbPart.testTool.ts') },
       account: () => cloison,
       start: { managerSocket: socketPath, policy: policyText, ownDir, runDir, trainingKeysDir, commandSocket },
       message: (m) => {
