@@ -11,9 +11,11 @@
  * and its folder gone; attached read-write at low and pulled out, the manager unmounts it. A key
  * marked for high by this workstation goes to high on arrival; once ejected, the user's choice of
  * low is refused by the part's broker, and the same mount asked of the manager directly (a
- * compromised part) is refused there and journaled; the part cannot open a key's device itself.
+ * compromised part) is refused there and journaled; the part cannot open a key's device itself. A
+ * blank key marked for high by the user in the part is signed with the manager's secret and
+ * attached at high; unmarked, it is erased.
  */
-import { chownSync, chmodSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chownSync, chmodSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -27,7 +29,7 @@ import { createPamTestUser, type PamTestUser } from '../testing/pamTestUser';
 import { testRoot } from '../testing/realCage';
 import { bwrapCage, twoLevelPolicy } from '../testing/testPolicy';
 import { waitFor } from '../testing/waitFor';
-import { loadOrCreateStationKeys, writeMark } from '../usb/keyMarks';
+import { loadOrCreateStationKeys, readMark, writeMark } from '../usb/keyMarks';
 import { formatDataRegion } from '../usb/keyPreparation';
 import { MediaMounts } from '../usb/mediaMounts';
 import { CageManagerServer, REFUSED_KIND } from './cageManagerServer';
@@ -51,6 +53,7 @@ let commands: Socket;
 const replies = new Map<number, (reply: Reply) => void>();
 let nextId = 1;
 let stateDir: string;
+let ownDir: string;
 
 type Reply = { ok: boolean; result?: unknown; error?: string; code?: string | null };
 
@@ -82,7 +85,7 @@ beforeAll(async () => {
   });
   await server.listen();
   // The part's own folder: its journal, its command socket.
-  const ownDir = mkdtempSync(join(root, 'part-'));
+  ownDir = mkdtempSync(join(root, 'part-'));
   chownSync(ownDir, cloison.uid, cloison.gid);
   chmodSync(ownDir, 0o700);
   const commandSocket = join(ownDir, 'commands.sock');
@@ -249,4 +252,28 @@ describe('USB keys through the cage manager, the broker in the cloison part', ()
     await marked.pull();
     await deviceOnceIn('marked.img', 'gone');
   }, 60_000);
+
+  it('a blank key marked for high by the user through the part: signed with the manager\'s secret (never the part\'s), attached at high; unmarked, erased whole', async () => {
+    const blank = await keys.plug({ format: 'blank', fileName: 'blank.img', sizeMiB: 20 });
+    const unusable = await deviceOnceIn('blank.img', 'unusable');
+    expect(unusable).toMatchObject({ mark: { status: 'none' }, problem: expect.stringMatching(/no filesystem recognised/) });
+    const marking = await ask({ cmd: 'mark', device: unusable!.id, level: 'high' });
+    expect(marking).toMatchObject({ ok: true, result: { state: 'attached', level: 'high', mode: 'read-write', mediaName: 'HIGH', mark: { status: 'valid', level: 'high' } } });
+    // The mark verifies with the manager's secret; the part's folder holds none of its own.
+    const station = loadOrCreateStationKeys(join(stateDir, 'usb-mark.key'));
+    expect(readMark(blank.devnode, 20 * MiB, station, ['low', 'high'])).toMatchObject({ status: 'valid', level: 'high' });
+    expect(readdirSync(ownDir)).not.toContain('usb-mark.key');
+    const folder = join(levelFolder('high'), 'HIGH');
+    expect(mountsOf(blank.devnode)).toEqual([{ point: folder, options: expect.arrayContaining(['rw', 'nosuid', 'nodev', 'noexec']) }]);
+    // The filesystem is high's cage user's.
+    expect(statSync(folder).uid).toBe(HIGH_UID);
+    expect(await ask({ cmd: 'unmark', device: unusable!.id })).toMatchObject({ ok: false, code: 'WRONG_STATE' }); // attached: eject first
+    expect(await ask({ cmd: 'eject', device: unusable!.id })).toMatchObject({ ok: true });
+    const unmarked = await ask({ cmd: 'unmark', device: unusable!.id });
+    expect(unmarked).toMatchObject({ ok: true, result: { state: 'unusable', mark: { status: 'none' } } });
+    expect(readMark(blank.devnode, 20 * MiB, station, ['low', 'high'])).toEqual({ status: 'none' });
+    expect(mountsOf(blank.devnode)).toEqual([]);
+    await blank.pull();
+    await deviceOnceIn('blank.img', 'gone');
+  }, 120_000);
 });

@@ -2,7 +2,8 @@
  * Test tool, run as the unprivileged part is (the manager's child, dropped to the `cloison`
  * account): the USB wiring as the supervisor makes it with `manager` set — the device watcher on
  * sysfs, the broker reading, mounting, ejecting keys through the cage manager — and a socket of its
- * own on which the test asks what a user (the shell's device list, attach, eject) or a compromised
+ * own on which the test asks what a user (the shell's device list, attach, eject, mark and unmark,
+ * every confirmation accepted) or a compromised
  * part (a request of its choosing to the manager, a device opened directly) would. One JSON line a
  * request, one a reply.
  */
@@ -29,12 +30,14 @@ channel.send({ type: 'ready' });
 const client = await CageManagerClient.connect(start.managerSocket);
 const policy = new RunningPolicy(parsePolicy(start.policy, 'p.yaml'), start.policy, 'p.yaml');
 const journal = new FileAuditJournal(join(start.ownDir, 'journal.jsonl'));
+// The user accepts every trusted confirmation (marking, unmarking) as it is shown.
+const confirmations: Confirmations = new Confirmations({ armMs: 0, publish: (q) => queueMicrotask(() => confirmations.answerFromUser(q.id, 'accepted')), settle: () => undefined });
 const usb = wireUsb({
   policy,
   stateDir: start.ownDir,
   runDir: start.runDir,
   journal,
-  confirmations: new Confirmations({ publish: () => undefined, settle: () => undefined }),
+  confirmations,
   cageUidOf: (level) => {
     const index = policy.current().levels.findIndex((l) => l.id === level);
     const cage = policy.current().levels[index]?.cage;
@@ -47,7 +50,7 @@ const usb = wireUsb({
 const prepared = await prepareUsb(usb, policy.current().levels.map((l) => l.id));
 usb.deviceWatcher.start();
 
-type Command = { id: number; cmd: 'list' } | { id: number; cmd: 'attach'; device: string; level: string; mode: 'read-only' | 'read-write' } | { id: number; cmd: 'eject'; device: string } | { id: number; cmd: 'raw'; request: RootRequest } | { id: number; cmd: 'open'; devnode: string };
+type Command = { id: number; cmd: 'list' } | { id: number; cmd: 'attach'; device: string; level: string; mode: 'read-only' | 'read-write' } | { id: number; cmd: 'eject'; device: string } | { id: number; cmd: 'mark'; device: string; level: string } | { id: number; cmd: 'unmark'; device: string } | { id: number; cmd: 'raw'; request: RootRequest } | { id: number; cmd: 'open'; devnode: string };
 
 async function run(c: Command): Promise<unknown> {
   switch (c.cmd) {
@@ -57,6 +60,10 @@ async function run(c: Command): Promise<unknown> {
       return usb.devices.attach(c.device, c.level, c.mode);
     case 'eject':
       return usb.devices.eject(c.device);
+    case 'mark':
+      return usb.devices.mark(c.device, c.level);
+    case 'unmark':
+      return usb.devices.unmark(c.device);
     case 'raw':
       return client.request(c.request);
     case 'open':
