@@ -15,6 +15,7 @@
  * blank key marked for high by the user in the part is signed with the manager's secret and
  * attached at high; unmarked, it is erased.
  */
+import { execFileSync } from 'node:child_process';
 import { chownSync, chmodSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
@@ -34,6 +35,7 @@ import { formatDataRegion } from '../usb/keyPreparation';
 import { MediaMounts } from '../usb/mediaMounts';
 import { CageManagerServer, REFUSED_KIND } from './cageManagerServer';
 import { cloisonPart } from './cloisonPart';
+import { loopAttachExecutor } from './loopAttachExecutor';
 import { usbMountExecutor } from './usbMountExecutor';
 import { usbPrepareExecutor } from './usbPrepareExecutor';
 import { usbProbeExecutor } from './usbProbeExecutor';
@@ -81,7 +83,7 @@ beforeAll(async () => {
     peerGid: cloison.gid,
     journal,
     authorization: { policy, stateDir, runDir, trainingKeysDir, workstationUser: null },
-    executors: { 'usb.probe': usbProbeExecutor(deps), 'usb.mount': usbMountExecutor(deps), 'usb.unmount': usbUnmountExecutor({ runDir }), 'usb.prepare': usbPrepareExecutor(deps) },
+    executors: { 'usb.probe': usbProbeExecutor(deps), 'usb.mount': usbMountExecutor(deps), 'usb.unmount': usbUnmountExecutor({ runDir }), 'usb.prepare': usbPrepareExecutor(deps), 'loop.attach': loopAttachExecutor() },
   });
   await server.listen();
   // The part's own folder: its journal, its command socket.
@@ -93,7 +95,7 @@ beforeAll(async () => {
     part = cloisonPart({
       command: { callerUrl: import.meta.url, source: '', bundle: '', script: join(__dirname, 'remoteUsbPart.testTool.ts') },
       account: () => cloison,
-      start: { managerSocket: socketPath, policy: policyText, ownDir, runDir, trainingKeysDir, commandSocket },
+      start: { managerSocket: socketPath, policy: policyText, ownDir, runDir, trainingKeysDir, commandSocket, trainingKeysModule: join(__dirname, '../training/trainingKeys.ts') },
       message: (m) => {
         if (m.type !== 'listening') return;
         expect(m).toMatchObject({ usbReady: true, uid: cloison.uid });
@@ -160,6 +162,17 @@ function mountsOf(devnode: string): Array<{ point: string; options: string[] }> 
     const source = f[f.indexOf('-') + 2];
     return source === devnode || loops.includes(source ?? '');
   }).map((f) => ({ point: f[4]!, options: f[5]!.split(',') }));
+}
+
+/** The loop devices whose backing file is `file` (as sysfs writes it). */
+function loopsOver(file: string): string[] {
+  return readdirSync('/sys/block').filter((n) => /^loop\d+$/.test(n)).filter((n) => {
+    try {
+      return readFileSync(`/sys/block/${n}/loop/backing_file`, 'utf8').trimEnd() === file;
+    } catch {
+      return false;
+    }
+  }).map((n) => `/dev/${n}`);
 }
 
 const readOnlyFlag = (devnode: string) => readFileSync(`/sys/block/${devnode.slice(5)}/ro`, 'utf8').trim();
@@ -276,4 +289,28 @@ describe('USB keys through the cage manager, the broker in the cloison part', ()
     await blank.pull();
     await deviceOnceIn('blank.img', 'gone');
   }, 120_000);
+
+  it('a training key made by the part in the keys\' folder and attached by the manager (loop.attach) is a key as another; unplugged, it is gone', async () => {
+    // The keys' folder is the part's to write in; the manager attaches only regular files in it.
+    chownSync(keys.backingDir, cloison.uid, cloison.gid);
+    const plugged = await ask({ cmd: 'plugTraining', dir: keys.backingDir, label: 'DRILL' });
+    console.log(`training key plugged by the part: ${JSON.stringify(plugged)}`);
+    expect(plugged).toMatchObject({ ok: true, result: { serial: expect.stringMatching(/^DRILL-[0-9a-f]{6}\.img$/) } });
+    const { serial } = plugged.result as { serial: string };
+    const image = join(keys.backingDir, serial);
+    expect(statSync(image).uid).toBe(cloison.uid);
+    const view = await deviceOnceIn(serial, 'waiting');
+    expect(view).toMatchObject({ bus: 'loop', fsType: 'ext4', label: 'DRILL', mark: { status: 'none' } });
+    const devnode = loopsOver(image)[0]!;
+    expect(await ask({ cmd: 'attach', device: view!.id, level: 'low', mode: 'read-write' })).toMatchObject({ ok: true, result: { state: 'attached', mediaName: 'DRILL' } });
+    expect(readFileSync(join(levelFolder('low'), 'DRILL', 'consigne.txt'), 'utf8')).toBe('training');
+    expect(await ask({ cmd: 'eject', device: view!.id })).toMatchObject({ ok: true, result: { state: 'detached' } });
+    expect(await ask({ cmd: 'unplugTraining', serial })).toMatchObject({ ok: true });
+    await deviceOnceIn(serial, 'gone');
+    expect(mountsOf(devnode)).toEqual([]);
+    // No request detaches a loop device: it stays over the deleted image until the manager frees it.
+    const left = loopsOver(`${image} (deleted)`);
+    console.log(`loop devices left over the unplugged training key: ${JSON.stringify(left)}`);
+    for (const loop of left) execFileSync('losetup', ['--detach', loop]);
+  }, 60_000);
 });

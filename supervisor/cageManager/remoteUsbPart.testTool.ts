@@ -3,7 +3,7 @@
  * account): the USB wiring as the supervisor makes it with `manager` set — the device watcher on
  * sysfs, the broker reading, mounting, ejecting keys through the cage manager — and a socket of its
  * own on which the test asks what a user (the shell's device list, attach, eject, mark and unmark,
- * every confirmation accepted) or a compromised
+ * every confirmation accepted; a training key plugged and unplugged) or a compromised
  * part (a request of its choosing to the manager, a device opened directly) would. One JSON line a
  * request, one a reply.
  */
@@ -22,9 +22,13 @@ import { Confirmations } from '../confirm/confirmations';
 import { parsePolicy } from '../policy/policyLoader';
 import { RunningPolicy } from '../policy/runningPolicy';
 import { prepareUsb, wireUsb } from '../usb/usbWiring';
+import { remoteTrainingKeyLoops } from './remoteTrainingKeys';
 import { remoteUsbActs } from './remoteUsbKeys';
 
-const start = restrictCloisonPart() as { managerSocket: string; policy: string; ownDir: string; runDir: string; trainingKeysDir: string; commandSocket: string };
+const start = restrictCloisonPart() as { managerSocket: string; policy: string; ownDir: string; runDir: string; trainingKeysDir: string; commandSocket: string; trainingKeysModule: string };
+// training/trainingKeys.ts, named by the test: a room beside this one, which this tool may not import by name.
+const { plugTrainingKey } = (await import(start.trainingKeysModule)) as typeof import('../training/trainingKeys');
+const trainingKeys = new Map<string, { unplug(): Promise<void> }>();
 const channel = managerChannel();
 channel.send({ type: 'ready' });
 const client = await CageManagerClient.connect(start.managerSocket);
@@ -50,7 +54,7 @@ const usb = wireUsb({
 const prepared = await prepareUsb(usb, policy.current().levels.map((l) => l.id));
 usb.deviceWatcher.start();
 
-type Command = { id: number; cmd: 'list' } | { id: number; cmd: 'attach'; device: string; level: string; mode: 'read-only' | 'read-write' } | { id: number; cmd: 'eject'; device: string } | { id: number; cmd: 'mark'; device: string; level: string } | { id: number; cmd: 'unmark'; device: string } | { id: number; cmd: 'raw'; request: RootRequest } | { id: number; cmd: 'open'; devnode: string };
+type Command = { id: number; cmd: 'list' } | { id: number; cmd: 'attach'; device: string; level: string; mode: 'read-only' | 'read-write' } | { id: number; cmd: 'eject'; device: string } | { id: number; cmd: 'mark'; device: string; level: string } | { id: number; cmd: 'unmark'; device: string } | { id: number; cmd: 'raw'; request: RootRequest } | { id: number; cmd: 'plugTraining'; dir: string; label: string } | { id: number; cmd: 'unplugTraining'; serial: string } | { id: number; cmd: 'open'; devnode: string };
 
 async function run(c: Command): Promise<unknown> {
   switch (c.cmd) {
@@ -64,6 +68,13 @@ async function run(c: Command): Promise<unknown> {
       return usb.devices.mark(c.device, c.level);
     case 'unmark':
       return usb.devices.unmark(c.device);
+    case 'plugTraining': {
+      const key = await plugTrainingKey(c.dir, { label: c.label, files: { 'consigne.txt': 'training' }, sizeMiB: 8 }, remoteTrainingKeyLoops(client));
+      trainingKeys.set(key.serial, key);
+      return { serial: key.serial };
+    }
+    case 'unplugTraining':
+      return trainingKeys.get(c.serial)!.unplug();
     case 'raw':
       return client.request(c.request);
     case 'open':
