@@ -16,7 +16,7 @@
  * attached at high; unmarked, it is erased.
  */
 import { execFileSync } from 'node:child_process';
-import { chownSync, chmodSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chownSync, chmodSync, closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -233,6 +233,32 @@ describe('USB keys through the cage manager, the broker in the cloison part', ()
     expect(mountsOf(devnode)).toEqual([]);
     expect(readFileSync('/proc/self/mountinfo', 'utf8')).not.toContain(folder);
     expect(readdirSync(levelFolder('low'))).toEqual([]);
+  }, 60_000);
+
+  it('pulled out while a program in the cage holds a file open on it: unmounted all the same, and a key of the same name after it is mounted', async () => {
+    const busy = await keys.plug({ format: 'ext4', fileName: 'busy.img', label: 'BUSY', files: { 'open.txt': 'held open' } });
+    const view = await deviceOnceIn('busy.img', 'waiting');
+    expect(await ask({ cmd: 'attach', device: view!.id, level: 'low', mode: 'read-write' })).toMatchObject({ ok: true, result: { state: 'attached', mediaName: 'BUSY' } });
+    const folder = join(levelFolder('low'), 'BUSY');
+    // A program of the cage with a file open on the key (this test's own descriptor stands for it).
+    const held = openSync(join(folder, 'open.txt'), 'r');
+    try {
+      const devnode = busy.devnode;
+      await busy.pull();
+      await deviceOnceIn('busy.img', 'gone');
+      console.log(`a busy key pulled out: mounted at ${JSON.stringify(mountsOf(devnode))}`);
+      expect(mountsOf(devnode)).toEqual([]);
+      expect(readFileSync('/proc/self/mountinfo', 'utf8')).not.toContain(folder);
+    } finally {
+      closeSync(held);
+    }
+    // The next key with that label gets the same folder name from the broker and from the manager.
+    const next = await keys.plug({ format: 'ext4', fileName: 'busy2.img', label: 'BUSY' });
+    const nextView = await deviceOnceIn('busy2.img', 'waiting');
+    expect(await ask({ cmd: 'attach', device: nextView!.id, level: 'low', mode: 'read-write' })).toMatchObject({ ok: true, result: { state: 'attached', mediaName: 'BUSY' } });
+    expect(await ask({ cmd: 'eject', device: nextView!.id })).toMatchObject({ ok: true });
+    await next.pull();
+    await deviceOnceIn('busy2.img', 'gone');
   }, 60_000);
 
   it('a key marked for high goes to high; low is refused by the broker, and by the manager when the part asks it directly (journaled)', async () => {
