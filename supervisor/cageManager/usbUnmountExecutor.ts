@@ -5,9 +5,13 @@
  * mounted from the very device the request names — directly, or through the loop device a marked
  * key's region is mounted over — so the part cannot unmount another key, a level's folder, or
  * anything else by naming a device of its own. Then usb/mediaMounts.ts's eject: flushed (a key
- * mounted read-write), unmounted, its folder removed, the device put back read-write.
+ * mounted read-write), unmounted, its folder removed, the device put back read-write. A key pulled
+ * out (its device gone from sysfs, or a loop device's image deleted: what the watcher calls pulled)
+ * is detached at once instead, as the root supervisor does (a lazy unmount, no flush on a dead
+ * device): seen before, a pulled key a cage program held a file open on stayed mounted in the
+ * cage, its folder name refusing the next key of the same label (cageManager/remoteUsb.test.ts).
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { mediaRootOf } from '../cages/bwrapDriver';
 import { MediaMounts } from '../usb/mediaMounts';
@@ -26,6 +30,18 @@ function mountAt(point: string): { source: string; readOnly: boolean } | null {
     found = { source: fields[dash + 2] ?? '', readOnly: (fields[5] ?? '').split(',').includes('ro') };
   }
   return found;
+}
+
+/** The key is no longer plugged: its block device gone, or a loop device's image deleted (usb/sysfsBlockDevices.ts). */
+function pulledOut(device: string): boolean {
+  const name = device.slice('/dev/'.length);
+  if (!existsSync(`/sys/class/block/${name}`)) return true;
+  if (!name.startsWith('loop')) return false;
+  try {
+    return readFileSync(`/sys/block/${name}/loop/backing_file`, 'utf8').trimEnd().endsWith(' (deleted)');
+  } catch {
+    return true; // detached
+  }
 }
 
 /** Whether `source` is `device`, or a loop device over it (a marked key's region). */
@@ -47,7 +63,10 @@ export function usbUnmountExecutor(folders: { runDir: string }): (req: RequestOf
     const mount = mountAt(req.target);
     if (!mount) throw refused(`nothing is mounted at ${JSON.stringify(req.target.slice(0, 200))}`);
     if (!isFrom(mount.source, req.device)) throw refused(`${JSON.stringify(req.target.slice(0, 200))} is not mounted from ${req.device}`);
-    await media.eject(req.target, req.device, mount.readOnly ? 'read-only' : 'read-write');
+    if (pulledOut(req.device)) {
+      await media.detachGone(req.target);
+      if (mount.readOnly) await media.releaseReadOnly(req.device).catch(() => undefined);
+    } else await media.eject(req.target, req.device, mount.readOnly ? 'read-only' : 'read-write');
     return { unmounted: req.target };
   };
 }

@@ -15,10 +15,8 @@
  *                                               unmark: erase whole → unusable, blank)
  *   any ─► gone (pulled out: lazy unmount, never a sync on a dead device)
  */
-import { execFile } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import { existsSync } from 'node:fs';
-import { promisify } from 'node:util';
 import type { DeviceMode } from '../../shared/policy';
 import type { PolicyReader } from '../policy/policyReader';
 import type { DeviceView } from '../../shared/rpc';
@@ -28,12 +26,10 @@ import type { Answer, Question } from '../confirm/confirmations';
 import { usbText } from './usbText';
 import { decideDevice, refusalFor, type DeviceDecision } from './devicePolicy';
 import { displayField, mediaDirName } from './deviceText';
-import { probeFilesystem, type FilesystemInfo, type ProbeRegion } from './filesystemProbe';
-import { dataRegion as dataRegionOf, MIN_MARKABLE_BYTES, readMark, writeMark, type MarkReading, type StationKeys } from './keyMarks';
-import { eraseDevice, formatDataRegion } from './keyPreparation';
-import type { MediaMounts } from './mediaMounts';
+import type { FilesystemInfo } from './filesystemProbe';
+import { dataRegion as dataRegionOf, MIN_MARKABLE_BYTES, type MarkReading } from './keyMarks';
+import type { KeyMounts, KeyPreparer, KeyReader } from './keyRootActs';
 import type { BlockDevice } from './sysfsBlockDevices';
-import { requireBinary } from '../system/binaries';
 
 type DeviceState = DeviceView['state'];
 
@@ -53,15 +49,17 @@ interface DeviceRecord {
 
 export interface DeviceBrokerOptions {
   policy: PolicyReader;
-  mounts: MediaMounts;
+  /** Where keys are mounted (MediaMounts, or the cage manager's usb.mount/usb.unmount). */
+  mounts: KeyMounts;
+  /** How a key's mark and filesystem are read (here with the station's secret, or the manager's usb.probe). */
+  reader: KeyReader;
+  /** How a key is erased and marked (here, or the manager's usb.prepare). */
+  preparer: KeyPreparer;
   journal: AuditJournal;
   /** The uid a level's cage runs as, or null when the level cannot receive devices. */
   cageUidOf: (level: string) => number | null;
-  /** This workstation's mark secret: what signs and verifies marked keys. */
-  stationKeys: StationKeys;
   /** Asks the user in the trusted dialog (marking and unmarking erase the key). */
   confirm: (question: Question) => Promise<Answer>;
-  probe?: (devnode: string, region?: ProbeRegion) => Promise<FilesystemInfo | null>;
 }
 
 export class DeviceBroker extends EventEmitter<{ change: [DeviceView[]] }> {
@@ -91,25 +89,13 @@ export class DeviceBroker extends EventEmitter<{ change: [DeviceView[]] }> {
     await this.settle(record);
   }
 
-  /** What the device is: its mark (read here: fixed fields and a MAC), then its filesystem (probed in a sandbox). */
+  /** What the device is: its mark (fixed fields and a MAC), then its filesystem (probed in a sandbox); the policy's filesystems. */
   private async examine(device: BlockDevice): Promise<{ mark: MarkReading; fs: FilesystemInfo | null; problem: string | null }> {
-    let mark: MarkReading;
-    try {
-      mark = readMark(device.devnode, device.sizeBytes, this.options.stationKeys, this.options.policy.current().levels.map((l) => l.id));
-    } catch (err) {
-      return { mark: { status: 'none' }, fs: null, problem: `cannot read the device: ${(err as Error).message}` };
-    }
-    if (mark.status === 'invalid') return { mark, fs: null, problem: `refused: ${mark.reason}` };
-    // A marked key (here or elsewhere) keeps its filesystem between the two copies of its mark.
-    const region = mark.status === 'valid' || mark.status === 'foreign' ? dataRegionOf(device.sizeBytes) : undefined;
-    try {
-      const fs = await (this.options.probe ?? probeFilesystem)(device.devnode, region);
-      if (!fs) return { mark, fs, problem: 'no filesystem recognised (blank, encrypted, or damaged beyond recognition)' };
-      if (!this.options.policy.current().usb.filesystems.includes(fs.type as never)) return { mark, fs, problem: `filesystem "${displayField(fs.type, 20)}" is not allowed by the policy` };
-      return { mark, fs, problem: null };
-    } catch (err) {
-      return { mark, fs: null, problem: (err as Error).message };
-    }
+    const seen = await this.options.reader.examine(device, this.options.policy.current().levels.map((l) => l.id));
+    const { fs } = seen;
+    if (seen.problem || !fs) return seen;
+    if (!this.options.policy.current().usb.filesystems.includes(fs.type as never)) return { ...seen, problem: `filesystem "${displayField(fs.type, 20)}" is not allowed by the policy` };
+    return seen;
   }
 
   private decide(device: BlockDevice, mark: MarkReading, fs: FilesystemInfo | null): DeviceDecision {
@@ -188,13 +174,7 @@ export class DeviceBroker extends EventEmitter<{ change: [DeviceView[]] }> {
     if (uid === null) throw new CloisonError('POLICY_DENIED', usbText(`level "${level}" has no bwrap cage to use a marked key`));
     if (record.device.sizeBytes < MIN_MARKABLE_BYTES) throw new CloisonError('WRONG_STATE', usbText(`the device is too small to be marked (${record.device.sizeBytes} bytes; at least ${MIN_MARKABLE_BYTES})`));
     if (!(await this.confirmed(record, 'mark', level))) return viewOf(record);
-    await this.prepare(record, 'usb.mark', { level }, async () => {
-      const wasMarked = record.mark.status !== 'none';
-      if (wasMarked) await eraseDevice(record.device.devnode, record.device.sizeBytes);
-      const { markId } = writeMark(record.device.devnode, record.device.sizeBytes, this.options.stationKeys, level);
-      await formatDataRegion(record.device.devnode, record.device.sizeBytes, uid, level.toUpperCase());
-      return { markId, erased: wasMarked ? 'whole' : 'ends' };
-    });
+    await this.prepare(record, 'usb.mark', { level }, () => this.options.preparer.mark(record.device, record.mark, level, uid));
     return viewOf(record);
   }
 
@@ -203,8 +183,10 @@ export class DeviceBroker extends EventEmitter<{ change: [DeviceView[]] }> {
     const record = this.preparable(id);
     if (record.mark.status === 'none') throw new CloisonError('WRONG_STATE', usbText('the device carries no mark'));
     if (!(await this.confirmed(record, 'unmark', null))) return viewOf(record);
+    // The level asking: the one its mark names, or (another workstation's or a damaged mark) one it may go to.
+    const asking = record.mark.status === 'valid' ? record.mark.level : (record.decision.bound?.level ?? record.decision.choices[0]?.level ?? null);
     await this.prepare(record, 'usb.unmark', { wasMarkedFor: record.mark.status === 'valid' ? record.mark.level : record.mark.status }, async () => {
-      await eraseDevice(record.device.devnode, record.device.sizeBytes);
+      await this.options.preparer.unmark(record.device, asking);
       return {};
     });
     return viewOf(record);
@@ -228,7 +210,6 @@ export class DeviceBroker extends EventEmitter<{ change: [DeviceView[]] }> {
     this.journal(kind, 'user', record, { ...fields, decision: 'approved' });
     this.setState(record, 'preparing');
     try {
-      await writable(record.device.devnode);
       const done = await work();
       this.journal(kind, 'supervisor', record, { ...fields, ...done, outcome: 'done' });
     } catch (err) {
@@ -251,10 +232,10 @@ export class DeviceBroker extends EventEmitter<{ change: [DeviceView[]] }> {
     // Unmount first, then forget: once the device leaves the list, its mount is gone too.
     const wasMounted = record.mountPoint;
     record.mountPoint = null;
-    if (wasMounted) await this.options.mounts.detachGone(wasMounted);
+    if (wasMounted) await this.options.mounts.detachGone(wasMounted, record.device.devnode);
     // A loop device (a training key) outlives its key and keeps a read-only flag: lift it once free.
     if (wasMounted && record.mode === 'read-only' && record.device.bus === 'loop' && !existsSync(`/sys/block/${record.device.name}/loop/backing_file`)) {
-      await writable(record.device.devnode).catch(() => undefined);
+      await this.options.mounts.releaseReadOnly(record.device.devnode).catch(() => undefined);
     }
     this.devices.delete(record.id);
     this.journal('usb.removal', 'supervisor', record, { whileAttached: Boolean(wasMounted), level: wasMounted ? (record.level ?? undefined) : undefined });
@@ -264,7 +245,7 @@ export class DeviceBroker extends EventEmitter<{ change: [DeviceView[]] }> {
   /** Supervisor stopping: unmount everything (the devices stay plugged). */
   async close(): Promise<void> {
     for (const record of this.devices.values()) {
-      if (record.mountPoint) await this.options.mounts.detachGone(record.mountPoint);
+      if (record.mountPoint) await this.options.mounts.detachGone(record.mountPoint, record.device.devnode);
     }
     this.devices.clear();
   }
@@ -291,7 +272,7 @@ export class DeviceBroker extends EventEmitter<{ change: [DeviceView[]] }> {
       throw new CloisonError('WRONG_STATE', usbText(record.problem));
     }
     // Pulled out while we were mounting.
-    if (!this.devices.has(record.id)) return void (await this.options.mounts.detachGone(record.mountPoint));
+    if (!this.devices.has(record.id)) return void (await this.options.mounts.detachGone(record.mountPoint, record.device.devnode));
     this.journal('usb.attach', 'supervisor', record, { level, mode, folder: name });
     this.setState(record, 'attached');
   }
@@ -316,11 +297,6 @@ export class DeviceBroker extends EventEmitter<{ change: [DeviceView[]] }> {
       ...defined,
     });
   }
-}
-
-/** A read-only attachment leaves the device read-only (BLKROSET); marking and erasing write to it. */
-async function writable(devnode: string): Promise<void> {
-  await promisify(execFile)(requireBinary('blockdev'), ['--setrw', devnode]);
 }
 
 function markView(mark: MarkReading): DeviceView['mark'] {

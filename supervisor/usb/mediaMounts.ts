@@ -12,6 +12,7 @@ import { chmodSync, mkdirSync, readFileSync, rmdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { DeviceMode } from '../../shared/policy';
 import { requireBinary } from '../system/binaries';
+import type { KeyMounts } from './keyRootActs';
 
 export interface MountRequest {
   devnode: string;
@@ -30,7 +31,7 @@ const OWNERLESS = new Set(['vfat', 'exfat', 'ntfs3', 'iso9660', 'udf']);
 const EXT = new Set(['ext2', 'ext3', 'ext4']);
 const COMMAND_TIMEOUT_MS = 30_000;
 
-export class MediaMounts {
+export class MediaMounts implements KeyMounts {
   constructor(readonly root: string) {}
 
   levelDir(level: string): string {
@@ -88,6 +89,11 @@ export class MediaMounts {
   async detachGone(target: string): Promise<void> {
     await run('umount', ['--lazy', target]).catch(() => undefined);
     removeDir(target);
+  }
+
+  /** A loop device keeps its read-only flag once freed: its next user must not inherit it. */
+  async releaseReadOnly(devnode: string): Promise<void> {
+    await run('blockdev', ['--setrw', devnode]);
   }
 
   /** Unmounts everything under the root, deepest first, and the root itself. */

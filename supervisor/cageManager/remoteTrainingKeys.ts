@@ -1,0 +1,21 @@
+/**
+ * Training keys in the `cloison` part (issue #29): the part makes the key's image in the keys'
+ * folder itself (training/trainingKeys.ts), and the cage manager attaches it (`loop.attach`: the
+ * image opened without following a link, a regular file in the folder the policy names, attached
+ * by its descriptor). There is no request to detach a loop device: unplugging removes the image,
+ * which is what makes the watchers (the part's and the manager's) drop the key, and the loop
+ * device stays over the deleted file until the manager frees it (docs/least-privilege.md, "What
+ * remains to wire").
+ */
+import type { CageManagerClient } from './cageManagerClient';
+
+/** training/trainingKeys.ts's TrainingKeyLoops (a room beside this one: the shape, not the import). */
+export function remoteTrainingKeyLoops(client: CageManagerClient): { attach(image: string): Promise<string>; detach(devnode: string): Promise<void> } {
+  return {
+    async attach(image) {
+      const { device } = (await client.request({ op: 'loop.attach', image })) as { device: string };
+      return device;
+    },
+    detach: async () => undefined,
+  };
+}
