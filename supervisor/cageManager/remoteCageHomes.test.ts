@@ -158,6 +158,10 @@ describe('the file broker in the cloison part, through the cage manager', () => 
     // The channel serves on: the next write lands.
     expect(step('small write after it')?.result).toMatchObject({ staged: true, code: 0, stdout: expect.stringContaining('"name":"small.txt"') });
     expect(readdirSync(join(home('high'), 'Incoming', 'low')).sort()).toEqual(['report.txt', 'small.txt']);
+    expect((step('list after forget')?.result as Array<{ name: string }>).sort((a, b) => a.name.localeCompare(b.name))).toEqual([
+      { path: 'Incoming/low/report.txt', name: 'report.txt', kind: 'file', size: REPORT.length },
+      { path: 'Incoming/low/small.txt', name: 'small.txt', kind: 'file', size: 'still served\n'.length },
+    ]);
     expect(statSync(join(home('high'), 'Incoming', 'low', 'small.txt'))).toMatchObject({ uid: HIGH_UID, size: 'still served\n'.length });
     // Nothing landed in low, nothing of /etc/shadow or of the file above the home anywhere in high.
     expect(existsSync(join(home('low'), 'Incoming'))).toBe(false);

@@ -51,6 +51,11 @@ export interface RemoteCageHomesOptions {
 export interface RemoteCageHomes extends CageHomes {
   /** Closes every channel (their helpers end): the supervisor's stop. */
   close(): void;
+  /**
+   * Closes a level's channel now, not once idle: its cage is down, and a helper serving on would
+   * keep the home's filesystem alive in its sandbox after the manager unmounted it.
+   */
+  forget(level: string): void;
 }
 
 /** The wiring, once per process (a second receiver of the same message type would close what the first takes). */
@@ -77,6 +82,9 @@ export function remoteCageHomes(options: RemoteCageHomesOptions): RemoteCageHome
     },
     close() {
       for (const lease of leases.values()) lease.close();
+    },
+    forget(level) {
+      leases.get(level)?.close();
     },
   };
 }

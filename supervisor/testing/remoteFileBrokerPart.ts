@@ -63,6 +63,9 @@ async function write(name: string, bytes: Buffer) {
 }
 await attempt('oversize write', () => write('big.bin', Buffer.alloc(start.oversize, 0x61)));
 await attempt('small write after it', () => write('small.txt', Buffer.from('still served\n')));
+// The level's channel closed (its cage went down), then asked again at the next act.
+homes.forget('high');
+await attempt('list after forget', () => files.list('high', 'Incoming/low'));
 homes.close();
 journal.close();
 channel.send({ type: 'done' });
