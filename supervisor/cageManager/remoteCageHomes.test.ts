@@ -2,12 +2,13 @@
  * The file broker in a real `cloison` part (the manager's child, the `cloison` account, restricted),
  * its homes reached through a real CageManagerServer's `files.helper` (remoteCageHomes.ts), with
  * two real bwrap cages started by the manager's own executor: a file the user put in low's outbox
- * is listed, read, written into high's inbox, found there as high's uid's with its very bytes.
+ * is listed, read, written into high's inbox, found there as high's uid's with its very bytes (one
+ * of 900 KiB too, streamed in chunks).
  * What a hostile shell asks — a path above the home, a link to /etc/shadow, a folder link — goes
  * nowhere: refused with the helper's reason, nothing copied. A write larger than the helper may
  * stage is refused with the reason, nothing staged, and the level's channel still serves.
  *
- * Seen before the part checked a write's size (the helper's own bound only): the oversize line
+ * Seen before the part checked a write's size, when writes went in one line: the oversize line
  * made the helper close its channel, and the broker could only say "the file helper's channel
  * closed" — and every other act on that level's channel died with it.
  */
@@ -35,6 +36,8 @@ const SMALL = 'homeBytes: 64MiB, tmpfsBytes: 32MiB';
 const STAGE_BYTES = 1024 * 1024;
 const POLICY = twoLevelPolicy({ low: bwrapCage({ uid: LOW_UID, limits: SMALL }), high: bwrapCage({ uid: HIGH_UID, limits: SMALL }) }, `files:\n  up: { decision: allow, maxFileBytes: ${STAGE_BYTES} }\n`);
 const REPORT = 'the quarterly report, from low\n';
+/** Several of the part's chunks (256 KiB each), under what high's helper may stage. */
+const LONG = Array.from({ length: 9000 }, (_, i) => `line ${i} of a long text, sent in chunks\n`).join('').slice(0, 900 * 1024);
 
 let root: string;
 let cloison: PamTestUser;
@@ -73,9 +76,10 @@ beforeAll(async () => {
   const outbox = join(home('low'), 'Outbox');
   mkdirSync(outbox);
   writeFileSync(join(outbox, 'report.txt'), REPORT);
+  writeFileSync(join(outbox, 'long.txt'), LONG);
   symlinkSync('/etc/shadow', join(outbox, 'shadow'));
   symlinkSync('/etc', join(outbox, 'etc'));
-  for (const path of [outbox, join(outbox, 'report.txt'), join(outbox, 'shadow'), join(outbox, 'etc')]) chownSync(path, LOW_UID, LOW_UID);
+  for (const path of [outbox, join(outbox, 'report.txt'), join(outbox, 'long.txt'), join(outbox, 'shadow'), join(outbox, 'etc')]) chownSync(path, LOW_UID, LOW_UID);
   // Above low's home: what a path leaving it would reach.
   writeFileSync(join(home('low'), '..', 'x'), 'outside the home\n');
   // The part's own folder (its staging, its journal).
@@ -136,7 +140,11 @@ describe('the file broker in the cloison part, through the cage manager', () => 
         { path: 'Outbox/shadow', name: 'shadow', kind: 'symlink', size: expect.any(Number) },
       ]),
     );
-    expect(step('transfer')?.result).toEqual([expect.objectContaining({ path: 'Outbox/report.txt', outcome: 'copied', landedAs: 'report.txt', type: 'text', size: REPORT.length })]);
+    expect(step('transfer')?.result).toEqual([
+      expect.objectContaining({ path: 'Outbox/report.txt', outcome: 'copied', landedAs: 'report.txt', type: 'text', size: REPORT.length }),
+      expect.objectContaining({ path: 'Outbox/long.txt', outcome: 'copied', landedAs: 'long.txt', type: 'text', size: LONG.length }),
+    ]);
+    expect(readFileSync(join(home('high'), 'Incoming', 'low', 'long.txt'), 'utf8')).toBe(LONG);
     const landed = join(home('high'), 'Incoming', 'low', 'report.txt');
     expect(readFileSync(landed, 'utf8')).toBe(REPORT);
     expect(statSync(landed)).toMatchObject({ uid: HIGH_UID, gid: HIGH_UID });
@@ -157,8 +165,9 @@ describe('the file broker in the cloison part, through the cage manager', () => 
     expect(step('oversize write')?.result).toEqual({ staged: false, code: 2, stdout: '', stderr: `${2 * STAGE_BYTES} bytes to write into high, over the ${STAGE_BYTES} bytes a write there may stage` });
     // The channel serves on: the next write lands.
     expect(step('small write after it')?.result).toMatchObject({ staged: true, code: 0, stdout: expect.stringContaining('"name":"small.txt"') });
-    expect(readdirSync(join(home('high'), 'Incoming', 'low')).sort()).toEqual(['report.txt', 'small.txt']);
+    expect(readdirSync(join(home('high'), 'Incoming', 'low')).sort()).toEqual(['long.txt', 'report.txt', 'small.txt']);
     expect((step('list after forget')?.result as Array<{ name: string }>).sort((a, b) => a.name.localeCompare(b.name))).toEqual([
+      { path: 'Incoming/low/long.txt', name: 'long.txt', kind: 'file', size: LONG.length },
       { path: 'Incoming/low/report.txt', name: 'report.txt', kind: 'file', size: REPORT.length },
       { path: 'Incoming/low/small.txt', name: 'small.txt', kind: 'file', size: 'still served\n'.length },
     ]);

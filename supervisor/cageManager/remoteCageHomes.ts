@@ -11,12 +11,13 @@
  * (the helper gone, a cancel) is asked for again at the next act. A cancel closes the channel:
  * closing it is the only way to kill what the helper runs.
  *
- * A write's data travels whole in its request line (base64), staged in the helper's /tmp: a write
- * larger than the helper may stage (the largest file the policy lets into the level, as the
- * manager computes it, filesStageBytes) or than a line may carry is refused here, before anything
- * is read or sent, with the reason the broker shows (fileReasons.ts translates it).
+ * A write's data is streamed in chunks after its size (the helper reserves the size in its /tmp at
+ * once and stages the chunks there): the part never holds a whole file, nor a line longer than a
+ * chunk. A write larger than the helper may stage (the largest file the policy lets into the
+ * level, as the manager computes it, filesStageBytes) is refused here, before anything is read or
+ * sent, with the reason the broker shows (fileReasons.ts translates it).
  */
-import { readFile } from 'node:fs/promises';
+import { createReadStream } from 'node:fs';
 import { PassThrough } from 'node:stream';
 import type { Policy } from '../../shared/policy';
 import { bwrapUidIn } from '../cages/cageFleet';
@@ -29,11 +30,8 @@ import { filesStageBytes } from './filesHelperExecutor';
 import type { ManagerLink } from './managerLink';
 import { FILES_HELPER_MESSAGE, HandedSockets } from './socketHandOver';
 
-/** The helper's longest request line (fileHelper.mjs MAX_LINE) and the room it leaves beyond the data. */
-const HELPER_MAX_LINE = 96 * 1024 * 1024;
-const LINE_ROOM = 64 * 1024;
-/** The most bytes one write's line can carry: base64 grows them by 4/3, the rest of the line takes the room. */
-export const MAX_WRITE_BYTES = Math.floor((HELPER_MAX_LINE - LINE_ROOM) / 4) * 3;
+/** A write's data per line: 256 KiB (a line of about 350 KB). */
+const CHUNK_BYTES = 256 * 1024;
 /** A list, stat or clean that takes longer: its channel is closed (the helper and its children end). */
 const RUN_TIMEOUT_MS = 10_000;
 /** How long a level's channel stays open after its last act (the next act of a transfer reuses it). */
@@ -184,7 +182,7 @@ function remoteHomeAccess(lease: LevelChannel, level: string, stageBytes: () => 
     run,
     exists: async (dir) => (await run(['stat', dir])).code === 0,
     read: (path, identity) => remoteRead(lease, level, path, identity),
-    write: (dir, name, staged, size) => remoteWrite(lease, level, dir, name, staged, size, Math.min(stageBytes(), MAX_WRITE_BYTES)),
+    write: (dir, name, staged, size) => remoteWrite(lease, level, dir, name, staged, size, stageBytes()),
   };
 }
 
@@ -245,17 +243,6 @@ function remoteWrite(lease: LevelChannel, level: string, dir: string, name: stri
   let stagedWhole: (whole: boolean) => void = () => undefined;
   const isStaged = new Promise<boolean>((r) => (stagedWhole = r));
   const exited = (async (): Promise<HelperExit & { stdout: string }> => {
-    let data: Buffer;
-    try {
-      data = await readFile(staged);
-    } catch (err) {
-      stagedWhole(false);
-      return { code: 1, stderr: `the staged copy cannot be read: ${(err as Error).message}`, stdout: '' };
-    }
-    if (data.length !== size) {
-      stagedWhole(false);
-      return { code: 1, stderr: `the staged copy is ${data.length} bytes, not ${size}`, stdout: '' };
-    }
     try {
       held = await lease.acquire();
     } catch (err) {
@@ -264,8 +251,8 @@ function remoteWrite(lease: LevelChannel, level: string, dir: string, name: stri
     }
     const channel = held.channel;
     if (killed) channel.close();
-    return new Promise((resolve) => {
-      let stdout = '';
+    let stdout = '';
+    const ended = new Promise<HelperExit & { stdout: string }>((resolve) => {
       id = channel.request(
         'write',
         [dir, name],
@@ -281,9 +268,31 @@ function remoteWrite(lease: LevelChannel, level: string, dir: string, name: stri
             resolve({ code, stderr, stdout });
           },
         },
-        data,
+        size,
       );
     });
+    // The staged copy (the part's own file), a chunk at a time, while the helper takes the write.
+    const writeId = id!;
+    let sent = 0;
+    let failure: string | null = null;
+    try {
+      for await (const chunk of createReadStream(staged, { highWaterMark: CHUNK_BYTES })) {
+        if (!channel.runs(writeId)) break;
+        const bytes = (chunk as Buffer).subarray(0, size - sent);
+        sent += bytes.length;
+        await channel.chunk(writeId, bytes);
+        if (sent === size) break;
+      }
+    } catch (err) {
+      failure = `the staged copy cannot be read: ${(err as Error).message}`;
+    }
+    // Fewer bytes than announced: the helper would wait for the rest; closing the channel ends it.
+    if (sent !== size && channel.runs(writeId)) {
+      failure ??= `the staged copy is ${sent} bytes, not ${size}`;
+      channel.close();
+    }
+    const end = await ended;
+    return failure ? { code: 1, stderr: failure, stdout: end.stdout } : end;
   })();
   return {
     staged: isStaged,

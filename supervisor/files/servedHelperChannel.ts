@@ -1,8 +1,9 @@
 /**
  * The part's end of a serving file helper's channel (fileHelper.mjs `serve`): requests as JSON
  * lines, each with an id, answered by `{id,out}` (base64 of the mode's output, in the order
- * written) and one `{id,exit,stderr}`; a write's data goes whole in its request line, and its
- * commit as `{id,commit}`. The helper runs as a cage's uid over that cage's home: what it says is
+ * written) and one `{id,exit,stderr}`; a write announces its size, its data follows as
+ * `{id,chunk}` lines (the helper reserves the size at once, and refuses a byte more), and its
+ * commit goes as `{id,commit}`. The helper runs as a cage's uid over that cage's home: what it says is
  * read with a bound (a line longer than any the helper writes ends the channel), and a line that
  * is not an answer ends it too. The channel closed, every request still running ends as failed.
  */
@@ -42,16 +43,36 @@ export class ServedHelperChannel {
     else this.closeListeners.push(listener);
   }
 
-  /** Starts a mode; `data` only for a write (what the helper stages). Returns the request's id. */
-  request(mode: string, args: string[], listener: HelperListener, data?: Buffer): number {
+  /** Starts a mode; `size` only for a write (what its chunks will add up to). Returns the request's id. */
+  request(mode: string, args: string[], listener: HelperListener, size?: number): number {
     const id = this.nextId++;
     if (this.ended) {
       listener.exit(1, CHANNEL_CLOSED);
       return id;
     }
     this.running.set(id, listener);
-    this.socket.write(JSON.stringify({ id, mode, args, ...(data ? { data: data.toString('base64') } : {}) }) + '\n');
+    this.socket.write(JSON.stringify({ id, mode, args, ...(size !== undefined ? { size } : {}) }) + '\n');
     return id;
+  }
+
+  /** Whether a request still runs (no exit yet). */
+  runs(id: number): boolean {
+    return this.running.has(id);
+  }
+
+  /** A piece of a write's data; resolves once the channel takes more (its buffer drained). */
+  chunk(id: number, bytes: Buffer): Promise<void> {
+    if (this.ended) return Promise.resolve();
+    if (this.socket.write(JSON.stringify({ id, chunk: bytes.toString('base64') }) + '\n')) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = () => {
+        this.socket.off('drain', done);
+        this.socket.off('close', done);
+        resolve();
+      };
+      this.socket.on('drain', done);
+      this.socket.on('close', done);
+    });
   }
 
   /** A write's decision: link its staged copy (true) or drop it. The helper takes the first only. */

@@ -48,7 +48,7 @@ const files = new FileBroker({
 report('whoami', { uid: process.getuid!() });
 await attempt('clean partials', () => files.cleanPartials());
 await attempt('list outbox', () => files.list('low', 'Outbox'));
-await attempt('transfer', () => files.transfer('low', 'high', ['Outbox/report.txt']));
+await attempt('transfer', () => files.transfer('low', 'high', ['Outbox/report.txt', 'Outbox/long.txt']));
 await attempt('hostile transfer', () => files.transfer('low', 'high', start.hostile));
 await attempt('list above the home', () => files.list('low', '..'));
 
