@@ -5,7 +5,8 @@
  * is listed, read, written into high's inbox, found there as high's uid's with its very bytes (one
  * of 900 KiB too, streamed in chunks).
  * What a hostile shell asks — a path above the home, a link to /etc/shadow, a folder link — goes
- * nowhere: refused with the helper's reason, nothing copied. A write larger than the helper may
+ * nowhere: refused with the helper's reason, nothing copied. A transfer cancelled while read lands
+ * nothing, and the next one asks the manager for a channel again. A write larger than the helper may
  * stage is refused with the reason, nothing staged, and the level's channel still serves.
  *
  * Seen before the part checked a write's size, when writes went in one line: the oversize line
@@ -145,6 +146,9 @@ describe('the file broker in the cloison part, through the cage manager', () => 
       expect.objectContaining({ path: 'Outbox/long.txt', outcome: 'copied', landedAs: 'long.txt', type: 'text', size: LONG.length }),
     ]);
     expect(readFileSync(join(home('high'), 'Incoming', 'low', 'long.txt'), 'utf8')).toBe(LONG);
+    // Cancelled while read: nothing more lands; the level's channel, closed by the cancel, is asked again.
+    expect(step('cancelled transfer')?.result).toEqual([expect.objectContaining({ path: 'Outbox/long.txt', outcome: 'cancelled' })]);
+    expect(step('transfer after the cancel')?.result).toEqual([expect.objectContaining({ path: 'Outbox/report.txt', outcome: 'copied', landedAs: 'report (1).txt' })]);
     const landed = join(home('high'), 'Incoming', 'low', 'report.txt');
     expect(readFileSync(landed, 'utf8')).toBe(REPORT);
     expect(statSync(landed)).toMatchObject({ uid: HIGH_UID, gid: HIGH_UID });
@@ -165,9 +169,10 @@ describe('the file broker in the cloison part, through the cage manager', () => 
     expect(step('oversize write')?.result).toEqual({ staged: false, code: 2, stdout: '', stderr: `${2 * STAGE_BYTES} bytes to write into high, over the ${STAGE_BYTES} bytes a write there may stage` });
     // The channel serves on: the next write lands.
     expect(step('small write after it')?.result).toMatchObject({ staged: true, code: 0, stdout: expect.stringContaining('"name":"small.txt"') });
-    expect(readdirSync(join(home('high'), 'Incoming', 'low')).sort()).toEqual(['long.txt', 'report.txt', 'small.txt']);
+    expect(readdirSync(join(home('high'), 'Incoming', 'low')).sort()).toEqual(['long.txt', 'report (1).txt', 'report.txt', 'small.txt']);
     expect((step('list after forget')?.result as Array<{ name: string }>).sort((a, b) => a.name.localeCompare(b.name))).toEqual([
       { path: 'Incoming/low/long.txt', name: 'long.txt', kind: 'file', size: LONG.length },
+      { path: 'Incoming/low/report (1).txt', name: 'report (1).txt', kind: 'file', size: REPORT.length },
       { path: 'Incoming/low/report.txt', name: 'report.txt', kind: 'file', size: REPORT.length },
       { path: 'Incoming/low/small.txt', name: 'small.txt', kind: 'file', size: 'still served\n'.length },
     ]);

@@ -1,7 +1,8 @@
 /**
  * Test tool, run as the unprivileged part is (the `cloison` account, restricted): the file broker
  * with the cages' homes reached through the cage manager (remoteCageHomes.ts, as supervisor.ts
- * wires it when `manager` is set). Lists low's outbox, transfers a file into high, asks for what
+ * wires it when `manager` is set). Lists low's outbox, transfers files into high (one cancelled
+ * as it is read), asks for what
  * a hostile shell would ask (paths leaving the home, a link to /etc/shadow), writes into high's
  * inbox more than the helper may stage, then a small file on the same channel; reports each
  * answer to the parent.
@@ -36,19 +37,28 @@ const reader = { current: () => policy };
 const client = await CageManagerClient.connect(start.managerSocket);
 const homes = wireRemoteCageHomes({ client }, reader);
 const journal = new FileAuditJournal(join(start.workDir, 'audit.jsonl'));
-const files = new FileBroker({
+let cancelOnProgress = false;
+const files: FileBroker = new FileBroker({
   policy: reader,
   homes,
   confirmations: new Confirmations({ publish: () => undefined, settle: () => undefined }),
   journal,
   stagingDir: join(start.workDir, 'staging'),
   diode: new EncryptingDiode(join(start.workDir, 'diode'), 'test'),
+  // The user's cancel, as the first bytes are read: the read's channel is closed under it.
+  onProgress: () => {
+    if (cancelOnProgress) files.cancel();
+  },
 });
 
 report('whoami', { uid: process.getuid!() });
 await attempt('clean partials', () => files.cleanPartials());
 await attempt('list outbox', () => files.list('low', 'Outbox'));
 await attempt('transfer', () => files.transfer('low', 'high', ['Outbox/report.txt', 'Outbox/long.txt']));
+cancelOnProgress = true;
+await attempt('cancelled transfer', () => files.transfer('low', 'high', ['Outbox/long.txt']));
+cancelOnProgress = false;
+await attempt('transfer after the cancel', () => files.transfer('low', 'high', ['Outbox/report.txt']));
 await attempt('hostile transfer', () => files.transfer('low', 'high', start.hostile));
 await attempt('list above the home', () => files.list('low', '..'));
 
