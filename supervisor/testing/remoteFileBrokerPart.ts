@@ -2,10 +2,9 @@
  * Test tool, run as the unprivileged part is (the `cloison` account, restricted): the file broker
  * with the cages' homes reached through the cage manager (remoteCageHomes.ts, as supervisor.ts
  * wires it when `manager` is set). Lists low's outbox, transfers files into high (one cancelled
- * as it is read), asks for what
- * a hostile shell would ask (paths leaving the home, a link to /etc/shadow), writes into high's
- * inbox more than the helper may stage, then a small file on the same channel; reports each
- * answer to the parent.
+ * as it is read), asks for what a hostile shell would ask (paths leaving the home, a link to
+ * /etc/shadow), writes into high's inbox more than the helper may stage, then a small file on the
+ * same channel; reports each answer to the parent.
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
