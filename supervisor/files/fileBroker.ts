@@ -13,7 +13,9 @@
  * direction, name, size, sha256, type, decision, scanner verdict, justification. Never the content.
  *
  * The supervisor never opens a path a cage controls: reading and writing happen in per-cage
- * helper sandboxes (cageFileSandbox.ts) that see only that cage's home, as that cage's user.
+ * helper sandboxes (cageFileSandbox.ts) that see only that cage's home, as that cage's user; the
+ * broker reaches them through `homes` (cageHomes.ts): started here by the root supervisor, or asked
+ * of the root cage manager by the unprivileged part (cageManager/remoteCageHomes.ts).
  *
  * A rule that says `encrypt` (the encrypting diode, encryptingDiode.ts) asks the user, showing the
  * recipients, then encrypts each staged copy to them, signed with the source level's key, in the
@@ -27,10 +29,10 @@
  * page count and the converter's verdict.
  */
 import { createHash, randomUUID } from 'node:crypto';
-import { createWriteStream, existsSync, mkdirSync, rmSync } from 'node:fs';
+import { createWriteStream, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { Transform, type Writable } from 'node:stream';
+import { Transform } from 'node:stream';
 import { NAME_HIDING_CHARACTERS, previewOf } from '../../shared/clipboardText';
 import type { Bilingual } from '../../shared/bilingual';
 import { CloisonError } from '../../shared/errors';
@@ -39,7 +41,8 @@ import type { PolicyReader } from '../policy/policyReader';
 import type { TransferResult } from '../../shared/rpc';
 import type { AuditJournal } from '../audit/auditJournal';
 import type { Confirmations } from '../confirm/confirmations';
-import { runFileHelper, spawnFileHelper, STAGED_IN_SANDBOX, type CageHome } from './cageFileSandbox';
+import type { CageHome } from './cageFileSandbox';
+import { localCageHomes, type CageHomes, type HomeAccess } from './cageHomes';
 import { TypeDetector, type FileType } from './fileTypes';
 import { scanStaged } from './scannerSandbox';
 import { emptyStagingArea } from './stagingArea';
@@ -48,10 +51,8 @@ import type { EncryptingDiode } from './encryptingDiode';
 import type { RecipientKey } from '../policy/recipientKeys';
 import { convertDocument, kindFor, refusalReason } from './convert/documentConverter';
 
-export interface FileBrokerOptions {
+interface FileBrokerCommon {
   policy: PolicyReader;
-  /** A bwrap cage's home and uid; null for cages the supervisor cannot reach files in. */
-  homeOf: (level: string) => CageHome | null;
   confirmations: Confirmations;
   journal: AuditJournal;
   /** The supervisor's own folder for staged copies (root's, 0700; a tmpfs, stagingArea.ts): no cage sees it. */
@@ -61,6 +62,20 @@ export interface FileBrokerOptions {
   /** Encrypts for rules that say `encrypt`. */
   diode: EncryptingDiode;
 }
+
+export type FileBrokerOptions = FileBrokerCommon &
+  (
+    | {
+        /** The root supervisor: a bwrap cage's home and uid; null for cages the supervisor cannot reach files in. */
+        homeOf: (level: string) => CageHome | null;
+        homes?: never;
+      }
+    | {
+        /** The homes reached another way (the `cloison` part: through the cage manager, remoteCageHomes.ts). */
+        homes: CageHomes;
+        homeOf?: never;
+      }
+  );
 
 const PROGRESS_INTERVAL_MS = 250;
 
@@ -99,12 +114,16 @@ export class FileBroker {
   private busy = false;
   private progress = { done: 0, total: 0, lastAt: 0 };
 
-  constructor(private readonly options: FileBrokerOptions) {}
+  private readonly homes: CageHomes;
+
+  constructor(private readonly options: FileBrokerOptions) {
+    this.homes = options.homes ?? localCageHomes(options.homeOf!);
+  }
 
   /** Directory listing for the trusted picker; names shown with invisible characters made visible. */
   async list(level: string, path: string) {
     const home = this.home(level);
-    const r = await runFileHelper(home, ['list', path]);
+    const r = await home.run(['list', path]);
     if (r.code !== 0) throw new CloisonError('BAD_REQUEST', why_.cannotList(r.stderr ? helperReason(r.stderr) : null));
     const entries = JSON.parse(r.stdout) as Array<{ name: string; kind: string; size: number }>;
     return entries.map((e) => ({ path: path ? `${path.replace(/\/+$/, '')}/${e.name}` : e.name, name: displayName(e.name), kind: e.kind, size: e.size }));
@@ -114,10 +133,10 @@ export class FileBroker {
   async cleanPartials(): Promise<void> {
     emptyStagingArea(this.options.stagingDir);
     for (const to of this.options.policy.current().levels) {
-      const home = this.options.homeOf(to.id);
+      const home = this.homes.of(to.id);
       if (!home) continue;
       for (const from of this.options.policy.current().levels) {
-        if (from.id !== to.id && existsSync(join(home.home, INCOMING, from.id))) await runFileHelper(home, ['clean', `${INCOMING}/${from.id}`]);
+        if (from.id !== to.id && (await home.exists(`${INCOMING}/${from.id}`))) await home.run(['clean', `${INCOMING}/${from.id}`]);
       }
     }
   }
@@ -211,8 +230,8 @@ export class FileBroker {
   private async stageDecideCommit(
     from: LevelPolicy,
     to: LevelPolicy,
-    fromHome: CageHome,
-    toHome: CageHome,
+    fromHome: HomeAccess,
+    toHome: HomeAccess,
     paths: string[],
     why: string,
     record: (r: Recorded, decidedBy: string, extra?: Record<string, string | number | null>) => void,
@@ -226,7 +245,7 @@ export class FileBroker {
     let total = 0;
     for (const path of paths) {
       const refuse = (reason: Bilingual, extra: Partial<TransferResult> = {}) => results.set(path, { path, name: displayName(path), outcome: 'refused', ...told(reason), ...extra });
-      const st = await runFileHelper(fromHome, ['stat', path]);
+      const st = await fromHome.run(['stat', path]);
       if (st.code !== 0) {
         refuse(st.stderr ? helperReason(st.stderr) : why_.unreadable());
         continue;
@@ -366,11 +385,8 @@ export class FileBroker {
   }
 
   /** Reads one file from its cage into the staging folder, typing and hashing the very bytes staged. */
-  private async stageOne(c: Candidate, fromHome: CageHome, file: string): Promise<Staged | { outcome: 'refused' | 'failed' | 'cancelled'; reason: Bilingual }> {
-    const reader = spawnFileHelper(fromHome, ['read', c.path, c.identity]);
-    const exited = new Promise<number>((r) => reader.on('close', (code) => r(code ?? -1)));
-    let stderr = '';
-    reader.stderr!.on('data', (d: Buffer) => (stderr = (stderr + d).slice(-1000)));
+  private async stageOne(c: Candidate, fromHome: HomeAccess, file: string): Promise<Staged | { outcome: 'refused' | 'failed' | 'cancelled'; reason: Bilingual }> {
+    const reader = fromHome.read(c.path, c.identity);
     const hash = createHash('sha256');
     const detector = new TypeDetector();
     let bytes = 0;
@@ -387,13 +403,13 @@ export class FileBroker {
     });
     this.cancelCurrent = () => {
       this.cancelled = true;
-      reader.kill('SIGKILL');
+      reader.kill();
       meter.destroy(new Error('cancelled'));
     };
     let failure: Bilingual | null = null;
     // Readable by the scanner's sandbox user; the staging folder (root's, 0700) keeps everyone else out.
-    await pipeline(reader.stdout!, meter, createWriteStream(file, { flags: 'wx', mode: 0o644 })).catch((e: Error & { text?: Bilingual }) => (failure = e.text ?? why_.copyFailed(e.message)));
-    const code = await exited;
+    await pipeline(reader.bytes, meter, createWriteStream(file, { flags: 'wx', mode: 0o644 })).catch((e: Error & { text?: Bilingual }) => (failure = e.text ?? why_.copyFailed(e.message)));
+    const { code, stderr } = await reader.exited;
     if (this.cancelled) return { outcome: 'cancelled', reason: why_.cancelled() };
     if (code !== 0) return { outcome: code === 2 ? 'refused' : 'failed', reason: stderr.trim() ? helperReason(stderr) : why_.readerExited(code) };
     if (failure !== null) return { outcome: 'refused', reason: failure };
@@ -415,43 +431,28 @@ export class FileBroker {
    * under a hidden name and fsyncs it, and links it under its name only when told to, once the
    * staged bytes went in whole; otherwise nothing is left under its name.
    */
-  private async commitOne(c: Staged, from: LevelPolicy, toHome: CageHome): Promise<TransferResult> {
+  private async commitOne(c: Staged, from: LevelPolicy, toHome: HomeAccess): Promise<TransferResult> {
     const base = { path: c.path, name: c.name, size: c.size, type: c.type, sha256: c.sha256 };
-    // The writer reads the staged copy itself (bound read-only into its sandbox): a kernel copy.
-    const writer = spawnFileHelper(toHome, ['write', `${INCOMING}/${from.id}`, c.landAs ?? landingName(c.path.split('/').pop()!), STAGED_IN_SANDBOX, String(c.size)], ['ignore', 'pipe', 'pipe', 'pipe'], c.file);
-    const writerExit = new Promise<number>((r) => writer.on('close', (code) => r(code ?? -1)));
-    const control = writer.stdio[3] as Writable;
-    control.on('error', () => {});
-    const tail = { writer: '', out: '' };
-    writer.stderr!.on('data', (d: Buffer) => (tail.writer = (tail.writer + d).slice(-1000)));
-    const written = new Promise<boolean>((resolve) => {
-      writer.stdout!.on('data', (d: Buffer) => {
-        tail.out += d.toString();
-        if (tail.out.includes('"staged"')) resolve(true);
-      });
-      writer.on('close', () => resolve(false));
-    });
+    const writer = toHome.write(`${INCOMING}/${from.id}`, c.landAs ?? landingName(c.path.split('/').pop()!), c.file, c.size);
     this.cancelCurrent = () => {
       this.cancelled = true;
-      writer.kill('SIGKILL');
+      writer.kill();
     };
-    const whole = (await written) && !this.cancelled;
-    if (whole) {
-      this.report(c.name, c.size);
-      control.end('c');
-    } else control.end(); // EOF: the writer drops its partial copy
-    const code = await writerExit;
+    const whole = (await writer.staged) && !this.cancelled;
+    if (whole) this.report(c.name, c.size);
+    writer.commit(whole);
+    const { code, stderr, stdout } = await writer.exited;
     if (!whole || code !== 0) {
-      await runFileHelper(toHome, ['clean', `${INCOMING}/${from.id}`]);
+      await toHome.run(['clean', `${INCOMING}/${from.id}`]);
       if (this.cancelled) return { ...base, outcome: 'cancelled' };
-      return { ...base, outcome: code === 2 ? 'refused' : 'failed', ...told(tail.writer.trim() ? helperReason(tail.writer) : why_.writerExited(code)) };
+      return { ...base, outcome: code === 2 ? 'refused' : 'failed', ...told(stderr.trim() ? helperReason(stderr) : why_.writerExited(code)) };
     }
-    const landedAs = (JSON.parse(tail.out.trim().split('\n').pop() ?? '{}') as { name?: string }).name;
+    const landedAs = (JSON.parse(stdout.trim().split('\n').pop() ?? '{}') as { name?: string }).name;
     return { ...base, outcome: 'copied', ...(landedAs ? { landedAs } : {}) };
   }
 
-  private home(level: string): CageHome {
-    const home = this.options.homeOf(level);
+  private home(level: string): HomeAccess {
+    const home = this.homes.of(level);
     if (!home) throw new CloisonError('CAGE_UNAVAILABLE', why_.noReachableFiles(level));
     return home;
   }

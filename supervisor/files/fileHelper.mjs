@@ -20,7 +20,11 @@
 //                            {id,exit,stderr}. write: {id,mode:"write",args:[DIR,NAME],data} (base64:
 //                            staged in this sandbox's /tmp, at most STAGE_BYTES staged at once,
 //                            more refused), answered {id,out} with {"staged":true},
-//                            then {id,commit:true|false} from the part. The channel closed, it exits.
+//                            then {id,commit:true|false} from the part. Streamed:
+//                            {id,mode:"write",args:[DIR,NAME],size} (the SIZE bytes reserved against
+//                            STAGE_BYTES at once, refused unreserved past it), then {id,chunk} lines
+//                            (base64) until SIZE bytes came; one byte more drops the write, refused.
+//                            The channel closed, it exits.
 //
 // Every path is relative to /home/cage, walked one component at a time without following a
 // single symlink; names with NUL or "/" and ".." components are refused. Exit codes: 0 done,
@@ -217,7 +221,33 @@ function serve(stageArg) {
   let stagedBytes = 0;
   const channel = new Socket({ fd: 0, readable: true, writable: true });
   const running = new Map();
+  // Streamed writes still coming: id → { fd, staged, size, received, dir, name } (size reserved).
+  const streaming = new Map();
   const send = (m) => channel.write(JSON.stringify(m) + '\n');
+  const start = (id, mode, args) => {
+    const child = spawn(process.execPath, [process.argv[1], mode, ...args], { stdio: ['ignore', 'pipe', 'pipe', 'pipe'] });
+    running.set(id, child);
+    child.stdio[3].on('error', () => undefined); // the child gone first: its exit says what happened
+    let stderr = '';
+    child.stdout.on('data', (out) => send({ id, out: out.toString('base64') }));
+    child.stderr.on('data', (e) => (stderr = (stderr + e.toString()).slice(-2000)));
+    child.on('close', (code) => {
+      running.delete(id);
+      if (mode === 'write') {
+        try { unlinkSync(args[2]); } catch { /* gone */ }
+        stagedBytes -= Number(args[3]);
+      }
+      send({ id, exit: code ?? 1, stderr: stderr.trim() });
+    });
+  };
+  // A streamed write that cannot go on: its staged part removed, its reservation freed, refused.
+  const drop = (id, s, why) => {
+    streaming.delete(id);
+    try { closeSync(s.fd); } catch { /* closed */ }
+    try { unlinkSync(s.staged); } catch { /* gone */ }
+    stagedBytes -= s.size;
+    send({ id, exit: 2, stderr: why });
+  };
   let buf = '';
   channel.on('data', (d) => {
     buf += d.toString('utf8');
@@ -229,6 +259,26 @@ function serve(stageArg) {
       let req;
       try { req = JSON.parse(line); } catch { req = null; }
       if (!req || typeof req.id !== 'number') { send({ id: null, exit: 2, stderr: 'not a request' }); continue; }
+      if ('chunk' in req) {
+        const s = streaming.get(req.id);
+        if (!s) continue; // a write already refused or whole: what still comes changes nothing
+        const bytes = Buffer.from(typeof req.chunk === 'string' ? req.chunk : '', 'base64');
+        if (bytes.length > s.size - s.received) { drop(req.id, s, `more than the ${s.size} bytes announced`); continue; }
+        try {
+          let off = 0;
+          while (off < bytes.length) off += writeSync(s.fd, bytes, off, bytes.length - off);
+        } catch (e) {
+          drop(req.id, s, `${e.code ?? ''} ${e.message}`.trim());
+          continue;
+        }
+        s.received += bytes.length;
+        if (s.received === s.size) {
+          streaming.delete(req.id);
+          closeSync(s.fd);
+          start(req.id, 'write', [s.dir, s.name, s.staged, String(s.size)]);
+        }
+        continue;
+      }
       if ('commit' in req) {
         const child = running.get(req.id);
         // Once: a second commit (or one for a request that is no write) changes nothing.
@@ -236,39 +286,33 @@ function serve(stageArg) {
         if (control && !control.writableEnded) control.end(req.commit === true ? 'c' : '');
         continue;
       }
-      if (!SERVED_MODES.includes(req.mode) || !Array.isArray(req.args) || !req.args.every((a) => typeof a === 'string') || running.has(req.id)) { send({ id: req.id, exit: 2, stderr: 'not a request' }); continue; }
+      const streamed = req.mode === 'write' && !('data' in req);
+      if (!SERVED_MODES.includes(req.mode) || !Array.isArray(req.args) || !req.args.every((a) => typeof a === 'string') || running.has(req.id) || streaming.has(req.id) || (streamed && !(Number.isSafeInteger(req.size) && req.size >= 0))) { send({ id: req.id, exit: 2, stderr: 'not a request' }); continue; }
       let args = req.args;
       if (req.mode === 'write') {
-        const data = Buffer.from(typeof req.data === 'string' ? req.data : '', 'base64');
-        if (data.length > stageLimit - stagedBytes) {
-          send({ id: req.id, exit: 2, stderr: `${data.length} bytes to stage, ${stageLimit - stagedBytes} of ${stageLimit} left: commit or drop a staged write first` });
+        const data = streamed ? null : Buffer.from(typeof req.data === 'string' ? req.data : '', 'base64');
+        const size = data ? data.length : req.size;
+        if (size > stageLimit - stagedBytes) {
+          send({ id: req.id, exit: 2, stderr: `${size} bytes to stage, ${stageLimit - stagedBytes} of ${stageLimit} left: commit or drop a staged write first` });
           continue;
         }
-        stagedBytes += data.length;
+        stagedBytes += size;
         const staged = `/tmp/staged-${randomBytes(8).toString('hex')}`;
         const fd = openSync(staged, C.O_WRONLY | C.O_CREAT | C.O_EXCL, 0o600);
-        writeSync(fd, data);
-        closeSync(fd);
-        args = [req.args[0] ?? '', req.args[1] ?? '', staged, String(data.length)];
-      }
-      const child = spawn(process.execPath, [process.argv[1], req.mode, ...args], { stdio: ['ignore', 'pipe', 'pipe', 'pipe'] });
-      running.set(req.id, child);
-      child.stdio[3].on('error', () => undefined); // the child gone first: its exit says what happened
-      let stderr = '';
-      child.stdout.on('data', (out) => send({ id: req.id, out: out.toString('base64') }));
-      child.stderr.on('data', (e) => (stderr = (stderr + e.toString()).slice(-2000)));
-      child.on('close', (code) => {
-        running.delete(req.id);
-        if (req.mode === 'write') {
-          try { unlinkSync(args[2]); } catch { /* gone */ }
-          stagedBytes -= Number(args[3]);
+        args = [req.args[0] ?? '', req.args[1] ?? '', staged, String(size)];
+        if (data) writeSync(fd, data);
+        else if (size > 0) {
+          streaming.set(req.id, { fd, staged, size, received: 0, dir: args[0], name: args[1] });
+          continue;
         }
-        send({ id: req.id, exit: code ?? 1, stderr: stderr.trim() });
-      });
+        closeSync(fd);
+      }
+      start(req.id, req.mode, args);
     }
   });
   channel.on('close', () => {
     for (const child of running.values()) child.kill('SIGKILL');
+    for (const s of streaming.values()) { try { unlinkSync(s.staged); } catch { /* gone */ } }
     process.exit(0);
   });
   channel.on('error', () => channel.destroy());

@@ -31,6 +31,12 @@ const HELPER: Array<[RegExp, (...m: string[]) => string]> = [
   [/^the staged copy did not land whole \((\d+) of (\d+) bytes\)$/, (a, b) => `la copie n’est pas arrivée entière (${a} octets sur ${b})`],
   [/^transfer abandoned$/, () => 'transfert abandonné'],
   [/^no free name for the file$/, () => 'aucun nom libre pour le fichier'],
+  // The `cloison` part's remote homes (cageManager/remoteCageHomes.ts) and the serving helper.
+  [/^(\d+) bytes to write into (.*), over the (\d+) bytes a write there may stage$/s, (n, l, max) => `${n} octets à écrire dans ${l}, au-delà des ${max} octets qu’une écriture peut y préparer`],
+  [/^(\d+) bytes to stage, (\d+) of (\d+) left: commit or drop a staged write first$/, (n, left, max) => `${n} octets à préparer, ${left} libres sur ${max} : une écriture préparée doit d’abord aboutir ou être abandonnée`],
+  [/^more than the (\d+) bytes announced$/, (n) => `plus que les ${n} octets annoncés`],
+  [/^the file helper's channel closed$/, () => 'le canal de l’assistant de fichiers s’est fermé'],
+  [/^the cage manager gave no file helper for level (.*?): (.*)$/s, (l, why) => `le gestionnaire des cages n’a pas donné d’assistant de fichiers pour le niveau ${l} : ${why}`],
 ];
 
 /** A refusal or failure the file helper wrote (English), in both languages. */
