@@ -13,7 +13,7 @@
  * made the helper close its channel, and the broker could only say "the file helper's channel
  * closed" — and every other act on that level's channel died with it.
  */
-import { chmodSync, chownSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, lchownSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FileAuditJournal } from '../audit/auditJournal';
@@ -80,7 +80,7 @@ beforeAll(async () => {
   writeFileSync(join(outbox, 'long.txt'), LONG);
   symlinkSync('/etc/shadow', join(outbox, 'shadow'));
   symlinkSync('/etc', join(outbox, 'etc'));
-  for (const path of [outbox, join(outbox, 'report.txt'), join(outbox, 'long.txt'), join(outbox, 'shadow'), join(outbox, 'etc')]) chownSync(path, LOW_UID, LOW_UID);
+  for (const path of [outbox, join(outbox, 'report.txt'), join(outbox, 'long.txt'), join(outbox, 'shadow'), join(outbox, 'etc')]) lchownSync(path, LOW_UID, LOW_UID); // lchown: a chown would follow the links to /etc/shadow and /etc
   // Above low's home: what a path leaving it would reach.
   writeFileSync(join(home('low'), '..', 'x'), 'outside the home\n');
   // The part's own folder (its staging, its journal).
