@@ -160,6 +160,7 @@ const CHECKS: { [O in RootOp]: Check<O> } = {
     return req.direction === 'record' && !policy.audio.microphone.includes(req.level) ? refuse(`level ${req.level} may not have the microphone`) : ALLOWED;
   },
   'sleep.inhibit': () => ALLOWED,
+  'sleep.wait': () => ALLOWED,
   'training.spoof': (req, ctx) => levelAnd(req, ctx, () => (ctx.policy().training === 'allowed' ? ALLOWED : refuse('the policy forbids training'))),
   'training.document': (req, ctx) => levelAnd(req, ctx, () => (ctx.policy().training === 'allowed' ? ALLOWED : refuse('the policy forbids training'))),
 };
