@@ -12,6 +12,7 @@ import { bwrapCagePaths } from '../cages/bwrapDriver';
 import { scratchDir } from '../cages/cageMounts';
 import { loadOrCreateStationKeys } from '../usb/keyMarks';
 import { appLaunchExecutor } from './appLaunchExecutor';
+import { appRunningExecutor } from './appRunningExecutor';
 import type { RootExecutors } from './cageManagerServer';
 import { cageStartExecutor } from './cageStartExecutor';
 import { cageStopExecutor } from './cageStopExecutor';
@@ -95,6 +96,7 @@ export function managerExecutors(h: ManagerHoldings): { executors: RootExecutors
     'home.unmount': homeUnmountExecutor({ ...folders, cages: h.cages }),
     'usb.unmount': usbUnmountExecutor(folders),
     'app.launch': appLaunchExecutor({ policy: h.policy, launcherOf: h.cages.launcherOf }),
+    'app.running': appRunningExecutor({ policy: h.policy, launcherOf: h.cages.launcherOf }),
     'pam.check': pamCheckExecutor({ policy: h.policy, workstationUser: h.workstationUser, failuresFile: join(h.stateDir, MANAGER_UNLOCK_FAILURES_FILE) }),
     'sound.host': sound,
     'sleep.inhibit': sleep,

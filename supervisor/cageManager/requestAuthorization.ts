@@ -110,6 +110,7 @@ const CHECKS: { [O in RootOp]: Check<O> } = {
       const same = app.exec.length === req.argv.length && app.exec.every((arg, i) => arg === req.argv[i]);
       return same ? ALLOWED : refuse(`app ${app.id}'s command line is not the policy's`);
     }),
+  'app.running': (req, ctx) => levelAnd(req, ctx, () => ALLOWED),
   'home.mount': (req, ctx) =>
     levelAnd(req, ctx, () => {
       const paths = bwrapCagePaths(ctx.stateDir, ctx.runDir, req.level);

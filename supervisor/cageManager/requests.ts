@@ -35,6 +35,8 @@ export const rootRequestSchemas = {
   'cage.vncSocket': z.object({ op: z.literal('cage.vncSocket'), level: levelIdSchema }).strict(),
   /** Start one of a level's applications through the cage's launcher channel. */
   'app.launch': z.object({ op: z.literal('app.launch'), level: levelIdSchema, appId: z.string().min(1).max(64), argv: z.array(z.string().max(4096)).min(1).max(256) }).strict(),
+  /** Which of a level's applications its cage's launcher started and still run (the app launcher's counts). */
+  'app.running': z.object({ op: z.literal('app.running'), level: levelIdSchema }).strict(),
   /** Reserve, check and mount a cage's home image (fallocate, mkfs/e2fsck/resize2fs, losetup, mount). */
   'home.mount': z.object({ op: z.literal('home.mount'), level: levelIdSchema, image: pathSchema, target: pathSchema }).strict(),
   /** Unmount a cage's home and scratch, detach its loop device. */
@@ -84,6 +86,7 @@ export const WHY_ROOT: Record<RootOp, { why: string; code: string }> = {
   'cage.wait': { why: 'the cage is the manager\'s child (bwrap\'s exit, its control group\'s memory events): only the manager sees it end', code: 'cages/bwrapDriver.ts (RunningCage.exited)' },
   'cage.vncSocket': { why: 'the socket is the cage uid\'s in a root folder; checking its peer\'s pid namespace reads /proc/<pid>/ns of another uid (CAP_SYS_PTRACE)', code: 'cages/bwrapDriver.ts (connectVnc), sandbox/peerCredentials.ts' },
   'app.launch': { why: 'the launcher channel of each cage is made by the root part at cage start; holding it is running any program as that cage\'s user', code: 'cages/cageLauncher.ts, cages/sessionApps.ts' },
+  'app.running': { why: 'the same launcher channel, the manager\'s: only it hears which programs the launcher started and which have ended', code: 'cages/cageLauncher.ts (launched), apps/appLauncher.ts' },
   'home.mount': { why: 'fallocate of a root-owned image, the image\'s descriptor attached to a free loop device (/dev/loop-control, LOOP_CONFIGURE), mount (CAP_SYS_ADMIN), mkfs/e2fsck on the image', code: 'cages/cageMounts.ts, cages/homeReservation.ts, cages/loopDevice.ts' },
   'home.unmount': { why: 'umount (CAP_SYS_ADMIN), losetup -d', code: 'cages/cageMounts.ts' },
   'state.chown': { why: 'chown to the cage\'s uid and back to root (CAP_CHOWN): home root, vnc/x11 socket folders, sound FIFOs', code: 'cages/cageMounts.ts, audio/cageSound.ts' },

@@ -10,7 +10,10 @@
  *     lock screen shows the manager's count, not none — and unlocking after it;
  *   - the spoof drill's look-alike up in the cage (the cage's uid, the other level's band), gone at
  *     the drill's end; the right-level drill's document in the cage's ~/Formation;
- *   - the policy's app running in the cage, started from the app launcher;
+ *   - the policy's app running in the cage, started from the app launcher, counted by it through
+ *     `app.running` and no more once ended; `app.running` lists the policy's apps only (asked as a
+ *     compromised part would while a look-alike is up: seen with the launcher's list given whole,
+ *     the look-alike's command line, its band text included);
  *   - the machine about to sleep: the part's lock locks (cause suspend), told by the manager.
  */
 import { spawnSync } from 'node:child_process';
@@ -23,13 +26,14 @@ import { unmountCageFilesystems } from '../cages/cageMounts';
 import { SPOOF_MARK } from '../cages/trainingPrograms';
 import { parsePolicy } from '../policy/policyLoader';
 import { processNamesOf } from '../testing/cageProcesses';
+import { sendFramesAs } from '../testing/rawFramesAs';
 import { createPamTestUser, type PamTestUser } from '../testing/pamTestUser';
 import { busctl, privateLogindUnavailable, startPrivateLogind, type PrivateLogind } from '../testing/privateLogind';
 import { testRoot } from '../testing/realCage';
 import { skipWithReason } from '../testing/skipWithReason';
 import { bwrapCage, twoLevelPolicy } from '../testing/testPolicy';
 import { waitFor } from '../testing/waitFor';
-import { CageManagerServer } from './cageManagerServer';
+import { CageManagerServer, REFUSED_KIND } from './cageManagerServer';
 import { cloisonPart, type CloisonPartMessage } from './cloisonPart';
 import { ManagedCages } from './managedCages';
 import { managerExecutors } from './managerExecutors';
@@ -51,7 +55,7 @@ let table: ReturnType<typeof managerExecutors>;
 const cages = new ManagedCages();
 let part: ReturnType<typeof cloisonPart> | null = null;
 const reports: Array<{ step: string } & Record<string, unknown>> = [];
-const seen = { lookAlikes: [] as string[], document: '', appRunning: [] as string[], lookAlikesAfter: -1 };
+const seen = { lookAlikes: [] as string[], document: '', appRunning: [] as string[], lookAlikesAfter: -1, running: [] as unknown[] };
 const announced: string[] = [];
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the part's reports, read field by field
@@ -107,13 +111,20 @@ beforeAll(async () => {
       if (m.step === 'spoof started') {
         void waitFor(() => lookAlikes().length > 0, 'the look-alike in the cage', 30_000)
           .catch(() => undefined)
-          .then(() => {
+          .then(async () => {
             seen.lookAlikes = lookAlikes();
+            // As a compromised part would ask, while the look-alike is up: the policy's apps only.
+            seen.running = (await sendFramesAs(cloison, socketPath, [{ json: { id: 1, request: { op: 'app.running', level: 'low' } } }, { json: { id: 2, request: { op: 'app.running', level: 'top' } } }])).replies;
             go('hide');
           });
       }
       if (m.step === 'spoof concluded') seen.lookAlikesAfter = lookAlikes().length;
-      if (m.step === 'app') seen.appRunning = processNamesOf(LOW_UID);
+      if (m.step === 'app') {
+        seen.appRunning = processNamesOf(LOW_UID);
+        // The app ends (its pid in the cage's namespace is not ours: found by its command line).
+        for (const pid of spawnSync('pgrep', ['-u', String(LOW_UID), '-x', '-f', 'sleep 611'], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean)) process.kill(Number(pid), 'SIGTERM');
+        go('app ended');
+      }
       if (m.step === 'document asked') {
         void waitFor(() => documentInHome().length > 0, 'the document in the home', 30_000)
           .catch(() => undefined)
@@ -172,10 +183,20 @@ describe('the lock, sleep, training and apps of the cloison part, through the ca
     expect(readFileSync(journal.path, 'utf8')).not.toContain(workstation.password);
   });
 
-  it('the policy\'s app, started from the app launcher, runs in the cage as its uid', () => {
+  it('the policy\'s app, started from the app launcher, runs in the cage as its uid; the launcher counts it, and no more once it has ended', () => {
     expect(step('cage')).toMatchObject({ status: 'running' });
-    expect(step('app')).toMatchObject({ pid: expect.any(Number) });
+    expect(step('app')).toMatchObject({ pid: expect.any(Number), running: 1 });
     expect(seen.appRunning).toContain('sleep');
+    expect(step('app ended')).toMatchObject({ running: 0 });
+  });
+
+  it('app.running answers the policy\'s apps only: not the look-alike the manager started in the same cage; a level the policy does not name is refused and journaled', () => {
+    const [low, top] = seen.running as Array<{ ok: boolean; result?: { programs: unknown[] }; error?: { code: string } }>;
+    expect(low).toMatchObject({ ok: true, result: { programs: [] } });
+    expect(JSON.stringify(low)).not.toContain(SPOOF_MARK);
+    expect(top).toMatchObject({ ok: false, error: { code: 'POLICY_DENIED' } });
+    const refused = readFileSync(journal.path, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>).filter((r) => r.kind === REFUSED_KIND);
+    expect(refused).toContainEqual(expect.objectContaining({ op: 'app.running', peerUid: cloison.uid }));
   });
 
   it('the spoof drill\'s look-alike appears in the cage and is gone at the drill\'s end; the right-level drill\'s document lands in ~/Formation', () => {

@@ -6,7 +6,8 @@
  * `goDir` (the part's channel carries nothing from it but handed sockets).
  *   - the lock: a wrong password, then — as a part restarted with its state folder emptied — the
  *     right one while the manager's wait holds, then the right one after it;
- *   - the low cage started, an app of the policy launched through the launcher;
+ *   - the low cage started, an app of the policy launched through the launcher, counted running,
+ *     then not once the parent has ended it;
  *   - the spoof drill's look-alike shown (the parent looks for it in the cage, then says `hide`),
  *     taken down at the drill's end; the right-level drill's document put in the cage;
  *   - the lock before sleep: the parent announces a sleep once the part says it is ready.
@@ -21,6 +22,7 @@ import { CageLifecycle } from '../cages/cageLifecycle';
 import { CageManagerClient } from '../cageManager/cageManagerClient';
 import { restrictCloisonPart } from '../cageManager/cloisonPartRestriction';
 import { RemoteCageDriver } from '../cageManager/remoteCageDriver';
+import { managerRunningApps } from '../cageManager/managerAppPrograms';
 import { HandedSockets, managerChannel } from '../cageManager/socketHandOver';
 import { levelViews } from '../policy/levelViews';
 import { parsePolicy } from '../policy/policyLoader';
@@ -71,8 +73,15 @@ await step('right password after the wait', async () => ({ view: await second.lo
 const lifecycle = new CageLifecycle({ level: 'low', driver: new RemoteCageDriver({ client, handed: new HandedSockets(), level: 'low', uid: start.uid, policy: () => policy, stateDir: start.stateDir, runDir: start.runDir }) });
 await lifecycle.start();
 report('cage', { status: lifecycle.state.status });
-const apps = new AppLauncher({ policy: reader, cages: new Map([['low', lifecycle]]), journal: new FileAuditJournal(join(start.partDir, 'audit.jsonl')) });
-await step('app', async () => apps.launch('low', 'sleeper'));
+const apps = new AppLauncher({ policy: reader, cages: new Map([['low', lifecycle]]), journal: new FileAuditJournal(join(start.partDir, 'audit.jsonl')), runningApps: managerRunningApps(client) });
+const sleepers = async () => (await apps.list()).find((l) => l.level === 'low')?.apps.find((a) => a.id === 'sleeper')?.running ?? null;
+await step('app', async () => ({ ...(await apps.launch('low', 'sleeper')), running: await sleepers() }));
+// The parent ends the app, as its user closing it would; the launcher's list says so.
+await go('app ended');
+await step('app ended', async () => {
+  await waitFor(async () => (await sleepers()) === 0, 'the app\'s end in the list', 10_000).catch(() => undefined);
+  return { running: await sleepers() };
+});
 
 // The drills, their acts through the manager.
 const ctx: DrillContext = {
