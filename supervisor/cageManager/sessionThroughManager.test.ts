@@ -55,12 +55,14 @@ let table: ReturnType<typeof managerExecutors>;
 const cages = new ManagedCages();
 let part: ReturnType<typeof cloisonPart> | null = null;
 const reports: Array<{ step: string } & Record<string, unknown>> = [];
-const seen = { lookAlikes: [] as string[], document: '', appRunning: [] as string[], lookAlikesAfter: -1, running: [] as unknown[] };
+const seen = { lookAlikes: [] as string[], document: '', appRunning: [] as string[], lookAlikesAfter: -1, running: [] as unknown[], inhibitorsAtSleep: -1, inhibitorsAfterUnlock: -1 };
 const announced: string[] = [];
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the part's reports, read field by field
 const step = (name: string) => reports.find((r) => r.step === name) as Record<string, any> | undefined;
 const lookAlikes = () => spawnSync('pgrep', ['-u', String(LOW_UID), '-f', '--', `-title ${SPOOF_MARK}`], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean);
+/** Cloison's inhibitors logind holds. */
+const inhibitors = async () => ((await busctl(logind!.address, ['call', 'org.freedesktop.login1', '/org/freedesktop/login1', 'org.freedesktop.login1.Manager', 'ListInhibitors'])).stdout.match(/"Cloison"/g) ?? []).length;
 const documentInHome = () => spawnSync('find', [bwrapCagePaths(folders.stateDir, folders.runDir, 'low').home, '-name', 'note-formation.txt', '-path', '*Formation*'], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean);
 
 beforeAll(async () => {
@@ -142,7 +144,14 @@ beforeAll(async () => {
             await busctl(logind!.address, ['emit', '/org/freedesktop/login1', 'org.freedesktop.login1.Manager', 'PrepareForSleep', 'b', 'true']);
             await new Promise((r) => setTimeout(r, 300));
           }
-          await busctl(logind!.address, ['emit', '/org/freedesktop/login1', 'org.freedesktop.login1.Manager', 'PrepareForSleep', 'b', 'false']);
+          // No resume is announced (as after a forged "going to sleep"): only the part's unlock can take the inhibitor again.
+          await waitFor(async () => (await inhibitors()) === 0, 'the inhibitor let go for the sleep', 10_000).catch(() => undefined);
+          seen.inhibitorsAtSleep = await inhibitors();
+          go('unlock');
+          await waitFor(() => !!step('unlocked after the sleep'), 'the unlock', 30_000).catch(() => undefined);
+          await waitFor(async () => (await inhibitors()) === 1, 'the inhibitor again', 10_000).catch(() => undefined);
+          seen.inhibitorsAfterUnlock = await inhibitors();
+          go('inhibitor seen');
         })();
       }
     };
@@ -191,7 +200,10 @@ describe('the lock, sleep, training and apps of the cloison part, through the ca
   });
 
   it('app.running answers the policy\'s apps only: not the look-alike the manager started in the same cage; a level the policy does not name is refused and journaled', () => {
-    const [low, top] = seen.running as Array<{ ok: boolean; result?: { programs: unknown[] }; error?: { code: string } }>;
+    const replies = seen.running as Array<{ id: number; ok: boolean; result?: { programs: unknown[] }; error?: { code: string } }>;
+    // Answered in any order: by id.
+    const low = replies.find((r) => r.id === 1);
+    const top = replies.find((r) => r.id === 2);
     expect(low).toMatchObject({ ok: true, result: { programs: [] } });
     expect(JSON.stringify(low)).not.toContain(SPOOF_MARK);
     expect(top).toMatchObject({ ok: false, error: { code: 'POLICY_DENIED' } });
@@ -206,10 +218,14 @@ describe('the lock, sleep, training and apps of the cloison part, through the ca
     expect(seen.document).toBe('Texte de la formation\n');
   });
 
-  it('the machine about to sleep: the manager tells the part, whose lock locks before the sleep', (ctx) => {
+  it('the machine about to sleep: the manager tells the part, whose lock locks before the sleep; the unlock takes the manager\'s inhibitor again', (ctx) => {
     if (noLogind) skipWithReason(ctx, noLogind);
     expect(step('sleep ready')).toMatchObject({ state: 'logind', locked: false });
     expect(step('slept')).toMatchObject({ locked: true, lock: { kind: 'session.lock', cause: 'suspend' } });
     expect(announced.length).toBeGreaterThan(0);
+    // The manager let go of the inhibitor for the sleep; the unlock (no resume announced) took it again, once.
+    expect(seen.inhibitorsAtSleep).toBe(0);
+    expect(step('unlocked after the sleep')).toMatchObject({ view: { locked: false, beforeSleep: 'logind' } });
+    expect(seen.inhibitorsAfterUnlock).toBe(1);
   });
 });

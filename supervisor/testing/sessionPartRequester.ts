@@ -10,7 +10,8 @@
  *     then not once the parent has ended it;
  *   - the spoof drill's look-alike shown (the parent looks for it in the cage, then says `hide`),
  *     taken down at the drill's end; the right-level drill's document put in the cage;
- *   - the lock before sleep: the parent announces a sleep once the part says it is ready.
+ *   - the lock before sleep: the parent announces a sleep once the part says it is ready; the
+ *     unlock after it takes the manager's inhibitor again.
  */
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -111,6 +112,10 @@ report('sleep ready', { state: second.sleepGuard.state, locked: second.lock.lock
 if (second.sleepGuard.state === 'logind') {
   await waitFor(() => second.lock.locked, 'the lock at the sleep', 60_000).catch(() => undefined);
   report('slept', { locked: second.lock.locked, lock: records.filter((r) => r.kind === 'session.lock').at(-1) ?? null });
+  // The manager let go of its inhibitor for the sleep (or a forged announcement): the unlock takes it again.
+  await go('unlock');
+  await step('unlocked after the sleep', async () => ({ view: await second.lock.unlock(start.password, shell) }));
+  await go('inhibitor seen');
 }
 second.sleepGuard.stop();
 client.close();
