@@ -27,6 +27,12 @@ export interface AppLauncherOptions {
   journal: AuditJournal;
   /** Where .desktop files are read (tests point it elsewhere). */
   applicationsDir?: string;
+  /**
+   * The level's apps its cage's launcher started and still run, by app id, when this supervisor
+   * does not hold the launcher (the `cloison` part: `app.running` to the cage manager). Absent: the
+   * launcher's own list here.
+   */
+  runningApps?: (level: string) => Promise<Array<{ appId: string }>>;
 }
 
 export class AppLauncher {
@@ -45,13 +51,14 @@ export class AppLauncher {
         const apps = level.cage.driver === 'bwrap' ? level.cage.apps : [];
         const cage = this.options.cages.get(level.id)?.cage ?? null;
         const programs = cage ? launched(cage) : [];
+        const remote = cage && this.options.runningApps ? await this.options.runningApps(level.id).catch(() => []) : null;
         const entries = apps.map((app) => this.entryOf(app));
         const windows = cage && entries.some((e) => e?.windowClass) ? await windowClassesOf(cage) : null;
         return {
           level: level.id,
           apps: apps.map((app, i) => {
             const entry = entries[i];
-            const processes = programs.filter((p) => sameArgv(p.argv, app.exec)).length;
+            const processes = remote ? remote.filter((p) => p.appId === app.id).length : programs.filter((p) => sameArgv(p.argv, app.exec)).length;
             return {
               id: app.id,
               name: entry?.name ?? { fr: app.id, en: app.id },

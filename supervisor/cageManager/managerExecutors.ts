@@ -12,6 +12,7 @@ import { bwrapCagePaths } from '../cages/bwrapDriver';
 import { scratchDir } from '../cages/cageMounts';
 import { loadOrCreateStationKeys } from '../usb/keyMarks';
 import { appLaunchExecutor } from './appLaunchExecutor';
+import { appRunningExecutor } from './appRunningExecutor';
 import type { RootExecutors } from './cageManagerServer';
 import { cageStartExecutor } from './cageStartExecutor';
 import { cageStopExecutor } from './cageStopExecutor';
@@ -23,6 +24,7 @@ import { loopAttachExecutor } from './loopAttachExecutor';
 import type { ManagedCages } from './managedCages';
 import { pamCheckExecutor } from './pamCheckExecutor';
 import { sleepInhibitExecutor } from './sleepInhibitExecutor';
+import { sleepWaitExecutor } from './sleepWaitExecutor';
 import type { HandedSocket } from './socketHandOver';
 import { soundHostExecutor, type HandedSoundEnd } from './soundHostExecutor';
 import { stateChownExecutor } from './stateChownExecutor';
@@ -52,6 +54,8 @@ export interface ManagerHoldings {
   part(): { send(message: HandedSocket | HandedSoundEnd, fd?: number): boolean } | null;
   /** The machine is about to sleep. */
   onSleep(): void;
+  /** The system bus tools' environment (tests point DBUS_SYSTEM_BUS_ADDRESS at a bus of their own). */
+  busEnv?: NodeJS.ProcessEnv;
   log?: (msg: string, fields?: Record<string, unknown>) => void;
 }
 
@@ -65,7 +69,16 @@ export const MANAGER_UNLOCK_FAILURES_FILE = 'manager-unlock-failures.json';
 export function managerExecutors(h: ManagerHoldings): { executors: RootExecutors; stop(): void } {
   const folders = { stateDir: h.stateDir, runDir: h.runDir };
   const sound = soundHostExecutor({ policy: h.policy, target: h.hostSound, part: h.part });
-  const sleep = sleepInhibitExecutor({ onSleep: h.onSleep, ...(h.log ? { log: h.log } : {}) });
+  const sleepWait = sleepWaitExecutor();
+  // The sleep is journaled by the manager and told to the part through its pending sleep.wait.
+  const sleep = sleepInhibitExecutor({
+    onSleep: () => {
+      sleepWait.announce(); // first: a journal that cannot write must not keep the lock from the part
+      h.onSleep();
+    },
+    ...(h.busEnv ? { env: h.busEnv } : {}),
+    ...(h.log ? { log: h.log } : {}),
+  });
   const files = filesHelperExecutor({ policy: h.policy, ...folders, part: h.part });
   // The mark secret is read once, when a key is first looked at, as the USB broker does (usbWiring.ts).
   let station: ReturnType<typeof loadOrCreateStationKeys> | null = null;
@@ -83,9 +96,11 @@ export function managerExecutors(h: ManagerHoldings): { executors: RootExecutors
     'home.unmount': homeUnmountExecutor({ ...folders, cages: h.cages }),
     'usb.unmount': usbUnmountExecutor(folders),
     'app.launch': appLaunchExecutor({ policy: h.policy, launcherOf: h.cages.launcherOf }),
+    'app.running': appRunningExecutor({ policy: h.policy, launcherOf: h.cages.launcherOf }),
     'pam.check': pamCheckExecutor({ policy: h.policy, workstationUser: h.workstationUser, failuresFile: join(h.stateDir, MANAGER_UNLOCK_FAILURES_FILE) }),
     'sound.host': sound,
     'sleep.inhibit': sleep,
+    'sleep.wait': sleepWait,
     'usb.probe': usbProbeExecutor(usbKeys),
     'usb.mount': usbMountExecutor(usbKeys),
     'usb.prepare': usbPrepareExecutor(usbKeys),

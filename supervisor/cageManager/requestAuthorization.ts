@@ -110,6 +110,7 @@ const CHECKS: { [O in RootOp]: Check<O> } = {
       const same = app.exec.length === req.argv.length && app.exec.every((arg, i) => arg === req.argv[i]);
       return same ? ALLOWED : refuse(`app ${app.id}'s command line is not the policy's`);
     }),
+  'app.running': (req, ctx) => levelAnd(req, ctx, () => ALLOWED),
   'home.mount': (req, ctx) =>
     levelAnd(req, ctx, () => {
       const paths = bwrapCagePaths(ctx.stateDir, ctx.runDir, req.level);
@@ -160,6 +161,7 @@ const CHECKS: { [O in RootOp]: Check<O> } = {
     return req.direction === 'record' && !policy.audio.microphone.includes(req.level) ? refuse(`level ${req.level} may not have the microphone`) : ALLOWED;
   },
   'sleep.inhibit': () => ALLOWED,
+  'sleep.wait': () => ALLOWED,
   'training.spoof': (req, ctx) => levelAnd(req, ctx, () => (ctx.policy().training === 'allowed' ? ALLOWED : refuse('the policy forbids training'))),
   'training.document': (req, ctx) => levelAnd(req, ctx, () => (ctx.policy().training === 'allowed' ? ALLOWED : refuse('the policy forbids training'))),
 };

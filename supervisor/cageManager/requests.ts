@@ -35,6 +35,8 @@ export const rootRequestSchemas = {
   'cage.vncSocket': z.object({ op: z.literal('cage.vncSocket'), level: levelIdSchema }).strict(),
   /** Start one of a level's applications through the cage's launcher channel. */
   'app.launch': z.object({ op: z.literal('app.launch'), level: levelIdSchema, appId: z.string().min(1).max(64), argv: z.array(z.string().max(4096)).min(1).max(256) }).strict(),
+  /** Which of a level's applications its cage's launcher started and still run (the app launcher's counts). */
+  'app.running': z.object({ op: z.literal('app.running'), level: levelIdSchema }).strict(),
   /** Reserve, check and mount a cage's home image (fallocate, mkfs/e2fsck/resize2fs, losetup, mount). */
   'home.mount': z.object({ op: z.literal('home.mount'), level: levelIdSchema, image: pathSchema, target: pathSchema }).strict(),
   /** Unmount a cage's home and scratch, detach its loop device. */
@@ -63,6 +65,8 @@ export const rootRequestSchemas = {
   'sound.host': z.object({ op: z.literal('sound.host'), level: levelIdSchema, direction: z.enum(['playback', 'record']) }).strict(),
   /** Hold logind's sleep delay inhibitor and watch PrepareForSleep (system bus monitor). */
   'sleep.inhibit': z.object({ op: z.literal('sleep.inhibit') }).strict(),
+  /** Wait for the machine's next sleep: answered when logind announces it (PrepareForSleep), so the part locks first. */
+  'sleep.wait': z.object({ op: z.literal('sleep.wait') }).strict(),
   /** Show (or take down) a training look-alike of the shell in a level's cage: the manager builds its program. */
   'training.spoof': z.object({ op: z.literal('training.spoof'), level: levelIdSchema, look: z.enum(['band', 'dialog', 'lock']), action: z.enum(['show', 'hide']) }).strict(),
   /** Put a training document in a level's ~/Formation, written by a process of the cage's own. */
@@ -82,6 +86,7 @@ export const WHY_ROOT: Record<RootOp, { why: string; code: string }> = {
   'cage.wait': { why: 'the cage is the manager\'s child (bwrap\'s exit, its control group\'s memory events): only the manager sees it end', code: 'cages/bwrapDriver.ts (RunningCage.exited)' },
   'cage.vncSocket': { why: 'the socket is the cage uid\'s in a root folder; checking its peer\'s pid namespace reads /proc/<pid>/ns of another uid (CAP_SYS_PTRACE)', code: 'cages/bwrapDriver.ts (connectVnc), sandbox/peerCredentials.ts' },
   'app.launch': { why: 'the launcher channel of each cage is made by the root part at cage start; holding it is running any program as that cage\'s user', code: 'cages/cageLauncher.ts, cages/sessionApps.ts' },
+  'app.running': { why: 'the same launcher channel, the manager\'s: only it hears which programs the launcher started and which have ended', code: 'cages/cageLauncher.ts (launched), apps/appLauncher.ts' },
   'home.mount': { why: 'fallocate of a root-owned image, the image\'s descriptor attached to a free loop device (/dev/loop-control, LOOP_CONFIGURE), mount (CAP_SYS_ADMIN), mkfs/e2fsck on the image', code: 'cages/cageMounts.ts, cages/homeReservation.ts, cages/loopDevice.ts' },
   'home.unmount': { why: 'umount (CAP_SYS_ADMIN), losetup -d', code: 'cages/cageMounts.ts' },
   'state.chown': { why: 'chown to the cage\'s uid and back to root (CAP_CHOWN): home root, vnc/x11 socket folders, sound FIFOs', code: 'cages/cageMounts.ts, audio/cageSound.ts' },
@@ -95,6 +100,7 @@ export const WHY_ROOT: Record<RootOp, { why: string; code: string }> = {
   'pam.check': { why: 'runs pamtester as the workstation user (CAP_SETUID): pam_unix checks only the caller\'s own password', code: 'session/pamCheck.ts' },
   'sound.host': { why: 'runs pacat/parec as the workstation user (CAP_SETUID) to reach that user\'s sound server', code: 'audio/hostSound.ts' },
   'sleep.inhibit': { why: 'a delay inhibitor needs polkit\'s root default; monitoring the system bus needs root', code: 'session/sleepGuard.ts' },
+  'sleep.wait': { why: 'the sleep is announced on the system bus the manager monitors for sleep.inhibit (root): the part learns of it only from the manager', code: 'session/sleepGuard.ts (PrepareForSleep), session/remoteSleepGuard.ts' },
   'training.spoof': { why: 'the launcher channel of each cage is the manager\'s (app.launch): the look-alike\'s program, built from the running policy, goes through it', code: 'training/drills/spoofDrill.ts, cages/trainingPrograms.ts' },
   'training.document': { why: 'the same launcher channel: a fixed shell line writes the document as the cage\'s user, no path of the cage\'s followed as root', code: 'training/drills/rightLevelDrill.ts' },
 };

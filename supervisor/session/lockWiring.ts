@@ -9,8 +9,8 @@ import type { LockView } from '../../shared/rpc';
 import type { PolicyReader } from '../policy/policyReader';
 import { checkUnlockPassword } from './pamCheck';
 import { SessionLock, type SessionLockOptions } from './sessionLock';
-import { SleepGuard } from './sleepGuard';
-import { resolveWorkstationUser } from './workstationUser';
+import { SleepGuard, type LockBeforeSleep } from './sleepGuard';
+import { resolveWorkstationUser, type WorkstationUser } from './workstationUser';
 
 export interface LockWiringOptions {
   policy: PolicyReader<'session'>;
@@ -26,18 +26,32 @@ export interface LockWiringOptions {
 }
 
 export function wireSessionLock(options: LockWiringOptions): { lock: SessionLock; sleepGuard: SleepGuard } {
+  const { policy } = options;
+  return wireSessionLockWith(options, (onSleep, onState) => new SleepGuard({ onSleep, onState, ...(options.log ? { log: options.log } : {}) }), (workstation) => (user, password) => checkUnlockPassword(policy.current().session.pamService, user, password, workstation));
+}
+
+/**
+ * The lock wired with the given lock before sleep and password check: here (wireSessionLock), or
+ * in the unprivileged `cloison` part through the cage manager (cageManager/managedSessionLock.ts).
+ */
+export function wireSessionLockWith<G extends LockBeforeSleep>(
+  options: LockWiringOptions,
+  makeGuard: (onSleep: () => void, onState: () => void) => G,
+  checker: (workstation: WorkstationUser) => SessionLockOptions['checkPassword'],
+): { lock: SessionLock; sleepGuard: G } {
   const { policy, log } = options;
-  const sleepGuard = new SleepGuard({
-    onSleep: () => lock.lock('suspend'),
-    onState: () => options.show(lock.view()),
-    ...(log ? { log } : {}),
-  });
+  const sleepGuard = makeGuard(
+    () => lock.lock('suspend'),
+    () => options.show(lock.view()),
+  );
   const workstation = resolveWorkstationUser({ shellUser: options.shellUser, policyUser: policy.current().session.user });
   if (workstation.problem) log?.('nobody can unlock this workstation', { reason: workstation.problem });
+  const check = workstation.user ? checker(workstation.user) : null;
   const lock: SessionLock = new SessionLock({
     policy,
     record: options.record,
-    checkPassword: (user, password) => checkUnlockPassword(policy.current().session.pamService, user, password, workstation.user!),
+    // No user: the lock refuses before any check (sessionLock.ts noUser).
+    checkPassword: (user, password) => (check ? check(user, password) : Promise.resolve(false)),
     user: workstation.user,
     ...(workstation.problem ? { noUserReason: workstation.problem } : {}),
     markerFile: join(options.stateDir, 'session.locked'),

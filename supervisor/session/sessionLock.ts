@@ -19,6 +19,7 @@ import { bilingual } from '../../shared/bilingual';
 import { CloisonError } from '../../shared/errors';
 import { unlockCallerRefusal, type UnlockCaller } from './unlockCaller';
 import { UnlockFailures } from './unlockFailures';
+import { CheckerCountHolds, type PasswordVerdict } from './unlockVerdict';
 import type { WorkstationUser } from './workstationUser';
 import type { PolicyReader } from '../policy/policyReader';
 import type { LockView } from '../../shared/rpc';
@@ -29,8 +30,12 @@ export interface SessionLockOptions {
   policy: PolicyReader<'session'>;
   /** Records a fact; a record that cannot be written never stops a lock. */
   record: (kind: string, actor: 'user' | 'admin' | 'supervisor', fields: Record<string, string | number | boolean>) => void;
-  /** Checks a password for a user (PAM); resolves false on a wrong password. */
-  checkPassword: (user: string, password: string) => Promise<boolean>;
+  /**
+   * Checks a password for a user (PAM); resolves false on a wrong password. Through the cage
+   * manager: its answer with its own count, or a CheckerCountHolds while its wait runs
+   * (unlockVerdict.ts).
+   */
+  checkPassword: (user: string, password: string) => Promise<PasswordVerdict>;
   /** The account whose password unlocks (fixed when the supervisor starts), or null if none is known. */
   user: WorkstationUser | null;
   /** Why no user is known, for the error an unlock attempt gets. */
@@ -138,21 +143,27 @@ export class SessionLock extends EventEmitter<{ change: [LockView] }> {
     if (wait > 0) throw new CloisonError('LIMIT_EXCEEDED', bilingual(`attendez ${Math.ceil(wait / 1000)} s avant le prochain essai`, `wait ${Math.ceil(wait / 1000)} s before the next attempt`));
     if (this.checking) throw new CloisonError('WRONG_STATE', bilingual('un mot de passe est déjà en cours de vérification', 'a password is already being checked'));
     this.checking = true;
-    let ok: boolean;
+    let verdict: PasswordVerdict;
     let error: string | null = null;
     try {
-      ok = await this.options.checkPassword(user, password);
+      verdict = await this.options.checkPassword(user, password);
     } catch (err) {
+      if (err instanceof CheckerCountHolds) {
+        this.checking = false;
+        throw this.checkerWait(err);
+      }
       // PAM erred or timed out: a failure like any other, or an attacker would make it err for free tries.
-      ok = false;
+      verdict = false;
       error = (err as Error).message.slice(0, 200);
     } finally {
       this.checking = false;
     }
     if (!this.locked) return this.view();
+    const ok = typeof verdict === 'boolean' ? verdict : verdict.ok;
     if (!ok) {
-      this.failures++;
-      this.retryAt = this.now() + failureDelayMs(this.failures);
+      // The checker's own count when it keeps one (the cage manager's), else one more here.
+      this.failures = typeof verdict === 'boolean' ? this.failures + 1 : verdict.failures;
+      this.retryAt = this.now() + (typeof verdict === 'boolean' ? failureDelayMs(this.failures) : verdict.retryInMs);
       this.failureStore.write({ failures: this.failures, retryAt: this.retryAt });
       const { maxFailures } = this.options.policy.current().session;
       this.options.record('session.unlock-failed', 'user', { user, failures: this.failures, delayMs: failureDelayMs(this.failures), ...(error ? { error } : {}), ...(this.failures >= maxFailures ? { alert: true } : {}) });
@@ -170,6 +181,19 @@ export class SessionLock extends EventEmitter<{ change: [LockView] }> {
     this.schedule();
     this.emit('change', this.view());
     return this.view();
+  }
+
+  /**
+   * The checker (the cage manager) refused unchecked while its own wait runs: the lock screen takes
+   * its count and wait, and the user reads the same refusal as for the lock's own wait.
+   */
+  private checkerWait(held: CheckerCountHolds): CloisonError {
+    this.failures = held.failures;
+    this.retryAt = Math.max(this.retryAt, this.now() + held.retryInMs);
+    this.failureStore.write({ failures: this.failures, retryAt: this.retryAt });
+    this.emit('change', this.view());
+    const seconds = Math.max(1, Math.ceil((this.retryAt - this.now()) / 1000));
+    return new CloisonError('LIMIT_EXCEEDED', bilingual(`attendez ${seconds} s avant le prochain essai`, `wait ${seconds} s before the next attempt`));
   }
 
   /** The user's delay for this session, within what the policy allows. */

@@ -32,7 +32,16 @@ export interface SleepGuardOptions {
 
 export type SleepGuardState = 'logind' | 'unavailable';
 
-export class SleepGuard {
+/** The lock before sleep as the supervisor drives it: held here (SleepGuard) or by the cage manager (remoteSleepGuard.ts). */
+export interface LockBeforeSleep {
+  readonly state: SleepGuardState;
+  start(): void;
+  /** Takes the inhibitor again if it was let go (after an unlock). */
+  hold(): void;
+  stop(): void;
+}
+
+export class SleepGuard implements LockBeforeSleep {
   private inhibitor: ChildProcess | null = null;
   private monitor: ChildProcess | null = null;
   private held = false;

@@ -13,6 +13,7 @@ import type { PolicyReader } from '../policy/policyReader';
 import { levelViews } from '../policy/levelViews';
 import type { DeviceBroker } from '../usb/deviceBroker';
 import type { DrillContext } from './drills/drill';
+import { managerTrainingActs, type TrainingRequester } from './drills/managerTrainingActs';
 import { TrainingDesk, type TrainingDeskOptions } from './trainingDesk';
 import { plugTrainingKey } from './trainingKeys';
 
@@ -28,6 +29,8 @@ export interface TrainingWiringOptions {
   devices: DeviceBroker;
   keyPresses: DrillContext['keyPresses'];
   writeClipboard: DrillContext['writeClipboard'];
+  /** Set in the unprivileged `cloison` part (its ManagerLink): the look-alikes and documents go through the cage manager. */
+  manager?: { client: TrainingRequester };
 }
 
 /** Where training keys' images are: a policy that allows training counts loop devices over them as keys. */
@@ -51,6 +54,7 @@ export function createTrainingDesk(options: TrainingWiringOptions): TrainingDesk
         const running = cages.get(level)?.cage;
         return running?.launcher ? running : null;
       },
+      ...(options.manager ? { training: managerTrainingActs(options.manager.client) } : {}),
       keyPresses: options.keyPresses,
       writeClipboard: options.writeClipboard,
       plugKey: (spec) => plugTrainingKey(trainingKeysDir(options.runDir), spec),

@@ -7,6 +7,7 @@ import type { DrillResult, TrainingText } from '../../../shared/trainingScenario
 import type { LevelView } from '../../../shared/rpc';
 import type { AuditRecord } from '../../audit/auditJournal';
 import type { RunningCage } from '../../cages/cageDriver';
+import { localTrainingActs, type TrainingActs } from './trainingActs';
 
 export interface DrillAnswer {
   id: string;
@@ -18,6 +19,8 @@ export interface DrillContext {
   levels: LevelView[];
   /** A running bwrap cage of that level, to run the drill's programs in (cageLauncher.ts); null otherwise. */
   cage(level: string): RunningCage | null;
+  /** How the look-alike and the document reach a cage: through the cage manager in the `cloison` part; absent, the cage's launcher here (trainingActs.ts). */
+  training?: TrainingActs;
   /** Key presses the gateway delivered to that cage so far (the trusted side's count). */
   keyPresses(level: string): number;
   writeClipboard(level: string, text: string): Promise<void>;
@@ -55,4 +58,9 @@ export function levelName(ctx: DrillContext, id: string): TrainingText {
 /** Seconds between two clock readings, to a tenth. */
 export function secondsBetween(from: number, to: number): number {
   return Math.round((to - from) / 100) / 10;
+}
+
+/** The drill's acts in a cage: the context's, else through the cage's launcher here. */
+export function trainingActsOf(ctx: DrillContext): TrainingActs {
+  return ctx.training ?? localTrainingActs((level) => ctx.cage(level));
 }

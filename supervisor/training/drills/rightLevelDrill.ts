@@ -3,9 +3,7 @@
  * supervisor puts it in that cage's ~/Formation. Scored on the choice.
  */
 import type { Drill } from '../../../shared/trainingScenario';
-import { run } from '../../cages/cageLauncher';
-import { documentWriter } from '../../cages/trainingPrograms';
-import { levelName, secondsBetween, signal, type DrillContext, type RunningDrill } from './drill';
+import { levelName, secondsBetween, signal, trainingActsOf, type DrillContext, type RunningDrill } from './drill';
 
 export async function startRightLevelDrill(drill: Extract<Drill, { kind: 'right-level' }>, ctx: DrillContext): Promise<RunningDrill> {
   const done = signal();
@@ -17,9 +15,8 @@ export async function startRightLevelDrill(drill: Extract<Drill, { kind: 'right-
       const level = id.replace(/^open:/, '');
       if (chosen || !ctx.levels.some((l) => l.id === level)) return;
       chosen = { level, at: ctx.now() };
-      const cage = ctx.cage(level);
       // Written by a process of the cage's own (its launcher's): no path of the cage's is followed as root.
-      if (cage) void run(cage, documentWriter(drill.document.name, drill.document.content)).catch(() => undefined);
+      if (ctx.cage(level)) void trainingActsOf(ctx).putDocument(level, drill.document.name, drill.document.content).catch(() => undefined);
       done.fire();
     },
     observe: () => undefined,

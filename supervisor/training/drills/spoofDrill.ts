@@ -7,9 +7,8 @@
  * When the drill ends the fake is killed with all it started; it kept nothing of what was typed.
  */
 import type { Drill } from '../../../shared/trainingScenario';
-import { launch, type LaunchedProgram } from '../../cages/cageLauncher';
-import { spoofProgram, spoofText, stopLookAlike } from '../../cages/trainingPrograms';
-import { levelName, secondsBetween, signal, type DrillContext, type RunningDrill } from './drill';
+import { levelName, secondsBetween, signal, trainingActsOf, type DrillContext, type RunningDrill } from './drill';
+import type { ShownLookAlike } from './trainingActs';
 
 const LOOK_NAMES = {
   band: { fr: 'faux bandeau', en: 'fake band' },
@@ -21,17 +20,17 @@ export async function startSpoofDrill(drill: Extract<Drill, { kind: 'spoof' }>, 
   const cage = ctx.cage(drill.level);
   if (!cage) throw new Error(`the spoof drill needs the ${drill.level} cage running`);
   const other = ctx.levels.find((l) => l.id !== drill.level) ?? ctx.levels[0]!;
-  const program = spoofProgram(spoofText(drill.look, other));
+  const acts = trainingActsOf(ctx);
   const done = signal();
   let shownAt: number | null = null;
   let keysAtShow = 0;
   let reportedAt: number | null = null;
-  let showing: Promise<LaunchedProgram | null> = Promise.resolve(null);
+  let showing: Promise<ShownLookAlike | null> = Promise.resolve(null);
   const timer = setTimeout(() => {
     keysAtShow = ctx.keyPresses(drill.level);
     shownAt = ctx.now();
     // A cage that killed its launcher gets no fake: the drill then scores a report of nothing.
-    showing = launch(cage, program).catch(() => null);
+    showing = acts.showLookAlike(drill.level, drill.look, other).catch(() => null);
   }, drill.afterSeconds * 1000);
   return {
     answers: [],
@@ -48,7 +47,7 @@ export async function startSpoofDrill(drill: Extract<Drill, { kind: 'spoof' }>, 
       const shown = await showing;
       // Keys count only while a look-alike was up: without one, they went to the cage's own programs.
       const typed = shown ? keysNow - keysAtShow : 0;
-      if (shown) await stopLookAlike(cage, shown);
+      if (shown) await shown.hide().catch(() => undefined);
       const noticed = reportedAt !== null && shownAt !== null;
       const seconds = noticed ? secondsBetween(shownAt!, reportedAt!) : null;
       const passed = noticed && typed === 0;
