@@ -7,6 +7,7 @@
  * "listening" and "ready" announcements there: the manager prints them (partAnnouncement.ts).
  * SIGTERM (the manager's stop) stops it; its channel closing (the manager gone) ends it.
  */
+import { chmodSync, chownSync } from 'node:fs';
 import { pino } from 'pino';
 import { z } from 'zod';
 import type { Policy } from '../shared/policy';
@@ -86,8 +87,8 @@ export async function runCloisonPart(raw: Record<string, unknown>): Promise<void
     ...(shell.allowOrigins ? { extraOrigins: shell.allowOrigins } : {}),
     browserShell: shell.browserShell,
     ...(shell.shellUser ? { shellUser: shell.shellUser } : {}),
-    ...(shell.shellGroup !== undefined ? { shellGroup: shell.shellGroup } : {}),
-    ...(shell.adminGroup !== undefined ? { adminGroup: shell.adminGroup } : {}),
+    // Not given as shellGroup/adminGroup: listenRestricted gives the socket to root and the group,
+    // which only root may do; the part gives its own sockets to the groups below (shareSockets).
     // The host's sound is the manager's (sound.host): nothing of it here.
     hostSound: null,
     forwardJournal: forwardTargetFrom(shell.forwardJournal ?? 'auto'),
@@ -126,8 +127,14 @@ export async function runCloisonPart(raw: Record<string, unknown>): Promise<void
       rpcSocket: supervisor.rpcSocketPath,
       cages: [...supervisor.cages.values()].map((c) => c.state),
     });
+  // Both sockets listen (0600, the part's) before the shell may connect: then their groups have them.
+  const listening = () => {
+    shareSocket(supervisor.rpcSocketPath, shell.shellGroup);
+    shareSocket(supervisor.adminSocketPath, shell.adminGroup);
+    announce('listening', shell.printLaunchUrl ? supervisor.launchUrl() : null);
+  };
   try {
-    await supervisor.start({ onListening: () => announce('listening', shell.printLaunchUrl ? supervisor.launchUrl() : null) });
+    await supervisor.start({ onListening: listening });
   } catch (err) {
     if (stopping) return void log.info({ error: (err as Error).message }, 'start ended by the stop');
     stopping = true;
@@ -138,3 +145,14 @@ export async function runCloisonPart(raw: Record<string, unknown>): Promise<void
   announce('ready', null);
 }
 
+
+/**
+ * A socket of the part's given to a group it holds (0660: the kiosk users' for the shell's, the
+ * administrators' for the admin socket), as the root supervisor's are; without one it stays 0600.
+ * The owner is left as it is (-1): the part cannot give a file to root.
+ */
+function shareSocket(path: string, group: number | undefined): void {
+  if (group === undefined) return;
+  chownSync(path, -1, group);
+  chmodSync(path, 0o660);
+}
