@@ -28,7 +28,7 @@
  * Never imported (it runs its main and restricts the process that loads it). `npm start -- --split`
  * starts it (scripts/start.mjs).
  */
-import { chmodSync, chownSync, existsSync, lstatSync, mkdirSync, readFileSync } from 'node:fs';
+import { closeSync, constants, existsSync, fchmodSync, fchownSync, mkdirSync, openSync, readFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { Policy } from '../../shared/policy';
@@ -244,10 +244,19 @@ function partStart(values: Values, manager: { managerSocket: string; stateDir: s
  */
 function partFolder(path: string, owner: { uid: number; gid: number }, mode: number): void {
   mkdirSync(path, { recursive: true, mode });
-  const stat = lstatSync(path);
-  if (!stat.isDirectory() || stat.isSymbolicLink()) fail(`the cloison part's folder ${path} is not a folder`);
-  chownSync(path, owner.uid, owner.gid);
-  chmodSync(path, mode);
+  // Opened without following a link at its name, then acted on through that descriptor: no name looked up twice.
+  let fd: number;
+  try {
+    fd = openSync(path, constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW);
+  } catch (err) {
+    fail(`the cloison part's folder ${path} is not a folder (${(err as NodeJS.ErrnoException).code})`);
+  }
+  try {
+    fchownSync(fd, owner.uid, owner.gid);
+    fchmodSync(fd, mode);
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /** A group's id, by the name given or the package's group when it exists (as main.ts's sockets' groups). */
