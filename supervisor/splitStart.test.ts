@@ -5,7 +5,7 @@
  * shell's group the manager names; its "listening" line comes out of the manager's stdout; its
  * shell socket, in its own run folder, is 0660 to the shell's group and answers `session.describe`
  * to a member's shell over the shell's protocol (the levels and the cages' statuses), and refuses
- * another user; SIGTERM to the manager ends the manager, the part and whatever ran as the cages'
+ * another user; SIGHUP to the manager is passed on (the part reads the policy again); SIGTERM to the manager ends the manager, the part and whatever ran as the cages'
  * uids. Until the fleet starts cages through the manager (the supervisor's side of the split), the
  * part's cages are reported crashed: what is asserted of them is only that each is reported.
  */
@@ -100,6 +100,19 @@ describe('the cage manager with the supervisor as its cloison part', () => {
     const other = spawnSync('setpriv', ['--reuid', String(stranger.uid), '--regid', String(stranger.gid), '--init-groups', '--', process.execPath, '-e', connect, socket], { encoding: 'utf8' });
     expect(other.stdout.trim()).toBe('EACCES');
   }, 30_000);
+
+  it('SIGHUP to the manager reaches the part: it reads the policy again, the shell sees the new label', async () => {
+    writeFileSync(join(root, 'p.yaml'), POLICY.replace('label: { fr: Bas, en: Low }', 'label: { fr: Bas2, en: Low2 }'));
+    manager.kill('SIGHUP');
+    const journal = join(root, 'state-broker', 'audit.jsonl');
+    await waitFor(() => readFileSync(journal, 'utf8').includes('"kind":"policy.reload"'), 'the part\'s policy.reload record', 30_000, 100);
+    const record = readFileSync(journal, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>).find((r) => r.kind === 'policy.reload')!;
+    console.log(`the part's reload: ${JSON.stringify(record)}`);
+    const shell = await rpcClientAs(partLine('listening')!.rpcSocket as string, shellUser.uid, shellUser.gid);
+    const described = await shell.call('session.describe', {});
+    shell.close();
+    expect(described.result.levels[0].label).toEqual({ fr: 'Bas2', en: 'Low2' });
+  }, 60_000);
 
   it('SIGTERM: the manager ends, its part with it, and nothing runs as the cages\' uids', async () => {
     const code = new Promise<number | null>((r) => manager.once('exit', (c) => r(c)));
