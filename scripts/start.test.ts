@@ -98,6 +98,19 @@ describe('npm start', () => {
     await waitFor(() => processesUnder(root).length === 0 && cloisonPartPids().length === 0, 'the manager and its part gone', 10_000, 100);
   }, 90_000);
 
+  it('--split with a policy the cloison part cannot read: says why the part did not start, stops the manager (status 1)', async () => {
+    const root = startRoot();
+    chmodSync(root, 0o711);
+    const policy = join(root, 'p.yaml');
+    writeFileSync(policy, SMALL_POLICY, { mode: 0o600 }); // root's alone: the part reads the policy file itself
+    const child = spawn(process.execPath, ['scripts/start.mjs', '--no-window', '--split', '--policy', policy, '--state-dir', join(root, 's'), '--run-dir', join(root, 'r')], { stdio: ['ignore', 'pipe', 'ignore'] });
+    let out = '';
+    child.stdout.on('data', (d) => (out += d.toString()));
+    expect(await new Promise((r) => child.once('exit', (code) => r(code)))).toBe(1);
+    expect(out).toMatch(/the cloison part did not start: .*EACCES/);
+    await waitFor(() => processesUnder(root).length === 0 && cloisonPartPids().length === 0, 'the manager and its part gone', 10_000, 100);
+  }, 90_000);
+
   const TEST_USER = 'cloison-shell-test'; // made by scripts/setup.sh
   const testUid = Number(spawnSync('id', ['-u', TEST_USER], { encoding: 'utf8' }).stdout.trim() || NaN);
   it('runs Chromium as the invoking user with its sandbox on, the launch secret on no command line', async (ctx) => {

@@ -45,16 +45,16 @@ export type CloisonPartStart = z.infer<typeof startSchema>;
 
 export async function runCloisonPart(raw: Record<string, unknown>): Promise<void> {
   const channel = managerChannel();
-  const failed = (error: string): never => {
-    // Before `ready`, the manager's start of the part fails with this (partProcess.ts).
+  // Before `ready`, the manager's start of the part fails with this (partProcess.ts); it ends
+  // once the channel has had time to carry it.
+  const failed = (error: string): Promise<never> => {
     channel.send({ type: 'failed', error: error.slice(0, 1000) });
     process.stderr.write(`cloison part: ${error}\n`);
-    setTimeout(() => process.exit(2), 100);
-    throw new Error(error);
+    return new Promise<never>(() => setTimeout(() => process.exit(2), 100));
   };
   const parsed = startSchema.safeParse(raw);
-  if (!parsed.success) failed(`its start is not one: ${parsed.error.message}`);
-  const start = parsed.data!;
+  if (!parsed.success) return failed(`its start is not one: ${parsed.error.message}`);
+  const start = parsed.data;
   const { shell } = start;
   const log = pino({ level: shell.logLevel ?? 'info' }, pino.destination(2));
   let policy: Policy;
@@ -63,23 +63,23 @@ export async function runCloisonPart(raw: Record<string, unknown>): Promise<void
     if (start.policyFile) ({ policy, text: policyText } = readPolicyFile(start.policyFile));
     else [policy, policyText] = [loadDefaultPolicy(), DEFAULT_POLICY_YAML];
   } catch (err) {
-    failed(`policy refused, nothing started: ${(err as Error).message}`);
+    return failed(`policy refused, nothing started: ${(err as Error).message}`);
   }
   let client: CageManagerClient;
   try {
     client = await CageManagerClient.connect(start.managerSocket);
   } catch (err) {
-    failed(`the cage manager's socket did not answer: ${(err as Error).message}`);
+    return failed(`the cage manager's socket did not answer: ${(err as Error).message}`);
   }
   // Its connection lost, nothing it does as the part holds: it ends and the manager starts it again.
-  client!.onClose(() => {
+  client.onClose(() => {
     log.error('the cage manager\'s connection closed: ending');
     process.exit(1);
   });
   const options: SupervisorOptions = {
-    policy: policy!,
+    policy,
     policySource: start.policyFile ?? DEFAULT_POLICY_NAME,
-    policyText: policyText!,
+    policyText,
     stateDir: start.stateDir,
     runDir: start.runDir,
     rendererDir: shell.rendererDir ?? defaultRendererDir(import.meta.url),
@@ -93,7 +93,7 @@ export async function runCloisonPart(raw: Record<string, unknown>): Promise<void
     hostSound: null,
     forwardJournal: forwardTargetFrom(shell.forwardJournal ?? 'auto'),
     gatewayWarmUp: { rounds: GATEWAY_WARM_UP_ROUNDS, afterMs: 1000 },
-    manager: { client: client! },
+    manager: { client },
     log: (msg, fields) => {
       const { level, ...rest } = fields ?? {};
       log.info(level === undefined ? rest : { cage: level, ...rest }, msg);
