@@ -25,8 +25,12 @@ import type { SupervisorOptions } from './supervisorOptions';
 /** What the manager starts it with (managerMain.ts), beside its account and groups. */
 const startSchema = z.object({
   managerSocket: z.string().min(1),
+  /** The manager's folders, where the paths its requests name are. */
   stateDir: z.string().min(1),
   runDir: z.string().min(1),
+  /** Its own, `cloison`'s: the journal and its keys; the shell's and administrators' sockets. */
+  partStateDir: z.string().min(1),
+  partRunDir: z.string().min(1),
   policyFile: z.string().min(1).nullable(),
   shell: z.object({
     port: z.number().int().min(0).max(65535).optional(),
@@ -80,8 +84,8 @@ export async function runCloisonPart(raw: Record<string, unknown>): Promise<void
     policy,
     policySource: start.policyFile ?? DEFAULT_POLICY_NAME,
     policyText,
-    stateDir: start.stateDir,
-    runDir: start.runDir,
+    stateDir: start.partStateDir,
+    runDir: start.partRunDir,
     rendererDir: shell.rendererDir ?? defaultRendererDir(import.meta.url),
     ...(shell.port !== undefined ? { port: shell.port } : {}),
     ...(shell.allowOrigins ? { extraOrigins: shell.allowOrigins } : {}),

@@ -219,8 +219,12 @@ function partStart(values: Values, manager: { managerSocket: string; stateDir: s
   if (port !== undefined && !(Number.isInteger(port) && port >= 0 && port < 65536)) fail(`--port: not a port: ${String(values.port)}`);
   return {
     managerSocket: manager.managerSocket,
-    stateDir,
-    runDir,
+    // Where its requests' paths are: the manager's folders, which the part only names.
+    stateDir: manager.stateDir,
+    runDir: manager.runDir,
+    // Its own: the journal, its keys, the shell's and administrators' sockets.
+    partStateDir: stateDir,
+    partRunDir: runDir,
     policyFile: manager.policyFile,
     groups: [shellGroup, adminGroup].filter((g): g is number => g !== undefined),
     shell: {
