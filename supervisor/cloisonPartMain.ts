@@ -5,7 +5,8 @@
  * manager was asked to serve the shell. It connects to the manager, builds the supervisor with
  * `manager: { client }` (every root act a request), says `ready` on its channel, and sends its
  * "listening" and "ready" announcements there: the manager prints them (partAnnouncement.ts).
- * SIGTERM (the manager's stop) stops it; its channel closing (the manager gone) ends it.
+ * SIGTERM (the manager's stop) stops it; its channel closing (the manager gone) ends it
+ * (socketHandOver.ts's managerChannel).
  */
 import { chmodSync, chownSync } from 'node:fs';
 import { pino } from 'pino';
@@ -75,11 +76,6 @@ export async function runCloisonPart(raw: Record<string, unknown>): Promise<void
   } catch (err) {
     return failed(`the cage manager's socket did not answer: ${(err as Error).message}`);
   }
-  // Its connection lost, nothing it does as the part holds: it ends and the manager starts it again.
-  client.onClose(() => {
-    log.error('the cage manager\'s connection closed: ending');
-    process.exit(1);
-  });
   const options: SupervisorOptions = {
     policy,
     policySource: start.policyFile ?? DEFAULT_POLICY_NAME,
