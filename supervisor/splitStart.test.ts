@@ -2,16 +2,18 @@
  * The split start for real (#29), as root as the unit and `npm start -- --split` start it: the cage
  * manager (its bundle) starts the supervisor as its `cloison` part. The part runs as `cloison` with
  * no capability, an empty bounding set, NoNewPrivs and the service's filter, keeping only the
- * shell's group the manager names; its "listening" line comes out of the manager's stdout; its
- * shell socket, in its own run folder, is 0660 to the shell's group and answers `session.describe`
- * to a member's shell over the shell's protocol (the levels and the cages' statuses), and refuses
- * another user; SIGHUP to the manager is passed on (the part reads the policy again); SIGTERM to the manager ends the manager, the part and whatever ran as the cages'
- * uids. Until the fleet starts cages through the manager (the supervisor's side of the split), the
- * part's cages are reported crashed: what is asserted of them is only that each is reported.
+ * shell's and administrators' groups the manager names; its "listening" line comes out of the
+ * manager's stdout; its shell socket, in its own run folder, is 0660 to the shell's group (the
+ * admin socket to the administrators') and answers `session.describe` to a member's shell over the
+ * shell's protocol (the levels and the cages' statuses), and refuses another user; SIGHUP to the
+ * manager is passed on (the part reads the policy again); SIGTERM to the manager ends the manager,
+ * the part and whatever ran as the cages' uids. Until the fleet starts cages through the manager
+ * (the supervisor's side of the split), the part's cages are reported crashed: what is asserted of
+ * them is only that each is reported.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { chmodSync, existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPamTestUser, createTestGroup, type PamTestUser } from './testing/pamTestUser';
@@ -29,6 +31,7 @@ let manager: ChildProcess;
 let shellUser: PamTestUser;
 let stranger: PamTestUser;
 let group: { name: string; gid: number; remove(): void };
+let adminGroup: { name: string; gid: number; remove(): void };
 let stderr = '';
 const lines: Array<Record<string, unknown>> = [];
 let partPid = 0;
@@ -47,7 +50,8 @@ beforeAll(async () => {
   shellUser = createPamTestUser();
   stranger = createPamTestUser();
   group = createTestGroup([shellUser.user]);
-  const argv = [join(REPO, 'out/supervisor/cageManager.js'), '--policy', join(root, 'p.yaml'), '--state-dir', join(root, 'state'), '--run-dir', join(root, 'run'), '--browser-shell', '--port', '0', '--shell-group', group.name, '--log-level', 'warn'];
+  adminGroup = createTestGroup([]);
+  const argv = [join(REPO, 'out/supervisor/cageManager.js'), '--policy', join(root, 'p.yaml'), '--state-dir', join(root, 'state'), '--run-dir', join(root, 'run'), '--browser-shell', '--port', '0', '--shell-group', group.name, '--admin-group', adminGroup.name, '--log-level', 'warn'];
   manager = spawn(process.execPath, argv, { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] });
   manager.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
   createInterface({ input: manager.stdout! }).on('line', (line) => lines.push(JSON.parse(line) as Record<string, unknown>));
@@ -63,17 +67,18 @@ afterAll(async () => {
     await gone;
   }
   group?.remove();
+  adminGroup?.remove();
   for (const user of [shellUser, stranger]) user?.remove();
 }, 30_000);
 
 describe('the cage manager with the supervisor as its cloison part', () => {
-  it('the part runs as cloison: no capability, an empty bounding set, NoNewPrivs 1, Seccomp 2, only the shell\'s group kept', () => {
+  it('the part runs as cloison: no capability, an empty bounding set, NoNewPrivs 1, Seccomp 2, only the shell\'s and administrators\' groups kept', () => {
     const cloison = Number(spawnSync('id', ['-u', 'cloison'], { encoding: 'utf8' }).stdout.trim());
     const text = status(partPid);
     expect(readFileSync(`/proc/${partPid}/cmdline`, 'utf8')).toContain('out/supervisor/cloisonPart.js');
     expect(field(text, 'Uid').split(/\s+/).map(Number)).toEqual([cloison, cloison, cloison, cloison]);
     expect([field(text, 'CapEff'), field(text, 'CapPrm'), field(text, 'CapBnd'), field(text, 'NoNewPrivs'), field(text, 'Seccomp')]).toEqual(['0000000000000000', '0000000000000000', '0000000000000000', '1', '2']);
-    expect(field(text, 'Groups').split(/\s+/).filter(Boolean).map(Number)).toEqual([group.gid]);
+    expect(field(text, 'Groups').split(/\s+/).filter(Boolean).map(Number).sort()).toEqual([group.gid, adminGroup.gid].sort());
     expect(field(status(manager.pid!), 'Uid').split(/\s+/)[0]).toBe('0');
   });
 
@@ -84,10 +89,12 @@ describe('the cage manager with the supervisor as its cloison part', () => {
     expect((said.cages as Array<{ level: string }>).map((c) => c.level)).toEqual(['low', 'high']);
   });
 
-  it('its shell socket is its own, 0660 to the shell\'s group: a member\'s shell is answered session.describe, another user is refused', async () => {
+  it('its shell socket is its own, 0660 to the shell\'s group (the admin socket to the administrators\'): a member\'s shell is answered session.describe, another user is refused', async () => {
     const socket = partLine('listening')!.rpcSocket as string;
     const stat = statSync(socket);
     expect([stat.uid, stat.gid, stat.mode & 0o777]).toEqual([Number(field(status(partPid), 'Uid').split(/\s+/)[0]), group.gid, 0o660]);
+    const admin = statSync(join(dirname(socket), 'admin.sock'));
+    expect([admin.uid, admin.gid, admin.mode & 0o777]).toEqual([stat.uid, adminGroup.gid, 0o660]);
     const shell = await rpcClientAs(socket, shellUser.uid, shellUser.gid);
     const described = await shell.call('session.describe', {});
     shell.close();
