@@ -5,7 +5,7 @@
  * them); a fresh install starts it; a removal ends the supervisor with its cages (SIGINT).
  *
  * The scripts run for real, with what they call recorded: systemctl, getent, groupadd and ln are
- * programs on PATH that write their arguments down; "systemd runs" is a /run/systemd/system made in
+ * programs on PATH that write their arguments down (usermod and install too); "systemd runs" is a /run/systemd/system made in
  * a mount namespace of the test's own (unshare), so nothing on this machine changes.
  */
 import { execFileSync } from 'node:child_process';
@@ -18,7 +18,7 @@ const root = testRoot('cloison-deb-');
 const bin = join(root, 'bin');
 const calls = join(root, 'calls');
 mkdirSync(bin);
-for (const program of ['systemctl', 'getent', 'groupadd', 'ln', 'rm']) {
+for (const program of ['systemctl', 'getent', 'groupadd', 'ln', 'rm', 'usermod', 'install']) {
   // `systemctl is-active` answers "active": the supervisor runs.
   writeFileSync(join(bin, program), `#!/bin/sh\necho "${program} $*" >> ${calls}\n${program === 'systemctl' ? '[ "$1" = is-active ] && [ ! -e ' + join(root, 'stopped') + ' ] && { touch ' + join(root, 'stopped') + '; exit 0; }\n[ "$1" = is-active ] && exit 3\n' : ''}exit 0\n`);
   chmodSync(join(bin, program), 0o755);
@@ -55,6 +55,15 @@ describe('.deb maintainer scripts', () => {
     const unit = readFileSync('deploy/systemd/cloison-supervisor.service', 'utf8');
     expect(unit).toMatch(/^KillMode=process$/m);
     expect(unit).toMatch(/^ExecStart=.* --keep-cages-on-stop( |$)/m);
+  });
+
+  it('the cloison account joins the shell\'s and administrators\' groups, its state folder its own (postinst configure)', () => {
+    const ran = runScript('deploy/deb/postinst.sh', ['configure']);
+    expect(ran).toContain('usermod --append --groups cloison-shell,cloison-admin cloison');
+    expect(ran).toContain('install -d -o cloison -g cloison -m 0700 /var/lib/cloison-broker');
+    // The groups are made (when missing) before the account joins them.
+    const joined = ran.indexOf('usermod --append --groups cloison-shell,cloison-admin cloison');
+    for (const group of ['cloison-shell', 'cloison-admin']) expect(ran.indexOf(`getent group ${group}`)).toBeLessThan(joined);
   });
 
   it('a fresh install starts the supervisor (postinst configure)', () => {

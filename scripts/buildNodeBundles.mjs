@@ -17,6 +17,11 @@ await Promise.all([
   // The sound part, the supervisor's unprivileged relay of the cages' sound (supervisor/audio/soundPart.ts).
   build({ ...common, entryPoints: ['supervisor/audio/soundPartMain.ts'], outfile: 'out/supervisor/soundPart.js', format: 'esm', external: native,
     banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" } }),
+  // The split (#29): the root cage manager, and the supervisor as its unprivileged `cloison` part.
+  build({ ...common, entryPoints: ['supervisor/cageManager/managerMain.ts'], outfile: 'out/supervisor/cageManager.js', format: 'esm', external: native,
+    banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" } }),
+  build({ ...common, entryPoints: ['supervisor/cloisonPartEntry.ts'], outfile: 'out/supervisor/cloisonPart.js', format: 'esm', external: native,
+    banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" } }),
   build({ ...common, entryPoints: ['supervisor/cli/cloison.ts'], outfile: 'out/cli/cloison.js', format: 'esm', external: native,
     banner: { js: "#!/usr/bin/env node\nimport { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" } }),
   build({ ...common, entryPoints: ['electron/main.ts'], outfile: 'out/electron/main.cjs', format: 'cjs', external: ['electron'] }),
@@ -25,7 +30,7 @@ await Promise.all([
 
 // Every bundle in ASCII: V8 holds a source with one character beyond Latin-1 at two bytes a character
 // (asciiBundle.mjs).
-for (const file of ['out/supervisor/main.js', 'out/supervisor/browserPart.js', 'out/supervisor/soundPart.js', 'out/cli/cloison.js']) asciiBundle(file);
+for (const file of ['out/supervisor/main.js', 'out/supervisor/browserPart.js', 'out/supervisor/soundPart.js', 'out/supervisor/cageManager.js', 'out/supervisor/cloisonPart.js', 'out/cli/cloison.js']) asciiBundle(file);
 
 // The file helper runs inside per-cage sandboxes as a plain script: it ships next to the supervisor.
 mkdirSync('out/supervisor', { recursive: true });

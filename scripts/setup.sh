@@ -73,6 +73,13 @@ id cloison-shell-test >/dev/null 2>&1 || useradd --system --no-create-home --hom
 
 # The unprivileged part's account (#29): owns the journal's key; no login, no home.
 id cloison >/dev/null 2>&1 || useradd --system --user-group --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin cloison
+# Split (npm start -- --split), the cloison part gives the shell's socket to cloison-shell and the
+# admin socket to cloison-admin: a member of both where the package made them (here the sockets stay
+# the part's alone without them); its state folder (the journal, its keys) its own.
+for group in cloison-shell cloison-admin; do
+  getent group "$group" >/dev/null && usermod --append --groups "$group" cloison
+done
+install -d -o cloison -g cloison -m 0700 /var/lib/cloison-broker
 
 # Node.js >= 20.19 (the engines field): Debian 13 ships it; Debian 12's own is too old.
 if ! node -e 'const [a, b] = process.versions.node.split(".").map(Number); process.exit(a > 20 || (a === 20 && b >= 19) ? 0 : 1)' 2>/dev/null; then

@@ -7,7 +7,11 @@
 // single-use secret and never appears on a command line: Chromium opens a file only that user can
 // read, which sends it on.
 //
-//   npm start [-- --policy FILE] [-- --no-window] [-- --kiosk] [-- --shell-user NAME]
+// --split (or CLOISON_SPLIT=1; #29, until the split is complete and becomes the default): the root
+// cage manager (out/supervisor/cageManager.js) instead of the root supervisor; it starts the
+// supervisor as its unprivileged `cloison` part and prints the part's two lines as its own.
+//
+//   npm start [-- --policy FILE] [-- --no-window] [-- --kiosk] [-- --shell-user NAME] [-- --split]
 //             [-- --training SCENARIO.yaml [--trainee NAME] [--report-dir DIR]]
 import { spawn, spawnSync } from 'node:child_process';
 import { chownSync, copyFileSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
@@ -31,14 +35,27 @@ const { values } = parseArgs({
     training: { type: 'string' },
     trainee: { type: 'string' },
     'report-dir': { type: 'string' },
+    split: { type: 'boolean', default: false },
   },
   strict: true,
 });
+const split = values.split || process.env.CLOISON_SPLIT === '1';
 
 const say = (msg) => process.stdout.write(`cloison: ${msg}\n`);
 const root = new URL('..', import.meta.url).pathname;
 
-if (!existsSync(join(root, 'out/supervisor/main.js')) || !existsSync(join(root, 'out/renderer/index.html'))) {
+// Split: the cage manager is the program started (as root), the supervisor its `cloison` part.
+const program = split ? 'out/supervisor/cageManager.js' : 'out/supervisor/main.js';
+if (split && process.getuid?.() !== 0) {
+  say('--split starts the cage manager, which runs as root: use sudo npm start -- --split');
+  process.exit(1);
+}
+if (split && values.training) {
+  say('--split: a training session is not started through the cage manager yet; start it without --split');
+  process.exit(1);
+}
+const built = [program, 'out/renderer/index.html', ...(split ? ['out/supervisor/cloisonPart.js'] : [])];
+if (!built.every((file) => existsSync(join(root, file)))) {
   say('building (first start)…');
   const r = spawnSync('npm', ['run', '--silent', 'build'], { cwd: root, stdio: 'inherit' });
   if (r.status !== 0) process.exit(r.status ?? 1);
@@ -102,7 +119,7 @@ const electron = values['no-window'] ? { reason: 'no window was asked for' } : f
 const browserShell = !electron.path;
 // V8's young generation held to 1 MiB semi-spaces (16 MiB by default, kept resident once grown):
 // the supervisor's objects are short messages (bench/RESULTS.md, apps-memory).
-const supervisorArgs = ['--max-semi-space-size=1', join(root, 'out/supervisor/main.js'), '--allow-origin', 'app://cloison', ...(browserShell ? ['--browser-shell', '--print-launch-url'] : [])];
+const supervisorArgs = ['--max-semi-space-size=1', join(root, program), '--allow-origin', 'app://cloison', ...(browserShell ? ['--browser-shell', '--print-launch-url'] : [])];
 if (values.policy) supervisorArgs.push('--policy', values.policy);
 if (values.port) supervisorArgs.push('--port', values.port);
 if (values['state-dir']) supervisorArgs.push('--state-dir', values['state-dir']);
@@ -127,28 +144,36 @@ supervisor.on('exit', (code) => {
 // soon as the supervisor listens — the shell loads while the cages start.
 const browserWindow = electron.path || values['no-window'] ? null : openBrowserWindow();
 const lines = createInterface({ input: supervisor.stdout });
-const first = await new Promise((resolve) => lines.once('line', resolve));
+// The supervisor's "listening" line (with its shell's socket), then its "ready" line. Split, the
+// cage manager says first that it listens (no shell's socket: not the shell's line), then prints
+// its part's two lines, or that its part did not start.
 let listening = null;
-try {
-  listening = JSON.parse(first);
-} catch {
-  /* not the supervisor's line */
-}
-if (!listening?.listening) {
-  say('supervisor did not start');
-  stopAll(1);
-} else {
-  if (values['no-window']) say(`no window: the shell is at ${listening.url} (one shell, once)`);
-  else if (electron.path) openElectron(listening);
-  else browserWindow?.go(listening.url);
-  lines.once('line', (line) => {
-    try {
-      for (const cage of JSON.parse(line).cages) say(`cage ${cage.level}: ${cage.status}${cage.detail ? ` (${cage.detail})` : ''}`);
-    } catch {
-      /* the cages' statuses are also in the shell */
+lines.on('line', (line) => {
+  let said = null;
+  try {
+    said = JSON.parse(line);
+  } catch {
+    /* not a line of ours */
+  }
+  if (split && said?.partFailed) {
+    say(`the cloison part did not start: ${said.reason}`);
+    return stopAll(1);
+  }
+  if (split && said?.listening && !said.rpcSocket) return;
+  if (!listening) {
+    if (!said?.listening) {
+      say('supervisor did not start');
+      return stopAll(1);
     }
-  });
-}
+    listening = said;
+    if (values['no-window']) say(`no window: the shell is at ${listening.url} (one shell, once)`);
+    else if (electron.path) openElectron(listening);
+    else browserWindow?.go(listening.url);
+    return;
+  }
+  // The cages' statuses are also in the shell.
+  if (said?.ready) for (const cage of said.cages ?? []) say(`cage ${cage.level}: ${cage.status}${cage.detail ? ` (${cage.detail})` : ''}`);
+});
 
 function openElectron(ready) {
   say('host: Electron');

@@ -6,12 +6,29 @@
  * refused before anything starts.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { skipWithReason } from '../supervisor/testing/skipWithReason';
+import { bwrapCage, twoLevelPolicy } from '../supervisor/testing/testPolicy';
 import { waitFor } from '../supervisor/testing/waitFor';
+
+/** A small two-level policy (the default reserves 8 GiB homes). */
+const SMALL_POLICY = twoLevelPolicy({ low: bwrapCage({ uid: 62871 }), high: bwrapCage({ uid: 62872 }) });
+
+/** The cloison parts of this checkout's bundle running now, with their uid. */
+function cloisonPartPids(): Array<{ pid: number; uid: number }> {
+  const bundle = join(process.cwd(), 'out/supervisor/cloisonPart.js');
+  return readdirSync('/proc').filter((p) => /^\d+$/.test(p)).flatMap((p) => {
+    try {
+      if (!readFileSync(`/proc/${p}/cmdline`, 'utf8').split('\0').includes(bundle)) return [];
+      return [{ pid: Number(p), uid: Number(/^Uid:\s+(\d+)/m.exec(readFileSync(`/proc/${p}/status`, 'utf8'))![1]) }];
+    } catch {
+      return [];
+    }
+  });
+}
 
 function processesUnder(root: string): string[] {
   const out = spawnSync('ps', ['-eo', 'pid,args', '--no-headers'], { encoding: 'utf8' }).stdout;
@@ -57,6 +74,42 @@ describe('npm start', () => {
     await new Promise((r) => setTimeout(r, 500));
     expect(processesUnder(root)).toEqual([]);
   });
+
+  it('--split: the cage manager as root starts the supervisor as its cloison part, prints its address; Ctrl+C stops both (status 130)', async () => {
+    const root = startRoot();
+    chmodSync(root, 0o711); // the part, as cloison, reaches its own folders beside the manager's
+    const policy = join(root, 'p.yaml');
+    writeFileSync(policy, SMALL_POLICY);
+    const child = spawn(process.execPath, ['scripts/start.mjs', '--no-window', '--split', '--policy', policy, '--state-dir', join(root, 's'), '--run-dir', join(root, 'r')], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (d) => (out += d.toString()));
+    let err = '';
+    child.stderr.on('data', (d) => (err += d.toString()));
+    await waitFor(() => /the shell is at/.test(out) && /cage high:/.test(out), 'the part\'s address and its cages\' statuses', 45_000, 100);
+    expect(out).toMatch(/no window: the shell is at http:\/\/127\.0\.0\.1:\d+\/#launch=[A-Za-z0-9_-]{32}/);
+    // The part's, not root's: its process is cloison's, its shell socket in its own run folder.
+    const part = cloisonPartPids();
+    expect(part).toHaveLength(1);
+    expect(statSync(join(root, 'r-broker', 'supervisor.sock')).uid).toBe(part[0]!.uid);
+    expect(part[0]!.uid).not.toBe(0);
+    child.kill('SIGINT');
+    expect(await new Promise((r) => child.once('exit', (code) => r(code)))).toBe(130);
+    expect(err).not.toMatch(/at .*\.m?js:\d+|Error:/);
+    await waitFor(() => processesUnder(root).length === 0 && cloisonPartPids().length === 0, 'the manager and its part gone', 10_000, 100);
+  }, 90_000);
+
+  it('--split with a policy the cloison part cannot read: says why the part did not start, stops the manager (status 1)', async () => {
+    const root = startRoot();
+    chmodSync(root, 0o711);
+    const policy = join(root, 'p.yaml');
+    writeFileSync(policy, SMALL_POLICY, { mode: 0o600 }); // root's alone: the part reads the policy file itself
+    const child = spawn(process.execPath, ['scripts/start.mjs', '--no-window', '--split', '--policy', policy, '--state-dir', join(root, 's'), '--run-dir', join(root, 'r')], { stdio: ['ignore', 'pipe', 'ignore'] });
+    let out = '';
+    child.stdout.on('data', (d) => (out += d.toString()));
+    expect(await new Promise((r) => child.once('exit', (code) => r(code)))).toBe(1);
+    expect(out).toMatch(/the cloison part did not start: .*EACCES/);
+    await waitFor(() => processesUnder(root).length === 0 && cloisonPartPids().length === 0, 'the manager and its part gone', 10_000, 100);
+  }, 90_000);
 
   const TEST_USER = 'cloison-shell-test'; // made by scripts/setup.sh
   const testUid = Number(spawnSync('id', ['-u', TEST_USER], { encoding: 'utf8' }).stdout.trim() || NaN);

@@ -10,9 +10,8 @@
  */
 import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
 import { DEFAULT_POLICY_NAME, DEFAULT_POLICY_YAML } from './policy/defaultPolicy';
 import { loadDefaultPolicy, readPolicyFile, PolicyError } from './policy/policyLoader';
@@ -24,6 +23,7 @@ import { account } from './session/accounts';
 import type { HostSoundTarget } from './audio/hostSound';
 import { GATEWAY_WARM_UP_ROUNDS } from './gateway/gatewayWarmUp';
 import { restrictRootPart } from './sandbox/rootPartRestriction';
+import { defaultRendererDir } from './rendererDir';
 
 function defaultStateDir(): string {
   if (process.env.CLOISON_STATE_DIR) return process.env.CLOISON_STATE_DIR;
@@ -36,14 +36,6 @@ function defaultRunDir(): string {
   return process.getuid?.() === 0 ? '/run/cloison' : join(defaultStateDir(), 'run');
 }
 
-function defaultRendererDir(): string | null {
-  // Built layout: out/supervisor/main.js next to out/renderer/.
-  const here = dirname(fileURLToPath(import.meta.url));
-  for (const candidate of [join(here, '..', 'renderer'), join(here, '..', 'out', 'renderer')]) {
-    if (existsSync(join(candidate, 'index.html'))) return candidate;
-  }
-  return null;
-}
 
 async function main(): Promise<void> {
   // Before anything else: as root, only the root requests' capabilities and a filter on host
@@ -102,7 +94,7 @@ async function main(): Promise<void> {
     policyText,
     stateDir,
     runDir: resolve(values['run-dir'] ?? defaultRunDir()),
-    rendererDir: values.renderer ? resolve(values.renderer) : defaultRendererDir(),
+    rendererDir: values.renderer ? resolve(values.renderer) : defaultRendererDir(import.meta.url),
     ...(values.port ? { port: Number(values.port) } : {}),
     ...(values['allow-origin'] ? { extraOrigins: values['allow-origin'] } : {}),
     browserShell: values['browser-shell'],

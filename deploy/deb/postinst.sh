@@ -9,6 +9,10 @@ getent group cloison-admin >/dev/null || groupadd --system cloison-admin
 getent group cloison-shell >/dev/null || groupadd --system cloison-shell
 # The unprivileged part's account (#29): owns the journal's key (0600: it and root only); no login.
 getent passwd cloison >/dev/null || useradd --system --user-group --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin cloison
+# The cloison part (#29) gives the shell's socket to cloison-shell, the admin socket to cloison-admin.
+usermod --append --groups cloison-shell,cloison-admin cloison
+# Its own state folder (the journal, its keys), beside the cage manager's /var/lib/cloison.
+install -d -o cloison -g cloison -m 0700 /var/lib/cloison-broker
 if [ -f /var/lib/cloison/journal.key ]; then chown cloison:cloison /var/lib/cloison/journal.key; chmod 0600 /var/lib/cloison/journal.key; fi
 # Caml Crush's own daemon (a proxy on 127.0.0.1:4444, unfiltered) never runs: the supervisor runs one per level.
 update-rc.d caml-crush-server disable >/dev/null 2>&1 || true

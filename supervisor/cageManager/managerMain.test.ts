@@ -55,7 +55,7 @@ beforeAll(async () => {
   policyFile = join(root, 'policy.yaml');
   writeFileSync(policyFile, policyText('high'));
   socketPath = join(root, 'run', 'cage-manager.sock');
-  manager = spawn(process.execPath, ['--import', 'tsx', join(REPO, 'supervisor/cageManager/managerMain.ts'), '--policy', policyFile, '--state-dir', state, '--run-dir', join(root, 'run'), '--peer-user', cloison.user, '--shell-user', workstation.user], { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] });
+  manager = spawn(process.execPath, ['--import', 'tsx', join(REPO, 'supervisor/cageManager/managerMain.ts'), '--policy', policyFile, '--state-dir', state, '--run-dir', join(root, 'run'), '--peer-user', cloison.user, '--shell-user', workstation.user, '--no-part'], { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] });
   manager.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
   const listening = await new Promise<Record<string, unknown>>((resolve, reject) => {
     manager!.once('exit', (code) => reject(new Error(`the manager ended (${code}): ${stderr}`)));

@@ -7,20 +7,29 @@
  *
  *   cloison-cage-manager [--policy FILE] [--state-dir DIR] [--run-dir DIR] [--socket PATH]
  *                        [--peer-user cloison] [--shell-user NAME] [--audio-server ADDRESS]
- *                        [--part SCRIPT]
+ *                        [--part-state-dir DIR] [--part-run-dir DIR] [--part SCRIPT | --no-part]
+ *                        [--port N] [--allow-origin O]... [--browser-shell [--print-launch-url]]
+ *                        [--renderer DIR] [--shell-group NAME] [--admin-group NAME] [--log-level L]
+ *                        [--forward-journal auto|journald|syslog|syslog:PATH|none]
  *
  * Like the supervisor's root part, it restricts itself before anything else (rootPartRestriction.ts:
  * the root requests' capabilities only, the root part's syscall filter). It prints one JSON line on
  * stdout once it listens, then starts the `cloison` part (cloisonPart.ts: its own control group, its
- * stderr marked, the channel `cage.vncSocket` and `sound.host` hand descriptors on) from the script
- * `--part` names, with the manager's socket in its start; without `--part` no part runs (the real
- * part's program is not wired yet). It holds the cages `cage.start` made (managedCages.ts) and stops
- * them, and the part, when it is stopped: nothing re-adopts a cage across a manager's restart yet.
- * Never imported (it runs its main and restricts the process that loads it). Not yet what
- * `npm start` starts (docs/least-privilege.md, "What remains to wire").
+ * stderr marked, the channel `cage.vncSocket` and `sound.host` hand descriptors on): the supervisor
+ * itself in part mode (cloisonPartEntry.ts, its bundle out/supervisor/cloisonPart.js), or the
+ * script `--part` names (tests), or none (`--no-part`). Its start holds the manager's socket, the
+ * part's own state and run folders (`<state-dir>-broker`, `<run-dir>-broker` unless named: made
+ * here, the part's account's), the shell's and administrators' groups (the part keeps them as
+ * supplementary groups, to give them its sockets) and the shell's settings given here. The part's
+ * "listening" and "ready" announcements are printed on stdout as the root supervisor prints them
+ * (partAnnouncement.ts: only what an honest part can say); a first start that fails, as
+ * `{"partFailed":true,...}`. SIGHUP is passed on to the part. It holds the cages `cage.start` made
+ * (managedCages.ts) and stops them, and the part, when it is stopped.
+ * Never imported (it runs its main and restricts the process that loads it). `npm start -- --split`
+ * starts it (scripts/start.mjs).
  */
-import { existsSync, mkdirSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { closeSync, constants, existsSync, fchmodSync, fchownSync, mkdirSync, openSync, readFileSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { Policy } from '../../shared/policy';
 import { FileAuditJournal } from '../audit/auditJournal';
@@ -31,9 +40,10 @@ import { restrictRootPart } from '../sandbox/rootPartRestriction';
 import { account } from '../session/accounts';
 import { resolveWorkstationUser } from '../session/workstationUser';
 import { CageManagerServer } from './cageManagerServer';
-import { cloisonPart } from './cloisonPart';
+import { cloisonPart, type CloisonPartMessage } from './cloisonPart';
 import { ManagedCages } from './managedCages';
 import { MANAGER_JOURNAL_FILE, MANAGER_SOCKET_FILE, managerExecutors } from './managerExecutors';
+import { announcementLine, PART_ANNOUNCEMENT_TYPE } from './partAnnouncement';
 
 function say(msg: string, fields: Record<string, unknown> = {}): void {
   process.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), msg, ...fields })}\n`);
@@ -60,6 +70,18 @@ async function main(): Promise<void> {
       'shell-user': { type: 'string' },
       'audio-server': { type: 'string' },
       part: { type: 'string' },
+      'no-part': { type: 'boolean', default: false },
+      'part-state-dir': { type: 'string' },
+      'part-run-dir': { type: 'string' },
+      port: { type: 'string' },
+      'allow-origin': { type: 'string', multiple: true },
+      'browser-shell': { type: 'boolean', default: false },
+      'print-launch-url': { type: 'boolean', default: false },
+      renderer: { type: 'string' },
+      'shell-group': { type: 'string' },
+      'admin-group': { type: 'string' },
+      'log-level': { type: 'string' },
+      'forward-journal': { type: 'string' },
     },
     strict: true,
   });
@@ -83,19 +105,18 @@ async function main(): Promise<void> {
   const socketPath = resolve(values.socket ?? join(runDir, MANAGER_SOCKET_FILE));
   const journal = new FileAuditJournal(join(stateDir, MANAGER_JOURNAL_FILE));
   const cages = new ManagedCages();
-  const partScript = values.part ? resolve(values.part) : null;
-  const part = partScript
-    ? cloisonPart({
-        command: { callerUrl: import.meta.url, source: '', bundle: '', script: partScript },
+  const part = values['no-part']
+    ? null
+    : cloisonPart({
+        // The supervisor in part mode (its bundle beside this one's, or its source through tsx), or a test's script.
+        command: { callerUrl: import.meta.url, source: '../cloisonPartEntry.ts', bundle: 'cloisonPart.js', ...(values.part ? { script: resolve(values.part) } : {}) },
         account: () => peer,
-        // Where its requests' paths are: the folders are the manager's, the part only names them.
-        start: { managerSocket: socketPath, stateDir, runDir },
-        // Untrusted: only its kind is logged; nothing the part says acts on root's side yet.
-        message: (m) => say('cloison part: message not acted on', { type: m.type.slice(0, 64) }),
+        start: partStart(values, { managerSocket: socketPath, stateDir, runDir, policyFile: policyFile ?? null, peer, workstationUser: workstation.user?.name ?? null }),
+        // Untrusted: its announcements printed only as partAnnouncement.ts rebuilds them; the rest only its kind logged.
+        message: (m) => relay(m, partRunDirOf(values, runDir)),
         restarting: (reason) => say('cloison part ended: starting it again', { reason }),
         log: say,
-      })
-    : null;
+      });
   const trainingKeysDir = join(runDir, 'training', 'keys'); // trainingWiring.ts's trainingKeysDir
   const { executors, stop } = managerExecutors({
     policy: () => policy,
@@ -119,6 +140,8 @@ async function main(): Promise<void> {
   });
   await server.listen();
   process.on('SIGHUP', () => {
+    // The part reads the policy again too (its own copy of the file, its brokers' decisions).
+    if (part?.pid) process.kill(part.pid, 'SIGHUP');
     if (!policyFile) return say('SIGHUP: the embedded default policy has nothing to read again');
     try {
       policy = loadPolicy(policyFile);
@@ -167,9 +190,93 @@ async function main(): Promise<void> {
     // One that ends later is started again (its backoff); one whose first start fails is said here.
     await part.start().then(
       () => say('cloison part started', { pid: part.pid }),
-      (err: Error) => say('cloison part did not start', { reason: err.message }),
+      (err: Error) => {
+        say('cloison part did not start', { reason: err.message });
+        process.stdout.write(`${JSON.stringify({ partFailed: true, reason: err.message.slice(0, 500) })}\n`);
+      },
     );
-  } else say('no cloison part: --part not given');
+  } else say('no cloison part: --no-part');
+}
+
+type Values = Record<string, string | boolean | string[] | undefined>;
+
+const partStateDirOf = (values: Values, stateDir: string) => resolve((values['part-state-dir'] as string | undefined) ?? join(dirname(stateDir), `${basename(stateDir)}-broker`));
+const partRunDirOf = (values: Values, runDir: string) => resolve((values['part-run-dir'] as string | undefined) ?? join(dirname(runDir), `${basename(runDir)}-broker`));
+
+/**
+ * The part's start: its own folders (made here, its account's), the groups it keeps, the shell's
+ * settings. Its state folder is 0700 (the journal, its keys), its run folder 0711 (the shell's and
+ * administrators' sockets in it, their own modes deciding who connects).
+ */
+function partStart(values: Values, manager: { managerSocket: string; stateDir: string; runDir: string; policyFile: string | null; peer: { uid: number; gid: number }; workstationUser: string | null }): Record<string, unknown> {
+  const stateDir = partStateDirOf(values, manager.stateDir);
+  const runDir = partRunDirOf(values, manager.runDir);
+  partFolder(stateDir, manager.peer, 0o700);
+  partFolder(runDir, manager.peer, 0o711);
+  const shellGroup = groupOf(values['shell-group'] as string | undefined, 'cloison-shell');
+  const adminGroup = groupOf(values['admin-group'] as string | undefined, 'cloison-admin');
+  const port = values.port === undefined ? undefined : Number(values.port);
+  if (port !== undefined && !(Number.isInteger(port) && port >= 0 && port < 65536)) fail(`--port: not a port: ${String(values.port)}`);
+  return {
+    managerSocket: manager.managerSocket,
+    // Where its requests' paths are: the manager's folders, which the part only names.
+    stateDir: manager.stateDir,
+    runDir: manager.runDir,
+    // Its own: the journal, its keys, the shell's and administrators' sockets.
+    partStateDir: stateDir,
+    partRunDir: runDir,
+    policyFile: manager.policyFile,
+    groups: [shellGroup, adminGroup].filter((g): g is number => g !== undefined),
+    shell: {
+      ...(port !== undefined ? { port } : {}),
+      ...(values['allow-origin'] ? { allowOrigins: values['allow-origin'] } : {}),
+      browserShell: values['browser-shell'] === true,
+      printLaunchUrl: values['print-launch-url'] === true,
+      ...(values.renderer ? { rendererDir: resolve(values.renderer as string) } : {}),
+      ...(shellGroup !== undefined ? { shellGroup } : {}),
+      ...(adminGroup !== undefined ? { adminGroup } : {}),
+      ...(manager.workstationUser ? { shellUser: manager.workstationUser } : {}),
+      logLevel: (values['log-level'] as string | undefined) ?? process.env.CLOISON_LOG_LEVEL ?? 'info',
+      ...(values['forward-journal'] ? { forwardJournal: values['forward-journal'] } : {}),
+    },
+  };
+}
+
+/**
+ * A folder of the part's, made or taken over as root: a folder itself (not a link someone planted:
+ * root would then give the link's target away), then its account's, with its mode.
+ */
+function partFolder(path: string, owner: { uid: number; gid: number }, mode: number): void {
+  mkdirSync(path, { recursive: true, mode });
+  // Opened without following a link at its name, then acted on through that descriptor: no name looked up twice.
+  let fd: number;
+  try {
+    fd = openSync(path, constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW);
+  } catch (err) {
+    fail(`the cloison part's folder ${path} is not a folder (${(err as NodeJS.ErrnoException).code})`);
+  }
+  try {
+    fchownSync(fd, owner.uid, owner.gid);
+    fchmodSync(fd, mode);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** A group's id, by the name given or the package's group when it exists (as main.ts's sockets' groups). */
+function groupOf(name: string | undefined, packageGroup: string): number | undefined {
+  const wanted = name ?? packageGroup;
+  const line = readFileSync('/etc/group', 'utf8').split('\n').find((l) => l.split(':')[0] === wanted);
+  if (!line && name) say('no such group: the socket stays the part\'s only', { group: name });
+  return line ? Number(line.split(':')[2]) : undefined;
+}
+
+/** The part's announcements on stdout as the root supervisor's lines; whatever else it says, only its kind logged. */
+function relay(message: CloisonPartMessage, partRunDir: string): void {
+  if (message.type !== PART_ANNOUNCEMENT_TYPE) return say('cloison part: message not acted on', { type: message.type.slice(0, 64) });
+  const outcome = announcementLine(message, partRunDir);
+  if ('refused' in outcome) return say('cloison part: announcement refused', { reason: outcome.refused });
+  process.stdout.write(`${outcome.line}\n`);
 }
 
 /** The workstation user's own PulseAudio/PipeWire socket, or the address given; none without a user or a server (as main.ts). */

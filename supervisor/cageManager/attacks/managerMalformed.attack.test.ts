@@ -39,7 +39,7 @@ beforeAll(async () => {
   const policyFile = join(root, 'policy.yaml');
   writeFileSync(policyFile, twoLevelPolicy({ low: bwrapCage({ uid: 61918 }), high: bwrapCage({ uid: 61919 }) }, `session: { pamService: ${workstation.service} }\n`));
   socketPath = join(run, 'cage-manager.sock');
-  manager = spawn(process.execPath, ['--import', 'tsx', join(REPO, 'supervisor/cageManager/managerMain.ts'), '--policy', policyFile, '--state-dir', state, '--run-dir', run, '--peer-user', cloison.user, '--shell-user', workstation.user], { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] });
+  manager = spawn(process.execPath, ['--import', 'tsx', join(REPO, 'supervisor/cageManager/managerMain.ts'), '--policy', policyFile, '--state-dir', state, '--run-dir', run, '--peer-user', cloison.user, '--shell-user', workstation.user, '--no-part'], { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] });
   manager.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
   await new Promise<void>((resolve, reject) => {
     manager!.once('exit', (code) => reject(new Error(`the manager ended (${code}): ${stderr}`)));

@@ -1,0 +1,54 @@
+/**
+ * The `cloison` part's two announcements ("listening": a shell may connect; "ready": every cage
+ * started or failed), sent on its channel since its stdout is not the terminal's, and printed by
+ * the manager on its own stdout as the JSON lines the root supervisor prints (scripts/start.mjs
+ * reads them). The part is untrusted and what start.mjs does with them matters: it opens the
+ * address in the user's Chromium, gives Electron the socket and origin to trust. So only what an
+ * honest part can say passes: an address and origin of plain HTTP on the loopback, the shell's
+ * socket in the part's own run folder, the cages' statuses bounded; anything else, nothing printed.
+ */
+import { basename, dirname } from 'node:path';
+
+export const PART_ANNOUNCEMENT_TYPE = 'announce';
+
+const LOOPBACK = new Set(['127.0.0.1', '[::1]', 'localhost']);
+
+function loopbackHttp(value: unknown): URL | null {
+  if (typeof value !== 'string' || value.length > 2048) return null;
+  try {
+    const url = new URL(value);
+    return url.protocol === 'http:' && LOOPBACK.has(url.hostname) && url.username === '' && url.password === '' ? url : null;
+  } catch {
+    return null;
+  }
+}
+
+const text = (value: unknown, max: number, pattern = /^[^\p{Cc}]*$/u): value is string => typeof value === 'string' && value.length <= max && pattern.test(value);
+
+function cagesOf(value: unknown): Array<{ level: string; status: string; detail?: string }> | null {
+  if (!Array.isArray(value) || value.length > 16) return null;
+  const cages: Array<{ level: string; status: string; detail?: string }> = [];
+  for (const cage of value as unknown[]) {
+    if (typeof cage !== 'object' || cage === null) return null;
+    const { level, status, detail } = cage as Record<string, unknown>;
+    if (!text(level, 64, /^[A-Za-z0-9_-]+$/) || !text(status, 32, /^[a-z-]+$/)) return null;
+    if (detail !== undefined && detail !== null && !text(detail, 500)) return null;
+    cages.push({ level, status, ...(typeof detail === 'string' ? { detail } : {}) });
+  }
+  return cages;
+}
+
+/** The line to print for a part's announcement, or why it is refused. */
+export function announcementLine(message: Record<string, unknown>, partRunDir: string): { line: string } | { refused: string } {
+  const { state, url, origin, rpcSocket } = message;
+  if (state !== 'listening' && state !== 'ready') return { refused: 'no such state' };
+  const launch = url === null ? null : loopbackHttp(url);
+  if (url !== null && !launch) return { refused: 'the address is not plain HTTP on the loopback' };
+  const from = origin === null ? null : loopbackHttp(origin);
+  if (origin !== null && (!from || from.origin !== origin)) return { refused: 'the origin is not an HTTP origin on the loopback' };
+  if (launch && from && launch.origin !== from.origin) return { refused: 'the address is not at the origin' };
+  if (!text(rpcSocket, 512) || dirname(rpcSocket) !== partRunDir || !/^[A-Za-z0-9_-]{1,64}\.sock$/.test(basename(rpcSocket))) return { refused: 'the shell\'s socket is not in the part\'s run folder' };
+  const cages = cagesOf(message.cages);
+  if (!cages) return { refused: 'the cages\' statuses are not statuses' };
+  return { line: JSON.stringify({ [state]: true, url: launch ? launch.href : null, origin: from ? from.origin : null, rpcSocket, cages }) };
+}
