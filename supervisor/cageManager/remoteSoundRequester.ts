@@ -4,8 +4,11 @@
  * when it is the `cloison` part (audioThroughManager: every descriptor from the cage manager), its
  * sound part a process of its own started from here; attaches the cage, gives it the microphone,
  * and reports what the band would show, the sound part's pid and what the broker journals and
- * logs. It stays until its parent stops it.
+ * logs. When its parent makes the file `release` (its start's `signals` folder), it takes the
+ * microphone back and mutes the level, and says so. It stays until its parent stops it.
  */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { AudioBroker } from '../audio/audioBroker';
 import { HostSound } from '../audio/hostSound';
 import { parsePolicy } from '../policy/policyLoader';
@@ -15,7 +18,7 @@ import { restrictCloisonPart } from './cloisonPartRestriction';
 import { RemoteCageDriver } from './remoteCageDriver';
 import { HandedSockets, managerChannel } from './socketHandOver';
 
-const start = restrictCloisonPart() as { managerSocket: string; level: string; uid: number; policy: string; stateDir: string; runDir: string };
+const start = restrictCloisonPart() as { managerSocket: string; level: string; uid: number; policy: string; stateDir: string; runDir: string; signals: string };
 const handed = new HandedSockets();
 const channel = managerChannel();
 channel.send({ type: 'ready' });
@@ -50,3 +53,7 @@ await until(() => levelView().available);
 broker.setMicrophone(start.level);
 await until(() => levelView().recording);
 report('relayed', { soundPartPid: broker.part.pid, view: levelView(), host: broker.view().host, uid: process.getuid!() });
+await until(() => existsSync(join(start.signals, 'release')));
+broker.setMicrophone(null);
+broker.set(start.level, { muted: true });
+report('released', { view: levelView() });

@@ -6,6 +6,11 @@
  * real PulseAudio, testing/hostSoundServer.ts). A tone played in the cage is heard on the host's
  * speakers; the host microphone's tone is heard in the cage once the part gives it the microphone.
  * The sound part runs as `cloison` with NoNewPrivs; the manager keeps no descriptor of the FIFOs.
+ * The microphone taken back and the level muted in the part, the manager ends the host's recorder
+ * and player (the sound part, which holds their ends, is not asked to let them go): the cage's
+ * microphone is silent again and the speakers no longer carry the cage's tone. Seen with the part's
+ * side asking the manager nothing when the microphone is taken back (as the local path, which
+ * kills its own parec): the host microphone still heard in the cage after the release.
  *
  * `sound.fifos` asked by the `cloison` account on its own connection (what a compromised part can
  * send): a path beside the level is refused by the schema, a level the policy does not name and a
@@ -25,7 +30,7 @@ import { createPamTestUser, type PamTestUser } from '../testing/pamTestUser';
 import { sendFramesAs } from '../testing/rawFramesAs';
 import { cageShell, testRoot } from '../testing/realCage';
 import { bwrapCage, twoLevelPolicy } from '../testing/testPolicy';
-import { toneShare, toneWav } from '../testing/tones';
+import { peak, toneShare, toneWav } from '../testing/tones';
 import { waitFor } from '../testing/waitFor';
 import { CageManagerServer, REFUSED_KIND } from './cageManagerServer';
 import { cageStartExecutor } from './cageStartExecutor';
@@ -59,6 +64,16 @@ const reports: Array<Record<string, unknown>> = [];
 
 const refusals = () => readFileSync(journal.path, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>).filter((r) => r.kind === REFUSED_KIND);
 const ask = async (request: Record<string, unknown>) => (await sendFramesAs(cloison, socketPath, [{ json: { id: 1, request } }])).replies[0] as { ok: boolean; result?: { stream: number; mic: boolean }; error?: { code: string; message: string } };
+/** The host programs of the workstation's account for a stream (pacat or parec, by their --stream-name). */
+const hostPrograms = (program: string, stream: string) =>
+  readdirSync('/proc').filter((p) => /^\d+$/.test(p)).filter((p) => {
+    try {
+      const argv = readFileSync(`/proc/${p}/cmdline`, 'utf8').split('\0');
+      return argv[0]!.endsWith(program) && argv.includes(`--stream-name=${stream}`);
+    } catch {
+      return false;
+    }
+  });
 /** What of the level's sound folder this process (the manager) holds open. */
 const managerHolds = (dir: string) =>
   readdirSync('/proc/self/fd').filter((fd) => {
@@ -114,7 +129,7 @@ describe('sound through the cage manager', () => {
       part = cloisonPart({
         command: { callerUrl: import.meta.url, source: '', bundle: '', script: join(__dirname, 'remoteSoundRequester.ts') },
         account: () => cloison,
-        start: { managerSocket: socketPath, level: 'low', uid: LOW_UID, policy: POLICY, ...folders },
+        start: { managerSocket: socketPath, level: 'low', uid: LOW_UID, policy: POLICY, ...folders, signals: root },
         message: (m: CloisonPartMessage) => {
           reports.push(m);
           if (m.step === 'relayed') resolve();
@@ -156,6 +171,22 @@ describe('sound through the cage manager', () => {
     }, 'the host microphone in the cage', 20_000, 0);
     expect(toneShare(mic, HOST_MIC_FREQUENCY)).toBeGreaterThan(0.5);
     expect(managerHolds(soundDir)).toEqual([]);
+
+    // Taken back and muted in the part: the manager's recorder and player end, whatever the sound part does.
+    expect(hostPrograms('parec', 'Cloison low (microphone)')).toHaveLength(1);
+    writeFileSync(join(root, 'release'), '');
+    await waitFor(() => reports.some((r) => r.step === 'released'), 'the part\'s release');
+    expect(step('released')).toMatchObject({ view: { recording: false, muted: true } });
+    await waitFor(() => hostPrograms('parec', 'Cloison low (microphone)').length === 0, 'the host recorder ended');
+    await waitFor(() => hostPrograms('pacat', 'Cloison low').length === 0, 'the host player ended');
+    // What the FIFO and the cage's own server held drains first (under a second of sound): then silence.
+    await waitFor(async () => {
+      await shell(`${PULSE} timeout 1 parec -d cloison_mic --raw --format=s16le --rate=44100 --channels=1 > ~/mic.raw; true`);
+      mic = readFileSync(join(home, 'mic.raw'));
+      return mic.length > 0 && peak(mic) === 0;
+    }, 'the cage\'s microphone silent', 20_000, 0);
+    expect(peak(mic)).toBe(0);
+    expect(toneShare(await host.recordSpeakers(1000), TONE)).toBeLessThan(0.005);
   }, 180_000);
 
   it('refuses what the part may not have: a path, a level the policy does not name, a cage not running; the microphone FIFO only while the policy gives it', async () => {
