@@ -5,7 +5,7 @@
  * the host's player and recorder (`sound.host`, pacat/parec as the workstation's test account on a
  * real PulseAudio, testing/hostSoundServer.ts). A tone played in the cage is heard on the host's
  * speakers; the host microphone's tone is heard in the cage once the part gives it the microphone.
- * The sound part runs as `cloison` with NoNewPrivs; the manager keeps no descriptor of the FIFOs.
+ * The sound part runs as `cloison` with no capability, NoNewPrivs and its seccomp filter; the manager keeps no descriptor of the FIFOs.
  * The microphone taken back and the level muted in the part, the manager ends the host's recorder
  * and player (the sound part, which holds their ends, is not asked to let them go): the cage's
  * microphone is silent again and the speakers no longer carry the cage's tone. Seen with the part's
@@ -146,6 +146,8 @@ describe('sound through the cage manager', () => {
     const status = readFileSync(`/proc/${soundPartPid}/status`, 'utf8');
     expect(status).toMatch(new RegExp(`^Uid:\\t${cloison.uid}\\t${cloison.uid}\\t${cloison.uid}\\t${cloison.uid}$`, 'm'));
     expect(status).toMatch(/^NoNewPrivs:\t1$/m);
+    expect(status).toMatch(/^CapEff:\t0+$/m);
+    expect(status).toMatch(/^Seccomp:\t2$/m);
     expect(soundPartPid).not.toBe(part!.pid);
     const soundDir = bwrapCagePaths(folders.stateDir, folders.runDir, 'low').sound;
     expect(managerHolds(soundDir)).toEqual([]);
