@@ -14,7 +14,7 @@
  *
  * `sound.fifos` asked by the `cloison` account on its own connection (what a compromised part can
  * send): a path beside the level is refused by the schema, a level the policy does not name and a
- * level whose cage does not run are refused and nothing is handed; once the policy running takes
+ * level whose cage does not run (never started, or stopped) are refused and nothing is handed; once the policy running takes
  * the microphone back, the FIFOs handed no longer include the microphone's. (A new request: before
  * it, the part could ask for no FIFO at all, so no attack succeeded before it.)
  */
@@ -203,5 +203,9 @@ describe('sound through the cage manager', () => {
     expect(await ask({ op: 'sound.fifos', level: 'low' })).toMatchObject({ ok: true, result: { mic: false } });
     policy = parsePolicy(policyText('low, high').replace('enabled: true', 'enabled: false'), 'p.yaml');
     expect(await ask({ op: 'sound.fifos', level: 'low' })).toMatchObject({ ok: false, error: { code: 'POLICY_DENIED', message: 'sound is off in the policy' } });
+    // Its cage stopped, its FIFOs are no longer anyone's to hand, the folder left on disk or not.
+    policy = parsePolicy(POLICY, 'p.yaml');
+    await cages.cage('low')!.stop();
+    expect(await ask({ op: 'sound.fifos', level: 'low' })).toMatchObject({ ok: false, error: { code: 'CAGE_UNAVAILABLE', message: 'cage low is not running' } });
   }, 60_000);
 });
