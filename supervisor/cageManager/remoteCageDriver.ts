@@ -25,7 +25,8 @@
  * - `sound`: where the level's FIFOs are when the policy gives it sound (the manager's driver makes
  *   them there): it only tells the AudioBroker the cage has a sound server; this part cannot open
  *   them, they come by `sound.fifos` (managerSoundEnds.ts).
- * Not through a request yet, so absent: `onNotice` (memory, tasks, home), `tunnel`, `quitApps`, and of the launcher `run`, `stop` and what runs (`launched`, `onExit`).
+ * Not through a request yet, so absent: `onNotice` (memory, tasks, home), `tunnel`, `quitApps`,
+ * and of the launcher `run`, `stop` and what runs (`launched`, `onExit`).
  */
 import type { NetConnectOpts } from 'node:net';
 import { join } from 'node:path';

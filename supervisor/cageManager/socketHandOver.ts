@@ -49,7 +49,7 @@ export function handOverSocket(channel: PartEnd, message: HandedSocket, socket: 
 
 /**
  * Descriptors of other kinds, each to the one receiver of its message type (the sound's: its
- * FIFOs and the host player's and recorder's ends, audio/managerSoundEnds.ts): the raw descriptor,
+ * FIFOs and the host player's and recorder's ends, managerSoundEnds.ts): the raw descriptor,
  * which the receiver closes. A type nobody receives is closed on arrival.
  */
 const otherReceivers = new Map<string, (message: Record<string, unknown>, fd: number) => void>();
