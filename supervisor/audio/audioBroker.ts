@@ -13,6 +13,7 @@ import type { PolicyReader } from '../policy/policyReader';
 import type { AudioView } from '../../shared/rpc';
 import type { CageSoundPaths } from '../cages/cageSound';
 import type { HostSound, HostSoundState } from './hostSound';
+import type { RemoteSoundEnds } from './remoteSoundEnds';
 import { SoundPart } from './soundPart';
 
 export interface AudioBrokerOptions {
@@ -20,6 +21,12 @@ export interface AudioBrokerOptions {
   host: HostSound;
   record: (kind: string, actor: 'user' | 'supervisor', fields: Record<string, string | number | boolean>) => void;
   log?: (msg: string, fields?: Record<string, unknown>) => void;
+  /**
+   * The supervisor is the `cloison` part: the cage manager opens the FIFOs and runs the host's
+   * programs (cageManager/managerSoundEnds.ts, cageManager/audioThroughManager.ts). The host's server is then taken as
+   * reached until the manager answers that there is none (this part cannot run pactl as the user).
+   */
+  remote?: RemoteSoundEnds;
 }
 
 export class AudioBroker extends EventEmitter<{ change: [AudioView] }> {
@@ -35,12 +42,13 @@ export class AudioBroker extends EventEmitter<{ change: [AudioView] }> {
       host: options.host,
       onRestart: (reason) => options.record('soundPart.restart', 'supervisor', { reason }),
       ...(options.log ? { log: options.log } : {}),
+      ...(options.remote ? { remote: options.remote, onHostMissing: (reason: string) => this.hostMissing(reason) } : {}),
     });
     this.part.on('change', () => this.changed());
   }
 
   async start(): Promise<void> {
-    this.hostState = await this.options.host.check();
+    this.hostState = this.options.remote ? { state: 'connected' } : await this.options.host.check();
     this.part.setHostUsable(this.hostState.state === 'connected');
     await this.part.start();
     this.changed();
@@ -105,6 +113,13 @@ export class AudioBroker extends EventEmitter<{ change: [AudioView] }> {
 
   private setting(level: string): { muted: boolean; volume: number } {
     return this.settings.get(level) ?? { muted: false, volume: 100 };
+  }
+
+  private hostMissing(reason: string): void {
+    this.options.log?.('the cage manager has no host sound server', { reason });
+    this.hostState = { state: 'none', reason: 'no sound server on this machine: the cages\' sound is discarded', reasonText: bilingual('aucun serveur de son sur ce poste : le son des cages est perdu', 'no sound server on this machine: the cages\' sound is discarded') };
+    this.part.setHostUsable(false);
+    this.changed();
   }
 
   private changed(): void {

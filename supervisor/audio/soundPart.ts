@@ -11,6 +11,12 @@
  * has given it to that level, and is stopped when it takes it back. If the part ends while the
  * supervisor runs, its players and recorders are stopped, and it is started again (at once, then
  * later and later up to 10 s) with every level's FIFOs opened and handed anew.
+ *
+ * When the supervisor is itself the unprivileged `cloison` part (issue #29), the root cage manager
+ * opens those descriptors instead (`remote`, cageManager/managerSoundEnds.ts): this side asks and passes each
+ * on unread. The manager holds the host's player and recorder then: to stop one (the level muted,
+ * the microphone taken back, the cage gone) this side asks it (`stop`), since the sound part,
+ * which holds their ends, is not trusted to let them go.
  */
 import type { ChildProcess } from 'node:child_process';
 import { EventEmitter } from 'node:events';
@@ -20,6 +26,7 @@ import { journalWriterAccount } from '../audit/journalKey';
 import type { CageSoundPaths } from '../cages/cageSound';
 import { UnprivilegedPart } from '../sandbox/partProcess';
 import type { HostSound } from './hostSound';
+import type { RemoteSoundEnds } from './remoteSoundEnds';
 import { soundPartToRootSchema } from './soundPartMessageSchema';
 import { SOUND_PART_START_ENV, type RootToSoundPart, type SoundPartStart, type SoundPartToRoot } from './soundPartMessages';
 import { createCageCgroup, openCageCgroup } from '../cages/cageCgroup';
@@ -31,6 +38,10 @@ export interface SoundPartOptions {
   log?: (msg: string, fields?: Record<string, unknown>) => void;
   /** Another script in the part's place, started the same way (tests: a compromised part). */
   partScript?: string;
+  /** The cage manager opens the FIFOs and runs the host's programs (the supervisor is the `cloison` part). */
+  remote?: RemoteSoundEnds;
+  /** The manager answered that the workstation has no sound server (`remote` only). */
+  onHostMissing?: (reason: string) => void;
 }
 
 interface Level {
@@ -42,7 +53,19 @@ interface Level {
   /** The broker gave this level the microphone. */
   micGiven: boolean;
   recorder: ChildProcess | null;
+  /** `remote`: the FIFOs reached the running part (locally, opening them cannot be pending). */
+  handed: boolean;
+  /** `remote`: a player is asked of the manager for this level. */
+  remotePlayer: boolean;
+  /** `remote`: a player's ends went to the part (it may run: stopped by the manager when muted). */
+  remotePlayerHanded: boolean;
+  remotePlayerAskedAt: number;
+  /** `remote`: the manager runs the microphone's recorder for this level, or is asked for one. */
+  remoteRecorder: boolean;
 }
+
+/** `remote`: at most one player asked of the manager per level in this time (the part asks as it likes). */
+const REMOTE_PLAYER_EVERY_MS = 1000;
 
 /** Its messages are a few words: a frame over this is the part's misbehaviour. */
 const MAX_MESSAGE_BYTES = 16 * 1024;
@@ -53,6 +76,8 @@ export class SoundPart extends EventEmitter<{ change: [] }> {
   private readonly part: UnprivilegedPart<SoundPartToRoot, RootToSoundPart>;
   private hostUsable = false;
   private readonly levels = new Map<string, Level>();
+  /** Counts the part's starts: a descriptor asked of the manager for an earlier one is not sent to the next. */
+  private starts = 0;
 
   constructor(private readonly options: SoundPartOptions) {
     super();
@@ -72,6 +97,7 @@ export class SoundPart extends EventEmitter<{ change: [] }> {
       },
       isReady: (message) => message.type === 'ready',
       started: () => {
+        this.starts++;
         this.send({ type: 'host', usable: this.hostUsable });
         for (const level of this.levels.keys()) this.handLevel(level);
         this.emit('change');
@@ -104,17 +130,18 @@ export class SoundPart extends EventEmitter<{ change: [] }> {
 
   /** Whether a level's sound is relayed now (its FIFOs handed to a running part). */
   relayed(level: string): boolean {
-    return this.ready && this.levels.has(level);
+    const l = this.levels.get(level);
+    return this.ready && l !== undefined && (!this.options.remote || l.handed);
   }
 
   state(level: string): { playing: boolean; recording: boolean } {
     const l = this.levels.get(level);
-    return { playing: l?.playing ?? false, recording: Boolean(l?.recorder) };
+    return { playing: l?.playing ?? false, recording: Boolean(l?.recorder) || (l?.remoteRecorder ?? false) };
   }
 
   attach(level: string, paths: Pick<CageSoundPaths, 'out' | 'mic'>, setting: { muted: boolean; volume: number }): void {
     this.detach(level);
-    this.levels.set(level, { paths, ...setting, playing: false, player: null, micGiven: false, recorder: null });
+    this.levels.set(level, { paths, ...setting, playing: false, player: null, micGiven: false, recorder: null, handed: false, remotePlayer: false, remotePlayerHanded: false, remotePlayerAskedAt: -Infinity, remoteRecorder: false });
     if (this.ready) this.handLevel(level);
     this.emit('change');
   }
@@ -125,6 +152,8 @@ export class SoundPart extends EventEmitter<{ change: [] }> {
     this.levels.delete(level);
     l.player?.kill('SIGTERM');
     l.recorder?.kill('SIGTERM');
+    this.stopRemote(level, l, 'playback');
+    this.stopRemote(level, l, 'record');
     this.send({ type: 'detach', level });
     this.emit('change');
   }
@@ -134,13 +163,21 @@ export class SoundPart extends EventEmitter<{ change: [] }> {
     const l = this.levels.get(level);
     if (!l) return;
     Object.assign(l, setting);
-    if (l.muted) l.player?.kill('SIGTERM');
+    if (l.muted) {
+      l.player?.kill('SIGTERM');
+      this.stopRemote(level, l, 'playback');
+    }
     this.send({ type: 'settings', level, ...setting });
   }
 
   setHostUsable(usable: boolean): void {
     this.hostUsable = usable;
-    if (!usable) for (const l of this.levels.values()) l.player?.kill('SIGTERM');
+    if (!usable) {
+      for (const [level, l] of this.levels) {
+        l.player?.kill('SIGTERM');
+        this.stopRemote(level, l, 'playback');
+      }
+    }
     this.send({ type: 'host', usable });
   }
 
@@ -157,6 +194,10 @@ export class SoundPart extends EventEmitter<{ change: [] }> {
     const l = this.levels.get(level);
     if (!l) return;
     l.micGiven = false;
+    if (l.remoteRecorder) {
+      this.stopRemote(level, l, 'record');
+      this.emit('change');
+    }
     const recorder = l.recorder;
     if (!recorder) return;
     l.recorder = null;
@@ -185,6 +226,7 @@ export class SoundPart extends EventEmitter<{ change: [] }> {
 
   private handLevel(level: string): void {
     const l = this.levels.get(level)!;
+    if (this.options.remote) return void this.handLevelRemote(level, l, this.options.remote);
     // Opened read-write, so neither side ever sees the FIFO's end; never read here.
     const handFifo = (path: string, direction: 'out' | 'mic') => {
       const fd = openSync(path, constants.O_RDWR | constants.O_NONBLOCK);
@@ -205,10 +247,115 @@ export class SoundPart extends EventEmitter<{ change: [] }> {
     if (l.micGiven) this.record(level, l);
   }
 
+  /** `remote`: the cage's FIFOs from the manager, passed on to the part as handLevel sends its own. */
+  private async handLevelRemote(level: string, l: Level, remote: RemoteSoundEnds): Promise<void> {
+    const start = this.starts;
+    let ends;
+    try {
+      ends = await remote.fifos(level);
+    } catch (err) {
+      this.options.log?.('sound FIFOs not handed by the cage manager', { level, error: (err as Error).message });
+      return;
+    }
+    const current = this.levels.get(level) === l && this.ready && this.starts === start;
+    try {
+      if (!current) return;
+      this.send({ type: 'fifo', level, direction: 'out' }, ends.out);
+      if (ends.mic !== null) this.send({ type: 'fifo', level, direction: 'mic' }, ends.mic);
+    } finally {
+      closeSync(ends.out);
+      if (ends.mic !== null) closeSync(ends.mic);
+    }
+    l.handed = true;
+    this.send({ type: 'attach', level, muted: l.muted, volume: l.volume });
+    if (l.micGiven) this.record(level, l);
+    this.emit('change');
+  }
+
+  /** `remote`: a host player from the manager, its two ends passed on to the part. */
+  private async playRemote(level: string, l: Level, remote: RemoteSoundEnds): Promise<void> {
+    if (l.remotePlayer || Date.now() - l.remotePlayerAskedAt < REMOTE_PLAYER_EVERY_MS) return;
+    l.remotePlayer = true;
+    l.remotePlayerAskedAt = Date.now();
+    const start = this.starts;
+    let ends;
+    try {
+      ends = await remote.player(level);
+    } catch (err) {
+      l.remotePlayer = false;
+      this.remoteRefused(level, err as Error);
+      return;
+    }
+    try {
+      // Muted, detached or the part restarted meanwhile: its ends closed unread, the player ends.
+      if (this.levels.get(level) !== l || l.muted || !this.hostUsable || !this.ready || this.starts !== start || !l.remotePlayer) {
+        l.remotePlayer = false;
+        return;
+      }
+      this.send({ type: 'player', level, end: 'in' }, ends.in);
+      this.send({ type: 'player', level, end: 'reports' }, ends.reports);
+      l.remotePlayerHanded = true;
+    } finally {
+      closeSync(ends.in);
+      closeSync(ends.reports);
+    }
+    // The part asks again when this player is gone (its reports closed): the next ask is answered.
+    l.remotePlayer = false;
+  }
+
+  /** `remote`: the microphone's recorder from the manager, while the broker gives it. */
+  private async recordRemote(level: string, l: Level, remote: RemoteSoundEnds): Promise<void> {
+    l.remoteRecorder = true;
+    this.emit('change');
+    const start = this.starts;
+    let out;
+    try {
+      out = await remote.recorder(level);
+    } catch (err) {
+      l.remoteRecorder = false;
+      this.emit('change');
+      this.remoteRefused(level, err as Error);
+      return;
+    }
+    try {
+      if (this.levels.get(level) !== l || !l.micGiven || !this.ready || this.starts !== start) {
+        // Taken back, detached or the part restarted meanwhile: this one's end closed unread, it ends
+        // (a restarted part's start asks again for a level that still has the microphone).
+        if (this.levels.get(level) === l && this.starts === start) l.remoteRecorder = false;
+        return;
+      }
+      this.send({ type: 'recorder', level }, out);
+    } finally {
+      closeSync(out);
+    }
+  }
+
+  /** `remote`: the manager ends the level's player or recorder (stop requests are never skipped). */
+  private stopRemote(level: string, l: Level, direction: 'playback' | 'record'): void {
+    const remote = this.options.remote;
+    if (!remote) return;
+    if (direction === 'playback') {
+      l.remotePlayer = false;
+      if (!l.remotePlayerHanded) return;
+      l.remotePlayerHanded = false;
+    } else {
+      if (!l.remoteRecorder) return;
+      l.remoteRecorder = false;
+    }
+    remote.stop(level, direction).catch((err: Error) => this.options.log?.('the cage manager did not stop a host sound program', { level, direction, error: err.message }));
+  }
+
+  private remoteRefused(level: string, err: Error): void {
+    this.options.log?.('the cage manager gave no host sound program', { level, error: err.message });
+    // The manager's words when the workstation has none (soundHostExecutor.ts): the band says so.
+    if (/no sound server on this machine/.test(err.message)) this.options.onHostMissing?.(err.message);
+  }
+
   /** The part asked for a player: one, if the level may be heard now and has none. */
   private play(level: string): void {
     const l = this.levels.get(level);
     if (!l || l.muted || !this.hostUsable || l.player || !this.ready) return;
+    if (this.options.remote) return void this.playRemote(level, l, this.options.remote);
     const player = this.options.host.playback(`Cloison ${level}`);
     l.player = player;
     player.on('exit', () => {
@@ -223,6 +370,10 @@ export class SoundPart extends EventEmitter<{ change: [] }> {
 
   private record(level: string, l: Level): void {
     if (l.recorder || !l.paths.mic || !this.ready || !this.hostUsable) return;
+    if (this.options.remote) {
+      if (!l.remoteRecorder && l.handed) void this.recordRemote(level, l, this.options.remote);
+      return;
+    }
     const recorder = this.options.host.capture(`Cloison ${level} (microphone)`);
     l.recorder = recorder;
     recorder.on('exit', () => {
@@ -255,6 +406,11 @@ export class SoundPart extends EventEmitter<{ change: [] }> {
       l.recorder?.kill('SIGTERM');
       l.recorder = null;
       l.playing = false;
+      // Their ends went with the part: the manager's programs end by themselves; FIFOs handed anew.
+      l.remotePlayer = false;
+      l.remotePlayerHanded = false;
+      l.remoteRecorder = false;
+      l.handed = false;
     }
     this.emit('change');
   }

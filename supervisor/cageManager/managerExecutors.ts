@@ -26,6 +26,7 @@ import { pamCheckExecutor } from './pamCheckExecutor';
 import { sleepInhibitExecutor } from './sleepInhibitExecutor';
 import { sleepWaitExecutor } from './sleepWaitExecutor';
 import type { HandedSocket } from './socketHandOver';
+import { soundFifosExecutor, type HandedSoundFifo } from './soundFifosExecutor';
 import { soundHostExecutor, type HandedSoundEnd } from './soundHostExecutor';
 import { stateChownExecutor } from './stateChownExecutor';
 import { trainingDocumentExecutor } from './trainingDocumentExecutor';
@@ -51,7 +52,7 @@ export interface ManagerHoldings {
   /** The manager's map of running cages (managedCages.ts): `cage.start` fills it, the others reach a cage through it. */
   cages: ManagedCages;
   /** The unprivileged part's channel while it runs: descriptors go there. */
-  part(): { send(message: HandedSocket | HandedSoundEnd, fd?: number): boolean } | null;
+  part(): { send(message: HandedSocket | HandedSoundEnd | HandedSoundFifo, fd?: number): boolean } | null;
   /** The machine is about to sleep. */
   onSleep(): void;
   /** The system bus tools' environment (tests point DBUS_SYSTEM_BUS_ADDRESS at a bus of their own). */
@@ -110,6 +111,7 @@ export function managerExecutors(h: ManagerHoldings): { executors: RootExecutors
     // (bwrapDriver.ts, in the cage's group), so network.nat and network.wireguard are no requests.
     'training.spoof': trainingSpoofExecutor({ policy: h.policy, cage: h.cages.cage }),
     'training.document': trainingDocumentExecutor({ policy: h.policy, cage: h.cages.cage }),
+    'sound.fifos': soundFifosExecutor({ policy: h.policy, cage: h.cages.cage, part: h.part }),
   };
   return {
     executors,

@@ -22,8 +22,11 @@
  *   connected by another way is relayed as this cage;
  * - `launcher.launch`: one of the level's apps, by `app.launch` — the app whose `exec` is the argv
  *   asked, in the policy this part reads; the manager checks it against its own.
- * Not through a request yet, so absent: `onNotice` (memory, tasks, home), `sound` (the FIFOs),
- * `tunnel`, `quitApps`, and of the launcher `run`, `stop` and what runs (`launched`, `onExit`).
+ * - `sound`: where the level's FIFOs are when the policy gives it sound (the manager's driver makes
+ *   them there): it only tells the AudioBroker the cage has a sound server; this part cannot open
+ *   them, they come by `sound.fifos` (managerSoundEnds.ts).
+ * Not through a request yet, so absent: `onNotice` (memory, tasks, home), `tunnel`, `quitApps`,
+ * and of the launcher `run`, `stop` and what runs (`launched`, `onExit`).
  */
 import type { NetConnectOpts } from 'node:net';
 import { join } from 'node:path';
@@ -33,6 +36,7 @@ import { bwrapCagePaths } from '../cages/bwrapDriver';
 import type { CageDriver, CageExit, RunningCage } from '../cages/cageDriver';
 import type { CageLauncher, LaunchedProgram, LaunchRequest } from '../cages/cageLauncher';
 import { scratchDir } from '../cages/cageMounts';
+import { cageSoundOf } from '../policy/runningPolicy';
 import type { CageManagerClient } from './cageManagerClient';
 import type { RootRequest } from './requests';
 import { handleOfHandedSocket, type HandedSockets } from './socketHandOver';
@@ -70,7 +74,9 @@ export class RemoteCageDriver implements CageDriver {
     // Whoever holds the cage handles the rejection; an unheld one is not an unhandled rejection here.
     exited.catch(() => undefined);
     const paths = bwrapCagePaths(this.options.stateDir, this.options.runDir, level);
+    const sound = cageSoundOf(this.options.policy(), level);
     return {
+      ...(sound ? { sound: { out: join(paths.sound, 'out.fifo'), mic: sound.micAllowed ? join(paths.sound, 'mic.fifo') : null } } : {}),
       endpoint: { path: join(scratchDir(paths.scratch, 'vnc'), 'vnc.sock') } satisfies NetConnectOpts,
       innerPid,
       exited,

@@ -164,4 +164,5 @@ const CHECKS: { [O in RootOp]: Check<O> } = {
   'sleep.wait': () => ALLOWED,
   'training.spoof': (req, ctx) => levelAnd(req, ctx, () => (ctx.policy().training === 'allowed' ? ALLOWED : refuse('the policy forbids training'))),
   'training.document': (req, ctx) => levelAnd(req, ctx, () => (ctx.policy().training === 'allowed' ? ALLOWED : refuse('the policy forbids training'))),
+  'sound.fifos': (req, ctx) => levelAnd(req, ctx, () => (ctx.policy().audio.enabled ? ALLOWED : refuse('sound is off in the policy'))),
 };

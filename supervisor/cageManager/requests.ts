@@ -71,6 +71,8 @@ export const rootRequestSchemas = {
   'training.spoof': z.object({ op: z.literal('training.spoof'), level: levelIdSchema, look: z.enum(['band', 'dialog', 'lock']), action: z.enum(['show', 'hide']) }).strict(),
   /** Put a training document in a level's ~/Formation, written by a process of the cage's own. */
   'training.document': z.object({ op: z.literal('training.document'), level: levelIdSchema, name: trainingFileName, content: z.string().max(64 * 1024) }).strict(),
+  /** Hand over a running cage's sound FIFOs (its playback, its microphone where the policy gives it): the manager's own paths, opened as descriptors. */
+  'sound.fifos': z.object({ op: z.literal('sound.fifos'), level: levelIdSchema }).strict(),
 } as const;
 
 export type RootOp = keyof typeof rootRequestSchemas;
@@ -103,4 +105,5 @@ export const WHY_ROOT: Record<RootOp, { why: string; code: string }> = {
   'sleep.wait': { why: 'the sleep is announced on the system bus the manager monitors for sleep.inhibit (root): the part learns of it only from the manager', code: 'session/sleepGuard.ts (PrepareForSleep), session/remoteSleepGuard.ts' },
   'training.spoof': { why: 'the launcher channel of each cage is the manager\'s (app.launch): the look-alike\'s program, built from the running policy, goes through it', code: 'training/drills/spoofDrill.ts, cages/trainingPrograms.ts' },
   'training.document': { why: 'the same launcher channel: a fixed shell line writes the document as the cage\'s user, no path of the cage\'s followed as root', code: 'training/drills/rightLevelDrill.ts' },
+  'sound.fifos': { why: 'the cage\'s FIFOs are in root\'s run folder (root\'s, the cage\'s group\'s 0660): opening them needs root (CAP_DAC_OVERRIDE)', code: 'cages/cageSound.ts, audio/soundPart.ts; the executor: cageManager/soundFifosExecutor.ts' },
 };

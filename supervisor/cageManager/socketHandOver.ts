@@ -47,6 +47,18 @@ export function handOverSocket(channel: PartEnd, message: HandedSocket, socket: 
   return Promise.resolve();
 }
 
+/**
+ * Descriptors of other kinds, each to the one receiver of its message type (the sound's: its
+ * FIFOs and the host player's and recorder's ends, managerSoundEnds.ts): the raw descriptor,
+ * which the receiver closes. A type nobody receives is closed on arrival.
+ */
+const otherReceivers = new Map<string, (message: Record<string, unknown>, fd: number) => void>();
+
+export function onHandedDescriptor(type: string, receiver: (message: Record<string, unknown>, fd: number) => void): void {
+  managerChannel();
+  otherReceivers.set(type, receiver);
+}
+
 let toManager: { send: (message: unknown) => void; sockets: Set<(message: HandedSocket, socket: Socket) => void> } | null = null;
 
 /**
@@ -59,6 +71,8 @@ export function managerChannel(): { send: (message: unknown) => void; onHandedSo
     const { send } = connectToRoot<unknown, Partial<HandedSocket> | null>({
       message: (m, fd) => {
         if (fd === null) return;
+        const other = m && typeof m.type === 'string' ? otherReceivers.get(m.type) : undefined;
+        if (other) return other(m as Record<string, unknown>, fd);
         if (!m || !HANDED_TYPES.includes(m.type ?? '') || typeof m.level !== 'string' || typeof m.connection !== 'number') return closeSync(fd);
         // Not read until someone reads it: the gateway takes its handle unread (handleOfHandedSocket).
         const socket = new Socket({ fd, readable: true, writable: true, manualStart: true } as never);
