@@ -19,7 +19,9 @@ import { cageWaitExecutor } from './cageWaitExecutor';
 import { filesHelperExecutor } from './filesHelperExecutor';
 import { homeMountExecutor } from './homeMountExecutor';
 import { homeUnmountExecutor } from './homeUnmountExecutor';
+import { AttachedLoopKeys } from './attachedLoopKeys';
 import { loopAttachExecutor } from './loopAttachExecutor';
+import { loopDetachExecutor } from './loopDetachExecutor';
 import type { ManagedCages } from './managedCages';
 import { pamCheckExecutor } from './pamCheckExecutor';
 import { sleepInhibitExecutor } from './sleepInhibitExecutor';
@@ -72,13 +74,16 @@ export function managerExecutors(h: ManagerHoldings): { executors: RootExecutors
   const usbKeys = { policy: h.policy, runDir: h.runDir, trainingKeysDir: h.trainingKeysDir, stationKeys: () => (station ??= loadOrCreateStationKeys(join(h.stateDir, 'usb-mark.key'))) };
   // A running cage's X socket folder, derived as its driver derives it (bwrapDriver.ts x11Dir).
   const x11Dir = (level: string): string | null => (h.cages.cage(level) ? scratchDir(bwrapCagePaths(h.stateDir, h.runDir, level).scratch, 'x11') : null);
+  // What loop.attach attached, the only devices loop.detach detaches.
+  const loopKeys = new AttachedLoopKeys();
   const executors: RootExecutors = {
     'cage.start': cageStartExecutor({ policy: h.policy, ...folders, cages: h.cages, ...(h.log ? { extras: () => ({ log: h.log }) } : {}) }),
     'cage.stop': cageStopExecutor({ cages: h.cages }),
     'cage.wait': cageWaitExecutor({ cages: h.cages }),
     'home.mount': homeMountExecutor({ policy: h.policy, ...folders, cages: h.cages }),
     'cage.vncSocket': vncSocketExecutor({ cage: h.cages.cage, part: h.part }),
-    'loop.attach': loopAttachExecutor(),
+    'loop.attach': loopAttachExecutor(loopKeys),
+    'loop.detach': loopDetachExecutor(loopKeys),
     'state.chown': stateChownExecutor(),
     'home.unmount': homeUnmountExecutor({ ...folders, cages: h.cages }),
     'usb.unmount': usbUnmountExecutor(folders),
