@@ -35,7 +35,9 @@ import { usbPrepareExecutor } from './usbPrepareExecutor';
 import { usbProbeExecutor } from './usbProbeExecutor';
 import { usbUnmountExecutor } from './usbUnmountExecutor';
 import { vncSocketExecutor } from './vncSocketExecutor';
+import { ServingSelections } from './servingSelections';
 import { xHelperRunExecutor } from './xHelperRunExecutor';
+import { xhelperStopExecutor } from './xhelperStopExecutor';
 
 export interface ManagerHoldings {
   /** The running policy, read at each request (SIGHUP replaces it). */
@@ -74,6 +76,8 @@ export function managerExecutors(h: ManagerHoldings): { executors: RootExecutors
   const usbKeys = { policy: h.policy, runDir: h.runDir, trainingKeysDir: h.trainingKeysDir, stationKeys: () => (station ??= loadOrCreateStationKeys(join(h.stateDir, 'usb-mark.key'))) };
   // A running cage's X socket folder, derived as its driver derives it (bwrapDriver.ts x11Dir).
   const x11Dir = (level: string): string | null => (h.cages.cage(level) ? scratchDir(bwrapCagePaths(h.stateDir, h.runDir, level).scratch, 'x11') : null);
+  // The selections the manager's xclips serve, which xhelper.stop stops.
+  const serving = new ServingSelections();
   // What loop.attach attached, the only devices loop.detach detaches.
   const loopKeys = new AttachedLoopKeys();
   const executors: RootExecutors = {
@@ -95,7 +99,8 @@ export function managerExecutors(h: ManagerHoldings): { executors: RootExecutors
     'usb.mount': usbMountExecutor(usbKeys),
     'usb.prepare': usbPrepareExecutor(usbKeys),
     'files.helper': files,
-    'xhelper.run': xHelperRunExecutor({ policy: h.policy, x11Dir, part: h.part }),
+    'xhelper.run': xHelperRunExecutor({ policy: h.policy, x11Dir, part: h.part, serving }),
+    'xhelper.stop': xhelperStopExecutor(serving),
     // No network request: cage.start's driver attaches the level's slirp4netns or tunnel itself
     // (bwrapDriver.ts, in the cage's group), so network.nat and network.wireguard are no requests.
     'training.spoof': trainingSpoofExecutor({ policy: h.policy, cage: h.cages.cage }),
