@@ -33,6 +33,7 @@ import { resolveWorkstationUser } from '../session/workstationUser';
 import { CageManagerServer } from './cageManagerServer';
 import { cloisonPart } from './cloisonPart';
 import { ManagedCages } from './managedCages';
+import { unmountKeysOfEndedPart } from './partRestartKeys';
 import { MANAGER_JOURNAL_FILE, MANAGER_SOCKET_FILE, managerExecutors } from './managerExecutors';
 
 function say(msg: string, fields: Record<string, unknown> = {}): void {
@@ -92,7 +93,9 @@ async function main(): Promise<void> {
         start: { managerSocket: socketPath, stateDir, runDir },
         // Untrusted: only its kind is logged; nothing the part says acts on root's side yet.
         message: (m) => say('cloison part: message not acted on', { type: m.type.slice(0, 64) }),
-        restarting: (reason) => say('cloison part ended: starting it again', { reason }),
+        restarting: (reason) => {
+          say('cloison part ended: starting it again', { reason, keysUnmounted: unmountKeysOfEndedPart({ runDir, journal, reason }) });
+        },
         log: say,
       })
     : null;
