@@ -11,19 +11,25 @@
  */
 import { closeSync, constants, openSync } from 'node:fs';
 import { attachLoopOverDescriptor, identityOf, loopDeviceOverDescriptor } from '../cages/loopOverDescriptor';
+import type { AttachedLoopKeys } from './attachedLoopKeys';
 import { openedExactly, refused } from './openedExactly';
 import type { RequestOf } from './requests';
 
-export function loopAttachExecutor(): (req: RequestOf<'loop.attach'>) => Promise<{ device: string }> {
+/** `attached`: where each device attached is recorded, for `loop.detach` (loopDetachExecutor.ts). */
+export function loopAttachExecutor(attached?: AttachedLoopKeys): (req: RequestOf<'loop.attach'>) => Promise<{ device: string }> {
   return async (req) => {
     const { fd, stat } = openedExactly(req.image);
     try {
       if (!stat.isFile()) throw refused(`image ${JSON.stringify(req.image.slice(0, 200))} is not a regular file`);
+      const record = (device: string) => {
+        attached?.record(device, { ...identityOf(fd), image: req.image });
+        return { device };
+      };
       const already = loopDeviceOverDescriptor(fd);
-      if (already) return { device: already };
+      if (already) return record(already);
       const writable = reopenedWritable(fd);
       try {
-        return { device: attachLoopOverDescriptor(writable, req.image) };
+        return record(attachLoopOverDescriptor(writable, req.image));
       } finally {
         closeSync(writable);
       }

@@ -20,7 +20,9 @@ import { cageWaitExecutor } from './cageWaitExecutor';
 import { filesHelperExecutor } from './filesHelperExecutor';
 import { homeMountExecutor } from './homeMountExecutor';
 import { homeUnmountExecutor } from './homeUnmountExecutor';
+import { AttachedLoopKeys } from './attachedLoopKeys';
 import { loopAttachExecutor } from './loopAttachExecutor';
+import { loopDetachExecutor } from './loopDetachExecutor';
 import type { ManagedCages } from './managedCages';
 import { pamCheckExecutor } from './pamCheckExecutor';
 import { sleepInhibitExecutor } from './sleepInhibitExecutor';
@@ -36,7 +38,9 @@ import { usbPrepareExecutor } from './usbPrepareExecutor';
 import { usbProbeExecutor } from './usbProbeExecutor';
 import { usbUnmountExecutor } from './usbUnmountExecutor';
 import { vncSocketExecutor } from './vncSocketExecutor';
+import { ServingSelections } from './servingSelections';
 import { xHelperRunExecutor } from './xHelperRunExecutor';
+import { xhelperStopExecutor } from './xhelperStopExecutor';
 
 export interface ManagerHoldings {
   /** The running policy, read at each request (SIGHUP replaces it). */
@@ -86,13 +90,18 @@ export function managerExecutors(h: ManagerHoldings): { executors: RootExecutors
   const usbKeys = { policy: h.policy, runDir: h.runDir, trainingKeysDir: h.trainingKeysDir, stationKeys: () => (station ??= loadOrCreateStationKeys(join(h.stateDir, 'usb-mark.key'))) };
   // A running cage's X socket folder, derived as its driver derives it (bwrapDriver.ts x11Dir).
   const x11Dir = (level: string): string | null => (h.cages.cage(level) ? scratchDir(bwrapCagePaths(h.stateDir, h.runDir, level).scratch, 'x11') : null);
+  // The selections the manager's xclips serve, which xhelper.stop stops.
+  const serving = new ServingSelections();
+  // What loop.attach attached, the only devices loop.detach detaches.
+  const loopKeys = new AttachedLoopKeys();
   const executors: RootExecutors = {
     'cage.start': cageStartExecutor({ policy: h.policy, ...folders, cages: h.cages, ...(h.log ? { extras: () => ({ log: h.log }) } : {}) }),
     'cage.stop': cageStopExecutor({ cages: h.cages }),
     'cage.wait': cageWaitExecutor({ cages: h.cages }),
     'home.mount': homeMountExecutor({ policy: h.policy, ...folders, cages: h.cages }),
     'cage.vncSocket': vncSocketExecutor({ cage: h.cages.cage, part: h.part }),
-    'loop.attach': loopAttachExecutor(),
+    'loop.attach': loopAttachExecutor(loopKeys),
+    'loop.detach': loopDetachExecutor(loopKeys),
     'state.chown': stateChownExecutor(),
     'home.unmount': homeUnmountExecutor({ ...folders, cages: h.cages }),
     'usb.unmount': usbUnmountExecutor(folders),
@@ -106,7 +115,8 @@ export function managerExecutors(h: ManagerHoldings): { executors: RootExecutors
     'usb.mount': usbMountExecutor(usbKeys),
     'usb.prepare': usbPrepareExecutor(usbKeys),
     'files.helper': files,
-    'xhelper.run': xHelperRunExecutor({ policy: h.policy, x11Dir, part: h.part }),
+    'xhelper.run': xHelperRunExecutor({ policy: h.policy, x11Dir, part: h.part, serving }),
+    'xhelper.stop': xhelperStopExecutor(serving),
     // No network request: cage.start's driver attaches the level's slirp4netns or tunnel itself
     // (bwrapDriver.ts, in the cage's group), so network.nat and network.wireguard are no requests.
     'training.spoof': trainingSpoofExecutor({ policy: h.policy, cage: h.cages.cage }),

@@ -42,6 +42,7 @@ import { resolveWorkstationUser } from '../session/workstationUser';
 import { CageManagerServer } from './cageManagerServer';
 import { cloisonPart, type CloisonPartMessage } from './cloisonPart';
 import { ManagedCages } from './managedCages';
+import { unmountKeysOfEndedPart } from './partRestartKeys';
 import { MANAGER_JOURNAL_FILE, MANAGER_SOCKET_FILE, managerExecutors } from './managerExecutors';
 import { announcementLine, PART_ANNOUNCEMENT_TYPE } from './partAnnouncement';
 
@@ -114,7 +115,9 @@ async function main(): Promise<void> {
         start: partStart(values, { managerSocket: socketPath, stateDir, runDir, policyFile: policyFile ?? null, peer, workstationUser: workstation.user?.name ?? null }),
         // Untrusted: its announcements printed only as partAnnouncement.ts rebuilds them; the rest only its kind logged.
         message: (m) => relay(m, partRunDirOf(values, runDir)),
-        restarting: (reason) => say('cloison part ended: starting it again', { reason }),
+        restarting: (reason) => {
+          say('cloison part ended: starting it again', { reason, keysUnmounted: unmountKeysOfEndedPart({ runDir, journal, reason }) });
+        },
         log: say,
       });
   const trainingKeysDir = join(runDir, 'training', 'keys'); // trainingWiring.ts's trainingKeysDir

@@ -2,10 +2,9 @@
  * Training keys in the `cloison` part (issue #29): the part makes the key's image in the keys'
  * folder itself (training/trainingKeys.ts), and the cage manager attaches it (`loop.attach`: the
  * image opened without following a link, a regular file in the folder the policy names, attached
- * by its descriptor). There is no request to detach a loop device: unplugging removes the image,
- * which is what makes the watchers (the part's and the manager's) drop the key, and the loop
- * device stays over the deleted file until the manager frees it (docs/least-privilege.md, "What
- * remains to wire").
+ * by its descriptor). Unplugging removes the image, which is what makes the watchers (the part's
+ * and the manager's) drop the key, then asks the manager to detach its loop device (`loop.detach`:
+ * only a device loop.attach attached, still over that file, whose image is gone).
  */
 import type { CageManagerClient } from './cageManagerClient';
 
@@ -16,6 +15,8 @@ export function remoteTrainingKeyLoops(client: CageManagerClient): { attach(imag
       const { device } = (await client.request({ op: 'loop.attach', image })) as { device: string };
       return device;
     },
-    detach: async () => undefined,
+    async detach(devnode) {
+      await client.request({ op: 'loop.detach', device: devnode });
+    },
   };
 }

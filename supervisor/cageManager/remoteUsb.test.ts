@@ -13,10 +13,13 @@
  * low is refused by the part's broker, and the same mount asked of the manager directly (a
  * compromised part) is refused there and journaled; the part cannot open a key's device itself. A
  * blank key marked for high by the user in the part is signed with the manager's secret and
- * attached at high; unmarked, it is erased.
+ * attached at high; unmarked, it is erased. A training key unplugged by the part has its loop
+ * device detached by the manager (`loop.detach`); asked by a compromised part for a cage's home
+ * loop device, a training key still plugged or a key the manager did not attach, it is refused
+ * and journaled (seen with the device detached as named: all three detached).
  */
 import { execFileSync } from 'node:child_process';
-import { chownSync, chmodSync, closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chownSync, chmodSync, closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -24,6 +27,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DeviceView } from '../../shared/rpc';
 import { FileAuditJournal } from '../audit/auditJournal';
 import { mediaRootOf } from '../cages/bwrapDriver';
+import { attachLoopWritable } from '../cages/loopDevice';
 import { parsePolicy } from '../policy/policyLoader';
 import { LoopKeys, type PluggedKey } from '../testing/loopKeys';
 import { createPamTestUser, type PamTestUser } from '../testing/pamTestUser';
@@ -35,7 +39,9 @@ import { formatDataRegion } from '../usb/keyPreparation';
 import { MediaMounts } from '../usb/mediaMounts';
 import { CageManagerServer, REFUSED_KIND } from './cageManagerServer';
 import { cloisonPart } from './cloisonPart';
+import { AttachedLoopKeys } from './attachedLoopKeys';
 import { loopAttachExecutor } from './loopAttachExecutor';
+import { loopDetachExecutor } from './loopDetachExecutor';
 import { usbMountExecutor } from './usbMountExecutor';
 import { usbPrepareExecutor } from './usbPrepareExecutor';
 import { usbProbeExecutor } from './usbProbeExecutor';
@@ -77,13 +83,14 @@ beforeAll(async () => {
   const policy = () => parsePolicy(policyText, 'p.yaml');
   const station = loadOrCreateStationKeys(join(stateDir, 'usb-mark.key'));
   const deps = { policy, runDir, trainingKeysDir, stationKeys: () => station };
+  const loopKeys = new AttachedLoopKeys();
   server = new CageManagerServer({
     socketPath,
     peerUid: cloison.uid,
     peerGid: cloison.gid,
     journal,
     authorization: { policy, stateDir, runDir, trainingKeysDir, workstationUser: null },
-    executors: { 'usb.probe': usbProbeExecutor(deps), 'usb.mount': usbMountExecutor(deps), 'usb.unmount': usbUnmountExecutor({ runDir }), 'usb.prepare': usbPrepareExecutor(deps), 'loop.attach': loopAttachExecutor() },
+    executors: { 'usb.probe': usbProbeExecutor(deps), 'usb.mount': usbMountExecutor(deps), 'usb.unmount': usbUnmountExecutor({ runDir }), 'usb.prepare': usbPrepareExecutor(deps), 'loop.attach': loopAttachExecutor(loopKeys), 'loop.detach': loopDetachExecutor(loopKeys) },
   });
   await server.listen();
   // The part's own folder: its journal, its command socket.
@@ -334,9 +341,47 @@ describe('USB keys through the cage manager, the broker in the cloison part', ()
     expect(await ask({ cmd: 'unplugTraining', serial })).toMatchObject({ ok: true });
     await deviceOnceIn(serial, 'gone');
     expect(mountsOf(devnode)).toEqual([]);
-    // No request detaches a loop device: it stays over the deleted image until the manager frees it.
-    const left = loopsOver(`${image} (deleted)`);
-    console.log(`loop devices left over the unplugged training key: ${JSON.stringify(left)}`);
-    for (const loop of left) execFileSync('losetup', ['--detach', loop]);
+    // Unplugged, its loop device is detached by the manager (loop.detach): none left over the deleted image.
+    expect(loopsOver(`${image} (deleted)`)).toEqual([]);
+    expect(existsSync(`/sys/block/${devnode.slice(5)}/loop/backing_file`)).toBe(false);
+  }, 60_000);
+
+  it('loop.detach asked by a compromised part for a cage\'s home loop device, a key still plugged, a key the manager did not attach: refused (journaled), each still attached', async () => {
+    // A cage's home: its image in the state folder, attached by the manager (here by the test, as root).
+    const homeDir = join(stateDir, 'cages', 'low');
+    mkdirSync(homeDir, { recursive: true });
+    const homeImage = join(homeDir, 'home.img');
+    execFileSync('truncate', ['-s', '8M', homeImage]);
+    const home = await attachLoopWritable(homeImage);
+    // A training key the part plugged, still plugged (its image in the folder).
+    const plugged = await ask({ cmd: 'plugTraining', dir: keys.backingDir, label: 'KEPT' });
+    const kept = join(keys.backingDir, (plugged.result as { serial: string }).serial);
+    const keptLoop = loopsOver(kept)[0]!;
+    // A key of the folder the manager did not attach (a real key's stand-in), pulled: its image deleted, not detached.
+    const other = await keys.plug({ format: 'ext4', fileName: 'other.img', label: 'OTHER' });
+    rmSync(other.image);
+    const seen = refusals().length;
+    try {
+      const outcomes: Record<string, Reply> = {};
+      for (const [what, device] of [['home', home], ['plugged', keptLoop], ['other', other.devnode], ['real', '/dev/sda']] as const) {
+        outcomes[what] = await ask({ cmd: 'raw', request: { op: 'loop.detach', device } });
+      }
+      console.log(`loop.detach asked by the part: ${JSON.stringify(outcomes)}`);
+      for (const what of ['home', 'plugged', 'other']) expect(outcomes[what]).toMatchObject({ ok: false, code: 'POLICY_DENIED' });
+      expect(outcomes.real).toMatchObject({ ok: false });
+      expect(loopsOver(homeImage)).toEqual([home]);
+      expect(loopsOver(kept)).toEqual([keptLoop]);
+      expect(loopsOver(`${other.image} (deleted)`)).toEqual([other.devnode]);
+      expect(refusals().slice(seen)).toEqual([0, 1, 2, 3].map(() => expect.objectContaining({ op: 'loop.detach', peerUid: cloison.uid })));
+    } finally {
+      if (loopsOver(homeImage).length > 0) execFileSync('losetup', ['--detach', home]);
+      rmSync(homeImage, { force: true });
+      await other.pull();
+    }
+    const serial = (plugged.result as { serial: string }).serial;
+    await deviceOnceIn(serial, 'waiting');
+    expect(await ask({ cmd: 'unplugTraining', serial })).toMatchObject({ ok: true });
+    await deviceOnceIn(serial, 'gone');
+    expect(loopsOver(`${kept} (deleted)`)).toEqual([]);
   }, 60_000);
 });

@@ -28,7 +28,9 @@ import { startRealCage, testRoot, type RealCage } from '../testing/realCage';
 import { TEST_HOME_LIMIT, twoLevelPolicy } from '../testing/testPolicy';
 import { CageManagerServer, REFUSED_KIND } from './cageManagerServer';
 import { cloisonPart, type CloisonPartMessage } from './cloisonPart';
+import { ServingSelections } from './servingSelections';
 import { xHelperRunExecutor } from './xHelperRunExecutor';
+import { xhelperStopExecutor } from './xhelperStopExecutor';
 
 let root: string;
 let journal: FileAuditJournal;
@@ -50,13 +52,17 @@ beforeAll(async () => {
   cloison = createPamTestUser();
   journal = new FileAuditJournal(join(root, 'journal.jsonl'));
   const policy = () => parsePolicy(POLICY, 'p.yaml');
+  const serving = new ServingSelections();
   server = new CageManagerServer({
     socketPath: join(root, 'manager.sock'),
     peerUid: cloison.uid,
     peerGid: cloison.gid,
     journal,
     authorization: { policy, stateDir: join(root, 'state'), runDir: join(root, 'run'), trainingKeysDir: join(root, 'training'), workstationUser: null },
-    executors: { 'xhelper.run': xHelperRunExecutor({ policy, x11Dir: (level) => (level === 'low' ? cage.driver.x11Dir : null), part: () => part }) },
+    executors: {
+      'xhelper.run': xHelperRunExecutor({ policy, x11Dir: (level) => (level === 'low' ? cage.driver.x11Dir : null), part: () => part, serving }),
+      'xhelper.stop': xhelperStopExecutor(serving),
+    },
   });
   await server.listen();
 }, 60_000);

@@ -10,8 +10,10 @@
  *   part's channel (SELECTION_INPUT_MESSAGE), the text is written on it and ended. The part keeps
  *   that descriptor, reading it only to learn its end: xclip (and the sandbox around it, which holds
  *   the other end) ends when an app of the cage takes the selection, so its end is `owned` false.
- *   A served selection cannot be stopped from here (no request does): the manager stops it when the
- *   same level's same selection is served again, and it ends with the cage;
+ *   Stopping it (the clipboard's dispose, the other selection's paste failing) asks the manager to
+ *   stop that xclip (`xhelper.stop` with the level and the connection its answer named), unless it
+ *   has ended already; the manager also stops it when the same level's same selection is served
+ *   again, and it ends with the cage;
  * - the screen size is the steps of xScreen.ts's script, one request each (the part runs no shell
  *   there): a mode of exactly WxH made and set, then the earlier `cloison-*` modes the query lists
  *   forgotten — only those the manager allows (within maxGeometry), sixteen at most a resize;
@@ -99,7 +101,9 @@ export function remoteCageXTools(options: RemoteXToolsOptions): CageXTools {
       handed ??= new HandedSockets(10_000, SELECTION_INPUT_MESSAGE);
       const { connection } = (await request(level, 'xclip', ['-selection', selection, '-i', '-t', 'UTF8_STRING', '-quiet'])) as { connection: number };
       const input = await handed.take(connection);
-      return serving(input, text, selection);
+      // Fire and forget (SelectionServer.stop is synchronous): a failure leaves it serving, as before this request existed.
+      const stop = () => void options.client.request({ op: 'xhelper.stop', level, connection }).catch(() => undefined);
+      return serving(input, text, selection, stop);
     },
 
     async setScreenSize(level: string, size: { width: number; height: number }): Promise<void> {
@@ -144,7 +148,7 @@ export function remoteCageXTools(options: RemoteXToolsOptions): CageXTools {
  * it, by lasting: its end within SERVING_PROOF_MS is a failure. Its input's end afterwards is
  * xclip's: the selection was taken.
  */
-async function serving(input: Socket, text: string, selection: XSelectionName): Promise<SelectionServer> {
+async function serving(input: Socket, text: string, selection: XSelectionName, stopServing: () => void): Promise<SelectionServer> {
   let ended = false;
   const gone = new Promise<void>((resolve) => {
     const end = () => {
@@ -167,6 +171,7 @@ async function serving(input: Socket, text: string, selection: XSelectionName): 
       return !ended;
     },
     stop: () => {
+      if (!ended) stopServing();
       ended = true;
       input.destroy();
     },

@@ -131,6 +131,8 @@ const CHECKS: { [O in RootOp]: Check<O> } = {
     const why = xArgsRefusal(req.program, req.args, maxGeometryOf(cage));
     return why ? refuse(why) : ALLOWED;
   }),
+  // Which xclip is the manager's to know (xHelperRunExecutor.ts): here, only a bwrap level of the policy.
+  'xhelper.stop': (req, ctx) => levelAnd(req, ctx, () => ALLOWED),
   'files.helper': (req, ctx) => levelAnd(req, ctx, ({ uid }) => (req.uid === uid ? ALLOWED : refuse(`uid ${req.uid} is not level ${req.level}'s (${uid})`))),
   'usb.probe': (req, ctx) => namedDevice(req.device, ctx),
   'usb.mount': (req, ctx) =>
@@ -153,6 +155,8 @@ const CHECKS: { [O in RootOp]: Check<O> } = {
     const outside = pathUnder(req.image, dir);
     return outside ? refuse(`image: ${outside}`) : ALLOWED;
   },
+  // Which device is a training key's is the manager's to know (loopDetachExecutor.ts: what loop.attach attached).
+  'loop.detach': (_req, ctx) => (loopBackingDirOf(ctx.policy(), ctx.trainingKeysDir) ? ALLOWED : refuse('the policy names no folder of loop-device keys')),
   'pam.check': (req, ctx) => (ctx.workstationUser !== null && req.user === ctx.workstationUser ? ALLOWED : refuse(`user ${req.user} is not the workstation's`)),
   'sound.host': (req, ctx) => {
     const policy = ctx.policy();

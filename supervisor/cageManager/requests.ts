@@ -47,6 +47,8 @@ export const rootRequestSchemas = {
   // tunnel itself (bwrapDriver.ts); the part has no network request to make.
   /** Run an X tool on one cage's X server from the X helper sandbox (as nobody). */
   'xhelper.run': z.object({ op: z.literal('xhelper.run'), level: levelIdSchema, program: z.enum(X_HELPER_PROGRAMS), args: z.array(xArgSchema).max(16) }).strict(),
+  /** Stop a selection the manager's xclip serves for a level (xhelper.run's serving answer names its connection). */
+  'xhelper.stop': z.object({ op: z.literal('xhelper.stop'), level: levelIdSchema, connection: z.number().int().min(1).max(2 ** 31) }).strict(),
   /** Run the file helper on one cage's home, as that cage's uid. */
   'files.helper': z.object({ op: z.literal('files.helper'), level: levelIdSchema, uid: uidSchema }).strict(),
   /** Read what filesystem a device holds: blkid in a sandbox, the device set read-only meanwhile. */
@@ -59,6 +61,8 @@ export const rootRequestSchemas = {
   'usb.prepare': z.object({ op: z.literal('usb.prepare'), device: deviceSchema, level: levelIdSchema, action: z.enum(['mark', 'unmark']) }).strict(),
   /** Attach an image as a loop device (training keys). */
   'loop.attach': z.object({ op: z.literal('loop.attach'), image: pathSchema }).strict(),
+  /** Detach a training key's loop device once its image is removed (only one loop.attach attached, still over that file). */
+  'loop.detach': z.object({ op: z.literal('loop.detach'), device: z.string().regex(/^\/dev\/loop\d{1,4}$/, 'a loop device node such as /dev/loop7') }).strict(),
   /** Check the workstation user's password with PAM, as that user (pamtester under setpriv). */
   'pam.check': z.object({ op: z.literal('pam.check'), user: z.string().regex(/^[a-z_][a-z0-9_.-]{0,31}\$?$/, 'a user name'), password: z.string().max(1024) }).strict(),
   /** Play a level's sound on, or record the microphone from, the workstation user's sound server (as that user). */
@@ -93,12 +97,14 @@ export const WHY_ROOT: Record<RootOp, { why: string; code: string }> = {
   'home.unmount': { why: 'umount (CAP_SYS_ADMIN), losetup -d', code: 'cages/cageMounts.ts' },
   'state.chown': { why: 'chown to the cage\'s uid and back to root (CAP_CHOWN): home root, vnc/x11 socket folders, sound FIFOs', code: 'cages/cageMounts.ts, audio/cageSound.ts' },
   'xhelper.run': { why: 'bwrap as root then setpriv to nobody; the cage\'s X socket folder is root\'s 0700', code: 'clipboard/xSelection.ts, screen/xScreen.ts, keyboard/cageKeymap.ts' },
+  'xhelper.stop': { why: 'the serving xclip is the manager\'s child, its sandbox run as root then nobody: only the manager can signal it', code: 'clipboard/xSelection.ts (SelectionServer.stop)' },
   'files.helper': { why: 'bwrap as root then setpriv to the cage\'s uid over its home', code: 'files/cageFileSandbox.ts' },
   'usb.probe': { why: 'reads a raw block device (root:disk), BLKROSET needs CAP_SYS_ADMIN, the sandbox as root', code: 'usb/filesystemProbe.ts' },
   'usb.mount': { why: 'mount (CAP_SYS_ADMIN) and blockdev --setro', code: 'usb/mediaMounts.ts' },
   'usb.unmount': { why: 'umount (CAP_SYS_ADMIN)', code: 'usb/mediaMounts.ts' },
   'usb.prepare': { why: 'writes a raw block device (dd, the mark header), losetup over its data region, mkfs.ext4 owned by the cage', code: 'usb/keyPreparation.ts, usb/keyMarks.ts' },
   'loop.attach': { why: 'a free loop device from /dev/loop-control, the checked descriptor attached to it (LOOP_CONFIGURE, CAP_SYS_ADMIN)', code: 'training/trainingKeys.ts, cages/loopDevice.ts; the executor: cages/loopOverDescriptor.ts' },
+  'loop.detach': { why: 'LOOP_CLR_FD on a loop device (root:disk), on the descriptor checked to be over the image loop.attach attached', code: 'training/trainingKeys.ts (unplug), cages/loopDevice.ts' },
   'pam.check': { why: 'runs pamtester as the workstation user (CAP_SETUID): pam_unix checks only the caller\'s own password', code: 'session/pamCheck.ts' },
   'sound.host': { why: 'runs pacat/parec as the workstation user (CAP_SETUID) to reach that user\'s sound server', code: 'audio/hostSound.ts' },
   'sleep.inhibit': { why: 'a delay inhibitor needs polkit\'s root default; monitoring the system bus needs root', code: 'session/sleepGuard.ts' },

@@ -25,10 +25,10 @@
  * handed to the part over SCM_RIGHTS (socketHandOver.ts, as `cage.vncSocket` hands its
  * connection) and the answer is `{ serving, connection }`; the part writes the text and ends it.
  * The manager keeps that xclip until another client takes the selection, and stops it when the part
- * asks the same level's same selection again (one served selection each, as the clipboard does).
+ * asks the same level's same selection again (one served selection each, as the clipboard does),
+ * or asks `xhelper.stop` with that level and connection (servingSelections.ts).
  */
 import { maxGeometryOf, type Policy } from '../../shared/policy';
-import type { ChildProcess } from 'node:child_process';
 import type { Socket } from 'node:net';
 import { CloisonError } from '../../shared/errors';
 import { clipboardHelperArgs } from '../clipboard/xSelection';
@@ -38,6 +38,7 @@ import { refused } from './openedExactly';
 import { isSelectionWrite, xArgsRefusal } from './xHelperRunArguments';
 import { handOverSocket, SELECTION_INPUT_MESSAGE, type PartEnd } from './socketHandOver';
 import type { RequestOf } from './requests';
+import { ServingSelections } from './servingSelections';
 
 export interface XHelperRunDeps {
   policy(): Policy;
@@ -45,6 +46,8 @@ export interface XHelperRunDeps {
   part?(): PartEnd | null;
   /** The X socket folder of the level's running cage (its driver's x11Dir), or null when it is not running. */
   x11Dir(level: string): string | null;
+  /** The selections served, shared with `xhelper.stop` (xhelperStopExecutor.ts); one of its own when not given. */
+  serving?: ServingSelections;
   timeoutMs?: number;
 }
 
@@ -68,7 +71,7 @@ function clipboardLimit(policy: Policy, level: string): number {
 }
 
 export function xHelperRunExecutor(deps: XHelperRunDeps): (req: RequestOf<'xhelper.run'>) => Promise<XHelperRunResult | { serving: true; connection: number }> {
-  const servers = new Map<string, ChildProcess>();
+  const servers = deps.serving ?? new ServingSelections();
   const running = new Map<string, number>();
   let next = 1;
   return async (req) => {
@@ -84,13 +87,9 @@ export function xHelperRunExecutor(deps: XHelperRunDeps): (req: RequestOf<'xhelp
     if (req.program === 'xclip' && isSelectionWrite(req.args)) {
       const part = deps.part?.() ?? null;
       if (!part) throw new CloisonError('INTERNAL', 'the unprivileged part is not running');
-      const key = `${req.level}\n${req.args[1]}`;
-      const previous = servers.get(key);
-      if (previous && previous.exitCode === null && previous.signalCode === null) previous.kill('SIGTERM');
       const child = spawnBwrap(clipboardHelperArgs(x11Dir, [req.program, ...req.args]), { stdio: ['pipe', 'ignore', 'ignore'] });
-      servers.set(key, child);
-      child.once('exit', () => servers.get(key) === child && servers.delete(key));
       const connection = next++;
+      servers.serve(req.level, req.args[1]!, connection, child);
       try {
         await handOverSocket(part, { type: SELECTION_INPUT_MESSAGE, level: req.level, connection }, child.stdin as unknown as Socket);
       } catch (err) {
