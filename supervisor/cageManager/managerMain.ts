@@ -33,6 +33,8 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { Policy } from '../../shared/policy';
 import { FileAuditJournal } from '../audit/auditJournal';
+import { mediaRootOf } from '../cages/bwrapDriver';
+import { MediaMounts } from '../usb/mediaMounts';
 import type { HostSoundTarget } from '../audio/hostSound';
 import { DEFAULT_POLICY_NAME } from '../policy/defaultPolicy';
 import { loadDefaultPolicy, readPolicyFile } from '../policy/policyLoader';
@@ -121,6 +123,12 @@ async function main(): Promise<void> {
         log: say,
       });
   const trainingKeysDir = join(runDir, 'training', 'keys'); // trainingWiring.ts's trainingKeysDir
+  // The part makes training keys' images there (training/trainingKeys.ts); loop.attach takes only regular files in it.
+  mkdirSync(join(runDir, 'training'), { recursive: true, mode: 0o711 });
+  partFolder(trainingKeysDir, peer, 0o700);
+  // The media root made shared before any cage binds its level's folder (the root supervisor's prepareUsb does it there).
+  const media = new MediaMounts(mediaRootOf(runDir));
+  await media.prepare(policy.levels.map((l) => l.id)).catch((err: Error) => say('USB keys unavailable: cannot prepare the media mounts', { reason: err.message }));
   const { executors, stop } = managerExecutors({
     policy: () => policy,
     stateDir,
@@ -183,6 +191,7 @@ async function main(): Promise<void> {
     const outcomes = await Promise.allSettled(levels.map((level) => cages.cage(level)?.stop()));
     outcomes.forEach((o, i) => say(o.status === 'fulfilled' ? 'cage stopped' : 'cage stop failed', { level: levels[i], ...(o.status === 'rejected' ? { reason: (o.reason as Error).message } : {}) }));
     stop();
+    await media.unmountAllUnder().catch((err: Error) => say('media mounts not all unmounted', { reason: err.message }));
     await server.close();
     journal.close();
   };

@@ -15,7 +15,7 @@ import type { DeviceBroker } from '../usb/deviceBroker';
 import type { DrillContext } from './drills/drill';
 import { managerTrainingActs, type TrainingRequester } from './drills/managerTrainingActs';
 import { TrainingDesk, type TrainingDeskOptions } from './trainingDesk';
-import { plugTrainingKey } from './trainingKeys';
+import { plugTrainingKey, type TrainingKeyLoops } from './trainingKeys';
 
 export interface TrainingWiringOptions {
   policy: PolicyReader;
@@ -31,6 +31,8 @@ export interface TrainingWiringOptions {
   writeClipboard: DrillContext['writeClipboard'];
   /** Set in the unprivileged `cloison` part (its ManagerLink): the look-alikes and documents go through the cage manager. */
   manager?: { client: TrainingRequester };
+  /** How a training key's image is attached: through the cage manager in the cloison part (cageManager/remoteTrainingKeys.ts). */
+  keyLoops?: TrainingKeyLoops;
 }
 
 /** Where training keys' images are: a policy that allows training counts loop devices over them as keys. */
@@ -57,7 +59,7 @@ export function createTrainingDesk(options: TrainingWiringOptions): TrainingDesk
       ...(options.manager ? { training: managerTrainingActs(options.manager.client) } : {}),
       keyPresses: options.keyPresses,
       writeClipboard: options.writeClipboard,
-      plugKey: (spec) => plugTrainingKey(trainingKeysDir(options.runDir), spec),
+      plugKey: (spec) => plugTrainingKey(trainingKeysDir(options.runDir), spec, options.keyLoops),
       deviceSettled: (serial) => deviceSettled(devices, serial),
       now: Date.now,
     },
