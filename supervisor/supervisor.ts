@@ -54,6 +54,7 @@ import type { SupervisorOptions } from './supervisorOptions';
 import { StartThenStop } from './system/startThenStop';
 import { listen } from './supervisorListeners';
 import { runStartSequence, type StartParts } from './lifecycle/startSequence';
+import { rejoiningDrivers } from './cageManager/rejoiningCageDriver';
 
 export { TrainingRefused } from './training/trainingDesk';
 
@@ -120,7 +121,8 @@ export class Supervisor {
     this.policyStore = new RunningPolicy(policy, options.policyText, options.policySource);
     this.sak = sakKey(policy.shortcuts.secureAttention);
     // Before the cage fleet: each bwrap cage binds its level's card folder.
-    this.smartcard = wireSmartcard({ policy: this.policyStore, runDir: options.runDir, record: (kind, actor, fields) => this.journalFact(kind, fields, actor), show: (view) => this.sessions.broadcast('onSmartcard', view), confirmations: () => this.confirmations ?? null, ...(options.log ? { log: options.log } : {}) });
+    // Split: the level proxies (pkcs11proxyd) are root's to start, and no request starts them yet.
+    this.smartcard = this.splitSkips('the smart card (no cage manager request starts its level proxies)') ? null : wireSmartcard({ policy: this.policyStore, runDir: options.runDir, record: (kind, actor, fields) => this.journalFact(kind, fields, actor), show: (view) => this.sessions.broadcast('onSmartcard', view), confirmations: () => this.confirmations ?? null, ...(options.log ? { log: options.log } : {}) });
     this.reloader = new PolicyReloader({
       store: this.policyStore,
       journal: this.journal,
@@ -154,6 +156,8 @@ export class Supervisor {
         this.tunnels.gone(level);
         this.audio.detach(level);
       },
+      // The cloison part: every bwrap cage is the cage manager's; its VNC connections come on the part's channel.
+      ...(options.manager ? { remote: rejoiningDrivers(options.manager, () => this.policyStore.current(), options, options.log) } : {}),
       ...(options.log ? { log: options.log } : {}),
     });
     this.cages = this.fleet.cages;
@@ -250,6 +254,19 @@ export class Supervisor {
       onViewers: (viewers) => this.sessions.broadcast('onViewers', { viewers }),
     });
     this.applyLock(this.lock.locked);
+  }
+
+  /**
+   * In the cloison part (options.manager), a subsystem whose root work has no request through the
+   * cage manager yet is not started: said once, journaled and logged, and true is returned. The
+   * root supervisor (no manager) skips nothing. The wiring of each subsystem's remote side replaces its guard.
+   */
+  private splitSkips(what: string): boolean {
+    if (!this.options.manager) return false;
+    const message = `not available in the split supervisor yet: ${what}`;
+    this.options.log?.(message);
+    this.journalFact('supervisor.split.skipped', { what });
+    return true;
   }
 
   /** Locked: no input to any cage, no viewer open, no question left waiting (nothing crosses). */
