@@ -8,7 +8,9 @@
  * - the wait is refused (a manager restarted since holds no cage of the level): `exited` resolves
  *   saying so, and the lifecycle's restart asks `cage.start`, which adopts the cage left running
  *   (cageAdoption.ts) or starts the level's one cage — never one beside a cage the manager holds.
- * `stop()` that meets a lost connection waits for the link's next one and asks again.
+ * `stop()` that meets a lost connection waits for the link's next one and asks again. A start
+ * refused because the manager runs the level's cage already (the part itself started again, its
+ * manager running on) waits for that cage instead.
  */
 import { CloisonError } from '../../shared/errors';
 import type { CageDriver, CageExit, RunningCage } from '../cages/cageDriver';
@@ -37,7 +39,15 @@ export class RejoiningCageDriver implements CageDriver {
 
   async start(): Promise<RunningCage> {
     const { level, link, log } = this.options;
-    let current = await this.remote().start();
+    let current: RunningCage;
+    try {
+      current = await this.remote().start();
+    } catch (err) {
+      if (!(err instanceof CloisonError && /\bcage \S+ is running already\b/.test(err.message))) throw err;
+      // The part started again while its manager ran on: the level's cage is the manager's already; waited for, not started twice.
+      log?.('the cage manager runs the cage already: waited for, not started again', { level });
+      current = this.remote().rejoin(null);
+    }
     const changed: Array<() => void> = [];
     const replace = (next: RunningCage | null) => {
       if (next) current = next;
