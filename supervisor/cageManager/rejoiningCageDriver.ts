@@ -17,7 +17,7 @@ import type { CageDriver, CageExit, RunningCage } from '../cages/cageDriver';
 import type { Policy } from '../../shared/policy';
 import type { ManagerLink } from './managerLink';
 import { CageEndUnknown, RemoteCageDriver, type RemoteCageDriverOptions } from './remoteCageDriver';
-import { HandedSockets } from './socketHandOver';
+import { handleOfHandedSocket, HandedSockets } from './socketHandOver';
 
 type Log = (msg: string, fields?: Record<string, unknown>) => void;
 
@@ -110,7 +110,12 @@ export class RejoiningCageDriver implements CageDriver {
         }
       },
       verifyPeer: (socket) => current.verifyPeer?.(socket),
-      openVnc: () => current.openVnc!(),
+      // Over the link's connection of the moment: a viewer opened while it connects again waits for it.
+      openVnc: async () => {
+        if (link.client.closed && link.reconnect) await link.reconnect();
+        const { connection } = (await this.remote().ask({ op: 'cage.vncSocket', level })) as { connection: number };
+        return handleOfHandedSocket(await this.options.handed.take(connection));
+      },
       get launcher() {
         return current.launcher;
       },
