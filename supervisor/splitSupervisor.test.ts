@@ -27,6 +27,7 @@ import { wsLink } from './testing/rfbViewer';
 import { rpcClient, type RpcClient } from './testing/rpcClient';
 import { bwrapCage, twoLevelPolicy } from './testing/testPolicy';
 import { waitFor } from './testing/waitFor';
+import type { SupervisorPartStart } from './supervisorPart';
 
 const LOW_UID = 61830;
 const HIGH_UID = 61831;
@@ -78,7 +79,7 @@ beforeAll(async () => {
   part = cloisonPart({
     command: { callerUrl: import.meta.url, source: '', bundle: '', script: join(__dirname, 'testing/splitSupervisorPart.ts') },
     account: () => cloison,
-    start: { managerSocket: socketPath, ...folders, partStateDir, partRunDir, policy: POLICY },
+    start: { managerSocket: socketPath, ...folders, partStateDir, partRunDir, policyText: POLICY, policySource: 'p.yaml', browserShell: true } satisfies SupervisorPartStart,
     message: (m) => messages.push(m),
     restarting: (reason) => messages.push({ type: 'ended', reason }),
     stderr: (line) => process.stderr.write(`${line}\n`),

@@ -1,32 +1,19 @@
 /**
  * Test tool, run as the `cloison` part (the test's manager child, dropped to the test's cloison
- * account): the whole supervisor, `new Supervisor({ ..., manager })`, in its own state and run
- * folders, its cages the manager's. Reports to the parent on its channel: each cage's state as it
- * changes, its log lines, and once started where its browser host and shell socket are.
+ * account): the supervisor as supervisorPartMain.ts builds it (supervisorPart.ts), its state and
+ * run folders its own, its cages the manager's. Reports to the parent on its channel: each cage's
+ * state as it changes, its log lines, and once started where its browser host and shell socket are.
  */
-import { connectManagerLink } from '../cageManager/managerLink';
 import { restrictCloisonPart } from '../cageManager/cloisonPartRestriction';
 import { managerChannel } from '../cageManager/socketHandOver';
-import { parsePolicy } from '../policy/policyLoader';
-import { Supervisor } from '../supervisor';
+import { createSupervisorPart, type SupervisorPartStart } from '../supervisorPart';
 
-const start = restrictCloisonPart() as { managerSocket: string; stateDir: string; runDir: string; partStateDir: string; partRunDir: string; policy: string };
+const start = restrictCloisonPart() as unknown as SupervisorPartStart;
 const channel = managerChannel();
 channel.send({ type: 'ready' });
 const report = (type: string, fields: Record<string, unknown>) => channel.send({ type, ...fields });
 
-const link = await connectManagerLink(start.managerSocket, { managerDirs: { stateDir: start.stateDir, runDir: start.runDir } });
-const sup = new Supervisor({
-  policy: parsePolicy(start.policy, 'p.yaml'),
-  policySource: 'p.yaml',
-  policyText: start.policy,
-  stateDir: start.partStateDir,
-  runDir: start.partRunDir,
-  rendererDir: null,
-  browserShell: true,
-  manager: link,
-  log: (msg, fields) => report('log', { msg, ...(fields ? { fields: JSON.parse(JSON.stringify(fields)) as unknown } : {}) }),
-});
+const { sup } = await createSupervisorPart(start, (msg, fields) => report('log', { msg, ...(fields ? { fields: JSON.parse(JSON.stringify(fields)) as unknown } : {}) }));
 for (const lifecycle of sup.cages.values()) lifecycle.on('status', (state) => report('status', { level: state.level, status: state.status, restarts: state.restarts, innerPid: lifecycle.cage?.innerPid ?? null, detail: state.detail ?? null }));
 try {
   await sup.start();
