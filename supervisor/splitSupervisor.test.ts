@@ -9,7 +9,10 @@
  * framebuffer update; a cage killed is seen crashed and runs again; the part's connection to the
  * manager cut (the server closed, a new one on the same socket holding the same cages) does not
  * start a second cage: the same Xvnc runs on, and the cage's next end is learnt over the new
- * connection. What has no remote side yet is skipped with one line each, not a crash.
+ * connection; the part killed and started again by its manager finds the same cages (waited for,
+ * not started twice). The part's stop stops its cages; the real program (supervisorPartMain.ts),
+ * started the same way, starts them, serves viewers, and stops them on SIGTERM. What has no remote
+ * side yet is skipped with one line each, not a crash.
  */
 import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -59,6 +62,11 @@ async function serveManager(): Promise<CageManagerServer> {
 const statuses = (level: string) => messages.filter((m) => m.type === 'status' && m.level === level) as Array<CloisonPartMessage & { status: string; restarts: number; innerPid: number | null }>;
 const lastStatus = (level: string) => statuses(level).at(-1);
 const started = () => messages.findLast((m) => m.type === 'started') as (CloisonPartMessage & { port: number; origin: string; rpcSocket: string; adminSocket: string; pid: number }) | undefined;
+/** The shell socket's client of the part that is going away (viewCage makes the next). */
+function closeRpc(): void {
+  rpc?.close();
+  rpc = null;
+}
 const logged = () => messages.filter((m) => m.type === 'log').map((m) => String(m.msg));
 
 beforeAll(async () => {
@@ -222,8 +230,7 @@ describe('the supervisor as the cloison part', () => {
   it('the part killed and started again by its manager finds the same cages: waited for, not started twice', async () => {
     const xvnc = { low: xvncPidsOf(LOW_UID), high: xvncPidsOf(HIGH_UID) };
     const first = started()!;
-    rpc?.close();
-    rpc = null;
+    closeRpc();
     process.kill(first.pid, 'SIGKILL');
     await waitFor(() => started()!.pid !== first.pid || messages.some((m) => m.type === 'failed'), 'the part started again', 120_000);
     expect(messages.find((m) => m.type === 'failed')).toBeUndefined();
@@ -232,4 +239,33 @@ describe('the supervisor as the cloison part', () => {
     expect({ low: xvncPidsOf(LOW_UID), high: xvncPidsOf(HIGH_UID) }).toEqual(xvnc);
     for (const level of ['low', 'high']) expect((await viewCage(level)).greeting).toBe('RFB 003.008\n');
   }, 180_000);
+
+  it('the part\'s stop stops its cages; the real program (supervisorPartMain.ts) starts them again, serves viewers, and stops them on SIGTERM', async () => {
+    await part!.stop();
+    expect(cages.levels()).toEqual([]);
+    expect({ low: xvncPidsOf(LOW_UID), high: xvncPidsOf(HIGH_UID) }).toEqual({ low: [], high: [] });
+    closeRpc();
+    const lines: string[] = [];
+    const json = () => lines.flatMap((l) => { const m = /^cloison part: (\{.*\})$/.exec(l); return m ? [JSON.parse(m[1]!) as Record<string, unknown>] : []; });
+    part = cloisonPart({
+      command: { callerUrl: import.meta.url, source: '', bundle: '', script: join(__dirname, 'supervisorPartMain.ts') },
+      account: () => cloison,
+      start: { managerSocket: socketPath, ...folders, partStateDir: join(root, 'part-state'), partRunDir: join(root, 'part-run'), policyText: POLICY, policySource: 'p.yaml', browserShell: true } satisfies SupervisorPartStart,
+      stderr: (line) => lines.push(line),
+      restarting: (reason) => lines.push(`ended: ${reason}`),
+    });
+    await part.start();
+    await waitFor(() => json().some((r) => r.msg === 'ready') || lines.some((l) => l.startsWith('ended')), 'the real part ready', 120_000);
+    const ready = json().find((r) => r.msg === 'ready')!;
+    expect(ready).toMatchObject({ pid: expect.any(Number), port: expect.any(Number) });
+    expect(readFileSync(`/proc/${ready.pid as number}/status`, 'utf8')).toMatch(new RegExp(`^Uid:\\s+${cloison.uid}\\s`, 'm'));
+    await waitFor(() => cages.state('low') === 'running' && cages.state('high') === 'running', 'both cages running for the real part', 60_000);
+    messages.push({ type: 'started', port: ready.port, origin: ready.origin, rpcSocket: join(root, 'part-run', 'supervisor.sock'), adminSocket: join(root, 'part-run', 'admin.sock'), pid: ready.pid });
+    for (const level of ['low', 'high']) expect((await viewCage(level)).greeting).toBe('RFB 003.008\n');
+    closeRpc();
+    await part.stop();
+    expect(cages.levels()).toEqual([]);
+    expect({ low: xvncPidsOf(LOW_UID), high: xvncPidsOf(HIGH_UID) }).toEqual({ low: [], high: [] });
+    part = null;
+  }, 240_000);
 });

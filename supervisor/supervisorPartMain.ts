@@ -25,7 +25,8 @@ async function main(): Promise<void> {
     });
   });
   await sup.start({ onListening: () => log('listening', { rpcSocket: sup.rpcSocketPath }) });
-  log('ready', { pid: process.pid });
+  const host = sup.browserHost;
+  log('ready', { pid: process.pid, ...(host ? { port: host.port, origin: host.origin } : {}) });
 }
 
 main().catch((err: Error) => {
