@@ -54,6 +54,7 @@ import type { SupervisorOptions } from './supervisorOptions';
 import { StartThenStop } from './system/startThenStop';
 import { listen } from './supervisorListeners';
 import { runStartSequence, type StartParts } from './lifecycle/startSequence';
+import { rejoiningDrivers } from './cageManager/rejoiningCageDriver';
 
 export { TrainingRefused } from './training/trainingDesk';
 
@@ -102,6 +103,8 @@ export class Supervisor {
   private readonly stagingDir: string;
   /** Records what happened (not a decision to refuse); a journal that cannot be written is logged. */
   private readonly journalFact: FactRecorder;
+  /** In the cloison part, the start steps not taken yet (splitSkips). */
+  private notSplitYet: StartParts['notSplitYet'];
 
   constructor(private readonly options: SupervisorOptions) {
     const { policy } = options;
@@ -110,6 +113,18 @@ export class Supervisor {
     this.disposables = new Disposables(options.log);
     this.journal = openJournal(options.stateDir, options.forwardJournal, this.disposables, options.log);
     this.journalFact = factRecorder(this.journal, options.log);
+    // The cloison part: what has no cage manager request yet is not started, said once each; each
+    // subsystem's remote wiring replaces its line here (docs/least-privilege.md, "What remains to wire").
+    if (options.manager) {
+      this.notSplitYet = {
+        usb: this.splitSkips('USB devices (usb.probe, usb.prepare and usb.mount are not asked yet)'),
+        sleepGuard: this.splitSkips("the lock before sleep (sleep.inhibit is not asked yet), and the unlock's password check (pam.check is not asked yet)"),
+        training: options.training ? this.splitSkips('the training session (training.spoof and training.document are not asked yet)') : false,
+      };
+      this.splitSkips("the cages' clipboard, screen size and keyboard layout (xhelper.run is not asked yet)");
+      this.splitSkips("file transfers into the cages' homes (files.helper is not asked yet)");
+      this.splitSkips("the cages' sound (sound.host is not asked yet)");
+    }
     this.stagingDir = join(options.runDir, 'staging');
     this.trust = new TrustPhraseStore(options.stateDir);
     this.launches = new ShellLaunches({ store: new ResumeTokenFile(join(options.stateDir, 'shell-resume.json'), options.log) });
@@ -120,7 +135,8 @@ export class Supervisor {
     this.policyStore = new RunningPolicy(policy, options.policyText, options.policySource);
     this.sak = sakKey(policy.shortcuts.secureAttention);
     // Before the cage fleet: each bwrap cage binds its level's card folder.
-    this.smartcard = wireSmartcard({ policy: this.policyStore, runDir: options.runDir, record: (kind, actor, fields) => this.journalFact(kind, fields, actor), show: (view) => this.sessions.broadcast('onSmartcard', view), confirmations: () => this.confirmations ?? null, ...(options.log ? { log: options.log } : {}) });
+    // Split: the level proxies (pkcs11proxyd) are root's to start, and no request starts them yet.
+    this.smartcard = policy.smartcard && this.splitSkips('the smart card (no cage manager request starts its level proxies, pkcs11proxyd)') ? null : wireSmartcard({ policy: this.policyStore, runDir: options.runDir, record: (kind, actor, fields) => this.journalFact(kind, fields, actor), show: (view) => this.sessions.broadcast('onSmartcard', view), confirmations: () => this.confirmations ?? null, ...(options.log ? { log: options.log } : {}) });
     this.reloader = new PolicyReloader({
       store: this.policyStore,
       journal: this.journal,
@@ -154,6 +170,8 @@ export class Supervisor {
         this.tunnels.gone(level);
         this.audio.detach(level);
       },
+      // The cloison part: every bwrap cage is the cage manager's; its VNC connections come on the part's channel.
+      ...(options.manager ? { remote: rejoiningDrivers(options.manager, () => this.policyStore.current(), options, options.log) } : {}),
       ...(options.log ? { log: options.log } : {}),
     });
     this.cages = this.fleet.cages;
@@ -250,6 +268,19 @@ export class Supervisor {
       onViewers: (viewers) => this.sessions.broadcast('onViewers', { viewers }),
     });
     this.applyLock(this.lock.locked);
+  }
+
+  /**
+   * In the cloison part (options.manager), a subsystem whose root work has no request through the
+   * cage manager yet is not started: said once, journaled and logged, and true is returned. The
+   * root supervisor (no manager) skips nothing. The wiring of each subsystem's remote side replaces its guard.
+   */
+  private splitSkips(what: string): boolean {
+    if (!this.options.manager) return false;
+    const message = `not available in the split supervisor yet: ${what}`;
+    this.options.log?.(message);
+    this.journalFact('supervisor.split.skipped', { what });
+    return true;
   }
 
   /** Locked: no input to any cage, no viewer open, no question left waiting (nothing crosses). */
@@ -374,6 +405,7 @@ export class Supervisor {
       hostReady: () => {
         this.host = this.part;
       },
+      ...(this.notSplitYet ? { notSplitYet: this.notSplitYet } : {}),
     };
   }
 

@@ -2,10 +2,12 @@
  * The root part's answer to a viewer at the browser part's gateway: the ticket is spent here, the
  * lock asked here, and the cage's VNC socket connected and checked here (the cage driver's peer
  * check: the cage's uid, its pid namespace) — paused from its connection on, so not one byte is
- * read on this side — then handed over whole (browserPart.ts). Every admission and refusal at the
+ * read on this side — then handed over whole (browserPart.ts). In the `cloison` part the cage is the
+ * root cage manager's: its connection is the one the manager made and checked (`openVnc`,
+ * `cage.vncSocket`), handed over unread, and goes on to the browser part the same way. Every admission and refusal at the
  * cage's socket is journaled, as the gateway did before the split.
  */
-import type { Socket } from 'node:net';
+import { Socket } from 'node:net';
 import type { AuditJournal } from '../audit/auditJournal';
 import type { RunningCage } from '../cages/cageDriver';
 import { connectPaused } from '../cages/cageVncSocket';
@@ -38,12 +40,13 @@ export function viewerAdmission(options: ViewerAdmissionOptions): ViewerAdmissio
     if (!cage) return { admission: { refused: { status: 503, reason: `cage "${level}" is not running` } } };
     let socket: Socket;
     try {
-      socket = await connectPaused(cage, options.connectTimeoutMs ?? 5000);
+      socket = cage.openVnc ? handedVnc(await cage.openVnc()) : await connectPaused(cage, options.connectTimeoutMs ?? 5000);
     } catch (err) {
       return { admission: { session, close: { code: 1011, reason: `cage connection failed: ${(err as Error).message}` } } };
     }
     try {
-      cage.verifyPeer?.(socket);
+      // A connection the cage manager made was checked there (vncSocketExecutor.ts): its driver refuses any other.
+      if (!cage.openVnc) cage.verifyPeer?.(socket);
     } catch (err) {
       socket.destroy();
       const reason = (err as Error).message;
@@ -63,4 +66,9 @@ export function viewerAdmission(options: ViewerAdmissionOptions): ViewerAdmissio
     }
     return { admission: { session, handle: true }, socket };
   };
+}
+
+/** The handle of a socket the cage manager handed over, as a socket not read from (its descriptor goes on to the browser part). */
+function handedVnc(handle: object): Socket {
+  return new Socket({ handle, readable: true, writable: true, manualStart: true } as never);
 }

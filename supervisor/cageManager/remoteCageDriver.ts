@@ -49,7 +49,7 @@ export interface RemoteCageDriverOptions {
   /** The level's uid as the part reads the policy: the manager refuses any other. */
   uid: number;
   /** The policy the part runs with, for the app ids of `launch`. */
-  policy(): Policy;
+  policy(): Pick<Policy, 'levels'>;
   /** The manager's folders, only to name the cage's socket in `endpoint`. */
   stateDir: string;
   runDir: string;
@@ -61,6 +61,16 @@ export class RemoteCageDriver implements CageDriver {
   async start(): Promise<RunningCage> {
     const { level } = this.options;
     const { innerPid } = (await this.ask({ op: 'cage.start', level, uid: this.options.uid })) as { innerPid: number };
+    return this.rejoin(innerPid);
+  }
+
+  /**
+   * The level's cage as this manager holds it, from a `cage.wait` alone (no start): how the part
+   * finds again, over a new connection, a cage whose end it no longer knows (rejoiningCageDriver.ts).
+   * A manager that holds none refuses the wait: `exited` then rejects with a CageEndUnknown of that code.
+   */
+  rejoin(innerPid: number | null): RunningCage {
+    const { level } = this.options;
     let ended = false;
     const exited: Promise<CageExit> = this.options.client.request({ op: 'cage.wait', level }).then(
       (answer) => {

@@ -32,6 +32,11 @@ export interface CageFleetOptions {
   smartcard?: (level: string) => { bwrapArgs: readonly string[] } | null;
   /** The size an `auto` cage's Xvnc starts at, asked at each start (null: the policy's start size). */
   startScreen?: (level: string) => { width: number; height: number } | null;
+  /**
+   * Set in the `cloison` part: a bwrap level's driver, its cage the root cage manager's (started,
+   * watched and stopped through its link: cageManager/rejoiningCageDriver.ts).
+   */
+  remote?: (level: string, uid: number) => CageDriver;
   log?: Log;
 }
 
@@ -88,8 +93,9 @@ export class CageFleet {
     return bwrapUidIn(this.options.policy.current().levels, level);
   }
 
-  /** A bwrap cage's home as the file broker reaches it; null for a level whose cage is not ours. */
+  /** A bwrap cage's home as the file broker reaches it; null for a level whose cage is not ours (vnc, or the manager's in the cloison part). */
   homeOf(level: string): { home: string; uid: number } | null {
+    if (this.options.remote) return null;
     const uid = this.bwrapUidOf(level);
     return uid === null ? null : { home: bwrapCagePaths(this.options.stateDir, this.options.runDir, level).home, uid };
   }
@@ -121,6 +127,7 @@ export class CageFleet {
 
   private createDriver(level: LevelPolicy, index: number): CageDriver {
     const { options } = this;
+    if (level.cage.driver === 'bwrap' && options.remote) return options.remote(level.id, cageUid(level.cage, index));
     return level.cage.driver === 'bwrap'
       ? new BwrapDriver({
           level: level.id,

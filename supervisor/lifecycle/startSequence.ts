@@ -52,6 +52,8 @@ export interface StartParts {
   audio: AudioBroker;
   /** The browser part listens: the supervisor hands out its addresses from now on. */
   hostReady: () => void;
+  /** In the cloison part, the steps whose root work has no cage manager request yet: not taken (supervisor.ts says which, once). */
+  notSplitYet?: { usb: boolean; sleepGuard: boolean; training: boolean };
 }
 
 export async function runStartSequence(parts: StartParts, checkpoint: () => void, onListening?: () => void): Promise<void> {
@@ -64,14 +66,15 @@ export async function runStartSequence(parts: StartParts, checkpoint: () => void
   });
   // Before anything listens or runs: a refused session (TrainingRefused, a scenario's PolicyError) starts nothing.
   const { training } = options;
-  if (training) parts.training.startFromFile(training.scenarioFile, training.trainee, training.reportDir);
+  const skip = parts.notSplitYet;
+  if (training && !skip?.training) parts.training.startFromFile(training.scenarioFile, training.trainee, training.reportDir);
   // The browser part starts beside the sockets; the shell may connect once both listen.
   const partStarting = part.start();
   disposables.add('browser part', () => part.stop());
   await parts.listen();
   // Its failure is thrown below, once the cages it ran beside have started (and can be stopped).
   partStarting.catch(() => undefined);
-  const usb = await prepareUsb({ mediaMounts: parts.mediaMounts, devices: parts.devices }, policy.levels.map((l) => l.id), options.log);
+  const usb = skip?.usb ? { ready: false, stop: async () => undefined } : await prepareUsb({ mediaMounts: parts.mediaMounts, devices: parts.devices }, policy.levels.map((l) => l.id), options.log);
   disposables.add('USB devices', usb.stop);
   disposables.add('cages', () => (parts.keepCages() ? undefined : fleet.stopAll('supervisor shutting down')));
   await startSmartcard(parts.smartcard, disposables, options.log);
@@ -92,7 +95,7 @@ export async function runStartSequence(parts: StartParts, checkpoint: () => void
   disposables.add('file transfers and their staging area', await prepareFileStaging(parts.files, parts.stagingDir, policy, options.log));
   if (usb.ready) parts.deviceWatcher.start();
   disposables.add('device watcher', () => parts.deviceWatcher.stop());
-  parts.sleepGuard.start();
+  if (!skip?.sleepGuard) parts.sleepGuard.start();
   disposables.add('lock and sleep guard', () => {
     parts.lock.dispose();
     parts.sleepGuard.stop();

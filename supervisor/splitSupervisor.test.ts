@@ -1,0 +1,271 @@
+/**
+ * The supervisor as the `cloison` part (issue #29), for real: root runs a cage manager server with
+ * the real executors (managerExecutors.ts) on a policy of two bwrap cages; a process of the test's
+ * `cloison` account (cloisonPart.ts, as the manager starts its part) runs the whole supervisor with
+ * `manager` set (testing/splitSupervisorPart.ts), its state and run folders its own. Seen from
+ * outside, as a user and an attacker would: both cages run as their levels' uids, started by the
+ * manager, one Xvnc each; the part runs as cloison with no capability; a viewer through the part's
+ * gateway (a ticket asked on the part's shell socket) gets each cage's RFB greeting and a
+ * framebuffer update; a cage killed is seen crashed and runs again; the part's connection to the
+ * manager cut (the server closed, a new one on the same socket holding the same cages) does not
+ * start a second cage: the same Xvnc runs on, and the cage's next end is learnt over the new
+ * connection; the part killed and started again by its manager finds the same cages (waited for,
+ * not started twice). The part's stop stops its cages; the real program (supervisorPartMain.ts),
+ * started the same way, starts them, serves viewers, and stops them on SIGTERM. What has no remote
+ * side yet is skipped with one line each, not a crash.
+ */
+import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FileAuditJournal } from './audit/auditJournal';
+import { CageManagerServer } from './cageManager/cageManagerServer';
+import { cloisonPart, type CloisonPartMessage } from './cageManager/cloisonPart';
+import { ManagedCages } from './cageManager/managedCages';
+import { managerExecutors } from './cageManager/managerExecutors';
+import { parsePolicy } from './policy/policyLoader';
+import { xvncPidsOf } from './testing/cageProcesses';
+import { createPamTestUser, type PamTestUser } from './testing/pamTestUser';
+import { testRoot } from './testing/realCage';
+import { wsLink } from './testing/rfbViewer';
+import { rpcClient, type RpcClient } from './testing/rpcClient';
+import { bwrapCage, twoLevelPolicy } from './testing/testPolicy';
+import { waitFor } from './testing/waitFor';
+import type { SupervisorPartStart } from './supervisorPart';
+
+const LOW_UID = 61830;
+const HIGH_UID = 61831;
+const SMALL = 'homeBytes: 64MiB, tmpfsBytes: 32MiB';
+const POLICY = twoLevelPolicy({ low: bwrapCage({ uid: LOW_UID, limits: SMALL }), high: bwrapCage({ uid: HIGH_UID, limits: SMALL }) });
+const UID_OF: Record<string, number> = { low: LOW_UID, high: HIGH_UID };
+
+let root: string;
+let cloison: PamTestUser;
+let journal: FileAuditJournal;
+let socketPath: string;
+let folders: { stateDir: string; runDir: string };
+const servers: CageManagerServer[] = [];
+const cages = new ManagedCages();
+let part: ReturnType<typeof cloisonPart> | null = null;
+let rpc: RpcClient | null = null;
+const messages: CloisonPartMessage[] = [];
+const policy = () => parsePolicy(POLICY, 'p.yaml');
+
+/** A manager server on the one socket, over the one map of cages (as one manager process). */
+async function serveManager(): Promise<CageManagerServer> {
+  const { executors } = managerExecutors({ policy, ...folders, trainingKeysDir: join(root, 'training'), workstationUser: null, hostSound: () => null, cages, part: () => part, onSleep: () => undefined });
+  const server = new CageManagerServer({ socketPath, peerUid: cloison.uid, peerGid: cloison.gid, journal, authorization: { policy, ...folders, trainingKeysDir: join(root, 'training'), holdsCage: cages.holds, workstationUser: null }, executors });
+  await server.listen();
+  servers.push(server);
+  return server;
+}
+
+const statuses = (level: string) => messages.filter((m) => m.type === 'status' && m.level === level) as Array<CloisonPartMessage & { status: string; restarts: number; innerPid: number | null }>;
+const lastStatus = (level: string) => statuses(level).at(-1);
+const started = () => messages.findLast((m) => m.type === 'started') as (CloisonPartMessage & { port: number; origin: string; rpcSocket: string; adminSocket: string; pid: number }) | undefined;
+/** The shell socket's client of the part that is going away (viewCage makes the next). */
+function closeRpc(): void {
+  rpc?.close();
+  rpc = null;
+}
+const logged = () => messages.filter((m) => m.type === 'log').map((m) => String(m.msg));
+
+beforeAll(async () => {
+  root = testRoot('cloison-split-');
+  chmodSync(root, 0o711);
+  cloison = createPamTestUser();
+  journal = new FileAuditJournal(join(root, 'manager-audit.jsonl'));
+  socketPath = join(root, 'manager.sock');
+  folders = { stateDir: join(root, 'state'), runDir: join(root, 'run') };
+  // The part's own folders: cloison's, apart from the manager's.
+  const partStateDir = join(root, 'part-state');
+  const partRunDir = join(root, 'part-run');
+  for (const dir of [partStateDir, partRunDir]) {
+    mkdirSync(dir, { mode: 0o700 });
+    chownSync(dir, cloison.uid, cloison.gid);
+  }
+  await serveManager();
+  part = cloisonPart({
+    command: { callerUrl: import.meta.url, source: '', bundle: '', script: join(__dirname, 'testing/splitSupervisorPart.ts') },
+    account: () => cloison,
+    start: { managerSocket: socketPath, ...folders, partStateDir, partRunDir, policyText: POLICY, policySource: 'p.yaml', browserShell: true } satisfies SupervisorPartStart,
+    message: (m) => messages.push(m),
+    restarting: (reason) => messages.push({ type: 'ended', reason }),
+    stderr: (line) => process.stderr.write(`${line}\n`),
+  });
+  await part.start();
+  await waitFor(() => !!started() || messages.some((m) => m.type === 'failed' || m.type === 'ended'), 'the part\'s supervisor started', 120_000);
+  console.log(JSON.stringify(messages.filter((m) => m.type !== 'log')));
+  console.log(logged().join('\n'));
+}, 180_000);
+
+afterAll(async () => {
+  rpc?.close();
+  await part?.stop();
+  for (const level of cages.levels()) await cages.cage(level)?.stop().catch(() => undefined);
+  for (const server of servers) await server.close();
+  journal?.close();
+  cloison?.remove();
+  rmSync(root, { recursive: true, force: true });
+}, 90_000);
+
+/** A viewer through the part's gateway: its RFB greeting, the handshake, then one framebuffer update's header. */
+async function viewCage(level: string): Promise<{ greeting: string; update: number; rects: number }> {
+  const s = started()!;
+  rpc ??= await rpcClient(s.rpcSocket);
+  const ticket = await rpc.call('vnc.ticket', { level });
+  expect(ticket, `a ticket for ${level}`).toMatchObject({ ok: true });
+  const link = await wsLink(`ws://127.0.0.1:${s.port}/vnc?level=${level}&ticket=${ticket.result.ticket}`, true, s.origin).catch((err: Error) => {
+    throw new Error(`${err.message}; the part's log: ${messages.filter((m) => m.type === 'log').slice(-8).map((m) => JSON.stringify(m)).join('\n')}`);
+  });
+  // A viewer the gateway closes says why instead of waiting for bytes that will not come.
+  const closed = link.closed.then(({ code, reason }) => {
+    throw new Error(`the gateway closed ${level}'s viewer: ${code} ${reason}; the part's log: ${logged().slice(-6).join(' | ')}`);
+  });
+  closed.catch(() => undefined);
+  const read = (n: number) => Promise.race([link.read(n), closed]);
+  try {
+    const greeting = (await read(12)).toString('latin1');
+    link.send(Buffer.from('RFB 003.008\n'));
+    const types = await read(2);
+    link.send(Buffer.from([types[1]!]));
+    await read(4); // SecurityResult
+    link.send(Buffer.from([1])); // shared
+    const init = await read(24);
+    const width = init.readUInt16BE(0);
+    const height = init.readUInt16BE(2);
+    await read(init.readUInt32BE(20)); // the desktop's name
+    const request = Buffer.alloc(10);
+    request.writeUInt8(3, 0); // FramebufferUpdateRequest, not incremental, the whole screen
+    request.writeUInt16BE(width, 6);
+    request.writeUInt16BE(height, 8);
+    link.send(request);
+    const header = await read(4);
+    return { greeting, update: header[0]!, rects: header.readUInt16BE(2) };
+  } finally {
+    link.close();
+  }
+}
+
+describe('the supervisor as the cloison part', () => {
+  it('runs as cloison with no capability; both cages are the manager\'s, running as their levels\' uids; what has no remote side yet is skipped, said once', async () => {
+    expect(messages.find((m) => m.type === 'failed' || m.type === 'ended')).toBeUndefined();
+    const s = started()!;
+    const status = readFileSync(`/proc/${s.pid}/status`, 'utf8');
+    expect(status).toMatch(new RegExp(`^Uid:\\s+${cloison.uid}\\s+${cloison.uid}\\s+${cloison.uid}\\s+${cloison.uid}$`, 'm'));
+    expect(status).toMatch(/^CapEff:\s+0000000000000000$/m);
+    expect(status).toMatch(/^NoNewPrivs:\s+1$/m);
+    await waitFor(() => lastStatus('low')?.status === 'running' && lastStatus('high')?.status === 'running', 'both cages running', 90_000);
+    for (const level of ['low', 'high']) {
+      expect(cages.state(level)).toBe('running');
+      expect(xvncPidsOf(UID_OF[level]!)).toHaveLength(1);
+      expect(lastStatus(level)!.innerPid).toBe(cages.innerPidOf(level));
+    }
+    // Its state is its own (cloison's): the journal and its key; the cages' homes stay the manager's.
+    for (const file of ['audit.jsonl', 'journal.key']) expect(statSync(join(root, 'part-state', file)).uid, file).toBe(cloison.uid);
+    const journaled = readFileSync(join(root, 'part-state', 'audit.jsonl'), 'utf8');
+    expect(journaled).toMatch(/"kind":"cage.running"/);
+    expect(journaled).toMatch(/"kind":"supervisor.split.skipped"/);
+    expect(existsSync(join(root, 'part-state', 'cages'))).toBe(false);
+    expect(statSync(join(folders.stateDir, 'cages', 'low', 'home.img')).uid).toBe(0);
+    // Its shell's and admin's sockets in its run folder, its own.
+    for (const socket of [s.rpcSocket, s.adminSocket]) expect(statSync(socket).uid).toBe(cloison.uid);
+    // The browser host is its child, as cloison too, started with no setpriv (the part has no CAP_SETUID).
+    const children = readFileSync(`/proc/${s.pid}/task/${s.pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+    const host = children.map((pid) => ({ pid, status: readFileSync(`/proc/${pid}/status`, 'utf8'), cmdline: readFileSync(`/proc/${pid}/cmdline`, 'latin1') })).filter((c) => /partMain/.test(c.cmdline));
+    expect(host).toHaveLength(1);
+    expect(host[0]!.cmdline).not.toMatch(/setpriv/);
+    expect(host[0]!.status).toMatch(new RegExp(`^Uid:\\s+${cloison.uid}\\s+${cloison.uid}\\s+${cloison.uid}\\s+${cloison.uid}$`, 'm'));
+    expect(host[0]!.status).toMatch(/^Seccomp:\s+2$/m);
+    // Each subsystem with no remote side yet: one line, nothing of it tried (no mount refused).
+    const skipped = logged().filter((l) => l.startsWith('not available in the split supervisor yet: '));
+    console.log(skipped.join('\n'));
+    expect(skipped).toHaveLength(5);
+    expect(skipped).toContain('not available in the split supervisor yet: USB devices (usb.probe, usb.prepare and usb.mount are not asked yet)');
+    expect(new Set(skipped).size).toBe(skipped.length);
+    expect(logged().filter((l) => /USB devices unavailable/.test(l))).toEqual([]);
+  }, 120_000);
+
+  it('a viewer through the part\'s gateway receives each cage\'s RFB greeting and a framebuffer update', async () => {
+    for (const level of ['low', 'high']) {
+      const seen = await viewCage(level);
+      console.log(`${level}: ${JSON.stringify(seen)}`);
+      expect(seen).toEqual({ greeting: 'RFB 003.008\n', update: 0, rects: expect.any(Number) });
+      expect(seen.rects).toBeGreaterThan(0);
+    }
+  }, 60_000);
+
+  it('a cage killed is seen crashed and running again, one cage of the level', async () => {
+    const before = statuses('low').length;
+    const innerPid = cages.innerPidOf('low')!;
+    process.kill(innerPid, 'SIGKILL');
+    await waitFor(() => statuses('low').slice(before).some((m) => m.status === 'crashed'), 'the cage seen crashed', 30_000);
+    await waitFor(() => lastStatus('low')?.status === 'running' && statuses('low').length > before + 1, 'the cage running again', 60_000);
+    expect(lastStatus('low')!.restarts).toBe(1);
+    expect(cages.innerPidOf('low')).not.toBe(innerPid);
+    expect(xvncPidsOf(LOW_UID)).toHaveLength(1);
+    expect((await viewCage('low')).greeting).toBe('RFB 003.008\n');
+  }, 120_000);
+
+  it('the manager\'s connection cut and back: no second cage; the same cages run on, their next end learnt over the new connection', async () => {
+    const xvnc = { low: xvncPidsOf(LOW_UID), high: xvncPidsOf(HIGH_UID) };
+    const before = { low: statuses('low').length, high: statuses('high').length };
+    await servers.at(-1)!.close(); // every connection of the part ends; the manager's cages run on
+    await serveManager();
+    // The part back: a viewer through its gateway works again (cage.vncSocket over its new connection).
+    // One asked while it connects again is refused (the shell opens another): asked until one works.
+    let seen: Awaited<ReturnType<typeof viewCage>> | null = null;
+    await waitFor(async () => (seen = await viewCage('high').catch(() => null)) !== null, 'a viewer of high through the part again', 30_000);
+    expect(seen!.greeting).toBe('RFB 003.008\n');
+    expect({ low: xvncPidsOf(LOW_UID), high: xvncPidsOf(HIGH_UID) }).toEqual(xvnc);
+    expect({ low: statuses('low').length, high: statuses('high').length }).toEqual(before);
+    expect(cages.state('low')).toBe('running');
+    // The cage's end reaches the part over the new connection: crashed, then one cage again.
+    process.kill(cages.innerPidOf('low')!, 'SIGKILL');
+    await waitFor(() => statuses('low').slice(before.low).some((m) => m.status === 'crashed'), 'the end seen over the new connection', 30_000);
+    await waitFor(() => lastStatus('low')?.status === 'running' && statuses('low').length > before.low + 1, 'the cage running again', 60_000);
+    expect(xvncPidsOf(LOW_UID)).toHaveLength(1);
+    expect(xvncPidsOf(HIGH_UID)).toEqual(xvnc.high);
+  }, 150_000);
+
+  it('the part killed and started again by its manager finds the same cages: waited for, not started twice', async () => {
+    const xvnc = { low: xvncPidsOf(LOW_UID), high: xvncPidsOf(HIGH_UID) };
+    const first = started()!;
+    closeRpc();
+    process.kill(first.pid, 'SIGKILL');
+    await waitFor(() => started()!.pid !== first.pid || messages.some((m) => m.type === 'failed'), 'the part started again', 120_000);
+    expect(messages.find((m) => m.type === 'failed')).toBeUndefined();
+    await waitFor(() => lastStatus('low')?.status === 'running' && lastStatus('high')?.status === 'running', 'both cages running for the new part', 60_000);
+    expect(logged().filter((l) => /runs the cage already/.test(l))).toHaveLength(2);
+    expect({ low: xvncPidsOf(LOW_UID), high: xvncPidsOf(HIGH_UID) }).toEqual(xvnc);
+    for (const level of ['low', 'high']) expect((await viewCage(level)).greeting).toBe('RFB 003.008\n');
+  }, 180_000);
+
+  it('the part\'s stop stops its cages; the real program (supervisorPartMain.ts) starts them again, serves viewers, and stops them on SIGTERM', async () => {
+    await part!.stop();
+    expect(cages.levels()).toEqual([]);
+    expect({ low: xvncPidsOf(LOW_UID), high: xvncPidsOf(HIGH_UID) }).toEqual({ low: [], high: [] });
+    closeRpc();
+    const lines: string[] = [];
+    const json = () => lines.flatMap((l) => { const m = /^cloison part: (\{.*\})$/.exec(l); return m ? [JSON.parse(m[1]!) as Record<string, unknown>] : []; });
+    part = cloisonPart({
+      command: { callerUrl: import.meta.url, source: '', bundle: '', script: join(__dirname, 'supervisorPartMain.ts') },
+      account: () => cloison,
+      start: { managerSocket: socketPath, ...folders, partStateDir: join(root, 'part-state'), partRunDir: join(root, 'part-run'), policyText: POLICY, policySource: 'p.yaml', browserShell: true } satisfies SupervisorPartStart,
+      stderr: (line) => lines.push(line),
+      restarting: (reason) => lines.push(`ended: ${reason}`),
+    });
+    await part.start();
+    await waitFor(() => json().some((r) => r.msg === 'ready') || lines.some((l) => l.startsWith('ended')), 'the real part ready', 120_000);
+    const ready = json().find((r) => r.msg === 'ready')!;
+    expect(ready).toMatchObject({ pid: expect.any(Number), port: expect.any(Number) });
+    expect(readFileSync(`/proc/${ready.pid as number}/status`, 'utf8')).toMatch(new RegExp(`^Uid:\\s+${cloison.uid}\\s`, 'm'));
+    await waitFor(() => cages.state('low') === 'running' && cages.state('high') === 'running', 'both cages running for the real part', 60_000);
+    messages.push({ type: 'started', port: ready.port, origin: ready.origin, rpcSocket: join(root, 'part-run', 'supervisor.sock'), adminSocket: join(root, 'part-run', 'admin.sock'), pid: ready.pid });
+    for (const level of ['low', 'high']) expect((await viewCage(level)).greeting).toBe('RFB 003.008\n');
+    closeRpc();
+    await part.stop();
+    expect(cages.levels()).toEqual([]);
+    expect({ low: xvncPidsOf(LOW_UID), high: xvncPidsOf(HIGH_UID) }).toEqual({ low: [], high: [] });
+    part = null;
+  }, 240_000);
+});
