@@ -3,7 +3,7 @@
  * (cloisonPartEntry.ts): its start says where the manager listens, its own state and run folders
  * (`cloison`'s: the journal and its keys, the shell's and the administrators' sockets) and how the
  * manager was asked to serve the shell. It connects to the manager, builds the supervisor with
- * `manager: { client }` (every root act a request), says `ready` on its channel, and sends its
+ * `manager` (every root act a request), says `ready` on its channel, and sends its
  * "listening" and "ready" announcements there: the manager prints them (partAnnouncement.ts).
  * SIGTERM (the manager's stop) stops it; its channel closing (the manager gone) ends it
  * (socketHandOver.ts's managerChannel).
@@ -13,7 +13,7 @@ import { pino } from 'pino';
 import { z } from 'zod';
 import type { Policy } from '../shared/policy';
 import { forwardTargetFrom } from './audit/journalForwarder';
-import { CageManagerClient } from './cageManager/cageManagerClient';
+import { connectManagerLink, type ManagerLink } from './cageManager/managerLink';
 import { PART_ANNOUNCEMENT_TYPE } from './cageManager/partAnnouncement';
 import { managerChannel } from './cageManager/socketHandOver';
 import { GATEWAY_WARM_UP_ROUNDS } from './gateway/gatewayWarmUp';
@@ -70,9 +70,10 @@ export async function runCloisonPart(raw: Record<string, unknown>): Promise<void
   } catch (err) {
     return failed(`policy refused, nothing started: ${(err as Error).message}`);
   }
-  let client: CageManagerClient;
+  let link: ManagerLink;
   try {
-    client = await CageManagerClient.connect(start.managerSocket);
+    // The link connects again after a cut or a manager restart; the cages' homes and keys are in the manager's folders.
+    link = await connectManagerLink(start.managerSocket, { managerDirs: { stateDir: start.stateDir, runDir: start.runDir } });
   } catch (err) {
     return failed(`the cage manager's socket did not answer: ${(err as Error).message}`);
   }
@@ -93,7 +94,7 @@ export async function runCloisonPart(raw: Record<string, unknown>): Promise<void
     hostSound: null,
     forwardJournal: forwardTargetFrom(shell.forwardJournal ?? 'auto'),
     gatewayWarmUp: { rounds: GATEWAY_WARM_UP_ROUNDS, afterMs: 1000 },
-    manager: { client },
+    manager: link,
     log: (msg, fields) => {
       const { level, ...rest } = fields ?? {};
       log.info(level === undefined ? rest : { cage: level, ...rest }, msg);

@@ -26,22 +26,30 @@ import { RpcSessions } from './rpc/rpcSession';
 import { TrustPhraseStore } from './trust/trustPhraseStore';
 import { ClipboardBroker } from './clipboard/clipboardBroker';
 import { XCageClipboards } from './clipboard/cageClipboards';
-import { CageScreens } from './screen/cageScreens';
+import { CageScreens, screenThrough } from './screen/cageScreens';
+import { managerXTools } from './cageManager/xToolsWiring';
 import { followKeyboardLayout } from './keyboard/keyboardWiring';
 import { Confirmations } from './confirm/confirmations';
 import { FileBroker } from './files/fileBroker';
+import { wireRemoteCageHomes, type RemoteCageHomes } from './cageManager/remoteCageHomes';
 import { sakKey, type SakKey } from '../shared/keysyms';
 import { DeviceBroker } from './usb/deviceBroker';
 import { adminHandlers } from './admin/adminHandlers';
 import { factRecorder, openJournal, type FactRecorder } from './audit/journalWiring';
 import { DeviceWatcher } from './usb/deviceWatcher';
-import { MediaMounts } from './usb/mediaMounts';
+import type { KeyMounts } from './usb/keyRootActs';
+import { remoteUsbActs } from './cageManager/remoteUsbKeys';
+import { remoteTrainingKeyLoops } from './cageManager/remoteTrainingKeys';
 import { wireUsb } from './usb/usbWiring';
 import { EncryptingDiode } from './files/encryptingDiode';
 import { hostname } from 'node:os';
 import { SessionLock } from './session/sessionLock';
-import { wireSessionLock } from './session/lockWiring';
-import { SleepGuard } from './session/sleepGuard';
+import { wireSessionLock, type LockWiringOptions } from './session/lockWiring';
+import type { LockBeforeSleep } from './session/sleepGuard';
+import { wireManagedSessionLock } from './cageManager/managedSessionLock';
+import { managerRunningApps } from './cageManager/managerAppPrograms';
+import { audioThroughManager } from './cageManager/audioThroughManager';
+import { liveRequester } from './cageManager/managerLink';
 import { AudioBroker } from './audio/audioBroker';
 import type { SmartcardBroker } from './smartcard/smartcardBroker';
 import { wireSmartcard } from './smartcard/smartcardWiring';
@@ -80,9 +88,11 @@ export class Supervisor {
   readonly smartcard: SmartcardBroker | null;
   readonly training: TrainingDesk;
   readonly apps: AppLauncher;
-  private readonly sleepGuard: SleepGuard;
+  private readonly sleepGuard: LockBeforeSleep;
   private readonly deviceWatcher: DeviceWatcher;
-  private readonly mediaMounts: MediaMounts;
+  private readonly mediaMounts: KeyMounts;
+  /** The cages' homes through the cage manager (the `cloison` part); null: the root supervisor reaches them itself. */
+  private readonly remoteHomes: RemoteCageHomes | null;
   private readonly cageClipboards: XCageClipboards;
   private readonly screens: CageScreens;
   /** The cages' keyboard layout (policy, else the host's), as the shell shows it. */
@@ -103,8 +113,6 @@ export class Supervisor {
   private readonly stagingDir: string;
   /** Records what happened (not a decision to refuse); a journal that cannot be written is logged. */
   private readonly journalFact: FactRecorder;
-  /** In the cloison part, the start steps not taken yet (splitSkips). */
-  private notSplitYet: StartParts['notSplitYet'];
 
   constructor(private readonly options: SupervisorOptions) {
     const { policy } = options;
@@ -115,16 +123,8 @@ export class Supervisor {
     this.journalFact = factRecorder(this.journal, options.log);
     // The cloison part: what has no cage manager request yet is not started, said once each; each
     // subsystem's remote wiring replaces its line here (docs/least-privilege.md, "What remains to wire").
-    if (options.manager) {
-      this.notSplitYet = {
-        usb: this.splitSkips('USB devices (usb.probe, usb.prepare and usb.mount are not asked yet)'),
-        sleepGuard: this.splitSkips("the lock before sleep (sleep.inhibit is not asked yet), and the unlock's password check (pam.check is not asked yet)"),
-        training: options.training ? this.splitSkips('the training session (training.spoof and training.document are not asked yet)') : false,
-      };
-      this.splitSkips("the cages' clipboard, screen size and keyboard layout (xhelper.run is not asked yet)");
-      this.splitSkips("file transfers into the cages' homes (files.helper is not asked yet)");
-      this.splitSkips("the cages' sound (sound.host is not asked yet)");
-    }
+    // The cloison part names the manager's folders where the cages' keys and media are (its own hold its state).
+    const managerRunDir = options.manager?.managerDirs?.runDir ?? options.runDir;
     this.stagingDir = join(options.runDir, 'staging');
     this.trust = new TrustPhraseStore(options.stateDir);
     this.launches = new ShellLaunches({ store: new ResumeTokenFile(join(options.stateDir, 'shell-resume.json'), options.log) });
@@ -169,13 +169,16 @@ export class Supervisor {
       onDown: (level) => {
         this.tunnels.gone(level);
         this.audio.detach(level);
+        this.remoteHomes?.forget(level);
       },
       // The cloison part: every bwrap cage is the cage manager's; its VNC connections come on the part's channel.
       ...(options.manager ? { remote: rejoiningDrivers(options.manager, () => this.policyStore.current(), options, options.log) } : {}),
       ...(options.log ? { log: options.log } : {}),
     });
     this.cages = this.fleet.cages;
-    this.keyboardLayout = followKeyboardLayout(this.policyStore, this.cages, (l) => this.fleet.driverOf(l), (kind, fields) => this.journalFact(kind, fields));
+    // The cloison part cannot reach a cage's X socket: the cage manager runs its X tools (null: root runs its own).
+    const xTools = managerXTools(options.manager, { policy: this.policyStore, isRunning: (level) => Boolean(this.cages.get(level)?.cage) }) ?? undefined;
+    this.keyboardLayout = followKeyboardLayout(this.policyStore, this.cages, (l) => this.fleet.driverOf(l), (kind, fields) => this.journalFact(kind, fields), xTools);
     this.focus.on('change', (level) => this.sessions.broadcast('onFocus', { level }));
     this.confirmations = new Confirmations({
       publish: (request) => this.sessions.broadcast('onConfirmRequest', request),
@@ -188,17 +191,22 @@ export class Supervisor {
       policy: this.policyStore,
       host: new HostSound(options.hostSound ?? null),
       record: (kind, actor, fields) => this.journalFact(kind, fields, actor),
+      // The cloison part: the cages' FIFOs and the host's player and recorder come from the cage manager.
+      ...audioThroughManager(options.manager),
     });
     this.audio.on('change', (view) => this.sessions.broadcast('onAudio', view));
     this.diode = new EncryptingDiode(join(options.stateDir, 'diode'), hostname().replace(/[^A-Za-z0-9.-]/g, '-').slice(0, 63) || 'cloison');
     this.disposables.add('encrypting diode', () => this.diode.close());
-    this.screens = new CageScreens({ policy: this.policyStore, x11DirOf: (level) => this.fleet.x11DirOf(level), rememberIn: join(options.stateDir, 'screens.json'), ...(options.log ? { log: options.log } : {}) });
+    this.screens = new CageScreens({ policy: this.policyStore, x11DirOf: (level) => this.fleet.x11DirOf(level), ...(xTools ? screenThrough(xTools) : {}), rememberIn: join(options.stateDir, 'screens.json'), ...(options.log ? { log: options.log } : {}) });
     this.disposables.add('screens', () => this.screens.dispose());
     this.cageClipboards = new XCageClipboards(
       (level) => this.fleet.driverOf(level),
       (level) => Boolean(this.cages.get(level)?.cage),
+      xTools,
     );
     this.disposables.add('cage clipboards', () => this.cageClipboards.dispose());
+    this.remoteHomes = options.manager ? wireRemoteCageHomes(options.manager, this.policyStore) : null;
+    if (this.remoteHomes) this.disposables.add('file helper channels', () => this.remoteHomes?.close());
     this.files = new FileBroker({
       policy: this.policyStore,
       confirmations: this.confirmations,
@@ -206,7 +214,7 @@ export class Supervisor {
       stagingDir: this.stagingDir,
       onProgress: (p) => this.sessions.broadcast('onTransferProgress', p),
       diode: this.diode,
-      homeOf: (level) => this.fleet.homeOf(level),
+      ...(this.remoteHomes ? { homes: this.remoteHomes } : { homeOf: (level: string) => this.fleet.homeOf(level) }),
     });
     this.clipboard = new ClipboardBroker({
       policy: this.policyStore,
@@ -223,7 +231,7 @@ export class Supervisor {
       journal: this.journal,
       confirmations: this.confirmations,
       cageUidOf: (level) => this.fleet.bwrapUidOf(level),
-      trainingKeysDir: trainingKeysDir(options.runDir),
+      trainingKeysDir: trainingKeysDir(managerRunDir),
       onDevices: (devices) => {
         // A device waiting for the user's decision has its trusted dialog up: no cage gets input.
         this.focus.setSuspended(devices.some((d) => d.state === 'waiting'), 'device');
@@ -231,11 +239,12 @@ export class Supervisor {
       },
       ...(options.deviceScanMs ? { scanMs: options.deviceScanMs } : {}),
       ...(options.log ? { log: options.log } : {}),
-    }));
+      // The cloison part: keys are probed, marked and mounted by the cage manager, in its own media folders.
+    }, options.manager ? remoteUsbActs(liveRequester(options.manager), managerRunDir) : undefined));
     this.training = createTrainingDesk({
       policy: this.policyStore,
       stateDir: options.stateDir,
-      runDir: options.runDir,
+      runDir: managerRunDir,
       journal: this.journal,
       record: (kind, fields, actor) => this.journalFact(kind, fields, actor),
       onView: (view) => this.sessions.broadcast('onTraining', view),
@@ -244,9 +253,17 @@ export class Supervisor {
       devices: this.devices,
       keyPresses: (level) => this.part.keyPresses(level),
       writeClipboard: (level, text) => this.cageClipboards.write(level, text),
+      // The cloison part: the look-alikes, documents and training keys through the cage manager.
+      ...(options.manager ? { manager: { client: liveRequester(options.manager) }, keyLoops: remoteTrainingKeyLoops(liveRequester(options.manager)) } : {}),
     });
-    this.apps = new AppLauncher({ policy: this.policyStore, cages: this.cages, journal: this.journal });
-    ({ lock: this.lock, sleepGuard: this.sleepGuard } = wireSessionLock({
+    this.apps = new AppLauncher({
+      policy: this.policyStore,
+      cages: this.cages,
+      journal: this.journal,
+      // The cloison part: what runs is the manager's to say (app.running), the launchers being its.
+      ...(options.manager ? { runningApps: managerRunningApps(liveRequester(options.manager)) } : {}),
+    });
+    const lockOptions: LockWiringOptions = {
       policy: this.policyStore,
       stateDir: options.stateDir,
       shellUser: options.shellUser,
@@ -254,7 +271,9 @@ export class Supervisor {
       show: (view) => this.sessions.broadcast('onLock', view),
       apply: (locked) => this.applyLock(locked),
       ...(options.log ? { log: options.log } : {}),
-    }));
+    };
+    // The cloison part: the password checked by the cage manager (its own count), the sleep learnt from it.
+    ({ lock: this.lock, sleepGuard: this.sleepGuard } = options.manager ? wireManagedSessionLock(lockOptions, options.manager) : wireSessionLock(lockOptions));
     this.part = wireBrowserPart(options, {
       focus: this.focus,
       // The secure-attention key never reaches a cage, even if a renderer bug let it through.
@@ -405,7 +424,6 @@ export class Supervisor {
       hostReady: () => {
         this.host = this.part;
       },
-      ...(this.notSplitYet ? { notSplitYet: this.notSplitYet } : {}),
     };
   }
 

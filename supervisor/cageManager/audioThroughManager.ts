@@ -4,9 +4,9 @@
  * as before the split. Spread into the AudioBroker's options.
  */
 import type { RemoteSoundEnds } from '../audio/remoteSoundEnds';
-import type { ManagerLink } from './managerLink';
+import { liveRequester, type ManagerLink } from './managerLink';
 import { ManagerSoundEnds } from './managerSoundEnds';
 
 export function audioThroughManager(manager: ManagerLink | undefined): { remote?: RemoteSoundEnds } {
-  return manager ? { remote: new ManagerSoundEnds(manager.client) } : {};
+  return manager ? { remote: new ManagerSoundEnds(liveRequester(manager)) } : {};
 }

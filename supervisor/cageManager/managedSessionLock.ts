@@ -8,15 +8,15 @@
 import { wireSessionLockWith, type LockWiringOptions } from '../session/lockWiring';
 import type { SessionLock } from '../session/sessionLock';
 import type { LockBeforeSleep } from '../session/sleepGuard';
-import type { ManagerLink } from './managerLink';
+import { liveRequester, type ManagerLink } from './managerLink';
 import { RemoteSleepGuard } from './remoteSleepGuard';
 import { remoteUnlockCheck } from './remoteUnlockCheck';
 
 export function wireManagedSessionLock(options: LockWiringOptions, manager: ManagerLink): { lock: SessionLock; sleepGuard: LockBeforeSleep } {
-  const check = remoteUnlockCheck(manager.client);
+  const check = remoteUnlockCheck(liveRequester(manager));
   return wireSessionLockWith(
     options,
-    (onSleep, onState) => new RemoteSleepGuard({ client: manager.client, onSleep, onState, ...(options.log ? { log: options.log } : {}) }),
+    (onSleep, onState) => new RemoteSleepGuard({ client: liveRequester(manager), onSleep, onState, ...(options.log ? { log: options.log } : {}) }),
     () => check,
   );
 }

@@ -3,9 +3,9 @@
  * apps that run, by `app.running` (appRunningExecutor.ts), read each time the launcher's list is
  * asked for — an app that ended is no longer in the answer. For AppLauncherOptions.runningApps.
  */
-import type { CageManagerClient } from './cageManagerClient';
+import type { ManagerRequester } from './managerLink';
 
-export function managerRunningApps(client: CageManagerClient): (level: string) => Promise<Array<{ appId: string }>> {
+export function managerRunningApps(client: ManagerRequester): (level: string) => Promise<Array<{ appId: string }>> {
   return async (level) => {
     const answer = (await client.request({ op: 'app.running', level })) as { programs?: unknown };
     if (!Array.isArray(answer.programs)) throw new Error('the cage manager\'s answer to app.running is not one');

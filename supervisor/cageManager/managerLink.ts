@@ -58,3 +58,21 @@ export async function connectManagerLink(
   };
   return link;
 }
+
+/** What a remote side asks the manager through: its requests, and whether the way to it is gone for good. */
+export type ManagerRequester = Pick<CageManagerClient, 'request' | 'closed'>;
+
+/**
+ * The link's current connection, connected again first when it has ended (a cut, a manager
+ * restarted): what the part's remote sides hold, so none keeps asking over a dead connection. A
+ * request in flight when the connection ends still fails CONNECTION_LOST (it may or may not have
+ * been carried out: its caller decides).
+ */
+export function liveRequester(link: ManagerLink): ManagerRequester {
+  return {
+    request: (request) => (link.client.closed && link.reconnect ? link.reconnect().then((client) => client.request(request)) : link.client.request(request)),
+    get closed() {
+      return link.client.closed && !link.reconnect;
+    },
+  };
+}

@@ -11,7 +11,7 @@
  */
 import { closeSync } from 'node:fs';
 import type { RemoteSoundEnds, SoundFifoEnds } from '../audio/remoteSoundEnds';
-import type { CageManagerClient } from './cageManagerClient';
+import type { ManagerRequester } from './managerLink';
 import { onHandedDescriptor } from './socketHandOver';
 import { SOUND_FIFO_MESSAGE } from './soundFifosExecutor';
 import { SOUND_HOST_MESSAGE } from './soundHostExecutor';
@@ -23,7 +23,7 @@ export class ManagerSoundEnds implements RemoteSoundEnds {
   private readonly arrived = new Map<string, number>();
   private readonly waiting = new Map<string, (fd: number) => void>();
 
-  constructor(private readonly client: CageManagerClient) {
+  constructor(private readonly client: ManagerRequester) {
     for (const type of [SOUND_FIFO_MESSAGE, SOUND_HOST_MESSAGE]) onHandedDescriptor(type, (message, fd) => this.arrive(message, fd));
   }
 

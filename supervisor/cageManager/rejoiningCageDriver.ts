@@ -128,7 +128,7 @@ export class RejoiningCageDriver implements CageDriver {
  * cages' handed VNC connections for the process (made now: a connection may come before the answer
  * naming it), each level's cage named in the manager's folders.
  */
-export function rejoiningDrivers(link: ManagerLink, policy: () => Pick<Policy, 'levels'>, ownDirs: { stateDir: string; runDir: string }, log?: Log): (level: string, uid: number) => RejoiningCageDriver {
+export function rejoiningDrivers(link: ManagerLink, policy: () => Pick<Policy, 'levels' | 'audio'>, ownDirs: { stateDir: string; runDir: string }, log?: Log): (level: string, uid: number) => RejoiningCageDriver {
   const handed = new HandedSockets();
   return (level, uid) => new RejoiningCageDriver({ link, handed, level, uid, policy, ...(link.managerDirs ?? ownDirs), ...(log ? { log } : {}) });
 }

@@ -49,7 +49,7 @@ export interface RemoteCageDriverOptions {
   /** The level's uid as the part reads the policy: the manager refuses any other. */
   uid: number;
   /** The policy the part runs with, for the app ids of `launch`. */
-  policy(): Pick<Policy, 'levels'>;
+  policy(): Pick<Policy, 'levels' | 'audio'>;
   /** The manager's folders, only to name the cage's socket in `endpoint`. */
   stateDir: string;
   runDir: string;

@@ -25,9 +25,9 @@ import type { HelperResult } from '../files/cageFileSandbox';
 import type { CageHomes, HelperExit, HomeAccess, HomeReading, HomeWriting } from '../files/cageHomes';
 import { ServedHelperChannel } from '../files/servedHelperChannel';
 import type { PolicyReader } from '../policy/policyReader';
-import type { CageManagerClient } from './cageManagerClient';
+import type { ManagerRequester } from './managerLink';
 import { filesStageBytes } from './filesHelperExecutor';
-import type { ManagerLink } from './managerLink';
+import { liveRequester, type ManagerLink } from './managerLink';
 import { FILES_HELPER_MESSAGE, HandedSockets } from './socketHandOver';
 
 /** A write's data per line: 256 KiB (a line of about 350 KB). */
@@ -40,7 +40,7 @@ const IDLE_MS = 2_000;
 const MAX_STDOUT = 4 * 1024 * 1024;
 
 export interface RemoteCageHomesOptions {
-  client: CageManagerClient;
+  client: ManagerRequester;
   /** The part's one receiver of file helper channels (one per process). */
   handed: HandedSockets;
   policy(): Policy;
@@ -58,7 +58,7 @@ export interface RemoteCageHomes extends CageHomes {
 
 /** The wiring, once per process (a second receiver of the same message type would close what the first takes). */
 export function wireRemoteCageHomes(manager: ManagerLink, policy: PolicyReader): RemoteCageHomes {
-  return remoteCageHomes({ client: manager.client, handed: new HandedSockets(10_000, FILES_HELPER_MESSAGE), policy: () => policy.current() });
+  return remoteCageHomes({ client: liveRequester(manager), handed: new HandedSockets(10_000, FILES_HELPER_MESSAGE), policy: () => policy.current() });
 }
 
 export function remoteCageHomes(options: RemoteCageHomesOptions): RemoteCageHomes {

@@ -11,10 +11,10 @@
  * guard takes the inhibitor again if it was let go (a forged "going to sleep"), never a second one.
  */
 import type { LockBeforeSleep, SleepGuardState } from '../session/sleepGuard';
-import type { CageManagerClient } from './cageManagerClient';
+import type { ManagerRequester } from './managerLink';
 
 export interface RemoteSleepGuardOptions {
-  client: CageManagerClient;
+  client: ManagerRequester;
   /** The machine is about to sleep: lock now. */
   onSleep: () => void;
   onState?: (state: SleepGuardState) => void;

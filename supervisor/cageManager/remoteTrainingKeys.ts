@@ -6,10 +6,10 @@
  * and the manager's) drop the key, then asks the manager to detach its loop device (`loop.detach`:
  * only a device loop.attach attached, still over that file, whose image is gone).
  */
-import type { CageManagerClient } from './cageManagerClient';
+import type { ManagerRequester } from './managerLink';
 
 /** training/trainingKeys.ts's TrainingKeyLoops (a room beside this one: the shape, not the import). */
-export function remoteTrainingKeyLoops(client: CageManagerClient): { attach(image: string): Promise<string>; detach(devnode: string): Promise<void> } {
+export function remoteTrainingKeyLoops(client: ManagerRequester): { attach(image: string): Promise<string>; detach(devnode: string): Promise<void> } {
   return {
     async attach(image) {
       const { device } = (await client.request({ op: 'loop.attach', image })) as { device: string };

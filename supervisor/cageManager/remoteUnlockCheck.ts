@@ -8,12 +8,12 @@
  */
 import { CloisonError } from '../../shared/errors';
 import { CheckerCountHolds, type PasswordVerdict } from '../session/unlockVerdict';
-import type { CageManagerClient } from './cageManagerClient';
+import type { ManagerRequester } from './managerLink';
 
 /** pamCheckExecutor.ts's refusal while its wait runs: "wait N s before the next password check (K failures in a row)". */
 const MANAGER_WAIT = /wait (\d+) s before the next password check \((\d+) failures in a row\)/;
 
-export function remoteUnlockCheck(client: CageManagerClient): (user: string, password: string) => Promise<PasswordVerdict> {
+export function remoteUnlockCheck(client: ManagerRequester): (user: string, password: string) => Promise<PasswordVerdict> {
   return async (user, password) => {
     let answer: unknown;
     try {

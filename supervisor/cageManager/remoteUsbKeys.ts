@@ -15,11 +15,11 @@
 import { join } from 'node:path';
 import { mediaRootOf } from '../cages/bwrapDriver';
 import { NO_FILESYSTEM, type KeyMounts, type KeyPreparer, type KeyReader, type UsbRootActs } from '../usb/keyRootActs';
-import type { CageManagerClient } from './cageManagerClient';
+import type { ManagerRequester } from './managerLink';
 import type { UsbPrepareResult } from './usbPrepareExecutor';
 import type { UsbProbeResult } from './usbProbeExecutor';
 
-export function remoteKeyReader(client: CageManagerClient): KeyReader {
+export function remoteKeyReader(client: ManagerRequester): KeyReader {
   return {
     async examine(device) {
       let answer: UsbProbeResult;
@@ -35,7 +35,7 @@ export function remoteKeyReader(client: CageManagerClient): KeyReader {
   };
 }
 
-export function remoteKeyMounts(client: CageManagerClient, runDir: string): KeyMounts {
+export function remoteKeyMounts(client: ManagerRequester, runDir: string): KeyMounts {
   const root = mediaRootOf(runDir);
   const unmount = async (target: string, devnode: string) => {
     await client.request({ op: 'usb.unmount', device: devnode, target });
@@ -55,7 +55,7 @@ export function remoteKeyMounts(client: CageManagerClient, runDir: string): KeyM
   };
 }
 
-export function remoteKeyPreparer(client: CageManagerClient): KeyPreparer {
+export function remoteKeyPreparer(client: ManagerRequester): KeyPreparer {
   return {
     async mark(device, _current, level) {
       const done = (await client.request({ op: 'usb.prepare', device: device.devnode, level, action: 'mark' })) as UsbPrepareResult;
@@ -70,6 +70,6 @@ export function remoteKeyPreparer(client: CageManagerClient): KeyPreparer {
 }
 
 /** Every root act of USB through the manager: wireUsb's second argument in the `cloison` part. */
-export function remoteUsbActs(client: CageManagerClient, runDir: string): UsbRootActs {
+export function remoteUsbActs(client: ManagerRequester, runDir: string): UsbRootActs {
   return { mounts: remoteKeyMounts(client, runDir), reader: remoteKeyReader(client), preparer: remoteKeyPreparer(client) };
 }

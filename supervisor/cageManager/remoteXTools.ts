@@ -26,7 +26,7 @@ import type { Socket } from 'node:net';
 import { maxGeometryOf, type Policy } from '../../shared/policy';
 import { unreachableCage, type CageXTools } from '../clipboard/cageXTools';
 import type { ReadResult, SelectionServer, XSelectionName } from '../clipboard/xSelection';
-import type { CageManagerClient } from './cageManagerClient';
+import type { ManagerRequester } from './managerLink';
 import type { RequestOf } from './requests';
 import type { XHelperRunResult } from './xHelperRunExecutor';
 import { HandedSockets, SELECTION_INPUT_MESSAGE } from './socketHandOver';
@@ -37,7 +37,7 @@ const OUTPUT = 'VNC-0';
 const SERVING_PROOF_MS = 300;
 
 export interface RemoteXToolsOptions {
-  client: CageManagerClient;
+  client: ManagerRequester;
   /** The policy the part runs with: which levels have a bwrap cage. */
   policy(): Policy;
   /** Whether the level's cage runs, as the part's fleet knows it. */

@@ -5,10 +5,10 @@
  */
 import type { PolicyReader } from '../policy/policyReader';
 import type { CageXTools } from '../clipboard/cageXTools';
-import type { ManagerLink } from './managerLink';
+import { liveRequester, type ManagerLink } from './managerLink';
 import { remoteCageXTools } from './remoteXTools';
 
 export function managerXTools(manager: ManagerLink | undefined, fleet: { policy: PolicyReader; isRunning(level: string): boolean }): CageXTools | null {
   if (!manager) return null;
-  return remoteCageXTools({ client: manager.client, policy: () => fleet.policy.current(), isRunning: (level) => fleet.isRunning(level) });
+  return remoteCageXTools({ client: liveRequester(manager), policy: () => fleet.policy.current(), isRunning: (level) => fleet.isRunning(level) });
 }

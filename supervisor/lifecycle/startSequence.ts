@@ -12,12 +12,12 @@ import type { FileBroker } from '../files/fileBroker';
 import { prepareFileStaging } from '../files/fileStaging';
 import type { DeviceBroker } from '../usb/deviceBroker';
 import type { DeviceWatcher } from '../usb/deviceWatcher';
-import type { MediaMounts } from '../usb/mediaMounts';
+import type { KeyMounts } from '../usb/keyRootActs';
 import { prepareUsb } from '../usb/usbWiring';
 import type { SmartcardBroker } from '../smartcard/smartcardBroker';
 import { startSmartcard } from '../smartcard/smartcardWiring';
 import type { SessionLock } from '../session/sessionLock';
-import type { SleepGuard } from '../session/sleepGuard';
+import type { LockBeforeSleep } from '../session/sleepGuard';
 import type { AudioBroker } from '../audio/audioBroker';
 import type { TrainingDesk } from '../training/trainingDesk';
 import type { Disposables } from '../system/disposables';
@@ -38,7 +38,7 @@ export interface StartParts {
   part: BrowserPart;
   /** The shell's and the admin's sockets, each registering how it stops. */
   listen: () => Promise<void>;
-  mediaMounts: MediaMounts;
+  mediaMounts: KeyMounts;
   devices: DeviceBroker;
   deviceWatcher: DeviceWatcher;
   fleet: CageFleet;
@@ -46,14 +46,12 @@ export interface StartParts {
   keepCages: () => boolean;
   smartcard: SmartcardBroker | null;
   lock: SessionLock;
-  sleepGuard: SleepGuard;
+  sleepGuard: LockBeforeSleep;
   files: FileBroker;
   stagingDir: string;
   audio: AudioBroker;
   /** The browser part listens: the supervisor hands out its addresses from now on. */
   hostReady: () => void;
-  /** In the cloison part, the steps whose root work has no cage manager request yet: not taken (supervisor.ts says which, once). */
-  notSplitYet?: { usb: boolean; sleepGuard: boolean; training: boolean };
 }
 
 export async function runStartSequence(parts: StartParts, checkpoint: () => void, onListening?: () => void): Promise<void> {
@@ -66,15 +64,14 @@ export async function runStartSequence(parts: StartParts, checkpoint: () => void
   });
   // Before anything listens or runs: a refused session (TrainingRefused, a scenario's PolicyError) starts nothing.
   const { training } = options;
-  const skip = parts.notSplitYet;
-  if (training && !skip?.training) parts.training.startFromFile(training.scenarioFile, training.trainee, training.reportDir);
+  if (training) parts.training.startFromFile(training.scenarioFile, training.trainee, training.reportDir);
   // The browser part starts beside the sockets; the shell may connect once both listen.
   const partStarting = part.start();
   disposables.add('browser part', () => part.stop());
   await parts.listen();
   // Its failure is thrown below, once the cages it ran beside have started (and can be stopped).
   partStarting.catch(() => undefined);
-  const usb = skip?.usb ? { ready: false, stop: async () => undefined } : await prepareUsb({ mediaMounts: parts.mediaMounts, devices: parts.devices }, policy.levels.map((l) => l.id), options.log);
+  const usb = await prepareUsb({ mediaMounts: parts.mediaMounts, devices: parts.devices }, policy.levels.map((l) => l.id), options.log);
   disposables.add('USB devices', usb.stop);
   disposables.add('cages', () => (parts.keepCages() ? undefined : fleet.stopAll('supervisor shutting down')));
   await startSmartcard(parts.smartcard, disposables, options.log);
@@ -95,7 +92,7 @@ export async function runStartSequence(parts: StartParts, checkpoint: () => void
   disposables.add('file transfers and their staging area', await prepareFileStaging(parts.files, parts.stagingDir, policy, options.log));
   if (usb.ready) parts.deviceWatcher.start();
   disposables.add('device watcher', () => parts.deviceWatcher.stop());
-  if (!skip?.sleepGuard) parts.sleepGuard.start();
+  parts.sleepGuard.start();
   disposables.add('lock and sleep guard', () => {
     parts.lock.dispose();
     parts.sleepGuard.stop();

@@ -1,12 +1,12 @@
 /**
  * Test tool, run as the `cloison` part (the test's manager child, dropped to the test's cloison
- * account): the supervisor as supervisorPartMain.ts builds it (supervisorPart.ts), its state and
+ * account): the supervisor as cloisonPartMain.ts builds it (supervisorPart.ts), its state and
  * run folders its own, its cages the manager's. Reports to the parent on its channel: each cage's
  * state as it changes, its log lines, and once started where its browser host and shell socket are.
  */
 import { restrictCloisonPart } from '../cageManager/cloisonPartRestriction';
 import { managerChannel } from '../cageManager/socketHandOver';
-import { createSupervisorPart, type SupervisorPartStart } from '../supervisorPart';
+import { createSupervisorPart, type SupervisorPartStart } from './supervisorPart';
 
 const start = restrictCloisonPart() as unknown as SupervisorPartStart;
 const channel = managerChannel();

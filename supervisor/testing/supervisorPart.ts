@@ -1,13 +1,13 @@
 /**
- * The supervisor as the unprivileged `cloison` part (issue #29): built over a link to the root
+ * Test tool: the supervisor as the unprivileged `cloison` part (issue #29), built over a link to the root
  * cage manager (`SupervisorOptions.manager`), in its own state and run folders (`cloison`'s: the
  * journal and its key, the trust phrase, resume tokens, the diode's keys; its shell and admin
  * sockets), the cages' homes and sockets the manager's folders. Not started here: the caller
- * starts it (supervisorPartMain.ts, or a test that listens to its cages first).
+ * starts it (a test that listens to its cages first; the real program is cloisonPartMain.ts).
  */
-import { connectManagerLink, type ManagerLink } from './cageManager/managerLink';
-import { parsePolicy } from './policy/policyLoader';
-import { Supervisor } from './supervisor';
+import { connectManagerLink, type ManagerLink } from '../cageManager/managerLink';
+import { parsePolicy } from '../policy/policyLoader';
+import { Supervisor } from '../supervisor';
 
 /** What the manager starts the part with (cloisonPart.ts `start`, JSON in its environment). */
 export interface SupervisorPartStart {
