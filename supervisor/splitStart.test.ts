@@ -55,7 +55,7 @@ beforeAll(async () => {
   manager = spawn(process.execPath, argv, { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] });
   manager.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
   createInterface({ input: manager.stdout! }).on('line', (line) => lines.push(JSON.parse(line) as Record<string, unknown>));
-  await waitFor(() => !!partLine('listening') || manager.exitCode !== null, 'the part\'s listening line', 60_000, 100);
+  await waitFor(() => !!partLine('ready') || manager.exitCode !== null, 'the part\'s ready line', 120_000, 100);
   if (!partLine('listening')) throw new Error(`no listening line from the part: ${stderr}`);
   partPid = Number(/"msg":"cloison part started","pid":(\d+)/.exec(stderr)?.[1]);
 }, 90_000);
@@ -101,7 +101,7 @@ describe('the cage manager with the supervisor as its cloison part', () => {
     expect(described.ok).toBe(true);
     expect(described.result.levels.map((l: { id: string }) => l.id)).toEqual(['low', 'high']);
     // Each cage's status reported (running once the fleet starts cages through the manager).
-    expect(described.result.cages.map((c: { level: string }) => c.level)).toEqual(['low', 'high']);
+    expect(described.result.cages.map((c: { level: string; status: string }) => `${c.level} ${c.status}`)).toEqual(['low running', 'high running']);
     // Another user's connection, as its own process: the socket's mode refuses it.
     const connect = "require('net').connect(process.argv[1]).on('connect',()=>{console.log('connected');process.exit(0)}).on('error',(e)=>{console.log(e.code);process.exit(0)})";
     const other = spawnSync('setpriv', ['--reuid', String(stranger.uid), '--regid', String(stranger.gid), '--init-groups', '--', process.execPath, '-e', connect, socket], { encoding: 'utf8' });
@@ -120,6 +120,12 @@ describe('the cage manager with the supervisor as its cloison part', () => {
     shell.close();
     expect(described.result.levels[0].label).toEqual({ fr: 'Bas2', en: 'Low2' });
   }, 60_000);
+
+  it('the cages run as their levels\' uids, started by the manager for the part', () => {
+    expect(partLine('ready')?.cages).toEqual([expect.objectContaining({ level: 'low', status: 'running' }), expect.objectContaining({ level: 'high', status: 'running' })]);
+    expect(processesOf(UIDS.low).length).toBeGreaterThan(0);
+    expect(processesOf(UIDS.high).length).toBeGreaterThan(0);
+  });
 
   it('SIGTERM: the manager ends, its part with it, and nothing runs as the cages\' uids', async () => {
     const code = new Promise<number | null>((r) => manager.once('exit', (c) => r(c)));
