@@ -13,7 +13,9 @@ import { scratchDir } from '../cages/cageMounts';
 import { loadOrCreateStationKeys } from '../usb/keyMarks';
 import { appLaunchExecutor } from './appLaunchExecutor';
 import { appRunningExecutor } from './appRunningExecutor';
+import { appWindowsExecutor } from './appWindowsExecutor';
 import type { RootExecutors } from './cageManagerServer';
+import { cageQuitAppsExecutor } from './cageQuitAppsExecutor';
 import { cageStartExecutor } from './cageStartExecutor';
 import { cageStopExecutor } from './cageStopExecutor';
 import { cageWaitExecutor } from './cageWaitExecutor';
@@ -110,6 +112,8 @@ export function managerExecutors(h: ManagerHoldings): { executors: RootExecutors
     // (bwrapDriver.ts, in the cage's group), so network.nat and network.wireguard are no requests.
     'training.spoof': trainingSpoofExecutor({ policy: h.policy, cage: h.cages.cage }),
     'training.document': trainingDocumentExecutor({ policy: h.policy, cage: h.cages.cage }),
+    'cage.quitApps': cageQuitAppsExecutor({ policy: h.policy, cage: h.cages.cage }),
+    'app.windows': appWindowsExecutor({ policy: h.policy, cage: h.cages.cage }),
   };
   return {
     executors,

@@ -22,14 +22,20 @@
  *   connected by another way is relayed as this cage;
  * - `launcher.launch`: one of the level's apps, by `app.launch` — the app whose `exec` is the argv
  *   asked, in the policy this part reads; the manager checks it against its own.
+ * - `quitApps()`: `cage.quitApps`; the manager asks the cage's apps to quit within the running
+ *   policy's bound (the bound given here is not sent: the part does not choose it) and answers the
+ *   outcome's numbers;
+ * - `appWindows()`: `app.windows`, each policy app's open windows as the manager counts them (no
+ *   window class a cage wrote reaches the part).
  * Not through a request yet, so absent: `onNotice` (memory, tasks, home), `sound` (the FIFOs),
- * `tunnel`, `quitApps`, and of the launcher `run`, `stop` and what runs (`launched`, `onExit`).
+ * `tunnel`, and of the launcher `run`, `stop` and what runs (`launched`, `onExit`).
  */
 import type { NetConnectOpts } from 'node:net';
 import { join } from 'node:path';
 import { CloisonError } from '../../shared/errors';
 import type { Policy } from '../../shared/policy';
 import { bwrapCagePaths } from '../cages/bwrapDriver';
+import type { AppQuitOutcome } from '../cages/appQuit';
 import type { CageDriver, CageExit, RunningCage } from '../cages/cageDriver';
 import type { CageLauncher, LaunchedProgram, LaunchRequest } from '../cages/cageLauncher';
 import { scratchDir } from '../cages/cageMounts';
@@ -87,6 +93,8 @@ export class RemoteCageDriver implements CageDriver {
         return handleOfHandedSocket(await this.options.handed.take(connection));
       },
       launcher: new RemoteCageLauncher(this, level, () => !ended),
+      quitApps: async () => quitOutcomeOf(await this.ask({ op: 'cage.quitApps', level })),
+      appWindows: async () => appWindowsOf(await this.ask({ op: 'app.windows', level })),
     };
   }
 
@@ -106,6 +114,24 @@ export class RemoteCageDriver implements CageDriver {
     const apps = level?.cage.driver === 'bwrap' ? level.cage.apps : [];
     return apps.find((a) => a.exec.length === argv.length && a.exec.every((arg, i) => arg === argv[i]))?.id ?? null;
   }
+}
+
+/** The manager's `cage.quitApps` answer, its fields checked (a malformed one is no outcome). */
+function quitOutcomeOf(answer: unknown): AppQuitOutcome {
+  const o = Object(answer) as Partial<AppQuitOutcome>;
+  const counts = [o.windows, o.windowsLeft, o.programsLeft, o.waitedMs].every((n) => Number.isInteger(n) && (n as number) >= 0);
+  if (!(o.outcome === 'all quit' || o.outcome === 'timed out' || o.outcome === 'not asked') || !counts || (o.reason !== undefined && typeof o.reason !== 'string')) {
+    throw new CloisonError('INTERNAL', 'the cage manager\'s answer to cage.quitApps is not an outcome');
+  }
+  return { outcome: o.outcome, windows: o.windows!, windowsLeft: o.windowsLeft!, programsLeft: o.programsLeft!, waitedMs: o.waitedMs!, ...(o.reason !== undefined ? { reason: o.reason } : {}) };
+}
+
+/** The manager's `app.windows` answer: a count per app id, or null (the cage was not asked). */
+function appWindowsOf(answer: unknown): Array<{ appId: string; windows: number }> | null {
+  const apps = (Object(answer) as { apps?: unknown }).apps;
+  if (apps === null) return null;
+  if (!Array.isArray(apps)) throw new CloisonError('INTERNAL', 'the cage manager\'s answer to app.windows is not one');
+  return apps.flatMap((a: { appId?: unknown; windows?: unknown }) => (typeof a?.appId === 'string' && Number.isInteger(a.windows) && (a.windows as number) >= 0 ? [{ appId: a.appId, windows: a.windows as number }] : []));
 }
 
 /**

@@ -164,4 +164,7 @@ const CHECKS: { [O in RootOp]: Check<O> } = {
   'sleep.wait': () => ALLOWED,
   'training.spoof': (req, ctx) => levelAnd(req, ctx, () => (ctx.policy().training === 'allowed' ? ALLOWED : refuse('the policy forbids training'))),
   'training.document': (req, ctx) => levelAnd(req, ctx, () => (ctx.policy().training === 'allowed' ? ALLOWED : refuse('the policy forbids training'))),
+  // A dropped level's cage is still stopped, and asked to quit first, as cage.stop allows.
+  'cage.quitApps': (req, ctx) => (ctx.holdsCage?.(req.level) ? ALLOWED : levelAnd(req, ctx, () => ALLOWED)),
+  'app.windows': (req, ctx) => levelAnd(req, ctx, () => ALLOWED),
 };

@@ -71,6 +71,10 @@ export const rootRequestSchemas = {
   'training.spoof': z.object({ op: z.literal('training.spoof'), level: levelIdSchema, look: z.enum(['band', 'dialog', 'lock']), action: z.enum(['show', 'hide']) }).strict(),
   /** Put a training document in a level's ~/Formation, written by a process of the cage's own. */
   'training.document': z.object({ op: z.literal('training.document'), level: levelIdSchema, name: trainingFileName, content: z.string().max(64 * 1024) }).strict(),
+  /** Ask a level's apps to quit as the user would before its cage stops, within the policy's bound (appQuit.ts). */
+  'cage.quitApps': z.object({ op: z.literal('cage.quitApps'), level: levelIdSchema }).strict(),
+  /** How many windows each of a level's apps has open (the app launcher's counts of the apps whose windows' class is known). */
+  'app.windows': z.object({ op: z.literal('app.windows'), level: levelIdSchema }).strict(),
 } as const;
 
 export type RootOp = keyof typeof rootRequestSchemas;
@@ -103,4 +107,6 @@ export const WHY_ROOT: Record<RootOp, { why: string; code: string }> = {
   'sleep.wait': { why: 'the sleep is announced on the system bus the manager monitors for sleep.inhibit (root): the part learns of it only from the manager', code: 'session/sleepGuard.ts (PrepareForSleep), session/remoteSleepGuard.ts' },
   'training.spoof': { why: 'the launcher channel of each cage is the manager\'s (app.launch): the look-alike\'s program, built from the running policy, goes through it', code: 'training/drills/spoofDrill.ts, cages/trainingPrograms.ts' },
   'training.document': { why: 'the same launcher channel: a fixed shell line writes the document as the cage\'s user, no path of the cage\'s followed as root', code: 'training/drills/rightLevelDrill.ts' },
+  'cage.quitApps': { why: 'the same launcher channel, the manager\'s: wmctrl and xprop run as cage processes to close and count the windows', code: 'cages/appQuit.ts' },
+  'app.windows': { why: 'the same launcher channel, the manager\'s: xprop runs as a cage process to read the windows\' classes', code: 'apps/cageWindows.ts' },
 };
