@@ -10,7 +10,8 @@
  *     level's windows counted for it; a level the policy does not name refused and journaled;
  *   - the apps asked to quit as the user would: every window closed through the window manager,
  *     the programs ended, the outcome's numbers answered (the bound is the manager's policy's: the
- *     1 ms the part passes is not sent); no window counted after it.
+ *     1 ms the part passes is not sent); no window counted after it;
+ *   - eight quits asked at once run one: the eight answers are that one's, its four windows.
  * Attack first: with an executor answering the windows' class lists (windowClassesOf) as they
  * are, the hostile mark reached the part (`windows raw` carried it); now counts alone.
  */
@@ -127,5 +128,12 @@ describe('cage.quitApps and app.windows, asked by the cloison part', () => {
     expect(step('quit')!.answer).toEqual({ outcome: 'all quit', windows: 4, windowsLeft: 0, programsLeft: 0, waitedMs: expect.any(Number) });
     expect(step('windows after quit')!.answer).toEqual([{ appId: 'terminal', windows: 0 }]);
     expect(step('stop')!.answer).toMatchObject({ reason: expect.any(String) });
+  });
+
+  it('eight quits asked at once run one quit: the same outcome eight times, all four windows closed by it', () => {
+    const answers = step('quit eight at once')!.answer as unknown[];
+    expect(answers).toHaveLength(8);
+    expect(answers[0]).toMatchObject({ outcome: 'all quit', windows: 4, windowsLeft: 0, programsLeft: 0 });
+    for (const answer of answers) expect(answer).toEqual(answers[0]);
   });
 });

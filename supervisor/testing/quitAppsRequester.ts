@@ -53,6 +53,10 @@ await step('other level quit', () => client.request({ op: 'cage.quitApps', level
 await step('unnamed level windows', () => client.request({ op: 'app.windows', level: 'secret' }));
 await step('quit', () => cage.quitApps!(1));
 await step('windows after quit', () => cage.appWindows!());
+// The apps again, then eight quits asked at once, as a part flooding the request would.
+for (const app of appsOf(start.level)) await cage.launcher!.launch({ argv: app.exec });
+for (let i = 0; i < 40 && !JSON.stringify(await cage.appWindows!().catch(() => null)).includes('"windows":2'); i++) await new Promise((r) => setTimeout(r, 250));
+await step('quit eight at once', () => Promise.all(Array.from({ length: 8 }, () => client.request({ op: 'cage.quitApps', level: start.level }))));
 await step('stop', async () => (await cage.stop(), await cage.exited));
 client.close();
 channel.send({ type: 'done' });
