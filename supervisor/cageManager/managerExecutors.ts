@@ -15,6 +15,7 @@ import { appLaunchExecutor } from './appLaunchExecutor';
 import { appRunningExecutor } from './appRunningExecutor';
 import { appWindowsExecutor } from './appWindowsExecutor';
 import type { RootExecutors } from './cageManagerServer';
+import { cageNoticeExecutor } from './cageNoticeExecutor';
 import { cageQuitAppsExecutor } from './cageQuitAppsExecutor';
 import { cageStartExecutor } from './cageStartExecutor';
 import { cageStopExecutor } from './cageStopExecutor';
@@ -114,6 +115,7 @@ export function managerExecutors(h: ManagerHoldings): { executors: RootExecutors
     'training.document': trainingDocumentExecutor({ policy: h.policy, cage: h.cages.cage }),
     'cage.quitApps': cageQuitAppsExecutor({ policy: h.policy, cage: h.cages.cage }),
     'app.windows': appWindowsExecutor({ policy: h.policy, cage: h.cages.cage }),
+    'cage.notice': cageNoticeExecutor({ cages: h.cages }),
   };
   return {
     executors,

@@ -27,8 +27,12 @@
  *   outcome's numbers;
  * - `appWindows()`: `app.windows`, each policy app's open windows as the manager counts them (no
  *   window class a cage wrote reaches the part).
- * Not through a request yet, so absent: `onNotice` (memory, tasks, home), `sound` (the FIFOs),
- * `tunnel`, and of the launcher `run`, `stop` and what runs (`launched`, `onExit`).
+ * - `onNotice()`: from its first listener on, `cage.notice` asked again after each answer (with
+ *   the last notice's number, so none between two requests is missed) until the manager answers
+ *   the cage ended, the cage's end is known here, or the request fails (the connection lost: the
+ *   fleet's reconnection makes a new RunningCage whose listeners ask again).
+ * Not through a request yet, so absent: `sound` (the FIFOs), `tunnel`, and of the launcher `run`,
+ * `stop` and what runs (`launched`, `onExit`).
  */
 import type { NetConnectOpts } from 'node:net';
 import { join } from 'node:path';
@@ -36,7 +40,7 @@ import { CloisonError } from '../../shared/errors';
 import type { Policy } from '../../shared/policy';
 import { bwrapCagePaths } from '../cages/bwrapDriver';
 import type { AppQuitOutcome } from '../cages/appQuit';
-import type { CageDriver, CageExit, RunningCage } from '../cages/cageDriver';
+import type { CageDriver, CageExit, CageNotice, RunningCage } from '../cages/cageDriver';
 import type { CageLauncher, LaunchedProgram, LaunchRequest } from '../cages/cageLauncher';
 import { scratchDir } from '../cages/cageMounts';
 import type { CageManagerClient } from './cageManagerClient';
@@ -75,6 +79,18 @@ export class RemoteCageDriver implements CageDriver {
     );
     // Whoever holds the cage handles the rejection; an unheld one is not an unhandled rejection here.
     exited.catch(() => undefined);
+    const listeners: Array<(notice: CageNotice) => void> = [];
+    const listen = async () => {
+      let after: number | undefined;
+      while (!ended) {
+        const answer = Object(await this.options.client.request({ op: 'cage.notice', level, ...(after !== undefined ? { after } : {}) })) as { seq?: unknown; notice?: Partial<CageNotice>; ended?: unknown };
+        const notice = answer.notice;
+        if (answer.ended === true || !Number.isInteger(answer.seq) || !notice || !['memory', 'tasks', 'home'].includes(notice.limit as string) || typeof notice.message !== 'string') return;
+        after = answer.seq as number;
+        if (ended) return; // told after the end: the cage's state is its exit now
+        for (const listener of listeners) listener({ limit: notice.limit!, message: notice.message });
+      }
+    };
     const paths = bwrapCagePaths(this.options.stateDir, this.options.runDir, level);
     return {
       endpoint: { path: join(scratchDir(paths.scratch, 'vnc'), 'vnc.sock') } satisfies NetConnectOpts,
@@ -95,6 +111,10 @@ export class RemoteCageDriver implements CageDriver {
       launcher: new RemoteCageLauncher(this, level, () => !ended),
       quitApps: async () => quitOutcomeOf(await this.ask({ op: 'cage.quitApps', level })),
       appWindows: async () => appWindowsOf(await this.ask({ op: 'app.windows', level })),
+      onNotice: (listener) => {
+        listeners.push(listener);
+        if (listeners.length === 1) void listen().catch(() => undefined); // a lost connection ends the listening; the end is cage.wait's to tell
+      },
     };
   }
 

@@ -167,4 +167,5 @@ const CHECKS: { [O in RootOp]: Check<O> } = {
   // A dropped level's cage is still stopped, and asked to quit first, as cage.stop allows.
   'cage.quitApps': (req, ctx) => (ctx.holdsCage?.(req.level) ? ALLOWED : levelAnd(req, ctx, () => ALLOWED)),
   'app.windows': (req, ctx) => levelAnd(req, ctx, () => ALLOWED),
+  'cage.notice': (req, ctx) => (ctx.holdsCage?.(req.level) ? ALLOWED : levelAnd(req, ctx, () => ALLOWED)),
 };

@@ -75,6 +75,8 @@ export const rootRequestSchemas = {
   'cage.quitApps': z.object({ op: z.literal('cage.quitApps'), level: levelIdSchema }).strict(),
   /** How many windows each of a level's apps has open (the app launcher's counts of the apps whose windows' class is known). */
   'app.windows': z.object({ op: z.literal('app.windows'), level: levelIdSchema }).strict(),
+  /** The next limit a level's running cage reached (memory, tasks, home) after the notice numbered `after`: pending until one comes or the cage ends. */
+  'cage.notice': z.object({ op: z.literal('cage.notice'), level: levelIdSchema, after: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional() }).strict(),
 } as const;
 
 export type RootOp = keyof typeof rootRequestSchemas;
@@ -109,4 +111,5 @@ export const WHY_ROOT: Record<RootOp, { why: string; code: string }> = {
   'training.document': { why: 'the same launcher channel: a fixed shell line writes the document as the cage\'s user, no path of the cage\'s followed as root', code: 'training/drills/rightLevelDrill.ts' },
   'cage.quitApps': { why: 'the same launcher channel, the manager\'s: wmctrl and xprop run as cage processes to close and count the windows', code: 'cages/appQuit.ts' },
   'app.windows': { why: 'the same launcher channel, the manager\'s: xprop runs as a cage process to read the windows\' classes', code: 'apps/cageWindows.ts' },
+  'cage.notice': { why: 'the cage\'s control group counters and its home are watched by its driver, the manager\'s: only it sees a limit reached', code: 'cages/bwrapDriver.ts (watchLimits, RunningCage.onNotice)' },
 };
