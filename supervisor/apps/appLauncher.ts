@@ -53,7 +53,9 @@ export class AppLauncher {
         const programs = cage ? launched(cage) : [];
         const remote = cage && this.options.runningApps ? await this.options.runningApps(level.id).catch(() => []) : null;
         const entries = apps.map((app) => this.entryOf(app));
-        const windows = cage && entries.some((e) => e?.windowClass) ? await windowClassesOf(cage) : null;
+        // Counted by the cage manager where it holds the launcher (`app.windows`): counts, no class names.
+        const counted = cage?.appWindows ? await cage.appWindows().catch(() => null) : null;
+        const windows = cage && !cage.appWindows && entries.some((e) => e?.windowClass) ? await windowClassesOf(cage) : null;
         return {
           level: level.id,
           apps: apps.map((app, i) => {
@@ -63,7 +65,7 @@ export class AppLauncher {
               id: app.id,
               name: entry?.name ?? { fr: app.id, en: app.id },
               icon: entry?.icon ?? null,
-              running: windows && entry?.windowClass ? windowsOfClass(windows, entry.windowClass) : processes,
+              running: counted?.find((c) => c.appId === app.id)?.windows ?? (windows && entry?.windowClass ? windowsOfClass(windows, entry.windowClass) : processes),
             };
           }),
         };

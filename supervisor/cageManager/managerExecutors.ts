@@ -13,7 +13,10 @@ import { scratchDir } from '../cages/cageMounts';
 import { loadOrCreateStationKeys } from '../usb/keyMarks';
 import { appLaunchExecutor } from './appLaunchExecutor';
 import { appRunningExecutor } from './appRunningExecutor';
+import { appWindowsExecutor } from './appWindowsExecutor';
 import type { RootExecutors } from './cageManagerServer';
+import { cageNoticeExecutor } from './cageNoticeExecutor';
+import { cageQuitAppsExecutor } from './cageQuitAppsExecutor';
 import { cageStartExecutor } from './cageStartExecutor';
 import { cageStopExecutor } from './cageStopExecutor';
 import { cageWaitExecutor } from './cageWaitExecutor';
@@ -122,6 +125,9 @@ export function managerExecutors(h: ManagerHoldings): { executors: RootExecutors
     'training.spoof': trainingSpoofExecutor({ policy: h.policy, cage: h.cages.cage }),
     'training.document': trainingDocumentExecutor({ policy: h.policy, cage: h.cages.cage }),
     'sound.fifos': soundFifosExecutor({ policy: h.policy, cage: h.cages.cage, part: h.part }),
+    'cage.quitApps': cageQuitAppsExecutor({ policy: h.policy, cage: h.cages.cage }),
+    'app.windows': appWindowsExecutor({ policy: h.policy, cage: h.cages.cage }),
+    'cage.notice': cageNoticeExecutor({ cages: h.cages }),
   };
   return {
     executors,

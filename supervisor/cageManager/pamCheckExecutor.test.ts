@@ -4,8 +4,9 @@
  * guessing passwords:
  *   - seen with an executor acting on each request as given (today's checkUnlockPassword, once
  *     per request): eight guesses sent at once were all checked, and the eighth — the right one —
- *     answered true. Now the first is checked, the seven others refused unchecked (its failure's
- *     wait), the right one among them;
+ *     answered true. Now the first is checked, the seven others answered `waiting` unchecked (its
+ *     failure's count and wait, as numbers: no sentence for the part to parse), the right one among
+ *     them, and none of them counted;
  *   - the count outlives the manager: a new executor on the same state file still refuses, and a
  *     check in progress is already counted in the file (a manager killed mid-check forgets nothing);
  *   - another account's password is refused before PAM, journaled without the password.
@@ -66,21 +67,26 @@ afterAll(async () => {
   rmSync(root, { recursive: true, force: true });
 });
 
-const guessAll = async () => (await sendFramesAs(cloison, socketPath, guesses().map((password, id) => ({ json: { id, request: { op: 'pam.check', user: workstation.user, password } } })))).replies as Array<{ id: number; ok: boolean; result?: { ok: boolean }; error?: { code: string } }>;
+const guessAll = async () => (await sendFramesAs(cloison, socketPath, guesses().map((password, id) => ({ json: { id, request: { op: 'pam.check', user: workstation.user, password } } })))).replies as Array<{ id: number; ok: boolean; result?: { ok: boolean; waiting?: true; failures: number; retryInMs: number }; error?: { code: string } }>;
 
 describe('pam.check', () => {
-  it('checks one guess, refuses the others unchecked; the count outlives the executor', async () => {
+  it('checks one guess, answers the others waiting, unchecked and uncounted; the count outlives the executor', async () => {
     execute = pamCheckExecutor({ policy: () => policy, workstationUser: identity(), failuresFile });
     const replies = await guessAll();
     console.log(`pam.check, 8 guesses at once: ${JSON.stringify(replies.map((r) => (r.ok ? r.result : r.error?.code)))}`);
     expect(replies).toHaveLength(8);
-    const checked = replies.filter((r) => r.ok);
-    expect(checked).toEqual([expect.objectContaining({ id: 0, result: expect.objectContaining({ ok: false, failures: 1 }) })]);
-    expect(replies.filter((r) => !r.ok).map((r) => r.error!.code)).toEqual(Array(7).fill('LIMIT_EXCEEDED'));
+    expect(replies.every((r) => r.ok)).toBe(true);
+    const checked = replies.filter((r) => !r.result!.waiting);
+    expect(checked).toEqual([{ id: 0, ok: true, result: { ok: false, failures: 1, retryInMs: expect.any(Number) } }]);
+    // The seven others, the right password among them: not checked, the one failure's count and wait.
+    const waiting = replies.filter((r) => r.result!.waiting);
+    expect(waiting.map((r) => r.result)).toEqual(Array(7).fill({ ok: false, waiting: true, failures: 1, retryInMs: expect.any(Number) }));
+    for (const r of waiting) expect(r.result!.retryInMs).toBeGreaterThan(0);
+    expect(JSON.parse(readFileSync(failuresFile, 'utf8'))).toMatchObject({ failures: 1 });
     // A manager started again (a new executor, the same state file) still makes the part wait.
     execute = pamCheckExecutor({ policy: () => policy, workstationUser: identity(), failuresFile });
     const after = await sendFramesAs(cloison, socketPath, [{ json: { id: 1, request: { op: 'pam.check', user: workstation.user, password: workstation.password } } }]);
-    expect(after.replies).toEqual([expect.objectContaining({ ok: false, error: expect.objectContaining({ code: 'LIMIT_EXCEEDED' }) })]);
+    expect(after.replies).toEqual([{ id: 1, ok: true, result: { ok: false, waiting: true, failures: 1, retryInMs: expect.any(Number) } }]);
   }, 60_000);
 
   it('counts a check in progress before PAM answers; a success clears the count', async () => {

@@ -6,7 +6,9 @@
  *
  * The manager counts failures itself: a compromised `cloison` part could otherwise try passwords
  * as fast as PAM answers. After each failure the next check waits 3 s, doubled each time up to a
- * minute (sessionLock.ts's delay); one check at a time. The count is written to the manager's
+ * minute (sessionLock.ts's delay); one check at a time. A check asked while the wait runs is not
+ * checked and not counted: it is answered `waiting` with the count and the wait left, as data —
+ * the part's lock shows those numbers, it never reads them out of an English sentence. The count is written to the manager's
  * state folder before PAM is asked (unlockFailures.ts: whole-file writes), as a failure, and cleared
  * only by a success: a manager restart — or one killed in the middle of a check — forgets nothing.
  */
@@ -28,7 +30,8 @@ export interface PamCheckExecutorOptions {
   now?: () => number;
 }
 
-export type PamCheckResult = { ok: true } | { ok: false; failures: number; retryInMs: number };
+/** `waiting`: not checked (the wait of `failures` holds `retryInMs` more); otherwise PAM's verdict, a failure counted. */
+export type PamCheckResult = { ok: true } | { ok: false; failures: number; retryInMs: number } | { ok: false; waiting: true; failures: number; retryInMs: number };
 
 export function pamCheckExecutor(options: PamCheckExecutorOptions): (req: RequestOf<'pam.check'>) => Promise<PamCheckResult> {
   const store = new UnlockFailures(options.failuresFile);
@@ -39,7 +42,7 @@ export function pamCheckExecutor(options: PamCheckExecutorOptions): (req: Reques
     if (!user || req.user !== user.name) throw refused(`user ${req.user} is not the workstation's`);
     const { failures, retryAt } = store.read();
     const wait = retryAt - now();
-    if (wait > 0) throw new CloisonError('LIMIT_EXCEEDED', bilingual(`attendez ${Math.ceil(wait / 1000)} s avant le prochain essai (${failures} échecs de suite)`, `wait ${Math.ceil(wait / 1000)} s before the next password check (${failures} failures in a row)`));
+    if (wait > 0) return { ok: false, waiting: true, failures, retryInMs: wait };
     if (checking) throw new CloisonError('WRONG_STATE', bilingual('un mot de passe est déjà en cours de vérification', 'a password is already being checked'));
     checking = true;
     try {

@@ -25,15 +25,25 @@
  * - `sound`: where the level's FIFOs are when the policy gives it sound (the manager's driver makes
  *   them there): it only tells the AudioBroker the cage has a sound server; this part cannot open
  *   them, they come by `sound.fifos` (managerSoundEnds.ts).
- * Not through a request yet, so absent: `onNotice` (memory, tasks, home), `tunnel`, `quitApps`,
- * and of the launcher `run`, `stop` and what runs (`launched`, `onExit`).
+ * - `quitApps()`: `cage.quitApps`; the manager asks the cage's apps to quit within the running
+ *   policy's bound (the bound given here is not sent: the part does not choose it) and answers the
+ *   outcome's numbers;
+ * - `appWindows()`: `app.windows`, each policy app's open windows as the manager counts them (no
+ *   window class a cage wrote reaches the part).
+ * - `onNotice()`: from its first listener on, `cage.notice` asked again after each answer (with
+ *   the last notice's number, so none between two requests is missed) until the manager answers
+ *   the cage ended, the cage's end is known here, or the request fails (the connection lost: the
+ *   fleet's reconnection makes a new RunningCage whose listeners ask again).
+ * Not through a request yet, so absent: `tunnel`, and of the launcher `run`, `stop` and what runs
+ * (`launched`, `onExit`).
  */
 import type { NetConnectOpts } from 'node:net';
 import { join } from 'node:path';
 import { CloisonError } from '../../shared/errors';
 import type { Policy } from '../../shared/policy';
 import { bwrapCagePaths } from '../cages/bwrapDriver';
-import type { CageDriver, CageExit, RunningCage } from '../cages/cageDriver';
+import type { AppQuitOutcome } from '../cages/appQuit';
+import type { CageDriver, CageExit, CageNotice, RunningCage } from '../cages/cageDriver';
 import type { CageLauncher, LaunchedProgram, LaunchRequest } from '../cages/cageLauncher';
 import { scratchDir } from '../cages/cageMounts';
 import { cageSoundOf } from '../policy/runningPolicy';
@@ -83,6 +93,18 @@ export class RemoteCageDriver implements CageDriver {
     );
     // Whoever holds the cage handles the rejection; an unheld one is not an unhandled rejection here.
     exited.catch(() => undefined);
+    const listeners: Array<(notice: CageNotice) => void> = [];
+    const listen = async () => {
+      let after: number | undefined;
+      while (!ended) {
+        const answer = Object(await this.options.client.request({ op: 'cage.notice', level, ...(after !== undefined ? { after } : {}) })) as { seq?: unknown; notice?: Partial<CageNotice>; ended?: unknown };
+        const notice = answer.notice;
+        if (answer.ended === true || !Number.isInteger(answer.seq) || !notice || !['memory', 'tasks', 'home'].includes(notice.limit as string) || typeof notice.message !== 'string') return;
+        after = answer.seq as number;
+        if (ended) return; // told after the end: the cage's state is its exit now
+        for (const listener of listeners) listener({ limit: notice.limit!, message: notice.message });
+      }
+    };
     const paths = bwrapCagePaths(this.options.stateDir, this.options.runDir, level);
     const sound = cageSoundOf(this.options.policy(), level);
     return {
@@ -103,6 +125,12 @@ export class RemoteCageDriver implements CageDriver {
         return handleOfHandedSocket(await this.options.handed.take(connection));
       },
       launcher: new RemoteCageLauncher(this, level, () => !ended),
+      quitApps: async () => quitOutcomeOf(await this.ask({ op: 'cage.quitApps', level })),
+      appWindows: async () => appWindowsOf(await this.ask({ op: 'app.windows', level })),
+      onNotice: (listener) => {
+        listeners.push(listener);
+        if (listeners.length === 1) void listen().catch(() => undefined); // a lost connection ends the listening; the end is cage.wait's to tell
+      },
     };
   }
 
@@ -122,6 +150,24 @@ export class RemoteCageDriver implements CageDriver {
     const apps = level?.cage.driver === 'bwrap' ? level.cage.apps : [];
     return apps.find((a) => a.exec.length === argv.length && a.exec.every((arg, i) => arg === argv[i]))?.id ?? null;
   }
+}
+
+/** The manager's `cage.quitApps` answer, its fields checked (a malformed one is no outcome). */
+function quitOutcomeOf(answer: unknown): AppQuitOutcome {
+  const o = Object(answer) as Partial<AppQuitOutcome>;
+  const counts = [o.windows, o.windowsLeft, o.programsLeft, o.waitedMs].every((n) => Number.isInteger(n) && (n as number) >= 0);
+  if (!(o.outcome === 'all quit' || o.outcome === 'timed out' || o.outcome === 'not asked') || !counts || (o.reason !== undefined && typeof o.reason !== 'string')) {
+    throw new CloisonError('INTERNAL', 'the cage manager\'s answer to cage.quitApps is not an outcome');
+  }
+  return { outcome: o.outcome, windows: o.windows!, windowsLeft: o.windowsLeft!, programsLeft: o.programsLeft!, waitedMs: o.waitedMs!, ...(o.reason !== undefined ? { reason: o.reason } : {}) };
+}
+
+/** The manager's `app.windows` answer: a count per app id, or null (the cage was not asked). */
+function appWindowsOf(answer: unknown): Array<{ appId: string; windows: number }> | null {
+  const apps = (Object(answer) as { apps?: unknown }).apps;
+  if (apps === null) return null;
+  if (!Array.isArray(apps)) throw new CloisonError('INTERNAL', 'the cage manager\'s answer to app.windows is not one');
+  return apps.flatMap((a: { appId?: unknown; windows?: unknown }) => (typeof a?.appId === 'string' && Number.isInteger(a.windows) && (a.windows as number) >= 0 ? [{ appId: a.appId, windows: a.windows as number }] : []));
 }
 
 /**

@@ -169,4 +169,8 @@ const CHECKS: { [O in RootOp]: Check<O> } = {
   'training.spoof': (req, ctx) => levelAnd(req, ctx, () => (ctx.policy().training === 'allowed' ? ALLOWED : refuse('the policy forbids training'))),
   'training.document': (req, ctx) => levelAnd(req, ctx, () => (ctx.policy().training === 'allowed' ? ALLOWED : refuse('the policy forbids training'))),
   'sound.fifos': (req, ctx) => levelAnd(req, ctx, () => (ctx.policy().audio.enabled ? ALLOWED : refuse('sound is off in the policy'))),
+  // A dropped level's cage is still stopped, and asked to quit first, as cage.stop allows.
+  'cage.quitApps': (req, ctx) => (ctx.holdsCage?.(req.level) ? ALLOWED : levelAnd(req, ctx, () => ALLOWED)),
+  'app.windows': (req, ctx) => levelAnd(req, ctx, () => ALLOWED),
+  'cage.notice': (req, ctx) => (ctx.holdsCage?.(req.level) ? ALLOWED : levelAnd(req, ctx, () => ALLOWED)),
 };

@@ -77,6 +77,12 @@ export const rootRequestSchemas = {
   'training.document': z.object({ op: z.literal('training.document'), level: levelIdSchema, name: trainingFileName, content: z.string().max(64 * 1024) }).strict(),
   /** Hand over a running cage's sound FIFOs (its playback, its microphone where the policy gives it): the manager's own paths, opened as descriptors. */
   'sound.fifos': z.object({ op: z.literal('sound.fifos'), level: levelIdSchema }).strict(),
+  /** Ask a level's apps to quit as the user would before its cage stops, within the policy's bound (appQuit.ts). */
+  'cage.quitApps': z.object({ op: z.literal('cage.quitApps'), level: levelIdSchema }).strict(),
+  /** How many windows each of a level's apps has open (the app launcher's counts of the apps whose windows' class is known). */
+  'app.windows': z.object({ op: z.literal('app.windows'), level: levelIdSchema }).strict(),
+  /** The next limit a level's running cage reached (memory, tasks, home) after the notice numbered `after`: pending until one comes or the cage ends. */
+  'cage.notice': z.object({ op: z.literal('cage.notice'), level: levelIdSchema, after: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional() }).strict(),
 } as const;
 
 export type RootOp = keyof typeof rootRequestSchemas;
@@ -112,4 +118,7 @@ export const WHY_ROOT: Record<RootOp, { why: string; code: string }> = {
   'training.spoof': { why: 'the launcher channel of each cage is the manager\'s (app.launch): the look-alike\'s program, built from the running policy, goes through it', code: 'training/drills/spoofDrill.ts, cages/trainingPrograms.ts' },
   'training.document': { why: 'the same launcher channel: a fixed shell line writes the document as the cage\'s user, no path of the cage\'s followed as root', code: 'training/drills/rightLevelDrill.ts' },
   'sound.fifos': { why: 'the cage\'s FIFOs are in root\'s run folder (root\'s, the cage\'s group\'s 0660): opening them needs root (CAP_DAC_OVERRIDE)', code: 'cages/cageSound.ts, audio/soundPart.ts; the executor: cageManager/soundFifosExecutor.ts' },
+  'cage.quitApps': { why: 'the same launcher channel, the manager\'s: wmctrl and xprop run as cage processes to close and count the windows', code: 'cages/appQuit.ts' },
+  'app.windows': { why: 'the same launcher channel, the manager\'s: xprop runs as a cage process to read the windows\' classes', code: 'apps/cageWindows.ts' },
+  'cage.notice': { why: 'the cage\'s control group counters and its home are watched by its driver, the manager\'s: only it sees a limit reached', code: 'cages/bwrapDriver.ts (watchLimits, RunningCage.onNotice)' },
 };

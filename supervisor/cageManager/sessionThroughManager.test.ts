@@ -11,7 +11,9 @@
  *   - the spoof drill's look-alike up in the cage (the cage's uid, the other level's band), gone at
  *     the drill's end; the right-level drill's document in the cage's ~/Formation;
  *   - the policy's app running in the cage, started from the app launcher, counted by it through
- *     `app.running` and no more once ended; `app.running` lists the policy's apps only (asked as a
+ *     `app.running` and no more once ended; an app whose .desktop file names its windows' class
+ *     counted by its windows through `app.windows` (a second window of its class, opened by another
+ *     program as Firefox hands one over, counted too), and no more once they are closed; `app.running` lists the policy's apps only (asked as a
  *     compromised part would while a look-alike is up: seen with the launcher's list given whole,
  *     the look-alike's command line, its band text included);
  *   - the machine about to sleep: the part's lock locks (cause suspend), told by the manager.
@@ -29,7 +31,7 @@ import { processNamesOf } from '../testing/cageProcesses';
 import { sendFramesAs } from '../testing/rawFramesAs';
 import { createPamTestUser, type PamTestUser } from '../testing/pamTestUser';
 import { busctl, privateLogindUnavailable, startPrivateLogind, type PrivateLogind } from '../testing/privateLogind';
-import { testRoot } from '../testing/realCage';
+import { launcherShell, testRoot } from '../testing/realCage';
 import { skipWithReason } from '../testing/skipWithReason';
 import { bwrapCage, twoLevelPolicy } from '../testing/testPolicy';
 import { waitFor } from '../testing/waitFor';
@@ -41,7 +43,7 @@ import { managerExecutors } from './managerExecutors';
 const LOW_UID = 61821;
 const HIGH_UID = 61822;
 const SMALL = 'homeBytes: 64MiB, tmpfsBytes: 32MiB';
-const APPS = '[{ id: sleeper, exec: [sleep, "611"], autostart: false }]';
+const APPS = '[{ id: sleeper, exec: [sleep, "611"], autostart: false }, { id: terminal, exec: [xterm], desktop: debian-xterm }]';
 const noLogind = privateLogindUnavailable();
 
 let root: string;
@@ -55,7 +57,7 @@ let table: ReturnType<typeof managerExecutors>;
 const cages = new ManagedCages();
 let part: ReturnType<typeof cloisonPart> | null = null;
 const reports: Array<{ step: string } & Record<string, unknown>> = [];
-const seen = { lookAlikes: [] as string[], document: '', appRunning: [] as string[], lookAlikesAfter: -1, running: [] as unknown[], inhibitorsAtSleep: -1, inhibitorsAfterUnlock: -1 };
+const seen = { secondWindow: '', terminalRunning: [] as string[], lookAlikes: [] as string[], document: '', appRunning: [] as string[], lookAlikesAfter: -1, running: [] as unknown[], inhibitorsAtSleep: -1, inhibitorsAfterUnlock: -1 };
 const announced: string[] = [];
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the part's reports, read field by field
@@ -127,6 +129,17 @@ beforeAll(async () => {
         for (const pid of spawnSync('pgrep', ['-u', String(LOW_UID), '-x', '-f', 'sleep 611'], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean)) process.kill(Number(pid), 'SIGTERM');
         go('app ended');
       }
+      if (m.step === 'terminal') {
+        // Another xterm window in the cage, not launched by the launcher: counted by its class only.
+        void launcherShell(cages.cage('low')!)('setsid xterm </dev/null >/dev/null 2>&1 & echo opened')
+          .then((r) => (seen.secondWindow = r.stdout))
+          .finally(() => go('second window'));
+      }
+      if (m.step === 'second window') {
+        seen.terminalRunning = processNamesOf(LOW_UID);
+        for (const pid of spawnSync('pgrep', ['-u', String(LOW_UID), '-x', 'xterm'], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean)) process.kill(Number(pid), 'SIGTERM');
+        go('terminal closed');
+      }
       if (m.step === 'document asked') {
         void waitFor(() => documentInHome().length > 0, 'the document in the home', 30_000)
           .catch(() => undefined)
@@ -197,6 +210,13 @@ describe('the lock, sleep, training and apps of the cloison part, through the ca
     expect(step('app')).toMatchObject({ pid: expect.any(Number), running: 1 });
     expect(seen.appRunning).toContain('sleep');
     expect(step('app ended')).toMatchObject({ running: 0 });
+    // An app counted by its windows (app.windows), then no more once they are closed.
+    expect(step('terminal')).toMatchObject({ running: 1 });
+    expect(seen.secondWindow).toBe('opened\n');
+    expect(seen.terminalRunning.filter((p) => p === 'xterm')).toHaveLength(2);
+    // Two windows counted while the launcher started one: the count is the windows', by app.windows.
+    expect(step('second window')).toMatchObject({ running: 2, launched: 1 });
+    expect(step('terminal closed')).toMatchObject({ running: 0 });
   });
 
   it('app.running answers the policy\'s apps only: not the look-alike the manager started in the same cage; a level the policy does not name is refused and journaled', () => {

@@ -36,6 +36,12 @@ export interface RunningCage {
   launcher?: CageLauncher;
   /** Limits the cage reached while running (memory, tasks, home): supervisor-written text. */
   onNotice?(listener: (notice: CageNotice) => void): void;
+  /**
+   * How many windows each of the level's apps whose windows' class is known has open, counted by
+   * whoever holds the cage's launcher (the root cage manager, `app.windows`); null when the cage was
+   * not asked. Set where this process holds no launcher (cageManager/remoteCageDriver.ts).
+   */
+  appWindows?(): Promise<Array<{ appId: string; windows: number }> | null>;
   /** The cage's own sound server's FIFOs (the supervisor's), when it has one. */
   sound?: { out: string; mic: string | null };
   /** A level on a WireGuard network: its tunnel's state now, and every change. */

@@ -83,6 +83,24 @@ await step('app ended', async () => {
   await waitFor(async () => (await sleepers()) === 0, 'the app\'s end in the list', 10_000).catch(() => undefined);
   return { running: await sleepers() };
 });
+// An app counted by its windows, through the manager (app.windows): a second window of its class
+// opened in the cage by another program (as Firefox's second window, handed over) counts too.
+const terminals = async () => (await apps.list()).find((l) => l.level === 'low')?.apps.find((a) => a.id === 'terminal')?.running ?? null;
+await step('terminal', async () => {
+  await apps.launch('low', 'terminal');
+  await waitFor(async () => (await terminals()) === 1, 'the terminal\'s window counted', 10_000).catch(() => undefined);
+  return { running: await terminals() };
+});
+await go('second window');
+await step('second window', async () => {
+  await waitFor(async () => (await terminals()) === 2, 'the second window counted', 10_000).catch(() => undefined);
+  return { running: await terminals(), launched: (await managerRunningApps(client)('low')).filter((p) => p.appId === 'terminal').length };
+});
+await go('terminal closed');
+await step('terminal closed', async () => {
+  await waitFor(async () => (await terminals()) === 0, 'the terminal\'s window gone from the count', 10_000).catch(() => undefined);
+  return { running: await terminals() };
+});
 
 // The drills, their acts through the manager.
 const ctx: DrillContext = {
