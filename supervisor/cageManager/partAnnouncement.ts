@@ -8,6 +8,7 @@
  * socket in the part's own run folder, the cages' statuses bounded; anything else, nothing printed.
  */
 import { basename, dirname } from 'node:path';
+import { escapeControls } from '../sandbox/partStderr';
 
 export const PART_ANNOUNCEMENT_TYPE = 'announce';
 
@@ -51,4 +52,15 @@ export function announcementLine(message: Record<string, unknown>, partRunDir: s
   const cages = cagesOf(message.cages);
   if (!cages) return { refused: 'the cages\' statuses are not statuses' };
   return { line: JSON.stringify({ [state]: true, url: launch ? launch.href : null, origin: from ? from.origin : null, rpcSocket, cages }) };
+}
+
+/**
+ * The line saying the part did not start (start.mjs prints its reason on the user's terminal). The
+ * reason is the part's own words (partProcess.ts takes its `failed` message's error as given):
+ * escaped as its stderr is (partStderr.ts), so no escape sequence reaches the terminal — seen
+ * before: an OSC 52 setting the host terminal's clipboard, the line above erased and a cage's
+ * status faked (attacks/partMessagesRelay.attack.test.ts). Bounded as before.
+ */
+export function partFailedLine(reason: string): string {
+  return JSON.stringify({ partFailed: true, reason: escapeControls(String(reason)).slice(0, 500) });
 }
