@@ -24,7 +24,13 @@ function loopbackHttp(value: unknown): URL | null {
   }
 }
 
-const text = (value: unknown, max: number, pattern = /^[^\p{Cc}]*$/u): value is string => typeof value === 'string' && value.length <= max && pattern.test(value);
+/**
+ * Bounded text with nothing a terminal acts on: no control character, and no bidi override, line
+ * separator or invisible formatter either (start.mjs prints a cage's detail on the user's terminal,
+ * where a U+202E would show a crash reordered as another cage's "running"): what partStderr.ts escapes.
+ */
+const text = (value: unknown, max: number, pattern?: RegExp): value is string =>
+  typeof value === 'string' && value.length <= max && escapeControls(value) === value && (pattern === undefined || pattern.test(value));
 
 function cagesOf(value: unknown): Array<{ level: string; status: string; detail?: string }> | null {
   if (!Array.isArray(value) || value.length > 16) return null;
