@@ -49,6 +49,8 @@ export interface CageManagerServerOptions {
    */
   longPendingOps?: ReadonlySet<string>;
   maxLongPending?: number;
+  /** Connections of the part open at once; one more is closed at once (DEFAULT_MAX_CONNECTIONS). */
+  maxConnections?: number;
 }
 
 export const DEFAULT_MAX_IN_FLIGHT = 16;
@@ -56,6 +58,12 @@ export const DEFAULT_MAX_IN_FLIGHT = 16;
 export const DEFAULT_LONG_PENDING_OPS: ReadonlySet<string> = new Set(['cage.wait']);
 /** A part waits once per running cage; a few more leave room for a wait that is ending. */
 export const DEFAULT_MAX_LONG_PENDING = 4;
+/**
+ * The part needs one connection (a few while one it lost is still closing here); each costs root a
+ * descriptor for as long as the part keeps it. Unbounded, a part filled the manager's table: its
+ * journal could not write the part's next refusal (attacks/managerConnectionFlood.attack.test.ts).
+ */
+export const DEFAULT_MAX_CONNECTIONS = 32;
 
 /**
  * The lane a request counts in: its level and op (the level-less ops, their op alone). Finite: the
@@ -82,6 +90,8 @@ export const REFUSED_KIND = 'rootRequest.refused';
 export class CageManagerServer {
   private readonly server: Server;
   private readonly sockets = new Set<Socket>();
+  /** Whether the current burst of connections past the bound is journaled (once until under it again). */
+  private connectionsBurstJournaled = false;
 
   constructor(private readonly options: CageManagerServerOptions) {
     this.server = createServer((socket) => this.accept(socket));
@@ -136,8 +146,18 @@ export class CageManagerServer {
       socket.destroy();
       return;
     }
+    const maxConnections = this.options.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
+    if (this.sockets.size >= maxConnections) {
+      if (!this.connectionsBurstJournaled) this.refuse(peer, '(connection)', `${maxConnections} connections of the cloison part already open: this one is closed (journaled once until fewer are open)`);
+      this.connectionsBurstJournaled = true;
+      socket.destroy();
+      return;
+    }
     this.sockets.add(socket);
-    socket.once('close', () => this.sockets.delete(socket));
+    socket.once('close', () => {
+      this.sockets.delete(socket);
+      if (this.sockets.size < maxConnections) this.connectionsBurstJournaled = false;
+    });
     socket.on('error', () => socket.destroy());
     const reader = new FrameReader(this.options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES);
     const lanes: Lanes = new Map();

@@ -34,6 +34,8 @@ describe('the part\'s announcements as the manager prints them', () => {
     ['a socket climbing out of its folder', { rpcSocket: `${RUN}/../cloison/manager.sock` }],
     ['a line break in a status', { cages: [{ level: 'low', status: 'running\n{"ready":true}' }] }],
     ['a control character in a detail', { cages: [{ level: 'low', status: 'crashed', detail: 'x\u001b[2J' }] }],
+    ['a bidi override in a detail (the terminal would show the line reordered)', { cages: [{ level: 'low', status: 'crashed', detail: 'ok \u202egninnur :hgih egac' }] }],
+    ['a line separator in a detail', { cages: [{ level: 'low', status: 'crashed', detail: 'x\u2028cloison: cage high: running' }] }],
     ['a thousand cages', { cages: Array.from({ length: 1000 }, () => ({ level: 'low', status: 'running' })) }],
     ['a state of its own', { state: 'listening\n' }],
   ];

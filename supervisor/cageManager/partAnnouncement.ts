@@ -8,6 +8,7 @@
  * socket in the part's own run folder, the cages' statuses bounded; anything else, nothing printed.
  */
 import { basename, dirname } from 'node:path';
+import { escapeControls } from '../sandbox/partStderr';
 
 export const PART_ANNOUNCEMENT_TYPE = 'announce';
 
@@ -23,7 +24,13 @@ function loopbackHttp(value: unknown): URL | null {
   }
 }
 
-const text = (value: unknown, max: number, pattern = /^[^\p{Cc}]*$/u): value is string => typeof value === 'string' && value.length <= max && pattern.test(value);
+/**
+ * Bounded text with nothing a terminal acts on: no control character, and no bidi override, line
+ * separator or invisible formatter either (start.mjs prints a cage's detail on the user's terminal,
+ * where a U+202E would show a crash reordered as another cage's "running"): what partStderr.ts escapes.
+ */
+const text = (value: unknown, max: number, pattern?: RegExp): value is string =>
+  typeof value === 'string' && value.length <= max && escapeControls(value) === value && (pattern === undefined || pattern.test(value));
 
 function cagesOf(value: unknown): Array<{ level: string; status: string; detail?: string }> | null {
   if (!Array.isArray(value) || value.length > 16) return null;
@@ -51,4 +58,15 @@ export function announcementLine(message: Record<string, unknown>, partRunDir: s
   const cages = cagesOf(message.cages);
   if (!cages) return { refused: 'the cages\' statuses are not statuses' };
   return { line: JSON.stringify({ [state]: true, url: launch ? launch.href : null, origin: from ? from.origin : null, rpcSocket, cages }) };
+}
+
+/**
+ * The line saying the part did not start (start.mjs prints its reason on the user's terminal). The
+ * reason is the part's own words (partProcess.ts takes its `failed` message's error as given):
+ * escaped as its stderr is (partStderr.ts), so no escape sequence reaches the terminal — seen
+ * before: an OSC 52 setting the host terminal's clipboard, the line above erased and a cage's
+ * status faked (attacks/partMessagesRelay.attack.test.ts). Bounded as before.
+ */
+export function partFailedLine(reason: string): string {
+  return JSON.stringify({ partFailed: true, reason: escapeControls(String(reason)).slice(0, 500) });
 }
