@@ -46,7 +46,8 @@ import { cloisonPart, type CloisonPartMessage } from './cloisonPart';
 import { ManagedCages } from './managedCages';
 import { unmountKeysOfEndedPart } from './partRestartKeys';
 import { MANAGER_JOURNAL_FILE, MANAGER_SOCKET_FILE, managerExecutors } from './managerExecutors';
-import { announcementLine, PART_ANNOUNCEMENT_TYPE } from './partAnnouncement';
+import { announcementLine, PART_ANNOUNCEMENT_TYPE, partFailedLine } from './partAnnouncement';
+import { PartMessageLog } from './partMessageLog';
 
 function say(msg: string, fields: Record<string, unknown> = {}): void {
   process.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), msg, ...fields })}\n`);
@@ -204,7 +205,7 @@ async function main(): Promise<void> {
       () => say('cloison part started', { pid: part.pid }),
       (err: Error) => {
         say('cloison part did not start', { reason: err.message });
-        process.stdout.write(`${JSON.stringify({ partFailed: true, reason: err.message.slice(0, 500) })}\n`);
+        process.stdout.write(`${partFailedLine(err.message)}\n`);
       },
     );
   } else say('no cloison part: --no-part');
@@ -283,11 +284,14 @@ function groupOf(name: string | undefined, packageGroup: string): number | undef
   return line ? Number(line.split(':')[2]) : undefined;
 }
 
+/** What is logged about the part's messages, held to a budget (a part may send them without end). */
+const partMessages = new PartMessageLog(say);
+
 /** The part's announcements on stdout as the root supervisor's lines; whatever else it says, only its kind logged. */
 function relay(message: CloisonPartMessage, partRunDir: string): void {
-  if (message.type !== PART_ANNOUNCEMENT_TYPE) return say('cloison part: message not acted on', { type: message.type.slice(0, 64) });
+  if (message.type !== PART_ANNOUNCEMENT_TYPE) return partMessages.log('cloison part: message not acted on', { type: message.type.slice(0, 64) });
   const outcome = announcementLine(message, partRunDir);
-  if ('refused' in outcome) return say('cloison part: announcement refused', { reason: outcome.refused });
+  if ('refused' in outcome) return partMessages.log('cloison part: announcement refused', { reason: outcome.refused });
   process.stdout.write(`${outcome.line}\n`);
 }
 
