@@ -9,7 +9,8 @@
 //
 // --split (or CLOISON_SPLIT=1; #29, until the split is complete and becomes the default): the root
 // cage manager (out/supervisor/cageManager.js) instead of the root supervisor; it starts the
-// supervisor as its unprivileged `cloison` part and prints the part's two lines as its own.
+// supervisor as its unprivileged `cloison` part and prints the part's two lines as its own. A
+// training session's scenario is then read, and its report written, by that part (as cloison).
 //
 //   npm start [-- --policy FILE] [-- --no-window] [-- --kiosk] [-- --shell-user NAME] [-- --split]
 //             [-- --training SCENARIO.yaml [--trainee NAME] [--report-dir DIR]]
@@ -48,10 +49,6 @@ const root = new URL('..', import.meta.url).pathname;
 const program = split ? 'out/supervisor/cageManager.js' : 'out/supervisor/main.js';
 if (split && process.getuid?.() !== 0) {
   say('--split starts the cage manager, which runs as root: use sudo npm start -- --split');
-  process.exit(1);
-}
-if (split && values.training) {
-  say('--split: a training session is not started through the cage manager yet; start it without --split');
   process.exit(1);
 }
 const built = [program, 'out/renderer/index.html', ...(split ? ['out/supervisor/cloisonPart.js'] : [])];
