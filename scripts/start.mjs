@@ -157,6 +157,10 @@ lines.on('line', (line) => {
     return stopAll(1);
   }
   if (split && said?.listening && !said.rpcSocket) return;
+  // Split, the manager starts its part again when it ends: the new part's "listening" line has a
+  // new launch address (the secret was the old part's, in its memory, and the shell's sessions
+  // went with it), and the shell's window is reopened there.
+  if (split && listening && said?.listening) return reopenShell(said);
   if (!listening) {
     if (!said?.listening) {
       say('supervisor did not start');
@@ -172,6 +176,31 @@ lines.on('line', (line) => {
   if (said?.ready) for (const cage of said.cages ?? []) say(`cage ${cage.level}: ${cage.status}${cage.detail ? ` (${cage.detail})` : ''}`);
 });
 
+/** The shell's window now (Chromium or Electron); one replaced on purpose does not stop everything when it exits. */
+let shellWindow = null;
+const replacedWindows = new WeakSet();
+function windowClosed(child) {
+  if (!replacedWindows.has(child)) stopAll(0);
+}
+
+/**
+ * The restarted part's address: the old window closed and a new one opened there (a Chromium of a
+ * new profile, or Electron with the new socket and origin); without a window, the address printed.
+ * Not kept stable: a new part holds new secrets, and a window left on the old address would only
+ * show a shell cut off from everything.
+ */
+function reopenShell(said) {
+  listening = said;
+  say('the cloison part was started again: the shell reopens at its new address');
+  if (values['no-window']) return say(`no window: the shell is at ${said.url} (one shell, once)`);
+  if (shellWindow && shellWindow.exitCode === null && shellWindow.signalCode === null) {
+    replacedWindows.add(shellWindow);
+    shellWindow.kill('SIGTERM');
+  }
+  if (electron.path) return openElectron(said);
+  openBrowserWindow()?.go(said.url);
+}
+
 function openElectron(ready) {
   say('host: Electron');
   const child = spawn(electron.path, [join(root, 'out/electron/main.cjs')], {
@@ -179,7 +208,8 @@ function openElectron(ready) {
     env: { ...process.env, CLOISON_RPC_SOCKET: ready.rpcSocket, CLOISON_GATEWAY_ORIGIN: ready.origin, CLOISON_KIOSK: values.kiosk ? '1' : '0' },
   });
   children.add(child);
-  child.on('exit', () => stopAll(0));
+  shellWindow = child;
+  child.on('exit', () => windowClosed(child));
 }
 
 /**
@@ -235,7 +265,8 @@ function openBrowserWindow() {
   say(`shell: Chromium as ${user.name}, sandboxed`);
   const child = spawn(argv[0], argv.slice(1), { stdio: 'ignore', env });
   children.add(child);
-  child.on('exit', () => stopAll(0));
+  shellWindow = child;
+  child.on('exit', () => windowClosed(child));
   return { go: (url) => launch.go(`${url}${values.kiosk ? '&kiosk=1' : ''}`) };
 }
 

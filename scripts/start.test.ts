@@ -98,6 +98,36 @@ describe('npm start', () => {
     await waitFor(() => processesUnder(root).length === 0 && cloisonPartPids().length === 0, 'the manager and its part gone', 10_000, 100);
   }, 90_000);
 
+  it('--split: the cloison part killed, the manager starts it again and npm start follows: the new part\'s address printed, its browser host answering there', async () => {
+    const root = startRoot();
+    chmodSync(root, 0o711);
+    const policy = join(root, 'p.yaml');
+    writeFileSync(policy, SMALL_POLICY);
+    const child = spawn(process.execPath, ['scripts/start.mjs', '--no-window', '--split', '--policy', policy, '--state-dir', join(root, 's'), '--run-dir', join(root, 'r')], { stdio: ['ignore', 'pipe', 'ignore'] });
+    let out = '';
+    child.stdout.on('data', (d) => (out += d.toString()));
+    const addresses = () => [...out.matchAll(/the shell is at (http:\/\/127\.0\.0\.1:\d+\/#launch=[A-Za-z0-9_-]{32})/g)].map((m) => m[1]!);
+    try {
+      await waitFor(() => addresses().length === 1 && /cage high:/.test(out), 'the first part\'s address', 45_000, 100);
+      const [first] = cloisonPartPids();
+      process.kill(first!.pid, 'SIGKILL');
+      await waitFor(() => addresses().length === 2, 'the restarted part\'s address', 60_000, 100);
+      expect(out).toContain('the cloison part was started again: the shell reopens at its new address');
+      const [, second] = addresses();
+      expect(second).not.toBe(addresses()[0]);
+      const now = cloisonPartPids();
+      expect(now).toHaveLength(1);
+      expect(now[0]!.pid).not.toBe(first!.pid);
+      expect(now[0]!.uid).toBe(first!.uid);
+      // The new address is the new part's: its browser host answers there.
+      expect((await fetch(new URL(second!).origin)).status).toBe(200);
+    } finally {
+      child.kill('SIGINT');
+      await new Promise((r) => child.once('exit', r));
+    }
+    await waitFor(() => processesUnder(root).length === 0 && cloisonPartPids().length === 0, 'the manager and its part gone', 10_000, 100);
+  }, 150_000);
+
   it('--split with a policy the cloison part cannot read: says why the part did not start, stops the manager (status 1)', async () => {
     const root = startRoot();
     chmodSync(root, 0o711);
