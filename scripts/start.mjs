@@ -70,6 +70,9 @@ function findElectron() {
 }
 
 const children = new Set();
+/** The shell's window now (Chromium or Electron); one replaced on purpose does not stop everything when it exits. */
+let shellWindow = null;
+const replacedWindows = new WeakSet();
 /** The supervisor, given longer to stop than the shell's windows (stopAll). */
 let supervisorChild = null;
 /** Run once everything has stopped (the Chromium profile goes then, when nothing writes it). */
@@ -176,9 +179,6 @@ lines.on('line', (line) => {
   if (said?.ready) for (const cage of said.cages ?? []) say(`cage ${cage.level}: ${cage.status}${cage.detail ? ` (${cage.detail})` : ''}`);
 });
 
-/** The shell's window now (Chromium or Electron); one replaced on purpose does not stop everything when it exits. */
-let shellWindow = null;
-const replacedWindows = new WeakSet();
 function windowClosed(child) {
   if (!replacedWindows.has(child)) stopAll(0);
 }
