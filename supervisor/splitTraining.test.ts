@@ -9,7 +9,7 @@
  * refuse it again, forever).
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { chmodSync, existsSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -46,12 +46,12 @@ afterEach(async () => {
 }, 90_000);
 
 /** The manager on a fresh folder with a training session; its stdout's lines and its stderr gathered. */
-function startSplit(policyExtra: string) {
+function startSplit(policyExtra: string, reportDirIn?: (root: string) => string) {
   const root = testRoot('cloison-split-training-');
   chmodSync(root, 0o711); // the part (cloison) reads the policy and the scenario, reaches its folders
   writeFileSync(join(root, 'p.yaml'), twoLevelPolicy({ low: bwrapCage({ uid: UIDS.low }), high: bwrapCage({ uid: UIDS.high }) }, policyExtra));
   writeFileSync(join(root, 'scenario.yaml'), SCENARIO);
-  const reportDir = join(root, 'reports');
+  const reportDir = reportDirIn ? reportDirIn(root) : join(root, 'reports');
   const argv = [join(REPO, 'out/supervisor/cageManager.js'), '--policy', join(root, 'p.yaml'), '--state-dir', join(root, 'state'), '--run-dir', join(root, 'run'), '--port', '0', '--log-level', 'warn',
     '--training', join(root, 'scenario.yaml'), '--trainee', 'Alice Martin', '--report-dir', reportDir];
   const child = spawn(process.execPath, argv, { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -81,6 +81,18 @@ describe('a training session through the cage manager', () => {
     expect(statSync(file).uid).toBe(cloisonUid());
     const folder = statSync(run.reportDir);
     expect([folder.uid, folder.mode & 0o777]).toEqual([cloisonUid(), 0o750]);
+  }, 120_000);
+
+  it('a report folder that exists is never given to cloison: it stays root\'s, with its mode', async () => {
+    // As an administrator's typo could name /etc: a folder of root's that exists.
+    const run = startSplit('training: allowed\n', (root) => {
+      const existing = join(root, 'root-folder');
+      mkdirSync(existing, { mode: 0o755 });
+      return existing;
+    });
+    await waitFor(() => run.lines.some((l) => l.ready === true) || run.child.exitCode !== null, 'the part\'s ready line', 60_000, 100);
+    const folder = statSync(run.reportDir);
+    expect([folder.uid, folder.gid, folder.mode & 0o7777]).toEqual([0, 0, 0o755]);
   }, 120_000);
 
   it('a policy without training: allowed: the manager says the session was refused, stops with status 2, no part left', async () => {
