@@ -198,7 +198,7 @@ function reopenShell(said) {
     shellWindow.kill('SIGTERM');
   }
   if (electron.path) return openElectron(said);
-  openBrowserWindow()?.go(said.url);
+  openBrowserWindow({ again: true })?.go(said.url);
 }
 
 function openElectron(ready) {
@@ -217,8 +217,8 @@ function openElectron(ready) {
  * the address is there, then (go) the redirect to the address with its single-use secret. Null,
  * having said why, when there is no Chromium, no display, or no user to run it as.
  */
-function openBrowserWindow() {
-  say(`host: browser (Chromium --app), because ${electron.reason}`);
+function openBrowserWindow({ again = false } = {}) {
+  if (!again) say(`host: browser (Chromium --app), because ${electron.reason}`);
   const chromium = ['/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome'].find((p) => existsSync(p));
   const later = (why) => ({ go: (url) => say(`${why}: open ${url}`) });
   if (!chromium) return later('no Chromium found (install chromium)');
