@@ -4,7 +4,7 @@
  * where the README says; the root units hold exactly the capabilities the supervisor keeps when
  * started by hand, and their system call deny list covers what it denies itself.
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { ROOT_PART_CAPABILITY_NAMES } from '../supervisor/sandbox/rootPartRestriction';
@@ -65,5 +65,19 @@ describe('least-privilege units', () => {
     }
     for (const [op, { why }] of Object.entries(WHY_ROOT)) expect(readme).toContain(`| \`${op}\` | ${why} |`);
     for (const cap of ROOT_PART_CAPABILITY_NAMES) expect(readme).toContain(`\`${cap}\``);
+  });
+
+  it('the cage manager\'s unit gives its part the packaged supervisor unit\'s shell settings, and the manager accepts them', () => {
+    const flags = (unit: string) => new Map(settings(unit, 'ExecStart')[0]!.split(' ').flatMap((word, i, all) => (word.startsWith('--') && !word.startsWith('--max-') ? [[word, all[i + 1]?.startsWith('--') ? true : all[i + 1]] as const] : [])));
+    const supervisor = flags('deploy/systemd/cloison-supervisor.service');
+    const manager = flags('deploy/systemd/cloison-cage-manager.service');
+    // What the kiosk's shell and Electron reach, and who may use the sockets: the same after the switch.
+    for (const flag of ['--policy', '--state-dir', '--run-dir', '--port', '--allow-origin', '--shell-group', '--admin-group', '--forward-journal']) expect([flag, manager.get(flag)]).toEqual([flag, supervisor.get(flag)]);
+    // The manager's own parser takes every flag (an unknown one would stop the unit): with a policy
+    // that does not exist, it gets as far as refusing the policy (status 2), not the command line.
+    const args = [...manager.entries()].flatMap(([flag, value]) => (flag === '--policy' ? [flag, '/nonexistent/policy.yaml'] : typeof value === 'string' ? [flag, value] : [flag]));
+    const run = spawnSync(process.execPath, ['out/supervisor/cageManager.js', ...args], { encoding: 'utf8', timeout: 30_000 });
+    expect(run.stderr).toContain('policy refused, nothing started');
+    expect(run.status).toBe(2);
   });
 });

@@ -9,7 +9,8 @@
 //
 // --split (or CLOISON_SPLIT=1; #29, until the split is complete and becomes the default): the root
 // cage manager (out/supervisor/cageManager.js) instead of the root supervisor; it starts the
-// supervisor as its unprivileged `cloison` part and prints the part's two lines as its own.
+// supervisor as its unprivileged `cloison` part and prints the part's two lines as its own. A
+// training session's scenario is then read, and its report written, by that part (as cloison).
 //
 //   npm start [-- --policy FILE] [-- --no-window] [-- --kiosk] [-- --shell-user NAME] [-- --split]
 //             [-- --training SCENARIO.yaml [--trainee NAME] [--report-dir DIR]]
@@ -50,10 +51,6 @@ if (split && process.getuid?.() !== 0) {
   say('--split starts the cage manager, which runs as root: use sudo npm start -- --split');
   process.exit(1);
 }
-if (split && values.training) {
-  say('--split: a training session is not started through the cage manager yet; start it without --split');
-  process.exit(1);
-}
 const built = [program, 'out/renderer/index.html', ...(split ? ['out/supervisor/cloisonPart.js'] : [])];
 if (!built.every((file) => existsSync(join(root, file)))) {
   say('building (first start)…');
@@ -73,6 +70,9 @@ function findElectron() {
 }
 
 const children = new Set();
+/** The shell's window now (Chromium or Electron); one replaced on purpose does not stop everything when it exits. */
+let shellWindow = null;
+const replacedWindows = new WeakSet();
 /** The supervisor, given longer to stop than the shell's windows (stopAll). */
 let supervisorChild = null;
 /** Run once everything has stopped (the Chromium profile goes then, when nothing writes it). */
@@ -160,6 +160,10 @@ lines.on('line', (line) => {
     return stopAll(1);
   }
   if (split && said?.listening && !said.rpcSocket) return;
+  // Split, the manager starts its part again when it ends: the new part's "listening" line has a
+  // new launch address (the secret was the old part's, in its memory, and the shell's sessions
+  // went with it), and the shell's window is reopened there.
+  if (split && listening && said?.listening) return reopenShell(said);
   if (!listening) {
     if (!said?.listening) {
       say('supervisor did not start');
@@ -175,6 +179,28 @@ lines.on('line', (line) => {
   if (said?.ready) for (const cage of said.cages ?? []) say(`cage ${cage.level}: ${cage.status}${cage.detail ? ` (${cage.detail})` : ''}`);
 });
 
+function windowClosed(child) {
+  if (!replacedWindows.has(child)) stopAll(0);
+}
+
+/**
+ * The restarted part's address: the old window closed and a new one opened there (a Chromium of a
+ * new profile, or Electron with the new socket and origin); without a window, the address printed.
+ * Not kept stable: a new part holds new secrets, and a window left on the old address would only
+ * show a shell cut off from everything.
+ */
+function reopenShell(said) {
+  listening = said;
+  say('the cloison part was started again: the shell reopens at its new address');
+  if (values['no-window']) return say(`no window: the shell is at ${said.url} (one shell, once)`);
+  if (shellWindow && shellWindow.exitCode === null && shellWindow.signalCode === null) {
+    replacedWindows.add(shellWindow);
+    shellWindow.kill('SIGTERM');
+  }
+  if (electron.path) return openElectron(said);
+  openBrowserWindow({ again: true })?.go(said.url);
+}
+
 function openElectron(ready) {
   say('host: Electron');
   const child = spawn(electron.path, [join(root, 'out/electron/main.cjs')], {
@@ -182,7 +208,8 @@ function openElectron(ready) {
     env: { ...process.env, CLOISON_RPC_SOCKET: ready.rpcSocket, CLOISON_GATEWAY_ORIGIN: ready.origin, CLOISON_KIOSK: values.kiosk ? '1' : '0' },
   });
   children.add(child);
-  child.on('exit', () => stopAll(0));
+  shellWindow = child;
+  child.on('exit', () => windowClosed(child));
 }
 
 /**
@@ -190,8 +217,8 @@ function openElectron(ready) {
  * the address is there, then (go) the redirect to the address with its single-use secret. Null,
  * having said why, when there is no Chromium, no display, or no user to run it as.
  */
-function openBrowserWindow() {
-  say(`host: browser (Chromium --app), because ${electron.reason}`);
+function openBrowserWindow({ again = false } = {}) {
+  if (!again) say(`host: browser (Chromium --app), because ${electron.reason}`);
   const chromium = ['/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome'].find((p) => existsSync(p));
   const later = (why) => ({ go: (url) => say(`${why}: open ${url}`) });
   if (!chromium) return later('no Chromium found (install chromium)');
@@ -238,7 +265,8 @@ function openBrowserWindow() {
   say(`shell: Chromium as ${user.name}, sandboxed`);
   const child = spawn(argv[0], argv.slice(1), { stdio: 'ignore', env });
   children.add(child);
-  child.on('exit', () => stopAll(0));
+  shellWindow = child;
+  child.on('exit', () => windowClosed(child));
   return { go: (url) => launch.go(`${url}${values.kiosk ? '&kiosk=1' : ''}`) };
 }
 

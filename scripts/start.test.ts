@@ -98,6 +98,38 @@ describe('npm start', () => {
     await waitFor(() => processesUnder(root).length === 0 && cloisonPartPids().length === 0, 'the manager and its part gone', 10_000, 100);
   }, 90_000);
 
+  it('--split: the cloison part killed, the manager starts it again and npm start follows: the new part\'s address printed, its browser host answering there', async () => {
+    const root = startRoot();
+    chmodSync(root, 0o711);
+    const policy = join(root, 'p.yaml');
+    writeFileSync(policy, SMALL_POLICY);
+    const child = spawn(process.execPath, ['scripts/start.mjs', '--no-window', '--split', '--policy', policy, '--state-dir', join(root, 's'), '--run-dir', join(root, 'r')], { stdio: ['ignore', 'pipe', 'ignore'] });
+    let out = '';
+    child.stdout.on('data', (d) => (out += d.toString()));
+    const addresses = () => [...out.matchAll(/the shell is at (http:\/\/127\.0\.0\.1:\d+\/#launch=[A-Za-z0-9_-]{32})/g)].map((m) => m[1]!);
+    try {
+      await waitFor(() => addresses().length === 1 && /cage high:/.test(out), 'the first part\'s address', 45_000, 100);
+      const [first] = cloisonPartPids();
+      process.kill(first!.pid, 'SIGKILL');
+      await waitFor(() => addresses().length === 2, 'the restarted part\'s address', 60_000, 100);
+      expect(out).toContain('the cloison part was started again: the shell reopens at its new address');
+      const [, second] = addresses();
+      expect(second).not.toBe(addresses()[0]);
+      const now = cloisonPartPids();
+      expect(now).toHaveLength(1);
+      expect(now[0]!.pid).not.toBe(first!.pid);
+      expect(now[0]!.uid).toBe(first!.uid);
+      // The new address is the new part's: its browser host answers there.
+      expect((await fetch(new URL(second!).origin)).status).toBe(200);
+    } finally {
+      if (child.exitCode === null && child.signalCode === null) {
+        child.kill('SIGINT');
+        await new Promise((r) => child.once('exit', r));
+      }
+    }
+    await waitFor(() => processesUnder(root).length === 0 && cloisonPartPids().length === 0, 'the manager and its part gone', 10_000, 100);
+  }, 150_000);
+
   it('--split with a policy the cloison part cannot read: says why the part did not start, stops the manager (status 1)', async () => {
     const root = startRoot();
     chmodSync(root, 0o711);
@@ -152,6 +184,47 @@ describe('npm start', () => {
     // Removed as the user once Chromium's last child is gone, which a loaded machine may take a while to see.
     await waitFor(() => !existsSync(profile), "the shell user's Chromium profile removed");
   }, 90_000);
+
+  it('--split with a window: the cloison part killed, the shell\'s Chromium is replaced by one sent to the new part\'s address; npm start goes on', async (ctx) => {
+    if (!process.env.DISPLAY) skipWithReason(ctx, 'no display to open Chromium on (npm test runs under xvfb-run in CI)');
+    if (Number.isNaN(testUid)) skipWithReason(ctx, `no ${TEST_USER} account (scripts/setup.sh makes it)`);
+    const root = startRoot();
+    chmodSync(root, 0o711);
+    const policy = join(root, 'p.yaml');
+    writeFileSync(policy, SMALL_POLICY);
+    const child = spawn(process.execPath, ['scripts/start.mjs', '--split', '--policy', policy, '--state-dir', join(root, 's'), '--run-dir', join(root, 'r')], { stdio: ['ignore', 'pipe', 'ignore'], env: { ...process.env, SUDO_USER: TEST_USER } });
+    let out = '';
+    child.stdout.on('data', (d) => (out += d.toString()));
+    // The profiles of the shell's Chromium main processes running now (the one with --app=).
+    const shellProfiles = () => [...new Set(readdirSync('/proc').filter((p) => /^\d+$/.test(p)).flatMap((p) => {
+      try {
+        const argv = readFileSync(`/proc/${p}/cmdline`, 'utf8');
+        return argv.includes('--app=file://') && argv.includes('cloison-shell-') ? [/--user-data-dir=([^\0 ]+)/.exec(argv)![1]!] : [];
+      } catch {
+        return [];
+      }
+    }))];
+    const sentTo = (profile: string) => /url=(http:\/\/127\.0\.0\.1:\d+\/#launch=[A-Za-z0-9_-]{32})/.exec(readFileSync(join(profile, 'launch.html'), 'utf8'))?.[1];
+    try {
+      await waitFor(() => shellProfiles().length === 1 && !!sentTo(shellProfiles()[0]!), 'the shell\'s Chromium sent to the first part\'s address', 45_000, 100);
+      const [firstProfile] = shellProfiles();
+      const firstAddress = sentTo(firstProfile!);
+      process.kill(cloisonPartPids()[0]!.pid, 'SIGKILL');
+      await waitFor(() => shellProfiles().some((p) => p !== firstProfile && !!sentTo(p)), 'a new Chromium sent to the restarted part\'s address', 60_000, 100);
+      await waitFor(() => !shellProfiles().includes(firstProfile!), 'the old Chromium closed', 20_000, 100);
+      const [secondProfile] = shellProfiles();
+      expect(sentTo(secondProfile!)).not.toBe(firstAddress);
+      expect(statSync(join(secondProfile!, 'launch.html')).uid).toBe(testUid);
+      expect(out).toContain('the cloison part was started again: the shell reopens at its new address');
+      expect(child.exitCode).toBeNull();
+    } finally {
+      if (child.exitCode === null && child.signalCode === null) {
+        child.kill('SIGINT');
+        await new Promise((r) => child.once('exit', r));
+      }
+    }
+    await waitFor(() => processesUnder(root).length === 0 && cloisonPartPids().length === 0, 'the manager and its part gone', 10_000, 100);
+  }, 150_000);
 
   it('as root with no invoking user, refuses to run Chromium and stops what it started', async () => {
     const root = startRoot();

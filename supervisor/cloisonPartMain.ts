@@ -14,13 +14,14 @@ import { z } from 'zod';
 import type { Policy } from '../shared/policy';
 import { forwardTargetFrom } from './audit/journalForwarder';
 import { connectManagerLink, type ManagerLink } from './cageManager/managerLink';
-import { PART_ANNOUNCEMENT_TYPE } from './cageManager/partAnnouncement';
+import { PART_ANNOUNCEMENT_TYPE, TRAINING_REFUSED_TYPE } from './cageManager/partAnnouncement';
 import { managerChannel } from './cageManager/socketHandOver';
 import { GATEWAY_WARM_UP_ROUNDS } from './gateway/gatewayWarmUp';
 import { DEFAULT_POLICY_NAME, DEFAULT_POLICY_YAML } from './policy/defaultPolicy';
-import { loadDefaultPolicy, readPolicyFile } from './policy/policyLoader';
+import { loadDefaultPolicy, PolicyError, readPolicyFile } from './policy/policyLoader';
 import { defaultRendererDir } from './rendererDir';
 import { Supervisor } from './supervisor';
+import { TrainingRefused } from './training/trainingDesk';
 import type { SupervisorOptions } from './supervisorOptions';
 
 /** What the manager starts it with (managerMain.ts), beside its account and groups. */
@@ -45,6 +46,8 @@ const startSchema = z.object({
     logLevel: z.string().optional(),
     forwardJournal: z.string().optional(),
   }),
+  /** A training session (the manager's --training): the scenario read and the report written as cloison. */
+  training: z.object({ scenarioFile: z.string().min(1), trainee: z.string().min(1), reportDir: z.string().min(1) }).optional(),
 });
 export type CloisonPartStart = z.infer<typeof startSchema>;
 
@@ -95,6 +98,7 @@ export async function runCloisonPart(raw: Record<string, unknown>): Promise<void
     forwardJournal: forwardTargetFrom(shell.forwardJournal ?? 'auto'),
     gatewayWarmUp: { rounds: GATEWAY_WARM_UP_ROUNDS, afterMs: 1000 },
     manager: link,
+    ...(start.training ? { training: start.training } : {}),
     log: (msg, fields) => {
       const { level, ...rest } = fields ?? {};
       log.info(level === undefined ? rest : { cage: level, ...rest }, msg);
@@ -141,6 +145,12 @@ export async function runCloisonPart(raw: Record<string, unknown>): Promise<void
     stopping = true;
     log.error({ error: (err as Error).message }, 'start failed');
     await supervisor.stop().catch(() => undefined);
+    // A session refused (its scenario, the policy's training: allowed) is refused again at every
+    // start: the manager is told, says it and stops, instead of starting the part again.
+    if (err instanceof TrainingRefused || err instanceof PolicyError) {
+      channel.send({ type: TRAINING_REFUSED_TYPE, reason: (err as Error).message.slice(0, 1000) });
+      return new Promise<never>(() => setTimeout(() => process.exit(2), 100));
+    }
     process.exit(1);
   }
   announce('ready', null);

@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
 import { expect, type Page } from '@playwright/test';
 import { rpcClient } from '../../supervisor/testing/rpcClient';
+import { giveToPart, isManagerOwnLine, SPLIT, supervisorCommand, supervisorPidOf, trainingFoldersForPart } from '../../supervisor/testing/splitSupervisor';
 import { TEST_HOME_LIMIT, twoLevelPolicy } from '../../supervisor/testing/testPolicy';
 
 export interface SupervisorProcess {
@@ -22,7 +23,7 @@ export interface SupervisorProcess {
   rpcSocket: string;
   root: string;
   stateDir: string;
-  /** The supervisor's (root part's) pid. */
+  /** The supervisor's (root part's) pid; with CLOISON_SPLIT=1, its cloison part's (the manager's child) once ready. */
   pid: number;
   homeOf(level: string): string;
   stop(): Promise<void>;
@@ -49,24 +50,32 @@ export async function startSupervisor(policyYaml: string, options: StartOptions 
   const policyFile = join(root, 'policy.yaml');
   writeFileSync(policyFile, policyYaml);
   const stateDir = join(root, 'state');
+  // CLOISON_SPLIT=1: the cage manager with the supervisor as its cloison part, whose folders are these.
+  const command = supervisorCommand(stateDir, join(root, 'run'));
   const phrase = options.trustPhrase === undefined ? TEST_TRUST_PHRASE : options.trustPhrase;
   if (phrase !== null) {
     mkdirSync(stateDir, { recursive: true, mode: 0o700 });
     writeFileSync(join(stateDir, 'trust-phrase.json'), JSON.stringify({ phrase, symbol: '◆' }), { mode: 0o600 });
+    giveToPart(join(stateDir, 'trust-phrase.json'));
   }
+  trainingFoldersForPart(extraArgs);
   const child: ChildProcess = spawn(
     process.execPath,
-    [join(REPO, 'out/supervisor/main.js'), '--policy', policyFile, '--state-dir', stateDir, '--run-dir', join(root, 'run'), '--browser-shell', '--print-launch-url', ...extraArgs],
+    [join(REPO, command.script), '--policy', policyFile, ...command.folders, '--browser-shell', '--print-launch-url', ...extraArgs],
     { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, CLOISON_LOG_LEVEL: 'warn', ...options.env } },
   );
   let stderr = '';
   child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
   // "listening" carries the launch address; tests go on at "ready", once the cages have started.
   const ready = await new Promise<{ url: string; origin: string; rpcSocket: string }>((res, rej) => {
-    const timer = setTimeout(() => rej(new Error(`supervisor not ready (its cages started) within 30 s: ${stderr}`)), 30_000);
+    // Split, the manager starts first, then its part (a second node), then the cages through it.
+    const within = SPLIT ? 60 : 30;
+    const timer = setTimeout(() => rej(new Error(`supervisor not ready (its cages started) within ${within} s: ${stderr}`)), within * 1000);
     let url = '';
     createInterface({ input: child.stdout! }).on('line', (line) => {
-      const said = JSON.parse(line) as { listening?: boolean; ready?: boolean; url: string; origin: string; rpcSocket: string };
+      const said = JSON.parse(line) as { listening?: boolean; ready?: boolean; partFailed?: boolean; reason?: string; url: string; origin: string; rpcSocket: string };
+      if (said.partFailed) rej(new Error(`the cloison part did not start: ${said.reason}: ${stderr}`));
+      if (isManagerOwnLine(said)) return;
       if (said.listening) url = said.url;
       if (!said.ready) return;
       clearTimeout(timer);
@@ -92,8 +101,8 @@ export async function startSupervisor(policyYaml: string, options: StartOptions 
     },
     root,
     stateDir,
-    pid: child.pid!,
-    homeOf: (level) => join(stateDir, 'cages', level, 'home'),
+    pid: SPLIT ? (supervisorPidOf(child.pid!) ?? child.pid!) : child.pid!,
+    homeOf: (level) => join(command.cageStateDir, 'cages', level, 'home'),
     stop: async () => {
       if (child.exitCode === null) {
         child.kill('SIGTERM');

@@ -11,6 +11,7 @@
  *                        [--port N] [--allow-origin O]... [--browser-shell [--print-launch-url]]
  *                        [--renderer DIR] [--shell-group NAME] [--admin-group NAME] [--log-level L]
  *                        [--forward-journal auto|journald|syslog|syslog:PATH|none]
+ *                        [--training SCENARIO.yaml [--trainee NAME] [--report-dir DIR]]
  *
  * Like the supervisor's root part, it restricts itself before anything else (rootPartRestriction.ts:
  * the root requests' capabilities only, the root part's syscall filter). It prints one JSON line on
@@ -23,7 +24,9 @@
  * supplementary groups, to give them its sockets) and the shell's settings given here. The part's
  * "listening" and "ready" announcements are printed on stdout as the root supervisor prints them
  * (partAnnouncement.ts: only what an honest part can say); a first start that fails, as
- * `{"partFailed":true,...}`. SIGHUP is passed on to the part. It holds the cages `cage.start` made
+ * `{"partFailed":true,...}`, as is a training session the part refuses (then the manager stops,
+ * status 2: started again, it would refuse it again). A training session's scenario is read and
+ * its report written by the part, as `cloison` (a missing report folder is made here, its). SIGHUP is passed on to the part. It holds the cages `cage.start` made
  * (managedCages.ts) and stops them, and the part, when it is stopped.
  * Never imported (it runs its main and restricts the process that loads it). `npm start -- --split`
  * starts it (scripts/start.mjs).
@@ -46,7 +49,7 @@ import { cloisonPart, type CloisonPartMessage } from './cloisonPart';
 import { ManagedCages } from './managedCages';
 import { unmountKeysOfEndedPart } from './partRestartKeys';
 import { MANAGER_JOURNAL_FILE, MANAGER_SOCKET_FILE, managerExecutors } from './managerExecutors';
-import { announcementLine, PART_ANNOUNCEMENT_TYPE, partFailedLine } from './partAnnouncement';
+import { announcementLine, PART_ANNOUNCEMENT_TYPE, partFailedLine, partReason, TRAINING_REFUSED_TYPE } from './partAnnouncement';
 import { PartMessageLog } from './partMessageLog';
 
 function say(msg: string, fields: Record<string, unknown> = {}): void {
@@ -61,6 +64,9 @@ function fail(message: string): never {
 function loadPolicy(file: string | undefined): Policy {
   return file ? readPolicyFile(file).policy : loadDefaultPolicy();
 }
+
+/** Stops the part, its cages and the manager (set once they exist). */
+let shutdown: (signal: string, status?: number) => void = (_signal, status = 0) => process.exit(status);
 
 async function main(): Promise<void> {
   restrictRootPart();
@@ -86,6 +92,9 @@ async function main(): Promise<void> {
       'admin-group': { type: 'string' },
       'log-level': { type: 'string' },
       'forward-journal': { type: 'string' },
+      training: { type: 'string' },
+      trainee: { type: 'string' },
+      'report-dir': { type: 'string' },
     },
     strict: true,
   });
@@ -117,7 +126,14 @@ async function main(): Promise<void> {
         account: () => peer,
         start: partStart(values, { managerSocket: socketPath, stateDir, runDir, policyFile: policyFile ?? null, peer, workstationUser: workstation.user?.name ?? null }),
         // Untrusted: its announcements printed only as partAnnouncement.ts rebuilds them; the rest only its kind logged.
-        message: (m) => relay(m, partRunDirOf(values, runDir)),
+        message: (m) => {
+          if (m.type !== TRAINING_REFUSED_TYPE) return relay(m, partRunDirOf(values, runDir));
+          // The part's refusal of the session it was started with: said as a start that failed, then everything stopped.
+          const reason = partReason(m.reason);
+          say('cloison part refused its training session', { reason });
+          process.stdout.write(`${partFailedLine(`training refused: ${reason}`)}\n`);
+          shutdown('training refused', 2);
+        },
         restarting: (reason) => {
           say('cloison part ended: starting it again', { reason, keysUnmounted: unmountKeysOfEndedPart({ runDir, journal, reason }) });
         },
@@ -168,12 +184,13 @@ async function main(): Promise<void> {
     }
   });
   let stopping = false;
-  const shutdown = (signal: string) => {
+  // Hoisted for the part's messages, which may come before the signals are set up.
+  shutdown = (signal: string, status = 0) => {
     if (stopping) return;
     stopping = true;
     say('stopping', { signal });
     void stopAll().then(
-      () => process.exit(0),
+      () => process.exit(status),
       (err: Error) => {
         say('stop failed', { reason: err.message });
         process.exit(1);
@@ -252,7 +269,20 @@ function partStart(values: Values, manager: { managerSocket: string; stateDir: s
       logLevel: (values['log-level'] as string | undefined) ?? process.env.CLOISON_LOG_LEVEL ?? 'info',
       ...(values['forward-journal'] ? { forwardJournal: values['forward-journal'] } : {}),
     },
+    ...(values.training ? { training: trainingOf(values, stateDir, manager.peer) } : {}),
   };
+}
+
+/**
+ * The training session the part starts (main.ts's --training, --trainee, --report-dir): the part
+ * reads the scenario and writes the report as `cloison`; a report folder named and missing is
+ * made here as the part's, as its own folders are (never a folder that exists given away).
+ */
+function trainingOf(values: Values, partStateDir: string, peer: { uid: number; gid: number }): { scenarioFile: string; trainee: string; reportDir: string } {
+  const named = values['report-dir'] as string | undefined;
+  const reportDir = resolve(named ?? join(partStateDir, 'training-reports'));
+  if (named && !existsSync(reportDir)) partFolder(reportDir, peer, 0o750);
+  return { scenarioFile: resolve(values.training as string), trainee: (values.trainee as string | undefined) ?? 'stagiaire', reportDir };
 }
 
 /**

@@ -4,7 +4,7 @@
  * must not steer them elsewhere. An honest part's lines pass unchanged; a hostile one's are refused.
  */
 import { describe, expect, it } from 'vitest';
-import { announcementLine } from './partAnnouncement';
+import { announcementLine, partReason } from './partAnnouncement';
 
 const RUN = '/run/cloison-broker';
 const honest = {
@@ -44,4 +44,18 @@ describe('the part\'s announcements as the manager prints them', () => {
       expect(announcementLine({ ...honest, ...change }, RUN)).toEqual({ refused: expect.any(String) });
     });
   }
+});
+
+describe('the reason a part gives for refusing its training session (start.mjs prints it on the terminal)', () => {
+  it('passes an honest reason unchanged', () => {
+    expect(partReason('scenario.yaml: the policy does not allow training')).toBe('scenario.yaml: the policy does not allow training');
+  });
+
+  it('prints no escape sequence, line break or direction override a hostile part puts in it, and at most 500 characters', () => {
+    const said = partReason(`refused\u001b]0;owned\u0007\u001b[2J\nroot# \u202eevil\u2028x${'a'.repeat(2000)}`);
+    expect(said).not.toMatch(/[\u0000-\u001f\u007f-\u009f\u2028\u202e]/);
+    expect(said.startsWith('refused ]0;owned  [2J root#  evil x')).toBe(true);
+    expect(said.length).toBe(500);
+    expect(partReason({ toString: () => 'x' })).toBe('no reason given');
+  });
 });

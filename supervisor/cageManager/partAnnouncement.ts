@@ -11,6 +11,14 @@ import { basename, dirname } from 'node:path';
 import { escapeControls } from '../sandbox/partStderr';
 
 export const PART_ANNOUNCEMENT_TYPE = 'announce';
+/** The part's refusal of the training session it was started with (`reason`): the manager stops. */
+export const TRAINING_REFUSED_TYPE = 'trainingRefused';
+
+/** A reason the part gives, as one bounded line of printable text (start.mjs prints it on the terminal). */
+export function partReason(value: unknown): string {
+  if (typeof value !== 'string') return 'no reason given';
+  return value.slice(0, 500).replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g, ' ');
+}
 
 const LOOPBACK = new Set(['127.0.0.1', '[::1]', 'localhost']);
 

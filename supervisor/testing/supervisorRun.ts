@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { handshake, wsLink } from './rfbViewer';
 import { rpcClient } from './rpcClient';
+import { isManagerOwnLine, supervisorCommand } from './splitSupervisor';
 
 export interface SupervisorRun {
   child: ChildProcess;
@@ -14,10 +15,15 @@ export interface SupervisorRun {
   origin: string;
 }
 
-/** Starts out/supervisor/main.js with a browser shell on a free port; resolves at its "ready" line. */
+/**
+ * Starts out/supervisor/main.js with a browser shell on a free port; resolves at its "ready" line.
+ * With CLOISON_SPLIT=1, the cage manager with the supervisor as its cloison part on these folders
+ * (splitSupervisor.ts); `child` is then the manager.
+ */
 export async function runSupervisor(policyFile: string, stateDir: string, runDir: string, how: { prefix?: string[]; extraArgs?: string[] } = {}): Promise<SupervisorRun> {
+  const command = supervisorCommand(stateDir, runDir);
   // `prefix` runs it the way a service manager would (a mount namespace, a control group of its own).
-  const argv = [...(how.prefix ?? []), process.execPath, 'out/supervisor/main.js', '--policy', policyFile, '--state-dir', stateDir, '--run-dir', runDir, '--browser-shell', '--port', '0', ...(how.extraArgs ?? [])];
+  const argv = [...(how.prefix ?? []), process.execPath, command.script, '--policy', policyFile, ...command.folders, '--browser-shell', '--port', '0', ...(how.extraArgs ?? [])];
   const child = spawn(argv[0]!, argv.slice(1), {
     stdio: ['ignore', 'pipe', 'ignore'],
     env: { ...process.env, CLOISON_LOG_LEVEL: 'warn' },
@@ -25,7 +31,9 @@ export async function runSupervisor(policyFile: string, stateDir: string, runDir
   const origin = await new Promise<string>((resolve, reject) => {
     let origin = '';
     createInterface({ input: child.stdout! }).on('line', (line) => {
-      const said = JSON.parse(line) as { listening?: boolean; ready?: boolean; origin: string };
+      const said = JSON.parse(line) as { listening?: boolean; ready?: boolean; partFailed?: boolean; reason?: string; origin: string };
+      if (said.partFailed) reject(new Error(`the cloison part did not start: ${said.reason}`));
+      if (isManagerOwnLine(said)) return;
       if (said.listening) origin = said.origin;
       if (said.ready) resolve(origin);
     });
