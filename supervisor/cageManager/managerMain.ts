@@ -97,7 +97,7 @@ async function main(): Promise<void> {
       })
     : null;
   const trainingKeysDir = join(runDir, 'training', 'keys'); // trainingWiring.ts's trainingKeysDir
-  const { executors, stop } = managerExecutors({
+  const { executors, stop, policyReloaded } = managerExecutors({
     policy: () => policy,
     stateDir,
     runDir,
@@ -123,6 +123,7 @@ async function main(): Promise<void> {
     try {
       policy = loadPolicy(policyFile);
       say('policy reloaded', { levels: policy.levels.map((l) => l.id) });
+      policyReloaded();
       // A level the policy no longer names keeps nothing: its cage is stopped here (the part may still stop or wait for it meanwhile).
       for (const level of cages.levels()) {
         if (policy.levels.some((l) => l.id === level)) continue;
