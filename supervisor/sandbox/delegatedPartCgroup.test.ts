@@ -7,6 +7,8 @@
  * the cloison part's (whose folders root gave to its account, never their files), with its own
  * limits: the bomb stops at 128 tasks, the cloison part runs on; the sound part killed, the bomb
  * and its group go before it starts again; the cloison part stopped, everything below it goes.
+ * A compromised cloison part that hides a process of its own twelve groups below its own: gone
+ * with the part (seen surviving when the groups below were looked for eight levels deep only).
  */
 import { chmodSync, existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -115,4 +117,34 @@ setInterval(() => undefined, 60_000);
     for (const dir of [...second.dirs, ...parentDirs]) expect(existsSync(dir)).toBe(false);
     expect(logs.filter((l) => /failed|misbehaved/.test(l))).toEqual([]);
   }, 180_000);
+
+  it('a process the cloison part hides deep below its group ends with the cloison part', async () => {
+    const root = testRoot('cloison-delegated-');
+    chmodSync(root, 0o755);
+    const idle = join(root, 'idle.mjs');
+    writeFileSync(idle, `import { writeSync } from 'node:fs';
+const b = Buffer.from(JSON.stringify({ type: 'ready' })); const h = Buffer.alloc(4); h.writeUInt32BE(b.length); writeSync(3, Buffer.concat([h, b]));
+setInterval(() => undefined, 60_000);
+`);
+    chmodSync(idle, 0o644);
+    const hidden = `${TOKEN}-hidden`;
+    reports.length = 0;
+    parent = cloisonPart({
+      command: { callerUrl: import.meta.url, source: '', bundle: '', script: join(__dirname, '..', 'testing', 'partStartingPart.ts') },
+      account: () => user,
+      start: { script: idle, limits: SOUND_LIMITS, hide: hidden },
+      message: (m) => void reports.push(m),
+    });
+    await parent.start();
+    await waitFor(() => reports.some((r) => r.step === 'hidden'), 'the sleeper hidden', 20_000);
+    const { pid, cgroup } = reports.find((r) => r.step === 'hidden') as CloisonPartMessage & { pid: number; cgroup: string };
+    expect(cgroup).toMatch(/:pids:.*(\/h){12}$/m);
+    const dirs = parent.cgroupDirs;
+    await parent.stop();
+    await waitFor(() => !existsSync(`/proc/${pid}`) || /^State:\s+Z/m.test(readFileSync(`/proc/${pid}/status`, 'utf8')), 'the hidden sleeper gone', 10_000).catch(() => undefined);
+    const alive = processesNamed(hidden);
+    console.log(`hidden sleeper ${pid} after the cloison part's stop: ${alive.length ? 'alive' : 'gone'}; folders left: ${dirs.filter((d) => existsSync(d)).length}`);
+    expect(alive).toEqual([]);
+    for (const dir of dirs) expect(existsSync(dir)).toBe(false);
+  }, 60_000);
 });

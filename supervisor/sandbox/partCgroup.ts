@@ -9,7 +9,7 @@
  * each other's; groups of a root part that is gone (a crash) are emptied and removed at the next
  * start of a part of the same name.
  */
-import { accessSync, constants, existsSync, lchownSync, readdirSync, readFileSync } from 'node:fs';
+import { accessSync, constants, existsSync, lchownSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 
 export interface PartLimits {
@@ -91,12 +91,20 @@ export function delegatePartCgroup(groups: ControlGroups, group: ControlGroup, a
   return { version: group.version, joinPrefix: group.joinPrefix, dirs: group.dirs, remove: () => removeWithBelow(groups, group) };
 }
 
-/** How deep the groups below a part's are looked for (the part makes one level, `cloison/<part>`). */
-const MAX_DEPTH = 8;
-
-/** The part's own processes killed first (it makes no more groups), then every group below it, deepest first, then its own. */
+/**
+ * The whole tree frozen first (a v1 freezer freezes every group below), every process in it killed,
+ * then thawed so the kills land: none of them can fork or move to another group meanwhile. Then
+ * the groups below, deepest first, and the part's own are removed.
+ */
 function removeWithBelow(groups: ControlGroups, group: ControlGroup): void {
-  group.remove();
+  const freezer = group.dirs.find((d) => d.startsWith('/sys/fs/cgroup/freezer/') && existsSync(join(d, 'freezer.state')));
+  if (freezer) writeQuietly(join(freezer, 'freezer.state'), 'FROZEN');
+  try {
+    for (let i = 0; freezer && i < 200 && readQuietly(join(freezer, 'freezer.state')) !== 'FROZEN'; i++) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 5);
+    for (const dir of group.dirs) for (const rel of ['', ...groupsBelow([dir])]) for (const pid of readQuietly(join(dir, rel, 'cgroup.procs')).split('\n').filter(Boolean)) killQuietly(Number(pid));
+  } finally {
+    if (freezer) writeQuietly(join(freezer, 'freezer.state'), 'THAWED');
+  }
   for (let round = 0; round < 3; round++) {
     const below = groupsBelow(group.dirs);
     if (below.length === 0) break;
@@ -105,26 +113,51 @@ function removeWithBelow(groups: ControlGroups, group: ControlGroup): void {
   group.remove();
 }
 
-/** The paths of the groups below these folders (relative, deepest first), links never followed. */
+/** The paths of the groups below these folders (relative, deepest first), links never followed, however deep. */
 function groupsBelow(dirs: string[]): string[] {
   const found = new Set<string>();
-  const walk = (dir: string, rel: string, depth: number) => {
-    if (depth > MAX_DEPTH) return;
-    let entries;
-    try {
-      entries = readdirSync(dir, { withFileTypes: true });
-    } catch {
-      return;
+  for (const dir of dirs) {
+    const todo = [''];
+    for (let rel = todo.pop(); rel !== undefined; rel = todo.pop()) {
+      let entries;
+      try {
+        entries = readdirSync(join(dir, rel), { withFileTypes: true });
+      } catch {
+        continue;
+      }
+      for (const e of entries) {
+        if (!e.isDirectory()) continue;
+        const sub = rel ? join(rel, e.name) : e.name;
+        found.add(sub);
+        todo.push(sub);
+      }
     }
-    for (const e of entries) {
-      if (!e.isDirectory()) continue;
-      const sub = rel ? join(rel, e.name) : e.name;
-      walk(join(dir, e.name), sub, depth + 1);
-      found.add(sub);
-    }
-  };
-  for (const dir of dirs) walk(dir, '', 1);
+  }
   return [...found].sort((a, b) => b.split('/').length - a.split('/').length);
+}
+
+function readQuietly(file: string): string {
+  try {
+    return readFileSync(file, 'utf8').trim();
+  } catch {
+    return '';
+  }
+}
+
+function writeQuietly(file: string, text: string): void {
+  try {
+    writeFileSync(file, text);
+  } catch {
+    /* the group is gone */
+  }
+}
+
+function killQuietly(pid: number): void {
+  try {
+    process.kill(pid, 'SIGKILL');
+  } catch {
+    /* already gone */
+  }
 }
 
 const V1_CONTROLLERS = ['memory', 'pids', 'cpu', 'freezer'];
