@@ -86,7 +86,7 @@ export class UnprivilegedPart<ToRoot extends { type: string }, ToPart> {
     return this.spawnPart();
   }
 
-  /** The folders of its current control group (tests), or [] (not root, no controller). */
+  /** The folders of its current control group (tests), or [] (not root and no group given to us, no controller). */
   get cgroupDirs(): string[] {
     return this.cgroup?.dirs ?? [];
   }
@@ -121,7 +121,15 @@ export class UnprivilegedPart<ToRoot extends { type: string }, ToPart> {
     this.cgroup?.remove();
     const made = createPartCgroup(this.def.controlGroups, this.def.name, this.def.limits);
     if (!made.cgroup) this.def.log?.(`${this.def.name}: no control group of its own, what it forks may outlive it`, { reason: made.reason });
-    this.cgroup = made.cgroup && this.def.delegate && account ? delegatePartCgroup(this.def.controlGroups, made.cgroup, account) : made.cgroup;
+    this.cgroup = made.cgroup;
+    if (made.cgroup && this.def.delegate && account) {
+      try {
+        this.cgroup = delegatePartCgroup(this.def.controlGroups, made.cgroup, account);
+      } catch (err) {
+        // Its own group and limits stay; the parts it starts share them.
+        this.def.log?.(`${this.def.name}: its control group not given to it, the parts it starts share it`, { reason: (err as Error).message });
+      }
+    }
     return this.cgroup;
   }
 
