@@ -57,6 +57,8 @@ export function cloisonPart(options: CloisonPartOptions): UnprivilegedPart<Clois
     maxMessageBytes: MAX_PART_MESSAGE_BYTES,
     limits: options.limits ?? CLOISON_PART_LIMITS,
     controlGroups: { create: createCageCgroup, open: openCageCgroup },
+    // The sound part it starts gets a group of its own below its group, with its own limits.
+    delegate: true,
     parse,
     isReady: (message) => message.type === 'ready',
     started: () => undefined,

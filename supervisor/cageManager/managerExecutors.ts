@@ -74,7 +74,7 @@ export const MANAGER_SOCKET_FILE = 'cage-manager.sock';
 /** Where the manager counts failed password checks (pamCheckExecutor.ts), in its state folder. */
 export const MANAGER_UNLOCK_FAILURES_FILE = 'manager-unlock-failures.json';
 
-export function managerExecutors(h: ManagerHoldings): { executors: RootExecutors; stop(): void } {
+export function managerExecutors(h: ManagerHoldings): { executors: RootExecutors; policyReloaded(): void; stop(): void } {
   const folders = { stateDir: h.stateDir, runDir: h.runDir };
   const sound = soundHostExecutor({ policy: h.policy, target: h.hostSound, part: h.part });
   const sleepWait = sleepWaitExecutor();
@@ -131,6 +131,8 @@ export function managerExecutors(h: ManagerHoldings): { executors: RootExecutors
   };
   return {
     executors,
+    // The policy read again (SIGHUP): what the executors run on that it no longer allows ends.
+    policyReloaded: () => sound.policyReloaded(),
     stop: () => {
       sound.stop();
       sleep.stop();

@@ -146,7 +146,7 @@ async function main(): Promise<void> {
   // The media root made shared before any cage binds its level's folder (the root supervisor's prepareUsb does it there).
   const media = new MediaMounts(mediaRootOf(runDir));
   await media.prepare(policy.levels.map((l) => l.id)).catch((err: Error) => say('USB keys unavailable: cannot prepare the media mounts', { reason: err.message }));
-  const { executors, stop } = managerExecutors({
+  const { executors, stop, policyReloaded } = managerExecutors({
     policy: () => policy,
     stateDir,
     runDir,
@@ -174,6 +174,7 @@ async function main(): Promise<void> {
     try {
       policy = loadPolicy(policyFile);
       say('policy reloaded', { levels: policy.levels.map((l) => l.id) });
+      policyReloaded();
       // A level the policy no longer names keeps nothing: its cage is stopped here (the part may still stop or wait for it meanwhile).
       for (const level of cages.levels()) {
         if (policy.levels.some((l) => l.id === level)) continue;

@@ -8,11 +8,15 @@
  * level the policy does not give it, a level the policy does not name. Seen with an executor that
  * starts a player per request (today's HostSound.playback, once per request): three requests left
  * three players of the user's running; now a new request ends the level's previous one.
+ * A policy read again that takes the microphone away from a level (or turns sound off) ends that
+ * level's recorder (and player) at the manager, the part still holding their ends: seen before,
+ * the part's stop (asking again) refused by the new policy and the recorder running on.
  */
 import koffi from 'koffi';
 import { chmodSync, closeSync, readFileSync, readSync, readdirSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Policy } from '../../shared/policy';
 import { FileAuditJournal } from '../audit/auditJournal';
 import { parsePolicy } from '../policy/policyLoader';
 import { startHostSoundServer, HOST_MIC_FREQUENCY, type HostSoundServer } from '../testing/hostSoundServer';
@@ -32,6 +36,9 @@ let cloison: PamTestUser;
 let server: CageManagerServer;
 let execute: NonNullable<RootExecutors['sound.host']>;
 let mine: ReturnType<typeof soundHostExecutor>;
+/** The running policy: a test replaces it as the manager's SIGHUP does. */
+let policy: Policy;
+const policyWith = (audio: string) => parsePolicy(twoLevelPolicy({ low: bwrapCage({ uid: 61802 }), high: bwrapCage({ uid: 61803 }) }, audio), 'p.yaml');
 /** The part's side: each end handed over, the test's own descriptor of it. */
 const received: Array<HandedSoundEnd & { fd: number }> = [];
 // Node's child pipes are socket pairs (no reopening by /proc/self/fd): the part's copy is a dup, as SCM_RIGHTS makes one.
@@ -43,15 +50,17 @@ const part = {
   },
 };
 
-const players = () =>
+const running = (program: string, stream: string) => () =>
   readdirSync('/proc').filter((p) => /^\d+$/.test(p)).filter((p) => {
     try {
       const argv = readFileSync(`/proc/${p}/cmdline`, 'utf8').split('\0');
-      return argv[0]!.endsWith('pacat') && argv.includes('--stream-name=Cloison low');
+      return argv[0]!.endsWith(program) && argv.includes(`--stream-name=${stream}`);
     } catch {
       return false;
     }
   });
+const players = running('pacat', 'Cloison low');
+const recorders = running('parec', 'Cloison low (microphone)');
 const refusals = () => readFileSync(journal.path, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>).filter((r) => r.kind === REFUSED_KIND);
 const ask = async (level: string, direction: string) => (await sendFramesAs(cloison, join(root, 'manager.sock'), [{ json: { id: 1, request: { op: 'sound.host', level, direction } } }])).replies[0] as { ok: boolean; result?: { stream: number; pid: number }; error?: { code: string; message: string } };
 
@@ -61,7 +70,7 @@ beforeAll(async () => {
   host = await startHostSoundServer();
   cloison = createPamTestUser();
   journal = new FileAuditJournal(join(root, 'journal.jsonl'));
-  const policy = parsePolicy(twoLevelPolicy({ low: bwrapCage({ uid: 61802 }), high: bwrapCage({ uid: 61803 }) }, 'audio: { enabled: true, microphone: [low] }\n'), 'p.yaml');
+  policy = policyWith('audio: { enabled: true, microphone: [low] }\n');
   mine = soundHostExecutor({ policy: () => policy, target: () => host.target, part: () => part });
   server = new CageManagerServer({
     socketPath: join(root, 'manager.sock'),
@@ -145,5 +154,21 @@ describe('sound.host', () => {
     expect(await ask('secret', 'playback')).toMatchObject({ ok: false, error: { code: 'POLICY_DENIED' } });
     expect(refusals().slice(seen)).toEqual([expect.objectContaining({ op: 'sound.host', peerUid: cloison.uid }), expect.objectContaining({ op: 'sound.host', peerUid: cloison.uid })]);
     expect(received.length).toBe(before);
+  }, 30_000);
+
+  it('ends the level\'s recorder when a reloaded policy takes the microphone away, and its player and recorder when it turns sound off', async () => {
+    execute = mine;
+    expect(await ask('low', 'record')).toMatchObject({ ok: true });
+    expect(await ask('low', 'playback')).toMatchObject({ ok: true });
+    await waitFor(() => recorders().length === 1 && players().length === 1, 'the recorder and the player running');
+    policy = policyWith('audio: { enabled: true, microphone: [] }\n');
+    mine.policyReloaded();
+    // The part's own stop (asking again) is refused by the new policy: the manager ends the recorder itself.
+    expect(await ask('low', 'record')).toMatchObject({ ok: false, error: { code: 'POLICY_DENIED' } });
+    await waitFor(() => recorders().length === 0, 'the recorder ended by the reload');
+    expect(players()).toHaveLength(1);
+    policy = policyWith('audio: { enabled: false }\n');
+    mine.policyReloaded();
+    await waitFor(() => players().length === 0, 'the player ended by the reload');
   }, 30_000);
 });

@@ -9,8 +9,9 @@
  * recorder a broken pipe, and both end.
  *
  * Only for a level the running policy names with sound on, and for `record` a level the policy
- * gives the microphone (checked again here, against the policy running at that moment). One player
- * and one recorder per level: a new request ends the previous one (the part asks again after a
+ * gives the microphone (checked again here, against the policy running at that moment; a policy
+ * read again ends at once what it no longer allows: policyReloaded, which the manager's SIGHUP
+ * calls, and any request after it). One player and one recorder per level: a new request ends the previous one (the part asks again after a
  * restart, its old ends gone), so a compromised part cannot pile up processes of the user's.
  */
 import type { ChildProcess } from 'node:child_process';
@@ -46,14 +47,32 @@ export interface SoundHostExecutorOptions {
   part(): SoundPartEnd | null;
 }
 
-export function soundHostExecutor(options: SoundHostExecutorOptions): ((req: RequestOf<'sound.host'>) => Promise<{ stream: number; pid: number }>) & { stop(): void } {
+/** Why the policy refuses this level this direction, or null. */
+function refusalOf(policy: Policy, level: string, direction: HandedSoundEnd['direction']): string | null {
+  if (!policy.audio.enabled) return 'sound is off in the running policy';
+  if (!policy.levels.some((l) => l.id === level)) return `no level "${level}" in the running policy`;
+  if (direction === 'record' && !policy.audio.microphone.includes(level)) return `level ${level} may not have the microphone`;
+  return null;
+}
+
+export function soundHostExecutor(options: SoundHostExecutorOptions): ((req: RequestOf<'sound.host'>) => Promise<{ stream: number; pid: number }>) & { policyReloaded(): void; stop(): void } {
   const running = new Map<string, ChildProcess>();
   let next = 1;
+  // What the running policy no longer allows ends here, whatever the part holds or asks: the part's
+  // own stop is a request the new policy refuses, and a compromised part would not ask.
+  const endRefused = (policy: Policy) => {
+    for (const [key, child] of running) {
+      const [level, direction] = key.split('\0') as [string, HandedSoundEnd['direction']];
+      if (!refusalOf(policy, level, direction)) continue;
+      child.kill('SIGTERM');
+      running.delete(key);
+    }
+  };
   const execute = async (req: RequestOf<'sound.host'>) => {
     const policy = options.policy();
-    if (!policy.audio.enabled) throw refused('sound is off in the running policy');
-    if (!policy.levels.some((l) => l.id === req.level)) throw refused(`no level "${req.level}" in the running policy`);
-    if (req.direction === 'record' && !policy.audio.microphone.includes(req.level)) throw refused(`level ${req.level} may not have the microphone`);
+    endRefused(policy);
+    const refusal = refusalOf(policy, req.level, req.direction);
+    if (refusal) throw refused(refusal);
     const target = options.target();
     if (!target) throw new CloisonError('WRONG_STATE', 'no sound server on this machine: the cages\' sound is discarded');
     const part = options.part();
@@ -81,6 +100,8 @@ export function soundHostExecutor(options: SoundHostExecutorOptions): ((req: Req
     return { stream, pid: child.pid ?? 0 };
   };
   return Object.assign(execute, {
+    /** The manager's policy was read again (SIGHUP): a level's recorder without the microphone, or its programs with sound off or the level gone, end now. */
+    policyReloaded: () => endRefused(options.policy()),
     stop: () => {
       for (const child of running.values()) child.kill('SIGTERM');
       running.clear();

@@ -5,7 +5,8 @@
  * the host's player and recorder (`sound.host`, pacat/parec as the workstation's test account on a
  * real PulseAudio, testing/hostSoundServer.ts). A tone played in the cage is heard on the host's
  * speakers; the host microphone's tone is heard in the cage once the part gives it the microphone.
- * The sound part runs as `cloison` with no capability, NoNewPrivs and its seccomp filter; the manager keeps no descriptor of the FIFOs.
+ * The sound part runs as `cloison` with no capability, NoNewPrivs and its seccomp filter, in a
+ * control group of its own below the cloison part's (its task limit); the manager keeps no descriptor of the FIFOs.
  * The microphone taken back and the level muted in the part, the manager ends the host's recorder
  * and player (the sound part, which holds their ends, is not asked to let them go): the cage's
  * microphone is silent again and the speakers no longer carry the cage's tone. Seen with the part's
@@ -149,6 +150,10 @@ describe('sound through the cage manager', () => {
     expect(status).toMatch(/^CapEff:\t0+$/m);
     expect(status).toMatch(/^Seccomp:\t2$/m);
     expect(soundPartPid).not.toBe(part!.pid);
+    // Its own control group, below the cloison part's, with the sound part's task limit (cgroup v1 here).
+    const pidsGroup = (pid: number) => /^\d+:pids:(.*)$/m.exec(readFileSync(`/proc/${pid}/cgroup`, 'utf8'))?.[1];
+    expect(pidsGroup(soundPartPid)).toMatch(new RegExp(`^${pidsGroup(part!.pid!)}/cloison/part-sound-part-\\d+-\\d+$`));
+    expect(readFileSync(`/sys/fs/cgroup/pids${pidsGroup(soundPartPid)}/pids.max`, 'utf8').trim()).toBe('128');
     const soundDir = bwrapCagePaths(folders.stateDir, folders.runDir, 'low').sound;
     expect(managerHolds(soundDir)).toEqual([]);
 

@@ -9,7 +9,7 @@
  * each other's; groups of a root part that is gone (a crash) are emptied and removed at the next
  * start of a part of the same name.
  */
-import { existsSync, readdirSync } from 'node:fs';
+import { accessSync, constants, existsSync, lchownSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 
 export interface PartLimits {
@@ -70,6 +70,120 @@ function removeOrphans(groups: ControlGroups, current: ControlGroup, prefix: str
     const owner = new RegExp(`^${prefix}(\\d+)-\\d+$`).exec(name);
     if (!owner || Number(owner[1]) === process.pid || alive(Number(owner[1]))) continue;
     const dirs = parents.map((parent) => join(parent, current.version === 2 ? `cloison-${name}` : name)).filter((dir) => existsSync(dir));
-    groups.open(current.version, dirs)?.remove();
+    const orphan = groups.open(current.version, dirs);
+    if (orphan) removeWithBelow(groups, orphan);
   }
+}
+
+/**
+ * A part that starts parts of its own (the cloison part: the sound part) is given its group's
+ * folders — never their files: its own limits stay root's — so that it may make groups below it
+ * (cgroup v1: the files of a group are its maker's). What it starts there holds its own limits
+ * within the part's, and the part's remove kills and removes those groups first (a v1 group's
+ * cgroup.procs lists its own processes only, and a group with groups below it is not removed).
+ * cgroup v2 is not delegated: moving a process there needs the common parent's cgroup.procs,
+ * which stays root's; the part's children then share its group, as without a controller.
+ */
+export function delegatePartCgroup(groups: ControlGroups, group: ControlGroup, account: { uid: number; gid: number }): ControlGroup {
+  if (group.version !== 1) return group;
+  // lchown: a group folder is never a link, and a link must never be followed to hand a file over.
+  for (const dir of group.dirs) lchownSync(dir, account.uid, account.gid);
+  return { version: group.version, joinPrefix: group.joinPrefix, dirs: group.dirs, remove: () => removeWithBelow(groups, group) };
+}
+
+/**
+ * The whole tree frozen first (a v1 freezer freezes every group below), every process in it killed,
+ * then thawed so the kills land: none of them can fork or move to another group meanwhile. Then
+ * the groups below, deepest first, and the part's own are removed.
+ */
+function removeWithBelow(groups: ControlGroups, group: ControlGroup): void {
+  const freezer = group.dirs.find((d) => d.startsWith('/sys/fs/cgroup/freezer/') && existsSync(join(d, 'freezer.state')));
+  if (freezer) writeQuietly(join(freezer, 'freezer.state'), 'FROZEN');
+  try {
+    for (let i = 0; freezer && i < 200 && readQuietly(join(freezer, 'freezer.state')) !== 'FROZEN'; i++) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 5);
+    for (const dir of group.dirs) for (const rel of ['', ...groupsBelow([dir])]) for (const pid of readQuietly(join(dir, rel, 'cgroup.procs')).split('\n').filter(Boolean)) killQuietly(Number(pid));
+  } finally {
+    if (freezer) writeQuietly(join(freezer, 'freezer.state'), 'THAWED');
+  }
+  for (let round = 0; round < 3; round++) {
+    const below = groupsBelow(group.dirs);
+    if (below.length === 0) break;
+    for (const rel of below) groups.open(group.version, group.dirs.map((d) => join(d, rel)).filter((d) => existsSync(join(d, 'cgroup.procs'))))?.remove();
+  }
+  group.remove();
+}
+
+/** The paths of the groups below these folders (relative, deepest first), links never followed, however deep. */
+function groupsBelow(dirs: string[]): string[] {
+  const found = new Set<string>();
+  for (const dir of dirs) {
+    const todo = [''];
+    for (let rel = todo.pop(); rel !== undefined; rel = todo.pop()) {
+      let entries;
+      try {
+        entries = readdirSync(join(dir, rel), { withFileTypes: true });
+      } catch {
+        continue;
+      }
+      for (const e of entries) {
+        if (!e.isDirectory()) continue;
+        const sub = rel ? join(rel, e.name) : e.name;
+        found.add(sub);
+        todo.push(sub);
+      }
+    }
+  }
+  return [...found].sort((a, b) => b.split('/').length - a.split('/').length);
+}
+
+function readQuietly(file: string): string {
+  try {
+    return readFileSync(file, 'utf8').trim();
+  } catch {
+    return '';
+  }
+}
+
+function writeQuietly(file: string, text: string): void {
+  try {
+    writeFileSync(file, text);
+  } catch {
+    /* the group is gone */
+  }
+}
+
+function killQuietly(pid: number): void {
+  try {
+    process.kill(pid, 'SIGKILL');
+  } catch {
+    /* already gone */
+  }
+}
+
+const V1_CONTROLLERS = ['memory', 'pids', 'cpu', 'freezer'];
+
+/**
+ * Whether this unprivileged process may make its children's groups below its own (cgroup v1, its
+ * group's folders given to it: delegatePartCgroup): each controller the cages' code uses that the
+ * host has, its own folder there writable by it.
+ */
+export function delegatedToThisProcess(): boolean {
+  if (existsSync('/sys/fs/cgroup/cgroup.controllers') || !existsSync('/sys/fs/cgroup/memory') || !existsSync('/sys/fs/cgroup/pids')) return false;
+  let lines: string[];
+  try {
+    lines = readFileSync('/proc/self/cgroup', 'utf8').split('\n');
+  } catch {
+    return false;
+  }
+  const own = (controller: string) => lines.map((l) => /^\d+:([^:]*):(.*)$/.exec(l)).find((m) => m?.[1]?.split(',').includes(controller))?.[2];
+  return V1_CONTROLLERS.filter((c) => c === 'memory' || c === 'pids' || existsSync(join('/sys/fs/cgroup', c, 'cgroup.procs'))).every((c) => {
+    const path = own(c);
+    if (path === undefined) return false;
+    try {
+      accessSync(join('/sys/fs/cgroup', c, path), constants.W_OK);
+      return true;
+    } catch {
+      return false;
+    }
+  });
 }

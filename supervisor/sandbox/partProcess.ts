@@ -8,6 +8,8 @@
  * Its stderr reaches the supervisor's log marked with its name, escaped and bounded (partStderr.ts).
  * As root, each start runs in a control group of its own (partCgroup.ts), with the part's memory
  * and task limits: when the part ends, whatever it forked ends with it, before it starts again.
+ * Started by an unprivileged part whose group root gave it (the sound part by the cloison part,
+ * `delegate`), it gets one too, below that part's (cgroup v1); otherwise it shares its parent's.
  *
  * A part that breaks the channel (a frame over the bound, not JSON, a descriptor it does not take)
  * is killed at once, and its restart journaled with why; messages that frame well but fail their
@@ -15,7 +17,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync } from 'node:fs';
-import { createPartCgroup, type ControlGroup, type ControlGroups, type PartLimits } from './partCgroup';
+import { createPartCgroup, delegatedToThisProcess, delegatePartCgroup, type ControlGroup, type ControlGroups, type PartLimits } from './partCgroup';
 import { Socket } from 'node:net';
 import { pipe } from './descriptorPassing';
 import { partChannelDescriptors, RootChannelEnd } from './partChannel';
@@ -44,6 +46,8 @@ export interface PartDefinition<ToRoot extends { type: string }> {
   /** Its control group's limits (as root: the group holds it and all it forks), made by the cages' code. */
   limits: PartLimits;
   controlGroups: ControlGroups;
+  /** As root: its group's folders are given to its account, so the parts it starts itself get groups of their own below it (partCgroup.ts delegatePartCgroup). */
+  delegate?: boolean;
   parse: (raw: unknown) => Parsed<ToRoot>;
   /** Before it is ready: whether this message says it now is. */
   isReady: (message: ToRoot) => boolean;
@@ -82,7 +86,7 @@ export class UnprivilegedPart<ToRoot extends { type: string }, ToPart> {
     return this.spawnPart();
   }
 
-  /** The folders of its current control group (tests), or [] (not root, no controller). */
+  /** The folders of its current control group (tests), or [] (not root and no group given to us, no controller). */
   get cgroupDirs(): string[] {
     return this.cgroup?.dirs ?? [];
   }
@@ -113,12 +117,20 @@ export class UnprivilegedPart<ToRoot extends { type: string }, ToPart> {
   }
 
   /** This start's control group (the last one's removed first); null, and logged, where the host has none. */
-  private freshCgroup(): ControlGroup | null {
+  private freshCgroup(account: { uid: number; gid: number } | null): ControlGroup | null {
     this.cgroup?.remove();
     const made = createPartCgroup(this.def.controlGroups, this.def.name, this.def.limits);
     if (!made.cgroup) this.def.log?.(`${this.def.name}: no control group of its own, what it forks may outlive it`, { reason: made.reason });
     this.cgroup = made.cgroup;
-    return made.cgroup;
+    if (made.cgroup && this.def.delegate && account) {
+      try {
+        this.cgroup = delegatePartCgroup(this.def.controlGroups, made.cgroup, account);
+      } catch (err) {
+        // Its own group and limits stay; the parts it starts share them.
+        this.def.log?.(`${this.def.name}: its control group not given to it, the parts it starts share it`, { reason: (err as Error).message });
+      }
+    }
+    return this.cgroup;
   }
 
   /** One start: whatever throws while building it (the part's folder, its start) is its rejection. */
@@ -145,7 +157,8 @@ export class UnprivilegedPart<ToRoot extends { type: string }, ToPart> {
     let cgroup: ControlGroup | null = null;
     try {
       errorEnds = pipe();
-      cgroup = root ? this.freshCgroup() : null;
+      // Not root: a group of its own only below a parent's group given to us (the cloison part's); else it shares ours.
+      cgroup = root || delegatedToThisProcess() ? this.freshCgroup(account) : null;
       const argv = [...(cgroup?.joinPrefix ?? []), command, ...args];
       // A process group of its own: a terminal's Ctrl+C or a group's SIGTERM is for the root part,
       // which stops it (stop()); the root part gone, its channel closes and it ends.

@@ -4,8 +4,8 @@
  * `cloison` account, requests that parse but lead each executor where it may not have gone before:
  * paths that do not exist, a folder where a file is expected, a level with nothing running, an app
  * id that is a property of every object, the largest password, sleep.inhibit where logind may not
- * answer. Expected: each answered (or refused), the manager alive after all of them, answering
- * the next request.
+ * answer, a cage's sound FIFOs with no cage running and no part to hand them to. Expected: each
+ * answered (or refused), the manager alive after all of them, answering the next request.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { chmodSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -75,6 +75,8 @@ describe('the cage manager process, sent requests that lead its executors astray
       { op: 'network.nat', level: 'low' },
       { op: 'network.wireguard', level: 'high' },
       { op: 'sound.host', level: 'low', direction: 'record' },
+      { op: 'sound.fifos', level: 'low' },
+      { op: 'sound.fifos', level: 'high' },
       { op: 'sleep.inhibit' },
       { op: 'pam.check', user: workstation.user, password: 'é'.repeat(1024) },
       { op: 'xhelper.run', level: 'low', program: 'xclip', args: [] },
