@@ -12,16 +12,14 @@ import { readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs'
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { restrictCloisonPart } from '../cageManager/cloisonPartRestriction';
 import { managerChannel } from '../cageManager/socketHandOver';
 import { convertDocument } from '../files/convert/documentConverter';
 import { hostile } from '../files/convert/hostileDocuments';
 import { converterUid, pixelSandboxArgs } from '../files/convert/pixelSandbox';
 import { scanStaged } from '../files/scannerSandbox';
 import { spawnBwrap } from '../sandbox/bwrapSpawn';
-import { restrictUnprivilegedPart } from '../sandbox/partSelfRestriction';
-import { cloisonPartSeccompProgram } from '../sandbox/processSyscallFilters';
 import { privilegeStatus } from '../system/selfRestriction';
+import { restrictCloisonPartForSandboxes } from './cloisonPartSandboxing';
 
 interface Start {
   filter: 'part' | 'sandboxing';
@@ -31,18 +29,9 @@ interface Start {
   port: number;
   scanner: string[];
   scannerBinds: string[];
-  account: { uid: number; gid: number } | null;
 }
 
-function restrict(): Start {
-  const raw = JSON.parse(process.env.CLOISON_PART_START ?? 'null') as Start;
-  if (raw.filter === 'part') return restrictCloisonPart() as unknown as Start;
-  delete process.env.CLOISON_PART_START;
-  restrictUnprivilegedPart('the cloison part', raw.account, cloisonPartSeccompProgram());
-  return raw;
-}
-
-const start = restrict();
+const start = restrictCloisonPartForSandboxes<Start>();
 const channel = managerChannel();
 channel.send({ type: 'ready' });
 const report = (step: string, fields: Record<string, unknown>) => channel.send({ type: 'report', step, ...fields });
