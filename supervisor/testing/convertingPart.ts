@@ -8,6 +8,7 @@
  * would run): it tries the part's state folder, the manager's socket, the network. The part tries
  * the same from outside the sandbox, and reads the probe's /proc from there. Reports each step.
  */
+import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
@@ -46,6 +47,9 @@ const staged = (name: string, bytes: Buffer | string) => {
 };
 const converted = await convertDocument(staged('scripted.pdf', hostile.javascript()), 'pdf', join(start.workDir, 'scripted.out.pdf'), limits);
 report('convert', { result: converted.ok ? { ok: true, pages: converted.pages, file: converted.file } : converted });
+// The same with text recognition: tesseract in a sandbox of its own per page.
+const recognised = await convertDocument(staged('ocr.pdf', hostile.pages(1)), 'pdf', join(start.workDir, 'ocr.out.pdf'), { ...limits, ocr: { languages: ['eng'] } });
+report('convert with ocr', { result: recognised.ok ? { ok: true, pages: recognised.pages } : recognised });
 report('page too large', { result: await convertDocument(staged('huge.pdf', hostile.hugePage()), 'pdf', join(start.workDir, 'huge.out.pdf'), limits) });
 report('scan clean', { result: await scanStaged(staged('clean.txt', 'du texte ordinaire'), start.scanner, start.scannerBinds) });
 report('scan marked', { result: await scanStaged(staged('marked.txt', 'du texte MARQUEUR-DE-TEST caché'), start.scanner, start.scannerBinds) });
@@ -116,4 +120,9 @@ nested.stdout!.on('data', (d: Buffer) => out.push(d.toString()));
 nested.stderr!.on('data', (d: Buffer) => out.push(d.toString()));
 const code = await new Promise((resolve) => nested.on('close', resolve));
 report('namespace inside', { code, said: out.join('').trim() });
+// What the sandboxing filter costs: the part itself may now make a user namespace (as any account
+// may on this kernel); joining another process's namespaces stays refused.
+const own = spawnSync('unshare', ['--user', '--map-root-user', '--net', 'true'], { encoding: 'utf8' });
+const join_ = spawnSync('nsenter', ['--target', '1', '--net', 'true'], { encoding: 'utf8' });
+report('the part\'s own namespaces', { unshare: own.status, unshareSaid: own.stderr.trim(), nsenter: join_.status, nsenterSaid: join_.stderr.trim() });
 channel.send({ type: 'done' });

@@ -94,6 +94,8 @@ describe('the converter and the scanner in the cloison part', () => {
     expect(r.restricted).toMatchObject({ uid: cloison.uid, capEff: '0000000000000000', noNewPrivs: 1, seccomp: 2 });
     expect(r.convert!.result).toMatchObject({ ok: false, refusal: 'crashed' });
     expect(r['scan clean']!.result).toMatchObject({ clean: false, said: expect.stringContaining('namespace') });
+    // The part itself makes no namespace either.
+    expect(r["the part's own namespaces"]).toMatchObject({ unshare: 1, unshareSaid: expect.stringMatching(/Operation not permitted/) });
   }, 180_000);
 
   it('under the sandboxing filter: a document converted, a hostile one refused, a scan each way; the sandbox reaches nothing of the part', async () => {
@@ -105,6 +107,7 @@ describe('the converter and the scanner in the cloison part', () => {
     const out = (r.convert!.result as { file: string }).file;
     expect(execFileSync('qpdf', ['--check', out], { encoding: 'utf8' })).toContain('No syntax or stream encoding errors');
     expect(execFileSync('qpdf', ['--qdf', '--object-streams=disable', out, '-'], { encoding: 'latin1', maxBuffer: 64 * 1024 * 1024 })).not.toMatch(/JavaScript|OpenAction/);
+    expect(r['convert with ocr']!.result).toEqual({ ok: true, pages: 1 });
     expect(r['page too large']!.result).toMatchObject({ ok: false, refusal: 'page-too-large' });
     expect(r['scan clean']!.result).toEqual({ clean: true, said: 'OK' });
     expect(r['scan marked']!.result).toEqual({ clean: false, said: 'FOUND: MARQUEUR-DE-TEST' });
@@ -127,6 +130,9 @@ describe('the converter and the scanner in the cloison part', () => {
     // A namespace of its own from inside (a way to capabilities over new kernel objects): refused.
     expect((r['namespace inside'] as { code: number }).code).not.toBe(0);
     expect((r['namespace inside'] as { said: string }).said).toMatch(/Operation not permitted/);
+    // The cost, seen: the part itself may now make a user namespace of its own (as any account may
+    // on this kernel); entering another process's namespaces (setns) stays refused.
+    expect(r["the part's own namespaces"]).toMatchObject({ unshare: 0, nsenter: 1, nsenterSaid: expect.stringMatching(/Operation not permitted|Permission denied/) });
     // Nothing left running: every sandbox process ended with its bwrap.
     expect(readdirSync(join(root, 'work'))).toContain('scripted.out.pdf');
   }, 300_000);
