@@ -11,6 +11,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPamTestUser, type PamTestUser } from '../testing/pamTestUser';
 import { testRoot } from '../testing/testRoots';
+import type { FileBroker } from './fileBroker';
+import { prepareRemoteFileStaging } from './fileStaging';
 import { mountStagingArea, stagingAreaFilesystem, unmountStagingArea } from './stagingArea';
 
 let root: string;
@@ -58,9 +60,22 @@ describe('the staging area mounted for the cloison part', () => {
     expect(execFileSync('findmnt', ['-no', 'OPTIONS', dir], { encoding: 'utf8' })).toMatch(/nosuid.*nodev.*noexec/);
   });
 
-  it('a folder that is no mount point is seen as none', () => {
+  it('the part says in its log when the manager mounted no tmpfs, and nothing when it did; it cleans partial transfers either way', async () => {
     const plain = join(root, 'plain');
     mkdirSync(plain);
     expect(stagingAreaFilesystem(plain)).toBeNull();
+    const said: string[] = [];
+    let cleaned = 0;
+    let cancelled = 0;
+    // The broker's two acts the staging's start and stop call (the broker itself: fileBroker.test.ts).
+    const broker = { cleanPartials: async () => void cleaned++, cancel: () => void cancelled++ } as unknown as FileBroker;
+    const stop = await prepareRemoteFileStaging(broker, plain, (msg) => said.push(msg));
+    expect(said).toEqual(["file staging on the run folder's filesystem: the cage manager mounted no tmpfs for the part"]);
+    await prepareRemoteFileStaging(broker, join(root, 'staging'), (msg) => said.push(msg));
+    expect(said).toHaveLength(1);
+    expect(cleaned).toBe(2);
+    await stop();
+    expect(cancelled).toBe(1);
+    expect(stagingAreaFilesystem(join(root, 'staging'))).toBe('tmpfs'); // the part unmounts nothing
   });
 });
