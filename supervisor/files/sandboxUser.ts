@@ -29,7 +29,7 @@ export function sandboxUserNamespace(): string[] {
  * Tasks of the real uid now, threads included: RLIMIT_NPROC counts them all. Rootless, the
  * sandbox's uid outside is the part's, whose own threads (and other sandboxes) already count.
  */
-function tasksOfUid(uid: number): number {
+export function tasksOfUid(uid: number): number {
   let count = 0;
   for (const pid of readdirSync('/proc')) {
     if (!/^\d+$/.test(pid)) continue;

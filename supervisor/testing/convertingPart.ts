@@ -17,6 +17,7 @@ import { managerChannel } from '../cageManager/socketHandOver';
 import { convertDocument } from '../files/convert/documentConverter';
 import { hostile } from '../files/convert/hostileDocuments';
 import { converterUid, pixelSandboxArgs } from '../files/convert/pixelSandbox';
+import { tasksOfUid } from '../files/sandboxUser';
 import { scanStaged } from '../files/scannerSandbox';
 import { spawnBwrap } from '../sandbox/bwrapSpawn';
 import { privilegeStatus } from '../system/selfRestriction';
@@ -120,6 +121,14 @@ nested.stdout!.on('data', (d: Buffer) => out.push(d.toString()));
 nested.stderr!.on('data', (d: Buffer) => out.push(d.toString()));
 const code = await new Promise((resolve) => nested.on('close', resolve));
 report('namespace inside', { code, said: out.join('').trim() });
+// A fork bomb in the converter's sandbox: held to its tasks (64) above what the uid runs already.
+const bomb = "const { spawn } = require('node:child_process'); const kids = []; for (let i = 0; i < 300; i++) kids.push(spawn('sleep', ['600'])); const alive = kids.filter((k) => k.pid !== undefined); process.stdout.write(String(alive.length)); for (const k of alive) k.kill('SIGKILL'); process.exit(0);";
+const before = tasksOfUid(process.getuid!());
+const bombing = spawnBwrap(pixelSandboxArgs(document, converterUid(), 64, (node) => [node, '-e', bomb]), { stdio: ['ignore', 'pipe', 'pipe'] });
+let started = '';
+bombing.stdout!.on('data', (d: Buffer) => (started += d.toString()));
+await new Promise((resolve) => bombing.on('close', resolve));
+report('fork bomb', { started: Number(started), before });
 // What the sandboxing filter costs: the part itself may now make a user namespace (as any account
 // may on this kernel); joining another process's namespaces stays refused.
 const own = spawnSync('unshare', ['--user', '--map-root-user', '--net', 'true'], { encoding: 'utf8' });

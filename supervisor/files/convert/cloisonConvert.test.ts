@@ -130,6 +130,11 @@ describe('the converter and the scanner in the cloison part', () => {
     // A namespace of its own from inside (a way to capabilities over new kernel objects): refused.
     expect((r['namespace inside'] as { code: number }).code).not.toBe(0);
     expect((r['namespace inside'] as { said: string }).said).toMatch(/Operation not permitted/);
+    // A fork bomb inside is held: RLIMIT_NPROC counts every task of the uid, the part's too, so the
+    // bound is 64 above what the uid ran as the sandbox started (node's own threads count in it).
+    const bomb = r['fork bomb'] as { started: number; before: number };
+    expect(bomb.started).toBeGreaterThan(0);
+    expect(bomb.started).toBeLessThan(64 + bomb.before);
     // The cost, seen: the part itself may now make a user namespace of its own (as any account may
     // on this kernel); entering another process's namespaces (setns) stays refused.
     expect(r["the part's own namespaces"]).toMatchObject({ unshare: 0, nsenter: 1, nsenterSaid: expect.stringMatching(/Operation not permitted|Permission denied/) });
