@@ -1,17 +1,17 @@
 /**
- * Test tool: the `cloison` part's restriction (cloisonPartRestriction.ts) with the filter that lets
- * its bwrap build the file sandboxes (cloisonPartSeccompProgram), or as it is (`filter: 'part'`).
- * Until cloisonPartRestriction.ts takes that filter, the part tools that convert or scan call this.
+ * Test tool: the `cloison` part's restriction (cloisonPartRestriction.ts's steps: its account, no
+ * capability, NoNewPrivs) with, as its syscall filter, either the one that lets its bwrap build the
+ * file sandboxes (`filter: 'sandboxing'`, cloisonPartSeccompProgram) or the service's, the part's
+ * filter before it (`filter: 'service'`). The part tools that convert or scan call this until
+ * cloisonPartRestriction.ts installs cloisonPartSeccompProgram.
  */
-import { restrictCloisonPart } from '../cageManager/cloisonPartRestriction';
 import { restrictUnprivilegedPart } from '../sandbox/partSelfRestriction';
-import { cloisonPartSeccompProgram } from '../sandbox/processSyscallFilters';
+import { cloisonPartSeccompProgram, serviceSeccompProgram } from '../sandbox/processSyscallFilters';
 
 export function restrictCloisonPartForSandboxes<Start>(): Start {
-  const raw = JSON.parse(process.env.CLOISON_PART_START ?? 'null') as ({ filter?: 'part' | 'sandboxing'; account: { uid: number; gid: number } | null } & Start) | null;
-  if (!raw) throw new Error('started without CLOISON_PART_START: the cage manager starts this');
-  if (raw.filter === 'part') return restrictCloisonPart() as Start;
+  const start = JSON.parse(process.env.CLOISON_PART_START ?? 'null') as ({ filter: 'service' | 'sandboxing'; account: { uid: number; gid: number } | null } & Start) | null;
+  if (!start) throw new Error('started without CLOISON_PART_START: the cage manager starts this');
   delete process.env.CLOISON_PART_START;
-  restrictUnprivilegedPart('the cloison part', raw.account, cloisonPartSeccompProgram());
-  return raw;
+  restrictUnprivilegedPart('the cloison part', start.account, start.filter === 'service' ? serviceSeccompProgram() : cloisonPartSeccompProgram());
+  return start;
 }

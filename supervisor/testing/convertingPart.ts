@@ -1,8 +1,8 @@
 /**
  * Test tool, run as the `cloison` part is (the manager's child, the `cloison` account): the file
  * broker's converter and scanner sandboxes built from there. `filter` picks the part's syscall
- * filter: 'part' is the part's restriction as it is (cloisonPartRestriction.ts), 'sandboxing' the
- * same with cloisonPartSeccompProgram (what bwrap needs for a sandbox with no root in it).
+ * filter (cloisonPartSandboxing.ts): 'service', the part's before, or 'sandboxing',
+ * cloisonPartSeccompProgram (what bwrap needs for a sandbox with no root in it).
  * Converts a PDF with scripts, refuses a page too large, scans a clean and a marked file, then runs
  * a probe in the converter's sandbox in place of the pixel helper (the code a malicious document
  * would run): it tries the part's state folder, the manager's socket, the network. The part tries
@@ -24,7 +24,7 @@ import { privilegeStatus } from '../system/selfRestriction';
 import { restrictCloisonPartForSandboxes } from './cloisonPartSandboxing';
 
 interface Start {
-  filter: 'part' | 'sandboxing';
+  filter: 'service' | 'sandboxing';
   workDir: string;
   stateDir: string;
   managerSocket: string;

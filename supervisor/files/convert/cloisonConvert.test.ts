@@ -60,7 +60,7 @@ afterAll(async () => {
   rmSync(root, { recursive: true, force: true });
 }, 60_000);
 
-async function runPart(filter: 'part' | 'sandboxing'): Promise<Record<string, Record<string, unknown>>> {
+async function runPart(filter: 'service' | 'sandboxing'): Promise<Record<string, Record<string, unknown>>> {
   const reports: Record<string, Record<string, unknown>> = {};
   await new Promise<void>((resolve, reject) => {
     part = cloisonPart({
@@ -90,7 +90,7 @@ async function runPart(filter: 'part' | 'sandboxing'): Promise<Record<string, Re
 
 describe('the converter and the scanner in the cloison part', () => {
   it('under the part\'s filter as it was, bwrap makes no sandbox: conversions and scans are refused', async () => {
-    const r = await runPart('part');
+    const r = await runPart('service');
     expect(r.restricted).toMatchObject({ uid: cloison.uid, capEff: '0000000000000000', noNewPrivs: 1, seccomp: 2 });
     expect(r.convert!.result).toMatchObject({ ok: false, refusal: 'crashed' });
     expect(r['scan clean']!.result).toMatchObject({ clean: false, said: expect.stringContaining('namespace') });
