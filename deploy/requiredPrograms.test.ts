@@ -16,6 +16,7 @@ const TEST_PACKAGE_OF: Record<string, string> = {
   id: 'coreutils',
   unshare: 'util-linux',
   findmnt: 'util-linux',
+  nsenter: 'util-linux',
   find: 'findutils',
   'mkfs.vfat': 'dosfstools',
   sha256sum: 'coreutils',

@@ -5,18 +5,37 @@
  */
 import type { Policy } from '../../shared/policy';
 import type { FileBroker } from './fileBroker';
-import { mountStagingArea, unmountStagingArea } from './stagingArea';
+import { mountStagingArea, stagingAreaFilesystem, unmountStagingArea } from './stagingArea';
 
 type Log = (msg: string, fields?: Record<string, unknown>) => void;
 
-export async function prepareFileStaging(files: FileBroker, dir: string, policy: Pick<Policy, 'files'>, log?: Log): Promise<() => Promise<void>> {
+/** The staging area's size: the largest transfer any rule allows (a limit, not a reservation). */
+export function stagingAreaBytes(policy: Pick<Policy, 'files'>): number {
   const rules = policy.files;
-  const largest = Math.max(rules.up.maxTotalBytes, rules.down.maxTotalBytes, rules.lateral.maxTotalBytes, ...rules.pairs.map((p) => p.maxTotalBytes ?? 0));
+  return Math.max(rules.up.maxTotalBytes, rules.down.maxTotalBytes, rules.lateral.maxTotalBytes, ...rules.pairs.map((p) => p.maxTotalBytes ?? 0));
+}
+
+export async function prepareFileStaging(files: FileBroker, dir: string, policy: Pick<Policy, 'files'>, log?: Log): Promise<() => Promise<void>> {
+  const largest = stagingAreaBytes(policy);
   await mountStagingArea(dir, largest).catch((err: Error) => log?.("file staging on the run folder's filesystem: no tmpfs", { error: err.message }));
   // A transfer cut short by a killed supervisor leaves nothing half-written behind.
   await files.cleanPartials().catch((err: Error) => log?.('cleaning partial transfers failed', { error: err.message }));
   return async () => {
     files.cancel();
     await unmountStagingArea(dir).catch(() => undefined); // not mounted when staging fell back to the run folder
+  };
+}
+
+/**
+ * The same as the `cloison` part (#29), which cannot mount: the cage manager mounted the area for
+ * it at its start (mountStagingArea with the part's account as owner). Not mounted there, staging
+ * goes to the run folder's filesystem, bounded by nothing but the rules' sizes: said in the log.
+ */
+export async function prepareRemoteFileStaging(files: FileBroker, dir: string, log?: Log): Promise<() => Promise<void>> {
+  const filesystem = stagingAreaFilesystem(dir);
+  if (filesystem !== 'tmpfs') log?.('file staging on the run folder\'s filesystem: the cage manager mounted no tmpfs for the part', { filesystem });
+  await files.cleanPartials().catch((err: Error) => log?.('cleaning partial transfers failed', { error: err.message }));
+  return async () => {
+    files.cancel();
   };
 }

@@ -7,6 +7,7 @@
  */
 import { basename } from 'node:path';
 import { spawnBwrap } from '../sandbox/bwrapSpawn';
+import { asSandboxUser, sandboxUserNamespace } from './sandboxUser';
 
 const NOBODY = 65534;
 const SCAN_DIR = '/run/cloison-scan';
@@ -32,6 +33,7 @@ function traversable(path: string): string[] {
 export function scanStaged(staged: string, scanner: readonly string[], binds: readonly string[], timeoutMs = 120_000): Promise<ScanVerdict> {
   const inside = `${SCAN_DIR}/${basename(staged)}`;
   const args = [
+    ...sandboxUserNamespace(),
     '--unshare-pid', '--unshare-ipc', '--unshare-uts', '--unshare-cgroup-try',
     '--die-with-parent', '--new-session',
     '--ro-bind', '/usr', '/usr', '--symlink', 'usr/bin', '/bin', '--symlink', 'usr/lib', '/lib', '--symlink', 'usr/lib64', '/lib64', '--symlink', 'usr/sbin', '/sbin',
@@ -41,7 +43,7 @@ export function scanStaged(staged: string, scanner: readonly string[], binds: re
     '--perms', '0755', '--dir', SCAN_DIR,
     '--ro-bind', staged, inside,
     '--clearenv', '--setenv', 'PATH', '/usr/bin:/bin:/usr/sbin:/sbin',
-    'setpriv', `--reuid=${NOBODY}`, `--regid=${NOBODY}`, '--clear-groups', '--inh-caps=-all', '--bounding-set=-all', '--no-new-privs', '--',
+    ...asSandboxUser(NOBODY, null),
     ...scanner, inside,
   ];
   const child = spawnBwrap(args, { stdio: ['ignore', 'pipe', 'pipe'] });

@@ -6,7 +6,7 @@
  * tmpfs pages can be swapped out like any other.
  */
 import { execFile } from 'node:child_process';
-import { chmodSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { chmodSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { requireBinary } from '../system/binaries';
@@ -14,11 +14,26 @@ import { unmount } from '../cages/cageMounts';
 
 const run = promisify(execFile);
 
-export async function mountStagingArea(dir: string, bytes: number): Promise<void> {
+/**
+ * `owner`: the account the area is for, when root mounts it for the `cloison` part (the cage
+ * manager, at the part's start): the tmpfs's root is then that account's, 0700.
+ */
+export async function mountStagingArea(dir: string, bytes: number, owner?: { uid: number; gid: number }): Promise<void> {
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   await unmount(dir);
-  await run(requireBinary('mount'), ['-t', 'tmpfs', '-o', `size=${bytes},mode=0700,nosuid,nodev,noexec`, 'cloison-staging', dir]);
+  const ownedBy = owner ? `,uid=${owner.uid},gid=${owner.gid}` : '';
+  await run(requireBinary('mount'), ['-t', 'tmpfs', '-o', `size=${bytes},mode=0700,nosuid,nodev,noexec${ownedBy}`, 'cloison-staging', dir]);
   chmodSync(dir, 0o700);
+}
+
+/** The staging area's filesystem type, from the mount table ('tmpfs' when mounted as above), or null if it is no mount point. */
+export function stagingAreaFilesystem(dir: string): string | null {
+  for (const line of readFileSync('/proc/self/mountinfo', 'utf8').split('\n')) {
+    const fields = line.split(' ');
+    const dash = fields.indexOf('-');
+    if (fields[4] === dir && dash > 0) return fields[dash + 1] ?? null;
+  }
+  return null;
 }
 
 export async function unmountStagingArea(dir: string): Promise<void> {

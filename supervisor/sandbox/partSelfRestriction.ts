@@ -11,13 +11,14 @@
 import { dropBoundingCapabilities, installSeccompFilter, privilegeStatus, restrictToUnprivilegedService, setNoNewPrivileges } from '../system/selfRestriction';
 import { serviceSeccompProgram } from './processSyscallFilters';
 
-export function restrictUnprivilegedPart(part: string, account: { uid: number; gid: number } | null): void {
+/** `program`: the part's syscall filter; the service's unless the part builds sandboxes (the `cloison` part's). */
+export function restrictUnprivilegedPart(part: string, account: { uid: number; gid: number } | null, program: Buffer = serviceSeccompProgram()): void {
   if (account) {
     dropBoundingCapabilities([]);
-    restrictToUnprivilegedService({ uid: account.uid, gid: account.gid, groups: [] }, serviceSeccompProgram());
+    restrictToUnprivilegedService({ uid: account.uid, gid: account.gid, groups: [] }, program);
   } else {
     setNoNewPrivileges();
-    installSeccompFilter(serviceSeccompProgram());
+    installSeccompFilter(program);
   }
   const status = privilegeStatus();
   if (status.uid === 0 || status.capEff !== '0000000000000000' || status.noNewPrivs !== 1 || status.seccomp !== 2) {

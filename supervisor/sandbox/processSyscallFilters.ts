@@ -12,7 +12,9 @@
  */
 import { DENIED_SYSCALLS, seccompProgram, type DeniedSyscall } from './seccompFilter';
 
-const deny = (name: string, nr: number, why: string, errno: DeniedSyscall['errno'] = 'EPERM'): DeniedSyscall => ({ name, nr, errno, why });
+const deny = (name: string, nr: number, why: string, errno: DeniedSyscall['errno'] = 'EPERM', when?: DeniedSyscall['when']): DeniedSyscall => ({ name, nr, errno, why, ...(when ? { when } : {}) });
+/** mknod's type bits other than S_IFIFO (0o010000): S_IFCHR, S_IFBLK, S_IFSOCK, S_IFREG's. */
+const NOT_A_FIFO = 0o160000;
 const fromCages = (...names: string[]): DeniedSyscall[] =>
   names.map((name) => {
     const rule = DENIED_SYSCALLS.find((r) => r.name === name);
@@ -75,5 +77,27 @@ export const SERVICE_DENIED: readonly DeniedSyscall[] = [
   deny('capset', 126, 'capability change'),
 ];
 
+/**
+ * What bwrap, run by the `cloison` part, calls to build the file sandboxes in a user namespace of
+ * its own (files/sandboxUser.ts): each is refused by SERVICE_DENIED, and bwrap stops at the first
+ * one refused (seen one by one). The sandbox's command then runs under the cages' filter, which
+ * denies them all again.
+ */
+export const USER_NAMESPACE_SANDBOX_CALLS = ['unshare', 'clone', 'mount', 'umount2', 'pivot_root', 'capset'] as const;
+
+/**
+ * The `cloison` part's filter: the service's, less what bwrap needs for a sandbox with no root
+ * in it (the hostile document's parser). The part gains only what every account on a kernel
+ * allowing unprivileged user namespaces has; the cages' filter still forbids them inside.
+ */
+export const CLOISON_PART_DENIED: readonly DeniedSyscall[] = [
+  ...SERVICE_DENIED.filter((rule) => !(USER_NAMESPACE_SANDBOX_CALLS as readonly string[]).includes(rule.name) && rule.name !== 'mknod' && rule.name !== 'mknodat'),
+  // The sandboxes run under this filter too: the pixel helper makes its pages' pipes (mkfifo).
+  // A FIFO or a plain file only; any other node type (devices, sockets) stays refused.
+  deny('mknod', 133, 'device nodes', 'EPERM', { arg: 1, anyBit: NOT_A_FIFO }),
+  deny('mknodat', 259, 'device nodes', 'EPERM', { arg: 2, anyBit: NOT_A_FIFO }),
+];
+
 export const serviceSeccompProgram = (): Buffer => seccompProgram(SERVICE_DENIED);
+export const cloisonPartSeccompProgram = (): Buffer => seccompProgram(CLOISON_PART_DENIED);
 export const rootPartSeccompProgram = (): Buffer => seccompProgram(ROOT_PART_DENIED);

@@ -13,6 +13,7 @@ import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { spawnBwrap } from '../../sandbox/bwrapSpawn';
+import { asSandboxUser, sandboxUserNamespace } from '../sandboxUser';
 
 /** Where the staged copy is bound, read-only, inside the sandbox. */
 export const DOCUMENT_IN_SANDBOX = '/run/cloison-convert/document';
@@ -50,6 +51,7 @@ export function disposableSandboxArgs(binds: string[], uid: number, tasks: numbe
   const node = process.execPath;
   const nodeBinds = node.startsWith('/usr/') ? [] : ['--ro-bind', dirname(node), dirname(node)];
   return [
+    ...sandboxUserNamespace(),
     '--unshare-pid', '--unshare-ipc', '--unshare-uts', '--unshare-net', '--unshare-cgroup-try',
     '--die-with-parent', '--new-session',
     '--ro-bind', '/usr', '/usr', '--symlink', 'usr/bin', '/bin', '--symlink', 'usr/lib', '/lib', '--symlink', 'usr/lib64', '/lib64', '--symlink', 'usr/sbin', '/sbin',
@@ -61,8 +63,7 @@ export function disposableSandboxArgs(binds: string[], uid: number, tasks: numbe
     '--chmod', '1777', '/tmp',
     '--chdir', '/tmp',
     '--clearenv', '--setenv', 'PATH', '/usr/bin:/bin', '--setenv', 'HOME', '/tmp/home', '--setenv', 'LANG', 'C.UTF-8', ...env,
-    'prlimit', `--nproc=${tasks}`, '--',
-    'setpriv', `--reuid=${uid}`, `--regid=${uid}`, '--clear-groups', '--inh-caps=-all', '--bounding-set=-all', '--no-new-privs', '--',
+    ...asSandboxUser(uid, tasks),
     ...command(node),
   ];
 }
