@@ -31,6 +31,7 @@ import { managerXTools } from './cageManager/xToolsWiring';
 import { followKeyboardLayout } from './keyboard/keyboardWiring';
 import { Confirmations } from './confirm/confirmations';
 import { FileBroker } from './files/fileBroker';
+import { PART_STAGING_DIR } from './files/fileStaging';
 import { wireRemoteCageHomes, type RemoteCageHomes } from './cageManager/remoteCageHomes';
 import { sakKey, type SakKey } from '../shared/keysyms';
 import { DeviceBroker } from './usb/deviceBroker';
@@ -125,7 +126,8 @@ export class Supervisor {
     // subsystem's remote wiring replaces its line here (docs/least-privilege.md, "What remains to wire").
     // The cloison part names the manager's folders where the cages' keys and media are (its own hold its state).
     const managerRunDir = options.manager?.managerDirs?.runDir ?? options.runDir;
-    this.stagingDir = join(options.runDir, 'staging');
+    // The cloison part's staging tmpfs is mounted by the manager in its own run folder (no link the part could plant there).
+    this.stagingDir = options.manager ? join(managerRunDir, PART_STAGING_DIR) : join(options.runDir, 'staging');
     this.trust = new TrustPhraseStore(options.stateDir);
     this.launches = new ShellLaunches({ store: new ResumeTokenFile(join(options.stateDir, 'shell-resume.json'), options.log) });
     // The lowest level is in front at start: the everyday workspace.

@@ -8,7 +8,8 @@
  * Throws if a step did not happen: the part then stops, having read nothing from anyone.
  */
 import { dropBoundingCapabilities, installSeccompFilter, privilegeStatus, restrictToUnprivilegedService, setNoNewPrivileges } from '../system/selfRestriction';
-import { serviceSeccompProgram } from '../sandbox/processSyscallFilters';
+// Its bwrap builds the file sandboxes (converter, OCR, scanner) in a user namespace of its own (files/sandboxUser.ts).
+import { cloisonPartSeccompProgram } from '../sandbox/processSyscallFilters';
 
 /** Kept apart from cloisonPart.ts (the manager's side) so the part's bundle stays small. */
 const CLOISON_PART_START_ENV = 'CLOISON_PART_START';
@@ -29,11 +30,11 @@ export function restrictCloisonPart(): Record<string, unknown> {
   const groups = groupsOf(start);
   if (start.account) {
     dropBoundingCapabilities([]);
-    restrictToUnprivilegedService({ uid: start.account.uid, gid: start.account.gid, groups }, serviceSeccompProgram());
+    restrictToUnprivilegedService({ uid: start.account.uid, gid: start.account.gid, groups }, cloisonPartSeccompProgram());
   } else {
     // Started by an unprivileged manager (tests): its user kept, the rest taken.
     setNoNewPrivileges();
-    installSeccompFilter(serviceSeccompProgram());
+    installSeccompFilter(cloisonPartSeccompProgram());
   }
   const status = privilegeStatus();
   if (status.uid === 0 || status.capEff !== '0000000000000000' || status.noNewPrivs !== 1 || status.seccomp !== 2) {

@@ -38,6 +38,8 @@ import type { Policy } from '../../shared/policy';
 import { FileAuditJournal } from '../audit/auditJournal';
 import { mediaRootOf } from '../cages/bwrapDriver';
 import { MediaMounts } from '../usb/mediaMounts';
+import { PART_STAGING_DIR, stagingAreaBytes } from '../files/fileStaging';
+import { mountStagingArea, unmountStagingArea } from '../files/stagingArea';
 import type { HostSoundTarget } from '../audio/hostSound';
 import { DEFAULT_POLICY_NAME } from '../policy/defaultPolicy';
 import { loadDefaultPolicy, readPolicyFile } from '../policy/policyLoader';
@@ -204,6 +206,7 @@ async function main(): Promise<void> {
   const stopAll = async () => {
     // The cages are stopped even if the part's stop fails.
     await part?.stop().catch((err: Error) => say('cloison part stop failed', { reason: err.message }));
+    if (part) await unmountStagingArea(join(runDir, PART_STAGING_DIR)).catch(() => undefined);
     // A start under way answers first (its driver's own time limit), then its cage is stopped too.
     for (let waited = 0; cages.levels().some((level) => cages.state(level) === 'starting' || cages.state(level) === 'mounting') && waited < 60_000; waited += 100) await new Promise((r) => setTimeout(r, 100));
     const levels = cages.levels();
@@ -217,6 +220,8 @@ async function main(): Promise<void> {
   process.on('SIGINT', () => shutdown('SIGINT'));
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.stdout.write(`${JSON.stringify({ listening: true, socket: socketPath, policy: policyFile ?? DEFAULT_POLICY_NAME, workstationUser: workstation.user?.name ?? null })}\n`);
+  // The part's staging area: a tmpfs of its own, sized for the largest transfer, which it cannot mount itself.
+  if (part) await mountStagingArea(join(runDir, PART_STAGING_DIR), stagingAreaBytes(policy), peer).catch((err: Error) => say('no staging tmpfs for the cloison part', { reason: err.message }));
   if (part) {
     // One that ends later is started again (its backoff); one whose first start fails is said here.
     await part.start().then(

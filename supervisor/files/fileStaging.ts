@@ -10,6 +10,9 @@ import { mountStagingArea, stagingAreaFilesystem, unmountStagingArea } from './s
 type Log = (msg: string, fields?: Record<string, unknown>) => void;
 
 /** The staging area's size: the largest transfer any rule allows (a limit, not a reservation). */
+/** The cloison part's staging tmpfs, in the manager's run folder (root's: the part cannot plant a link at its name). */
+export const PART_STAGING_DIR = 'part-staging';
+
 export function stagingAreaBytes(policy: Pick<Policy, 'files'>): number {
   const rules = policy.files;
   return Math.max(rules.up.maxTotalBytes, rules.down.maxTotalBytes, rules.lateral.maxTotalBytes, ...rules.pairs.map((p) => p.maxTotalBytes ?? 0));

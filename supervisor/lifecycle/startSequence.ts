@@ -9,7 +9,7 @@ import type { RunningPolicy } from '../policy/runningPolicy';
 import type { BrowserPart } from '../browserPart/browserPart';
 import type { CageFleet } from '../cages/cageFleet';
 import type { FileBroker } from '../files/fileBroker';
-import { prepareFileStaging } from '../files/fileStaging';
+import { prepareFileStaging, prepareRemoteFileStaging } from '../files/fileStaging';
 import type { DeviceBroker } from '../usb/deviceBroker';
 import type { DeviceWatcher } from '../usb/deviceWatcher';
 import type { KeyMounts } from '../usb/keyRootActs';
@@ -29,6 +29,8 @@ export interface StartParts {
   options: {
     policySource: string;
     training?: { scenarioFile: string; trainee: string; reportDir: string } | undefined;
+    /** Set in the cloison part (supervisorOptions.ts). */
+    manager?: object | undefined;
     log?: Log | undefined;
   };
   policyStore: RunningPolicy;
@@ -89,7 +91,8 @@ export async function runStartSequence(parts: StartParts, checkpoint: () => void
   // The idle time counts from here: cages slow to start (a loaded machine) are nobody's idleness.
   parts.lock.activity();
   checkpoint();
-  disposables.add('file transfers and their staging area', await prepareFileStaging(parts.files, parts.stagingDir, policy, options.log));
+  // The cloison part cannot mount: its staging tmpfs is the manager's to mount (managerMain.ts).
+  disposables.add('file transfers and their staging area', options.manager ? await prepareRemoteFileStaging(parts.files, parts.stagingDir, options.log) : await prepareFileStaging(parts.files, parts.stagingDir, policy, options.log));
   if (usb.ready) parts.deviceWatcher.start();
   disposables.add('device watcher', () => parts.deviceWatcher.stop());
   parts.sleepGuard.start();
