@@ -9,7 +9,8 @@
  *   3. the policy: requestAuthorization.ts, against the policy running at that moment.
  *
  * Only then does the request reach its executor. The journal records refusals with the request's
- * op and the reason, never its other fields (a PAM request carries a password).
+ * op and the reason, never its other fields (a PAM request carries a password); a part refused
+ * without end gets a bounded number of records (refusalJournal.ts), each refusal still answered.
  *
  * Requests in flight are bounded per connection and per lane — one level's one op (`laneOf`) — so a
  * level whose requests hang (a cage that stopped its own X server holds each clipboard read to its
@@ -27,6 +28,7 @@ import { peerCredentials, type PeerCredentials } from '../sandbox/peerCredential
 import { DEFAULT_MAX_FRAME_BYTES, encodeFrame, FrameError, FrameReader } from '../sandbox/frames';
 import { refusePassedDescriptorsOrSay } from '../system/refusePassedDescriptors';
 import { authorizeRootRequest, type AuthorizationContext } from './requestAuthorization';
+import { RefusalJournal, REFUSED_KIND, type RefusalGate, type RefusalJournalOptions } from './refusalJournal';
 import { rootRequestSchema, type RequestOf, type RootOp } from './requests';
 
 export type RootExecutors = { [O in RootOp]?: (req: RequestOf<O>, peer: PeerCredentials) => Promise<unknown> };
@@ -51,6 +53,8 @@ export interface CageManagerServerOptions {
   maxLongPending?: number;
   /** Connections of the part open at once; one more is closed at once (DEFAULT_MAX_CONNECTIONS). */
   maxConnections?: number;
+  /** How many refusals are journaled one by one in a window (refusalJournal.ts); the rest are counted. */
+  refusalJournal?: RefusalJournalOptions;
 }
 
 export const DEFAULT_MAX_IN_FLIGHT = 16;
@@ -85,16 +89,18 @@ const envelopeSchema = z.object({ id: z.number().int().min(0).max(2 ** 31), requ
 
 export type Reply = { id: number; ok: true; result: unknown } | { id: number; ok: false; error: { code: ErrorCode; message: string } };
 
-export const REFUSED_KIND = 'rootRequest.refused';
+export { REFUSED_KIND };
 
 export class CageManagerServer {
   private readonly server: Server;
   private readonly sockets = new Set<Socket>();
   /** Whether the current burst of connections past the bound is journaled (once until under it again). */
   private connectionsBurstJournaled = false;
+  private readonly refusals: RefusalJournal;
 
   constructor(private readonly options: CageManagerServerOptions) {
     this.server = createServer((socket) => this.accept(socket));
+    this.refusals = new RefusalJournal(options.journal, options.refusalJournal);
   }
 
   listen(): Promise<void> {
@@ -115,21 +121,13 @@ export class CageManagerServer {
 
   close(): Promise<void> {
     for (const s of this.sockets) s.destroy();
+    this.refusals.close();
     return new Promise((resolve) => this.server.close(() => resolve()));
   }
 
-  /** Journals a refusal; a journal that cannot write changes nothing (the request is refused either way). */
-  private refuse(peer: Partial<PeerCredentials>, op: string, reason: string): void {
-    try {
-      this.options.journal.append(REFUSED_KIND, peer.uid === this.options.peerUid ? 'cloison' : `uid:${peer.uid ?? '?'}`, {
-        op: op.slice(0, 64),
-        reason: reason.slice(0, 300),
-        peerUid: peer.uid ?? null,
-        peerPid: peer.pid ?? null,
-      });
-    } catch {
-      /* JOURNAL_UNAVAILABLE: counted by the journal itself */
-    }
+  /** Journals a refusal, within refusalJournal.ts's bound (the request is refused either way). */
+  private refuse(peer: Partial<PeerCredentials>, gate: RefusalGate, op: string, reason: string): void {
+    this.refusals.record(gate, { actor: peer.uid === this.options.peerUid ? 'cloison' : `uid:${peer.uid ?? '?'}`, op, reason, peerUid: peer.uid ?? null, peerPid: peer.pid ?? null });
   }
 
   private accept(socket: Socket): void {
@@ -137,18 +135,18 @@ export class CageManagerServer {
     try {
       peer = peerCredentials(socket);
     } catch (err) {
-      this.refuse({}, '(connection)', `peer credentials unreadable: ${(err as Error).message}`);
+      this.refuse({}, 'peer', '(connection)', `peer credentials unreadable: ${(err as Error).message}`);
       socket.destroy();
       return;
     }
     if (peer.uid !== this.options.peerUid) {
-      this.refuse(peer, '(connection)', `peer uid ${peer.uid} is not the cloison user's (${this.options.peerUid})`);
+      this.refuse(peer, 'peer', '(connection)', `peer uid ${peer.uid} is not the cloison user's (${this.options.peerUid})`);
       socket.destroy();
       return;
     }
     const maxConnections = this.options.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
     if (this.sockets.size >= maxConnections) {
-      if (!this.connectionsBurstJournaled) this.refuse(peer, '(connection)', `${maxConnections} connections of the cloison part already open: this one is closed (journaled once until fewer are open)`);
+      if (!this.connectionsBurstJournaled) this.refuse(peer, 'connections', '(connection)', `${maxConnections} connections of the cloison part already open: this one is closed (journaled once until fewer are open)`);
       this.connectionsBurstJournaled = true;
       socket.destroy();
       return;
@@ -166,7 +164,7 @@ export class CageManagerServer {
       try {
         frames = reader.push(bytes);
       } catch (err) {
-        this.refuse(peer, '(frame)', (err as FrameError).message);
+        this.refuse(peer, 'frame', '(frame)', (err as FrameError).message);
         socket.destroy();
         return;
       }
@@ -189,7 +187,7 @@ export class CageManagerServer {
   private async handle(frame: unknown, peer: PeerCredentials, lanes: Lanes): Promise<Reply | null> {
     const envelope = envelopeSchema.safeParse(frame);
     if (!envelope.success) {
-      this.refuse(peer, '(envelope)', 'a frame is { id, request }');
+      this.refuse(peer, 'envelope', '(envelope)', 'a frame is { id, request }');
       return null;
     }
     const { id } = envelope.data;
@@ -199,18 +197,18 @@ export class CageManagerServer {
     if (!parsed.success) {
       const issue = parsed.error.issues[0];
       const reason = `not a root request: ${issue ? `${issue.path.join('.') || 'request'}: ${issue.message}` : 'invalid'}`;
-      this.refuse(peer, op, reason);
+      this.refuse(peer, 'schema', op, reason);
       return { id, ok: false, error: { code: 'BAD_REQUEST', message: reason } };
     }
     const request = parsed.data;
     const decision = authorizeRootRequest(request, this.options.authorization);
     if (!decision.allowed) {
-      this.refuse(peer, op, decision.reason);
+      this.refuse(peer, 'policy', op, decision.reason);
       return { id, ok: false, error: { code: 'POLICY_DENIED', message: decision.reason } };
     }
     const execute = this.options.executors[request.op] as ((req: typeof request, peer: PeerCredentials) => Promise<unknown>) | undefined;
     if (!execute) {
-      this.refuse(peer, op, 'no executor for this request in this manager');
+      this.refuse(peer, 'executor', op, 'no executor for this request in this manager');
       return { id, ok: false, error: { code: 'INTERNAL', message: `${request.op} is not available` } };
     }
     // Counted from here (an authorized request, in a lane the policy's levels bound) until its
@@ -222,7 +220,7 @@ export class CageManagerServer {
     lanes.set(lane, slot);
     if (slot.inFlight >= bound) {
       const reason = `busy: ${bound} requests ${lane} in flight on this connection; this one is not run, ask again when one is answered`;
-      if (!slot.journaledBurst) this.refuse(peer, op, `${reason} (journaled once until the lane is under its bound again)`);
+      if (!slot.journaledBurst) this.refuse(peer, 'busy', op, `${reason} (journaled once until the lane is under its bound again)`);
       slot.journaledBurst = true;
       return { id, ok: false, error: { code: 'BUSY', message: reason } };
     }
@@ -231,7 +229,7 @@ export class CageManagerServer {
       return { id, ok: true, result: (await execute(request, peer)) ?? null };
     } catch (err) {
       // What an executor itself refuses (a link swapped in after the check, a device for an image) is journaled as the policy's refusals are.
-      if (err instanceof CloisonError && err.code === 'POLICY_DENIED') this.refuse(peer, op, err.message);
+      if (err instanceof CloisonError && err.code === 'POLICY_DENIED') this.refuse(peer, 'executor', op, err.message);
       return { id, ok: false, error: { code: err instanceof CloisonError ? err.code : 'INTERNAL', message: (err as Error).message.slice(0, 500) } };
     } finally {
       slot.inFlight--;

@@ -7,8 +7,9 @@
  *
  * Both ends are systemd's own tools: `systemd-inhibit` holds the inhibitor while a child of ours
  * reads our pipe (if the supervisor dies, the pipe closes and the inhibitor goes with it), and
- * `busctl monitor` reports the signal. The signal is taken from any sender: a forged one can only
- * lock the workstation, which is always safe, and the inhibitor is taken again at the next unlock.
+ * `busctl monitor` reports the signal, only from the bus name logind owns: any local account may
+ * emit a PrepareForSleep on the system bus, and each forged one made the cage manager journal a
+ * sleep (a fsync'd record in root's journal) and the part lock the screen, without end.
  *
  * Where logind does not run, nothing makes the machine wait: the state says `unavailable` and the
  * shell says so; the idle lock still applies on resume.
@@ -17,7 +18,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { findBinary } from '../system/binaries';
 
-const SIGNAL_MATCH = "type='signal',path='/org/freedesktop/login1',interface='org.freedesktop.login1.Manager',member='PrepareForSleep'";
+const SIGNAL_MATCH = "type='signal',sender='org.freedesktop.login1',path='/org/freedesktop/login1',interface='org.freedesktop.login1.Manager',member='PrepareForSleep'";
 
 export interface SleepGuardOptions {
   /** Called when the machine is about to sleep: lock now. */
