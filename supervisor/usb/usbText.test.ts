@@ -25,6 +25,8 @@ function reasonsIn(file: string, pattern: RegExp): string[] {
 describe('USB reasons in both languages', () => {
   const all = [
     ...reasonsIn('deviceBroker.ts', /(?:CloisonError\('[A-Z_]+', usbText\(|problem: |record\.problem = )([`'])((?:(?!\1).)*)\1/g),
+    // A key's reading (mark and filesystem) moved beside the broker, the same for root and the cage manager.
+    ...reasonsIn('keyRootActs.ts', /(?:problem: )([`'])((?:(?!\1).)*)\1/g),
     ...reasonsIn('keyMarks.ts', /reason: ([`'])((?:(?!\1)[^\\]|\\.)*)\1/g).map((s) => s.replace(/\\'/g, "'")),
     ...reasonsIn('devicePolicy.ts', /return ([`'])((?:(?!\1).)*)\1;/g),
   ].filter((s) => !s.includes('${')); // a template nested in a template is cut short by the pattern: given below
