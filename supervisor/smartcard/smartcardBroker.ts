@@ -14,7 +14,7 @@ import { CloisonError } from '../../shared/errors';
 import type { SmartcardView } from '../../shared/rpc';
 import { cardProxyUid, type SmartcardPolicy } from '../../shared/smartcardPolicy';
 import { prepareCageCard, type CageCardEndpoint } from './cageCardEndpoint';
-import { LevelCardProxy } from './levelCardProxy';
+import { LevelCardProxy, type RemoteCardProxy } from './levelCardProxy';
 import type { CardEvent } from './cardReplyJournal';
 import type { CardChange, CardPresenceSettings } from './cardPresence';
 import type { PolicyReader } from '../policy/policyReader';
@@ -34,6 +34,8 @@ export interface SmartcardBrokerOptions {
   /** The trusted confirmations (`pin: trusted`: the PIN dialog is one of their questions). */
   confirmations?: () => Confirmations | null;
   log?: (msg: string, fields?: Record<string, unknown>) => void;
+  /** The cloison part: each level's pkcs11proxyd is the cage manager's (levelCardProxy.ts `remote`). */
+  remote?: (level: string) => RemoteCardProxy;
 }
 
 /** What a level's proxy is started with: a change of any of it restarts that proxy. */
@@ -76,7 +78,8 @@ export class SmartcardBroker extends EventEmitter<{ change: [SmartcardView] }> {
   /** The endpoint a level's cage binds (null: the policy gave that level no card at start). */
   endpoint(level: string): CageCardEndpoint | null {
     const proxy = this.proxies.get(level);
-    if (!proxy) return null;
+    // The cloison part's cages are the manager's: it binds their card folder itself (cageCardFolder.ts).
+    if (!proxy || this.options.remote) return null;
     return prepareCageCard(proxy.options.dir, proxy.prepare());
   }
 
@@ -250,6 +253,7 @@ export class SmartcardBroker extends EventEmitter<{ change: [SmartcardView] }> {
       event: (event) => this.journal(level, event),
       ...(card.pin === 'trusted' ? { askPin: (application: string, gone: AbortSignal) => this.pinDialog.ask(level, application, gone) } : {}),
       ...(options.log ? { log: options.log } : {}),
+      ...(options.remote ? { remote: options.remote(level) } : {}),
     });
   }
 
