@@ -79,7 +79,7 @@ const cardDir = () => join(root, 'run-card');
 
 type Report = { step: string } & Record<string, unknown>;
 
-function runPart(mode: 'serve' | 'attack' | 'exclusive', onStep: (r: Report) => Promise<void> = async () => undefined): Promise<Report[]> {
+function runPart(mode: 'serve' | 'attack' | 'exclusive' | 'give' | 'restart', onStep: (r: Report) => Promise<void> = async () => undefined): Promise<Report[]> {
   const reports: Report[] = [];
   return new Promise((resolve, reject) => {
     const message = (m: CloisonPartMessage) => {
@@ -187,6 +187,22 @@ describe.skipIf(missing.length > 0)('the smart card through the cage manager (th
         lowStopped: { ok: true, result: { running: false } },
       });
       expect(refusals().slice(before)).toEqual([expect.objectContaining({ op: 'card.proxy', peerUid: cloison.uid })]);
+      expect(managerProxies()).toEqual([]);
+    } finally {
+      policyText = shared;
+    }
+  }, 120_000);
+
+  it('an exclusive card given to high, its part crashed and started again: the new part\'s start stops high\'s proxy (the card is nobody\'s, as the part shows)', async () => {
+    const shared = policyText;
+    policyText = cardPolicy(UIDS, cardSection(token, PROXY_UID, { high: ['high-sign'], low: ['low-auth'] }, { exclusive: true }));
+    try {
+      const given = await runPart('give');
+      expect(given.find((r) => r.step === 'give')).toMatchObject({ holder: 'high' });
+      // The part ended without taking the card back: high's proxy still runs in the manager.
+      expect(managerProxies().length).toBeGreaterThan(0);
+      const restarted = await runPart('restart');
+      expect(restarted.find((r) => r.step === 'restart')).toMatchObject({ holder: null });
       expect(managerProxies()).toEqual([]);
     } finally {
       policyText = shared;

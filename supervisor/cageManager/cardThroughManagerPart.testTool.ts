@@ -18,7 +18,7 @@ import { restrictCloisonPart } from './cloisonPartRestriction';
 import { HandedCardSockets, remoteCardProxy } from './remoteCardProxy';
 import { managerChannel } from './socketHandOver';
 
-const start = restrictCloisonPart() as { managerSocket: string; policy: string; mode: 'serve' | 'attack' | 'exclusive'; goFile: string; cardDir: string };
+const start = restrictCloisonPart() as { managerSocket: string; policy: string; mode: 'serve' | 'attack' | 'exclusive' | 'give' | 'restart'; goFile: string; cardDir: string };
 const channel = managerChannel();
 channel.send({ type: 'ready' });
 const report = (step: string, fields: Record<string, unknown>) => channel.send({ type: 'report', step, ...fields });
@@ -47,6 +47,13 @@ if (start.mode === 'serve') {
   report('journal', { records });
   await broker.close();
   report('closed', {});
+} else if (start.mode === 'give' || start.mode === 'restart') {
+  // give: the user gives high the exclusive card, then this part ends without closing its broker
+  // (a crash); restart: the part started again, its broker started afresh (nobody has the card).
+  const broker = new SmartcardBroker({ policy: { current: () => policy }, dir: start.cardDir, cageGid: () => 0, record: () => undefined, remote: (level) => remoteCardProxy(client, level, handed) });
+  await broker.start();
+  if (start.mode === 'give') await broker.give('high');
+  report(start.mode, { holder: broker.view().holder ?? null });
 } else if (start.mode === 'exclusive') {
   // The manager's policy gives both levels the card, exclusively: high has it, low asks too.
   const highStarted = await outcome(client.request({ op: 'card.proxy', level: 'high', action: 'start' }));

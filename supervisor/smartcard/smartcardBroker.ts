@@ -85,6 +85,10 @@ export class SmartcardBroker extends EventEmitter<{ change: [SmartcardView] }> {
 
   /** Shared: every level's proxy starts. Exclusive: none until the user gives the card. */
   async start(): Promise<void> {
+    // The cloison part started again: what its previous life had the manager run stops first, so an
+    // exclusive card it gave away is nobody's again, as this broker believes.
+    const remote = this.options.remote;
+    if (remote) for (const level of this.proxies.keys()) await remote(level).stop().catch((err: Error) => this.options.log?.('card proxy not stopped at start', { level, error: err.message }));
     if (this.card()?.exclusive !== false) return this.changed();
     for (const level of this.cardLevels()) await this.proxies.get(level)!.start();
     this.changed();
@@ -198,7 +202,8 @@ export class SmartcardBroker extends EventEmitter<{ change: [SmartcardView] }> {
   presenceSettings(): CardPresenceSettings | null {
     const card = this.card();
     const first = this.cardLevels()[0];
-    if (!card || first === undefined) return null;
+    // The cloison part cannot load the module as the proxy's uid (setpriv): no poll there yet.
+    if (!card || first === undefined || this.options.remote) return null;
     return { modulePath: card.module, environment: card.environment, uid: cardProxyUid(card, first) };
   }
 
