@@ -5,9 +5,11 @@
  * `cloison` account (cardThroughManagerPart.testTool.ts), its guards relaying to connections the
  * manager hands it.
  *
- * What the user sees: an application using high's card socket (the part's guard) lists high's
- * objects and not low's, logs in, and the filter's refusal of a denied call is journaled by the
- * part; once the part closes its broker, no pkcs11proxyd of the manager's is left. A compromised
+ * What the user sees: pkcs11-tool in high's real cage (started by the manager's cage.start, which
+ * binds the level's card folder) lists high's objects and not low's through the part's guard and
+ * logs in, the filter's refusal of a denied call journaled by the part; low's cage uid cannot
+ * connect to high's socket; once the part closes its broker, no pkcs11proxyd of the manager's is
+ * left. A compromised
  * part asking for low's proxy (the policy gives low no card), for high's with a filter and module
  * of its own, or for a card connection of low's is refused and journaled.
  */
@@ -24,11 +26,12 @@ import { cardPolicy, cardSection, cardTestRoot, missingForCardTest } from '../te
 import { createPamTestUser, type PamTestUser } from '../testing/pamTestUser';
 import { TOKEN_PIN, type SoftToken } from '../testing/softToken';
 import { CageManagerServer, REFUSED_KIND } from './cageManagerServer';
-import { cageCardFolder } from './cageCardFolder';
-import { CardProxies } from './cardProxyExecutor';
+import { ManagedCages } from './managedCages';
+import { managerExecutors } from './managerExecutors';
+import { launcherShell } from '../testing/realCage';
 import { cloisonPart, type CloisonPartMessage } from './cloisonPart';
 
-const missing = missingForCardTest('card through the manager test', { cages: false });
+const missing = missingForCardTest('card through the manager test');
 if (!missing.length && !readdirSync('/usr/lib/x86_64-linux-gnu/caml-crush').includes('libp11clientunix.so')) missing.push(CARD_CLIENT_MODULE);
 
 const BASE = 64_500 + (process.pid % 50) * 4;
@@ -39,7 +42,8 @@ let root: string;
 let journal: FileAuditJournal;
 let cloison: PamTestUser;
 let server: CageManagerServer;
-let cards: CardProxies;
+let table: ReturnType<typeof managerExecutors>;
+const cages = new ManagedCages();
 let policyText: string;
 let token: SoftToken;
 let part: ReturnType<typeof cloisonPart> | null = null;
@@ -49,25 +53,26 @@ beforeAll(async () => {
   ({ root, token } = cardTestRoot('cloison-cardmgr-', PROXY_UID));
   policyText = cardPolicy(UIDS, cardSection(token, PROXY_UID, { high: ['high-sign', 'high-secret'] }));
   cloison = createPamTestUser();
-  // high's card folder, as the manager makes it before high's cage starts (cage.start's driver binds it).
-  cageCardFolder(cardDir(), 'high', cloison.uid, UIDS.high);
   journal = new FileAuditJournal(join(root, 'journal.jsonl'));
   const policy = () => parsePolicy(policyText, 'p.yaml');
-  cards = new CardProxies({ policy, dir: cardDir(), part: () => part });
+  // The manager's whole table, its part's uid known: cage.start binds high's card folder.
+  const folders = { stateDir: join(root, 'state'), runDir: join(root, 'run') };
+  table = managerExecutors({ policy, ...folders, trainingKeysDir: join(root, 'training'), workstationUser: null, hostSound: () => null, cages, part: () => part, onSleep: () => undefined, partUid: cloison.uid });
   server = new CageManagerServer({
     socketPath: join(root, 'manager.sock'),
     peerUid: cloison.uid,
     peerGid: cloison.gid,
     journal,
-    authorization: { policy, stateDir: join(root, 'state'), runDir: join(root, 'run'), trainingKeysDir: join(root, 'training'), workstationUser: null },
-    executors: { 'card.proxy': cards.proxy, 'card.socket': cards.socket },
+    authorization: { policy, ...folders, trainingKeysDir: join(root, 'training'), workstationUser: null, holdsCage: cages.holds },
+    executors: table.executors,
   });
   await server.listen();
 }, 60_000);
 
 afterAll(async () => {
   await part?.stop();
-  await cards?.stopAll();
+  for (const level of cages.levels()) await cages.cage(level)?.stop();
+  table?.stop();
   await server?.close();
   journal?.close();
   cloison?.remove();
@@ -128,12 +133,16 @@ function refusals(): Array<Record<string, unknown>> {
 }
 
 describe.skipIf(missing.length > 0)('the smart card through the cage manager (the cloison part\'s broker)', () => {
-  it('an application of high\'s cage uid on the part\'s card socket lists high\'s objects only and logs in, low\'s cage uid cannot reach it; closed, no proxy of the manager\'s is left', async () => {
+  it('an application in high\'s cage (started by the manager\'s cage.start, which binds the card folder) lists high\'s objects only through the part\'s guard and logs in, low\'s cage uid cannot reach it; closed, no proxy of the manager\'s is left', async () => {
+    // high's cage, started by the manager's cage.start as the part would ask it.
+    await table.executors['cage.start']!({ op: 'cage.start', level: 'high', uid: UIDS.high }, { pid: process.pid, uid: cloison.uid, gid: cloison.gid });
+    const inHigh = launcherShell(cages.cage('high')!);
     const seen: Record<string, { code: number; out: string }> = {};
     const reports = await runPart('serve', async (r) => {
       if (r.step !== 'serving') return;
       const socket = join(r.socketDir as string, CARD_SOCKET_NAME);
-      seen.list = await tool(socket, ['--login', '--pin', TOKEN_PIN, '-O'], UIDS.high);
+      const listed = await inHigh(`pkcs11-tool --module ${CARD_CLIENT_MODULE} --login --pin ${TOKEN_PIN} -O 2>&1`, 60_000);
+      seen.list = { code: listed.code, out: listed.stdout };
       // low's cage uid, as a process of low's would reach it (its folder is high's cage's group's).
       seen.low = await tool(socket, ['-O'], UIDS.low);
       seen.proxies = { code: managerProxies().length, out: '' };
@@ -154,7 +163,8 @@ describe.skipIf(missing.length > 0)('the smart card through the cage manager (th
     expect(journalled).toContainEqual({ kind: 'smartcard.refused', fields: expect.objectContaining({ level: 'high', function: 'C_GetAttributeValue', label: 'high-secret' }) });
     expect(reports.some((r) => r.step === 'closed')).toBe(true);
     expect(managerProxies()).toEqual([]);
-  }, 120_000);
+    await cages.cage('high')?.stop();
+  }, 180_000);
 
   it('a compromised part: low\'s proxy, a filter and module of its own, low\'s card connection, high\'s while stopped: refused, the refusals journaled', async () => {
     const before = refusals().length;
