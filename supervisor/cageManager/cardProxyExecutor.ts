@@ -61,8 +61,16 @@ export class CardProxies {
 
   /** card.socket's executor: a connection to the level's running proxy, handed to the part. */
   readonly socket = async (req: RequestOf<'card.socket'>): Promise<{ connection: number }> => {
-    const running = this.proxies.get(req.level)?.proxy;
-    if (!running?.running) throw new CloisonError('WRONG_STATE', `level ${req.level}'s card proxy is not running`);
+    const entry = this.proxies.get(req.level);
+    const running = entry?.proxy;
+    if (!entry || !running?.running) throw new CloisonError('WRONG_STATE', `level ${req.level}'s card proxy is not running`);
+    // A reload changed the level's filter, module or uid and the part did not start it again: no
+    // connection to the old filter — it is stopped, and a start makes the policy's.
+    const card = this.options.policy().smartcard;
+    if (!card?.levels[req.level] || entry.settings !== settingsOf(card, req.level)) {
+      await this.proxy({ op: 'card.proxy', level: req.level, action: 'stop' });
+      throw new CloisonError('WRONG_STATE', `level ${req.level}'s card proxy was started under another policy: stopped, start it again`);
+    }
     const part = this.options.part();
     if (!part) throw new CloisonError('INTERNAL', 'the unprivileged part is not running');
     const socket = await connectPaused(running.innerSocket);

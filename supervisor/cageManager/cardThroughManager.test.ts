@@ -84,7 +84,7 @@ const cardDir = () => join(root, 'run-card');
 
 type Report = { step: string } & Record<string, unknown>;
 
-function runPart(mode: 'serve' | 'attack' | 'exclusive' | 'give' | 'restart', onStep: (r: Report) => Promise<void> = async () => undefined): Promise<Report[]> {
+function runPart(mode: 'serve' | 'attack' | 'exclusive' | 'give' | 'restart' | 'reload', onStep: (r: Report) => Promise<void> = async () => undefined): Promise<Report[]> {
   const reports: Report[] = [];
   return new Promise((resolve, reject) => {
     const message = (m: CloisonPartMessage) => {
@@ -213,6 +213,26 @@ describe.skipIf(missing.length > 0)('the smart card through the cage manager (th
       expect(managerProxies().length).toBeGreaterThan(0);
       const restarted = await runPart('restart');
       expect(restarted.find((r) => r.step === 'restart')).toMatchObject({ holder: null });
+      expect(managerProxies()).toEqual([]);
+    } finally {
+      policyText = shared;
+    }
+  }, 120_000);
+
+  it('a reload narrows high\'s objects: a compromised part that does not start high\'s proxy again gets no connection to the old filter, and that proxy is stopped', async () => {
+    const shared = policyText;
+    let running = 0;
+    try {
+      const reports = await runPart('reload', async (r) => {
+        if (r.step !== 'started') return;
+        running = managerProxies().length;
+        policyText = cardPolicy(UIDS, cardSection(token, PROXY_UID, { high: ['high-sign'] }));
+        writeFileSync(join(root, 'go-reload'), '');
+      });
+      console.log(JSON.stringify(reports));
+      expect(reports.find((r) => r.step === 'started')).toMatchObject({ high: { ok: true } });
+      expect(running).toBeGreaterThan(0);
+      expect(reports.find((r) => r.step === 'afterReload')).toMatchObject({ socket: { ok: false, code: 'WRONG_STATE' } });
       expect(managerProxies()).toEqual([]);
     } finally {
       policyText = shared;

@@ -18,7 +18,7 @@ import { restrictCloisonPart } from './cloisonPartRestriction';
 import { HandedCardSockets, remoteCardProxy } from './remoteCardProxy';
 import { managerChannel } from './socketHandOver';
 
-const start = restrictCloisonPart() as { managerSocket: string; policy: string; mode: 'serve' | 'attack' | 'exclusive' | 'give' | 'restart'; goFile: string; cardDir: string };
+const start = restrictCloisonPart() as { managerSocket: string; policy: string; mode: 'serve' | 'attack' | 'exclusive' | 'give' | 'restart' | 'reload'; goFile: string; cardDir: string };
 const channel = managerChannel();
 channel.send({ type: 'ready' });
 const report = (step: string, fields: Record<string, unknown>) => channel.send({ type: 'report', step, ...fields });
@@ -54,6 +54,12 @@ if (start.mode === 'serve') {
   await broker.start();
   if (start.mode === 'give') await broker.give('high');
   report(start.mode, { holder: broker.view().holder ?? null });
+} else if (start.mode === 'reload') {
+  // As a compromised part: high's proxy started, then, the policy narrowed by a reload, a card
+  // connection asked of the old proxy without starting it again.
+  report('started', { high: await outcome(client.request({ op: 'card.proxy', level: 'high', action: 'start' })) });
+  while (!existsSync(start.goFile)) await new Promise((resolve) => setTimeout(resolve, 50));
+  report('afterReload', { socket: await outcome(client.request({ op: 'card.socket', level: 'high' })) });
 } else if (start.mode === 'exclusive') {
   // The manager's policy gives both levels the card, exclusively: high has it, low asks too.
   const highStarted = await outcome(client.request({ op: 'card.proxy', level: 'high', action: 'start' }));
