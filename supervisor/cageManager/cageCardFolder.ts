@@ -1,5 +1,5 @@
 /**
- * A level's card folder when the supervisor is the cloison part: the manager makes it, before the
+ * A level's card folder when the supervisor is the cloison part: the manager makes it at card.proxy start and before the
  * cage that binds it starts (cage.start's driver, cageCardArgs), owned by the part's uid (its
  * guard listens there: card.proxy's proxy is reached only through it) and entered by the cage's
  * group only (0750): no other level's cage, no other account. The module file beside it is root's.

@@ -36,6 +36,11 @@ export interface CardProxyExecutorOptions {
   /** The manager's card folder (one folder per level in it, root's; the proxy uid passes through). */
   dir: string;
   part(): { send(message: HandedCardSocket, fd?: number): boolean } | null;
+  /**
+   * Makes the level's socket folder the part's guard listens in (cageCardFolder.ts): the card
+   * starts before the cages, whose start makes it too.
+   */
+  cardFolder?: (level: string) => void;
   log?: (msg: string, fields?: Record<string, unknown>) => void;
 }
 
@@ -102,6 +107,7 @@ export class CardProxies {
     if (had && had.settings !== settings) await had.proxy.stop();
     const entry = had && had.settings === settings ? had : { proxy: this.makeProxy(card, level), settings };
     this.proxies.set(level, entry);
+    this.options.cardFolder?.(level);
     await entry.proxy.start();
     return { running: true };
   }

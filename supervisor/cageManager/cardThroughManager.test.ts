@@ -134,12 +134,12 @@ function refusals(): Array<Record<string, unknown>> {
 
 describe.skipIf(missing.length > 0)('the smart card through the cage manager (the cloison part\'s broker)', () => {
   it('an application in high\'s cage (started by the manager\'s cage.start, which binds the card folder) lists high\'s objects only through the part\'s guard and logs in, low\'s cage uid cannot reach it; closed, no proxy of the manager\'s is left', async () => {
-    // high's cage, started by the manager's cage.start as the part would ask it.
-    await table.executors['cage.start']!({ op: 'cage.start', level: 'high', uid: UIDS.high }, { pid: process.pid, uid: cloison.uid, gid: cloison.gid });
-    const inHigh = launcherShell(cages.cage('high')!);
     const seen: Record<string, { code: number; out: string }> = {};
     const reports = await runPart('serve', async (r) => {
       if (r.step !== 'serving') return;
+      // high's cage, started after the card (as the supervisor starts them) by the manager's cage.start.
+      await table.executors['cage.start']!({ op: 'cage.start', level: 'high', uid: UIDS.high }, { pid: process.pid, uid: cloison.uid, gid: cloison.gid });
+      const inHigh = launcherShell(cages.cage('high')!);
       const socket = join(r.socketDir as string, CARD_SOCKET_NAME);
       const listed = await inHigh(`pkcs11-tool --module ${CARD_CLIENT_MODULE} --login --pin ${TOKEN_PIN} -O 2>&1`, 60_000);
       seen.list = { code: listed.code, out: listed.stdout };

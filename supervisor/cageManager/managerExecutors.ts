@@ -115,7 +115,7 @@ export function managerExecutors(h: ManagerHoldings): { executors: RootExecutors
       return null;
     }
   };
-  const cards = new CardProxies({ policy: h.policy, dir: `${h.runDir}-card`, part: h.part, ...(h.log ? { log: h.log } : {}) });
+  const cards = new CardProxies({ policy: h.policy, dir: `${h.runDir}-card`, part: h.part, cardFolder: (level) => void cardEndpoint(level), ...(h.log ? { log: h.log } : {}) });
   const executors: RootExecutors = {
     'cage.start': cageStartExecutor({ policy: h.policy, ...folders, cages: h.cages, extras: (level) => ({ ...(h.log ? { log: h.log } : {}), smartcard: cardEndpoint(level) }) }),
     'cage.stop': cageStopExecutor({ cages: h.cages }),
