@@ -54,6 +54,7 @@ import { liveRequester } from './cageManager/managerLink';
 import { AudioBroker } from './audio/audioBroker';
 import type { SmartcardBroker } from './smartcard/smartcardBroker';
 import { wireSmartcard } from './smartcard/smartcardWiring';
+import { remoteCardProxies } from './cageManager/remoteCardProxy';
 import { HostSound } from './audio/hostSound';
 import { TrainingDesk } from './training/trainingDesk';
 import { AppLauncher } from './apps/appLauncher';
@@ -138,7 +139,8 @@ export class Supervisor {
     this.sak = sakKey(policy.shortcuts.secureAttention);
     // Before the cage fleet: each bwrap cage binds its level's card folder.
     // Split: the level proxies (pkcs11proxyd) are root's to start, and no request starts them yet.
-    this.smartcard = policy.smartcard && this.splitSkips('the smart card (no cage manager request starts its level proxies, pkcs11proxyd)') ? null : wireSmartcard({ policy: this.policyStore, runDir: options.runDir, record: (kind, actor, fields) => this.journalFact(kind, fields, actor), show: (view) => this.sessions.broadcast('onSmartcard', view), confirmations: () => this.confirmations ?? null, ...(options.log ? { log: options.log } : {}) });
+    // The cloison part: each level's proxy is the manager's (card.proxy, card.socket), in its card folder, which its cages bind.
+    this.smartcard = wireSmartcard({ policy: this.policyStore, runDir: options.manager?.managerDirs?.runDir ?? options.runDir, record: (kind, actor, fields) => this.journalFact(kind, fields, actor), show: (view) => this.sessions.broadcast('onSmartcard', view), confirmations: () => this.confirmations ?? null, ...(options.log ? { log: options.log } : {}), ...(options.manager ? { remote: remoteCardProxies(options.manager) } : {}) });
     this.reloader = new PolicyReloader({
       store: this.policyStore,
       journal: this.journal,

@@ -5,7 +5,7 @@
  * refused and journaled by the server ("no executor for this request in this manager").
  */
 import { join } from 'node:path';
-import type { Policy } from '../../shared/policy';
+import { cageUid, type Policy } from '../../shared/policy';
 import type { HostSoundTarget } from '../audio/hostSound';
 import type { WorkstationUser } from '../session/workstationUser';
 import { bwrapCagePaths } from '../cages/bwrapDriver';
@@ -15,11 +15,13 @@ import { appLaunchExecutor } from './appLaunchExecutor';
 import { appRunningExecutor } from './appRunningExecutor';
 import { appWindowsExecutor } from './appWindowsExecutor';
 import type { RootExecutors } from './cageManagerServer';
+import { cageCardFolder } from './cageCardFolder';
 import { cageNoticeExecutor } from './cageNoticeExecutor';
 import { cageQuitAppsExecutor } from './cageQuitAppsExecutor';
 import { cageStartExecutor } from './cageStartExecutor';
 import { cageStopExecutor } from './cageStopExecutor';
 import { cageWaitExecutor } from './cageWaitExecutor';
+import { CardProxies, type HandedCardSocket } from './cardProxyExecutor';
 import { filesHelperExecutor } from './filesHelperExecutor';
 import { homeMountExecutor } from './homeMountExecutor';
 import { homeUnmountExecutor } from './homeUnmountExecutor';
@@ -59,7 +61,9 @@ export interface ManagerHoldings {
   /** The manager's map of running cages (managedCages.ts): `cage.start` fills it, the others reach a cage through it. */
   cages: ManagedCages;
   /** The unprivileged part's channel while it runs: descriptors go there. */
-  part(): { send(message: HandedSocket | HandedSoundEnd | HandedSoundFifo, fd?: number): boolean } | null;
+  part(): { send(message: HandedSocket | HandedSoundEnd | HandedSoundFifo | HandedCardSocket, fd?: number): boolean } | null;
+  /** The cloison part's uid: a level's card folder is its to listen in (cageCardFolder.ts); absent, cages get no card. */
+  partUid?: number;
   /** The machine is about to sleep. */
   onSleep(): void;
   /** The system bus tools' environment (tests point DBUS_SYSTEM_BUS_ADDRESS at a bus of their own). */
@@ -97,8 +101,23 @@ export function managerExecutors(h: ManagerHoldings): { executors: RootExecutors
   const serving = new ServingSelections();
   // What loop.attach attached, the only devices loop.detach detaches.
   const loopKeys = new AttachedLoopKeys();
+  // Each level's card proxy, run as its proxy uid from the policy (the part guards the cage's side).
+  // A cage the policy gives the card binds its level's card folder, the part's guard listening there.
+  const cardEndpoint = (level: string) => {
+    const policy = h.policy();
+    const index = policy.levels.findIndex((l) => l.id === level);
+    const cage = policy.levels[index]?.cage;
+    if (h.partUid === undefined || !policy.smartcard?.levels[level] || cage?.driver !== 'bwrap') return null;
+    try {
+      return cageCardFolder(`${h.runDir}-card`, level, h.partUid, cageUid(cage, index));
+    } catch (err) {
+      h.log?.('card folder not made: the cage starts without the card', { level, error: (err as Error).message });
+      return null;
+    }
+  };
+  const cards = new CardProxies({ policy: h.policy, dir: `${h.runDir}-card`, part: h.part, cardFolder: (level) => void cardEndpoint(level), ...(h.log ? { log: h.log } : {}) });
   const executors: RootExecutors = {
-    'cage.start': cageStartExecutor({ policy: h.policy, ...folders, cages: h.cages, ...(h.log ? { extras: () => ({ log: h.log }) } : {}) }),
+    'cage.start': cageStartExecutor({ policy: h.policy, ...folders, cages: h.cages, extras: (level) => ({ ...(h.log ? { log: h.log } : {}), smartcard: cardEndpoint(level) }) }),
     'cage.stop': cageStopExecutor({ cages: h.cages }),
     'cage.wait': cageWaitExecutor({ cages: h.cages }),
     'home.mount': homeMountExecutor({ policy: h.policy, ...folders, cages: h.cages }),
@@ -128,6 +147,8 @@ export function managerExecutors(h: ManagerHoldings): { executors: RootExecutors
     'cage.quitApps': cageQuitAppsExecutor({ policy: h.policy, cage: h.cages.cage }),
     'app.windows': appWindowsExecutor({ policy: h.policy, cage: h.cages.cage }),
     'cage.notice': cageNoticeExecutor({ cages: h.cages }),
+    'card.proxy': cards.proxy,
+    'card.socket': cards.socket,
   };
   return {
     executors,
@@ -137,6 +158,7 @@ export function managerExecutors(h: ManagerHoldings): { executors: RootExecutors
       sound.stop();
       sleep.stop();
       files.stop();
+      void cards.stopAll().catch((err: Error) => h.log?.('card proxies not stopped', { error: err.message }));
     },
   };
 }

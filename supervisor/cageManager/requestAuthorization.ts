@@ -173,4 +173,11 @@ const CHECKS: { [O in RootOp]: Check<O> } = {
   'cage.quitApps': (req, ctx) => (ctx.holdsCage?.(req.level) ? ALLOWED : levelAnd(req, ctx, () => ALLOWED)),
   'app.windows': (req, ctx) => levelAnd(req, ctx, () => ALLOWED),
   'cage.notice': (req, ctx) => (ctx.holdsCage?.(req.level) ? ALLOWED : levelAnd(req, ctx, () => ALLOWED)),
+  // A level's card proxy only where the policy gives that level the card; stopping one is always allowed (a withdrawn card).
+  'card.proxy': (req, ctx) => (req.action === 'stop' ? ALLOWED : cardLevel(req.level, ctx)),
+  'card.socket': (req, ctx) => cardLevel(req.level, ctx),
 };
+
+function cardLevel(level: string, ctx: AuthorizationContext): Authorization {
+  return ctx.policy().smartcard?.levels[level] ? ALLOWED : refuse(`the policy gives level "${level.slice(0, 40)}" no card`);
+}

@@ -69,6 +69,24 @@ export interface LevelCardProxyOptions {
    */
   askPin?: (application: string, gone: AbortSignal) => Promise<Buffer | null>;
   log?: (msg: string, fields?: Record<string, unknown>) => void;
+  /**
+   * The cage manager's proxy for the cloison part (cageManager/cardProxyExecutor.ts): no guard
+   * here, the part's guard reaches the proxy through connections the manager hands it (card.socket).
+   */
+  unguarded?: boolean;
+  /**
+   * The cloison part's proxy: pkcs11proxyd is the cage manager's (card.proxy), each cage connection
+   * relayed by this guard to a connection the manager hands over (card.socket). The socket's folder
+   * is then the part's own (the manager gives the cage's group entry to it).
+   */
+  remote?: RemoteCardProxy;
+}
+
+/** The cage manager's proxy of a level, as the cloison part reaches it (cageManager/remoteCardProxy.ts). */
+export interface RemoteCardProxy {
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  connect(): Promise<Socket>;
 }
 
 /** Folders of one level's proxy: `socketDir` is what the cage gets bound. */
@@ -83,15 +101,22 @@ export class LevelCardProxy {
   private guard: RecordGuard | null = null;
   private cgroup: ControlGroup | null = null;
   private stderrTail = '';
+  private remoteRunning = false;
 
   constructor(readonly options: LevelCardProxyOptions) {}
 
   get running(): boolean {
+    if (this.options.remote) return this.remoteRunning;
     return this.child !== null && this.child.exitCode === null && this.child.signalCode === null;
   }
 
   get socket(): string {
     return cardProxyPaths(this.options.dir).socket;
+  }
+
+  /** The proxy's own socket (its folder the proxy uid's 0700: root connects). */
+  get innerSocket(): string {
+    return cardProxyPaths(this.options.dir).innerSocket;
   }
 
   /**
@@ -101,10 +126,14 @@ export class LevelCardProxy {
   prepare(): string {
     const { cageGid, dir } = this.options;
     const paths = cardProxyPaths(dir);
+    // The cloison part's: the manager made this folder, the part's to listen in, the cage's group's to enter.
+    if (this.options.remote) return paths.socketDir;
     // The proxy's uid passes through the supervisor's folders (whatever the umask made them).
     mkdirSync(dir, { recursive: true, mode: 0o755 });
     chmodSync(dirname(dir), 0o755);
     chmodSync(dir, 0o755);
+    // The manager's proxy for the cloison part: the socket folder is the part's (cageCardFolder.ts).
+    if (this.options.unguarded) return paths.socketDir;
     mkdirSync(paths.socketDir, { recursive: true, mode: 0o750 });
     chownSync(paths.socketDir, 0, cageGid());
     chmodSync(paths.socketDir, 0o750);
@@ -118,6 +147,14 @@ export class LevelCardProxy {
     const paths = cardProxyPaths(dir);
     this.prepare();
     rmSync(paths.socket, { force: true });
+    const remote = this.options.remote;
+    if (remote) {
+      await remote.start();
+      this.remoteRunning = true;
+      await this.startGuard(paths.socket, () => remote.connect());
+      this.options.log?.('card proxy started through the cage manager', { level });
+      return;
+    }
     for (const d of [paths.innerDir, paths.netplexDir, paths.configDir]) rmSync(d, { recursive: true, force: true });
     // The proxy's own socket: its folder is the proxy's alone (the supervisor, root, connects).
     mkdirSync(paths.innerDir, { mode: 0o700 });
@@ -166,11 +203,20 @@ export class LevelCardProxy {
       }
       await new Promise((r) => setTimeout(r, 20));
     }
+    if (this.options.unguarded) {
+      this.options.log?.('card proxy started (its guard is the cloison part\'s)', { level, uid: proxyUid });
+      return;
+    }
+    await this.startGuard(paths.socket, paths.innerSocket);
+    this.options.log?.('card proxy started', { level, uid: proxyUid });
+  }
+
+  /** The cage's socket: records bounded, the filter's refusals journaled, the trusted PIN's logins. */
+  private async startGuard(listen: string, target: string | (() => Promise<Socket>)): Promise<void> {
     // The filter's refusals, read off its replies (its own log is off: see cardReplyJournal.ts).
     const denied = new Set(deniedFunctions(this.options.policy));
-    this.guard = new RecordGuard({ listen: paths.socket, target: paths.innerSocket, maxConnections: MAX_CONNECTIONS, refused: (reason) => this.options.event({ kind: 'refused', function: reason === 'oversize' ? 'oversize message' : 'too many connections', handle: null, reason: 'malformed' }), watch: (ask) => new CardReplyJournal(denied, (event) => this.options.event(event), nameFrom(ask)), ...this.trustedPin() });
+    this.guard = new RecordGuard({ listen, target, maxConnections: MAX_CONNECTIONS, refused: (reason) => this.options.event({ kind: 'refused', function: reason === 'oversize' ? 'oversize message' : 'too many connections', handle: null, reason: 'malformed' }), watch: (ask) => new CardReplyJournal(denied, (event) => this.options.event(event), nameFrom(ask)), ...this.trustedPin() });
     await this.guard.start();
-    this.options.log?.('card proxy started', { level, uid: proxyUid });
   }
 
   /**
@@ -207,6 +253,12 @@ export class LevelCardProxy {
   async stop(): Promise<void> {
     await this.guard?.stop();
     this.guard = null;
+    if (this.options.remote) {
+      if (!this.remoteRunning) return;
+      this.remoteRunning = false;
+      await this.options.remote.stop();
+      return;
+    }
     const child = this.child;
     this.child = null;
     if (!child || child.pid === undefined) return;

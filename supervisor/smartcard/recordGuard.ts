@@ -29,8 +29,11 @@ export interface WholeRecordHandler {
 export interface RecordGuardOptions {
   /** The socket the cage connects to (made here: 0666 in the cage's folder). */
   listen: string;
-  /** The level's proxy socket. */
-  target: string;
+  /**
+   * The level's proxy socket; or, in the cloison part, a connection to the proxy asked of the cage
+   * manager for each cage connection (card.socket: the proxy's folder is its uid's alone).
+   */
+  target: string | (() => Promise<Socket>);
   /** Owner of the listening socket (the folder still keeps every other uid out). */
   owner?: { uid: number; gid: number };
   /** Largest record a cage may send (bytes, all fragments together). */
@@ -189,8 +192,27 @@ export class RecordGuard {
       this.options.refused('too-many-connections');
       return;
     }
-    // The proxy parses the cage's bytes: what it sends back may not carry a descriptor.
-    const proxy = connectRefusingDescriptors(this.options.target);
+    const target = this.options.target;
+    if (typeof target === 'string') return this.relay(cage, connectRefusingDescriptors(target));
+    // Nothing read from the cage until its proxy connection has come.
+    cage.pause();
+    this.sockets.add(cage);
+    target().then(
+      (proxy) => {
+        if (cage.destroyed || !this.server) return void proxy.destroy();
+        this.relay(cage, proxy);
+        proxy.resume();
+        cage.resume();
+      },
+      () => {
+        cage.destroy();
+        this.sockets.delete(cage);
+      },
+    );
+  }
+
+  /** The cage's connection and its proxy's, relayed (the proxy parses the cage's bytes: what it sends back may not carry a descriptor). */
+  private relay(cage: Socket, proxy: Socket): void {
     this.sockets.add(cage);
     this.sockets.add(proxy);
     // The supervisor's own calls: only when every call of the cage has had its reply, between records.

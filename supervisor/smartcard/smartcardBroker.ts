@@ -14,7 +14,7 @@ import { CloisonError } from '../../shared/errors';
 import type { SmartcardView } from '../../shared/rpc';
 import { cardProxyUid, type SmartcardPolicy } from '../../shared/smartcardPolicy';
 import { prepareCageCard, type CageCardEndpoint } from './cageCardEndpoint';
-import { LevelCardProxy } from './levelCardProxy';
+import { LevelCardProxy, type RemoteCardProxy } from './levelCardProxy';
 import type { CardEvent } from './cardReplyJournal';
 import type { CardChange, CardPresenceSettings } from './cardPresence';
 import type { PolicyReader } from '../policy/policyReader';
@@ -34,6 +34,8 @@ export interface SmartcardBrokerOptions {
   /** The trusted confirmations (`pin: trusted`: the PIN dialog is one of their questions). */
   confirmations?: () => Confirmations | null;
   log?: (msg: string, fields?: Record<string, unknown>) => void;
+  /** The cloison part: each level's pkcs11proxyd is the cage manager's (levelCardProxy.ts `remote`). */
+  remote?: (level: string) => RemoteCardProxy;
 }
 
 /** What a level's proxy is started with: a change of any of it restarts that proxy. */
@@ -76,12 +78,17 @@ export class SmartcardBroker extends EventEmitter<{ change: [SmartcardView] }> {
   /** The endpoint a level's cage binds (null: the policy gave that level no card at start). */
   endpoint(level: string): CageCardEndpoint | null {
     const proxy = this.proxies.get(level);
-    if (!proxy) return null;
+    // The cloison part's cages are the manager's: it binds their card folder itself (cageCardFolder.ts).
+    if (!proxy || this.options.remote) return null;
     return prepareCageCard(proxy.options.dir, proxy.prepare());
   }
 
   /** Shared: every level's proxy starts. Exclusive: none until the user gives the card. */
   async start(): Promise<void> {
+    // The cloison part started again: what its previous life had the manager run stops first, so an
+    // exclusive card it gave away is nobody's again, as this broker believes.
+    const remote = this.options.remote;
+    if (remote) for (const level of this.proxies.keys()) await remote(level).stop().catch((err: Error) => this.options.log?.('card proxy not stopped at start', { level, error: err.message }));
     if (this.card()?.exclusive !== false) return this.changed();
     for (const level of this.cardLevels()) await this.proxies.get(level)!.start();
     this.changed();
@@ -195,7 +202,8 @@ export class SmartcardBroker extends EventEmitter<{ change: [SmartcardView] }> {
   presenceSettings(): CardPresenceSettings | null {
     const card = this.card();
     const first = this.cardLevels()[0];
-    if (!card || first === undefined) return null;
+    // The cloison part cannot load the module as the proxy's uid (setpriv): no poll there yet.
+    if (!card || first === undefined || this.options.remote) return null;
     return { modulePath: card.module, environment: card.environment, uid: cardProxyUid(card, first) };
   }
 
@@ -250,6 +258,7 @@ export class SmartcardBroker extends EventEmitter<{ change: [SmartcardView] }> {
       event: (event) => this.journal(level, event),
       ...(card.pin === 'trusted' ? { askPin: (application: string, gone: AbortSignal) => this.pinDialog.ask(level, application, gone) } : {}),
       ...(options.log ? { log: options.log } : {}),
+      ...(options.remote ? { remote: options.remote(level) } : {}),
     });
   }
 

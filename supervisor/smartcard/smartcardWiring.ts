@@ -19,6 +19,8 @@ export interface SmartcardWiringOptions {
   /** The trusted confirmations, which the PIN dialog is one of (made after the broker: read when asked). */
   confirmations?: SmartcardBrokerOptions['confirmations'];
   log?: (msg: string, fields?: Record<string, unknown>) => void;
+  /** The cloison part: the proxies are the cage manager's (cageManager/remoteCardProxy.ts), the guards and the PIN dialog the part's. */
+  remote?: SmartcardBrokerOptions['remote'];
 }
 
 export function wireSmartcard(options: SmartcardWiringOptions): SmartcardBroker | null {
@@ -31,6 +33,7 @@ export function wireSmartcard(options: SmartcardWiringOptions): SmartcardBroker 
     record: options.record,
     ...(options.confirmations ? { confirmations: options.confirmations } : {}),
     ...(log ? { log } : {}),
+    ...(options.remote ? { remote: options.remote } : {}),
   });
   broker.on('change', (view) => options.show(view));
   return broker;
