@@ -293,19 +293,6 @@ export class Supervisor {
     this.applyLock(this.lock.locked);
   }
 
-  /**
-   * In the cloison part (options.manager), a subsystem whose root work has no request through the
-   * cage manager yet is not started: said once, journaled and logged, and true is returned. The
-   * root supervisor (no manager) skips nothing. The wiring of each subsystem's remote side replaces its guard.
-   */
-  private splitSkips(what: string): boolean {
-    if (!this.options.manager) return false;
-    const message = `not available in the split supervisor yet: ${what}`;
-    this.options.log?.(message);
-    this.journalFact('supervisor.split.skipped', { what });
-    return true;
-  }
-
   /** Locked: no input to any cage, no viewer open, no question left waiting (nothing crosses). */
   private applyLock(locked: boolean): void {
     this.focus.setSuspended(locked, 'lock');

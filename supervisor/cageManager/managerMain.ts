@@ -158,6 +158,8 @@ async function main(): Promise<void> {
     cages,
     part: () => (part?.ready ? part : null),
     onSleep: () => journal.append('session.sleep', 'supervisor', {}),
+    // Cages bind their level's card folder, the part's (cageCardFolder.ts).
+    partUid: peer.uid,
     log: say,
   });
   const server = new CageManagerServer({
