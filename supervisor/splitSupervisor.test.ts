@@ -146,7 +146,7 @@ async function viewCage(level: string): Promise<{ greeting: string; update: numb
 }
 
 describe('the supervisor as the cloison part', () => {
-  it('runs as cloison with no capability; both cages are the manager\'s, running as their levels\' uids; both cages are the manager\'s, running as their levels\' uids', async () => {
+  it('runs as cloison with no capability; both cages are the manager\'s, running as their levels\' uids', async () => {
     expect(messages.find((m) => m.type === 'failed' || m.type === 'ended')).toBeUndefined();
     const s = started()!;
     const status = readFileSync(`/proc/${s.pid}/status`, 'utf8');
