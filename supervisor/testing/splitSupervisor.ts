@@ -10,6 +10,7 @@
 import { chmodSync, closeSync, constants, fchownSync, openSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { account } from '../session/accounts';
+import { checkoutReachableByCloison } from './checkoutReachable';
 
 /** Whether this run starts supervisors split (the lead's CLOISON_SPLIT=1 run of the suites). */
 export const SPLIT = process.env.CLOISON_SPLIT === '1';
@@ -28,6 +29,8 @@ export interface SupervisorCommand {
 /** The program and folder arguments for a supervisor on a test's state and run folders. */
 export function supervisorCommand(stateDir: string, runDir: string): SupervisorCommand {
   if (!SPLIT) return { script: 'out/supervisor/main.js', folders: ['--state-dir', stateDir, '--run-dir', runDir], cageStateDir: stateDir, cageRunDir: runDir };
+  // The part runs the checkout's bundles and serves its renderer as cloison (the end-to-end runs have no vitest setup).
+  checkoutReachableByCloison();
   // The part (cloison) passes through the test's folder to its own folders and reads the policy there.
   passableByPart(dirname(stateDir));
   const managerState = `${stateDir}-manager`;

@@ -1,0 +1,20 @@
+/**
+ * Test tool: the checkout made reachable by the `cloison` account, as an installed Cloison is
+ * (/usr/lib/cloison, 0755). The split supervisor's part runs the checkout's bundles and serves its
+ * renderer as `cloison`; a checkout under a private folder (a CI's `mktemp -d`, 0700) would refuse
+ * it every file. Each folder from the checkout up to / gains search permission for others where it
+ * lacks it — search only, not listing — and nothing else changes.
+ */
+import { chmodSync, statSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+
+const REPO = resolve(__dirname, '..', '..');
+
+export function checkoutReachableByCloison(): void {
+  if (process.getuid?.() !== 0) return;
+  for (let folder = REPO; ; folder = dirname(folder)) {
+    const mode = statSync(folder).mode & 0o7777;
+    if ((mode & 0o001) === 0) chmodSync(folder, mode | 0o001);
+    if (dirname(folder) === folder) return;
+  }
+}
