@@ -4,14 +4,19 @@
  * - added round-trip latency for small messages (p50, p99) over a direct Unix socket;
  * - throughput of full-screen Raw updates from a real Xvnc cage.
  * Goal: throughput ratio ≥ 1.0, CPU per GiB and latency ratios ≤ 1.0.
+ *
+ * `split` (npm run bench -- gateway-split, #29): the gateway as the split supervisor runs it
+ * (lib/splitGatewayProcess.ts: the cage manager as root hands each connection to its `cloison`
+ * part, which hands it on to its browser child) measured beside the root supervisor's (its
+ * browser child fed by the root part) and websockify, every measurement the same and in the same run.
  */
 import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BwrapDriver, bwrapCagePaths } from '../supervisor/cages/bwrapDriver';
 import { DEFAULT_CAGE_LIMITS } from '../shared/policy';
 import { cpuSecondsOfTree } from './lib/processCpu';
-import { startBareNodeRelay, startCloisonGateway, startWebsockify, type Proxy } from './lib/proxies';
+import { startBareNodeRelay, startCloisonGateway, startCloisonGatewaySplit, startWebsockify, type Proxy } from './lib/proxies';
 import { handshake, socketLink, wsLink, type ByteLink } from '../supervisor/testing/rfbViewer';
 import { fmt, median, percentile, spread } from './lib/stats';
 import { pointerRoundTrips } from './lib/roundTrips';
@@ -89,14 +94,16 @@ async function rawUpdatesRun(link: ByteLink): Promise<number> {
   return mibPerS;
 }
 
-export async function runGatewayBench(log: (s: string) => void): Promise<GatewayResult> {
+export async function runGatewayBench(log: (s: string) => void, options: { split?: boolean } = {}): Promise<GatewayResult> {
   const dir = mkdtempSync(join(tmpdir(), 'cloison-bench-'));
   const result: GatewayResult = { synthetic: {}, latency: {}, latencyCold: {}, xvnc: {} };
+  const cloisons = options.split ? [startCloisonGatewaySplit, startCloisonGateway] : [startCloisonGateway];
+  log(`  load average (1, 5, 15 min) at the start: ${loadavg().map((l) => fmt(l, 1)).join(', ')}`);
 
   // Throughput on the synthetic stream.
   const streamSock = join(dir, 'stream.sock');
   const streamSource = await startSyntheticSource(streamSock, { kind: 'stream', bytes: STREAM_BYTES, chunk: 256 * 1024 });
-  for (const start of [startCloisonGateway, startWebsockify]) {
+  for (const start of [...cloisons, startWebsockify]) {
     const proxy = await start(streamSock);
     // Warm-up: the gateway is a long-running daemon; let the JIT see the hot path first (the same
     // runs are given to websockify).
@@ -120,7 +127,7 @@ export async function runGatewayBench(log: (s: string) => void): Promise<Gateway
   const directCold = await pointerRoundTrips(direct, COLD_ROUND_TRIPS);
   const proxies: Proxy[] = [];
   const links = new Map<string, ByteLink>([['direct', direct]]);
-  for (const start of [startCloisonGateway, startWebsockify, startBareNodeRelay]) {
+  for (const start of [...cloisons, startWebsockify, startBareNodeRelay]) {
     const proxy = await start(echoSock);
     proxies.push(proxy);
     const link = await wsLink(await proxy.url());
@@ -149,7 +156,7 @@ export async function runGatewayBench(log: (s: string) => void): Promise<Gateway
   // the proxy and the client share the cores: interleaving spreads the drift over both).
   const driver = new BwrapDriver({ level: 'bench', uid: 62950, cage: { driver: 'bwrap', network: 'none', geometry: '1280x800', apps: [{ id: 'xterm', exec: ['xterm'], autostart: true }], limits: DEFAULT_CAGE_LIMITS }, paths: bwrapCagePaths(join(dir, 's'), join(dir, 'r'), 'bench') });
   const cage = await driver.start();
-  const xvncProxies = [await startCloisonGateway(driver.vncSocket), await startWebsockify(driver.vncSocket)];
+  const xvncProxies = [...(await Promise.all(cloisons.map((start) => start(driver.vncSocket)))), await startWebsockify(driver.vncSocket)];
   const xvncRuns = new Map<string, number[]>(xvncProxies.map((p) => [p.name, []]));
   for (let r = 0; r < XVNC_WARM_UP_RUNS + XVNC_RUNS; r++) {
     for (const proxy of xvncProxies) {
@@ -164,5 +171,6 @@ export async function runGatewayBench(log: (s: string) => void): Promise<Gateway
     await proxy.stop();
   }
   await cage.stop();
+  log(`  load average (1, 5, 15 min) at the end: ${loadavg().map((l) => fmt(l, 1)).join(', ')}`);
   return result;
 }

@@ -43,6 +43,31 @@ const BENCHES: Record<string, () => Promise<{ result: unknown; ratios: Record<st
       },
     };
   },
+  'gateway-split': async () => {
+    // #29: the split supervisor's gateway (manager → cloison part → browser child), today's goals unchanged.
+    const r = await runGatewayBench((s) => console.log(s), { split: true });
+    const split = r.synthetic['cloison-split']!;
+    const root = r.synthetic.cloison!;
+    const w = r.synthetic.websockify!;
+    return {
+      result: r,
+      ratios: {
+        'split: throughput cloison/websockify (≥ 1.0)': median(split.mibPerS) / median(w.mibPerS),
+        'split: CPU per GiB cloison/websockify (≤ 1.0)': median(split.cpuSecPerGiB) / median(w.cpuSecPerGiB),
+        'split: added latency p50 cloison/websockify (≤ 1.0)': r.latency['cloison-split']!.p50 / r.latency.websockify!.p50,
+        'split: added latency p99 cloison/websockify (≤ 1.0)': r.latency['cloison-split']!.p99 / r.latency.websockify!.p99,
+        'split: round trip p99 through cloison/through websockify (≤ 1.0)': r.latency['cloison-split']!.roundTripP99 / r.latency.websockify!.roundTripP99,
+        'split: real Xvnc throughput cloison/websockify (≥ 1.0)': median(r.xvnc['cloison-split']!.mibPerS) / median(r.xvnc.websockify!.mibPerS),
+        'root (before the split): throughput cloison/websockify': median(root.mibPerS) / median(w.mibPerS),
+        'root (before the split): CPU per GiB cloison/websockify': median(root.cpuSecPerGiB) / median(w.cpuSecPerGiB),
+        'root (before the split): added latency p99 cloison/websockify': r.latency.cloison!.p99 / r.latency.websockify!.p99,
+        'root (before the split): real Xvnc throughput cloison/websockify': median(r.xvnc.cloison!.mibPerS) / median(r.xvnc.websockify!.mibPerS),
+        'split/root throughput': median(split.mibPerS) / median(root.mibPerS),
+        'split/root CPU per GiB': median(split.cpuSecPerGiB) / median(root.cpuSecPerGiB),
+        'split/root added latency p99': r.latency['cloison-split']!.p99 / r.latency.cloison!.p99,
+      },
+    };
+  },
   'gateway-cold': async () => {
     const r = await runGatewayColdBench((s) => console.log(s));
     const p99 = (name: string) => median(r.starts[name]!.map((s) => s.p99));

@@ -8,7 +8,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 
 export interface Proxy {
-  name: 'cloison' | 'websockify' | 'bare-node-relay';
+  name: 'cloison' | 'cloison-split' | 'websockify' | 'bare-node-relay';
   pid: number;
   /** A fresh ws:// URL for one viewer connection. */
   url(): Promise<string>;
@@ -49,6 +49,23 @@ export async function startCloisonGateway(socketPath: string, warmUp?: 'first' |
   const { child, port } = await startNodeProcess('./gatewayProcess.ts', socketPath, warmUp ? { WARM_UP: warmUp } : {});
   return {
     name: 'cloison',
+    pid: child.pid!,
+    url: async () => {
+      const ticket = await (await fetch(`http://127.0.0.1:${port}/ticket`)).text();
+      return `ws://127.0.0.1:${port}/vnc?level=bench&ticket=${ticket}`;
+    },
+    stop: stopper(child),
+  };
+}
+
+/**
+ * The gateway as the split supervisor runs it (#29): a cage manager (root) handing each viewer's
+ * connection to its `cloison` part, which hands it on to its browser child (splitGatewayProcess.ts).
+ */
+export async function startCloisonGatewaySplit(socketPath: string, warmUp?: 'first' | 'beside'): Promise<Proxy> {
+  const { child, port } = await startNodeProcess('./splitGatewayProcess.ts', socketPath, warmUp ? { WARM_UP: warmUp } : {});
+  return {
+    name: 'cloison-split',
     pid: child.pid!,
     url: async () => {
       const ticket = await (await fetch(`http://127.0.0.1:${port}/ticket`)).text();
