@@ -103,16 +103,22 @@ export async function runGatewayBench(log: (s: string) => void, options: { split
   // Throughput on the synthetic stream.
   const streamSock = join(dir, 'stream.sock');
   const streamSource = await startSyntheticSource(streamSock, { kind: 'stream', bytes: STREAM_BYTES, chunk: 256 * 1024 });
-  for (const start of [...cloisons, startWebsockify]) {
-    const proxy = await start(streamSock);
+  // Split: the proxies take turns run by run (the load of the shared machine swings within minutes).
+  const streamProxies = options.split ? await Promise.all([...cloisons, startWebsockify].map((start) => start(streamSock))) : [];
+  const turns = options.split ? [streamProxies] : [];
+  if (!options.split) for (const start of [...cloisons, startWebsockify]) turns.push([await start(streamSock)]);
+  for (const group of turns) {
     // Warm-up: the gateway is a long-running daemon; let the JIT see the hot path first (the same
     // runs are given to websockify).
-    for (let i = 0; i < 3; i++) await throughputRun(proxy);
-    const runs = [];
-    for (let i = 0; i < RUNS; i++) runs.push(await throughputRun(proxy));
-    result.synthetic[proxy.name] = { mibPerS: runs.map((r) => r.mibPerS), cpuSecPerGiB: runs.map((r) => r.cpuSecPerGiB) };
-    log(`  synthetic ${proxy.name}: ${fmt(median(runs.map((r) => r.mibPerS)), 0)} MiB/s (spread ${fmt(spread(runs.map((r) => r.mibPerS)), 0)} %), ${fmt(median(runs.map((r) => r.cpuSecPerGiB)))} CPU s/GiB`);
-    await proxy.stop();
+    for (let i = 0; i < 3; i++) for (const proxy of group) await throughputRun(proxy);
+    const runs = new Map<string, Array<{ mibPerS: number; cpuSecPerGiB: number }>>(group.map((p) => [p.name, []]));
+    for (let i = 0; i < RUNS; i++) for (const proxy of group) runs.get(proxy.name)!.push(await throughputRun(proxy));
+    for (const proxy of group) {
+      const mine = runs.get(proxy.name)!;
+      result.synthetic[proxy.name] = { mibPerS: mine.map((r) => r.mibPerS), cpuSecPerGiB: mine.map((r) => r.cpuSecPerGiB) };
+      log(`  synthetic ${proxy.name}: ${fmt(median(mine.map((r) => r.mibPerS)), 0)} MiB/s (spread ${fmt(spread(mine.map((r) => r.mibPerS)), 0)} %), ${fmt(median(mine.map((r) => r.cpuSecPerGiB)))} CPU s/GiB`);
+      await proxy.stop();
+    }
   }
   streamSource.close();
 

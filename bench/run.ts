@@ -17,6 +17,7 @@ import { runSoundFloodBench } from './soundFlood.bench';
 import { runSupervisorRestartBench } from './supervisorRestart.bench';
 import { runConvertBench } from './convert.bench';
 import { runAppsStartBench } from './appsStart.bench';
+import { runSplitStartBench } from './splitStart.bench';
 import { runAppsMemoryBench } from './appsMemory.bench';
 import { runFirefoxScrollBench } from './firefoxScroll.bench';
 import { runSmartcardSignBench } from './smartcardSign.bench';
@@ -193,6 +194,17 @@ const BENCHES: Record<string, () => Promise<{ result: unknown; ratios: Record<st
         'start → both applications painted in their cages, cloison / 2.0 s (≤ 1.0)': median(r.appsInCageMs) / 2000,
         'start → both applications painted in their cages, cloison / two bare Xvnc with the same applications': median(r.appsInCageMs) / median(r.bareAppsMs),
         'start → both applications seen in the shell, cloison / 2.0 s (≤ 1.0)': median(r.appsInShellMs) / 2000,
+      },
+    };
+  },
+  'split-start': async () => {
+    const r = await runSplitStartBench((s) => console.log(s));
+    const of = (mode: string) => r.runs.filter((run) => run.mode === mode).map((run) => run.cagesMs);
+    return {
+      result: r,
+      ratios: {
+        'start → both cages painted, split / root, median of the pairs (≤ 1.10)': median(r.pairRatios),
+        'start → both cages painted, split median / root median': median(of('split')) / median(of('root')),
       },
     };
   },
