@@ -97,7 +97,8 @@ async function rawUpdatesRun(link: ByteLink): Promise<number> {
 export async function runGatewayBench(log: (s: string) => void, options: { split?: boolean } = {}): Promise<GatewayResult> {
   const dir = mkdtempSync(join(tmpdir(), 'cloison-bench-'));
   const result: GatewayResult = { synthetic: {}, latency: {}, latencyCold: {}, xvnc: {} };
-  const cloisons = options.split ? [startCloisonGatewaySplit, startCloisonGateway] : [startCloisonGateway];
+  // Split, the root side's browser child runs in a control group as the split's part does (and the product's browser part).
+  const cloisons = options.split ? [startCloisonGatewaySplit, (path: string) => startCloisonGateway(path, undefined, true)] : [startCloisonGateway];
   log(`  load average (1, 5, 15 min) at the start: ${loadavg().map((l) => fmt(l, 1)).join(', ')}`);
 
   // Throughput on the synthetic stream.

@@ -12,6 +12,8 @@
  * (gatewayWarmUp.ts) before its port is printed; with WARM_UP=beside it prints its port at once
  * and warms up while the first viewer is served.
  *
+ * With BENCH_PART_CGROUP=1 (as root) its child runs in a control group of its own, as the product's browser part does.
+ *
  *   node --import tsx bench/lib/gatewayProcess.ts SOCKET_PATH   → prints the port
  */
 import { createServer } from 'node:http';
@@ -38,7 +40,7 @@ function runRoot(): void {
   const tickets = new TicketRegistry();
   const admit = viewerAdmission({ tickets, refusal: () => null, cageOf: () => ({ endpoint: { path: socketPath! }, innerPid: null, exited: new Promise(() => undefined), stop: async () => undefined }) });
   const flags = (process.env.BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean);
-  const part = startGatewayChild({ socketPath: socketPath!, admit, issueTicket: () => tickets.issue('bench'), listening: (port) => process.stdout.write(`${port}\n`), env: process.env, nodeFlags: flags });
+  const part = startGatewayChild({ socketPath: socketPath!, admit, issueTicket: () => tickets.issue('bench'), listening: (port) => process.stdout.write(`${port}\n`), env: process.env, nodeFlags: flags, controlGroup: process.env.BENCH_PART_CGROUP === '1' });
   part.on('exit', () => process.exit(0));
   process.on('SIGTERM', () => part.kill('SIGTERM')); // exits with it (flushes --cpu-prof output)
 }

@@ -42,11 +42,11 @@ async function startNodeProcess(file: string, socketPath: string, env: Record<st
 }
 
 /**
- * The gateway as the supervisor runs it. `warmUp`: 'first' warms it as the supervisor does after
+ * The gateway as the supervisor runs it. `inControlGroup`: its browser part in a control group, as the product's. `warmUp`: 'first' warms it as the supervisor does after
  * start-up before it serves anyone, 'beside' while the first viewer is served; none, cold.
  */
-export async function startCloisonGateway(socketPath: string, warmUp?: 'first' | 'beside'): Promise<Proxy> {
-  const { child, port } = await startNodeProcess('./gatewayProcess.ts', socketPath, warmUp ? { WARM_UP: warmUp } : {});
+export async function startCloisonGateway(socketPath: string, warmUp?: 'first' | 'beside', inControlGroup = false): Promise<Proxy> {
+  const { child, port } = await startNodeProcess('./gatewayProcess.ts', socketPath, { ...(warmUp ? { WARM_UP: warmUp } : {}), ...(inControlGroup ? { BENCH_PART_CGROUP: '1' } : {}) });
   return {
     name: 'cloison',
     pid: child.pid!,
