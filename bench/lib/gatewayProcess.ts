@@ -12,7 +12,8 @@
  * (gatewayWarmUp.ts) before its port is printed; with WARM_UP=beside it prints its port at once
  * and warms up while the first viewer is served.
  *
- * With BENCH_PART_CGROUP=1 (as root) its child runs in a control group of its own, as the product's browser part does.
+ * With BENCH_PART_CGROUP=1 (as root) its child runs in a control group of its own, as the product's browser part does;
+ * with BENCH_EXTRA_FILTER=1 the `cloison` part's syscall filter is stacked on its own, as the split's child has both.
  *
  *   node --import tsx bench/lib/gatewayProcess.ts SOCKET_PATH   → prints the port
  */
@@ -27,6 +28,8 @@ import { GATEWAY_WARM_UP_ROUNDS, warmUpGateway } from '../../supervisor/gateway/
 import { TicketRegistry } from '../../supervisor/gateway/ticketRegistry';
 import { VncGateway } from '../../supervisor/gateway/vncGateway';
 import { connectToRoot, handleOfDescriptor } from '../../supervisor/sandbox/partChannel';
+import { serviceSeccompProgram } from '../../supervisor/sandbox/processSyscallFilters';
+import { installSeccompFilter } from '../../supervisor/system/selfRestriction';
 import { startGatewayChild, type FromPart, type ToPart } from './gatewayChild';
 
 
@@ -47,6 +50,8 @@ function runRoot(): void {
 
 function runPart(): void {
   restrictBrowserPart(process.getuid?.() === 0 ? journalWriterAccount() : null);
+  // BENCH_EXTRA_FILTER=1: the service's filter stacked on the part's, as the split's browser child has both (it inherits the cloison part's).
+  if (process.env.BENCH_EXTRA_FILTER === '1') installSeccompFilter(serviceSeccompProgram());
   let next = 1;
   const waiting = new Map<number, (m: ToPart, handle: unknown) => void>();
   const root = connectToRoot<FromPart, ToPart>({
