@@ -4,14 +4,19 @@
  * - added round-trip latency for small messages (p50, p99) over a direct Unix socket;
  * - throughput of full-screen Raw updates from a real Xvnc cage.
  * Goal: throughput ratio ≥ 1.0, CPU per GiB and latency ratios ≤ 1.0.
+ *
+ * `split` (npm run bench -- gateway-split, #29): the gateway as the split supervisor runs it
+ * (lib/splitGatewayProcess.ts: the cage manager as root hands each connection to its `cloison`
+ * part, which hands it on to its browser child) measured beside the root supervisor's (its
+ * browser child fed by the root part) and websockify, every measurement the same and in the same run.
  */
 import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BwrapDriver, bwrapCagePaths } from '../supervisor/cages/bwrapDriver';
 import { DEFAULT_CAGE_LIMITS } from '../shared/policy';
 import { cpuSecondsOfTree } from './lib/processCpu';
-import { startBareNodeRelay, startCloisonGateway, startWebsockify, type Proxy } from './lib/proxies';
+import { startBareNodeRelay, startCloisonGateway, startCloisonGatewaySplit, startWebsockify, type Proxy } from './lib/proxies';
 import { handshake, socketLink, wsLink, type ByteLink } from '../supervisor/testing/rfbViewer';
 import { fmt, median, percentile, spread } from './lib/stats';
 import { pointerRoundTrips } from './lib/roundTrips';
@@ -89,23 +94,32 @@ async function rawUpdatesRun(link: ByteLink): Promise<number> {
   return mibPerS;
 }
 
-export async function runGatewayBench(log: (s: string) => void): Promise<GatewayResult> {
+export async function runGatewayBench(log: (s: string) => void, options: { split?: boolean } = {}): Promise<GatewayResult> {
   const dir = mkdtempSync(join(tmpdir(), 'cloison-bench-'));
   const result: GatewayResult = { synthetic: {}, latency: {}, latencyCold: {}, xvnc: {} };
+  // Split, the root side's browser child runs in a control group as the split's part does (and the product's browser part).
+  const cloisons = options.split ? [startCloisonGatewaySplit, (path: string) => startCloisonGateway(path, undefined, true)] : [startCloisonGateway];
+  log(`  load average (1, 5, 15 min) at the start: ${loadavg().map((l) => fmt(l, 1)).join(', ')}`);
 
   // Throughput on the synthetic stream.
   const streamSock = join(dir, 'stream.sock');
   const streamSource = await startSyntheticSource(streamSock, { kind: 'stream', bytes: STREAM_BYTES, chunk: 256 * 1024 });
-  for (const start of [startCloisonGateway, startWebsockify]) {
-    const proxy = await start(streamSock);
+  // Split: the proxies take turns run by run (the load of the shared machine swings within minutes).
+  const streamProxies = options.split ? await Promise.all([...cloisons, startWebsockify].map((start) => start(streamSock))) : [];
+  const turns = options.split ? [streamProxies] : [];
+  if (!options.split) for (const start of [...cloisons, startWebsockify]) turns.push([await start(streamSock)]);
+  for (const group of turns) {
     // Warm-up: the gateway is a long-running daemon; let the JIT see the hot path first (the same
     // runs are given to websockify).
-    for (let i = 0; i < 3; i++) await throughputRun(proxy);
-    const runs = [];
-    for (let i = 0; i < RUNS; i++) runs.push(await throughputRun(proxy));
-    result.synthetic[proxy.name] = { mibPerS: runs.map((r) => r.mibPerS), cpuSecPerGiB: runs.map((r) => r.cpuSecPerGiB) };
-    log(`  synthetic ${proxy.name}: ${fmt(median(runs.map((r) => r.mibPerS)), 0)} MiB/s (spread ${fmt(spread(runs.map((r) => r.mibPerS)), 0)} %), ${fmt(median(runs.map((r) => r.cpuSecPerGiB)))} CPU s/GiB`);
-    await proxy.stop();
+    for (let i = 0; i < 3; i++) for (const proxy of group) await throughputRun(proxy);
+    const runs = new Map<string, Array<{ mibPerS: number; cpuSecPerGiB: number }>>(group.map((p) => [p.name, []]));
+    for (let i = 0; i < RUNS; i++) for (const proxy of group) runs.get(proxy.name)!.push(await throughputRun(proxy));
+    for (const proxy of group) {
+      const mine = runs.get(proxy.name)!;
+      result.synthetic[proxy.name] = { mibPerS: mine.map((r) => r.mibPerS), cpuSecPerGiB: mine.map((r) => r.cpuSecPerGiB) };
+      log(`  synthetic ${proxy.name}: ${fmt(median(mine.map((r) => r.mibPerS)), 0)} MiB/s (spread ${fmt(spread(mine.map((r) => r.mibPerS)), 0)} %), ${fmt(median(mine.map((r) => r.cpuSecPerGiB)))} CPU s/GiB`);
+      await proxy.stop();
+    }
   }
   streamSource.close();
 
@@ -120,7 +134,7 @@ export async function runGatewayBench(log: (s: string) => void): Promise<Gateway
   const directCold = await pointerRoundTrips(direct, COLD_ROUND_TRIPS);
   const proxies: Proxy[] = [];
   const links = new Map<string, ByteLink>([['direct', direct]]);
-  for (const start of [startCloisonGateway, startWebsockify, startBareNodeRelay]) {
+  for (const start of [...cloisons, startWebsockify, startBareNodeRelay]) {
     const proxy = await start(echoSock);
     proxies.push(proxy);
     const link = await wsLink(await proxy.url());
@@ -149,7 +163,7 @@ export async function runGatewayBench(log: (s: string) => void): Promise<Gateway
   // the proxy and the client share the cores: interleaving spreads the drift over both).
   const driver = new BwrapDriver({ level: 'bench', uid: 62950, cage: { driver: 'bwrap', network: 'none', geometry: '1280x800', apps: [{ id: 'xterm', exec: ['xterm'], autostart: true }], limits: DEFAULT_CAGE_LIMITS }, paths: bwrapCagePaths(join(dir, 's'), join(dir, 'r'), 'bench') });
   const cage = await driver.start();
-  const xvncProxies = [await startCloisonGateway(driver.vncSocket), await startWebsockify(driver.vncSocket)];
+  const xvncProxies = [...(await Promise.all(cloisons.map((start) => start(driver.vncSocket)))), await startWebsockify(driver.vncSocket)];
   const xvncRuns = new Map<string, number[]>(xvncProxies.map((p) => [p.name, []]));
   for (let r = 0; r < XVNC_WARM_UP_RUNS + XVNC_RUNS; r++) {
     for (const proxy of xvncProxies) {
@@ -164,5 +178,6 @@ export async function runGatewayBench(log: (s: string) => void): Promise<Gateway
     await proxy.stop();
   }
   await cage.stop();
+  log(`  load average (1, 5, 15 min) at the end: ${loadavg().map((l) => fmt(l, 1)).join(', ')}`);
   return result;
 }

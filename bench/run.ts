@@ -17,6 +17,7 @@ import { runSoundFloodBench } from './soundFlood.bench';
 import { runSupervisorRestartBench } from './supervisorRestart.bench';
 import { runConvertBench } from './convert.bench';
 import { runAppsStartBench } from './appsStart.bench';
+import { runSplitStartBench } from './splitStart.bench';
 import { runAppsMemoryBench } from './appsMemory.bench';
 import { runFirefoxScrollBench } from './firefoxScroll.bench';
 import { runSmartcardSignBench } from './smartcardSign.bench';
@@ -40,6 +41,31 @@ const BENCHES: Record<string, () => Promise<{ result: unknown; ratios: Record<st
         'added latency p99 cloison/websockify, cold (first round trips after start, without the warm-up: see gateway-cold)': r.latencyCold.cloison!.p99 / r.latencyCold.websockify!.p99,
         'added latency p50 cloison/bare Node relay (the control)': r.latency.cloison!.p50 / r.latency['bare-node-relay']!.p50,
         'real Xvnc throughput cloison/websockify (≥ 1.0)': median(r.xvnc.cloison!.mibPerS) / median(r.xvnc.websockify!.mibPerS),
+      },
+    };
+  },
+  'gateway-split': async () => {
+    // #29: the split supervisor's gateway (manager → cloison part → browser child), today's goals unchanged.
+    const r = await runGatewayBench((s) => console.log(s), { split: true });
+    const split = r.synthetic['cloison-split']!;
+    const root = r.synthetic.cloison!;
+    const w = r.synthetic.websockify!;
+    return {
+      result: r,
+      ratios: {
+        'split: throughput cloison/websockify (≥ 1.0)': median(split.mibPerS) / median(w.mibPerS),
+        'split: CPU per GiB cloison/websockify (≤ 1.0)': median(split.cpuSecPerGiB) / median(w.cpuSecPerGiB),
+        'split: added latency p50 cloison/websockify (≤ 1.0)': r.latency['cloison-split']!.p50 / r.latency.websockify!.p50,
+        'split: added latency p99 cloison/websockify (≤ 1.0)': r.latency['cloison-split']!.p99 / r.latency.websockify!.p99,
+        'split: round trip p99 through cloison/through websockify (≤ 1.0)': r.latency['cloison-split']!.roundTripP99 / r.latency.websockify!.roundTripP99,
+        'split: real Xvnc throughput cloison/websockify (≥ 1.0)': median(r.xvnc['cloison-split']!.mibPerS) / median(r.xvnc.websockify!.mibPerS),
+        'root (before the split): throughput cloison/websockify': median(root.mibPerS) / median(w.mibPerS),
+        'root (before the split): CPU per GiB cloison/websockify': median(root.cpuSecPerGiB) / median(w.cpuSecPerGiB),
+        'root (before the split): added latency p99 cloison/websockify': r.latency.cloison!.p99 / r.latency.websockify!.p99,
+        'root (before the split): real Xvnc throughput cloison/websockify': median(r.xvnc.cloison!.mibPerS) / median(r.xvnc.websockify!.mibPerS),
+        'split/root throughput': median(split.mibPerS) / median(root.mibPerS),
+        'split/root CPU per GiB': median(split.cpuSecPerGiB) / median(root.cpuSecPerGiB),
+        'split/root added latency p99': r.latency['cloison-split']!.p99 / r.latency.cloison!.p99,
       },
     };
   },
@@ -168,6 +194,17 @@ const BENCHES: Record<string, () => Promise<{ result: unknown; ratios: Record<st
         'start → both applications painted in their cages, cloison / 2.0 s (≤ 1.0)': median(r.appsInCageMs) / 2000,
         'start → both applications painted in their cages, cloison / two bare Xvnc with the same applications': median(r.appsInCageMs) / median(r.bareAppsMs),
         'start → both applications seen in the shell, cloison / 2.0 s (≤ 1.0)': median(r.appsInShellMs) / 2000,
+      },
+    };
+  },
+  'split-start': async () => {
+    const r = await runSplitStartBench((s) => console.log(s));
+    const of = (mode: string) => r.runs.filter((run) => run.mode === mode).map((run) => run.cagesMs);
+    return {
+      result: r,
+      ratios: {
+        'start → both cages painted, split / root, median of the pairs (≤ 1.10)': median(r.pairRatios),
+        'start → both cages painted, split median / root median': median(of('split')) / median(of('root')),
       },
     };
   },

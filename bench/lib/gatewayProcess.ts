@@ -12,25 +12,26 @@
  * (gatewayWarmUp.ts) before its port is printed; with WARM_UP=beside it prints its port at once
  * and warms up while the first viewer is served.
  *
+ * With BENCH_PART_CGROUP=1 (as root) its child runs in a control group of its own, as the product's browser part does;
+ * with BENCH_EXTRA_FILTER=1 the `cloison` part's syscall filter is stacked on its own, as the split's child has both.
+ *
  *   node --import tsx bench/lib/gatewayProcess.ts SOCKET_PATH   → prints the port
  */
-import { spawn } from 'node:child_process';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
-import { fileURLToPath } from 'node:url';
 import { journalWriterAccount } from '../../supervisor/audit/journalKey';
-import { handOver } from '../../supervisor/browserPart/browserPart';
 import { restrictBrowserPart } from '../../supervisor/browserPart/partRestriction';
 import { viewerAdmission } from '../../supervisor/browserPart/viewerAdmission';
 import { FocusState } from '../../supervisor/gateway/focusState';
 import { GATEWAY_WARM_UP_ROUNDS, warmUpGateway } from '../../supervisor/gateway/gatewayWarmUp';
 import { TicketRegistry } from '../../supervisor/gateway/ticketRegistry';
-import { VncGateway, type GatewayAdmission } from '../../supervisor/gateway/vncGateway';
-import { connectToRoot, handleOfDescriptor, partChannelDescriptors, RootChannelEnd } from '../../supervisor/sandbox/partChannel';
+import { VncGateway } from '../../supervisor/gateway/vncGateway';
+import { connectToRoot, handleOfDescriptor } from '../../supervisor/sandbox/partChannel';
+import { serviceSeccompProgram } from '../../supervisor/sandbox/processSyscallFilters';
+import { installSeccompFilter } from '../../supervisor/system/selfRestriction';
+import { startGatewayChild, type FromPart, type ToPart } from './gatewayChild';
 
-type FromPart = { type: 'ticket'; request: number } | { type: 'vnc.open'; request: number; level: string; ticket: string } | { type: 'listening'; port: number };
-type ToPart = { type: 'ticket'; request: number; ticket: string } | { type: 'vnc.opened'; request: number; admission: GatewayAdmission | { session: string; handle: true } };
 
 const socketPath = process.argv[2];
 if (!socketPath) throw new Error('usage: gatewayProcess.ts SOCKET_PATH');
@@ -42,30 +43,15 @@ function runRoot(): void {
   const tickets = new TicketRegistry();
   const admit = viewerAdmission({ tickets, refusal: () => null, cageOf: () => ({ endpoint: { path: socketPath! }, innerPid: null, exited: new Promise(() => undefined), stop: async () => undefined }) });
   const flags = (process.env.BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean);
-  // The supervisor's channel (sandbox/partChannel.ts): frames on fds 3 and 5 (pipes), descriptors on fd 4.
-  const ends = partChannelDescriptors();
-  const part = spawn(process.execPath, [...flags, '--import', 'tsx', fileURLToPath(import.meta.url), socketPath!, 'part'], { stdio: ['ignore', 'ignore', 'inherit', ...ends.partStdio], env: process.env });
-  ends.closePartEnds();
-  const channel: RootChannelEnd<ToPart> = new RootChannelEnd<ToPart>(ends.rootEnds, {
-    maxIncomingBytes: 64 * 1024,
-    misbehaved: (reason) => (process.stderr.write(`bench part: ${reason}\n`), part.kill('SIGKILL')),
-    message: async (raw) => {
-      const m = raw as FromPart;
-      if (m.type === 'listening') process.stdout.write(`${m.port}\n`);
-      if (m.type === 'ticket') channel.send({ type: 'ticket', request: m.request, ticket: tickets.issue('bench') });
-      if (m.type === 'vnc.open') {
-        const { admission, socket } = await admit(m.level, m.ticket);
-        if (socket) handOver((message, fd) => channel.send(message as ToPart, fd), { type: 'vnc.opened', request: m.request, admission }, socket);
-        else channel.send({ type: 'vnc.opened', request: m.request, admission: admission as Exclude<typeof admission, { handle: true }> });
-      }
-    },
-  });
+  const part = startGatewayChild({ socketPath: socketPath!, admit, issueTicket: () => tickets.issue('bench'), listening: (port) => process.stdout.write(`${port}\n`), env: process.env, nodeFlags: flags, controlGroup: process.env.BENCH_PART_CGROUP === '1' });
   part.on('exit', () => process.exit(0));
   process.on('SIGTERM', () => part.kill('SIGTERM')); // exits with it (flushes --cpu-prof output)
 }
 
 function runPart(): void {
   restrictBrowserPart(process.getuid?.() === 0 ? journalWriterAccount() : null);
+  // BENCH_EXTRA_FILTER=1: the service's filter stacked on the part's, as the split's browser child has both (it inherits the cloison part's).
+  if (process.env.BENCH_EXTRA_FILTER === '1') installSeccompFilter(serviceSeccompProgram());
   let next = 1;
   const waiting = new Map<number, (m: ToPart, handle: unknown) => void>();
   const root = connectToRoot<FromPart, ToPart>({

@@ -115,6 +115,8 @@ export interface WatchOptions {
   x11DirOf: (level: string) => string;
   limitMs: number;
   pollMs: number;
+  /** 'cages': done once every cage's first full frame is seen (the applications not waited for nor read). */
+  until?: 'cages';
   /** Each reading of the level in front (a profile's timeline), null while its viewer has no canvas. */
   onReading?: (level: string, reading: CanvasReading | null) => void;
 }
@@ -128,14 +130,15 @@ export interface WatchOptions {
 export async function watchStart(o: WatchOptions): Promise<StartPaints> {
   const r: StartPaints = { cageFrame: {}, appInShell: {}, appInCage: {}, switches: [] };
   let front = o.levels[0]!;
-  const owes = (level: string) => r.cageFrame[level] === undefined || (r.appInCage[level] !== undefined && r.appInShell[level] === undefined);
-  const done = () => o.levels.every((l) => r.cageFrame[l] !== undefined && r.appInShell[l] !== undefined && r.appInCage[l] !== undefined);
+  const cagesOnly = o.until === 'cages';
+  const owes = (level: string) => r.cageFrame[level] === undefined || (!cagesOnly && r.appInCage[level] !== undefined && r.appInShell[level] === undefined);
+  const done = () => o.levels.every((l) => r.cageFrame[l] !== undefined && (cagesOnly || (r.appInShell[l] !== undefined && r.appInCage[l] !== undefined)));
   for (const deadline = o.t0 + o.limitMs; !done(); await o.page.waitForTimeout(o.pollMs)) {
     if (Date.now() > deadline) {
       const saved = await Promise.all(o.levels.map((level) => saveViewerCanvas(o.page, level, `bench/results/unpainted-${level}.png`)));
       throw new Error(`not painted within ${o.limitMs / 1000} s (so far: ${JSON.stringify(r)}; what the viewers showed: ${saved.filter(Boolean).join(', ') || 'no canvas'})`);
     }
-    for (const level of o.levels) {
+    for (const level of cagesOnly ? [] : o.levels) {
       if (r.appInCage[level] === undefined && xLightShare(':0', o.x11DirOf(level)) >= PAINTED_SHARE) r.appInCage[level] = Date.now() - o.t0;
     }
     const seen = await readViewer(o.page, front);

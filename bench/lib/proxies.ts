@@ -8,7 +8,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 
 export interface Proxy {
-  name: 'cloison' | 'websockify' | 'bare-node-relay';
+  name: 'cloison' | 'cloison-split' | 'websockify' | 'bare-node-relay';
   pid: number;
   /** A fresh ws:// URL for one viewer connection. */
   url(): Promise<string>;
@@ -42,13 +42,30 @@ async function startNodeProcess(file: string, socketPath: string, env: Record<st
 }
 
 /**
- * The gateway as the supervisor runs it. `warmUp`: 'first' warms it as the supervisor does after
+ * The gateway as the supervisor runs it. `inControlGroup`: its browser part in a control group, as the product's. `warmUp`: 'first' warms it as the supervisor does after
  * start-up before it serves anyone, 'beside' while the first viewer is served; none, cold.
  */
-export async function startCloisonGateway(socketPath: string, warmUp?: 'first' | 'beside'): Promise<Proxy> {
-  const { child, port } = await startNodeProcess('./gatewayProcess.ts', socketPath, warmUp ? { WARM_UP: warmUp } : {});
+export async function startCloisonGateway(socketPath: string, warmUp?: 'first' | 'beside', inControlGroup = false): Promise<Proxy> {
+  const { child, port } = await startNodeProcess('./gatewayProcess.ts', socketPath, { ...(warmUp ? { WARM_UP: warmUp } : {}), ...(inControlGroup ? { BENCH_PART_CGROUP: '1' } : {}) });
   return {
     name: 'cloison',
+    pid: child.pid!,
+    url: async () => {
+      const ticket = await (await fetch(`http://127.0.0.1:${port}/ticket`)).text();
+      return `ws://127.0.0.1:${port}/vnc?level=bench&ticket=${ticket}`;
+    },
+    stop: stopper(child),
+  };
+}
+
+/**
+ * The gateway as the split supervisor runs it (#29): a cage manager (root) handing each viewer's
+ * connection to its `cloison` part, which hands it on to its browser child (splitGatewayProcess.ts).
+ */
+export async function startCloisonGatewaySplit(socketPath: string, warmUp?: 'first' | 'beside'): Promise<Proxy> {
+  const { child, port } = await startNodeProcess('./splitGatewayProcess.ts', socketPath, warmUp ? { WARM_UP: warmUp } : {});
+  return {
+    name: 'cloison-split',
     pid: child.pid!,
     url: async () => {
       const ticket = await (await fetch(`http://127.0.0.1:${port}/ticket`)).text();

@@ -5,7 +5,7 @@
  * waiting page as npm start opens it. The benchmark drives that Chromium to read what the viewers show.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, lchownSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { pathToFileURL } from 'node:url';
@@ -13,6 +13,39 @@ import { chromium, type Browser, type Page } from '@playwright/test';
 import { createLaunchPage } from '../../scripts/launchPage.mjs';
 import { shellChromiumArgs } from '../../scripts/shellChromium.mjs';
 import { DEFAULT_POLICY_YAML } from '../../supervisor/policy/defaultPolicy';
+import { account } from '../../supervisor/session/accounts';
+
+/**
+ * Which supervisor `npm start` starts: the root one, or (`npm start -- --split`, #29) the root cage
+ * manager with the supervisor as its `cloison` part. BENCH_SPLIT=1 makes every session split; a
+ * benchmark comparing both sets it run by run (useSplitSupervisor).
+ */
+let split = process.env.BENCH_SPLIT === '1';
+export function useSplitSupervisor(on: boolean): void {
+  split = on;
+}
+
+/**
+ * The supervisor's own state folder: `s`, or split the part's (`s-broker`, the manager's `s` beside
+ * it holding the cages' homes), which the part reads as the `cloison` account.
+ */
+function supervisorStateDir(root: string): string {
+  return join(root, split ? 's-broker' : 's');
+}
+
+/** Writes a file of the supervisor's state before its start: split, the `cloison` account's (the part reads it). */
+function writeSupervisorState(root: string, name: string, text: string): void {
+  const dir = supervisorStateDir(root);
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const file = join(dir, name);
+  writeFileSync(file, text, { mode: 0o600 });
+  if (!split) return;
+  const cloison = account('cloison');
+  if (!cloison) throw new Error('no cloison account (scripts/setup.sh makes it): the split supervisor cannot start');
+  // lchown: nothing planted at these names is followed (the manager takes the folder over itself).
+  lchownSync(dir, cloison.uid, cloison.gid);
+  lchownSync(file, cloison.uid, cloison.gid);
+}
 
 /**
  * The default policy, its applications and their autostart unchanged, with 256 MiB homes: homes
@@ -54,7 +87,7 @@ export const startAgain = process.env.BENCH_START === 'again';
 /** After a start: the size the supervisor ended with, when it differs from REMEMBERED_SCREEN (the seed is stale). */
 export function staleRememberedScreen(root: string): string | null {
   try {
-    const sizes = JSON.parse(readFileSync(join(root, 's', 'screens.json'), 'utf8')) as Record<string, { width: number; height: number }>;
+    const sizes = JSON.parse(readFileSync(join(supervisorStateDir(root), 'screens.json'), 'utf8')) as Record<string, { width: number; height: number }>;
     const off = Object.entries(sizes).filter(([, s]) => s.width !== REMEMBERED_SCREEN.width || s.height !== REMEMBERED_SCREEN.height);
     return off.length ? off.map(([l, s]) => `${l} ${s.width}x${s.height}`).join(', ') : null;
   } catch {
@@ -94,11 +127,10 @@ export async function openShellSession(root: string, policy: string, viewport?: 
 export async function openShellSession(root: string, policy: string, viewport: { width: number; height: number } | undefined, supervisorLog: string | undefined, detachable: true): Promise<DetachableShellSession>;
 export async function openShellSession(root: string, policy: string, viewport = { width: 1280, height: 800 }, supervisorLog?: string, detachable = false): Promise<ShellSession | DetachableShellSession> {
   // The user's trust phrase is chosen (as after their first start): its dialog would cover the band.
-  mkdirSync(join(root, 's'), { recursive: true, mode: 0o700 });
-  writeFileSync(join(root, 's', 'trust-phrase.json'), JSON.stringify({ phrase: 'Le héron pêche à l’aube', symbol: '◆' }), { mode: 0o600 });
-  if (startAgain) writeFileSync(join(root, 's', 'screens.json'), JSON.stringify({ low: REMEMBERED_SCREEN, high: REMEMBERED_SCREEN }), { mode: 0o600 });
+  writeSupervisorState(root, 'trust-phrase.json', JSON.stringify({ phrase: 'Le héron pêche à l’aube', symbol: '◆' }));
+  if (startAgain) writeSupervisorState(root, 'screens.json', JSON.stringify({ low: REMEMBERED_SCREEN, high: REMEMBERED_SCREEN }));
   const t0 = Date.now();
-  const start = spawn(process.execPath, ['scripts/start.mjs', '--no-window', '--policy', policy, '--state-dir', join(root, 's'), '--run-dir', join(root, 'r')], {
+  const start = spawn(process.execPath, ['scripts/start.mjs', '--no-window', '--policy', policy, '--state-dir', join(root, 's'), '--run-dir', join(root, 'r'), ...(split ? ['--split'] : [])], {
     stdio: ['ignore', 'pipe', supervisorLog ? openSync(supervisorLog, 'w') : 'ignore'],
     ...(supervisorLog ? { env: { ...process.env, CLOISON_LOG_LEVEL: 'info' } } : {}),
   });
