@@ -1,8 +1,9 @@
 /**
  * The `cloison` part's program (out/supervisor/cloisonPart.js, or this source through tsx), started
  * by the cage manager (cageManager/cloisonPart.ts): it reads its start and restricts itself for
- * good (cloisonPartRestriction.ts: the `cloison` user, no capability, NoNewPrivs, the service's
- * syscall filter) before the supervisor's modules even load, then runs the supervisor as the part.
+ * good (cloisonPartRestriction.ts: the `cloison` user, no capability, NoNewPrivs, its own syscall
+ * filter cloisonPartSeccompProgram: the service's less the namespace calls its bwrap needs) before
+ * the supervisor's modules even load, then runs the supervisor as the part.
  */
 import { restrictCloisonPart } from './cageManager/cloisonPartRestriction';
 

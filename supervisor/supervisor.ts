@@ -123,8 +123,6 @@ export class Supervisor {
     this.disposables = new Disposables(options.log);
     this.journal = openJournal(options.stateDir, options.forwardJournal, this.disposables, options.log);
     this.journalFact = factRecorder(this.journal, options.log);
-    // The cloison part: what has no cage manager request yet is not started, said once each; each
-    // subsystem's remote wiring replaces its line here (docs/least-privilege.md, "What remains to wire").
     // The cloison part names the manager's folders where the cages' keys and media are (its own hold its state).
     const managerRunDir = options.manager?.managerDirs?.runDir ?? options.runDir;
     // The cloison part's staging tmpfs is mounted by the manager in its own run folder (no link the part could plant there).

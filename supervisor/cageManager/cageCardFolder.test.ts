@@ -25,7 +25,8 @@ describe('the card folder of a level\'s cage', () => {
     expect(endpoint.bwrapArgs.slice(0, 3)).toEqual(['--ro-bind', endpoint.socketDir, '/run/cloison-card']);
   });
 
-  it('a link the part planted in its place is refused; the folder it points to keeps its owner and mode', () => {
+  // The part cannot plant it (the parent is root's, 0755): the check guards against root's own mistakes.
+  it('a link in its place is refused; the folder it points to keeps its owner and mode', () => {
     const elsewhere = join(root, 'elsewhere');
     mkdirSync(elsewhere, { mode: 0o700 });
     const cardDir = join(root, 'run-card2');

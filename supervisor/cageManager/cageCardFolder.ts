@@ -3,8 +3,9 @@
  * card.proxy start and before the cage that binds it starts (cage.start's driver, cageCardArgs),
  * owned by the part's uid (its guard listens there: card.proxy's proxy is reached only through
  * it) and entered by the cage's group only (0750): no other level's cage, no other account. The
- * module file beside it is root's. A link in the folder's place (planted by the part, which owns
- * the folder) is refused, never followed; the ownership is given with lchown.
+ * module file beside it is root's. The part cannot put a link in the folder's place: the folder's
+ * parent is root's, 0755. A link there (root's own mistake) is still refused, never followed; the
+ * ownership is given with lchown.
  */
 import { chmodSync, lchownSync, lstatSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';

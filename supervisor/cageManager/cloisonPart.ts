@@ -5,7 +5,8 @@
  * a pipe of ours, marked with its name, escaped and bounded (partStderr.ts); its channel on fds 3,
  * 4 and 5 with pipes where root reads; as root, under setpriv with no_new_privs and a bounding set
  * holding only what its own drop needs, then the part drops to `cloison` itself before it reads
- * anything (cloisonPartRestriction.ts: no capability, the service's syscall filter); started
+ * anything (cloisonPartRestriction.ts: no capability, its own syscall filter
+ * cloisonPartSeccompProgram, the service's less the namespace calls its bwrap needs); started
  * again if it ends while the manager runs.
  *
  * Its messages are untrusted: an object with a short `type`, or refused (and counted).

@@ -1,7 +1,8 @@
 /**
  * On the `cloison` part's side, first thing: its start read from its environment (and returned), then the part
  * drops to the `cloison` user for good (its bounding set emptied, no capability, no new privileges,
- * the service's syscall filter on every thread), checked in /proc. Unlike the browser and sound
+ * its own syscall filter on every thread: cloisonPartSeccompProgram, the service's less the namespace
+ * calls its bwrap needs for the file sandboxes), checked in /proc. Unlike the browser and sound
  * parts it keeps the supplementary groups the manager names (`groups`: the shell's and the
  * administrators' groups, whose sockets it gives to them, as the broker's unit's
  * SupplementaryGroups= does), and no other.

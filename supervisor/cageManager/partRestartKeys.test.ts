@@ -46,7 +46,7 @@ beforeAll(async () => {
   cloison = createPamTestUser();
   keys = new LoopKeys(root);
   key = await keys.plug({ format: 'ext4', fileName: 'restart.img', label: 'RESTART', files: { 'a.txt': 'on the key' } });
-  // The media root shared, as the manager must make it before a cage starts (not wired yet).
+  // The media root shared before the manager starts (its start prepares it too: managerMain.ts).
   media = new MediaMounts(mediaRootOf(run));
   await media.prepare(['low', 'high']);
   mkdirSync(join(root, 'partflag'));
