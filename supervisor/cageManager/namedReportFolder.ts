@@ -6,7 +6,7 @@
  * must be root's, not a link, and writable by nobody else (or sticky, as /tmp, above a folder that
  * is there: no one else may then move it); the folder itself, if there, a folder.
  */
-import { lstatSync } from 'node:fs';
+import { lstatSync, type Stats } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 
 /** Whether the folder must be made (missing); false if a folder is there already (left as it is). Throws if unsafe. */
@@ -31,7 +31,7 @@ export function reportFolderToMake(path: string): boolean {
   return missing;
 }
 
-function lstatOrNull(path: string): ReturnType<typeof lstatSync> | null {
+function lstatOrNull(path: string): Stats | null {
   try {
     return lstatSync(path);
   } catch (err) {
