@@ -6,10 +6,12 @@
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ROOT_PART_CAPABILITY_NAMES } from '../supervisor/sandbox/rootPartRestriction';
 import { ROOT_PART_DENIED } from '../supervisor/sandbox/processSyscallFilters';
 import { WHY_ROOT } from '../supervisor/cageManager/requests';
+import { removeTestRoot, testRoot } from '../supervisor/testing/testRoots';
 
 const ROOT_UNITS = ['deploy/systemd/cloison-supervisor.service', 'deploy/systemd/cloison-cage-manager.service'];
 
@@ -75,9 +77,17 @@ describe('least-privilege units', () => {
     for (const flag of ['--policy', '--state-dir', '--run-dir', '--port', '--allow-origin', '--shell-group', '--admin-group', '--forward-journal']) expect([flag, manager.get(flag)]).toEqual([flag, supervisor.get(flag)]);
     // The manager's own parser takes every flag (an unknown one would stop the unit): with a policy
     // that does not exist, it gets as far as refusing the policy (status 2), not the command line.
-    const args = [...manager.entries()].flatMap(([flag, value]) => (flag === '--policy' ? [flag, '/nonexistent/policy.yaml'] : typeof value === 'string' ? [flag, value] : [flag]));
-    const run = spawnSync(process.execPath, ['out/supervisor/cageManager.js', ...args], { encoding: 'utf8', timeout: 30_000 });
-    expect(run.stderr).toContain('policy refused, nothing started');
-    expect(run.status).toBe(2);
+    // Its folders are a test's own, never the host's real ones (the manager runs as root here).
+    const root = testRoot('cloison-unitflags-');
+    const own: Record<string, string> = { '--policy': '/nonexistent/policy.yaml', '--state-dir': join(root, 'state'), '--run-dir': join(root, 'run') };
+    const args = [...manager.entries()].flatMap(([flag, value]) => (own[flag] ? [flag, own[flag]] : typeof value === 'string' ? [flag, value] : [flag]));
+    expect(args.join(' ')).not.toMatch(/\/var\/lib\/cloison|\/run\/cloison/);
+    try {
+      const run = spawnSync(process.execPath, ['out/supervisor/cageManager.js', ...args], { encoding: 'utf8', timeout: 30_000 });
+      expect(run.stderr).toContain('policy refused, nothing started');
+      expect(run.status).toBe(2);
+    } finally {
+      removeTestRoot(root);
+    }
   });
 });

@@ -20,22 +20,19 @@ import type { Policy } from '../../shared/policy';
 import { cardProxyUid, type SmartcardPolicy } from '../../shared/smartcardPolicy';
 import { LevelCardProxy } from '../smartcard/levelCardProxy';
 import { refused } from './openedExactly';
+import { CARD_SOCKET_MESSAGE, handOverSocket, type HandedSocket, type PartEnd } from './socketHandOver';
 import type { RequestOf } from './requests';
 
-/** The message a card connection arrives with on the part's channel (socketHandOver.ts's other receivers). */
-export const CARD_SOCKET_MESSAGE = 'cloison.cardSocket';
+export { CARD_SOCKET_MESSAGE };
 
-export interface HandedCardSocket {
-  type: typeof CARD_SOCKET_MESSAGE;
-  level: string;
-  connection: number;
-}
+/** The message a card connection arrives with on the part's channel (socketHandOver.ts's HandedSockets). */
+export type HandedCardSocket = HandedSocket & { type: typeof CARD_SOCKET_MESSAGE };
 
 export interface CardProxyExecutorOptions {
   policy(): Policy;
   /** The manager's card folder (one folder per level in it, root's; the proxy uid passes through). */
   dir: string;
-  part(): { send(message: HandedCardSocket, fd?: number): boolean } | null;
+  part(): PartEnd | null;
   /**
    * Makes the level's socket folder the part's guard listens in (cageCardFolder.ts): the card
    * starts before the cages, whose start makes it too.
@@ -80,12 +77,11 @@ export class CardProxies {
     if (!part) throw new CloisonError('INTERNAL', 'the unprivileged part is not running');
     const socket = await connectPaused(running.innerSocket);
     const connection = this.next++;
-    try {
-      const fd = (socket as unknown as { _handle: { fd?: number } | null })._handle?.fd;
-      if (typeof fd !== 'number' || fd < 0 || !part.send({ type: CARD_SOCKET_MESSAGE, level: req.level, connection }, fd)) throw new CloisonError('INTERNAL', 'the unprivileged part did not take the card connection');
-    } finally {
+    // Handed over unread (every byte of the proxy's goes to the cage), the manager's copy closed.
+    await handOverSocket(part, { type: CARD_SOCKET_MESSAGE, level: req.level, connection }, socket).catch((err: Error) => {
       socket.destroy();
-    }
+      throw new CloisonError('INTERNAL', `the unprivileged part did not take the card connection: ${err.message}`);
+    });
     return { connection };
   };
 

@@ -15,7 +15,7 @@ import { parsePolicy } from '../policy/policyLoader';
 import { SmartcardBroker } from '../smartcard/smartcardBroker';
 import { CageManagerClient } from './cageManagerClient';
 import { restrictCloisonPart } from './cloisonPartRestriction';
-import { HandedCardSockets, remoteCardProxy } from './remoteCardProxy';
+import { handedCardSockets, remoteCardProxy } from './remoteCardProxy';
 import { managerChannel } from './socketHandOver';
 
 const start = restrictCloisonPart() as { managerSocket: string; policy: string; mode: 'serve' | 'attack' | 'exclusive' | 'give' | 'restart' | 'reload'; goFile: string; cardDir: string };
@@ -26,7 +26,7 @@ const outcome = (p: Promise<unknown>) => p.then((result) => ({ ok: true, result 
 
 const client = await CageManagerClient.connect(start.managerSocket);
 const policy = parsePolicy(start.policy, 'p.yaml');
-const handed = new HandedCardSockets();
+const handed = handedCardSockets();
 
 if (start.mode === 'serve') {
   const records: Array<{ kind: string; fields: Record<string, unknown> }> = [];

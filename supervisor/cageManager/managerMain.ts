@@ -53,6 +53,7 @@ import { unmountKeysOfEndedPart } from './partRestartKeys';
 import { MANAGER_JOURNAL_FILE, MANAGER_SOCKET_FILE, managerExecutors } from './managerExecutors';
 import { announcementLine, PART_ANNOUNCEMENT_TYPE, partFailedLine, partReason, TRAINING_REFUSED_TYPE } from './partAnnouncement';
 import { PartMessageLog } from './partMessageLog';
+import { reportFolderToMake } from './namedReportFolder';
 
 function say(msg: string, fields: Record<string, unknown> = {}): void {
   process.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), msg, ...fields })}\n`);
@@ -289,7 +290,7 @@ function partStart(values: Values, manager: { managerSocket: string; stateDir: s
 function trainingOf(values: Values, partStateDir: string, peer: { uid: number; gid: number }): { scenarioFile: string; trainee: string; reportDir: string } {
   const named = values['report-dir'] as string | undefined;
   const reportDir = resolve(named ?? join(partStateDir, 'training-reports'));
-  if (named && !existsSync(reportDir)) partFolder(reportDir, peer, 0o750);
+  if (named && reportFolderToMake(reportDir)) partFolder(reportDir, peer, 0o750);
   return { scenarioFile: resolve(values.training as string), trainee: (values.trainee as string | undefined) ?? 'stagiaire', reportDir };
 }
 

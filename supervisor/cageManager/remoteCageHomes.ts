@@ -6,10 +6,13 @@
  * not derive itself: it asks for a level, with the uid its policy gives the level, and the
  * manager refuses any other.
  *
- * One channel per level, shared by the acts running at once and closed a moment after the last
- * ends (a helper left serving would keep the home's mount alive in its sandbox); a channel lost
- * (the helper gone, a cancel) is asked for again at the next act. A cancel closes the channel:
- * closing it is the only way to kill what the helper runs.
+ * One channel per level for its transfers' reads and writes, shared by those running at once and
+ * closed a moment after the last ends (a helper left serving would keep the home's mount alive in
+ * its sandbox); a channel lost (the helper gone, a cancel) is asked for again at the next act. A
+ * cancel closes the channel: closing it is the only way to kill what the helper runs. The timed
+ * acts (list, stat, clean) have a channel of their own, so that one timing out, closed, kills no
+ * transfer in progress. Each channel is asked for with the uid the policy gives the level then
+ * (a reload may change it).
  *
  * A write's data is streamed in chunks after its size (the helper reserves the size in its /tmp at
  * once and stages the chunks there): the part never holds a whole file, nor a line longer than a
@@ -32,7 +35,7 @@ import { FILES_HELPER_MESSAGE, HandedSockets } from './socketHandOver';
 
 /** A write's data per line: 256 KiB (a line of about 350 KB). */
 const CHUNK_BYTES = 256 * 1024;
-/** A list, stat or clean that takes longer: its channel is closed (the helper and its children end). */
+/** A list, stat or clean that takes longer: its channel (the timed acts', not the transfers') is closed (the helper and its children end). */
 const RUN_TIMEOUT_MS = 10_000;
 /** How long a level's channel stays open after its last act (the next act of a transfer reuses it). */
 const IDLE_MS = 2_000;
@@ -61,28 +64,40 @@ export function wireRemoteCageHomes(manager: ManagerLink, policy: PolicyReader):
   return remoteCageHomes({ client: liveRequester(manager), handed: new HandedSockets(10_000, FILES_HELPER_MESSAGE), policy: () => policy.current() });
 }
 
+/** A level's two channels: its transfers', and its timed acts'. */
+interface LevelChannels {
+  transfers: LevelChannel;
+  timed: LevelChannel;
+}
+
 export function remoteCageHomes(options: RemoteCageHomesOptions): RemoteCageHomes {
-  const leases = new Map<string, LevelChannel>();
+  const leases = new Map<string, LevelChannels>();
+  // The uid read when the channel is asked for, not when the level was first used: a reload may have changed it.
+  const open = (level: string) => async () => {
+    const uid = bwrapUidIn(options.policy().levels, level);
+    if (uid === null) throw new Error(`level ${level} has no cage uid in the policy`);
+    const { connection } = (await options.client.request({ op: 'files.helper', level, uid })) as { connection: number };
+    return new ServedHelperChannel(await options.handed.take(connection));
+  };
   return {
     of(level) {
-      const policy = options.policy();
-      const uid = bwrapUidIn(policy.levels, level);
-      if (uid === null) return null;
+      if (bwrapUidIn(options.policy().levels, level) === null) return null;
       let lease = leases.get(level);
       if (!lease) {
-        lease = new LevelChannel(async () => {
-          const { connection } = (await options.client.request({ op: 'files.helper', level, uid })) as { connection: number };
-          return new ServedHelperChannel(await options.handed.take(connection));
-        });
+        lease = { transfers: new LevelChannel(open(level)), timed: new LevelChannel(open(level)) };
         leases.set(level, lease);
       }
       return remoteHomeAccess(lease, level, () => filesStageBytes(options.policy(), level));
     },
     close() {
-      for (const lease of leases.values()) lease.close();
+      for (const lease of leases.values()) {
+        lease.transfers.close();
+        lease.timed.close();
+      }
     },
     forget(level) {
-      leases.get(level)?.close();
+      leases.get(level)?.transfers.close();
+      leases.get(level)?.timed.close();
     },
   };
 }
@@ -152,11 +167,11 @@ function managerSaid(level: string, err: unknown): string {
   return `the cage manager gave no file helper for level ${level}: ${(err as Error).message}`;
 }
 
-function remoteHomeAccess(lease: LevelChannel, level: string, stageBytes: () => number): HomeAccess {
+function remoteHomeAccess(lease: LevelChannels, level: string, stageBytes: () => number): HomeAccess {
   const run = async (args: [string, string]): Promise<HelperResult> => {
     let held: Lease;
     try {
-      held = await lease.acquire();
+      held = await lease.timed.acquire();
     } catch (err) {
       return { code: 1, stdout: '', stderr: managerSaid(level, err) };
     }
@@ -181,8 +196,8 @@ function remoteHomeAccess(lease: LevelChannel, level: string, stageBytes: () => 
   return {
     run,
     exists: async (dir) => (await run(['stat', dir])).code === 0,
-    read: (path, identity) => remoteRead(lease, level, path, identity),
-    write: (dir, name, staged, size) => remoteWrite(lease, level, dir, name, staged, size, stageBytes()),
+    read: (path, identity) => remoteRead(lease.transfers, level, path, identity),
+    write: (dir, name, staged, size) => remoteWrite(lease.transfers, level, dir, name, staged, size, stageBytes()),
   };
 }
 

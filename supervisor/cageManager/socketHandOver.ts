@@ -19,10 +19,12 @@ export const HAND_OVER_MESSAGE = 'cloison.vncSocket';
 export const FILES_HELPER_MESSAGE = 'cloison.filesHelper';
 /** The input of an xclip serving a cage's selection (xHelperRunExecutor.ts): the part writes the text, then ends it. */
 export const SELECTION_INPUT_MESSAGE = 'cloison.selectionInput';
-const HANDED_TYPES: readonly string[] = [HAND_OVER_MESSAGE, FILES_HELPER_MESSAGE, SELECTION_INPUT_MESSAGE];
+/** A connection to a level's card proxy (cardProxyExecutor.ts's card.socket), one per cage connection to the part's guard. */
+export const CARD_SOCKET_MESSAGE = 'cloison.cardSocket';
+const HANDED_TYPES: readonly string[] = [HAND_OVER_MESSAGE, FILES_HELPER_MESSAGE, SELECTION_INPUT_MESSAGE, CARD_SOCKET_MESSAGE];
 
 export interface HandedSocket {
-  type: typeof HAND_OVER_MESSAGE | typeof FILES_HELPER_MESSAGE | typeof SELECTION_INPUT_MESSAGE;
+  type: typeof HAND_OVER_MESSAGE | typeof FILES_HELPER_MESSAGE | typeof SELECTION_INPUT_MESSAGE | typeof CARD_SOCKET_MESSAGE;
   level: string;
   /** Which connection this is, so the receiver can match it with its ticket. */
   connection: number;

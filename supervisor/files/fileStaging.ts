@@ -5,14 +5,15 @@
  */
 import type { Policy } from '../../shared/policy';
 import type { FileBroker } from './fileBroker';
+import { accessSync, constants } from 'node:fs';
 import { mountStagingArea, stagingAreaFilesystem, unmountStagingArea } from './stagingArea';
 
 type Log = (msg: string, fields?: Record<string, unknown>) => void;
 
-/** The staging area's size: the largest transfer any rule allows (a limit, not a reservation). */
 /** The cloison part's staging tmpfs, in the manager's run folder (root's: the part cannot plant a link at its name). */
 export const PART_STAGING_DIR = 'part-staging';
 
+/** The staging area's size: the largest transfer any rule allows (a limit, not a reservation). */
 export function stagingAreaBytes(policy: Pick<Policy, 'files'>): number {
   const rules = policy.files;
   return Math.max(rules.up.maxTotalBytes, rules.down.maxTotalBytes, rules.lateral.maxTotalBytes, ...rules.pairs.map((p) => p.maxTotalBytes ?? 0));
@@ -31,14 +32,26 @@ export async function prepareFileStaging(files: FileBroker, dir: string, policy:
 
 /**
  * The same as the `cloison` part (#29), which cannot mount: the cage manager mounted the area for
- * it at its start (mountStagingArea with the part's account as owner). Not mounted there, staging
- * goes to the run folder's filesystem, bounded by nothing but the rules' sizes: said in the log.
+ * it at its start (mountStagingArea with the part's account as owner). Not mounted there, the
+ * manager handed the folder itself over and staging goes to the manager's run folder's filesystem,
+ * bounded by nothing but the rules' sizes: said in the log. A folder the part cannot write in
+ * (handed to no one) fails every transfer: said as that, not as a fallback.
  */
 export async function prepareRemoteFileStaging(files: FileBroker, dir: string, log?: Log): Promise<() => Promise<void>> {
   const filesystem = stagingAreaFilesystem(dir);
-  if (filesystem !== 'tmpfs') log?.('file staging on the run folder\'s filesystem: the cage manager mounted no tmpfs for the part', { filesystem });
+  if (!writable(dir)) log?.('file staging impossible: the part cannot write in its staging folder, every transfer will fail', { dir, filesystem });
+  else if (filesystem !== 'tmpfs') log?.('file staging on the run folder\'s filesystem: the cage manager mounted no tmpfs for the part', { filesystem });
   await files.cleanPartials().catch((err: Error) => log?.('cleaning partial transfers failed', { error: err.message }));
   return async () => {
     files.cancel();
   };
+}
+
+function writable(dir: string): boolean {
+  try {
+    accessSync(dir, constants.W_OK | constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
 }

@@ -78,4 +78,22 @@ describe('the staging area mounted for the cloison part', () => {
     expect(cancelled).toBe(1);
     expect(stagingAreaFilesystem(join(root, 'staging'))).toBe('tmpfs'); // the part unmounts nothing
   });
+
+  // Seen before the fix: the folder stayed root's 0700, the part's write failed with Permission denied.
+  it('not mounted (a size mount refuses), the folder is handed to the part: its transfers stage on the run folder\'s filesystem', async () => {
+    const dir = join(root, 'unmounted');
+    await expect(mountStagingArea(dir, Number.NaN, part)).rejects.toThrow();
+    expect(stagingAreaFilesystem(dir)).toBeNull();
+    expect(statSync(dir)).toMatchObject({ uid: part.uid, gid: part.gid });
+    expect(statSync(dir).mode & 0o777).toBe(0o700);
+    expect(as(part, `echo staged > ${dir}/a && cat ${dir}/a`).stdout.trim()).toBe('staged');
+    expect(as(other, `ls ${dir}`).stderr).toMatch(/Permission denied/);
+  });
+
+  it('the part says plainly when it cannot write in its staging folder: every transfer will fail', async () => {
+    const said: string[] = [];
+    const broker = { cleanPartials: async () => undefined, cancel: () => undefined } as unknown as FileBroker;
+    await prepareRemoteFileStaging(broker, join(root, 'never-made'), (msg) => said.push(msg));
+    expect(said).toEqual(['file staging impossible: the part cannot write in its staging folder, every transfer will fail']);
+  });
 });

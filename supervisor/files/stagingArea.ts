@@ -6,7 +6,7 @@
  * tmpfs pages can be swapped out like any other.
  */
 import { execFile } from 'node:child_process';
-import { chmodSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, closeSync, constants, fchmodSync, fchownSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { requireBinary } from '../system/binaries';
@@ -16,14 +16,32 @@ const run = promisify(execFile);
 
 /**
  * `owner`: the account the area is for, when root mounts it for the `cloison` part (the cage
- * manager, at the part's start): the tmpfs's root is then that account's, 0700.
+ * manager, at the part's start): the tmpfs's root is then that account's, 0700. Not mounted, the
+ * folder itself is handed to that account (still rejected: the caller logs it), so that staging
+ * falls back to the run folder's filesystem instead of every transfer failing on a folder of root's.
  */
 export async function mountStagingArea(dir: string, bytes: number, owner?: { uid: number; gid: number }): Promise<void> {
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   await unmount(dir);
   const ownedBy = owner ? `,uid=${owner.uid},gid=${owner.gid}` : '';
-  await run(requireBinary('mount'), ['-t', 'tmpfs', '-o', `size=${bytes},mode=0700,nosuid,nodev,noexec${ownedBy}`, 'cloison-staging', dir]);
+  try {
+    await run(requireBinary('mount'), ['-t', 'tmpfs', '-o', `size=${bytes},mode=0700,nosuid,nodev,noexec${ownedBy}`, 'cloison-staging', dir]);
+  } catch (err) {
+    if (owner) handOver(dir, owner);
+    throw err;
+  }
   chmodSync(dir, 0o700);
+}
+
+/** The folder given to `owner`, 0700: opened without following a link at its name, then changed through that descriptor. */
+function handOver(dir: string, owner: { uid: number; gid: number }): void {
+  const fd = openSync(dir, constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW);
+  try {
+    fchownSync(fd, owner.uid, owner.gid);
+    fchmodSync(fd, 0o700);
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /** The staging area's filesystem type, from the mount table ('tmpfs' when mounted as above), or null if it is no mount point. */

@@ -83,12 +83,21 @@ function removeOrphans(groups: ControlGroups, current: ControlGroup, prefix: str
  * cgroup.procs lists its own processes only, and a group with groups below it is not removed).
  * cgroup v2 is not delegated: moving a process there needs the common parent's cgroup.procs,
  * which stays root's; the part's children then share its group, as without a controller.
+ * Nor is a v1 group whose memory limits are not hierarchical (memory.use_hierarchy 0): a part that
+ * moved itself into a group it made below would be outside its own memory limit.
  */
 export function delegatePartCgroup(groups: ControlGroups, group: ControlGroup, account: { uid: number; gid: number }): ControlGroup {
   if (group.version !== 1) return group;
+  if (!group.dirs.every(memoryHierarchical)) return group;
   // lchown: a group folder is never a link, and a link must never be followed to hand a file over.
   for (const dir of group.dirs) lchownSync(dir, account.uid, account.gid);
   return { version: group.version, joinPrefix: group.joinPrefix, dirs: group.dirs, remove: () => removeWithBelow(groups, group) };
+}
+
+/** A v1 folder's memory limits hold for the groups below it (or it is no memory group). */
+function memoryHierarchical(dir: string): boolean {
+  const file = join(dir, 'memory.use_hierarchy');
+  return !existsSync(file) || readQuietly(file) === '1';
 }
 
 /**
