@@ -17,7 +17,8 @@ import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, rmSync, stat
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FileAuditJournal } from './audit/auditJournal';
-import { CageManagerServer } from './cageManager/cageManagerServer';
+import { CageManagerServer, type RootExecutors } from './cageManager/cageManagerServer';
+import type { PeerCredentials } from './sandbox/peerCredentials';
 import { cloisonPart, type CloisonPartMessage } from './cageManager/cloisonPart';
 import { ManagedCages } from './cageManager/managedCages';
 import { managerExecutors } from './cageManager/managerExecutors';
@@ -49,10 +50,21 @@ let rpc: RpcClient | null = null;
 const messages: CloisonPartMessage[] = [];
 const policy = () => parsePolicy(POLICY, 'p.yaml');
 
+/** The requests the manager served for the part's cages' apps and notices, as `op level`, in order. */
+const served: string[] = [];
+function recording(executors: RootExecutors): RootExecutors {
+  for (const op of ['cage.quitApps', 'app.windows', 'cage.notice'] as const) {
+    const run = executors[op] as ((req: { level: string }, peer: PeerCredentials) => Promise<unknown>) | undefined;
+    if (run) (executors as Record<string, unknown>)[op] = (req: { level: string }, peer: PeerCredentials) => (served.push(`${op} ${req.level}`), run(req, peer));
+  }
+  return executors;
+}
+const servedOf = (op: string, level: string) => served.filter((s) => s === `${op} ${level}`).length;
+
 /** A manager server on the one socket, over the one map of cages (as one manager process). */
 async function serveManager(): Promise<CageManagerServer> {
   const { executors } = managerExecutors({ policy, ...folders, trainingKeysDir: join(root, 'training'), workstationUser: null, hostSound: () => null, cages, part: () => part, onSleep: () => undefined });
-  const server = new CageManagerServer({ socketPath, peerUid: cloison.uid, peerGid: cloison.gid, journal, authorization: { policy, ...folders, trainingKeysDir: join(root, 'training'), holdsCage: cages.holds, workstationUser: null }, executors });
+  const server = new CageManagerServer({ socketPath, peerUid: cloison.uid, peerGid: cloison.gid, journal, authorization: { policy, ...folders, trainingKeysDir: join(root, 'training'), holdsCage: cages.holds, workstationUser: null }, executors: recording(executors) });
   await server.listen();
   servers.push(server);
   return server;
@@ -186,6 +198,15 @@ describe('the supervisor as the cloison part', () => {
     }
   }, 60_000);
 
+  it('the shell\'s app counts are the manager\'s (app.windows), and the part listens for its cages\' limit notices (cage.notice)', async () => {
+    const s = started()!;
+    rpc ??= await rpcClient(s.rpcSocket);
+    const before = { low: servedOf('app.windows', 'low'), high: servedOf('app.windows', 'high') };
+    expect(await rpc.call('apps.list', {})).toMatchObject({ ok: true });
+    expect({ low: servedOf('app.windows', 'low'), high: servedOf('app.windows', 'high') }).toEqual({ low: before.low + 1, high: before.high + 1 });
+    for (const level of ['low', 'high']) expect(servedOf('cage.notice', level), `${level}'s notices asked`).toBeGreaterThan(0);
+  }, 30_000);
+
   it('a cage killed is seen crashed and running again, one cage of the level', async () => {
     const before = statuses('low').length;
     const innerPid = cages.innerPidOf('low')!;
@@ -201,6 +222,7 @@ describe('the supervisor as the cloison part', () => {
   it('the manager\'s connection cut and back: no second cage; the same cages run on, their next end learnt over the new connection', async () => {
     const xvnc = { low: xvncPidsOf(LOW_UID), high: xvncPidsOf(HIGH_UID) };
     const before = { low: statuses('low').length, high: statuses('high').length };
+    const noticesAsked = servedOf('cage.notice', 'high');
     await servers.at(-1)!.close(); // every connection of the part ends; the manager's cages run on
     await serveManager();
     // The part back: a viewer through its gateway works again (cage.vncSocket over its new connection).
@@ -211,6 +233,8 @@ describe('the supervisor as the cloison part', () => {
     expect({ low: xvncPidsOf(LOW_UID), high: xvncPidsOf(HIGH_UID) }).toEqual(xvnc);
     expect({ low: statuses('low').length, high: statuses('high').length }).toEqual(before);
     expect(cages.state('low')).toBe('running');
+    // The cage found again over the new connection: its notices asked again there.
+    await waitFor(() => servedOf('cage.notice', 'high') > noticesAsked, 'high\'s notices asked over the new connection', 30_000);
     // The cage's end reaches the part over the new connection: crashed, then one cage again.
     process.kill(cages.innerPidOf('low')!, 'SIGKILL');
     await waitFor(() => statuses('low').slice(before.low).some((m) => m.status === 'crashed'), 'the end seen over the new connection', 30_000);
@@ -235,6 +259,10 @@ describe('the supervisor as the cloison part', () => {
   it('the part\'s stop stops its cages (the real program, cloisonPartMain.ts, is splitStart.test.ts\'s)', async () => {
     await part!.stop();
     expect(cages.levels()).toEqual([]);
+    // Each cage's apps were asked to quit by the manager first, and the part journaled what it found.
+    for (const level of ['low', 'high']) expect(servedOf('cage.quitApps', level), `${level}'s apps asked to quit`).toBe(1);
+    const quits = readFileSync(join(root, 'part-state', 'audit.jsonl'), 'utf8').split('\n').filter((l) => l.includes('"kind":"cage.apps.quit"'));
+    expect(quits.map((l) => (JSON.parse(l) as { level?: string }).level ?? l).sort()).toEqual(['high', 'low']);
     expect({ low: xvncPidsOf(LOW_UID), high: xvncPidsOf(HIGH_UID) }).toEqual({ low: [], high: [] });
     part = null;
   }, 120_000);
