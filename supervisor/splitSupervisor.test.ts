@@ -35,7 +35,8 @@ import type { SupervisorPartStart } from './testing/supervisorPart';
 const LOW_UID = 61830;
 const HIGH_UID = 61831;
 const SMALL = 'homeBytes: 64MiB, tmpfsBytes: 32MiB';
-const POLICY = twoLevelPolicy({ low: bwrapCage({ uid: LOW_UID, limits: SMALL }), high: bwrapCage({ uid: HIGH_UID, limits: SMALL }) });
+// Sound on: each cage has its own sound server, relayed by the part's AudioBroker (no host server here).
+const POLICY = twoLevelPolicy({ low: bwrapCage({ uid: LOW_UID, limits: SMALL }), high: bwrapCage({ uid: HIGH_UID, limits: SMALL }) }, 'audio: { enabled: true, microphone: [] }\n');
 const UID_OF: Record<string, number> = { low: LOW_UID, high: HIGH_UID };
 
 let root: string;
@@ -50,10 +51,10 @@ let rpc: RpcClient | null = null;
 const messages: CloisonPartMessage[] = [];
 const policy = () => parsePolicy(POLICY, 'p.yaml');
 
-/** The requests the manager served for the part's cages' apps and notices, as `op level`, in order. */
+/** The requests the manager served for the part's cages' apps, notices and sound, as `op level`, in order. */
 const served: string[] = [];
 function recording(executors: RootExecutors): RootExecutors {
-  for (const op of ['cage.quitApps', 'app.windows', 'cage.notice'] as const) {
+  for (const op of ['cage.quitApps', 'app.windows', 'cage.notice', 'sound.fifos'] as const) {
     const run = executors[op] as ((req: { level: string }, peer: PeerCredentials) => Promise<unknown>) | undefined;
     if (run) (executors as Record<string, unknown>)[op] = (req: { level: string }, peer: PeerCredentials) => (served.push(`${op} ${req.level}`), run(req, peer));
   }
@@ -206,6 +207,15 @@ describe('the supervisor as the cloison part', () => {
     expect({ low: servedOf('app.windows', 'low'), high: servedOf('app.windows', 'high') }).toEqual({ low: before.low + 1, high: before.high + 1 });
     for (const level of ['low', 'high']) expect(servedOf('cage.notice', level), `${level}'s notices asked`).toBeGreaterThan(0);
   }, 30_000);
+
+  it('each cage\'s sound is relayed by the part: its FIFOs handed by the manager (sound.fifos), the level available in the shell\'s sound view', async () => {
+    const s = started()!;
+    rpc ??= await rpcClient(s.rpcSocket);
+    const available = async () => ((await rpc!.call('session.describe', {})) as { result?: { audio?: { levels?: Array<{ level: string; available: boolean }> } } }).result?.audio?.levels?.map((l) => `${l.level} ${l.available}`);
+    await waitFor(async () => (await available())?.every((l) => l.endsWith(' true')) === true, 'both levels\' sound available in the part', 30_000);
+    expect(await available()).toEqual(['low true', 'high true']);
+    for (const level of ['low', 'high']) expect(servedOf('sound.fifos', level), `${level}'s FIFOs handed`).toBeGreaterThan(0);
+  }, 60_000);
 
   it('a cage killed is seen crashed and running again, one cage of the level', async () => {
     const before = statuses('low').length;
