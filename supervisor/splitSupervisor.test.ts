@@ -6,7 +6,11 @@
  * outside, as a user and an attacker would: both cages run as their levels' uids, started by the
  * manager, one Xvnc each; the part runs as cloison with no capability; a viewer through the part's
  * gateway (a ticket asked on the part's shell socket) gets each cage's RFB greeting and a
- * framebuffer update; a cage killed is seen crashed and runs again; the part's connection to the
+ * framebuffer update; the shell's app counts are the manager's (app.windows), each cage's limit
+ * notices are asked of it (cage.notice, again over a new connection), each level's sound is relayed
+ * (its FIFOs handed by sound.fifos, the level available in the shell's sound view), and the part's
+ * stop has the manager ask each cage's apps to quit (cage.quitApps; the part journals
+ * cage.apps.quit); a cage killed is seen crashed and runs again; the part's connection to the
  * manager cut (the server closed, a new one on the same socket holding the same cages) does not
  * start a second cage: the same Xvnc runs on, and the cage's next end is learnt over the new
  * connection; the part killed and started again by its manager finds the same cages (waited for,
