@@ -7,7 +7,8 @@
  * manager, one Xvnc each; the part runs as cloison with no capability; a viewer through the part's
  * gateway (a ticket asked on the part's shell socket) gets each cage's RFB greeting and a
  * framebuffer update; the shell's app counts are the manager's (app.windows), each cage's limit
- * notices are asked of it (cage.notice, again over a new connection), each level's sound is relayed
+ * notices are asked of it (cage.notice, again over a new connection, where a home filled reaches
+ * the part's journal as cage.limit), each level's sound is relayed
  * (its FIFOs handed by sound.fifos, the level available in the shell's sound view), and the part's
  * stop has the manager ask each cage's apps to quit (cage.quitApps; the part journals
  * cage.apps.quit); a cage killed is seen crashed and runs again; the part's connection to the
@@ -17,10 +18,11 @@
  * not started twice). The part's stop stops its cages; the real program (cloisonPartMain.ts, splitStart.test.ts),
  * started the same way, starts them, serves viewers, and stops them on SIGTERM.
  */
-import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { chmodSync, chownSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, statfsSync, statSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FileAuditJournal } from './audit/auditJournal';
+import { bwrapCagePaths } from './cages/bwrapDriver';
 import { CageManagerServer, type RootExecutors } from './cageManager/cageManagerServer';
 import type { PeerCredentials } from './sandbox/peerCredentials';
 import { cloisonPart, type CloisonPartMessage } from './cageManager/cloisonPart';
@@ -84,6 +86,28 @@ function closeRpc(): void {
   rpc = null;
 }
 const logged = () => messages.filter((m) => m.type === 'log').map((m) => String(m.msg));
+/** The part's journal's facts of a kind (its own state folder). */
+const partFacts = (kind: string) =>
+  readFileSync(join(root, 'part-state', 'audit.jsonl'), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>).filter((r) => r.kind === kind);
+/** A level's home filled by root (a new file, O_EXCL: no link the cage planted is followed): what a cage saving too much does. */
+function fillHome(level: string): string {
+  const home = bwrapCagePaths(folders.stateDir, folders.runDir, level).home;
+  const file = join(home, 'cloison-test-filler');
+  const fd = openSync(file, 'wx', 0o600);
+  const chunk = Buffer.alloc(1024 * 1024);
+  try {
+    for (;;) {
+      const fs = statfsSync(home);
+      if (fs.bavail * fs.bsize < 512 * 1024) break;
+      writeSync(fd, chunk, 0, Math.min(chunk.length, fs.bavail * fs.bsize));
+    }
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOSPC') throw err;
+  } finally {
+    closeSync(fd);
+  }
+  return file;
+}
 
 beforeAll(async () => {
   root = testRoot('cloison-split-');
@@ -247,8 +271,15 @@ describe('the supervisor as the cloison part', () => {
     expect({ low: xvncPidsOf(LOW_UID), high: xvncPidsOf(HIGH_UID) }).toEqual(xvnc);
     expect({ low: statuses('low').length, high: statuses('high').length }).toEqual(before);
     expect(cages.state('low')).toBe('running');
-    // The cage found again over the new connection: its notices asked again there.
+    // The cage found again over the new connection: its notices asked again there, and one reaches the part.
     await waitFor(() => servedOf('cage.notice', 'high') > noticesAsked, 'high\'s notices asked over the new connection', 30_000);
+    const filler = fillHome('high');
+    try {
+      await waitFor(() => partFacts('cage.limit').some((f) => f.level === 'high' && f.limit === 'home'), 'high\'s home-full notice journaled by the part', 30_000);
+      expect(String(partFacts('cage.limit').find((f) => f.level === 'high')!.detail)).toMatch(/^home full \(64 MiB\)/);
+    } finally {
+      rmSync(filler, { force: true });
+    }
     // The cage's end reaches the part over the new connection: crashed, then one cage again.
     process.kill(cages.innerPidOf('low')!, 'SIGKILL');
     await waitFor(() => statuses('low').slice(before.low).some((m) => m.status === 'crashed'), 'the end seen over the new connection', 30_000);
@@ -275,8 +306,7 @@ describe('the supervisor as the cloison part', () => {
     expect(cages.levels()).toEqual([]);
     // Each cage's apps were asked to quit by the manager first, and the part journaled what it found.
     for (const level of ['low', 'high']) expect(servedOf('cage.quitApps', level), `${level}'s apps asked to quit`).toBe(1);
-    const quits = readFileSync(join(root, 'part-state', 'audit.jsonl'), 'utf8').split('\n').filter((l) => l.includes('"kind":"cage.apps.quit"'));
-    expect(quits.map((l) => (JSON.parse(l) as { level?: string }).level ?? l).sort()).toEqual(['high', 'low']);
+    expect(partFacts('cage.apps.quit').map((f) => f.level).sort()).toEqual(['high', 'low']);
     expect({ low: xvncPidsOf(LOW_UID), high: xvncPidsOf(HIGH_UID) }).toEqual({ low: [], high: [] });
     part = null;
   }, 120_000);
