@@ -6,18 +6,25 @@
  * outside, as a user and an attacker would: both cages run as their levels' uids, started by the
  * manager, one Xvnc each; the part runs as cloison with no capability; a viewer through the part's
  * gateway (a ticket asked on the part's shell socket) gets each cage's RFB greeting and a
- * framebuffer update; a cage killed is seen crashed and runs again; the part's connection to the
+ * framebuffer update; the shell's app counts are the manager's (app.windows), each cage's limit
+ * notices are asked of it (cage.notice, again over a new connection, where a home filled reaches
+ * the part's journal as cage.limit), each level's sound is relayed
+ * (its FIFOs handed by sound.fifos, the level available in the shell's sound view), and the part's
+ * stop has the manager ask each cage's apps to quit (cage.quitApps; the part journals
+ * cage.apps.quit); a cage killed is seen crashed and runs again; the part's connection to the
  * manager cut (the server closed, a new one on the same socket holding the same cages) does not
  * start a second cage: the same Xvnc runs on, and the cage's next end is learnt over the new
  * connection; the part killed and started again by its manager finds the same cages (waited for,
  * not started twice). The part's stop stops its cages; the real program (cloisonPartMain.ts, splitStart.test.ts),
  * started the same way, starts them, serves viewers, and stops them on SIGTERM.
  */
-import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { chmodSync, chownSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, statfsSync, statSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FileAuditJournal } from './audit/auditJournal';
-import { CageManagerServer } from './cageManager/cageManagerServer';
+import { bwrapCagePaths } from './cages/bwrapDriver';
+import { CageManagerServer, type RootExecutors } from './cageManager/cageManagerServer';
+import type { PeerCredentials } from './sandbox/peerCredentials';
 import { cloisonPart, type CloisonPartMessage } from './cageManager/cloisonPart';
 import { ManagedCages } from './cageManager/managedCages';
 import { managerExecutors } from './cageManager/managerExecutors';
@@ -34,7 +41,8 @@ import type { SupervisorPartStart } from './testing/supervisorPart';
 const LOW_UID = 61830;
 const HIGH_UID = 61831;
 const SMALL = 'homeBytes: 64MiB, tmpfsBytes: 32MiB';
-const POLICY = twoLevelPolicy({ low: bwrapCage({ uid: LOW_UID, limits: SMALL }), high: bwrapCage({ uid: HIGH_UID, limits: SMALL }) });
+// Sound on: each cage has its own sound server, relayed by the part's AudioBroker (no host server here).
+const POLICY = twoLevelPolicy({ low: bwrapCage({ uid: LOW_UID, limits: SMALL }), high: bwrapCage({ uid: HIGH_UID, limits: SMALL }) }, 'audio: { enabled: true, microphone: [] }\n');
 const UID_OF: Record<string, number> = { low: LOW_UID, high: HIGH_UID };
 
 let root: string;
@@ -49,10 +57,21 @@ let rpc: RpcClient | null = null;
 const messages: CloisonPartMessage[] = [];
 const policy = () => parsePolicy(POLICY, 'p.yaml');
 
+/** The requests the manager served for the part's cages' apps, notices and sound, as `op level`, in order. */
+const served: string[] = [];
+function recording(executors: RootExecutors): RootExecutors {
+  for (const op of ['cage.quitApps', 'app.windows', 'cage.notice', 'sound.fifos'] as const) {
+    const run = executors[op] as ((req: { level: string }, peer: PeerCredentials) => Promise<unknown>) | undefined;
+    if (run) (executors as Record<string, unknown>)[op] = (req: { level: string }, peer: PeerCredentials) => (served.push(`${op} ${req.level}`), run(req, peer));
+  }
+  return executors;
+}
+const servedOf = (op: string, level: string) => served.filter((s) => s === `${op} ${level}`).length;
+
 /** A manager server on the one socket, over the one map of cages (as one manager process). */
 async function serveManager(): Promise<CageManagerServer> {
   const { executors } = managerExecutors({ policy, ...folders, trainingKeysDir: join(root, 'training'), workstationUser: null, hostSound: () => null, cages, part: () => part, onSleep: () => undefined });
-  const server = new CageManagerServer({ socketPath, peerUid: cloison.uid, peerGid: cloison.gid, journal, authorization: { policy, ...folders, trainingKeysDir: join(root, 'training'), holdsCage: cages.holds, workstationUser: null }, executors });
+  const server = new CageManagerServer({ socketPath, peerUid: cloison.uid, peerGid: cloison.gid, journal, authorization: { policy, ...folders, trainingKeysDir: join(root, 'training'), holdsCage: cages.holds, workstationUser: null }, executors: recording(executors) });
   await server.listen();
   servers.push(server);
   return server;
@@ -67,6 +86,28 @@ function closeRpc(): void {
   rpc = null;
 }
 const logged = () => messages.filter((m) => m.type === 'log').map((m) => String(m.msg));
+/** The part's journal's facts of a kind (its own state folder). */
+const partFacts = (kind: string) =>
+  readFileSync(join(root, 'part-state', 'audit.jsonl'), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>).filter((r) => r.kind === kind);
+/** A level's home filled by root (a new file, O_EXCL: no link the cage planted is followed): what a cage saving too much does. */
+function fillHome(level: string): string {
+  const home = bwrapCagePaths(folders.stateDir, folders.runDir, level).home;
+  const file = join(home, 'cloison-test-filler');
+  const fd = openSync(file, 'wx', 0o600);
+  const chunk = Buffer.alloc(1024 * 1024);
+  try {
+    for (;;) {
+      const fs = statfsSync(home);
+      if (fs.bavail * fs.bsize < 512 * 1024) break;
+      writeSync(fd, chunk, 0, Math.min(chunk.length, fs.bavail * fs.bsize));
+    }
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOSPC') throw err;
+  } finally {
+    closeSync(fd);
+  }
+  return file;
+}
 
 beforeAll(async () => {
   root = testRoot('cloison-split-');
@@ -186,6 +227,24 @@ describe('the supervisor as the cloison part', () => {
     }
   }, 60_000);
 
+  it('the shell\'s app counts are the manager\'s (app.windows), and the part listens for its cages\' limit notices (cage.notice)', async () => {
+    const s = started()!;
+    rpc ??= await rpcClient(s.rpcSocket);
+    const before = { low: servedOf('app.windows', 'low'), high: servedOf('app.windows', 'high') };
+    expect(await rpc.call('apps.list', {})).toMatchObject({ ok: true });
+    expect({ low: servedOf('app.windows', 'low'), high: servedOf('app.windows', 'high') }).toEqual({ low: before.low + 1, high: before.high + 1 });
+    for (const level of ['low', 'high']) expect(servedOf('cage.notice', level), `${level}'s notices asked`).toBeGreaterThan(0);
+  }, 30_000);
+
+  it('each cage\'s sound is relayed by the part: its FIFOs handed by the manager (sound.fifos), the level available in the shell\'s sound view', async () => {
+    const s = started()!;
+    rpc ??= await rpcClient(s.rpcSocket);
+    const available = async () => ((await rpc!.call('session.describe', {})) as { result?: { audio?: { levels?: Array<{ level: string; available: boolean }> } } }).result?.audio?.levels?.map((l) => `${l.level} ${l.available}`);
+    await waitFor(async () => (await available())?.every((l) => l.endsWith(' true')) === true, 'both levels\' sound available in the part', 30_000);
+    expect(await available()).toEqual(['low true', 'high true']);
+    for (const level of ['low', 'high']) expect(servedOf('sound.fifos', level), `${level}'s FIFOs handed`).toBeGreaterThan(0);
+  }, 60_000);
+
   it('a cage killed is seen crashed and running again, one cage of the level', async () => {
     const before = statuses('low').length;
     const innerPid = cages.innerPidOf('low')!;
@@ -201,6 +260,7 @@ describe('the supervisor as the cloison part', () => {
   it('the manager\'s connection cut and back: no second cage; the same cages run on, their next end learnt over the new connection', async () => {
     const xvnc = { low: xvncPidsOf(LOW_UID), high: xvncPidsOf(HIGH_UID) };
     const before = { low: statuses('low').length, high: statuses('high').length };
+    const noticesAsked = servedOf('cage.notice', 'high');
     await servers.at(-1)!.close(); // every connection of the part ends; the manager's cages run on
     await serveManager();
     // The part back: a viewer through its gateway works again (cage.vncSocket over its new connection).
@@ -211,6 +271,15 @@ describe('the supervisor as the cloison part', () => {
     expect({ low: xvncPidsOf(LOW_UID), high: xvncPidsOf(HIGH_UID) }).toEqual(xvnc);
     expect({ low: statuses('low').length, high: statuses('high').length }).toEqual(before);
     expect(cages.state('low')).toBe('running');
+    // The cage found again over the new connection: its notices asked again there, and one reaches the part.
+    await waitFor(() => servedOf('cage.notice', 'high') > noticesAsked, 'high\'s notices asked over the new connection', 30_000);
+    const filler = fillHome('high');
+    try {
+      await waitFor(() => partFacts('cage.limit').some((f) => f.level === 'high' && f.limit === 'home'), 'high\'s home-full notice journaled by the part', 30_000);
+      expect(String(partFacts('cage.limit').find((f) => f.level === 'high')!.detail)).toMatch(/^home full \(64 MiB\)/);
+    } finally {
+      rmSync(filler, { force: true });
+    }
     // The cage's end reaches the part over the new connection: crashed, then one cage again.
     process.kill(cages.innerPidOf('low')!, 'SIGKILL');
     await waitFor(() => statuses('low').slice(before.low).some((m) => m.status === 'crashed'), 'the end seen over the new connection', 30_000);
@@ -235,6 +304,9 @@ describe('the supervisor as the cloison part', () => {
   it('the part\'s stop stops its cages (the real program, cloisonPartMain.ts, is splitStart.test.ts\'s)', async () => {
     await part!.stop();
     expect(cages.levels()).toEqual([]);
+    // Each cage's apps were asked to quit by the manager first, and the part journaled what it found.
+    for (const level of ['low', 'high']) expect(servedOf('cage.quitApps', level), `${level}'s apps asked to quit`).toBe(1);
+    expect(partFacts('cage.apps.quit').map((f) => f.level).sort()).toEqual(['high', 'low']);
     expect({ low: xvncPidsOf(LOW_UID), high: xvncPidsOf(HIGH_UID) }).toEqual({ low: [], high: [] });
     part = null;
   }, 120_000);

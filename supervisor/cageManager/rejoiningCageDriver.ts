@@ -10,10 +10,12 @@
  *   (cageAdoption.ts) or starts the level's one cage — never one beside a cage the manager holds.
  * `stop()` that meets a lost connection waits for the link's next one and asks again. A start
  * refused because the manager runs the level's cage already (the part itself started again, its
- * manager running on) waits for that cage instead.
+ * manager running on) waits for that cage instead. The cage's sound, app quitting, window counts
+ * and limit notices are the current connection's RemoteCageDriver cage's (notice listeners follow it
+ * to each cage found again).
  */
 import { CloisonError } from '../../shared/errors';
-import type { CageDriver, CageExit, RunningCage } from '../cages/cageDriver';
+import type { CageDriver, CageExit, CageNotice, RunningCage } from '../cages/cageDriver';
 import type { Policy } from '../../shared/policy';
 import type { ManagerLink } from './managerLink';
 import { CageEndUnknown, RemoteCageDriver, type RemoteCageDriverOptions } from './remoteCageDriver';
@@ -49,8 +51,13 @@ export class RejoiningCageDriver implements CageDriver {
       current = this.remote().rejoin(null);
     }
     const changed: Array<() => void> = [];
+    // The lifecycle listens once; each cage found again over a new connection gets its listeners.
+    const noticeListeners: Array<(notice: CageNotice) => void> = [];
     const replace = (next: RunningCage | null) => {
-      if (next) current = next;
+      if (next) {
+        current = next;
+        for (const listener of noticeListeners) next.onNotice?.(listener);
+      }
       for (const listener of changed.splice(0)) listener();
     };
     const exited = (async (): Promise<CageExit> => {
@@ -118,6 +125,16 @@ export class RejoiningCageDriver implements CageDriver {
       },
       get launcher() {
         return current.launcher;
+      },
+      // Sound, quitting, window counts and notices: the current connection's cage's (the manager's requests).
+      get sound() {
+        return current.sound;
+      },
+      quitApps: (timeoutMs) => current.quitApps?.(timeoutMs) ?? Promise.resolve({ outcome: 'not asked', windows: 0, windowsLeft: 0, programsLeft: 0, waitedMs: 0, reason: 'no cage to ask' }),
+      appWindows: () => current.appWindows?.() ?? Promise.resolve(null),
+      onNotice: (listener) => {
+        noticeListeners.push(listener);
+        current.onNotice?.(listener);
       },
     };
   }
