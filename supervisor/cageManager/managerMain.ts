@@ -172,8 +172,17 @@ async function main(): Promise<void> {
   });
   await server.listen();
   process.on('SIGHUP', () => {
-    // The part reads the policy again too (its own copy of the file, its brokers' decisions).
-    if (part?.pid) process.kill(part.pid, 'SIGHUP');
+    // The manager first: the part, reading the file again too (its brokers' decisions), then asks
+    // under the policy the manager already checks against.
+    reloadPolicy();
+    // A part that has just ended (ESRCH) must not throw in root's signal handler.
+    try {
+      if (part?.pid) process.kill(part.pid, 'SIGHUP');
+    } catch (err) {
+      say('SIGHUP not passed to the cloison part', { reason: (err as Error).message });
+    }
+  });
+  const reloadPolicy = () => {
     if (!policyFile) return say('SIGHUP: the embedded default policy has nothing to read again');
     try {
       policy = loadPolicy(policyFile);
@@ -187,7 +196,7 @@ async function main(): Promise<void> {
     } catch (err) {
       say('new policy refused; the running policy stays', { reason: (err as Error).message });
     }
-  });
+  };
   let stopping = false;
   // Hoisted for the part's messages, which may come before the signals are set up.
   shutdown = (signal: string, status = 0) => {
@@ -214,7 +223,7 @@ async function main(): Promise<void> {
     const levels = cages.levels();
     const outcomes = await Promise.allSettled(levels.map((level) => cages.cage(level)?.stop()));
     outcomes.forEach((o, i) => say(o.status === 'fulfilled' ? 'cage stopped' : 'cage stop failed', { level: levels[i], ...(o.status === 'rejected' ? { reason: (o.reason as Error).message } : {}) }));
-    stop();
+    await stop();
     await media.unmountAllUnder().catch((err: Error) => say('media mounts not all unmounted', { reason: err.message }));
     await server.close();
     journal.close();
