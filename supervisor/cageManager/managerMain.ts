@@ -51,6 +51,7 @@ import { cloisonPart, type CloisonPartMessage } from './cloisonPart';
 import { ManagedCages } from './managedCages';
 import { unmountKeysOfEndedPart } from './partRestartKeys';
 import { MANAGER_JOURNAL_FILE, MANAGER_SOCKET_FILE, managerExecutors } from './managerExecutors';
+import { onManagerSighup } from './managerSighup';
 import { announcementLine, PART_ANNOUNCEMENT_TYPE, partFailedLine, partReason, TRAINING_REFUSED_TYPE } from './partAnnouncement';
 import { PartMessageLog } from './partMessageLog';
 
@@ -171,17 +172,7 @@ async function main(): Promise<void> {
     executors,
   });
   await server.listen();
-  process.on('SIGHUP', () => {
-    // The manager first: the part, reading the file again too (its brokers' decisions), then asks
-    // under the policy the manager already checks against.
-    reloadPolicy();
-    // A part that has just ended (ESRCH) must not throw in root's signal handler.
-    try {
-      if (part?.pid) process.kill(part.pid, 'SIGHUP');
-    } catch (err) {
-      say('SIGHUP not passed to the cloison part', { reason: (err as Error).message });
-    }
-  });
+  process.on('SIGHUP', () => onManagerSighup({ reload: () => reloadPolicy(), partPid: () => part?.pid, log: say }));
   const reloadPolicy = () => {
     if (!policyFile) return say('SIGHUP: the embedded default policy has nothing to read again');
     try {
