@@ -117,10 +117,14 @@ export async function runCloisonPart(raw: Record<string, unknown>): Promise<void
   process.on('SIGINT', () => void shutdown('SIGINT'));
   // The manager passes its SIGHUP on: the policy read again, as the root supervisor does.
   process.on('SIGHUP', () => {
-    void supervisor.reloadPolicy().then((outcome) => {
-      if (outcome.decision === 'refused') log.error({ reason: outcome.reason }, 'new policy refused; the running policy stays');
-      else log.warn({ decision: outcome.decision, changes: outcome.changes, restarted: outcome.restarted }, 'policy reloaded');
-    });
+    supervisor.reloadPolicy().then(
+      (outcome) => {
+        if (outcome.decision === 'refused') log.error({ reason: outcome.reason }, 'new policy refused; the running policy stays');
+        else log.warn({ decision: outcome.decision, changes: outcome.changes, restarted: outcome.restarted }, 'policy reloaded');
+      },
+      // A failed reload must not end the part with an unhandled rejection: the running policy stays.
+      (err: Error) => log.error({ error: err.message }, 'policy reload failed; the running policy stays'),
+    );
   });
   channel.send({ type: 'ready' });
   const announce = (state: 'listening' | 'ready', launch: { url: string } | null) =>

@@ -51,11 +51,13 @@ export function cageNoticeExecutor(options: { cages: Pick<ManagedCages, 'cage'> 
       watch.log = [...watch.log, entry].slice(-KEPT);
       answer(entry);
     });
-    void cage.exited.then(() => {
+    const end = () => {
       watch.ended = true;
       if (watches.get(level) === watch) watches.delete(level);
       answer(ENDED);
-    });
+    };
+    // A failed end is an end too: unhandled, its rejection would end root's manager.
+    cage.exited.then(end, end);
     return watch;
   };
 

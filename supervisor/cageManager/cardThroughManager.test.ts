@@ -72,7 +72,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await part?.stop();
   for (const level of cages.levels()) await cages.cage(level)?.stop();
-  table?.stop();
+  await table?.stop();
   await server?.close();
   journal?.close();
   cloison?.remove();
@@ -238,4 +238,12 @@ describe.skipIf(missing.length > 0)('the smart card through the cage manager (th
       policyText = shared;
     }
   }, 120_000);
+
+  // Last: the manager's whole table is stopped here.
+  it('the manager stopping with high\'s proxy still running (its part gone): no pkcs11proxyd is left once its stop returns', async () => {
+    await table.executors['card.proxy']!({ op: 'card.proxy', level: 'high', action: 'start' }, { pid: process.pid, uid: cloison.uid, gid: cloison.gid });
+    expect(managerProxies().length).toBeGreaterThan(0);
+    await table.stop();
+    expect(managerProxies()).toEqual([]);
+  }, 60_000);
 });

@@ -154,11 +154,12 @@ export function managerExecutors(h: ManagerHoldings): { executors: RootExecutors
     executors,
     // The policy read again (SIGHUP): what the executors run on that it no longer allows ends.
     policyReloaded: () => sound.policyReloaded(),
-    stop: () => {
+    // Awaited: a manager that exits before its card proxies are stopped leaves pkcs11proxyd running.
+    stop: async () => {
       sound.stop();
       sleep.stop();
       files.stop();
-      void cards.stopAll().catch((err: Error) => h.log?.('card proxies not stopped', { error: err.message }));
+      await cards.stopAll().catch((err: Error) => h.log?.('card proxies not stopped', { error: err.message }));
     },
   };
 }

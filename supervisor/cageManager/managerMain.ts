@@ -51,6 +51,7 @@ import { cloisonPart, type CloisonPartMessage } from './cloisonPart';
 import { ManagedCages } from './managedCages';
 import { unmountKeysOfEndedPart } from './partRestartKeys';
 import { MANAGER_JOURNAL_FILE, MANAGER_SOCKET_FILE, managerExecutors } from './managerExecutors';
+import { onManagerSighup } from './managerSighup';
 import { announcementLine, PART_ANNOUNCEMENT_TYPE, partFailedLine, partReason, TRAINING_REFUSED_TYPE } from './partAnnouncement';
 import { PartMessageLog } from './partMessageLog';
 import { reportFolderToMake } from './namedReportFolder';
@@ -172,9 +173,8 @@ async function main(): Promise<void> {
     executors,
   });
   await server.listen();
-  process.on('SIGHUP', () => {
-    // The part reads the policy again too (its own copy of the file, its brokers' decisions).
-    if (part?.pid) process.kill(part.pid, 'SIGHUP');
+  process.on('SIGHUP', () => onManagerSighup({ reload: () => reloadPolicy(), partPid: () => part?.pid, log: say }));
+  const reloadPolicy = () => {
     if (!policyFile) return say('SIGHUP: the embedded default policy has nothing to read again');
     try {
       policy = loadPolicy(policyFile);
@@ -188,7 +188,7 @@ async function main(): Promise<void> {
     } catch (err) {
       say('new policy refused; the running policy stays', { reason: (err as Error).message });
     }
-  });
+  };
   let stopping = false;
   // Hoisted for the part's messages, which may come before the signals are set up.
   shutdown = (signal: string, status = 0) => {
@@ -215,7 +215,7 @@ async function main(): Promise<void> {
     const levels = cages.levels();
     const outcomes = await Promise.allSettled(levels.map((level) => cages.cage(level)?.stop()));
     outcomes.forEach((o, i) => say(o.status === 'fulfilled' ? 'cage stopped' : 'cage stop failed', { level: levels[i], ...(o.status === 'rejected' ? { reason: (o.reason as Error).message } : {}) }));
-    stop();
+    await stop();
     await media.unmountAllUnder().catch((err: Error) => say('media mounts not all unmounted', { reason: err.message }));
     await server.close();
     journal.close();

@@ -3,7 +3,7 @@
  * (issue #29): the root cage manager opens them and hands them over on the part's channel, as the
  * root supervisor opens them for its sound part today (audio/soundPart.ts) — a running cage's FIFOs by
  * `sound.fifos`, the host's player and recorder (pacat/parec as the workstation user) by
- * `sound.host`. This side only passes each descriptor on to the sound part and closes its copy: it
+ * `sound.host` (and ended by its `action: 'stop'`). This side only passes each descriptor on to the sound part and closes its copy: it
  * reads none of their bytes.
  *
  * A descriptor and the manager's answer naming it travel on two sockets: whichever comes first
@@ -44,12 +44,9 @@ export class ManagerSoundEnds implements RemoteSoundEnds {
     return this.take(`${SOUND_HOST_MESSAGE}:${stream}:out`);
   }
 
+  /** The manager ends the level's program: asking for a new one and closing it would start a second recording first. */
   async stop(level: string, direction: 'playback' | 'record'): Promise<void> {
-    if (direction === 'playback') {
-      const ends = await this.player(level);
-      closeSync(ends.in);
-      closeSync(ends.reports);
-    } else closeSync(await this.recorder(level));
+    await this.client.request({ op: 'sound.host', level, direction, action: 'stop' });
   }
 
   private arrive(message: Record<string, unknown>, fd: number): void {

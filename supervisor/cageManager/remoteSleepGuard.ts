@@ -6,10 +6,12 @@
  * part locks at the answer and asks again at once; the manager lets go of the inhibitor its settle
  * time later, the lock drawn by then.
  *
- * A lost connection ends the watch (the part connects anew and builds its guard again); any other
- * failure of a wait asks again a second later. `hold` is `sleep.inhibit` once more: the manager's
- * guard takes the inhibitor again if it was let go (a forged "going to sleep"), never a second one.
+ * A failed wait asks again a second later (the live requester connects anew after a lost
+ * connection); after a lost connection it holds again first, since a restarted manager holds no
+ * inhibitor until asked. `hold` is `sleep.inhibit` once more: the manager's guard takes the
+ * inhibitor again if it was let go (a forged "going to sleep"), never a second one.
  */
+import { CloisonError } from '../../shared/errors';
 import type { LockBeforeSleep, SleepGuardState } from '../session/sleepGuard';
 import type { ManagerRequester } from './managerLink';
 
@@ -27,6 +29,8 @@ export class RemoteSleepGuard implements LockBeforeSleep {
   private current: SleepGuardState = 'unavailable';
   private started = false;
   private stopped = false;
+  /** The connection was lost since the manager last held the inhibitor for us: hold again. */
+  private lost = false;
 
   constructor(private readonly options: RemoteSleepGuardOptions) {}
 
@@ -44,7 +48,10 @@ export class RemoteSleepGuard implements LockBeforeSleep {
   hold(): void {
     if (this.stopped || this.options.client.closed) return;
     this.options.client.request({ op: 'sleep.inhibit' }).then(
-      (answer) => this.set((answer as { state?: unknown }).state === 'logind' ? 'logind' : 'unavailable'),
+      (answer) => {
+        this.lost = false;
+        this.set((answer as { state?: unknown }).state === 'logind' ? 'logind' : 'unavailable');
+      },
       (err: Error) => {
         this.options.log?.('the cage manager holds no lock before sleep', { error: err.message.slice(0, 200) });
         this.set('unavailable');
@@ -67,7 +74,11 @@ export class RemoteSleepGuard implements LockBeforeSleep {
       (err: Error) => {
         if (this.stopped || this.options.client.closed) return;
         this.options.log?.('the sleep notice from the cage manager failed; asking again', { error: err.message.slice(0, 200) });
-        setTimeout(() => this.watch(), this.options.retryMs ?? 1000).unref();
+        if (err instanceof CloisonError && err.code === 'CONNECTION_LOST') this.lost = true;
+        setTimeout(() => {
+          if (this.lost) this.hold();
+          this.watch();
+        }, this.options.retryMs ?? 1000).unref();
       },
     );
   }

@@ -100,9 +100,16 @@ export function remoteCageXTools(options: RemoteXToolsOptions): CageXTools {
     async serveSelection(level: string, text: string, selection: XSelectionName): Promise<SelectionServer> {
       handed ??= new HandedSockets(10_000, SELECTION_INPUT_MESSAGE);
       const { connection } = (await request(level, 'xclip', ['-selection', selection, '-i', '-t', 'UTF8_STRING', '-quiet'])) as { connection: number };
-      const input = await handed.take(connection);
       // Fire and forget (SelectionServer.stop is synchronous): a failure leaves it serving, as before this request existed.
       const stop = () => void options.client.request({ op: 'xhelper.stop', level, connection }).catch(() => undefined);
+      let input: Socket;
+      try {
+        input = await handed.take(connection);
+      } catch (err) {
+        // Its input never came: the xclip the manager started would serve on, owning the selection.
+        stop();
+        throw err;
+      }
       return serving(input, text, selection, stop);
     },
 

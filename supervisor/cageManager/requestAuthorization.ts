@@ -159,6 +159,8 @@ const CHECKS: { [O in RootOp]: Check<O> } = {
   'loop.detach': (_req, ctx) => (loopBackingDirOf(ctx.policy(), ctx.trainingKeysDir) ? ALLOWED : refuse('the policy names no folder of loop-device keys')),
   'pam.check': (req, ctx) => (ctx.workstationUser !== null && req.user === ctx.workstationUser ? ALLOWED : refuse(`user ${req.user} is not the workstation's`)),
   'sound.host': (req, ctx) => {
+    // Ending the level's own player or recorder is always allowed: it starts nothing (soundHostExecutor.ts).
+    if (req.action === 'stop') return ALLOWED;
     const policy = ctx.policy();
     if (!policy.audio.enabled) return refuse('sound is off in the policy');
     if (!policy.levels.some((l) => l.id === req.level)) return refuse(`no level "${req.level}" in the running policy`);

@@ -66,7 +66,7 @@ export const rootRequestSchemas = {
   /** Check the workstation user's password with PAM, as that user (pamtester under setpriv). */
   'pam.check': z.object({ op: z.literal('pam.check'), user: z.string().regex(/^[a-z_][a-z0-9_.-]{0,31}\$?$/, 'a user name'), password: z.string().max(1024) }).strict(),
   /** Play a level's sound on, or record the microphone from, the workstation user's sound server (as that user). */
-  'sound.host': z.object({ op: z.literal('sound.host'), level: levelIdSchema, direction: z.enum(['playback', 'record']) }).strict(),
+  'sound.host': z.object({ op: z.literal('sound.host'), level: levelIdSchema, direction: z.enum(['playback', 'record']), action: z.enum(['start', 'stop']).optional() }).strict(),
   /** Hold logind's sleep delay inhibitor and watch PrepareForSleep (system bus monitor). */
   'sleep.inhibit': z.object({ op: z.literal('sleep.inhibit') }).strict(),
   /** Wait for the machine's next sleep: answered when logind announces it (PrepareForSleep), so the part locks first. */
@@ -116,7 +116,7 @@ export const WHY_ROOT: Record<RootOp, { why: string; code: string }> = {
   'loop.attach': { why: 'a free loop device from /dev/loop-control, the checked descriptor attached to it (LOOP_CONFIGURE, CAP_SYS_ADMIN)', code: 'training/trainingKeys.ts, cages/loopDevice.ts; the executor: cages/loopOverDescriptor.ts' },
   'loop.detach': { why: 'LOOP_CLR_FD on a loop device (root:disk), on the descriptor checked to be over the image loop.attach attached', code: 'training/trainingKeys.ts (unplug), cages/loopDevice.ts' },
   'pam.check': { why: 'runs pamtester as the workstation user (CAP_SETUID): pam_unix checks only the caller\'s own password', code: 'session/pamCheck.ts' },
-  'sound.host': { why: 'runs pacat/parec as the workstation user (CAP_SETUID) to reach that user\'s sound server', code: 'audio/hostSound.ts' },
+  'sound.host': { why: 'runs pacat/parec as the workstation user (CAP_SETUID) to reach that user\'s sound server, and ends them (action stop: a process of that user)', code: 'audio/hostSound.ts' },
   'sleep.inhibit': { why: 'a delay inhibitor needs polkit\'s root default; monitoring the system bus needs root', code: 'session/sleepGuard.ts' },
   'sleep.wait': { why: 'the sleep is announced on the system bus the manager monitors for sleep.inhibit (root): the part learns of it only from the manager', code: 'session/sleepGuard.ts (PrepareForSleep), session/remoteSleepGuard.ts' },
   'training.spoof': { why: 'the launcher channel of each cage is the manager\'s (app.launch): the look-alike\'s program, built from the running policy, goes through it', code: 'training/drills/spoofDrill.ts, cages/trainingPrograms.ts' },

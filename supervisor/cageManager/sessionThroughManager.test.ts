@@ -186,7 +186,7 @@ afterAll(async () => {
   await part?.stop();
   for (const level of cages.levels()) await cages.cage(level)?.stop();
   await unmountCageFilesystems(bwrapCagePaths(folders.stateDir, folders.runDir, 'low')).catch(() => undefined);
-  table?.stop();
+  await table?.stop();
   await server?.close();
   journal?.close();
   logind?.stop();

@@ -62,7 +62,7 @@ const running = (program: string, stream: string) => () =>
 const players = running('pacat', 'Cloison low');
 const recorders = running('parec', 'Cloison low (microphone)');
 const refusals = () => readFileSync(journal.path, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>).filter((r) => r.kind === REFUSED_KIND);
-const ask = async (level: string, direction: string) => (await sendFramesAs(cloison, join(root, 'manager.sock'), [{ json: { id: 1, request: { op: 'sound.host', level, direction } } }])).replies[0] as { ok: boolean; result?: { stream: number; pid: number }; error?: { code: string; message: string } };
+const ask = async (level: string, direction: string, action?: 'stop') => (await sendFramesAs(cloison, join(root, 'manager.sock'), [{ json: { id: 1, request: { op: 'sound.host', level, direction, ...(action ? { action } : {}) } } }])).replies[0] as { ok: boolean; result?: { stream: number; pid: number }; error?: { code: string; message: string } };
 
 beforeAll(async () => {
   root = testRoot('cloison-hx-');
@@ -170,5 +170,22 @@ describe('sound.host', () => {
     policy = policyWith('audio: { enabled: false }\n');
     mine.policyReloaded();
     await waitFor(() => players().length === 0, 'the player ended by the reload');
+  }, 30_000);
+
+  it('the part\'s stop ends the level\'s recorder and starts none, even once the policy takes the microphone away; a stop of nothing running starts nothing', async () => {
+    policy = policyWith('audio: { enabled: true, microphone: [low] }\n');
+    expect(await ask('low', 'record')).toMatchObject({ ok: true });
+    await waitFor(() => recorders().length === 1, 'the recorder running');
+    const handed = received.length;
+    const recorder = recorders()[0];
+    // The microphone taken away without a reload: the stop is still allowed.
+    policy = policyWith('audio: { enabled: true, microphone: [] }\n');
+    expect(await ask('low', 'record', 'stop')).toMatchObject({ ok: true, result: { stopped: true } });
+    await waitFor(() => recorders().length === 0, 'the recorder ended by the stop');
+    expect(received.length).toBe(handed);
+    expect(recorders()).not.toContain(recorder);
+    expect(await ask('low', 'playback', 'stop')).toMatchObject({ ok: true, result: { stopped: false } });
+    expect(players()).toEqual([]);
+    expect(received.length).toBe(handed);
   }, 30_000);
 });

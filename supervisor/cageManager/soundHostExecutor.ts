@@ -11,7 +11,8 @@
  * Only for a level the running policy names with sound on, and for `record` a level the policy
  * gives the microphone (checked again here, against the policy running at that moment; a policy
  * read again ends at once what it no longer allows: policyReloaded, which the manager's SIGHUP
- * calls, and any request after it). One player and one recorder per level: a new request ends the previous one (the part asks again after a
+ * calls, and any request after it). `action: 'stop'` ends the level's program of that direction and
+ * starts none (always allowed). One player and one recorder per level: a new request ends the previous one (the part asks again after a
  * restart, its old ends gone), so a compromised part cannot pile up processes of the user's.
  */
 import type { ChildProcess } from 'node:child_process';
@@ -55,7 +56,7 @@ function refusalOf(policy: Policy, level: string, direction: HandedSoundEnd['dir
   return null;
 }
 
-export function soundHostExecutor(options: SoundHostExecutorOptions): ((req: RequestOf<'sound.host'>) => Promise<{ stream: number; pid: number }>) & { policyReloaded(): void; stop(): void } {
+export function soundHostExecutor(options: SoundHostExecutorOptions): ((req: RequestOf<'sound.host'>) => Promise<{ stream: number; pid: number } | { stopped: boolean }>) & { policyReloaded(): void; stop(): void } {
   const running = new Map<string, ChildProcess>();
   let next = 1;
   // What the running policy no longer allows ends here, whatever the part holds or asks: the part's
@@ -69,6 +70,13 @@ export function soundHostExecutor(options: SoundHostExecutorOptions): ((req: Req
     }
   };
   const execute = async (req: RequestOf<'sound.host'>) => {
+    // The part's stop ends the level's program and opens none (whatever the policy now says).
+    if (req.action === 'stop') {
+      const child = running.get(`${req.level}\0${req.direction}`);
+      child?.kill('SIGTERM');
+      running.delete(`${req.level}\0${req.direction}`);
+      return { stopped: child !== undefined };
+    }
     const policy = options.policy();
     endRefused(policy);
     const refusal = refusalOf(policy, req.level, req.direction);
