@@ -7,8 +7,10 @@
  */
 import { chmodSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
-const REPO = resolve(__dirname, '..', '..');
+// import.meta.url, not __dirname: the end-to-end runner loads this as an ES module.
+const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 export function checkoutReachableByCloison(): void {
   if (process.getuid?.() !== 0) return;
