@@ -136,9 +136,8 @@ export class Supervisor {
     this.policyStore = new RunningPolicy(policy, options.policyText, options.policySource);
     this.sak = sakKey(policy.shortcuts.secureAttention);
     // Before the cage fleet: each bwrap cage binds its level's card folder.
-    // Split: the level proxies (pkcs11proxyd) are root's to start, and no request starts them yet.
     // The cloison part: each level's proxy is the manager's (card.proxy, card.socket), in its card folder, which its cages bind.
-    this.smartcard = wireSmartcard({ policy: this.policyStore, runDir: options.manager?.managerDirs?.runDir ?? options.runDir, record: (kind, actor, fields) => this.journalFact(kind, fields, actor), show: (view) => this.sessions.broadcast('onSmartcard', view), confirmations: () => this.confirmations ?? null, ...(options.log ? { log: options.log } : {}), ...(options.manager ? { remote: remoteCardProxies(options.manager) } : {}) });
+    this.smartcard = wireSmartcard({ policy: this.policyStore, runDir: managerRunDir, record: (kind, actor, fields) => this.journalFact(kind, fields, actor), show: (view) => this.sessions.broadcast('onSmartcard', view), confirmations: () => this.confirmations ?? null, ...(options.log ? { log: options.log } : {}), ...(options.manager ? { remote: remoteCardProxies(options.manager) } : {}) });
     this.reloader = new PolicyReloader({
       store: this.policyStore,
       journal: this.journal,
