@@ -27,34 +27,25 @@ import { TrustPhraseStore } from './trust/trustPhraseStore';
 import { ClipboardBroker } from './clipboard/clipboardBroker';
 import { XCageClipboards } from './clipboard/cageClipboards';
 import { CageScreens, screenThrough } from './screen/cageScreens';
-import { managerXTools } from './cageManager/xToolsWiring';
 import { followKeyboardLayout } from './keyboard/keyboardWiring';
 import { Confirmations } from './confirm/confirmations';
 import { FileBroker } from './files/fileBroker';
-import { PART_STAGING_DIR } from './files/fileStaging';
-import { wireRemoteCageHomes, type RemoteCageHomes } from './cageManager/remoteCageHomes';
 import { sakKey, type SakKey } from '../shared/keysyms';
 import { DeviceBroker } from './usb/deviceBroker';
 import { adminHandlers } from './admin/adminHandlers';
 import { factRecorder, openJournal, type FactRecorder } from './audit/journalWiring';
 import { DeviceWatcher } from './usb/deviceWatcher';
 import type { KeyMounts } from './usb/keyRootActs';
-import { remoteUsbActs } from './cageManager/remoteUsbKeys';
-import { remoteTrainingKeyLoops } from './cageManager/remoteTrainingKeys';
 import { wireUsb } from './usb/usbWiring';
 import { EncryptingDiode } from './files/encryptingDiode';
 import { hostname } from 'node:os';
 import { SessionLock } from './session/sessionLock';
-import { wireSessionLock, type LockWiringOptions } from './session/lockWiring';
+import { partSides } from './cageManager/partSides';
+import type { RemoteCageHomes } from './cageManager/remoteCageHomes';
 import type { LockBeforeSleep } from './session/sleepGuard';
-import { wireManagedSessionLock } from './cageManager/managedSessionLock';
-import { managerRunningApps } from './cageManager/managerAppPrograms';
-import { audioThroughManager } from './cageManager/audioThroughManager';
-import { liveRequester } from './cageManager/managerLink';
 import { AudioBroker } from './audio/audioBroker';
 import type { SmartcardBroker } from './smartcard/smartcardBroker';
 import { wireSmartcard } from './smartcard/smartcardWiring';
-import { remoteCardProxies } from './cageManager/remoteCardProxy';
 import { HostSound } from './audio/hostSound';
 import { TrainingDesk } from './training/trainingDesk';
 import { AppLauncher } from './apps/appLauncher';
@@ -64,7 +55,6 @@ import type { SupervisorOptions } from './supervisorOptions';
 import { StartThenStop } from './system/startThenStop';
 import { listen } from './supervisorListeners';
 import { runStartSequence, type StartParts } from './lifecycle/startSequence';
-import { rejoiningDrivers } from './cageManager/rejoiningCageDriver';
 
 export { TrainingRefused } from './training/trainingDesk';
 
@@ -123,10 +113,9 @@ export class Supervisor {
     this.disposables = new Disposables(options.log);
     this.journal = openJournal(options.stateDir, options.forwardJournal, this.disposables, options.log);
     this.journalFact = factRecorder(this.journal, options.log);
-    // The cloison part names the manager's folders where the cages' keys and media are (its own hold its state).
-    const managerRunDir = options.manager?.managerDirs?.runDir ?? options.runDir;
-    // The cloison part's staging tmpfs is mounted by the manager in its own run folder (no link the part could plant there).
-    this.stagingDir = options.manager ? join(managerRunDir, PART_STAGING_DIR) : join(options.runDir, 'staging');
+    // The cloison part: each root act through the cage manager (cageManager/partSides.ts); root: none.
+    const split = partSides(options.manager, options, options.log);
+    this.stagingDir = split.stagingDir;
     this.trust = new TrustPhraseStore(options.stateDir);
     this.launches = new ShellLaunches({ store: new ResumeTokenFile(join(options.stateDir, 'shell-resume.json'), options.log) });
     // The lowest level is in front at start: the everyday workspace.
@@ -136,8 +125,7 @@ export class Supervisor {
     this.policyStore = new RunningPolicy(policy, options.policyText, options.policySource);
     this.sak = sakKey(policy.shortcuts.secureAttention);
     // Before the cage fleet: each bwrap cage binds its level's card folder.
-    // The cloison part: each level's proxy is the manager's (card.proxy, card.socket), in its card folder, which its cages bind.
-    this.smartcard = wireSmartcard({ policy: this.policyStore, runDir: managerRunDir, record: (kind, actor, fields) => this.journalFact(kind, fields, actor), show: (view) => this.sessions.broadcast('onSmartcard', view), confirmations: () => this.confirmations ?? null, ...(options.log ? { log: options.log } : {}), ...(options.manager ? { remote: remoteCardProxies(options.manager) } : {}) });
+    this.smartcard = wireSmartcard({ policy: this.policyStore, runDir: split.managerRunDir, record: (kind, actor, fields) => this.journalFact(kind, fields, actor), show: (view) => this.sessions.broadcast('onSmartcard', view), confirmations: () => this.confirmations ?? null, ...(options.log ? { log: options.log } : {}), ...split.card });
     this.reloader = new PolicyReloader({
       store: this.policyStore,
       journal: this.journal,
@@ -172,13 +160,11 @@ export class Supervisor {
         this.audio.detach(level);
         this.remoteHomes?.forget(level);
       },
-      // The cloison part: every bwrap cage is the cage manager's; its VNC connections come on the part's channel.
-      ...(options.manager ? { remote: rejoiningDrivers(options.manager, () => this.policyStore.current(), options, options.log) } : {}),
+      ...split.drivers(() => this.policyStore.current()),
       ...(options.log ? { log: options.log } : {}),
     });
     this.cages = this.fleet.cages;
-    // The cloison part cannot reach a cage's X socket: the cage manager runs its X tools (null: root runs its own).
-    const xTools = managerXTools(options.manager, { policy: this.policyStore, isRunning: (level) => Boolean(this.cages.get(level)?.cage) }) ?? undefined;
+    const xTools = split.xTools({ policy: this.policyStore, isRunning: (level) => Boolean(this.cages.get(level)?.cage) });
     this.keyboardLayout = followKeyboardLayout(this.policyStore, this.cages, (l) => this.fleet.driverOf(l), (kind, fields) => this.journalFact(kind, fields), xTools);
     this.focus.on('change', (level) => this.sessions.broadcast('onFocus', { level }));
     this.confirmations = new Confirmations({
@@ -192,8 +178,7 @@ export class Supervisor {
       policy: this.policyStore,
       host: new HostSound(options.hostSound ?? null),
       record: (kind, actor, fields) => this.journalFact(kind, fields, actor),
-      // The cloison part: the cages' FIFOs and the host's player and recorder come from the cage manager.
-      ...audioThroughManager(options.manager),
+      ...split.audio,
     });
     this.audio.on('change', (view) => this.sessions.broadcast('onAudio', view));
     this.diode = new EncryptingDiode(join(options.stateDir, 'diode'), hostname().replace(/[^A-Za-z0-9.-]/g, '-').slice(0, 63) || 'cloison');
@@ -206,7 +191,7 @@ export class Supervisor {
       xTools,
     );
     this.disposables.add('cage clipboards', () => this.cageClipboards.dispose());
-    this.remoteHomes = options.manager ? wireRemoteCageHomes(options.manager, this.policyStore) : null;
+    this.remoteHomes = split.homes(this.policyStore);
     if (this.remoteHomes) this.disposables.add('file helper channels', () => this.remoteHomes?.close());
     this.files = new FileBroker({
       policy: this.policyStore,
@@ -232,7 +217,7 @@ export class Supervisor {
       journal: this.journal,
       confirmations: this.confirmations,
       cageUidOf: (level) => this.fleet.bwrapUidOf(level),
-      trainingKeysDir: trainingKeysDir(managerRunDir),
+      trainingKeysDir: trainingKeysDir(split.managerRunDir),
       onDevices: (devices) => {
         // A device waiting for the user's decision has its trusted dialog up: no cage gets input.
         this.focus.setSuspended(devices.some((d) => d.state === 'waiting'), 'device');
@@ -240,12 +225,11 @@ export class Supervisor {
       },
       ...(options.deviceScanMs ? { scanMs: options.deviceScanMs } : {}),
       ...(options.log ? { log: options.log } : {}),
-      // The cloison part: keys are probed, marked and mounted by the cage manager, in its own media folders.
-    }, options.manager ? remoteUsbActs(liveRequester(options.manager), managerRunDir) : undefined));
+    }, split.usbActs));
     this.training = createTrainingDesk({
       policy: this.policyStore,
       stateDir: options.stateDir,
-      runDir: managerRunDir,
+      runDir: split.managerRunDir,
       journal: this.journal,
       record: (kind, fields, actor) => this.journalFact(kind, fields, actor),
       onView: (view) => this.sessions.broadcast('onTraining', view),
@@ -254,17 +238,10 @@ export class Supervisor {
       devices: this.devices,
       keyPresses: (level) => this.part.keyPresses(level),
       writeClipboard: (level, text) => this.cageClipboards.write(level, text),
-      // The cloison part: the look-alikes, documents and training keys through the cage manager.
-      ...(options.manager ? { manager: { client: liveRequester(options.manager) }, keyLoops: remoteTrainingKeyLoops(liveRequester(options.manager)) } : {}),
+      ...split.training,
     });
-    this.apps = new AppLauncher({
-      policy: this.policyStore,
-      cages: this.cages,
-      journal: this.journal,
-      // The cloison part: what runs is the manager's to say (app.running), the launchers being its.
-      ...(options.manager ? { runningApps: managerRunningApps(liveRequester(options.manager)) } : {}),
-    });
-    const lockOptions: LockWiringOptions = {
+    this.apps = new AppLauncher({ policy: this.policyStore, cages: this.cages, journal: this.journal, ...split.apps });
+    ({ lock: this.lock, sleepGuard: this.sleepGuard } = split.lock({
       policy: this.policyStore,
       stateDir: options.stateDir,
       shellUser: options.shellUser,
@@ -272,9 +249,7 @@ export class Supervisor {
       show: (view) => this.sessions.broadcast('onLock', view),
       apply: (locked) => this.applyLock(locked),
       ...(options.log ? { log: options.log } : {}),
-    };
-    // The cloison part: the password checked by the cage manager (its own count), the sleep learnt from it.
-    ({ lock: this.lock, sleepGuard: this.sleepGuard } = options.manager ? wireManagedSessionLock(lockOptions, options.manager) : wireSessionLock(lockOptions));
+    }));
     this.part = wireBrowserPart(options, {
       focus: this.focus,
       // The secure-attention key never reaches a cage, even if a renderer bug let it through.
