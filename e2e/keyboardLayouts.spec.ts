@@ -124,7 +124,8 @@ for (const layout of CASES) {
       const badge = page.getByTestId('band-keyboard-layout');
       await expect(badge).toHaveAttribute('data-layout', layout.layout);
       await expect(badge).toHaveAttribute('data-variant', layout.variant ?? '');
-      const x11 = scratchDir(bwrapCagePaths(sup.stateDir, join(sup.root, 'run'), 'low').scratch, 'x11');
+      // The cage's own X socket folder, where its driver made it (split: the manager's run folder).
+      const x11 = scratchDir(bwrapCagePaths(sup.cageStateDir, sup.cageRunDir, 'low').scratch, 'x11');
       await expect.poll(() => queryCageKeymap(x11)).toEqual({ layout: layout.layout, variant: layout.variant ?? '' });
       const before = received().length;
       for (const step of layout.steps) {

@@ -23,6 +23,12 @@ export interface SupervisorProcess {
   rpcSocket: string;
   root: string;
   stateDir: string;
+  /**
+   * Where the cages' state (`cages/<level>/home`…) and run records (`cages/<level>/scratch`: the
+   * X socket folder…) really are: the test's folders, or split, the manager's beside them.
+   */
+  cageStateDir: string;
+  cageRunDir: string;
   /** The supervisor's (root part's) pid; with CLOISON_SPLIT=1, its cloison part's (the manager's child) once ready. */
   pid: number;
   homeOf(level: string): string;
@@ -101,6 +107,8 @@ export async function startSupervisor(policyYaml: string, options: StartOptions 
     },
     root,
     stateDir,
+    cageStateDir: command.cageStateDir,
+    cageRunDir: command.cageRunDir,
     pid: SPLIT ? (supervisorPidOf(child.pid!) ?? child.pid!) : child.pid!,
     homeOf: (level) => join(command.cageStateDir, 'cages', level, 'home'),
     stop: async () => {
