@@ -24,9 +24,13 @@ export function setCageKeymap(x11Dir: string, layout: Pick<KeyboardLayoutView, '
   return runXHelper(x11Dir, args, timeoutMs);
 }
 
-/** The layout and variant a cage's X server has now (setxkbmap -query, through the same helper). */
-export function queryCageKeymap(x11Dir: string): Promise<{ layout: string; variant: string }> {
-  const child = spawnBwrap(clipboardHelperArgs(x11Dir, ['setxkbmap', '-query']), { stdio: ['ignore', 'pipe', 'ignore'] });
+/**
+ * The layout and variant a cage's X server has now (setxkbmap -query, through the same helper).
+ * `prefix`: what runs the helper where the socket folder is (a test's `nsenter` into the mount
+ * namespace of a cage manager started in one of its own).
+ */
+export function queryCageKeymap(x11Dir: string, prefix?: string[]): Promise<{ layout: string; variant: string }> {
+  const child = spawnBwrap(clipboardHelperArgs(x11Dir, ['setxkbmap', '-query']), { stdio: ['ignore', 'pipe', 'ignore'], ...(prefix ? { prefix } : {}) });
   return new Promise((resolve, reject) => {
     let out = '';
     child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
