@@ -108,7 +108,8 @@ function UnlockPrompt() {
       <div className="lock__title">{t.promptTitle}</div>
       <TrustMarkView trust={trust} testId="unlock-trust" />
       <label className="modal__label">
-        {t.password} {lock.user ?? t.noUser}
+        {/* A whole phrase each way: "Mot de passe de" cannot precede a vowel. */}
+        {lock.user ? `${t.password} ${lock.user}` : t.noUser}
         <input ref={field} className="modal__input" data-testid="unlock-password" type="password" autoComplete="off" autoFocus maxLength={1024} disabled={busy} />
         <KeyboardLayoutBadge testId="unlock-keyboard-layout" />
       </label>
