@@ -10,7 +10,7 @@
  * level whose endpoint is TCP; the policy's socket swapped for a link to another server's socket
  * after the policy was loaded (a plain connect by path reaches it: seen below) — never handed over.
  */
-import { chmodSync, chownSync, mkdirSync, mkdtempSync, renameSync, rmSync, symlinkSync } from 'node:fs';
+import { chmodSync, chownSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, symlinkSync } from 'node:fs';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -20,7 +20,7 @@ import { parsePolicy } from '../policy/policyLoader';
 import { createPamTestUser, type PamTestUser } from '../testing/pamTestUser';
 import { testRoot } from '../testing/realCage';
 import { bwrapCage, twoLevelPolicy, vncCage } from '../testing/testPolicy';
-import { CageManagerServer } from './cageManagerServer';
+import { CageManagerServer, REFUSED_KIND } from './cageManagerServer';
 import { cloisonPart } from './cloisonPart';
 import { vncServerExecutor } from './vncServerExecutor';
 
@@ -178,5 +178,9 @@ describe('a vnc level whose socket is root\'s, in the cloison part', () => {
     secret = await rfbServer(join(decoy, 'vnc.sock'), 'RFB 003.003\n');
     expect(await greetingAt(socketPath)).toBe('RFB 003.003\n');
     expect(await ask({ cmd: 'raw', request: { op: 'vnc.connect', level: 'high' } })).toMatchObject({ ok: false, code: 'POLICY_DENIED', error: expect.stringContaining('leads elsewhere') });
+    // Every refusal is the manager's journal's, as the policy's are.
+    const refusals = readFileSync(join(root, 'manager-journal.jsonl'), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as { kind: string; op?: string; reason?: string });
+    const reasons = refusals.filter((r) => r.kind === REFUSED_KIND && r.op === 'vnc.connect').map((r) => r.reason);
+    expect(reasons).toEqual(expect.arrayContaining(['level "low" is not a vnc cage', expect.stringContaining('is a symbolic link'), expect.stringContaining('leads elsewhere')]));
   });
 });

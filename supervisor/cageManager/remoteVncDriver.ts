@@ -14,6 +14,7 @@
  * connects to it itself (partSides.ts).
  */
 import type { Socket } from 'node:net';
+import { bilingual } from '../../shared/bilingual';
 import { CloisonError } from '../../shared/errors';
 import type { CageDriver, CageExit, RunningCage } from '../cages/cageDriver';
 import type { ManagerLink } from './managerLink';
@@ -68,7 +69,7 @@ export class RemoteVncDriver implements CageDriver {
       exited,
       stop: async () => stopWatching(),
       verifyPeer: () => {
-        throw new CloisonError('POLICY_DENIED', `level ${level}'s VNC connections come from the cage manager (openVnc), never connected from here`);
+        throw new CloisonError('POLICY_DENIED', bilingual(`les connexions VNC du niveau ${level} viennent du gestionnaire des cages, jamais d’ici`, `level ${level}'s VNC connections come from the cage manager (openVnc), never connected from here`));
       },
       openVnc: async () => handleOfHandedSocket(await this.connection()),
     };
