@@ -42,6 +42,7 @@ import { usbMountExecutor } from './usbMountExecutor';
 import { usbPrepareExecutor } from './usbPrepareExecutor';
 import { usbProbeExecutor } from './usbProbeExecutor';
 import { usbUnmountExecutor } from './usbUnmountExecutor';
+import { vncServerExecutor } from './vncServerExecutor';
 import { vncSocketExecutor } from './vncSocketExecutor';
 import { ServingSelections } from './servingSelections';
 import { xHelperRunExecutor } from './xHelperRunExecutor';
@@ -122,6 +123,7 @@ export function managerExecutors(h: ManagerHoldings): { executors: RootExecutors
     'cage.wait': cageWaitExecutor({ cages: h.cages }),
     'home.mount': homeMountExecutor({ policy: h.policy, ...folders, cages: h.cages }),
     'cage.vncSocket': vncSocketExecutor({ cage: h.cages.cage, part: h.part }),
+    'vnc.connect': vncServerExecutor({ policy: h.policy, part: h.part }),
     'loop.attach': loopAttachExecutor(loopKeys),
     'loop.detach': loopDetachExecutor(loopKeys),
     'state.chown': stateChownExecutor(),

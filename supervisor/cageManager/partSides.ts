@@ -4,7 +4,9 @@
  * (`manager` given); nothing when it is the root supervisor, whose subsystems then act themselves.
  */
 import { join } from 'node:path';
-import type { Policy } from '../../shared/policy';
+import type { Policy, VncCagePolicy } from '../../shared/policy';
+import type { CageDriver } from '../cages/cageDriver';
+import { VncDriver } from '../cages/vncDriver';
 import type { CageXTools } from '../clipboard/cageXTools';
 import { PART_STAGING_DIR } from '../files/fileStaging';
 import type { PolicyReader } from '../policy/policyReader';
@@ -22,6 +24,7 @@ import { remoteCardProxies } from './remoteCardProxy';
 import { wireRemoteCageHomes, type RemoteCageHomes } from './remoteCageHomes';
 import { remoteTrainingKeyLoops } from './remoteTrainingKeys';
 import { remoteUsbActs } from './remoteUsbKeys';
+import { remoteVncDrivers } from './remoteVncDriver';
 import { managerXTools } from './xToolsWiring';
 
 type Log = (msg: string, fields?: Record<string, unknown>) => void;
@@ -35,7 +38,7 @@ export function partSides(manager: ManagerLink | undefined, own: { stateDir: str
     // The part's staging tmpfs is mounted by the manager in its own run folder (no link the part could plant there).
     stagingDir: manager ? join(managerRunDir, PART_STAGING_DIR) : join(own.runDir, 'staging'),
     card: manager ? { remote: remoteCardProxies(manager) } : {},
-    drivers: (policy: () => Pick<Policy, 'levels' | 'audio'>) => (manager ? { remote: rejoiningDrivers(manager, policy, own, log) } : {}),
+    drivers: (policy: () => Pick<Policy, 'levels' | 'audio'>) => (manager ? { remote: rejoiningDrivers(manager, policy, own, log), remoteVnc: vncDrivers(manager) } : {}),
     audio: audioThroughManager(manager),
     // The part cannot reach a cage's X socket: the manager runs its X tools (undefined: root runs its own).
     xTools: (fleet: { policy: PolicyReader; isRunning(level: string): boolean }): CageXTools | undefined => managerXTools(manager, fleet) ?? undefined,
@@ -46,6 +49,16 @@ export function partSides(manager: ManagerLink | undefined, own: { stateDir: str
     // The password checked by the manager (its own count), the sleep learnt from it.
     lock: (options: LockWiringOptions): { lock: SessionLock; sleepGuard: LockBeforeSleep } => (manager ? wireManagedSessionLock(options, manager) : wireSessionLock(options)),
   };
+}
+
+/**
+ * A vnc level's driver in the part: a socket endpoint (a VM's, root's) reached through the manager's
+ * `vnc.connect`; a TCP one connected by the part itself, as root would — a local port is anyone's
+ * to connect to, root adds nothing there, and the part keeps its network (it serves the shell).
+ */
+function vncDrivers(manager: ManagerLink): (level: string, cage: VncCagePolicy) => CageDriver {
+  const throughManager = remoteVncDrivers(manager);
+  return (level, cage) => ('socket' in cage.endpoint ? throughManager(level, cage.endpoint.socket) : new VncDriver({ cage }));
 }
 
 export type PartSides = ReturnType<typeof partSides>;

@@ -103,6 +103,13 @@ const CHECKS: { [O in RootOp]: Check<O> } = {
   'cage.stop': (req, ctx) => (ctx.holdsCage?.(req.level) ? ALLOWED : levelAnd(req, ctx, () => ALLOWED)),
   'cage.wait': (req, ctx) => (ctx.holdsCage?.(req.level) ? ALLOWED : levelAnd(req, ctx, () => ALLOWED)),
   'cage.vncSocket': (req, ctx) => levelAnd(req, ctx, () => ALLOWED),
+  // Only a vnc level's own socket endpoint (the path is the policy's, never the request's); a TCP one the part reaches itself.
+  'vnc.connect': (req, ctx) => {
+    const cage = ctx.policy().levels.find((l) => l.id === req.level)?.cage;
+    if (!cage) return refuse(`no level "${req.level.slice(0, 40)}" in the running policy`);
+    if (cage.driver !== 'vnc') return refuse(`level "${req.level}" is not a vnc cage`);
+    return 'socket' in cage.endpoint ? ALLOWED : refuse(`level "${req.level}"'s VNC endpoint is not a socket: the part connects to it itself`);
+  },
   'app.launch': (req, ctx) =>
     levelAnd(req, ctx, ({ cage }) => {
       const app = cage.apps.find((a) => a.id === req.appId);

@@ -33,6 +33,8 @@ export const rootRequestSchemas = {
   'cage.wait': z.object({ op: z.literal('cage.wait'), level: levelIdSchema }).strict(),
   /** Connect to a cage's VNC socket, check its peer, hand the connection over (a file descriptor). */
   'cage.vncSocket': z.object({ op: z.literal('cage.vncSocket'), level: levelIdSchema }).strict(),
+  /** Connect to a vnc level's own socket endpoint as the running policy names it (a VM's, root's), hand the connection over (a file descriptor). */
+  'vnc.connect': z.object({ op: z.literal('vnc.connect'), level: levelIdSchema }).strict(),
   /** Start one of a level's applications through the cage's launcher channel. */
   'app.launch': z.object({ op: z.literal('app.launch'), level: levelIdSchema, appId: z.string().min(1).max(64), argv: z.array(z.string().max(4096)).min(1).max(256) }).strict(),
   /** Which of a level's applications its cage's launcher started and still run (the app launcher's counts). */
@@ -101,6 +103,7 @@ export const WHY_ROOT: Record<RootOp, { why: string; code: string }> = {
   'cage.stop': { why: 'signals processes of another uid (CAP_KILL), writes cgroup.kill of a root-owned group, unmounts (CAP_SYS_ADMIN)', code: 'cages/bwrapDriver.ts, cages/cageCgroup.ts, cages/cageMounts.ts' },
   'cage.wait': { why: 'the cage is the manager\'s child (bwrap\'s exit, its control group\'s memory events): only the manager sees it end', code: 'cages/bwrapDriver.ts (RunningCage.exited)' },
   'cage.vncSocket': { why: 'the socket is the cage uid\'s in a root folder; checking its peer\'s pid namespace reads /proc/<pid>/ns of another uid (CAP_SYS_PTRACE)', code: 'cages/bwrapDriver.ts (connectVnc), sandbox/peerCredentials.ts' },
+  'vnc.connect': { why: 'a vnc level\'s socket is its server\'s (a VM\'s, libvirt\'s: root\'s, in a root folder): connecting needs root (CAP_DAC_OVERRIDE); the path is the running policy\'s, opened without following a link', code: 'cages/vncDriver.ts, cages/rfbProbe.ts; the executor: cageManager/vncServerExecutor.ts' },
   'app.launch': { why: 'the launcher channel of each cage is made by the root part at cage start; holding it is running any program as that cage\'s user', code: 'cages/cageLauncher.ts, cages/sessionApps.ts' },
   'app.running': { why: 'the same launcher channel, the manager\'s: only it hears which programs the launcher started and which have ended', code: 'cages/cageLauncher.ts (launched), apps/appLauncher.ts' },
   'home.mount': { why: 'fallocate of a root-owned image, the image\'s descriptor attached to a free loop device (/dev/loop-control, LOOP_CONFIGURE), mount (CAP_SYS_ADMIN), mkfs/e2fsck on the image', code: 'cages/cageMounts.ts, cages/homeReservation.ts, cages/loopDevice.ts' },

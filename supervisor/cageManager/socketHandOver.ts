@@ -21,10 +21,12 @@ export const FILES_HELPER_MESSAGE = 'cloison.filesHelper';
 export const SELECTION_INPUT_MESSAGE = 'cloison.selectionInput';
 /** A connection to a level's card proxy (cardProxyExecutor.ts's card.socket), one per cage connection to the part's guard. */
 export const CARD_SOCKET_MESSAGE = 'cloison.cardSocket';
-const HANDED_TYPES: readonly string[] = [HAND_OVER_MESSAGE, FILES_HELPER_MESSAGE, SELECTION_INPUT_MESSAGE, CARD_SOCKET_MESSAGE];
+/** A connection to a vnc level's own VNC server (vncServerExecutor.ts's vnc.connect), numbered apart from cage.vncSocket's. */
+export const VNC_SERVER_MESSAGE = 'cloison.vncServer';
+const HANDED_TYPES: readonly string[] = [HAND_OVER_MESSAGE, FILES_HELPER_MESSAGE, SELECTION_INPUT_MESSAGE, CARD_SOCKET_MESSAGE, VNC_SERVER_MESSAGE];
 
 export interface HandedSocket {
-  type: typeof HAND_OVER_MESSAGE | typeof FILES_HELPER_MESSAGE | typeof SELECTION_INPUT_MESSAGE | typeof CARD_SOCKET_MESSAGE;
+  type: typeof HAND_OVER_MESSAGE | typeof FILES_HELPER_MESSAGE | typeof SELECTION_INPUT_MESSAGE | typeof CARD_SOCKET_MESSAGE | typeof VNC_SERVER_MESSAGE;
   level: string;
   /** Which connection this is, so the receiver can match it with its ticket. */
   connection: number;

@@ -4,7 +4,7 @@
  * status is a fact journaled and shown; what the rest of the supervisor does about a cage going up
  * or down (its screen, its sound, its tunnel) is the caller's, through `onRunning` and `onDown`.
  */
-import { cageUid, type LevelPolicy, type Policy } from '../../shared/policy';
+import { cageUid, type LevelPolicy, type Policy, type VncCagePolicy } from '../../shared/policy';
 import type { CageState } from '../../shared/rpc';
 import type { PolicyReader } from '../policy/policyReader';
 import { cageSoundOf } from '../policy/runningPolicy';
@@ -37,6 +37,8 @@ export interface CageFleetOptions {
    * watched and stopped through its link: cageManager/rejoiningCageDriver.ts).
    */
   remote?: (level: string, uid: number) => CageDriver;
+  /** Set in the `cloison` part: a vnc level's driver (its socket reached through the cage manager: cageManager/partSides.ts). */
+  remoteVnc?: (level: string, cage: VncCagePolicy) => CageDriver;
   log?: Log;
 }
 
@@ -128,6 +130,7 @@ export class CageFleet {
   private createDriver(level: LevelPolicy, index: number): CageDriver {
     const { options } = this;
     if (level.cage.driver === 'bwrap' && options.remote) return options.remote(level.id, cageUid(level.cage, index));
+    if (level.cage.driver === 'vnc' && options.remoteVnc) return options.remoteVnc(level.id, level.cage);
     return level.cage.driver === 'bwrap'
       ? new BwrapDriver({
           level: level.id,
