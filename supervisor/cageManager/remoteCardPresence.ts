@@ -7,7 +7,9 @@
  * restarted its proxies by then; the broker's own restart of its guards costs nothing more.
  *
  * A failed wait asks again a second later; after a lost connection without `after`, since a
- * manager started again counts from nothing (the serials are still compared with the known ones).
+ * manager started again counts from nothing (the serials are still compared with the known ones,
+ * so a card pulled while the manager was away is still seen). Nothing is asked while the part's
+ * policy has no card (a reload withdrew it): the manager would refuse each time.
  */
 import { CloisonError } from '../../shared/errors';
 import type { CardChange } from '../smartcard/cardPresence';
@@ -17,6 +19,8 @@ import type { ManagerRequester } from './managerLink';
 export interface RemoteCardPresenceOptions {
   client: ManagerRequester;
   change: (change: CardChange) => void;
+  /** Whether the part's running policy has a card (no: nothing asked, the manager would refuse). */
+  active?: () => boolean;
   log?: (msg: string, fields?: Record<string, unknown>) => void;
   retryMs?: number;
 }
@@ -40,6 +44,10 @@ export class RemoteCardPresence {
 
   private ask(): void {
     if (this.stopped || this.options.client.closed) return;
+    if (this.options.active && !this.options.active()) {
+      setTimeout(() => this.ask(), this.options.retryMs ?? 1000).unref();
+      return;
+    }
     this.options.client.request({ op: 'card.presence', ...(this.seq !== null ? { after: this.seq } : {}) }).then(
       (answer) => {
         if (this.stopped) return;
@@ -70,5 +78,5 @@ export class RemoteCardPresence {
 /** The part's watch of the reader, through the manager (partSides.ts gives it to wireSmartcard). */
 export const remoteCardPresence =
   (client: ManagerRequester) =>
-  (change: (change: CardChange) => void, log?: (msg: string, fields?: Record<string, unknown>) => void): RemoteCardPresence =>
-    new RemoteCardPresence({ client, change, ...(log ? { log } : {}) });
+  (change: (change: CardChange) => void, log?: (msg: string, fields?: Record<string, unknown>) => void, active?: () => boolean): RemoteCardPresence =>
+    new RemoteCardPresence({ client, change, ...(log ? { log } : {}), ...(active ? { active } : {}) });

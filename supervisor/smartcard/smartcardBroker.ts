@@ -44,7 +44,7 @@ export interface SmartcardBrokerOptions {
 }
 
 /** A watch of the reader made for the broker's cardChanged (the root supervisor's is cardPresence.ts). */
-export type RemotePresence = (change: (change: CardChange) => void, log?: (msg: string, fields?: Record<string, unknown>) => void) => { start(): void; stop(): void };
+export type RemotePresence = (change: (change: CardChange) => void, log?: (msg: string, fields?: Record<string, unknown>) => void, active?: () => boolean) => { start(): void; stop(): void };
 
 /** What a level's proxy is started with: a change of any of it restarts that proxy. */
 function proxySettings(card: SmartcardPolicy, level: string): string {
@@ -208,7 +208,7 @@ export class SmartcardBroker extends EventEmitter<{ change: [SmartcardView] }> {
 
   /** The reader's watch through the cage manager (the cloison part's), or null: the broker's own (presenceSettings). */
   remotePresence(log?: (msg: string, fields?: Record<string, unknown>) => void): { start(): void; stop(): void } | null {
-    return this.options.presence?.((change) => void this.cardChanged(change), log) ?? null;
+    return this.options.presence?.((change) => void this.cardChanged(change), log, () => this.card() !== undefined) ?? null;
   }
 
   /** What the presence watcher asks the module with: the policy's module, as the first level's proxy uid. */
