@@ -8,10 +8,12 @@
  * What the user sees: pkcs11-tool of high's cage uid, through the part's guard, finds the card;
  * pulled out, it finds none, the band's view says the card is absent (high still served), and the
  * part journals smartcard.removed with the token's serial and the level whose sessions ended; put
- * back, the view says present, smartcard.inserted is journaled, and the card is found again.
+ * back, the view says present, smartcard.inserted is journaled, and the card is found again — but
+ * an application of high's that had logged in and signed before the card was pulled never signs
+ * again in that session.
  */
 import { execFile } from 'node:child_process';
-import { mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { chownSync, existsSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FileAuditJournal } from '../audit/auditJournal';
@@ -20,6 +22,7 @@ import { CARD_CLIENT_MODULE } from '../smartcard/cageCardEndpoint';
 import { CARD_ALIAS } from '../smartcard/cardFilterConfig';
 import { CARD_SOCKET_NAME } from '../smartcard/levelCardProxy';
 import { cardPolicy, cardSection, cardTestRoot, missingForCardTest } from '../testing/cardFixture';
+import { TOKEN_PIN } from '../testing/softToken';
 import { createPamTestUser, type PamTestUser } from '../testing/pamTestUser';
 import { waitFor } from '../testing/waitFor';
 import { CageManagerServer } from './cageManagerServer';
@@ -76,15 +79,27 @@ afterAll(async () => {
 type Report = { step: string } & Record<string, unknown>;
 type View = { present?: boolean; levels: Array<{ level: string; serving: boolean }> };
 
+const cardEnv = (socketDir: string) => ({ PATH: '/usr/bin:/bin', PKCS11PROXY_SOCKET_PATH: join(socketDir, CARD_SOCKET_NAME), PKCS11PROXY_LIBNAME: CARD_ALIAS });
+
+/** An application of high's that logs in, signs, touches `ready`, and signs again in the same session once `go` exists. */
+function heldSession(socketDir: string, dir: string): Promise<string[]> {
+  return new Promise((resolve) => {
+    const probe = join(__dirname, '../testing/pkcs11Probe.py');
+    execFile('setpriv', ['--reuid', String(UIDS.high), '--regid', String(UIDS.high), '--clear-groups', 'python3', probe, CARD_CLIENT_MODULE, 'hold', TOKEN_PIN, join(dir, 'ready'), join(dir, 'go')], { env: cardEnv(socketDir), encoding: 'utf8', timeout: 90_000 }, (_err, stdout) =>
+      resolve(stdout.split('\n').filter((l) => l.startsWith('{'))),
+    );
+  });
+}
+
 /** pkcs11-tool as an application of high's cage would run it, on the part's guard socket. */
 function listSlots(socketDir: string): Promise<string> {
   return new Promise((resolve) => {
-    execFile('setpriv', ['--reuid', String(UIDS.high), '--regid', String(UIDS.high), '--clear-groups', 'pkcs11-tool', '--module', CARD_CLIENT_MODULE, '-L'], { env: { PATH: '/usr/bin:/bin', PKCS11PROXY_SOCKET_PATH: join(socketDir, CARD_SOCKET_NAME), PKCS11PROXY_LIBNAME: CARD_ALIAS }, encoding: 'utf8', timeout: 60_000 }, (_err, stdout, stderr) => resolve(`${stdout}${stderr}`));
+    execFile('setpriv', ['--reuid', String(UIDS.high), '--regid', String(UIDS.high), '--clear-groups', 'pkcs11-tool', '--module', CARD_CLIENT_MODULE, '-L'], { env: cardEnv(socketDir), encoding: 'utf8', timeout: 60_000 }, (_err, stdout, stderr) => resolve(`${stdout}${stderr}`));
   });
 }
 
 describe.skipIf(missing.length > 0)('the card pulled out, the cloison part\'s broker', () => {
-  it('pulled out: no card in high, the band\'s view absent, smartcard.removed journaled; put back: present, smartcard.inserted, the card found again', async () => {
+  it('pulled out: no card in high, the band\'s view absent, smartcard.removed journaled; put back: present, smartcard.inserted, the card found again, the session logged in before never signs again', async () => {
     const reports: Report[] = [];
     const views = () => reports.filter((r) => r.step === 'view').map((r) => r.view as View);
     const records = (kind: string) => reports.filter((r) => r.step === 'record' && r.kind === kind).map((r) => r.fields as Record<string, unknown>);
@@ -109,6 +124,12 @@ describe.skipIf(missing.length > 0)('the card pulled out, the cloison part\'s br
     const exercise = async (socketDir: string) => {
       await waitFor(() => views().at(-1)?.present === true, 'the card seen in the reader by the part', 15_000);
       seen.before = await listSlots(socketDir);
+      // An application of high's logged in, one signature made, waiting.
+      const handshake = join(root, 'held');
+      mkdirSync(handshake, { mode: 0o700 });
+      chownSync(handshake, UIDS.high, UIDS.high);
+      const held = heldSession(socketDir, handshake);
+      await waitFor(() => existsSync(join(handshake, 'ready')), 'the held session\'s first signature', 30_000);
       const tokens = join(root, 'token', 'tokens');
       const [folder] = readdirSync(tokens);
       mkdirSync(join(root, 'pulled'), { recursive: true });
@@ -123,6 +144,8 @@ describe.skipIf(missing.length > 0)('the card pulled out, the cloison part\'s br
       await waitFor(() => views().at(-1)?.present === true && records('smartcard.inserted').length > 0, 'the card shown back', 15_000);
       await waitFor(() => views().at(-1)?.levels.every((l) => l.serving) === true, 'high served again', 15_000);
       seen.back = await listSlots(socketDir);
+      writeFileSync(join(handshake, 'go'), '');
+      seen.held = (await held).join(' | ');
       writeFileSync(join(root, 'go'), '');
     };
     await done;
@@ -133,6 +156,10 @@ describe.skipIf(missing.length > 0)('the card pulled out, the cloison part\'s br
     expect(seen.before).toContain('token label        : card');
     expect(seen.pulled).not.toContain('token label        : card');
     expect(seen.back).toContain('token label        : card');
+    // The session logged in before the card was pulled: its first signature made, the one after refused or its connection gone.
+    const [first, ...rest] = seen.held!.split(' | ').map((l) => JSON.parse(l) as { login?: number; first?: number; after?: number });
+    expect(first).toMatchObject({ login: 0, first: 0 });
+    expect(rest.at(-1)?.after).not.toBe(0);
     const [removed] = records('smartcard.removed');
     expect(removed).toEqual({ token: expect.stringMatching(/\S/), levels: 'high' });
     expect(records('smartcard.inserted')).toEqual([{ token: removed!.token }]);
