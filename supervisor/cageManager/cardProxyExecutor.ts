@@ -85,6 +85,26 @@ export class CardProxies {
     return { connection };
   };
 
+  /**
+   * The card pulled out, put back or swapped (cardPresenceWatch.ts): every running proxy stopped and
+   * started again, in the request queue, so every session any level had on the card ends whether or
+   * not the part ever asks. A start the running policy no longer allows leaves that proxy stopped.
+   */
+  restartRunning(): Promise<string[]> {
+    const run = this.queue.then(async () => {
+      const restarted: string[] = [];
+      for (const [level, entry] of this.proxies) {
+        if (!entry.proxy.running) continue;
+        await entry.proxy.stop();
+        restarted.push(level);
+        await this.start(level).catch((err: Error) => this.options.log?.('card proxy not started again after the card changed', { level, error: err.message }));
+      }
+      return restarted;
+    });
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
   /** Every proxy stopped (the manager's end, or its part's). */
   async stopAll(): Promise<void> {
     await this.queue;

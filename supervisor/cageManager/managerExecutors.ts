@@ -21,6 +21,7 @@ import { cageQuitAppsExecutor } from './cageQuitAppsExecutor';
 import { cageStartExecutor } from './cageStartExecutor';
 import { cageStopExecutor } from './cageStopExecutor';
 import { cageWaitExecutor } from './cageWaitExecutor';
+import { CardPresenceWatch } from './cardPresenceWatch';
 import { CardProxies, type HandedCardSocket } from './cardProxyExecutor';
 import { filesHelperExecutor } from './filesHelperExecutor';
 import { homeMountExecutor } from './homeMountExecutor';
@@ -67,6 +68,8 @@ export interface ManagerHoldings {
   partUid?: number;
   /** The machine is about to sleep. */
   onSleep(): void;
+  /** How often the manager lists the reader's tokens (tests: faster than the second). */
+  cardPollMs?: number;
   /** The system bus tools' environment (tests point DBUS_SYSTEM_BUS_ADDRESS at a bus of their own). */
   busEnv?: NodeJS.ProcessEnv;
   log?: (msg: string, fields?: Record<string, unknown>) => void;
@@ -117,6 +120,8 @@ export function managerExecutors(h: ManagerHoldings): { executors: RootExecutors
     }
   };
   const cards = new CardProxies({ policy: h.policy, dir: `${h.runDir}-card`, part: h.part, cardFolder: (level) => void cardEndpoint(level), ...(h.log ? { log: h.log } : {}) });
+  // The reader watched by the manager from its first card proxy on: a pulled card restarts them here, the part told by card.presence.
+  const cardWatch = new CardPresenceWatch({ policy: h.policy, restart: () => cards.restartRunning(), ...(h.log ? { log: h.log } : {}), ...(h.cardPollMs !== undefined ? { intervalMs: h.cardPollMs } : {}) });
   const executors: RootExecutors = {
     'cage.start': cageStartExecutor({ policy: h.policy, ...folders, cages: h.cages, extras: (level) => ({ ...(h.log ? { log: h.log } : {}), smartcard: cardEndpoint(level) }) }),
     'cage.stop': cageStopExecutor({ cages: h.cages }),
@@ -149,8 +154,12 @@ export function managerExecutors(h: ManagerHoldings): { executors: RootExecutors
     'cage.quitApps': cageQuitAppsExecutor({ policy: h.policy, cage: h.cages.cage }),
     'app.windows': appWindowsExecutor({ policy: h.policy, cage: h.cages.cage }),
     'cage.notice': cageNoticeExecutor({ cages: h.cages }),
-    'card.proxy': cards.proxy,
+    'card.proxy': (req) => {
+      if (req.action === 'start') cardWatch.ensure();
+      return cards.proxy(req);
+    },
     'card.socket': cards.socket,
+    'card.presence': cardWatch.wait,
   };
   return {
     executors,
@@ -161,6 +170,7 @@ export function managerExecutors(h: ManagerHoldings): { executors: RootExecutors
       sound.stop();
       sleep.stop();
       files.stop();
+      cardWatch.stop();
       await cards.stopAll().catch((err: Error) => h.log?.('card proxies not stopped', { error: err.message }));
     },
   };

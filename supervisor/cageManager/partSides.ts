@@ -20,6 +20,7 @@ import { wireManagedSessionLock } from './managedSessionLock';
 import { managerRunningApps } from './managerAppPrograms';
 import { liveRequester, type ManagerLink } from './managerLink';
 import { rejoiningDrivers } from './rejoiningCageDriver';
+import { remoteCardPresence } from './remoteCardPresence';
 import { remoteCardProxies } from './remoteCardProxy';
 import { wireRemoteCageHomes, type RemoteCageHomes } from './remoteCageHomes';
 import { remoteTrainingKeyLoops } from './remoteTrainingKeys';
@@ -37,7 +38,8 @@ export function partSides(manager: ManagerLink | undefined, own: { stateDir: str
     managerRunDir,
     // The part's staging tmpfs is mounted by the manager in its own run folder (no link the part could plant there).
     stagingDir: manager ? join(managerRunDir, PART_STAGING_DIR) : join(own.runDir, 'staging'),
-    card: manager ? { remote: remoteCardProxies(manager) } : {},
+    // The proxies and the reader's watch are the manager's; the part guards, asks the PIN and journals.
+    card: manager ? { remote: remoteCardProxies(manager), presence: remoteCardPresence(liveRequester(manager)) } : {},
     drivers: (policy: () => Pick<Policy, 'levels' | 'audio'>) => (manager ? { remote: rejoiningDrivers(manager, policy, own, log), remoteVnc: vncDrivers(manager) } : {}),
     audio: audioThroughManager(manager),
     // The part cannot reach a cage's X socket: the manager runs its X tools (undefined: root runs its own).

@@ -185,6 +185,8 @@ const CHECKS: { [O in RootOp]: Check<O> } = {
   // A level's card proxy only where the policy gives that level the card; stopping one is always allowed (a withdrawn card).
   'card.proxy': (req, ctx) => (req.action === 'stop' ? ALLOWED : cardLevel(req.level, ctx)),
   'card.socket': (req, ctx) => cardLevel(req.level, ctx),
+  // Only with a card in the running policy: without one there is no reader to watch.
+  'card.presence': (_req, ctx) => (ctx.policy().smartcard ? ALLOWED : refuse('the policy gives no level a card')),
 };
 
 function cardLevel(level: string, ctx: AuthorizationContext): Authorization {

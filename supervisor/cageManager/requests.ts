@@ -89,6 +89,8 @@ export const rootRequestSchemas = {
   'card.proxy': z.object({ op: z.literal('card.proxy'), level: levelIdSchema, action: z.enum(['start', 'stop']) }).strict(),
   /** Connect to a level's running card proxy and hand the connection over (a file descriptor): one per cage connection. */
   'card.socket': z.object({ op: z.literal('card.socket'), level: levelIdSchema }).strict(),
+  /** Wait for the card to be pulled out, put back or swapped: answered when the manager's count of reader changes is not `after` (at once if it already is not). */
+  'card.presence': z.object({ op: z.literal('card.presence'), after: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional() }).strict(),
 } as const;
 
 export type RootOp = keyof typeof rootRequestSchemas;
@@ -130,4 +132,5 @@ export const WHY_ROOT: Record<RootOp, { why: string; code: string }> = {
   'cage.notice': { why: 'the cage\'s control group counters and its home are watched by its driver, the manager\'s: only it sees a limit reached', code: 'cages/bwrapDriver.ts (watchLimits, RunningCage.onNotice)' },
   'card.proxy': { why: 'pkcs11proxyd runs as the level\'s proxy uid (setpriv, CAP_SETUID/CAP_SETGID) in a control group of its own, its folders chowned to that uid (CAP_CHOWN)', code: 'smartcard/levelCardProxy.ts; the executor: cageManager/cardProxyExecutor.ts' },
   'card.socket': { why: 'the proxy\'s socket is in its uid\'s 0700 folder: connecting needs root (CAP_DAC_OVERRIDE)', code: 'smartcard/recordGuard.ts (its target); the executor: cageManager/cardProxyExecutor.ts' },
+  'card.presence': { why: 'the reader is listed by loading the module as a card proxy\'s uid (setpriv, CAP_SETUID/CAP_SETGID), and the proxies a pulled card restarts are the manager\'s: it restarts them itself, the part only learns of it', code: 'smartcard/cardPresence.ts; the executor: cageManager/cardPresenceWatch.ts' },
 };

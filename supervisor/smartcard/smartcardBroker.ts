@@ -36,7 +36,15 @@ export interface SmartcardBrokerOptions {
   log?: (msg: string, fields?: Record<string, unknown>) => void;
   /** The cloison part: each level's pkcs11proxyd is the cage manager's (levelCardProxy.ts `remote`). */
   remote?: (level: string) => RemoteCardProxy;
+  /**
+   * The cloison part: the reader is listed by the cage manager, which restarts its proxies itself
+   * when the card changes; this watch tells the broker (cageManager/remoteCardPresence.ts).
+   */
+  presence?: RemotePresence;
 }
+
+/** A watch of the reader made for the broker's cardChanged (the root supervisor's is cardPresence.ts). */
+export type RemotePresence = (change: (change: CardChange) => void, log?: (msg: string, fields?: Record<string, unknown>) => void, active?: () => boolean) => { start(): void; stop(): void };
 
 /** What a level's proxy is started with: a change of any of it restarts that proxy. */
 function proxySettings(card: SmartcardPolicy, level: string): string {
@@ -198,11 +206,16 @@ export class SmartcardBroker extends EventEmitter<{ change: [SmartcardView] }> {
     });
   }
 
+  /** The reader's watch through the cage manager (the cloison part's), or null: the broker's own (presenceSettings). */
+  remotePresence(log?: (msg: string, fields?: Record<string, unknown>) => void): { start(): void; stop(): void } | null {
+    return this.options.presence?.((change) => void this.cardChanged(change), log, () => this.card() !== undefined) ?? null;
+  }
+
   /** What the presence watcher asks the module with: the policy's module, as the first level's proxy uid. */
   presenceSettings(): CardPresenceSettings | null {
     const card = this.card();
     const first = this.cardLevels()[0];
-    // The cloison part cannot load the module as the proxy's uid (setpriv): no poll there yet.
+    // The cloison part cannot load the module as the proxy's uid (setpriv): the manager lists the reader (remotePresence).
     if (!card || first === undefined || this.options.remote) return null;
     return { modulePath: card.module, environment: card.environment, uid: cardProxyUid(card, first) };
   }

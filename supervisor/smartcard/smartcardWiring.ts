@@ -21,6 +21,8 @@ export interface SmartcardWiringOptions {
   log?: (msg: string, fields?: Record<string, unknown>) => void;
   /** The cloison part: the proxies are the cage manager's (cageManager/remoteCardProxy.ts), the guards and the PIN dialog the part's. */
   remote?: SmartcardBrokerOptions['remote'];
+  /** The cloison part: the reader watched by the cage manager (cageManager/remoteCardPresence.ts). */
+  presence?: SmartcardBrokerOptions['presence'];
 }
 
 export function wireSmartcard(options: SmartcardWiringOptions): SmartcardBroker | null {
@@ -34,6 +36,7 @@ export function wireSmartcard(options: SmartcardWiringOptions): SmartcardBroker 
     ...(options.confirmations ? { confirmations: options.confirmations } : {}),
     ...(log ? { log } : {}),
     ...(options.remote ? { remote: options.remote } : {}),
+    ...(options.presence ? { presence: options.presence } : {}),
   });
   broker.on('change', (view) => options.show(view));
   return broker;
@@ -46,7 +49,7 @@ export function wireSmartcard(options: SmartcardWiringOptions): SmartcardBroker 
 export async function startSmartcard(broker: SmartcardBroker | null, disposables: Disposables, log?: (msg: string, fields?: Record<string, unknown>) => void): Promise<void> {
   if (!broker) return;
   await broker.start().catch((err: Error) => log?.('smart card unavailable: its proxies did not start', { error: err.message }));
-  const presence = new CardPresence({ settings: () => broker.presenceSettings(), change: (change) => void broker.cardChanged(change), ...(log ? { log } : {}) });
+  const presence = broker.remotePresence(log) ?? new CardPresence({ settings: () => broker.presenceSettings(), change: (change) => void broker.cardChanged(change), ...(log ? { log } : {}) });
   presence.start();
   // Registered after the cages: disposables go last started first, so the proxies stop before the cages.
   disposables.add('smart card proxies', async () => {

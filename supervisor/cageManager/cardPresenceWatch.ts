@@ -1,0 +1,98 @@
+/**
+ * The manager's side of `card.presence`, and its own watch of the reader when the supervisor is the
+ * cloison part: the module is loaded as a card proxy's uid (cardPresence.ts, setpriv), which the
+ * part cannot do, and the proxies a pulled card must restart are the manager's.
+ *
+ * Least privilege both ways. The manager restarts every proxy it runs itself when the token's
+ * serials change (CardProxies.restartRunning): a part that never asks — or asks and ignores the
+ * answer — cannot keep a pulled card's sessions alive. The part learns of the change by a request
+ * left pending, as `sleep.wait` and `cage.wait` are: `card.presence {after}` is answered at once
+ * when the manager's count of changes is not `after` (the part missed one, or the manager started
+ * again), else when the next change is seen — with that count and the serials present, nothing
+ * else. Every pending wait shares one promise however often the part asks.
+ *
+ * The watch starts at the first card.proxy start or card.presence (no proxy, no session to end)
+ * and runs until the manager stops; with no `smartcard:` in the running policy it lists nothing.
+ */
+import { cardProxyUid } from '../../shared/smartcardPolicy';
+import type { Policy } from '../../shared/policy';
+import { CardPresence, type CardChange, type CardPresenceOptions } from '../smartcard/cardPresence';
+import type { RequestOf } from './requests';
+
+export interface CardPresenceAnswer {
+  /** How many listings differed from the one before since the manager started (the first one counts). */
+  seq: number;
+  /** The tokens' serials in the reader now. */
+  present: string[];
+}
+
+export interface CardPresenceWatchOptions {
+  policy(): Policy;
+  /** Every running proxy stopped and started again: every session on the card ends. */
+  restart(): Promise<unknown>;
+  log?: (msg: string, fields?: Record<string, unknown>) => void;
+  /** Tests: a faster poll. */
+  intervalMs?: number;
+}
+
+export class CardPresenceWatch {
+  private seq = 0;
+  private present: string[] | null = null;
+  private next: { promise: Promise<CardPresenceAnswer>; resolve: (a: CardPresenceAnswer) => void } | null = null;
+  private watch: CardPresence | null = null;
+  private stopped = false;
+
+  constructor(private readonly options: CardPresenceWatchOptions) {}
+
+  /** Starts the watch once (the manager's card in use). */
+  ensure(): void {
+    if (this.watch || this.stopped) return;
+    const options: CardPresenceOptions = {
+      settings: () => {
+        const card = this.options.policy().smartcard;
+        const first = Object.keys(card?.levels ?? {})[0];
+        return card && first !== undefined ? { modulePath: card.module, environment: card.environment, uid: cardProxyUid(card, first) } : null;
+      },
+      change: (change) => void this.changed(change),
+      ...(this.options.intervalMs !== undefined ? { intervalMs: this.options.intervalMs } : {}),
+      ...(this.options.log ? { log: this.options.log } : {}),
+    };
+    this.watch = new CardPresence(options);
+    this.watch.start();
+  }
+
+  /** card.presence's executor. */
+  readonly wait = (req: RequestOf<'card.presence'>): Promise<CardPresenceAnswer> => {
+    this.ensure();
+    if (this.present !== null && req.after !== this.seq) return Promise.resolve(this.answer());
+    if (!this.next) {
+      let resolve!: (a: CardPresenceAnswer) => void;
+      const promise = new Promise<CardPresenceAnswer>((r) => (resolve = r));
+      this.next = { promise, resolve };
+    }
+    return this.next.promise;
+  };
+
+  stop(): void {
+    this.stopped = true;
+    this.watch?.stop();
+    this.watch = null;
+  }
+
+  private async changed(change: CardChange): Promise<void> {
+    // The sessions end first, whatever the part does with the answer.
+    if (this.present !== null && (change.removed.length > 0 || change.inserted.length > 0)) {
+      this.options.log?.('the card changed in the reader: every card proxy restarts', { removed: change.removed.length, inserted: change.inserted.length });
+      await this.options.restart().catch((err: Error) => this.options.log?.('card proxies not restarted after the card changed', { error: err.message }));
+    }
+    this.present = change.present;
+    this.seq++;
+    const waiting = this.next;
+    this.next = null;
+    waiting?.resolve(this.answer());
+  }
+
+  private answer(): CardPresenceAnswer {
+    return { seq: this.seq, present: [...(this.present ?? [])] };
+  }
+}
