@@ -17,7 +17,7 @@ import { createInterface } from 'node:readline';
 import { afterAll, describe, expect, it } from 'vitest';
 import { isSameProcess, type CageRecord } from '../supervisor/cages/cageRecord';
 import { testRoot } from '../supervisor/testing/realCage';
-import { viewerConnects, type SupervisorRun } from '../supervisor/testing/supervisorRun';
+import { runSupervisor, viewerConnects, type SupervisorRun } from '../supervisor/testing/supervisorRun';
 import { twoLevelPolicy } from '../supervisor/testing/testPolicy';
 import { waitFor } from '../supervisor/testing/waitFor';
 
@@ -171,5 +171,52 @@ describe('the packaged unit restarted', () => {
     await viewerConnects(partRunDir, run.origin, 'high');
     expect(isSameProcess(low.xvnc)).toBe(true);
     await waitFor(() => isSameProcess(high.xvnc), 'the high cage');
+  }, 180_000);
+
+  it('SIGINT (Ctrl+C, the package\'s removal) still ends the cages with the manager and its part, --keep-cages-on-stop or not', async () => {
+    const run = current ?? (await start());
+    const low = recordOf('low');
+    const high = recordOf('high');
+    const exited = new Promise((r) => run.child.once('exit', r));
+    run.child.kill('SIGINT');
+    await exited;
+    await waitFor(() => !isSameProcess(low.xvnc) && !isSameProcess(high.xvnc), 'both cages ended with the manager');
+  }, 120_000);
+});
+
+describe('an upgrade from a root-supervisor install (cloison-supervisor.service to cloison-cage-manager.service)', () => {
+  const root = testRoot('cloison-unitswitch-');
+  chmodSync(root, 0o711);
+  const stateDir = join(root, 'state');
+  const runDir = join(root, 'run');
+  let manager: SupervisorRun | null = null;
+  writeFileSync(join(root, 'p.yaml'), twoLevelPolicy({ low: cage(LOW_UID + 10), high: cage(HIGH_UID + 10) }));
+  const recordOf = (level: string) => JSON.parse(readFileSync(join(runDir, 'cages', level, 'cage.json'), 'utf8')) as CageRecord;
+
+  afterAll(async () => {
+    if (manager && manager.child.exitCode === null) {
+      manager.child.kill('SIGINT');
+      await new Promise((r) => manager!.child.once('exit', r));
+    }
+    rmSync(root, { recursive: true, force: true });
+  }, 60_000);
+
+  it('the cage manager started in the supervisor\'s place (the units\' Conflicts= stops it first) adopts the cages it left: the same Xvnc, viewers connect through the part', async () => {
+    // vitest runs supervisorRun.ts's root supervisor (splitSupervisor.ts), on the folders both units name.
+    const supervisor = await runSupervisor(join(root, 'p.yaml'), stateDir, runDir, { extraArgs: ['--keep-cages-on-stop'] });
+    await viewerConnects(runDir, supervisor.origin, 'low');
+    const low = recordOf('low');
+    const high = recordOf('high');
+    const exited = new Promise((r) => supervisor.child.once('exit', r));
+    supervisor.child.kill('SIGTERM');
+    await exited;
+    expect(isSameProcess(low.xvnc), 'the low cage outlives the supervisor').toBe(true);
+    manager = await runManager([process.execPath, 'out/supervisor/cageManager.js', '--policy', join(root, 'p.yaml'), '--state-dir', stateDir, '--run-dir', runDir, '--browser-shell', '--port', '0', '--keep-cages-on-stop']);
+    expect(recordOf('low').xvnc).toEqual(low.xvnc);
+    expect(recordOf('high').xvnc).toEqual(high.xvnc);
+    await viewerConnects(join(root, 'run-broker'), manager.origin, 'low');
+    await viewerConnects(join(root, 'run-broker'), manager.origin, 'high');
+    expect(isSameProcess(low.xvnc)).toBe(true);
+    expect(isSameProcess(high.xvnc)).toBe(true);
   }, 180_000);
 });

@@ -59,6 +59,7 @@ import { announcementLine, PART_ANNOUNCEMENT_TYPE, partFailedLine, partReason, T
 import { PartMessageLog } from './partMessageLog';
 import { reportFolderToMake } from './namedReportFolder';
 import { keepsCages } from './keptCagesStop';
+import { managerRunFolder } from './managerRunFolder';
 
 function say(msg: string, fields: Record<string, unknown> = {}): void {
   process.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), msg, ...fields })}\n`);
@@ -120,7 +121,7 @@ async function main(): Promise<void> {
   const stateDir = resolve(values['state-dir'] ?? '/var/lib/cloison');
   const runDir = resolve(values['run-dir'] ?? '/run/cloison');
   mkdirSync(stateDir, { recursive: true, mode: 0o700 });
-  mkdirSync(runDir, { recursive: true, mode: 0o755 });
+  managerRunFolder(runDir); // the part passes through it to the manager's socket
   const workstation = resolveWorkstationUser({ shellUser: values['shell-user'], policyUser: policy.session.user });
   if (workstation.problem) say('no password is checked: no workstation user', { reason: workstation.problem });
   const hostSound = hostSoundOf(workstation.user, values['audio-server']);
