@@ -13,6 +13,7 @@ import { chmodSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { adminCall } from '../supervisor/cli/adminClient';
 import { skipWithReason } from '../supervisor/testing/skipWithReason';
 import { bwrapCage, twoLevelPolicy } from '../supervisor/testing/testPolicy';
 import { waitFor } from '../supervisor/testing/waitFor';
@@ -151,6 +152,28 @@ describe('npm start', () => {
     expect(out).toMatch(/the cloison part did not start: .*EACCES/);
     await waitFor(() => processesUnder(root).length === 0 && cloisonPartPids().length === 0, 'the manager and its part gone', 10_000, 100);
   }, 90_000);
+
+  for (const mode of [{ name: 'split', args: [], adminDir: 'r-broker' }, { name: '--single', args: ['--single'], adminDir: 'r' }]) {
+    it(`a training session (${mode.name}): run under the trainee's name, ended with Ctrl+C (status 130), nothing left`, async () => {
+      const root = startRoot();
+      const policy = join(root, 'p.yaml');
+      writeFileSync(policy, `${SMALL_POLICY}training: allowed\n`);
+      writeFileSync(join(root, 'scenario.yaml'), 'version: 1\ntitle: { fr: Essai, en: Trial }\ndrills:\n  - kind: right-level\n    card: { fr: "Ouvrez le budget DR.", en: "Open the Restricted budget." }\n    document: { name: budget-DR.txt, content: "DIFFUSION RESTREINTE" }\n    expect: high\n');
+      const args = ['scripts/start.mjs', '--no-window', ...mode.args, '--policy', policy, '--state-dir', join(root, 's'), '--run-dir', join(root, 'r'), '--training', join(root, 'scenario.yaml'), '--trainee', 'Alice Martin', '--report-dir', join(root, 'reports')];
+      const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'ignore'] });
+      let out = '';
+      child.stdout.on('data', (d) => (out += d.toString()));
+      try {
+        await waitFor(() => /the shell is at/.test(out) && /cage high:/.test(out), 'the address and the cages\' statuses', 45_000, 100);
+        const status = await adminCall(join(root, mode.adminDir, 'admin.sock'), 'training.status');
+        expect(status).toMatchObject({ ok: true, result: { session: { trainee: 'Alice Martin' } } });
+      } finally {
+        if (child.exitCode === null && child.signalCode === null) child.kill('SIGINT');
+      }
+      expect(await new Promise((r) => child.once('exit', (code) => r(code)))).toBe(130);
+      await waitFor(() => processesUnder(root).length === 0 && cloisonPartPids().length === 0, 'everything npm start started gone', 10_000, 100);
+    }, 90_000);
+  }
 
   const TEST_USER = 'cloison-shell-test'; // made by scripts/setup.sh
   const testUid = Number(spawnSync('id', ['-u', TEST_USER], { encoding: 'utf8' }).stdout.trim() || NaN);
