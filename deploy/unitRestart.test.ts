@@ -16,7 +16,8 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { afterAll, describe, expect, it } from 'vitest';
 import { isSameProcess, type CageRecord } from '../supervisor/cages/cageRecord';
-import { testRoot } from '../supervisor/testing/realCage';
+import { startInCage } from '../supervisor/testing/enterCage';
+import { cageShell, testRoot } from '../supervisor/testing/realCage';
 import { runSupervisor, viewerConnects, type SupervisorRun } from '../supervisor/testing/supervisorRun';
 import { twoLevelPolicy } from '../supervisor/testing/testPolicy';
 import { waitFor } from '../supervisor/testing/waitFor';
@@ -158,6 +159,11 @@ describe('the packaged unit restarted', () => {
     await viewerConnects(partRunDir, run.origin, 'low');
     const low = recordOf('low');
     const high = recordOf('high');
+    // The user's work in the low cage: a counter that must go on counting through the restart.
+    const sh = cageShell(low.inner.pid, LOW_UID);
+    const counter = async () => Number((await sh('cat "$HOME/counter" 2>/dev/null || echo 0')).stdout.trim() || 0);
+    startInCage({ innerPid: low.inner.pid, uid: LOW_UID }, 'i=0; while true; do i=$((i+1)); echo $i > "$HOME/counter"; sleep 0.1; done');
+    await waitFor(async () => (await counter()) > 3, 'the counter in the low cage');
     await stop(run);
     await new Promise((r) => setTimeout(r, 1000));
     expect(isSameProcess(low.xvnc), 'the low cage outlives the unit\'s stop').toBe(true);
@@ -171,6 +177,8 @@ describe('the packaged unit restarted', () => {
     await viewerConnects(partRunDir, run.origin, 'high');
     expect(isSameProcess(low.xvnc)).toBe(true);
     await waitFor(() => isSameProcess(high.xvnc), 'the high cage');
+    const now = await counter();
+    await waitFor(async () => (await counter()) > now + 3, 'the counter still counting after the restart');
   }, 180_000);
 
   it('SIGINT (Ctrl+C, the package\'s removal) still ends the cages with the manager and its part, --keep-cages-on-stop or not', async () => {
