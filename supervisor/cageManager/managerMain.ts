@@ -227,8 +227,9 @@ async function main(): Promise<void> {
     await server.close();
     journal.close();
   };
-  // The cages left to the next manager: no request answered any more (the part's own stop asks
-  // no application to quit, no cage to stop), then the part; the USB keys stay in their cages.
+  // The cages left to the next manager: no request answered any more (the part's own stop would
+  // ask the cages to stop: seen, deploy/unitRestart.test.ts), then the part. The USB keys stay
+  // mounted in their cages until the next manager's start takes the media root back (prepare).
   const stopKeepingCages = async () => {
     await server.close();
     await part?.stop().catch((err: Error) => say('cloison part stop failed', { reason: err.message }));
