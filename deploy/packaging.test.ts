@@ -84,6 +84,8 @@ describe('packaging', () => {
     expect(existsSync('out/supervisor/cloisonPart.js')).toBe(true);
     // The kiosk's shell reaches the part's socket, in the folder the manager makes for it (<run-dir>-broker).
     expect(unit('cloison-kiosk@.service')).toMatch(/^Environment=CLOISON_RPC_SOCKET=\/run\/cloison-broker\/supervisor\.sock$/m);
+    // Starting the kiosk never pulls a supervisor unit in: the manager's would stop a single supervisor an administrator chose.
+    expect(unit('cloison-kiosk@.service')).not.toMatch(/^(Wants|Requires|BindsTo|Requisite)=.*cloison-(cage-manager|supervisor)/m);
     expect(execStart(unit('cloison-kiosk@.service'))).toContain(`/usr/lib/cloison/${config.linux.executableName}`);
     const cli = /ln -sf \/usr\/lib\/cloison\/resources\/app\/(\S+) \/usr\/bin\/cloison/.exec(postinst)?.[1];
     expect(cli && readFileSync(cli, 'utf8').startsWith('#!/usr/bin/env node')).toBe(true);
