@@ -99,6 +99,11 @@ describe('.deb maintainer scripts', () => {
     ]);
   });
 
+  it('a purge removes the manager\'s state and the cloison part\'s (its journal, its keys); a removal keeps both (postrm)', () => {
+    expect(runScript('deploy/deb/postrm.sh', ['purge'])).toContain('rm -rf /var/lib/cloison /var/lib/cloison-broker');
+    expect(runScript('deploy/deb/postrm.sh', ['remove']).filter((l) => l.includes('/var/lib/'))).toEqual([]);
+  });
+
   it('without systemd, no script calls systemctl', () => {
     expect(systemctl(runScript('deploy/deb/postinst.sh', ['configure', '1.0.0'], false))).toEqual([]);
     expect(systemctl(runScript('deploy/deb/prerm.sh', ['remove'], false))).toEqual([]);
