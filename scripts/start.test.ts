@@ -104,6 +104,12 @@ describe('npm start', () => {
     await waitFor(() => processesUnder(root).length === 0, 'the supervisor and its cages gone', 10_000, 100);
   }, 90_000);
 
+  it('not as root: says the split\'s cage manager needs sudo (or --single), and starts nothing (status 1)', () => {
+    const r = spawnSync('setpriv', ['--reuid=nobody', '--regid=nogroup', '--clear-groups', '--', process.execPath, 'scripts/start.mjs', '--no-window'], { encoding: 'utf8', timeout: 30_000 });
+    expect(r.stdout).toContain('npm start starts the cage manager, which runs as root: use sudo npm start');
+    expect(r.status).toBe(1);
+  });
+
   it('--single and --split together are refused before anything starts (status 2)', () => {
     const r = spawnSync(process.execPath, ['scripts/start.mjs', '--no-window', '--single', '--split'], { encoding: 'utf8', timeout: 30_000 });
     expect(r.stdout).toContain('--single and --split: one or the other');
