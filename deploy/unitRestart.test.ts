@@ -227,4 +227,21 @@ describe('an upgrade from a root-supervisor install (cloison-supervisor.service 
     expect(isSameProcess(low.xvnc)).toBe(true);
     expect(isSameProcess(high.xvnc)).toBe(true);
   }, 180_000);
+
+  it('and back: the single supervisor started in the manager\'s place (an administrator\'s choice) adopts the cages the manager left', async () => {
+    const low = recordOf('low');
+    const high = recordOf('high');
+    const exited = new Promise((r) => manager!.child.once('exit', r));
+    manager!.child.kill('SIGTERM');
+    await exited;
+    expect(isSameProcess(low.xvnc), 'the low cage outlives the manager').toBe(true);
+    manager = await runSupervisor(join(root, 'p.yaml'), stateDir, runDir, { extraArgs: ['--keep-cages-on-stop'] });
+    const journal = readFileSync(join(stateDir, 'audit.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { kind: string; level?: string; reason?: string });
+    const adoption = journal.filter((r) => r.kind === 'cage.adopted' || r.kind === 'cage.adoption').slice(-2);
+    expect(adoption.map((r) => `${r.kind} ${r.level}${r.reason ? `: ${r.reason}` : ''}`).sort()).toEqual(['cage.adopted high', 'cage.adopted low']);
+    expect(recordOf('low').xvnc).toEqual(low.xvnc);
+    await viewerConnects(runDir, manager.origin, 'low');
+    await viewerConnects(runDir, manager.origin, 'high');
+    expect(isSameProcess(high.xvnc)).toBe(true);
+  }, 180_000);
 });
