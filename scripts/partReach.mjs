@@ -1,7 +1,7 @@
 // npm start's split (the default): the cage manager (root) starts the supervisor as its `cloison`
 // part, which runs this checkout's bundles and serves its renderer as that account. An installed
-// Cloison is in /usr/lib/cloison (0755); a checkout under a private folder (a home made 0700, as
-// Debian 12 makes them; /root) refuses it every file. Each folder from the checkout up to / gains
+// Cloison is in /usr/lib/cloison (0755); a checkout under a private folder (a home made 0700,
+// /root) refuses it every file. Each folder from the checkout up to / gains
 // search permission for others where it lacks it — search only, never listing, nothing else — and
 // each one changed is named to the user, with how to take it back (--single needs none of it).
 import { chmodSync, statSync } from 'node:fs';
