@@ -3,8 +3,8 @@
  * before (prerm) and restarts the manager only if it runs (postinst try-restart; the unit's
  * KillMode=process and --keep-cages-on-stop leave the cages to the new manager, which re-adopts
  * them); a fresh install enables and starts the manager; an upgrade from an install of the root
- * supervisor's unit (before the split, #29) enables the manager in its place and starts it, which
- * stops the supervisor first and leaves its cages (the units' Conflicts=); an administrator's later
+ * supervisor's unit (before the split, #29) enables the manager in its place and, if the supervisor
+ * ran, starts it, which stops the supervisor first and leaves its cages (the units' Conflicts=); an administrator's later
  * choice of the single root supervisor is kept on upgrades; a removal ends whichever runs with its
  * cages (SIGINT).
  *
@@ -30,9 +30,10 @@ for (const program of ['systemctl', 'getent', 'groupadd', 'ln', 'rm', 'usermod',
 }
 
 /** Runs a maintainer script with dpkg's arguments; returns the commands it ran, in order. */
-function runScript(script: string, args: string[], systemd = true, splitInstall = false): string[] {
+function runScript(script: string, args: string[], systemd = true, splitInstall = false, running = true): string[] {
   rmSync(calls, { force: true });
   rmSync(join(root, 'stopped'), { force: true });
+  if (!running) writeFileSync(join(root, 'stopped'), '');
   const env = { PATH: `${bin}:/usr/bin:/bin` };
   const varLib = `mount -t tmpfs none /var/lib && mkdir /var/lib/cloison${splitInstall ? ' && : > /var/lib/cloison/units-split' : ''}`;
   const inner = `${systemd ? 'mount -t tmpfs none /run && mkdir -p /run/systemd/system' : 'mount -t tmpfs none /run'} && ${varLib} && exec sh "$0" "$@"`;
@@ -68,7 +69,9 @@ describe('.deb maintainer scripts', () => {
 
   it('an upgrade from a root-supervisor install enables the cage manager in its place and starts it, which stops the supervisor first, leaving its cages (postinst configure OLD)', () => {
     const ran = runScript('deploy/deb/postinst.sh', ['configure', '0.1.0']);
-    expect(systemctl(ran)).toEqual(['daemon-reload', 'disable cloison-supervisor.service', 'enable cloison-cage-manager.service', 'start cloison-cage-manager.service']);
+    expect(systemctl(ran)).toEqual(['daemon-reload', 'is-active --quiet cloison-supervisor.service', 'disable cloison-supervisor.service', 'enable cloison-cage-manager.service', 'start cloison-cage-manager.service']);
+    // A supervisor an administrator had stopped: the manager enabled in its place, not started.
+    expect(systemctl(runScript('deploy/deb/postinst.sh', ['configure', '0.1.0'], true, false, false))).toEqual(['daemon-reload', 'is-active --quiet cloison-supervisor.service', 'disable cloison-supervisor.service', 'enable cloison-cage-manager.service']);
     // Starting the manager stops the supervisor (SIGTERM with --keep-cages-on-stop: the cages stay) before it starts.
     expect(readFileSync('deploy/systemd/cloison-cage-manager.service', 'utf8')).toMatch(/^Conflicts=cloison-supervisor\.service$/m);
     expect(readFileSync('deploy/systemd/cloison-supervisor.service', 'utf8')).toMatch(/^Conflicts=cloison-cage-manager\.service$/m);

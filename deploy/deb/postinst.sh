@@ -32,11 +32,16 @@ if [ -d /run/systemd/system ]; then
     systemctl try-restart cloison-supervisor.service || true
   else
     # A fresh install, or an upgrade from a root-supervisor install: the cage manager enabled in the
-    # supervisor's place and started; its Conflicts= stops a running supervisor first (SIGTERM with
-    # --keep-cages-on-stop: the cages stay), and the manager adopts them for its part.
+    # supervisor's place, and started on a fresh install or where the supervisor ran (one an
+    # administrator stopped stays stopped); its Conflicts= stops a running supervisor first
+    # (SIGTERM with --keep-cages-on-stop: the cages stay), and the manager adopts them for its part.
+    running=
+    if [ -n "$2" ] && systemctl is-active --quiet cloison-supervisor.service; then running=yes; fi
     systemctl disable cloison-supervisor.service >/dev/null 2>&1 || true
     systemctl enable cloison-cage-manager.service >/dev/null
-    systemctl start cloison-cage-manager.service || true
+    if [ -z "$2" ] || [ -n "$running" ]; then
+      systemctl start cloison-cage-manager.service || true
+    fi
   fi
 fi
 install -d -m 0711 /var/lib/cloison
