@@ -58,6 +58,7 @@ describe('packaging', () => {
     for (const [source] of mappings) expect(existsSync(source!), source).toBe(true);
     expect(Object.fromEntries(mappings.map(([s, d]) => [d, s]))).toMatchObject({
       '/etc/cloison/policy.yaml': 'deploy/policy/policy.yaml',
+      '/lib/systemd/system/cloison-cage-manager.service': 'deploy/systemd/cloison-cage-manager.service',
       '/lib/systemd/system/cloison-supervisor.service': 'deploy/systemd/cloison-supervisor.service',
       '/lib/systemd/system/cloison-kiosk@.service': 'deploy/systemd/cloison-kiosk@.service',
       '/etc/pam.d/cloison-unlock': 'deploy/pam/cloison-unlock',
@@ -71,12 +72,20 @@ describe('packaging', () => {
   it('the units and the install script agree on the installed layout', () => {
     const postinst = readFileSync(config.deb.afterInstall, 'utf8');
     expect(postinst).toContain(`ln -sfn /opt/${config.productName} /usr/lib/cloison`);
-    const supervisor = execStart(unit('cloison-supervisor.service'));
-    expect(supervisor[0]).toBe('/usr/bin/node');
-    // Node's own flags (the heap's semi-spaces) come before the program's path.
-    const main = supervisor.slice(1).find((arg) => !arg.startsWith('--'))!.replace('/usr/lib/cloison/resources/app/', '');
-    expect(existsSync(main), `${main} in the build`).toBe(true);
-    expect(supervisor).toEqual(expect.arrayContaining(['--policy', '/etc/cloison/policy.yaml', '--shell-group', 'cloison-shell', '--admin-group', 'cloison-admin']));
+    for (const name of ['cloison-cage-manager.service', 'cloison-supervisor.service']) {
+      const supervisor = execStart(unit(name));
+      expect(supervisor[0]).toBe('/usr/bin/node');
+      // Node's own flags (the heap's semi-spaces) come before the program's path.
+      const main = supervisor.slice(1).find((arg) => !arg.startsWith('--'))!.replace('/usr/lib/cloison/resources/app/', '');
+      expect(existsSync(main), `${main} in the build`).toBe(true);
+      expect(supervisor).toEqual(expect.arrayContaining(['--policy', '/etc/cloison/policy.yaml', '--shell-group', 'cloison-shell', '--admin-group', 'cloison-admin', '--keep-cages-on-stop']));
+    }
+    // The manager starts its part from the bundle beside its own.
+    expect(existsSync('out/supervisor/cloisonPart.js')).toBe(true);
+    // The kiosk's shell reaches the part's socket, in the folder the manager makes for it (<run-dir>-broker).
+    expect(unit('cloison-kiosk@.service')).toMatch(/^Environment=CLOISON_RPC_SOCKET=\/run\/cloison-broker\/supervisor\.sock$/m);
+    // Starting the kiosk never pulls a supervisor unit in: the manager's would stop a single supervisor an administrator chose.
+    expect(unit('cloison-kiosk@.service')).not.toMatch(/^(Wants|Requires|BindsTo|Requisite)=.*cloison-(cage-manager|supervisor)/m);
     expect(execStart(unit('cloison-kiosk@.service'))).toContain(`/usr/lib/cloison/${config.linux.executableName}`);
     const cli = /ln -sf \/usr\/lib\/cloison\/resources\/app\/(\S+) \/usr\/bin\/cloison/.exec(postinst)?.[1];
     expect(cli && readFileSync(cli, 'utf8').startsWith('#!/usr/bin/env node')).toBe(true);

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { testRoot } from '../supervisor/testing/testRoots';
 
-const UNITS = ['deploy/systemd/cloison-supervisor.service', 'deploy/systemd/cloison-kiosk@.service'];
+const UNITS = ['deploy/systemd/cloison-cage-manager.service', 'deploy/systemd/cloison-supervisor.service', 'deploy/systemd/cloison-kiosk@.service'];
 
 describe('systemd units', () => {
   for (const unit of UNITS) {

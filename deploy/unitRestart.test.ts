@@ -1,25 +1,28 @@
 /**
- * `systemctl restart cloison-supervisor` keeps the cages: the stop and start the packaged unit
- * makes, done as systemd does them — the supervisor in a control group standing for the unit's,
- * in a mount namespace of its own when the unit's options make one (ProtectSystem=, ProtectHome=…:
- * systemd makes a new one at every start), ExecStart's options, SIGTERM to the main process and
- * then what the unit's KillMode= sends to the rest of its group — and the next start re-adopts both
- * cages: the same Xvnc, journaled `cage.adopted`, viewers connect again.
+ * `systemctl restart cloison-cage-manager` keeps the cages: the stop and start the packaged unit
+ * makes, done as systemd does them — the cage manager (with its cloison part) in a control group
+ * standing for the unit's, in a mount namespace of its own when the unit's options make one
+ * (ProtectSystem=, ProtectHome=…: systemd makes a new one at every start), ExecStart's options
+ * (--keep-cages-on-stop), SIGTERM to the main process and then what the unit's KillMode= sends to
+ * the rest of its group — and the next start's part gets both cages back from the new manager,
+ * which adopts them: the same Xvnc, viewers connect again through the new part.
  *
  * Where systemd runs as the system manager the same is done through systemctl on a copy of the
  * unit; here (a container, a build machine) that part is skipped with the reason printed.
  */
-import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { chmodSync, existsSync, mkdirSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { createInterface } from 'node:readline';
 import { afterAll, describe, expect, it } from 'vitest';
 import { isSameProcess, type CageRecord } from '../supervisor/cages/cageRecord';
-import { testRoot } from '../supervisor/testing/realCage';
+import { startInCage } from '../supervisor/testing/enterCage';
+import { cageShell, testRoot } from '../supervisor/testing/realCage';
 import { runSupervisor, viewerConnects, type SupervisorRun } from '../supervisor/testing/supervisorRun';
 import { twoLevelPolicy } from '../supervisor/testing/testPolicy';
 import { waitFor } from '../supervisor/testing/waitFor';
 
-const UNIT = 'deploy/systemd/cloison-supervisor.service';
+const UNIT = 'deploy/systemd/cloison-cage-manager.service';
 const LOW_UID = 62881;
 const HIGH_UID = 62882;
 const cage = (uid: number) => `{ driver: bwrap, network: none, geometry: 800x600, uid: ${uid}, apps: [] }`;
@@ -62,6 +65,23 @@ const signal = (pids: number[], sig: NodeJS.Signals) => {
   }
 };
 
+/** The manager started as the unit does; resolves at its part's "ready" line, with the part's browser host. */
+async function runManager(argv: string[]): Promise<SupervisorRun> {
+  const child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'ignore'], env: { ...process.env, CLOISON_LOG_LEVEL: 'warn' } });
+  const origin = await new Promise<string>((resolve, reject) => {
+    let origin = '';
+    createInterface({ input: child.stdout! }).on('line', (line) => {
+      const said = JSON.parse(line) as { listening?: boolean; rpcSocket?: string; ready?: boolean; partFailed?: boolean; reason?: string; origin?: string };
+      if (said.partFailed) reject(new Error(`the cloison part did not start: ${said.reason}`));
+      // The manager's own "listening" line names no shell's socket: the part's does.
+      if (said.listening && said.rpcSocket) origin = said.origin ?? '';
+      if (said.ready) resolve(origin);
+    });
+    child.once('exit', (code) => reject(new Error(`the cage manager exited ${code}`)));
+  });
+  return { child, origin };
+}
+
 describe('the packaged unit restarted', () => {
   const text = readFileSync(UNIT, 'utf8');
   const settings = unitSettings(text);
@@ -84,6 +104,9 @@ describe('the packaged unit restarted', () => {
   const root = testRoot('cloison-unit-');
   const stateDir = join(root, 'state');
   const runDir = join(root, 'run');
+  // The part's own run folder (the shell's socket), beside the manager's (the cages' records).
+  const partRunDir = join(root, 'run-broker');
+  chmodSync(root, 0o711); // the part (cloison) reaches its folders beside the manager's
   const group = join(unitGroupRoot(), `cloison-unit-test-${process.pid}`);
   let current: SupervisorRun | null = null;
   writeFileSync(join(root, 'p.yaml'), twoLevelPolicy({ low: cage(LOW_UID), high: cage(HIGH_UID) }));
@@ -109,7 +132,7 @@ describe('the packaged unit restarted', () => {
     const prefix = [...joinGroup, ...(namespaced ? ['unshare', '--mount', '--propagation', 'slave', '--'] : [])];
     const execStart = settings.get('ExecStart') ?? '';
     const extraArgs = execStart.includes('--keep-cages-on-stop') ? ['--keep-cages-on-stop'] : [];
-    current = await runSupervisor(join(root, 'p.yaml'), stateDir, runDir, { prefix, extraArgs });
+    current = await runManager([...prefix, process.execPath, 'out/supervisor/cageManager.js', '--policy', join(root, 'p.yaml'), '--state-dir', stateDir, '--run-dir', runDir, '--browser-shell', '--port', '0', ...extraArgs]);
     return current;
   };
 
@@ -129,25 +152,96 @@ describe('the packaged unit restarted', () => {
   };
 
   const recordOf = (level: string) => JSON.parse(readFileSync(join(runDir, 'cages', level, 'cage.json'), 'utf8')) as CageRecord;
-  const records = () => readFileSync(join(stateDir, 'audit.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { kind: string; level?: string; reason?: string });
 
   it('keeps both cages: the next start re-adopts them, the same Xvnc, viewers connect again', async () => {
     console.log(`unit: KillMode=${settings.get('KillMode') ?? 'control-group (default)'}; mount namespace from: ${makesMountNamespace(settings).join(', ') || 'none'}`);
     let run = await start();
-    await viewerConnects(runDir, run.origin, 'low');
+    await viewerConnects(partRunDir, run.origin, 'low');
     const low = recordOf('low');
     const high = recordOf('high');
+    // The user's work in the low cage: a counter that must go on counting through the restart.
+    const sh = cageShell(low.inner.pid, LOW_UID);
+    const counter = async () => Number((await sh('cat "$HOME/counter" 2>/dev/null || echo 0')).stdout.trim() || 0);
+    startInCage({ innerPid: low.inner.pid, uid: LOW_UID }, 'i=0; while true; do i=$((i+1)); echo $i > "$HOME/counter"; sleep 0.1; done');
+    await waitFor(async () => (await counter()) > 3, 'the counter in the low cage');
     await stop(run);
     await new Promise((r) => setTimeout(r, 1000));
     expect(isSameProcess(low.xvnc), 'the low cage outlives the unit\'s stop').toBe(true);
     expect(isSameProcess(high.xvnc), 'the high cage outlives the unit\'s stop').toBe(true);
 
     run = await start();
-    const adoption = records().filter((r) => r.kind === 'cage.adopted' || r.kind === 'cage.adoption');
+    // Adopted, not started again: the same sandbox and Xvnc recorded, and still running.
+    expect(recordOf('low').xvnc).toEqual(low.xvnc);
+    expect(recordOf('high').xvnc).toEqual(high.xvnc);
+    await viewerConnects(partRunDir, run.origin, 'low');
+    await viewerConnects(partRunDir, run.origin, 'high');
+    expect(isSameProcess(low.xvnc)).toBe(true);
+    await waitFor(() => isSameProcess(high.xvnc), 'the high cage');
+    const now = await counter();
+    await waitFor(async () => (await counter()) > now + 3, 'the counter still counting after the restart');
+  }, 180_000);
+
+  it('SIGINT (Ctrl+C, the package\'s removal) still ends the cages with the manager and its part, --keep-cages-on-stop or not', async () => {
+    const run = current ?? (await start());
+    const low = recordOf('low');
+    const high = recordOf('high');
+    const exited = new Promise((r) => run.child.once('exit', r));
+    run.child.kill('SIGINT');
+    await exited;
+    await waitFor(() => !isSameProcess(low.xvnc) && !isSameProcess(high.xvnc), 'both cages ended with the manager');
+  }, 120_000);
+});
+
+describe('an upgrade from a root-supervisor install (cloison-supervisor.service to cloison-cage-manager.service)', () => {
+  const root = testRoot('cloison-unitswitch-');
+  chmodSync(root, 0o711);
+  const stateDir = join(root, 'state');
+  const runDir = join(root, 'run');
+  let manager: SupervisorRun | null = null;
+  writeFileSync(join(root, 'p.yaml'), twoLevelPolicy({ low: cage(LOW_UID + 10), high: cage(HIGH_UID + 10) }));
+  const recordOf = (level: string) => JSON.parse(readFileSync(join(runDir, 'cages', level, 'cage.json'), 'utf8')) as CageRecord;
+
+  afterAll(async () => {
+    if (manager && manager.child.exitCode === null) {
+      manager.child.kill('SIGINT');
+      await new Promise((r) => manager!.child.once('exit', r));
+    }
+    rmSync(root, { recursive: true, force: true });
+  }, 60_000);
+
+  it('the cage manager started in the supervisor\'s place (the units\' Conflicts= stops it first) adopts the cages it left: the same Xvnc, viewers connect through the part', async () => {
+    // vitest runs supervisorRun.ts's root supervisor (splitSupervisor.ts), on the folders both units name.
+    const supervisor = await runSupervisor(join(root, 'p.yaml'), stateDir, runDir, { extraArgs: ['--keep-cages-on-stop'] });
+    await viewerConnects(runDir, supervisor.origin, 'low');
+    const low = recordOf('low');
+    const high = recordOf('high');
+    const exited = new Promise((r) => supervisor.child.once('exit', r));
+    supervisor.child.kill('SIGTERM');
+    await exited;
+    expect(isSameProcess(low.xvnc), 'the low cage outlives the supervisor').toBe(true);
+    manager = await runManager([process.execPath, 'out/supervisor/cageManager.js', '--policy', join(root, 'p.yaml'), '--state-dir', stateDir, '--run-dir', runDir, '--browser-shell', '--port', '0', '--keep-cages-on-stop']);
+    expect(recordOf('low').xvnc).toEqual(low.xvnc);
+    expect(recordOf('high').xvnc).toEqual(high.xvnc);
+    await viewerConnects(join(root, 'run-broker'), manager.origin, 'low');
+    await viewerConnects(join(root, 'run-broker'), manager.origin, 'high');
+    expect(isSameProcess(low.xvnc)).toBe(true);
+    expect(isSameProcess(high.xvnc)).toBe(true);
+  }, 180_000);
+
+  it('and back: the single supervisor started in the manager\'s place (an administrator\'s choice) adopts the cages the manager left', async () => {
+    const low = recordOf('low');
+    const high = recordOf('high');
+    const exited = new Promise((r) => manager!.child.once('exit', r));
+    manager!.child.kill('SIGTERM');
+    await exited;
+    expect(isSameProcess(low.xvnc), 'the low cage outlives the manager').toBe(true);
+    manager = await runSupervisor(join(root, 'p.yaml'), stateDir, runDir, { extraArgs: ['--keep-cages-on-stop'] });
+    const journal = readFileSync(join(stateDir, 'audit.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { kind: string; level?: string; reason?: string });
+    const adoption = journal.filter((r) => r.kind === 'cage.adopted' || r.kind === 'cage.adoption').slice(-2);
     expect(adoption.map((r) => `${r.kind} ${r.level}${r.reason ? `: ${r.reason}` : ''}`).sort()).toEqual(['cage.adopted high', 'cage.adopted low']);
     expect(recordOf('low').xvnc).toEqual(low.xvnc);
-    await viewerConnects(runDir, run.origin, 'low');
-    await viewerConnects(runDir, run.origin, 'high');
-    await waitFor(() => isSameProcess(high.xvnc), 'the high cage');
+    await viewerConnects(runDir, manager.origin, 'low');
+    await viewerConnects(runDir, manager.origin, 'high');
+    expect(isSameProcess(high.xvnc)).toBe(true);
   }, 180_000);
 });

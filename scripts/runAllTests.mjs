@@ -5,8 +5,8 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 
 const results = { passed: 0, failed: 0, skipped: 0 };
-/** The end-to-end specs run a second time over the split supervisor. */
-const SPLIT_SPECS = ['e2e/clipboard.spec.ts', 'e2e/appLauncher.spec.ts', 'e2e/cageScreen.spec.ts'];
+/** The end-to-end specs run a second time over the single root supervisor (npm start -- --single). */
+const SINGLE_SPECS = ['e2e/clipboard.spec.ts', 'e2e/appLauncher.spec.ts', 'e2e/cageScreen.spec.ts'];
 const skipped = [];
 
 function step(name, command, args, env = {}) {
@@ -35,13 +35,15 @@ mkdirSync('test-results', { recursive: true });
 step('unit and integration tests (vitest)', 'npx', ['vitest', 'run', '--reporter=default', '--reporter=json', '--outputFile=test-results/vitest.json']);
 countVitest('test-results/vitest.json');
 
-step('end-to-end tests (Playwright, Chromium)', 'npx', ['playwright', 'test', '-c', 'e2e/playwright.config.ts']);
+// Every spec over the split supervisor, as npm start runs it (#29): the root cage manager and the
+// supervisor as its unprivileged cloison part (CLOISON_SPLIT=1 said here, whatever the caller's).
+step('end-to-end tests over the split supervisor (Playwright, Chromium; cage manager + cloison part)', 'npx', ['playwright', 'test', '-c', 'e2e/playwright.config.ts'], { CLOISON_SPLIT: '1' });
 countPlaywright('test-results/e2e.json');
 
-// The same shell over the split supervisor (#29): the root cage manager and its unprivileged cloison
-// part (CLOISON_SPLIT=1), for the specs that cross every remote side (viewers, X tools, apps, files).
-step('end-to-end tests over the split supervisor (cage manager + cloison part)', 'npx', ['playwright', 'test', '-c', 'e2e/playwright.config.ts', ...SPLIT_SPECS], { CLOISON_SPLIT: '1', CLOISON_E2E_REPORT: '../test-results/e2e-split.json' });
-countPlaywright('test-results/e2e-split.json');
+// The same shell over the single root supervisor (npm start -- --single, CLOISON_SPLIT=0), which
+// stays for whoever needs it: the specs that cross every subsystem (viewers, X tools, apps, files).
+step('end-to-end tests over the single root supervisor', 'npx', ['playwright', 'test', '-c', 'e2e/playwright.config.ts', ...SINGLE_SPECS], { CLOISON_SPLIT: '0', CLOISON_E2E_REPORT: '../test-results/e2e-single.json' });
+countPlaywright('test-results/e2e-single.json');
 
 finish();
 

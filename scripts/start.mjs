@@ -7,12 +7,15 @@
 // single-use secret and never appears on a command line: Chromium opens a file only that user can
 // read, which sends it on.
 //
-// --split (or CLOISON_SPLIT=1; #29, until the split is complete and becomes the default): the root
-// cage manager (out/supervisor/cageManager.js) instead of the root supervisor; it starts the
-// supervisor as its unprivileged `cloison` part and prints the part's two lines as its own. A
-// training session's scenario is then read, and its report written, by that part (as cloison).
+// By default the split (#29): the root cage manager (out/supervisor/cageManager.js) starts the
+// supervisor as its unprivileged `cloison` part and prints the part's two lines as its own; when
+// the part ends, the manager starts it again and the shell's window is reopened at its new address.
+// A training session's scenario is then read, and its report written, by that part (as cloison),
+// and the part runs this checkout's bundles as cloison (partReach.mjs). --single (or
+// CLOISON_SPLIT=0): the root supervisor alone (out/supervisor/main.js), as before the split, for
+// whoever needs it (a comparison, a host without the cloison account). --split names the default.
 //
-//   npm start [-- --policy FILE] [-- --no-window] [-- --kiosk] [-- --shell-user NAME] [-- --split]
+//   npm start [-- --policy FILE] [-- --no-window] [-- --kiosk] [-- --shell-user NAME] [-- --single]
 //             [-- --training SCENARIO.yaml [--trainee NAME] [--report-dir DIR]]
 import { spawn, spawnSync } from 'node:child_process';
 import { chownSync, copyFileSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
@@ -22,6 +25,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { createLaunchPage } from './launchPage.mjs';
+import { openCheckoutToPart } from './partReach.mjs';
 import { hostShellLocale, shellChromiumArgs, writeShellChromiumProfile } from './shellChromium.mjs';
 
 const { values } = parseArgs({
@@ -37,19 +41,33 @@ const { values } = parseArgs({
     trainee: { type: 'string' },
     'report-dir': { type: 'string' },
     split: { type: 'boolean', default: false },
+    single: { type: 'boolean', default: false },
   },
   strict: true,
 });
-const split = values.split || process.env.CLOISON_SPLIT === '1';
 
 const say = (msg) => process.stdout.write(`cloison: ${msg}\n`);
 const root = new URL('..', import.meta.url).pathname;
 
+if (values.single && values.split) {
+  say('--single and --split: one or the other (the split is the default)');
+  process.exit(2);
+}
+// The split unless --single or CLOISON_SPLIT=0 says otherwise (--split or CLOISON_SPLIT=1 say it too).
+const split = values.split || (!values.single && process.env.CLOISON_SPLIT !== '0');
+
 // Split: the cage manager is the program started (as root), the supervisor its `cloison` part.
 const program = split ? 'out/supervisor/cageManager.js' : 'out/supervisor/main.js';
 if (split && process.getuid?.() !== 0) {
-  say('--split starts the cage manager, which runs as root: use sudo npm start -- --split');
+  say('npm start starts the cage manager, which runs as root: use sudo npm start (or, for the root supervisor alone, sudo npm start -- --single)');
   process.exit(1);
+}
+if (split && spawnSync('id', ['-u', 'cloison'], { stdio: 'ignore' }).status !== 0) {
+  say('no cloison account, which the split\'s unprivileged part runs as: run sudo bash scripts/setup.sh (or npm start -- --single)');
+  process.exit(1);
+}
+if (split) {
+  for (const folder of openCheckoutToPart(root)) say(`the cloison part runs this checkout as user cloison: others may now pass through ${folder} (search only, not list; chmod o-x undoes it, and --single needs none of it)`);
 }
 const built = [program, 'out/renderer/index.html', ...(split ? ['out/supervisor/cloisonPart.js'] : [])];
 if (!built.every((file) => existsSync(join(root, file)))) {

@@ -1,15 +1,19 @@
 /**
- * `npm start -- --no-window` brings up the whole stack and prints the shell's address with its
- * single-use launch secret; Ctrl+C (SIGINT) stops every process it started, cages included, with
- * status 130. With a window, Chromium runs as the invoking user with its sandbox on, and the
- * secret is on no command line; as root with no such user, npm start refuses. A bad policy is
- * refused before anything starts.
+ * `npm start -- --no-window` brings up the whole stack — split by default (#29): the root cage
+ * manager and the supervisor as its unprivileged `cloison` part — and prints the shell's address
+ * with its single-use launch secret; Ctrl+C (SIGINT) stops every process it started, cages and the
+ * part included, with status 130. The part killed, the manager starts it again and npm start
+ * follows it to its new address. With a window, Chromium runs as the invoking user with its
+ * sandbox on, and the secret is on no command line; as root with no such user, npm start refuses.
+ * `--single` (or CLOISON_SPLIT=0) runs the root supervisor alone, as before the split: a short
+ * check of the same start and stop. A bad policy is refused before anything starts, by either.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { adminCall } from '../supervisor/cli/adminClient';
 import { skipWithReason } from '../supervisor/testing/skipWithReason';
 import { bwrapCage, twoLevelPolicy } from '../supervisor/testing/testPolicy';
 import { waitFor } from '../supervisor/testing/waitFor';
@@ -40,6 +44,7 @@ const roots: string[] = [];
 function startRoot(): string {
   const root = mkdtempSync(join(tmpdir(), 'cloison-start-'));
   roots.push(root);
+  chmodSync(root, 0o711); // the part, as cloison, reaches its own folders beside the manager's
   return root;
 }
 
@@ -54,56 +59,68 @@ describe('npm start', () => {
     }
   });
 
-  it('starts with --no-window, prints the address with its launch secret, and leaves nothing behind on Ctrl+C (status 130)', async () => {
+  it('starts split by default with --no-window: the cage manager as root, the supervisor its cloison part, the address printed with its launch secret; Ctrl+C stops everything (status 130)', async () => {
     const root = startRoot();
     const child = spawn(process.execPath, ['scripts/start.mjs', '--no-window', '--state-dir', join(root, 's'), '--run-dir', join(root, 'r')], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    child.stdout.on('data', (d) => (out += d.toString()));
-    const deadline = Date.now() + 30_000;
-    while (!(/the shell is at/.test(out) && /cage high:/.test(out)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
-    expect(out).toMatch(/cage low: running/);
-    expect(out).toMatch(/cage high: running/);
-    expect(out).toMatch(/no window: the shell is at http:\/\/127\.0\.0\.1:\d+\/#launch=[A-Za-z0-9_-]{32}/);
-    expect(processesUnder(root).some((l) => l.includes('bwrap'))).toBe(true);
-    let err = '';
-    child.stderr.on('data', (d) => (err += d.toString()));
-    child.kill('SIGINT');
-    const status = await new Promise((r) => child.once('exit', (code) => r(code)));
-    expect(status).toBe(130);
-    expect(err).not.toMatch(/at .*\.m?js:\d+|Error:/); // no stack trace on the way out
-    await new Promise((r) => setTimeout(r, 500));
-    expect(processesUnder(root)).toEqual([]);
-  });
-
-  it('--split: the cage manager as root starts the supervisor as its cloison part, prints its address; Ctrl+C stops both (status 130)', async () => {
-    const root = startRoot();
-    chmodSync(root, 0o711); // the part, as cloison, reaches its own folders beside the manager's
-    const policy = join(root, 'p.yaml');
-    writeFileSync(policy, SMALL_POLICY);
-    const child = spawn(process.execPath, ['scripts/start.mjs', '--no-window', '--split', '--policy', policy, '--state-dir', join(root, 's'), '--run-dir', join(root, 'r')], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     child.stdout.on('data', (d) => (out += d.toString()));
     let err = '';
     child.stderr.on('data', (d) => (err += d.toString()));
     await waitFor(() => /the shell is at/.test(out) && /cage high:/.test(out), 'the part\'s address and its cages\' statuses', 45_000, 100);
+    expect(out).toMatch(/cage low: running/);
+    expect(out).toMatch(/cage high: running/);
     expect(out).toMatch(/no window: the shell is at http:\/\/127\.0\.0\.1:\d+\/#launch=[A-Za-z0-9_-]{32}/);
+    expect(processesUnder(root).some((l) => l.includes('bwrap'))).toBe(true);
     // The part's, not root's: its process is cloison's, its shell socket in its own run folder.
     const part = cloisonPartPids();
     expect(part).toHaveLength(1);
-    expect(statSync(join(root, 'r-broker', 'supervisor.sock')).uid).toBe(part[0]!.uid);
     expect(part[0]!.uid).not.toBe(0);
+    expect(statSync(join(root, 'r-broker', 'supervisor.sock')).uid).toBe(part[0]!.uid);
+    child.kill('SIGINT');
+    expect(await new Promise((r) => child.once('exit', (code) => r(code)))).toBe(130);
+    expect(err).not.toMatch(/at .*\.m?js:\d+|Error:/); // no stack trace on the way out
+    await waitFor(() => processesUnder(root).length === 0 && cloisonPartPids().length === 0, 'the manager, its part and the cages gone', 10_000, 100);
+  }, 90_000);
+
+  it('--single: the root supervisor alone (no cloison part) prints the address; Ctrl+C stops it and its cages (status 130)', async () => {
+    const root = startRoot();
+    const policy = join(root, 'p.yaml');
+    writeFileSync(policy, SMALL_POLICY);
+    const child = spawn(process.execPath, ['scripts/start.mjs', '--no-window', '--single', '--policy', policy, '--state-dir', join(root, 's'), '--run-dir', join(root, 'r')], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (d) => (out += d.toString()));
+    let err = '';
+    child.stderr.on('data', (d) => (err += d.toString()));
+    await waitFor(() => /the shell is at/.test(out) && /cage high:/.test(out), 'the supervisor\'s address and its cages\' statuses', 45_000, 100);
+    expect(out).toMatch(/no window: the shell is at http:\/\/127\.0\.0\.1:\d+\/#launch=[A-Za-z0-9_-]{32}/);
+    expect(out).toMatch(/cage low: running/);
+    // The root supervisor's own: no part, its shell socket root's in the run folder named.
+    expect(cloisonPartPids()).toEqual([]);
+    expect(statSync(join(root, 'r', 'supervisor.sock')).uid).toBe(0);
+    expect(existsSync(join(root, 'r-broker'))).toBe(false);
     child.kill('SIGINT');
     expect(await new Promise((r) => child.once('exit', (code) => r(code)))).toBe(130);
     expect(err).not.toMatch(/at .*\.m?js:\d+|Error:/);
-    await waitFor(() => processesUnder(root).length === 0 && cloisonPartPids().length === 0, 'the manager and its part gone', 10_000, 100);
+    await waitFor(() => processesUnder(root).length === 0, 'the supervisor and its cages gone', 10_000, 100);
   }, 90_000);
 
-  it('--split: the cloison part killed, the manager starts it again and npm start follows: the new part\'s address printed, its browser host answering there', async () => {
+  it('not as root: says the split\'s cage manager needs sudo (or --single), and starts nothing (status 1)', () => {
+    const r = spawnSync('setpriv', ['--reuid=nobody', '--regid=nogroup', '--clear-groups', '--', process.execPath, 'scripts/start.mjs', '--no-window'], { encoding: 'utf8', timeout: 30_000 });
+    expect(r.stdout).toContain('npm start starts the cage manager, which runs as root: use sudo npm start');
+    expect(r.status).toBe(1);
+  });
+
+  it('--single and --split together are refused before anything starts (status 2)', () => {
+    const r = spawnSync(process.execPath, ['scripts/start.mjs', '--no-window', '--single', '--split'], { encoding: 'utf8', timeout: 30_000 });
+    expect(r.stdout).toContain('--single and --split: one or the other');
+    expect(r.status).toBe(2);
+  });
+
+  it('the cloison part killed, the manager starts it again and npm start follows: the new part\'s address printed, its browser host answering there', async () => {
     const root = startRoot();
-    chmodSync(root, 0o711);
     const policy = join(root, 'p.yaml');
     writeFileSync(policy, SMALL_POLICY);
-    const child = spawn(process.execPath, ['scripts/start.mjs', '--no-window', '--split', '--policy', policy, '--state-dir', join(root, 's'), '--run-dir', join(root, 'r')], { stdio: ['ignore', 'pipe', 'ignore'] });
+    const child = spawn(process.execPath, ['scripts/start.mjs', '--no-window', '--policy', policy, '--state-dir', join(root, 's'), '--run-dir', join(root, 'r')], { stdio: ['ignore', 'pipe', 'ignore'] });
     let out = '';
     child.stdout.on('data', (d) => (out += d.toString()));
     const addresses = () => [...out.matchAll(/the shell is at (http:\/\/127\.0\.0\.1:\d+\/#launch=[A-Za-z0-9_-]{32})/g)].map((m) => m[1]!);
@@ -130,18 +147,39 @@ describe('npm start', () => {
     await waitFor(() => processesUnder(root).length === 0 && cloisonPartPids().length === 0, 'the manager and its part gone', 10_000, 100);
   }, 150_000);
 
-  it('--split with a policy the cloison part cannot read: says why the part did not start, stops the manager (status 1)', async () => {
+  it('a policy the cloison part cannot read: says why the part did not start, stops the manager (status 1)', async () => {
     const root = startRoot();
-    chmodSync(root, 0o711);
     const policy = join(root, 'p.yaml');
     writeFileSync(policy, SMALL_POLICY, { mode: 0o600 }); // root's alone: the part reads the policy file itself
-    const child = spawn(process.execPath, ['scripts/start.mjs', '--no-window', '--split', '--policy', policy, '--state-dir', join(root, 's'), '--run-dir', join(root, 'r')], { stdio: ['ignore', 'pipe', 'ignore'] });
+    const child = spawn(process.execPath, ['scripts/start.mjs', '--no-window', '--policy', policy, '--state-dir', join(root, 's'), '--run-dir', join(root, 'r')], { stdio: ['ignore', 'pipe', 'ignore'] });
     let out = '';
     child.stdout.on('data', (d) => (out += d.toString()));
     expect(await new Promise((r) => child.once('exit', (code) => r(code)))).toBe(1);
     expect(out).toMatch(/the cloison part did not start: .*EACCES/);
     await waitFor(() => processesUnder(root).length === 0 && cloisonPartPids().length === 0, 'the manager and its part gone', 10_000, 100);
   }, 90_000);
+
+  for (const mode of [{ name: 'split', args: [], adminDir: 'r-broker' }, { name: '--single', args: ['--single'], adminDir: 'r' }]) {
+    it(`a training session (${mode.name}): run under the trainee's name, ended with Ctrl+C (status 130), nothing left`, async () => {
+      const root = startRoot();
+      const policy = join(root, 'p.yaml');
+      writeFileSync(policy, `${SMALL_POLICY}training: allowed\n`);
+      writeFileSync(join(root, 'scenario.yaml'), 'version: 1\ntitle: { fr: Essai, en: Trial }\ndrills:\n  - kind: right-level\n    card: { fr: "Ouvrez le budget DR.", en: "Open the Restricted budget." }\n    document: { name: budget-DR.txt, content: "DIFFUSION RESTREINTE" }\n    expect: high\n');
+      const args = ['scripts/start.mjs', '--no-window', ...mode.args, '--policy', policy, '--state-dir', join(root, 's'), '--run-dir', join(root, 'r'), '--training', join(root, 'scenario.yaml'), '--trainee', 'Alice Martin', '--report-dir', join(root, 'reports')];
+      const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'ignore'] });
+      let out = '';
+      child.stdout.on('data', (d) => (out += d.toString()));
+      try {
+        await waitFor(() => /the shell is at/.test(out) && /cage high:/.test(out), 'the address and the cages\' statuses', 45_000, 100);
+        const status = await adminCall(join(root, mode.adminDir, 'admin.sock'), 'training.status');
+        expect(status).toMatchObject({ ok: true, result: { session: { trainee: 'Alice Martin' } } });
+      } finally {
+        if (child.exitCode === null && child.signalCode === null) child.kill('SIGINT');
+      }
+      expect(await new Promise((r) => child.once('exit', (code) => r(code)))).toBe(130);
+      await waitFor(() => processesUnder(root).length === 0 && cloisonPartPids().length === 0, 'everything npm start started gone', 10_000, 100);
+    }, 90_000);
+  }
 
   const TEST_USER = 'cloison-shell-test'; // made by scripts/setup.sh
   const testUid = Number(spawnSync('id', ['-u', TEST_USER], { encoding: 'utf8' }).stdout.trim() || NaN);
@@ -152,7 +190,8 @@ describe('npm start', () => {
     const child = spawn(process.execPath, ['scripts/start.mjs', '--state-dir', join(root, 's'), '--run-dir', join(root, 'r')], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, SUDO_USER: TEST_USER } });
     let out = '';
     child.stdout.on('data', (d) => (out += d.toString()));
-    const journal = join(root, 's', 'audit.jsonl');
+    // The part's journal, in its own state folder beside the manager's.
+    const journal = join(root, 's-broker', 'audit.jsonl');
     const connected = () => existsSync(journal) && (readFileSync(journal, 'utf8').match(/"kind":"vnc\.connect"/g) ?? []).length >= 2;
     const deadline = Date.now() + 45_000;
     while (!connected() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
@@ -185,14 +224,13 @@ describe('npm start', () => {
     await waitFor(() => !existsSync(profile), "the shell user's Chromium profile removed");
   }, 90_000);
 
-  it('--split with a window: the cloison part killed, the shell\'s Chromium is replaced by one sent to the new part\'s address; npm start goes on', async (ctx) => {
+  it('with a window: the cloison part killed, the shell\'s Chromium is replaced by one sent to the new part\'s address; npm start goes on', async (ctx) => {
     if (!process.env.DISPLAY) skipWithReason(ctx, 'no display to open Chromium on (npm test runs under xvfb-run in CI)');
     if (Number.isNaN(testUid)) skipWithReason(ctx, `no ${TEST_USER} account (scripts/setup.sh makes it)`);
     const root = startRoot();
-    chmodSync(root, 0o711);
     const policy = join(root, 'p.yaml');
     writeFileSync(policy, SMALL_POLICY);
-    const child = spawn(process.execPath, ['scripts/start.mjs', '--split', '--policy', policy, '--state-dir', join(root, 's'), '--run-dir', join(root, 'r')], { stdio: ['ignore', 'pipe', 'ignore'], env: { ...process.env, SUDO_USER: TEST_USER } });
+    const child = spawn(process.execPath, ['scripts/start.mjs', '--policy', policy, '--state-dir', join(root, 's'), '--run-dir', join(root, 'r')], { stdio: ['ignore', 'pipe', 'ignore'], env: { ...process.env, SUDO_USER: TEST_USER } });
     let out = '';
     child.stdout.on('data', (d) => (out += d.toString()));
     // The profiles of the shell's Chromium main processes running now (the one with --app=).
@@ -236,14 +274,16 @@ describe('npm start', () => {
     expect(processesUnder(root)).toEqual([]);
   });
 
-  it('refuses a bad policy with file and line, and starts nothing', () => {
-    const root = startRoot();
-    const policy = join(root, 'bad.yaml');
-    writeFileSync(policy, 'version: 1\nlevels:\n  - id: low\n    rank: zero\n');
-    const r = spawnSync(process.execPath, ['out/supervisor/main.js', '--policy', policy, '--state-dir', join(root, 's'), '--run-dir', join(root, 'r')], { encoding: 'utf8' });
-    expect(r.status).toBe(2);
-    expect(r.stderr).toContain('policy refused, nothing started');
-    expect(r.stderr).toContain(`${policy}:4:11: levels[0].rank: expected number`);
-    expect(processesUnder(root)).toEqual([]);
-  });
+  for (const program of ['out/supervisor/cageManager.js', 'out/supervisor/main.js']) {
+    it(`${program} refuses a bad policy with file and line, and starts nothing`, () => {
+      const root = startRoot();
+      const policy = join(root, 'bad.yaml');
+      writeFileSync(policy, 'version: 1\nlevels:\n  - id: low\n    rank: zero\n');
+      const r = spawnSync(process.execPath, [program, '--policy', policy, '--state-dir', join(root, 's'), '--run-dir', join(root, 'r')], { encoding: 'utf8' });
+      expect(r.status).toBe(2);
+      expect(r.stderr).toContain('policy refused, nothing started');
+      expect(r.stderr).toContain(`${policy}:4:11: levels[0].rank: expected number`);
+      expect(processesUnder(root)).toEqual([]);
+    });
+  }
 });

@@ -17,17 +17,33 @@ if [ -f /var/lib/cloison/journal.key ]; then chown cloison:cloison /var/lib/cloi
 # Caml Crush's own daemon (a proxy on 127.0.0.1:4444, unfiltered) never runs: the supervisor runs one per level.
 update-rc.d caml-crush-server disable >/dev/null 2>&1 || true
 invoke-rc.d caml-crush-server stop >/dev/null 2>&1 || true
+# Which unit runs the supervisor (#29): the cage manager (root) with the supervisor as its
+# unprivileged cloison part, cloison-cage-manager.service; the single root supervisor's unit is
+# installed, not enabled. This file says the switch was made once, so an administrator's later
+# choice of the single mode is kept on upgrades (an install from before the switch has none).
+SPLIT_MARK=/var/lib/cloison/units-split
 if [ -d /run/systemd/system ]; then
   systemctl daemon-reload
-  systemctl enable cloison-supervisor.service >/dev/null
-  # An upgrade ("configure OLD-VERSION") restarts the supervisor if it runs, never the cages (the
-  # unit's KillMode=process and --keep-cages-on-stop): the new one re-adopts them, and a cage whose
-  # definition or record format changed restarts with the reason shown to the user and journaled.
-  # A fresh install starts it.
-  if [ -n "$2" ]; then
+  if [ -n "$2" ] && [ -e "$SPLIT_MARK" ]; then
+    # An upgrade ("configure OLD-VERSION") restarts whichever unit runs, never the cages (both units'
+    # KillMode=process and --keep-cages-on-stop): the new one re-adopts them, and a cage whose
+    # definition or record format changed restarts with the reason shown to the user and journaled.
+    systemctl try-restart cloison-cage-manager.service || true
     systemctl try-restart cloison-supervisor.service || true
   else
-    systemctl start cloison-supervisor.service || true
+    # A fresh install, or an upgrade from a root-supervisor install: the cage manager enabled in the
+    # supervisor's place, and started on a fresh install or where the supervisor ran (one an
+    # administrator stopped stays stopped); its Conflicts= stops a running supervisor first
+    # (SIGTERM with --keep-cages-on-stop: the cages stay), and the manager adopts them for its part.
+    running=
+    if [ -n "$2" ] && systemctl is-active --quiet cloison-supervisor.service; then running=yes; fi
+    systemctl disable cloison-supervisor.service >/dev/null 2>&1 || true
+    systemctl enable cloison-cage-manager.service >/dev/null
+    if [ -z "$2" ] || [ -n "$running" ]; then
+      systemctl start cloison-cage-manager.service || true
+    fi
   fi
 fi
+install -d -m 0711 /var/lib/cloison
+: > "$SPLIT_MARK"
 exit 0

@@ -12,6 +12,7 @@
  *                        [--renderer DIR] [--shell-group NAME] [--admin-group NAME] [--log-level L]
  *                        [--forward-journal auto|journald|syslog|syslog:PATH|none]
  *                        [--training SCENARIO.yaml [--trainee NAME] [--report-dir DIR]]
+ *                        [--keep-cages-on-stop]
  *
  * Like the supervisor's root part, it restricts itself before anything else (rootPartRestriction.ts:
  * the root requests' capabilities only, the root part's syscall filter). It prints one JSON line on
@@ -27,9 +28,11 @@
  * `{"partFailed":true,...}`, as is a training session the part refuses (then the manager stops,
  * status 2: started again, it would refuse it again). A training session's scenario is read and
  * its report written by the part, as `cloison` (a missing report folder is made here, its). SIGHUP is passed on to the part. It holds the cages `cage.start` made
- * (managedCages.ts) and stops them, and the part, when it is stopped.
- * Never imported (it runs its main and restricts the process that loads it). `npm start -- --split`
- * starts it (scripts/start.mjs).
+ * (managedCages.ts) and stops them, and the part, when it is stopped; with --keep-cages-on-stop
+ * (the packaged unit: a restart, an upgrade), SIGTERM leaves the cages running for the next
+ * manager's `cage.start` to adopt (keptCagesStop.ts), SIGINT still stops them.
+ * Never imported (it runs its main and restricts the process that loads it). `npm start` starts it
+ * (scripts/start.mjs), as does cloison-cage-manager.service.
  */
 import { closeSync, constants, existsSync, fchmodSync, fchownSync, mkdirSync, openSync, readFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
@@ -55,6 +58,8 @@ import { onManagerSighup } from './managerSighup';
 import { announcementLine, PART_ANNOUNCEMENT_TYPE, partFailedLine, partReason, TRAINING_REFUSED_TYPE } from './partAnnouncement';
 import { PartMessageLog } from './partMessageLog';
 import { reportFolderToMake } from './namedReportFolder';
+import { keepsCages } from './keptCagesStop';
+import { managerRunFolder } from './managerRunFolder';
 
 function say(msg: string, fields: Record<string, unknown> = {}): void {
   process.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), msg, ...fields })}\n`);
@@ -99,6 +104,7 @@ async function main(): Promise<void> {
       training: { type: 'string' },
       trainee: { type: 'string' },
       'report-dir': { type: 'string' },
+      'keep-cages-on-stop': { type: 'boolean', default: false },
     },
     strict: true,
   });
@@ -115,7 +121,7 @@ async function main(): Promise<void> {
   const stateDir = resolve(values['state-dir'] ?? '/var/lib/cloison');
   const runDir = resolve(values['run-dir'] ?? '/run/cloison');
   mkdirSync(stateDir, { recursive: true, mode: 0o700 });
-  mkdirSync(runDir, { recursive: true, mode: 0o755 });
+  managerRunFolder(runDir); // the part passes through it to the manager's socket
   const workstation = resolveWorkstationUser({ shellUser: values['shell-user'], policyUser: policy.session.user });
   if (workstation.problem) say('no password is checked: no workstation user', { reason: workstation.problem });
   const hostSound = hostSoundOf(workstation.user, values['audio-server']);
@@ -194,8 +200,9 @@ async function main(): Promise<void> {
   shutdown = (signal: string, status = 0) => {
     if (stopping) return;
     stopping = true;
-    say('stopping', { signal });
-    void stopAll().then(
+    const keepCages = keepsCages(signal, values['keep-cages-on-stop'] === true);
+    say('stopping', { signal, keepCages });
+    void (keepCages ? stopKeepingCages() : stopAll()).then(
       () => process.exit(status),
       (err: Error) => {
         say('stop failed', { reason: err.message });
@@ -219,6 +226,17 @@ async function main(): Promise<void> {
     await media.unmountAllUnder().catch((err: Error) => say('media mounts not all unmounted', { reason: err.message }));
     await server.close();
     journal.close();
+  };
+  // The cages left to the next manager: no request answered any more (the part's own stop would
+  // ask the cages to stop: seen, deploy/unitRestart.test.ts), then the part. The USB keys stay
+  // mounted in their cages until the next manager's start takes the media root back (prepare).
+  const stopKeepingCages = async () => {
+    await server.close();
+    await part?.stop().catch((err: Error) => say('cloison part stop failed', { reason: err.message }));
+    if (part) await unmountStagingArea(join(runDir, PART_STAGING_DIR)).catch(() => undefined);
+    await stop();
+    journal.close();
+    say('cages left running for the next cage manager', { levels: cages.levels() });
   };
   process.on('SIGINT', () => shutdown('SIGINT'));
   process.on('SIGTERM', () => shutdown('SIGTERM'));

@@ -1,7 +1,8 @@
 /**
- * Test helper: a whole supervisor started for a test, either as today (out/supervisor/main.js, the
- * root supervisor) or, with CLOISON_SPLIT=1 in the environment, split (#29): the root cage
- * manager (out/supervisor/cageManager.js) starting the supervisor as its `cloison` part. Split,
+ * Test helper: a whole supervisor started for a test, split as `npm start` starts it (#29): the
+ * root cage manager (out/supervisor/cageManager.js) starting the supervisor as its `cloison` part;
+ * or, with CLOISON_SPLIT=0 in the environment, the root supervisor alone (out/supervisor/main.js,
+ * `npm start -- --single`). Split,
  * the folders the test names are the part's (its journal, trust phrase and keys; the shell's and
  * administrators' sockets: what a test reads), and the manager's are beside them (`-manager`):
  * the cages' homes and records. The manager prints the part's "listening" and "ready" lines after
@@ -12,8 +13,15 @@ import { dirname } from 'node:path';
 import { account } from '../session/accounts';
 import { checkoutReachableByCloison } from './checkoutReachable';
 
-/** Whether this run starts supervisors split (the lead's CLOISON_SPLIT=1 run of the suites). */
-export const SPLIT = process.env.CLOISON_SPLIT === '1';
+/**
+ * Whether this run starts supervisors split: the default, as npm start's; CLOISON_SPLIT=0 starts
+ * the root supervisor alone (runAllTests.mjs runs a few end-to-end specs so a second time). The
+ * vitest files that start a whole supervisor through supervisorRun.ts test the root supervisor by
+ * name (processPrivileges.test.ts's first table, supervisorRestart.test.ts's SIGKILL of its one
+ * process; the split's own tests are beside them): under vitest the default stays the root
+ * supervisor, and CLOISON_SPLIT=1 runs them split.
+ */
+export const SPLIT = process.env.CLOISON_SPLIT === '1' || (process.env.CLOISON_SPLIT !== '0' && !process.env.VITEST);
 
 export interface SupervisorCommand {
   /** The script node runs, relative to the repository. */

@@ -1,0 +1,2 @@
+export function foldersClosedToPart(checkout: string): string[];
+export function openCheckoutToPart(checkout: string): string[];
