@@ -34,12 +34,21 @@ export function formatProblem(p: PolicyProblem): string {
 /** Refuse absurdly large files before parsing: a policy is a few kilobytes. */
 const MAX_POLICY_BYTES = 256 * 1024;
 
+/**
+ * Who reads the policy (#29): `whole`, the root supervisor or the cage manager, checks every file
+ * it names; `part`, the unprivileged `cloison` part, skips the files only the manager uses — the
+ * WireGuard configurations, which hold the levels' private keys and stay root's alone (0600). The
+ * manager has checked them at its own load (file:line) before the part starts: a wrong one refuses
+ * the start there. The recipient keys (public) are still checked: the part's diode encrypts to them.
+ */
+export type PolicyReading = 'whole' | 'part';
+
 export function loadPolicyFile(file: string): Policy {
   return readPolicyFile(file).policy;
 }
 
 /** The policy and the text it was read from (the running policy keeps both: its sha256 is shown). */
-export function readPolicyFile(file: string): { policy: Policy; text: string } {
+export function readPolicyFile(file: string, reading: PolicyReading = 'whole'): { policy: Policy; text: string } {
   let text: string;
   try {
     const buf = readFileSync(file);
@@ -51,16 +60,16 @@ export function readPolicyFile(file: string): { policy: Policy; text: string } {
     if (err instanceof PolicyError) throw err;
     throw new PolicyError([{ file, line: 0, column: 0, path: '', message: `cannot read policy: ${(err as Error).message}` }]);
   }
-  return { policy: parsePolicy(text, file), text };
+  return { policy: parsePolicy(text, file, reading), text };
 }
 
 export function loadDefaultPolicy(): Policy {
   return parsePolicy(DEFAULT_POLICY_YAML, DEFAULT_POLICY_NAME);
 }
 
-export function parsePolicy(text: string, file: string): Policy {
+export function parsePolicy(text: string, file: string, reading: PolicyReading = 'whole'): Policy {
   // Files the policy names are read now: a policy is refused whole, never half-way at first use.
-  return parseYamlAgainst(policySchema, text, file, (policy) => [...checkRecipientFiles(policy), ...checkTunnelConfigs(policy), ...checkUnlockService(policy)]);
+  return parseYamlAgainst(policySchema, text, file, (policy) => [...checkRecipientFiles(policy), ...(reading === 'whole' ? checkTunnelConfigs(policy) : []), ...checkUnlockService(policy)]);
 }
 
 /**
