@@ -6,7 +6,7 @@
  *   a wrong one refuses the manager's start with the policy's file:line:column and the
  *   configuration's own file:line, before any part runs;
  * - a diode recipient's key (public) is read by the part: one `cloison` cannot read refuses the
- *   start, saying by whom it must be readable.
+ *   manager's start at its load (the policy's place, by whom it must be readable), no part started.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
@@ -103,14 +103,18 @@ describe('the policy files over the split start', () => {
     expect(started.stderr).not.toMatch(/cloison part started/);
   }, 60_000);
 
-  it("a recipient key cloison cannot read refuses the part's start, saying by whom it must be readable", async () => {
+  it("a recipient key cloison cannot read refuses the manager's start with its place, saying by whom it must be readable", async () => {
     const keys = join(root, 'keys');
     mkdirSync(keys, { mode: 0o700 }); // an administrator's folder left root's alone
     person = openPgpPerson(keys, 'Claire');
     const policy = `${twoLevelPolicy({ low: bwrapCage({ uid: UIDS.low }), high: bwrapCage({ uid: UIDS.high }) })}files:\n  down: { decision: encrypt, recipients: [${person.publicKey}] }\n`;
-    const refused = await startSplit('rcpt-hidden', policy, /recipient key/);
+    const refused = await startSplit('rcpt-hidden', policy);
+    // Refused by the manager at its load, with its place: no part started to refuse it again and again.
     expect(refused.ready).toBe(false);
-    expect(refused.stderr).toMatch(new RegExp(`cannot read the recipient key ${person.publicKey.replace(/[.]/g, '\\.')}: EACCES: it is read as cloison \\(uid \\d+\\): the file and every folder above it must be readable by that account`));
+    expect(refused.exitCode).toBe(2);
+    expect(refused.stderr).toMatch(/policy refused, nothing started/);
+    expect(refused.stderr).toMatch(new RegExp(`p\\.yaml:\\d+:\\d+: files\\.down\\.recipients\\[0\\]: the recipient key ${person.publicKey.replace(/[.]/g, '\\.')} cannot be read by the cloison part \\(uid \\d+\\), which encrypts to it: ${keys.replace(/[.]/g, '\\.')} \\(uid 0, gid 0, mode 700\\) is not passable by cloison; the file and every folder above it must be readable by that account`));
+    expect(refused.stderr).not.toMatch(/cloison part started/);
     // As an administrator's /etc/cloison/recipients is: root's 0755, the key 0644.
     chmodSync(keys, 0o755);
     const started = await startSplit('rcpt-readable', policy);
