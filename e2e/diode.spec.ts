@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect, test } from '@playwright/test';
 import { openPgpPerson, type OpenPgpPerson } from '../supervisor/testing/openpgpPerson';
+import { policyFilesFolderForPart } from '../supervisor/testing/splitSupervisor';
 import { startSupervisor, TEST_TRUST_PHRASE, twoCagePolicy, type SupervisorProcess } from './support/supervisorProcess';
 
 let sup: SupervisorProcess;
@@ -18,6 +19,8 @@ let recipient: OpenPgpPerson;
 test.beforeAll(async () => {
   keysRoot = mkdtempSync(join(tmpdir(), 'cloison-rcpt-'));
   recipient = openPgpPerson(keysRoot, 'Claire');
+  // Split, the cloison part reads the public key (an administrator's /etc/cloison/recipients is 0755).
+  policyFilesFolderForPart(keysRoot);
   sup = await startSupervisor(twoCagePolicy({ extra: `files:\n  down: { decision: encrypt, recipients: [${recipient.publicKey}] }\n` }));
 });
 test.afterAll(async () => {

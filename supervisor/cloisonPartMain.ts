@@ -68,7 +68,7 @@ export async function runCloisonPart(raw: Record<string, unknown>): Promise<void
   let policy: Policy;
   let policyText: string;
   try {
-    if (start.policyFile) ({ policy, text: policyText } = readPolicyFile(start.policyFile));
+    if (start.policyFile) ({ policy, text: policyText } = readPolicyFile(start.policyFile, 'part'));
     else [policy, policyText] = [loadDefaultPolicy(), DEFAULT_POLICY_YAML];
   } catch (err) {
     return failed(`policy refused, nothing started: ${(err as Error).message}`);

@@ -37,6 +37,7 @@ import type { HandedSocket } from './socketHandOver';
 import { soundFifosExecutor, type HandedSoundFifo } from './soundFifosExecutor';
 import { soundHostExecutor, type HandedSoundEnd } from './soundHostExecutor';
 import { stateChownExecutor } from './stateChownExecutor';
+import { tunnelStatusExecutor } from './tunnelStatusExecutor';
 import { trainingDocumentExecutor } from './trainingDocumentExecutor';
 import { trainingSpoofExecutor } from './trainingSpoofExecutor';
 import { usbMountExecutor } from './usbMountExecutor';
@@ -154,6 +155,7 @@ export function managerExecutors(h: ManagerHoldings): { executors: RootExecutors
     'cage.quitApps': cageQuitAppsExecutor({ policy: h.policy, cage: h.cages.cage }),
     'app.windows': appWindowsExecutor({ policy: h.policy, cage: h.cages.cage }),
     'cage.notice': cageNoticeExecutor({ cages: h.cages }),
+    'tunnel.status': tunnelStatusExecutor({ cages: h.cages }),
     'card.proxy': (req) => {
       if (req.action === 'start') cardWatch.ensure();
       return cards.proxy(req);

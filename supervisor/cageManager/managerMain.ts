@@ -46,6 +46,7 @@ import { mountStagingArea, unmountStagingArea } from '../files/stagingArea';
 import type { HostSoundTarget } from '../audio/hostSound';
 import { DEFAULT_POLICY_NAME } from '../policy/defaultPolicy';
 import { loadDefaultPolicy, readPolicyFile } from '../policy/policyLoader';
+import type { Reader } from '../policy/readableBy';
 import { restrictRootPart } from '../sandbox/rootPartRestriction';
 import { account } from '../session/accounts';
 import { resolveWorkstationUser } from '../session/workstationUser';
@@ -70,8 +71,9 @@ function fail(message: string): never {
   process.exit(2);
 }
 
-function loadPolicy(file: string | undefined): Policy {
-  return file ? readPolicyFile(file).policy : loadDefaultPolicy();
+/** `part`: the account its part reads the policy as — the files that part reads must be readable by it (policyLoader.ts). */
+function loadPolicy(file: string | undefined, part?: Reader): Policy {
+  return file ? readPolicyFile(file, 'whole', part).policy : loadDefaultPolicy();
 }
 
 /** Stops the part, its cages and the manager (set once they exist). */
@@ -109,15 +111,16 @@ async function main(): Promise<void> {
     strict: true,
   });
   const policyFile = values.policy ? resolve(values.policy) : undefined;
-  let policy: Policy;
-  try {
-    policy = loadPolicy(policyFile);
-  } catch (err) {
-    fail(`policy refused, nothing started:\n${(err as Error).message}`);
-  }
   const peer = account(values['peer-user']!);
   if (!peer) fail(`no account "${values['peer-user']}": the unprivileged part's user (setup.sh makes cloison)`);
   if (peer.uid === 0) fail('the peer user cannot be root');
+  const partReader = values['no-part'] ? undefined : { name: values['peer-user']!, uid: peer.uid, gid: peer.gid };
+  let policy: Policy;
+  try {
+    policy = loadPolicy(policyFile, partReader);
+  } catch (err) {
+    fail(`policy refused, nothing started:\n${(err as Error).message}`);
+  }
   const stateDir = resolve(values['state-dir'] ?? '/var/lib/cloison');
   const runDir = resolve(values['run-dir'] ?? '/run/cloison');
   mkdirSync(stateDir, { recursive: true, mode: 0o700 });
@@ -183,7 +186,7 @@ async function main(): Promise<void> {
   const reloadPolicy = () => {
     if (!policyFile) return say('SIGHUP: the embedded default policy has nothing to read again');
     try {
-      policy = loadPolicy(policyFile);
+      policy = loadPolicy(policyFile, partReader);
       say('policy reloaded', { levels: policy.levels.map((l) => l.id) });
       policyReloaded();
       // A level the policy no longer names keeps nothing: its cage is stopped here (the part may still stop or wait for it meanwhile).

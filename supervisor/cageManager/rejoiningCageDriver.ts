@@ -11,12 +11,13 @@
  * `stop()` that meets a lost connection waits for the link's next one and asks again. A start
  * refused because the manager runs the level's cage already (the part itself started again, its
  * manager running on) waits for that cage instead. The cage's sound, app quitting, window counts
- * and limit notices are the current connection's RemoteCageDriver cage's (notice listeners follow it
- * to each cage found again).
+ * limit notices and tunnel are the current connection's RemoteCageDriver cage's (notice and tunnel
+ * listeners follow it to each cage found again).
  */
 import { CloisonError } from '../../shared/errors';
 import type { CageDriver, CageExit, CageNotice, RunningCage } from '../cages/cageDriver';
 import type { Policy } from '../../shared/policy';
+import type { TunnelView } from '../../shared/rpc';
 import type { ManagerLink } from './managerLink';
 import { CageEndUnknown, RemoteCageDriver, type RemoteCageDriverOptions } from './remoteCageDriver';
 import { handleOfHandedSocket, HandedSockets } from './socketHandOver';
@@ -53,10 +54,13 @@ export class RejoiningCageDriver implements CageDriver {
     const changed: Array<() => void> = [];
     // The lifecycle listens once; each cage found again over a new connection gets its listeners.
     const noticeListeners: Array<(notice: CageNotice) => void> = [];
+    const tunnelListeners: Array<(view: TunnelView) => void> = [];
+    const firstTunnel = current.tunnel;
     const replace = (next: RunningCage | null) => {
       if (next) {
         current = next;
         for (const listener of noticeListeners) next.onNotice?.(listener);
+        for (const listener of tunnelListeners) next.tunnel?.onChange(listener);
       }
       for (const listener of changed.splice(0)) listener();
     };
@@ -136,6 +140,18 @@ export class RejoiningCageDriver implements CageDriver {
         noticeListeners.push(listener);
         current.onNotice?.(listener);
       },
+      // The tunnel as the current connection's cage asks for it (tunnel.status); its listeners follow it to each cage found again.
+      ...(firstTunnel
+        ? {
+            tunnel: {
+              current: () => (current.tunnel ?? firstTunnel).current(),
+              onChange: (listener: (view: TunnelView) => void) => {
+                tunnelListeners.push(listener);
+                current.tunnel?.onChange(listener);
+              },
+            },
+          }
+        : {}),
     };
   }
 }

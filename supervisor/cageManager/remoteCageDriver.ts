@@ -34,13 +34,15 @@
  *   the last notice's number, so none between two requests is missed) until the manager answers
  *   the cage ended, the cage's end is known here, or the request fails (the connection lost: the
  *   fleet's reconnection makes a new RunningCage whose listeners ask again).
- * Not through a request yet, so absent: `tunnel`, and of the launcher `run`, `stop` and what runs
- * (`launched`, `onExit`).
+ * - `tunnel`: for a level the policy puts on WireGuard, `tunnel.status` asked every few seconds
+ *   while the cage runs (remoteTunnel.ts): the band's figures as the manager's driver measures them.
+ * Not through a request yet, so absent: of the launcher `run`, `stop` and what runs (`launched`,
+ * `onExit`).
  */
 import type { NetConnectOpts } from 'node:net';
 import { join } from 'node:path';
 import { CloisonError } from '../../shared/errors';
-import type { Policy } from '../../shared/policy';
+import { isWireguard, type Policy } from '../../shared/policy';
 import { bwrapCagePaths } from '../cages/bwrapDriver';
 import type { AppQuitOutcome } from '../cages/appQuit';
 import type { CageDriver, CageExit, CageNotice, RunningCage } from '../cages/cageDriver';
@@ -49,6 +51,7 @@ import { scratchDir } from '../cages/cageMounts';
 import { cageSoundOf } from '../policy/runningPolicy';
 import type { CageManagerClient } from './cageManagerClient';
 import type { RootRequest } from './requests';
+import { remoteTunnel } from './remoteTunnel';
 import { handleOfHandedSocket, type HandedSockets } from './socketHandOver';
 
 export interface RemoteCageDriverOptions {
@@ -107,7 +110,10 @@ export class RemoteCageDriver implements CageDriver {
     };
     const paths = bwrapCagePaths(this.options.stateDir, this.options.runDir, level);
     const sound = cageSoundOf(this.options.policy(), level);
+    const network = this.options.policy().levels.find((l) => l.id === level)?.cage;
+    const onWireguard = network?.driver === 'bwrap' && isWireguard(network.network);
     return {
+      ...(onWireguard ? { tunnel: remoteTunnel({ level, ask: (request) => this.ask(request), running: () => !ended }) } : {}),
       ...(sound ? { sound: { out: join(paths.sound, 'out.fifo'), mic: sound.micAllowed ? join(paths.sound, 'mic.fifo') : null } } : {}),
       endpoint: { path: join(scratchDir(paths.scratch, 'vnc'), 'vnc.sock') } satisfies NetConnectOpts,
       innerPid,

@@ -8,7 +8,7 @@
  */
 import { lstatSync } from 'node:fs';
 import { isAbsolute, join, normalize, sep } from 'node:path';
-import { cageUid, maxGeometryOf, type BwrapCagePolicy, type Policy } from '../../shared/policy';
+import { cageUid, isWireguard, maxGeometryOf, type BwrapCagePolicy, type Policy } from '../../shared/policy';
 import { bwrapCagePaths, mediaRootOf } from '../cages/bwrapDriver';
 import { loopBackingDirOf } from '../policy/runningPolicy';
 import { scanBlockDevices } from '../usb/sysfsBlockDevices';
@@ -182,6 +182,8 @@ const CHECKS: { [O in RootOp]: Check<O> } = {
   'cage.quitApps': (req, ctx) => (ctx.holdsCage?.(req.level) ? ALLOWED : levelAnd(req, ctx, () => ALLOWED)),
   'app.windows': (req, ctx) => levelAnd(req, ctx, () => ALLOWED),
   'cage.notice': (req, ctx) => (ctx.holdsCage?.(req.level) ? ALLOWED : levelAnd(req, ctx, () => ALLOWED)),
+  // Only a level the running policy puts on WireGuard: a level with no tunnel has nothing to measure.
+  'tunnel.status': (req, ctx) => levelAnd(req, ctx, ({ cage }) => (isWireguard(cage.network) ? ALLOWED : refuse(`level ${req.level} has no tunnel in the running policy`))),
   // A level's card proxy only where the policy gives that level the card; stopping one is always allowed (a withdrawn card).
   'card.proxy': (req, ctx) => (req.action === 'stop' ? ALLOWED : cardLevel(req.level, ctx)),
   'card.socket': (req, ctx) => cardLevel(req.level, ctx),

@@ -85,6 +85,8 @@ export const rootRequestSchemas = {
   'app.windows': z.object({ op: z.literal('app.windows'), level: levelIdSchema }).strict(),
   /** The next limit a level's running cage reached (memory, tasks, home) after the notice numbered `after`: pending until one comes or the cage ends. */
   'cage.notice': z.object({ op: z.literal('cage.notice'), level: levelIdSchema, after: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional() }).strict(),
+  /** A level's WireGuard tunnel as its driver measures it (state, handshake age, endpoint, reason): the band's figures, never a key. */
+  'tunnel.status': z.object({ op: z.literal('tunnel.status'), level: levelIdSchema }).strict(),
   /** Start or stop a level's card proxy (pkcs11proxyd as the level's proxy uid, its filter from the running policy). */
   'card.proxy': z.object({ op: z.literal('card.proxy'), level: levelIdSchema, action: z.enum(['start', 'stop']) }).strict(),
   /** Connect to a level's running card proxy and hand the connection over (a file descriptor): one per cage connection. */
@@ -130,6 +132,7 @@ export const WHY_ROOT: Record<RootOp, { why: string; code: string }> = {
   'cage.quitApps': { why: 'the same launcher channel, the manager\'s: wmctrl and xprop run as cage processes to close and count the windows', code: 'cages/appQuit.ts' },
   'app.windows': { why: 'the same launcher channel, the manager\'s: xprop runs as a cage process to read the windows\' classes', code: 'apps/cageWindows.ts' },
   'cage.notice': { why: 'the cage\'s control group counters and its home are watched by its driver, the manager\'s: only it sees a limit reached', code: 'cages/bwrapDriver.ts (watchLimits, RunningCage.onNotice)' },
+  'tunnel.status': { why: 'the tunnel is the cage driver\'s, the manager\'s: wireguard-go\'s control socket is root\'s and the interface in the cage\'s namespace; only it measures the last handshake', code: 'network/tunnelWatch.ts, cages/bwrapDriver.ts (attachTunnel); the executor: cageManager/tunnelStatusExecutor.ts' },
   'card.proxy': { why: 'pkcs11proxyd runs as the level\'s proxy uid (setpriv, CAP_SETUID/CAP_SETGID) in a control group of its own, its folders chowned to that uid (CAP_CHOWN)', code: 'smartcard/levelCardProxy.ts; the executor: cageManager/cardProxyExecutor.ts' },
   'card.socket': { why: 'the proxy\'s socket is in its uid\'s 0700 folder: connecting needs root (CAP_DAC_OVERRIDE)', code: 'smartcard/recordGuard.ts (its target); the executor: cageManager/cardProxyExecutor.ts' },
   'card.presence': { why: 'the reader is listed by loading the module as a card proxy\'s uid (setpriv, CAP_SETUID/CAP_SETGID), and the proxies a pulled card restarts are the manager\'s: it restarts them itself, the part only learns of it', code: 'smartcard/cardPresence.ts; the executor: cageManager/cardPresenceWatch.ts' },

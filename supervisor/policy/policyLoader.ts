@@ -7,6 +7,7 @@ import { isNode, LineCounter, parseDocument, type Document } from 'yaml';
 import type { z } from 'zod';
 import { isWireguard, policySchema, type Policy } from '../../shared/policy';
 import { DEFAULT_POLICY_NAME, DEFAULT_POLICY_YAML } from './defaultPolicy';
+import { unreadableBy, type Reader } from './readableBy';
 import { readRecipientKey } from './recipientKeys';
 import { readWireguardConfig } from './wireguardConfig';
 import { unlockStackProblem } from './pamStack';
@@ -34,12 +35,21 @@ export function formatProblem(p: PolicyProblem): string {
 /** Refuse absurdly large files before parsing: a policy is a few kilobytes. */
 const MAX_POLICY_BYTES = 256 * 1024;
 
+/**
+ * Who reads the policy (#29): `whole`, the root supervisor or the cage manager, checks every file
+ * it names; `part`, the unprivileged `cloison` part, skips the files only the manager uses — the
+ * WireGuard configurations, which hold the levels' private keys and stay root's alone (0600). The
+ * manager has checked them at its own load (file:line) before the part starts: a wrong one refuses
+ * the start there. The recipient keys (public) are still checked: the part's diode encrypts to them.
+ */
+export type PolicyReading = 'whole' | 'part';
+
 export function loadPolicyFile(file: string): Policy {
   return readPolicyFile(file).policy;
 }
 
 /** The policy and the text it was read from (the running policy keeps both: its sha256 is shown). */
-export function readPolicyFile(file: string): { policy: Policy; text: string } {
+export function readPolicyFile(file: string, reading: PolicyReading = 'whole', partAccount?: Reader): { policy: Policy; text: string } {
   let text: string;
   try {
     const buf = readFileSync(file);
@@ -51,16 +61,21 @@ export function readPolicyFile(file: string): { policy: Policy; text: string } {
     if (err instanceof PolicyError) throw err;
     throw new PolicyError([{ file, line: 0, column: 0, path: '', message: `cannot read policy: ${(err as Error).message}` }]);
   }
-  return { policy: parsePolicy(text, file), text };
+  return { policy: parsePolicy(text, file, reading, partAccount), text };
 }
 
 export function loadDefaultPolicy(): Policy {
   return parsePolicy(DEFAULT_POLICY_YAML, DEFAULT_POLICY_NAME);
 }
 
-export function parsePolicy(text: string, file: string): Policy {
+/**
+ * `partAccount` (the cage manager's load, as root): the account of the part that will read the
+ * policy again — each recipient key must be readable by it too (readableBy.ts), refused here with
+ * its place rather than by a part that could not start.
+ */
+export function parsePolicy(text: string, file: string, reading: PolicyReading = 'whole', partAccount?: Reader): Policy {
   // Files the policy names are read now: a policy is refused whole, never half-way at first use.
-  return parseYamlAgainst(policySchema, text, file, (policy) => [...checkRecipientFiles(policy), ...checkTunnelConfigs(policy), ...checkUnlockService(policy)]);
+  return parseYamlAgainst(policySchema, text, file, (policy) => [...checkRecipientFiles(policy, partAccount), ...(reading === 'whole' ? checkTunnelConfigs(policy) : []), ...checkUnlockService(policy)]);
 }
 
 /**
@@ -106,12 +121,14 @@ function checkUnlockService(policy: Policy): Array<{ path: Array<string | number
 }
 
 /** Every recipient key file an encrypting rule names must be a usable public key, root's. */
-function checkRecipientFiles(policy: Policy): Array<{ path: Array<string | number>; message: string }> {
+function checkRecipientFiles(policy: Policy, partAccount?: Reader): Array<{ path: Array<string | number>; message: string }> {
   const problems: Array<{ path: Array<string | number>; message: string }> = [];
   const check = (files: readonly string[] | undefined, at: Array<string | number>) =>
     files?.forEach((f, i) => {
       try {
         readRecipientKey(f);
+        const unreadable = partAccount ? unreadableBy(f, partAccount) : null;
+        if (unreadable) throw new Error(`the recipient key ${f} cannot be read by the ${partAccount!.name} part (uid ${partAccount!.uid}), which encrypts to it: ${unreadable}; the file and every folder above it must be readable by that account (a public key: root's, 0644, in folders 0755)`);
       } catch (err) {
         problems.push({ path: [...at, 'recipients', i], message: (err as Error).message });
       }

@@ -5,7 +5,8 @@
  * that goes down — and hold a key that can encrypt, neither expired nor revoked.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { accessSync, constants, mkdtempSync, rmSync } from 'node:fs';
+import { userInfo } from 'node:os';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { findBinary } from '../system/binaries';
@@ -22,7 +23,12 @@ export interface RecipientKey {
 /** Reads one recipient file; throws with what is wrong with it. */
 export function readRecipientKey(file: string): RecipientKey {
   const problem = rootFileProblem(file, 'the recipient key', 0o022, (uid, mode) => `${file} must be root's and writable by root only (it is uid ${uid}, mode ${mode}): whoever could replace it would read what goes down`);
-  if (problem) throw new Error(problem);
+  if (problem) throw new Error(problem.endsWith(': EACCES') ? `${problem}: ${readableBy()}` : problem);
+  try {
+    accessSync(file, constants.R_OK);
+  } catch {
+    throw new Error(`cannot read the recipient key ${file}: ${readableBy()}`);
+  }
   const gpg = findBinary('gpg');
   if (!gpg) throw new Error('gpg not found: install gpg (the encrypting diode needs it)');
   const home = mkdtempSync(join(tmpdir(), 'cloison-gpg-'));
@@ -36,6 +42,15 @@ export function readRecipientKey(file: string): RecipientKey {
     rmSync(home, { recursive: true, force: true });
   }
   return parseKeyListing(file, listing);
+}
+
+/**
+ * Whom a recipient file must be readable by: the account reading the policy (split, the `cloison`
+ * part, which encrypts to it). A public key: root's 0644 in folders that account may pass through.
+ */
+function readableBy(): string {
+  const me = userInfo();
+  return `it is read as ${me.username} (uid ${me.uid}): the file and every folder above it must be readable by that account (a public key: root's, 0644, in folders 0755)`;
 }
 
 /** gpg's colon listing: pub/sub records (validity, capabilities), fpr and uid lines. */

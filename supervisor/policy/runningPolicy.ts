@@ -7,7 +7,7 @@
 import { EventEmitter } from 'node:events';
 import type { Policy } from '../../shared/policy';
 import { DEFAULT_POLICY_NAME, DEFAULT_POLICY_YAML } from './defaultPolicy';
-import { loadDefaultPolicy, readPolicyFile } from './policyLoader';
+import { loadDefaultPolicy, readPolicyFile, type PolicyReading } from './policyLoader';
 
 export class RunningPolicy {
   private readonly events = new EventEmitter<{ change: [Policy, Policy] }>();
@@ -16,6 +16,8 @@ export class RunningPolicy {
     private policy: Policy,
     private policyText: string,
     readonly source: string,
+    /** The cloison part reads it as `part` (policyLoader.ts): the manager's files are not its to read. */
+    private readonly reading: PolicyReading = 'whole',
   ) {}
 
   current(): Policy {
@@ -42,7 +44,7 @@ export class RunningPolicy {
   /** The policy as the source says now (throws the loader's PolicyError, file:line, on a bad one). */
   readSource(): { policy: Policy; text: string } {
     if (this.source === DEFAULT_POLICY_NAME) return { policy: loadDefaultPolicy(), text: DEFAULT_POLICY_YAML };
-    return readPolicyFile(this.source);
+    return readPolicyFile(this.source, this.reading);
   }
 }
 

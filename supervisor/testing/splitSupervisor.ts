@@ -70,6 +70,16 @@ export function trainingFoldersForPart(args: string[]): void {
   }
 }
 
+/**
+ * Split, the part reads the policy's public files (the diode's recipient keys) as `cloison`: a
+ * test's folder holding them made passable by it, as an administrator's /etc/cloison is (0755);
+ * the files themselves are the test's, root's 0644. A WireGuard configuration needs nothing: the
+ * manager alone reads it.
+ */
+export function policyFilesFolderForPart(folder: string): void {
+  if (SPLIT) passableByPart(folder);
+}
+
 /** The cage manager's own "listening" line (its socket, no shell's): not the supervisor's. */
 export function isManagerOwnLine(said: { listening?: boolean; rpcSocket?: unknown }): boolean {
   return SPLIT && said.listening === true && said.rpcSocket === undefined;

@@ -1,0 +1,52 @@
+/**
+ * The policy as the `cloison` part reads it (#29, policyLoader.ts `PolicyReading`): the WireGuard
+ * configurations, root's 0600 with the levels' private keys, are the manager's alone — the part's
+ * reading neither opens them nor needs them there; everything else is checked as the whole
+ * reading checks it (a recipient key, the policy's own problems), at load and at each reload.
+ */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { parsePolicy, PolicyError, readPolicyFile } from './policyLoader';
+import { RunningPolicy } from './runningPolicy';
+import { testRoot } from '../testing/testRoots';
+import { bwrapCage, twoLevelPolicy } from '../testing/testPolicy';
+
+const onWireguard = (config: string, extra = '') => twoLevelPolicy({ low: bwrapCage({ uid: 62961 }), high: bwrapCage({ uid: 62962 }).replace('network: none', `network: { mode: wireguard, config: ${config} }`) }, extra);
+const problems = (read: () => unknown) => {
+  try {
+    read();
+  } catch (err) {
+    expect(err).toBeInstanceOf(PolicyError);
+    return (err as Error).message;
+  }
+  return null;
+};
+
+describe("the part's reading of the policy", () => {
+  it('does not open a WireGuard configuration: one the part could not read (here: none at all) is the manager\'s to refuse', () => {
+    const missing = join(testRoot('cloison-reading-'), 'wg-high.conf');
+    expect(problems(() => parsePolicy(onWireguard(missing), 'p.yaml'))).toMatch(/^p\.yaml:\d+:\d+: levels\[1\]\.cage\.network\.config: cannot read the WireGuard configuration .*wg-high\.conf: ENOENT/);
+    const policy = parsePolicy(onWireguard(missing), 'p.yaml', 'part');
+    expect(policy.levels[1]!.cage).toMatchObject({ network: { mode: 'wireguard', config: missing } });
+  });
+
+  it('still checks what the part uses: a recipient key, the policy itself', () => {
+    const dir = testRoot('cloison-reading-');
+    const missingKey = join(dir, 'officer.asc');
+    expect(problems(() => parsePolicy(onWireguard(join(dir, 'wg.conf'), `files:\n  down: { decision: encrypt, recipients: [${missingKey}] }\n`), 'p.yaml', 'part'))).toMatch(/files\.down\.recipients\[0\]: cannot read the recipient key .*officer\.asc: ENOENT/);
+    expect(problems(() => parsePolicy(onWireguard(join(dir, 'wg.conf')).replace('version: 1', 'version: 9'), 'p.yaml', 'part'))).toMatch(/^p\.yaml:1:\d+: version/);
+  });
+
+  it('a running policy read as the part reloads as the part: a reload does not open the configuration either', () => {
+    const dir = testRoot('cloison-reading-');
+    const file = join(dir, 'p.yaml');
+    writeFileSync(file, onWireguard(join(dir, 'wg-gone.conf')));
+    const first = readPolicyFile(file, 'part');
+    const store = new RunningPolicy(first.policy, first.text, file, 'part');
+    writeFileSync(file, onWireguard(join(dir, 'wg-gone.conf')).replace('label: { fr: Haut', 'label: { fr: Très haut'));
+    expect(store.readSource().text).toContain('Très haut');
+    // The whole reading (root's) refuses the same file.
+    expect(problems(() => new RunningPolicy(first.policy, first.text, file).readSource())).toMatch(/wg-gone\.conf: ENOENT/);
+  });
+});
