@@ -67,7 +67,12 @@ if (split && spawnSync('id', ['-u', 'cloison'], { stdio: 'ignore' }).status !== 
   process.exit(1);
 }
 if (split) {
-  for (const folder of openCheckoutToPart(root)) say(`the cloison part runs this checkout as user cloison: others may now pass through ${folder} (search only, not list; chmod o-x undoes it, and --single needs none of it)`);
+  try {
+    for (const folder of openCheckoutToPart(root)) say(`the cloison part runs this checkout as user cloison: that account alone may now pass through ${folder} (search only, not list; setfacl -x u:cloison undoes it, and --single needs none of it)`);
+  } catch (err) {
+    say(`${err.message}: make the checkout reachable by the cloison account (chmod o+x on that folder), move it, or use --single`);
+    process.exit(1);
+  }
 }
 const built = [program, 'out/renderer/index.html', ...(split ? ['out/supervisor/cloisonPart.js'] : [])];
 if (!built.every((file) => existsSync(join(root, file)))) {
