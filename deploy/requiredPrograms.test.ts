@@ -61,6 +61,9 @@ const TEST_PACKAGE_OF: Record<string, string> = {
   'softhsm2-util': 'softhsm2',
   python3: 'python3',
   perf: 'linux-perf',
+  // npm start's split: the checkout opened to the cloison account alone (scripts/partReach.mjs)
+  setfacl: 'acl',
+  getfacl: 'acl',
 };
 /** Always on Debian (Essential: yes), so neither setup.sh nor the package has to name them. */
 const ESSENTIAL = new Set(['coreutils', 'util-linux', 'bsdutils', 'dash', 'bash', 'perl-base', 'libc-bin', 'findutils']);

@@ -25,6 +25,8 @@ PACKAGES=(
   mount e2fsprogs dosfstools coreutils bsdutils dash libc-bin udev
   # the lock: the unlock password through PAM, the lock before sleep through logind
   pamtester systemd
+  # npm start's split: an ACL entry lets the cloison part alone reach a checkout in a private home
+  acl
   # the encrypting diode: OpenPGP encryption and signatures (gpg-agent holds the levels' keys)
   gpg gpg-agent gpgconf
   # documents converted into pixels (decision convert): poppler renders PDFs, LibreOffice the rest
