@@ -11,7 +11,7 @@ export default defineConfig({
   timeout: 90_000,
   expect: { timeout: 15_000 },
   workers: 1,
-  // The split run (runAllTests.mjs) writes its own report beside the default one.
+  // The second run over the single root supervisor (runAllTests.mjs) writes its own report beside the default one.
   reporter: [['list'], ['json', { outputFile: process.env.CLOISON_E2E_REPORT ?? '../test-results/e2e.json' }]],
   outputDir: '../test-results/e2e',
   use: {

@@ -75,7 +75,7 @@ id cloison-shell-test >/dev/null 2>&1 || useradd --system --no-create-home --hom
 
 # The unprivileged part's account (#29): owns the journal's key; no login, no home.
 id cloison >/dev/null 2>&1 || useradd --system --user-group --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin cloison
-# Split (npm start -- --split), the cloison part gives the shell's socket to cloison-shell and the
+# Split (npm start's default), the cloison part gives the shell's socket to cloison-shell and the
 # admin socket to cloison-admin: a member of both where the package made them (here the sockets stay
 # the part's alone without them); its state folder (the journal, its keys) its own.
 for group in cloison-shell cloison-admin; do

@@ -1,5 +1,5 @@
 /**
- * The split start for real (#29), as root as the unit and `npm start -- --split` start it: the cage
+ * The split start for real (#29), as root as the unit and `npm start` (its default) start it: the cage
  * manager (its bundle) starts the supervisor as its `cloison` part. The part runs as `cloison` with
  * no capability, an empty bounding set, NoNewPrivs and the service's filter, keeping only the
  * shell's and administrators' groups the manager names; its "listening" line comes out of the

@@ -1,5 +1,5 @@
 /**
- * A training session started split (#29), as `npm start -- --split --training …` starts it: the
+ * A training session started split (#29), as `npm start -- --training …` (split, its default) starts it: the
  * cage manager (its bundle, as root) passes --training, --trainee and --report-dir to its cloison
  * part, which reads the scenario and writes the report as cloison. What the trainer sees: the
  * session running under the trainee's name on the administrators' socket, and once stopped, its

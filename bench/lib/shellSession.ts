@@ -130,7 +130,7 @@ export async function openShellSession(root: string, policy: string, viewport = 
   writeSupervisorState(root, 'trust-phrase.json', JSON.stringify({ phrase: 'Le héron pêche à l’aube', symbol: '◆' }));
   if (startAgain) writeSupervisorState(root, 'screens.json', JSON.stringify({ low: REMEMBERED_SCREEN, high: REMEMBERED_SCREEN }));
   const t0 = Date.now();
-  const start = spawn(process.execPath, ['scripts/start.mjs', '--no-window', '--policy', policy, '--state-dir', join(root, 's'), '--run-dir', join(root, 'r'), ...(split ? ['--split'] : [])], {
+  const start = spawn(process.execPath, ['scripts/start.mjs', '--no-window', '--policy', policy, '--state-dir', join(root, 's'), '--run-dir', join(root, 'r'), ...(split ? ['--split'] : ['--single'])], {
     stdio: ['ignore', 'pipe', supervisorLog ? openSync(supervisorLog, 'w') : 'ignore'],
     ...(supervisorLog ? { env: { ...process.env, CLOISON_LOG_LEVEL: 'info' } } : {}),
   });

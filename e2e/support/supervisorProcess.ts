@@ -29,7 +29,7 @@ export interface SupervisorProcess {
    */
   cageStateDir: string;
   cageRunDir: string;
-  /** The supervisor's (root part's) pid; with CLOISON_SPLIT=1, its cloison part's (the manager's child) once ready. */
+  /** The supervisor's (root part's) pid; split (the default; CLOISON_SPLIT=0 for the root supervisor alone), its cloison part's (the manager's child) once ready. */
   pid: number;
   homeOf(level: string): string;
   stop(): Promise<void>;
@@ -56,7 +56,7 @@ export async function startSupervisor(policyYaml: string, options: StartOptions 
   const policyFile = join(root, 'policy.yaml');
   writeFileSync(policyFile, policyYaml);
   const stateDir = join(root, 'state');
-  // CLOISON_SPLIT=1: the cage manager with the supervisor as its cloison part, whose folders are these.
+  // Split (the default; CLOISON_SPLIT=0 for the root supervisor alone): the cage manager with the supervisor as its cloison part, whose folders are these.
   const command = supervisorCommand(stateDir, join(root, 'run'));
   const phrase = options.trustPhrase === undefined ? TEST_TRUST_PHRASE : options.trustPhrase;
   if (phrase !== null) {

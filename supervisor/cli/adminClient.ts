@@ -1,11 +1,18 @@
 /**
  * The `cloison` command's side of the admin socket: one request, one answer.
  */
+import { existsSync } from 'node:fs';
 import { connect } from 'node:net';
 import { LineFrames } from '../../shared/lineFrames';
 import type { AdminMethod } from '../admin/adminServer';
 
-export const DEFAULT_ADMIN_SOCKET = '/run/cloison/admin.sock';
+/** The split's (the cloison part's: the packaged default) first, then the single root supervisor's. */
+export const ADMIN_SOCKETS = ['/run/cloison-broker/admin.sock', '/run/cloison/admin.sock'] as const;
+
+/** The admin socket of whichever supervisor runs here (the split's when neither is found: its error names it). */
+export function defaultAdminSocket(): string {
+  return ADMIN_SOCKETS.find((path) => existsSync(path)) ?? ADMIN_SOCKETS[0];
+}
 
 export type AdminReply = { ok: true; result: unknown } | { ok: false; error: { code: string; message: string } };
 

@@ -27,7 +27,7 @@ import { describeChanges, policyChanges } from '../policy/policyChanges';
 import type { Policy } from '../../shared/policy';
 import type { TrainingView } from '../../shared/trainingScenario';
 import type { ReloadOutcome } from '../policy/policyReloader';
-import { adminCall, DEFAULT_ADMIN_SOCKET } from './adminClient';
+import { adminCall, defaultAdminSocket } from './adminClient';
 
 const USAGE = 'usage: cloison policy check FILE [--socket PATH] | cloison policy reload [--socket PATH] | cloison status [--socket PATH] | cloison lock [--socket PATH] | cloison training start SCENARIO --trainee NAME | cloison training status | cloison training stop | cloison training report --out DIR | cloison audit verify [--key KEYFILE] FILE | cloison audit tail [-n N] FILE | cloison audit export --since ISO-TIME FILE';
 
@@ -138,7 +138,7 @@ function auditRead(argv: string[], out: (s: string) => void, err: (s: string) =>
  */
 export async function runCliWithSupervisor(argv: string[], out: (s: string) => void, err: (s: string) => void): Promise<number> {
   const socketAt = argv.indexOf('--socket');
-  const socket = socketAt >= 0 ? argv[socketAt + 1] : DEFAULT_ADMIN_SOCKET;
+  const socket = socketAt >= 0 ? argv[socketAt + 1] : defaultAdminSocket();
   const args = socketAt >= 0 ? [...argv.slice(0, socketAt), ...argv.slice(socketAt + 2)] : argv;
   if (!socket) {
     err(USAGE);

@@ -17,7 +17,7 @@ export interface SupervisorRun {
 
 /**
  * Starts out/supervisor/main.js with a browser shell on a free port; resolves at its "ready" line.
- * With CLOISON_SPLIT=1, the cage manager with the supervisor as its cloison part on these folders
+ * Split (CLOISON_SPLIT=1; vitest's default is the root supervisor alone), the cage manager with the supervisor as its cloison part on these folders
  * (splitSupervisor.ts); `child` is then the manager.
  */
 export async function runSupervisor(policyFile: string, stateDir: string, runDir: string, how: { prefix?: string[]; extraArgs?: string[] } = {}): Promise<SupervisorRun> {
