@@ -142,6 +142,8 @@ export async function runSmartcardSignBench(log: (s: string) => void): Promise<S
     log(`module loaded to C_Initialize done: ${line(result.openMs, 2)} (median of 6)`);
     log(`load average (1 min): ${fmt(result.load[0], 1)} at the start, ${fmt(result.load[1], 1)} at the end, on ${cpus().length} cores`);
     log(`pkcs11proxyd's CPU (controller and workers) per pkcs11-tool --sign: ${fmt(result.proxyCpuMsPerRun.camlCrush, 1)} ms, with OCaml's default GC ${fmt(result.proxyCpuMsPerRun.camlCrushDefaultGc, 1)} ms (over the last ${ROUNDS - 6} rounds; a worker forked and ended per run)`);
+    // A round's proxy and direct runs came within a tenth of a second of each other: less at the mercy of the load's swings than the medians' ratio.
+    log(`pkcs11-tool --sign through the proxy/directly, median of the rounds' ratios: ${fmt(median(result.wholeMs.proxy.map((ms, i) => ms / result.wholeMs.direct[i]!)), 2)} (Caml Crush alone ${fmt(median(result.wholeMs.camlCrush.map((ms, i) => ms / result.wholeMs.direct[i]!)), 2)})`);
     log(`the guard's CPU per relayed call: ${fmt(median(result.guardCpuUsPerCall), 1)} µs (median of 6; through the guard less through Caml Crush alone; the key search's calls counted in)`);
     return result;
   } finally {
