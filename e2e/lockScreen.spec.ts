@@ -11,7 +11,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { expect, test, type Page } from '@playwright/test';
 import { createPamTestUser, type PamTestUser } from '../supervisor/testing/pamTestUser';
 import { bwrapCage, twoLevelPolicy } from '../supervisor/testing/testPolicy';
-import { cagePids } from './support/cageByUid';
+import { cageLongLivedPids } from './support/cageByUid';
 import { KEY_LOGGER_APP, rawKeyPresses, typeUntilLogged } from './support/cageProbes';
 import { Screenshot } from './support/pixels';
 import { startSupervisor, TEST_TRUST_PHRASE, type SupervisorProcess } from './support/supervisorProcess';
@@ -181,7 +181,7 @@ test.describe('locked by the user', () => {
     await page.keyboard.press('Pause');
     await page.getByTestId('overview-layout').click();
     await expect(page.getByTestId('stage')).toHaveAttribute('data-layout', 'split');
-    const pids = cagePids(UIDS.low);
+    const pids = cageLongLivedPids(UIDS.low);
 
     await page.keyboard.press('Pause');
     await page.getByTestId('overview-lock').click();
@@ -191,7 +191,7 @@ test.describe('locked by the user', () => {
     await expect(page.getByTestId('stage')).toHaveAttribute('data-layout', 'split');
     await expect(page.getByTestId('level-band')).toHaveAttribute('data-level', 'low');
     await expect(page.getByTestId('cage-frame-low')).toHaveAttribute('data-viewer', 'connected');
-    expect(cagePids(UIDS.low)).toEqual(expect.arrayContaining(pids));
+    expect(cageLongLivedPids(UIDS.low)).toEqual(expect.arrayContaining(pids));
     expect(kept()).toBe('kept');
 
     // The shortcut: Super+L locks, and its L reaches no cage.
