@@ -18,7 +18,8 @@ import { createPamTestUser, type PamTestUser } from '../testing/pamTestUser';
 import { testRoot } from '../testing/realCage';
 import { bwrapCage, twoLevelPolicy } from '../testing/testPolicy';
 import { waitFor } from '../testing/waitFor';
-import { MANAGER_JOURNAL_FILE } from './managerExecutors';
+import { sendFramesAs } from '../testing/rawFramesAs';
+import { MANAGER_JOURNAL_FILE, MANAGER_SOCKET_FILE } from './managerExecutors';
 
 const REPO = resolve(__dirname, '..', '..');
 let root: string;
@@ -110,5 +111,21 @@ describe("an administrator's policy reload on the cloison part", () => {
     console.log(`${reads} reads of the policy for 40 requests`);
     expect(reads).toBeGreaterThanOrEqual(1);
     expect(reads).toBeLessThan(40);
+  }, 90_000);
+
+  it("a compromised part's raw flood of reloads is held to its lane: past it BUSY, nothing read", async () => {
+    const before = managerJournal().length;
+    const frames = Array.from({ length: 200 }, (_, id) => ({ json: { id, request: { op: 'policy.reload' } } }));
+    const outcome = await sendFramesAs(cloison, join(run, MANAGER_SOCKET_FILE), frames);
+    const replies = outcome.replies as Array<{ ok: boolean; result?: { accepted: boolean }; error?: { code: string } }>;
+    const accepted = replies.filter((r) => r.ok && r.result?.accepted).length;
+    const busy = replies.filter((r) => !r.ok && r.error?.code === 'BUSY').length;
+    const reads = managerJournal().length - before;
+    console.log(`${accepted} answered, ${busy} BUSY, ${reads} reads of the policy for ${frames.length} frames`);
+    expect(replies).toHaveLength(200);
+    expect(accepted + busy).toBe(200);
+    // Each read answers the requests in flight then, at most the lane's bound (16).
+    expect(reads).toBeGreaterThanOrEqual(Math.ceil(accepted / 16));
+    expect(reads).toBeLessThan(accepted);
   }, 90_000);
 });
