@@ -40,6 +40,7 @@ import { wireUsb } from './usb/usbWiring';
 import { EncryptingDiode } from './files/encryptingDiode';
 import { hostname } from 'node:os';
 import { SessionLock } from './session/sessionLock';
+import { liveRequester } from './cageManager/managerLink';
 import { partSides } from './cageManager/partSides';
 import type { RemoteCageHomes } from './cageManager/remoteCageHomes';
 import type { LockBeforeSleep } from './session/sleepGuard';
@@ -370,6 +371,8 @@ export class Supervisor {
             journal: this.journal,
             training: this.training,
             reload: () => this.reloadPolicy(),
+            // Split, an administrator's reload asks the cage manager first (admin/managerFirstReload.ts).
+            ...(this.options.manager ? { manager: liveRequester(this.options.manager) } : {}),
           }),
           sessions: this.sessions,
           disposables: this.disposables,

@@ -9,6 +9,8 @@ import type { CageLifecycle } from '../cages/cageLifecycle';
 import type { ReloadOutcome } from '../policy/policyReloader';
 import type { RunningPolicy } from '../policy/runningPolicy';
 import type { SessionLock } from '../session/sessionLock';
+import type { ManagerRequester } from '../cageManager/managerLink';
+import { managerFirstReload } from './managerFirstReload';
 import { trainingAdminHandlers } from './trainingAdmin';
 import type { TrainingDesk } from '../training/trainingDesk';
 import type { DeviceBroker } from '../usb/deviceBroker';
@@ -25,9 +27,12 @@ export interface AdminHandlerDeps {
   journal: FileAuditJournal;
   training: TrainingDesk;
   reload: () => Promise<ReloadOutcome>;
+  /** The cage manager, when this supervisor is the `cloison` part: a reload asks it first (managerFirstReload.ts). */
+  manager?: ManagerRequester;
 }
 
 export function adminHandlers(deps: AdminHandlerDeps): AdminHandlers {
+  const reload = deps.manager ? managerFirstReload({ manager: deps.manager, journal: deps.journal, reload: deps.reload }) : deps.reload;
   const sha256 = () => createHash('sha256').update(deps.policy.text).digest('hex');
   return {
     status: (): AdminStatus => {
@@ -45,7 +50,7 @@ export function adminHandlers(deps: AdminHandlerDeps): AdminHandlers {
       };
     },
     'policy.get': () => ({ source: deps.policy.source, sha256: sha256(), policy: deps.policy.current() }),
-    'policy.reload': () => deps.reload(),
+    'policy.reload': () => reload(),
     // An administrator may lock a workstation, never unlock it.
     'session.lock': () => {
       deps.lock.lock('admin');

@@ -23,6 +23,11 @@ export class AttachedLoopKeys {
     return this.byDevice.get(device);
   }
 
+  /** Every device recorded, with its key (a copy: detaching forgets them meanwhile). */
+  entries(): Array<[string, AttachedLoopKey]> {
+    return [...this.byDevice];
+  }
+
   forget(device: string): void {
     this.byDevice.delete(device);
   }

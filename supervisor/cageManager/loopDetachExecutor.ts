@@ -11,7 +11,7 @@
  */
 import koffi from 'koffi';
 import { closeSync, constants, lstatSync, openSync } from 'node:fs';
-import type { AttachedLoopKeys } from './attachedLoopKeys';
+import type { AttachedLoopKey, AttachedLoopKeys } from './attachedLoopKeys';
 import { refused } from './openedExactly';
 import type { RequestOf } from './requests';
 
@@ -32,33 +32,42 @@ export function loopDetachExecutor(attached: AttachedLoopKeys): (req: RequestOf<
   return async (req) => {
     const key = attached.get(req.device);
     if (!key) throw refused(`${req.device} is not a training key's loop device this manager attached (loop.attach)`);
-    let fd: number;
-    try {
-      fd = openSync(req.device, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY);
-    } catch (err) {
-      attached.forget(req.device);
-      throw refused(`${req.device} cannot be opened (${(err as NodeJS.ErrnoException).code})`);
-    }
-    try {
-      const info = Buffer.alloc(INFO_SIZE);
-      if (call(fd, LOOP_GET_STATUS64, 'void *', info) !== 0) {
-        const errno = koffi.errno();
-        if (errno !== ENXIO) throw new Error(`LOOP_GET_STATUS64 on ${req.device} failed: errno ${errno}`);
-        attached.forget(req.device); // detached already: nothing left to do
-        return { detached: req.device };
-      }
-      if (info.readBigUInt64LE(0) !== key.dev || info.readBigUInt64LE(8) !== key.ino) {
-        attached.forget(req.device);
-        throw refused(`${req.device} is no longer over the key image loop.attach attached (${key.image.slice(0, 200)})`);
-      }
-      if (stillThere(key.image, key)) throw refused(`the key image ${JSON.stringify(key.image.slice(0, 200))} is still in the keys' folder: unplugging removes it first`);
-      if (call(fd, LOOP_CLR_FD, 'int', 0) !== 0) throw new Error(`LOOP_CLR_FD on ${req.device} failed: errno ${koffi.errno()}`);
-      attached.forget(req.device);
-      return { detached: req.device };
-    } finally {
-      closeSync(fd);
-    }
+    detachAttachedKey(attached, req.device, key, { imageRemoved: true });
+    return { detached: req.device };
   };
+}
+
+/**
+ * Detaches `device` if it is still over the very file `key` records (LOOP_CLR_FD on the descriptor
+ * checked); `imageRemoved`: only once that file is no longer at its name (the part's unplug). A
+ * device no longer attached is forgotten, as is one now over another file (refused).
+ */
+export function detachAttachedKey(attached: AttachedLoopKeys, device: string, key: AttachedLoopKey, options: { imageRemoved: boolean }): void {
+  let fd: number;
+  try {
+    fd = openSync(device, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY);
+  } catch (err) {
+    attached.forget(device);
+    throw refused(`${device} cannot be opened (${(err as NodeJS.ErrnoException).code})`);
+  }
+  try {
+    const info = Buffer.alloc(INFO_SIZE);
+    if (call(fd, LOOP_GET_STATUS64, 'void *', info) !== 0) {
+      const errno = koffi.errno();
+      if (errno !== ENXIO) throw new Error(`LOOP_GET_STATUS64 on ${device} failed: errno ${errno}`);
+      attached.forget(device); // detached already: nothing left to do
+      return;
+    }
+    if (info.readBigUInt64LE(0) !== key.dev || info.readBigUInt64LE(8) !== key.ino) {
+      attached.forget(device);
+      throw refused(`${device} is no longer over the key image loop.attach attached (${key.image.slice(0, 200)})`);
+    }
+    if (options.imageRemoved && stillThere(key.image, key)) throw refused(`the key image ${JSON.stringify(key.image.slice(0, 200))} is still in the keys' folder: unplugging removes it first`);
+    if (call(fd, LOOP_CLR_FD, 'int', 0) !== 0) throw new Error(`LOOP_CLR_FD on ${device} failed: errno ${koffi.errno()}`);
+    attached.forget(device);
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /** Whether the image is still at its name (the very file: a name can be given to another since). */

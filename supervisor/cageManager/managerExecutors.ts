@@ -15,6 +15,9 @@ import { appLaunchExecutor } from './appLaunchExecutor';
 import { appRunningExecutor } from './appRunningExecutor';
 import { appWindowsExecutor } from './appWindowsExecutor';
 import type { RootExecutors } from './cageManagerServer';
+import type { AuditFields } from '../audit/auditJournal';
+import type { ManagerReloadAnswer } from './managerPolicyReload';
+import { detachLoopsOfEndedPart } from './partRestartLoops';
 import { cageCardFolder } from './cageCardFolder';
 import { cageNoticeExecutor } from './cageNoticeExecutor';
 import { cageQuitAppsExecutor } from './cageQuitAppsExecutor';
@@ -74,6 +77,10 @@ export interface ManagerHoldings {
   /** The system bus tools' environment (tests point DBUS_SYSTEM_BUS_ADDRESS at a bus of their own). */
   busEnv?: NodeJS.ProcessEnv;
   log?: (msg: string, fields?: Record<string, unknown>) => void;
+  /** The manager's own policy read again at the part's `policy.reload` (managerPolicyReload.ts); absent, none is served. */
+  policyReload?: () => Promise<ManagerReloadAnswer>;
+  /** The manager's journal: what is done when the part restarts is journaled there. */
+  journal?: { append(kind: string, actor: string, fields: AuditFields): unknown };
 }
 
 /** The manager's own journal in its state folder (refusals, the sleep notice), apart from the supervisor's. */
@@ -83,7 +90,7 @@ export const MANAGER_SOCKET_FILE = 'cage-manager.sock';
 /** Where the manager counts failed password checks (pamCheckExecutor.ts), in its state folder. */
 export const MANAGER_UNLOCK_FAILURES_FILE = 'manager-unlock-failures.json';
 
-export function managerExecutors(h: ManagerHoldings): { executors: RootExecutors; policyReloaded(): void; stop(): void } {
+export function managerExecutors(h: ManagerHoldings): { executors: RootExecutors; policyReloaded(): void; partEnded(reason: string): string[]; stop(): void } {
   const folders = { stateDir: h.stateDir, runDir: h.runDir };
   const sound = soundHostExecutor({ policy: h.policy, target: h.hostSound, part: h.part });
   const sleepWait = sleepWaitExecutor();
@@ -162,11 +169,14 @@ export function managerExecutors(h: ManagerHoldings): { executors: RootExecutors
     },
     'card.socket': cards.socket,
     'card.presence': cardWatch.wait,
+    ...(h.policyReload ? { 'policy.reload': h.policyReload } : {}),
   };
   return {
     executors,
     // The policy read again (SIGHUP): what the executors run on that it no longer allows ends.
     policyReloaded: () => sound.policyReloaded(),
+    // The part ended and starts again: its training keys' loop devices detached (partRestartLoops.ts).
+    partEnded: (reason) => detachLoopsOfEndedPart({ attached: loopKeys, trainingKeysDir: h.trainingKeysDir, journal: h.journal ?? { append: () => undefined }, reason }),
     // Awaited: a manager that exits before its card proxies are stopped leaves pkcs11proxyd running.
     stop: async () => {
       sound.stop();

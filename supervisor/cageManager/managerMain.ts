@@ -2,7 +2,7 @@
  * The root cage manager's entry point (issue #29): the one root process of the split, serving the
  * unprivileged `cloison` part's requests on its socket (cageManagerServer.ts) with every executor
  * of managerExecutors.ts. It loads the policy itself (the file root owns, or the embedded default)
- * and reads it again on SIGHUP: a policy that no longer names a level refuses that level's requests
+ * and reads it again on SIGHUP and at the part's `policy.reload` (managerPolicyReload.ts): a policy that no longer names a level refuses that level's requests
  * from the next one on; a policy that does not load is refused and the running one stays.
  *
  *   cloison-cage-manager [--policy FILE] [--state-dir DIR] [--run-dir DIR] [--socket PATH]
@@ -56,6 +56,7 @@ import { ManagedCages } from './managedCages';
 import { unmountKeysOfEndedPart } from './partRestartKeys';
 import { MANAGER_JOURNAL_FILE, MANAGER_SOCKET_FILE, managerExecutors } from './managerExecutors';
 import { onManagerSighup } from './managerSighup';
+import { ManagerPolicyReload } from './managerPolicyReload';
 import { announcementLine, PART_ANNOUNCEMENT_TYPE, partFailedLine, partReason, TRAINING_REFUSED_TYPE } from './partAnnouncement';
 import { PartMessageLog } from './partMessageLog';
 import { reportFolderToMake } from './namedReportFolder';
@@ -148,7 +149,7 @@ async function main(): Promise<void> {
           shutdown('training refused', 2);
         },
         restarting: (reason) => {
-          say('cloison part ended: starting it again', { reason, keysUnmounted: unmountKeysOfEndedPart({ runDir, journal, reason }) });
+          say('cloison part ended: starting it again', { reason, keysUnmounted: unmountKeysOfEndedPart({ runDir, journal, reason }), loopsDetached: partEnded(reason) });
         },
         log: say,
       });
@@ -159,7 +160,9 @@ async function main(): Promise<void> {
   // The media root made shared before any cage binds its level's folder (the root supervisor's prepareUsb does it there).
   const media = new MediaMounts(mediaRootOf(runDir));
   await media.prepare(policy.levels.map((l) => l.id)).catch((err: Error) => say('USB keys unavailable: cannot prepare the media mounts', { reason: err.message }));
-  const { executors, stop, policyReloaded } = managerExecutors({
+  // The policy read again on SIGHUP and at the part's policy.reload (an administrator's reload): the manager's own file only.
+  const policyReload = new ManagerPolicyReload({ file: policyFile, ...(partReader ? { partReader } : {}), journal, apply: (next) => applyPolicy(next), log: say });
+  const { executors, stop, policyReloaded, partEnded } = managerExecutors({
     policy: () => policy,
     stateDir,
     runDir,
@@ -172,6 +175,8 @@ async function main(): Promise<void> {
     // Cages bind their level's card folder, the part's (cageCardFolder.ts).
     partUid: peer.uid,
     log: say,
+    policyReload: policyReload.executor(),
+    journal,
   });
   const server = new CageManagerServer({
     socketPath,
@@ -182,22 +187,16 @@ async function main(): Promise<void> {
     executors,
   });
   await server.listen();
-  process.on('SIGHUP', () => onManagerSighup({ reload: () => reloadPolicy(), partPid: () => part?.pid, log: say }));
-  const reloadPolicy = () => {
-    if (!policyFile) return say('SIGHUP: the embedded default policy has nothing to read again');
-    try {
-      policy = loadPolicy(policyFile, partReader);
-      say('policy reloaded', { levels: policy.levels.map((l) => l.id) });
-      policyReloaded();
-      // A level the policy no longer names keeps nothing: its cage is stopped here (the part may still stop or wait for it meanwhile).
-      for (const level of cages.levels()) {
-        if (policy.levels.some((l) => l.id === level)) continue;
-        void cages.cage(level)?.stop().then(() => say('cage of a dropped level stopped', { level }), (err: Error) => say('cage stop failed', { level, reason: err.message }));
-      }
-    } catch (err) {
-      say('new policy refused; the running policy stays', { reason: (err as Error).message });
+  process.on('SIGHUP', () => onManagerSighup({ reload: () => policyReload.reload('SIGHUP'), partPid: () => part?.pid, log: say }));
+  function applyPolicy(next: Policy): void {
+    policy = next;
+    policyReloaded();
+    // A level the policy no longer names keeps nothing: its cage is stopped here (the part may still stop or wait for it meanwhile).
+    for (const level of cages.levels()) {
+      if (policy.levels.some((l) => l.id === level)) continue;
+      void cages.cage(level)?.stop().then(() => say('cage of a dropped level stopped', { level }), (err: Error) => say('cage stop failed', { level, reason: err.message }));
     }
-  };
+  }
   let stopping = false;
   // Hoisted for the part's messages, which may come before the signals are set up.
   shutdown = (signal: string, status = 0) => {

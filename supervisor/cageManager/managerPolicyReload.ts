@@ -1,0 +1,72 @@
+/**
+ * The manager's policy read again: on its SIGHUP, and at the part's `policy.reload` (an
+ * administrator's reload on the part's admin socket asks here first, admin/managerFirstReload.ts).
+ * Only the manager's own file is read (the request carries nothing): the part can make the manager
+ * read again what root already trusts, never hand it a policy. A policy that does not load is
+ * refused with the loader's file:line reason and the running one stays. Each outcome is journaled
+ * in the manager's journal as the part journals its own (`policy.reload`).
+ *
+ * The part's requests are coalesced: those that arrive while a reload is due share it (one read,
+ * one journal record), so a flood costs one reload per turn of the event loop, bounded further by
+ * the request's lane (cageManagerServer.ts): past it, BUSY and nothing read.
+ */
+import { createHash } from 'node:crypto';
+import type { Policy } from '../../shared/policy';
+import type { AuditJournal } from '../audit/auditJournal';
+import { readPolicyFile } from '../policy/policyLoader';
+import type { Reader } from '../policy/readableBy';
+
+/** What the part hears: the manager took the file (its sha256), or refused it (the loader's file:line reason). */
+export type ManagerReloadAnswer = { accepted: true; sha256: string | null } | { accepted: false; reason: string };
+
+export interface ManagerPolicyReloadOptions {
+  /** The manager's policy file; none: the embedded default, nothing to read again. */
+  file: string | undefined;
+  /** The account its part reads the policy as (policyLoader.ts): the same check as at start. */
+  partReader?: Reader;
+  journal: Pick<AuditJournal, 'append'>;
+  /** The policy taken: the manager's running policy replaced, then what acts on it (sound, dropped levels). */
+  apply(next: Policy): void;
+  log(msg: string, fields?: Record<string, unknown>): void;
+}
+
+export class ManagerPolicyReload {
+  private due: Promise<ManagerReloadAnswer> | null = null;
+
+  constructor(private readonly options: ManagerPolicyReloadOptions) {}
+
+  /** Reads the file again now (SIGHUP). */
+  reload(asker: 'SIGHUP' | 'the cloison part'): ManagerReloadAnswer {
+    const { file, journal, log } = this.options;
+    if (!file) {
+      log('policy reload: the embedded default policy has nothing to read again', { asker });
+      return { accepted: true, sha256: null };
+    }
+    let policy: Policy;
+    let text: string;
+    try {
+      ({ policy, text } = readPolicyFile(file, 'whole', this.options.partReader));
+    } catch (err) {
+      const reason = (err as Error).message.slice(0, 2000);
+      journal.append('policy.reload', 'supervisor', { decision: 'refused', asker, reason: reason.slice(0, 500) });
+      log('new policy refused; the running policy stays', { asker, reason });
+      return { accepted: false, reason };
+    }
+    const sha256 = createHash('sha256').update(text).digest('hex');
+    this.options.apply(policy);
+    journal.append('policy.reload', 'supervisor', { decision: 'applied', asker, sha256, levels: policy.levels.map((l) => l.id).join(',') });
+    log('policy reloaded', { asker, levels: policy.levels.map((l) => l.id) });
+    return { accepted: true, sha256 };
+  }
+
+  /** The `policy.reload` executor: the requests meanwhile share the next reload. */
+  executor(): () => Promise<ManagerReloadAnswer> {
+    return () =>
+      (this.due ??= new Promise((resolve) =>
+        setImmediate(() => {
+          this.due = null;
+          resolve(this.reload('the cloison part'));
+        }),
+      ));
+  }
+}

@@ -1,0 +1,131 @@
+/**
+ * An administrator's `policy.reload` on the `cloison` part's admin socket reaches the cage manager
+ * first (admin/managerFirstReload.ts, managerPolicyReload.ts): a real manager process (managerMain.ts)
+ * with a real part of the `cloison` account (testing/policyReloadPart.ts: the part's running policy,
+ * reloader and admin handlers). The policy at start gives low the microphone; the administrator's
+ * reload of one that takes it away must leave a compromised part no way to have the manager record
+ * it. Seen before (the part's reload alone, as the admin socket did): after the reload the manager
+ * still answered low's `sound.host` record past its policy (WRONG_STATE: no sound server here,
+ * the policy's check passed), the part's copy saying no microphone.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { chmodSync, chownSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { createInterface } from 'node:readline';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PART_REPORT_MARK } from '../testing/managerPartPlan';
+import { createPamTestUser, type PamTestUser } from '../testing/pamTestUser';
+import { testRoot } from '../testing/realCage';
+import { bwrapCage, twoLevelPolicy } from '../testing/testPolicy';
+import { waitFor } from '../testing/waitFor';
+import { sendFramesAs } from '../testing/rawFramesAs';
+import { MANAGER_JOURNAL_FILE, MANAGER_SOCKET_FILE } from './managerExecutors';
+
+const REPO = resolve(__dirname, '..', '..');
+let root: string;
+let state: string;
+let run: string;
+let policyFile: string;
+let cloison: PamTestUser;
+let manager: ChildProcess | null = null;
+let stderr = '';
+const reports: Array<{ step: string } & Record<string, unknown>> = [];
+const step = (name: string) => reports.find((r) => r.step === name) as (Record<string, unknown> & { step: string }) | undefined;
+const policyOf = (audio: string) => twoLevelPolicy({ low: bwrapCage({ uid: 61820 }), high: bwrapCage({ uid: 61821 }) }, `audio: ${audio}\n`);
+const managerJournal = () => readFileSync(join(state, MANAGER_JOURNAL_FILE), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>).filter((r) => r.kind === 'policy.reload');
+const flag = (name: string) => writeFileSync(join(root, 'partflag', name), '');
+const reached = (name: string) => waitFor(() => !!step(name) || manager!.exitCode !== null, `the part's ${name} step`, 60_000);
+
+beforeAll(async () => {
+  root = testRoot('cloison-prl-');
+  chmodSync(root, 0o711);
+  state = join(root, 'state');
+  run = join(root, 'run');
+  mkdirSync(run, { mode: 0o755 });
+  chmodSync(run, 0o755);
+  cloison = createPamTestUser();
+  mkdirSync(join(root, 'partflag'));
+  chownSync(join(root, 'partflag'), cloison.uid, cloison.gid);
+  policyFile = join(root, 'policy.yaml');
+  writeFileSync(policyFile, policyOf('{ microphone: [low] }'), { mode: 0o644 });
+  const argv = ['--import', 'tsx', join(REPO, 'supervisor/cageManager/managerMain.ts'), '--policy', policyFile, '--state-dir', state, '--run-dir', run, '--peer-user', cloison.user, '--part', join(REPO, 'supervisor/testing/policyReloadPart.ts')];
+  manager = spawn(process.execPath, argv, { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] });
+  createInterface({ input: manager.stderr! }).on('line', (line) => {
+    stderr += `${line}\n`;
+    const mark = `cloison part: ${PART_REPORT_MARK}`;
+    if (line.startsWith(mark)) reports.push(JSON.parse(line.slice(mark.length)));
+  });
+  await new Promise<void>((resolve, reject) => {
+    manager!.once('exit', (code) => reject(new Error(`the manager ended (${code}): ${stderr}`)));
+    createInterface({ input: manager!.stdout! }).once('line', () => resolve());
+  });
+}, 60_000);
+
+afterAll(async () => {
+  if (manager && manager.exitCode === null) {
+    const gone = new Promise((r) => manager!.once('exit', r));
+    manager.kill('SIGTERM');
+    await gone;
+  }
+  cloison?.remove();
+  rmSync(root, { recursive: true, force: true });
+}, 60_000);
+
+describe("an administrator's policy reload on the cloison part", () => {
+  it('reaches the manager first: the microphone it takes away is refused to the part at once', async () => {
+    await reached('start');
+    // At start the policy gives low the microphone: past the manager's check (no sound server on this machine).
+    expect(step('start')!.sound).toMatchObject({ ok: false, code: 'WRONG_STATE' });
+    writeFileSync(policyFile, policyOf('{ microphone: [] }'));
+    flag('reload');
+    await reached('reload');
+    const reload = step('reload')!;
+    expect(reload.outcome).toMatchObject({ decision: 'applied' });
+    expect(reload.microphone).toEqual([]);
+    // A compromised part asking for what the new policy took away.
+    expect(reload.sound).toMatchObject({ ok: false, code: 'POLICY_DENIED', error: expect.stringMatching(/may not have the microphone/) });
+    // Journaled on both sides.
+    expect(reload.journal).toEqual([expect.objectContaining({ actor: 'admin', decision: 'applied' })]);
+    expect(managerJournal()).toEqual([expect.objectContaining({ actor: 'supervisor', decision: 'applied', asker: 'the cloison part', sha256: expect.stringMatching(/^[0-9a-f]{64}$/) })]);
+  }, 90_000);
+
+  it('a policy the manager refuses is answered refused with its file:line, and neither side changes', async () => {
+    writeFileSync(policyFile, `${policyOf('{ microphone: [low] }')}levels: oops\n`);
+    flag('broken');
+    await reached('broken');
+    const broken = step('broken')!;
+    expect(broken.outcome).toMatchObject({ decision: 'refused', reason: expect.stringMatching(/the cage manager refused the policy: .*policy\.yaml:\d+/s) });
+    expect(broken.microphone).toEqual([]);
+    expect((broken.journal as unknown[]).at(-1)).toMatchObject({ actor: 'admin', decision: 'refused', reason: expect.stringMatching(/policy\.yaml:\d+/) });
+    expect(managerJournal().at(-1)).toMatchObject({ decision: 'refused', asker: 'the cloison part', reason: expect.stringMatching(/policy\.yaml:\d+/) });
+  }, 90_000);
+
+  it('a flood of reloads shares its reads: fewer reads than requests (seen: 6 for 40)', async () => {
+    writeFileSync(policyFile, policyOf('{ microphone: [] }'));
+    const before = managerJournal().length;
+    flag('flood');
+    await reached('flood');
+    expect(step('flood')).toMatchObject({ answered: 40, accepted: 40 });
+    // The client sends a lane's bound (16) at a time; the requests that arrive together share one read.
+    const reads = managerJournal().length - before;
+    console.log(`${reads} reads of the policy for 40 requests`);
+    expect(reads).toBeGreaterThanOrEqual(1);
+    expect(reads).toBeLessThan(40);
+  }, 90_000);
+
+  it("a compromised part's raw flood of reloads is held to its lane: past it BUSY, nothing read", async () => {
+    const before = managerJournal().length;
+    const frames = Array.from({ length: 200 }, (_, id) => ({ json: { id, request: { op: 'policy.reload' } } }));
+    const outcome = await sendFramesAs(cloison, join(run, MANAGER_SOCKET_FILE), frames);
+    const replies = outcome.replies as Array<{ ok: boolean; result?: { accepted: boolean }; error?: { code: string } }>;
+    const accepted = replies.filter((r) => r.ok && r.result?.accepted).length;
+    const busy = replies.filter((r) => !r.ok && r.error?.code === 'BUSY').length;
+    const reads = managerJournal().length - before;
+    console.log(`${accepted} answered, ${busy} BUSY, ${reads} reads of the policy for ${frames.length} frames`);
+    expect(replies).toHaveLength(200);
+    expect(accepted + busy).toBe(200);
+    // Each read answers the requests in flight then, at most the lane's bound (16).
+    expect(reads).toBeGreaterThanOrEqual(Math.ceil(accepted / 16));
+    expect(reads).toBeLessThan(accepted);
+  }, 90_000);
+});
