@@ -61,6 +61,7 @@ import { PartMessageLog } from './partMessageLog';
 import { reportFolderToMake } from './namedReportFolder';
 import { keepsCages } from './keptCagesStop';
 import { managerRunFolder } from './managerRunFolder';
+import { moveRootStateToPart } from './rootStateToPart';
 
 function say(msg: string, fields: Record<string, unknown> = {}): void {
   process.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), msg, ...fields })}\n`);
@@ -152,6 +153,8 @@ async function main(): Promise<void> {
         },
         log: say,
       });
+  // Before the part first starts: the root supervisor's journal, trust phrase and keys become the part's (rootStateToPart.ts).
+  if (part) moveRootStateToPart({ stateDir, partStateDir: partStateDirOf(values, stateDir), owner: peer, journal, log: say });
   const trainingKeysDir = join(runDir, 'training', 'keys'); // trainingWiring.ts's trainingKeysDir
   // The part makes training keys' images there (training/trainingKeys.ts); loop.attach takes only regular files in it.
   mkdirSync(join(runDir, 'training'), { recursive: true, mode: 0o711 });

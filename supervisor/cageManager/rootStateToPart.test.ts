@@ -1,0 +1,159 @@
+/**
+ * The switch to the split keeps the user's state (#29): the state a root supervisor's own code
+ * wrote (its journal and key, the trust phrase, the diode's gpg home, the lock) moved to the part's
+ * folder, its account's, the journal's chain verifying there and going on when the part's journal
+ * opens it; a second start moves nothing; a part that already has its own keeps it. Attacks: the
+ * part's account (a compromised part before the switch) plants links at the names root creates —
+ * nothing outside is moved or given away.
+ */
+import { execFileSync } from 'node:child_process';
+import { chmodSync, existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { FileAuditJournal, readHead, verifyJournal } from '../audit/auditJournal';
+import { readJournalKeys } from '../audit/journalKey';
+import { EncryptingDiode } from '../files/encryptingDiode';
+import { TrustPhraseStore } from '../trust/trustPhraseStore';
+import { UnlockFailures } from '../session/unlockFailures';
+import { testRoot } from '../testing/testRoots';
+import { createPamTestUser, type PamTestUser } from '../testing/pamTestUser';
+import { MANAGER_UNLOCK_FAILURES_FILE } from './managerExecutors';
+import { MOVING_MARK, moveRootStateToPart } from './rootStateToPart';
+
+let root: string;
+let state: string;
+let part: string;
+let peer: PamTestUser;
+let records: { kind: string; fields: Record<string, unknown> }[];
+const journal = { append: (kind: string, _actor: string, fields: Record<string, unknown>) => records.push({ kind, fields }) };
+const owner = () => ({ uid: peer.uid, gid: peer.gid });
+
+/** What a root supervisor leaves in its state folder, written by its own code. */
+async function rootSupervisorState(): Promise<void> {
+  const j = new FileAuditJournal(join(state, 'audit.jsonl'));
+  j.append('supervisor.started', 'supervisor', {});
+  j.append('clipboard.transfer', 'user', { from: 'low', to: 'high' });
+  j.close();
+  new TrustPhraseStore(state).set({ phrase: 'mon chat roux', symbol: null } as never);
+  writeFileSync(join(state, 'shell-resume.json'), '{}\n', { mode: 0o600 });
+  writeFileSync(join(state, 'session.locked'), 'x\n', { mode: 0o600 });
+  new UnlockFailures(join(state, 'unlock-failures.json')).write({ failures: 4, retryAt: Date.now() + 3_600_000 });
+  const diode = new EncryptingDiode(join(state, 'diode'), 'test');
+  await diode.signerOf('low');
+  await diode.close();
+  // The manager's own: stays.
+  writeFileSync(join(state, 'usb-mark.key'), 'secret', { mode: 0o600 });
+  mkdirSync(join(state, 'cages', 'low'), { recursive: true });
+}
+
+const treeOwners = (dir: string): number[] => readdirSync(dir, { recursive: true }).map((n) => lstatSync(join(dir, String(n))).uid);
+
+beforeEach(() => {
+  root = testRoot('cloison-sm-');
+  state = join(root, 'state');
+  part = join(root, 'state-broker');
+  chmodSync(root, 0o711);
+  mkdirSync(state, { mode: 0o700 });
+  peer = createPamTestUser();
+  mkdirSync(part, { mode: 0o700 });
+  execFileSync('chown', [`${peer.uid}:${peer.gid}`, part]);
+  records = [];
+});
+
+afterEach(() => peer.remove());
+
+describe('the root supervisor\'s state moved to the cloison part', () => {
+  it('moves the journal, its key, the trust phrase, the diode and the lock to the part, its account\'s; the chain verifies and goes on', async () => {
+    await rootSupervisorState();
+    const before = readFileSync(join(state, 'audit.jsonl'), 'utf8');
+    const outcome = moveRootStateToPart({ stateDir: state, partStateDir: part, owner: owner(), journal });
+    expect(outcome?.left).toEqual([]);
+    expect(outcome?.moved).toEqual(expect.arrayContaining(['journal.key', 'audit.jsonl', 'audit.jsonl.head', 'trust-phrase.json', 'shell-resume.json', 'session.locked', 'diode']));
+    // Moved, not copied: nothing of the part's left in root's folder; the manager's own stay.
+    expect(readdirSync(state).sort()).toEqual(['cages', MANAGER_UNLOCK_FAILURES_FILE, 'usb-mark.key']);
+    for (const name of ['journal.key', 'audit.jsonl', 'audit.jsonl.head', 'trust-phrase.json']) {
+      const st = statSync(join(part, name));
+      expect([st.uid, st.gid, st.mode & 0o777]).toEqual([peer.uid, peer.gid, 0o600]);
+    }
+    expect(new Set(treeOwners(join(part, 'diode')))).toEqual(new Set([peer.uid]));
+    expect(statSync(join(part, 'diode')).uid).toBe(peer.uid);
+    // The user's phrase is there for the part: not asked again.
+    expect(new TrustPhraseStore(part).get()?.phrase).toBe('mon chat roux');
+    // The chain, verified with its key, then continued by a journal opened where the part opens it.
+    expect(readFileSync(join(part, 'audit.jsonl'), 'utf8')).toBe(before);
+    const keys = readJournalKeys(join(part, 'journal.key'));
+    const continued = new FileAuditJournal(join(part, 'audit.jsonl'));
+    continued.append('supervisor.started', 'supervisor', {});
+    continued.close();
+    const verdict = verifyJournal(readFileSync(join(part, 'audit.jsonl'), 'utf8'), readHead(join(part, 'audit.jsonl')), keys);
+    expect(verdict).toMatchObject({ ok: true, count: 3, authenticated: true });
+    // The guesser's wait is the manager's now.
+    expect(JSON.parse(readFileSync(join(state, MANAGER_UNLOCK_FAILURES_FILE), 'utf8'))).toMatchObject({ failures: 4 });
+    // Journaled: the names, never the contents.
+    const moved = records.find((r) => r.kind === 'state.movedToPart');
+    expect(moved?.fields.moved).toContain('trust-phrase.json');
+    expect(JSON.stringify(records)).not.toContain('chat roux');
+  });
+
+  it('a second start moves nothing', async () => {
+    await rootSupervisorState();
+    moveRootStateToPart({ stateDir: state, partStateDir: part, owner: owner(), journal });
+    records = [];
+    expect(moveRootStateToPart({ stateDir: state, partStateDir: part, owner: owner(), journal })).toBeNull();
+    expect(records).toEqual([]);
+  });
+
+  it('a part that started fresh keeps its own; the root supervisor\'s state stays root\'s', async () => {
+    await rootSupervisorState();
+    new TrustPhraseStore(part).set({ phrase: 'autre', symbol: null } as never);
+    moveRootStateToPart({ stateDir: state, partStateDir: part, owner: owner(), journal });
+    expect(new TrustPhraseStore(part).get()?.phrase).toBe('autre');
+    expect(statSync(join(state, 'audit.jsonl')).uid).toBe(0);
+    expect(existsSync(join(part, 'audit.jsonl'))).toBe(false);
+  });
+
+  it('a move cut short is finished at the next start (the mark), the file already linked not moved twice', async () => {
+    await rootSupervisorState();
+    writeFileSync(join(state, MOVING_MARK), 'x');
+    // Cut after the link of the key, before its old name went.
+    execFileSync('ln', [join(state, 'journal.key'), join(part, 'journal.key')]);
+    const outcome = moveRootStateToPart({ stateDir: state, partStateDir: part, owner: owner(), journal });
+    expect(outcome?.left).toEqual([]);
+    expect(existsSync(join(state, 'journal.key'))).toBe(false);
+    expect(existsSync(join(state, MOVING_MARK))).toBe(false);
+    expect(verifyJournal(readFileSync(join(part, 'audit.jsonl'), 'utf8'), readHead(join(part, 'audit.jsonl')), readJournalKeys(join(part, 'journal.key')))).toMatchObject({ ok: true, authenticated: true });
+  });
+});
+
+describe('attacks: links planted in the part\'s folder by its account', () => {
+  it('links at every name root creates, during a move under way: no target moved onto, chowned or replaced; the state stays root\'s', async () => {
+    await rootSupervisorState();
+    const victim = join(root, 'victim');
+    mkdirSync(victim, { mode: 0o700 });
+    writeFileSync(join(victim, 'shadow'), 'root only', { mode: 0o600 });
+    // The part's account plants them (as itself), a move under way so the planted names do not stop it outright.
+    for (const name of ['journal.key', 'audit.jsonl', 'audit.jsonl.head', 'trust-phrase.json', 'shell-resume.json', 'session.locked', 'diode']) {
+      execFileSync('setpriv', ['--reuid', String(peer.uid), '--regid', String(peer.gid), '--clear-groups', 'ln', '-s', name === 'diode' ? victim : join(victim, 'shadow'), join(part, name)]);
+    }
+    writeFileSync(join(state, MOVING_MARK), 'x');
+    const outcome = moveRootStateToPart({ stateDir: state, partStateDir: part, owner: owner(), journal });
+    expect(readFileSync(join(victim, 'shadow'), 'utf8')).toBe('root only');
+    for (const p of [victim, join(victim, 'shadow')]) expect(statSync(p).uid).toBe(0);
+    expect(outcome?.moved).toEqual([]);
+    expect(readdirSync(victim)).toEqual(['shadow']);
+    // Root's own files: still root's, still there.
+    for (const name of ['journal.key', 'audit.jsonl', 'trust-phrase.json']) expect(existsSync(join(state, name))).toBe(true);
+    expect(statSync(join(state, 'trust-phrase.json')).uid).toBe(0);
+    expect(new Set(treeOwners(join(state, 'diode')))).toEqual(new Set([0]));
+    expect(statSync(join(state, 'diode')).uid).toBe(0);
+  });
+
+  it('a folder with something in it at the diode\'s name: the diode stays root\'s, nothing given away', async () => {
+    await rootSupervisorState();
+    execFileSync('setpriv', ['--reuid', String(peer.uid), '--regid', String(peer.gid), '--clear-groups', 'mkdir', '-p', join(part, 'diode', 'x')]);
+    writeFileSync(join(state, MOVING_MARK), 'x');
+    const outcome = moveRootStateToPart({ stateDir: state, partStateDir: part, owner: owner(), journal });
+    expect(outcome?.left.map((l) => l.name)).toEqual(['diode']);
+    expect(new Set(treeOwners(join(state, 'diode')))).toEqual(new Set([0]));
+  });
+});

@@ -1,0 +1,181 @@
+/**
+ * The switch from the root supervisor to the split (#29) keeps the user's state: at the manager's
+ * start, before its part starts, the files the root supervisor kept in its state folder that the
+ * part reads in its own (the part is the same supervisor code) are MOVED there — one journal, one
+ * key, the chain going on; the trust phrase the user chose, not a new question; the diode's keys,
+ * the resume tokens, the screens remembered, the lock left locked. Only when the part's folder has
+ * none of them (a part that already started fresh keeps its own; a second start moves nothing).
+ *
+ * The part's folder is the `cloison` account's: a compromised part may have planted anything in
+ * it. Root only ever CREATES a name there that must not exist — link(2), which neither follows
+ * nor replaces what is at the new name, or rename(2) of a folder, which replaces at most an empty
+ * folder and never follows a link — and changes owners only in its own folder, before the name
+ * appears in the part's, through lchown (no link followed; nobody else can write there). A crash
+ * mid-move is finished by the next start (`MOVING_MARK`); the source name is removed last.
+ *
+ * The manager's own files stay: the cages' homes and records, the key marks' secret, its journal;
+ * the lock's failure count becomes the manager's (it counts the checks: pamCheckExecutor.ts), in
+ * its own folder, so the wait a guesser earned survives the switch.
+ */
+import { closeSync, constants, fsyncSync, linkSync, lchownSync, lstatSync, openSync, readdirSync, renameSync, rmSync, unlinkSync, writeFileSync, chmodSync, type Stats } from 'node:fs';
+import { join } from 'node:path';
+import { MANAGER_UNLOCK_FAILURES_FILE } from './managerExecutors';
+
+/** The journal and everything the part reads in its state folder (supervisor.ts, journalWiring.ts, lockWiring.ts, trainingWiring.ts). */
+export const PART_STATE_FILES = ['journal.key', 'audit.jsonl.head', 'audit.jsonl', 'trust-phrase.json', 'shell-resume.json', 'screens.json', 'session.locked'] as const;
+/** The part's folders: the diode's keys (gpg's home, the public keys), the training reports. */
+export const PART_STATE_FOLDERS = ['diode', 'training-reports'] as const;
+/** A torn journal tail set aside (auditJournal.ts): the journal's story, moved with it. */
+const TORN_PREFIX = 'audit.jsonl.torn-';
+/** The root supervisor's lock count (lockWiring.ts). */
+const ROOT_UNLOCK_FAILURES = 'unlock-failures.json';
+/** In the manager's folder while a move is under way: the next start finishes it. */
+export const MOVING_MARK = 'state-moving-to-part';
+
+export interface StateMoveOptions {
+  /** The manager's folder: where the root supervisor kept its state (root's). */
+  stateDir: string;
+  /** The part's folder (its account's, made by managerMain.ts's partFolder). */
+  partStateDir: string;
+  owner: { uid: number; gid: number };
+  /** The manager's journal: what moved, never what it holds. */
+  journal: { append(kind: string, actor: string, fields: Record<string, string | number | boolean | null>): unknown };
+  log?: (msg: string, fields?: Record<string, unknown>) => void;
+}
+
+export interface StateMoveOutcome {
+  moved: string[];
+  /** Left in the manager's folder, with the reason (a name the part's folder already had, an error). */
+  left: { name: string; reason: string }[];
+  /** The lock's failure count taken over by the manager. */
+  failureCount: boolean;
+}
+
+const lstatOrNull = (path: string): Stats | null => {
+  try {
+    return lstatSync(path);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw err;
+  }
+};
+
+/** The part's names the root supervisor left in `dir`: the fixed ones and the torn journal tails. */
+function partNamesIn(dir: string): string[] {
+  let entries: string[];
+  try {
+    entries = readdirSync(dir);
+  } catch {
+    return [];
+  }
+  const fixed: string[] = [...PART_STATE_FILES, ...PART_STATE_FOLDERS];
+  return [...fixed.filter((n) => entries.includes(n)), ...entries.filter((n) => n.startsWith(TORN_PREFIX)).sort()];
+}
+
+/**
+ * Moves the root supervisor's part state into the part's folder when it has none of it (or a
+ * move was under way); returns null when there was nothing to do.
+ */
+export function moveRootStateToPart(options: StateMoveOptions): StateMoveOutcome | null {
+  const { stateDir, partStateDir, owner } = options;
+  const failureCount = takeFailureCount(stateDir);
+  const marked = lstatOrNull(join(stateDir, MOVING_MARK)) !== null;
+  const theirs = partNamesIn(stateDir);
+  const partHas = partNamesIn(partStateDir);
+  if (theirs.length === 0 || (partHas.length > 0 && !marked)) {
+    if (failureCount) options.journal.append('state.failureCountKept', 'supervisor', { from: ROOT_UNLOCK_FAILURES, to: MANAGER_UNLOCK_FAILURES_FILE });
+    if (theirs.length > 0) options.log?.('the root supervisor\'s state left where it is: the cloison part already has its own', { left: theirs, partHas });
+    return failureCount ? { moved: [], left: [], failureCount } : null;
+  }
+  if (!marked) durable(join(stateDir, MOVING_MARK));
+  const moved: string[] = [];
+  const left: { name: string; reason: string }[] = [];
+  for (const name of theirs) {
+    try {
+      const done = moveOne(join(stateDir, name), join(partStateDir, name), owner);
+      if (done === true) moved.push(name);
+      else left.push({ name, reason: done });
+    } catch (err) {
+      left.push({ name, reason: (err as NodeJS.ErrnoException).code ?? (err as Error).message });
+    }
+  }
+  rmSync(join(stateDir, MOVING_MARK), { force: true });
+  options.journal.append('state.movedToPart', 'supervisor', {
+    to: partStateDir,
+    moved: moved.join(','),
+    left: left.map((l) => `${l.name}: ${l.reason}`).join('; ') || null,
+    failureCountKept: failureCount,
+  });
+  options.log?.('the root supervisor\'s state moved to the cloison part', { moved, left });
+  return { moved, left, failureCount };
+}
+
+/** true, or why it stayed. Both names are checked not to be links; only `to` is in the part's hands. */
+function moveOne(from: string, to: string, owner: { uid: number; gid: number }): true | string {
+  const source = lstatSync(from);
+  const there = lstatOrNull(to);
+  if (source.isFile()) {
+    // A crash after the link: the same file at both names, finished here.
+    if (there && there.ino === source.ino && there.dev === source.dev) {
+      unlinkSync(from);
+      return true;
+    }
+    if (there) return 'the part already has one';
+    // Its owner and mode while only root's folder names it; then the new name, never over another.
+    lchownSync(from, owner.uid, owner.gid);
+    chmodSync(from, 0o600);
+    try {
+      linkSync(from, to);
+    } catch (err) {
+      lchownSync(from, 0, 0);
+      throw err;
+    }
+    unlinkSync(from);
+    return true;
+  }
+  if (source.isDirectory()) {
+    if (there && !there.isDirectory()) return 'the part already has one';
+    giveTree(from, owner);
+    try {
+      // Replaces at most an empty folder the part made; a link or a folder with anything in it stays.
+      renameSync(from, to);
+    } catch (err) {
+      giveTree(from, { uid: 0, gid: 0 });
+      throw err;
+    }
+    return true;
+  }
+  return 'not a file nor a folder';
+}
+
+/** Everything under `dir` (root's folder: nobody else names anything in it) given to `owner`, links not followed, setuid/setgid bits dropped. */
+function giveTree(dir: string, owner: { uid: number; gid: number }): void {
+  for (const name of readdirSync(dir)) {
+    const path = join(dir, name);
+    const st = lstatSync(path);
+    if (st.isDirectory()) giveTree(path, owner);
+    lchownSync(path, owner.uid, owner.gid);
+    if (!st.isSymbolicLink() && (st.mode & 0o6000) !== 0) chmodSync(path, st.mode & 0o1777);
+  }
+  lchownSync(dir, owner.uid, owner.gid);
+}
+
+/** The root supervisor's lock count renamed to the manager's in root's folder, where the manager has none. */
+function takeFailureCount(stateDir: string): boolean {
+  const from = join(stateDir, ROOT_UNLOCK_FAILURES);
+  const source = lstatOrNull(from);
+  if (!source?.isFile() || lstatOrNull(join(stateDir, MANAGER_UNLOCK_FAILURES_FILE))) return false;
+  linkSync(from, join(stateDir, MANAGER_UNLOCK_FAILURES_FILE));
+  unlinkSync(from);
+  return true;
+}
+
+function durable(path: string): void {
+  writeFileSync(path, `${new Date().toISOString()}\n`, { mode: 0o600 });
+  const fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW);
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
