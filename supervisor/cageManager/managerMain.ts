@@ -61,7 +61,7 @@ import { PartMessageLog } from './partMessageLog';
 import { reportFolderToMake } from './namedReportFolder';
 import { keepsCages } from './keptCagesStop';
 import { managerRunFolder } from './managerRunFolder';
-import { moveRootStateToPart } from './rootStateToPart';
+import { journalStateMove, moveRootStateToPart } from './rootStateToPart';
 
 function say(msg: string, fields: Record<string, unknown> = {}): void {
   process.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), msg, ...fields })}\n`);
@@ -130,7 +130,6 @@ async function main(): Promise<void> {
   if (workstation.problem) say('no password is checked: no workstation user', { reason: workstation.problem });
   const hostSound = hostSoundOf(workstation.user, values['audio-server']);
   const socketPath = resolve(values.socket ?? join(runDir, MANAGER_SOCKET_FILE));
-  const journal = new FileAuditJournal(join(stateDir, MANAGER_JOURNAL_FILE));
   const cages = new ManagedCages();
   const part = values['no-part']
     ? null
@@ -153,8 +152,11 @@ async function main(): Promise<void> {
         },
         log: say,
       });
-  // Before the part first starts: the root supervisor's journal, trust phrase and keys become the part's (rootStateToPart.ts).
-  if (part) moveRootStateToPart({ stateDir, partStateDir: partStateDirOf(values, stateDir), owner: peer, journal, log: say });
+  // Before the part first starts and before the manager's journal opens (the key beside it is the one moved): the root
+  // supervisor's journal, trust phrase and keys become the part's (rootStateToPart.ts), journaled once the journal is open.
+  const stateMove = part ? moveRootStateToPart({ stateDir, partStateDir: partStateDirOf(values, stateDir), owner: peer, log: say }) : null;
+  const journal = new FileAuditJournal(join(stateDir, MANAGER_JOURNAL_FILE));
+  journalStateMove(journal, stateMove);
   const trainingKeysDir = join(runDir, 'training', 'keys'); // trainingWiring.ts's trainingKeysDir
   // The part makes training keys' images there (training/trainingKeys.ts); loop.attach takes only regular files in it.
   mkdirSync(join(runDir, 'training'), { recursive: true, mode: 0o711 });

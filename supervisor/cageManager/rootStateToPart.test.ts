@@ -7,7 +7,7 @@
  * nothing outside is moved or given away.
  */
 import { execFileSync } from 'node:child_process';
-import { chmodSync, existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, linkSync, lstatSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FileAuditJournal, readHead, verifyJournal } from '../audit/auditJournal';
@@ -17,8 +17,8 @@ import { TrustPhraseStore } from '../trust/trustPhraseStore';
 import { UnlockFailures } from '../session/unlockFailures';
 import { testRoot } from '../testing/testRoots';
 import { createPamTestUser, type PamTestUser } from '../testing/pamTestUser';
-import { MANAGER_UNLOCK_FAILURES_FILE } from './managerExecutors';
-import { MOVING_MARK, moveRootStateToPart } from './rootStateToPart';
+import { MANAGER_JOURNAL_FILE, MANAGER_UNLOCK_FAILURES_FILE } from './managerExecutors';
+import { journalStateMove, MOVING_MARK, moveRootStateToPart } from './rootStateToPart';
 
 let root: string;
 let state: string;
@@ -46,6 +46,9 @@ async function rootSupervisorState(): Promise<void> {
   mkdirSync(join(state, 'cages', 'low'), { recursive: true });
 }
 
+/** Done by the part's account itself, as a compromised part would. */
+const asPeer = (code: string) => execFileSync('setpriv', ['--reuid', String(peer.uid), '--regid', String(peer.gid), '--clear-groups', process.execPath, '-e', code]);
+
 const treeOwners = (dir: string): number[] => readdirSync(dir, { recursive: true }).map((n) => lstatSync(join(dir, String(n))).uid);
 
 beforeEach(() => {
@@ -56,7 +59,7 @@ beforeEach(() => {
   mkdirSync(state, { mode: 0o700 });
   peer = createPamTestUser();
   mkdirSync(part, { mode: 0o700 });
-  execFileSync('chown', [`${peer.uid}:${peer.gid}`, part]);
+  chownSync(part, peer.uid, peer.gid);
   records = [];
 });
 
@@ -66,7 +69,8 @@ describe('the root supervisor\'s state moved to the cloison part', () => {
   it('moves the journal, its key, the trust phrase, the diode and the lock to the part, its account\'s; the chain verifies and goes on', async () => {
     await rootSupervisorState();
     const before = readFileSync(join(state, 'audit.jsonl'), 'utf8');
-    const outcome = moveRootStateToPart({ stateDir: state, partStateDir: part, owner: owner(), journal });
+    const outcome = moveRootStateToPart({ stateDir: state, partStateDir: part, owner: owner() });
+    journalStateMove(journal, outcome);
     expect(outcome?.left).toEqual([]);
     expect(outcome?.moved).toEqual(expect.arrayContaining(['journal.key', 'audit.jsonl', 'audit.jsonl.head', 'trust-phrase.json', 'shell-resume.json', 'session.locked', 'diode']));
     // Moved, not copied: nothing of the part's left in root's folder; the manager's own stay.
@@ -97,27 +101,36 @@ describe('the root supervisor\'s state moved to the cloison part', () => {
 
   it('a second start moves nothing', async () => {
     await rootSupervisorState();
-    moveRootStateToPart({ stateDir: state, partStateDir: part, owner: owner(), journal });
-    records = [];
-    expect(moveRootStateToPart({ stateDir: state, partStateDir: part, owner: owner(), journal })).toBeNull();
+    moveRootStateToPart({ stateDir: state, partStateDir: part, owner: owner() });
+    const again = moveRootStateToPart({ stateDir: state, partStateDir: part, owner: owner() });
+    expect(again).toBeNull();
+    journalStateMove(journal, again);
     expect(records).toEqual([]);
   });
 
   it('a part that started fresh keeps its own; the root supervisor\'s state stays root\'s', async () => {
     await rootSupervisorState();
     new TrustPhraseStore(part).set({ phrase: 'autre', symbol: null } as never);
-    moveRootStateToPart({ stateDir: state, partStateDir: part, owner: owner(), journal });
+    moveRootStateToPart({ stateDir: state, partStateDir: part, owner: owner() });
     expect(new TrustPhraseStore(part).get()?.phrase).toBe('autre');
     expect(statSync(join(state, 'audit.jsonl')).uid).toBe(0);
     expect(existsSync(join(part, 'audit.jsonl'))).toBe(false);
+  });
+
+  it('a cage manager whose journal already ran here keeps the key beside it: nothing moved', async () => {
+    await rootSupervisorState();
+    new FileAuditJournal(join(state, MANAGER_JOURNAL_FILE)).close();
+    expect(moveRootStateToPart({ stateDir: state, partStateDir: part, owner: owner() })?.moved ?? []).toEqual([]);
+    expect(verifyJournal(readFileSync(join(state, 'audit.jsonl'), 'utf8'), readHead(join(state, 'audit.jsonl')), readJournalKeys(join(state, 'journal.key')))).toMatchObject({ ok: true, authenticated: true });
+    expect(readdirSync(part)).toEqual([]);
   });
 
   it('a move cut short is finished at the next start (the mark), the file already linked not moved twice', async () => {
     await rootSupervisorState();
     writeFileSync(join(state, MOVING_MARK), 'x');
     // Cut after the link of the key, before its old name went.
-    execFileSync('ln', [join(state, 'journal.key'), join(part, 'journal.key')]);
-    const outcome = moveRootStateToPart({ stateDir: state, partStateDir: part, owner: owner(), journal });
+    linkSync(join(state, 'journal.key'), join(part, 'journal.key'));
+    const outcome = moveRootStateToPart({ stateDir: state, partStateDir: part, owner: owner() });
     expect(outcome?.left).toEqual([]);
     expect(existsSync(join(state, 'journal.key'))).toBe(false);
     expect(existsSync(join(state, MOVING_MARK))).toBe(false);
@@ -133,10 +146,10 @@ describe('attacks: links planted in the part\'s folder by its account', () => {
     writeFileSync(join(victim, 'shadow'), 'root only', { mode: 0o600 });
     // The part's account plants them (as itself), a move under way so the planted names do not stop it outright.
     for (const name of ['journal.key', 'audit.jsonl', 'audit.jsonl.head', 'trust-phrase.json', 'shell-resume.json', 'session.locked', 'diode']) {
-      execFileSync('setpriv', ['--reuid', String(peer.uid), '--regid', String(peer.gid), '--clear-groups', 'ln', '-s', name === 'diode' ? victim : join(victim, 'shadow'), join(part, name)]);
+      asPeer(`require('fs').symlinkSync(${JSON.stringify(name === 'diode' ? victim : join(victim, 'shadow'))}, ${JSON.stringify(join(part, name))})`);
     }
     writeFileSync(join(state, MOVING_MARK), 'x');
-    const outcome = moveRootStateToPart({ stateDir: state, partStateDir: part, owner: owner(), journal });
+    const outcome = moveRootStateToPart({ stateDir: state, partStateDir: part, owner: owner() });
     expect(readFileSync(join(victim, 'shadow'), 'utf8')).toBe('root only');
     for (const p of [victim, join(victim, 'shadow')]) expect(statSync(p).uid).toBe(0);
     expect(outcome?.moved).toEqual([]);
@@ -150,9 +163,9 @@ describe('attacks: links planted in the part\'s folder by its account', () => {
 
   it('a folder with something in it at the diode\'s name: the diode stays root\'s, nothing given away', async () => {
     await rootSupervisorState();
-    execFileSync('setpriv', ['--reuid', String(peer.uid), '--regid', String(peer.gid), '--clear-groups', 'mkdir', '-p', join(part, 'diode', 'x')]);
+    asPeer(`require('fs').mkdirSync(${JSON.stringify(join(part, 'diode', 'x'))}, { recursive: true })`);
     writeFileSync(join(state, MOVING_MARK), 'x');
-    const outcome = moveRootStateToPart({ stateDir: state, partStateDir: part, owner: owner(), journal });
+    const outcome = moveRootStateToPart({ stateDir: state, partStateDir: part, owner: owner() });
     expect(outcome?.left.map((l) => l.name)).toEqual(['diode']);
     expect(new Set(treeOwners(join(state, 'diode')))).toEqual(new Set([0]));
   });

@@ -19,7 +19,7 @@
  */
 import { closeSync, constants, fsyncSync, linkSync, lchownSync, lstatSync, openSync, readdirSync, renameSync, rmSync, unlinkSync, writeFileSync, chmodSync, type Stats } from 'node:fs';
 import { join } from 'node:path';
-import { MANAGER_UNLOCK_FAILURES_FILE } from './managerExecutors';
+import { MANAGER_JOURNAL_FILE, MANAGER_UNLOCK_FAILURES_FILE } from './managerExecutors';
 
 /** The journal and everything the part reads in its state folder (supervisor.ts, journalWiring.ts, lockWiring.ts, trainingWiring.ts). */
 export const PART_STATE_FILES = ['journal.key', 'audit.jsonl.head', 'audit.jsonl', 'trust-phrase.json', 'shell-resume.json', 'screens.json', 'session.locked'] as const;
@@ -38,12 +38,11 @@ export interface StateMoveOptions {
   /** The part's folder (its account's, made by managerMain.ts's partFolder). */
   partStateDir: string;
   owner: { uid: number; gid: number };
-  /** The manager's journal: what moved, never what it holds. */
-  journal: { append(kind: string, actor: string, fields: Record<string, string | number | boolean | null>): unknown };
   log?: (msg: string, fields?: Record<string, unknown>) => void;
 }
 
 export interface StateMoveOutcome {
+  to: string;
   moved: string[];
   /** Left in the manager's folder, with the reason (a name the part's folder already had, an error). */
   left: { name: string; reason: string }[];
@@ -82,10 +81,16 @@ export function moveRootStateToPart(options: StateMoveOptions): StateMoveOutcome
   const marked = lstatOrNull(join(stateDir, MOVING_MARK)) !== null;
   const theirs = partNamesIn(stateDir);
   const partHas = partNamesIn(partStateDir);
-  if (theirs.length === 0 || (partHas.length > 0 && !marked)) {
-    if (failureCount) options.journal.append('state.failureCountKept', 'supervisor', { from: ROOT_UNLOCK_FAILURES, to: MANAGER_UNLOCK_FAILURES_FILE });
-    if (theirs.length > 0) options.log?.('the root supervisor\'s state left where it is: the cloison part already has its own', { left: theirs, partHas });
-    return failureCount ? { moved: [], left: [], failureCount } : null;
+  const nothing = failureCount ? { to: partStateDir, moved: [], left: [], failureCount } : null;
+  if (theirs.length === 0) return nothing;
+  if (partHas.length > 0 && !marked) {
+    options.log?.('the root supervisor\'s state left where it is: the cloison part already has its own', { left: theirs, partHas });
+    return nothing;
+  }
+  // The manager's journal is keyed by the journal.key beside it: one that already ran here keeps its key (and the state stays).
+  if (!marked && lstatOrNull(join(stateDir, MANAGER_JOURNAL_FILE))) {
+    options.log?.('the root supervisor\'s state left where it is: the cage manager\'s journal already uses its key', { left: theirs });
+    return nothing;
   }
   if (!marked) durable(join(stateDir, MOVING_MARK));
   const moved: string[] = [];
@@ -100,14 +105,23 @@ export function moveRootStateToPart(options: StateMoveOptions): StateMoveOutcome
     }
   }
   rmSync(join(stateDir, MOVING_MARK), { force: true });
-  options.journal.append('state.movedToPart', 'supervisor', {
-    to: partStateDir,
-    moved: moved.join(','),
-    left: left.map((l) => `${l.name}: ${l.reason}`).join('; ') || null,
-    failureCountKept: failureCount,
-  });
   options.log?.('the root supervisor\'s state moved to the cloison part', { moved, left });
-  return { moved, left, failureCount };
+  return { to: partStateDir, moved, left, failureCount };
+}
+
+/** The move in the manager's journal (opened after it: its key is the one that moved): the names, never the contents. */
+export function journalStateMove(journal: { append(kind: string, actor: string, fields: Record<string, string | number | boolean | null>): unknown }, outcome: StateMoveOutcome | null): void {
+  if (!outcome) return;
+  if (outcome.moved.length === 0 && outcome.left.length === 0) {
+    journal.append('state.failureCountKept', 'supervisor', { from: ROOT_UNLOCK_FAILURES, to: MANAGER_UNLOCK_FAILURES_FILE });
+    return;
+  }
+  journal.append('state.movedToPart', 'supervisor', {
+    to: outcome.to,
+    moved: outcome.moved.join(','),
+    left: outcome.left.map((l) => `${l.name}: ${l.reason}`).join('; ') || null,
+    failureCountKept: outcome.failureCount,
+  });
 }
 
 /** true, or why it stayed. Both names are checked not to be links; only `to` is in the part's hands. */
