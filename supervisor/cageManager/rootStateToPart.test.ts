@@ -29,7 +29,7 @@ const journal = { append: (kind: string, _actor: string, fields: Record<string, 
 const owner = () => ({ uid: peer.uid, gid: peer.gid });
 
 /** What a root supervisor leaves in its state folder, written by its own code. */
-async function rootSupervisorState(): Promise<void> {
+async function rootSupervisorState(options: { diedWithItsAgent?: boolean } = {}): Promise<void> {
   const j = new FileAuditJournal(join(state, 'audit.jsonl'));
   j.append('supervisor.started', 'supervisor', {});
   j.append('clipboard.transfer', 'user', { from: 'low', to: 'high' });
@@ -40,7 +40,8 @@ async function rootSupervisorState(): Promise<void> {
   new UnlockFailures(join(state, 'unlock-failures.json')).write({ failures: 4, retryAt: Date.now() + 3_600_000 });
   const diode = new EncryptingDiode(join(state, 'diode'), 'test');
   await diode.signerOf('low');
-  await diode.close();
+  // A supervisor that died leaves its gpg-agent running (its unit's KillMode=process).
+  if (!options.diedWithItsAgent) await diode.close();
   // The manager's own: stays.
   writeFileSync(join(state, 'usb-mark.key'), 'secret', { mode: 0o600 });
   mkdirSync(join(state, 'cages', 'low'), { recursive: true });
@@ -97,6 +98,22 @@ describe('the root supervisor\'s state moved to the cloison part', () => {
     const moved = records.find((r) => r.kind === 'state.movedToPart');
     expect(moved?.fields.moved).toContain('trust-phrase.json');
     expect(JSON.stringify(records)).not.toContain('chat roux');
+  });
+
+  it('a gpg-agent the root supervisor left on the diode\'s home is stopped before the home is the part\'s', async () => {
+    await rootSupervisorState({ diedWithItsAgent: true });
+    const agents = (home: string) => readdirSync('/proc').filter((p) => /^\d+$/.test(p)).filter((p) => {
+      try {
+        const argv = readFileSync(`/proc/${p}/cmdline`, 'utf8').split('\0');
+        return argv.some((a) => a.endsWith('gpg-agent')) && argv.includes(home);
+      } catch {
+        return false;
+      }
+    });
+    expect(agents(join(state, 'diode', 'gnupg'))).not.toEqual([]);
+    moveRootStateToPart({ stateDir: state, partStateDir: part, owner: owner() });
+    expect(agents(join(state, 'diode', 'gnupg'))).toEqual([]);
+    expect(readdirSync(join(part, 'diode', 'gnupg')).filter((n) => n.startsWith('S.'))).toEqual([]);
   });
 
   it('a second start moves nothing', async () => {

@@ -18,7 +18,9 @@
  * its own folder, so the wait a guesser earned survives the switch.
  */
 import { closeSync, constants, fsyncSync, linkSync, lchownSync, lstatSync, openSync, readdirSync, renameSync, rmSync, unlinkSync, writeFileSync, chmodSync, type Stats } from 'node:fs';
-import { join } from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { basename, join } from 'node:path';
+import { requireBinary } from '../system/binaries';
 import { MANAGER_JOURNAL_FILE, MANAGER_UNLOCK_FAILURES_FILE } from './managerExecutors';
 
 /** The journal and everything the part reads in its state folder (supervisor.ts, journalWiring.ts, lockWiring.ts, trainingWiring.ts). */
@@ -60,7 +62,7 @@ const lstatOrNull = (path: string): Stats | null => {
 };
 
 /** The part's names the root supervisor left in `dir`: the fixed ones and the torn journal tails. */
-function partNamesIn(dir: string): string[] {
+export function partNamesIn(dir: string): string[] {
   let entries: string[];
   try {
     entries = readdirSync(dir);
@@ -149,6 +151,7 @@ function moveOne(from: string, to: string, owner: { uid: number; gid: number }):
   }
   if (source.isDirectory()) {
     if (there && !there.isDirectory()) return 'the part already has one';
+    if (basename(from) === 'diode') quietGpgHome(join(from, 'gnupg'));
     giveTree(from, owner);
     try {
       // Replaces at most an empty folder the part made; a link or a folder with anything in it stays.
@@ -172,6 +175,21 @@ function giveTree(dir: string, owner: { uid: number; gid: number }): void {
     if (!st.isSymbolicLink() && (st.mode & 0o6000) !== 0) chmodSync(path, st.mode & 0o1777);
   }
   lchownSync(dir, owner.uid, owner.gid);
+}
+
+/**
+ * The root supervisor's gpg-agent on the diode's home stopped, its sockets removed, before the home
+ * is the part's: an agent left by a supervisor that died (its unit's KillMode=process) runs as root
+ * and would answer the part's gpg on the moved socket.
+ */
+function quietGpgHome(home: string): void {
+  if (!lstatOrNull(home)?.isDirectory()) return;
+  try {
+    execFileSync(requireBinary('gpgconf'), ['--homedir', home, '--kill', 'gpg-agent'], { stdio: 'ignore', timeout: 10_000 });
+  } catch {
+    /* none running, or gone: the sockets go all the same */
+  }
+  for (const name of readdirSync(home)) if (name.startsWith('S.') && lstatSync(join(home, name)).isSocket()) unlinkSync(join(home, name));
 }
 
 /** The root supervisor's lock count renamed to the manager's in root's folder, where the manager has none. */
