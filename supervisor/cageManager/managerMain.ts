@@ -21,7 +21,8 @@
  * itself in part mode (cloisonPartEntry.ts, its bundle out/supervisor/cloisonPart.js), or the
  * script `--part` names (tests), or none (`--no-part`). Its start holds the manager's socket, the
  * part's own state and run folders (`<state-dir>-broker`, `<run-dir>-broker` unless named: made
- * here, the part's account's), the shell's and administrators' groups (the part keeps them as
+ * here, the part's account's; a root supervisor's state found in the manager's folder moved into
+ * the part's first: rootStateToPart.ts), the shell's and administrators' groups (the part keeps them as
  * supplementary groups, to give them its sockets) and the shell's settings given here. The part's
  * "listening" and "ready" announcements are printed on stdout as the root supervisor prints them
  * (partAnnouncement.ts: only what an honest part can say); a first start that fails, as
