@@ -29,7 +29,7 @@ const journal = { append: (kind: string, _actor: string, fields: Record<string, 
 const owner = () => ({ uid: peer.uid, gid: peer.gid });
 
 /** What a root supervisor leaves in its state folder, written by its own code. */
-async function rootSupervisorState(options: { diedWithItsAgent?: boolean } = {}): Promise<void> {
+async function rootSupervisorState(options: { diedWithItsAgent?: boolean } = {}): Promise<string> {
   const j = new FileAuditJournal(join(state, 'audit.jsonl'));
   j.append('supervisor.started', 'supervisor', {});
   j.append('clipboard.transfer', 'user', { from: 'low', to: 'high' });
@@ -39,12 +39,13 @@ async function rootSupervisorState(options: { diedWithItsAgent?: boolean } = {})
   writeFileSync(join(state, 'session.locked'), 'x\n', { mode: 0o600 });
   new UnlockFailures(join(state, 'unlock-failures.json')).write({ failures: 4, retryAt: Date.now() + 3_600_000 });
   const diode = new EncryptingDiode(join(state, 'diode'), 'test');
-  await diode.signerOf('low');
+  const signer = await diode.signerOf('low');
   // A supervisor that died leaves its gpg-agent running (its unit's KillMode=process).
   if (!options.diedWithItsAgent) await diode.close();
   // The manager's own: stays.
   writeFileSync(join(state, 'usb-mark.key'), 'secret', { mode: 0o600 });
   mkdirSync(join(state, 'cages', 'low'), { recursive: true });
+  return signer;
 }
 
 /** Done by the part's account itself, as a compromised part would. */
@@ -68,7 +69,7 @@ afterEach(() => peer.remove());
 
 describe('the root supervisor\'s state moved to the cloison part', () => {
   it('moves the journal, its key, the trust phrase, the diode and the lock to the part, its account\'s; the chain verifies and goes on', async () => {
-    await rootSupervisorState();
+    const signer = await rootSupervisorState();
     const before = readFileSync(join(state, 'audit.jsonl'), 'utf8');
     const outcome = moveRootStateToPart({ stateDir: state, partStateDir: part, owner: owner() });
     journalStateMove(journal, outcome);
@@ -82,6 +83,11 @@ describe('the root supervisor\'s state moved to the cloison part', () => {
     }
     expect(new Set(treeOwners(join(part, 'diode')))).toEqual(new Set([peer.uid]));
     expect(statSync(join(part, 'diode')).uid).toBe(peer.uid);
+    // The level's signing key the recipients know, usable by the part's account in its own gpg home.
+    const home = join(part, 'diode', 'gnupg');
+    const listed = asPeer(`process.stdout.write(require('child_process').execFileSync('gpg', ['--homedir', ${JSON.stringify(home)}, '--batch', '--with-colons', '--list-secret-keys']))`).toString();
+    asPeer(`require('child_process').execFileSync('gpgconf', ['--homedir', ${JSON.stringify(home)}, '--kill', 'gpg-agent'])`);
+    expect(listed).toContain(`fpr:::::::::${signer}:`);
     // The user's phrase is there for the part: not asked again.
     expect(new TrustPhraseStore(part).get()?.phrase).toBe('mon chat roux');
     // The chain, verified with its key, then continued by a journal opened where the part opens it.
