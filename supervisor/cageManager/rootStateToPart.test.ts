@@ -7,7 +7,7 @@
  * nothing outside is moved or given away.
  */
 import { execFileSync } from 'node:child_process';
-import { chmodSync, chownSync, existsSync, linkSync, lstatSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, linkSync, renameSync, lstatSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FileAuditJournal, readHead, verifyJournal } from '../audit/auditJournal';
@@ -150,13 +150,17 @@ describe('the root supervisor\'s state moved to the cloison part', () => {
 
   it('a move cut short is finished at the next start (the mark), the file already linked not moved twice', async () => {
     await rootSupervisorState();
-    writeFileSync(join(state, MOVING_MARK), 'x');
-    // Cut after the link of the key, before its old name went.
-    linkSync(join(state, 'journal.key'), join(part, 'journal.key'));
+    // Cut after the key was set aside, given and linked into the part's folder, before its staging name went; the journal set aside only.
+    mkdirSync(join(state, MOVING_MARK), { mode: 0o700 });
+    renameSync(join(state, 'journal.key'), join(state, MOVING_MARK, 'journal.key'));
+    chownSync(join(state, MOVING_MARK, 'journal.key'), peer.uid, peer.gid);
+    linkSync(join(state, MOVING_MARK, 'journal.key'), join(part, 'journal.key'));
+    renameSync(join(state, 'audit.jsonl'), join(state, MOVING_MARK, 'audit.jsonl'));
     const outcome = moveRootStateToPart({ stateDir: state, partStateDir: part, owner: owner() });
     expect(outcome?.left).toEqual([]);
     expect(existsSync(join(state, 'journal.key'))).toBe(false);
     expect(existsSync(join(state, MOVING_MARK))).toBe(false);
+    expect(statSync(join(part, 'audit.jsonl')).uid).toBe(peer.uid);
     expect(verifyJournal(readFileSync(join(part, 'audit.jsonl'), 'utf8'), readHead(join(part, 'audit.jsonl')), readJournalKeys(join(part, 'journal.key')))).toMatchObject({ ok: true, authenticated: true });
   });
 });
@@ -171,7 +175,7 @@ describe('attacks: links planted in the part\'s folder by its account', () => {
     for (const name of ['journal.key', 'audit.jsonl', 'audit.jsonl.head', 'trust-phrase.json', 'shell-resume.json', 'session.locked', 'diode']) {
       asPeer(`require('fs').symlinkSync(${JSON.stringify(name === 'diode' ? victim : join(victim, 'shadow'))}, ${JSON.stringify(join(part, name))})`);
     }
-    writeFileSync(join(state, MOVING_MARK), 'x');
+    mkdirSync(join(state, MOVING_MARK), { mode: 0o700 });
     const outcome = moveRootStateToPart({ stateDir: state, partStateDir: part, owner: owner() });
     expect(readFileSync(join(victim, 'shadow'), 'utf8')).toBe('root only');
     for (const p of [victim, join(victim, 'shadow')]) expect(statSync(p).uid).toBe(0);
@@ -180,6 +184,7 @@ describe('attacks: links planted in the part\'s folder by its account', () => {
     // Root's own files: still root's, still there.
     for (const name of ['journal.key', 'audit.jsonl', 'trust-phrase.json']) expect(existsSync(join(state, name))).toBe(true);
     expect(statSync(join(state, 'trust-phrase.json')).uid).toBe(0);
+    expect(existsSync(join(state, MOVING_MARK))).toBe(false);
     expect(new Set(treeOwners(join(state, 'diode')))).toEqual(new Set([0]));
     expect(statSync(join(state, 'diode')).uid).toBe(0);
   });
@@ -187,7 +192,7 @@ describe('attacks: links planted in the part\'s folder by its account', () => {
   it('a folder with something in it at the diode\'s name: the diode stays root\'s, nothing given away', async () => {
     await rootSupervisorState();
     asPeer(`require('fs').mkdirSync(${JSON.stringify(join(part, 'diode', 'x'))}, { recursive: true })`);
-    writeFileSync(join(state, MOVING_MARK), 'x');
+    mkdirSync(join(state, MOVING_MARK), { mode: 0o700 });
     const outcome = moveRootStateToPart({ stateDir: state, partStateDir: part, owner: owner() });
     expect(outcome?.left.map((l) => l.name)).toEqual(['diode']);
     expect(new Set(treeOwners(join(state, 'diode')))).toEqual(new Set([0]));

@@ -9,17 +9,17 @@
  * The part's folder is the `cloison` account's: a compromised part may have planted anything in
  * it. Root only ever CREATES a name there that must not exist — link(2), which neither follows
  * nor replaces what is at the new name, or rename(2) of a folder, which replaces at most an empty
- * folder and never follows a link — and changes owners only in its own folder, before the name
- * appears in the part's, through lchown (no link followed; nobody else can write there). A crash
- * mid-move is finished by the next start (`MOVING_MARK`); the source name is removed last.
+ * folder and never follows a link — and changes owners only in a staging folder of its own (0700,
+ * which no other account can enter), before the name appears in the part's, through lchown (no
+ * link followed). A crash mid-move is finished by the next start (`MOVING_MARK`).
  *
  * The manager's own files stay: the cages' homes and records, the key marks' secret, its journal;
  * the lock's failure count becomes the manager's (it counts the checks: pamCheckExecutor.ts), in
  * its own folder, so the wait a guesser earned survives the switch.
  */
-import { closeSync, constants, fsyncSync, linkSync, lchownSync, lstatSync, openSync, readdirSync, renameSync, rmSync, unlinkSync, writeFileSync, chmodSync, type Stats } from 'node:fs';
+import { chmodSync, closeSync, constants, fchmodSync, fstatSync, fsyncSync, lchownSync, linkSync, lstatSync, mkdirSync, openSync, readdirSync, renameSync, rmSync, unlinkSync, type Stats } from 'node:fs';
 import { execFileSync } from 'node:child_process';
-import { basename, join } from 'node:path';
+import { join } from 'node:path';
 import { requireBinary } from '../system/binaries';
 import { MANAGER_JOURNAL_FILE, MANAGER_UNLOCK_FAILURES_FILE } from './managerExecutors';
 
@@ -31,7 +31,7 @@ export const PART_STATE_FOLDERS = ['diode', 'training-reports'] as const;
 const TORN_PREFIX = 'audit.jsonl.torn-';
 /** The root supervisor's lock count (lockWiring.ts). */
 const ROOT_UNLOCK_FAILURES = 'unlock-failures.json';
-/** In the manager's folder while a move is under way: the next start finishes it. */
+/** Root's staging folder in the manager's folder while a move is under way (0700): the next start finishes it. */
 export const MOVING_MARK = 'state-moving-to-part';
 
 export interface StateMoveOptions {
@@ -80,11 +80,16 @@ export function partNamesIn(dir: string): string[] {
 export function moveRootStateToPart(options: StateMoveOptions): StateMoveOutcome | null {
   const { stateDir, partStateDir, owner } = options;
   const failureCount = takeFailureCount(stateDir);
-  const marked = lstatOrNull(join(stateDir, MOVING_MARK)) !== null;
-  const theirs = partNamesIn(stateDir);
+  const staging = join(stateDir, MOVING_MARK);
+  const marked = lstatOrNull(staging) !== null;
+  // A move cut short: what is still in root's folder, and what it had set aside.
+  const theirs = [...new Set([...partNamesIn(stateDir), ...(marked ? partNamesIn(staging) : [])])];
   const partHas = partNamesIn(partStateDir);
   const nothing = failureCount ? { to: partStateDir, moved: [], left: [], failureCount } : null;
-  if (theirs.length === 0) return nothing;
+  if (theirs.length === 0) {
+    if (marked) rmSync(staging, { recursive: true, force: true });
+    return nothing;
+  }
   if (partHas.length > 0 && !marked) {
     options.log?.('the root supervisor\'s state left where it is: the cloison part already has its own', { left: theirs, partHas });
     return nothing;
@@ -94,19 +99,19 @@ export function moveRootStateToPart(options: StateMoveOptions): StateMoveOutcome
     options.log?.('the root supervisor\'s state left where it is: the cage manager\'s journal already uses its key', { left: theirs });
     return nothing;
   }
-  if (!marked) durable(join(stateDir, MOVING_MARK));
+  privateFolder(staging);
   const moved: string[] = [];
   const left: { name: string; reason: string }[] = [];
   for (const name of theirs) {
     try {
-      const done = moveOne(join(stateDir, name), join(partStateDir, name), owner);
+      const done = moveOne(name, { stateDir, staging, partStateDir }, owner);
       if (done === true) moved.push(name);
       else left.push({ name, reason: done });
     } catch (err) {
       left.push({ name, reason: (err as NodeJS.ErrnoException).code ?? (err as Error).message });
     }
   }
-  rmSync(join(stateDir, MOVING_MARK), { force: true });
+  rmSync(staging, { recursive: true, force: true });
   options.log?.('the root supervisor\'s state moved to the cloison part', { moved, left });
   return { to: partStateDir, moved, left, failureCount };
 }
@@ -126,43 +131,60 @@ export function journalStateMove(journal: { append(kind: string, actor: string, 
   });
 }
 
-/** true, or why it stayed. Both names are checked not to be links; only `to` is in the part's hands. */
-function moveOne(from: string, to: string, owner: { uid: number; gid: number }): true | string {
-  const source = lstatSync(from);
+/**
+ * true, or why it stayed (then back at its name in root's folder, root's). It is set aside first
+ * in root's own staging folder (0700), where no other account reaches it, and given to the part's
+ * account there: given away while root's 0711 folder still named it, the part's account could
+ * have opened it (a descriptor kept past any undoing) or put files of its own in the diode's home.
+ */
+function moveOne(name: string, dirs: { stateDir: string; staging: string; partStateDir: string }, owner: { uid: number; gid: number }): true | string {
+  const from = join(dirs.stateDir, name);
+  const aside = join(dirs.staging, name);
+  const to = join(dirs.partStateDir, name);
+  if (lstatOrNull(from)) {
+    if (lstatOrNull(aside)) return 'set aside twice';
+    renameSync(from, aside);
+  }
+  const source = lstatSync(aside);
   const there = lstatOrNull(to);
+  // Only root's staging folder names it from here on; the part's folder gets a name that did not exist.
+  const back = (reason: string): string => {
+    if (source.isDirectory()) giveTree(aside, { uid: 0, gid: 0 });
+    else lchownSync(aside, 0, 0);
+    renameSync(aside, from);
+    return reason;
+  };
   if (source.isFile()) {
     // A crash after the link: the same file at both names, finished here.
     if (there && there.ino === source.ino && there.dev === source.dev) {
-      unlinkSync(from);
+      unlinkSync(aside);
       return true;
     }
-    if (there) return 'the part already has one';
-    // Its owner and mode while only root's folder names it; then the new name, never over another.
-    lchownSync(from, owner.uid, owner.gid);
-    chmodSync(from, 0o600);
+    if (there) return back('the part already has one');
+    lchownSync(aside, owner.uid, owner.gid);
+    chmodSync(aside, 0o600);
     try {
-      linkSync(from, to);
+      // Never over a name the part's account made: link(2) neither follows nor replaces it.
+      linkSync(aside, to);
     } catch (err) {
-      lchownSync(from, 0, 0);
-      throw err;
+      return back((err as NodeJS.ErrnoException).code ?? 'not linked');
     }
-    unlinkSync(from);
+    unlinkSync(aside);
     return true;
   }
   if (source.isDirectory()) {
-    if (there && !there.isDirectory()) return 'the part already has one';
-    if (basename(from) === 'diode') quietGpgHome(join(from, 'gnupg'));
-    giveTree(from, owner);
+    if (there && !there.isDirectory()) return back('the part already has one');
+    if (name === 'diode') quietGpgHome(join(aside, 'gnupg'));
+    giveTree(aside, owner);
     try {
       // Replaces at most an empty folder the part made; a link or a folder with anything in it stays.
-      renameSync(from, to);
+      renameSync(aside, to);
     } catch (err) {
-      giveTree(from, { uid: 0, gid: 0 });
-      throw err;
+      return back((err as NodeJS.ErrnoException).code ?? 'not moved');
     }
     return true;
   }
-  return 'not a file nor a folder';
+  return back('not a file nor a folder');
 }
 
 /** Everything under `dir` (root's folder: nobody else names anything in it) given to `owner`, links not followed, setuid/setgid bits dropped. */
@@ -202,10 +224,17 @@ function takeFailureCount(stateDir: string): boolean {
   return true;
 }
 
-function durable(path: string): void {
-  writeFileSync(path, `${new Date().toISOString()}\n`, { mode: 0o600 });
-  const fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW);
+/** Root's staging folder in its own state folder: made 0700, or one a cut move left, checked to be a folder of root's. */
+function privateFolder(path: string): void {
   try {
+    mkdirSync(path, { mode: 0o700 });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+  }
+  const fd = openSync(path, constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW);
+  try {
+    if (fstatSync(fd).uid !== 0) throw new Error(`${path} is not root's`);
+    fchmodSync(fd, 0o700);
     fsyncSync(fd);
   } finally {
     closeSync(fd);
