@@ -34,7 +34,7 @@ async function rootSupervisorState(options: { diedWithItsAgent?: boolean } = {})
   j.append('supervisor.started', 'supervisor', {});
   j.append('clipboard.transfer', 'user', { from: 'low', to: 'high' });
   j.close();
-  new TrustPhraseStore(state).set({ phrase: 'mon chat roux', symbol: null } as never);
+  new TrustPhraseStore(state).set({ phrase: 'mon chat roux', symbol: null });
   writeFileSync(join(state, 'shell-resume.json'), '{}\n', { mode: 0o600 });
   writeFileSync(join(state, 'session.locked'), 'x\n', { mode: 0o600 });
   new UnlockFailures(join(state, 'unlock-failures.json')).write({ failures: 4, retryAt: Date.now() + 3_600_000 });
@@ -133,7 +133,7 @@ describe('the root supervisor\'s state moved to the cloison part', () => {
 
   it('a part that started fresh keeps its own; the root supervisor\'s state stays root\'s', async () => {
     await rootSupervisorState();
-    new TrustPhraseStore(part).set({ phrase: 'autre', symbol: null } as never);
+    new TrustPhraseStore(part).set({ phrase: 'autre', symbol: null });
     moveRootStateToPart({ stateDir: state, partStateDir: part, owner: owner() });
     expect(new TrustPhraseStore(part).get()?.phrase).toBe('autre');
     expect(statSync(join(state, 'audit.jsonl')).uid).toBe(0);
@@ -162,6 +162,36 @@ describe('the root supervisor\'s state moved to the cloison part', () => {
     expect(existsSync(join(state, MOVING_MARK))).toBe(false);
     expect(statSync(join(part, 'audit.jsonl')).uid).toBe(peer.uid);
     expect(verifyJournal(readFileSync(join(part, 'audit.jsonl'), 'utf8'), readHead(join(part, 'audit.jsonl')), readJournalKeys(join(part, 'journal.key')))).toMatchObject({ ok: true, authenticated: true });
+  });
+});
+
+describe('a move cut short, then other starts meanwhile', () => {
+  it('nothing the user chose is deleted or replaced: a phrase set aside stays aside when both folders have their own', async () => {
+    await rootSupervisorState();
+    mkdirSync(join(state, MOVING_MARK), { mode: 0o700 });
+    renameSync(join(state, 'trust-phrase.json'), join(state, MOVING_MARK, 'trust-phrase.json'));
+    // Since then: a single supervisor made one in root's folder, and the part has its own.
+    new TrustPhraseStore(state).set({ phrase: 'celle du superviseur seul', symbol: null });
+    new TrustPhraseStore(part).set({ phrase: 'celle du part', symbol: null });
+    const outcome = moveRootStateToPart({ stateDir: state, partStateDir: part, owner: owner() });
+    expect(outcome?.left).toEqual([{ name: 'trust-phrase.json', reason: `set aside in ${MOVING_MARK} by a move cut short and made again since: both kept` }]);
+    expect(new TrustPhraseStore(state).get()?.phrase).toBe('celle du superviseur seul');
+    expect(new TrustPhraseStore(part).get()?.phrase).toBe('celle du part');
+    expect(new TrustPhraseStore(join(state, MOVING_MARK)).get()?.phrase).toBe('mon chat roux');
+    expect(statSync(join(state, MOVING_MARK, 'trust-phrase.json')).uid).toBe(0);
+  });
+
+  it('set aside, and the part has its own since: put back at its name, root\'s; the part\'s not replaced', async () => {
+    await rootSupervisorState();
+    mkdirSync(join(state, MOVING_MARK), { mode: 0o700 });
+    renameSync(join(state, 'trust-phrase.json'), join(state, MOVING_MARK, 'trust-phrase.json'));
+    new TrustPhraseStore(part).set({ phrase: 'celle du part', symbol: null });
+    const outcome = moveRootStateToPart({ stateDir: state, partStateDir: part, owner: owner() });
+    expect(outcome?.left).toEqual([{ name: 'trust-phrase.json', reason: 'the part already has one' }]);
+    expect(new TrustPhraseStore(part).get()?.phrase).toBe('celle du part');
+    expect(new TrustPhraseStore(state).get()?.phrase).toBe('mon chat roux');
+    expect(statSync(join(state, 'trust-phrase.json')).uid).toBe(0);
+    expect(existsSync(join(state, MOVING_MARK))).toBe(false);
   });
 });
 

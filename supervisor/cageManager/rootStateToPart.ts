@@ -17,7 +17,7 @@
  * the lock's failure count becomes the manager's (it counts the checks: pamCheckExecutor.ts), in
  * its own folder, so the wait a guesser earned survives the switch.
  */
-import { chmodSync, closeSync, constants, fchmodSync, fstatSync, fsyncSync, lchownSync, linkSync, lstatSync, mkdirSync, openSync, readdirSync, renameSync, rmSync, unlinkSync, type Stats } from 'node:fs';
+import { chmodSync, closeSync, constants, fchmodSync, fstatSync, fsyncSync, lchownSync, linkSync, lstatSync, mkdirSync, openSync, readdirSync, renameSync, rmdirSync, unlinkSync, type Stats } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { requireBinary } from '../system/binaries';
@@ -87,7 +87,7 @@ export function moveRootStateToPart(options: StateMoveOptions): StateMoveOutcome
   const partHas = partNamesIn(partStateDir);
   const nothing = failureCount ? { to: partStateDir, moved: [], left: [], failureCount } : null;
   if (theirs.length === 0) {
-    if (marked) rmSync(staging, { recursive: true, force: true });
+    if (marked) emptiedAway(staging, options.log);
     return nothing;
   }
   if (partHas.length > 0 && !marked) {
@@ -111,7 +111,7 @@ export function moveRootStateToPart(options: StateMoveOptions): StateMoveOutcome
       left.push({ name, reason: (err as NodeJS.ErrnoException).code ?? (err as Error).message });
     }
   }
-  rmSync(staging, { recursive: true, force: true });
+  emptiedAway(staging, options.log);
   options.log?.('the root supervisor\'s state moved to the cloison part', { moved, left });
   return { to: partStateDir, moved, left, failureCount };
 }
@@ -142,7 +142,7 @@ function moveOne(name: string, dirs: { stateDir: string; staging: string; partSt
   const aside = join(dirs.staging, name);
   const to = join(dirs.partStateDir, name);
   if (lstatOrNull(from)) {
-    if (lstatOrNull(aside)) return 'set aside twice';
+    if (lstatOrNull(aside)) return `set aside in ${MOVING_MARK} by a move cut short and made again since: both kept`;
     renameSync(from, aside);
   }
   const source = lstatSync(aside);
@@ -151,6 +151,8 @@ function moveOne(name: string, dirs: { stateDir: string; staging: string; partSt
   const back = (reason: string): string => {
     if (source.isDirectory()) giveTree(aside, { uid: 0, gid: 0 });
     else lchownSync(aside, 0, 0);
+    // A supervisor that ran since a cut move made its own: neither replaced; this one stays aside.
+    if (lstatOrNull(from)) return `${reason}; kept aside in ${MOVING_MARK}`;
     renameSync(aside, from);
     return reason;
   };
@@ -222,6 +224,15 @@ function takeFailureCount(stateDir: string): boolean {
   linkSync(from, join(stateDir, MANAGER_UNLOCK_FAILURES_FILE));
   unlinkSync(from);
   return true;
+}
+
+/** The staging folder removed once empty; anything still in it stays (never deleted here) and is said. */
+function emptiedAway(staging: string, log: StateMoveOptions['log']): void {
+  try {
+    rmdirSync(staging);
+  } catch (err) {
+    log?.('the root supervisor\'s state left set aside', { folder: staging, reason: (err as NodeJS.ErrnoException).code });
+  }
 }
 
 /** Root's staging folder in its own state folder: made 0700, or one a cut move left, checked to be a folder of root's. */
