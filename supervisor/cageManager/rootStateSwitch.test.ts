@@ -9,11 +9,12 @@
  * without the move: the part's shell answered no phrase (the user would be asked again).
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { account } from '../session/accounts';
+import { EncryptingDiode } from '../files/encryptingDiode';
 import { checkoutReachableByCloison } from '../testing/checkoutReachable';
 import { rpcClient } from '../testing/rpcClient';
 import { testRoot } from '../testing/testRoots';
@@ -57,6 +58,17 @@ async function trustPhraseSeen(socket: string): Promise<string | null> {
   }
 }
 
+/** gpg-agents of root's started on that home. */
+const rootAgentsOn = (home: string) =>
+  readdirSync('/proc').filter((p) => {
+    try {
+      const argv = readFileSync(`/proc/${p}/cmdline`, 'utf8').split('\0');
+      return statSync(`/proc/${p}`).uid === 0 && argv.some((a) => a.endsWith('gpg-agent')) && argv.includes(home);
+    } catch {
+      return false;
+    }
+  });
+
 const lines = (file: string) => readFileSync(file, 'utf8').split('\n').filter(Boolean);
 const movedRecords = () => lines(join(state, MANAGER_JOURNAL_FILE)).map((l) => JSON.parse(l) as Record<string, unknown>).filter((r) => r.kind === 'state.movedToPart');
 
@@ -98,6 +110,9 @@ describe('the switch to the split keeps the user\'s state', () => {
   }, 120_000);
 
   it('split on the same folder: the part shows the user\'s phrase, its journal continues the root supervisor\'s chain', async () => {
+    // The diode's signing key of a level, made by the supervisor's own code as root, its gpg-agent left running (a supervisor that died).
+    const signer = await new EncryptingDiode(join(state, 'diode'), 'test').signerOf('low');
+    expect(rootAgentsOn(join(state, 'diode', 'gnupg'))).not.toEqual([]);
     const manager = await start('out/supervisor/cageManager.js');
     const partState = `${state}-broker`;
     expect(await trustPhraseSeen(join(`${runDir}-broker`, 'supervisor.sock'))).toBe(PHRASE);
@@ -112,6 +127,12 @@ describe('the switch to the split keeps the user\'s state', () => {
     expect(continued.slice(0, rootJournal.length)).toEqual(rootJournal);
     expect(continued.length).toBeGreaterThan(rootJournal.length);
     expect(await verify(join(partState, 'audit.jsonl'), join(partState, 'journal.key'))).toMatch(/chain intact, authenticated with the installation key/);
+    // The key usable by the part's account in its moved home; no root gpg-agent left on it (stopped by the restricted manager).
+    const home = join(partState, 'diode', 'gnupg');
+    const { stdout: listed } = await run('setpriv', ['--reuid', String(cloison.uid), '--regid', String(cloison.gid), '--clear-groups', 'gpg', '--homedir', home, '--batch', '--with-colons', '--list-secret-keys']);
+    await run('setpriv', ['--reuid', String(cloison.uid), '--regid', String(cloison.gid), '--clear-groups', 'gpgconf', '--homedir', home, '--kill', 'gpg-agent']);
+    expect(listed).toContain(`fpr:::::::::${signer}:`);
+    expect(rootAgentsOn(join(state, 'diode', 'gnupg'))).toEqual([]);
     const [moved] = movedRecords();
     expect(moved).toMatchObject({ moved: expect.stringContaining('trust-phrase.json') });
     expect(JSON.stringify(moved)).not.toContain('héron');
