@@ -24,6 +24,7 @@ import type { HostSoundTarget } from './audio/hostSound';
 import { GATEWAY_WARM_UP_ROUNDS } from './gateway/gatewayWarmUp';
 import { restrictRootPart } from './sandbox/rootPartRestriction';
 import { defaultRendererDir } from './rendererDir';
+import { splitStateLeftBehind } from './cageManager/splitStateLeftBehind';
 
 function defaultStateDir(): string {
   if (process.env.CLOISON_STATE_DIR) return process.env.CLOISON_STATE_DIR;
@@ -88,6 +89,9 @@ async function main(): Promise<void> {
   }
 
   const stateDir = resolve(values['state-dir'] ?? defaultStateDir());
+  // Back from the split: the part's state is not taken back (splitStateLeftBehind.ts); said, then a fresh start.
+  const leftBehind = splitStateLeftBehind(stateDir);
+  if (leftBehind) log.warn({ partStateDir: `${stateDir}-broker` }, leftBehind);
   const options: SupervisorOptions = {
     policy,
     policySource,

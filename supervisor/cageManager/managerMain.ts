@@ -21,7 +21,8 @@
  * itself in part mode (cloisonPartEntry.ts, its bundle out/supervisor/cloisonPart.js), or the
  * script `--part` names (tests), or none (`--no-part`). Its start holds the manager's socket, the
  * part's own state and run folders (`<state-dir>-broker`, `<run-dir>-broker` unless named: made
- * here, the part's account's), the shell's and administrators' groups (the part keeps them as
+ * here, the part's account's; a root supervisor's state found in the manager's folder moved into
+ * the part's first: rootStateToPart.ts), the shell's and administrators' groups (the part keeps them as
  * supplementary groups, to give them its sockets) and the shell's settings given here. The part's
  * "listening" and "ready" announcements are printed on stdout as the root supervisor prints them
  * (partAnnouncement.ts: only what an honest part can say); a first start that fails, as
@@ -62,6 +63,7 @@ import { PartMessageLog } from './partMessageLog';
 import { reportFolderToMake } from './namedReportFolder';
 import { keepsCages } from './keptCagesStop';
 import { managerRunFolder } from './managerRunFolder';
+import { journalStateMove, moveRootStateToPart } from './rootStateToPart';
 
 function say(msg: string, fields: Record<string, unknown> = {}): void {
   process.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), msg, ...fields })}\n`);
@@ -130,7 +132,6 @@ async function main(): Promise<void> {
   if (workstation.problem) say('no password is checked: no workstation user', { reason: workstation.problem });
   const hostSound = hostSoundOf(workstation.user, values['audio-server']);
   const socketPath = resolve(values.socket ?? join(runDir, MANAGER_SOCKET_FILE));
-  const journal = new FileAuditJournal(join(stateDir, MANAGER_JOURNAL_FILE));
   const cages = new ManagedCages();
   const part = values['no-part']
     ? null
@@ -153,6 +154,11 @@ async function main(): Promise<void> {
         },
         log: say,
       });
+  // Before the part first starts and before the manager's journal opens (the key beside it is the one moved): the root
+  // supervisor's journal, trust phrase and keys become the part's (rootStateToPart.ts), journaled once the journal is open.
+  const stateMove = part ? moveRootStateToPart({ stateDir, partStateDir: partStateDirOf(values, stateDir), owner: peer, log: say }) : null;
+  const journal = new FileAuditJournal(join(stateDir, MANAGER_JOURNAL_FILE));
+  journalStateMove(journal, stateMove);
   const trainingKeysDir = join(runDir, 'training', 'keys'); // trainingWiring.ts's trainingKeysDir
   // The part makes training keys' images there (training/trainingKeys.ts); loop.attach takes only regular files in it.
   mkdirSync(join(runDir, 'training'), { recursive: true, mode: 0o711 });
