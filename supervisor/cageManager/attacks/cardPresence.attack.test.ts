@@ -8,7 +8,7 @@
  *     it itself;
  *   - twenty `card.presence` waits at once hold at most the lane's bound (the rest BUSY, journaled
  *     once), a wait with a field slipped in is refused, another request is answered meanwhile, and
- *     the card put back answers every pending wait once, with the count and the serials only;
+ *     the card pulled answers every pending wait once, with the count and the serials only;
  *   - with no `smartcard:` in the running policy, card.presence is refused.
  */
 import { readdirSync, readFileSync, renameSync, rmSync, mkdirSync } from 'node:fs';
@@ -129,7 +129,7 @@ describe.skipIf(missing.length > 0)('the card pulled out, the manager\'s watch',
     expect(await presence({ after: first.seq + 1 })).toEqual({ seq: first.seq + 2, present: first.present });
   }, 60_000);
 
-  it('a flood of waits holds its lane; the card put back answers every pending wait once, with the count and the serials', async () => {
+  it('a flood of waits holds its lane; the card pulled answers every pending wait once, with the count and the serials', async () => {
     // The first test ends once the manager has counted its pull and its put back (or, run alone,
     // this is the first listing): the card is in, and only this test's pull can move the count.
     const now = await presence({});
