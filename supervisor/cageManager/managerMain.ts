@@ -266,13 +266,21 @@ async function main(): Promise<void> {
 
 /** Each bwrap level's cage started now, its start and outcome journaled as the manager's own (no vnc level: nothing to start). */
 function startCages(policy: Policy, startCage: (level: string) => Promise<{ innerPid: number; adopted: boolean }>, journal: FileAuditJournal): void {
+  // A journal that cannot write is said, and stops no cage (the requests' own journaling refuses them then).
+  const record = (kind: string, fields: Record<string, string>) => {
+    try {
+      journal.append(kind, 'manager', fields);
+    } catch (err) {
+      say('journal not written', { kind, reason: (err as Error).message });
+    }
+  };
   for (const level of policy.levels.filter((l) => l.cage.driver === 'bwrap').map((l) => l.id)) {
-    journal.append('manager.cageStart', 'manager', { level });
+    record('manager.cageStart', { level });
     say('cage started before the part asks', { level });
     startCage(level).then(
       ({ innerPid, adopted }) => say('cage running, for the part to take', { level, innerPid, adopted }),
       (err: Error) => {
-        journal.append('manager.cageStartFailed', 'manager', { level, reason: err.message.slice(0, 300) });
+        record('manager.cageStartFailed', { level, reason: err.message.slice(0, 300) });
         say('cage start failed: the part\'s cage.start starts it again', { level, reason: err.message });
       },
     );
