@@ -11,7 +11,7 @@
  *
  * Goal (#29): the split start at most 10 % slower than the root one (median of the pairs' ratios ≤ 1.10).
  */
-import { chmodSync, mkdirSync, rmSync } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { testRoot } from '../supervisor/testing/realCage';
@@ -37,6 +37,28 @@ export interface SplitStartRun {
   listeningMs: number;
   /** The load average (1 min) at the start. */
   load: number;
+  /** From the start's log, ms from the start: the manager's own start of each cage and the part started (split), each cage running, the part's cage.start taking a cage the manager started. */
+  milestones: Record<string, number>;
+}
+
+/** What the start's log says when, in ms from `t0` (each message's first time; a cage's per level). */
+function milestonesOf(logFile: string, t0: number): Record<string, number> {
+  const named: Record<string, string> = { 'cage started before the part asks': 'started by the manager', 'cloison part started': 'part started', 'cage running': 'running', 'the part\'s cage.start takes the cage the manager started': 'taken by the part' };
+  const out: Record<string, number> = {};
+  for (const line of readFileSync(logFile, 'utf8').split('\n')) {
+    let entry: { time?: unknown; msg?: unknown; level?: unknown };
+    try {
+      entry = JSON.parse(line.slice(line.indexOf('{'))) as typeof entry;
+    } catch {
+      continue;
+    }
+    const name = named[String(entry.msg)];
+    const at = typeof entry.time === 'string' ? Date.parse(entry.time) : typeof entry.time === 'number' ? entry.time : NaN;
+    if (!name || Number.isNaN(at)) continue;
+    const key = typeof entry.level === 'string' ? `${entry.level} ${name}` : name;
+    out[key] ??= at - t0;
+  }
+  return out;
 }
 
 export interface SplitStartResult {
@@ -52,10 +74,11 @@ async function startOnce(root: string, mode: Mode): Promise<SplitStartRun> {
   chmodSync(root, 0o711); // split, the part (cloison) reaches its folders and the policy in it
   const load = loadavg()[0]!;
   useSplitSupervisor(mode === 'split');
-  const session = await openShellSession(root, benchPolicy(root));
+  const logFile = join(root, 'start.log');
+  const session = await openShellSession(root, benchPolicy(root), undefined, logFile);
   try {
     const paints = await watchStart({ page: session.page, t0: session.t0, levels: LEVELS, x11DirOf: (level) => cageX11Dir(root, level), limitMs: LIMIT_MS, pollMs: POLL_MS, until: 'cages' });
-    return { mode, cagesMs: Math.max(...LEVELS.map((l) => paints.cageFrame[l]!)), cageFrame: paints.cageFrame, listeningMs: session.listeningMs, load };
+    return { mode, cagesMs: Math.max(...LEVELS.map((l) => paints.cageFrame[l]!)), cageFrame: paints.cageFrame, listeningMs: session.listeningMs, load, milestones: milestonesOf(logFile, session.t0) };
   } finally {
     await session.close();
   }
@@ -74,7 +97,7 @@ export async function runSplitStartBench(log: (s: string) => void): Promise<Spli
           const run = await startOnce(join(root, `pair${pair}-${mode}`), mode);
           byMode[mode] = run;
           result.runs.push(run);
-          log(`  pair ${pair + 1}, ${mode} (load ${fmt(run.load, 1)}): both cages painted ${run.cagesMs} ms (low ${run.cageFrame.low}, high ${run.cageFrame.high}); the shell's address printed ${run.listeningMs} ms`);
+          log(`  pair ${pair + 1}, ${mode} (load ${fmt(run.load, 1)}): both cages painted ${run.cagesMs} ms (low ${run.cageFrame.low}, high ${run.cageFrame.high}); the shell's address printed ${run.listeningMs} ms; log: ${Object.entries(run.milestones).map(([k, v]) => `${k} ${v}`).join(', ')}`);
         } catch (err) {
           // Said and counted, not hidden: the pair then has no ratio.
           result.failures.push({ pair, mode, reason: (err as Error).message });

@@ -15,6 +15,12 @@
  * — the same bwrap, sandbox and Xvnc (pid and start time), its pid namespace, its control group,
  * its uid, the peer at its VNC socket, the same definition in the policy now. Anything that does
  * not match: what was left of it is ended, and a fresh cage starts (the answer says why).
+ *
+ * The manager starts the running policy's bwrap cages itself as soon as it listens (`startEarly`,
+ * managerMain.ts), the same way, while its part starts: a cage's start (seconds) no longer waits
+ * for the part's. The part's first `cage.start` of such a level takes that start (waited for while
+ * under way; `early: true` in the answer), once; a second is refused as before. A manager's start
+ * that failed, or whose cage has ended since, is not handed over: the part's request starts afresh.
  */
 import { CloisonError } from '../../shared/errors';
 import { cageUid, type Policy } from '../../shared/policy';
@@ -42,27 +48,54 @@ export interface CageStartAnswer {
   adopted: boolean;
   /** Why a cage left running was not taken back (then ended, and this one started fresh). */
   notAdopted?: string;
+  /** Started by the manager at its own start, before the part asked. */
+  early?: true;
 }
 
 export function cageStartExecutor(options: CageStartExecutorOptions): (req: RequestOf<'cage.start'>) => Promise<CageStartAnswer> {
   return async (req) => {
     const driver = driverFor(options, req);
-    if (!options.cages.reserve(req.level)) {
-      const state = options.cages.state(req.level);
-      // A home being mounted is a moment's business, not the policy's: WRONG_STATE, as a mount during a start is.
-      if (state === 'mounting') throw new CloisonError('WRONG_STATE', `cage ${req.level}'s home is being mounted: start it once the mount has answered`);
-      throw refused(`cage ${req.level} is ${state} already: a second start is refused`);
+    const early = options.cages.takeEarly(req.level) as Promise<CageStartAnswer> | undefined;
+    const taken = early ? await early.catch(() => null) : null;
+    // Only the very cage the manager started and still holds (the policy and the uid checked above, now).
+    if (taken && options.cages.innerPidOf(req.level) === taken.innerPid) {
+      options.extras?.(req.level).log?.('the part\'s cage.start takes the cage the manager started', { level: req.level, innerPid: taken.innerPid });
+      return { ...taken, early: true };
     }
-    try {
-      const adoption = await driver.adopt(options.extras?.(req.level).log);
-      const cage = adoption.kind === 'adopted' ? adoption.cage : await driver.start();
-      options.cages.running(req.level, cage);
-      return { innerPid: cage.innerPid!, adopted: adoption.kind === 'adopted', ...(adoption.kind === 'refused' ? { notAdopted: adoption.reason } : {}) };
-    } catch (err) {
-      options.cages.release(req.level);
-      throw err;
-    }
+    return startLevel(options, driver, req.level);
   };
+}
+
+/**
+ * The manager's own start of a bwrap level of the running policy, held for the part's first
+ * `cage.start` of it (managedCages.ts). Its uid is the policy's; a level not bwrap is refused.
+ */
+export function startEarly(options: CageStartExecutorOptions, level: string): Promise<CageStartAnswer> {
+  const started = (async () => {
+    const driver = new BwrapDriver({ ...cageDriverOptions(options.policy(), options, level), ...options.extras?.(level) });
+    return startLevel(options, driver, level);
+  })();
+  options.cages.holdEarly(level, started);
+  return started;
+}
+
+/** Adopted if left running by an earlier manager, or started; the level reserved meanwhile. */
+async function startLevel(options: CageStartExecutorOptions, driver: BwrapDriver, level: string): Promise<CageStartAnswer> {
+  if (!options.cages.reserve(level)) {
+    const state = options.cages.state(level);
+    // A home being mounted is a moment's business, not the policy's: WRONG_STATE, as a mount during a start is.
+    if (state === 'mounting') throw new CloisonError('WRONG_STATE', `cage ${level}'s home is being mounted: start it once the mount has answered`);
+    throw refused(`cage ${level} is ${state} already: a second start is refused`);
+  }
+  try {
+    const adoption = await driver.adopt(options.extras?.(level).log);
+    const cage = adoption.kind === 'adopted' ? adoption.cage : await driver.start();
+    options.cages.running(level, cage);
+    return { innerPid: cage.innerPid!, adopted: adoption.kind === 'adopted', ...(adoption.kind === 'refused' ? { notAdopted: adoption.reason } : {}) };
+  } catch (err) {
+    options.cages.release(level);
+    throw err;
+  }
 }
 
 /** The level's driver, every option from the policy and the manager's folders. */

@@ -8,6 +8,8 @@
  * A level is reserved as well while `home.mount` mounts its home: two mounts of one image at once
  * (two loop devices over it, or one's refusal unmounting the other's) and a start mounting the
  * home under a mount are refused the same way.
+ * A start the manager made itself at its own start (managerMain.ts, before the part asks) is held
+ * here too, for the part's first `cage.start` of that level to take, once (cageStartExecutor.ts).
  */
 import type { CageLauncher } from '../cages/cageLauncher';
 import type { CageExit, RunningCage } from '../cages/cageDriver';
@@ -18,6 +20,21 @@ export class ManagedCages {
   private readonly cages = new Map<string, ManagedCage>();
   /** How each level's last cage ended, until the level starts again. */
   private readonly lastExits = new Map<string, CageExit>();
+  /** The manager's own starts not yet taken by the part's `cage.start`. */
+  private readonly early = new Map<string, Promise<unknown>>();
+
+  /** Holds the manager's own start of `level` (its outcome handled: a failure is the part's to see or to start again). */
+  holdEarly(level: string, start: Promise<unknown>): void {
+    start.catch(() => undefined);
+    this.early.set(level, start);
+  }
+
+  /** The manager's own start of `level`, given once: the part's next `cage.start` of it is refused as any second one. */
+  takeEarly(level: string): Promise<unknown> | undefined {
+    const start = this.early.get(level);
+    this.early.delete(level);
+    return start;
+  }
 
   /** Reserves `level` for a start (or its home's mount); false when it is starting, mounting or running already. */
   reserve(level: string, purpose: 'starting' | 'mounting' = 'starting'): boolean {

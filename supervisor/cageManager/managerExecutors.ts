@@ -21,7 +21,7 @@ import { detachLoopsOfEndedPart } from './partRestartLoops';
 import { cageCardFolder } from './cageCardFolder';
 import { cageNoticeExecutor } from './cageNoticeExecutor';
 import { cageQuitAppsExecutor } from './cageQuitAppsExecutor';
-import { cageStartExecutor } from './cageStartExecutor';
+import { cageStartExecutor, startEarly, type CageStartAnswer } from './cageStartExecutor';
 import { cageStopExecutor } from './cageStopExecutor';
 import { cageWaitExecutor } from './cageWaitExecutor';
 import { CardPresenceWatch } from './cardPresenceWatch';
@@ -90,7 +90,7 @@ export const MANAGER_SOCKET_FILE = 'cage-manager.sock';
 /** Where the manager counts failed password checks (pamCheckExecutor.ts), in its state folder. */
 export const MANAGER_UNLOCK_FAILURES_FILE = 'manager-unlock-failures.json';
 
-export function managerExecutors(h: ManagerHoldings): { executors: RootExecutors; policyReloaded(): void; partEnded(reason: string): string[]; stop(): void } {
+export function managerExecutors(h: ManagerHoldings): { executors: RootExecutors; startCage(level: string): Promise<CageStartAnswer>; policyReloaded(): void; partEnded(reason: string): string[]; stop(): void } {
   const folders = { stateDir: h.stateDir, runDir: h.runDir };
   const sound = soundHostExecutor({ policy: h.policy, target: h.hostSound, part: h.part });
   const sleepWait = sleepWaitExecutor();
@@ -130,8 +130,9 @@ export function managerExecutors(h: ManagerHoldings): { executors: RootExecutors
   const cards = new CardProxies({ policy: h.policy, dir: `${h.runDir}-card`, part: h.part, cardFolder: (level) => void cardEndpoint(level), ...(h.log ? { log: h.log } : {}) });
   // The reader watched by the manager from its first card proxy on: a pulled card restarts them here, the part told by card.presence.
   const cardWatch = new CardPresenceWatch({ policy: h.policy, restart: () => cards.restartRunning(), ...(h.log ? { log: h.log } : {}), ...(h.cardPollMs !== undefined ? { intervalMs: h.cardPollMs } : {}) });
+  const cageStart = { policy: h.policy, ...folders, cages: h.cages, extras: (level: string) => ({ ...(h.log ? { log: h.log } : {}), smartcard: cardEndpoint(level) }) };
   const executors: RootExecutors = {
-    'cage.start': cageStartExecutor({ policy: h.policy, ...folders, cages: h.cages, extras: (level) => ({ ...(h.log ? { log: h.log } : {}), smartcard: cardEndpoint(level) }) }),
+    'cage.start': cageStartExecutor(cageStart),
     'cage.stop': cageStopExecutor({ cages: h.cages }),
     'cage.wait': cageWaitExecutor({ cages: h.cages }),
     'home.mount': homeMountExecutor({ policy: h.policy, ...folders, cages: h.cages }),
@@ -173,6 +174,8 @@ export function managerExecutors(h: ManagerHoldings): { executors: RootExecutors
   };
   return {
     executors,
+    // The manager's own start of a level's cage, the part's first cage.start of it answered with that cage.
+    startCage: (level) => startEarly(cageStart, level),
     // The policy read again (SIGHUP): what the executors run on that it no longer allows ends.
     policyReloaded: () => sound.policyReloaded(),
     // The part ended and starts again: its training keys' loop devices detached (partRestartLoops.ts).

@@ -31,7 +31,10 @@
  * its report written by the part, as `cloison` (a missing report folder is made here, its). SIGHUP is passed on to the part. It holds the cages `cage.start` made
  * (managedCages.ts) and stops them, and the part, when it is stopped; with --keep-cages-on-stop
  * (the packaged unit: a restart, an upgrade), SIGTERM leaves the cages running for the next
- * manager's `cage.start` to adopt (keptCagesStop.ts), SIGINT still stops them.
+ * manager's `cage.start` to adopt (keptCagesStop.ts), SIGINT still stops them. With the supervisor's
+ * own part (not --part, not --training), it starts every bwrap level's cage itself once it listens,
+ * while the part starts; the part's first `cage.start` of a level takes that cage (cageStartExecutor.ts).
+ * A part that never comes leaves them running, as a part that dies does, until the manager stops.
  * Never imported (it runs its main and restricts the process that loads it). `npm start` starts it
  * (scripts/start.mjs), as does cloison-cage-manager.service.
  */
@@ -168,7 +171,7 @@ async function main(): Promise<void> {
   await media.prepare(policy.levels.map((l) => l.id)).catch((err: Error) => say('USB keys unavailable: cannot prepare the media mounts', { reason: err.message }));
   // The policy read again on SIGHUP and at the part's policy.reload (an administrator's reload): the manager's own file only.
   const policyReload = new ManagerPolicyReload({ file: policyFile, ...(partReader ? { partReader } : {}), journal, apply: (next) => applyPolicy(next), log: say });
-  const { executors, stop, policyReloaded, partEnded } = managerExecutors({
+  const { executors, startCage, stop, policyReloaded, partEnded } = managerExecutors({
     policy: () => policy,
     stateDir,
     runDir,
@@ -193,6 +196,9 @@ async function main(): Promise<void> {
     executors,
   });
   await server.listen();
+  // The cages started here while the part starts (its first cage.start of each takes its cage, cageStartExecutor.ts):
+  // for the supervisor's own part only (a test's --part script asks when it wants), not for a training session.
+  if (part && !values.part && !values.training) startCages(policy, startCage, journal);
   process.on('SIGHUP', () => onManagerSighup({ reload: () => policyReload.reload('SIGHUP'), partPid: () => part?.pid, log: say }));
   function applyPolicy(next: Policy): void {
     policy = next;
@@ -261,6 +267,29 @@ async function main(): Promise<void> {
       },
     );
   } else say('no cloison part: --no-part');
+}
+
+/** Each bwrap level's cage started now, its start and outcome journaled as the manager's own (no vnc level: nothing to start). */
+function startCages(policy: Policy, startCage: (level: string) => Promise<{ innerPid: number; adopted: boolean }>, journal: FileAuditJournal): void {
+  // A journal that cannot write is said, and stops no cage (the requests' own journaling refuses them then).
+  const record = (kind: string, fields: Record<string, string>) => {
+    try {
+      journal.append(kind, 'manager', fields);
+    } catch (err) {
+      say('journal not written', { kind, reason: (err as Error).message });
+    }
+  };
+  for (const level of policy.levels.filter((l) => l.cage.driver === 'bwrap').map((l) => l.id)) {
+    record('manager.cageStart', { level });
+    say('cage started before the part asks', { level });
+    startCage(level).then(
+      ({ innerPid, adopted }) => say('cage running, for the part to take', { level, innerPid, adopted }),
+      (err: Error) => {
+        record('manager.cageStartFailed', { level, reason: err.message.slice(0, 300) });
+        say('cage start failed: the part\'s cage.start starts it again', { level, reason: err.message });
+      },
+    );
+  }
 }
 
 type Values = Record<string, string | boolean | string[] | undefined>;
