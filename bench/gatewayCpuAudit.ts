@@ -5,7 +5,12 @@
  * tree every few milliseconds, so a process that the benchmark's reading misses (a per-connection
  * child still running, or reaped after the reading, or never reaped into its parent) shows.
  *
- *   node --import tsx bench/gatewayCpuAudit.ts [split]
+ * It also prints, per process, user and system time, minor faults, and read()/write() calls per
+ * MiB with their mean size (/proc/PID/io; websockify's recv()/send() are not counted there).
+ *
+ *   [AUDIT_SIDES=split,rootcg,ws] [AUDIT_RUNS=4] [AUDIT_SWAP=1] node --import tsx bench/gatewayCpuAudit.ts
+ *
+ * The sides are started together, as gateway-split starts them, and streamed through in turn.
  */
 import { mkdtempSync, readFileSync, readdirSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
@@ -18,7 +23,22 @@ import { startSyntheticSource } from './lib/syntheticRfbSource';
 const MiB = 1024 * 1024;
 const STREAM_BYTES = 512 * MiB;
 
-interface Seen { io: number[]; firstIo: number[]; cmd: string; own: number; children: number; state: string; first: number; user: number; sys: number; faults: number; firstUser: number; firstSys: number; firstFaults: number }
+/** One process as last seen, and as first seen in the run (its counters from 0 if it started during it). */
+interface Seen {
+  cmd: string;
+  state: string;
+  own: number;
+  first: number;
+  children: number;
+  user: number;
+  firstUser: number;
+  sys: number;
+  firstSys: number;
+  faults: number;
+  firstFaults: number;
+  io: number[];
+  firstIo: number[];
+}
 
 type Stat = { ppid: number; own: number; children: number; state: string; user: number; sys: number; faults: number };
 
@@ -109,21 +129,21 @@ async function auditedRun(proxy: Proxy): Promise<void> {
   for (const l of lines) console.log(l);
 }
 
-const split = process.argv[2] === 'split';
-// cgroup: the root side with and without its browser child's control group, beside websockify.
-const cgroupAB = process.argv[2] === 'cgroup';
 const dir = mkdtempSync(join(tmpdir(), 'cloison-audit-'));
 const sock = join(dir, 'stream.sock');
 console.log(`load average at the start: ${loadavg().map((l) => l.toFixed(1)).join(', ')}`);
 const source = await startSyntheticSource(sock, { kind: 'stream', bytes: STREAM_BYTES, chunk: 256 * 1024 });
 const runs = Number(process.env.AUDIT_RUNS ?? 4);
+// split: the split supervisor's gateway; root: the root one's; rootcg: its browser child in a control group (gateway-split's root side); ws: websockify.
 const byName: Record<string, (p: string) => Promise<Proxy>> = { split: startCloisonGatewaySplit, root: (p) => startCloisonGateway(p), rootcg: (p) => startCloisonGateway(p, undefined, true), ws: startWebsockify };
-// AUDIT_SIDES=root,root,ws (say): the sides started, in that order, each streamed through in turn.
-const sides = process.env.AUDIT_SIDES?.split(',').map((n) => byName[n]!);
-const starts = sides ? sides : process.argv[2] === 'root' ? [(p: string) => startCloisonGateway(p), startWebsockify] : cgroupAB ? [(p: string) => startCloisonGateway(p, undefined, true), (p: string) => startCloisonGateway(p), startWebsockify] : [...(split ? [startCloisonGatewaySplit] : []), (p: string) => startCloisonGateway(p, undefined, split), startWebsockify];
+const starts = (process.env.AUDIT_SIDES ?? 'split,rootcg,ws').split(',').map((n) => {
+  const start = byName[n];
+  if (!start) throw new Error(`AUDIT_SIDES: no side ${n} (${Object.keys(byName).join(', ')})`);
+  return start;
+});
 const proxies = await Promise.all(starts.map((s) => s(sock)));
 // AUDIT_SWAP=1: the order reversed every other round (is it the process or its place in the round?).
-for (let i = 0; i < runs; i++) for (const p of process.env.AUDIT_SWAP === "1" && i % 2 ? [...proxies].reverse() : proxies) await auditedRun(p);
+for (let i = 0; i < runs; i++) for (const p of process.env.AUDIT_SWAP === '1' && i % 2 ? [...proxies].reverse() : proxies) await auditedRun(p);
 for (const p of proxies) await p.stop();
 source.close();
 console.log(`load average at the end: ${loadavg().map((l) => l.toFixed(1)).join(', ')}`);
