@@ -16,6 +16,7 @@ import { join } from 'node:path';
 import { BwrapDriver, bwrapCagePaths } from '../supervisor/cages/bwrapDriver';
 import { DEFAULT_CAGE_LIMITS } from '../shared/policy';
 import { cpuSecondsOfTree } from './lib/processCpu';
+import { countersSince, treeCounters, type TreeCounters } from './lib/gatewayTreeCounters';
 import { startBareNodeRelay, startCloisonGateway, startCloisonGatewaySplit, startWebsockify, type Proxy } from './lib/proxies';
 import { handshake, socketLink, wsLink, type ByteLink } from '../supervisor/testing/rfbViewer';
 import { fmt, median, percentile, spread } from './lib/stats';
@@ -34,7 +35,8 @@ const XVNC_WARM_UP_RUNS = 3;
 const XVNC_RUNS = 15;
 
 export interface GatewayResult {
-  synthetic: Record<string, { mibPerS: number[]; cpuSecPerGiB: number[] }>;
+  /** Per run; `counters`: what the proxy's tree did beside its CPU (lib/gatewayTreeCounters.ts). */
+  synthetic: Record<string, { mibPerS: number[]; cpuSecPerGiB: number[]; counters?: TreeCounters[] }>;
   /** Added round-trip latency over a direct socket, steady state (the daemon's normal state). */
   latency: Record<string, { p50: number; p99: number; roundTripP50: number; roundTripP99: number }>;
   /** The same for the first round trips after the proxy started (JIT not warmed up yet). */
@@ -42,9 +44,17 @@ export interface GatewayResult {
   xvnc: Record<string, { mibPerS: number[] }>;
 }
 
-async function throughputRun(proxy: Proxy): Promise<{ mibPerS: number; cpuSecPerGiB: number }> {
+/**
+ * One 512 MiB stream through `proxy`. CPU: the proxy's process tree, its processes' own time and
+ * that of children already reaped (cutime), before the stream and 300 ms after it. Checked with
+ * gatewayCpuAudit.ts (2026-12-06): websockify's per-connection child is in the tree at both
+ * readings or reaped into its parent's cutime by the second; the gateway's tree holds its
+ * processes only; every process's own time, watched every 5 ms, adds up to this reading.
+ */
+async function throughputRun(proxy: Proxy): Promise<{ mibPerS: number; cpuSecPerGiB: number; counters: TreeCounters }> {
   const link = await wsLink(await proxy.url());
   await handshake(link);
+  const counters0 = treeCounters(proxy.pid);
   const cpu0 = cpuSecondsOfTree(proxy.pid);
   const t0 = process.hrtime.bigint();
   await link.receive(STREAM_BYTES);
@@ -52,7 +62,15 @@ async function throughputRun(proxy: Proxy): Promise<{ mibPerS: number; cpuSecPer
   link.close();
   await new Promise((r) => setTimeout(r, 300)); // let websockify reap its per-connection child
   const cpu = cpuSecondsOfTree(proxy.pid) - cpu0;
-  return { mibPerS: STREAM_BYTES / MiB / seconds, cpuSecPerGiB: cpu / (STREAM_BYTES / (1024 * MiB)) };
+  const counters = countersSince(counters0, treeCounters(proxy.pid));
+  return { mibPerS: STREAM_BYTES / MiB / seconds, cpuSecPerGiB: cpu / (STREAM_BYTES / (1024 * MiB)), counters };
+}
+
+/** Faults and (Node's) read calls per MiB, KiB per read: which regime a gateway run was in. */
+function countersLine(c: TreeCounters): string {
+  const mib = STREAM_BYTES / MiB;
+  const reads = c.readCalls > 0 ? `, ${fmt(c.readCalls / mib, 1)} reads/MiB of ${fmt(c.readBytes / c.readCalls / 1024, 0)} KiB` : '';
+  return `${fmt(c.minorFaults / mib, 0)} faults/MiB${reads}`;
 }
 
 /** Reads one FramebufferUpdate of Raw rectangles (the server may split the screen); returns its size. */
@@ -112,12 +130,14 @@ export async function runGatewayBench(log: (s: string) => void, options: { split
     // Warm-up: the gateway is a long-running daemon; let the JIT see the hot path first (the same
     // runs are given to websockify).
     for (let i = 0; i < 3; i++) for (const proxy of group) await throughputRun(proxy);
-    const runs = new Map<string, Array<{ mibPerS: number; cpuSecPerGiB: number }>>(group.map((p) => [p.name, []]));
+    const runs = new Map<string, Array<{ mibPerS: number; cpuSecPerGiB: number; counters: TreeCounters }>>(group.map((p) => [p.name, []]));
     for (let i = 0; i < RUNS; i++) for (const proxy of group) runs.get(proxy.name)!.push(await throughputRun(proxy));
     for (const proxy of group) {
       const mine = runs.get(proxy.name)!;
-      result.synthetic[proxy.name] = { mibPerS: mine.map((r) => r.mibPerS), cpuSecPerGiB: mine.map((r) => r.cpuSecPerGiB) };
+      result.synthetic[proxy.name] = { mibPerS: mine.map((r) => r.mibPerS), cpuSecPerGiB: mine.map((r) => r.cpuSecPerGiB), counters: mine.map((r) => r.counters) };
       log(`  synthetic ${proxy.name}: ${fmt(median(mine.map((r) => r.mibPerS)), 0)} MiB/s (spread ${fmt(spread(mine.map((r) => r.mibPerS)), 0)} %), ${fmt(median(mine.map((r) => r.cpuSecPerGiB)))} CPU s/GiB`);
+      // Every run: the gateway's CPU per GiB is bimodal per process (gatewayCpuAudit.ts); the median hides which mode.
+      for (const r of mine) log(`    ${fmt(r.mibPerS, 0)} MiB/s, ${fmt(r.cpuSecPerGiB)} s/GiB, ${countersLine(r.counters)}`);
       await proxy.stop();
     }
   }
