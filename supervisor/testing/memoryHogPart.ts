@@ -1,0 +1,37 @@
+/**
+ * Test tool, run as the `cloison` part is (the `cloison` account, its filter for sandboxes): one
+ * conversion whose sandboxed program, in the pixel helper's place, allocates without end (what a
+ * hostile document can make LibreOffice do). Reports what the conversion said and whether the
+ * part's own memory group reached its limit meanwhile (memory.max_usage_in_bytes).
+ */
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { managerChannel } from '../cageManager/socketHandOver';
+import { convertDocument } from '../files/convert/documentConverter';
+import { hostile } from '../files/convert/hostileDocuments';
+import { restrictCloisonPartForSandboxes } from './cloisonPartSandboxing';
+
+const start = restrictCloisonPartForSandboxes<{ workDir: string }>();
+const channel = managerChannel();
+channel.send({ type: 'ready' });
+
+/** The part's own v1 memory group's counters. */
+function ownMemory(): { group: string; failcnt: number; limit: number; maxUsage: number } {
+  const group = readFileSync('/proc/self/cgroup', 'utf8').split('\n').map((l) => /^\d+:([^:]*):(.*)$/.exec(l)).find((m) => m?.[1]?.split(',').includes('memory'))?.[2] ?? '';
+  const read = (file: string) => Number(readFileSync(join('/sys/fs/cgroup/memory', group, file), 'utf8').trim());
+  return { group, failcnt: read('memory.failcnt'), limit: read('memory.limit_in_bytes'), maxUsage: read('memory.max_usage_in_bytes') };
+}
+
+const staged = join(start.workDir, 'hog.pdf');
+writeFileSync(staged, hostile.pages(1), { mode: 0o600 });
+const before = ownMemory();
+const limits = { dpi: 150, maxPages: 20, maxPageSide: 10_000, memoryBytes: 2 * 1024 ** 3, tasks: 64, secondsPerPage: 120, secondsToOpen: 120, thumbnails: 1 };
+const hog = (node: string) => [node, '-e', 'const held = []; for (;;) held.push(Buffer.alloc(16 << 20, 1));'];
+const result = await convertDocument(staged, 'pdf', join(start.workDir, 'hog.out.pdf'), limits, hog);
+channel.send({ type: 'report', step: 'hog', result, before, after: ownMemory() });
+// The part still works: it converts a plain document after.
+const plain = join(start.workDir, 'plain.pdf');
+writeFileSync(plain, hostile.pages(1), { mode: 0o600 });
+const next = await convertDocument(plain, 'pdf', join(start.workDir, 'plain.out.pdf'), limits);
+channel.send({ type: 'report', step: 'next', result: next.ok ? { ok: true, pages: next.pages } : next });
+channel.send({ type: 'done' });
