@@ -1,14 +1,16 @@
 /**
  * Test tool, run as the `cloison` part is (the `cloison` account, its filter for sandboxes): one
  * conversion whose sandboxed program, in the pixel helper's place, allocates without end (what a
- * hostile document can make LibreOffice do). Reports what the conversion said and whether the
+ * hostile document can make LibreOffice do), then the same in tesseract's and in the scanner's
+ * place. Reports what the conversion said and whether the
  * part's own memory group reached its limit meanwhile (memory.max_usage_in_bytes).
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { managerChannel } from '../cageManager/socketHandOver';
 import { convertDocument } from '../files/convert/documentConverter';
 import { hostile } from '../files/convert/hostileDocuments';
+import { scanStaged } from '../files/scannerSandbox';
 import { restrictCloisonPartForSandboxes } from './cloisonPartSandboxing';
 
 const start = restrictCloisonPartForSandboxes<{ workDir: string }>();
@@ -29,9 +31,27 @@ const limits = { dpi: 150, maxPages: 20, maxPageSide: 10_000, memoryBytes: 2 * 1
 const hog = (node: string) => [node, '-e', 'const held = []; for (;;) held.push(Buffer.alloc(16 << 20, 1));'];
 const result = await convertDocument(staged, 'pdf', join(start.workDir, 'hog.out.pdf'), limits, hog);
 channel.send({ type: 'report', step: 'hog', result, before, after: ownMemory() });
+
+// The same in the OCR's place (a page tesseract is made to allocate for) and in the scanner's.
+const perlHog = 'my @held; while (1) { push @held, "a" x (16 << 20) }';
+const ocrHog = join(start.workDir, 'ocr-hog');
+writeFileSync(ocrHog, `#!/usr/bin/perl\n${perlHog}\n`, { mode: 0o755 });
+const ocr = await convertDocument(staged, 'pdf', join(start.workDir, 'ocr.out.pdf'), { ...limits, ocr: { languages: ['eng'], program: ocrHog } });
+channel.send({ type: 'report', step: 'ocr hog', result: ocr, after: ownMemory() });
+const scan = await scanStaged(staged, ['/usr/bin/perl', '-e', perlHog], []);
+channel.send({ type: 'report', step: 'scanner hog', result: scan, after: ownMemory() });
 // The part still works: it converts a plain document after.
 const plain = join(start.workDir, 'plain.pdf');
 writeFileSync(plain, hostile.pages(1), { mode: 0o600 });
 const next = await convertDocument(plain, 'pdf', join(start.workDir, 'plain.out.pdf'), limits);
 channel.send({ type: 'report', step: 'next', result: next.ok ? { ok: true, pages: next.pages } : next });
+// The sandboxes' groups below the part's, left after their ends: none.
+const below = (() => {
+  try {
+    return readdirSync(join('/sys/fs/cgroup/memory', ownMemory().group, 'cloison'), { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name);
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'ENOENT' ? [] : [(err as Error).message];
+  }
+})();
+channel.send({ type: 'report', step: 'groups left', below });
 channel.send({ type: 'done' });

@@ -7,7 +7,9 @@
  * broker, the gateway and the journal share it, and the kernel's OOM killer chooses among them and
  * the sandbox. With a group of its own below the part's (conversionCgroup.ts), the stand-in is
  * killed at its group's limit, the part's group never reaches its own, the user reads "the
- * converter ran out of memory", and the part converts the next document.
+ * converter ran out of memory", and the part converts the next document. The same in tesseract's
+ * place ("text recognition ran out of memory") and in the scanner's ("the scanner ran out of
+ * memory"); each sandbox's group removed with its end.
  */
 import { chmodSync, chownSync, existsSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
@@ -62,6 +64,14 @@ describe.runIf(cgroupV1)('a conversion that allocates without end, in the cloiso
     expect(hog.result, JSON.stringify(hog)).toMatchObject({ ok: false, refusal: 'out-of-memory', reason: expect.stringContaining('the converter ran out of memory') });
     // The part's own group never at its limit: the stand-in's charges stopped below it.
     expect(hog.after.maxUsage, JSON.stringify(hog)).toBeLessThan(hog.after.limit);
+    const ocr = reports['ocr hog'] as { result: { ok: boolean; refusal?: string; reason?: string }; after: { limit: number; maxUsage: number } };
+    expect(ocr.result, JSON.stringify(ocr)).toMatchObject({ ok: false, refusal: 'ocr-failed', reason: expect.stringContaining('text recognition ran out of memory') });
+    expect(ocr.after.maxUsage).toBeLessThan(ocr.after.limit);
+    const scan = reports['scanner hog'] as { result: { clean: boolean; said: string }; after: { limit: number; maxUsage: number } };
+    expect(scan.result, JSON.stringify(scan)).toEqual({ clean: false, said: 'the scanner ran out of memory' });
+    expect(scan.after.maxUsage).toBeLessThan(scan.after.limit);
     expect(reports.next!.result).toEqual({ ok: true, pages: 1 });
+    // Each sandbox's group removed with its end.
+    expect(reports['groups left']!.below).toEqual([]);
   }, 300_000);
 });
