@@ -45,10 +45,14 @@ const plain = join(start.workDir, 'plain.pdf');
 writeFileSync(plain, hostile.pages(1), { mode: 0o600 });
 const next = await convertDocument(plain, 'pdf', join(start.workDir, 'plain.out.pdf'), limits);
 channel.send({ type: 'report', step: 'next', result: next.ok ? { ok: true, pages: next.pages } : next });
+// Two at once (two documents sent together): their groups' limits together may not exceed the part's.
+const [first, second] = await Promise.all(['twin-1', 'twin-2'].map((name) => convertDocument(staged, 'pdf', join(start.workDir, `${name}.out.pdf`), limits, hog)));
+channel.send({ type: 'report', step: 'two hogs', results: [first, second], after: ownMemory() });
+
 // The sandboxes' groups below the part's, left after their ends: none.
 const below = (() => {
   try {
-    return readdirSync(join('/sys/fs/cgroup/memory', ownMemory().group, 'cloison'), { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name);
+    return readdirSync(join('/sys/fs/cgroup/memory', ownMemory().group, 'cloison', 'sandboxes'), { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name);
   } catch (err) {
     return (err as NodeJS.ErrnoException).code === 'ENOENT' ? [] : [(err as Error).message];
   }

@@ -9,7 +9,9 @@
  * killed at its group's limit, the part's group never reaches its own, the user reads "the
  * converter ran out of memory", and the part converts the next document. The same in tesseract's
  * place ("text recognition ran out of memory") and in the scanner's ("the scanner ran out of
- * memory"); each sandbox's group removed with its end.
+ * memory"); two at once (each group's limit within the part's, together not: seen taking the
+ * part's group to 1 GiB of 1 GiB before the sandboxes shared one group of their own) both killed
+ * below the part's limit; each sandbox's group removed with its end.
  */
 import { chmodSync, chownSync, existsSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
@@ -70,6 +72,9 @@ describe.runIf(cgroupV1)('a conversion that allocates without end, in the cloiso
     const scan = reports['scanner hog'] as { result: { clean: boolean; said: string }; after: { limit: number; maxUsage: number } };
     expect(scan.result, JSON.stringify(scan)).toEqual({ clean: false, said: 'the scanner ran out of memory' });
     expect(scan.after.maxUsage).toBeLessThan(scan.after.limit);
+    const twins = reports['two hogs'] as { results: Array<{ ok: boolean; refusal?: string }>; after: { limit: number; maxUsage: number } };
+    expect(twins.results, JSON.stringify(twins)).toMatchObject([{ ok: false, refusal: 'out-of-memory' }, { ok: false, refusal: 'out-of-memory' }]);
+    expect(twins.after.maxUsage, JSON.stringify(twins)).toBeLessThan(twins.after.limit);
     expect(reports.next!.result).toEqual({ ok: true, pages: 1 });
     // Each sandbox's group removed with its end.
     expect(reports['groups left']!.below).toEqual([]);
