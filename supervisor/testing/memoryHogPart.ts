@@ -5,11 +5,14 @@
  * place. Reports what the conversion said and whether the
  * part's own memory group reached its limit meanwhile (memory.max_usage_in_bytes).
  */
+import { spawnSync, type ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { managerChannel } from '../cageManager/socketHandOver';
 import { convertDocument } from '../files/convert/documentConverter';
 import { hostile } from '../files/convert/hostileDocuments';
+import { spawnPixelSandbox } from '../files/convert/pixelSandbox';
+import { conversionGroup, type ConversionGroup } from '../files/conversionCgroup';
 import { scanStaged } from '../files/scannerSandbox';
 import { restrictCloisonPartForSandboxes } from './cloisonPartSandboxing';
 
@@ -48,6 +51,34 @@ channel.send({ type: 'report', step: 'next', result: next.ok ? { ok: true, pages
 // Two at once (two documents sent together): their groups' limits together may not exceed the part's.
 const [first, second] = await Promise.all(['twin-1', 'twin-2'].map((name) => convertDocument(staged, 'pdf', join(start.workDir, `${name}.out.pdf`), limits, hog)));
 channel.send({ type: 'report', step: 'two hogs', results: [first, second], after: ownMemory() });
+
+// Tasks: sandboxes started one after another (documents sent one by one), each forking until
+// refused and holding what it forked (the converters' task bound counts the uid's tasks at each
+// start, so each starts above the last); then the part itself forks.
+const bomb = (node: string) => [node, '-e', "const { spawn } = require('node:child_process'); let n = 0; for (let i = 0; i < 300; i++) { const k = spawn('sleep', ['600']); k.on('error', () => undefined); if (k.pid !== undefined) n++; } process.stdout.write(`${n}\\n`); setInterval(() => undefined, 60000);"];
+const bombs: Array<{ child: ChildProcess; group: ConversionGroup | null }> = [];
+const forked: number[] = [];
+for (let i = 0; i < 5; i++) {
+  const group = conversionGroup('convert', limits);
+  const child = spawnPixelSandbox(staged, 'pdf', limits, { ...(group ? { prefix: group.prefix } : {}), helper: bomb });
+  child.stderr!.resume();
+  forked.push(await new Promise<number>((resolve) => {
+    let said = '';
+    child.stdout!.on('data', (d: Buffer) => {
+      said += d.toString();
+      if (said.includes('\n')) resolve(Number(said.trim()));
+    });
+    child.on('close', () => resolve(-1));
+  }));
+  bombs.push({ child, group });
+}
+const partFork = spawnSync('/bin/true');
+channel.send({ type: 'report', step: 'fork bombs', forked, partFork: partFork.error ? (partFork.error as NodeJS.ErrnoException).code : partFork.status });
+for (const b of bombs) {
+  b.child.kill('SIGKILL');
+  await new Promise((resolve) => (b.child.exitCode !== null || b.child.signalCode !== null ? resolve(null) : b.child.on('close', resolve)));
+  b.group?.remove();
+}
 
 // The sandboxes' groups below the part's, left after their ends: none.
 const below = (() => {
