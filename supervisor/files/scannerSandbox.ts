@@ -58,6 +58,8 @@ export function scanStaged(staged: string, scanner: readonly string[], binds: re
     group?.remove();
     throw err;
   }
+  // A start refused (EAGAIN) closes it with its errno: a file not passed, not the part's end.
+  child.on('error', () => undefined);
   let said = '';
   const keep = (d: Buffer) => (said = (said + d.toString('utf8')).slice(0, 4096));
   child.stdout!.on('data', keep);

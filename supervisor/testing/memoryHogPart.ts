@@ -61,6 +61,7 @@ const forked: number[] = [];
 for (let i = 0; i < 5; i++) {
   const group = conversionGroup('convert', limits);
   const child = spawnPixelSandbox(staged, 'pdf', limits, { ...(group ? { prefix: group.prefix } : {}), helper: bomb });
+  child.on('error', () => undefined); // a start refused (EAGAIN) closes it with its errno
   child.stderr!.resume();
   forked.push(await new Promise<number>((resolve) => {
     let said = '';
@@ -73,7 +74,9 @@ for (let i = 0; i < 5; i++) {
   bombs.push({ child, group });
 }
 const partFork = spawnSync('/bin/true');
-channel.send({ type: 'report', step: 'fork bombs', forked, partFork: partFork.error ? (partFork.error as NodeJS.ErrnoException).code : partFork.status });
+// A document sent while they hold: refused, the part going on.
+const meanwhile = await convertDocument(staged, 'pdf', join(start.workDir, 'meanwhile.out.pdf'), limits);
+channel.send({ type: 'report', step: 'fork bombs', forked, partFork: partFork.error ? (partFork.error as NodeJS.ErrnoException).code : partFork.status, meanwhile });
 for (const b of bombs) {
   b.child.kill('SIGKILL');
   await new Promise((resolve) => (b.child.exitCode !== null || b.child.signalCode !== null ? resolve(null) : b.child.on('close', resolve)));

@@ -76,11 +76,14 @@ describe.runIf(cgroupV1)('a conversion that allocates without end, in the cloiso
     expect(twins.results, JSON.stringify(twins)).toMatchObject([{ ok: false, refusal: 'out-of-memory' }, { ok: false, refusal: 'out-of-memory' }]);
     expect(twins.after.maxUsage, JSON.stringify(twins)).toBeLessThan(twins.after.limit);
     // Five sandboxes forking and holding: they fork (those past the sandboxes' share cannot
-    // start), and the part still can. Seen before: the fifth sandbox's start failed in the part
-    // with EAGAIN, its group full, and the part ended.
-    const bombs = reports['fork bombs'] as { forked: number[]; partFork: number | string };
+    // start), and the part still can. Seen before, in the part's group: the second sandbox (150
+    // tasks, above the first's 72) filled it, the part's own fork failed with EAGAIN, and the next
+    // sandbox's start (EAGAIN, an unhandled 'error') ended the part; with that handled, the part
+    // forked nothing and the document sent meanwhile read "the converter crashed: exit -11".
+    const bombs = reports['fork bombs'] as { forked: number[]; partFork: number | string; meanwhile: { ok: boolean } };
     expect(bombs.forked[0], JSON.stringify(bombs)).toBeGreaterThan(0);
     expect(bombs.partFork, JSON.stringify(bombs)).toBe(0);
+    expect(bombs.meanwhile).toMatchObject({ ok: false, refusal: 'crashed' });
     expect(reports.next!.result).toEqual({ ok: true, pages: 1 });
     // Each sandbox's group removed with its end.
     expect(reports['groups left']!.below).toEqual([]);

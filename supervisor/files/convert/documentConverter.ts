@@ -146,6 +146,8 @@ export async function convertDocument(staged: string, kind: string, out: string,
     group?.remove();
     throw err;
   }
+  // A start refused (EAGAIN: the part's tasks full) closes it with its errno: a refusal, not the part's end.
+  child.on('error', () => undefined);
   let stderr = '';
   child.stderr!.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
   const exited = new Promise<{ code: number | null; signal: string | null }>((r) => child.on('close', (code, signal) => r({ code, signal })));

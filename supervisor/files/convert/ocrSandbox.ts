@@ -52,6 +52,8 @@ export function recognisePage(width: number, height: number, rgb: Buffer, limits
       group?.remove();
       throw err;
     }
+    // A start refused (EAGAIN) closes it with its errno: a failed page, not the part's end.
+    child.on('error', () => undefined);
     const chunks: Buffer[] = [];
     let got = 0;
     let stderr = '';
