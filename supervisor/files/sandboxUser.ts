@@ -8,7 +8,8 @@
  * sandbox's uid is mapped onto `cloison` and bwrap drops every capability before the command
  * runs, and --disable-userns forbids a namespace below it. No root anywhere in the chain that
  * parses the document. The uid outside is then the part's own: the sandbox's namespaces (pid,
- * mount, network) are what keep the part's processes and files out of its reach.
+ * mount, network) are what keep the part's processes and files out of its reach. Its memory and
+ * tasks are held by a control group of the sandbox's own below the part's (conversionCgroup.ts).
  */
 import { readdirSync, readFileSync } from 'node:fs';
 

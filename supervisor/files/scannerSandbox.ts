@@ -7,10 +7,13 @@
  */
 import { basename } from 'node:path';
 import { spawnBwrap } from '../sandbox/bwrapSpawn';
+import { conversionGroup } from './conversionCgroup';
 import { asSandboxUser, sandboxUserNamespace } from './sandboxUser';
 
 const NOBODY = 65534;
 const SCAN_DIR = '/run/cloison-scan';
+/** The scanner's memory in the cloison part (the policy names none): within what the part's limit leaves. */
+const SCANNER_MEMORY_BYTES = 1024 * 2 ** 20;
 
 export interface ScanVerdict {
   clean: boolean;
@@ -46,7 +49,17 @@ export function scanStaged(staged: string, scanner: readonly string[], binds: re
     ...asSandboxUser(NOBODY, null),
     ...scanner, inside,
   ];
-  const child = spawnBwrap(args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  // In the cloison part, a group of its own (conversionCgroup.ts); none as root.
+  const group = conversionGroup('scan', { memoryBytes: SCANNER_MEMORY_BYTES, tasks: null });
+  let child;
+  try {
+    child = spawnBwrap(args, { stdio: ['ignore', 'pipe', 'pipe'], ...(group ? { prefix: group.prefix } : {}) });
+  } catch (err) {
+    group?.remove();
+    throw err;
+  }
+  // A start refused (EAGAIN) closes it with its errno: a file not passed, not the part's end.
+  child.on('error', () => undefined);
   let said = '';
   const keep = (d: Buffer) => (said = (said + d.toString('utf8')).slice(0, 4096));
   child.stdout!.on('data', keep);
@@ -55,6 +68,9 @@ export function scanStaged(staged: string, scanner: readonly string[], binds: re
     const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
     child.on('close', (code) => {
       clearTimeout(timer);
+      const outOfMemory = group?.outOfMemory() ?? false;
+      group?.remove();
+      if (code !== 0 && outOfMemory) return resolve({ clean: false, said: 'the scanner ran out of memory' });
       const lines = said.trim().split('\n').slice(0, 3).join(' | ').replaceAll(inside, '<file>');
       resolve({ clean: code === 0, said: lines || (code === null ? 'the scanner timed out' : `exit ${code}`) });
     });

@@ -19,6 +19,7 @@ import type { Readable } from 'node:stream';
 import { recognisePage, type OcrLanguage } from './ocrSandbox';
 import type { OcrWord } from './ocrWords';
 import { PixelPdfWriter } from './pixelPdfWriter';
+import { conversionGroup } from '../conversionCgroup';
 import { spawnPixelSandbox, type PixelSandboxLimits } from './pixelSandbox';
 import { thumbnailOf } from './thumbnail';
 
@@ -30,7 +31,7 @@ export interface ConvertLimits extends PixelSandboxLimits {
   ocr?: { languages: OcrLanguage[]; program?: string } | null;
 }
 
-export type ConvertRefusal = 'too-many-pages' | 'page-too-large' | 'timed-out' | 'crashed' | 'encrypted' | 'unreadable' | 'not-convertible' | 'ocr-failed';
+export type ConvertRefusal = 'too-many-pages' | 'page-too-large' | 'timed-out' | 'crashed' | 'encrypted' | 'unreadable' | 'not-convertible' | 'ocr-failed' | 'out-of-memory';
 
 export type Converted =
   | { ok: true; file: string; pages: number; size: number; sha256: string; thumbnails: string[]; seconds: number }
@@ -72,6 +73,7 @@ const MESSAGES: Record<ConvertRefusal, string> = {
   unreadable: 'the document cannot be read',
   'not-convertible': 'this type of file cannot be converted',
   'ocr-failed': 'the text recognition failed',
+  'out-of-memory': 'the converter ran out of memory',
 };
 
 export function refusalReason(refusal: ConvertRefusal, detail: string): string {
@@ -129,10 +131,23 @@ class ExactReader {
   }
 }
 
-/** Converts `staged` (of `kind`) into the PDF `out`; on refusal nothing is left at `out`. */
-export async function convertDocument(staged: string, kind: string, out: string, limits: ConvertLimits): Promise<Converted> {
+/**
+ * Converts `staged` (of `kind`) into the PDF `out`; on refusal nothing is left at `out`. `helper`:
+ * the command in the pixel helper's place (tests).
+ */
+export async function convertDocument(staged: string, kind: string, out: string, limits: ConvertLimits, helper?: (node: string) => string[]): Promise<Converted> {
   const started = Date.now();
-  const child = spawnPixelSandbox(staged, kind, limits);
+  // In the cloison part, a group of its own: what the document makes it allocate is not the part's.
+  const group = conversionGroup('convert', limits);
+  let child;
+  try {
+    child = spawnPixelSandbox(staged, kind, limits, { ...(group ? { prefix: group.prefix } : {}), ...(helper ? { helper } : {}) });
+  } catch (err) {
+    group?.remove();
+    throw err;
+  }
+  // A start refused (EAGAIN: the part's tasks full) closes it with its errno: a refusal, not the part's end.
+  child.on('error', () => undefined);
   let stderr = '';
   child.stderr!.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
   const exited = new Promise<{ code: number | null; signal: string | null }>((r) => child.on('close', (code, signal) => r({ code, signal })));
@@ -199,7 +214,9 @@ export async function convertDocument(staged: string, kind: string, out: string,
         const said = parseRefusal(stderr);
         failure = said ?? { refusal: 'crashed', detail: 'it refused without saying why' };
       } else if (code !== 0 || !writer || writer.pages !== announced || (await reader.read(1)) !== null) {
-        failure = { refusal: 'crashed', detail: signal ? `killed by ${signal}` : `exit ${code}` };
+        failure = group?.outOfMemory()
+          ? { refusal: 'out-of-memory', detail: 'killed at its memory limit' }
+          : { refusal: 'crashed', detail: signal ? `killed by ${signal}` : `exit ${code}` };
       }
     }
     if (writer && !failure) {
@@ -210,6 +227,8 @@ export async function convertDocument(staged: string, kind: string, out: string,
   } finally {
     clearTimeout(timer);
     if (!child.killed && child.exitCode === null) child.kill('SIGKILL');
+    // Whatever the sandbox left (a fork that escaped bwrap's end) ends with the conversion.
+    group?.remove();
     if (writer) writer.abandon();
   }
   if (failure) {

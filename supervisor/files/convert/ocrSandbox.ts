@@ -7,6 +7,7 @@
  * sandbox per page, so a page that subverts tesseract sees no other page.
  */
 import { spawnBwrap } from '../../sandbox/bwrapSpawn';
+import { conversionGroup } from '../conversionCgroup';
 import { OCR_MAX_BYTES, OcrOutputError, parseOcrTsv, type OcrWord } from './ocrWords';
 import { converterUid, disposableSandboxArgs } from './pixelSandbox';
 
@@ -42,7 +43,17 @@ export function ocrSandboxArgs(limits: OcrLimits, uid = converterUid()): string[
 /** The words tesseract finds on a page of `width` × `height` RGB pixels, or why there are none. */
 export function recognisePage(width: number, height: number, rgb: Buffer, limits: OcrLimits): Promise<Recognised> {
   return new Promise((resolve) => {
-    const child = spawnBwrap(ocrSandboxArgs(limits), { stdio: ['pipe', 'pipe', 'pipe'] });
+    // In the cloison part, a group of its own (conversionCgroup.ts); none as root.
+    const group = conversionGroup('ocr', limits);
+    let child;
+    try {
+      child = spawnBwrap(ocrSandboxArgs(limits), { stdio: ['pipe', 'pipe', 'pipe'], ...(group ? { prefix: group.prefix } : {}) });
+    } catch (err) {
+      group?.remove();
+      throw err;
+    }
+    // A start refused (EAGAIN) closes it with its errno: a failed page, not the part's end.
+    child.on('error', () => undefined);
     const chunks: Buffer[] = [];
     let got = 0;
     let stderr = '';
@@ -64,7 +75,10 @@ export function recognisePage(width: number, height: number, rgb: Buffer, limits
     child.stdin!.end(rgb);
     child.on('close', (code, signal) => {
       clearTimeout(timer);
+      const outOfMemory = group?.outOfMemory() ?? false;
+      group?.remove();
       if (verdict) return resolve(verdict);
+      if (code !== 0 && outOfMemory) return resolve({ ok: false, timedOut: false, detail: 'text recognition ran out of memory' });
       if (code !== 0) return resolve({ ok: false, timedOut: false, detail: `text recognition ${signal ? `killed by ${signal}` : `exited ${code}`}${lastLine(stderr)}` });
       try {
         resolve({ ok: true, words: parseOcrTsv(Buffer.concat(chunks), width, height) });

@@ -82,10 +82,14 @@ export function pixelSandboxArgs(staged: string, uid: number, tasks: number, com
   return disposableSandboxArgs(binds, uid, tasks, command);
 }
 
-/** Starts the helper on a staged copy; its stdout carries the pixels (pixelHelper.mjs). */
-export function spawnPixelSandbox(staged: string, kind: string, limits: PixelSandboxLimits, uid = converterUid()): ChildProcess {
-  const args = pixelSandboxArgs(staged, uid, limits.tasks, (node) => [
+/**
+ * Starts the helper on a staged copy; its stdout carries the pixels (pixelHelper.mjs). `prefix`
+ * runs bwrap inside the conversion's own group (conversionCgroup.ts); `helper` is the command in
+ * the helper's place (the tests' stand-ins for what a document's exploit would run).
+ */
+export function spawnPixelSandbox(staged: string, kind: string, limits: PixelSandboxLimits, options: { uid?: number; prefix?: string[]; helper?: (node: string) => string[] } = {}): ChildProcess {
+  const args = pixelSandboxArgs(staged, options.uid ?? converterUid(), limits.tasks, options.helper ?? ((node) => [
     node, '/opt/cloison-pixel-helper.mjs', DOCUMENT_IN_SANDBOX, kind, String(limits.dpi), String(limits.maxPages), String(limits.maxPageSide), String(limits.memoryBytes),
-  ]);
-  return spawnBwrap(args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  ]));
+  return spawnBwrap(args, { stdio: ['ignore', 'pipe', 'pipe'], ...(options.prefix ? { prefix: options.prefix } : {}) });
 }
