@@ -2,8 +2,8 @@
  * Read buffers for the cage → viewer direction, sized to the traffic: a framebuffer stream gets
  * reads of up to 256 KiB (fewer system calls and WebSocket frames per GiB than 64 KiB reads,
  * while noVNC, which gets a message only once it is whole, still starts decoding early), small messages
- * get small buffers. Each read gets a fresh buffer, so a chunk handed to the viewer's socket is
- * never overwritten by the next read.
+ * get small buffers. The gateway reads into its ring (readRing.ts) at the size given here;
+ * next() gives a fresh buffer per read, for a reader without a ring.
  */
 export interface ReadSizerOptions {
   minBytes?: number;

@@ -18,6 +18,7 @@ import { FocusState } from './focusState';
 import { RfbClientFilter } from './rfbClientFilter';
 import { ByteBudget, DEFAULT_BACK_VIEWER_BUDGET, DEFAULT_VIEWER_BUDGET, type ByteBudgetOptions } from './byteBudget';
 import { KeyPressCounter } from './keyPressCounter';
+import { ReadRing } from './readRing';
 import { ReadSizer } from './readSizer';
 import type { TicketRegistry } from './ticketRegistry';
 
@@ -220,10 +221,12 @@ export class VncGateway {
 
   private bridge(ws: WebSocket, level: string, session: string, source: { endpoint: NetConnectOpts } | { handle: object }): void {
     // cage → viewer: untouched, paused while the viewer is slow or the cage is past its byte
-    // budget. Reads go straight from the socket handle into buffers sized to the traffic (no
-    // stream machinery on the hot path); the viewer socket's own buffer is watched, and its
-    // 'drain' resumes the cage.
+    // budget. Reads go straight from the socket handle into this viewer's ring, sized to the
+    // traffic (no stream machinery on the hot path, no garbage per read); the viewer socket's own
+    // buffer is watched, and its 'drain' resumes the cage.
     const sizer = new ReadSizer();
+    const ring = new ReadRing();
+    const released = () => ring.release();
     const sendOptions = { binary: true };
     const front = this.options.viewerBudget === undefined ? DEFAULT_VIEWER_BUDGET : this.options.viewerBudget;
     const back = (this.options.backViewerBudget === undefined ? DEFAULT_BACK_VIEWER_BUDGET : this.options.backViewerBudget) ?? front;
@@ -235,7 +238,10 @@ export class VncGateway {
     };
     const toViewer = (bytes: number, buf: Uint8Array): boolean => {
       sizer.filled(bytes);
-      ws.send(Buffer.from(buf.buffer, buf.byteOffset, bytes), sendOptions);
+      // Closing: ws would drop the chunk, and its release could come before older chunks' writes.
+      if (ws.readyState !== ws.OPEN) return true;
+      ring.taken(bytes);
+      ws.send(Buffer.from(buf.buffer, buf.byteOffset, bytes), sendOptions, released);
       const wait = budget?.spend(bytes) ?? 0;
       if (wait > 0) {
         budgetTimer = setTimeout(() => ((budgetTimer = null), resumeWhenDrained()), wait);
@@ -245,7 +251,7 @@ export class VncGateway {
       viewerSocket.once('drain', () => cage.resume());
       return false; // pauses the cage socket
     };
-    const onread = { buffer: () => sizer.next(), callback: toViewer };
+    const onread = { buffer: () => ring.next(sizer.currentBytes), callback: toViewer };
     // A handed socket was connected, checked and journaled by the root part: it is the cage's.
     const cage =
       'handle' in source
