@@ -11,11 +11,15 @@ import { dirname, resolve } from 'node:path';
 
 const ACCOUNT = 'cloison';
 
+/** The folder's ACL entries, as getfacl prints them (one per line), or [] where it cannot say. */
+function aclOf(folder) {
+  const r = spawnSync('getfacl', ['--absolute-names', '--omit-header', folder], { encoding: 'utf8' });
+  return r.status === 0 ? r.stdout.split('\n').filter(Boolean) : [];
+}
+
 /** Whether the folder's ACL already lets the account search it (getfacl's effective rights). */
 function accountMaySearch(folder) {
-  const r = spawnSync('getfacl', ['--absolute-names', '--omit-header', folder], { encoding: 'utf8' });
-  if (r.status !== 0) return false;
-  const entry = r.stdout.split('\n').find((line) => line.startsWith(`user:${ACCOUNT}:`));
+  const entry = aclOf(folder).find((line) => line.startsWith(`user:${ACCOUNT}:`));
   if (!entry) return false;
   // "user:cloison:--x" or, under a narrower mask, "user:cloison:rwx	#effective:--x".
   const effective = entry.includes('#effective:') ? entry.split('#effective:')[1] : entry.split(':')[2];
@@ -38,6 +42,10 @@ export function foldersClosedToPart(checkout) {
 export function openCheckoutToPart(checkout) {
   const closed = foldersClosedToPart(checkout);
   for (const folder of closed) {
+    // Named entries of others' (user:X:, group:X:) are held back by the mask `chmod` set: adding ours
+    // would widen the mask and give them back what the administrator took. Not touched: said instead.
+    const others = aclOf(folder).filter((line) => /^(user|group):[^:]+:/.test(line) && !line.startsWith(`user:${ACCOUNT}:`));
+    if (others.length > 0) throw new Error(`cannot let the ${ACCOUNT} account pass through ${folder} without widening its ACL's mask for ${others.map((l) => l.split(':').slice(0, 2).join(':')).join(', ')}`);
     const r = spawnSync('setfacl', ['--modify', `user:${ACCOUNT}:--x`, folder], { encoding: 'utf8' });
     if (r.status !== 0) throw new Error(`cannot let the ${ACCOUNT} account pass through ${folder}: ${(r.stderr || r.error?.message || '').trim()}`);
   }

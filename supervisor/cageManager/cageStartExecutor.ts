@@ -55,12 +55,18 @@ export interface CageStartAnswer {
 export function cageStartExecutor(options: CageStartExecutorOptions): (req: RequestOf<'cage.start'>) => Promise<CageStartAnswer> {
   return async (req) => {
     const driver = driverFor(options, req);
-    const early = options.cages.takeEarly(req.level) as Promise<CageStartAnswer> | undefined;
+    const early = options.cages.takeEarly(req.level) as Promise<EarlyStart> | undefined;
     const taken = early ? await early.catch(() => null) : null;
     // Only the very cage the manager started and still holds (the policy and the uid checked above, now).
-    if (taken && options.cages.innerPidOf(req.level) === taken.innerPid) {
-      options.extras?.(req.level).log?.('the part\'s cage.start takes the cage the manager started', { level: req.level, innerPid: taken.innerPid });
-      return { ...taken, early: true };
+    if (taken && options.cages.innerPidOf(req.level) === taken.answer.innerPid) {
+      // Started from the policy before a reload that changed the level (its uid, its cage): not the policy's cage now.
+      if (taken.definition !== definitionOf(options.policy(), req.level)) {
+        await stopManaged(options, req.level);
+        options.extras?.(req.level).log?.('the cage the manager started no longer matches the running policy: stopped, started afresh', { level: req.level });
+      } else {
+        options.extras?.(req.level).log?.('the part\'s cage.start takes the cage the manager started', { level: req.level, innerPid: taken.answer.innerPid });
+        return { ...taken.answer, early: true };
+      }
     }
     return startLevel(options, driver, req.level);
   };
@@ -71,12 +77,43 @@ export function cageStartExecutor(options: CageStartExecutorOptions): (req: Requ
  * `cage.start` of it (managedCages.ts). Its uid is the policy's; a level not bwrap is refused.
  */
 export function startEarly(options: CageStartExecutorOptions, level: string): Promise<CageStartAnswer> {
-  const started = (async () => {
+  const definition = definitionOf(options.policy(), level);
+  const started = (async (): Promise<EarlyStart> => {
     const driver = new BwrapDriver({ ...cageDriverOptions(options.policy(), options, level), ...options.extras?.(level) });
-    return startLevel(options, driver, level);
+    const answer = await startLevel(options, driver, level);
+    // A reload while it started (the level dropped, its uid or cage changed): a cage no policy names now is not kept.
+    if (definitionOf(options.policy(), level) !== definition) {
+      await stopManaged(options, level);
+      throw refused(`cage ${level}, started by the manager, no longer matches the running policy: stopped`);
+    }
+    return { answer, definition };
   })();
   options.cages.holdEarly(level, started);
-  return started;
+  return started.then((s) => s.answer);
+}
+
+/** The manager's own start, with the level's definition it was started from. */
+interface EarlyStart {
+  answer: CageStartAnswer;
+  definition: string | null;
+}
+
+/** What a level's cage is started from (its cage, uid and sound), to tell a reload that changed it; null: not a bwrap level now. */
+function definitionOf(policy: Policy, levelId: string): string | null {
+  try {
+    const { cage, uid, sound } = cageDriverOptions(policy, { stateDir: '', runDir: '' }, levelId);
+    return JSON.stringify({ cage, uid, sound });
+  } catch {
+    return null;
+  }
+}
+
+/** Stops the level's managed cage and waits until the level is free again. */
+async function stopManaged(options: CageStartExecutorOptions, level: string): Promise<void> {
+  const cage = options.cages.cage(level);
+  if (!cage) return;
+  await cage.stop();
+  await cage.exited;
 }
 
 /** Adopted if left running by an earlier manager, or started; the level reserved meanwhile. */

@@ -32,12 +32,15 @@ export interface ManagerPolicyReloadOptions {
 
 export class ManagerPolicyReload {
   private due: Promise<ManagerReloadAnswer> | null = null;
+  /** The last outcome journaled, and how many the same since: a part asking again and again writes one record. */
+  private lastJournaled = '';
+  private repeats = 0;
 
   constructor(private readonly options: ManagerPolicyReloadOptions) {}
 
   /** Reads the file again now (SIGHUP). */
   reload(asker: 'SIGHUP' | 'the cloison part'): ManagerReloadAnswer {
-    const { file, journal, log } = this.options;
+    const { file, log } = this.options;
     if (!file) {
       log('policy reload: the embedded default policy has nothing to read again', { asker });
       return { accepted: true, sha256: null };
@@ -48,15 +51,32 @@ export class ManagerPolicyReload {
       ({ policy, text } = readPolicyFile(file, 'whole', this.options.partReader));
     } catch (err) {
       const reason = (err as Error).message.slice(0, 2000);
-      journal.append('policy.reload', 'supervisor', { decision: 'refused', asker, reason: reason.slice(0, 500) });
+      this.journalOnce(asker, { decision: 'refused', asker, reason: reason.slice(0, 500) });
       log('new policy refused; the running policy stays', { asker, reason });
       return { accepted: false, reason };
     }
     const sha256 = createHash('sha256').update(text).digest('hex');
     this.options.apply(policy);
-    journal.append('policy.reload', 'supervisor', { decision: 'applied', asker, sha256, levels: policy.levels.map((l) => l.id).join(',') });
+    this.journalOnce(asker, { decision: 'applied', asker, sha256, levels: policy.levels.map((l) => l.id).join(',') });
     log('policy reloaded', { asker, levels: policy.levels.map((l) => l.id) });
     return { accepted: true, sha256 };
+  }
+
+  /**
+   * Journals an outcome unless the part's request only repeats the last one journaled (the same
+   * file, or the same refusal): a compromised part asking in a loop, one request after the other,
+   * would otherwise write a record a request into root's journal. SIGHUP (the administrator) is
+   * always journaled; a repeat's count goes with the next record.
+   */
+  private journalOnce(asker: string, record: Record<string, string | number>): void {
+    const key = JSON.stringify({ ...record, asker: undefined });
+    if (asker !== 'SIGHUP' && key === this.lastJournaled) {
+      this.repeats++;
+      return;
+    }
+    this.options.journal.append('policy.reload', 'supervisor', { ...record, ...(this.repeats ? { repeatsBefore: this.repeats } : {}) });
+    this.lastJournaled = key;
+    this.repeats = 0;
   }
 
   /** The `policy.reload` executor: the requests meanwhile share the next reload. */
