@@ -14,6 +14,7 @@ import { testRoot } from '../testing/testRoots';
 import { bwrapCage, twoLevelPolicy } from '../testing/testPolicy';
 import { waitFor } from '../testing/waitFor';
 import { MANAGER_JOURNAL_FILE } from './managerExecutors';
+import { logRecords } from '../testing/logRecords';
 
 const REPO = resolve(__dirname, '../..');
 const UIDS = { low: 62933, high: 62934 };
@@ -24,7 +25,7 @@ let root: string;
 let manager: ChildProcess;
 let stderr = '';
 const lines: Array<Record<string, unknown>> = [];
-const logged = () => stderr.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>);
+const logged = () => logRecords(stderr);
 
 beforeAll(async () => {
   if (!existsSync(join(REPO, 'out/supervisor/cageManager.js'))) throw new Error('out/supervisor/cageManager.js is missing: npm run build');
@@ -40,7 +41,7 @@ beforeAll(async () => {
 }, 130_000);
 
 afterAll(async () => {
-  if (manager && manager.exitCode === null) {
+  if (manager && manager.exitCode === null && manager.signalCode === null) {
     const gone = new Promise((r) => manager.once('exit', r));
     manager.kill('SIGTERM');
     await gone;

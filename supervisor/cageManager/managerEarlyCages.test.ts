@@ -18,6 +18,7 @@ import { testRoot } from '../testing/testRoots';
 import { bwrapCage, twoLevelPolicy } from '../testing/testPolicy';
 import { waitFor } from '../testing/waitFor';
 import { MANAGER_JOURNAL_FILE } from './managerExecutors';
+import { logRecords } from '../testing/logRecords';
 
 const REPO = resolve(__dirname, '../..');
 const UIDS = { low: 62931, high: 62932 };
@@ -30,7 +31,7 @@ let group: { name: string; gid: number; remove(): void };
 let stderr = '';
 const lines: Array<Record<string, unknown>> = [];
 
-const logged = () => stderr.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>);
+const logged = () => logRecords(stderr);
 const indexOf = (msg: string, level: string) => logged().findIndex((l) => l.msg === msg && l.level === level);
 const partPids = () => [...stderr.matchAll(/"msg":"cloison part started","pid":(\d+)/g)].map((m) => Number(m[1]));
 const rpcSocket = () => lines.find((l) => l.listening === true && 'rpcSocket' in l)!.rpcSocket as string;
@@ -61,7 +62,7 @@ beforeAll(async () => {
 }, 130_000);
 
 afterAll(async () => {
-  if (manager && manager.exitCode === null) {
+  if (manager && manager.exitCode === null && manager.signalCode === null) {
     const gone = new Promise((r) => manager.once('exit', r));
     manager.kill('SIGTERM');
     await gone;

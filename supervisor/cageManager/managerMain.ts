@@ -86,6 +86,12 @@ function loadPolicy(file: string | undefined, part?: Reader): Policy {
 let shutdown: (signal: string, status?: number) => void = (_signal, status = 0) => process.exit(status);
 
 async function main(): Promise<void> {
+  // SIGHUP's default is to end the process: an administrator's reload (the unit's ExecReload) while
+  // the manager starts would end it, its cages with it (seen: a test's reload sent as the manager
+  // said it was starting its cages killed it). Held until the reload can run, then run once.
+  let hupWhileStarting = false;
+  const holdHup = () => void (hupWhileStarting = true);
+  process.on('SIGHUP', holdHup);
   restrictRootPart();
   const { values } = parseArgs({
     options: {
@@ -196,10 +202,12 @@ async function main(): Promise<void> {
     executors,
   });
   await server.listen();
+  const onHup = () => onManagerSighup({ reload: () => policyReload.reload('SIGHUP'), partPid: () => part?.pid, log: say });
+  process.off('SIGHUP', holdHup).on('SIGHUP', onHup);
+  if (hupWhileStarting) onHup();
   // The cages started here while the part starts (its first cage.start of each takes its cage, cageStartExecutor.ts):
   // for the supervisor's own part only (a test's --part script asks when it wants), not for a training session.
   if (part && !values.part && !values.training) startCages(policy, startCage, journal);
-  process.on('SIGHUP', () => onManagerSighup({ reload: () => policyReload.reload('SIGHUP'), partPid: () => part?.pid, log: say }));
   function applyPolicy(next: Policy): void {
     policy = next;
     policyReloaded();

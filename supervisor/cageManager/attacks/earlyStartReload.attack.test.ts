@@ -16,6 +16,7 @@ import { xvncPidsOf } from '../../testing/cageProcesses';
 import { testRoot } from '../../testing/testRoots';
 import { bwrapCage, twoLevelPolicy } from '../../testing/testPolicy';
 import { waitFor } from '../../testing/waitFor';
+import { logRecords } from '../../testing/logRecords';
 
 const REPO = resolve(__dirname, '../../..');
 const UIDS = { low: 62951, high: 62952 };
@@ -27,7 +28,7 @@ let root: string;
 let manager: ChildProcess;
 let stderr = '';
 const lines: Array<Record<string, unknown>> = [];
-const logged = () => stderr.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>);
+const logged = () => logRecords(stderr);
 const said = (msg: string, level?: string) => logged().some((l) => l.msg === msg && (level === undefined || l.level === level));
 
 beforeAll(async () => {
@@ -56,7 +57,7 @@ beforeAll(async () => {
 }, 200_000);
 
 afterAll(async () => {
-  if (manager && manager.exitCode === null) {
+  if (manager && manager.exitCode === null && manager.signalCode === null) {
     const gone = new Promise((r) => manager.once('exit', r));
     manager.kill('SIGTERM');
     await gone;
