@@ -1,12 +1,13 @@
 /**
- * Test tool: the checkout made reachable by the `cloison` account, as an installed Cloison is
- * (/usr/lib/cloison, 0755). The split supervisor's part runs the checkout's bundles and serves its
- * renderer as `cloison`; a checkout under a private folder (a CI's `mktemp -d`, 0700) would refuse
- * it every file. As npm start does it (scripts/partReach.mjs, which supervisor/ may not import): an
- * ACL entry giving that account alone search permission on each folder others cannot search.
+ * Test tool: the checkout made reachable by the accounts the tests run parts as — the `cloison`
+ * account and the throwaway accounts many tests make to act as it (createPamTestUser) — as an
+ * installed Cloison is (/usr/lib/cloison, 0755). A checkout under a private folder (a CI's
+ * `mktemp -d`, 0700) would refuse them every file. Each folder from the checkout up to / gains
+ * search permission for others where it lacks it — search only, not listing. (npm start opens a
+ * private checkout to the real `cloison` account alone, by an ACL entry: scripts/partReach.mjs;
+ * an ACL cannot name accounts a test has not made yet.)
  */
-import { execFileSync } from 'node:child_process';
-import { statSync } from 'node:fs';
+import { chmodSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -16,7 +17,8 @@ const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export function checkoutReachableByCloison(): void {
   if (process.getuid?.() !== 0) return;
   for (let folder = REPO; ; folder = dirname(folder)) {
-    if ((statSync(folder).mode & 0o001) === 0) execFileSync('setfacl', ['--modify', 'user:cloison:--x', folder]);
+    const mode = statSync(folder).mode & 0o7777;
+    if ((mode & 0o001) === 0) chmodSync(folder, mode | 0o001);
     if (dirname(folder) === folder) return;
   }
 }
