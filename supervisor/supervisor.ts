@@ -40,7 +40,6 @@ import { wireUsb } from './usb/usbWiring';
 import { EncryptingDiode } from './files/encryptingDiode';
 import { hostname } from 'node:os';
 import { SessionLock } from './session/sessionLock';
-import { liveRequester } from './cageManager/managerLink';
 import { partSides } from './cageManager/partSides';
 import type { RemoteCageHomes } from './cageManager/remoteCageHomes';
 import type { LockBeforeSleep } from './session/sleepGuard';
@@ -123,7 +122,6 @@ export class Supervisor {
     const lowest = [...policy.levels].sort((a, b) => a.rank - b.rank)[0];
     if (!lowest) throw new Error('policy has no level');
     this.focus = new FocusState(policy.levels.map((l) => l.id), lowest.id);
-    // The cloison part reads the policy as `part`: the WireGuard configurations are the manager's alone.
     this.policyStore = new RunningPolicy(policy, options.policyText, options.policySource, options.manager ? 'part' : 'whole');
     this.sak = sakKey(policy.shortcuts.secureAttention);
     // Before the cage fleet: each bwrap cage binds its level's card folder.
@@ -371,8 +369,7 @@ export class Supervisor {
             journal: this.journal,
             training: this.training,
             reload: () => this.reloadPolicy(),
-            // Split, an administrator's reload asks the cage manager first (admin/managerFirstReload.ts).
-            ...(this.options.manager ? { manager: liveRequester(this.options.manager) } : {}),
+            manager: this.options.manager, // split: an administrator's reload asks the cage manager first
           }),
           sessions: this.sessions,
           disposables: this.disposables,

@@ -9,7 +9,7 @@ import type { CageLifecycle } from '../cages/cageLifecycle';
 import type { ReloadOutcome } from '../policy/policyReloader';
 import type { RunningPolicy } from '../policy/runningPolicy';
 import type { SessionLock } from '../session/sessionLock';
-import type { ManagerRequester } from '../cageManager/managerLink';
+import { liveRequester, type ManagerLink } from '../cageManager/managerLink';
 import { managerFirstReload } from './managerFirstReload';
 import { trainingAdminHandlers } from './trainingAdmin';
 import type { TrainingDesk } from '../training/trainingDesk';
@@ -28,11 +28,11 @@ export interface AdminHandlerDeps {
   training: TrainingDesk;
   reload: () => Promise<ReloadOutcome>;
   /** The cage manager, when this supervisor is the `cloison` part: a reload asks it first (managerFirstReload.ts). */
-  manager?: ManagerRequester;
+  manager?: ManagerLink;
 }
 
 export function adminHandlers(deps: AdminHandlerDeps): AdminHandlers {
-  const reload = deps.manager ? managerFirstReload({ manager: deps.manager, journal: deps.journal, reload: deps.reload }) : deps.reload;
+  const reload = deps.manager ? managerFirstReload({ manager: liveRequester(deps.manager), journal: deps.journal, reload: deps.reload }) : deps.reload;
   const sha256 = () => createHash('sha256').update(deps.policy.text).digest('hex');
   return {
     status: (): AdminStatus => {

@@ -17,6 +17,7 @@ export class RunningPolicy {
     private policyText: string,
     readonly source: string,
     /** The cloison part reads it as `part` (policyLoader.ts): the manager's files are not its to read. */
+    // The cloison part reads its policy as `part` (its reloads too): the WireGuard configurations are the manager's alone.
     private readonly reading: PolicyReading = 'whole',
   ) {}
 

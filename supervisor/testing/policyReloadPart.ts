@@ -46,7 +46,7 @@ const handlers = adminHandlers({
   training: unused,
   reload: () => reloader.reload(),
   // As supervisor.ts gives it when it is the cloison part.
-  manager: client,
+  manager: { client },
 } satisfies AdminHandlerDeps);
 
 const ask = (request: Parameters<CageManagerClient['request']>[0]) =>
