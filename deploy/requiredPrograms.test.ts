@@ -61,7 +61,7 @@ const TEST_PACKAGE_OF: Record<string, string> = {
   'softhsm2-util': 'softhsm2',
   python3: 'python3',
   perf: 'linux-perf',
-  // npm start's split: the checkout opened to the cloison account alone (scripts/partReach.mjs)
+  // npm start: an older npm start's ACL entry on a private home removed (scripts/oldPartReach.mjs)
   setfacl: 'acl',
   getfacl: 'acl',
 };

@@ -10,8 +10,10 @@
 // By default the split (#29): the root cage manager (out/supervisor/cageManager.js) starts the
 // supervisor as its unprivileged `cloison` part and prints the part's two lines as its own; when
 // the part ends, the manager starts it again and the shell's window is reopened at its new address.
-// A training session's scenario is then read, and its report written, by that part (as cloison),
-// and the part runs this checkout's bundles as cloison (partReach.mjs). --single (or
+// A training session's scenario is then read, and its report written, by that part (as cloison).
+// The manager and its part run from a root-owned copy of what they load (partCode.mjs), made at
+// each start beside the run folder and removed at stop: the checkout's own folders, a private
+// home's among them, are never opened to the cloison account. --single (or
 // CLOISON_SPLIT=0): the root supervisor alone (out/supervisor/main.js), as before the split, for
 // whoever needs it (a comparison, a host without the cloison account). --split names the default.
 //
@@ -21,11 +23,12 @@ import { spawn, spawnSync } from 'node:child_process';
 import { chownSync, copyFileSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { createLaunchPage } from './launchPage.mjs';
-import { openCheckoutToPart } from './partReach.mjs';
+import { copyPartCode, givenFileForPart, readableBy } from './partCode.mjs';
+import { removeOldPartEntries } from './oldPartReach.mjs';
 import { hostShellLocale, shellChromiumArgs, writeShellChromiumProfile } from './shellChromium.mjs';
 
 const { values } = parseArgs({
@@ -65,14 +68,6 @@ if (split && process.getuid?.() !== 0) {
 if (split && spawnSync('id', ['-u', 'cloison'], { stdio: 'ignore' }).status !== 0) {
   say('no cloison account, which the split\'s unprivileged part runs as: run sudo bash scripts/setup.sh (or npm start -- --single)');
   process.exit(1);
-}
-if (split) {
-  try {
-    for (const folder of openCheckoutToPart(root)) say(`the cloison part runs this checkout as user cloison: that account alone may now pass through ${folder} (search only, not list; setfacl -x u:cloison undoes it, and --single needs none of it)`);
-  } catch (err) {
-    say(`${err.message}: make the checkout reachable by the cloison account (chmod o+x on that folder), move it, or use --single`);
-    process.exit(1);
-  }
 }
 const built = [program, 'out/renderer/index.html', ...(split ? ['out/supervisor/cloisonPart.js'] : [])];
 if (!built.every((file) => existsSync(join(root, file)))) {
@@ -133,6 +128,30 @@ function stopAll(code = 0) {
 }
 /** The supervisor's longest stop: the applications' quitting (60 s at most) and the cages' own end. */
 const SUPERVISOR_STOP_MS = 75_000;
+
+// Split: the manager and its part run from a root-owned copy, never from the checkout (partCode.mjs).
+let programPath = join(root, program);
+if (process.getuid?.() === 0) for (const folder of removeOldPartEntries(root)) say(`an older npm start had let the cloison account pass through ${folder} (an ACL entry): no longer needed, removed`);
+if (split) {
+  let code;
+  try {
+    code = copyPartCode(root, resolve(values['run-dir'] ?? '/run/cloison'));
+  } catch (err) {
+    say(`cannot copy what the cloison part runs: ${err.message}`);
+    process.exit(1);
+  }
+  cleanups.push(code.remove);
+  programPath = join(code.folder, program);
+  // A file the part reads itself, named where the cloison account cannot reach it (a checkout's
+  // training/ examples in a private home): its copy, beside the code, if anyone may read it.
+  for (const key of ['policy', 'training']) {
+    if (!values[key] || readableBy('cloison', values[key])) continue;
+    const given = givenFileForPart(code.folder, values[key], key);
+    if (!given) continue; // a file only its owner reads: the part says why it cannot read it
+    say(`the cloison part cannot reach ${values[key]} where it is: it reads a copy made now (${given}), until npm start is started again`);
+    values[key] = given;
+  }
+}
 // Ctrl+C is the user's way to stop: 128 + SIGINT, as a shell reports it.
 process.on('SIGINT', () => stopAll(130));
 process.on('SIGTERM', () => stopAll(143));
@@ -142,7 +161,7 @@ const electron = values['no-window'] ? { reason: 'no window was asked for' } : f
 const browserShell = !electron.path;
 // V8's young generation held to 1 MiB semi-spaces (16 MiB by default, kept resident once grown):
 // the supervisor's objects are short messages (bench/RESULTS.md, apps-memory).
-const supervisorArgs = ['--max-semi-space-size=1', join(root, program), '--allow-origin', 'app://cloison', ...(browserShell ? ['--browser-shell', '--print-launch-url'] : [])];
+const supervisorArgs = ['--max-semi-space-size=1', programPath, '--allow-origin', 'app://cloison', ...(browserShell ? ['--browser-shell', '--print-launch-url'] : [])];
 if (values.policy) supervisorArgs.push('--policy', values.policy);
 if (values.port) supervisorArgs.push('--port', values.port);
 if (values['state-dir']) supervisorArgs.push('--state-dir', values['state-dir']);

@@ -21,9 +21,9 @@ import { waitFor } from '../supervisor/testing/waitFor';
 /** A small two-level policy (the default reserves 8 GiB homes). */
 const SMALL_POLICY = twoLevelPolicy({ low: bwrapCage({ uid: 62871 }), high: bwrapCage({ uid: 62872 }) });
 
-/** The cloison parts of this checkout's bundle running now, with their uid. */
-function cloisonPartPids(): Array<{ pid: number; uid: number }> {
-  const bundle = join(process.cwd(), 'out/supervisor/cloisonPart.js');
+/** The cloison parts of this start's bundle running now (the copy beside its run folder, scripts/partCode.mjs), with their uid. */
+function cloisonPartPids(root: string): Array<{ pid: number; uid: number }> {
+  const bundle = join(root, 'r-code', 'out/supervisor/cloisonPart.js');
   return readdirSync('/proc').filter((p) => /^\d+$/.test(p)).flatMap((p) => {
     try {
       if (!readFileSync(`/proc/${p}/cmdline`, 'utf8').split('\0').includes(bundle)) return [];
@@ -72,14 +72,16 @@ describe('npm start', () => {
     expect(out).toMatch(/no window: the shell is at http:\/\/127\.0\.0\.1:\d+\/#launch=[A-Za-z0-9_-]{32}/);
     expect(processesUnder(root).some((l) => l.includes('bwrap'))).toBe(true);
     // The part's, not root's: its process is cloison's, its shell socket in its own run folder.
-    const part = cloisonPartPids();
+    const part = cloisonPartPids(root);
     expect(part).toHaveLength(1);
     expect(part[0]!.uid).not.toBe(0);
     expect(statSync(join(root, 'r-broker', 'supervisor.sock')).uid).toBe(part[0]!.uid);
     child.kill('SIGINT');
     expect(await new Promise((r) => child.once('exit', (code) => r(code)))).toBe(130);
     expect(err).not.toMatch(/at .*\.m?js:\d+|Error:/); // no stack trace on the way out
-    await waitFor(() => processesUnder(root).length === 0 && cloisonPartPids().length === 0, 'the manager, its part and the cages gone', 10_000, 100);
+    await waitFor(() => processesUnder(root).length === 0 && cloisonPartPids(root).length === 0, 'the manager, its part and the cages gone', 10_000, 100);
+    // The copy it ran from is gone with it.
+    expect(existsSync(join(root, 'r-code'))).toBe(false);
   }, 90_000);
 
   it('--single: the root supervisor alone (no cloison part) prints the address; Ctrl+C stops it and its cages (status 130)', async () => {
@@ -95,9 +97,10 @@ describe('npm start', () => {
     expect(out).toMatch(/no window: the shell is at http:\/\/127\.0\.0\.1:\d+\/#launch=[A-Za-z0-9_-]{32}/);
     expect(out).toMatch(/cage low: running/);
     // The root supervisor's own: no part, its shell socket root's in the run folder named.
-    expect(cloisonPartPids()).toEqual([]);
+    expect(cloisonPartPids(root)).toEqual([]);
     expect(statSync(join(root, 'r', 'supervisor.sock')).uid).toBe(0);
     expect(existsSync(join(root, 'r-broker'))).toBe(false);
+    expect(existsSync(join(root, 'r-code'))).toBe(false); // it runs the checkout's own bundle, as root
     child.kill('SIGINT');
     expect(await new Promise((r) => child.once('exit', (code) => r(code)))).toBe(130);
     expect(err).not.toMatch(/at .*\.m?js:\d+|Error:/);
@@ -126,13 +129,13 @@ describe('npm start', () => {
     const addresses = () => [...out.matchAll(/the shell is at (http:\/\/127\.0\.0\.1:\d+\/#launch=[A-Za-z0-9_-]{32})/g)].map((m) => m[1]!);
     try {
       await waitFor(() => addresses().length === 1 && /cage high:/.test(out), 'the first part\'s address', 45_000, 100);
-      const [first] = cloisonPartPids();
+      const [first] = cloisonPartPids(root);
       process.kill(first!.pid, 'SIGKILL');
       await waitFor(() => addresses().length === 2, 'the restarted part\'s address', 60_000, 100);
       expect(out).toContain('the cloison part was started again: the shell reopens at its new address');
       const [, second] = addresses();
       expect(second).not.toBe(addresses()[0]);
-      const now = cloisonPartPids();
+      const now = cloisonPartPids(root);
       expect(now).toHaveLength(1);
       expect(now[0]!.pid).not.toBe(first!.pid);
       expect(now[0]!.uid).toBe(first!.uid);
@@ -144,7 +147,7 @@ describe('npm start', () => {
         await new Promise((r) => child.once('exit', r));
       }
     }
-    await waitFor(() => processesUnder(root).length === 0 && cloisonPartPids().length === 0, 'the manager and its part gone', 10_000, 100);
+    await waitFor(() => processesUnder(root).length === 0 && cloisonPartPids(root).length === 0, 'the manager and its part gone', 10_000, 100);
   }, 150_000);
 
   it('a policy the cloison part cannot read: says why the part did not start, stops the manager (status 1)', async () => {
@@ -156,7 +159,7 @@ describe('npm start', () => {
     child.stdout.on('data', (d) => (out += d.toString()));
     expect(await new Promise((r) => child.once('exit', (code) => r(code)))).toBe(1);
     expect(out).toMatch(/the cloison part did not start: .*EACCES/);
-    await waitFor(() => processesUnder(root).length === 0 && cloisonPartPids().length === 0, 'the manager and its part gone', 10_000, 100);
+    await waitFor(() => processesUnder(root).length === 0 && cloisonPartPids(root).length === 0, 'the manager and its part gone', 10_000, 100);
   }, 90_000);
 
   for (const mode of [{ name: 'split', args: [], adminDir: 'r-broker' }, { name: '--single', args: ['--single'], adminDir: 'r' }]) {
@@ -177,7 +180,7 @@ describe('npm start', () => {
         if (child.exitCode === null && child.signalCode === null) child.kill('SIGINT');
       }
       expect(await new Promise((r) => child.once('exit', (code) => r(code)))).toBe(130);
-      await waitFor(() => processesUnder(root).length === 0 && cloisonPartPids().length === 0, 'everything npm start started gone', 10_000, 100);
+      await waitFor(() => processesUnder(root).length === 0 && cloisonPartPids(root).length === 0, 'everything npm start started gone', 10_000, 100);
     }, 90_000);
   }
 
@@ -248,7 +251,7 @@ describe('npm start', () => {
       await waitFor(() => shellProfiles().length === 1 && !!sentTo(shellProfiles()[0]!), 'the shell\'s Chromium sent to the first part\'s address', 45_000, 100);
       const [firstProfile] = shellProfiles();
       const firstAddress = sentTo(firstProfile!);
-      process.kill(cloisonPartPids()[0]!.pid, 'SIGKILL');
+      process.kill(cloisonPartPids(root)[0]!.pid, 'SIGKILL');
       await waitFor(() => shellProfiles().some((p) => p !== firstProfile && !!sentTo(p)), 'a new Chromium sent to the restarted part\'s address', 60_000, 100);
       await waitFor(() => !shellProfiles().includes(firstProfile!), 'the old Chromium closed', 45_000, 100);
       const [secondProfile] = shellProfiles();
@@ -262,7 +265,7 @@ describe('npm start', () => {
         await new Promise((r) => child.once('exit', r));
       }
     }
-    await waitFor(() => processesUnder(root).length === 0 && cloisonPartPids().length === 0, 'the manager and its part gone', 10_000, 100);
+    await waitFor(() => processesUnder(root).length === 0 && cloisonPartPids(root).length === 0, 'the manager and its part gone', 10_000, 100);
   }, 150_000);
 
   it('as root with no invoking user, refuses to run Chromium and stops what it started', async () => {

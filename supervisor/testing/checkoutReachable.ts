@@ -3,9 +3,8 @@
  * account and the throwaway accounts many tests make to act as it (createPamTestUser) — as an
  * installed Cloison is (/usr/lib/cloison, 0755). A checkout under a private folder (a CI's
  * `mktemp -d`, 0700) would refuse them every file. Each folder from the checkout up to / gains
- * search permission for others where it lacks it — search only, not listing. (npm start opens a
- * private checkout to the real `cloison` account alone, by an ACL entry: scripts/partReach.mjs;
- * an ACL cannot name accounts a test has not made yet.)
+ * search permission for others where it lacks it — search only, not listing. (npm start opens
+ * nothing: it runs the part from a root-owned copy, scripts/partCode.mjs.)
  */
 import { chmodSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';

@@ -1,0 +1,1 @@
+export function removeOldPartEntries(checkout: string): string[];

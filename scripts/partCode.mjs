@@ -1,0 +1,121 @@
+// npm start's split (the default) runs the root cage manager and, as the `cloison` account, its
+// part — from a root-owned copy of exactly what the two load at run time, never from the checkout:
+// a checkout in a private home (0700) stays closed to the cloison account, and so does every file
+// the user left world-readable behind it (#29 review: an ACL entry giving cloison search on the
+// home opened those too, and could widen the home's ACL mask for its group). The copy is made at
+// each start in a fresh folder beside the run folder (`<run-dir>-code`, root's, 0755), put in
+// place by a rename (never seen half made), and removed at stop; one a missed stop left is
+// replaced. An installed Cloison runs from /usr/lib/cloison and needs none of it.
+import { spawnSync } from 'node:child_process';
+import { chmodSync, closeSync, constants, copyFileSync, cpSync, existsSync, fstatSync, lstatSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, realpathSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { basename, dirname, join } from 'node:path';
+
+/** What the manager's and the part's bundles load beside themselves (out/supervisor/). */
+const BUNDLES = ['cageManager.js', 'cloisonPart.js', 'browserPart.js', 'soundPart.js', 'fileHelper.mjs', 'cageLauncherInCage.mjs', 'pixelHelper.mjs'];
+
+/** The folder the copy runs from, for a manager run folder (the manager's --run-dir, /run/cloison by default). */
+export function partCodeFolder(runDir) {
+  return join(dirname(runDir), `${basename(runDir)}-code`);
+}
+
+/**
+ * The packages the bundles load at run time: only koffi (external: it loads its native module
+ * from its package folder), with its platform package (@koromix/koffi-<platform>) beside it.
+ */
+function runtimePackages(checkout) {
+  const entry = createRequire(join(checkout, 'out', 'supervisor', 'cageManager.js')).resolve('koffi');
+  let koffi = dirname(entry);
+  while (basename(koffi) !== 'koffi' && dirname(koffi) !== koffi) koffi = dirname(koffi);
+  const modules = dirname(koffi);
+  const scope = join(modules, '@koromix');
+  const native = existsSync(scope) ? readdirSync(scope).filter((n) => n.startsWith('koffi-')).map((n) => ({ from: join(scope, n), to: join('node_modules', '@koromix', n) })) : [];
+  return [{ from: koffi, to: join('node_modules', 'koffi') }, ...native];
+}
+
+/** Every folder 0755 and every file 0644 (0755 where its owner may run it): the checkout's own modes may be private. */
+function openToAll(path) {
+  const st = lstatSync(path);
+  if (st.isDirectory()) {
+    chmodSync(path, 0o755);
+    for (const name of readdirSync(path)) openToAll(join(path, name));
+  } else if (st.isFile()) chmodSync(path, st.mode & 0o100 ? 0o755 : 0o644);
+}
+
+/** Refuses a folder root cannot trust to hold the copy: not root's, or writable by others without the sticky bit. */
+function checkParent(parent) {
+  const st = statSync(parent);
+  if (st.uid !== 0 || ((st.mode & 0o022) !== 0 && (st.mode & 0o1000) === 0)) throw new Error(`${parent} is not a folder root alone may change: the cloison part's code is not copied there`);
+}
+
+/** Removes a copy (or a half-made one) of ours: a folder root owns, never a link's target. */
+function removeCopy(path) {
+  let st;
+  try {
+    st = lstatSync(path);
+  } catch {
+    return;
+  }
+  if (!st.isDirectory() || st.uid !== 0) throw new Error(`${path} is not the cloison part's code folder (not a folder of root's): remove it, then start again`);
+  rmSync(path, { recursive: true, force: true });
+}
+
+/**
+ * Copies what the part runs into `<run-dir>-code` and returns that folder, with its removal.
+ * The caller runs the manager's bundle from there: the part's bundle, the renderer it serves and
+ * the parts it starts are found beside it.
+ */
+export function copyPartCode(checkout, runDir) {
+  const target = partCodeFolder(runDir);
+  const parent = dirname(target);
+  mkdirSync(parent, { recursive: true, mode: 0o755 });
+  checkParent(parent);
+  // Made private, filled, opened, then renamed into place: the part never runs a half-made copy.
+  const staging = mkdtempSync(join(parent, `${basename(target)}.new-`));
+  try {
+    mkdirSync(join(staging, 'out', 'supervisor'), { recursive: true });
+    for (const file of BUNDLES) copyFileSync(join(checkout, 'out', 'supervisor', file), join(staging, 'out', 'supervisor', file));
+    cpSync(join(checkout, 'out', 'renderer'), join(staging, 'out', 'renderer'), { recursive: true, dereference: true });
+    for (const pkg of runtimePackages(checkout)) cpSync(realpathSync(pkg.from), join(staging, pkg.to), { recursive: true, dereference: true });
+    // The bundles are ES modules: the checkout's package.json said so.
+    writeFileSync(join(staging, 'package.json'), '{ "type": "module" }\n');
+    openToAll(staging);
+    // A copy a missed stop left is replaced, as are half-made ones of a start that died.
+    for (const name of readdirSync(parent).filter((n) => n.startsWith(`${basename(target)}.new-`) && join(parent, n) !== staging)) removeCopy(join(parent, name));
+    removeCopy(target);
+    renameSync(staging, target);
+  } catch (err) {
+    rmSync(staging, { recursive: true, force: true });
+    throw err;
+  }
+  return { folder: target, remove: () => removeCopy(target) };
+}
+
+/** Whether the account can read `file` where it is (every folder on the way, the file's own mode and ACL). */
+export function readableBy(account, file) {
+  return spawnSync('setpriv', [`--reuid=${account}`, `--regid=${account}`, '--init-groups', '--inh-caps=-all', '--', 'test', '-r', file], { stdio: 'ignore' }).status === 0;
+}
+
+/**
+ * A file the part reads itself (the policy, a training scenario) named where the cloison account
+ * cannot reach it — a checkout's training/ examples in a private home: a copy in the code folder
+ * when the file is a regular one anyone may read (its folders alone hold it back), or null (the
+ * part then says why it cannot read it). The copy is what the part and the manager read, a reload
+ * included, until the next start.
+ */
+export function givenFileForPart(codeFolder, file, kind) {
+  // Checked and read through one descriptor: a link swapped meanwhile cannot make root copy another file.
+  const fd = openSync(file, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY);
+  try {
+    const st = fstatSync(fd);
+    if (!st.isFile() || (st.mode & 0o004) === 0) return null;
+    mkdirSync(join(codeFolder, 'given'), { recursive: true, mode: 0o755 });
+    chmodSync(join(codeFolder, 'given'), 0o755);
+    const copy = join(codeFolder, 'given', `${kind}-${basename(file)}`);
+    writeFileSync(copy, readFileSync(fd), { mode: 0o644, flag: 'wx' });
+    chmodSync(copy, 0o644);
+    return copy;
+  } finally {
+    closeSync(fd);
+  }
+}

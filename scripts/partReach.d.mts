@@ -1,2 +1,0 @@
-export function foldersClosedToPart(checkout: string): string[];
-export function openCheckoutToPart(checkout: string): string[];
