@@ -48,6 +48,18 @@ function checkParent(parent) {
   if (st.uid !== 0 || ((st.mode & 0o022) !== 0 && (st.mode & 0o1000) === 0)) throw new Error(`${parent} is not a folder root alone may change: the cloison part's code is not copied there`);
 }
 
+/** A process whose arguments name a file in `folder`, or null. */
+function processRunningFrom(folder) {
+  for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
+    try {
+      if (readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').some((arg) => arg.startsWith(`${folder}/`))) return Number(pid);
+    } catch {
+      /* gone meanwhile */
+    }
+  }
+  return null;
+}
+
 /** Removes a copy (or a half-made one) of ours: a folder root owns, never a link's target. */
 function removeCopy(path) {
   let st;
@@ -82,6 +94,9 @@ export function copyPartCode(checkout, runDir) {
     openToAll(staging);
     // A copy a missed stop left is replaced, as are half-made ones of a start that died.
     for (const name of readdirSync(parent).filter((n) => n.startsWith(`${basename(target)}.new-`) && join(parent, n) !== staging)) removeCopy(join(parent, name));
+    // Another npm start on the same run folder still runs from it: its part started again would find nothing.
+    const user = processRunningFrom(target);
+    if (user) throw new Error(`process ${user} runs from ${target} (another npm start on the same run folder?)`);
     removeCopy(target);
     renameSync(staging, target);
   } catch (err) {
