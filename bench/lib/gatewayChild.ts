@@ -13,6 +13,7 @@ import type { GatewayAdmission } from '../../supervisor/gateway/vncGateway';
 import { createCageCgroup, openCageCgroup } from '../../supervisor/cages/cageCgroup';
 import { partChannelDescriptors, RootChannelEnd } from '../../supervisor/sandbox/partChannel';
 import { createPartCgroup } from '../../supervisor/sandbox/partCgroup';
+import { childGroupPrefix } from './latencyLevers';
 
 export type FromPart = { type: 'ticket'; request: number } | { type: 'vnc.open'; request: number; level: string; ticket: string } | { type: 'listening'; port: number };
 export type ToPart = { type: 'ticket'; request: number; ticket: string } | { type: 'vnc.opened'; request: number; admission: GatewayAdmission | { session: string; handle: true } };
@@ -44,7 +45,7 @@ export function startGatewayChild(options: GatewayChildOptions): ReturnType<type
   const script = fileURLToPath(new URL('./gatewayProcess.ts', import.meta.url));
   const group = options.controlGroup && process.getuid?.() === 0 ? createPartCgroup({ create: createCageCgroup, open: openCageCgroup }, 'bench browser part', BROWSER_PART_LIMITS) : null;
   if (group && !group.cgroup) throw new Error(`no control group for the benchmark's browser part: ${group.reason}`);
-  const argv = [...(group?.cgroup?.joinPrefix ?? []), process.execPath, ...options.nodeFlags, '--import', 'tsx', script, options.socketPath, 'part'];
+  const argv = [...childGroupPrefix(group?.cgroup ?? null), process.execPath, ...options.nodeFlags, '--import', 'tsx', script, options.socketPath, 'part'];
   const part = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'ignore', 'inherit', ...ends.partStdio], env: options.env });
   ends.closePartEnds();
   part.once('exit', () => group?.cgroup?.remove());

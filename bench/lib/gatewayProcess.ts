@@ -13,7 +13,8 @@
  * and warms up while the first viewer is served.
  *
  * With BENCH_PART_CGROUP=1 (as root) its child runs in a control group of its own, as the product's browser part does;
- * with BENCH_EXTRA_FILTER=1 the `cloison` part's syscall filter is stacked on its own, as the split's child has both.
+ * with BENCH_EXTRA_FILTER=1 the `cloison` part's syscall filter is stacked on its own, as the split's child has both;
+ * BENCH_CPU and BENCH_GC_LOG are the latency audit's levers (latencyLevers.ts).
  *
  *   node --import tsx bench/lib/gatewayProcess.ts SOCKET_PATH   → prints the port
  */
@@ -31,6 +32,7 @@ import { connectToRoot, handleOfDescriptor } from '../../supervisor/sandbox/part
 import { serviceSeccompProgram } from '../../supervisor/sandbox/processSyscallFilters';
 import { installSeccompFilter } from '../../supervisor/system/selfRestriction';
 import { startGatewayChild, type FromPart, type ToPart } from './gatewayChild';
+import { childLevers } from './latencyLevers';
 
 
 const socketPath = process.argv[2];
@@ -49,6 +51,7 @@ function runRoot(): void {
 }
 
 function runPart(): void {
+  childLevers();
   restrictBrowserPart(process.getuid?.() === 0 ? journalWriterAccount() : null);
   // BENCH_EXTRA_FILTER=1: the service's filter stacked on the part's, as the split's browser child has both (it inherits the cloison part's).
   if (process.env.BENCH_EXTRA_FILTER === '1') installSeccompFilter(serviceSeccompProgram());
