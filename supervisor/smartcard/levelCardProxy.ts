@@ -254,9 +254,9 @@ export class LevelCardProxy {
     const checked = checkOpensslPreinit(file);
     if (checked.ok) return [checked.path];
     if (!checked.missing) this.options.log?.('card proxy: the OpenSSL pre-initialisation refused, started without it (root alone must be able to write it)', { level: this.options.level, reason: checked.reason });
-    else if (!preinitMissingSaid) {
+    else if (!preinitMissingSaid && this.options.log) {
       preinitMissingSaid = true;
-      this.options.log?.('card proxy: the OpenSSL pre-initialisation is not built, each worker starts OpenSSL itself (npm run build makes it)', { path: file });
+      this.options.log('card proxy: the OpenSSL pre-initialisation is not built, each worker starts OpenSSL itself (npm run build makes it)', { path: file });
     }
     return [];
   }

@@ -28,8 +28,8 @@ export type PreinitCheck = { ok: true; path: string } | { ok: false; missing: bo
 /**
  * Whether `file` may be preloaded: its real path (the one handed to the loader, so no link swapped
  * later changes what is loaded), a regular file, root's, not writable by group or others, in
- * folders that are all root's and writable by root only (whoever could write one of them could
- * replace the file between this check and the loader's open).
+ * folders that are all root's and writable by root only, a sticky one excepted (whoever could
+ * write one of them could replace the file between this check and the loader's open).
  */
 export function checkOpensslPreinit(file: string): PreinitCheck {
   let path: string;
@@ -41,14 +41,19 @@ export function checkOpensslPreinit(file: string): PreinitCheck {
   }
   // LD_PRELOAD splits its list at spaces and colons.
   if (/[\s:]/.test(path)) return { ok: false, missing: false, reason: `${path} holds a space or a colon` };
-  const st = lstatSync(path);
-  if (!st.isFile()) return { ok: false, missing: false, reason: `${path} is not a file` };
-  const problem = rootOnly(path, st);
-  if (problem) return { ok: false, missing: false, reason: problem };
-  for (let dir = dirname(path); ; dir = dirname(dir)) {
-    const folderProblem = rootOnly(dir, lstatSync(dir));
-    if (folderProblem) return { ok: false, missing: false, reason: folderProblem };
-    if (dir === dirname(dir)) break;
+  try {
+    const st = lstatSync(path);
+    if (!st.isFile()) return { ok: false, missing: false, reason: `${path} is not a file` };
+    const problem = rootOnly(path, st);
+    if (problem) return { ok: false, missing: false, reason: problem };
+    for (let dir = dirname(path); ; dir = dirname(dir)) {
+      const folderProblem = rootOnly(dir, lstatSync(dir));
+      if (folderProblem) return { ok: false, missing: false, reason: folderProblem };
+      if (dir === dirname(dir)) break;
+    }
+  } catch (err) {
+    // Moved while looked at: not loaded.
+    return { ok: false, missing: false, reason: `${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}` };
   }
   return { ok: true, path };
 }
