@@ -93,6 +93,7 @@ const BENCHES: Record<string, () => Promise<{ result: unknown; ratios: Record<st
       ratios: {
         'pkcs11-tool --sign through the proxy/on the token directly (≤ 1.5)': median(r.wholeMs.proxy) / median(r.wholeMs.direct),
         'one signature in a session through the proxy/directly (≤ 1.5)': median(r.perSignMs.proxy) / median(r.perSignMs.direct),
+        'pkcs11-tool --sign through the proxy without the OpenSSL pre-initialisation/directly': median(r.wholeMs.proxyNoPreinit) / median(r.wholeMs.direct),
         'pkcs11-tool --sign through Caml Crush alone, no guard/directly': median(r.wholeMs.camlCrush) / median(r.wholeMs.direct),
         'one signature through Caml Crush alone, no guard/directly': median(r.perSignMs.camlCrush) / median(r.perSignMs.direct),
         'pkcs11-tool --sign through Caml Crush without the module preloaded/directly': median(r.wholeMs.camlCrushUnloaded) / median(r.wholeMs.direct),

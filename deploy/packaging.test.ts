@@ -4,7 +4,7 @@
  * playbook. The .deb itself is built where Electron can be downloaded (last test).
  */
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, existsSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
@@ -94,6 +94,17 @@ describe('packaging', () => {
     expect(postinst).toMatch(/getent passwd cloison >\/dev\/null \|\| useradd --system --user-group .* cloison\n/);
     expect(readFileSync('scripts/setup.sh', 'utf8')).toMatch(/id cloison >\/dev\/null 2>&1 \|\| useradd --system --user-group .* cloison\n/);
     for (const script of [config.deb.afterInstall, config.deb.afterRemove]) execFileSync('sh', ['-n', script]);
+  });
+
+  it("carries the card proxy's OpenSSL pre-initialisation: built into out/ (which the package takes whole), beside the bundles that look for it", () => {
+    expect(config.deb.depends).toContain('opensc'); // libcrypto 3, the library's one dependency, comes with it
+    expect((config as unknown as { files: string[] }).files).toContain('out/**/*');
+    const library = 'out/supervisor/opensslPreinit.so';
+    expect(existsSync(library), `${library}: npm run build makes it (gcc, libssl-dev: scripts/setup.sh)`).toBe(true);
+    expect(existsSync('out/supervisor/cageManager.js')).toBe(true);
+    // An ELF shared object, and no one but its owner may change it (the proxy refuses it otherwise).
+    expect(readFileSync(library).subarray(0, 4)).toEqual(Buffer.from([0x7f, 0x45, 0x4c, 0x46]));
+    expect(statSync(library).mode & 0o022).toBe(0);
   });
 
   it("the lock screen's PAM service, as shipped, checks a real account's password on this machine's PAM stack", async () => {

@@ -3,6 +3,7 @@
 import { copyFileSync, cpSync, mkdirSync } from 'node:fs';
 import { build } from 'esbuild';
 import { asciiBundle } from './asciiBundle.mjs';
+import { buildOpensslPreinit, OPENSSL_PREINIT_OUTPUT } from './buildOpensslPreinit.mjs';
 
 const common = { bundle: true, platform: 'node', target: 'node20', sourcemap: true, logLevel: 'warning' };
 // koffi loads its native module from its own package folder: it ships in node_modules, unbundled.
@@ -38,6 +39,11 @@ copyFileSync('supervisor/files/fileHelper.mjs', 'out/supervisor/fileHelper.mjs')
 // So does the cage launcher, which runs inside every bwrap cage.
 copyFileSync('supervisor/cages/cageLauncherInCage.mjs', 'out/supervisor/cageLauncherInCage.mjs');
 copyFileSync('supervisor/files/convert/pixelHelper.mjs', 'out/supervisor/pixelHelper.mjs');
+
+// The card proxy's OpenSSL pre-initialisation (a native library, preloaded into pkcs11proxyd): an
+// optional speed-up, so a machine without gcc or libssl-dev still builds the rest.
+const preinit = buildOpensslPreinit();
+if (preinit) console.warn(`${OPENSSL_PREINIT_OUTPUT} not built (scripts/setup.sh installs gcc and libssl-dev); the card proxy will start without it: ${preinit}`);
 
 // The app icon (rendered from assets/icon.svg) for the Electron window.
 cpSync('assets/icons', 'out/icons', { recursive: true });

@@ -13,6 +13,8 @@ import { basename, dirname, join } from 'node:path';
 
 /** What the manager's and the part's bundles load beside themselves (out/supervisor/). */
 const BUNDLES = ['cageManager.js', 'cloisonPart.js', 'browserPart.js', 'soundPart.js', 'fileHelper.mjs', 'cageLauncherInCage.mjs', 'pixelHelper.mjs'];
+/** Built only where gcc and libssl-dev are: the card proxies start without it otherwise (opensslPreinit.ts). */
+const OPTIONAL = ['opensslPreinit.so'];
 
 /** The folder the copy runs from, for a manager run folder (the manager's --run-dir, /run/cloison by default). */
 export function partCodeFolder(runDir) {
@@ -87,6 +89,7 @@ export function copyPartCode(checkout, runDir) {
   try {
     mkdirSync(join(staging, 'out', 'supervisor'), { recursive: true });
     for (const file of BUNDLES) copyFileSync(join(checkout, 'out', 'supervisor', file), join(staging, 'out', 'supervisor', file));
+    for (const file of OPTIONAL.filter((f) => existsSync(join(checkout, 'out', 'supervisor', f)))) copyFileSync(join(checkout, 'out', 'supervisor', file), join(staging, 'out', 'supervisor', file));
     cpSync(join(checkout, 'out', 'renderer'), join(staging, 'out', 'renderer'), { recursive: true, dereference: true });
     for (const pkg of runtimePackages(checkout)) cpSync(realpathSync(pkg.from), join(staging, pkg.to), { recursive: true, dereference: true });
     // The bundles are ES modules: the checkout's package.json said so.

@@ -9,6 +9,7 @@ import { chmodSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync,
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { copyPartCode, givenFileForPart, readableBy } from './partCode.mjs';
+import { checkOpensslPreinit } from '../supervisor/smartcard/opensslPreinit';
 import { removeTestRoots, testRoot } from '../supervisor/testing/testRoots';
 import { waitFor } from '../supervisor/testing/waitFor';
 
@@ -36,6 +37,8 @@ describe('the copy npm start runs its cloison part from', () => {
     for (const file of ['out/supervisor/cloisonPart.js', 'out/supervisor/soundPart.js', 'out/renderer/index.html', 'package.json']) {
       expect(asCloison(['test', '-r', join(code.folder, file)]).status).toBe(0);
     }
+    // The card proxies' OpenSSL pre-initialisation, where the build made it, passes the proxies' trust check in the copy.
+    if (existsSync(join(REPO, 'out/supervisor/opensslPreinit.so'))) expect(checkOpensslPreinit(join(code.folder, 'out/supervisor/opensslPreinit.so'))).toMatchObject({ ok: true });
     // Its native module loads from the copy alone.
     expect(spawnSync(process.execPath, ['--input-type=module', '-e', "await import('koffi'); console.log('ok')"], { cwd: join(code.folder, 'out', 'supervisor'), encoding: 'utf8' }).stdout.trim()).toBe('ok');
     // A stop missed: the next start replaces it, nothing half-made left beside it.

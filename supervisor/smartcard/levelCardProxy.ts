@@ -23,6 +23,7 @@ import { CardReplyJournal, type CardEvent } from './cardReplyJournal';
 import { nameFrom } from './cardObjectNames';
 import { TrustedPinLogin } from './trustedPinLogin';
 import { applicationOf } from './cardPeer';
+import { builtOpensslPreinit, checkOpensslPreinit } from './opensslPreinit';
 
 /** The socket's name in the level's folder; the cage sees that folder at CAGE_CARD_DIR. */
 export const CARD_SOCKET_NAME = 'pkcs11.sock';
@@ -50,6 +51,8 @@ export const PROXY_OPEN_FILES = 256;
  * PROXY_ADDRESS_SPACE.
  */
 export const PROXY_OCAML_GC = 's=32k,o=1000';
+/** The missing pre-initialisation is said once a process, not at every proxy start. */
+let preinitMissingSaid = false;
 
 export interface LevelCardProxyOptions {
   level: string;
@@ -80,6 +83,11 @@ export interface LevelCardProxyOptions {
    * is then the part's own (the manager gives the cage's group entry to it).
    */
   remote?: RemoteCardProxy;
+  /**
+   * The OpenSSL pre-initialisation preloaded beside the module (opensslPreinit.ts): its path,
+   * by default where the build puts it; null, none (the benchmark's reference).
+   */
+  opensslPreinit?: string | null;
 }
 
 /** The cage manager's proxy of a level, as the cloison part reaches it (cageManager/remoteCardProxy.ts). */
@@ -229,9 +237,28 @@ export class LevelCardProxy {
    * LD_PRELOAD would split (a space or a colon in it) is loaded the slow way, in each worker.
    */
   private preloaded(): string[] {
+    const libraries = this.opensslPreinit();
     const module = this.options.modulePath;
-    if (/[\s:]/.test(module)) return [];
-    return [requireBinary('env'), `LD_PRELOAD=${module}`];
+    if (!/[\s:]/.test(module)) libraries.push(module);
+    return libraries.length > 0 ? [requireBinary('env'), `LD_PRELOAD=${libraries.join(' ')}`] : [];
+  }
+
+  /**
+   * OpenSSL started once in the controller (native/opensslPreinit.c), so each worker does not start
+   * it again in its C_Initialize: loaded only if root's alone (opensslPreinit.ts), else the proxy
+   * starts without it and says why — never a reason to fail the card.
+   */
+  private opensslPreinit(): string[] {
+    const file = this.options.opensslPreinit === undefined ? builtOpensslPreinit() : this.options.opensslPreinit;
+    if (file === null) return [];
+    const checked = checkOpensslPreinit(file);
+    if (checked.ok) return [checked.path];
+    if (!checked.missing) this.options.log?.('card proxy: the OpenSSL pre-initialisation refused, started without it (root alone must be able to write it)', { level: this.options.level, reason: checked.reason });
+    else if (!preinitMissingSaid && this.options.log) {
+      preinitMissingSaid = true;
+      this.options.log('card proxy: the OpenSSL pre-initialisation is not built, each worker starts OpenSSL itself (npm run build makes it)', { path: file });
+    }
+    return [];
   }
 
   /** Under `pin: trusted`: each connection's logins take the dialog's PIN, never the cage's. */

@@ -29,6 +29,24 @@ describe('record marks', () => {
     expect(marks.feed(mark(6))).toBe(false);
   });
 
+  it("gives each record's first bytes, fragments joined, however the bytes are split, even once the chunks they came in are reused", () => {
+    const body = (length: number, from: number) => Buffer.from(Array.from({ length }, (_, k) => from + k));
+    const stream = Buffer.concat([mark(6), body(6, 1), mark(3, false), body(3, 20), mark(5), body(5, 30), mark(2), body(2, 40)]);
+    for (let cut = 0; cut <= stream.length; cut++) {
+      for (let cut2 = cut; cut2 <= stream.length; cut2++) {
+        const heads: number[][] = [];
+        const marks = new RecordMarks(10, (head) => heads.push([...head]), 4);
+        for (const piece of [stream.subarray(0, cut), stream.subarray(cut, cut2), stream.subarray(cut2)]) {
+          // Each chunk fed a copy, overwritten once fed: what a record keeps across chunks must be its own.
+          const chunk = Buffer.from(piece);
+          expect(marks.feed(chunk)).toBe(true);
+          chunk.fill(0xee);
+        }
+        expect(heads, `cut at ${cut} and ${cut2}`).toEqual([[1, 2, 3, 4], [20, 21, 22, 30], [40, 41]]);
+      }
+    }
+  });
+
   it('starts counting again after a last fragment', () => {
     const marks = new RecordMarks(10);
     for (let i = 0; i < 5; i++) expect(marks.feed(Buffer.concat([mark(10), Buffer.alloc(10)]))).toBe(true);

@@ -61,12 +61,17 @@ const LAST_FRAGMENT = 0x80000000;
 export class RecordMarks {
   /** Bytes left in the current fragment's body; -1 when a mark is expected. */
   private remaining = -1;
-  private markBytes: number[] = [];
+  /** A mark split across chunks: its bytes so far (a mark within one chunk is read in place). */
+  private readonly markBytes = Buffer.alloc(MARK);
+  private markLength = 0;
   private recordBytes = 0;
   private lastFragment = false;
 
+  /** The record's first bytes: views of the chunks fed (copied only if the record outlives its chunk). */
   private head: Buffer[] = [];
   private headBytes = 0;
+  /** head[borrowed...] are views of the chunk being fed. */
+  private borrowed = -1;
 
   /** `onRecord` gets the first `headBytes` bytes of each complete record (fragments joined). */
   constructor(
@@ -77,18 +82,27 @@ export class RecordMarks {
 
   /** Between records: a whole record of someone else's may go in here. */
   get atBoundary(): boolean {
-    return this.remaining < 0 && this.markBytes.length === 0;
+    return this.remaining < 0 && this.markLength === 0;
   }
 
-  /** false once the stream announced a record over the bound (the connection must end). */
+  /**
+   * false once the stream announced a record over the bound (the connection must end). Runs for
+   * every chunk both ways, so it allocates nothing for a record within one chunk (most calls).
+   */
   feed(chunk: Buffer): boolean {
     let i = 0;
     while (i < chunk.length) {
       if (this.remaining < 0) {
-        this.markBytes.push(chunk[i++]!);
-        if (this.markBytes.length < MARK) continue;
-        const mark = Buffer.from(this.markBytes).readUInt32BE(0);
-        this.markBytes = [];
+        let mark: number;
+        if (this.markLength === 0 && i + MARK <= chunk.length) {
+          mark = chunk.readUInt32BE(i);
+          i += MARK;
+        } else {
+          this.markBytes[this.markLength++] = chunk[i++]!;
+          if (this.markLength < MARK) continue;
+          mark = this.markBytes.readUInt32BE(0);
+          this.markLength = 0;
+        }
         this.lastFragment = (mark & LAST_FRAGMENT) !== 0;
         this.remaining = mark & ~LAST_FRAGMENT & 0x7fffffff;
         this.recordBytes += this.remaining;
@@ -98,14 +112,18 @@ export class RecordMarks {
       }
       const take = Math.min(this.remaining, chunk.length - i);
       if (this.headBytes < this.headLimit) {
+        if (this.borrowed < 0) this.borrowed = this.head.length;
         const kept = chunk.subarray(i, i + Math.min(take, this.headLimit - this.headBytes));
-        this.head.push(Buffer.from(kept));
+        this.head.push(kept);
         this.headBytes += kept.length;
       }
       i += take;
       this.remaining -= take;
       if (this.remaining === 0) this.endFragment();
     }
+    // A record still open keeps its own copy of its first bytes, not the chunk they came in.
+    if (this.borrowed >= 0) for (let k = this.borrowed; k < this.head.length; k++) this.head[k] = Buffer.from(this.head[k]!);
+    this.borrowed = -1;
     return true;
   }
 
@@ -113,9 +131,10 @@ export class RecordMarks {
     this.remaining = -1;
     if (!this.lastFragment) return;
     this.recordBytes = 0;
-    if (this.onRecord) this.onRecord(Buffer.concat(this.head));
+    if (this.onRecord) this.onRecord(this.head.length === 1 ? this.head[0]! : Buffer.concat(this.head));
     this.head = [];
     this.headBytes = 0;
+    this.borrowed = -1;
   }
 }
 

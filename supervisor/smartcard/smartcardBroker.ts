@@ -41,6 +41,8 @@ export interface SmartcardBrokerOptions {
    * when the card changes; this watch tells the broker (cageManager/remoteCardPresence.ts).
    */
   presence?: RemotePresence;
+  /** The OpenSSL pre-initialisation each proxy preloads (levelCardProxy.ts; null: none, the benchmark's reference). */
+  opensslPreinit?: string | null;
 }
 
 /** A watch of the reader made for the broker's cardChanged (the root supervisor's is cardPresence.ts). */
@@ -272,6 +274,7 @@ export class SmartcardBroker extends EventEmitter<{ change: [SmartcardView] }> {
       ...(card.pin === 'trusted' ? { askPin: (application: string, gone: AbortSignal) => this.pinDialog.ask(level, application, gone) } : {}),
       ...(options.log ? { log: options.log } : {}),
       ...(options.remote ? { remote: options.remote(level) } : {}),
+      ...(options.opensslPreinit !== undefined ? { opensslPreinit: options.opensslPreinit } : {}),
     });
   }
 

@@ -1,0 +1,36 @@
+// Builds the card proxy's OpenSSL pre-initialisation (supervisor/smartcard/native/opensslPreinit.c)
+// into out/supervisor, where levelCardProxy.ts looks for it. Needs gcc and libssl-dev
+// (scripts/setup.sh installs both); without them the build goes on and says so: the proxy then
+// starts OpenSSL in each worker, as before the library existed.
+import { spawnSync } from 'node:child_process';
+import { chmodSync, mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { pathToFileURL } from 'node:url';
+
+export const OPENSSL_PREINIT_SOURCE = 'supervisor/smartcard/native/opensslPreinit.c';
+export const OPENSSL_PREINIT_OUTPUT = 'out/supervisor/opensslPreinit.so';
+
+/** Compiles `source` into the shared library `output` (0755): null when done, else why not. */
+export function buildOpensslPreinit(source = OPENSSL_PREINIT_SOURCE, output = OPENSSL_PREINIT_OUTPUT, defines = []) {
+  mkdirSync(dirname(output), { recursive: true });
+  // Warnings are errors; the usual hardening (stack protector, fortified libc calls, read-only
+  // relocations bound at load).
+  const flags = ['-shared', '-fPIC', '-O2', '-Wall', '-Wextra', '-Werror', '-fstack-protector-strong', '-D_FORTIFY_SOURCE=2', '-Wl,-z,relro,-z,now', '-Wl,--as-needed'];
+  const built = spawnSync('gcc', [...flags, ...defines.map((d) => `-D${d}`), '-o', output, source, '-lcrypto'], { encoding: 'utf8' });
+  if (built.error) return `gcc: ${built.error.message}`;
+  if (built.status !== 0) return built.stderr.trim() || `gcc exited with ${built.status}`;
+  // Whatever the umask: the card proxy loads it only if no one but root may write it.
+  chmodSync(output, 0o755);
+  return null;
+}
+
+// Run on its own (the card tests build their libraries with it): node scripts/buildOpensslPreinit.mjs
+// [source output [NAME=value...]]; a failure is its exit status and message.
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  const [source, output, ...defines] = process.argv.slice(2);
+  const failure = buildOpensslPreinit(source, output, defines);
+  if (failure) {
+    console.error(failure);
+    process.exit(1);
+  }
+}
