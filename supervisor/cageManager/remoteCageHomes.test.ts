@@ -13,20 +13,15 @@
  * made the helper close its channel, and the broker could only say "the file helper's channel
  * closed" — and every other act on that level's channel died with it.
  */
-import { chmodSync, chownSync, existsSync, lchownSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chownSync, existsSync, lchownSync, lstatSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FileAuditJournal } from '../audit/auditJournal';
 import { bwrapCagePaths } from '../cages/bwrapDriver';
 import { isMountPoint } from '../cages/cageMounts';
-import { parsePolicy } from '../policy/policyLoader';
-import { createPamTestUser, type PamTestUser } from '../testing/pamTestUser';
-import { testRoot } from '../testing/realCage';
+import { serveManagerToCloison, type ServedManager } from '../testing/managerServedToCloison';
 import { bwrapCage, twoLevelPolicy } from '../testing/testPolicy';
-import { CageManagerServer } from './cageManagerServer';
 import { cageStartExecutor } from './cageStartExecutor';
 import { cageStopExecutor } from './cageStopExecutor';
-import { cloisonPart, type CloisonPartMessage } from './cloisonPart';
 import { filesHelperExecutor } from './filesHelperExecutor';
 import { ManagedCages } from './managedCages';
 
@@ -40,37 +35,24 @@ const REPORT = 'the quarterly report, from low\n';
 /** Several of the part's chunks (256 KiB each), under what high's helper may stage. */
 const LONG = Array.from({ length: 9000 }, (_, i) => `line ${i} of a long text, sent in chunks\n`).join('').slice(0, 900 * 1024);
 
-let root: string;
-let cloison: PamTestUser;
-let journal: FileAuditJournal;
-let server: CageManagerServer;
-let folders: { stateDir: string; runDir: string };
+let manager: ServedManager;
 let helpers: ReturnType<typeof filesHelperExecutor>;
 const cages = new ManagedCages();
-let part: ReturnType<typeof cloisonPart> | null = null;
-const home = (level: string) => bwrapCagePaths(folders.stateDir, folders.runDir, level).home;
+const home = (level: string) => bwrapCagePaths(manager.folders.stateDir, manager.folders.runDir, level).home;
 
 beforeAll(async () => {
-  root = testRoot('cloison-rch-');
-  chmodSync(root, 0o711);
-  cloison = createPamTestUser();
-  journal = new FileAuditJournal(join(root, 'manager-audit.jsonl'));
-  folders = { stateDir: join(root, 'state'), runDir: join(root, 'run') };
-  const policy = () => parsePolicy(POLICY, 'p.yaml');
-  const start = cageStartExecutor({ policy, ...folders, cages });
-  server = new CageManagerServer({
-    socketPath: join(root, 'manager.sock'),
-    peerUid: cloison.uid,
-    peerGid: cloison.gid,
-    journal,
-    authorization: { policy, ...folders, trainingKeysDir: join(root, 'training'), workstationUser: null },
-    executors: {
-      'cage.start': start,
+  let start!: ReturnType<typeof cageStartExecutor>;
+  manager = await serveManagerToCloison({
+    prefix: 'cloison-rch-',
+    policy: POLICY,
+    cages,
+    executors: ({ policy, folders, part }) => ({
+      'cage.start': (start = cageStartExecutor({ policy, ...folders, cages })),
       'cage.stop': cageStopExecutor({ cages }),
-      'files.helper': (helpers = filesHelperExecutor({ policy, ...folders, part: () => part })),
-    },
+      'files.helper': (helpers = filesHelperExecutor({ policy, ...folders, part })),
+    }),
   });
-  await server.listen();
+  const { root, cloison } = manager;
   await start({ op: 'cage.start', level: 'low', uid: LOW_UID });
   await start({ op: 'cage.start', level: 'high', uid: HIGH_UID });
   // What the user put in low's outbox, and what a hostile low planted beside it.
@@ -89,39 +71,23 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(async () => {
-  await part?.stop();
-  for (const level of cages.levels()) await cages.cage(level)?.stop();
-  await server?.close();
-  helpers?.stop();
-  journal?.close();
-  cloison?.remove();
-  rmSync(root, { recursive: true, force: true });
+  await manager?.close(() => helpers?.stop());
 }, 60_000);
 
 async function runPart(): Promise<Array<Record<string, unknown>>> {
   const reports: Array<Record<string, unknown>> = [];
-  await new Promise<void>((resolve, reject) => {
-    const message = (m: CloisonPartMessage) => {
-      if (m.type === 'done') resolve();
-      else if (m.type === 'report') reports.push(m);
-    };
-    part = cloisonPart({
-      command: { callerUrl: import.meta.url, source: '', bundle: '', script: join(__dirname, '../testing/remoteFileBrokerPart.ts') },
-      account: () => cloison,
-      start: {
-        managerSocket: join(root, 'manager.sock'),
-        policy: POLICY,
-        workDir: join(root, 'part'),
-        hostile: ['../x', 'Outbox/../../x', '/etc/shadow', 'Outbox/shadow', 'Outbox/etc/shadow'],
-        oversize: 2 * STAGE_BYTES,
-      },
-      message,
-      restarting: (reason) => reject(new Error(`the part ended (${reason}) after ${JSON.stringify(reports)}`)),
-    });
-    part.start().catch(reject);
-  });
-  await part!.stop();
-  part = null;
+  await manager.runPart(
+    join(__dirname, '../testing/remoteFileBrokerPart.ts'),
+    {
+      managerSocket: manager.socketPath,
+      policy: POLICY,
+      workDir: join(manager.root, 'part'),
+      hostile: ['../x', 'Outbox/../../x', '/etc/shadow', 'Outbox/shadow', 'Outbox/etc/shadow'],
+      oversize: 2 * STAGE_BYTES,
+    },
+    { message: (m) => void (m.type === 'report' && reports.push(m)) },
+  );
+  await manager.stopPart();
   return reports;
 }
 
@@ -131,7 +97,7 @@ describe('the file broker in the cloison part, through the cage manager', () => 
     const reports = await runPart();
     console.log(JSON.stringify(reports));
     const step = (name: string) => reports.find((r) => r.step === name) as { result?: unknown; error?: string } | undefined;
-    expect(step('whoami')).toMatchObject({ uid: cloison.uid });
+    expect(step('whoami')).toMatchObject({ uid: manager.cloison.uid });
     expect(step('clean partials')?.error).toBeUndefined();
 
     // Listed as the picker shows it; read, then written into high's inbox.

@@ -1,0 +1,134 @@
+/**
+ * Test tool: a real CageManagerServer in this process, served to a real `cloison` test account, as
+ * managerMain.ts serves the part — its own test folder (0711: the part's uid passes through it), the
+ * account, the manager's journal and socket there, the state and run folders, the policy read at each
+ * request and the executors the test names. What the test then asks goes through the real
+ * authorization; `runPart` starts the test's part script as that account against it.
+ */
+import { chmodSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Policy } from '../../shared/policy';
+import { FileAuditJournal } from '../audit/auditJournal';
+import { CageManagerServer, REFUSED_KIND, type CageManagerServerOptions, type RootExecutors } from '../cageManager/cageManagerServer';
+import { cloisonPart, type CloisonPartMessage } from '../cageManager/cloisonPart';
+import type { ManagedCages } from '../cageManager/managedCages';
+import { parsePolicy } from '../policy/policyLoader';
+import { createPamTestUser, type PamTestUser } from './pamTestUser';
+import { testRoot } from './testRoots';
+
+type Part = ReturnType<typeof cloisonPart>;
+
+/** What the executors are made with: the folders and policy the authorization checks against. */
+export interface ServedManagerMaking {
+  root: string;
+  folders: { stateDir: string; runDir: string };
+  policy: () => Policy;
+  /** The part `runPart` started, while it runs (the executors that hand it descriptors check its pid). */
+  part: () => Part | null;
+}
+
+export interface ServedManagerOptions {
+  /** The test folder's name prefix; or `root`, a folder the test made first (its policy names files there). */
+  prefix?: string;
+  root?: string;
+  /** The policy's YAML (parsed at each request), or the test's own reading of it. */
+  policy: string | (() => Policy);
+  executors: (making: ServedManagerMaking) => RootExecutors;
+  /** The cages the executors start: stopped by close(), after the part. */
+  cages?: ManagedCages;
+  /** The authorization asks it whether the manager runs the level's cage (managedCages.ts `holds`). */
+  holdsCage?: boolean;
+  /** The server's bounds, where the test sets them. */
+  bounds?: Pick<CageManagerServerOptions, 'maxFrameBytes' | 'maxInFlight' | 'longPendingOps' | 'maxLongPending' | 'maxConnections' | 'refusalJournal'>;
+}
+
+export interface ServedManager {
+  root: string;
+  cloison: PamTestUser;
+  journal: FileAuditJournal;
+  server: CageManagerServer;
+  socketPath: string;
+  folders: { stateDir: string; runDir: string };
+  /** The refusals journaled so far. */
+  refusals(): Array<Record<string, unknown>>;
+  /**
+   * Starts `script` as the `cloison` part, told `start`; resolves with the first message `until`
+   * holds for (default: its `done`), every earlier one given to `message` (with a way to fail the
+   * start). Rejects when the part ends first. The part runs on until stopPart() or close().
+   */
+  runPart(script: string, start: Record<string, unknown>, options?: PartOptions): Promise<CloisonPartMessage>;
+  stopPart(): Promise<void>;
+  /**
+   * Stops the part and the cages, closes the server, then runs `then` (what else the test stopped
+   * once the server no longer serves), closes the journal, removes the account and the folder.
+   */
+  close(then?: () => void | Promise<void>): Promise<void>;
+}
+
+export interface PartOptions {
+  message?: (message: CloisonPartMessage, fail: (error: Error) => void) => void;
+  until?: (message: CloisonPartMessage) => boolean;
+}
+
+export async function serveManagerToCloison(options: ServedManagerOptions): Promise<ServedManager> {
+  const root = options.root ?? testRoot(options.prefix);
+  chmodSync(root, 0o711);
+  const cloison = createPamTestUser();
+  const journal = new FileAuditJournal(join(root, 'manager-audit.jsonl'));
+  const socketPath = join(root, 'manager.sock');
+  const folders = { stateDir: join(root, 'state'), runDir: join(root, 'run') };
+  const policy = typeof options.policy === 'string' ? ((yaml: string) => () => parsePolicy(yaml, 'p.yaml'))(options.policy) : options.policy;
+  let part: Part | null = null;
+  const cages = options.cages;
+  const server = new CageManagerServer({
+    socketPath,
+    peerUid: cloison.uid,
+    peerGid: cloison.gid,
+    journal,
+    authorization: { policy, ...folders, trainingKeysDir: join(root, 'training'), workstationUser: null, ...(options.holdsCage && cages ? { holdsCage: cages.holds } : {}) },
+    executors: options.executors({ root, folders, policy, part: () => part }),
+    ...options.bounds,
+  });
+  await server.listen();
+  const stopPart = async () => {
+    await part?.stop();
+    part = null;
+  };
+  return {
+    root,
+    cloison,
+    journal,
+    server,
+    socketPath,
+    folders,
+    refusals: () => readFileSync(journal.path, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l)).filter((r) => r.kind === REFUSED_KIND),
+    runPart: (script, start, partOptions = {}) => {
+      const until = partOptions.until ?? ((m: CloisonPartMessage) => m.type === 'done');
+      const seen: CloisonPartMessage[] = [];
+      return new Promise((resolve, reject) => {
+        part = cloisonPart({
+          command: { callerUrl: import.meta.url, source: '', bundle: '', script },
+          account: () => cloison,
+          start,
+          message: (m) => {
+            if (until(m)) return resolve(m);
+            seen.push(m);
+            partOptions.message?.(m, reject);
+          },
+          restarting: (reason) => reject(new Error(`the part ended (${reason}) after ${JSON.stringify(seen)}`)),
+        });
+        part.start().catch(reject);
+      });
+    },
+    stopPart,
+    close: async (then) => {
+      await stopPart();
+      for (const level of cages?.levels() ?? []) await cages!.cage(level)?.stop();
+      await server.close();
+      await then?.();
+      journal.close();
+      cloison.remove();
+      rmSync(root, { recursive: true, force: true });
+    },
+  };
+}
