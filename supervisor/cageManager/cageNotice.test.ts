@@ -17,9 +17,6 @@ import { launcherShell } from '../testing/realCage';
 import { bwrapCage, twoLevelPolicy } from '../testing/testPolicy';
 import { waitFor } from '../testing/waitFor';
 import { cageNoticeExecutor } from './cageNoticeExecutor';
-import { cageStartExecutor } from './cageStartExecutor';
-import { cageStopExecutor } from './cageStopExecutor';
-import { cageWaitExecutor } from './cageWaitExecutor';
 import { ManagedCages } from './managedCages';
 
 const LOW_UID = 61841;
@@ -44,14 +41,9 @@ async function fillThenEmpty(): Promise<void> {
 
 beforeAll(async () => {
   manager = await serveManagerToCloison({
-    prefix: 'cloison-cn-',
-    policy: POLICY,
-    cages,
-    holdsCage: true,
-    executors: ({ policy, folders }) => ({
-      'cage.start': cageStartExecutor({ policy, ...folders, cages }),
-      'cage.stop': cageStopExecutor({ cages }),
-      'cage.wait': cageWaitExecutor({ cages }),
+    prefix: 'cloison-cn-', policy: POLICY, cages, holdsCage: true,
+    executors: ({ cageExecutors }) => ({
+      ...cageExecutors,
       'cage.notice': cageNoticeExecutor({ cages }),
     }),
   });

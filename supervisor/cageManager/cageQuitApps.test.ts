@@ -23,9 +23,6 @@ import { bwrapCage, twoLevelPolicy } from '../testing/testPolicy';
 import { appLaunchExecutor } from './appLaunchExecutor';
 import { appWindowsExecutor } from './appWindowsExecutor';
 import { cageQuitAppsExecutor } from './cageQuitAppsExecutor';
-import { cageStartExecutor } from './cageStartExecutor';
-import { cageStopExecutor } from './cageStopExecutor';
-import { cageWaitExecutor } from './cageWaitExecutor';
 import { ManagedCages } from './managedCages';
 
 const LOW_UID = 61831;
@@ -44,14 +41,9 @@ const step = (name: string) => reports.find((r) => r.step === name);
 
 beforeAll(async () => {
   manager = await serveManagerToCloison({
-    prefix: 'cloison-cqa-',
-    policy: POLICY,
-    cages,
-    holdsCage: true,
-    executors: ({ policy, folders }) => ({
-      'cage.start': cageStartExecutor({ policy, ...folders, cages }),
-      'cage.stop': cageStopExecutor({ cages }),
-      'cage.wait': cageWaitExecutor({ cages }),
+    prefix: 'cloison-cqa-', policy: POLICY, cages, holdsCage: true,
+    executors: ({ policy, cageExecutors }) => ({
+      ...cageExecutors,
       'app.launch': appLaunchExecutor({ policy, launcherOf: cages.launcherOf }),
       'app.windows': appWindowsExecutor({ policy, cage: cages.cage }),
       'cage.quitApps': cageQuitAppsExecutor({ policy, cage: cages.cage }),

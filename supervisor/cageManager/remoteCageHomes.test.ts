@@ -13,17 +13,12 @@
  * made the helper close its channel, and the broker could only say "the file helper's channel
  * closed" — and every other act on that level's channel died with it.
  */
-import { chownSync, existsSync, lchownSync, lstatSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, lchownSync, lstatSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bwrapCagePaths } from '../cages/bwrapDriver';
 import { isMountPoint } from '../cages/cageMounts';
-import { serveManagerToCloison, type ServedManager } from '../testing/managerServedToCloison';
+import { fileBrokerManager, type FileBrokerManager } from '../testing/fileBrokerManager';
 import { bwrapCage, twoLevelPolicy } from '../testing/testPolicy';
-import { cageStartExecutor } from './cageStartExecutor';
-import { cageStopExecutor } from './cageStopExecutor';
-import { filesHelperExecutor } from './filesHelperExecutor';
-import { ManagedCages } from './managedCages';
 
 const LOW_UID = 61790;
 const HIGH_UID = 61791;
@@ -35,26 +30,11 @@ const REPORT = 'the quarterly report, from low\n';
 /** Several of the part's chunks (256 KiB each), under what high's helper may stage. */
 const LONG = Array.from({ length: 9000 }, (_, i) => `line ${i} of a long text, sent in chunks\n`).join('').slice(0, 900 * 1024);
 
-let manager: ServedManager;
-let helpers: ReturnType<typeof filesHelperExecutor>;
-const cages = new ManagedCages();
-const home = (level: string) => bwrapCagePaths(manager.folders.stateDir, manager.folders.runDir, level).home;
+let manager: FileBrokerManager;
+const home = (level: string) => manager.home(level);
 
 beforeAll(async () => {
-  let start!: ReturnType<typeof cageStartExecutor>;
-  manager = await serveManagerToCloison({
-    prefix: 'cloison-rch-',
-    policy: POLICY,
-    cages,
-    executors: ({ policy, folders, part }) => ({
-      'cage.start': (start = cageStartExecutor({ policy, ...folders, cages })),
-      'cage.stop': cageStopExecutor({ cages }),
-      'files.helper': (helpers = filesHelperExecutor({ policy, ...folders, part })),
-    }),
-  });
-  const { root, cloison } = manager;
-  await start({ op: 'cage.start', level: 'low', uid: LOW_UID });
-  await start({ op: 'cage.start', level: 'high', uid: HIGH_UID });
+  manager = await fileBrokerManager({ prefix: 'cloison-rch-', policy: POLICY, uids: { low: LOW_UID, high: HIGH_UID } });
   // What the user put in low's outbox, and what a hostile low planted beside it.
   const outbox = join(home('low'), 'Outbox');
   mkdirSync(outbox);
@@ -65,13 +45,10 @@ beforeAll(async () => {
   for (const path of [outbox, join(outbox, 'report.txt'), join(outbox, 'long.txt'), join(outbox, 'shadow'), join(outbox, 'etc')]) lchownSync(path, LOW_UID, LOW_UID); // lchown: a chown would follow the links to /etc/shadow and /etc
   // Above low's home: what a path leaving it would reach.
   writeFileSync(join(home('low'), '..', 'x'), 'outside the home\n');
-  // The part's own folder (its staging, its journal).
-  mkdirSync(join(root, 'part'), { mode: 0o700 });
-  chownSync(join(root, 'part'), cloison.uid, cloison.gid);
 }, 120_000);
 
 afterAll(async () => {
-  await manager?.close(() => helpers?.stop());
+  await manager?.close();
 }, 60_000);
 
 async function runPart(): Promise<Array<Record<string, unknown>>> {
@@ -81,7 +58,7 @@ async function runPart(): Promise<Array<Record<string, unknown>>> {
     {
       managerSocket: manager.socketPath,
       policy: POLICY,
-      workDir: join(manager.root, 'part'),
+      workDir: manager.partFolder,
       hostile: ['../x', 'Outbox/../../x', '/etc/shadow', 'Outbox/shadow', 'Outbox/etc/shadow'],
       oversize: 2 * STAGE_BYTES,
     },

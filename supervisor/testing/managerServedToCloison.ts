@@ -10,6 +10,9 @@ import { join } from 'node:path';
 import type { Policy } from '../../shared/policy';
 import { FileAuditJournal } from '../audit/auditJournal';
 import { CageManagerServer, REFUSED_KIND, type CageManagerServerOptions, type RootExecutors } from '../cageManager/cageManagerServer';
+import { cageStartExecutor } from '../cageManager/cageStartExecutor';
+import { cageStopExecutor } from '../cageManager/cageStopExecutor';
+import { cageWaitExecutor } from '../cageManager/cageWaitExecutor';
 import { cloisonPart, type CloisonPartMessage } from '../cageManager/cloisonPart';
 import type { ManagedCages } from '../cageManager/managedCages';
 import { parsePolicy } from '../policy/policyLoader';
@@ -25,6 +28,8 @@ export interface ServedManagerMaking {
   policy: () => Policy;
   /** The part `runPart` started, while it runs (the executors that hand it descriptors check its pid). */
   part: () => Part | null;
+  /** With `cages`: cage.start, cage.stop and cage.wait on them, as the manager serves them (managerExecutors.ts). */
+  cageExecutors: Pick<RootExecutors, 'cage.start' | 'cage.stop' | 'cage.wait'>;
 }
 
 export interface ServedManagerOptions {
@@ -58,6 +63,8 @@ export interface ServedManager {
    */
   runPart(script: string, start: Record<string, unknown>, options?: PartOptions): Promise<CloisonPartMessage>;
   stopPart(): Promise<void>;
+  /** Starts a level's cage as the manager does on its own (the cage.start executor, no part asking). */
+  startCage(level: string, uid: number): Promise<unknown>;
   /**
    * Stops the part and the cages, closes the server, then runs `then` (what else the test stopped
    * once the server no longer serves), closes the journal, removes the account and the folder.
@@ -80,13 +87,14 @@ export async function serveManagerToCloison(options: ServedManagerOptions): Prom
   const policy = typeof options.policy === 'string' ? ((yaml: string) => () => parsePolicy(yaml, 'p.yaml'))(options.policy) : options.policy;
   let part: Part | null = null;
   const cages = options.cages;
+  const cageExecutors = cages ? { 'cage.start': cageStartExecutor({ policy, ...folders, cages }), 'cage.stop': cageStopExecutor({ cages }), 'cage.wait': cageWaitExecutor({ cages }) } : {};
   const server = new CageManagerServer({
     socketPath,
     peerUid: cloison.uid,
     peerGid: cloison.gid,
     journal,
     authorization: { policy, ...folders, trainingKeysDir: join(root, 'training'), workstationUser: null, ...(options.holdsCage && cages ? { holdsCage: cages.holds } : {}) },
-    executors: options.executors({ root, folders, policy, part: () => part }),
+    executors: options.executors({ root, folders, policy, part: () => part, cageExecutors }),
     ...options.bounds,
   });
   await server.listen();
@@ -121,6 +129,7 @@ export async function serveManagerToCloison(options: ServedManagerOptions): Prom
       });
     },
     stopPart,
+    startCage: (level, uid) => cageExecutors['cage.start']!({ op: 'cage.start', level, uid }),
     close: async (then) => {
       await stopPart();
       for (const level of cages?.levels() ?? []) await cages!.cage(level)?.stop();

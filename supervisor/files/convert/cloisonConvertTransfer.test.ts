@@ -10,12 +10,7 @@ import { execFileSync } from 'node:child_process';
 import { chownSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cageStartExecutor } from '../../cageManager/cageStartExecutor';
-import { cageStopExecutor } from '../../cageManager/cageStopExecutor';
-import { filesHelperExecutor } from '../../cageManager/filesHelperExecutor';
-import { ManagedCages } from '../../cageManager/managedCages';
-import { bwrapCagePaths } from '../../cages/bwrapDriver';
-import { serveManagerToCloison, type ServedManager } from '../../testing/managerServedToCloison';
+import { fileBrokerManager, type FileBrokerManager } from '../../testing/fileBrokerManager';
 import { bwrapCage, twoLevelPolicy } from '../../testing/testPolicy';
 import { hostile } from './hostileDocuments';
 
@@ -32,26 +27,11 @@ const POLICY = twoLevelPolicy(
 `,
 );
 
-let manager: ServedManager;
-let helpers: ReturnType<typeof filesHelperExecutor>;
-const cages = new ManagedCages();
-const home = (level: string) => bwrapCagePaths(manager.folders.stateDir, manager.folders.runDir, level).home;
+let manager: FileBrokerManager;
+const home = (level: string) => manager.home(level);
 
 beforeAll(async () => {
-  let start!: ReturnType<typeof cageStartExecutor>;
-  manager = await serveManagerToCloison({
-    prefix: 'cloison-cvt-',
-    policy: POLICY,
-    cages,
-    executors: ({ policy, folders, part }) => ({
-      'cage.start': (start = cageStartExecutor({ policy, ...folders, cages })),
-      'cage.stop': cageStopExecutor({ cages }),
-      'files.helper': (helpers = filesHelperExecutor({ policy, ...folders, part })),
-    }),
-  });
-  const { root, cloison } = manager;
-  await start({ op: 'cage.start', level: 'low', uid: LOW_UID });
-  await start({ op: 'cage.start', level: 'high', uid: HIGH_UID });
+  manager = await fileBrokerManager({ prefix: 'cloison-cvt-', policy: POLICY, uids: { low: LOW_UID, high: HIGH_UID } });
   const put = (level: string, uid: number, name: string, bytes: Buffer | string) => {
     const outbox = join(home(level), 'Outbox');
     mkdirSync(outbox, { recursive: true });
@@ -62,19 +42,17 @@ beforeAll(async () => {
   put('low', LOW_UID, 'invoice.pdf', hostile.javascript());
   put('high', HIGH_UID, 'clean.txt', 'du texte ordinaire\n');
   put('high', HIGH_UID, 'marked.txt', 'du texte MARQUEUR-DE-TEST caché\n');
-  mkdirSync(join(root, 'part'), { mode: 0o700 });
-  chownSync(join(root, 'part'), cloison.uid, cloison.gid);
 }, 120_000);
 
 afterAll(async () => {
-  await manager?.close(() => helpers?.stop());
+  await manager?.close();
 }, 60_000);
 
 async function runPart(): Promise<Record<string, { result?: unknown; error?: string; questions?: unknown[] }>> {
   const reports: Record<string, { result?: unknown; error?: string; questions?: unknown[] }> = {};
   await manager.runPart(
     join(__dirname, '../../testing/convertingBrokerPart.ts'),
-    { filter: 'sandboxing', managerSocket: manager.socketPath, policy: POLICY, workDir: join(manager.root, 'part') },
+    { filter: 'sandboxing', managerSocket: manager.socketPath, policy: POLICY, workDir: manager.partFolder },
     { message: (m) => void (m.type === 'report' && (reports[m.step as string] = m as { result?: unknown })) },
   );
   await manager.stopPart();
