@@ -15,6 +15,7 @@ import { cageStopExecutor } from '../cageManager/cageStopExecutor';
 import { cageWaitExecutor } from '../cageManager/cageWaitExecutor';
 import { cloisonPart, type CloisonPartMessage } from '../cageManager/cloisonPart';
 import type { ManagedCages } from '../cageManager/managedCages';
+import { managerExecutors, type ManagerHoldings } from '../cageManager/managerExecutors';
 import { parsePolicy } from '../policy/policyLoader';
 import { createPamTestUser, type PamTestUser } from './pamTestUser';
 import { testRoot } from './testRoots';
@@ -38,7 +39,9 @@ export interface ServedManagerOptions {
   root?: string;
   /** The policy's YAML (parsed at each request), or the test's own reading of it. */
   policy: string | (() => Policy);
-  executors: (making: ServedManagerMaking) => RootExecutors;
+  /** The executors served; or `table`, the manager's own table (managerExecutors.ts) over `cages`, these holdings over its defaults. */
+  executors?: (making: ServedManagerMaking) => RootExecutors;
+  table?: Partial<ManagerHoldings>;
   /** The cages the executors start: stopped by close(), after the part. */
   cages?: ManagedCages;
   /** The authorization asks it whether the manager runs the level's cage (managedCages.ts `holds`). */
@@ -54,6 +57,8 @@ export interface ServedManager {
   server: CageManagerServer;
   socketPath: string;
   folders: { stateDir: string; runDir: string };
+  /** With `table`: the manager's own table served (stopped by close()). */
+  table: ReturnType<typeof managerExecutors> | null;
   /** The refusals journaled so far. */
   refusals(): Array<Record<string, unknown>>;
   /**
@@ -84,17 +89,21 @@ export async function serveManagerToCloison(options: ServedManagerOptions): Prom
   const journal = new FileAuditJournal(join(root, 'manager-audit.jsonl'));
   const socketPath = join(root, 'manager.sock');
   const folders = { stateDir: join(root, 'state'), runDir: join(root, 'run') };
-  const policy = typeof options.policy === 'string' ? ((yaml: string) => () => parsePolicy(yaml, 'p.yaml'))(options.policy) : options.policy;
+  const given = options.policy;
+  const policy = typeof given === 'string' ? () => parsePolicy(given, 'p.yaml') : given;
   let part: Part | null = null;
   const cages = options.cages;
+  if (options.table && !cages) throw new Error('the manager\'s own table needs the cages it fills');
   const cageExecutors = cages ? { 'cage.start': cageStartExecutor({ policy, ...folders, cages }), 'cage.stop': cageStopExecutor({ cages }), 'cage.wait': cageWaitExecutor({ cages }) } : {};
+  const making = { root, folders, policy, part: () => part, cageExecutors };
+  const table = options.table ? managerExecutors({ policy, ...folders, trainingKeysDir: join(root, 'training'), workstationUser: null, hostSound: () => null, cages: cages!, part: () => part, onSleep: () => undefined, ...options.table }) : null;
   const server = new CageManagerServer({
     socketPath,
     peerUid: cloison.uid,
     peerGid: cloison.gid,
     journal,
     authorization: { policy, ...folders, trainingKeysDir: join(root, 'training'), workstationUser: null, ...(options.holdsCage && cages ? { holdsCage: cages.holds } : {}) },
-    executors: options.executors({ root, folders, policy, part: () => part, cageExecutors }),
+    executors: table?.executors ?? options.executors!(making),
     ...options.bounds,
   });
   await server.listen();
@@ -109,6 +118,7 @@ export async function serveManagerToCloison(options: ServedManagerOptions): Prom
     server,
     socketPath,
     folders,
+    table,
     refusals: () => readFileSync(journal.path, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l)).filter((r) => r.kind === REFUSED_KIND),
     runPart: (script, start, partOptions = {}) => {
       const until = partOptions.until ?? ((m: CloisonPartMessage) => m.type === 'done');
@@ -134,6 +144,7 @@ export async function serveManagerToCloison(options: ServedManagerOptions): Prom
       await stopPart();
       for (const level of cages?.levels() ?? []) await cages!.cage(level)?.stop();
       await server.close();
+      table?.stop();
       await then?.();
       journal.close();
       cloison.remove();

@@ -22,13 +22,11 @@ import { bwrapCage, twoLevelPolicy } from '../../testing/testPolicy';
 import { waitFor } from '../../testing/waitFor';
 import { wireguardBwrapCage } from '../../testing/wireguardTestCage';
 import { ManagedCages } from '../managedCages';
-import { managerExecutors } from '../managerExecutors';
 
 const HIGH_UID = 61823;
 const SMALL = 'homeBytes: 64MiB, tmpfsBytes: 32MiB';
 
 let manager: ServedManager;
-let table: ReturnType<typeof managerExecutors>;
 const cages = new ManagedCages();
 
 const linksIn = (pid: number) => execFileSync('nsenter', ['-t', String(pid), '-n', '--', 'ip', '-o', 'link', 'show'], { encoding: 'utf8' }).split('\n').filter(Boolean).map((l) => l.split(':')[1]!.trim().split('@')[0]!);
@@ -38,16 +36,12 @@ beforeAll(async () => {
   const root = testRoot('cloison-wgrr-');
   const high = wireguardBwrapCage(join(root, 'wg-high.conf'), { uid: HIGH_UID, limits: SMALL, subnet: '10.99.9', port: 51998 });
   const policy = parsePolicy(twoLevelPolicy({ low: bwrapCage({ uid: 61822, limits: SMALL }), high }), 'p.yaml');
-  manager = await serveManagerToCloison({
-    root,
-    policy: () => policy,
-    cages,
-    executors: ({ folders }) => (table = managerExecutors({ policy: () => policy, ...folders, trainingKeysDir: join(root, 'training'), workstationUser: null, hostSound: () => null, cages, part: () => null, onSleep: () => undefined })).executors,
-  });
+  // The manager's own table, as it serves the part.
+  manager = await serveManagerToCloison({ root, policy: () => policy, cages, table: {} });
 }, 30_000);
 
 afterAll(async () => {
-  await manager?.close(() => table?.stop());
+  await manager?.close();
 }, 90_000);
 
 describe('network.wireguard asked twice at once after the cage started again', () => {
