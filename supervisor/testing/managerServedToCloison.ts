@@ -39,9 +39,12 @@ export interface ServedManagerOptions {
   root?: string;
   /** The policy's YAML (parsed at each request), or the test's own reading of it. */
   policy: string | (() => Policy);
-  /** The executors served; or `table`, the manager's own table (managerExecutors.ts) over `cages`, these holdings over its defaults. */
+  /**
+   * The executors served; or `table`, the manager's own table (managerExecutors.ts) over `cages`,
+   * these holdings over its defaults (given the account, when they name its uid).
+   */
   executors?: (making: ServedManagerMaking) => RootExecutors;
-  table?: Partial<ManagerHoldings>;
+  table?: Partial<ManagerHoldings> | ((cloison: PamTestUser) => Partial<ManagerHoldings>);
   /** The cages the executors start: stopped by close(), after the part. */
   cages?: ManagedCages;
   /** The authorization asks it whether the manager runs the level's cage (managedCages.ts `holds`). */
@@ -96,7 +99,7 @@ export async function serveManagerToCloison(options: ServedManagerOptions): Prom
   if (options.table && !cages) throw new Error('the manager\'s own table needs the cages it fills');
   const cageExecutors = cages ? { 'cage.start': cageStartExecutor({ policy, ...folders, cages }), 'cage.stop': cageStopExecutor({ cages }), 'cage.wait': cageWaitExecutor({ cages }) } : {};
   const making = { root, folders, policy, part: () => part, cageExecutors };
-  const table = options.table ? managerExecutors({ policy, ...folders, trainingKeysDir: join(root, 'training'), workstationUser: null, hostSound: () => null, cages: cages!, part: () => part, onSleep: () => undefined, ...options.table }) : null;
+  const table = options.table ? managerExecutors({ policy, ...folders, trainingKeysDir: join(root, 'training'), workstationUser: null, hostSound: () => null, cages: cages!, part: () => part, onSleep: () => undefined, ...(typeof options.table === 'function' ? options.table(cloison) : options.table) }) : null;
   const server = new CageManagerServer({
     socketPath,
     peerUid: cloison.uid,
