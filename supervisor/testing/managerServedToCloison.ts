@@ -25,6 +25,8 @@ type Part = ReturnType<typeof cloisonPart>;
 /** What the executors are made with: the folders and policy the authorization checks against. */
 export interface ServedManagerMaking {
   root: string;
+  /** The manager's journal (an executor that journals itself, as the policy reload does). */
+  journal: FileAuditJournal;
   folders: { stateDir: string; runDir: string };
   policy: () => Policy;
   /** The part `runPart` started, while it runs (the executors that hand it descriptors check its pid). */
@@ -98,7 +100,7 @@ export async function serveManagerToCloison(options: ServedManagerOptions): Prom
   const cages = options.cages;
   if (options.table && !cages) throw new Error('the manager\'s own table needs the cages it fills');
   const cageExecutors = cages ? { 'cage.start': cageStartExecutor({ policy, ...folders, cages }), 'cage.stop': cageStopExecutor({ cages }), 'cage.wait': cageWaitExecutor({ cages }) } : {};
-  const making = { root, folders, policy, part: () => part, cageExecutors };
+  const making = { root, journal, folders, policy, part: () => part, cageExecutors };
   const table = options.table ? managerExecutors({ policy, ...folders, trainingKeysDir: join(root, 'training'), workstationUser: null, hostSound: () => null, cages: cages!, part: () => part, onSleep: () => undefined, ...(typeof options.table === 'function' ? options.table(cloison) : options.table) }) : null;
   const server = new CageManagerServer({
     socketPath,
