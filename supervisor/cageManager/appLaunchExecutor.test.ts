@@ -8,66 +8,42 @@
  * launching the request's argv as given — a shell of the part's choosing ran in the cage as its
  * user. Now refused: the program run is the running policy's own array, compared again.
  */
-import { chmodSync, readFileSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Policy } from '../../shared/policy';
-import { FileAuditJournal } from '../audit/auditJournal';
 import { parsePolicy } from '../policy/policyLoader';
-import { createPamTestUser, type PamTestUser } from '../testing/pamTestUser';
+import { serveManagerToCloison, type ServedManager } from '../testing/managerServedToCloison';
 import { sendFramesAs } from '../testing/rawFramesAs';
-import { startRealCage, testRoot, type RealCage } from '../testing/realCage';
+import { startRealCage, type RealCage } from '../testing/realCage';
 import { bwrapCage, twoLevelPolicy } from '../testing/testPolicy';
 import { appLaunchExecutor } from './appLaunchExecutor';
-import { CageManagerServer, REFUSED_KIND } from './cageManagerServer';
 
-let root: string;
 let cage: RealCage;
-let journal: FileAuditJournal;
-let cloison: PamTestUser;
-let server: CageManagerServer;
+let manager: ServedManager;
 let policy: Policy;
 
-const refusals = () => readFileSync(journal.path, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>).filter((r) => r.kind === REFUSED_KIND);
 async function ask(request: unknown): Promise<{ reply: { ok: boolean; result?: { pid: number }; error?: { code: string; message: string } }; journaled: Array<Record<string, unknown>> }> {
-  const seen = refusals().length;
-  const outcome = await sendFramesAs(cloison, join(root, 'manager.sock'), [{ json: { id: 1, request } }]);
+  const seen = manager.refusals().length;
+  const outcome = await sendFramesAs(manager.cloison, manager.socketPath, [{ json: { id: 1, request } }]);
   expect(outcome.replies).toHaveLength(1);
-  return { reply: outcome.replies[0] as never, journaled: refusals().slice(seen) };
+  return { reply: outcome.replies[0] as never, journaled: manager.refusals().slice(seen) };
 }
 function expectRefused(outcome: Awaited<ReturnType<typeof ask>>, code: string, reason: RegExp): void {
   expect(outcome.reply).toMatchObject({ ok: false, error: { code, message: expect.stringMatching(reason) } });
-  expect(outcome.journaled).toEqual([expect.objectContaining({ actor: 'cloison', op: 'app.launch', peerUid: cloison.uid })]);
+  expect(outcome.journaled).toEqual([expect.objectContaining({ actor: 'cloison', op: 'app.launch', peerUid: manager.cloison.uid })]);
 }
 const cmdline = async (pid: number) => (await cage.sh(`tr '\\0' ' ' < /proc/${pid}/cmdline`)).stdout;
 
 beforeAll(async () => {
-  root = testRoot('cloison-ax-');
-  chmodSync(root, 0o711);
   cage = await startRealCage({ level: 'low' });
-  cloison = createPamTestUser();
-  journal = new FileAuditJournal(join(root, 'journal.jsonl'));
   policy = parsePolicy(
     twoLevelPolicy({ low: bwrapCage({ uid: cage.uid, apps: '[{ id: sleeper, exec: [sleep, "301"] }]' }), high: bwrapCage({ uid: 61804, apps: '[{ id: other, exec: [sleep, "302"] }]' }) }),
     'p.yaml',
   );
-  server = new CageManagerServer({
-    socketPath: join(root, 'manager.sock'),
-    peerUid: cloison.uid,
-    peerGid: cloison.gid,
-    journal,
-    authorization: { policy: () => policy, stateDir: join(root, 'state'), runDir: join(root, 'run'), trainingKeysDir: join(root, 'training'), workstationUser: null },
-    executors: { 'app.launch': appLaunchExecutor({ policy: () => policy, launcherOf: (level) => (level === 'low' ? cage.cage.launcher ?? null : null) }) },
-  });
-  await server.listen();
+  manager = await serveManagerToCloison({ prefix: 'cloison-ax-', policy: () => policy, executors: () => ({ 'app.launch': appLaunchExecutor({ policy: () => policy, launcherOf: (level) => (level === 'low' ? cage.cage.launcher ?? null : null) }) }) });
 }, 60_000);
 
 afterAll(async () => {
-  await server?.close();
-  journal?.close();
-  await cage?.stop();
-  cloison?.remove();
-  rmSync(root, { recursive: true, force: true });
+  await manager?.close(() => cage?.stop());
 }, 30_000);
 
 describe('app.launch', () => {

@@ -10,21 +10,13 @@
  *   - twenty requests left pending at once, then the cage stopped: all twenty answered ended (the
  *     manager kept one wait for them), no notice told after the end.
  */
-import { chmodSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FileAuditJournal } from '../audit/auditJournal';
-import { parsePolicy } from '../policy/policyLoader';
-import { createPamTestUser, type PamTestUser } from '../testing/pamTestUser';
-import { launcherShell, testRoot } from '../testing/realCage';
+import { serveManagerToCloison, type ServedManager } from '../testing/managerServedToCloison';
+import { launcherShell } from '../testing/realCage';
 import { bwrapCage, twoLevelPolicy } from '../testing/testPolicy';
 import { waitFor } from '../testing/waitFor';
-import { CageManagerServer, REFUSED_KIND } from './cageManagerServer';
 import { cageNoticeExecutor } from './cageNoticeExecutor';
-import { cageStartExecutor } from './cageStartExecutor';
-import { cageStopExecutor } from './cageStopExecutor';
-import { cageWaitExecutor } from './cageWaitExecutor';
-import { cloisonPart, type CloisonPartMessage } from './cloisonPart';
 import { ManagedCages } from './managedCages';
 
 const LOW_UID = 61841;
@@ -32,19 +24,12 @@ const HIGH_UID = 61842;
 const SMALL = 'homeBytes: 64MiB, tmpfsBytes: 32MiB';
 const POLICY = twoLevelPolicy({ low: bwrapCage({ uid: LOW_UID, limits: SMALL }), high: bwrapCage({ uid: HIGH_UID, limits: SMALL }) });
 
-let root: string;
-let cloison: PamTestUser;
-let journal: FileAuditJournal;
-let server: CageManagerServer;
-let socketPath: string;
-let folders: { stateDir: string; runDir: string };
+let manager: ServedManager;
 const cages = new ManagedCages();
-let part: ReturnType<typeof cloisonPart> | null = null;
 const reports: Array<{ step: string; answer?: unknown; notice?: unknown } & Record<string, unknown>> = [];
 const seen = { fill: '', empty: '' };
 
 const step = (name: string) => reports.find((r) => r.step === name);
-const refusals = () => readFileSync(journal.path, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l)).filter((r) => r.kind === REFUSED_KIND);
 
 /** The cage's home filled by a cage process, then, once the part was told, emptied. */
 async function fillThenEmpty(): Promise<void> {
@@ -55,52 +40,24 @@ async function fillThenEmpty(): Promise<void> {
 }
 
 beforeAll(async () => {
-  root = testRoot('cloison-cn-');
-  chmodSync(root, 0o711);
-  cloison = createPamTestUser();
-  journal = new FileAuditJournal(join(root, 'audit.jsonl'));
-  socketPath = join(root, 'manager.sock');
-  folders = { stateDir: join(root, 'state'), runDir: join(root, 'run') };
-  const policy = () => parsePolicy(POLICY, 'p.yaml');
-  server = new CageManagerServer({
-    socketPath,
-    peerUid: cloison.uid,
-    peerGid: cloison.gid,
-    journal,
-    authorization: { policy, ...folders, trainingKeysDir: join(root, 'training'), workstationUser: null, holdsCage: cages.holds },
-    executors: {
-      'cage.start': cageStartExecutor({ policy, ...folders, cages }),
-      'cage.stop': cageStopExecutor({ cages }),
-      'cage.wait': cageWaitExecutor({ cages }),
+  manager = await serveManagerToCloison({
+    prefix: 'cloison-cn-', policy: POLICY, cages, holdsCage: true,
+    executors: ({ cageExecutors }) => ({
+      ...cageExecutors,
       'cage.notice': cageNoticeExecutor({ cages }),
-    },
+    }),
   });
-  await server.listen();
-  await new Promise<void>((resolve, reject) => {
-    const message = (m: CloisonPartMessage) => {
-      if (m.type === 'done') return resolve();
+  await manager.runPart(join(__dirname, '../testing/noticeRequester.ts'), { managerSocket: manager.socketPath, level: 'low', uid: LOW_UID, otherLevel: 'high', policy: POLICY, ...manager.folders }, {
+    message: (m, fail) => {
       reports.push(m as never);
-      if (m.step === 'started') fillThenEmpty().catch(reject);
-    };
-    part = cloisonPart({
-      command: { callerUrl: import.meta.url, source: '', bundle: '', script: join(__dirname, '../testing/noticeRequester.ts') },
-      account: () => cloison,
-      start: { managerSocket: socketPath, level: 'low', uid: LOW_UID, otherLevel: 'high', policy: POLICY, ...folders },
-      message,
-      restarting: (reason) => reject(new Error(`the part ended (${reason}) after ${JSON.stringify(reports)}`)),
-    });
-    part.start().catch(reject);
+      if (m.step === 'started') fillThenEmpty().catch(fail);
+    },
   });
   console.log(JSON.stringify(reports), JSON.stringify(seen));
 }, 120_000);
 
 afterAll(async () => {
-  await part?.stop();
-  for (const level of cages.levels()) await cages.cage(level)?.stop();
-  await server?.close();
-  journal?.close();
-  cloison?.remove();
-  rmSync(root, { recursive: true, force: true });
+  await manager?.close();
 }, 60_000);
 
 describe('cage.notice, asked by the cloison part through RemoteCageDriver.onNotice', () => {
@@ -117,7 +74,7 @@ describe('cage.notice, asked by the cloison part through RemoteCageDriver.onNoti
     expect(step('first again')!.answer).toEqual({ seq: expect.any(Number), notice: { limit: 'home', message: 'home full (64 MiB): programs in this cage cannot save' } });
     expect(step('other level')!.answer).toEqual({ ended: true });
     expect(step('unnamed level')).toMatchObject({ code: 'POLICY_DENIED' });
-    expect(refusals()).toEqual([expect.objectContaining({ op: 'cage.notice', peerUid: cloison.uid })]);
+    expect(manager.refusals()).toEqual([expect.objectContaining({ op: 'cage.notice', peerUid: manager.cloison.uid })]);
   });
 
   it('twenty requests pending at once are all answered ended when the cage stops; no notice is told after the end', () => {

@@ -15,23 +15,14 @@
  * Attack first: with an executor answering the windows' class lists (windowClassesOf) as they
  * are, the hostile mark reached the part (`windows raw` carried it); now counts alone.
  */
-import { chmodSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FileAuditJournal } from '../audit/auditJournal';
-import { parsePolicy } from '../policy/policyLoader';
 import { processNamesOf } from '../testing/cageProcesses';
-import { createPamTestUser, type PamTestUser } from '../testing/pamTestUser';
-import { testRoot } from '../testing/realCage';
+import { serveManagerToCloison, type ServedManager } from '../testing/managerServedToCloison';
 import { bwrapCage, twoLevelPolicy } from '../testing/testPolicy';
 import { appLaunchExecutor } from './appLaunchExecutor';
 import { appWindowsExecutor } from './appWindowsExecutor';
-import { CageManagerServer, REFUSED_KIND } from './cageManagerServer';
 import { cageQuitAppsExecutor } from './cageQuitAppsExecutor';
-import { cageStartExecutor } from './cageStartExecutor';
-import { cageStopExecutor } from './cageStopExecutor';
-import { cageWaitExecutor } from './cageWaitExecutor';
-import { cloisonPart, type CloisonPartMessage } from './cloisonPart';
 import { ManagedCages } from './managedCages';
 
 const LOW_UID = 61831;
@@ -41,69 +32,34 @@ const SMALL = 'homeBytes: 64MiB, tmpfsBytes: 32MiB';
 const LOW_APPS = `[{ id: terminal, exec: [xterm], desktop: debian-xterm }, { id: hostile, exec: [sh, -c, "xterm -name ${MARK} & xterm -class ${MARK} & xlogo -name ${MARK} & wait"] }]`;
 const POLICY = twoLevelPolicy({ low: bwrapCage({ uid: LOW_UID, limits: SMALL, apps: LOW_APPS }), high: bwrapCage({ uid: HIGH_UID, limits: SMALL, apps: '[{ id: terminal, exec: [xterm], desktop: debian-xterm }]' }) });
 
-let root: string;
-let cloison: PamTestUser;
-let journal: FileAuditJournal;
-let server: CageManagerServer;
-let socketPath: string;
-let folders: { stateDir: string; runDir: string };
+let manager: ServedManager;
 const cages = new ManagedCages();
-let part: ReturnType<typeof cloisonPart> | null = null;
 const reports: Array<{ step: string; answer?: unknown } & Record<string, unknown>> = [];
 const seen = { processesBeforeQuit: [] as string[] };
 
 const step = (name: string) => reports.find((r) => r.step === name);
-const refusals = () => readFileSync(journal.path, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l)).filter((r) => r.kind === REFUSED_KIND);
 
 beforeAll(async () => {
-  root = testRoot('cloison-cqa-');
-  chmodSync(root, 0o711);
-  cloison = createPamTestUser();
-  journal = new FileAuditJournal(join(root, 'audit.jsonl'));
-  socketPath = join(root, 'manager.sock');
-  folders = { stateDir: join(root, 'state'), runDir: join(root, 'run') };
-  const policy = () => parsePolicy(POLICY, 'p.yaml');
-  server = new CageManagerServer({
-    socketPath,
-    peerUid: cloison.uid,
-    peerGid: cloison.gid,
-    journal,
-    authorization: { policy, ...folders, trainingKeysDir: join(root, 'training'), workstationUser: null, holdsCage: cages.holds },
-    executors: {
-      'cage.start': cageStartExecutor({ policy, ...folders, cages }),
-      'cage.stop': cageStopExecutor({ cages }),
-      'cage.wait': cageWaitExecutor({ cages }),
+  manager = await serveManagerToCloison({
+    prefix: 'cloison-cqa-', policy: POLICY, cages, holdsCage: true,
+    executors: ({ policy, cageExecutors }) => ({
+      ...cageExecutors,
       'app.launch': appLaunchExecutor({ policy, launcherOf: cages.launcherOf }),
       'app.windows': appWindowsExecutor({ policy, cage: cages.cage }),
       'cage.quitApps': cageQuitAppsExecutor({ policy, cage: cages.cage }),
-    },
+    }),
   });
-  await server.listen();
-  await new Promise<void>((resolve, reject) => {
-    const message = (m: CloisonPartMessage) => {
-      if (m.type === 'done') return resolve();
+  await manager.runPart(join(__dirname, '../testing/quitAppsRequester.ts'), { managerSocket: manager.socketPath, level: 'low', uid: LOW_UID, otherLevel: 'high', otherUid: HIGH_UID, policy: POLICY, ...manager.folders }, {
+    message: (m) => {
       reports.push(m as never);
       if (m.step === 'windows') seen.processesBeforeQuit = processNamesOf(LOW_UID);
-    };
-    part = cloisonPart({
-      command: { callerUrl: import.meta.url, source: '', bundle: '', script: join(__dirname, '../testing/quitAppsRequester.ts') },
-      account: () => cloison,
-      start: { managerSocket: socketPath, level: 'low', uid: LOW_UID, otherLevel: 'high', otherUid: HIGH_UID, policy: POLICY, ...folders },
-      message,
-      restarting: (reason) => reject(new Error(`the part ended (${reason}) after ${JSON.stringify(reports)}`)),
-    });
-    part.start().catch(reject);
+    },
   });
   console.log(JSON.stringify(reports));
 }, 120_000);
 
 afterAll(async () => {
-  await part?.stop();
-  for (const level of cages.levels()) await cages.cage(level)?.stop();
-  await server?.close();
-  journal?.close();
-  cloison?.remove();
-  rmSync(root, { recursive: true, force: true });
+  await manager?.close();
 }, 60_000);
 
 describe('cage.quitApps and app.windows, asked by the cloison part', () => {
@@ -121,7 +77,7 @@ describe('cage.quitApps and app.windows, asked by the cloison part', () => {
     expect(step('other level windows')!.answer).toEqual({ apps: null });
     expect(step('other level quit')!.answer).toEqual({ outcome: 'not asked', windows: 0, windowsLeft: 0, programsLeft: 0, waitedMs: 0, reason: 'cage high is not running' });
     expect(step('unnamed level windows')).toMatchObject({ code: 'POLICY_DENIED' });
-    expect(refusals()).toEqual([expect.objectContaining({ op: 'app.windows', peerUid: cloison.uid })]);
+    expect(manager.refusals()).toEqual([expect.objectContaining({ op: 'app.windows', peerUid: manager.cloison.uid })]);
   });
 
   it('asks the apps to quit as the user would: every window closed, the programs ended, the outcome answered; none counted after', () => {

@@ -13,22 +13,17 @@
  * (the same control group, made again) and failed itself. Now the executor derives the uid again
  * from the policy it reads (a reload between the check and the start included) and reserves the level.
  */
-import { readFileSync, chmodSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FileAuditJournal } from '../audit/auditJournal';
 import { bwrapCagePaths } from '../cages/bwrapDriver';
 import { isMountPoint } from '../cages/cageMounts';
 import { parsePolicy } from '../policy/policyLoader';
-import { createPamTestUser, type PamTestUser } from '../testing/pamTestUser';
+import { serveManagerToCloison, type ServedManager } from '../testing/managerServedToCloison';
 import { sendFramesAs } from '../testing/rawFramesAs';
-import { launcherShell, testRoot } from '../testing/realCage';
+import { launcherShell } from '../testing/realCage';
 import { bwrapCage, twoLevelPolicy } from '../testing/testPolicy';
-import { CageManagerServer, REFUSED_KIND } from './cageManagerServer';
 import { cageStartExecutor } from './cageStartExecutor';
 import { cageStopExecutor } from './cageStopExecutor';
-import { cageWaitExecutor } from './cageWaitExecutor';
-import { cloisonPart, type CloisonPartMessage } from './cloisonPart';
 import { ManagedCages } from './managedCages';
 import { vncSocketExecutor } from './vncSocketExecutor';
 import { processNamesOf } from '../testing/cageProcesses';
@@ -39,55 +34,27 @@ const HIGH_UID = 61751;
 const SMALL = 'homeBytes: 64MiB, tmpfsBytes: 32MiB';
 const POLICY = twoLevelPolicy({ low: bwrapCage({ uid: LOW_UID, limits: SMALL }), high: bwrapCage({ uid: HIGH_UID, limits: SMALL }) });
 
-let root: string;
-let cloison: PamTestUser;
-let journal: FileAuditJournal;
-let server: CageManagerServer;
-let socketPath: string;
+let manager: ServedManager;
 const cages = new ManagedCages();
-let part: ReturnType<typeof cloisonPart> | null = null;
 
 beforeAll(async () => {
-  root = testRoot('cloison-cs-');
-  chmodSync(root, 0o711);
-  cloison = createPamTestUser();
-  journal = new FileAuditJournal(join(root, 'audit.jsonl'));
-  socketPath = join(root, 'manager.sock');
-  const folders = { stateDir: join(root, 'state'), runDir: join(root, 'run') };
-  const policy = () => parsePolicy(POLICY, 'p.yaml');
-  server = new CageManagerServer({
-    socketPath,
-    peerUid: cloison.uid,
-    peerGid: cloison.gid,
-    journal,
-    authorization: { policy, ...folders, trainingKeysDir: join(root, 'training'), workstationUser: null },
-    executors: {
-      'cage.start': cageStartExecutor({ policy, ...folders, cages }),
-      'cage.stop': cageStopExecutor({ cages }),
-      'cage.wait': cageWaitExecutor({ cages }),
-      'cage.vncSocket': vncSocketExecutor({ cage: (level) => cages.cage(level), part: () => part }),
-    },
+  manager = await serveManagerToCloison({
+    prefix: 'cloison-cs-', policy: POLICY, cages,
+    executors: ({ part, cageExecutors }) => ({
+      ...cageExecutors,
+      'cage.vncSocket': vncSocketExecutor({ cage: (level) => cages.cage(level), part }),
+    }),
   });
-  await server.listen();
 }, 30_000);
 
 afterAll(async () => {
-  await part?.stop();
-  for (const level of cages.levels()) await cages.cage(level)?.stop();
-  await server?.close();
-  journal?.close();
-  cloison?.remove();
-  rmSync(root, { recursive: true, force: true });
+  await manager?.close();
 }, 60_000);
-
-function refusals(): Array<Record<string, unknown>> {
-  return readFileSync(journal.path, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l)).filter((r) => r.kind === REFUSED_KIND);
-}
 
 /** The names of the processes running as `uid`. */
 /** Only the path a Unix user can see: is anything of the level's cage running or mounted? */
 function levelTraces(level: string): { mounted: boolean; running: string } {
-  const paths = bwrapCagePaths(join(root, 'state'), join(root, 'run'), level);
+  const paths = bwrapCagePaths(manager.folders.stateDir, manager.folders.runDir, level);
   return { mounted: isMountPoint(paths.home) || isMountPoint(paths.scratch), running: cages.state(level) };
 }
 
@@ -96,9 +63,8 @@ describe('cage.start, cage.wait and cage.stop from the cloison part', () => {
     const reports: Array<Record<string, unknown>> = [];
     let innerPid = 0;
     let killedAt = 0;
-    await new Promise<void>((resolve, reject) => {
-      const message = (m: CloisonPartMessage) => {
-        if (m.type === 'done') return resolve();
+    await manager.runPart(join(__dirname, '../testing/cageStartRequester.ts'), { managerSocket: manager.socketPath, level: 'low', uid: LOW_UID }, {
+      message: (m) => {
         reports.push(m);
         if (m.step === 'start') innerPid = (m.result as { innerPid: number } | undefined)?.innerPid ?? 0;
         if (m.step === 'waiting') {
@@ -109,22 +75,14 @@ describe('cage.start, cage.wait and cage.stop from the cloison part', () => {
             process.kill(innerPid, 'SIGKILL');
           }, 500);
         }
-      };
-      part = cloisonPart({
-        command: { callerUrl: import.meta.url, source: '', bundle: '', script: join(__dirname, '../testing/cageStartRequester.ts') },
-        account: () => cloison,
-        start: { managerSocket: socketPath, level: 'low', uid: LOW_UID },
-        message,
-        restarting: (reason) => reject(new Error(`the part ended (${reason}) after ${JSON.stringify(reports)}`)),
-      });
-      part.start().catch(reject);
+      },
     });
     const step = (name: string) => reports.find((r) => r.step === name);
     console.log(JSON.stringify(reports));
     expect(step('start')).toMatchObject({ result: { innerPid: expect.any(Number) } });
     expect(step('start')!.result).toEqual({ innerPid: expect.any(Number), adopted: false });
     expect(step('second start')).toMatchObject({ code: 'POLICY_DENIED', error: expect.stringMatching(/is running already: a second start is refused/) });
-    expect(step('greeting')).toMatchObject({ banner: 'RFB 003.008\n', uid: cloison.uid });
+    expect(step('greeting')).toMatchObject({ banner: 'RFB 003.008\n', uid: manager.cloison.uid });
     // Killed while the part waited: the wait answered with the cage's end.
     expect(killedAt).toBeGreaterThan(0);
     expect(step('wait')).toMatchObject({ result: { reason: expect.stringMatching(/^cage session ended/) } });
@@ -134,11 +92,11 @@ describe('cage.start, cage.wait and cage.stop from the cloison part', () => {
     expect(step('wait after the stop')).toMatchObject({ result: { reason: (step('stop')!.result as { reason: string }).reason } });
     expect(levelTraces('low')).toEqual({ mounted: false, running: 'stopped' });
     expect(processNamesOf(LOW_UID)).toEqual([]);
-    expect(refusals().filter((r) => r.op === 'cage.start')).toHaveLength(1);
+    expect(manager.refusals().filter((r) => r.op === 'cage.start')).toHaveLength(1);
   }, 180_000);
 
   it('checks the uid against the policy again itself, and two starts at once start one cage', async () => {
-    const start = cageStartExecutor({ policy: () => parsePolicy(POLICY, 'p.yaml'), stateDir: join(root, 'state'), runDir: join(root, 'run'), cages });
+    const start = cageStartExecutor({ policy: () => parsePolicy(POLICY, 'p.yaml'), ...manager.folders, cages });
     // As if the policy had changed between the authorization and the start: the level's uid by the policy now.
     await expect(start({ op: 'cage.start', level: 'high', uid: LOW_UID })).rejects.toThrow(/uid 61750 is not level high's \(61751\)/);
     expect(cages.state('high')).toBe('stopped');
@@ -166,17 +124,17 @@ describe('cage.start, cage.wait and cage.stop from the cloison part', () => {
       { op: 'cage.stop', level: 'secret' },
       { op: 'cage.wait', level: 'secret' },
     ];
-    const seen = refusals().length;
-    const outcome = await sendFramesAs(cloison, socketPath, asked.map((request, i) => ({ json: { id: i + 1, request } })));
+    const seen = manager.refusals().length;
+    const outcome = await sendFramesAs(manager.cloison, manager.socketPath, asked.map((request, i) => ({ json: { id: i + 1, request } })));
     const replies = new Map((outcome.replies as Array<{ id: number; ok: boolean; error?: { message: string } }>).map((r) => [r.id, r]));
     console.log(JSON.stringify(outcome.replies));
     const expected = [/uid 0 is not level low's \(61750\)/, /uid 61751 is not level low's \(61750\)/, /no level "secret"/, /not a root request: level: a level id/, /no level "secret"/, /no level "secret"/];
     expected.forEach((reason, i) => {
       expect(replies.get(i + 1)).toMatchObject({ ok: false, error: { message: expect.stringMatching(reason) } });
     });
-    const journaled = refusals().slice(seen);
+    const journaled = manager.refusals().slice(seen);
     expect(journaled).toHaveLength(asked.length);
-    for (const entry of journaled) expect(entry).toMatchObject({ actor: 'cloison', peerUid: cloison.uid });
+    for (const entry of journaled) expect(entry).toMatchObject({ actor: 'cloison', peerUid: manager.cloison.uid });
     expect(levelTraces('low')).toEqual({ mounted: false, running: 'stopped' });
     expect(cages.levels()).toEqual([]);
   }, 60_000);

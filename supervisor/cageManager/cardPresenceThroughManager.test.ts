@@ -13,22 +13,18 @@
  * again in that session.
  */
 import { execFile } from 'node:child_process';
-import { chownSync, existsSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { chownSync, existsSync, mkdirSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FileAuditJournal } from '../audit/auditJournal';
 import { parsePolicy } from '../policy/policyLoader';
 import { CARD_CLIENT_MODULE } from '../smartcard/cageCardEndpoint';
 import { CARD_ALIAS } from '../smartcard/cardFilterConfig';
 import { CARD_SOCKET_NAME } from '../smartcard/levelCardProxy';
+import { serveManagerToCloison, type ServedManager } from '../testing/managerServedToCloison';
 import { cardPolicy, cardSection, cardTestRoot, missingForCardTest } from '../testing/cardFixture';
 import { TOKEN_PIN } from '../testing/softToken';
-import { createPamTestUser, type PamTestUser } from '../testing/pamTestUser';
 import { waitFor } from '../testing/waitFor';
-import { CageManagerServer } from './cageManagerServer';
-import { cloisonPart, type CloisonPartMessage } from './cloisonPart';
 import { ManagedCages } from './managedCages';
-import { managerExecutors } from './managerExecutors';
 
 const missing = missingForCardTest('card presence through the manager test', { cages: false });
 if (!missing.length && !readdirSync('/usr/lib/x86_64-linux-gnu/caml-crush').includes('libp11clientunix.so')) missing.push(CARD_CLIENT_MODULE);
@@ -38,42 +34,20 @@ const PROXY_UID = BASE;
 const UIDS = { low: BASE + 1, high: BASE + 2 };
 
 let root: string;
-let journal: FileAuditJournal;
-let cloison: PamTestUser;
-let server: CageManagerServer;
-let table: ReturnType<typeof managerExecutors>;
+let manager: ServedManager;
 let policyText: string;
 const cages = new ManagedCages();
-let part: ReturnType<typeof cloisonPart> | null = null;
 
 beforeAll(async () => {
   if (missing.length) return;
   let token;
   ({ root, token } = cardTestRoot('cloison-cardpresence-part-', PROXY_UID));
   policyText = cardPolicy(UIDS, cardSection(token, PROXY_UID, { high: ['high-sign'] }));
-  cloison = createPamTestUser();
-  journal = new FileAuditJournal(join(root, 'journal.jsonl'));
-  const policy = () => parsePolicy(policyText, 'p.yaml');
-  const folders = { stateDir: join(root, 'state'), runDir: join(root, 'run') };
-  table = managerExecutors({ policy, ...folders, trainingKeysDir: join(root, 'training'), workstationUser: null, hostSound: () => null, cages, part: () => part, onSleep: () => undefined, partUid: cloison.uid, cardPollMs: 200 });
-  server = new CageManagerServer({
-    socketPath: join(root, 'manager.sock'),
-    peerUid: cloison.uid,
-    peerGid: cloison.gid,
-    journal,
-    authorization: { policy, ...folders, trainingKeysDir: join(root, 'training'), workstationUser: null, holdsCage: cages.holds },
-    executors: table.executors,
-  });
-  await server.listen();
+  manager = await serveManagerToCloison({ root, policy: () => parsePolicy(policyText, 'p.yaml'), cages, holdsCage: true, table: (cloison) => ({ partUid: cloison.uid, cardPollMs: 200 }) });
 }, 60_000);
 
 afterAll(async () => {
-  await part?.stop();
-  await table?.stop();
-  await server?.close();
-  journal?.close();
-  cloison?.remove();
-  if (root) rmSync(root, { recursive: true, force: true });
+  await manager?.close();
 }, 60_000);
 
 type Report = { step: string } & Record<string, unknown>;
@@ -104,22 +78,13 @@ describe.skipIf(missing.length > 0)('the card pulled out, the cloison part\'s br
     const views = () => reports.filter((r) => r.step === 'view').map((r) => r.view as View);
     const records = (kind: string) => reports.filter((r) => r.step === 'record' && r.kind === kind).map((r) => r.fields as Record<string, unknown>);
     const seen: Record<string, string> = {};
-    const done = new Promise<void>((resolve, reject) => {
-      const message = (m: CloisonPartMessage) => {
-        if (m.type === 'done') return resolve();
+    const done = manager.runPart(join(__dirname, 'cardPresencePart.testTool.ts'), { managerSocket: manager.socketPath, policy: policyText, goFile: join(root, 'go'), cardDir: join(root, 'run-card') }, {
+      message: (m, fail) => {
         if (m.type !== 'report') return;
         const r = m as unknown as Report;
         reports.push(r);
-        if (r.step === 'serving') void exercise(r.socketDir as string).catch(reject);
-      };
-      part = cloisonPart({
-        command: { callerUrl: import.meta.url, source: '', bundle: '', script: join(__dirname, 'cardPresencePart.testTool.ts') },
-        account: () => cloison,
-        start: { managerSocket: join(root, 'manager.sock'), policy: policyText, goFile: join(root, 'go'), cardDir: join(root, 'run-card') },
-        message,
-        restarting: (reason) => reject(new Error(`the part ended (${reason}) after ${JSON.stringify(reports)}`)),
-      });
-      part.start().catch(reject);
+        if (r.step === 'serving') void exercise(r.socketDir as string).catch(fail);
+      },
     });
     const exercise = async (socketDir: string) => {
       await waitFor(() => views().at(-1)?.present === true, 'the card seen in the reader by the part', 15_000);
@@ -149,8 +114,7 @@ describe.skipIf(missing.length > 0)('the card pulled out, the cloison part\'s br
       writeFileSync(join(root, 'go'), '');
     };
     await done;
-    await part?.stop();
-    part = null;
+    await manager.stopPart();
     console.log(JSON.stringify(reports.filter((r) => r.step !== 'view')), JSON.stringify(seen));
     expect(reports.find((r) => r.step === 'serving')).toMatchObject({ watching: true });
     expect(seen.before).toContain('token label        : card');

@@ -14,22 +14,18 @@
  * of its own, or for a card connection of low's is refused and journaled.
  */
 import { execFile } from 'node:child_process';
-import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FileAuditJournal } from '../audit/auditJournal';
 import { parsePolicy } from '../policy/policyLoader';
 import { CARD_CLIENT_MODULE } from '../smartcard/cageCardEndpoint';
 import { CARD_ALIAS } from '../smartcard/cardFilterConfig';
 import { CARD_SOCKET_NAME } from '../smartcard/levelCardProxy';
+import { serveManagerToCloison, type ServedManager } from '../testing/managerServedToCloison';
 import { cardPolicy, cardSection, cardTestRoot, missingForCardTest } from '../testing/cardFixture';
-import { createPamTestUser, type PamTestUser } from '../testing/pamTestUser';
 import { TOKEN_PIN, type SoftToken } from '../testing/softToken';
-import { CageManagerServer, REFUSED_KIND } from './cageManagerServer';
 import { ManagedCages } from './managedCages';
-import { managerExecutors } from './managerExecutors';
 import { launcherShell } from '../testing/realCage';
-import { cloisonPart, type CloisonPartMessage } from './cloisonPart';
 
 const missing = missingForCardTest('card through the manager test');
 if (!missing.length && !readdirSync('/usr/lib/x86_64-linux-gnu/caml-crush').includes('libp11clientunix.so')) missing.push(CARD_CLIENT_MODULE);
@@ -39,44 +35,21 @@ const PROXY_UID = BASE;
 const UIDS = { low: BASE + 1, high: BASE + 2 };
 
 let root: string;
-let journal: FileAuditJournal;
-let cloison: PamTestUser;
-let server: CageManagerServer;
-let table: ReturnType<typeof managerExecutors>;
+let manager: ServedManager;
 const cages = new ManagedCages();
 let policyText: string;
 let token: SoftToken;
-let part: ReturnType<typeof cloisonPart> | null = null;
 
 beforeAll(async () => {
   if (missing.length) return;
   ({ root, token } = cardTestRoot('cloison-cardmgr-', PROXY_UID));
   policyText = cardPolicy(UIDS, cardSection(token, PROXY_UID, { high: ['high-sign', 'high-secret'] }));
-  cloison = createPamTestUser();
-  journal = new FileAuditJournal(join(root, 'journal.jsonl'));
-  const policy = () => parsePolicy(policyText, 'p.yaml');
   // The manager's whole table, its part's uid known: cage.start binds high's card folder.
-  const folders = { stateDir: join(root, 'state'), runDir: join(root, 'run') };
-  table = managerExecutors({ policy, ...folders, trainingKeysDir: join(root, 'training'), workstationUser: null, hostSound: () => null, cages, part: () => part, onSleep: () => undefined, partUid: cloison.uid });
-  server = new CageManagerServer({
-    socketPath: join(root, 'manager.sock'),
-    peerUid: cloison.uid,
-    peerGid: cloison.gid,
-    journal,
-    authorization: { policy, ...folders, trainingKeysDir: join(root, 'training'), workstationUser: null, holdsCage: cages.holds },
-    executors: table.executors,
-  });
-  await server.listen();
+  manager = await serveManagerToCloison({ root, policy: () => parsePolicy(policyText, 'p.yaml'), cages, holdsCage: true, table: (cloison) => ({ partUid: cloison.uid }) });
 }, 60_000);
 
 afterAll(async () => {
-  await part?.stop();
-  for (const level of cages.levels()) await cages.cage(level)?.stop();
-  await table?.stop();
-  await server?.close();
-  journal?.close();
-  cloison?.remove();
-  if (root) rmSync(root, { recursive: true, force: true });
+  await manager?.close();
 }, 60_000);
 
 /** The manager's card folder (its run folder's `-card`), where the part's broker works too. */
@@ -84,28 +57,20 @@ const cardDir = () => join(root, 'run-card');
 
 type Report = { step: string } & Record<string, unknown>;
 
-function runPart(mode: 'serve' | 'attack' | 'exclusive' | 'give' | 'restart' | 'reload', onStep: (r: Report) => Promise<void> = async () => undefined): Promise<Report[]> {
+async function runPart(mode: 'serve' | 'attack' | 'exclusive' | 'give' | 'restart' | 'reload', onStep: (r: Report) => Promise<void> = async () => undefined): Promise<Report[]> {
   const reports: Report[] = [];
-  return new Promise((resolve, reject) => {
-    const message = (m: CloisonPartMessage) => {
-      if (m.type === 'done') resolve(reports);
-      else if (m.type === 'report') {
+  try {
+    await manager.runPart(join(__dirname, 'cardThroughManagerPart.testTool.ts'), { managerSocket: manager.socketPath, policy: policyText, mode, goFile: join(root, `go-${mode}`), cardDir: cardDir() }, {
+      message: (m, fail) => {
+        if (m.type !== 'report') return;
         reports.push(m as unknown as Report);
-        onStep(m as unknown as Report).catch(reject);
-      }
-    };
-    part = cloisonPart({
-      command: { callerUrl: import.meta.url, source: '', bundle: '', script: join(__dirname, 'cardThroughManagerPart.testTool.ts') },
-      account: () => cloison,
-      start: { managerSocket: join(root, 'manager.sock'), policy: policyText, mode, goFile: join(root, `go-${mode}`), cardDir: cardDir() },
-      message,
-      restarting: (reason) => reject(new Error(`the part ended (${reason}) after ${JSON.stringify(reports)}`)),
+        onStep(m as unknown as Report).catch(fail);
+      },
     });
-    part.start().catch(reject);
-  }).finally(async () => {
-    await part?.stop();
-    part = null;
-  }) as Promise<Report[]>;
+    return reports;
+  } finally {
+    await manager.stopPart();
+  }
 }
 
 /** pkcs11-tool as an application of the cage would run it, on the part's guard socket (not blocking: the manager serves in this process). */
@@ -128,17 +93,13 @@ function managerProxies(): string[] {
   });
 }
 
-function refusals(): Array<Record<string, unknown>> {
-  return readFileSync(journal.path, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l)).filter((r) => r.kind === REFUSED_KIND);
-}
-
 describe.skipIf(missing.length > 0)('the smart card through the cage manager (the cloison part\'s broker)', () => {
   it('an application in high\'s cage (started by the manager\'s cage.start, which binds the card folder) lists high\'s objects only through the part\'s guard and logs in, low\'s cage uid cannot reach it; closed, no proxy of the manager\'s is left', async () => {
     const seen: Record<string, { code: number; out: string }> = {};
     const reports = await runPart('serve', async (r) => {
       if (r.step !== 'serving') return;
       // high's cage, started after the card (as the supervisor starts them) by the manager's cage.start.
-      await table.executors['cage.start']!({ op: 'cage.start', level: 'high', uid: UIDS.high }, { pid: process.pid, uid: cloison.uid, gid: cloison.gid });
+      await manager.table!.executors['cage.start']!({ op: 'cage.start', level: 'high', uid: UIDS.high }, { pid: process.pid, uid: manager.cloison.uid, gid: manager.cloison.gid });
       const inHigh = launcherShell(cages.cage('high')!);
       const socket = join(r.socketDir as string, CARD_SOCKET_NAME);
       const listed = await inHigh(`pkcs11-tool --module ${CARD_CLIENT_MODULE} --login --pin ${TOKEN_PIN} -O 2>&1`, 60_000);
@@ -167,7 +128,7 @@ describe.skipIf(missing.length > 0)('the smart card through the cage manager (th
   }, 180_000);
 
   it('a compromised part: low\'s proxy, a filter and module of its own, low\'s card connection, high\'s while stopped: refused, the refusals journaled', async () => {
-    const before = refusals().length;
+    const before = manager.refusals().length;
     const reports = await runPart('attack');
     console.log(JSON.stringify(reports));
     expect(reports.find((r) => r.step === 'attacks')).toMatchObject({
@@ -177,16 +138,16 @@ describe.skipIf(missing.length > 0)('the smart card through the cage manager (th
       highStopped: { ok: false, code: 'WRONG_STATE' },
     });
     expect(managerProxies()).toEqual([]);
-    const after = refusals().slice(before);
+    const after = manager.refusals().slice(before);
     expect(after.map((r) => r.op)).toEqual(expect.arrayContaining(['card.proxy', 'card.socket']));
-    expect(after.every((r) => r.peerUid === cloison.uid)).toBe(true);
+    expect(after.every((r) => r.peerUid === manager.cloison.uid)).toBe(true);
   }, 120_000);
 
   it('an exclusive card: a compromised part asking for low\'s proxy while high\'s runs is refused; once high\'s is stopped, low\'s starts', async () => {
     const shared = policyText;
     policyText = cardPolicy(UIDS, cardSection(token, PROXY_UID, { high: ['high-sign'], low: ['low-auth'] }, { exclusive: true }));
     try {
-      const before = refusals().length;
+      const before = manager.refusals().length;
       const reports = await runPart('exclusive');
       console.log(JSON.stringify(reports));
       expect(reports.find((r) => r.step === 'exclusive')).toMatchObject({
@@ -196,7 +157,7 @@ describe.skipIf(missing.length > 0)('the smart card through the cage manager (th
         lowAfter: { ok: true, result: { running: true } },
         lowStopped: { ok: true, result: { running: false } },
       });
-      expect(refusals().slice(before)).toEqual([expect.objectContaining({ op: 'card.proxy', peerUid: cloison.uid })]);
+      expect(manager.refusals().slice(before)).toEqual([expect.objectContaining({ op: 'card.proxy', peerUid: manager.cloison.uid })]);
       expect(managerProxies()).toEqual([]);
     } finally {
       policyText = shared;
@@ -241,9 +202,9 @@ describe.skipIf(missing.length > 0)('the smart card through the cage manager (th
 
   // Last: the manager's whole table is stopped here.
   it('the manager stopping with high\'s proxy still running (its part gone): no pkcs11proxyd is left once its stop returns', async () => {
-    await table.executors['card.proxy']!({ op: 'card.proxy', level: 'high', action: 'start' }, { pid: process.pid, uid: cloison.uid, gid: cloison.gid });
+    await manager.table!.executors['card.proxy']!({ op: 'card.proxy', level: 'high', action: 'start' }, { pid: process.pid, uid: manager.cloison.uid, gid: manager.cloison.gid });
     expect(managerProxies().length).toBeGreaterThan(0);
-    await table.stop();
+    await manager.table!.stop();
     expect(managerProxies()).toEqual([]);
   }, 60_000);
 });

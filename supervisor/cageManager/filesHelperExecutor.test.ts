@@ -12,34 +12,28 @@
  * helper (write after end) before the helper took one commit only.
  */
 import { spawnSync } from 'node:child_process';
-import { chmodSync, chownSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chownSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FileAuditJournal } from '../audit/auditJournal';
 import { isMountPoint } from '../cages/cageMounts';
-import { parsePolicy } from '../policy/policyLoader';
-import { createPamTestUser, type PamTestUser } from '../testing/pamTestUser';
-import { testRoot } from '../testing/realCage';
+import { serveManagerToCloison, type ServedManager } from '../testing/managerServedToCloison';
 import { bwrapCage, twoLevelPolicy } from '../testing/testPolicy';
-import { CageManagerServer, REFUSED_KIND } from './cageManagerServer';
-import { cloisonPart, type CloisonPartMessage } from './cloisonPart';
 import { filesHelperExecutor } from './filesHelperExecutor';
 
 const LOW_UID = 61780;
 const HIGH_UID = 61781;
 const POLICY = twoLevelPolicy({ low: bwrapCage({ uid: LOW_UID }), high: bwrapCage({ uid: HIGH_UID }) });
 
-let root: string;
-let cloison: PamTestUser;
-let journal: FileAuditJournal;
-let server: CageManagerServer;
-let part: ReturnType<typeof cloisonPart> | null = null;
+let manager: ServedManager;
 let helpers: ReturnType<typeof filesHelperExecutor>;
-const home = (level: string) => join(root, 'state', 'cages', level, 'home');
+const home = (level: string) => join(manager.folders.stateDir, 'cages', level, 'home');
 
 beforeAll(async () => {
-  root = testRoot('cloison-fh-');
-  chmodSync(root, 0o711);
+  manager = await serveManagerToCloison({
+    prefix: 'cloison-fh-',
+    policy: POLICY,
+    executors: ({ policy, folders, part }) => ({ 'files.helper': (helpers = filesHelperExecutor({ policy, ...folders, part })) }),
+  });
   for (const [level, uid] of [['low', LOW_UID], ['high', HIGH_UID]] as const) {
     mkdirSync(home(level), { recursive: true });
     if (level === 'low') {
@@ -50,55 +44,24 @@ beforeAll(async () => {
       chownSync(join(home(level), 'note.txt'), uid, uid);
     }
   }
-  writeFileSync(join(root, 'state', 'cages', 'high', 'secret.txt'), 'high secret');
-  cloison = createPamTestUser();
-  journal = new FileAuditJournal(join(root, 'audit.jsonl'));
-  const policy = () => parsePolicy(POLICY, 'p.yaml');
-  server = new CageManagerServer({
-    socketPath: join(root, 'manager.sock'),
-    peerUid: cloison.uid,
-    peerGid: cloison.gid,
-    journal,
-    authorization: { policy, stateDir: join(root, 'state'), runDir: join(root, 'run'), trainingKeysDir: join(root, 'training'), workstationUser: null },
-    executors: { 'files.helper': (helpers = filesHelperExecutor({ policy, stateDir: join(root, 'state'), runDir: join(root, 'run'), part: () => part })) },
-  });
-  await server.listen();
+  writeFileSync(join(manager.folders.stateDir, 'cages', 'high', 'secret.txt'), 'high secret');
 }, 60_000);
 
 afterAll(async () => {
-  await part?.stop();
-  await server?.close();
-  helpers?.stop();
-  journal?.close();
-  if (root && isMountPoint(home('low'))) spawnSync('umount', ['-l', home('low')]);
-  cloison?.remove();
-  rmSync(root, { recursive: true, force: true });
+  await manager?.close(() => {
+    helpers?.stop();
+    if (isMountPoint(home('low'))) spawnSync('umount', ['-l', home('low')]);
+  });
 });
-
-function refusals(): Array<Record<string, unknown>> {
-  return readFileSync(journal.path, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l)).filter((r) => r.kind === REFUSED_KIND);
-}
 
 type Report = { level: string; uid: number; error?: string; answers?: Array<{ out: string; exit: number; stderr: string }> };
 
 async function asPart(asks: Array<{ level: string; uid: number; keep?: boolean; requests: Array<{ mode: string; args: string[]; data?: string }> }>): Promise<Report[]> {
   const reports: Report[] = [];
-  await new Promise<void>((resolve, reject) => {
-    const message = (m: CloisonPartMessage) => {
-      if (m.type === 'done') resolve();
-      else if (m.type === 'report') reports.push(m as unknown as Report);
-    };
-    part = cloisonPart({
-      command: { callerUrl: import.meta.url, source: '', bundle: '', script: join(__dirname, '../testing/filesHelperRequester.ts') },
-      account: () => cloison,
-      start: { managerSocket: join(root, 'manager.sock'), asks },
-      message,
-      restarting: (reason) => reject(new Error(`the part ended (${reason}) after ${JSON.stringify(reports)}`)),
-    });
-    part.start().catch(reject);
+  await manager.runPart(join(__dirname, '../testing/filesHelperRequester.ts'), { managerSocket: manager.socketPath, asks }, {
+    message: (m) => void (m.type === 'report' && reports.push(m as unknown as Report)),
   });
-  await part!.stop();
-  part = null;
+  await manager.stopPart();
   return reports;
 }
 
@@ -125,7 +88,7 @@ describe('files.helper, from the unprivileged part to a level\'s home', () => {
   }, 60_000);
 
   it('refuses another level\'s uid, uid 0, a level the policy does not name, a home not mounted: journaled, nothing written', async () => {
-    const seen = refusals().length;
+    const seen = manager.refusals().length;
     const write = { mode: 'write', args: ['', 'planted.txt'], data: Buffer.from('planted').toString('base64') };
     const reports = await asPart([
       { level: 'low', uid: HIGH_UID, requests: [write] },
@@ -140,7 +103,7 @@ describe('files.helper, from the unprivileged part to a level\'s home', () => {
       'no level "secret" in the running policy',
       'level high\'s home is not mounted',
     ]);
-    expect(refusals().slice(seen).map((r) => r.actor)).toEqual(['cloison', 'cloison', 'cloison', 'cloison']);
+    expect(manager.refusals().slice(seen).map((r) => r.actor)).toEqual(['cloison', 'cloison', 'cloison', 'cloison']);
     expect(() => statSync(join(home('low'), 'planted.txt'))).toThrow();
     expect(() => statSync(join(home('high'), 'planted.txt'))).toThrow();
   }, 60_000);

@@ -8,69 +8,30 @@
  * still answered low's `sound.host` record past its policy (WRONG_STATE: no sound server here,
  * the policy's check passed), the part's copy saying no microphone.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, chownSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
-import { createInterface } from 'node:readline';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PART_REPORT_MARK } from '../testing/managerPartPlan';
-import { createPamTestUser, type PamTestUser } from '../testing/pamTestUser';
-import { testRoot } from '../testing/realCage';
+import { startManagerWithPart, type ManagerWithPart } from '../testing/managerProcessWithPart';
+import { sendFramesAs } from '../testing/rawFramesAs';
 import { bwrapCage, twoLevelPolicy } from '../testing/testPolicy';
 import { waitFor } from '../testing/waitFor';
-import { sendFramesAs } from '../testing/rawFramesAs';
 import { MANAGER_JOURNAL_FILE, MANAGER_SOCKET_FILE } from './managerExecutors';
 
-const REPO = resolve(__dirname, '..', '..');
-let root: string;
-let state: string;
-let run: string;
-let policyFile: string;
-let cloison: PamTestUser;
-let manager: ChildProcess | null = null;
-let stderr = '';
-const reports: Array<{ step: string } & Record<string, unknown>> = [];
-const step = (name: string) => reports.find((r) => r.step === name) as (Record<string, unknown> & { step: string }) | undefined;
+let manager: ManagerWithPart;
+const step = (name: string) => manager.step(name);
 const policyOf = (audio: string) => twoLevelPolicy({ low: bwrapCage({ uid: 61820 }), high: bwrapCage({ uid: 61821 }) }, `audio: ${audio}\n`);
 // Each reading of the policy file the manager applies, as its log says it (its journal writes a repeat once: managerPolicyReload.ts).
-const readsLogged = () => stderr.split('\n').filter((l) => l.includes('"msg":"policy reloaded"')).length;
-const managerJournal = () => readFileSync(join(state, MANAGER_JOURNAL_FILE), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>).filter((r) => r.kind === 'policy.reload');
-const flag = (name: string) => writeFileSync(join(root, 'partflag', name), '');
-const reached = (name: string) => waitFor(() => !!step(name) || manager!.exitCode !== null, `the part's ${name} step`, 60_000);
+const readsLogged = () => manager.stderr().split('\n').filter((l) => l.includes('"msg":"policy reloaded"')).length;
+const managerJournal = () => readFileSync(join(manager.state, MANAGER_JOURNAL_FILE), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>).filter((r) => r.kind === 'policy.reload');
+const flag = (name: string) => manager.flag(name);
+const reached = (name: string) => waitFor(() => !!step(name) || manager.process.exitCode !== null, `the part's ${name} step`, 60_000);
 
 beforeAll(async () => {
-  root = testRoot('cloison-prl-');
-  chmodSync(root, 0o711);
-  state = join(root, 'state');
-  run = join(root, 'run');
-  mkdirSync(run, { mode: 0o755 });
-  chmodSync(run, 0o755);
-  cloison = createPamTestUser();
-  mkdirSync(join(root, 'partflag'));
-  chownSync(join(root, 'partflag'), cloison.uid, cloison.gid);
-  policyFile = join(root, 'policy.yaml');
-  writeFileSync(policyFile, policyOf('{ microphone: [low] }'), { mode: 0o644 });
-  const argv = ['--import', 'tsx', join(REPO, 'supervisor/cageManager/managerMain.ts'), '--policy', policyFile, '--state-dir', state, '--run-dir', run, '--peer-user', cloison.user, '--part', join(REPO, 'supervisor/testing/policyReloadPart.ts')];
-  manager = spawn(process.execPath, argv, { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] });
-  createInterface({ input: manager.stderr! }).on('line', (line) => {
-    stderr += `${line}\n`;
-    const mark = `cloison part: ${PART_REPORT_MARK}`;
-    if (line.startsWith(mark)) reports.push(JSON.parse(line.slice(mark.length)));
-  });
-  await new Promise<void>((resolve, reject) => {
-    manager!.once('exit', (code) => reject(new Error(`the manager ended (${code}): ${stderr}`)));
-    createInterface({ input: manager!.stdout! }).once('line', () => resolve());
-  });
+  manager = await startManagerWithPart({ prefix: 'cloison-prl-', policy: policyOf('{ microphone: [low] }'), policyMode: 0o644, part: 'supervisor/testing/policyReloadPart.ts', partFlags: true });
 }, 60_000);
 
 afterAll(async () => {
-  if (manager && manager.exitCode === null) {
-    const gone = new Promise((r) => manager!.once('exit', r));
-    manager.kill('SIGTERM');
-    await gone;
-  }
-  cloison?.remove();
-  rmSync(root, { recursive: true, force: true });
+  await manager?.close();
 }, 60_000);
 
 describe("an administrator's policy reload on the cloison part", () => {
@@ -78,7 +39,7 @@ describe("an administrator's policy reload on the cloison part", () => {
     await reached('start');
     // At start the policy gives low the microphone: past the manager's check (no sound server on this machine).
     expect(step('start')!.sound).toMatchObject({ ok: false, code: 'WRONG_STATE' });
-    writeFileSync(policyFile, policyOf('{ microphone: [] }'));
+    writeFileSync(manager.policyFile, policyOf('{ microphone: [] }'));
     flag('reload');
     await reached('reload');
     const reload = step('reload')!;
@@ -92,7 +53,7 @@ describe("an administrator's policy reload on the cloison part", () => {
   }, 90_000);
 
   it('a policy the manager refuses is answered refused with its file:line, and neither side changes', async () => {
-    writeFileSync(policyFile, `${policyOf('{ microphone: [low] }')}levels: oops\n`);
+    writeFileSync(manager.policyFile, `${policyOf('{ microphone: [low] }')}levels: oops\n`);
     flag('broken');
     await reached('broken');
     const broken = step('broken')!;
@@ -103,7 +64,7 @@ describe("an administrator's policy reload on the cloison part", () => {
   }, 90_000);
 
   it('a flood of reloads shares its reads: fewer reads than requests (seen: 6 for 40)', async () => {
-    writeFileSync(policyFile, policyOf('{ microphone: [] }'));
+    writeFileSync(manager.policyFile, policyOf('{ microphone: [] }'));
     const before = readsLogged();
     flag('flood');
     await reached('flood');
@@ -119,7 +80,7 @@ describe("an administrator's policy reload on the cloison part", () => {
   it("a compromised part's raw flood of reloads is held to its lane: past it BUSY, nothing read", async () => {
     const before = readsLogged();
     const frames = Array.from({ length: 200 }, (_, id) => ({ json: { id, request: { op: 'policy.reload' } } }));
-    const outcome = await sendFramesAs(cloison, join(run, MANAGER_SOCKET_FILE), frames);
+    const outcome = await sendFramesAs(manager.cloison, join(manager.run, MANAGER_SOCKET_FILE), frames);
     const replies = outcome.replies as Array<{ ok: boolean; result?: { accepted: boolean }; error?: { code: string } }>;
     const accepted = replies.filter((r) => r.ok && r.result?.accepted).length;
     const busy = replies.filter((r) => !r.ok && r.error?.code === 'BUSY').length;

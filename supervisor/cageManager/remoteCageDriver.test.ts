@@ -11,22 +11,13 @@
  * `app.launch` is served by the manager's own executor (appLaunchExecutor.ts); the driver's side —
  * the app id found from the argv, the request, the answer's pid — is what this test holds.
  */
-import { chmodSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FileAuditJournal } from '../audit/auditJournal';
 import { bwrapCagePaths } from '../cages/bwrapDriver';
 import { isMountPoint } from '../cages/cageMounts';
-import { parsePolicy } from '../policy/policyLoader';
-import { createPamTestUser, type PamTestUser } from '../testing/pamTestUser';
-import { testRoot } from '../testing/realCage';
+import { serveManagerToCloison, type ServedManager } from '../testing/managerServedToCloison';
 import { bwrapCage, twoLevelPolicy } from '../testing/testPolicy';
-import { CageManagerServer, REFUSED_KIND } from './cageManagerServer';
 import { appLaunchExecutor } from './appLaunchExecutor';
-import { cageStartExecutor } from './cageStartExecutor';
-import { cageStopExecutor } from './cageStopExecutor';
-import { cageWaitExecutor } from './cageWaitExecutor';
-import { cloisonPart, type CloisonPartMessage } from './cloisonPart';
 import { ManagedCages } from './managedCages';
 import { vncSocketExecutor } from './vncSocketExecutor';
 import { processNamesOf } from '../testing/cageProcesses';
@@ -37,52 +28,23 @@ const SMALL = 'homeBytes: 64MiB, tmpfsBytes: 32MiB';
 const APPS = '[{ id: sleeper, exec: [sleep, "600"], autostart: false }]';
 const POLICY = twoLevelPolicy({ low: bwrapCage({ uid: LOW_UID, limits: SMALL, apps: APPS }), high: bwrapCage({ uid: HIGH_UID, limits: SMALL }) });
 
-let root: string;
-let cloison: PamTestUser;
-let journal: FileAuditJournal;
-let server: CageManagerServer;
-let socketPath: string;
-let folders: { stateDir: string; runDir: string };
+let manager: ServedManager;
 const cages = new ManagedCages();
-let part: ReturnType<typeof cloisonPart> | null = null;
 
 beforeAll(async () => {
-  root = testRoot('cloison-rcd-');
-  chmodSync(root, 0o711);
-  cloison = createPamTestUser();
-  journal = new FileAuditJournal(join(root, 'audit.jsonl'));
-  socketPath = join(root, 'manager.sock');
-  folders = { stateDir: join(root, 'state'), runDir: join(root, 'run') };
-  const policy = () => parsePolicy(POLICY, 'p.yaml');
-  server = new CageManagerServer({
-    socketPath,
-    peerUid: cloison.uid,
-    peerGid: cloison.gid,
-    journal,
-    authorization: { policy, ...folders, trainingKeysDir: join(root, 'training'), workstationUser: null },
-    executors: {
-      'cage.start': cageStartExecutor({ policy, ...folders, cages }),
-      'cage.stop': cageStopExecutor({ cages }),
-      'cage.wait': cageWaitExecutor({ cages }),
-      'cage.vncSocket': vncSocketExecutor({ cage: cages.cage, part: () => part }),
+  manager = await serveManagerToCloison({
+    prefix: 'cloison-rcd-', policy: POLICY, cages,
+    executors: ({ policy, part, cageExecutors }) => ({
+      ...cageExecutors,
+      'cage.vncSocket': vncSocketExecutor({ cage: cages.cage, part }),
       'app.launch': appLaunchExecutor({ policy, launcherOf: cages.launcherOf }),
-    },
+    }),
   });
-  await server.listen();
 }, 30_000);
 
 afterAll(async () => {
-  await part?.stop();
-  for (const level of cages.levels()) await cages.cage(level)?.stop();
-  await server?.close();
-  journal?.close();
-  cloison?.remove();
-  rmSync(root, { recursive: true, force: true });
+  await manager?.close();
 }, 60_000);
-
-function refusals(): Array<Record<string, unknown>> {
-  return readFileSync(journal.path, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l)).filter((r) => r.kind === REFUSED_KIND);
-}
 
 /** The names of the processes running as `uid`. */
 describe('RemoteCageDriver in the cloison part', () => {
@@ -90,9 +52,8 @@ describe('RemoteCageDriver in the cloison part', () => {
     const reports: Array<Record<string, unknown>> = [];
     const seen = { sleepAfterLaunch: [] as string[], killedAt: 0 };
     let innerPid = 0;
-    await new Promise<void>((resolve, reject) => {
-      const message = (m: CloisonPartMessage) => {
-        if (m.type === 'done') return resolve();
+    await manager.runPart(join(__dirname, '../testing/remoteCageRequester.ts'), { managerSocket: manager.socketPath, level: 'low', uid: LOW_UID, otherUid: HIGH_UID, policy: POLICY, ...manager.folders }, {
+      message: (m) => {
         reports.push(m);
         if (m.step === 'start') innerPid = m.innerPid as number;
         if (m.step === 'launch') seen.sleepAfterLaunch = processNamesOf(LOW_UID);
@@ -103,15 +64,7 @@ describe('RemoteCageDriver in the cloison part', () => {
             process.kill(innerPid, 'SIGKILL');
           }, 500);
         }
-      };
-      part = cloisonPart({
-        command: { callerUrl: import.meta.url, source: '', bundle: '', script: join(__dirname, '../testing/remoteCageRequester.ts') },
-        account: () => cloison,
-        start: { managerSocket: socketPath, level: 'low', uid: LOW_UID, otherUid: HIGH_UID, policy: POLICY, ...folders },
-        message,
-        restarting: (reason) => reject(new Error(`the part ended (${reason}) after ${JSON.stringify(reports)}`)),
-      });
-      part.start().catch(reject);
+      },
     });
     console.log(JSON.stringify(reports));
     const step = (name: string) => reports.find((r) => r.step === name);
@@ -123,7 +76,7 @@ describe('RemoteCageDriver in the cloison part', () => {
     expect(step('direct connect')).toMatchObject({ code: 'EACCES' });
     expect(step('verifyPeer')).toMatchObject({ code: 'POLICY_DENIED', error: expect.stringMatching(/come from the cage manager/) });
     // Through openVnc, the gateway's way: the greeting, then the security types after our version.
-    expect(step('vnc')).toMatchObject({ banner: 'RFB 003.008\n', securityTypes: expect.any(Number), uid: cloison.uid });
+    expect(step('vnc')).toMatchObject({ banner: 'RFB 003.008\n', securityTypes: expect.any(Number), uid: manager.cloison.uid });
     expect((step('vnc') as { securityTypes: number }).securityTypes).toBeGreaterThan(0);
     // An app of the policy started in the cage, as the cage's uid.
     expect(step('launch')).toMatchObject({ pid: expect.any(Number), argv: ['sleep', '600'] });
@@ -140,11 +93,11 @@ describe('RemoteCageDriver in the cloison part', () => {
     expect(step('old cage stopped again')).toMatchObject({ stopped: true });
     expect(step('vnc again')).toMatchObject({ banner: 'RFB 003.008\n' });
     expect(step('stop')).toMatchObject({ reason: expect.any(String), alive: false });
-    const paths = bwrapCagePaths(folders.stateDir, folders.runDir, 'low');
+    const paths = bwrapCagePaths(manager.folders.stateDir, manager.folders.runDir, 'low');
     expect(isMountPoint(paths.home) || isMountPoint(paths.scratch)).toBe(false);
     expect(cages.state('low')).toBe('stopped');
     expect(processNamesOf(LOW_UID)).toEqual([]);
     // What the manager refused is journaled (the app's command line was refused in the part: never sent).
-    expect(refusals().map((r) => r.op)).toEqual(['cage.start', 'cage.start']);
+    expect(manager.refusals().map((r) => r.op)).toEqual(['cage.start', 'cage.start']);
   }, 240_000);
 });

@@ -13,22 +13,12 @@
  * made the helper close its channel, and the broker could only say "the file helper's channel
  * closed" — and every other act on that level's channel died with it.
  */
-import { chmodSync, chownSync, existsSync, lchownSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, lchownSync, lstatSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FileAuditJournal } from '../audit/auditJournal';
-import { bwrapCagePaths } from '../cages/bwrapDriver';
 import { isMountPoint } from '../cages/cageMounts';
-import { parsePolicy } from '../policy/policyLoader';
-import { createPamTestUser, type PamTestUser } from '../testing/pamTestUser';
-import { testRoot } from '../testing/realCage';
+import { fileBrokerManager, type FileBrokerManager } from '../testing/fileBrokerManager';
 import { bwrapCage, twoLevelPolicy } from '../testing/testPolicy';
-import { CageManagerServer } from './cageManagerServer';
-import { cageStartExecutor } from './cageStartExecutor';
-import { cageStopExecutor } from './cageStopExecutor';
-import { cloisonPart, type CloisonPartMessage } from './cloisonPart';
-import { filesHelperExecutor } from './filesHelperExecutor';
-import { ManagedCages } from './managedCages';
 
 const LOW_UID = 61790;
 const HIGH_UID = 61791;
@@ -40,39 +30,11 @@ const REPORT = 'the quarterly report, from low\n';
 /** Several of the part's chunks (256 KiB each), under what high's helper may stage. */
 const LONG = Array.from({ length: 9000 }, (_, i) => `line ${i} of a long text, sent in chunks\n`).join('').slice(0, 900 * 1024);
 
-let root: string;
-let cloison: PamTestUser;
-let journal: FileAuditJournal;
-let server: CageManagerServer;
-let folders: { stateDir: string; runDir: string };
-let helpers: ReturnType<typeof filesHelperExecutor>;
-const cages = new ManagedCages();
-let part: ReturnType<typeof cloisonPart> | null = null;
-const home = (level: string) => bwrapCagePaths(folders.stateDir, folders.runDir, level).home;
+let manager: FileBrokerManager;
+const home = (level: string) => manager.home(level);
 
 beforeAll(async () => {
-  root = testRoot('cloison-rch-');
-  chmodSync(root, 0o711);
-  cloison = createPamTestUser();
-  journal = new FileAuditJournal(join(root, 'manager-audit.jsonl'));
-  folders = { stateDir: join(root, 'state'), runDir: join(root, 'run') };
-  const policy = () => parsePolicy(POLICY, 'p.yaml');
-  const start = cageStartExecutor({ policy, ...folders, cages });
-  server = new CageManagerServer({
-    socketPath: join(root, 'manager.sock'),
-    peerUid: cloison.uid,
-    peerGid: cloison.gid,
-    journal,
-    authorization: { policy, ...folders, trainingKeysDir: join(root, 'training'), workstationUser: null },
-    executors: {
-      'cage.start': start,
-      'cage.stop': cageStopExecutor({ cages }),
-      'files.helper': (helpers = filesHelperExecutor({ policy, ...folders, part: () => part })),
-    },
-  });
-  await server.listen();
-  await start({ op: 'cage.start', level: 'low', uid: LOW_UID });
-  await start({ op: 'cage.start', level: 'high', uid: HIGH_UID });
+  manager = await fileBrokerManager({ prefix: 'cloison-rch-', policy: POLICY, uids: { low: LOW_UID, high: HIGH_UID } });
   // What the user put in low's outbox, and what a hostile low planted beside it.
   const outbox = join(home('low'), 'Outbox');
   mkdirSync(outbox);
@@ -83,45 +45,26 @@ beforeAll(async () => {
   for (const path of [outbox, join(outbox, 'report.txt'), join(outbox, 'long.txt'), join(outbox, 'shadow'), join(outbox, 'etc')]) lchownSync(path, LOW_UID, LOW_UID); // lchown: a chown would follow the links to /etc/shadow and /etc
   // Above low's home: what a path leaving it would reach.
   writeFileSync(join(home('low'), '..', 'x'), 'outside the home\n');
-  // The part's own folder (its staging, its journal).
-  mkdirSync(join(root, 'part'), { mode: 0o700 });
-  chownSync(join(root, 'part'), cloison.uid, cloison.gid);
 }, 120_000);
 
 afterAll(async () => {
-  await part?.stop();
-  for (const level of cages.levels()) await cages.cage(level)?.stop();
-  await server?.close();
-  helpers?.stop();
-  journal?.close();
-  cloison?.remove();
-  rmSync(root, { recursive: true, force: true });
+  await manager?.close();
 }, 60_000);
 
 async function runPart(): Promise<Array<Record<string, unknown>>> {
   const reports: Array<Record<string, unknown>> = [];
-  await new Promise<void>((resolve, reject) => {
-    const message = (m: CloisonPartMessage) => {
-      if (m.type === 'done') resolve();
-      else if (m.type === 'report') reports.push(m);
-    };
-    part = cloisonPart({
-      command: { callerUrl: import.meta.url, source: '', bundle: '', script: join(__dirname, '../testing/remoteFileBrokerPart.ts') },
-      account: () => cloison,
-      start: {
-        managerSocket: join(root, 'manager.sock'),
-        policy: POLICY,
-        workDir: join(root, 'part'),
-        hostile: ['../x', 'Outbox/../../x', '/etc/shadow', 'Outbox/shadow', 'Outbox/etc/shadow'],
-        oversize: 2 * STAGE_BYTES,
-      },
-      message,
-      restarting: (reason) => reject(new Error(`the part ended (${reason}) after ${JSON.stringify(reports)}`)),
-    });
-    part.start().catch(reject);
-  });
-  await part!.stop();
-  part = null;
+  await manager.runPart(
+    join(__dirname, '../testing/remoteFileBrokerPart.ts'),
+    {
+      managerSocket: manager.socketPath,
+      policy: POLICY,
+      workDir: manager.partFolder,
+      hostile: ['../x', 'Outbox/../../x', '/etc/shadow', 'Outbox/shadow', 'Outbox/etc/shadow'],
+      oversize: 2 * STAGE_BYTES,
+    },
+    { message: (m) => void (m.type === 'report' && reports.push(m)) },
+  );
+  await manager.stopPart();
   return reports;
 }
 
@@ -131,7 +74,7 @@ describe('the file broker in the cloison part, through the cage manager', () => 
     const reports = await runPart();
     console.log(JSON.stringify(reports));
     const step = (name: string) => reports.find((r) => r.step === name) as { result?: unknown; error?: string } | undefined;
-    expect(step('whoami')).toMatchObject({ uid: cloison.uid });
+    expect(step('whoami')).toMatchObject({ uid: manager.cloison.uid });
     expect(step('clean partials')?.error).toBeUndefined();
 
     // Listed as the picker shows it; read, then written into high's inbox.

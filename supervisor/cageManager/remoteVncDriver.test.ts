@@ -10,18 +10,16 @@
  * level whose endpoint is TCP; the policy's socket swapped for a link to another server's socket
  * after the policy was loaded (a plain connect by path reaches it: seen below) — never handed over.
  */
-import { chmodSync, chownSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, symlinkSync } from 'node:fs';
-import { connect, createServer, type Server, type Socket } from 'node:net';
+import { chmodSync, mkdirSync, readFileSync, renameSync, rmSync, symlinkSync } from 'node:fs';
+import { connect, createServer, type Server } from 'node:net';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FileAuditJournal } from '../audit/auditJournal';
 import { parsePolicy } from '../policy/policyLoader';
-import { createPamTestUser, type PamTestUser } from '../testing/pamTestUser';
+import { commandedPart, type CommandedPart } from '../testing/commandedPart';
+import { serveManagerToCloison, type ServedManager } from '../testing/managerServedToCloison';
 import { testRoot } from '../testing/realCage';
 import { bwrapCage, twoLevelPolicy, vncCage } from '../testing/testPolicy';
-import { CageManagerServer, REFUSED_KIND } from './cageManagerServer';
-import { cloisonPart } from './cloisonPart';
+import { REFUSED_KIND } from './cageManagerServer';
 import { vncServerExecutor } from './vncServerExecutor';
 
 type Reply = { ok: boolean; result?: unknown; error?: string; code?: string | null };
@@ -30,15 +28,10 @@ let root: string;
 let serverDir: string;
 let socketPath: string;
 let secretPath: string;
-let cloison: PamTestUser;
-let journal: FileAuditJournal;
-let manager: CageManagerServer;
-let part: ReturnType<typeof cloisonPart> | null = null;
-let commands: Socket;
+let manager: ServedManager;
+let part: CommandedPart<Reply>;
 let vm: Server | null = null;
 let secret: Server | null = null;
-const replies = new Map<number, (reply: Reply) => void>();
-let nextId = 1;
 
 /** A VNC server that greets with `version` (what tells the VM's from the other one). */
 function rfbServer(path: string, version: string): Promise<Server> {
@@ -54,13 +47,7 @@ function closeServer(server: Server | null): Promise<void> {
   return new Promise((resolve) => (server ? server.close(() => resolve()) : resolve()));
 }
 
-function ask(command: Record<string, unknown>): Promise<Reply> {
-  const id = nextId++;
-  return new Promise((resolve) => {
-    replies.set(id, resolve);
-    commands.write(`${JSON.stringify({ id, ...command })}\n`);
-  });
-}
+const ask = (command: Record<string, unknown>) => part.ask(command);
 
 /** What a plain connect by path (the root supervisor's, or a naive manager's) reads there. */
 function greetingAt(path: string): Promise<string> {
@@ -81,59 +68,23 @@ beforeAll(async () => {
   secretPath = join(serverDir, 'other.sock');
   vm = await rfbServer(socketPath, 'RFB 003.008\n');
   secret = await rfbServer(secretPath, 'RFB 003.003\n');
-  cloison = createPamTestUser();
   const policyText = twoLevelPolicy({ low: bwrapCage({ uid: 61830 }), high: vncCage(socketPath) });
   const policy = () => {
     const p = parsePolicy(policyText, 'p.yaml');
     // A third level, its endpoint TCP: the part connects to it itself.
     return { ...p, levels: [...p.levels, { ...p.levels[1]!, id: 'net', cage: { driver: 'vnc' as const, endpoint: { host: '127.0.0.1', port: 5999 } } }] };
   };
-  journal = new FileAuditJournal(join(root, 'manager-journal.jsonl'));
-  const managerSocket = join(root, 'manager.sock');
-  manager = new CageManagerServer({
-    socketPath: managerSocket,
-    peerUid: cloison.uid,
-    peerGid: cloison.gid,
-    journal,
-    authorization: { policy, stateDir: join(root, 'state'), runDir: join(root, 'run'), trainingKeysDir: join(root, 'training'), workstationUser: null },
-    executors: { 'vnc.connect': vncServerExecutor({ policy, part: () => part }) },
-  });
-  await manager.listen();
-  const ownDir = mkdtempSync(join(root, 'part-'));
-  chownSync(ownDir, cloison.uid, cloison.gid);
-  chmodSync(ownDir, 0o700);
-  const commandSocket = join(ownDir, 'commands.sock');
-  await new Promise<void>((resolve, reject) => {
-    part = cloisonPart({
-      command: { callerUrl: import.meta.url, source: '', bundle: '', script: join(__dirname, 'remoteVncPart.testTool.ts') },
-      account: () => cloison,
-      start: { managerSocket, commandSocket },
-      message: (m) => {
-        if (m.type !== 'listening') return;
-        expect(m).toMatchObject({ uid: cloison.uid });
-        resolve();
-      },
-      restarting: (reason) => reject(new Error(`the part ended: ${reason}`)),
-    });
-    part.start().catch(reject);
-  });
-  commands = connect(commandSocket);
-  createInterface({ input: commands }).on('line', (line) => {
-    const reply = JSON.parse(line) as Reply & { id: number };
-    replies.get(reply.id)?.(reply);
-    replies.delete(reply.id);
-  });
+  manager = await serveManagerToCloison({ root, policy, executors: ({ part }) => ({ 'vnc.connect': vncServerExecutor({ policy, part }) }) });
+  part = await commandedPart<Reply>(manager, join(__dirname, 'remoteVncPart.testTool.ts'));
+  expect(part.listening).toMatchObject({ uid: manager.cloison.uid });
 }, 60_000);
 
 afterAll(async () => {
-  commands?.destroy();
-  await part?.stop();
-  await manager?.close();
-  journal?.close();
-  await closeServer(vm);
-  await closeServer(secret);
-  cloison?.remove();
-  rmSync(root, { recursive: true, force: true });
+  part?.close();
+  await manager?.close(async () => {
+    await closeServer(vm);
+    await closeServer(secret);
+  });
 });
 
 describe('a vnc level whose socket is root\'s, in the cloison part', () => {
@@ -179,7 +130,7 @@ describe('a vnc level whose socket is root\'s, in the cloison part', () => {
     expect(await greetingAt(socketPath)).toBe('RFB 003.003\n');
     expect(await ask({ cmd: 'raw', request: { op: 'vnc.connect', level: 'high' } })).toMatchObject({ ok: false, code: 'POLICY_DENIED', error: expect.stringContaining('leads elsewhere') });
     // Every refusal is the manager's journal's, as the policy's are.
-    const refusals = readFileSync(join(root, 'manager-journal.jsonl'), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as { kind: string; op?: string; reason?: string });
+    const refusals = readFileSync(manager.journal.path, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as { kind: string; op?: string; reason?: string });
     const reasons = refusals.filter((r) => r.kind === REFUSED_KIND && r.op === 'vnc.connect').map((r) => r.reason);
     expect(reasons).toEqual(expect.arrayContaining(['level "low" is not a vnc cage', expect.stringContaining('is a symbolic link'), expect.stringContaining('leads elsewhere')]));
   });

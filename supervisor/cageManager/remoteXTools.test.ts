@@ -18,62 +18,39 @@
  * seen with the first version of remoteXTools.ts). Now only the modes the manager allows are asked,
  * sixteen a resize.
  */
-import { chmodSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FileAuditJournal } from '../audit/auditJournal';
-import { parsePolicy } from '../policy/policyLoader';
-import { createPamTestUser, type PamTestUser } from '../testing/pamTestUser';
-import { startRealCage, testRoot, type RealCage } from '../testing/realCage';
+import { serveManagerToCloison, type ServedManager } from '../testing/managerServedToCloison';
+import { startRealCage, type RealCage } from '../testing/realCage';
 import { TEST_HOME_LIMIT, twoLevelPolicy } from '../testing/testPolicy';
-import { CageManagerServer, REFUSED_KIND } from './cageManagerServer';
-import { cloisonPart, type CloisonPartMessage } from './cloisonPart';
 import { ServingSelections } from './servingSelections';
 import { xHelperRunExecutor } from './xHelperRunExecutor';
 import { xhelperStopExecutor } from './xhelperStopExecutor';
 
-let root: string;
-let journal: FileAuditJournal;
-let cloison: PamTestUser;
-let server: CageManagerServer;
+let manager: ServedManager;
 let cage: RealCage;
-let part: ReturnType<typeof cloisonPart> | null = null;
 const LOW = `{ driver: bwrap, network: none, geometry: auto, maxGeometry: 1024x768, apps: [], limits: { ${TEST_HOME_LIMIT} } }`;
 const POLICY = twoLevelPolicy({ low: LOW, high: `{ driver: bwrap, network: none, apps: [], limits: { ${TEST_HOME_LIMIT} } }` }, 'keyboard: { layout: fr }\n');
 
 beforeAll(async () => {
-  root = testRoot('cloison-rx-');
-  chmodSync(root, 0o711);
+  const serving = new ServingSelections();
+  manager = await serveManagerToCloison({
+    prefix: 'cloison-rx-',
+    policy: POLICY,
+    executors: ({ policy, part }) => ({
+      'xhelper.run': xHelperRunExecutor({ policy, x11Dir: (level) => (level === 'low' ? cage.driver.x11Dir : null), part, serving }),
+      'xhelper.stop': xhelperStopExecutor(serving),
+    }),
+  });
   // Two terminals: one showing a line to select, one writing what it is given to a file.
-  cage = await startRealCage({ level: 'low', root, geometry: '640x480', apps: [
+  cage = await startRealCage({ level: 'low', root: manager.root, geometry: '640x480', apps: [
     ['xterm', '-title', 'sel', '-geometry', '60x4+0+0', '-e', 'sh', '-c', "echo 'alpha bravo2026 charlie'; exec sleep 600"],
     ['xterm', '-title', 'typed', '-geometry', '60x4+0+150', '-e', 'sh', '-c', 'exec cat > $HOME/typed.txt'],
   ] });
-  cloison = createPamTestUser();
-  journal = new FileAuditJournal(join(root, 'journal.jsonl'));
-  const policy = () => parsePolicy(POLICY, 'p.yaml');
-  const serving = new ServingSelections();
-  server = new CageManagerServer({
-    socketPath: join(root, 'manager.sock'),
-    peerUid: cloison.uid,
-    peerGid: cloison.gid,
-    journal,
-    authorization: { policy, stateDir: join(root, 'state'), runDir: join(root, 'run'), trainingKeysDir: join(root, 'training'), workstationUser: null },
-    executors: {
-      'xhelper.run': xHelperRunExecutor({ policy, x11Dir: (level) => (level === 'low' ? cage.driver.x11Dir : null), part: () => part, serving }),
-      'xhelper.stop': xhelperStopExecutor(serving),
-    },
-  });
-  await server.listen();
 }, 60_000);
 
 afterAll(async () => {
-  await part?.stop();
-  await server?.close();
-  journal?.close();
-  await cage?.stop();
-  cloison?.remove();
-  rmSync(root, { recursive: true, force: true });
+  await manager?.close(() => cage?.stop());
 });
 
 /** What the cage's own apps see, asked from inside the cage. */
@@ -82,32 +59,20 @@ const inCage = async (script: string, timeoutMs?: number) => (await cage.sh(`exp
 type Report = { step: string } & Record<string, unknown>;
 
 /** Runs the part to its end; `onPasted` runs in the cage when the part says it pasted. */
-function runPart(onPasted: () => Promise<void>, extra: Record<string, unknown> = {}): Promise<Report[]> {
+async function runPart(onPasted: () => Promise<void>, extra: Record<string, unknown> = {}): Promise<Report[]> {
   const reports: Report[] = [];
-  return new Promise((resolve, reject) => {
-    const message = (m: CloisonPartMessage) => {
-      if (m.type === 'done') resolve(reports);
-      else if (m.type === 'report') {
+  try {
+    await manager.runPart(join(__dirname, '../testing/remoteXToolsRequester.ts'), { managerSocket: manager.socketPath, level: 'low', policy: POLICY, ...extra }, {
+      message: (m, fail) => {
+        if (m.type !== 'report') return;
         reports.push(m as unknown as Report);
-        if (m.step === 'pasted') onPasted().catch(reject);
-      }
-    };
-    part = cloisonPart({
-      command: { callerUrl: import.meta.url, source: '', bundle: '', script: join(__dirname, '../testing/remoteXToolsRequester.ts') },
-      account: () => cloison,
-      start: { managerSocket: join(root, 'manager.sock'), level: 'low', policy: POLICY, ...extra },
-      message,
-      restarting: (reason) => reject(new Error(`the part ended (${reason}) after ${JSON.stringify(reports)}`)),
+        if (m.step === 'pasted') onPasted().catch(fail);
+      },
     });
-    part.start().catch(reject);
-  }).finally(async () => {
-    await part?.stop();
-    part = null;
-  }) as Promise<Report[]>;
-}
-
-function refusals(): Array<Record<string, unknown>> {
-  return readFileSync(journal.path, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l)).filter((r) => r.kind === REFUSED_KIND);
+    return reports;
+  } finally {
+    await manager.stopPart();
+  }
 }
 
 /** Waits until `check` gives something (windows take their time to map). */
@@ -171,7 +136,7 @@ describe('the X tools through the cage manager, from the cloison part', () => {
     expect(seen.keymap).toMatch(/layout:\s+fr/);
     expect(at('taken')).toMatchObject({ owned: false, read: { kind: 'text', text: 'repris par la cage', selection: 'clipboard' } });
     // Every form the part wrote was one the manager takes: nothing journaled as the part's refusal.
-    expect(refusals()).toEqual([]);
+    expect(manager.refusals()).toEqual([]);
   }, 120_000);
 
   it('a cage naming modes of its own cloison-*: the part forgets those the manager allows, at most 16 a resize, and asks nothing the manager refuses', async () => {
@@ -181,11 +146,11 @@ describe('the X tools through the cage manager, from the cloison part', () => {
     const modes = async () => (await inCage('xrandr | grep -o "cloison-[0-9x]*" | sort -u')).split('\n').filter(Boolean);
     const initial = await modes();
     expect(initial).toEqual(expect.arrayContaining(made));
-    const before = refusals().length;
+    const before = manager.refusals().length;
     const reports = await runPart(async () => undefined, { resizeOnly: { width: 700, height: 500 } });
     expect(reports.find((r) => r.step === 'screen')).toMatchObject({ msg: 'cage screen', width: 700, height: 500 });
-    console.log(JSON.stringify(refusals().slice(before)));
-    expect(refusals().slice(before)).toEqual([]);
+    console.log(JSON.stringify(manager.refusals().slice(before)));
+    expect(manager.refusals().slice(before)).toEqual([]);
     const left = await modes();
     expect(left).toContain('cloison-700x500');
     expect(left).toContain('cloison-4000x3000');

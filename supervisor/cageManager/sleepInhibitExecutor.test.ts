@@ -9,70 +9,49 @@
  * announced as a sleep, each time (seen: six for five forged and logind's one); now only logind's.
  */
 import { execFile } from 'node:child_process';
-import { chmodSync, readFileSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FileAuditJournal } from '../audit/auditJournal';
 import { parsePolicy } from '../policy/policyLoader';
 import { SleepGuard } from '../session/sleepGuard';
-import { createPamTestUser, type PamTestUser } from '../testing/pamTestUser';
+import { serveManagerToCloison, type ServedManager } from '../testing/managerServedToCloison';
 import { busctl, privateLogindUnavailable, startPrivateLogind, type PrivateLogind } from '../testing/privateLogind';
 import { sendFramesAs } from '../testing/rawFramesAs';
-import { testRoot } from '../testing/realCage';
 import { skipWithReason } from '../testing/skipWithReason';
 import { bwrapCage, twoLevelPolicy } from '../testing/testPolicy';
 import { waitFor } from '../testing/waitFor';
-import { CageManagerServer, type RootExecutors } from './cageManagerServer';
+import type { RootExecutors } from './cageManagerServer';
 import { sleepInhibitExecutor } from './sleepInhibitExecutor';
 
 const unavailable = privateLogindUnavailable();
 let logind: PrivateLogind | null = null;
-let root: string;
-let journal: FileAuditJournal;
-let cloison: PamTestUser;
-let server: CageManagerServer;
+let manager: ServedManager;
 let execute: NonNullable<RootExecutors['sleep.inhibit']>;
 const guards: SleepGuard[] = [];
 let mine: ReturnType<typeof sleepInhibitExecutor> | null = null;
 const announced: string[] = [];
 
 const ours = async () => ((await busctl(logind!.address, ['call', 'org.freedesktop.login1', '/org/freedesktop/login1', 'org.freedesktop.login1.Manager', 'ListInhibitors'])).stdout.match(/"Cloison"/g) ?? []).length;
-const ask = async (times: number) => (await sendFramesAs(cloison, join(root, 'manager.sock'), Array.from({ length: times }, (_, id) => ({ json: { id, request: { op: 'sleep.inhibit' } } })))).replies;
+const ask = async (times: number) => (await sendFramesAs(manager.cloison, manager.socketPath, Array.from({ length: times }, (_, id) => ({ json: { id, request: { op: 'sleep.inhibit' } } })))).replies;
 
 beforeAll(async () => {
   if (unavailable) return;
   logind = await startPrivateLogind();
-  root = testRoot('cloison-sx-');
-  chmodSync(root, 0o711);
-  cloison = createPamTestUser();
-  journal = new FileAuditJournal(join(root, 'journal.jsonl'));
   const policy = parsePolicy(twoLevelPolicy({ low: bwrapCage({ uid: 61800 }), high: bwrapCage({ uid: 61801 }) }), 'p.yaml');
-  server = new CageManagerServer({
-    socketPath: join(root, 'manager.sock'),
-    peerUid: cloison.uid,
-    peerGid: cloison.gid,
-    journal,
-    authorization: { policy: () => policy, stateDir: join(root, 'state'), runDir: join(root, 'run'), trainingKeysDir: join(root, 'training'), workstationUser: null },
-    executors: { 'sleep.inhibit': (req, peer) => execute(req, peer) },
-  });
-  await server.listen();
+  manager = await serveManagerToCloison({ prefix: 'cloison-sx-', policy: () => policy, executors: () => ({ 'sleep.inhibit': (req, peer) => execute(req, peer) }) });
 }, 30_000);
 
 afterAll(async () => {
   for (const guard of guards) guard.stop();
   mine?.stop();
-  await server?.close();
-  journal?.close();
-  cloison?.remove();
+  await manager?.close();
   logind?.stop();
-  if (root) rmSync(root, { recursive: true, force: true });
 });
 
 describe('sleep.inhibit (real logind on a private bus)', () => {
   it('holds one inhibitor however often asked; the sleep is announced once; taken again on resume', async (ctx) => {
     if (unavailable) skipWithReason(ctx, unavailable);
     // As managerMain.ts does: each sleep journaled (a fsync'd record in root's journal) and told to the part.
-    mine = sleepInhibitExecutor({ onSleep: () => (announced.push('sleep'), journal.append('session.sleep', 'supervisor', {})), settleMs: 200, env: { DBUS_SYSTEM_BUS_ADDRESS: logind!.address } });
+    mine = sleepInhibitExecutor({ onSleep: () => (announced.push('sleep'), manager.journal.append('session.sleep', 'supervisor', {})), settleMs: 200, env: { DBUS_SYSTEM_BUS_ADDRESS: logind!.address } });
     execute = mine;
     const replies = await ask(4);
     expect(replies).toHaveLength(4);
@@ -94,7 +73,7 @@ describe('sleep.inhibit (real logind on a private bus)', () => {
     if (!mine) throw new Error('the test before starts the executor');
     const forge = () =>
       new Promise<string | null>((resolve) =>
-        execFile('setpriv', [`--reuid=${cloison.uid}`, `--regid=${cloison.gid}`, '--clear-groups', '--', 'busctl', '--system', 'emit', '/org/freedesktop/login1', 'org.freedesktop.login1.Manager', 'PrepareForSleep', 'b', 'true'], { env: { ...process.env, DBUS_SYSTEM_BUS_ADDRESS: logind!.address } }, (err) => resolve(err ? err.message : null)),
+        execFile('setpriv', [`--reuid=${manager.cloison.uid}`, `--regid=${manager.cloison.gid}`, '--clear-groups', '--', 'busctl', '--system', 'emit', '/org/freedesktop/login1', 'org.freedesktop.login1.Manager', 'PrepareForSleep', 'b', 'true'], { env: { ...process.env, DBUS_SYSTEM_BUS_ADDRESS: logind!.address } }, (err) => resolve(err ? err.message : null)),
       );
     for (let i = 0; i < 5; i++) expect(await forge(), 'the forger reached the bus').toBeNull();
     await logind!.announce(true);
@@ -103,7 +82,7 @@ describe('sleep.inhibit (real logind on a private bus)', () => {
     // The resume comes after all of them on the bus: once the inhibitor is taken again, each was seen.
     await logind!.announce(false);
     await waitFor(async () => (await ours()) === 1, 'the inhibitor again').catch(() => undefined);
-    const sleeps = readFileSync(journal.path, 'utf8').split('\n').filter((l) => l.includes('"session.sleep"')).length;
+    const sleeps = readFileSync(manager.journal.path, 'utf8').split('\n').filter((l) => l.includes('"session.sleep"')).length;
     console.log(`five forged PrepareForSleep, then logind's: ${announced.length - 1} sleep(s) announced, ${sleeps - 1} journaled`);
     expect(announced).toEqual(['sleep', 'sleep']);
     expect(sleeps).toBe(2);

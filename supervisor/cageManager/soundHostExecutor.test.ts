@@ -12,28 +12,22 @@
  * level's recorder (and player) at the manager, the part still holding their ends: seen before,
  * the part's stop (asking again) refused by the new policy and the recorder running on.
  */
+import { closeSync, readFileSync, readSync, readdirSync, writeSync } from 'node:fs';
 import koffi from 'koffi';
-import { chmodSync, closeSync, readFileSync, readSync, readdirSync, rmSync, writeSync } from 'node:fs';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Policy } from '../../shared/policy';
-import { FileAuditJournal } from '../audit/auditJournal';
 import { parsePolicy } from '../policy/policyLoader';
 import { startHostSoundServer, HOST_MIC_FREQUENCY, type HostSoundServer } from '../testing/hostSoundServer';
-import { createPamTestUser, type PamTestUser } from '../testing/pamTestUser';
+import { serveManagerToCloison, type ServedManager } from '../testing/managerServedToCloison';
 import { sendFramesAs } from '../testing/rawFramesAs';
-import { testRoot } from '../testing/realCage';
-import { toneShare, toneWav } from '../testing/tones';
 import { bwrapCage, twoLevelPolicy } from '../testing/testPolicy';
+import { toneShare, toneWav } from '../testing/tones';
 import { waitFor } from '../testing/waitFor';
-import { CageManagerServer, REFUSED_KIND, type RootExecutors } from './cageManagerServer';
+import { type RootExecutors } from './cageManagerServer';
 import { soundHostExecutor, type HandedSoundEnd } from './soundHostExecutor';
 
-let root: string;
+let manager: ServedManager;
 let host: HostSoundServer;
-let journal: FileAuditJournal;
-let cloison: PamTestUser;
-let server: CageManagerServer;
 let execute: NonNullable<RootExecutors['sound.host']>;
 let mine: ReturnType<typeof soundHostExecutor>;
 /** The running policy: a test replaces it as the manager's SIGHUP does. */
@@ -61,36 +55,21 @@ const running = (program: string, stream: string) => () =>
   });
 const players = running('pacat', 'Cloison low');
 const recorders = running('parec', 'Cloison low (microphone)');
-const refusals = () => readFileSync(journal.path, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>).filter((r) => r.kind === REFUSED_KIND);
-const ask = async (level: string, direction: string, action?: 'stop') => (await sendFramesAs(cloison, join(root, 'manager.sock'), [{ json: { id: 1, request: { op: 'sound.host', level, direction, ...(action ? { action } : {}) } } }])).replies[0] as { ok: boolean; result?: { stream: number; pid: number }; error?: { code: string; message: string } };
+const ask = async (level: string, direction: string, action?: 'stop') => (await sendFramesAs(manager.cloison, manager.socketPath, [{ json: { id: 1, request: { op: 'sound.host', level, direction, ...(action ? { action } : {}) } } }])).replies[0] as { ok: boolean; result?: { stream: number; pid: number }; error?: { code: string; message: string } };
 
 beforeAll(async () => {
-  root = testRoot('cloison-hx-');
-  chmodSync(root, 0o711);
   host = await startHostSoundServer();
-  cloison = createPamTestUser();
-  journal = new FileAuditJournal(join(root, 'journal.jsonl'));
   policy = policyWith('audio: { enabled: true, microphone: [low] }\n');
   mine = soundHostExecutor({ policy: () => policy, target: () => host.target, part: () => part });
-  server = new CageManagerServer({
-    socketPath: join(root, 'manager.sock'),
-    peerUid: cloison.uid,
-    peerGid: cloison.gid,
-    journal,
-    authorization: { policy: () => policy, stateDir: join(root, 'state'), runDir: join(root, 'run'), trainingKeysDir: join(root, 'training'), workstationUser: null },
-    executors: { 'sound.host': (req, peer) => execute(req, peer) },
-  });
-  await server.listen();
+  manager = await serveManagerToCloison({ prefix: 'cloison-hx-', policy: () => policy, executors: () => ({ 'sound.host': (req, peer) => execute(req, peer) }) });
 }, 60_000);
 
 afterAll(async () => {
-  await server?.close();
-  journal?.close();
-  mine?.stop();
-  for (const r of received) closeSync(r.fd);
-  host?.stop();
-  cloison?.remove();
-  rmSync(root, { recursive: true, force: true });
+  await manager?.close(() => {
+    mine?.stop();
+    for (const r of received) closeSync(r.fd);
+    host?.stop();
+  });
 });
 
 describe('sound.host', () => {
@@ -149,10 +128,10 @@ describe('sound.host', () => {
 
   it('refuses the microphone for a level the policy does not give it, and an unnamed level; journaled, nothing started', async () => {
     const before = received.length;
-    const seen = refusals().length;
+    const seen = manager.refusals().length;
     expect(await ask('high', 'record')).toMatchObject({ ok: false, error: { code: 'POLICY_DENIED', message: 'level high may not have the microphone' } });
     expect(await ask('secret', 'playback')).toMatchObject({ ok: false, error: { code: 'POLICY_DENIED' } });
-    expect(refusals().slice(seen)).toEqual([expect.objectContaining({ op: 'sound.host', peerUid: cloison.uid }), expect.objectContaining({ op: 'sound.host', peerUid: cloison.uid })]);
+    expect(manager.refusals().slice(seen)).toEqual([expect.objectContaining({ op: 'sound.host', peerUid: manager.cloison.uid }), expect.objectContaining({ op: 'sound.host', peerUid: manager.cloison.uid })]);
     expect(received.length).toBe(before);
   }, 30_000);
 

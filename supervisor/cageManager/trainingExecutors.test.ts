@@ -8,28 +8,22 @@
  * `../.profile` wrote the cage's ~/.profile. Now one at a time, and the name checked again.
  */
 import { spawnSync } from 'node:child_process';
-import { chmodSync, readFileSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Policy } from '../../shared/policy';
-import { FileAuditJournal } from '../audit/auditJournal';
+import { SPOOF_MARK } from '../cages/trainingPrograms';
 import { levelViews } from '../policy/levelViews';
 import { parsePolicy } from '../policy/policyLoader';
-import { createPamTestUser, type PamTestUser } from '../testing/pamTestUser';
+import { serveManagerToCloison, type ServedManager } from '../testing/managerServedToCloison';
 import { sendFramesAs } from '../testing/rawFramesAs';
-import { startRealCage, testRoot, type RealCage } from '../testing/realCage';
+import { startRealCage, type RealCage } from '../testing/realCage';
 import { bwrapCage, twoLevelPolicy } from '../testing/testPolicy';
 import { waitFor } from '../testing/waitFor';
-import { SPOOF_MARK } from '../cages/trainingPrograms';
-import { CageManagerServer, REFUSED_KIND, type RootExecutors } from './cageManagerServer';
+import { type RootExecutors } from './cageManagerServer';
 import { trainingDocumentExecutor } from './trainingDocumentExecutor';
 import { trainingSpoofExecutor } from './trainingSpoofExecutor';
 
-let root: string;
 let cage: RealCage;
-let journal: FileAuditJournal;
-let cloison: PamTestUser;
-let server: CageManagerServer;
+let manager: ServedManager;
 let training: 'allowed' | 'forbidden' = 'allowed';
 let policy: Policy;
 const currentPolicy = () => policy;
@@ -44,47 +38,30 @@ const real = () => {
   document = trainingDocumentExecutor({ policy: currentPolicy, cage: (level) => (level === 'low' ? cage.cage : null) });
 };
 
-const refusals = () => readFileSync(journal.path, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>).filter((r) => r.kind === REFUSED_KIND);
 async function ask(request: unknown): Promise<{ reply: { ok: boolean; result?: Record<string, unknown>; error?: { code: string; message: string } }; journaled: Array<Record<string, unknown>> }> {
-  const seen = refusals().length;
-  const outcome = await sendFramesAs(cloison, join(root, 'manager.sock'), [{ json: { id: 1, request } }]);
+  const seen = manager.refusals().length;
+  const outcome = await sendFramesAs(manager.cloison, manager.socketPath, [{ json: { id: 1, request } }]);
   expect(outcome.replies).toHaveLength(1);
-  return { reply: outcome.replies[0] as never, journaled: refusals().slice(seen) };
+  return { reply: outcome.replies[0] as never, journaled: manager.refusals().slice(seen) };
 }
 function expectRefused(outcome: Awaited<ReturnType<typeof ask>>, op: string, reason: RegExp): void {
   expect(outcome.reply).toMatchObject({ ok: false, error: { message: expect.stringMatching(reason) } });
-  expect(outcome.journaled).toEqual([expect.objectContaining({ actor: 'cloison', op, peerUid: cloison.uid })]);
+  expect(outcome.journaled).toEqual([expect.objectContaining({ actor: 'cloison', op, peerUid: manager.cloison.uid })]);
 }
 /** The look-alikes up in the cage (their terminal's title is the drill's mark). */
 const lookAlikePids = () => spawnSync('pgrep', ['-u', String(cage.uid), '-f', '--', `-title ${SPOOF_MARK}`], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean).map(Number);
 const lookAlikes = async () => lookAlikePids().length;
-const peer = () => ({ uid: cloison.uid, gid: cloison.gid, pid: process.pid });
+const peer = () => ({ uid: manager.cloison.uid, gid: manager.cloison.gid, pid: process.pid });
 
 beforeAll(async () => {
-  root = testRoot('cloison-tx-');
-  chmodSync(root, 0o711);
   cage = await startRealCage({ level: 'low' });
-  cloison = createPamTestUser();
-  journal = new FileAuditJournal(join(root, 'journal.jsonl'));
   setTraining('allowed');
   real();
-  server = new CageManagerServer({
-    socketPath: join(root, 'manager.sock'),
-    peerUid: cloison.uid,
-    peerGid: cloison.gid,
-    journal,
-    authorization: { policy: currentPolicy, stateDir: join(root, 'state'), runDir: join(root, 'run'), trainingKeysDir: join(root, 'training'), workstationUser: null },
-    executors: { 'training.spoof': (req, p) => spoof(req, p), 'training.document': (req, p) => document(req, p) },
-  });
-  await server.listen();
+  manager = await serveManagerToCloison({ prefix: 'cloison-tx-', policy: currentPolicy, executors: () => ({ 'training.spoof': (req, p) => spoof(req, p), 'training.document': (req, p) => document(req, p) }) });
 }, 60_000);
 
 afterAll(async () => {
-  await server?.close();
-  journal?.close();
-  await cage?.stop();
-  cloison?.remove();
-  rmSync(root, { recursive: true, force: true });
+  await manager?.close(() => cage?.stop());
 }, 30_000);
 
 describe('training.spoof', () => {

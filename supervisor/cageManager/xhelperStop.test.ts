@@ -10,58 +10,36 @@
  * connection never answered stops nothing: the cage still has both texts. Seen with an executor
  * stopping whatever xclip the connection named: high's PRIMARY stopped by a request naming low.
  */
-import { chmodSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FileAuditJournal } from '../audit/auditJournal';
-import { parsePolicy } from '../policy/policyLoader';
-import { createPamTestUser, type PamTestUser } from '../testing/pamTestUser';
-import { startRealCage, testRoot, type RealCage } from '../testing/realCage';
+import { serveManagerToCloison, type ServedManager } from '../testing/managerServedToCloison';
+import { startRealCage, type RealCage } from '../testing/realCage';
 import { TEST_HOME_LIMIT, twoLevelPolicy } from '../testing/testPolicy';
-import { CageManagerServer, REFUSED_KIND } from './cageManagerServer';
-import { cloisonPart, type CloisonPartMessage } from './cloisonPart';
 import { ServingSelections } from './servingSelections';
 import { xHelperRunExecutor } from './xHelperRunExecutor';
 import { xhelperStopExecutor } from './xhelperStopExecutor';
 
-let root: string;
-let journal: FileAuditJournal;
-let cloison: PamTestUser;
-let server: CageManagerServer;
+let manager: ServedManager;
 let cage: RealCage;
-let part: ReturnType<typeof cloisonPart> | null = null;
 const CAGE = `{ driver: bwrap, network: none, apps: [], limits: { ${TEST_HOME_LIMIT} } }`;
 const POLICY = twoLevelPolicy({ low: CAGE, high: CAGE });
 
 beforeAll(async () => {
-  root = testRoot('cloison-xstop-');
-  chmodSync(root, 0o711);
-  cage = await startRealCage({ level: 'low', root, geometry: '640x480' });
-  cloison = createPamTestUser();
-  journal = new FileAuditJournal(join(root, 'journal.jsonl'));
-  const policy = () => parsePolicy(POLICY, 'p.yaml');
   const serving = new ServingSelections();
-  server = new CageManagerServer({
-    socketPath: join(root, 'manager.sock'),
-    peerUid: cloison.uid,
-    peerGid: cloison.gid,
-    journal,
-    authorization: { policy, stateDir: join(root, 'state'), runDir: join(root, 'run'), trainingKeysDir: join(root, 'training'), workstationUser: null },
-    executors: {
-      'xhelper.run': xHelperRunExecutor({ policy, x11Dir: () => cage.driver.x11Dir, part: () => part, serving }),
+  manager = await serveManagerToCloison({
+    prefix: 'cloison-xstop-',
+    policy: POLICY,
+    executors: ({ policy, part }) => ({
+      'xhelper.run': xHelperRunExecutor({ policy, x11Dir: () => cage.driver.x11Dir, part, serving }),
       'xhelper.stop': xhelperStopExecutor(serving),
-    },
+    }),
   });
-  await server.listen();
+  cage = await startRealCage({ level: 'low', root: manager.root, geometry: '640x480' });
 }, 60_000);
 
 afterAll(async () => {
-  await part?.stop();
-  await server?.close();
-  journal?.close();
-  await cage?.stop();
-  cloison?.remove();
-  rmSync(root, { recursive: true, force: true });
+  await manager?.close(() => cage?.stop());
 });
 
 /** What the cage's own apps paste, asked from inside the cage ('' when the selection has no owner). */
@@ -69,32 +47,20 @@ const inCage = async (selection: string) => (await cage.sh(`export DISPLAY=:0; x
 
 type Report = { step: string } & Record<string, unknown>;
 
-function runPart(mode: 'dispose' | 'attack', onStep: (r: Report) => Promise<void> = async () => undefined): Promise<Report[]> {
+async function runPart(mode: 'dispose' | 'attack', onStep: (r: Report) => Promise<void> = async () => undefined): Promise<Report[]> {
   const reports: Report[] = [];
-  return new Promise((resolve, reject) => {
-    const message = (m: CloisonPartMessage) => {
-      if (m.type === 'done') resolve(reports);
-      else if (m.type === 'report') {
+  try {
+    await manager.runPart(join(__dirname, 'xhelperStopPart.testTool.ts'), { managerSocket: manager.socketPath, policy: POLICY, mode, goFile: join(manager.root, `go-${mode}`) }, {
+      message: (m, fail) => {
+        if (m.type !== 'report') return;
         reports.push(m as unknown as Report);
-        onStep(m as unknown as Report).catch(reject);
-      }
-    };
-    part = cloisonPart({
-      command: { callerUrl: import.meta.url, source: '', bundle: '', script: join(__dirname, 'xhelperStopPart.testTool.ts') },
-      account: () => cloison,
-      start: { managerSocket: join(root, 'manager.sock'), policy: POLICY, mode, goFile: join(root, `go-${mode}`) },
-      message,
-      restarting: (reason) => reject(new Error(`the part ended (${reason}) after ${JSON.stringify(reports)}`)),
+        onStep(m as unknown as Report).catch(fail);
+      },
     });
-    part.start().catch(reject);
-  }).finally(async () => {
-    await part?.stop();
-    part = null;
-  }) as Promise<Report[]>;
-}
-
-function refusals(): Array<Record<string, unknown>> {
-  return readFileSync(journal.path, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l)).filter((r) => r.kind === REFUSED_KIND);
+    return reports;
+  } finally {
+    await manager.stopPart();
+  }
 }
 
 describe('xhelper.stop: the part stops a selection the manager serves', () => {
@@ -104,7 +70,7 @@ describe('xhelper.stop: the part stops a selection the manager serves', () => {
       if (r.step !== 'pasted') return;
       seen.clipboard = await inCage('clipboard');
       seen.primary = await inCage('primary');
-      writeFileSync(join(root, 'go-dispose'), '');
+      writeFileSync(join(manager.root, 'go-dispose'), '');
     });
     console.log(JSON.stringify(reports), JSON.stringify(seen));
     expect(reports.find((r) => r.step === 'pasted')).toMatchObject({ clipboard: 'collé puis retiré', primary: 'collé puis retiré' });
@@ -112,11 +78,11 @@ describe('xhelper.stop: the part stops a selection the manager serves', () => {
     expect(reports.find((r) => r.step === 'disposed')).toMatchObject({ clipboard: 'empty', primary: 'empty' });
     expect(await inCage('clipboard')).toBe('');
     expect(await inCage('primary')).toBe('');
-    expect(refusals()).toEqual([]);
+    expect(manager.refusals()).toEqual([]);
   }, 120_000);
 
   it('a compromised part stopping high\'s xclip by naming low, low\'s by naming high, or a connection never answered: refused or nothing stopped, the cage keeps both texts', async () => {
-    const before = refusals().length;
+    const before = manager.refusals().length;
     const reports = await runPart('attack');
     console.log(JSON.stringify(reports));
     expect(reports.find((r) => r.step === 'served')).toMatchObject({ clipboard: 'servi pour low', primary: 'servi pour high' });
@@ -128,6 +94,6 @@ describe('xhelper.stop: the part stops a selection the manager serves', () => {
     expect(reports.find((r) => r.step === 'after')).toMatchObject({ clipboard: 'servi pour low', primary: 'servi pour high' });
     expect(await inCage('clipboard')).toBe('servi pour low');
     expect(await inCage('primary')).toBe('servi pour high');
-    expect(refusals().slice(before)).toEqual([expect.objectContaining({ op: 'xhelper.stop', peerUid: cloison.uid }), expect.objectContaining({ op: 'xhelper.stop', peerUid: cloison.uid })]);
+    expect(manager.refusals().slice(before)).toEqual([expect.objectContaining({ op: 'xhelper.stop', peerUid: manager.cloison.uid }), expect.objectContaining({ op: 'xhelper.stop', peerUid: manager.cloison.uid })]);
   }, 120_000);
 });

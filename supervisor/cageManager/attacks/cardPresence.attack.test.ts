@@ -11,21 +11,19 @@
  *     the card pulled answers every pending wait once, with the count and the serials only;
  *   - with no `smartcard:` in the running policy, card.presence is refused.
  */
-import { readdirSync, readFileSync, renameSync, rmSync, mkdirSync } from 'node:fs';
+import { readdirSync, readFileSync, renameSync, mkdirSync } from 'node:fs';
 import { createConnection, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FileAuditJournal } from '../../audit/auditJournal';
 import { parsePolicy } from '../../policy/policyLoader';
 import { cardProxyPaths } from '../../smartcard/levelCardProxy';
+import { serveManagerToCloison, type ServedManager } from '../../testing/managerServedToCloison';
 import { cardPolicy, cardSection, cardTestRoot, missingForCardTest } from '../../testing/cardFixture';
-import { createPamTestUser, type PamTestUser } from '../../testing/pamTestUser';
 import { sendFramesAs } from '../../testing/rawFramesAs';
 import { waitFor } from '../../testing/waitFor';
-import { CageManagerServer, DEFAULT_MAX_IN_FLIGHT, REFUSED_KIND } from '../cageManagerServer';
+import { DEFAULT_MAX_IN_FLIGHT } from '../cageManagerServer';
 import type { CardPresenceAnswer } from '../cardPresenceWatch';
 import { ManagedCages } from '../managedCages';
-import { managerExecutors } from '../managerExecutors';
 import { authorizeRootRequest } from '../requestAuthorization';
 
 const missing = missingForCardTest('card presence attack test', { cages: false });
@@ -36,17 +34,13 @@ const UIDS = { low: BASE + 1, high: BASE + 2 };
 const ROOT_PEER = { uid: 0, gid: 0, pid: process.pid };
 
 let root: string;
-let journal: FileAuditJournal;
-let cloison: PamTestUser;
-let server: CageManagerServer;
-let table: ReturnType<typeof managerExecutors>;
+let manager: ServedManager;
 let policyText: string;
 const cages = new ManagedCages();
 
-const socketPath = () => join(root, 'manager.sock');
+const socketPath = () => manager.socketPath;
 const tokens = () => join(root, 'token', 'tokens');
 const pulledDir = () => join(root, 'pulled');
-const refusals = () => readFileSync(journal.path, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>).filter((r) => r.kind === REFUSED_KIND);
 
 /** SoftHSM2's card in the reader is its token's folder in the token directory. */
 function pull(): () => void {
@@ -70,40 +64,23 @@ function proxyPids(): number[] {
     .map(Number);
 }
 
-const presence = (req: { after?: number }) => table.executors['card.presence']!({ op: 'card.presence', ...req }, ROOT_PEER) as Promise<CardPresenceAnswer>;
+const presence = (req: { after?: number }) => manager.table!.executors['card.presence']!({ op: 'card.presence', ...req }, ROOT_PEER) as Promise<CardPresenceAnswer>;
 
 beforeAll(async () => {
   if (missing.length) return;
   let token;
   ({ root, token } = cardTestRoot('cloison-cardpresence-', PROXY_UID));
   policyText = cardPolicy(UIDS, cardSection(token, PROXY_UID, { high: ['high-sign'], low: ['low-auth'] }));
-  cloison = createPamTestUser();
-  journal = new FileAuditJournal(join(root, 'journal.jsonl'));
-  const policy = () => parsePolicy(policyText, 'p.yaml');
-  const folders = { stateDir: join(root, 'state'), runDir: join(root, 'run') };
-  table = managerExecutors({ policy, ...folders, trainingKeysDir: join(root, 'training'), workstationUser: null, hostSound: () => null, cages, part: () => null, onSleep: () => undefined, cardPollMs: 200 });
-  server = new CageManagerServer({
-    socketPath: socketPath(),
-    peerUid: cloison.uid,
-    peerGid: cloison.gid,
-    journal,
-    authorization: { policy, ...folders, trainingKeysDir: join(root, 'training'), workstationUser: null, holdsCage: cages.holds },
-    executors: table.executors,
-  });
-  await server.listen();
+  manager = await serveManagerToCloison({ root, policy: () => parsePolicy(policyText, 'p.yaml'), cages, holdsCage: true, table: { part: () => null, cardPollMs: 200 } });
 }, 60_000);
 
 afterAll(async () => {
-  await table?.stop();
-  await server?.close();
-  journal?.close();
-  cloison?.remove();
-  if (root) rmSync(root, { recursive: true, force: true });
+  await manager?.close();
 }, 60_000);
 
 describe.skipIf(missing.length > 0)('the card pulled out, the manager\'s watch', () => {
   it('a part that never asks card.presence: the session opened before the card was pulled ends, a new proxy serves', async () => {
-    const started = await sendFramesAs(cloison, socketPath(), [{ json: { id: 1, request: { op: 'card.proxy', level: 'high', action: 'start' } } }]);
+    const started = await sendFramesAs(manager.cloison, socketPath(), [{ json: { id: 1, request: { op: 'card.proxy', level: 'high', action: 'start' } } }]);
     expect(started.replies).toEqual([{ id: 1, ok: true, result: { running: true } }]);
     // The manager's first listing, the card in the reader (asked here by the test, not by the part).
     const first = await presence({});
@@ -135,8 +112,8 @@ describe.skipIf(missing.length > 0)('the card pulled out, the manager\'s watch',
     const now = await presence({});
     expect(now.present).toHaveLength(1);
     const waits = Array.from({ length: 20 }, (_, i) => ({ json: { id: 10 + i, request: { op: 'card.presence', after: now.seq } } }));
-    const asking = sendFramesAs(cloison, socketPath(), [{ json: { id: 1, request: { op: 'card.presence', after: now.seq, level: 'high' } } }, ...waits, { json: { id: 2, request: { op: 'app.running', level: 'low' } } }]);
-    await waitFor(() => refusals().some((r) => r.op === 'card.presence' && /busy/.test(String(r.reason))) && refusals().some((r) => r.op === 'card.presence' && /not a root request/.test(String(r.reason))), 'the refusals', 10_000);
+    const asking = sendFramesAs(manager.cloison, socketPath(), [{ json: { id: 1, request: { op: 'card.presence', after: now.seq, level: 'high' } } }, ...waits, { json: { id: 2, request: { op: 'app.running', level: 'low' } } }]);
+    await waitFor(() => manager.refusals().some((r) => r.op === 'card.presence' && /busy/.test(String(r.reason))) && manager.refusals().some((r) => r.op === 'card.presence' && /not a root request/.test(String(r.reason))), 'the refusals', 10_000);
     const putBack = pull();
     let replies: Array<{ id: number; ok: boolean; result?: unknown; error?: { code: string } }>;
     try {
@@ -152,7 +129,7 @@ describe.skipIf(missing.length > 0)('the card pulled out, the manager\'s watch',
     for (const r of answered) expect(r.result).toEqual({ seq: now.seq + 1, present: [] });
     expect(replies.filter((r) => r.id >= 10 && !r.ok).map((r) => r.error!.code)).toEqual(Array(20 - DEFAULT_MAX_IN_FLIGHT).fill('BUSY'));
     expect(replies).toHaveLength(22);
-    expect(refusals().filter((r) => r.op === 'card.presence' && /busy/.test(String(r.reason)))).toHaveLength(1);
+    expect(manager.refusals().filter((r) => r.op === 'card.presence' && /busy/.test(String(r.reason)))).toHaveLength(1);
   }, 60_000);
 
   it('no smartcard in the running policy: card.presence is refused', () => {

@@ -13,17 +13,12 @@
  * bound, and the helper in a control group of its own with a memory and a task limit.
  */
 import { spawnSync } from 'node:child_process';
-import { chmodSync, chownSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { chownSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FileAuditJournal } from '../../audit/auditJournal';
 import { isMountPoint } from '../../cages/cageMounts';
-import { parsePolicy } from '../../policy/policyLoader';
-import { createPamTestUser, type PamTestUser } from '../../testing/pamTestUser';
-import { testRoot } from '../../testing/realCage';
+import { serveManagerToCloison, type ServedManager } from '../../testing/managerServedToCloison';
 import { bwrapCage, twoLevelPolicy } from '../../testing/testPolicy';
-import { CageManagerServer } from '../cageManagerServer';
-import { cloisonPart, type CloisonPartMessage } from '../cloisonPart';
 import { filesHelperExecutor } from '../filesHelperExecutor';
 
 const LOW_UID = 61826;
@@ -37,43 +32,27 @@ const POLICY = twoLevelPolicy(
 `,
 );
 
-let root: string;
-let cloison: PamTestUser;
-let journal: FileAuditJournal;
-let server: CageManagerServer;
-let part: ReturnType<typeof cloisonPart> | null = null;
+let manager: ServedManager;
 let helpers: ReturnType<typeof filesHelperExecutor>;
-const home = () => join(root, 'state', 'cages', 'low', 'home');
+const home = () => join(manager.folders.stateDir, 'cages', 'low', 'home');
 
 beforeAll(async () => {
-  root = testRoot('cloison-fhb-');
-  chmodSync(root, 0o711);
+  manager = await serveManagerToCloison({
+    prefix: 'cloison-fhb-',
+    policy: POLICY,
+    executors: ({ policy, folders, part }) => ({ 'files.helper': (helpers = filesHelperExecutor({ policy, ...folders, part })) }),
+  });
   mkdirSync(home(), { recursive: true });
   // A small home of its own (a tmpfs stands for the level's mounted image).
   expect(spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=4m,mode=0700', 'tmpfs', home()]).status).toBe(0);
   chownSync(home(), LOW_UID, LOW_UID);
-  cloison = createPamTestUser();
-  journal = new FileAuditJournal(join(root, 'audit.jsonl'));
-  const policy = () => parsePolicy(POLICY, 'p.yaml');
-  server = new CageManagerServer({
-    socketPath: join(root, 'manager.sock'),
-    peerUid: cloison.uid,
-    peerGid: cloison.gid,
-    journal,
-    authorization: { policy, stateDir: join(root, 'state'), runDir: join(root, 'run'), trainingKeysDir: join(root, 'training'), workstationUser: null },
-    executors: { 'files.helper': (helpers = filesHelperExecutor({ policy, stateDir: join(root, 'state'), runDir: join(root, 'run'), part: () => part })) },
-  });
-  await server.listen();
 }, 60_000);
 
 afterAll(async () => {
-  await part?.stop();
-  await server?.close();
-  helpers?.stop();
-  journal?.close();
-  if (root && isMountPoint(home())) spawnSync('umount', ['-l', home()]);
-  cloison?.remove();
-  rmSync(root, { recursive: true, force: true });
+  await manager?.close(() => {
+    helpers?.stop();
+    if (isMountPoint(home())) spawnSync('umount', ['-l', home()]);
+  });
 });
 
 const children = (pid: number) => spawnSync('pgrep', ['-P', String(pid)], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean).map(Number);
@@ -112,25 +91,14 @@ describe('files.helper staging writes the part does not commit', () => {
     const asks = [{ level: 'low', uid: LOW_UID, keep: true, requests: [write('oversized.txt', LIMIT + 1, false), ...[1, 2, 3, 4, 5, 6].map((i) => write(`held-${i}.txt`, 700 * 1024))] }];
     const reports: Report[] = [];
     let facts: ReturnType<typeof helperFacts> | null = null;
-    await new Promise<void>((resolve, reject) => {
-      const message = (m: CloisonPartMessage) => {
-        if (m.type === 'done') resolve();
-        else if (m.type === 'report') {
-          reports.push(m as unknown as Report);
-          facts = helperFacts();
-        }
-      };
-      part = cloisonPart({
-        command: { callerUrl: import.meta.url, source: '', bundle: '', script: join(__dirname, '../../testing/filesHelperRequester.ts') },
-        account: () => cloison,
-        start: { managerSocket: join(root, 'manager.sock'), asks },
-        message,
-        restarting: (reason) => reject(new Error(`the part ended (${reason}) after ${JSON.stringify(reports)}`)),
-      });
-      part.start().catch(reject);
+    await manager.runPart(join(__dirname, '../../testing/filesHelperRequester.ts'), { managerSocket: manager.socketPath, asks }, {
+      message: (m) => {
+        if (m.type !== 'report') return;
+        reports.push(m as unknown as Report);
+        facts = helperFacts();
+      },
     });
-    await part!.stop();
-    part = null;
+    await manager.stopPart();
     const answers = reports[0]!.answers!;
     console.log(`the oversized write: ${JSON.stringify({ exit: answers[0]!.exit, stderr: answers[0]!.stderr })}; six held writes of 700 KiB: ${answers.slice(1).map((a) => `${a.exit} ${a.stderr}`).join(' | ')}; the helper: ${JSON.stringify(facts)}`);
     expect(reports[0]!.error).toBeUndefined();

@@ -11,66 +11,39 @@
  * real `cloison`-account process. Expected of a safe manager: the `low` request answered (a hung
  * level's requests wait or are refused, they never take the others down).
  */
-import { chmodSync, mkdirSync, rmSync } from 'node:fs';
-import { createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FileAuditJournal } from '../../audit/auditJournal';
-import { parsePolicy } from '../../policy/policyLoader';
-import { createPamTestUser, type PamTestUser } from '../../testing/pamTestUser';
+import { hungXServer, type HungXServer } from '../../testing/hungXServer';
+import { serveManagerToCloison, type ServedManager } from '../../testing/managerServedToCloison';
 import { sendFramesAs } from '../../testing/rawFramesAs';
-import { testRoot } from '../../testing/realCage';
 import { bwrapCage, twoLevelPolicy } from '../../testing/testPolicy';
-import { CageManagerServer } from '../cageManagerServer';
 import { xHelperRunExecutor } from '../xHelperRunExecutor';
 
 const POLICY = twoLevelPolicy({ low: bwrapCage({ uid: 61914 }), high: bwrapCage({ uid: 61915 }) });
 
-let root: string;
-let cloison: PamTestUser;
-let journal: FileAuditJournal;
-let server: CageManagerServer;
-let hungX: Server;
-const held: Socket[] = [];
+let manager: ServedManager;
+let hungX: HungXServer;
 
 beforeAll(async () => {
-  root = testRoot('cloison-rv-hx-');
-  chmodSync(root, 0o711);
-  cloison = createPamTestUser();
-  journal = new FileAuditJournal(join(root, 'audit.jsonl'));
-  // high's X socket folder, its X0 taken by a server that accepts and never answers.
-  const x11 = join(root, 'high-x11');
-  mkdirSync(x11, { mode: 0o755 });
-  hungX = createServer((s) => void held.push(s));
-  await new Promise<void>((r) => hungX.listen(join(x11, 'X0'), () => r()));
-  chmodSync(join(x11, 'X0'), 0o777);
-  const policy = () => parsePolicy(POLICY, 'p.yaml');
-  server = new CageManagerServer({
-    socketPath: join(root, 'manager.sock'),
-    peerUid: cloison.uid,
-    peerGid: cloison.gid,
-    journal,
-    authorization: { policy, stateDir: join(root, 'state'), runDir: join(root, 'run'), trainingKeysDir: join(root, 'training'), workstationUser: null },
+  manager = await serveManagerToCloison({
+    prefix: 'cloison-rv-hx-',
+    policy: POLICY,
     // low is stopped (its requests are answered at once: not running); high runs, hung.
-    executors: { 'xhelper.run': xHelperRunExecutor({ policy, x11Dir: (level) => (level === 'high' ? x11 : null), timeoutMs: 4000 }) },
+    executors: ({ policy }) => ({ 'xhelper.run': xHelperRunExecutor({ policy, x11Dir: (level) => (level === 'high' ? hungX.dir : null), timeoutMs: 4000 }) }),
   });
-  await server.listen();
+  // high's X socket folder, its X0 taken by a server that accepts and never answers.
+  hungX = await hungXServer(join(manager.root, 'high-x11'));
 });
 
 afterAll(async () => {
-  await server?.close();
-  for (const s of held) s.destroy();
-  hungX?.close();
-  journal?.close();
-  cloison?.remove();
-  rmSync(root, { recursive: true, force: true });
+  await manager?.close(() => hungX?.close());
 });
 
 describe('a hung X server in one cage', () => {
   it('does not take the other level\'s requests down with it', async () => {
     const read = (id: number) => ({ json: { id, request: { op: 'xhelper.run', level: 'high', program: 'xclip', args: ['-selection', 'clipboard', '-o'] } } });
     const frames = [...Array.from({ length: 16 }, (_, i) => read(i + 1)), { json: { id: 100, request: { op: 'xhelper.run', level: 'low', program: 'xsetroot', args: ['-solid', '#202020'] } } }];
-    const outcome = await sendFramesAs(cloison, join(root, 'manager.sock'), frames);
+    const outcome = await sendFramesAs(manager.cloison, manager.socketPath, frames);
     const replies = outcome.replies as Array<{ id: number; ok: boolean; error?: { message: string } }>;
     const low = replies.find((r) => r.id === 100);
     console.log(`16 reads of the hung cage's clipboard and one request for low on one connection: ${replies.length} replies, connection closed: ${outcome.closed}; low's: ${JSON.stringify(low ?? null)}`);

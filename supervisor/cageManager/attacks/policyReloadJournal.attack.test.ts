@@ -7,16 +7,12 @@
  * the rate the manager reads a file, the administrator's own reloads drowned). Now a repeat of the
  * outcome last journaled is counted, not written (its count goes with the next record).
  */
-import { spawn } from 'node:child_process';
-import { chmodSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FileAuditJournal } from '../../audit/auditJournal';
-import { parsePolicy } from '../../policy/policyLoader';
-import { createPamTestUser, type PamTestUser } from '../../testing/pamTestUser';
-import { testRoot } from '../../testing/realCage';
+import { serveManagerToCloison, type ServedManager } from '../../testing/managerServedToCloison';
+import { nodeProgramAs } from '../../testing/nodeProgramAs';
 import { bwrapCage, twoLevelPolicy } from '../../testing/testPolicy';
-import { CageManagerServer } from '../cageManagerServer';
 import { ManagerPolicyReload } from '../managerPolicyReload';
 
 const POLICY = twoLevelPolicy({ low: bwrapCage({ uid: 61870 }), high: bwrapCage({ uid: 61871 }) });
@@ -47,59 +43,34 @@ s.on('data', (d) => {
 s.on('connect', () => { s.write(frame(sent, { op: 'policy.reload' })); sent += 1; });
 `;
 
-let root: string;
-let cloison: PamTestUser;
-let journal: FileAuditJournal;
-let server: CageManagerServer;
+let manager: ServedManager;
 let applied = 0;
 
 beforeAll(async () => {
-  root = testRoot('cloison-reloadjournal-');
-  chmodSync(root, 0o711);
-  writeFileSync(join(root, 'p.yaml'), POLICY);
-  cloison = createPamTestUser();
-  journal = new FileAuditJournal(join(root, 'audit.jsonl'));
-  const reload = new ManagerPolicyReload({ file: join(root, 'p.yaml'), journal, apply: () => void (applied += 1), log: () => undefined });
-  server = new CageManagerServer({
-    socketPath: join(root, 'manager.sock'),
-    peerUid: cloison.uid,
-    peerGid: cloison.gid,
-    journal,
-    authorization: { policy: () => parsePolicy(POLICY, 'p.yaml'), stateDir: join(root, 'state'), runDir: join(root, 'run'), trainingKeysDir: join(root, 'training'), workstationUser: null },
-    executors: { 'policy.reload': reload.executor() },
-    refusalJournal: { windowMs: 600_000 },
+  manager = await serveManagerToCloison({
+    prefix: 'cloison-reloadjournal-',
+    policy: POLICY,
+    executors: ({ root, journal }) => {
+      writeFileSync(join(root, 'p.yaml'), POLICY);
+      const reload = new ManagerPolicyReload({ file: join(root, 'p.yaml'), journal, apply: () => void (applied += 1), log: () => undefined });
+      return { 'policy.reload': reload.executor() };
+    },
+    bounds: { refusalJournal: { windowMs: 600_000 } },
   });
-  await server.listen();
 });
 
 afterAll(async () => {
-  await server?.close();
-  journal?.close();
-  cloison?.remove();
-  rmSync(root, { recursive: true, force: true });
+  await manager?.close();
 });
 
-function reloads(): Promise<{ codes: Record<string, number>; error?: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('setpriv', [`--reuid=${cloison.uid}`, `--regid=${cloison.gid}`, '--clear-groups', '--', process.execPath, '-e', RELOADER, join(root, 'manager.sock'), String(RELOADS)], { stdio: ['ignore', 'pipe', 'inherit'] });
-    let out = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.on('exit', () => {
-      try {
-        resolve(JSON.parse(out) as { codes: Record<string, number> });
-      } catch {
-        reject(new Error(`the reloading part printed ${JSON.stringify(out.slice(0, 300))}`));
-      }
-    });
-  });
-}
+const reloads = () => nodeProgramAs<{ codes: Record<string, number>; error?: string }>(manager.cloison, RELOADER, [manager.socketPath, String(RELOADS)], 'the reloading part');
 
 describe('a part asking policy.reload without end, one at a time', () => {
   it('a part asking again and again writes one record into root\'s journal, not one a request (seen before: 3000 records for 3000 requests)', async () => {
     const outcome = await reloads();
-    const records = readFileSync(journal.path, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
+    const records = readFileSync(manager.journal.path, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
     const reloadRecords = records.filter((r) => r.kind === 'policy.reload');
-    console.log(`${RELOADS} reloads asked by the part: answers ${JSON.stringify(outcome.codes)}; ${reloadRecords.length} policy.reload records, ${statSync(journal.path).size} bytes in root's journal; the policy applied ${applied} times`);
+    console.log(`${RELOADS} reloads asked by the part: answers ${JSON.stringify(outcome.codes)}; ${reloadRecords.length} policy.reload records, ${statSync(manager.journal.path).size} bytes in root's journal; the policy applied ${applied} times`);
     expect(outcome.codes).toEqual({ accepted: RELOADS });
     // The same file each time: its first reading journaled, the repeats not (each still read and applied: bounded per turn).
     expect(reloadRecords).toHaveLength(1);

@@ -7,17 +7,10 @@
  * refused and the part's next honest request answered; root's journal gets a bounded number of
  * records: the first of each op and gate in a window, then one counting the rest.
  */
-import { spawn } from 'node:child_process';
-import { chmodSync, readFileSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FileAuditJournal } from '../../audit/auditJournal';
-import { parsePolicy } from '../../policy/policyLoader';
-import { createPamTestUser, type PamTestUser } from '../../testing/pamTestUser';
-import { testRoot } from '../../testing/realCage';
+import { serveManagerToCloison, type ServedManager } from '../../testing/managerServedToCloison';
+import { nodeProgramAs } from '../../testing/nodeProgramAs';
 import { bwrapCage, twoLevelPolicy } from '../../testing/testPolicy';
-import { CageManagerServer } from '../cageManagerServer';
-import { REFUSED_KIND } from '../refusalJournal';
 import type { RequestOf } from '../requests';
 
 const POLICY = twoLevelPolicy({ low: bwrapCage({ uid: 61850 }), high: bwrapCage({ uid: 61851 }) });
@@ -52,57 +45,28 @@ s.on('connect', () => {
 });
 `;
 
-let root: string;
-let cloison: PamTestUser;
-let journal: FileAuditJournal;
-let server: CageManagerServer;
+let manager: ServedManager;
 
 beforeAll(async () => {
-  root = testRoot('cloison-refusalflood-');
-  chmodSync(root, 0o711);
-  cloison = createPamTestUser();
-  journal = new FileAuditJournal(join(root, 'audit.jsonl'));
-  server = new CageManagerServer({
-    socketPath: join(root, 'manager.sock'),
-    peerUid: cloison.uid,
-    peerGid: cloison.gid,
-    journal,
-    authorization: { policy: () => parsePolicy(POLICY, 'p.yaml'), stateDir: join(root, 'state'), runDir: join(root, 'run'), trainingKeysDir: join(root, 'training'), workstationUser: null },
-    executors: { 'xhelper.run': async (req: RequestOf<'xhelper.run'>) => ({ ran: req.level }) },
+  manager = await serveManagerToCloison({
+    prefix: 'cloison-refusalflood-',
+    policy: POLICY,
+    executors: () => ({ 'xhelper.run': async (req: RequestOf<'xhelper.run'>) => ({ ran: req.level }) }),
     // One window for the whole flood, however slow the machine; it ends when the manager closes.
-    refusalJournal: { windowMs: 600_000 },
+    bounds: { refusalJournal: { windowMs: 600_000 } },
   });
-  await server.listen();
 });
 
 afterAll(async () => {
-  await server?.close();
-  journal?.close();
-  cloison?.remove();
-  rmSync(root, { recursive: true, force: true });
+  await manager?.close();
 });
 
-const refusals = () => readFileSync(journal.path, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>).filter((r) => r.kind === REFUSED_KIND);
-
-function flood(): Promise<{ codes: Record<string, number>; honest: unknown; error?: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('setpriv', [`--reuid=${cloison.uid}`, `--regid=${cloison.gid}`, '--clear-groups', '--', process.execPath, '-e', FLOODER, join(root, 'manager.sock'), String(FORBIDDEN)], { stdio: ['ignore', 'pipe', 'inherit'] });
-    let out = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.on('exit', () => {
-      try {
-        resolve(JSON.parse(out) as { codes: Record<string, number>; honest: unknown });
-      } catch {
-        reject(new Error(`the flooding part printed ${JSON.stringify(out.slice(0, 300))}`));
-      }
-    });
-  });
-}
+const flood = () => nodeProgramAs<{ codes: Record<string, number>; honest: unknown; error?: string }>(manager.cloison, FLOODER, [manager.socketPath, String(FORBIDDEN)], 'the flooding part');
 
 describe('a part sending forbidden requests without end', () => {
   it('has each refused and its honest request answered; root journals a bounded number of records, then one counting the rest', async () => {
     const outcome = await flood();
-    const journaled = refusals();
+    const journaled = manager.refusals();
     console.log(`${FORBIDDEN} forbidden requests: answers ${JSON.stringify(outcome.codes)}, the honest one ${JSON.stringify(outcome.honest)}; ${journaled.length} refusal records in root's journal before the window ended`);
     expect(outcome.codes).toEqual({ POLICY_DENIED: 18_000, BAD_REQUEST: 2_000 });
     expect(outcome.honest).toEqual({ id: FORBIDDEN, ok: true, result: { ran: 'low' } });
@@ -110,8 +74,8 @@ describe('a part sending forbidden requests without end', () => {
     expect(journaled).toHaveLength(48);
     expect(journaled.filter((r) => r.op === 'cage.start')).toHaveLength(16);
     // When the window ends (here the manager closing), one record counts what was not journaled one by one.
-    await server.close();
-    const count = refusals().slice(48);
+    await manager.server.close();
+    const count = manager.refusals().slice(48);
     expect(count).toHaveLength(1);
     expect(count[0]).toMatchObject({ actor: 'cloison', op: '(many)', notJournaled: FORBIDDEN - 48, byKind: expect.stringContaining('(other) schema: 1984') });
   }, 60_000);

@@ -7,21 +7,20 @@
  * (docs/least-privilege.md), shown as it is.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, chownSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
-import { connect, createServer, type Server, type Socket } from 'node:net';
+import { chmodSync, chownSync, mkdirSync, readdirSync, readFileSync, symlinkSync } from 'node:fs';
+import { createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LevelPolicy, Policy } from '../../../shared/policy';
-import { FileAuditJournal } from '../../audit/auditJournal';
 import { parsePolicy } from '../../policy/policyLoader';
 import { peerCredentials } from '../../sandbox/peerCredentials';
-import { createPamTestUser, type PamTestUser } from '../../testing/pamTestUser';
+import { commandedPart, type CommandedPart } from '../../testing/commandedPart';
+import { serveManagerToCloison, type ServedManager } from '../../testing/managerServedToCloison';
 import { testRoot } from '../../testing/realCage';
 import { bwrapCage, twoLevelPolicy, vncCage } from '../../testing/testPolicy';
 import { waitFor } from '../../testing/waitFor';
-import { CageManagerServer, REFUSED_KIND } from '../cageManagerServer';
-import { cloisonPart } from '../cloisonPart';
+import { REFUSED_KIND } from '../cageManagerServer';
 import { vncServerExecutor } from '../vncServerExecutor';
 
 type Reply = { ok: boolean; result?: Record<string, unknown>; error?: string; code?: string | null };
@@ -30,26 +29,15 @@ type Reply = { ok: boolean; result?: Record<string, unknown>; error?: string; co
 const OTHER_UID = 61873;
 
 let root: string;
-let cloison: PamTestUser;
-let journal: FileAuditJournal;
-let manager: CageManagerServer;
-let part: ReturnType<typeof cloisonPart> | null = null;
-let commands: Socket;
+let manager: ServedManager;
+let part: CommandedPart<Reply>;
 let current: Policy;
 let full: Policy;
 const servers: Server[] = [];
 const children: ChildProcess[] = [];
-const replies = new Map<number, (reply: Reply) => void>();
-let nextId = 1;
 const paths: Record<string, string> = {};
 
-function ask(command: Record<string, unknown>): Promise<Reply> {
-  const id = nextId++;
-  return new Promise((resolve) => {
-    replies.set(id, resolve);
-    commands.write(`${JSON.stringify({ id, ...command })}\n`);
-  });
-}
+const ask = (command: Record<string, unknown>) => part.ask(command);
 
 /** A root server at `path`: `greet(socket)` is what it sends first; it echoes what it is sent, prefixed. */
 function server(path: string, greet: (s: Socket) => string): Promise<Server> {
@@ -73,7 +61,7 @@ async function python(code: string, args: string[], uid?: number): Promise<{ chi
 }
 
 /** Root's journal as written so far (the manager's refusals). */
-const journalText = () => readFileSync(join(root, 'manager-journal.jsonl'), 'utf8');
+const journalText = () => readFileSync(manager.journal.path, 'utf8');
 
 const vncLevel = (like: LevelPolicy, id: string, socket: string): LevelPolicy => ({ ...like, id, cage: { driver: 'vnc', endpoint: { socket } } }) as LevelPolicy;
 
@@ -111,55 +99,26 @@ beforeAll(async () => {
   // A root-only service that trusts its peer's uid (as systemd's, libvirt's, docker's do).
   await server(paths.svc!, (c) => `service: peer uid ${peerCredentials(c).uid}\n`);
   symlinkSync(paths.vm!, paths.linked!);
-  cloison = createPamTestUser();
   const p = parsePolicy(twoLevelPolicy({ low: bwrapCage({ uid: 61872 }), high: vncCage(paths.vm!) }), 'p.yaml');
   const like = p.levels[1]!;
   full = { ...p, levels: [...p.levels, ...['shared', 'svc', 'hung', 'fdpass', 'linked', 'dotdot', 'procroot', 'slashes', 'apart', 'race', 'racedir', 'ownvm', 'otherpeer', 'silent'].map((id) => vncLevel(like, id, paths[id]!))] };
   current = full;
   const policy = () => current;
-  journal = new FileAuditJournal(join(root, 'manager-journal.jsonl'));
-  const managerSocket = join(root, 'manager.sock');
-  manager = new CageManagerServer({
-    socketPath: managerSocket,
-    peerUid: cloison.uid,
-    peerGid: cloison.gid,
-    journal,
-    authorization: { policy, stateDir: join(root, 'state'), runDir: join(root, 'run'), trainingKeysDir: join(root, 'training'), workstationUser: null },
-    executors: { 'vnc.connect': vncServerExecutor({ policy, part: () => part }) },
-    refusalJournal: { windowMs: 600_000 },
+  manager = await serveManagerToCloison({
+    root,
+    policy,
+    executors: ({ part }) => ({ 'vnc.connect': vncServerExecutor({ policy, part }) }),
+    bounds: { refusalJournal: { windowMs: 600_000 } },
   });
-  await manager.listen();
-  const ownDir = mkdtempSync(join(root, 'part-'));
-  chownSync(ownDir, cloison.uid, cloison.gid);
-  chmodSync(ownDir, 0o700);
-  const commandSocket = join(ownDir, 'commands.sock');
-  await new Promise<void>((resolve, reject) => {
-    part = cloisonPart({
-      command: { callerUrl: import.meta.url, source: '', bundle: '', script: join(__dirname, 'vncConnectPart.testTool.ts') },
-      account: () => cloison,
-      start: { managerSocket, commandSocket },
-      message: (m) => m.type === 'listening' && resolve(),
-      restarting: (reason) => reject(new Error(`the part ended: ${reason}`)),
-    });
-    part.start().catch(reject);
-  });
-  commands = connect(commandSocket);
-  createInterface({ input: commands }).on('line', (line) => {
-    const reply = JSON.parse(line) as Reply & { id: number };
-    replies.get(reply.id)?.(reply);
-    replies.delete(reply.id);
-  });
+  part = await commandedPart<Reply>(manager, join(__dirname, 'vncConnectPart.testTool.ts'));
 }, 60_000);
 
 afterAll(async () => {
-  commands?.destroy();
-  await part?.stop();
-  await manager?.close();
-  journal?.close();
-  for (const c of children) c.kill('SIGKILL');
-  await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
-  cloison?.remove();
-  rmSync(root, { recursive: true, force: true });
+  part?.close();
+  await manager?.close(async () => {
+    for (const c of children) c.kill('SIGKILL');
+    await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
+  });
 });
 
 describe('vnc.connect attacked', () => {
@@ -284,7 +243,7 @@ describe('vnc.connect attacked', () => {
   it('fails: 500 vnc.connect at a linked socket — each refused, root\'s journal keeps a bounded number', async () => {
     const r = await ask({ cmd: 'raw', request: { op: 'vnc.connect', level: 'linked' }, n: 500 });
     expect(r.result!.answers).toEqual({ POLICY_DENIED: 500 });
-    const records = readFileSync(join(root, 'manager-journal.jsonl'), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as { kind: string; op?: string });
+    const records = readFileSync(manager.journal.path, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as { kind: string; op?: string });
     expect(records.filter((x) => x.kind === REFUSED_KIND && x.op === 'vnc.connect').length).toBeLessThanOrEqual(20);
   });
 

@@ -15,73 +15,46 @@
  * then network.wireguard and network.nat from a real `cloison`-account process.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { chmodSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FileAuditJournal } from '../../audit/auditJournal';
 import { bwrapCagePaths, tunnelInterfaceName } from '../../cages/bwrapDriver';
 import { parsePolicy } from '../../policy/policyLoader';
-import { createPamTestUser, type PamTestUser } from '../../testing/pamTestUser';
+import { serveManagerToCloison, type ServedManager } from '../../testing/managerServedToCloison';
 import { sendFramesAs } from '../../testing/rawFramesAs';
 import { testRoot } from '../../testing/realCage';
 import { bwrapCage, twoLevelPolicy } from '../../testing/testPolicy';
 import { waitFor } from '../../testing/waitFor';
-import { CageManagerServer } from '../cageManagerServer';
+import { wireguardBwrapCage } from '../../testing/wireguardTestCage';
 import { ManagedCages } from '../managedCages';
-import { managerExecutors } from '../managerExecutors';
 
 const HIGH_UID = 61821;
 const SMALL = 'homeBytes: 64MiB, tmpfsBytes: 32MiB';
 
-let root: string;
-let cloison: PamTestUser;
-let journal: FileAuditJournal;
-let server: CageManagerServer;
-let table: ReturnType<typeof managerExecutors>;
+let manager: ServedManager;
 const cages = new ManagedCages();
 
 const linksIn = (pid: number) => execFileSync('nsenter', ['-t', String(pid), '-n', '--', 'ip', '-o', 'link', 'show'], { encoding: 'utf8' }).split('\n').filter(Boolean).map((l) => l.split(':')[1]!.trim().split('@')[0]!);
 
 beforeAll(async () => {
-  root = testRoot('cloison-wgbd-');
-  chmodSync(root, 0o711);
-  cloison = createPamTestUser();
-  journal = new FileAuditJournal(join(root, 'audit.jsonl'));
-  const key = execFileSync('wg', ['genkey'], { encoding: 'utf8' }).trim();
-  const peerKey = execFileSync('wg', ['pubkey'], { input: execFileSync('wg', ['genkey']), encoding: 'utf8' }).trim();
-  const conf = join(root, 'wg-high.conf');
-  writeFileSync(conf, `[Interface]\nPrivateKey = ${key}\nAddress = 10.99.11.2/32\n\n[Peer]\nPublicKey = ${peerKey}\nEndpoint = 127.0.0.1:51997\nAllowedIPs = 10.99.11.0/24\n`, { mode: 0o600 });
-  const high = bwrapCage({ uid: HIGH_UID, limits: SMALL }).replace('network: none', `network: { mode: wireguard, config: ${conf} }`);
+  const root = testRoot('cloison-wgbd-');
+  const high = wireguardBwrapCage(join(root, 'wg-high.conf'), { uid: HIGH_UID, limits: SMALL, subnet: '10.99.11', port: 51997 });
   const policy = parsePolicy(twoLevelPolicy({ low: bwrapCage({ uid: 61820, limits: SMALL }), high }), 'p.yaml');
-  const folders = { stateDir: join(root, 'state'), runDir: join(root, 'run') };
-  table = managerExecutors({ policy: () => policy, ...folders, trainingKeysDir: join(root, 'training'), workstationUser: null, hostSound: () => null, cages, part: () => null, onSleep: () => undefined });
-  server = new CageManagerServer({
-    socketPath: join(root, 'manager.sock'),
-    peerUid: cloison.uid,
-    peerGid: cloison.gid,
-    journal,
-    authorization: { policy: () => policy, ...folders, trainingKeysDir: join(root, 'training'), workstationUser: null },
-    executors: table.executors,
-  });
-  await server.listen();
+  // The manager's own table, as it serves the part.
+  manager = await serveManagerToCloison({ root, policy: () => policy, cages, table: {} });
 }, 30_000);
 
 afterAll(async () => {
-  await server?.close();
-  table?.stop();
-  for (const level of cages.levels()) await cages.cage(level)?.stop().catch(() => undefined);
-  journal?.close();
-  cloison?.remove();
-  rmSync(root, { recursive: true, force: true });
+  await manager?.close();
 }, 60_000);
 
 describe('network.wireguard for a cage whose driver opened its tunnel', () => {
   it('is no request: the cage keeps its working tunnel', async () => {
-    const ask = (request: unknown) => sendFramesAs(cloison, join(root, 'manager.sock'), [{ json: { id: 1, request } }]);
+    const ask = (request: unknown) => sendFramesAs(manager.cloison, manager.socketPath, [{ json: { id: 1, request } }]);
     const started = await ask({ op: 'cage.start', level: 'high', uid: HIGH_UID });
     expect(started.replies[0]).toMatchObject({ ok: true });
     const innerPid = cages.innerPidOf('high')!;
-    const ifname = tunnelInterfaceName('high', bwrapCagePaths(join(root, 'state'), join(root, 'run'), 'high').run);
+    const ifname = tunnelInterfaceName('high', bwrapCagePaths(manager.folders.stateDir, manager.folders.runDir, 'high').run);
     await waitFor(() => linksIn(innerPid).includes(ifname), 'the driver\'s tunnel in the cage', 20_000);
     const gos = () => spawnSync('pgrep', ['-f', `wireguard-go.*${ifname}`], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean);
     const before = gos();
@@ -96,6 +69,6 @@ describe('network.wireguard for a cage whose driver opened its tunnel', () => {
     expect(after, "the cage's tunnel after the request").toContain(ifname);
     // One tunnel, the driver's: its wireguard-go the same process, no second one beside it.
     expect(goesAfter).toEqual(before);
-    expect(readFileSync(join(root, 'audit.jsonl'), 'utf8')).toMatch(/rootRequest\.refused/);
+    expect(readFileSync(manager.journal.path, 'utf8')).toMatch(/rootRequest\.refused/);
   }, 120_000);
 });

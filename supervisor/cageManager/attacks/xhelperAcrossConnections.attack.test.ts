@@ -12,63 +12,36 @@
  * and the other level still answered.
  */
 import { spawnSync } from 'node:child_process';
-import { chmodSync, mkdirSync, rmSync } from 'node:fs';
-import { createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FileAuditJournal } from '../../audit/auditJournal';
-import { parsePolicy } from '../../policy/policyLoader';
-import { createPamTestUser, type PamTestUser } from '../../testing/pamTestUser';
+import { hungXServer, type HungXServer } from '../../testing/hungXServer';
+import { serveManagerToCloison, type ServedManager } from '../../testing/managerServedToCloison';
 import { sendFramesAs } from '../../testing/rawFramesAs';
-import { testRoot } from '../../testing/realCage';
 import { bwrapCage, twoLevelPolicy } from '../../testing/testPolicy';
-import { CageManagerServer } from '../cageManagerServer';
 import { XHELPER_RUNNING_PER_LEVEL, xHelperRunExecutor } from '../xHelperRunExecutor';
 
 const POLICY = twoLevelPolicy({ low: bwrapCage({ uid: 61824 }), high: bwrapCage({ uid: 61825 }) });
 const CONNECTIONS = 5;
 const READS = 10;
 
-let root: string;
-let x11: string;
-let cloison: PamTestUser;
-let journal: FileAuditJournal;
-let server: CageManagerServer;
-let hungX: Server;
-const held: Socket[] = [];
+let manager: ServedManager;
+let hungX: HungXServer;
 
 /** The X helper sandboxes this process runs over the hung server's folder (bwrap's own child excluded: -P). */
-const sandboxes = () => spawnSync('pgrep', ['-P', String(process.pid), '-f', `bwrap.*${x11}`], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean).length;
+const sandboxes = () => spawnSync('pgrep', ['-P', String(process.pid), '-f', `bwrap.*${hungX.dir}`], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean).length;
 
 beforeAll(async () => {
-  root = testRoot('cloison-xhc-');
-  chmodSync(root, 0o711);
-  cloison = createPamTestUser();
-  journal = new FileAuditJournal(join(root, 'audit.jsonl'));
-  x11 = join(root, 'high-x11');
-  mkdirSync(x11, { mode: 0o755 });
-  hungX = createServer((s) => void held.push(s));
-  await new Promise<void>((r) => hungX.listen(join(x11, 'X0'), () => r()));
-  chmodSync(join(x11, 'X0'), 0o777);
-  const policy = () => parsePolicy(POLICY, 'p.yaml');
-  server = new CageManagerServer({
-    socketPath: join(root, 'manager.sock'),
-    peerUid: cloison.uid,
-    peerGid: cloison.gid,
-    journal,
-    authorization: { policy, stateDir: join(root, 'state'), runDir: join(root, 'run'), trainingKeysDir: join(root, 'training'), workstationUser: null },
-    executors: { 'xhelper.run': xHelperRunExecutor({ policy, x11Dir: (level) => (level === 'high' ? x11 : null), timeoutMs: 6000 }) },
+  manager = await serveManagerToCloison({
+    prefix: 'cloison-xhc-',
+    policy: POLICY,
+    executors: ({ policy }) => ({ 'xhelper.run': xHelperRunExecutor({ policy, x11Dir: (level) => (level === 'high' ? hungX.dir : null), timeoutMs: 6000 }) }),
   });
-  await server.listen();
+  // high's X socket folder, its X0 taken by a server that accepts and never answers.
+  hungX = await hungXServer(join(manager.root, 'high-x11'));
 });
 
 afterAll(async () => {
-  await server?.close();
-  for (const s of held) s.destroy();
-  hungX?.close();
-  journal?.close();
-  cloison?.remove();
-  rmSync(root, { recursive: true, force: true });
+  await manager?.close(() => hungX?.close());
 });
 
 describe('xhelper.run on a hung cage from many connections', () => {
@@ -76,11 +49,11 @@ describe('xhelper.run on a hung cage from many connections', () => {
     const read = (id: number) => ({ json: { id, request: { op: 'xhelper.run', level: 'high', program: 'xclip', args: ['-selection', 'clipboard', '-o'] } } });
     let most = 0;
     const sampler = setInterval(() => (most = Math.max(most, sandboxes())), 100);
-    const outcomes = await Promise.all(Array.from({ length: CONNECTIONS }, () => sendFramesAs(cloison, join(root, 'manager.sock'), Array.from({ length: READS }, (_, i) => read(i + 1)))));
+    const outcomes = await Promise.all(Array.from({ length: CONNECTIONS }, () => sendFramesAs(manager.cloison, manager.socketPath, Array.from({ length: READS }, (_, i) => read(i + 1)))));
     clearInterval(sampler);
     const replies = outcomes.flatMap((o) => o.replies as Array<{ ok: boolean; error?: { code: string } }>);
     const busy = replies.filter((r) => r.error?.code === 'BUSY').length;
-    const low = await sendFramesAs(cloison, join(root, 'manager.sock'), [{ json: { id: 1, request: { op: 'xhelper.run', level: 'low', program: 'xsetroot', args: ['-solid', '#202020'] } } }]);
+    const low = await sendFramesAs(manager.cloison, manager.socketPath, [{ json: { id: 1, request: { op: 'xhelper.run', level: 'low', program: 'xsetroot', args: ['-solid', '#202020'] } } }]);
     console.log(`${CONNECTIONS} connections x ${READS} reads of the hung cage's clipboard: ${replies.length} replies, ${busy} BUSY; X helper sandboxes at once, at most: ${most}; low's answer after: ${JSON.stringify(low.replies[0])}`);
     expect(replies).toHaveLength(CONNECTIONS * READS);
     expect(most).toBeGreaterThan(0);

@@ -7,20 +7,10 @@
  * in a user namespace of the part's own (cloisonConvert.test.ts shows what they reach).
  */
 import { execFileSync } from 'node:child_process';
-import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chownSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FileAuditJournal } from '../../audit/auditJournal';
-import { CageManagerServer } from '../../cageManager/cageManagerServer';
-import { cageStartExecutor } from '../../cageManager/cageStartExecutor';
-import { cageStopExecutor } from '../../cageManager/cageStopExecutor';
-import { cloisonPart, type CloisonPartMessage } from '../../cageManager/cloisonPart';
-import { filesHelperExecutor } from '../../cageManager/filesHelperExecutor';
-import { ManagedCages } from '../../cageManager/managedCages';
-import { bwrapCagePaths } from '../../cages/bwrapDriver';
-import { parsePolicy } from '../../policy/policyLoader';
-import { createPamTestUser, type PamTestUser } from '../../testing/pamTestUser';
-import { testRoot } from '../../testing/realCage';
+import { fileBrokerManager, type FileBrokerManager } from '../../testing/fileBrokerManager';
 import { bwrapCage, twoLevelPolicy } from '../../testing/testPolicy';
 import { hostile } from './hostileDocuments';
 
@@ -37,39 +27,11 @@ const POLICY = twoLevelPolicy(
 `,
 );
 
-let root: string;
-let cloison: PamTestUser;
-let journal: FileAuditJournal;
-let server: CageManagerServer;
-let folders: { stateDir: string; runDir: string };
-let helpers: ReturnType<typeof filesHelperExecutor>;
-const cages = new ManagedCages();
-let part: ReturnType<typeof cloisonPart> | null = null;
-const home = (level: string) => bwrapCagePaths(folders.stateDir, folders.runDir, level).home;
+let manager: FileBrokerManager;
+const home = (level: string) => manager.home(level);
 
 beforeAll(async () => {
-  root = testRoot('cloison-cvt-');
-  chmodSync(root, 0o711);
-  cloison = createPamTestUser();
-  journal = new FileAuditJournal(join(root, 'manager-audit.jsonl'));
-  folders = { stateDir: join(root, 'state'), runDir: join(root, 'run') };
-  const policy = () => parsePolicy(POLICY, 'p.yaml');
-  const start = cageStartExecutor({ policy, ...folders, cages });
-  server = new CageManagerServer({
-    socketPath: join(root, 'manager.sock'),
-    peerUid: cloison.uid,
-    peerGid: cloison.gid,
-    journal,
-    authorization: { policy, ...folders, trainingKeysDir: join(root, 'training'), workstationUser: null },
-    executors: {
-      'cage.start': start,
-      'cage.stop': cageStopExecutor({ cages }),
-      'files.helper': (helpers = filesHelperExecutor({ policy, ...folders, part: () => part })),
-    },
-  });
-  await server.listen();
-  await start({ op: 'cage.start', level: 'low', uid: LOW_UID });
-  await start({ op: 'cage.start', level: 'high', uid: HIGH_UID });
+  manager = await fileBrokerManager({ prefix: 'cloison-cvt-', policy: POLICY, uids: { low: LOW_UID, high: HIGH_UID } });
   const put = (level: string, uid: number, name: string, bytes: Buffer | string) => {
     const outbox = join(home(level), 'Outbox');
     mkdirSync(outbox, { recursive: true });
@@ -80,37 +42,20 @@ beforeAll(async () => {
   put('low', LOW_UID, 'invoice.pdf', hostile.javascript());
   put('high', HIGH_UID, 'clean.txt', 'du texte ordinaire\n');
   put('high', HIGH_UID, 'marked.txt', 'du texte MARQUEUR-DE-TEST caché\n');
-  mkdirSync(join(root, 'part'), { mode: 0o700 });
-  chownSync(join(root, 'part'), cloison.uid, cloison.gid);
 }, 120_000);
 
 afterAll(async () => {
-  await part?.stop();
-  for (const level of cages.levels()) await cages.cage(level)?.stop();
-  await server?.close();
-  helpers?.stop();
-  journal?.close();
-  cloison?.remove();
-  rmSync(root, { recursive: true, force: true });
+  await manager?.close();
 }, 60_000);
 
 async function runPart(): Promise<Record<string, { result?: unknown; error?: string; questions?: unknown[] }>> {
   const reports: Record<string, { result?: unknown; error?: string; questions?: unknown[] }> = {};
-  await new Promise<void>((resolve, reject) => {
-    part = cloisonPart({
-      command: { callerUrl: import.meta.url, source: '', bundle: '', script: join(__dirname, '../../testing/convertingBrokerPart.ts') },
-      account: () => cloison,
-      start: { filter: 'sandboxing', managerSocket: join(root, 'manager.sock'), policy: POLICY, workDir: join(root, 'part') },
-      message: (m: CloisonPartMessage) => {
-        if (m.type === 'done') resolve();
-        else if (m.type === 'report') reports[m.step as string] = m as { result?: unknown };
-      },
-      restarting: (reason) => reject(new Error(`the part ended (${reason}) after ${JSON.stringify(reports)}`)),
-    });
-    part.start().catch(reject);
-  });
-  await part!.stop();
-  part = null;
+  await manager.runPart(
+    join(__dirname, '../../testing/convertingBrokerPart.ts'),
+    { filter: 'sandboxing', managerSocket: manager.socketPath, policy: POLICY, workDir: manager.partFolder },
+    { message: (m) => void (m.type === 'report' && (reports[m.step as string] = m as { result?: unknown })) },
+  );
+  await manager.stopPart();
   return reports;
 }
 
