@@ -11,13 +11,21 @@
  * again), else when the next change is seen — with that count and the serials present, nothing
  * else. Every pending wait shares one promise however often the part asks.
  *
- * The watch starts at the first card.proxy start or card.presence (no proxy, no session to end)
- * and runs until the manager stops; with no `smartcard:` in the running policy it lists nothing.
+ * The watch starts at the first card.proxy start or card.presence — the part asks from its start,
+ * so the band says whether the card is in the reader while no proxy runs (an exclusive card given
+ * to no level) — and runs until the manager stops; with no `smartcard:` in the running policy it
+ * lists nothing. Fail-closed: after FAILED_LISTINGS_BEFORE_RESTART listings in a row that could not
+ * be had (the tool timed out, the module failed), every running proxy restarts too, journaled
+ * `smartcard.presenceUnknown` — a reader the manager cannot see could hide a card pulled out — and
+ * again after as many more.
  */
 import { cardProxyUid } from '../../shared/smartcardPolicy';
 import type { Policy } from '../../shared/policy';
 import { CardPresence, type CardChange, type CardPresenceOptions } from '../smartcard/cardPresence';
 import type { RequestOf } from './requests';
+
+/** Listings in a row that could not be had before every session on the card is ended. */
+export const FAILED_LISTINGS_BEFORE_RESTART = 3;
 
 export interface CardPresenceAnswer {
   /** How many listings differed from the one before since the manager started (the first one counts). */
@@ -30,6 +38,8 @@ export interface CardPresenceWatchOptions {
   policy(): Policy;
   /** Every running proxy stopped and started again: every session on the card ends. */
   restart(): Promise<unknown>;
+  /** The manager's journal: a restart for listings that failed is recorded there. */
+  journal?: { append(kind: string, actor: string, fields: Record<string, string | number>): unknown };
   log?: (msg: string, fields?: Record<string, unknown>) => void;
   /** Tests: a faster poll. */
   intervalMs?: number;
@@ -41,6 +51,7 @@ export class CardPresenceWatch {
   private next: { promise: Promise<CardPresenceAnswer>; resolve: (a: CardPresenceAnswer) => void } | null = null;
   private watch: CardPresence | null = null;
   private stopped = false;
+  private failedInARow = 0;
 
   constructor(private readonly options: CardPresenceWatchOptions) {}
 
@@ -54,6 +65,7 @@ export class CardPresenceWatch {
         return card && first !== undefined ? { modulePath: card.module, environment: card.environment, uid: cardProxyUid(card, first) } : null;
       },
       change: (change) => void this.changed(change),
+      outcome: (listed) => void this.listingOutcome(listed),
       ...(this.options.intervalMs !== undefined ? { intervalMs: this.options.intervalMs } : {}),
       ...(this.options.log ? { log: this.options.log } : {}),
     };
@@ -77,6 +89,17 @@ export class CardPresenceWatch {
     this.stopped = true;
     this.watch?.stop();
     this.watch = null;
+  }
+
+  private async listingOutcome(listed: boolean): Promise<void> {
+    this.failedInARow = listed ? 0 : this.failedInARow + 1;
+    if (this.failedInARow === 0 || this.failedInARow % FAILED_LISTINGS_BEFORE_RESTART !== 0) return;
+    this.options.log?.('the reader could not be listed: every card proxy restarts', { failedInARow: this.failedInARow });
+    const restarted = await this.options.restart().catch((err: Error) => {
+      this.options.log?.('card proxies not restarted after failed listings', { error: err.message });
+      return [];
+    });
+    this.options.journal?.append('smartcard.presenceUnknown', 'supervisor', { failedInARow: this.failedInARow, restarted: Array.isArray(restarted) ? restarted.join(',') : '' });
   }
 
   private async changed(change: CardChange): Promise<void> {

@@ -8,8 +8,10 @@
  *
  * Trust rule: the module runs here as the card proxy's unprivileged uid, never root; only the
  * serial numbers of the tool's listing are read. A listing that cannot be had (the tool timed out
- * on a loaded machine, the module failed to load) says nothing either way and changes nothing: a
- * card pulled out gives a listing without it, not an error.
+ * on a loaded machine, the module failed to load) says nothing either way and changes nothing here
+ * (a card pulled out gives a listing without it, not an error); each one is told (`outcome`), and
+ * the cage manager ends every session after a few in a row (cardPresenceWatch.ts): a reader it
+ * cannot see could hide a card pulled out.
  */
 import { execFile } from 'node:child_process';
 import { requireBinary } from '../system/binaries';
@@ -35,6 +37,8 @@ export interface CardPresenceOptions {
   /** Read at every poll: a reload may change the module. null: no card in the policy, no poll. */
   settings: () => CardPresenceSettings | null;
   change: (change: CardChange) => void;
+  /** Each listing's outcome: had (true) or not (false: timed out, the module failed). */
+  outcome?: (listed: boolean) => void;
   intervalMs?: number;
   log?: (msg: string, fields?: Record<string, unknown>) => void;
 }
@@ -83,6 +87,7 @@ export class CardPresence {
       const listed = await this.list(settings);
       if (this.stopped) return;
       if (listed !== null) this.update(new Set(listed));
+      this.options.outcome?.(listed !== null);
     }
     if (!this.stopped) this.timer = setTimeout(() => void this.poll(), this.options.intervalMs ?? DEFAULT_INTERVAL_MS);
   }
