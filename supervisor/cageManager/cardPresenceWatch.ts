@@ -19,6 +19,8 @@
  * `smartcard.presenceUnknown` — a reader the manager cannot see could hide a card pulled out — and
  * again after as many more.
  */
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { cardProxyUid } from '../../shared/smartcardPolicy';
 import type { Policy } from '../../shared/policy';
 import { CardPresence, type CardChange, type CardPresenceOptions } from '../smartcard/cardPresence';
@@ -38,6 +40,11 @@ export interface CardPresenceWatchOptions {
   policy(): Policy;
   /** Every running proxy stopped and started again: every session on the card ends. */
   restart(): Promise<unknown>;
+  /**
+   * Root's folder for the listing's execute-only tool (cardPresence.ts toolDir; made 0711 here): the
+   * listing runs as the first level's proxy uid, which that proxy could otherwise trace.
+   */
+  toolDir?: string;
   /** The manager's journal: a restart for listings that failed is recorded there. */
   journal?: { append(kind: string, actor: string, fields: Record<string, string | number>): unknown };
   log?: (msg: string, fields?: Record<string, unknown>) => void;
@@ -64,6 +71,7 @@ export class CardPresenceWatch {
         const first = Object.keys(card?.levels ?? {})[0];
         return card && first !== undefined ? { modulePath: card.module, environment: card.environment, uid: cardProxyUid(card, first) } : null;
       },
+      ...(this.options.toolDir ? { toolDir: this.toolFolder(this.options.toolDir) } : {}),
       change: (change) => void this.changed(change),
       outcome: (listed) => void this.listingOutcome(listed),
       ...(this.options.intervalMs !== undefined ? { intervalMs: this.options.intervalMs } : {}),
@@ -91,15 +99,22 @@ export class CardPresenceWatch {
     this.watch = null;
   }
 
+  private toolFolder(dir: string): string {
+    mkdirSync(dirname(dir), { recursive: true, mode: 0o755 });
+    mkdirSync(dir, { recursive: true, mode: 0o711 });
+    return dir;
+  }
+
   private async listingOutcome(listed: boolean): Promise<void> {
     this.failedInARow = listed ? 0 : this.failedInARow + 1;
-    if (this.failedInARow === 0 || this.failedInARow % FAILED_LISTINGS_BEFORE_RESTART !== 0) return;
-    this.options.log?.('the reader could not be listed: every card proxy restarts', { failedInARow: this.failedInARow });
+    const failedInARow = this.failedInARow;
+    if (failedInARow === 0 || failedInARow % FAILED_LISTINGS_BEFORE_RESTART !== 0) return;
+    this.options.log?.('the reader could not be listed: every card proxy restarts', { failedInARow });
     const restarted = await this.options.restart().catch((err: Error) => {
       this.options.log?.('card proxies not restarted after failed listings', { error: err.message });
       return [];
     });
-    this.options.journal?.append('smartcard.presenceUnknown', 'supervisor', { failedInARow: this.failedInARow, restarted: Array.isArray(restarted) ? restarted.join(',') : '' });
+    this.options.journal?.append('smartcard.presenceUnknown', 'supervisor', { failedInARow, restarted: Array.isArray(restarted) ? restarted.join(',') : '' });
   }
 
   private async changed(change: CardChange): Promise<void> {
