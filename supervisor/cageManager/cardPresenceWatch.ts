@@ -19,7 +19,7 @@
  * `smartcard.presenceUnknown` — a reader the manager cannot see could hide a card pulled out — and
  * again after as many more.
  */
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { cardProxyUid } from '../../shared/smartcardPolicy';
 import type { Policy } from '../../shared/policy';
@@ -41,8 +41,9 @@ export interface CardPresenceWatchOptions {
   /** Every running proxy stopped and started again: every session on the card ends. */
   restart(): Promise<unknown>;
   /**
-   * Root's folder for the listing's execute-only tool (cardPresence.ts toolDir; made 0711 here): the
-   * listing runs as the first level's proxy uid, which that proxy could otherwise trace.
+   * Root's folder for the listing's execute-only tool (cardPresence.ts toolDir; made 0711 here), on a
+   * file system that allows exec (the state folder: /run is often noexec): the listing runs as the
+   * first level's proxy uid, which that proxy could otherwise trace.
    */
   toolDir?: string;
   /** The manager's journal: a restart for listings that failed is recorded there. */
@@ -71,7 +72,7 @@ export class CardPresenceWatch {
         const first = Object.keys(card?.levels ?? {})[0];
         return card && first !== undefined ? { modulePath: card.module, environment: card.environment, uid: cardProxyUid(card, first) } : null;
       },
-      ...(this.options.toolDir ? { toolDir: this.toolFolder(this.options.toolDir) } : {}),
+      ...(this.options.toolDir && this.toolFolder(this.options.toolDir) ? { toolDir: this.options.toolDir } : {}),
       change: (change) => void this.changed(change),
       outcome: (listed) => void this.listingOutcome(listed),
       ...(this.options.intervalMs !== undefined ? { intervalMs: this.options.intervalMs } : {}),
@@ -99,10 +100,20 @@ export class CardPresenceWatch {
     this.watch = null;
   }
 
-  private toolFolder(dir: string): string {
-    mkdirSync(dirname(dir), { recursive: true, mode: 0o755 });
+  /**
+   * The tool's folder made (0711), and reachable by the proxy uid: every folder above it searchable
+   * by others (the unit's StateDirectoryMode=0711). Not so (a state folder made 0700 by hand), the
+   * listing keeps the installed tool, said in the log, rather than failing every listing.
+   */
+  private toolFolder(dir: string): boolean {
     mkdirSync(dir, { recursive: true, mode: 0o711 });
-    return dir;
+    for (let at = dir; ; at = dirname(at)) {
+      if ((statSync(at).mode & 0o001) === 0) {
+        this.options.log?.('card presence: the listing tool\'s folder is not reachable by the proxy uid; the installed tool lists, which that uid may trace', { folder: at });
+        return false;
+      }
+      if (dirname(at) === at) return true;
+    }
   }
 
   private async listingOutcome(listed: boolean): Promise<void> {

@@ -130,7 +130,7 @@ export function managerExecutors(h: ManagerHoldings): { executors: RootExecutors
   const cards = new CardProxies({ policy: h.policy, dir: `${h.runDir}-card`, part: h.part, cardFolder: (level) => void cardEndpoint(level), ...(h.log ? { log: h.log } : {}), ...(h.journal ? { journal: h.journal } : {}) });
   // The reader watched by the manager from its first card proxy or card.presence on (the part asks from
   // its start, for the band): a pulled card, or a reader that cannot be listed, restarts them here.
-  const cardWatch = new CardPresenceWatch({ policy: h.policy, restart: () => cards.restartRunning(), toolDir: join(`${h.runDir}-card`, 'presence-tool'), ...(h.log ? { log: h.log } : {}), ...(h.journal ? { journal: h.journal } : {}), ...(h.cardPollMs !== undefined ? { intervalMs: h.cardPollMs } : {}) });
+  const cardWatch = new CardPresenceWatch({ policy: h.policy, restart: () => cards.restartRunning(), toolDir: join(h.stateDir, 'card-presence-tool'), ...(h.log ? { log: h.log } : {}), ...(h.journal ? { journal: h.journal } : {}), ...(h.cardPollMs !== undefined ? { intervalMs: h.cardPollMs } : {}) });
   const cageStart = { policy: h.policy, ...folders, cages: h.cages, extras: (level: string) => ({ ...(h.log ? { log: h.log } : {}), smartcard: cardEndpoint(level) }) };
   const executors: RootExecutors = {
     'cage.start': cageStartExecutor(cageStart),

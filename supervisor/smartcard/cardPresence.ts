@@ -15,7 +15,7 @@
  * cannot see could hide a card pulled out.
  */
 import { execFile } from 'node:child_process';
-import { chmodSync, copyFileSync, lstatSync, renameSync, type Stats } from 'node:fs';
+import { chmodSync, copyFileSync, lstatSync, renameSync, statSync, type Stats } from 'node:fs';
 import { join } from 'node:path';
 import { requireBinary } from '../system/binaries';
 import { refuseDescriptorsOnStdio } from '../system/refusePassedDescriptors';
@@ -124,7 +124,9 @@ export class CardPresence {
     const folder = lstatSync(dir);
     if (!folder.isDirectory() || folder.uid !== 0 || (folder.mode & 0o022) !== 0) throw new Error(`${dir} is not a folder only root writes`);
     const made = lstatOrNull(copy);
-    if (made && made.isFile() && made.uid === 0 && (made.mode & 0o7777) === 0o111 && made.size === lstatSync(installed).size) return copy;
+    const source = statSync(installed);
+    // Copied again when the installed tool is newer (an upgrade) or the copy is not root's 0111.
+    if (made && made.isFile() && made.uid === 0 && (made.mode & 0o7777) === 0o111 && made.size === source.size && made.mtimeMs >= source.mtimeMs) return copy;
     copyFileSync(installed, `${copy}.new`);
     chmodSync(`${copy}.new`, 0o111);
     renameSync(`${copy}.new`, copy);

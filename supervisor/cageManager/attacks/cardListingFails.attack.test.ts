@@ -8,7 +8,7 @@
  * made unreadable to the proxy uid is a module that fails to load at each listing, and its token's
  * folder moved out of the token directory is the card pulled out meanwhile.
  */
-import { chmodSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { chmodSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
 import { createConnection, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -57,6 +57,8 @@ describe.skipIf(missing.length > 0)('the reader cannot be listed', () => {
     await table.executors['card.proxy']!({ op: 'card.proxy', level: 'high', action: 'start' }, ROOT_PEER);
     const first = (await table.executors['card.presence']!({ op: 'card.presence' }, ROOT_PEER)) as CardPresenceAnswer;
     expect(first.present).toHaveLength(1);
+    // Listed by the manager's execute-only copy of the tool (cardListingPtrace.attack.test.ts).
+    expect(statSync(join(root, 'state', 'card-presence-tool', 'pkcs11-tool')).mode & 0o7777).toBe(0o111);
     const session: Socket = createConnection({ path: cardProxyPaths(join(root, 'run-card', 'high')).innerSocket });
     let ended = false;
     session.on('close', () => (ended = true)).on('error', () => undefined);
