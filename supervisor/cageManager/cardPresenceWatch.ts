@@ -11,13 +11,23 @@
  * again), else when the next change is seen — with that count and the serials present, nothing
  * else. Every pending wait shares one promise however often the part asks.
  *
- * The watch starts at the first card.proxy start or card.presence (no proxy, no session to end)
- * and runs until the manager stops; with no `smartcard:` in the running policy it lists nothing.
+ * The watch starts at the first card.proxy start or card.presence — the part asks from its start,
+ * so the band says whether the card is in the reader while no proxy runs (an exclusive card given
+ * to no level) — and runs until the manager stops; with no `smartcard:` in the running policy it
+ * lists nothing. Fail-closed: after FAILED_LISTINGS_BEFORE_RESTART listings in a row that could not
+ * be had (the tool timed out, the module failed), every running proxy restarts too, journaled
+ * `smartcard.presenceUnknown` — a reader the manager cannot see could hide a card pulled out — and
+ * again after as many more.
  */
+import { mkdirSync, statSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { cardProxyUid } from '../../shared/smartcardPolicy';
 import type { Policy } from '../../shared/policy';
 import { CardPresence, type CardChange, type CardPresenceOptions } from '../smartcard/cardPresence';
 import type { RequestOf } from './requests';
+
+/** Listings in a row that could not be had before every session on the card is ended. */
+export const FAILED_LISTINGS_BEFORE_RESTART = 3;
 
 export interface CardPresenceAnswer {
   /** How many listings differed from the one before since the manager started (the first one counts). */
@@ -30,6 +40,14 @@ export interface CardPresenceWatchOptions {
   policy(): Policy;
   /** Every running proxy stopped and started again: every session on the card ends. */
   restart(): Promise<unknown>;
+  /**
+   * Root's folder for the listing's execute-only tool (cardPresence.ts toolDir; made 0711 here), on a
+   * file system that allows exec (the state folder: /run is often noexec): the listing runs as the
+   * first level's proxy uid, which that proxy could otherwise trace.
+   */
+  toolDir?: string;
+  /** The manager's journal: a restart for listings that failed is recorded there. */
+  journal?: { append(kind: string, actor: string, fields: Record<string, string | number>): unknown };
   log?: (msg: string, fields?: Record<string, unknown>) => void;
   /** Tests: a faster poll. */
   intervalMs?: number;
@@ -41,6 +59,7 @@ export class CardPresenceWatch {
   private next: { promise: Promise<CardPresenceAnswer>; resolve: (a: CardPresenceAnswer) => void } | null = null;
   private watch: CardPresence | null = null;
   private stopped = false;
+  private failedInARow = 0;
 
   constructor(private readonly options: CardPresenceWatchOptions) {}
 
@@ -53,7 +72,9 @@ export class CardPresenceWatch {
         const first = Object.keys(card?.levels ?? {})[0];
         return card && first !== undefined ? { modulePath: card.module, environment: card.environment, uid: cardProxyUid(card, first) } : null;
       },
+      ...(this.options.toolDir && this.toolFolder(this.options.toolDir) ? { toolDir: this.options.toolDir } : {}),
       change: (change) => void this.changed(change),
+      outcome: (listed) => void this.listingOutcome(listed),
       ...(this.options.intervalMs !== undefined ? { intervalMs: this.options.intervalMs } : {}),
       ...(this.options.log ? { log: this.options.log } : {}),
     };
@@ -77,6 +98,34 @@ export class CardPresenceWatch {
     this.stopped = true;
     this.watch?.stop();
     this.watch = null;
+  }
+
+  /**
+   * The tool's folder made (0711), and reachable by the proxy uid: every folder above it searchable
+   * by others (the unit's StateDirectoryMode=0711). Not so (a state folder made 0700 by hand), the
+   * listing keeps the installed tool, said in the log, rather than failing every listing.
+   */
+  private toolFolder(dir: string): boolean {
+    mkdirSync(dir, { recursive: true, mode: 0o711 });
+    for (let at = dir; ; at = dirname(at)) {
+      if ((statSync(at).mode & 0o001) === 0) {
+        this.options.log?.('card presence: the listing tool\'s folder is not reachable by the proxy uid; the installed tool lists, which that uid may trace', { folder: at });
+        return false;
+      }
+      if (dirname(at) === at) return true;
+    }
+  }
+
+  private async listingOutcome(listed: boolean): Promise<void> {
+    this.failedInARow = listed ? 0 : this.failedInARow + 1;
+    const failedInARow = this.failedInARow;
+    if (failedInARow === 0 || failedInARow % FAILED_LISTINGS_BEFORE_RESTART !== 0) return;
+    this.options.log?.('the reader could not be listed: every card proxy restarts', { failedInARow });
+    const restarted = await this.options.restart().catch((err: Error) => {
+      this.options.log?.('card proxies not restarted after failed listings', { error: err.message });
+      return [];
+    });
+    this.options.journal?.append('smartcard.presenceUnknown', 'supervisor', { failedInARow, restarted: Array.isArray(restarted) ? restarted.join(',') : '' });
   }
 
   private async changed(change: CardChange): Promise<void> {

@@ -10,8 +10,11 @@
  * The request names a level and start or stop, nothing else: no module, filter, uid or path
  * crosses. A level the policy gives no card is refused; under `exclusive` a second level's proxy
  * is refused while another runs (the part must take the card back first), so a compromised part
- * cannot hand the card to two levels at once. A reload that changed a level's settings restarts
- * its proxy at the next start (the part asks again from its policyChanged).
+ * cannot hand the card to two levels at once. A reload stops, here and at once, every proxy whose
+ * level lost the card or whose settings changed, and under a policy made `exclusive` every proxy
+ * when more than one runs (policyReloaded): `card.socket` is refused for a withdrawn level before
+ * it could stop anything, and connections handed out before the reload are the proxy's to end.
+ * The part starts again what the new policy allows (its policyChanged).
  */
 import { createConnection, type Socket } from 'node:net';
 import { join } from 'node:path';
@@ -39,7 +42,12 @@ export interface CardProxyExecutorOptions {
    */
   cardFolder?: (level: string) => void;
   log?: (msg: string, fields?: Record<string, unknown>) => void;
+  /** The manager's journal: a proxy a reload stopped is recorded there. */
+  journal?: { append(kind: string, actor: string, fields: Record<string, string>): unknown };
 }
+
+/** Why a reload stopped a level's proxy. */
+export type ReloadStop = 'withdrawn' | 'changed' | 'exclusive';
 
 /** What a level's proxy was started with: a change restarts it at the next start. */
 function settingsOf(card: SmartcardPolicy, level: string): string {
@@ -100,6 +108,33 @@ export class CardProxies {
         await this.start(level).catch((err: Error) => this.options.log?.('card proxy not started again after the card changed', { level, error: err.message }));
       }
       return restarted;
+    });
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  /**
+   * The policy was read again: every running proxy the new one no longer allows stopped, in the
+   * request queue, each journaled `smartcard.proxyStopped` with why. Under `exclusive` with more
+   * than one running, none is the holder (under the shared policy no level held the card, as the
+   * part's broker also concludes), so all stop; a lone one under `exclusive` keeps running.
+   */
+  policyReloaded(): Promise<Array<{ level: string; why: ReloadStop }>> {
+    const run = this.queue.then(async () => {
+      const card = this.options.policy().smartcard;
+      const running = [...this.proxies].filter(([, e]) => e.proxy.running);
+      const stops: Array<{ level: string; why: ReloadStop }> = [];
+      for (const [level, entry] of running) {
+        const why: ReloadStop | null = !card?.levels[level] ? 'withdrawn' : entry.settings !== settingsOf(card, level) ? 'changed' : null;
+        if (why) stops.push({ level, why });
+      }
+      const left = running.filter(([level]) => !stops.some((s) => s.level === level));
+      if (card?.exclusive && left.length > 1) for (const [level] of left) stops.push({ level, why: 'exclusive' });
+      for (const { level, why } of stops) {
+        await this.proxies.get(level)!.proxy.stop().catch((err: Error) => this.options.log?.('card proxy not stopped after a reload', { level, error: err.message }));
+        this.options.journal?.append('smartcard.proxyStopped', 'supervisor', { level, why });
+      }
+      return stops;
     });
     this.queue = run.catch(() => undefined);
     return run;

@@ -127,9 +127,10 @@ export function managerExecutors(h: ManagerHoldings): { executors: RootExecutors
       return null;
     }
   };
-  const cards = new CardProxies({ policy: h.policy, dir: `${h.runDir}-card`, part: h.part, cardFolder: (level) => void cardEndpoint(level), ...(h.log ? { log: h.log } : {}) });
-  // The reader watched by the manager from its first card proxy on: a pulled card restarts them here, the part told by card.presence.
-  const cardWatch = new CardPresenceWatch({ policy: h.policy, restart: () => cards.restartRunning(), ...(h.log ? { log: h.log } : {}), ...(h.cardPollMs !== undefined ? { intervalMs: h.cardPollMs } : {}) });
+  const cards = new CardProxies({ policy: h.policy, dir: `${h.runDir}-card`, part: h.part, cardFolder: (level) => void cardEndpoint(level), ...(h.log ? { log: h.log } : {}), ...(h.journal ? { journal: h.journal } : {}) });
+  // The reader watched by the manager from its first card proxy or card.presence on (the part asks from
+  // its start, for the band): a pulled card, or a reader that cannot be listed, restarts them here.
+  const cardWatch = new CardPresenceWatch({ policy: h.policy, restart: () => cards.restartRunning(), toolDir: join(h.stateDir, 'card-presence-tool'), ...(h.log ? { log: h.log } : {}), ...(h.journal ? { journal: h.journal } : {}), ...(h.cardPollMs !== undefined ? { intervalMs: h.cardPollMs } : {}) });
   const cageStart = { policy: h.policy, ...folders, cages: h.cages, extras: (level: string) => ({ ...(h.log ? { log: h.log } : {}), smartcard: cardEndpoint(level) }) };
   const executors: RootExecutors = {
     'cage.start': cageStartExecutor(cageStart),
@@ -176,8 +177,12 @@ export function managerExecutors(h: ManagerHoldings): { executors: RootExecutors
     executors,
     // The manager's own start of a level's cage, the part's first cage.start of it answered with that cage.
     startCage: (level) => startEarly(cageStart, level),
-    // The policy read again (SIGHUP): what the executors run on that it no longer allows ends.
-    policyReloaded: () => sound.policyReloaded(),
+    // The policy read again (SIGHUP, policy.reload): what the executors run on that it no longer
+    // allows ends — a host sound stream, a card proxy (and the sessions it serves) — whatever the part asks.
+    policyReloaded: () => {
+      sound.policyReloaded();
+      void cards.policyReloaded().catch((err: Error) => h.log?.('card proxies not checked after a reload', { error: err.message }));
+    },
     // The part ended and starts again: its training keys' loop devices detached (partRestartLoops.ts).
     partEnded: (reason) => detachLoopsOfEndedPart({ attached: loopKeys, trainingKeysDir: h.trainingKeysDir, journal: h.journal ?? { append: () => undefined }, reason }),
     // Awaited: a manager that exits before its card proxies are stopped leaves pkcs11proxyd running.

@@ -134,7 +134,10 @@ describe('the switch to the split keeps the user\'s state', () => {
     expect(listed).toContain(`fpr:::::::::${signer}:`);
     expect(rootAgentsOn(join(state, 'diode', 'gnupg'))).toEqual([]);
     const [moved] = movedRecords();
-    expect(moved).toMatchObject({ moved: expect.stringContaining('trust-phrase.json') });
+    expect(moved).toMatchObject({ moved: expect.stringContaining('trust-phrase.json'), journalRecords: rootJournal.length });
+    // The root era anchored in the manager's journal: the part's journal still begins with it.
+    const { stdout: anchored } = await run(process.execPath, [join(REPO, 'out/cli/cloison.js'), 'audit', 'verify', '--anchor', join(state, MANAGER_JOURNAL_FILE), join(partState, 'audit.jsonl')]);
+    expect(anchored).toContain(`its first ${rootJournal.length} records are those the cage manager moved`);
     expect(JSON.stringify(moved)).not.toContain('héron');
   }, 120_000);
 

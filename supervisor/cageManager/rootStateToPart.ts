@@ -13,6 +13,11 @@
  * which no other account can enter), before the name appears in the part's, through lchown (no
  * link followed). A crash mid-move is finished by the next start (`MOVING_MARK`).
  *
+ * The journal and its key move together, so the part could rewrite the root era and recompute
+ * every HMAC: the manager's record of the move carries the moved journal's anchor (its record
+ * count, the last record's HMAC, the sha256 of its bytes; audit/journalAnchor.ts), taken while
+ * only root could write it, which `cloison audit verify --anchor` checks the part's journal against.
+ *
  * The manager's own files stay: the cages' homes and records, the key marks' secret, its journal;
  * the lock's failure count becomes the manager's (it counts the checks: pamCheckExecutor.ts), in
  * its own folder, so the wait a guesser earned survives the switch.
@@ -21,12 +26,15 @@ import { chmodSync, closeSync, constants, fchmodSync, fstatSync, fsyncSync, lcho
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { requireBinary } from '../system/binaries';
+import { ANCHOR_FIELDS, journalAnchorOf, type JournalAnchor } from '../audit/journalAnchor';
 import { MANAGER_JOURNAL_FILE, MANAGER_UNLOCK_FAILURES_FILE } from './managerExecutors';
 
 /** The journal and everything the part reads in its state folder (supervisor.ts, journalWiring.ts, lockWiring.ts, trainingWiring.ts). */
 export const PART_STATE_FILES = ['journal.key', 'audit.jsonl.head', 'audit.jsonl', 'trust-phrase.json', 'shell-resume.json', 'screens.json', 'session.locked'] as const;
 /** The part's folders: the diode's keys (gpg's home, the public keys), the training reports. */
 export const PART_STATE_FOLDERS = ['diode', 'training-reports'] as const;
+/** The root supervisor's journal, anchored in the manager's record of the move. */
+const JOURNAL = 'audit.jsonl';
 /** A torn journal tail set aside (auditJournal.ts): the journal's story, moved with it. */
 const TORN_PREFIX = 'audit.jsonl.torn-';
 /** The root supervisor's lock count (lockWiring.ts). */
@@ -50,6 +58,8 @@ export interface StateMoveOutcome {
   left: { name: string; reason: string }[];
   /** The lock's failure count taken over by the manager. */
   failureCount: boolean;
+  /** The root supervisor's journal as it was moved (null: none moved, or none whole to anchor). */
+  journalAnchor?: JournalAnchor | null;
 }
 
 const lstatOrNull = (path: string): Stats | null => {
@@ -100,6 +110,8 @@ export function moveRootStateToPart(options: StateMoveOptions): StateMoveOutcome
     return nothing;
   }
   privateFolder(staging);
+  // Read while only root can write it: in root's folder, or set aside in root's staging by a cut move.
+  const anchor = journalAnchorOf(lstatOrNull(join(staging, JOURNAL)) ? join(staging, JOURNAL) : join(stateDir, JOURNAL));
   const moved: string[] = [];
   const left: { name: string; reason: string }[] = [];
   for (const name of theirs) {
@@ -113,10 +125,13 @@ export function moveRootStateToPart(options: StateMoveOptions): StateMoveOutcome
   }
   emptiedAway(staging, options.log);
   options.log?.('the root supervisor\'s state moved to the cloison part', { moved, left });
-  return { to: partStateDir, moved, left, failureCount };
+  return { to: partStateDir, moved, left, failureCount, journalAnchor: moved.includes(JOURNAL) ? anchor : null };
 }
 
-/** The move in the manager's journal (opened after it: its key is the one that moved): the names, never the contents. */
+/**
+ * The move in the manager's journal (opened after it: its key is the one that moved): the names,
+ * never the contents, and the moved journal's anchor.
+ */
 export function journalStateMove(journal: { append(kind: string, actor: string, fields: Record<string, string | number | boolean | null>): unknown }, outcome: StateMoveOutcome | null): void {
   if (!outcome) return;
   if (outcome.moved.length === 0 && outcome.left.length === 0) {
@@ -128,6 +143,9 @@ export function journalStateMove(journal: { append(kind: string, actor: string, 
     moved: outcome.moved.join(','),
     left: outcome.left.map((l) => `${l.name}: ${l.reason}`).join('; ') || null,
     failureCountKept: outcome.failureCount,
+    ...(outcome.journalAnchor
+      ? { [ANCHOR_FIELDS.records]: outcome.journalAnchor.records, [ANCHOR_FIELDS.last]: outcome.journalAnchor.last, [ANCHOR_FIELDS.sha256]: outcome.journalAnchor.sha256 }
+      : {}),
   });
 }
 

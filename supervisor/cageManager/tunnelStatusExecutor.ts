@@ -6,12 +6,14 @@
  *
  * The answer is the band's figures alone, copied field by field (never the configuration, never
  * a key): the state, the handshake's age, the endpoint the configuration names, the reason in
- * English (the part translates it). `tunnel: null` while the level's cage is not running here, or
+ * English (the part translates it), held to known shapes with nothing key-shaped in it
+ * (tunnelReasonForPart.ts: a configuration's refusal is the reason). `tunnel: null` while the level's cage is not running here, or
  * runs without a tunnel (started before a reload gave its level one).
  */
 import type { TunnelView } from '../../shared/rpc';
 import type { ManagedCages } from './managedCages';
 import type { RequestOf } from './requests';
+import { tunnelReasonForPart, withoutKeys } from './tunnelReasonForPart';
 
 export type TunnelStatus = Pick<TunnelView, 'level' | 'state' | 'handshakeAgeSeconds' | 'endpoint' | 'reason'>;
 
@@ -27,8 +29,8 @@ export function tunnelStatusExecutor(options: { cages: Pick<ManagedCages, 'cage'
         level: req.level,
         state: STATES.has(view.state) ? view.state : 'down',
         handshakeAgeSeconds: Number.isInteger(view.handshakeAgeSeconds) && view.handshakeAgeSeconds! >= 0 ? view.handshakeAgeSeconds : null,
-        endpoint: oneLine(view.endpoint),
-        reason: view.reason === null ? null : oneLine(view.reason),
+        endpoint: withoutKeys(oneLine(view.endpoint)),
+        reason: view.reason === null ? null : tunnelReasonForPart(view.reason),
       },
     };
   };

@@ -12,7 +12,9 @@
  *   cloison audit verify [--key KEYFILE] FILE  check the journal's keyed chain with the installation key
  *                                 (default: journal.key beside FILE); exit 1 on any edit, removal,
  *                                 reorder or forgery; without a readable key only the links are
- *                                 checked, and it says so (exit 2)
+ *                                 checked, and it says so (exit 2); --anchor MANAGER_JOURNAL: also
+ *                                 that FILE (the cloison part's) still begins with the records the
+ *                                 cage manager moved from the root supervisor (exit 1 if rewritten)
  *   cloison audit tail [-n N] FILE        the last N records (default 20), one JSON line each
  *   cloison audit export --since ISO FILE the records at or after a time, one JSON line each
  * The journal holds metadata only: nothing these commands print is content that crossed levels.
@@ -22,6 +24,7 @@ import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { readHead, verifyJournal } from '../audit/auditJournal';
 import { keyPathOf, readJournalKeys } from '../audit/journalKey';
+import { anchorInManagerJournal, checkAnchor } from '../audit/journalAnchor';
 import { loadPolicyFile, PolicyError } from '../policy/policyLoader';
 import { describeChanges, policyChanges } from '../policy/policyChanges';
 import type { Policy } from '../../shared/policy';
@@ -29,7 +32,7 @@ import type { TrainingView } from '../../shared/trainingScenario';
 import type { ReloadOutcome } from '../policy/policyReloader';
 import { adminCall, defaultAdminSocket } from './adminClient';
 
-const USAGE = 'usage: cloison policy check FILE [--socket PATH] | cloison policy reload [--socket PATH] | cloison status [--socket PATH] | cloison lock [--socket PATH] | cloison training start SCENARIO --trainee NAME | cloison training status | cloison training stop | cloison training report --out DIR | cloison audit verify [--key KEYFILE] FILE | cloison audit tail [-n N] FILE | cloison audit export --since ISO-TIME FILE';
+const USAGE = 'usage: cloison policy check FILE [--socket PATH] | cloison policy reload [--socket PATH] | cloison status [--socket PATH] | cloison lock [--socket PATH] | cloison training start SCENARIO --trainee NAME | cloison training status | cloison training stop | cloison training report --out DIR | cloison audit verify [--key KEYFILE] [--anchor MANAGER_JOURNAL] FILE | cloison audit tail [-n N] FILE | cloison audit export --since ISO-TIME FILE';
 
 export function runCli(argv: string[], out: (s: string) => void, err: (s: string) => void): number {
   if (argv[0] === 'audit' && (argv[1] === 'tail' || argv[1] === 'export')) return auditRead(argv.slice(1), out, err);
@@ -57,22 +60,50 @@ export function runCli(argv: string[], out: (s: string) => void, err: (s: string
 }
 
 function auditVerify(argv: string[], out: (s: string) => void, err: (s: string) => void): number {
-  const keyAt = argv.indexOf('--key');
-  const keyFile = keyAt >= 0 ? argv[keyAt + 1] : undefined;
-  const rest = keyAt >= 0 ? [...argv.slice(0, keyAt), ...argv.slice(keyAt + 2)] : argv;
+  const options: Record<string, string> = {};
+  const rest: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const name = argv[i]!;
+    if ((name === '--key' || name === '--anchor') && !(name in options) && argv[i + 1]) options[name] = argv[++i]!;
+    else rest.push(name);
+  }
+  const keyFile = options['--key'];
   const file = rest[0];
-  if (!file || rest.length !== 1 || (keyAt >= 0 && !keyFile)) {
+  if (!file || rest.length !== 1 || file.startsWith('--')) {
     err(USAGE);
     return 64;
   }
   const journal = readVerifiedJournal(file, err, keyFile);
   if (!journal) return 1;
+  const anchorFile = options['--anchor'];
+  if (anchorFile) {
+    const anchored = anchoredByManager(journal.text, anchorFile);
+    if (!anchored.ok) {
+      err(`${file}: ${anchored.error}`);
+      return 1;
+    }
+    out(`${file}: its first ${anchored.records} records are those the cage manager moved from the root supervisor (${anchorFile})`);
+  }
   if (!journal.authenticated) {
     out(`${file}: ${journal.count} records, links intact — NOT authenticated: the installation key (${keyFile ?? keyPathOf(file)}) cannot be read here, so an edited record would pass`);
     return 2;
   }
   out(`${file}: ${journal.count} records, chain intact, authenticated with the installation key`);
   return 0;
+}
+
+/**
+ * The part's journal against the anchor the cage manager wrote when it moved the root supervisor's
+ * journal (its own journal, verified with its own key first: an anchor is only as good as it).
+ */
+function anchoredByManager(text: string, managerJournal: string): { ok: true; records: number } | { ok: false; error: string } {
+  const manager = readVerifiedJournal(managerJournal, () => undefined);
+  if (!manager) return { ok: false, error: `the cage manager's journal ${managerJournal} cannot be read or does not verify: nothing to check against` };
+  if (!manager.authenticated) return { ok: false, error: `the cage manager's journal ${managerJournal} cannot be authenticated here (its key unreadable): nothing to check against` };
+  const anchor = anchorInManagerJournal(manager.text);
+  if (!anchor) return { ok: false, error: `${managerJournal} has no state.movedToPart record with the moved journal's anchor` };
+  const check = checkAnchor(text, anchor);
+  return check.ok ? { ok: true, records: anchor.records } : check;
 }
 
 /** Reads a journal and checks its chain and head (with the key when readable); says why on stderr and returns null if either fails. */

@@ -114,9 +114,26 @@ describe('a WireGuard configuration that is missing or wrong', () => {
     expect(refusal(join(dir, 'missing.conf'))).toMatch(/^p\.yaml:12:\d+: levels\[1\]\.cage\.network\.config: cannot read the WireGuard configuration .*missing\.conf: ENOENT/);
     expect(refusal(conf('open.conf', good, 0o644))).toMatch(/open\.conf holds a private key: it must be root's and 0600/);
     expect(refusal(conf('badkey.conf', good.replace(`PrivateKey = ${KEY}`, 'PrivateKey = short')))).toMatch(/badkey\.conf:2: PrivateKey is not a WireGuard key/);
-    expect(refusal(conf('endpoint.conf', good.replace('10.231.0.2:51820', 'no port here')))).toMatch(/endpoint\.conf:7: Endpoint "no port here" is not host:port/);
+    expect(refusal(conf('endpoint.conf', good.replace('10.231.0.2:51820', 'no port here')))).toMatch(/endpoint\.conf:7: Endpoint is not host:port/);
     expect(refusal(conf('hook.conf', good.replace('[Peer]', 'PostUp = iptables -F\n[Peer]')))).toMatch(/hook\.conf:5: "PostUp" is not supported here/);
-    expect(refusal(conf('dns.conf', good.replace('Address = 10.99.0.2/32', 'Address = 10.99.0.2/32\nDNS = 8.8.8.8')))).toMatch(/dns\.conf:4: DNS 8\.8\.8\.8 is outside every AllowedIPs/);
+    expect(refusal(conf('dns.conf', good.replace('Address = 10.99.0.2/32', 'Address = 10.99.0.2/32\nDNS = 8.8.8.8')))).toMatch(/dns\.conf:4: the first DNS server is outside every AllowedIPs/);
+    // A refusal repeats no value: a key pasted where a setting or an address was expected stays out of it.
+    const pasted = ['yAnz5TF+lXXJte14tji3zlMNq+hd2rYUIgJBgB3fBmk', 'HIgo9xNzJMWLKASShiTqIybxZ0U3wGLiUeJ1PKf8ykw'];
+    for (const [name, text] of [
+      ['alone.conf', good.replace(`PrivateKey = ${KEY}`, `${pasted[0]}=`)],
+      ['colon.conf', good.replace(`PrivateKey = ${KEY}`, `PrivateKey: ${pasted[0]}=`)],
+      ['section.conf', good.replace('[Peer]', `[${pasted[1]!.replace(/[+/]/g, 'x')}]`)],
+      ['address.conf', good.replace('Address = 10.99.0.2/32', `Address = 10.99.0.2/32, ${pasted[0]}=`)],
+      ['allowed.conf', good.replace('AllowedIPs = 10.99.0.0/24', `AllowedIPs = ${pasted[1]}=`)],
+      ['dnsvalue.conf', good.replace('Address = 10.99.0.2/32', `Address = 10.99.0.2/32\nDNS = ${pasted[1]}=`)],
+      ['endpointkey.conf', good.replace('10.231.0.2:51820', `${pasted[0]}=`)],
+    ] as const) {
+      const message = refusal(conf(name, text));
+      expect(message).toContain(`${name}:`);
+      for (const key of pasted) for (const part of [key, key.slice(0, 12), key.slice(-12), key.replace(/[+/]/g, 'x').slice(8, 20)]) expect(message).not.toContain(part);
+    }
+    expect(refusal(conf('alone2.conf', good.replace(`PrivateKey = ${KEY}`, `${pasted[0]}=`)))).toMatch(/alone2\.conf:2: this setting is not supported here/);
+    expect(refusal(conf('address2.conf', good.replace('Address = 10.99.0.2/32', 'Address = 10.99.0.2/32, 10.99.0.3')))).toMatch(/address2\.conf:3: the second entry is not an IPv4 address with its prefix length/);
     expect(refusal(conf('nopeer.conf', good.split('[Peer]')[0]!))).toMatch(/nopeer\.conf:1: no \[Peer\]/);
   });
 

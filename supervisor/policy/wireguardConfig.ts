@@ -11,6 +11,11 @@
  * interface itself, so wg-quick's hooks (PreUp, PostUp, Table, SaveConfig…) are refused rather than
  * ignored; addresses are IPv4. The DNS servers must lie inside the tunnel's AllowedIPs: the cage
  * has no other way to reach them.
+ *
+ * A refusal names the file, the line and at most a setting's name, never a value: it becomes the
+ * tunnel's reason, which the band shows and the `cloison` part reads (`tunnel.status`), and a key
+ * pasted where a setting was expected (`PrivateKey: <key>`, a key on a line of its own) would be
+ * repeated to it.
  */
 import { readFileSync } from 'node:fs';
 import { rootFileProblem } from '../system/rootFile';
@@ -44,6 +49,11 @@ const PEER_KEYS = new Set(['publickey', 'presharedkey', 'endpoint', 'allowedips'
 
 export class WireguardConfigError extends Error {}
 
+/** A setting's or section's name as written, only when it cannot be a key or a value pasted in its place. */
+const NAME = /^[A-Za-z]{1,32}$/;
+const named = (written: string, otherwise: string) => (NAME.test(written) ? `"${written}"` : otherwise);
+const nth = (i: number) => ['first', 'second', 'third'][i] ?? `number ${i + 1}`;
+
 /** Reads and checks a configuration file; every problem names the file and line. */
 export function readWireguardConfig(file: string): WireguardConfig {
   const problem = rootFileProblem(file, 'the WireGuard configuration', 0o077, (uid, mode) => `${file} holds a private key: it must be root's and 0600 (it is uid ${uid}, mode ${mode})`);
@@ -72,7 +82,7 @@ export function parseWireguardConfig(text: string, file: string): WireguardConfi
       } else if (name === 'peer') {
         section = 'peer';
         peers.push({ '': { value: '', line } });
-      } else fail(line, `unknown section [${header[1]}]`);
+      } else fail(line, `unknown section ${NAME.test(header[1]!) ? `[${header[1]}]` : '(only [Interface] and [Peer])'}`);
       return;
     }
     const eq = content.indexOf('=');
@@ -81,24 +91,25 @@ export function parseWireguardConfig(text: string, file: string): WireguardConfi
     const value = content.slice(eq + 1).trim();
     if (section === null) fail(line, 'a setting before any [Interface] or [Peer]');
     const allowed = section === 'interface' ? INTERFACE_KEYS : PEER_KEYS;
-    if (!allowed.has(key)) fail(line, `"${content.slice(0, eq).trim()}" is not supported here (Cloison sets the interface up itself)`);
+    const written = content.slice(0, eq).trim();
+    if (!allowed.has(key)) fail(line, `${named(written, 'this setting')} is not supported here (Cloison sets the interface up itself)`);
     const target = section === 'interface' ? iface : peers.at(-1)!;
-    if (target[key]) fail(line, `"${content.slice(0, eq).trim()}" given twice`);
+    if (target[key]) fail(line, `${named(written, 'this setting')} given twice`);
     target[key] = { value, line };
   });
   const required = (o: Record<string, { value: string; line: number }>, key: string, name: string, where: string) => o[key] ?? fail(o['']!.line, `${where} has no ${name}`);
   const key = (v: { value: string; line: number }, name: string) => (KEY.test(v.value) ? v.value : fail(v.line, `${name} is not a WireGuard key (44 characters of base64)`));
   const list = (v: { value: string }) => v.value.split(',').map((x) => x.trim()).filter(Boolean);
-  const cidr = (a: string, line: number) => {
+  const cidr = (a: string, i: number, line: number) => {
     const m = CIDR.exec(a);
-    if (!m || !IPV4.test(m[1]!) || Number(m[2]) > 32) fail(line, `"${a}" is not an IPv4 address with its prefix length (10.99.0.2/32)`);
+    if (!m || !IPV4.test(m[1]!) || Number(m[2]) > 32) fail(line, `the ${nth(i)} entry is not an IPv4 address with its prefix length (10.99.0.2/32)`);
     return a;
   };
   const privateKey = key(required(iface, 'privatekey', 'PrivateKey', '[Interface]'), 'PrivateKey');
   const address = required(iface, 'address', 'Address', '[Interface]');
-  const addresses = list(address).map((a) => cidr(a, address.line));
+  const addresses = list(address).map((a, i) => cidr(a, i, address.line));
   const dnsEntry = iface['dns'];
-  const dns = dnsEntry ? list(dnsEntry).map((d) => (IPV4.test(d) ? d : fail(dnsEntry.line, `DNS "${d}" is not an IPv4 address`))) : [];
+  const dns = dnsEntry ? list(dnsEntry).map((d, i) => (IPV4.test(d) ? d : fail(dnsEntry.line, `the ${nth(i)} DNS server is not an IPv4 address`))) : [];
   const mtuEntry = iface['mtu'];
   const mtu = mtuEntry ? Number(mtuEntry.value) : null;
   if (mtuEntry && (!Number.isInteger(mtu) || mtu! < 1280 || mtu! > 9000)) fail(mtuEntry.line, 'MTU is a whole number between 1280 and 9000');
@@ -106,7 +117,7 @@ export function parseWireguardConfig(text: string, file: string): WireguardConfi
   const parsedPeers = peers.map((p): WireguardPeer => {
     const endpoint = required(p, 'endpoint', 'Endpoint', '[Peer]');
     const m = ENDPOINT.exec(endpoint.value);
-    if (!m || Number(m[2]) < 1 || Number(m[2]) > 65535) fail(endpoint.line, `Endpoint "${endpoint.value}" is not host:port`);
+    if (!m || Number(m[2]) < 1 || Number(m[2]) > 65535) fail(endpoint.line, 'Endpoint is not host:port');
     const allowed = required(p, 'allowedips', 'AllowedIPs', '[Peer]');
     const keepalive = p['persistentkeepalive'];
     const ka = keepalive ? Number(keepalive.value) : DEFAULT_KEEPALIVE;
@@ -115,13 +126,13 @@ export function parseWireguardConfig(text: string, file: string): WireguardConfi
       publicKey: key(required(p, 'publickey', 'PublicKey', '[Peer]'), 'PublicKey'),
       ...(p['presharedkey'] ? { presharedKey: key(p['presharedkey'], 'PresharedKey') } : {}),
       endpoint: endpoint.value,
-      allowedIPs: list(allowed).map((a) => cidr(a, allowed.line)),
+      allowedIPs: list(allowed).map((a, i) => cidr(a, i, allowed.line)),
       persistentKeepalive: ka,
     };
   });
-  for (const d of dns) {
-    if (!parsedPeers.some((p) => p.allowedIPs.some((a) => contains(a, d)))) fail(dnsEntry!.line, `DNS ${d} is outside every AllowedIPs: the cage could never reach it`);
-  }
+  dns.forEach((d, i) => {
+    if (!parsedPeers.some((p) => p.allowedIPs.some((a) => contains(a, d)))) fail(dnsEntry!.line, `the ${nth(i)} DNS server is outside every AllowedIPs: the cage could never reach it`);
+  });
   return { file, privateKey, addresses, dns, mtu, peers: parsedPeers };
 }
 

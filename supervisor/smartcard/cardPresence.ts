@@ -6,12 +6,17 @@
  * A token is known by its serial number: one gone is a card pulled, one new is a card inserted (a
  * card swapped between two polls is both).
  *
- * Trust rule: the module runs here as the card proxy's unprivileged uid, never root; only the
+ * Trust rule: the module runs here as the card proxy's unprivileged uid, never root (the uid
+ * the token's store is readable by: SoftHSM2 writes it 0600 to that one uid); only the
  * serial numbers of the tool's listing are read. A listing that cannot be had (the tool timed out
- * on a loaded machine, the module failed to load) says nothing either way and changes nothing: a
- * card pulled out gives a listing without it, not an error.
+ * on a loaded machine, the module failed to load) says nothing either way and changes nothing here
+ * (a card pulled out gives a listing without it, not an error); each one is told (`outcome`), and
+ * the cage manager ends every session after a few in a row (cardPresenceWatch.ts): a reader it
+ * cannot see could hide a card pulled out.
  */
 import { execFile } from 'node:child_process';
+import { chmodSync, copyFileSync, lstatSync, renameSync, statSync, type Stats } from 'node:fs';
+import { join } from 'node:path';
 import { requireBinary } from '../system/binaries';
 import { refuseDescriptorsOnStdio } from '../system/refusePassedDescriptors';
 
@@ -35,6 +40,15 @@ export interface CardPresenceOptions {
   /** Read at every poll: a reload may change the module. null: no card in the policy, no poll. */
   settings: () => CardPresenceSettings | null;
   change: (change: CardChange) => void;
+  /**
+   * A folder of root's (0711: the proxy uid passes through to run it) where the tool is copied
+   * execute-only: the listing then runs non-dumpable, so a process of the proxy uid — a proxy a cage
+   * took over — can neither ptrace it nor read its memory to change the serials it prints.
+   * Absent: the installed tool, as the proxy uid may trace it.
+   */
+  toolDir?: string;
+  /** Each listing's outcome: had (true) or not (false: timed out, the module failed). */
+  outcome?: (listed: boolean) => void;
   intervalMs?: number;
   log?: (msg: string, fields?: Record<string, unknown>) => void;
 }
@@ -83,6 +97,7 @@ export class CardPresence {
       const listed = await this.list(settings);
       if (this.stopped) return;
       if (listed !== null) this.update(new Set(listed));
+      this.options.outcome?.(listed !== null);
     }
     if (!this.stopped) this.timer = setTimeout(() => void this.poll(), this.options.intervalMs ?? DEFAULT_INTERVAL_MS);
   }
@@ -96,9 +111,42 @@ export class CardPresence {
     if (!before || removed.length > 0 || inserted.length > 0) this.options.change({ removed, inserted, present: [...now] });
   }
 
+  /**
+   * The tool the listing runs: an execute-only copy in `toolDir` (root's, mode 0111). The kernel
+   * makes a process non-dumpable when it executes a file its uid cannot read, and a non-dumpable
+   * process is traced, or its /proc memory, environment and descriptors opened, by root alone.
+   */
+  private tool(): string {
+    const installed = requireBinary('pkcs11-tool');
+    const dir = this.options.toolDir;
+    if (!dir) return installed;
+    const copy = join(dir, 'pkcs11-tool');
+    const folder = lstatSync(dir);
+    if (!folder.isDirectory() || folder.uid !== 0 || (folder.mode & 0o022) !== 0) throw new Error(`${dir} is not a folder only root writes`);
+    const made = lstatOrNull(copy);
+    const source = statSync(installed);
+    // Copied again when the installed tool is newer (an upgrade) or the copy is not root's 0111.
+    if (made && made.isFile() && made.uid === 0 && (made.mode & 0o7777) === 0o111 && made.size === source.size && made.mtimeMs >= source.mtimeMs) return copy;
+    copyFileSync(installed, `${copy}.new`);
+    chmodSync(`${copy}.new`, 0o111);
+    renameSync(`${copy}.new`, copy);
+    return copy;
+  }
+
   /** The serials listed; null when the module could not be asked. */
   private list({ modulePath, environment, uid }: CardPresenceSettings): Promise<string[] | null> {
-    const argv = ['--reuid', String(uid), '--regid', String(uid), '--clear-groups', '--no-new-privs', '--', requireBinary('pkcs11-tool'), '--module', modulePath, '-T'];
+    let tool: string;
+    try {
+      tool = this.tool();
+    } catch (err) {
+      this.options.log?.('card presence: the listing tool could not be prepared', { error: (err as Error).message });
+      return Promise.resolve(null);
+    }
+    // Through a shell's exec when the copy is execute-only: setpriv execs while its capabilities are
+    // still effective (the kernel drops them at that exec), so the file would be read as root's and
+    // the listing stay dumpable; the shell execs as the proxy uid alone. The arguments stay arguments.
+    const command = tool === requireBinary('pkcs11-tool') ? [tool] : ['/bin/sh', '-c', 'exec "$0" "$@"', tool];
+    const argv = ['--reuid', String(uid), '--regid', String(uid), '--clear-groups', '--no-new-privs', '--', ...command, '--module', modulePath, '-T'];
     return new Promise((resolve) => {
       // Its output is a socketpair root reads, and the module talks to the card: no descriptor on it.
       const child = execFile(requireBinary('setpriv'), argv, { timeout: LIST_TIMEOUT_MS, env: { PATH: '/usr/bin:/bin', LANG: 'C', ...environment }, cwd: '/', maxBuffer: 1 << 20 }, (err, stdout) => {
@@ -112,5 +160,13 @@ export class CardPresence {
       });
       refuseDescriptorsOnStdio(child);
     });
+  }
+}
+
+function lstatOrNull(path: string): Stats | null {
+  try {
+    return lstatSync(path);
+  } catch {
+    return null;
   }
 }

@@ -145,6 +145,33 @@ describe('tunnel.status from the cloison part', () => {
     expect(readFileSync(join(root, 'audit.jsonl'), 'utf8')).toMatch(/"op":"tunnel\.status","reason":"level low has no tunnel in the running policy".*"kind":"rootRequest\.refused"/);
   });
 
+  it("a configuration the parser refuses does not carry the level's key into the reason the part reads", async () => {
+    // The administrator pastes the key on a line of its own, or writes `PrivateKey: <key>`: the
+    // parser's refusal (the cage's driver re-reads the file at each start) is the tunnel's reason.
+    // A compromised part stops and starts the level and reads that reason.
+    const key = keysOf(lowConf)[0]!;
+    const good = readFileSync(lowConf, 'utf8');
+    const peerKey = /PublicKey = (\S+)/.exec(good)![1]!;
+    try {
+      for (const broken of [good.replace(`PrivateKey = ${key}`, key), good.replace(`PrivateKey = ${key}`, `PrivateKey: ${key}`), good.replace(`Endpoint = 127.0.0.1:51996`, `Endpoint = ${key}`), good.replace(`AllowedIPs = `, `AllowedIPs = ${peerKey}, `)]) {
+        writeFileSync(lowConf, broken, { mode: 0o600 });
+        expect(await ask({ op: 'cage.stop', level: 'low' })).toMatchObject({ ok: true });
+        await waitFor(() => cages.cage('low') === null, 'low stopped', 30_000);
+        expect(await ask({ op: 'cage.start', level: 'low', uid: UIDS.low })).toMatchObject({ ok: true });
+        let reply = await ask({ op: 'tunnel.status', level: 'low' });
+        await waitFor(async () => ((reply = await ask({ op: 'tunnel.status', level: 'low' })), reply.result?.tunnel?.state === 'failed'), "low's tunnel failed", 30_000, 300);
+        // The control: the part is told the configuration was refused, and on which line.
+        expect(reply.result!.tunnel!.reason).toMatch(/:\d+: /);
+        const text = JSON.stringify(reply);
+        expect(text).not.toContain(key);
+        expect(text).not.toContain(key.slice(0, 16));
+        expect(text).not.toContain(peerKey.slice(0, 16));
+      }
+    } finally {
+      writeFileSync(lowConf, good, { mode: 0o600 });
+    }
+  }, 120_000);
+
   it('a level whose cage is not running: no tunnel, not an old one', async () => {
     expect(await ask({ op: 'cage.stop', level: 'low' })).toMatchObject({ ok: true });
     await waitFor(() => cages.cage('low') === null, 'low stopped', 30_000);
