@@ -9,7 +9,7 @@ import { onManagerSighup } from './managerSighup';
 describe('the manager\'s SIGHUP', () => {
   it('reloads the manager\'s policy first, then signals the part', () => {
     const events: string[] = [];
-    onManagerSighup({ reload: () => events.push('manager reloaded'), partPid: () => 4242, log: () => undefined, signal: (pid, sig) => void events.push(`${sig} to ${pid}`) });
+    onManagerSighup({ reload: () => (events.push('manager reloaded'), { accepted: true, sha256: null }), partPid: () => 4242, log: () => undefined, signal: (pid, sig) => void events.push(`${sig} to ${pid}`) });
     expect(events).toEqual(['manager reloaded', 'SIGHUP to 4242']);
   });
 
@@ -18,7 +18,7 @@ describe('the manager\'s SIGHUP', () => {
     const gone = Number(readFileSync('/proc/sys/kernel/pid_max', 'utf8')) + 1;
     const said: string[] = [];
     let reloaded = false;
-    expect(() => onManagerSighup({ reload: () => (reloaded = true), partPid: () => gone, log: (msg, fields) => void said.push(`${msg} ${String(fields?.reason)}`) })).not.toThrow();
+    expect(() => onManagerSighup({ reload: () => ((reloaded = true), { accepted: true, sha256: null }), partPid: () => gone, log: (msg, fields) => void said.push(`${msg} ${String(fields?.reason)}`) })).not.toThrow();
     expect(reloaded).toBe(true);
     expect(said).toEqual([expect.stringContaining('ESRCH')]);
   });

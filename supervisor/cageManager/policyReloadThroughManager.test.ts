@@ -9,7 +9,7 @@
  * the policy's check passed), the part's copy saying no microphone.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, chownSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, mkdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -35,6 +35,11 @@ const policyOf = (audio: string) => twoLevelPolicy({ low: bwrapCage({ uid: 61820
 // Each reading of the policy file the manager applies, as its log says it (its journal writes a repeat once: managerPolicyReload.ts).
 const readsLogged = () => stderr.split('\n').filter((l) => l.includes('"msg":"policy reloaded"')).length;
 const managerJournal = () => readFileSync(join(state, MANAGER_JOURNAL_FILE), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>).filter((r) => r.kind === 'policy.reload');
+/** The administrator's save, settled: the manager takes a file only once it has been left alone a second (settledPolicyText.ts). */
+const save = (text: string) => {
+  writeFileSync(policyFile, text);
+  utimesSync(policyFile, new Date(Date.now() - 2000), new Date(Date.now() - 2000));
+};
 const flag = (name: string) => writeFileSync(join(root, 'partflag', name), '');
 const reached = (name: string) => waitFor(() => !!step(name) || manager!.exitCode !== null, `the part's ${name} step`, 60_000);
 
@@ -78,7 +83,7 @@ describe("an administrator's policy reload on the cloison part", () => {
     await reached('start');
     // At start the policy gives low the microphone: past the manager's check (no sound server on this machine).
     expect(step('start')!.sound).toMatchObject({ ok: false, code: 'WRONG_STATE' });
-    writeFileSync(policyFile, policyOf('{ microphone: [] }'));
+    save(policyOf('{ microphone: [] }'));
     flag('reload');
     await reached('reload');
     const reload = step('reload')!;
@@ -92,7 +97,7 @@ describe("an administrator's policy reload on the cloison part", () => {
   }, 90_000);
 
   it('a policy the manager refuses is answered refused with its file:line, and neither side changes', async () => {
-    writeFileSync(policyFile, `${policyOf('{ microphone: [low] }')}levels: oops\n`);
+    save(`${policyOf('{ microphone: [low] }')}levels: oops\n`);
     flag('broken');
     await reached('broken');
     const broken = step('broken')!;
@@ -103,7 +108,7 @@ describe("an administrator's policy reload on the cloison part", () => {
   }, 90_000);
 
   it('a flood of reloads shares its reads: fewer reads than requests (seen: 6 for 40)', async () => {
-    writeFileSync(policyFile, policyOf('{ microphone: [] }'));
+    save(policyOf('{ microphone: [] }'));
     const before = readsLogged();
     flag('flood');
     await reached('flood');

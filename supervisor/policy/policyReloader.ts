@@ -40,7 +40,7 @@ export class PolicyReloader {
     let text: string;
     let next: Policy;
     try {
-      ({ policy: next, text } = store.readSource());
+      ({ policy: next, text } = await store.readSource());
     } catch (err) {
       const reason = (err as Error).message.slice(0, 2000);
       journal.append('policy.reload', 'admin', { decision: 'refused', reason: reason.slice(0, 500) });

@@ -19,7 +19,7 @@ import { FileAuditJournal } from '../audit/auditJournal';
 import { CageManagerClient } from '../cageManager/cageManagerClient';
 import { restrictCloisonPart } from '../cageManager/cloisonPartRestriction';
 import { managerChannel } from '../cageManager/socketHandOver';
-import { readPolicyFile } from '../policy/policyLoader';
+import { policyFromManager } from '../cageManager/policyTextFromManager';
 import { PolicyReloader, type ReloadOutcome } from '../policy/policyReloader';
 import { RunningPolicy } from '../policy/runningPolicy';
 import { PART_REPORT_MARK } from './managerPartPlan';
@@ -29,8 +29,9 @@ managerChannel().send({ type: 'ready' });
 const report = (step: string, fields: Record<string, unknown>) => process.stderr.write(`${PART_REPORT_MARK}${JSON.stringify({ step, ...fields })}\n`);
 const client = await CageManagerClient.connect(managerSocket);
 
-const { policy, text } = readPolicyFile(policyFile, 'part');
-const store = new RunningPolicy(policy, text, policyFile, 'part');
+// The part's one reading: the manager's text (policy.current), as cloisonPartMain.ts and partSides.ts take it.
+const { policy, text } = await policyFromManager(client, policyFile);
+const store = new RunningPolicy(policy, text, policyFile, () => policyFromManager(client, policyFile));
 const journalFile = join(partStateDir, 'audit.jsonl');
 const journal = new FileAuditJournal(journalFile);
 const reloader = new PolicyReloader({ store, journal, apply: async () => undefined });

@@ -8,7 +8,7 @@
  * outcome last journaled is counted, not written (its count goes with the next record).
  */
 import { spawn } from 'node:child_process';
-import { chmodSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FileAuditJournal } from '../../audit/auditJournal';
@@ -57,6 +57,8 @@ beforeAll(async () => {
   root = testRoot('cloison-reloadjournal-');
   chmodSync(root, 0o711);
   writeFileSync(join(root, 'p.yaml'), POLICY);
+  // Settled (saved two seconds ago): a file just written is answered "being written" (settledPolicyText.ts).
+  utimesSync(join(root, 'p.yaml'), new Date(Date.now() - 2000), new Date(Date.now() - 2000));
   cloison = createPamTestUser();
   journal = new FileAuditJournal(join(root, 'audit.jsonl'));
   const reload = new ManagerPolicyReload({ file: join(root, 'p.yaml'), journal, apply: () => void (applied += 1), log: () => undefined });
