@@ -15,6 +15,8 @@ export interface ReloadOutcome {
   reason?: string;
   changes: string[];
   restarted: string[];
+  /** Refused only because the file was being written (split: the manager's answer): the administrator's CLI asks again. */
+  retry?: true;
 }
 
 export interface PolicyReloaderOptions {
