@@ -121,6 +121,24 @@ describe("an administrator's policy reload on the cloison part", () => {
     expect(reads).toBeLessThan(40);
   }, 90_000);
 
+  it('systemctl reload of a policy the manager refuses: the part is not told and runs only what the manager took', async () => {
+    // Low moved onto a WireGuard tunnel whose configuration root cannot use: the manager refuses it;
+    // the part's own reading skips the configurations (root's alone), so it would have taken it.
+    await reached('start'); // its SIGHUP handler set
+    const tunnelled = twoLevelPolicy({ low: bwrapCage({ uid: 61820 }).replace('network: none', `network: { mode: wireguard, config: ${join(root, 'wg-missing.conf')} }`), high: bwrapCage({ uid: 61821 }) }, 'audio: { microphone: [low] }\n');
+    save(tunnelled);
+    const refusals = () => stderr.split('\n').filter((l) => l.includes('"msg":"new policy refused')).length;
+    const before = refusals();
+    manager!.kill('SIGHUP');
+    await waitFor(() => refusals() > before, "the manager's refusal", 30_000);
+    expect(stderr).toMatch(/wg-missing\.conf/);
+    // The next policy the manager takes is passed on, and it is the first the part reloads on SIGHUP.
+    save(policyOf('{ microphone: [high] }'));
+    manager!.kill('SIGHUP');
+    await reached('sighup');
+    expect(reports.filter((r) => r.step === 'sighup')).toEqual([{ step: 'sighup', outcome: { decision: 'applied' }, microphone: ['high'] }]);
+  }, 90_000);
+
   it("a compromised part's raw flood of reloads is held to its lane: past it BUSY, nothing read", async () => {
     const before = readsLogged();
     const frames = Array.from({ length: 200 }, (_, id) => ({ json: { id, request: { op: 'policy.reload' } } }));

@@ -9,6 +9,8 @@
  *   `reload`: the administrator's reload, then the same ask again, as a compromised part would;
  *   `broken`: the administrator's reload of a policy that does not load;
  *   `flood`: 40 `policy.reload` asked at once.
+ * At each SIGHUP (the manager passes its own on), it reloads as cloisonPartMain.ts does and reports
+ * `sighup` with the outcome and the microphone it then allows.
  * The handlers' other dependencies are not reached (status, lock, training).
  */
 import { existsSync, readFileSync } from 'node:fs';
@@ -66,6 +68,9 @@ const flagged = async (name: string) => {
   while (!existsSync(join(flags, name))) await new Promise((r) => setTimeout(r, 50));
 };
 
+process.on('SIGHUP', () => {
+  void reloader.reload().then((outcome) => report('sighup', { outcome: short(outcome), microphone: store.current().audio.microphone }));
+});
 report('start', { sound: await recordSound() });
 await flagged('reload');
 const reloaded = (await handlers['policy.reload']({})) as ReloadOutcome;
