@@ -1,8 +1,8 @@
 /**
  * An administrator's `policy.reload` on the `cloison` part's admin socket, split (#29): the manager
  * authorizes every root request against its own policy, so it reads its file again first
- * (`policy.reload`, cageManager/managerPolicyReload.ts), and the part reads its copy only once the
- * manager has taken it. Otherwise the part would run the new policy while the manager kept the
+ * (`policy.reload`, cageManager/managerPolicyReload.ts), and the part takes the manager's text only
+ * once the manager has taken the file. Otherwise the part would run the new policy while the manager kept the
  * old one: what the new one takes away still granted to a compromised part, what it gives refused.
  * A policy the manager refuses (or a manager that does not answer) is answered `refused` with the
  * manager's file:line reason, journaled here as the part's own refusal is, and neither changes.
