@@ -21,6 +21,7 @@ import type { ManagerRequester } from './managerLink';
 import { ManagerPolicyReload, type ManagerReloadAnswer } from './managerPolicyReload';
 import { onManagerSighup } from './managerSighup';
 import { policyFromManager } from './policyTextFromManager';
+import { readSettledPolicyText } from './settledPolicyText';
 
 let root: string;
 const cages = { low: bwrapCage({ uid: 61830 }), high: bwrapCage({ uid: 61831 }) };
@@ -97,5 +98,15 @@ describe('one policy reading: the manager\'s', () => {
     expect(manager.reload.reload('the cloison part')).toMatchObject({ accepted: true });
     expect(manager.applied.map((p) => p.usb.filesystems)).toEqual([['vfat']]);
     expect(manager.reload.current().text).toBe(NEXT);
+  });
+
+  it('a file whose mtime is well ahead of the clock (copied from a machine whose clock is ahead) is not held back for good', () => {
+    const file = join(root, 'ahead.yaml');
+    writeFileSync(file, NEXT, { mode: 0o644 });
+    utimesSync(file, new Date(Date.now() + 60_000), new Date(Date.now() + 60_000));
+    expect(readSettledPolicyText(file)).toEqual({ settled: true, text: NEXT });
+    // A moment ahead is a write under way.
+    utimesSync(file, new Date(Date.now() + 500), new Date(Date.now() + 500));
+    expect(readSettledPolicyText(file)).toMatchObject({ settled: false });
   });
 });
