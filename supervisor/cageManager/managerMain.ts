@@ -59,7 +59,7 @@ import { cloisonPart, type CloisonPartMessage } from './cloisonPart';
 import { ManagedCages } from './managedCages';
 import { unmountKeysOfEndedPart } from './partRestartKeys';
 import { MANAGER_JOURNAL_FILE, MANAGER_SOCKET_FILE, managerExecutors } from './managerExecutors';
-import { onManagerSighup } from './managerSighup';
+import { onManagerSighup, passHup } from './managerSighup';
 import { ManagerPolicyReload } from './managerPolicyReload';
 import { announcementLine, PART_ANNOUNCEMENT_TYPE, partFailedLine, partReason, TRAINING_REFUSED_TYPE } from './partAnnouncement';
 import { PartMessageLog } from './partMessageLog';
@@ -143,6 +143,7 @@ async function main(): Promise<void> {
   const hostSound = hostSoundOf(workstation.user, values['audio-server']);
   const socketPath = resolve(values.socket ?? join(runDir, MANAGER_SOCKET_FILE));
   const cages = new ManagedCages();
+  let hupOwed = false; // a SIGHUP that came while the part was starting, passed on at its ready (managerSighup.ts)
   const part = values['no-part']
     ? null
     : cloisonPart({
@@ -158,6 +159,10 @@ async function main(): Promise<void> {
           say('cloison part refused its training session', { reason });
           process.stdout.write(`${partFailedLine(`training refused: ${reason}`)}\n`);
           shutdown('training refused', 2);
+        },
+        started: () => {
+          if (hupOwed && part?.pid) passHup(part.pid, { log: say });
+          hupOwed = false;
         },
         restarting: (reason) => {
           say('cloison part ended: starting it again', { reason, keysUnmounted: unmountKeysOfEndedPart({ runDir, journal, reason }), loopsDetached: partEnded(reason) });
@@ -204,7 +209,7 @@ async function main(): Promise<void> {
     executors,
   });
   await server.listen();
-  const onHup = () => onManagerSighup({ reload: () => policyReload.reload('SIGHUP'), partPid: () => part?.pid, log: say });
+  const onHup = () => onManagerSighup({ reload: () => policyReload.reload('SIGHUP'), partPid: () => (part?.ready ? part.pid : null), owe: () => (hupOwed = true), log: say });
   process.off('SIGHUP', holdHup).on('SIGHUP', onHup);
   if (hupWhileStarting) onHup();
   // The cages started here while the part starts (its first cage.start of each takes its cage, cageStartExecutor.ts):

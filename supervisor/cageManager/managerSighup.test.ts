@@ -39,4 +39,10 @@ describe('the manager\'s SIGHUP', () => {
     expect(reads).toBe(SIGHUP_RETRIES + 1);
     expect(said).toEqual(['SIGHUP not passed to the cloison part: the manager did not take the policy']);
   });
+
+  it('a part still starting (no handler yet) is not signalled: the signal is owed, for its ready', () => {
+    const events: string[] = [];
+    onManagerSighup({ reload: () => ({ accepted: true, sha256: null }), partPid: () => null, owe: () => void events.push('owed'), log: () => undefined, signal: () => void events.push('signalled') });
+    expect(events).toEqual(['owed']);
+  });
 });

@@ -5,13 +5,18 @@
  * A refused policy is not passed on: the part would otherwise apply what root refused (#29). A file
  * being written (settledPolicyText.ts) is read again a little later, a few times, since SIGHUP has
  * no one to answer. Signalling a part that has just ended fails (ESRCH): a throw in root's signal
- * handler would end the manager.
+ * handler would end the manager. A part still starting is not signalled (SIGHUP's default would end
+ * it before it set its handler, and a first start that ends is not started again): the signal is
+ * owed, and sent when it says `ready` (`partReady`), since it may have asked the text before.
  */
 import type { ManagerReloadAnswer } from './managerPolicyReload';
 
 export interface ManagerSighupOptions {
   reload(): ManagerReloadAnswer;
+  /** The part's pid once it is ready (its SIGHUP handler set); none while it starts. */
   partPid(): number | null | undefined;
+  /** The part is starting: the signal is owed to it, for its `ready`. */
+  owe?: () => void;
   log(msg: string, fields?: Record<string, unknown>): void;
   /** process.kill; a test's own. */
   signal?: (pid: number, signal: NodeJS.Signals) => void;
@@ -31,7 +36,12 @@ export function onManagerSighup(options: ManagerSighupOptions, retriesLeft = SIG
     return;
   }
   const pid = options.partPid();
-  if (!pid) return;
+  if (!pid) return options.owe?.();
+  passHup(pid, options);
+}
+
+/** SIGHUP to the part (its ready, when one was owed). */
+export function passHup(pid: number, options: Pick<ManagerSighupOptions, 'log' | 'signal'>): void {
   try {
     (options.signal ?? ((p, s) => process.kill(p, s)))(pid, 'SIGHUP');
   } catch (err) {
