@@ -142,9 +142,10 @@ if (split) {
   }
   cleanups.push(code.remove);
   programPath = join(code.folder, program);
-  // A file the part reads itself, named where the cloison account cannot reach it (a checkout's
-  // training/ examples in a private home): its copy, beside the code, if anyone may read it.
-  for (const key of ['policy', 'training']) {
+  // The scenario, which the part reads itself (the policy it never reads: it runs the manager's
+  // text), named where the cloison account cannot reach it (a checkout's training/ examples in a
+  // private home): its copy, beside the code, if anyone may read it.
+  for (const key of ['training']) {
     if (!values[key] || readableBy('cloison', values[key])) continue;
     const given = givenFileForPart(code.folder, values[key], key);
     if (!given) continue; // a file only its owner reads: the part says why it cannot read it

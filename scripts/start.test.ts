@@ -150,15 +150,18 @@ describe('npm start', () => {
     await waitFor(() => processesUnder(root).length === 0 && cloisonPartPids(root).length === 0, 'the manager and its part gone', 10_000, 100);
   }, 150_000);
 
-  it('a policy the cloison part cannot read: says why the part did not start, stops the manager (status 1)', async () => {
+  it('a training scenario the cloison part cannot read: says why the part did not start, stops the manager (status 1)', async () => {
     const root = startRoot();
     const policy = join(root, 'p.yaml');
-    writeFileSync(policy, SMALL_POLICY, { mode: 0o600 }); // root's alone: the part reads the policy file itself
-    const child = spawn(process.execPath, ['scripts/start.mjs', '--no-window', '--policy', policy, '--state-dir', join(root, 's'), '--run-dir', join(root, 'r')], { stdio: ['ignore', 'pipe', 'ignore'] });
+    // The policy root's alone is no obstacle (the part runs the manager's reading of it); the
+    // scenario is read by the part itself.
+    writeFileSync(policy, `${SMALL_POLICY}training: allowed\n`, { mode: 0o600 });
+    writeFileSync(join(root, 'scenario.yaml'), 'version: 1\ntitle: { fr: Essai, en: Trial }\ndrills: []\n', { mode: 0o600 });
+    const child = spawn(process.execPath, ['scripts/start.mjs', '--no-window', '--policy', policy, '--state-dir', join(root, 's'), '--run-dir', join(root, 'r'), '--training', join(root, 'scenario.yaml'), '--trainee', 'Alice Martin', '--report-dir', join(root, 'reports')], { stdio: ['ignore', 'pipe', 'ignore'] });
     let out = '';
     child.stdout.on('data', (d) => (out += d.toString()));
     expect(await new Promise((r) => child.once('exit', (code) => r(code)))).toBe(1);
-    expect(out).toMatch(/the cloison part did not start: .*EACCES/);
+    expect(out).toMatch(/the cloison part did not start: training refused: .*EACCES/);
     await waitFor(() => processesUnder(root).length === 0 && cloisonPartPids(root).length === 0, 'the manager and its part gone', 10_000, 100);
   }, 90_000);
 

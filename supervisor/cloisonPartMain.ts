@@ -13,12 +13,13 @@ import { pino } from 'pino';
 import { z } from 'zod';
 import type { Policy } from '../shared/policy';
 import { forwardTargetFrom } from './audit/journalForwarder';
-import { connectManagerLink, type ManagerLink } from './cageManager/managerLink';
+import { connectManagerLink, liveRequester, type ManagerLink } from './cageManager/managerLink';
 import { PART_ANNOUNCEMENT_TYPE, TRAINING_REFUSED_TYPE } from './cageManager/partAnnouncement';
 import { managerChannel } from './cageManager/socketHandOver';
 import { GATEWAY_WARM_UP_ROUNDS } from './gateway/gatewayWarmUp';
-import { DEFAULT_POLICY_NAME, DEFAULT_POLICY_YAML } from './policy/defaultPolicy';
-import { loadDefaultPolicy, PolicyError, readPolicyFile } from './policy/policyLoader';
+import { policyFromManager } from './cageManager/policyTextFromManager';
+import { DEFAULT_POLICY_NAME } from './policy/defaultPolicy';
+import { PolicyError } from './policy/policyLoader';
 import { defaultRendererDir } from './rendererDir';
 import { Supervisor } from './supervisor';
 import { TrainingRefused } from './training/trainingDesk';
@@ -65,20 +66,20 @@ export async function runCloisonPart(raw: Record<string, unknown>): Promise<void
   const start = parsed.data;
   const { shell } = start;
   const log = pino({ level: shell.logLevel ?? 'info' }, pino.destination(2));
-  let policy: Policy;
-  let policyText: string;
-  try {
-    if (start.policyFile) ({ policy, text: policyText } = readPolicyFile(start.policyFile, 'part'));
-    else [policy, policyText] = [loadDefaultPolicy(), DEFAULT_POLICY_YAML];
-  } catch (err) {
-    return failed(`policy refused, nothing started: ${(err as Error).message}`);
-  }
   let link: ManagerLink;
   try {
     // The link connects again after a cut or a manager restart; the cages' homes and keys are in the manager's folders.
     link = await connectManagerLink(start.managerSocket, { managerDirs: { stateDir: start.stateDir, runDir: start.runDir } });
   } catch (err) {
     return failed(`the cage manager's socket did not answer: ${(err as Error).message}`);
+  }
+  let policy: Policy;
+  let policyText: string;
+  try {
+    // The manager's text, never the file (#29, one reading): a restarted part runs what root runs now.
+    ({ policy, text: policyText } = await policyFromManager(liveRequester(link), start.policyFile ?? DEFAULT_POLICY_NAME));
+  } catch (err) {
+    return failed(`policy refused, nothing started: ${(err as Error).message}`);
   }
   const options: SupervisorOptions = {
     policy,
@@ -115,7 +116,7 @@ export async function runCloisonPart(raw: Record<string, unknown>): Promise<void
   };
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
   process.on('SIGINT', () => void shutdown('SIGINT'));
-  // The manager passes its SIGHUP on: the policy read again, as the root supervisor does.
+  // The manager passes its SIGHUP on once it took the policy: the part asks for the manager's text (policy.current).
   process.on('SIGHUP', () => {
     supervisor.reloadPolicy().then(
       (outcome) => {

@@ -6,7 +6,7 @@
  * manager's stdout; its shell socket, in its own run folder, is 0660 to the shell's group (the
  * admin socket to the administrators') and answers `session.describe` to a member's shell over the
  * shell's protocol (the levels and the cages' statuses), and refuses another user; SIGHUP to the
- * manager is passed on (the part reads the policy again); SIGTERM to the manager ends the manager,
+ * manager is passed on (the part takes the manager's new text); SIGTERM to the manager ends the manager,
  * the part and whatever ran as the cages' uids. Until the fleet starts cages through the manager
  * (the supervisor's side of the split), the part's cages are reported crashed: what is asserted of
  * them is only that each is reported.

@@ -122,7 +122,7 @@ export class Supervisor {
     const lowest = [...policy.levels].sort((a, b) => a.rank - b.rank)[0];
     if (!lowest) throw new Error('policy has no level');
     this.focus = new FocusState(policy.levels.map((l) => l.id), lowest.id);
-    this.policyStore = new RunningPolicy(policy, options.policyText, options.policySource, options.manager ? 'part' : 'whole');
+    this.policyStore = new RunningPolicy(policy, options.policyText, options.policySource, split.policySource(options.policySource));
     this.sak = sakKey(policy.shortcuts.secureAttention);
     // Before the cage fleet: each bwrap cage binds its level's card folder.
     this.smartcard = wireSmartcard({ policy: this.policyStore, runDir: split.managerRunDir, record: (kind, actor, fields) => this.journalFact(kind, fields, actor), show: (view) => this.sessions.broadcast('onSmartcard', view), confirmations: () => this.confirmations ?? null, ...(options.log ? { log: options.log } : {}), ...split.card });

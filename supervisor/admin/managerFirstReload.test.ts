@@ -22,4 +22,18 @@ describe('managerFirstReload', () => {
     expect(partReloads).toBe(0);
     expect(journaled.at(-1)).toMatchObject({ kind: 'policy.reload', actor: 'admin', decision: 'refused' });
   });
+
+  it('a file being written: refused with retry, the part keeps its policy', async () => {
+    let partReloads = 0;
+    const manager: ManagerRequester = { closed: false, request: async () => ({ accepted: false, reason: 'p.yaml is being written (it was written 20 ms ago): the running policy stays; retry in a moment', beingWritten: true }) };
+    const outcome = await managerFirstReload({ manager, journal, reload: async () => (partReloads++, { decision: 'applied', changes: [], restarted: [] }) })();
+    expect(outcome).toMatchObject({ decision: 'refused', retry: true, reason: expect.stringMatching(/being written/) });
+    expect(partReloads).toBe(0);
+  });
+
+  it('the manager took it, the part refused its text (a recipient key it cannot open): the answer says the reload is not whole', async () => {
+    const manager: ManagerRequester = { closed: false, request: async () => ({ accepted: true, sha256: 'a'.repeat(64) }) };
+    const outcome = await managerFirstReload({ manager, journal, reload: async () => ({ decision: 'refused', reason: 'p.yaml:12:5: files.down.recipients[0]: EACCES', changes: [], restarted: [] }) })();
+    expect(outcome).toMatchObject({ decision: 'refused', reason: expect.stringMatching(/not whole: the cage manager runs the new policy, the cloison part refused it .*EACCES/) });
+  });
 });

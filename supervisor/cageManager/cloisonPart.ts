@@ -34,6 +34,8 @@ export interface CloisonPartOptions {
   /** Every message once it said `ready`. */
   message?: (message: CloisonPartMessage) => void;
   restarting?: (reason: string) => void;
+  /** It said `ready` (each start of it). */
+  started?: () => void;
   log?: (msg: string, fields?: Record<string, unknown>) => void;
   /** Where its stderr's marked lines go (the manager's stderr by default). */
   stderr?: (line: string) => void;
@@ -62,7 +64,7 @@ export function cloisonPart(options: CloisonPartOptions): UnprivilegedPart<Clois
     delegate: true,
     parse,
     isReady: (message) => message.type === 'ready',
-    started: () => undefined,
+    started: () => options.started?.(),
     message: options.message ?? (() => undefined),
     gone: () => undefined,
     restarting: options.restarting ?? (() => undefined),

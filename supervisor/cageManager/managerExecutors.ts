@@ -16,7 +16,7 @@ import { appRunningExecutor } from './appRunningExecutor';
 import { appWindowsExecutor } from './appWindowsExecutor';
 import type { RootExecutors } from './cageManagerServer';
 import type { AuditFields } from '../audit/auditJournal';
-import type { ManagerReloadAnswer } from './managerPolicyReload';
+import type { ManagerPolicyText, ManagerReloadAnswer } from './managerPolicyReload';
 import { detachLoopsOfEndedPart } from './partRestartLoops';
 import { cageCardFolder } from './cageCardFolder';
 import { cageNoticeExecutor } from './cageNoticeExecutor';
@@ -79,6 +79,8 @@ export interface ManagerHoldings {
   log?: (msg: string, fields?: Record<string, unknown>) => void;
   /** The manager's own policy read again at the part's `policy.reload` (managerPolicyReload.ts); absent, none is served. */
   policyReload?: () => Promise<ManagerReloadAnswer>;
+  /** The text the manager runs, for `policy.current` (managerPolicyReload.ts); absent, none is served. */
+  policyCurrent?: () => ManagerPolicyText;
   /** The manager's journal: what is done when the part restarts is journaled there. */
   journal?: { append(kind: string, actor: string, fields: AuditFields): unknown };
 }
@@ -172,6 +174,7 @@ export function managerExecutors(h: ManagerHoldings): { executors: RootExecutors
     'card.socket': cards.socket,
     'card.presence': cardWatch.wait,
     ...(h.policyReload ? { 'policy.reload': h.policyReload } : {}),
+    ...(h.policyCurrent ? { 'policy.current': async () => h.policyCurrent!() } : {}),
   };
   return {
     executors,

@@ -28,7 +28,7 @@
  * (partAnnouncement.ts: only what an honest part can say); a first start that fails, as
  * `{"partFailed":true,...}`, as is a training session the part refuses (then the manager stops,
  * status 2: started again, it would refuse it again). A training session's scenario is read and
- * its report written by the part, as `cloison` (a missing report folder is made here, its). SIGHUP is passed on to the part. It holds the cages `cage.start` made
+ * its report written by the part, as `cloison` (a missing report folder is made here, its). SIGHUP is passed on to the part only when the manager took the policy (managerSighup.ts); the part runs the manager's text (`policy.current`), never reading the file itself. It holds the cages `cage.start` made
  * (managedCages.ts) and stops them, and the part, when it is stopped; with --keep-cages-on-stop
  * (the packaged unit: a restart, an upgrade), SIGTERM leaves the cages running for the next
  * manager's `cage.start` to adopt (keptCagesStop.ts), SIGINT still stops them. With the supervisor's
@@ -48,7 +48,7 @@ import { MediaMounts } from '../usb/mediaMounts';
 import { PART_STAGING_DIR, stagingAreaBytes } from '../files/fileStaging';
 import { mountStagingArea, unmountStagingArea } from '../files/stagingArea';
 import type { HostSoundTarget } from '../audio/hostSound';
-import { DEFAULT_POLICY_NAME } from '../policy/defaultPolicy';
+import { DEFAULT_POLICY_NAME, DEFAULT_POLICY_YAML } from '../policy/defaultPolicy';
 import { loadDefaultPolicy, readPolicyFile } from '../policy/policyLoader';
 import type { Reader } from '../policy/readableBy';
 import { restrictRootPart } from '../sandbox/rootPartRestriction';
@@ -59,7 +59,7 @@ import { cloisonPart, type CloisonPartMessage } from './cloisonPart';
 import { ManagedCages } from './managedCages';
 import { unmountKeysOfEndedPart } from './partRestartKeys';
 import { MANAGER_JOURNAL_FILE, MANAGER_SOCKET_FILE, managerExecutors } from './managerExecutors';
-import { onManagerSighup } from './managerSighup';
+import { onManagerSighup, passHup } from './managerSighup';
 import { ManagerPolicyReload } from './managerPolicyReload';
 import { announcementLine, PART_ANNOUNCEMENT_TYPE, partFailedLine, partReason, TRAINING_REFUSED_TYPE } from './partAnnouncement';
 import { PartMessageLog } from './partMessageLog';
@@ -78,8 +78,8 @@ function fail(message: string): never {
 }
 
 /** `part`: the account its part reads the policy as — the files that part reads must be readable by it (policyLoader.ts). */
-function loadPolicy(file: string | undefined, part?: Reader): Policy {
-  return file ? readPolicyFile(file, 'whole', part).policy : loadDefaultPolicy();
+function loadPolicy(file: string | undefined, part?: Reader): { policy: Policy; text: string } {
+  return file ? readPolicyFile(file, 'whole', part) : { policy: loadDefaultPolicy(), text: DEFAULT_POLICY_YAML };
 }
 
 /** Stops the part, its cages and the manager (set once they exist). */
@@ -128,8 +128,9 @@ async function main(): Promise<void> {
   if (peer.uid === 0) fail('the peer user cannot be root');
   const partReader = values['no-part'] ? undefined : { name: values['peer-user']!, uid: peer.uid, gid: peer.gid };
   let policy: Policy;
+  let policyText: string;
   try {
-    policy = loadPolicy(policyFile, partReader);
+    ({ policy, text: policyText } = loadPolicy(policyFile, partReader));
   } catch (err) {
     fail(`policy refused, nothing started:\n${(err as Error).message}`);
   }
@@ -142,6 +143,7 @@ async function main(): Promise<void> {
   const hostSound = hostSoundOf(workstation.user, values['audio-server']);
   const socketPath = resolve(values.socket ?? join(runDir, MANAGER_SOCKET_FILE));
   const cages = new ManagedCages();
+  let hupOwed = false; // a SIGHUP that came while the part was starting, passed on at its ready (managerSighup.ts)
   const part = values['no-part']
     ? null
     : cloisonPart({
@@ -157,6 +159,10 @@ async function main(): Promise<void> {
           say('cloison part refused its training session', { reason });
           process.stdout.write(`${partFailedLine(`training refused: ${reason}`)}\n`);
           shutdown('training refused', 2);
+        },
+        started: () => {
+          if (hupOwed && part?.pid) passHup(part.pid, { log: say });
+          hupOwed = false;
         },
         restarting: (reason) => {
           say('cloison part ended: starting it again', { reason, keysUnmounted: unmountKeysOfEndedPart({ runDir, journal, reason }), loopsDetached: partEnded(reason) });
@@ -176,7 +182,7 @@ async function main(): Promise<void> {
   const media = new MediaMounts(mediaRootOf(runDir));
   await media.prepare(policy.levels.map((l) => l.id)).catch((err: Error) => say('USB keys unavailable: cannot prepare the media mounts', { reason: err.message }));
   // The policy read again on SIGHUP and at the part's policy.reload (an administrator's reload): the manager's own file only.
-  const policyReload = new ManagerPolicyReload({ file: policyFile, ...(partReader ? { partReader } : {}), journal, apply: (next) => applyPolicy(next), log: say });
+  const policyReload = new ManagerPolicyReload({ file: policyFile, text: policyText, ...(partReader ? { partReader } : {}), journal, apply: (next) => applyPolicy(next), log: say });
   const { executors, startCage, stop, policyReloaded, partEnded } = managerExecutors({
     policy: () => policy,
     stateDir,
@@ -191,6 +197,7 @@ async function main(): Promise<void> {
     partUid: peer.uid,
     log: say,
     policyReload: policyReload.executor(),
+    policyCurrent: () => policyReload.current(), // the part's one reading of the policy: the manager's text
     journal,
   });
   const server = new CageManagerServer({
@@ -202,7 +209,7 @@ async function main(): Promise<void> {
     executors,
   });
   await server.listen();
-  const onHup = () => onManagerSighup({ reload: () => policyReload.reload('SIGHUP'), partPid: () => part?.pid, log: say });
+  const onHup = () => onManagerSighup({ reload: () => policyReload.reload('SIGHUP'), partPid: () => (part?.ready ? part.pid : null), owe: () => (hupOwed = true), log: say });
   process.off('SIGHUP', holdHup).on('SIGHUP', onHup);
   if (hupWhileStarting) onHup();
   // The cages started here while the part starts (its first cage.start of each takes its cage, cageStartExecutor.ts):

@@ -6,6 +6,11 @@
  * refused with the loader's file:line reason and the running one stays. Each outcome is journaled
  * in the manager's journal as the part journals its own (`policy.reload`).
  *
+ * The manager's text is the one policy reading (#29): the part never reads the file, it asks
+ * `policy.current` for the text the manager runs (at its start, at each reload) and parses that. The
+ * file is taken only once settled (settledPolicyText.ts): a file being written is answered "being
+ * written, retry" (`beingWritten`), journaled once, and nothing changes.
+ *
  * The part's requests are coalesced: those that arrive while a reload is due share it (one read,
  * one journal record), so a flood costs one reload per turn of the event loop, bounded further by
  * the request's lane (cageManagerServer.ts): past it, BUSY and nothing read.
@@ -13,15 +18,30 @@
 import { createHash } from 'node:crypto';
 import type { Policy } from '../../shared/policy';
 import type { AuditJournal } from '../audit/auditJournal';
-import { readPolicyFile } from '../policy/policyLoader';
+import { DEFAULT_POLICY_YAML } from '../policy/defaultPolicy';
+import { parsePolicy } from '../policy/policyLoader';
 import type { Reader } from '../policy/readableBy';
+import { readSettledPolicyText } from './settledPolicyText';
 
-/** What the part hears: the manager took the file (its sha256), or refused it (the loader's file:line reason). */
-export type ManagerReloadAnswer = { accepted: true; sha256: string | null } | { accepted: false; reason: string };
+/**
+ * What the part hears: the manager took the file (its sha256), or refused it (the loader's file:line
+ * reason), or found it being written (`beingWritten`: ask again in a moment).
+ */
+export type ManagerReloadAnswer = { accepted: true; sha256: string | null } | { accepted: false; reason: string; beingWritten?: true };
+
+/** `policy.current`'s answer: the text the manager runs, which its part parses instead of reading the file. */
+export interface ManagerPolicyText {
+  text: string;
+  sha256: string;
+}
+
+const sha256Of = (text: string) => createHash('sha256').update(text).digest('hex');
 
 export interface ManagerPolicyReloadOptions {
   /** The manager's policy file; none: the embedded default, nothing to read again. */
   file: string | undefined;
+  /** The text the manager started with (the file's, or the embedded default's). */
+  text?: string;
   /** The account its part reads the policy as (policyLoader.ts): the same check as at start. */
   partReader?: Reader;
   journal: Pick<AuditJournal, 'append'>;
@@ -35,10 +55,19 @@ export class ManagerPolicyReload {
   /** The last outcome journaled, and how many the same since: a part asking again and again writes one record. */
   private lastJournaled = '';
   private repeats = 0;
+  private running: ManagerPolicyText;
 
-  constructor(private readonly options: ManagerPolicyReloadOptions) {}
+  constructor(private readonly options: ManagerPolicyReloadOptions) {
+    const text = options.text ?? DEFAULT_POLICY_YAML;
+    this.running = { text, sha256: sha256Of(text) };
+  }
 
-  /** Reads the file again now (SIGHUP). */
+  /** The text the manager runs now (`policy.current`). */
+  current(): ManagerPolicyText {
+    return this.running;
+  }
+
+  /** Reads the file again now (SIGHUP), if it has settled. */
   reload(asker: 'SIGHUP' | 'the cloison part'): ManagerReloadAnswer {
     const { file, log } = this.options;
     if (!file) {
@@ -48,14 +77,24 @@ export class ManagerPolicyReload {
     let policy: Policy;
     let text: string;
     try {
-      ({ policy, text } = readPolicyFile(file, 'whole', this.options.partReader));
+      const read = readSettledPolicyText(file);
+      if (!read.settled) {
+        const reason = `${file} is being written (${read.why}): the running policy stays; retry in a moment`;
+        // Journaled once however often it is asked (SIGHUP included: the manager retries it itself).
+        this.journalOnce('the cloison part', { decision: 'being-written', asker: 'any', reason: 'the file was being written: nothing read, the running policy stays' });
+        log('policy file being written; the running policy stays', { asker, why: read.why });
+        return { accepted: false, reason, beingWritten: true };
+      }
+      text = read.text;
+      policy = parsePolicy(text, file, 'whole', this.options.partReader);
     } catch (err) {
       const reason = (err as Error).message.slice(0, 2000);
       this.journalOnce(asker, { decision: 'refused', asker, reason: reason.slice(0, 500) });
       log('new policy refused; the running policy stays', { asker, reason });
       return { accepted: false, reason };
     }
-    const sha256 = createHash('sha256').update(text).digest('hex');
+    const sha256 = sha256Of(text);
+    this.running = { text, sha256 };
     this.options.apply(policy);
     this.journalOnce(asker, { decision: 'applied', asker, sha256, levels: policy.levels.map((l) => l.id).join(',') });
     log('policy reloaded', { asker, levels: policy.levels.map((l) => l.id) });

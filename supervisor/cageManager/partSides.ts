@@ -3,6 +3,8 @@
  * supervisor's subsystems, what goes through the cage manager when the supervisor is the part
  * (`manager` given); nothing when it is the root supervisor, whose subsystems then act themselves.
  */
+import type { PolicySourceReader } from '../policy/runningPolicy';
+import { policyFromManager } from './policyTextFromManager';
 import { join } from 'node:path';
 import type { Policy, VncCagePolicy } from '../../shared/policy';
 import type { CageDriver } from '../cages/cageDriver';
@@ -36,6 +38,8 @@ export function partSides(manager: ManagerLink | undefined, own: { stateDir: str
   const requester = manager ? liveRequester(manager) : null;
   return {
     managerRunDir,
+    // The part's reloads take the manager's text (`policy.current`), never the file: one reading (#29).
+    policySource: (source: string): 'whole' | PolicySourceReader => (requester ? () => policyFromManager(requester, source) : 'whole'),
     // The part's staging tmpfs is mounted by the manager in its own run folder (no link the part could plant there).
     stagingDir: manager ? join(managerRunDir, PART_STAGING_DIR) : join(own.runDir, 'staging'),
     // The proxies and the reader's watch are the manager's; the part guards, asks the PIN and journals.

@@ -8,7 +8,7 @@
  * still answered low's `sound.host` record past its policy (WRONG_STATE: no sound server here,
  * the policy's check passed), the part's copy saying no microphone.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startManagerWithPart, type ManagerWithPart } from '../testing/managerProcessWithPart';
@@ -22,6 +22,11 @@ const step = (name: string) => manager.step(name);
 const policyOf = (audio: string) => twoLevelPolicy({ low: bwrapCage({ uid: 61820 }), high: bwrapCage({ uid: 61821 }) }, `audio: ${audio}\n`);
 // Each reading of the policy file the manager applies, as its log says it (its journal writes a repeat once: managerPolicyReload.ts).
 const readsLogged = () => manager.stderr().split('\n').filter((l) => l.includes('"msg":"policy reloaded"')).length;
+/** The administrator's save, settled: the manager takes a file only once it has been left alone a second (settledPolicyText.ts). */
+const save = (text: string) => {
+  save(text);
+  utimesSync(manager.policyFile, new Date(Date.now() - 2000), new Date(Date.now() - 2000));
+};
 const managerJournal = () => readFileSync(join(manager.state, MANAGER_JOURNAL_FILE), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>).filter((r) => r.kind === 'policy.reload');
 const flag = (name: string) => manager.flag(name);
 const reached = (name: string) => waitFor(() => !!step(name) || manager.process.exitCode !== null, `the part's ${name} step`, 60_000);
@@ -39,7 +44,7 @@ describe("an administrator's policy reload on the cloison part", () => {
     await reached('start');
     // At start the policy gives low the microphone: past the manager's check (no sound server on this machine).
     expect(step('start')!.sound).toMatchObject({ ok: false, code: 'WRONG_STATE' });
-    writeFileSync(manager.policyFile, policyOf('{ microphone: [] }'));
+    save(policyOf('{ microphone: [] }'));
     flag('reload');
     await reached('reload');
     const reload = step('reload')!;
@@ -53,7 +58,7 @@ describe("an administrator's policy reload on the cloison part", () => {
   }, 90_000);
 
   it('a policy the manager refuses is answered refused with its file:line, and neither side changes', async () => {
-    writeFileSync(manager.policyFile, `${policyOf('{ microphone: [low] }')}levels: oops\n`);
+    save(`${policyOf('{ microphone: [low] }')}levels: oops\n`);
     flag('broken');
     await reached('broken');
     const broken = step('broken')!;
@@ -64,7 +69,7 @@ describe("an administrator's policy reload on the cloison part", () => {
   }, 90_000);
 
   it('a flood of reloads shares its reads: fewer reads than requests (seen: 6 for 40)', async () => {
-    writeFileSync(manager.policyFile, policyOf('{ microphone: [] }'));
+    save(policyOf('{ microphone: [] }'));
     const before = readsLogged();
     flag('flood');
     await reached('flood');
@@ -92,5 +97,22 @@ describe("an administrator's policy reload on the cloison part", () => {
     // Each read answers the requests in flight then, at most the lane's bound (16).
     expect(reads).toBeGreaterThanOrEqual(Math.ceil(accepted / 16));
     expect(reads).toBeLessThan(accepted);
+  }, 90_000);
+  it('systemctl reload of a policy the manager refuses: the part is not told and runs only what the manager took', async () => {
+    // Low moved onto a WireGuard tunnel whose configuration root cannot use: the manager refuses it;
+    // the part's own reading skips the configurations (root's alone), so it would have taken it.
+    await reached('start'); // its SIGHUP handler set
+    const tunnelled = twoLevelPolicy({ low: bwrapCage({ uid: 61820 }).replace('network: none', `network: { mode: wireguard, config: ${join(manager.root, 'wg-missing.conf')} }`), high: bwrapCage({ uid: 61821 }) }, 'audio: { microphone: [low] }\n');
+    save(tunnelled);
+    const refusals = () => manager.stderr().split('\n').filter((l) => l.includes('"msg":"new policy refused')).length;
+    const before = refusals();
+    manager.process.kill('SIGHUP');
+    await waitFor(() => refusals() > before, "the manager's refusal", 30_000);
+    expect(manager.stderr()).toMatch(/wg-missing\.conf/);
+    // The next policy the manager takes is passed on, and it is the first the part reloads on SIGHUP.
+    save(policyOf('{ microphone: [high] }'));
+    manager.process.kill('SIGHUP');
+    await reached('sighup');
+    expect(manager.reports.filter((r) => r.step === 'sighup')).toEqual([{ step: 'sighup', outcome: { decision: 'applied' }, microphone: ['high'] }]);
   }, 90_000);
 });

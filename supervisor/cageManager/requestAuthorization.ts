@@ -177,6 +177,7 @@ const CHECKS: { [O in RootOp]: Check<O> } = {
   'sleep.wait': () => ALLOWED,
   // No argument: the manager reads its own file again, never a policy of the part's (managerPolicyReload.ts).
   'policy.reload': () => ALLOWED,
+  'policy.current': () => ALLOWED,
   'training.spoof': (req, ctx) => levelAnd(req, ctx, () => (ctx.policy().training === 'allowed' ? ALLOWED : refuse('the policy forbids training'))),
   'training.document': (req, ctx) => levelAnd(req, ctx, () => (ctx.policy().training === 'allowed' ? ALLOWED : refuse('the policy forbids training'))),
   'sound.fifos': (req, ctx) => levelAnd(req, ctx, () => (ctx.policy().audio.enabled ? ALLOWED : refuse('sound is off in the policy'))),

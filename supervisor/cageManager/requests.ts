@@ -75,6 +75,8 @@ export const rootRequestSchemas = {
   'sleep.wait': z.object({ op: z.literal('sleep.wait') }).strict(),
   /** Read the manager's own policy file again (no text from the part): an administrator's reload reaches the manager first. */
   'policy.reload': z.object({ op: z.literal('policy.reload') }).strict(),
+  /** The policy text the manager runs: the part parses it instead of reading the file (one reading, the manager's). */
+  'policy.current': z.object({ op: z.literal('policy.current') }).strict(),
   /** Show (or take down) a training look-alike of the shell in a level's cage: the manager builds its program. */
   'training.spoof': z.object({ op: z.literal('training.spoof'), level: levelIdSchema, look: z.enum(['band', 'dialog', 'lock']), action: z.enum(['show', 'hide']) }).strict(),
   /** Put a training document in a level's ~/Formation, written by a process of the cage's own. */
@@ -129,6 +131,7 @@ export const WHY_ROOT: Record<RootOp, { why: string; code: string }> = {
   'sleep.inhibit': { why: 'a delay inhibitor needs polkit\'s root default; monitoring the system bus needs root', code: 'session/sleepGuard.ts' },
   'sleep.wait': { why: 'the sleep is announced on the system bus the manager monitors for sleep.inhibit (root): the part learns of it only from the manager', code: 'session/sleepGuard.ts (PrepareForSleep), session/remoteSleepGuard.ts' },
   'policy.reload': { why: 'the policy the manager authorizes every request against is its own, read from the file root owns: only the manager can read it again (an administrator\'s reload on the part\'s admin socket asks it first)', code: 'policy/policyReloader.ts, admin/managerFirstReload.ts; the executor: cageManager/managerPolicyReload.ts' },
+  'policy.current': { why: 'one reading of the policy, the manager\'s (#29): the part runs the text root took (settled, checked whole), never a file it read itself at another moment', code: 'cageManager/policyTextFromManager.ts; the executor: cageManager/managerPolicyReload.ts' },
   'training.spoof': { why: 'the launcher channel of each cage is the manager\'s (app.launch): the look-alike\'s program, built from the running policy, goes through it', code: 'training/drills/spoofDrill.ts, cages/trainingPrograms.ts' },
   'training.document': { why: 'the same launcher channel: a fixed shell line writes the document as the cage\'s user, no path of the cage\'s followed as root', code: 'training/drills/rightLevelDrill.ts' },
   'sound.fifos': { why: 'the cage\'s FIFOs are in root\'s run folder (root\'s, the cage\'s group\'s 0660): opening them needs root (CAP_DAC_OVERRIDE)', code: 'cages/cageSound.ts, audio/soundPart.ts; the executor: cageManager/soundFifosExecutor.ts' },

@@ -164,6 +164,22 @@ function auditRead(argv: string[], out: (s: string) => void, err: (s: string) =>
 }
 
 /**
+ * Split (#29), this reload reaches the root manager through the cloison part, which a compromised
+ * part can swallow; the manager's own SIGHUP cannot be.
+ */
+const AUTHORITATIVE_RELOAD = 'note: with the cage manager (cloison-cage-manager), this reload goes through the cloison part; `systemctl reload cloison-cage-manager` is the authoritative reload (root reads the policy itself, and the part then runs what root took)';
+
+/** A policy file being written (the manager's answer, `retry`): asked again a few times, a moment apart. */
+async function reloadWhenSettled(reload: () => Promise<ReloadOutcome>, tries = 4, everyMs = 1500): Promise<ReloadOutcome> {
+  let outcome = await reload();
+  for (let i = 1; i < tries && outcome.retry; i++) {
+    await new Promise((r) => setTimeout(r, everyMs));
+    outcome = await reload();
+  }
+  return outcome;
+}
+
+/**
  * The whole command line: the admin-socket commands (status, policy reload, and policy check's
  * comparison with the running policy), then the local ones.
  */
@@ -192,8 +208,9 @@ export async function runCliWithSupervisor(argv: string[], out: (s: string) => v
     }
     if (args[0] === 'training') return await trainingCommand(args.slice(1), call, out, err);
     if (args.length === 2 && args[0] === 'policy' && args[1] === 'reload') {
-      const outcome = (await call('policy.reload')) as ReloadOutcome;
+      const outcome = await reloadWhenSettled(() => call('policy.reload') as Promise<ReloadOutcome>);
       out(stringify(outcome));
+      err(AUTHORITATIVE_RELOAD);
       return outcome.decision === 'refused' ? 1 : 0;
     }
   } catch (e) {

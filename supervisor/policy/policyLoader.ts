@@ -33,7 +33,7 @@ export function formatProblem(p: PolicyProblem): string {
 }
 
 /** Refuse absurdly large files before parsing: a policy is a few kilobytes. */
-const MAX_POLICY_BYTES = 256 * 1024;
+export const MAX_POLICY_BYTES = 256 * 1024;
 
 /**
  * Who reads the policy (#29): `whole`, the root supervisor or the cage manager, checks every file

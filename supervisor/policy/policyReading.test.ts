@@ -38,15 +38,18 @@ describe("the part's reading of the policy", () => {
     expect(problems(() => parsePolicy(onWireguard(join(dir, 'wg.conf')).replace('version: 1', 'version: 9'), 'p.yaml', 'part'))).toMatch(/^p\.yaml:1:\d+: version/);
   });
 
-  it('a running policy read as the part reloads as the part: a reload does not open the configuration either', () => {
+  it("the part's running policy reloads the manager's text as the part: the file is not read, the configuration not opened", async () => {
     const dir = testRoot('cloison-reading-');
     const file = join(dir, 'p.yaml');
     writeFileSync(file, onWireguard(join(dir, 'wg-gone.conf')));
     const first = readPolicyFile(file, 'part');
-    const store = new RunningPolicy(first.policy, first.text, file, 'part');
-    writeFileSync(file, onWireguard(join(dir, 'wg-gone.conf')).replace('label: { fr: Haut', 'label: { fr: Très haut'));
-    expect(store.readSource().text).toContain('Très haut');
+    // The manager's text (policy.current), parsed as the part's (cageManager/policyTextFromManager.ts).
+    const managerText = onWireguard(join(dir, 'wg-gone.conf')).replace('label: { fr: Haut', 'label: { fr: Très haut');
+    const store = new RunningPolicy(first.policy, first.text, file, async () => ({ policy: parsePolicy(managerText, file, 'part'), text: managerText }));
+    writeFileSync(file, 'not what the manager runs');
+    expect((await store.readSource()).text).toContain('Très haut');
     // The whole reading (root's) refuses the same file.
+    writeFileSync(file, managerText);
     expect(problems(() => new RunningPolicy(first.policy, first.text, file).readSource())).toMatch(/wg-gone\.conf: ENOENT/);
   });
 });

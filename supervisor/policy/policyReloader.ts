@@ -15,6 +15,8 @@ export interface ReloadOutcome {
   reason?: string;
   changes: string[];
   restarted: string[];
+  /** Refused only because the file was being written (split: the manager's answer): the administrator's CLI asks again. */
+  retry?: true;
 }
 
 export interface PolicyReloaderOptions {
@@ -40,7 +42,7 @@ export class PolicyReloader {
     let text: string;
     let next: Policy;
     try {
-      ({ policy: next, text } = store.readSource());
+      ({ policy: next, text } = await store.readSource());
     } catch (err) {
       const reason = (err as Error).message.slice(0, 2000);
       journal.append('policy.reload', 'admin', { decision: 'refused', reason: reason.slice(0, 500) });

@@ -2,12 +2,16 @@
  * The running policy, in one place: every broker reads `current()` (never a copy taken at start),
  * and whatever must act on a change — the device watcher's loop devices, the cages' sound — hears
  * it through `onChange`. A reload reads the file through the one loader (its size limit, its
- * file:line errors) and replaces the policy whole or not at all.
+ * file:line errors) and replaces the policy whole or not at all. The cloison part reads no file: its
+ * source is the cage manager's text (cageManager/policyTextFromManager.ts, #29's one reading).
  */
 import { EventEmitter } from 'node:events';
 import type { Policy } from '../../shared/policy';
 import { DEFAULT_POLICY_NAME, DEFAULT_POLICY_YAML } from './defaultPolicy';
-import { loadDefaultPolicy, readPolicyFile, type PolicyReading } from './policyLoader';
+import { loadDefaultPolicy, readPolicyFile } from './policyLoader';
+
+/** Where a reload's policy comes from, when not the file: the cloison part asks the cage manager. */
+export type PolicySourceReader = () => Promise<{ policy: Policy; text: string }>;
 
 export class RunningPolicy {
   private readonly events = new EventEmitter<{ change: [Policy, Policy] }>();
@@ -16,9 +20,8 @@ export class RunningPolicy {
     private policy: Policy,
     private policyText: string,
     readonly source: string,
-    /** The cloison part reads it as `part` (policyLoader.ts): the manager's files are not its to read. */
-    // The cloison part reads its policy as `part` (its reloads too): the WireGuard configurations are the manager's alone.
-    private readonly reading: PolicyReading = 'whole',
+    /** `whole`: the file, read by root (the root supervisor); the cloison part's: the manager's text, read as `part`. */
+    private readonly reading: 'whole' | PolicySourceReader = 'whole',
   ) {}
 
   current(): Policy {
@@ -43,9 +46,10 @@ export class RunningPolicy {
   }
 
   /** The policy as the source says now (throws the loader's PolicyError, file:line, on a bad one). */
-  readSource(): { policy: Policy; text: string } {
+  readSource(): { policy: Policy; text: string } | Promise<{ policy: Policy; text: string }> {
+    if (this.reading !== 'whole') return this.reading();
     if (this.source === DEFAULT_POLICY_NAME) return { policy: loadDefaultPolicy(), text: DEFAULT_POLICY_YAML };
-    return readPolicyFile(this.source, this.reading);
+    return readPolicyFile(this.source);
   }
 }
 

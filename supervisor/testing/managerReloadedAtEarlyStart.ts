@@ -4,7 +4,7 @@
  * asked for it (cageStartExecutor.ts `startEarly`). Resolves once the part is ready.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, existsSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, utimesSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { logRecords } from './logRecords';
@@ -39,6 +39,8 @@ export async function managerReloadedAtEarlyStart(name: string, policy: string, 
     if (!reloaded && said('cage started before the part asks', 'high')) {
       reloaded = true;
       writeFileSync(join(root, 'p.yaml'), reloadedPolicy);
+      // Settled (saved two seconds ago): the manager reads it at this SIGHUP, not a moment later (settledPolicyText.ts).
+      utimesSync(join(root, 'p.yaml'), new Date(Date.now() - 2000), new Date(Date.now() - 2000));
       manager.kill('SIGHUP');
     }
   });

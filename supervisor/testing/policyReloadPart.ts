@@ -9,6 +9,8 @@
  *   `reload`: the administrator's reload, then the same ask again, as a compromised part would;
  *   `broken`: the administrator's reload of a policy that does not load;
  *   `flood`: 40 `policy.reload` asked at once.
+ * At each SIGHUP (the manager passes its own on), it reloads as cloisonPartMain.ts does and reports
+ * `sighup` with the outcome and the microphone it then allows.
  * The handlers' other dependencies are not reached (status, lock, training).
  */
 import { existsSync, readFileSync } from 'node:fs';
@@ -19,7 +21,7 @@ import { FileAuditJournal } from '../audit/auditJournal';
 import { CageManagerClient } from '../cageManager/cageManagerClient';
 import { restrictCloisonPart } from '../cageManager/cloisonPartRestriction';
 import { managerChannel } from '../cageManager/socketHandOver';
-import { readPolicyFile } from '../policy/policyLoader';
+import { policyFromManager } from '../cageManager/policyTextFromManager';
 import { PolicyReloader, type ReloadOutcome } from '../policy/policyReloader';
 import { RunningPolicy } from '../policy/runningPolicy';
 import { PART_REPORT_MARK } from './managerPartPlan';
@@ -29,8 +31,9 @@ managerChannel().send({ type: 'ready' });
 const report = (step: string, fields: Record<string, unknown>) => process.stderr.write(`${PART_REPORT_MARK}${JSON.stringify({ step, ...fields })}\n`);
 const client = await CageManagerClient.connect(managerSocket);
 
-const { policy, text } = readPolicyFile(policyFile, 'part');
-const store = new RunningPolicy(policy, text, policyFile, 'part');
+// The part's one reading: the manager's text (policy.current), as cloisonPartMain.ts and partSides.ts take it.
+const { policy, text } = await policyFromManager(client, policyFile);
+const store = new RunningPolicy(policy, text, policyFile, () => policyFromManager(client, policyFile));
 const journalFile = join(partStateDir, 'audit.jsonl');
 const journal = new FileAuditJournal(journalFile);
 const reloader = new PolicyReloader({ store, journal, apply: async () => undefined });
@@ -65,6 +68,9 @@ const flagged = async (name: string) => {
   while (!existsSync(join(flags, name))) await new Promise((r) => setTimeout(r, 50));
 };
 
+process.on('SIGHUP', () => {
+  void reloader.reload().then((outcome) => report('sighup', { outcome: short(outcome), microphone: store.current().audio.microphone }));
+});
 report('start', { sound: await recordSound() });
 await flagged('reload');
 const reloaded = (await handlers['policy.reload']({})) as ReloadOutcome;

@@ -7,7 +7,7 @@
  * the rate the manager reads a file, the administrator's own reloads drowned). Now a repeat of the
  * outcome last journaled is counted, not written (its count goes with the next record).
  */
-import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import { readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { serveManagerToCloison, type ServedManager } from '../../testing/managerServedToCloison';
@@ -52,6 +52,8 @@ beforeAll(async () => {
     policy: POLICY,
     executors: ({ root, journal }) => {
       writeFileSync(join(root, 'p.yaml'), POLICY);
+      // Settled (saved two seconds ago): a file just written is answered "being written" (settledPolicyText.ts).
+      utimesSync(join(root, 'p.yaml'), new Date(Date.now() - 2000), new Date(Date.now() - 2000));
       const reload = new ManagerPolicyReload({ file: join(root, 'p.yaml'), journal, apply: () => void (applied += 1), log: () => undefined });
       return { 'policy.reload': reload.executor() };
     },
