@@ -24,7 +24,7 @@ const policyOf = (audio: string) => twoLevelPolicy({ low: bwrapCage({ uid: 61820
 const readsLogged = () => manager.stderr().split('\n').filter((l) => l.includes('"msg":"policy reloaded"')).length;
 /** The administrator's save, settled: the manager takes a file only once it has been left alone a second (settledPolicyText.ts). */
 const save = (text: string) => {
-  save(text);
+  writeFileSync(manager.policyFile, text);
   utimesSync(manager.policyFile, new Date(Date.now() - 2000), new Date(Date.now() - 2000));
 };
 const managerJournal = () => readFileSync(join(manager.state, MANAGER_JOURNAL_FILE), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>).filter((r) => r.kind === 'policy.reload');
