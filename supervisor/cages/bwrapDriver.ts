@@ -27,6 +27,7 @@ import { TunnelWatch } from '../network/tunnelWatch';
 import { readWireguardConfig } from '../policy/wireguardConfig';
 import { openTunnel, type Tunnel } from '../network/wireguardTunnel';
 import { spawnBwrap } from '../sandbox/bwrapSpawn';
+import { sandboxSetUp } from '../sandbox/sandboxSetUp';
 import { peerCredentials, pidNamespaceOf } from '../sandbox/peerCredentials';
 import type { CageDriver, CageExit, CageNotice, RunningCage } from './cageDriver';
 import { requireBinary, findBinary } from '../system/binaries';
@@ -232,9 +233,12 @@ export class BwrapDriver implements CageDriver {
         const pid = this.verifyPeer(socket, sandbox, xvnc);
         xvnc ??= processIdentity(pid);
       };
-      if (slirp) slirpChild = this.attachNat(slirp, innerPid, cgroup);
+      // The network only once bwrap has set up the sandbox's own loopback (sandboxSetUp.ts); a
+      // sandbox that never gets there fails below with its reason.
+      const networkReady = (slirp || tunnelWatch) && (await sandboxSetUp(innerPid, sessionEnded, this.options.startTimeoutMs ?? 20_000));
+      if (slirp && networkReady) slirpChild = this.attachNat(slirp, innerPid, cgroup);
       // The tunnel comes up beside the session; until it does (or if it never does) the cage has no route.
-      if (tunnelWatch) void this.attachTunnel(innerPid, tunnelWatch, cgroup).then((t) => (tunnel = t));
+      if (tunnelWatch && networkReady) void this.attachTunnel(innerPid, tunnelWatch, cgroup).then((t) => (tunnel = t));
       await this.waitForVnc(sessionEnded, verifyPeer);
       // From now on the cage cannot touch the socket the gateway connects to.
       lockSocketFolders(paths.scratch);
