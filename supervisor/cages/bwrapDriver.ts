@@ -233,12 +233,12 @@ export class BwrapDriver implements CageDriver {
         const pid = this.verifyPeer(socket, sandbox, xvnc);
         xvnc ??= processIdentity(pid);
       };
-      // The network only once bwrap has set up the sandbox's own loopback (sandboxSetUp.ts); a
+      // Nothing touches the sandbox's loopback before bwrap has set it up (sandboxSetUp.ts); a
       // sandbox that never gets there fails below with its reason.
-      const networkReady = (slirp || tunnelWatch) && (await sandboxSetUp(innerPid, sessionEnded, this.options.startTimeoutMs ?? 20_000));
-      if (slirp && networkReady) slirpChild = this.attachNat(slirp, innerPid, cgroup);
+      const setUp = slirp || tunnelWatch ? sandboxSetUp(innerPid, sessionEnded, this.options.startTimeoutMs ?? 20_000) : Promise.resolve(false);
+      if (slirp && (await setUp)) slirpChild = this.attachNat(slirp, innerPid, cgroup);
       // The tunnel comes up beside the session; until it does (or if it never does) the cage has no route.
-      if (tunnelWatch && networkReady) void this.attachTunnel(innerPid, tunnelWatch, cgroup).then((t) => (tunnel = t));
+      if (tunnelWatch) void this.attachTunnel(innerPid, tunnelWatch, cgroup, setUp).then((t) => (tunnel = t));
       await this.waitForVnc(sessionEnded, verifyPeer);
       // From now on the cage cannot touch the socket the gateway connects to.
       lockSocketFolders(paths.scratch);
@@ -517,13 +517,13 @@ exit 72
    * why. wireguard-go runs in the cage's group (it outlives the supervisor with the cage); the
    * record, once written, names the tunnel for the next supervisor.
    */
-  async attachTunnel(innerPid: number, watch: TunnelWatch, cgroup: CageCgroup | null): Promise<Tunnel | null> {
+  async attachTunnel(innerPid: number, watch: TunnelWatch, cgroup: CageCgroup | null, sandboxReady?: Promise<boolean>): Promise<Tunnel | null> {
     const { cage, level } = this.options;
     if (!isWireguard(cage.network)) return null;
     try {
       const config = readWireguardConfig(cage.network.config);
       watch.setEndpoint(config.peers.map((p) => p.endpoint).join(', '));
-      const tunnel = await openTunnel(tunnelInterfaceName(level, this.options.paths.run), innerPid, config, this.options.paths.run, cgroup?.joinPrefix ?? []);
+      const tunnel = await openTunnel(tunnelInterfaceName(level, this.options.paths.run), innerPid, config, this.options.paths.run, cgroup?.joinPrefix ?? [], sandboxReady);
       updateCageRecord(this.options.paths.run, { tunnel: tunnelRecord(tunnel) });
       watch.watch(tunnel);
       this.options.log?.('tunnel open', { level, kind: tunnel.kind });
