@@ -27,6 +27,7 @@ import { TunnelWatch } from '../network/tunnelWatch';
 import { readWireguardConfig } from '../policy/wireguardConfig';
 import { openTunnel, type Tunnel } from '../network/wireguardTunnel';
 import { spawnBwrap } from '../sandbox/bwrapSpawn';
+import { sandboxSetUp } from '../sandbox/sandboxSetUp';
 import { peerCredentials, pidNamespaceOf } from '../sandbox/peerCredentials';
 import type { CageDriver, CageExit, CageNotice, RunningCage } from './cageDriver';
 import { requireBinary, findBinary } from '../system/binaries';
@@ -43,6 +44,7 @@ import { adoptBwrapCage, type Adoption } from './cageAdoption';
 import { CAGE_PULSE_SOCKET, CAGE_SOUND_DIR, cageSoundSession, prepareCageSound } from './cageSound';
 import { cageAppSettingsArgs, writeCageAppSettings } from './cageAppSettings';
 import { CAGE_XRESOURCES, CAGE_XRESOURCES_PATH } from './cageXResources';
+import { openSandboxStartLog, sandboxStartLogHead } from './sandboxStartLog';
 
 export interface BwrapCagePaths {
   /** Persistent private home, bound at /home/cloison inside the cage: the mount of `homeImage`. */
@@ -166,16 +168,24 @@ export class BwrapDriver implements CageDriver {
     const counters0 = cgroup?.counters() ?? { oomKills: 0, taskLimitHits: 0 };
 
     // fd 3 carries bwrap's --info-fd JSON (the sandbox's child pid), needed to attach slirp4netns.
-    // The session's stderr is the cage's own text, never kept; and no pipe to the supervisor, whose
-    // death would turn the cage's next message into a SIGPIPE (cages outlive the supervisor).
-    const child = spawnBwrap(this.bwrapArgs(sound !== null), { stdio: ['ignore', 'ignore', 'ignore', 'pipe'], ...(cgroup ? { prefix: cgroup.joinPrefix } : {}) });
+    // stderr: bwrap's, setpriv's and the group join's own failures, in a root-only file
+    // (sandboxStartLog.ts); the session script sends the cage's own text to /dev/null.
+    const startLog = openSandboxStartLog(paths.run);
+    let child: ChildProcess;
+    try {
+      child = spawnBwrap(this.bwrapArgs(sound !== null), { stdio: ['ignore', 'ignore', startLog, 'pipe'], ...(cgroup ? { prefix: cgroup.joinPrefix } : {}) });
+    } finally {
+      closeSync(startLog);
+    }
     let launcherEndpoint: LauncherEndpoint | null = null;
     let stoppedFor: string | null = null;
     const sessionEnded = new Promise<CageExit>((resolve) => {
       child.on('exit', (code, signal) => {
         // The reason is shown to the user: only supervisor-written words, never the cage's stderr,
         // which stays out of the supervisor's log too (a channel from the cage to administrators).
-        this.options.log?.('cage session ended', { level, code, signal });
+        // An exit the script does not define is the sandbox set-up's own (bwrap, setpriv): its words.
+        const setUp = code !== null && !SESSION_EXITS[code] ? { setUpStderr: sandboxStartLogHead(paths.run) } : {};
+        this.options.log?.('cage session ended', { level, code, signal, ...setUp });
         const oom = cgroup && cgroup.counters().oomKills > counters0.oomKills ? `; its memory limit (${Math.round(cage.limits.memoryBytes / MiB)} MiB) was reached` : '';
         const known = code !== null && SESSION_EXITS[code] ? `: ${SESSION_EXITS[code]}` : '';
         resolve({ reason: stoppedFor ?? `cage session ended (${signal ?? `exit ${code}`})${known}${oom}` });
@@ -223,9 +233,12 @@ export class BwrapDriver implements CageDriver {
         const pid = this.verifyPeer(socket, sandbox, xvnc);
         xvnc ??= processIdentity(pid);
       };
-      if (slirp) slirpChild = this.attachNat(slirp, innerPid, cgroup);
+      // Nothing touches the sandbox's loopback before bwrap has set it up (sandboxSetUp.ts); a
+      // sandbox that never gets there fails below with its reason.
+      const setUp = slirp || tunnelWatch ? sandboxSetUp(innerPid, sessionEnded, this.options.startTimeoutMs ?? 20_000) : Promise.resolve(false);
+      if (slirp && (await setUp)) slirpChild = this.attachNat(slirp, innerPid, cgroup);
       // The tunnel comes up beside the session; until it does (or if it never does) the cage has no route.
-      if (tunnelWatch) void this.attachTunnel(innerPid, tunnelWatch, cgroup).then((t) => (tunnel = t));
+      if (tunnelWatch) void this.attachTunnel(innerPid, tunnelWatch, cgroup, setUp).then((t) => (tunnel = t));
       await this.waitForVnc(sessionEnded, verifyPeer);
       // From now on the cage cannot touch the socket the gateway connects to.
       lockSocketFolders(paths.scratch);
@@ -423,9 +436,11 @@ export class BwrapDriver implements CageDriver {
 if [ "$(id -u)" = 0 ]; then
   exec setpriv --reuid=${uid} --regid=${uid} --groups=${TTY_GID} --inh-caps=-all --bounding-set=-all --no-new-privs -- /bin/sh "$0"
 fi
-# Stage 2, as the cage's user. First the cage's launcher, the one way the supervisor starts
+# Stage 2, as the cage's user. Its stderr was the sandbox set-up's (root's file): none of it for the cage.
+exec 2>/dev/null
+# First the cage's launcher, the one way the supervisor starts
 # programs here (cageLauncher.ts): it connects to the supervisor's socket, and again after a restart.
-# Its messages go to the session's (counted, never kept): no file in the home can stop it starting.
+# Its messages go to the session's, never kept: no file in the home can stop it starting.
 launcher_env=DISPLAY=:0
 [ -r ${CAGE_SOUND_DIR}/cage.pa ] && launcher_env="$launcher_env PULSE_SERVER=unix:${CAGE_PULSE_SOCKET}"
 env $launcher_env ${shellQuote(process.execPath)} ${CAGE_LAUNCHER} </dev/null >/dev/null &
@@ -502,13 +517,13 @@ exit 72
    * why. wireguard-go runs in the cage's group (it outlives the supervisor with the cage); the
    * record, once written, names the tunnel for the next supervisor.
    */
-  async attachTunnel(innerPid: number, watch: TunnelWatch, cgroup: CageCgroup | null): Promise<Tunnel | null> {
+  async attachTunnel(innerPid: number, watch: TunnelWatch, cgroup: CageCgroup | null, sandboxReady?: Promise<boolean>): Promise<Tunnel | null> {
     const { cage, level } = this.options;
     if (!isWireguard(cage.network)) return null;
     try {
       const config = readWireguardConfig(cage.network.config);
       watch.setEndpoint(config.peers.map((p) => p.endpoint).join(', '));
-      const tunnel = await openTunnel(tunnelInterfaceName(level, this.options.paths.run), innerPid, config, this.options.paths.run, cgroup?.joinPrefix ?? []);
+      const tunnel = await openTunnel(tunnelInterfaceName(level, this.options.paths.run), innerPid, config, this.options.paths.run, cgroup?.joinPrefix ?? [], sandboxReady);
       updateCageRecord(this.options.paths.run, { tunnel: tunnelRecord(tunnel) });
       watch.watch(tunnel);
       this.options.log?.('tunnel open', { level, kind: tunnel.kind });

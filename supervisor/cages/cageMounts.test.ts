@@ -4,11 +4,11 @@
  * a cage wrote is still there at its next start.
  */
 import { chownSync, existsSync, lstatSync, mkdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
-import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { isMountPoint } from './cageMounts';
 import { startRealCage, testRoot, type RealCage } from '../testing/realCage';
+import { leaveWriteProtectedFreeDevice } from '../testing/writeProtectedFreeDevice';
 
 describe('cage filesystems', () => {
   const root = testRoot();
@@ -49,8 +49,7 @@ describe('cage filesystems', () => {
     // The kernel keeps a loop device's read-only flag after detach; `mount -o loop` then mounts
     // the next home read-only and the cage cannot start. The free device is the one mount takes.
     const own = testRoot();
-    const free = execFileSync('losetup', ['--find'], { encoding: 'utf8' }).trim();
-    execFileSync('blockdev', ['--setro', free]);
+    await leaveWriteProtectedFreeDevice(own);
     const cage = await startRealCage({ level: 'low', root: own, limits: { homeBytes: 32 * 2 ** 20 } });
     cages.push(cage);
     expect((await cage.sh('echo written > $HOME/probe && cat $HOME/probe')).stdout).toBe('written\n');

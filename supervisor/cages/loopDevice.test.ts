@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { attachedLoopDevice, attachLoopWritable, detachLoop } from './loopDevice';
+import { leaveWriteProtectedFreeDevice } from '../testing/writeProtectedFreeDevice';
 
 describe('loop devices', () => {
   const dir = mkdtempSync(join(tmpdir(), 'cloison-loop-'));
@@ -17,9 +18,8 @@ describe('loop devices', () => {
     const image = join(dir, 'key.img');
     writeFileSync(image, '');
     truncateSync(image, 4 * 2 ** 20);
-    // The device losetup takes next, write-protected as a read-only key would have left it.
-    const next = execFileSync('losetup', ['--find'], { encoding: 'utf8' }).trim();
-    execFileSync('blockdev', ['--setro', next]);
+    // The device the kernel hands out next, most likely, write-protected as a read-only key leaves one.
+    await leaveWriteProtectedFreeDevice(dir);
     const device = await attachLoopWritable(image);
     try {
       expect(execFileSync('blockdev', ['--getro', device], { encoding: 'utf8' }).trim()).toBe('0');

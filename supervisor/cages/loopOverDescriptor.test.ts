@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testRoot } from '../testing/realCage';
 import { detachLoop } from './loopDevice';
 import { attachLoopOverDescriptor, loopDeviceOverDescriptor } from './loopOverDescriptor';
+import { leaveWriteProtectedFreeDevice } from '../testing/writeProtectedFreeDevice';
 
 let dir: string;
 const inodes = new Set<number>();
@@ -52,8 +53,7 @@ describe('loop devices over a descriptor', () => {
   it('attaches the file open, writable, even where the last user left the device read-only', async () => {
     const key = image('key.img');
     // The device the kernel hands out next, write-protected as a read-only key would have left it.
-    const next = execFileSync('losetup', ['--find'], { encoding: 'utf8' }).trim();
-    execFileSync('blockdev', ['--setro', next]);
+    await leaveWriteProtectedFreeDevice(dir);
     const device = withOpen(key, constants.O_RDWR, (fd) => attachLoopOverDescriptor(fd, key));
     try {
       expect(backingInode(device)).toBe(statSync(key).ino);

@@ -57,7 +57,7 @@ export interface TunnelProcess {
  * Opens the tunnel into the namespace of `innerPid`; on failure, nothing is left in either
  * namespace. `privateDir` is a folder only root can enter, for the moment `wg` reads the key.
  */
-export async function openTunnel(ifname: string, innerPid: number, config: WireguardConfig, privateDir: string, joinPrefix: string[] = []): Promise<Tunnel> {
+export async function openTunnel(ifname: string, innerPid: number, config: WireguardConfig, privateDir: string, joinPrefix: string[] = [], sandboxReady?: Promise<boolean>): Promise<Tunnel> {
   const ip = requireBinary('ip');
   const wg = requireBinary('wg');
   const inCage = (args: string[]) => run(requireBinary('nsenter'), ['-t', String(innerPid), '-n', '--', ...args]);
@@ -87,6 +87,8 @@ export async function openTunnel(ifname: string, innerPid: number, config: Wireg
       rmSync(keyed, { force: true });
     }
     await run(ip, ['link', 'set', ifname, 'netns', String(innerPid)]);
+    // lo only once bwrap has set it up in a new sandbox: bwrap dies on finding it up (sandbox/sandboxSetUp.ts).
+    if (sandboxReady && !(await sandboxReady)) throw new Error('the cage ended before its sandbox was set up');
     await inCage([ip, 'link', 'set', 'lo', 'up']);
     for (const address of config.addresses) await inCage([ip, 'address', 'add', address, 'dev', ifname]);
     await inCage([ip, 'link', 'set', ifname, ...(config.mtu ? ['mtu', String(config.mtu)] : []), 'up']);

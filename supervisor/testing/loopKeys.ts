@@ -9,7 +9,7 @@ import { execFile } from 'node:child_process';
 import { chownSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { attachLoopWritable } from '../cages/loopDevice';
+import { attachLoopWritable, detachLoop } from '../cages/loopDevice';
 
 const run = promisify(execFile);
 
@@ -106,11 +106,18 @@ export class LoopKeys {
 
   private async fillByMount(image: string, files: Record<string, string>): Promise<void> {
     const mnt = mkdtempSync(join(this.staging, 'mnt-'));
-    await run('mount', ['-o', 'loop', image, mnt]);
+    // Attached writable first, not `mount -o loop`: the free device it would take may be
+    // write-protected by its last user (a key another test ejected read-only), mounting it read-only.
+    const device = await attachLoopWritable(image);
     try {
-      for (const [name, text] of Object.entries(files)) writeFileSync(join(mnt, name), text);
+      await run('mount', [device, mnt]);
+      try {
+        for (const [name, text] of Object.entries(files)) writeFileSync(join(mnt, name), text);
+      } finally {
+        await run('umount', [mnt]);
+      }
     } finally {
-      await run('umount', [mnt]);
+      await detachLoop(device);
       rmSync(mnt, { recursive: true, force: true });
     }
   }

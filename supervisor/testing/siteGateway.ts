@@ -8,7 +8,7 @@
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { waitFor } from './waitFor';
 
@@ -29,8 +29,60 @@ export interface SiteGateway {
 
 const sh = (args: string[], input?: string) => execFileSync(args[0]!, args.slice(1), { encoding: 'utf8', stdio: ['pipe', 'pipe', 'pipe'], ...(input !== undefined ? { input } : {}) }).trim();
 
-/** `subnet` picks 10.231.<subnet>.0/24 underneath and 10.99.<subnet>.0/24 in the tunnel: one per test. */
-export async function startSiteGateway(dir: string, subnet: number): Promise<SiteGateway> {
+/**
+ * Subnets claimed by the site gateways of tests running at once (vitest runs files in parallel,
+ * each picking its subnet from its pid): a file per subnet, made exclusively, naming its claimant.
+ */
+const SUBNET_CLAIMS = '/run/cloison-test-subnets';
+const SUBNETS = { first: 20, count: 200 };
+
+function claimSubnet(preferred: number): { subnet: number; release(): void } {
+  mkdirSync(SUBNET_CLAIMS, { recursive: true, mode: 0o700 });
+  for (let i = 0; i < SUBNETS.count * 2; i++) {
+    const subnet = SUBNETS.first + ((((preferred - SUBNETS.first + i) % SUBNETS.count) + SUBNETS.count) % SUBNETS.count);
+    const file = join(SUBNET_CLAIMS, String(subnet));
+    try {
+      writeFileSync(file, String(process.pid), { flag: 'wx' });
+      let held = true;
+      const release = () => {
+        // Once only: a second release could remove another test's claim made since.
+        if (held) rmSync(file, { force: true });
+        held = false;
+      };
+      return { subnet, release };
+    } catch {
+      // Left by a test process that is gone: free again (the next round claims it).
+      if (!processAlive(Number(readFileOr(file)))) rmSync(file, { force: true });
+    }
+  }
+  throw new Error('no free subnet for a site gateway');
+}
+
+function readFileOr(file: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch {
+    return '';
+  }
+}
+
+function processAlive(pid: number): boolean {
+  if (!Number.isInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * 10.231.<subnet>.0/24 underneath and 10.99.<subnet>.0/24 in the tunnel: `preferred`, or the next
+ * one no other test's gateway holds (two veths on one subnet would route each other's packets).
+ */
+export async function startSiteGateway(dir: string, preferred: number): Promise<SiteGateway> {
+  const claim = claimSubnet(preferred);
+  const { subnet } = claim;
   const id = randomBytes(3).toString('hex');
   const ns = `cltgw${id}`;
   const up = `cltu${id}`;
@@ -51,6 +103,7 @@ export async function startSiteGateway(dir: string, subnet: number): Promise<Sit
         /* gone (the veth goes with the namespace) */
       }
     }
+    claim.release();
   };
   try {
     sh(['ip', 'netns', 'add', ns]);
