@@ -18,7 +18,7 @@ await Promise.all([
   build({ ...common, entryPoints: ['supervisor/audio/soundPartMain.ts'], outfile: 'out/supervisor/soundPart.js', format: 'esm', external: native,
     banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" } }),
   // The split (#29): the root cage manager, and the supervisor as its unprivileged `cloison` part.
-  build({ ...common, entryPoints: ['supervisor/cageManager/managerMain.ts'], outfile: 'out/supervisor/cageManager.js', format: 'esm', external: native,
+  build({ ...common, entryPoints: ['supervisor/cageManager/managerEntry.ts'], outfile: 'out/supervisor/cageManager.js', format: 'esm', external: native,
     banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" } }),
   build({ ...common, entryPoints: ['supervisor/cloisonPartEntry.ts'], outfile: 'out/supervisor/cloisonPart.js', format: 'esm', external: native,
     banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" } }),

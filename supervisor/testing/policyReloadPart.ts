@@ -27,7 +27,7 @@ import { PART_REPORT_MARK } from './managerPartPlan';
 const { managerSocket, runDir, partStateDir, policyFile } = restrictCloisonPart() as { managerSocket: string; runDir: string; partStateDir: string; policyFile: string };
 managerChannel().send({ type: 'ready' });
 const report = (step: string, fields: Record<string, unknown>) => process.stderr.write(`${PART_REPORT_MARK}${JSON.stringify({ step, ...fields })}\n`);
-const client = await CageManagerClient.connect(managerSocket);
+const client = await CageManagerClient.connectOnceListening(managerSocket);
 
 const { policy, text } = readPolicyFile(policyFile, 'part');
 const store = new RunningPolicy(policy, text, policyFile, 'part');
