@@ -134,6 +134,9 @@ async function main(): Promise<void> {
   managerRunFolder(runDir); // the part passes through it to the manager's socket
   const socketPath = resolve(values.socket ?? join(runDir, MANAGER_SOCKET_FILE));
   const cages = new ManagedCages();
+  // The part's folders made (and its start built) before the root supervisor's state is moved into them.
+  // The workstation user as named here (--shell-user): the part resolves it from its policy as the manager does.
+  const partStartFields = values['no-part'] ? null : partStart(values, { managerSocket: socketPath, stateDir, runDir, policyFile: policyFile ?? null, peer, shellUser: values['shell-user'] ?? null });
   // Before the part first starts and before the manager's journal opens (the key beside it is the one moved): the root
   // supervisor's journal, trust phrase and keys become the part's (rootStateToPart.ts), journaled once the journal is open.
   const stateMove = values['no-part'] ? null : moveRootStateToPart({ stateDir, partStateDir: partStateDirOf(values, stateDir), owner: peer, log: say });
@@ -148,8 +151,7 @@ async function main(): Promise<void> {
         // The supervisor in part mode (its bundle beside this one's, or its source through tsx), or a test's script.
         command: { callerUrl: import.meta.url, source: '../cloisonPartEntry.ts', bundle: 'cloisonPart.js', ...(values.part ? { script: resolve(values.part) } : {}) },
         account: () => peer,
-        // The workstation user as named here (--shell-user): the part resolves it from its policy as the manager does.
-        start: partStart(values, { managerSocket: socketPath, stateDir, runDir, policyFile: policyFile ?? null, peer, shellUser: values['shell-user'] ?? null }),
+        start: partStartFields ?? {},
         // Untrusted: its announcements printed only as partAnnouncement.ts rebuilds them; the rest only its kind logged.
         message: (m) => {
           if (m.type !== TRAINING_REFUSED_TYPE) return relay(m, partRunDirOf(values, runDir));
