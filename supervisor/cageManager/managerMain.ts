@@ -176,8 +176,21 @@ async function main(): Promise<void> {
   // go to the socket, which answers only once the policy is read and checked and what the part is
   // given (the staging area) is in place; until then it tries again (CageManagerClient.connectOnceListening).
   // One that ends later is started again (its backoff); one whose first start fails is said here.
+  // A reload while the part starts is passed on once it is ready: before, it has no SIGHUP handler
+  // yet (the signal would end it; seen: earlyStartReload.attack.test.ts), and it may have read the
+  // policy already. Ready, it reads it again, as the manager did.
+  let hupForPart = false;
+  const partPidForHup = () => {
+    if (part?.ready) return part.pid;
+    if (part) hupForPart = true;
+    return null;
+  };
   const partStarted = part?.start().then(
-    () => say('cloison part started', { pid: part.pid }),
+    () => {
+      say('cloison part started', { pid: part.pid });
+      if (hupForPart) onManagerSighup({ reload: () => undefined, partPid: partPidForHup, log: say });
+      hupForPart = false;
+    },
     (err: Error) => {
       if (refusing) return;
       say('cloison part did not start', { reason: err.message });
@@ -232,7 +245,7 @@ async function main(): Promise<void> {
   });
   await staging;
   await server.listen();
-  releaseHup(() => onManagerSighup({ reload: () => policyReload.reload('SIGHUP'), partPid: () => part?.pid, log: say }));
+  releaseHup(() => onManagerSighup({ reload: () => policyReload.reload('SIGHUP'), partPid: partPidForHup, log: say }));
   // The cages started here while the part starts (its first cage.start of each takes its cage, cageStartExecutor.ts):
   // for the supervisor's own part only (a test's --part script asks when it wants), not for a training session.
   // Before any request of the part is read: this runs on from listen() without yielding to its connection.
