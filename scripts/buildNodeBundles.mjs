@@ -1,6 +1,7 @@
 // Bundles the Node-side programs (supervisor, admin CLI, Electron main and preload) into out/.
 // Electron's main and preload are CommonJS: a sandboxed preload cannot be ESM.
-import { copyFileSync, cpSync, mkdirSync } from 'node:fs';
+import { copyFileSync, cpSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { build } from 'esbuild';
 import { asciiBundle } from './asciiBundle.mjs';
 import { buildOpensslPreinit, OPENSSL_PREINIT_OUTPUT } from './buildOpensslPreinit.mjs';
@@ -8,6 +9,10 @@ import { buildOpensslPreinit, OPENSSL_PREINIT_OUTPUT } from './buildOpensslPrein
 const common = { bundle: true, platform: 'node', target: 'node20', sourcemap: true, logLevel: 'warning' };
 // koffi loads its native module from its own package folder: it ships in node_modules, unbundled.
 const native = ['koffi'];
+
+// The manager's chunks of an earlier build (their names change with their content).
+mkdirSync('out/supervisor', { recursive: true });
+for (const name of readdirSync('out/supervisor', { withFileTypes: true }).filter((e) => /^cageManager-.*\.js(\.map)?$/.test(e.name))) rmSync(join('out/supervisor', name.name));
 
 await Promise.all([
   build({ ...common, entryPoints: ['supervisor/rootPartEntry.ts'], outfile: 'out/supervisor/main.js', format: 'esm', external: native,
@@ -19,7 +24,10 @@ await Promise.all([
   build({ ...common, entryPoints: ['supervisor/audio/soundPartMain.ts'], outfile: 'out/supervisor/soundPart.js', format: 'esm', external: native,
     banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" } }),
   // The split (#29): the root cage manager, and the supervisor as its unprivileged `cloison` part.
-  build({ ...common, entryPoints: ['supervisor/cageManager/managerMain.ts'], outfile: 'out/supervisor/cageManager.js', format: 'esm', external: native,
+  // Split in chunks (cageManager-HASH.js beside it): the entry restricts the manager, which executes
+  // itself again (rootPartRestriction.ts), before it imports the rest; the first image then parses
+  // the restriction's small chunk only, not the manager's 1.4 MB twice (its start is the split's critical path).
+  build({ ...common, entryPoints: { cageManager: 'supervisor/cageManager/managerEntry.ts' }, outdir: 'out/supervisor', splitting: true, chunkNames: 'cageManager-[hash]', format: 'esm', external: native,
     banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" } }),
   build({ ...common, entryPoints: ['supervisor/cloisonPartEntry.ts'], outfile: 'out/supervisor/cloisonPart.js', format: 'esm', external: native,
     banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" } }),
@@ -31,7 +39,8 @@ await Promise.all([
 
 // Every bundle in ASCII: V8 holds a source with one character beyond Latin-1 at two bytes a character
 // (asciiBundle.mjs).
-for (const file of ['out/supervisor/main.js', 'out/supervisor/browserPart.js', 'out/supervisor/soundPart.js', 'out/supervisor/cageManager.js', 'out/supervisor/cloisonPart.js', 'out/cli/cloison.js']) asciiBundle(file);
+const managerChunks = readdirSync('out/supervisor').filter((n) => /^cageManager-.*\.js$/.test(n)).map((n) => join('out/supervisor', n));
+for (const file of ['out/supervisor/main.js', 'out/supervisor/browserPart.js', 'out/supervisor/soundPart.js', 'out/supervisor/cageManager.js', ...managerChunks, 'out/supervisor/cloisonPart.js', 'out/cli/cloison.js']) asciiBundle(file);
 
 // The file helper runs inside per-cage sandboxes as a plain script: it ships next to the supervisor.
 mkdirSync('out/supervisor', { recursive: true });

@@ -2,7 +2,9 @@
  * The supervisor as the unprivileged `cloison` part (issue #29), already restricted by its entry
  * (cloisonPartEntry.ts): its start says where the manager listens, its own state and run folders
  * (`cloison`'s: the journal and its keys, the shell's and the administrators' sockets) and how the
- * manager was asked to serve the shell. It connects to the manager, builds the supervisor with
+ * manager was asked to serve the shell. It connects to the manager — started before the manager's
+ * own start, it tries again until the manager's socket answers, which it does only once the
+ * manager has read and checked the policy — builds the supervisor with
  * `manager` (every root act a request), says `ready` on its channel, and sends its
  * "listening" and "ready" announcements there: the manager prints them (partAnnouncement.ts).
  * SIGTERM (the manager's stop) stops it; its channel closing (the manager gone) ends it
@@ -69,7 +71,7 @@ export async function runCloisonPart(raw: Record<string, unknown>): Promise<void
   let link: ManagerLink;
   try {
     // The link connects again after a cut or a manager restart; the cages' homes and keys are in the manager's folders.
-    link = await connectManagerLink(start.managerSocket, { managerDirs: { stateDir: start.stateDir, runDir: start.runDir } });
+    link = await connectManagerLink(start.managerSocket, { waitForListener: true, managerDirs: { stateDir: start.stateDir, runDir: start.runDir } });
   } catch (err) {
     return failed(`the cage manager's socket did not answer: ${(err as Error).message}`);
   }

@@ -79,6 +79,27 @@ export class CageManagerClient {
     });
   }
 
+  /**
+   * A connection once the manager listens: the part is started before the manager has read its
+   * policy (managerMain.ts), and the socket appears only after that. The socket missing, refused
+   * (a stale file) or not yet given to the part's account is tried again every `retryMs`; any other
+   * error, or `giveUpMs` without an answer, fails. The manager's own bound on the part's start
+   * (30 s to say it is ready) ends a part that waits longer.
+   */
+  static async connectOnceListening(path: string, options: CageManagerClientOptions & { retryMs?: number; giveUpMs?: number } = {}): Promise<CageManagerClient> {
+    const { retryMs = 20, giveUpMs = 30_000, ...clientOptions } = options;
+    const until = Date.now() + giveUpMs;
+    for (;;) {
+      try {
+        return await CageManagerClient.connect(path, clientOptions);
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        if (!['ENOENT', 'ECONNREFUSED', 'EACCES'].includes(code ?? '') || Date.now() > until) throw err;
+        await new Promise((r) => setTimeout(r, retryMs));
+      }
+    }
+  }
+
   /** A client on a connection already made (a part handed its connection by the process that made it). */
   static over(socket: Socket, options: CageManagerClientOptions = {}): CageManagerClient {
     return new CageManagerClient(socket, options);

@@ -21,7 +21,7 @@ const channel = managerChannel();
 channel.send({ type: 'ready' });
 const report = (step: string, fields: Record<string, unknown>) => channel.send({ type: 'report', step, ...fields });
 
-const client = await CageManagerClient.connect(start.managerSocket);
+const client = await CageManagerClient.connectOnceListening(start.managerSocket);
 const policy = parsePolicy(start.policy, 'p.yaml');
 const handed = handedCardSockets();
 const broker = new SmartcardBroker({

@@ -24,7 +24,7 @@ channel.send({ type: 'ready' });
 const report = (step: string, fields: Record<string, unknown>) => channel.send({ type: 'report', step, ...fields });
 const outcome = (p: Promise<unknown>) => p.then((result) => ({ ok: true, result }), (err: unknown) => ({ ok: false, error: (err as Error).message, code: (err as CloisonError).code ?? null }));
 
-const client = await CageManagerClient.connect(start.managerSocket);
+const client = await CageManagerClient.connectOnceListening(start.managerSocket);
 const policy = parsePolicy(start.policy, 'p.yaml');
 const handed = handedCardSockets();
 

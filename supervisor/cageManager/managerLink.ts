@@ -24,17 +24,18 @@ export interface ManagerLink {
 }
 
 /**
- * A link to the manager's socket at `path`, connected now; `reconnect` tries again every
- * `retryMs` until the socket answers (a manager restarting), or until `close()`.
+ * A link to the manager's socket at `path`, connected now (`waitForListener`: once the manager
+ * listens, the part being started before it has read its policy: CageManagerClient.connectOnceListening);
+ * `reconnect` tries again every `retryMs` until the socket answers (a manager restarting), or until `close()`.
  */
 export async function connectManagerLink(
   path: string,
-  options: { client?: CageManagerClientOptions; retryMs?: number; managerDirs?: ManagerLink['managerDirs'] } = {},
+  options: { client?: CageManagerClientOptions; retryMs?: number; managerDirs?: ManagerLink['managerDirs']; waitForListener?: boolean } = {},
 ): Promise<ManagerLink & { close(): void }> {
   let closed = false;
   let pending: Promise<CageManagerClient> | null = null;
   const link: ManagerLink & { close(): void } = {
-    client: await CageManagerClient.connect(path, options.client),
+    client: await (options.waitForListener ? CageManagerClient.connectOnceListening(path, options.client) : CageManagerClient.connect(path, options.client)),
     ...(options.managerDirs ? { managerDirs: options.managerDirs } : {}),
     reconnect: () => {
       if (!link.client.closed) return Promise.resolve(link.client);

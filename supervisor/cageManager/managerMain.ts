@@ -15,8 +15,12 @@
  *                        [--keep-cages-on-stop]
  *
  * Like the supervisor's root part, it restricts itself before anything else (rootPartRestriction.ts:
- * the root requests' capabilities only, the root part's syscall filter). It prints one JSON line on
- * stdout once it listens, then starts the `cloison` part (cloisonPart.ts: its own control group, its
+ * the root requests' capabilities only, the root part's syscall filter; bundled, its entry
+ * managerEntry.ts does it before this module loads). It starts the `cloison` part first, before its
+ * own start (policy, media mounts, staging area, socket): the part waits for the socket, which
+ * answers only once all that is done (CageManagerClient.connectOnceListening); a policy refused
+ * stops the part with the manager. It prints one JSON line on stdout once it listens. The part
+ * (cloisonPart.ts: its own control group, its
  * stderr marked, the channel `cage.vncSocket` and `sound.host` hand descriptors on): the supervisor
  * itself in part mode (cloisonPartEntry.ts, its bundle out/supervisor/cloisonPart.js), or the
  * script `--part` names (tests), or none (`--no-part`). Its start holds the manager's socket, the
@@ -60,6 +64,7 @@ import { ManagedCages } from './managedCages';
 import { unmountKeysOfEndedPart } from './partRestartKeys';
 import { MANAGER_JOURNAL_FILE, MANAGER_SOCKET_FILE, managerExecutors } from './managerExecutors';
 import { onManagerSighup, passHup } from './managerSighup';
+import { holdHup, releaseHup } from './managerHupHold';
 import { ManagerPolicyReload } from './managerPolicyReload';
 import { announcementLine, PART_ANNOUNCEMENT_TYPE, partFailedLine, partReason, TRAINING_REFUSED_TYPE } from './partAnnouncement';
 import { PartMessageLog } from './partMessageLog';
@@ -86,12 +91,8 @@ function loadPolicy(file: string | undefined, part?: Reader): { policy: Policy; 
 let shutdown: (signal: string, status?: number) => void = (_signal, status = 0) => process.exit(status);
 
 async function main(): Promise<void> {
-  // SIGHUP's default is to end the process: an administrator's reload (the unit's ExecReload) while
-  // the manager starts would end it, its cages with it (seen: a test's reload sent as the manager
-  // said it was starting its cages killed it). Held until the reload can run, then run once.
-  let hupWhileStarting = false;
-  const holdHup = () => void (hupWhileStarting = true);
-  process.on('SIGHUP', holdHup);
+  // Held until the reload can run (managerHupHold.ts); from the program's first line when the entry runs this.
+  holdHup();
   restrictRootPart();
   const { values } = parseArgs({
     options: {
@@ -127,30 +128,31 @@ async function main(): Promise<void> {
   if (!peer) fail(`no account "${values['peer-user']}": the unprivileged part's user (setup.sh makes cloison)`);
   if (peer.uid === 0) fail('the peer user cannot be root');
   const partReader = values['no-part'] ? undefined : { name: values['peer-user']!, uid: peer.uid, gid: peer.gid };
-  let policy: Policy;
-  let policyText: string;
-  try {
-    ({ policy, text: policyText } = loadPolicy(policyFile, partReader));
-  } catch (err) {
-    fail(`policy refused, nothing started:\n${(err as Error).message}`);
-  }
   const stateDir = resolve(values['state-dir'] ?? '/var/lib/cloison');
   const runDir = resolve(values['run-dir'] ?? '/run/cloison');
   mkdirSync(stateDir, { recursive: true, mode: 0o700 });
   managerRunFolder(runDir); // the part passes through it to the manager's socket
-  const workstation = resolveWorkstationUser({ shellUser: values['shell-user'], policyUser: policy.session.user });
-  if (workstation.problem) say('no password is checked: no workstation user', { reason: workstation.problem });
-  const hostSound = hostSoundOf(workstation.user, values['audio-server']);
   const socketPath = resolve(values.socket ?? join(runDir, MANAGER_SOCKET_FILE));
   const cages = new ManagedCages();
   let hupOwed = false; // a SIGHUP that came while the part was starting, passed on at its ready (managerSighup.ts)
+  // The part's folders made (and its start built) before the root supervisor's state is moved into them.
+  // The workstation user as named here (--shell-user): the part resolves it from its policy as the manager does.
+  const partStartFields = values['no-part'] ? null : partStart(values, { managerSocket: socketPath, stateDir, runDir, policyFile: policyFile ?? null, peer, shellUser: values['shell-user'] ?? null });
+  // Before the part first starts and before the manager's journal opens (the key beside it is the one moved): the root
+  // supervisor's journal, trust phrase and keys become the part's (rootStateToPart.ts), journaled once the journal is open.
+  const stateMove = values['no-part'] ? null : moveRootStateToPart({ stateDir, partStateDir: partStateDirOf(values, stateDir), owner: peer, log: say });
+  const journal = new FileAuditJournal(join(stateDir, MANAGER_JOURNAL_FILE));
+  journalStateMove(journal, stateMove);
+  // Set once the executors are, before the part can ask anything (it asks once the socket answers, after they are).
+  let partEnded: ((reason: string) => unknown) | null = null;
+  let refusing = false;
   const part = values['no-part']
     ? null
     : cloisonPart({
         // The supervisor in part mode (its bundle beside this one's, or its source through tsx), or a test's script.
         command: { callerUrl: import.meta.url, source: '../cloisonPartEntry.ts', bundle: 'cloisonPart.js', ...(values.part ? { script: resolve(values.part) } : {}) },
         account: () => peer,
-        start: partStart(values, { managerSocket: socketPath, stateDir, runDir, policyFile: policyFile ?? null, peer, workstationUser: workstation.user?.name ?? null }),
+        start: partStartFields ?? {},
         // Untrusted: its announcements printed only as partAnnouncement.ts rebuilds them; the rest only its kind logged.
         message: (m) => {
           if (m.type !== TRAINING_REFUSED_TYPE) return relay(m, partRunDirOf(values, runDir));
@@ -165,25 +167,53 @@ async function main(): Promise<void> {
           hupOwed = false;
         },
         restarting: (reason) => {
-          say('cloison part ended: starting it again', { reason, keysUnmounted: unmountKeysOfEndedPart({ runDir, journal, reason }), loopsDetached: partEnded(reason) });
+          say('cloison part ended: starting it again', { reason, keysUnmounted: unmountKeysOfEndedPart({ runDir, journal, reason }), loopsDetached: partEnded?.(reason) });
         },
         log: say,
       });
-  // Before the part first starts and before the manager's journal opens (the key beside it is the one moved): the root
-  // supervisor's journal, trust phrase and keys become the part's (rootStateToPart.ts), journaled once the journal is open.
-  const stateMove = part ? moveRootStateToPart({ stateDir, partStateDir: partStateDirOf(values, stateDir), owner: peer, log: say }) : null;
-  const journal = new FileAuditJournal(join(stateDir, MANAGER_JOURNAL_FILE));
-  journalStateMove(journal, stateMove);
   const trainingKeysDir = join(runDir, 'training', 'keys'); // trainingWiring.ts's trainingKeysDir
   // The part makes training keys' images there (training/trainingKeys.ts); loop.attach takes only regular files in it.
   mkdirSync(join(runDir, 'training'), { recursive: true, mode: 0o711 });
   partFolder(trainingKeysDir, peer, 0o700);
+  // The part is started now, before the manager's own start (its policy, media mounts, staging
+  // area, socket): its Node, bundle and restriction run beside them instead of after (the start's
+  // critical path, bench/RESULTS.md). It reaches nothing of the manager's meanwhile: its requests
+  // go to the socket, which answers only once the policy is read and checked and what the part is
+  // given (the staging area) is in place; until then it tries again (CageManagerClient.connectOnceListening).
+  // One that ends later is started again (its backoff); one whose first start fails is said here.
+  // A reload while the part starts is passed on once it is ready (`started`, above): before, it has
+  // no SIGHUP handler yet (the signal would end it; seen: earlyStartReload.attack.test.ts), and it
+  // may have asked the manager's policy text already. Ready, it asks again.
+  const partStarted = part?.start().then(
+    () => say('cloison part started', { pid: part.pid }),
+    (err: Error) => {
+      if (refusing) return;
+      say('cloison part did not start', { reason: err.message });
+      process.stdout.write(`${partFailedLine(err.message)}\n`);
+    },
+  );
+  let policy: Policy;
+  let policyText: string;
+  try {
+    ({ policy, text: policyText } = loadPolicy(policyFile, partReader));
+  } catch (err) {
+    // The part started early goes with the manager: it never reached the socket, which never listened.
+    refusing = true;
+    await part?.stop().catch(() => undefined);
+    fail(`policy refused, nothing started:\n${(err as Error).message}`);
+  }
+  const workstation = resolveWorkstationUser({ shellUser: values['shell-user'], policyUser: policy.session.user });
+  if (workstation.problem) say('no password is checked: no workstation user', { reason: workstation.problem });
+  const hostSound = hostSoundOf(workstation.user, values['audio-server']);
+  // The part's staging area: a tmpfs of its own, sized for the largest transfer, which it cannot mount itself;
+  // mounted beside the media mounts' preparation, before the socket answers the part.
+  const staging = part ? mountStagingArea(join(runDir, PART_STAGING_DIR), stagingAreaBytes(policy), peer).catch((err: Error) => say('no staging tmpfs for the cloison part', { reason: err.message })) : null;
   // The media root made shared before any cage binds its level's folder (the root supervisor's prepareUsb does it there).
   const media = new MediaMounts(mediaRootOf(runDir));
   await media.prepare(policy.levels.map((l) => l.id)).catch((err: Error) => say('USB keys unavailable: cannot prepare the media mounts', { reason: err.message }));
   // The policy read again on SIGHUP and at the part's policy.reload (an administrator's reload): the manager's own file only.
   const policyReload = new ManagerPolicyReload({ file: policyFile, text: policyText, ...(partReader ? { partReader } : {}), journal, apply: (next) => applyPolicy(next), log: say });
-  const { executors, startCage, stop, policyReloaded, partEnded } = managerExecutors({
+  const executorsAndStop = managerExecutors({
     policy: () => policy,
     stateDir,
     runDir,
@@ -200,6 +230,8 @@ async function main(): Promise<void> {
     policyCurrent: () => policyReload.current(), // the part's one reading of the policy: the manager's text
     journal,
   });
+  const { executors, startCage, stop, policyReloaded } = executorsAndStop;
+  partEnded = executorsAndStop.partEnded;
   const server = new CageManagerServer({
     socketPath,
     peerUid: peer.uid,
@@ -208,12 +240,12 @@ async function main(): Promise<void> {
     authorization: { policy: () => policy, stateDir, runDir, trainingKeysDir, holdsCage: cages.holds, workstationUser: workstation.user?.name ?? null },
     executors,
   });
+  await staging;
   await server.listen();
-  const onHup = () => onManagerSighup({ reload: () => policyReload.reload('SIGHUP'), partPid: () => (part?.ready ? part.pid : null), owe: () => (hupOwed = true), log: say });
-  process.off('SIGHUP', holdHup).on('SIGHUP', onHup);
-  if (hupWhileStarting) onHup();
+  releaseHup(() => onManagerSighup({ reload: () => policyReload.reload('SIGHUP'), partPid: () => (part?.ready ? part.pid : null), owe: () => (hupOwed = true), log: say }));
   // The cages started here while the part starts (its first cage.start of each takes its cage, cageStartExecutor.ts):
   // for the supervisor's own part only (a test's --part script asks when it wants), not for a training session.
+  // Before any request of the part is read: this runs on from listen() without yielding to its connection.
   if (part && !values.part && !values.training) startCages(policy, startCage, journal);
   function applyPolicy(next: Policy): void {
     policy = next;
@@ -270,18 +302,8 @@ async function main(): Promise<void> {
   process.on('SIGINT', () => shutdown('SIGINT'));
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.stdout.write(`${JSON.stringify({ listening: true, socket: socketPath, policy: policyFile ?? DEFAULT_POLICY_NAME, workstationUser: workstation.user?.name ?? null })}\n`);
-  // The part's staging area: a tmpfs of its own, sized for the largest transfer, which it cannot mount itself.
-  if (part) await mountStagingArea(join(runDir, PART_STAGING_DIR), stagingAreaBytes(policy), peer).catch((err: Error) => say('no staging tmpfs for the cloison part', { reason: err.message }));
-  if (part) {
-    // One that ends later is started again (its backoff); one whose first start fails is said here.
-    await part.start().then(
-      () => say('cloison part started', { pid: part.pid }),
-      (err: Error) => {
-        say('cloison part did not start', { reason: err.message });
-        process.stdout.write(`${partFailedLine(err.message)}\n`);
-      },
-    );
-  } else say('no cloison part: --no-part');
+  if (partStarted) await partStarted;
+  else say('no cloison part: --no-part');
 }
 
 /** Each bwrap level's cage started now, its start and outcome journaled as the manager's own (no vnc level: nothing to start). */
@@ -317,7 +339,7 @@ const partRunDirOf = (values: Values, runDir: string) => resolve((values['part-r
  * settings. Its state folder is 0700 (the journal, its keys), its run folder 0711 (the shell's and
  * administrators' sockets in it, their own modes deciding who connects).
  */
-function partStart(values: Values, manager: { managerSocket: string; stateDir: string; runDir: string; policyFile: string | null; peer: { uid: number; gid: number }; workstationUser: string | null }): Record<string, unknown> {
+function partStart(values: Values, manager: { managerSocket: string; stateDir: string; runDir: string; policyFile: string | null; peer: { uid: number; gid: number }; shellUser: string | null }): Record<string, unknown> {
   const stateDir = partStateDirOf(values, manager.stateDir);
   const runDir = partRunDirOf(values, manager.runDir);
   partFolder(stateDir, manager.peer, 0o700);
@@ -344,7 +366,7 @@ function partStart(values: Values, manager: { managerSocket: string; stateDir: s
       ...(values.renderer ? { rendererDir: resolve(values.renderer as string) } : {}),
       ...(shellGroup !== undefined ? { shellGroup } : {}),
       ...(adminGroup !== undefined ? { adminGroup } : {}),
-      ...(manager.workstationUser ? { shellUser: manager.workstationUser } : {}),
+      ...(manager.shellUser ? { shellUser: manager.shellUser } : {}),
       logLevel: (values['log-level'] as string | undefined) ?? process.env.CLOISON_LOG_LEVEL ?? 'info',
       ...(values['forward-journal'] ? { forwardJournal: values['forward-journal'] } : {}),
     },

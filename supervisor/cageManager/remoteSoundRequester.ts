@@ -24,7 +24,7 @@ const channel = managerChannel();
 channel.send({ type: 'ready' });
 const report = (step: string, fields: Record<string, unknown>) => channel.send({ type: 'report', step, ...fields });
 
-const client = await CageManagerClient.connect(start.managerSocket);
+const client = await CageManagerClient.connectOnceListening(start.managerSocket);
 const policy = parsePolicy(start.policy, 'p.yaml');
 const cage = await new RemoteCageDriver({ client, handed, level: start.level, uid: start.uid, policy: () => policy, stateDir: start.stateDir, runDir: start.runDir }).start();
 report('start', { innerPid: cage.innerPid, sound: cage.sound ?? null });

@@ -31,7 +31,7 @@ const { plugTrainingKey } = (await import(start.trainingKeysModule)) as typeof i
 const trainingKeys = new Map<string, { unplug(): Promise<void> }>();
 const channel = managerChannel();
 channel.send({ type: 'ready' });
-const client = await CageManagerClient.connect(start.managerSocket);
+const client = await CageManagerClient.connectOnceListening(start.managerSocket);
 const policy = new RunningPolicy(parsePolicy(start.policy, 'p.yaml'), start.policy, 'p.yaml');
 const journal = new FileAuditJournal(join(start.ownDir, 'journal.jsonl'));
 // The user accepts every trusted confirmation (marking, unmarking) as it is shown.

@@ -18,7 +18,7 @@ import { remoteVncDrivers } from './remoteVncDriver';
 const start = restrictCloisonPart() as { managerSocket: string; commandSocket: string };
 const channel = managerChannel();
 channel.send({ type: 'ready' });
-const link = { client: await CageManagerClient.connect(start.managerSocket) };
+const link = { client: await CageManagerClient.connectOnceListening(start.managerSocket) };
 const drivers = remoteVncDrivers(link, { watchIntervalMs: 50 });
 const running = new Map<string, RunningCage>();
 

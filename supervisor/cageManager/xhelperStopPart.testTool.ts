@@ -24,7 +24,7 @@ const report = (step: string, fields: Record<string, unknown>) => channel.send({
 const outcome = (p: Promise<unknown>) => p.then((result) => ({ ok: true, result }), (err: unknown) => ({ ok: false, error: (err as Error).message, code: (err as CloisonError).code ?? null }));
 const shown = (r: ReadResult) => (r.kind === 'text' ? r.bytes.toString('utf8') : r.kind);
 
-const client = await CageManagerClient.connect(start.managerSocket);
+const client = await CageManagerClient.connectOnceListening(start.managerSocket);
 const policy = parsePolicy(start.policy, 'p.yaml');
 const handed = new HandedSockets(10_000, SELECTION_INPUT_MESSAGE);
 // The part's fleet: both levels' cages run (the test's manager puts both on one X server).

@@ -19,7 +19,7 @@ channel.send({ type: 'ready' });
 
 const report = (step: string, fields: Record<string, unknown>) => channel.send({ type: 'report', step, ...fields });
 
-const client = await CageManagerClient.connect(managerSocket);
+const client = await CageManagerClient.connectOnceListening(managerSocket);
 
 async function attempt(step: string, request: RootRequest): Promise<unknown> {
   try {

@@ -31,7 +31,7 @@ async function attempt(step: string, act: () => Promise<unknown>): Promise<void>
 
 const policy = parsePolicy(start.policy, 'p.yaml');
 const reader = { current: () => policy };
-const client = await CageManagerClient.connect(start.managerSocket);
+const client = await CageManagerClient.connectOnceListening(start.managerSocket);
 const homes = wireRemoteCageHomes({ client }, reader);
 const journal = new FileAuditJournal(join(start.workDir, 'audit.jsonl'));
 const questions: unknown[] = [];

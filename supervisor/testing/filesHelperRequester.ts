@@ -63,7 +63,7 @@ function helperRequest(channel: Socket, id: number, request: Ask['requests'][num
 }
 
 const kept: Socket[] = [];
-const client = await CageManagerClient.connect(start.managerSocket);
+const client = await CageManagerClient.connectOnceListening(start.managerSocket);
 for (const ask of start.asks) {
   try {
     const { connection } = (await client.request({ op: 'files.helper', level: ask.level, uid: ask.uid })) as { connection: number };

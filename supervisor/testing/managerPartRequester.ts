@@ -26,7 +26,7 @@ channel.send({ type: 'ready' });
 
 const report = (step: string, fields: Record<string, unknown>) => process.stderr.write(`${PART_REPORT_MARK}${JSON.stringify({ step, ...fields })}\n`);
 
-const client = await CageManagerClient.connect(managerSocket);
+const client = await CageManagerClient.connectOnceListening(managerSocket);
 
 async function attempt(step: string, request: RootRequest): Promise<unknown> {
   try {

@@ -21,7 +21,7 @@ channel.send({ type: 'ready' });
 const report = (step: string, fields: Record<string, unknown>) => channel.send({ type: 'report', step, ...fields });
 const failure = (err: unknown) => ({ error: (err as Error).message, code: (err as CloisonError).code ?? null });
 
-const client = await CageManagerClient.connect(start.managerSocket);
+const client = await CageManagerClient.connectOnceListening(start.managerSocket);
 const policy = parsePolicy(start.policy, 'p.yaml');
 const driver = new RemoteCageDriver({ client, handed, level: start.level, uid: start.uid, policy: () => policy, stateDir: start.stateDir, runDir: start.runDir });
 

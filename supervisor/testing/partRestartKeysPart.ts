@@ -19,7 +19,7 @@ import { managerChannel } from '../cageManager/socketHandOver';
 const { managerSocket, runDir } = restrictCloisonPart() as { managerSocket: string; runDir: string };
 managerChannel().send({ type: 'ready' });
 const report = (step: string, fields: Record<string, unknown>) => process.stderr.write(`${PART_REPORT_MARK}${JSON.stringify({ step, ...fields })}\n`);
-const client = await CageManagerClient.connect(managerSocket);
+const client = await CageManagerClient.connectOnceListening(managerSocket);
 
 const keysDir = join(dirname(runDir), 'keys');
 const device = readdirSync('/sys/block').filter((n) => /^loop\d+$/.test(n)).map((n) => {

@@ -17,7 +17,7 @@ import { PART_REPORT_MARK } from './managerPartPlan';
 const { managerSocket, runDir } = restrictCloisonPart() as { managerSocket: string; runDir: string };
 managerChannel().send({ type: 'ready' });
 const report = (step: string, fields: Record<string, unknown>) => process.stderr.write(`${PART_REPORT_MARK}${JSON.stringify({ step, ...fields })}\n`);
-const client = await CageManagerClient.connect(managerSocket);
+const client = await CageManagerClient.connectOnceListening(managerSocket);
 
 const flag = join(dirname(runDir), 'partflag', 'started-once');
 if (!existsSync(flag)) {

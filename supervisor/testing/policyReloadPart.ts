@@ -29,7 +29,7 @@ import { PART_REPORT_MARK } from './managerPartPlan';
 const { managerSocket, runDir, partStateDir, policyFile } = restrictCloisonPart() as { managerSocket: string; runDir: string; partStateDir: string; policyFile: string };
 managerChannel().send({ type: 'ready' });
 const report = (step: string, fields: Record<string, unknown>) => process.stderr.write(`${PART_REPORT_MARK}${JSON.stringify({ step, ...fields })}\n`);
-const client = await CageManagerClient.connect(managerSocket);
+const client = await CageManagerClient.connectOnceListening(managerSocket);
 
 // The part's one reading: the manager's text (policy.current), as cloisonPartMain.ts and partSides.ts take it.
 const { policy, text } = await policyFromManager(client, policyFile);

@@ -20,7 +20,7 @@ channel.send({ type: 'ready' });
 const report = (step: string, fields: Record<string, unknown>) => channel.send({ type: 'report', step, ...fields });
 const failure = (err: unknown) => ({ error: (err as Error).message, code: (err as CloisonError).code ?? null });
 
-const client = await CageManagerClient.connect(start.managerSocket);
+const client = await CageManagerClient.connectOnceListening(start.managerSocket);
 const policy = parsePolicy(start.policy, 'p.yaml');
 const driverFor = (level: string, uid: number) => new RemoteCageDriver({ client, handed, level, uid, policy: () => policy, stateDir: start.stateDir, runDir: start.runDir });
 const appsOf = (level: string) => {

@@ -38,7 +38,7 @@ async function step(name: string, act: () => Promise<Record<string, unknown>>): 
 }
 
 const { level } = start;
-const client = await CageManagerClient.connect(start.managerSocket);
+const client = await CageManagerClient.connectOnceListening(start.managerSocket);
 const policy = new RunningPolicy(parsePolicy(start.policy, 'p.yaml'), start.policy, 'p.yaml');
 // The part's fleet: the level's cage runs, the other level's does not.
 const lifecycle = Object.assign(new EventEmitter(), { level, state: { status: 'starting' }, cage: null as object | null });

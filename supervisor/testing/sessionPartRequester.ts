@@ -48,7 +48,7 @@ async function step(name: string, act: () => Promise<Record<string, unknown>>): 
 }
 const go = (name: string) => waitFor(() => existsSync(join(start.goDir, name)), `the parent's ${name}`, 120_000);
 
-const client = await CageManagerClient.connect(start.managerSocket);
+const client = await CageManagerClient.connectOnceListening(start.managerSocket);
 const policy = parsePolicy(start.policy, 'p.yaml');
 const reader = { current: () => policy };
 const records: Array<Record<string, unknown>> = [];

@@ -17,7 +17,7 @@ onHandedDescriptor(SOUND_HOST_MESSAGE, (_message, fd) => void kept.push(fd));
 const channel = managerChannel();
 channel.send({ type: 'ready' });
 const report = (step: string, fields: Record<string, unknown>) => process.stderr.write(`${PART_REPORT_MARK}${JSON.stringify({ step, ...fields })}\n`);
-const client = await CageManagerClient.connect(managerSocket);
+const client = await CageManagerClient.connectOnceListening(managerSocket);
 try {
   report('recorder', { result: await client.request({ op: 'sound.host', level: 'low', direction: 'record' }), kept: kept.length });
 } catch (err) {

@@ -29,7 +29,7 @@ export interface SupervisorPartStart {
 }
 
 export async function createSupervisorPart(start: SupervisorPartStart, log?: (msg: string, fields?: Record<string, unknown>) => void): Promise<{ sup: Supervisor; link: ManagerLink & { close(): void } }> {
-  const link = await connectManagerLink(start.managerSocket, { managerDirs: { stateDir: start.stateDir, runDir: start.runDir } });
+  const link = await connectManagerLink(start.managerSocket, { waitForListener: true, managerDirs: { stateDir: start.stateDir, runDir: start.runDir } });
   const sup = new Supervisor({
     policy: parsePolicy(start.policyText, start.policySource),
     policySource: start.policySource,

@@ -15,7 +15,7 @@ import { HandedSockets, managerChannel, VNC_SERVER_MESSAGE } from '../socketHand
 const start = restrictCloisonPart() as { managerSocket: string; commandSocket: string };
 const channel = managerChannel();
 channel.send({ type: 'ready' });
-const client = await CageManagerClient.connect(start.managerSocket);
+const client = await CageManagerClient.connectOnceListening(start.managerSocket);
 const handed = new HandedSockets(600_000, VNC_SERVER_MESSAGE);
 const held: Socket[] = [];
 
