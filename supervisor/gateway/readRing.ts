@@ -8,6 +8,8 @@
  * never hands out bytes still held (each send's completion releases the oldest chunk; a socket
  * completes its writes in order). When the ring is full the read gets a fresh buffer, as before.
  * One ring per viewer: no byte of one cage's screen ever sits in a buffer another viewer reads.
+ * `headroom` bytes before each read are the chunk's too, for its WebSocket frame header
+ * (wsFrame.ts): header and bytes then go to the viewer as one buffer, in one write.
  */
 export const DEFAULT_RING_BYTES = 1024 * 1024;
 /** Below this much contiguous room (or the wanted size, if smaller) a read gets a fresh buffer. */
@@ -26,11 +28,16 @@ export class ReadRing {
   private gap = 0;
   private fresh = false;
 
-  constructor(private readonly ringBytes = DEFAULT_RING_BYTES) {}
+  constructor(
+    private readonly ringBytes = DEFAULT_RING_BYTES,
+    private readonly headroom = 0,
+  ) {}
 
-  /** The buffer for the next read, at most `want` bytes. */
+  /** The buffer for the next read, at most `want` bytes, with `headroom` bytes of its own before it. */
   next(want: number): Buffer {
     const size = this.ringBytes;
+    const headroom = this.headroom;
+    const need = want + headroom;
     const ring = (this.ring ??= Buffer.allocUnsafe(size));
     if (this.used === 0) this.head = 0;
     const tail = (this.head - this.used + size) % size; // the oldest byte still held
@@ -41,24 +48,24 @@ export class ReadRing {
     else if (tail < this.head) {
       room = size - this.head;
       // Too little left at the end: wrap to the start when that holds more.
-      if (room < want && tail > room) {
+      if (room < need && tail > room) {
         this.gap = room;
         this.start = 0;
         room = tail;
       }
     } else room = tail > this.head ? tail - this.head : 0; // equal and used: full
-    this.fresh = room < Math.min(want, MIN_ROOM);
-    if (this.fresh) return Buffer.allocUnsafe(want);
-    return ring.subarray(this.start, this.start + Math.min(room, want));
+    this.fresh = room - headroom < Math.min(want, MIN_ROOM);
+    if (this.fresh) return Buffer.allocUnsafe(need).subarray(headroom);
+    return ring.subarray(this.start + headroom, this.start + Math.min(room, need));
   }
 
   /** The last buffer from next() got `bytes` and is handed to the viewer: held until release(). */
   taken(bytes: number): void {
     if (this.fresh) return void this.held.push(0);
-    const holds = this.gap + bytes;
+    const holds = this.gap + this.headroom + bytes;
     this.held.push(holds);
     this.used += holds;
-    this.head = this.start + bytes;
+    this.head = this.start + this.headroom + bytes;
     if (this.head === this.ringBytes) this.head = 0;
   }
 

@@ -38,6 +38,7 @@ export const STRIPPED_ENCODINGS: ReadonlySet<number> = new Set([
   -307, // DesktopName
 ]);
 const SECURITY_NONE = 1;
+const EMPTY = Buffer.alloc(0);
 const SECURITY_VNC_AUTH = 2;
 
 type State = 'version' | 'security' | 'vncAuth' | 'clientInit' | 'message' | 'skipCutText' | 'closed';
@@ -72,7 +73,13 @@ interface HeldKey {
 
 export class RfbClientFilter {
   private state: State = 'version';
-  private pending: Buffer = Buffer.alloc(0);
+  private pending: Buffer = EMPTY;
+  /**
+   * The forwarded bytes of this push not yet in `out`: whole messages back to back are forwarded
+   * as one slice of the viewer's chunk, not a slice each (no garbage per message on the hot path).
+   */
+  private runStart = 0;
+  private runEnd = 0;
   private skipRemaining = 0;
   private readonly held = new Map<string, HeldKey>();
   private readonly maxCutText: number;
@@ -90,28 +97,31 @@ export class RfbClientFilter {
   /** Feed bytes from the viewer; returns the slices to forward to the cage, in order. */
   push(chunk: Buffer): Buffer[] {
     if (this.state === 'closed') throw new RfbProtocolError('connection already closed by the filter');
-    let buf = this.pending.length > 0 ? Buffer.concat([this.pending, chunk]) : chunk;
+    const buf = this.pending.length > 0 ? Buffer.concat([this.pending, chunk]) : chunk;
     const out: Buffer[] = [];
+    let at = 0;
+    this.runStart = this.runEnd = 0;
     try {
       for (;;) {
         if (this.state === 'skipCutText') {
-          const n = Math.min(this.skipRemaining, buf.length);
+          const n = Math.min(this.skipRemaining, buf.length - at);
           this.skipRemaining -= n;
-          buf = buf.subarray(n);
+          at += n;
           if (this.skipRemaining > 0) break;
           this.state = 'message';
           continue;
         }
-        const used = this.step(buf, out);
+        const used = this.step(buf, at, out);
         if (used === 0) break;
-        buf = buf.subarray(used);
+        at += used;
       }
     } catch (err) {
       this.state = 'closed';
       throw err;
     }
+    this.flush(buf, out);
     // Keep only an incomplete header; message bodies are never larger than a few kilobytes here.
-    this.pending = buf.length > 0 ? Buffer.from(buf) : Buffer.alloc(0);
+    this.pending = at < buf.length ? Buffer.from(buf.subarray(at)) : EMPTY;
     return out;
   }
 
@@ -138,91 +148,87 @@ export class RfbClientFilter {
     return Buffer.concat(parts);
   }
 
-  /** Consumes one unit from buf; returns bytes used, 0 when more bytes are needed. */
-  private step(buf: Buffer, out: Buffer[]): number {
+  /** Consumes one unit from buf at `at`; returns bytes used, 0 when more bytes are needed. */
+  private step(buf: Buffer, at: number, out: Buffer[]): number {
+    const left = buf.length - at;
     switch (this.state) {
       case 'version': {
-        if (buf.length < 12) return 0;
-        const version = buf.subarray(0, 12).toString('latin1');
+        if (left < 12) return 0;
+        const version = buf.toString('latin1', at, at + 12);
         if (version !== 'RFB 003.008\n' && version !== 'RFB 003.007\n') {
           throw new RfbProtocolError(`unsupported client protocol version ${JSON.stringify(version)}`);
         }
-        out.push(buf.subarray(0, 12));
         this.state = 'security';
-        return 12;
+        return this.forward(buf, at, 12, out);
       }
       case 'security': {
-        if (buf.length < 1) return 0;
-        const type = buf[0];
+        if (left < 1) return 0;
+        const type = buf[at];
         if (type === SECURITY_NONE) this.state = 'clientInit';
         else if (type === SECURITY_VNC_AUTH) this.state = 'vncAuth';
         else throw new RfbProtocolError(`security type ${type} is not accepted by the gateway`);
-        out.push(buf.subarray(0, 1));
-        return 1;
+        return this.forward(buf, at, 1, out);
       }
       case 'vncAuth':
-        if (buf.length < 16) return 0;
-        out.push(buf.subarray(0, 16));
+        if (left < 16) return 0;
         this.state = 'clientInit';
-        return 16;
+        return this.forward(buf, at, 16, out);
       case 'clientInit':
-        if (buf.length < 1) return 0;
-        out.push(buf.subarray(0, 1));
+        if (left < 1) return 0;
         this.state = 'message';
-        return 1;
+        return this.forward(buf, at, 1, out);
       case 'message':
-        return this.message(buf, out);
+        return this.message(buf, at, out);
       default:
         throw new RfbProtocolError(`filter in state ${this.state}`);
     }
   }
 
-  private message(buf: Buffer, out: Buffer[]): number {
-    if (buf.length < 1) return 0;
-    const type = buf[0] as number;
+  private message(buf: Buffer, at: number, out: Buffer[]): number {
+    const left = buf.length - at;
+    if (left < 1) return 0;
+    const type = buf[at] as number;
     switch (type) {
       case ClientMessage.SetPixelFormat:
-        return this.forward(buf, 20, out);
+        return this.forward(buf, at, 20, out);
       case ClientMessage.SetEncodings: {
-        if (buf.length < 4) return 0;
-        const count = buf.readUInt16BE(2);
+        if (left < 4) return 0;
+        const count = buf.readUInt16BE(at + 2);
         if (count > this.maxEncodings) throw new RfbProtocolError(`SetEncodings lists ${count} encodings (limit ${this.maxEncodings})`);
         const length = 4 + 4 * count;
-        if (buf.length < length) return 0;
-        out.push(this.rewriteEncodings(buf.subarray(0, length), count));
+        if (left < length) return 0;
+        const rewritten = this.rewriteEncodings(buf, at, count);
+        if (!rewritten) return this.forward(buf, at, length, out);
+        this.flush(buf, out);
+        out.push(rewritten);
         return length;
       }
       case ClientMessage.FramebufferUpdateRequest:
-        return this.forward(buf, 10, out);
+        return this.forward(buf, at, 10, out);
       case ClientMessage.EnableContinuousUpdates:
-        return this.forward(buf, 10, out);
+        return this.forward(buf, at, 10, out);
       case ClientMessage.ClientFence: {
-        if (buf.length < 9) return 0;
-        const len = buf[8] as number;
+        if (left < 9) return 0;
+        const len = buf[at + 8] as number;
         if (len > 64) throw new RfbProtocolError(`ClientFence payload of ${len} bytes (limit 64)`);
-        return this.forward(buf, 9 + len, out);
+        return this.forward(buf, at, 9 + len, out);
       }
       case ClientMessage.KeyEvent: {
-        if (buf.length < 8) return 0;
-        const down = buf[1] !== 0;
-        const keysym = buf.readUInt32BE(4);
-        return this.input(buf, 8, out, () => this.trackKey(keysym, null, down));
+        if (left < 8) return 0;
+        return this.input(buf, at, 8, out, true, buf.readUInt32BE(at + 4), null, buf[at + 1] !== 0);
       }
       case ClientMessage.PointerEvent:
-        return this.input(buf, 6, out, () => true);
+        return this.input(buf, at, 6, out, false, 0, null, false);
       case ClientMessage.Qemu: {
-        if (buf.length < 2) return 0;
-        if (buf[1] !== QEMU_EXTENDED_KEY) throw new RfbProtocolError(`QEMU client message subtype ${buf[1]} is not accepted`);
-        if (buf.length < 12) return 0;
-        const down = buf.readUInt16BE(2) !== 0;
-        const keysym = buf.readUInt32BE(4);
-        const keycode = buf.readUInt32BE(8);
-        return this.input(buf, 12, out, () => this.trackKey(keysym, keycode, down));
+        if (left < 2) return 0;
+        if (buf[at + 1] !== QEMU_EXTENDED_KEY) throw new RfbProtocolError(`QEMU client message subtype ${buf[at + 1]} is not accepted`);
+        if (left < 12) return 0;
+        return this.input(buf, at, 12, out, true, buf.readUInt32BE(at + 4), buf.readUInt32BE(at + 8), buf.readUInt16BE(at + 2) !== 0);
       }
       case ClientMessage.ClientCutText: {
-        if (buf.length < 8) return 0;
+        if (left < 8) return 0;
         // A negative length announces an extended-clipboard message of |length| bytes.
-        const length = Math.abs(buf.readInt32BE(4));
+        const length = Math.abs(buf.readInt32BE(at + 4));
         if (length > this.maxCutText) throw new RfbProtocolError(`ClientCutText of ${length} bytes (limit ${this.maxCutText})`);
         this.options.onDrop?.(type, 'clipboard');
         this.skipRemaining = length;
@@ -231,25 +237,26 @@ export class RfbClientFilter {
       }
       case ClientMessage.SetDesktopSize: {
         // The policy fixes each cage's geometry; the shell never resizes a cage.
-        if (buf.length < 8) return 0;
-        const screens = buf[6] as number;
-        return this.drop(buf, 8 + 16 * screens, type, 'not-allowed');
+        if (left < 8) return 0;
+        const screens = buf[at + 6] as number;
+        return this.drop(buf, at, 8 + 16 * screens, type, 'not-allowed');
       }
       case ClientMessage.Xvp:
-        return this.drop(buf, 4, type, 'not-allowed');
+        return this.drop(buf, at, 4, type, 'not-allowed');
       default:
         throw new RfbProtocolError(`unknown client message type ${type}`);
     }
   }
 
-  private rewriteEncodings(msg: Buffer, count: number): Buffer {
+  /** The SetEncodings at `at` without the stripped encodings, or null when it lists none of them. */
+  private rewriteEncodings(buf: Buffer, at: number, count: number): Buffer | null {
     const stripped = this.options.strippedEncodings ?? STRIPPED_ENCODINGS;
     const kept: number[] = [];
     for (let i = 0; i < count; i++) {
-      const encoding = msg.readInt32BE(4 + 4 * i);
+      const encoding = buf.readInt32BE(at + 4 + 4 * i);
       if (!stripped.has(encoding)) kept.push(encoding);
     }
-    if (kept.length === count) return msg;
+    if (kept.length === count) return null;
     const out = Buffer.alloc(4 + 4 * kept.length);
     out[0] = ClientMessage.SetEncodings;
     out.writeUInt16BE(kept.length, 2);
@@ -257,26 +264,39 @@ export class RfbClientFilter {
     return out;
   }
 
-  private forward(buf: Buffer, length: number, out: Buffer[]): number {
-    if (buf.length < length) return 0;
-    out.push(buf.subarray(0, length));
+  /** Forwards the whole message at `at`: it joins the run when it follows it, else starts a new one. */
+  private forward(buf: Buffer, at: number, length: number, out: Buffer[]): number {
+    if (buf.length - at < length) return 0;
+    if (this.runEnd !== at) {
+      this.flush(buf, out);
+      this.runStart = at;
+    }
+    this.runEnd = at + length;
     return length;
   }
 
-  private drop(buf: Buffer, length: number, type: number, reason: 'clipboard' | 'not-in-front' | 'not-allowed'): number {
-    if (buf.length < length) return 0;
+  /** Moves the run into `out`: the viewer's chunk itself when the run is all of it. */
+  private flush(buf: Buffer, out: Buffer[]): void {
+    if (this.runEnd > this.runStart) out.push(this.runStart === 0 && this.runEnd === buf.length ? buf : buf.subarray(this.runStart, this.runEnd));
+    this.runStart = this.runEnd = 0;
+  }
+
+  private drop(buf: Buffer, at: number, length: number, type: number, reason: 'clipboard' | 'not-in-front' | 'not-allowed'): number {
+    if (buf.length - at < length) return 0;
     this.options.onDrop?.(type, reason);
     return length;
   }
 
-  /** Forwards a key or pointer event only when the cage is in front and the key filter agrees. */
-  private input(buf: Buffer, length: number, out: Buffer[], admit: () => boolean): number {
-    if (buf.length < length) return 0;
-    const type = buf[0] as number;
-    if (!this.options.inputAllowed()) return this.drop(buf, length, type, 'not-in-front');
-    if (!admit()) return this.drop(buf, length, type, 'not-allowed');
-    out.push(buf.subarray(0, length));
-    return length;
+  /**
+   * Forwards a key or pointer event only when the cage is in front and, for a key, the key filter
+   * agrees (the key's fields passed as arguments: no closure per event).
+   */
+  private input(buf: Buffer, at: number, length: number, out: Buffer[], isKey: boolean, keysym: number, keycode: number | null, down: boolean): number {
+    if (buf.length - at < length) return 0;
+    const type = buf[at] as number;
+    if (!this.options.inputAllowed()) return this.drop(buf, at, length, type, 'not-in-front');
+    if (isKey && !this.trackKey(keysym, keycode, down)) return this.drop(buf, at, length, type, 'not-allowed');
+    return this.forward(buf, at, length, out);
   }
 
   private trackKey(keysym: number, keycode: number | null, down: boolean): boolean {

@@ -20,6 +20,7 @@ import { ByteBudget, DEFAULT_BACK_VIEWER_BUDGET, DEFAULT_VIEWER_BUDGET, type Byt
 import { KeyPressCounter } from './keyPressCounter';
 import { ReadRing } from './readRing';
 import { ReadSizer } from './readSizer';
+import { FRAME_HEADER_ROOM, frameInPlace } from './wsFrame';
 import type { TicketRegistry } from './ticketRegistry';
 
 export const VNC_PATH = '/vnc';
@@ -222,12 +223,12 @@ export class VncGateway {
   private bridge(ws: WebSocket, level: string, session: string, source: { endpoint: NetConnectOpts } | { handle: object }): void {
     // cage → viewer: untouched, paused while the viewer is slow or the cage is past its byte
     // budget. Reads go straight from the socket handle into this viewer's ring, sized to the
-    // traffic (no stream machinery on the hot path, no garbage per read); the viewer socket's own
+    // traffic (no stream machinery on the hot path, no garbage per read), each read framed in
+    // place and written to the viewer's socket in one write (wsFrame.ts); the viewer socket's own
     // buffer is watched, and its 'drain' resumes the cage.
     const sizer = new ReadSizer();
-    const ring = new ReadRing();
+    const ring = new ReadRing(undefined, FRAME_HEADER_ROOM);
     const released = () => ring.release();
-    const sendOptions = { binary: true };
     const front = this.options.viewerBudget === undefined ? DEFAULT_VIEWER_BUDGET : this.options.viewerBudget;
     const back = (this.options.backViewerBudget === undefined ? DEFAULT_BACK_VIEWER_BUDGET : this.options.backViewerBudget) ?? front;
     const budget = front && back ? new ByteBudget(() => (this.options.focus.isInFront(level) ? front : back)) : null;
@@ -241,7 +242,7 @@ export class VncGateway {
       // Closing: ws would drop the chunk, and its release could come before older chunks' writes.
       if (ws.readyState !== ws.OPEN) return true;
       ring.taken(bytes);
-      ws.send(Buffer.from(buf.buffer, buf.byteOffset, bytes), sendOptions, released);
+      viewerSocket.write(frameInPlace(buf, bytes), released);
       const wait = budget?.spend(bytes) ?? 0;
       if (wait > 0) {
         budgetTimer = setTimeout(() => ((budgetTimer = null), resumeWhenDrained()), wait);
