@@ -5,7 +5,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect, test } from '@playwright/test';
-import { adminCall } from '../supervisor/cli/adminClient';
+import { runCliWithSupervisor } from '../supervisor/cli/cloison';
 import { HIGH_COLOUR } from '../supervisor/testing/testPolicy';
 import { openShell, startSupervisor, twoCagePolicy, type SupervisorProcess } from './support/supervisorProcess';
 
@@ -21,8 +21,12 @@ test('a reloaded policy recolours and renames a level in the open shell', async 
   await openShell(page, sup);
   const policyFile = join(sup.root, 'policy.yaml');
   writeFileSync(policyFile, readFileSync(policyFile, 'utf8').replace(`colour: "${HIGH_COLOUR}"`, 'colour: "#6a1b9a"').replace('{ fr: Haut, en: High }', '{ fr: Diffusion restreinte, en: Restricted }'));
-  const reply = await adminCall(join(sup.root, 'run', 'admin.sock'), 'policy.reload');
-  expect(reply).toMatchObject({ ok: true, result: { decision: 'applied', restarted: [] } });
+  // As the administrator does it, the moment the file is saved: `cloison policy reload` (the manager
+  // takes a file only once settled, and the command asks again a moment later).
+  const out: string[] = [];
+  expect(await runCliWithSupervisor(['policy', 'reload', '--socket', join(sup.root, 'run', 'admin.sock')], (s) => out.push(s), () => undefined)).toBe(0);
+  expect(out.join('\n')).toMatch(/^decision: applied$/m);
+  expect(out.join('\n')).toMatch(/^restarted: \[\]$/m);
   await page.getByTestId('switch-high').click();
   await expect(page.getByTestId('band-level-name')).toContainText('Diffusion restreinte');
   await expect(page.getByTestId('level-band')).toHaveCSS('background-color', 'rgb(106, 27, 154)');
