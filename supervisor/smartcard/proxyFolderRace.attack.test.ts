@@ -10,8 +10,12 @@
  * folder, and root's unlinks of the listed names land there.
  *
  * Here the taken-over worker is a real process of the proxy uid put in the proxy's control groups
- * (as a fork of the worker would be). It kills the controller (same uid) so that the next
- * `card.proxy start` — what a compromised part asks at will — runs start() without a stop() first.
+ * (as a fork of the worker would be). It kills the controller (same uid), so that the next start
+ * runs start() without a stop() first: in the cage manager, the part's `card.proxy start` (what a
+ * compromised part asks at will); in the root supervisor, an administrator's plain reload of the
+ * same policy (SmartcardBroker.applyPolicy starts each level that should have its proxy). Where no
+ * control group could be made for the proxy, stop() does not reach a worker that left the process
+ * group either, and any later start is exposed the same way.
  * The victim: a file in a folder only root may enter (0700), named in the attacker's subfolder.
  */
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
@@ -22,6 +26,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Policy } from '../../shared/policy';
 import { smartcardPolicySchema } from '../../shared/smartcardPolicy';
 import { CardProxies } from '../cageManager/cardProxyExecutor';
+import { SmartcardBroker } from './smartcardBroker';
 import { cardTestRoot, missingForCardTest } from '../testing/cardFixture';
 import { SOFTHSM_MODULE, type SoftToken } from '../testing/softToken';
 import { waitFor } from '../testing/waitFor';
@@ -53,67 +58,86 @@ setInterval(() => {}, 1000);
 describe.skipIf(missing.length > 0)('a card proxy uid against root\'s removal of its folders at start', () => {
   let root: string;
   let token: SoftToken;
-  let attacker: ChildProcess | null = null;
 
   beforeAll(() => {
     ({ root, token } = cardTestRoot('cloison-pfr-', PROXY_UID));
     writeFileSync(join(root, 'attacker.mjs'), ATTACKER, { mode: 0o644 });
   }, 60_000);
 
+  const attackers: ChildProcess[] = [];
   afterAll(() => {
-    if (attacker?.pid) {
+    for (const attacker of attackers) {
       try {
-        process.kill(attacker.pid, 'SIGKILL');
+        process.kill(attacker.pid!, 'SIGKILL');
       } catch {
         /* gone with its control group */
       }
     }
   });
 
-  it('cannot make root delete a file in a folder only root may enter', async () => {
-    const victimDir = join(root, 'victim');
+  /**
+   * The taken-over worker of the proxy whose folders are in `cardDir`: started in the controller's
+   * control groups, it fills a subfolder of `proxy/` and kills the controller. `restart` then
+   * starts the proxy again; the result: whether the root-only file is still there.
+   */
+  const attack = async (name: string, cardDir: string, level: string, restart: () => Promise<unknown>) => {
+    const victimDir = join(root, `victim-${name}`);
     mkdirSync(victimDir, { mode: 0o700 });
     chmodSync(victimDir, 0o700);
     const precious = join(victimDir, 'precious');
     writeFileSync(precious, 'root only\n', { mode: 0o600 });
+    const controller = execFileSync('pgrep', ['-o', '-f', `pkcs11proxyd -fg -conf ${cardDir}/`], { encoding: 'utf8' }).trim();
+    const inner = join(cardDir, level, 'proxy');
+    const attacker = spawn('setpriv', ['--reuid', String(PROXY_UID), '--regid', String(PROXY_UID), '--clear-groups', '--no-new-privs', '--', process.execPath, join(root, 'attacker.mjs'), inner, victimDir, 'precious', controller], { stdio: ['ignore', 'pipe', 'inherit'], detached: true });
+    attackers.push(attacker);
+    const lines: string[] = [];
+    createInterface({ input: attacker.stdout! }).on('line', (line) => lines.push(line));
+    // The worker's fork: in the controller's control groups, as a fork of a worker is.
+    let joined = 0;
+    for (const [, controllers, path] of readFileSync(`/proc/${controller}/cgroup`, 'utf8').trim().split('\n').map((line) => line.split(':'))) {
+      if (!path || path === '/') continue;
+      const procs = join('/sys/fs/cgroup', controllers === '' ? 'unified' : controllers!.replace(/^name=/, ''), path, 'cgroup.procs');
+      if (!existsSync(procs)) continue;
+      writeFileSync(procs, String(attacker.pid));
+      joined++;
+    }
+    await waitFor(() => lines.includes('ready') || lines.includes('unlucky'), 'the attacker to be ready', 30_000);
+    expect(lines).not.toContain('unlucky');
+    await waitFor(() => !existsSync(`/proc/${controller}`) || readFileSync(`/proc/${controller}/stat`, 'utf8').includes(') Z'), 'the controller to be gone', 10_000);
+    await restart();
+    await waitFor(() => lines.includes('swapped'), 'the attacker to swap', 5_000).catch(() => undefined);
+    // The control: the attacker was in the proxy's control groups, and it did swap.
+    expect(joined).toBeGreaterThan(0);
+    expect(lines).toContain('swapped');
+    return existsSync(precious);
+  };
 
-    const policy = { smartcard: smartcardPolicySchema.parse({ module: SOFTHSM_MODULE, levels: { high: { objects: ['high-sign'], uid: PROXY_UID } }, environment: { SOFTHSM2_CONF: token.conf } }) } as unknown as Policy;
-    const logged: string[] = [];
-    const cards = new CardProxies({ policy: () => policy, dir: join(root, 'card'), part: () => null, log: (msg) => logged.push(msg) });
+  const policy = () => smartcardPolicySchema.parse({ module: SOFTHSM_MODULE, levels: { high: { objects: ['high-sign'], uid: PROXY_UID } }, environment: { SOFTHSM2_CONF: token.conf } });
+
+  it('the cage manager\'s proxy, started again by the part (card.proxy start): root deletes no file of a folder only root may enter', async () => {
+    const card = policy();
+    const cardDir = join(root, 'card-split');
+    const cards = new CardProxies({ policy: () => ({ smartcard: card }) as unknown as Policy, dir: cardDir, part: () => null });
     try {
       await cards.proxy({ op: 'card.proxy', level: 'high', action: 'start' });
-      const controller = execFileSync('pgrep', ['-o', '-f', `pkcs11proxyd -fg -conf ${join(root, 'card')}`], { encoding: 'utf8' }).trim();
-      const inner = join(root, 'card', 'high', 'proxy');
-
-      // The worker's fork: a process of the proxy uid, in the controller's control groups.
-      attacker = spawn('setpriv', ['--reuid', String(PROXY_UID), '--regid', String(PROXY_UID), '--clear-groups', '--no-new-privs', '--', process.execPath, join(root, 'attacker.mjs'), inner, victimDir, 'precious', controller], { stdio: ['ignore', 'pipe', 'inherit'], detached: true });
-      const lines: string[] = [];
-      createInterface({ input: attacker.stdout! }).on('line', (line) => lines.push(line));
-      const groups = readFileSync(`/proc/${controller}/cgroup`, 'utf8').trim().split('\n').map((line) => line.split(':'));
-      await waitFor(() => attacker!.pid !== undefined, 'the attacker to start', 5_000);
-      let joined = 0;
-      for (const [, controllers, path] of groups) {
-        if (!path || path === '/') continue;
-        const hierarchy = controllers === '' ? 'unified' : controllers!.replace(/^name=/, '');
-        const procs = join('/sys/fs/cgroup', hierarchy, path, 'cgroup.procs');
-        if (!existsSync(procs)) continue;
-        writeFileSync(procs, String(attacker.pid));
-        joined++;
-      }
-      await waitFor(() => lines.includes('ready') || lines.includes('unlucky'), 'the attacker to be ready', 30_000);
-      expect(lines).not.toContain('unlucky');
-      await waitFor(() => logged.includes('card proxy exited'), 'the controller to be gone', 10_000);
-
-      // The compromised part asks its card proxy again: start() runs without a stop() before it.
-      await cards.proxy({ op: 'card.proxy', level: 'high', action: 'start' }).catch(() => undefined);
-      await waitFor(() => lines.includes('swapped'), 'the attacker to swap', 5_000).catch(() => undefined);
-
-      // The control: the attacker was in the proxy's control groups, and it did swap.
-      expect(joined).toBeGreaterThan(0);
-      expect(lines).toContain('swapped');
-      expect(existsSync(precious)).toBe(true);
+      // A compromised part asks its card proxy again: start() runs without a stop() before it.
+      expect(await attack('split', cardDir, 'high', () => cards.proxy({ op: 'card.proxy', level: 'high', action: 'start' }).catch(() => undefined))).toBe(true);
     } finally {
       await cards.stopAll();
+    }
+  }, 90_000);
+
+  it('the root supervisor\'s proxy, started again by an administrator\'s reload: root deletes no file of a folder only root may enter', async () => {
+    const card = policy();
+    const cardDir = join(root, 'card-single');
+    const broker = new SmartcardBroker({ policy: { current: () => ({ smartcard: card }) }, dir: cardDir, cageGid: () => 0, record: () => {}, log: () => {} });
+    try {
+      broker.endpoint('high');
+      await broker.start();
+      // The same policy read again (`cloison policy reload`, SIGHUP): a level that should have its proxy gets start(), no stop().
+      expect(await attack('single', cardDir, 'high', () => broker.policyChanged().catch(() => undefined))).toBe(true);
+    } finally {
+      await broker.close();
     }
   }, 90_000);
 });
