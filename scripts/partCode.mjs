@@ -7,7 +7,7 @@
 // place by a rename (never seen half made), and removed at stop; one a missed stop left is
 // replaced. An installed Cloison runs from /usr/lib/cloison and needs none of it.
 import { spawnSync } from 'node:child_process';
-import { chmodSync, closeSync, constants, copyFileSync, cpSync, existsSync, fstatSync, lstatSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, realpathSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, closeSync, constants, copyFileSync, cpSync, existsSync, fstatSync, lstatSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, realpathSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { basename, dirname, join } from 'node:path';
 
@@ -118,6 +118,14 @@ export function readableBy(account, file) {
   return spawnSync('setpriv', [`--reuid=${account}`, `--regid=${account}`, '--init-groups', '--inh-caps=-all', '--', 'test', '-r', file], { stdio: 'ignore' }).status === 0;
 }
 
+/** The cloison account's group (its primary one), which the part reads a given file through. */
+function cloisonGid() {
+  const id = spawnSync('id', ['-g', 'cloison'], { encoding: 'utf8' });
+  const gid = Number(id.stdout.trim());
+  if (id.status !== 0 || !Number.isInteger(gid) || id.stdout.trim() === '') throw new Error('no cloison account: the file cannot be given to the cloison part (scripts/setup.sh makes the account)');
+  return gid;
+}
+
 /**
  * A file the part reads itself (the policy, a training scenario) named where the cloison account
  * cannot reach it — a checkout's training/ examples in a private home: a copy in the code folder
@@ -131,11 +139,16 @@ export function givenFileForPart(codeFolder, file, kind) {
   try {
     const st = fstatSync(fd);
     if (!st.isFile() || (st.mode & 0o004) === 0) return null;
-    mkdirSync(join(codeFolder, 'given'), { recursive: true, mode: 0o755 });
-    chmodSync(join(codeFolder, 'given'), 0o755);
-    const copy = join(codeFolder, 'given', `${kind}-${basename(file)}`);
-    writeFileSync(copy, readFileSync(fd), { mode: 0o644, flag: 'wx' });
-    chmodSync(copy, 0o644);
+    // Root's and the cloison group's only: the file was behind a private folder, and the part alone needed it.
+    const group = cloisonGid();
+    const given = join(codeFolder, 'given');
+    mkdirSync(given, { recursive: true, mode: 0o700 });
+    chownSync(given, 0, group);
+    chmodSync(given, 0o750);
+    const copy = join(given, `${kind}-${basename(file)}`);
+    writeFileSync(copy, readFileSync(fd), { mode: 0o600, flag: 'wx' });
+    chownSync(copy, 0, group);
+    chmodSync(copy, 0o640);
     return copy;
   } finally {
     closeSync(fd);
