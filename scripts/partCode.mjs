@@ -7,7 +7,7 @@
 // place by a rename (never seen half made), and removed at stop; one a missed stop left is
 // replaced. An installed Cloison runs from /usr/lib/cloison and needs none of it.
 import { spawnSync } from 'node:child_process';
-import { chmodSync, chownSync, closeSync, constants, copyFileSync, cpSync, existsSync, fstatSync, lstatSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, realpathSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, closeSync, constants, copyFileSync, cpSync, existsSync, fstatSync, lstatSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, readlinkSync, realpathSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { basename, dirname, join } from 'node:path';
 
@@ -52,13 +52,37 @@ function checkParent(parent) {
   if (st.uid !== 0 || ((st.mode & 0o022) !== 0 && (st.mode & 0o1000) === 0)) throw new Error(`${parent} is not a folder root alone may change: the cloison part's code is not copied there`);
 }
 
-/** A process whose arguments name a file in `folder`, or null. */
+/** The uid of an account, or null when there is none. */
+function uidOf(account) {
+  const id = spawnSync('id', ['-u', account], { encoding: 'utf8' });
+  return id.status === 0 && /^\d+$/.test(id.stdout.trim()) ? Number(id.stdout.trim()) : null;
+}
+
+/** Whether a path is `folder` or inside it. */
+const within = (folder, path) => path === folder || path.startsWith(`${folder}/`);
+
+/**
+ * A process that runs from `folder`, or null. Only root's and the cloison account's are judged
+ * (their real or effective uid, /proc/PID/status): another account's process may name the folder
+ * in its arguments, and would keep root's npm start from starting (#29 review). What a process
+ * runs is its executable, its mappings and its working folder; its arguments count only for a
+ * node process (node runs the script its arguments name, and maps nothing of it): a set-uid
+ * program another account starts (su, mount…) runs as root with that account's arguments.
+ */
 function processRunningFrom(folder) {
+  const accounts = new Set([0, uidOf('cloison')].filter((uid) => uid !== null));
+  const node = realpathSync(process.execPath);
   for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
     try {
-      if (readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').some((arg) => arg.startsWith(`${folder}/`))) return Number(pid);
+      const uids = /^Uid:\s+(\d+)\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+      if (!uids || !(accounts.has(Number(uids[1])) || accounts.has(Number(uids[2])))) continue;
+      const exe = readlinkSync(`/proc/${pid}/exe`).replace(/ \(deleted\)$/, '');
+      if (within(folder, exe) || within(folder, readlinkSync(`/proc/${pid}/cwd`))) return Number(pid);
+      if (readFileSync(`/proc/${pid}/maps`, 'utf8').split('\n').some((line) => within(folder, line.slice(line.indexOf('/')).replace(/ \(deleted\)$/, '')))) return Number(pid);
+      const isNode = exe === node || /^node(js)?[\d.]*$/.test(basename(exe));
+      if (isNode && readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').some((arg) => within(folder, arg))) return Number(pid);
     } catch {
-      /* gone meanwhile */
+      /* gone meanwhile, or a kernel thread */
     }
   }
   return null;
@@ -74,6 +98,20 @@ function removeCopy(path) {
   }
   if (!st.isDirectory() || st.uid !== 0) throw new Error(`${path} is not the cloison part's code folder (not a folder of root's): remove it, then start again`);
   rmSync(path, { recursive: true, force: true });
+}
+
+/**
+ * A half-made copy of a start that died, removed; an entry of that name that is not a folder of
+ * root's is not ours (another account's, in a /tmp run folder's parent): left alone, never followed.
+ */
+function removeHalfMade(path) {
+  let st;
+  try {
+    st = lstatSync(path);
+  } catch {
+    return;
+  }
+  if (st.isDirectory() && st.uid === 0) rmSync(path, { recursive: true, force: true });
 }
 
 /**
@@ -100,7 +138,7 @@ export function copyPartCode(checkout, runDir) {
     writeFileSync(join(staging, 'package.json'), '{ "type": "module" }\n');
     openToAll(staging);
     // A copy a missed stop left is replaced, as are half-made ones of a start that died.
-    for (const name of readdirSync(parent).filter((n) => n.startsWith(`${basename(target)}.new-`) && join(parent, n) !== staging)) removeCopy(join(parent, name));
+    for (const name of readdirSync(parent).filter((n) => n.startsWith(`${basename(target)}.new-`) && join(parent, n) !== staging)) removeHalfMade(join(parent, name));
     // Another npm start on the same run folder still runs from it: its part started again would find nothing.
     const user = processRunningFrom(target);
     if (user) throw new Error(`process ${user} runs from ${target} (another npm start on the same run folder?)`);

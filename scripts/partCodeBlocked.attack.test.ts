@@ -6,8 +6,9 @@
  * `nobody`) who starts `sh -c 'sleep 3600; :' /run/cloison-code/x` keeps `sudo npm start` from starting at all,
  * for as long as it likes (and at every later start, since the folder's name is fixed).
  */
-import { spawn } from 'node:child_process';
-import { chmodSync, existsSync, readFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { chmodSync, existsSync, lstatSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { copyPartCode, partCodeFolder } from './partCode.mjs';
@@ -37,6 +38,35 @@ describe('npm start\'s code copy, against another local account', () => {
       expect(refusal).toBeNull();
     } finally {
       process.kill(-squatter.pid!, 'SIGKILL');
+    }
+  });
+
+  it('is made beside a run folder in /tmp where another account planted entries of its half-made copies\' name, which it leaves alone', () => {
+    if (!existsSync(join(REPO, 'out/supervisor/cloisonPart.js'))) throw new Error('npm run build first');
+    // /tmp itself is the copy's parent (sticky, everyone's): the other account may make names there.
+    const runDir = join(tmpdir(), `cloison-plant-${process.pid}-${Date.now()}`);
+    const code = partCodeFolder(runDir);
+    const planted = `${code}.new-planted`;
+    const link = `${code}.new-link`;
+    const ours = testRoot('cloison-plant-target-');
+    writeFileSync(join(ours, 'keep'), 'root\'s\n');
+    const asNobody = (args: string[]) => spawnSync('setpriv', ['--reuid=nobody', '--regid=nogroup', '--clear-groups', '--', ...args], { encoding: 'utf8' });
+    expect(asNobody(['mkdir', planted]).status).toBe(0);
+    expect(asNobody(['ln', '-s', ours, link]).status).toBe(0);
+    try {
+      let refusal: string | null = null;
+      try {
+        copyPartCode(REPO, runDir).remove();
+      } catch (err) {
+        refusal = (err as Error).message;
+      }
+      expect(refusal).toBeNull();
+      // Not ours: neither removed nor followed.
+      expect(lstatSync(planted).isDirectory()).toBe(true);
+      expect(lstatSync(link).isSymbolicLink()).toBe(true);
+      expect(readFileSync(join(ours, 'keep'), 'utf8')).toBe('root\'s\n');
+    } finally {
+      for (const path of [planted, link, code]) rmSync(path, { recursive: true, force: true });
     }
   });
 });
