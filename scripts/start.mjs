@@ -28,6 +28,7 @@ import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { createLaunchPage } from './launchPage.mjs';
 import { copyPartCode, givenFileForPart, readableBy } from './partCode.mjs';
+import { rootPartCommand } from './rootPartLaunch.mjs';
 import { removeOldPartEntries } from './oldPartReach.mjs';
 import { hostShellLocale, shellChromiumArgs, writeShellChromiumProfile } from './shellChromium.mjs';
 
@@ -171,7 +172,9 @@ for (const key of ['training', 'trainee', 'report-dir']) if (values[key]) superv
 // Whose password unlocks the lock screen: the person the shell is for (as Chromium runs as them).
 const shellAccount = values['shell-user'] ?? process.env.SUDO_USER ?? (process.getuid?.() !== 0 ? process.env.USER : undefined);
 if (shellAccount && shellAccount !== 'root') supervisorArgs.push('--shell-user', shellAccount);
-const supervisor = spawn(process.execPath, supervisorArgs, {
+// Its bounding set cut before it starts: no re-execution, whose start a reload could end (rootPartLaunch.mjs).
+const launch = rootPartCommand(process.execPath, supervisorArgs);
+const supervisor = spawn(launch.command, launch.args, {
   stdio: ['ignore', 'pipe', 'inherit'],
   env: { CLOISON_LOG_LEVEL: 'warn', ...process.env },
 });

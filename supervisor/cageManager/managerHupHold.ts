@@ -18,6 +18,7 @@ export function holdHup(): void {
 export function releaseHup(onHup: () => void): void {
   holdHup();
   const hold = held!;
-  process.off('SIGHUP', hold.listener).on('SIGHUP', onHup);
+  // The new listener first: removing the last one puts SIGHUP back to its default, which ends the process.
+  process.on('SIGHUP', onHup).off('SIGHUP', hold.listener);
   if (hold.came) onHup();
 }

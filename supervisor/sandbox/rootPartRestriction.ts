@@ -79,6 +79,13 @@ function executeAgain(): never {
   const execve = libc.func('int execve(const char *, const char **, const char **)') as unknown as (path: string, argv: (string | null)[], env: (string | null)[]) => number;
   const argv = [process.argv0, ...process.execArgv, ...process.argv.slice(1), null];
   const env = [...Object.entries(process.env).map(([k, v]) => `${k}=${v ?? ''}`), null];
+  // SIGHUP ignored across the execve: a handler (managerHupHold.ts's) does not survive it, SIG_IGN
+  // does — until Node's own start sets SIGHUP back to its default, before any script runs. That
+  // window is closed only by a launcher that cuts the bounding set first (the unit, npm start's
+  // rootPartLaunch.mjs): then nothing executes again.
+  const SIGHUP = 1;
+  const SIG_IGN = 1;
+  (libc.func('intptr_t signal(int, intptr_t)') as unknown as (sig: number, handler: number) => number)(SIGHUP, SIG_IGN);
   execve(process.execPath, argv, env);
   throw new Error(`execve(${process.execPath}) to take the smaller bounding set failed: errno ${koffi.errno()}`);
 }
