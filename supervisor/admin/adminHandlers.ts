@@ -9,8 +9,8 @@ import type { CageLifecycle } from '../cages/cageLifecycle';
 import type { ReloadOutcome } from '../policy/policyReloader';
 import type { RunningPolicy } from '../policy/runningPolicy';
 import type { SessionLock } from '../session/sessionLock';
-import { liveRequester, type ManagerLink } from '../cageManager/managerLink';
-import { managerFirstReload } from './managerFirstReload';
+import type { ManagerLink } from '../cageManager/managerLink';
+import { partReloadRefused } from './partReloadRefused';
 import { trainingAdminHandlers } from './trainingAdmin';
 import type { TrainingDesk } from '../training/trainingDesk';
 import type { DeviceBroker } from '../usb/deviceBroker';
@@ -27,12 +27,13 @@ export interface AdminHandlerDeps {
   journal: FileAuditJournal;
   training: TrainingDesk;
   reload: () => Promise<ReloadOutcome>;
-  /** The cage manager, when this supervisor is the `cloison` part: a reload asks it first (managerFirstReload.ts). */
+  /** The cage manager, when this supervisor is the `cloison` part: a reload is then refused here (partReloadRefused.ts). */
   manager?: ManagerLink;
 }
 
 export function adminHandlers(deps: AdminHandlerDeps): AdminHandlers {
-  const reload = deps.manager ? managerFirstReload({ manager: liveRequester(deps.manager), journal: deps.journal, reload: deps.reload }) : deps.reload;
+  // Split, the manager reloads only at its SIGHUP (the administrator's moment): the part's socket refuses.
+  const reload = deps.manager ? partReloadRefused(deps.journal) : deps.reload;
   const sha256 = () => createHash('sha256').update(deps.policy.text).digest('hex');
   return {
     status: (): AdminStatus => {

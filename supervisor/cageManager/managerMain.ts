@@ -66,6 +66,7 @@ import { MANAGER_JOURNAL_FILE, MANAGER_SOCKET_FILE, managerExecutors } from './m
 import { onManagerSighup, passHup } from './managerSighup';
 import { holdHup, releaseHup } from './managerHupHold';
 import { ManagerPolicyReload } from './managerPolicyReload';
+import { writeManagerWhereabouts } from './managerWhereabouts';
 import { announcementLine, PART_ANNOUNCEMENT_TYPE, partFailedLine, partReason, TRAINING_REFUSED_TYPE } from './partAnnouncement';
 import { PartMessageLog } from './partMessageLog';
 import { reportFolderToMake } from './namedReportFolder';
@@ -211,7 +212,7 @@ async function main(): Promise<void> {
   // The media root made shared before any cage binds its level's folder (the root supervisor's prepareUsb does it there).
   const media = new MediaMounts(mediaRootOf(runDir));
   await media.prepare(policy.levels.map((l) => l.id)).catch((err: Error) => say('USB keys unavailable: cannot prepare the media mounts', { reason: err.message }));
-  // The policy read again on SIGHUP and at the part's policy.reload (an administrator's reload): the manager's own file only.
+  // The policy read again on SIGHUP (an administrator's reload), never when the part asks: the manager's own file only.
   const policyReload = new ManagerPolicyReload({ file: policyFile, text: policyText, ...(partReader ? { partReader } : {}), journal, apply: (next) => applyPolicy(next), log: say });
   const executorsAndStop = managerExecutors({
     policy: () => policy,
@@ -243,6 +244,8 @@ async function main(): Promise<void> {
   await staging;
   await server.listen();
   releaseHup(() => onManagerSighup({ reload: () => policyReload.reload('SIGHUP'), partPid: () => (part?.ready ? part.pid : null), owe: () => (hupOwed = true), log: say }));
+  // Where `cloison policy reload` (root) finds this manager to signal, and its journal for the verdict.
+  writeManagerWhereabouts(runDir, join(stateDir, MANAGER_JOURNAL_FILE));
   // The cages started here while the part starts (its first cage.start of each takes its cage, cageStartExecutor.ts):
   // for the supervisor's own part only (a test's --part script asks when it wants), not for a training session.
   // Before any request of the part is read: this runs on from listen() without yielding to its connection.

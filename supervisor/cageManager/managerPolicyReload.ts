@@ -1,19 +1,18 @@
 /**
- * The manager's policy read again: on its SIGHUP, and at the part's `policy.reload` (an
- * administrator's reload on the part's admin socket asks here first, admin/managerFirstReload.ts).
- * Only the manager's own file is read (the request carries nothing): the part can make the manager
- * read again what root already trusts, never hand it a policy. A policy that does not load is
- * refused with the loader's file:line reason and the running one stays. Each outcome is journaled
- * in the manager's journal as the part journals its own (`policy.reload`).
+ * The manager's policy read again: on its SIGHUP only (`systemctl reload cloison-cage-manager`, or
+ * `cloison policy reload` run as root, which signals it: managerWhereabouts.ts). The part's
+ * `policy.reload` is refused (#29 review): when a reload happens was the part's to choose, and a
+ * part watching the world-readable file asked while an administrator's save stalled (`ssh … | sudo
+ * tee`): "not written for a second" (settledPolicyText.ts) is not "written whole", and the manager
+ * applied a cut policy. No check of the file can tell a cut save from a whole one, so the moment is
+ * the administrator's. Only the manager's own file is read. A policy that does not load is refused
+ * with the loader's file:line reason and the running one stays. Each outcome is journaled in the
+ * manager's journal (`policy.reload`), where the administrator's command reads its verdict.
  *
  * The manager's text is the one policy reading (#29): the part never reads the file, it asks
  * `policy.current` for the text the manager runs (at its start, at each reload) and parses that. The
  * file is taken only once settled (settledPolicyText.ts): a file being written is answered "being
- * written, retry" (`beingWritten`), journaled once, and nothing changes.
- *
- * The part's requests are coalesced: those that arrive while a reload is due share it (one read,
- * one journal record), so a flood costs one reload per turn of the event loop, bounded further by
- * the request's lane (cageManagerServer.ts): past it, BUSY and nothing read.
+ * written", journaled, and nothing changes (managerSighup.ts reads it again a little later).
  */
 import { createHash } from 'node:crypto';
 import type { Policy } from '../../shared/policy';
@@ -51,7 +50,6 @@ export interface ManagerPolicyReloadOptions {
 }
 
 export class ManagerPolicyReload {
-  private due: Promise<ManagerReloadAnswer> | null = null;
   /** The last outcome journaled, and how many the same since: a part asking again and again writes one record. */
   private lastJournaled = '';
   private repeats = 0;
@@ -80,8 +78,8 @@ export class ManagerPolicyReload {
       const read = readSettledPolicyText(file);
       if (!read.settled) {
         const reason = `${file} is being written (${read.why}): the running policy stays; retry in a moment`;
-        // Journaled once however often it is asked (SIGHUP included: the manager retries it itself).
-        this.journalOnce('the cloison part', { decision: 'being-written', asker: 'any', reason: 'the file was being written: nothing read, the running policy stays' });
+        // Journaled at each reading (the administrator's command waits for a verdict; managerSighup.ts retries a few times).
+        this.journalOnce(asker, { decision: 'being-written', asker, reason: 'the file was being written: nothing read, the running policy stays' });
         log('policy file being written; the running policy stays', { asker, why: read.why });
         return { accepted: false, reason, beingWritten: true };
       }
@@ -118,14 +116,14 @@ export class ManagerPolicyReload {
     this.repeats = 0;
   }
 
-  /** The `policy.reload` executor: the requests meanwhile share the next reload. */
+  /** The part's `policy.reload`: refused, the file not read (journaled once however often it asks). */
   executor(): () => Promise<ManagerReloadAnswer> {
-    return () =>
-      (this.due ??= new Promise((resolve) =>
-        setImmediate(() => {
-          this.due = null;
-          resolve(this.reload('the cloison part'));
-        }),
-      ));
+    return () => {
+      this.journalOnce('the cloison part', { decision: 'refused', asker: 'the cloison part', reason: PART_MAY_NOT_RELOAD.slice(0, 500) });
+      return Promise.resolve({ accepted: false, reason: PART_MAY_NOT_RELOAD });
+    };
   }
 }
+
+/** Why the part's request is refused, and what the administrator runs instead. */
+export const PART_MAY_NOT_RELOAD = 'the cage manager reads its policy again only at its SIGHUP, when the administrator chooses: `systemctl reload cloison-cage-manager`, or `cloison policy reload` run as root; the cloison part may not choose the moment';

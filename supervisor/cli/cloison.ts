@@ -2,7 +2,10 @@
  * `cloison`: the administrator's command line.
  *   cloison policy check FILE     validate a policy; prints the effective policy or every problem,
  *                                 and how it differs from the running supervisor's
- *   cloison policy reload         the supervisor re-reads its policy (refused if invalid)
+ *   cloison policy reload         the supervisor re-reads its policy (refused if invalid); with a
+ *                                 cage manager, run as root: it signals the manager (SIGHUP) and
+ *                                 prints its verdict from its journal [--manager-run-dir DIR,
+ *                                 default the admin socket's folder without -broker, or /run/cloison]
  *   cloison status                the supervisor's policy, cages and device counts
  *   cloison lock                  locks the workstation now (there is no unlock: only its user can)
  *   cloison training start SCENARIO.yaml --trainee NAME   a training session (policy: training: allowed)
@@ -20,7 +23,7 @@
  * The journal holds metadata only: nothing these commands print is content that crossed levels.
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { stringify } from 'yaml';
 import { readHead, verifyJournal } from '../audit/auditJournal';
 import { keyPathOf, readJournalKeys } from '../audit/journalKey';
@@ -31,8 +34,10 @@ import type { Policy } from '../../shared/policy';
 import type { TrainingView } from '../../shared/trainingScenario';
 import type { ReloadOutcome } from '../policy/policyReloader';
 import { adminCall, defaultAdminSocket } from './adminClient';
+import { findManager } from '../cageManager/managerWhereabouts';
+import { reloadThroughManager } from './managerReload';
 
-const USAGE = 'usage: cloison policy check FILE [--socket PATH] | cloison policy reload [--socket PATH] | cloison status [--socket PATH] | cloison lock [--socket PATH] | cloison training start SCENARIO --trainee NAME | cloison training status | cloison training stop | cloison training report --out DIR | cloison audit verify [--key KEYFILE] [--anchor MANAGER_JOURNAL] FILE | cloison audit tail [-n N] FILE | cloison audit export --since ISO-TIME FILE';
+const USAGE = 'usage: cloison policy check FILE [--socket PATH] | cloison policy reload [--socket PATH] [--manager-run-dir DIR] | cloison status [--socket PATH] | cloison lock [--socket PATH] | cloison training start SCENARIO --trainee NAME | cloison training status | cloison training stop | cloison training report --out DIR | cloison audit verify [--key KEYFILE] [--anchor MANAGER_JOURNAL] FILE | cloison audit tail [-n N] FILE | cloison audit export --since ISO-TIME FILE';
 
 export function runCli(argv: string[], out: (s: string) => void, err: (s: string) => void): number {
   if (argv[0] === 'audit' && (argv[1] === 'tail' || argv[1] === 'export')) return auditRead(argv.slice(1), out, err);
@@ -163,20 +168,10 @@ function auditRead(argv: string[], out: (s: string) => void, err: (s: string) =>
   return 0;
 }
 
-/**
- * Split (#29), this reload reaches the root manager through the cloison part, which a compromised
- * part can swallow; the manager's own SIGHUP cannot be.
- */
-const AUTHORITATIVE_RELOAD = 'note: with the cage manager (cloison-cage-manager), this reload goes through the cloison part; `systemctl reload cloison-cage-manager` is the authoritative reload (root reads the policy itself, and the part then runs what root took)';
-
-/** A policy file being written (the manager's answer, `retry`): asked again a few times, a moment apart. */
-async function reloadWhenSettled(reload: () => Promise<ReloadOutcome>, tries = 4, everyMs = 1500): Promise<ReloadOutcome> {
-  let outcome = await reload();
-  for (let i = 1; i < tries && outcome.retry; i++) {
-    await new Promise((r) => setTimeout(r, everyMs));
-    outcome = await reload();
-  }
-  return outcome;
+/** The manager's run folder beside the part's (packaged: /run/cloison beside /run/cloison-broker), or the default one. */
+function managerRunDirOf(adminSocket: string): string {
+  const folder = dirname(adminSocket);
+  return folder.endsWith('-broker') ? folder.slice(0, -'-broker'.length) : '/run/cloison';
 }
 
 /**
@@ -186,7 +181,10 @@ async function reloadWhenSettled(reload: () => Promise<ReloadOutcome>, tries = 4
 export async function runCliWithSupervisor(argv: string[], out: (s: string) => void, err: (s: string) => void): Promise<number> {
   const socketAt = argv.indexOf('--socket');
   const socket = socketAt >= 0 ? argv[socketAt + 1] : defaultAdminSocket();
-  const args = socketAt >= 0 ? [...argv.slice(0, socketAt), ...argv.slice(socketAt + 2)] : argv;
+  let args = socketAt >= 0 ? [...argv.slice(0, socketAt), ...argv.slice(socketAt + 2)] : argv;
+  const managerAt = args.indexOf('--manager-run-dir');
+  const managerRunDir = managerAt >= 0 ? args[managerAt + 1] : socket ? managerRunDirOf(socket) : undefined;
+  if (managerAt >= 0) args = [...args.slice(0, managerAt), ...args.slice(managerAt + 2)];
   if (!socket) {
     err(USAGE);
     return 64;
@@ -208,9 +206,16 @@ export async function runCliWithSupervisor(argv: string[], out: (s: string) => v
     }
     if (args[0] === 'training') return await trainingCommand(args.slice(1), call, out, err);
     if (args.length === 2 && args[0] === 'policy' && args[1] === 'reload') {
-      const outcome = await reloadWhenSettled(() => call('policy.reload') as Promise<ReloadOutcome>);
+      // With a cage manager, root signals it (the moment is the administrator's): managerReload.ts.
+      const found = managerRunDir ? findManager(managerRunDir) : { absent: true as const };
+      if ('problem' in found) {
+        err(`cannot reach the cage manager: ${found.problem}; \`systemctl reload cloison-cage-manager\` reloads it`);
+        return 1;
+      }
+      if ('manager' in found) return await reloadThroughManager({ manager: found.manager, adminSocket: socket, out, err });
+      // A root supervisor alone reads its file itself when asked.
+      const outcome = (await call('policy.reload')) as ReloadOutcome;
       out(stringify(outcome));
-      err(AUTHORITATIVE_RELOAD);
       return outcome.decision === 'refused' ? 1 : 0;
     }
   } catch (e) {

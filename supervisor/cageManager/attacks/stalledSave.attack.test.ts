@@ -8,7 +8,8 @@
  * tee` — leaves the file cut for longer than that, and the part (inotify tells it when the writes
  * stop) asks then: the manager applies what the file holds so far. Here the cut falls between two
  * levels: the cut file is a valid policy without its second level, and the manager takes it (the
- * dropped level's cage is stopped, managerMain.ts's applyPolicy).
+ * dropped level's cage is stopped, managerMain.ts's applyPolicy). Now the part's request is
+ * refused: the manager reads its file again only at its SIGHUP, the administrator's moment.
  */
 import { closeSync, openSync, utimesSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
@@ -47,5 +48,9 @@ describe('the manager\'s policy file, saved in place by a writer that stalls', (
     } finally {
       closeSync(fd);
     }
+    // The administrator's reload (SIGHUP), once the save is whole and settled: the whole policy.
+    utimesSync(file, new Date(Date.now() - 2000), new Date(Date.now() - 2000));
+    expect(reload.reload('SIGHUP')).toMatchObject({ accepted: true });
+    expect(applied).toEqual([['low', 'high']]);
   }, 30_000);
 });
