@@ -1,12 +1,14 @@
 /**
  * An administrator changes a level's colour and name and reloads the policy: the shell's band and
- * frame show them at once, the cages keep running (no reconnect, no restart).
+ * frame show them at once, the cages keep running (no reconnect, no restart). Split, `cloison policy
+ * reload` (root) signals the cage manager, which passes the reload on to its part.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect, test } from '@playwright/test';
 import { runCliWithSupervisor } from '../supervisor/cli/cloison';
 import { HIGH_COLOUR } from '../supervisor/testing/testPolicy';
+import { SPLIT } from '../supervisor/testing/splitSupervisor';
 import { openShell, startSupervisor, twoCagePolicy, type SupervisorProcess } from './support/supervisorProcess';
 
 let sup: SupervisorProcess;
@@ -24,9 +26,10 @@ test('a reloaded policy recolours and renames a level in the open shell', async 
   // As the administrator does it, the moment the file is saved: `cloison policy reload` (the manager
   // takes a file only once settled, and the command asks again a moment later).
   const out: string[] = [];
-  expect(await runCliWithSupervisor(['policy', 'reload', '--socket', join(sup.root, 'run', 'admin.sock')], (s) => out.push(s), () => undefined)).toBe(0);
+  // Split, the command (root) signals the cage manager, whose run folder it is told, and waits for the part to run its text.
+  expect(await runCliWithSupervisor(['policy', 'reload', '--socket', join(sup.root, 'run', 'admin.sock'), '--manager-run-dir', sup.cageRunDir], (s) => out.push(s), () => undefined)).toBe(0);
   expect(out.join('\n')).toMatch(/^decision: applied$/m);
-  expect(out.join('\n')).toMatch(/^restarted: \[\]$/m);
+  expect(out.join('\n')).toMatch(SPLIT ? /^cloison part: runs it$/m : /^restarted: \[\]$/m);
   await page.getByTestId('switch-high').click();
   await expect(page.getByTestId('band-level-name')).toContainText('Diffusion restreinte');
   await expect(page.getByTestId('level-band')).toHaveCSS('background-color', 'rgb(106, 27, 154)');
