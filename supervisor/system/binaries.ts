@@ -77,6 +77,8 @@ export const DEBIAN_PACKAGE_OF: Record<string, string> = {
   'pkcs11-tool': 'opensc',
   // the card proxy started with its module preloaded (supervisor/smartcard/levelCardProxy.ts)
   env: 'coreutils',
+  // the card listing run as a proxy uid straight into its execute-only copy (supervisor/smartcard/cardPresence.ts)
+  chroot: 'coreutils',
 };
 
 export function findBinary(name: string, path = process.env.PATH ?? '/usr/bin:/bin'): string | null {
