@@ -13,6 +13,12 @@
  * (as a fork of the worker would be). It kills the controller (same uid) so that the next
  * `card.proxy start` — what a compromised part asks at will — runs start() without a stop() first.
  * The victim: a file in a folder only root may enter (0700), named in the attacker's subfolder.
+ * The attacker works from inside the folder (its working directory): a folder renamed aside takes
+ * it along, and it swaps the subfolder wherever that folder went.
+ *
+ * Twice: in the control groups (the kill must come first: it never gets to swap), and left out of
+ * them, as on a host without control groups or a process of the uid that escaped them (it swaps,
+ * and root's removal must still not follow its link).
  */
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -31,20 +37,24 @@ const PROXY_UID = 62_900 + (process.pid % 100);
 
 /** The taken-over worker: fills a subfolder, kills its controller, swaps the subfolder once root empties it. */
 const ATTACKER = `
-import { existsSync, mkdirSync, readdirSync, renameSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, renameSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 const [inner, victimDir, victimName, controller] = process.argv.slice(2);
-const sub = join(inner, 'd');
+// Relative paths from inside the folder: they follow it if it is renamed.
+process.chdir(inner);
+const sub = 'd';
 mkdirSync(sub);
 writeFileSync(join(sub, victimName), '');
 for (let i = 0; i < 20000; i++) writeFileSync(join(sub, 'f' + i), '');
-// Root lists the folder in the same order as we do: the first name's unlink says root has its list.
+// Node's rmSync lists the folder in the same order as we do: the victim well after the first name.
 const order = readdirSync(sub);
 if (order.indexOf(victimName) < 100) { console.log('unlucky'); process.exit(3); }
 process.kill(Number(controller), 'SIGKILL');
 console.log('ready');
-while (existsSync(join(sub, order[0]))) {}
-renameSync(sub, join(inner, 'moved'));
+// The folder's first unlink (whichever name: find may go in inode order) says root has its list.
+const listed = statSync(sub).mtimeMs;
+while (statSync(sub).mtimeMs === listed) {}
+renameSync(sub, 'moved');
 symlinkSync(victimDir, sub);
 console.log('swapped');
 setInterval(() => {}, 1000);
@@ -60,18 +70,22 @@ describe.skipIf(missing.length > 0)('a card proxy uid against root\'s removal of
     writeFileSync(join(root, 'attacker.mjs'), ATTACKER, { mode: 0o644 });
   }, 60_000);
 
-  afterAll(() => {
-    if (attacker?.pid) {
+  const killAttacker = () => {
+    if (attacker?.pid && attacker.exitCode === null && attacker.signalCode === null) {
       try {
         process.kill(attacker.pid, 'SIGKILL');
       } catch {
         /* gone with its control group */
       }
     }
-  });
+  };
+  afterAll(killAttacker);
 
-  it('cannot make root delete a file in a folder only root may enter', async () => {
-    const victimDir = join(root, 'victim');
+  it.each([
+    { where: 'in the proxy\'s control groups', inGroup: true },
+    { where: 'outside the proxy\'s control groups', inGroup: false },
+  ])('$where: cannot make root delete a file in a folder only root may enter', async ({ inGroup }) => {
+    const victimDir = join(root, inGroup ? 'victim-in' : 'victim-out');
     mkdirSync(victimDir, { mode: 0o700 });
     chmodSync(victimDir, 0o700);
     const precious = join(victimDir, 'precious');
@@ -79,11 +93,12 @@ describe.skipIf(missing.length > 0)('a card proxy uid against root\'s removal of
 
     const policy = { smartcard: smartcardPolicySchema.parse({ module: SOFTHSM_MODULE, levels: { high: { objects: ['high-sign'], uid: PROXY_UID } }, environment: { SOFTHSM2_CONF: token.conf } }) } as unknown as Policy;
     const logged: string[] = [];
-    const cards = new CardProxies({ policy: () => policy, dir: join(root, 'card'), part: () => null, log: (msg) => logged.push(msg) });
+    const cardDir = join(root, inGroup ? 'card-in' : 'card-out');
+    const cards = new CardProxies({ policy: () => policy, dir: cardDir, part: () => null, log: (msg) => logged.push(msg) });
     try {
       await cards.proxy({ op: 'card.proxy', level: 'high', action: 'start' });
-      const controller = execFileSync('pgrep', ['-o', '-f', `pkcs11proxyd -fg -conf ${join(root, 'card')}`], { encoding: 'utf8' }).trim();
-      const inner = join(root, 'card', 'high', 'proxy');
+      const controller = execFileSync('pgrep', ['-o', '-f', `pkcs11proxyd -fg -conf ${cardDir}/`], { encoding: 'utf8' }).trim();
+      const inner = join(cardDir, 'high', 'proxy');
 
       // The worker's fork: a process of the proxy uid, in the controller's control groups.
       attacker = spawn('setpriv', ['--reuid', String(PROXY_UID), '--regid', String(PROXY_UID), '--clear-groups', '--no-new-privs', '--', process.execPath, join(root, 'attacker.mjs'), inner, victimDir, 'precious', controller], { stdio: ['ignore', 'pipe', 'inherit'], detached: true });
@@ -92,7 +107,7 @@ describe.skipIf(missing.length > 0)('a card proxy uid against root\'s removal of
       const groups = readFileSync(`/proc/${controller}/cgroup`, 'utf8').trim().split('\n').map((line) => line.split(':'));
       await waitFor(() => attacker!.pid !== undefined, 'the attacker to start', 5_000);
       let joined = 0;
-      for (const [, controllers, path] of groups) {
+      for (const [, controllers, path] of inGroup ? groups : []) {
         if (!path || path === '/') continue;
         const hierarchy = controllers === '' ? 'unified' : controllers!.replace(/^name=/, '');
         const procs = join('/sys/fs/cgroup', hierarchy, path, 'cgroup.procs');
@@ -108,12 +123,21 @@ describe.skipIf(missing.length > 0)('a card proxy uid against root\'s removal of
       await cards.proxy({ op: 'card.proxy', level: 'high', action: 'start' }).catch(() => undefined);
       await waitFor(() => lines.includes('swapped'), 'the attacker to swap', 5_000).catch(() => undefined);
 
-      // The control: the attacker was in the proxy's control groups, and it did swap.
-      expect(joined).toBeGreaterThan(0);
-      expect(lines).toContain('swapped');
       expect(existsSync(precious)).toBe(true);
+      if (inGroup) {
+        // The control: the attacker was in the proxy's control groups, ready; killed with them before it could swap.
+        expect(joined).toBeGreaterThan(0);
+        expect(lines).toContain('ready');
+        await waitFor(() => attacker!.exitCode !== null || attacker!.signalCode !== null, 'the attacker to be killed', 5_000);
+        expect(lines).not.toContain('swapped');
+      } else {
+        // The control: the attacker lived through the start and did swap its subfolder for the link.
+        expect(joined).toBe(0);
+        expect(lines).toContain('swapped');
+      }
     } finally {
       await cards.stopAll();
+      killAttacker();
     }
   }, 90_000);
 });
