@@ -24,6 +24,7 @@ import { nameFrom } from './cardObjectNames';
 import { TrustedPinLogin } from './trustedPinLogin';
 import { applicationOf } from './cardPeer';
 import { removeProxyOwnedFolders } from './proxyOwnedFolders';
+import { connectToProxySocket } from './proxySocketConnect';
 import { builtOpensslPreinit, checkOpensslPreinit } from './opensslPreinit';
 
 /** The socket's name in the level's folder; the cage sees that folder at CAGE_CARD_DIR. */
@@ -123,9 +124,17 @@ export class LevelCardProxy {
     return cardProxyPaths(this.options.dir).socket;
   }
 
-  /** The proxy's own socket (its folder the proxy uid's 0700: root connects). */
+  /** The proxy's own socket (its folder the proxy uid's 0700: root connects, never by this path: connectProxy). */
   get innerSocket(): string {
     return cardProxyPaths(this.options.dir).innerSocket;
+  }
+
+  /**
+   * A connection to the proxy's own socket, only if that is a socket the proxy uid bound and
+   * listens on (proxySocketConnect.ts): the name is in the proxy uid's folder, it may point anywhere.
+   */
+  connectProxy(options: { paused?: boolean } = {}): Promise<Socket> {
+    return connectToProxySocket(this.innerSocket, this.options.proxyUid, options);
   }
 
   /**
@@ -225,12 +234,12 @@ export class LevelCardProxy {
       this.options.log?.('card proxy started (its guard is the cloison part\'s)', { level, uid: proxyUid });
       return;
     }
-    await this.startGuard(paths.socket, paths.innerSocket);
+    await this.startGuard(paths.socket, () => this.connectProxy());
     this.options.log?.('card proxy started', { level, uid: proxyUid });
   }
 
   /** The cage's socket: records bounded, the filter's refusals journaled, the trusted PIN's logins. */
-  private async startGuard(listen: string, target: string | (() => Promise<Socket>)): Promise<void> {
+  private async startGuard(listen: string, target: () => Promise<Socket>): Promise<void> {
     // The filter's refusals, read off its replies (its own log is off: see cardReplyJournal.ts).
     const denied = new Set(deniedFunctions(this.options.policy));
     this.guard = new RecordGuard({ listen, target, maxConnections: MAX_CONNECTIONS, refused: (reason) => this.options.event({ kind: 'refused', function: reason === 'oversize' ? 'oversize message' : 'too many connections', handle: null, reason: 'malformed' }), watch: (ask) => new CardReplyJournal(denied, (event) => this.options.event(event), nameFrom(ask)), ...this.trustedPin() });
