@@ -185,7 +185,7 @@ export class LevelCardProxy {
     this.cgroup = made.cgroup;
     // The proxy uid's folders: never walked by root (a process of that uid a host without control
     // groups let live could swap a subfolder for a link), set aside and emptied as that uid.
-    await removeProxyOwnedFolders([paths.innerDir, paths.netplexDir], proxyUid).catch((err: Error) => {
+    await removeProxyOwnedFolders([paths.innerDir, paths.netplexDir]).catch((err: Error) => {
       this.removeControlGroup();
       throw new Error(`the card proxy of "${level}" cannot start: ${err.message}`);
     });

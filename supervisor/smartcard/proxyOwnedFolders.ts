@@ -7,8 +7,8 @@
  *
  * So root only renames each folder aside (within the level's folder, root's 0755: the proxy uid
  * can neither rename it back nor put a link in its place), and its content is deleted by `find
- * -delete` run as the proxy uid itself: whatever it is made to follow, it deletes only what that
- * uid may delete anyway. Root then removes the emptied folder with rmdir, which follows nothing.
+ * -delete` run as the folder's owner, the proxy uid itself: whatever it is made to follow, it
+ * deletes only what that uid may delete anyway. Root then removes the emptied folder with rmdir, which follows nothing.
  */
 import { execFile } from 'node:child_process';
 import { lstatSync, renameSync, rmdirSync, unlinkSync } from 'node:fs';
@@ -27,14 +27,14 @@ export function asideOf(folder: string): string {
 
 /**
  * Removes each folder (absent: nothing to do) and whatever an earlier removal left aside; throws
- * when one could not be emptied (a process of the uid still writing there).
+ * when one could not be emptied (a process of its uid still writing there).
  */
-export async function removeProxyOwnedFolders(folders: string[], uid: number): Promise<void> {
+export async function removeProxyOwnedFolders(folders: string[]): Promise<void> {
   const aside: string[] = [];
   for (const folder of folders) {
     const moved = asideOf(folder);
     // What an earlier removal could not empty goes first, the same way.
-    if (lstatOrNull(moved)) await removeAside([moved], uid);
+    if (lstatOrNull(moved)) await removeAside([moved]);
     const kind = lstatOrNull(folder);
     if (!kind) continue;
     if (!kind.isDirectory()) {
@@ -44,20 +44,32 @@ export async function removeProxyOwnedFolders(folders: string[], uid: number): P
     renameSync(folder, moved);
     aside.push(moved);
   }
-  if (aside.length > 0) await removeAside(aside, uid);
+  if (aside.length > 0) await removeAside(aside);
 }
 
-/** Folders set aside: emptied as the uid, then removed (rmdir, unlink: neither follows a link). */
-async function removeAside(aside: string[], uid: number): Promise<void> {
-  const folders = aside.filter((path) => lstatOrNull(path)?.isDirectory());
-  for (const path of aside) if (!folders.includes(path)) unlinkSync(path);
-  if (folders.length === 0) return;
-  await emptyAsUid(folders, uid);
-  for (const path of folders) {
-    try {
-      rmdirSync(path);
-    } catch (err) {
-      throw new Error(`${path} could not be emptied as uid ${uid}: ${(err as Error).message}`);
+/**
+ * Folders set aside: each emptied as its owner — the proxy uid it was given to, which may be an
+ * earlier policy's — then removed (rmdir, unlink: neither follows a link). A folder still root's
+ * was never given away: nothing can be in it, rmdir alone.
+ */
+async function removeAside(aside: string[]): Promise<void> {
+  const owners = new Map<number, string[]>();
+  for (const path of aside) {
+    const kind = lstatSync(path);
+    if (!kind.isDirectory()) {
+      unlinkSync(path);
+      continue;
+    }
+    owners.set(kind.uid, [...(owners.get(kind.uid) ?? []), path]);
+  }
+  for (const [uid, folders] of owners) {
+    if (uid !== 0) await emptyAsUid(folders, uid);
+    for (const path of folders) {
+      try {
+        rmdirSync(path);
+      } catch (err) {
+        throw new Error(`${path} could not be emptied as uid ${uid}: ${(err as Error).message}`);
+      }
     }
   }
 }
