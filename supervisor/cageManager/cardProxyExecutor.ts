@@ -16,7 +16,6 @@
  * it could stop anything, and connections handed out before the reload are the proxy's to end.
  * The part starts again what the new policy allows (its policyChanged).
  */
-import { createConnection, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { CloisonError } from '../../shared/errors';
 import type { Policy } from '../../shared/policy';
@@ -83,7 +82,10 @@ export class CardProxies {
     }
     const part = this.options.part();
     if (!part) throw new CloisonError('INTERNAL', 'the unprivileged part is not running');
-    const socket = await connectPaused(running.innerSocket);
+    // Never by the path (the proxy uid's folder): only to a socket that uid bound and listens on.
+    const socket = await running.connectProxy({ paused: true }).catch((err: Error) => {
+      throw new CloisonError('INTERNAL', `the card proxy did not take a connection: ${err.message}`);
+    });
     const connection = this.next++;
     // Handed over unread (every byte of the proxy's goes to the cage), the manager's copy closed.
     await handOverSocket(part, { type: CARD_SOCKET_MESSAGE, level: req.level, connection }, socket).catch((err: Error) => {
@@ -186,12 +188,3 @@ export class CardProxies {
   }
 }
 
-/** Connected, not one byte read here: every byte of the proxy's goes to the part's guard. */
-function connectPaused(path: string): Promise<Socket> {
-  return new Promise((resolve, reject) => {
-    const socket = createConnection({ path });
-    socket.pause();
-    socket.once('connect', () => resolve(socket));
-    socket.once('error', (err) => reject(new CloisonError('INTERNAL', `the card proxy did not take a connection: ${err.message}`)));
-  });
-}

@@ -30,7 +30,7 @@ export const ROOT_PART_CAPABILITIES: Readonly<Record<string, { cap: CapabilityNa
   setpcap: { cap: 'CAP_SETPCAP', why: 'setpriv --bounding-set=-all and bwrap dropping their children\'s capabilities' },
   netAdmin: { cap: 'CAP_NET_ADMIN', why: 'WireGuard interfaces (ip, wireguard-go\'s /dev/net/tun), the cage\'s loopback and slirp4netns\'s tap' },
   netBindService: { cap: 'CAP_NET_BIND_SERVICE', why: 'slirp4netns --enable-sandbox keeps it for itself (capset fails without it, and the low cage has no network)' },
-  sysChroot: { cap: 'CAP_SYS_CHROOT', why: 'bwrap\'s pivot_root and chroot, setns into a mount namespace (nsenter, slirp4netns)' },
+  sysChroot: { cap: 'CAP_SYS_CHROOT', why: 'bwrap\'s pivot_root and chroot, setns into a mount namespace (nsenter, slirp4netns), chroot --userspec / to the card listing\'s proxy uid' },
   sysPtrace: { cap: 'CAP_SYS_PTRACE', why: '/proc/<pid>/ns and /proc/<pid>/root of cage processes (peer checks, re-adoption)' },
   sysAdmin: { cap: 'CAP_SYS_ADMIN', why: 'namespaces, mounts, loop devices (losetup), BLKROSET, control groups, seccomp without NoNewPrivs' },
   setfcap: { cap: 'CAP_SETFCAP', why: 'the USB media probe\'s bwrap --unshare-all maps root into its user namespace, which Linux 5.12 and later allow only with it' },

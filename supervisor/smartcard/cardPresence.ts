@@ -142,11 +142,13 @@ export class CardPresence {
       this.options.log?.('card presence: the listing tool could not be prepared', { error: (err as Error).message });
       return Promise.resolve(null);
     }
-    // Through a shell's exec when the copy is execute-only: setpriv execs while its capabilities are
-    // still effective (the kernel drops them at that exec), so the file would be read as root's and
-    // the listing stay dumpable; the shell execs as the proxy uid alone. The arguments stay arguments.
-    const command = tool === requireBinary('pkcs11-tool') ? [tool] : ['/bin/sh', '-c', 'exec "$0" "$@"', tool];
-    const argv = ['--reuid', String(uid), '--regid', String(uid), '--clear-groups', '--no-new-privs', '--', ...command, '--module', modulePath, '-T'];
+    // The uid changed by chroot, not setpriv: setpriv gives its capabilities back after changing uid
+    // and execs with them effective, so the copy would be read as root's and the listing stay
+    // dumpable; anything exec'd in between (a shell) would be a readable file of the proxy uid's,
+    // dumpable, traceable, its exec rewritten. coreutils' chroot to / sets the groups, gid and uid
+    // with plain calls (no capability kept: non-dumpable from there on) and execs the copy directly,
+    // as the proxy uid alone. setpriv, still root, only sets no-new-privileges for it.
+    const argv = ['--no-new-privs', '--', requireBinary('chroot'), `--userspec=+${uid}:+${uid}`, '--groups=', '/', tool, '--module', modulePath, '-T'];
     return new Promise((resolve) => {
       // Its output is a socketpair root reads, and the module talks to the card: no descriptor on it.
       const child = execFile(requireBinary('setpriv'), argv, { timeout: LIST_TIMEOUT_MS, env: { PATH: '/usr/bin:/bin', LANG: 'C', ...environment }, cwd: '/', maxBuffer: 1 << 20 }, (err, stdout) => {

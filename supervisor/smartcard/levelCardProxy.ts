@@ -23,6 +23,8 @@ import { CardReplyJournal, type CardEvent } from './cardReplyJournal';
 import { nameFrom } from './cardObjectNames';
 import { TrustedPinLogin } from './trustedPinLogin';
 import { applicationOf } from './cardPeer';
+import { removeProxyOwnedFolders } from './proxyOwnedFolders';
+import { connectToProxySocket } from './proxySocketConnect';
 import { builtOpensslPreinit, checkOpensslPreinit } from './opensslPreinit';
 
 /** The socket's name in the level's folder; the cage sees that folder at CAGE_CARD_DIR. */
@@ -122,9 +124,17 @@ export class LevelCardProxy {
     return cardProxyPaths(this.options.dir).socket;
   }
 
-  /** The proxy's own socket (its folder the proxy uid's 0700: root connects). */
+  /** The proxy's own socket (its folder the proxy uid's 0700: root connects, never by this path: connectProxy). */
   get innerSocket(): string {
     return cardProxyPaths(this.options.dir).innerSocket;
+  }
+
+  /**
+   * A connection to the proxy's own socket, only if that is a socket the proxy uid bound and
+   * listens on (proxySocketConnect.ts): the name is in the proxy uid's folder, it may point anywhere.
+   */
+  connectProxy(options: { paused?: boolean } = {}): Promise<Socket> {
+    return connectToProxySocket(this.innerSocket, this.options.proxyUid, options);
   }
 
   /**
@@ -163,7 +173,23 @@ export class LevelCardProxy {
       this.options.log?.('card proxy started through the cage manager', { level });
       return;
     }
-    for (const d of [paths.innerDir, paths.netplexDir, paths.configDir]) rmSync(d, { recursive: true, force: true });
+    // Every process of the previous run gone — the controller's process group killed, its control
+    // group killed and seen empty — before anything of the proxy uid's is touched.
+    await this.endPreviousRun();
+    // A control group of its own: a worker compromised by a cage's bytes that forks and leaves the
+    // process group (setsid) is still in it, and stop() kills the group whole — no process of the
+    // level keeps the card after it was taken back (exclusive) or the proxy stopped. Made here, before
+    // the folders: making it kills what a supervisor that is gone left in its groups.
+    const made = createPartCgroup({ create: createCageCgroup, open: openCageCgroup }, `card proxy ${level}`, { memoryBytes: PROXY_GROUP_MEMORY, tasks: PROXY_GROUP_TASKS });
+    if (!made.cgroup) this.options.log?.('card proxy: no control group of its own, what its workers fork may outlive it', { level, reason: made.reason });
+    this.cgroup = made.cgroup;
+    // The proxy uid's folders: never walked by root (a process of that uid a host without control
+    // groups let live could swap a subfolder for a link), set aside and emptied as that uid.
+    await removeProxyOwnedFolders([paths.innerDir, paths.netplexDir]).catch((err: Error) => {
+      this.removeControlGroup();
+      throw new Error(`the card proxy of "${level}" cannot start: ${err.message}`);
+    });
+    rmSync(paths.configDir, { recursive: true, force: true }); // root's, in root's folder
     // The proxy's own socket: its folder is the proxy's alone (the supervisor, root, connects).
     mkdirSync(paths.innerDir, { mode: 0o700 });
     chownSync(paths.innerDir, proxyUid, proxyUid);
@@ -180,14 +206,7 @@ export class LevelCardProxy {
     // guard keeps such records from it): the address-space limit bounds what such a worker holds.
     const limits = [`--as=${PROXY_ADDRESS_SPACE}`, `--nofile=${PROXY_OPEN_FILES}`];
     const argv = ['--reuid', String(proxyUid), '--regid', String(proxyUid), '--clear-groups', '--no-new-privs', '--', requireBinary('prlimit'), ...limits, ...this.preloaded(), requireBinary('pkcs11proxyd'), '-fg', '-conf', server];
-    // A control group of its own: a worker compromised by a cage's bytes that forks and leaves the
-    // process group (setsid) is still in it, and stop() kills the group whole — no process of the
-    // level keeps the card after it was taken back (exclusive) or the proxy stopped.
-    this.cgroup?.remove();
-    const made = createPartCgroup({ create: createCageCgroup, open: openCageCgroup }, `card proxy ${level}`, { memoryBytes: PROXY_GROUP_MEMORY, tasks: PROXY_GROUP_TASKS });
-    if (!made.cgroup) this.options.log?.('card proxy: no control group of its own, what its workers fork may outlive it', { level, reason: made.reason });
-    this.cgroup = made.cgroup;
-    const command = [...(made.cgroup?.joinPrefix ?? []), requireBinary('setpriv'), ...argv];
+    const command = [...(this.cgroup?.joinPrefix ?? []), requireBinary('setpriv'), ...argv];
     const child = spawn(command[0]!, command.slice(1), {
       // A process group of its own: stopping it takes every worker (and every session) with it.
       detached: true,
@@ -215,12 +234,12 @@ export class LevelCardProxy {
       this.options.log?.('card proxy started (its guard is the cloison part\'s)', { level, uid: proxyUid });
       return;
     }
-    await this.startGuard(paths.socket, paths.innerSocket);
+    await this.startGuard(paths.socket, () => this.connectProxy());
     this.options.log?.('card proxy started', { level, uid: proxyUid });
   }
 
   /** The cage's socket: records bounded, the filter's refusals journaled, the trusted PIN's logins. */
-  private async startGuard(listen: string, target: string | (() => Promise<Socket>)): Promise<void> {
+  private async startGuard(listen: string, target: () => Promise<Socket>): Promise<void> {
     // The filter's refusals, read off its replies (its own log is off: see cardReplyJournal.ts).
     const denied = new Set(deniedFunctions(this.options.policy));
     this.guard = new RecordGuard({ listen, target, maxConnections: MAX_CONNECTIONS, refused: (reason) => this.options.event({ kind: 'refused', function: reason === 'oversize' ? 'oversize message' : 'too many connections', handle: null, reason: 'malformed' }), watch: (ask) => new CardReplyJournal(denied, (event) => this.options.event(event), nameFrom(ask)), ...this.trustedPin() });
@@ -307,9 +326,31 @@ export class LevelCardProxy {
     // Workers outliving their controller are in the same group: none may keep a session open.
     signalGroup('SIGKILL');
     // And whatever left the process group (setsid) is still in the control group.
-    this.cgroup?.remove();
-    this.cgroup = null;
+    const survivors = this.removeControlGroup();
+    if (survivors) this.options.log?.('card proxy: its control group is not empty after its kill', { level: this.options.level, group: survivors });
     rmSync(cardProxyPaths(this.options.dir).socket, { force: true });
+  }
+
+  /**
+   * A previous run whose controller died without a stop() (killed by a worker of the same uid):
+   * its process group and control group killed; throws if the control group was not seen empty.
+   */
+  private async endPreviousRun(): Promise<void> {
+    if (this.child) await this.stop();
+    const survivors = this.removeControlGroup();
+    if (survivors) throw new Error(`the card proxy of "${this.options.level}" cannot start: its previous control group (${survivors}) still has processes after their kill`);
+  }
+
+  /** Kills and removes the control group; the folder still there (a process left in it) or null. */
+  private removeControlGroup(): string | null {
+    const group = this.cgroup;
+    this.cgroup = null;
+    if (!group) return null;
+    group.remove();
+    // A control group's folder is removed only once no process is left in it.
+    const left = group.dirs.find((dir) => existsSync(dir));
+    if (left) this.cgroup = group;
+    return left ?? null;
   }
 
   private lastLines(): string {

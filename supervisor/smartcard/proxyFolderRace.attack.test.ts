@@ -10,13 +10,15 @@
  * folder, and root's unlinks of the listed names land there.
  *
  * Here the taken-over worker is a real process of the proxy uid put in the proxy's control groups
- * (as a fork of the worker would be). It kills the controller (same uid), so that the next start
- * runs start() without a stop() first: in the cage manager, the part's `card.proxy start` (what a
- * compromised part asks at will); in the root supervisor, an administrator's plain reload of the
- * same policy (SmartcardBroker.applyPolicy starts each level that should have its proxy). Where no
- * control group could be made for the proxy, stop() does not reach a worker that left the process
- * group either, and any later start is exposed the same way.
+ * (as a fork of the worker would be). It kills the controller (same uid) so that the next
+ * `card.proxy start` — what a compromised part asks at will — runs start() without a stop() first.
  * The victim: a file in a folder only root may enter (0700), named in the attacker's subfolder.
+ * The attacker works from inside the folder (its working directory): a folder renamed aside takes
+ * it along, and it swaps the subfolder wherever that folder went.
+ *
+ * Twice: in the control groups (the kill must come first: it never gets to swap), and left out of
+ * them, as on a host without control groups or a process of the uid that escaped them (it swaps,
+ * and root's removal must still not follow its link).
  */
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -26,7 +28,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Policy } from '../../shared/policy';
 import { smartcardPolicySchema } from '../../shared/smartcardPolicy';
 import { CardProxies } from '../cageManager/cardProxyExecutor';
-import { SmartcardBroker } from './smartcardBroker';
 import { cardTestRoot, missingForCardTest } from '../testing/cardFixture';
 import { SOFTHSM_MODULE, type SoftToken } from '../testing/softToken';
 import { waitFor } from '../testing/waitFor';
@@ -36,20 +37,24 @@ const PROXY_UID = 62_900 + (process.pid % 100);
 
 /** The taken-over worker: fills a subfolder, kills its controller, swaps the subfolder once root empties it. */
 const ATTACKER = `
-import { existsSync, mkdirSync, readdirSync, renameSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, renameSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 const [inner, victimDir, victimName, controller] = process.argv.slice(2);
-const sub = join(inner, 'd');
+// Relative paths from inside the folder: they follow it if it is renamed.
+process.chdir(inner);
+const sub = 'd';
 mkdirSync(sub);
 writeFileSync(join(sub, victimName), '');
 for (let i = 0; i < 20000; i++) writeFileSync(join(sub, 'f' + i), '');
-// Root lists the folder in the same order as we do: the first name's unlink says root has its list.
+// Node's rmSync lists the folder in the same order as we do: the victim well after the first name.
 const order = readdirSync(sub);
 if (order.indexOf(victimName) < 100) { console.log('unlucky'); process.exit(3); }
 process.kill(Number(controller), 'SIGKILL');
 console.log('ready');
-while (existsSync(join(sub, order[0]))) {}
-renameSync(sub, join(inner, 'moved'));
+// The folder's first unlink (whichever name: find may go in inode order) says root has its list.
+const listed = statSync(sub).mtimeMs;
+while (statSync(sub).mtimeMs === listed) {}
+renameSync(sub, 'moved');
 symlinkSync(victimDir, sub);
 console.log('swapped');
 setInterval(() => {}, 1000);
@@ -58,86 +63,81 @@ setInterval(() => {}, 1000);
 describe.skipIf(missing.length > 0)('a card proxy uid against root\'s removal of its folders at start', () => {
   let root: string;
   let token: SoftToken;
+  let attacker: ChildProcess | null = null;
 
   beforeAll(() => {
     ({ root, token } = cardTestRoot('cloison-pfr-', PROXY_UID));
     writeFileSync(join(root, 'attacker.mjs'), ATTACKER, { mode: 0o644 });
   }, 60_000);
 
-  const attackers: ChildProcess[] = [];
-  afterAll(() => {
-    for (const attacker of attackers) {
+  const killAttacker = () => {
+    if (attacker?.pid && attacker.exitCode === null && attacker.signalCode === null) {
       try {
-        process.kill(attacker.pid!, 'SIGKILL');
+        process.kill(attacker.pid, 'SIGKILL');
       } catch {
         /* gone with its control group */
       }
     }
-  });
+  };
+  afterAll(killAttacker);
 
-  /**
-   * The taken-over worker of the proxy whose folders are in `cardDir`: started in the controller's
-   * control groups, it fills a subfolder of `proxy/` and kills the controller. `restart` then
-   * starts the proxy again; the result: whether the root-only file is still there.
-   */
-  const attack = async (name: string, cardDir: string, level: string, restart: () => Promise<unknown>) => {
-    const victimDir = join(root, `victim-${name}`);
+  it.each([
+    { where: 'in the proxy\'s control groups', inGroup: true },
+    { where: 'outside the proxy\'s control groups', inGroup: false },
+  ])('$where: cannot make root delete a file in a folder only root may enter', async ({ inGroup }) => {
+    const victimDir = join(root, inGroup ? 'victim-in' : 'victim-out');
     mkdirSync(victimDir, { mode: 0o700 });
     chmodSync(victimDir, 0o700);
     const precious = join(victimDir, 'precious');
     writeFileSync(precious, 'root only\n', { mode: 0o600 });
-    const controller = execFileSync('pgrep', ['-o', '-f', `pkcs11proxyd -fg -conf ${cardDir}/`], { encoding: 'utf8' }).trim();
-    const inner = join(cardDir, level, 'proxy');
-    const attacker = spawn('setpriv', ['--reuid', String(PROXY_UID), '--regid', String(PROXY_UID), '--clear-groups', '--no-new-privs', '--', process.execPath, join(root, 'attacker.mjs'), inner, victimDir, 'precious', controller], { stdio: ['ignore', 'pipe', 'inherit'], detached: true });
-    attackers.push(attacker);
-    const lines: string[] = [];
-    createInterface({ input: attacker.stdout! }).on('line', (line) => lines.push(line));
-    // The worker's fork: in the controller's control groups, as a fork of a worker is.
-    let joined = 0;
-    for (const [, controllers, path] of readFileSync(`/proc/${controller}/cgroup`, 'utf8').trim().split('\n').map((line) => line.split(':'))) {
-      if (!path || path === '/') continue;
-      const procs = join('/sys/fs/cgroup', controllers === '' ? 'unified' : controllers!.replace(/^name=/, ''), path, 'cgroup.procs');
-      if (!existsSync(procs)) continue;
-      writeFileSync(procs, String(attacker.pid));
-      joined++;
-    }
-    await waitFor(() => lines.includes('ready') || lines.includes('unlucky'), 'the attacker to be ready', 30_000);
-    expect(lines).not.toContain('unlucky');
-    await waitFor(() => !existsSync(`/proc/${controller}`) || readFileSync(`/proc/${controller}/stat`, 'utf8').includes(') Z'), 'the controller to be gone', 10_000);
-    await restart();
-    await waitFor(() => lines.includes('swapped'), 'the attacker to swap', 5_000).catch(() => undefined);
-    // The control: the attacker was in the proxy's control groups, and it did swap.
-    expect(joined).toBeGreaterThan(0);
-    expect(lines).toContain('swapped');
-    return existsSync(precious);
-  };
 
-  const policy = () => smartcardPolicySchema.parse({ module: SOFTHSM_MODULE, levels: { high: { objects: ['high-sign'], uid: PROXY_UID } }, environment: { SOFTHSM2_CONF: token.conf } });
-
-  it('the cage manager\'s proxy, started again by the part (card.proxy start): root deletes no file of a folder only root may enter', async () => {
-    const card = policy();
-    const cardDir = join(root, 'card-split');
-    const cards = new CardProxies({ policy: () => ({ smartcard: card }) as unknown as Policy, dir: cardDir, part: () => null });
+    const policy = { smartcard: smartcardPolicySchema.parse({ module: SOFTHSM_MODULE, levels: { high: { objects: ['high-sign'], uid: PROXY_UID } }, environment: { SOFTHSM2_CONF: token.conf } }) } as unknown as Policy;
+    const logged: string[] = [];
+    const cardDir = join(root, inGroup ? 'card-in' : 'card-out');
+    const cards = new CardProxies({ policy: () => policy, dir: cardDir, part: () => null, log: (msg) => logged.push(msg) });
     try {
       await cards.proxy({ op: 'card.proxy', level: 'high', action: 'start' });
-      // A compromised part asks its card proxy again: start() runs without a stop() before it.
-      expect(await attack('split', cardDir, 'high', () => cards.proxy({ op: 'card.proxy', level: 'high', action: 'start' }).catch(() => undefined))).toBe(true);
+      const controller = execFileSync('pgrep', ['-o', '-f', `pkcs11proxyd -fg -conf ${cardDir}/`], { encoding: 'utf8' }).trim();
+      const inner = join(cardDir, 'high', 'proxy');
+
+      // The worker's fork: a process of the proxy uid, in the controller's control groups.
+      attacker = spawn('setpriv', ['--reuid', String(PROXY_UID), '--regid', String(PROXY_UID), '--clear-groups', '--no-new-privs', '--', process.execPath, join(root, 'attacker.mjs'), inner, victimDir, 'precious', controller], { stdio: ['ignore', 'pipe', 'inherit'], detached: true });
+      const lines: string[] = [];
+      createInterface({ input: attacker.stdout! }).on('line', (line) => lines.push(line));
+      const groups = readFileSync(`/proc/${controller}/cgroup`, 'utf8').trim().split('\n').map((line) => line.split(':'));
+      await waitFor(() => attacker!.pid !== undefined, 'the attacker to start', 5_000);
+      let joined = 0;
+      for (const [, controllers, path] of inGroup ? groups : []) {
+        if (!path || path === '/') continue;
+        const hierarchy = controllers === '' ? 'unified' : controllers!.replace(/^name=/, '');
+        const procs = join('/sys/fs/cgroup', hierarchy, path, 'cgroup.procs');
+        if (!existsSync(procs)) continue;
+        writeFileSync(procs, String(attacker.pid));
+        joined++;
+      }
+      await waitFor(() => lines.includes('ready') || lines.includes('unlucky'), 'the attacker to be ready', 30_000);
+      expect(lines).not.toContain('unlucky');
+      await waitFor(() => logged.includes('card proxy exited'), 'the controller to be gone', 10_000);
+
+      // The compromised part asks its card proxy again: start() runs without a stop() before it.
+      await cards.proxy({ op: 'card.proxy', level: 'high', action: 'start' }).catch(() => undefined);
+      await waitFor(() => lines.includes('swapped'), 'the attacker to swap', 5_000).catch(() => undefined);
+
+      expect(existsSync(precious)).toBe(true);
+      if (inGroup) {
+        // The control: the attacker was in the proxy's control groups, ready; killed with them before it could swap.
+        expect(joined).toBeGreaterThan(0);
+        expect(lines).toContain('ready');
+        await waitFor(() => attacker!.exitCode !== null || attacker!.signalCode !== null, 'the attacker to be killed', 5_000);
+        expect(lines).not.toContain('swapped');
+      } else {
+        // The control: the attacker lived through the start and did swap its subfolder for the link.
+        expect(joined).toBe(0);
+        expect(lines).toContain('swapped');
+      }
     } finally {
       await cards.stopAll();
-    }
-  }, 90_000);
-
-  it('the root supervisor\'s proxy, started again by an administrator\'s reload: root deletes no file of a folder only root may enter', async () => {
-    const card = policy();
-    const cardDir = join(root, 'card-single');
-    const broker = new SmartcardBroker({ policy: { current: () => ({ smartcard: card }) }, dir: cardDir, cageGid: () => 0, record: () => {}, log: () => {} });
-    try {
-      broker.endpoint('high');
-      await broker.start();
-      // The same policy read again (`cloison policy reload`, SIGHUP): a level that should have its proxy gets start(), no stop().
-      expect(await attack('single', cardDir, 'high', () => broker.policyChanged().catch(() => undefined))).toBe(true);
-    } finally {
-      await broker.close();
+      killAttacker();
     }
   }, 90_000);
 });

@@ -77,6 +77,10 @@ export const DEBIAN_PACKAGE_OF: Record<string, string> = {
   'pkcs11-tool': 'opensc',
   // the card proxy started with its module preloaded (supervisor/smartcard/levelCardProxy.ts)
   env: 'coreutils',
+  // the card listing run as a proxy uid straight into its execute-only copy (supervisor/smartcard/cardPresence.ts)
+  chroot: 'coreutils',
+  // a card proxy's own folders emptied as its uid (supervisor/smartcard/proxyOwnedFolders.ts)
+  find: 'findutils',
 };
 
 export function findBinary(name: string, path = process.env.PATH ?? '/usr/bin:/bin'): string | null {
