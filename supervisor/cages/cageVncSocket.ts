@@ -11,7 +11,7 @@ export function connectPaused(cage: RunningCage, timeoutMs: number): Promise<Soc
     // The cage's Xvnc may be hostile: a descriptor it passed would be closed in the thread of
     // whoever reads (the browser part's gateway, serving both levels' viewers).
     const { endpoint } = cage;
-    const socket = 'path' in endpoint && endpoint.path ? connectRefusingDescriptors(endpoint.path, { paused: true }) : connect(endpoint);
+    const socket = 'path' in endpoint && endpoint.path ? connectRefusingDescriptors(endpoint.path, { paused: true, itself: true }) : connect(endpoint);
     const timer = setTimeout(() => fail(new Error(`the cage's VNC socket did not answer within ${timeoutMs} ms`)), timeoutMs);
     const fail = (err: Error) => {
       clearTimeout(timer);

@@ -8,7 +8,7 @@ import { connectRefusingDescriptors } from '../system/refusePassedDescriptors';
 export function probeRfb(endpoint: NetConnectOpts, timeoutMs = 2000, verifyPeer?: (socket: Socket) => void): Promise<string> {
   return new Promise((resolve, reject) => {
     // A cage's Xvnc may be hostile: on a Unix socket, nothing it sends may carry a descriptor.
-    const sock = 'path' in endpoint && endpoint.path ? connectRefusingDescriptors(endpoint.path) : connect(endpoint);
+    const sock = 'path' in endpoint && endpoint.path ? connectRefusingDescriptors(endpoint.path, { itself: true }) : connect(endpoint);
     if (verifyPeer) {
       sock.once('connect', () => {
         try {

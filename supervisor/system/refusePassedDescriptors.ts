@@ -9,6 +9,7 @@
  */
 import koffi from 'koffi';
 import type { ChildProcess } from 'node:child_process';
+import { closeSync, constants, fstatSync, openSync } from 'node:fs';
 import { Socket, type Server } from 'node:net';
 
 const SOL_SOCKET = 1;
@@ -79,7 +80,8 @@ const SUN_PATH_MAX = 107;
  * root), then handed to Node. Like net.createConnection: 'connect' or 'error' comes on a later tick.
  * `paused`: nothing is read until the caller resumes it (a socket to be handed on whole).
  */
-export function connectRefusingDescriptors(path: string, options: { paused?: boolean } = {}): Socket {
+export function connectRefusingDescriptors(path: string, options: { paused?: boolean; itself?: boolean } = {}): Socket {
+  if (options.itself) return connectToSocketItself(path, options);
   if (!connectCalls) {
     const libc = koffi.load('libc.so.6');
     connectCalls = {
@@ -111,4 +113,38 @@ export function connectRefusingDescriptors(path: string, options: { paused?: boo
   const socket = new Socket({ fd, readable: true, writable: true, ...(options.paused ? { pauseOnCreate: true } : {}) } as ConstructorParameters<typeof Socket>[0]);
   process.nextTick(() => socket.emit('connect'));
   return socket;
+}
+
+/** Linux's O_PATH (asm-generic/fcntl.h; Node's fs.constants leaves it out). */
+const O_PATH = 0o10000000;
+
+/**
+ * `itself`: the socket at exactly that name, for a name in a folder a hostile uid may change (a
+ * cage's `vnc` folder before its Xvnc has bound there): the name is opened as itself (O_PATH,
+ * O_NOFOLLOW: a link is not followed, a FIFO not opened), must be a socket, and that very inode is
+ * connected through /proc/self/fd — a link to a socket only root may open leads nowhere.
+ */
+function connectToSocketItself(path: string, options: { paused?: boolean }): Socket {
+  let fd: number;
+  try {
+    fd = openSync(path, O_PATH | constants.O_NOFOLLOW); // libuv adds O_CLOEXEC
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? 'EIO';
+    const socket = new Socket();
+    process.nextTick(() => socket.destroy(Object.assign(new Error(`connect ${code} ${path}`), { code, address: path })));
+    return socket;
+  }
+  try {
+    const held = fstatSync(fd);
+    if (!held.isSocket()) {
+      const socket = new Socket();
+      const what = held.isSymbolicLink() ? 'a link' : 'not a socket';
+      process.nextTick(() => socket.destroy(Object.assign(new Error(`${path} is ${what}: not connected`), { code: 'ENOTSOCK', address: path })));
+      return socket;
+    }
+    // Connected before it returns (a Unix connect does not wait): the descriptor can go after.
+    return connectRefusingDescriptors(`/proc/self/fd/${fd}`, { paused: options.paused });
+  } finally {
+    closeSync(fd);
+  }
 }
