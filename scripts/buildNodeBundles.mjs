@@ -1,5 +1,6 @@
 // Bundles the Node-side programs (supervisor, admin CLI, Electron main and preload) into out/.
 // Electron's main and preload are CommonJS: a sandboxed preload cannot be ESM.
+import { spawnSync } from 'node:child_process';
 import { copyFileSync, cpSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { build } from 'esbuild';
@@ -29,7 +30,13 @@ await Promise.all([
   // the restriction's small chunk only, not the manager's 1.4 MB twice (its start is the split's critical path).
   build({ ...common, entryPoints: { cageManager: 'supervisor/cageManager/managerEntry.ts' }, outdir: 'out/supervisor', splitting: true, chunkNames: 'cageManager-[hash]', format: 'esm', external: native,
     banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" } }),
+  // The cloison part: its entry (it restricts itself, then loads the rest), and the rest as CommonJS
+  // (cloisonPartMain.cjs), which loads with the V8 code cache written below (supervisor/codeCache/).
   build({ ...common, entryPoints: ['supervisor/cloisonPartEntry.ts'], outfile: 'out/supervisor/cloisonPart.js', format: 'esm', external: native,
+    banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" } }),
+  build({ ...common, entryPoints: ['supervisor/cloisonPartCode.ts'], outfile: 'out/supervisor/cloisonPartMain.cjs', format: 'cjs', external: native,
+    define: { 'import.meta.url': '__cloisonBundleUrl' }, banner: { js: "var __cloisonBundleUrl = require('node:url').pathToFileURL(__filename).href;" } }),
+  build({ ...common, entryPoints: ['supervisor/codeCache/writeCodeCache.ts'], outfile: 'out/build/writeCodeCache.mjs', format: 'esm', external: native,
     banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" } }),
   build({ ...common, entryPoints: ['supervisor/cli/cloison.ts'], outfile: 'out/cli/cloison.js', format: 'esm', external: native,
     banner: { js: "#!/usr/bin/env node\nimport { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" } }),
@@ -40,7 +47,13 @@ await Promise.all([
 // Every bundle in ASCII: V8 holds a source with one character beyond Latin-1 at two bytes a character
 // (asciiBundle.mjs).
 const managerChunks = readdirSync('out/supervisor').filter((n) => /^cageManager-.*\.js$/.test(n)).map((n) => join('out/supervisor', n));
-for (const file of ['out/supervisor/main.js', 'out/supervisor/browserPart.js', 'out/supervisor/soundPart.js', 'out/supervisor/cageManager.js', ...managerChunks, 'out/supervisor/cloisonPart.js', 'out/cli/cloison.js']) asciiBundle(file);
+for (const file of ['out/supervisor/main.js', 'out/supervisor/browserPart.js', 'out/supervisor/soundPart.js', 'out/supervisor/cageManager.js', ...managerChunks, 'out/supervisor/cloisonPart.js', 'out/supervisor/cloisonPartMain.cjs', 'out/cli/cloison.js']) asciiBundle(file);
+
+// The cloison part's code cache, from the bundle as it now is (ASCII): written by the build alone, in
+// the code root runs (supervisor/codeCache/loadWithCodeCache.ts). Without it the part compiles its source.
+rmSync('out/supervisor/cloisonPartMain.cjs.cache', { force: true });
+const cacheWriter = spawnSync(process.execPath, ['out/build/writeCodeCache.mjs', 'out/supervisor/cloisonPartMain.cjs'], { stdio: 'inherit' });
+if (cacheWriter.status !== 0) console.warn('out/supervisor/cloisonPartMain.cjs.cache not written: the cloison part will compile its code at each start');
 
 // The file helper runs inside per-cage sandboxes as a plain script: it ships next to the supervisor.
 mkdirSync('out/supervisor', { recursive: true });

@@ -12,9 +12,12 @@ import { createRequire } from 'node:module';
 import { basename, dirname, join } from 'node:path';
 
 /** What the manager's and the part's bundles load beside themselves (out/supervisor/). */
-const BUNDLES = ['cageManager.js', 'cloisonPart.js', 'browserPart.js', 'soundPart.js', 'fileHelper.mjs', 'cageLauncherInCage.mjs', 'pixelHelper.mjs'];
-/** Built only where gcc and libssl-dev are: the card proxies start without it otherwise (opensslPreinit.ts). */
-const OPTIONAL = ['opensslPreinit.so'];
+const BUNDLES = ['cageManager.js', 'cloisonPart.js', 'cloisonPartMain.cjs', 'browserPart.js', 'soundPart.js', 'fileHelper.mjs', 'cageLauncherInCage.mjs', 'pixelHelper.mjs'];
+/**
+ * Built only where gcc and libssl-dev are: the card proxies start without it otherwise (opensslPreinit.ts).
+ * The part's code cache: without it (a build that could not write it) the part compiles its source.
+ */
+const OPTIONAL = ['opensslPreinit.so', 'cloisonPartMain.cjs.cache'];
 /** The manager's chunks, named by their content's hash. */
 const MANAGER_CHUNK = /^cageManager-[A-Z0-9]+\.js$/;
 

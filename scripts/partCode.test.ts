@@ -34,7 +34,7 @@ describe('the copy npm start runs its cloison part from', () => {
     expect(code.folder).toBe(join(root, 'r-code'));
     expect([statSync(code.folder).uid, statSync(code.folder).mode & 0o777]).toEqual([0, 0o755]);
     expect(changeableByOthers(code.folder)).toEqual([]);
-    for (const file of ['out/supervisor/cloisonPart.js', 'out/supervisor/soundPart.js', 'out/renderer/index.html', 'package.json']) {
+    for (const file of ['out/supervisor/cloisonPart.js', 'out/supervisor/cloisonPartMain.cjs', 'out/supervisor/cloisonPartMain.cjs.cache', 'out/supervisor/soundPart.js', 'out/renderer/index.html', 'package.json']) {
       expect(asCloison(['test', '-r', join(code.folder, file)]).status).toBe(0);
     }
     // The card proxies' OpenSSL pre-initialisation, where the build made it, passes the proxies' trust check in the copy.
