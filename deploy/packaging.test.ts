@@ -82,6 +82,8 @@ describe('packaging', () => {
     }
     // The manager starts its part from the bundle beside its own.
     expect(existsSync('out/supervisor/cloisonPart.js')).toBe(true);
+    // …and the rest of its code beside it, with its V8 code cache (supervisor/codeCache/).
+    expect(existsSync('out/supervisor/cloisonPartMain.cjs') && existsSync('out/supervisor/cloisonPartMain.cjs.cache')).toBe(true);
     // The kiosk's shell reaches the part's socket, in the folder the manager makes for it (<run-dir>-broker).
     expect(unit('cloison-kiosk@.service')).toMatch(/^Environment=CLOISON_RPC_SOCKET=\/run\/cloison-broker\/supervisor\.sock$/m);
     // Starting the kiosk never pulls a supervisor unit in: the manager's would stop a single supervisor an administrator chose.

@@ -54,6 +54,8 @@ for (const file of ['out/supervisor/main.js', 'out/supervisor/browserPart.js', '
 rmSync('out/supervisor/cloisonPartMain.cjs.cache', { force: true });
 const cacheWriter = spawnSync(process.execPath, ['out/build/writeCodeCache.mjs', 'out/supervisor/cloisonPartMain.cjs'], { stdio: 'inherit' });
 if (cacheWriter.status !== 0) console.warn('out/supervisor/cloisonPartMain.cjs.cache not written: the cloison part will compile its code at each start');
+// The writer is no part of what ships (the package takes out/ whole).
+rmSync('out/build', { recursive: true, force: true });
 
 // The file helper runs inside per-cage sandboxes as a plain script: it ships next to the supervisor.
 mkdirSync('out/supervisor', { recursive: true });
