@@ -18,10 +18,12 @@ const here = fileURLToPath(import.meta.url);
 const fromSource = here.endsWith('.ts');
 // Read before the restriction, as Node read the whole bundle before: a cache of root's (or of the
 // account it started as) may be used, never one of `cloison`'s.
-const built = fromSource ? null : readBundleCode(join(dirname(here), 'cloisonPartMain.cjs'));
+let built = fromSource ? null : readBundleCode(join(dirname(here), 'cloisonPartMain.cjs'));
 const start = restrictCloisonPart();
 // From source (tsx, the tests) the modules are imported; a specifier esbuild leaves alone.
 const code: PartCode = built
   ? (runBundleCode(built, (line) => process.stderr.write(`${line}\n`)) as PartCode)
   : ((await import(new URL('./cloisonPartCode.ts', import.meta.url).href)) as PartCode);
+// Not kept for the part's life: the cache's megabyte is V8's code now.
+built = null;
 await code.runCloisonPart(start);
