@@ -25,8 +25,8 @@ const REPO = resolve(__dirname, '..');
 const account = createPamTestUser();
 let root: string;
 let supervisorDir: string;
-let bundle: string;
-let cache: string;
+let partBundle: string;
+let partCache: string;
 let built: Buffer;
 
 beforeAll(() => {
@@ -34,9 +34,9 @@ beforeAll(() => {
   root = testRoot('cloison-cc-');
   chmodSync(root, 0o711);
   supervisorDir = join(copyPartCode(REPO, join(root, 'r')).folder, 'out/supervisor');
-  bundle = join(supervisorDir, 'cloisonPartMain.cjs');
-  cache = `${bundle}.cache`;
-  built = readFileSync(cache);
+  partBundle = join(supervisorDir, 'cloisonPartMain.cjs');
+  partCache = `${partBundle}.cache`;
+  built = readFileSync(partCache);
   mkdirSync(join(root, 'marks'));
   chownSync(join(root, 'marks'), account.uid, account.gid);
 });
@@ -49,7 +49,7 @@ afterAll(() => {
  * As the part's account: a cache of a program as long as the bundle that writes `mark` and ends,
  * over the cache file (which must be writable to it), with the header's digest of the real bundle.
  */
-function poisonAsTheAccount(mark: string): void {
+function poisonAsTheAccount(mark: string, bundle = partBundle, cache = partCache): void {
   const [head, tail] = commonJsWrapped('\0').split('\0');
   const attack = `
     const { readFileSync, writeFileSync } = require('node:fs');
@@ -86,9 +86,9 @@ async function startPart(): Promise<string> {
 
 /** The build's cache back in place, root's, 0644. */
 function restoreBuiltCache(): void {
-  writeFileSync(cache, built);
-  chownSync(cache, 0, 0);
-  chmodSync(cache, 0o644);
+  writeFileSync(partCache, built);
+  chownSync(partCache, 0, 0);
+  chmodSync(partCache, 0o644);
 }
 
 describe("the cloison part's code cache", () => {
@@ -102,7 +102,7 @@ describe("the cloison part's code cache", () => {
 
   it("one given to the part's account and rewritten by it is refused: its program never runs", async () => {
     restoreBuiltCache();
-    chownSync(cache, account.uid, account.gid);
+    chownSync(partCache, account.uid, account.gid);
     const mark = join(root, 'marks', 'owned');
     poisonAsTheAccount(mark);
     const said = await startPart();
@@ -114,7 +114,7 @@ describe("the cloison part's code cache", () => {
 
   it('one of root\'s that anybody may write, rewritten by the account, is refused', async () => {
     restoreBuiltCache();
-    chmodSync(cache, 0o666);
+    chmodSync(partCache, 0o666);
     const mark = join(root, 'marks', 'writable');
     poisonAsTheAccount(mark);
     const said = await startPart();
@@ -125,8 +125,8 @@ describe("the cloison part's code cache", () => {
 
   it('one made for another build, or refused by V8 (other flags), is a plain load, said in one line', async () => {
     restoreBuiltCache();
-    const source = readFileSync(bundle, 'utf8');
-    writeFileSync(cache, encodeCodeCache(`${source} `, built.subarray(built.indexOf(0x0a) + 1)));
+    const source = readFileSync(partBundle, 'utf8');
+    writeFileSync(partCache, encodeCodeCache(`${source} `, built.subarray(built.indexOf(0x0a) + 1)));
     let said = await startPart();
     expect(said).toMatch(/its code cache is not used \(made for another build of the bundle\): compiled from its source/);
     expect(said).toMatch(/its start is not one/);
@@ -135,10 +135,35 @@ describe("the cloison part's code cache", () => {
     const [head, tail] = commonJsWrapped('\0').split('\0');
     const made = `const [bundle, head, tail] = process.argv.slice(1); const source = require('node:fs').readFileSync(bundle, 'utf8');
       process.stdout.write(new (require('node:vm').Script)(head + source + tail).createCachedData().toString('base64'));`;
-    const other = spawnSync(process.execPath, ['-e', made, bundle, head!, tail!], { encoding: 'utf8', maxBuffer: 64 * 2 ** 20 });
-    writeFileSync(cache, encodeCodeCache(source, Buffer.from(other.stdout, 'base64')));
+    const other = spawnSync(process.execPath, ['-e', made, partBundle, head!, tail!], { encoding: 'utf8', maxBuffer: 64 * 2 ** 20 });
+    writeFileSync(partCache, encodeCodeCache(source, Buffer.from(other.stdout, 'base64')));
     said = await startPart();
     expect(said).toMatch(/its code cache was refused by V8 \(another Node or other flags than at its build\): compiled from its source/);
     expect(said).toMatch(/its start is not one/);
+  }, 60_000);
+});
+
+describe("the cage manager's code cache", () => {
+  /** The manager from the copy, with the flags npm start and the unit give it, on a policy it refuses (it stops there, having run). */
+  function runManager(): string {
+    const bad = join(root, 'bad.yaml');
+    writeFileSync(bad, 'version: 1\nlevels:\n  - id: low\n    rank: zero\n');
+    const run = spawnSync(process.execPath, [...PART_NODE_FLAGS, join(supervisorDir, 'cageManager.js'), '--policy', bad, '--state-dir', join(root, 'ms'), '--run-dir', join(root, 'mr'), '--no-part'], { encoding: 'utf8', timeout: 30_000 });
+    return run.stderr;
+  }
+
+  it("the build's own is used; one the part's account could rewrite is refused: its program never runs as root", () => {
+    const honest = runManager();
+    expect(honest).not.toMatch(/code cache/);
+    expect(honest).toMatch(/bad\.yaml:4:11: levels\[0\]\.rank: expected number/);
+
+    const bundle = join(supervisorDir, 'cageManagerMain.cjs');
+    chownSync(`${bundle}.cache`, account.uid, account.gid);
+    const mark = join(root, 'marks', 'manager');
+    poisonAsTheAccount(mark, bundle, `${bundle}.cache`);
+    const said = runManager();
+    expect(existsSync(mark) ? readFileSync(mark, 'utf8') : 'no mark').toBe('no mark');
+    expect(said).toMatch(/bad\.yaml:4:11: levels\[0\]\.rank: expected number/);
+    expect(said).toMatch(new RegExp(`cageManagerMain.cjs: its code cache is not used \\(owned by uid ${account.uid}, neither root nor the account that reads it\\)`));
   }, 60_000);
 });
