@@ -8,6 +8,8 @@
  * runs (copyPartCode), and the part is started the one way it is (cloisonPart.ts): a cache of that
  * account's, or one anybody may write, is refused with one line and the bundle's source runs. The
  * build's own cache is used; one V8 refuses, or of another build, is a plain load, never a failed start.
+ * The cage manager loads its own code the same way, as root: a cache of the account's there ran its
+ * program as root ("ran as uid 0") before the owner check.
  */
 import { spawnSync } from 'node:child_process';
 import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
