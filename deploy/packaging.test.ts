@@ -13,6 +13,7 @@ import { skipWithReason } from '../supervisor/testing/skipWithReason';
 import { createPamTestUser } from '../supervisor/testing/pamTestUser';
 import { pamAuthenticate } from '../supervisor/session/pamCheck';
 import { loadDefaultPolicy } from '../supervisor/policy/policyLoader';
+import { PART_NODE_FLAGS } from '../supervisor/sandbox/unprivilegedPart';
 
 const config = parse(readFileSync('electron-builder.yml', 'utf8')) as {
   productName: string;
@@ -82,6 +83,11 @@ describe('packaging', () => {
     }
     // The manager starts its part from the bundle beside its own.
     expect(existsSync('out/supervisor/cloisonPart.js')).toBe(true);
+    // …and the rest of its code beside it, with its V8 code cache (supervisor/codeCache/).
+    expect(existsSync('out/supervisor/cloisonPartMain.cjs') && existsSync('out/supervisor/cloisonPartMain.cjs.cache')).toBe(true);
+    // The manager's Node flags are those its code cache is written under (PART_NODE_FLAGS): under others V8 refuses it.
+    expect(existsSync('out/supervisor/cageManagerMain.cjs') && existsSync('out/supervisor/cageManagerMain.cjs.cache')).toBe(true);
+    expect(execStart(unit('cloison-cage-manager.service')).slice(1, 1 + PART_NODE_FLAGS.length)).toEqual(PART_NODE_FLAGS);
     // The kiosk's shell reaches the part's socket, in the folder the manager makes for it (<run-dir>-broker).
     expect(unit('cloison-kiosk@.service')).toMatch(/^Environment=CLOISON_RPC_SOCKET=\/run\/cloison-broker\/supervisor\.sock$/m);
     // Starting the kiosk never pulls a supervisor unit in: the manager's would stop a single supervisor an administrator chose.

@@ -1,5 +1,6 @@
 // Bundles the Node-side programs (supervisor, admin CLI, Electron main and preload) into out/.
 // Electron's main and preload are CommonJS: a sandboxed preload cannot be ESM.
+import { spawnSync } from 'node:child_process';
 import { copyFileSync, cpSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { build } from 'esbuild';
@@ -10,7 +11,7 @@ const common = { bundle: true, platform: 'node', target: 'node20', sourcemap: tr
 // koffi loads its native module from its own package folder: it ships in node_modules, unbundled.
 const native = ['koffi'];
 
-// The manager's chunks of an earlier build (their names change with their content).
+// The manager's chunks of an earlier build (it was split in chunks before its code cache).
 mkdirSync('out/supervisor', { recursive: true });
 for (const name of readdirSync('out/supervisor', { withFileTypes: true }).filter((e) => /^cageManager-.*\.js(\.map)?$/.test(e.name))) rmSync(join('out/supervisor', name.name));
 
@@ -24,12 +25,20 @@ await Promise.all([
   build({ ...common, entryPoints: ['supervisor/audio/soundPartMain.ts'], outfile: 'out/supervisor/soundPart.js', format: 'esm', external: native,
     banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" } }),
   // The split (#29): the root cage manager, and the supervisor as its unprivileged `cloison` part.
-  // Split in chunks (cageManager-HASH.js beside it): the entry restricts the manager, which executes
-  // itself again (rootPartRestriction.ts), before it imports the rest; the first image then parses
-  // the restriction's small chunk only, not the manager's 1.4 MB twice (its start is the split's critical path).
-  build({ ...common, entryPoints: { cageManager: 'supervisor/cageManager/managerEntry.ts' }, outdir: 'out/supervisor', splitting: true, chunkNames: 'cageManager-[hash]', format: 'esm', external: native,
+  // Its entry restricts the manager, which executes itself again (rootPartRestriction.ts), before it
+  // loads the rest (cageManagerMain.cjs, with its code cache, below): the first image then parses the
+  // entry's small bundle only, not the manager's 1.4 MB twice (its start is the split's critical path).
+  build({ ...common, entryPoints: ['supervisor/cageManager/managerEntry.ts'], outfile: 'out/supervisor/cageManager.js', format: 'esm', external: native,
     banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" } }),
+  build({ ...common, entryPoints: ['supervisor/cageManager/managerCode.ts'], outfile: 'out/supervisor/cageManagerMain.cjs', format: 'cjs', external: native,
+    define: { 'import.meta.url': '__cloisonBundleUrl' }, banner: { js: "var __cloisonBundleUrl = require('node:url').pathToFileURL(__filename).href;" } }),
+  // The cloison part: its entry (it restricts itself, then loads the rest), and the rest as CommonJS
+  // (cloisonPartMain.cjs), which loads with the V8 code cache written below (supervisor/codeCache/).
   build({ ...common, entryPoints: ['supervisor/cloisonPartEntry.ts'], outfile: 'out/supervisor/cloisonPart.js', format: 'esm', external: native,
+    banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" } }),
+  build({ ...common, entryPoints: ['supervisor/cloisonPartCode.ts'], outfile: 'out/supervisor/cloisonPartMain.cjs', format: 'cjs', external: native,
+    define: { 'import.meta.url': '__cloisonBundleUrl' }, banner: { js: "var __cloisonBundleUrl = require('node:url').pathToFileURL(__filename).href;" } }),
+  build({ ...common, entryPoints: ['supervisor/codeCache/writeCodeCache.ts'], outfile: 'out/build/writeCodeCache.mjs', format: 'esm', external: native,
     banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" } }),
   build({ ...common, entryPoints: ['supervisor/cli/cloison.ts'], outfile: 'out/cli/cloison.js', format: 'esm', external: native,
     banner: { js: "#!/usr/bin/env node\nimport { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" } }),
@@ -39,8 +48,18 @@ await Promise.all([
 
 // Every bundle in ASCII: V8 holds a source with one character beyond Latin-1 at two bytes a character
 // (asciiBundle.mjs).
-const managerChunks = readdirSync('out/supervisor').filter((n) => /^cageManager-.*\.js$/.test(n)).map((n) => join('out/supervisor', n));
-for (const file of ['out/supervisor/main.js', 'out/supervisor/browserPart.js', 'out/supervisor/soundPart.js', 'out/supervisor/cageManager.js', ...managerChunks, 'out/supervisor/cloisonPart.js', 'out/cli/cloison.js']) asciiBundle(file);
+for (const file of ['out/supervisor/main.js', 'out/supervisor/browserPart.js', 'out/supervisor/soundPart.js', 'out/supervisor/cageManager.js', 'out/supervisor/cageManagerMain.cjs', 'out/supervisor/cloisonPart.js', 'out/supervisor/cloisonPartMain.cjs', 'out/cli/cloison.js']) asciiBundle(file);
+
+// The code caches of the cloison part and of the cage manager, from the bundles as they now are
+// (ASCII): written by the build alone, in the code root runs (supervisor/codeCache/loadWithCodeCache.ts).
+// Without one, its bundle is compiled from its source at each start.
+for (const bundle of ['out/supervisor/cloisonPartMain.cjs', 'out/supervisor/cageManagerMain.cjs']) {
+  rmSync(`${bundle}.cache`, { force: true });
+  const cacheWriter = spawnSync(process.execPath, ['out/build/writeCodeCache.mjs', bundle], { stdio: 'inherit' });
+  if (cacheWriter.status !== 0) console.warn(`${bundle}.cache not written: its code will be compiled at each start`);
+}
+// The writer is no part of what ships (the package takes out/ whole).
+rmSync('out/build', { recursive: true, force: true });
 
 // The file helper runs inside per-cage sandboxes as a plain script: it ships next to the supervisor.
 mkdirSync('out/supervisor', { recursive: true });

@@ -12,11 +12,12 @@ import { createRequire } from 'node:module';
 import { basename, dirname, join } from 'node:path';
 
 /** What the manager's and the part's bundles load beside themselves (out/supervisor/). */
-const BUNDLES = ['cageManager.js', 'cloisonPart.js', 'browserPart.js', 'soundPart.js', 'fileHelper.mjs', 'cageLauncherInCage.mjs', 'pixelHelper.mjs'];
-/** Built only where gcc and libssl-dev are: the card proxies start without it otherwise (opensslPreinit.ts). */
-const OPTIONAL = ['opensslPreinit.so'];
-/** The manager's chunks, named by their content's hash. */
-const MANAGER_CHUNK = /^cageManager-[A-Z0-9]+\.js$/;
+const BUNDLES = ['cageManager.js', 'cageManagerMain.cjs', 'cloisonPart.js', 'cloisonPartMain.cjs', 'browserPart.js', 'soundPart.js', 'fileHelper.mjs', 'cageLauncherInCage.mjs', 'pixelHelper.mjs'];
+/**
+ * Built only where gcc and libssl-dev are: the card proxies start without it otherwise (opensslPreinit.ts).
+ * The part's and the manager's code caches: without one (a build that could not write it) the source is compiled.
+ */
+const OPTIONAL = ['opensslPreinit.so', 'cloisonPartMain.cjs.cache', 'cageManagerMain.cjs.cache'];
 
 /** The folder the copy runs from, for a manager run folder (the manager's --run-dir, /run/cloison by default). */
 export function partCodeFolder(runDir) {
@@ -130,8 +131,6 @@ export function copyPartCode(checkout, runDir) {
     mkdirSync(join(staging, 'out', 'supervisor'), { recursive: true });
     for (const file of BUNDLES) copyFileSync(join(checkout, 'out', 'supervisor', file), join(staging, 'out', 'supervisor', file));
     for (const file of OPTIONAL.filter((f) => existsSync(join(checkout, 'out', 'supervisor', f)))) copyFileSync(join(checkout, 'out', 'supervisor', file), join(staging, 'out', 'supervisor', file));
-    // The manager's bundle is split in chunks (buildNodeBundles.mjs): cageManager.js imports them.
-    for (const file of readdirSync(join(checkout, 'out', 'supervisor')).filter((f) => MANAGER_CHUNK.test(f))) copyFileSync(join(checkout, 'out', 'supervisor', file), join(staging, 'out', 'supervisor', file));
     cpSync(join(checkout, 'out', 'renderer'), join(staging, 'out', 'renderer'), { recursive: true, dereference: true });
     for (const pkg of runtimePackages(checkout)) cpSync(realpathSync(pkg.from), join(staging, pkg.to), { recursive: true, dereference: true });
     // The bundles are ES modules: the checkout's package.json said so.

@@ -34,12 +34,12 @@ describe('the copy npm start runs its cloison part from', () => {
     expect(code.folder).toBe(join(root, 'r-code'));
     expect([statSync(code.folder).uid, statSync(code.folder).mode & 0o777]).toEqual([0, 0o755]);
     expect(changeableByOthers(code.folder)).toEqual([]);
-    for (const file of ['out/supervisor/cloisonPart.js', 'out/supervisor/soundPart.js', 'out/renderer/index.html', 'package.json']) {
+    for (const file of ['out/supervisor/cloisonPart.js', 'out/supervisor/cloisonPartMain.cjs', 'out/supervisor/cloisonPartMain.cjs.cache', 'out/supervisor/soundPart.js', 'out/renderer/index.html', 'package.json']) {
       expect(asCloison(['test', '-r', join(code.folder, file)]).status).toBe(0);
     }
     // The card proxies' OpenSSL pre-initialisation, where the build made it, passes the proxies' trust check in the copy.
     if (existsSync(join(REPO, 'out/supervisor/opensslPreinit.so'))) expect(checkOpensslPreinit(join(code.folder, 'out/supervisor/opensslPreinit.so'))).toMatchObject({ ok: true });
-    // The manager runs from the copy alone, its chunks with it: it reads a policy and says where it is wrong.
+    // The manager runs from the copy alone, its main bundle with it: it reads a policy and says where it is wrong.
     const bad = join(root, 'bad.yaml');
     writeFileSync(bad, 'version: 1\nlevels:\n  - id: low\n    rank: zero\n');
     const manager = spawnSync(process.execPath, [join(code.folder, 'out/supervisor/cageManager.js'), '--policy', bad, '--state-dir', join(root, 's'), '--run-dir', join(root, 'run'), '--no-part'], { encoding: 'utf8' });

@@ -70,7 +70,8 @@ if (split && spawnSync('id', ['-u', 'cloison'], { stdio: 'ignore' }).status !== 
   say('no cloison account, which the split\'s unprivileged part runs as: run sudo bash scripts/setup.sh (or npm start -- --single)');
   process.exit(1);
 }
-const built = [program, 'out/renderer/index.html', ...(split ? ['out/supervisor/cloisonPart.js'] : [])];
+// The split's main bundles beside its entries: an out/ of an older build (the manager in chunks) is built again.
+const built = [program, 'out/renderer/index.html', ...(split ? ['out/supervisor/cageManagerMain.cjs', 'out/supervisor/cloisonPart.js', 'out/supervisor/cloisonPartMain.cjs'] : [])];
 if (!built.every((file) => existsSync(join(root, file)))) {
   say('building (first start)…');
   const r = spawnSync('npm', ['run', '--silent', 'build'], { cwd: root, stdio: 'inherit' });

@@ -31,6 +31,7 @@ export const ZONES = {
 export const SUPERVISOR_LAYERS = [
   ['system'],
   ['sandbox', 'audit', 'trust'],
+  ['codeCache'],
   ['policy'],
   ['gateway', 'confirm', 'network'],
   ['cages'],

@@ -42,8 +42,9 @@
  * Never imported (it runs its main and restricts the process that loads it). `npm start` starts it
  * (scripts/start.mjs), as does cloison-cage-manager.service.
  */
-import { closeSync, constants, existsSync, fchmodSync, fchownSync, mkdirSync, openSync, readFileSync } from 'node:fs';
+import { closeSync, constants, existsSync, fchmodSync, fchownSync, mkdirSync, openSync, readFileSync, realpathSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { Policy } from '../../shared/policy';
 import { FileAuditJournal } from '../audit/auditJournal';
@@ -437,7 +438,12 @@ function hostSoundOf(user: { uid: number; gid: number; name: string } | null, se
   return { server: address, uid: user.uid, gid: user.gid, home: account(user.name)?.home ?? '/nonexistent' };
 }
 
-main().catch((err: Error) => {
-  process.stderr.write(`cloison-cage-manager: failed: ${err.message}\n`);
-  process.exit(1);
-});
+/** The manager's run: called by its entry (managerEntry.ts, from its bundle cageManagerMain.cjs), or at once when this file is the program (tsx, the tests). */
+export function runCageManager(): void {
+  main().catch((err: Error) => {
+    process.stderr.write(`cloison-cage-manager: failed: ${err.message}\n`);
+    process.exit(1);
+  });
+}
+
+if (process.argv[1] && realpathSync(process.argv[1]) === realpathSync(fileURLToPath(import.meta.url))) runCageManager();

@@ -39,8 +39,13 @@ export const ROOT_PART_CAPABILITY_NAMES: CapabilityName[] = Object.values(ROOT_P
 
 export type RootPartRestriction = 'not root' | 'restricted';
 
-/** The capabilities this process was restricted to, once it is. */
-let restrictedTo: readonly CapabilityName[] | null = null;
+/**
+ * The capabilities this process was restricted to, once it is: kept on the process, not in this
+ * module, so that a second copy of it sees it too (the cage manager's entry and its main are two
+ * bundles, codeCache/: the main's own call must not install the filter a second time).
+ */
+const RESTRICTED_TO = Symbol.for('cloison.rootPartRestrictedTo');
+const restriction = process as NodeJS.Process & { [RESTRICTED_TO]?: string };
 
 /**
  * Restricts the running root part. Returns 'not root' for a run without root (nothing to keep),
@@ -50,7 +55,7 @@ let restrictedTo: readonly CapabilityName[] | null = null;
 export function restrictRootPart(keep: readonly CapabilityName[] = ROOT_PART_CAPABILITY_NAMES): RootPartRestriction {
   if (process.getuid?.() !== 0) return 'not root';
   // Once per process: the program's entry (rootPartEntry.ts) restricts before main.ts, which asks again.
-  if (restrictedTo === keep) return 'restricted';
+  if (restriction[RESTRICTED_TO] === keep.join(' ')) return 'restricted';
   const mask = capabilityMask(keep);
   const before = privilegeStatus();
   if (BigInt(`0x${before.capBnd}`) & ~mask) {
@@ -61,7 +66,7 @@ export function restrictRootPart(keep: readonly CapabilityName[] = ROOT_PART_CAP
   const extra = capabilityNames(now.capEff).filter((name) => !keep.includes(name));
   if (extra.length) throw new Error(`the root part still holds ${extra.join(' ')} after its bounding set was cut`);
   installSeccompFilter(rootPartSeccompProgram());
-  restrictedTo = keep;
+  restriction[RESTRICTED_TO] = keep.join(' ');
   return 'restricted';
 }
 
