@@ -13,6 +13,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { createConnection, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { skipWhenMissing } from '../../testing/skipWithReason';
 import { parsePolicy } from '../../policy/policyLoader';
 import { cardProxyPaths } from '../../smartcard/levelCardProxy';
 import { cardPolicy, cardSection, cardTestRoot, missingForCardTest } from '../../testing/cardFixture';
@@ -90,7 +91,7 @@ afterAll(async () => {
   await manager?.close();
 }, 60_000);
 
-describe.skipIf(missing.length > 0)('a reload that takes the card away, the part asking nothing more', () => {
+describe('a reload that takes the card away, the part asking nothing more', skipWhenMissing(missing), () => {
   it("high withdrawn from smartcard.levels: its proxy stops and the session handed out before ends; low's, unchanged, serves on", async () => {
     await partStarts('high', 'low');
     const high = await session('high');
