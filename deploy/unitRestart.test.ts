@@ -17,6 +17,7 @@ import { createInterface } from 'node:readline';
 import { afterAll, describe, expect, it } from 'vitest';
 import { isSameProcess, type CageRecord } from '../supervisor/cages/cageRecord';
 import { startInCage } from '../supervisor/testing/enterCage';
+import { skipWithReason } from '../supervisor/testing/skipWithReason';
 import { cageShell, testRoot } from '../supervisor/testing/realCage';
 import { runSupervisor, viewerConnects, type SupervisorRun } from '../supervisor/testing/supervisorRun';
 import { twoLevelPolicy } from '../supervisor/testing/testPolicy';
@@ -93,12 +94,12 @@ describe('the packaged unit restarted', () => {
     } catch (err) {
       state = String((err as { stdout?: string }).stdout ?? '').trim() || 'unknown';
     }
-    if (!['running', 'degraded'].includes(state)) {
-      console.log(`systemd part skipped: systemctl is-system-running says "${state}" (systemd is not this machine's system manager); the stop and start below are done as the unit would`);
-    } else {
-      console.log('systemd part skipped: a real `systemctl restart` of an installed copy of the unit is not automated yet; the stop and start below are done as the unit would');
-    }
-    ctx.skip();
+    skipWithReason(
+      ctx,
+      !['running', 'degraded'].includes(state)
+        ? `systemctl is-system-running says "${state}" (systemd is not this machine's system manager); the stop and start below are done as the unit would`
+        : 'a real `systemctl restart` of an installed copy of the unit is not automated yet; the stop and start below are done as the unit would',
+    );
   });
 
   const root = testRoot('cloison-unit-');

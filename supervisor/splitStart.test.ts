@@ -11,39 +11,35 @@
  * (the supervisor's side of the split), the part's cages are reported crashed: what is asserted of
  * them is only that each is reported.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { createInterface } from 'node:readline';
+import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startBuiltManager, type BuiltManager } from './testing/builtManager';
 import { createPamTestUser, createTestGroup, type PamTestUser } from './testing/pamTestUser';
 import { rpcClientAs } from './testing/rpcClient';
 import { testRoot } from './testing/testRoots';
 import { bwrapCage, twoLevelPolicy } from './testing/testPolicy';
 import { waitFor } from './testing/waitFor';
 
-const REPO = resolve(__dirname, '..');
 const UIDS = { low: 62911, high: 62912 };
 const POLICY = twoLevelPolicy({ low: bwrapCage({ uid: UIDS.low }), high: bwrapCage({ uid: UIDS.high }) });
 
 let root: string;
-let manager: ChildProcess;
+let manager: BuiltManager;
 let shellUser: PamTestUser;
 let stranger: PamTestUser;
 let group: { name: string; gid: number; remove(): void };
 let adminGroup: { name: string; gid: number; remove(): void };
-let stderr = '';
-const lines: Array<Record<string, unknown>> = [];
 let partPid = 0;
 
 const status = (pid: number) => readFileSync(`/proc/${pid}/status`, 'utf8');
 const field = (text: string, name: string) => new RegExp(`^${name}:\\s*(.*)$`, 'm').exec(text)![1]!.trim();
 const alive = (pid: number) => existsSync(`/proc/${pid}`) && !/^State:\s+Z/m.test(status(pid));
 const processesOf = (uid: number) => spawnSync('pgrep', ['-u', String(uid)], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean);
-const partLine = (state: 'listening' | 'ready') => lines.find((l) => l[state] === true && 'rpcSocket' in l);
+const partLine = (state: 'listening' | 'ready') => manager.lines.find((l) => l[state] === true && 'rpcSocket' in l);
 
 beforeAll(async () => {
-  if (!existsSync(join(REPO, 'out/supervisor/cageManager.js'))) throw new Error('out/supervisor/cageManager.js is missing: npm run build');
   root = testRoot('cloison-split-');
   chmodSync(root, 0o711); // the part (cloison) reaches its folders beside the manager's
   writeFileSync(join(root, 'p.yaml'), POLICY);
@@ -51,21 +47,14 @@ beforeAll(async () => {
   stranger = createPamTestUser();
   group = createTestGroup([shellUser.user]);
   adminGroup = createTestGroup([]);
-  const argv = [join(REPO, 'out/supervisor/cageManager.js'), '--policy', join(root, 'p.yaml'), '--state-dir', join(root, 'state'), '--run-dir', join(root, 'run'), '--browser-shell', '--port', '0', '--shell-group', group.name, '--admin-group', adminGroup.name, '--log-level', 'warn'];
-  manager = spawn(process.execPath, argv, { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] });
-  manager.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
-  createInterface({ input: manager.stdout! }).on('line', (line) => lines.push(JSON.parse(line) as Record<string, unknown>));
-  await waitFor(() => !!partLine('ready') || manager.exitCode !== null, 'the part\'s ready line', 120_000, 100);
-  if (!partLine('listening')) throw new Error(`no listening line from the part: ${stderr}`);
-  partPid = Number(/"msg":"cloison part started","pid":(\d+)/.exec(stderr)?.[1]);
+  manager = startBuiltManager(['--policy', join(root, 'p.yaml'), '--state-dir', join(root, 'state'), '--run-dir', join(root, 'run'), '--browser-shell', '--port', '0', '--shell-group', group.name, '--admin-group', adminGroup.name, '--log-level', 'warn']);
+  await manager.untilLine((l) => l.ready === true && 'rpcSocket' in l, 'the part\'s ready line', 120_000);
+  if (!partLine('listening')) throw new Error(`no listening line from the part: ${manager.stderr()}`);
+  partPid = Number(/"msg":"cloison part started","pid":(\d+)/.exec(manager.stderr())?.[1]);
 }, 90_000);
 
 afterAll(async () => {
-  if (manager && manager.exitCode === null) {
-    const gone = new Promise((r) => manager.once('exit', r));
-    manager.kill('SIGKILL');
-    await gone;
-  }
+  await manager?.stop('SIGKILL');
   group?.remove();
   adminGroup?.remove();
   for (const user of [shellUser, stranger]) user?.remove();
@@ -79,11 +68,11 @@ describe('the cage manager with the supervisor as its cloison part', () => {
     expect(field(text, 'Uid').split(/\s+/).map(Number)).toEqual([cloison, cloison, cloison, cloison]);
     expect([field(text, 'CapEff'), field(text, 'CapPrm'), field(text, 'CapBnd'), field(text, 'NoNewPrivs'), field(text, 'Seccomp')]).toEqual(['0000000000000000', '0000000000000000', '0000000000000000', '1', '2']);
     expect(field(text, 'Groups').split(/\s+/).filter(Boolean).map(Number).sort()).toEqual([group.gid, adminGroup.gid].sort());
-    expect(field(status(manager.pid!), 'Uid').split(/\s+/)[0]).toBe('0');
+    expect(field(status(manager.process.pid!), 'Uid').split(/\s+/)[0]).toBe('0');
   });
 
   it('its listening line is on the manager\'s stdout as the root supervisor prints it, after the manager\'s own', () => {
-    expect(lines[0]).toMatchObject({ listening: true, socket: join(root, 'run', 'cage-manager.sock') });
+    expect(manager.lines[0]).toMatchObject({ listening: true, socket: join(root, 'run', 'cage-manager.sock') });
     const said = partLine('listening')!;
     expect(said).toMatchObject({ url: null, origin: expect.stringMatching(/^http:\/\/127\.0\.0\.1:\d+$/), rpcSocket: join(root, 'run-broker', 'supervisor.sock') });
     expect((said.cages as Array<{ level: string }>).map((c) => c.level)).toEqual(['low', 'high']);
@@ -110,7 +99,7 @@ describe('the cage manager with the supervisor as its cloison part', () => {
 
   it('SIGHUP to the manager reaches the part: it reads the policy again, the shell sees the new label', async () => {
     writeFileSync(join(root, 'p.yaml'), POLICY.replace('label: { fr: Bas, en: Low }', 'label: { fr: Bas2, en: Low2 }'));
-    manager.kill('SIGHUP');
+    manager.process.kill('SIGHUP');
     const journal = join(root, 'state-broker', 'audit.jsonl');
     await waitFor(() => readFileSync(journal, 'utf8').includes('"kind":"policy.reload"'), 'the part\'s policy.reload record', 30_000, 100);
     const record = readFileSync(journal, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>).find((r) => r.kind === 'policy.reload')!;
@@ -128,8 +117,8 @@ describe('the cage manager with the supervisor as its cloison part', () => {
   });
 
   it('SIGTERM: the manager ends, its part with it, and nothing runs as the cages\' uids', async () => {
-    const code = new Promise<number | null>((r) => manager.once('exit', (c) => r(c)));
-    manager.kill('SIGTERM');
+    const code = new Promise<number | null>((r) => manager.process.once('exit', (c) => r(c)));
+    manager.process.kill('SIGTERM');
     expect(await code).toBe(0);
     await waitFor(() => !alive(partPid), 'the part gone', 10_000, 100);
     expect([...processesOf(UIDS.low), ...processesOf(UIDS.high)]).toEqual([]);

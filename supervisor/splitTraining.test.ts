@@ -8,17 +8,16 @@
  * that failed and stops with status 2, leaving no part behind (started again, the part would
  * refuse it again, forever).
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
-import { createInterface } from 'node:readline';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
 import { adminCall } from './cli/adminClient';
+import { startBuiltManager, type BuiltManager } from './testing/builtManager';
 import { testRoot } from './testing/testRoots';
 import { bwrapCage, twoLevelPolicy } from './testing/testPolicy';
 import { waitFor } from './testing/waitFor';
 
-const REPO = resolve(__dirname, '..');
 const UIDS = { low: 62921, high: 62922 };
 const SCENARIO = `version: 1
 title: { fr: Essai, en: Trial }
@@ -29,19 +28,11 @@ drills:
     expect: high
 `;
 
-let manager: ChildProcess | null = null;
+let manager: BuiltManager | null = null;
 const cloisonUid = () => Number(spawnSync('id', ['-u', 'cloison'], { encoding: 'utf8' }).stdout.trim());
 
-beforeAll(() => {
-  if (!existsSync(join(REPO, 'out/supervisor/cageManager.js'))) throw new Error('out/supervisor/cageManager.js is missing: npm run build');
-});
-
 afterEach(async () => {
-  if (manager && manager.exitCode === null && manager.signalCode === null) {
-    const gone = new Promise((r) => manager!.once('exit', r));
-    manager.kill('SIGTERM');
-    await gone;
-  }
+  await manager?.stop();
   manager = null;
 }, 90_000);
 
@@ -52,21 +43,16 @@ function startSplit(policyExtra: string, reportDirIn?: (root: string) => string)
   writeFileSync(join(root, 'p.yaml'), twoLevelPolicy({ low: bwrapCage({ uid: UIDS.low }), high: bwrapCage({ uid: UIDS.high }) }, policyExtra));
   writeFileSync(join(root, 'scenario.yaml'), SCENARIO);
   const reportDir = reportDirIn ? reportDirIn(root) : join(root, 'reports');
-  const argv = [join(REPO, 'out/supervisor/cageManager.js'), '--policy', join(root, 'p.yaml'), '--state-dir', join(root, 'state'), '--run-dir', join(root, 'run'), '--port', '0', '--log-level', 'warn',
-    '--training', join(root, 'scenario.yaml'), '--trainee', 'Alice Martin', '--report-dir', reportDir];
-  const child = spawn(process.execPath, argv, { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] });
-  manager = child;
-  const out = { lines: [] as Array<Record<string, unknown>>, stderr: '', root, reportDir, child };
-  child.stderr!.on('data', (d: Buffer) => (out.stderr += d.toString()));
-  createInterface({ input: child.stdout! }).on('line', (line) => out.lines.push(JSON.parse(line) as Record<string, unknown>));
-  return out;
+  manager = startBuiltManager(['--policy', join(root, 'p.yaml'), '--state-dir', join(root, 'state'), '--run-dir', join(root, 'run'), '--port', '0', '--log-level', 'warn',
+    '--training', join(root, 'scenario.yaml'), '--trainee', 'Alice Martin', '--report-dir', reportDir]);
+  return { manager, root, reportDir };
 }
 
 describe('a training session through the cage manager', () => {
   it('the part runs it under the trainee\'s name; stopped, its report is in the folder named, cloison\'s', async () => {
     const run = startSplit('training: allowed\n');
-    await waitFor(() => run.lines.some((l) => l.ready === true) || run.child.exitCode !== null, 'the part\'s ready line', 60_000, 100);
-    expect(run.lines.find((l) => l.partFailed), run.stderr).toBeUndefined();
+    await waitFor(() => run.manager.lines.some((l) => l.ready === true) || run.manager.process.exitCode !== null, 'the part\'s ready line', 60_000, 100);
+    expect(run.manager.lines.find((l) => l.partFailed), run.manager.stderr()).toBeUndefined();
     const admin = join(`${run.root}/run-broker`, 'admin.sock');
     const status = await adminCall(admin, 'training.status');
     expect(status).toMatchObject({ ok: true, result: { session: { trainee: 'Alice Martin' } } });
@@ -90,20 +76,20 @@ describe('a training session through the cage manager', () => {
       mkdirSync(existing, { mode: 0o755 });
       return existing;
     });
-    await waitFor(() => run.lines.some((l) => l.ready === true) || run.child.exitCode !== null, 'the part\'s ready line', 60_000, 100);
+    await waitFor(() => run.manager.lines.some((l) => l.ready === true) || run.manager.process.exitCode !== null, 'the part\'s ready line', 60_000, 100);
     const folder = statSync(run.reportDir);
     expect([folder.uid, folder.gid, folder.mode & 0o7777]).toEqual([0, 0, 0o755]);
   }, 120_000);
 
   it('a policy without training: allowed: the manager says the session was refused, stops with status 2, no part left', async () => {
     const run = startSplit('');
-    const status = await new Promise<number | null>((r) => run.child.once('exit', (code) => r(code)));
+    const status = await new Promise<number | null>((r) => run.manager.process.once('exit', (code) => r(code)));
     expect(status).toBe(2);
-    const failed = run.lines.find((l) => l.partFailed === true);
-    expect(failed?.reason, run.stderr).toMatch(/^training refused: .*training/);
-    expect(run.lines.some((l) => l.ready === true)).toBe(false);
+    const failed = run.manager.lines.find((l) => l.partFailed === true);
+    expect(failed?.reason, run.manager.stderr()).toMatch(/^training refused: .*training/);
+    expect(run.manager.lines.some((l) => l.ready === true)).toBe(false);
     // This manager's part (other tests' parts may run meanwhile): started, then gone with it.
-    const partPid = Number(/"msg":"cloison part started","pid":(\d+)/.exec(run.stderr)?.[1]);
+    const partPid = Number(/"msg":"cloison part started","pid":(\d+)/.exec(run.manager.stderr())?.[1]);
     expect(partPid).toBeGreaterThan(0);
     expect(existsSync(`/proc/${partPid}`)).toBe(false);
   }, 120_000);

@@ -10,6 +10,7 @@
 import { chownSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { skipWhen, skipWhenMissing } from '../testing/skipWithReason';
 import { launch, run } from '../cages/cageLauncher';
 import { findBinary } from '../system/binaries';
 import { launcherShell } from '../testing/realCage';
@@ -86,7 +87,7 @@ function firefoxCheckpoints(home: string): Record<string, boolean> {
 
 const missing = ['firefox-esr', 'libreoffice', 'wmctrl', 'xdotool'].filter((p) => !findBinary(p));
 
-describe.skipIf(missing.length > 0 || process.getuid?.() !== 0)(`stopping a cage under running applications${missing.length ? ` (skipped: ${missing.join(', ')} not installed; run scripts/setup.sh)` : ''}`, () => {
+describe(`stopping a cage under running applications`, missing.length ? skipWhenMissing(missing) : skipWhen(process.getuid?.() !== 0 && 'run as root: real cages'), () => {
   let t: TestSupervisor | null = null;
   const root = testRoot();
   mkdirSync(root, { recursive: true });

@@ -8,6 +8,7 @@ import { chownSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { inflateRawSync } from 'node:zlib';
 import { afterEach, describe, expect, it } from 'vitest';
+import { skipWhen, skipWhenMissing } from '../testing/skipWithReason';
 import { captureCageScreen } from '../testing/cageScreen';
 import { cageProcess, hostPidOf } from '../testing/cageProcesses';
 import { startRealCage, type RealCage } from '../testing/realCage';
@@ -77,7 +78,7 @@ async function xdotool(cage: RealCage, ...args: string[]): Promise<string> {
 
 const missing = ['firefox-esr', 'libreoffice', 'mupdf-gl', 'xdotool'].filter((p) => !findBinary(p));
 
-describe.skipIf(missing.length > 0 || process.getuid?.() !== 0)(`the levels' applications in real cages${missing.length ? ` (skipped: ${missing.join(', ')} not installed; run scripts/setup.sh)` : ''}`, () => {
+describe(`the levels' applications in real cages`, missing.length ? skipWhenMissing(missing) : skipWhen(process.getuid?.() !== 0 && 'run as root: real cages'), () => {
   let cage: RealCage | null = null;
   afterEach(async () => {
     await cage?.stop();

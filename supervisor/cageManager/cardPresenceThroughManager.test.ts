@@ -16,6 +16,7 @@ import { execFile } from 'node:child_process';
 import { chownSync, existsSync, mkdirSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { skipWhenMissing } from '../testing/skipWithReason';
 import { parsePolicy } from '../policy/policyLoader';
 import { CARD_CLIENT_MODULE } from '../smartcard/cageCardEndpoint';
 import { CARD_ALIAS } from '../smartcard/cardFilterConfig';
@@ -72,7 +73,7 @@ function listSlots(socketDir: string): Promise<string> {
   });
 }
 
-describe.skipIf(missing.length > 0)('the card pulled out, the cloison part\'s broker', () => {
+describe('the card pulled out, the cloison part\'s broker', skipWhenMissing(missing), () => {
   it('pulled out: no card in high, the band\'s view absent, smartcard.removed journaled; put back: present, smartcard.inserted, the card found again, the session logged in before never signs again', async () => {
     const reports: Report[] = [];
     const views = () => reports.filter((r) => r.step === 'view').map((r) => r.view as View);

@@ -17,6 +17,7 @@ import { execFile } from 'node:child_process';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { skipWhenMissing } from '../testing/skipWithReason';
 import { parsePolicy } from '../policy/policyLoader';
 import { CARD_CLIENT_MODULE } from '../smartcard/cageCardEndpoint';
 import { CARD_ALIAS } from '../smartcard/cardFilterConfig';
@@ -93,7 +94,7 @@ function managerProxies(): string[] {
   });
 }
 
-describe.skipIf(missing.length > 0)('the smart card through the cage manager (the cloison part\'s broker)', () => {
+describe('the smart card through the cage manager (the cloison part\'s broker)', skipWhenMissing(missing), () => {
   it('an application in high\'s cage (started by the manager\'s cage.start, which binds the card folder) lists high\'s objects only through the part\'s guard and logs in, low\'s cage uid cannot reach it; closed, no proxy of the manager\'s is left', async () => {
     const seen: Record<string, { code: number; out: string }> = {};
     const reports = await runPart('serve', async (r) => {

@@ -6,11 +6,11 @@
  * the part killed and started again by the manager finds the same cages (the same Xvnc, no second):
  * the new part's cage.start is refused (running already) and it waits for the cage (rejoiningCageDriver.ts).
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startBuiltManager, type BuiltManager } from '../testing/builtManager';
 import { xvncPidsOf } from '../testing/cageProcesses';
 import { createPamTestUser, createTestGroup, type PamTestUser } from '../testing/pamTestUser';
 import { rpcClientAs } from '../testing/rpcClient';
@@ -25,16 +25,14 @@ const UIDS = { low: 62931, high: 62932 };
 const POLICY = twoLevelPolicy({ low: bwrapCage({ uid: UIDS.low }), high: bwrapCage({ uid: UIDS.high }) });
 
 let root: string;
-let manager: ChildProcess;
+let manager: BuiltManager;
 let shellUser: PamTestUser;
 let group: { name: string; gid: number; remove(): void };
-let stderr = '';
-const lines: Array<Record<string, unknown>> = [];
 
-const logged = () => logRecords(stderr);
+const logged = () => logRecords(manager.stderr());
 const indexOf = (msg: string, level: string) => logged().findIndex((l) => l.msg === msg && l.level === level);
-const partPids = () => [...stderr.matchAll(/"msg":"cloison part started","pid":(\d+)/g)].map((m) => Number(m[1]));
-const rpcSocket = () => lines.find((l) => l.listening === true && 'rpcSocket' in l)!.rpcSocket as string;
+const partPids = () => [...manager.stderr().matchAll(/"msg":"cloison part started","pid":(\d+)/g)].map((m) => Number(m[1]));
+const rpcSocket = () => manager.lines.find((l) => l.listening === true && 'rpcSocket' in l)!.rpcSocket as string;
 
 async function cagesSeenByTheShell(): Promise<string[]> {
   const shell = await rpcClientAs(rpcSocket(), shellUser.uid, shellUser.gid);
@@ -47,26 +45,17 @@ async function cagesSeenByTheShell(): Promise<string[]> {
 }
 
 beforeAll(async () => {
-  if (!existsSync(join(REPO, 'out/supervisor/cageManager.js'))) throw new Error('out/supervisor/cageManager.js is missing: npm run build');
   root = testRoot('cloison-early-');
   chmodSync(root, 0o711); // the part (cloison) reaches its folders beside the manager's
   writeFileSync(join(root, 'p.yaml'), POLICY);
   shellUser = createPamTestUser();
   group = createTestGroup([shellUser.user]);
-  const argv = [join(REPO, 'out/supervisor/cageManager.js'), '--policy', join(root, 'p.yaml'), '--state-dir', join(root, 'state'), '--run-dir', join(root, 'run'), '--port', '0', '--shell-group', group.name, '--log-level', 'warn'];
-  manager = spawn(process.execPath, argv, { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] });
-  manager.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
-  createInterface({ input: manager.stdout! }).on('line', (line) => lines.push(JSON.parse(line) as Record<string, unknown>));
-  await waitFor(() => lines.some((l) => l.ready === true) || manager.exitCode !== null, 'the part\'s ready line', 120_000, 100);
-  if (!lines.some((l) => l.ready === true)) throw new Error(`the part never said ready: ${stderr}`);
+  manager = startBuiltManager(['--policy', join(root, 'p.yaml'), '--state-dir', join(root, 'state'), '--run-dir', join(root, 'run'), '--port', '0', '--shell-group', group.name, '--log-level', 'warn']);
+  await manager.untilLine((l) => l.ready === true, 'the part\'s ready line', 120_000);
 }, 130_000);
 
 afterAll(async () => {
-  if (manager && manager.exitCode === null && manager.signalCode === null) {
-    const gone = new Promise((r) => manager.once('exit', r));
-    manager.kill('SIGTERM');
-    await gone;
-  }
+  await manager?.stop();
   group?.remove();
   shellUser?.remove();
 }, 90_000);
@@ -101,8 +90,8 @@ describe('the cage manager starts the cages while its part starts', () => {
     process.kill(first!, 'SIGKILL');
     await waitFor(() => logged().some((l) => l.msg === 'cloison part ended: starting it again'), 'the part started again', 60_000, 100);
     // The new part's ready line, relayed by the manager, then its shell asked.
-    await waitFor(() => lines.filter((l) => l.ready === true).length > 1, 'the new part\'s ready line', 90_000, 100);
-    expect(lines.filter((l) => l.ready === true).pop()!.cages).toEqual([expect.objectContaining({ level: 'low', status: 'running' }), expect.objectContaining({ level: 'high', status: 'running' })]);
+    await waitFor(() => manager.lines.filter((l) => l.ready === true).length > 1, 'the new part\'s ready line', 90_000, 100);
+    expect(manager.lines.filter((l) => l.ready === true).pop()!.cages).toEqual([expect.objectContaining({ level: 'low', status: 'running' }), expect.objectContaining({ level: 'high', status: 'running' })]);
     expect(await cagesSeenByTheShell()).toEqual(['low running', 'high running']);
     expect([xvncPidsOf(UIDS.low), xvncPidsOf(UIDS.high)]).toEqual(xvnc);
   }, 130_000);

@@ -92,7 +92,7 @@ export const MANAGER_SOCKET_FILE = 'cage-manager.sock';
 /** Where the manager counts failed password checks (pamCheckExecutor.ts), in its state folder. */
 export const MANAGER_UNLOCK_FAILURES_FILE = 'manager-unlock-failures.json';
 
-export function managerExecutors(h: ManagerHoldings): { executors: RootExecutors; startCage(level: string): Promise<CageStartAnswer>; policyReloaded(): void; partEnded(reason: string): string[]; stop(): void } {
+export function managerExecutors(h: ManagerHoldings): { executors: RootExecutors; startCage(level: string): Promise<CageStartAnswer>; policyReloaded(): void; partEnded(reason: string): string[]; stop(): Promise<void> } {
   const folders = { stateDir: h.stateDir, runDir: h.runDir };
   const sound = soundHostExecutor({ policy: h.policy, target: h.hostSound, part: h.part });
   const sleepWait = sleepWaitExecutor();

@@ -6,28 +6,24 @@
  * (SIGHUP)". Now the manager passes it on only once the part is ready, and at its ready if one came
  * meanwhile (managerSighup.ts): the part starts, and reloads the manager's text.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { chmodSync, existsSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
-import { createInterface } from 'node:readline';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startBuiltManager, type BuiltManager } from '../testing/builtManager';
 import { testRoot } from '../testing/testRoots';
 import { bwrapCage, twoLevelPolicy } from '../testing/testPolicy';
 import { waitFor } from '../testing/waitFor';
 
-const REPO = resolve(__dirname, '..', '..');
 const POLICY = twoLevelPolicy({ low: bwrapCage({ uid: 63041 }), high: bwrapCage({ uid: 63042 }) });
 let root: string;
-let manager: ChildProcess;
-let stderr = '';
-const lines: Array<Record<string, unknown>> = [];
+let manager: BuiltManager;
 let hupAt: number | null = null;
 
 /** The manager's child running the part's bundle, once there is one (its cgroup wrapper's command line names it too). */
 function partPid(): number | null {
   let children: string[];
   try {
-    children = readFileSync(`/proc/${manager.pid}/task/${manager.pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean);
+    children = readFileSync(`/proc/${manager.process.pid}/task/${manager.process.pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean);
   } catch {
     return null;
   }
@@ -42,47 +38,37 @@ function partPid(): number | null {
 }
 
 beforeAll(async () => {
-  if (!existsSync(join(REPO, 'out/supervisor/cageManager.js'))) throw new Error('out/supervisor/cageManager.js is missing: npm run build');
   root = testRoot('cloison-parthup-');
   chmodSync(root, 0o711);
   writeFileSync(join(root, 'p.yaml'), POLICY);
   // Settled: the manager takes it at the SIGHUP.
   utimesSync(join(root, 'p.yaml'), new Date(Date.now() - 2000), new Date(Date.now() - 2000));
-  const argv = [join(REPO, 'out/supervisor/cageManager.js'), '--policy', join(root, 'p.yaml'), '--state-dir', join(root, 'state'), '--run-dir', join(root, 'run'), '--port', '0', '--log-level', 'info'];
-  manager = spawn(process.execPath, argv, { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] });
-  manager.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
-  createInterface({ input: manager.stdout! }).on('line', (line) => {
-    if (line.startsWith('{')) lines.push(JSON.parse(line) as Record<string, unknown>);
-  });
+  manager = startBuiltManager(['--policy', join(root, 'p.yaml'), '--state-dir', join(root, 'state'), '--run-dir', join(root, 'run'), '--port', '0', '--log-level', 'info']);
   // The reload sent the moment the part's process exists, long before its supervisor has loaded.
   await new Promise<void>((resolve, reject) => {
     const deadline = Date.now() + 60_000;
     const look = () => {
-      if ((hupAt = partPid()) !== null || manager.exitCode !== null) return resolve();
-      if (Date.now() > deadline) return reject(new Error(`the part never spawned: ${stderr}`));
+      if ((hupAt = partPid()) !== null || manager.process.exitCode !== null) return resolve();
+      if (Date.now() > deadline) return reject(new Error(`the part never spawned: ${manager.stderr()}`));
       setImmediate(look);
     };
     look();
   });
-  manager.kill('SIGHUP');
-  await waitFor(() => lines.some((l) => l.ready === true || l.partFailed === true) || manager.exitCode !== null, "the part's ready (or failed) line", 120_000, 100);
+  manager.process.kill('SIGHUP');
+  await waitFor(() => manager.lines.some((l) => l.ready === true || l.partFailed === true) || manager.process.exitCode !== null, "the part's ready (or failed) line", 120_000, 100);
 }, 200_000);
 
 afterAll(async () => {
-  if (manager && manager.exitCode === null) {
-    const gone = new Promise((r) => manager.once('exit', r));
-    manager.kill('SIGTERM');
-    await gone;
-  }
+  await manager?.stop();
   rmSync(root, { recursive: true, force: true });
 }, 60_000);
 
 describe('systemctl reload while the part starts', () => {
   it("the part is not ended by it: it starts, and reloads the manager's text at its ready", async () => {
     expect(hupAt).not.toBeNull();
-    expect(stderr).not.toMatch(/cloison part did not start/);
-    expect(lines.find((l) => l.partFailed === true)).toBeUndefined();
-    expect(lines.some((l) => l.ready === true)).toBe(true);
+    expect(manager.stderr()).not.toMatch(/cloison part did not start/);
+    expect(manager.lines.find((l) => l.partFailed === true)).toBeUndefined();
+    expect(manager.lines.some((l) => l.ready === true)).toBe(true);
     const journal = join(root, 'state-broker', 'audit.jsonl');
     const reloads = () => (existsSync(journal) ? readFileSync(journal, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>).filter((r) => r.kind === 'policy.reload') : []);
     await waitFor(() => reloads().length > 0, "the part's policy.reload record", 30_000, 100);

@@ -8,11 +8,8 @@
  * request, one a reply.
  */
 import { openSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { cageUid } from '../../shared/policy';
-import type { CloisonError } from '../../shared/errors';
 import { FileAuditJournal } from '../audit/auditJournal';
 import { CageManagerClient } from './cageManagerClient';
 import { restrictCloisonPart } from './cloisonPartRestriction';
@@ -24,6 +21,7 @@ import { RunningPolicy } from '../policy/runningPolicy';
 import { prepareUsb, wireUsb } from '../usb/usbWiring';
 import { remoteTrainingKeyLoops } from './remoteTrainingKeys';
 import { remoteUsbActs } from './remoteUsbKeys';
+import { serveCommands } from './partCommandServer.testTool';
 
 const start = restrictCloisonPart() as { managerSocket: string; policy: string; ownDir: string; runDir: string; trainingKeysDir: string; commandSocket: string; trainingKeysModule: string };
 // training/trainingKeys.ts, named by the test: a room beside this one, which this tool may not import by name.
@@ -82,13 +80,4 @@ async function run(c: Command): Promise<unknown> {
   }
 }
 
-const server = createServer((socket) => {
-  createInterface({ input: socket }).on('line', (line) => {
-    const c = JSON.parse(line) as Command;
-    run(c).then(
-      (result) => socket.write(`${JSON.stringify({ id: c.id, ok: true, result })}\n`),
-      (err: unknown) => socket.write(`${JSON.stringify({ id: c.id, ok: false, error: String((err as Error).message), code: (err as CloisonError).code ?? null })}\n`),
-    );
-  });
-});
-server.listen(start.commandSocket, () => channel.send({ type: 'listening', usbReady: prepared.ready, uid: process.getuid!() }));
+serveCommands<Command>(start.commandSocket, run, () => channel.send({ type: 'listening', usbReady: prepared.ready, uid: process.getuid!() }));

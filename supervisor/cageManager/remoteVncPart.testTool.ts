@@ -5,15 +5,14 @@
  * compromised part (a request of its choosing, the server's socket opened directly) would. One JSON
  * line a request, one a reply.
  */
-import { connect, createServer, Socket } from 'node:net';
-import { createInterface } from 'node:readline';
-import type { CloisonError } from '../../shared/errors';
+import { connect, Socket } from 'node:net';
 import type { RunningCage } from '../cages/cageDriver';
 import { CageManagerClient } from './cageManagerClient';
 import { restrictCloisonPart } from './cloisonPartRestriction';
 import { managerChannel } from './socketHandOver';
 import type { RootRequest } from './requests';
 import { remoteVncDrivers } from './remoteVncDriver';
+import { serveCommands } from './partCommandServer.testTool';
 
 const start = restrictCloisonPart() as { managerSocket: string; commandSocket: string };
 const channel = managerChannel();
@@ -69,13 +68,4 @@ async function run(c: Command): Promise<unknown> {
   }
 }
 
-const server = createServer((socket) => {
-  createInterface({ input: socket }).on('line', (line) => {
-    const c = JSON.parse(line) as Command;
-    run(c).then(
-      (result) => socket.write(`${JSON.stringify({ id: c.id, ok: true, result })}\n`),
-      (err: unknown) => socket.write(`${JSON.stringify({ id: c.id, ok: false, error: String((err as Error).message), code: (err as CloisonError).code ?? null })}\n`),
-    );
-  });
-});
-server.listen(start.commandSocket, () => channel.send({ type: 'listening', uid: process.getuid!() }));
+serveCommands<Command>(start.commandSocket, run, () => channel.send({ type: 'listening', uid: process.getuid!() }));

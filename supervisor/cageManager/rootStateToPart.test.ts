@@ -6,8 +6,7 @@
  * part's account (a compromised part before the switch) plants links at the names root creates —
  * nothing outside is moved or given away.
  */
-import { execFileSync } from 'node:child_process';
-import { chmodSync, chownSync, existsSync, linkSync, renameSync, lstatSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { chownSync, existsSync, linkSync, renameSync, lstatSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FileAuditJournal, readHead, verifyJournal } from '../audit/auditJournal';
@@ -15,8 +14,8 @@ import { readJournalKeys } from '../audit/journalKey';
 import { EncryptingDiode } from '../files/encryptingDiode';
 import { TrustPhraseStore } from '../trust/trustPhraseStore';
 import { UnlockFailures } from '../session/unlockFailures';
-import { testRoot } from '../testing/testRoots';
-import { createPamTestUser, type PamTestUser } from '../testing/pamTestUser';
+import type { PamTestUser } from '../testing/pamTestUser';
+import { nodeAs, stateMoveFolders } from '../testing/stateMoveFolders';
 import { MANAGER_JOURNAL_FILE, MANAGER_UNLOCK_FAILURES_FILE } from './managerExecutors';
 import { journalStateMove, MOVING_MARK, moveRootStateToPart } from './rootStateToPart';
 
@@ -49,19 +48,12 @@ async function rootSupervisorState(options: { diedWithItsAgent?: boolean } = {})
 }
 
 /** Done by the part's account itself, as a compromised part would. */
-const asPeer = (code: string) => execFileSync('setpriv', ['--reuid', String(peer.uid), '--regid', String(peer.gid), '--clear-groups', process.execPath, '-e', code]);
+const asPeer = (code: string) => nodeAs(peer, code);
 
 const treeOwners = (dir: string): number[] => readdirSync(dir, { recursive: true }).map((n) => lstatSync(join(dir, String(n))).uid);
 
 beforeEach(() => {
-  root = testRoot('cloison-sm-');
-  state = join(root, 'state');
-  part = join(root, 'state-broker');
-  chmodSync(root, 0o711);
-  mkdirSync(state, { mode: 0o700 });
-  peer = createPamTestUser();
-  mkdirSync(part, { mode: 0o700 });
-  chownSync(part, peer.uid, peer.gid);
+  ({ root, state, part, peer } = stateMoveFolders('cloison-sm-'));
   records = [];
 });
 

@@ -14,6 +14,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { skipWhen } from '../testing/skipWithReason';
 import { testRoot } from '../testing/realCage';
 import { waitFor } from '../testing/waitFor';
 import { createCageCgroup, type CageCgroup } from './cageCgroup';
@@ -52,7 +53,9 @@ afterAll(async () => {
   if (root) rmSync(root, { recursive: true, force: true });
 });
 
-describe.skipIf(!existsSync(join(FREEZER, 'cgroup.procs')) || !existsSync('/dev/fuse'))('a group whose freeze does not complete', () => {
+const cannotHoldAFreeze = !existsSync(join(FREEZER, 'cgroup.procs')) ? `no cgroup v1 freezer hierarchy at ${FREEZER}` : !existsSync('/dev/fuse') && 'no /dev/fuse: no FUSE daemon to hold the freeze back';
+
+describe('a group whose freeze does not complete', skipWhen(cannotHoldAFreeze), () => {
   it('is thawed after the kill: its processes die, it is not left frozen', async () => {
     root = testRoot('cloison-freeze-');
     const mnt = join(root, 'mnt');

@@ -7,14 +7,13 @@
  * the host's fr bépo, and each cage's own X server answers setxkbmap -query with it (the part set
  * it through the manager's `xhelper.run`).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, cpSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
-import { createInterface } from 'node:readline';
+import { chmodSync, cpSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bwrapCagePaths } from '../cages/bwrapDriver';
 import { scratchDir } from '../cages/cageMounts';
 import { requireBinary } from '../system/binaries';
+import { startBuiltManager, type BuiltManager } from '../testing/builtManager';
 import { checkoutReachableByCloison } from '../testing/checkoutReachable';
 import { rpcClient } from '../testing/rpcClient';
 import { bwrapCage, twoLevelPolicy } from '../testing/testPolicy';
@@ -22,18 +21,14 @@ import { removeTestRoots, testRoot } from '../testing/testRoots';
 import { waitFor } from '../testing/waitFor';
 import { queryCageKeymap } from './cageKeymap';
 
-const REPO = resolve(__dirname, '../..');
 const UIDS = { low: 62941, high: 62942 };
 /** As `dpkg-reconfigure keyboard-configuration` writes it for a bépo keyboard with us beside it. */
 const HOST_KEYBOARD = 'XKBMODEL="pc105"\nXKBLAYOUT="fr,us"\nXKBVARIANT="bepo,"\nXKBOPTIONS=""\n\nBACKSPACE="guess"\n';
 
 let root: string;
-let manager: ChildProcess;
-let stderr = '';
-const lines: Array<Record<string, unknown>> = [];
+let manager: BuiltManager;
 
 beforeAll(async () => {
-  if (!existsSync(join(REPO, 'out/supervisor/cageManager.js'))) throw new Error('out/supervisor/cageManager.js is missing: npm run build');
   root = testRoot('cloison-kbd-');
   chmodSync(root, 0o711); // the part (cloison) passes through to its folders
   checkoutReachableByCloison();
@@ -43,28 +38,16 @@ beforeAll(async () => {
   mkdirSync(etcDefault, { mode: 0o755 });
   cpSync('/etc/default', etcDefault, { recursive: true, preserveTimestamps: true });
   writeFileSync(join(etcDefault, 'keyboard'), HOST_KEYBOARD, { mode: 0o644 });
-  const argv = [
-    requireBinary('unshare'), '--mount', '--propagation', 'private', '--',
-    'sh', '-c', 'mount --bind "$1" /etc/default && shift && exec "$@"', 'sh', etcDefault,
-    process.execPath, join(REPO, 'out/supervisor/cageManager.js'), '--policy', join(root, 'p.yaml'),
-    '--state-dir', join(root, 'state-manager'), '--run-dir', join(root, 'run-manager'),
-    '--part-state-dir', join(root, 'state'), '--part-run-dir', join(root, 'run'),
-    '--browser-shell', '--port', '0', '--log-level', 'warn',
-  ];
-  manager = spawn(argv[0]!, argv.slice(1), { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] });
-  manager.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
-  createInterface({ input: manager.stdout! }).on('line', (line) => lines.push(JSON.parse(line) as Record<string, unknown>));
+  manager = startBuiltManager(
+    ['--policy', join(root, 'p.yaml'), '--state-dir', join(root, 'state-manager'), '--run-dir', join(root, 'run-manager'), '--part-state-dir', join(root, 'state'), '--part-run-dir', join(root, 'run'), '--browser-shell', '--port', '0', '--log-level', 'warn'],
+    [requireBinary('unshare'), '--mount', '--propagation', 'private', '--', 'sh', '-c', 'mount --bind "$1" /etc/default && shift && exec "$@"', 'sh', etcDefault],
+  );
   // The part's "ready" (it names its shell's socket): its cages have started.
-  await waitFor(() => lines.some((l) => l.ready === true && 'rpcSocket' in l) || manager.exitCode !== null, "the part's ready line", 90_000, 100);
-  if (manager.exitCode !== null || !lines.some((l) => l.ready === true)) throw new Error(`the cage manager exited ${manager.exitCode}: ${stderr}`);
+  await manager.untilLine((l) => l.ready === true && 'rpcSocket' in l, "the part's ready line", 90_000);
 }, 120_000);
 
 afterAll(async () => {
-  if (manager && manager.exitCode === null) {
-    const gone = new Promise((r) => manager.once('exit', r));
-    manager.kill('SIGTERM');
-    await gone;
-  }
+  await manager?.stop();
   removeTestRoots();
 }, 60_000);
 
@@ -82,7 +65,7 @@ describe("the host's keyboard layout over the split", () => {
 
   it("each cage's own X server has it", async () => {
     // The cages' X sockets are in the manager's run folder, on tmpfs mounted in its namespace.
-    const inManagerNamespace = [requireBinary('nsenter'), '-t', String(manager.pid), '-m', '--'];
+    const inManagerNamespace = [requireBinary('nsenter'), '-t', String(manager.process.pid), '-m', '--'];
     for (const level of ['low', 'high']) {
       const x11 = scratchDir(bwrapCagePaths(join(root, 'state-manager'), join(root, 'run-manager'), level).scratch, 'x11');
       let keymap: unknown = null;

@@ -4,6 +4,7 @@
  * once without it, where every one of these attacks works.
  */
 import { describe, expect, it } from 'vitest';
+import { skipWhen } from '../testing/skipWithReason';
 import { probeRestriction } from '../testing/restrictionProbe';
 import { capabilityMask, capabilityNames } from '../system/selfRestriction';
 import { ROOT_PART_CAPABILITY_NAMES } from './rootPartRestriction';
@@ -12,7 +13,7 @@ const UNDER_ROOT_PART = [process.execPath, '--import', 'tsx', 'supervisor/testin
 /** Host administration, tracing, and what the dropped capabilities gave: a /dev/mem node, raw packets. */
 const REFUSED = ['ptrace', 'kexec_load', 'init_module', 'finit_module', 'delete_module', 'bpf', 'perf_event_open', 'swapoff', 'reboot', 'clock_settime', 'open_by_handle_at', 'mknod', 'rawSocket'];
 
-describe.runIf(process.getuid?.() === 0)('the root part\'s restriction', () => {
+describe('the root part\'s restriction', skipWhen(process.getuid?.() !== 0 && 'run as root: the root part\'s restriction is applied to root'), () => {
   it('without it (the control), root makes a /dev/mem node, opens a raw socket, and reaches every kernel interface', async () => {
     const { report, status } = await probeRestriction({ steps: [] });
     expect(status.seccomp).toBe(0);

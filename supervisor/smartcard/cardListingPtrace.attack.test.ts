@@ -12,6 +12,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { chmodSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { skipWhenMissing } from '../testing/skipWithReason';
 import { findBinary } from '../system/binaries';
 import { SOFTHSM_MODULE } from '../testing/softToken';
 import { testRoot } from '../testing/testRoots';
@@ -51,7 +52,7 @@ function listingPid(): number | null {
 
 const asProxy = (argv: string[]) => spawnSync('setpriv', ['--reuid', String(PROXY_UID), '--regid', String(PROXY_UID), '--clear-groups', ...argv], { encoding: 'utf8', timeout: 3000 });
 
-describe.skipIf(missing.length > 0)("the reader's listing, against a process of the proxy uid", () => {
+describe("the reader's listing, against a process of the proxy uid", skipWhenMissing(missing), () => {
   it('cannot be traced, nor its memory or environment read, by the proxy uid', async () => {
     presence = new CardPresence({ settings: () => ({ modulePath: SOFTHSM_MODULE, environment: { SOFTHSM2_CONF: join(root, 'softhsm2.conf') }, uid: PROXY_UID }), change: () => undefined, toolDir: join(root, 'tool'), intervalMs: 60_000 });
     presence.start();

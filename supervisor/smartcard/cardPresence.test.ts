@@ -1,6 +1,7 @@
 import { chmodSync, mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { skipWhenMissing } from '../testing/skipWithReason';
 import { findBinary } from '../system/binaries';
 import { testRoot } from '../testing/realCage';
 import { makeSoftToken, SOFTHSM_MODULE } from '../testing/softToken';
@@ -44,7 +45,7 @@ describe('token serials from pkcs11-tool -T', () => {
   });
 });
 
-describe.skipIf(missing.length > 0)('the card in the reader (SoftHSM2 token, pkcs11-tool as an unprivileged uid)', () => {
+describe('the card in the reader (SoftHSM2 token, pkcs11-tool as an unprivileged uid)', skipWhenMissing(missing), () => {
   const root = testRoot('cloison-scp-');
   afterAll(() => rmSync(root, { recursive: true, force: true }));
 

@@ -11,6 +11,7 @@ import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, renameSync, 
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { skipWhenMissing } from '../testing/skipWithReason';
 import { smartcardPolicySchema } from '../../shared/smartcardPolicy';
 import { cardTestRoot, missingForCardTest } from '../testing/cardFixture';
 import { SOFTHSM_MODULE, TOKEN_PIN, type SoftToken } from '../testing/softToken';
@@ -33,7 +34,7 @@ const MARKER_SOURCE = `#include <fcntl.h>
 __attribute__((constructor)) static void leave_mark(void) { int fd = open(MARK, O_WRONLY | O_CREAT, 0644); if (fd >= 0) close(fd); }
 `;
 
-describe.skipIf(missing.length > 0)('the card proxy\'s OpenSSL pre-initialisation', () => {
+describe('the card proxy\'s OpenSSL pre-initialisation', skipWhenMissing(missing), () => {
   let root: string;
   let token: SoftToken;
   let marks: string;

@@ -9,6 +9,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { chmodSync, existsSync, readdirSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { skipWhenMissing } from '../testing/skipWithReason';
 import { smartcardPolicySchema } from '../../shared/smartcardPolicy';
 import { cardTestRoot, missingForCardTest, P11KIT_PROXY, startCardCages } from '../testing/cardFixture';
 import type { RealCage } from '../testing/realCage';
@@ -29,7 +30,7 @@ const CKR_FUNCTION_NOT_SUPPORTED = 0x54;
 
 type Record = { kind: string; fields: { [k: string]: string | number | boolean } };
 
-describe.skipIf(missing.length > 0)('smart card per level (real cages, SoftHSM2 token)', () => {
+describe('smart card per level (real cages, SoftHSM2 token)', skipWhenMissing(missing), () => {
   let root: string;
   let token: SoftToken;
   let broker: SmartcardBroker;

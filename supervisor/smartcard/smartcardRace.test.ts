@@ -7,6 +7,7 @@ import { existsSync, rmSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { skipWhenMissing } from '../testing/skipWithReason';
 import { cardTestRoot, missingForCardTest } from '../testing/cardFixture';
 import type { SoftToken } from '../testing/softToken';
 import { smartcardPolicySchema } from '../../shared/smartcardPolicy';
@@ -29,7 +30,7 @@ const serves = (socket: string) =>
     s.once('error', () => resolve(false));
   });
 
-describe.skipIf(missing.length > 0)('exclusive card races', () => {
+describe('exclusive card races', skipWhenMissing(missing), () => {
   let root: string;
   let broker: SmartcardBroker;
   const records: Array<{ kind: string; actor: string; fields: Record<string, unknown> }> = [];

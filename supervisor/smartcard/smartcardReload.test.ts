@@ -7,6 +7,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { skipWhenMissing } from '../testing/skipWithReason';
 import { cardPolicy, cardSection, cardTestRoot, missingForCardTest, P11KIT_PROXY, startCardSupervisor } from '../testing/cardFixture';
 import { launcherShell } from '../testing/realCage';
 import { TOKEN_PIN } from '../testing/softToken';
@@ -19,7 +20,7 @@ const missing = missingForCardTest('smartcard reload test');
 const BASE = 63_700 + (process.pid % 100) * 2 + 400;
 const PROXY_UID = 64_900 + (process.pid % 100);
 
-describe.skipIf(missing.length > 0)('a policy reload changes the card', () => {
+describe('a policy reload changes the card', skipWhenMissing(missing), () => {
   let t: TestSupervisor;
   let policyFile: string;
   let policyOf: (lowObjects: string, high?: boolean, exclusive?: boolean) => string;
@@ -95,7 +96,7 @@ describe.skipIf(missing.length > 0)('a policy reload changes the card', () => {
   }, 120_000);
 });
 
-describe.skipIf(missing.length > 0)('a card for a level that had none at start waits for the next start', () => {
+describe('a card for a level that had none at start waits for the next start', skipWhenMissing(missing), () => {
   let t: TestSupervisor;
   const lists = async (level: string) => (await launcherShell(t.sup.cages.get(level)!.cage!)(`pkcs11-tool --module ${P11KIT_PROXY} -L 2>&1`, 30_000)).stdout;
 

@@ -7,6 +7,7 @@
 import { mkdirSync, readdirSync, readFileSync, renameSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { skipWhenMissing } from '../testing/skipWithReason';
 import { cardPolicy, cardSection, cardTestRoot, missingForCardTest, P11KIT_PROXY, startCardSupervisor } from '../testing/cardFixture';
 import type { SoftToken } from '../testing/softToken';
 import type { AuditRecord } from '../audit/auditJournal';
@@ -23,7 +24,7 @@ const BASE = 63_700 + (process.pid % 100) * 2;
 const UIDS = { low: BASE, high: BASE + 1 };
 const PROXY_UID = 64_700 + (process.pid % 100);
 
-describe.skipIf(missing.length > 0)('smart card in the supervisor', () => {
+describe('smart card in the supervisor', skipWhenMissing(missing), () => {
   let t: TestSupervisor;
   let root: string;
   const shell = (level: string) => launcherShell(t.sup.cages.get(level)!.cage!);
@@ -114,7 +115,7 @@ describe.skipIf(missing.length > 0)('smart card in the supervisor', () => {
   }, 180_000);
 });
 
-describe.skipIf(missing.length > 0)('exclusive smart card, given and taken back over the shell\'s RPC', () => {
+describe('exclusive smart card, given and taken back over the shell\'s RPC', skipWhenMissing(missing), () => {
   let t: TestSupervisor;
   const shell = (level: string) => launcherShell(t.sup.cages.get(level)!.cage!);
   const lists = async (level: string) => (await shell(level)(`pkcs11-tool --module ${P11KIT_PROXY} -L 2>&1`, 30_000)).stdout.includes('token label        : card');

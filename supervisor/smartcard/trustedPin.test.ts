@@ -8,6 +8,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { skipWhenMissing } from '../testing/skipWithReason';
 import type { ConfirmRequest } from '../../shared/rpc';
 import { smartcardPolicySchema } from '../../shared/smartcardPolicy';
 import { Confirmations } from '../confirm/confirmations';
@@ -33,7 +34,7 @@ const CKF_PROTECTED_AUTHENTICATION_PATH = 0x100;
 type Entry = { kind: string; actor: string; fields: { [k: string]: string | number | boolean } };
 type ProbeAnswer = { login?: number; sign?: number; tokenFlags?: number };
 
-describe.skipIf(missing.length > 0)('trusted PIN dialog (real cages, SoftHSM2 token)', () => {
+describe('trusted PIN dialog (real cages, SoftHSM2 token)', skipWhenMissing(missing), () => {
   let root: string;
   let broker: SmartcardBroker;
   let confirmations: Confirmations;

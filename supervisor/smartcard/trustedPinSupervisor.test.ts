@@ -5,6 +5,7 @@
  * workstation locking with the dialog open cancels it and the cage gets no login.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { skipWhenMissing } from '../testing/skipWithReason';
 import { cardPolicy, cardSection, cardTestRoot, missingForCardTest, P11KIT_PROXY, startCardSupervisor } from '../testing/cardFixture';
 import type { ConfirmRequest } from '../../shared/rpc';
 import { CONFIRM_ARM_MS } from '../confirm/confirmations';
@@ -19,7 +20,7 @@ const UIDS = { low: BASE, high: BASE + 1 };
 const PROXY_UID = 64_600 + (process.pid % 100);
 const USER_PIN = 'pin-5150-user';
 
-describe.skipIf(missing.length > 0)('trusted PIN in the supervisor', () => {
+describe('trusted PIN in the supervisor', skipWhenMissing(missing), () => {
   let t: TestSupervisor;
   const sign = () => launcherShell(t.sup.cages.get('high')!.cage!)(`echo doc > /tmp/doc; pkcs11-tool --module ${P11KIT_PROXY} --login --sign -m SHA256-RSA-PKCS --id 01 -i /tmp/doc -o /tmp/sig 2>&1 && wc -c < /tmp/sig`, 60_000);
 

@@ -11,6 +11,7 @@ import { openSync, closeSync } from 'node:fs';
 import { connect, createServer, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { skipWhen } from '../testing/skipWithReason';
 import { LAUNCHER_SOCKET, launcherDir, openLauncherEndpoint } from '../cages/launcherEndpoint';
 import { sendDescriptor } from '../sandbox/descriptorPassing';
 import { pidNamespaceOf } from '../sandbox/peerCredentials';
@@ -29,7 +30,7 @@ const kernelRefuses = await (() => {
   const path = join(testRoot('cloison-passrights-probe-'), 'probe.sock');
   return new Promise<boolean>((resolve) => probe.listen(path, () => resolve(refusePassedDescriptors(probe)))).finally(() => probe.close());
 })();
-if (!kernelRefuses) console.log('skipped, with the reason: this kernel has no SO_PASSRIGHTS (Linux 6.16 and later): descriptors cannot be refused');
+const noPassRights = !kernelRefuses && 'this kernel has no SO_PASSRIGHTS (Linux 6.16 and later): descriptors cannot be refused';
 
 const cleanups: Array<() => unknown> = [];
 afterAll(async () => {
@@ -57,21 +58,21 @@ async function passDescriptorTo(path: string): Promise<{ sent: string; plainByte
 }
 
 describe('a peer passing a descriptor to the supervisor\'s sockets', () => {
-  it.skipIf(!kernelRefuses)('the shell\'s and the administrators\' sockets (listenRestricted) refuse it', async () => {
+  it('the shell\'s and the administrators\' sockets (listenRestricted) refuse it', skipWhen(noPassRights), async () => {
     const path = join(testRoot('cloison-passrights-rpc-'), 'shell.sock');
     const server = await listenRestricted(createServer((s) => s.resume()), path);
     cleanups.push(() => server.close());
     expect(await passDescriptorTo(path)).toEqual({ sent: 'EPERM', plainBytes: true });
   });
 
-  it.skipIf(!kernelRefuses)('a cage\'s launcher socket refuses it', async () => {
+  it('a cage\'s launcher socket refuses it', skipWhen(noPassRights), async () => {
     const runFolder = testRoot('cloison-passrights-launcher-');
     const endpoint = await openLauncherEndpoint({ level: 'low', uid: 0, runFolder, pidNamespace: pidNamespaceOf(process.pid)!, pinned: null, firstComer: true });
     cleanups.push(() => endpoint.close());
     expect((await passDescriptorTo(join(launcherDir(runFolder), LAUNCHER_SOCKET))).sent).toBe('EPERM');
   });
 
-  it.skipIf(!kernelRefuses)('a level\'s card socket refuses it', async () => {
+  it('a level\'s card socket refuses it', skipWhen(noPassRights), async () => {
     const dir = testRoot('cloison-passrights-card-');
     const proxy = createServer((s) => s.resume());
     await new Promise<void>((r) => proxy.listen(join(dir, 'proxy.sock'), r));
@@ -86,7 +87,7 @@ describe('a peer passing a descriptor to the supervisor\'s sockets', () => {
 describe('a sandboxed program passing a descriptor on its standard streams', () => {
   // Node's stdio 'pipe's are Unix socketpairs the supervisor reads: what the image converter, OCR,
   // xclip or the file helper write comes that way, and each parses what a cage or a device made.
-  it.skipIf(!kernelRefuses)('is refused on each of them (spawnBwrap), and its plain output still comes', async () => {
+  it('is refused on each of them (spawnBwrap), and its plain output still comes', { ...skipWhen(noPassRights), timeout: 60_000 }, async () => {
     const attack = `import { openSync } from 'node:fs';
 import { sendDescriptor } from ${JSON.stringify(new URL('../sandbox/descriptorPassing.ts', import.meta.url).pathname)};
 const devNull = openSync('/dev/null', 'r');
@@ -100,7 +101,7 @@ process.stdout.write(said.join(' ') + '\\n');`;
     child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
     const code = await new Promise((r) => child.on('close', r));
     expect({ code, out: out.trim(), err }).toEqual({ code: 0, out: '0:EPERM 1:EPERM 2:EPERM', err: '' });
-  }, 60_000);
+  });
 });
 
 /** A listener that, on each connection, tries to pass /dev/null back, then writes `greeting`. */
@@ -126,14 +127,14 @@ async function hostileListener(path: string, greeting: string): Promise<{ tried:
 }
 
 describe('the supervisor connecting to a peer that may be hostile', () => {
-  it.skipIf(!kernelRefuses)('a cage\'s Xvnc (probeRfb) cannot pass a descriptor with its greeting; the greeting still comes', async () => {
+  it('a cage\'s Xvnc (probeRfb) cannot pass a descriptor with its greeting; the greeting still comes', skipWhen(noPassRights), async () => {
     const path = join(testRoot('cloison-passrights-rfb-'), 'X0.sock');
     const xvnc = await hostileListener(path, 'RFB 003.008\n');
     expect(await probeRfb({ path })).toBe('RFB 003.008');
     expect(xvnc.tried).toEqual(['EPERM']);
   });
 
-  it.skipIf(!kernelRefuses)('a cage\'s Xvnc cannot pass one on the socket handed to the gateway; its greeting waits there whole', async () => {
+  it('a cage\'s Xvnc cannot pass one on the socket handed to the gateway; its greeting waits there whole', skipWhen(noPassRights), async () => {
     const path = join(testRoot('cloison-passrights-vnc-'), 'X0.sock');
     const xvnc = await hostileListener(path, 'RFB 003.008\n');
     const socket = await connectPaused({ endpoint: { path } } as unknown as RunningCage, 5000);
@@ -150,7 +151,7 @@ describe('the supervisor connecting to a peer that may be hostile', () => {
     await expect(probeRfb({ path: join(testRoot('cloison-passrights-none-'), 'gone.sock') }, 1000)).rejects.toMatchObject({ code: 'ENOENT' });
   });
 
-  it.skipIf(!kernelRefuses)('a level\'s card proxy cannot pass one back to the guard', async () => {
+  it('a level\'s card proxy cannot pass one back to the guard', skipWhen(noPassRights), async () => {
     const dir = testRoot('cloison-passrights-proxy-');
     const proxy = await hostileListener(join(dir, 'proxy.sock'), '');
     const guard = new RecordGuard({ listen: join(dir, 'cage.sock'), target: join(dir, 'proxy.sock'), refused: () => undefined });
@@ -163,7 +164,7 @@ describe('the supervisor connecting to a peer that may be hostile', () => {
     expect(proxy.tried).toEqual(['EPERM']);
   });
 
-  it.skipIf(!kernelRefuses)('a child root reads (pkcs11proxyd, parec, pkcs11-tool) cannot pass one on its standard streams', async () => {
+  it('a child root reads (pkcs11proxyd, parec, pkcs11-tool) cannot pass one on its standard streams', { ...skipWhen(noPassRights), timeout: 60_000 }, async () => {
     const attack = `import { openSync } from 'node:fs';
 import { sendDescriptor } from ${JSON.stringify(new URL('../sandbox/descriptorPassing.ts', import.meta.url).pathname)};
 const devNull = openSync('/dev/null', 'r');
@@ -176,5 +177,5 @@ process.stdout.write(said.join(' ') + '\\n');`;
     child.stderr!.resume();
     await new Promise((r) => child.on('close', r));
     expect(out.trim()).toBe('0:EPERM 1:EPERM 2:EPERM');
-  }, 60_000);
+  });
 });

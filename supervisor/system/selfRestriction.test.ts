@@ -6,6 +6,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { skipWhen, skipWithReason } from '../testing/skipWithReason';
 import { journalWriterAccount } from '../audit/journalKey';
 import { asUserOverCheckoutView, probeRestriction } from '../testing/restrictionProbe';
 import type { ProbeRequest } from '../testing/selfRestrictionProbe';
@@ -15,6 +16,7 @@ import { capabilityMask, capabilityNames, installSeccompFilter, type CapabilityN
 const probe = (request: ProbeRequest) => probeRestriction(request);
 
 const cloison = journalWriterAccount();
+const NO_CLOISON = 'no cloison user (setup.sh creates it)';
 const ROOT_KEEPS: CapabilityName[] = ['CAP_SYS_ADMIN', 'CAP_SETPCAP', 'CAP_SETUID', 'CAP_SETGID'];
 const EVERY_ATTACK = ['unshare', 'mount', 'setns', 'ptrace', 'kexec_load', 'init_module', 'finit_module', 'delete_module', 'bpf', 'perf_event_open', 'keyctl', 'swapoff', 'reboot', 'clock_settime', 'open_by_handle_at', 'mknod', 'rawSocket', 'setuid0'];
 const ROOT_PART_ATTACKS = ['ptrace', 'kexec_load', 'init_module', 'finit_module', 'delete_module', 'bpf', 'perf_event_open', 'swapoff', 'reboot', 'clock_settime', 'open_by_handle_at'];
@@ -43,8 +45,8 @@ describe('a Node process restricting itself', () => {
     expect(report.programs['unshare -m']).toBe('exit 0');
   }, 90_000);
 
-  it.runIf(cloison)('as the unprivileged service: cloison, no capability, NoNewPrivs 1, Seccomp 2 on every thread; every attack refused; HTTP and WebSocket still served', async (ctx) => {
-    if (!cloison) return ctx.skip('no cloison user (setup.sh creates it)');
+  it('as the unprivileged service: cloison, no capability, NoNewPrivs 1, Seccomp 2 on every thread; every attack refused; HTTP and WebSocket still served', { ...skipWhen(!cloison && NO_CLOISON), timeout: 90_000 }, async (ctx) => {
+    if (!cloison) return skipWithReason(ctx, NO_CLOISON);
     const { report, status, threads } = await probe({ steps: [{ service: { uid: cloison.uid, gid: cloison.gid } }], serve: true });
     expect(report.error).toBeUndefined();
     expect(status).toMatchObject({ uid: cloison.uid, gid: cloison.gid, groups: [], capInh: '0000000000000000', capPrm: '0000000000000000', capEff: '0000000000000000', capAmb: '0000000000000000', noNewPrivs: 1, seccomp: 2 });
@@ -54,18 +56,18 @@ describe('a Node process restricting itself', () => {
     // Its children inherit it: no user namespace (open to any user here without the filter), no mount one.
     expect(report.programs).toEqual({ true: 'exit 0', 'unshare -U': 'exit 1', 'unshare -m': 'exit 1' });
     expect(report.served).toEqual({ http: 'hello over http', ws: 'echo ping' });
-  }, 90_000);
+  });
 
-  it.runIf(cloison)('started as cloison already (a unit\'s User=): the same restriction applies without any uid change', async () => {
+  it('started as cloison already (a unit\'s User=): the same restriction applies without any uid change', { ...skipWhen(!cloison && NO_CLOISON), timeout: 90_000 }, async () => {
     const asCloison = asUserOverCheckoutView(cloison!);
     const { report, status } = await probeRestriction({ steps: [{ service: { uid: cloison!.uid, gid: cloison!.gid } }], serve: true }, asCloison.prefix).finally(asCloison.remove);
     expect(report.error).toBeUndefined();
     expect(status).toMatchObject({ uid: cloison!.uid, capEff: '0000000000000000', capPrm: '0000000000000000', noNewPrivs: 1, seccomp: 2 });
     for (const name of EVERY_ATTACK) expect(`${name} ${report.attacks[name]}`).toBe(`${name} EPERM`);
     expect(report.served).toEqual({ http: 'hello over http', ws: 'echo ping' });
-  }, 90_000);
+  });
 
-  it.runIf(cloison)('the user drop alone: no capability in any set, and uid 0 cannot be taken back', async () => {
+  it('the user drop alone: no capability in any set, and uid 0 cannot be taken back', { ...skipWhen(!cloison && NO_CLOISON), timeout: 90_000 }, async () => {
     const { report, status } = await probe({ steps: [{ user: { uid: cloison!.uid, gid: cloison!.gid } }] });
     expect(report.error).toBeUndefined();
     expect(status).toMatchObject({ uid: cloison!.uid, capInh: '0000000000000000', capPrm: '0000000000000000', capEff: '0000000000000000', capAmb: '0000000000000000', noNewPrivs: 0, seccomp: 0 });
@@ -73,7 +75,7 @@ describe('a Node process restricting itself', () => {
     expect(report.attacks.mount).toBe('EPERM');
     // Without the filter a user namespace is still open to it: what the service's filter closes.
     expect(report.programs['unshare -U']).toBe('exit 0');
-  }, 90_000);
+  });
 
   it('as the root part: the bounding set cut to what it keeps, its filter on every thread without NoNewPrivs; host administration refused, namespaces and mounts still there for bwrap', async () => {
     const { report, status, threads } = await probe({ steps: [{ bounding: ROOT_KEEPS }, { seccomp: 'root' }] });

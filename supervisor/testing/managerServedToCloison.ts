@@ -43,10 +43,11 @@ export interface ServedManagerOptions {
   policy: string | (() => Policy);
   /**
    * The executors served; or `table`, the manager's own table (managerExecutors.ts) over `cages`,
-   * these holdings over its defaults (given the account, when they name its uid).
+   * these holdings over its defaults (given the account and the manager's journal, when they name
+   * its uid or journal there as managerMain.ts has them do).
    */
   executors?: (making: ServedManagerMaking) => RootExecutors;
-  table?: Partial<ManagerHoldings> | ((cloison: PamTestUser) => Partial<ManagerHoldings>);
+  table?: Partial<ManagerHoldings> | ((cloison: PamTestUser, journal: FileAuditJournal) => Partial<ManagerHoldings>);
   /** The cages the executors start: stopped by close(), after the part. */
   cages?: ManagedCages;
   /** The authorization asks it whether the manager runs the level's cage (managedCages.ts `holds`). */
@@ -101,7 +102,7 @@ export async function serveManagerToCloison(options: ServedManagerOptions): Prom
   if (options.table && !cages) throw new Error('the manager\'s own table needs the cages it fills');
   const cageExecutors = cages ? { 'cage.start': cageStartExecutor({ policy, ...folders, cages }), 'cage.stop': cageStopExecutor({ cages }), 'cage.wait': cageWaitExecutor({ cages }) } : {};
   const making = { root, journal, folders, policy, part: () => part, cageExecutors };
-  const table = options.table ? managerExecutors({ policy, ...folders, trainingKeysDir: join(root, 'training'), workstationUser: null, hostSound: () => null, cages: cages!, part: () => part, onSleep: () => undefined, ...(typeof options.table === 'function' ? options.table(cloison) : options.table) }) : null;
+  const table = options.table ? managerExecutors({ policy, ...folders, trainingKeysDir: join(root, 'training'), workstationUser: null, hostSound: () => null, cages: cages!, part: () => part, onSleep: () => undefined, ...(typeof options.table === 'function' ? options.table(cloison, journal) : options.table) }) : null;
   const server = new CageManagerServer({
     socketPath,
     peerUid: cloison.uid,
@@ -149,7 +150,7 @@ export async function serveManagerToCloison(options: ServedManagerOptions): Prom
       await stopPart();
       for (const level of cages?.levels() ?? []) await cages!.cage(level)?.stop();
       await server.close();
-      table?.stop();
+      await table?.stop(); // its card proxies stopped before their folder goes
       await then?.();
       journal.close();
       cloison.remove();

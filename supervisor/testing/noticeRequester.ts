@@ -6,24 +6,11 @@
  * and an unnamed level's asked, twenty requests left pending at once, then the cage stopped and
  * what the twenty were answered reported.
  */
-import type { CloisonError } from '../../shared/errors';
 import type { CageNotice } from '../cages/cageDriver';
-import { CageManagerClient } from '../cageManager/cageManagerClient';
-import { restrictCloisonPart } from '../cageManager/cloisonPartRestriction';
-import { RemoteCageDriver } from '../cageManager/remoteCageDriver';
-import { HandedSockets, managerChannel } from '../cageManager/socketHandOver';
-import { parsePolicy } from '../policy/policyLoader';
+import { remoteCagePart, type RemoteCagePartStart } from './remoteCagePart';
 
-const start = restrictCloisonPart() as { managerSocket: string; level: string; uid: number; otherLevel: string; policy: string; stateDir: string; runDir: string };
-const handed = new HandedSockets();
-const channel = managerChannel();
-channel.send({ type: 'ready' });
-const report = (step: string, fields: Record<string, unknown>) => channel.send({ type: 'report', step, ...fields });
-const failure = (err: unknown) => ({ error: (err as Error).message, code: (err as CloisonError).code ?? null });
-
-const client = await CageManagerClient.connectOnceListening(start.managerSocket);
-const policy = parsePolicy(start.policy, 'p.yaml');
-const driver = new RemoteCageDriver({ client, handed, level: start.level, uid: start.uid, policy: () => policy, stateDir: start.stateDir, runDir: start.runDir });
+const { start, client, driverFor, report, failure, done } = await remoteCagePart<RemoteCagePartStart & { level: string; uid: number; otherLevel: string }>();
+const driver = driverFor(start.level, start.uid);
 
 async function step(name: string, act: () => Promise<unknown>): Promise<void> {
   try {
@@ -51,5 +38,4 @@ const twenty = Array.from({ length: 20 }, () => client.request({ op: 'cage.notic
 await step('stop', async () => (await cage.stop(), await cage.exited));
 await step('twenty pending', async () => (await Promise.allSettled(twenty)).map((r) => (r.status === 'fulfilled' ? r.value : failure(r.reason))));
 report('notices after the end', { count: notices.length });
-client.close();
-channel.send({ type: 'done' });
+done();

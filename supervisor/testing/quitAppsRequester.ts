@@ -6,23 +6,9 @@
  * apps asked to quit through `quitApps` (`cage.quitApps`), counted again, and the cage stopped.
  * Every answer the part received is reported whole to the parent (its channel).
  */
-import type { CloisonError } from '../../shared/errors';
-import { CageManagerClient } from '../cageManager/cageManagerClient';
-import { restrictCloisonPart } from '../cageManager/cloisonPartRestriction';
-import { RemoteCageDriver } from '../cageManager/remoteCageDriver';
-import { HandedSockets, managerChannel } from '../cageManager/socketHandOver';
-import { parsePolicy } from '../policy/policyLoader';
+import { remoteCagePart, type RemoteCagePartStart } from './remoteCagePart';
 
-const start = restrictCloisonPart() as { managerSocket: string; level: string; uid: number; otherLevel: string; otherUid: number; policy: string; stateDir: string; runDir: string };
-const handed = new HandedSockets();
-const channel = managerChannel();
-channel.send({ type: 'ready' });
-const report = (step: string, fields: Record<string, unknown>) => channel.send({ type: 'report', step, ...fields });
-const failure = (err: unknown) => ({ error: (err as Error).message, code: (err as CloisonError).code ?? null });
-
-const client = await CageManagerClient.connectOnceListening(start.managerSocket);
-const policy = parsePolicy(start.policy, 'p.yaml');
-const driverFor = (level: string, uid: number) => new RemoteCageDriver({ client, handed, level, uid, policy: () => policy, stateDir: start.stateDir, runDir: start.runDir });
+const { start, client, policy, driverFor, report, failure, done } = await remoteCagePart<RemoteCagePartStart & { level: string; uid: number; otherLevel: string; otherUid: number }>();
 const appsOf = (level: string) => {
   const cage = policy.levels.find((l) => l.id === level)!.cage;
   return cage.driver === 'bwrap' ? cage.apps : [];
@@ -58,5 +44,4 @@ for (const app of appsOf(start.level)) await cage.launcher!.launch({ argv: app.e
 for (let i = 0; i < 40 && !JSON.stringify(await cage.appWindows!().catch(() => null)).includes('"windows":2'); i++) await new Promise((r) => setTimeout(r, 250));
 await step('quit eight at once', () => Promise.all(Array.from({ length: 8 }, () => client.request({ op: 'cage.quitApps', level: start.level }))));
 await step('stop', async () => (await cage.stop(), await cage.exited));
-client.close();
-channel.send({ type: 'done' });
+done();

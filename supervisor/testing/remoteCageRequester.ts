@@ -7,23 +7,9 @@
  * meanwhile), a second start and its stop — reporting each outcome to the parent (its channel).
  */
 import { connect, Socket } from 'node:net';
-import type { CloisonError } from '../../shared/errors';
-import { CageManagerClient } from '../cageManager/cageManagerClient';
-import { restrictCloisonPart } from '../cageManager/cloisonPartRestriction';
-import { RemoteCageDriver } from '../cageManager/remoteCageDriver';
-import { HandedSockets, managerChannel } from '../cageManager/socketHandOver';
-import { parsePolicy } from '../policy/policyLoader';
+import { remoteCagePart, type RemoteCagePartStart } from './remoteCagePart';
 
-const start = restrictCloisonPart() as { managerSocket: string; level: string; uid: number; otherUid: number; policy: string; stateDir: string; runDir: string };
-const handed = new HandedSockets();
-const channel = managerChannel();
-channel.send({ type: 'ready' });
-const report = (step: string, fields: Record<string, unknown>) => channel.send({ type: 'report', step, ...fields });
-const failure = (err: unknown) => ({ error: (err as Error).message, code: (err as CloisonError).code ?? null });
-
-const client = await CageManagerClient.connectOnceListening(start.managerSocket);
-const policy = parsePolicy(start.policy, 'p.yaml');
-const driverFor = (level: string, uid: number) => new RemoteCageDriver({ client, handed, level, uid, policy: () => policy, stateDir: start.stateDir, runDir: start.runDir });
+const { start, driverFor, report, failure, done } = await remoteCagePart<RemoteCagePartStart & { level: string; uid: number; otherUid: number }>();
 
 async function step(name: string, act: () => Promise<Record<string, unknown>>): Promise<void> {
   try {
@@ -74,5 +60,4 @@ report('start again', { innerPid: again.innerPid });
 await step('old cage stopped again', async () => (await cage.stop(), { stopped: true }));
 await step('vnc again', async () => ({ ...(await rfbOver(await again.openVnc!())) }));
 await step('stop', async () => (await again.stop(), { ...(await again.exited), alive: again.launcher!.alive }));
-client.close();
-channel.send({ type: 'done' });
+done();

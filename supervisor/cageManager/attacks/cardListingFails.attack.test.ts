@@ -12,6 +12,7 @@ import { chmodSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, st
 import { createConnection, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { skipWhenMissing } from '../../testing/skipWithReason';
 import { FileAuditJournal } from '../../audit/auditJournal';
 import { parsePolicy } from '../../policy/policyLoader';
 import { cardProxyPaths } from '../../smartcard/levelCardProxy';
@@ -52,7 +53,7 @@ afterAll(async () => {
   if (root) rmSync(root, { recursive: true, force: true });
 }, 60_000);
 
-describe.skipIf(missing.length > 0)('the reader cannot be listed', () => {
+describe('the reader cannot be listed', skipWhenMissing(missing), () => {
   it('a card pulled out while every listing fails: the session opened before still ends, the restart journaled', async () => {
     await table.executors['card.proxy']!({ op: 'card.proxy', level: 'high', action: 'start' }, ROOT_PEER);
     const first = (await table.executors['card.presence']!({ op: 'card.presence' }, ROOT_PEER)) as CardPresenceAnswer;

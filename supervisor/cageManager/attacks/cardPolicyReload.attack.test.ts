@@ -9,21 +9,19 @@
  * requests from a real `cloison`-account process; a session on the card is a connection to the
  * level's proxy (a worker of its own), as the part's guard holds one for each cage connection.
  */
-import { readdirSync, readFileSync, rmSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { createConnection, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { FileAuditJournal } from '../../audit/auditJournal';
+import { skipWhenMissing } from '../../testing/skipWithReason';
 import { parsePolicy } from '../../policy/policyLoader';
 import { cardProxyPaths } from '../../smartcard/levelCardProxy';
 import { cardPolicy, cardSection, cardTestRoot, missingForCardTest } from '../../testing/cardFixture';
-import { createPamTestUser, type PamTestUser } from '../../testing/pamTestUser';
+import { serveManagerToCloison, type ServedManager } from '../../testing/managerServedToCloison';
 import { sendFramesAs } from '../../testing/rawFramesAs';
 import type { SoftToken } from '../../testing/softToken';
 import { waitFor } from '../../testing/waitFor';
-import { CageManagerServer } from '../cageManagerServer';
 import { ManagedCages } from '../managedCages';
-import { managerExecutors } from '../managerExecutors';
 
 const missing = missingForCardTest('card policy reload attack test', { cages: false });
 
@@ -33,10 +31,7 @@ const UIDS = { low: BASE + 1, high: BASE + 2 };
 
 let root: string;
 let token: SoftToken;
-let journal: FileAuditJournal;
-let cloison: PamTestUser;
-let server: CageManagerServer;
-let table: ReturnType<typeof managerExecutors>;
+let manager: ServedManager;
 let policyText: string;
 const cages = new ManagedCages();
 
@@ -46,7 +41,7 @@ afterEach(() => {
 });
 
 const shared = () => cardPolicy(UIDS, cardSection(token, PROXY_UID, { high: ['high-sign', 'high-secret'], low: ['low-auth'] }));
-const records = (kind: string) => readFileSync(journal.path, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>).filter((r) => r.kind === kind);
+const records = (kind: string) => readFileSync(manager.journal.path, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>).filter((r) => r.kind === kind);
 
 /** The pids of the pkcs11proxyd processes the manager runs for `level`. */
 function proxyPids(level: string): number[] {
@@ -65,7 +60,7 @@ function proxyPids(level: string): number[] {
 /** The part asks for `levels`' proxies, then nothing more (as a compromised part would). */
 async function partStarts(...levels: string[]): Promise<void> {
   const frames = levels.map((level, i) => ({ json: { id: i + 1, request: { op: 'card.proxy', level, action: 'start' } } }));
-  const { replies } = await sendFramesAs(cloison, join(root, 'manager.sock'), frames);
+  const { replies } = await sendFramesAs(manager.cloison, manager.socketPath, frames);
   expect(replies).toEqual(levels.map((_, i) => ({ id: i + 1, ok: true, result: { running: true } })));
 }
 
@@ -81,38 +76,22 @@ async function session(level: string): Promise<{ ended: () => boolean; socket: S
 /** The policy read again, as the manager's SIGHUP or the part's policy.reload does (managerMain.ts applyPolicy). */
 function reload(text: string): void {
   policyText = text;
-  table.policyReloaded();
+  manager.table!.policyReloaded();
 }
 
 beforeAll(async () => {
   if (missing.length) return;
   ({ root, token } = cardTestRoot('cloison-cardreload-', PROXY_UID));
   policyText = shared();
-  cloison = createPamTestUser();
-  journal = new FileAuditJournal(join(root, 'journal.jsonl'));
-  const policy = () => parsePolicy(policyText, 'p.yaml');
-  const folders = { stateDir: join(root, 'state'), runDir: join(root, 'run') };
-  table = managerExecutors({ policy, ...folders, trainingKeysDir: join(root, 'training'), workstationUser: null, hostSound: () => null, cages, part: () => null, onSleep: () => undefined, journal });
-  server = new CageManagerServer({
-    socketPath: join(root, 'manager.sock'),
-    peerUid: cloison.uid,
-    peerGid: cloison.gid,
-    journal,
-    authorization: { policy, ...folders, trainingKeysDir: join(root, 'training'), workstationUser: null, holdsCage: cages.holds },
-    executors: table.executors,
-  });
-  await server.listen();
+  // The proxies journal their stops in the manager's journal, as managerMain.ts has them do.
+  manager = await serveManagerToCloison({ root, policy: () => parsePolicy(policyText, 'p.yaml'), cages, holdsCage: true, table: (_cloison, journal) => ({ part: () => null, journal }) });
 }, 60_000);
 
 afterAll(async () => {
-  await table?.stop();
-  await server?.close();
-  journal?.close();
-  cloison?.remove();
-  if (root) rmSync(root, { recursive: true, force: true });
+  await manager?.close();
 }, 60_000);
 
-describe.skipIf(missing.length > 0)('a reload that takes the card away, the part asking nothing more', () => {
+describe('a reload that takes the card away, the part asking nothing more', skipWhenMissing(missing), () => {
   it("high withdrawn from smartcard.levels: its proxy stops and the session handed out before ends; low's, unchanged, serves on", async () => {
     await partStarts('high', 'low');
     const high = await session('high');
@@ -146,7 +125,7 @@ describe.skipIf(missing.length > 0)('a reload that takes the card away, the part
     expect(records('smartcard.proxyStopped')).toEqual(expect.arrayContaining([expect.objectContaining({ level: 'high', why: 'exclusive' }), expect.objectContaining({ level: 'low', why: 'exclusive' })]));
     // Then the part gives it to one level: that one starts, the other is refused while it runs.
     await partStarts('high');
-    const lowStart = async () => (await sendFramesAs(cloison, join(root, 'manager.sock'), [{ json: { id: 1, request: { op: 'card.proxy', level: 'low', action: 'start' } } }])).replies;
+    const lowStart = async () => (await sendFramesAs(manager.cloison, manager.socketPath, [{ json: { id: 1, request: { op: 'card.proxy', level: 'low', action: 'start' } } }])).replies;
     expect(await lowStart()).toEqual([expect.objectContaining({ id: 1, ok: false, error: expect.objectContaining({ code: 'POLICY_DENIED' }) })]);
     // The holder under an exclusive policy reloaded unchanged keeps the card: low's start, queued
     // behind the reload's check, is still refused, high's controller runs on, its session open.

@@ -15,6 +15,7 @@ import { readdirSync, readFileSync, renameSync, mkdirSync } from 'node:fs';
 import { createConnection, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { skipWhenMissing } from '../../testing/skipWithReason';
 import { parsePolicy } from '../../policy/policyLoader';
 import { cardProxyPaths } from '../../smartcard/levelCardProxy';
 import { serveManagerToCloison, type ServedManager } from '../../testing/managerServedToCloison';
@@ -78,7 +79,7 @@ afterAll(async () => {
   await manager?.close();
 }, 60_000);
 
-describe.skipIf(missing.length > 0)('the card pulled out, the manager\'s watch', () => {
+describe('the card pulled out, the manager\'s watch', skipWhenMissing(missing), () => {
   it('a part that never asks card.presence: the session opened before the card was pulled ends, a new proxy serves', async () => {
     const started = await sendFramesAs(manager.cloison, socketPath(), [{ json: { id: 1, request: { op: 'card.proxy', level: 'high', action: 'start' } } }]);
     expect(started.replies).toEqual([{ id: 1, ok: true, result: { running: true } }]);

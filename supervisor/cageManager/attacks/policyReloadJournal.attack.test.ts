@@ -12,7 +12,7 @@ import { readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { serveManagerToCloison, type ServedManager } from '../../testing/managerServedToCloison';
-import { nodeProgramAs } from '../../testing/nodeProgramAs';
+import { FRAMED_CONNECTION_SOURCE, nodeProgramAs } from '../../testing/nodeProgramAs';
 import { bwrapCage, twoLevelPolicy } from '../../testing/testPolicy';
 import { ManagerPolicyReload } from '../managerPolicyReload';
 
@@ -20,27 +20,17 @@ const POLICY = twoLevelPolicy({ low: bwrapCage({ uid: 61870 }), high: bwrapCage(
 const RELOADS = 3000;
 
 /** The part: RELOADS policy.reload, each sent once the last is answered; prints the answers counted. */
-const RELOADER = `
-const net = require('net');
+const RELOADER = `${FRAMED_CONNECTION_SOURCE}
 const [path, count] = process.argv.slice(1);
-const frame = (id, request) => { const b = Buffer.from(JSON.stringify({ id, request })); const h = Buffer.alloc(4); h.writeUInt32BE(b.length); return Buffer.concat([h, b]); };
 const n = Number(count);
 const codes = {};
 let sent = 0;
-let buf = Buffer.alloc(0);
-const s = net.connect(path);
-s.on('error', (e) => { process.stdout.write(JSON.stringify({ error: e.code || e.message, codes })); process.exit(0); });
-s.on('data', (d) => {
-  buf = Buffer.concat([buf, d]);
-  while (buf.length >= 4 && buf.length >= 4 + buf.readUInt32BE(0)) {
-    const r = JSON.parse(buf.subarray(4, 4 + buf.readUInt32BE(0)).toString());
-    buf = buf.subarray(4 + buf.readUInt32BE(0));
-    const code = r.ok ? (r.result.accepted ? 'accepted' : 'refused') : r.error.code;
-    codes[code] = (codes[code] || 0) + 1;
-    if (sent === n) { process.stdout.write(JSON.stringify({ codes })); process.exit(0); }
-    s.write(frame(sent, { op: 'policy.reload' })); sent += 1;
-  }
-});
+const s = framedConnection(path, (r) => {
+  const code = r.ok ? (r.result.accepted ? 'accepted' : 'refused') : r.error.code;
+  codes[code] = (codes[code] || 0) + 1;
+  if (sent === n) { process.stdout.write(JSON.stringify({ codes })); process.exit(0); }
+  s.write(frame(sent, { op: 'policy.reload' })); sent += 1;
+}, (e) => { process.stdout.write(JSON.stringify({ error: e.code || e.message, codes })); process.exit(0); });
 s.on('connect', () => { s.write(frame(sent, { op: 'policy.reload' })); sent += 1; });
 `;
 

@@ -9,7 +9,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { serveManagerToCloison, type ServedManager } from '../../testing/managerServedToCloison';
-import { nodeProgramAs } from '../../testing/nodeProgramAs';
+import { FRAMED_CONNECTION_SOURCE, nodeProgramAs } from '../../testing/nodeProgramAs';
 import { bwrapCage, twoLevelPolicy } from '../../testing/testPolicy';
 import type { RequestOf } from '../requests';
 
@@ -17,28 +17,18 @@ const POLICY = twoLevelPolicy({ low: bwrapCage({ uid: 61850 }), high: bwrapCage(
 const FORBIDDEN = 20_000;
 
 /** The part: FORBIDDEN requests in one go, then an honest one; prints the answers' codes counted and the honest answer. */
-const FLOODER = `
-const net = require('net');
+const FLOODER = `${FRAMED_CONNECTION_SOURCE}
 const [path, count] = process.argv.slice(1);
-const frame = (id, request) => { const b = Buffer.from(JSON.stringify({ id, request })); const h = Buffer.alloc(4); h.writeUInt32BE(b.length); return Buffer.concat([h, b]); };
 const forbidden = (i) => i % 10 === 9 ? { op: 'made.up.' + i }
   : i % 2 ? { op: 'xhelper.run', level: 'secret', program: 'xclip', args: ['-o'] }
   : { op: 'cage.start', level: 'low', uid: 0 };
 const n = Number(count);
 const codes = {};
 let honest = null;
-let buf = Buffer.alloc(0);
-const s = net.connect(path);
-s.on('error', (e) => { process.stdout.write(JSON.stringify({ error: e.code || e.message, codes })); process.exit(0); });
-s.on('data', (d) => {
-  buf = Buffer.concat([buf, d]);
-  while (buf.length >= 4 && buf.length >= 4 + buf.readUInt32BE(0)) {
-    const r = JSON.parse(buf.subarray(4, 4 + buf.readUInt32BE(0)).toString());
-    buf = buf.subarray(4 + buf.readUInt32BE(0));
-    if (r.id === n) honest = r; else codes[r.ok ? 'ok' : r.error.code] = (codes[r.ok ? 'ok' : r.error.code] || 0) + 1;
-    if (honest && Object.values(codes).reduce((a, b) => a + b, 0) === n) { process.stdout.write(JSON.stringify({ codes, honest })); process.exit(0); }
-  }
-});
+const s = framedConnection(path, (r) => {
+  if (r.id === n) honest = r; else codes[r.ok ? 'ok' : r.error.code] = (codes[r.ok ? 'ok' : r.error.code] || 0) + 1;
+  if (honest && Object.values(codes).reduce((a, b) => a + b, 0) === n) { process.stdout.write(JSON.stringify({ codes, honest })); process.exit(0); }
+}, (e) => { process.stdout.write(JSON.stringify({ error: e.code || e.message, codes })); process.exit(0); });
 s.on('connect', () => {
   for (let i = 0; i < n; i += 1000) s.write(Buffer.concat(Array.from({ length: Math.min(1000, n - i) }, (_, j) => frame(i + j, forbidden(i + j)))));
   s.write(frame(n, { op: 'xhelper.run', level: 'low', program: 'xsetroot', args: ['-solid', '#202020'] }));

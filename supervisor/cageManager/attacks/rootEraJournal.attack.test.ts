@@ -9,15 +9,14 @@
  *
  * A real move into a real folder of a real account; the forgery done by that account itself.
  */
-import { execFileSync } from 'node:child_process';
-import { chmodSync, chownSync, mkdirSync, readFileSync } from 'node:fs';
+import { chownSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FileAuditJournal } from '../../audit/auditJournal';
 import { readJournalKeys } from '../../audit/journalKey';
 import { runCli } from '../../cli/cloison';
-import { createPamTestUser, type PamTestUser } from '../../testing/pamTestUser';
-import { testRoot } from '../../testing/testRoots';
+import type { PamTestUser } from '../../testing/pamTestUser';
+import { nodeAs, stateMoveFolders } from '../../testing/stateMoveFolders';
 import { MANAGER_JOURNAL_FILE } from '../managerExecutors';
 import { journalStateMove, moveRootStateToPart } from '../rootStateToPart';
 
@@ -44,7 +43,7 @@ fs.writeFileSync(dir + '/audit.jsonl', records.map((r) => JSON.stringify(r)).joi
 const last = records.at(-1);
 fs.writeFileSync(dir + '/audit.jsonl.head', JSON.stringify({ seq: last.seq, hash: last.hash, mac: c.createHmac('sha256', chain).update('head:' + last.seq + ':' + last.hash).digest('hex') }) + '\\n');
 `;
-const forgeAsPart = () => execFileSync('setpriv', ['--reuid', String(peer.uid), '--regid', String(peer.gid), '--clear-groups', process.execPath, '-e', FORGE, part]);
+const forgeAsPart = () => nodeAs(peer, FORGE, part);
 
 function verify(...args: string[]): { code: number; out: string; err: string } {
   let out = '';
@@ -54,14 +53,7 @@ function verify(...args: string[]): { code: number; out: string; err: string } {
 }
 
 beforeEach(() => {
-  root = testRoot('cloison-rootera-');
-  state = join(root, 'state');
-  part = join(root, 'state-part');
-  chmodSync(root, 0o711);
-  mkdirSync(state, { mode: 0o700 });
-  peer = createPamTestUser();
-  mkdirSync(part, { mode: 0o700 });
-  chownSync(part, peer.uid, peer.gid);
+  ({ root, state, part, peer } = stateMoveFolders('cloison-rootera-'));
   // The root supervisor's journal: a transfer from high to low among its records.
   const j = new FileAuditJournal(join(state, 'audit.jsonl'));
   j.append('supervisor.started', 'supervisor', {});

@@ -14,21 +14,18 @@
  * listening); the requests from a real `cloison`-account process in the wire format.
  */
 import { execFileSync } from 'node:child_process';
-import { chmodSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Policy } from '../../../shared/policy';
-import { FileAuditJournal } from '../../audit/auditJournal';
 import { parsePolicy } from '../../policy/policyLoader';
-import { createPamTestUser, type PamTestUser } from '../../testing/pamTestUser';
+import { serveManagerToCloison, type ServedManager } from '../../testing/managerServedToCloison';
 import { sendFramesAs } from '../../testing/rawFramesAs';
 import { testRoot } from '../../testing/realCage';
 import { startSiteGateway, type SiteGateway } from '../../testing/siteGateway';
 import { bwrapCage, twoLevelPolicy } from '../../testing/testPolicy';
 import { waitFor } from '../../testing/waitFor';
-import { CageManagerServer } from '../cageManagerServer';
 import { ManagedCages } from '../managedCages';
-import { managerExecutors } from '../managerExecutors';
 
 const UIDS = { low: 61860, high: 61861 };
 const SUBNET = 60 + (process.pid % 120);
@@ -36,16 +33,12 @@ const SMALL = 'homeBytes: 64MiB, tmpfsBytes: 32MiB';
 
 let root: string;
 let site: SiteGateway;
-let cloison: PamTestUser;
-let journal: FileAuditJournal;
-let server: CageManagerServer;
-let table: ReturnType<typeof managerExecutors>;
+let manager: ServedManager;
 let policy: Policy;
 let lowConf: string;
 const cages = new ManagedCages();
 
-const socket = () => join(root, 'manager.sock');
-const ask = async (request: unknown) => (await sendFramesAs(cloison, socket(), [{ json: { id: 1, request } }])).replies[0] as { ok: boolean; result?: { tunnel: Record<string, unknown> | null }; error?: { code: string; message: string } };
+const ask = async (request: unknown) => (await sendFramesAs(manager.cloison, manager.socketPath, [{ json: { id: 1, request } }])).replies[0] as { ok: boolean; result?: { tunnel: Record<string, unknown> | null }; error?: { code: string; message: string } };
 const policyWith = (lowNetwork: string) =>
   parsePolicy(
     twoLevelPolicy({
@@ -57,37 +50,20 @@ const policyWith = (lowNetwork: string) =>
 
 beforeAll(async () => {
   root = testRoot('cloison-tunst-');
-  chmodSync(root, 0o711);
-  cloison = createPamTestUser();
-  journal = new FileAuditJournal(join(root, 'audit.jsonl'));
   site = await startSiteGateway(root, SUBNET);
   const key = execFileSync('wg', ['genkey'], { encoding: 'utf8' }).trim();
   const peerKey = execFileSync('wg', ['pubkey'], { input: execFileSync('wg', ['genkey']), encoding: 'utf8' }).trim();
   lowConf = join(root, 'wg-low.conf');
   writeFileSync(lowConf, `[Interface]\nPrivateKey = ${key}\nAddress = 10.98.${SUBNET}.2/32\n\n[Peer]\nPublicKey = ${peerKey}\nEndpoint = 127.0.0.1:51996\nAllowedIPs = 10.98.${SUBNET}.0/24\n`, { mode: 0o600 });
   policy = policyWith(`{ mode: wireguard, config: ${lowConf} }`);
-  const folders = { stateDir: join(root, 'state'), runDir: join(root, 'run') };
-  table = managerExecutors({ policy: () => policy, ...folders, trainingKeysDir: join(root, 'training'), workstationUser: null, hostSound: () => null, cages, part: () => null, onSleep: () => undefined });
-  server = new CageManagerServer({
-    socketPath: socket(),
-    peerUid: cloison.uid,
-    peerGid: cloison.gid,
-    journal,
-    authorization: { policy: () => policy, ...folders, trainingKeysDir: join(root, 'training'), workstationUser: null, holdsCage: cages.holds },
-    executors: table.executors,
-  });
-  await server.listen();
+  manager = await serveManagerToCloison({ root, policy: () => policy, cages, holdsCage: true, table: { part: () => null } });
   for (const level of ['high', 'low'] as const) expect(await ask({ op: 'cage.start', level, uid: UIDS[level] })).toMatchObject({ ok: true });
 }, 90_000);
 
 afterAll(async () => {
-  await server?.close();
-  table?.stop();
-  for (const level of cages.levels()) await cages.cage(level)?.stop().catch(() => undefined);
-  journal?.close();
-  cloison?.remove();
-  site?.stop();
-  rmSync(root, { recursive: true, force: true });
+  // The site's gateway stopped once the manager no longer serves (or alone, when the manager never started).
+  if (manager) await manager.close(() => site?.stop());
+  else site?.stop();
 }, 60_000);
 
 /** Every private or preshared key a configuration holds. */
@@ -122,7 +98,7 @@ describe('tunnel.status from the cloison part', () => {
 
   it('a flood of one level\'s requests is held to its lane: each answered or BUSY, another level\'s answered in the same burst', async () => {
     const frames = [...Array.from({ length: 80 }, (_, i) => ({ json: { id: i + 1, request: { op: 'tunnel.status', level: 'high' } } })), { json: { id: 1000, request: { op: 'tunnel.status', level: 'low' } } }];
-    const outcome = await sendFramesAs(cloison, socket(), frames);
+    const outcome = await sendFramesAs(manager.cloison, manager.socketPath, frames);
     const replies = outcome.replies as Array<{ id: number; ok: boolean; error?: { code: string } }>;
     expect(outcome.closed || replies.length === frames.length).toBe(true);
     expect(replies).toHaveLength(frames.length);
@@ -142,7 +118,7 @@ describe('tunnel.status from the cloison part', () => {
     } finally {
       policy = before;
     }
-    expect(readFileSync(join(root, 'audit.jsonl'), 'utf8')).toMatch(/"op":"tunnel\.status","reason":"level low has no tunnel in the running policy".*"kind":"rootRequest\.refused"/);
+    expect(readFileSync(manager.journal.path, 'utf8')).toMatch(/"op":"tunnel\.status","reason":"level low has no tunnel in the running policy".*"kind":"rootRequest\.refused"/);
   });
 
   it("a configuration the parser refuses does not carry the level's key into the reason the part reads", async () => {

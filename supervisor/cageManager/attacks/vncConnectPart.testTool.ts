@@ -4,13 +4,13 @@
  * manager hands over (reads them, holds them, writes to them). One JSON line a command on a socket
  * of its own, one a reply.
  */
-import { createServer, type Socket } from 'node:net';
-import { createInterface } from 'node:readline';
+import type { Socket } from 'node:net';
 import type { CloisonError } from '../../../shared/errors';
 import { CageManagerClient } from '../cageManagerClient';
 import { restrictCloisonPart } from '../cloisonPartRestriction';
 import type { RootRequest } from '../requests';
 import { HandedSockets, managerChannel, VNC_SERVER_MESSAGE } from '../socketHandOver';
+import { serveCommands } from '../partCommandServer.testTool';
 
 const start = restrictCloisonPart() as { managerSocket: string; commandSocket: string };
 const channel = managerChannel();
@@ -120,13 +120,4 @@ async function run(c: Command): Promise<unknown> {
   }
 }
 
-const server = createServer((socket) => {
-  createInterface({ input: socket }).on('line', (line) => {
-    const c = JSON.parse(line) as Command;
-    run(c).then(
-      (result) => socket.write(`${JSON.stringify({ id: c.id, ok: true, result })}\n`),
-      (err: unknown) => socket.write(`${JSON.stringify({ id: c.id, ok: false, error: String((err as Error).message), code: (err as CloisonError).code ?? null })}\n`),
-    );
-  });
-});
-server.listen(start.commandSocket, () => channel.send({ type: 'listening', uid: process.getuid!() }));
+serveCommands<Command>(start.commandSocket, run, () => channel.send({ type: 'listening', uid: process.getuid!() }));

@@ -17,8 +17,8 @@ import { chmodSync, chownSync, mkdirSync, readdirSync, readlinkSync, rmSync, wri
 import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cloisonPart, type CloisonPartMessage } from '../../cageManager/cloisonPart';
 import { createPamTestUser, type PamTestUser } from '../../testing/pamTestUser';
+import { partReports, type PartReports } from '../../testing/reportingPart';
 import { testRoot } from '../../testing/testRoots';
 
 let root: string;
@@ -26,7 +26,6 @@ let cloison: PamTestUser;
 let socketServer: Server;
 let tcpServer: Server;
 let port = 0;
-let part: ReturnType<typeof cloisonPart> | null = null;
 
 beforeAll(async () => {
   root = testRoot('cloison-cvp-');
@@ -53,39 +52,26 @@ beforeAll(async () => {
 }, 60_000);
 
 afterAll(async () => {
-  await part?.stop();
   socketServer?.close();
   tcpServer?.close();
   cloison?.remove();
   rmSync(root, { recursive: true, force: true });
 }, 60_000);
 
-async function runPart(filter: 'service' | 'sandboxing'): Promise<Record<string, Record<string, unknown>>> {
-  const reports: Record<string, Record<string, unknown>> = {};
-  await new Promise<void>((resolve, reject) => {
-    part = cloisonPart({
-      command: { callerUrl: import.meta.url, source: '', bundle: '', script: join(__dirname, '../../testing/convertingPart.ts') },
-      account: () => cloison,
-      start: {
-        filter,
-        workDir: join(root, 'work'),
-        stateDir: join(root, 'state'),
-        managerSocket: join(root, 'manager.sock'),
-        port,
-        scanner: ['/usr/bin/env', `DB=${join(root, 'db')}`, '/bin/sh', join(root, 'tool', 'scan.sh')],
-        scannerBinds: [join(root, 'tool'), join(root, 'db')],
-      },
-      message: (m: CloisonPartMessage) => {
-        if (m.type === 'done') resolve();
-        else if (m.type === 'report') reports[m.step as string] = m;
-      },
-      restarting: (reason) => reject(new Error(`the part ended (${reason}) after ${JSON.stringify(reports)}`)),
-    });
-    part.start().catch(reject);
+function runPart(filter: 'service' | 'sandboxing'): Promise<PartReports> {
+  return partReports({
+    script: join(__dirname, '../../testing/convertingPart.ts'),
+    account: cloison,
+    start: {
+      filter,
+      workDir: join(root, 'work'),
+      stateDir: join(root, 'state'),
+      managerSocket: join(root, 'manager.sock'),
+      port,
+      scanner: ['/usr/bin/env', `DB=${join(root, 'db')}`, '/bin/sh', join(root, 'tool', 'scan.sh')],
+      scannerBinds: [join(root, 'tool'), join(root, 'db')],
+    },
   });
-  await part!.stop();
-  part = null;
-  return reports;
 }
 
 describe('the converter and the scanner in the cloison part', () => {

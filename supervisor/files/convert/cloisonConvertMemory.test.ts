@@ -16,13 +16,13 @@
 import { chmodSync, chownSync, existsSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cloisonPart, type CloisonPartMessage } from '../../cageManager/cloisonPart';
+import { skipWhen } from '../../testing/skipWithReason';
 import { createPamTestUser, type PamTestUser } from '../../testing/pamTestUser';
+import { partReports } from '../../testing/reportingPart';
 import { testRoot } from '../../testing/testRoots';
 
 let root: string;
 let cloison: PamTestUser;
-let part: ReturnType<typeof cloisonPart> | null = null;
 // Seen before the group of its own, the stand-in in the part's group: the part's group at its
 // limit (memory.max_usage_in_bytes 1 GiB of 1 GiB), the stand-in killed by the OOM killer of the
 // part's group, the user reading "the converter crashed: exit 137".
@@ -37,30 +37,18 @@ beforeAll(() => {
 }, 60_000);
 
 afterAll(async () => {
-  await part?.stop();
   cloison?.remove();
   rmSync(root, { recursive: true, force: true });
 }, 60_000);
 
-describe.runIf(cgroupV1)('a conversion that allocates without end, in the cloison part', () => {
+describe('a conversion that allocates without end, in the cloison part', skipWhen(!cgroupV1 && 'no cgroup v1 memory hierarchy (the part\'s memory limit is tested there)'), () => {
   it('is killed in a group of its own: the part\'s group never reaches its limit, the user reads why, the next document converts', async () => {
-    const reports: Record<string, Record<string, unknown>> = {};
-    await new Promise<void>((resolve, reject) => {
-      part = cloisonPart({
-        command: { callerUrl: import.meta.url, source: '', bundle: '', script: join(__dirname, '../../testing/memoryHogPart.ts') },
-        account: () => cloison,
-        start: { filter: 'sandboxing', workDir: join(root, 'work') },
-        limits: { memoryBytes: 1024 * 2 ** 20, tasks: 256 },
-        message: (m: CloisonPartMessage) => {
-          if (m.type === 'done') resolve();
-          else if (m.type === 'report') reports[m.step as string] = m;
-        },
-        restarting: (reason) => reject(new Error(`the part ended (${reason}) after ${JSON.stringify(reports)}`)),
-      });
-      part.start().catch(reject);
+    const reports = await partReports({
+      script: join(__dirname, '../../testing/memoryHogPart.ts'),
+      account: cloison,
+      start: { filter: 'sandboxing', workDir: join(root, 'work') },
+      limits: { memoryBytes: 1024 * 2 ** 20, tasks: 256 },
     });
-    await part!.stop();
-    part = null;
     const hog = reports.hog as { result: { ok: boolean; refusal?: string; reason?: string }; before: { failcnt: number; limit: number }; after: { failcnt: number; limit: number; maxUsage: number } };
     expect(hog.before.limit).toBe(1024 * 2 ** 20);
     expect(hog.result, JSON.stringify(hog)).toMatchObject({ ok: false, refusal: 'out-of-memory', reason: expect.stringContaining('the converter ran out of memory') });
