@@ -103,7 +103,7 @@ export function drawInMemory(rfb: RFB): MemoryFramebuffer {
     const top = Math.max(bounds.top, vp.y);
     const right = Math.min(bounds.right, vp.x + vp.w, fb.width);
     const bottom = Math.min(bounds.bottom, vp.y + vp.h, fb.height);
-    if (right > left && bottom > top) display._targetCtx.putImageData(fb.imageData, -vp.x, -vp.y, left, top, right - left, bottom - top);
+    if (right > left && bottom > top) display._targetCtx.putImageData(fb.imageData, 0 - vp.x, 0 - vp.y, left, top, right - left, bottom - top);
     bounds.left = bounds.top = 65535;
     bounds.right = bounds.bottom = 0;
   };
