@@ -151,6 +151,31 @@ describe('noVNC drawing in memory', () => {
     expect(puts).toEqual([{ dx: 0, dy: 0, x: 0, y: 0, w: 6, h: 2 }]);
   });
 
+  it("draws an image through a scratch canvas no larger than the screen, whatever size the cage's image claims", () => {
+    const { display, rfb } = fakeDisplay();
+    const scratch = { width: 300, height: 150, sizes: [] as string[], drawn: [] as number[][] };
+    const context = {
+      canvas: scratch,
+      clearRect: () => undefined,
+      drawImage: (_img: unknown, ...a: number[]) => void scratch.drawn.push(a),
+      getImageData: (_x: number, _y: number, w: number, h: number) => {
+        scratch.sizes.push(`${scratch.width}x${scratch.height}`);
+        return { data: new Uint8ClampedArray(w * h * 4).fill(9) };
+      },
+    };
+    const canvas = { getContext: () => context } as unknown as HTMLCanvasElement;
+    const fb = drawInMemory(rfb, () => canvas);
+    display.resize(640, 400);
+    // A hostile cage's JPEG rectangle: 16384×16384 at (600, 390), all but 40×10 of it off the screen.
+    display.drawImage({ width: 16384, height: 16384 } as unknown as CanvasImageSource, 600, 390);
+    expect(scratch.sizes).toEqual(['300x150']);
+    expect(scratch.drawn).toEqual([[0, 0, 40, 10, 0, 0, 40, 10]]);
+    expect(fb.pixels[(399 * 640 + 639) * 4]).toBe(9);
+    // An image wholly off the screen is not drawn at all.
+    display.drawImage({ width: 100, height: 100 } as unknown as CanvasImageSource, 700, 0);
+    expect(scratch.drawn).toHaveLength(1);
+  });
+
   it('refuses a display that is not noVNC 1.7s', () => {
     expect(() => drawInMemory({ _display: {} } as unknown as RFB)).toThrow(/not 1.7/);
   });

@@ -43,7 +43,8 @@ interface NoVncDisplay {
 
 const methods = ['fillRect', 'blitImage', 'copyImage', 'drawImage', 'flip', 'resize', 'getImageData', 'toDataURL', 'toBlob', 'viewportChangeSize', 'viewportChangePos', '_damage'] as const;
 
-export function drawInMemory(rfb: RFB): MemoryFramebuffer {
+/** `newCanvas` makes the scratch canvas images are read back through (a stand-in in tests). */
+export function drawInMemory(rfb: RFB, newCanvas: () => HTMLCanvasElement = () => document.createElement('canvas')): MemoryFramebuffer {
   const display = (rfb as unknown as { _display?: NoVncDisplay })._display;
   if (!display || methods.some((m) => typeof display[m] !== 'function') || !Array.isArray(display._renderQ) || !display._damageBounds || !display._viewportLoc)
     throw new Error("noVNC's display is not 1.7's: it cannot draw in memory");
@@ -77,22 +78,24 @@ export function drawInMemory(rfb: RFB): MemoryFramebuffer {
   // Only the render queue draws images: (image, x, y) or (image, sx, sy, sw, sh, dx, dy, dw, dh).
   display.drawImage = (image, ...args) => {
     const whole = args.length <= 2;
-    const width = whole ? Number(image.width) : args[6]!;
-    const height = whole ? Number(image.height) : args[7]!;
-    const [x, y] = whole ? [args[0]!, args[1]!] : [args[4]!, args[5]!];
-    if (!(width > 0 && height > 0)) return;
-    scratch ??= document.createElement('canvas').getContext('2d', { willReadFrequently: true })!;
+    const [sx, sy, sw, sh] = whole ? [0, 0, Number(image.width), Number(image.height)] : [args[0]!, args[1]!, args[2]!, args[3]!];
+    const [dx, dy, dw, dh] = whole ? [args[0]!, args[1]!, sw, sh] : [args[4]!, args[5]!, args[6]!, args[7]!];
+    display._damage(dx, dy, dw, dh);
+    // Only what lands on the screen is drawn and read back: a cage's image larger than its screen
+    // costs no more scratch canvas than the screen.
+    const on = fb.onScreen(dx, dy, dw, dh);
+    if (!on || !(sw > 0 && sh > 0)) return;
+    const [scaleX, scaleY] = [sw / dw, sh / dh];
+    scratch ??= newCanvas().getContext('2d', { willReadFrequently: true });
+    if (!scratch) return;
     const canvas = scratch.canvas;
-    if (canvas.width < width || canvas.height < height) {
-      canvas.width = Math.max(canvas.width, width);
-      canvas.height = Math.max(canvas.height, height);
+    if (canvas.width < on.width || canvas.height < on.height) {
+      canvas.width = Math.max(canvas.width, on.width);
+      canvas.height = Math.max(canvas.height, on.height);
     }
-    scratch.clearRect(0, 0, width, height);
-    if (whole) scratch.drawImage(image, 0, 0);
-    else scratch.drawImage(image, args[0]!, args[1]!, args[2]!, args[3]!, 0, 0, width, height);
-    const pixels = scratch.getImageData(0, 0, width, height).data;
-    fb.blit(x, y, width, height, pixels);
-    display._damage(x, y, width, height);
+    scratch.clearRect(0, 0, on.width, on.height);
+    scratch.drawImage(image, sx + (on.x - dx) * scaleX, sy + (on.y - dy) * scaleY, on.width * scaleX, on.height * scaleY, 0, 0, on.width, on.height);
+    fb.blit(on.x, on.y, on.width, on.height, scratch.getImageData(0, 0, on.width, on.height).data);
   };
   display.flip = (fromQueue) => {
     if (queued(fromQueue)) return canvasFlip(fromQueue);

@@ -53,7 +53,7 @@ export class MemoryFramebuffer {
 
   /** A rectangle of one colour; returns false when nothing of it is on the screen. */
   fill(x: number, y: number, width: number, height: number, r: number, g: number, b: number): boolean {
-    const c = this.clip(x, y, width, height);
+    const c = this.onScreen(x, y, width, height);
     if (!c) return false;
     const word = packRgba(r, g, b);
     const words = this.words;
@@ -71,7 +71,7 @@ export class MemoryFramebuffer {
    * false when nothing of them is on the screen.
    */
   blit(x: number, y: number, width: number, height: number, source: ArrayLike<number> & { subarray(begin: number, end: number): ArrayLike<number> }, offset = 0): boolean {
-    const c = this.clip(x, y, width, height);
+    const c = this.onScreen(x, y, width, height);
     if (!c) return false;
     const pixels = this.pixelBytes;
     const rowBytes = c.width * 4;
@@ -90,7 +90,7 @@ export class MemoryFramebuffer {
    * (x, y), made opaque as they are written; returns false when nothing of them is on the screen.
    */
   rgb(x: number, y: number, width: number, height: number, source: ArrayLike<number>): boolean {
-    const c = this.clip(x, y, width, height);
+    const c = this.onScreen(x, y, width, height);
     if (!c) return false;
     const words = this.words;
     for (let row = 0; row < c.height; row++) {
@@ -109,9 +109,9 @@ export class MemoryFramebuffer {
    */
   copy(fromX: number, fromY: number, toX: number, toY: number, width: number, height: number): { x: number; y: number; width: number; height: number } | null {
     // Clip the source, move the destination with it; then clip the destination, move the source.
-    const s = this.clip(fromX, fromY, width, height);
+    const s = this.onScreen(fromX, fromY, width, height);
     if (!s) return null;
-    const d = this.clip(toX + (s.x - fromX), toY + (s.y - fromY), s.width, s.height);
+    const d = this.onScreen(toX + (s.x - fromX), toY + (s.y - fromY), s.width, s.height);
     if (!d) return null;
     const sx = s.x + (d.x - (toX + (s.x - fromX)));
     const sy = s.y + (d.y - (toY + (s.y - fromY)));
@@ -127,7 +127,8 @@ export class MemoryFramebuffer {
     return d;
   }
 
-  private clip(x: number, y: number, width: number, height: number): { x: number; y: number; width: number; height: number } | null {
+  /** The part of a rectangle on the screen, or null when none of it is. */
+  onScreen(x: number, y: number, width: number, height: number): { x: number; y: number; width: number; height: number } | null {
     const left = Math.max(0, x);
     const top = Math.max(0, y);
     const right = Math.min(this.w, x + width);
