@@ -13,7 +13,7 @@
  * Cloison with all of its path.
  *
  * Frames are what each viewer paints: noVNC's flips to its visible canvas (one per framebuffer
- * update with damage, counted in the viewer's frame), vncviewer's XShmPutImage/XPutImage calls
+ * update with damage, a drawImage or putImageData onto it, counted in the viewer's frame), vncviewer's XShmPutImage/XPutImage calls
  * (counted by a perf uprobe: its own log has no count). CPU is the whole path's: the cage's Xvnc
  * plus the shell (supervisor and Chromium) or vncviewer; Firefox's own is the same for both and
  * left out. Goal: ≥ 1.0× vncviewer's frames per second, ≤ 1.2× its CPU per frame.
@@ -82,9 +82,13 @@ async function countViewerWork(frame: Frame): Promise<void> {
     const put = proto.putImageData as (...args: unknown[]) => void;
     proto.putImageData = function (this: CanvasRenderingContext2D, ...args: unknown[]) {
       const img = args[0] as ImageData;
-      add('blits');
-      add('blitPixels', img.width * img.height);
+      // Onto the visible canvas, a flip (the viewer drawing in memory: drawInMemory.ts); else a decoded rectangle.
+      const kind = this.canvas.isConnected ? 'flip' : 'blit';
+      const t = performance.now();
       put.apply(this, args);
+      if (kind === 'flip') add('flipMs', performance.now() - t);
+      add(`${kind}s`);
+      add(`${kind}Pixels`, args.length >= 7 ? (args[5] as number) * (args[6] as number) : img.width * img.height);
     } as typeof proto.putImageData;
     const draw = proto.drawImage as (...args: unknown[]) => void;
     proto.drawImage = function (this: CanvasRenderingContext2D, ...args: unknown[]) {

@@ -10,6 +10,9 @@ import { countDrawnPixels } from './drawnPixels';
 import { guardFramebufferSize } from './framebufferGuard';
 import { parseShellMessage } from './shellMessage';
 import { canPace, PacedChannel } from './pacedChannel';
+import { askForLosslessEncodings } from './encodingChoice';
+import { drawInMemory } from './drawInMemory';
+import { decodeTightInMemory } from './tightInMemory';
 import './viewer.css';
 
 /** The trusted page that may embed and drive this viewer, from the address it loaded us with. */
@@ -36,6 +39,9 @@ function open(url: string): void {
   const paced = canPace() ? new PacedChannel(url, place) : null;
   channel = paced;
   const r = new RFB(screen, paced ? (paced as unknown as WebSocket) : url, { shared: true }); // noVNC takes any raw channel
+  // What costs the viewer least per frame of a moving page (bench/RESULTS.md, Firefox scroll).
+  askForLosslessEncodings(r);
+  decodeTightInMemory(r, drawInMemory(r));
   guardFramebufferSize(r, () => tell({ type: 'state', state: 'unreachable' }));
   if (paced)
     countDrawnPixels(r, (pixels, drawnOn) => {

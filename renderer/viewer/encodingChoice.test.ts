@@ -1,0 +1,44 @@
+/**
+ * The viewer asks its cage for noVNC's encodings without a JPEG quality level (so a TigerVNC server
+ * sends no JPEG), everything else as noVNC lists it; noVNC's shared message table is left as it was.
+ */
+import { describe, expect, it } from 'vitest';
+import type RFB from '@novnc/novnc';
+import { askForLosslessEncodings, isJpegQualityLevel, losslessEncodings } from './encodingChoice';
+
+/** noVNC 1.7's list for a 24-bit screen with quality 6 and compression 2 (rfb.js, _sendEncodings). */
+const NOVNC_LIST = [1, 7, -260, 16, 21, 5, 2, 6, 0, -32 + 6, -256 + 2, -223, -224, -258, -261, -308, -309, -312, -313, -307, 0xc0a1e5ce, -316];
+
+describe('encoding choice', () => {
+  it('leaves out the JPEG quality levels, and only them, in noVNC order', () => {
+    expect(losslessEncodings(NOVNC_LIST)).toEqual(NOVNC_LIST.filter((e) => e !== -26));
+    expect([-33, -32, -23, -22].map(isJpegQualityLevel)).toEqual([false, true, true, false]);
+    expect(losslessEncodings(NOVNC_LIST)).toContain(-254); // the compression level stays
+  });
+
+  it("filters noVNC's SetEncodings as it is sent, and restores noVNC's shared message table", () => {
+    const sent: number[][] = [];
+    const messages = { clientEncodings: (_sock: unknown, list: number[]) => void sent.push(list) };
+    const original = messages.clientEncodings;
+    class FakeRfb {
+      static messages = messages;
+      _sock = {};
+      _sendEncodings() {
+        FakeRfb.messages.clientEncodings(this._sock, NOVNC_LIST);
+      }
+    }
+    const rfb = new FakeRfb();
+    askForLosslessEncodings(rfb as unknown as RFB);
+    rfb._sendEncodings();
+    expect(sent).toEqual([losslessEncodings(NOVNC_LIST)]);
+    expect(sent[0]!.some(isJpegQualityLevel)).toBe(false);
+    expect(messages.clientEncodings).toBe(original);
+    // Another connection of the page, not wrapped, still sends noVNC's own list.
+    new FakeRfb()._sendEncodings();
+    expect(sent[1]).toEqual(NOVNC_LIST);
+  });
+
+  it('refuses a noVNC whose internals are not the ones it wraps', () => {
+    expect(() => askForLosslessEncodings({} as RFB)).toThrow(/not 1.7/);
+  });
+});

@@ -1,0 +1,52 @@
+/**
+ * Tight's full-colour rectangles (its "copy filter": zlib-inflated r, g, b) written straight into
+ * the viewer's memory framebuffer (drawInMemory.ts), four bytes a pixel at once. noVNC 1.7 first
+ * copies them byte by byte into a fresh RGBA array per rectangle, then draws that: on a scrolling
+ * page, where most of what changes has more colours than Tight's palettes hold, that loop and its
+ * garbage were the viewer's largest JavaScript cost per frame (bench/RESULTS.md, Firefox scroll).
+ *
+ * Anything else — a rectangle while noVNC's render queue waits for an image, one too small to be
+ * compressed — goes through noVNC's own code. Pinned to noVNC 1.7 (package.json), like the other
+ * wrappers of its internals here.
+ */
+import type RFB from '@novnc/novnc';
+import type { MemoryFramebuffer } from './memoryFramebuffer';
+
+const TIGHT = 7;
+/** Below this many bytes Tight sends the pixels uncompressed (RFB's Tight specification). */
+const TIGHT_MIN_TO_COMPRESS = 12;
+
+interface Inflator {
+  setInput(data: Uint8Array | null): void;
+  inflate(expected: number): Uint8Array;
+}
+interface TightDecoderInternals {
+  _zlibs: Inflator[];
+  _readData(sock: unknown): Uint8Array | null;
+  _copyFilter(streamId: number, x: number, y: number, width: number, height: number, sock: unknown, display: unknown, depth: number): boolean;
+}
+interface DisplayInternals {
+  _renderQ: unknown[];
+  _damage(x: number, y: number, w: number, h: number): void;
+}
+
+export function decodeTightInMemory(rfb: RFB, fb: MemoryFramebuffer): void {
+  const tight = (rfb as unknown as { _decoders?: Record<number, TightDecoderInternals> })._decoders?.[TIGHT];
+  if (!tight || typeof tight._copyFilter !== 'function' || typeof tight._readData !== 'function' || !Array.isArray(tight._zlibs))
+    throw new Error("noVNC's Tight decoder is not 1.7's: its rectangles cannot be decoded in memory");
+  const original = tight._copyFilter.bind(tight);
+  tight._copyFilter = (streamId, x, y, width, height, sock, display, depth) => {
+    const size = width * height * 3;
+    const shown = display as DisplayInternals;
+    if (size < TIGHT_MIN_TO_COMPRESS || shown._renderQ.length !== 0) return original(streamId, x, y, width, height, sock, display, depth);
+    const data = tight._readData(sock);
+    if (data === null) return false; // the rest of the rectangle is still on its way
+    const zlib = tight._zlibs[streamId]!;
+    zlib.setInput(data);
+    const rgb = zlib.inflate(size);
+    zlib.setInput(null);
+    fb.rgb(x, y, width, height, rgb);
+    shown._damage(x, y, width, height);
+    return true;
+  };
+}
