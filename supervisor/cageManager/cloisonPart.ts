@@ -14,6 +14,7 @@
 import { createCageCgroup, openCageCgroup } from '../cages/cageCgroup';
 import type { PartLimits } from '../sandbox/partCgroup';
 import { UnprivilegedPart, type Parsed } from '../sandbox/partProcess';
+import { PART_ANNOUNCEMENT_TYPE } from './partAnnouncement';
 
 /** The environment variable its start is in: `{ account, ...start }` (cloisonPartRestriction.ts reads it). */
 export const CLOISON_PART_START_ENV = 'CLOISON_PART_START';
@@ -64,6 +65,10 @@ export function cloisonPart(options: CloisonPartOptions): UnprivilegedPart<Clois
     delegate: true,
     parse,
     isReady: (message) => message.type === 'ready',
+    // Its start ahead of the cages' the manager started beside it (4× their share), until its
+    // browser part listens: the shell's address waits for that, not for the cages (bench/RESULTS.md).
+    startCpuWeight: 400,
+    startOver: (message) => message.type === PART_ANNOUNCEMENT_TYPE,
     started: () => options.started?.(),
     message: options.message ?? (() => undefined),
     gone: () => undefined,

@@ -149,3 +149,36 @@ describe('what a part forks', () => {
     }
   });
 });
+
+describe('a part\'s start ahead of the cages (startCpuWeight)', () => {
+  /** Says ready, then waits for a file before it announces (its browser part listening, for the cloison part). */
+  function announcingPart(root: string): string {
+    const script = join(root, 'announcing.mjs');
+    writeFileSync(script, `import { existsSync, writeSync } from 'node:fs';
+const send = (v) => { const b = Buffer.from(JSON.stringify(v)); const h = Buffer.alloc(4); h.writeUInt32BE(b.length); writeSync(3, Buffer.concat([h, b])); };
+send({ type: 'ready' });
+const wait = setInterval(() => { if (existsSync(${JSON.stringify(join(root, 'go'))})) { clearInterval(wait); send({ type: 'announce' }); } }, 20);
+setInterval(() => undefined, 60_000);
+`);
+    return script;
+  }
+  const shares = (dirs: string[]) => {
+    const dir = dirs.find((d) => existsSync(join(d, 'cpu.shares')) || existsSync(join(d, 'cpu.weight')));
+    if (!dir) return null;
+    return existsSync(join(dir, 'cpu.shares')) ? Number(readFileSync(join(dir, 'cpu.shares'), 'utf8')) / 1024 : Number(readFileSync(join(dir, 'cpu.weight'), 'utf8')) / 100;
+  };
+
+  it('holds 4× the cages\' share until it announces, then the cages\' own (a part that never announces does not keep it: the limit is the timer\'s)', async () => {
+    const root = testRoot('cloison-partweight-');
+    const part = new UnprivilegedPart<Msg, unknown>(testPartDefinition(import.meta.url, 'weighted test part', announcingPart(root), { startCpuWeight: 400, startOver: (m) => m.type === 'announce' }));
+    parts.push(part);
+    await part.start();
+    const dirs = part.cgroupDirs;
+    if (shares(dirs) === null) return void console.log('no CPU controller in the part\'s group: nothing to weigh here');
+    // Ready, not announced: still ahead.
+    expect(shares(dirs)).toBe(4);
+    writeFileSync(join(root, 'go'), '');
+    await waitFor(() => shares(dirs) === 1, 'the cages\' share once it announced', 5_000);
+    await part.stop();
+  }, 30_000);
+});

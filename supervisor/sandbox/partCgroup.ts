@@ -34,6 +34,17 @@ export interface ControlGroups {
   open: (version: 1 | 2, dirs: string[]) => ControlGroup | null;
 }
 
+/** The cages' default share (cpuWeight 100: cgroup v2's cpu.weight, v1's cpu.shares 1024). */
+export const DEFAULT_CPU_WEIGHT = 100;
+
+/** Sets a group's CPU weight (1–10000, cages/cageCgroup.ts's scale) on whichever CPU controller it has; a group without one is left. */
+export function setGroupCpuWeight(group: ControlGroup, weight: number): void {
+  for (const dir of group.dirs) {
+    if (existsSync(join(dir, 'cpu.shares'))) writeFileSync(join(dir, 'cpu.shares'), String(Math.max(2, Math.round((weight * 1024) / 100))));
+    else if (existsSync(join(dir, 'cpu.weight'))) writeFileSync(join(dir, 'cpu.weight'), String(weight));
+  }
+}
+
 let made = 0;
 
 const slug = (name: string) => name.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '');
@@ -41,7 +52,7 @@ const slug = (name: string) => name.toLowerCase().replace(/[^a-z0-9]+/g, '-').re
 /** A fresh group for one start of the part, or null with why (the host has no controller). */
 export function createPartCgroup(groups: ControlGroups, part: string, limits: PartLimits): { cgroup: ControlGroup } | { cgroup: null; reason: string } {
   const prefix = `part-${slug(part)}-`;
-  const group = groups.create(`${prefix}${process.pid}-${++made}`, { ...limits, cpuWeight: 100 });
+  const group = groups.create(`${prefix}${process.pid}-${++made}`, { ...limits, cpuWeight: DEFAULT_CPU_WEIGHT });
   if (group.cgroup) removeOrphans(groups, group.cgroup, prefix);
   return group;
 }

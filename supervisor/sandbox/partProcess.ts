@@ -17,13 +17,15 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync } from 'node:fs';
-import { createPartCgroup, delegatedToThisProcess, delegatePartCgroup, type ControlGroup, type ControlGroups, type PartLimits } from './partCgroup';
+import { createPartCgroup, delegatedToThisProcess, delegatePartCgroup, setGroupCpuWeight, DEFAULT_CPU_WEIGHT, type ControlGroup, type ControlGroups, type PartLimits } from './partCgroup';
 import { Socket } from 'node:net';
 import { pipe } from './descriptorPassing';
 import { partChannelDescriptors, RootChannelEnd } from './partChannel';
 import { PartStderr } from './partStderr';
 import { RestartBackoff, unprivilegedPartCommand } from './unprivilegedPart';
 
+/** How long a part's start's CPU weight lasts at most (startCpuWeight). */
+const START_WEIGHT_LIMIT_MS = 15_000;
 /** How long a part has to say it is ready. */
 const START_TIMEOUT_MS = 30_000;
 /** Messages from the part that did not parse, before it is stopped (and started again). */
@@ -43,6 +45,15 @@ export interface PartDefinition<ToRoot extends { type: string }> {
   lang: string;
   /** The largest frame it may send. */
   maxMessageBytes: number;
+  /**
+   * Its group's CPU weight while it starts (100, the cages' default, from then on): a part whose
+   * start the shell waits for (the cloison part: its browser part, below its group, serves the
+   * shell's address) gets ahead of the cages' own start. Until `startOver` says so, or
+   * START_WEIGHT_LIMIT_MS at most: a part that never says so does not keep it.
+   */
+  startCpuWeight?: number;
+  /** The message that ends its start's CPU weight (`isReady`'s by default). */
+  startOver?: (message: ToRoot) => boolean;
   /** Its control group's limits (as root: the group holds it and all it forks), made by the cages' code. */
   limits: PartLimits;
   controlGroups: ControlGroups;
@@ -116,6 +127,31 @@ export class UnprivilegedPart<ToRoot extends { type: string }, ToPart> {
     });
   }
 
+  /** The group at its start's CPU weight (startCpuWeight), and what puts it back, once, at the latest after START_WEIGHT_LIMIT_MS. */
+  private weighStart(cgroup: ControlGroup | null): () => void {
+    const weight = this.def.startCpuWeight;
+    if (!cgroup || !weight) return () => undefined;
+    const set = (to: number) => {
+      try {
+        setGroupCpuWeight(cgroup, to);
+      } catch (err) {
+        // A group removed meanwhile (the part ended): nothing left to weigh.
+        this.def.log?.(`${this.def.name}: its CPU weight not set`, { reason: (err as Error).message });
+      }
+    };
+    set(weight);
+    let over = false;
+    const end = () => {
+      if (over) return;
+      over = true;
+      clearTimeout(limit);
+      set(DEFAULT_CPU_WEIGHT);
+    };
+    const limit = setTimeout(end, START_WEIGHT_LIMIT_MS);
+    limit.unref();
+    return end;
+  }
+
   /** This start's control group (the last one's removed first); null, and logged, where the host has none. */
   private freshCgroup(account: { uid: number; gid: number } | null): ControlGroup | null {
     this.cgroup?.remove();
@@ -181,6 +217,7 @@ export class UnprivilegedPart<ToRoot extends { type: string }, ToPart> {
     errors.on('end', () => stderr.end());
     errors.on('error', () => undefined);
     child.once('exit', () => setTimeout(() => errors.destroy(), 1000).unref()); // what it wrote last, read first
+    const endStartWeight = this.weighStart(cgroup);
     // This start's own state: an older child's late messages or exit act on nothing of a newer one.
     const current = () => this.child === child;
     let running = false;
@@ -213,6 +250,7 @@ export class UnprivilegedPart<ToRoot extends { type: string }, ToPart> {
           return;
         }
         const message = parsed.data;
+        if ((this.def.startOver ?? this.def.isReady)(message)) endStartWeight();
         // What the part says must never throw here: the root part runs the cages' decisions.
         try {
           if (!running) {
