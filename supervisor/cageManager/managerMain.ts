@@ -67,7 +67,7 @@ import { MANAGER_JOURNAL_FILE, MANAGER_SOCKET_FILE, managerExecutors } from './m
 import { onManagerSighup, passHup } from './managerSighup';
 import { holdHup, releaseHup } from './managerHupHold';
 import { ManagerPolicyReload } from './managerPolicyReload';
-import { writeManagerWhereabouts } from './managerWhereabouts';
+import { removeManagerWhereabouts, writeManagerWhereabouts } from './managerWhereabouts';
 import { announcementLine, PART_ANNOUNCEMENT_TYPE, partFailedLine, partReason, TRAINING_REFUSED_TYPE } from './partAnnouncement';
 import { PartMessageLog } from './partMessageLog';
 import { reportFolderToMake } from './namedReportFolder';
@@ -267,6 +267,7 @@ async function main(): Promise<void> {
     stopping = true;
     const keepCages = keepsCages(signal, values['keep-cages-on-stop'] === true);
     say('stopping', { signal, keepCages });
+    removeManagerWhereabouts(runDir);
     void (keepCages ? stopKeepingCages() : stopAll()).then(
       () => process.exit(status),
       (err: Error) => {

@@ -6,7 +6,7 @@
  * process it is (pid and start time: a pid used again is not taken for it) and where its journal
  * is, in its run folder, root's alone; the command trusts the file only there and only root's.
  */
-import { closeSync, constants, fstatSync, openSync, readFileSync, readSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readFileSync, readSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 export const MANAGER_WHEREABOUTS_FILE = 'cage-manager.json';
@@ -36,12 +36,17 @@ export function writeManagerWhereabouts(runDir: string, journal: string): void {
   renameSync(`${file}.new`, file);
 }
 
+/** Removed by the manager as it stops: a file naming a manager gone would stand in a later root supervisor's way. */
+export function removeManagerWhereabouts(runDir: string): void {
+  rmSync(join(runDir, MANAGER_WHEREABOUTS_FILE), { force: true });
+}
+
 /**
  * The manager that runs from `runDir`, or why there is none: the file must be root's and changeable
  * by root alone (as its folder), and its process still the one that wrote it. `absent`: no manager
  * ever ran there (a root supervisor alone).
  */
-export function findManager(runDir: string): { manager: ManagerWhereabouts } | { absent: true } | { problem: string } {
+export function findManager(runDir: string): { manager: ManagerWhereabouts } | { absent: true } | { problem: string; gone?: true } {
   const file = join(runDir, MANAGER_WHEREABOUTS_FILE);
   let fd: number;
   try {
@@ -57,7 +62,7 @@ export function findManager(runDir: string): { manager: ManagerWhereabouts } | {
     const buf = Buffer.alloc(4096);
     const record = JSON.parse(buf.subarray(0, readSync(fd, buf, 0, buf.length, 0)).toString('utf8')) as ManagerWhereabouts;
     if (!Number.isInteger(record.pid) || record.pid <= 1 || typeof record.journal !== 'string') return { problem: `${file} does not name a process` };
-    if (!record.started || processStartTime(record.pid) !== record.started) return { problem: `the cage manager that wrote ${file} (pid ${record.pid}) no longer runs` };
+    if (!record.started || processStartTime(record.pid) !== record.started) return { problem: `the cage manager that wrote ${file} (pid ${record.pid}) no longer runs`, gone: true };
     return { manager: record };
   } catch (err) {
     return { problem: `${file}: ${(err as Error).message}` };

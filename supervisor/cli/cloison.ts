@@ -183,7 +183,9 @@ export async function runCliWithSupervisor(argv: string[], out: (s: string) => v
   const socket = socketAt >= 0 ? argv[socketAt + 1] : defaultAdminSocket();
   let args = socketAt >= 0 ? [...argv.slice(0, socketAt), ...argv.slice(socketAt + 2)] : argv;
   const managerAt = args.indexOf('--manager-run-dir');
-  const managerRunDir = managerAt >= 0 ? args[managerAt + 1] : socket ? managerRunDirOf(socket) : undefined;
+  // Looked for beside the packaged sockets only: an explicit socket elsewhere is a supervisor of its own (a test's, a second one).
+  const besidePackaged = socket !== undefined && (socketAt < 0 || dirname(socket).endsWith('-broker'));
+  const managerRunDir = managerAt >= 0 ? args[managerAt + 1] : besidePackaged ? managerRunDirOf(socket) : undefined;
   if (managerAt >= 0) args = [...args.slice(0, managerAt), ...args.slice(managerAt + 2)];
   if (!socket) {
     err(USAGE);
@@ -207,7 +209,9 @@ export async function runCliWithSupervisor(argv: string[], out: (s: string) => v
     if (args[0] === 'training') return await trainingCommand(args.slice(1), call, out, err);
     if (args.length === 2 && args[0] === 'policy' && args[1] === 'reload') {
       // With a cage manager, root signals it (the moment is the administrator's): managerReload.ts.
-      const found = managerRunDir ? findManager(managerRunDir) : { absent: true as const };
+      let found = managerRunDir ? findManager(managerRunDir) : { absent: true as const };
+      // A manager gone from the default place (stopped, or an install switched back to the root supervisor): the socket's own supervisor is asked.
+      if ('problem' in found && found.gone && managerAt < 0) found = { absent: true as const };
       if ('problem' in found) {
         err(`cannot reach the cage manager: ${found.problem}; \`systemctl reload cloison-cage-manager\` reloads it`);
         return 1;
