@@ -27,6 +27,16 @@ export interface ViewerAdmissionOptions {
 export type ViewerAdmission = (level: string, ticket: string) => Promise<{ admission: VncOpened; socket?: Socket }>;
 
 export function viewerAdmission(options: ViewerAdmissionOptions): ViewerAdmission {
+  /** The cage's socket is not the cage's: said, journaled, the viewer closed with 4001. */
+  const refuse = (session: string, level: string, reason: string) => {
+    options.log?.('viewer refused: the cage socket is not the cage', { level });
+    try {
+      options.journal?.append('vnc.refused', 'supervisor', { level, reason });
+    } catch {
+      /* refused all the same */
+    }
+    return { admission: { session, close: { code: 4001, reason: `cage unreachable: ${reason}` } } };
+  };
   return async (level, ticket) => {
     let session: string;
     try {
@@ -42,6 +52,8 @@ export function viewerAdmission(options: ViewerAdmissionOptions): ViewerAdmissio
     try {
       socket = cage.openVnc ? handedVnc(await cage.openVnc()) : await connectPaused(cage, options.connectTimeoutMs ?? 5000);
     } catch (err) {
+      // Its socket's name is a link or another file (cageVncSocket.ts opens it as itself): a cage's doing, journaled as a refusal.
+      if ((err as NodeJS.ErrnoException).code === 'ENOTSOCK') return refuse(session, level, (err as Error).message);
       return { admission: { session, close: { code: 1011, reason: `cage connection failed: ${(err as Error).message}` } } };
     }
     try {
@@ -49,14 +61,7 @@ export function viewerAdmission(options: ViewerAdmissionOptions): ViewerAdmissio
       if (!cage.openVnc) cage.verifyPeer?.(socket);
     } catch (err) {
       socket.destroy();
-      const reason = (err as Error).message;
-      options.log?.('viewer refused: the cage socket is not the cage', { level });
-      try {
-        options.journal?.append('vnc.refused', 'supervisor', { level, reason });
-      } catch {
-        /* refused all the same */
-      }
-      return { admission: { session, close: { code: 4001, reason: `cage unreachable: ${reason}` } } };
+      return refuse(session, level, (err as Error).message);
     }
     try {
       options.journal?.append('vnc.connect', 'supervisor', { level, session });
