@@ -11,36 +11,17 @@
  * /proc/self/fd. Once connected, before a byte goes either way, the listener must be the proxy uid
  * (SO_PEERCRED): the server at that inode is a process of the level's proxy, nobody else's.
  */
-import { closeSync, constants, fstatSync, openSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import { peerCredentials } from '../sandbox/peerCredentials';
 import { connectRefusingDescriptors } from '../system/refusePassedDescriptors';
-
-/** Linux's O_PATH (asm-generic/fcntl.h; Node's fs.constants leaves it out). */
-const O_PATH = 0o10000000;
 
 /**
  * A connection to the proxy's socket at `path`, refusing descriptors; rejects when the name is not
  * a socket of `proxyUid`'s or its listener is not that uid. `paused`: nothing is read from it.
  */
 export function connectToProxySocket(path: string, proxyUid: number, options: { paused?: boolean } = {}): Promise<Socket> {
-  let fd: number;
-  try {
-    fd = openSync(path, O_PATH | constants.O_NOFOLLOW); // libuv adds O_CLOEXEC
-  } catch (err) {
-    return Promise.reject(err as Error);
-  }
-  let socket: Socket;
-  try {
-    const held = fstatSync(fd);
-    if (!held.isSocket() || held.uid !== proxyUid) {
-      return Promise.reject(new Error(`${path} is not the proxy's socket (${held.isSymbolicLink() ? 'a link' : held.isSocket() ? `a socket of uid ${held.uid}` : 'not a socket'}): not connected`));
-    }
-    // The connect is made here and now (connectRefusingDescriptors connects before it returns).
-    socket = connectRefusingDescriptors(`/proc/self/fd/${fd}`, options);
-  } finally {
-    closeSync(fd);
-  }
+  // The name opened as itself, a socket inode of the proxy uid's, connected through its descriptor.
+  const socket = connectRefusingDescriptors(path, { ...options, itself: true, owner: proxyUid });
   return new Promise((resolve, reject) => {
     socket.once('error', reject);
     socket.once('connect', () => {

@@ -80,7 +80,7 @@ const SUN_PATH_MAX = 107;
  * root), then handed to Node. Like net.createConnection: 'connect' or 'error' comes on a later tick.
  * `paused`: nothing is read until the caller resumes it (a socket to be handed on whole).
  */
-export function connectRefusingDescriptors(path: string, options: { paused?: boolean; itself?: boolean } = {}): Socket {
+export function connectRefusingDescriptors(path: string, options: { paused?: boolean; itself?: boolean; owner?: number } = {}): Socket {
   if (options.itself) return connectToSocketItself(path, options);
   if (!connectCalls) {
     const libc = koffi.load('libc.so.6');
@@ -124,7 +124,7 @@ const O_PATH = 0o10000000;
  * O_NOFOLLOW: a link is not followed, a FIFO not opened), must be a socket, and that very inode is
  * connected through /proc/self/fd — a link to a socket only root may open leads nowhere.
  */
-function connectToSocketItself(path: string, options: { paused?: boolean }): Socket {
+function connectToSocketItself(path: string, options: { paused?: boolean; owner?: number }): Socket {
   let fd: number;
   try {
     fd = openSync(path, O_PATH | constants.O_NOFOLLOW); // libuv adds O_CLOEXEC
@@ -136,9 +136,10 @@ function connectToSocketItself(path: string, options: { paused?: boolean }): Soc
   }
   try {
     const held = fstatSync(fd);
-    if (!held.isSocket()) {
+    // `owner`: the inode must be that uid's (a hard link to another account's socket is not).
+    if (!held.isSocket() || (options.owner !== undefined && held.uid !== options.owner)) {
       const socket = new Socket();
-      const what = held.isSymbolicLink() ? 'a link' : 'not a socket';
+      const what = held.isSymbolicLink() ? 'a link' : held.isSocket() ? `a socket of uid ${held.uid}` : 'not a socket';
       process.nextTick(() => socket.destroy(Object.assign(new Error(`${path} is ${what}: not connected`), { code: 'ENOTSOCK', address: path })));
       return socket;
     }
