@@ -23,6 +23,8 @@ import { policyFromManager } from './cageManager/policyTextFromManager';
 import { DEFAULT_POLICY_NAME } from './policy/defaultPolicy';
 import { PolicyError } from './policy/policyLoader';
 import { defaultRendererDir } from './rendererDir';
+import { earlyBrowserPart } from './browserPart/browserPartSpawn';
+import type { EarlyPart } from './sandbox/partSpawn';
 import { Supervisor } from './supervisor';
 import { TrainingRefused } from './training/trainingDesk';
 import type { SupervisorOptions } from './supervisorOptions';
@@ -68,12 +70,37 @@ export async function runCloisonPart(raw: Record<string, unknown>): Promise<void
   const start = parsed.data;
   const { shell } = start;
   const log = pino({ level: shell.logLevel ?? 'info' }, pino.destination(2));
+  const logFields = (msg: string, fields?: Record<string, unknown>): void => {
+    const { level, ...rest } = fields ?? {};
+    log.info(level === undefined ? rest : { cage: level, ...rest }, msg);
+  };
+  // What the browser part needs before it listens, none of it the policy's (browserPartSpawn.ts).
+  const browserSettings = {
+    rendererDir: shell.rendererDir ?? defaultRendererDir(import.meta.url),
+    shell: shell.browserShell,
+    ...(shell.allowOrigins ? { extraOrigins: shell.allowOrigins } : {}),
+    warmUp: { rounds: GATEWAY_WARM_UP_ROUNDS, afterMs: 1000 },
+    runDir: start.partRunDir,
+    log: logFields,
+  };
+  // The first act (#29): its Node start and module loading run beside the link, the policy and the
+  // supervisor's build; the supervisor's start then only tells it the policy's part, and it listens.
+  let browserPartEarly: EarlyPart | undefined;
+  try {
+    browserPartEarly = earlyBrowserPart(browserSettings);
+  } catch (err) {
+    log.warn({ error: (err as Error).message }, 'browser part not started early: the supervisor starts it');
+  }
+  const failedEarly = (error: string): Promise<never> => {
+    browserPartEarly?.discard();
+    return failed(error);
+  };
   let link: ManagerLink;
   try {
     // The link connects again after a cut or a manager restart; the cages' homes and keys are in the manager's folders.
     link = await connectManagerLink(start.managerSocket, { waitForListener: true, managerDirs: { stateDir: start.stateDir, runDir: start.runDir } });
   } catch (err) {
-    return failed(`the cage manager's socket did not answer: ${(err as Error).message}`);
+    return failedEarly(`the cage manager's socket did not answer: ${(err as Error).message}`);
   }
   let policy: Policy;
   let policyText: string;
@@ -81,31 +108,29 @@ export async function runCloisonPart(raw: Record<string, unknown>): Promise<void
     // The manager's text, never the file (#29, one reading): a restarted part runs what root runs now.
     ({ policy, text: policyText } = await policyFromManager(liveRequester(link), start.policyFile ?? DEFAULT_POLICY_NAME));
   } catch (err) {
-    return failed(`policy refused, nothing started: ${(err as Error).message}`);
+    return failedEarly(`policy refused, nothing started: ${(err as Error).message}`);
   }
   const options: SupervisorOptions = {
     policy,
     policySource: start.policyFile ?? DEFAULT_POLICY_NAME,
     policyText,
     stateDir: start.partStateDir,
-    runDir: start.partRunDir,
-    rendererDir: shell.rendererDir ?? defaultRendererDir(import.meta.url),
+    runDir: browserSettings.runDir,
+    rendererDir: browserSettings.rendererDir,
     ...(shell.port !== undefined ? { port: shell.port } : {}),
-    ...(shell.allowOrigins ? { extraOrigins: shell.allowOrigins } : {}),
-    browserShell: shell.browserShell,
+    ...(browserSettings.extraOrigins ? { extraOrigins: browserSettings.extraOrigins } : {}),
+    browserShell: browserSettings.shell,
     ...(shell.shellUser ? { shellUser: shell.shellUser } : {}),
     // Not given as shellGroup/adminGroup: listenRestricted gives the socket to root and the group,
     // which only root may do; the part gives its own sockets to the groups below (shareSockets).
     // The host's sound is the manager's (sound.host): nothing of it here.
     hostSound: null,
     forwardJournal: forwardTargetFrom(shell.forwardJournal ?? 'auto'),
-    gatewayWarmUp: { rounds: GATEWAY_WARM_UP_ROUNDS, afterMs: 1000 },
+    gatewayWarmUp: browserSettings.warmUp,
     manager: link,
     ...(start.training ? { training: start.training } : {}),
-    log: (msg, fields) => {
-      const { level, ...rest } = fields ?? {};
-      log.info(level === undefined ? rest : { cage: level, ...rest }, msg);
-    },
+    ...(browserPartEarly ? { browserPartEarly } : {}),
+    log: logFields,
   };
   const supervisor = new Supervisor(options);
   let stopping = false;

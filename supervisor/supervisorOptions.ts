@@ -3,6 +3,7 @@ import type { Policy } from '../shared/policy';
 import type { ForwardTarget } from './audit/journalForwarder';
 import type { HostSoundTarget } from './audio/hostSound';
 import type { ManagerLink } from './cageManager/managerLink';
+import type { EarlyPart } from './sandbox/partSpawn';
 
 export interface SupervisorOptions {
   policy: Policy;
@@ -37,5 +38,7 @@ export interface SupervisorOptions {
    * request to the cage manager (cageManager/managerLink.ts). Absent: the root supervisor.
    */
   manager?: ManagerLink;
+  /** The browser part's process spawned before this supervisor was built, with these options' settings (browserPart/browserPartSpawn.ts): its first start takes it. */
+  browserPartEarly?: EarlyPart;
   log?: (msg: string, fields?: Record<string, unknown>) => void;
 }

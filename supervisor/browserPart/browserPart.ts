@@ -7,41 +7,31 @@
  * key. If it ends while the supervisor runs, it is started again on the same ports (the shells
  * reconnect with their resume tokens); the cages and this part run on.
  */
-import { randomBytes } from 'node:crypto';
-import { chownSync, mkdirSync, renameSync, rmSync } from 'node:fs';
 import type { Socket } from 'node:net';
-import { join } from 'node:path';
 import type { SakKey } from '../../shared/keysyms';
 import { MAX_RPC_FRAME_BYTES } from '../../shared/rpc';
 import type { AuditJournal } from '../audit/auditJournal';
-import { journalWriterAccount } from '../audit/journalKey';
 import type { FocusState } from '../gateway/focusState';
 import type { ViewerInfo } from '../gateway/vncGateway';
 import { UnprivilegedPart } from '../sandbox/partProcess';
+import type { EarlyPart } from '../sandbox/partSpawn';
+import { browserPartSpawn, type BrowserPartSpawnSettings } from './browserPartSpawn';
 import { partToRootSchema } from './partMessageSchema';
-import { PART_START_ENV, type PartStart, type PartToRoot, type RootToPart } from './partMessages';
+import type { PartToRoot, RootToPart } from './partMessages';
 import { ShellRelay, type ShellRelayOptions } from './shellRelay';
 import type { ViewerAdmission } from './viewerAdmission';
-import { createCageCgroup, openCageCgroup } from '../cages/cageCgroup';
 
-export interface BrowserPartOptions {
-  rendererDir: string | null;
-  shell: boolean;
+export interface BrowserPartOptions extends BrowserPartSpawnSettings {
   levels: string[];
   port?: number;
-  extraOrigins?: string[];
-  warmUp?: { rounds: number; afterMs: number };
-  /** The part's own folder is made here (the supervisor's run folder). */
-  runDir: string;
   focus: FocusState;
   sak: () => SakKey;
   shells: Omit<ShellRelayOptions, 'send'>;
   admitViewer: ViewerAdmission;
   journal?: AuditJournal;
   onViewers: (viewers: ViewerInfo[]) => void;
-  log?: (msg: string, fields?: Record<string, unknown>) => void;
-  /** Another script in the part's place, started and restricted the same way (tests: a compromised part). */
-  partScript?: string;
+  /** Its process spawned before the supervisor was built, with these options' spawn settings (browserPartSpawn.ts): the first start takes it. */
+  early?: EarlyPart;
 }
 
 /**
@@ -49,8 +39,6 @@ export interface BrowserPartOptions {
  * most 6 bytes once in JSON (\u0000), and the message around it. A frame over this is misbehaviour.
  */
 const MAX_MESSAGE_BYTES = 6 * MAX_RPC_FRAME_BYTES + 4096;
-/** Its control group's (sandbox/partCgroup.ts): the HTTP/WebSocket host and the VNC gateway of both cages' viewers, with room; a fork or allocation without end stops there. */
-const PART_LIMITS = { memoryBytes: 1024 * 2 ** 20, tasks: 256 };
 
 export class BrowserPart {
   private readonly part: UnprivilegedPart<PartToRoot, RootToPart>;
@@ -62,15 +50,11 @@ export class BrowserPart {
 
   constructor(private readonly options: BrowserPartOptions) {
     this.part = new UnprivilegedPart({
-      name: 'browser part',
-      command: { callerUrl: import.meta.url, source: 'partMain.ts', bundle: 'browserPart.js', ...(options.partScript ? { script: options.partScript } : {}) },
-      account: journalWriterAccount,
-      startEnv: PART_START_ENV,
-      start: (account) => this.partStart(account),
-      lang: process.env.LANG ?? 'C.UTF-8',
+      ...browserPartSpawn(options),
+      ...(options.early ? { early: options.early } : {}),
+      // What its start needs that the policy decides, and its ports (the same again at a restart).
+      begin: () => ({ type: 'listen', levels: this.options.levels, front: this.options.focus.front, sak: this.options.sak(), port: this.boundPort, viewerPorts: this.viewerPorts }),
       maxMessageBytes: MAX_MESSAGE_BYTES,
-      limits: PART_LIMITS,
-      controlGroups: { create: createCageCgroup, open: openCageCgroup },
       parse: (raw) => {
         const parsed = partToRootSchema.safeParse(raw);
         return parsed.success ? parsed : { success: false, issue: parsed.error.issues[0]?.message ?? 'refused' };
@@ -148,43 +132,6 @@ export class BrowserPart {
     return this.part.send(message, fd);
   }
 
-  private partDir(account: { uid: number; gid: number } | null): string {
-    const dir = join(this.options.runDir, 'browser-part');
-    // The old folder is the part's: it may be deeper than PATH_MAX (rmSync throws ENAMETOOLONG).
-    // Renamed aside under a name of the root part's choosing, removed as far as it can be.
-    const aside = join(this.options.runDir, `browser-part.old-${randomBytes(8).toString('hex')}`);
-    try {
-      renameSync(dir, aside);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-    }
-    try {
-      rmSync(aside, { recursive: true, force: true });
-    } catch (err) {
-      this.options.log?.('browser part: its old folder not removed', { folder: aside, error: (err as Error).message.slice(0, 200) });
-    }
-    mkdirSync(dir, { mode: 0o700 });
-    if (account) chownSync(dir, account.uid, account.gid);
-    return dir;
-  }
-
-  private partStart(account: { uid: number; gid: number } | null): PartStart {
-    return {
-      rendererDir: this.options.rendererDir,
-      shell: this.options.shell,
-      levels: this.options.levels,
-      front: this.options.focus.front,
-      port: this.boundPort,
-      viewerPorts: this.viewerPorts,
-      extraOrigins: this.options.extraOrigins ?? [],
-      account,
-      partDir: this.partDir(account),
-      sak: this.options.sak(),
-      maxRpcFrameBytes: MAX_RPC_FRAME_BYTES,
-      warmUp: this.options.warmUp ?? null,
-    };
-  }
-
   private partGone(): void {
     this.relay.partGone();
     if (this.current.length > 0) {
@@ -236,3 +183,4 @@ export function handOver(send: (message: RootToPart, fd: number) => boolean, mes
   if (typeof fd === 'number' && fd >= 0 && socket.bytesRead === 0 && socket.readableLength === 0) send(message, fd);
   socket.destroy();
 }
+

@@ -10,6 +10,7 @@ import type { TicketRegistry } from '../gateway/ticketRegistry';
 import type { ViewerInfo } from '../gateway/vncGateway';
 import { BrowserPart, type BrowserPartOptions } from './browserPart';
 import { viewerAdmission } from './viewerAdmission';
+import type { EarlyPart } from '../sandbox/partSpawn';
 
 /** What of the supervisor's options the browser part takes (SupervisorOptions has them all). */
 export interface BrowserPartSettings {
@@ -20,6 +21,7 @@ export interface BrowserPartSettings {
   extraOrigins?: string[];
   gatewayWarmUp?: { rounds: number; afterMs: number };
   runDir: string;
+  browserPartEarly?: EarlyPart;
   log?: (msg: string, fields?: Record<string, unknown>) => void;
 }
 
@@ -45,6 +47,7 @@ export function wireBrowserPart(options: BrowserPartSettings, d: BrowserPartDeci
     ...(options.extraOrigins ? { extraOrigins: options.extraOrigins } : {}),
     ...(options.gatewayWarmUp ? { warmUp: options.gatewayWarmUp } : {}),
     runDir: options.runDir,
+    ...(options.browserPartEarly ? { early: options.browserPartEarly } : {}),
     focus: d.focus,
     sak: d.sak,
     shells: { ...d.shells, ...log },

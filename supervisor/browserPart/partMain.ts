@@ -3,7 +3,9 @@
  * its RPC WebSocket, each level's viewer origin, the VNC gateway). The root part starts it as its
  * child with its channel (browserPart.ts, sandbox/partChannel.ts: no Node IPC); it reads what it
  * needs (its code, the built renderer), goes to its own folder, then drops to the `cloison` user for good (partRestriction.ts)
- * before it listens to anything. From then on everything it knows of tickets, shells and cages
+ * before it listens to anything; then it waits for the root part's first message (`listen`: the
+ * levels, the front one, the secure-attention key, its ports), which may come later (spawned before
+ * the policy is known, browserPartSpawn.ts). From then on everything it knows of tickets, shells and cages
  * comes over the channel: it decides nothing, and a cage's VNC connection reaches it as a
  * descriptor the root part connected and checked.
  *
@@ -17,15 +19,34 @@ import { TicketRegistry } from '../gateway/ticketRegistry';
 import { VncGateway, type GatewayAdmission } from '../gateway/vncGateway';
 import { startBrowserHost, type ShellRpcLink } from './browserHost';
 import { connectToRoot, handleOfDescriptor } from '../sandbox/partChannel';
-import { PART_START_ENV, type PartStart, type PartToRoot, type RootToPart } from './partMessages';
+import { PART_START_ENV, type ListenMessage, type PartStart, type PartToRoot, type RootToPart } from './partMessages';
 import { restrictBrowserPart } from './partRestriction';
 import { readStaticFiles } from './staticFiles';
 
 const log = (msg: string, fields?: Record<string, unknown>) => process.stderr.write(`cloison browser part: ${msg}${fields ? ` ${JSON.stringify(fields)}` : ''}\n`);
 
-/** The root part's messages, to main()'s handler once it listens to them; the root part gone, this one ends. */
-let received = (_message: RootToPart, fd: number | null): void => void (fd !== null && closeSync(fd));
+/** The root part's messages, kept until main() takes them (its `listen` first, then its handler the rest); the root part gone, this one ends. */
+const waiting: Array<{ message: RootToPart; fd: number | null }> = [];
+let wake: (() => void) | null = null;
+let received = (message: RootToPart, fd: number | null): void => {
+  waiting.push({ message, fd });
+  wake?.();
+};
 const { send } = connectToRoot<PartToRoot, RootToPart>({ message: (m, fd) => received(m, fd), closed: () => process.exit(0) });
+
+/** The root part's `listen`, its first message on the channel; anything before it (none is sent) is dropped. */
+async function listenMessage(): Promise<ListenMessage> {
+  for (;;) {
+    const next = waiting.shift();
+    if (next?.message.type === 'listen') return next.message;
+    if (next) {
+      if (next.fd !== null) closeSync(next.fd);
+      continue;
+    }
+    await new Promise<void>((resolve) => (wake = resolve));
+    wake = null;
+  }
+}
 
 async function main(): Promise<void> {
   const start = JSON.parse(process.env[PART_START_ENV] ?? 'null') as PartStart | null;
@@ -34,9 +55,11 @@ async function main(): Promise<void> {
   const files = start.rendererDir ? readStaticFiles(start.rendererDir) : null;
   process.chdir(start.partDir);
   restrictBrowserPart(start.account);
+  // Spawned early (browserPartSpawn.ts), it has read and restricted all it could before the policy is known.
+  const order = await listenMessage();
 
-  const focus = new FocusState(start.levels, start.front);
-  let sak: SakKey = start.sak;
+  const focus = new FocusState(order.levels, order.front);
+  let sak: SakKey = order.sak;
   const pendingViewers = new Map<number, (admission: GatewayAdmission) => void>();
   const pendingShells = new Map<number, (conn: number | null) => void>();
   const shells = new Map<number, { send(text: string): void; close(code: number, reason: string): void }>();
@@ -121,18 +144,21 @@ async function main(): Promise<void> {
       case 'viewers.disconnect':
         gateway.disconnectAll(message.reason);
         return;
+      case 'listen':
+        return; // once, first
     }
   };
+  for (const { message, fd } of waiting.splice(0)) received(message, fd);
 
   const host = await startBrowserHost({
     files,
     shell: start.shell,
     rpc,
     maxRpcFrameBytes: start.maxRpcFrameBytes,
-    levels: start.levels,
+    levels: order.levels,
     gateway,
-    port: start.port,
-    viewerPorts: start.viewerPorts,
+    port: order.port,
+    viewerPorts: order.viewerPorts,
     extraOrigins: start.extraOrigins,
     log,
   });

@@ -30,29 +30,40 @@ export type PartToRoot =
   /** It could not start (before it listens): why. */
   | { type: 'failed'; error: string };
 
-/** What the browser part needs to start: it reads it from its environment (PART_START_ENV), as JSON. */
+/**
+ * What the browser part needs before it listens, none of it the policy's: it reads it from its
+ * environment (PART_START_ENV), as JSON, and may be spawned before the policy is known
+ * (browserPartSpawn.ts); the rest comes first on its channel (`listen`).
+ */
 export const PART_START_ENV = 'CLOISON_BROWSER_PART';
 export interface PartStart {
   /** The built renderer's folder (read whole before the drop), or null. */
   rendererDir: string | null;
   shell: boolean;
-  levels: string[];
-  /** The front level at start. */
-  front: string;
-  port: number;
-  viewerPorts: Record<string, number>;
   extraOrigins: string[];
   /** Who the part becomes (null: it already runs as an unprivileged user and stays that). */
   account: { uid: number; gid: number } | null;
   /** Its own folder (owned by that account): it works there, and writes nowhere else. */
   partDir: string;
-  sak: SakKey;
   /** shared/rpc.ts's MAX_RPC_FRAME_BYTES, from the root part (shared/rpc.ts carries zod). */
   maxRpcFrameBytes: number;
   warmUp: { rounds: number; afterMs: number } | null;
 }
 
+/** The root part's first message on every start's channel: then the part listens. */
+export interface ListenMessage {
+  type: 'listen';
+  levels: string[];
+  /** The front level now. */
+  front: string;
+  sak: SakKey;
+  /** 0 for any; at a restart, the ports the shells know. */
+  port: number;
+  viewerPorts: Record<string, number>;
+}
+
 export type RootToPart =
+  | ListenMessage
   | { type: 'rpc.admitted'; request: number; conn: number | null }
   | { type: 'rpc.out'; conn: number; text: string }
   | { type: 'rpc.close'; conn: number; code: number; reason: string }

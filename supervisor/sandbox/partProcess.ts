@@ -1,7 +1,8 @@
 /**
  * One unprivileged part as the root part runs it (the browser part, the sound part): started under
  * setpriv (unprivilegedPart.ts) with its start in its environment and its channel (partChannel.ts)
- * as fds 3, 4 and 5; ready once it says so; each message it sends parsed as untrusted before the part's
+ * as fds 3, 4 and 5 (partSpawn.ts; the first start's process may have been spawned earlier, `early`),
+ * the start's `begin` message first on its channel; ready once it says so; each message it sends parsed as untrusted before the part's
  * own code sees it; started again if it ends while the supervisor runs (RestartBackoff). What each
  * part does with its messages is its own (browserPart.ts, soundPart.ts).
  *
@@ -15,14 +16,13 @@
  * is killed at once, and its restart journaled with why; messages that frame well but fail their
  * schema are dropped and counted, and the part killed only after MAX_BAD_MESSAGES of them.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync } from 'node:fs';
-import { createPartCgroup, delegatedToThisProcess, delegatePartCgroup, setGroupCpuWeight, DEFAULT_CPU_WEIGHT, type ControlGroup, type ControlGroups, type PartLimits } from './partCgroup';
+import type { ChildProcess } from 'node:child_process';
+import { setGroupCpuWeight, DEFAULT_CPU_WEIGHT, type ControlGroup } from './partCgroup';
 import { Socket } from 'node:net';
-import { pipe } from './descriptorPassing';
-import { partChannelDescriptors, RootChannelEnd } from './partChannel';
+import { RootChannelEnd } from './partChannel';
 import { PartStderr } from './partStderr';
-import { RestartBackoff, unprivilegedPartCommand } from './unprivilegedPart';
+import { spawnPartProcess, type EarlyPart, type PartSpawnSpec, type SpawnedPart } from './partSpawn';
+import { RestartBackoff } from './unprivilegedPart';
 
 /** How long a part's start's CPU weight lasts at most (startCpuWeight). */
 const START_WEIGHT_LIMIT_MS = 15_000;
@@ -33,16 +33,14 @@ const MAX_BAD_MESSAGES = 100;
 
 export type Parsed<T> = { success: true; data: T } | { success: false; issue: string };
 
-export interface PartDefinition<ToRoot extends { type: string }> {
-  /** "browser part", "sound part": in logs and errors. */
-  name: string;
-  command: { callerUrl: string; source: string; bundle: string; script?: string };
-  /** The environment variable its start is given in (JSON), and that start, built for each start. */
-  startEnv: string;
-  /** Who it becomes when started by root (the `cloison` user), or null if that user is missing. */
-  account: () => { uid: number; gid: number } | null;
-  start: (account: { uid: number; gid: number } | null) => unknown;
-  lang: string;
+export interface PartDefinition<ToRoot extends { type: string }, ToPart = never> extends PartSpawnSpec {
+  /**
+   * Its first start's process, spawned before this part was built (partSpawn.ts): taken instead of
+   * a new one if it still runs. Its start (its environment) must be the one `start` would build.
+   */
+  early?: EarlyPart;
+  /** Sent first on every start's channel, before anything else: what the part's start needs that is known only now. */
+  begin?: () => ToPart;
   /** The largest frame it may send. */
   maxMessageBytes: number;
   /**
@@ -54,11 +52,6 @@ export interface PartDefinition<ToRoot extends { type: string }> {
   startCpuWeight?: number;
   /** The message that ends its start's CPU weight (`isReady`'s by default). */
   startOver?: (message: ToRoot) => boolean;
-  /** Its control group's limits (as root: the group holds it and all it forks), made by the cages' code. */
-  limits: PartLimits;
-  controlGroups: ControlGroups;
-  /** As root: its group's folders are given to its account, so the parts it starts itself get groups of their own below it (partCgroup.ts delegatePartCgroup). */
-  delegate?: boolean;
   parse: (raw: unknown) => Parsed<ToRoot>;
   /** Before it is ready: whether this message says it now is. */
   isReady: (message: ToRoot) => boolean;
@@ -70,7 +63,6 @@ export interface PartDefinition<ToRoot extends { type: string }> {
   gone: () => void;
   /** It ended while running and is started again: why (journaled by the part's owner). */
   restarting: (reason: string) => void;
-  log?: (msg: string, fields?: Record<string, unknown>) => void;
   /** Where its stderr's lines go, marked, escaped and bounded (partStderr.ts); the supervisor's stderr by default. */
   stderr?: (line: string) => void;
 }
@@ -89,7 +81,12 @@ export class UnprivilegedPart<ToRoot extends { type: string }, ToPart> {
   /** Messages from the part refused by their schema (a test reads it). */
   refused = 0;
 
-  constructor(private readonly def: PartDefinition<ToRoot>) {}
+  /** The first start's process when it was spawned early (`early`), until that start takes it. */
+  private early: EarlyPart | undefined;
+
+  constructor(private readonly def: PartDefinition<ToRoot, ToPart>) {
+    this.early = def.early;
+  }
 
   /** Starts the part; resolves once it says it is ready. */
   start(): Promise<void> {
@@ -152,21 +149,14 @@ export class UnprivilegedPart<ToRoot extends { type: string }, ToPart> {
     return end;
   }
 
-  /** This start's control group (the last one's removed first); null, and logged, where the host has none. */
-  private freshCgroup(account: { uid: number; gid: number } | null): ControlGroup | null {
-    this.cgroup?.remove();
-    const made = createPartCgroup(this.def.controlGroups, this.def.name, this.def.limits);
-    if (!made.cgroup) this.def.log?.(`${this.def.name}: no control group of its own, what it forks may outlive it`, { reason: made.reason });
-    this.cgroup = made.cgroup;
-    if (made.cgroup && this.def.delegate && account) {
-      try {
-        this.cgroup = delegatePartCgroup(this.def.controlGroups, made.cgroup, account);
-      } catch (err) {
-        // Its own group and limits stay; the parts it starts share them.
-        this.def.log?.(`${this.def.name}: its control group not given to it, the parts it starts share it`, { reason: (err as Error).message });
-      }
-    }
-    return this.cgroup;
+  /** The early process (`early`), on the first start only and if it still runs. */
+  private takeEarly(): SpawnedPart | null {
+    const { early } = this;
+    if (!early) return null;
+    this.early = undefined;
+    const taken = early.take();
+    if (!taken) this.def.log?.(`${this.def.name}: the one started early had ended, another is started`);
+    return taken;
   }
 
   /** One start: whatever throws while building it (the part's folder, its start) is its rejection. */
@@ -180,39 +170,15 @@ export class UnprivilegedPart<ToRoot extends { type: string }, ToPart> {
 
   private spawnOnce(): Promise<void> {
     const { name } = this.def;
-    const root = process.getuid?.() === 0;
-    const account = root ? this.def.account() : null;
-    if (root && !account) return Promise.reject(new Error(`the system user "cloison" is missing (scripts/setup.sh and the package make it): the ${name} does not run as root`));
-    const { command, args } = unprivilegedPartCommand(this.def.command, root);
-    const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', LANG: this.def.lang, [this.def.startEnv]: JSON.stringify(this.def.start(account)) };
-    const ends = partChannelDescriptors();
-    // Its stderr a pipe of ours, not stdio 'pipe' (a Unix socketpair: a descriptor attached there
-    // would be closed in the root part's thread, as on fd 3, see partChannel.ts).
-    let errorEnds: [number, number] | null = null;
-    let child: ChildProcess;
-    let cgroup: ControlGroup | null = null;
-    try {
-      errorEnds = pipe();
-      // Not root: a group of its own only below a parent's group given to us (the cloison part's); else it shares ours.
-      cgroup = root || delegatedToThisProcess() ? this.freshCgroup(account) : null;
-      const argv = [...(cgroup?.joinPrefix ?? []), command, ...args];
-      // A process group of its own: a terminal's Ctrl+C or a group's SIGTERM is for the root part,
-      // which stops it (stop()); the root part gone, its channel closes and it ends.
-      child = spawn(argv[0]!, argv.slice(1), { detached: true, stdio: ['ignore', 'ignore', errorEnds[1], ...ends.partStdio], env });
-    } catch (err) {
-      ends.closeRootEnds();
-      if (errorEnds) closeSync(errorEnds[0]);
-      cgroup?.remove();
-      if (this.cgroup === cgroup) this.cgroup = null;
-      throw err;
-    } finally {
-      ends.closePartEnds();
-      if (errorEnds) closeSync(errorEnds[1]);
-    }
+    // The last start's group goes (what it forked with it) before this one's is made.
+    this.cgroup?.remove();
+    this.cgroup = null;
+    const { child, rootEnds, errorEnd, cgroup } = this.takeEarly() ?? spawnPartProcess(this.def);
+    this.cgroup = cgroup;
     this.child = child;
     this.running = false;
     const stderr = new PartStderr(name, this.def.stderr ?? ((line) => void process.stderr.write(`${line}\n`)));
-    const errors = new Socket({ fd: errorEnds[0], readable: true, writable: false });
+    const errors = new Socket({ fd: errorEnd, readable: true, writable: false });
     errors.on('data', (chunk: Buffer) => stderr.push(chunk));
     errors.on('end', () => stderr.end());
     errors.on('error', () => undefined);
@@ -269,8 +235,9 @@ export class UnprivilegedPart<ToRoot extends { type: string }, ToPart> {
           this.def.log?.(`${name}: message not acted on`, { type: message.type, error: (err as Error).message.slice(0, 200) });
         }
       };
-      channel = new RootChannelEnd<ToPart>(ends.rootEnds, { maxIncomingBytes: this.def.maxMessageBytes, message: received, misbehaved, closed: () => child.kill('SIGKILL') });
+      channel = new RootChannelEnd<ToPart>(rootEnds, { maxIncomingBytes: this.def.maxMessageBytes, message: received, misbehaved, closed: () => child.kill('SIGKILL') });
       this.channel = channel;
+      if (this.def.begin) channel.send(this.def.begin());
       child.once('error', (err) => fail(err));
       child.once('exit', (code, signal) => {
         clearTimeout(timer);
