@@ -19,6 +19,13 @@ const BUNDLES = ['cageManager.js', 'cageManagerMain.cjs', 'cloisonPart.js', 'clo
  */
 const OPTIONAL = ['opensslPreinit.so', 'cloisonPartMain.cjs.cache', 'cageManagerMain.cjs.cache'];
 
+/**
+ * What of a runtime package a run loads: its JavaScript, JSON and native modules, and its licence.
+ * koffi's C sources, headers and docs are 74 of its 87 files (1.8 of 1.9 MB): copied at every start
+ * for nothing, on the split's critical path (bench/RESULTS.md). Its entry is under src/: by kind, not by folder.
+ */
+const RUNTIME_FILE = /\.(?:js|cjs|mjs|json|node)$|\/LICEN[CS]E[^/]*$/;
+
 /** The folder the copy runs from, for a manager run folder (the manager's --run-dir, /run/cloison by default). */
 export function partCodeFolder(runDir) {
   return join(dirname(runDir), `${basename(runDir)}-code`);
@@ -132,7 +139,7 @@ export function copyPartCode(checkout, runDir) {
     for (const file of BUNDLES) copyFileSync(join(checkout, 'out', 'supervisor', file), join(staging, 'out', 'supervisor', file));
     for (const file of OPTIONAL.filter((f) => existsSync(join(checkout, 'out', 'supervisor', f)))) copyFileSync(join(checkout, 'out', 'supervisor', file), join(staging, 'out', 'supervisor', file));
     cpSync(join(checkout, 'out', 'renderer'), join(staging, 'out', 'renderer'), { recursive: true, dereference: true });
-    for (const pkg of runtimePackages(checkout)) cpSync(realpathSync(pkg.from), join(staging, pkg.to), { recursive: true, dereference: true });
+    for (const pkg of runtimePackages(checkout)) cpSync(realpathSync(pkg.from), join(staging, pkg.to), { recursive: true, dereference: true, filter: (from) => statSync(from).isDirectory() || RUNTIME_FILE.test(from) });
     // The bundles are ES modules: the checkout's package.json said so.
     writeFileSync(join(staging, 'package.json'), '{ "type": "module" }\n');
     openToAll(staging);

@@ -46,6 +46,9 @@ describe('the copy npm start runs its cloison part from', () => {
     expect(manager.stderr).toContain(`${bad}:4:11: levels[0].rank: expected number`);
     // Its native module loads from the copy alone.
     expect(spawnSync(process.execPath, ['--input-type=module', '-e', "await import('koffi'); console.log('ok')"], { cwd: join(code.folder, 'out', 'supervisor'), encoding: 'utf8' }).stdout.trim()).toBe('ok');
+    // Without koffi's C sources, headers and docs, which no run loads (copied at every start, on the start's path).
+    const koffiFiles = readdirSync(join(code.folder, 'node_modules', 'koffi'), { recursive: true, withFileTypes: true }).filter((e) => e.isFile()).map((e) => e.name);
+    expect(koffiFiles.filter((name) => /\.(?:cc|hh|h|c|S|asm|inc|def|md)$/.test(name) && !name.startsWith('LICENSE'))).toEqual([]);
     // A stop missed: the next start replaces it, nothing half-made left beside it.
     const again = copyPartCode(REPO, join(root, 'r'));
     expect(readdirSync(root).filter((n) => n.startsWith('r-code'))).toEqual(['r-code']);
