@@ -1,7 +1,8 @@
-// Builds the card proxy's OpenSSL pre-initialisation (supervisor/smartcard/native/opensslPreinit.c)
-// into out/supervisor, where levelCardProxy.ts looks for it. Needs gcc and libssl-dev
-// (scripts/setup.sh installs both); without them the build goes on and says so: the proxy then
-// starts OpenSSL in each worker, as before the library existed.
+// Builds the card proxy's native libraries into out/supervisor, where levelCardProxy.ts looks for
+// them: the OpenSSL pre-initialisation (supervisor/smartcard/native/opensslPreinit.c, gcc and
+// libssl-dev) and the workers' page-table fill (workerPrefault.c, gcc alone). scripts/setup.sh
+// installs both; without them the build goes on and says so: the proxy then starts without them,
+// as before they existed.
 import { spawnSync } from 'node:child_process';
 import { chmodSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
@@ -9,14 +10,19 @@ import { pathToFileURL } from 'node:url';
 
 export const OPENSSL_PREINIT_SOURCE = 'supervisor/smartcard/native/opensslPreinit.c';
 export const OPENSSL_PREINIT_OUTPUT = 'out/supervisor/opensslPreinit.so';
+export const WORKER_PREFAULT_SOURCE = 'supervisor/smartcard/native/workerPrefault.c';
+export const WORKER_PREFAULT_OUTPUT = 'out/supervisor/workerPrefault.so';
 
-/** Compiles `source` into the shared library `output` (0755): null when done, else why not. */
+/**
+ * Compiles `source` into the shared library `output` (0755): null when done, else why not. Linked
+ * with libcrypto unless the source is the workers' page-table fill (which needs only libc).
+ */
 export function buildOpensslPreinit(source = OPENSSL_PREINIT_SOURCE, output = OPENSSL_PREINIT_OUTPUT, defines = []) {
   mkdirSync(dirname(output), { recursive: true });
   // Warnings are errors; the usual hardening (stack protector, fortified libc calls, read-only
   // relocations bound at load).
   const flags = ['-shared', '-fPIC', '-O2', '-Wall', '-Wextra', '-Werror', '-fstack-protector-strong', '-D_FORTIFY_SOURCE=2', '-Wl,-z,relro,-z,now', '-Wl,--as-needed'];
-  const built = spawnSync('gcc', [...flags, ...defines.map((d) => `-D${d}`), '-o', output, source, '-lcrypto'], { encoding: 'utf8' });
+  const built = spawnSync('gcc', [...flags, ...defines.map((d) => `-D${d}`), '-o', output, source, ...(source === WORKER_PREFAULT_SOURCE ? [] : ['-lcrypto'])], { encoding: 'utf8' });
   if (built.error) return `gcc: ${built.error.message}`;
   if (built.status !== 0) return built.stderr.trim() || `gcc exited with ${built.status}`;
   // Whatever the umask: the card proxy loads it only if no one but root may write it.

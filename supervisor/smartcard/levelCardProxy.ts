@@ -26,6 +26,7 @@ import { applicationOf } from './cardPeer';
 import { removeProxyOwnedFolders } from './proxyOwnedFolders';
 import { connectToProxySocket } from './proxySocketConnect';
 import { builtOpensslPreinit, checkOpensslPreinit } from './opensslPreinit';
+import { builtWorkerPrefault } from './workerPrefault';
 
 /** The socket's name in the level's folder; the cage sees that folder at CAGE_CARD_DIR. */
 export const CARD_SOCKET_NAME = 'pkcs11.sock';
@@ -53,8 +54,8 @@ export const PROXY_OPEN_FILES = 256;
  * PROXY_ADDRESS_SPACE.
  */
 export const PROXY_OCAML_GC = 's=32k,o=1000';
-/** The missing pre-initialisation is said once a process, not at every proxy start. */
-let preinitMissingSaid = false;
+/** A library of ours that is not built is said once a process, not at every proxy start. */
+const missingSaid = new Set<string>();
 
 export interface LevelCardProxyOptions {
   level: string;
@@ -90,6 +91,11 @@ export interface LevelCardProxyOptions {
    * by default where the build puts it; null, none (the benchmark's reference).
    */
   opensslPreinit?: string | null;
+  /**
+   * The workers' page-table fill preloaded beside it (workerPrefault.ts): its path, by default
+   * where the build puts it; null, none (the benchmark's reference).
+   */
+  workerPrefault?: string | null;
 }
 
 /** The cage manager's proxy of a level, as the cloison part reaches it (cageManager/remoteCardProxy.ts). */
@@ -256,26 +262,30 @@ export class LevelCardProxy {
    * LD_PRELOAD would split (a space or a colon in it) is loaded the slow way, in each worker.
    */
   private preloaded(): string[] {
-    const libraries = this.opensslPreinit();
+    const libraries = [
+      // OpenSSL started once in the controller (native/opensslPreinit.c), so each worker does not start it again in its C_Initialize.
+      ...this.ourLibrary('the OpenSSL pre-initialisation', this.options.opensslPreinit, builtOpensslPreinit, 'each worker starts OpenSSL itself'),
+      // Each worker's read-only pages mapped at its fork, while it waits (native/workerPrefault.c), not faulted in while it serves.
+      ...this.ourLibrary('the workers\' page-table fill', this.options.workerPrefault, builtWorkerPrefault, 'each worker faults its code in as it serves'),
+    ];
     const module = this.options.modulePath;
     if (!/[\s:]/.test(module)) libraries.push(module);
     return libraries.length > 0 ? [requireBinary('env'), `LD_PRELOAD=${libraries.join(' ')}`] : [];
   }
 
   /**
-   * OpenSSL started once in the controller (native/opensslPreinit.c), so each worker does not start
-   * it again in its C_Initialize: loaded only if root's alone (opensslPreinit.ts), else the proxy
-   * starts without it and says why — never a reason to fail the card.
+   * A native library of ours preloaded into pkcs11proxyd, only if root's alone (opensslPreinit.ts's
+   * check), else the proxy starts without it and says why — a speed-up, never a reason to fail the card.
    */
-  private opensslPreinit(): string[] {
-    const file = this.options.opensslPreinit === undefined ? builtOpensslPreinit() : this.options.opensslPreinit;
+  private ourLibrary(what: string, option: string | null | undefined, built: () => string, without: string): string[] {
+    const file = option === undefined ? built() : option;
     if (file === null) return [];
     const checked = checkOpensslPreinit(file);
     if (checked.ok) return [checked.path];
-    if (!checked.missing) this.options.log?.('card proxy: the OpenSSL pre-initialisation refused, started without it (root alone must be able to write it)', { level: this.options.level, reason: checked.reason });
-    else if (!preinitMissingSaid && this.options.log) {
-      preinitMissingSaid = true;
-      this.options.log('card proxy: the OpenSSL pre-initialisation is not built, each worker starts OpenSSL itself (npm run build makes it)', { path: file });
+    if (!checked.missing) this.options.log?.(`card proxy: ${what} refused, started without it (root alone must be able to write it)`, { level: this.options.level, reason: checked.reason });
+    else if (!missingSaid.has(what) && this.options.log) {
+      missingSaid.add(what);
+      this.options.log(`card proxy: ${what} is not built, ${without} (npm run build makes it)`, { path: file });
     }
     return [];
   }

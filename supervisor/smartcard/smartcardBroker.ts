@@ -43,6 +43,8 @@ export interface SmartcardBrokerOptions {
   presence?: RemotePresence;
   /** The OpenSSL pre-initialisation each proxy preloads (levelCardProxy.ts; null: none, the benchmark's reference). */
   opensslPreinit?: string | null;
+  /** The workers' page-table fill each proxy preloads (levelCardProxy.ts; null: none, the benchmark's reference). */
+  workerPrefault?: string | null;
 }
 
 /** A watch of the reader made for the broker's cardChanged (the root supervisor's is cardPresence.ts). */
@@ -275,6 +277,7 @@ export class SmartcardBroker extends EventEmitter<{ change: [SmartcardView] }> {
       ...(options.log ? { log: options.log } : {}),
       ...(options.remote ? { remote: options.remote(level) } : {}),
       ...(options.opensslPreinit !== undefined ? { opensslPreinit: options.opensslPreinit } : {}),
+      ...(options.workerPrefault !== undefined ? { workerPrefault: options.workerPrefault } : {}),
     });
   }
 

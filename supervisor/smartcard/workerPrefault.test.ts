@@ -1,0 +1,88 @@
+/**
+ * The workers' page-table fill preloaded into a level's card proxy (workerPrefault.ts): the library
+ * the build makes is mapped in pkcs11proxyd, the worker waiting for the next connection already
+ * has the card module's whole code in its page tables (without the library it has little of it: a
+ * fork copies no page-table entry of a file mapping, the worker would fault each page in while an
+ * application waits), and the card signs through it. Refusing a library someone else could have
+ * written is the same check as the OpenSSL pre-initialisation's (opensslPreinit.test.ts).
+ */
+import { execFile, execFileSync } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { skipWhenMissing } from '../testing/skipWithReason';
+import { smartcardPolicySchema } from '../../shared/smartcardPolicy';
+import { cardTestRoot, missingForCardTest } from '../testing/cardFixture';
+import { SOFTHSM_MODULE, TOKEN_PIN, type SoftToken } from '../testing/softToken';
+import { CARD_CLIENT_MODULE } from './cageCardEndpoint';
+import { CARD_ALIAS } from './cardFilterConfig';
+import { SmartcardBroker } from './smartcardBroker';
+
+const run = promisify(execFile);
+const missing = missingForCardTest('workers\' page-table fill tests', { cages: false, programs: ['gcc'] });
+const PROXY_UID = 62_800 + (process.pid % 100);
+
+/** The module's code mapping in a process: its size and how much of it the process's page tables map (kB). */
+function moduleCode(pid: string): { size: number; rss: number } {
+  const smaps = readFileSync(`/proc/${pid}/smaps`, 'utf8');
+  const module = readFileSync(`/proc/${pid}/maps`, 'utf8').split('\n').find((line) => line.includes(' r-xp ') && line.endsWith('libsofthsm2.so'));
+  if (!module) throw new Error(`no code mapping of the module in ${pid}`);
+  const block = smaps.slice(smaps.indexOf(module.split(' ')[0]!));
+  const field = (name: string) => Number(new RegExp(`^${name}:\\s+(\\d+) kB`, 'm').exec(block)![1]);
+  return { size: field('Size'), rss: field('Rss') };
+}
+
+describe('the card proxy workers\' page-table fill', skipWhenMissing(missing), () => {
+  let root: string;
+  let token: SoftToken;
+  let doc: string;
+
+  /** A proxy for high preloading `library` (null: none): what its controller maps, its waiting worker's module code, a signature. */
+  const serve = async (name: string, library: string | null) => {
+    const policy = smartcardPolicySchema.parse({ module: SOFTHSM_MODULE, levels: { high: { objects: ['high-sign'], uid: PROXY_UID } }, environment: { SOFTHSM2_CONF: token.conf } });
+    const broker = new SmartcardBroker({ policy: { current: () => ({ smartcard: policy }) }, dir: join(root, `card-${name}`), cageGid: () => 0, record: () => {}, workerPrefault: library });
+    try {
+      broker.endpoint('high');
+      await broker.start();
+      const socket = join(root, `card-${name}`, 'high', 'socket', 'pkcs11.sock');
+      const controller = execFileSync('pgrep', ['-o', '-f', `pkcs11proxyd -fg -conf ${join(root, `card-${name}`)}`], { encoding: 'utf8' }).trim();
+      const mapped = readFileSync(`/proc/${controller}/maps`, 'utf8');
+      const signature = join(root, `sig-${name}`);
+      // A connection served (its worker ended), so the worker read below is one forked since, waiting for the next.
+      await run('pkcs11-tool', ['--module', CARD_CLIENT_MODULE, '--login', '--pin', TOKEN_PIN, '--sign', '-m', 'SHA256-RSA-PKCS', '--id', '01', '-i', doc, '-o', signature], { env: { PATH: '/usr/bin:/bin', PKCS11PROXY_SOCKET_PATH: socket, PKCS11PROXY_LIBNAME: CARD_ALIAS } });
+      // Its page tables read once its start is over (it is the controller's only child then).
+      await new Promise((r) => setTimeout(r, 1000));
+      const waiting = execFileSync('pgrep', ['-P', controller], { encoding: 'utf8' }).trim().split('\n');
+      expect(waiting).toHaveLength(1);
+      return { mapped, waiting: moduleCode(waiting[0]!), signed: readFileSync(signature).length };
+    } finally {
+      await broker.close();
+    }
+  };
+
+  beforeAll(() => {
+    ({ root, token } = cardTestRoot('cloison-wpf-', PROXY_UID));
+    doc = join(root, 'doc');
+    writeFileSync(doc, 'document\n');
+  }, 60_000);
+
+  it('with the library the build makes, the waiting worker has the module\'s whole code mapped, and the card signs', async () => {
+    const libs = join(root, 'built');
+    mkdirSync(libs, { mode: 0o755 });
+    const library = join(libs, 'workerPrefault.so');
+    execFileSync(process.execPath, ['scripts/buildOpensslPreinit.mjs', 'supervisor/smartcard/native/workerPrefault.c', library], { stdio: 'pipe' });
+    const served = await serve('built', library);
+    expect(served.mapped).toContain(library);
+    expect(served.waiting.size).toBeGreaterThan(0);
+    expect(served.waiting.rss).toBe(served.waiting.size);
+    expect(served.signed).toBe(256);
+  }, 60_000);
+
+  it('without it, the waiting worker has little of the module\'s code mapped (each page a fault while it serves), and the card signs', async () => {
+    const served = await serve('without', null);
+    expect(served.mapped).not.toContain('workerPrefault');
+    expect(served.waiting.rss).toBeLessThan(served.waiting.size / 4);
+    expect(served.signed).toBe(256);
+  }, 60_000);
+});
