@@ -20,10 +20,16 @@ import { ByteBudget, DEFAULT_BACK_VIEWER_BUDGET, DEFAULT_VIEWER_BUDGET, type Byt
 import { KeyPressCounter } from './keyPressCounter';
 import { ReadRing } from './readRing';
 import { ReadSizer } from './readSizer';
+import { RfbUpdateTracker } from './rfbUpdateTracker';
 import { FRAME_HEADER_ROOM, frameInPlace } from './wsFrame';
 import type { TicketRegistry } from './ticketRegistry';
 
 export const VNC_PATH = '/vnc';
+
+/** The reads of one framebuffer update are held together up to this many bytes... */
+const MAX_HELD_BYTES = 256 * 1024;
+/** ...or this long after the first of them (only a cage slow within an update, or lying about it, waits that long). */
+const MAX_HOLD_MS = 10;
 
 /**
  * What the root part answers a viewer's ticket with, when the gateway runs in the unprivileged
@@ -225,7 +231,9 @@ export class VncGateway {
     // budget. Reads go straight from the socket handle into this viewer's ring, sized to the
     // traffic (no stream machinery on the hot path, no garbage per read), each read framed in
     // place and written to the viewer's socket in one write (wsFrame.ts); the viewer socket's own
-    // buffer is watched, and its 'drain' resumes the cage.
+    // buffer is watched, and its 'drain' resumes the cage. The reads of one framebuffer update
+    // leave as one message once its last rectangle has come (rfbUpdateTracker.ts): the viewer
+    // shows nothing of it before, and each message costs the browser and the viewer a hop.
     const sizer = new ReadSizer();
     const ring = new ReadRing(undefined, FRAME_HEADER_ROOM);
     const released = () => ring.release();
@@ -233,6 +241,25 @@ export class VncGateway {
     const back = (this.options.backViewerBudget === undefined ? DEFAULT_BACK_VIEWER_BUDGET : this.options.backViewerBudget) ?? front;
     const budget = front && back ? new ByteBudget(() => (this.options.focus.isInFront(level) ? front : back)) : null;
     let budgetTimer: NodeJS.Timeout | null = null;
+    const tracker = new RfbUpdateTracker();
+    const held: Buffer[] = [];
+    let heldBytes = 0;
+    let holdTimer: NodeJS.Timeout | null = null;
+    const sendHeld = () => {
+      if (holdTimer) clearTimeout(holdTimer);
+      holdTimer = null;
+      if (held.length === 0) return;
+      // Closing: ws would drop the chunks (the ring is the closed viewer's alone).
+      if (ws.readyState === ws.OPEN) {
+        const first = held[0]!;
+        if (held.length > 1) viewerSocket.cork(); // one frame, one writev
+        viewerSocket.write(frameInPlace(first, first.length, heldBytes), released);
+        for (let i = 1; i < held.length; i++) viewerSocket.write(held[i]!, released);
+        if (held.length > 1) viewerSocket.uncork();
+      }
+      held.length = 0;
+      heldBytes = 0;
+    };
     const resumeWhenDrained = () => {
       if (ws.bufferedAmount <= this.highWaterMark) cage.resume();
       else viewerSocket.once('drain', () => cage.resume());
@@ -242,8 +269,13 @@ export class VncGateway {
       // Closing: ws would drop the chunk, and its release could come before older chunks' writes.
       if (ws.readyState !== ws.OPEN) return true;
       ring.taken(bytes);
-      viewerSocket.write(frameInPlace(buf, bytes), released);
+      const chunk = Buffer.from(buf.buffer, buf.byteOffset, bytes);
+      tracker.feed(chunk, bytes);
+      held.push(chunk);
+      heldBytes += bytes;
       const wait = budget?.spend(bytes) ?? 0;
+      if (!tracker.insideUpdate || heldBytes >= MAX_HELD_BYTES || wait > 0) sendHeld();
+      else holdTimer ??= setTimeout(sendHeld, MAX_HOLD_MS);
       if (wait > 0) {
         budgetTimer = setTimeout(() => ((budgetTimer = null), resumeWhenDrained()), wait);
         return false; // pauses the cage socket until the budget has refilled
@@ -298,6 +330,7 @@ export class VncGateway {
       if (closed) return;
       closed = true;
       if (budgetTimer) clearTimeout(budgetTimer);
+      if (holdTimer) clearTimeout(holdTimer);
       this.bridges.delete(bridge);
       this.options.onViewers?.(this.viewers());
       cage.destroy();
