@@ -56,12 +56,22 @@ describe('RFB update tracker (where the gateway may end a held message)', () => 
       [stream.length - lastRectUpdate.length, stream.length],
     ];
     for (let cut = 1; cut < stream.length; cut += cut > handshake.length + 200 && cut < handshake.length + tightUpdate.length - 200 ? 97 : 1) {
-      const [[, inside, lost]] = statesAt(stream, [cut]);
+      const [, inside, lost] = statesAt(stream, [cut])[0]!;
       expect(lost, `lost at ${cut}`).toBe(false);
       expect(inside, `at ${cut}`).toBe(updates.some(([start, end]) => cut > start! && cut < end!));
     }
     expect(statesAt(stream, [])).toEqual([[stream.length, false, false]]);
     expect([...ends].map((end) => statesAt(stream, [end])[0]![1])).toEqual([false, false, false, false]);
+  });
+
+  it('says how much of a read ends outside any update: an update that ends in it, and what came before', () => {
+    const tracker = new RfbUpdateTracker();
+    const read = Buffer.concat([handshake, tightUpdate, others.subarray(0, 14), lastRectUpdate.subarray(0, 30)]);
+    expect(tracker.feed(read, read.length)).toBe(handshake.length + tightUpdate.length + 14);
+    const rest = Buffer.concat([lastRectUpdate.subarray(30), Buffer.from([2]), tightUpdate.subarray(0, 9)]);
+    expect(tracker.feed(rest, rest.length)).toBe(lastRectUpdate.length - 30 + 1);
+    expect(tracker.feed(tightUpdate.subarray(9, 20), 11)).toBe(0);
+    expect(tracker.feed(tightUpdate.subarray(20), tightUpdate.length - 20)).toBe(tightUpdate.length - 20);
   });
 
   it('follows a stream fed a byte at a time', () => {

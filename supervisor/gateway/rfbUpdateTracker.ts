@@ -99,10 +99,16 @@ export class RfbUpdateTracker {
     return this.step === 'lost';
   }
 
-  /** The next `bytes` of the stream, in `buf` from its start. */
-  feed(buf: Uint8Array, bytes: number): void {
+  /**
+   * The next `bytes` of the stream, in `buf` from its start. Returns how many of them end outside
+   * any update (all of them when the stream is between messages after them, or when lost): an
+   * update that ends in this read goes on at once though the next one has begun in it.
+   */
+  feed(buf: Uint8Array, bytes: number): number {
     let at = 0;
+    let outside = 0;
     while (at < bytes && this.step !== 'lost') {
+      if (this.step === 'message' && this.have === 0 && this.skip === 0) outside = at;
       if (this.skip > 0) {
         const take = Math.min(this.skip, bytes - at);
         this.skip -= take;
@@ -110,11 +116,12 @@ export class RfbUpdateTracker {
         continue;
       }
       while (this.have < this.need && at < bytes) this.header[this.have++] = buf[at++]!;
-      if (this.have < this.need) return;
+      if (this.have < this.need) break;
       this.decide();
     }
     // Steps that need no byte (a rectangle or an update ending) are decided without waiting for one.
     while (this.skip === 0 && this.need === 0 && this.step !== 'lost') this.decide();
+    return this.insideUpdate ? outside : bytes;
   }
 
   private goTo(step: Step, need: number, skip = 0): void {
