@@ -2,11 +2,12 @@
  * What the viewer asks its cage's server for: noVNC's encodings, less the JPEG quality level. A
  * TigerVNC server given a quality level sends every rectangle of more than 96 colours as JPEG, which
  * noVNC can only hand the browser as a base64 data: URL (an image load and a decode on the viewer's
- * main thread each); without it, as TigerVNC's own vncviewer asks on a fast link, those rectangles
- * come as zlib-compressed pixels (palettes of up to 256 colours, or full colour), decoded straight into
- * the viewer's memory framebuffer (tightInMemory.ts). Measured on a scrolling page: fewer bytes per
- * frame and less CPU on the whole path, the server's more costly compression counted
- * (bench/RESULTS.md, Firefox scroll).
+ * main thread each); without it those rectangles come as zlib-compressed pixels (palettes of up to
+ * 256 colours, or full colour), decoded straight into the viewer's memory framebuffer
+ * (tightInMemory.ts). Measured on a scrolling page: fewer bytes per frame and less CPU on the whole
+ * path, the server's more costly compression counted (bench/RESULTS.md, Firefox scroll). TigerVNC's
+ * own vncviewer does ask for JPEG (quality 8 above 16 Mbit/s, CConn::autoSelectFormatAndEncoding),
+ * which it decodes natively: matching it through noVNC's image path cost this viewer twice as much.
  *
  * noVNC 1.7 has no option to leave the quality level out: its list is filtered as it is sent, the
  * way framebufferGuard.ts and drawnPixels.ts wrap its internals. Pinned to 1.7 in package.json.

@@ -20,10 +20,14 @@ import { ByteBudget, DEFAULT_BACK_VIEWER_BUDGET, DEFAULT_VIEWER_BUDGET, type Byt
 import { KeyPressCounter } from './keyPressCounter';
 import { ReadRing } from './readRing';
 import { ReadSizer } from './readSizer';
-import { FRAME_HEADER_ROOM, frameInPlace } from './wsFrame';
+import { UpdateHold } from './updateHold';
+import { FRAME_HEADER_ROOM } from './wsFrame';
 import type { TicketRegistry } from './ticketRegistry';
 
 export const VNC_PATH = '/vnc';
+
+/** The reads of one framebuffer update are held together up to this many bytes (or updateHoldMs). */
+const MAX_HELD_BYTES = 256 * 1024;
 
 /**
  * What the root part answers a viewer's ticket with, when the gateway runs in the unprivileged
@@ -68,6 +72,12 @@ export interface VncGatewayOptions {
   /** The budget of a viewer whose cage is not in front (DEFAULT_BACK_VIEWER_BUDGET unless given; null: viewerBudget's). */
   backViewerBudget?: ByteBudgetOptions | null;
   maxViewersPerCage?: number;
+  /**
+   * How long the reads of one framebuffer update may wait for its last rectangle, from the first
+   * (16 ms, a display frame, unless given): only a cage slow within an update, or lying about its
+   * lengths, waits that long; what came of it then goes on, the rest follows as it comes.
+   */
+  updateHoldMs?: number;
   log?: (msg: string, fields?: Record<string, unknown>) => void;
 }
 
@@ -92,6 +102,7 @@ export class VncGateway {
   private readonly bridges = new Set<Bridge>();
   private readonly highWaterMark: number;
   private readonly maxViewers: number;
+  private readonly updateHoldMs: number;
   /** Counters for tests and status: what the filter refused. */
   readonly dropped = { clipboard: 0, notInFront: 0, notAllowed: 0 };
   /** Keys delivered to each cage (training drills read it: the trusted side's count). */
@@ -101,6 +112,7 @@ export class VncGateway {
   constructor(private readonly options: VncGatewayOptions) {
     this.highWaterMark = options.highWaterMark ?? 4 * 1024 * 1024;
     this.maxViewers = options.maxViewersPerCage ?? 4;
+    this.updateHoldMs = options.updateHoldMs ?? 16;
     // When a cage leaves the front (or a trusted surface takes the keyboard), release whatever
     // keys its viewer still holds down in it: no modifier stays stuck in a cage.
     options.focus.on('change', (_front, previous) => this.releaseHeldKeys((level) => level === previous));
@@ -225,7 +237,9 @@ export class VncGateway {
     // budget. Reads go straight from the socket handle into this viewer's ring, sized to the
     // traffic (no stream machinery on the hot path, no garbage per read), each read framed in
     // place and written to the viewer's socket in one write (wsFrame.ts); the viewer socket's own
-    // buffer is watched, and its 'drain' resumes the cage.
+    // buffer is watched, and its 'drain' resumes the cage. The reads of one framebuffer update
+    // leave as one message once its last rectangle has come (rfbUpdateTracker.ts): the viewer
+    // shows nothing of it before, and each message costs the browser and the viewer a hop.
     const sizer = new ReadSizer();
     const ring = new ReadRing(undefined, FRAME_HEADER_ROOM);
     const released = () => ring.release();
@@ -242,8 +256,8 @@ export class VncGateway {
       // Closing: ws would drop the chunk, and its release could come before older chunks' writes.
       if (ws.readyState !== ws.OPEN) return true;
       ring.taken(bytes);
-      viewerSocket.write(frameInPlace(buf, bytes), released);
       const wait = budget?.spend(bytes) ?? 0;
+      hold.read(Buffer.from(buf.buffer, buf.byteOffset, bytes), wait > 0);
       if (wait > 0) {
         budgetTimer = setTimeout(() => ((budgetTimer = null), resumeWhenDrained()), wait);
         return false; // pauses the cage socket until the budget has refilled
@@ -259,6 +273,7 @@ export class VncGateway {
         ? new Socket({ handle: source.handle, readable: true, writable: true, onread } as unknown as ConstructorParameters<typeof Socket>[0])
         : connect({ ...source.endpoint, onread } as NetConnectOpts);
     const viewerSocket = (ws as unknown as { _socket: Duplex })._socket;
+    const hold = new UpdateHold(viewerSocket, () => ws.readyState === ws.OPEN, released, this.updateHoldMs, MAX_HELD_BYTES);
     // Nothing from the viewer moves until the cage's end is known to be the cage.
     if ('endpoint' in source) ws.pause();
     const verifyPeer = this.options.verifyPeerOf?.(level);
@@ -298,6 +313,7 @@ export class VncGateway {
       if (closed) return;
       closed = true;
       if (budgetTimer) clearTimeout(budgetTimer);
+      hold.stop();
       this.bridges.delete(bridge);
       this.options.onViewers?.(this.viewers());
       cage.destroy();
