@@ -1,6 +1,10 @@
+import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
+  // noVNC's package exports its RFB class alone: tests of what a cage's bytes do to its decoders
+  // (renderer/viewer/*.attack.test.ts) import those decoders by their place in the package.
+  resolve: { alias: [{ find: /^@novnc\/novnc\/core\/(.*)$/, replacement: `${fileURLToPath(new URL('node_modules/@novnc/novnc/core/', import.meta.url))}$1` }] },
   test: {
     include: ['shared/**/*.test.ts', 'supervisor/**/*.test.ts', 'renderer/**/*.test.{ts,tsx}', 'electron/**/*.test.ts', 'scripts/**/*.test.ts', 'deploy/**/*.test.ts'],
     testTimeout: 30_000,

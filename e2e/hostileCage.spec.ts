@@ -1,7 +1,7 @@
 /**
  * A hostile cage, in front or behind: whatever it sends (a fake band, a lying name, enormous and
  * changing desktop sizes, a huge cursor and a bell storm, garbage, a message cut off mid-way,
- * malformed rectangles), the band keeps the configured level in the policy's colour, the trust
+ * malformed rectangles, a Tight rectangle far off its screen that would inflate to 48 MiB), the band keeps the configured level in the policy's colour, the trust
  * phrase stays on screen, the other (real) cage keeps working and the shell does not freeze.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -16,7 +16,7 @@ import { startSupervisor, TEST_TRUST_PHRASE, type SupervisorProcess } from './su
 
 const LOW = LOW_COLOUR;
 const HIGH = HIGH_COLOUR;
-const MODES: HostileMode[] = ['fake-band', 'resize-storm', 'cursor-bell', 'garbage', 'stall', 'malformed'];
+const MODES: HostileMode[] = ['fake-band', 'resize-storm', 'cursor-bell', 'garbage', 'stall', 'malformed', 'oversize-tight'];
 
 for (const mode of MODES) {
   test.describe(`hostile high cage: ${mode}`, () => {
@@ -55,6 +55,8 @@ for (const mode of MODES) {
     });
 
     async function cannotFakeFreezeOrStop(page: Page): Promise<void> {
+      const said: string[] = []; // the page's and its frames' consoles
+      page.on('console', (message) => said.push(message.text()));
       await page.goto(await sup.launchUrl());
       await expect(page.getByTestId('cage-frame-low')).toHaveAttribute('data-viewer', 'connected');
 
@@ -69,6 +71,9 @@ for (const mode of MODES) {
       await page.waitForTimeout(1500);
       await expect(page.getByTestId('band-level-name')).toContainText('Haut');
       await trustedAreasAre(page, HIGH, 'hostile-in-front');
+      if (mode === 'oversize-tight')
+        // Refused before a byte of it is inflated: the viewer ends that connection and says why.
+        await expect.poll(() => said.find((line) => line.includes('cage connection ended:')), { timeout: 10_000 }).toBe('cage connection ended: rectangle 4096x4096 at 60000,0 (encoding 7) outside the 800x600 framebuffer');
       const text = await page.evaluate(() => document.body.innerText);
       expect(text).not.toContain('niveau LOW');
       // The cage's box never reaches the band, whatever size it announced.

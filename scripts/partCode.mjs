@@ -69,26 +69,77 @@ function uidOf(account) {
 /** Whether a path is `folder` or inside it. */
 const within = (folder, path) => path === folder || path.startsWith(`${folder}/`);
 
+/** The kernel's name for a file a process holds, when that file is no longer there. */
+const DELETED = / \(deleted\)$/;
+
+/** The identity of a file (st_dev, st_ino), or null when there is none at that path. */
+function identity(path) {
+  try {
+    const st = statSync(path, { bigint: true });
+    return `${st.dev}:${st.ino}`;
+  } catch {
+    return null;
+  }
+}
+
 /**
- * A process that runs from `folder`, or null. Only root's and the cloison account's are judged
- * (their real or effective uid, /proc/PID/status): another account's process may name the folder
- * in its arguments, and would keep root's npm start from starting (#29 review). What a process
- * runs is its executable, its mappings and its working folder; its arguments count only for a
- * node process (node runs the script its arguments name, and maps nothing of it): a set-uid
- * program another account starts (su, mount…) runs as root with that account's arguments.
+ * Whether the kernel's name for a file a process holds (its executable or working folder,
+ * through the /proc link `link`) names a file of the copy now at `folder`: the name is in the
+ * folder, not one of a removed file, and leads to the very file the process holds (same st_dev
+ * and st_ino) — a copy removed and another made at its name since is not the one it holds.
+ */
+function holdsFrom(folder, link) {
+  const name = readlinkSync(link);
+  if (DELETED.test(name) || !within(folder, name)) return false;
+  const held = identity(link);
+  return held !== null && held === identity(name);
+}
+
+/** A mapping's device (major:minor, hex, as /proc/PID/maps writes it) as Node's st_dev gives it (the kernel's new_encode_dev). */
+function mapsDevice(field) {
+  const [major, minor] = field.split(':').map((n) => BigInt(`0x${n}`));
+  return (minor & 0xffn) | (major << 8n) | ((minor & ~0xffn) << 12n);
+}
+
+/**
+ * Whether one of a process's mappings is a file of the copy now at `folder`, that very file: the
+ * device and inode /proc/PID/maps gives, or (a stacked file system may give its lower file's
+ * there) the file /proc/PID/map_files/ leads to.
+ */
+function mapsFrom(folder, pid) {
+  return readFileSync(`/proc/${pid}/maps`, 'utf8').split('\n').some((line) => {
+    const fields = line.split(/\s+/);
+    const slash = line.indexOf('/');
+    if (fields.length < 6 || slash < 0) return false;
+    const name = line.slice(slash);
+    if (DELETED.test(name) || !within(folder, name)) return false;
+    const file = identity(name);
+    return file !== null && (file === `${mapsDevice(fields[3])}:${BigInt(fields[4])}` || file === identity(`/proc/${pid}/map_files/${fields[0]}`));
+  });
+}
+
+/**
+ * A process that runs from `folder`, or null. Only root's and the cloison account's are judged,
+ * by their real uid (/proc/PID/status): a set-uid program another account starts (su left at
+ * its prompt, mount…) runs with effective uid 0 but keeps its caller's real uid, in the working
+ * folder and with the arguments its caller chose, and would keep root's npm start from starting
+ * (#29 review, attack-3). What a process runs is its executable, its mappings and its working
+ * folder — each judged by the file it holds, not by its name: a removed copy's stays named
+ * `… (deleted)`; its arguments count only for a node process (node runs the script its arguments
+ * name, and maps nothing of it), and only while that script is there.
  */
 function processRunningFrom(folder) {
   const accounts = new Set([0, uidOf('cloison')].filter((uid) => uid !== null));
   const node = realpathSync(process.execPath);
   for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
     try {
-      const uids = /^Uid:\s+(\d+)\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-      if (!uids || !(accounts.has(Number(uids[1])) || accounts.has(Number(uids[2])))) continue;
-      const exe = readlinkSync(`/proc/${pid}/exe`).replace(/ \(deleted\)$/, '');
-      if (within(folder, exe) || within(folder, readlinkSync(`/proc/${pid}/cwd`))) return Number(pid);
-      if (readFileSync(`/proc/${pid}/maps`, 'utf8').split('\n').some((line) => within(folder, line.slice(line.indexOf('/')).replace(/ \(deleted\)$/, '')))) return Number(pid);
+      const realUid = /^Uid:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+      if (!realUid || !accounts.has(Number(realUid[1]))) continue;
+      if (holdsFrom(folder, `/proc/${pid}/exe`) || holdsFrom(folder, `/proc/${pid}/cwd`)) return Number(pid);
+      if (mapsFrom(folder, pid)) return Number(pid);
+      const exe = readlinkSync(`/proc/${pid}/exe`).replace(DELETED, '');
       const isNode = exe === node || /^node(js)?[\d.]*$/.test(basename(exe));
-      if (isNode && readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').some((arg) => within(folder, arg))) return Number(pid);
+      if (isNode && readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').some((arg) => within(folder, arg) && existsSync(arg))) return Number(pid);
     } catch {
       /* gone meanwhile, or a kernel thread */
     }

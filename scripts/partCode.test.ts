@@ -4,8 +4,8 @@
  * start when a stop was missed, but never under another npm start still running from it; a link
  * planted at its name is refused, not followed.
  */
-import { spawn, spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { chmodSync, copyFileSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { copyPartCode, givenFileForPart, readableBy } from './partCode.mjs';
@@ -75,6 +75,38 @@ describe('the copy npm start runs its cloison part from', () => {
     symlinkSync(elsewhere, join(root, 'r-code'));
     expect(() => copyPartCode(REPO, join(root, 'r'))).toThrow(/is not the cloison part's code folder/);
     expect(readdirSync(elsewhere)).toEqual([]);
+  });
+
+  it("is not replaced under root's process that runs a file of it, maps one or works in it; is made again once that copy is removed", async () => {
+    const root = testRoot('cloison-code-');
+    chmodSync(root, 0o711);
+    const runDir = join(root, 'r');
+    const code = copyPartCode(REPO, runDir);
+    const sleep = join(code.folder, 'out/sleep');
+    copyFileSync('/bin/sleep', sleep);
+    const mapped = join(code.folder, 'out/supervisor/cageManager.js');
+    const runners = [
+      { what: 'its executable', spawn: () => spawn(sleep, ['60'], { cwd: root, stdio: 'ignore' }) },
+      { what: 'a mapping', spawn: () => spawn('python3', ['-c', `import mmap, time\nf = open(${JSON.stringify(mapped)}, 'rb')\nm = mmap.mmap(f.fileno(), 0, prot=mmap.PROT_READ)\nf.close()\nprint(flush=True)\ntime.sleep(60)`], { cwd: root, stdio: ['ignore', 'pipe', 'ignore'] }) },
+      { what: 'its working folder', spawn: () => spawn('/bin/sleep', ['60'], { cwd: join(code.folder, 'out'), stdio: 'ignore' }) },
+    ];
+    const started: ChildProcess[] = [];
+    try {
+      for (const [i, runner] of runners.entries()) {
+        const child = runner.spawn();
+        started.push(child);
+        if (child.stdout) await new Promise((ready) => child.stdout!.once('data', ready));
+        await waitFor(() => existsSync(`/proc/${child.pid}/exe`) && !readlinkSync(`/proc/${child.pid}/exe`).endsWith('/node'), runner.what);
+        expect(() => copyPartCode(REPO, runDir), runner.what).toThrow(new RegExp(`process ${child.pid} runs from ${code.folder}`));
+        if (i < runners.length - 1) child.kill('SIGKILL');
+      }
+      // The stop removes the copy under the last one, still working in it (`… (deleted)`): not the next copy's.
+      code.remove();
+      const again = copyPartCode(REPO, runDir);
+      again.remove();
+    } finally {
+      for (const child of started) child.kill('SIGKILL');
+    }
   });
 
   it('a file the part reads, named where cloison cannot reach it: copied beside the code only when anyone may read the file itself', () => {

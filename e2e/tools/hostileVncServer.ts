@@ -8,13 +8,16 @@
  * - cursor-bell: a huge cursor image and a bell storm;
  * - garbage: bytes that are no RFB message at all;
  * - stall: a FramebufferUpdate cut off in the middle, then silence;
- * - malformed: rectangles outside the framebuffer and an unknown encoding.
+ * - malformed: rectangles outside the framebuffer and an unknown encoding;
+ * - oversize-tight: a Tight rectangle of 4096×4096 full-colour pixels wholly off its 800×600
+ *   screen, ~50 KiB that would inflate to 48 MiB (kept by the viewer's inflator), then its band.
  * It ignores what the viewer asks; it records what the viewer sends, for checks on what reached it.
  */
 import { chmodSync, rmSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
+import { deflateSync } from 'node:zlib';
 
-export type HostileMode = 'fake-band' | 'resize-storm' | 'cursor-bell' | 'garbage' | 'stall' | 'malformed';
+export type HostileMode = 'fake-band' | 'resize-storm' | 'cursor-bell' | 'garbage' | 'stall' | 'malformed' | 'oversize-tight';
 
 export interface HostileVncOptions {
   socketPath: string;
@@ -119,6 +122,13 @@ export async function startHostileVncServer(options: HostileVncOptions): Promise
           send(update([rawRect(width - 10, height - 10, 400, 400, [255, 255, 0], 400)]));
           send(update([{ header: rectHeader(0, 0, 10, 10, 0x7777), body: Buffer.alloc(0) }]));
           break;
+        case 'oversize-tight':
+          band();
+          setTimeout(() => {
+            send(update([oversizeTightRect(60000, 0, 4096, 4096)]));
+            every(250, band);
+          }, 300);
+          break;
       }
     }
   });
@@ -186,6 +196,15 @@ function rawRect(x: number, y: number, w: number, h: number, [r, g, b]: [number,
     }
   }
   return { header: rectHeader(x, y, w, h, 0), body: pixels };
+}
+
+/** A Tight rectangle of black full-colour pixels: stream 0, the copy filter implied, zlib data behind its compact length. */
+function oversizeTightRect(x: number, y: number, w: number, h: number): Rect {
+  const data = deflateSync(Buffer.alloc(w * h * 3));
+  const n = data.length;
+  if (n > 0x3fffff) throw new Error('too long for a Tight compact length');
+  const length = Buffer.from([0x80 | (n & 0x7f), 0x80 | ((n >> 7) & 0x7f), n >> 14]);
+  return { header: rectHeader(x, y, w, h, 7), body: Buffer.concat([Buffer.from([0x00]), length, data]) };
 }
 
 function desktopSizeRect(w: number, h: number): Rect {

@@ -186,7 +186,9 @@ describe("Tight's full-colour rectangles in memory", () => {
     const { display, rfb, damaged } = fakeDisplay();
     const inflated: Array<Uint8Array | null> = [];
     const originalCalls: number[][] = [];
+    const decoded: number[][] = [];
     const tight = {
+      decodeRect: (x: number, y: number, w: number, h: number, ..._rest: unknown[]) => (decoded.push([x, y, w, h]), true),
       _zlibs: [0, 1, 2, 3].map(() => ({
         input: null as Uint8Array | null,
         setInput(data: Uint8Array | null) {
@@ -207,8 +209,16 @@ describe("Tight's full-colour rectangles in memory", () => {
     const fb = drawInMemory(rfb);
     decodeTightInMemory(rfb, fb);
     display.resize(4, 2);
-    return { display, tight, fb, damaged, originalCalls };
+    return { display, tight, fb, damaged, originalCalls, inflated, decoded };
   }
+
+  it('decodes no rectangle that does not lie within the screen, whatever its filter: nothing is inflated for it', () => {
+    const { display, tight, inflated, decoded } = tightRfb();
+    expect(tight.decodeRect(0, 0, 4, 2, {} as never, display as never, 24)).toBe(true);
+    for (const [x, y, w, h] of [[60000, 0, 4096, 4096], [3, 0, 2, 1], [0, 1, 1, 2]]) expect(() => tight.decodeRect(x!, y!, w!, h!, {} as never, display as never, 24)).toThrow(/outside the 4x2 framebuffer/);
+    expect(decoded).toEqual([[0, 0, 4, 2]]);
+    expect(inflated).toEqual([]);
+  });
 
   it('writes the inflated r, g, b opaque where the rectangle is, counted as drawn', () => {
     const { display, tight, fb, damaged, originalCalls } = tightRfb();

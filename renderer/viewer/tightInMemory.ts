@@ -21,6 +21,7 @@ interface Inflator {
   inflate(expected: number): Uint8Array;
 }
 interface TightDecoderInternals {
+  decodeRect(x: number, y: number, width: number, height: number, sock: unknown, display: unknown, depth: number): boolean;
   _zlibs: Inflator[];
   _readData(sock: unknown): Uint8Array | null;
   _copyFilter(streamId: number, x: number, y: number, width: number, height: number, sock: unknown, display: unknown, depth: number): boolean;
@@ -32,8 +33,16 @@ interface DisplayInternals {
 
 export function decodeTightInMemory(rfb: RFB, fb: MemoryFramebuffer): void {
   const tight = (rfb as unknown as { _decoders?: Record<number, TightDecoderInternals> })._decoders?.[TIGHT];
-  if (!tight || typeof tight._copyFilter !== 'function' || typeof tight._readData !== 'function' || !Array.isArray(tight._zlibs))
+  if (!tight || typeof tight.decodeRect !== 'function' || typeof tight._copyFilter !== 'function' || typeof tight._readData !== 'function' || !Array.isArray(tight._zlibs))
     throw new Error("noVNC's Tight decoder is not 1.7's: its rectangles cannot be decoded in memory");
+  // Nothing is inflated for a rectangle off the screen, whatever its filter (copy, palette,
+  // gradient): the inflators would grow to its size and keep it. rectangleGuard.ts refuses it
+  // first on a connection; this holds for the decoder itself.
+  const decodeRect = tight.decodeRect.bind(tight);
+  tight.decodeRect = (x, y, width, height, sock, display, depth) => {
+    if (x + width > fb.width || y + height > fb.height) throw new Error(`Tight rectangle ${width}x${height} at ${x},${y} outside the ${fb.width}x${fb.height} framebuffer`);
+    return decodeRect(x, y, width, height, sock, display, depth);
+  };
   const original = tight._copyFilter.bind(tight);
   tight._copyFilter = (streamId, x, y, width, height, sock, display, depth) => {
     const size = width * height * 3;

@@ -8,6 +8,7 @@ import RFB from '@novnc/novnc';
 import type { ShellToViewer, ViewerPlace, ViewerToShell } from '../../shared/viewerProtocol';
 import { countDrawnPixels } from './drawnPixels';
 import { guardFramebufferSize } from './framebufferGuard';
+import { guardRectangles } from './rectangleGuard';
 import { parseShellMessage } from './shellMessage';
 import { canPace, PacedChannel } from './pacedChannel';
 import { askForLosslessEncodings } from './encodingChoice';
@@ -43,6 +44,11 @@ function open(url: string): void {
   askForLosslessEncodings(r);
   decodeTightInMemory(r, drawInMemory(r));
   guardFramebufferSize(r, () => tell({ type: 'state', state: 'unreachable' }));
+  // Before any decoder reads a rectangle RFB does not allow (Tight's inflators would keep its size).
+  guardRectangles(r, (reason) => {
+    console.warn(`cage connection ended: ${reason}`);
+    tell({ type: 'state', state: 'unreachable' });
+  });
   if (paced)
     countDrawnPixels(r, (pixels, drawnOn) => {
       paced.setScreen(drawnOn.width, drawnOn.height);
