@@ -6,7 +6,7 @@ export default defineConfig({
   // (renderer/viewer/*.attack.test.ts) import those decoders by their place in the package.
   resolve: { alias: [{ find: /^@novnc\/novnc\/core\/(.*)$/, replacement: `${fileURLToPath(new URL('node_modules/@novnc/novnc/core/', import.meta.url))}$1` }] },
   test: {
-    include: ['shared/**/*.test.ts', 'supervisor/**/*.test.ts', 'renderer/**/*.test.{ts,tsx}', 'electron/**/*.test.ts', 'scripts/**/*.test.ts', 'deploy/**/*.test.ts'],
+    include: ['shared/**/*.test.ts', 'supervisor/**/*.test.ts', 'renderer/**/*.test.{ts,tsx}', 'electron/**/*.test.ts', 'scripts/**/*.test.ts', 'deploy/**/*.test.ts', 'bench/lib/**/*.test.ts'],
     testTimeout: 30_000,
     hookTimeout: 30_000,
     // Cage tests start real sandboxes; two cores: keep files from piling up.

@@ -9,7 +9,13 @@ export function percentile(values: number[], p: number): number {
   return sorted[i]!;
 }
 
-export const median = (values: number[]) => percentile(values, 50);
+/** The middle value; of an even count, the mean of the two middle ones (the lower alone read low). */
+export function median(values: number[]): number {
+  if (values.length === 0) return NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
 
 /** Relative spread: (max - min) / median, as a percentage. */
 export function spread(values: number[]): number {
