@@ -32,6 +32,14 @@ export interface ProductSession {
   close(): Promise<void>;
 }
 
+/** Node's flags in package.json's start script (`node FLAGS… scripts/start.mjs`): npm start's own. */
+export function npmStartNodeFlags(): string[] {
+  const script = (JSON.parse(readFileSync('package.json', 'utf8')) as { scripts: { start: string } }).scripts.start;
+  const m = /^node((?: --\S+)*) scripts\/start\.mjs$/.exec(script);
+  if (!m) throw new Error(`package.json's start script is not node [flags] scripts/start.mjs: ${script}`);
+  return m[1]!.split(' ').filter(Boolean);
+}
+
 /**
  * `split`: npm start's own default (the cage manager and its `cloison` part) when true, the root
  * supervisor alone (--single) when false; unsaid, what CLOISON_SPLIT says (bench/run.ts: single).
@@ -43,7 +51,7 @@ export function openProductSession(root: string, policy: string, options: { spli
   // The user's trust phrase is chosen (as after their first start): its dialog would cover the band.
   writeSupervisorState(root, 'trust-phrase.json', JSON.stringify({ phrase: 'Le héron pêche à l’aube', symbol: '◆' }), split);
   const t0 = Date.now();
-  const start = spawn(process.execPath, ['scripts/start.mjs', split ? '--split' : '--single', '--policy', policy, '--state-dir', join(root, 's'), '--run-dir', join(root, 'r')], { stdio: 'ignore', env: { ...process.env, SUDO_USER: SHELL_USER } });
+  const start = spawn(process.execPath, [...npmStartNodeFlags(), 'scripts/start.mjs', split ? '--split' : '--single', '--policy', policy, '--state-dir', join(root, 's'), '--run-dir', join(root, 'r')], { stdio: 'ignore', env: { ...process.env, SUDO_USER: SHELL_USER } });
   const exited = new Promise((r) => start.once('exit', r));
   const journal = join(supervisorStateDirOf(root, split), 'audit.jsonl');
   const switchesTo = (to: string) =>

@@ -12,6 +12,7 @@ import { parseShellMessage } from './shellMessage';
 import { canPace, PacedChannel } from './pacedChannel';
 import { askForLosslessEncodings } from './encodingChoice';
 import { drawInMemory } from './drawInMemory';
+import { releaseCanvasWhileHidden, type HiddenCanvas } from './hiddenCanvas';
 import { decodeTightInMemory } from './tightInMemory';
 import './viewer.css';
 
@@ -23,6 +24,7 @@ let inputEnabled = false;
 /** Hidden until the trusted page says otherwise: a viewer never decodes more than it was told it may. */
 let place: ViewerPlace = 'hidden';
 let channel: PacedChannel | null = null;
+let hiddenCanvas: HiddenCanvas | null = null;
 
 function tell(message: ViewerToShell): void {
   if (window.parent !== window) window.parent.postMessage(message, shellOrigin);
@@ -41,7 +43,10 @@ function open(url: string): void {
   const r = new RFB(screen, paced ? (paced as unknown as WebSocket) : url, { shared: true }); // noVNC takes any raw channel
   // What costs the viewer least per frame of a moving page (bench/RESULTS.md, Firefox scroll).
   askForLosslessEncodings(r);
-  decodeTightInMemory(r, drawInMemory(r));
+  const framebuffer = drawInMemory(r);
+  decodeTightInMemory(r, framebuffer);
+  // Hidden, its canvas keeps no pixels: drawn again from the framebuffer as it is shown.
+  hiddenCanvas = releaseCanvasWhileHidden(r, framebuffer, place);
   guardFramebufferSize(r, () => tell({ type: 'state', state: 'unreachable' }));
   if (paced)
     countDrawnPixels(r, (pixels, drawnOn) => {
@@ -112,6 +117,7 @@ window.addEventListener('message', (ev: MessageEvent) => {
     tell({ type: 'pong' });
   } else if (message.type === 'place') {
     place = message.place;
+    hiddenCanvas?.setPlace(place);
     channel?.setPlace(place);
   } else replay(message);
 });
