@@ -50,7 +50,9 @@ export interface AppsMemoryResult {
   ussMiB: Record<Side, number>;
   /** MiB by side, written by each process alone (Private_Dirty: the same whatever else runs). */
   dirtyMiB: Record<Side, number>;
-  /** PSS, RSS, USS and private dirty MiB of each process, by side: "name (pid)". */
+  /** MiB by side, PSS without files' pages (Pss_Anon + Pss_Shmem): heaps, and shared memory such as a canvas's frames between a renderer and the GPU process, split among their sharers; no program's code. */
+  ownPssMiB: Record<Side, number>;
+  /** PSS, RSS, USS, private dirty and own PSS MiB of each process, by side: "name (pid)". */
   processes: Record<Side, Record<string, Memory>>;
   load: number;
 }
@@ -60,6 +62,7 @@ interface Memory {
   rss: number;
   uss: number;
   dirty: number;
+  own: number;
 }
 
 /** A process's proportional, resident, unique and private dirty sizes in MiB (0 when it is gone). */
@@ -67,9 +70,9 @@ function memoryOf(pid: number): Memory {
   try {
     const text = readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8');
     const kib = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(text)?.[1] ?? 0);
-    return { pss: kib('Pss') / 1024, rss: kib('Rss') / 1024, uss: (kib('Private_Clean') + kib('Private_Dirty')) / 1024, dirty: kib('Private_Dirty') / 1024 };
+    return { pss: kib('Pss') / 1024, rss: kib('Rss') / 1024, uss: (kib('Private_Clean') + kib('Private_Dirty')) / 1024, dirty: kib('Private_Dirty') / 1024, own: (kib('Pss_Anon') + kib('Pss_Shmem')) / 1024 };
   } catch {
-    return { pss: 0, rss: 0, uss: 0, dirty: 0 };
+    return { pss: 0, rss: 0, uss: 0, dirty: 0, own: 0 };
   }
 }
 
@@ -136,7 +139,7 @@ export async function runAppsMemoryBench(log: (s: string) => void): Promise<Apps
       const shell = all.find((p) => p.ppid === session.start.pid && p.cmd.includes('chromium'));
       if (!rootPart || !shell) throw new Error('the root part (cage manager or supervisor) or the shell\'s Chromium was not found among npm start\'s processes');
       const zero = () => ({ trusted: 0, helpers: 0, cages: 0 });
-      const result: AppsMemoryResult = { pssMiB: zero(), rssMiB: zero(), ussMiB: zero(), dirtyMiB: zero(), processes: { trusted: {}, helpers: {}, cages: {} }, load };
+      const result: AppsMemoryResult = { pssMiB: zero(), rssMiB: zero(), ussMiB: zero(), dirtyMiB: zero(), ownPssMiB: zero(), processes: { trusted: {}, helpers: {}, cages: {} }, load };
       const add = (side: Side, p: { pid: number; cmd: string }) => {
         const m = memoryOf(p.pid);
         const type = /--type=(\S+)/.exec(p.cmd)?.[1];
@@ -145,6 +148,7 @@ export async function runAppsMemoryBench(log: (s: string) => void): Promise<Apps
         result.rssMiB[side] += m.rss;
         result.ussMiB[side] += m.uss;
         result.dirtyMiB[side] += m.dirty;
+        result.ownPssMiB[side] += m.own;
       };
       add('trusted', all.find((p) => p.pid === session.start.pid)!); // npm start itself (start.mjs)
       for (const p of descendants(shell.pid, all)) add('trusted', p);
@@ -155,7 +159,7 @@ export async function runAppsMemoryBench(log: (s: string) => void): Promise<Apps
         else add(processName(p.cmd).startsWith('node') || isCardProxy(p.cmd) ? 'trusted' : 'helpers', p);
       }
       log(`  ${rootPart.cmd.includes('cageManager.js') ? 'split (the cage manager and its cloison part)' : 'single (the root supervisor)'}: ${Object.keys(result.processes.trusted).filter((n) => n.startsWith('node')).join(', ')}`);
-      for (const [name, by] of [['PSS', result.pssMiB], ['RSS', result.rssMiB], ['USS', result.ussMiB], ['private dirty', result.dirtyMiB]] as const) {
+      for (const [name, by] of [['PSS', result.pssMiB], ['RSS', result.rssMiB], ['USS', result.ussMiB], ['private dirty', result.dirtyMiB], ['PSS without files (anon + shared memory)', result.ownPssMiB]] as const) {
         const { trusted, helpers, cages } = by;
         const total = trusted + helpers + cages;
         const share = (trusted + helpers) / total;
@@ -164,7 +168,7 @@ export async function runAppsMemoryBench(log: (s: string) => void): Promise<Apps
       }
       for (const side of ['trusted', 'helpers', 'cages'] as const) {
         const list = Object.entries(result.processes[side]).sort((a, b) => b[1].pss - a[1].pss);
-        log(`    ${side} (PSS/RSS/USS/private dirty MiB): ${list.map(([name, m]) => `${name} ${fmt(m.pss, 0)}/${fmt(m.rss, 0)}/${fmt(m.uss, 0)}/${fmt(m.dirty, 0)}`).join(', ')}`);
+        log(`    ${side} (PSS/RSS/USS/private dirty/PSS without files MiB): ${list.map(([name, m]) => `${name} ${fmt(m.pss, 0)}/${fmt(m.rss, 0)}/${fmt(m.uss, 0)}/${fmt(m.dirty, 0)}/${fmt(m.own, 0)}`).join(', ')}`);
       }
       return result;
     } finally {
