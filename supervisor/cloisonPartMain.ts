@@ -26,6 +26,7 @@ import { defaultRendererDir } from './rendererDir';
 import { Supervisor } from './supervisor';
 import { TrainingRefused } from './training/trainingDesk';
 import type { SupervisorOptions } from './supervisorOptions';
+import { trimMallocFromNowOn } from './system/mallocTrim';
 
 /** What the manager starts it with (managerMain.ts), beside its account and groups. */
 const startSchema = z.object({
@@ -55,6 +56,7 @@ const startSchema = z.object({
 export type CloisonPartStart = z.infer<typeof startSchema>;
 
 export async function runCloisonPart(raw: Record<string, unknown>): Promise<void> {
+  trimMallocFromNowOn(); // its start's free heap pages given back (system/mallocTrim.ts)
   const channel = managerChannel();
   // Before `ready`, the manager's start of the part fails with this (partProcess.ts); it ends
   // once the channel has had time to carry it.
