@@ -1,13 +1,13 @@
 /**
- * A hidden viewer's canvas keeps no pixels, and shows what the viewer had as soon as it is shown
- * again: the whole framebuffer drawn back before the frame that reveals it. A resize while hidden
- * (noVNC sizing the canvas at ServerInit) leaves it empty. The display is a stand-in with noVNC
- * 1.7's fields.
+ * A viewer hidden for a while keeps no pixels in its canvas, and shows what it had as soon as it
+ * is shown again: the whole framebuffer drawn back before the frame that reveals it. Switched back
+ * before the delay, its canvas is kept as it is. A resize while hidden (noVNC sizing the canvas at
+ * ServerInit) leaves it empty. The display is a stand-in with noVNC 1.7's fields.
  */
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import type RFB from '@novnc/novnc';
 import { MemoryFramebuffer } from './memoryFramebuffer';
-import { releaseCanvasWhileHidden } from './hiddenCanvas';
+import { RELEASE_AFTER_MS, releaseCanvasWhileHidden } from './hiddenCanvas';
 
 beforeAll(() => {
   (globalThis as { ImageData?: unknown }).ImageData ??= class {
@@ -48,13 +48,23 @@ function screenOf(width: number, height: number): MemoryFramebuffer {
   return fb;
 }
 
+beforeEach(() => {
+  vi.useFakeTimers();
+});
+afterEach(() => {
+  vi.useRealTimers();
+});
+
 describe('a hidden viewer\'s canvas', () => {
-  it('is emptied when hidden and drawn back whole, with what the viewer had, when shown', () => {
+  it('is emptied once hidden for a while and drawn back whole, with what the viewer had, when shown', () => {
     const { display, puts, rfb } = fakeDisplay(64, 40);
     const fb = screenOf(64, 40);
     const canvas = releaseCanvasWhileHidden(rfb, fb, 'front');
     expect(display._target).toEqual({ width: 64, height: 40 });
     canvas.setPlace('hidden');
+    vi.advanceTimersByTime(RELEASE_AFTER_MS - 1);
+    expect(display._target).toEqual({ width: 64, height: 40 });
+    vi.advanceTimersByTime(1);
     expect(display._target).toEqual({ width: 0, height: 0 });
     expect(puts).toHaveLength(0);
     canvas.setPlace('front');
@@ -64,9 +74,21 @@ describe('a hidden viewer\'s canvas', () => {
     expect([...puts[0]!.data.subarray(0, 4)]).toEqual([0x12, 0x34, 0x56, 255]);
   });
 
+  it('is kept as it is when shown again before the delay (a switch back and forth)', () => {
+    const { display, puts, rfb } = fakeDisplay(64, 40);
+    const canvas = releaseCanvasWhileHidden(rfb, screenOf(64, 40), 'front');
+    canvas.setPlace('hidden');
+    vi.advanceTimersByTime(RELEASE_AFTER_MS / 2);
+    canvas.setPlace('front');
+    vi.advanceTimersByTime(RELEASE_AFTER_MS * 2);
+    expect(display._target).toEqual({ width: 64, height: 40 });
+    expect(puts).toHaveLength(0);
+  });
+
   it('is drawn back when shown beside the front one (split view), and only once', () => {
     const { display, puts, rfb } = fakeDisplay(32, 20);
     const canvas = releaseCanvasWhileHidden(rfb, screenOf(32, 20), 'hidden');
+    vi.advanceTimersByTime(RELEASE_AFTER_MS);
     expect(display._target.width).toBe(0);
     canvas.setPlace('beside');
     canvas.setPlace('front');
@@ -78,6 +100,7 @@ describe('a hidden viewer\'s canvas', () => {
     const { display, puts, rfb } = fakeDisplay(0, 0);
     const fb = new MemoryFramebuffer();
     const canvas = releaseCanvasWhileHidden(rfb, fb, 'hidden');
+    vi.advanceTimersByTime(RELEASE_AFTER_MS);
     // ServerInit, read while hidden: the screen's size.
     display._fbWidth = 48;
     display._fbHeight = 30;
@@ -92,6 +115,7 @@ describe('a hidden viewer\'s canvas', () => {
   it('shown before any screen: nothing drawn, noVNC sizes it later', () => {
     const { display, puts, rfb } = fakeDisplay(0, 0);
     const canvas = releaseCanvasWhileHidden(rfb, new MemoryFramebuffer(), 'hidden');
+    vi.advanceTimersByTime(RELEASE_AFTER_MS);
     canvas.setPlace('front');
     expect(puts).toHaveLength(0);
     display._fbWidth = 16;
