@@ -16,7 +16,6 @@ import { connectToRoot, socketOfDescriptor } from '../sandbox/partChannel';
 import { restrictUnprivilegedPart } from '../sandbox/partSelfRestriction';
 import { SOUND_PART_START_ENV, type RootToSoundPart, type SoundPartStart, type SoundPartToRoot } from './soundPartMessages';
 import { SoundRelay } from './soundRelay';
-import { trimMallocFromNowOn } from '../system/mallocTrim';
 
 const log = (msg: string, fields?: Record<string, unknown>) => process.stderr.write(`cloison sound part: ${msg}${fields ? ` ${JSON.stringify(fields)}` : ''}\n`);
 
@@ -31,7 +30,6 @@ function socketOf(fd: number | null, direction: 'read' | 'write'): Socket | null
 }
 
 function main(): void {
-  trimMallocFromNowOn(); // its start's free heap pages given back (system/mallocTrim.ts)
   const start = JSON.parse(process.env[SOUND_PART_START_ENV] ?? 'null') as SoundPartStart | null;
   if (!start) throw new Error(`started without ${SOUND_PART_START_ENV}: the root part starts this`);
   delete process.env[SOUND_PART_START_ENV];
