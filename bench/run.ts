@@ -228,6 +228,7 @@ const BENCHES: Record<string, () => Promise<{ result: unknown; ratios: Record<st
         'memory (RSS, shared pages counted in each process) trusted side / total': share(r.rssMiB, true),
         'memory (USS, private pages only) trusted side / total': share(r.ussMiB, true),
         'memory (private dirty pages: what each process wrote, whatever else runs) trusted side / total': share(r.dirtyMiB, true),
+        'memory (PSS without files: heaps and shared memory, no program code) trusted side / total': share(r.ownPssMiB, true),
       },
     };
   },

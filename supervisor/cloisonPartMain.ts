@@ -28,6 +28,7 @@ import type { EarlyPart } from './sandbox/partSpawn';
 import { Supervisor } from './supervisor';
 import { TrainingRefused } from './training/trainingDesk';
 import type { SupervisorOptions } from './supervisorOptions';
+import { trimMallocFromNowOn } from './system/mallocTrim';
 
 /** What the manager starts it with (managerMain.ts), beside its account and groups. */
 const startSchema = z.object({
@@ -57,6 +58,7 @@ const startSchema = z.object({
 export type CloisonPartStart = z.infer<typeof startSchema>;
 
 export async function runCloisonPart(raw: Record<string, unknown>): Promise<void> {
+  trimMallocFromNowOn(); // its start's free heap pages given back (system/mallocTrim.ts)
   const channel = managerChannel();
   // Before `ready`, the manager's start of the part fails with this (partProcess.ts); it ends
   // once the channel has had time to carry it.

@@ -7,10 +7,10 @@
  * page), this is the browser the user has.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PAINTED_SHARE, xLightShare } from './paintWatch';
-import { cageX11Dir } from './shellSession';
+import { cageX11Dir, supervisorStateDirOf, writeSupervisorState } from './shellSession';
 
 /** The account start.mjs runs the shell's Chromium as (scripts/setup.sh makes it). */
 export const SHELL_USER = 'cloison-shell-test';
@@ -32,14 +32,28 @@ export interface ProductSession {
   close(): Promise<void>;
 }
 
-export function openProductSession(root: string, policy: string): ProductSession {
+/** Node's flags in package.json's start script (`node FLAGS… scripts/start.mjs`): npm start's own. */
+export function npmStartNodeFlags(): string[] {
+  const script = (JSON.parse(readFileSync('package.json', 'utf8')) as { scripts: { start: string } }).scripts.start;
+  const m = /^node((?: --\S+)*) scripts\/start\.mjs$/.exec(script);
+  if (!m) throw new Error(`package.json's start script is not node [flags] scripts/start.mjs: ${script}`);
+  return m[1]!.split(' ').filter(Boolean);
+}
+
+/**
+ * `split`: npm start's own default (the cage manager and its `cloison` part) when true, the root
+ * supervisor alone (--single) when false; unsaid, what CLOISON_SPLIT says (bench/run.ts: single).
+ */
+export function openProductSession(root: string, policy: string, options: { split?: boolean } = {}): ProductSession {
+  const split = options.split ?? process.env.CLOISON_SPLIT !== '0';
+  // Split, the part (cloison) reaches its folders and the policy under root.
+  if (split) chmodSync(root, 0o711);
   // The user's trust phrase is chosen (as after their first start): its dialog would cover the band.
-  mkdirSync(join(root, 's'), { recursive: true, mode: 0o700 });
-  writeFileSync(join(root, 's', 'trust-phrase.json'), JSON.stringify({ phrase: 'Le héron pêche à l’aube', symbol: '◆' }), { mode: 0o600 });
+  writeSupervisorState(root, 'trust-phrase.json', JSON.stringify({ phrase: 'Le héron pêche à l’aube', symbol: '◆' }), split);
   const t0 = Date.now();
-  const start = spawn(process.execPath, ['scripts/start.mjs', '--policy', policy, '--state-dir', join(root, 's'), '--run-dir', join(root, 'r')], { stdio: 'ignore', env: { ...process.env, SUDO_USER: SHELL_USER } });
+  const start = spawn(process.execPath, [...npmStartNodeFlags(), 'scripts/start.mjs', split ? '--split' : '--single', '--policy', policy, '--state-dir', join(root, 's'), '--run-dir', join(root, 'r')], { stdio: 'ignore', env: { ...process.env, SUDO_USER: SHELL_USER } });
   const exited = new Promise((r) => start.once('exit', r));
-  const journal = join(root, 's', 'audit.jsonl');
+  const journal = join(supervisorStateDirOf(root, split), 'audit.jsonl');
   const switchesTo = (to: string) =>
     existsSync(journal)
       ? readFileSync(journal, 'utf8')

@@ -29,17 +29,20 @@ export function useSplitSupervisor(on: boolean): void {
  * The supervisor's own state folder: `s`, or split the part's (`s-broker`, the manager's `s` beside
  * it holding the cages' homes), which the part reads as the `cloison` account.
  */
-function supervisorStateDir(root: string): string {
-  return join(root, split ? 's-broker' : 's');
+function supervisorStateDir(root: string, splitStart = split): string {
+  return join(root, splitStart ? 's-broker' : 's');
 }
 
+/** The supervisor's state folder of a start, split or not, under `root` (npm start's --state-dir `root`/s). */
+export const supervisorStateDirOf = (root: string, splitStart: boolean): string => supervisorStateDir(root, splitStart);
+
 /** Writes a file of the supervisor's state before its start: split, the `cloison` account's (the part reads it). */
-function writeSupervisorState(root: string, name: string, text: string): void {
-  const dir = supervisorStateDir(root);
+export function writeSupervisorState(root: string, name: string, text: string, splitStart = split): void {
+  const dir = supervisorStateDir(root, splitStart);
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const file = join(dir, name);
   writeFileSync(file, text, { mode: 0o600 });
-  if (!split) return;
+  if (!splitStart) return;
   const cloison = account('cloison');
   if (!cloison) throw new Error('no cloison account (scripts/setup.sh makes it): the split supervisor cannot start');
   // lchown: nothing planted at these names is followed (the manager takes the folder over itself).

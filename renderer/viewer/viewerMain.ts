@@ -13,6 +13,7 @@ import { parseShellMessage } from './shellMessage';
 import { canPace, PacedChannel } from './pacedChannel';
 import { askForLosslessEncodings } from './encodingChoice';
 import { drawInMemory } from './drawInMemory';
+import { releaseCanvasWhileHidden, type HiddenCanvas } from './hiddenCanvas';
 import { decodeTightInMemory } from './tightInMemory';
 import './viewer.css';
 
@@ -24,6 +25,7 @@ let inputEnabled = false;
 /** Hidden until the trusted page says otherwise: a viewer never decodes more than it was told it may. */
 let place: ViewerPlace = 'hidden';
 let channel: PacedChannel | null = null;
+let hiddenCanvas: HiddenCanvas | null = null;
 
 function tell(message: ViewerToShell): void {
   if (window.parent !== window) window.parent.postMessage(message, shellOrigin);
@@ -42,7 +44,10 @@ function open(url: string): void {
   const r = new RFB(screen, paced ? (paced as unknown as WebSocket) : url, { shared: true }); // noVNC takes any raw channel
   // What costs the viewer least per frame of a moving page (bench/RESULTS.md, Firefox scroll).
   askForLosslessEncodings(r);
-  decodeTightInMemory(r, drawInMemory(r));
+  const framebuffer = drawInMemory(r);
+  decodeTightInMemory(r, framebuffer);
+  // Hidden, its canvas keeps no pixels: drawn again from the framebuffer as it is shown.
+  hiddenCanvas = releaseCanvasWhileHidden(r, framebuffer, place);
   guardFramebufferSize(r, () => tell({ type: 'state', state: 'unreachable' }));
   // Before any decoder reads a rectangle RFB does not allow (Tight's inflators would keep its size).
   guardRectangles(r, (reason) => {
@@ -118,6 +123,7 @@ window.addEventListener('message', (ev: MessageEvent) => {
     tell({ type: 'pong' });
   } else if (message.type === 'place') {
     place = message.place;
+    hiddenCanvas?.setPlace(place);
     channel?.setPlace(place);
   } else replay(message);
 });

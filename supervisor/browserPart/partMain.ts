@@ -22,6 +22,7 @@ import { connectToRoot, handleOfDescriptor } from '../sandbox/partChannel';
 import { PART_START_ENV, type ListenMessage, type PartStart, type PartToRoot, type RootToPart } from './partMessages';
 import { restrictBrowserPart } from './partRestriction';
 import { readStaticFiles } from './staticFiles';
+import { trimMallocFromNowOn } from '../system/mallocTrim';
 
 const log = (msg: string, fields?: Record<string, unknown>) => process.stderr.write(`cloison browser part: ${msg}${fields ? ` ${JSON.stringify(fields)}` : ''}\n`);
 
@@ -49,6 +50,7 @@ async function listenMessage(): Promise<ListenMessage> {
 }
 
 async function main(): Promise<void> {
+  trimMallocFromNowOn(); // its start's free heap pages given back (system/mallocTrim.ts)
   const start = JSON.parse(process.env[PART_START_ENV] ?? 'null') as PartStart | null;
   if (!start) throw new Error(`started without ${PART_START_ENV}: the root part starts this`);
   delete process.env[PART_START_ENV];

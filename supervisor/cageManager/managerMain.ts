@@ -74,6 +74,7 @@ import { reportFolderToMake } from './namedReportFolder';
 import { keepsCages } from './keptCagesStop';
 import { managerRunFolder } from './managerRunFolder';
 import { journalStateMove, moveRootStateToPart } from './rootStateToPart';
+import { trimMallocFromNowOn } from '../system/mallocTrim';
 
 function say(msg: string, fields: Record<string, unknown> = {}): void {
   process.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), msg, ...fields })}\n`);
@@ -441,6 +442,7 @@ function hostSoundOf(user: { uid: number; gid: number; name: string } | null, se
 
 /** The manager's run: called by its entry (managerEntry.ts, from its bundle cageManagerMain.cjs), or at once when this file is the program (tsx, the tests). */
 export function runCageManager(): void {
+  trimMallocFromNowOn(); // its start's free heap pages given back (system/mallocTrim.ts)
   main().catch((err: Error) => {
     process.stderr.write(`cloison-cage-manager: failed: ${err.message}\n`);
     process.exit(1);
