@@ -91,13 +91,31 @@ export function cardProxyUid(card: SmartcardPolicy, level: string): number {
   return card.levels[level]?.uid ?? DEFAULT_CARD_PROXY_UID_BASE + Math.max(index, 0);
 }
 
-/** Problems across sections: unknown levels, a proxy uid that is a cage's or root's. */
+/**
+ * Problems across sections: unknown levels, a proxy uid that is root's, a cage's or another
+ * level's proxy's — defaults (64100 + position) included. Each level's proxy runs as a uid of its
+ * own: the checks root makes of a proxy (its socket's owner, SO_PEERCRED) name that uid and
+ * nothing more, and a low worker taken over that shared the high proxy's uid could ptrace, signal
+ * or impersonate the high proxy's workers (attack-3's proxyUidShared.attack.test.ts).
+ */
 export function smartcardIssues(card: SmartcardPolicy, levelIds: string[], cageUids: number[]): Array<{ path: Array<string | number>; message: string }> {
   const issues: Array<{ path: Array<string | number>; message: string }> = [];
+  const proxyOf = new Map<number, string>();
   for (const level of Object.keys(card.levels)) {
     if (!levelIds.includes(level)) issues.push({ path: ['smartcard', 'levels', level], message: `no level "${level}" in this policy` });
     const uid = cardProxyUid(card, level);
-    if (cageUids.includes(uid)) issues.push({ path: ['smartcard', 'levels', level, 'uid'], message: `uid ${uid} is a cage's: the card's proxy runs as a uid of its own` });
+    const at = ['smartcard', 'levels', level, ...(card.levels[level]?.uid !== undefined ? ['uid'] : [])];
+    const defaulted = card.levels[level]?.uid === undefined ? ` (the default: ${DEFAULT_CARD_PROXY_UID_BASE} + its position)` : '';
+    if (uid === 0) issues.push({ path: at, message: "uid 0 is root's: the card's proxy runs as an unprivileged uid of its own" });
+    if (cageUids.includes(uid)) issues.push({ path: at, message: `uid ${uid}${defaulted} is a cage's: the card's proxy runs as a uid of its own` });
+    const other = proxyOf.get(uid);
+    if (other !== undefined) issues.push({ path: at, message: `uid ${uid}${defaulted} is already level "${other}"'s card proxy's: each level's proxy runs as a uid of its own (a worker of one could reach the other's sessions and PIN)` });
+    else proxyOf.set(uid, level);
   }
   return issues;
+}
+
+/** The proxy uids of the levels given the card, each with its level (cardProxyUid's). */
+export function cardProxyUids(card: SmartcardPolicy): Array<{ level: string; uid: number; explicit: boolean }> {
+  return Object.keys(card.levels).map((level) => ({ level, uid: cardProxyUid(card, level), explicit: card.levels[level]?.uid !== undefined }));
 }

@@ -19,7 +19,7 @@ import { Supervisor, TrainingRefused } from './supervisor';
 import type { SupervisorOptions } from './supervisorOptions';
 import { groupId } from './admin/adminServer';
 import { forwardTargetFrom } from './audit/journalForwarder';
-import { account } from './session/accounts';
+import { account } from './system/accounts';
 import type { HostSoundTarget } from './audio/hostSound';
 import { GATEWAY_WARM_UP_ROUNDS } from './gateway/gatewayWarmUp';
 import { restrictRootPart } from './sandbox/rootPartRestriction';

@@ -13,7 +13,7 @@ import { chromium, type Browser, type Page } from '@playwright/test';
 import { createLaunchPage } from '../../scripts/launchPage.mjs';
 import { shellChromiumArgs } from '../../scripts/shellChromium.mjs';
 import { DEFAULT_POLICY_YAML } from '../../supervisor/policy/defaultPolicy';
-import { account } from '../../supervisor/session/accounts';
+import { account } from '../../supervisor/system/accounts';
 
 /**
  * Which supervisor `npm start` starts: the root one, or (`npm start -- --split`, #29) the root cage

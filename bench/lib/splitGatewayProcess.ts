@@ -24,7 +24,7 @@ import { CageManagerServer } from '../../supervisor/cageManager/cageManagerServe
 import { cloisonPart } from '../../supervisor/cageManager/cloisonPart';
 import { vncSocketExecutor } from '../../supervisor/cageManager/vncSocketExecutor';
 import { parsePolicy } from '../../supervisor/policy/policyLoader';
-import { account } from '../../supervisor/session/accounts';
+import { account } from '../../supervisor/system/accounts';
 import { SPLIT_BENCH_LEVEL, SPLIT_BENCH_POLICY, type SplitGatewayPartStart } from './splitGatewayPolicy';
 
 const socketPath = process.argv[2];

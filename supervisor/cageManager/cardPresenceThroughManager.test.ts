@@ -32,7 +32,7 @@ if (!missing.length && !readdirSync('/usr/lib/x86_64-linux-gnu/caml-crush').incl
 
 const BASE = 65_100 + (process.pid % 50) * 4;
 const PROXY_UID = BASE;
-const UIDS = { low: BASE + 1, high: BASE + 2 };
+const UIDS = { low: BASE + 2, high: BASE + 3 };
 
 let root: string;
 let manager: ServedManager;

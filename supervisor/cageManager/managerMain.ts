@@ -57,7 +57,7 @@ import { DEFAULT_POLICY_NAME, DEFAULT_POLICY_YAML } from '../policy/defaultPolic
 import { loadDefaultPolicy, readPolicyFile } from '../policy/policyLoader';
 import type { Reader } from '../policy/readableBy';
 import { restrictRootPart } from '../sandbox/rootPartRestriction';
-import { account } from '../session/accounts';
+import { account } from '../system/accounts';
 import { resolveWorkstationUser } from '../session/workstationUser';
 import { CageManagerServer } from './cageManagerServer';
 import { cloisonPart, type CloisonPartMessage } from './cloisonPart';

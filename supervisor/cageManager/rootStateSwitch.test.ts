@@ -13,7 +13,7 @@ import { chmodSync, existsSync, readdirSync, readFileSync, statSync, writeFileSy
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { account } from '../session/accounts';
+import { account } from '../system/accounts';
 import { EncryptingDiode } from '../files/encryptingDiode';
 import { checkoutReachableByCloison } from '../testing/checkoutReachable';
 import { rpcClient } from '../testing/rpcClient';

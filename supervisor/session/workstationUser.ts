@@ -7,7 +7,7 @@
  */
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { account } from './accounts';
+import { account } from '../system/accounts';
 
 export interface WorkstationUser {
   name: string;

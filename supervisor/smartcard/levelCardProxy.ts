@@ -27,6 +27,7 @@ import { removeProxyOwnedFolders } from './proxyOwnedFolders';
 import { connectToProxySocket } from './proxySocketConnect';
 import { builtOpensslPreinit, checkOpensslPreinit } from './opensslPreinit';
 import { builtWorkerPrefault } from './workerPrefault';
+import { killGroupAsUid, signalGroupWhileUnreaped, unreaped } from './proxyProcessGroup';
 
 /** The socket's name in the level's folder; the cage sees that folder at CAGE_CARD_DIR. */
 export const CARD_SOCKET_NAME = 'pkcs11.sock';
@@ -319,31 +320,33 @@ export class LevelCardProxy {
     this.child = null;
     if (!child || child.pid === undefined) return;
     const exited = new Promise<void>((resolve) => {
-      if (child.exitCode !== null || child.signalCode !== null) resolve();
+      if (!unreaped(child)) resolve();
       else child.once('exit', () => resolve());
     });
-    const signalGroup = (signal: NodeJS.Signals) => {
-      try {
-        process.kill(-child.pid!, signal);
-      } catch {
-        // already gone
-      }
-    };
-    signalGroup('SIGTERM');
-    const timer = setTimeout(() => signalGroup('SIGKILL'), STOP_GRACE_MS);
+    // -pid only while the controller is unreaped: once reaped, its id may be another account's group.
+    signalGroupWhileUnreaped(child, 'SIGTERM');
+    const timer = setTimeout(() => signalGroupWhileUnreaped(child, 'SIGKILL'), STOP_GRACE_MS);
     await exited;
     clearTimeout(timer);
-    // Workers outliving their controller are in the same group: none may keep a session open.
-    signalGroup('SIGKILL');
-    // And whatever left the process group (setsid) is still in the control group.
-    const survivors = this.removeControlGroup();
-    if (survivors) this.options.log?.('card proxy: its control group is not empty after its kill', { level: this.options.level, group: survivors });
+    await this.killLeftovers(child.pid);
     rmSync(cardProxyPaths(this.options.dir).socket, { force: true });
   }
 
   /**
+   * What outlived the reaped controller: workers still in its process group, or out of it (setsid).
+   * The control group killed whole; without one, the group's id signalled with the proxy uid's
+   * rights only (proxyProcessGroup.ts) — what left the group then lives on (said at start).
+   */
+  private async killLeftovers(controllerPid: number): Promise<void> {
+    if (!this.cgroup) await killGroupAsUid(controllerPid, this.options.proxyUid);
+    const survivors = this.removeControlGroup();
+    if (survivors) this.options.log?.('card proxy: its control group is not empty after its kill', { level: this.options.level, group: survivors });
+  }
+
+  /**
    * A previous run whose controller died without a stop() (killed by a worker of the same uid):
-   * its process group and control group killed; throws if the control group was not seen empty.
+   * what is left of it killed (stop(): never its group's id once the controller is reaped), its
+   * control group too; throws if the control group was not seen empty.
    */
   private async endPreviousRun(): Promise<void> {
     if (this.child) await this.stop();

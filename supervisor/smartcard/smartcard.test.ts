@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { skipWhenMissing } from '../testing/skipWithReason';
 import { smartcardPolicySchema } from '../../shared/smartcardPolicy';
-import { cardTestRoot, missingForCardTest, P11KIT_PROXY, startCardCages } from '../testing/cardFixture';
+import { cardTestRoot, levelProxyUid, missingForCardTest, P11KIT_PROXY, startCardCages } from '../testing/cardFixture';
 import type { RealCage } from '../testing/realCage';
 import { SOFTHSM_MODULE, TOKEN_PIN, TOKEN_SO_PIN, type SoftToken } from '../testing/softToken';
 import { waitFor } from '../testing/waitFor';
@@ -65,7 +65,7 @@ describe('smart card per level (real cages, SoftHSM2 token)', skipWhenMissing(mi
     ({ root, token } = cardTestRoot('cloison-sc-', PROXY_UID));
     const policy = smartcardPolicySchema.parse({
       module: SOFTHSM_MODULE,
-      levels: { high: { objects: ['high-sign', 'high-secret'], uid: PROXY_UID }, low: { objects: ['low-auth'], uid: PROXY_UID } },
+      levels: { high: { objects: ['high-sign', 'high-secret'], uid: PROXY_UID }, low: { objects: ['low-auth'], uid: levelProxyUid(PROXY_UID, 'low') } },
       environment: { SOFTHSM2_CONF: token.conf },
     });
     broker = new SmartcardBroker({ policy: { current: () => ({ smartcard: policy }) }, dir: join(root, 'card'), cageGid: (level) => cageUids.get(level)!, record: (kind, _actor, fields) => records.push({ kind, fields }) });
@@ -285,7 +285,7 @@ describe('smart card per level (real cages, SoftHSM2 token)', skipWhenMissing(mi
     const policy = smartcardPolicySchema.parse({
       module: SOFTHSM_MODULE,
       exclusive: true,
-      levels: { high: { objects: ['high-sign'], uid: PROXY_UID }, low: { objects: ['low-auth'], uid: PROXY_UID } },
+      levels: { high: { objects: ['high-sign'], uid: PROXY_UID }, low: { objects: ['low-auth'], uid: levelProxyUid(PROXY_UID, 'low') } },
       environment: { SOFTHSM2_CONF: token.conf },
     });
     const exclusive = new SmartcardBroker({ policy: { current: () => ({ smartcard: policy }) }, dir: join(root, 'card'), cageGid: (level) => cageUids.get(level)!, record: (kind, actor, fields) => records.push({ kind, fields: { ...fields, actor } }) });

@@ -8,7 +8,7 @@ import { createConnection } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { skipWhenMissing } from '../testing/skipWithReason';
-import { cardTestRoot, missingForCardTest } from '../testing/cardFixture';
+import { cardTestRoot, levelProxyUid, missingForCardTest } from '../testing/cardFixture';
 import type { SoftToken } from '../testing/softToken';
 import { smartcardPolicySchema } from '../../shared/smartcardPolicy';
 import { SOFTHSM_MODULE } from '../testing/softToken';
@@ -41,7 +41,7 @@ describe('exclusive card races', skipWhenMissing(missing), () => {
     const policy = smartcardPolicySchema.parse({
       module: SOFTHSM_MODULE,
       exclusive: true,
-      levels: { high: { objects: ['high-sign'], uid: PROXY_UID }, low: { objects: ['low-auth'], uid: PROXY_UID } },
+      levels: { high: { objects: ['high-sign'], uid: PROXY_UID }, low: { objects: ['low-auth'], uid: levelProxyUid(PROXY_UID, 'low') } },
       environment: { SOFTHSM2_CONF: token.conf },
     });
     broker = new SmartcardBroker({ policy: { current: () => ({ smartcard: policy }) }, dir: join(root, 'card'), cageGid: () => 0, record: (kind, actor, fields) => records.push({ kind, actor, fields }) });

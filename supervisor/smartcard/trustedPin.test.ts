@@ -12,7 +12,7 @@ import { skipWhenMissing } from '../testing/skipWithReason';
 import type { ConfirmRequest } from '../../shared/rpc';
 import { smartcardPolicySchema } from '../../shared/smartcardPolicy';
 import { Confirmations } from '../confirm/confirmations';
-import { cardTestRoot, missingForCardTest, startCardCages } from '../testing/cardFixture';
+import { cardTestRoot, levelProxyUid, missingForCardTest, startCardCages } from '../testing/cardFixture';
 import type { RealCage } from '../testing/realCage';
 import { SOFTHSM_MODULE, type SoftToken } from '../testing/softToken';
 import { waitFor } from '../testing/waitFor';
@@ -67,7 +67,7 @@ describe('trusted PIN dialog (real cages, SoftHSM2 token)', skipWhenMissing(miss
     const policy = smartcardPolicySchema.parse({
       module: SOFTHSM_MODULE,
       pin: 'trusted',
-      levels: { high: { objects: ['high-sign'], uid: PROXY_UID }, low: { objects: ['low-auth'], uid: PROXY_UID } },
+      levels: { high: { objects: ['high-sign'], uid: PROXY_UID }, low: { objects: ['low-auth'], uid: levelProxyUid(PROXY_UID, 'low') } },
       environment: { SOFTHSM2_CONF: token.conf },
     });
     confirmations = new Confirmations({ publish: (request) => asked.push(request), settle: (id, answer) => settled.push({ id, answer }), timeoutMs: 30_000 });

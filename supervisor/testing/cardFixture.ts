@@ -34,20 +34,33 @@ export function missingForCardTest(what: string, options: { cages?: boolean; pro
 }
 
 /**
- * A test root (0711: the proxy's uid passes through to its folders) with a token in `token/`,
- * owned by `proxyUid`; `userPin`: the token's user PIN changed to it (one no cage is given).
+ * Each level's proxy uid from a test's base (cardSection's): a uid of its own per level, as the
+ * policy requires; the same one whatever other levels the section names (a reload keeps it).
+ */
+const LEVEL_UID_OFFSET: Record<string, number> = { high: 0, low: 1 };
+
+export function levelProxyUid(proxyUid: number, level: string): number {
+  const offset = LEVEL_UID_OFFSET[level];
+  if (offset === undefined) throw new Error(`card tests give proxy uids to high and low only, not "${level}"`);
+  return proxyUid + offset;
+}
+
+/**
+ * A test root (0711: the proxy's uid passes through to its folders) with a token in `token/` the
+ * proxies of high (`proxyUid`) and low (levelProxyUid) both use; `userPin`: the token's user PIN
+ * changed to it (one no cage is given).
  */
 export function cardTestRoot(prefix: string, proxyUid: number, userPin?: string): { root: string; token: SoftToken } {
   const root = testRoot(prefix);
   chmodSync(root, 0o711);
-  const token = makeSoftToken(join(root, 'token'), proxyUid);
+  const token = makeSoftToken(join(root, 'token'), [levelProxyUid(proxyUid, 'high'), levelProxyUid(proxyUid, 'low')]);
   if (userPin !== undefined) {
     execFileSync('setpriv', ['--reuid', String(proxyUid), '--regid', String(proxyUid), '--clear-groups', 'pkcs11-tool', '--module', SOFTHSM_MODULE, '--login', '--pin', TOKEN_PIN, '--change-pin', '--new-pin', userPin], { env: { PATH: '/usr/bin:/bin', SOFTHSM2_CONF: token.conf }, stdio: 'ignore' });
   }
   return { root, token };
 }
 
-/** The policy's `smartcard:` section: each level's objects, every proxy as `proxyUid`. */
+/** The policy's `smartcard:` section: each level's objects, its proxy as levelProxyUid(`proxyUid`, level). */
 export function cardSection(token: SoftToken, proxyUid: number, levels: Record<string, string[]>, options: { exclusive?: boolean; pin?: 'trusted' } = {}): string {
   const lines = [
     'smartcard:',
@@ -56,7 +69,7 @@ export function cardSection(token: SoftToken, proxyUid: number, levels: Record<s
     ...(options.pin ? [`  pin: ${options.pin}`] : []),
     `  environment: { SOFTHSM2_CONF: ${token.conf} }`,
     '  levels:',
-    ...Object.entries(levels).map(([level, objects]) => `    ${level}: { objects: [${objects.join(', ')}], uid: ${proxyUid} }`),
+    ...Object.entries(levels).map(([level, objects]) => `    ${level}: { objects: [${objects.join(', ')}], uid: ${levelProxyUid(proxyUid, level)} }`),
   ];
   return `${lines.join('\n')}\n`;
 }

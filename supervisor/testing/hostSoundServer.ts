@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { HostSoundTarget } from '../audio/hostSound';
-import { account } from '../session/accounts';
+import { account } from '../system/accounts';
 import { waitFor } from './waitFor';
 
 const run = promisify(execFile);

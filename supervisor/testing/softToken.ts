@@ -1,10 +1,12 @@
 /**
  * Test helper: a SoftHSM2 token of the test's own (its folder, its configuration), initialised
- * with a key pair for each level and an extractable secret key, owned by the card proxy's uid.
- * SoftHSM2 writes its files 0600: every proxy reading this token runs as that one uid.
+ * with a key pair for each level and an extractable secret key, for the card proxies' uids.
+ * SoftHSM2 writes its files 0600 (and rewrites them in place, modes kept): two levels' proxies,
+ * each its own uid, share the token as its owner and its group — the files 0660 and the folders
+ * 0770 to the second uid's gid, the gid setpriv gives that proxy (`--regid`, groups cleared).
  */
 import { execFileSync } from 'node:child_process';
-import { chownSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 export const SOFTHSM_MODULE = '/usr/lib/softhsm/libsofthsm2.so';
@@ -16,8 +18,12 @@ export interface SoftToken {
   label: string;
 }
 
-/** Objects: high-sign (RSA pair, id 01), low-auth (RSA pair, id 02), high-secret (AES, extractable, id 03). */
-export function makeSoftToken(dir: string, ownerUid: number): SoftToken {
+/**
+ * Objects: high-sign (RSA pair, id 01), low-auth (RSA pair, id 02), high-secret (AES, extractable,
+ * id 03). `uids`: the proxy uids that use it, at most two (its owner, and the gid of its group).
+ */
+export function makeSoftToken(dir: string, uids: number | [number] | [number, number]): SoftToken {
+  const [owner, second] = typeof uids === 'number' ? [uids] : uids;
   mkdirSync(join(dir, 'tokens'), { recursive: true, mode: 0o700 });
   const conf = join(dir, 'softhsm2.conf');
   writeFileSync(conf, `directories.tokendir = ${join(dir, 'tokens')}\nobjectstore.backend = file\nlog.level = ERROR\n`, { mode: 0o644 });
@@ -27,11 +33,14 @@ export function makeSoftToken(dir: string, ownerUid: number): SoftToken {
   tool(['--keypairgen', '--key-type', 'rsa:2048', '--label', 'high-sign', '--id', '01']);
   tool(['--keypairgen', '--key-type', 'rsa:2048', '--label', 'low-auth', '--id', '02']);
   tool(['--keygen', '--key-type', 'aes:32', '--label', 'high-secret', '--id', '03', '--extractable']);
-  chownTree(dir, ownerUid);
+  chownTree(dir, owner, second);
   return { conf, label: 'card' };
 }
 
-function chownTree(path: string, uid: number): void {
-  chownSync(path, uid, uid);
-  if (statSync(path).isDirectory()) for (const entry of readdirSync(path)) chownTree(join(path, entry), uid);
+/** Owned by `uid`; with `groupGid`, its group's too (folders 0770, files 0660), else the owner's alone. */
+function chownTree(path: string, uid: number, groupGid?: number): void {
+  chownSync(path, uid, groupGid ?? uid);
+  const folder = statSync(path).isDirectory();
+  if (groupGid !== undefined) chmodSync(path, folder ? 0o770 : 0o660);
+  if (folder) for (const entry of readdirSync(path)) chownTree(join(path, entry), uid, groupGid);
 }

@@ -10,7 +10,7 @@
  */
 import { chmodSync, closeSync, constants, fchownSync, openSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { account } from '../session/accounts';
+import { account } from '../system/accounts';
 import { checkoutReachableByCloison } from './checkoutReachable';
 
 /**

@@ -27,7 +27,7 @@ const missing = missingForCardTest('card policy reload attack test', { cages: fa
 
 const BASE = 63_300 + (process.pid % 50) * 4;
 const PROXY_UID = BASE;
-const UIDS = { low: BASE + 1, high: BASE + 2 };
+const UIDS = { low: BASE + 2, high: BASE + 3 };
 
 let root: string;
 let token: SoftToken;

@@ -31,7 +31,7 @@ const missing = missingForCardTest('card presence attack test', { cages: false }
 
 const BASE = 65_300 + (process.pid % 50) * 4;
 const PROXY_UID = BASE;
-const UIDS = { low: BASE + 1, high: BASE + 2 };
+const UIDS = { low: BASE + 2, high: BASE + 3 };
 const ROOT_PEER = { uid: 0, gid: 0, pid: process.pid };
 
 let root: string;
