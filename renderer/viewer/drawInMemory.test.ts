@@ -9,16 +9,10 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import type RFB from '@novnc/novnc';
 import { drawInMemory } from './drawInMemory';
 import { decodeTightInMemory } from './tightInMemory';
+import { provideImageData } from './testing/nodeImageData';
 
 beforeAll(() => {
-  // Node has no ImageData: a plain one, as the browser's holds its pixels.
-  (globalThis as { ImageData?: unknown }).ImageData ??= class {
-    constructor(
-      readonly data: Uint8ClampedArray,
-      readonly width: number,
-      readonly height: number,
-    ) {}
-  };
+  provideImageData();
 });
 
 interface Put {

@@ -8,15 +8,10 @@ import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vite
 import type RFB from '@novnc/novnc';
 import { MemoryFramebuffer } from './memoryFramebuffer';
 import { RELEASE_AFTER_MS, releaseCanvasWhileHidden } from './hiddenCanvas';
+import { provideImageData } from './testing/nodeImageData';
 
 beforeAll(() => {
-  (globalThis as { ImageData?: unknown }).ImageData ??= class {
-    constructor(
-      readonly data: Uint8ClampedArray,
-      readonly width: number,
-      readonly height: number,
-    ) {}
-  };
+  provideImageData();
 });
 
 /** noVNC 1.7's display: its canvas (a size, and what was put on it) and its viewport without clipping. */

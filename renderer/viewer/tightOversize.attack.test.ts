@@ -15,6 +15,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import type RFB from '@novnc/novnc';
 import { MemoryFramebuffer } from './memoryFramebuffer';
 import { decodeTightInMemory } from './tightInMemory';
+import { provideImageData } from './testing/nodeImageData';
 
 type Decoder = { _zlibs: Inflator[]; decodeRect: (...args: unknown[]) => boolean };
 let TightDecoder: new () => Decoder;
@@ -25,13 +26,7 @@ beforeAll(async () => {
   (globalThis as { window?: unknown }).window ??= globalThis;
   // @ts-expect-error noVNC ships no types for its internal modules
   TightDecoder = ((await import('@novnc/novnc/core/decoders/tight.js')) as { default: new () => Decoder }).default;
-  (globalThis as { ImageData?: unknown }).ImageData ??= class {
-    constructor(
-      readonly data: Uint8ClampedArray,
-      readonly width: number,
-      readonly height: number,
-    ) {}
-  };
+  provideImageData();
 });
 
 /** noVNC's receive queue, reduced to what the Tight decoder reads. */
