@@ -50,6 +50,7 @@ export const DEBIAN_PACKAGE_OF: Record<string, string> = {
   pkill: 'procps',
   'wireguard-go': 'wireguard-go',
   ip: 'iproute2',
+  ss: 'iproute2',
   nsenter: 'util-linux',
   gpgconf: 'gpgconf',
   dd: 'coreutils',
