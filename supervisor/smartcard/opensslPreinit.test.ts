@@ -6,20 +6,15 @@
  * mark), the proxy starts without it, says why, and the card still signs. The same library, root's,
  * leaves its mark: the mark is how a load shows.
  */
-import { execFile, execFileSync } from 'node:child_process';
-import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, renameSync, symlinkSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { chmodSync, chownSync, existsSync, mkdirSync, renameSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { skipWhenMissing } from '../testing/skipWithReason';
-import { smartcardPolicySchema } from '../../shared/smartcardPolicy';
 import { cardTestRoot, missingForCardTest } from '../testing/cardFixture';
-import { SOFTHSM_MODULE, TOKEN_PIN, type SoftToken } from '../testing/softToken';
-import { CARD_CLIENT_MODULE } from './cageCardEndpoint';
-import { CARD_ALIAS } from './cardFilterConfig';
-import { SmartcardBroker } from './smartcardBroker';
+import { withHighCardProxy } from '../testing/highCardProxy';
+import { type SoftToken } from '../testing/softToken';
 
-const run = promisify(execFile);
 /** The build's own command for the library (scripts/buildOpensslPreinit.mjs): its flags, its mode. */
 const build = (source: string, output: string, defines: string[] = []) => execFileSync(process.execPath, ['scripts/buildOpensslPreinit.mjs', source, output, ...defines], { stdio: 'pipe' });
 const missing = missingForCardTest('OpenSSL pre-initialisation tests', { cages: false, programs: ['gcc'] });
@@ -43,21 +38,8 @@ describe('the card proxy\'s OpenSSL pre-initialisation', skipWhenMissing(missing
   /** A proxy for high preloading `library`: whether its controller mapped it, what it logged, and a signature through it. */
   const serve = async (name: string, library: string | null) => {
     const logged: string[] = [];
-    const policy = smartcardPolicySchema.parse({ module: SOFTHSM_MODULE, levels: { high: { objects: ['high-sign'], uid: PROXY_UID } }, environment: { SOFTHSM2_CONF: token.conf } });
-    const broker = new SmartcardBroker({ policy: { current: () => ({ smartcard: policy }) }, dir: join(root, `card-${name}`), cageGid: () => 0, record: () => {}, log: (msg, fields) => logged.push(`${msg} ${JSON.stringify(fields ?? {})}`), opensslPreinit: library });
-    try {
-      broker.endpoint('high');
-      await broker.start();
-      const socket = join(root, `card-${name}`, 'high', 'socket', 'pkcs11.sock');
-      const controller = execFileSync('pgrep', ['-o', '-f', `pkcs11proxyd -fg -conf ${join(root, `card-${name}`)}`], { encoding: 'utf8' }).trim();
-      const mapped = readFileSync(`/proc/${controller}/maps`, 'utf8');
-      const signature = join(root, `sig-${name}`);
-      // Not a synchronous run: the guard relaying it runs in this process.
-      await run('pkcs11-tool', ['--module', CARD_CLIENT_MODULE, '--login', '--pin', TOKEN_PIN, '--sign', '-m', 'SHA256-RSA-PKCS', '--id', '01', '-i', doc, '-o', signature], { env: { PATH: '/usr/bin:/bin', PKCS11PROXY_SOCKET_PATH: socket, PKCS11PROXY_LIBNAME: CARD_ALIAS } });
-      return { mapped, logged, signed: readFileSync(signature).length };
-    } finally {
-      await broker.close();
-    }
+    const log = (msg: string, fields?: Record<string, unknown>) => void logged.push(`${msg} ${JSON.stringify(fields ?? {})}`);
+    return withHighCardProxy(join(root, `card-${name}`), token, PROXY_UID, { log, opensslPreinit: library }, async (proxy) => ({ mapped: proxy.mapped, logged, signed: await proxy.sign(doc, join(root, `sig-${name}`)) }));
   };
 
   /** The marker library built at `dir/name` (root's, 0755), leaving `marks/name` when loaded. */

@@ -6,20 +6,15 @@
  * application waits), and the card signs through it. Refusing a library someone else could have
  * written is the same check as the OpenSSL pre-initialisation's (opensslPreinit.test.ts).
  */
-import { execFile, execFileSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { skipWhenMissing } from '../testing/skipWithReason';
-import { smartcardPolicySchema } from '../../shared/smartcardPolicy';
 import { cardTestRoot, missingForCardTest } from '../testing/cardFixture';
-import { SOFTHSM_MODULE, TOKEN_PIN, type SoftToken } from '../testing/softToken';
-import { CARD_CLIENT_MODULE } from './cageCardEndpoint';
-import { CARD_ALIAS } from './cardFilterConfig';
-import { SmartcardBroker } from './smartcardBroker';
+import { withHighCardProxy } from '../testing/highCardProxy';
+import { type SoftToken } from '../testing/softToken';
 
-const run = promisify(execFile);
 const missing = missingForCardTest('workers\' page-table fill tests', { cages: false, programs: ['gcc'] });
 const PROXY_UID = 62_800 + (process.pid % 100);
 
@@ -39,27 +34,16 @@ describe('the card proxy workers\' page-table fill', skipWhenMissing(missing), (
   let doc: string;
 
   /** A proxy for high preloading `library` (null: none): what its controller maps, its waiting worker's module code, a signature. */
-  const serve = async (name: string, library: string | null) => {
-    const policy = smartcardPolicySchema.parse({ module: SOFTHSM_MODULE, levels: { high: { objects: ['high-sign'], uid: PROXY_UID } }, environment: { SOFTHSM2_CONF: token.conf } });
-    const broker = new SmartcardBroker({ policy: { current: () => ({ smartcard: policy }) }, dir: join(root, `card-${name}`), cageGid: () => 0, record: () => {}, workerPrefault: library });
-    try {
-      broker.endpoint('high');
-      await broker.start();
-      const socket = join(root, `card-${name}`, 'high', 'socket', 'pkcs11.sock');
-      const controller = execFileSync('pgrep', ['-o', '-f', `pkcs11proxyd -fg -conf ${join(root, `card-${name}`)}`], { encoding: 'utf8' }).trim();
-      const mapped = readFileSync(`/proc/${controller}/maps`, 'utf8');
-      const signature = join(root, `sig-${name}`);
+  const serve = (name: string, library: string | null) =>
+    withHighCardProxy(join(root, `card-${name}`), token, PROXY_UID, { workerPrefault: library }, async (proxy) => {
       // A connection served (its worker ended), so the worker read below is one forked since, waiting for the next.
-      await run('pkcs11-tool', ['--module', CARD_CLIENT_MODULE, '--login', '--pin', TOKEN_PIN, '--sign', '-m', 'SHA256-RSA-PKCS', '--id', '01', '-i', doc, '-o', signature], { env: { PATH: '/usr/bin:/bin', PKCS11PROXY_SOCKET_PATH: socket, PKCS11PROXY_LIBNAME: CARD_ALIAS } });
+      const signed = await proxy.sign(doc, join(root, `sig-${name}`));
       // Its page tables read once its start is over (it is the controller's only child then).
       await new Promise((r) => setTimeout(r, 1000));
-      const waiting = execFileSync('pgrep', ['-P', controller], { encoding: 'utf8' }).trim().split('\n');
+      const waiting = execFileSync('pgrep', ['-P', proxy.controller], { encoding: 'utf8' }).trim().split('\n');
       expect(waiting).toHaveLength(1);
-      return { mapped, waiting: moduleCode(waiting[0]!), signed: readFileSync(signature).length };
-    } finally {
-      await broker.close();
-    }
-  };
+      return { mapped: proxy.mapped, waiting: moduleCode(waiting[0]!), signed };
+    });
 
   beforeAll(() => {
     ({ root, token } = cardTestRoot('cloison-wpf-', PROXY_UID));
