@@ -107,7 +107,12 @@ function mapsDevice(field) {
  * there) the file /proc/PID/map_files/ leads to.
  */
 function mapsFrom(folder, pid) {
-  return readFileSync(`/proc/${pid}/maps`, 'utf8').split('\n').some((line) => {
+  const maps = readFileSync(`/proc/${pid}/maps`, 'utf8');
+  // Most processes map nothing of the copy: their lines are not split. Split every one, the whole
+  // machine's maps (Chromium's run to thousands of lines) left start.mjs's heap ~2 MiB larger for
+  // the session: garbage that no collection took back while it waited (bench/RESULTS.md, #26).
+  if (!maps.includes(folder)) return false;
+  return maps.split('\n').some((line) => {
     const fields = line.split(/\s+/);
     const slash = line.indexOf('/');
     if (fields.length < 6 || slash < 0) return false;

@@ -5,7 +5,7 @@
 //
 // Translation matters most: its bubble opens over the band (browser chrome over the trusted area),
 // and accepting it would send the page's text, the trust phrase included, to a translation service.
-import { chownSync, mkdirSync, writeFileSync } from 'node:fs';
+import { chownSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 /** The workstation's language as the supervisor reads it first (LC_ALL, LC_MESSAGES, LANG): fr or en; French otherwise. */
@@ -25,11 +25,36 @@ const DISABLED_FEATURES = [
   'SpareRendererForSitePerProcess',
 ];
 
-/** Chromium's flags for the shell window, besides --app and --user-data-dir. */
-export function shellChromiumArgs({ locale }) {
+/**
+ * Features the shell turns on. The network service inside the browser process, not a utility
+ * process of its own: on Linux that process runs with no sandbox (--service-sandbox-type=none, no
+ * seccomp filter, the browser's namespaces), so folding it in takes no layer away, and saves its
+ * ~17 MiB private (bench/RESULTS.md, apps-memory). scripts/start.test.ts checks that it has no
+ * process and that every renderer keeps its seccomp filter and namespaces.
+ */
+const ENABLED_FEATURES = ['NetworkServiceInProcess2'];
+
+/** Whether the host has a GPU Chromium could use: a DRM render node (/dev/dri/renderD*). */
+export function hostHasRenderNode(dir = '/dev/dri') {
+  try {
+    return readdirSync(dir).some((name) => name.startsWith('renderD'));
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Chromium's flags for the shell window, besides --app and --user-data-dir. `gpu`: whether the host
+ * has a GPU (hostHasRenderNode). Without one, Chromium's GPU process runs Mesa's software GL with
+ * no seccomp filter (Seccomp 0 in its status on such a host); --disable-gpu makes it a software
+ * compositor that does engage its sandbox (a broker beside it), and weighs ~15 MiB less.
+ */
+export function shellChromiumArgs({ locale, gpu = hostHasRenderNode() }) {
   return [
     `--lang=${locale === 'en' ? 'en-GB' : 'fr'}`,
+    `--enable-features=${ENABLED_FEATURES.join(',')}`,
     `--disable-features=${DISABLED_FEATURES.join(',')}`,
+    ...(gpu ? [] : ['--disable-gpu']),
     '--deny-permission-prompts', // any permission a page asks for is refused without a prompt
     '--password-store=basic', // no keyring dialog at start
     '--no-default-browser-check', '--disable-default-apps', '--hide-crash-restore-bubble',

@@ -9,7 +9,7 @@
  * check of the same start and stop. A bad policy is refused before anything starts, by either.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -207,7 +207,10 @@ describe('npm start', () => {
     const chromium = readdirSync('/proc').filter((p) => /^\d+$/.test(p)).flatMap((p) => {
       try {
         const argv = readFileSync(`/proc/${p}/cmdline`, 'utf8');
-        return argv.includes('cloison-shell-') && /chrom/.test(argv) ? [{ argv, uid: Number(/^Uid:\s+(\d+)/m.exec(readFileSync(`/proc/${p}/status`, 'utf8'))![1]) }] : [];
+        if (!argv.includes('cloison-shell-') || !/chrom/.test(argv)) return [];
+        const status = readFileSync(`/proc/${p}/status`, 'utf8');
+        const seccomp = Number(/^Seccomp:\s+(\d+)/m.exec(status)![1]);
+        return [{ argv, uid: Number(/^Uid:\s+(\d+)/m.exec(status)![1]), seccomp, userNs: readlinkSync(`/proc/${p}/ns/user`), pidNs: readlinkSync(`/proc/${p}/ns/pid`) }];
       } catch {
         return [];
       }
@@ -218,6 +221,23 @@ describe('npm start', () => {
       expect(p.argv).not.toContain('--no-sandbox');
       expect(p.argv).not.toMatch(/launch=/);
     }
+    // The sandbox as a page taken over would meet it, not only the absence of --no-sandbox: every
+    // renderer (the shell's page, each viewer) under a seccomp filter, in a user and pid namespace
+    // other than the browser process's; the GPU process, which runs every renderer's drawing
+    // commands, under its own filter (without a GPU it had none before --disable-gpu). A memory
+    // flag that drops a layer fails here. The network service runs inside the browser process
+    // (shellChromium.mjs: it had no sandbox of its own as a utility process): no process of its own.
+    const browserProcess = chromium.find((p) => p.argv.includes('--app=file://'))!;
+    const renderers = chromium.filter((p) => p.argv.includes('--type=renderer'));
+    expect(renderers.length).toBeGreaterThanOrEqual(3);
+    for (const r of renderers) {
+      expect(r.seccomp).toBe(2);
+      expect(r.userNs).not.toBe(browserProcess.userNs);
+      expect(r.pidNs).not.toBe(browserProcess.pidNs);
+    }
+    const gpu = chromium.filter((p) => p.argv.includes('--type=gpu-process'));
+    expect(gpu.map((p) => p.seccomp)).toEqual([2]);
+    expect(chromium.filter((p) => p.argv.includes('network.mojom.NetworkService'))).toEqual([]);
     // Chromium's child processes rewrite their command line with spaces for NULs; the profile folder is a
     // mkdtemp name, with no space in it.
     const profile = /--user-data-dir=([^\0 ]+)/.exec(chromium[0]!.argv)![1]!;
