@@ -3,7 +3,9 @@
  * the build makes is mapped in pkcs11proxyd, the worker waiting for the next connection already
  * has the card module's whole code in its page tables (without the library it has little of it: a
  * fork copies no page-table entry of a file mapping, the worker would fault each page in while an
- * application waits), and the card signs through it. Refusing a library someone else could have
+ * application waits), its malloc heap already its own (without it, the heap's pages are the
+ * controller's, shared, each first write a copy while an application waits), and the card signs
+ * through it. Refusing a library someone else could have
  * written is the same check as the OpenSSL pre-initialisation's (opensslPreinit.test.ts).
  */
 import { execFileSync } from 'node:child_process';
@@ -28,6 +30,16 @@ function moduleCode(pid: string): { size: number; rss: number } {
   return { size: field('Size'), rss: field('Rss') };
 }
 
+/** The malloc heap's mapping in a process: its size and how much of it is the process's own, written (kB). */
+function mallocHeap(pid: string): { size: number; privateDirty: number } {
+  const smaps = readFileSync(`/proc/${pid}/smaps`, 'utf8');
+  const at = smaps.search(/^[0-9a-f]+-[0-9a-f]+ rw-p .*\[heap\]$/m);
+  if (at < 0) throw new Error(`no malloc heap in ${pid}`);
+  const block = smaps.slice(at);
+  const field = (name: string) => Number(new RegExp(`^${name}:\\s+(\\d+) kB`, 'm').exec(block)![1]);
+  return { size: field('Size'), privateDirty: field('Private_Dirty') };
+}
+
 describe('the card proxy workers\' page-table fill', skipWhenMissing(missing), () => {
   let root: string;
   let token: SoftToken;
@@ -42,7 +54,7 @@ describe('the card proxy workers\' page-table fill', skipWhenMissing(missing), (
       await new Promise((r) => setTimeout(r, 1000));
       const waiting = execFileSync('pgrep', ['-P', proxy.controller], { encoding: 'utf8' }).trim().split('\n');
       expect(waiting).toHaveLength(1);
-      return { mapped: proxy.mapped, waiting: moduleCode(waiting[0]!), signed };
+      return { mapped: proxy.mapped, waiting: moduleCode(waiting[0]!), heap: mallocHeap(waiting[0]!), signed };
     });
 
   beforeAll(() => {
@@ -51,7 +63,7 @@ describe('the card proxy workers\' page-table fill', skipWhenMissing(missing), (
     writeFileSync(doc, 'document\n');
   }, 60_000);
 
-  it('with the library the build makes, the waiting worker has the module\'s whole code mapped, and the card signs', async () => {
+  it('with the library the build makes, the waiting worker has the module\'s whole code mapped and its heap its own, and the card signs', async () => {
     const libs = join(root, 'built');
     mkdirSync(libs, { mode: 0o755 });
     const library = join(libs, 'workerPrefault.so');
@@ -60,13 +72,16 @@ describe('the card proxy workers\' page-table fill', skipWhenMissing(missing), (
     expect(served.mapped).toContain(library);
     expect(served.waiting.size).toBeGreaterThan(0);
     expect(served.waiting.rss).toBe(served.waiting.size);
+    expect(served.heap.size).toBeGreaterThan(0);
+    expect(served.heap.privateDirty).toBe(served.heap.size);
     expect(served.signed).toBe(256);
   }, 60_000);
 
-  it('without it, the waiting worker has little of the module\'s code mapped (each page a fault while it serves), and the card signs', async () => {
+  it('without it, the waiting worker has little of the module\'s code mapped and still shares part of its heap with the controller (each such page a copy when it first writes it, while it serves), and the card signs', async () => {
     const served = await serve('without', null);
     expect(served.mapped).not.toContain('workerPrefault');
     expect(served.waiting.rss).toBeLessThan(served.waiting.size / 4);
+    expect(served.heap.privateDirty).toBeLessThan(served.heap.size);
     expect(served.signed).toBe(256);
   }, 60_000);
 });

@@ -11,9 +11,18 @@
  * page tables the hypervisor shadows (bench/RESULTS.md). MADV_POPULATE_READ (Linux 5.14) maps a
  * whole mapping in one call; older kernels refuse it, and the worker faults as before.
  *
+ * The same for what the worker writes: its malloc heap and the small private writable mappings
+ * (libraries' data, OCaml's and the module's small allocations) are the controller's pages, shared
+ * copy-on-write, and each first write of a served worker was a copy plus a TLB flush through the
+ * hypervisor (~100 of its ~200 remaining faults). MADV_POPULATE_WRITE makes those copies while it
+ * waits. Bounded: the heap only up to HEAP_FILL_MAX, other mappings only up to SMALL_FILL_MAX each
+ * (OCaml's major heap and thread stacks are larger and left to fault), so a worker copies at most a
+ * few MiB of the controller's memory, contents unchanged.
+ *
  * What it reads: /proc/self/maps, the kernel's; what it does: madvise() on the mappings that are
- * readable, not writable and of a file. No input of the cages, no file of its own, no output, no
- * failure path (whatever fails, the worker faults the pages in as before).
+ * readable and of a file and not writable (read), or private and writable within those bounds
+ * (write). No input of the cages, no file of its own, no output, no failure path (whatever fails,
+ * the worker faults the pages in as before).
  */
 #include <fcntl.h>
 #include <pthread.h>
@@ -24,6 +33,28 @@
 
 #ifndef MADV_POPULATE_READ
 #define MADV_POPULATE_READ 22
+#endif
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23
+#endif
+
+/* The malloc heap is filled whole up to this size (a controller's is ~1 MiB), else left to fault. */
+#define HEAP_FILL_MAX (4UL << 20)
+/* Other private writable mappings filled up to this size each. */
+#define SMALL_FILL_MAX (1UL << 20)
+
+#ifndef WORKER_PREFAULT_READ_ONLY /* the benchmark's build of the read fill alone, to compare */
+/* A private writable mapping: filled for writing within the bounds above. */
+static void populate_writable(unsigned long start, unsigned long stop, const char *perms)
+{
+	int heap = strstr(perms, "[heap]") != NULL;
+	/* [stack], [vvar] and the like: not ours to copy. */
+	if (!heap && strchr(perms, '['))
+		return;
+	if (stop - start > (heap ? HEAP_FILL_MAX : SMALL_FILL_MAX))
+		return;
+	madvise((void *)start, stop - start, MADV_POPULATE_WRITE);
+}
 #endif
 
 /* One line of /proc/self/maps: "start-end perms offset dev inode   path". */
@@ -37,9 +68,15 @@ static void populate_line(const char *line)
 	if (*end != ' ' || stop <= start)
 		return;
 	const char *perms = end + 1;
-	/* Readable, not writable (what a write would copy is no use filled in read-only). */
-	if (perms[0] != 'r' || perms[1] != '-')
+	if (perms[0] != 'r')
 		return;
+	if (perms[1] == 'w') {
+#ifndef WORKER_PREFAULT_READ_ONLY
+		if (perms[3] == 'p')
+			populate_writable(start, stop, perms);
+#endif
+		return;
+	}
 	/* A file's (its path after the inode), not an anonymous mapping nor [vdso] and the like. */
 	const char *path = strchr(perms, '/');
 	if (!path)
