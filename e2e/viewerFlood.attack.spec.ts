@@ -3,8 +3,9 @@
  * Tight JPEG rectangle whose bytes are no JPEG (an image that never loads), then whole-screen
  * 2-colour palette rectangles of ~100 bytes each. noVNC queues a 4-byte-a-pixel copy of each behind
  * the image (renderQueueFlood.attack.test.ts shows it through noVNC's decoder alone): 300 of them,
- * ~30 KB sent, are ~550 MiB in the viewer's renderer for an 800×600 screen; an update may hold
- * 65 535 (~117 GiB). Every rectangle lies within the framebuffer: rectangleGuard.ts lets each
+ * ~30 KB sent, are ~550 MiB of copies for an 800×600 screen; seen here, the renderers' anonymous
+ * memory grew 260–305 MiB at its peak over 15 s (two runs, load 22–33: the viewer decodes ~30 ms a
+ * rectangle, and hangs meanwhile); an update may hold 65 535 (~117 GiB). Every rectangle lies within the framebuffer: rectangleGuard.ts lets each
  * through. What the viewer should do: hold no more than a few screens whatever a cage sends, or
  * end the connection and say why.
  */
