@@ -12,6 +12,7 @@
  */
 import type RFB from '@novnc/novnc';
 import { MemoryFramebuffer } from './memoryFramebuffer';
+import { boundRenderQueue } from './renderQueueBound';
 
 type Colour = ArrayLike<number>;
 type Drawable = CanvasImageSource & { width: number | SVGAnimatedLength; height: number | SVGAnimatedLength };
@@ -19,6 +20,7 @@ type Drawable = CanvasImageSource & { width: number | SVGAnimatedLength; height:
 /** The parts of noVNC 1.7's Display replaced or read here. */
 interface NoVncDisplay {
   _renderQ: unknown[];
+  _renderQPush(action: { type: string }): void;
   _fbWidth: number;
   _fbHeight: number;
   _prevDrawStyle: string;
@@ -43,8 +45,11 @@ interface NoVncDisplay {
 
 const methods = ['fillRect', 'blitImage', 'copyImage', 'drawImage', 'flip', 'resize', 'getImageData', 'toDataURL', 'toBlob', 'viewportChangeSize', 'viewportChangePos', '_damage'] as const;
 
-/** `newCanvas` makes the scratch canvas images are read back through (a stand-in in tests). */
-export function drawInMemory(rfb: RFB, newCanvas: () => HTMLCanvasElement = () => document.createElement('canvas')): MemoryFramebuffer {
+/**
+ * `newCanvas` makes the scratch canvas images are read back through (a stand-in in tests);
+ * `onRefused` hears why a connection ends when too much waits in noVNC's render queue.
+ */
+export function drawInMemory(rfb: RFB, newCanvas: () => HTMLCanvasElement = () => document.createElement('canvas'), onRefused: (reason: string) => void = () => undefined): MemoryFramebuffer {
   const display = (rfb as unknown as { _display?: NoVncDisplay })._display;
   if (!display || methods.some((m) => typeof display[m] !== 'function') || !Array.isArray(display._renderQ) || !display._damageBounds || !display._viewportLoc)
     throw new Error("noVNC's display is not 1.7's: it cannot draw in memory");
@@ -56,7 +61,9 @@ export function drawInMemory(rfb: RFB, newCanvas: () => HTMLCanvasElement = () =
   const backbufferDataUrl = display.toDataURL.bind(display);
   const backbufferBlob = display.toBlob.bind(display);
   // What waits in noVNC's render queue behind an image still decoding is queued by its own code
-  // (the queue copies the data it keeps), and drawn here when the queue reaches it.
+  // (the queue copies the data it keeps), and drawn here when the queue reaches it; no more than
+  // about two screens of it (renderQueueBound.ts).
+  boundRenderQueue(display, onRefused);
   const queued = (fromQueue?: boolean) => display._renderQ.length !== 0 && !fromQueue;
   let scratch: CanvasRenderingContext2D | null = null;
 
