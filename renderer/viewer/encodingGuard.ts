@@ -43,13 +43,13 @@ export function refuseUnaskedEncodings(rfb: RFB, asked: AskedEncodings, onRefuse
 
   internals._handleDataRect = () => {
     const encoding = internals._FBU!.encoding;
-    if (encoding === null || !asked.has(encoding)) refuse(`a rectangle in encoding ${encoding}, never asked for,`);
+    if (encoding === null || !asked.has(encoding)) refuse(`rectangle in encoding ${encoding} (never asked for)`);
     return handleDataRect();
   };
   for (const tight of tights as TightJpeg[]) {
     const jpegRect = tight._jpegRect.bind(tight);
     tight._jpegRect = (...args) => {
-      if (!asked.tightJpeg) refuse('a Tight JPEG rectangle, never asked for (no JPEG quality level),');
+      if (!asked.tightJpeg) refuse('Tight JPEG rectangle (no JPEG quality level asked for)');
       return jpegRect(...args);
     };
   }
