@@ -4,7 +4,8 @@
  * putImageData of the changed area onto the visible canvas. Images the browser decodes (JPEG and
  * PNG rectangles, video frames) are drawn on a scratch canvas and read back into memory, in the
  * order noVNC's render queue keeps for them: a viewer that asks for no JPEG (encodingChoice.ts)
- * gets none from a well-behaved cage, and a cage that sends them anyway is drawn right, slowly.
+ * gets none from a well-behaved cage, and one that sends them unasked is refused (encodingGuard.ts);
+ * asked for, they are drawn right, slowly, and what waits behind them is bounded (renderQueueBound.ts).
  *
  * noVNC 1.7 has no public hook for this: we replace methods of its internal display, as
  * framebufferGuard.ts wraps _resize and drawnPixels.ts _damage (whose counting still sees every
