@@ -10,14 +10,17 @@
  * - stall: a FramebufferUpdate cut off in the middle, then silence;
  * - malformed: rectangles outside the framebuffer and an unknown encoding;
  * - oversize-tight: a Tight rectangle of 4096×4096 full-colour pixels wholly off its 800×600
- *   screen, ~50 KiB that would inflate to 48 MiB (kept by the viewer's inflator), then its band.
+ *   screen, ~50 KiB that would inflate to 48 MiB (kept by the viewer's inflator), then its band;
+ * - queue-flood: its band, then one update: a Tight JPEG rectangle whose bytes are no JPEG (an
+ *   image that never loads: noVNC's render queue waits behind it), then whole-screen Tight
+ *   2-colour palette rectangles of ~100 bytes each, each queued as a 4-byte-a-pixel copy.
  * It ignores what the viewer asks; it records what the viewer sends, for checks on what reached it.
  */
 import { chmodSync, rmSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { deflateSync } from 'node:zlib';
 
-export type HostileMode = 'fake-band' | 'resize-storm' | 'cursor-bell' | 'garbage' | 'stall' | 'malformed' | 'oversize-tight';
+export type HostileMode = 'fake-band' | 'resize-storm' | 'cursor-bell' | 'garbage' | 'stall' | 'malformed' | 'oversize-tight' | 'queue-flood';
 
 export interface HostileVncOptions {
   socketPath: string;
@@ -29,6 +32,8 @@ export interface HostileVncOptions {
   /** The colour of the fake band it paints ([r, g, b]). */
   fakeBandColour: [number, number, number];
   fakeBandHeight?: number;
+  /** queue-flood: how many whole-screen palette rectangles follow the JPEG one. */
+  queuedRectangles?: number;
 }
 
 export interface HostileVncServer {
@@ -129,6 +134,10 @@ export async function startHostileVncServer(options: HostileVncOptions): Promise
             every(250, band);
           }, 300);
           break;
+        case 'queue-flood':
+          band();
+          setTimeout(() => send(queueFloodUpdate(width, height, options.queuedRectangles ?? 2000)), 300);
+          break;
       }
     }
   });
@@ -225,4 +234,17 @@ function cursorRect(w: number, h: number, [r, g, b]: [number, number, number], [
   for (let i = 0; i < w * h; i++) pixels.set([r, g, b, 0], i * 4);
   const mask = Buffer.alloc(Math.ceil(w / 8) * h, 0xff);
   return { header: rectHeader(hotX, hotY, w, h, -239), body: Buffer.concat([pixels, mask]) };
+}
+
+/**
+ * One update: a Tight JPEG rectangle of 16×16 whose bytes are no JPEG, then `count` whole-screen
+ * Tight rectangles of a 2-colour palette, each its own zlib stream (control bit 0 resets stream 0).
+ */
+function queueFloodUpdate(width: number, height: number, count: number): Buffer {
+  const jpeg = { header: rectHeader(0, 0, 16, 16, 7), body: Buffer.from([0x90, 32, ...new Array<number>(32).fill(0xab)]) };
+  const zeros = deflateSync(Buffer.alloc(Math.ceil(width / 8) * height));
+  if (zeros.length > 0x3fff) throw new Error('too long for a 2-byte compact length');
+  const length = zeros.length < 0x80 ? [zeros.length] : [0x80 | (zeros.length & 0x7f), zeros.length >> 7];
+  const palette = { header: rectHeader(0, 0, width, height, 7), body: Buffer.from([0x41, 0x01, 0x01, 0, 0, 0, 0xff, 0xff, 0xff, ...length, ...zeros]) };
+  return update([jpeg, ...new Array<Rect>(count).fill(palette)]);
 }

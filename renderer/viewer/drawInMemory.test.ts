@@ -31,6 +31,9 @@ function fakeDisplay() {
   const damaged: number[][] = [];
   const display = {
     _renderQ: [] as unknown[],
+    _renderQPush(action: unknown) {
+      this._renderQ.push(action);
+    },
     _fbWidth: 0,
     _fbHeight: 0,
     _prevDrawStyle: '',

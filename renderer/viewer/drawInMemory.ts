@@ -4,7 +4,8 @@
  * putImageData of the changed area onto the visible canvas. Images the browser decodes (JPEG and
  * PNG rectangles, video frames) are drawn on a scratch canvas and read back into memory, in the
  * order noVNC's render queue keeps for them: a viewer that asks for no JPEG (encodingChoice.ts)
- * gets none from a well-behaved cage, and a cage that sends them anyway is drawn right, slowly.
+ * gets none from a well-behaved cage, and one that sends them unasked is refused (encodingGuard.ts);
+ * asked for, they are drawn right, slowly, and what waits behind them is bounded (renderQueueBound.ts).
  *
  * noVNC 1.7 has no public hook for this: we replace methods of its internal display, as
  * framebufferGuard.ts wraps _resize and drawnPixels.ts _damage (whose counting still sees every
@@ -12,6 +13,7 @@
  */
 import type RFB from '@novnc/novnc';
 import { MemoryFramebuffer } from './memoryFramebuffer';
+import { boundRenderQueue } from './renderQueueBound';
 
 type Colour = ArrayLike<number>;
 type Drawable = CanvasImageSource & { width: number | SVGAnimatedLength; height: number | SVGAnimatedLength };
@@ -19,6 +21,7 @@ type Drawable = CanvasImageSource & { width: number | SVGAnimatedLength; height:
 /** The parts of noVNC 1.7's Display replaced or read here. */
 interface NoVncDisplay {
   _renderQ: unknown[];
+  _renderQPush(action: { type: string }): void;
   _fbWidth: number;
   _fbHeight: number;
   _prevDrawStyle: string;
@@ -43,8 +46,11 @@ interface NoVncDisplay {
 
 const methods = ['fillRect', 'blitImage', 'copyImage', 'drawImage', 'flip', 'resize', 'getImageData', 'toDataURL', 'toBlob', 'viewportChangeSize', 'viewportChangePos', '_damage'] as const;
 
-/** `newCanvas` makes the scratch canvas images are read back through (a stand-in in tests). */
-export function drawInMemory(rfb: RFB, newCanvas: () => HTMLCanvasElement = () => document.createElement('canvas')): MemoryFramebuffer {
+/**
+ * `newCanvas` makes the scratch canvas images are read back through (a stand-in in tests);
+ * `onRefused` hears why a connection ends when too much waits in noVNC's render queue.
+ */
+export function drawInMemory(rfb: RFB, newCanvas: () => HTMLCanvasElement = () => document.createElement('canvas'), onRefused: (reason: string) => void = () => undefined): MemoryFramebuffer {
   const display = (rfb as unknown as { _display?: NoVncDisplay })._display;
   if (!display || methods.some((m) => typeof display[m] !== 'function') || !Array.isArray(display._renderQ) || !display._damageBounds || !display._viewportLoc)
     throw new Error("noVNC's display is not 1.7's: it cannot draw in memory");
@@ -56,7 +62,9 @@ export function drawInMemory(rfb: RFB, newCanvas: () => HTMLCanvasElement = () =
   const backbufferDataUrl = display.toDataURL.bind(display);
   const backbufferBlob = display.toBlob.bind(display);
   // What waits in noVNC's render queue behind an image still decoding is queued by its own code
-  // (the queue copies the data it keeps), and drawn here when the queue reaches it.
+  // (the queue copies the data it keeps), and drawn here when the queue reaches it; no more than
+  // about two screens of it (renderQueueBound.ts).
+  boundRenderQueue(display, onRefused);
   const queued = (fromQueue?: boolean) => display._renderQ.length !== 0 && !fromQueue;
   let scratch: CanvasRenderingContext2D | null = null;
 

@@ -1,10 +1,11 @@
 /**
  * The viewer asks its cage for noVNC's encodings without a JPEG quality level (so a TigerVNC server
- * sends no JPEG), everything else as noVNC lists it; noVNC's shared message table is left as it was.
+ * sends no JPEG) and without those only the browser decodes (H.264, TightPNG, JPEG), everything
+ * else as noVNC lists it, and keeps what it asked; noVNC's shared message table is left as it was.
  */
 import { describe, expect, it } from 'vitest';
 import type RFB from '@novnc/novnc';
-import { askForLosslessEncodings, isJpegQualityLevel, losslessEncodings } from './encodingChoice';
+import { askForLosslessEncodings, encodingsToAsk, isJpegQualityLevel, losslessEncodings } from './encodingChoice';
 
 /** noVNC 1.7's list for a 24-bit screen with quality 6 and compression 2 (rfb.js, _sendEncodings). */
 const NOVNC_LIST = [1, 7, -260, 16, 21, 5, 2, 6, 0, -32 + 6, -256 + 2, -223, -224, -258, -261, -308, -309, -312, -313, -307, 0xc0a1e5ce, -316];
@@ -14,6 +15,12 @@ describe('encoding choice', () => {
     expect(losslessEncodings(NOVNC_LIST)).toEqual(NOVNC_LIST.filter((e) => e !== -26));
     expect([-33, -32, -23, -22].map(isJpegQualityLevel)).toEqual([false, true, true, false]);
     expect(losslessEncodings(NOVNC_LIST)).toContain(-254); // the compression level stays
+  });
+
+  it('asks for none of the encodings the browser decodes (H.264, TightPNG, JPEG)', () => {
+    const withH264 = [1, 50, ...NOVNC_LIST.slice(1)];
+    expect(encodingsToAsk(withH264)).toEqual(losslessEncodings(NOVNC_LIST).filter((e) => e !== -260 && e !== 21));
+    expect(encodingsToAsk(withH264)).toContain(7); // Tight, decoded in memory
   });
 
   it("filters noVNC's SetEncodings as it is sent, and restores noVNC's shared message table", () => {
@@ -28,10 +35,15 @@ describe('encoding choice', () => {
       }
     }
     const rfb = new FakeRfb();
-    askForLosslessEncodings(rfb as unknown as RFB);
+    const asked = askForLosslessEncodings(rfb as unknown as RFB);
+    expect(asked.has(7)).toBe(false); // nothing asked yet
+    expect(asked.has(0)).toBe(true); // but Raw, which RFB lets every server send
     rfb._sendEncodings();
-    expect(sent).toEqual([losslessEncodings(NOVNC_LIST)]);
+    expect(sent).toEqual([encodingsToAsk(NOVNC_LIST)]);
     expect(sent[0]!.some(isJpegQualityLevel)).toBe(false);
+    // What was asked is what a rectangle may be in (encodingGuard.ts).
+    expect([7, 16, 1, -260, 21, 50].map((e) => asked.has(e))).toEqual([true, true, true, false, false, false]);
+    expect(asked.tightJpeg).toBe(false);
     expect(messages.clientEncodings).toBe(original);
     // Another connection of the page, not wrapped, still sends noVNC's own list.
     new FakeRfb()._sendEncodings();

@@ -1,5 +1,7 @@
 /**
- * What the viewer asks its cage's server for: noVNC's encodings, less the JPEG quality level. A
+ * What the viewer asks its cage's server for: noVNC's encodings, less the JPEG quality level and
+ * less the encodings only the browser decodes (H.264, TightPNG, JPEG), and the record of what it
+ * asked, which encodingGuard.ts holds every rectangle to. A
  * TigerVNC server given a quality level sends every rectangle of more than 96 colours as JPEG, which
  * noVNC can only hand the browser as a base64 data: URL (an image load and a decode on the viewer's
  * main thread each); without it those rectangles come as zlib-compressed pixels (palettes of up to
@@ -14,6 +16,18 @@
  */
 import type RFB from '@novnc/novnc';
 
+/**
+ * Encodings noVNC hands the browser to decode (an image or a video frame, drawn when it is ready):
+ * what follows waits in noVNC's render queue meanwhile (renderQueueBound.ts). TigerVNC's Xvnc
+ * sends none of them; asked for, a hostile cage could send them.
+ */
+const H264 = 50;
+const TIGHT_PNG = -260;
+const JPEG = 21;
+const BROWSER_DECODED: ReadonlySet<number> = new Set([H264, TIGHT_PNG, JPEG]);
+/** RFB: every client takes Raw, asked for or not. */
+const RAW = 0;
+
 /** RFB's pseudo-encodings for JPEG quality levels 0 to 9. */
 const QUALITY_LEVEL_0 = -32;
 const QUALITY_LEVEL_9 = -23;
@@ -27,23 +41,54 @@ export function losslessEncodings(encodings: readonly number[]): number[] {
   return encodings.filter((encoding) => !isJpegQualityLevel(encoding));
 }
 
+/** The encodings a viewer asks for: the lossless ones, less those only the browser decodes. */
+export function encodingsToAsk(encodings: readonly number[]): number[] {
+  return losslessEncodings(encodings).filter((encoding) => !BROWSER_DECODED.has(encoding));
+}
+
+/** Everything this connection asked its server for, at any time: what it may be sent. */
+export class AskedEncodings {
+  private readonly asked = new Set<number>([RAW]);
+  private qualityLevel = false;
+
+  record(encodings: readonly number[]): void {
+    for (const encoding of encodings) {
+      this.asked.add(encoding);
+      if (isJpegQualityLevel(encoding)) this.qualityLevel = true;
+    }
+  }
+  has(encoding: number): boolean {
+    return this.asked.has(encoding);
+  }
+  /** RFB's Tight: a server may send JPEG rectangles only to a client that asked for a quality level. */
+  get tightJpeg(): boolean {
+    return this.qualityLevel;
+  }
+}
+
 interface ClientEncodingsSender {
   clientEncodings(sock: unknown, encodings: number[]): void;
 }
 
-export function askForLosslessEncodings(rfb: RFB): void {
+export function askForLosslessEncodings(rfb: RFB): AskedEncodings {
   const internals = rfb as unknown as { _sendEncodings?: () => void };
   const messages = (rfb.constructor as unknown as { messages?: ClientEncodingsSender }).messages;
   const sendEncodings = internals._sendEncodings?.bind(rfb);
   if (!sendEncodings || typeof messages?.clientEncodings !== 'function') throw new Error("noVNC's encodings cannot be chosen: not 1.7's internals");
+  const asked = new AskedEncodings();
   // RFB.messages is shared by every connection of this page: it is filtered only while this one sends.
   internals._sendEncodings = () => {
     const send = messages.clientEncodings;
-    messages.clientEncodings = (sock, encodings) => send.call(messages, sock, losslessEncodings(encodings));
+    messages.clientEncodings = (sock, encodings) => {
+      const chosen = encodingsToAsk(encodings);
+      asked.record(chosen);
+      send.call(messages, sock, chosen);
+    };
     try {
       sendEncodings();
     } finally {
       messages.clientEncodings = send;
     }
   };
+  return asked;
 }

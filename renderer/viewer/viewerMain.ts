@@ -15,6 +15,8 @@ import { askForLosslessEncodings } from './encodingChoice';
 import { drawInMemory } from './drawInMemory';
 import { releaseCanvasWhileHidden, type HiddenCanvas } from './hiddenCanvas';
 import { decodeTightInMemory } from './tightInMemory';
+import { refuseUnaskedEncodings } from './encodingGuard';
+import { refuseStalledImages } from './renderQueueStall';
 import './viewer.css';
 
 /** The trusted page that may embed and drive this viewer, from the address it loaded us with. */
@@ -42,18 +44,22 @@ function open(url: string): void {
   const paced = canPace() ? new PacedChannel(url, place) : null;
   channel = paced;
   const r = new RFB(screen, paced ? (paced as unknown as WebSocket) : url, { shared: true }); // noVNC takes any raw channel
+  const refused = (reason: string) => {
+    console.warn(`cage connection ended: ${reason}`);
+    tell({ type: 'state', state: 'unreachable' });
+  };
   // What costs the viewer least per frame of a moving page (bench/RESULTS.md, Firefox scroll).
-  askForLosslessEncodings(r);
-  const framebuffer = drawInMemory(r);
+  const asked = askForLosslessEncodings(r);
+  const framebuffer = drawInMemory(r, undefined, refused);
   decodeTightInMemory(r, framebuffer);
   // Hidden, its canvas keeps no pixels: drawn again from the framebuffer as it is shown.
   hiddenCanvas = releaseCanvasWhileHidden(r, framebuffer, place);
   guardFramebufferSize(r, () => tell({ type: 'state', state: 'unreachable' }));
   // Before any decoder reads a rectangle RFB does not allow (Tight's inflators would keep its size).
-  guardRectangles(r, (reason) => {
-    console.warn(`cage connection ended: ${reason}`);
-    tell({ type: 'state', state: 'unreachable' });
-  });
+  guardRectangles(r, refused);
+  // Outermost: nothing of an encoding it never asked for is read (the browser's image decoders).
+  refuseUnaskedEncodings(r, asked, refused);
+  refuseStalledImages(r, refused);
   if (paced)
     countDrawnPixels(r, (pixels, drawnOn) => {
       paced.setScreen(drawnOn.width, drawnOn.height);

@@ -1,0 +1,62 @@
+/**
+ * A bound on what noVNC's render queue holds but has not drawn. Behind an image or a video frame the
+ * browser is still decoding, noVNC queues every later drawing, and a copy of each rectangle's pixels
+ * (4 bytes a pixel): whole-screen rectangles of ~100 bytes each held 366 MiB for 21 KB sent
+ * (renderQueueFlood.attack.test.ts). Past two screens' worth, the rectangle is refused and the
+ * connection ends (noVNC fails a connection whose decoder throws): a TigerVNC update, its rectangles
+ * tiling what changed, queues at most about one screen behind its images.
+ *
+ * Counted from when the queue was last empty: what it draws in between is not taken off. noVNC asks
+ * for the next update only once its queue is empty, so this is at most one update's worth.
+ * Wraps noVNC 1.7's Display._renderQPush (pinned in package.json), which every queued drawing goes
+ * through; only drawings that wait are counted, nothing on the path that draws at once.
+ */
+import { RectangleRefused } from './rectangleGuard';
+
+/** What a queued entry costs beyond its pixels: the object noVNC keeps for it. */
+const ENTRY_BYTES = 64;
+/** Two screens of 4 bytes a pixel; no less than this, whatever the screen (a tiny one queues entries too). */
+const SCREENS = 2;
+const MIN_BOUND_BYTES = 4 * 2 ** 20;
+
+interface QueuedDrawing {
+  type: string;
+  data?: Uint8Array;
+  img?: { src: string };
+  width?: number;
+  height?: number;
+}
+interface QueuingDisplay {
+  _renderQ: unknown[];
+  _fbWidth: number;
+  _fbHeight: number;
+  _renderQPush(action: QueuedDrawing): void;
+}
+
+/** The bytes an entry holds until drawn: its copied pixels, an image's source and its decoded pixels. */
+function heldBy(action: QueuedDrawing): number {
+  if (action.data) return ENTRY_BYTES + action.data.byteLength;
+  if (action.type === 'img' || action.type === 'frame') return ENTRY_BYTES + (action.img?.src.length ?? 0) + 4 * (action.width ?? 0) * (action.height ?? 0);
+  return ENTRY_BYTES;
+}
+
+export function boundRenderQueue(display: QueuingDisplay, onRefused: (reason: string) => void): void {
+  if (typeof display._renderQPush !== 'function' || !Array.isArray(display._renderQ))
+    throw new Error("noVNC's render queue is not 1.7's: it cannot be bounded");
+  const push = display._renderQPush.bind(display);
+  let held = 0;
+  display._renderQPush = (action) => {
+    if (display._renderQ.length === 0) held = 0;
+    held += heldBy(action);
+    const bound = Math.max(MIN_BOUND_BYTES, SCREENS * 4 * display._fbWidth * display._fbHeight);
+    // A flip is never refused: it comes after the update's rectangles, outside noVNC's decoding (its
+    // throw would not end the connection), and one at most waits (the next update waits for the queue).
+    if (held > bound && action.type !== 'flip') {
+      const reason = `${(held / 2 ** 20).toFixed(1)} MiB of drawings waiting behind an image still decoding (bound ${(bound / 2 ** 20).toFixed(1)} MiB)`;
+      onRefused(reason);
+      // noVNC's _handleDataRect catches it and fails the connection at once: nothing after it is decoded.
+      throw new RectangleRefused(reason);
+    }
+    push(action);
+  };
+}
