@@ -6,11 +6,11 @@
  */
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { parsePolicy } from './policyLoader';
+import { parsePolicy, readPolicyFile } from './policyLoader';
 import { skipWithReason } from '../testing/skipWithReason';
 
 const LEVELS = `levels:
@@ -60,6 +60,22 @@ describe("a level's card proxy uid", () => {
       expect(refusal(withHighUid(id))).toMatch(new RegExp(`policy\\.yaml:8:\\d+: smartcard\\.levels\\.high\\.uid: uid ${id} is, as the proxy's gid, the ${name} group's`));
     } finally {
       execFileSync('groupdel', [name]);
+    }
+  });
+
+  it("is refused at every reading: the part's, and the file read again (a reload, the CLI's check)", (ctx) => {
+    const person = readFileSync('/etc/passwd', 'utf8').split('\n').map((line) => line.split(':')).find(([name, , uid]) => name && Number(uid) >= 1000 && Number(uid) <= 65533);
+    if (!person) return skipWithReason(ctx, 'no account with a uid between 1000 and 65533 on this host');
+    const [name, , uid] = person;
+    const text = withHighUid(Number(uid));
+    const said = new RegExp(`smartcard\\.levels\\.high\\.uid: uid ${uid} is the ${name} account's`);
+    expect(() => parsePolicy(text, 'policy.yaml', 'part')).toThrow(said);
+    const dir = mkdtempSync(join(tmpdir(), 'cloison-proxyuid-'));
+    try {
+      writeFileSync(join(dir, 'policy.yaml'), text);
+      expect(() => readPolicyFile(join(dir, 'policy.yaml'), 'whole', { name: 'cloison', uid: 995, gid: 993 })).toThrow(said);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 
