@@ -13,6 +13,7 @@ import { MAX_RPC_FRAME_BYTES } from '../../shared/rpc';
 import { journalWriterAccount } from '../audit/journalKey';
 import { createCageCgroup, openCageCgroup } from '../cages/cageCgroup';
 import { EarlyPart, type PartSpawnSpec } from '../sandbox/partSpawn';
+import { removeProxyOwnedFolders } from '../smartcard/proxyOwnedFolders';
 import { PART_START_ENV, type PartStart } from './partMessages';
 
 /** What its spawn takes of the supervisor's settings: none of it from the policy. */
@@ -66,20 +67,38 @@ function browserPartStart(settings: BrowserPartSpawnSettings, account: { uid: nu
 /** The part's folder, new at each start, its account's. */
 function freshPartDir(settings: BrowserPartSpawnSettings, account: { uid: number; gid: number } | null): string {
   const dir = join(settings.runDir, 'browser-part');
-  // The old folder is the part's: it may be deeper than PATH_MAX (rmSync throws ENAMETOOLONG).
-  // Renamed aside under a name of the root part's choosing, removed as far as it can be.
+  // The old folder is the part's: renamed aside under a name of the root part's choosing, then removed.
   const aside = join(settings.runDir, `browser-part.old-${randomBytes(8).toString('hex')}`);
+  let moved = true;
   try {
     renameSync(dir, aside);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    moved = false;
+  }
+  if (moved) removeOldPartDir(aside, settings.log);
+  mkdirSync(dir, { mode: 0o700 });
+  if (account) chownSync(dir, account.uid, account.gid);
+  return dir;
+}
+
+/**
+ * Root never walks the old folder: its account, still alive (single mode, where the supervisor is
+ * root), could swap a subfolder for a link once root has listed it, and root's unlinks would land
+ * wherever it points (partFolderRace.attack.test.ts). It is emptied as its owner, whatever the
+ * depth (find -delete: proxyOwnedFolders.ts, as for a card proxy's folders), in the background —
+ * the new folder does not wait for it. Unprivileged, the folder is our own: rmSync (it may be deeper
+ * than PATH_MAX: rmSync then throws ENAMETOOLONG, and what is left stays aside).
+ */
+function removeOldPartDir(aside: string, log: BrowserPartSpawnSettings['log']): void {
+  const notRemoved = (err: unknown) => log?.('browser part: its old folder not removed', { folder: aside, error: (err as Error).message.slice(0, 200) });
+  if (process.getuid?.() === 0) {
+    removeProxyOwnedFolders([aside]).catch(notRemoved);
+    return;
   }
   try {
     rmSync(aside, { recursive: true, force: true });
   } catch (err) {
-    settings.log?.('browser part: its old folder not removed', { folder: aside, error: (err as Error).message.slice(0, 200) });
+    notRemoved(err);
   }
-  mkdirSync(dir, { mode: 0o700 });
-  if (account) chownSync(dir, account.uid, account.gid);
-  return dir;
 }

@@ -6,8 +6,7 @@ import { readFileSync } from 'node:fs';
 import { isNode, LineCounter, parseDocument, type Document } from 'yaml';
 import type { z } from 'zod';
 import { isWireguard, policySchema, type Policy } from '../../shared/policy';
-import { cardProxyUids } from '../../shared/smartcardPolicy';
-import { account } from '../system/accounts';
+import { checkCardProxyAccounts } from './cardProxyAccounts';
 import { DEFAULT_POLICY_NAME, DEFAULT_POLICY_YAML } from './defaultPolicy';
 import { unreadableBy, type Reader } from './readableBy';
 import { readRecipientKey } from './recipientKeys';
@@ -77,7 +76,7 @@ export function loadDefaultPolicy(): Policy {
  */
 export function parsePolicy(text: string, file: string, reading: PolicyReading = 'whole', partAccount?: Reader): Policy {
   // Files the policy names are read now: a policy is refused whole, never half-way at first use.
-  return parseYamlAgainst(policySchema, text, file, (policy) => [...checkRecipientFiles(policy, partAccount), ...(reading === 'whole' ? checkTunnelConfigs(policy) : []), ...checkUnlockService(policy), ...checkCardProxyAccounts(policy, partAccount)]);
+  return parseYamlAgainst(policySchema, text, file, (policy) => [...checkRecipientFiles(policy, partAccount), ...(reading === 'whole' ? checkTunnelConfigs(policy) : []), ...checkUnlockService(policy), ...checkCardProxyAccounts(policy.smartcard, partAccount)]);
 }
 
 /**
@@ -120,23 +119,6 @@ function checkTunnelConfigs(policy: Policy): Array<{ path: Array<string | number
 function checkUnlockService(policy: Policy): Array<{ path: Array<string | number>; message: string }> {
   const problem = unlockStackProblem(policy.session.pamService);
   return problem ? [{ path: ['session', 'pamService'], message: problem }] : [];
-}
-
-/**
- * No level's card proxy runs as the unprivileged part's account (`cloison`, or the manager's
- * part account): a worker taken over would be the part — its guard, its PIN dialog's answers.
- * An account of the host, so checked here, not in the schema.
- */
-function checkCardProxyAccounts(policy: Policy, partAccount?: Reader): Array<{ path: Array<string | number>; message: string }> {
-  if (!policy.smartcard) return [];
-  const accounts = new Map<number, string>();
-  const cloison = account('cloison');
-  if (cloison) accounts.set(cloison.uid, 'cloison');
-  if (partAccount) accounts.set(partAccount.uid, partAccount.name);
-  return cardProxyUids(policy.smartcard).flatMap(({ level, uid, explicit }) => {
-    const name = accounts.get(uid);
-    return name === undefined ? [] : [{ path: ['smartcard', 'levels', level, ...(explicit ? ['uid'] : [])], message: `uid ${uid} is the ${name} account's: the card's proxy runs as a uid of its own` }];
-  });
 }
 
 /** Every recipient key file an encrypting rule names must be a usable public key, root's. */

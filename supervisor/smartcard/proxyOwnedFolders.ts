@@ -7,7 +7,7 @@
  *
  * So root only renames each folder aside (within the level's folder, root's 0755: the proxy uid
  * can neither rename it back nor put a link in its place), and its content is deleted by `find
- * -delete` run as the folder's owner, the proxy uid itself: whatever it is made to follow, it
+ * -delete` run from inside it as the folder's owner, the proxy uid itself: whatever it is made to follow, it
  * deletes only what that uid may delete anyway. Root then removes the emptied folder with rmdir, which follows nothing.
  */
 import { execFile } from 'node:child_process';
@@ -74,15 +74,21 @@ async function removeAside(aside: string[]): Promise<void> {
   }
 }
 
-/** `find FOLDER… -mindepth 1 -delete` as `uid` (no new privileges, no groups), up to PASSES times. */
+/**
+ * `find . -mindepth 1 -delete` as `uid` (no new privileges, no groups) from inside each folder, up
+ * to PASSES times: started there by root, so the uid needs no search right on the folders above
+ * (the browser part's run folder is root's 0700), and the folder is the one root set aside.
+ */
 async function emptyAsUid(folders: string[], uid: number): Promise<void> {
-  const argv = ['--reuid', String(uid), '--regid', String(uid), '--clear-groups', '--no-new-privs', '--', requireBinary('find'), ...folders, '-mindepth', '1', '-delete'];
-  for (let pass = 0; pass < PASSES; pass++) {
-    const ok = await new Promise<boolean>((resolve) => {
-      const child = execFile(requireBinary('setpriv'), argv, { timeout: REMOVAL_TIMEOUT_MS, env: { PATH: '/usr/bin:/bin', LANG: 'C' }, cwd: '/' }, (err) => resolve(!err));
-      refuseDescriptorsOnStdio(child);
-    });
-    if (ok) return;
+  const argv = ['--reuid', String(uid), '--regid', String(uid), '--clear-groups', '--no-new-privs', '--', requireBinary('find'), '.', '-mindepth', '1', '-delete'];
+  for (const folder of folders) {
+    for (let pass = 0; pass < PASSES; pass++) {
+      const ok = await new Promise<boolean>((resolve) => {
+        const child = execFile(requireBinary('setpriv'), argv, { timeout: REMOVAL_TIMEOUT_MS, env: { PATH: '/usr/bin:/bin', LANG: 'C' }, cwd: folder }, (err) => resolve(!err));
+        refuseDescriptorsOnStdio(child);
+      });
+      if (ok) break;
+    }
   }
 }
 

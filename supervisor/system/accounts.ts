@@ -22,3 +22,19 @@ export function account(name: string): { uid: number; gid: number; home: string 
     return null;
   }
 }
+
+/**
+ * The name the name service gives a uid (`passwd`) or a gid (`group`); null when none has it.
+ * Throws when no answer could be had (getent missing, timed out, a directory down): a check that
+ * refuses what an account or a group holds must not read "no answer" as "nobody's".
+ */
+export function nameOfId(database: 'passwd' | 'group', id: number): string | null {
+  try {
+    const entry = execFileSync('getent', [database, String(id)], { encoding: 'utf8', timeout: 5000, stdio: ['ignore', 'pipe', 'pipe'] });
+    return entry.split(':')[0] || null;
+  } catch (err) {
+    // getent's status 2: the key is not in the database.
+    if ((err as { status?: number | null }).status === 2) return null;
+    throw new Error(`getent ${database} ${id} gave no answer: ${(err as Error).message.split('\n')[0]}`);
+  }
+}

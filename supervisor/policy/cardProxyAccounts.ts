@@ -1,0 +1,43 @@
+/**
+ * A level's card proxy runs as a uid no account has, its gid the same number, which no group has
+ * (levelCardProxy.ts: setpriv --reuid N --regid N). Its workers hold the level's card sessions,
+ * logged in; the uid owns the proxy's inner socket folder, where the guard injects the trusted PIN.
+ * An account of that uid — the workstation's user (`session.user`), another person's login, a
+ * service, `cloison` — could trace, signal and read those workers, listen in that folder and take
+ * the PIN; a group of that gid would own what the proxy makes with its gid. The project creates no
+ * proxy account (setup.sh, the .deb's postinst: bare numbers, 64100 + the level's position by
+ * default), so the rule is whole: the uid is nobody's and the gid number no group's.
+ *
+ * Asked of the name service (getent: local files, LDAP, SSSD alike) at every reading of the policy
+ * — the manager's load and reload, the part's — and refused with the policy's place; a name service
+ * that gives no answer refuses too. The schema cannot see the host's accounts: checked here.
+ */
+import { cardProxyUids, DEFAULT_CARD_PROXY_UID_BASE, type SmartcardPolicy } from '../../shared/smartcardPolicy';
+import { nameOfId } from '../system/accounts';
+import type { Reader } from './readableBy';
+
+type Problem = { path: Array<string | number>; message: string };
+
+/** `partAccount`: the manager's part account (its name may not be `cloison`, nor in the name service the part reads). */
+export function checkCardProxyAccounts(card: SmartcardPolicy | undefined, partAccount?: Reader): Problem[] {
+  if (!card) return [];
+  return cardProxyUids(card).flatMap(({ level, uid, explicit }) => {
+    const path = ['smartcard', 'levels', level, ...(explicit ? ['uid'] : [])];
+    const which = explicit ? `uid ${uid}` : `uid ${uid} (the default: ${DEFAULT_CARD_PROXY_UID_BASE} + its position)`;
+    try {
+      const problem = accountProblem(uid, partAccount);
+      return problem ? [{ path, message: `${which} ${problem}` }] : [];
+    } catch (err) {
+      return [{ path, message: `${which}: cannot tell whether an account or a group has it, so refused: ${(err as Error).message}` }];
+    }
+  });
+}
+
+function accountProblem(uid: number, partAccount?: Reader): string | null {
+  const own = "the card's proxy runs as a uid and gid of its own, no account's or group's";
+  const user = partAccount?.uid === uid ? partAccount.name : nameOfId('passwd', uid);
+  if (user !== null) return `is the ${user} account's: ${own} (that account would own the proxy's workers, their card sessions and the PIN given to them)`;
+  const group = nameOfId('group', uid);
+  if (group !== null) return `is, as the proxy's gid, the ${group} group's: ${own}`;
+  return null;
+}
