@@ -16,31 +16,13 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { afterAll, describe, expect, it } from 'vitest';
 import { testRoot } from '../testing/testRoots';
+import { FOLDER_SWAP_ATTACKER } from '../testing/folderSwapAttacker';
 import { waitFor } from '../testing/waitFor';
 import { browserPartSpawn } from './browserPartSpawn';
 
 const PART_UID = 65_000 + (process.pid % 100);
 const root = process.getuid?.() === 0;
 
-/** The part's account: fills a subfolder, says ready, swaps it for the link at root's first unlink there. */
-const ATTACKER = `
-import { readdirSync, renameSync, statSync, symlinkSync, mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-const [victimDir, victimName] = process.argv.slice(2);
-const sub = 'd';
-mkdirSync(sub);
-writeFileSync(join(sub, victimName), '');
-for (let i = 0; i < 20000; i++) writeFileSync(join(sub, 'f' + i), '');
-const order = readdirSync(sub);
-if (order.indexOf(victimName) < 100) { console.log('unlucky'); process.exit(3); }
-console.log('ready');
-const listed = statSync(sub).mtimeMs;
-while (statSync(sub).mtimeMs === listed) {}
-renameSync(sub, 'moved');
-symlinkSync(victimDir, sub);
-console.log('swapped');
-setInterval(() => {}, 1000);
-`;
 
 describe.skipIf(!root)("the browser part's account against root's removal of its old folder", () => {
   let attacker: ChildProcess | null = null;
@@ -62,7 +44,7 @@ describe.skipIf(!root)("the browser part's account against root's removal of its
     const old = join(runDir, 'browser-part');
     mkdirSync(old, { mode: 0o700 });
     chownSync(old, PART_UID, PART_UID);
-    writeFileSync(join(base, 'attacker.mjs'), ATTACKER, { mode: 0o644 });
+    writeFileSync(join(base, 'attacker.mjs'), FOLDER_SWAP_ATTACKER, { mode: 0o644 });
 
     // Started by root inside the folder: it keeps it as its working directory, wherever it is moved.
     attacker = spawn('setpriv', ['--reuid', String(PART_UID), '--regid', String(PART_UID), '--clear-groups', '--no-new-privs', '--', process.execPath, join(base, 'attacker.mjs'), victimDir, 'precious'], { cwd: old, stdio: ['ignore', 'pipe', 'inherit'] });

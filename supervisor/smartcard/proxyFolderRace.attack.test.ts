@@ -30,35 +30,12 @@ import { smartcardPolicySchema } from '../../shared/smartcardPolicy';
 import { CardProxies } from '../cageManager/cardProxyExecutor';
 import { cardTestRoot, missingForCardTest } from '../testing/cardFixture';
 import { SOFTHSM_MODULE, type SoftToken } from '../testing/softToken';
+import { FOLDER_SWAP_ATTACKER } from '../testing/folderSwapAttacker';
 import { waitFor } from '../testing/waitFor';
 
 const missing = missingForCardTest('card proxy folder race attack', { cages: false, programs: ['setpriv', 'pgrep'] });
 const PROXY_UID = 62_900 + (process.pid % 100);
 
-/** The taken-over worker: fills a subfolder, kills its controller, swaps the subfolder once root empties it. */
-const ATTACKER = `
-import { mkdirSync, readdirSync, renameSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-const [inner, victimDir, victimName, controller] = process.argv.slice(2);
-// Relative paths from inside the folder: they follow it if it is renamed.
-process.chdir(inner);
-const sub = 'd';
-mkdirSync(sub);
-writeFileSync(join(sub, victimName), '');
-for (let i = 0; i < 20000; i++) writeFileSync(join(sub, 'f' + i), '');
-// Node's rmSync lists the folder in the same order as we do: the victim well after the first name.
-const order = readdirSync(sub);
-if (order.indexOf(victimName) < 100) { console.log('unlucky'); process.exit(3); }
-process.kill(Number(controller), 'SIGKILL');
-console.log('ready');
-// The folder's first unlink (whichever name: find may go in inode order) says root has its list.
-const listed = statSync(sub).mtimeMs;
-while (statSync(sub).mtimeMs === listed) {}
-renameSync(sub, 'moved');
-symlinkSync(victimDir, sub);
-console.log('swapped');
-setInterval(() => {}, 1000);
-`;
 
 describe.skipIf(missing.length > 0)('a card proxy uid against root\'s removal of its folders at start', () => {
   let root: string;
@@ -67,7 +44,7 @@ describe.skipIf(missing.length > 0)('a card proxy uid against root\'s removal of
 
   beforeAll(() => {
     ({ root, token } = cardTestRoot('cloison-pfr-', PROXY_UID));
-    writeFileSync(join(root, 'attacker.mjs'), ATTACKER, { mode: 0o644 });
+    writeFileSync(join(root, 'attacker.mjs'), FOLDER_SWAP_ATTACKER, { mode: 0o644 });
   }, 60_000);
 
   const killAttacker = () => {
@@ -101,7 +78,7 @@ describe.skipIf(missing.length > 0)('a card proxy uid against root\'s removal of
       const inner = join(cardDir, 'high', 'proxy');
 
       // The worker's fork: a process of the proxy uid, in the controller's control groups.
-      attacker = spawn('setpriv', ['--reuid', String(PROXY_UID), '--regid', String(PROXY_UID), '--clear-groups', '--no-new-privs', '--', process.execPath, join(root, 'attacker.mjs'), inner, victimDir, 'precious', controller], { stdio: ['ignore', 'pipe', 'inherit'], detached: true });
+      attacker = spawn('setpriv', ['--reuid', String(PROXY_UID), '--regid', String(PROXY_UID), '--clear-groups', '--no-new-privs', '--', process.execPath, join(root, 'attacker.mjs'), victimDir, 'precious', inner, controller], { stdio: ['ignore', 'pipe', 'inherit'], detached: true });
       const lines: string[] = [];
       createInterface({ input: attacker.stdout! }).on('line', (line) => lines.push(line));
       const groups = readFileSync(`/proc/${controller}/cgroup`, 'utf8').trim().split('\n').map((line) => line.split(':'));
