@@ -12,7 +12,10 @@
  * shell reported, else the last one applied, remembered in the state folder from one start to the
  * next — so a start has no resize (a full frame at the old size, then one at the new) on its path.
  *
- * It also paints each cage's desktop a muted tone of its level's colour when the cage starts.
+ * It also paints each cage's desktop a muted tone of its level's colour when the cage starts, unless
+ * the cage's own session painted it as its Xvnc started (bwrapDriver.ts `desktopColour`). Through the
+ * cage manager, the cage's Xvnc starts at the size the manager last set (cageManager/managerScreens.ts),
+ * and the running cage says which (`cageRunning`'s `started`).
  */
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { maxGeometryOf } from '../../shared/policy';
