@@ -11,11 +11,11 @@
  *
  * `BENCH_START=again`: a start after the first, the screen size remembered (lib/shellSession.ts).
  */
-import { existsSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { testRoot } from '../supervisor/testing/realCage';
 import { watchStart } from './lib/paintWatch';
-import { benchPolicy, cageX11Dir, openShellSession, staleRememberedScreen, startAgain } from './lib/shellSession';
+import { benchPolicy, cageX11Dir, openShellSession, staleRememberedScreen, startAgain, supervisorStateDirOf } from './lib/shellSession';
 
 const TICKS_PER_SECOND = 100;
 
@@ -56,6 +56,8 @@ function cmdlineHas(pid: number, marker: string): boolean {
 }
 
 const root = testRoot('cloison-profile-');
+// Split (BENCH_SPLIT=1, as npm start runs it), the part (cloison) reaches its folders and the policy in it.
+chmodSync(root, 0o711);
 const events: Array<{ at: number; what: string }> = [];
 try {
   const seen = new Map<number, Seen>();
@@ -106,14 +108,17 @@ try {
   }
   for (const line of readFileSync(logFile, 'utf8').split('\n')) {
     try {
-      const l = JSON.parse(line) as { time: number; msg: string; cage?: string; app?: string; status?: string; width?: number; height?: number; waitedMs?: number; windowManagerMs?: number; soundMs?: number };
+      // Split: the manager's lines (an ISO time), the part's behind its prefix.
+      const l = JSON.parse(line.replace(/^[a-z ]+part: /, '')) as { time: number | string; msg: string; cage?: string; level?: string; app?: string; status?: string; width?: number; height?: number; waitedMs?: number; windowManagerMs?: number; soundMs?: number };
+      l.time = typeof l.time === 'string' ? Date.parse(l.time) : l.time;
+      l.cage ??= l.level;
       const size = `${l.width ? ` ${l.width}x${l.height}` : ''}${l.waitedMs !== undefined ? ` (waited ${l.waitedMs} ms: window manager ${l.windowManagerMs ?? '–'}, sound ${l.soundMs ?? '–'} ms in the cage)` : ''}`;
-      events.push({ at: l.time - t0, what: `log: ${l.msg}${l.cage ? ` [${l.cage}]` : ''}${l.status ? ` ${l.status}` : ''}${l.app ? ` ${l.app}` : ''}${size}` });
+      events.push({ at: (l.time as number) - t0, what: `log: ${l.msg}${l.cage ? ` [${l.cage}]` : ''}${l.status ? ` ${l.status}` : ''}${l.app ? ` ${l.app}` : ''}${size}` });
     } catch {
       /* not a log line */
     }
   }
-  const journal = join(root, 's', 'audit.jsonl');
+  const journal = join(supervisorStateDirOf(root, process.env.BENCH_SPLIT === '1'), 'audit.jsonl');
   if (existsSync(journal)) {
     for (const line of readFileSync(journal, 'utf8').split('\n').filter(Boolean)) {
       const { time, kind, seq: _seq, actor: _actor, prev: _prev, alg: _alg, mac: _mac, ...fields } = JSON.parse(line) as Record<string, unknown> & { time: string; kind: string };

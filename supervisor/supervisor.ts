@@ -150,7 +150,7 @@ export class Supervisor {
       startScreen: (level) => this.screens.startSize(level),
       onState: (state) => this.sessions.broadcast('onCageStatus', state),
       onRunning: (lifecycle) => {
-        this.screens.cageRunning(lifecycle.level);
+        this.screens.cageRunning(lifecycle.level, lifecycle.cage ?? {});
         this.tunnels.follow(lifecycle.level, lifecycle);
         const sound = lifecycle.cage?.sound;
         if (sound) this.audio.attach(lifecycle.level, { dir: '', ...sound });

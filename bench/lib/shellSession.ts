@@ -132,8 +132,15 @@ export async function openShellSession(root: string, policy: string, viewport = 
   // The user's trust phrase is chosen (as after their first start): its dialog would cover the band.
   writeSupervisorState(root, 'trust-phrase.json', JSON.stringify({ phrase: 'Le héron pêche à l’aube', symbol: '◆' }));
   if (startAgain) writeSupervisorState(root, 'screens.json', JSON.stringify({ low: REMEMBERED_SCREEN, high: REMEMBERED_SCREEN }));
+  // Split, the cage manager starts the cages at the size it last set, from its own folder (cageManager/managerScreens.ts).
+  if (startAgain && split) {
+    mkdirSync(join(root, 's'), { recursive: true, mode: 0o700 });
+    writeFileSync(join(root, 's', 'cage-screens.json'), JSON.stringify({ low: REMEMBERED_SCREEN, high: REMEMBERED_SCREEN }), { mode: 0o600 });
+  }
   const t0 = Date.now();
-  const start = spawn(process.execPath, ['scripts/start.mjs', '--no-window', '--policy', policy, '--state-dir', join(root, 's'), '--run-dir', join(root, 'r'), ...(split ? ['--split'] : ['--single'])], {
+  // BENCH_START_PREFIX: a program npm start runs under (`strace -f -qq -e trace=execve -o FILE`: what a start executes).
+  const prefix = (process.env.BENCH_START_PREFIX ?? '').split(' ').filter(Boolean);
+  const start = spawn(prefix[0] ?? process.execPath, [...(prefix.length ? [...prefix.slice(1), process.execPath] : []), 'scripts/start.mjs', '--no-window', '--policy', policy, '--state-dir', join(root, 's'), '--run-dir', join(root, 'r'), ...(split ? ['--split'] : ['--single'])], {
     stdio: ['ignore', 'pipe', supervisorLog ? openSync(supervisorLog, 'w') : 'ignore'],
     ...(supervisorLog ? { env: { ...process.env, CLOISON_LOG_LEVEL: 'info' } } : {}),
   });

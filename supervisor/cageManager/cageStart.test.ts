@@ -15,6 +15,7 @@
  */
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { desktopTone } from '../../shared/cageScreenSize';
 import { bwrapCagePaths } from '../cages/bwrapDriver';
 import { isMountPoint } from '../cages/cageMounts';
 import { parsePolicy } from '../policy/policyLoader';
@@ -80,7 +81,10 @@ describe('cage.start, cage.wait and cage.stop from the cloison part', () => {
     const step = (name: string) => reports.find((r) => r.step === name);
     console.log(JSON.stringify(reports));
     expect(step('start')).toMatchObject({ result: { innerPid: expect.any(Number) } });
-    expect(step('start')!.result).toEqual({ innerPid: expect.any(Number), adopted: false });
+    // What the part learns of the cage's start: its Xvnc at the policy's size (nothing remembered), its desktop painted in its level's tone.
+    const low = parsePolicy(POLICY, 'p.yaml').levels.find((l) => l.id === 'low')!;
+    const [width, height] = (low.cage as { geometry: string }).geometry.split('x').map(Number);
+    expect(step('start')!.result).toEqual({ innerPid: expect.any(Number), adopted: false, screen: { width, height }, desktopColour: desktopTone(low.colour) });
     expect(step('second start')).toMatchObject({ code: 'POLICY_DENIED', error: expect.stringMatching(/is running already: a second start is refused/) });
     expect(step('greeting')).toMatchObject({ banner: 'RFB 003.008\n', uid: manager.cloison.uid });
     // Killed while the part waited: the wait answered with the cage's end.

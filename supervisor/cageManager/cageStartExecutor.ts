@@ -26,6 +26,7 @@ import { CloisonError } from '../../shared/errors';
 import { cageUid, type Policy } from '../../shared/policy';
 import { BwrapDriver, bwrapCagePaths, type BwrapDriverOptions } from '../cages/bwrapDriver';
 import { cageSoundOf } from '../policy/runningPolicy';
+import { desktopTone } from '../../shared/cageScreenSize';
 import type { ManagedCages } from './managedCages';
 import { refused } from './openedExactly';
 import type { RequestOf } from './requests';
@@ -50,6 +51,10 @@ export interface CageStartAnswer {
   notAdopted?: string;
   /** Started by the manager at its own start, before the part asked. */
   early?: true;
+  /** The size its Xvnc was started at (not for a cage taken back: unknown), for the part's screen sizing. */
+  screen?: { width: number; height: number };
+  /** The desktop colour its session painted at its start: the part does not paint it again. */
+  desktopColour?: string;
 }
 
 export function cageStartExecutor(options: CageStartExecutorOptions): (req: RequestOf<'cage.start'>) => Promise<CageStartAnswer> {
@@ -128,7 +133,8 @@ async function startLevel(options: CageStartExecutorOptions, driver: BwrapDriver
     const adoption = await driver.adopt(options.extras?.(level).log);
     const cage = adoption.kind === 'adopted' ? adoption.cage : await driver.start();
     options.cages.running(level, cage);
-    return { innerPid: cage.innerPid!, adopted: adoption.kind === 'adopted', ...(adoption.kind === 'refused' ? { notAdopted: adoption.reason } : {}) };
+    const started = { ...(cage.screen ? { screen: cage.screen } : {}), ...(cage.desktopColour ? { desktopColour: cage.desktopColour } : {}) };
+    return { innerPid: cage.innerPid!, adopted: adoption.kind === 'adopted', ...(adoption.kind === 'refused' ? { notAdopted: adoption.reason } : {}), ...started };
   } catch (err) {
     options.cages.release(level);
     throw err;
@@ -158,5 +164,6 @@ export function cageDriverOptions(policy: Policy, folders: { stateDir: string; r
     uid: cageUid(level.cage, index),
     paths: bwrapCagePaths(folders.stateDir, folders.runDir, level.id),
     sound: cageSoundOf(policy, level.id),
+    desktopColour: desktopTone(level.colour),
   };
 }

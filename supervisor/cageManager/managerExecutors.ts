@@ -51,6 +51,7 @@ import { vncServerExecutor } from './vncServerExecutor';
 import { vncSocketExecutor } from './vncSocketExecutor';
 import { ServingSelections } from './servingSelections';
 import { xHelperRunExecutor } from './xHelperRunExecutor';
+import { ManagerScreens, MANAGER_SCREENS_FILE } from './managerScreens';
 import { xhelperStopExecutor } from './xhelperStopExecutor';
 
 export interface ManagerHoldings {
@@ -133,7 +134,9 @@ export function managerExecutors(h: ManagerHoldings): { executors: RootExecutors
   // The reader watched by the manager from its first card proxy or card.presence on (the part asks from
   // its start, for the band): a pulled card, or a reader that cannot be listed, restarts them here.
   const cardWatch = new CardPresenceWatch({ policy: h.policy, restart: () => cards.restartRunning(), toolDir: join(h.stateDir, 'card-presence-tool'), ...(h.log ? { log: h.log } : {}), ...(h.journal ? { journal: h.journal } : {}), ...(h.cardPollMs !== undefined ? { intervalMs: h.cardPollMs } : {}) });
-  const cageStart = { policy: h.policy, ...folders, cages: h.cages, extras: (level: string) => ({ ...(h.log ? { log: h.log } : {}), smartcard: cardEndpoint(level) }) };
+  // Each cage's Xvnc started at the size the part last had its screen set to (managerScreens.ts).
+  const screens = new ManagerScreens(join(h.stateDir, MANAGER_SCREENS_FILE), h.log);
+  const cageStart = { policy: h.policy, ...folders, cages: h.cages, extras: (level: string) => ({ ...(h.log ? { log: h.log } : {}), smartcard: cardEndpoint(level), startScreen: () => screens.startSize(h.policy(), level) }) };
   const executors: RootExecutors = {
     'cage.start': cageStartExecutor(cageStart),
     'cage.stop': cageStopExecutor({ cages: h.cages }),
@@ -156,7 +159,7 @@ export function managerExecutors(h: ManagerHoldings): { executors: RootExecutors
     'usb.mount': usbMountExecutor(usbKeys),
     'usb.prepare': usbPrepareExecutor(usbKeys),
     'files.helper': files,
-    'xhelper.run': xHelperRunExecutor({ policy: h.policy, x11Dir, part: h.part, serving }),
+    'xhelper.run': xHelperRunExecutor({ policy: h.policy, x11Dir, part: h.part, serving, ran: (req, code) => screens.ran(req.level, req.program, req.args, code) }),
     'xhelper.stop': xhelperStopExecutor(serving),
     // No network request: cage.start's driver attaches the level's slirp4netns or tunnel itself
     // (bwrapDriver.ts, in the cage's group), so network.nat and network.wireguard are no requests.

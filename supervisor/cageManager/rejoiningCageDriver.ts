@@ -104,6 +104,9 @@ export class RejoiningCageDriver implements CageDriver {
       get innerPid() {
         return current.innerPid;
       },
+      // What its start said (the manager's cage.start answer): the same cage when found again.
+      ...(current.screen ? { screen: current.screen } : {}),
+      ...(current.desktopColour ? { desktopColour: current.desktopColour } : {}),
       exited: settled,
       stop: async () => {
         for (let attempt = 1; ; attempt++) {

@@ -73,8 +73,8 @@ export class RemoteCageDriver implements CageDriver {
 
   async start(): Promise<RunningCage> {
     const { level } = this.options;
-    const { innerPid } = (await this.ask({ op: 'cage.start', level, uid: this.options.uid })) as { innerPid: number };
-    return this.rejoin(innerPid);
+    const answer = (await this.ask({ op: 'cage.start', level, uid: this.options.uid })) as { innerPid: number; screen?: unknown; desktopColour?: unknown };
+    return { ...this.rejoin(answer.innerPid), ...startedOf(answer) };
   }
 
   /**
@@ -166,6 +166,14 @@ function quitOutcomeOf(answer: unknown): AppQuitOutcome {
     throw new CloisonError('INTERNAL', 'the cage manager\'s answer to cage.quitApps is not an outcome');
   }
   return { outcome: o.outcome, windows: o.windows!, windowsLeft: o.windowsLeft!, programsLeft: o.programsLeft!, waitedMs: o.waitedMs!, ...(o.reason !== undefined ? { reason: o.reason } : {}) };
+}
+
+/** What the manager's `cage.start` answer says the cage's X server was started at and painted; what is not well formed, nothing. */
+function startedOf(answer: { screen?: unknown; desktopColour?: unknown }): Pick<RunningCage, 'screen' | 'desktopColour'> {
+  const { width, height } = (answer.screen ?? {}) as { width?: unknown; height?: unknown };
+  const sized = Number.isInteger(width) && Number.isInteger(height) && (width as number) > 0 && (height as number) > 0;
+  const painted = typeof answer.desktopColour === 'string' && /^#[0-9a-fA-F]{6}$/.test(answer.desktopColour);
+  return { ...(sized ? { screen: { width: width as number, height: height as number } } : {}), ...(painted ? { desktopColour: answer.desktopColour as string } : {}) };
 }
 
 /** The manager's `app.windows` answer: a count per app id, or null (the cage was not asked). */

@@ -49,6 +49,8 @@ export interface XHelperRunDeps {
   /** The selections served, shared with `xhelper.stop` (xhelperStopExecutor.ts); one of its own when not given. */
   serving?: ServingSelections;
   timeoutMs?: number;
+  /** A run that has ended, with its exit status (the screen size it set is remembered: managerScreens.ts). */
+  ran?(req: RequestOf<'xhelper.run'>, code: number | null): void;
 }
 
 export interface XHelperRunResult {
@@ -104,7 +106,9 @@ export function xHelperRunExecutor(deps: XHelperRunDeps): (req: RequestOf<'xhelp
     if (busy >= XHELPER_RUNNING_PER_LEVEL) throw new CloisonError('BUSY', `${busy} X helpers already run for level ${req.level}`);
     running.set(req.level, busy + 1);
     try {
-      return await runBounded(x11Dir, [req.program, ...req.args], req.program === 'xclip' ? clipboardLimit(policy, req.level) : OTHER_OUTPUT_BYTES, deps.timeoutMs ?? 10_000);
+      const result = await runBounded(x11Dir, [req.program, ...req.args], req.program === 'xclip' ? clipboardLimit(policy, req.level) : OTHER_OUTPUT_BYTES, deps.timeoutMs ?? 10_000);
+      deps.ran?.(req, result.code);
+      return result;
     } finally {
       const left = running.get(req.level)! - 1;
       if (left > 0) running.set(req.level, left);

@@ -92,6 +92,12 @@ export interface BwrapDriverOptions {
    * supervisor knows it: cageScreens.ts); null, or absent, for the policy's start size.
    */
   startScreen?: () => { width: number; height: number } | null;
+  /**
+   * The level's desktop tone (#rrggbb, screen/xScreen.ts's desktopTone), painted by the cage's own
+   * session as soon as its X server takes clients: before the first frame any viewer reads, and
+   * without an X helper sandbox after the start. The cage could paint its own root anyway.
+   */
+  desktopColour?: string;
   /** Xvnc's update clock and comparison (the benchmarks compare others); XVNC_UPDATES unless set. */
   xvncUpdates?: string[];
   log?: (msg: string, fields?: Record<string, unknown>) => void;
@@ -137,6 +143,10 @@ const SESSION_EXITS: Record<number, string> = {
 };
 
 export class BwrapDriver implements CageDriver {
+  /** What the last session script started its Xvnc at and painted (the running cage says so). */
+  private startedScreen: { width: number; height: number } | null = null;
+  private paintedColour: string | null = null;
+
   constructor(private readonly options: BwrapDriverOptions) {}
 
   /** Host paths of this cage's VNC socket and X socket directory. */
@@ -257,6 +267,8 @@ export class BwrapDriver implements CageDriver {
       return {
         endpoint: { path: this.vncSocket },
         innerPid,
+        screen: this.startedScreen,
+        desktopColour: this.paintedColour,
         exited,
         stop: () => stop(),
         quitApps: (timeoutMs) => quitCageApps(launcher, timeoutMs),
@@ -412,6 +424,11 @@ export class BwrapDriver implements CageDriver {
     const { cage, level } = this.options;
     const { width, height } = (cage.geometry === 'auto' ? this.options.startScreen?.() : null) ?? geometryOf(cage);
     if (!Number.isInteger(width) || !Number.isInteger(height) || width < 1 || height < 1) throw new RangeError(`bad screen size ${width}x${height}`);
+    this.startedScreen = { width, height };
+    const colour = this.options.desktopColour;
+    this.paintedColour = colour && /^#[0-9a-fA-F]{6}$/.test(colour) && findBinary('xsetroot') ? colour : null;
+    // In the background: the X socket exists before Xvnc serves it, and the window manager need not wait.
+    const paint = this.paintedColour ? `xsetroot -solid ${shellQuote(this.paintedColour)} &\n` : '';
     const xvnc = [
       'Xvnc', ':0',
       '-rfbunixpath', CAGE_VNC_SOCKET, '-rfbunixmode', '0600', '-rfbport', '-1',
@@ -453,7 +470,7 @@ while [ ! -S /tmp/.X11-unix/X0 ]; do
   sleep 0.05
 done
 export DISPLAY=:0
-${wm}${cageSoundSession()}
+${paint}${wm}${cageSoundSession()}
 wait "$xvnc"
 echo "Xvnc exited" >&2
 exit 72

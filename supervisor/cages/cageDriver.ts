@@ -14,6 +14,13 @@ export interface CageExit {
 export interface RunningCage {
   /** Where the gateway connects for this cage's VNC server. */
   endpoint: NetConnectOpts;
+  /**
+   * The size its X screen was started at, when its driver knows it (bwrap; through the cage manager,
+   * its answer): the screen's sizing starts from it, so a cage started at its frame's size is not resized.
+   */
+  screen?: { width: number; height: number } | null;
+  /** The desktop colour its session painted as its X server started (bwrap): not painted again. */
+  desktopColour?: string | null;
   /** PID of the process inside the cage's namespaces (bwrap only), for tests and brokers. */
   innerPid: number | null;
   /** Resolves once the cage has gone, for whatever reason. */

@@ -4,6 +4,7 @@
  * status is a fact journaled and shown; what the rest of the supervisor does about a cage going up
  * or down (its screen, its sound, its tunnel) is the caller's, through `onRunning` and `onDown`.
  */
+import { desktopTone } from '../../shared/cageScreenSize';
 import { cageUid, type LevelPolicy, type Policy, type VncCagePolicy } from '../../shared/policy';
 import type { CageState } from '../../shared/rpc';
 import type { PolicyReader } from '../policy/policyReader';
@@ -141,6 +142,7 @@ export class CageFleet {
           journal: (kind, fields) => options.fact(kind, fields),
           smartcard: options.smartcard?.(level.id) ?? null,
           startScreen: () => options.startScreen?.(level.id) ?? null,
+          desktopColour: desktopTone(level.colour),
           ...(options.log ? { log: options.log } : {}),
         })
       : new VncDriver({ cage: level.cage });

@@ -111,6 +111,31 @@ describe("a cage's start size", () => {
     for (const s of [screens, withDir, later]) s.dispose();
   });
 
+  it('a cage that says what it was started at and painted (the cage manager\'s answer) is neither resized to that size nor painted again', async () => {
+    const calls: ScreenSize[] = [];
+    const painted: string[] = [];
+    let running = false;
+    const make = () => new CageScreens({ policy: { current: () => AUTO }, x11DirOf: () => (running ? '/nonexistent' : null), minIntervalMs: 0, resize: async (_d, size) => void calls.push(size), paint: async (_d, colour) => void painted.push(colour) });
+    // Split: the part never asked startSize; the running cage's own word is what it was started at.
+    const screens = make();
+    screens.frameSize('low', { width: 1000, height: 600, devicePixelRatio: 1 });
+    running = true;
+    screens.cageRunning('low', { screen: { width: 1000, height: 600 }, desktopColour: desktopTone('#1b7f3b') });
+    await new Promise((r) => setTimeout(r, 50));
+    expect(calls).toEqual([]);
+    expect(painted).toEqual([]);
+    // Started at another size, or painted another colour (or not at all): set, as before.
+    running = false;
+    const other = make();
+    other.frameSize('low', { width: 1000, height: 600, devicePixelRatio: 1 });
+    running = true;
+    other.cageRunning('low', { screen: { width: 1280, height: 800 }, desktopColour: '#000000' });
+    await new Promise((r) => setTimeout(r, 50));
+    expect(calls).toEqual([{ width: 1000, height: 600 }]);
+    expect(painted).toEqual([desktopTone('#1b7f3b')]);
+    for (const s of [screens, other]) s.dispose();
+  });
+
   it('the last size applied is remembered for the next start, bounded by the policy as it is then', async () => {
     const file = join(dir, 'remembered.json');
     const first = screensWith(file);

@@ -12,37 +12,19 @@
  * shell reported, else the last one applied, remembered in the state folder from one start to the
  * next — so a start has no resize (a full frame at the old size, then one at the new) on its path.
  *
- * It also paints each cage's desktop a muted tone of its level's colour when the cage starts.
+ * It also paints each cage's desktop a muted tone of its level's colour when the cage starts, unless
+ * the cage's own session painted it as its Xvnc started (bwrapDriver.ts `desktopColour`). Through the
+ * cage manager, the cage's Xvnc starts at the size the manager last set (cageManager/managerScreens.ts),
+ * and the running cage says which (`cageRunning`'s `started`).
  */
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { maxGeometryOf } from '../../shared/policy';
 import type { PolicyReader } from '../policy/policyReader';
 import type { CageXTools } from '../clipboard/cageXTools';
-import { desktopTone, setDesktopColour, setScreenSize, type ScreenSize } from './xScreen';
+import { desktopTone, MIN_SCREEN, screenSizeFor, type FrameSize, type ScreenSize } from '../../shared/cageScreenSize';
+import { setDesktopColour, setScreenSize } from './xScreen';
 
-/** Xvnc and the policy's own floor. */
-export const MIN_SCREEN: ScreenSize = { width: 320, height: 200 };
-
-export interface FrameSize {
-  /** The frame's inside, in CSS pixels, as the shell's layout measures it. */
-  width: number;
-  height: number;
-  devicePixelRatio: number;
-}
-
-/**
- * The screen for a frame: its size in device pixels, scaled down to fit the bound keeping the
- * frame's shape (a clipped side would letterbox it again), and never below the floor.
- */
-export function screenSizeFor(frame: FrameSize, max: ScreenSize): ScreenSize {
-  const width = Math.max(1, Math.round(frame.width * frame.devicePixelRatio));
-  const height = Math.max(1, Math.round(frame.height * frame.devicePixelRatio));
-  const fit = Math.min(1, max.width / width, max.height / height);
-  return {
-    width: Math.min(max.width, Math.max(MIN_SCREEN.width, Math.floor(width * fit))),
-    height: Math.min(max.height, Math.max(MIN_SCREEN.height, Math.floor(height * fit))),
-  };
-}
+export { MIN_SCREEN, screenSizeFor, type FrameSize };
 
 export interface CageScreensOptions {
   policy: PolicyReader;
@@ -122,15 +104,19 @@ export class CageScreens {
     return size;
   }
 
-  /** A level's cage is running (first start or restart): its desktop colour, then its frame's size. */
-  cageRunning(level: string): void {
+  /**
+   * A level's cage is running (first start or restart): its desktop colour, then its frame's size.
+   * `started`: what the running cage says its X server was started at and painted (bwrap, here or
+   * through the cage manager); neither is set again.
+   */
+  cageRunning(level: string, started: { screen?: ScreenSize | null; desktopColour?: string | null } = {}): void {
     const state = this.stateOf(level);
     // A new X server: whatever was set on the old one is gone; it has the size it was started at.
-    state.applied = state.startedAt;
+    state.applied = started.screen ?? state.startedAt;
     state.startedAt = null;
     const entry = this.options.policy.current().levels.find((l) => l.id === level);
     const dir = this.options.x11DirOf(level);
-    if (entry?.cage.driver === 'bwrap' && dir) {
+    if (entry?.cage.driver === 'bwrap' && dir && started.desktopColour !== desktopTone(entry.colour)) {
       void (this.options.paint ?? setDesktopColour)(dir, desktopTone(entry.colour)).catch((err: Error) => this.options.log?.('desktop colour not set', { level, error: err.message }));
     }
     if (entry?.cage.driver === 'bwrap' && entry.cage.geometry === 'auto') this.schedule(level);

@@ -10,6 +10,7 @@
  */
 import { requireBinary } from '../system/binaries';
 import { runXHelper } from '../clipboard/xSelection';
+import { desktopTone, type ScreenSize } from '../../shared/cageScreenSize';
 
 /** TigerVNC's Xvnc names its one output so. */
 const OUTPUT = 'VNC-0';
@@ -28,10 +29,8 @@ xrandr | while read -r old rest; do
 done
 exit 0`;
 
-export interface ScreenSize {
-  width: number;
-  height: number;
-}
+export type { ScreenSize };
+export { desktopTone };
 
 
 export function setScreenSize(x11Dir: string, size: ScreenSize, timeoutMs = 5000): Promise<void> {
@@ -45,13 +44,4 @@ export function setDesktopColour(x11Dir: string, colour: string, timeoutMs = 500
   requireBinary('xsetroot');
   if (!/^#[0-9a-fA-F]{6}$/.test(colour)) throw new RangeError(`bad colour ${colour}`);
   return runXHelper(x11Dir, ['xsetroot', '-solid', colour], timeoutMs);
-}
-
-/**
- * The desktop's colour for a level: its colour, muted towards a dark grey, so an empty desktop is
- * never black like a margin nor as loud as the frame drawn around it.
- */
-export function desktopTone(colour: string): string {
-  const mix = (i: number) => Math.round(parseInt(colour.slice(1 + 2 * i, 3 + 2 * i), 16) * 0.35 + 0x1c * 0.65);
-  return `#${[0, 1, 2].map((i) => mix(i).toString(16).padStart(2, '0')).join('')}`;
 }

@@ -1,0 +1,69 @@
+/**
+ * The cage manager's memory of each cage's screen size (split, #29; issue #26): the size the part
+ * last had a level's screen switched to, kept in the manager's own state folder (root's), so the
+ * manager starts that level's Xvnc at it next time — its own early start included, which comes
+ * before the part could say anything. A start then has no resize on its path (the X helper's
+ * sandboxes, a full frame at the old size, then one at the new), as the root supervisor's
+ * starts have not had since cageScreens.ts remembered the size (its `screens.json`, the part's).
+ *
+ * What is remembered is only what the manager itself ran successfully for the part: the switch of
+ * Xvnc's output to one of the supervisor's modes (xHelperRunArguments.ts has already held its size
+ * within the level's maxGeometry). At a start it is bounded again by the policy as it is then; a
+ * file that is missing, damaged or names nothing valid is the policy's start size.
+ */
+import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { maxGeometryOf, type Policy } from '../../shared/policy';
+import { screenSizeFor, type FrameSize, type ScreenSize } from '../../shared/cageScreenSize';
+
+/** The manager's file (its state folder): not the part's `screens.json`, which the state move hands over. */
+export const MANAGER_SCREENS_FILE = 'cage-screens.json';
+
+const SWITCH = /^cloison-(\d{1,5})x(\d{1,5})$/;
+
+export class ManagerScreens {
+  constructor(
+    private readonly file: string,
+    private readonly log?: (msg: string, fields?: Record<string, unknown>) => void,
+  ) {}
+
+  /** An `xhelper.run` that has ended: an output switched to a mode of ours, successfully, is that level's size now. */
+  ran(level: string, program: string, args: readonly string[], code: number | null): void {
+    if (program !== 'xrandr' || code !== 0 || args.length !== 4 || args[0] !== '--output' || args[2] !== '--mode') return;
+    const m = SWITCH.exec(args[3]!);
+    if (!m) return;
+    const size = { width: Number(m[1]), height: Number(m[2]) };
+    const known = this.read();
+    if (known[level]?.width === size.width && known[level]?.height === size.height) return;
+    try {
+      const next = `${this.file}.next`;
+      writeFileSync(next, JSON.stringify({ ...known, [level]: size }), { mode: 0o600 });
+      renameSync(next, this.file);
+    } catch (err) {
+      this.log?.('cage screen size not remembered', { level, error: (err as Error).message });
+    }
+  }
+
+  /** The size a level's Xvnc starts at: the last one set, within the policy now; null for the policy's own (or not an `auto` bwrap cage). */
+  startSize(policy: Policy, level: string): ScreenSize | null {
+    const cage = policy.levels.find((l) => l.id === level)?.cage;
+    if (cage?.driver !== 'bwrap' || cage.geometry !== 'auto') return null;
+    const known = this.read()[level];
+    if (!known) return null;
+    const frame: FrameSize = { ...known, devicePixelRatio: 1 };
+    return screenSizeFor(frame, maxGeometryOf(cage));
+  }
+
+  private read(): Record<string, ScreenSize> {
+    try {
+      const read = JSON.parse(readFileSync(this.file, 'utf8')) as unknown;
+      const out: Record<string, ScreenSize> = {};
+      for (const [level, size] of Object.entries(read && typeof read === 'object' ? read : {})) {
+        const { width, height } = (size ?? {}) as Partial<ScreenSize>;
+        if (Number.isInteger(width) && Number.isInteger(height) && width! > 0 && height! > 0) out[level] = { width: width!, height: height! };
+      }
+      return out;
+    } catch {
+      return {}; // none yet (the first start), or damaged: the policy's start size, then a resize
+    }
+  }
+}
