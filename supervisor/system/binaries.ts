@@ -47,6 +47,7 @@ export const DEBIAN_PACKAGE_OF: Record<string, string> = {
   parec: 'pulseaudio-utils',
   mkfifo: 'coreutils',
   truncate: 'coreutils',
+  chown: 'coreutils',
   pkill: 'procps',
   'wireguard-go': 'wireguard-go',
   ip: 'iproute2',
