@@ -11,7 +11,8 @@ const skipped = [];
 /** Every failure with the start of its message, printed again just before the counts: a CI log's tail says what failed. */
 const failures = [];
 const FAILURE_LINES = 12;
-const firstLines = (message) => String(message).split('\n').slice(0, FAILURE_LINES).join('\n    ');
+/** Its first lines, stack frames left out (a CI log's reader wants what was expected and seen). */
+const firstLines = (message) => String(message).split('\n').filter((line) => !/^\s+at /.test(line)).slice(0, FAILURE_LINES).join('\n    ');
 
 function step(name, command, args, env = {}) {
   process.stdout.write(`\n== ${name}: ${command} ${args.join(' ')}\n`);
