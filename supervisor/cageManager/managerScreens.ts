@@ -11,9 +11,9 @@
  * within the level's maxGeometry). At a start it is bounded again by the policy as it is then; a
  * file that is missing, damaged or names nothing valid is the policy's start size.
  */
-import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { maxGeometryOf, type Policy } from '../../shared/policy';
 import { screenSizeFor, type FrameSize, type ScreenSize } from '../../shared/cageScreenSize';
+import { readScreenSizes, writeScreenSize } from '../system/screenSizesFile';
 
 /** The manager's file (its state folder): not the part's `screens.json`, which the state move hands over. */
 export const MANAGER_SCREENS_FILE = 'cage-screens.json';
@@ -32,12 +32,10 @@ export class ManagerScreens {
     const m = SWITCH.exec(args[3]!);
     if (!m) return;
     const size = { width: Number(m[1]), height: Number(m[2]) };
-    const known = this.read();
-    if (known[level]?.width === size.width && known[level]?.height === size.height) return;
+    const known = readScreenSizes(this.file)[level];
+    if (known?.width === size.width && known?.height === size.height) return;
     try {
-      const next = `${this.file}.next`;
-      writeFileSync(next, JSON.stringify({ ...known, [level]: size }), { mode: 0o600 });
-      renameSync(next, this.file);
+      writeScreenSize(this.file, level, size);
     } catch (err) {
       this.log?.('cage screen size not remembered', { level, error: (err as Error).message });
     }
@@ -47,23 +45,9 @@ export class ManagerScreens {
   startSize(policy: Policy, level: string): ScreenSize | null {
     const cage = policy.levels.find((l) => l.id === level)?.cage;
     if (cage?.driver !== 'bwrap' || cage.geometry !== 'auto') return null;
-    const known = this.read()[level];
+    const known = readScreenSizes(this.file)[level];
     if (!known) return null;
     const frame: FrameSize = { ...known, devicePixelRatio: 1 };
     return screenSizeFor(frame, maxGeometryOf(cage));
-  }
-
-  private read(): Record<string, ScreenSize> {
-    try {
-      const read = JSON.parse(readFileSync(this.file, 'utf8')) as unknown;
-      const out: Record<string, ScreenSize> = {};
-      for (const [level, size] of Object.entries(read && typeof read === 'object' ? read : {})) {
-        const { width, height } = (size ?? {}) as Partial<ScreenSize>;
-        if (Number.isInteger(width) && Number.isInteger(height) && width! > 0 && height! > 0) out[level] = { width: width!, height: height! };
-      }
-      return out;
-    } catch {
-      return {}; // none yet (the first start), or damaged: the policy's start size, then a resize
-    }
   }
 }

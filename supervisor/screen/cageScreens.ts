@@ -17,11 +17,11 @@
  * cage manager, the cage's Xvnc starts at the size the manager last set (cageManager/managerScreens.ts),
  * and the running cage says which (`cageRunning`'s `started`).
  */
-import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { maxGeometryOf } from '../../shared/policy';
 import type { PolicyReader } from '../policy/policyReader';
 import type { CageXTools } from '../clipboard/cageXTools';
 import { desktopTone, MIN_SCREEN, screenSizeFor, type FrameSize, type ScreenSize } from '../../shared/cageScreenSize';
+import { readScreenSizes, writeScreenSize } from '../system/screenSizesFile';
 import { setDesktopColour, setScreenSize } from './xScreen';
 
 export { MIN_SCREEN, screenSizeFor, type FrameSize };
@@ -172,27 +172,14 @@ export class CageScreens {
 
   /** Each level's last applied size as the file holds it; nothing when there is none or it is not ours. */
   private remembered(): Record<string, ScreenSize> {
-    if (!this.options.rememberIn) return {};
-    try {
-      const read = JSON.parse(readFileSync(this.options.rememberIn, 'utf8')) as unknown;
-      const out: Record<string, ScreenSize> = {};
-      for (const [level, size] of Object.entries(read && typeof read === 'object' ? read : {})) {
-        const { width, height } = (size ?? {}) as Partial<ScreenSize>;
-        if (Number.isInteger(width) && Number.isInteger(height) && width! > 0 && height! > 0) out[level] = { width: width!, height: height! };
-      }
-      return out;
-    } catch {
-      return {}; // first start, or a file damaged: the policy's start size, then a resize
-    }
+    return this.options.rememberIn ? readScreenSizes(this.options.rememberIn) : {};
   }
 
   private remember(level: string, size: ScreenSize): void {
     const file = this.options.rememberIn;
     if (!file || this.disposed) return;
     try {
-      const next = `${file}.next`;
-      writeFileSync(next, JSON.stringify({ ...this.remembered(), [level]: size }), { mode: 0o600 });
-      renameSync(next, file);
+      writeScreenSize(file, level, size);
     } catch (err) {
       this.options.log?.('cage screen size not remembered', { level, error: (err as Error).message });
     }
