@@ -13,7 +13,7 @@ import { MAX_RPC_FRAME_BYTES } from '../../shared/rpc';
 import { journalWriterAccount } from '../audit/journalKey';
 import { createCageCgroup, openCageCgroup } from '../cages/cageCgroup';
 import { EarlyPart, type PartSpawnSpec } from '../sandbox/partSpawn';
-import { removeProxyOwnedFolders } from '../smartcard/proxyOwnedFolders';
+import { removeOwnedFolders } from '../system/ownedFolders';
 import { PART_START_ENV, type PartStart } from './partMessages';
 
 /** What its spawn takes of the supervisor's settings: none of it from the policy. */
@@ -86,14 +86,14 @@ function freshPartDir(settings: BrowserPartSpawnSettings, account: { uid: number
  * Root never walks the old folder: its account, still alive (single mode, where the supervisor is
  * root), could swap a subfolder for a link once root has listed it, and root's unlinks would land
  * wherever it points (partFolderRace.attack.test.ts). It is emptied as its owner, whatever the
- * depth (find -delete: proxyOwnedFolders.ts, as for a card proxy's folders), in the background —
+ * depth (find -delete: system/ownedFolders.ts, as for a card proxy's folders), in the background —
  * the new folder does not wait for it. Unprivileged, the folder is our own: rmSync (it may be deeper
  * than PATH_MAX: rmSync then throws ENAMETOOLONG, and what is left stays aside).
  */
 function removeOldPartDir(aside: string, log: BrowserPartSpawnSettings['log']): void {
   const notRemoved = (err: unknown) => log?.('browser part: its old folder not removed', { folder: aside, error: (err as Error).message.slice(0, 200) });
   if (process.getuid?.() === 0) {
-    removeProxyOwnedFolders([aside]).catch(notRemoved);
+    removeOwnedFolders([aside]).catch(notRemoved);
     return;
   }
   try {

@@ -23,7 +23,7 @@ import { CardReplyJournal, type CardEvent } from './cardReplyJournal';
 import { nameFrom } from './cardObjectNames';
 import { TrustedPinLogin } from './trustedPinLogin';
 import { applicationOf } from './cardPeer';
-import { removeProxyOwnedFolders } from './proxyOwnedFolders';
+import { removeOwnedFolders } from '../system/ownedFolders';
 import { connectToProxySocket } from './proxySocketConnect';
 import { builtOpensslPreinit, checkOpensslPreinit } from './opensslPreinit';
 import { builtWorkerPrefault } from './workerPrefault';
@@ -192,7 +192,7 @@ export class LevelCardProxy {
     this.cgroup = made.cgroup;
     // The proxy uid's folders: never walked by root (a process of that uid a host without control
     // groups let live could swap a subfolder for a link), set aside and emptied as that uid.
-    await removeProxyOwnedFolders([paths.innerDir, paths.netplexDir]).catch((err: Error) => {
+    await removeOwnedFolders([paths.innerDir, paths.netplexDir]).catch((err: Error) => {
       this.removeControlGroup();
       throw new Error(`the card proxy of "${level}" cannot start: ${err.message}`);
     });

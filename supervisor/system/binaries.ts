@@ -81,7 +81,7 @@ export const DEBIAN_PACKAGE_OF: Record<string, string> = {
   env: 'coreutils',
   // the card listing run as a proxy uid straight into its execute-only copy (supervisor/smartcard/cardPresence.ts)
   chroot: 'coreutils',
-  // a card proxy's own folders emptied as its uid (supervisor/smartcard/proxyOwnedFolders.ts)
+  // folders another uid owns emptied as that uid (supervisor/system/ownedFolders.ts)
   find: 'findutils',
 };
 

@@ -1,5 +1,5 @@
 /**
- * A card proxy's own folders removed at a new start (proxyOwnedFolders.ts): emptied as their
+ * A card proxy's own folders removed at a new start (system/ownedFolders.ts): emptied as their
  * owner whichever proxy uid that is (a reload may have given the level another), a link in them
  * removed and never followed, a leftover of an earlier removal taken too.
  */
@@ -7,9 +7,9 @@ import { execFileSync } from 'node:child_process';
 import { chmodSync, chownSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { findBinary } from '../system/binaries';
+import { findBinary } from './binaries';
 import { testRoot } from '../testing/testRoots';
-import { asideOf, removeProxyOwnedFolders } from './proxyOwnedFolders';
+import { asideOf, removeOwnedFolders } from './ownedFolders';
 
 const missing = ['setpriv', 'find'].filter((b) => !findBinary(b));
 const OLD_UID = 63_300 + (process.pid % 100);
@@ -39,7 +39,7 @@ describe.skipIf(missing.length > 0)('removing a card proxy\'s own folders', () =
   it('empties a folder of an earlier proxy uid\'s (the policy gave the level another since), nested folders and all', async () => {
     const folder = levelWith('reloaded', OLD_UID);
     asUid(OLD_UID, 'mkdir -p "$1/a/b/c" && touch "$1/a/b/c/f" "$1/x"', folder);
-    await removeProxyOwnedFolders([folder]);
+    await removeOwnedFolders([folder]);
     expect(existsSync(folder)).toBe(false);
     expect(existsSync(asideOf(folder))).toBe(false);
   });
@@ -47,12 +47,12 @@ describe.skipIf(missing.length > 0)('removing a card proxy\'s own folders', () =
   it('says when its owner cannot empty it, and takes what it left aside at the next removal', async () => {
     const folder = levelWith('stuck', OLD_UID);
     asUid(OLD_UID, 'mkdir -p "$1/a/b" && touch "$1/a/b/f" && chmod 0500 "$1/a/b"', folder);
-    await expect(removeProxyOwnedFolders([folder])).rejects.toThrow(/could not be emptied as uid/);
+    await expect(removeOwnedFolders([folder])).rejects.toThrow(/could not be emptied as uid/);
     expect(existsSync(asideOf(folder))).toBe(true);
     asUid(OLD_UID, 'chmod 0700 "$1/a/b"', asideOf(folder));
     mkdirSync(folder, { mode: 0o700 });
     chownSync(folder, OLD_UID, OLD_UID);
-    await removeProxyOwnedFolders([folder]);
+    await removeOwnedFolders([folder]);
     expect(existsSync(folder)).toBe(false);
     expect(existsSync(asideOf(folder))).toBe(false);
   });
@@ -63,7 +63,7 @@ describe.skipIf(missing.length > 0)('removing a card proxy\'s own folders', () =
     writeFileSync(join(victim, 'precious'), 'root only\n', { mode: 0o600 });
     const folder = levelWith('linked', OLD_UID);
     asUid(OLD_UID, 'ln -s "$2" "$1/d" && ln -s "$2/precious" "$1/p"', folder, victim);
-    await removeProxyOwnedFolders([folder]);
+    await removeOwnedFolders([folder]);
     expect(existsSync(folder)).toBe(false);
     expect(existsSync(asideOf(folder))).toBe(false);
     expect(existsSync(join(victim, 'precious'))).toBe(true);
@@ -72,7 +72,7 @@ describe.skipIf(missing.length > 0)('removing a card proxy\'s own folders', () =
   it('removes an empty folder still root\'s, and nothing when there is none', async () => {
     const level = join(root, 'plain');
     mkdirSync(join(level, 'proxy'), { recursive: true, mode: 0o700 });
-    await removeProxyOwnedFolders([join(level, 'proxy'), join(level, 'netplex')]);
+    await removeOwnedFolders([join(level, 'proxy'), join(level, 'netplex')]);
     expect(existsSync(join(level, 'proxy'))).toBe(false);
   });
 });

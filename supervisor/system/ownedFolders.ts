@@ -1,6 +1,7 @@
 /**
- * Removing a card proxy's own folders (`proxy/`, `netplex/`: chowned to the level's proxy uid) at a
- * new start, without root ever walking a tree that uid may change. Root's recursive removal reads
+ * Removing folders another uid owns without root ever walking a tree that uid may change: a card
+ * proxy's own folders (`proxy/`, `netplex/`: chowned to the level's proxy uid) at a new start, and
+ * the browser part's old folder (browserPartSpawn.ts). Root's recursive removal reads
  * a folder's names and then unlinks each by path: a process of the proxy uid still alive (a worker
  * a cage's bytes took over, that left the control group's reach on a host without one) swaps a
  * subfolder for a link between the two, and root's unlinks land wherever the link points.
@@ -13,8 +14,8 @@
 import { execFile } from 'node:child_process';
 import { lstatSync, renameSync, rmdirSync, unlinkSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { requireBinary } from '../system/binaries';
-import { refuseDescriptorsOnStdio } from '../system/refusePassedDescriptors';
+import { requireBinary } from './binaries';
+import { refuseDescriptorsOnStdio } from './refusePassedDescriptors';
 
 const REMOVAL_TIMEOUT_MS = 10_000;
 /** find's passes: a pass a live process of the uid raced (a link made mid-walk) leaves some behind. */
@@ -29,7 +30,7 @@ export function asideOf(folder: string): string {
  * Removes each folder (absent: nothing to do) and whatever an earlier removal left aside; throws
  * when one could not be emptied (a process of its uid still writing there).
  */
-export async function removeProxyOwnedFolders(folders: string[]): Promise<void> {
+export async function removeOwnedFolders(folders: string[]): Promise<void> {
   const aside: string[] = [];
   for (const folder of folders) {
     const moved = asideOf(folder);
