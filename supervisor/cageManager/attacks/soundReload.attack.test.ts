@@ -77,6 +77,8 @@ describe('a reload that takes the microphone away', () => {
     const answer = reports.find((r) => r.step === 'recorder')!;
     expect(answer, stderr.slice(-800)).toMatchObject({ result: { pid: expect.any(Number) } });
     const pid = (answer.result as { pid: number }).pid;
+    // The pid is setpriv's until it executes parec: on a loaded machine that is not yet done when the part reports.
+    await waitFor(() => recorders().includes(pid), 'the recorder running as parec', 10_000).catch(() => undefined);
     expect(recorders()).toEqual([pid]);
     writeFileSync(join(root, 'policy.yaml'), policyText(''));
     manager!.kill('SIGHUP');
