@@ -2,10 +2,11 @@
  * Attack (a process of a cage's uid still alive when the cage manager mounts that cage's home —
  * one that outlived its cage on a host without the control group's reach, as the card proxy's and
  * the browser part's race tests assume): a home from before images is a plain folder the cage's uid
- * owns. Root renames it aside, copies it into the new image, then removed it with Node's recursive
+ * owns. Root renamed it aside, copied it into the new image, then removed it with Node's recursive
  * rmSync, which lists a folder and unlinks each name by path: the cage's process, working from
- * inside the folder, swaps a subfolder for a link to a folder only root may enter once root's first
- * unlink there says root has its list, and root's unlinks land there.
+ * inside the folder, swapped a subfolder for a link to a folder only root may enter once root's
+ * first unlink there said root had its list, and root's unlinks landed there (seen: the victim
+ * deleted). Now the copy is made and the folder emptied as the cage's uid (homeMigration.ts).
  *
  * The victim: a file of root's in a 0700 folder of root's, its name in the attacker's subfolder well
  * after the first. The control: the attacker did swap while root's removal ran, and the home was
