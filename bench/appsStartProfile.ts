@@ -113,11 +113,11 @@ try {
   for (const line of readFileSync(logFile, 'utf8').split('\n')) {
     try {
       // Split: the manager's lines (an ISO time), the part's behind its prefix.
-      const l = JSON.parse(line.replace(/^[a-z ]+part: /, '')) as { time: number | string; msg: string; cage?: string; level?: string; app?: string; status?: string; width?: number; height?: number; waitedMs?: number; windowManagerMs?: number; soundMs?: number };
+      const l = JSON.parse(line.replace(/^[a-z ]+part: /, '')) as { time: number | string; msg: string; cage?: string; level?: string; app?: string; status?: string; width?: number; height?: number; waitedMs?: number; windowManagerMs?: number; soundMs?: number; error?: string };
       l.time = typeof l.time === 'string' ? Date.parse(l.time) : l.time;
       l.cage ??= l.level;
       const size = `${l.width ? ` ${l.width}x${l.height}` : ''}${l.waitedMs !== undefined ? ` (waited ${l.waitedMs} ms: window manager ${l.windowManagerMs ?? '–'}, sound ${l.soundMs ?? '–'} ms in the cage)` : ''}`;
-      events.push({ at: (l.time as number) - t0, what: `log: ${l.msg}${l.cage ? ` [${l.cage}]` : ''}${l.status ? ` ${l.status}` : ''}${l.app ? ` ${l.app}` : ''}${size}` });
+      events.push({ at: (l.time as number) - t0, what: `log: ${l.msg}${l.cage ? ` [${l.cage}]` : ''}${l.status ? ` ${l.status}` : ''}${l.app ? ` ${l.app}` : ''}${size}${l.error ? `: ${l.error.slice(0, 160)}` : ''}` });
     } catch {
       /* not a log line */
     }

@@ -26,9 +26,16 @@ export interface XScreenSizeDeps {
   x11Dir(level: string): string | null;
   /** A size set: the level's Xvnc starts at it next time (managerScreens.ts). */
   set?(level: string, size: ScreenSize): void;
-  /** Runs the resize (xScreen.ts's, unless a test counts them). */
-  resize?(x11Dir: string, size: ScreenSize): Promise<void>;
+  /** Runs the resize (xScreenResize.ts's, unless a test counts them). */
+  resize?(x11Dir: string, size: ScreenSize, timeoutMs: number): Promise<void>;
+  timeoutMs?: number;
 }
+
+/**
+ * The whole resize's bound: the four steps it replaces had 10 s each, and one sandbox with all of
+ * xrandr's runs in it went past 5 s at load 37 (bench/RESULTS.md): the part's resize failed.
+ */
+const RESIZE_TIMEOUT_MS = 20_000;
 
 export function xScreenSizeExecutor(deps: XScreenSizeDeps): (req: RequestOf<'xhelper.screenSize'>) => Promise<{ width: number; height: number }> {
   const resizing = new Set<string>();
@@ -44,7 +51,7 @@ export function xScreenSizeExecutor(deps: XScreenSizeDeps): (req: RequestOf<'xhe
     if (resizing.has(req.level)) throw new CloisonError('BUSY', `a resize of level ${req.level} already runs`);
     resizing.add(req.level);
     try {
-      await (deps.resize ?? setScreenSize)(x11Dir, size);
+      await (deps.resize ?? setScreenSize)(x11Dir, size, deps.timeoutMs ?? RESIZE_TIMEOUT_MS);
     } finally {
       resizing.delete(req.level);
     }
