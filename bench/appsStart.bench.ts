@@ -19,6 +19,8 @@
  * profiles made) on both sides: a start on the homes of an earlier one does not paint Writer, whose
  * process was killed with its cage and opens LibreOffice's Document Recovery dialog instead.
  * `BENCH_START=again`: the state folder holds the screen size a first start leaves (lib/shellSession.ts).
+ * As npm start runs it: the split (the root cage manager, the supervisor as its `cloison` part);
+ * `BENCH_SPLIT=0` for `--single`.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { chmodSync, chownSync, mkdirSync, rmSync } from 'node:fs';
@@ -29,7 +31,7 @@ import { probeRfb } from '../supervisor/cages/rfbProbe';
 import { testRoot } from '../supervisor/testing/realCage';
 import { machineBusyMs } from './lib/processCpu';
 import { PAINTED_SHARE, watchStart, xLightShare, type StartPaints } from './lib/paintWatch';
-import { benchPolicy, cageX11Dir, openShellSession, staleRememberedScreen, startAgain } from './lib/shellSession';
+import { benchPolicy, cageX11Dir, openShellSession, staleRememberedScreen, startAgain, useNpmStartMode } from './lib/shellSession';
 import { fmt, median } from './lib/stats';
 
 /** Three runs by default; BENCH_RUNS=1 for a quick look while profiling. */
@@ -134,9 +136,11 @@ const againstGoal = (ms: number) => `goal ≤ 2.0 s: ${ms <= 2000 ? 'met' : 'not
 
 export async function runAppsStartBench(log: (s: string) => void): Promise<AppsStartResult> {
   const result: AppsStartResult = { cagesMs: [], appsInCageMs: [], appsInShellMs: [], paints: [], bareXvncMs: [], bareAppsMs: [], busyShare: [], load: [] };
+  const split = useNpmStartMode();
+  log(`  ${split ? 'split, as npm start runs it (the root cage manager, the supervisor as its cloison part)' : '--single (BENCH_SPLIT=0): the root supervisor alone'}`);
   const root = testRoot('cloison-bench-apps-');
   try {
-    // The reference's applications run as nobody: they must reach their homes inside the root.
+    // The reference's applications run as nobody, and split the part (cloison) reaches its folders: both inside the root.
     chmodSync(root, 0o711);
     for (let i = 0; i < RUNS; i++) {
       const run = join(root, `run${i}`);

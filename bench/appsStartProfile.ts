@@ -10,12 +10,15 @@
  *   xvfb-run -a node --import tsx bench/appsStartProfile.ts
  *
  * `BENCH_START=again`: a start after the first, the screen size remembered (lib/shellSession.ts).
+ * As npm start runs it: the split; `BENCH_SPLIT=0` for `--single`. Last, each step of the start
+ * once, per level, in milliseconds after it (`stepsOfStart`).
  */
 import { chmodSync, existsSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { testRoot } from '../supervisor/testing/realCage';
 import { watchStart } from './lib/paintWatch';
-import { benchPolicy, cageX11Dir, openShellSession, staleRememberedScreen, startAgain, supervisorStateDirOf } from './lib/shellSession';
+import { benchPolicy, cageX11Dir, openShellSession, staleRememberedScreen, startAgain, supervisorStateDirOf, useNpmStartMode } from './lib/shellSession';
+import { stepsOfStart } from './lib/startSteps';
 
 const TICKS_PER_SECOND = 100;
 
@@ -55,8 +58,9 @@ function cmdlineHas(pid: number, marker: string): boolean {
   }
 }
 
+const split = useNpmStartMode();
 const root = testRoot('cloison-profile-');
-// Split (BENCH_SPLIT=1, as npm start runs it), the part (cloison) reaches its folders and the policy in it.
+// Split (as npm start runs it), the part (cloison) reaches its folders and the policy in it.
 chmodSync(root, 0o711);
 const events: Array<{ at: number; what: string }> = [];
 try {
@@ -109,16 +113,16 @@ try {
   for (const line of readFileSync(logFile, 'utf8').split('\n')) {
     try {
       // Split: the manager's lines (an ISO time), the part's behind its prefix.
-      const l = JSON.parse(line.replace(/^[a-z ]+part: /, '')) as { time: number | string; msg: string; cage?: string; level?: string; app?: string; status?: string; width?: number; height?: number; waitedMs?: number; windowManagerMs?: number; soundMs?: number };
+      const l = JSON.parse(line.replace(/^[a-z ]+part: /, '')) as { time: number | string; msg: string; cage?: string; level?: string; app?: string; status?: string; width?: number; height?: number; waitedMs?: number; windowManagerMs?: number; soundMs?: number; error?: string };
       l.time = typeof l.time === 'string' ? Date.parse(l.time) : l.time;
       l.cage ??= l.level;
       const size = `${l.width ? ` ${l.width}x${l.height}` : ''}${l.waitedMs !== undefined ? ` (waited ${l.waitedMs} ms: window manager ${l.windowManagerMs ?? '–'}, sound ${l.soundMs ?? '–'} ms in the cage)` : ''}`;
-      events.push({ at: (l.time as number) - t0, what: `log: ${l.msg}${l.cage ? ` [${l.cage}]` : ''}${l.status ? ` ${l.status}` : ''}${l.app ? ` ${l.app}` : ''}${size}` });
+      events.push({ at: (l.time as number) - t0, what: `log: ${l.msg}${l.cage ? ` [${l.cage}]` : ''}${l.status ? ` ${l.status}` : ''}${l.app ? ` ${l.app}` : ''}${size}${l.error ? `: ${l.error.slice(0, 160)}` : ''}` });
     } catch {
       /* not a log line */
     }
   }
-  const journal = join(supervisorStateDirOf(root, process.env.BENCH_SPLIT === '1'), 'audit.jsonl');
+  const journal = join(supervisorStateDirOf(root, split), 'audit.jsonl');
   if (existsSync(journal)) {
     for (const line of readFileSync(journal, 'utf8').split('\n').filter(Boolean)) {
       const { time, kind, seq: _seq, actor: _actor, prev: _prev, alg: _alg, mac: _mac, ...fields } = JSON.parse(line) as Record<string, unknown> & { time: string; kind: string };
@@ -128,8 +132,11 @@ try {
   const firsts = new Map<string, number>();
   for (const s of seen.values()) if (!firsts.has(s.name) || firsts.get(s.name)! > s.firstAt) firsts.set(s.name, s.firstAt);
   for (const [name, at] of firsts) events.push({ at, what: `process first seen: ${name}` });
+  console.log(split ? 'split, as npm start runs it' : '--single (BENCH_SPLIT=0)');
   console.log(startAgain ? `a start after the first (the screen size remembered${staleRememberedScreen(root) ? `, stale: resized to ${staleRememberedScreen(root)}` : ''})` : 'a first start (no screen size remembered)');
   for (const e of events.sort((a, b) => a.at - b.at)) console.log(`${String(e.at).padStart(7)} ms  ${e.what}`);
+  console.log('\nEach step of the start, ms after npm start (its first time; per level low / high):');
+  for (const line of stepsOfStart(events)) console.log(`  ${line}`);
   const cpu = new Map<string, number>();
   for (const s of seen.values()) cpu.set(s.name, (cpu.get(s.name) ?? 0) + s.ticks / TICKS_PER_SECOND);
   console.log('\nCPU seconds by program until both applications were seen in the shell (processes that ended before a sample are missing):');

@@ -26,6 +26,15 @@ export function useSplitSupervisor(on: boolean): void {
 }
 
 /**
+ * npm start's own mode for the benchmarks that measure npm start (apps-start, its profile): the
+ * split unless BENCH_SPLIT=0 (`--single`, the root supervisor alone). Returns whether it is split.
+ */
+export function useNpmStartMode(): boolean {
+  split = process.env.BENCH_SPLIT !== '0';
+  return split;
+}
+
+/**
  * The supervisor's own state folder: `s`, or split the part's (`s-broker`, the manager's `s` beside
  * it holding the cages' homes), which the part reads as the `cloison` account.
  */

@@ -53,6 +53,7 @@ import { ServingSelections } from './servingSelections';
 import { xHelperRunExecutor } from './xHelperRunExecutor';
 import { ManagerScreens, MANAGER_SCREENS_FILE } from './managerScreens';
 import { xhelperStopExecutor } from './xhelperStopExecutor';
+import { xScreenSizeExecutor } from './xScreenSizeExecutor';
 
 export interface ManagerHoldings {
   /** The running policy, read at each request (SIGHUP replaces it). */
@@ -159,7 +160,8 @@ export function managerExecutors(h: ManagerHoldings): { executors: RootExecutors
     'usb.mount': usbMountExecutor(usbKeys),
     'usb.prepare': usbPrepareExecutor(usbKeys),
     'files.helper': files,
-    'xhelper.run': xHelperRunExecutor({ policy: h.policy, x11Dir, part: h.part, serving, ran: (req, code) => screens.ran(req.level, req.program, req.args, code) }),
+    'xhelper.run': xHelperRunExecutor({ policy: h.policy, x11Dir, part: h.part, serving }),
+    'xhelper.screenSize': xScreenSizeExecutor({ policy: h.policy, x11Dir, set: (level, size) => screens.set(level, size) }),
     'xhelper.stop': xhelperStopExecutor(serving),
     // No network request: cage.start's driver attaches the level's slirp4netns or tunnel itself
     // (bwrapDriver.ts, in the cage's group), so network.nat and network.wireguard are no requests.

@@ -6,10 +6,10 @@
  * sandboxes, a full frame at the old size, then one at the new), as the root supervisor's
  * starts have not had since cageScreens.ts remembered the size (its `screens.json`, the part's).
  *
- * What is remembered is only what the manager itself ran successfully for the part: the switch of
- * Xvnc's output to one of the supervisor's modes (xHelperRunArguments.ts has already held its size
- * within the level's maxGeometry). At a start it is bounded again by the policy as it is then; a
- * file that is missing, damaged or names nothing valid is the policy's start size.
+ * What is remembered is only what the manager itself set successfully for the part: an
+ * `xhelper.screenSize` that ran to its end (xScreenSizeExecutor.ts, its size already held within the
+ * level's bounds). At a start it is bounded again by the policy as it is then; a file that is
+ * missing, damaged or names nothing valid is the policy's start size.
  */
 import { maxGeometryOf, type Policy } from '../../shared/policy';
 import { screenSizeFor, type FrameSize, type ScreenSize } from '../../shared/cageScreenSize';
@@ -18,20 +18,14 @@ import { readScreenSizes, writeScreenSize } from '../system/screenSizesFile';
 /** The manager's file (its state folder): not the part's `screens.json`, which the state move hands over. */
 export const MANAGER_SCREENS_FILE = 'cage-screens.json';
 
-const SWITCH = /^cloison-(\d{1,5})x(\d{1,5})$/;
-
 export class ManagerScreens {
   constructor(
     private readonly file: string,
     private readonly log?: (msg: string, fields?: Record<string, unknown>) => void,
   ) {}
 
-  /** An `xhelper.run` that has ended: an output switched to a mode of ours, successfully, is that level's size now. */
-  ran(level: string, program: string, args: readonly string[], code: number | null): void {
-    if (program !== 'xrandr' || code !== 0 || args.length !== 4 || args[0] !== '--output' || args[2] !== '--mode') return;
-    const m = SWITCH.exec(args[3]!);
-    if (!m) return;
-    const size = { width: Number(m[1]), height: Number(m[2]) };
+  /** A level's screen was set to `size` (its resize succeeded): its size now, and at its next start. */
+  set(level: string, size: ScreenSize): void {
     const known = readScreenSizes(this.file)[level];
     if (known?.width === size.width && known?.height === size.height) return;
     try {

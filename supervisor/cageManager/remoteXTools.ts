@@ -14,16 +14,16 @@
  *   stop that xclip (`xhelper.stop` with the level and the connection its answer named), unless it
  *   has ended already; the manager also stops it when the same level's same selection is served
  *   again, and it ends with the cage;
- * - the screen size is the steps of xScreen.ts's script, one request each (the part runs no shell
- *   there): a mode of exactly WxH made and set, then the earlier `cloison-*` modes the query lists
- *   forgotten — only those the manager allows (within maxGeometry), sixteen at most a resize;
+ * - the screen size is one `xhelper.screenSize` with the width and height: the manager runs the
+ *   supervisor's own script (xScreen.ts) in one sandbox, the size held within the level's bounds
+ *   (the part sends no argument list and no shell);
  * - the desktop colour `xsetroot -solid`, the keymap `setxkbmap -option '' -layout L -variant V`
  *   and its query `setxkbmap -query`.
  * Which levels it reaches is the part's policy (a bwrap cage) and its fleet (running); the manager
  * checks both against its own.
  */
 import type { Socket } from 'node:net';
-import { maxGeometryOf, type Policy } from '../../shared/policy';
+import type { Policy } from '../../shared/policy';
 import { unreachableCage, type CageXTools } from '../clipboard/cageXTools';
 import type { ReadResult, SelectionServer, XSelectionName } from '../clipboard/xSelection';
 import type { ManagerRequester } from './managerLink';
@@ -31,8 +31,6 @@ import type { RequestOf } from './requests';
 import type { XHelperRunResult } from './xHelperRunExecutor';
 import { HandedSockets, SELECTION_INPUT_MESSAGE } from './socketHandOver';
 
-/** TigerVNC's Xvnc names its one output so (xScreen.ts). */
-const OUTPUT = 'VNC-0';
 /** How long a served selection's xclip must last to have taken the selection (xSelection.ts's writeSelection). */
 const SERVING_PROOF_MS = 300;
 
@@ -47,22 +45,6 @@ export interface RemoteXToolsOptions {
 }
 
 type Program = RequestOf<'xhelper.run'>['program'];
-
-/**
- * The earlier modes forgotten at one resize, at most: the cage may make modes named as ours on its
- * own screen, and each forgotten costs the manager two sandboxes (the script ran them in one).
- */
-const FORGOTTEN_PER_RESIZE = 16;
-
-/**
- * A mode of ours the manager lets the part remove: `cloison-WxH` as xScreen.ts names them, within
- * the level's maxGeometry. Another (the cage may name one `cloison-4000x3000` itself) would be
- * refused, and journaled as the part's refusal: a cage would write false alarms in root's journal.
- */
-function ourMode(name: string, max: { width: number; height: number }): boolean {
-  const m = /^cloison-([1-9]\d{0,4})x([1-9]\d{0,4})$/.exec(name);
-  return m !== null && Number(m[1]) <= max.width && Number(m[2]) <= max.height;
-}
 
 export function remoteCageXTools(options: RemoteXToolsOptions): CageXTools {
   let handed = options.handed ?? null;
@@ -81,7 +63,6 @@ export function remoteCageXTools(options: RemoteXToolsOptions): CageXTools {
     if (result.code === 0) return Buffer.from(result.stdout, 'base64');
     throw new Error(`${program} on the cage's display ${result.signal ? `stopped (${result.signal})` : `exited ${result.code}`}${result.stderr ? `: ${result.stderr.split('\n')[0]}` : ''}`);
   };
-  const attempt = (level: string, program: Program, args: string[]) => run(level, program, args).then(() => true, () => false);
 
   return {
     unreachable,
@@ -116,21 +97,9 @@ export function remoteCageXTools(options: RemoteXToolsOptions): CageXTools {
     async setScreenSize(level: string, size: { width: number; height: number }): Promise<void> {
       const { width, height } = size;
       if (!Number.isInteger(width) || !Number.isInteger(height) || width < 1 || height < 1) throw new RangeError(`bad screen size ${width}x${height}`);
-      const mode = `cloison-${width}x${height}`;
-      const w = String(width);
-      const h = String(height);
-      // Made and added unless they are already (the script's `2>/dev/null`); the switch must work.
-      await attempt(level, 'xrandr', ['--newmode', mode, '60', w, w, w, w, h, h, h, h]);
-      await attempt(level, 'xrandr', ['--addmode', OUTPUT, mode]);
-      await run(level, 'xrandr', ['--output', OUTPUT, '--mode', mode]);
-      const listed = (await run(level, 'xrandr', [])).toString('utf8');
-      const cage = options.policy().levels.find((l) => l.id === level)?.cage;
-      const max = cage?.driver === 'bwrap' ? maxGeometryOf(cage) : { width: 0, height: 0 };
-      const earlier = new Set(listed.split('\n').map((line) => line.trim().split(/\s+/)[0] ?? '').filter((name) => name !== mode && ourMode(name, max)));
-      for (const old of [...earlier].slice(0, FORGOTTEN_PER_RESIZE)) {
-        await attempt(level, 'xrandr', ['--delmode', OUTPUT, old]);
-        await attempt(level, 'xrandr', ['--rmmode', old]);
-      }
+      const why = unreachable(level);
+      if (why) throw why;
+      await options.client.request({ op: 'xhelper.screenSize', level, width, height });
     },
 
     async setDesktopColour(level: string, colour: string): Promise<void> {

@@ -13,7 +13,7 @@ import { bwrapCagePaths, mediaRootOf } from '../cages/bwrapDriver';
 import { loopBackingDirOf } from '../policy/runningPolicy';
 import { scanBlockDevices } from '../usb/sysfsBlockDevices';
 import type { RequestOf, RootOp, RootRequest } from './requests';
-import { xArgsRefusal } from './xHelperRunArguments';
+import { screenSizeRefusal, xArgsRefusal } from './xHelperRunArguments';
 
 export interface AuthorizationContext {
   /** The running policy, read at each request (a reload changes what is allowed at once). */
@@ -134,8 +134,12 @@ const CHECKS: { [O in RootOp]: Check<O> } = {
       if (inState && inRun) return refuse(`chown: ${inState}`);
       return ALLOWED;
     }),
-  'xhelper.run': (req, ctx) => levelAnd(req, ctx, ({ cage }) => {
-    const why = xArgsRefusal(req.program, req.args, maxGeometryOf(cage));
+  'xhelper.run': (req, ctx) => levelAnd(req, ctx, () => {
+    const why = xArgsRefusal(req.program, req.args);
+    return why ? refuse(why) : ALLOWED;
+  }),
+  'xhelper.screenSize': (req, ctx) => levelAnd(req, ctx, ({ cage }) => {
+    const why = cage.geometry === 'auto' ? screenSizeRefusal(req, maxGeometryOf(cage)) : `level ${req.level}'s screen is fixed (${cage.geometry})`;
     return why ? refuse(why) : ALLOWED;
   }),
   // Which xclip is the manager's to know (xHelperRunExecutor.ts): here, only a bwrap level of the policy.

@@ -6,14 +6,12 @@
  * is one of requests.ts's fixed list, and its arguments must be one of the exact forms the
  * supervisor itself writes (xHelperRunArguments.ts: checked by the authorization, then here
  * again) — a form not listed is refused, whatever the tool would make of it (`-display`, an input
- * file, `-silent` that never exits, a screen mode larger than the level's maxGeometry):
+ * file, `-silent` that never exits). The screen size is not here: `xhelper.screenSize`
+ * (xScreenSizeExecutor.ts) runs the supervisor's whole resize in one sandbox.
  *
  *   xclip      -selection clipboard|primary -o [-t UTF8_STRING]       (reading a selection)
  *   xsetroot   -solid #rrggbb
  *   setxkbmap  -query | [-option <options>] -layout <layouts> [-variant <variants>]
- *   xrandr     (no argument: the query) | --newmode cloison-WxH 60 W W W W H H H H
- *              | --addmode VNC-0 cloison-WxH | --output VNC-0 --mode cloison-WxH
- *              | --delmode VNC-0 cloison-WxH | --rmmode cloison-WxH      (W x H within maxGeometry)
  *
  * At most XHELPER_RUNNING_PER_LEVEL reads run at once for one level, whichever connections ask
  * (more are answered BUSY); a selection write keeps one xclip per level and selection.
@@ -28,7 +26,7 @@
  * asks the same level's same selection again (one served selection each, as the clipboard does),
  * or asks `xhelper.stop` with that level and connection (servingSelections.ts).
  */
-import { maxGeometryOf, type Policy } from '../../shared/policy';
+import type { Policy } from '../../shared/policy';
 import type { Socket } from 'node:net';
 import { CloisonError } from '../../shared/errors';
 import { clipboardHelperArgs } from '../clipboard/xSelection';
@@ -49,8 +47,6 @@ export interface XHelperRunDeps {
   /** The selections served, shared with `xhelper.stop` (xhelperStopExecutor.ts); one of its own when not given. */
   serving?: ServingSelections;
   timeoutMs?: number;
-  /** A run that has ended, with its exit status (the screen size it set is remembered: managerScreens.ts). */
-  ran?(req: RequestOf<'xhelper.run'>, code: number | null): void;
 }
 
 export interface XHelperRunResult {
@@ -81,7 +77,7 @@ export function xHelperRunExecutor(deps: XHelperRunDeps): (req: RequestOf<'xhelp
     const index = policy.levels.findIndex((l) => l.id === req.level);
     const cage = policy.levels[index]?.cage;
     if (!cage || cage.driver !== 'bwrap') throw refused(`level "${req.level}" has no bwrap cage`);
-    const why = xArgsRefusal(req.program, req.args, maxGeometryOf(cage));
+    const why = xArgsRefusal(req.program, req.args);
     if (why) throw refused(why);
     const x11Dir = deps.x11Dir(req.level);
     if (!x11Dir) throw refused(`cage ${req.level} is not running`);
@@ -107,7 +103,6 @@ export function xHelperRunExecutor(deps: XHelperRunDeps): (req: RequestOf<'xhelp
     running.set(req.level, busy + 1);
     try {
       const result = await runBounded(x11Dir, [req.program, ...req.args], req.program === 'xclip' ? clipboardLimit(policy, req.level) : OTHER_OUTPUT_BYTES, deps.timeoutMs ?? 10_000);
-      deps.ran?.(req, result.code);
       return result;
     } finally {
       const left = running.get(req.level)! - 1;

@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Policy } from '../../shared/policy';
 import { innerPidOf, cageShell } from '../testing/realCage';
 import { startTestSupervisor, type TestSupervisor } from '../testing/testSupervisor';
-import { twoLevelPolicy } from '../testing/testPolicy';
+import { TEST_HOME_LIMIT, twoLevelPolicy } from '../testing/testPolicy';
 import { waitFor } from '../testing/waitFor';
 import { wsLink, type ByteLink } from '../testing/rfbViewer';
 import { CageScreens, screenSizeFor, type FrameSize } from './cageScreens';
@@ -19,8 +19,9 @@ import { desktopTone, type ScreenSize } from './xScreen';
 
 const UID = { low: 62_951, high: 62_952 };
 const POLICY = twoLevelPolicy({
-  low: `{ driver: bwrap, network: none, uid: ${UID.low}, maxGeometry: 2560x1600, apps: [] }`,
-  high: `{ driver: bwrap, network: none, uid: ${UID.high}, geometry: 1024x640, apps: [] }`,
+  // Small homes: a home is reserved whole (8 GiB by default), and the machine's disk is shared.
+  low: `{ driver: bwrap, network: none, uid: ${UID.low}, maxGeometry: 2560x1600, apps: [], limits: { ${TEST_HOME_LIMIT} } }`,
+  high: `{ driver: bwrap, network: none, uid: ${UID.high}, geometry: 1024x640, apps: [], limits: { ${TEST_HOME_LIMIT} } }`,
 });
 
 describe('screenSizeFor', () => {

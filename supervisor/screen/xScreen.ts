@@ -11,34 +11,12 @@
 import { requireBinary } from '../system/binaries';
 import { runXHelper } from '../clipboard/xSelection';
 import { desktopTone, type ScreenSize } from '../../shared/cageScreenSize';
-
-/** TigerVNC's Xvnc names its one output so. */
-const OUTPUT = 'VNC-0';
-
-/**
- * Adds a mode of exactly width x height (Xvnc takes any size), switches the output to it — xrandr
- * then sizes the screen to the output — and forgets the modes of earlier sizes, so a day of
- * resizing does not pile modes up. Arguments arrive as positional parameters, never in the text.
- */
-const RESIZE_SCRIPT = `w=$1; h=$2; out=$3; m="cloison-\${w}x\${h}"
-xrandr --newmode "$m" 60 "$w" "$w" "$w" "$w" "$h" "$h" "$h" "$h" 2>/dev/null
-xrandr --addmode "$out" "$m" 2>/dev/null
-xrandr --output "$out" --mode "$m" || exit 1
-xrandr | while read -r old rest; do
-  case "$old" in cloison-*) [ "$old" = "$m" ] || { xrandr --delmode "$out" "$old"; xrandr --rmmode "$old"; } 2>/dev/null ;; esac
-done
-exit 0`;
+import { setScreenSize } from '../clipboard/xScreenResize';
 
 export type { ScreenSize };
 export { desktopTone };
-
-
-export function setScreenSize(x11Dir: string, size: ScreenSize, timeoutMs = 5000): Promise<void> {
-  requireBinary('xrandr');
-  const { width, height } = size;
-  if (!Number.isInteger(width) || !Number.isInteger(height) || width < 1 || height < 1) throw new RangeError(`bad screen size ${width}x${height}`);
-  return runXHelper(x11Dir, ['sh', '-c', RESIZE_SCRIPT, 'sh', String(width), String(height), OUTPUT], timeoutMs);
-}
+/** The resize, in one X helper sandbox: the manager runs it too (cageManager/xScreenSizeExecutor.ts). */
+export { setScreenSize };
 
 export function setDesktopColour(x11Dir: string, colour: string, timeoutMs = 5000): Promise<void> {
   requireBinary('xsetroot');
