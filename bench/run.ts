@@ -97,8 +97,6 @@ const BENCHES: Record<string, () => Promise<{ result: unknown; ratios: Record<st
         'pkcs11-tool --sign through the proxy without the workers\' page-table fill/directly': median(r.wholeMs.proxyNoPrefault) / median(r.wholeMs.direct),
         'pkcs11-tool --sign through the proxy with/without the workers\' page-table fill, median of the rounds\' ratios': median(r.wholeMs.proxy.map((ms, i) => ms / r.wholeMs.proxyNoPrefault[i]!)),
         'the proxy\'s CPU per pkcs11-tool --sign, with/without the workers\' page-table fill': r.proxyCpuMsPerRun.camlCrush / r.proxyCpuMsPerRun.noPrefault,
-        'pkcs11-tool --sign through the proxy with/without the workers\' module initialisation, median of the rounds\' ratios': median(r.wholeMs.proxy.map((ms, i) => ms / r.wholeMs.proxyNoModuleInit[i]!)),
-        'the proxy\'s CPU per pkcs11-tool --sign, with/without the workers\' module initialisation': r.proxyCpuMsPerRun.camlCrush / r.proxyCpuMsPerRun.noModuleInit,
         'pkcs11-tool --sign through Caml Crush alone, no guard/directly': median(r.wholeMs.camlCrush) / median(r.wholeMs.direct),
         'one signature through Caml Crush alone, no guard/directly': median(r.perSignMs.camlCrush) / median(r.perSignMs.direct),
         'pkcs11-tool --sign through Caml Crush without the module preloaded/directly': median(r.wholeMs.camlCrushUnloaded) / median(r.wholeMs.direct),

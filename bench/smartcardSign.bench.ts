@@ -11,8 +11,8 @@
  *
  * Further paths split the proxy's cost: the same level's proxy and guard without the OpenSSL
  * pre-initialisation (opensslPreinit.ts; the code before it, a broker of its own), without the
- * workers' page-table fill (workerPrefault.ts, likewise), and without the workers' module
- * initialisation at their fork (workerModuleInit.ts, likewise); Caml Crush's own
+ * workers' page-table fill (workerPrefault.ts, likewise), and with its read-only pages' fill alone
+ * (the code before the heap's fill: the same source built without it); Caml Crush's own
  * socket, the guard left out (root may connect there; a cage never can); the same level's proxy with OCaml's default GC (the code
  * before PROXY_OCAML_GC, a broker of its own); a pkcs11proxyd on the same filter without the
  * module preloaded (the code before the preload, as a reference in the same run); and `p11-kit
@@ -21,7 +21,7 @@
  * relayed call, read off this process (the guard runs here, as in the supervisor), and each
  * pkcs11proxyd's per whole run, read off its controller (its workers' once it reaped them).
  */
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
@@ -33,7 +33,6 @@ import { CARD_ALIAS, serverConfig } from '../supervisor/smartcard/cardFilterConf
 import { cardProxyPaths, PROXY_ADDRESS_SPACE, PROXY_OPEN_FILES } from '../supervisor/smartcard/levelCardProxy';
 import { OPENSSL_PREINIT_NAME } from '../supervisor/smartcard/opensslPreinit';
 import { WORKER_PREFAULT_NAME } from '../supervisor/smartcard/workerPrefault';
-import { WORKER_MODULE_INIT_NAME } from '../supervisor/smartcard/workerModuleInit';
 import { SmartcardBroker } from '../supervisor/smartcard/smartcardBroker';
 import { testRoot } from '../supervisor/testing/realCage';
 import { makeSoftToken, SOFTHSM_MODULE, TOKEN_PIN } from '../supervisor/testing/softToken';
@@ -44,10 +43,12 @@ const PROXY_UID = 64_600;
 const ROUNDS = 15;
 const SIGNS = 200;
 
-type Path = 'proxy' | 'proxyNoModuleInit' | 'proxyNoPrefault' | 'proxyNoPreinit' | 'camlCrush' | 'camlCrushDefaultGc' | 'camlCrushUnloaded' | 'p11kit' | 'direct';
-const PATHS: Path[] = ['proxy', 'proxyNoModuleInit', 'proxyNoPrefault', 'proxyNoPreinit', 'camlCrush', 'camlCrushDefaultGc', 'camlCrushUnloaded', 'p11kit', 'direct'];
+type Path = 'proxy' | 'proxyReadFill' | 'proxyNoPrefault' | 'proxyNoPreinit' | 'camlCrush' | 'camlCrushDefaultGc' | 'camlCrushUnloaded' | 'p11kit' | 'direct';
+const PATHS: Path[] = ['proxy', 'proxyReadFill', 'proxyNoPrefault', 'proxyNoPreinit', 'camlCrush', 'camlCrushDefaultGc', 'camlCrushUnloaded', 'p11kit', 'direct'];
+const BUILD_NATIVE = fileURLToPath(new URL('../scripts/buildOpensslPreinit.mjs', import.meta.url));
+const WORKER_PREFAULT_SOURCE = fileURLToPath(new URL('../supervisor/smartcard/native/workerPrefault.c', import.meta.url));
 const P11KIT_CLIENT = '/usr/lib/x86_64-linux-gnu/pkcs11/p11-kit-client.so';
-const empty = (): Record<Path, number[]> => ({ proxy: [], proxyNoModuleInit: [], proxyNoPrefault: [], proxyNoPreinit: [], camlCrush: [], camlCrushDefaultGc: [], camlCrushUnloaded: [], p11kit: [], direct: [] });
+const empty = (): Record<Path, number[]> => ({ proxy: [], proxyReadFill: [], proxyNoPrefault: [], proxyNoPreinit: [], camlCrush: [], camlCrushDefaultGc: [], camlCrushUnloaded: [], p11kit: [], direct: [] });
 
 export interface SmartcardSignResult {
   wholeMs: Record<Path, number[]>;
@@ -59,7 +60,7 @@ export interface SmartcardSignResult {
   /** CPU time of this process per RPC call relayed, in the signing loops: through the guard less through Caml Crush alone. */
   guardCpuUsPerCall: number[];
   /** CPU time of a pkcs11proxyd (controller and workers) per whole pkcs11-tool --sign, in the rounds without signing loops. */
-  proxyCpuMsPerRun: { camlCrush: number; camlCrushDefaultGc: number; noPreinit: number; noPrefault: number; noModuleInit: number };
+  proxyCpuMsPerRun: { camlCrush: number; camlCrushDefaultGc: number; noPreinit: number; noPrefault: number; readFill: number };
 }
 
 export async function runSmartcardSignBench(log: (s: string) => void): Promise<SmartcardSignResult> {
@@ -76,13 +77,16 @@ export async function runSmartcardSignBench(log: (s: string) => void): Promise<S
   const noPreinitBroker = new SmartcardBroker({ policy: { current: () => ({ smartcard: policy }) }, dir: join(root, 'card-no-preinit'), cageGid: () => 0, record: () => {}, opensslPreinit: null });
   // The same level's proxy, guard included, without the workers' page-table fill (the code before it).
   const noPrefaultBroker = new SmartcardBroker({ policy: { current: () => ({ smartcard: policy }) }, dir: join(root, 'card-no-prefault'), cageGid: () => 0, record: () => {}, workerPrefault: null });
-  // The same level's proxy, guard included, without the workers' module initialisation at their fork (the code before it).
-  const noModuleInitBroker = new SmartcardBroker({ policy: { current: () => ({ smartcard: policy }) }, dir: join(root, 'card-no-module-init'), cageGid: () => 0, record: () => {}, workerModuleInit: null });
+  // The same level's proxy, guard included, with the workers' fill of their read-only pages alone
+  // (the code before their heap's fill): the same source built without it, in this run's folder.
+  const readFill = join(root, 'workerPrefaultReadOnly.so');
+  const readFillBroker = new SmartcardBroker({ policy: { current: () => ({ smartcard: policy }) }, dir: join(root, 'card-read-fill'), cageGid: () => 0, record: () => {}, workerPrefault: readFill });
   const doc = join(root, 'doc');
   writeFileSync(doc, 'document\n');
   const probe = fileURLToPath(new URL('../supervisor/testing/pkcs11Probe.py', import.meta.url));
   const children: ChildProcess[] = [];
   try {
+    execFileSync(process.execPath, [BUILD_NATIVE, WORKER_PREFAULT_SOURCE, readFill, 'WORKER_PREFAULT_READ_ONLY=1'], { stdio: 'pipe' });
     broker.endpoint('high');
     await broker.start();
     defaultGcBroker.endpoint('high');
@@ -91,13 +95,13 @@ export async function runSmartcardSignBench(log: (s: string) => void): Promise<S
     await noPreinitBroker.start();
     noPrefaultBroker.endpoint('high');
     await noPrefaultBroker.start();
-    noModuleInitBroker.endpoint('high');
-    await noModuleInitBroker.start();
+    readFillBroker.endpoint('high');
+    await readFillBroker.start();
     const socket = join(root, 'card/high/socket/pkcs11.sock');
     const client = (to: string) => ({ module: CARD_CLIENT_MODULE, env: { ...process.env, PKCS11PROXY_SOCKET_PATH: to, PKCS11PROXY_LIBNAME: CARD_ALIAS } });
     const paths: Record<Path, { module: string; env: NodeJS.ProcessEnv }> = {
       proxy: client(socket),
-      proxyNoModuleInit: client(join(root, 'card-no-module-init/high/socket/pkcs11.sock')),
+      proxyReadFill: client(join(root, 'card-read-fill/high/socket/pkcs11.sock')),
       proxyNoPrefault: client(join(root, 'card-no-prefault/high/socket/pkcs11.sock')),
       proxyNoPreinit: client(join(root, 'card-no-preinit/high/socket/pkcs11.sock')),
       camlCrush: client(cardProxyPaths(join(root, 'card/high')).innerSocket),
@@ -119,21 +123,19 @@ export async function runSmartcardSignBench(log: (s: string) => void): Promise<S
     const p11kitSocket = join(root, 'p11kit.sock');
     children.push(await started(spawn('p11-kit', ['server', '-f', '-n', p11kitSocket, '--provider', SOFTHSM_MODULE, `pkcs11:token=${token.label}`], { detached: true, stdio: 'ignore', env: { ...process.env, SOFTHSM2_CONF: token.conf } }), p11kitSocket));
     paths.p11kit = { module: P11KIT_CLIENT, env: { ...process.env, P11_KIT_SERVER_ADDRESS: `unix:path=${p11kitSocket}` } };
-    const result: SmartcardSignResult = { wholeMs: empty(), perSignMs: empty(), openMs: empty(), load: [loadavg()[0]!, 0], guardCpuUsPerCall: [], proxyCpuMsPerRun: { camlCrush: 0, camlCrushDefaultGc: 0, noPreinit: 0, noPrefault: 0, noModuleInit: 0 } };
+    const result: SmartcardSignResult = { wholeMs: empty(), perSignMs: empty(), openMs: empty(), load: [loadavg()[0]!, 0], guardCpuUsPerCall: [], proxyCpuMsPerRun: { camlCrush: 0, camlCrushDefaultGc: 0, noPreinit: 0, noPrefault: 0, readFill: 0 } };
     // The two pkcs11proxyd whose CPU is read (the level's, found by its configuration's path, and the default-GC one).
-    const controllers = { camlCrush: await controllerOf(join(cardProxyPaths(join(root, 'card/high')).configDir, 'pkcs11proxyd.conf')), camlCrushDefaultGc: await controllerOf(join(cardProxyPaths(join(root, 'card-default-gc/high')).configDir, 'pkcs11proxyd.conf')), noPreinit: await controllerOf(join(cardProxyPaths(join(root, 'card-no-preinit/high')).configDir, 'pkcs11proxyd.conf')), noPrefault: await controllerOf(join(cardProxyPaths(join(root, 'card-no-prefault/high')).configDir, 'pkcs11proxyd.conf')), noModuleInit: await controllerOf(join(cardProxyPaths(join(root, 'card-no-module-init/high')).configDir, 'pkcs11proxyd.conf')) };
+    const controllers = { camlCrush: await controllerOf(join(cardProxyPaths(join(root, 'card/high')).configDir, 'pkcs11proxyd.conf')), camlCrushDefaultGc: await controllerOf(join(cardProxyPaths(join(root, 'card-default-gc/high')).configDir, 'pkcs11proxyd.conf')), noPreinit: await controllerOf(join(cardProxyPaths(join(root, 'card-no-preinit/high')).configDir, 'pkcs11proxyd.conf')), noPrefault: await controllerOf(join(cardProxyPaths(join(root, 'card-no-prefault/high')).configDir, 'pkcs11proxyd.conf')), readFill: await controllerOf(join(cardProxyPaths(join(root, 'card-read-fill/high')).configDir, 'pkcs11proxyd.conf')) };
     // The level's proxy runs the build's pre-initialisation (or the comparison below is of nothing).
     const preinitLoaded = readFileSync(`/proc/${controllers.camlCrush}/maps`, 'utf8').includes(OPENSSL_PREINIT_NAME);
     log(`the level's pkcs11proxyd ${preinitLoaded ? 'has' : 'has NOT (npm run build makes it, as root)'} the OpenSSL pre-initialisation; "without the pre-initialisation": the same level's proxy and guard without it`);
     const prefaultLoaded = readFileSync(`/proc/${controllers.camlCrush}/maps`, 'utf8').includes(WORKER_PREFAULT_NAME);
     log(`the level's pkcs11proxyd ${prefaultLoaded ? 'has' : 'has NOT (npm run build makes it, as root)'} the workers' page-table fill; "without the page-table fill": the same level's proxy and guard without it`);
-    const moduleInitLoaded = readFileSync(`/proc/${controllers.camlCrush}/maps`, 'utf8').includes(WORKER_MODULE_INIT_NAME);
-    log(`the level's pkcs11proxyd ${moduleInitLoaded ? 'has' : 'has NOT (npm run build makes it, as root)'} the workers' module initialisation; "without the module initialisation": the same level's proxy and guard without it`);
-    let cpuFrom = { camlCrush: 0, camlCrushDefaultGc: 0, noPreinit: 0, noPrefault: 0, noModuleInit: 0 };
+    let cpuFrom = { camlCrush: 0, camlCrushDefaultGc: 0, noPreinit: 0, noPrefault: 0, readFill: 0 };
     // Each round a different path goes first.
     const orders = PATHS.map((_, i) => [...PATHS.slice(i), ...PATHS.slice(0, i)]);
     for (let round = 0; round < ROUNDS; round++) {
-      if (round === 6) cpuFrom = { camlCrush: processTreeCpuMs(controllers.camlCrush), camlCrushDefaultGc: processTreeCpuMs(controllers.camlCrushDefaultGc), noPreinit: processTreeCpuMs(controllers.noPreinit), noPrefault: processTreeCpuMs(controllers.noPrefault), noModuleInit: processTreeCpuMs(controllers.noModuleInit) };
+      if (round === 6) cpuFrom = { camlCrush: processTreeCpuMs(controllers.camlCrush), camlCrushDefaultGc: processTreeCpuMs(controllers.camlCrushDefaultGc), noPreinit: processTreeCpuMs(controllers.noPreinit), noPrefault: processTreeCpuMs(controllers.noPrefault), readFill: processTreeCpuMs(controllers.readFill) };
       const probeCpuUs = { proxy: 0, camlCrush: 0 } as Record<Path, number>;
       for (const path of orders[round % orders.length]!) {
         const { module, env } = paths[path];
@@ -161,18 +163,18 @@ export async function runSmartcardSignBench(log: (s: string) => void): Promise<S
     // The last workers gone and reaped (each exits when its client closes).
     await new Promise((r) => setTimeout(r, 500));
     // The level's pkcs11proxyd served two runs a round (through the guard and alone), the other one.
-    const runsServed = { camlCrush: 2 * (ROUNDS - 6), camlCrushDefaultGc: ROUNDS - 6, noPreinit: ROUNDS - 6, noPrefault: ROUNDS - 6, noModuleInit: ROUNDS - 6 };
-    for (const path of ['camlCrush', 'camlCrushDefaultGc', 'noPreinit', 'noPrefault', 'noModuleInit'] as const) result.proxyCpuMsPerRun[path] = (processTreeCpuMs(controllers[path]) - cpuFrom[path]) / runsServed[path];
-    const line = (values: Record<Path, number[]>, digits: number) => `proxy ${fmt(median(values.proxy), digits)} ms (without the workers' module initialisation ${fmt(median(values.proxyNoModuleInit), digits)}; without the workers' page-table fill ${fmt(median(values.proxyNoPrefault), digits)}; without the OpenSSL pre-initialisation ${fmt(median(values.proxyNoPreinit), digits)}; Caml Crush alone ${fmt(median(values.camlCrush), digits)}, with OCaml's default GC ${fmt(median(values.camlCrushDefaultGc), digits)}, without the preload ${fmt(median(values.camlCrushUnloaded), digits)}; p11-kit server ${fmt(median(values.p11kit), digits)}), direct ${fmt(median(values.direct), digits)} ms`;
+    const runsServed = { camlCrush: 2 * (ROUNDS - 6), camlCrushDefaultGc: ROUNDS - 6, noPreinit: ROUNDS - 6, noPrefault: ROUNDS - 6, readFill: ROUNDS - 6 };
+    for (const path of ['camlCrush', 'camlCrushDefaultGc', 'noPreinit', 'noPrefault', 'readFill'] as const) result.proxyCpuMsPerRun[path] = (processTreeCpuMs(controllers[path]) - cpuFrom[path]) / runsServed[path];
+    const line = (values: Record<Path, number[]>, digits: number) => `proxy ${fmt(median(values.proxy), digits)} ms (with the workers' read-only pages' fill alone ${fmt(median(values.proxyReadFill), digits)}; without the workers' page-table fill ${fmt(median(values.proxyNoPrefault), digits)}; without the OpenSSL pre-initialisation ${fmt(median(values.proxyNoPreinit), digits)}; Caml Crush alone ${fmt(median(values.camlCrush), digits)}, with OCaml's default GC ${fmt(median(values.camlCrushDefaultGc), digits)}, without the preload ${fmt(median(values.camlCrushUnloaded), digits)}; p11-kit server ${fmt(median(values.p11kit), digits)}), direct ${fmt(median(values.direct), digits)} ms`;
     log(`pkcs11-tool --sign, whole: ${line(result.wholeMs, 2)} (median of ${ROUNDS})`);
     log(`one signature in a session: ${line(result.perSignMs, 3)} (median of 6 × ${SIGNS})`);
     result.load[1] = loadavg()[0]!;
     log(`module loaded to C_Initialize done: ${line(result.openMs, 2)} (median of 6)`);
     log(`load average (1 min): ${fmt(result.load[0], 1)} at the start, ${fmt(result.load[1], 1)} at the end, on ${cpus().length} cores`);
-    log(`pkcs11proxyd's CPU (controller and workers) per pkcs11-tool --sign: ${fmt(result.proxyCpuMsPerRun.camlCrush, 1)} ms, without the workers' module initialisation ${fmt(result.proxyCpuMsPerRun.noModuleInit, 1)} ms, without the workers' page-table fill ${fmt(result.proxyCpuMsPerRun.noPrefault, 1)} ms, without the OpenSSL pre-initialisation ${fmt(result.proxyCpuMsPerRun.noPreinit, 1)} ms, with OCaml's default GC ${fmt(result.proxyCpuMsPerRun.camlCrushDefaultGc, 1)} ms (over the last ${ROUNDS - 6} rounds; a worker forked and ended per run)`);
+    log(`pkcs11proxyd's CPU (controller and workers) per pkcs11-tool --sign: ${fmt(result.proxyCpuMsPerRun.camlCrush, 1)} ms, with the read-only pages' fill alone ${fmt(result.proxyCpuMsPerRun.readFill, 1)} ms, without the workers' page-table fill ${fmt(result.proxyCpuMsPerRun.noPrefault, 1)} ms, without the OpenSSL pre-initialisation ${fmt(result.proxyCpuMsPerRun.noPreinit, 1)} ms, with OCaml's default GC ${fmt(result.proxyCpuMsPerRun.camlCrushDefaultGc, 1)} ms (over the last ${ROUNDS - 6} rounds; a worker forked and ended per run)`);
     // A round's proxy and direct runs came within a tenth of a second of each other: less at the mercy of the load's swings than the medians' ratio.
     const roundsRatio = (path: Path) => fmt(median(result.wholeMs[path].map((ms, i) => ms / result.wholeMs.direct[i]!)), 2);
-    log(`pkcs11-tool --sign through the proxy/directly, median of the rounds' ratios: ${roundsRatio('proxy')} (without the workers' module initialisation ${roundsRatio('proxyNoModuleInit')}; without the workers' page-table fill ${roundsRatio('proxyNoPrefault')}; without the OpenSSL pre-initialisation ${roundsRatio('proxyNoPreinit')}; Caml Crush alone ${roundsRatio('camlCrush')})`);
+    log(`pkcs11-tool --sign through the proxy/directly, median of the rounds' ratios: ${roundsRatio('proxy')} (with the read-only pages' fill alone ${roundsRatio('proxyReadFill')}; without the workers' page-table fill ${roundsRatio('proxyNoPrefault')}; without the OpenSSL pre-initialisation ${roundsRatio('proxyNoPreinit')}; Caml Crush alone ${roundsRatio('camlCrush')})`);
     log(`the guard's CPU per relayed call: ${fmt(median(result.guardCpuUsPerCall), 1)} µs (median of 6; through the guard less through Caml Crush alone; the key search's calls counted in)`);
     return result;
   } finally {
@@ -181,7 +183,7 @@ export async function runSmartcardSignBench(log: (s: string) => void): Promise<S
     await defaultGcBroker.close();
     await noPreinitBroker.close();
     await noPrefaultBroker.close();
-    await noModuleInitBroker.close();
+    await readFillBroker.close();
     rmSync(root, { recursive: true, force: true, maxRetries: 5 });
   }
 }

@@ -1,7 +1,7 @@
 // Builds the card proxy's native libraries into out/supervisor, where levelCardProxy.ts looks for
 // them: the OpenSSL pre-initialisation (supervisor/smartcard/native/opensslPreinit.c, gcc and
-// libssl-dev), the workers' page-table fill (workerPrefault.c, gcc alone) and the workers' module
-// initialisation (workerModuleInit.c, gcc alone). scripts/setup.sh installs what they need; without them the build goes on and says so: the proxy then starts without them,
+// libssl-dev) and the workers' page-table fill (workerPrefault.c, gcc alone). scripts/setup.sh
+// installs both; without them the build goes on and says so: the proxy then starts without them,
 // as before they existed.
 import { spawnSync } from 'node:child_process';
 import { chmodSync, mkdirSync } from 'node:fs';
@@ -12,19 +12,17 @@ export const OPENSSL_PREINIT_SOURCE = 'supervisor/smartcard/native/opensslPreini
 export const OPENSSL_PREINIT_OUTPUT = 'out/supervisor/opensslPreinit.so';
 export const WORKER_PREFAULT_SOURCE = 'supervisor/smartcard/native/workerPrefault.c';
 export const WORKER_PREFAULT_OUTPUT = 'out/supervisor/workerPrefault.so';
-export const WORKER_MODULE_INIT_SOURCE = 'supervisor/smartcard/native/workerModuleInit.c';
-export const WORKER_MODULE_INIT_OUTPUT = 'out/supervisor/workerModuleInit.so';
 
 /**
  * Compiles `source` into the shared library `output` (0755): null when done, else why not. Linked
- * with libcrypto for the OpenSSL pre-initialisation alone (the others need only libc).
+ * with libcrypto unless the source is the workers' page-table fill (which needs only libc).
  */
 export function buildOpensslPreinit(source = OPENSSL_PREINIT_SOURCE, output = OPENSSL_PREINIT_OUTPUT, defines = []) {
   mkdirSync(dirname(output), { recursive: true });
   // Warnings are errors; the usual hardening (stack protector, fortified libc calls, read-only
   // relocations bound at load).
   const flags = ['-shared', '-fPIC', '-O2', '-Wall', '-Wextra', '-Werror', '-fstack-protector-strong', '-D_FORTIFY_SOURCE=2', '-Wl,-z,relro,-z,now', '-Wl,--as-needed'];
-  const built = spawnSync('gcc', [...flags, ...defines.map((d) => `-D${d}`), '-o', output, source, ...(source.endsWith('opensslPreinit.c') ? ['-lcrypto'] : [])], { encoding: 'utf8' });
+  const built = spawnSync('gcc', [...flags, ...defines.map((d) => `-D${d}`), '-o', output, source, ...(source === WORKER_PREFAULT_SOURCE ? [] : ['-lcrypto'])], { encoding: 'utf8' });
   if (built.error) return `gcc: ${built.error.message}`;
   if (built.status !== 0) return built.stderr.trim() || `gcc exited with ${built.status}`;
   // Whatever the umask: the card proxy loads it only if no one but root may write it.

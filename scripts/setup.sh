@@ -51,8 +51,8 @@ PACKAGES=(
   # smart cards per level: Caml Crush's filtering proxy and its client, p11-kit's loader in the
   # cages; the tests' software token, pkcs11-tool and the unfiltered p11-kit server they attack first
   caml-crush-server caml-crush-clients p11-kit p11-kit-modules softhsm2 opensc python3
-  # the card proxy's OpenSSL pre-initialisation, its workers' page-table fill and module
-  # initialisation, small C libraries the build compiles (supervisor/smartcard/native/*.c)
+  # the card proxy's OpenSSL pre-initialisation and its workers' page-table fill, small C libraries
+  # the build compiles (supervisor/smartcard/native/opensslPreinit.c, workerPrefault.c)
   gcc libssl-dev
 )
 
