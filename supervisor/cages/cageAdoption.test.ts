@@ -57,7 +57,8 @@ describe('cage adoption after a supervisor killed with SIGKILL', () => {
     expect(isSameProcess(before.xvnc)).toBe(true);
     await expect(probeRfb(cage.endpoint, 2000, (s) => cage.verifyPeer!(s))).resolves.toMatch(/^RFB 003\.008$/);
     const n1 = await counter();
-    await new Promise((r) => setTimeout(r, 600));
+    // A step every 0.1 s of the cage's shell: on a loaded machine, later than 600 ms.
+    await waitFor(async () => (await counter()) > n1, 'the counter counting on', 10_000).catch(() => undefined);
     expect(await counter()).toBeGreaterThan(n1);
 
     await cage.stop();
