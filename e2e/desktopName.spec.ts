@@ -8,6 +8,7 @@ import { removeTestRoots, testRoot } from '../supervisor/testing/testRoots';
 import { bwrapCage, twoLevelPolicy, vncCage } from '../supervisor/testing/testPolicy';
 import { expect, test } from '@playwright/test';
 import { startHostileVncServer, type HostileVncServer } from './tools/hostileVncServer';
+import { waitFor } from '../supervisor/testing/waitFor';
 import { Screenshot } from './support/pixels';
 import { startSupervisor, type SupervisorProcess } from './support/supervisorProcess';
 
@@ -31,6 +32,9 @@ test('a desktop name announced by a cage never appears in the shell, and its fak
   await page.goto(await sup.launchUrl());
   await expect(page.getByTestId('cage-frame-low')).toHaveAttribute('data-viewer', 'connected');
   await page.waitForTimeout(600); // let the fake band be painted
+  // Painted through the viewer: later than those 600 ms on a loaded machine. The shot below is taken once it shows.
+  const fakeBandShown = async () => new Screenshot(await page.screenshot()).coloursIn(640, 100, 642, 102).has('#b3261e');
+  await waitFor(fakeBandShown, "the cage's fake band painted in its frame", 15_000, 250).catch(() => undefined);
   await expect(page.getByTestId('level-band')).toHaveAttribute('data-level', 'low');
   await expect(page.getByTestId('band-level-name')).toHaveText(/Bas/);
   const text = await page.evaluate(() => document.body.innerText + '\n' + document.title);

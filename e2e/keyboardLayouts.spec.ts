@@ -113,9 +113,9 @@ for (const layout of CASES) {
       const centre = await shell.screenPoint(box.x + box.width / 2, box.y + box.height / 2);
       const typed = join(sup.homeOf('low'), 'typed.txt');
       const received = () => (existsSync(typed) ? readFileSync(typed) : Buffer.alloc(0));
-      // The terminal may still be starting: a line typed until cat has it.
-      for (let attempt = 0; !received().includes('ready\n'); attempt++) {
-        expect(attempt, 'the cage terminal never took a line').toBeLessThan(20);
+      // The terminal may still be starting: a line typed until cat has it (30 s rather than 20 tries of 0.5 s: an xterm starting in a cage on a machine 3-5x slower).
+      for (const deadline = Date.now() + 30_000; !received().includes('ready\n'); ) {
+        expect(Date.now(), 'the cage terminal never took a line within 30 s').toBeLessThan(deadline);
         await display.click(centre.x, centre.y);
         await display.type('ready\n');
         await page.waitForTimeout(500);

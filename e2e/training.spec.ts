@@ -18,6 +18,7 @@ import { expect, test, type Page } from '@playwright/test';
 import { adminCall } from '../supervisor/cli/adminClient';
 import { bwrapCage, twoLevelPolicy } from '../supervisor/testing/testPolicy';
 import { processesInCage } from '../supervisor/testing/cageProcesses';
+import { waitFor } from '../supervisor/testing/waitFor';
 import { SPOOF_MARK } from '../supervisor/cages/trainingPrograms';
 import { KEY_LOGGER_APP, rawKeyPresses } from './support/cageProbes';
 import { cagePids, cageShellForUid } from './support/cageByUid';
@@ -94,6 +95,8 @@ test('a scenario with a drill of each kind runs to its report; the report matche
   await page.getByTestId('switch-high').click();
   await expect(page.getByTestId('training-card')).toContainText('Passez dans Haut');
   await page.waitForTimeout(3000); // the look-alike appears after a second, then xterm starts
+  // Its process, started in the cage: later than those 3 s on a loaded machine.
+  await waitFor(() => processesInCage(cagePids(UIDS.high)[0]!).some((p) => p.command.includes(SPOOF_MARK)), 'the look-alike running in high', 30_000).catch(() => undefined);
   await markedShot(page, 'fake-lock');
   // The look-alike, and everything else in the high cage, runs under its filter and in its control group.
   const inHigh = processesInCage(cagePids(UIDS.high)[0]!);

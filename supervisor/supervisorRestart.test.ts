@@ -95,7 +95,8 @@ describe('a supervisor killed with SIGKILL and started again', () => {
     expect(isSameProcess(low.xvnc)).toBe(true);
     expect(isSameProcess(high.xvnc)).toBe(true);
     const whileDown = await counter();
-    await new Promise((r) => setTimeout(r, 500));
+    // A step every 0.1 s of the cage's shell: on a loaded machine, later than 500 ms.
+    await waitFor(async () => (await counter()) > whileDown, 'the counter counting on while the supervisor is down', 10_000).catch(() => undefined);
     expect(await counter()).toBeGreaterThan(whileDown);
 
     sup = await startSupervisor();
@@ -107,7 +108,7 @@ describe('a supervisor killed with SIGKILL and started again', () => {
     expect(recordOf('low').xvnc).toEqual(low.xvnc);
     expect(recordOf('high').xvnc).toEqual(high.xvnc);
     const afterRestart = await counter();
-    await new Promise((r) => setTimeout(r, 500));
+    await waitFor(async () => (await counter()) > afterRestart, 'the counter counting on after the restart', 10_000).catch(() => undefined);
     expect(await counter()).toBeGreaterThan(afterRestart);
     await viewerConnects(sup.origin, 'low');
     await viewerConnects(sup.origin, 'high');

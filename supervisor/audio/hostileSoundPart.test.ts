@@ -101,7 +101,7 @@ describe('a compromised sound part gets only what the broker decided', () => {
   it('muting a level stops its player on the root side; the microphone runs only while given', async () => {
     const before = players('high')[0]!.pid;
     part.settings('high', { muted: true, volume: 100 });
-    await waitFor(() => !processes().some((p) => p.pid === before), 'high\'s player stopped by the root part', 5000);
+    await waitFor(() => !processes().some((p) => p.pid === before), 'high\'s player stopped by the root part', 15_000);
     expect(players('high')).toEqual([]);
 
     part.startRecording('high');
@@ -110,6 +110,6 @@ describe('a compromised sound part gets only what the broker decided', () => {
     const recorder = recorders('high')[0]!.pid;
     part.stopRecording('high');
     expect(part.state('high').recording).toBe(false);
-    await waitFor(() => !processes().some((p) => p.pid === recorder), 'the recorder stopped by the root part', 5000);
+    await waitFor(() => !processes().some((p) => p.pid === recorder), 'the recorder stopped by the root part', 15_000);
   }, 30_000);
 });

@@ -58,7 +58,7 @@ describe("the cage manager's cloison part", () => {
       expect(sleeper).toBeDefined();
       sleepers.push(sleeper!);
       await part.stop();
-      await waitFor(() => !alive(sleeper!), 'the sleeper gone with the part', 5000).catch(() => undefined);
+      await waitFor(() => !alive(sleeper!), 'the sleeper gone with the part', 15_000).catch(() => undefined);
       console.log(`sleeper ${sleeper} (setsid) after the part's stop: ${alive(sleeper!) ? 'ALIVE' : 'gone'}`);
       expect(alive(sleeper!)).toBe(false);
       expect(dirs.filter((d) => existsSync(d))).toEqual([]);

@@ -75,7 +75,7 @@ describe('a group whose freeze does not complete', skipWhen(cannotHoldAFreeze), 
     const stuck = spawn(prefix!, [...prefixArgs, 'stat', join(mnt, 'x')], { stdio: 'ignore' });
     members.push(sleeper, stuck);
     const procs = () => readFileSync(join(freezerDir!, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean).map(Number);
-    await waitFor(() => procs().length === 2, 'both processes in the group', 5000);
+    await waitFor(() => procs().length === 2, 'both processes in the group', 15_000);
     await new Promise((r) => setTimeout(r, 300)); // stat waiting on the daemon
     const report = group.remove();
     await new Promise((r) => setTimeout(r, 1500));

@@ -101,7 +101,7 @@ describe('cage launcher, in a real cage', () => {
 
   it('a cage that kills its own launcher only denies itself programs, with a clear error', async () => {
     await run(cage.cage, { argv: ['sh', '-c', 'kill -9 $PPID'] }).catch(() => undefined);
-    await waitFor(() => !cage.cage.launcher!.alive, 'the launcher to be gone', 5000);
+    await waitFor(() => !cage.cage.launcher!.alive, 'the launcher to be gone', 15_000);
     await expect(launch(cage.cage, { argv: ['sleep', '1'] })).rejects.toThrow(/cage "launch": its launcher has stopped; programs cannot start there until it restarts/);
   });
 });

@@ -105,7 +105,7 @@ describe('the cage launcher after a supervisor killed with SIGKILL', () => {
     await waitFor(() => !isSameProcess(record.launcher!), 'the real launcher to be killed');
     const journaled: Array<{ kind: string; fields: Record<string, string> }> = [];
     const cage = await adopt(o, (kind, fields) => journaled.push({ kind, fields }));
-    await waitFor(() => journaled.length > 0, 'the impostor to be refused', 5000);
+    await waitFor(() => journaled.length > 0, 'the impostor to be refused', 15_000);
     expect(journaled[0]).toMatchObject({ kind: 'cage.launcher', fields: { level: 'impostor', decision: 'refused', reason: expect.stringMatching(/other than its launcher/) as unknown as string } });
     // Nothing is run by the impostor: the cage only denied itself programs, and is told so.
     await expect(run(cage, { argv: ['true'] })).rejects.toThrow(/its launcher has stopped/);
@@ -129,7 +129,7 @@ describe('the cage launcher after a supervisor killed with SIGKILL', () => {
     await waitFor(() => !isSameProcess(record.launcher!), 'the real launcher to be killed');
     cleanups.push(async () => outsider.kill('SIGKILL'));
     const cage = await adopt(o, (kind, fields) => journaled.push({ kind, fields }));
-    await waitFor(() => journaled.length > 0, 'the outsider to be refused', 5000);
+    await waitFor(() => journaled.length > 0, 'the outsider to be refused', 15_000);
     expect(journaled[0]).toMatchObject({ kind: 'cage.launcher', fields: { decision: 'refused', reason: expect.stringMatching(/outside the cage/) as unknown as string, peerUid: String(uid) } });
     await expect(run(cage, { argv: ['true'] })).rejects.toThrow(/its launcher has stopped/);
   }, 60_000);

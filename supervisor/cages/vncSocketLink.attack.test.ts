@@ -87,7 +87,7 @@ describe.skipIf(missing.length > 0)('a cage uid against root\'s connection to it
       expect(await probeRfb({ path: own }, 2000)).toBe('RFB 003.008');
       const socket = await connectPaused({ endpoint: { path: own } } as unknown as RunningCage, 2000);
       socket.destroy();
-      await waitFor(() => ownLines.filter((l) => l === 'accepted').length === 2, 'both connections', 5_000);
+      await waitFor(() => ownLines.filter((l) => l === 'accepted').length === 2, 'both connections', 15_000);
     } finally {
       server.kill('SIGKILL');
     }

@@ -75,7 +75,7 @@ describe('a WireGuard cage after a supervisor killed with SIGKILL', () => {
     expect((await fetchSite(o)).stdout).toContain('site service through the tunnel');
 
     await cage.stop();
-    await waitFor(() => !isSameProcess(go), 'wireguard-go to end with the cage', 5000);
+    await waitFor(() => !isSameProcess(go), 'wireguard-go to end with the cage', 15_000);
   }, 90_000);
 
   it('makes the tunnel again when its wireguard-go ended meanwhile; the cage itself is kept', async () => {

@@ -178,7 +178,7 @@ setInterval(() => undefined, 60_000);
     // Ready, not announced: still ahead.
     expect(shares(dirs)).toBe(4);
     writeFileSync(join(root, 'go'), '');
-    await waitFor(() => shares(dirs) === 1, 'the cages\' share once it announced', 5_000);
+    await waitFor(() => shares(dirs) === 1, 'the cages\' share once it announced', 15_000);
     await part.stop();
   }, 30_000);
 });

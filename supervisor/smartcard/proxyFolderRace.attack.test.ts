@@ -82,7 +82,7 @@ describe.skipIf(missing.length > 0)('a card proxy uid against root\'s removal of
       const lines: string[] = [];
       createInterface({ input: attacker.stdout! }).on('line', (line) => lines.push(line));
       const groups = readFileSync(`/proc/${controller}/cgroup`, 'utf8').trim().split('\n').map((line) => line.split(':'));
-      await waitFor(() => attacker!.pid !== undefined, 'the attacker to start', 5_000);
+      await waitFor(() => attacker!.pid !== undefined, 'the attacker to start', 15_000);
       let joined = 0;
       for (const [, controllers, path] of inGroup ? groups : []) {
         if (!path || path === '/') continue;
@@ -105,7 +105,7 @@ describe.skipIf(missing.length > 0)('a card proxy uid against root\'s removal of
         // The control: the attacker was in the proxy's control groups, ready; killed with them before it could swap.
         expect(joined).toBeGreaterThan(0);
         expect(lines).toContain('ready');
-        await waitFor(() => attacker!.exitCode !== null || attacker!.signalCode !== null, 'the attacker to be killed', 5_000);
+        await waitFor(() => attacker!.exitCode !== null || attacker!.signalCode !== null, 'the attacker to be killed', 15_000);
         expect(lines).not.toContain('swapped');
       } else {
         // The control: the attacker lived through the start and did swap its subfolder for the link.

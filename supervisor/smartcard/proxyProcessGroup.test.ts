@@ -50,20 +50,20 @@ describe.skipIf(process.getuid?.() !== 0)("a card proxy's process group killed w
     const proxy = groupAs(PROXY_UID);
     const other = groupAs(OTHER_UID);
     started.push(proxy, other);
-    await waitFor(() => membersOf(proxy.pid!).length === 2 && membersOf(other.pid!).length === 2, 'both groups to have their two processes', 5_000);
+    await waitFor(() => membersOf(proxy.pid!).length === 2 && membersOf(other.pid!).length === 2, 'both groups to have their two processes', 15_000);
 
     // What root runs for a group id once its controller is reaped: the other account's id here.
     await killGroupAsUid(other.pid!, PROXY_UID);
     await killGroupAsUid(proxy.pid!, PROXY_UID);
 
-    await waitFor(() => membersOf(proxy.pid!).length === 0, "the proxy uid's group to die", 5_000);
+    await waitFor(() => membersOf(proxy.pid!).length === 0, "the proxy uid's group to die", 15_000);
     expect(membersOf(other.pid!)).toHaveLength(2);
   });
 
   it('signals -pid while the leader is unreaped, never once Node reaped it', async () => {
     const proxy = groupAs(PROXY_UID);
     started.push(proxy);
-    await waitFor(() => membersOf(proxy.pid!).length === 2, 'the group to have its two processes', 5_000);
+    await waitFor(() => membersOf(proxy.pid!).length === 2, 'the group to have its two processes', 15_000);
     const exited = new Promise((resolve) => proxy.once('exit', resolve));
     expect(signalGroupWhileUnreaped(proxy, 'SIGKILL')).toBe(true);
     await exited;

@@ -57,7 +57,7 @@ describe.skipIf(missing.length > 0)('root connecting to a proxy socket', () => {
     createInterface({ input: child.stdout! }).on('line', (l) => lines.push(l));
     await waitFor(() => lines.includes('listening'), 'the proxy uid\'s server', 10_000);
     const socket = await connectToProxySocket(path, PROXY_UID);
-    await waitFor(() => lines.includes('connected'), 'the connection', 5_000);
+    await waitFor(() => lines.includes('connected'), 'the connection', 15_000);
     socket.destroy();
   });
 

@@ -74,7 +74,7 @@ describe('smart card per level (real cages, SoftHSM2 token)', skipWhenMissing(mi
     const lowDir = broker.endpoint('low')!.socketDir;
     const sock = join(lowDir, 'unfiltered.sock');
     unfiltered = spawn('p11-kit', ['server', '-f', '--provider', SOFTHSM_MODULE, '-n', sock, 'pkcs11:token=card'], { env: { PATH: '/usr/bin:/bin', SOFTHSM2_CONF: token.conf }, stdio: 'ignore' });
-    await waitFor(() => existsSync(sock), 'the unfiltered p11-kit server', 5000);
+    await waitFor(() => existsSync(sock), 'the unfiltered p11-kit server', 15_000);
     chmodSync(sock, 0o666); // p11-kit makes it 0711; the folder still keeps every other uid out
   }, 120_000);
 
@@ -142,7 +142,7 @@ describe('smart card per level (real cages, SoftHSM2 token)', skipWhenMissing(mi
     expect((low.signable as number[]).length).toBe(1);
     // Journaled with the handle low tried (the wire carries no label): one of high's, not low's own.
     const hidden = (all.signable as number[]).filter((h) => !(low.signable as number[]).includes(h));
-    await waitFor(() => records.some((r) => r.kind === 'smartcard.refused' && r.fields.function === 'C_SignInit' && r.fields.reason === 'hidden-object' && hidden.includes(r.fields.handle as number) && r.fields.level === 'low'), 'the hidden-object refusal in the journal', 5000);
+    await waitFor(() => records.some((r) => r.kind === 'smartcard.refused' && r.fields.function === 'C_SignInit' && r.fields.reason === 'hidden-object' && hidden.includes(r.fields.handle as number) && r.fields.level === 'low'), 'the hidden-object refusal in the journal', 15_000);
   }, 120_000);
 
   it('malformed and oversize messages get an error or a closed socket; the proxy, the other level and the supervisor keep working', async () => {
@@ -256,12 +256,12 @@ describe('smart card per level (real cages, SoftHSM2 token)', skipWhenMissing(mi
 
     // The PIN is what it was: the refusals changed nothing on the card.
     expect((await filtered('high', `--login --pin ${TOKEN_PIN} -O`)).code).toBe(0);
-    await waitFor(() => refusals('C_WrapKey').length > 0, 'the wrap refusal in the journal', 5000);
+    await waitFor(() => refusals('C_WrapKey').length > 0, 'the wrap refusal in the journal', 15_000);
     expect(refusals('C_SetPIN').map((r) => r.fields.level).sort()).toEqual(['high', 'low']);
     expect(refusals('C_InitToken').length).toBeGreaterThanOrEqual(2);
     expect(refusals('C_GetAttributeValue').some((r) => r.fields.level === 'high' && r.fields.reason === 'sensitive-value' && typeof r.fields.handle === 'number')).toBe(true);
     // Named as the token names the key (asked by the guard on the cage's session, never taken from the cage).
-    await waitFor(() => refusals('C_GetAttributeValue').some((r) => r.fields.label === 'high-secret'), 'the read-out refusal named', 5000);
+    await waitFor(() => refusals('C_GetAttributeValue').some((r) => r.fields.label === 'high-secret'), 'the read-out refusal named', 15_000);
     expect(refusals('C_GetAttributeValue').find((r) => r.fields.label === 'high-secret')!.fields).toMatchObject({ level: 'high', reason: 'sensitive-value', id: '03' });
     expect(refusals('C_WrapKey')[0]!.fields).toMatchObject({ label: 'high-secret', id: '03' });
     expect(refusals('C_InitPIN').map((r) => r.fields.level).sort()).toEqual(['high', 'low']);
@@ -275,7 +275,7 @@ describe('smart card per level (real cages, SoftHSM2 token)', skipWhenMissing(mi
     const before = refusals('C_GetAttributeValue').length;
     const r = await probe('high', CARD_CLIENT_MODULE, `readsign ${TOKEN_PIN}`);
     expect(r).toMatchObject({ login: 0, value: 0x11, valueLength: 0, signInit: 0, sign: 0, signatureBytes: 256 });
-    await waitFor(() => refusals('C_GetAttributeValue').length > before, 'the refusal journaled', 5000);
+    await waitFor(() => refusals('C_GetAttributeValue').length > before, 'the refusal journaled', 15_000);
     expect(refusals('C_GetAttributeValue').at(-1)!.fields).toMatchObject({ level: 'high', label: 'high-secret', id: '03', reason: 'sensitive-value' });
   }, 60_000);
 

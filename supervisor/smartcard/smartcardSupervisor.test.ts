@@ -57,7 +57,7 @@ describe('smart card in the supervisor', skipWhenMissing(missing), () => {
   it('a refused PIN change reaches the journal, without the PIN', async () => {
     const r = await shell('low')(`pkcs11-tool --module ${P11KIT_PROXY} --login --pin ${TOKEN_PIN} --change-pin --new-pin 424242 2>&1`, 30_000);
     expect(r.code).not.toBe(0);
-    await waitFor(() => t.records().some((x) => x.kind === 'smartcard.refused' && x.function === 'C_SetPIN' && x.level === 'low'), 'the refusal in the journal', 5000);
+    await waitFor(() => t.records().some((x) => x.kind === 'smartcard.refused' && x.function === 'C_SetPIN' && x.level === 'low'), 'the refusal in the journal', 15_000);
     const journal = JSON.stringify(t.records());
     expect(journal).not.toContain(TOKEN_PIN);
     expect(journal).not.toContain('424242');
@@ -66,7 +66,7 @@ describe('smart card in the supervisor', skipWhenMissing(missing), () => {
   it('a refused read of a key\'s value is journaled with the key\'s label as the token names it; the forwarded copy has only its fingerprint', async () => {
     const r = await shell('high')(`pkcs11-tool --module ${P11KIT_PROXY} --login --pin ${TOKEN_PIN} --read-object --type secrkey --label high-secret -o /tmp/value 2>&1`, 30_000);
     expect(r.code).not.toBe(0);
-    await waitFor(() => t.records().some((x) => x.kind === 'smartcard.refused' && x.function === 'C_GetAttributeValue' && x.label === 'high-secret'), 'the named refusal in the journal', 5000);
+    await waitFor(() => t.records().some((x) => x.kind === 'smartcard.refused' && x.function === 'C_GetAttributeValue' && x.label === 'high-secret'), 'the named refusal in the journal', 15_000);
     const record = t.records().find((x) => x.kind === 'smartcard.refused' && x.label === 'high-secret')!;
     expect(record).toMatchObject({ level: 'high', reason: 'sensitive-value', id: '03' });
     const fingerprint = (text: string) => `fp:${text.length}`;

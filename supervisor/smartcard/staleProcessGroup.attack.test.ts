@@ -119,7 +119,7 @@ describe.skipIf(missing.length > 0 || process.getuid?.() !== 0)("root's card pro
         else forgetController(cards);
       }
       expect(victim, "a process given the dead controller's pid (other processes kept taking it first)").toBe(controller);
-      await waitFor(() => leadsGroupAs(controller, VICTIM_UID), 'the victim to lead its group as its account', 5_000);
+      await waitFor(() => leadsGroupAs(controller, VICTIM_UID), 'the victim to lead its group as its account', 15_000);
 
       // The card proxy asked to start again (the part, or the card's next use); root's signals to the group seen.
       const kill = process.kill.bind(process);

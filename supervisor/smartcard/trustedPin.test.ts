@@ -134,7 +134,7 @@ describe('trusted PIN dialog (real cages, SoftHSM2 token)', skipWhenMissing(miss
     expect(question).toMatchObject({ kind: 'pin', level: 'low' });
     broker.pinTyped(question.id, '999999');
     expect(await answer).toMatchObject({ login: CKR_PIN_INCORRECT });
-    await waitFor(() => records.slice(before).some((r) => r.kind === 'smartcard.login' && r.fields.level === 'low' && r.fields.ok === false), 'the failed login in the journal', 5000);
+    await waitFor(() => records.slice(before).some((r) => r.kind === 'smartcard.login' && r.fields.level === 'low' && r.fields.ok === false), 'the failed login in the journal', 15_000);
     const journal = JSON.stringify(records);
     expect(journal).not.toContain('999999');
     expect(journal).not.toContain(USER_PIN);

@@ -46,7 +46,7 @@ describe('trusted PIN in the supervisor', skipWhenMissing(missing), () => {
     const r = await signed;
     expect(r.code, r.stdout).toBe(0);
     expect(r.stdout.trim().split('\n').pop()).toBe('256');
-    await waitFor(() => t.records().some((x) => x.kind === 'smartcard.login' && x.level === 'high' && x.ok === true), 'the login in the journal', 5000);
+    await waitFor(() => t.records().some((x) => x.kind === 'smartcard.login' && x.level === 'high' && x.ok === true), 'the login in the journal', 15_000);
     expect(JSON.stringify(t.records())).not.toContain(USER_PIN);
   }, 90_000);
 

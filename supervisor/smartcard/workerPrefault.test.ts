@@ -8,7 +8,7 @@
  * through it. Refusing a library someone else could have
  * written is the same check as the OpenSSL pre-initialisation's (opensslPreinit.test.ts).
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -16,6 +16,7 @@ import { skipWhenMissing } from '../testing/skipWithReason';
 import { cardTestRoot, missingForCardTest } from '../testing/cardFixture';
 import { withHighCardProxy } from '../testing/highCardProxy';
 import { type SoftToken } from '../testing/softToken';
+import { waitFor } from '../testing/waitFor';
 
 const missing = missingForCardTest('workers\' page-table fill tests', { cages: false, programs: ['gcc'] });
 const PROXY_UID = 62_800 + (process.pid % 100);
@@ -50,9 +51,12 @@ describe('the card proxy workers\' page-table fill', skipWhenMissing(missing), (
     withHighCardProxy(join(root, `card-${name}`), token, PROXY_UID, { workerPrefault: library }, async (proxy) => {
       // A connection served (its worker ended), so the worker read below is one forked since, waiting for the next.
       const signed = await proxy.sign(doc, join(root, `sig-${name}`));
-      // Its page tables read once its start is over (it is the controller's only child then).
+      // Its page tables read once its start is over: it is the controller's only child then (the
+      // worker that served may still be ending, the next one starting, past 1 s on a loaded machine).
+      const children = () => spawnSync('pgrep', ['-P', proxy.controller], { encoding: 'utf8' }).stdout.trim().split('\n').filter(Boolean);
       await new Promise((r) => setTimeout(r, 1000));
-      const waiting = execFileSync('pgrep', ['-P', proxy.controller], { encoding: 'utf8' }).trim().split('\n');
+      await waitFor(() => children().length === 1, "the controller's one waiting worker", 15_000).catch(() => undefined);
+      const waiting = children();
       expect(waiting).toHaveLength(1);
       return { mapped: proxy.mapped, waiting: moduleCode(waiting[0]!), heap: mallocHeap(waiting[0]!), signed };
     });

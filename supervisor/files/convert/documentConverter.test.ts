@@ -17,6 +17,7 @@ import { docxWithExternalTemplate, hostile, odtWithMacro } from './hostileDocume
 import { CONVERTER_UID_BASE } from './pixelSandbox';
 import { thumbnailOf } from './thumbnail';
 import { convertersRunning, isDocumentSandbox, startedByThisProcess, uidOf } from '../../testing/converterProcesses';
+import { waitFor } from '../../testing/waitFor';
 
 const LIMITS: ConvertLimits = { dpi: 150, maxPages: 500, maxPageSide: 10_000, memoryBytes: 2 * 1024 ** 3, tasks: 64, secondsPerPage: 30, secondsToOpen: 60, thumbnails: 3 };
 
@@ -124,10 +125,12 @@ describe('document converter (real sandbox, Debian renderers, hostile corpus)', 
   });
 
   it('a renderer that runs past its limit is killed with its whole sandbox', async () => {
-    const before = Date.now();
     // Limits far below what this page takes even on an idle machine (1.5 M fills once rendered
     // within 1 s + 1 s there): the kill is what is tested, not the machine's speed.
-    const running = convert(hostile.slowPage(3_000_000), { secondsPerPage: 0.25, secondsToOpen: 0.5 });
+    // Made before the clock starts: building its 3 M fills takes this process ~4 s of CPU (20 s on a loaded machine).
+    const page = hostile.slowPage(3_000_000);
+    const before = Date.now();
+    const running = convert(page, { secondsPerPage: 0.25, secondsToOpen: 0.5 });
     const ours = new Set<number>();
     let done = false;
     void running.finally(() => (done = true));
@@ -140,8 +143,10 @@ describe('document converter (real sandbox, Debian renderers, hostile corpus)', 
     expect(result).toMatchObject({ ok: false, refusal: 'timed-out' });
     expect(Date.now() - before).toBeLessThan(15_000);
     expect(ours.size).toBeGreaterThan(0);
-    await new Promise((r) => setTimeout(r, 300));
-    expect(convertersRunning().filter((pid) => ours.has(uidOf(pid)))).toEqual([]);
+    // SIGKILLed processes are gone once the kernel has run their exit: later on a loaded machine.
+    const left = () => convertersRunning().filter((pid) => ours.has(uidOf(pid)));
+    await waitFor(() => left().length === 0, 'the killed sandbox\'s processes gone', 10_000).catch(() => undefined);
+    expect(left()).toEqual([]);
   });
 
   it('the sandbox, read from /proc while it runs: seccomp filter, a uid of its own, no network, nothing but /usr', async () => {
