@@ -17,7 +17,7 @@ describe('cage filesystems', () => {
     for (const c of cages) await c.stop();
   });
 
-  it('moves a home from before images into its image, links and owners kept, and keeps it across restarts', async () => {
+  it('moves a home from before images into its image, links kept, every file the cage\'s, and keeps it across restarts', async () => {
     const home = join(root, 'state', 'cages', 'low', 'home');
     mkdirSync(join(home, 'Documents'), { recursive: true });
     writeFileSync(join(home, 'Documents', 'notes.txt'), 'written before the upgrade\n');
@@ -25,7 +25,7 @@ describe('cage filesystems', () => {
     symlinkSync('Documents/notes.txt', join(home, 'notes-link'));
     const first = await startRealCage({ level: 'low', root, limits: { homeBytes: 64 * 2 ** 20 } });
     expect(isMountPoint(home)).toBe(true);
-    expect(statSync(join(home, 'Documents', 'notes.txt')).uid).toBe(4242); // owners kept
+    expect(statSync(join(home, 'Documents', 'notes.txt')).uid).toBe(first.uid); // copied as the cage's uid (homeMigration.ts)
     expect(lstatSync(join(home, 'notes-link')).isSymbolicLink()).toBe(true); // links stay links
     expect([statSync(home).uid, statSync(home).mode & 0o777]).toEqual([first.uid, 0o700]); // the home is the cage's
     expect(existsSync(join(root, 'state', 'cages', 'low', 'home.img'))).toBe(true);

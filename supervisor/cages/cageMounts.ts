@@ -12,12 +12,13 @@
  * one would take disk as the cage writes, until the journal's filesystem is full.
  */
 import { execFile } from 'node:child_process';
-import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, lstatSync, mkdirSync, readFileSync, renameSync, rmdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { requireBinary } from '../system/binaries';
 import { allocateImage, reserveImage } from './homeReservation';
 import { attachedLoopDevice, attachLoopWritable, detachLoop, makeWritable } from './loopDevice';
+import { migrateOldHome } from './homeMigration';
 
 const run = promisify(execFile);
 
@@ -101,14 +102,24 @@ export async function mountHome(paths: CageMountPaths, uid: number, homeBytes: n
   await mountImageWritable(paths.homeImage, attached, paths.home);
   chownSync(paths.home, uid, uid);
   chmodSync(paths.home, 0o700);
-  rmSync(join(paths.home, 'lost+found'), { recursive: true, force: true });
+  removeEmptyLostAndFound(paths.home);
+  // A home from before images: copied in as the cage's uid (links stay links), then the folder goes.
   if (migrate) {
-    // A home from before images: copied in whole (links stay links), then the folder goes; the
-    // home itself stays the cage's, whoever owned the old folder.
-    await run(requireBinary('cp'), ['-a', '--', `${migrate}/.`, `${paths.home}/`]);
-    chownSync(paths.home, uid, uid);
-    chmodSync(paths.home, 0o700);
-    rmSync(migrate, { recursive: true, force: true });
+    await migrateOldHome(migrate, paths.home, uid);
+    chmodSync(paths.home, 0o700); // the copy gave it the old folder's mode
+  }
+}
+
+/**
+ * mkfs's lost+found, root's and empty, is no use in a home. Only rmdir, which walks nothing: the
+ * name is the cage's to reuse (a folder of its own there is its own), and one e2fsck filled stays.
+ */
+function removeEmptyLostAndFound(home: string): void {
+  const path = join(home, 'lost+found');
+  try {
+    if (lstatSync(path).uid === 0) rmdirSync(path);
+  } catch {
+    // absent, not empty, or not a folder: left as it is
   }
 }
 
