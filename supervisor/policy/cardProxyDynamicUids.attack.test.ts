@@ -41,13 +41,23 @@ describe('card proxy uids against systemd\'s dynamic users', () => {
     expect(inRange).toEqual([]);
   });
 
-  it('a policy whose proxy uids systemd may hand out later is refused', () => {
-    let refusal: string | null = null;
-    try {
-      parsePolicy(POLICY, 'policy.yaml');
-    } catch (err) {
-      refusal = (err as Error).message;
-    }
-    expect(refusal ?? 'accepted').toMatch(/smartcard\.levels\.(low|high)/);
+  // Amended with the fix (cardfix-5): this case first read the policy with the defaults, which now
+  // lie outside both ranges; it names explicit uids in each instead, and the defaults' policy is taken.
+  it('a policy whose proxy uids systemd may hand out later is refused, at the uid\'s line', () => {
+    const refusal = (text: string) => {
+      try {
+        parsePolicy(text, 'policy.yaml');
+        return 'accepted';
+      } catch (err) {
+        return (err as Error).message;
+      }
+    };
+    const withUids = (low: number, high: number) => POLICY.replace('low: { objects: [a] }', `low: { objects: [a], uid: ${low} }`).replace('high: { objects: [b] }', `high: { objects: [b], uid: ${high} }`);
+    // 64100 (the old default) and 65519: DynamicUser=; 60001 and 60513: systemd-homed.
+    expect(refusal(withUids(64100, 65519))).toMatch(/policy\.yaml:7:\d+: smartcard\.levels\.low\.uid: uid 64100 is in systemd's DynamicUser= range[^]*policy\.yaml:8:\d+: smartcard\.levels\.high\.uid: uid 65519 is in systemd's DynamicUser= range/);
+    expect(refusal(withUids(60001, 60513))).toMatch(/policy\.yaml:7:\d+: smartcard\.levels\.low\.uid: uid 60001 is in systemd-homed's range[^]*policy\.yaml:8:\d+: smartcard\.levels\.high\.uid: uid 60513 is in systemd-homed's range/);
+    // Just outside both ranges, and the defaults: taken (nobody has them here).
+    expect(refusal(withUids(61183, 60514))).toBe('accepted');
+    expect(refusal(POLICY)).toBe('accepted');
   });
 });
