@@ -83,6 +83,21 @@ describe.skipIf(missing.length > 0)('removing a card proxy\'s own folders', () =
     expect(existsSync(left[0]!)).toBe(true);
   });
 
+  it('leaves an earlier removal\'s leftover it cannot empty under a name of its own, once, and removes the new folder', async () => {
+    const folder = levelWith('earlierForeign', OLD_UID);
+    mkdirSync(join(folder, 'r'), { mode: 0o755 });
+    writeFileSync(join(folder, 'r', 'f'), 'root\'s\n');
+    renameSync(folder, asideOf(folder));
+    mkdirSync(folder, { mode: 0o700 });
+    chownSync(folder, OLD_UID, OLD_UID);
+    const left = await removeOwnedFolders([folder]);
+    expect(left).toHaveLength(1);
+    expect(left[0]).toMatch(/\/\.proxy\.left-[0-9a-f]{12}$/);
+    expect(existsSync(join(left[0]!, 'r', 'f'))).toBe(true);
+    expect(existsSync(folder)).toBe(false);
+    expect(existsSync(asideOf(folder))).toBe(false);
+  });
+
   it('empties as the folder\'s own gid, not the gid numbered as its uid', async () => {
     // A folder of OLD_UID's whose group is OTHER_GID; in it a folder root owns, group-writable by
     // OTHER_GID, holding a file of root's: only a process of gid OTHER_GID may unlink that file.

@@ -39,10 +39,11 @@ export function asideOf(folder: string): string {
  */
 export async function removeOwnedFolders(folders: string[]): Promise<string[]> {
   const aside: string[] = [];
+  const left: string[] = [];
   for (const folder of folders) {
     const moved = asideOf(folder);
     // What an earlier removal did not finish (the supervisor stopped midway) goes first, the same way.
-    if (lstatOrNull(moved)) aside.push(...(await removeAside([moved])));
+    if (lstatOrNull(moved)) left.push(...(await removeAside([moved])));
     const kind = lstatOrNull(folder);
     if (!kind) continue;
     if (!kind.isDirectory()) {
@@ -52,7 +53,8 @@ export async function removeOwnedFolders(folders: string[]): Promise<string[]> {
     renameSync(folder, moved);
     aside.push(moved);
   }
-  return aside.length > 0 ? removeAside(aside) : [];
+  if (aside.length > 0) left.push(...(await removeAside(aside)));
+  return left;
 }
 
 /**
