@@ -17,7 +17,7 @@ import { startSupervisor, TEST_TRUST_PHRASE, type SupervisorProcess } from './su
 
 test.describe('exclusive card', () => {
   const UIDS = { low: 62861, high: 62862 };
-  const PROXY_UID = 64_860;
+  const PROXY_UID = 54_860;
   let sup: SupervisorProcess;
   let tokenRoot: string;
 
@@ -89,7 +89,7 @@ test.describe('exclusive card', () => {
 
 test.describe('PIN typed in the trusted dialog', () => {
   const UIDS = { low: 62865, high: 62866 };
-  const PROXY_UID = 64_865;
+  const PROXY_UID = 54_865;
   /** The card's PIN: set on the token, typed only in the dialog, never given to a cage. */
   const USER_PIN = '7391-carte';
   let sup: SupervisorProcess;

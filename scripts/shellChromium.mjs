@@ -48,13 +48,19 @@ export function hostHasRenderNode(dir = '/dev/dri') {
  * has a GPU (hostHasRenderNode). Without one, Chromium's GPU process runs Mesa's software GL with
  * no seccomp filter (Seccomp 0 in its status on such a host); --disable-gpu makes it a software
  * compositor that does engage its sandbox (a broker beside it), and weighs ~15 MiB less.
+ *
+ * A render node is no proof Chromium can use it (a virtual machine's 2D-only virtio-gpu, a
+ * blocklisted driver, a node the user may not open): it then falls back to that same software GL,
+ * and its GPU process, which runs every renderer's drawing commands, would go on with no filter
+ * (gpuSandboxChoice.attack.test.ts). --gpu-sandbox-failures-fatal=yes: a GPU process whose sandbox
+ * did not engage exits, and Chromium starts it again without the GPU, under its filter.
  */
 export function shellChromiumArgs({ locale, gpu = hostHasRenderNode() }) {
   return [
     `--lang=${locale === 'en' ? 'en-GB' : 'fr'}`,
     `--enable-features=${ENABLED_FEATURES.join(',')}`,
     `--disable-features=${DISABLED_FEATURES.join(',')}`,
-    ...(gpu ? [] : ['--disable-gpu']),
+    ...(gpu ? ['--gpu-sandbox-failures-fatal=yes'] : ['--disable-gpu']),
     '--deny-permission-prompts', // any permission a page asks for is refused without a prompt
     '--password-store=basic', // no keyring dialog at start
     '--no-default-browser-check', '--disable-default-apps', '--hide-crash-restore-bubble',

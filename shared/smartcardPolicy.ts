@@ -48,7 +48,7 @@ export const smartcardLevelSchema = z
     deny: z.array(z.enum(PKCS11_FUNCTIONS)).max(PKCS11_FUNCTIONS.length).default([...DEFAULT_DENIED]),
     /** false: no secret value leaves the card (C_WrapKey refused; CKA_VALUE of sensitive or extractable keys unreadable). */
     allowExport: z.boolean().default(false),
-    /** Host uid of the level's proxy: unprivileged, never a cage's. Default 64100 + the level's position here. */
+    /** Host uid of the level's proxy: unprivileged, never a cage's, never one systemd may hand out (SYSTEMD_ALLOCATED_UIDS). Default 61100 + the level's position here. */
     uid: z.number().int().min(1000).max(65533).optional(),
   })
   .strict();
@@ -83,7 +83,23 @@ export const smartcardPolicySchema = z
   .strict();
 export type SmartcardPolicy = z.infer<typeof smartcardPolicySchema>;
 
-export const DEFAULT_CARD_PROXY_UID_BASE = 64100;
+/**
+ * 61100 + position: in systemd's "unused" range 60578–61183 (docs/UIDS-GIDS.md), which it never
+ * hands out, beside the cages' 61000 + index (16 levels at most: 61000–61015, 61100–61115).
+ */
+export const DEFAULT_CARD_PROXY_UID_BASE = 61100;
+
+/**
+ * Uids systemd hands out at run time, which the name service shows only while they are in use:
+ * DynamicUser= services' (nss-systemd lists one only while its service runs; systemd takes a uid
+ * getpwuid does not show, and the proxy's is in no name service on purpose) and systemd-homed's
+ * homes. A proxy uid there could become a service's or a person's after the policy was read, and
+ * own the proxy's workers and the folder the trusted PIN is given in (cardProxyDynamicUids.attack.test.ts).
+ */
+export const SYSTEMD_ALLOCATED_UIDS: ReadonlyArray<{ min: number; max: number; what: string }> = [
+  { min: 61184, max: 65519, what: "systemd's DynamicUser= range (61184–65519), whose uids it gives services as they start" },
+  { min: 60001, max: 60513, what: "systemd-homed's range (60001–60513), whose uids it gives homes as they are made" },
+];
 
 /** The uid a level's proxy runs as. */
 export function cardProxyUid(card: SmartcardPolicy, level: string): number {
@@ -93,7 +109,7 @@ export function cardProxyUid(card: SmartcardPolicy, level: string): number {
 
 /**
  * Problems across sections: unknown levels, a proxy uid that is root's, a cage's or another
- * level's proxy's — defaults (64100 + position) included. Each level's proxy runs as a uid of its
+ * level's proxy's, or one systemd may hand out later — defaults (61100 + position) included. Each level's proxy runs as a uid of its
  * own: the checks root makes of a proxy (its socket's owner, SO_PEERCRED) name that uid and
  * nothing more, and a low worker taken over that shared the high proxy's uid could ptrace, signal
  * or impersonate the high proxy's workers (attack-3's proxyUidShared.attack.test.ts).
@@ -107,6 +123,8 @@ export function smartcardIssues(card: SmartcardPolicy, levelIds: string[], cageU
     const at = ['smartcard', 'levels', level, ...(card.levels[level]?.uid !== undefined ? ['uid'] : [])];
     const defaulted = card.levels[level]?.uid === undefined ? ` (the default: ${DEFAULT_CARD_PROXY_UID_BASE} + its position)` : '';
     if (uid === 0) issues.push({ path: at, message: "uid 0 is root's: the card's proxy runs as an unprivileged uid of its own" });
+    const allocated = SYSTEMD_ALLOCATED_UIDS.find(({ min, max }) => uid >= min && uid <= max);
+    if (allocated) issues.push({ path: at, message: `uid ${uid}${defaulted} is in ${allocated.what}: the name service shows such a uid only while it is in use, so it may become a service's or a person's after this check (the card's proxy runs as a uid of its own: take one systemd leaves unused, in 60578–61183 as the defaults 61100 + position are)` });
     if (cageUids.includes(uid)) issues.push({ path: at, message: `uid ${uid}${defaulted} is a cage's: the card's proxy runs as a uid of its own` });
     const other = proxyOf.get(uid);
     if (other !== undefined) issues.push({ path: at, message: `uid ${uid}${defaulted} is already level "${other}"'s card proxy's: each level's proxy runs as a uid of its own (a worker of one could reach the other's sessions and PIN)` });

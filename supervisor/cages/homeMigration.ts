@@ -22,7 +22,8 @@ const COPY_TIMEOUT_MS = 10 * 60_000;
 export async function migrateOldHome(oldHome: string, home: string, uid: number): Promise<void> {
   await copyAsUid(oldHome, home, uid);
   // What the uid could not delete (a root-owned folder left in its old home) stays set aside
-  // beside the image: the copy is made, and nothing of it is read again.
+  // beside the image under a name of its own (removeOwnedFolders returns it; nothing here has a
+  // journal to say it in): the copy is made, the cage starts, and nothing of it is read again.
   await removeOwnedFolders([oldHome]).catch(() => undefined);
 }
 

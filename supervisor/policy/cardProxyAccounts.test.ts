@@ -37,9 +37,9 @@ const known = (database: 'passwd' | 'group', id: number) => {
   }
 };
 
-/** A gid of the proxies' range (64900–64999, clear of the defaults) that neither an account nor a group has. */
+/** An id systemd leaves unused (60900–60999, clear of the defaults) that neither an account nor a group has. */
 function freeId(): number | null {
-  for (let id = 64900 + Math.floor(Math.random() * 50); id < 65000; id++) if (!known('passwd', id) && !known('group', id)) return id;
+  for (let id = 60900 + Math.floor(Math.random() * 50); id < 61000; id++) if (!known('passwd', id) && !known('group', id)) return id;
   return null;
 }
 
@@ -53,7 +53,7 @@ describe("a level's card proxy uid", () => {
   it("is refused when it is, as the proxy's gid, a group's number", (ctx) => {
     if (process.getuid?.() !== 0) return skipWithReason(ctx, 'making a group takes root');
     const id = freeId();
-    if (id === null) return skipWithReason(ctx, 'no free id between 64900 and 64999');
+    if (id === null) return skipWithReason(ctx, 'no free id between 60900 and 60999');
     const name = `cltcg${randomBytes(4).toString('hex')}`;
     execFileSync('groupadd', ['--gid', String(id), name]);
     try {
@@ -87,9 +87,9 @@ describe("a level's card proxy uid", () => {
     const path = process.env.PATH;
     process.env.PATH = `${bin}:${path ?? ''}`;
     try {
-      expect(refusal(withHighUid(64950))).toMatch(/policy\.yaml:8:\d+: smartcard\.levels\.high\.uid: uid 64950: cannot tell whether an account or a group has it, so refused/);
+      expect(refusal(withHighUid(60950))).toMatch(/policy\.yaml:8:\d+: smartcard\.levels\.high\.uid: uid 60950: cannot tell whether an account or a group has it, so refused/);
       // The defaults too, at the level's own line.
-      expect(refusal(withHighUid(64950))).toMatch(/policy\.yaml:7:\d+: smartcard\.levels\.low: uid 64100 \(the default: 64100 \+ its position\): cannot tell/);
+      expect(refusal(withHighUid(60950))).toMatch(/policy\.yaml:7:\d+: smartcard\.levels\.low: uid 61100 \(the default: 61100 \+ its position\): cannot tell/);
     } finally {
       process.env.PATH = path;
       rmSync(bin, { recursive: true, force: true });

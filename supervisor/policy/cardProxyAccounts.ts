@@ -5,12 +5,14 @@
  * An account of that uid — the workstation's user (`session.user`), another person's login, a
  * service, `cloison` — could trace, signal and read those workers, listen in that folder and take
  * the PIN; a group of that gid would own what the proxy makes with its gid. The project creates no
- * proxy account (setup.sh, the .deb's postinst: bare numbers, 64100 + the level's position by
+ * proxy account (setup.sh, the .deb's postinst: bare numbers, 61100 + the level's position by
  * default), so the rule is whole: the uid is nobody's and the gid number no group's.
  *
  * Asked of the name service (getent: local files, LDAP, SSSD alike) at every reading of the policy
  * — the manager's load and reload, the part's — and refused with the policy's place; a name service
- * that gives no answer refuses too. The schema cannot see the host's accounts: checked here.
+ * that gives no answer refuses too. The schema cannot see the host's accounts: checked here. Asked
+ * again at each start of a proxy (levelCardProxy.ts): an account made since the reading (a directory's,
+ * an administrator's useradd) keeps that level's proxy from starting.
  */
 import { cardProxyUids, DEFAULT_CARD_PROXY_UID_BASE, type SmartcardPolicy } from '../../shared/smartcardPolicy';
 import { nameOfId } from '../system/accounts';
@@ -24,13 +26,19 @@ export function checkCardProxyAccounts(card: SmartcardPolicy | undefined, partAc
   return cardProxyUids(card).flatMap(({ level, uid, explicit }) => {
     const path = ['smartcard', 'levels', level, ...(explicit ? ['uid'] : [])];
     const which = explicit ? `uid ${uid}` : `uid ${uid} (the default: ${DEFAULT_CARD_PROXY_UID_BASE} + its position)`;
-    try {
-      const problem = accountProblem(uid, partAccount);
-      return problem ? [{ path, message: `${which} ${problem}` }] : [];
-    } catch (err) {
-      return [{ path, message: `${which}: cannot tell whether an account or a group has it, so refused: ${(err as Error).message}` }];
-    }
+    const problem = cardProxyUidProblem(uid, partAccount);
+    return problem ? [{ path, message: `${which}${problem}` }] : [];
   });
+}
+
+/** Why `uid` may not be a card proxy's ("<space>is the … account's…", ": cannot tell…"), null when it may. */
+export function cardProxyUidProblem(uid: number, partAccount?: Reader): string | null {
+  try {
+    const problem = accountProblem(uid, partAccount);
+    return problem ? ` ${problem}` : null;
+  } catch (err) {
+    return `: cannot tell whether an account or a group has it, so refused: ${(err as Error).message}`;
+  }
 }
 
 function accountProblem(uid: number, partAccount?: Reader): string | null {

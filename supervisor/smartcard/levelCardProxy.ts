@@ -23,6 +23,7 @@ import { CardReplyJournal, type CardEvent } from './cardReplyJournal';
 import { nameFrom } from './cardObjectNames';
 import { TrustedPinLogin } from './trustedPinLogin';
 import { applicationOf } from './cardPeer';
+import { cardProxyUidProblem } from '../policy/cardProxyAccounts';
 import { removeOwnedFolders } from '../system/ownedFolders';
 import { connectToProxySocket } from './proxySocketConnect';
 import { builtOpensslPreinit, checkOpensslPreinit } from './opensslPreinit';
@@ -180,6 +181,10 @@ export class LevelCardProxy {
       this.options.log?.('card proxy started through the cage manager', { level });
       return;
     }
+    // The uid nobody's still (the policy's reading checked it, an account may have been made since):
+    // a proxy running as an account's uid would be that account's to trace, and the PIN with it.
+    const held = cardProxyUidProblem(proxyUid);
+    if (held) throw new Error(`the card proxy of "${level}" cannot start: uid ${proxyUid}${held}`);
     // Every process of the previous run gone — the controller's process group killed, its control
     // group killed and seen empty — before anything of the proxy uid's is touched.
     await this.endPreviousRun();
@@ -191,11 +196,14 @@ export class LevelCardProxy {
     if (!made.cgroup) this.options.log?.('card proxy: no control group of its own, what its workers fork may outlive it', { level, reason: made.reason });
     this.cgroup = made.cgroup;
     // The proxy uid's folders: never walked by root (a process of that uid a host without control
-    // groups let live could swap a subfolder for a link), set aside and emptied as that uid.
-    await removeOwnedFolders([paths.innerDir, paths.netplexDir]).catch((err: Error) => {
+    // groups let live could swap a subfolder for a link), set aside and emptied as that uid. One
+    // that could not be emptied stays aside under a name of its own: the level's card is not lost
+    // for good to a file left there (the new folders are made fresh, the uid's alone), it is said.
+    const left = await removeOwnedFolders([paths.innerDir, paths.netplexDir]).catch((err: Error) => {
       this.removeControlGroup();
       throw new Error(`the card proxy of "${level}" cannot start: ${err.message}`);
     });
+    if (left.length > 0) this.options.log?.('card proxy: a folder of its uid could not be emptied, left aside', { level, folders: left });
     rmSync(paths.configDir, { recursive: true, force: true }); // root's, in root's folder
     // The proxy's own socket: its folder is the proxy's alone (the supervisor, root, connects).
     mkdirSync(paths.innerDir, { mode: 0o700 });

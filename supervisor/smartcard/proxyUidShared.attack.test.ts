@@ -7,7 +7,7 @@
  * proxy's workers (same uid, dumpable) — their sessions, logins and PINs — kill them, or listen in
  * their folder. The policy check refuses a proxy uid that is a cage's, but not one that is another
  * level's, and it does not see it when the collision is one level's explicit uid and another's
- * default (64100 + its position): `low: { uid: 64101 }` and `high` left to its default, 64101.
+ * default (61100 + its position): `low: { uid: 61101 }` and `high` left to its default, 61101.
  *
  * What must be seen: the policy refused, where it says so. Seen succeeding: both policies accepted.
  */
@@ -32,8 +32,8 @@ function outcome(card: string): { uids: number[] } | { refused: string } {
 
 describe('two levels, one card proxy uid', () => {
   it.each([
-    { how: 'named twice', card: '    low: { objects: [low-sign], uid: 64200 }\n    high: { objects: [high-sign], uid: 64200 }\n' },
-    { how: "one level's uid the other's default", card: '    low: { objects: [low-sign], uid: 64101 }\n    high: { objects: [high-sign] }\n' },
+    { how: 'named twice', card: '    low: { objects: [low-sign], uid: 60700 }\n    high: { objects: [high-sign], uid: 60700 }\n' },
+    { how: "one level's uid the other's default", card: '    low: { objects: [low-sign], uid: 61101 }\n    high: { objects: [high-sign] }\n' },
   ])('$how: refused by the policy check', ({ card }) => {
     const result = outcome(card);
     expect(result, `both levels' proxies would run as uid ${'uids' in result ? result.uids.join(' and ') : ''}`).toHaveProperty('refused');

@@ -43,18 +43,18 @@ describe('smartcard policy', () => {
   });
 
   it("refuses two levels' proxies on one uid, a proxy uid that is a cage's or the part's, defaults included", () => {
-    // Explicit and explicit; explicit and another level's default (64100 + position: high is second).
-    expect(problems(`version: 1\n${LEVELS}smartcard:\n  levels:\n    low: { objects: [a], uid: 64200 }\n    high: { objects: [b], uid: 64200 }\n`)).toMatch(/policy\.yaml:8.*smartcard\.levels\.high\.uid: uid 64200 is already level "low"'s card proxy's/);
-    expect(problems(`version: 1\n${LEVELS}smartcard:\n  levels:\n    low: { objects: [a], uid: 64101 }\n    high: { objects: [b] }\n`)).toMatch(/policy\.yaml:8.*uid 64101 \(the default: 64100 \+ its position\) is already level "low"'s/);
+    // Explicit and explicit; explicit and another level's default (61100 + position: high is second).
+    expect(problems(`version: 1\n${LEVELS}smartcard:\n  levels:\n    low: { objects: [a], uid: 60700 }\n    high: { objects: [b], uid: 60700 }\n`)).toMatch(/policy\.yaml:8.*smartcard\.levels\.high\.uid: uid 60700 is already level "low"'s card proxy's/);
+    expect(problems(`version: 1\n${LEVELS}smartcard:\n  levels:\n    low: { objects: [a], uid: 61101 }\n    high: { objects: [b] }\n`)).toMatch(/policy\.yaml:8.*uid 61101 \(the default: 61100 \+ its position\) is already level "low"'s/);
     // A cage's uid left to its default (61000 + position) met by a proxy's.
     expect(problems(`version: 1\n${LEVELS}smartcard:\n  levels:\n    low: { objects: [a], uid: 61000 }\n`)).toMatch(/policy\.yaml:7.*uid 61000 is a cage's/);
     // Root is below the schema's floor.
     expect(problems(`version: 1\n${LEVELS}smartcard:\n  levels:\n    low: { objects: [a], uid: 0 }\n`)).toMatch(/policy\.yaml:7.*smartcard\.levels\.low\.uid/);
     // The unprivileged part's account (the manager's load names it).
-    const part = { name: 'cloison', uid: 64300, gid: 64300 };
-    expect(() => parsePolicy(`version: 1\n${LEVELS}smartcard:\n  levels:\n    low: { objects: [a], uid: 64300 }\n`, 'policy.yaml', 'whole', part)).toThrow(/policy\.yaml:7.*uid 64300 is the cloison account's/);
+    const part = { name: 'cloison', uid: 60730, gid: 60730 };
+    expect(() => parsePolicy(`version: 1\n${LEVELS}smartcard:\n  levels:\n    low: { objects: [a], uid: 60730 }\n`, 'policy.yaml', 'whole', part)).toThrow(/policy\.yaml:7.*uid 60730 is the cloison account's/);
     // Distinct uids, defaults included, are taken.
-    const card = parsePolicy(`version: 1\n${LEVELS}smartcard:\n  levels:\n    low: { objects: [a] }\n    high: { objects: [b], uid: 64300 }\n`, 'p.yaml', 'whole', { name: 'cloison', uid: 64301, gid: 64301 }).smartcard!;
-    expect(card.levels.high!.uid).toBe(64300);
+    const card = parsePolicy(`version: 1\n${LEVELS}smartcard:\n  levels:\n    low: { objects: [a] }\n    high: { objects: [b], uid: 60730 }\n`, 'p.yaml', 'whole', { name: 'cloison', uid: 60731, gid: 60731 }).smartcard!;
+    expect(card.levels.high!.uid).toBe(60730);
   });
 });

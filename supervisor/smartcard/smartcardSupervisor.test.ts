@@ -22,7 +22,7 @@ const missing = missingForCardTest('smartcard supervisor test');
 
 const BASE = 63_700 + (process.pid % 100) * 2;
 const UIDS = { low: BASE, high: BASE + 1 };
-const PROXY_UID = 64_700 + (process.pid % 100);
+const PROXY_UID = 54_700 + (process.pid % 100);
 
 describe('smart card in the supervisor', skipWhenMissing(missing), () => {
   let t: TestSupervisor;

@@ -17,7 +17,7 @@ const missing = missingForCardTest('trusted PIN supervisor test');
 
 const BASE = 63_900 + (process.pid % 50) * 2;
 const UIDS = { low: BASE, high: BASE + 1 };
-const PROXY_UID = 64_600 + (process.pid % 100);
+const PROXY_UID = 54_600 + (process.pid % 100);
 const USER_PIN = 'pin-5150-user';
 
 describe('trusted PIN in the supervisor', skipWhenMissing(missing), () => {

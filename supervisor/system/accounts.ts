@@ -24,14 +24,16 @@ export function account(name: string): { uid: number; gid: number; home: string 
 }
 
 /**
- * The name the name service gives a uid (`passwd`) or a gid (`group`); null when none has it.
+ * The name the name service gives a uid (`passwd`) or a gid (`group`), `#<id>` for an entry with
+ * no name; null when none has it. getent's status 0 is the fact that some entry holds the id,
+ * whatever it prints (an entry ":x:64177:…" has an empty name: cardProxyNamelessAccount.attack.test.ts).
  * Throws when no answer could be had (getent missing, timed out, a directory down): a check that
  * refuses what an account or a group holds must not read "no answer" as "nobody's".
  */
 export function nameOfId(database: 'passwd' | 'group', id: number): string | null {
   try {
     const entry = execFileSync('getent', [database, String(id)], { encoding: 'utf8', timeout: 5000, stdio: ['ignore', 'pipe', 'pipe'] });
-    return entry.split(':')[0] || null;
+    return entry.split(':')[0]?.trim() || `#${id}`;
   } catch (err) {
     // getent's status 2: the key is not in the database.
     if ((err as { status?: number | null }).status === 2) return null;

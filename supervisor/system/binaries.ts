@@ -83,6 +83,8 @@ export const DEBIAN_PACKAGE_OF: Record<string, string> = {
   chroot: 'coreutils',
   // folders another uid owns emptied as that uid (supervisor/system/ownedFolders.ts)
   find: 'findutils',
+  // ...after their owner's rights on them are given back, as that uid (same file)
+  chmod: 'coreutils',
 };
 
 export function findBinary(name: string, path = process.env.PATH ?? '/usr/bin:/bin'): string | null {

@@ -1,10 +1,11 @@
 /**
  * A card proxy's own folders removed at a new start (system/ownedFolders.ts): emptied as their
  * owner whichever proxy uid that is (a reload may have given the level another), a link in them
- * removed and never followed, a leftover of an earlier removal taken too.
+ * removed and never followed, a leftover of an earlier removal taken too, a folder its owner jammed
+ * (0500) emptied, and one it cannot empty left under a name of its own rather than block a start.
  */
 import { execFileSync } from 'node:child_process';
-import { chmodSync, chownSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { findBinary } from './binaries';
@@ -13,6 +14,8 @@ import { asideOf, removeOwnedFolders } from './ownedFolders';
 
 const missing = ['setpriv', 'find'].filter((b) => !findBinary(b));
 const OLD_UID = 63_300 + (process.pid % 100);
+/** A gid no group is likely to have, other than OLD_UID's number. */
+const OTHER_GID = 63_400 + (process.pid % 100);
 
 /** Runs a shell command as `uid` (what the proxy's processes did in their folder). */
 const asUid = (uid: number, script: string, ...args: string[]) => execFileSync('setpriv', ['--reuid', String(uid), '--regid', String(uid), '--clear-groups', '--', '/bin/sh', '-c', script, 'sh', ...args]);
@@ -44,17 +47,69 @@ describe.skipIf(missing.length > 0)('removing a card proxy\'s own folders', () =
     expect(existsSync(asideOf(folder))).toBe(false);
   });
 
-  it('says when its owner cannot empty it, and takes what it left aside at the next removal', async () => {
-    const folder = levelWith('stuck', OLD_UID);
-    asUid(OLD_UID, 'mkdir -p "$1/a/b" && touch "$1/a/b/f" && chmod 0500 "$1/a/b"', folder);
-    await expect(removeOwnedFolders([folder])).rejects.toThrow(/could not be emptied as uid/);
-    expect(existsSync(asideOf(folder))).toBe(true);
-    asUid(OLD_UID, 'chmod 0700 "$1/a/b"', asideOf(folder));
-    mkdirSync(folder, { mode: 0o700 });
-    chownSync(folder, OLD_UID, OLD_UID);
-    await removeOwnedFolders([folder]);
+  it('empties a folder its owner made unwritable to itself (a subfolder 0500 with a file in it), at the first removal', async () => {
+    const folder = levelWith('jammed', OLD_UID);
+    asUid(OLD_UID, 'mkdir -p "$1/a/b" && touch "$1/a/b/f" && chmod 0500 "$1/a/b" && chmod 0500 "$1/a"', folder);
+    expect(await removeOwnedFolders([folder])).toEqual([]);
     expect(existsSync(folder)).toBe(false);
     expect(existsSync(asideOf(folder))).toBe(false);
+  });
+
+  it('takes what an earlier removal left at its aside name first', async () => {
+    const folder = levelWith('earlier', OLD_UID);
+    asUid(OLD_UID, 'mkdir -p "$1/a/b" && touch "$1/a/b/f" && chmod 0500 "$1/a/b"', folder);
+    renameSync(folder, asideOf(folder));
+    mkdirSync(folder, { mode: 0o700 });
+    chownSync(folder, OLD_UID, OLD_UID);
+    expect(await removeOwnedFolders([folder])).toEqual([]);
+    expect(existsSync(folder)).toBe(false);
+    expect(existsSync(asideOf(folder))).toBe(false);
+  });
+
+  it('leaves a folder its owner cannot empty (another uid\'s file in it) under a name of its own, and says where', async () => {
+    const folder = levelWith('foreign', OLD_UID);
+    mkdirSync(join(folder, 'r'), { mode: 0o755 });
+    writeFileSync(join(folder, 'r', 'f'), 'root\'s\n');
+    const left = await removeOwnedFolders([folder]);
+    expect(left).toHaveLength(1);
+    expect(left[0]).toMatch(/\/\.proxy\.left-[0-9a-f]{12}$/);
+    expect(existsSync(join(left[0]!, 'r', 'f'))).toBe(true);
+    expect(existsSync(folder)).toBe(false);
+    expect(existsSync(asideOf(folder))).toBe(false);
+    // The next removal does not take it again: a new folder of the same name goes as usual.
+    mkdirSync(folder, { mode: 0o700 });
+    chownSync(folder, OLD_UID, OLD_UID);
+    expect(await removeOwnedFolders([folder])).toEqual([]);
+    expect(existsSync(left[0]!)).toBe(true);
+  });
+
+  it('leaves an earlier removal\'s leftover it cannot empty under a name of its own, once, and removes the new folder', async () => {
+    const folder = levelWith('earlierForeign', OLD_UID);
+    mkdirSync(join(folder, 'r'), { mode: 0o755 });
+    writeFileSync(join(folder, 'r', 'f'), 'root\'s\n');
+    renameSync(folder, asideOf(folder));
+    mkdirSync(folder, { mode: 0o700 });
+    chownSync(folder, OLD_UID, OLD_UID);
+    const left = await removeOwnedFolders([folder]);
+    expect(left).toHaveLength(1);
+    expect(left[0]).toMatch(/\/\.proxy\.left-[0-9a-f]{12}$/);
+    expect(existsSync(join(left[0]!, 'r', 'f'))).toBe(true);
+    expect(existsSync(folder)).toBe(false);
+    expect(existsSync(asideOf(folder))).toBe(false);
+  });
+
+  it('empties as the folder\'s own gid, not the gid numbered as its uid', async () => {
+    // A folder of OLD_UID's whose group is OTHER_GID; in it a folder root owns, group-writable by
+    // OTHER_GID, holding a file of root's: only a process of gid OTHER_GID may unlink that file.
+    const folder = levelWith('grouped', OLD_UID);
+    chownSync(folder, OLD_UID, OTHER_GID);
+    const shared = join(folder, 'g');
+    mkdirSync(shared);
+    chownSync(shared, 0, OTHER_GID);
+    chmodSync(shared, 0o770);
+    writeFileSync(join(shared, 'f'), 'x');
+    expect(await removeOwnedFolders([folder])).toEqual([]);
+    expect(existsSync(folder)).toBe(false);
   });
 
   it('removes a link in the folder and never what it points to', async () => {
