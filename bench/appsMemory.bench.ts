@@ -104,6 +104,17 @@ function rendererId(cmd: string): string {
   return id ? ` #${id}` : '';
 }
 
+/** A process's own CPU seconds (user + system), not its children's; 0 when it is gone. */
+function ownCpuSeconds(pid: number): number {
+  try {
+    const text = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return 0;
+  }
+}
+
 function pidNamespace(pid: number | 'self'): string | null {
   try {
     return readlinkSync(`/proc/${pid}/ns/pid`);
@@ -176,6 +187,9 @@ export async function runAppsMemoryBench(log: (s: string) => void): Promise<Apps
         else add(processName(p.cmd).startsWith('node') || isCardProxy(p.cmd) ? 'trusted' : 'helpers', p);
       }
       log(`  ${rootPart.cmd.includes('cageManager.js') ? 'split (the cage manager and its cloison part)' : 'single (the root supervisor)'}: ${Object.keys(result.processes.trusted).filter((n) => n.startsWith('node')).join(', ')}`);
+      // What the Node parts' V8 flags cost in CPU over the same start (their own, not their children's).
+      const nodeParts = [session.start.pid!, ...descendants(rootPart.pid, all).filter((p) => pidNamespace(p.pid) === host && processName(p.cmd).startsWith('node')).map((p) => p.pid)];
+      log(`  the Node parts' own CPU since their start (s): ${nodeParts.map((pid) => `${processName(all.find((p) => p.pid === pid)!.cmd)} ${fmt(ownCpuSeconds(pid), 2)}`).join(', ')}`);
       for (const [name, by] of [['PSS', result.pssMiB], ['RSS', result.rssMiB], ['USS', result.ussMiB], ['private dirty', result.dirtyMiB], ['PSS without files (anon + shared memory)', result.ownPssMiB]] as const) {
         const { trusted, helpers, cages } = by;
         const total = trusted + helpers + cages;
