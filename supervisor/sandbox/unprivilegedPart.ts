@@ -7,11 +7,16 @@ import { fileURLToPath } from 'node:url';
 import { requireBinary } from '../system/binaries';
 
 /**
+ * The Node flags of every part (the cage manager, the cloison part, the browser and sound parts;
+ * start.mjs and the units start the manager with the same, its code cache is written under them).
  * V8's young generation held to 1 MiB semi-spaces (Node's default lets each grow to 16 MiB, kept
  * resident once grown): the parts' objects are short messages, their bulk data in Buffers outside
- * the heap. Measured in apps-memory (bench/RESULTS.md).
+ * the heap. V8's lite mode (no JIT compiler, interpreted bytecode only, a heap tuned for size): the
+ * four parts 77–79 → 55 MiB private dirty together; their hot work is in Buffers and syscalls, not
+ * in JavaScript (bench/RESULTS.md, apps-memory and gateway). It turns WebAssembly off, which no part
+ * uses; --no-expose-wasm says so, or V8 warns of it at each start.
  */
-export const PART_NODE_FLAGS = ['--max-semi-space-size=1'];
+export const PART_NODE_FLAGS = ['--max-semi-space-size=1', '--lite-mode', '--no-expose-wasm'];
 
 /**
  * A part's command: its bundle beside the supervisor's (out/supervisor/<bundle>), or its source
