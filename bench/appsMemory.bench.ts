@@ -2,9 +2,10 @@
  * Memory with the default applications open: `npm start` exactly as a user runs it (split, its
  * default; BENCH_SINGLE=1 for the root supervisor alone), its own Chromium sandboxed as the shell's
  * user (lib/productSession.ts), with the default policy (Firefox ESR in low, LibreOffice Writer
- * in high, both autostarted; 256 MiB homes), once both applications
- * have painted in their cages, each level has been shown once (Ctrl+Alt+PageDown typed on the
- * display) and 10 s more. Summed by side:
+ * in high, both autostarted; 256 MiB homes), once both applications have painted in their cages,
+ * each level has been shown once (Ctrl+Alt+PageDown typed on the display), both applications'
+ * windows are mapped and the cages' memory has been steady for a few seconds (lib/cagesSettled.ts:
+ * a first paint is not an application done loading). Summed by side:
  *   trusted: npm start (start.mjs), every Node process under it outside the cages — split (the
  *            default), the root cage manager, its `cloison` part and that part's browser and sound
  *            parts; --single, the root supervisor and its parts — any card proxy, and the shell's
@@ -34,10 +35,14 @@ import { testRoot } from '../supervisor/testing/realCage';
 import { processes } from './lib/processCpu';
 import { loadavg } from 'node:os';
 import { openProductSession, productPathMissing } from './lib/productSession';
-import { benchPolicy } from './lib/shellSession';
+import { benchPolicy, cageX11Dir } from './lib/shellSession';
 import { fmt } from './lib/stats';
+import { cagesSettled, STEADY_MIB, STEADY_MS, type AppWindows } from './lib/cagesSettled';
 
-const SETTLE_MS = 10_000;
+/** The default policy's autostarted applications, by the WM_CLASS of the window each maps. */
+const DEFAULT_APP_WINDOWS: AppWindows = { low: 'firefox', high: 'libreoffice-writer' };
+/** How long the cages may take to stop growing once the windows are mapped before the run is read anyway (said). */
+const STEADY_LIMIT_MS = 150_000;
 
 type Side = 'trusted' | 'helpers' | 'cages';
 
@@ -55,6 +60,9 @@ export interface AppsMemoryResult {
   /** PSS, RSS, USS, private dirty and own PSS MiB of each process, by side: "name (pid)". */
   processes: Record<Side, Record<string, Memory>>;
   load: number;
+  /** ms after npm start's spawn the figures were read at; the cages' steadiness (null: not steady within the limit, read anyway). */
+  readAtMs: number;
+  cagesSteadyMs: number | null;
 }
 
 interface Memory {
@@ -96,6 +104,17 @@ function rendererId(cmd: string): string {
   return id ? ` #${id}` : '';
 }
 
+/** A process's own CPU seconds (user + system), not its children's; 0 when it is gone. */
+function ownCpuSeconds(pid: number): number {
+  try {
+    const text = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return 0;
+  }
+}
+
 function pidNamespace(pid: number | 'self'): string | null {
   try {
     return readlinkSync(`/proc/${pid}/ns/pid`);
@@ -130,16 +149,25 @@ export async function runAppsMemoryBench(log: (s: string) => void): Promise<Apps
       const high = await session.switchTo('high');
       await new Promise((r) => setTimeout(r, 3000));
       const low = await session.switchTo('low');
-      log(`  load ${fmt(load, 1)}; applications painted in their cages: ${Object.entries(painted).map(([k, v]) => `${k} ${v} ms`).join(', ')}; shown: high at ${high} ms, low again at ${low} ms; settling ${SETTLE_MS / 1000} s`);
-      await new Promise((r) => setTimeout(r, SETTLE_MS));
-      const all = processes();
       const host = pidNamespace('self');
+      const started = processes();
       // npm start's root part: the cage manager (split, the default) or the root supervisor (--single).
-      const rootPart = all.find((p) => p.ppid === session.start.pid && /supervisor\/(cageManager|main)\.js/.test(p.cmd));
-      const shell = all.find((p) => p.ppid === session.start.pid && p.cmd.includes('chromium'));
+      const rootPart = started.find((p) => p.ppid === session.start.pid && /supervisor\/(cageManager|main)\.js/.test(p.cmd));
+      const shell = started.find((p) => p.ppid === session.start.pid && p.cmd.includes('chromium'));
       if (!rootPart || !shell) throw new Error('the root part (cage manager or supervisor) or the shell\'s Chromium was not found among npm start\'s processes');
+      // The cages' processes: the root part's descendants in a pid namespace other than the host's.
+      const inCages = (all: ReturnType<typeof processes>) => descendants(rootPart.pid, all).filter((p) => pidNamespace(p.pid) !== host);
+      const cagesDirty = () => inCages(processes()).reduce((sum, p) => sum + memoryOf(p.pid).dirty, 0);
+      const settled = await cagesSettled(DEFAULT_APP_WINDOWS, (level) => cageX11Dir(root, level), cagesDirty, STEADY_LIMIT_MS);
+      const since = Date.now() - session.t0;
+      log(
+        `  load ${fmt(load, 1)} at the start, ${fmt(loadavg()[0]!, 1)} now; applications painted in their cages: ${Object.entries(painted).map(([k, v]) => `${k} ${v} ms`).join(', ')}; shown: high at ${high} ms, low again at ${low} ms; ` +
+          `windows mapped ${settled.mappedMs} ms later; the cages' private dirty ${settled.steadyMs === null ? `NOT steady within ${STEADY_LIMIT_MS / 1000} s` : `steady (within ${STEADY_MIB} MiB or 1 % over ${STEADY_MS / 1000} s) ${settled.steadyMs} ms later`}, read at ${since} ms; ` +
+          `its samples (MiB, one a second): ${settled.samples.map((m) => fmt(m, 0)).join(' ')}`,
+      );
+      const all = processes();
       const zero = () => ({ trusted: 0, helpers: 0, cages: 0 });
-      const result: AppsMemoryResult = { pssMiB: zero(), rssMiB: zero(), ussMiB: zero(), dirtyMiB: zero(), ownPssMiB: zero(), processes: { trusted: {}, helpers: {}, cages: {} }, load };
+      const result: AppsMemoryResult = { pssMiB: zero(), rssMiB: zero(), ussMiB: zero(), dirtyMiB: zero(), ownPssMiB: zero(), processes: { trusted: {}, helpers: {}, cages: {} }, load, readAtMs: since, cagesSteadyMs: settled.steadyMs };
       const add = (side: Side, p: { pid: number; cmd: string }) => {
         const m = memoryOf(p.pid);
         const type = /--type=(\S+)/.exec(p.cmd)?.[1];
@@ -159,6 +187,9 @@ export async function runAppsMemoryBench(log: (s: string) => void): Promise<Apps
         else add(processName(p.cmd).startsWith('node') || isCardProxy(p.cmd) ? 'trusted' : 'helpers', p);
       }
       log(`  ${rootPart.cmd.includes('cageManager.js') ? 'split (the cage manager and its cloison part)' : 'single (the root supervisor)'}: ${Object.keys(result.processes.trusted).filter((n) => n.startsWith('node')).join(', ')}`);
+      // What the Node parts' V8 flags cost in CPU over the same start (their own, not their children's).
+      const nodeParts = [session.start.pid!, ...descendants(rootPart.pid, all).filter((p) => pidNamespace(p.pid) === host && processName(p.cmd).startsWith('node')).map((p) => p.pid)];
+      log(`  the Node parts' own CPU since their start (s): ${nodeParts.map((pid) => `${processName(all.find((p) => p.pid === pid)!.cmd)} ${fmt(ownCpuSeconds(pid), 2)}`).join(', ')}`);
       for (const [name, by] of [['PSS', result.pssMiB], ['RSS', result.rssMiB], ['USS', result.ussMiB], ['private dirty', result.dirtyMiB], ['PSS without files (anon + shared memory)', result.ownPssMiB]] as const) {
         const { trusted, helpers, cages } = by;
         const total = trusted + helpers + cages;

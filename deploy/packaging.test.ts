@@ -88,6 +88,9 @@ describe('packaging', () => {
     // The manager's Node flags are those its code cache is written under (PART_NODE_FLAGS): under others V8 refuses it.
     expect(existsSync('out/supervisor/cageManagerMain.cjs') && existsSync('out/supervisor/cageManagerMain.cjs.cache')).toBe(true);
     expect(execStart(unit('cloison-cage-manager.service')).slice(1, 1 + PART_NODE_FLAGS.length)).toEqual(PART_NODE_FLAGS);
+    // So are npm start's (scripts/start.mjs starts the manager, or the root supervisor, with its own list).
+    const startFlags = /const supervisorArgs = \[((?:'--[^']+', )*)programPath/.exec(readFileSync('scripts/start.mjs', 'utf8'))?.[1];
+    expect(startFlags?.split(', ').filter(Boolean).map((flag) => flag.slice(1, -1))).toEqual(PART_NODE_FLAGS);
     // The kiosk's shell reaches the part's socket, in the folder the manager makes for it (<run-dir>-broker).
     expect(unit('cloison-kiosk@.service')).toMatch(/^Environment=CLOISON_RPC_SOCKET=\/run\/cloison-broker\/supervisor\.sock$/m);
     // Starting the kiosk never pulls a supervisor unit in: the manager's would stop a single supervisor an administrator chose.

@@ -162,9 +162,10 @@ process.on('SIGTERM', () => stopAll(143));
 const electron = values['no-window'] ? { reason: 'no window was asked for' } : findElectron();
 // The browser shell (the renderer and its RPC on 127.0.0.1) is on only when it is the shell.
 const browserShell = !electron.path;
-// V8's young generation held to 1 MiB semi-spaces (16 MiB by default, kept resident once grown):
-// the supervisor's objects are short messages (bench/RESULTS.md, apps-memory).
-const supervisorArgs = ['--max-semi-space-size=1', programPath, '--allow-origin', 'app://cloison', ...(browserShell ? ['--browser-shell', '--print-launch-url'] : [])];
+// The parts' Node flags (supervisor/sandbox/unprivilegedPart.ts's PART_NODE_FLAGS, which the
+// manager's code cache is written under): 1 MiB semi-spaces and V8's lite mode (bench/RESULTS.md,
+// apps-memory). deploy/packaging.test.ts keeps this list in step.
+const supervisorArgs = ['--max-semi-space-size=1', '--lite-mode', '--no-expose-wasm', programPath, '--allow-origin', 'app://cloison', ...(browserShell ? ['--browser-shell', '--print-launch-url'] : [])];
 if (values.policy) supervisorArgs.push('--policy', values.policy);
 if (values.port) supervisorArgs.push('--port', values.port);
 if (values['state-dir']) supervisorArgs.push('--state-dir', values['state-dir']);

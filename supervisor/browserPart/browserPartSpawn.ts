@@ -13,6 +13,7 @@ import { MAX_RPC_FRAME_BYTES } from '../../shared/rpc';
 import { journalWriterAccount } from '../audit/journalKey';
 import { createCageCgroup, openCageCgroup } from '../cages/cageCgroup';
 import { EarlyPart, type PartSpawnSpec } from '../sandbox/partSpawn';
+import { HOT_PART_NODE_FLAGS } from '../sandbox/unprivilegedPart';
 import { removeOwnedFolders } from '../system/ownedFolders';
 import { PART_START_ENV, type PartStart } from './partMessages';
 
@@ -35,7 +36,7 @@ const PART_LIMITS = { memoryBytes: 1024 * 2 ** 20, tasks: 256 };
 export function browserPartSpawn(settings: BrowserPartSpawnSettings): PartSpawnSpec {
   return {
     name: 'browser part',
-    command: { callerUrl: import.meta.url, source: 'partMain.ts', bundle: 'browserPart.js', ...(settings.partScript ? { script: settings.partScript } : {}) },
+    command: { callerUrl: import.meta.url, source: 'partMain.ts', bundle: 'browserPart.js', nodeFlags: HOT_PART_NODE_FLAGS, ...(settings.partScript ? { script: settings.partScript } : {}) },
     account: journalWriterAccount,
     startEnv: PART_START_ENV,
     start: (account) => browserPartStart(settings, account),

@@ -16,7 +16,8 @@ import { unprivilegedPartCommand } from './unprivilegedPart';
 export interface PartSpawnSpec {
   /** "browser part", "sound part": in logs and errors. */
   name: string;
-  command: { callerUrl: string; source: string; bundle: string; script?: string };
+  /** nodeFlags: PART_NODE_FLAGS unless said (unprivilegedPart.ts). */
+  command: { callerUrl: string; source: string; bundle: string; script?: string; nodeFlags?: readonly string[] };
   /** The environment variable its start is given in (JSON), and that start, built for each start. */
   startEnv: string;
   /** Who it becomes when started by root (the `cloison` user), or null if that user is missing. */

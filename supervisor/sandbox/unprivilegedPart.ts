@@ -7,11 +7,22 @@ import { fileURLToPath } from 'node:url';
 import { requireBinary } from '../system/binaries';
 
 /**
- * V8's young generation held to 1 MiB semi-spaces (Node's default lets each grow to 16 MiB, kept
- * resident once grown): the parts' objects are short messages, their bulk data in Buffers outside
- * the heap. Measured in apps-memory (bench/RESULTS.md).
+ * The Node flags of the quiet parts (the cage manager, the cloison part, the sound part; start.mjs
+ * and the units start the manager with the same, its code cache is written under them). V8's young
+ * generation held to 1 MiB semi-spaces (Node's default lets each grow to 16 MiB, kept resident once
+ * grown): the parts' objects are short messages, their bulk data in Buffers outside the heap. V8's
+ * lite mode (no JIT compiler, bytecode interpreted, a heap tuned for size): the manager, the cloison
+ * part and the sound part ~9, ~7 and ~3 MiB private dirty less, their CPU over a start unchanged
+ * (bench/RESULTS.md, apps-memory). It turns WebAssembly off, which no part uses; --no-expose-wasm
+ * says so, or V8 warns of it at each start.
  */
-export const PART_NODE_FLAGS = ['--max-semi-space-size=1'];
+export const PART_NODE_FLAGS = ['--max-semi-space-size=1', '--lite-mode', '--no-expose-wasm'];
+
+/**
+ * The browser part's: it relays both cages' pixels (the VNC gateway), where lite mode cost ~1.7x the
+ * CPU per GiB relayed, at ~4–8 MiB saved (bench/RESULTS.md): V8's compiler kept.
+ */
+export const HOT_PART_NODE_FLAGS = ['--max-semi-space-size=1'];
 
 /**
  * A part's command: its bundle beside the supervisor's (out/supervisor/<bundle>), or its source
@@ -21,12 +32,12 @@ export const PART_NODE_FLAGS = ['--max-semi-space-size=1'];
  * change, and searching its folder before it is `cloison`'s).
  */
 export function unprivilegedPartCommand(
-  part: { callerUrl: string; source: string; bundle: string; script?: string },
+  part: { callerUrl: string; source: string; bundle: string; script?: string; nodeFlags?: readonly string[] },
   asRoot: boolean,
 ): { command: string; args: string[] } {
   const here = fileURLToPath(part.callerUrl);
   const source = part.script ?? join(dirname(here), here.endsWith('.ts') ? part.source : part.bundle);
-  const node = [process.execPath, ...PART_NODE_FLAGS, ...(source.endsWith('.ts') ? ['--import', 'tsx'] : []), source];
+  const node = [process.execPath, ...(part.nodeFlags ?? PART_NODE_FLAGS), ...(source.endsWith('.ts') ? ['--import', 'tsx'] : []), source];
   if (!asRoot) return { command: node[0]!, args: node.slice(1) };
   return { command: requireBinary('setpriv'), args: ['--no-new-privs', '--inh-caps=-all', '--bounding-set=-all,+setuid,+setgid,+setpcap,+dac_override,+dac_read_search', '--', ...node] };
 }
