@@ -9,7 +9,9 @@
  * (tightInMemory.ts). Measured on a scrolling page: fewer bytes per frame and less CPU on the whole
  * path, the server's more costly compression counted (bench/RESULTS.md, Firefox scroll). TigerVNC's
  * own vncviewer does ask for JPEG (quality 8 above 16 Mbit/s, CConn::autoSelectFormatAndEncoding),
- * which it decodes natively: matching it through noVNC's image path cost this viewer twice as much.
+ * which it decodes natively: matching it through noVNC's image path cost this viewer twice as much,
+ * and through the browser's ImageDecoder with noVNC reading on meanwhile (jpegInMemory.ts,
+ * renderQueueReadAhead.ts: `jpegQuality` below) more CPU a frame on the whole path than lossless.
  *
  * noVNC 1.7 has no option to leave the quality level out: its list is filtered as it is sent, the
  * way framebufferGuard.ts and drawnPixels.ts wrap its internals. Pinned to 1.7 in package.json.

@@ -11,14 +11,12 @@ import { guardFramebufferSize } from './framebufferGuard';
 import { guardRectangles } from './rectangleGuard';
 import { parseShellMessage } from './shellMessage';
 import { canPace, PacedChannel } from './pacedChannel';
-import { askForEncodings, VNCVIEWER_QUALITY } from './encodingChoice';
+import { askForLosslessEncodings } from './encodingChoice';
 import { drawInMemory } from './drawInMemory';
 import { releaseCanvasWhileHidden, type HiddenCanvas } from './hiddenCanvas';
 import { decodeTightInMemory } from './tightInMemory';
 import { refuseUnaskedEncodings } from './encodingGuard';
 import { refuseStalledImages } from './renderQueueStall';
-import { canDecodeJpegInMemory, decodeJpegInMemory } from './jpegInMemory';
-import { readAheadWhileDecoding } from './renderQueueReadAhead';
 import './viewer.css';
 
 /** The trusted page that may embed and drive this viewer, from the address it loaded us with. */
@@ -51,16 +49,12 @@ function open(url: string): void {
     tell({ type: 'state', state: 'unreachable' });
   };
   // What costs the whole path least per frame of a moving page (bench/RESULTS.md, Firefox scroll):
-  // JPEG as vncviewer asks for it where the browser decodes it without an image element, decoded
-  // while noVNC reads on; lossless elsewhere.
-  const jpeg = canDecodeJpegInMemory();
-  const asked = askForEncodings(r, jpeg ? { jpegQuality: VNCVIEWER_QUALITY } : {});
+  // no JPEG. JPEG at vncviewer's quality, decoded by ImageDecoder while noVNC reads on
+  // (jpegInMemory.ts, renderQueueReadAhead.ts), cut Xvnc's cost a frame by half but cost the
+  // renderer more than that (ffscroll-5); the key-to-glyph benchmark's page still runs it.
+  const asked = askForLosslessEncodings(r);
   const framebuffer = drawInMemory(r, undefined, refused);
   decodeTightInMemory(r, framebuffer);
-  if (jpeg) {
-    decodeJpegInMemory(r, framebuffer);
-    readAheadWhileDecoding(r);
-  }
   // Hidden, its canvas keeps no pixels: drawn again from the framebuffer as it is shown.
   hiddenCanvas = releaseCanvasWhileHidden(r, framebuffer, place);
   guardFramebufferSize(r, () => tell({ type: 'state', state: 'unreachable' }));
