@@ -29,6 +29,8 @@ import { runXHelper } from '../supervisor/clipboard/xSelection';
 import { cpuSecondsByProcess, cpuSecondsOf, cpuSecondsOfTree, processes, treeRootWith } from './lib/processCpu';
 import { benchPolicy, openShellSession } from './lib/shellSession';
 import { fmt } from './lib/stats';
+import { screenSizeFor } from '../shared/cageScreenSize';
+import { DEFAULT_MAX_GEOMETRY } from '../shared/policy';
 import { emptyMotionFigures, logMotionFigures, type MotionFigures } from './motion.bench';
 
 const SECONDS = 15;
@@ -158,6 +160,36 @@ async function profileViewer(page: import('@playwright/test').Page, frame: Frame
   return [...self.entries()].sort((a, b) => b[1] - a[1]).slice(0, 25).map(([k, v]) => `${v.toFixed(0).padStart(6)} ms  ${k}`);
 }
 
+/** The low viewer's frame (CSS px and device pixel ratio) and the cage's screen as its viewer shows it (its canvas). */
+async function screenAndFrame(page: import('@playwright/test').Page, frame: Frame): Promise<{ frame: string; want: { width: number; height: number }; screen: { width: number; height: number } }> {
+  const box = await page.getByTestId('viewer-low').boundingBox();
+  const dpr = await page.evaluate(() => window.devicePixelRatio);
+  const [maxWidth, maxHeight] = DEFAULT_MAX_GEOMETRY.split('x').map(Number) as [number, number];
+  const want = screenSizeFor({ width: box?.width ?? 0, height: box?.height ?? 0, devicePixelRatio: dpr }, { width: maxWidth, height: maxHeight });
+  const screen = await frame.evaluate(() => {
+    const c = document.querySelector('#screen canvas') as HTMLCanvasElement | null;
+    return { width: c?.width ?? 0, height: c?.height ?? 0 };
+  });
+  return { frame: `${box?.width ?? 0}x${box?.height ?? 0} CSS px at device pixel ratio ${dpr}`, want, screen };
+}
+
+/**
+ * Waits until the cage's screen has followed its frame (geometry: auto): the cage starts at
+ * 1280x800 and is resized once the shell reports its frame; scrolling before that measures a scaled
+ * canvas at another size than the one a user sees. Returns what it measured at.
+ */
+async function screenFollowedFrame(page: import('@playwright/test').Page, frame: Frame): Promise<string> {
+  const until = Date.now() + 60_000;
+  for (;;) {
+    const { frame: box, want, screen } = await screenAndFrame(page, frame);
+    const fits = Math.abs(want.width - screen.width) <= 1 && Math.abs(want.height - screen.height) <= 1;
+    const said = `frame ${box}, cage screen ${screen.width}x${screen.height} (its frame's size ${want.width}x${want.height})`;
+    if (fits) return said;
+    if (Date.now() > until) throw new Error(`the cage's screen did not follow its frame in 60 s: ${said}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
 /** A cage's sandbox is the bwrap started with --info-fd (its X helpers are not): its first process. */
 function isCageSandbox(cmd: string): boolean {
   return cmd.includes('bwrap') && cmd.includes('--info-fd');
@@ -258,6 +290,13 @@ export async function runFirefoxScrollBench(log: (s: string) => void): Promise<{
   try {
     const { page } = session;
     await page.locator('[data-testid=cage-frame-low][data-viewer=connected]').waitFor({ timeout: 120_000 });
+    const viewerFrame = async () => {
+      const frame = await (await session.page.$('[data-testid=viewer-frame-low]'))?.contentFrame();
+      if (!frame) throw new Error("the low level's viewer frame is missing");
+      return frame;
+    };
+    // Before Firefox opens (it fills the screen it finds): the cage's screen at its frame's size.
+    log(`  sizes before scrolling: ${await screenFollowedFrame(page, await viewerFrame())}`);
     const home = paths.home;
     writeFileSync(join(home, 'long.html'), longPage());
     chownSync(join(home, 'long.html'), LOW_UID, LOW_UID);
@@ -270,11 +309,6 @@ export async function runFirefoxScrollBench(log: (s: string) => void): Promise<{
     const runsMs = RUNS * 2 * (SECONDS + 8) * 1000 + 60_000;
     wheel = runXHelper(x11, ['sh', '-c', 'while xdotool click --repeat 60 --delay 40 5 && xdotool key ctrl+Home; do sleep 0.2; done'], runsMs).catch(() => undefined);
     await new Promise((r) => setTimeout(r, 1500));
-    const viewerFrame = async () => {
-      const frame = await (await session.page.$('[data-testid=viewer-frame-low]'))?.contentFrame();
-      if (!frame) throw new Error("the low level's viewer frame is missing");
-      return frame;
-    };
     await countViewerWork(await viewerFrame());
     const browserRoot = treeRootWith(session.marker);
     const supervisorPid = processes().find((p) => p.ppid === session.start.pid && p.cmd.includes('supervisor/main.js'))?.pid;
@@ -297,6 +331,8 @@ export async function runFirefoxScrollBench(log: (s: string) => void): Promise<{
       await session.attach();
       const frame = await viewerFrame();
       const { start, end } = await readWindow(frame);
+      const sizes = await screenAndFrame(session.page, frame);
+      log(`  shell run ${run + 1} measured at: frame ${sizes.frame}, cage screen ${sizes.screen.width}x${sizes.screen.height} (its frame's size ${sizes.want.width}x${sizes.want.height})`);
       const flips = Math.max((end.flips ?? 0) - (start.flips ?? 0), 1);
       const perFrame = Object.fromEntries(Object.entries(p1).map(([k, v]) => [k, ((v - (p0[k] ?? 0)) * 1000) / flips]));
       add(result.shell, { fps: flips / ((end.at! - start.at!) / 1000), cpuMsPerFrame: (cpu * 1000) / flips, serverCpuMsPerFrame: (server * 1000) / flips, perFrame });

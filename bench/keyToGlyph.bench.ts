@@ -89,7 +89,8 @@ class ViewedCage {
 
   async session(browser: Browser, marker: string, pageUrl: string, proxy: Proxy, keys: number, idle = false): Promise<Measured> {
     const page = await browser.newPage({ viewport: { width: 700, height: 450 } });
-    await page.goto(`${pageUrl}?ws=${encodeURIComponent(await proxy.url())}`);
+    const decode = process.env.BENCH_DECODE ? `&decode=${encodeURIComponent(process.env.BENCH_DECODE)}` : '';
+    await page.goto(`${pageUrl}?ws=${encodeURIComponent(await proxy.url())}${decode}`);
     await page.waitForFunction('window.connected === true', null, { timeout: 20_000 });
     await page.locator('canvas').click({ position: { x: 300, y: 200 } });
     await page.waitForTimeout(300);

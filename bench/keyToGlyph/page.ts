@@ -1,5 +1,6 @@
 /**
- * The benchmark's viewer page: plain noVNC on a WebSocket URL given in `?ws=`, nothing else.
+ * The benchmark's viewer page: plain noVNC on a WebSocket URL given in `?ws=`, or with the shell
+ * viewer's decoding (`?decode=`, set by BENCH_DECODE).
  * `window.keyTimes` collects, for each key pressed, the time from its keydown to the moment noVNC
  * put the changed pixels on its visible canvas: the canvas is compared with its state at the
  * keydown each time noVNC flips (its last step for every update), so no polling loop competes with
@@ -9,6 +10,16 @@ import RFB from '@novnc/novnc';
 // The shell's own composer is what the composed-key figure measures.
 // eslint-disable-next-line cloison/layering
 import { createDeadKeyComposer } from '../../renderer/keyboard/deadKeyComposer';
+// eslint-disable-next-line cloison/layering
+import { drawInMemory } from '../../renderer/viewer/drawInMemory';
+// eslint-disable-next-line cloison/layering
+import { decodeTightInMemory } from '../../renderer/viewer/tightInMemory';
+// eslint-disable-next-line cloison/layering
+import { askForEncodings, VNCVIEWER_QUALITY } from '../../renderer/viewer/encodingChoice';
+// eslint-disable-next-line cloison/layering
+import { canDecodeJpegInMemory, decodeJpegInMemory } from '../../renderer/viewer/jpegInMemory';
+// eslint-disable-next-line cloison/layering
+import { readAheadWhileDecoding } from '../../renderer/viewer/renderQueueReadAhead';
 
 const w = window as unknown as { connected: boolean; keyTimes: number[]; keyNames: string[] };
 w.connected = false;
@@ -18,6 +29,19 @@ w.keyNames = [];
 const target = document.getElementById('screen')!;
 const rfb = new RFB(target, new URL(location.href).searchParams.get('ws')!);
 rfb.scaleViewport = false;
+// `?decode=lossless` or `?decode=jpeg`: the shell viewer's own decoding (in memory), without JPEG or
+// with it at vncviewer's quality, read ahead of its decodes (as viewerMain.ts); without it, plain
+// noVNC (its quality 6 through an <img>).
+const decoding = new URL(location.href).searchParams.get('decode');
+if (decoding === 'lossless' || decoding === 'jpeg') {
+  const framebuffer = drawInMemory(rfb);
+  decodeTightInMemory(rfb, framebuffer);
+  if (decoding === 'jpeg' && canDecodeJpegInMemory()) {
+    askForEncodings(rfb, { jpegQuality: VNCVIEWER_QUALITY });
+    decodeJpegInMemory(rfb, framebuffer);
+    readAheadWhileDecoding(rfb);
+  } else askForEncodings(rfb, {});
+}
 rfb.addEventListener('connect', () => (w.connected = true));
 
 let pending: { t0: number; key: string; before: Uint8ClampedArray; timer: ReturnType<typeof setTimeout> } | null = null;

@@ -228,15 +228,23 @@ describe("Tight's full-colour rectangles in memory", () => {
     expect(originalCalls).toEqual([]);
   });
 
-  it('waits for the rest of a rectangle still on its way, and leaves the queued and the tiny ones to noVNC', () => {
+  it('waits for the rest of a rectangle still on its way, and leaves the tiny ones to noVNC', () => {
     const { display, tight, originalCalls } = tightRfb();
     expect(tight._copyFilter(0, 0, 0, 2, 2, { data: null } as never, display as never, 24)).toBe(false);
     expect(tight._copyFilter(0, 0, 0, 1, 3, { data: null } as never, display as never, 24)).toBe(true); // 9 bytes: sent raw
+    expect(originalCalls).toEqual([[0, 0, 1, 3]]);
+  });
+
+  it("queues a rectangle behind an image still decoding, as opaque RGBA in noVNC's order, and draws it when the queue runs it", () => {
+    const { display, tight, fb, originalCalls } = tightRfb();
     display._renderQ.push({ type: 'img' });
-    tight._copyFilter(0, 0, 0, 2, 2, { data: new Uint8Array(12) } as never, display as never, 24);
-    expect(originalCalls).toEqual([
-      [0, 0, 1, 3],
-      [0, 0, 2, 2],
-    ]);
+    const pixels = new Uint8Array([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]);
+    expect(tight._copyFilter(0, 2, 0, 2, 2, { data: pixels } as never, display as never, 24)).toBe(true);
+    expect(fb.pixels[8]).toBe(0); // not drawn before the image ahead of it
+    const queued = display._renderQ[1] as { type: string; data: Uint8Array; x: number; y: number; width: number; height: number };
+    expect({ ...queued, data: [...queued.data] }).toEqual({ type: 'blit', data: [1, 2, 3, 255, 4, 5, 6, 255, 7, 8, 9, 255, 10, 11, 12, 255], x: 2, y: 0, width: 2, height: 2 });
+    display.blitImage(queued.x, queued.y, queued.width, queued.height, queued.data, 0, true); // the queue's turn
+    expect([...fb.pixels.subarray(8, 16)]).toEqual([1, 2, 3, 255, 4, 5, 6, 255]);
+    expect(originalCalls).toEqual([]);
   });
 });

@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import type RFB from '@novnc/novnc';
-import { askForLosslessEncodings, encodingsToAsk, isJpegQualityLevel, losslessEncodings } from './encodingChoice';
+import { askForEncodings, askForLosslessEncodings, encodingsToAsk, isJpegQualityLevel, losslessEncodings, VNCVIEWER_QUALITY } from './encodingChoice';
 
 /** noVNC 1.7's list for a 24-bit screen with quality 6 and compression 2 (rfb.js, _sendEncodings). */
 const NOVNC_LIST = [1, 7, -260, 16, 21, 5, 2, 6, 0, -32 + 6, -256 + 2, -223, -224, -258, -261, -308, -309, -312, -313, -307, 0xc0a1e5ce, -316];
@@ -48,6 +48,20 @@ describe('encoding choice', () => {
     // Another connection of the page, not wrapped, still sends noVNC's own list.
     new FakeRfb()._sendEncodings();
     expect(sent[1]).toEqual(NOVNC_LIST);
+  });
+
+  it("asks for JPEG at vncviewer's quality when chosen, still none of the browser's own encodings, and records it", () => {
+    expect(encodingsToAsk(NOVNC_LIST, { jpegQuality: VNCVIEWER_QUALITY })).toEqual(encodingsToAsk(NOVNC_LIST).flatMap((e) => (e === -254 ? [-32 + 8, -254] : [e])));
+    expect(encodingsToAsk(NOVNC_LIST, { compressLevel: 1 })).toEqual(encodingsToAsk(NOVNC_LIST).map((e) => (e === -254 ? -255 : e)));
+    const sent: number[][] = [];
+    const messages = { clientEncodings: (_sock: unknown, list: number[]) => void sent.push(list) };
+    const rfb = { _sock: {}, _sendEncodings: () => messages.clientEncodings({}, NOVNC_LIST), constructor: { messages } };
+    const asked = askForEncodings(rfb as unknown as RFB, { jpegQuality: VNCVIEWER_QUALITY });
+    rfb._sendEncodings();
+    expect(sent[0]).toContain(-24);
+    expect(sent[0]).not.toContain(21); // the JPEG encoding itself (the browser's <img>): never asked
+    expect(asked.tightJpeg).toBe(true); // the guard lets Tight's JPEG rectangles through, and only them
+    expect([21, -260, 50].map((e) => asked.has(e))).toEqual([false, false, false]);
   });
 
   it('refuses a noVNC whose internals are not the ones it wraps', () => {

@@ -9,7 +9,9 @@
  * (tightInMemory.ts). Measured on a scrolling page: fewer bytes per frame and less CPU on the whole
  * path, the server's more costly compression counted (bench/RESULTS.md, Firefox scroll). TigerVNC's
  * own vncviewer does ask for JPEG (quality 8 above 16 Mbit/s, CConn::autoSelectFormatAndEncoding),
- * which it decodes natively: matching it through noVNC's image path cost this viewer twice as much.
+ * which it decodes natively: matching it through noVNC's image path cost this viewer twice as much,
+ * and through the browser's ImageDecoder with noVNC reading on meanwhile (jpegInMemory.ts,
+ * renderQueueReadAhead.ts: `jpegQuality` below) more CPU a frame on the whole path than lossless.
  *
  * noVNC 1.7 has no option to leave the quality level out: its list is filtered as it is sent, the
  * way framebufferGuard.ts and drawnPixels.ts wrap its internals. Pinned to 1.7 in package.json.
@@ -28,12 +30,30 @@ const BROWSER_DECODED: ReadonlySet<number> = new Set([H264, TIGHT_PNG, JPEG]);
 /** RFB: every client takes Raw, asked for or not. */
 const RAW = 0;
 
-/** RFB's pseudo-encodings for JPEG quality levels 0 to 9. */
+/** RFB's pseudo-encodings for JPEG quality levels 0 to 9, and for compression levels 0 to 9. */
 const QUALITY_LEVEL_0 = -32;
 const QUALITY_LEVEL_9 = -23;
+const COMPRESS_LEVEL_0 = -256;
+const COMPRESS_LEVEL_9 = -247;
+
+/** The JPEG quality TigerVNC's vncviewer asks for above 16 Mbit/s (CConn::autoSelectFormatAndEncoding). */
+export const VNCVIEWER_QUALITY = 8;
 
 export function isJpegQualityLevel(encoding: number): boolean {
   return encoding >= QUALITY_LEVEL_0 && encoding <= QUALITY_LEVEL_9;
+}
+
+function isCompressLevel(encoding: number): boolean {
+  return encoding >= COMPRESS_LEVEL_0 && encoding <= COMPRESS_LEVEL_9;
+}
+
+/**
+ * What a viewer chooses beyond noVNC's list: a JPEG quality level (0–9) for Tight's JPEG
+ * rectangles, none when absent; a compression level (0–9), noVNC's when absent.
+ */
+export interface EncodingChoice {
+  jpegQuality?: number;
+  compressLevel?: number;
 }
 
 /** The encodings a viewer asks for: noVNC's own, in its order, without a JPEG quality level. */
@@ -41,9 +61,19 @@ export function losslessEncodings(encodings: readonly number[]): number[] {
   return encodings.filter((encoding) => !isJpegQualityLevel(encoding));
 }
 
-/** The encodings a viewer asks for: the lossless ones, less those only the browser decodes. */
-export function encodingsToAsk(encodings: readonly number[]): number[] {
-  return losslessEncodings(encodings).filter((encoding) => !BROWSER_DECODED.has(encoding));
+/**
+ * The encodings a viewer asks for: noVNC's, less those only the browser decodes, its quality level
+ * replaced by the one chosen (or left out), its compression level by the one chosen.
+ */
+export function encodingsToAsk(encodings: readonly number[], choice: EncodingChoice = {}): number[] {
+  const level = (n: number | undefined) => (n === undefined ? undefined : Math.min(9, Math.max(0, Math.round(n))));
+  const [quality, compress] = [level(choice.jpegQuality), level(choice.compressLevel)];
+  return encodings.flatMap((encoding) => {
+    if (BROWSER_DECODED.has(encoding)) return [];
+    if (isJpegQualityLevel(encoding)) return quality === undefined ? [] : [QUALITY_LEVEL_0 + quality];
+    if (isCompressLevel(encoding) && compress !== undefined) return [COMPRESS_LEVEL_0 + compress];
+    return [encoding];
+  });
 }
 
 /** Everything this connection asked its server for, at any time: what it may be sent. */
@@ -70,7 +100,12 @@ interface ClientEncodingsSender {
   clientEncodings(sock: unknown, encodings: number[]): void;
 }
 
+/** noVNC's encodings less any JPEG: what costs the viewer least where the browser has no ImageDecoder. */
 export function askForLosslessEncodings(rfb: RFB): AskedEncodings {
+  return askForEncodings(rfb, {});
+}
+
+export function askForEncodings(rfb: RFB, choice: EncodingChoice): AskedEncodings {
   const internals = rfb as unknown as { _sendEncodings?: () => void };
   const messages = (rfb.constructor as unknown as { messages?: ClientEncodingsSender }).messages;
   const sendEncodings = internals._sendEncodings?.bind(rfb);
@@ -80,7 +115,7 @@ export function askForLosslessEncodings(rfb: RFB): AskedEncodings {
   internals._sendEncodings = () => {
     const send = messages.clientEncodings;
     messages.clientEncodings = (sock, encodings) => {
-      const chosen = encodingsToAsk(encodings);
+      const chosen = encodingsToAsk(encodings, choice);
       asked.record(chosen);
       send.call(messages, sock, chosen);
     };

@@ -1,3 +1,5 @@
+import { writeYuv, type YuvPlanes } from './yuvPlanes';
+
 /**
  * A cage's screen as plain memory (RGBA, the layout of an ImageData): what noVNC's decoders draw —
  * fills, decoded rectangles, copies — is written here by typed-array copies, and the visible canvas
@@ -100,6 +102,17 @@ export class MemoryFramebuffer {
       if (littleEndian) for (; to < end; to++, from += 3) words[to] = (0xff000000 | (source[from + 2]! << 16) | (source[from + 1]! << 8) | source[from]!) >>> 0;
       else for (; to < end; to++, from += 3) words[to] = ((source[from]! << 24) | (source[from + 1]! << 16) | (source[from + 2]! << 8) | 0xff) >>> 0;
     }
+    return true;
+  }
+
+  /**
+   * A `width`×`height` image as Y, U and V planes (a decoded JPEG) at (x, y), converted to opaque
+   * RGBA as it is written; returns false when nothing of it is on the screen.
+   */
+  yuv(x: number, y: number, width: number, height: number, planes: YuvPlanes): boolean {
+    const c = this.onScreen(x, y, width, height);
+    if (!c) return false;
+    writeYuv(this.words, this.w, x, y, c, planes);
     return true;
   }
 

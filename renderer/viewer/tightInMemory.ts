@@ -5,8 +5,9 @@
  * page, where most of what changes has more colours than Tight's palettes hold, that loop and its
  * garbage were the viewer's largest JavaScript cost per frame (bench/RESULTS.md, Firefox scroll).
  *
- * Anything else — a rectangle while noVNC's render queue waits for an image, one too small to be
- * compressed — goes through noVNC's own code. Pinned to noVNC 1.7 (package.json), like the other
+ * Behind a JPEG still decoding (jpegInMemory.ts) a rectangle waits in noVNC's render queue, as
+ * RGBA converted once here (noVNC's own path converts byte by byte, then copies it again to queue
+ * it). One too small to be compressed goes through noVNC's own code. Pinned to noVNC 1.7 (package.json), like the other
  * wrappers of its internals here.
  */
 import type RFB from '@novnc/novnc';
@@ -28,6 +29,7 @@ interface TightDecoderInternals {
 }
 interface DisplayInternals {
   _renderQ: unknown[];
+  _renderQPush(action: { type: 'blit'; data: Uint8Array; x: number; y: number; width: number; height: number }): void;
   _damage(x: number, y: number, w: number, h: number): void;
 }
 
@@ -47,15 +49,31 @@ export function decodeTightInMemory(rfb: RFB, fb: MemoryFramebuffer): void {
   tight._copyFilter = (streamId, x, y, width, height, sock, display, depth) => {
     const size = width * height * 3;
     const shown = display as DisplayInternals;
-    if (size < TIGHT_MIN_TO_COMPRESS || shown._renderQ.length !== 0) return original(streamId, x, y, width, height, sock, display, depth);
+    const queued = shown._renderQ.length !== 0;
+    if (size < TIGHT_MIN_TO_COMPRESS || (queued && typeof shown._renderQPush !== 'function')) return original(streamId, x, y, width, height, sock, display, depth);
     const data = tight._readData(sock);
     if (data === null) return false; // the rest of the rectangle is still on its way
     const zlib = tight._zlibs[streamId]!;
     zlib.setInput(data);
     const rgb = zlib.inflate(size);
     zlib.setInput(null);
+    if (queued) {
+      shown._renderQPush({ type: 'blit', data: rgbToRgba(rgb, width * height), x, y, width, height });
+      return true;
+    }
     fb.rgb(x, y, width, height, rgb);
     shown._damage(x, y, width, height);
     return true;
   };
+}
+
+const littleEndian = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
+
+/** `pixels` pixels of three bytes (r, g, b) as opaque RGBA, in a new array. */
+function rgbToRgba(rgb: Uint8Array, pixels: number): Uint8Array {
+  const rgba = new Uint8Array(pixels * 4);
+  const words = new Uint32Array(rgba.buffer);
+  if (littleEndian) for (let i = 0, from = 0; i < pixels; i++, from += 3) words[i] = (0xff000000 | (rgb[from + 2]! << 16) | (rgb[from + 1]! << 8) | rgb[from]!) >>> 0;
+  else for (let i = 0, from = 0; i < pixels; i++, from += 3) words[i] = ((rgb[from]! << 24) | (rgb[from + 1]! << 16) | (rgb[from + 2]! << 8) | 0xff) >>> 0;
+  return rgba;
 }

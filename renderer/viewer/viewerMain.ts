@@ -48,7 +48,10 @@ function open(url: string): void {
     console.warn(`cage connection ended: ${reason}`);
     tell({ type: 'state', state: 'unreachable' });
   };
-  // What costs the viewer least per frame of a moving page (bench/RESULTS.md, Firefox scroll).
+  // What costs the whole path least per frame of a moving page (bench/RESULTS.md, Firefox scroll):
+  // no JPEG. JPEG at vncviewer's quality, decoded by ImageDecoder while noVNC reads on
+  // (jpegInMemory.ts, renderQueueReadAhead.ts), cut Xvnc's cost a frame by half but cost the
+  // renderer more than that (ffscroll-5); the key-to-glyph benchmark's page still runs it.
   const asked = askForLosslessEncodings(r);
   const framebuffer = drawInMemory(r, undefined, refused);
   decodeTightInMemory(r, framebuffer);
