@@ -19,7 +19,7 @@ import { isSameProcess, type CageRecord } from '../supervisor/cages/cageRecord';
 import { startInCage } from '../supervisor/testing/enterCage';
 import { skipWithReason } from '../supervisor/testing/skipWithReason';
 import { cageShell, testRoot } from '../supervisor/testing/realCage';
-import { runSupervisor, viewerConnects, type SupervisorRun } from '../supervisor/testing/supervisorRun';
+import { recentLines, runSupervisor, viewerConnects, type SupervisorRun } from '../supervisor/testing/supervisorRun';
 import { twoLevelPolicy } from '../supervisor/testing/testPolicy';
 import { waitFor } from '../supervisor/testing/waitFor';
 
@@ -68,7 +68,8 @@ const signal = (pids: number[], sig: NodeJS.Signals) => {
 
 /** The manager started as the unit does; resolves at its part's "ready" line, with the part's browser host. */
 async function runManager(argv: string[]): Promise<SupervisorRun> {
-  const child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'ignore'], env: { ...process.env, CLOISON_LOG_LEVEL: 'warn' } });
+  const child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, CLOISON_LOG_LEVEL: 'warn' } });
+  const recentLog = recentLines(child.stderr);
   const origin = await new Promise<string>((resolve, reject) => {
     let origin = '';
     createInterface({ input: child.stdout! }).on('line', (line) => {
@@ -78,9 +79,9 @@ async function runManager(argv: string[]): Promise<SupervisorRun> {
       if (said.listening && said.rpcSocket) origin = said.origin ?? '';
       if (said.ready) resolve(origin);
     });
-    child.once('exit', (code) => reject(new Error(`the cage manager exited ${code}`)));
+    child.once('exit', (code) => reject(new Error(`the cage manager exited ${code}; its last lines:\n${recentLog()}`)));
   });
-  return { child, origin };
+  return { child, origin, recentLog };
 }
 
 describe('the packaged unit restarted', () => {

@@ -49,13 +49,15 @@ describe('a supervisor killed with SIGKILL and started again', () => {
   const stateDir = join(root, 'state');
   writeFileSync(join(root, 'p.yaml'), POLICY);
   let current: ChildProcess | null = null;
+  let currentLog = () => '';
 
   const startSupervisor = async () => {
     const run = await runSupervisor(join(root, 'p.yaml'), stateDir, runDir);
     current = run.child;
+    currentLog = run.recentLog;
     return run;
   };
-  const viewerConnects = (origin: string, level: string) => viewerConnectsAt(runDir, origin, level);
+  const viewerConnects = (origin: string, level: string) => viewerConnectsAt(runDir, origin, level, 60_000, () => currentLog());
 
   const recordOf = (level: string) => JSON.parse(readFileSync(join(runDir, 'cages', level, 'cage.json'), 'utf8')) as CageRecord;
   const journal = () => readFileSync(join(stateDir, 'audit.jsonl'), 'utf8');

@@ -5,6 +5,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import type { Readable } from 'node:stream';
 import { handshake, wsLink } from './rfbViewer';
 import { rpcClient } from './rpcClient';
 import { isManagerOwnLine, supervisorCommand } from './splitSupervisor';
@@ -13,6 +14,20 @@ export interface SupervisorRun {
   child: ChildProcess;
   /** The browser host's origin (its gateway). */
   origin: string;
+  /** Its last lines on stderr (warnings and errors): what a failing test prints. */
+  recentLog: () => string;
+}
+
+const KEPT_LOG_LINES = 40;
+
+/** The last lines read from `stream`, kept as they come (a test's supervisor logs warnings and errors there). */
+export function recentLines(stream: Readable): () => string {
+  const kept: string[] = [];
+  createInterface({ input: stream }).on('line', (line) => {
+    kept.push(line.slice(0, 400));
+    if (kept.length > KEPT_LOG_LINES) kept.shift();
+  });
+  return () => kept.join('\n');
 }
 
 /**
@@ -25,9 +40,10 @@ export async function runSupervisor(policyFile: string, stateDir: string, runDir
   // `prefix` runs it the way a service manager would (a mount namespace, a control group of its own).
   const argv = [...(how.prefix ?? []), process.execPath, command.script, '--policy', policyFile, ...command.folders, '--browser-shell', '--port', '0', ...(how.extraArgs ?? [])];
   const child = spawn(argv[0]!, argv.slice(1), {
-    stdio: ['ignore', 'pipe', 'ignore'],
+    stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, CLOISON_LOG_LEVEL: 'warn' },
   });
+  const recentLog = recentLines(child.stderr!);
   const origin = await new Promise<string>((resolve, reject) => {
     let origin = '';
     createInterface({ input: child.stdout! }).on('line', (line) => {
@@ -37,22 +53,24 @@ export async function runSupervisor(policyFile: string, stateDir: string, runDir
       if (said.listening) origin = said.origin;
       if (said.ready) resolve(origin);
     });
-    child.once('exit', (code) => reject(new Error(`supervisor exited ${code}`)));
+    child.once('exit', (code) => reject(new Error(`supervisor exited ${code}; its last lines:\n${recentLog()}`)));
   });
-  return { child, origin };
+  return { child, origin, recentLog };
 }
 
 /**
  * A viewer of `level` through the gateway: a ticket from the shell socket, then past ServerInit.
  * Tried again while the gateway is busy warming up (a ticket lives 10 s; the warm-up may take more).
+ * `recentLog` (the run's) is added to a failure's message.
  */
-export async function viewerConnects(runDir: string, origin: string, level: string, timeoutMs = 60_000): Promise<void> {
+export async function viewerConnects(runDir: string, origin: string, level: string, timeoutMs = 60_000, recentLog?: () => string): Promise<void> {
+  const withLog = (err: Error) => (recentLog ? new Error(`${err.message}; the supervisor's last lines:\n${recentLog()}`) : err);
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const rpc = await rpcClient(join(runDir, 'supervisor.sock'));
     const ticket = await rpc.call('vnc.ticket', { level });
     rpc.close();
-    if (!ticket.ok) throw new Error(`no ticket for ${level}: ${ticket.error?.message}`);
+    if (!ticket.ok) throw withLog(new Error(`no ticket for ${level}: ${ticket.error?.message}`));
     try {
       const link = await wsLink(`${origin.replace('http', 'ws')}/vnc?level=${level}&ticket=${(ticket.result as { ticket: string }).ticket}`, false, origin);
       try {
@@ -66,7 +84,7 @@ export async function viewerConnects(runDir: string, origin: string, level: stri
         link.close();
       }
     } catch (err) {
-      if (Date.now() > deadline) throw err;
+      if (Date.now() > deadline) throw withLog(err as Error);
     }
   }
 }
