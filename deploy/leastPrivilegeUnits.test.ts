@@ -71,7 +71,12 @@ describe('least-privilege units', () => {
   });
 
   it('the cage manager\'s unit gives its part the packaged supervisor unit\'s shell settings, and the manager accepts them', () => {
-    const flags = (unit: string) => new Map(settings(unit, 'ExecStart')[0]!.split(' ').flatMap((word, i, all) => (word.startsWith('--') && !word.startsWith('--max-') ? [[word, all[i + 1]?.startsWith('--') ? true : all[i + 1]] as const] : [])));
+    // The program's own flags: what follows its script (node's own flags come before it).
+    const programWords = (unit: string) => {
+      const words = settings(unit, 'ExecStart')[0]!.split(' ');
+      return words.slice(words.findIndex((w) => w.endsWith('.js')) + 1);
+    };
+    const flags = (unit: string) => new Map(programWords(unit).flatMap((word, i, all) => (word.startsWith('--') ? [[word, all[i + 1]?.startsWith('--') ? true : all[i + 1]] as const] : [])));
     const supervisor = flags('deploy/systemd/cloison-supervisor.service');
     const manager = flags('deploy/systemd/cloison-cage-manager.service');
     // What the kiosk's shell and Electron reach, and who may use the sockets: the same after the switch.

@@ -28,6 +28,7 @@ const ENGLISH_ONLY: Record<string, string> = {
   'cageManager/trainingDocumentExecutor.ts': 'the root cage manager\'s answers to the unprivileged part (its state: starting, mounting, not running; its own faults): a protocol between Cloison\'s own parts, turned into a user\'s words by the part from the code',
   'cageManager/trainingSpoofExecutor.ts': 'the root cage manager\'s answers to the unprivileged part (its state: starting, mounting, not running; its own faults): a protocol between Cloison\'s own parts, turned into a user\'s words by the part from the code',
   'cageManager/xHelperRunExecutor.ts': 'the root cage manager\'s answers to the unprivileged part (its state: starting, mounting, not running; its own faults): a protocol between Cloison\'s own parts, turned into a user\'s words by the part from the code',
+  'cageManager/xScreenSizeExecutor.ts': 'the root cage manager\'s answers to the unprivileged part (its state: starting, mounting, not running; its own faults): a protocol between Cloison\'s own parts, turned into a user\'s words by the part from the code',
   'cageManager/remoteCageDriver.ts': 'the unprivileged part\'s cage driver: its errors reach a person through the cage\'s status detail, which words a technical detail in French (cages/cageDetailText.ts)',
   'cageManager/vncSocketExecutor.ts': 'a socket asked of the cage manager by the gateway: the viewer sees the code\'s meaning (cage unavailable)',
   'gateway/ticketRegistry.ts': 'VNC tickets: the viewer reconnects with a new one, no person reads these',
