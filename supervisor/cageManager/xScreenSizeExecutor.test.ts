@@ -7,67 +7,40 @@
  * journaled, the screen as it was — and so are a 1x1 screen and a resize of a level whose geometry
  * the policy fixes.
  */
-import { chmodSync, readFileSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FileAuditJournal } from '../audit/auditJournal';
-import { parsePolicy } from '../policy/policyLoader';
-import { createPamTestUser, type PamTestUser } from '../testing/pamTestUser';
+import { serveManagerToCloison, type ServedManager } from '../testing/managerServedToCloison';
 import { sendFramesAs } from '../testing/rawFramesAs';
 import { startRealCage, testRoot, type RealCage } from '../testing/realCage';
 import { TEST_HOME_LIMIT, twoLevelPolicy } from '../testing/testPolicy';
-import { CageManagerServer, REFUSED_KIND } from './cageManagerServer';
 import { xScreenSizeExecutor } from './xScreenSizeExecutor';
 
-let root: string;
-let journal: FileAuditJournal;
-let cloison: PamTestUser;
-let server: CageManagerServer;
-let socketPath: string;
+let manager: ServedManager;
 let cage: RealCage;
 const remembered: Array<{ level: string; width: number; height: number }> = [];
 
 beforeAll(async () => {
-  root = testRoot('cloison-xss-');
-  chmodSync(root, 0o711);
+  const root = testRoot('cloison-xss-');
   cage = await startRealCage({ level: 'low', root, geometry: '640x480' });
-  cloison = createPamTestUser();
-  journal = new FileAuditJournal(join(root, 'journal.jsonl'));
-  socketPath = join(root, 'manager.sock');
   const lowCage = `{ driver: bwrap, network: none, geometry: auto, maxGeometry: 1024x768, apps: [], limits: { ${TEST_HOME_LIMIT} } }`;
-  const policyText = twoLevelPolicy({ low: lowCage, high: `{ driver: bwrap, network: none, geometry: 640x480, apps: [], limits: { ${TEST_HOME_LIMIT} } }` });
-  const policy = () => parsePolicy(policyText, 'p.yaml');
-  server = new CageManagerServer({
-    socketPath,
-    peerUid: cloison.uid,
-    peerGid: cloison.gid,
-    journal,
-    authorization: { policy, stateDir: join(root, 'state'), runDir: join(root, 'run'), trainingKeysDir: join(root, 'training'), workstationUser: null },
+  manager = await serveManagerToCloison({
+    root,
+    policy: twoLevelPolicy({ low: lowCage, high: `{ driver: bwrap, network: none, geometry: 640x480, apps: [], limits: { ${TEST_HOME_LIMIT} } }` }),
     // high's folder is low's running cage too: a level the policy fixes must be refused before any folder is looked at.
-    executors: { 'xhelper.screenSize': xScreenSizeExecutor({ policy, x11Dir: (level) => (level === 'low' || level === 'high' ? cage.driver.x11Dir : null), set: (level, size) => remembered.push({ level, ...size }) }) },
+    executors: ({ policy }) => ({ 'xhelper.screenSize': xScreenSizeExecutor({ policy, x11Dir: (level) => (level === 'low' || level === 'high' ? cage.driver.x11Dir : null), set: (level, size) => remembered.push({ level, ...size }) }) }),
   });
-  await server.listen();
 }, 60_000);
 
 afterAll(async () => {
-  await server?.close();
-  journal?.close();
-  await cage?.stop();
-  cloison?.remove();
-  rmSync(root, { recursive: true, force: true });
+  await manager?.close(() => cage?.stop());
 });
-
-function refusals(): Array<Record<string, unknown>> {
-  return readFileSync(journal.path, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l)).filter((r) => r.kind === REFUSED_KIND);
-}
 
 type Outcome = { reply: { ok: boolean; result?: unknown; error?: { code: string; message: string } }; journaled: Array<Record<string, unknown>> };
 
 async function ask(request: Record<string, unknown>): Promise<Outcome> {
-  const seen = refusals().length;
-  const outcome = await sendFramesAs(cloison, socketPath, [{ json: { id: 7, request: { op: 'xhelper.screenSize', level: 'low', ...request } } }]);
+  const seen = manager.refusals().length;
+  const outcome = await sendFramesAs(manager.cloison, manager.socketPath, [{ json: { id: 7, request: { op: 'xhelper.screenSize', level: 'low', ...request } } }]);
   expect(outcome.replies).toHaveLength(1);
-  return { reply: outcome.replies[0] as never, journaled: refusals().slice(seen) };
+  return { reply: outcome.replies[0] as never, journaled: manager.refusals().slice(seen) };
 }
 
 /** The cage's screen size as its own X server says. */
@@ -104,7 +77,7 @@ describe('xhelper.screenSize', () => {
       expect(outcome.reply.ok).toBe(false);
       expect(outcome.reply.error!.message).toMatch(reason);
       expect(outcome.journaled).toHaveLength(1);
-      expect(outcome.journaled[0]).toMatchObject({ actor: 'cloison', peerUid: cloison.uid });
+      expect(outcome.journaled[0]).toMatchObject({ actor: 'cloison', peerUid: manager.cloison.uid });
       expect(String(outcome.journaled[0]!.reason)).toMatch(reason);
     }
     expect(await screenSize()).toBe('900x700');
