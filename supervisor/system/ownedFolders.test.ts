@@ -66,16 +66,25 @@ describe.skipIf(missing.length > 0)('removing a card proxy\'s own folders', () =
     expect(existsSync(asideOf(folder))).toBe(false);
   });
 
-  it('leaves a folder its owner cannot empty (another uid\'s file in it) under a name of its own, and says where', async () => {
-    const folder = levelWith('foreign', OLD_UID);
+  /** A file of root's in a folder of root's inside `folder`: its owner cannot delete it. */
+  const putForeignFile = (folder: string) => {
     mkdirSync(join(folder, 'r'), { mode: 0o755 });
     writeFileSync(join(folder, 'r', 'f'), 'root\'s\n');
-    const left = await removeOwnedFolders([folder]);
+  };
+  /** `folder` gone, its content kept under one name of its own, nothing at the aside name. */
+  const expectLeftAside = (left: string[], folder: string) => {
     expect(left).toHaveLength(1);
     expect(left[0]).toMatch(/\/\.proxy\.left-[0-9a-f]{12}$/);
     expect(existsSync(join(left[0]!, 'r', 'f'))).toBe(true);
     expect(existsSync(folder)).toBe(false);
     expect(existsSync(asideOf(folder))).toBe(false);
+  };
+
+  it('leaves a folder its owner cannot empty (another uid\'s file in it) under a name of its own, and says where', async () => {
+    const folder = levelWith('foreign', OLD_UID);
+    putForeignFile(folder);
+    const left = await removeOwnedFolders([folder]);
+    expectLeftAside(left, folder);
     // The next removal does not take it again: a new folder of the same name goes as usual.
     mkdirSync(folder, { mode: 0o700 });
     chownSync(folder, OLD_UID, OLD_UID);
@@ -85,17 +94,12 @@ describe.skipIf(missing.length > 0)('removing a card proxy\'s own folders', () =
 
   it('leaves an earlier removal\'s leftover it cannot empty under a name of its own, once, and removes the new folder', async () => {
     const folder = levelWith('earlierForeign', OLD_UID);
-    mkdirSync(join(folder, 'r'), { mode: 0o755 });
-    writeFileSync(join(folder, 'r', 'f'), 'root\'s\n');
+    putForeignFile(folder);
     renameSync(folder, asideOf(folder));
     mkdirSync(folder, { mode: 0o700 });
     chownSync(folder, OLD_UID, OLD_UID);
     const left = await removeOwnedFolders([folder]);
-    expect(left).toHaveLength(1);
-    expect(left[0]).toMatch(/\/\.proxy\.left-[0-9a-f]{12}$/);
-    expect(existsSync(join(left[0]!, 'r', 'f'))).toBe(true);
-    expect(existsSync(folder)).toBe(false);
-    expect(existsSync(asideOf(folder))).toBe(false);
+    expectLeftAside(left, folder);
   });
 
   it('empties as the folder\'s own gid, not the gid numbered as its uid', async () => {
