@@ -1,11 +1,18 @@
 /**
- * Memory with the default applications open: `npm start` exactly as a user runs it (split, its
+ * Memory of the trusted side against the cages': `npm start` exactly as a user runs it (split, its
  * default; BENCH_SINGLE=1 for the root supervisor alone), its own Chromium sandboxed as the shell's
- * user (lib/productSession.ts), with the default policy (Firefox ESR in low, LibreOffice Writer
- * in high, both autostarted; 256 MiB homes), once both applications have painted in their cages,
- * each level has been shown once (Ctrl+Alt+PageDown typed on the display), both applications'
- * windows are mapped and the cages' memory has been steady for a few seconds (lib/cagesSettled.ts:
- * a first paint is not an application done loading). Summed by side:
+ * user (lib/productSession.ts), with the default policy (256 MiB homes). Two readings in one run,
+ * both printed and both in the result, the trusted side read the same way (lib/sideMemory.ts):
+ *   autostarted: once the autostarted applications (Firefox ESR in low, LibreOffice Writer in high)
+ *            have painted, each level has been shown once (Ctrl+Alt+PageDown typed on the
+ *            display), their windows are mapped and the cages' memory has been steady for a few
+ *            seconds (lib/cagesSettled.ts: a first paint is not an application done loading);
+ *   defaultsOpen: the issue's reading, "with the default applications open" — then every other
+ *            application of the default policy started as the trusted launcher starts it
+ *            (`apps.launch`, lib/defaultApps.ts: low's PDF viewer, file manager, terminal and
+ *            editor; high's Calc and the same four), each level shown again as the launcher does
+ *            after a start, every window of the eleven mapped in its cage and the cages steady again.
+ * Summed by side:
  *   trusted: npm start (start.mjs), every Node process under it outside the cages — split (the
  *            default), the root cage manager, its `cloison` part and that part's browser and sound
  *            parts; --single, the root supervisor and its parts — any card proxy, and the shell's
@@ -30,78 +37,47 @@
  * a minute later when another session's did. Private dirty pages (the heaps, what each process
  * wrote itself) do not move with the neighbours: they are the figure to compare two runs by.
  */
-import { readFileSync, readlinkSync, rmSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { testRoot } from '../supervisor/testing/realCage';
 import { processes } from './lib/processCpu';
 import { loadavg } from 'node:os';
-import { openProductSession, productPathMissing } from './lib/productSession';
+import { openProductSession, productPathMissing, type ProductSession } from './lib/productSession';
 import { benchPolicy, cageX11Dir } from './lib/shellSession';
 import { fmt } from './lib/stats';
-import { cagesSettled, STEADY_MIB, STEADY_MS, type AppWindows } from './lib/cagesSettled';
+import { cagesSettled, STEADY_MIB, STEADY_MS, type Settled } from './lib/cagesSettled';
+import { DEFAULT_APPS, launchDefaultApps, shellRpcSocket, windowsOf } from './lib/defaultApps';
+import { descendants, memoryOf, pidNamespace, processName, readSides, trustedShare, type SessionRoots, type SidesReading } from './lib/sideMemory';
 
-/** The default policy's autostarted applications, by the WM_CLASS of the window each maps. */
-const DEFAULT_APP_WINDOWS: AppWindows = { low: 'firefox', high: 'libreoffice-writer' };
 /** How long the cages may take to stop growing once the windows are mapped before the run is read anyway (said). */
 const STEADY_LIMIT_MS = 150_000;
 
-type Side = 'trusted' | 'helpers' | 'cages';
+/** The program each default application leaves running in its cage (LibreOffice's Calc joins Writer's soffice.bin). */
+const PROGRAM_OF: Record<string, string> = { firefox: 'firefox-esr', writer: 'soffice.bin', calc: 'soffice.bin', pdf: 'mupdf-gl', files: 'pcmanfm', terminal: 'xterm', editor: 'mousepad' };
 
-export interface AppsMemoryResult {
-  /** MiB by side, proportional (the goal's measure). */
-  pssMiB: Record<Side, number>;
-  /** MiB by side, resident (shared pages counted in each process). */
-  rssMiB: Record<Side, number>;
-  /** MiB by side, private to each process (USS). */
-  ussMiB: Record<Side, number>;
-  /** MiB by side, written by each process alone (Private_Dirty: the same whatever else runs). */
-  dirtyMiB: Record<Side, number>;
-  /** MiB by side, PSS without files' pages (Pss_Anon + Pss_Shmem): heaps, and shared memory such as a canvas's frames between a renderer and the GPU process, split among their sharers; no program's code. */
-  ownPssMiB: Record<Side, number>;
-  /** PSS, RSS, USS, private dirty and own PSS MiB of each process, by side: "name (pid)". */
-  processes: Record<Side, Record<string, Memory>>;
-  load: number;
+export interface AppsMemoryReading extends SidesReading {
+  /** What was open: the applications, "level/id". */
+  open: string[];
   /** ms after npm start's spawn the figures were read at; the cages' steadiness (null: not steady within the limit, read anyway). */
   readAtMs: number;
   cagesSteadyMs: number | null;
+  /** The load average (1 min) when read. */
+  load: number;
+  /** Each cage's programs (one pid namespace each), by the level whose autostarted application runs there. */
+  cagePrograms: Record<string, string[]>;
+  /** Applications that should run and whose program no cage process runs (empty: every one found). */
+  missingPrograms: string[];
 }
 
-interface Memory {
-  pss: number;
-  rss: number;
-  uss: number;
-  dirty: number;
-  own: number;
-}
-
-/** A process's proportional, resident, unique and private dirty sizes in MiB (0 when it is gone). */
-function memoryOf(pid: number): Memory {
-  try {
-    const text = readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8');
-    const kib = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(text)?.[1] ?? 0);
-    return { pss: kib('Pss') / 1024, rss: kib('Rss') / 1024, uss: (kib('Private_Clean') + kib('Private_Dirty')) / 1024, dirty: kib('Private_Dirty') / 1024, own: (kib('Pss_Anon') + kib('Pss_Shmem')) / 1024 };
-  } catch {
-    return { pss: 0, rss: 0, uss: 0, dirty: 0, own: 0 };
-  }
-}
-
-/** A process's name in the listing: a Node process by its script (cageManager.js, cloisonPart.js…). */
-function processName(cmd: string): string {
-  const argv = cmd.trim().split(' ');
-  const program = argv[0]!.replace(/^.*\//, '');
-  if (program !== 'node') return program;
-  const script = argv.slice(1).find((a) => /\.(c|m)?js$/.test(a));
-  return script ? `node ${script.replace(/^.*\//, '')}` : program;
-}
-
-/** A card proxy (Caml Crush's server or p11-kit's), on the trusted side though no Node. */
-function isCardProxy(cmd: string): boolean {
-  return /(^|\/)(pkcs11proxyd|p11-kit)$/.test(cmd.trim().split(' ')[0]!);
-}
-
-/** A Chromium renderer's client id, to tell the shell's page from the viewers' in the listing. */
-function rendererId(cmd: string): string {
-  const id = /--renderer-client-id=(\d+)/.exec(cmd)?.[1];
-  return id ? ` #${id}` : '';
+export interface AppsMemoryResult {
+  /** The autostarted applications only (the reading before this run's second). */
+  autostarted: AppsMemoryReading;
+  /** Every default application open: the issue's reading, the one its goal is judged on. */
+  defaultsOpen: AppsMemoryReading;
+  /** The launcher's answers: "level/id" → pid. */
+  launched: Record<string, number>;
+  load: number;
+  /** The Node parts' own CPU seconds since their start, read at the end. */
+  nodePartsCpuS: Record<string, number>;
 }
 
 /** A process's own CPU seconds (user + system), not its children's; 0 when it is gone. */
@@ -115,24 +91,51 @@ function ownCpuSeconds(pid: number): number {
   }
 }
 
-function pidNamespace(pid: number | 'self'): string | null {
-  try {
-    return readlinkSync(`/proc/${pid}/ns/pid`);
-  } catch {
-    return null;
+/** Each cage's distinct programs, keyed by the level whose autostarted application's program runs in it. */
+function cagePrograms(rootPart: number): Record<string, string[]> {
+  const host = pidNamespace('self');
+  const byNamespace = new Map<string, Set<string>>();
+  for (const p of descendants(rootPart, processes())) {
+    const ns = pidNamespace(p.pid);
+    if (ns === null || ns === host) continue;
+    if (!byNamespace.has(ns)) byNamespace.set(ns, new Set());
+    byNamespace.get(ns)!.add(processName(p.cmd));
   }
-}
-
-function descendants(root: number, all: ReturnType<typeof processes>): ReturnType<typeof processes> {
-  const out: ReturnType<typeof processes> = [];
-  const stack = [root];
-  while (stack.length) {
-    const pid = stack.pop()!;
-    const p = all.find((q) => q.pid === pid);
-    if (p) out.push(p);
-    for (const q of all) if (q.ppid === pid) stack.push(q.pid);
+  const out: Record<string, string[]> = {};
+  for (const [ns, programs] of byNamespace) {
+    const level = DEFAULT_APPS.find((a) => a.autostart && programs.has(PROGRAM_OF[a.id]!))?.level ?? `namespace ${ns}`;
+    out[level] = [...programs].sort();
   }
   return out;
+}
+
+/** Waits for `open`'s windows and the cages' steadiness, then reads every side; logs the reading. */
+async function reading(label: string, open: typeof DEFAULT_APPS, session: ProductSession, roots: SessionRoots, root: string, log: (s: string) => void): Promise<AppsMemoryReading> {
+  const host = pidNamespace('self');
+  const cagesDirty = () => descendants(roots.rootPart, processes()).filter((p) => pidNamespace(p.pid) !== host).reduce((sum, p) => sum + memoryOf(p.pid).dirty, 0);
+  const settled: Settled = await cagesSettled(windowsOf(open), (level) => cageX11Dir(root, level), cagesDirty, STEADY_LIMIT_MS);
+  const since = Date.now() - session.t0;
+  const sides = readSides(roots);
+  const programs = cagePrograms(roots.rootPart);
+  const missingPrograms = open.filter((a) => !programs[a.level]?.includes(PROGRAM_OF[a.id]!)).map((a) => `${a.level}/${a.id} (${PROGRAM_OF[a.id]})`);
+  const r: AppsMemoryReading = { ...sides, open: open.map((a) => `${a.level}/${a.id}`), readAtMs: since, cagesSteadyMs: settled.steadyMs, load: loadavg()[0]!, cagePrograms: programs, missingPrograms };
+  log(`  [${label}] open: ${r.open.join(', ')}; windows mapped in their cages (${open.map((a) => `${a.level}/${a.id} ${JSON.stringify(a.window)}`).join(', ')}) ${settled.mappedMs} ms after the wait began`);
+  log(
+    `  [${label}] the cages' private dirty ${settled.steadyMs === null ? `NOT steady within ${STEADY_LIMIT_MS / 1000} s` : `steady (within ${STEADY_MIB} MiB or 1 % over ${STEADY_MS / 1000} s) ${settled.steadyMs} ms after the wait began`}, read at ${since} ms, load ${fmt(r.load, 1)}; ` +
+      `its samples (MiB, one a second): ${settled.samples.map((m) => fmt(m, 0)).join(' ')}`,
+  );
+  log(`  [${label}] the cages' programs: ${Object.entries(programs).map(([level, list]) => `${level}: ${list.join(' ')}`).join('; ')}${missingPrograms.length ? `; NOT RUNNING in its cage: ${missingPrograms.join(', ')}` : '; every open application\'s program runs in its level\'s cage'}`);
+  for (const [name, by] of [['PSS', r.pssMiB], ['RSS', r.rssMiB], ['USS', r.ussMiB], ['private dirty', r.dirtyMiB], ['PSS without files (anon + shared memory)', r.ownPssMiB]] as const) {
+    const total = by.trusted + by.helpers + by.cages;
+    const share = trustedShare(by);
+    log(`  [${label}] ${name}: trusted side ${fmt(by.trusted, 0)} MiB (npm start, the Node parts, the shell), helpers ${fmt(by.helpers, 0)} MiB, cages ${fmt(by.cages, 0)} MiB; total ${fmt(total, 0)} MiB`);
+    log(`  [${label}] ${name} trusted / total: ${fmt((100 * by.trusted) / total, 1)} % without the helpers, ${fmt(100 * share, 1)} % with them (goal ≤ 25 %${name === 'PSS' ? `: ${share <= 0.25 ? 'met' : 'not met'}, ${fmt(share / 0.25, 2)}× the goal` : ', judged on PSS'})`);
+  }
+  for (const side of ['trusted', 'helpers', 'cages'] as const) {
+    const list = Object.entries(r.processes[side]).sort((a, b) => b[1].pss - a[1].pss);
+    log(`    [${label}] ${side} (PSS/RSS/USS/private dirty/PSS without files MiB): ${list.map(([name, m]) => `${name} ${fmt(m.pss, 0)}/${fmt(m.rss, 0)}/${fmt(m.uss, 0)}/${fmt(m.dirty, 0)}/${fmt(m.own, 0)}`).join(', ')}`);
+  }
+  return r;
 }
 
 export async function runAppsMemoryBench(log: (s: string) => void): Promise<AppsMemoryResult> {
@@ -149,59 +152,33 @@ export async function runAppsMemoryBench(log: (s: string) => void): Promise<Apps
       const high = await session.switchTo('high');
       await new Promise((r) => setTimeout(r, 3000));
       const low = await session.switchTo('low');
-      const host = pidNamespace('self');
+      log(`  load ${fmt(load, 1)} at the start; applications painted in their cages: ${Object.entries(painted).map(([k, v]) => `${k} ${v} ms`).join(', ')}; shown: high at ${high} ms, low again at ${low} ms`);
       const started = processes();
       // npm start's root part: the cage manager (split, the default) or the root supervisor (--single).
       const rootPart = started.find((p) => p.ppid === session.start.pid && /supervisor\/(cageManager|main)\.js/.test(p.cmd));
       const shell = started.find((p) => p.ppid === session.start.pid && p.cmd.includes('chromium'));
       if (!rootPart || !shell) throw new Error('the root part (cage manager or supervisor) or the shell\'s Chromium was not found among npm start\'s processes');
-      // The cages' processes: the root part's descendants in a pid namespace other than the host's.
-      const inCages = (all: ReturnType<typeof processes>) => descendants(rootPart.pid, all).filter((p) => pidNamespace(p.pid) !== host);
-      const cagesDirty = () => inCages(processes()).reduce((sum, p) => sum + memoryOf(p.pid).dirty, 0);
-      const settled = await cagesSettled(DEFAULT_APP_WINDOWS, (level) => cageX11Dir(root, level), cagesDirty, STEADY_LIMIT_MS);
-      const since = Date.now() - session.t0;
-      log(
-        `  load ${fmt(load, 1)} at the start, ${fmt(loadavg()[0]!, 1)} now; applications painted in their cages: ${Object.entries(painted).map(([k, v]) => `${k} ${v} ms`).join(', ')}; shown: high at ${high} ms, low again at ${low} ms; ` +
-          `windows mapped ${settled.mappedMs} ms later; the cages' private dirty ${settled.steadyMs === null ? `NOT steady within ${STEADY_LIMIT_MS / 1000} s` : `steady (within ${STEADY_MIB} MiB or 1 % over ${STEADY_MS / 1000} s) ${settled.steadyMs} ms later`}, read at ${since} ms; ` +
-          `its samples (MiB, one a second): ${settled.samples.map((m) => fmt(m, 0)).join(' ')}`,
-      );
+      const roots: SessionRoots = { start: session.start.pid!, rootPart: rootPart.pid, shell: shell.pid };
+      const autostarted = await reading('autostarted', DEFAULT_APPS.filter((a) => a.autostart), session, roots, root, log);
+      // The rest of the default applications, started as the launcher starts them; the launcher
+      // then shows the level (AppLauncher.tsx), so each level is shown again, low last as before.
+      const launched = await launchDefaultApps(shellRpcSocket(root));
+      log(`  launched through apps.launch (the launcher's RPC), pid answered: ${Object.entries(launched).map(([k, v]) => `${k} ${v}`).join(', ')}`);
+      await session.switchTo('high');
+      await new Promise((r) => setTimeout(r, 3000));
+      await session.switchTo('low');
+      const defaultsOpen = await reading('default applications open', DEFAULT_APPS, session, roots, root, log);
       const all = processes();
-      const zero = () => ({ trusted: 0, helpers: 0, cages: 0 });
-      const result: AppsMemoryResult = { pssMiB: zero(), rssMiB: zero(), ussMiB: zero(), dirtyMiB: zero(), ownPssMiB: zero(), processes: { trusted: {}, helpers: {}, cages: {} }, load, readAtMs: since, cagesSteadyMs: settled.steadyMs };
-      const add = (side: Side, p: { pid: number; cmd: string }) => {
-        const m = memoryOf(p.pid);
-        const type = /--type=(\S+)/.exec(p.cmd)?.[1];
-        result.processes[side][`${processName(p.cmd)}${type ? ` ${type}` : ''}${type === 'renderer' ? rendererId(p.cmd) : ''} (${p.pid})`] = m;
-        result.pssMiB[side] += m.pss;
-        result.rssMiB[side] += m.rss;
-        result.ussMiB[side] += m.uss;
-        result.dirtyMiB[side] += m.dirty;
-        result.ownPssMiB[side] += m.own;
-      };
-      add('trusted', all.find((p) => p.pid === session.start.pid)!); // npm start itself (start.mjs)
-      for (const p of descendants(shell.pid, all)) add('trusted', p);
-      // Under the root part: its Node processes (itself, the cloison part, the browser and sound
-      // parts) and card proxies are trusted; other host processes helpers; a cage's, the cages'.
-      for (const p of descendants(rootPart.pid, all)) {
-        if (pidNamespace(p.pid) !== host) add('cages', p);
-        else add(processName(p.cmd).startsWith('node') || isCardProxy(p.cmd) ? 'trusted' : 'helpers', p);
-      }
-      log(`  ${rootPart.cmd.includes('cageManager.js') ? 'split (the cage manager and its cloison part)' : 'single (the root supervisor)'}: ${Object.keys(result.processes.trusted).filter((n) => n.startsWith('node')).join(', ')}`);
+      log(`  ${rootPart.cmd.includes('cageManager.js') ? 'split (the cage manager and its cloison part)' : 'single (the root supervisor)'}: ${Object.keys(defaultsOpen.processes.trusted).filter((n) => n.startsWith('node')).join(', ')}`);
       // What the Node parts' V8 flags cost in CPU over the same start (their own, not their children's).
-      const nodeParts = [session.start.pid!, ...descendants(rootPart.pid, all).filter((p) => pidNamespace(p.pid) === host && processName(p.cmd).startsWith('node')).map((p) => p.pid)];
-      log(`  the Node parts' own CPU since their start (s): ${nodeParts.map((pid) => `${processName(all.find((p) => p.pid === pid)!.cmd)} ${fmt(ownCpuSeconds(pid), 2)}`).join(', ')}`);
-      for (const [name, by] of [['PSS', result.pssMiB], ['RSS', result.rssMiB], ['USS', result.ussMiB], ['private dirty', result.dirtyMiB], ['PSS without files (anon + shared memory)', result.ownPssMiB]] as const) {
-        const { trusted, helpers, cages } = by;
-        const total = trusted + helpers + cages;
-        const share = (trusted + helpers) / total;
-        log(`  ${name}: trusted side ${fmt(trusted, 0)} MiB (npm start, the Node parts, the shell), helpers ${fmt(helpers, 0)} MiB, cages ${fmt(cages, 0)} MiB; total ${fmt(total, 0)} MiB`);
-        log(`  ${name} trusted / total: ${fmt((100 * trusted) / total, 1)} % without the helpers, ${fmt(100 * share, 1)} % with them (goal ≤ 25 %${name === 'PSS' ? `: ${share <= 0.25 ? 'met' : 'not met'}, ${fmt(share / 0.25, 2)}× the goal` : ', judged on PSS'})`);
+      const nodeParts = [session.start.pid!, ...descendants(rootPart.pid, all).filter((p) => pidNamespace(p.pid) === pidNamespace('self') && processName(p.cmd).startsWith('node')).map((p) => p.pid)];
+      const nodePartsCpuS = Object.fromEntries(nodeParts.map((pid) => [`${processName(all.find((p) => p.pid === pid)!.cmd)} (${pid})`, ownCpuSeconds(pid)]));
+      log(`  the Node parts' own CPU since their start (s): ${Object.entries(nodePartsCpuS).map(([k, v]) => `${k} ${fmt(v, 2)}`).join(', ')}`);
+      for (const [label, r, issue] of [['autostarted applications only', autostarted, false], ['the default applications open', defaultsOpen, true]] as const) {
+        const share = trustedShare(r.pssMiB);
+        log(`  GOAL (${label}${issue ? ': the issue\'s reading' : ': not the issue\'s reading'}): trusted side ${fmt(100 * share, 1)} % of the PSS (${fmt(r.pssMiB.trusted + r.pssMiB.helpers, 0)} of ${fmt(r.pssMiB.trusted + r.pssMiB.helpers + r.pssMiB.cages, 0)} MiB), private dirty ${fmt(100 * trustedShare(r.dirtyMiB), 1)} %: ${share <= 0.25 ? 'met' : 'not met'} (≤ 25 %)`);
       }
-      for (const side of ['trusted', 'helpers', 'cages'] as const) {
-        const list = Object.entries(result.processes[side]).sort((a, b) => b[1].pss - a[1].pss);
-        log(`    ${side} (PSS/RSS/USS/private dirty/PSS without files MiB): ${list.map(([name, m]) => `${name} ${fmt(m.pss, 0)}/${fmt(m.rss, 0)}/${fmt(m.uss, 0)}/${fmt(m.dirty, 0)}/${fmt(m.own, 0)}`).join(', ')}`);
-      }
-      return result;
+      return { autostarted, defaultsOpen, launched, load, nodePartsCpuS };
     } finally {
       await session.close();
     }
