@@ -9,7 +9,7 @@
  *   xvfb-run -a node --import tsx bench/shellHeapProfile.ts
  */
 import { chmodSync, rmSync } from 'node:fs';
-import type { CDPSession, Frame, Page } from 'playwright';
+import type { CDPSession, Frame, Page } from '@playwright/test';
 import { testRoot } from '../supervisor/testing/realCage';
 import { benchPolicy, openShellSession, useNpmStartMode } from './lib/shellSession';
 
