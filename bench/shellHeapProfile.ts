@@ -56,10 +56,11 @@ async function main(): Promise<void> {
   useNpmStartMode();
   const root = testRoot('cloison-bench-heap-');
   chmodSync(root, 0o711);
-  const session = await openShellSession(root, benchPolicy(root), undefined, undefined, true);
+  // BENCH_SUPERVISOR_LOG: a file for npm start's log (at level info), to read why a start failed.
+  const session = await openShellSession(root, benchPolicy(root), undefined, process.env.BENCH_SUPERVISOR_LOG, true);
   try {
     const page: Page = session.page;
-    for (const level of ['low', 'high']) await page.locator(`[data-testid=cage-frame-${level}][data-viewer=connected]`).waitFor({ timeout: 180_000 });
+    for (const level of ['low', 'high']) await page.locator(`[data-testid=cage-frame-${level}][data-viewer=connected]`).waitFor({ state: 'attached', timeout: 180_000 });
     await new Promise((r) => setTimeout(r, 10_000));
     const shell = await page.context().newCDPSession(page);
     console.log(`the shell's page: ${await heapOf(shell)}`);
