@@ -160,11 +160,12 @@ export async function runAppsMemoryBench(log: (s: string) => void): Promise<Apps
       if (!rootPart || !shell) throw new Error('the root part (cage manager or supervisor) or the shell\'s Chromium was not found among npm start\'s processes');
       const roots: SessionRoots = { start: session.start.pid!, rootPart: rootPart.pid, shell: shell.pid };
       const autostarted = await reading('autostarted', DEFAULT_APPS.filter((a) => a.autostart), session, roots, root, log);
-      // The rest of the default applications, started as the launcher starts them; the launcher
-      // then shows the level (AppLauncher.tsx), so each level is shown again, low last as before.
+      // The rest of the default applications, started as the launcher starts them: it shows the
+      // level, then asks (AppLauncher.tsx). The user's keys first (high shown: also input, so the
+      // session's idle lock, which refuses apps.launch, is 3 minutes away), low shown last as before.
+      await session.switchTo('high');
       const launched = await launchDefaultApps(shellRpcSocket(root));
       log(`  launched through apps.launch (the launcher's RPC), pid answered: ${Object.entries(launched).map(([k, v]) => `${k} ${v}`).join(', ')}`);
-      await session.switchTo('high');
       await new Promise((r) => setTimeout(r, 3000));
       await session.switchTo('low');
       const defaultsOpen = await reading('default applications open', DEFAULT_APPS, session, roots, root, log);
