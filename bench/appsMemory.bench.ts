@@ -51,6 +51,9 @@ import { descendants, memoryOf, pidNamespace, processName, readSides, trustedSha
 /** How long the cages may take to stop growing once the windows are mapped before the run is read anyway (said). */
 const STEADY_LIMIT_MS = 150_000;
 
+/** The shell's renderers when both viewers are up: its page's and one per level's viewer (site per process). */
+const EXPECTED_RENDERERS = 3;
+
 /** The program each default application leaves running in its cage (LibreOffice's Calc joins Writer's soffice.bin). */
 const PROGRAM_OF: Record<string, string> = { firefox: 'firefox-esr', writer: 'soffice.bin', calc: 'soffice.bin', pdf: 'mupdf-gl', files: 'pcmanfm', terminal: 'xterm', editor: 'mousepad' };
 
@@ -66,6 +69,8 @@ export interface AppsMemoryReading extends SidesReading {
   cagePrograms: Record<string, string[]>;
   /** Applications that should run and whose program no cage process runs (empty: every one found). */
   missingPrograms: string[];
+  /** The shell's Chromium renderers: its page and one per level's viewer (fewer: a viewer's renderer is gone, the reading is not the shell's whole). */
+  shellRenderers: number;
 }
 
 export interface AppsMemoryResult {
@@ -118,7 +123,9 @@ async function reading(label: string, open: typeof DEFAULT_APPS, session: Produc
   const sides = readSides(roots);
   const programs = cagePrograms(roots.rootPart);
   const missingPrograms = open.filter((a) => !programs[a.level]?.includes(PROGRAM_OF[a.id]!)).map((a) => `${a.level}/${a.id} (${PROGRAM_OF[a.id]})`);
-  const r: AppsMemoryReading = { ...sides, open: open.map((a) => `${a.level}/${a.id}`), readAtMs: since, cagesSteadyMs: settled.steadyMs, load: loadavg()[0]!, cagePrograms: programs, missingPrograms };
+  const shellRenderers = Object.keys(sides.processes.trusted).filter((name) => name.startsWith('chromium renderer')).length;
+  const r: AppsMemoryReading = { ...sides, open: open.map((a) => `${a.level}/${a.id}`), readAtMs: since, cagesSteadyMs: settled.steadyMs, load: loadavg()[0]!, cagePrograms: programs, missingPrograms, shellRenderers };
+  if (shellRenderers < EXPECTED_RENDERERS) log(`  [${label}] NOT THE WHOLE SHELL: ${shellRenderers} Chromium renderers, ${EXPECTED_RENDERERS} expected (its page and each level's viewer): a viewer's renderer is gone`);
   log(`  [${label}] open: ${r.open.join(', ')}; windows mapped in their cages (${open.map((a) => `${a.level}/${a.id} ${JSON.stringify(a.window)}`).join(', ')}) ${settled.mappedMs} ms after the wait began`);
   log(
     `  [${label}] the cages' private dirty ${settled.steadyMs === null ? `NOT steady within ${STEADY_LIMIT_MS / 1000} s` : `steady (within ${STEADY_MIB} MiB or 1 % over ${STEADY_MS / 1000} s) ${settled.steadyMs} ms after the wait began`}, read at ${since} ms, load ${fmt(r.load, 1)}; ` +
@@ -177,7 +184,7 @@ export async function runAppsMemoryBench(log: (s: string) => void): Promise<Apps
       log(`  the Node parts' own CPU since their start (s): ${Object.entries(nodePartsCpuS).map(([k, v]) => `${k} ${fmt(v, 2)}`).join(', ')}`);
       for (const [label, r, issue] of [['autostarted applications only', autostarted, false], ['the default applications open', defaultsOpen, true]] as const) {
         const share = trustedShare(r.pssMiB);
-        log(`  GOAL (${label}${issue ? ': the issue\'s reading' : ': not the issue\'s reading'}): trusted side ${fmt(100 * share, 1)} % of the PSS (${fmt(r.pssMiB.trusted + r.pssMiB.helpers, 0)} of ${fmt(r.pssMiB.trusted + r.pssMiB.helpers + r.pssMiB.cages, 0)} MiB), private dirty ${fmt(100 * trustedShare(r.dirtyMiB), 1)} %: ${share <= 0.25 ? 'met' : 'not met'} (≤ 25 %)`);
+        log(`  GOAL (${label}${issue ? ': the issue\'s reading' : ': not the issue\'s reading'}): trusted side ${fmt(100 * share, 1)} % of the PSS (${fmt(r.pssMiB.trusted + r.pssMiB.helpers, 0)} of ${fmt(r.pssMiB.trusted + r.pssMiB.helpers + r.pssMiB.cages, 0)} MiB), private dirty ${fmt(100 * trustedShare(r.dirtyMiB), 1)} %: ${r.shellRenderers < EXPECTED_RENDERERS ? `NO VERDICT: ${r.shellRenderers} of the shell's ${EXPECTED_RENDERERS} renderers` : share <= 0.25 ? 'met' : 'not met'} (≤ 25 %)`);
       }
       return { autostarted, defaultsOpen, launched, load, nodePartsCpuS };
     } finally {
