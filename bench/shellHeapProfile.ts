@@ -56,6 +56,15 @@ async function main(): Promise<void> {
   useNpmStartMode();
   const root = testRoot('cloison-bench-heap-');
   chmodSync(root, 0o711);
+  try {
+    await profile(root);
+  } finally {
+    // Also when npm start failed before the session was open.
+    rmSync(root, { recursive: true, force: true });
+  }
+}
+
+async function profile(root: string): Promise<void> {
   // BENCH_SUPERVISOR_LOG: a file for npm start's log (at level info), to read why a start failed.
   const session = await openShellSession(root, benchPolicy(root), undefined, process.env.BENCH_SUPERVISOR_LOG, true);
   try {
@@ -74,7 +83,6 @@ async function main(): Promise<void> {
     for (const [key, e] of summary.slice(0, TOP)) console.log(`  ${(e.bytes / 1024).toFixed(0).padStart(7)}  ${String(e.count).padStart(6)}  ${key}`);
   } finally {
     await session.close();
-    rmSync(root, { recursive: true, force: true });
   }
 }
 
