@@ -26,7 +26,7 @@ import { cpuSecondsOf, processes } from './lib/processCpu';
 import { fmt, median, percentile } from './lib/stats';
 
 const run = promisify(execFile);
-const UID = 62880;
+const UID = 59880;
 const RATE = 44100;
 const CHUNK_MS = 10;
 const CHUNK_BYTES = (RATE * CHUNK_MS * 2 * 2) / 1000; // stereo s16le

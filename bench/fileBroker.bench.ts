@@ -16,8 +16,8 @@ const SIZE = 1024 * 1024 * 1024;
 const RUNS = 3;
 const POLICY = `version: 1
 levels:
-  - { id: low, rank: 0, label: { fr: Bas, en: Low }, colour: "#1b7f3b", cage: { driver: bwrap, apps: [], uid: 62961 } }
-  - { id: high, rank: 1, label: { fr: Haut, en: High }, colour: "#b3261e", cage: { driver: bwrap, apps: [], uid: 62962 } }
+  - { id: low, rank: 0, label: { fr: Bas, en: Low }, colour: "#1b7f3b", cage: { driver: bwrap, apps: [], uid: 59961 } }
+  - { id: high, rank: 1, label: { fr: Haut, en: High }, colour: "#b3261e", cage: { driver: bwrap, apps: [], uid: 59962 } }
 files:
   up: { decision: allow, maxFileBytes: 2147483648, maxTotalBytes: 2147483648, types: [text, unknown] }
 # Nobody is at a benchmark's shell: the idle lock would stop the run half-way.

@@ -181,7 +181,7 @@ export async function runGatewayBench(log: (s: string) => void, options: { split
 
   // Full-screen Raw updates from a real Xvnc cage, the proxies taking turns run by run (the cage,
   // the proxy and the client share the cores: interleaving spreads the drift over both).
-  const driver = new BwrapDriver({ level: 'bench', uid: 62950, cage: { driver: 'bwrap', network: 'none', geometry: '1280x800', apps: [{ id: 'xterm', exec: ['xterm'], autostart: true }], limits: DEFAULT_CAGE_LIMITS }, paths: bwrapCagePaths(join(dir, 's'), join(dir, 'r'), 'bench') });
+  const driver = new BwrapDriver({ level: 'bench', uid: 59950, cage: { driver: 'bwrap', network: 'none', geometry: '1280x800', apps: [{ id: 'xterm', exec: ['xterm'], autostart: true }], limits: DEFAULT_CAGE_LIMITS }, paths: bwrapCagePaths(join(dir, 's'), join(dir, 'r'), 'bench') });
   const cage = await driver.start();
   const xvncProxies = [...(await Promise.all(cloisons.map((start) => start(driver.vncSocket)))), await startWebsockify(driver.vncSocket)];
   const xvncRuns = new Map<string, number[]>(xvncProxies.map((p) => [p.name, []]));

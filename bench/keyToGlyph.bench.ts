@@ -141,8 +141,8 @@ export async function runKeyToGlyphBench(log: (s: string) => void, options: { le
   const cages: ViewedCage[] = [];
   const results: Record<string, PathFigures> = {};
   try {
-    cages.push(await ViewedCage.start(dir, 'shipped', 62970, XVNC_UPDATES, true));
-    if (options.levers) for (const [i, args] of Object.values(LEVERS).entries()) cages.push(await ViewedCage.start(dir, `lever${i}`, 62971 + i, args, false));
+    cages.push(await ViewedCage.start(dir, 'shipped', 59970, XVNC_UPDATES, true));
+    if (options.levers) for (const [i, args] of Object.values(LEVERS).entries()) cages.push(await ViewedCage.start(dir, `lever${i}`, 59971 + i, args, false));
     const paths = cages.flatMap((cage, i) => cage.proxies.map((proxy) => ({ name: i === 0 ? proxy.name : `cloison, ${Object.keys(LEVERS)[i - 1]}`, cage, proxy })));
     const runs = new Map<string, Measured[]>([['floor', []], ...paths.map((p) => [p.name, []] as [string, Measured[]])]);
     const floorRun = async (keys: number): Promise<Measured> => ({ times: await floor.type(keys), cpuSeconds: 0, idleCpuSeconds: 0 });
@@ -189,7 +189,7 @@ export async function runComposedKeyBench(log: (s: string) => void): Promise<Com
   let cage: ViewedCage | null = null;
   let shell: ShellBrowser | null = null;
   try {
-    cage = await ViewedCage.start(dir, 'composed', 62969, XVNC_UPDATES, false);
+    cage = await ViewedCage.start(dir, 'composed', 59969, XVNC_UPDATES, false);
     const pageUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}/?surface=1`;
     const runs: Record<'plain' | 'composed', number[]> = { plain: [], composed: [] };
     shell = await launchShellBrowser(display, { url: 'data:text/html,', width: 700, height: 450, user: null });

@@ -39,7 +39,7 @@ import { makeSoftToken, SOFTHSM_MODULE, TOKEN_PIN } from '../supervisor/testing/
 import { fmt, median } from './lib/stats';
 
 const run = promisify(execFile);
-const PROXY_UID = 64_600;
+const PROXY_UID = 58600;
 const ROUNDS = 15;
 const SIGNS = 200;
 

@@ -15,7 +15,7 @@ import { waitFor } from '../supervisor/testing/waitFor';
 import { cpuSecondsOf, processes } from './lib/processCpu';
 import { fmt, median, percentile } from './lib/stats';
 
-const UID = 62881;
+const UID = 59881;
 const PAIRS = 3;
 const PHASE_SECONDS = 8;
 const CALL_EVERY_MS = 10;

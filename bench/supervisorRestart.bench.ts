@@ -22,7 +22,7 @@ export interface SupervisorRestartResult {
 export async function runSupervisorRestartBench(log: (line: string) => void): Promise<SupervisorRestartResult> {
   const root = testRoot('cloison-bench-');
   const policy = join(root, 'p.yaml');
-  writeFileSync(policy, twoLevelPolicy({ low: cage(62891), high: cage(62892) }));
+  writeFileSync(policy, twoLevelPolicy({ low: cage(59891), high: cage(59892) }));
   const [state, run] = [join(root, 'state'), join(root, 'run')];
   const untilViewers = async (): Promise<{ sup: SupervisorRun; ms: number }> => {
     const t0 = performance.now();

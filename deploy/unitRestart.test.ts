@@ -24,8 +24,8 @@ import { twoLevelPolicy } from '../supervisor/testing/testPolicy';
 import { waitFor } from '../supervisor/testing/waitFor';
 
 const UNIT = 'deploy/systemd/cloison-cage-manager.service';
-const LOW_UID = 62881;
-const HIGH_UID = 62882;
+const LOW_UID = 58503;
+const HIGH_UID = 58504;
 const cage = (uid: number) => `{ driver: bwrap, network: none, geometry: 800x600, uid: ${uid}, apps: [] }`;
 
 /** The unit's [Service] settings, last one wins (as systemd reads them). */

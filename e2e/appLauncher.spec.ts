@@ -16,7 +16,7 @@ import { twoLevelPolicy } from '../supervisor/testing/testPolicy';
 import { loadDefaultPolicy } from '../supervisor/policy/policyLoader';
 import { openShell, startSupervisor, type SupervisorProcess } from './support/supervisorProcess';
 
-const UIDS = { low: 62881, high: 62882 };
+const UIDS = { low: 58515, high: 58516 };
 const SCREENSHOTS = fileURLToPath(new URL('../docs/screenshots', import.meta.url));
 
 /** The default policy's apps of a level, as a flow sequence, with autostart off (the test starts them). */

@@ -11,7 +11,7 @@ import { twoLevelPolicy, xtermCage } from '../supervisor/testing/testPolicy';
 import { cageLongLivedPids } from './support/cageByUid';
 import { openShell, startSupervisor, type SupervisorProcess } from './support/supervisorProcess';
 
-const UIDS = { low: 62731, high: 62732 };
+const UIDS = { low: 59731, high: 59732 };
 let sup: SupervisorProcess;
 
 /** The browser part: the supervisor's child that runs the part's bundle. */

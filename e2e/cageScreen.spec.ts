@@ -12,7 +12,7 @@ import { cagePointer, cageScreenSize, pagePointFor, POINTER_LOGGER_APP } from '.
 import { Screenshot } from './support/pixels';
 import { openShell, startSupervisor, type SupervisorProcess } from './support/supervisorProcess';
 
-const UID = { low: 64_420, high: 64_421 } as const;
+const UID = { low: 57_420, high: 57_421 } as const;
 type Level = keyof typeof UID;
 
 let sup: SupervisorProcess;

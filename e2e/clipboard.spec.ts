@@ -10,7 +10,7 @@ import { expect, test, type Page } from '@playwright/test';
 import { cageShellForUid } from './support/cageByUid';
 import { startSupervisor, TEST_TRUST_PHRASE, type SupervisorProcess } from './support/supervisorProcess';
 
-const UIDS = { low: 62701, high: 62702 };
+const UIDS = { low: 59701, high: 59702 };
 let sup: SupervisorProcess;
 
 test.beforeAll(async () => {

@@ -8,12 +8,12 @@ import { cageShellForUid } from './support/cageByUid';
 import { startSupervisor, type SupervisorProcess } from './support/supervisorProcess';
 import { twoLevelPolicy } from '../supervisor/testing/testPolicy';
 
-const LOW_UID = 62941;
+const LOW_UID = 59941;
 let sup: SupervisorProcess;
 
 test.beforeAll(async () => {
   const low = `{ driver: bwrap, network: host, uid: ${LOW_UID}, geometry: 800x600, apps: [xterm], limits: { homeBytes: 24MiB } }`;
-  const high = '{ driver: bwrap, network: none, uid: 62942, geometry: 800x600, apps: [xterm] }';
+  const high = '{ driver: bwrap, network: none, uid: 59942, geometry: 800x600, apps: [xterm] }';
   sup = await startSupervisor(twoLevelPolicy({ low, high }));
 });
 

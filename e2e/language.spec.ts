@@ -21,8 +21,8 @@ const FOREIGN = {
 } as const;
 
 const CASES = [
-  { lang: 'fr_FR.UTF-8', locale: 'fr', layout: 'fr', uids: { low: 64871, high: 64872 }, expect: { band: 'Niveau', refusal: 'Rien à copier', overview: 'Vue de confiance', dialog: 'Signaler une anomalie', lock: 'Poste verrouillé' } },
-  { lang: 'en_GB.UTF-8', locale: 'en', layout: 'gb', uids: { low: 64873, high: 64874 }, expect: { band: 'Level', refusal: 'Nothing to copy', overview: 'Trusted overview', dialog: 'Report an anomaly', lock: 'Workstation locked' } },
+  { lang: 'fr_FR.UTF-8', locale: 'fr', layout: 'fr', uids: { low: 58671, high: 58672 }, expect: { band: 'Niveau', refusal: 'Rien à copier', overview: 'Vue de confiance', dialog: 'Signaler une anomalie', lock: 'Poste verrouillé' } },
+  { lang: 'en_GB.UTF-8', locale: 'en', layout: 'gb', uids: { low: 58673, high: 58674 }, expect: { band: 'Level', refusal: 'Nothing to copy', overview: 'Trusted overview', dialog: 'Report an anomaly', lock: 'Workstation locked' } },
 ] as const;
 
 for (const c of CASES) {

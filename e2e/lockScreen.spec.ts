@@ -16,7 +16,7 @@ import { KEY_LOGGER_APP, rawKeyPresses, typeUntilLogged } from './support/cagePr
 import { Screenshot } from './support/pixels';
 import { startSupervisor, TEST_TRUST_PHRASE, type SupervisorProcess } from './support/supervisorProcess';
 
-const UIDS = { low: 62741, high: 62742 };
+const UIDS = { low: 59741, high: 59742 };
 const BLUE_TERMINAL = "[xterm, -geometry, 120x40+0+0, -bg, '#2050d0', -fg, white]";
 /** A program in the high cage that looks like a lock screen and keeps what is typed into it. */
 const FAKE_LOCK = `[xterm, -geometry, 120x40+0+0, -bg, black, -fg, grey, -e, sh, -c, 'printf "\\n   Session verrouillée\\n\\n   Mot de passe : "; read p; echo "$p" > $HOME/stolen.txt; sleep 600']`;

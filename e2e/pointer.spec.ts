@@ -12,7 +12,7 @@ import { buttonEvents, pagePointFor, pointerReaches, POINTER_LOGGER_APP, type Bu
 import { openShell, startSupervisor, type SupervisorProcess } from './support/supervisorProcess';
 
 const CAGE = { width: 1280, height: 800 };
-const UID = { low: 64_410, high: 64_411 } as const;
+const UID = { low: 57_410, high: 57_411 } as const;
 type Level = keyof typeof UID;
 
 let sup: SupervisorProcess;

@@ -11,7 +11,7 @@ import { launchShellBrowser, startHostDisplay, type HostDisplay, type ShellBrows
 import { startSupervisor, type SupervisorProcess } from './support/supervisorProcess';
 
 const CAGE = { width: 1280, height: 800 };
-const UID = { low: 64_430, high: 64_431 } as const;
+const UID = { low: 57_430, high: 57_431 } as const;
 type Level = keyof typeof UID;
 
 let sup: SupervisorProcess;

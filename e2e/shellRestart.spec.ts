@@ -8,7 +8,7 @@ import { twoLevelPolicy, xtermCage } from '../supervisor/testing/testPolicy';
 import { startSupervisor, type SupervisorProcess } from './support/supervisorProcess';
 import { cageLongLivedPids } from './support/cageByUid';
 
-const UIDS = { low: 62721, high: 62722 };
+const UIDS = { low: 59721, high: 59722 };
 let sup: SupervisorProcess;
 
 test.beforeAll(async () => {

@@ -16,8 +16,8 @@ import { cageShellForUid } from './support/cageByUid';
 import { startSupervisor, TEST_TRUST_PHRASE, type SupervisorProcess } from './support/supervisorProcess';
 
 test.describe('exclusive card', () => {
-  const UIDS = { low: 62861, high: 62862 };
-  const PROXY_UID = 54_860;
+  const UIDS = { low: 59861, high: 59862 };
+  const PROXY_UID = 58560;
   let sup: SupervisorProcess;
   let tokenRoot: string;
 
@@ -88,8 +88,8 @@ test.describe('exclusive card', () => {
 });
 
 test.describe('PIN typed in the trusted dialog', () => {
-  const UIDS = { low: 62865, high: 62866 };
-  const PROXY_UID = 54_865;
+  const UIDS = { low: 59865, high: 59866 };
+  const PROXY_UID = 58565;
   /** The card's PIN: set on the token, typed only in the dialog, never given to a cage. */
   const USER_PIN = '7391-carte';
   let sup: SupervisorProcess;

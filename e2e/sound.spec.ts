@@ -13,7 +13,7 @@ import { toneWav } from '../supervisor/testing/tones';
 import { cageShellForUid } from './support/cageByUid';
 import { startSupervisor, type SupervisorProcess } from './support/supervisorProcess';
 
-const UIDS = { low: 62851, high: 62852 };
+const UIDS = { low: 59851, high: 59852 };
 let host: HostSoundServer;
 let sup: SupervisorProcess;
 

@@ -25,7 +25,7 @@ import { cagePids, cageShellForUid } from './support/cageByUid';
 import { Screenshot } from './support/pixels';
 import { startSupervisor, type SupervisorProcess } from './support/supervisorProcess';
 
-const UIDS = { low: 62831, high: 62832 };
+const UIDS = { low: 59831, high: 59832 };
 const REPO = fileURLToPath(new URL('..', import.meta.url));
 const SCENARIO = `version: 1
 title: { fr: Essai complet, en: Full run }
@@ -171,7 +171,7 @@ test('a scenario with a drill of each kind runs to its report; the report matche
 
 test('a policy without `training: allowed` refuses a training session, with the reason', () => {
   const root = mkdtempSync(join(tmpdir(), 'cloison-notraining-'));
-  writeFileSync(join(root, 'policy.yaml'), twoLevelPolicy({ low: bwrapCage({ uid: 62833 }), high: bwrapCage({ uid: 62834 }) }));
+  writeFileSync(join(root, 'policy.yaml'), twoLevelPolicy({ low: bwrapCage({ uid: 59833 }), high: bwrapCage({ uid: 59834 }) }));
   writeFileSync(join(root, 'scenario.yaml'), SCENARIO);
   const r = spawnSync(process.execPath, [join(REPO, 'out/supervisor/main.js'), '--policy', join(root, 'policy.yaml'), '--state-dir', join(root, 's'), '--run-dir', join(root, 'r'), '--training', join(root, 'scenario.yaml')], { encoding: 'utf8', timeout: 30_000 });
   rmSync(root, { recursive: true, force: true });

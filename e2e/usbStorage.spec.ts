@@ -17,7 +17,7 @@ import { KEY_LOGGER_APP, KEYCODE, rawKeyPresses } from './support/cageProbes';
 import { cageShellForUid } from './support/cageByUid';
 import { startSupervisor, TEST_TRUST_PHRASE, type SupervisorProcess } from './support/supervisorProcess';
 
-const UIDS = { low: 62801, high: 62802 };
+const UIDS = { low: 59801, high: 59802 };
 const BOUND_UUID = '7e57b0d0-1111-4222-8333-944455556666';
 let sup: SupervisorProcess;
 let keysRoot: string;

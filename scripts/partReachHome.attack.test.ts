@@ -67,7 +67,7 @@ describe('npm start from a checkout in a private home', () => {
 
       // The policy in the checkout, as the README's training example (training/policy-formation.yaml).
       const policy = join(checkout, 'p.yaml');
-      writeFileSync(policy, twoLevelPolicy({ low: bwrapCage({ uid: 62891 }), high: bwrapCage({ uid: 62892 }) }), { mode: 0o644 });
+      writeFileSync(policy, twoLevelPolicy({ low: bwrapCage({ uid: 58517 }), high: bwrapCage({ uid: 58518 }) }), { mode: 0o644 });
       const child = spawn(process.execPath, [join(checkout, 'scripts/start.mjs'), '--no-window', '--policy', policy, '--state-dir', join(root, 's'), '--run-dir', join(root, 'r')], { stdio: ['ignore', 'pipe', 'pipe'] });
       let out = '';
       child.stdout.on('data', (d) => (out += d.toString()));

@@ -72,7 +72,7 @@ async function sighupAtReexecution(launch: { command: string; args: string[] }):
 
 function policyIn(root: string): string {
   const policyFile = join(root, 'policy.yaml');
-  writeFileSync(policyFile, twoLevelPolicy({ low: bwrapCage({ uid: 62971 }), high: bwrapCage({ uid: 62972 }) }));
+  writeFileSync(policyFile, twoLevelPolicy({ low: bwrapCage({ uid: 58519 }), high: bwrapCage({ uid: 58520 }) }));
   return policyFile;
 }
 

@@ -19,7 +19,7 @@ import { bwrapCage, twoLevelPolicy } from '../supervisor/testing/testPolicy';
 import { waitFor } from '../supervisor/testing/waitFor';
 
 /** A small two-level policy (the default reserves 8 GiB homes). */
-const SMALL_POLICY = twoLevelPolicy({ low: bwrapCage({ uid: 62871 }), high: bwrapCage({ uid: 62872 }) });
+const SMALL_POLICY = twoLevelPolicy({ low: bwrapCage({ uid: 59871 }), high: bwrapCage({ uid: 59872 }) });
 
 /** The cloison parts of this start's bundle running now (the copy beside its run folder, scripts/partCode.mjs), with their uid. */
 function cloisonPartPids(root: string): Array<{ pid: number; uid: number }> {

@@ -7,7 +7,7 @@
 import { z } from 'zod';
 import { SAK_KEYS } from './keysyms';
 import { XKB_NAME } from './keyboardLayout';
-import { smartcardIssues, smartcardPolicySchema } from './smartcardPolicy';
+import { smartcardIssues, smartcardPolicySchema, SYSTEMD_ALLOCATED_UIDS } from './smartcardPolicy';
 
 export const LEVEL_ID = /^[a-z][a-z0-9-]{0,31}$/;
 const COLOUR = /^#[0-9a-fA-F]{6}$/;
@@ -146,7 +146,7 @@ export const bwrapCageSchema = z
     /** The largest screen `geometry: auto` gives the cage; DEFAULT_MAX_GEOMETRY when absent. */
     maxGeometry: geometrySchema.optional(),
     apps: appsSchema.default([{ id: 'xterm', exec: ['xterm'], autostart: true }, { id: 'xedit', exec: ['xedit'], autostart: true }]),
-    /** Host uid the cage runs as; default 61000 + the level's position in the policy. */
+    /** Host uid the cage runs as; default 61000 + the level's position in the policy. Never one systemd may hand out (SYSTEMD_ALLOCATED_UIDS: cageDynamicUids.attack.test.ts). */
     uid: z.number().int().min(1000).max(65533).optional(),
     /** How long a stop waits for the cage's applications to quit as the user would (0: no asking); 10 s when absent; 60 s at most (the unit's stop timeout, npm start's wait). */
     appQuitSeconds: z.number().int().min(0).max(60).optional(),
@@ -549,6 +549,9 @@ export const policySchema = z
       const uid = cageUid(level.cage, i);
       const other = uids.get(uid);
       if (other !== undefined) ctx.addIssue({ code: 'custom', path: ['levels', i, 'cage', 'uid'], message: `uid ${uid} is already used by levels[${other}]: each cage needs its own uid` });
+      const allocated = SYSTEMD_ALLOCATED_UIDS.find(({ min, max }) => uid >= min && uid <= max);
+      // Only an explicit uid can be there: the defaults (61000 + index) lie in systemd's unused range.
+      if (allocated) ctx.addIssue({ code: 'custom', path: ['levels', i, 'cage', 'uid'], message: `uid ${uid} is in ${allocated.what}: the name service shows such a uid only while it is in use, so it may become a service's or a person's after this check and own the cage's processes and home (a cage runs as a uid of its own: take one systemd leaves unused, in 60578–61183 as the defaults 61000 + position are, or one below 60000 no account has)` });
       uids.set(uid, i);
     });
     if (policy.smartcard) for (const issue of smartcardIssues(policy.smartcard, [...ids], [...uids.keys()])) ctx.addIssue({ code: 'custom', ...issue });

@@ -20,8 +20,8 @@ import { kernelHasFilesystem, LoopKeys } from './testing/loopKeys';
 import { skipWithReason } from './testing/skipWithReason';
 
 const run = promisify(execFile);
-const LOW_UID = 62851;
-const HIGH_UID = 62852;
+const LOW_UID = 58630;
+const HIGH_UID = 58631;
 
 /** The pid of the Xvnc running as a cage's uid (a restarted cage has a new one). */
 function xvncPidOf(uid: number): number | null {

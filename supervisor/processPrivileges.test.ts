@@ -23,8 +23,8 @@ import { runSupervisor } from './testing/supervisorRun';
 import { waitFor } from './testing/waitFor';
 import { bwrapCage, twoLevelPolicy } from './testing/testPolicy';
 
-const LOW_UID = 62941;
-const HIGH_UID = 62942;
+const LOW_UID = 58643;
+const HIGH_UID = 58644;
 const POLICY = twoLevelPolicy({ low: bwrapCage({ uid: LOW_UID, apps: '[[xterm]]' }), high: bwrapCage({ uid: HIGH_UID }) });
 const SPLIT_POLICY = twoLevelPolicy({ low: bwrapCage({ uid: LOW_UID + 10, apps: '[[xterm]]' }), high: bwrapCage({ uid: HIGH_UID + 10 }) });
 

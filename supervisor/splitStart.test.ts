@@ -22,7 +22,7 @@ import { testRoot } from './testing/testRoots';
 import { bwrapCage, twoLevelPolicy } from './testing/testPolicy';
 import { waitFor } from './testing/waitFor';
 
-const UIDS = { low: 62911, high: 62912 };
+const UIDS = { low: 59911, high: 59912 };
 const POLICY = twoLevelPolicy({ low: bwrapCage({ uid: UIDS.low }), high: bwrapCage({ uid: UIDS.high }) });
 
 let root: string;

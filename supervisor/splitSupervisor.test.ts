@@ -38,8 +38,8 @@ import { bwrapCage, twoLevelPolicy } from './testing/testPolicy';
 import { waitFor } from './testing/waitFor';
 import type { SupervisorPartStart } from './testing/supervisorPart';
 
-const LOW_UID = 61830;
-const HIGH_UID = 61831;
+const LOW_UID = 58637;
+const HIGH_UID = 58638;
 const SMALL = 'homeBytes: 64MiB, tmpfsBytes: 32MiB';
 // Sound on: each cage has its own sound server, relayed by the part's AudioBroker (no host server here).
 const POLICY = twoLevelPolicy({ low: bwrapCage({ uid: LOW_UID, limits: SMALL }), high: bwrapCage({ uid: HIGH_UID, limits: SMALL }) }, 'audio: { enabled: true, microphone: [] }\n');

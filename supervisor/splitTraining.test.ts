@@ -18,7 +18,7 @@ import { testRoot } from './testing/testRoots';
 import { bwrapCage, twoLevelPolicy } from './testing/testPolicy';
 import { waitFor } from './testing/waitFor';
 
-const UIDS = { low: 62921, high: 62922 };
+const UIDS = { low: 58639, high: 58640 };
 const SCENARIO = `version: 1
 title: { fr: Essai, en: Trial }
 drills:

@@ -14,7 +14,7 @@ import { testRoot } from './testing/realCage';
 import { bwrapCage, twoLevelPolicy, vncCage } from './testing/testPolicy';
 import { waitFor } from './testing/waitFor';
 
-const POLICY = twoLevelPolicy({ low: bwrapCage({ uid: 62901 }), high: vncCage('/nonexistent/vnc.sock') });
+const POLICY = twoLevelPolicy({ low: bwrapCage({ uid: 59901 }), high: vncCage('/nonexistent/vnc.sock') });
 
 describe('supervisor (real cage)', () => {
   const root = testRoot();

@@ -14,7 +14,7 @@ import { bwrapCage, twoLevelPolicy } from './testing/testPolicy';
 
 describe('a supervisor stopped keeping its cages', () => {
   const root = testRoot();
-  const policyText = twoLevelPolicy({ low: bwrapCage({ uid: 62893 }), high: bwrapCage({ uid: 62894 }) });
+  const policyText = twoLevelPolicy({ low: bwrapCage({ uid: 59893 }), high: bwrapCage({ uid: 59894 }) });
   const supervisor = () =>
     new Supervisor({ policy: parsePolicy(policyText, 'p.yaml'), policySource: 'p.yaml', policyText, stateDir: join(root, 'state'), runDir: join(root, 'run'), rendererDir: null });
   const recordOf = (level: string) => JSON.parse(readFileSync(join(root, 'run', 'cages', level, 'cage.json'), 'utf8')) as CageRecord;

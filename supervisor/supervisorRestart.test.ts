@@ -21,8 +21,8 @@ import { runSupervisor, viewerConnects as viewerConnectsAt } from './testing/sup
 import { twoLevelPolicy } from './testing/testPolicy';
 import { waitFor } from './testing/waitFor';
 
-const LOW_UID = 62877;
-const HIGH_UID = 62878;
+const LOW_UID = 59877;
+const HIGH_UID = 59878;
 const COUNTER = 'i=0; while :; do i=$((i+1)); echo $i > $HOME/counter; sleep 0.1; done';
 const cage = (uid: number, apps: string) => `{ driver: bwrap, network: none, geometry: 800x600, uid: ${uid}, apps: ${apps} }`;
 const POLICY = twoLevelPolicy({

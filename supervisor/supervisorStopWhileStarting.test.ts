@@ -14,7 +14,7 @@ import { testRoot } from './testing/realCage';
 import { waitFor } from './testing/waitFor';
 import { twoLevelPolicy } from './testing/testPolicy';
 
-const UIDS = { low: 62895, high: 62896 } as const;
+const UIDS = { low: 59895, high: 59896 } as const;
 const cage = (uid: number) => `{ driver: bwrap, network: none, geometry: 800x600, uid: ${uid}, apps: [] }`;
 
 function cageProcesses(): string[] {

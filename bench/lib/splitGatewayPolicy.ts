@@ -2,9 +2,9 @@
 import { bwrapCage, twoLevelPolicy } from '../../supervisor/testing/testPolicy';
 
 /** The policy both read: the benchmark's endpoint stands for level `low`'s cage. */
-export const SPLIT_BENCH_POLICY = twoLevelPolicy({ low: bwrapCage({ uid: 62960 }), high: bwrapCage({ uid: 62961 }) });
+export const SPLIT_BENCH_POLICY = twoLevelPolicy({ low: bwrapCage({ uid: 58501 }), high: bwrapCage({ uid: 58502 }) });
 export const SPLIT_BENCH_LEVEL = 'low';
-export const SPLIT_BENCH_UID = 62960;
+export const SPLIT_BENCH_UID = 58501;
 
 export type SplitGatewayPartStart = {
   managerSocket: string;

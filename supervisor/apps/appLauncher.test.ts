@@ -13,8 +13,8 @@ import { waitFor } from '../testing/waitFor';
 
 const APPS = '[{ id: editor, exec: [xedit], desktop: org.xfce.mousepad }, { id: clock, exec: [xclock, -digital] }, xterm]';
 const POLICY = twoLevelPolicy({
-  low: `{ driver: bwrap, network: none, uid: 62871, geometry: 640x480, apps: ${APPS} }`,
-  high: '{ driver: bwrap, network: none, uid: 62872, geometry: 640x480, apps: [{ id: secret-tool, exec: [xlogo] }] }',
+  low: `{ driver: bwrap, network: none, uid: 58521, geometry: 640x480, apps: ${APPS} }`,
+  high: '{ driver: bwrap, network: none, uid: 58522, geometry: 640x480, apps: [{ id: secret-tool, exec: [xlogo] }] }',
 });
 
 describe('apps.list and apps.launch', () => {
@@ -46,7 +46,7 @@ describe('apps.list and apps.launch', () => {
     await waitFor(() => inLow('xclock').length === 1, 'xclock in low');
     const clock = cageProcess(hostPidOf(t.sup.cages.get('low')!.cage!.innerPid!, r.result.pid)!)!;
     const xvnc = inLow('Xvnc')[0]!;
-    expect({ seccomp: clock.seccomp, noNewPrivs: clock.noNewPrivs, capEff: clock.capEff, uid: clock.uid, cgroup: clock.cgroup }).toEqual({ seccomp: 2, noNewPrivs: 1, capEff: '0000000000000000', uid: 62871, cgroup: xvnc.cgroup });
+    expect({ seccomp: clock.seccomp, noNewPrivs: clock.noNewPrivs, capEff: clock.capEff, uid: clock.uid, cgroup: clock.cgroup }).toEqual({ seccomp: 2, noNewPrivs: 1, capEff: '0000000000000000', uid: 58521, cgroup: xvnc.cgroup });
     expect((await t.rpc.call('apps.list', {})).result.levels[0].apps[1].running).toBe(1);
     expect(t.records().filter((x) => x.kind === 'app.launch').at(-1)).toMatchObject({ level: 'low', app: 'clock', decision: 'started' });
     // Closed (its X client killed), it is no longer counted, and starts again.

@@ -23,8 +23,8 @@ import type { RunningCage } from '../cages/cageDriver';
 const LIMITS = 'homeBytes: 256MiB, memoryBytes: 3GiB';
 const POLICY = (quit = '') =>
   twoLevelPolicy({
-    low: bwrapCage({ uid: 62931, geometry: '1024x640', apps: '[{ id: firefox, exec: [firefox-esr], autostart: false }]', limits: LIMITS }).replace(/ }$/, `${quit} }`),
-    high: bwrapCage({ uid: 62932, geometry: '1024x640', apps: '[{ id: writer, exec: [libreoffice, --writer], autostart: false }]', limits: LIMITS }).replace(/ }$/, `${quit} }`),
+    low: bwrapCage({ uid: 59931, geometry: '1024x640', apps: '[{ id: firefox, exec: [firefox-esr], autostart: false }]', limits: LIMITS }).replace(/ }$/, `${quit} }`),
+    high: bwrapCage({ uid: 59932, geometry: '1024x640', apps: '[{ id: writer, exec: [libreoffice, --writer], autostart: false }]', limits: LIMITS }).replace(/ }$/, `${quit} }`),
   });
 
 /** A flat OpenDocument text (LibreOffice opens and saves it as it is): a saved document. */
@@ -97,8 +97,8 @@ describe(`stopping a cage under running applications`, missing.length ? skipWhen
 
   it('a supervisor stop closes Writer and Firefox as the user would: their next start shows no recovery', async () => {
     t = await startTestSupervisor(POLICY(FIRST_TEST_BOUND), { root });
-    putInHome(t, 'high', 62932, 'rapport.fodt', FODT);
-    putInHome(t, 'low', 62931, 'page.html', PAGE);
+    putInHome(t, 'high', 59932, 'rapport.fodt', FODT);
+    putInHome(t, 'low', 59931, 'page.html', PAGE);
     await launch(cageOf(t, 'high'), { argv: ['libreoffice', '--writer', '/home/cloison/rapport.fodt'] });
     await launch(cageOf(t, 'low'), { argv: ['firefox-esr', '/home/cloison/page.html'] });
     await waitForWindow(t, 'high', /rapport\.fodt - LibreOffice Writer/);
@@ -141,7 +141,7 @@ describe(`stopping a cage under running applications`, missing.length ? skipWhen
     t = null;
     const again = testRoot();
     t = await startTestSupervisor(POLICY(', appQuitSeconds: 4'), { root: again });
-    putInHome(t, 'high', 62932, 'rapport.fodt', FODT);
+    putInHome(t, 'high', 59932, 'rapport.fodt', FODT);
     await launch(cageOf(t, 'high'), { argv: ['libreoffice', '--writer', '/home/cloison/rapport.fodt'] });
     await waitForWindow(t, 'high', /rapport\.fodt - LibreOffice Writer/);
     await new Promise((r) => setTimeout(r, 3000));

@@ -14,8 +14,8 @@ import { waitFor } from '../testing/waitFor';
 const POLICY = twoLevelPolicy({
   // terminal: like Firefox or LibreOffice opening a second window, the program started hands over
   // (here to an xterm it leaves behind) and ends; its window, of the .desktop file's class, stays.
-  low: bwrapCage({ uid: 62881, apps: "[{ id: clock, exec: [xclock, -digital], autostart: true }, { id: logo, exec: [xlogo] }, { id: terminal, exec: [sh, -c, 'xterm & exit 0'], desktop: debian-xterm, autostart: true }]" }),
-  high: bwrapCage({ uid: 62882, apps: '[xeyes]' }),
+  low: bwrapCage({ uid: 58523, apps: "[{ id: clock, exec: [xclock, -digital], autostart: true }, { id: logo, exec: [xlogo] }, { id: terminal, exec: [sh, -c, 'xterm & exit 0'], desktop: debian-xterm, autostart: true }]" }),
+  high: bwrapCage({ uid: 58524, apps: '[xeyes]' }),
 });
 
 describe('running applications, counted in the launcher', () => {

@@ -10,8 +10,8 @@ import { bwrapCage, twoLevelPolicy } from '../testing/testPolicy';
 import { officeProfileSettings, officeVersion } from '../cages/officeFirstStart';
 
 const POLICY = twoLevelPolicy({
-  low: bwrapCage({ uid: 63411 }),
-  high: bwrapCage({ uid: 63412, geometry: '1280x800', apps: '[{ id: writer, exec: [libreoffice, --writer], autostart: true }]', limits: 'homeBytes: 256MiB, memoryBytes: 2GiB' }),
+  low: bwrapCage({ uid: 58611 }),
+  high: bwrapCage({ uid: 58612, geometry: '1280x800', apps: '[{ id: writer, exec: [libreoffice, --writer], autostart: true }]', limits: 'homeBytes: 256MiB, memoryBytes: 2GiB' }),
 });
 
 /** The name of every window the cage's window manager manages, one a line. */

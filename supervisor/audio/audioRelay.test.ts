@@ -22,7 +22,7 @@ import { startTestSupervisor, type TestSupervisor } from '../testing/testSupervi
 import { peak, toneShare, toneWav } from '../testing/tones';
 import { waitFor } from '../testing/waitFor';
 
-const UIDS = { low: 62861, high: 62862 };
+const UIDS = { low: 58525, high: 58526 };
 const TONES = { low: 660, high: 990 };
 const PULSE = 'PULSE_SERVER=unix:/tmp/pulse/native';
 

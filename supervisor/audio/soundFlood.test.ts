@@ -16,7 +16,7 @@ import { bwrapCage, twoLevelPolicy, vncCage } from '../testing/testPolicy';
 import { startTestSupervisor, type TestSupervisor } from '../testing/testSupervisor';
 import { waitFor } from '../testing/waitFor';
 
-const UID = 62951;
+const UID = 59951;
 const FLOOD_SECONDS = 4;
 /**
  * A pipe holds 64 KiB; the relay reads at most 64 KiB past its budget before it stops; and dd counts

@@ -19,7 +19,7 @@ import { bwrapCage, twoLevelPolicy, vncCage } from '../testing/testPolicy';
 import { startTestSupervisor, type TestSupervisor } from '../testing/testSupervisor';
 import { waitFor } from '../testing/waitFor';
 
-const UID = 62971;
+const UID = 58527;
 
 interface Holder {
   pid: number;

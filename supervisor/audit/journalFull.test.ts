@@ -15,7 +15,7 @@ import { bwrapCage, twoLevelPolicy, vncCage } from '../testing/testPolicy';
 import { waitFor } from '../testing/waitFor';
 import { readHead, verifyJournal } from './auditJournal';
 
-const POLICY = twoLevelPolicy({ low: bwrapCage({ uid: 62921, limits: 'homeBytes: 32MiB' }), high: vncCage('/nonexistent/vnc.sock') });
+const POLICY = twoLevelPolicy({ low: bwrapCage({ uid: 59921, limits: 'homeBytes: 32MiB' }), high: vncCage('/nonexistent/vnc.sock') });
 
 describe('journal on a full filesystem', () => {
   const root = testRoot();

@@ -20,7 +20,7 @@ import { FOLDER_SWAP_ATTACKER } from '../testing/folderSwapAttacker';
 import { waitFor } from '../testing/waitFor';
 import { browserPartSpawn } from './browserPartSpawn';
 
-const PART_UID = 65_000 + (process.pid % 100);
+const PART_UID = 52_600 + (process.pid % 100);
 const root = process.getuid?.() === 0;
 
 

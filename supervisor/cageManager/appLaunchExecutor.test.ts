@@ -36,7 +36,7 @@ const cmdline = async (pid: number) => (await cage.sh(`tr '\\0' ' ' < /proc/${pi
 beforeAll(async () => {
   cage = await startRealCage({ level: 'low' });
   policy = parsePolicy(
-    twoLevelPolicy({ low: bwrapCage({ uid: cage.uid, apps: '[{ id: sleeper, exec: [sleep, "301"] }]' }), high: bwrapCage({ uid: 61804, apps: '[{ id: other, exec: [sleep, "302"] }]' }) }),
+    twoLevelPolicy({ low: bwrapCage({ uid: cage.uid, apps: '[{ id: sleeper, exec: [sleep, "301"] }]' }), high: bwrapCage({ uid: 58804, apps: '[{ id: other, exec: [sleep, "302"] }]' }) }),
     'p.yaml',
   );
   manager = await serveManagerToCloison({ prefix: 'cloison-ax-', policy: () => policy, executors: () => ({ 'app.launch': appLaunchExecutor({ policy: () => policy, launcherOf: (level) => (level === 'low' ? cage.cage.launcher ?? null : null) }) }) });

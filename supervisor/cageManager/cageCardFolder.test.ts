@@ -11,7 +11,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { testRoot } from '../testing/testRoots';
 import { cageCardFolder } from './cageCardFolder';
 
-const PART = 64_700 + (process.pid % 50);
+const PART = 51_300 + (process.pid % 50);
 const CAGE = PART + 100;
 const root = testRoot('cloison-cardfolder-');
 

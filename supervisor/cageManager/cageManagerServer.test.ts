@@ -21,7 +21,7 @@ import { CageManagerClient } from './cageManagerClient';
 import type { RootRequest } from './requests';
 
 const POLICY = twoLevelPolicy(
-  { low: bwrapCage({ uid: 61710, apps: '[{ id: xterm, exec: [xterm], autostart: true }]' }), high: bwrapCage({ uid: 61711, apps: '[{ id: editor, exec: [xedit, -geometry, 640x480] }]' }) },
+  { low: bwrapCage({ uid: 58710, apps: '[{ id: xterm, exec: [xterm], autostart: true }]' }), high: bwrapCage({ uid: 58711, apps: '[{ id: editor, exec: [xedit, -geometry, 640x480] }]' }) },
   'usb: { unknown: ask }\n',
 );
 
@@ -79,7 +79,7 @@ async function ask(request: unknown, who = cloison) {
 
 describe('cage manager socket: what the policy implies passes', () => {
   it('starts the low cage as its own uid, launches an app exactly as the policy writes it', async () => {
-    const start = await ask({ op: 'cage.start', level: 'low', uid: 61710 });
+    const start = await ask({ op: 'cage.start', level: 'low', uid: 58710 });
     expect(start.outcome.replies).toEqual([{ id: 7, ok: true, result: { done: 'cage.start' } }]);
     const launch = await ask({ op: 'app.launch', level: 'high', appId: 'editor', argv: ['xedit', '-geometry', '640x480'] });
     expect(launch.outcome.replies).toEqual([{ id: 7, ok: true, result: { done: 'app.launch' } }]);
@@ -101,19 +101,19 @@ describe('cage manager socket: attacks by a compromised cloison part', () => {
     ['a mount outside the state folder', { op: 'home.mount', level: 'low', image: '/etc/shadow', target: '/usr' }, /outside/],
     ['a mount point outside the state folder, the image the level\'s', { op: 'home.mount', level: 'low', image: '<state>/cages/low/home.img', target: '/root' }, /outside/],
     ['a cage as uid 0', { op: 'cage.start', level: 'low', uid: 0 }, /uid 0 is not level low's/],
-    ['a cage as the other level\'s uid', { op: 'cage.start', level: 'low', uid: 61711 }, /uid 61711 is not level low's/],
-    ['a bwrap argument slipped through a level id', { op: 'cage.start', level: 'high --bind / /', uid: 61711 }, /level id/],
-    ['a level the policy does not name', { op: 'cage.start', level: 'secret', uid: 61712 }, /no level "secret"/],
+    ['a cage as the other level\'s uid', { op: 'cage.start', level: 'low', uid: 58711 }, /uid 58711 is not level low's/],
+    ['a bwrap argument slipped through a level id', { op: 'cage.start', level: 'high --bind / /', uid: 58711 }, /level id/],
+    ['a level the policy does not name', { op: 'cage.start', level: 'secret', uid: 58712 }, /no level "secret"/],
     ['an app\'s argv with more in it', { op: 'app.launch', level: 'low', appId: 'xterm', argv: ['xterm', '-e', 'sh', '-c', 'id'] }, /not the policy's/],
     ['another level\'s app in this level', { op: 'app.launch', level: 'low', appId: 'editor', argv: ['xedit', '-geometry', '640x480'] }, /has no app "editor"/],
     ['a path with ..', { op: 'home.mount', level: 'low', image: '<state>/cages/low/../../../../etc/passwd', target: '<state>/cages/low/home' }, /\.\. segment/],
-    ['a chown of a path with ..', { op: 'state.chown', level: 'low', path: '<state>/cages/low/../high/home', uid: 61710 }, /\.\. segment/],
-    ['a chown through a symbolic link a cage planted', { op: 'state.chown', level: 'low', path: '<state>/cages/low/link/passwd', uid: 61710 }, /symbolic link/],
+    ['a chown of a path with ..', { op: 'state.chown', level: 'low', path: '<state>/cages/low/../high/home', uid: 58710 }, /\.\. segment/],
+    ['a chown through a symbolic link a cage planted', { op: 'state.chown', level: 'low', path: '<state>/cages/low/link/passwd', uid: 58710 }, /symbolic link/],
     ['a chown to root of something outside', { op: 'state.chown', level: 'low', path: '/etc/passwd', uid: 0 }, /outside/],
     ['a device the policy does not name (the system disk)', { op: 'usb.mount', device: '/dev/vda1', level: 'low', mode: 'read-write', target: '<run>/media/low/key' }, /not a key the policy names/],
     ['a device that is no block device at all', { op: 'usb.probe', device: '/dev/mem' }, /block device/],
     ['a request outside the list', { op: 'shell.exec', argv: ['sh'] }, /not a root request/],
-    ['a field the schema does not have', { op: 'cage.start', level: 'low', uid: 61710, bwrapArgs: ['--bind', '/', '/'] }, /not a root request/],
+    ['a field the schema does not have', { op: 'cage.start', level: 'low', uid: 58710, bwrapArgs: ['--bind', '/', '/'] }, /not a root request/],
     ['the password of another user than the workstation\'s', { op: 'pam.check', user: 'root', password: 'guess' }, /not the workstation's/],
   ];
 
@@ -189,7 +189,7 @@ describe('cage manager socket: other local users', () => {
   it('another user let in by a careless mode is refused by the peer check, journaled', async () => {
     chmodSync(socketPath, 0o666);
     try {
-      const { outcome, reachedExecutor, journaled } = await ask({ op: 'cage.start', level: 'low', uid: 61710 }, stranger);
+      const { outcome, reachedExecutor, journaled } = await ask({ op: 'cage.start', level: 'low', uid: 58710 }, stranger);
       expect(outcome.replies).toEqual([]);
       expect(outcome.closed).toBe(true);
       expect(reachedExecutor).toBe(false);

@@ -26,7 +26,7 @@ import { CageManagerServer, REFUSED_KIND } from './cageManagerServer';
 import { CageManagerClient, ManagerConnectionLost } from './cageManagerClient';
 import type { RequestOf, RootRequest } from './requests';
 
-const POLICY = twoLevelPolicy({ low: bwrapCage({ uid: 61830 }), high: bwrapCage({ uid: 61831 }) });
+const POLICY = twoLevelPolicy({ low: bwrapCage({ uid: 58534 }), high: bwrapCage({ uid: 58535 }) });
 const READ_HIGH: RootRequest = { op: 'xhelper.run', level: 'high', program: 'xclip', args: ['-selection', 'clipboard', '-o'] };
 const PAINT_LOW: RootRequest = { op: 'xhelper.run', level: 'low', program: 'xsetroot', args: ['-solid', '#202020'] };
 

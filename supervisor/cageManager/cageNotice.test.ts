@@ -19,8 +19,8 @@ import { waitFor } from '../testing/waitFor';
 import { cageNoticeExecutor } from './cageNoticeExecutor';
 import { ManagedCages } from './managedCages';
 
-const LOW_UID = 61841;
-const HIGH_UID = 61842;
+const LOW_UID = 58536;
+const HIGH_UID = 58537;
 const SMALL = 'homeBytes: 64MiB, tmpfsBytes: 32MiB';
 const POLICY = twoLevelPolicy({ low: bwrapCage({ uid: LOW_UID, limits: SMALL }), high: bwrapCage({ uid: HIGH_UID, limits: SMALL }) });
 

@@ -25,8 +25,8 @@ import { appWindowsExecutor } from './appWindowsExecutor';
 import { cageQuitAppsExecutor } from './cageQuitAppsExecutor';
 import { ManagedCages } from './managedCages';
 
-const LOW_UID = 61831;
-const HIGH_UID = 61832;
+const LOW_UID = 58538;
+const HIGH_UID = 58539;
 const MARK = 'HOSTILEMARK';
 const SMALL = 'homeBytes: 64MiB, tmpfsBytes: 32MiB';
 const LOW_APPS = `[{ id: terminal, exec: [xterm], desktop: debian-xterm }, { id: hostile, exec: [sh, -c, "xterm -name ${MARK} & xterm -class ${MARK} & xlogo -name ${MARK} & wait"] }]`;

@@ -30,8 +30,8 @@ import { vncSocketExecutor } from './vncSocketExecutor';
 import { processNamesOf } from '../testing/cageProcesses';
 import { waitFor } from '../testing/waitFor';
 
-const LOW_UID = 61750;
-const HIGH_UID = 61751;
+const LOW_UID = 58750;
+const HIGH_UID = 58751;
 const SMALL = 'homeBytes: 64MiB, tmpfsBytes: 32MiB';
 const POLICY = twoLevelPolicy({ low: bwrapCage({ uid: LOW_UID, limits: SMALL }), high: bwrapCage({ uid: HIGH_UID, limits: SMALL }) });
 
@@ -102,7 +102,7 @@ describe('cage.start, cage.wait and cage.stop from the cloison part', () => {
   it('checks the uid against the policy again itself, and two starts at once start one cage', async () => {
     const start = cageStartExecutor({ policy: () => parsePolicy(POLICY, 'p.yaml'), ...manager.folders, cages });
     // As if the policy had changed between the authorization and the start: the level's uid by the policy now.
-    await expect(start({ op: 'cage.start', level: 'high', uid: LOW_UID })).rejects.toThrow(/uid 61750 is not level high's \(61751\)/);
+    await expect(start({ op: 'cage.start', level: 'high', uid: LOW_UID })).rejects.toThrow(/uid 58750 is not level high's \(58751\)/);
     expect(cages.state('high')).toBe('stopped');
     const both = await Promise.allSettled([start({ op: 'cage.start', level: 'high', uid: HIGH_UID }), start({ op: 'cage.start', level: 'high', uid: HIGH_UID })]);
     expect(both.filter((b) => b.status === 'fulfilled')).toHaveLength(1);
@@ -132,7 +132,7 @@ describe('cage.start, cage.wait and cage.stop from the cloison part', () => {
     const outcome = await sendFramesAs(manager.cloison, manager.socketPath, asked.map((request, i) => ({ json: { id: i + 1, request } })));
     const replies = new Map((outcome.replies as Array<{ id: number; ok: boolean; error?: { message: string } }>).map((r) => [r.id, r]));
     console.log(JSON.stringify(outcome.replies));
-    const expected = [/uid 0 is not level low's \(61750\)/, /uid 61751 is not level low's \(61750\)/, /no level "secret"/, /not a root request: level: a level id/, /no level "secret"/, /no level "secret"/];
+    const expected = [/uid 0 is not level low's \(58750\)/, /uid 58751 is not level low's \(58750\)/, /no level "secret"/, /not a root request: level: a level id/, /no level "secret"/, /no level "secret"/];
     expected.forEach((reason, i) => {
       expect(replies.get(i + 1)).toMatchObject({ ok: false, error: { message: expect.stringMatching(reason) } });
     });

@@ -30,7 +30,7 @@ import { ManagedCages } from './managedCages';
 const missing = missingForCardTest('card presence through the manager test', { cages: false });
 if (!missing.length && !readdirSync('/usr/lib/x86_64-linux-gnu/caml-crush').includes('libp11clientunix.so')) missing.push(CARD_CLIENT_MODULE);
 
-const BASE = 55_100 + (process.pid % 50) * 4;
+const BASE = 54_600 + (process.pid % 50) * 4;
 const PROXY_UID = BASE;
 const UIDS = { low: BASE + 2, high: BASE + 3 };
 

@@ -31,7 +31,7 @@ import { launcherShell } from '../testing/realCage';
 const missing = missingForCardTest('card through the manager test');
 if (!missing.length && !readdirSync('/usr/lib/x86_64-linux-gnu/caml-crush').includes('libp11clientunix.so')) missing.push(CARD_CLIENT_MODULE);
 
-const BASE = 54_500 + (process.pid % 50) * 4;
+const BASE = 54_400 + (process.pid % 50) * 4;
 const PROXY_UID = BASE;
 const UIDS = { low: BASE + 2, high: BASE + 3 };
 

@@ -32,10 +32,10 @@ import { cageWaitExecutor } from './cageWaitExecutor';
 import { ManagedCages } from './managedCages';
 import { xvncPidsOf } from '../testing/cageProcesses';
 
-const HIGH_UID = 61773;
+const HIGH_UID = 58773;
 const SMALL = 'homeBytes: 64MiB, tmpfsBytes: 32MiB';
-const withHigh = parsePolicy(twoLevelPolicy({ low: bwrapCage({ uid: 61772, limits: SMALL }), high: bwrapCage({ uid: HIGH_UID, limits: SMALL }) }), 'p.yaml');
-const withoutHigh = parsePolicy(twoLevelPolicy({ low: bwrapCage({ uid: 61772, limits: SMALL }), high: bwrapCage({ uid: 61774, limits: SMALL }) }).replace('- id: high', '- id: other'), 'p.yaml');
+const withHigh = parsePolicy(twoLevelPolicy({ low: bwrapCage({ uid: 58772, limits: SMALL }), high: bwrapCage({ uid: HIGH_UID, limits: SMALL }) }), 'p.yaml');
+const withoutHigh = parsePolicy(twoLevelPolicy({ low: bwrapCage({ uid: 58772, limits: SMALL }), high: bwrapCage({ uid: 58774, limits: SMALL }) }).replace('- id: high', '- id: other'), 'p.yaml');
 
 let root: string;
 let cloison: PamTestUser;

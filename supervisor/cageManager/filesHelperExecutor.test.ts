@@ -20,8 +20,8 @@ import { serveManagerToCloison, type ServedManager } from '../testing/managerSer
 import { bwrapCage, twoLevelPolicy } from '../testing/testPolicy';
 import { filesHelperExecutor } from './filesHelperExecutor';
 
-const LOW_UID = 61780;
-const HIGH_UID = 61781;
+const LOW_UID = 58780;
+const HIGH_UID = 58781;
 const POLICY = twoLevelPolicy({ low: bwrapCage({ uid: LOW_UID }), high: bwrapCage({ uid: HIGH_UID }) });
 
 let manager: ServedManager;

@@ -28,8 +28,8 @@ import { homeMountExecutor } from './homeMountExecutor';
 import { homeUnmountExecutor } from './homeUnmountExecutor';
 import { ManagedCages } from './managedCages';
 
-const LOW_UID = 61752;
-const HIGH_UID = 61753;
+const LOW_UID = 58752;
+const HIGH_UID = 58753;
 const SMALL = 'homeBytes: 64MiB, tmpfsBytes: 16MiB';
 const POLICY = twoLevelPolicy({ low: bwrapCage({ uid: LOW_UID, limits: SMALL }), high: bwrapCage({ uid: HIGH_UID, limits: SMALL }) });
 

@@ -37,7 +37,7 @@ import { homeMountExecutor } from './homeMountExecutor';
 import { ManagedCages } from './managedCages';
 
 const SMALL = 'homeBytes: 64MiB, tmpfsBytes: 16MiB';
-const POLICY = twoLevelPolicy({ low: bwrapCage({ uid: 61770, limits: SMALL }), high: bwrapCage({ uid: 61771, limits: SMALL }) });
+const POLICY = twoLevelPolicy({ low: bwrapCage({ uid: 58770, limits: SMALL }), high: bwrapCage({ uid: 58771, limits: SMALL }) });
 
 let root: string;
 let folders: { stateDir: string; runDir: string };
@@ -159,7 +159,7 @@ describe('home.mount asked twice at once for one level', () => {
     const start = cageStartExecutor({ policy, ...folders, cages });
     const mounting = mount({ op: 'home.mount', level: 'low', image: p.homeImage, target: p.home });
     expect(cages.state('low')).toBe('mounting');
-    await expect(start({ op: 'cage.start', level: 'low', uid: 61770 })).rejects.toMatchObject({ code: 'WRONG_STATE', message: "cage low's home is being mounted: start it once the mount has answered" });
+    await expect(start({ op: 'cage.start', level: 'low', uid: 58770 })).rejects.toMatchObject({ code: 'WRONG_STATE', message: "cage low's home is being mounted: start it once the mount has answered" });
     await expect(mounting).resolves.toEqual({ mounted: p.home });
     expect(cages.state('low')).toBe('stopped');
     expect({ loops: loopsOver(p.homeImage).length, mounts: mountsAt(p.home) }).toEqual({ loops: 1, mounts: 1 });

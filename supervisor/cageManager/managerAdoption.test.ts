@@ -30,8 +30,8 @@ import { cageStopExecutor } from './cageStopExecutor';
 import { ManagedCages } from './managedCages';
 import { processNamesOf } from '../testing/cageProcesses';
 
-const LOW_UID = 61754;
-const HIGH_UID = 61755;
+const LOW_UID = 58754;
+const HIGH_UID = 58755;
 const SMALL = 'homeBytes: 64MiB, tmpfsBytes: 32MiB';
 const POLICY = twoLevelPolicy({ low: bwrapCage({ uid: LOW_UID, limits: SMALL }), high: bwrapCage({ uid: HIGH_UID, limits: SMALL }) });
 const policy = () => parsePolicy(POLICY, 'p.yaml');

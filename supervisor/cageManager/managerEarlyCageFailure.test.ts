@@ -14,7 +14,7 @@ import { bwrapCage, twoLevelPolicy } from '../testing/testPolicy';
 import { MANAGER_JOURNAL_FILE } from './managerExecutors';
 import { logRecords } from '../testing/logRecords';
 
-const UIDS = { low: 62933, high: 62934 };
+const UIDS = { low: 59933, high: 59934 };
 // The high level autostarts a program that is nowhere: its driver refuses to start it.
 const POLICY = twoLevelPolicy({ low: bwrapCage({ uid: UIDS.low }), high: bwrapCage({ uid: UIDS.high, apps: '[{ id: gone, exec: [cloison-no-such-program], autostart: true }]' }) });
 

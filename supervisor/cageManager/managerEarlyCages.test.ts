@@ -21,7 +21,7 @@ import { MANAGER_JOURNAL_FILE } from './managerExecutors';
 import { logRecords } from '../testing/logRecords';
 
 const REPO = resolve(__dirname, '../..');
-const UIDS = { low: 62931, high: 62932 };
+const UIDS = { low: 58540, high: 58541 };
 const POLICY = twoLevelPolicy({ low: bwrapCage({ uid: UIDS.low }), high: bwrapCage({ uid: UIDS.high }) });
 
 let root: string;

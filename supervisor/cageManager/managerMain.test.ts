@@ -19,7 +19,7 @@ import { waitFor } from '../testing/waitFor';
 import { REFUSED_KIND } from './cageManagerServer';
 import { MANAGER_JOURNAL_FILE } from './managerExecutors';
 
-const UIDS = { low: 61790, high: 61791 };
+const UIDS = { low: 58790, high: 58791 };
 const REPO = resolve(__dirname, '..', '..');
 
 let root: string;

@@ -29,7 +29,7 @@ describe('the cage manager reloaded while it starts', () => {
     const root = testRoot('cloison-hup-');
     chmodSync(root, 0o711);
     const policyFile = join(root, 'policy.yaml');
-    writeFileSync(policyFile, twoLevelPolicy({ low: bwrapCage({ uid: 62961 }), high: bwrapCage({ uid: 62962 }) }));
+    writeFileSync(policyFile, twoLevelPolicy({ low: bwrapCage({ uid: 58542 }), high: bwrapCage({ uid: 58543 }) }));
     manager = spawn(process.execPath, ['--import', 'tsx', join(REPO, 'supervisor/cageManager/managerMain.ts'), '--policy', policyFile, '--state-dir', join(root, 'state'), '--run-dir', join(root, 'run'), '--no-part', '--log-level', 'info'], { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] });
     let stderr = '';
     let sent = false;

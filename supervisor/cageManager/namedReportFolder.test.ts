@@ -11,7 +11,7 @@ import { removeTestRoot, testRoot } from '../testing/testRoots';
 import { reportFolderToMake } from './namedReportFolder';
 
 /** The part's account (never one that exists here). */
-const PART = 61877;
+const PART = 58877;
 let root: string;
 
 beforeAll(() => {

@@ -18,7 +18,7 @@ describe('the part\'s folders made by the manager', () => {
 
   it('a link at the part\'s state folder: the manager refuses to start, the link\'s target stays root\'s', () => {
     chmodSync(root, 0o711);
-    writeFileSync(join(root, 'p.yaml'), twoLevelPolicy({ low: bwrapCage({ uid: 62931 }), high: bwrapCage({ uid: 62932 }) }));
+    writeFileSync(join(root, 'p.yaml'), twoLevelPolicy({ low: bwrapCage({ uid: 58544 }), high: bwrapCage({ uid: 58545 }) }));
     const victim = join(root, 'victim');
     mkdirSync(victim, { mode: 0o700 });
     symlinkSync(victim, join(root, 'state-broker'));

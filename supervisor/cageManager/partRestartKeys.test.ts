@@ -33,7 +33,7 @@ beforeAll(async () => {
   // The media root shared before the manager starts (its start prepares it too: managerMain.ts).
   media = new MediaMounts(mediaRootOf(join(root, 'run')));
   await media.prepare(['low', 'high']);
-  const policy = twoLevelPolicy({ low: bwrapCage({ uid: 61810 }), high: bwrapCage({ uid: 61811 }) }, `usb: { unknown: ask, loopDevices: { backingDir: ${keys.backingDir} } }\n`);
+  const policy = twoLevelPolicy({ low: bwrapCage({ uid: 58810 }), high: bwrapCage({ uid: 58811 }) }, `usb: { unknown: ask, loopDevices: { backingDir: ${keys.backingDir} } }\n`);
   manager = await startManagerWithPart({ root, policy, part: 'supervisor/testing/partRestartKeysPart.ts', partFlags: true });
 }, 60_000);
 

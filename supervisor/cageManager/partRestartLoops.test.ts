@@ -28,7 +28,7 @@ function backingFile(device: string): string | null {
 }
 
 beforeAll(async () => {
-  const policy = twoLevelPolicy({ low: bwrapCage({ uid: 61830 }), high: bwrapCage({ uid: 61831 }) }, 'training: allowed\n');
+  const policy = twoLevelPolicy({ low: bwrapCage({ uid: 58546 }), high: bwrapCage({ uid: 58547 }) }, 'training: allowed\n');
   manager = await startManagerWithPart({ prefix: 'cloison-prl-', policy, policyMode: 0o644, part: 'supervisor/testing/partRestartLoopsPart.ts', partFlags: true });
 }, 60_000);
 

@@ -14,7 +14,7 @@ import { testRoot } from '../testing/testRoots';
 import { bwrapCage, twoLevelPolicy } from '../testing/testPolicy';
 import { waitFor } from '../testing/waitFor';
 
-const POLICY = twoLevelPolicy({ low: bwrapCage({ uid: 63041 }), high: bwrapCage({ uid: 63042 }) });
+const POLICY = twoLevelPolicy({ low: bwrapCage({ uid: 58641 }), high: bwrapCage({ uid: 58642 }) });
 let root: string;
 let manager: BuiltManager;
 let hupAt: number | null = null;

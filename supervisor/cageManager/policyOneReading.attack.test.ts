@@ -24,7 +24,7 @@ import { policyFromManager } from './policyTextFromManager';
 import { readSettledPolicyText } from './settledPolicyText';
 
 let root: string;
-const cages = { low: bwrapCage({ uid: 61830 }), high: bwrapCage({ uid: 61831 }) };
+const cages = { low: bwrapCage({ uid: 58548 }), high: bwrapCage({ uid: 58549 }) };
 const RUNNING = twoLevelPolicy(cages, 'usb:\n  filesystems: [vfat]\naudio: { microphone: [] }\n');
 /** What the administrator wants next: low gets the microphone, still only vfat keys. */
 const NEXT = twoLevelPolicy(cages, 'audio: { microphone: [low] }\nusb:\n  filesystems: [vfat]\n');

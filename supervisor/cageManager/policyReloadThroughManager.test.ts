@@ -20,7 +20,7 @@ import { MANAGER_JOURNAL_FILE, MANAGER_SOCKET_FILE } from './managerExecutors';
 
 let manager: ManagerWithPart;
 const step = (name: string) => manager.step(name);
-const policyOf = (audio: string) => twoLevelPolicy({ low: bwrapCage({ uid: 61820 }), high: bwrapCage({ uid: 61821 }) }, `audio: ${audio}\n`);
+const policyOf = (audio: string) => twoLevelPolicy({ low: bwrapCage({ uid: 58550 }), high: bwrapCage({ uid: 58551 }) }, `audio: ${audio}\n`);
 // Each reading of the policy file the manager applies, as its log says it (its journal writes a repeat once: managerPolicyReload.ts).
 const readsLogged = () => manager.stderr().split('\n').filter((l) => l.includes('"msg":"policy reloaded"')).length;
 /** The administrator's save, settled: the manager takes a file only once it has been left alone a second (settledPolicyText.ts). */
@@ -81,7 +81,7 @@ describe("an administrator's policy reload, split: the manager's SIGHUP, never t
     // Low moved onto a WireGuard tunnel whose configuration root cannot use: the manager refuses it;
     // the part's own reading skips the configurations (root's alone), so it would have taken it.
     await reached('start'); // its SIGHUP handler set
-    const tunnelled = twoLevelPolicy({ low: bwrapCage({ uid: 61820 }).replace('network: none', `network: { mode: wireguard, config: ${join(manager.root, 'wg-missing.conf')} }`), high: bwrapCage({ uid: 61821 }) }, 'audio: { microphone: [low] }\n');
+    const tunnelled = twoLevelPolicy({ low: bwrapCage({ uid: 58550 }).replace('network: none', `network: { mode: wireguard, config: ${join(manager.root, 'wg-missing.conf')} }`), high: bwrapCage({ uid: 58551 }) }, 'audio: { microphone: [low] }\n');
     save(tunnelled);
     const refusals = () => manager.stderr().split('\n').filter((l) => l.includes('"msg":"new policy refused')).length;
     const before = refusals();

@@ -25,9 +25,9 @@ import { connectManagerLink, type ManagerLink } from './managerLink';
 import { RejoiningCageDriver } from './rejoiningCageDriver';
 import type { HandedSockets } from './socketHandOver';
 
-const LOW_UID = 61840;
+const LOW_UID = 58840;
 const SMALL = 'homeBytes: 64MiB, tmpfsBytes: 32MiB';
-const POLICY = twoLevelPolicy({ low: bwrapCage({ uid: LOW_UID, limits: SMALL }), high: bwrapCage({ uid: 61841, limits: SMALL }) });
+const POLICY = twoLevelPolicy({ low: bwrapCage({ uid: LOW_UID, limits: SMALL }), high: bwrapCage({ uid: 58841, limits: SMALL }) });
 
 let root: string;
 let journal: FileAuditJournal;

@@ -22,8 +22,8 @@ import { ManagedCages } from './managedCages';
 import { vncSocketExecutor } from './vncSocketExecutor';
 import { processNamesOf } from '../testing/cageProcesses';
 
-const LOW_UID = 61752;
-const HIGH_UID = 61753;
+const LOW_UID = 58552;
+const HIGH_UID = 58553;
 const SMALL = 'homeBytes: 64MiB, tmpfsBytes: 32MiB';
 const APPS = '[{ id: sleeper, exec: [sleep, "600"], autostart: false }]';
 const POLICY = twoLevelPolicy({ low: bwrapCage({ uid: LOW_UID, limits: SMALL, apps: APPS }), high: bwrapCage({ uid: HIGH_UID, limits: SMALL }) });
@@ -70,7 +70,7 @@ describe('RemoteCageDriver in the cloison part', () => {
     const step = (name: string) => reports.find((r) => r.step === name);
     // The manager's refusals, as the driver's errors: its code, what was asked, its reason.
     expect(step('unnamed level')).toMatchObject({ code: 'POLICY_DENIED', error: 'the cage manager answered cage.start for level secret: no level "secret" in the running policy' });
-    expect(step('other uid')).toMatchObject({ code: 'POLICY_DENIED', error: expect.stringMatching(/^the cage manager answered cage.start for level low: .*61753/) });
+    expect(step('other uid')).toMatchObject({ code: 'POLICY_DENIED', error: expect.stringMatching(/^the cage manager answered cage.start for level low: .*58553/) });
     expect(step('start')).toMatchObject({ innerPid: expect.any(Number), endpoint: { path: expect.stringContaining('/run/cages/low/') } });
     // The part cannot reach the cage's socket itself, and nothing it connected could pass as the cage.
     expect(step('direct connect')).toMatchObject({ code: 'EACCES' });

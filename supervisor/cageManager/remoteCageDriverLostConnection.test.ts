@@ -28,9 +28,9 @@ import { CageEndUnknown, RemoteCageDriver } from './remoteCageDriver';
 import type { HandedSockets } from './socketHandOver';
 import { xvncPidsOf } from '../testing/cageProcesses';
 
-const LOW_UID = 61775;
+const LOW_UID = 58775;
 const SMALL = 'homeBytes: 64MiB, tmpfsBytes: 32MiB';
-const POLICY = twoLevelPolicy({ low: bwrapCage({ uid: LOW_UID, limits: SMALL }), high: bwrapCage({ uid: 61776, limits: SMALL }) });
+const POLICY = twoLevelPolicy({ low: bwrapCage({ uid: LOW_UID, limits: SMALL }), high: bwrapCage({ uid: 58776, limits: SMALL }) });
 
 let root: string;
 let journal: FileAuditJournal;

@@ -20,8 +20,8 @@ import { isMountPoint } from '../cages/cageMounts';
 import { fileBrokerManager, type FileBrokerManager } from '../testing/fileBrokerManager';
 import { bwrapCage, twoLevelPolicy } from '../testing/testPolicy';
 
-const LOW_UID = 61790;
-const HIGH_UID = 61791;
+const LOW_UID = 58554;
+const HIGH_UID = 58555;
 const SMALL = 'homeBytes: 64MiB, tmpfsBytes: 32MiB';
 /** Up: allowed without a question, at most 1 MiB a file: what a helper serving high may stage. */
 const STAGE_BYTES = 1024 * 1024;

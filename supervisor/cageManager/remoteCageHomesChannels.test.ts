@@ -59,7 +59,7 @@ const until = async (done: () => boolean) => {
 
 describe('the part\'s file helper channels', () => {
   it('asks for a level\'s helper with the uid the policy gives it now, after a reload changed it', async () => {
-    let policy = policyWith(61880);
+    let policy = policyWith(58566);
     const asked: number[] = [];
     const client: ManagerRequester = {
       request: async (req: unknown) => {
@@ -71,9 +71,9 @@ describe('the part\'s file helper channels', () => {
     } as unknown as ManagerRequester;
     const homes = remoteCageHomes({ client, handed, policy: () => policy });
     expect((await homes.of('low')!.run(['stat', 'Downloads'])).stderr).toMatch(/no helper in this test/);
-    policy = policyWith(61890);
+    policy = policyWith(58576);
     const after = await homes.of('low')!.run(['stat', 'Downloads']);
-    expect(asked.at(-1)).toBe(61890);
+    expect(asked.at(-1)).toBe(58576);
     expect(after.stderr).toMatch(/no helper in this test/);
     expect(after.stderr).not.toMatch(/is not low's/);
     homes.close();
@@ -82,7 +82,7 @@ describe('the part\'s file helper channels', () => {
   it('a stat timing out ends no read in progress on the level', async () => {
     helpers.length = 0;
     const client = { request: async () => ({ connection: 1 }) } as unknown as ManagerRequester;
-    const homes = remoteCageHomes({ client, handed, policy: () => policyWith(61900) });
+    const homes = remoteCageHomes({ client, handed, policy: () => policyWith(58586) });
     const reading = homes.of('low')!.read('Outbox/report.pdf', 'identity');
     let readEnded = false;
     void reading.exited.then(() => (readEnded = true));

@@ -47,8 +47,8 @@ import { usbPrepareExecutor } from './usbPrepareExecutor';
 import { usbProbeExecutor } from './usbProbeExecutor';
 import { usbUnmountExecutor } from './usbUnmountExecutor';
 
-const LOW_UID = 61790;
-const HIGH_UID = 61791;
+const LOW_UID = 58556;
+const HIGH_UID = 58557;
 const MiB = 2 ** 20;
 let root: string;
 let cloison: PamTestUser;

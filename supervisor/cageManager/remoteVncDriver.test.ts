@@ -68,7 +68,7 @@ beforeAll(async () => {
   secretPath = join(serverDir, 'other.sock');
   vm = await rfbServer(socketPath, 'RFB 003.008\n');
   secret = await rfbServer(secretPath, 'RFB 003.003\n');
-  const policyText = twoLevelPolicy({ low: bwrapCage({ uid: 61830 }), high: vncCage(socketPath) });
+  const policyText = twoLevelPolicy({ low: bwrapCage({ uid: 58830 }), high: vncCage(socketPath) });
   const policy = () => {
     const p = parsePolicy(policyText, 'p.yaml');
     // A third level, its endpoint TCP: the part connects to it itself.

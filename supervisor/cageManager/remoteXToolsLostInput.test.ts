@@ -22,7 +22,7 @@ describe('remoteCageXTools serveSelection when the input is never handed over', 
     };
     // The socket never arrives: take fails as its time limit does.
     const handed = { take: (connection: number) => Promise.reject(new Error(`connection ${connection} was not handed over within 5000 ms`)) } as unknown as HandedSockets;
-    const policy = parsePolicy(twoLevelPolicy({ low: bwrapCage({ uid: 61870 }), high: bwrapCage({ uid: 61871 }) }), 'p.yaml');
+    const policy = parsePolicy(twoLevelPolicy({ low: bwrapCage({ uid: 58558 }), high: bwrapCage({ uid: 58559 }) }), 'p.yaml');
     const tools = remoteCageXTools({ client, policy: () => policy, isRunning: () => true, handed });
     await expect(tools.serveSelection('low', 'collé', 'clipboard')).rejects.toThrow('not handed over');
     expect(sent.map((r) => r.op)).toEqual(['xhelper.run', 'xhelper.stop']);

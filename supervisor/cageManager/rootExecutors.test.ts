@@ -33,7 +33,7 @@ import { ManagedCages } from './managedCages';
 import { stateChownExecutor } from './stateChownExecutor';
 import { usbUnmountExecutor } from './usbUnmountExecutor';
 
-const LOW_UID = 61740;
+const LOW_UID = 58740;
 let root: string;
 let state: string;
 let keys: string;

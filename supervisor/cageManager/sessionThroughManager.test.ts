@@ -40,8 +40,8 @@ import { cloisonPart, type CloisonPartMessage } from './cloisonPart';
 import { ManagedCages } from './managedCages';
 import { managerExecutors } from './managerExecutors';
 
-const LOW_UID = 61821;
-const HIGH_UID = 61822;
+const LOW_UID = 58588;
+const HIGH_UID = 58589;
 const SMALL = 'homeBytes: 64MiB, tmpfsBytes: 32MiB';
 const APPS = '[{ id: sleeper, exec: [sleep, "611"], autostart: false }, { id: terminal, exec: [xterm], desktop: debian-xterm }]';
 const noLogind = privateLogindUnavailable();

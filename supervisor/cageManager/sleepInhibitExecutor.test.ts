@@ -36,7 +36,7 @@ const ask = async (times: number) => (await sendFramesAs(manager.cloison, manage
 beforeAll(async () => {
   if (unavailable) return;
   logind = await startPrivateLogind();
-  const policy = parsePolicy(twoLevelPolicy({ low: bwrapCage({ uid: 61800 }), high: bwrapCage({ uid: 61801 }) }), 'p.yaml');
+  const policy = parsePolicy(twoLevelPolicy({ low: bwrapCage({ uid: 58800 }), high: bwrapCage({ uid: 58801 }) }), 'p.yaml');
   manager = await serveManagerToCloison({ prefix: 'cloison-sx-', policy: () => policy, executors: () => ({ 'sleep.inhibit': (req, peer) => execute(req, peer) }) });
 }, 30_000);
 

@@ -32,7 +32,7 @@ let execute: NonNullable<RootExecutors['sound.host']>;
 let mine: ReturnType<typeof soundHostExecutor>;
 /** The running policy: a test replaces it as the manager's SIGHUP does. */
 let policy: Policy;
-const policyWith = (audio: string) => parsePolicy(twoLevelPolicy({ low: bwrapCage({ uid: 61802 }), high: bwrapCage({ uid: 61803 }) }, audio), 'p.yaml');
+const policyWith = (audio: string) => parsePolicy(twoLevelPolicy({ low: bwrapCage({ uid: 58802 }), high: bwrapCage({ uid: 58803 }) }, audio), 'p.yaml');
 /** The part's side: each end handed over, the test's own descriptor of it. */
 const received: Array<HandedSoundEnd & { fd: number }> = [];
 // Node's child pipes are socket pairs (no reopening by /proc/self/fd): the part's copy is a dup, as SCM_RIGHTS makes one.

@@ -42,8 +42,8 @@ import { ManagedCages } from './managedCages';
 import { soundFifosExecutor } from './soundFifosExecutor';
 import { soundHostExecutor } from './soundHostExecutor';
 
-const LOW_UID = 61832;
-const HIGH_UID = 61833;
+const LOW_UID = 58590;
+const HIGH_UID = 58591;
 const TONE = 660;
 const PULSE = 'PULSE_SERVER=unix:/tmp/pulse/native';
 const SMALL = 'homeBytes: 64MiB, tmpfsBytes: 32MiB';

@@ -17,7 +17,7 @@ import { testRoot } from '../testing/testRoots';
 import { bwrapCage, twoLevelPolicy } from '../testing/testPolicy';
 
 const REPO = resolve(__dirname, '../..');
-const UIDS = { low: 62941, high: 62942 };
+const UIDS = { low: 58592, high: 58593 };
 const LIMITS = 'homeBytes: 64MiB, tmpfsBytes: 32MiB';
 
 let root: string;

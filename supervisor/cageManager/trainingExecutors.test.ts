@@ -29,7 +29,7 @@ let policy: Policy;
 const currentPolicy = () => policy;
 const setTraining = (value: 'allowed' | 'forbidden') => {
   training = value;
-  policy = parsePolicy(twoLevelPolicy({ low: bwrapCage({ uid: cage.uid }), high: bwrapCage({ uid: 61808 }) }, `training: ${training}\n`), 'p.yaml');
+  policy = parsePolicy(twoLevelPolicy({ low: bwrapCage({ uid: cage.uid }), high: bwrapCage({ uid: 58808 }) }, `training: ${training}\n`), 'p.yaml');
 };
 let spoof: NonNullable<RootExecutors['training.spoof']>;
 let document: NonNullable<RootExecutors['training.document']>;

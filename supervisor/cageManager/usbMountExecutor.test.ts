@@ -39,8 +39,8 @@ import { usbMountExecutor } from './usbMountExecutor';
 import { usbPrepareExecutor } from './usbPrepareExecutor';
 import { usbProbeExecutor } from './usbProbeExecutor';
 
-const LOW_UID = 61770;
-const HIGH_UID = 61771;
+const LOW_UID = 58594;
+const HIGH_UID = 58595;
 const MiB = 2 ** 20;
 let root: string;
 let journal: FileAuditJournal;

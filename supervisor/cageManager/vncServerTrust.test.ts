@@ -8,8 +8,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { removeTestRoots, testRoot } from '../testing/testRoots';
 import { checkSocketPlace } from './vncServerTrust';
 
-const OWNER = 61891;
-const OTHER = 61892;
+const OWNER = 58891;
+const OTHER = 58892;
 const root = testRoot('cloison-vnctrust-');
 chmodSync(root, 0o755);
 

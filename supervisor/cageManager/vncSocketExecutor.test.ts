@@ -19,7 +19,7 @@ import { CageManagerServer } from './cageManagerServer';
 import { cloisonPart, type CloisonPartMessage } from './cloisonPart';
 import { vncSocketExecutor } from './vncSocketExecutor';
 
-const POLICY = twoLevelPolicy({ low: bwrapCage({ uid: 61720 }), high: bwrapCage({ uid: 61721 }) });
+const POLICY = twoLevelPolicy({ low: bwrapCage({ uid: 58720 }), high: bwrapCage({ uid: 58721 }) });
 
 let root: string;
 let cage: RealCage;

@@ -117,7 +117,7 @@ describe('cage lifecycle', () => {
     symlinkSync('/usr/bin/bwrap', join(onlyBwrap, 'bwrap'));
     process.env.PATH = onlyBwrap;
     const root = testRoot();
-    const driver = new BwrapDriver({ level: 'low', uid: 62999, cage: { driver: 'bwrap', network: 'none', geometry: '800x600', apps: [], limits: TEST_CAGE_LIMITS }, paths: bwrapCagePaths(join(root, 's'), join(root, 'r'), 'low') });
+    const driver = new BwrapDriver({ level: 'low', uid: 59999, cage: { driver: 'bwrap', network: 'none', geometry: '800x600', apps: [], limits: TEST_CAGE_LIMITS }, paths: bwrapCagePaths(join(root, 's'), join(root, 'r'), 'low') });
     const lc = new CageLifecycle({ level: 'low', driver, initialBackoffMs: 10 });
     await lc.start();
     expect(lc.state).toMatchObject({ status: 'crashed', detail: 'Xvnc not found: install tigervnc-standalone-server' });
@@ -128,12 +128,12 @@ describe('cage lifecycle', () => {
 
   it('notices a real cage whose Xvnc dies and brings it back', async () => {
     const root = testRoot();
-    const driver = new BwrapDriver({ level: 'low', uid: 62998, cage: { driver: 'bwrap', network: 'none', geometry: '640x480', apps: [], limits: TEST_CAGE_LIMITS }, paths: bwrapCagePaths(join(root, 's'), join(root, 'r'), 'low') });
+    const driver = new BwrapDriver({ level: 'low', uid: 59998, cage: { driver: 'bwrap', network: 'none', geometry: '640x480', apps: [], limits: TEST_CAGE_LIMITS }, paths: bwrapCagePaths(join(root, 's'), join(root, 'r'), 'low') });
     const lc = new CageLifecycle({ level: 'low', driver, initialBackoffMs: 50 });
     const seen = statesOf(lc);
     await lc.start();
     const { execSync } = await import('node:child_process');
-    execSync(`pkill -KILL -u 62998 -x Xvnc`);
+    execSync(`pkill -KILL -u 59998 -x Xvnc`);
     await until(() => seen.some((s) => s.status === 'crashed') && lc.state.status === 'running');
     expect(seen.find((s) => s.status === 'crashed')?.detail).toMatch(/^cage session ended \(exit 72\): Xvnc exited$/);
     expect(lc.state.restarts).toBe(1);

@@ -18,8 +18,8 @@ import { waitFor } from '../testing/waitFor';
 
 const agent = `[${CAGE_AGENT_APP.map((a) => JSON.stringify(a)).join(', ')}]`;
 const POLICY = twoLevelPolicy({
-  low: bwrapCage({ uid: 62931, apps: `[${agent}]`, limits: 'memoryBytes: 192MiB, tasks: 96, cpuWeight: 10, homeBytes: 32MiB, tmpfsBytes: 8MiB' }),
-  high: bwrapCage({ uid: 62932, apps: `[${KEY_LOGGER_APP}]` }),
+  low: bwrapCage({ uid: 58596, apps: `[${agent}]`, limits: 'memoryBytes: 192MiB, tasks: 96, cpuWeight: 10, homeBytes: 32MiB, tmpfsBytes: 8MiB' }),
+  high: bwrapCage({ uid: 58597, apps: `[${KEY_LOGGER_APP}]` }),
 });
 const X_KEYSYM = 0x78;
 

@@ -22,7 +22,7 @@ import { removeTestRoots, testRoot } from '../testing/testRoots';
 import { waitFor } from '../testing/waitFor';
 import { mountHome, unmount } from './cageMounts';
 
-const CAGE_UID = 63_100 + (process.pid % 100);
+const CAGE_UID = 50_500 + (process.pid % 100);
 const root = process.getuid?.() === 0;
 
 describe.skipIf(!root)("a live process of a cage's uid against root's migration of its old home", () => {

@@ -24,7 +24,7 @@ const MiB = 2 ** 20;
  * margin, since no image can take more than the size that was reserved for it.
  */
 const ALLOCATED = 0.97;
-const UIDS = { low: 62941, high: 62942 };
+const UIDS = { low: 58598, high: 58599 };
 const cage = (level: 'low' | 'high', home: string) => bwrapCage({ uid: UIDS[level], limits: `homeBytes: ${home}` });
 
 describe('homes reserved whole on the state filesystem', () => {

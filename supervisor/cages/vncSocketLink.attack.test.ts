@@ -22,7 +22,7 @@ import type { RunningCage } from './cageDriver';
 import { connectPaused } from './cageVncSocket';
 import { probeRfb } from './rfbProbe';
 
-const CAGE_UID = 63_300 + (process.pid % 100);
+const CAGE_UID = 50_700 + (process.pid % 100);
 const missing = [...(process.getuid?.() === 0 ? [] : ['root']), ...['setpriv', 'python3'].filter((p) => !findBinary(p))];
 
 /** The root-only server: one line per connection it accepts. */

@@ -15,7 +15,7 @@ import { cageShell, type CageShell, innerPidOf, testRoot } from '../testing/real
 import { answerAfterReading, rpcClient, type RpcClient } from '../testing/rpcClient';
 import { bwrapCage, twoLevelPolicy } from '../testing/testPolicy';
 
-const UIDS = { low: 62801, high: 62802 };
+const UIDS = { low: 58601, high: 58602 };
 const POLICY = twoLevelPolicy({ low: bwrapCage({ uid: UIDS.low }), high: bwrapCage({ uid: UIDS.high }) });
 
 describe('clipboard broker (real cages)', () => {

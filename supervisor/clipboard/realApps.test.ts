@@ -11,7 +11,7 @@ import { cageShell, type CageShell, innerPidOf, testRoot } from '../testing/real
 import { rpcClient, type RpcClient } from '../testing/rpcClient';
 import { bwrapCage, twoLevelPolicy } from '../testing/testPolicy';
 
-const UIDS = { low: 64861, high: 64862 };
+const UIDS = { low: 58661, high: 58662 };
 // low: a terminal showing one line to select; high: a terminal writing what it is given to a file,
 // and an editor. Lateral-free two levels: up is allowed without a dialog, so the test is the apps.
 const LOW_APPS = `[[xterm, -geometry, 80x8+0+0, -e, sh, -c, "echo 'alpha bravo2026 charlie'; exec sleep 600"]]`;

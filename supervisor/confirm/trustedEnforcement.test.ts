@@ -15,7 +15,7 @@ import { answerAfterReading, type RpcClient } from '../testing/rpcClient';
 import { bwrapCage, twoLevelPolicy } from '../testing/testPolicy';
 import { waitFor } from '../testing/waitFor';
 
-const POLICY = twoLevelPolicy({ low: bwrapCage({ uid: 62961, apps: `[${KEY_LOGGER_APP}]` }), high: bwrapCage({ uid: 62962, apps: `[${KEY_LOGGER_APP}]` }) });
+const POLICY = twoLevelPolicy({ low: bwrapCage({ uid: 58603, apps: `[${KEY_LOGGER_APP}]` }), high: bwrapCage({ uid: 58604, apps: `[${KEY_LOGGER_APP}]` }) });
 
 describe('trusted dialogs, enforced by the supervisor', () => {
   let t: TestSupervisor;

@@ -16,7 +16,7 @@ import { answerAfterReading } from '../testing/rpcClient';
 import { startTestSupervisor, type TestSupervisor } from '../testing/testSupervisor';
 import { bwrapCage, twoLevelPolicy } from '../testing/testPolicy';
 
-const UIDS = { low: 62891, high: 62892 };
+const UIDS = { low: 58613, high: 58614 };
 const MARKER = 'TOP-SECRET-MARKER-7f3a';
 
 describe('the encrypting diode (real cages, real gpg)', () => {
@@ -113,7 +113,7 @@ describe('recipient keys are checked when the policy loads', () => {
   const root = testRoot('cloison-rcpt-');
   const signOnly = openPgpPerson(root, 'Signer', { encrypt: false });
   const good = openPgpPerson(root, 'Bob');
-  const policyWith = (recipients: string) => twoLevelPolicy({ low: bwrapCage(), high: bwrapCage({ uid: 61500 }) }, `files:\n  down:\n    decision: encrypt\n    recipients: [${recipients}]\n`);
+  const policyWith = (recipients: string) => twoLevelPolicy({ low: bwrapCage(), high: bwrapCage({ uid: 58500 }) }, `files:\n  down:\n    decision: encrypt\n    recipients: [${recipients}]\n`);
   const problems = (text: string) => {
     try {
       parsePolicy(text, 'p.yaml');
@@ -137,6 +137,6 @@ describe('recipient keys are checked when the policy loads', () => {
     expect(problems(policyWith(garbage))).toMatch(/files\.down\.recipients\[0\]: .*garbage\.asc is not an OpenPGP public key/);
     expect(problems(policyWith(open))).toMatch(/open\.asc must be root's and writable by root only/);
     expect(problems(policyWith(signOnly.publicKey))).toMatch(/has no usable encryption key/);
-    expect(problems(twoLevelPolicy({ low: bwrapCage(), high: bwrapCage({ uid: 61500 }) }, 'files:\n  down: { decision: encrypt }\n'))).toMatch(/files\.down\.decision: decision "encrypt" needs recipients/);
+    expect(problems(twoLevelPolicy({ low: bwrapCage(), high: bwrapCage({ uid: 58500 }) }, 'files:\n  down: { decision: encrypt }\n'))).toMatch(/files\.down\.decision: decision "encrypt" needs recipients/);
   });
 });

@@ -18,7 +18,7 @@ import { answerAfterReading, rpcClient, type RpcClient } from '../testing/rpcCli
 import { bwrapCage, twoLevelPolicy } from '../testing/testPolicy';
 
 const POLICY = twoLevelPolicy(
-  { low: bwrapCage({ uid: 62811 }), high: bwrapCage({ uid: 62812 }) },
+  { low: bwrapCage({ uid: 59811 }), high: bwrapCage({ uid: 59812 }) },
   `files:
   up:
     maxFileBytes: 120000000

@@ -14,8 +14,8 @@ import { supervisorReady } from '../testing/waitFor';
 
 const POLICY = `version: 1
 levels:
-  - { id: low, rank: 0, label: { fr: Bas, en: Low }, colour: "#1b7f3b", cage: { driver: bwrap, apps: [], uid: 62831, limits: { homeBytes: 1GiB } } }
-  - { id: high, rank: 1, label: { fr: Haut, en: High }, colour: "#b3261e", cage: { driver: bwrap, apps: [], uid: 62832, limits: { homeBytes: 1GiB } } }
+  - { id: low, rank: 0, label: { fr: Bas, en: Low }, colour: "#1b7f3b", cage: { driver: bwrap, apps: [], uid: 58615, limits: { homeBytes: 1GiB } } }
+  - { id: high, rank: 1, label: { fr: Haut, en: High }, colour: "#b3261e", cage: { driver: bwrap, apps: [], uid: 58616, limits: { homeBytes: 1GiB } } }
 files:
   up: { maxFileBytes: 2000000000 }
 `;

@@ -15,8 +15,8 @@ import { FileBroker } from './fileBroker';
 
 const POLICY = `version: 1
 levels:
-  - { id: low, rank: 0, label: { fr: Bas, en: Low }, colour: "#1b7f3b", cage: { driver: bwrap, uid: 62841 } }
-  - { id: high, rank: 1, label: { fr: Haut, en: High }, colour: "#b3261e", cage: { driver: bwrap, uid: 62842 } }
+  - { id: low, rank: 0, label: { fr: Bas, en: Low }, colour: "#1b7f3b", cage: { driver: bwrap, uid: 59841 } }
+  - { id: high, rank: 1, label: { fr: Haut, en: High }, colour: "#b3261e", cage: { driver: bwrap, uid: 59842 } }
 files:
   pairs:
     - { from: high, to: low, decision: allow, types: [text] }
@@ -25,7 +25,7 @@ files:
 describe('file broker rules', () => {
   it('requires a written justification for an allowed down transfer, and journals it', async () => {
     const root = testRoot();
-    const homes = { low: { home: join(root, 'low'), uid: 62841 }, high: { home: join(root, 'high'), uid: 62842 } };
+    const homes = { low: { home: join(root, 'low'), uid: 59841 }, high: { home: join(root, 'high'), uid: 59842 } };
     for (const h of Object.values(homes)) {
       mkdirSync(h.home);
       chownSync(h.home, h.uid, h.uid);

@@ -17,7 +17,7 @@ import { spawnBwrap } from '../sandbox/bwrapSpawn';
 import { testRoot } from '../testing/realCage';
 import { fileHelperSandboxArgs } from './cageFileSandbox';
 
-const UID = 61796;
+const UID = 58796;
 const STAGE = 1000;
 
 let root: string;

@@ -17,8 +17,8 @@ import { answerAfterReading, type RpcClient } from '../testing/rpcClient';
 import { bwrapCage, twoLevelPolicy } from '../testing/testPolicy';
 import { runFileHelper } from './cageFileSandbox';
 
-const LOW_UID = 62971;
-const POLICY = twoLevelPolicy({ low: bwrapCage({ uid: LOW_UID }), high: bwrapCage({ uid: 62972 }) });
+const LOW_UID = 58617;
+const POLICY = twoLevelPolicy({ low: bwrapCage({ uid: LOW_UID }), high: bwrapCage({ uid: 58618 }) });
 const REPORT = 'Rapport trimestriel : rien à signaler.\n'.repeat(200);
 const sha = (b: Buffer | string) => createHash('sha256').update(b).digest('hex');
 

@@ -22,7 +22,7 @@ import { waitFor } from '../testing/waitFor';
 import { acceptRfbViewer, serverInit } from './rfbServerHandshake';
 
 const RECORDER = join(testRoot('cloison-sak-'), 'vnc.sock');
-const POLICY = twoLevelPolicy({ low: bwrapCage({ uid: 62951, apps: `[${KEY_LOGGER_APP}]` }), high: vncCage(RECORDER) });
+const POLICY = twoLevelPolicy({ low: bwrapCage({ uid: 58619, apps: `[${KEY_LOGGER_APP}]` }), high: vncCage(RECORDER) });
 
 /** A VNC endpoint that completes the RFB 3.8 handshake (security None), then records what it receives. */
 function recordingVncServer(path: string): Promise<{ server: Server; received: () => Buffer }> {

@@ -15,8 +15,8 @@ import { type RpcClient } from '../testing/rpcClient';
 import { bwrapCage, twoLevelPolicy } from '../testing/testPolicy';
 import { waitFor } from '../testing/waitFor';
 
-const LOW_UID = 62913;
-const HIGH_UID = 62914;
+const LOW_UID = 59913;
+const HIGH_UID = 59914;
 const POLICY = twoLevelPolicy({ low: bwrapCage({ uid: LOW_UID, apps: `[${KEY_LOGGER_APP}]` }), high: bwrapCage({ uid: HIGH_UID, apps: `[${KEY_LOGGER_APP}]` }) });
 const X_KEYSYM = 0x78;
 

@@ -21,7 +21,7 @@ import { removeTestRoots, testRoot } from '../testing/testRoots';
 import { waitFor } from '../testing/waitFor';
 import { queryCageKeymap } from './cageKeymap';
 
-const UIDS = { low: 62941, high: 62942 };
+const UIDS = { low: 58620, high: 58621 };
 /** As `dpkg-reconfigure keyboard-configuration` writes it for a bépo keyboard with us beside it. */
 const HOST_KEYBOARD = 'XKBMODEL="pc105"\nXKBLAYOUT="fr,us"\nXKBVARIANT="bepo,"\nXKBOPTIONS=""\n\nBACKSPACE="guess"\n';
 

@@ -19,7 +19,7 @@ import { startTestSupervisor, type TestSupervisor } from '../testing/testSupervi
 import { bwrapCage, twoLevelPolicy } from '../testing/testPolicy';
 import { waitFor } from '../testing/waitFor';
 
-const UIDS = { low: 62871, high: 62872 };
+const UIDS = { low: 58623, high: 58624 };
 const SUBNET = 40 + (process.pid % 150);
 
 /** An HTTP GET from inside a cage with bash's /dev/tcp (the cage has no curl): the body, or the error. */
@@ -98,7 +98,7 @@ describe('a WireGuard configuration that is missing or wrong', () => {
     return file;
   };
   const good = `[Interface]\nPrivateKey = ${KEY}\nAddress = 10.99.0.2/32\n\n[Peer]\nPublicKey = ${KEY}\nEndpoint = 10.231.0.2:51820\nAllowedIPs = 10.99.0.0/24\n`;
-  const policyFor = (file: string) => twoLevelPolicy({ low: bwrapCage(), high: bwrapCage({ uid: 61500 }).replace('network: none', `network: { mode: wireguard, config: ${file} }`) });
+  const policyFor = (file: string) => twoLevelPolicy({ low: bwrapCage(), high: bwrapCage({ uid: 58622 }).replace('network: none', `network: { mode: wireguard, config: ${file} }`) });
   const refusal = (file: string) => {
     try {
       parsePolicy(policyFor(file), 'p.yaml');
@@ -139,14 +139,14 @@ describe('a WireGuard configuration that is missing or wrong', () => {
 
   it('gone at start: the cage runs with no route at all, and the reason is shown', async () => {
     const file = conf('vanishing.conf', good);
-    const t = await startTestSupervisor(twoLevelPolicy({ low: bwrapCage({ uid: 62874 }), high: bwrapCage({ uid: 62873 }).replace('network: none', `network: { mode: wireguard, config: ${file} }`) }));
+    const t = await startTestSupervisor(twoLevelPolicy({ low: bwrapCage({ uid: 58626 }), high: bwrapCage({ uid: 58625 }).replace('network: none', `network: { mode: wireguard, config: ${file} }`) }));
     try {
       // Valid when the policy loaded, gone when the cage starts again.
       rmSync(file);
       await t.sup.cages.get('high')!.retry();
       await waitFor(() => t.sup.tunnelViews().some((v) => v.level === 'high' && v.state === 'failed'), 'the tunnel to fail', 15_000);
       expect(t.sup.tunnelViews()[0]!.reason).toMatch(/cannot read the WireGuard configuration .* no route at all/);
-      const high = cageShell(innerPidOf(t.sup, 'high'), 62873);
+      const high = cageShell(innerPidOf(t.sup, 'high'), 58625);
       expect((await high('cat /proc/net/dev | tail -n +3 | cut -d: -f1')).stdout.trim()).toBe('lo');
       expect((await high('ip route 2>/dev/null; cat /proc/net/route | tail -n +2')).stdout.trim()).toBe('');
     } finally {

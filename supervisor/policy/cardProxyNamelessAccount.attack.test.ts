@@ -16,7 +16,7 @@ import { describe, expect, it } from 'vitest';
 import { findBinary } from '../system/binaries';
 import { testRoot } from '../testing/testRoots';
 
-const UID = 64_900 + (process.pid % 90);
+const UID = 51_900 + (process.pid % 90);
 const missing = ['unshare', 'mount', 'getent'].filter((b) => !findBinary(b));
 const rootless = process.getuid?.() !== 0;
 const taken = (() => {

@@ -12,7 +12,7 @@ import { RunningPolicy } from './runningPolicy';
 import { testRoot } from '../testing/testRoots';
 import { bwrapCage, twoLevelPolicy } from '../testing/testPolicy';
 
-const onWireguard = (config: string, extra = '') => twoLevelPolicy({ low: bwrapCage({ uid: 62961 }), high: bwrapCage({ uid: 62962 }).replace('network: none', `network: { mode: wireguard, config: ${config} }`) }, extra);
+const onWireguard = (config: string, extra = '') => twoLevelPolicy({ low: bwrapCage({ uid: 58627 }), high: bwrapCage({ uid: 58628 }).replace('network: none', `network: { mode: wireguard, config: ${config} }`) }, extra);
 const problems = (read: () => unknown) => {
   try {
     read();

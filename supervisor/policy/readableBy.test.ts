@@ -10,7 +10,7 @@ import { describe, expect, it } from 'vitest';
 import { testRoot } from '../testing/testRoots';
 import { unreadableBy } from './readableBy';
 
-const PART = { name: 'part', uid: 62971, gid: 62971 };
+const PART = { name: 'part', uid: 58629, gid: 58629 };
 
 describe('a policy file readable by the part', () => {
   it('names the folder it cannot pass or the file it cannot read; passes 0644 in 0755', () => {

@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { removeTestRoot, testRoot } from '../testing/testRoots';
 import { delegatePartCgroup, type ControlGroup, type ControlGroups } from './partCgroup';
 
-const PART = { uid: 61910, gid: 61910 };
+const PART = { uid: 58910, gid: 58910 };
 let root: string;
 
 beforeAll(() => {

@@ -17,7 +17,7 @@ import { wsLink, type ByteLink } from '../testing/rfbViewer';
 import { CageScreens, screenSizeFor, type FrameSize } from './cageScreens';
 import { desktopTone, type ScreenSize } from './xScreen';
 
-const UID = { low: 62_951, high: 62_952 };
+const UID = { low: 58632, high: 58633 };
 const POLICY = twoLevelPolicy({
   // Small homes: a home is reserved whole (8 GiB by default), and the machine's disk is shared.
   low: `{ driver: bwrap, network: none, uid: ${UID.low}, maxGeometry: 2560x1600, apps: [], limits: { ${TEST_HOME_LIMIT} } }`,

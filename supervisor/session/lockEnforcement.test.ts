@@ -27,7 +27,7 @@ describe('the lock, enforced by the supervisor (real cages, real PAM)', () => {
 
   beforeAll(async () => {
     account = createPamTestUser();
-    const policy = twoLevelPolicy({ low: bwrapCage({ uid: 62981 }), high: bwrapCage({ uid: 62982 }) }, `session: { lockAfterSeconds: 600, pamService: ${account.service} }\n`);
+    const policy = twoLevelPolicy({ low: bwrapCage({ uid: 58634 }), high: bwrapCage({ uid: 58635 }) }, `session: { lockAfterSeconds: 600, pamService: ${account.service} }\n`);
     group = createTestGroup([account.user]);
     t = await startTestSupervisor(policy, { browserShell: true, shellUser: account.user, shellGroup: group.gid });
     chmodSync(t.root, 0o711);

@@ -11,7 +11,7 @@ import { ShellLaunches } from '../host/shellLaunches';
 import { testRoot } from '../testing/realCage';
 import { ResumeTokenFile, tokenHash } from './resumeTokens';
 
-const CAGE_UID = 62999;
+const CAGE_UID = 58636;
 
 describe('shell resume tokens across supervisor restarts', () => {
   const roots: string[] = [];
@@ -65,7 +65,7 @@ describe('shell resume tokens across supervisor restarts', () => {
   });
 
   it.each([
-    ['written by a cage user', (file: string) => (planted(file), chownSync(file, CAGE_UID, CAGE_UID)), /belongs to uid 62999/],
+    ['written by a cage user', (file: string) => (planted(file), chownSync(file, CAGE_UID, CAGE_UID)), /belongs to uid 58636/],
     ['readable by others', (file: string) => (planted(file), chmodSync(file, 0o644)), /mode is 644/],
     ['a link to a file elsewhere', (file: string) => {
       const elsewhere = join(file, '..', 'sub');

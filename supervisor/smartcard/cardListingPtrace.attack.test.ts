@@ -20,7 +20,7 @@ import { waitFor } from '../testing/waitFor';
 import { CardPresence } from './cardPresence';
 
 const missing = ['pkcs11-tool', 'strace', 'setpriv'].filter((b) => !findBinary(b));
-const PROXY_UID = 63_700 + (process.pid % 100) * 2 + 600;
+const PROXY_UID = 55_800 + (process.pid % 100) * 2;
 
 let root: string;
 let presence: CardPresence | null = null;

@@ -24,7 +24,7 @@ import { waitFor } from '../testing/waitFor';
 import { CardPresence, type CardChange } from './cardPresence';
 
 const missing = [...missingForCardTest('card listing shell attack', { cages: false, programs: ['setpriv', 'gcc'] }), ...(existsSync('/proc/sys/kernel/yama/ptrace_scope') ? ['a kernel without Yama'] : [])];
-const PROXY_UID = 63_000 + (process.pid % 100);
+const PROXY_UID = 50_400 + (process.pid % 100);
 const FORGED = 'FORGED00C10150N';
 
 describe.skipIf(missing.length > 0)('the card listing\'s shell, against a process of the proxy uid', () => {

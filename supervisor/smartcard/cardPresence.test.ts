@@ -10,7 +10,7 @@ import { CardPresence, tokenSerials, type CardChange } from './cardPresence';
 
 const missing = ['pkcs11-tool', 'softhsm2-util'].filter((b) => !findBinary(b));
 if (missing.length > 0) console.warn(`card presence test skipped: ${missing.join(', ')} missing (scripts/setup.sh installs them)`);
-const UID = 64_400 + (process.pid % 100);
+const UID = 51_200 + (process.pid % 100);
 
 const SOFTHSM = `Available slots:
 Slot 0 (0x7d529c96): SoftHSM slot ID 0x7d529c96

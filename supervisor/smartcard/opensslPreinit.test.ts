@@ -19,9 +19,9 @@ import { type SoftToken } from '../testing/softToken';
 const build = (source: string, output: string, defines: string[] = []) => execFileSync(process.execPath, ['scripts/buildOpensslPreinit.mjs', source, output, ...defines], { stdio: 'pipe' });
 const missing = missingForCardTest('OpenSSL pre-initialisation tests', { cages: false, programs: ['gcc'] });
 
-const PROXY_UID = 62_600 + (process.pid % 100);
+const PROXY_UID = 51_500 + (process.pid % 100);
 /** An uid that is neither root nor the proxy's: the owner of the libraries and folders refused. */
-const OTHER_UID = 62_700 + (process.pid % 100);
+const OTHER_UID = 51_600 + (process.pid % 100);
 
 /** A library whose constructor creates `mark` (made by the proxy's uid): it shows whether it was loaded. */
 const MARKER_SOURCE = `#include <fcntl.h>

@@ -22,7 +22,7 @@ import { cardTestRoot, missingForCardTest } from '../testing/cardFixture';
 import { SOFTHSM_MODULE, type SoftToken } from '../testing/softToken';
 
 const missing = missingForCardTest('card proxy folder jam attack', { cages: false, programs: ['setpriv', 'find'] });
-const PROXY_UID = 62_700 + (process.pid % 100);
+const PROXY_UID = 51_700 + (process.pid % 100);
 
 describe.skipIf(missing.length > 0)('a card proxy uid against the removal of its folders at the next start', () => {
   let root: string;

@@ -34,7 +34,7 @@ import { FOLDER_SWAP_ATTACKER } from '../testing/folderSwapAttacker';
 import { waitFor } from '../testing/waitFor';
 
 const missing = missingForCardTest('card proxy folder race attack', { cages: false, programs: ['setpriv', 'pgrep'] });
-const PROXY_UID = 52_900 + (process.pid % 100);
+const PROXY_UID = 50_000 + (process.pid % 100);
 
 
 describe.skipIf(missing.length > 0)('a card proxy uid against root\'s removal of its folders at start', () => {

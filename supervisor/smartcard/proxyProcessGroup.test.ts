@@ -9,8 +9,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { killGroupAsUid, signalGroupWhileUnreaped } from './proxyProcessGroup';
 import { waitFor } from '../testing/waitFor';
 
-const PROXY_UID = 63_500 + (process.pid % 100);
-const OTHER_UID = 63_700 + (process.pid % 100);
+const PROXY_UID = 51_000 + (process.pid % 100);
+const OTHER_UID = 51_100 + (process.pid % 100);
 
 /** A process group of `uid`'s of two sleeps (its leader and a member), led by the returned child. */
 function groupAs(uid: number): ChildProcess {

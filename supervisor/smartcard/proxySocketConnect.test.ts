@@ -16,7 +16,7 @@ import { waitFor } from '../testing/waitFor';
 import { connectToProxySocket } from './proxySocketConnect';
 
 const missing = ['setpriv'].filter((b) => !findBinary(b));
-const PROXY_UID = 63_200 + (process.pid % 100);
+const PROXY_UID = 50_600 + (process.pid % 100);
 
 /** A server of the proxy uid's: one line per connection. */
 const PROXY_SERVER = "require('node:net').createServer(() => console.log('connected')).listen(process.argv[1], () => console.log('listening'))";

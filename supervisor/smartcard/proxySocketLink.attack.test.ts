@@ -28,7 +28,7 @@ import { waitFor } from '../testing/waitFor';
 import { SmartcardBroker } from './smartcardBroker';
 
 const missing = [...missingForCardTest('card proxy socket link attack', { cages: false, programs: ['setpriv'] }), ...(findBinary('python3') ? [] : ['python3'])];
-const PROXY_UID = 53_100 + (process.pid % 100);
+const PROXY_UID = 50_100 + (process.pid % 100);
 
 /** The root-only server: the peer's uid and the first bytes it got, one line. */
 const VICTIM = `

@@ -23,7 +23,7 @@ import { SmartcardBroker } from './smartcardBroker';
 const missing = missingForCardTest('smartcard tests', { programs: ['p11-kit'] });
 
 /** One uid for both levels' proxies: SoftHSM2 keeps its token in 0600 files (a real card through pcscd needs no such thing). */
-const PROXY_UID = 54_000 + (process.pid % 500);
+const PROXY_UID = 53_000 + (process.pid % 500);
 const P11KIT_CLIENT = '/usr/lib/x86_64-linux-gnu/pkcs11/p11-kit-client.so';
 const PROBE = readFileSync(join(__dirname, '../testing/pkcs11Probe.py'), 'utf8');
 const CKR_FUNCTION_NOT_SUPPORTED = 0x54;

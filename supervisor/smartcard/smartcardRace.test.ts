@@ -17,7 +17,7 @@ import { SmartcardBroker } from './smartcardBroker';
 
 const missing = missingForCardTest('smartcard race test', { cages: false });
 
-const PROXY_UID = 54_300 + (process.pid % 100);
+const PROXY_UID = 52_000 + (process.pid % 100);
 
 /** Whether anything answers on a level's card socket (what the cage's client connects to). */
 const serves = (socket: string) =>

@@ -17,8 +17,8 @@ import { CAGE_CARD_DIR } from './cageCardEndpoint';
 
 const missing = missingForCardTest('smartcard reload test');
 
-const BASE = 63_700 + (process.pid % 100) * 2 + 400;
-const PROXY_UID = 54_900 + (process.pid % 100);
+const BASE = 55_400 + (process.pid % 100) * 4;
+const PROXY_UID = 52_100 + (process.pid % 100);
 
 describe('a policy reload changes the card', skipWhenMissing(missing), () => {
   let t: TestSupervisor;

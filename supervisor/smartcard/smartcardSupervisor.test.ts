@@ -20,9 +20,9 @@ import { CAGE_CARD_DIR, CARD_CLIENT_MODULE } from './cageCardEndpoint';
 
 const missing = missingForCardTest('smartcard supervisor test');
 
-const BASE = 63_700 + (process.pid % 100) * 2;
+const BASE = 55_000 + (process.pid % 100) * 2;
 const UIDS = { low: BASE, high: BASE + 1 };
-const PROXY_UID = 54_700 + (process.pid % 100);
+const PROXY_UID = 52_300 + (process.pid % 100);
 
 describe('smart card in the supervisor', skipWhenMissing(missing), () => {
   let t: TestSupervisor;

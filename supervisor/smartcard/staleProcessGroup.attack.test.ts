@@ -26,9 +26,9 @@ import { SOFTHSM_MODULE, type SoftToken } from '../testing/softToken';
 import { waitFor } from '../testing/waitFor';
 
 const missing = missingForCardTest('card proxy stale process group attack', { cages: false, programs: ['setpriv', 'pgrep'] });
-const PROXY_UID = 53_100 + (process.pid % 100);
+const PROXY_UID = 50_200 + (process.pid % 100);
 /** Another account's process: a uid of no one's here (the victim's group leads as it). */
-const VICTIM_UID = 63_300 + (process.pid % 100);
+const VICTIM_UID = 50_300 + (process.pid % 100);
 const NS_LAST_PID = '/proc/sys/kernel/ns_last_pid';
 
 /** A process's process group id (/proc/PID/stat's 5th field). */

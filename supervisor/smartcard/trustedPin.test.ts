@@ -22,7 +22,7 @@ import { CKR_FUNCTION_CANCELED } from './trustedPinLogin';
 
 const missing = missingForCardTest('trusted PIN tests');
 
-const PROXY_UID = 54_500 + (process.pid % 400);
+const PROXY_UID = 53_500 + (process.pid % 400);
 const PROBE = readFileSync(join(__dirname, '../testing/pkcs11Probe.py'), 'utf8');
 /** The card's PIN, known only to the user: set on the token before the cages start. */
 const USER_PIN = 'Qz7-card-PIN-4815';

@@ -15,9 +15,9 @@ import { waitFor } from '../testing/waitFor';
 
 const missing = missingForCardTest('trusted PIN supervisor test');
 
-const BASE = 63_900 + (process.pid % 50) * 2;
+const BASE = 56_000 + (process.pid % 50) * 2;
 const UIDS = { low: BASE, high: BASE + 1 };
-const PROXY_UID = 54_600 + (process.pid % 100);
+const PROXY_UID = 52_500 + (process.pid % 100);
 const USER_PIN = 'pin-5150-user';
 
 describe('trusted PIN in the supervisor', skipWhenMissing(missing), () => {

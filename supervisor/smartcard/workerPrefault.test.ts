@@ -19,7 +19,7 @@ import { type SoftToken } from '../testing/softToken';
 import { waitFor } from '../testing/waitFor';
 
 const missing = missingForCardTest('workers\' page-table fill tests', { cages: false, programs: ['gcc'] });
-const PROXY_UID = 62_800 + (process.pid % 100);
+const PROXY_UID = 51_800 + (process.pid % 100);
 
 /** The module's code mapping in a process: its size and how much of it the process's page tables map (kB). */
 function moduleCode(pid: string): { size: number; rss: number } {

@@ -13,9 +13,9 @@ import { testRoot } from '../testing/testRoots';
 import { asideOf, removeOwnedFolders } from './ownedFolders';
 
 const missing = ['setpriv', 'find'].filter((b) => !findBinary(b));
-const OLD_UID = 63_300 + (process.pid % 100);
+const OLD_UID = 50_800 + (process.pid % 100);
 /** A gid no group is likely to have, other than OLD_UID's number. */
-const OTHER_GID = 63_400 + (process.pid % 100);
+const OTHER_GID = 50_900 + (process.pid % 100);
 
 /** Runs a shell command as `uid` (what the proxy's processes did in their folder). */
 const asUid = (uid: number, script: string, ...args: string[]) => execFileSync('setpriv', ['--reuid', String(uid), '--regid', String(uid), '--clear-groups', '--', '/bin/sh', '-c', script, 'sh', ...args]);

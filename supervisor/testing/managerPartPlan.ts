@@ -4,8 +4,8 @@
  * reports (a marked line on its stderr, which the manager prints prefixed with the part's name).
  */
 export const MANAGER_PART_PLAN = {
-  low: { uid: 61806, app: { id: 'sleeper', exec: ['sleep', '61806'] } },
-  high: { uid: 61807, app: { id: 'other', exec: ['sleep', '61807'] } },
+  low: { uid: 58806, app: { id: 'sleeper', exec: ['sleep', '58806'] } },
+  high: { uid: 58807, app: { id: 'other', exec: ['sleep', '58807'] } },
 } as const;
 
 /** The start of each report line on the part's stderr. */

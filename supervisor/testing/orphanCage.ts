@@ -24,7 +24,7 @@ export interface OrphanCage {
   cleanUp(): Promise<void>;
 }
 
-let nextUid = 63000 + (process.pid % 500) * 2;
+let nextUid = 49_000 + (process.pid % 500) * 2;
 
 /** Starts a cage in a process of its own, then SIGKILLs that process once the cage runs. */
 export async function startOrphanCage(level: string, cage: Partial<BwrapCagePolicy> = {}): Promise<OrphanCage> {

@@ -52,7 +52,7 @@ export function innerPidOf(sup: { cages: Map<string, { cage: RunningCage | null;
 }
 
 // Four uids a test file, kept under the policy's largest cage uid (65533) so a test may write its cage into a policy.
-let nextUid = 62000 + (process.pid % 880) * 4;
+let nextUid = 45_000 + (process.pid % 880) * 4;
 
 export { testRoot };
 

@@ -3,7 +3,7 @@ import { loadDefaultPolicy, parsePolicy, PolicyError } from '../policy/policyLoa
 import { twoLevelPolicy, bwrapCage } from '../testing/testPolicy';
 import { decideDevice, refusalFor } from './devicePolicy';
 
-const usbPolicy = (usb: string) => parsePolicy(twoLevelPolicy({ low: bwrapCage(), high: bwrapCage({ uid: 61500 }) }, usb), 'p.yaml').usb;
+const usbPolicy = (usb: string) => parsePolicy(twoLevelPolicy({ low: bwrapCage(), high: bwrapCage({ uid: 58655 }) }, usb), 'p.yaml').usb;
 const KEY = { vendorId: '0781', productId: '5581', serial: 'AA01', uuid: 'u-1' };
 
 describe('USB device policy', () => {

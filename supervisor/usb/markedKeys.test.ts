@@ -22,8 +22,8 @@ import { startTestSupervisor, type TestSupervisor } from '../testing/testSupervi
 import { runProbe } from './filesystemProbe';
 import { buildHeader, DATA_OFFSET, loadOrCreateStationKeys, MARK_BYTES, type StationKeys } from './keyMarks';
 
-const LOW_UID = 62991;
-const HIGH_UID = 62992;
+const LOW_UID = 59991;
+const HIGH_UID = 59992;
 const CLONED_UUID = '6a0e4c1b-2f3d-4e5a-8b9c-0d1e2f3a4b5c';
 const MiB = 1024 * 1024;
 

@@ -16,8 +16,8 @@ import { bwrapCage, twoLevelPolicy } from '../testing/testPolicy';
 import { startTestSupervisor, type TestSupervisor } from '../testing/testSupervisor';
 import { mountPointsUnder } from './mediaMounts';
 
-const LOW_UID = 62911;
-const HIGH_UID = 62912;
+const LOW_UID = 58656;
+const HIGH_UID = 58657;
 const HIGH_KEY_UUID = '0b7c3a52-6f55-4c3e-9d0f-3f1f6a1e2b10';
 
 describe('USB storage assignment (real loop devices, real cages)', () => {

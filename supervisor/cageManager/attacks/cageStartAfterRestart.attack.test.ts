@@ -32,9 +32,9 @@ import { cageStopExecutor } from '../cageStopExecutor';
 import { ManagedCages } from '../managedCages';
 import { xvncPidsOf } from '../../testing/cageProcesses';
 
-const LOW_UID = 61912;
+const LOW_UID = 58912;
 const SMALL = 'homeBytes: 64MiB, tmpfsBytes: 32MiB';
-const POLICY = twoLevelPolicy({ low: bwrapCage({ uid: LOW_UID, limits: SMALL }), high: bwrapCage({ uid: 61913, limits: SMALL }) });
+const POLICY = twoLevelPolicy({ low: bwrapCage({ uid: LOW_UID, limits: SMALL }), high: bwrapCage({ uid: 58913, limits: SMALL }) });
 
 let root: string;
 let cloison: PamTestUser;

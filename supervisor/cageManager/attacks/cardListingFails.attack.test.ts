@@ -25,7 +25,7 @@ import { managerExecutors } from '../managerExecutors';
 
 const missing = missingForCardTest('card listing failure attack test', { cages: false });
 
-const BASE = 53_500 + (process.pid % 50) * 4;
+const BASE = 54_200 + (process.pid % 50) * 4;
 const PROXY_UID = BASE;
 const UIDS = { low: BASE + 2, high: BASE + 3 };
 const ROOT_PEER = { uid: 0, gid: 0, pid: process.pid };

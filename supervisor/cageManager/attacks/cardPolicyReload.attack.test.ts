@@ -25,7 +25,7 @@ import { ManagedCages } from '../managedCages';
 
 const missing = missingForCardTest('card policy reload attack test', { cages: false });
 
-const BASE = 53_300 + (process.pid % 50) * 4;
+const BASE = 54_000 + (process.pid % 50) * 4;
 const PROXY_UID = BASE;
 const UIDS = { low: BASE + 2, high: BASE + 3 };
 

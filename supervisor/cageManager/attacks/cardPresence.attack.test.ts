@@ -29,7 +29,7 @@ import { authorizeRootRequest } from '../requestAuthorization';
 
 const missing = missingForCardTest('card presence attack test', { cages: false });
 
-const BASE = 55_300 + (process.pid % 50) * 4;
+const BASE = 54_800 + (process.pid % 50) * 4;
 const PROXY_UID = BASE;
 const UIDS = { low: BASE + 2, high: BASE + 3 };
 const ROOT_PEER = { uid: 0, gid: 0, pid: process.pid };

@@ -20,7 +20,7 @@ import { waitFor } from '../../testing/waitFor';
 const REPO = resolve(__dirname, '..', '..', '..');
 /** Where earlyPartAsker.testTool.ts writes its steps, in the part's state folder. */
 const EARLY_ASKER_LOG = 'early-asker.log';
-const POLICY = twoLevelPolicy({ low: bwrapCage({ uid: 62971 }), high: bwrapCage({ uid: 62972 }) });
+const POLICY = twoLevelPolicy({ low: bwrapCage({ uid: 58528 }), high: bwrapCage({ uid: 58529 }) });
 const roots: string[] = [];
 const managers: ChildProcess[] = [];
 
@@ -88,7 +88,7 @@ describe('a part started before the manager has read its policy', () => {
   it('a policy refused ends the manager and the part it started early, which never connected', async () => {
     const { manager, fifo, steps, stdout, stderr } = await managerHeldOnItsPolicy();
     const exited = new Promise<number | null>((r) => (manager.exitCode !== null ? r(manager.exitCode) : manager.once('exit', (code) => r(code))));
-    writeFileSync(fifo, POLICY.replace('uid: 62971', 'uid: 0'));
+    writeFileSync(fifo, POLICY.replace('uid: 58528', 'uid: 0'));
     expect(await exited).toBe(2);
     console.log(`refused: ${JSON.stringify(steps())} ${stderr().slice(-1500)}`);
     expect(stderr()).toContain('policy refused, nothing started');

@@ -13,7 +13,7 @@ import { managerReloadedAtEarlyStart, type ReloadedManager } from '../../testing
 import { bwrapCage, twoLevelPolicy } from '../../testing/testPolicy';
 import { waitFor } from '../../testing/waitFor';
 
-const UIDS = { low: 62951, high: 62952 };
+const UIDS = { low: 58530, high: 58531 };
 const POLICY = twoLevelPolicy({ low: bwrapCage({ uid: UIDS.low }), high: bwrapCage({ uid: UIDS.high }) });
 /** The same policy without the level high. */
 const ONLY_LOW = POLICY.slice(0, POLICY.indexOf('  - id: high'));

@@ -13,7 +13,7 @@ import { managerReloadedAtEarlyStart, type ReloadedManager } from '../../testing
 import { bwrapCage, twoLevelPolicy } from '../../testing/testPolicy';
 import { waitFor } from '../../testing/waitFor';
 
-const UIDS = { low: 62953, high: 62954, highAfter: 62955 };
+const UIDS = { low: 59953, high: 59954, highAfter: 59955 };
 const POLICY = twoLevelPolicy({ low: bwrapCage({ uid: UIDS.low }), high: bwrapCage({ uid: UIDS.high }) });
 /** The same policy, high under another uid. */
 const HIGH_MOVED = twoLevelPolicy({ low: bwrapCage({ uid: UIDS.low }), high: bwrapCage({ uid: UIDS.highAfter }) });

@@ -21,10 +21,10 @@ import { serveManagerToCloison, type ServedManager } from '../../testing/manager
 import { bwrapCage, twoLevelPolicy } from '../../testing/testPolicy';
 import { filesHelperExecutor } from '../filesHelperExecutor';
 
-const LOW_UID = 61826;
+const LOW_UID = 58826;
 const LIMIT = 1024 * 1024;
 const POLICY = twoLevelPolicy(
-  { low: bwrapCage({ uid: LOW_UID }), high: bwrapCage({ uid: 61827 }) },
+  { low: bwrapCage({ uid: LOW_UID }), high: bwrapCage({ uid: 58827 }) },
   `files:
   up: { maxFileBytes: ${LIMIT} }
   down: { maxFileBytes: ${LIMIT} }

@@ -19,7 +19,7 @@ import { sendFramesAs } from '../../testing/rawFramesAs';
 import { bwrapCage, twoLevelPolicy } from '../../testing/testPolicy';
 import { xHelperRunExecutor } from '../xHelperRunExecutor';
 
-const POLICY = twoLevelPolicy({ low: bwrapCage({ uid: 61914 }), high: bwrapCage({ uid: 61915 }) });
+const POLICY = twoLevelPolicy({ low: bwrapCage({ uid: 58914 }), high: bwrapCage({ uid: 58915 }) });
 
 let manager: ServedManager;
 let hungX: HungXServer;

@@ -69,7 +69,7 @@ beforeAll(async () => {
   state = join(root, 'state');
   cloison = createPamTestUser();
   const policyFile = join(root, 'policy.yaml');
-  writeFileSync(policyFile, twoLevelPolicy({ low: bwrapCage({ uid: 62985 }), high: bwrapCage({ uid: 62986 }) }));
+  writeFileSync(policyFile, twoLevelPolicy({ low: bwrapCage({ uid: 59985 }), high: bwrapCage({ uid: 59986 }) }));
   const args = ['--import', 'tsx', join(REPO, 'supervisor/cageManager/managerMain.ts'), '--policy', policyFile, '--state-dir', state, '--run-dir', join(root, 'run'), '--peer-user', cloison.user, '--no-part'];
   manager = spawn('bash', ['-c', `ulimit -n ${MANAGER_FILES} && exec "$@"`, 'bash', process.execPath, ...args], { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] });
   manager.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));

@@ -37,7 +37,7 @@ beforeAll(async () => {
   cloison = createPamTestUser();
   workstation = createPamTestUser();
   const policyFile = join(root, 'policy.yaml');
-  writeFileSync(policyFile, twoLevelPolicy({ low: bwrapCage({ uid: 61918 }), high: bwrapCage({ uid: 61919 }) }, `session: { pamService: ${workstation.service} }\n`));
+  writeFileSync(policyFile, twoLevelPolicy({ low: bwrapCage({ uid: 58918 }), high: bwrapCage({ uid: 58919 }) }, `session: { pamService: ${workstation.service} }\n`));
   socketPath = join(run, 'cage-manager.sock');
   manager = spawn(process.execPath, ['--import', 'tsx', join(REPO, 'supervisor/cageManager/managerMain.ts'), '--policy', policyFile, '--state-dir', state, '--run-dir', run, '--peer-user', cloison.user, '--shell-user', workstation.user, '--no-part'], { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] });
   manager.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
@@ -63,7 +63,7 @@ describe('the cage manager process, sent requests that lead its executors astray
     mkdirSync(join(run, 'training', 'keys', 'a-folder'), { recursive: true });
     const requests: unknown[] = [
       { op: 'state.chown', level: 'low', path: join(low, 'nothing-here'), uid: 0 },
-      { op: 'state.chown', level: 'low', path: join(low, 'sockets'), uid: 61918 },
+      { op: 'state.chown', level: 'low', path: join(low, 'sockets'), uid: 58918 },
       { op: 'home.unmount', level: 'low', target: join(low, 'home') },
       { op: 'home.unmount', level: 'high', target: join(state, 'cages', 'high', 'home') },
       { op: 'loop.attach', image: join(run, 'training', 'keys', 'a-folder') },

@@ -19,7 +19,7 @@ describe('a hostile part\'s announcements', () => {
   it('the manager prints the honest line only; the file: address and the admin socket are refused', async () => {
     const root = testRoot('cloison-pa-');
     chmodSync(root, 0o711);
-    writeFileSync(join(root, 'p.yaml'), twoLevelPolicy({ low: bwrapCage({ uid: 62951 }), high: bwrapCage({ uid: 62952 }) }));
+    writeFileSync(join(root, 'p.yaml'), twoLevelPolicy({ low: bwrapCage({ uid: 58532 }), high: bwrapCage({ uid: 58533 }) }));
     // The part, as cloison: restricted as every part, then its announcements.
     const part = join(root, 'hostilePart.ts');
     writeFileSync(part, `

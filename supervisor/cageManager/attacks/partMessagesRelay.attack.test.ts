@@ -57,7 +57,7 @@ describe('a hostile part\'s words on the user\'s terminal and in root\'s log', (
   it('the reason a part gives for not starting reaches npm start\'s line with no control character', async () => {
     // OSC 52 (the host terminal's clipboard), then the line above erased and a cage's status faked.
     const reason = String.raw`'\u001b]52;c;cm0gLXJmIH4K\u0007\u001b[1A\u001b[2K\rcloison: cage high: running\u202e'`;
-    const run = managerWithPart('cloison-pf-', [62981, 62982], `channel.send({ type: 'failed', error: ${reason} });`);
+    const run = managerWithPart('cloison-pf-', [59981, 59982], `channel.send({ type: 'failed', error: ${reason} });`);
     try {
       await waitFor(() => run.lines.some((l) => l.includes('"partFailed"')) || run.manager.exitCode !== null, 'the manager saying its part did not start', 60_000, 100);
       const failed = JSON.parse(run.lines.find((l) => l.includes('"partFailed"'))!) as { partFailed: true; reason: string };
@@ -71,7 +71,7 @@ describe('a hostile part\'s words on the user\'s terminal and in root\'s log', (
   }, 90_000);
 
   it('twenty thousand messages nothing acts on and refused announcements cost the manager\'s log a few lines', async () => {
-    const run = managerWithPart('cloison-pm-', [62983, 62984], `
+    const run = managerWithPart('cloison-pm-', [59983, 59984], `
 channel.send({ type: 'ready' });
 for (let i = 0; i < 10000; i++) {
   channel.send({ type: 'noise' });

@@ -16,7 +16,7 @@ import { FRAMED_CONNECTION_SOURCE, nodeProgramAs } from '../../testing/nodeProgr
 import { bwrapCage, twoLevelPolicy } from '../../testing/testPolicy';
 import { ManagerPolicyReload } from '../managerPolicyReload';
 
-const POLICY = twoLevelPolicy({ low: bwrapCage({ uid: 61870 }), high: bwrapCage({ uid: 61871 }) });
+const POLICY = twoLevelPolicy({ low: bwrapCage({ uid: 58870 }), high: bwrapCage({ uid: 58871 }) });
 const RELOADS = 3000;
 
 /** The part: RELOADS policy.reload, each sent once the last is answered; prints the answers counted. */

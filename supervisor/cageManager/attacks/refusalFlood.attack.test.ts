@@ -13,7 +13,7 @@ import { FRAMED_CONNECTION_SOURCE, nodeProgramAs } from '../../testing/nodeProgr
 import { bwrapCage, twoLevelPolicy } from '../../testing/testPolicy';
 import type { RequestOf } from '../requests';
 
-const POLICY = twoLevelPolicy({ low: bwrapCage({ uid: 61850 }), high: bwrapCage({ uid: 61851 }) });
+const POLICY = twoLevelPolicy({ low: bwrapCage({ uid: 58850 }), high: bwrapCage({ uid: 58851 }) });
 const FORBIDDEN = 20_000;
 
 /** The part: FORBIDDEN requests in one go, then an honest one; prints the answers' codes counted and the honest answer. */

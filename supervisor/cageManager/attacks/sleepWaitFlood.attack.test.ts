@@ -19,7 +19,7 @@ let manager: ServedManager;
 const sleepWait = sleepWaitExecutor();
 
 beforeAll(async () => {
-  const policy = parsePolicy(twoLevelPolicy({ low: bwrapCage({ uid: 61831 }), high: bwrapCage({ uid: 61832 }) }), 'p.yaml');
+  const policy = parsePolicy(twoLevelPolicy({ low: bwrapCage({ uid: 58831 }), high: bwrapCage({ uid: 58832 }) }), 'p.yaml');
   manager = await serveManagerToCloison({
     prefix: 'cloison-sw-',
     policy: () => policy,

@@ -21,7 +21,7 @@ import { waitFor } from '../../testing/waitFor';
 const REPO = resolve(__dirname, '..', '..', '..');
 /** startHostSoundServer's account (setup.sh makes it): the workstation user here. */
 const WORKSTATION = 'cloison-shell-test';
-const policyText = (microphone: string) => twoLevelPolicy({ low: bwrapCage({ uid: 61842 }), high: bwrapCage({ uid: 61843 }) }, `audio: { enabled: true, microphone: [${microphone}] }\n`);
+const policyText = (microphone: string) => twoLevelPolicy({ low: bwrapCage({ uid: 58842 }), high: bwrapCage({ uid: 58843 }) }, `audio: { enabled: true, microphone: [${microphone}] }\n`);
 
 let root: string;
 let host: HostSoundServer;

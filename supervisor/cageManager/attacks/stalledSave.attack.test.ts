@@ -19,7 +19,7 @@ import { bwrapCage, twoLevelPolicy } from '../../testing/testPolicy';
 import { ManagerPolicyReload } from '../managerPolicyReload';
 import { SETTLED_MS } from '../settledPolicyText';
 
-const BEFORE = twoLevelPolicy({ low: bwrapCage({ uid: 61880 }), high: bwrapCage({ uid: 61881 }) });
+const BEFORE = twoLevelPolicy({ low: bwrapCage({ uid: 58880 }), high: bwrapCage({ uid: 58881 }) });
 /** The new policy the administrator saves: the same levels, the high cage's geometry changed. */
 const AFTER = BEFORE.replace(/(- id: high[\s\S]*?geometry: )640x480/, '$11024x768');
 

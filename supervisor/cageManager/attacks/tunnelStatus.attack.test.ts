@@ -27,7 +27,7 @@ import { bwrapCage, twoLevelPolicy } from '../../testing/testPolicy';
 import { waitFor } from '../../testing/waitFor';
 import { ManagedCages } from '../managedCages';
 
-const UIDS = { low: 61860, high: 61861 };
+const UIDS = { low: 58860, high: 58861 };
 const SUBNET = 60 + (process.pid % 120);
 const SMALL = 'homeBytes: 64MiB, tmpfsBytes: 32MiB';
 

@@ -26,7 +26,7 @@ import { vncServerExecutor } from '../vncServerExecutor';
 type Reply = { ok: boolean; result?: Record<string, unknown>; error?: string; code?: string | null };
 
 /** Another local user (or a cage's uid): it can write the shared folder, nothing of root's. */
-const OTHER_UID = 61873;
+const OTHER_UID = 58873;
 
 let root: string;
 let manager: ServedManager;
@@ -99,7 +99,7 @@ beforeAll(async () => {
   // A root-only service that trusts its peer's uid (as systemd's, libvirt's, docker's do).
   await server(paths.svc!, (c) => `service: peer uid ${peerCredentials(c).uid}\n`);
   symlinkSync(paths.vm!, paths.linked!);
-  const p = parsePolicy(twoLevelPolicy({ low: bwrapCage({ uid: 61872 }), high: vncCage(paths.vm!) }), 'p.yaml');
+  const p = parsePolicy(twoLevelPolicy({ low: bwrapCage({ uid: 58872 }), high: vncCage(paths.vm!) }), 'p.yaml');
   const like = p.levels[1]!;
   full = { ...p, levels: [...p.levels, ...['shared', 'svc', 'hung', 'fdpass', 'linked', 'dotdot', 'procroot', 'slashes', 'apart', 'race', 'racedir', 'ownvm', 'otherpeer', 'silent'].map((id) => vncLevel(like, id, paths[id]!))] };
   current = full;

@@ -28,7 +28,7 @@ import { waitFor } from '../../testing/waitFor';
 import { wireguardBwrapCage } from '../../testing/wireguardTestCage';
 import { ManagedCages } from '../managedCages';
 
-const HIGH_UID = 61821;
+const HIGH_UID = 58821;
 const SMALL = 'homeBytes: 64MiB, tmpfsBytes: 32MiB';
 
 let manager: ServedManager;
@@ -39,7 +39,7 @@ const linksIn = (pid: number) => execFileSync('nsenter', ['-t', String(pid), '-n
 beforeAll(async () => {
   const root = testRoot('cloison-wgbd-');
   const high = wireguardBwrapCage(join(root, 'wg-high.conf'), { uid: HIGH_UID, limits: SMALL, subnet: '10.99.11', port: 51997 });
-  const policy = parsePolicy(twoLevelPolicy({ low: bwrapCage({ uid: 61820, limits: SMALL }), high }), 'p.yaml');
+  const policy = parsePolicy(twoLevelPolicy({ low: bwrapCage({ uid: 58820, limits: SMALL }), high }), 'p.yaml');
   // The manager's own table, as it serves the part.
   manager = await serveManagerToCloison({ root, policy: () => policy, cages, table: {} });
 }, 30_000);

@@ -23,7 +23,7 @@ import { waitFor } from '../../testing/waitFor';
 import { wireguardBwrapCage } from '../../testing/wireguardTestCage';
 import { ManagedCages } from '../managedCages';
 
-const HIGH_UID = 61823;
+const HIGH_UID = 58823;
 const SMALL = 'homeBytes: 64MiB, tmpfsBytes: 32MiB';
 
 let manager: ServedManager;
@@ -35,7 +35,7 @@ const gosFor = (ifname: string) => spawnSync('pgrep', ['-f', `wireguard-go.*${if
 beforeAll(async () => {
   const root = testRoot('cloison-wgrr-');
   const high = wireguardBwrapCage(join(root, 'wg-high.conf'), { uid: HIGH_UID, limits: SMALL, subnet: '10.99.9', port: 51998 });
-  const policy = parsePolicy(twoLevelPolicy({ low: bwrapCage({ uid: 61822, limits: SMALL }), high }), 'p.yaml');
+  const policy = parsePolicy(twoLevelPolicy({ low: bwrapCage({ uid: 58822, limits: SMALL }), high }), 'p.yaml');
   // The manager's own table, as it serves the part.
   manager = await serveManagerToCloison({ root, policy: () => policy, cages, table: {} });
 }, 30_000);

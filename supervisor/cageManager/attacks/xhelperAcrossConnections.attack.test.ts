@@ -20,7 +20,7 @@ import { sendFramesAs } from '../../testing/rawFramesAs';
 import { bwrapCage, twoLevelPolicy } from '../../testing/testPolicy';
 import { XHELPER_RUNNING_PER_LEVEL, xHelperRunExecutor } from '../xHelperRunExecutor';
 
-const POLICY = twoLevelPolicy({ low: bwrapCage({ uid: 61824 }), high: bwrapCage({ uid: 61825 }) });
+const POLICY = twoLevelPolicy({ low: bwrapCage({ uid: 58824 }), high: bwrapCage({ uid: 58825 }) });
 const CONNECTIONS = 5;
 const READS = 10;
 

@@ -14,8 +14,8 @@ import { fileBrokerManager, type FileBrokerManager } from '../../testing/fileBro
 import { bwrapCage, twoLevelPolicy } from '../../testing/testPolicy';
 import { hostile } from './hostileDocuments';
 
-const LOW_UID = 61794;
-const HIGH_UID = 61795;
+const LOW_UID = 58794;
+const HIGH_UID = 58795;
 const SMALL = 'homeBytes: 64MiB, tmpfsBytes: 32MiB';
 const POLICY = twoLevelPolicy(
   { low: bwrapCage({ uid: LOW_UID, limits: SMALL }), high: bwrapCage({ uid: HIGH_UID, limits: SMALL }) },

@@ -8,7 +8,7 @@ import { DEFAULT_POLICY_YAML } from '../../policy/defaultPolicy';
 import { parsePolicy } from '../../policy/policyLoader';
 import { bwrapCage, twoLevelPolicy } from '../../testing/testPolicy';
 
-const levels = { low: bwrapCage({ uid: 62971 }), high: bwrapCage({ uid: 62972 }) };
+const levels = { low: bwrapCage({ uid: 58605 }), high: bwrapCage({ uid: 58606 }) };
 
 describe('policy: files decision convert', () => {
   it('the embedded default converts up, with the reference limits', () => {

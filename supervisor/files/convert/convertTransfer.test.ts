@@ -16,7 +16,7 @@ import { bwrapCage, twoLevelPolicy } from '../../testing/testPolicy';
 import { hostile } from './hostileDocuments';
 import { DOCUMENT_IN_SANDBOX } from './pixelSandbox';
 
-const UIDS = { low: 62931, high: 62932 };
+const UIDS = { low: 58607, high: 58608 };
 
 describe('files up converted (real cages, real converter)', () => {
   let t: TestSupervisor;
@@ -102,7 +102,7 @@ describe('files up converted (real cages, real converter)', () => {
 });
 
 describe('files up converted with OCR (real cages, real converter, real tesseract)', () => {
-  const uids = { low: 62933, high: 62934 };
+  const uids = { low: 58609, high: 58610 };
   let t: TestSupervisor;
   beforeAll(async () => {
     t = await startTestSupervisor(twoLevelPolicy({ low: bwrapCage({ uid: uids.low }), high: bwrapCage({ uid: uids.high }) }, 'files:\n  up:\n    decision: convert\n    convert: { ocr: true, ocrLanguages: [fra] }\n'));

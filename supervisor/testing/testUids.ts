@@ -1,0 +1,59 @@
+/**
+ * Where the tests' uids live. Test files run two at a time here (vitest.config.ts) and beside other
+ * people's runs on a shared machine, so a uid two files use at once gives one file's cage, proxy or
+ * part the other's processes and files. None lies where systemd hands uids out at run time
+ * (DynamicUser= 61184–65519, systemd-homed 60001–60513: SYSTEMD_ALLOCATED_UIDS), which the policy
+ * now refuses for a cage or a card proxy (policy/cageDynamicUids.attack.test.ts): on a developer's
+ * systemd host a service could hold such a uid while a test kills or chowns as it.
+ *
+ * Chosen: below 60000, the top of the "regular users" range (systemd's docs/UIDS-GIDS.md: adduser
+ * and useradd allocate from 1000 upward, so 45000–59999 is empty on a workstation or CI host), not
+ * systemd's unused window 60578–61183: that window holds the product's own defaults (cages 61000 +
+ * position, card proxies 61100 + position, run by `npm start` on the same machine) and the tests
+ * that check them, and is 606 ids, fewer than the per-process blocks below take.
+ *
+ * testUids.test.ts reads every test file and fails when two files can claim the same uid, or one
+ * claims a uid systemd hands out. It sees a uid written as a five-digit literal in FIXED (write those
+ * without a digit separator), a block `BASE + (process.pid % N) * STRIDE` anywhere, and `NAME + k`
+ * of a constant holding either.
+ *
+ * | uids        | owner (supervisor/ unless said)                                                      |
+ * |-------------|--------------------------------------------------------------------------------------|
+ * | 45000–48519 | testing/realCage.ts startRealCage: 4 per test process (pid % 880)                    |
+ * | 49000–49999 | testing/orphanCage.ts startOrphanCage: 2 per test process (pid % 500)                |
+ * | 50000–50099 | smartcard/proxyFolderRace.attack.test.ts PROXY_UID                                   |
+ * | 50100–50199 | smartcard/proxySocketLink.attack.test.ts PROXY_UID                                   |
+ * | 50200–50399 | smartcard/staleProcessGroup.attack.test.ts PROXY_UID, VICTIM_UID                     |
+ * | 50400–50499 | smartcard/cardListingShell.attack.test.ts PROXY_UID                                  |
+ * | 50500–50599 | cages/homeMigrateRace.attack.test.ts CAGE_UID                                        |
+ * | 50600–50699 | smartcard/proxySocketConnect.test.ts PROXY_UID                                       |
+ * | 50700–50799 | cages/vncSocketLink.attack.test.ts CAGE_UID                                          |
+ * | 50800–50999 | system/ownedFolders.test.ts OLD_UID, OTHER_GID                                       |
+ * | 51000–51199 | smartcard/proxyProcessGroup.test.ts PROXY_UID, OTHER_UID                             |
+ * | 51200–51299 | smartcard/cardPresence.test.ts UID                                                   |
+ * | 51300–51449 | cageManager/cageCardFolder.test.ts PART, CAGE = PART + 100                           |
+ * | 51500–51699 | smartcard/opensslPreinit.test.ts PROXY_UID, OTHER_UID                                |
+ * | 51700–51799 | smartcard/proxyFolderJam.attack.test.ts PROXY_UID                                    |
+ * | 51800–51899 | smartcard/workerPrefault.test.ts PROXY_UID                                           |
+ * | 51900–51989 | policy/cardProxyNamelessAccount.attack.test.ts UID (a name service entry's only)     |
+ * | 52000–52099 | smartcard/smartcardRace.test.ts PROXY_UID                                            |
+ * | 52100–52299 | smartcard/smartcardReload.test.ts PROXY_UID, PROXY_UID + 100                         |
+ * | 52300–52499 | smartcard/smartcardSupervisor.test.ts PROXY_UID, PROXY_UID + 100                     |
+ * | 52500–52599 | smartcard/trustedPinSupervisor.test.ts PROXY_UID                                     |
+ * | 52600–52699 | browserPart/partFolderRace.attack.test.ts PART_UID                                   |
+ * | 53000–53499 | smartcard/smartcard.test.ts PROXY_UID                                                |
+ * | 53500–53899 | smartcard/trustedPin.test.ts PROXY_UID                                               |
+ * | 54000–54999 | cageManager card tests, BASE (proxy) + 2, + 3 (cages) each: cardPolicyReload,        |
+ * |             | cardListingFails, cardThroughManager, cardPresenceThroughManager, cardPresence, in   |
+ * |             | that order, 200 each                                                                 |
+ * | 55000–55399 | smartcard/smartcardSupervisor.test.ts BASE (cages), BASE + 200                       |
+ * | 55400–55799 | smartcard/smartcardReload.test.ts BASE (cages, 4 each)                               |
+ * | 55800–55999 | smartcard/cardListingPtrace.attack.test.ts PROXY_UID                                 |
+ * | 56000–56099 | smartcard/trustedPinSupervisor.test.ts BASE (cages)                                  |
+ * | 52700–52999, 56100–58499 | free, for the next per-process blocks                                   |
+ * | 58500–59999 | FIXED: literal uids, each number one file's (the test lists free ones when it fails) |
+ * | 60578–61183 | systemd's unused window: the product's defaults (cages 61000 + position, proxies     |
+ * |             | 61100 + position) and the tests of them (smartcardPolicy.test.ts, 60700–60731;       |
+ * |             | proxyUidAccountAtStart.test.ts 60800 + pid % 100; cardProxyAccounts.test.ts 60900–)  |
+ */
+export const FIXED_TEST_UIDS = { min: 58_500, max: 59_999 };
