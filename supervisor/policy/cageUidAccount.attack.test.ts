@@ -37,6 +37,7 @@ describe("a cage's explicit uid", () => {
     const [name, , uid] = person;
     const said = refusal(withLowCageUid(Number(uid)));
     console.log(`cage uid ${uid} (the ${name} account's): ${said ?? 'TAKEN: the cage would run as that account'}`);
-    expect(said).toMatch(new RegExp(`levels\\.0\\.cage\\.uid: .*${uid}`));
+    // The policy's place as every problem gives it (levels[0].cage.uid), the account named.
+    expect(said).toMatch(new RegExp(`policy\\.yaml:3:\\d+: levels\\[0\\]\\.cage\\.uid: uid ${uid} is the ${name} account's`));
   });
 });

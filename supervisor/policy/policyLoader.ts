@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { isNode, LineCounter, parseDocument, type Document } from 'yaml';
 import type { z } from 'zod';
 import { isWireguard, policySchema, type Policy } from '../../shared/policy';
+import { checkCageUidAccounts } from './cageUidAccounts';
 import { checkCardProxyAccounts } from './cardProxyAccounts';
 import { DEFAULT_POLICY_NAME, DEFAULT_POLICY_YAML } from './defaultPolicy';
 import { unreadableBy, type Reader } from './readableBy';
@@ -76,7 +77,7 @@ export function loadDefaultPolicy(): Policy {
  */
 export function parsePolicy(text: string, file: string, reading: PolicyReading = 'whole', partAccount?: Reader): Policy {
   // Files the policy names are read now: a policy is refused whole, never half-way at first use.
-  return parseYamlAgainst(policySchema, text, file, (policy) => [...checkRecipientFiles(policy, partAccount), ...(reading === 'whole' ? checkTunnelConfigs(policy) : []), ...checkUnlockService(policy), ...checkCardProxyAccounts(policy.smartcard, partAccount)]);
+  return parseYamlAgainst(policySchema, text, file, (policy) => [...checkRecipientFiles(policy, partAccount), ...(reading === 'whole' ? checkTunnelConfigs(policy) : []), ...checkUnlockService(policy), ...checkCageUidAccounts(policy, partAccount), ...checkCardProxyAccounts(policy.smartcard, partAccount)]);
 }
 
 /**
