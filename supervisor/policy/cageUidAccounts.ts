@@ -12,7 +12,7 @@
  * reading keeps that level's cage from starting, said in its state and journaled.
  */
 import { cageUid, DEFAULT_CAGE_UID_BASE, type Policy } from '../../shared/policy';
-import { heldIdProblem, type IdUse } from './ownIds';
+import { heldIdProblem, type IdHolders, type IdUse } from './ownIds';
 import type { Reader } from './readableBy';
 
 type Problem = { path: Array<string | number>; message: string };
@@ -23,13 +23,15 @@ const CAGE_ID: IdUse = {
   asGid: "the cage's gid",
 };
 
-/** `partAccount`: the manager's part account (known by its uid, whatever the name service says). */
-export function checkCageUidAccounts(policy: Policy, partAccount?: Reader): Problem[] {
-  return policy.levels.flatMap((level, index) => {
-    if (level.cage.driver !== 'bwrap') return [];
-    const uid = cageUid(level.cage, index);
-    const explicit = level.cage.uid !== undefined;
-    const problem = cageUidProblem(uid, partAccount);
+/** The uids of the policy's bwrap cages, each with its level's position and whether the policy names it. */
+export function bwrapCageUids(policy: Policy): Array<{ index: number; uid: number; explicit: boolean }> {
+  return policy.levels.flatMap((level, index) => (level.cage.driver === 'bwrap' ? [{ index, uid: cageUid(level.cage, index), explicit: level.cage.uid !== undefined }] : []));
+}
+
+/** `partAccount`: the manager's part account (known by its uid, whatever the name service says); `holders`: the reading's look-up. */
+export function checkCageUidAccounts(policy: Policy, partAccount?: Reader, holders?: IdHolders): Problem[] {
+  return bwrapCageUids(policy).flatMap(({ index, uid, explicit }) => {
+    const problem = cageUidProblem(uid, partAccount, holders);
     if (!problem) return [];
     const which = explicit ? `uid ${uid}` : `uid ${uid} (the default: ${DEFAULT_CAGE_UID_BASE} + its position)`;
     return [{ path: ['levels', index, 'cage', ...(explicit ? ['uid'] : [])], message: `${which}${problem}` }];
@@ -37,6 +39,6 @@ export function checkCageUidAccounts(policy: Policy, partAccount?: Reader): Prob
 }
 
 /** Why `uid` may not be a cage's ("<space>is the … account's…", ": cannot tell…"), null when it may. */
-export function cageUidProblem(uid: number, partAccount?: Reader): string | null {
-  return heldIdProblem(uid, CAGE_ID, partAccount);
+export function cageUidProblem(uid: number, partAccount?: Reader, holders?: IdHolders): string | null {
+  return heldIdProblem(uid, CAGE_ID, partAccount, holders);
 }

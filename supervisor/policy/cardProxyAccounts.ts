@@ -16,18 +16,18 @@
  * the cages' uids (cageUidAccounts.ts): ownIds.ts.
  */
 import { cardProxyUids, DEFAULT_CARD_PROXY_UID_BASE, type SmartcardPolicy } from '../../shared/smartcardPolicy';
-import { heldIdProblem, type IdUse } from './ownIds';
+import { heldIdProblem, type IdHolders, type IdUse } from './ownIds';
 import type { Reader } from './readableBy';
 
 type Problem = { path: Array<string | number>; message: string };
 
-/** `partAccount`: the manager's part account (its name may not be `cloison`, nor in the name service the part reads). */
-export function checkCardProxyAccounts(card: SmartcardPolicy | undefined, partAccount?: Reader): Problem[] {
+/** `partAccount`: the manager's part account (its name may not be `cloison`, nor in the name service the part reads); `holders`: the reading's look-up. */
+export function checkCardProxyAccounts(card: SmartcardPolicy | undefined, partAccount?: Reader, holders?: IdHolders): Problem[] {
   if (!card) return [];
   return cardProxyUids(card).flatMap(({ level, uid, explicit }) => {
     const path = ['smartcard', 'levels', level, ...(explicit ? ['uid'] : [])];
     const which = explicit ? `uid ${uid}` : `uid ${uid} (the default: ${DEFAULT_CARD_PROXY_UID_BASE} + its position)`;
-    const problem = cardProxyUidProblem(uid, partAccount);
+    const problem = cardProxyUidProblem(uid, partAccount, holders);
     return problem ? [{ path, message: `${which}${problem}` }] : [];
   });
 }
@@ -39,6 +39,6 @@ const PROXY_ID: IdUse = {
 };
 
 /** Why `uid` may not be a card proxy's ("<space>is the … account's…", ": cannot tell…"), null when it may. */
-export function cardProxyUidProblem(uid: number, partAccount?: Reader): string | null {
-  return heldIdProblem(uid, PROXY_ID, partAccount);
+export function cardProxyUidProblem(uid: number, partAccount?: Reader, holders?: IdHolders): string | null {
+  return heldIdProblem(uid, PROXY_ID, partAccount, holders);
 }
