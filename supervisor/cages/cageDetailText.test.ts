@@ -23,6 +23,20 @@ describe('cage details in both languages', () => {
     expect(fr).toMatch(/^dossier personnel non démarré : .*300 Mio.*100 Mio libres.*64 Mio/);
   });
 
+  it('a home from before images not copied: the refusal a user meets, French, its numbers kept', () => {
+    const tooBig = "the home from before images could not be copied into its image: the old home (49 MiB) does not fit the image (32 MiB): raise this level's limits.homeBytes; it stays where it was, copied again at the next start";
+    expect(cageDetailText(tooBig).fr).toBe('le dossier personnel d’avant les images n’a pas pu être copié dans son image : l’ancien (49 Mio) ne tient pas dans l’image (32 Mio) ; augmentez limits.homeBytes de ce niveau. Il reste où il était, copié de nouveau au prochain démarrage');
+    const unreadable = "the home from before images could not be copied into its image (exit 1): cp: cannot open './secret' for reading: Permission denied; it stays where it was, copied again at the next start";
+    expect(cageDetailText(unreadable).fr).toBe("le dossier personnel d’avant les images n’a pas pu être copié dans son image (code 1) : cp: cannot open './secret' for reading: Permission denied. Il reste où il était, copié de nouveau au prochain démarrage");
+  });
+
+  it("a cage's uid that became an account's or a group's: the start's refusal in French", () => {
+    const account = "the cage of \"low\" cannot start: uid 1000 is the alice account's: a cage runs as a uid and gid of its own, no account's or group's (that account's processes and the cage's apps would be one another's to trace and signal, its files the cage's)";
+    expect(cageDetailText(account).fr).toMatch(/^la cage « low » ne démarre pas : l’uid 1000 est celui du compte alice ; /);
+    const group = "the cage of \"low\" cannot start: uid 61000 is, as the cage's gid, the staff group's: a cage runs as a uid and gid of its own, no account's or group's";
+    expect(cageDetailText(group).fr).toMatch(/^la cage « low » ne démarre pas : 61000, son gid, est celui du groupe staff ; /);
+  });
+
   it('several limit notes at once are each translated', () => {
     const en = 'task limit (64) reached: new programs cannot start in this cage; home full (100 MiB): programs in this cage cannot save';
     expect(cageDetailText(en).fr).toBe('limite de tâches (64) atteinte : aucun nouveau programme ne peut démarrer dans cette cage ; dossier personnel plein (100 Mio) : les programmes de cette cage ne peuvent plus enregistrer');

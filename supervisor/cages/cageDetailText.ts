@@ -23,6 +23,18 @@ const SHAPES: Array<[RegExp, (...m: string[]) => string]> = [
   [/^task limit \((\d+)\) held for (\d+) checks in a row: the cage was stopped and restarts$/, (n, k) => `limite de tâches (${n}) atteinte ${k} vérifications de suite : la cage a été arrêtée et redémarre`],
   [/^home not started: its image needs (\d+) MiB more of the state filesystem, which has (\d+) MiB free and keeps (\d+) MiB for the audit journal; free space there or lower this level's limits\.homeBytes$/, (need, free, keep) =>
     `dossier personnel non démarré : son image demande ${need} Mio de plus sur le système de fichiers d’état, qui a ${free} Mio libres et en garde ${keep} Mio pour le journal d’audit ; libérez de la place ou baissez limits.homeBytes de ce niveau`],
+  // cageUidAccounts.ts, asked again at the start: the cage's uid became an account's or a group's
+  [/^the cage of "(.*)" cannot start: uid (\d+) is the ([^:]+) account's: a cage runs as a uid and gid of its own/, (l, uid, name) =>
+    `la cage « ${l} » ne démarre pas : l’uid ${uid} est celui du compte ${name} ; une cage tourne sous un uid et un gid à elle, ceux d’aucun compte ni groupe (ce compte et les applications de la cage pourraient s’espionner et s’envoyer des signaux, ses fichiers seraient à la cage)`],
+  [/^the cage of "(.*)" cannot start: uid (\d+) is, as the cage's gid, the ([^:]+) group's/, (l, uid, name) =>
+    `la cage « ${l} » ne démarre pas : ${uid}, son gid, est celui du groupe ${name} ; une cage tourne sous un uid et un gid à elle, ceux d’aucun compte ni groupe`],
+  [/^the cage of "(.*)" cannot start: uid (\d+): cannot tell whether an account or a group has it, so refused: (.*)$/s, (l, uid, e) =>
+    `la cage « ${l} » ne démarre pas : impossible de savoir si un compte ou un groupe a l’uid ${uid}, donc refusé : ${e}`],
+  // homeMigration.ts: a home from before images not copied (it stays, copied again at the next start)
+  [/^the home from before images could not be copied into its image: the old home(?: \((\d+) MiB\))? does not fit the image \((\d+) MiB\): raise this level's limits\.homeBytes; it stays where it was, copied again at the next start$/, (old, image) =>
+    `le dossier personnel d’avant les images n’a pas pu être copié dans son image : l’ancien${old ? ` (${old} Mio)` : ''} ne tient pas dans l’image (${image} Mio) ; augmentez limits.homeBytes de ce niveau. Il reste où il était, copié de nouveau au prochain démarrage`],
+  [/^the home from before images could not be copied into its image \(([^)]*)\): (.*); it stays where it was, copied again at the next start$/s, (how, e) =>
+    `le dossier personnel d’avant les images n’a pas pu être copié dans son image (${how.replace(/^exit /, 'code ')}) : ${e}. Il reste où il était, copié de nouveau au prochain démarrage`],
   [/^bwrap cages need the supervisor to run as root/, () => 'les cages bwrap demandent que le superviseur tourne en root (montages, groupes de contrôle, uid par niveau)'],
   [/^the cage sandbox ended during start-up$/, () => 'le bac à sable de la cage s’est arrêté au démarrage'],
   [/^cage "(.*)" replaced its VNC socket during start-up$/, (l) => `la cage « ${l} » a remplacé sa prise VNC au démarrage`],

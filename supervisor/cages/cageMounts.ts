@@ -12,13 +12,13 @@
  * one would take disk as the cage writes, until the journal's filesystem is full.
  */
 import { execFile } from 'node:child_process';
-import { chmodSync, chownSync, existsSync, lstatSync, mkdirSync, readFileSync, renameSync, rmdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { chmodSync, chownSync, existsSync, lstatSync, mkdirSync, readFileSync, renameSync, rmdirSync, rmSync, statfsSync, statSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { requireBinary } from '../system/binaries';
 import { allocateImage, reserveImage } from './homeReservation';
 import { attachedLoopDevice, attachLoopWritable, detachLoop, makeWritable } from './loopDevice';
-import { migrateOldHome } from './homeMigration';
+import { copyOldHome, fillingImageOf, measureOldHome, oldHomeOf, putBackInterruptedMigration, removeOldHome } from './homeMigration';
 
 const run = promisify(execFile);
 
@@ -86,28 +86,62 @@ export async function mountCageFilesystems(paths: CageMountPaths, uid: number, l
 /** The home image, made, grown or migrated from a plain folder first (the manager's `home.mount` alone too). */
 export async function mountHome(paths: CageMountPaths, uid: number, homeBytes: number): Promise<void> {
   await unmount(paths.home);
-  const migrate = !existsSync(paths.homeImage) && existsSync(paths.home) && statSync(paths.home).isDirectory() ? `${paths.home}.migrating` : null;
-  if (migrate) renameSync(paths.home, migrate);
+  putBackInterruptedMigration(paths.home, paths.homeImage);
+  if (!existsSync(paths.homeImage) && existsSync(paths.home) && lstatSync(paths.home).isDirectory()) return migrateHome(paths, uid, homeBytes);
   // An image still attached (the last cage's namespace not yet gone) is mounted through the same
   // loop device, so the kernel keeps one filesystem instance for it, never two over one file; it
   // is not resized while in use (the next start grows it).
   const attached = attachedLoopDevice(paths.homeImage);
-  try {
-    await prepareImage(paths.homeImage, uid, homeBytes, attached !== null);
-  } catch (err) {
-    if (migrate) renameSync(migrate, paths.home); // not started: the old home stays where it was
-    throw err;
-  }
+  await prepareImage(paths.homeImage, uid, homeBytes, attached !== null);
   mkdirSync(paths.home, { recursive: true, mode: 0o700 });
   await mountImageWritable(paths.homeImage, attached, paths.home);
-  chownSync(paths.home, uid, uid);
-  chmodSync(paths.home, 0o700);
-  removeEmptyLostAndFound(paths.home);
-  // A home from before images: copied in as the cage's uid (links stay links), then the folder goes.
-  if (migrate) {
-    await migrateOldHome(migrate, paths.home, uid);
-    chmodSync(paths.home, 0o700); // the copy gave it the old folder's mode
+  giveHome(paths.home, uid);
+}
+
+/**
+ * A home from before images: its image made and filled aside (homeMigration.ts: copied in as the
+ * cage's uid, links stay links), named the home's image only once the copy is whole; the old folder
+ * goes then. A copy that failed leaves no image and the old home where it was: refused, said why,
+ * and tried again at every start until it succeeds — never a start on half a home.
+ */
+async function migrateHome(paths: CageMountPaths, uid: number, homeBytes: number): Promise<void> {
+  const old = oldHomeOf(paths.home);
+  const filling = fillingImageOf(paths.homeImage);
+  renameSync(paths.home, old);
+  try {
+    const oldBytes = await measureOldHome(old, uid, homeBytes);
+    mkdirSync(dirname(paths.homeImage), { recursive: true, mode: 0o700 });
+    await makeImage(filling, uid, homeBytes);
+    mkdirSync(paths.home, { mode: 0o700 });
+    await mountImageWritable(filling, null, paths.home);
+    giveHome(paths.home, uid);
+    const fs = statfsSync(paths.home);
+    await copyOldHome(old, paths.home, uid, { oldBytes, homeBytes, room: fs.bavail * fs.bsize });
+  } catch (err) {
+    throw await abandonMigration(paths, err as Error);
   }
+  chmodSync(paths.home, 0o700); // the copy gave it the old folder's mode
+  renameSync(filling, paths.homeImage); // whole: from now on the home's image
+  await removeOldHome(old);
+}
+
+/** The half-filled image away and the old home back where it was; the error to throw (saying where the old home is if it could not go back). */
+async function abandonMigration(paths: CageMountPaths, err: Error): Promise<Error> {
+  try {
+    await unmount(paths.home);
+    rmSync(fillingImageOf(paths.homeImage), { force: true });
+    putBackInterruptedMigration(paths.home, paths.homeImage);
+    return err;
+  } catch (putBack) {
+    return new Error(`${err.message} (the old home waits in ${basename(oldHomeOf(paths.home))}, put back at the next start: ${(putBack as Error).message})`);
+  }
+}
+
+/** The mounted home's root: the cage's, 0700, without mkfs's lost+found. */
+function giveHome(home: string, uid: number): void {
+  chownSync(home, uid, uid);
+  chmodSync(home, 0o700);
+  removeEmptyLostAndFound(home);
 }
 
 /**
@@ -185,16 +219,7 @@ async function prepareImage(image: string, uid: number, bytes: number, inUse: bo
     // Made aside and renamed into place: an image that could not be reserved or formatted is never
     // taken for a home at the next start.
     const fresh = `${image}.new`;
-    writeFileSync(fresh, '', { mode: 0o600 });
-    try {
-      await reserveImage(fresh, bytes);
-      // Tables zeroed now, not by the kernel later through the loop device (which would punch holes).
-      await run(requireBinary('mkfs.ext4'), ['-q', '-F', '-m', '0', '-E', `lazy_itable_init=0,lazy_journal_init=0,nodiscard,root_owner=${uid}:${uid}`, fresh]);
-      await allocateImage(fresh, bytes);
-    } catch (err) {
-      rmSync(fresh, { force: true });
-      throw err;
-    }
+    await makeImage(fresh, uid, bytes);
     renameSync(fresh, image);
     return;
   }
@@ -206,5 +231,19 @@ async function prepareImage(image: string, uid: number, bytes: number, inUse: bo
   if (grow) {
     await run(requireBinary('e2fsck'), ['-f', '-p', image]).catch(() => undefined);
     await run(requireBinary('resize2fs'), [image]);
+  }
+}
+
+/** A new ext4 image of `bytes` at `path`, reserved whole, the uid's root; nothing left at `path` if it fails. */
+async function makeImage(path: string, uid: number, bytes: number): Promise<void> {
+  writeFileSync(path, '', { mode: 0o600 });
+  try {
+    await reserveImage(path, bytes);
+    // Tables zeroed now, not by the kernel later through the loop device (which would punch holes).
+    await run(requireBinary('mkfs.ext4'), ['-q', '-F', '-m', '0', '-E', `lazy_itable_init=0,lazy_journal_init=0,nodiscard,root_owner=${uid}:${uid}`, path]);
+    await allocateImage(path, bytes);
+  } catch (err) {
+    rmSync(path, { force: true });
+    throw err;
   }
 }

@@ -12,40 +12,33 @@
  * — the manager's load and reload, the part's — and refused with the policy's place; a name service
  * that gives no answer refuses too. The schema cannot see the host's accounts: checked here. Asked
  * again at each start of a proxy (levelCardProxy.ts): an account made since the reading (a directory's,
- * an administrator's useradd) keeps that level's proxy from starting.
+ * an administrator's useradd) keeps that level's proxy from starting. The check itself, the same for
+ * the cages' uids (cageUidAccounts.ts): ownIds.ts.
  */
 import { cardProxyUids, DEFAULT_CARD_PROXY_UID_BASE, type SmartcardPolicy } from '../../shared/smartcardPolicy';
-import { nameOfId } from '../system/accounts';
+import { heldIdProblem, type IdHolders, type IdUse } from './ownIds';
 import type { Reader } from './readableBy';
 
 type Problem = { path: Array<string | number>; message: string };
 
-/** `partAccount`: the manager's part account (its name may not be `cloison`, nor in the name service the part reads). */
-export function checkCardProxyAccounts(card: SmartcardPolicy | undefined, partAccount?: Reader): Problem[] {
+/** `partAccount`: the manager's part account (its name may not be `cloison`, nor in the name service the part reads); `holders`: the reading's look-up. */
+export function checkCardProxyAccounts(card: SmartcardPolicy | undefined, partAccount?: Reader, holders?: IdHolders): Problem[] {
   if (!card) return [];
   return cardProxyUids(card).flatMap(({ level, uid, explicit }) => {
     const path = ['smartcard', 'levels', level, ...(explicit ? ['uid'] : [])];
     const which = explicit ? `uid ${uid}` : `uid ${uid} (the default: ${DEFAULT_CARD_PROXY_UID_BASE} + its position)`;
-    const problem = cardProxyUidProblem(uid, partAccount);
+    const problem = cardProxyUidProblem(uid, partAccount, holders);
     return problem ? [{ path, message: `${which}${problem}` }] : [];
   });
 }
 
-/** Why `uid` may not be a card proxy's ("<space>is the … account's…", ": cannot tell…"), null when it may. */
-export function cardProxyUidProblem(uid: number, partAccount?: Reader): string | null {
-  try {
-    const problem = accountProblem(uid, partAccount);
-    return problem ? ` ${problem}` : null;
-  } catch (err) {
-    return `: cannot tell whether an account or a group has it, so refused: ${(err as Error).message}`;
-  }
-}
+const PROXY_ID: IdUse = {
+  own: "the card's proxy runs as a uid and gid of its own, no account's or group's",
+  accountWould: "that account would own the proxy's workers, their card sessions and the PIN given to them",
+  asGid: "the proxy's gid",
+};
 
-function accountProblem(uid: number, partAccount?: Reader): string | null {
-  const own = "the card's proxy runs as a uid and gid of its own, no account's or group's";
-  const user = partAccount?.uid === uid ? partAccount.name : nameOfId('passwd', uid);
-  if (user !== null) return `is the ${user} account's: ${own} (that account would own the proxy's workers, their card sessions and the PIN given to them)`;
-  const group = nameOfId('group', uid);
-  if (group !== null) return `is, as the proxy's gid, the ${group} group's: ${own}`;
-  return null;
+/** Why `uid` may not be a card proxy's ("<space>is the … account's…", ": cannot tell…"), null when it may. */
+export function cardProxyUidProblem(uid: number, partAccount?: Reader, holders?: IdHolders): string | null {
+  return heldIdProblem(uid, PROXY_ID, partAccount, holders);
 }

@@ -6,7 +6,10 @@ import { readFileSync } from 'node:fs';
 import { isNode, LineCounter, parseDocument, type Document } from 'yaml';
 import type { z } from 'zod';
 import { isWireguard, policySchema, type Policy } from '../../shared/policy';
+import { cardProxyUids } from '../../shared/smartcardPolicy';
+import { bwrapCageUids, checkCageUidAccounts } from './cageUidAccounts';
 import { checkCardProxyAccounts } from './cardProxyAccounts';
+import { lookUpIds } from './ownIds';
 import { DEFAULT_POLICY_NAME, DEFAULT_POLICY_YAML } from './defaultPolicy';
 import { unreadableBy, type Reader } from './readableBy';
 import { readRecipientKey } from './recipientKeys';
@@ -76,7 +79,7 @@ export function loadDefaultPolicy(): Policy {
  */
 export function parsePolicy(text: string, file: string, reading: PolicyReading = 'whole', partAccount?: Reader): Policy {
   // Files the policy names are read now: a policy is refused whole, never half-way at first use.
-  return parseYamlAgainst(policySchema, text, file, (policy) => [...checkRecipientFiles(policy, partAccount), ...(reading === 'whole' ? checkTunnelConfigs(policy) : []), ...checkUnlockService(policy), ...checkCardProxyAccounts(policy.smartcard, partAccount)]);
+  return parseYamlAgainst(policySchema, text, file, (policy) => [...checkRecipientFiles(policy, partAccount), ...(reading === 'whole' ? checkTunnelConfigs(policy) : []), ...checkUnlockService(policy), ...checkOwnIds(policy, partAccount)]);
 }
 
 /**
@@ -100,6 +103,12 @@ export function parseYamlAgainst<S extends z.ZodType>(schema: S, text: string, f
   const extra = more?.(result.data) ?? [];
   if (extra.length > 0) throw new PolicyError(extra.map(({ path, message }) => locateIssue({ code: 'custom', path, message, input: undefined } as z.core.$ZodIssue, doc, lineCounter, file)));
   return result.data;
+}
+
+/** The cages' and the card proxies' uids nobody's (ownIds.ts): every one asked in one look-up. */
+function checkOwnIds(policy: Policy, partAccount?: Reader): Array<{ path: Array<string | number>; message: string }> {
+  const holders = lookUpIds([...bwrapCageUids(policy).map((c) => c.uid), ...(policy.smartcard ? cardProxyUids(policy.smartcard).map((p) => p.uid) : [])]);
+  return [...checkCageUidAccounts(policy, partAccount, holders), ...checkCardProxyAccounts(policy.smartcard, partAccount, holders)];
 }
 
 /** Every WireGuard configuration a level names must be whole, valid and root's alone. */

@@ -183,8 +183,7 @@ export class LevelCardProxy {
     }
     // The uid nobody's still (the policy's reading checked it, an account may have been made since):
     // a proxy running as an account's uid would be that account's to trace, and the PIN with it.
-    const held = cardProxyUidProblem(proxyUid);
-    if (held) throw new Error(`the card proxy of "${level}" cannot start: uid ${proxyUid}${held}`);
+    refuseHeldUid(level, proxyUid);
     // Every process of the previous run gone — the controller's process group killed, its control
     // group killed and seen empty — before anything of the proxy uid's is touched.
     await this.endPreviousRun();
@@ -204,6 +203,14 @@ export class LevelCardProxy {
       throw new Error(`the card proxy of "${level}" cannot start: ${err.message}`);
     });
     if (left.length > 0) this.options.log?.('card proxy: a folder of its uid could not be emptied, left aside', { level, folders: left });
+    // Asked again now the removal (up to a minute or more) is done: from here to the spawn nothing
+    // waits, so no account made meanwhile is given the folders below or the proxy's workers.
+    try {
+      refuseHeldUid(level, proxyUid);
+    } catch (err) {
+      this.removeControlGroup();
+      throw err;
+    }
     rmSync(paths.configDir, { recursive: true, force: true }); // root's, in root's folder
     // The proxy's own socket: its folder is the proxy's alone (the supervisor, root, connects).
     mkdirSync(paths.innerDir, { mode: 0o700 });
@@ -377,4 +384,10 @@ export class LevelCardProxy {
   private lastLines(): string {
     return this.stderrTail.trim().split('\n').slice(-3).join(' | ') || 'no output';
   }
+}
+
+/** Throws when `proxyUid` is an account's or, as a gid, a group's (cardProxyAccounts.ts). */
+function refuseHeldUid(level: string, proxyUid: number): void {
+  const held = cardProxyUidProblem(proxyUid);
+  if (held) throw new Error(`the card proxy of "${level}" cannot start: uid ${proxyUid}${held}`);
 }

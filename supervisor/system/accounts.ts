@@ -31,12 +31,38 @@ export function account(name: string): { uid: number; gid: number; home: string 
  * refuses what an account or a group holds must not read "no answer" as "nobody's".
  */
 export function nameOfId(database: 'passwd' | 'group', id: number): string | null {
+  return namesOfIds(database, [id]).get(id) ?? null;
+}
+
+/**
+ * nameOfId for several ids in one getent (one process, not one per id: the policy's reading asks
+ * this of every cage's and card proxy's uid). Only the ids some entry holds are in the map, each by
+ * the id its entry gives (the third field), named as nameOfId names it.
+ */
+export function namesOfIds(database: 'passwd' | 'group', ids: number[]): Map<number, string> {
+  const names = new Map<number, string>();
+  if (ids.length === 0) return names;
+  let entries: string;
+  let all = true; // status 0: every key is held, whatever the entries print
   try {
-    const entry = execFileSync('getent', [database, String(id)], { encoding: 'utf8', timeout: 5000, stdio: ['ignore', 'pipe', 'pipe'] });
-    return entry.split(':')[0]?.trim() || `#${id}`;
+    entries = execFileSync('getent', [database, ...new Set(ids.map(String))], { encoding: 'utf8', timeout: 5000, stdio: ['ignore', 'pipe', 'pipe'] });
   } catch (err) {
-    // getent's status 2: the key is not in the database.
-    if ((err as { status?: number | null }).status === 2) return null;
-    throw new Error(`getent ${database} ${id} gave no answer: ${(err as Error).message.split('\n')[0]}`);
+    // getent's status 2: one key or more is not in the database (those it found are printed).
+    const { status, stdout } = err as { status?: number | null; stdout?: string };
+    if (status !== 2) throw new Error(`getent ${database} ${ids.join(' ')} gave no answer: ${(err as Error).message.split('\n')[0]}`);
+    entries = stdout ?? '';
+    all = false;
   }
+  for (const line of entries.split('\n').filter((l) => l.trim() !== '')) {
+    const fields = line.split(':');
+    const id = Number(fields[2]);
+    // An entry whose id cannot be read, when not every key was held: which one it holds is unknown.
+    if (fields[2] === undefined || fields[2] === '' || !Number.isInteger(id)) {
+      if (all) continue;
+      throw new Error(`getent ${database} ${ids.join(' ')} gave an entry without an id: ${line.slice(0, 200)}`);
+    }
+    if (ids.includes(id)) names.set(id, fields[0]?.trim() || `#${id}`);
+  }
+  if (all) for (const id of ids) if (!names.has(id)) names.set(id, `#${id}`);
+  return names;
 }

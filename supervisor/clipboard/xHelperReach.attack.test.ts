@@ -1,0 +1,94 @@
+/**
+ * Attack (a host process running as `nobody`, uid 65534: a daemon that drops to nobody — dnsmasq,
+ * openvpn's `user nobody`, many others —, taken over from the network): the X helper sandbox
+ * (xSelection.ts's clipboardHelperArgs: xclip for a paste, xrandr for a resize) runs as that same
+ * uid, dumpable, in a pid namespace the host's processes see into. Its root (/proc/<pid>/root) is
+ * open to any process of the same uid (ptrace's read check: same uid, dumpable, no Yama here), and
+ * that root holds the cage's X socket folder, bound at /tmp/.X11-unix. The level's Xvnc asks no
+ * cookie (no -auth: the folder's being root's was the only gate): the nobody process connects as a
+ * full X client of that level's screen — XTEST keystrokes into a terminal, screenshots — for as long
+ * as a helper runs: a paste's xclip stays until an app takes the text (minutes), a resize 0.3 s.
+ *
+ * Here: an Xvnc (the high cage's, in its own namespaces, its socket folder as the manager makes it,
+ * root's 0755 in a root 0700 folder), a paste served into it (writeSelection, the product's helper),
+ * and a host process as nobody that looks for a process of its uid whose root holds X0, connects
+ * and sends an X connection set-up. What a level should get: no process outside it reaches its X server.
+ * The control: the same nobody process cannot reach the socket by its own path.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { chmodSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { removeTestRoots, testRoot } from '../testing/testRoots';
+import { waitFor } from '../testing/waitFor';
+import { writeSelection, type SelectionServer } from './xSelection';
+
+const root = process.getuid?.() === 0;
+const have = (b: string) => spawnSync('sh', ['-c', `command -v ${b}`]).status === 0;
+const ready = root && ['Xvnc', 'xclip', 'bwrap', 'unshare', 'setpriv'].every(have);
+
+/** The nobody process: an X set-up on each socket path given, then on X0 in the root of every process of its uid; prints what answered. */
+const NOBODY_PROBE = `
+const net = require('node:net'), fs = require('node:fs');
+const setup = Buffer.from([0x6c, 0, 11, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+const tryX = (path) => new Promise((resolve) => {
+  const s = net.connect(path);
+  s.once('data', (d) => { s.destroy(); resolve(d[0] === 1 ? 'X server accepted' : 'X server refused'); });
+  s.once('error', (e) => resolve('cannot connect: ' + e.code));
+  s.once('connect', () => s.write(setup));
+  setTimeout(() => { s.destroy(); resolve('no answer'); }, 3000);
+});
+(async () => {
+  const own = await tryX(process.argv[1]);
+  let through = 'no helper of my uid found';
+  for (const pid of fs.readdirSync('/proc').filter((n) => /^\\d+$/.test(n) && n !== String(process.pid))) {
+    let uid = -1;
+    try { uid = fs.statSync('/proc/' + pid).uid; } catch { continue; }
+    if (uid !== process.getuid()) continue;
+    const x0 = '/proc/' + pid + '/root/tmp/.X11-unix/X0';
+    let exists = false;
+    try { exists = fs.statSync(x0).isSocket(); } catch {}
+    if (!exists) continue;
+    through = x0.replace(pid, '<pid>') + ': ' + await tryX(x0);
+    break;
+  }
+  process.stdout.write(JSON.stringify({ own, through }) + '\\n');
+})();
+`;
+
+describe.skipIf(!ready)("a host process of the X helper's uid (nobody) against a level's X server", () => {
+  let xvnc: ChildProcess | null = null;
+  let served: SelectionServer | null = null;
+  afterAll(() => {
+    served?.stop();
+    if (xvnc?.pid && xvnc.exitCode === null) process.kill(xvnc.pid, 'SIGKILL');
+    removeTestRoots();
+  });
+
+  it('cannot reach the X server of a level through a helper sandbox serving it a paste', async () => {
+    const base = testRoot('cloison-xhr-');
+    chmodSync(base, 0o700); // the cage's run folder: root's alone
+    const tmp = join(base, 'tmp');
+    mkdirSync(tmp, { mode: 0o1777 });
+    chmodSync(tmp, 0o1777);
+    const x11 = join(tmp, '.X11-unix');
+    mkdirSync(x11, { mode: 0o1777 });
+    chmodSync(x11, 0o1777);
+    // The high cage's Xvnc as bwrapDriver.ts starts it (no -auth), in namespaces of its own.
+    xvnc = spawn('unshare', ['-m', '-n', '--', 'sh', '-c', 'mount --make-rprivate / && mount --bind "$0" /tmp && exec Xvnc :0 -SecurityTypes None -rfbport -1 -nolisten tcp -geometry 800x600', tmp], { stdio: 'ignore' });
+    await waitFor(() => existsSync(join(x11, 'X0')), 'the Xvnc socket', 20_000);
+    await new Promise((r) => setTimeout(r, 1000));
+    chmodSync(x11, 0o755); // lockSocketFolders: root's, 0755
+    served = await writeSelection(x11, 'a paste into high');
+
+    const probe = join(testRoot('cloison-xhp-'), 'probe.cjs');
+    chmodSync(join(probe, '..'), 0o755);
+    writeFileSync(probe, NOBODY_PROBE, { mode: 0o644 });
+    const run = spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', '--', process.execPath, probe, join(x11, 'X0')], { encoding: 'utf8', timeout: 20_000 });
+    const seen = JSON.parse(run.stdout.trim().split('\n').at(-1) ?? '{}') as { own?: string; through?: string };
+    console.log(`nobody on the host: by the socket's path: ${seen.own}; through the helper: ${seen.through}`);
+    expect(seen.own).toMatch(/^cannot connect/); // the control: the folder is closed to it
+    expect(served.owned).toBe(true); // the helper was serving while the probe ran
+    expect(seen.through ?? '').not.toMatch(/X server accepted/);
+  }, 90_000);
+});

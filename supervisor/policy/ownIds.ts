@@ -1,0 +1,49 @@
+/**
+ * A uid Cloison runs something as — a level's cage, a level's card proxy — with its gid the same
+ * number (setpriv --reuid N --regid N) must be nobody's: an account of that uid could trace,
+ * signal and read what runs as it, and be traced by it; a group of that gid would own what it
+ * makes. Asked of the name service (getent: local files, LDAP, SSSD alike); a name service that
+ * gives no answer refuses too, never read as "nobody's". The schema cannot see the host's
+ * accounts: each reading of the policy asks here (every id in one getent per database), and each
+ * start again (an account made since).
+ */
+import { namesOfIds } from '../system/accounts';
+import type { Reader } from './readableBy';
+
+/** How a refusal words what runs as the id. */
+export interface IdUse {
+  /** The rule: "a cage runs as a uid and gid of its own, no account's or group's". */
+  own: string;
+  /** What an account of that uid would get. */
+  accountWould: string;
+  /** The id as a gid: "the cage's gid". */
+  asGid: string;
+}
+
+/** Who holds each of some ids, as accounts and as groups; or why the name service could not tell. */
+export type IdHolders = { asked: ReadonlySet<number>; accounts: Map<number, string>; groups: Map<number, string> } | { noAnswer: string };
+
+/** Two getent in all, whatever the number of ids. */
+export function lookUpIds(ids: number[]): IdHolders {
+  try {
+    return { asked: new Set(ids), accounts: namesOfIds('passwd', ids), groups: namesOfIds('group', ids) };
+  } catch (err) {
+    return { noAnswer: (err as Error).message };
+  }
+}
+
+/**
+ * Why `id` may not be used so ("<space>is the … account's…", ": cannot tell…"), null when it may.
+ * `partAccount`: the manager's part account, known by its uid even where the name service differs.
+ * `holders`: looked up with the other ids of the same reading (one asked alone otherwise).
+ */
+export function heldIdProblem(id: number, use: IdUse, partAccount?: Reader, given?: IdHolders): string | null {
+  // An id the given look-up did not ask about is asked alone: never read as nobody's for that.
+  const holders = given && ('noAnswer' in given || given.asked.has(id)) ? given : lookUpIds([id]);
+  if ('noAnswer' in holders) return `: cannot tell whether an account or a group has it, so refused: ${holders.noAnswer}`;
+  const user = partAccount?.uid === id ? partAccount.name : (holders.accounts.get(id) ?? null);
+  if (user !== null) return ` is the ${user} account's: ${use.own} (${use.accountWould})`;
+  const group = holders.groups.get(id) ?? null;
+  if (group !== null) return ` is, as ${use.asGid}, the ${group} group's: ${use.own}`;
+  return null;
+}
