@@ -29,11 +29,11 @@
  * ≤ 1.2× its CPU per update.
  */
 import { execFileSync, spawn } from 'node:child_process';
-import { chownSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chownSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Frame } from '@playwright/test';
-import { bwrapCagePaths } from '../supervisor/cages/bwrapDriver';
+import { bwrapCagePaths, CAGE_VNC_SOCKET } from '../supervisor/cages/bwrapDriver';
 import { scratchDir } from '../supervisor/cages/cageMounts';
 import { runXHelper } from '../supervisor/clipboard/xSelection';
 import { cpuSecondsOf, cpuSecondsOfTree, processes, treeRootWith } from './lib/processCpu';
@@ -331,6 +331,52 @@ function shellCpuByProcess(browserRoot: number, supervisorPid: number): Record<s
   return out;
 }
 
+/** CPU seconds of each thread of a process by its name (a pool's threads together), from /proc. */
+function cpuSecondsByThread(pid: number): Record<string, number> {
+  const out: Record<string, number> = {};
+  let tasks: string[] = [];
+  try {
+    tasks = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return out;
+  }
+  for (const tid of tasks) {
+    try {
+      const text = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      const name = text.slice(text.indexOf('(') + 1, text.lastIndexOf(')')).replace(/\d+$/, '');
+      const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
+      out[name] = (out[name] ?? 0) + (Number(fields[11]) + Number(fields[12])) / 100;
+    } catch {
+      /* gone */
+    }
+  }
+  return out;
+}
+
+/** The threads of the shell's Chromium processes and the gateway's part, by process and thread name. */
+function shellCpuByThread(browserRoot: number, supervisorPid: number): Record<string, number> {
+  const all = processes();
+  const out: Record<string, number> = {};
+  const within = (root: number) => {
+    const found: number[] = [];
+    const stack = [root];
+    while (stack.length) {
+      const pid = stack.pop()!;
+      found.push(pid);
+      for (const q of all) if (q.ppid === pid && !isCageSandbox(q.cmd)) stack.push(q.pid);
+    }
+    return found;
+  };
+  for (const pid of [...within(browserRoot), ...within(supervisorPid)]) {
+    const p = all.find((q) => q.pid === pid);
+    if (!p) continue;
+    const chromium = !p.cmd.includes('node');
+    const label = chromium ? `${/--type=(\S+)/.exec(p.cmd)?.[1] ?? 'browser'} ${pid}` : `${/\S+\.(?:m?js|cjs)\b/.exec(p.cmd)?.[0]?.replace(/^.*\//, '') ?? p.cmd.split(' ')[0]} ${pid}`;
+    for (const [thread, v] of Object.entries(cpuSecondsByThread(pid))) out[`${label} ${thread}`] = v;
+  }
+  return out;
+}
+
 /** Mount points at or below `dir`, deepest first. */
 function mountsUnder(dir: string): string[] {
   return readFileSync('/proc/self/mountinfo', 'utf8')
@@ -354,6 +400,8 @@ interface Sample {
   seconds: number;
   /** The viewer side's CPU seconds by process. */
   parts: Record<string, number>;
+  /** The shell's CPU seconds by process and thread (its busiest printed). */
+  threads?: Record<string, number>;
 }
 
 /** Each side's samples, and the figures the ratios are taken from. */
@@ -382,7 +430,8 @@ function addSample(into: ScrollFigures, s: Sample): void {
 
 function sampleLine(name: string, s: Sample): string {
   const updates = Math.max(s.updates * s.seconds, 1);
-  return `  ${name}: Xvnc updates ${fmt(s.updates, 1)}/s, shown at 60 Hz ${fmt(s.shown, 1)}/s, paints ${fmt(s.paints, 1)}/s; CPU per update: viewer side ${fmt((s.viewerCpu * 1000) / updates)} + Xvnc ${fmt((s.serverCpu * 1000) / updates)} ms (${Object.entries(s.parts).filter(([, v]) => v > 0).sort((x, y) => y[1] - x[1]).map(([k, v]) => `${k} ${fmt((v * 1000) / updates)}`).join(', ')})`;
+  const threads = Object.entries(s.threads ?? {}).filter(([, v]) => v > 0).sort((x, y) => y[1] - x[1]).slice(0, 14);
+  return `${threads.length ? `  ${name}, busiest threads (ms per update): ${threads.map(([k, v]) => `${k} ${fmt((v * 1000) / updates)}`).join(', ')}\n` : ''}  ${name}: Xvnc updates ${fmt(s.updates, 1)}/s, shown at 60 Hz ${fmt(s.shown, 1)}/s, paints ${fmt(s.paints, 1)}/s; CPU per update: viewer side ${fmt((s.viewerCpu * 1000) / updates)} + Xvnc ${fmt((s.serverCpu * 1000) / updates)} ms (${Object.entries(s.parts).filter(([, v]) => v > 0).sort((x, y) => y[1] - x[1]).map(([k, v]) => `${k} ${fmt((v * 1000) / updates)}`).join(', ')})`;
 }
 
 /** Each side's medians over its runs, the three frame counts side by side. */
@@ -399,27 +448,27 @@ async function vncviewerSample(socket: string, xvncPid: number, log: (s: string)
   let said = '';
   viewer.stderr!.on('data', (d: Buffer) => (said = (said + d.toString()).slice(-2000)));
   await new Promise((r) => setTimeout(r, 2000)); // connected and painting
-  log(`  vncviewer: ${connectionsTo(socket)} connection(s) on the cage's VNC socket`);
+  log(`  vncviewer: ${vncConnections(xvncPid)} connection(s) to the cage's VNC socket`);
   const paints = PAINT_PROBES.map((p) => paintEvent(p.fn));
-  const recording = recordProbes([xvncPid, viewer.pid!], [UPDATE_EVENT, ...paints], SECONDS);
-  await new Promise((r) => setTimeout(r, 300)); // perf attached
   const c0 = cpuSecondsOfTree(viewer.pid!);
   const s0 = cpuSecondsOfTree(xvncPid);
-  const t0 = Date.now();
+  const recording = recordProbes([xvncPid, viewer.pid!], [UPDATE_EVENT, ...paints], SECONDS);
   const byEvent = await recording.done;
-  const seconds = (Date.now() - t0) / 1000;
   const viewerCpu = cpuSecondsOfTree(viewer.pid!) - c0;
   const serverCpu = cpuSecondsOfTree(xvncPid) - s0;
   if (viewer.exitCode !== null) log(`  vncviewer ended before its time (code ${viewer.exitCode}): ${said.trim().split('\n').slice(-4).join(' | ')}`);
   viewer.kill('SIGTERM');
   await new Promise((r) => (viewer.exitCode !== null || viewer.signalCode !== null ? r(null) : viewer.once('exit', r)));
+  // What it chose to ask (its automatic selection logs its throughput and the quality it takes).
+  const chose = said.split('\n').filter((l) => /quality|encoding|Throughput|pixel format/i.test(l)).slice(-3);
+  if (chose.length) log(`  vncviewer said: ${chose.map((l) => l.trim()).join(' | ')}`);
   const puts = paints.flatMap((e) => byEvent[e] ?? []);
-  return { updates: (byEvent[UPDATE_EVENT]?.length ?? 0) / SECONDS, shown: slotsShown(puts) / SECONDS, paints: puts.length / SECONDS, viewerCpu, serverCpu, seconds, parts: { vncviewer: viewerCpu } };
+  return { updates: (byEvent[UPDATE_EVENT]?.length ?? 0) / SECONDS, shown: slotsShown(puts) / SECONDS, paints: puts.length / SECONDS, viewerCpu, serverCpu, seconds: SECONDS, parts: { vncviewer: viewerCpu } };
 }
 
-/** Connections the cage's Xvnc holds on its VNC socket (its listening one not counted). */
-function connectionsTo(socket: string): number {
-  return execFileSync('ss', ['-xH', 'state', 'connected'], { encoding: 'utf8' }).split('\n').filter((l) => l.includes(socket)).length;
+/** Connections Xvnc holds on its VNC socket (as the cage names it; its listening one not counted). */
+function vncConnections(xvncPid: number): number {
+  return execFileSync('ss', ['-xpH', 'state', 'connected'], { encoding: 'utf8' }).split('\n').filter((l) => l.includes(` ${CAGE_VNC_SOCKET} `) && l.includes(`pid=${xvncPid},`)).length;
 }
 
 export async function runFirefoxScrollBench(log: (s: string) => void): Promise<{ shell: ScrollFigures; vncviewer: ScrollFigures }> {
@@ -470,13 +519,13 @@ export async function runFirefoxScrollBench(log: (s: string) => void): Promise<{
       const c0 = shellCpu();
       const s0 = cpuSecondsOfTree(xvncPid);
       const p0 = breakdown();
-      const t0 = Date.now();
+      const th0 = shellCpuByThread(browserRoot, supervisorPid);
       await session.detach();
       const byEvent = await recording.done;
-      const seconds = (Date.now() - t0) / 1000;
       const cpu = shellCpu() - c0;
       const server = cpuSecondsOfTree(xvncPid) - s0;
       const p1 = breakdown();
+      const th1 = shellCpuByThread(browserRoot, supervisorPid);
       await session.attach();
       const frame = await viewerFrame();
       const { start, end, flipTimes } = await readWindow(frame);
@@ -485,9 +534,10 @@ export async function runFirefoxScrollBench(log: (s: string) => void): Promise<{
       const flips = Math.max((end.flips ?? 0) - (start.flips ?? 0), 1);
       const windowSeconds = (end.at! - start.at!) / 1000;
       const parts = Object.fromEntries(Object.entries(p1).map(([k, v]) => [k, v - (p0[k] ?? 0)]));
-      const sample: Sample = { updates: (byEvent[UPDATE_EVENT]?.length ?? 0) / SECONDS, shown: slotsShown(flipTimes) / windowSeconds, paints: flips / windowSeconds, viewerCpu: cpu, serverCpu: server, seconds, parts };
+      const sample: Sample = { updates: (byEvent[UPDATE_EVENT]?.length ?? 0) / SECONDS, shown: slotsShown(flipTimes) / windowSeconds, paints: flips / windowSeconds, viewerCpu: cpu, serverCpu: server, seconds: SECONDS, parts, threads: Object.fromEntries(Object.entries(th1).map(([k, v]) => [k, v - (th0[k] ?? 0)])) };
       addSample(result.shell, sample);
       log(sampleLine(`shell run ${run + 1}`, sample));
+      log(`  shell run ${run + 1}: ${vncConnections(xvncPid)} connection(s) to the cage's VNC socket`);
       log(`  shell run ${run + 1}: per flip ${Object.keys(end).filter((k) => k !== 'at').sort().map((k) => `${k} ${fmt(((end[k] ?? 0) - (start[k] ?? 0)) / flips)}`).join(', ')}`);
       if (run === 0 && process.env.BENCH_PROFILE) for (const line of await profileViewer(session.page, frame, 5000)) log(`    ${line}`);
       if (run === 0) {
