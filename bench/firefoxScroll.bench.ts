@@ -206,7 +206,7 @@ async function countViewerWork(frame: Frame, animationFrames: boolean): Promise<
       requestAnimationFrame(tick);
     };
     // A requestAnimationFrame loop is work the viewer never does (a frame of the renderer's each
-    // display refresh, flipped or not): counted only when asked (BENCH_RAF=1), and charged to the shell then.
+    // display refresh, flipped or not), charged to the shell: BENCH_RAF=0 leaves it out.
     if (animationFrames) requestAnimationFrame(tick);
     const windows = window as unknown as { cloisonWindow: (ms: number) => void; cloisonWindowResult: ViewerWindow | null };
     windows.cloisonWindow = (ms: number) => {
@@ -507,7 +507,7 @@ export async function runFirefoxScrollBench(log: (s: string) => void): Promise<{
     const runsMs = RUNS * 2 * (SECONDS + 8) * 1000 + 60_000;
     wheel = runXHelper(x11, ['sh', '-c', 'while xdotool click --repeat 60 --delay 40 5 && xdotool key ctrl+Home; do sleep 0.2; done'], runsMs).catch(() => undefined);
     await new Promise((r) => setTimeout(r, 1500));
-    await countViewerWork(await viewerFrame(), process.env.BENCH_RAF === '1');
+    await countViewerWork(await viewerFrame(), process.env.BENCH_RAF !== '0');
     const browserRoot = treeRootWith(session.marker);
     const supervisorPid = processes().find((p) => p.ppid === session.start.pid && p.cmd.includes('supervisor/main.js'))?.pid;
     if (!browserRoot || !supervisorPid) throw new Error('the shell or its supervisor was not found');
