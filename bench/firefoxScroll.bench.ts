@@ -102,6 +102,27 @@ function recordProbes(pids: number[], events: string[], seconds: number): { done
   return { done };
 }
 
+/** How many times each event happened in `pid` (all its threads) over `seconds` (perf stat). */
+function countEvents(pid: number, events: string[], seconds: number): Promise<Record<string, number>> {
+  const out = join(tmpdir(), `cloison-perfstat-${process.pid}-${Date.now()}.txt`);
+  const perf = spawn('perf', ['stat', '-x,', '-o', out, ...events.flatMap((e) => ['-e', e]), '-p', String(pid), '--', 'sleep', String(seconds)], { stdio: 'ignore' });
+  return new Promise((resolve) =>
+    perf.once('exit', () => {
+      const counts: Record<string, number> = {};
+      try {
+        for (const line of readFileSync(out, 'utf8').split('\n')) {
+          const [n, , event] = line.split(',');
+          if (event && events.includes(event)) counts[event] = Number(n) || 0;
+        }
+      } catch {
+        /* perf failed: no counts */
+      }
+      rmSync(out, { force: true });
+      resolve(counts);
+    }),
+  );
+}
+
 /** The 60 Hz refresh slots in which something was put on the window (ms timestamps). */
 function slotsShown(times: number[]): number {
   return new Set(times.map((t) => Math.floor(t / REFRESH_MS))).size;
@@ -379,6 +400,22 @@ function shellCpuByThread(browserRoot: number, supervisorPid: number): Record<st
   return out;
 }
 
+/** The processes below `root` (its own children's children too). */
+function descendants(root: number): Array<{ pid: number; ppid: number; cmd: string }> {
+  const all = processes();
+  const found: Array<{ pid: number; ppid: number; cmd: string }> = [];
+  const stack = [root];
+  while (stack.length) {
+    const pid = stack.pop()!;
+    for (const q of all)
+      if (q.ppid === pid) {
+        found.push(q);
+        stack.push(q.pid);
+      }
+  }
+  return found;
+}
+
 /** Mount points at or below `dir`, deepest first. */
 function mountsUnder(dir: string): string[] {
   return readFileSync('/proc/self/mountinfo', 'utf8')
@@ -518,6 +555,9 @@ export async function runFirefoxScrollBench(log: (s: string) => void): Promise<{
       // The window is counted in the viewer's page while the benchmark is not connected (see DetachableShellSession).
       await (await viewerFrame()).evaluate((ms) => (window as unknown as { cloisonWindow: (ms: number) => void }).cloisonWindow(ms), SECONDS * 1000);
       const recording = recordProbes([xvncPid], [UPDATE_EVENT], SECONDS);
+      // The gateway's system calls (the browser part relays the cage's stream).
+      const gatewayPid = descendants(supervisorPid).find((p) => p.cmd.includes('browserPart.js'))?.pid;
+      const gatewayCalls = gatewayPid ? countEvents(gatewayPid, ['syscalls:sys_enter_read', 'syscalls:sys_enter_epoll_pwait', 'syscalls:sys_enter_writev', 'syscalls:sys_enter_write'], SECONDS) : Promise.resolve({} as Record<string, number>);
       const c0 = shellCpu();
       const s0 = cpuSecondsOfTree(xvncPid);
       const p0 = breakdown();
@@ -539,7 +579,7 @@ export async function runFirefoxScrollBench(log: (s: string) => void): Promise<{
       const sample: Sample = { updates: (byEvent[UPDATE_EVENT]?.length ?? 0) / SECONDS, shown: slotsShown(flipTimes) / windowSeconds, paints: flips / windowSeconds, viewerCpu: cpu, serverCpu: server, seconds: SECONDS, parts, threads: Object.fromEntries(Object.entries(th1).map(([k, v]) => [k, v - (th0[k] ?? 0)])) };
       addSample(result.shell, sample);
       log(sampleLine(`shell run ${run + 1}`, sample));
-      log(`  shell run ${run + 1}: ${vncConnections(xvncPid)} connection(s) to the cage's VNC socket`);
+      log(`  shell run ${run + 1}: ${vncConnections(xvncPid)} connection(s) to the cage's VNC socket; the gateway's system calls per update: ${Object.entries(await gatewayCalls).map(([k, v]) => `${k.replace('syscalls:sys_enter_', '')} ${fmt(v / Math.max(sample.updates * SECONDS, 1), 1)}`).join(', ')}`);
       log(`  shell run ${run + 1}: per flip ${Object.keys(end).filter((k) => k !== 'at').sort().map((k) => `${k} ${fmt(((end[k] ?? 0) - (start[k] ?? 0)) / flips)}`).join(', ')}`);
       if (run === 0 && process.env.BENCH_PROFILE) for (const line of await profileViewer(session.page, frame, 5000)) log(`    ${line}`);
       if (run === 0) {
