@@ -12,37 +12,121 @@
  * shortest path there is, and the shell's figures include its gateway hop — the comparison charges
  * Cloison with all of its path.
  *
- * Frames are what each viewer paints: noVNC's flips to its visible canvas (one per framebuffer
- * update with damage, a drawImage or putImageData onto it, counted in the viewer's frame), vncviewer's XShmPutImage/XPutImage calls
- * (counted by a perf uprobe: its own log has no count). CPU is the whole path's: the cage's Xvnc
- * plus the shell (supervisor and Chromium) or vncviewer; Firefox's own is the same for both and
- * left out. Goal: ≥ 1.0× vncviewer's frames per second, ≤ 1.2× its CPU per frame.
+ * Frames are counted three ways, the same way on both sides, each printed (none hidden):
+ * - **updates**: framebuffer updates with pixels the cage's Xvnc sent to the viewer's connection
+ *   (a perf uprobe on its rfb::EncodeManager::doUpdate, the function every data update goes
+ *   through: the server's side, identical code for both clients). The goal's frames per second,
+ *   and the denominator of CPU per frame on both sides.
+ * - **shown at 60 Hz**: the 1/60 s slots in which the viewer put new pixels on its window, a
+ *   screen refreshing at 60 Hz shows at most one frame a slot (the shell's flips by
+ *   performance.now() in its page, vncviewer's XShmPutImage/XPutImage calls by perf's timestamps).
+ * - **paints**: each viewer's own drawings to its window: noVNC's flips (one per update with damage,
+ *   a putImageData onto the visible canvas; Chromium presents at most one a display refresh, so
+ *   two in one animation frame show once), vncviewer's put calls (one per FLTK redraw; X11 has no
+ *   refresh cap, and a redraw may carry several updates).
+ * CPU is the whole path's: the cage's Xvnc plus the shell (supervisor and Chromium) or vncviewer;
+ * Firefox's own is the same for both and left out. Goal: ≥ 1.0× vncviewer's updates per second,
+ * ≤ 1.2× its CPU per update.
  */
 import { execFileSync, spawn } from 'node:child_process';
-import { chownSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chownSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Frame } from '@playwright/test';
-import { bwrapCagePaths } from '../supervisor/cages/bwrapDriver';
+import { bwrapCagePaths, CAGE_VNC_SOCKET } from '../supervisor/cages/bwrapDriver';
 import { scratchDir } from '../supervisor/cages/cageMounts';
 import { runXHelper } from '../supervisor/clipboard/xSelection';
-import { cpuSecondsByProcess, cpuSecondsOf, cpuSecondsOfTree, processes, treeRootWith } from './lib/processCpu';
+import { cpuSecondsOf, cpuSecondsOfTree, processes, treeRootWith } from './lib/processCpu';
 import { benchPolicy, openShellSession } from './lib/shellSession';
-import { fmt } from './lib/stats';
+import { fmt, median } from './lib/stats';
 import { screenSizeFor } from '../shared/cageScreenSize';
 import { DEFAULT_MAX_GEOMETRY } from '../shared/policy';
-import { emptyMotionFigures, logMotionFigures, type MotionFigures } from './motion.bench';
+import { emptyMotionFigures, type MotionFigures } from './motion.bench';
 
 const SECONDS = 15;
 const RUNS = 3;
 /** The default policy's low cage runs as this uid (61000 + its position). */
 const LOW_UID = 61000;
 const PAGE = '/home/cloison/long.html';
-/** Probes on the calls vncviewer paints its window with (defined for the run, removed after). */
+/** This run's own uprobe group (another run's probes are not touched, nor it theirs). */
+const PROBE_GROUP = `cloisonscroll${process.pid}`;
+const XVNC = '/usr/bin/Xvnc';
+/** Probes on the calls vncviewer paints its window with, and on Xvnc's update (defined for the run, removed after). */
 const PAINT_PROBES = [
-  { lib: '/lib/x86_64-linux-gnu/libXext.so.6', fn: 'XShmPutImage', event: 'probe_libXext:XShmPutImage' },
-  { lib: '/lib/x86_64-linux-gnu/libX11.so.6', fn: 'XPutImage', event: 'probe_libX11:XPutImage' },
+  { lib: '/lib/x86_64-linux-gnu/libXext.so.6', fn: 'XShmPutImage' },
+  { lib: '/lib/x86_64-linux-gnu/libX11.so.6', fn: 'XPutImage' },
 ];
+const UPDATE_EVENT = `${PROBE_GROUP}:xvncUpdate`;
+const paintEvent = (fn: string) => `${PROBE_GROUP}:${fn}`;
+/** One 60 Hz refresh, in ms. */
+const REFRESH_MS = 1000 / 60;
+
+/** Where Xvnc's EncodeManager::doUpdate is (its dynamic symbols name it; perf takes the address). */
+function xvncUpdateAddress(): string {
+  const line = execFileSync('nm', ['-D', XVNC], { encoding: 'utf8' }).split('\n').find((l) => l.includes('EncodeManager8doUpdate'));
+  if (!line) throw new Error("Xvnc's EncodeManager::doUpdate is not among its symbols: the update count cannot be taken");
+  return `0x${line.split(' ')[0]}`;
+}
+
+function addProbes(): void {
+  execFileSync('perf', ['probe', '-q', '-x', XVNC, '--add', `${UPDATE_EVENT}=${xvncUpdateAddress()}`], { stdio: 'ignore' });
+  for (const p of PAINT_PROBES) execFileSync('perf', ['probe', '-q', '-x', p.lib, '--add', `${paintEvent(p.fn)}=${p.fn}`], { stdio: 'ignore' });
+}
+
+function removeProbes(): void {
+  try {
+    execFileSync('perf', ['probe', '-q', '-d', `${PROBE_GROUP}:*`], { stdio: 'ignore' });
+  } catch {
+    /* none added */
+  }
+}
+
+/** Timestamps (ms) of each probe event hit in `pids` over `seconds`, by event name. */
+function recordProbes(pids: number[], events: string[], seconds: number): { done: Promise<Record<string, number[]>> } {
+  const out = join(tmpdir(), `cloison-perf-${process.pid}-${Date.now()}.data`);
+  const perf = spawn('perf', ['record', '-q', '-o', out, ...events.flatMap((e) => ['-e', e]), '-p', pids.join(','), '--', 'sleep', String(seconds)], { stdio: 'ignore' });
+  const done = new Promise<Record<string, number[]>>((resolve) =>
+    perf.once('exit', () => {
+      const byEvent: Record<string, number[]> = Object.fromEntries(events.map((e) => [e, []]));
+      try {
+        for (const line of execFileSync('perf', ['script', '-i', out, '-F', 'time,event'], { encoding: 'utf8', maxBuffer: 64 * 2 ** 20 }).split('\n')) {
+          const m = /(\d+\.\d+):\s+(\S+?):?\s*$/.exec(line.trim());
+          if (m) byEvent[m[2]!]?.push(Number(m[1]) * 1000);
+        }
+      } finally {
+        rmSync(out, { force: true });
+      }
+      resolve(byEvent);
+    }),
+  );
+  return { done };
+}
+
+/** How many times each event happened in `pid` (all its threads) over `seconds` (perf stat). */
+function countEvents(pid: number, events: string[], seconds: number): Promise<Record<string, number>> {
+  const out = join(tmpdir(), `cloison-perfstat-${process.pid}-${Date.now()}.txt`);
+  const perf = spawn('perf', ['stat', '-x,', '-o', out, ...events.flatMap((e) => ['-e', e]), '-p', String(pid), '--', 'sleep', String(seconds)], { stdio: 'ignore' });
+  return new Promise((resolve) =>
+    perf.once('exit', () => {
+      const counts: Record<string, number> = {};
+      try {
+        for (const line of readFileSync(out, 'utf8').split('\n')) {
+          const [n, , event] = line.split(',');
+          if (event && events.includes(event)) counts[event] = Number(n) || 0;
+        }
+      } catch {
+        /* perf failed: no counts */
+      }
+      rmSync(out, { force: true });
+      resolve(counts);
+    }),
+  );
+}
+
+/** The 60 Hz refresh slots in which something was put on the window (ms timestamps). */
+function slotsShown(times: number[]): number {
+  return new Set(times.map((t) => Math.floor(t / REFRESH_MS))).size;
+}
 
 /** A long page: 3,000 paragraphs with a coloured bar each, so every scrolled line changes pixels. */
 function longPage(): string {
@@ -66,6 +150,8 @@ function scrollPolicy(dir: string): string {
 interface ViewerWindow {
   start: Record<string, number>;
   end: Record<string, number>;
+  /** performance.now() at each flip in the window. */
+  flipTimes: number[];
 }
 
 /**
@@ -73,13 +159,19 @@ interface ViewerWindow {
  * keeps the counts at its call and `ms` later, read afterwards by `readWindow` (the benchmark need
  * not be connected meanwhile). Flips are noVNC's drawings of its back buffer to the visible canvas.
  */
-async function countViewerWork(frame: Frame): Promise<void> {
+async function countViewerWork(frame: Frame, animationFrames: boolean): Promise<void> {
   await frame.evaluate('globalThis.__name ??= (f) => f'); // tsx names the functions below with a helper the page lacks
-  await frame.evaluate(() => {
+  await frame.evaluate((animationFrames) => {
     const w = window as unknown as { cloisonWork?: Record<string, number> };
     if (w.cloisonWork) return;
     const work: Record<string, number> = (w.cloisonWork = {});
     const add = (k: string, n = 1) => (work[k] = (work[k] ?? 0) + n);
+    // When each flip reached the visible canvas (the window's, bounded): the 60 Hz slots it shows in.
+    const flipTimes: number[] = [];
+    (w as unknown as { cloisonFlipTimes: number[] }).cloisonFlipTimes = flipTimes;
+    const flipped = () => {
+      if (flipTimes.length < 100_000) flipTimes.push(performance.now());
+    };
     const proto = CanvasRenderingContext2D.prototype;
     const put = proto.putImageData as (...args: unknown[]) => void;
     proto.putImageData = function (this: CanvasRenderingContext2D, ...args: unknown[]) {
@@ -88,7 +180,10 @@ async function countViewerWork(frame: Frame): Promise<void> {
       const kind = this.canvas.isConnected ? 'flip' : 'blit';
       const t = performance.now();
       put.apply(this, args);
-      if (kind === 'flip') add('flipMs', performance.now() - t);
+      if (kind === 'flip') {
+        add('flipMs', performance.now() - t);
+        flipped();
+      }
       add(`${kind}s`);
       add(`${kind}Pixels`, args.length >= 7 ? (args[5] as number) * (args[6] as number) : img.width * img.height);
     } as typeof proto.putImageData;
@@ -98,6 +193,7 @@ async function countViewerWork(frame: Frame): Promise<void> {
       const kind = from instanceof HTMLImageElement ? 'jpeg' : from instanceof HTMLCanvasElement ? (this.canvas.isConnected ? 'flip' : 'copy') : 'other';
       const t = performance.now();
       draw.apply(this, args);
+      if (kind === 'flip') flipped();
       add(`${kind}Ms`, performance.now() - t);
       add(`${kind}s`);
       add(`${kind}Pixels`, args.length >= 9 ? (args[3] as number) * (args[4] as number) : from.width * from.height);
@@ -119,21 +215,28 @@ async function countViewerWork(frame: Frame): Promise<void> {
       });
     } as typeof ReadableStreamDefaultReader.prototype.read;
     let last = performance.now();
+    let flipsBefore = 0;
     const tick = () => {
       const now = performance.now();
       add('animationFrames');
+      // An animation frame with a flip since the last: one Chromium presents with new pixels.
+      if ((work.flips ?? 0) > flipsBefore) add('animationFramesWithFlips');
+      flipsBefore = work.flips ?? 0;
       if (now - last > 50) add('framesOver50ms');
       last = now;
       requestAnimationFrame(tick);
     };
-    requestAnimationFrame(tick);
+    // A requestAnimationFrame loop is work the viewer never does (a frame of the renderer's each
+    // display refresh, flipped or not), charged to the shell: BENCH_RAF=0 leaves it out.
+    if (animationFrames) requestAnimationFrame(tick);
     const windows = window as unknown as { cloisonWindow: (ms: number) => void; cloisonWindowResult: ViewerWindow | null };
     windows.cloisonWindow = (ms: number) => {
       const start = { ...work, at: performance.now() };
       windows.cloisonWindowResult = null;
-      setTimeout(() => (windows.cloisonWindowResult = { start, end: { ...work, at: performance.now() } }), ms);
+      flipTimes.length = 0;
+      setTimeout(() => (windows.cloisonWindowResult = { start, end: { ...work, at: performance.now() }, flipTimes: flipTimes.splice(0) }), ms);
     };
-  });
+  }, animationFrames);
 }
 
 async function readWindow(frame: Frame): Promise<ViewerWindow> {
@@ -222,6 +325,97 @@ function trustedSideCpu(supervisorPid: number): number {
   return total;
 }
 
+/**
+ * CPU seconds of each process of the shell: Chromium's by type (its renderers each by pid: the
+ * viewer's is the busy one), the supervisor's Node processes by script, its X helpers together.
+ */
+function shellCpuByProcess(browserRoot: number, supervisorPid: number): Record<string, number> {
+  const all = processes();
+  const out: Record<string, number> = {};
+  const nameOf = (p: { pid: number; cmd: string }, chromium: boolean) => {
+    if (chromium) {
+      const type = /--type=(\S+)/.exec(p.cmd)?.[1];
+      return `chromium ${type ?? 'browser'}${type === 'renderer' ? ` ${p.pid}` : ''}`;
+    }
+    const script = /\S+\.(?:m?js|ts)\b/.exec(p.cmd)?.[0]?.replace(/^.*\//, '');
+    return p.cmd.startsWith('node') || p.cmd.includes('/node ') ? `node ${script ?? '?'}` : `supervisor's ${p.cmd.split(' ')[0]!.replace(/^.*\//, '')}`;
+  };
+  const walk = (root: number, chromium: boolean, keep: (cmd: string) => boolean) => {
+    const stack = [root];
+    while (stack.length) {
+      const pid = stack.pop()!;
+      const p = all.find((q) => q.pid === pid);
+      if (p) out[nameOf(p, chromium)] = (out[nameOf(p, chromium)] ?? 0) + cpuSecondsOf(pid);
+      for (const q of all) if (q.ppid === pid && keep(q.cmd)) stack.push(q.pid);
+    }
+  };
+  walk(browserRoot, true, () => true);
+  walk(supervisorPid, false, (cmd) => !isCageSandbox(cmd) && !/slirp4netns|wireguard-go/.test(cmd.split(' ')[0]!));
+  return out;
+}
+
+/** CPU seconds of each thread of a process by its name (a pool's threads together), from /proc. */
+function cpuSecondsByThread(pid: number): Record<string, number> {
+  const out: Record<string, number> = {};
+  let tasks: string[] = [];
+  try {
+    tasks = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return out;
+  }
+  for (const tid of tasks) {
+    try {
+      const text = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      const name = text.slice(text.indexOf('(') + 1, text.lastIndexOf(')')).replace(/\d+$/, '');
+      const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
+      out[name] = (out[name] ?? 0) + (Number(fields[11]) + Number(fields[12])) / 100;
+    } catch {
+      /* gone */
+    }
+  }
+  return out;
+}
+
+/** The threads of the shell's Chromium processes and the gateway's part, by process and thread name. */
+function shellCpuByThread(browserRoot: number, supervisorPid: number): Record<string, number> {
+  const all = processes();
+  const out: Record<string, number> = {};
+  const within = (root: number) => {
+    const found: number[] = [];
+    const stack = [root];
+    while (stack.length) {
+      const pid = stack.pop()!;
+      found.push(pid);
+      for (const q of all) if (q.ppid === pid && !isCageSandbox(q.cmd)) stack.push(q.pid);
+    }
+    return found;
+  };
+  for (const pid of [...within(browserRoot), ...within(supervisorPid)]) {
+    const p = all.find((q) => q.pid === pid);
+    if (!p) continue;
+    const chromium = !p.cmd.includes('node');
+    const label = chromium ? `${/--type=(\S+)/.exec(p.cmd)?.[1] ?? 'browser'} ${pid}` : `${/\S+\.(?:m?js|cjs)\b/.exec(p.cmd)?.[0]?.replace(/^.*\//, '') ?? p.cmd.split(' ')[0]} ${pid}`;
+    for (const [thread, v] of Object.entries(cpuSecondsByThread(pid))) out[`${label} ${thread}`] = v;
+  }
+  return out;
+}
+
+/** The processes below `root` (its own children's children too). */
+function descendants(root: number): Array<{ pid: number; ppid: number; cmd: string }> {
+  const all = processes();
+  const found: Array<{ pid: number; ppid: number; cmd: string }> = [];
+  const stack = [root];
+  while (stack.length) {
+    const pid = stack.pop()!;
+    for (const q of all)
+      if (q.ppid === pid) {
+        found.push(q);
+        stack.push(q.pid);
+      }
+  }
+  return found;
+}
+
 /** Mount points at or below `dir`, deepest first. */
 function mountsUnder(dir: string): string[] {
   return readFileSync('/proc/self/mountinfo', 'utf8')
@@ -231,57 +425,98 @@ function mountsUnder(dir: string): string[] {
     .sort((a, b) => b.length - a.length);
 }
 
+/** One window of one viewer: frames counted three ways (see the header) and the CPU it took. */
 interface Sample {
-  fps: number;
-  cpuMsPerFrame: number;
-  serverCpuMsPerFrame: number;
-  perFrame: Record<string, number>;
+  /** Xvnc's data updates to this viewer a second. */
+  updates: number;
+  /** 60 Hz slots with new pixels put on the window, a second. */
+  shown: number;
+  /** The viewer's own paints to its window, a second. */
+  paints: number;
+  /** CPU seconds over the window: the viewer's side, Xvnc. */
+  viewerCpu: number;
+  serverCpu: number;
+  seconds: number;
+  /** The viewer side's CPU seconds by process. */
+  parts: Record<string, number>;
+  /** The shell's CPU seconds by process and thread (its busiest printed). */
+  threads?: Record<string, number>;
 }
 
-/** vncviewer on the cage's socket, its painting counted by perf's uprobes. */
+/** Each side's samples, and the figures the ratios are taken from. */
+export interface ScrollFigures extends MotionFigures {
+  /** Frames a 60 Hz screen shows, a second. */
+  shownPerSecond: number[];
+  /** The viewer's own paints, a second. */
+  paintsPerSecond: number[];
+  /** Whole-path CPU (viewer side + Xvnc) per frame shown at 60 Hz, ms. */
+  wholeCpuMsPerShown: number[];
+}
+
+const emptyScrollFigures = (): ScrollFigures => ({ ...emptyMotionFigures(), shownPerSecond: [], paintsPerSecond: [], wholeCpuMsPerShown: [] });
+
+/** MotionFigures' frames are Xvnc's updates: the goal's frames and CPU per frame on both sides. */
+function addSample(into: ScrollFigures, s: Sample): void {
+  const updates = Math.max(s.updates * s.seconds, 1);
+  into.fps.push(s.updates);
+  into.cpuMsPerFrame.push((s.viewerCpu * 1000) / updates);
+  into.serverCpuMsPerFrame.push((s.serverCpu * 1000) / updates);
+  into.perFrame.push(Object.fromEntries(Object.entries(s.parts).map(([k, v]) => [k, (v * 1000) / updates])));
+  into.shownPerSecond.push(s.shown);
+  into.paintsPerSecond.push(s.paints);
+  into.wholeCpuMsPerShown.push(((s.viewerCpu + s.serverCpu) * 1000) / Math.max(s.shown * s.seconds, 1));
+}
+
+function sampleLine(name: string, s: Sample): string {
+  const updates = Math.max(s.updates * s.seconds, 1);
+  const threads = Object.entries(s.threads ?? {}).filter(([, v]) => v > 0).sort((x, y) => y[1] - x[1]).slice(0, 14);
+  return `${threads.length ? `  ${name}, busiest threads (ms per update): ${threads.map(([k, v]) => `${k} ${fmt((v * 1000) / updates)}`).join(', ')}\n` : ''}  ${name}: Xvnc updates ${fmt(s.updates, 1)}/s, shown at 60 Hz ${fmt(s.shown, 1)}/s, paints ${fmt(s.paints, 1)}/s; CPU per update: viewer side ${fmt((s.viewerCpu * 1000) / updates)} + Xvnc ${fmt((s.serverCpu * 1000) / updates)} ms (${Object.entries(s.parts).filter(([, v]) => v > 0).sort((x, y) => y[1] - x[1]).map(([k, v]) => `${k} ${fmt((v * 1000) / updates)}`).join(', ')})`;
+}
+
+/** Each side's medians over its runs, the three frame counts side by side. */
+function logScrollFigures(result: Record<string, ScrollFigures>, log: (line: string) => void): void {
+  for (const [name, f] of Object.entries(result)) {
+    const whole = f.cpuMsPerFrame.map((v, i) => v + f.serverCpuMsPerFrame[i]!);
+    log(`  ${name}: Xvnc updates ${fmt(median(f.fps), 1)}/s (runs ${f.fps.map((v) => fmt(v, 1)).join(', ')}), shown at 60 Hz ${fmt(median(f.shownPerSecond), 1)}/s, paints ${fmt(median(f.paintsPerSecond), 1)}/s; whole-path CPU ${fmt(median(whole))} ms per update (viewer side ${fmt(median(f.cpuMsPerFrame))}, Xvnc ${fmt(median(f.serverCpuMsPerFrame))}), ${fmt(median(f.wholeCpuMsPerShown))} ms per frame shown`);
+  }
+}
+
+/** vncviewer on the cage's socket, its painting and Xvnc's updates counted by perf's uprobes. */
 async function vncviewerSample(socket: string, xvncPid: number, log: (s: string) => void): Promise<Sample> {
   const viewer = spawn('vncviewer', ['-Shared', '-RemoteResize=0', socket], { stdio: ['ignore', 'ignore', 'pipe'] });
   let said = '';
   viewer.stderr!.on('data', (d: Buffer) => (said = (said + d.toString()).slice(-2000)));
   await new Promise((r) => setTimeout(r, 2000)); // connected and painting
-  const out = join(tmpdir(), `cloison-perf-${process.pid}-${Date.now()}.txt`);
-  const perf = spawn('perf', ['stat', '-x,', '-o', out, ...PAINT_PROBES.flatMap((p) => ['-e', p.event]), '-p', String(viewer.pid), '--', 'sleep', String(SECONDS + 1)], { stdio: 'ignore' });
-  await new Promise((r) => setTimeout(r, 500));
-  const started = Date.now();
+  log(`  vncviewer: ${vncConnections(xvncPid)} connection(s) to the cage's VNC socket`);
+  const paints = PAINT_PROBES.map((p) => paintEvent(p.fn));
   const c0 = cpuSecondsOfTree(viewer.pid!);
   const s0 = cpuSecondsOfTree(xvncPid);
-  await new Promise((r) => perf.once('exit', r));
-  const seconds = (Date.now() - started) / 1000;
-  const cpu = cpuSecondsOfTree(viewer.pid!) - c0;
-  const server = cpuSecondsOfTree(xvncPid) - s0;
+  const recording = recordProbes([xvncPid, viewer.pid!], [UPDATE_EVENT, ...paints], SECONDS);
+  const byEvent = await recording.done;
+  const viewerCpu = cpuSecondsOfTree(viewer.pid!) - c0;
+  const serverCpu = cpuSecondsOfTree(xvncPid) - s0;
   if (viewer.exitCode !== null) log(`  vncviewer ended before its time (code ${viewer.exitCode}): ${said.trim().split('\n').slice(-4).join(' | ')}`);
   viewer.kill('SIGTERM');
   await new Promise((r) => (viewer.exitCode !== null || viewer.signalCode !== null ? r(null) : viewer.once('exit', r)));
-  const counted = readFileSync(out, 'utf8').split('\n').filter((l) => l.includes('probe_')).reduce((sum, l) => sum + (Number(l.split(',')[0]) || 0), 0);
-  rmSync(out, { force: true });
-  return { fps: counted / seconds, cpuMsPerFrame: (cpu * 1000) / Math.max(counted, 1), serverCpuMsPerFrame: (server * 1000) / Math.max(counted, 1), perFrame: {} };
+  // What it chose to ask (its automatic selection logs its throughput and the quality it takes).
+  const chose = said.split('\n').filter((l) => /quality|encoding|Throughput|pixel format/i.test(l)).slice(-3);
+  if (chose.length) log(`  vncviewer said: ${chose.map((l) => l.trim()).join(' | ')}`);
+  const puts = paints.flatMap((e) => byEvent[e] ?? []);
+  return { updates: (byEvent[UPDATE_EVENT]?.length ?? 0) / SECONDS, shown: slotsShown(puts) / SECONDS, paints: puts.length / SECONDS, viewerCpu, serverCpu, seconds: SECONDS, parts: { vncviewer: viewerCpu } };
 }
 
-export async function runFirefoxScrollBench(log: (s: string) => void): Promise<{ shell: MotionFigures; vncviewer: MotionFigures }> {
+/** Connections Xvnc holds on its VNC socket (as the cage names it; its listening one not counted). */
+function vncConnections(xvncPid: number): number {
+  return execFileSync('ss', ['-xpH', 'state', 'connected'], { encoding: 'utf8' }).split('\n').filter((l) => l.includes(` ${CAGE_VNC_SOCKET} `) && l.includes(`pid=${xvncPid},`)).length;
+}
+
+export async function runFirefoxScrollBench(log: (s: string) => void): Promise<{ shell: ScrollFigures; vncviewer: ScrollFigures }> {
   const root = mkdtempSync(join(tmpdir(), 'cloison-ffscroll-'));
   const paths = bwrapCagePaths(join(root, 's'), join(root, 'r'), 'low');
   const x11 = scratchDir(paths.scratch, 'x11');
   const socket = join(scratchDir(paths.scratch, 'vnc'), 'vnc.sock');
-  const result = { shell: emptyMotionFigures(), vncviewer: emptyMotionFigures() };
-  const add = (into: MotionFigures, s: Sample) => {
-    into.fps.push(s.fps);
-    into.cpuMsPerFrame.push(s.cpuMsPerFrame);
-    into.serverCpuMsPerFrame.push(s.serverCpuMsPerFrame);
-    into.perFrame.push(s.perFrame);
-  };
-  for (const p of PAINT_PROBES) {
-    try {
-      execFileSync('perf', ['probe', '-q', '-d', p.event], { stdio: 'ignore' }); // left by a run that was stopped
-    } catch {
-      /* none */
-    }
-    execFileSync('perf', ['probe', '-q', '-x', p.lib, '--add', p.fn], { stdio: 'ignore' });
-  }
+  const result = { shell: emptyScrollFigures(), vncviewer: emptyScrollFigures() };
+  addProbes();
   // A trust phrase chosen already: the shell opens on the desktops, not on its first-start question.
   mkdirSync(join(root, 's'), { recursive: true, mode: 0o700 });
   writeFileSync(join(root, 's', 'trust-phrase.json'), JSON.stringify({ phrase: 'banc de défilement', symbol: '◆' }), { mode: 0o600 });
@@ -309,33 +544,42 @@ export async function runFirefoxScrollBench(log: (s: string) => void): Promise<{
     const runsMs = RUNS * 2 * (SECONDS + 8) * 1000 + 60_000;
     wheel = runXHelper(x11, ['sh', '-c', 'while xdotool click --repeat 60 --delay 40 5 && xdotool key ctrl+Home; do sleep 0.2; done'], runsMs).catch(() => undefined);
     await new Promise((r) => setTimeout(r, 1500));
-    await countViewerWork(await viewerFrame());
+    await countViewerWork(await viewerFrame(), process.env.BENCH_RAF !== '0');
     const browserRoot = treeRootWith(session.marker);
     const supervisorPid = processes().find((p) => p.ppid === session.start.pid && p.cmd.includes('supervisor/main.js'))?.pid;
     if (!browserRoot || !supervisorPid) throw new Error('the shell or its supervisor was not found');
     const shellCpu = () => cpuSecondsOfTree(browserRoot) + trustedSideCpu(supervisorPid);
-    const breakdown = (): Record<string, number> => ({ supervisor: trustedSideCpu(supervisorPid), ...cpuSecondsByProcess(browserRoot) });
+    const breakdown = (): Record<string, number> => shellCpuByProcess(browserRoot, supervisorPid);
     // The shell first (its one-time launch address allows one window), then vncviewer once it has closed.
     for (let run = 0; run < RUNS; run++) {
       // The window is counted in the viewer's page while the benchmark is not connected (see DetachableShellSession).
       await (await viewerFrame()).evaluate((ms) => (window as unknown as { cloisonWindow: (ms: number) => void }).cloisonWindow(ms), SECONDS * 1000);
+      const recording = recordProbes([xvncPid], [UPDATE_EVENT], SECONDS);
+      // The gateway's system calls (the browser part relays the cage's stream).
+      const gatewayPid = descendants(supervisorPid).find((p) => p.cmd.includes('browserPart.js'))?.pid;
+      const gatewayCalls = gatewayPid ? countEvents(gatewayPid, ['syscalls:sys_enter_read', 'syscalls:sys_enter_epoll_pwait', 'syscalls:sys_enter_writev', 'syscalls:sys_enter_write'], SECONDS) : Promise.resolve({} as Record<string, number>);
       const c0 = shellCpu();
       const s0 = cpuSecondsOfTree(xvncPid);
       const p0 = breakdown();
-      const t0 = Date.now();
+      const th0 = shellCpuByThread(browserRoot, supervisorPid);
       await session.detach();
-      await new Promise((r) => setTimeout(r, SECONDS * 1000 - (Date.now() - t0)));
+      const byEvent = await recording.done;
       const cpu = shellCpu() - c0;
       const server = cpuSecondsOfTree(xvncPid) - s0;
       const p1 = breakdown();
+      const th1 = shellCpuByThread(browserRoot, supervisorPid);
       await session.attach();
       const frame = await viewerFrame();
-      const { start, end } = await readWindow(frame);
+      const { start, end, flipTimes } = await readWindow(frame);
       const sizes = await screenAndFrame(session.page, frame);
       log(`  shell run ${run + 1} measured at: frame ${sizes.frame}, cage screen ${sizes.screen.width}x${sizes.screen.height} (its frame's size ${sizes.want.width}x${sizes.want.height})`);
       const flips = Math.max((end.flips ?? 0) - (start.flips ?? 0), 1);
-      const perFrame = Object.fromEntries(Object.entries(p1).map(([k, v]) => [k, ((v - (p0[k] ?? 0)) * 1000) / flips]));
-      add(result.shell, { fps: flips / ((end.at! - start.at!) / 1000), cpuMsPerFrame: (cpu * 1000) / flips, serverCpuMsPerFrame: (server * 1000) / flips, perFrame });
+      const windowSeconds = (end.at! - start.at!) / 1000;
+      const parts = Object.fromEntries(Object.entries(p1).map(([k, v]) => [k, v - (p0[k] ?? 0)]));
+      const sample: Sample = { updates: (byEvent[UPDATE_EVENT]?.length ?? 0) / SECONDS, shown: slotsShown(flipTimes) / windowSeconds, paints: flips / windowSeconds, viewerCpu: cpu, serverCpu: server, seconds: SECONDS, parts, threads: Object.fromEntries(Object.entries(th1).map(([k, v]) => [k, v - (th0[k] ?? 0)])) };
+      addSample(result.shell, sample);
+      log(sampleLine(`shell run ${run + 1}`, sample));
+      log(`  shell run ${run + 1}: ${vncConnections(xvncPid)} connection(s) to the cage's VNC socket; the gateway's system calls per update: ${Object.entries(await gatewayCalls).map(([k, v]) => `${k.replace('syscalls:sys_enter_', '')} ${fmt(v / Math.max(sample.updates * SECONDS, 1), 1)}`).join(', ')}`);
       log(`  shell run ${run + 1}: per flip ${Object.keys(end).filter((k) => k !== 'at').sort().map((k) => `${k} ${fmt(((end[k] ?? 0) - (start[k] ?? 0)) / flips)}`).join(', ')}`);
       if (run === 0 && process.env.BENCH_PROFILE) for (const line of await profileViewer(session.page, frame, 5000)) log(`    ${line}`);
       if (run === 0) {
@@ -348,16 +592,21 @@ export async function runFirefoxScrollBench(log: (s: string) => void): Promise<{
     }
     await session.closeWindow();
     // BENCH_SHELL_ONLY: the shell's side alone, to weigh a change to it quickly (no ratio is printed from it).
-    if (!process.env.BENCH_SHELL_ONLY) for (let run = 0; run < RUNS; run++) add(result.vncviewer, await vncviewerSample(socket, xvncPid, log));
+    if (!process.env.BENCH_SHELL_ONLY)
+      for (let run = 0; run < RUNS; run++) {
+        const sample = await vncviewerSample(socket, xvncPid, log);
+        addSample(result.vncviewer, sample);
+        log(sampleLine(`vncviewer run ${run + 1}`, sample));
+      }
   } finally {
     await session.close();
     await wheel;
-    for (const p of PAINT_PROBES) execFileSync('perf', ['probe', '-q', '-d', p.event], { stdio: 'ignore' });
+    removeProbes();
     // The supervisor unmounts its cages' filesystems as it stops; one it could not is let go here, never deleted through.
     for (const mount of mountsUnder(root)) execFileSync('umount', ['-l', mount], { stdio: 'ignore' });
     rmSync(root, { recursive: true, force: true });
   }
-  logMotionFigures(result, log);
+  logScrollFigures(result, log);
   return result;
 }
 

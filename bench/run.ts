@@ -243,9 +243,13 @@ const BENCHES: Record<string, () => Promise<{ result: unknown; ratios: Record<st
     return {
       result: r,
       ratios: {
-        'Firefox scroll frames per second shell/vncviewer (≥ 1.0)': median(r.shell.fps) / median(r.vncviewer.fps),
-        'Firefox scroll whole path CPU per frame (Xvnc + viewer) shell/vncviewer (≤ 1.2)': median(wholePath(r.shell)) / median(wholePath(r.vncviewer)),
-        'Firefox scroll viewer-side CPU per frame shell/vncviewer': median(r.shell.cpuMsPerFrame) / median(r.vncviewer.cpuMsPerFrame),
+        // Frames are Xvnc's updates to each viewer (counted in Xvnc, the same code for both): the goal's.
+        'Firefox scroll frames (Xvnc updates) per second shell/vncviewer (≥ 1.0)': median(r.shell.fps) / median(r.vncviewer.fps),
+        'Firefox scroll whole path CPU per update (Xvnc + viewer) shell/vncviewer (≤ 1.2)': median(wholePath(r.shell)) / median(wholePath(r.vncviewer)),
+        'Firefox scroll frames shown at 60 Hz per second shell/vncviewer': median(r.shell.shownPerSecond) / median(r.vncviewer.shownPerSecond),
+        'Firefox scroll whole path CPU per frame shown at 60 Hz shell/vncviewer': median(r.shell.wholeCpuMsPerShown) / median(r.vncviewer.wholeCpuMsPerShown),
+        "Firefox scroll viewers' own paints per second shell/vncviewer (flips / put calls)": median(r.shell.paintsPerSecond) / median(r.vncviewer.paintsPerSecond),
+        'Firefox scroll viewer-side CPU per update shell/vncviewer': median(r.shell.cpuMsPerFrame) / median(r.vncviewer.cpuMsPerFrame),
       },
     };
   },

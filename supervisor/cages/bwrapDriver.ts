@@ -133,7 +133,7 @@ const CAGE_MEDIA = `${CAGE_HOME}/Media`;
 /** Debian's tty group: terminals chown their pty to it, which needs membership without CAP_CHOWN. */
 const TTY_GID = 5;
 const CAGE_VNC_DIR = '/run/cloison';
-const CAGE_VNC_SOCKET = `${CAGE_VNC_DIR}/vnc.sock`;
+export const CAGE_VNC_SOCKET = `${CAGE_VNC_DIR}/vnc.sock`;
 /** The launcher itself (cageLauncher.ts); it connects to the supervisor (launcherEndpoint.ts). */
 const CAGE_LAUNCHER = '/run/cloison-launcher.mjs';
 /** Exit codes of the generated session script. */
