@@ -1,6 +1,6 @@
 /**
  * A cage's screen resized from the supervisor's side: xrandr in the X helper sandbox (xSelection.ts:
- * nothing but /usr and that cage's X socket folder, as nobody, no network), the whole resize in one
+ * nothing but /usr and that cage's X socket folder, a uid of its own, no network), the whole resize in one
  * sandbox. Here, beside the X helper, so both the root supervisor (screen/xScreen.ts) and the cage
  * manager (cageManager/xScreenSizeExecutor.ts) run the same script.
  */
