@@ -19,7 +19,7 @@ const pathSchema = z.string().min(1).max(4096).startsWith('/', 'an absolute path
 export const BLOCK_DEVICE = /^\/dev\/(sd[a-z]{1,2}\d{0,3}|loop\d{1,4}|mmcblk\d{1,2}(p\d{1,3})?|nvme\d{1,2}n\d{1,2}(p\d{1,3})?|vd[a-z]{1,2}\d{0,3})$/;
 const deviceSchema = z.string().regex(BLOCK_DEVICE, 'a block device node such as /dev/sdb1');
 const modeSchema = z.enum(['read-only', 'read-write']);
-/** What the X helper sandbox (as nobody, on one cage's X socket) may run: the tools the supervisor uses. */
+/** What the X helper sandbox (a uid of its own each run, on one cage's X socket) may run: the tools the supervisor uses. */
 export const X_HELPER_PROGRAMS = ['xclip', 'xsetroot', 'setxkbmap'] as const;
 /** A screen side in pixels: the authorization holds it within the level's bounds (xHelperRunArguments.ts). */
 const screenSideSchema = z.number().int().min(1).max(99_999);
@@ -49,7 +49,7 @@ export const rootRequestSchemas = {
   'state.chown': z.object({ op: z.literal('state.chown'), level: levelIdSchema, path: pathSchema, uid: uidSchema }).strict(),
   // No network.nat nor network.wireguard: cage.start's driver attaches a level's slirp4netns or
   // tunnel itself (bwrapDriver.ts); the part has no network request to make.
-  /** Run an X tool on one cage's X server from the X helper sandbox (as nobody). */
+  /** Run an X tool on one cage's X server from the X helper sandbox (a uid of its own each run). */
   'xhelper.run': z.object({ op: z.literal('xhelper.run'), level: levelIdSchema, program: z.enum(X_HELPER_PROGRAMS), args: z.array(xArgSchema).max(16) }).strict(),
   /** Set a cage's screen to width x height: the supervisor's resize script (screen/xScreen.ts) in one X helper sandbox. */
   'xhelper.screenSize': z.object({ op: z.literal('xhelper.screenSize'), level: levelIdSchema, width: screenSideSchema, height: screenSideSchema }).strict(),
@@ -121,9 +121,9 @@ export const WHY_ROOT: Record<RootOp, { why: string; code: string }> = {
   'home.mount': { why: 'fallocate of a root-owned image, the image\'s descriptor attached to a free loop device (/dev/loop-control, LOOP_CONFIGURE), mount (CAP_SYS_ADMIN), mkfs/e2fsck on the image', code: 'cages/cageMounts.ts, cages/homeReservation.ts, cages/loopDevice.ts' },
   'home.unmount': { why: 'umount (CAP_SYS_ADMIN), losetup -d', code: 'cages/cageMounts.ts' },
   'state.chown': { why: 'chown to the cage\'s uid and back to root (CAP_CHOWN): home root, vnc/x11 socket folders, sound FIFOs', code: 'cages/cageMounts.ts, audio/cageSound.ts' },
-  'xhelper.run': { why: 'bwrap as root then setpriv to nobody; the cage\'s X socket folder is root\'s 0700', code: 'clipboard/xSelection.ts, screen/xScreen.ts (the colour), keyboard/cageKeymap.ts' },
-  'xhelper.screenSize': { why: 'bwrap as root then setpriv to nobody, on the cage\'s X socket folder (root\'s 0700); the sizes are the request\'s, the script the manager\'s', code: 'screen/xScreen.ts; the executor: cageManager/xScreenSizeExecutor.ts' },
-  'xhelper.stop': { why: 'the serving xclip is the manager\'s child, its sandbox run as root then nobody: only the manager can signal it', code: 'clipboard/xSelection.ts (SelectionServer.stop)' },
+  'xhelper.run': { why: 'bwrap as root then setpriv to a uid of the run\'s own; the cage\'s X socket folder is root\'s 0700', code: 'clipboard/xSelection.ts, screen/xScreen.ts (the colour), keyboard/cageKeymap.ts' },
+  'xhelper.screenSize': { why: 'bwrap as root then setpriv to a uid of the run\'s own, on the cage\'s X socket folder (root\'s 0700); the sizes are the request\'s, the script the manager\'s', code: 'screen/xScreen.ts; the executor: cageManager/xScreenSizeExecutor.ts' },
+  'xhelper.stop': { why: 'the serving xclip is the manager\'s child, its sandbox run as root then a uid of its own: only the manager can signal it', code: 'clipboard/xSelection.ts (SelectionServer.stop)' },
   'files.helper': { why: 'bwrap as root then setpriv to the cage\'s uid over its home', code: 'files/cageFileSandbox.ts' },
   'usb.probe': { why: 'reads a raw block device (root:disk), BLKROSET needs CAP_SYS_ADMIN, the sandbox as root', code: 'usb/filesystemProbe.ts' },
   'usb.mount': { why: 'mount (CAP_SYS_ADMIN) and blockdev --setro', code: 'usb/mediaMounts.ts' },

@@ -1,7 +1,7 @@
 /**
  * The manager's side of `xhelper.run`: one of the X tools the supervisor uses, run in the X helper
  * sandbox (clipboard/xSelection.ts's clipboardHelperArgs: nothing but /usr and the cage's X socket
- * folder, no network, as nobody with no capability) on the running cage's own X server, whose
+ * folder, no network, a uid of its own with no capability) on the running cage's own X server, whose
  * socket folder the manager knows (its running cages), never a path from the request. The program
  * is one of requests.ts's fixed list, and its arguments must be one of the exact forms the
  * supervisor itself writes (xHelperRunArguments.ts: checked by the authorization, then here

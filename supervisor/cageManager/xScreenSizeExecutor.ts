@@ -2,7 +2,7 @@
  * The manager's side of `xhelper.screenSize` (issue #26): a running cage's screen set to width x
  * height by the root supervisor's own resize script (screen/xScreen.ts: a mode made, added and
  * switched to, the earlier `cloison-*` modes forgotten) in ONE X helper sandbox (nothing but /usr
- * and the cage's X socket folder, as nobody, no network), on the X socket folder the manager knows
+ * and the cage's X socket folder, a uid of its own, no network), on the X socket folder the manager knows
  * for the level, never a path from the request. The part sends two numbers, not an argument list:
  * the script and its arguments are the manager's, the size held within what the supervisor's own
  * sizing can give the level (xHelperRunArguments.ts's screenSizeRefusal: checked by the

@@ -16,9 +16,11 @@
  * The control: the same nobody process cannot reach the socket by its own path.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { isInRange, X_HELPER_UIDS } from '../system/ownUids';
+import { startedByThisProcess } from '../testing/converterProcesses';
 import { removeTestRoots, testRoot } from '../testing/testRoots';
 import { waitFor } from '../testing/waitFor';
 import { writeSelection, type SelectionServer } from './xSelection';
@@ -56,6 +58,18 @@ const tryX = (path) => new Promise((resolve) => {
 })();
 `;
 
+/** A process's /proc file, '' once it is gone. */
+function procFile(pid: string, name: 'comm' | 'status'): string {
+  try {
+    return readFileSync(`/proc/${pid}/${name}`, 'utf8');
+  } catch {
+    return '';
+  }
+}
+const comm = (pid: string) => procFile(pid, 'comm').trim();
+/** A process's real uid and gid (NaN once gone). */
+const ids = (pid: string) => [/^Uid:\s+(\d+)/m, /^Gid:\s+(\d+)/m].map((re) => Number(re.exec(procFile(pid, 'status'))?.[1] ?? NaN));
+
 describe.skipIf(!ready)("a host process of the X helper's uid (nobody) against a level's X server", () => {
   let xvnc: ChildProcess | null = null;
   let served: SelectionServer | null = null;
@@ -90,5 +104,14 @@ describe.skipIf(!ready)("a host process of the X helper's uid (nobody) against a
     expect(seen.own).toMatch(/^cannot connect/); // the control: the folder is closed to it
     expect(served.owned).toBe(true); // the helper was serving while the probe ran
     expect(seen.through ?? '').not.toMatch(/X server accepted/);
+
+    // What makes it so: the serving xclip's uid and gid are of their own, and every process of that uid is the helper's.
+    const xclip = readdirSync('/proc').find((pid) => /^\d+$/.test(pid) && comm(pid) === 'xclip' && startedByThisProcess(pid));
+    expect(xclip, "the serving xclip, this test's").toBeDefined();
+    const [uid, gid] = ids(xclip!);
+    expect(isInRange(uid!, X_HELPER_UIDS)).toBe(true);
+    expect(gid).toBe(uid);
+    const sharing = readdirSync('/proc').filter((pid) => /^\d+$/.test(pid) && ids(pid)[0] === uid && !startedByThisProcess(pid));
+    expect(sharing, "processes of the helper's uid outside it").toEqual([]);
   }, 90_000);
 });

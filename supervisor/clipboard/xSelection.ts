@@ -1,8 +1,15 @@
 /**
  * Reads and writes a cage's X selections (CLIPBOARD, PRIMARY) through the cage's own X server, from a helper
  * sandbox: xclip in bubblewrap with nothing but /usr and that cage's X socket directory, no
- * network, as nobody with no capability, under the cages' syscall filter. The supervisor itself
- * never speaks X to a cage.
+ * network, with no capability, under the cages' syscall filter. The supervisor itself never speaks
+ * X to a cage.
+ *
+ * Each run is a uid and gid of its own (system/ownUids.ts), never `nobody`: the sandbox's root
+ * holds the cage's X socket and the cage's Xvnc asks no cookie, so any host process of the
+ * helper's uid could open /proc/<pid>/root/tmp/.X11-unix/X0 (ptrace's read check: same uid,
+ * dumpable) and be an X client of that level — keystrokes, screenshots — for as long as a paste's
+ * xclip serves (xHelperReach.attack.test.ts). The uid reaches the socket as nobody did: as
+ * "others" of the folder (root's 0755) and of the socket (0777, Xvnc's).
  *
  * Reading stops at the size limit: no more than `maxBytes + 1` bytes of a cage's clipboard are
  * ever held. A cage that stalls the selection gets a timeout.
@@ -10,11 +17,12 @@
 import type { ChildProcess } from 'node:child_process';
 import { requireBinary } from '../system/binaries';
 import { spawnBwrap } from '../sandbox/bwrapSpawn';
+import { ownUids, X_HELPER_UIDS } from '../system/ownUids';
 
-const NOBODY = 65534;
+const xHelperUid = ownUids(X_HELPER_UIDS);
 
-/** The helper sandbox around `command` (xclip; the tests run probes in its place). */
-export function clipboardHelperArgs(x11Dir: string, command: string[]): string[] {
+/** The helper sandbox around `command` (xclip; the tests run probes in its place), as `uid` (a fresh one by default). */
+export function clipboardHelperArgs(x11Dir: string, command: string[], uid = xHelperUid()): string[] {
   return [
     '--unshare-pid', '--unshare-ipc', '--unshare-uts', '--unshare-net', '--unshare-cgroup-try',
     '--die-with-parent', '--new-session',
@@ -22,7 +30,7 @@ export function clipboardHelperArgs(x11Dir: string, command: string[]): string[]
     '--proc', '/proc', '--dev', '/dev', '--tmpfs', '/tmp',
     '--bind', x11Dir, '/tmp/.X11-unix',
     '--clearenv', '--setenv', 'DISPLAY', ':0', '--setenv', 'PATH', '/usr/bin',
-    'setpriv', `--reuid=${NOBODY}`, `--regid=${NOBODY}`, '--clear-groups', '--inh-caps=-all', '--bounding-set=-all', '--no-new-privs', '--',
+    'setpriv', `--reuid=${uid}`, `--regid=${uid}`, '--clear-groups', '--inh-caps=-all', '--bounding-set=-all', '--no-new-privs', '--',
     ...command,
   ];
 }

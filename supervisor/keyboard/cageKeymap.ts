@@ -1,8 +1,8 @@
 /**
  * Gives a cage's X server the workstation's keyboard layout, from the trusted side: setxkbmap,
- * run by the supervisor in the X helper sandbox (nothing but /usr and that cage's X socket, as
- * nobody, no network: the clipboard's), against the cage's Xvnc. TigerVNC's Xvnc starts with a us
- * keymap of its own and has no option for another.
+ * run by the supervisor in the X helper sandbox (nothing but /usr and that cage's X socket, a uid
+ * of its own, no network: the clipboard's), against the cage's Xvnc. TigerVNC's Xvnc starts with a
+ * us keymap of its own and has no option for another.
  *
  * The viewer sends characters as keysyms, which Xvnc types with whatever keymap it has: the layout
  * here is for what the cage's programs read from the keymap itself (shortcuts by key position,

@@ -111,7 +111,7 @@ describe('syscall filter', () => {
     }
     const script = `unshare -U true; echo "U=$?"; unshare -Ur true; echo "Ur=$?"; perl -e '${probeProgram(DENIED_SYSCALLS).replace(/'/g, `'\\''`)}'`;
 
-    it('the clipboard helper (xclip as nobody beside the cage display) cannot make namespaces or call a denied syscall', async () => {
+    it('the clipboard helper (xclip as a uid of its own beside the cage display) cannot make namespaces or call a denied syscall', async () => {
       const out = await inSandbox(clipboardHelperArgs(cage.driver.x11Dir, ['sh', '-c', script]));
       expect(out).toContain('U=1');
       expect(out).toContain('Ur=1');

@@ -1,7 +1,7 @@
 /**
  * Sets a cage's screen size and desktop colour from the supervisor's side, through the cage's own
  * X server: xrandr and xsetroot in the X helper sandbox (nothing but /usr and that cage's X socket
- * directory, no network, as nobody with no capability — xSelection.ts), never a command the cage
+ * directory, no network, a uid of its own with no capability — xSelection.ts), never a command the cage
  * could have written. The cage's Xvnc keeps refusing SetDesktopSize from any VNC client
  * (`-AcceptSetDesktopSize=0`), and the gateway drops it from viewers: a viewer cannot ask.
  *

@@ -4,7 +4,7 @@
  * too), and which is the document renderer's sandbox rather than an OCR one.
  */
 import { readdirSync, readFileSync } from 'node:fs';
-import { CONVERTER_UID_BASE } from '../files/convert/pixelSandbox';
+import { CONVERTER_UIDS, isInRange } from '../system/ownUids';
 
 function statusField(pid: string, field: 'Uid' | 'PPid'): string | null {
   try {
@@ -26,7 +26,7 @@ export function convertersRunning(): string[] {
     .filter((p) => /^\d+$/.test(p))
     .filter((pid) => {
       const uid = uidOf(pid);
-      return uid >= CONVERTER_UID_BASE && uid < CONVERTER_UID_BASE + 1_000_000;
+      return isInRange(uid, CONVERTER_UIDS);
     });
 }
 

@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { convertDocument, type ConvertLimits } from './documentConverter';
 import { docxWithExternalTemplate, odtWithMacro } from './hostileDocuments';
-import { CONVERTER_UID_BASE } from './pixelSandbox';
+import { CONVERTER_UIDS, isInRange } from '../../system/ownUids';
 
 const LIMITS: ConvertLimits = { dpi: 100, maxPages: 20, maxPageSide: 10_000, memoryBytes: 2 * 1024 ** 3, tasks: 128, secondsPerPage: 60, secondsToOpen: 180, thumbnails: 0 };
 const PORT = 20_000 + Math.floor(Math.random() * 20_000);
@@ -28,7 +28,7 @@ function converters(): Array<{ pid: string; comm: string }> {
   for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
     try {
       const uid = Number(/^Uid:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]);
-      if (uid >= CONVERTER_UID_BASE && uid < CONVERTER_UID_BASE + 1_000_000) found.push({ pid, comm: readFileSync(`/proc/${pid}/comm`, 'utf8').trim() });
+      if (isInRange(uid, CONVERTER_UIDS)) found.push({ pid, comm: readFileSync(`/proc/${pid}/comm`, 'utf8').trim() });
     } catch {
       /* gone */
     }

@@ -14,19 +14,14 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { spawnBwrap } from '../../sandbox/bwrapSpawn';
 import { asSandboxUser, sandboxUserNamespace } from '../sandboxUser';
+import { CONVERTER_UIDS, ownUids } from '../../system/ownUids';
 
 /** Where the staged copy is bound, read-only, inside the sandbox. */
 export const DOCUMENT_IN_SANDBOX = '/run/cloison-convert/document';
 
-/** Converter uids: a range no account or cage uses; each conversion takes the next one. */
-export const CONVERTER_UID_BASE = 3_900_000_000;
-const CONVERTER_UIDS = 1_000_000;
-let nextUid = Math.floor(Math.random() * CONVERTER_UIDS);
-
-export function converterUid(): number {
-  nextUid = (nextUid + 1) % CONVERTER_UIDS;
-  return CONVERTER_UID_BASE + nextUid;
-}
+/** Converter uids: a range no account or cage uses (system/ownUids.ts); each conversion takes the next one. */
+export const CONVERTER_UID_BASE = CONVERTER_UIDS.base;
+export const converterUid = ownUids(CONVERTER_UIDS);
 
 function helperPath(): string {
   const here = dirname(fileURLToPath(import.meta.url));
