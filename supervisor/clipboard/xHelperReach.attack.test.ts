@@ -41,7 +41,7 @@ const tryX = (path) => new Promise((resolve) => {
   setTimeout(() => { s.destroy(); resolve('no answer'); }, 3000);
 });
 (async () => {
-  const own = await tryX(process.argv[1]);
+  const own = await tryX(process.argv[2]);
   let through = 'no helper of my uid found';
   for (const pid of fs.readdirSync('/proc').filter((n) => /^\\d+$/.test(n) && n !== String(process.pid))) {
     let uid = -1;
