@@ -1,7 +1,9 @@
 /**
  * Runs the policy's scanner on a staged copy, in a sandbox of its own: /usr, the one staged file
  * read-only (its path appended to the scanner's argv), and only the folders the policy names for it
- * (`scannerBinds`, read-only: clamd's socket folder and database, say); as nobody, no network of
+ * (`scannerBinds`, read-only: clamd's socket folder and database, say); as a uid of its own for
+ * each scan (never nobody: any host process of the same uid could open the sandbox's /proc/<pid>/root
+ * and read the document being scanned), no network of
  * its own, under the cages' syscall filter. A scanner that talks to a daemon passes the file as a
  * descriptor (`clamdscan --fdpass`), so the daemon need not see the sandbox's paths.
  */
@@ -9,8 +11,9 @@ import { basename } from 'node:path';
 import { spawnBwrap } from '../sandbox/bwrapSpawn';
 import { conversionGroup } from './conversionCgroup';
 import { asSandboxUser, sandboxUserNamespace } from './sandboxUser';
+import { ownUids, SCANNER_UIDS } from '../system/ownUids';
 
-const NOBODY = 65534;
+const scannerUid = ownUids(SCANNER_UIDS);
 const SCAN_DIR = '/run/cloison-scan';
 /** The scanner's memory in the cloison part (the policy names none): within what the part's limit leaves. */
 const SCANNER_MEMORY_BYTES = 1024 * 2 ** 20;
@@ -46,7 +49,7 @@ export function scanStaged(staged: string, scanner: readonly string[], binds: re
     '--perms', '0755', '--dir', SCAN_DIR,
     '--ro-bind', staged, inside,
     '--clearenv', '--setenv', 'PATH', '/usr/bin:/bin:/usr/sbin:/sbin',
-    ...asSandboxUser(NOBODY, null),
+    ...asSandboxUser(scannerUid(), null),
     ...scanner, inside,
   ];
   // In the cloison part, a group of its own (conversionCgroup.ts); none as root.

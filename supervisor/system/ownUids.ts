@@ -1,6 +1,6 @@
 /**
  * Uids of their own for the supervisor's disposable sandboxes (the document converter's and OCR's,
- * the X helper's): each run becomes a uid no account, group, cage or other process uses, so no
+ * the X helper's, the file scanner's): each run becomes a uid no account, group, cage or other process uses, so no
  * process outside the run shares its uid — none can signal it, ptrace it, or open its
  * /proc/<pid>/root (where the sandbox's binds are, a cage's X socket among them). The ranges lie
  * above 3 900 000 000: the policy's cage uids stop at 65533, useradd's at 60000 by default.
@@ -19,6 +19,8 @@ export interface OwnUidRange {
 export const CONVERTER_UIDS: OwnUidRange = { base: 3_900_000_000, size: 1_000_000 };
 /** The X helper sandbox (clipboard/xSelection.ts): xclip, the resize script, xsetroot, setxkbmap. */
 export const X_HELPER_UIDS: OwnUidRange = { base: 3_901_000_000, size: 1_000_000 };
+/** The policy's file scanner (files/scannerSandbox.ts), run as root's child with the supervisor in one piece. */
+export const SCANNER_UIDS: OwnUidRange = { base: 3_902_000_000, size: 1_000_000 };
 
 /** A source of uids of `range`, each call the next one. */
 export function ownUids(range: OwnUidRange): () => number {
