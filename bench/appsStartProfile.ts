@@ -154,7 +154,7 @@ try {
   for (const line of stepsOfStart(events)) console.log(`  ${line}`);
   const frameLoads = new Map<string, number>();
   for (const e of events) if (/^frame navigated: .*viewer\.html/.test(e.what)) frameLoads.set(e.what, (frameLoads.get(e.what) ?? 0) + 1);
-  console.log(`  viewer frames' loads (navigations, by origin): ${[...frameLoads.values()].join(' / ') || '–'}; frames replaced by the shell: ${[...viewerSeen].map(([l, s]) => `${l} ${s}`).join(', ')}`);
+  console.log(`  viewer frames' navigations committed (by origin; a frame replaced before its page committed is not among them): ${[...frameLoads.values()].join(' / ') || '–'}; at the end, each viewer as the shell says (its frame's generation: how many times it was replaced): ${[...viewerSeen].map(([l, s]) => `${l} ${s}`).join(', ')}`);
   const cpu = new Map<string, number>();
   for (const s of seen.values()) cpu.set(s.name, (cpu.get(s.name) ?? 0) + s.ticks / TICKS_PER_SECOND);
   console.log('\nCPU seconds by program until both applications were seen in the shell (processes that ended before a sample are missing):');
