@@ -102,7 +102,13 @@ try {
       viewerSeen.set(level!, now);
     }
   };
-  const viewerTimer = setInterval(() => void readViewers(), 100);
+  // One reading at a time: on a loaded machine an evaluate takes seconds, and piled-up ones would load the shell's page.
+  let reading = false;
+  const viewerTimer = setInterval(() => {
+    if (reading) return;
+    reading = true;
+    void readViewers().finally(() => (reading = false));
+  }, 100);
   // What the viewer in front shows, each time it changes (its canvas's size, opaque or not).
   const shown = new Map<string, string>();
   const onReading = (level: string, r: { opaque: number; width: number; height: number } | null) => {
