@@ -90,6 +90,25 @@ try {
   const where = (url: string) => url.replace(/[?#].*$/, '').replace(/\/[^/]*[0-9a-f]{32,}[^/]*/g, '/…');
   session.page.on('framenavigated', (f) => events.push({ at: Date.now() - t0, what: `${f === session.page.mainFrame() ? 'shell page' : 'frame'} navigated: ${where(f.url())}` }));
   session.page.on('load', () => events.push({ at: Date.now() - t0, what: `shell page loaded: ${where(session.page.url())}` }));
+  // What the shell says of each viewer (idle, connecting: its ticket asked…) and its frame's generation (a frame replaced).
+  const viewerSeen = new Map<string, string>();
+  const readViewers = async () => {
+    const states = await session.page
+      .evaluate(() => ['low', 'high'].map((l) => [l, document.querySelector(`[data-testid=cage-frame-${l}]`)?.getAttribute('data-viewer') ?? '–', document.querySelector(`[data-testid=viewer-frame-${l}]`)?.getAttribute('data-generation') ?? '–']))
+      .catch(() => []);
+    for (const [level, state, generation] of states) {
+      const now = `${state} (frame ${generation})`;
+      if (viewerSeen.get(level!) !== now) events.push({ at: Date.now() - t0, what: `viewer ${level} ${now}` });
+      viewerSeen.set(level!, now);
+    }
+  };
+  // One reading at a time: on a loaded machine an evaluate takes seconds, and piled-up ones would load the shell's page.
+  let reading = false;
+  const viewerTimer = setInterval(() => {
+    if (reading) return;
+    reading = true;
+    void readViewers().finally(() => (reading = false));
+  }, 100);
   // What the viewer in front shows, each time it changes (its canvas's size, opaque or not).
   const shown = new Map<string, string>();
   const onReading = (level: string, r: { opaque: number; width: number; height: number } | null) => {
@@ -101,6 +120,7 @@ try {
     const paints = await watchStart({ page: session.page, t0, levels: ['low', 'high'], x11DirOf: (level) => cageX11Dir(root, level), limitMs: 300_000, pollMs: 100, onReading });
     tick();
     clearInterval(timer);
+    clearInterval(viewerTimer);
     for (const [k, byLevel] of Object.entries({ 'first full frame in the shell': paints.cageFrame, 'application painted in its cage': paints.appInCage, 'application seen in the shell': paints.appInShell })) {
       for (const [level, at] of Object.entries(byLevel)) events.push({ at, what: `PAINT ${level}: ${k}` });
     }
@@ -108,6 +128,7 @@ try {
     events.push({ at: session.listeningMs, what: 'the shell is at (start.mjs printed)' });
   } finally {
     clearInterval(timer);
+    clearInterval(viewerTimer);
     await session.close();
   }
   for (const line of readFileSync(logFile, 'utf8').split('\n')) {
@@ -137,6 +158,9 @@ try {
   for (const e of events.sort((a, b) => a.at - b.at)) console.log(`${String(e.at).padStart(7)} ms  ${e.what}`);
   console.log('\nEach step of the start, ms after npm start (its first time; per level low / high):');
   for (const line of stepsOfStart(events)) console.log(`  ${line}`);
+  const frameLoads = new Map<string, number>();
+  for (const e of events) if (/^frame navigated: .*viewer\.html/.test(e.what)) frameLoads.set(e.what, (frameLoads.get(e.what) ?? 0) + 1);
+  console.log(`  viewer frames' navigations committed (by origin; a frame replaced before its page committed is not among them): ${[...frameLoads.values()].join(' / ') || '–'}; at the end, each viewer as the shell says (its frame's generation: how many times it was replaced): ${[...viewerSeen].map(([l, s]) => `${l} ${s}`).join(', ')}`);
   const cpu = new Map<string, number>();
   for (const s of seen.values()) cpu.set(s.name, (cpu.get(s.name) ?? 0) + s.ticks / TICKS_PER_SECOND);
   console.log('\nCPU seconds by program until both applications were seen in the shell (processes that ended before a sample are missing):');

@@ -19,6 +19,7 @@ const STEPS: Array<{ name: string; line: (level: string) => RegExp; perLevel: bo
   { name: 'resized by the part ("cage screen")', line: (l) => new RegExp(`log: cage screen \\[${l}\\]`), perLevel: true },
   { name: 'the session\'s applications starting', line: (l) => new RegExp(`log: session applications starting \\[${l}\\]`), perLevel: true },
   { name: 'the shell\'s page loaded', line: () => /shell page loaded: http/, perLevel: false },
+  { name: 'the shell asks its ticket (the cage running, its frame ready)', line: (l) => new RegExp(`viewer ${l} connecting`), perLevel: true },
   { name: 'viewer ticket', line: (l) => new RegExp(`journal: vnc.ticket \\{"level":"${l}"`), perLevel: true },
   { name: 'viewer connected (gateway)', line: (l) => new RegExp(`journal: vnc.connect \\{"level":"${l}"`), perLevel: true },
   { name: 'first full frame in the shell', line: (l) => new RegExp(`PAINT ${l}: first full frame in the shell`), perLevel: true },

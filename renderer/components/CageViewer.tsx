@@ -147,13 +147,14 @@ export function CageViewer({ level, front, place, onViewerState, onBell, reloads
   }, [api, level, status, restarts, attempt, ready]);
 
   // A viewer that crashed or hangs answers nothing: its frame is replaced by a new one, which
-  // gets a new ticket when it says it is ready. The trusted page never waits for it.
+  // gets a new ticket when it says it is ready. The trusted page never waits for it. A frame
+  // still loading is given longer (viewerWatch.ts): replacing it would only start its load again.
   const reload = (why: 'stopped' | 'asked' | 'grab-backoff') => {
     if (unloadedRef.current && why === 'stopped') return; // no frame to watch
     stopped.current = why === 'stopped' || stopped.current;
     unloadedRef.current = false;
     setUnloaded(false);
-    watch.current.heard();
+    watch.current.loading();
     setReady(0);
     setGeneration((g) => g + 1);
     onViewerState(shown('connecting'));
@@ -260,6 +261,7 @@ export function CageViewer({ level, front, place, onViewerState, onBell, reloads
           allow="focus-without-user-activation 'none'"
           data-testid={`viewer-frame-${level}`}
           data-generation={generation}
+          onLoad={() => watch.current.loaded()}
         />
       )}
       <div
