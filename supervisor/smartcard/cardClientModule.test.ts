@@ -4,7 +4,7 @@
  * one changes, and Debian's client kept (with the reason) when ours cannot be made.
  */
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, readdirSync, rmSync, statSync, utimesSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, utimesSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { findBinary } from '../system/binaries';
@@ -49,7 +49,7 @@ describe.skipIf(missing.length > 0)('the cages\' card client module', () => {
   it('is made once for the same sources, and remade (the older copy gone) when one of them changes', () => {
     const parent = join(root, 'b');
     const src = join(root, 'src');
-    spawnSync('mkdir', ['-p', src]);
+    mkdirSync(src, { recursive: true });
     const sources: CardClientSources = { client: join(src, 'client.so'), tirpc: join(src, 'libtirpc.so.3'), stub: join(src, 'stub.so') };
     copyFileSync(DEBIAN_CARD_CLIENT, sources.client);
     copyFileSync(DEBIAN_TIRPC, sources.tirpc);
@@ -89,16 +89,16 @@ describe.skipIf(missing.length > 0)('the cages\' card client module', () => {
 
   it('is what the cage\'s p11-kit module file names, bound read-only; Debian\'s when it cannot be made', () => {
     const dir = join(root, 'level');
-    spawnSync('mkdir', ['-p', join(dir, 'socket')]);
+    mkdirSync(join(dir, 'socket'), { recursive: true });
     const logged: string[] = [];
     const ours = prepareCageCard(dir, join(dir, 'socket'), join(root, 'f'), (msg) => logged.push(msg));
-    expect(spawnSync('cat', [ours.moduleFile], { encoding: 'utf8' }).stdout).toContain(`module: ${CAGE_CARD_CLIENT_MODULE}\n`);
+    expect(readFileSync(ours.moduleFile, 'utf8')).toContain(`module: ${CAGE_CARD_CLIENT_MODULE}\n`);
     expect(ours.bwrapArgs.join(' ')).toContain(`--ro-bind ${ours.clientDir} ${CAGE_CARD_CLIENT_DIR}`);
     expect(logged).toEqual([]);
     // A card folder parent that is a file: nothing can be made there.
     const blocked = prepareCageCard(dir, join(dir, 'socket'), ours.moduleFile, (msg) => logged.push(msg));
     expect(blocked.clientDir).toBeNull();
-    expect(spawnSync('cat', [blocked.moduleFile], { encoding: 'utf8' }).stdout).toContain(`module: ${DEBIAN_CARD_CLIENT}\n`);
+    expect(readFileSync(blocked.moduleFile, 'utf8')).toContain(`module: ${DEBIAN_CARD_CLIENT}\n`);
     expect(blocked.bwrapArgs.join(' ')).not.toContain(CAGE_CARD_CLIENT_DIR);
     expect(logged).toEqual([expect.stringMatching(/Debian's client/)]);
   });
