@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { findBinary } from '../system/binaries';
 import { testRoot } from '../testing/testRoots';
-import { builtGssStub, CLIENT_NAME, DEBIAN_CARD_CLIENT, DEBIAN_TIRPC, GSS_STUB_NAME, makeCardClient, TIRPC_NAME, type CardClientSources } from './cardClientModule';
+import { builtGssStub, CLIENT_NAME, DEBIAN_CARD_CLIENT, DEBIAN_TIRPC, GSS_STUB_NAME, makeCardClient, noexecMount, TIRPC_NAME, type CardClientSources } from './cardClientModule';
 import { CAGE_CARD_CLIENT_DIR, CAGE_CARD_CLIENT_MODULE, prepareCageCard } from './cageCardEndpoint';
 
 const missing = [...['patchelf', 'ldd'].filter((p) => !findBinary(p)), ...[DEBIAN_CARD_CLIENT, DEBIAN_TIRPC, builtGssStub()].filter((f) => !existsSync(f))];
@@ -85,6 +85,20 @@ describe.skipIf(missing.length > 0)('the cages\' card client module', () => {
     const other = makeCardClient(join(root, 'e'), { client: DEBIAN_CARD_CLIENT, tirpc: '/lib/x86_64-linux-gnu/libc.so.6', stub: builtGssStub() });
     expect(other).toMatchObject({ ok: false, reason: expect.stringMatching(/does not link libgssapi_krb5/) });
     expect(readdirSync(join(root, 'e'))).toEqual([]);
+  });
+
+  it('is not made on a noexec mount (Debian mounts /run so): the cages could not map it', () => {
+    // A noexec tmpfs of this test's own (removed below; testRoot's removal unmounts it too).
+    const mountPoint = join(root, 'g');
+    mkdirSync(mountPoint);
+    expect(spawnSync('mount', ['-t', 'tmpfs', '-o', 'noexec,mode=0755,size=4m', 'cloison-cc-test', mountPoint]).status).toBe(0);
+    try {
+      expect(noexecMount(join(mountPoint, 'client'))).toBe(true);
+      expect(makeCardClient(join(mountPoint, 'client'))).toMatchObject({ ok: false, reason: expect.stringMatching(/noexec mount/) });
+      expect(noexecMount(root)).toBe(false);
+    } finally {
+      spawnSync('umount', [mountPoint]);
+    }
   });
 
   it('is what the cage\'s p11-kit module file names, bound read-only; Debian\'s when it cannot be made', () => {

@@ -64,6 +64,8 @@ export type CardClient = { ok: true; dir: string; module: string } | { ok: false
 export function makeCardClient(parent: string, sources: CardClientSources = debianCardClientSources()): CardClient {
   try {
     mkdirSync(parent, { recursive: true, mode: 0o755 });
+    // The cages' bind keeps the mount's flags: on a noexec mount the loader could not map the copies.
+    if (noexecMount(realpathSync(parent))) throw new Error(`${parent} is on a noexec mount`);
     const record = recordOf(sources);
     const key = createHash('sha256').update(JSON.stringify(record)).digest('hex').slice(0, 16);
     const dir = join(parent, `${FOLDER_PREFIX}${key}`);
@@ -90,6 +92,19 @@ export function makeCardClient(parent: string, sources: CardClientSources = debi
   } catch (err) {
     return { ok: false, reason: (err as Error).message };
   }
+}
+
+/** Whether the mount holding `path` (a real path) is noexec: the longest mount point above it, as /proc/self/mountinfo lists them. */
+export function noexecMount(path: string): boolean {
+  let best = { point: '', noexec: false };
+  for (const line of readFileSync('/proc/self/mountinfo', 'utf8').split('\n')) {
+    const fields = line.split(' ');
+    // Field 5 is the mount point (spaces escaped as \040), field 6 its per-mount options.
+    const point = (fields[4] ?? '').replace(/\\040/g, ' ');
+    if (!point || !(path === point || path.startsWith(point === '/' ? '/' : `${point}/`))) continue;
+    if (point.length >= best.point.length) best = { point, noexec: (fields[5] ?? '').split(',').includes('noexec') };
+  }
+  return best.noexec;
 }
 
 type SourceRecord = Record<keyof CardClientSources, { path: string; dev: string; ino: string; size: string; mtimeNs: string }>;
