@@ -94,6 +94,8 @@ const BENCHES: Record<string, () => Promise<{ result: unknown; ratios: Record<st
         'pkcs11-tool --sign through the proxy/on the token directly (≤ 1.5)': median(r.wholeMs.proxy) / median(r.wholeMs.direct),
         'one signature in a session through the proxy/directly (≤ 1.5)': median(r.perSignMs.proxy) / median(r.perSignMs.direct),
         'pkcs11-tool --sign through the proxy without the OpenSSL pre-initialisation/directly': median(r.wholeMs.proxyNoPreinit) / median(r.wholeMs.direct),
+        "pkcs11-tool --sign through the proxy with Debian's client (Kerberos loaded)/directly": median(r.wholeMs.proxyDebianClient) / median(r.wholeMs.direct),
+        "pkcs11-tool --sign through the proxy, ours/Debian's client, median of the rounds' ratios": median(r.wholeMs.proxy.map((ms, i) => ms / r.wholeMs.proxyDebianClient[i]!)),
         'pkcs11-tool --sign through the proxy without the workers\' page-table fill/directly': median(r.wholeMs.proxyNoPrefault) / median(r.wholeMs.direct),
         'pkcs11-tool --sign through the proxy with/without the workers\' page-table fill, median of the rounds\' ratios': median(r.wholeMs.proxy.map((ms, i) => ms / r.wholeMs.proxyNoPrefault[i]!)),
         'the proxy\'s CPU per pkcs11-tool --sign, with/without the workers\' page-table fill': r.proxyCpuMsPerRun.camlCrush / r.proxyCpuMsPerRun.noPrefault,

@@ -1,6 +1,6 @@
 /**
  * Smart card signature: through a level's filtering proxy (the supervisor's record guard, Caml
- * Crush's pkcs11proxyd and its filter, the client module a cage uses) against the token directly
+ * Crush's pkcs11proxyd and its filter, the client module a cage uses, ours without Kerberos) against the token directly
  * (the same SoftHSM2 module loaded in the signing process), in the same run, the paths taking turns.
  *
  * Two figures: a whole `pkcs11-tool --sign` (start, connect, log in, find the key, sign — what an
@@ -29,6 +29,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { smartcardPolicySchema } from '../shared/smartcardPolicy';
 import { CARD_CLIENT_MODULE } from '../supervisor/smartcard/cageCardEndpoint';
+import { CLIENT_NAME } from '../supervisor/smartcard/cardClientModule';
 import { CARD_ALIAS, serverConfig } from '../supervisor/smartcard/cardFilterConfig';
 import { cardProxyPaths, PROXY_ADDRESS_SPACE, PROXY_OPEN_FILES } from '../supervisor/smartcard/levelCardProxy';
 import { OPENSSL_PREINIT_NAME } from '../supervisor/smartcard/opensslPreinit';
@@ -43,12 +44,12 @@ const PROXY_UID = 58600;
 const ROUNDS = 15;
 const SIGNS = 200;
 
-type Path = 'proxy' | 'proxyReadFill' | 'proxyNoPrefault' | 'proxyNoPreinit' | 'camlCrush' | 'camlCrushDefaultGc' | 'camlCrushUnloaded' | 'p11kit' | 'direct';
-const PATHS: Path[] = ['proxy', 'proxyReadFill', 'proxyNoPrefault', 'proxyNoPreinit', 'camlCrush', 'camlCrushDefaultGc', 'camlCrushUnloaded', 'p11kit', 'direct'];
+type Path = 'proxy' | 'proxyDebianClient' | 'proxyReadFill' | 'proxyNoPrefault' | 'proxyNoPreinit' | 'camlCrush' | 'camlCrushDefaultGc' | 'camlCrushUnloaded' | 'p11kit' | 'direct';
+const PATHS: Path[] = ['proxy', 'proxyDebianClient', 'proxyReadFill', 'proxyNoPrefault', 'proxyNoPreinit', 'camlCrush', 'camlCrushDefaultGc', 'camlCrushUnloaded', 'p11kit', 'direct'];
 const BUILD_NATIVE = fileURLToPath(new URL('../scripts/buildOpensslPreinit.mjs', import.meta.url));
 const WORKER_PREFAULT_SOURCE = fileURLToPath(new URL('../supervisor/smartcard/native/workerPrefault.c', import.meta.url));
 const P11KIT_CLIENT = '/usr/lib/x86_64-linux-gnu/pkcs11/p11-kit-client.so';
-const empty = (): Record<Path, number[]> => ({ proxy: [], proxyReadFill: [], proxyNoPrefault: [], proxyNoPreinit: [], camlCrush: [], camlCrushDefaultGc: [], camlCrushUnloaded: [], p11kit: [], direct: [] });
+const empty = (): Record<Path, number[]> => ({ proxy: [], proxyDebianClient: [], proxyReadFill: [], proxyNoPrefault: [], proxyNoPreinit: [], camlCrush: [], camlCrushDefaultGc: [], camlCrushUnloaded: [], p11kit: [], direct: [] });
 
 export interface SmartcardSignResult {
   wholeMs: Record<Path, number[]>;
@@ -87,7 +88,9 @@ export async function runSmartcardSignBench(log: (s: string) => void): Promise<S
   const children: ChildProcess[] = [];
   try {
     execFileSync(process.execPath, [BUILD_NATIVE, WORKER_PREFAULT_SOURCE, readFill, 'WORKER_PREFAULT_READ_ONLY=1'], { stdio: 'pipe' });
-    broker.endpoint('high');
+    // The client module the level's cage loads (ours, without Kerberos: cardClientModule.ts).
+    const cageClient = broker.endpoint('high')!.clientDir;
+    if (!cageClient) throw new Error('the cages\' card client was not made (patchelf, npm run build\'s stub): the bench would measure Debian\'s');
     await broker.start();
     defaultGcBroker.endpoint('high');
     await defaultGcBroker.start();
@@ -98,9 +101,11 @@ export async function runSmartcardSignBench(log: (s: string) => void): Promise<S
     readFillBroker.endpoint('high');
     await readFillBroker.start();
     const socket = join(root, 'card/high/socket/pkcs11.sock');
-    const client = (to: string) => ({ module: CARD_CLIENT_MODULE, env: { ...process.env, PKCS11PROXY_SOCKET_PATH: to, PKCS11PROXY_LIBNAME: CARD_ALIAS } });
+    const client = (to: string, module = join(cageClient, CLIENT_NAME)) => ({ module, env: { ...process.env, PKCS11PROXY_SOCKET_PATH: to, PKCS11PROXY_LIBNAME: CARD_ALIAS } });
     const paths: Record<Path, { module: string; env: NodeJS.ProcessEnv }> = {
       proxy: client(socket),
+      // The same proxy through Debian's client (its libtirpc loading MIT Kerberos): the code before ours.
+      proxyDebianClient: client(socket, CARD_CLIENT_MODULE),
       proxyReadFill: client(join(root, 'card-read-fill/high/socket/pkcs11.sock')),
       proxyNoPrefault: client(join(root, 'card-no-prefault/high/socket/pkcs11.sock')),
       proxyNoPreinit: client(join(root, 'card-no-preinit/high/socket/pkcs11.sock')),
@@ -165,7 +170,7 @@ export async function runSmartcardSignBench(log: (s: string) => void): Promise<S
     // The level's pkcs11proxyd served two runs a round (through the guard and alone), the other one.
     const runsServed = { camlCrush: 2 * (ROUNDS - 6), camlCrushDefaultGc: ROUNDS - 6, noPreinit: ROUNDS - 6, noPrefault: ROUNDS - 6, readFill: ROUNDS - 6 };
     for (const path of ['camlCrush', 'camlCrushDefaultGc', 'noPreinit', 'noPrefault', 'readFill'] as const) result.proxyCpuMsPerRun[path] = (processTreeCpuMs(controllers[path]) - cpuFrom[path]) / runsServed[path];
-    const line = (values: Record<Path, number[]>, digits: number) => `proxy ${fmt(median(values.proxy), digits)} ms (with the workers' read-only pages' fill alone ${fmt(median(values.proxyReadFill), digits)}; without the workers' page-table fill ${fmt(median(values.proxyNoPrefault), digits)}; without the OpenSSL pre-initialisation ${fmt(median(values.proxyNoPreinit), digits)}; Caml Crush alone ${fmt(median(values.camlCrush), digits)}, with OCaml's default GC ${fmt(median(values.camlCrushDefaultGc), digits)}, without the preload ${fmt(median(values.camlCrushUnloaded), digits)}; p11-kit server ${fmt(median(values.p11kit), digits)}), direct ${fmt(median(values.direct), digits)} ms`;
+    const line = (values: Record<Path, number[]>, digits: number) => `proxy ${fmt(median(values.proxy), digits)} ms (through Debian's client ${fmt(median(values.proxyDebianClient), digits)}; with the workers' read-only pages' fill alone ${fmt(median(values.proxyReadFill), digits)}; without the workers' page-table fill ${fmt(median(values.proxyNoPrefault), digits)}; without the OpenSSL pre-initialisation ${fmt(median(values.proxyNoPreinit), digits)}; Caml Crush alone ${fmt(median(values.camlCrush), digits)}, with OCaml's default GC ${fmt(median(values.camlCrushDefaultGc), digits)}, without the preload ${fmt(median(values.camlCrushUnloaded), digits)}; p11-kit server ${fmt(median(values.p11kit), digits)}), direct ${fmt(median(values.direct), digits)} ms`;
     log(`pkcs11-tool --sign, whole: ${line(result.wholeMs, 2)} (median of ${ROUNDS})`);
     log(`one signature in a session: ${line(result.perSignMs, 3)} (median of 6 × ${SIGNS})`);
     result.load[1] = loadavg()[0]!;
@@ -174,7 +179,7 @@ export async function runSmartcardSignBench(log: (s: string) => void): Promise<S
     log(`pkcs11proxyd's CPU (controller and workers) per pkcs11-tool --sign: ${fmt(result.proxyCpuMsPerRun.camlCrush, 1)} ms, with the read-only pages' fill alone ${fmt(result.proxyCpuMsPerRun.readFill, 1)} ms, without the workers' page-table fill ${fmt(result.proxyCpuMsPerRun.noPrefault, 1)} ms, without the OpenSSL pre-initialisation ${fmt(result.proxyCpuMsPerRun.noPreinit, 1)} ms, with OCaml's default GC ${fmt(result.proxyCpuMsPerRun.camlCrushDefaultGc, 1)} ms (over the last ${ROUNDS - 6} rounds; a worker forked and ended per run)`);
     // A round's proxy and direct runs came within a tenth of a second of each other: less at the mercy of the load's swings than the medians' ratio.
     const roundsRatio = (path: Path) => fmt(median(result.wholeMs[path].map((ms, i) => ms / result.wholeMs.direct[i]!)), 2);
-    log(`pkcs11-tool --sign through the proxy/directly, median of the rounds' ratios: ${roundsRatio('proxy')} (with the read-only pages' fill alone ${roundsRatio('proxyReadFill')}; without the workers' page-table fill ${roundsRatio('proxyNoPrefault')}; without the OpenSSL pre-initialisation ${roundsRatio('proxyNoPreinit')}; Caml Crush alone ${roundsRatio('camlCrush')})`);
+    log(`pkcs11-tool --sign through the proxy/directly, median of the rounds' ratios: ${roundsRatio('proxy')} (through Debian's client ${roundsRatio('proxyDebianClient')}; with the read-only pages' fill alone ${roundsRatio('proxyReadFill')}; without the workers' page-table fill ${roundsRatio('proxyNoPrefault')}; without the OpenSSL pre-initialisation ${roundsRatio('proxyNoPreinit')}; Caml Crush alone ${roundsRatio('camlCrush')})`);
     log(`the guard's CPU per relayed call: ${fmt(median(result.guardCpuUsPerCall), 1)} µs (median of 6; through the guard less through Caml Crush alone; the key search's calls counted in)`);
     return result;
   } finally {

@@ -61,6 +61,8 @@ const TEST_PACKAGE_OF: Record<string, string> = {
   'softhsm2-util': 'softhsm2',
   python3: 'python3',
   perf: 'linux-perf',
+  // the card client module's test: what the loader resolves (supervisor/smartcard/cardClientModule.test.ts)
+  ldd: 'libc-bin',
   // the build's compiler: the card proxy's OpenSSL pre-initialisation (scripts/buildOpensslPreinit.mjs)
   gcc: 'gcc',
   // npm start: an older npm start's ACL entry on a private home removed (scripts/oldPartReach.mjs)

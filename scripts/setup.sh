@@ -52,8 +52,11 @@ PACKAGES=(
   # cages; the tests' software token, pkcs11-tool and the unfiltered p11-kit server they attack first
   caml-crush-server caml-crush-clients p11-kit p11-kit-modules softhsm2 opensc python3
   # the card proxy's OpenSSL pre-initialisation and its workers' page-table fill, small C libraries
-  # the build compiles (supervisor/smartcard/native/opensslPreinit.c, workerPrefault.c)
+  # the build compiles (supervisor/smartcard/native/opensslPreinit.c, workerPrefault.c), and the
+  # GSS-API stub of the cages' card client (gssStub.c)
   gcc libssl-dev
+  # the cages' card client without Kerberos: copies of Debian's renamed (cardClientModule.ts)
+  patchelf
 )
 
 if [ "$(id -u)" -ne 0 ]; then

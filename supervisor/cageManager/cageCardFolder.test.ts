@@ -19,7 +19,7 @@ afterAll(() => rmSync(root, { recursive: true, force: true }));
 
 describe('the card folder of a level\'s cage', () => {
   it('is the part\'s uid\'s, the cage\'s group\'s, 0750, bound read-only at /run/cloison-card', () => {
-    const endpoint = cageCardFolder(join(root, 'run-card'), 'high', PART, CAGE);
+    const endpoint = cageCardFolder(join(root, 'run-card'), 'high', PART, CAGE, join(root, 'card-client'));
     const st = statSync(endpoint.socketDir);
     expect({ uid: st.uid, gid: st.gid, mode: st.mode & 0o7777 }).toEqual({ uid: PART, gid: CAGE, mode: 0o750 });
     expect(endpoint.bwrapArgs.slice(0, 3)).toEqual(['--ro-bind', endpoint.socketDir, '/run/cloison-card']);
@@ -32,7 +32,7 @@ describe('the card folder of a level\'s cage', () => {
     const cardDir = join(root, 'run-card2');
     mkdirSync(join(cardDir, 'high'), { recursive: true });
     symlinkSync(elsewhere, join(cardDir, 'high', 'socket'));
-    expect(() => cageCardFolder(cardDir, 'high', PART, CAGE)).toThrow(/a link in its place is not followed/);
+    expect(() => cageCardFolder(cardDir, 'high', PART, CAGE, join(root, 'card-client'))).toThrow(/a link in its place is not followed/);
     const st = statSync(elsewhere);
     expect({ uid: st.uid, gid: st.gid, mode: st.mode & 0o7777 }).toEqual({ uid: 0, gid: 0, mode: 0o700 });
   });

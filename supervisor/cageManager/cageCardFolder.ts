@@ -12,7 +12,8 @@ import { join } from 'node:path';
 import { prepareCageCard, type CageCardEndpoint } from '../smartcard/cageCardEndpoint';
 import { cardProxyPaths } from '../smartcard/levelCardProxy';
 
-export function cageCardFolder(cardDir: string, level: string, partUid: number, cageGid: number): CageCardEndpoint {
+/** `clientParent`: where the cages' card client is made (root's; cardClientModule.ts). */
+export function cageCardFolder(cardDir: string, level: string, partUid: number, cageGid: number, clientParent: string, log?: (msg: string, fields?: Record<string, unknown>) => void): CageCardEndpoint {
   const dir = join(cardDir, level);
   mkdirSync(dir, { recursive: true, mode: 0o755 });
   // Root's folders the proxy's uid and the part pass through, whatever the umask made them.
@@ -29,5 +30,5 @@ export function cageCardFolder(cardDir: string, level: string, partUid: number, 
   if (!lstatSync(socketDir).isDirectory()) throw new Error(`${socketDir} is not a folder: a link in its place is not followed`);
   lchownSync(socketDir, partUid, cageGid);
   chmodSync(socketDir, 0o750);
-  return prepareCageCard(dir, socketDir);
+  return prepareCageCard(dir, socketDir, clientParent, log);
 }

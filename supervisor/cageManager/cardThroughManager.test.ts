@@ -19,7 +19,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { skipWhenMissing } from '../testing/skipWithReason';
 import { parsePolicy } from '../policy/policyLoader';
-import { CARD_CLIENT_MODULE } from '../smartcard/cageCardEndpoint';
+import { CAGE_CARD_CLIENT_MODULE, CARD_CLIENT_MODULE } from '../smartcard/cageCardEndpoint';
 import { CARD_ALIAS } from '../smartcard/cardFilterConfig';
 import { CARD_SOCKET_NAME } from '../smartcard/levelCardProxy';
 import { serveManagerToCloison, type ServedManager } from '../testing/managerServedToCloison';
@@ -103,7 +103,7 @@ describe('the smart card through the cage manager (the cloison part\'s broker)',
       await manager.table!.executors['cage.start']!({ op: 'cage.start', level: 'high', uid: UIDS.high }, { pid: process.pid, uid: manager.cloison.uid, gid: manager.cloison.gid });
       const inHigh = launcherShell(cages.cage('high')!);
       const socket = join(r.socketDir as string, CARD_SOCKET_NAME);
-      const listed = await inHigh(`pkcs11-tool --module ${CARD_CLIENT_MODULE} --login --pin ${TOKEN_PIN} -O 2>&1`, 60_000);
+      const listed = await inHigh(`pkcs11-tool --module ${CAGE_CARD_CLIENT_MODULE} --login --pin ${TOKEN_PIN} -O 2>&1`, 60_000);
       seen.list = { code: listed.code, out: listed.stdout };
       // low's cage uid, as a process of low's would reach it (its folder is high's cage's group's).
       seen.low = await tool(socket, ['-O'], UIDS.low);

@@ -125,7 +125,7 @@ export function managerExecutors(h: ManagerHoldings): { executors: RootExecutors
     const cage = policy.levels[index]?.cage;
     if (h.partUid === undefined || !policy.smartcard?.levels[level] || cage?.driver !== 'bwrap') return null;
     try {
-      return cageCardFolder(`${h.runDir}-card`, level, h.partUid, cageUid(cage, index));
+      return cageCardFolder(`${h.runDir}-card`, level, h.partUid, cageUid(cage, index), join(h.stateDir, 'card-client'), h.log);
     } catch (err) {
       h.log?.('card folder not made: the cage starts without the card', { level, error: (err as Error).message });
       return null;

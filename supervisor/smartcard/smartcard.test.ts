@@ -15,7 +15,7 @@ import { cardTestRoot, levelProxyUid, missingForCardTest, P11KIT_PROXY, startCar
 import type { RealCage } from '../testing/realCage';
 import { SOFTHSM_MODULE, TOKEN_PIN, TOKEN_SO_PIN, type SoftToken } from '../testing/softToken';
 import { waitFor } from '../testing/waitFor';
-import { CAGE_CARD_DIR, CARD_CLIENT_MODULE } from './cageCardEndpoint';
+import { CAGE_CARD_DIR, CAGE_CARD_CLIENT_MODULE } from './cageCardEndpoint';
 import { PROXY_ADDRESS_SPACE, PROXY_OCAML_GC, PROXY_OPEN_FILES } from './levelCardProxy';
 import { MAX_RECORD_BYTES } from './recordGuard';
 import { SmartcardBroker } from './smartcardBroker';
@@ -39,7 +39,7 @@ describe('smart card per level (real cages, SoftHSM2 token)', skipWhenMissing(mi
   const cageUids = new Map<string, number>();
   let unfiltered: ChildProcess | null = null;
 
-  const filtered = (level: string, args: string) => cages.get(level)!.sh(`pkcs11-tool --module ${CARD_CLIENT_MODULE} ${args} 2>&1`, 30_000);
+  const filtered = (level: string, args: string) => cages.get(level)!.sh(`pkcs11-tool --module ${CAGE_CARD_CLIENT_MODULE} ${args} 2>&1`, 30_000);
   /** The same command against the token served whole, as a level given the card directly would have it. */
   const direct = (level: string, args: string) => cages.get(level)!.sh(`P11_KIT_SERVER_ADDRESS=unix:path=${CAGE_CARD_DIR}/unfiltered.sock pkcs11-tool --module ${P11KIT_CLIENT} ${args} 2>&1`, 30_000);
   /** The attack tool (supervisor/testing/pkcs11Probe.py) run in the cage: its JSON answer. */
@@ -137,7 +137,7 @@ describe('smart card per level (real cages, SoftHSM2 token)', skipWhenMissing(mi
     const unfilteredEnv = `P11_KIT_SERVER_ADDRESS=unix:path=${CAGE_CARD_DIR}/unfiltered.sock`;
     const all = await probe('low', P11KIT_CLIENT, `handles ${TOKEN_PIN}`, unfilteredEnv);
     expect((all.signable as number[]).length).toBeGreaterThanOrEqual(2);
-    const low = await probe('low', CARD_CLIENT_MODULE, `handles ${TOKEN_PIN}`);
+    const low = await probe('low', CAGE_CARD_CLIENT_MODULE, `handles ${TOKEN_PIN}`);
     expect(low.login).toBe(0);
     expect((low.signable as number[]).length).toBe(1);
     // Journaled with the handle low tried (the wire carries no label): one of high's, not low's own.
@@ -211,10 +211,10 @@ describe('smart card per level (real cages, SoftHSM2 token)', skipWhenMissing(mi
     // A logged-in application holds its session open; a second one of the same cage, not logged
     // in, tries the same key. A worker serving both (or a login made before the fork) would let it.
     const shell = cages.get('high')!;
-    const held = shell.sh(`rm -f /tmp/ready /tmp/go; cat > /tmp/probe.py <<'PY'\n${PROBE}PY\npython3 /tmp/probe.py ${CARD_CLIENT_MODULE} hold ${TOKEN_PIN} /tmp/ready /tmp/go 2>&1`, 60_000);
+    const held = shell.sh(`rm -f /tmp/ready /tmp/go; cat > /tmp/probe.py <<'PY'\n${PROBE}PY\npython3 /tmp/probe.py ${CAGE_CARD_CLIENT_MODULE} hold ${TOKEN_PIN} /tmp/ready /tmp/go 2>&1`, 60_000);
     try {
       await waitFor(async () => (await shell.sh('test -e /tmp/ready && echo yes')).stdout.includes('yes'), 'the first application logged in', 30_000);
-      const second = await probe('high', CARD_CLIENT_MODULE, 'login -');
+      const second = await probe('high', CAGE_CARD_CLIENT_MODULE, 'login -');
       expect(second.login).not.toBe(0x100); // CKR_USER_ALREADY_LOGGED_IN: the first one's login
       expect(second.signInit).not.toBe(0);
       expect(second.sign).not.toBe(0);
@@ -242,7 +242,7 @@ describe('smart card per level (real cages, SoftHSM2 token)', skipWhenMissing(mi
       const soLogin = await filtered(level, `--login --login-type so --so-pin ${TOKEN_SO_PIN} --init-pin --new-pin 999999`);
       expect(soLogin.code).not.toBe(0);
       expect(soLogin.stdout).toMatch(/C_Login failed/);
-      const initPin = await probe(level, CARD_CLIENT_MODULE, `initpin ${TOKEN_PIN} 999999`);
+      const initPin = await probe(level, CAGE_CARD_CLIENT_MODULE, `initpin ${TOKEN_PIN} 999999`);
       expect(initPin).toMatchObject({ login: 0, initpin: CKR_FUNCTION_NOT_SUPPORTED });
       const initToken = await filtered(level, `--init-token --so-pin ${TOKEN_SO_PIN} --label wiped`);
       expect(initToken.code).not.toBe(0);
@@ -273,7 +273,7 @@ describe('smart card per level (real cages, SoftHSM2 token)', skipWhenMissing(mi
 
   it('after a refusal the guard named, the same session goes on in step: the next signature works', async () => {
     const before = refusals('C_GetAttributeValue').length;
-    const r = await probe('high', CARD_CLIENT_MODULE, `readsign ${TOKEN_PIN}`);
+    const r = await probe('high', CAGE_CARD_CLIENT_MODULE, `readsign ${TOKEN_PIN}`);
     expect(r).toMatchObject({ login: 0, value: 0x11, valueLength: 0, signInit: 0, sign: 0, signatureBytes: 256 });
     await waitFor(() => refusals('C_GetAttributeValue').length > before, 'the refusal journaled', 15_000);
     expect(refusals('C_GetAttributeValue').at(-1)!.fields).toMatchObject({ level: 'high', label: 'high-secret', id: '03', reason: 'sensitive-value' });

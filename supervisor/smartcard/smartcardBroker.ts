@@ -29,6 +29,8 @@ export interface SmartcardBrokerOptions {
   pinHoldOffMs?: number;
   /** The card's own folder (0755: the proxies' uids pass through it); one folder per level in it. */
   dir: string;
+  /** Where the cages' card client is made (cardClientModule.ts; default `dir`). */
+  clientParent?: string;
   cageGid: (level: string) => number;
   record: (kind: string, actor: 'user' | 'supervisor', fields: Record<string, string | number | boolean>) => void;
   /** The trusted confirmations (`pin: trusted`: the PIN dialog is one of their questions). */
@@ -92,7 +94,7 @@ export class SmartcardBroker extends EventEmitter<{ change: [SmartcardView] }> {
     const proxy = this.proxies.get(level);
     // The cloison part's cages are the manager's: it binds their card folder itself (cageCardFolder.ts).
     if (!proxy || this.options.remote) return null;
-    return prepareCageCard(proxy.options.dir, proxy.prepare());
+    return prepareCageCard(proxy.options.dir, proxy.prepare(), this.options.clientParent ?? this.options.dir, this.options.log);
   }
 
   /** Shared: every level's proxy starts. Exclusive: none until the user gives the card. */

@@ -16,7 +16,7 @@ import { launcherShell } from '../testing/realCage';
 import { TOKEN_PIN } from '../testing/softToken';
 import { type TestSupervisor } from '../testing/testSupervisor';
 import { waitFor } from '../testing/waitFor';
-import { CAGE_CARD_DIR, CARD_CLIENT_MODULE } from './cageCardEndpoint';
+import { CAGE_CARD_DIR, CAGE_CARD_CLIENT_MODULE } from './cageCardEndpoint';
 
 const missing = missingForCardTest('smartcard supervisor test');
 
@@ -84,7 +84,7 @@ describe('smart card in the supervisor', skipWhenMissing(missing), () => {
     await waitFor(() => t.sup.smartcard?.view().present === true, 'the card seen in the reader', 10_000).catch(() => undefined);
     // An application in high logged in, one signature made, waiting.
     const probe = readFileSync(join(__dirname, '../testing/pkcs11Probe.py'), 'utf8');
-    const held = shell('high')(`rm -f /tmp/ready /tmp/go; cat > /tmp/probe.py <<'PY'\n${probe}PY\npython3 /tmp/probe.py ${CARD_CLIENT_MODULE} hold ${TOKEN_PIN} /tmp/ready /tmp/go 2>&1`, 90_000);
+    const held = shell('high')(`rm -f /tmp/ready /tmp/go; cat > /tmp/probe.py <<'PY'\n${probe}PY\npython3 /tmp/probe.py ${CAGE_CARD_CLIENT_MODULE} hold ${TOKEN_PIN} /tmp/ready /tmp/go 2>&1`, 90_000);
     await waitFor(async () => (await shell('high')('test -e /tmp/ready && echo ready', 10_000)).stdout.includes('ready'), 'the held session\'s first signature', 30_000);
 
     renameSync(join(tokens, folder!), join(pulled, folder!));

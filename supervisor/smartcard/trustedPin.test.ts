@@ -16,7 +16,7 @@ import { cardTestRoot, levelProxyUid, missingForCardTest, startCardCages } from 
 import type { RealCage } from '../testing/realCage';
 import { SOFTHSM_MODULE, type SoftToken } from '../testing/softToken';
 import { waitFor } from '../testing/waitFor';
-import { CARD_CLIENT_MODULE } from './cageCardEndpoint';
+import { CAGE_CARD_CLIENT_MODULE } from './cageCardEndpoint';
 import { SmartcardBroker } from './smartcardBroker';
 import { CKR_FUNCTION_CANCELED } from './trustedPinLogin';
 
@@ -46,7 +46,7 @@ describe('trusted PIN dialog (real cages, SoftHSM2 token)', skipWhenMissing(miss
 
   /** The attack tool in the cage: C_Login with `pin` ("-": a NULL PIN), then a signature. */
   const login = async (level: string, pin: string): Promise<ProbeAnswer> => {
-    const r = await cages.get(level)!.sh(`cat > /tmp/probe.py <<'PY'\n${PROBE}PY\npython3 /tmp/probe.py ${CARD_CLIENT_MODULE} login '${pin}'`, 90_000);
+    const r = await cages.get(level)!.sh(`cat > /tmp/probe.py <<'PY'\n${PROBE}PY\npython3 /tmp/probe.py ${CAGE_CARD_CLIENT_MODULE} login '${pin}'`, 90_000);
     try {
       return JSON.parse(r.stdout.trim().split('\n').pop()!) as ProbeAnswer;
     } catch {
@@ -155,7 +155,7 @@ describe('trusted PIN dialog (real cages, SoftHSM2 token)', skipWhenMissing(miss
   it('the application going while its dialog is open closes the dialog, journaled as the cage gone', async () => {
     // Killed 3 s after it starts, its login held by the dialog: the shell's dialog must not stay up
     // asking the user for a PIN that would go nowhere.
-    const gone = cages.get('high')!.sh(`cat > /tmp/probe.py <<'PY'\n${PROBE}PY\ntimeout -s KILL 3 python3 /tmp/probe.py ${CARD_CLIENT_MODULE} login -`, 90_000);
+    const gone = cages.get('high')!.sh(`cat > /tmp/probe.py <<'PY'\n${PROBE}PY\ntimeout -s KILL 3 python3 /tmp/probe.py ${CAGE_CARD_CLIENT_MODULE} login -`, 90_000);
     const question = await nextQuestion(asked.length + 1);
     expect((await gone).code).toBe(137);
     await waitFor(() => settled.some((s) => s.id === question.id), 'the dialog closed once its application went', 10_000);
@@ -171,7 +171,7 @@ describe('trusted PIN dialog (real cages, SoftHSM2 token)', skipWhenMissing(miss
     // An application that stays logged in while its memory is read; low's cage never had the PIN
     // from this test (high's did: the attack above sends the right PIN from the cage).
     const low = cages.get('low')!;
-    const held = low.sh(`rm -f /tmp/ready /tmp/go; cat > /tmp/probe.py <<'PY'\n${PROBE}PY\npython3 /tmp/probe.py ${CARD_CLIENT_MODULE} hold ${CAGE_OWN_PIN} /tmp/ready /tmp/go`, 90_000);
+    const held = low.sh(`rm -f /tmp/ready /tmp/go; cat > /tmp/probe.py <<'PY'\n${PROBE}PY\npython3 /tmp/probe.py ${CAGE_CARD_CLIENT_MODULE} hold ${CAGE_OWN_PIN} /tmp/ready /tmp/go`, 90_000);
     const question = await nextQuestion(asked.length + 1);
     broker.pinTyped(question.id, USER_PIN);
     await waitFor(async () => (await low.sh('test -e /tmp/ready && echo ready', 10_000)).stdout.includes('ready'), 'the held session', 30_000);

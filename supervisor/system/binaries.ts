@@ -77,6 +77,8 @@ export const DEBIAN_PACKAGE_OF: Record<string, string> = {
   // smart cards per level (supervisor/smartcard)
   pkcs11proxyd: 'caml-crush-server',
   'pkcs11-tool': 'opensc',
+  // the cages' card client without Kerberos (supervisor/smartcard/cardClientModule.ts)
+  patchelf: 'patchelf',
   // the card proxy started with its module preloaded (supervisor/smartcard/levelCardProxy.ts)
   env: 'coreutils',
   // the card listing run as a proxy uid straight into its execute-only copy (supervisor/smartcard/cardPresence.ts)
