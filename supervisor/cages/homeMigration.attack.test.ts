@@ -23,7 +23,7 @@ import { removeTestRoots, testRoot } from '../testing/testRoots';
 import { waitFor } from '../testing/waitFor';
 import { mountHome, unmount } from './cageMounts';
 
-const CAGE_UID = 63_200 + (process.pid % 100);
+const CAGE_UID = 56_100 + (process.pid % 100);
 const root = process.getuid?.() === 0;
 const SECRET = 'ROOT-ONLY-SECRET-7f3a';
 

@@ -12,7 +12,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { removeTestRoots, testRoot } from '../testing/testRoots';
 import { isMountPoint, mountHome, unmount } from './cageMounts';
 
-const CAGE_UID = 63_300 + (process.pid % 100);
+const CAGE_UID = 56_200 + (process.pid % 100);
 const root = process.getuid?.() === 0;
 const HOME_BYTES = 32 * 2 ** 20;
 

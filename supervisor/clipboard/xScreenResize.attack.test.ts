@@ -22,7 +22,7 @@ import { removeTestRoots, testRoot } from '../testing/testRoots';
 import { waitFor } from '../testing/waitFor';
 import { setScreenSize } from './xScreenResize';
 
-const CAGE_UID = 63_400 + (process.pid % 100);
+const CAGE_UID = 56_300 + (process.pid % 100);
 const root = process.getuid?.() === 0;
 const have = (b: string) => spawnSync('sh', ['-c', `command -v ${b}`]).status === 0;
 const ready = root && ['Xvnc', 'xrandr', 'bwrap', 'unshare'].every(have);

@@ -27,7 +27,7 @@ import { builtGssStub, CLIENT_NAME, GSS_STUB_NAME, TIRPC_NAME } from './cardClie
 import { SmartcardBroker } from './smartcardBroker';
 
 const missing = missingForCardTest('card client module attack', { programs: ['patchelf', 'gcc'] });
-const PROXY_UID = 54_600 + (process.pid % 200);
+const PROXY_UID = 56_400 + (process.pid % 100);
 const PROBE = readFileSync(join(__dirname, '../testing/pkcs11Probe.py'), 'utf8');
 const GSS_STUB_MAP = join(__dirname, 'native', 'gssStub.map');
 
