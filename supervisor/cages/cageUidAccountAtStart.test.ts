@@ -13,6 +13,7 @@ import type { CageState } from '../../shared/rpc';
 import { findBinary } from '../system/binaries';
 import { TEST_CAGE_LIMITS } from '../testing/testPolicy';
 import { removeTestRoots, testRoot } from '../testing/testRoots';
+import { uidHeld } from '../testing/heldUid';
 import { waitFor } from '../testing/waitFor';
 import { BwrapDriver, bwrapCagePaths } from './bwrapDriver';
 import { CageLifecycle } from './cageLifecycle';
@@ -23,14 +24,7 @@ const rootless = process.getuid?.() !== 0;
 /** In systemd's unused range (60001–60513 is its dynamic one), clear of the cages' defaults (61000 + index) and the proxies'. */
 const CAGE_UID = 60_700 + (process.pid % 100);
 const NAME = `cltca${randomBytes(4).toString('hex')}`;
-const held = () => {
-  try {
-    execFileSync('getent', ['passwd', String(CAGE_UID)], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-};
+const held = () => uidHeld(CAGE_UID);
 const taken = held();
 
 describe.skipIf(missing.length > 0 || rootless || taken)('a cage uid that became an account after the policy was read', () => {

@@ -13,7 +13,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { skipWithReason } from '../testing/skipWithReason';
-import { parsePolicy } from './policyLoader';
+import { policyRefusal } from '../testing/policyRefusal';
 
 const withLowCageUid = (uid: number) => `version: 1
 levels:
@@ -21,14 +21,7 @@ levels:
   - { id: high, rank: 1, label: { fr: Haut, en: High }, colour: "#aa0000", cage: { driver: bwrap } }
 `;
 
-function refusal(text: string): string | null {
-  try {
-    parsePolicy(text, 'policy.yaml');
-    return null;
-  } catch (err) {
-    return (err as Error).message;
-  }
-}
+const refusal = policyRefusal;
 
 describe("a cage's explicit uid", () => {
   it("is refused when it is a person's account (the workstation user's), as a card proxy's is", (ctx) => {

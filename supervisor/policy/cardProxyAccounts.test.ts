@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parsePolicy, readPolicyFile } from './policyLoader';
 import { skipWithReason } from '../testing/skipWithReason';
+import { policyRefusal } from '../testing/policyRefusal';
 
 const LEVELS = `levels:
   - { id: low, rank: 0, label: { fr: Bas, en: Low }, colour: "#00aa00", cage: { driver: bwrap } }
@@ -19,14 +20,7 @@ const LEVELS = `levels:
 `;
 const withHighUid = (uid: number) => `version: 1\n${LEVELS}smartcard:\n  levels:\n    low: { objects: [a] }\n    high: { objects: [b], uid: ${uid} }\n`;
 
-function refusal(text: string): string | null {
-  try {
-    parsePolicy(text, 'policy.yaml');
-    return null;
-  } catch (err) {
-    return (err as Error).message;
-  }
-}
+const refusal = policyRefusal;
 
 const known = (database: 'passwd' | 'group', id: number) => {
   try {

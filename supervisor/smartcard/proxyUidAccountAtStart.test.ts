@@ -13,20 +13,14 @@ import { smartcardPolicySchema } from '../../shared/smartcardPolicy';
 import { CardProxies } from '../cageManager/cardProxyExecutor';
 import { findBinary } from '../system/binaries';
 import { testRoot } from '../testing/testRoots';
+import { uidHeld } from '../testing/heldUid';
 
 const missing = ['useradd', 'userdel', 'getent'].filter((b) => !findBinary(b));
 const rootless = process.getuid?.() !== 0;
 /** In systemd's unused range, clear of the defaults (61100 + position) and of the cages' (61000 + index). */
 const PROXY_UID = 60_800 + (process.pid % 100);
 const NAME = `cltpa${randomBytes(4).toString('hex')}`;
-const held = () => {
-  try {
-    execFileSync('getent', ['passwd', String(PROXY_UID)], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-};
+const held = () => uidHeld(PROXY_UID);
 const taken = held();
 
 describe.skipIf(missing.length > 0 || rootless || taken)('a card proxy uid that became an account after the policy was read', () => {

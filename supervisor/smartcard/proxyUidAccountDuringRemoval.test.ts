@@ -15,20 +15,14 @@ import { smartcardPolicySchema } from '../../shared/smartcardPolicy';
 import { CardProxies } from '../cageManager/cardProxyExecutor';
 import { findBinary } from '../system/binaries';
 import { testRoot } from '../testing/testRoots';
+import { uidHeld } from '../testing/heldUid';
 
 const missing = ['useradd', 'userdel', 'getent'].filter((b) => !findBinary(b));
 const rootless = process.getuid?.() !== 0;
 /** In systemd's unused range, clear of the defaults (61100 + position), of the cages' (61000 + index) and of proxyUidAccountAtStart's. */
 const PROXY_UID = 60_600 + (process.pid % 100);
 const NAME = `cltpr${randomBytes(4).toString('hex')}`;
-const held = () => {
-  try {
-    execFileSync('getent', ['passwd', String(PROXY_UID)], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-};
+const held = () => uidHeld(PROXY_UID);
 const taken = held();
 const removal = vi.hoisted(() => ({ made: false, makeAccount: () => undefined as void }));
 
