@@ -54,7 +54,9 @@ const endCages = () => {
 };
 
 function startServer(): Promise<void> {
-  const policy = () => parsePolicy(POLICY, 'p.yaml');
+  // Read once, as the manager holds its policy (a reading asks the name service about every uid).
+  const parsed = parsePolicy(POLICY, 'p.yaml');
+  const policy = () => parsed;
   server = new CageManagerServer({
     socketPath,
     peerUid: cloison.uid,
