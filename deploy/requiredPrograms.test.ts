@@ -29,6 +29,7 @@ const TEST_PACKAGE_OF: Record<string, string> = {
   pgrep: 'procps',
   mknod: 'coreutils',
   perl: 'perl-base',
+  nm: 'binutils',
   bash: 'bash',
   xinput: 'xinput',
   xdotool: 'xdotool',

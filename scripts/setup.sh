@@ -14,8 +14,9 @@ PACKAGES=(
   # the cages' core X fonts: xterm's ISO 10646 "fixed" (Latin-1, Latin Extended-A, €)
   xfonts-base
   chromium xvfb xauth cage
-  # perf: the Firefox scroll benchmark counts vncviewer's painted frames with a uprobe
-  linux-perf
+  # perf: the Firefox scroll benchmark counts vncviewer's painted frames and Xvnc's updates with
+  # uprobes; nm (binutils) finds the Xvnc function its probe is set on
+  linux-perf binutils
   # xrandr and xsetroot: a cage's screen follows its frame, its desktop its level's colour
   x11-xserver-utils
   # wmctrl: a cage's applications asked to quit through its window manager before the cage stops

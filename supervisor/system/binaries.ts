@@ -48,6 +48,7 @@ export const DEBIAN_PACKAGE_OF: Record<string, string> = {
   mkfifo: 'coreutils',
   truncate: 'coreutils',
   chown: 'coreutils',
+  du: 'coreutils',
   pkill: 'procps',
   'wireguard-go': 'wireguard-go',
   ip: 'iproute2',
