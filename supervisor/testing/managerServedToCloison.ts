@@ -1,7 +1,7 @@
 /**
  * Test tool: a real CageManagerServer in this process, served to a real `cloison` test account, as
  * managerMain.ts serves the part — its own test folder (0711: the part's uid passes through it), the
- * account, the manager's journal and socket there, the state and run folders, the policy read at each
+ * account, the manager's journal and socket there, the state and run folders, the policy read at the first
  * request and the executors the test names. What the test then asks goes through the real
  * authorization; `runPart` starts the test's part script as that account against it.
  */
@@ -39,7 +39,7 @@ export interface ServedManagerOptions {
   /** The test folder's name prefix; or `root`, a folder the test made first (its policy names files there). */
   prefix?: string;
   root?: string;
-  /** The policy's YAML (parsed at each request), or the test's own reading of it. */
+  /** The policy's YAML (read at the first request, then held), or the test's own reading of it. */
   policy: string | (() => Policy);
   /**
    * The executors served; or `table`, the manager's own table (managerExecutors.ts) over `cages`,
@@ -96,7 +96,10 @@ export async function serveManagerToCloison(options: ServedManagerOptions): Prom
   const socketPath = join(root, 'manager.sock');
   const folders = { stateDir: join(root, 'state'), runDir: join(root, 'run') };
   const given = options.policy;
-  const policy = typeof given === 'string' ? () => parsePolicy(given, 'p.yaml') : given;
+  // A YAML read once, at the first request, and held as the manager holds its policy (a reading asks
+  // the name service about every uid: a flood of requests each reading it was a flood of getent).
+  let read: Policy | null = null;
+  const policy = typeof given === 'string' ? () => (read ??= parsePolicy(given, 'p.yaml')) : given;
   let part: Part | null = null;
   const cages = options.cages;
   if (options.table && !cages) throw new Error('the manager\'s own table needs the cages it fills');
