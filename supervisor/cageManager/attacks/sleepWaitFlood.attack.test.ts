@@ -38,20 +38,25 @@ describe('sleep.wait flooded by the part', () => {
       { json: { id: 1, request: { op: 'sleep.wait', level: 'low' } } },
       ...waits,
       { json: { id: 2, request: { op: 'app.running', level: 'low' } } },
+      { json: { id: 3, request: { op: 'sleep.wait', level: 'high' } } },
     ]);
     // The refusals are journaled as they are answered; the waits within the bound pend until the sleep.
-    await waitFor(() => manager.refusals().some((r) => r.op === 'sleep.wait' && /busy/.test(String(r.reason))) && manager.refusals().some((r) => r.op === 'sleep.wait' && /not a root request/.test(String(r.reason))), 'the refusals', 10_000);
+    // The sleep is announced once the last frame's refusal is journaled: every wait has then been read
+    // (frames are taken in order), so none is let in by the slots the announcement frees.
+    const slippedIn = () => manager.refusals().filter((r) => r.op === 'sleep.wait' && /not a root request/.test(String(r.reason))).length;
+    await waitFor(() => manager.refusals().some((r) => r.op === 'sleep.wait' && /busy/.test(String(r.reason))) && slippedIn() === 2, 'the refusals', 10_000);
     sleepWait.announce();
     const { replies } = (await asking) as { replies: Array<{ id: number; ok: boolean; result?: unknown; error?: { code: string } }> };
     const byId = new Map(replies.map((r) => [r.id, r]));
     expect(byId.get(1)).toMatchObject({ ok: false, error: { code: 'BAD_REQUEST' } });
+    expect(byId.get(3)).toMatchObject({ ok: false, error: { code: 'BAD_REQUEST' } });
     expect(byId.get(2)).toMatchObject({ ok: true, result: { programs: [] } });
     const answered = replies.filter((r) => r.id >= 10 && r.ok);
     expect(answered).toHaveLength(DEFAULT_MAX_IN_FLIGHT);
     for (const r of answered) expect(r.result).toEqual({ sleeping: true });
     expect(replies.filter((r) => r.id >= 10 && !r.ok).map((r) => r.error!.code)).toEqual(Array(20 - DEFAULT_MAX_IN_FLIGHT).fill('BUSY'));
-    // Each wait answered once: 22 frames, 22 replies.
-    expect(replies).toHaveLength(22);
+    // Each wait answered once: 23 frames, 23 replies.
+    expect(replies).toHaveLength(23);
     // The burst of BUSY is journaled once, not once per request.
     expect(manager.refusals().filter((r) => /busy/.test(String(r.reason)))).toHaveLength(1);
   }, 30_000);
