@@ -1,0 +1,64 @@
+/**
+ * Attack (attack-7): a name service that does not answer, read as "nobody's". ownIds.ts promises "a
+ * name service that gives no answer refuses too, never read as nobody's", but namesOfIds
+ * (system/accounts.ts) reads getent's status 2 as "not held" — and getent answers 2 also when a
+ * source is unavailable (LDAP or SSSD down, its daemon stopped, its module not loadable): glibc's
+ * NSS gives getpwuid NULL for NSS_STATUS_UNAVAIL as for NOTFOUND, and getent cannot tell them
+ * apart. So on a workstation whose accounts come from LDAP, a cage or card proxy uid that is a
+ * directory user's passes the check at a reading and at each start whenever the directory is
+ * unreachable (a network user who pulls the cable, or just a laptop offline): the cage then runs as
+ * that person's uid (the person can trace and signal the level's apps, own its files).
+ *
+ * Here the name service is `passwd: files ldap` / `group: files ldap` with no nss_ldap present (the
+ * same UNAVAIL status a stopped nslcd/sssd gives), bind-mounted over /etc/nsswitch.conf in a mount
+ * namespace of the test's own (nothing of the host's is changed). The control: in that same
+ * namespace root (in files) is still found and refused, so the check does run there.
+ *
+ * What the administrator should see: the uid refused, "cannot tell whether an account or a group
+ * has it" — the rule the module states.
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { findBinary } from '../system/binaries';
+import { testRoot } from '../testing/testRoots';
+
+const UID = 52_700 + (process.pid % 50);
+const missing = ['unshare', 'mount', 'getent'].filter((b) => !findBinary(b));
+const rootless = process.getuid?.() !== 0;
+const taken = (() => {
+  try {
+    execFileSync('getent', ['passwd', String(UID)], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+})();
+
+describe.skipIf(missing.length > 0 || rootless || taken)('a cage uid asked while the directory (a source after files) is unavailable', () => {
+  it('is refused as "cannot tell", never taken as nobody\'s', () => {
+    const root = testRoot('cloison-nsd-');
+    const nsswitch = join(root, 'nsswitch.conf');
+    writeFileSync(nsswitch, 'passwd: files ldap\ngroup: files ldap\nshadow: files\n', { mode: 0o644 });
+    const script = join(root, 'check.ts');
+    writeFileSync(
+      script,
+      `import { cageUidProblem } from ${JSON.stringify(join(process.cwd(), 'supervisor/policy/cageUidAccounts.ts'))};
+import { spawnSync } from 'node:child_process';
+const getent = spawnSync('getent', ['passwd', '${UID}'], { encoding: 'utf8' });
+process.stdout.write(JSON.stringify({ getentStatus: getent.status, rootProblem: cageUidProblem(0), problem: cageUidProblem(${UID}) }));
+`,
+    );
+    const tsx = join(process.cwd(), 'node_modules/.bin/tsx');
+    const run = spawnSync('unshare', ['-m', '--propagation', 'private', '--', '/bin/sh', '-c', 'mount --bind "$1" /etc/nsswitch.conf && exec "$2" "$3"', 'sh', nsswitch, tsx, script], { encoding: 'utf8', timeout: 60_000 });
+    expect(run.status, run.stderr).toBe(0);
+    const { getentStatus, rootProblem, problem } = JSON.parse(run.stdout) as { getentStatus: number; rootProblem: string | null; problem: string | null };
+    // The controls: the check runs in that namespace (root, from files, is refused as an account's),
+    // and getent says no more than "not found" (2) when the directory cannot be asked.
+    expect(rootProblem).toMatch(/root account's/);
+    expect(getentStatus).toBe(2);
+    // The attack: the directory that might hold the uid was never asked, yet the uid is taken.
+    expect(problem ?? `uid ${UID} accepted as a cage's (no problem) while the directory was down`).toMatch(/cannot tell/);
+  }, 90_000);
+});
