@@ -18,11 +18,12 @@
  * has it" — the rule the module states.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { chmodSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { findBinary } from '../system/binaries';
 import { testRoot } from '../testing/testRoots';
+import { cageUidProblem } from './cageUidAccounts';
 
 const UID = 52_700 + (process.pid % 50);
 const missing = ['unshare', 'mount', 'getent'].filter((b) => !findBinary(b));
@@ -61,4 +62,45 @@ process.stdout.write(JSON.stringify({ getentStatus: getent.status, rootProblem: 
     // The attack: the directory that might hold the uid was never asked, yet the uid is taken.
     expect(problem ?? `uid ${UID} accepted as a cage's (no problem) while the directory was down`).toMatch(/cannot tell/);
   }, 90_000);
+});
+
+/**
+ * The same name service, slow rather than down: an LDAP server that takes the connection and never
+ * answers (nss_ldap's default time limits are tens of seconds). namesOfIds runs getent with
+ * execFileSync and a 5 s timeout, in the process that asks: the cage manager (root) at each start
+ * of a bwrap cage (bwrapDriver.ts) and each reading of the policy. The refusal is right ("cannot
+ * tell"), but for those 5 s — 10 s when a reading asks both databases and both hang — the manager
+ * answers nothing at all: no other level's clipboard, screen, card or stop request is served, its
+ * watchdogs' timers do not run. A network attacker who slows the directory freezes the manager at
+ * every start the user tries.
+ *
+ * Here getent is a stand-in on PATH that never answers (as getent does while its directory does
+ * not); a 100 ms timer counts how long the process went without running it.
+ */
+describe('a cage uid asked while the directory hangs', () => {
+  it("is refused without stopping the manager's other work", async () => {
+    const root = testRoot('cloison-nsh-');
+    chmodSync(root, 0o755);
+    writeFileSync(join(root, 'getent'), '#!/bin/sh\nexec sleep 60\n', { mode: 0o755 });
+    const path = process.env.PATH;
+    process.env.PATH = `${root}:${path}`;
+    let last = Date.now();
+    let longestGap = 0;
+    const timer = setInterval(() => {
+      longestGap = Math.max(longestGap, Date.now() - last);
+      last = Date.now();
+    }, 100);
+    let problem: string | null;
+    try {
+      await new Promise((r) => setTimeout(r, 300));
+      problem = cageUidProblem(UID);
+      await new Promise((r) => setTimeout(r, 300));
+    } finally {
+      clearInterval(timer);
+      process.env.PATH = path;
+    }
+    console.log(`refusal: ${problem}; the process's timers stood still for ${longestGap} ms`);
+    expect(problem ?? 'accepted').toMatch(/cannot tell/); // the control: refused, as ownIds.ts says
+    expect(longestGap, 'ms during which the asking process ran nothing else').toBeLessThan(1000);
+  }, 30_000);
 });
