@@ -5,7 +5,7 @@ import { copyFileSync, cpSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { build } from 'esbuild';
 import { asciiBundle } from './asciiBundle.mjs';
-import { buildOpensslPreinit, GSS_STUB_OUTPUT, GSS_STUB_SOURCE, OPENSSL_PREINIT_OUTPUT, WORKER_PREFAULT_OUTPUT, WORKER_PREFAULT_SOURCE } from './buildOpensslPreinit.mjs';
+import { buildNativeProgram, buildOpensslPreinit, GSS_STUB_OUTPUT, GSS_STUB_SOURCE, NAME_SERVICE_IDS_OUTPUT, OPENSSL_PREINIT_OUTPUT, WORKER_PREFAULT_OUTPUT, WORKER_PREFAULT_SOURCE } from './buildOpensslPreinit.mjs';
 
 const common = { bundle: true, platform: 'node', target: 'node20', sourcemap: true, logLevel: 'warning' };
 // koffi loads its native module from its own package folder: it ships in node_modules, unbundled.
@@ -78,6 +78,10 @@ if (prefault) console.warn(`${WORKER_PREFAULT_OUTPUT} not built (scripts/setup.s
 // The cages' card client without Kerberos needs its GSS-API stub (native/gssStub.c, cardClientModule.ts).
 const gssStub = buildOpensslPreinit(GSS_STUB_SOURCE, GSS_STUB_OUTPUT);
 if (gssStub) console.warn(`${GSS_STUB_OUTPUT} not built (scripts/setup.sh installs gcc); the cages will load Debian's card client: ${gssStub}`);
+// The name service look-up that tells "not found" from "unavailable" (native/nameServiceIds.c): without
+// it no cage or card proxy uid can be told nobody's, so none starts (system/accounts.ts says why).
+const nameServiceIds = buildNativeProgram();
+if (nameServiceIds) console.warn(`${NAME_SERVICE_IDS_OUTPUT} not built (scripts/setup.sh installs gcc): no cage or card proxy will start: ${nameServiceIds}`);
 
 // The app icon (rendered from assets/icon.svg) for the Electron window.
 cpSync('assets/icons', 'out/icons', { recursive: true });

@@ -17,6 +17,9 @@ export const GSS_STUB_SOURCE = 'supervisor/smartcard/native/gssStub.c';
 export const GSS_STUB_OUTPUT = 'out/supervisor/cardGssStub.so';
 /** Its version node (gssapi_krb5_2_MIT) and its name, the one its libtirpc copy links (cardClientModule.ts). */
 const GSS_STUB_LINK = ['-Wl,--version-script=supervisor/smartcard/native/gssStub.map', '-Wl,-soname,libcloison-gss.so.2'];
+/** The manager's name service look-up (system/accounts.ts): a program, not a library, and not optional. */
+export const NAME_SERVICE_IDS_SOURCE = 'supervisor/system/native/nameServiceIds.c';
+export const NAME_SERVICE_IDS_OUTPUT = 'out/supervisor/nameServiceIds';
 
 /**
  * Compiles `source` into the shared library `output` (0755): null when done, else why not. Linked
@@ -32,6 +35,17 @@ export function buildOpensslPreinit(source = OPENSSL_PREINIT_SOURCE, output = OP
   if (built.error) return `gcc: ${built.error.message}`;
   if (built.status !== 0) return built.stderr.trim() || `gcc exited with ${built.status}`;
   // Whatever the umask: the card proxy loads it only if no one but root may write it.
+  chmodSync(output, 0o755);
+  return null;
+}
+
+/** Compiles the program `source` into `output` (0755): null when done, else why not. */
+export function buildNativeProgram(source = NAME_SERVICE_IDS_SOURCE, output = NAME_SERVICE_IDS_OUTPUT) {
+  mkdirSync(dirname(output), { recursive: true });
+  const flags = ['-O2', '-Wall', '-Wextra', '-Werror', '-fstack-protector-strong', '-D_FORTIFY_SOURCE=2', '-fPIE', '-pie', '-Wl,-z,relro,-z,now', '-Wl,--as-needed'];
+  const built = spawnSync('gcc', [...flags, '-o', output, source], { encoding: 'utf8' });
+  if (built.error) return `gcc: ${built.error.message}`;
+  if (built.status !== 0) return built.stderr.trim() || `gcc exited with ${built.status}`;
   chmodSync(output, 0o755);
   return null;
 }

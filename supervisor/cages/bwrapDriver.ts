@@ -36,7 +36,7 @@ import { startSessionApps } from './sessionApps';
 import { quitCageApps } from './appQuit';
 import { seedOfficeProfile } from './officeFirstStart';
 import { createCageCgroup, type CageCgroup } from './cageCgroup';
-import { cageUidProblem } from '../policy/cageUidAccounts';
+import { cageUidProblemAtStart } from '../policy/cageUidAccounts';
 import { lockSocketFolders, mountCageFilesystems, scratchDir, unmountCageFilesystems } from './cageMounts';
 import { natResolvers } from './natResolvers';
 import { probeRfb } from './rfbProbe';
@@ -168,7 +168,7 @@ export class BwrapDriver implements CageDriver {
     const slirp = cage.network === 'nat' ? requireBinary('slirp4netns') : null;
     if (process.getuid?.() !== 0) throw new Error('bwrap cages need the supervisor to run as root (mounts, control groups, per-level uids)');
     // The uid nobody's still (the policy's reading checked it; an account may have been made since).
-    const held = cageUidProblem(uid);
+    const held = await cageUidProblemAtStart(uid);
     if (held) throw new Error(`the cage of "${level}" cannot start: uid ${uid}${held}`);
 
     this.prepareDirectories();

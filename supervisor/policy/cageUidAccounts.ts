@@ -12,7 +12,7 @@
  * reading keeps that level's cage from starting, said in its state and journaled.
  */
 import { cageUid, DEFAULT_CAGE_UID_BASE, type Policy } from '../../shared/policy';
-import { heldIdProblem, type IdHolders, type IdUse } from './ownIds';
+import { heldIdProblem, lookUpIdsAsync, type IdHolders, type IdUse } from './ownIds';
 import type { Reader } from './readableBy';
 
 type Problem = { path: Array<string | number>; message: string };
@@ -41,4 +41,9 @@ export function checkCageUidAccounts(policy: Policy, partAccount?: Reader, holde
 /** Why `uid` may not be a cage's ("<space>is the … account's…", ": cannot tell…"), null when it may. */
 export function cageUidProblem(uid: number, partAccount?: Reader, holders?: IdHolders): string | null {
   return heldIdProblem(uid, CAGE_ID, partAccount, holders);
+}
+
+/** cageUidProblem asked at a start, while the manager serves: the look-up does not stop it. */
+export async function cageUidProblemAtStart(uid: number): Promise<string | null> {
+  return cageUidProblem(uid, undefined, await lookUpIdsAsync([uid]));
 }

@@ -8,7 +8,7 @@
  * proxy account (setup.sh, the .deb's postinst: bare numbers, 61100 + the level's position by
  * default), so the rule is whole: the uid is nobody's and the gid number no group's.
  *
- * Asked of the name service (getent: local files, LDAP, SSSD alike) at every reading of the policy
+ * Asked of the name service (local files, LDAP, SSSD alike) at every reading of the policy
  * — the manager's load and reload, the part's — and refused with the policy's place; a name service
  * that gives no answer refuses too. The schema cannot see the host's accounts: checked here. Asked
  * again at each start of a proxy (levelCardProxy.ts): an account made since the reading (a directory's,
@@ -16,7 +16,7 @@
  * the cages' uids (cageUidAccounts.ts): ownIds.ts.
  */
 import { cardProxyUids, DEFAULT_CARD_PROXY_UID_BASE, type SmartcardPolicy } from '../../shared/smartcardPolicy';
-import { heldIdProblem, type IdHolders, type IdUse } from './ownIds';
+import { heldIdProblem, lookUpIdsAsync, type IdHolders, type IdUse } from './ownIds';
 import type { Reader } from './readableBy';
 
 type Problem = { path: Array<string | number>; message: string };
@@ -41,4 +41,9 @@ const PROXY_ID: IdUse = {
 /** Why `uid` may not be a card proxy's ("<space>is the … account's…", ": cannot tell…"), null when it may. */
 export function cardProxyUidProblem(uid: number, partAccount?: Reader, holders?: IdHolders): string | null {
   return heldIdProblem(uid, PROXY_ID, partAccount, holders);
+}
+
+/** cardProxyUidProblem asked at a start, while the manager serves: the look-up does not stop it. */
+export async function cardProxyUidProblemAtStart(uid: number): Promise<string | null> {
+  return cardProxyUidProblem(uid, undefined, await lookUpIdsAsync([uid]));
 }

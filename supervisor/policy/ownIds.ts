@@ -2,12 +2,14 @@
  * A uid Cloison runs something as — a level's cage, a level's card proxy — with its gid the same
  * number (setpriv --reuid N --regid N) must be nobody's: an account of that uid could trace,
  * signal and read what runs as it, and be traced by it; a group of that gid would own what it
- * makes. Asked of the name service (getent: local files, LDAP, SSSD alike); a name service that
- * gives no answer refuses too, never read as "nobody's". The schema cannot see the host's
- * accounts: each reading of the policy asks here (every id in one getent per database), and each
- * start again (an account made since).
+ * makes. Asked of the name service (local files, LDAP, SSSD alike: system/accounts.ts); a name
+ * service that cannot tell — a source unavailable or not loadable, no answer in time — refuses
+ * too, never read as "nobody's" (a directory user's uid would pass whenever the directory is
+ * down). The schema cannot see the host's accounts: each reading of the policy asks here (every id
+ * in one look-up per database), and each start again (an account made since), without stopping
+ * the manager meanwhile (lookUpIdsAsync).
  */
-import { namesOfIds } from '../system/accounts';
+import { namesOfIds, namesOfIdsAsync } from '../system/accounts';
 import type { Reader } from './readableBy';
 
 /** How a refusal words what runs as the id. */
@@ -23,10 +25,20 @@ export interface IdUse {
 /** Who holds each of some ids, as accounts and as groups; or why the name service could not tell. */
 export type IdHolders = { asked: ReadonlySet<number>; accounts: Map<number, string>; groups: Map<number, string> } | { noAnswer: string };
 
-/** Two getent in all, whatever the number of ids. */
+/** Two look-ups in all, whatever the number of ids. Synchronous: the policy's readings (policyLoader.ts). */
 export function lookUpIds(ids: number[]): IdHolders {
   try {
     return { asked: new Set(ids), accounts: namesOfIds('passwd', ids), groups: namesOfIds('group', ids) };
+  } catch (err) {
+    return { noAnswer: (err as Error).message };
+  }
+}
+
+/** lookUpIds for what runs while the manager serves (a cage's or a card proxy's start): both look-ups at once, neither stopping it. */
+export async function lookUpIdsAsync(ids: number[]): Promise<IdHolders> {
+  try {
+    const [accounts, groups] = await Promise.all([namesOfIdsAsync('passwd', ids), namesOfIdsAsync('group', ids)]);
+    return { asked: new Set(ids), accounts, groups };
   } catch (err) {
     return { noAnswer: (err as Error).message };
   }

@@ -23,7 +23,7 @@ import { CardReplyJournal, type CardEvent } from './cardReplyJournal';
 import { nameFrom } from './cardObjectNames';
 import { TrustedPinLogin } from './trustedPinLogin';
 import { applicationOf } from './cardPeer';
-import { cardProxyUidProblem } from '../policy/cardProxyAccounts';
+import { cardProxyUidProblemAtStart } from '../policy/cardProxyAccounts';
 import { removeOwnedFolders } from '../system/ownedFolders';
 import { connectToProxySocket } from './proxySocketConnect';
 import { builtOpensslPreinit, checkOpensslPreinit } from './opensslPreinit';
@@ -183,7 +183,7 @@ export class LevelCardProxy {
     }
     // The uid nobody's still (the policy's reading checked it, an account may have been made since):
     // a proxy running as an account's uid would be that account's to trace, and the PIN with it.
-    refuseHeldUid(level, proxyUid);
+    await refuseHeldUid(level, proxyUid);
     // Every process of the previous run gone — the controller's process group killed, its control
     // group killed and seen empty — before anything of the proxy uid's is touched.
     await this.endPreviousRun();
@@ -203,10 +203,10 @@ export class LevelCardProxy {
       throw new Error(`the card proxy of "${level}" cannot start: ${err.message}`);
     });
     if (left.length > 0) this.options.log?.('card proxy: a folder of its uid could not be emptied, left aside', { level, folders: left });
-    // Asked again now the removal (up to a minute or more) is done: from here to the spawn nothing
-    // waits, so no account made meanwhile is given the folders below or the proxy's workers.
+    // Asked again now the removal (up to a minute or more) is done: from the answer to the spawn
+    // nothing waits, so no account made meanwhile is given the folders below or the proxy's workers.
     try {
-      refuseHeldUid(level, proxyUid);
+      await refuseHeldUid(level, proxyUid);
     } catch (err) {
       this.removeControlGroup();
       throw err;
@@ -387,7 +387,7 @@ export class LevelCardProxy {
 }
 
 /** Throws when `proxyUid` is an account's or, as a gid, a group's (cardProxyAccounts.ts). */
-function refuseHeldUid(level: string, proxyUid: number): void {
-  const held = cardProxyUidProblem(proxyUid);
+async function refuseHeldUid(level: string, proxyUid: number): Promise<void> {
+  const held = await cardProxyUidProblemAtStart(proxyUid);
   if (held) throw new Error(`the card proxy of "${level}" cannot start: uid ${proxyUid}${held}`);
 }
