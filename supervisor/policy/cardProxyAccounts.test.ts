@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parsePolicy, readPolicyFile } from './policyLoader';
+import { standInNameServiceIds } from '../system/accounts';
 import { skipWithReason } from '../testing/skipWithReason';
 import { policyRefusal } from '../testing/policyRefusal';
 
@@ -74,18 +75,17 @@ describe("a level's card proxy uid", () => {
   });
 
   it('is refused, not taken, when the name service gives no answer', () => {
-    const bin = mkdtempSync(join(tmpdir(), 'cloison-getent-down-'));
-    writeFileSync(join(bin, 'getent'), '#!/bin/sh\nexit 1\n');
+    const bin = mkdtempSync(join(tmpdir(), 'cloison-names-down-'));
+    writeFileSync(join(bin, 'nameServiceIds'), '#!/bin/sh\nexit 1\n');
     chmodSync(bin, 0o755);
-    chmodSync(join(bin, 'getent'), 0o755);
-    const path = process.env.PATH;
-    process.env.PATH = `${bin}:${path ?? ''}`;
+    chmodSync(join(bin, 'nameServiceIds'), 0o755);
+    standInNameServiceIds(join(bin, 'nameServiceIds'));
     try {
       expect(refusal(withHighUid(60950))).toMatch(/policy\.yaml:8:\d+: smartcard\.levels\.high\.uid: uid 60950: cannot tell whether an account or a group has it, so refused/);
       // The defaults too, at the level's own line.
       expect(refusal(withHighUid(60950))).toMatch(/policy\.yaml:7:\d+: smartcard\.levels\.low: uid 61100 \(the default: 61100 \+ its position\): cannot tell/);
     } finally {
-      process.env.PATH = path;
+      standInNameServiceIds(null);
       rmSync(bin, { recursive: true, force: true });
     }
   });

@@ -66,41 +66,65 @@ process.stdout.write(JSON.stringify({ getentStatus: getent.status, rootProblem: 
 
 /**
  * The same name service, slow rather than down: an LDAP server that takes the connection and never
- * answers (nss_ldap's default time limits are tens of seconds). namesOfIds runs getent with
- * execFileSync and a 5 s timeout, in the process that asks: the cage manager (root) at each start
- * of a bwrap cage (bwrapDriver.ts) and each reading of the policy. The refusal is right ("cannot
- * tell"), but for those 5 s — 10 s when a reading asks both databases and both hang — the manager
- * answers nothing at all: no other level's clipboard, screen, card or stop request is served, its
- * watchdogs' timers do not run. A network attacker who slows the directory freezes the manager at
- * every start the user tries.
+ * answers (nss_ldap's default time limits are tens of seconds). The look-up ran with execFileSync
+ * and a 5 s timeout in the process that asks: the cage manager (root) at each start of a bwrap cage
+ * (bwrapDriver.ts) and of a card proxy (levelCardProxy.ts). The refusal is right ("cannot tell"),
+ * but for those 5 s — 10 s when both databases hang — the manager answered nothing at all: no other
+ * level's clipboard, screen, card or stop request served, its watchdogs' timers stopped. A network
+ * attacker who slows the directory froze the manager at every start the user tried.
  *
- * Here getent is a stand-in on PATH that never answers (as getent does while its directory does
- * not); a 100 ms timer counts how long the process went without running it.
+ * Here the source that hangs is a real NSS module (`passwd: files cloisonhang`, its
+ * libnss_cloisonhang.so.2 built by the test, found through LD_LIBRARY_PATH as glibc's dlopen finds
+ * any), in a mount namespace of the test's own; the start's check (cageUidProblemAtStart, what
+ * bwrapDriver asks) runs in a process in that namespace, where a 100 ms timer counts how long the
+ * process went without running it.
  */
-describe('a cage uid asked while the directory hangs', () => {
-  it("is refused without stopping the manager's other work", async () => {
+const HANG_MODULE = `#include <nss.h>
+#include <pwd.h>
+#include <grp.h>
+#include <unistd.h>
+enum nss_status _nss_cloisonhang_getpwuid_r(uid_t u, struct passwd *p, char *b, size_t n, int *e) { (void)u; (void)p; (void)b; (void)n; (void)e; sleep(60); return NSS_STATUS_NOTFOUND; }
+enum nss_status _nss_cloisonhang_getgrgid_r(gid_t g, struct group *r, char *b, size_t n, int *e) { (void)g; (void)r; (void)b; (void)n; (void)e; sleep(60); return NSS_STATUS_NOTFOUND; }
+`;
+
+describe.skipIf(missing.length > 0 || rootless || taken || !findBinary('gcc'))('a cage uid asked while the directory hangs', () => {
+  it("is refused without stopping the manager's other work", () => {
     const root = testRoot('cloison-nsh-');
     chmodSync(root, 0o755);
-    writeFileSync(join(root, 'getent'), '#!/bin/sh\nexec sleep 60\n', { mode: 0o755 });
-    const path = process.env.PATH;
-    process.env.PATH = `${root}:${path}`;
-    let last = Date.now();
-    let longestGap = 0;
-    const timer = setInterval(() => {
-      longestGap = Math.max(longestGap, Date.now() - last);
-      last = Date.now();
-    }, 100);
-    let problem: string | null;
-    try {
-      await new Promise((r) => setTimeout(r, 300));
-      problem = cageUidProblem(UID);
-      await new Promise((r) => setTimeout(r, 300));
-    } finally {
-      clearInterval(timer);
-      process.env.PATH = path;
-    }
-    console.log(`refusal: ${problem}; the process's timers stood still for ${longestGap} ms`);
+    const built = spawnSync('gcc', ['-shared', '-fPIC', '-x', 'c', '-', '-o', join(root, 'libnss_cloisonhang.so.2')], { input: HANG_MODULE, encoding: 'utf8' });
+    expect(built.status, built.stderr).toBe(0);
+    const nsswitch = join(root, 'nsswitch.conf');
+    writeFileSync(nsswitch, 'passwd: files cloisonhang\ngroup: files cloisonhang\nshadow: files\n', { mode: 0o644 });
+    const script = join(root, 'check.mts'); // an ES module: its await at the top level
+    writeFileSync(
+      script,
+      `import { cageUidProblemAtStart } from ${JSON.stringify(join(process.cwd(), 'supervisor/policy/cageUidAccounts.ts'))};
+let last = Date.now();
+let longestGap = 0;
+const timer = setInterval(() => {
+  longestGap = Math.max(longestGap, Date.now() - last);
+  last = Date.now();
+}, 100);
+await new Promise((r) => setTimeout(r, 300));
+const started = Date.now();
+const problem = await cageUidProblemAtStart(${UID});
+const tookMs = Date.now() - started;
+await new Promise((r) => setTimeout(r, 300));
+clearInterval(timer);
+process.stdout.write(JSON.stringify({ problem, longestGap, tookMs }));
+`,
+    );
+    const tsx = join(process.cwd(), 'node_modules/.bin/tsx');
+    const run = spawnSync('unshare', ['-m', '--propagation', 'private', '--', '/bin/sh', '-c', 'mount --bind "$1" /etc/nsswitch.conf && exec "$2" "$3"', 'sh', nsswitch, tsx, script], {
+      encoding: 'utf8',
+      timeout: 60_000,
+      env: { ...process.env, LD_LIBRARY_PATH: root },
+    });
+    expect(run.status, run.stderr).toBe(0);
+    const { problem, longestGap, tookMs } = JSON.parse(run.stdout) as { problem: string | null; longestGap: number; tookMs: number };
+    console.log(`refusal after ${tookMs} ms: ${problem}; the process's timers stood still for ${longestGap} ms at most`);
     expect(problem ?? 'accepted').toMatch(/cannot tell/); // the control: refused, as ownIds.ts says
+    expect(tookMs, 'the source did hang (the look-up waited for its timeout)').toBeGreaterThanOrEqual(4000);
     expect(longestGap, 'ms during which the asking process ran nothing else').toBeLessThan(1000);
-  }, 30_000);
+  }, 90_000);
 });

@@ -27,7 +27,14 @@ export function account(name: string): { uid: number; gid: number; home: string 
 
 /** The name service look-up (native/nameServiceIds.c), built beside the bundles (the same folder from the bundle or the sources). */
 export function builtNameServiceIds(): string {
-  return join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'out', 'supervisor', 'nameServiceIds');
+  return stoodIn ?? join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'out', 'supervisor', 'nameServiceIds');
+}
+
+let stoodIn: string | null = null;
+
+/** Tests only: a program that answers as a broken name service would (null: the built one again). */
+export function standInNameServiceIds(program: string | null): void {
+  stoodIn = program;
 }
 
 /** As long as getent was given: a source that hangs is killed with its process, never waited on longer. */
@@ -82,7 +89,8 @@ export function namesOfIdsAsync(database: 'passwd' | 'group', ids: number[]): Pr
 }
 
 function noAnswer(database: string, ids: number[], err: Error & { code?: unknown; killed?: boolean }): Error {
-  const why = err.code === 'ENOENT' ? `${builtNameServiceIds()} is missing (npm run build, with gcc)` : err.killed ? `no answer within ${LOOK_UP_TIMEOUT_MS} ms` : err.message.split('\n')[0];
+  // ETIMEDOUT: execFileSync's timeout; killed: execFile's.
+  const why = err.code === 'ENOENT' ? `${builtNameServiceIds()} is missing (npm run build, with gcc)` : err.code === 'ETIMEDOUT' || err.killed ? `no answer within ${LOOK_UP_TIMEOUT_MS} ms` : err.message.split('\n')[0];
   return new Error(`the name service could not tell (${database} ${ids.join(' ')}): ${why}`);
 }
 
