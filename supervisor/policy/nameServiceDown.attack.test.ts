@@ -23,7 +23,6 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { findBinary } from '../system/binaries';
 import { testRoot } from '../testing/testRoots';
-import { cageUidProblem } from './cageUidAccounts';
 
 const UID = 52_700 + (process.pid % 50);
 const missing = ['unshare', 'mount', 'getent'].filter((b) => !findBinary(b));
