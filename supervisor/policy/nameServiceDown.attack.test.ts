@@ -94,10 +94,13 @@ describe.skipIf(missing.length > 0 || rootless || taken || !findBinary('gcc'))('
     expect(built.status, built.stderr).toBe(0);
     const nsswitch = join(root, 'nsswitch.conf');
     writeFileSync(nsswitch, 'passwd: files cloisonhang\ngroup: files cloisonhang\nshadow: files\n', { mode: 0o644 });
+    const policyFile = join(root, 'policy.yaml');
+    writeFileSync(policyFile, `version: 1\nlevels:\n  - { id: low, rank: 0, label: { fr: Bas, en: Low }, colour: "#00aa00", cage: { driver: bwrap, uid: ${UID} } }\n`, { mode: 0o644 });
     const script = join(root, 'check.mts'); // an ES module: its await at the top level
     writeFileSync(
       script,
       `import { cageUidProblemAtStart } from ${JSON.stringify(join(process.cwd(), 'supervisor/policy/cageUidAccounts.ts'))};
+import { readPolicyFileAsync } from ${JSON.stringify(join(process.cwd(), 'supervisor/policy/policyLoader.ts'))};
 let last = Date.now();
 let longestGap = 0;
 const timer = setInterval(() => {
@@ -108,9 +111,11 @@ await new Promise((r) => setTimeout(r, 300));
 const started = Date.now();
 const problem = await cageUidProblemAtStart(${UID});
 const tookMs = Date.now() - started;
+// A reload (RunningPolicy.readSource) naming that uid: the same look-up, the same refusal.
+const reload = await readPolicyFileAsync(${JSON.stringify(policyFile)}).then(() => 'taken', (err: Error) => err.message);
 await new Promise((r) => setTimeout(r, 300));
 clearInterval(timer);
-process.stdout.write(JSON.stringify({ problem, longestGap, tookMs }));
+process.stdout.write(JSON.stringify({ problem, reload, longestGap, tookMs }));
 `,
     );
     const tsx = join(process.cwd(), 'node_modules/.bin/tsx');
@@ -120,9 +125,10 @@ process.stdout.write(JSON.stringify({ problem, longestGap, tookMs }));
       env: { ...process.env, LD_LIBRARY_PATH: root },
     });
     expect(run.status, run.stderr).toBe(0);
-    const { problem, longestGap, tookMs } = JSON.parse(run.stdout) as { problem: string | null; longestGap: number; tookMs: number };
+    const { problem, reload, longestGap, tookMs } = JSON.parse(run.stdout) as { problem: string | null; reload: string; longestGap: number; tookMs: number };
     console.log(`refusal after ${tookMs} ms: ${problem}; the process's timers stood still for ${longestGap} ms at most`);
     expect(problem ?? 'accepted').toMatch(/cannot tell/); // the control: refused, as ownIds.ts says
+    expect(reload).toMatch(new RegExp(`uid ${UID}: cannot tell`));
     expect(tookMs, 'the source did hang (the look-up waited for its timeout)').toBeGreaterThanOrEqual(4000);
     expect(longestGap, 'ms during which the asking process ran nothing else').toBeLessThan(1000);
   }, 90_000);

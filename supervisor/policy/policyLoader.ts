@@ -9,7 +9,7 @@ import { isWireguard, policySchema, type Policy } from '../../shared/policy';
 import { cardProxyUids } from '../../shared/smartcardPolicy';
 import { bwrapCageUids, checkCageUidAccounts } from './cageUidAccounts';
 import { checkCardProxyAccounts } from './cardProxyAccounts';
-import { lookUpIds } from './ownIds';
+import { lookUpIds, lookUpIdsAsync, type IdHolders } from './ownIds';
 import { DEFAULT_POLICY_NAME, DEFAULT_POLICY_YAML } from './defaultPolicy';
 import { unreadableBy, type Reader } from './readableBy';
 import { readRecipientKey } from './recipientKeys';
@@ -54,18 +54,34 @@ export function loadPolicyFile(file: string): Policy {
 
 /** The policy and the text it was read from (the running policy keeps both: its sha256 is shown). */
 export function readPolicyFile(file: string, reading: PolicyReading = 'whole', partAccount?: Reader): { policy: Policy; text: string } {
-  let text: string;
+  const text = readPolicyText(file);
+  return { policy: parsePolicy(text, file, reading, partAccount), text };
+}
+
+/**
+ * readPolicyFile for a reload, while the process serves: the name service is asked about the
+ * cages' and proxies' uids without stopping it (ownIds.ts: a directory that hangs is waited on
+ * up to its timeout), the rest read as readPolicyFile reads it.
+ */
+export async function readPolicyFileAsync(file: string, reading: PolicyReading = 'whole', partAccount?: Reader): Promise<{ policy: Policy; text: string }> {
+  const text = readPolicyText(file);
+  // The uids are known once the schema takes the text; a text it refuses is refused as ever (no look-up).
+  const draft = policySchema.safeParse(parseDocument(text, { uniqueKeys: true }).toJS());
+  const holders = draft.success ? await lookUpIdsAsync(ownIdsOf(draft.data)) : undefined;
+  return { policy: parsePolicy(text, file, reading, partAccount, holders), text };
+}
+
+function readPolicyText(file: string): string {
   try {
     const buf = readFileSync(file);
     if (buf.length > MAX_POLICY_BYTES) {
       throw new PolicyError([{ file, line: 1, column: 1, path: '', message: `file is ${buf.length} bytes; a policy may be at most ${MAX_POLICY_BYTES}` }]);
     }
-    text = buf.toString('utf8');
+    return buf.toString('utf8');
   } catch (err) {
     if (err instanceof PolicyError) throw err;
     throw new PolicyError([{ file, line: 0, column: 0, path: '', message: `cannot read policy: ${(err as Error).message}` }]);
   }
-  return { policy: parsePolicy(text, file, reading, partAccount), text };
 }
 
 export function loadDefaultPolicy(): Policy {
@@ -77,9 +93,9 @@ export function loadDefaultPolicy(): Policy {
  * policy again — each recipient key must be readable by it too (readableBy.ts), refused here with
  * its place rather than by a part that could not start.
  */
-export function parsePolicy(text: string, file: string, reading: PolicyReading = 'whole', partAccount?: Reader): Policy {
+export function parsePolicy(text: string, file: string, reading: PolicyReading = 'whole', partAccount?: Reader, holders?: IdHolders): Policy {
   // Files the policy names are read now: a policy is refused whole, never half-way at first use.
-  return parseYamlAgainst(policySchema, text, file, (policy) => [...checkRecipientFiles(policy, partAccount), ...(reading === 'whole' ? checkTunnelConfigs(policy) : []), ...checkUnlockService(policy), ...checkOwnIds(policy, partAccount)]);
+  return parseYamlAgainst(policySchema, text, file, (policy) => [...checkRecipientFiles(policy, partAccount), ...(reading === 'whole' ? checkTunnelConfigs(policy) : []), ...checkUnlockService(policy), ...checkOwnIds(policy, partAccount, holders)]);
 }
 
 /**
@@ -105,9 +121,14 @@ export function parseYamlAgainst<S extends z.ZodType>(schema: S, text: string, f
   return result.data;
 }
 
-/** The cages' and the card proxies' uids nobody's (ownIds.ts): every one asked in one look-up. */
-function checkOwnIds(policy: Policy, partAccount?: Reader): Array<{ path: Array<string | number>; message: string }> {
-  const holders = lookUpIds([...bwrapCageUids(policy).map((c) => c.uid), ...(policy.smartcard ? cardProxyUids(policy.smartcard).map((p) => p.uid) : [])]);
+/** The ids the policy runs something as: its bwrap cages' and its card proxies' uids. */
+function ownIdsOf(policy: Policy): number[] {
+  return [...bwrapCageUids(policy).map((c) => c.uid), ...(policy.smartcard ? cardProxyUids(policy.smartcard).map((p) => p.uid) : [])];
+}
+
+/** The cages' and the card proxies' uids nobody's (ownIds.ts): every one asked in one look-up (`given`: a reload's, asked before). */
+function checkOwnIds(policy: Policy, partAccount?: Reader, given?: IdHolders): Array<{ path: Array<string | number>; message: string }> {
+  const holders = given ?? lookUpIds(ownIdsOf(policy));
   return [...checkCageUidAccounts(policy, partAccount, holders), ...checkCardProxyAccounts(policy.smartcard, partAccount, holders)];
 }
 

@@ -8,7 +8,7 @@
 import { EventEmitter } from 'node:events';
 import type { Policy } from '../../shared/policy';
 import { DEFAULT_POLICY_NAME, DEFAULT_POLICY_YAML } from './defaultPolicy';
-import { loadDefaultPolicy, readPolicyFile } from './policyLoader';
+import { loadDefaultPolicy, readPolicyFileAsync } from './policyLoader';
 
 /** Where a reload's policy comes from, when not the file: the cloison part asks the cage manager. */
 export type PolicySourceReader = () => Promise<{ policy: Policy; text: string }>;
@@ -49,7 +49,7 @@ export class RunningPolicy {
   readSource(): { policy: Policy; text: string } | Promise<{ policy: Policy; text: string }> {
     if (this.reading !== 'whole') return this.reading();
     if (this.source === DEFAULT_POLICY_NAME) return { policy: loadDefaultPolicy(), text: DEFAULT_POLICY_YAML };
-    return readPolicyFile(this.source);
+    return readPolicyFileAsync(this.source);
   }
 }
 
