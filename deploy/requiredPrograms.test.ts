@@ -64,7 +64,7 @@ const TEST_PACKAGE_OF: Record<string, string> = {
   perf: 'linux-perf',
   // the card client module's test: what the loader resolves (supervisor/smartcard/cardClientModule.test.ts)
   ldd: 'libc-bin',
-  // the build's compiler: the card proxy's OpenSSL pre-initialisation (scripts/buildOpensslPreinit.mjs)
+  // the build's compiler: the card proxy's OpenSSL pre-initialisation, the name service look-up (scripts/buildOpensslPreinit.mjs)
   gcc: 'gcc',
   // npm start: an older npm start's ACL entry on a private home removed (scripts/oldPartReach.mjs)
   setfacl: 'acl',
@@ -102,6 +102,15 @@ function setupPackages(): Set<string> {
   return new Set(block.split('\n').flatMap((line) => line.replace(/#.*/, '').trim().split(/\s+/)).filter(Boolean));
 }
 
+/**
+ * The product's own programs, built from C by npm run build (gcc) into out/supervisor and run by
+ * their path, not by name (the scan above cannot see them): each name, its source.
+ */
+const OWN_PROGRAMS: Record<string, string> = {
+  // the cages' and card proxies' uids asked of the name service (supervisor/system/accounts.ts)
+  nameServiceIds: 'supervisor/system/native/nameServiceIds.c',
+};
+
 const debDepends = (parse(readFileSync('electron-builder.yml', 'utf8')) as { deb: { depends: string[] } }).deb.depends.map((d) => d.split(/\s/)[0]!);
 
 describe('required programs', () => {
@@ -124,6 +133,13 @@ describe('required programs', () => {
   it("the default policy's applications are in the package table", () => {
     const programs = loadDefaultPolicy().levels.flatMap((l) => (l.cage.driver === 'bwrap' ? l.cage.apps.map((a) => a.exec[0]!) : []));
     expect(programs.filter((p) => !DEBIAN_PACKAGE_OF[p])).toEqual([]);
+  });
+
+  it("the product's own programs are built by npm run build, with the compiler setup.sh installs", () => {
+    const build = readFileSync('scripts/buildOpensslPreinit.mjs', 'utf8');
+    const unbuilt = Object.entries(OWN_PROGRAMS).filter(([name, source]) => !statSync(source).isFile() || !build.includes(`'${source}'`) || !build.includes(`'out/supervisor/${name}'`));
+    expect(unbuilt).toEqual([]);
+    expect(setupPackages().has('gcc')).toBe(true);
   });
 
   it('every one of those programs is on this machine', () => {
