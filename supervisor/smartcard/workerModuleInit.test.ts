@@ -19,7 +19,7 @@ import { type SoftToken } from '../testing/softToken';
 
 const run = promisify(execFile);
 const missing = missingForCardTest('workers\' module initialisation tests', { cages: false, programs: ['gcc', 'strace', 'python3'] });
-const PROXY_UID = 52_800 + (process.pid % 100);
+const PROXY_UID = 52_800 + (process.pid % 50);
 const CKR_CRYPTOKI_NOT_INITIALIZED = 0x190;
 const PROBE = join(__dirname, '../testing/rawSocketProbe.py');
 

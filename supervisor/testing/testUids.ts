@@ -54,7 +54,8 @@
  * | 56200–56299 | cages/homeMigrationRetry.test.ts CAGE_UID                                            |
  * | 56300–56399 | clipboard/xScreenResize.attack.test.ts CAGE_UID                                      |
  * | 56400–56499 | smartcard/cardClientModule.attack.test.ts PROXY_UID                                  |
- * | 52800–52899 | smartcard/workerModuleInit.test.ts PROXY_UID                                         |
+ * | 52800–52849 | smartcard/workerModuleInit.test.ts PROXY_UID                                         |
+ * | 52850–52899 | cageManager/managerCardEndpoints.test.ts PART, CAGE = PART + 25                      |
  * | 52700–52799, 52900–52999, 56500–58499 | free, for the next per-process blocks                       |
  * | 58500–59999 | FIXED: literal uids, each number one file's (the test lists free ones when it fails) |
  * | 60578–61183 | systemd's unused window: the product's defaults (cages 61000 + position, proxies     |
