@@ -28,8 +28,6 @@ export interface ManagerCardEndpoints {
   socketFolder(level: string): void;
   /** The level's endpoint for its cage's start, once the client is made (null: no card). */
   endpoint(level: string): Promise<CageCardEndpoint | null>;
-  /** The background making (resolved once done, whatever its outcome). */
-  readonly clientMade: Promise<void>;
 }
 
 export function managerCardEndpoints(o: ManagerCardEndpointsOptions): ManagerCardEndpoints {
@@ -77,9 +75,6 @@ export function managerCardEndpoints(o: ManagerCardEndpointsOptions): ManagerCar
       } catch (err) {
         return failed(level, err);
       }
-    },
-    get clientMade() {
-      return made();
     },
   };
 }
