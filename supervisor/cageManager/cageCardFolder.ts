@@ -10,10 +10,20 @@
 import { chmodSync, lchownSync, lstatSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { prepareCageCard, type CageCardEndpoint } from '../smartcard/cageCardEndpoint';
+import type { CardClient } from '../smartcard/cardClientModule';
 import { cardProxyPaths } from '../smartcard/levelCardProxy';
 
-/** `clientParent`: where the cages' card client is made (root's; cardClientModule.ts). */
-export function cageCardFolder(cardDir: string, level: string, partUid: number, cageGid: number, clientParent: string, log?: (msg: string, fields?: Record<string, unknown>) => void): CageCardEndpoint {
+/**
+ * The folder and the cage's endpoint. `client`: the cages' card client as made (the manager makes
+ * it in the background at its start), or the folder where it is made now (root's; cardClientModule.ts).
+ */
+export function cageCardFolder(cardDir: string, level: string, partUid: number, cageGid: number, client: string | CardClient, log?: (msg: string, fields?: Record<string, unknown>) => void): CageCardEndpoint {
+  const { dir, socketDir } = cageCardSocketFolder(cardDir, level, partUid, cageGid);
+  return prepareCageCard(dir, socketDir, client, log);
+}
+
+/** The socket folder alone (card.proxy start: the part's guard listens there before any cage binds it). */
+export function cageCardSocketFolder(cardDir: string, level: string, partUid: number, cageGid: number): { dir: string; socketDir: string } {
   const dir = join(cardDir, level);
   mkdirSync(dir, { recursive: true, mode: 0o755 });
   // Root's folders the proxy's uid and the part pass through, whatever the umask made them.
@@ -30,5 +40,5 @@ export function cageCardFolder(cardDir: string, level: string, partUid: number, 
   if (!lstatSync(socketDir).isDirectory()) throw new Error(`${socketDir} is not a folder: a link in its place is not followed`);
   lchownSync(socketDir, partUid, cageGid);
   chmodSync(socketDir, 0o750);
-  return prepareCageCard(dir, socketDir, clientParent, log);
+  return { dir, socketDir };
 }

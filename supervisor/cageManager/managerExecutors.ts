@@ -5,7 +5,7 @@
  * refused and journaled by the server ("no executor for this request in this manager").
  */
 import { join } from 'node:path';
-import { cageUid, type Policy } from '../../shared/policy';
+import type { Policy } from '../../shared/policy';
 import type { HostSoundTarget } from '../audio/hostSound';
 import type { WorkstationUser } from '../session/workstationUser';
 import { bwrapCagePaths } from '../cages/bwrapDriver';
@@ -18,7 +18,7 @@ import type { RootExecutors } from './cageManagerServer';
 import type { AuditFields } from '../audit/auditJournal';
 import type { ManagerPolicyText, ManagerReloadAnswer } from './managerPolicyReload';
 import { detachLoopsOfEndedPart } from './partRestartLoops';
-import { cageCardFolder } from './cageCardFolder';
+import { managerCardEndpoints } from './managerCardEndpoints';
 import { cageNoticeExecutor } from './cageNoticeExecutor';
 import { cageQuitAppsExecutor } from './cageQuitAppsExecutor';
 import { cageStartExecutor, startEarly, type CageStartAnswer } from './cageStartExecutor';
@@ -118,26 +118,23 @@ export function managerExecutors(h: ManagerHoldings): { executors: RootExecutors
   // What loop.attach attached, the only devices loop.detach detaches.
   const loopKeys = new AttachedLoopKeys();
   // Each level's card proxy, run as its proxy uid from the policy (the part guards the cage's side).
-  // A cage the policy gives the card binds its level's card folder, the part's guard listening there.
-  const cardEndpoint = (level: string) => {
-    const policy = h.policy();
-    const index = policy.levels.findIndex((l) => l.id === level);
-    const cage = policy.levels[index]?.cage;
-    if (h.partUid === undefined || !policy.smartcard?.levels[level] || cage?.driver !== 'bwrap') return null;
-    try {
-      return cageCardFolder(`${h.runDir}-card`, level, h.partUid, cageUid(cage, index), join(h.stateDir, 'card-client'), h.log);
-    } catch (err) {
-      h.log?.('card folder not made: the cage starts without the card', { level, error: (err as Error).message });
-      return null;
-    }
-  };
-  const cards = new CardProxies({ policy: h.policy, dir: `${h.runDir}-card`, part: h.part, cardFolder: (level) => void cardEndpoint(level), ...(h.log ? { log: h.log } : {}), ...(h.journal ? { journal: h.journal } : {}) });
+  // A cage the policy gives the card binds its level's card folder, the part's guard listening there;
+  // the cages' card client made in the background from here (managerCardEndpoints.ts).
+  const cardEndpoints = managerCardEndpoints({ policy: h.policy, partUid: h.partUid, runDir: h.runDir, stateDir: h.stateDir, ...(h.log ? { log: h.log } : {}) });
+  const cards = new CardProxies({ policy: h.policy, dir: `${h.runDir}-card`, part: h.part, cardFolder: (level) => cardEndpoints.socketFolder(level), ...(h.log ? { log: h.log } : {}), ...(h.journal ? { journal: h.journal } : {}) });
   // The reader watched by the manager from its first card proxy or card.presence on (the part asks from
   // its start, for the band): a pulled card, or a reader that cannot be listed, restarts them here.
   const cardWatch = new CardPresenceWatch({ policy: h.policy, restart: () => cards.restartRunning(), toolDir: join(h.stateDir, 'card-presence-tool'), ...(h.log ? { log: h.log } : {}), ...(h.journal ? { journal: h.journal } : {}), ...(h.cardPollMs !== undefined ? { intervalMs: h.cardPollMs } : {}) });
   // Each cage's Xvnc started at the size the part last had its screen set to (managerScreens.ts).
   const screens = new ManagerScreens(join(h.stateDir, MANAGER_SCREENS_FILE), h.log);
-  const cageStart = { policy: h.policy, ...folders, cages: h.cages, extras: (level: string) => ({ ...(h.log ? { log: h.log } : {}), smartcard: cardEndpoint(level), startScreen: () => screens.startSize(h.policy(), level) }) };
+  const cageStart = { policy: h.policy, ...folders, cages: h.cages, extras: (level: string) => ({
+    ...(h.log ? { log: h.log } : {}),
+    // A getter: asked only by the driver's construction, not by each extras(level).log.
+    get smartcard() {
+      return cardEndpoints.endpoint(level);
+    },
+    startScreen: () => screens.startSize(h.policy(), level),
+  }) };
   const executors: RootExecutors = {
     'cage.start': cageStartExecutor(cageStart),
     'cage.stop': cageStopExecutor({ cages: h.cages }),

@@ -73,6 +73,11 @@ export function mediaRootOf(runDir: string): string {
   return join(runDir, 'media');
 }
 
+/** What a cage's bwrap adds for its level's smart card (supervisor/smartcard's cageCardArgs). */
+export interface CageCardArgs {
+  bwrapArgs: readonly string[];
+}
+
 export interface BwrapDriverOptions {
   level: string;
   cage: BwrapCagePolicy;
@@ -86,8 +91,12 @@ export interface BwrapDriverOptions {
   limitPollMs?: number;
   /** A sound server of the cage's own (null: no sound), with a microphone source or not. */
   sound?: { micAllowed: boolean } | null;
-  /** The level's smart card endpoint (supervisor/smartcard): its proxy's socket folder bound in, by these bwrap arguments. */
-  smartcard?: { bwrapArgs: readonly string[] } | null;
+  /**
+   * The level's smart card endpoint (supervisor/smartcard): its proxy's socket folder bound in, by
+   * these bwrap arguments; a promise is awaited just before bwrap starts (the cage manager's card
+   * client, made in the background, is awaited only if not made yet).
+   */
+  smartcard?: CageCardArgs | null | Promise<CageCardArgs | null>;
   /**
    * For `geometry: auto`: the size its Xvnc starts at, asked at each start (its frame's, when the
    * supervisor knows it: cageScreens.ts); null, or absent, for the policy's start size.
@@ -184,10 +193,12 @@ export class BwrapDriver implements CageDriver {
     // fd 3 carries bwrap's --info-fd JSON (the sandbox's child pid), needed to attach slirp4netns.
     // stderr: bwrap's, setpriv's and the group join's own failures, in a root-only file
     // (sandboxStartLog.ts); the session script sends the cage's own text to /dev/null.
+    // Its card's arguments, the last thing awaited (the manager's card client may be being made); a failure is no card.
+    const card = await Promise.resolve(this.options.smartcard).catch(() => null) ?? null;
     const startLog = openSandboxStartLog(paths.run);
     let child: ChildProcess;
     try {
-      child = spawnBwrap(this.bwrapArgs(sound !== null), { stdio: ['ignore', 'ignore', startLog, 'pipe'], ...(cgroup ? { prefix: cgroup.joinPrefix } : {}) });
+      child = spawnBwrap(this.bwrapArgs(sound !== null, card), { stdio: ['ignore', 'ignore', startLog, 'pipe'], ...(cgroup ? { prefix: cgroup.joinPrefix } : {}) });
     } finally {
       closeSync(startLog);
     }
@@ -481,7 +492,7 @@ exit 72
 `;
   }
 
-  bwrapArgs(withSound = false): string[] {
+  bwrapArgs(withSound = false, card: CageCardArgs | null = null): string[] {
     const { cage, paths, level } = this.options;
     // nat: resolvers chosen by the supervisor (natResolvers.ts); host: the host's; none: none at all.
     const resolver = cage.network === 'nat' || isWireguard(cage.network) ? join(paths.run, 'resolv.conf') : cage.network === 'host' ? '/etc/resolv.conf' : null;
@@ -526,7 +537,7 @@ exit 72
       '--setenv', 'PATH', '/usr/local/bin:/usr/bin:/bin', '--setenv', 'LANG', 'C.UTF-8', '--setenv', 'TERM', 'xterm', '--setenv', 'SHELL', '/bin/bash',
       '--setenv', 'CLOISON_LEVEL', level,
       '--setenv', 'XENVIRONMENT', CAGE_XRESOURCES_PATH,
-      ...(this.options.smartcard?.bwrapArgs ?? []),
+      ...(card?.bwrapArgs ?? []),
       '--chdir', CAGE_HOME,
       '--info-fd', '3',
       '/bin/sh', '/run/cloison-session.sh',

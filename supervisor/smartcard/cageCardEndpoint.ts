@@ -8,7 +8,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CARD_ALIAS } from './cardFilterConfig';
-import { CLIENT_NAME, DEBIAN_CARD_CLIENT, makeCardClient } from './cardClientModule';
+import { CLIENT_NAME, DEBIAN_CARD_CLIENT, makeCardClient, type CardClient } from './cardClientModule';
 import { CARD_SOCKET_NAME } from './levelCardProxy';
 
 /** Where the level's socket folder appears inside its cage. */
@@ -32,11 +32,12 @@ export interface CageCardEndpoint {
 }
 
 /**
- * Writes the p11-kit module file beside the level's proxy folder, naming our client made (or
- * found made) in `clientParent`, a folder no cage may write; Debian's if ours cannot be made.
+ * Writes the p11-kit module file beside the level's proxy folder, naming our client: `client` as
+ * made already (the cage manager's, made in the background), or made (or found made) now in that
+ * folder, one no cage may write; Debian's if ours could not be made.
  */
-export function prepareCageCard(dir: string, socketDir: string, clientParent: string, log?: (msg: string, fields?: Record<string, unknown>) => void): CageCardEndpoint {
-  const client = makeCardClient(clientParent);
+export function prepareCageCard(dir: string, socketDir: string, client: string | CardClient, log?: (msg: string, fields?: Record<string, unknown>) => void): CageCardEndpoint {
+  if (typeof client === 'string') client = makeCardClient(client);
   if (!client.ok) log?.("card client without Kerberos not made: the cage loads Debian's client (slower first call)", { reason: client.reason });
   const clientDir = client.ok ? client.dir : null;
   const moduleFile = join(dir, 'cloison-card.module');

@@ -41,6 +41,7 @@
  * | 52300–52499 | smartcard/smartcardSupervisor.test.ts PROXY_UID, PROXY_UID + 100                     |
  * | 52500–52599 | smartcard/trustedPinSupervisor.test.ts PROXY_UID                                     |
  * | 52600–52699 | browserPart/partFolderRace.attack.test.ts PART_UID                                   |
+ * | 52850–52899 | cageManager/managerCardEndpoints.test.ts PART, CAGE = PART + 25                      |
  * | 53000–53499 | smartcard/smartcard.test.ts PROXY_UID                                                |
  * | 53500–53899 | smartcard/trustedPin.test.ts PROXY_UID                                               |
  * | 54000–54999 | cageManager card tests, BASE (proxy) + 2, + 3 (cages) each: cardPolicyReload,        |
@@ -56,7 +57,7 @@
  * | 56400–56499 | smartcard/cardClientModule.attack.test.ts PROXY_UID                                  |
  * | 52700–52749 | policy/nameServiceDown.attack.test.ts UID                                            |
  * | 52750–52799 | system/ownUidsSubuid.attack.test.ts ALICE (a local user)                             |
- * | 52800–52999, 56500–58499 | free, for the next per-process blocks                                   |
+ * | 52800–52849, 52900–52999, 56500–58499 | free, for the next per-process blocks                       |
  * | 58500–59999 | FIXED: literal uids, each number one file's (the test lists free ones when it fails) |
  * | 60578–61183 | systemd's unused window: the product's defaults (cages 61000 + position, proxies     |
  * |             | 61100 + position) and the tests of them (smartcardPolicy.test.ts, 60700–60731;       |
