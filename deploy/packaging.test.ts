@@ -13,7 +13,7 @@ import { skipWithReason } from '../supervisor/testing/skipWithReason';
 import { createPamTestUser } from '../supervisor/testing/pamTestUser';
 import { pamAuthenticate } from '../supervisor/session/pamCheck';
 import { loadDefaultPolicy } from '../supervisor/policy/policyLoader';
-import { PART_NODE_FLAGS } from '../supervisor/sandbox/unprivilegedPart';
+import { PART_NODE_ENV, PART_NODE_FLAGS } from '../supervisor/sandbox/unprivilegedPart';
 
 const config = parse(readFileSync('electron-builder.yml', 'utf8')) as {
   productName: string;
@@ -91,6 +91,11 @@ describe('packaging', () => {
     // So are npm start's (scripts/start.mjs starts the manager, or the root supervisor, with its own list).
     const startFlags = /const supervisorArgs = \[((?:'--[^']+', )*)programPath/.exec(readFileSync('scripts/start.mjs', 'utf8'))?.[1];
     expect(startFlags?.split(', ').filter(Boolean).map((flag) => flag.slice(1, -1))).toEqual(PART_NODE_FLAGS);
+    // …and their environment (one malloc arena), as the parts' (partSpawn.ts): in both units and in npm start's.
+    for (const [key, value] of Object.entries(PART_NODE_ENV)) {
+      for (const name of ['cloison-cage-manager.service', 'cloison-supervisor.service']) expect(unit(name)).toMatch(new RegExp(`^Environment=${key}=${value}$`, 'm'));
+      expect(readFileSync('scripts/start.mjs', 'utf8')).toMatch(new RegExp(`env: \\{ CLOISON_LOG_LEVEL: 'warn', \\.\\.\\.process\\.env, ${key}: '${value}' \\}`));
+    }
     // The kiosk's shell reaches the part's socket, in the folder the manager makes for it (<run-dir>-broker).
     expect(unit('cloison-kiosk@.service')).toMatch(/^Environment=CLOISON_RPC_SOCKET=\/run\/cloison-broker\/supervisor\.sock$/m);
     // Starting the kiosk never pulls a supervisor unit in: the manager's would stop a single supervisor an administrator chose.

@@ -8,6 +8,12 @@ import { asciiBundle } from './asciiBundle.mjs';
 import { buildNativeProgram, buildOpensslPreinit, GSS_STUB_OUTPUT, GSS_STUB_SOURCE, NAME_SERVICE_IDS_OUTPUT, OPENSSL_PREINIT_OUTPUT, WORKER_PREFAULT_OUTPUT, WORKER_PREFAULT_SOURCE } from './buildOpensslPreinit.mjs';
 
 const common = { bundle: true, platform: 'node', target: 'node20', sourcemap: true, logLevel: 'warning' };
+// The programs that stay resident for a session (the manager, the parts, the root supervisor): V8
+// keeps each one's whole source for its life (lazy compilation, Function.prototype.toString), one byte a
+// character; without its blank space, indentation and comments, and its syntax folded (names kept as
+// written, so stack traces still read), the manager's and the cloison part's weigh ~0.4 and ~0.6 MB
+// less each (bench/RESULTS.md, apps-memory). Their source maps still point into the sources.
+const resident = { ...common, minifyWhitespace: true, minifySyntax: true };
 // koffi loads its native module from its own package folder: it ships in node_modules, unbundled.
 const native = ['koffi'];
 
@@ -16,27 +22,27 @@ mkdirSync('out/supervisor', { recursive: true });
 for (const name of readdirSync('out/supervisor', { withFileTypes: true }).filter((e) => /^cageManager-.*\.js(\.map)?$/.test(e.name))) rmSync(join('out/supervisor', name.name));
 
 await Promise.all([
-  build({ ...common, entryPoints: ['supervisor/rootPartEntry.ts'], outfile: 'out/supervisor/main.js', format: 'esm', external: native,
+  build({ ...resident, entryPoints: ['supervisor/rootPartEntry.ts'], outfile: 'out/supervisor/main.js', format: 'esm', external: native,
     banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" } }),
   // The browser part, started by the supervisor as its unprivileged child (supervisor/browserPart/).
-  build({ ...common, entryPoints: ['supervisor/browserPart/partMain.ts'], outfile: 'out/supervisor/browserPart.js', format: 'esm', external: native,
+  build({ ...resident, entryPoints: ['supervisor/browserPart/partMain.ts'], outfile: 'out/supervisor/browserPart.js', format: 'esm', external: native,
     banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" } }),
   // The sound part, the supervisor's unprivileged relay of the cages' sound (supervisor/audio/soundPart.ts).
-  build({ ...common, entryPoints: ['supervisor/audio/soundPartMain.ts'], outfile: 'out/supervisor/soundPart.js', format: 'esm', external: native,
+  build({ ...resident, entryPoints: ['supervisor/audio/soundPartMain.ts'], outfile: 'out/supervisor/soundPart.js', format: 'esm', external: native,
     banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" } }),
   // The split (#29): the root cage manager, and the supervisor as its unprivileged `cloison` part.
   // Its entry restricts the manager, which executes itself again (rootPartRestriction.ts), before it
   // loads the rest (cageManagerMain.cjs, with its code cache, below): the first image then parses the
   // entry's small bundle only, not the manager's 1.4 MB twice (its start is the split's critical path).
-  build({ ...common, entryPoints: ['supervisor/cageManager/managerEntry.ts'], outfile: 'out/supervisor/cageManager.js', format: 'esm', external: native,
+  build({ ...resident, entryPoints: ['supervisor/cageManager/managerEntry.ts'], outfile: 'out/supervisor/cageManager.js', format: 'esm', external: native,
     banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" } }),
-  build({ ...common, entryPoints: ['supervisor/cageManager/managerCode.ts'], outfile: 'out/supervisor/cageManagerMain.cjs', format: 'cjs', external: native,
+  build({ ...resident, entryPoints: ['supervisor/cageManager/managerCode.ts'], outfile: 'out/supervisor/cageManagerMain.cjs', format: 'cjs', external: native,
     define: { 'import.meta.url': '__cloisonBundleUrl' }, banner: { js: "var __cloisonBundleUrl = require('node:url').pathToFileURL(__filename).href;" } }),
   // The cloison part: its entry (it restricts itself, then loads the rest), and the rest as CommonJS
   // (cloisonPartMain.cjs), which loads with the V8 code cache written below (supervisor/codeCache/).
-  build({ ...common, entryPoints: ['supervisor/cloisonPartEntry.ts'], outfile: 'out/supervisor/cloisonPart.js', format: 'esm', external: native,
+  build({ ...resident, entryPoints: ['supervisor/cloisonPartEntry.ts'], outfile: 'out/supervisor/cloisonPart.js', format: 'esm', external: native,
     banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" } }),
-  build({ ...common, entryPoints: ['supervisor/cloisonPartCode.ts'], outfile: 'out/supervisor/cloisonPartMain.cjs', format: 'cjs', external: native,
+  build({ ...resident, entryPoints: ['supervisor/cloisonPartCode.ts'], outfile: 'out/supervisor/cloisonPartMain.cjs', format: 'cjs', external: native,
     define: { 'import.meta.url': '__cloisonBundleUrl' }, banner: { js: "var __cloisonBundleUrl = require('node:url').pathToFileURL(__filename).href;" } }),
   build({ ...common, entryPoints: ['supervisor/codeCache/writeCodeCache.ts'], outfile: 'out/build/writeCodeCache.mjs', format: 'esm', external: native,
     banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" } }),

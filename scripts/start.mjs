@@ -178,7 +178,9 @@ if (shellAccount && shellAccount !== 'root') supervisorArgs.push('--shell-user',
 const launch = rootPartCommand(process.execPath, supervisorArgs);
 const supervisor = spawn(launch.command, launch.args, {
   stdio: ['ignore', 'pipe', 'inherit'],
-  env: { CLOISON_LOG_LEVEL: 'warn', ...process.env },
+  // One malloc arena, as every part (PART_NODE_ENV, supervisor/sandbox/unprivilegedPart.ts; the
+  // units set the same): the test in deploy/packaging.test.ts keeps them in step.
+  env: { CLOISON_LOG_LEVEL: 'warn', ...process.env, MALLOC_ARENA_MAX: '1' },
 });
 children.add(supervisor);
 supervisorChild = supervisor;

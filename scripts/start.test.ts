@@ -14,6 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { adminCall } from '../supervisor/cli/adminClient';
+import { PART_NODE_ENV } from '../supervisor/sandbox/unprivilegedPart';
 import { skipWithReason } from '../supervisor/testing/skipWithReason';
 import { bwrapCage, twoLevelPolicy } from '../supervisor/testing/testPolicy';
 import { waitFor } from '../supervisor/testing/waitFor';
@@ -76,6 +77,14 @@ describe('npm start', () => {
     expect(part).toHaveLength(1);
     expect(part[0]!.uid).not.toBe(0);
     expect(statSync(join(root, 'r-broker', 'supervisor.sock')).uid).toBe(part[0]!.uid);
+    // Every Node part (the manager, the cloison part, its browser part, the sound part once started)
+    // with one malloc arena, as PART_NODE_ENV says (start.mjs sets the manager's, partSpawn.ts the parts').
+    const nodeParts = processesUnder(root).map((l) => l.trim().split(/\s+/)).filter((a) => a[1] === process.execPath && a.some((x) => x.includes(join(root, 'r-code', 'out/supervisor/'))));
+    expect(nodeParts.length).toBeGreaterThanOrEqual(3);
+    for (const [pid, , ...args] of nodeParts) {
+      const environ = readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0');
+      for (const [key, value] of Object.entries(PART_NODE_ENV)) expect(environ, args.find((a) => a.endsWith('.js'))).toContain(`${key}=${value}`);
+    }
     child.kill('SIGINT');
     expect(await new Promise((r) => child.once('exit', (code) => r(code)))).toBe(130);
     expect(err).not.toMatch(/at .*\.m?js:\d+|Error:/); // no stack trace on the way out

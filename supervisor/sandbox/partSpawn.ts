@@ -10,7 +10,7 @@ import { closeSync } from 'node:fs';
 import { createPartCgroup, delegatedToThisProcess, delegatePartCgroup, type ControlGroup, type ControlGroups, type PartLimits } from './partCgroup';
 import { pipe } from './descriptorPassing';
 import { partChannelDescriptors, type RootEnds } from './partChannel';
-import { unprivilegedPartCommand } from './unprivilegedPart';
+import { PART_NODE_ENV, unprivilegedPartCommand } from './unprivilegedPart';
 
 /** How a part is spawned (PartDefinition's own fields, partProcess.ts). */
 export interface PartSpawnSpec {
@@ -48,7 +48,7 @@ export function spawnPartProcess(spec: PartSpawnSpec): SpawnedPart {
   const account = root ? spec.account() : null;
   if (root && !account) throw new Error(`the system user "cloison" is missing (scripts/setup.sh and the package make it): the ${name} does not run as root`);
   const { command, args } = unprivilegedPartCommand(spec.command, root);
-  const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', LANG: spec.lang, [spec.startEnv]: JSON.stringify(spec.start(account)) };
+  const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', LANG: spec.lang, ...PART_NODE_ENV, [spec.startEnv]: JSON.stringify(spec.start(account)) };
   const ends = partChannelDescriptors();
   // Its stderr a pipe of ours, not stdio 'pipe' (a Unix socketpair: a descriptor attached there
   // would be closed in the root part's thread, as on fd 3, see partChannel.ts).

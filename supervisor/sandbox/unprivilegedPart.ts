@@ -19,6 +19,15 @@ import { requireBinary } from '../system/binaries';
 export const PART_NODE_FLAGS = ['--max-semi-space-size=1', '--lite-mode', '--no-expose-wasm'];
 
 /**
+ * The environment every Node part runs with (the cage manager and the root supervisor too: start.mjs
+ * and both units set the same; deploy/packaging.test.ts keeps them in step). One glibc malloc arena:
+ * each of a part's threads (V8's workers, libuv's pool) that allocates otherwise gets an arena of
+ * its own, whose free pages stay resident between the parts' trims; the parts' threads allocate
+ * little and rarely at once, so they lose nothing by sharing one (bench/RESULTS.md, apps-memory).
+ */
+export const PART_NODE_ENV: Readonly<Record<string, string>> = { MALLOC_ARENA_MAX: '1' };
+
+/**
  * The browser part's: it relays both cages' pixels (the VNC gateway), where lite mode cost ~1.7x the
  * CPU per GiB relayed, at ~4–8 MiB saved (bench/RESULTS.md): V8's compiler kept.
  */
