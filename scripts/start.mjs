@@ -131,6 +131,23 @@ function stopAll(code = 0) {
 /** The supervisor's longest stop: the applications' quitting (60 s at most) and the cages' own end. */
 const SUPERVISOR_STOP_MS = 75_000;
 
+// Ctrl+C is the user's way to stop: 128 + SIGINT, as a shell reports it.
+process.on('SIGINT', () => stopAll(130));
+process.on('SIGTERM', () => stopAll(143));
+/** Before the supervisor is started: what was started (the shell's window) stopped, then the exit; nothing after it runs. */
+function stopBeforeStart(code) {
+  stopAll(code);
+  return new Promise(() => {});
+}
+
+const electron = values['no-window'] ? { reason: 'no window was asked for' } : findElectron();
+// The browser window opens first, on a page that waits for the supervisor (launchPage.mjs); it is
+// sent on once the supervisor listens. Chromium's own start (seconds on two loaded cores) then runs
+// beside the part code's copy, the manager's and the cages' starts, not after the copy: it needs
+// nothing of them, and its launch file holds no secret until the address is written in it.
+const browserWindow = electron.path || values['no-window'] ? null : openBrowserWindow();
+if (stopping) await stopBeforeStart(1); // refused: no user to run Chromium as
+
 // Split: the manager and its part run from a root-owned copy, never from the checkout (partCode.mjs).
 let programPath = join(root, program);
 if (process.getuid?.() === 0) for (const folder of removeOldPartEntries(root)) say(`an older npm start had let the cloison account pass through ${folder} (an ACL entry): no longer needed, removed`);
@@ -140,7 +157,7 @@ if (split) {
     code = copyPartCode(root, resolve(values['run-dir'] ?? '/run/cloison'));
   } catch (err) {
     say(`cannot copy what the cloison part runs: ${err.message}`);
-    process.exit(1);
+    await stopBeforeStart(1);
   }
   cleanups.push(code.remove);
   programPath = join(code.folder, program);
@@ -155,11 +172,6 @@ if (split) {
     values[key] = given;
   }
 }
-// Ctrl+C is the user's way to stop: 128 + SIGINT, as a shell reports it.
-process.on('SIGINT', () => stopAll(130));
-process.on('SIGTERM', () => stopAll(143));
-
-const electron = values['no-window'] ? { reason: 'no window was asked for' } : findElectron();
 // The browser shell (the renderer and its RPC on 127.0.0.1) is on only when it is the shell.
 const browserShell = !electron.path;
 // The parts' Node flags (supervisor/sandbox/unprivilegedPart.ts's PART_NODE_FLAGS, which the
@@ -190,9 +202,6 @@ supervisor.on('exit', (code) => {
   stopAll(code ?? 1);
 });
 
-// The browser window opens at once, on a page that waits for the supervisor; it is sent on as
-// soon as the supervisor listens — the shell loads while the cages start.
-const browserWindow = electron.path || values['no-window'] ? null : openBrowserWindow();
 const lines = createInterface({ input: supervisor.stdout });
 // The supervisor's "listening" line (with its shell's socket), then its "ready" line. Split, the
 // cage manager says first that it listens (no shell's socket: not the shell's line), then prints

@@ -35,6 +35,29 @@ function cloisonPartPids(root: string): Array<{ pid: number; uid: number }> {
   });
 }
 
+/**
+ * The processes descended from `ancestor` (its children, theirs…): this start's own Chromium, not
+ * another one a benchmark or a test runs beside it as the same account.
+ */
+function descendantsOf(ancestor: number): Set<string> {
+  const parents = new Map<string, string>();
+  for (const p of readdirSync('/proc').filter((e) => /^\d+$/.test(e))) {
+    try {
+      const stat = readFileSync(`/proc/${p}/stat`, 'utf8');
+      parents.set(p, stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]!);
+    } catch {
+      // gone
+    }
+  }
+  const found = new Set<string>([String(ancestor)]);
+  for (let grown = true; grown; ) {
+    grown = false;
+    for (const [p, parent] of parents) if (!found.has(p) && found.has(parent)) grown = found.add(p) !== null;
+  }
+  found.delete(String(ancestor));
+  return found;
+}
+
 function processesUnder(root: string): string[] {
   const out = spawnSync('ps', ['-eo', 'pid,args', '--no-headers'], { encoding: 'utf8' }).stdout;
   return out.split('\n').filter((l) => l.includes(root) && !l.includes('ps -eo'));
@@ -213,7 +236,7 @@ describe('npm start', () => {
     while (!connected() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
     expect(out).toContain(`shell: Chromium as ${TEST_USER}, sandboxed`);
     expect(connected()).toBe(true); // the shell opened both cages' displays
-    const chromium = readdirSync('/proc').filter((p) => /^\d+$/.test(p)).flatMap((p) => {
+    const chromium = [...descendantsOf(child.pid!)].flatMap((p) => {
       try {
         const argv = readFileSync(`/proc/${p}/cmdline`, 'utf8');
         if (!argv.includes('cloison-shell-') || !/chrom/.test(argv)) return [];
@@ -252,6 +275,20 @@ describe('npm start', () => {
     const profile = /--user-data-dir=([^\0 ]+)/.exec(chromium[0]!.argv)![1]!;
     const launchFile = statSync(join(profile, 'launch.html'));
     expect([launchFile.uid, launchFile.mode & 0o777]).toEqual([testUid, 0o600]);
+    // The window first: Chromium started before the cage manager (so before the part code's copy,
+    // which the manager runs from), its own start beside theirs, not after (bench/RESULTS.md).
+    // The earliest start (clock ticks since boot) of the processes whose command line has `marker`.
+    const startedAt = (marker: string) =>
+      Math.min(...[...descendantsOf(child.pid!)].flatMap((p) => {
+        try {
+          if (!readFileSync(`/proc/${p}/cmdline`, 'utf8').includes(marker)) return [];
+          const stat = readFileSync(`/proc/${p}/stat`, 'utf8');
+          return [Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19])];
+        } catch {
+          return [];
+        }
+      }));
+    expect(startedAt(`--user-data-dir=${profile}`)).toBeLessThanOrEqual(startedAt(join(root, 'r-code', 'out/supervisor/cageManager.js')));
     child.kill('SIGINT');
     expect(await new Promise((r) => child.once('exit', (code) => r(code)))).toBe(130);
     // Chromium's last children may outlive npm start's exit by a moment on a loaded machine: waited for, not slept.
@@ -270,7 +307,8 @@ describe('npm start', () => {
     let out = '';
     child.stdout.on('data', (d) => (out += d.toString()));
     // The profiles of the shell's Chromium main processes running now (the one with --app=).
-    const shellProfiles = () => [...new Set(readdirSync('/proc').filter((p) => /^\d+$/.test(p)).flatMap((p) => {
+    // This start's own (another start's Chromium may run beside it as the same account).
+    const shellProfiles = () => [...new Set([...descendantsOf(child.pid!)].flatMap((p) => {
       try {
         const argv = readFileSync(`/proc/${p}/cmdline`, 'utf8');
         return argv.includes('--app=file://') && argv.includes('cloison-shell-') ? [/--user-data-dir=([^\0 ]+)/.exec(argv)![1]!] : [];
