@@ -59,8 +59,10 @@ function feed(write: (chunk: Buffer) => void, next: () => Buffer): () => void {
   let stopped = false;
   const tick = () => {
     if (stopped) return;
-    // Catch up after a late timer, so the stream never starves (a starved stream re-buffers).
-    while (performance.now() >= due) {
+    // Catch up after a late timer, so the stream never starves (a starved stream re-buffers); a few
+    // chunks a turn: the cage's FIFO is written blocking, and a player that only keeps pace would
+    // otherwise hold this loop, and the event loop with it, for good.
+    for (let n = 0; n < 10 && performance.now() >= due; n++) {
       write(next());
       due += CHUNK_MS;
     }
@@ -163,7 +165,7 @@ type StartPlayer = (click: Buffer) => Promise<number>;
  */
 async function idleAndFirstSound(sup: SupervisorProcess, cage: ReturnType<typeof cageShellForUid>, host: HostSoundServer, recording: { bursts(): Burst[] }, log: (s: string) => void): Promise<Pick<AudioResult, 'idle' | 'firstSoundMs'>> {
   await new Promise((r) => setTimeout(r, 3000)); // past the cage's suspend delay, and the start's own work
-  const supervisorPid = processes().find((p) => p.cmd.includes(`out/supervisor/main.js --policy ${sup.root}`))!.pid;
+  const supervisorPid = sup.pid;
   const byName: Record<string, number[]> = {
     'sound part': processes().filter((p) => p.ppid === supervisorPid && p.cmd.includes('out/supervisor/soundPart.js')).map((p) => p.pid),
     "host player (relay's pacat)": processes().filter((p) => p.cmd.includes('--stream-name=Cloison low')).map((p) => p.pid),
@@ -278,7 +280,7 @@ export async function runAudioBench(log: (s: string) => void): Promise<AudioResu
 
     // CPU: a steady tone through each path in turn, the other silent.
     const relay = () => processes().filter((p) => p.cmd.includes('--stream-name=Cloison low'));
-    const supervisorPid = processes().find((p) => p.cmd.includes(`out/supervisor/main.js --policy ${sup!.root}`))!.pid;
+    const supervisorPid = sup.pid;
     const soundPartPid = processes().find((p) => p.ppid === supervisorPid && p.cmd.includes('out/supervisor/soundPart.js'))!.pid;
     const cpuParts: Record<Path, Record<string, () => number>> = {
       // The relay itself runs in the sound part, the supervisor's unprivileged child (supervisor/audio/soundPart.ts).
