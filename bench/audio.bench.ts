@@ -18,7 +18,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { startSupervisor, type SupervisorProcess } from '../e2e/support/supervisorProcess';
 import { startHostSoundServer, type HostSoundServer } from '../supervisor/testing/hostSoundServer';
-import { cagePids, cageShellForUid } from '../e2e/support/cageByUid';
+import { cageShellForUid } from '../e2e/support/cageByUid';
 import { bwrapCage } from '../supervisor/testing/testPolicy';
 import { toneShare } from '../supervisor/testing/tones';
 import { waitFor } from '../supervisor/testing/waitFor';
@@ -165,11 +165,19 @@ type StartPlayer = (click: Buffer) => Promise<number>;
  */
 async function idleAndFirstSound(sup: SupervisorProcess, cage: ReturnType<typeof cageShellForUid>, host: HostSoundServer, recording: { bursts(): Burst[] }, log: (s: string) => void): Promise<Pick<AudioResult, 'idle' | 'firstSoundMs'>> {
   await new Promise((r) => setTimeout(r, 3000)); // past the cage's suspend delay, and the start's own work
-  const supervisorPid = sup.pid;
+  // This run's processes only: the manager's descendants (another run's cage may share the uid).
+  const all = processes();
+  const manager = all.find((p) => p.pid === sup.pid)!.ppid;
+  const ours = new Set([manager]);
+  for (let grew = true; grew; ) {
+    grew = false;
+    for (const p of all) if (ours.has(p.ppid) && !ours.has(p.pid)) grew = Boolean(ours.add(p.pid));
+  }
+  const mine = all.filter((p) => ours.has(p.pid));
   const byName: Record<string, number[]> = {
-    'sound part': processes().filter((p) => p.ppid === supervisorPid && p.cmd.includes('out/supervisor/soundPart.js')).map((p) => p.pid),
-    "host player (relay's pacat)": processes().filter((p) => p.cmd.includes('--stream-name=Cloison low')).map((p) => p.pid),
-    "cage's pulseaudio": cagePids(UID).filter((pid) => processes().find((p) => p.pid === pid)?.cmd.startsWith('pulseaudio')),
+    'sound part': mine.filter((p) => p.ppid === sup.pid && p.cmd.includes('out/supervisor/soundPart.js')).map((p) => p.pid),
+    "host player (relay's pacat)": mine.filter((p) => p.cmd.includes('--stream-name=Cloison low')).map((p) => p.pid),
+    "cage's pulseaudio": mine.filter((p) => p.cmd.startsWith('pulseaudio')).map((p) => p.pid),
   };
   const idle: Record<string, ThreadRuns> = {};
   const measured = await Promise.all(Object.values(byName).map((pids) => runsPerSecond(pids, IDLE_SECONDS)));
@@ -208,10 +216,11 @@ async function idleAndFirstSound(sup: SupervisorProcess, cage: ReturnType<typeof
   for (let i = 0; i < FIRST_SOUNDS; i++) {
     for (const [path, start] of [['cloison', inCage], ['pacat', onHost]] as const) {
       const at = await start(click);
-      await new Promise((r) => setTimeout(r, 2500)); // heard by then, and the cage's sink idle again
-      const heard = recording.bursts().find((b) => b.at > at && toneShare(b.sound, FIRST_SOUND_PITCH) > 0.3);
-      if (!heard) throw new Error(`a first sound on the ${path} path was never heard: the run is broken`);
-      firstSoundMs[path].push(heard.at - at);
+      let heard: Burst | undefined;
+      const find = () => (heard = recording.bursts().find((b) => b.at > at && toneShare(b.sound, FIRST_SOUND_PITCH) > 0.3)) !== undefined;
+      await waitFor(find, `a first sound on the ${path} path heard`, 15_000, 100);
+      firstSoundMs[path].push(heard!.at - at);
+      await new Promise((r) => setTimeout(r, 2500)); // the cage's sink idle again
     }
   }
   for (const path of ['cloison', 'pacat'] as const) log(`  first sound, ${path === 'cloison' ? 'a fresh pacat in the cage → relay → host' : 'a fresh pacat → host (reference)'}: median ${fmt(median(firstSoundMs[path]), 1)} ms (${firstSoundMs[path].map((v) => fmt(v, 0)).join(', ')})`);
