@@ -24,6 +24,7 @@ import { toneShare } from '../supervisor/testing/tones';
 import { waitFor } from '../supervisor/testing/waitFor';
 import { cpuSecondsOf, processes } from './lib/processCpu';
 import { fmt, median, percentile } from './lib/stats';
+import { runsPerSecond, type ThreadRuns } from './lib/threadRuns';
 
 const run = promisify(execFile);
 const UID = 59880;
@@ -58,8 +59,10 @@ function feed(write: (chunk: Buffer) => void, next: () => Buffer): () => void {
   let stopped = false;
   const tick = () => {
     if (stopped) return;
-    // Catch up after a late timer, so the stream never starves (a starved stream re-buffers).
-    while (performance.now() >= due) {
+    // Catch up after a late timer, so the stream never starves (a starved stream re-buffers); a few
+    // chunks a turn: the cage's FIFO is written blocking, and a player that only keeps pace would
+    // otherwise hold this loop, and the event loop with it, for good.
+    for (let n = 0; n < 10 && performance.now() >= due; n++) {
       write(next());
       due += CHUNK_MS;
     }
@@ -142,6 +145,86 @@ export interface AudioResult {
   latencyMs: Record<Path, number[]>;
   /** CPU milliseconds per second of sound, per stream. */
   cpuMsPerSecond: Record<Path, number>;
+  /** A level playing nothing: each process's CPU ms and times run, per second. */
+  idle: Record<string, ThreadRuns>;
+  /** From a player's start with a click to the click heard: the cage's (its sink idle), and pacat's on the host. */
+  firstSoundMs: Record<Path, number[]>;
+}
+
+const FIRST_SOUND_PITCH = 2000;
+const FIRST_SOUNDS = 6;
+const IDLE_SECONDS = 10;
+
+/** Starts a player that plays `click` at once and ends; resolves with the time the click was handed to it. */
+type StartPlayer = (click: Buffer) => Promise<number>;
+
+/**
+ * A level that plays nothing, measured first (no stream has played yet): the sound part's, the
+ * cage's server's and the host player's CPU and wake-ups. Then the latency of a first sound: a
+ * player started with a click after seconds of quiet (the cage's sink idle since), on both paths.
+ */
+async function idleAndFirstSound(sup: SupervisorProcess, cage: ReturnType<typeof cageShellForUid>, host: HostSoundServer, recording: { bursts(): Burst[] }, log: (s: string) => void): Promise<Pick<AudioResult, 'idle' | 'firstSoundMs'>> {
+  await new Promise((r) => setTimeout(r, 3000)); // past the cage's suspend delay, and the start's own work
+  // This run's processes only: the manager's descendants (another run's cage may share the uid).
+  const all = processes();
+  const manager = all.find((p) => p.pid === sup.pid)!.ppid;
+  const ours = new Set([manager]);
+  for (let grew = true; grew; ) {
+    grew = false;
+    for (const p of all) if (ours.has(p.ppid) && !ours.has(p.pid)) grew = Boolean(ours.add(p.pid));
+  }
+  const mine = all.filter((p) => ours.has(p.pid));
+  const byName: Record<string, number[]> = {
+    'sound part': mine.filter((p) => p.ppid === sup.pid && p.cmd.includes('out/supervisor/soundPart.js')).map((p) => p.pid),
+    "host player (relay's pacat)": mine.filter((p) => p.cmd.includes('--stream-name=Cloison low')).map((p) => p.pid),
+    "cage's pulseaudio": mine.filter((p) => p.cmd.startsWith('pulseaudio')).map((p) => p.pid),
+  };
+  const idle: Record<string, ThreadRuns> = {};
+  const measured = await Promise.all(Object.values(byName).map((pids) => runsPerSecond(pids, IDLE_SECONDS)));
+  Object.keys(byName).forEach((name, i) => (idle[name] = measured[i]!));
+  log(`  idle (nothing plays, ${IDLE_SECONDS} s): ${Object.entries(idle).map(([name, r]) => `${name} (${byName[name]!.length} process) ${fmt(r.cpuMs, 2)} ms CPU/s, ${fmt(r.runs, 1)} runs/s`).join('; ')}`);
+
+  // The cage's player: a fresh pacat in the cage whose standard input is a FIFO the bench opens.
+  await cage('mkfifo ~/first.fifo && chmod 666 ~/first.fifo');
+  const fifo = join(sup.homeOf('low'), 'first.fifo');
+  const inCage: StartPlayer = async (click) => {
+    void cage(`${PULSE} pacat --raw --format=s16le --rate=${RATE} --channels=2 --latency-msec=40 < ~/first.fifo >/dev/null 2>&1`, 30_000);
+    let fd = -1;
+    await waitFor(() => {
+      try {
+        fd = openSync(fifo, constants.O_WRONLY | constants.O_NONBLOCK); // ENXIO until the cage's shell opened it
+        return true;
+      } catch {
+        return false;
+      }
+    }, 'the first-sound player', 10_000, 2);
+    writeSync(fd, click);
+    const at = performance.now();
+    closeSync(fd);
+    return at;
+  };
+  const onHost: StartPlayer = async (click) => {
+    const p = spawn('pacat', ['--playback', '--raw', '--format=s16le', `--rate=${RATE}`, '--channels=2', '--latency-msec=40'], {
+      env: { ...process.env, PULSE_SERVER: host.target.server },
+      stdio: ['pipe', 'ignore', 'ignore'],
+    });
+    p.stdin!.end(click);
+    return performance.now();
+  };
+  const click = Buffer.concat([pcm(50, FIRST_SOUND_PITCH, 20000), pcm(100, FIRST_SOUND_PITCH, 0)]);
+  const firstSoundMs: Record<Path, number[]> = { cloison: [], pacat: [] };
+  for (let i = 0; i < FIRST_SOUNDS; i++) {
+    for (const [path, start] of [['cloison', inCage], ['pacat', onHost]] as const) {
+      const at = await start(click);
+      let heard: Burst | undefined;
+      const find = () => (heard = recording.bursts().find((b) => b.at > at && toneShare(b.sound, FIRST_SOUND_PITCH) > 0.3)) !== undefined;
+      await waitFor(find, `a first sound on the ${path} path heard`, 15_000, 100);
+      firstSoundMs[path].push(heard!.at - at);
+      await new Promise((r) => setTimeout(r, 2500)); // the cage's sink idle again
+    }
+  }
+  for (const path of ['cloison', 'pacat'] as const) log(`  first sound, ${path === 'cloison' ? 'a fresh pacat in the cage → relay → host' : 'a fresh pacat → host (reference)'}: median ${fmt(median(firstSoundMs[path]), 1)} ms (${firstSoundMs[path].map((v) => fmt(v, 0)).join(', ')})`);
+  return { idle, firstSoundMs };
 }
 
 export async function runAudioBench(log: (s: string) => void): Promise<AudioResult> {
@@ -158,6 +241,7 @@ export async function runAudioBench(log: (s: string) => void): Promise<AudioResu
     sup = await startSupervisor(policy, { extraArgs: ['--audio-server', host.target.server, '--shell-user', 'cloison-shell-test'] });
     const cage = cageShellForUid(UID);
     await waitFor(async () => (await cage(`${PULSE} pactl info`)).code === 0, "the cage's own sound server", 15_000);
+    const idle = await idleAndFirstSound(sup, cage, host, recording, log);
     // The cage's player: an ordinary pacat of the cage's, reading a FIFO in its home.
     const fifo = join(sup.homeOf('low'), 'bench.fifo');
     await cage('mkfifo ~/bench.fifo && chmod 666 ~/bench.fifo');
@@ -205,7 +289,7 @@ export async function runAudioBench(log: (s: string) => void): Promise<AudioResu
 
     // CPU: a steady tone through each path in turn, the other silent.
     const relay = () => processes().filter((p) => p.cmd.includes('--stream-name=Cloison low'));
-    const supervisorPid = processes().find((p) => p.cmd.includes(`out/supervisor/main.js --policy ${sup!.root}`))!.pid;
+    const supervisorPid = sup.pid;
     const soundPartPid = processes().find((p) => p.ppid === supervisorPid && p.cmd.includes('out/supervisor/soundPart.js'))!.pid;
     const cpuParts: Record<Path, Record<string, () => number>> = {
       // The relay itself runs in the sound part, the supervisor's unprivileged child (supervisor/audio/soundPart.ts).
@@ -228,7 +312,7 @@ export async function runAudioBench(log: (s: string) => void): Promise<AudioResu
       const parts = Object.keys(cpuParts[path]).map((name) => `${name} ${fmt(partsMsPerSecond[name]!, 1)}`).join(', ');
       log(`  ${path === 'cloison' ? 'cage → relay → host' : 'pacat → host (reference)'}: latency median ${fmt(median(t), 1)} ms, p95 ${fmt(percentile(t, 95), 1)} ms over ${t.length} clicks; CPU ${fmt(cpuMsPerSecond[path], 1)} ms per second of sound (${parts})`);
     }
-    return { latencyMs, cpuMsPerSecond };
+    return { latencyMs, cpuMsPerSecond, ...idle };
   } finally {
     for (const stop of stops) stop();
     for (const c of children) c.kill('SIGTERM');

@@ -44,7 +44,7 @@ export async function runSoundFloodBench(log: (s: string) => void): Promise<Soun
     sup = await startSupervisor(policy, { extraArgs: ['--audio-server', host.target.server] });
     const cage = cageShellForUid(UID);
     await waitFor(async () => (await cage(`PULSE_SERVER=unix:/tmp/pulse/native pactl info`)).code === 0, "the cage's own sound server", 15_000);
-    const supervisorPid = processes().find((p) => p.cmd.includes(`out/supervisor/main.js --policy ${sup!.root}`))!.pid;
+    const supervisorPid = sup!.pid;
     const soundPartPid = processes().find((p) => p.ppid === supervisorPid && p.cmd.includes('out/supervisor/soundPart.js'))!.pid;
     const rpc = await rpcClient(sup.rpcSocket);
     const result: SoundFloodResult = { idle: [], flooded: [], idleP95: NaN, floodedP95: NaN };

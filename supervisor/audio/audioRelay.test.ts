@@ -1,14 +1,17 @@
 /**
  * Sound per level with real sound servers: the host's (a PulseAudio the test starts, its speakers a
- * null sink the test records, its microphone a 440 Hz tone) and one inside each real cage. A tone
+ * null sink the test records, its microphone a 440 Hz tone) and one inside each real cage. A level
+ * playing nothing is not read, its host player ready for the first sound. A tone
  * played in low reaches the speakers, and one in high too; muting low silences it while high
  * plays on; the band's view says who plays, measured. The microphone given to high is heard in
  * high; low, which may have it too, hears silence meanwhile and gets it only after a release; a
  * level the policy does not name gets no microphone at all. Neither cage can reach the host's sound
  * server or the other's.
  */
-import { chownSync, readFileSync, writeFileSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { chownSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AudioBroker } from './audioBroker';
 import { HostSound } from './hostSound';
@@ -23,6 +26,23 @@ import { peak, toneShare, toneWav } from '../testing/tones';
 import { waitFor } from '../testing/waitFor';
 
 const UIDS = { low: 58525, high: 58526 };
+const run = promisify(execFile);
+const readBytes = (pid: number) => Number(/^rchar: (\d+)/m.exec(readFileSync(`/proc/${pid}/io`, 'utf8'))![1]);
+
+/** The sound part: the test supervisor's child that runs soundPart.js. */
+function soundPartPid(): number {
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (ppid === process.pid && readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes('soundPart')) return Number(entry);
+    } catch {
+      /* gone */
+    }
+  }
+  throw new Error('no sound part');
+}
 const TONES = { low: 660, high: 990 };
 const PULSE = 'PULSE_SERVER=unix:/tmp/pulse/native';
 
@@ -64,6 +84,31 @@ describe('sound per level (real sound servers, real cages)', () => {
   afterAll(async () => {
     await t?.stop();
     host?.stop();
+  });
+
+  it('a level that plays nothing is not read (its sink writes nothing), its host player waits ready; a stream of silence is read at its rate, as before', async () => {
+    // No stream has played in either cage yet; their sinks' suspend delay has passed.
+    await new Promise((r) => setTimeout(r, 2000));
+    const part = soundPartPid();
+    const readOver = async (ms: number) => {
+      const before = readBytes(part);
+      await new Promise((r) => setTimeout(r, ms));
+      return readBytes(part) - before;
+    };
+    // Two cages' sinks writing silence would be ~700 KB in 2 s; what is read now is the part's channel.
+    expect(await readOver(2000)).toBeLessThan(16_384);
+    // Each level's player on the host already runs, asked for ahead: the first sound does not wait for one.
+    const hostStreams = (await run('pactl', ['list', 'sink-inputs'], { env: { ...process.env, PULSE_SERVER: host.target.server } })).stdout;
+    for (const level of ['low', 'high']) expect(hostStreams).toContain(`media.name = "Cloison ${level}"`);
+    // A cage that keeps its sink awake with a stream of silence: read at the format's rate, no more.
+    const awake = shell('low')(`${PULSE} timeout 5 pacat --raw --format=s16le --rate=44100 --channels=2 < /dev/zero; true`, 20_000);
+    await waitFor(async () => (await shell('low')(`${PULSE} pactl list short sink-inputs`)).stdout.trim() !== '', "low's stream of silence");
+    await new Promise((r) => setTimeout(r, 500));
+    const read = await readOver(2000);
+    await awake;
+    const rate = 44100 * 4 * 2;
+    expect(read).toBeGreaterThan(rate * 0.6);
+    expect(read).toBeLessThan(rate * 1.3 + 16_384);
   });
 
   it('low and high each reach the speakers; muted, low is silent while high plays on; the view says who plays', async () => {

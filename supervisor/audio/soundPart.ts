@@ -189,7 +189,7 @@ export class SoundPart extends EventEmitter<{ change: [] }> {
     this.record(level, l);
   }
 
-  /** Taken back: the recorder is stopped here; the part feeds silence again. */
+  /** Taken back: the recorder is stopped here; the cage's microphone records silence again. */
   stopRecording(level: string): void {
     const l = this.levels.get(level);
     if (!l) return;

@@ -61,6 +61,7 @@ function main(): void {
         const { level } = message;
         const relay = new SoundRelay(ends.out, ends.mic ?? null, () => send({ type: 'player.want', level }));
         Object.assign(relay, { muted: message.muted, volume: message.volume, hostUsable });
+        relay.readyPlayer();
         let playing = false;
         relay.on('change', (state) => {
           if (state.playing === playing) return;
@@ -76,12 +77,12 @@ function main(): void {
         return;
       case 'settings': {
         const relay = relays.get(message.level);
-        if (relay) Object.assign(relay, { muted: message.muted, volume: message.volume });
+        if (relay) Object.assign(relay, { muted: message.muted, volume: message.volume }).readyPlayer();
         return;
       }
       case 'host':
         hostUsable = message.usable;
-        for (const relay of relays.values()) relay.hostUsable = hostUsable;
+        for (const relay of relays.values()) Object.assign(relay, { hostUsable }).readyPlayer();
         return;
       case 'player': {
         // Its standard input comes first, then its reports: together they are the level's player.

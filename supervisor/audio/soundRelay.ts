@@ -4,11 +4,14 @@
  * Playback: the bytes the cage's server writes into its FIFO are read here, measured (the level
  * "plays" when they are not silence — what flows, not what the cage claims), scaled to the level's
  * volume, and written to the host's player (a stream named after the level, which the root part
- * starts on request when the level may be heard), or dropped when the level is muted. Microphone:
- * the level's FIFO is fed silence, or the host's capture while the root part hands one (the user
- * gave this level the microphone). Nothing waits on a slow side: what cannot be written at once is
- * dropped, never buffered without bound, and sound that would be heard more than MAX_DELAY_MS late
- * (the host stalled meanwhile) is dropped too.
+ * starts on request when the level may be heard), or dropped when the level is muted. The cage's
+ * sink writes nothing while no stream plays (cageSound.ts): an idle level is never read, and its
+ * player is asked for ahead of the first sound, which then starts at once. Microphone: the level's
+ * FIFO gets the host's capture while the root part hands one (the user gave this level the
+ * microphone), and nothing otherwise: the cage's source is the monitor of a null sink, which
+ * records silence while its feed is starved. Nothing waits on a slow side: what cannot be written
+ * at once is dropped, never buffered without bound, and sound that would be heard more than
+ * MAX_DELAY_MS late (the host stalled meanwhile) is dropped too.
  *
  * Playback is read no faster than its format's rate with a margin (soundBudget): past it the relay
  * stops reading until the budget has refilled, the FIFO fills, and a cage writing as fast as it can
@@ -27,7 +30,6 @@ const LOUD = 256;
 const PLAYING_HOLD_MS = 600;
 /** Bytes that may wait for a slow reader before the relay drops instead. */
 const MAX_PENDING = 64 * 1024;
-const SILENCE_EVERY_MS = 20;
 /** Playback later than this is dropped, down to RESUME_BELOW_MS: steady, the host holds 30–40 ms. */
 const MAX_DELAY_MS = 150;
 const RESUME_BELOW_MS = 70;
@@ -54,7 +56,6 @@ export class SoundRelay extends EventEmitter<{ change: [RelayState] }> {
   private player: { stdin: Socket; delay: PlaybackDelay } | null = null;
   private askedAt = -Infinity;
   private recorder: Socket | null = null;
-  private silence: NodeJS.Timeout | null = null;
   private lastLoud = 0;
   private playing = false;
   private quietTimer: NodeJS.Timeout | null = null;
@@ -81,7 +82,6 @@ export class SoundRelay extends EventEmitter<{ change: [RelayState] }> {
       this.spend(chunk.length);
       this.played(chunk);
     });
-    if (this.mic) this.feedSilence();
   }
 
   get state(): RelayState {
@@ -109,17 +109,24 @@ export class SoundRelay extends EventEmitter<{ change: [RelayState] }> {
     this.player = player;
   }
 
+  /**
+   * Asks for the host's player before any sound, when the level may be heard and has none: the sink
+   * is silent while idle, and the first sound should not wait for a player to start. A player that
+   * ends later is asked for again by the next sound.
+   */
+  readyPlayer(): void {
+    if (!this.closed && !this.muted && this.hostUsable && !this.player) this.wantPlayer();
+  }
+
   /** The host's capture, for this level's microphone, until it ends (the root part stops it). */
   giveRecorder(stdout: Socket): void {
     if (this.closed || !this.mic) return void stdout.destroy();
     this.recorder?.destroy();
-    this.stopSilence();
     stdout.on('error', () => undefined);
     stdout.on('data', (chunk: Buffer) => this.toMic(chunk));
     stdout.on('close', () => {
       if (this.recorder !== stdout) return;
       this.recorder = null;
-      if (!this.closed) this.feedSilence();
       this.emit('change', this.state);
     });
     this.recorder = stdout;
@@ -130,7 +137,6 @@ export class SoundRelay extends EventEmitter<{ change: [RelayState] }> {
     this.closed = true;
     this.recorder?.destroy();
     this.recorder = null;
-    this.stopSilence();
     if (this.quietTimer) clearTimeout(this.quietTimer);
     if (this.resumeTimer) clearTimeout(this.resumeTimer);
     this.player?.stdin.destroy();
@@ -201,19 +207,5 @@ export class SoundRelay extends EventEmitter<{ change: [RelayState] }> {
 
   private toMic(chunk: Buffer): void {
     if (this.mic && this.mic.writableLength < MAX_PENDING) this.mic.write(chunk);
-  }
-
-  /** Silence at the real rate: a recorder in the cage hears nothing, and never waits forever. */
-  private feedSilence(): void {
-    if (this.silence || !this.mic) return;
-    const bytes = Math.round((SOUND_FORMAT.rate * SOUND_FORMAT.micChannels * 2 * SILENCE_EVERY_MS) / 1000);
-    const quiet = Buffer.alloc(bytes - (bytes % 2));
-    this.silence = setInterval(() => this.toMic(quiet), SILENCE_EVERY_MS);
-    this.silence.unref();
-  }
-
-  private stopSilence(): void {
-    if (this.silence) clearInterval(this.silence);
-    this.silence = null;
   }
 }

@@ -8,7 +8,12 @@
  * the cage, so the cage can neither replace them nor make others. Apps find the cage's server
  * by PULSE_SERVER, a socket in the cage's own /tmp: the other cage cannot see it. The sink keeps
  * time by the clock (not by how fast the relay reads): a cage's sound plays at its own pace.
+ * A second after its last stream ends (or pauses) the sink is suspended and writes nothing, so a
+ * level that plays nothing costs the relay nothing; the next stream resumes it at once. A cage that
+ * keeps a stream open writing silence keeps it awake, at the cost of any stream (the relay's budget).
  */
+/** Seconds a sink or source stays open with nothing using it: gaps between sounds do not suspend it. */
+const SUSPEND_AFTER_S = 1;
 import { execFileSync } from 'node:child_process';
 import { chmodSync, chownSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -49,6 +54,7 @@ export function prepareCageSound(dir: string, uid: number, micAllowed: boolean):
         ]
       : []),
     `load-module module-native-protocol-unix socket=${CAGE_PULSE_SOCKET} auth-anonymous=1`,
+    `load-module module-suspend-on-idle timeout=${SUSPEND_AFTER_S}`,
     'set-default-sink cloison',
     ...(paths.mic ? ['set-default-source cloison_mic'] : []),
   ];
