@@ -47,6 +47,9 @@ export function grantsOver(range: OwnUidRange, grants: readonly SubordinateGrant
   return { grants: over, held };
 }
 
+/** A run refused: subordinate grants hold its whole range (the message names them). */
+export class NoOwnUidLeft extends Error {}
+
 /** Why `range` has no uid left to give, naming the grants. */
 function allHeld(range: OwnUidRange, grants: readonly SubordinateGrant[]): string {
   const named = grants.map((g) => `${g.file}: ${g.line}`).join('; ');
@@ -71,7 +74,7 @@ export function ownUids(range: OwnUidRange): () => number {
   let next = Math.floor(Math.random() * range.size);
   return () => {
     const { grants, held } = grantsOver(range);
-    if (held >= range.size) throw new Error(allHeld(range, grants));
+    if (held >= range.size) throw new NoOwnUidLeft(allHeld(range, grants));
     next = (next + 1) % range.size;
     // Past each grant holding the candidate; a free uid exists, so this ends within a lap.
     const holding = () => grants.find((g) => g.start <= range.base + next && range.base + next < g.end);
