@@ -65,7 +65,7 @@ function scanArgs(staged: string, inside: string, scanner: readonly string[], bi
 
 /** The limit the scan reached, if any (the group's counters): the reason its verdict gives. */
 function limitReached(group: ConversionGroup | null): string | null {
-  if (group?.outOfMemory()) return `the scanner reached its memory limit (${SCANNER_MEMORY_BYTES / 2 ** 20} MiB)`;
+  if (group?.outOfMemory()) return 'the scanner ran out of memory';
   if (group?.outOfTasks()) return `the scanner reached its task limit (${SCANNER_TASKS} tasks)`;
   return null;
 }
