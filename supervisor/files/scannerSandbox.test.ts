@@ -4,6 +4,7 @@
  * sandbox cannot run, or that says no, refuses the file with what it said.
  */
 import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
 import { testRoot } from '../testing/testRoots';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -35,5 +36,24 @@ describe('scanner sandbox', () => {
     const verdict = await scanStaged(staged('c.txt', 'du texte ordinaire'), scanner, []);
     expect(verdict.clean).toBe(false);
     expect(verdict.said).toMatch(/can't open|No such file|not found/);
+  });
+
+  it("reaches no host listener (a daemon on the host's loopback) unless the policy keeps it the network", async () => {
+    const heard: string[] = [];
+    const server = createServer((c) => c.on('data', (d: Buffer) => heard.push(d.toString())));
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const port = (server.address() as AddressInfo).port;
+    // A scanner a document took over, telling a host listener what it read.
+    const knock = ['/usr/bin/python3', '-c', `import socket, sys\ntry:\n    s = socket.create_connection(('127.0.0.1', ${port}), timeout=3); s.sendall(b'the document'); s.close(); print('sent')\nexcept OSError as e:\n    print('cannot connect: %s' % e.strerror)`];
+    try {
+      const unshared = await scanStaged(staged('d.txt', 'du texte'), knock, []);
+      const kept = await scanStaged(staged('e.txt', 'du texte'), knock, [], undefined, true);
+      await new Promise((r) => setTimeout(r, 200));
+      expect(unshared.said).toMatch(/^cannot connect/);
+      expect(kept.said).toBe('sent');
+      expect(heard.join('')).toBe('the document');
+    } finally {
+      server.close();
+    }
   });
 });

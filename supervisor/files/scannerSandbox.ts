@@ -3,8 +3,9 @@
  * read-only (its path appended to the scanner's argv), and only the folders the policy names for it
  * (`scannerBinds`, read-only: clamd's socket folder and database, say); as a uid of its own for
  * each scan (never nobody: any host process of the same uid could open the sandbox's /proc/<pid>/root
- * and read the document being scanned), no network of
- * its own, under the cages' syscall filter. A scanner that talks to a daemon passes the file as a
+ * and read the document being scanned), under the cages' syscall filter, and with no network
+ * unless the policy opts in (`scannerNetwork`, for a scanning daemon on TCP): a scanner a document
+ * took over then reaches nothing on the host's network, nor anything listening on its loopback. A scanner that talks to a daemon passes the file as a
  * descriptor (`clamdscan --fdpass`), so the daemon need not see the sandbox's paths.
  *
  * Held in either mode to SCANNER_TASKS tasks and SCANNER_MEMORY_BYTES of memory, by a control group
@@ -45,9 +46,10 @@ function traversable(path: string): string[] {
 }
 
 /** bwrap's arguments for one scan; `held`: a group holds its tasks and memory, else prlimit does. */
-function scanArgs(staged: string, inside: string, scanner: readonly string[], binds: readonly string[], held: boolean): string[] {
+function scanArgs(staged: string, inside: string, scanner: readonly string[], binds: readonly string[], held: boolean, network: boolean): string[] {
   return [
     ...sandboxUserNamespace(),
+    ...(network ? [] : ['--unshare-net']),
     '--unshare-pid', '--unshare-ipc', '--unshare-uts', '--unshare-cgroup-try',
     '--die-with-parent', '--new-session',
     '--ro-bind', '/usr', '/usr', '--symlink', 'usr/bin', '/bin', '--symlink', 'usr/lib', '/lib', '--symlink', 'usr/lib64', '/lib64', '--symlink', 'usr/sbin', '/sbin',
@@ -70,13 +72,14 @@ function limitReached(group: ConversionGroup | null): string | null {
   return null;
 }
 
-export function scanStaged(staged: string, scanner: readonly string[], binds: readonly string[], timeoutMs = 120_000): Promise<ScanVerdict> {
+/** `network`: the policy's `scannerNetwork` (the host's network kept, for a daemon on TCP). */
+export function scanStaged(staged: string, scanner: readonly string[], binds: readonly string[], timeoutMs = 120_000, network = false): Promise<ScanVerdict> {
   const inside = `${SCAN_DIR}/${basename(staged)}`;
   // A group of its own in either mode (conversionCgroup.ts); without one, prlimit's limits.
   const group = conversionGroup('scan', { memoryBytes: SCANNER_MEMORY_BYTES, tasks: SCANNER_TASKS }, undefined, { asRootToo: true });
   let child;
   try {
-    child = spawnBwrap(scanArgs(staged, inside, scanner, binds, group !== null), { stdio: ['ignore', 'pipe', 'pipe'], ...(group ? { prefix: group.prefix } : {}) });
+    child = spawnBwrap(scanArgs(staged, inside, scanner, binds, group !== null, network), { stdio: ['ignore', 'pipe', 'pipe'], ...(group ? { prefix: group.prefix } : {}) });
   } catch (err) {
     group?.remove();
     // No uid of its own left for the scan (ownUids.ts: subordinate grants hold its range): not clean, said why.
