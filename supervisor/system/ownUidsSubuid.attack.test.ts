@@ -36,7 +36,7 @@
  * reaches the X socket nor signals the helper.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isInRange, X_HELPER_UIDS } from './ownUids';
@@ -45,6 +45,7 @@ import { startedByThisProcess } from '../testing/converterProcesses';
 import { removeTestRoots, testRoot } from '../testing/testRoots';
 import { waitFor } from '../testing/waitFor';
 import { writeSelection, type SelectionServer } from '../clipboard/xSelection';
+import { startCageLikeXvnc } from '../testing/cageLikeXvnc';
 
 const ALICE = 52_750 + (process.pid % 50);
 /** podman-run(1), --userns=auto: the range it asks /etc/subuid and /etc/subgid to give. */
@@ -134,23 +135,10 @@ describe.skipIf(!ready)("a subuid range over the X helper's own uids", () => {
   /** Xvnc as the cage's, once for both cases (xHelperReach's set-up): its X socket folder. */
   let xSocketFolder: string | null = null;
   beforeAll(async () => {
-    xSocketFolder = await startXvnc();
+    const started = await startCageLikeXvnc('cloison-sub-');
+    xvnc = started.xvnc;
+    xSocketFolder = started.x11;
   }, 60_000);
-  async function startXvnc(): Promise<string> {
-    const base = testRoot('cloison-sub-');
-    chmodSync(base, 0o700);
-    const tmp = join(base, 'tmp');
-    mkdirSync(tmp, { mode: 0o1777 });
-    chmodSync(tmp, 0o1777);
-    const x11 = join(tmp, '.X11-unix');
-    mkdirSync(x11, { mode: 0o1777 });
-    chmodSync(x11, 0o1777);
-    xvnc = spawn('unshare', ['-m', '-n', '--', 'sh', '-c', 'mount --make-rprivate / && mount --bind "$0" /tmp && exec Xvnc :0 -SecurityTypes None -rfbport -1 -nolisten tcp -geometry 800x600', tmp], { stdio: 'ignore' });
-    await waitFor(() => existsSync(join(x11, 'X0')), 'the Xvnc socket', 20_000);
-    await new Promise((r) => setTimeout(r, 1000));
-    chmodSync(x11, 0o755);
-    return x11;
-  }
 
   /** Alice's /etc/subuid and /etc/subgid (one file: her grant in both), which the product reads too. */
   function grantAlice(folder: string, start: number, count: number): string {
