@@ -9,6 +9,7 @@ import { testRoot } from '../testing/testRoots';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { scanStaged } from './scannerSandbox';
+import { readSubordinateIdsFrom } from '../system/subordinateIds';
 
 describe('scanner sandbox', () => {
   const root = testRoot('cloison-scan-');
@@ -54,6 +55,18 @@ describe('scanner sandbox', () => {
       expect(heard.join('')).toBe('the document');
     } finally {
       server.close();
+    }
+  });
+
+  it.skipIf(process.getuid?.() !== 0)("refuses the file, naming the grant, when /etc/subuid's grants hold the scanner's whole uid range", async () => {
+    const subuid = join(testRoot('cloison-scan-subuid-'), 'subuid');
+    writeFileSync(subuid, 'containers:2147483647:2147483648\n');
+    readSubordinateIdsFrom([subuid]);
+    try {
+      const verdict = await scanStaged(staged('f.txt', 'du texte ordinaire'), scanner, [tool, db]);
+      expect(verdict).toEqual({ clean: false, said: expect.stringContaining(`no uid of its own is left for the file scanner's sandbox: 3902000000-3902999999 is all granted as subordinate ids (${subuid}: containers:2147483647:2147483648)`) });
+    } finally {
+      readSubordinateIdsFrom(null);
     }
   });
 });
