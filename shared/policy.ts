@@ -279,6 +279,8 @@ const fileRuleShape = {
   scanner: z.array(z.string().min(1)).min(1).nullable(),
   /** Folders the scanner's sandbox sees, read-only (a daemon's socket folder, its database). */
   scannerBinds: z.array(z.string().startsWith('/', 'a scanner bind is an absolute path')).max(16),
+  /** The scanner keeps the host's network (a scanning daemon on TCP); off, it has none of its own. */
+  scannerNetwork: z.boolean(),
   /** `encrypt`: OpenPGP public key files (root's), one recipient each; checked when the policy loads. */
   recipients: z.array(z.string().startsWith('/', 'a recipient is the absolute path of a public key file')).max(32),
   /** `convert`: documents cross as a PDF rebuilt from their pages' pixels (supervisor/files/convert). */
@@ -305,6 +307,7 @@ const BASE_FILE_RULE = {
   types: ['text', 'pdf', 'png', 'jpeg', 'gif', 'zip', 'gzip', 'empty'] as Array<(typeof TRANSFERABLE_TYPES)[number]>,
   scanner: null as string[] | null,
   scannerBinds: [] as string[],
+  scannerNetwork: false,
   recipients: [] as string[],
   convert: BASE_CONVERT,
 };
@@ -318,6 +321,7 @@ const fileDirectionRule = () =>
       types: fileRuleShape.types.default(BASE_FILE_RULE.types),
       scanner: fileRuleShape.scanner.default(null),
       scannerBinds: fileRuleShape.scannerBinds.default([]),
+      scannerNetwork: fileRuleShape.scannerNetwork.default(false),
       recipients: fileRuleShape.recipients.default([]),
       convert: fileRuleShape.convert.default(BASE_CONVERT),
     })
@@ -341,6 +345,7 @@ export const filesPolicySchema = z
             types: fileRuleShape.types.optional(),
             scanner: fileRuleShape.scanner.optional(),
             scannerBinds: fileRuleShape.scannerBinds.optional(),
+            scannerNetwork: fileRuleShape.scannerNetwork.optional(),
             recipients: fileRuleShape.recipients.optional(),
             convert: fileRuleShape.convert.optional(),
           })

@@ -25,6 +25,7 @@ import { GATEWAY_WARM_UP_ROUNDS } from './gateway/gatewayWarmUp';
 import { restrictRootPart } from './sandbox/rootPartRestriction';
 import { defaultRendererDir } from './rendererDir';
 import { splitStateLeftBehind } from './cageManager/splitStateLeftBehind';
+import { ownUidOverlaps } from './system/ownUids';
 
 function defaultStateDir(): string {
   if (process.env.CLOISON_STATE_DIR) return process.env.CLOISON_STATE_DIR;
@@ -92,6 +93,8 @@ async function main(): Promise<void> {
   // Back from the split: the part's state is not taken back (splitStateLeftBehind.ts); said, then a fresh start.
   const leftBehind = splitStateLeftBehind(stateDir);
   if (leftBehind) log.warn({ partStateDir: `${stateDir}-broker` }, leftBehind);
+  // A subuid/subgid grant over the sandboxes' own uids (ownUids.ts): said once, skipped at each run.
+  for (const overlap of ownUidOverlaps()) log.warn(overlap);
   const options: SupervisorOptions = {
     policy,
     policySource,

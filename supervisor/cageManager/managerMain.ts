@@ -75,6 +75,7 @@ import { keepsCages } from './keptCagesStop';
 import { managerRunFolder } from './managerRunFolder';
 import { journalStateMove, moveRootStateToPart } from './rootStateToPart';
 import { trimMallocFromNowOn } from '../system/mallocTrim';
+import { ownUidOverlaps } from '../system/ownUids';
 
 function say(msg: string, fields: Record<string, unknown> = {}): void {
   process.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), msg, ...fields })}\n`);
@@ -207,6 +208,8 @@ async function main(): Promise<void> {
   }
   const workstation = resolveWorkstationUser({ shellUser: values['shell-user'], policyUser: policy.session.user });
   if (workstation.problem) say('no password is checked: no workstation user', { reason: workstation.problem });
+  // A subuid/subgid grant over the sandboxes' own uids (ownUids.ts): said once, skipped at each run.
+  for (const overlap of ownUidOverlaps()) say(overlap);
   const hostSound = hostSoundOf(workstation.user, values['audio-server']);
   // The part's staging area: a tmpfs of its own, sized for the largest transfer, which it cannot mount itself;
   // mounted beside the media mounts' preparation, before the socket answers the part.

@@ -15,15 +15,15 @@
  * and sends an X connection set-up. What a level should get: no process outside it reaches its X server.
  * The control: the same nobody process cannot reach the socket by its own path.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { spawnSync, type ChildProcess } from 'node:child_process';
+import { chmodSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { isInRange, X_HELPER_UIDS } from '../system/ownUids';
 import { startedByThisProcess } from '../testing/converterProcesses';
 import { removeTestRoots, testRoot } from '../testing/testRoots';
-import { waitFor } from '../testing/waitFor';
 import { writeSelection, type SelectionServer } from './xSelection';
+import { startCageLikeXvnc } from '../testing/cageLikeXvnc';
 
 const root = process.getuid?.() === 0;
 const have = (b: string) => spawnSync('sh', ['-c', `command -v ${b}`]).status === 0;
@@ -80,19 +80,10 @@ describe.skipIf(!ready)("a host process of the X helper's uid (nobody) against a
   });
 
   it('cannot reach the X server of a level through a helper sandbox serving it a paste', async () => {
-    const base = testRoot('cloison-xhr-');
-    chmodSync(base, 0o700); // the cage's run folder: root's alone
-    const tmp = join(base, 'tmp');
-    mkdirSync(tmp, { mode: 0o1777 });
-    chmodSync(tmp, 0o1777);
-    const x11 = join(tmp, '.X11-unix');
-    mkdirSync(x11, { mode: 0o1777 });
-    chmodSync(x11, 0o1777);
     // The high cage's Xvnc as bwrapDriver.ts starts it (no -auth), in namespaces of its own.
-    xvnc = spawn('unshare', ['-m', '-n', '--', 'sh', '-c', 'mount --make-rprivate / && mount --bind "$0" /tmp && exec Xvnc :0 -SecurityTypes None -rfbport -1 -nolisten tcp -geometry 800x600', tmp], { stdio: 'ignore' });
-    await waitFor(() => existsSync(join(x11, 'X0')), 'the Xvnc socket', 20_000);
-    await new Promise((r) => setTimeout(r, 1000));
-    chmodSync(x11, 0o755); // lockSocketFolders: root's, 0755
+    const started = await startCageLikeXvnc('cloison-xhr-');
+    xvnc = started.xvnc;
+    const x11 = started.x11;
     served = await writeSelection(x11, 'a paste into high');
 
     const probe = join(testRoot('cloison-xhp-'), 'probe.cjs');

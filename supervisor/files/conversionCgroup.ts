@@ -13,7 +13,9 @@
  * sandboxes' limit chooses among the sandboxes only). One sandbox's memory is the policy's
  * converter memory, within that.
  *
- * Root (the supervisor in one piece): none; each sandbox keeps its uid's limits, as before.
+ * Root (the supervisor in one piece): none for the converters, which keep their uid's limits as
+ * before; the scanner asks for one as root too (`asRootToo`): a group of its own with the same
+ * limits, beside the cages' (no common group of the sandboxes: root's own limits are none).
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -35,6 +37,8 @@ export interface ConversionGroup {
   readonly prefix: string[];
   /** Whether the kernel killed a process of the group for its memory limit. */
   outOfMemory(): boolean;
+  /** Whether a fork was refused for the group's task limit. */
+  outOfTasks(): boolean;
   /** Kills whatever is left in it, then removes it: the sandbox's end. */
   remove(): void;
 }
@@ -91,11 +95,12 @@ function sandboxesGroup(): { memoryBytes: number } {
  * A fresh group for one sandbox, or null where there is none to make: as root (the single
  * supervisor), or a part whose group was not given to it (cgroup v2, no controller).
  */
-export function conversionGroup(what: string, limits: { memoryBytes: number; tasks: number | null }, log?: (msg: string, fields?: Record<string, unknown>) => void): ConversionGroup | null {
-  if (!rootless() || !delegatedToThisProcess()) return null;
-  let cap: number;
+export function conversionGroup(what: string, limits: { memoryBytes: number; tasks: number | null }, log?: (msg: string, fields?: Record<string, unknown>) => void, options: { asRootToo?: boolean } = {}): ConversionGroup | null {
+  if (!rootless() && !options.asRootToo) return null;
+  if (rootless() && !delegatedToThisProcess()) return null;
+  let cap = Number.MAX_SAFE_INTEGER;
   try {
-    cap = sandboxesGroup().memoryBytes;
+    if (rootless()) cap = sandboxesGroup().memoryBytes;
   } catch (err) {
     log?.(`${what}: no group of the sandboxes, it shares the part's`, { reason: (err as Error).message });
     return null;
@@ -112,6 +117,7 @@ export function conversionGroup(what: string, limits: { memoryBytes: number; tas
   return {
     prefix: group.joinPrefix,
     outOfMemory: () => group.counters().oomKills > 0,
+    outOfTasks: () => group.counters().taskLimitHits > 0,
     remove: () => {
       if (removed) return;
       removed = true;

@@ -294,7 +294,7 @@ export class FileBroker {
           continue;
         }
         if (rule.scanner) {
-          const verdict = await scanStaged(s.file, rule.scanner, rule.scannerBinds);
+          const verdict = await scanStaged(s.file, rule.scanner, rule.scannerBinds, undefined, rule.scannerNetwork);
           if (!verdict.clean) {
             results.set(c.path, { path: c.path, name: c.name, outcome: 'refused', size: c.size, type: s.type, sha256: s.sha256, fingerprint: s.fingerprint, ...told(why_.scannerRefused(verdict.said)) });
             continue;

@@ -44,9 +44,14 @@ export function tasksOfUid(uid: number): number {
   return count;
 }
 
-/** The command's prefix inside the sandbox: at most `tasks` more tasks, then the sandbox's user. */
-export function asSandboxUser(uid: number, tasks: number | null): string[] {
+/**
+ * The command's prefix inside the sandbox: at most `tasks` more tasks, then the sandbox's user.
+ * `uid` may be its source (ownUids.ts), drawn only as root: rootless, the uid outside is the part's,
+ * and a source whose range subordinate grants hold (it throws) must not refuse a run it plays no part in.
+ */
+export function asSandboxUser(uid: number | (() => number), tasks: number | null): string[] {
   if (rootless()) return tasks === null ? [] : ['prlimit', `--nproc=${tasksOfUid(process.getuid!()) + tasks}`, '--'];
   const limit = tasks === null ? [] : ['prlimit', `--nproc=${tasks}`, '--'];
-  return [...limit, 'setpriv', `--reuid=${uid}`, `--regid=${uid}`, '--clear-groups', '--inh-caps=-all', '--bounding-set=-all', '--no-new-privs', '--'];
+  const own = typeof uid === 'number' ? uid : uid();
+  return [...limit, 'setpriv', `--reuid=${own}`, `--regid=${own}`, '--clear-groups', '--inh-caps=-all', '--bounding-set=-all', '--no-new-privs', '--'];
 }

@@ -4,10 +4,12 @@
  * sandbox cannot run, or that says no, refuses the file with what it said.
  */
 import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
 import { testRoot } from '../testing/testRoots';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { scanStaged } from './scannerSandbox';
+import { readSubordinateIdsFrom } from '../system/subordinateIds';
 
 describe('scanner sandbox', () => {
   const root = testRoot('cloison-scan-');
@@ -35,5 +37,36 @@ describe('scanner sandbox', () => {
     const verdict = await scanStaged(staged('c.txt', 'du texte ordinaire'), scanner, []);
     expect(verdict.clean).toBe(false);
     expect(verdict.said).toMatch(/can't open|No such file|not found/);
+  });
+
+  it("reaches no host listener (a daemon on the host's loopback) unless the policy keeps it the network", async () => {
+    const heard: string[] = [];
+    const server = createServer((c) => c.on('data', (d: Buffer) => heard.push(d.toString())));
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const port = (server.address() as AddressInfo).port;
+    // A scanner a document took over, telling a host listener what it read.
+    const knock = ['/usr/bin/python3', '-c', `import socket, sys\ntry:\n    s = socket.create_connection(('127.0.0.1', ${port}), timeout=3); s.sendall(b'the document'); s.close(); print('sent')\nexcept OSError as e:\n    print('cannot connect: %s' % e.strerror)`];
+    try {
+      const unshared = await scanStaged(staged('d.txt', 'du texte'), knock, []);
+      const kept = await scanStaged(staged('e.txt', 'du texte'), knock, [], undefined, true);
+      await new Promise((r) => setTimeout(r, 200));
+      expect(unshared.said).toMatch(/^cannot connect/);
+      expect(kept.said).toBe('sent');
+      expect(heard.join('')).toBe('the document');
+    } finally {
+      server.close();
+    }
+  });
+
+  it.skipIf(process.getuid?.() !== 0)("refuses the file, naming the grant, when /etc/subuid's grants hold the scanner's whole uid range", async () => {
+    const subuid = join(testRoot('cloison-scan-subuid-'), 'subuid');
+    writeFileSync(subuid, 'containers:2147483647:2147483648\n');
+    readSubordinateIdsFrom([subuid]);
+    try {
+      const verdict = await scanStaged(staged('f.txt', 'du texte ordinaire'), scanner, [tool, db]);
+      expect(verdict).toEqual({ clean: false, said: expect.stringContaining(`no uid of its own is left for the file scanner's sandbox: 3902000000-3902999999 is all granted as subordinate ids (${subuid}: containers:2147483647:2147483648)`) });
+    } finally {
+      readSubordinateIdsFrom(null);
+    }
   });
 });

@@ -3,20 +3,29 @@
  * read-only (its path appended to the scanner's argv), and only the folders the policy names for it
  * (`scannerBinds`, read-only: clamd's socket folder and database, say); as a uid of its own for
  * each scan (never nobody: any host process of the same uid could open the sandbox's /proc/<pid>/root
- * and read the document being scanned), no network of
- * its own, under the cages' syscall filter. A scanner that talks to a daemon passes the file as a
+ * and read the document being scanned), under the cages' syscall filter, and with no network
+ * unless the policy opts in (`scannerNetwork`, for a scanning daemon on TCP): a scanner a document
+ * took over then reaches nothing on the host's network, nor anything listening on its loopback. A scanner that talks to a daemon passes the file as a
  * descriptor (`clamdscan --fdpass`), so the daemon need not see the sandbox's paths.
+ *
+ * Held in either mode to SCANNER_TASKS tasks and SCANNER_MEMORY_BYTES of memory, by a control group
+ * of its own (conversionGroup, the converters' code; as root too), or where none can be made by
+ * prlimit (--nproc, --as): a document that takes the scanner over cannot fork the host out of pids
+ * nor take its memory (scannerLimits.attack.test.ts). A scan that reaches a limit is not clean,
+ * whatever the scanner's exit, and says which limit: the transfer is refused with that reason.
  */
 import { basename } from 'node:path';
 import { spawnBwrap } from '../sandbox/bwrapSpawn';
-import { conversionGroup } from './conversionCgroup';
+import { conversionGroup, type ConversionGroup } from './conversionCgroup';
 import { asSandboxUser, sandboxUserNamespace } from './sandboxUser';
-import { ownUids, SCANNER_UIDS } from '../system/ownUids';
+import { NoOwnUidLeft, ownUids, SCANNER_UIDS } from '../system/ownUids';
 
 const scannerUid = ownUids(SCANNER_UIDS);
 const SCAN_DIR = '/run/cloison-scan';
-/** The scanner's memory in the cloison part (the policy names none): within what the part's limit leaves. */
+/** The scanner's memory (the policy names none); in the cloison part, within what the part's limit leaves. */
 const SCANNER_MEMORY_BYTES = 1024 * 2 ** 20;
+/** The scanner's tasks, threads included (the policy names none): the converters' groups' default. */
+const SCANNER_TASKS = 64;
 
 export interface ScanVerdict {
   clean: boolean;
@@ -36,10 +45,11 @@ function traversable(path: string): string[] {
   return out;
 }
 
-export function scanStaged(staged: string, scanner: readonly string[], binds: readonly string[], timeoutMs = 120_000): Promise<ScanVerdict> {
-  const inside = `${SCAN_DIR}/${basename(staged)}`;
-  const args = [
+/** bwrap's arguments for one scan; `held`: a group holds its tasks and memory, else prlimit does. */
+function scanArgs(staged: string, inside: string, scanner: readonly string[], binds: readonly string[], held: boolean, network: boolean): string[] {
+  return [
     ...sandboxUserNamespace(),
+    ...(network ? [] : ['--unshare-net']),
     '--unshare-pid', '--unshare-ipc', '--unshare-uts', '--unshare-cgroup-try',
     '--die-with-parent', '--new-session',
     '--ro-bind', '/usr', '/usr', '--symlink', 'usr/bin', '/bin', '--symlink', 'usr/lib', '/lib', '--symlink', 'usr/lib64', '/lib64', '--symlink', 'usr/sbin', '/sbin',
@@ -49,16 +59,31 @@ export function scanStaged(staged: string, scanner: readonly string[], binds: re
     '--perms', '0755', '--dir', SCAN_DIR,
     '--ro-bind', staged, inside,
     '--clearenv', '--setenv', 'PATH', '/usr/bin:/bin:/usr/sbin:/sbin',
-    ...asSandboxUser(scannerUid(), null),
+    ...asSandboxUser(scannerUid, held ? null : SCANNER_TASKS),
+    ...(held ? [] : ['prlimit', `--as=${SCANNER_MEMORY_BYTES}`, '--']),
     ...scanner, inside,
   ];
-  // In the cloison part, a group of its own (conversionCgroup.ts); none as root.
-  const group = conversionGroup('scan', { memoryBytes: SCANNER_MEMORY_BYTES, tasks: null });
+}
+
+/** The limit the scan reached, if any (the group's counters): the reason its verdict gives. */
+function limitReached(group: ConversionGroup | null): string | null {
+  if (group?.outOfMemory()) return 'the scanner ran out of memory';
+  if (group?.outOfTasks()) return `the scanner reached its task limit (${SCANNER_TASKS} tasks)`;
+  return null;
+}
+
+/** `network`: the policy's `scannerNetwork` (the host's network kept, for a daemon on TCP). */
+export function scanStaged(staged: string, scanner: readonly string[], binds: readonly string[], timeoutMs = 120_000, network = false): Promise<ScanVerdict> {
+  const inside = `${SCAN_DIR}/${basename(staged)}`;
+  // A group of its own in either mode (conversionCgroup.ts); without one, prlimit's limits.
+  const group = conversionGroup('scan', { memoryBytes: SCANNER_MEMORY_BYTES, tasks: SCANNER_TASKS }, undefined, { asRootToo: true });
   let child;
   try {
-    child = spawnBwrap(args, { stdio: ['ignore', 'pipe', 'pipe'], ...(group ? { prefix: group.prefix } : {}) });
+    child = spawnBwrap(scanArgs(staged, inside, scanner, binds, group !== null, network), { stdio: ['ignore', 'pipe', 'pipe'], ...(group ? { prefix: group.prefix } : {}) });
   } catch (err) {
     group?.remove();
+    // No uid of its own left for the scan (ownUids.ts: subordinate grants hold its range): not clean, said why.
+    if (err instanceof NoOwnUidLeft) return Promise.resolve({ clean: false, said: err.message });
     throw err;
   }
   // A start refused (EAGAIN) closes it with its errno: a file not passed, not the part's end.
@@ -71,10 +96,11 @@ export function scanStaged(staged: string, scanner: readonly string[], binds: re
     const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
     child.on('close', (code) => {
       clearTimeout(timer);
-      const outOfMemory = group?.outOfMemory() ?? false;
+      const limit = limitReached(group);
       group?.remove();
-      if (code !== 0 && outOfMemory) return resolve({ clean: false, said: 'the scanner ran out of memory' });
       const lines = said.trim().split('\n').slice(0, 3).join(' | ').replaceAll(inside, '<file>');
+      // A limit reached fails the scan whatever the scanner says: a verdict from a scanner cut short is none.
+      if (limit) return resolve({ clean: false, said: lines ? `${limit}: ${lines}` : limit });
       resolve({ clean: code === 0, said: lines || (code === null ? 'the scanner timed out' : `exit ${code}`) });
     });
   });

@@ -28,16 +28,24 @@
  *
  * What the level should get: no process outside it reaches its X server — the helper's uid never
  * one a subuid/subgid range (or an account, or a group) holds.
+ *
+ * After the fix (uidfix-7): the product reads the test's file as its /etc/subuid and /etc/subgid
+ * (readSubordinateIdsFrom). Podman's grant holds the whole X helper range: the paste is refused,
+ * naming the grant and its file, and no helper runs. The same grant less the range's last 16 uids:
+ * the helper takes one of those, and Alice, mapped onto the nearest uid hers to map, neither
+ * reaches the X socket nor signals the helper.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isInRange, X_HELPER_UIDS } from './ownUids';
+import { readSubordinateIdsFrom } from './subordinateIds';
 import { startedByThisProcess } from '../testing/converterProcesses';
 import { removeTestRoots, testRoot } from '../testing/testRoots';
 import { waitFor } from '../testing/waitFor';
 import { writeSelection, type SelectionServer } from '../clipboard/xSelection';
+import { startCageLikeXvnc } from '../testing/cageLikeXvnc';
 
 const ALICE = 52_750 + (process.pid % 50);
 /** podman-run(1), --userns=auto: the range it asks /etc/subuid and /etc/subgid to give. */
@@ -119,56 +127,70 @@ describe.skipIf(!ready)("a subuid range over the X helper's own uids", () => {
   let served: SelectionServer | null = null;
   afterAll(() => {
     served?.stop();
+    readSubordinateIdsFrom(null);
     if (xvnc?.pid && xvnc.exitCode === null) process.kill(xvnc.pid, 'SIGKILL');
     removeTestRoots();
   });
 
+  /** Xvnc as the cage's, once for both cases (xHelperReach's set-up): its X socket folder. */
+  let xSocketFolder: string | null = null;
+  beforeAll(async () => {
+    const started = await startCageLikeXvnc('cloison-sub-');
+    xvnc = started.xvnc;
+    xSocketFolder = started.x11;
+  }, 60_000);
+
+  /** Alice's /etc/subuid and /etc/subgid (one file: her grant in both), which the product reads too. */
+  function grantAlice(folder: string, start: number, count: number): string {
+    const subuid = join(folder, 'subuid');
+    writeFileSync(subuid, `alice:${start}:${count}\n`, { mode: 0o644 });
+    readSubordinateIdsFrom([subuid, subuid]);
+    return subuid;
+  }
+
+  it("refuses the helper's run when podman's userns=auto grant holds all its uids, saying which grant", async () => {
+    const folder = testRoot('cloison-sup-');
+    const subuid = grantAlice(folder, GRANT.start, GRANT.count);
+    const refused = await writeSelection(xSocketFolder!, 'a paste into high').then(() => 'served', (err: Error) => err.message);
+    console.log(`podman's grant: ${refused}`);
+    expect(refused).toContain(`no uid of its own is left for the X helper's sandbox: ${X_HELPER_UIDS.base}-${X_HELPER_UIDS.base + X_HELPER_UIDS.size - 1} is all granted`);
+    expect(refused).toContain(`${subuid}: alice:${GRANT.start}:${GRANT.count}`);
+    const xclips = readdirSync('/proc').filter((pid) => /^\d+$/.test(pid) && commOf(pid) === 'xclip' && startedByThisProcess(pid));
+    expect(xclips, 'no helper of this test runs').toEqual([]);
+  }, 60_000);
+
   it("gives its holder no hold on a level's helper serving a paste (its X server, its signals)", async () => {
-    const base = testRoot('cloison-sub-');
-    chmodSync(base, 0o700);
-    const tmp = join(base, 'tmp');
-    mkdirSync(tmp, { mode: 0o1777 });
-    chmodSync(tmp, 0o1777);
-    const x11 = join(tmp, '.X11-unix');
-    mkdirSync(x11, { mode: 0o1777 });
-    chmodSync(x11, 0o1777);
-    xvnc = spawn('unshare', ['-m', '-n', '--', 'sh', '-c', 'mount --make-rprivate / && mount --bind "$0" /tmp && exec Xvnc :0 -SecurityTypes None -rfbport -1 -nolisten tcp -geometry 800x600', tmp], { stdio: 'ignore' });
-    await waitFor(() => existsSync(join(x11, 'X0')), 'the Xvnc socket', 20_000);
-    await new Promise((r) => setTimeout(r, 1000));
-    chmodSync(x11, 0o755);
-    served = await writeSelection(x11, 'a paste into high');
+    const folder = testRoot('cloison-sup-');
+    chmodSync(folder, 0o755);
+    // Her grant: podman's, less the X helper's last FREE uids (and every uid above them).
+    const FREE = 16;
+    const grantEnd = X_HELPER_UIDS.base + X_HELPER_UIDS.size - FREE;
+    const subuid = grantAlice(folder, GRANT.start, grantEnd - GRANT.start);
+    served = await writeSelection(xSocketFolder!, 'a paste into high');
 
     const xclip = readdirSync('/proc').find((pid) => /^\d+$/.test(pid) && commOf(pid) === 'xclip' && startedByThisProcess(pid));
     expect(xclip, "the serving xclip, this test's").toBeDefined();
     const helperUid = uidOf(xclip!);
     expect(isInRange(helperUid, X_HELPER_UIDS)).toBe(true);
+    expect(helperUid, "the helper's uid, outside her grant").toBeGreaterThanOrEqual(grantEnd);
     const target = `/proc/${xclip}/root/tmp/.X11-unix/X0`;
 
-    const folder = testRoot('cloison-sup-');
-    chmodSync(folder, 0o755);
     const probe = join(folder, 'probe.cjs');
     writeFileSync(probe, PROBE, { mode: 0o644 });
-    const subuid = join(folder, 'subuid');
-    writeFileSync(subuid, `alice:${GRANT.start}:${GRANT.count}\n`, { mode: 0o644 });
 
     // The control: Alice as herself cannot go through the helper's root.
     const own = spawnSync('setpriv', [`--reuid=${ALICE}`, `--regid=${ALICE}`, '--clear-groups', '--', process.execPath, probe, target], { encoding: 'utf8', timeout: 20_000 });
     const asHerself = JSON.parse(own.stdout.trim().split('\n').at(-1) ?? '{}') as { result?: string };
     expect(asHerself.result).toMatch(/^cannot connect/);
-
-    // The attack: one uid of her grant, the helper's.
     const killAsHerself = spawnSync('setpriv', [`--reuid=${ALICE}`, `--regid=${ALICE}`, '--clear-groups', '--', 'kill', '-KILL', xclip!], { encoding: 'utf8' });
     expect(killAsHerself.status, 'alice as herself cannot signal the helper').not.toBe(0);
     expect(served.owned).toBe(true);
 
-    // The attack: one uid of her grant, the helper's.
-    const mapped = await probeAsMapped(probe, target, xclip!, subuid, helperUid);
+    // The attack: the uid of her grant nearest the helper's (the helper's own is not hers to map).
+    const mapped = await probeAsMapped(probe, target, xclip!, subuid, grantEnd - 1);
     await new Promise((r) => setTimeout(r, 300));
-    console.log(`alice as herself: ${asHerself.result}, kill refused; alice mapped onto ${helperUid} (her subuid grant): X ${mapped.result}, SIGKILL ${mapped.kill}; the paste still served: ${served.owned}`);
-    // The kernel keeps a child namespace's process out of the helper's /proc/<pid>/root (the
-    // capability check wants the same user namespace): the X socket stays out of reach...
+    console.log(`alice as herself: ${asHerself.result}, kill refused; alice mapped onto ${grantEnd - 1} (her grant's last; the helper ${helperUid}): X ${mapped.result}, SIGKILL ${mapped.kill}; the paste still served: ${served.owned}`);
     expect(mapped.result).not.toMatch(/X server accepted/);
-    // ...but signals go by uid alone: the holder kills (or stops) the level's helpers at will.
     expect(mapped.kill, "a process outside the run signals the helper's uid").toMatch(/^refused/);
     expect(served.owned, 'the paste into the level still served').toBe(true);
   }, 120_000);

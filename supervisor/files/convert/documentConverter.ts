@@ -20,6 +20,7 @@ import { recognisePage, type OcrLanguage } from './ocrSandbox';
 import type { OcrWord } from './ocrWords';
 import { PixelPdfWriter } from './pixelPdfWriter';
 import { conversionGroup } from '../conversionCgroup';
+import { NoOwnUidLeft } from '../../system/ownUids';
 import { spawnPixelSandbox, type PixelSandboxLimits } from './pixelSandbox';
 import { thumbnailOf } from './thumbnail';
 
@@ -31,7 +32,7 @@ export interface ConvertLimits extends PixelSandboxLimits {
   ocr?: { languages: OcrLanguage[]; program?: string } | null;
 }
 
-export type ConvertRefusal = 'too-many-pages' | 'page-too-large' | 'timed-out' | 'crashed' | 'encrypted' | 'unreadable' | 'not-convertible' | 'ocr-failed' | 'out-of-memory';
+export type ConvertRefusal = 'too-many-pages' | 'page-too-large' | 'timed-out' | 'crashed' | 'encrypted' | 'unreadable' | 'not-convertible' | 'ocr-failed' | 'out-of-memory' | 'no-sandbox-uid';
 
 export type Converted =
   | { ok: true; file: string; pages: number; size: number; sha256: string; thumbnails: string[]; seconds: number }
@@ -74,6 +75,7 @@ const MESSAGES: Record<ConvertRefusal, string> = {
   'not-convertible': 'this type of file cannot be converted',
   'ocr-failed': 'the text recognition failed',
   'out-of-memory': 'the converter ran out of memory',
+  'no-sandbox-uid': 'the converter cannot run',
 };
 
 export function refusalReason(refusal: ConvertRefusal, detail: string): string {
@@ -144,6 +146,8 @@ export async function convertDocument(staged: string, kind: string, out: string,
     child = spawnPixelSandbox(staged, kind, limits, { ...(group ? { prefix: group.prefix } : {}), ...(helper ? { helper } : {}) });
   } catch (err) {
     group?.remove();
+    // Subordinate grants hold the converters' whole uid range (ownUids.ts): refused, the grant named.
+    if (err instanceof NoOwnUidLeft) return { ok: false, refusal: 'no-sandbox-uid', reason: refusalReason('no-sandbox-uid', err.message) };
     throw err;
   }
   // A start refused (EAGAIN: the part's tasks full) closes it with its errno: a refusal, not the part's end.

@@ -30,7 +30,7 @@ export type Recognised = { ok: true; words: OcrWord[] } | { ok: false; timedOut:
 const PROGRAM_IN_SANDBOX = '/opt/cloison-ocr-program';
 
 /** The sandbox's bwrap arguments for one page (exported for the tests' /proc probes). */
-export function ocrSandboxArgs(limits: OcrLimits, uid = converterUid()): string[] {
+export function ocrSandboxArgs(limits: OcrLimits, uid: number | (() => number) = converterUid): string[] {
   const binds = limits.program ? ['--ro-bind', limits.program, PROGRAM_IN_SANDBOX] : [];
   const tesseract = limits.program ? PROGRAM_IN_SANDBOX : 'tesseract';
   // One thread: the machine's cores are shared with the renderer and the cages.

@@ -42,7 +42,7 @@ export interface PixelSandboxLimits {
  * tmpfs, no network, the uid `uid` and at most `tasks` tasks; `binds` adds read-only files (the
  * helper, the staged copy). The OCR sandbox (ocrSandbox.ts) is the same with fewer binds.
  */
-export function disposableSandboxArgs(binds: string[], uid: number, tasks: number, command: (node: string) => string[], env: string[] = []): string[] {
+export function disposableSandboxArgs(binds: string[], uid: number | (() => number), tasks: number, command: (node: string) => string[], env: string[] = []): string[] {
   const node = process.execPath;
   const nodeBinds = node.startsWith('/usr/') ? [] : ['--ro-bind', dirname(node), dirname(node)];
   return [
@@ -64,7 +64,7 @@ export function disposableSandboxArgs(binds: string[], uid: number, tasks: numbe
 }
 
 /** The sandbox's bwrap arguments around `command` (the helper; the tests run probes in its place). */
-export function pixelSandboxArgs(staged: string, uid: number, tasks: number, command: (node: string) => string[]): string[] {
+export function pixelSandboxArgs(staged: string, uid: number | (() => number), tasks: number, command: (node: string) => string[]): string[] {
   const binds = [
     // LibreOffice's registry is a package file Debian keeps under /etc (a symlink from /usr points there).
     '--ro-bind-try', '/etc/libreoffice', '/etc/libreoffice',
@@ -83,7 +83,7 @@ export function pixelSandboxArgs(staged: string, uid: number, tasks: number, com
  * the helper's place (the tests' stand-ins for what a document's exploit would run).
  */
 export function spawnPixelSandbox(staged: string, kind: string, limits: PixelSandboxLimits, options: { uid?: number; prefix?: string[]; helper?: (node: string) => string[] } = {}): ChildProcess {
-  const args = pixelSandboxArgs(staged, options.uid ?? converterUid(), limits.tasks, options.helper ?? ((node) => [
+  const args = pixelSandboxArgs(staged, options.uid ?? converterUid, limits.tasks, options.helper ?? ((node) => [
     node, '/opt/cloison-pixel-helper.mjs', DOCUMENT_IN_SANDBOX, kind, String(limits.dpi), String(limits.maxPages), String(limits.maxPageSide), String(limits.memoryBytes),
   ]));
   return spawnBwrap(args, { stdio: ['ignore', 'pipe', 'pipe'], ...(options.prefix ? { prefix: options.prefix } : {}) });
