@@ -56,6 +56,23 @@ await Promise.all([
 // (asciiBundle.mjs).
 for (const file of ['out/supervisor/main.js', 'out/supervisor/browserPart.js', 'out/supervisor/soundPart.js', 'out/supervisor/cageManager.js', 'out/supervisor/cageManagerMain.cjs', 'out/supervisor/cloisonPart.js', 'out/supervisor/cloisonPartMain.cjs', 'out/cli/cloison.js']) asciiBundle(file);
 
+// The native helpers first: the code caches' writer below runs the bundles, whose policy reading
+// asks nameServiceIds.
+// The card proxy's OpenSSL pre-initialisation (a native library, preloaded into pkcs11proxyd): an
+// optional speed-up, so a machine without gcc or libssl-dev still builds the rest.
+const preinit = buildOpensslPreinit();
+if (preinit) console.warn(`${OPENSSL_PREINIT_OUTPUT} not built (scripts/setup.sh installs gcc and libssl-dev); the card proxy will start without it: ${preinit}`);
+// Its workers' page tables filled at their fork (native/workerPrefault.c): the same kind of speed-up.
+const prefault = buildOpensslPreinit(WORKER_PREFAULT_SOURCE, WORKER_PREFAULT_OUTPUT);
+if (prefault) console.warn(`${WORKER_PREFAULT_OUTPUT} not built (scripts/setup.sh installs gcc); the card proxy will start without it: ${prefault}`);
+// The cages' card client without Kerberos needs its GSS-API stub (native/gssStub.c, cardClientModule.ts).
+const gssStub = buildOpensslPreinit(GSS_STUB_SOURCE, GSS_STUB_OUTPUT);
+if (gssStub) console.warn(`${GSS_STUB_OUTPUT} not built (scripts/setup.sh installs gcc); the cages will load Debian's card client: ${gssStub}`);
+// The name service look-up that tells "not found" from "unavailable" (native/nameServiceIds.c): without
+// it no cage or card proxy uid can be told nobody's, so none starts (system/accounts.ts says why).
+const nameServiceIds = buildNativeProgram();
+if (nameServiceIds) console.warn(`${NAME_SERVICE_IDS_OUTPUT} not built (scripts/setup.sh installs gcc): no cage or card proxy will start: ${nameServiceIds}`);
+
 // The code caches of the cloison part and of the cage manager, from the bundles as they now are
 // (ASCII): written by the build alone, in the code root runs (supervisor/codeCache/loadWithCodeCache.ts).
 // Without one, its bundle is compiled from its source at each start.
@@ -73,21 +90,6 @@ copyFileSync('supervisor/files/fileHelper.mjs', 'out/supervisor/fileHelper.mjs')
 // So does the cage launcher, which runs inside every bwrap cage.
 copyFileSync('supervisor/cages/cageLauncherInCage.mjs', 'out/supervisor/cageLauncherInCage.mjs');
 copyFileSync('supervisor/files/convert/pixelHelper.mjs', 'out/supervisor/pixelHelper.mjs');
-
-// The card proxy's OpenSSL pre-initialisation (a native library, preloaded into pkcs11proxyd): an
-// optional speed-up, so a machine without gcc or libssl-dev still builds the rest.
-const preinit = buildOpensslPreinit();
-if (preinit) console.warn(`${OPENSSL_PREINIT_OUTPUT} not built (scripts/setup.sh installs gcc and libssl-dev); the card proxy will start without it: ${preinit}`);
-// Its workers' page tables filled at their fork (native/workerPrefault.c): the same kind of speed-up.
-const prefault = buildOpensslPreinit(WORKER_PREFAULT_SOURCE, WORKER_PREFAULT_OUTPUT);
-if (prefault) console.warn(`${WORKER_PREFAULT_OUTPUT} not built (scripts/setup.sh installs gcc); the card proxy will start without it: ${prefault}`);
-// The cages' card client without Kerberos needs its GSS-API stub (native/gssStub.c, cardClientModule.ts).
-const gssStub = buildOpensslPreinit(GSS_STUB_SOURCE, GSS_STUB_OUTPUT);
-if (gssStub) console.warn(`${GSS_STUB_OUTPUT} not built (scripts/setup.sh installs gcc); the cages will load Debian's card client: ${gssStub}`);
-// The name service look-up that tells "not found" from "unavailable" (native/nameServiceIds.c): without
-// it no cage or card proxy uid can be told nobody's, so none starts (system/accounts.ts says why).
-const nameServiceIds = buildNativeProgram();
-if (nameServiceIds) console.warn(`${NAME_SERVICE_IDS_OUTPUT} not built (scripts/setup.sh installs gcc): no cage or card proxy will start: ${nameServiceIds}`);
 
 // The app icon (rendered from assets/icon.svg) for the Electron window.
 cpSync('assets/icons', 'out/icons', { recursive: true });
