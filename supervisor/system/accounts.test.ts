@@ -12,7 +12,7 @@ import { findBinary } from './binaries';
 import { builtNameServiceIds, namesOfIds, namesOfIdsAsync } from './accounts';
 import { testRoot } from '../testing/testRoots';
 
-const UID = 52_750 + (process.pid % 50);
+const UID = 52_800 + (process.pid % 50);
 const taken = (() => {
   try {
     execFileSync('getent', ['passwd', String(UID)], { stdio: 'ignore' });
