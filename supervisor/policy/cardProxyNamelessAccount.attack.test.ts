@@ -9,24 +9,18 @@
  *
  * What the administrator should see: the uid refused, as for any account's.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { findBinary } from '../system/binaries';
 import { testRoot } from '../testing/testRoots';
+import { uidHeld } from '../testing/heldUid';
 
 const UID = 51_900 + (process.pid % 90);
 const missing = ['unshare', 'mount', 'getent'].filter((b) => !findBinary(b));
 const rootless = process.getuid?.() !== 0;
-const taken = (() => {
-  try {
-    execFileSync('getent', ['passwd', String(UID)], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-})();
+const taken = uidHeld(UID);
 
 describe.skipIf(missing.length > 0 || rootless || taken)('a proxy uid held by a passwd entry with no name', () => {
   it('is refused like any account\'s', () => {

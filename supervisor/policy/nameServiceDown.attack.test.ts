@@ -17,24 +17,18 @@
  * What the administrator should see: the uid refused, "cannot tell whether an account or a group
  * has it" — the rule the module states.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { chmodSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { findBinary } from '../system/binaries';
 import { testRoot } from '../testing/testRoots';
+import { uidHeld } from '../testing/heldUid';
 
 const UID = 52_700 + (process.pid % 50);
 const missing = ['unshare', 'mount', 'getent'].filter((b) => !findBinary(b));
 const rootless = process.getuid?.() !== 0;
-const taken = (() => {
-  try {
-    execFileSync('getent', ['passwd', String(UID)], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-})();
+const taken = uidHeld(UID);
 
 describe.skipIf(missing.length > 0 || rootless || taken)('a cage uid asked while the directory (a source after files) is unavailable', () => {
   it('is refused as "cannot tell", never taken as nobody\'s', () => {

@@ -4,23 +4,17 @@
  * asked, never "nobody's". The module-not-loadable case and the hanging source:
  * policy/nameServiceDown.attack.test.ts. Needs the build's out/supervisor/nameServiceIds.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { findBinary } from './binaries';
 import { builtNameServiceIds, namesOfIds, namesOfIdsAsync } from './accounts';
 import { testRoot } from '../testing/testRoots';
+import { uidHeld } from '../testing/heldUid';
 
 const UID = 52_800 + (process.pid % 50);
-const taken = (() => {
-  try {
-    execFileSync('getent', ['passwd', String(UID)], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-})();
+const taken = uidHeld(UID);
 
 describe.skipIf(!existsSync(builtNameServiceIds()) || taken)('the name service look-up', () => {
   it('names the holder of a held id and leaves a free one out, asked at once or while the process runs on', async () => {
