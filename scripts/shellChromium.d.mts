@@ -1,5 +1,7 @@
 export function hostShellLocale(env?: NodeJS.ProcessEnv): 'fr' | 'en';
 export function hostHasRenderNode(dir?: string): boolean;
+/** The on-device model performance class the shell gives Chromium, so it never runs its benchmark. */
+export const NO_ON_DEVICE_MODEL_CLASS: number;
 export function shellChromiumArgs(options: { locale: 'fr' | 'en'; gpu?: boolean }): string[];
 export function shellChromiumPreferences(options: { locale: 'fr' | 'en' }): Record<string, unknown>;
 export function writeShellChromiumProfile(profile: string, options: { locale: 'fr' | 'en'; owner?: { uid: number; gid: number } | null }): void;

@@ -34,6 +34,9 @@ const DISABLED_FEATURES = [
  */
 const ENABLED_FEATURES = ['NetworkServiceInProcess2'];
 
+/** The on-device model performance class the shell declares (1: Chromium's "error"), so it never runs its benchmark. */
+export const NO_ON_DEVICE_MODEL_CLASS = 1;
+
 /** Whether the host has a GPU Chromium could use: a DRM render node (/dev/dri/renderD*). */
 export function hostHasRenderNode(dir = '/dev/dri') {
   try {
@@ -70,6 +73,13 @@ export function shellChromiumArgs({ locale, gpu = hostHasRenderNode() }) {
     // A frame may not take the focus without a user's gesture in it when its <iframe> says
     // allow="focus-without-user-activation 'none'" (every viewer frame does): a viewer page taken
     // over cannot grab the keys typed for another level (the shell's frameFocusGuard.ts checks too).
+
+    // 3 minutes after start Chromium benchmarks the machine for its on-device AI model: it starts
+    // the on-device model service (a utility process and its broker, ~11 MiB PSS), which the shell
+    // never uses, and leaves it running. A performance class given here skips the benchmark; no
+    // feature switch does (LogOnDeviceMetricsOnStartup off, whose delay it is, still started it).
+    // No model is downloaded either way (--disable-component-update, start.mjs).
+    `--optimization-guide-performance-class=${NO_ON_DEVICE_MODEL_CLASS}`,
   ];
 }
 

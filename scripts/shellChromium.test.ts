@@ -8,7 +8,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { hostHasRenderNode, shellChromiumArgs } from './shellChromium.mjs';
+import { hostHasRenderNode, NO_ON_DEVICE_MODEL_CLASS, shellChromiumArgs } from './shellChromium.mjs';
 
 describe("the shell's Chromium flags", () => {
   const root = mkdtempSync(join(tmpdir(), 'cloison-shell-flags-'));
@@ -39,5 +39,15 @@ describe("the shell's Chromium flags", () => {
       expect(args).toContain('--site-per-process');
       expect(args).not.toContain('--no-sandbox');
     }
+  });
+
+  it("declares the on-device model performance class, so Chromium never starts its model service to benchmark the machine", () => {
+    // Without it, the on-device model service and its broker start 3 minutes in (start.test.ts checks
+    // Chromium took the class: it is in the profile's Local State from the start).
+    for (const gpu of [false, true]) {
+      const args = shellChromiumArgs({ locale: 'en', gpu });
+      expect(args.filter((a) => a.startsWith('--optimization-guide-performance-class='))).toEqual([`--optimization-guide-performance-class=${NO_ON_DEVICE_MODEL_CLASS}`]);
+    }
+    expect(NO_ON_DEVICE_MODEL_CLASS).toBeGreaterThan(0); // 0 is "unknown": Chromium would benchmark anyway
   });
 });
