@@ -20,7 +20,7 @@
  * that cannot be listed).
  */
 import { spawnSync } from 'node:child_process';
-import { chmodSync, writeFileSync } from 'node:fs';
+import { chmodSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { NoOwnUidLeft, ownUids, SCANNER_UIDS } from './ownUids';
@@ -95,4 +95,29 @@ process.stdout.write(JSON.stringify({ got }));
     console.log(`subid: sss in nsswitch.conf: ${got}`);
     expect(got).toMatch(/^refused: .*subid: sss/);
   }, 60_000);
+});
+
+/**
+ * A grants file that exists but cannot be looked at (a symlink loop here; EACCES or EIO alike): the
+ * stat's failure was read as "no file", which grants nothing, so every uid was given — while
+ * newuidmap, which reads the file as root through whatever it is, may honour its grants. Only a
+ * file that is not there grants nothing; one that cannot be read is unknown and holds every uid.
+ */
+describe('a grants file that cannot be looked at', () => {
+  it("refuses the scanner's run, saying the file cannot be read", () => {
+    const folder = testRoot('cloison-sil-');
+    const loop = join(folder, 'subuid');
+    symlinkSync(join(folder, 'subuid-b'), loop);
+    symlinkSync(loop, join(folder, 'subuid-b'));
+    readSubordinateIdsFrom([loop]);
+    let got: string;
+    try {
+      got = `uid ${ownUids(SCANNER_UIDS)()}`;
+    } catch (err) {
+      if (!(err instanceof NoOwnUidLeft)) throw err;
+      got = `refused: ${err.message}`;
+    }
+    console.log(`a subuid file in a symlink loop: ${got}`);
+    expect(got).toMatch(/^refused: .*unreadable/);
+  });
 });
