@@ -86,9 +86,11 @@ function grantsOf(file: string, parse: (file: string, text: string) => Subordina
   try {
     const s = statSync(file);
     stamp = `${s.ino}:${s.size}:${s.mtimeMs}`;
-  } catch {
+  } catch (err) {
     cache.delete(file);
-    return [];
+    // Only a file that is not there grants nothing; one that cannot be looked at is not known to.
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    return [{ file, line: `(unreadable: ${(err as NodeJS.ErrnoException).code ?? 'error'})`, start: 0, end: 2 ** 32 }];
   }
   const known = cache.get(file);
   if (known?.stamp === stamp) return known.grants;
