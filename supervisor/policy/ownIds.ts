@@ -2,7 +2,8 @@
  * A uid Cloison runs something as — a level's cage, a level's card proxy — with its gid the same
  * number (setpriv --reuid N --regid N) must be nobody's: an account of that uid could trace,
  * signal and read what runs as it, and be traced by it; a group of that gid would own what it
- * makes. Asked of the name service (local files, LDAP, SSSD alike: system/accounts.ts); a name
+ * makes; a subordinate grant of it (/etc/subuid, /etc/subgid, system/subordinateIds.ts) lets its
+ * holder become it in a user namespace and signal what runs as it. Asked of the name service (local files, LDAP, SSSD alike: system/accounts.ts); a name
  * service that cannot tell — a source unavailable or not loadable, no answer in time — refuses
  * too, never read as "nobody's" (a directory user's uid would pass whenever the directory is
  * down). The schema cannot see the host's accounts: each reading of the policy asks here (every id
@@ -10,6 +11,7 @@
  * the manager meanwhile (lookUpIdsAsync).
  */
 import { namesOfIds, namesOfIdsAsync } from '../system/accounts';
+import { subordinateGrants } from '../system/subordinateIds';
 import type { Reader } from './readableBy';
 
 /** How a refusal words what runs as the id. */
@@ -57,5 +59,9 @@ export function heldIdProblem(id: number, use: IdUse, partAccount?: Reader, give
   if (user !== null) return ` is the ${user} account's: ${use.own} (${use.accountWould})`;
   const group = holders.groups.get(id) ?? null;
   if (group !== null) return ` is, as ${use.asGid}, the ${group} group's: ${use.own}`;
+  // A subuid/subgid grant holds it as surely: newuidmap lets its holder become it in a user
+  // namespace of theirs, and kill(2) compares kernel uids only (cageUidSubuid.attack.test.ts).
+  const grant = subordinateGrants().find((g) => g.start <= id && id < g.end);
+  if (grant) return ` is granted as a subordinate id (${grant.file}: ${grant.line}): ${use.own} (its holder may become it in a user namespace of theirs and signal what runs as it)`;
   return null;
 }
