@@ -20,7 +20,8 @@ import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { cageUidProblem } from './cageUidAccounts';
+import { cageUidProblem, cageUidProblemAtStart } from './cageUidAccounts';
+import { cardProxyUidProblem } from './cardProxyAccounts';
 import { readSubordinateIdsFrom } from '../system/subordinateIds';
 import { findBinary } from '../system/binaries';
 import { removeTestRoots, testRoot } from '../testing/testRoots';
@@ -99,5 +100,8 @@ describe.skipIf(!ready)("a subuid grant over a level's cage uid", () => {
     console.log(`cage uid ${CAGE_UID} with alice's grant over it: ${problem ?? 'accepted'}`);
     expect(problem ?? `uid ${CAGE_UID} accepted as a cage's, a subuid grant over it`).toMatch(/subordinate/);
     expect(problem).toContain(`${subuid}: alice:${CAGE_UID}:1`);
+    // The same at a cage's start (a grant made since the reading), and for a card proxy's uid.
+    expect(await cageUidProblemAtStart(CAGE_UID)).toBe(problem);
+    expect(cardProxyUidProblem(CAGE_UID) ?? 'accepted as a card proxy uid').toMatch(/granted as a subordinate id/);
   }, 60_000);
 });
