@@ -76,6 +76,7 @@ import { managerRunFolder } from './managerRunFolder';
 import { journalStateMove, moveRootStateToPart } from './rootStateToPart';
 import { trimMallocFromNowOn } from '../system/mallocTrim';
 import { ownUidOverlaps } from '../system/ownUids';
+import { subordinateGrants } from '../system/subordinateIds';
 
 function say(msg: string, fields: Record<string, unknown> = {}): void {
   process.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), msg, ...fields })}\n`);
@@ -131,6 +132,9 @@ async function main(): Promise<void> {
   const peer = account(values['peer-user']!);
   if (!peer) fail(`no account "${values['peer-user']}": the unprivileged part's user (setup.sh makes cloison)`);
   if (peer.uid === 0) fail('the peer user cannot be root');
+  // A subuid/subgid grant over the part's account lets its holder become it (partAccountSubuid.attack.test.ts).
+  const peerGrant = values['no-part'] ? undefined : subordinateGrants().find((g) => [peer.uid, peer.gid].some((id) => g.start <= id && id < g.end));
+  if (peerGrant) fail(`the ${values['peer-user']} account (uid ${peer.uid}, gid ${peer.gid}) is granted as subordinate ids (${peerGrant.file}: ${peerGrant.line}): its holder could become it in a user namespace and signal the part or own its files (what crosses between levels): narrow the grant`);
   const partReader = values['no-part'] ? undefined : { name: values['peer-user']!, uid: peer.uid, gid: peer.gid };
   const stateDir = resolve(values['state-dir'] ?? '/var/lib/cloison');
   const runDir = resolve(values['run-dir'] ?? '/run/cloison');
