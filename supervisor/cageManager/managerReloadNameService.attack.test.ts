@@ -27,7 +27,7 @@ import { uidHeld } from '../testing/heldUid';
 import { testRoot } from '../testing/testRoots';
 import { ManagerPolicyReload } from './managerPolicyReload';
 
-const UID = 56_600 + (process.pid % 50);
+const UID = 56_600 + (process.pid % 25);
 const missing = ['unshare', 'mount', 'gcc'].filter((b) => !findBinary(b));
 const rootless = process.getuid?.() !== 0;
 
@@ -121,7 +121,7 @@ describe('SIGHUPs while a reading is checked', () => {
     writeFileSync(slow, '#!/bin/sh\nsleep 0.4\nshift\nfor id; do echo "$id free"; done\n', { mode: 0o755 });
     standInNameServiceIds(slow);
     const file = join(root, 'policy.yaml');
-    const [first, second, third] = ['#110000', '#220000', '#330000'].map((colour) => policyNaming(UID + 50, colour));
+    const [first, second, third] = ['#110000', '#220000', '#330000'].map((colour) => policyNaming(UID + 25, colour));
     saved(file, first!);
     const applied: string[] = [];
     const reload = new ManagerPolicyReload({ file, text: 'version: 1\n', journal: { append: () => undefined as never }, apply: (next) => void applied.push(next.levels[0]!.colour), log: () => undefined });
