@@ -7,8 +7,8 @@
  * watchdogs' timers stopped. A network attacker who slows the directory freezes the manager each
  * time the administrator reloads.
  *
- * Here the source that hangs is a real NSS module built by the test (as in
- * policy/nameServiceDown.attack.test.ts), in a mount namespace of the test's own; a process there
+ * Here the source that hangs is a real NSS module (testing/hangingNameService.ts), in a mount
+ * namespace of the test's own; a process there
  * runs the manager's reload on a real SIGHUP (releaseHup, onManagerSighup) while a 100 ms timer
  * counts how long it went without running. What the administrator should see: the reload refused
  * ("cannot tell"), journaled, the running policy still in force — and the manager answering all
@@ -18,26 +18,17 @@
  * and SIGHUPs that come while a reading is checked: none lost, the last save the one in force.
  */
 import { spawnSync } from 'node:child_process';
-import { chmodSync, utimesSync, writeFileSync } from 'node:fs';
+import { utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { standInNameServiceIds } from '../system/accounts';
-import { findBinary } from '../system/binaries';
+import { hangingNameService, hangingNameServiceMissing } from '../testing/hangingNameService';
 import { uidHeld } from '../testing/heldUid';
 import { testRoot } from '../testing/testRoots';
 import { ManagerPolicyReload } from './managerPolicyReload';
 
 const UID = 56_600 + (process.pid % 25);
-const missing = ['unshare', 'mount', 'gcc'].filter((b) => !findBinary(b));
 const rootless = process.getuid?.() !== 0;
-
-const HANG_MODULE = `#include <nss.h>
-#include <pwd.h>
-#include <grp.h>
-#include <unistd.h>
-enum nss_status _nss_cloisonhang_getpwuid_r(uid_t u, struct passwd *p, char *b, size_t n, int *e) { (void)u; (void)p; (void)b; (void)n; (void)e; sleep(60); return NSS_STATUS_NOTFOUND; }
-enum nss_status _nss_cloisonhang_getgrgid_r(gid_t g, struct group *r, char *b, size_t n, int *e) { (void)g; (void)r; (void)b; (void)n; (void)e; sleep(60); return NSS_STATUS_NOTFOUND; }
-`;
 
 const policyNaming = (uid: number, colour: string) => `version: 1\nlevels:\n  - { id: low, rank: 0, label: { fr: Bas, en: Low }, colour: "${colour}", cage: { driver: bwrap, uid: ${uid} } }\n`;
 
@@ -48,14 +39,10 @@ function saved(file: string, text: string): void {
   utimesSync(file, past, past);
 }
 
-describe.skipIf(missing.length > 0 || rootless || uidHeld(UID))("the manager's SIGHUP reload while the directory hangs", () => {
+describe.skipIf(hangingNameServiceMissing().length > 0 || rootless || uidHeld(UID))("the manager's SIGHUP reload while the directory hangs", () => {
   it('is refused and journaled, the running policy kept, without holding the manager', () => {
     const root = testRoot('cloison-mrh-');
-    chmodSync(root, 0o755);
-    const built = spawnSync('gcc', ['-shared', '-fPIC', '-x', 'c', '-', '-o', join(root, 'libnss_cloisonhang.so.2')], { input: HANG_MODULE, encoding: 'utf8' });
-    expect(built.status, built.stderr).toBe(0);
-    const nsswitch = join(root, 'nsswitch.conf');
-    writeFileSync(nsswitch, 'passwd: files cloisonhang\ngroup: files cloisonhang\nshadow: files\n', { mode: 0o644 });
+    const nameService = hangingNameService(root);
     const policyFile = join(root, 'policy.yaml');
     saved(policyFile, policyNaming(UID, '#00aa00'));
     const running = policyNaming(UID - 100, '#0000aa');
@@ -90,12 +77,7 @@ clearInterval(timer);
 process.stdout.write(JSON.stringify({ journal, said, applied, runningWhileChecked, runningAfter: reload.current().text, longestGap, tookMs }));
 `,
     );
-    const tsx = join(process.cwd(), 'node_modules/.bin/tsx');
-    const run = spawnSync('unshare', ['-m', '--propagation', 'private', '--', '/bin/sh', '-c', 'mount --bind "$1" /etc/nsswitch.conf && exec "$2" "$3"', 'sh', nsswitch, tsx, script], {
-      encoding: 'utf8',
-      timeout: 60_000,
-      env: { ...process.env, LD_LIBRARY_PATH: root },
-    });
+    const run = nameService.run(script);
     expect(run.status, run.stderr).toBe(0);
     const out = JSON.parse(run.stdout) as { journal: Array<Record<string, unknown>>; said: string[]; applied: number; runningWhileChecked: string; runningAfter: string; longestGap: number; tookMs: number };
     console.log(`reload refused after ${out.tookMs} ms (load ${spawnSync('cat', ['/proc/loadavg'], { encoding: 'utf8' }).stdout.trim()}); the manager's timers stood still for ${out.longestGap} ms at most`);
