@@ -17,8 +17,7 @@
  * The second part needs no root: a look-up that takes a moment (a stand-in for the name service),
  * and SIGHUPs that come while a reading is checked: none lost, the last save the one in force.
  */
-import { spawnSync } from 'node:child_process';
-import { utimesSync, writeFileSync } from 'node:fs';
+import { readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { standInNameServiceIds } from '../system/accounts';
@@ -80,7 +79,7 @@ process.stdout.write(JSON.stringify({ journal, said, applied, runningWhileChecke
     const run = nameService.run(script);
     expect(run.status, run.stderr).toBe(0);
     const out = JSON.parse(run.stdout) as { journal: Array<Record<string, unknown>>; said: string[]; applied: number; runningWhileChecked: string; runningAfter: string; longestGap: number; tookMs: number };
-    console.log(`reload refused after ${out.tookMs} ms (load ${spawnSync('cat', ['/proc/loadavg'], { encoding: 'utf8' }).stdout.trim()}); the manager's timers stood still for ${out.longestGap} ms at most`);
+    console.log(`reload refused after ${out.tookMs} ms (load ${readFileSync('/proc/loadavg', 'utf8').trim()}); the manager's timers stood still for ${out.longestGap} ms at most`);
     // The controls: the directory did hang, and the reload was refused as the rule says, journaled and logged.
     expect(out.tookMs, 'the source did hang (the look-up waited for its timeout)').toBeGreaterThanOrEqual(4000);
     expect(out.journal).toEqual([expect.objectContaining({ decision: 'refused', asker: 'SIGHUP', reason: expect.stringMatching(new RegExp(`uid ${UID}: cannot tell`)) })]);
