@@ -28,6 +28,8 @@ import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { createLaunchPage } from './launchPage.mjs';
 import { copyPartCode, givenFileForPart, readableBy } from './partCode.mjs';
+import { partFolderProblem } from './partFolderReach.mjs';
+import { unmountLeftByManager } from './runFolderMounts.mjs';
 import { rootPartCommand } from './rootPartLaunch.mjs';
 import { removeOldPartEntries } from './oldPartReach.mjs';
 import { hostShellLocale, shellChromiumArgs, writeShellChromiumProfile } from './shellChromium.mjs';
@@ -69,6 +71,15 @@ if (split && process.getuid?.() !== 0) {
 if (split && spawnSync('id', ['-u', 'cloison'], { stdio: 'ignore' }).status !== 0) {
   say('no cloison account, which the split\'s unprivileged part runs as: run sudo bash scripts/setup.sh (or npm start -- --single)');
   process.exit(1);
+}
+// The folders the part runs from and keeps its files in, beside the run and state folders, reachable
+// by the cloison account: said now, before anything is copied, mounted or started (partFolderReach.mjs).
+if (split) {
+  const problems = [['--run-dir', values['run-dir'] ?? '/run/cloison'], ['--state-dir', values['state-dir'] ?? '/var/lib/cloison']].map(([what, folder]) => partFolderProblem('cloison', folder, what)).filter(Boolean);
+  if (problems.length > 0) {
+    for (const problem of problems) say(problem);
+    process.exit(1);
+  }
 }
 // The split's main bundles beside its entries: an out/ of an older build (the manager in chunks) is built again.
 const built = [program, 'out/renderer/index.html', ...(split ? ['out/supervisor/cageManagerMain.cjs', 'out/supervisor/cloisonPart.js', 'out/supervisor/cloisonPartMain.cjs'] : [])];
@@ -160,6 +171,10 @@ if (split) {
     await stopBeforeStart(1);
   }
   cleanups.push(code.remove);
+  // A manager that died on its way leaves its run folder's mounts: taken down once it has ended (runFolderMounts.mjs).
+  cleanups.push(() => {
+    for (const point of unmountLeftByManager(values['run-dir'] ?? '/run/cloison')) say(`${point}: left mounted by the cage manager, which did not stop itself; unmounted`);
+  });
   programPath = join(code.folder, program);
   // The scenario, which the part reads itself (the policy it never reads: it runs the manager's
   // text), named where the cloison account cannot reach it (a checkout's training/ examples in a

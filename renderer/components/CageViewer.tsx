@@ -13,6 +13,10 @@
  * A frame that takes the keyboard focus anyway (frameFocusGuard.ts: a viewer page taken over) loses
  * it at once and is unloaded, the supervisor told; it is loaded again after a back-off, and left
  * unloaded, saying so, after MAX_FOCUS_GRABS (the user may still reconnect it).
+ *
+ * A viewer that stops again and again (a hostile cage crashing or hanging each new frame) gets its
+ * next frame after a back-off (viewerRetry.ts): meanwhile no frame is loaded, its overlay, the band
+ * and the overview say the level's display is being retried, and the user may reconnect it now.
  */
 import { useEffect, useLayoutEffect, useRef, useState, type KeyboardEvent as ReactKeyboardEvent, type MouseEvent as ReactMouseEvent, type PointerEvent as ReactPointerEvent, type WheelEvent as ReactWheelEvent } from 'react';
 import { viewerToShellSchema, VIEWER_PAGE, type ShellToViewer, type ViewerPlace } from '../../shared/viewerProtocol';
@@ -21,14 +25,16 @@ import type { FrameFocusGuard } from '../keyboard/frameFocusGuard';
 import { useShell, useShellState } from '../shellContext';
 import type { StageKeys } from './CageStage';
 import { useFrameSizeReport } from './useFrameSizeReport';
+import { createViewerRetry } from './viewerRetry';
 import { createViewerWatch, PING_INTERVAL_MS } from './viewerWatch';
 
 /**
  * 'stopped': the viewer's renderer crashed or hangs (viewerWatch.ts); its frame is being loaded again.
  * 'grabbed': its frame took the keyboard focus and was unloaded, loaded again after a back-off;
  * 'withheld': it did so MAX_FOCUS_GRABS times and stays unloaded until the user reconnects it.
+ * 'retrying': it stopped again and again; unloaded until its back-off ends (viewerRetry.ts).
  */
-export type ViewerState = 'idle' | 'connecting' | 'connected' | 'unreachable' | 'stopped' | 'grabbed' | 'withheld';
+export type ViewerState = 'idle' | 'connecting' | 'connected' | 'unreachable' | 'stopped' | 'grabbed' | 'withheld' | 'retrying';
 
 interface Props {
   level: string;
@@ -54,7 +60,7 @@ export const MAX_FOCUS_GRABS = 3;
 const FOCUS_GRAB_BACKOFF_MS = 2000;
 
 export function CageViewer({ level, front, place, onViewerState, onBell, reloads = 0, keyboard, focusGuard }: Props) {
-  const { api } = useShell();
+  const { api, store } = useShell();
   const status = useShellState((s) => s.cages[level]?.status);
   const restarts = useShellState((s) => s.cages[level]?.restarts ?? 0);
   const frame = useRef<HTMLIFrameElement>(null);
@@ -75,7 +81,10 @@ export function CageViewer({ level, front, place, onViewerState, onBell, reloads
   const [unloaded, setUnloaded] = useState(false);
   const unloadedRef = useRef(unloaded);
   unloadedRef.current = unloaded;
-  const shown = (state: ViewerState): ViewerState => (unloadedRef.current ? (grabs.current >= MAX_FOCUS_GRABS ? 'withheld' : 'grabbed') : stopped.current ? 'stopped' : state);
+  /** Its back-off after stops in a row, and the wait under way (unloaded meanwhile). */
+  const retry = useRef(createViewerRetry());
+  const retryWait = useRef<ReturnType<typeof setTimeout> | null>(null);
+  const shown = (state: ViewerState): ViewerState => (unloadedRef.current ? (retryWait.current ? 'retrying' : grabs.current >= MAX_FOCUS_GRABS ? 'withheld' : 'grabbed') : stopped.current ? 'stopped' : state);
   const viewerOrigin = api.viewerOrigin(level);
   const frontRef = useRef(front);
   frontRef.current = front;
@@ -111,7 +120,10 @@ export function CageViewer({ level, front, place, onViewerState, onBell, reloads
         onBell();
         return;
       }
-      if (parsed.data.state === 'connected') stopped.current = false;
+      if (parsed.data.state === 'connected') {
+        stopped.current = false;
+        retry.current.connected();
+      }
       onViewerState(shown(parsed.data.state));
       if (parsed.data.state === 'unreachable') setTimeout(() => setAttempt((a) => a + 1), RECONNECT_DELAY_MS);
     };
@@ -149,9 +161,13 @@ export function CageViewer({ level, front, place, onViewerState, onBell, reloads
   // A viewer that crashed or hangs answers nothing: its frame is replaced by a new one, which
   // gets a new ticket when it says it is ready. The trusted page never waits for it. A frame
   // still loading is given longer (viewerWatch.ts): replacing it would only start its load again.
-  const reload = (why: 'stopped' | 'asked' | 'grab-backoff') => {
+  const reload = (why: 'stopped' | 'asked' | 'grab-backoff' | 'retry') => {
     if (unloadedRef.current && why === 'stopped') return; // no frame to watch
-    stopped.current = why === 'stopped' || stopped.current;
+    const wait = why === 'stopped' ? retry.current.stopped() : 0;
+    if (why === 'asked') retry.current.reset();
+    endRetryWait();
+    if (wait > 0) return waitBeforeReload(wait);
+    stopped.current = why === 'stopped' || why === 'retry' || stopped.current;
     unloadedRef.current = false;
     setUnloaded(false);
     watch.current.loading();
@@ -161,6 +177,25 @@ export function CageViewer({ level, front, place, onViewerState, onBell, reloads
   };
   const reloadRef = useRef(reload);
   reloadRef.current = reload;
+  // Stopped again soon after the last time: no frame until the back-off ends, and said so.
+  const waitBeforeReload = (ms: number) => {
+    stopped.current = true;
+    unloadedRef.current = true;
+    setUnloaded(true);
+    setReady(0);
+    retryWait.current = setTimeout(() => reloadRef.current('retry'), ms);
+    store.getState().setViewerRetry(level, Date.now() + ms);
+    onViewerState(shown('idle'));
+  };
+  const endRetryWait = () => {
+    if (!retryWait.current) return;
+    clearTimeout(retryWait.current);
+    retryWait.current = null;
+    store.getState().setViewerRetry(level, null);
+  };
+  const endRetryWaitRef = useRef(endRetryWait);
+  endRetryWaitRef.current = endRetryWait;
+  useEffect(() => () => endRetryWaitRef.current(), []);
   useEffect(() => {
     const timer = setInterval(() => {
       if (watch.current.stopped()) reloadRef.current('stopped');

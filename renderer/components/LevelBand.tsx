@@ -30,6 +30,7 @@ export function LevelBand() {
   const front = useShellState((s) => s.front);
   const confirmed = useShellState((s) => s.confirmedFront);
   const cages = useShellState((s) => s.cages);
+  const retries = useShellState((s) => s.viewerRetries);
   const locale = useShellState((s) => s.locale);
   const tunnel = useShellState((s) => (s.front ? s.tunnels[s.front] : undefined));
   const training = useShellState((s) => s.training !== null);
@@ -79,6 +80,11 @@ export function LevelBand() {
             <span className="band__status" data-testid={`status-${l.id}`}>
               {t.status[cages[l.id]?.status ?? 'stopped']}
             </span>
+            {retries[l.id] !== undefined ? (
+              <span className="band__status band__status--retry" data-testid={`viewer-retry-${l.id}`}>
+                {t.viewerRetryingShort}
+              </span>
+            ) : null}
             <LevelSound level={l.id} />
             <LevelSmartcard level={l.id} />
           </button>

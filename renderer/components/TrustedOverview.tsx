@@ -14,6 +14,7 @@ export function TrustedOverview() {
   const { store, api, switchTo, clipboard } = useShell();
   const open = useShellState((s) => s.overviewOpen);
   const levels = useShellState((s) => s.levels);
+  const retries = useShellState((s) => s.viewerRetries);
   const front = useShellState((s) => s.front);
   const layout = useShellState((s) => s.layout);
   const trust = useShellState((s) => s.trust);
@@ -51,6 +52,12 @@ export function TrustedOverview() {
               }}
             >
               {t.switchTo} {l.label[locale]}
+              {retries[l.id] !== undefined ? (
+                <span className="overview__note" data-testid={`overview-viewer-retry-${l.id}`}>
+                  {' '}
+                  — {t.viewerRetryingShort}
+                </span>
+              ) : null}
             </button>
           ))}
           <button

@@ -76,6 +76,8 @@ export interface ShellState {
   reportOpen: boolean;
   /** The keyboard layout the cages are given (the policy's, else the host's): the band shows it. */
   keyboardLayout: KeyboardLayoutView | null;
+  /** Levels whose viewer stopped again and again: when its next frame is made (viewerRetry.ts). */
+  viewerRetries: Record<string, number>;
 }
 
 export interface ShellActions {
@@ -131,6 +133,8 @@ export interface ShellActions {
   openReport(): void;
   closeReport(): void;
   setKeyboardLayout(view: KeyboardLayoutView): void;
+  /** A level's viewer waits before its next frame (`at`: when), or no longer (null). */
+  setViewerRetry(level: string, at: number | null): void;
 }
 
 export type ShellStore = ReturnType<typeof createShellStore>;
@@ -165,6 +169,7 @@ export function createShellStore(locale: Locale) {
     lock: null,
     unlockPrompt: false,
     tunnels: {},
+    viewerRetries: {},
     audio: null,
     smartcard: null,
     training: null,
@@ -239,6 +244,11 @@ export function createShellStore(locale: Locale) {
     addFlow: (item) => set((s) => ({ flows: [item, ...s.flows.filter((f) => f.seq !== item.seq)].slice(0, 30) })),
     openReport: () => set({ reportOpen: true, overviewOpen: false }),
     closeReport: () => set({ reportOpen: false }),
+    setViewerRetry: (level, at) =>
+      set((s) => {
+        const { [level]: _was, ...others } = s.viewerRetries;
+        return { viewerRetries: at === null ? others : { ...others, [level]: at } };
+      }),
     setTunnel: (view) => set((s) => (s.levels.some((l) => l.id === view.level) ? { tunnels: { ...s.tunnels, [view.level]: view } } : {})),
   }));
 }

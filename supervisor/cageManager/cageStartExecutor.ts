@@ -41,6 +41,8 @@ export interface CageStartExecutorOptions {
   runDir: string;
   cages: ManagedCages;
   extras?: (level: string) => CageDriverExtras;
+  /** The manager's journal: a cage left running that is not taken back, and why. */
+  journal?: (kind: string, fields: Record<string, string>) => void;
 }
 
 export interface CageStartAnswer {
@@ -131,6 +133,11 @@ async function startLevel(options: CageStartExecutorOptions, driver: BwrapDriver
   }
   try {
     const adoption = await driver.adopt(options.extras?.(level).log);
+    if (adoption.kind === 'refused') {
+      // Said as the root supervisor says it (cageAdoption.ts adoptOrStart); the fresh start below may be refused in turn.
+      options.journal?.('cage.adoption', { level, decision: 'refused', reason: adoption.reason.slice(0, 500) });
+      options.extras?.(level).log?.('cage not re-adopted', { level, reason: adoption.reason });
+    }
     const cage = adoption.kind === 'adopted' ? adoption.cage : await driver.start();
     options.cages.running(level, cage);
     const started = { ...(cage.screen ? { screen: cage.screen } : {}), ...(cage.desktopColour ? { desktopColour: cage.desktopColour } : {}) };

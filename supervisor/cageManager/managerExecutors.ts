@@ -134,7 +134,7 @@ export function managerExecutors(h: ManagerHoldings): { executors: RootExecutors
       return cardEndpoints.endpoint(level);
     },
     startScreen: () => screens.startSize(h.policy(), level),
-  }) };
+  }), ...(h.journal ? { journal: journalOf(h.journal, h.log) } : {}) };
   const executors: RootExecutors = {
     'cage.start': cageStartExecutor(cageStart),
     'cage.stop': cageStopExecutor({ cages: h.cages }),
@@ -198,5 +198,16 @@ export function managerExecutors(h: ManagerHoldings): { executors: RootExecutors
       cardWatch.stop();
       await cards.stopAll().catch((err: Error) => h.log?.('card proxies not stopped', { error: err.message }));
     },
+  };
+}
+
+/** A fact in the manager's journal; one that cannot be written is said, and stops nothing. */
+function journalOf(journal: NonNullable<ManagerHoldings['journal']>, log?: ManagerHoldings['log']): (kind: string, fields: Record<string, string>) => void {
+  return (kind, fields) => {
+    try {
+      journal.append(kind, 'manager', fields);
+    } catch (err) {
+      log?.('journal not written', { kind, reason: (err as Error).message });
+    }
   };
 }

@@ -13,12 +13,18 @@
  * `policy.current` for the text the manager runs (at its start, at each reload) and parses that. The
  * file is taken only once settled (settledPolicyText.ts): a file being written is answered "being
  * written", journaled, and nothing changes (managerSighup.ts reads it again a little later).
+ *
+ * The check asks the name service about the cages' and card proxies' uids (ownIds.ts) without
+ * stopping the manager: a directory that hangs is waited on up to its timeout while every cage
+ * request is served, the running policy in force until the new one is wholly checked. One reading
+ * at a time: a SIGHUP that comes while one is checked is read after it (several: once, the file as
+ * it is then), so the last save is the one that runs.
  */
 import { createHash } from 'node:crypto';
 import type { Policy } from '../../shared/policy';
 import type { AuditJournal } from '../audit/auditJournal';
 import { DEFAULT_POLICY_YAML } from '../policy/defaultPolicy';
-import { parsePolicy } from '../policy/policyLoader';
+import { parsePolicyAsking } from '../policy/policyLoader';
 import type { Reader } from '../policy/readableBy';
 import { readSettledPolicyText } from './settledPolicyText';
 
@@ -54,6 +60,9 @@ export class ManagerPolicyReload {
   private lastJournaled = '';
   private repeats = 0;
   private running: ManagerPolicyText;
+  /** The reading being checked, and the one that waits behind it (every SIGHUP meanwhile shares it). */
+  private checking: Promise<ManagerReloadAnswer> | null = null;
+  private waiting: Promise<ManagerReloadAnswer> | null = null;
 
   constructor(private readonly options: ManagerPolicyReloadOptions) {
     const text = options.text ?? DEFAULT_POLICY_YAML;
@@ -65,8 +74,26 @@ export class ManagerPolicyReload {
     return this.running;
   }
 
-  /** Reads the file again now (SIGHUP), if it has settled. */
-  reload(asker: 'SIGHUP' | 'the cloison part'): ManagerReloadAnswer {
+  /** Reads the file again (SIGHUP), if it has settled: now, or once the reading being checked is done. */
+  reload(asker: 'SIGHUP' | 'the cloison part'): Promise<ManagerReloadAnswer> {
+    if (!this.checking) return this.readNow(asker);
+    const next = () => {
+      this.waiting = null;
+      return this.readNow(asker);
+    };
+    this.waiting ??= this.checking.then(next, next);
+    return this.waiting;
+  }
+
+  private readNow(asker: 'SIGHUP' | 'the cloison part'): Promise<ManagerReloadAnswer> {
+    const reading = this.readAndCheck(asker).finally(() => {
+      this.checking = null;
+    });
+    this.checking = reading;
+    return reading;
+  }
+
+  private async readAndCheck(asker: 'SIGHUP' | 'the cloison part'): Promise<ManagerReloadAnswer> {
     const { file, log } = this.options;
     if (!file) {
       log('policy reload: the embedded default policy has nothing to read again', { asker });
@@ -84,7 +111,7 @@ export class ManagerPolicyReload {
         return { accepted: false, reason, beingWritten: true };
       }
       text = read.text;
-      policy = parsePolicy(text, file, 'whole', this.options.partReader);
+      policy = await parsePolicyAsking(text, file, 'whole', this.options.partReader);
     } catch (err) {
       const reason = (err as Error).message.slice(0, 2000);
       this.journalOnce(asker, { decision: 'refused', asker, reason: reason.slice(0, 500) });

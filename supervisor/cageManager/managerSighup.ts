@@ -12,7 +12,8 @@
 import type { ManagerReloadAnswer } from './managerPolicyReload';
 
 export interface ManagerSighupOptions {
-  reload(): ManagerReloadAnswer;
+  /** The manager's reading (managerPolicyReload.ts): the name service asked without stopping the manager. */
+  reload(): Promise<ManagerReloadAnswer> | ManagerReloadAnswer;
   /** The part's pid once it is ready (its SIGHUP handler set); none while it starts. */
   partPid(): number | null | undefined;
   /** The part is starting: the signal is owed to it, for its `ready`. */
@@ -29,7 +30,21 @@ export const SIGHUP_RETRIES = 5;
 const RETRY_MS = 1200;
 
 export function onManagerSighup(options: ManagerSighupOptions, retriesLeft = SIGHUP_RETRIES): void {
-  const answer = options.reload();
+  let asked: Promise<ManagerReloadAnswer> | ManagerReloadAnswer;
+  try {
+    asked = options.reload();
+  } catch (err) {
+    asked = Promise.reject(err as Error);
+  }
+  if (!(asked instanceof Promise)) return answered(asked, options, retriesLeft);
+  // A throw here would be an unhandled rejection, ending root's manager: said instead.
+  asked.then(
+    (answer) => answered(answer, options, retriesLeft),
+    (err: Error) => options.log('policy reload failed; the running policy stays', { reason: err.message }),
+  );
+}
+
+function answered(answer: ManagerReloadAnswer, options: ManagerSighupOptions, retriesLeft: number): void {
   if (!answer.accepted) {
     if (answer.beingWritten && retriesLeft > 0) (options.later ?? ((run, ms) => void setTimeout(run, ms).unref()))(() => onManagerSighup(options, retriesLeft - 1), RETRY_MS);
     else options.log('SIGHUP not passed to the cloison part: the manager did not take the policy', { reason: answer.reason });

@@ -74,20 +74,20 @@ describe('one policy reading: the manager\'s', () => {
     expect(outcome.decision).toBe('unchanged');
     expect(store.current().audio.microphone).toEqual([]);
     // Once the manager takes it, the part's reload gets it, from the manager.
-    expect(manager.reload.reload('SIGHUP')).toMatchObject({ accepted: true });
+    expect(await manager.reload.reload('SIGHUP')).toMatchObject({ accepted: true });
     expect((await reloader.reload()).decision).toBe('applied');
     expect(store.current().audio.microphone).toEqual(['low']);
   });
 
-  it('a file being written is not taken: "being written, retry", journaled once; settled, it is', () => {
+  it('a file being written is not taken: "being written, retry", journaled once; settled, it is', async () => {
     const file = join(root, 'mid-write.yaml');
     writeFileSync(file, RUNNING, { mode: 0o644 });
     const manager = managerOver(file);
     // An in-place save caught half-way: what is there loads, with every filesystem allowed.
     writeFileSync(file, NEXT_CUT);
     expect(parsePolicy(NEXT_CUT, file).usb.filesystems.length).toBeGreaterThan(1);
-    const first = manager.reload.reload('the cloison part');
-    const again = manager.reload.reload('the cloison part');
+    const first = await manager.reload.reload('the cloison part');
+    const again = await manager.reload.reload('the cloison part');
     expect(first).toMatchObject({ accepted: false, beingWritten: true, reason: expect.stringContaining('being written') });
     expect(again).toMatchObject({ accepted: false, beingWritten: true });
     expect(manager.applied).toEqual([]);
@@ -95,7 +95,7 @@ describe('one policy reading: the manager\'s', () => {
     // The save ends and the file settles: taken whole.
     writeFileSync(file, NEXT);
     settle(file);
-    expect(manager.reload.reload('the cloison part')).toMatchObject({ accepted: true });
+    expect(await manager.reload.reload('the cloison part')).toMatchObject({ accepted: true });
     expect(manager.applied.map((p) => p.usb.filesystems)).toEqual([['vfat']]);
     expect(manager.reload.current().text).toBe(NEXT);
   });

@@ -2,7 +2,8 @@
  * Re-adopts a bwrap cage that outlived the supervisor before it (a crash, a restart, an upgrade):
  * every window and unsaved document in it stays. The cage's record (cageRecord.ts) is a claim;
  * adoption checks it against the kernel — the same processes (pid and start time), the sandbox's
- * pid namespace, its control group, its uid — and then the VNC socket's peer: it must be the very
+ * pid namespace, its control group, its uid, that uid still nobody's account or group (asked of the
+ * name service as at a start: an account made since the cage started refuses it) — and then the VNC socket's peer: it must be the very
  * Xvnc recorded (SO_PEERCRED pid, uid and pid namespace, as the gateway checks), so a server the
  * cage's user put at the socket's name while no supervisor watched is refused, never connected.
  * Anything that does not match is not adopted: the caller journals why and starts a fresh cage
@@ -15,6 +16,7 @@ import { EventEmitter } from 'node:events';
 import { existsSync, lstatSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import { isWireguard } from '../../shared/policy';
+import { cageUidProblemAtStart } from '../policy/cageUidAccounts';
 import { pidNamespaceOf } from '../sandbox/peerCredentials';
 import { findBinary } from '../system/binaries';
 import { BwrapDriver, killSandbox, type BwrapDriverOptions } from './bwrapDriver';
@@ -74,6 +76,9 @@ async function checkRecord(driver: BwrapDriver, options: BwrapDriverOptions, rec
       if (!record.cgroup.dirs.every((d) => paths.includes(d))) return no('its processes are not in its control group');
     }
   }
+  // As at a start (bwrapDriver.ts): an account given the uid since, or a name service that cannot tell, refuses it.
+  const held = await cageUidProblemAtStart(options.uid);
+  if (held) return no(`uid ${options.uid}${held}`);
   const node = lstatOrNull(driver.vncSocket);
   if (!node?.isSocket() || node.uid !== options.uid) return no('its VNC socket is missing or not its own');
   if (record.sound && (!existsSync(record.sound.out) || (record.sound.mic && !existsSync(record.sound.mic)))) return no("its sound server's FIFOs are gone");

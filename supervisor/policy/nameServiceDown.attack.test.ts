@@ -18,12 +18,13 @@
  * has it" — the rule the module states.
  */
 import { spawnSync } from 'node:child_process';
-import { chmodSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { findBinary } from '../system/binaries';
 import { testRoot } from '../testing/testRoots';
 import { uidHeld } from '../testing/heldUid';
+import { hangingNameService, hangingNameServiceMissing } from '../testing/hangingNameService';
 
 const UID = 52_700 + (process.pid % 50);
 const missing = ['unshare', 'mount', 'getent'].filter((b) => !findBinary(b));
@@ -66,28 +67,17 @@ process.stdout.write(JSON.stringify({ getentStatus: getent.status, rootProblem: 
  * level's clipboard, screen, card or stop request served, its watchdogs' timers stopped. A network
  * attacker who slows the directory froze the manager at every start the user tried.
  *
- * Here the source that hangs is a real NSS module (`passwd: files cloisonhang`, its
+ * Here the source that hangs is a real NSS module (testing/hangingNameService.ts: `passwd: files cloisonhang`, its
  * libnss_cloisonhang.so.2 built by the test, found through LD_LIBRARY_PATH as glibc's dlopen finds
  * any), in a mount namespace of the test's own; the start's check (cageUidProblemAtStart, what
  * bwrapDriver asks) runs in a process in that namespace, where a 100 ms timer counts how long the
  * process went without running it.
  */
-const HANG_MODULE = `#include <nss.h>
-#include <pwd.h>
-#include <grp.h>
-#include <unistd.h>
-enum nss_status _nss_cloisonhang_getpwuid_r(uid_t u, struct passwd *p, char *b, size_t n, int *e) { (void)u; (void)p; (void)b; (void)n; (void)e; sleep(60); return NSS_STATUS_NOTFOUND; }
-enum nss_status _nss_cloisonhang_getgrgid_r(gid_t g, struct group *r, char *b, size_t n, int *e) { (void)g; (void)r; (void)b; (void)n; (void)e; sleep(60); return NSS_STATUS_NOTFOUND; }
-`;
 
-describe.skipIf(missing.length > 0 || rootless || taken || !findBinary('gcc'))('a cage uid asked while the directory hangs', () => {
+describe.skipIf(hangingNameServiceMissing().length > 0 || rootless || taken)('a cage uid asked while the directory hangs', () => {
   it("is refused without stopping the manager's other work", () => {
     const root = testRoot('cloison-nsh-');
-    chmodSync(root, 0o755);
-    const built = spawnSync('gcc', ['-shared', '-fPIC', '-x', 'c', '-', '-o', join(root, 'libnss_cloisonhang.so.2')], { input: HANG_MODULE, encoding: 'utf8' });
-    expect(built.status, built.stderr).toBe(0);
-    const nsswitch = join(root, 'nsswitch.conf');
-    writeFileSync(nsswitch, 'passwd: files cloisonhang\ngroup: files cloisonhang\nshadow: files\n', { mode: 0o644 });
+    const nameService = hangingNameService(root);
     const policyFile = join(root, 'policy.yaml');
     writeFileSync(policyFile, `version: 1\nlevels:\n  - { id: low, rank: 0, label: { fr: Bas, en: Low }, colour: "#00aa00", cage: { driver: bwrap, uid: ${UID} } }\n`, { mode: 0o644 });
     const script = join(root, 'check.mts'); // an ES module: its await at the top level
@@ -112,12 +102,7 @@ clearInterval(timer);
 process.stdout.write(JSON.stringify({ problem, reload, longestGap, tookMs }));
 `,
     );
-    const tsx = join(process.cwd(), 'node_modules/.bin/tsx');
-    const run = spawnSync('unshare', ['-m', '--propagation', 'private', '--', '/bin/sh', '-c', 'mount --bind "$1" /etc/nsswitch.conf && exec "$2" "$3"', 'sh', nsswitch, tsx, script], {
-      encoding: 'utf8',
-      timeout: 60_000,
-      env: { ...process.env, LD_LIBRARY_PATH: root },
-    });
+    const run = nameService.run(script);
     expect(run.status, run.stderr).toBe(0);
     const { problem, reload, longestGap, tookMs } = JSON.parse(run.stdout) as { problem: string | null; reload: string; longestGap: number; tookMs: number };
     console.log(`refusal after ${tookMs} ms: ${problem}; the process's timers stood still for ${longestGap} ms at most`);

@@ -65,10 +65,20 @@ export function readPolicyFile(file: string, reading: PolicyReading = 'whole', p
  */
 export async function readPolicyFileAsync(file: string, reading: PolicyReading = 'whole', partAccount?: Reader): Promise<{ policy: Policy; text: string }> {
   const text = readPolicyText(file);
+  return { policy: await parsePolicyAsking(text, file, reading, partAccount), text };
+}
+
+/** parsePolicy with the name service asked without stopping the process (a text already read: the manager's reload). */
+export async function parsePolicyAsking(text: string, file: string, reading: PolicyReading = 'whole', partAccount?: Reader): Promise<Policy> {
   // The uids are known once the schema takes the text; a text it refuses is refused as ever (no look-up).
-  const draft = policySchema.safeParse(parseDocument(text, { uniqueKeys: true }).toJS());
-  const holders = draft.success ? await lookUpIdsAsync(ownIdsOf(draft.data)) : undefined;
-  return { policy: parsePolicy(text, file, reading, partAccount, holders), text };
+  let draft: ReturnType<typeof policySchema.safeParse> | null = null;
+  try {
+    draft = policySchema.safeParse(parseDocument(text, { uniqueKeys: true }).toJS());
+  } catch {
+    // YAML the parser throws on: parsePolicy below says where.
+  }
+  const holders = draft?.success ? await lookUpIdsAsync(ownIdsOf(draft.data)) : undefined;
+  return parsePolicy(text, file, reading, partAccount, holders);
 }
 
 function readPolicyText(file: string): string {

@@ -50,7 +50,7 @@ describe('the manager\'s policy file, saved in place by a writer that stalls', (
     }
     // The administrator's reload (SIGHUP), once the save is whole and settled: the whole policy.
     utimesSync(file, new Date(Date.now() - 2000), new Date(Date.now() - 2000));
-    expect(reload.reload('SIGHUP')).toMatchObject({ accepted: true });
+    expect(await reload.reload('SIGHUP')).toMatchObject({ accepted: true });
     expect(applied).toEqual([['low', 'high']]);
   }, 30_000);
 });
