@@ -16,11 +16,13 @@
  */
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmodSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { isSameProcess, processIdentity } from '../cages/cageRecord';
 import { parsePolicy } from '../policy/policyLoader';
+import { standInNameServiceIds } from '../system/accounts';
 import { findBinary } from '../system/binaries';
 import { uidHeld } from '../testing/heldUid';
 import { processNamesOf } from '../testing/cageProcesses';
@@ -31,13 +33,13 @@ import { waitFor } from '../testing/waitFor';
 import { cageDriverOptions, cageStartExecutor } from './cageStartExecutor';
 import { ManagedCages } from './managedCages';
 
-const CAGE_UID = 56_650 + (process.pid % 50);
+const CAGE_UID = 56_650 + (process.pid % 46);
 const NAME = `cltad${randomBytes(4).toString('hex')}`;
 const SMALL = 'homeBytes: 64MiB, tmpfsBytes: 32MiB';
 const missing = ['useradd', 'userdel', 'bwrap', 'Xvnc'].filter((b) => !findBinary(b));
 const rootless = process.getuid?.() !== 0;
 
-describe.skipIf(missing.length > 0 || rootless || uidHeld(CAGE_UID) || uidHeld(CAGE_UID + 1))('a cage left running whose uid became an account meanwhile', () => {
+describe.skipIf(missing.length > 0 || rootless || [0, 1, 2, 3].some((n) => uidHeld(CAGE_UID + n)))('a cage left running whose uid became an account meanwhile', () => {
   let made = false;
   let root = '';
   let orphan: OrphanCage | null = null;
@@ -86,5 +88,39 @@ describe.skipIf(missing.length > 0 || rootless || uidHeld(CAGE_UID) || uidHeld(C
     // Said: in the log and in the manager's journal, with the account.
     expect(said).toContainEqual({ msg: 'cage not re-adopted', fields: { level: 'low', reason: expect.stringContaining(whose) } });
     expect(journal).toContainEqual({ kind: 'cage.adoption', fields: { level: 'low', decision: 'refused', reason: expect.stringContaining(whose) } });
+  }, 120_000);
+  it('is kept when the name service cannot tell (a directory down while the manager restarts): the doubt logged and journaled, the work not ended', async () => {
+    const root2 = testRoot('cloison-aub-');
+    chmodSync(root2, 0o711);
+    const folders = { stateDir: join(root2, 'state'), runDir: join(root2, 'run') };
+    const running = parsePolicy(twoLevelPolicy({ low: bwrapCage({ uid: CAGE_UID + 2, limits: SMALL }), high: bwrapCage({ uid: CAGE_UID + 3, limits: SMALL }) }), 'p.yaml');
+    const left = await startOrphanCageWith(cageDriverOptions(running, folders, 'low'), root2);
+    const sandbox = processIdentity(left.innerPid)!;
+    const bin = mkdtempSync(join(tmpdir(), 'cloison-aub-ns-'));
+    writeFileSync(join(bin, 'nameServiceIds'), '#!/bin/sh\nexit 1\n', { mode: 0o755 });
+    const mine = new ManagedCages();
+    try {
+      standInNameServiceIds(join(bin, 'nameServiceIds'));
+      const said: Array<{ msg: string; fields?: Record<string, unknown> }> = [];
+      const journal: Array<{ kind: string; fields: Record<string, string> }> = [];
+      const start = cageStartExecutor({
+        policy: () => running,
+        ...folders,
+        cages: mine,
+        extras: () => ({ log: (msg, fields) => void said.push({ msg, ...(fields ? { fields } : {}) }) }),
+        journal: (kind, fields) => void journal.push({ kind, fields }),
+      });
+      const answer = (await start({ op: 'cage.start', level: 'low', uid: CAGE_UID + 2 })) as { adopted: boolean };
+      expect(answer.adopted).toBe(true);
+      expect(isSameProcess(sandbox)).toBe(true);
+      expect(said).toContainEqual({ msg: 'cage re-adopted without its uid re-checked', fields: expect.objectContaining({ level: 'low', uid: CAGE_UID + 2 }) });
+      expect(journal).toContainEqual({ kind: 'cage.adoption', fields: { level: 'low', decision: 'adopted, uid not re-checked', reason: expect.stringContaining('could not tell') } });
+    } finally {
+      standInNameServiceIds(null);
+      for (const level of mine.levels()) await mine.cage(level)?.stop();
+      await left.cleanUp();
+      rmSync(bin, { recursive: true, force: true });
+      rmSync(root2, { recursive: true, force: true });
+    }
   }, 120_000);
 });

@@ -138,6 +138,7 @@ async function startLevel(options: CageStartExecutorOptions, driver: BwrapDriver
       options.journal?.('cage.adoption', { level, decision: 'refused', reason: adoption.reason.slice(0, 500) });
       options.extras?.(level).log?.('cage not re-adopted', { level, reason: adoption.reason });
     }
+    if (adoption.kind === 'adopted' && adoption.uidUnchecked) options.journal?.('cage.adoption', { level, decision: 'adopted, uid not re-checked', reason: adoption.uidUnchecked.slice(0, 500) });
     const cage = adoption.kind === 'adopted' ? adoption.cage : await driver.start();
     options.cages.running(level, cage);
     const started = { ...(cage.screen ? { screen: cage.screen } : {}), ...(cage.desktopColour ? { desktopColour: cage.desktopColour } : {}) };

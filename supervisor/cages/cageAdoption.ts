@@ -16,7 +16,7 @@ import { EventEmitter } from 'node:events';
 import { existsSync, lstatSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import { isWireguard } from '../../shared/policy';
-import { cageUidProblemAtStart } from '../policy/cageUidAccounts';
+import { cageUidAtAdoption } from '../policy/cageUidAccounts';
 import { pidNamespaceOf } from '../sandbox/peerCredentials';
 import { findBinary } from '../system/binaries';
 import { BwrapDriver, killSandbox, type BwrapDriverOptions } from './bwrapDriver';
@@ -35,7 +35,8 @@ import { adoptTunnel, removeTunnel, type Tunnel } from '../network/wireguardTunn
 export type Adoption =
   /** No record: no cage of this level was left running (or it ended since). */
   | { kind: 'none' }
-  | { kind: 'adopted'; cage: RunningCage }
+  /** `uidUnchecked`: the name service could not say whether an account has its uid (kept, said). */
+  | { kind: 'adopted'; cage: RunningCage; uidUnchecked?: string }
   /** Something did not match: not adopted, what was left of it stopped; `reason` is journaled. */
   | { kind: 'refused'; reason: string; definitionChanged: boolean };
 
@@ -50,16 +51,18 @@ export async function adoptBwrapCage(driver: BwrapDriver, options: BwrapDriverOp
   if (found === null) return { kind: 'none' };
   if ('unreadable' in found) return refuse(options, null, found.unreadable);
   const record = found;
-  const mismatch = await checkRecord(driver, options, record);
+  const doubts: string[] = [];
+  const mismatch = await checkRecord(driver, options, record, doubts);
   if (mismatch) return refuse(options, record, mismatch.reason, mismatch.definitionChanged);
+  if (doubts.length) log?.('cage re-adopted without its uid re-checked', { level: options.level, uid: options.uid, reason: doubts.join('; ') });
   const cgroup = record.cgroup ? openCageCgroup(record.cgroup.version, record.cgroup.dirs) : null;
   // Its launcher connects again (it waits for this supervisor's socket); only the recorded one is taken.
   const launcher = await driver.openLauncher(record.pidNamespace, record.launcher);
-  return { kind: 'adopted', cage: adopted(driver, options, record, cgroup, launcher, log) };
+  return { kind: 'adopted', cage: adopted(driver, options, record, cgroup, launcher, log), ...(doubts.length ? { uidUnchecked: doubts.join('; ') } : {}) };
 }
 
 /** What makes the record not this cage's, or null when every check passes. */
-async function checkRecord(driver: BwrapDriver, options: BwrapDriverOptions, record: CageRecord): Promise<{ reason: string; definitionChanged: boolean } | null> {
+async function checkRecord(driver: BwrapDriver, options: BwrapDriverOptions, record: CageRecord, doubts: string[]): Promise<{ reason: string; definitionChanged: boolean } | null> {
   const no = (reason: string, definitionChanged = false) => ({ reason, definitionChanged });
   if (record.version !== CAGE_RECORD_VERSION) return no(`it was started by another version of Cloison (record format ${record.version}, this one reads ${CAGE_RECORD_VERSION})`);
   if (record.level !== options.level || record.uid !== options.uid) return no('its record names another level or uid');
@@ -76,9 +79,11 @@ async function checkRecord(driver: BwrapDriver, options: BwrapDriverOptions, rec
       if (!record.cgroup.dirs.every((d) => paths.includes(d))) return no('its processes are not in its control group');
     }
   }
-  // As at a start (bwrapDriver.ts): an account given the uid since, or a name service that cannot tell, refuses it.
-  const held = await cageUidProblemAtStart(options.uid);
-  if (held) return no(`uid ${options.uid}${held}`);
+  // As at a start (bwrapDriver.ts), an account given the uid since refuses it; a name service that
+  // cannot tell does not end a running cage (it was checked at its start): the doubt is said.
+  const account = await cageUidAtAdoption(options.uid);
+  if (account.held) return no(`uid ${options.uid}${account.held}`);
+  if (account.cannotTell) doubts.push(`the name service could not tell whether an account has uid ${options.uid}: ${account.cannotTell}`);
   const node = lstatOrNull(driver.vncSocket);
   if (!node?.isSocket() || node.uid !== options.uid) return no('its VNC socket is missing or not its own');
   if (record.sound && (!existsSync(record.sound.out) || (record.sound.mic && !existsSync(record.sound.mic)))) return no("its sound server's FIFOs are gone");
@@ -198,7 +203,7 @@ async function takeBackTunnel(driver: BwrapDriver, options: BwrapDriverOptions, 
 export async function adoptOrStart(lifecycle: CageLifecycle, driver: CageDriver | undefined, record: (kind: string, fields: Record<string, string>) => void, log?: Log): Promise<void> {
   const adoption: Adoption = driver instanceof BwrapDriver ? await driver.adopt(log) : { kind: 'none' };
   if (adoption.kind === 'adopted') {
-    record('cage.adopted', { level: lifecycle.level });
+    record('cage.adopted', { level: lifecycle.level, ...(adoption.uidUnchecked ? { uidUnchecked: adoption.uidUnchecked.slice(0, 500) } : {}) });
     await lifecycle.adopt(adoption.cage);
     return;
   }

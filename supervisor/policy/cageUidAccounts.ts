@@ -47,3 +47,14 @@ export function cageUidProblem(uid: number, partAccount?: Reader, holders?: IdHo
 export async function cageUidProblemAtStart(uid: number): Promise<string | null> {
   return cageUidProblem(uid, undefined, await lookUpIdsAsync([uid]));
 }
+
+/**
+ * At a re-adoption the cage already runs and holds the user's unsaved work: an account given its
+ * uid refuses it as at a start, but a name service that cannot answer (a directory down while the
+ * supervisor restarts) does not end it — it was checked at its start; the doubt is said instead.
+ */
+export async function cageUidAtAdoption(uid: number): Promise<{ held: string | null; cannotTell: string | null }> {
+  const holders = await lookUpIdsAsync([uid]);
+  if ('noAnswer' in holders) return { held: null, cannotTell: holders.noAnswer };
+  return { held: cageUidProblem(uid, undefined, holders), cannotTell: null };
+}
