@@ -14,11 +14,13 @@ import { createConnection } from 'node:net';
 import { parsePolicy } from '../supervisor/policy/policyLoader';
 import type { BwrapCagePolicy } from '../shared/policy';
 import { DEFAULT_POLICY_YAML } from '../supervisor/policy/defaultPolicy';
-import { BwrapDriver, bwrapCagePaths } from '../supervisor/cages/bwrapDriver';
+import { BwrapDriver as CurrentDriver, bwrapCagePaths } from '../supervisor/cages/bwrapDriver';
 import { testRoot } from '../supervisor/testing/testRoots';
 
 /** Two uids a run (low, high), four runs at once at most (testing/testUids.ts). */
-const CAGE_UID_BASE = 56700;
+const CAGE_UID_BASE = 56_700 + (process.pid % 4) * 2;
+// CAGE_STEPS_DRIVER: another copy of the driver (an A/B of a change to the session), by path.
+const BwrapDriver: typeof CurrentDriver = process.env.CAGE_STEPS_DRIVER ? ((await import(process.env.CAGE_STEPS_DRIVER)) as { BwrapDriver: typeof CurrentDriver }).BwrapDriver : CurrentDriver;
 const level = process.argv[2] === 'high' ? 'high' : 'low';
 const bare = process.argv.includes('bare');
 const policy = parsePolicy(DEFAULT_POLICY_YAML, 'default', 'whole');
@@ -33,7 +35,7 @@ const driver = new BwrapDriver({
   level,
   cage,
   paths: bwrapCagePaths(join(root, 'state'), join(root, 'run'), level),
-  uid: CAGE_UID_BASE + (process.pid % 4) * 2 + index,
+  uid: CAGE_UID_BASE + index,
   sound: process.argv.includes('sound') ? { micAllowed: false } : null,
   desktopColour: level === 'low' ? '#16512a' : '#5e1f1b',
   log: (msg, fields) => lines.push(`${String(at()).padStart(6)} ms  ${msg} ${fields ? JSON.stringify(fields) : ''}`),
