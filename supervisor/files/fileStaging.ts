@@ -1,7 +1,8 @@
 /**
  * The file broker's staging area at start: a tmpfs as large as the largest transfer any rule allows
  * (else the run folder's filesystem), and nothing half-written left by a supervisor killed during
- * a transfer. Returns how it stops: transfers cancelled, then the area unmounted.
+ * a transfer (the root supervisor's at its start; the `cloison` part's a while after, or before its
+ * first transfer). Returns how it stops: transfers cancelled, then the area unmounted.
  */
 import type { Policy } from '../../shared/policy';
 import type { FileBroker } from './fileBroker';
@@ -23,7 +24,7 @@ export async function prepareFileStaging(files: FileBroker, dir: string, policy:
   const largest = stagingAreaBytes(policy);
   await mountStagingArea(dir, largest).catch((err: Error) => log?.("file staging on the run folder's filesystem: no tmpfs", { error: err.message }));
   // A transfer cut short by a killed supervisor leaves nothing half-written behind.
-  await files.cleanPartials().catch((err: Error) => log?.('cleaning partial transfers failed', { error: err.message }));
+  await files.cleanPartialsOnce((err) => log?.('cleaning partial transfers failed', { error: err.message }));
   return async () => {
     files.cancel();
     await unmountStagingArea(dir).catch(() => undefined); // not mounted when staging fell back to the run folder
