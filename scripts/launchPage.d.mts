@@ -1,2 +1,3 @@
 export const LAUNCH_RECHECK_SECONDS: number;
 export function createLaunchPage(dir: string, owner?: { uid: number; gid: number } | null): { path: string; go(url: string): void };
+export const READY_MARK: string;

@@ -4,11 +4,15 @@
  * not make root overwrite, nor hand over, the file it points to. The page still turns into the
  * redirect, owned by that user.
  */
+import { spawn } from 'node:child_process';
 import { lstatSync, chownSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createLaunchPage } from './launchPage.mjs';
+import { createLaunchPage, READY_MARK } from './launchPage.mjs';
 
 const NOBODY = { uid: 65534, gid: 65534 };
 
@@ -23,7 +27,7 @@ describe('the launch page in the shell user\'s folder', () => {
     const page = createLaunchPage(profile, NOBODY);
     chownSync(profile, NOBODY.uid, NOBODY.gid); // as npm start does: the folder is the user's now
     // What the user's own process (Chromium, or anything running as them) can do in their folder.
-    for (const name of ['launch.next', ...readdirSync(profile).filter((n) => n !== 'launch.html')]) {
+    for (const name of ['launch.next', READY_MARK, ...readdirSync(profile).filter((n) => n !== 'launch.html')]) {
       rmSync(join(profile, name), { force: true });
       symlinkSync(precious, join(profile, name));
     }
@@ -37,5 +41,56 @@ describe('the launch page in the shell user\'s folder', () => {
     expect(lstatSync(page.path).isFile()).toBe(true);
     expect(readFileSync(page.path, 'utf8')).toContain('url=http://127.0.0.1:1/#launch=secret');
     expect(statSync(page.path)).toMatchObject({ uid: NOBODY.uid, mode: 0o100600 });
+    // The mark that has the waiting page move on: a file of the user's own, the link replaced, not followed.
+    expect(lstatSync(join(profile, READY_MARK))).toMatchObject({ uid: NOBODY.uid, mode: 0o100600 });
   });
+});
+
+/** CPU ticks (1/100 s) of every process whose command line names `marker`. */
+function ticksOf(marker: string): number {
+  let sum = 0;
+  for (const pid of readdirSync('/proc').filter((e) => /^\d+$/.test(e))) {
+    try {
+      if (!readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(marker)) continue;
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      sum += Number(fields[11]) + Number(fields[12]);
+    } catch {
+      /* gone */
+    }
+  }
+  return sum;
+}
+
+describe('the waiting page in Chromium', () => {
+  // It is shown while the supervisor, its part and the cages start, on the same two cores: reloading
+  // itself every 0.2 s took 0.8–1.2 s of CPU a second (bench/RESULTS.md, start-8).
+  it('costs next to no CPU while it waits, and sends the browser on once go() is called', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'cloison-launch-cpu-'));
+    const requests: string[] = [];
+    const server = createServer((req, res) => {
+      requests.push(req.url ?? '');
+      res.end('<title>shell</title>');
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const page = createLaunchPage(root);
+    const profile = join(root, 'profile');
+    const chromium = spawn('/usr/bin/chromium', ['--headless', '--no-sandbox', '--no-first-run', `--user-data-dir=${profile}`, pathToFileURL(page.path).href], { stdio: 'ignore', detached: true });
+    try {
+      await new Promise((r) => setTimeout(r, 6000)); // its own start (5 s headless, at load 7)
+      const before = ticksOf(profile);
+      await new Promise((r) => setTimeout(r, 3000));
+      const cpuPerSecond = (ticksOf(profile) - before) / 100 / 3;
+      expect(cpuPerSecond).toBeLessThan(0.3);
+      const { port } = server.address() as AddressInfo;
+      page.go(`http://127.0.0.1:${port}/shell#launch=secret`);
+      for (let waited = 0; requests.length === 0 && waited < 10_000; waited += 50) await new Promise((r) => setTimeout(r, 50));
+      expect(requests).toContain('/shell');
+    } finally {
+      process.kill(-chromium.pid!, 'SIGKILL');
+      server.close();
+      await new Promise((r) => setTimeout(r, 200));
+      rmSync(root, { recursive: true, force: true });
+    }
+  }, 30_000);
 });

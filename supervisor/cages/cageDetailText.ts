@@ -7,7 +7,7 @@
 import { bilingual, type Bilingual } from '../../shared/bilingual';
 
 const SESSION_EXITS_FR: Record<string, string> = {
-  'Xvnc did not create its X socket': 'Xvnc n’a pas créé sa prise X',
+  'no FIFO for the X server\'s readiness': 'pas de tube pour savoir quand le serveur X est prêt',
   'Xvnc exited during start-up': 'Xvnc s’est arrêté au démarrage',
   'Xvnc exited': 'Xvnc s’est arrêté',
 };

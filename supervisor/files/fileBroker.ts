@@ -115,6 +115,7 @@ export class FileBroker {
   private progress = { done: 0, total: 0, lastAt: 0 };
 
   private readonly homes: CageHomes;
+  private partials: Promise<void> | null = null;
 
   constructor(private readonly options: FileBrokerOptions) {
     this.homes = options.homes ?? localCageHomes(options.homeOf!);
@@ -139,6 +140,19 @@ export class FileBroker {
         if (from.id !== to.id && (await home.exists(`${INCOMING}/${from.id}`))) await home.run(['clean', `${INCOMING}/${from.id}`]);
       }
     }
+  }
+
+  /**
+   * cleanPartials, once: a while after the start (fileStaging.ts's remote staging) or before the
+   * first transfer, whichever comes first — never beside a transfer's commit into the same folder.
+   * Through the cage manager each level's look needs a serving file helper (a sandbox and a Node
+   * process), which at the start took CPU from the cages' first frames. A failure is `onError`'s.
+   */
+  cleanPartialsOnce(onError?: (err: Error) => void): Promise<void> {
+    this.partials ??= this.cleanPartials().catch((err: Error) => {
+      onError?.(err);
+    });
+    return this.partials;
   }
 
   /** What the policy says of files from one level to another, for the transfer dialog. */
@@ -220,6 +234,8 @@ export class FileBroker {
     }
     this.busy = true;
     try {
+      // What a killed supervisor left half-written goes first, if the start has not seen to it yet.
+      await this.cleanPartialsOnce();
       return await this.stageDecideCommit(from, to, fromHome, toHome, paths, why, record, recipients);
     } finally {
       this.busy = false;

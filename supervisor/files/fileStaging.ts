@@ -1,7 +1,8 @@
 /**
  * The file broker's staging area at start: a tmpfs as large as the largest transfer any rule allows
  * (else the run folder's filesystem), and nothing half-written left by a supervisor killed during
- * a transfer. Returns how it stops: transfers cancelled, then the area unmounted.
+ * a transfer (the root supervisor's at its start; the `cloison` part's a while after, or before its
+ * first transfer). Returns how it stops: transfers cancelled, then the area unmounted.
  */
 import type { Policy } from '../../shared/policy';
 import type { FileBroker } from './fileBroker';
@@ -23,7 +24,7 @@ export async function prepareFileStaging(files: FileBroker, dir: string, policy:
   const largest = stagingAreaBytes(policy);
   await mountStagingArea(dir, largest).catch((err: Error) => log?.("file staging on the run folder's filesystem: no tmpfs", { error: err.message }));
   // A transfer cut short by a killed supervisor leaves nothing half-written behind.
-  await files.cleanPartials().catch((err: Error) => log?.('cleaning partial transfers failed', { error: err.message }));
+  await files.cleanPartialsOnce((err) => log?.('cleaning partial transfers failed', { error: err.message }));
   return async () => {
     files.cancel();
     await unmountStagingArea(dir).catch(() => undefined); // not mounted when staging fell back to the run folder
@@ -37,15 +38,22 @@ export async function prepareFileStaging(files: FileBroker, dir: string, policy:
  * bounded by nothing but the rules' sizes: said in the log. A folder the part cannot write in
  * (handed to no one) fails every transfer: said as that, not as a fallback.
  */
-export async function prepareRemoteFileStaging(files: FileBroker, dir: string, log?: Log): Promise<() => Promise<void>> {
+export async function prepareRemoteFileStaging(files: Pick<FileBroker, 'cleanPartialsOnce' | 'cancel'>, dir: string, log?: Log, cleanAfterMs = CLEAN_PARTIALS_AFTER_MS): Promise<() => Promise<void>> {
   const filesystem = stagingAreaFilesystem(dir);
   if (!writable(dir)) log?.('file staging impossible: the part cannot write in its staging folder, every transfer will fail', { dir, filesystem });
   else if (filesystem !== 'tmpfs') log?.('file staging on the run folder\'s filesystem: the cage manager mounted no tmpfs for the part', { filesystem });
-  await files.cleanPartials().catch((err: Error) => log?.('cleaning partial transfers failed', { error: err.message }));
+  // Later, not now (or before the first transfer: the broker's own): each level's look is a file
+  // helper the manager starts, which the cages' first frames would wait behind (bench/RESULTS.md, start-8).
+  const later = setTimeout(() => void files.cleanPartialsOnce((err) => log?.('cleaning partial transfers failed', { error: err.message })), cleanAfterMs);
+  later.unref();
   return async () => {
+    clearTimeout(later);
     files.cancel();
   };
 }
+
+/** How long after the cages run the part cleans partial transfers (unless a transfer comes first). */
+export const CLEAN_PARTIALS_AFTER_MS = 15_000;
 
 function writable(dir: string): boolean {
   try {

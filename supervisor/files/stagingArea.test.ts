@@ -68,14 +68,18 @@ describe('the staging area mounted for the cloison part', () => {
     let cleaned = 0;
     let cancelled = 0;
     // The broker's two acts the staging's start and stop call (the broker itself: fileBroker.test.ts).
-    const broker = { cleanPartials: async () => void cleaned++, cancel: () => void cancelled++ } as unknown as FileBroker;
-    const stop = await prepareRemoteFileStaging(broker, plain, (msg) => said.push(msg));
+    const broker = { cleanPartialsOnce: async () => void cleaned++, cancel: () => void cancelled++ } as unknown as FileBroker;
+    const stop = await prepareRemoteFileStaging(broker, plain, (msg) => said.push(msg), 50);
     expect(said).toEqual(["file staging on the run folder's filesystem: the cage manager mounted no tmpfs for the part"]);
-    await prepareRemoteFileStaging(broker, join(root, 'staging'), (msg) => said.push(msg));
+    const stopToo = await prepareRemoteFileStaging(broker, join(root, 'staging'), (msg) => said.push(msg), 50);
     expect(said).toHaveLength(1);
+    // Not at once: a while after (the file helpers it needs would take CPU from the cages' first frames).
+    expect(cleaned).toBe(0);
+    await new Promise((r) => setTimeout(r, 200));
     expect(cleaned).toBe(2);
     await stop();
     expect(cancelled).toBe(1);
+    await stopToo();
     expect(stagingAreaFilesystem(join(root, 'staging'))).toBe('tmpfs'); // the part unmounts nothing
   });
 
@@ -92,7 +96,7 @@ describe('the staging area mounted for the cloison part', () => {
 
   it('the part says plainly when it cannot write in its staging folder: every transfer will fail', async () => {
     const said: string[] = [];
-    const broker = { cleanPartials: async () => undefined, cancel: () => undefined } as unknown as FileBroker;
+    const broker = { cleanPartialsOnce: async () => undefined, cancel: () => undefined } as unknown as FileBroker;
     await prepareRemoteFileStaging(broker, join(root, 'never-made'), (msg) => said.push(msg));
     expect(said).toEqual(['file staging impossible: the part cannot write in its staging folder, every transfer will fail']);
   });
