@@ -67,6 +67,8 @@ typedef unsigned long ck_rv;
 #define C_GET_FUNCTION_LIST 3
 /* A burst of writes (a login's truncate and write) ends before the module is read again. */
 #define DEBOUNCE_MS 2
+/* The watcher's stack: SoftHSM2's and OpenSSL's initialisation need far less. */
+#define WATCHER_STACK (1024 * 1024)
 #define WATCHED (IN_MODIFY | IN_ATTRIB | IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO | IN_DELETE_SELF | IN_MOVE_SELF)
 
 struct function_list {
@@ -480,7 +482,12 @@ static void initialize_after_fork(void)
 	sigset_t all, previous;
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &previous);
-	watcher_running = pthread_create(&watcher, NULL, watch_token, NULL) == 0;
+	/* A small stack (the default is RLIMIT_STACK, 8 MiB, kept in glibc's cache once joined): the worker's address space is limited. */
+	pthread_attr_t attributes;
+	pthread_attr_init(&attributes);
+	pthread_attr_setstacksize(&attributes, WATCHER_STACK);
+	watcher_running = pthread_create(&watcher, &attributes, watch_token, NULL) == 0;
+	pthread_attr_destroy(&attributes);
 	pthread_sigmask(SIG_SETMASK, &previous, NULL);
 	if (watcher_running)
 		atexit(stop_at_exit);
