@@ -110,11 +110,11 @@ describe('packaging', () => {
     for (const script of [config.deb.afterInstall, config.deb.afterRemove]) execFileSync('sh', ['-n', script]);
   });
 
-  it("carries the card proxy's native libraries (OpenSSL pre-initialisation, workers' page-table fill): built into out/ (which the package takes whole), beside the bundles that look for them", () => {
+  it("carries the card proxy's native libraries (OpenSSL pre-initialisation, workers' page-table fill, waiting worker's module initialisation): built into out/ (which the package takes whole), beside the bundles that look for them", () => {
     expect(config.deb.depends).toContain('opensc'); // libcrypto 3, the pre-initialisation's one dependency, comes with it (the fill needs libc alone)
     expect((config as unknown as { files: string[] }).files).toContain('out/**/*');
     expect(existsSync('out/supervisor/cageManager.js')).toBe(true);
-    for (const library of ['out/supervisor/opensslPreinit.so', 'out/supervisor/workerPrefault.so']) {
+    for (const library of ['out/supervisor/opensslPreinit.so', 'out/supervisor/workerPrefault.so', 'out/supervisor/workerModuleInit.so']) {
       expect(existsSync(library), `${library}: npm run build makes it (gcc, libssl-dev: scripts/setup.sh)`).toBe(true);
       // An ELF shared object, and no one but its owner may change it (the proxy refuses it otherwise).
       expect(readFileSync(library).subarray(0, 4)).toEqual(Buffer.from([0x7f, 0x45, 0x4c, 0x46]));

@@ -1,6 +1,7 @@
 // Builds the card proxy's native libraries into out/supervisor, where levelCardProxy.ts looks for
 // them: the OpenSSL pre-initialisation (supervisor/smartcard/native/opensslPreinit.c, gcc and
-// libssl-dev) and the workers' page-table fill (workerPrefault.c, gcc alone); and the GSS-API stub
+// libssl-dev), the workers' page-table fill and module initialisation (workerPrefault.c,
+// workerModuleInit.c, gcc alone); and the GSS-API stub
 // of the cages' card client (gssStub.c, gcc alone; cardClientModule.ts). scripts/setup.sh
 // installs both; without them the build goes on and says so: the proxy then starts without them,
 // and the cages load Debian's client, as before they existed.
@@ -13,8 +14,12 @@ export const OPENSSL_PREINIT_SOURCE = 'supervisor/smartcard/native/opensslPreini
 export const OPENSSL_PREINIT_OUTPUT = 'out/supervisor/opensslPreinit.so';
 export const WORKER_PREFAULT_SOURCE = 'supervisor/smartcard/native/workerPrefault.c';
 export const WORKER_PREFAULT_OUTPUT = 'out/supervisor/workerPrefault.so';
+export const WORKER_MODULE_INIT_SOURCE = 'supervisor/smartcard/native/workerModuleInit.c';
+export const WORKER_MODULE_INIT_OUTPUT = 'out/supervisor/workerModuleInit.so';
 export const GSS_STUB_SOURCE = 'supervisor/smartcard/native/gssStub.c';
 export const GSS_STUB_OUTPUT = 'out/supervisor/cardGssStub.so';
+/** The workers' page-table fill and module initialisation need libc alone. */
+const LIBC_ALONE = [WORKER_PREFAULT_SOURCE, WORKER_MODULE_INIT_SOURCE];
 /** Its version node (gssapi_krb5_2_MIT) and its name, the one its libtirpc copy links (cardClientModule.ts). */
 const GSS_STUB_LINK = ['-Wl,--version-script=supervisor/smartcard/native/gssStub.map', '-Wl,-soname,libcloison-gss.so.2'];
 /** The manager's name service look-up (system/accounts.ts): a program, not a library, and not optional. */
@@ -23,14 +28,14 @@ export const NAME_SERVICE_IDS_OUTPUT = 'out/supervisor/nameServiceIds';
 
 /**
  * Compiles `source` into the shared library `output` (0755): null when done, else why not. Linked
- * with libcrypto unless the source is the workers' page-table fill or the GSS-API stub (libc alone).
+ * with libcrypto unless the source is the GSS-API stub or one of LIBC_ALONE.
  */
 export function buildOpensslPreinit(source = OPENSSL_PREINIT_SOURCE, output = OPENSSL_PREINIT_OUTPUT, defines = []) {
   mkdirSync(dirname(output), { recursive: true });
   // Warnings are errors; the usual hardening (stack protector, fortified libc calls, read-only
   // relocations bound at load).
   const flags = ['-shared', '-fPIC', '-O2', '-Wall', '-Wextra', '-Werror', '-fstack-protector-strong', '-D_FORTIFY_SOURCE=2', '-Wl,-z,relro,-z,now', '-Wl,--as-needed'];
-  const libraries = source === GSS_STUB_SOURCE ? GSS_STUB_LINK : source === WORKER_PREFAULT_SOURCE ? [] : ['-lcrypto'];
+  const libraries = source === GSS_STUB_SOURCE ? GSS_STUB_LINK : LIBC_ALONE.includes(source) ? [] : ['-lcrypto'];
   const built = spawnSync('gcc', [...flags, ...defines.map((d) => `-D${d}`), '-o', output, source, ...libraries], { encoding: 'utf8' });
   if (built.error) return `gcc: ${built.error.message}`;
   if (built.status !== 0) return built.stderr.trim() || `gcc exited with ${built.status}`;

@@ -28,6 +28,7 @@ import { removeOwnedFolders } from '../system/ownedFolders';
 import { connectToProxySocket } from './proxySocketConnect';
 import { builtOpensslPreinit, checkOpensslPreinit } from './opensslPreinit';
 import { builtWorkerPrefault } from './workerPrefault';
+import { builtWorkerModuleInit } from './workerModuleInit';
 import { killGroupAsUid, signalGroupWhileUnreaped, unreaped } from './proxyProcessGroup';
 
 /** The socket's name in the level's folder; the cage sees that folder at CAGE_CARD_DIR. */
@@ -98,6 +99,11 @@ export interface LevelCardProxyOptions {
    * where the build puts it; null, none (the benchmark's reference).
    */
   workerPrefault?: string | null;
+  /**
+   * The workers' module initialisation at their connection's accept, preloaded beside them
+   * (workerModuleInit.ts): its path, by default where the build puts it; null, none (the benchmark's reference).
+   */
+  workerModuleInit?: string | null;
 }
 
 /** The cage manager's proxy of a level, as the cloison part reaches it (cageManager/remoteCardProxy.ts). */
@@ -273,19 +279,24 @@ export class LevelCardProxy {
    * finds it loaded (its libraries' loading and relocations done once, in the parent) instead of
    * loading SoftHSM2 or OpenSC with libstdc++ and OpenSSL while the application waits — most of a
    * first call's wait. Only the library is loaded there: C_Initialize, and with it every session,
-   * login and handle, is still each worker's own, after its fork. Set through `env` after
+   * login and handle, is still each worker's own, after its fork (with workerModuleInit, SoftHSM2's
+   * C_Initialize done while the worker waits, its view checked at the connection). Set through `env` after
    * setpriv and prlimit, so neither the root-run setpriv nor prlimit loads the module. A path
    * LD_PRELOAD would split (a space or a colon in it) is loaded the slow way, in each worker.
    */
   private preloaded(): string[] {
+    const module = this.options.modulePath;
+    const moduleLoaded = !/[\s:]/.test(module);
     const libraries = [
       // OpenSSL started once in the controller (native/opensslPreinit.c), so each worker does not start it again in its C_Initialize.
       ...this.ourLibrary('the OpenSSL pre-initialisation', this.options.opensslPreinit, builtOpensslPreinit, 'each worker starts OpenSSL itself'),
+      // Each waiting worker's C_Initialize done while it waits, its view kept valid until its connection
+      // (native/workerModuleInit.c): only for a module preloaded here, the one it finds.
+      ...(moduleLoaded ? this.ourLibrary('the workers\' module initialisation', this.options.workerModuleInit, builtWorkerModuleInit, 'each worker initialises the module when its application asks') : []),
       // Each worker's read-only pages mapped at its fork, while it waits (native/workerPrefault.c), not faulted in while it serves.
       ...this.ourLibrary('the workers\' page-table fill', this.options.workerPrefault, builtWorkerPrefault, 'each worker faults its code in as it serves'),
     ];
-    const module = this.options.modulePath;
-    if (!/[\s:]/.test(module)) libraries.push(module);
+    if (moduleLoaded) libraries.push(module);
     return libraries.length > 0 ? [requireBinary('env'), `LD_PRELOAD=${libraries.join(' ')}`] : [];
   }
 
