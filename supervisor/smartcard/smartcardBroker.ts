@@ -47,6 +47,8 @@ export interface SmartcardBrokerOptions {
   opensslPreinit?: string | null;
   /** The workers' page-table fill each proxy preloads (levelCardProxy.ts; null: none, the benchmark's reference). */
   workerPrefault?: string | null;
+  /** The guard's relay program (levelCardProxy.ts); null: the guard relays in Node (the benchmark's reference). */
+  recordRelay?: string | null;
 }
 
 /** A watch of the reader made for the broker's cardChanged (the root supervisor's is cardPresence.ts). */
@@ -280,6 +282,7 @@ export class SmartcardBroker extends EventEmitter<{ change: [SmartcardView] }> {
       ...(options.remote ? { remote: options.remote(level) } : {}),
       ...(options.opensslPreinit !== undefined ? { opensslPreinit: options.opensslPreinit } : {}),
       ...(options.workerPrefault !== undefined ? { workerPrefault: options.workerPrefault } : {}),
+      ...(options.recordRelay !== undefined ? { recordRelay: options.recordRelay } : {}),
     });
   }
 
