@@ -5,6 +5,7 @@
  * Needs `npm run build` (the program's build).
  */
 import { execFileSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -278,6 +279,45 @@ describe('the guard with its relay program', () => {
     await new Promise((r) => setTimeout(r, 50));
     expect(await ask!(call(0xc1050003, GET_ATTRIBUTE_VALUE))).toBeNull();
     expect(new WholeRecords().feed(stand.received[0]!).map((r) => r.readUInt32BE(0))).toEqual([21]);
+  });
+
+  it('stops reading a cage that floods a proxy which does not read: what the cage sends stays with the cage', async () => {
+    const dir = testRoot('cloison-relay-');
+    const held: Socket[] = [];
+    const stuck = createServer((socket) => void (socket.pause(), held.push(socket)));
+    await new Promise<void>((r) => stuck.listen(join(dir, 'proxy.sock'), r));
+    cleanups.push(() => {
+      for (const s of held) s.destroy();
+      return new Promise<void>((r) => stuck.close(() => r()));
+    });
+    const guard = new RecordGuard({ listen: join(dir, 'cage.sock'), target: join(dir, 'proxy.sock'), refused: () => undefined, relay: { program: PROGRAM } });
+    await guard.start();
+    cleanups.push(() => guard.stop());
+    const { cage } = await cageConnection(join(dir, 'cage.sock'));
+    const record = Buffer.concat([mark(1020), Buffer.alloc(1020, 7)]);
+    let sent = 0;
+    const push = () => {
+      while (sent < 256 * 2 ** 20 && cage.write(record)) sent += record.length;
+    };
+    cage.on('drain', push);
+    push();
+    await new Promise((r) => setTimeout(r, 3000));
+    expect(sent).toBeLessThan(16 * 2 ** 20);
+    const rssKb = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${relayPids()[0]}/status`, 'utf8'))![1]);
+    expect(rssKb).toBeLessThan(8 * 1024);
+  });
+
+  it('relays in Node when the program cannot be run (not executable), every connection served', async () => {
+    const stand = await standInProxy();
+    const notRunnable = join(stand.dir, 'cardRecordRelay');
+    writeFileSync(notRunnable, '#!/bin/sh\n', { mode: 0o644 });
+    const { socket } = await guardBefore(stand, { relay: { program: notRunnable } });
+    for (let k = 0; k < 3; k++) {
+      const { cage, got } = await cageConnection(socket);
+      cage.write(call(k, 1));
+      await until(() => got().length > 0);
+      expect(got()).toEqual(reply(k, 0, Buffer.from('answer-1'.padEnd(16))));
+    }
   });
 
   it('ends every connection when the relay program dies, and starts it again for the next', async () => {

@@ -57,6 +57,8 @@ export class CardRecordRelay {
   private readonly connections = new Map<number, Relayed>();
   private nextId = 0;
   private received = Buffer.alloc(0);
+  /** The last run could not start (spawn's error: not found, no permission to run it). */
+  failedToStart = false;
 
   /**
    * `watched`: the procedures whose refusals the journal reads; `login`'s replies are reported
@@ -99,7 +101,7 @@ export class CardRecordRelay {
     this.commands.on('error', () => undefined);
     (streams[5] as Readable).on('data', (data: Buffer) => this.reports(data));
     child.on('exit', (code, signal) => this.ended(`exited (${signal ?? code})`));
-    child.on('error', (err) => this.ended(err.message));
+    child.on('error', (err) => this.ended(err.message, child.pid === undefined));
   }
 
   /**
@@ -116,7 +118,7 @@ export class CardRecordRelay {
       sendDescriptor(this.descriptors, proxyFd);
     } catch {
       // The pair half sent: the relay numbers pairs, it cannot recover; it is ended (and started again by its owner).
-      this.stop();
+      void this.stop();
       return null;
     }
     const relayed: Relayed = { watch, closed, answers: [] };
@@ -135,16 +137,23 @@ export class CardRecordRelay {
     };
   }
 
-  /** Ends the relay and with it every connection it holds. */
-  stop(): void {
+  /** Ends the relay and with it every connection it holds; resolves once it has exited. */
+  async stop(): Promise<void> {
     const child = this.child;
     if (!child) return;
+    const exited = new Promise<void>((resolve) => {
+      if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) resolve();
+      else child.once('exit', () => resolve());
+    });
     child.kill('SIGKILL');
     this.ended('stopped');
+    await exited;
   }
 
-  private ended(why: string): void {
+  /** `failedToStart`: it could not be run at all (not worth trying again for each connection). */
+  private ended(why: string, failedToStart = false): void {
     if (!this.child) return;
+    this.failedToStart = failedToStart;
     this.child = null;
     this.commands = null;
     if (this.descriptors >= 0) closeSync(this.descriptors);

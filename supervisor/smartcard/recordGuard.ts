@@ -184,6 +184,8 @@ export class RecordGuard {
   private readonly sockets = new Set<Socket>();
   /** The relay program, when connections go to it; and the connections it holds. */
   private native: CardRecordRelay | null = null;
+  /** The relay program could not be run: this process relays from then on. */
+  private nativeFailed = false;
   private readonly relayed = new Set<RelayedConnection>();
 
   constructor(private readonly options: RecordGuardOptions) {}
@@ -209,8 +211,9 @@ export class RecordGuard {
   async stop(): Promise<void> {
     for (const socket of this.sockets) socket.destroy();
     this.sockets.clear();
-    this.native?.stop();
+    const native = this.native;
     this.native = null;
+    await native?.stop();
     this.relayed.clear();
     const server = this.server;
     this.server = null;
@@ -244,7 +247,7 @@ export class RecordGuard {
   /** The relay program, unless this process relays (`pin: trusted`, none given or built); started again after it went. */
   private startNativeRelay(): void {
     const relay = this.options.relay;
-    if (!relay || this.options.wholeRecords || !this.server || !CardRecordRelay.available(relay.program)) return;
+    if (!relay || this.options.wholeRecords || !this.server || this.nativeFailed || !CardRecordRelay.available(relay.program)) return;
     const native = new CardRecordRelay(relay.program, {
       maxRecordBytes: this.options.maxRecordBytes ?? MAX_RECORD_BYTES,
       login: LOGIN_PROCEDURE,
@@ -253,6 +256,7 @@ export class RecordGuard {
       gid: relay.gid,
       gone: (why) => {
         if (this.native === native) this.native = null;
+        this.nativeFailed ||= native.failedToStart;
         relay.gone?.(why);
       },
     });
