@@ -5,12 +5,12 @@
  * Needs `npm run build` (the program's build).
  */
 import { execFileSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { testRoot } from '../testing/testRoots';
-import { builtCardRecordRelay, CardRecordRelay } from './cardRecordRelay';
+import { builtCardRecordRelay, CardRecordRelay, checkRelayProgram } from './cardRecordRelay';
 import { RecordGuard, WholeRecords } from './recordGuard';
 
 const PROGRAM = builtCardRecordRelay();
@@ -333,5 +333,29 @@ describe('the guard with its relay program', () => {
     next.cage.write(call(2, 1));
     await until(() => next.got().length > 0);
     expect(relayPids()).not.toContain(pid);
+  });
+});
+
+describe('which relay program the supervisor runs', () => {
+  it("runs the build's, and none someone other than root could have written or swapped", () => {
+    const dir = testRoot('cloison-relay-check-');
+    chmodSync(dir, 0o755);
+    expect(checkRelayProgram(PROGRAM).ok).toBe(true);
+    const copy = join(dir, 'relay');
+    copyFileSync(PROGRAM, copy);
+    chmodSync(copy, 0o755);
+    expect(checkRelayProgram(copy).ok).toBe(true);
+    chmodSync(copy, 0o757);
+    expect(checkRelayProgram(copy)).toMatchObject({ ok: false, missing: false });
+    chmodSync(copy, 0o755);
+    const open = join(dir, 'open');
+    mkdirSync(open, { mode: 0o777 });
+    chmodSync(open, 0o777);
+    copyFileSync(PROGRAM, join(open, 'relay'));
+    expect(checkRelayProgram(join(open, 'relay'))).toMatchObject({ ok: false, missing: false });
+    // A link is judged by where it leads: to the open folder's copy, refused.
+    symlinkSync(join(open, 'relay'), join(dir, 'link'));
+    expect(checkRelayProgram(join(dir, 'link'))).toMatchObject({ ok: false, missing: false });
+    expect(checkRelayProgram(join(dir, 'none'))).toMatchObject({ ok: false, missing: true });
   });
 });

@@ -18,12 +18,21 @@ import type { Readable, Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { sendDescriptor, socketPair } from '../sandbox/descriptorPassing';
 import { refuseDescriptorsOnStdio } from '../system/refusePassedDescriptors';
+import { checkOpensslPreinit, type PreinitCheck } from './opensslPreinit';
 
 export const CARD_RECORD_RELAY_NAME = 'cardRecordRelay';
 
 /** Where `npm run build` puts it (the same folder from the bundle or the sources). */
 export function builtCardRecordRelay(): string {
   return join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'out', 'supervisor', CARD_RECORD_RELAY_NAME);
+}
+
+/**
+ * Whether `file` may be run by the supervisor (root, or the part): as a library root preloads
+ * (opensslPreinit.ts), its real path, root's, in folders only root may write.
+ */
+export function checkRelayProgram(file: string): PreinitCheck {
+  return checkOpensslPreinit(file);
 }
 
 /** A connection's journal: each watched call's first bytes, then its reply's. */

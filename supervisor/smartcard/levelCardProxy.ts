@@ -28,7 +28,7 @@ import { removeOwnedFolders } from '../system/ownedFolders';
 import { connectToProxySocket } from './proxySocketConnect';
 import { builtOpensslPreinit, checkOpensslPreinit } from './opensslPreinit';
 import { builtWorkerPrefault } from './workerPrefault';
-import { builtCardRecordRelay } from './cardRecordRelay';
+import { builtCardRecordRelay, checkRelayProgram } from './cardRecordRelay';
 import { killGroupAsUid, signalGroupWhileUnreaped, unreaped } from './proxyProcessGroup';
 
 /** The socket's name in the level's folder; the cage sees that folder at CAGE_CARD_DIR. */
@@ -319,7 +319,7 @@ export class LevelCardProxy {
   private relayProgram(): { program: string; uid?: number; gid?: number; gone: (why: string) => void } | undefined {
     const file = this.options.recordRelay === undefined ? builtCardRecordRelay() : this.options.recordRelay;
     if (file === null) return undefined;
-    const checked = checkOpensslPreinit(file);
+    const checked = checkRelayProgram(file);
     if (!checked.ok) {
       if (!checked.missing) this.options.log?.('card guard: its relay program refused, relayed in the supervisor (root alone must be able to write it)', { level: this.options.level, reason: checked.reason });
       return undefined;
