@@ -85,7 +85,6 @@ struct replies {
   int firstFragment;
   uint8_t early[4 + DECIDE_BYTES]; /* the mark and first bytes, while deciding */
   int earlyLength;
-  uint32_t fragmentLength;
   enum disposition where;
   uint8_t head[HEAD_BYTES];
   int headLength;
@@ -137,13 +136,16 @@ static void writeAll(int fd, const void *data, size_t length) {
   }
 }
 
+/* One report, in one write (header and both parts). */
 static void report(char kind, uint32_t id, uint32_t length, const void *a, size_t aLength, const void *b, size_t bLength) {
-  uint8_t header[12] = {(uint8_t)kind, 0, 0, 0};
-  memcpy(header + 4, &id, 4);
-  memcpy(header + 8, &length, 4);
-  writeAll(REPORTS_FD, header, 12);
-  if (aLength) writeAll(REPORTS_FD, a, aLength);
-  if (bLength) writeAll(REPORTS_FD, b, bLength);
+  uint8_t message[12 + 2 * INJECTED_REPLY_BYTES];
+  message[0] = (uint8_t)kind;
+  message[1] = message[2] = message[3] = 0;
+  memcpy(message + 4, &id, 4);
+  memcpy(message + 8, &length, 4);
+  if (aLength) memcpy(message + 12, a, aLength);
+  if (bLength) memcpy(message + 12 + aLength, b, bLength);
+  writeAll(REPORTS_FD, message, 12 + aLength + bLength);
 }
 
 static int append(struct pending *p, const uint8_t *data, size_t length) {
