@@ -1,8 +1,8 @@
 /**
  * The card guard's cost per relayed call (issue #31): a level's proxy with its guard's relay
  * program (cardRecordRelay.ts, the default), the same with the guard relaying in this process
- * (the code before it, a broker of its own), and the first one's pkcs11proxyd's own socket (no
- * guard), taking turns. Per path: the wall of a whole `pkcs11-tool --login --sign` (19 calls), this
+ * (the code before it, a broker of its own), and a third one's pkcs11proxyd's own socket (no
+ * guard), taking turns, each path its own pkcs11proxyd. Per path: the wall of a whole `pkcs11-tool --login --sign` (19 calls), this
  * process's CPU during it, one signature in a session (pkcs11Probe.py signs), this process's CPU
  * per relayed call in those sessions; and the relay program's CPU over the whole measure.
  *
@@ -30,6 +30,7 @@ const run = promisify(execFile);
 /** supervisor/testing/testUids.ts: 52950–52999 (the guard's measures). */
 const PROXY_UID = 52950;
 const NODE_PROXY_UID = 52951;
+const ALONE_PROXY_UID = 52952;
 const ROUNDS = Number(process.argv[2] ?? 20);
 const SIGNS = Number(process.argv[3] ?? 200);
 type Path = 'relay' | 'node' | 'camlCrush';
@@ -41,29 +42,59 @@ const processCpuMs = (pid: number) => readFileSync(`/proc/${pid}/stat`, 'utf8').
 const root = testRoot('cloison-gcost-');
 chmodSync(root, 0o711);
 const token = makeSoftToken(join(root, 'token'), [PROXY_UID, NODE_PROXY_UID]);
-const policyFor = (uid: number) => smartcardPolicySchema.parse({ module: SOFTHSM_MODULE, levels: { high: { objects: ['high-sign'], uid } }, environment: { SOFTHSM2_CONF: token.conf } });
+const aloneToken = makeSoftToken(join(root, 'token-alone'), ALONE_PROXY_UID);
+const policyFor = (uid: number, conf = token.conf) => smartcardPolicySchema.parse({ module: SOFTHSM_MODULE, levels: { high: { objects: ['high-sign'], uid } }, environment: { SOFTHSM2_CONF: conf } });
 const broker = new SmartcardBroker({ policy: { current: () => ({ smartcard: policyFor(PROXY_UID) }) }, dir: join(root, 'card'), cageGid: () => 0, record: () => {} });
 const nodeBroker = new SmartcardBroker({ policy: { current: () => ({ smartcard: policyFor(NODE_PROXY_UID) }) }, dir: join(root, 'card-node'), cageGid: () => 0, record: () => {}, recordRelay: null });
+// Caml Crush alone: a pkcs11proxyd of its own (one shared with a guarded path would have its spare
+// worker taken by the run before, and the next run wait for its fork).
+const aloneBroker = new SmartcardBroker({ policy: { current: () => ({ smartcard: policyFor(ALONE_PROXY_UID, aloneToken.conf) }) }, dir: join(root, 'card-alone'), cageGid: () => 0, record: () => {}, recordRelay: null });
 const doc = join(root, 'doc');
 writeFileSync(doc, 'document\n');
 const probe = fileURLToPath(new URL('../supervisor/testing/pkcs11Probe.py', import.meta.url));
 try {
   const clientDir = broker.endpoint('high')!.clientDir!;
   nodeBroker.endpoint('high');
+  aloneBroker.endpoint('high');
   await broker.start();
   await nodeBroker.start();
+  await aloneBroker.start();
   const env = (to: string) => ({ ...process.env, PKCS11PROXY_SOCKET_PATH: to, PKCS11PROXY_LIBNAME: CARD_ALIAS });
   const module = join(clientDir, CLIENT_NAME);
   const paths: Record<Path, NodeJS.ProcessEnv> = {
     relay: env(join(root, 'card/high/socket/pkcs11.sock')),
     node: env(join(root, 'card-node/high/socket/pkcs11.sock')),
-    camlCrush: env(cardProxyPaths(join(root, 'card/high')).innerSocket),
+    camlCrush: env(cardProxyPaths(join(root, 'card-alone/high')).innerSocket),
   };
-  const relayPid = Number((await run('pgrep', ['-P', String(process.pid), '-f', CARD_RECORD_RELAY_NAME])).stdout.trim().split('\n')[0]);
+  const relayPid = Number((await run('pgrep', ['-o', '-P', String(process.pid), '-f', CARD_RECORD_RELAY_NAME])).stdout.trim());
   const sign = (e: NodeJS.ProcessEnv) => run('pkcs11-tool', ['--module', module, '--login', '--pin', TOKEN_PIN, '--sign', '-m', 'SHA256-RSA-PKCS', '--id', '01', '-i', doc, '-o', join(root, 'sig')], { env: e });
   const signs = async (e: NodeJS.ProcessEnv) => JSON.parse((await run('python3', [probe, module, 'signs', TOKEN_PIN, String(SIGNS)], { env: e })).stdout) as { perSignMs: number; signFailures: number };
   const profiled = process.env.CARD_GUARD_PROFILE as Path | undefined;
-  if (profiled) {
+  if (process.env.CARD_GUARD_TRACE) {
+    // One whole run per path under strace: each socket read's wait, for a path slower than its calls say.
+    for (const path of PATHS) {
+      for (let i = 0; i < 3; i++) await sign(paths[path]);
+      const out = join(root, `trace-${path}`);
+      await run('strace', ['-o', out, '-ttt', '-e', 'trace=read,write,connect,poll,ppoll,select,pselect6', 'pkcs11-tool', '--module', module, '--login', '--pin', TOKEN_PIN, '--sign', '-m', 'SHA256-RSA-PKCS', '--id', '01', '-i', doc, '-o', join(root, 'sig')], { env: paths[path] });
+      // From each call's write on the socket to the first read after it.
+      const lines = readFileSync(out, 'utf8').split('\n');
+      const waits: number[] = [];
+      let sent: number | null = null;
+      const started = Number(lines[0]!.split(' ')[0]);
+      let connected = 0;
+      for (const line of lines) {
+        const at = Number(line.split(' ')[0]);
+        if (line.includes(' connect(3,')) connected = at;
+        if (line.includes(' write(3,')) sent = at;
+        else if (line.includes(' read(3,') && sent !== null) {
+          waits.push((at - sent) * 1000);
+          sent = null;
+        }
+      }
+      const ended = Number(lines.filter(Boolean).at(-1)!.split(' ')[0]);
+      console.log(`${path}: start to connect ${fmt((connected - started) * 1000, 1)} ms, connect to end ${fmt((ended - connected) * 1000, 1)} ms; ${waits.length} calls, each's wait ms: ${waits.map((w) => fmt(w, 2)).join(' ')}`);
+    }
+  } else if (profiled) {
     for (let i = 0; i < 3; i++) await signs(paths[profiled]);
     console.log(`profiled: ${3 * SIGNS} signatures through ${profiled} (relay program pid ${relayPid})`);
   } else {
@@ -106,5 +137,6 @@ try {
 } finally {
   await broker.close();
   await nodeBroker.close();
+  await aloneBroker.close();
   rmSync(root, { recursive: true, force: true, maxRetries: 5 });
 }

@@ -58,7 +58,7 @@
  * | 52700–52749 | policy/nameServiceDown.attack.test.ts UID                                            |
  * | 52750–52799 | system/ownUidsSubuid.attack.test.ts ALICE (a local user)                             |
  * | 52800–52849 | system/accounts.test.ts UID                                                          |
- * | 52950–52999 | bench/cardGuardCost.ts PROXY_UID, NODE_PROXY_UID (a measure, not a test: run alone)    |
+ * | 52950–52999 | bench/cardGuardCost.ts PROXY_UID, NODE_PROXY_UID, ALONE_PROXY_UID (a measure) |
  * | 52900–52949, 56500–58499 | free, for the next per-process blocks                                   |
  * | 58500–59999 | FIXED: literal uids, each number one file's (the test lists free ones when it fails) |
  * | 60578–61183 | systemd's unused window: the product's defaults (cages 61000 + position, proxies     |

@@ -184,6 +184,9 @@ static int isWatched(uint32_t procedure) {
 
 static void closeConnection(struct connection *c, int oversize) {
   if (!c->used) return;
+  /* Out of the epoll set first: the Node side's copies of the descriptors may not be closed yet. */
+  epoll_ctl(epfd, EPOLL_CTL_DEL, c->cage, NULL);
+  epoll_ctl(epfd, EPOLL_CTL_DEL, c->proxy, NULL);
   close(c->cage);
   close(c->proxy);
   release(&c->toProxy);
