@@ -8,7 +8,9 @@
  *
  *   node --import tsx bench/cardGuardCost.ts [rounds] [signs]
  *
- * CARD_GUARD_PROFILE=node|relay runs that path's signatures only (for `node --cpu-prof`, `perf`).
+ * CARD_GUARD_PROFILE=node|relay runs that path's signatures only (for `node --cpu-prof`, `perf`);
+ * CARD_GUARD_TRACE=1 times whole runs' calls under strace; CARD_GUARD_BUSY=ms holds this process's
+ * event loop that long every 10 ms (the cloison part is a busy Node process; this one idles).
  */
 import { execFile } from 'node:child_process';
 import { chmodSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -52,6 +54,7 @@ const aloneBroker = new SmartcardBroker({ policy: { current: () => ({ smartcard:
 const doc = join(root, 'doc');
 writeFileSync(doc, 'document\n');
 const probe = fileURLToPath(new URL('../supervisor/testing/pkcs11Probe.py', import.meta.url));
+let busyTimer: NodeJS.Timeout | null = null;
 try {
   const clientDir = broker.endpoint('high')!.clientDir!;
   nodeBroker.endpoint('high');
@@ -70,30 +73,40 @@ try {
   const sign = (e: NodeJS.ProcessEnv) => run('pkcs11-tool', ['--module', module, '--login', '--pin', TOKEN_PIN, '--sign', '-m', 'SHA256-RSA-PKCS', '--id', '01', '-i', doc, '-o', join(root, 'sig')], { env: e });
   const signs = async (e: NodeJS.ProcessEnv) => JSON.parse((await run('python3', [probe, module, 'signs', TOKEN_PIN, String(SIGNS)], { env: e })).stdout) as { perSignMs: number; signFailures: number };
   const profiled = process.env.CARD_GUARD_PROFILE as Path | undefined;
+  // CARD_GUARD_BUSY=ms: this process's event loop held that long every 10 ms (a busy cloison part stood in).
+  const busy = Number(process.env.CARD_GUARD_BUSY ?? 0);
+  if (busy > 0) busyTimer = setInterval(() => {
+    const until = performance.now() + busy;
+    while (performance.now() < until);
+  }, 10);
   if (process.env.CARD_GUARD_TRACE) {
-    // One whole run per path under strace: each socket read's wait, for a path slower than its calls say.
-    for (const path of PATHS) {
-      for (let i = 0; i < 3; i++) await sign(paths[path]);
-      const out = join(root, `trace-${path}`);
-      await run('strace', ['-o', out, '-ttt', '-e', 'trace=read,write,connect,poll,ppoll,select,pselect6', 'pkcs11-tool', '--module', module, '--login', '--pin', TOKEN_PIN, '--sign', '-m', 'SHA256-RSA-PKCS', '--id', '01', '-i', doc, '-o', join(root, 'sig')], { env: paths[path] });
-      // From each call's write on the socket to the first read after it.
-      const lines = readFileSync(out, 'utf8').split('\n');
-      const waits: number[] = [];
-      let sent: number | null = null;
-      const started = Number(lines[0]!.split(' ')[0]);
-      let connected = 0;
-      for (const line of lines) {
-        const at = Number(line.split(' ')[0]);
-        if (line.includes(' connect(3,')) connected = at;
-        if (line.includes(' write(3,')) sent = at;
-        else if (line.includes(' read(3,') && sent !== null) {
-          waits.push((at - sent) * 1000);
-          sent = null;
+    // Whole runs under strace, the paths alternated: from connect to the end, the first call's
+    // wait (the proxy connection made, handed over), and the other calls' waits summed.
+    const traced: Record<Path, { whole: number[]; first: number[]; rest: number[] }> = { relay: { whole: [], first: [], rest: [] }, node: { whole: [], first: [], rest: [] }, camlCrush: { whole: [], first: [], rest: [] } };
+    for (let round = 0; round < ROUNDS; round++) {
+      for (const path of [...PATHS.slice(round % 3), ...PATHS.slice(0, round % 3)]) {
+        const out = join(root, `trace-${path}`);
+        await run('strace', ['-o', out, '-ttt', '-e', 'trace=read,write,connect', 'pkcs11-tool', '--module', module, '--login', '--pin', TOKEN_PIN, '--sign', '-m', 'SHA256-RSA-PKCS', '--id', '01', '-i', doc, '-o', join(root, 'sig')], { env: paths[path] });
+        const lines = readFileSync(out, 'utf8').split('\n').filter(Boolean);
+        const waits: number[] = [];
+        let sent: number | null = null;
+        let connected = 0;
+        for (const line of lines) {
+          const at = Number(line.split(' ')[0]);
+          if (line.includes(' connect(3,')) connected = at;
+          if (line.includes(' write(3,')) sent = at;
+          else if (line.includes(' read(3,') && sent !== null) {
+            waits.push((at - sent) * 1000);
+            sent = null;
+          }
         }
+        traced[path].whole.push((Number(lines.at(-1)!.split(' ')[0]) - connected) * 1000);
+        traced[path].first.push(waits[0]!);
+        traced[path].rest.push(waits.slice(3).reduce((a, b) => a + b, 0));
       }
-      const ended = Number(lines.filter(Boolean).at(-1)!.split(' ')[0]);
-      console.log(`${path}: start to connect ${fmt((connected - started) * 1000, 1)} ms, connect to end ${fmt((ended - connected) * 1000, 1)} ms; ${waits.length} calls, each's wait ms: ${waits.map((w) => fmt(w, 2)).join(' ')}`);
     }
+    console.log(`load ${fmt(loadavg()[0]!, 1)}; ${ROUNDS} rounds under strace`);
+    for (const path of PATHS) console.log(`${path}: connect to end ${fmt(median(traced[path].whole), 2)} ms; first call's wait ${fmt(median(traced[path].first), 2)} ms; calls 4 to 19 summed ${fmt(median(traced[path].rest), 2)} ms`);
   } else if (profiled) {
     for (let i = 0; i < 3; i++) await signs(paths[profiled]);
     console.log(`profiled: ${3 * SIGNS} signatures through ${profiled} (relay program pid ${relayPid})`);
@@ -135,6 +148,7 @@ try {
     console.log(`relay program's CPU: ${relayCpu} ms over ~${calls} calls (${ROUNDS} whole runs of 19, ${ROUNDS} sessions of ${2 * SIGNS} + ~8): ~${fmt((relayCpu * 1000) / calls, 1)} µs a call`);
   }
 } finally {
+  if (busyTimer) clearInterval(busyTimer);
   await broker.close();
   await nodeBroker.close();
   await aloneBroker.close();
