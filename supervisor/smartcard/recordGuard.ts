@@ -11,7 +11,9 @@
  * to the proxy, whose OCaml decoder and filter judge it. The only bytes added are the supervisor's
  * own questions after a refusal (cardObjectNames.ts), whose answers the cage never sees. Under
  * `pin: trusted` (`wholeRecords`) records go on whole, one at a time, and a login's PIN is the
- * trusted dialog's (trustedPinLogin.ts).
+ * trusted dialog's (trustedPinLogin.ts). Otherwise each connection, once made, is handed to the
+ * relay program (cardRecordRelay.ts), which bounds and journals the same way without Node's work
+ * per hop; this process relays only when that program is not there or cannot run.
  */
 import { chmodSync, chownSync, rmSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
