@@ -14,6 +14,7 @@ import { loadDefaultPolicy } from '../supervisor/policy/policyLoader';
 /** Programs only the checkout's launcher (npm start), the tests and the benchmarks run, and the package of each. */
 const TEST_PACKAGE_OF: Record<string, string> = {
   id: 'coreutils',
+  strace: 'strace',
   unshare: 'util-linux',
   findmnt: 'util-linux',
   nsenter: 'util-linux',
@@ -109,6 +110,8 @@ function setupPackages(): Set<string> {
 const OWN_PROGRAMS: Record<string, string> = {
   // the cages' and card proxies' uids asked of the name service (supervisor/system/accounts.ts)
   nameServiceIds: 'supervisor/system/native/nameServiceIds.c',
+  // the card guard's relay (supervisor/smartcard/cardRecordRelay.ts)
+  cardRecordRelay: 'supervisor/smartcard/native/cardRecordRelay.c',
 };
 
 const debDepends = (parse(readFileSync('electron-builder.yml', 'utf8')) as { deb: { depends: string[] } }).deb.depends.map((d) => d.split(/\s/)[0]!);

@@ -5,7 +5,7 @@ import { copyFileSync, cpSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { build } from 'esbuild';
 import { asciiBundle } from './asciiBundle.mjs';
-import { buildNativeProgram, buildOpensslPreinit, GSS_STUB_OUTPUT, GSS_STUB_SOURCE, NAME_SERVICE_IDS_OUTPUT, OPENSSL_PREINIT_OUTPUT, WORKER_MODULE_INIT_OUTPUT, WORKER_MODULE_INIT_SOURCE, WORKER_PREFAULT_OUTPUT, WORKER_PREFAULT_SOURCE } from './buildOpensslPreinit.mjs';
+import { buildNativeProgram, buildOpensslPreinit, CARD_RECORD_RELAY_OUTPUT, CARD_RECORD_RELAY_SOURCE, GSS_STUB_OUTPUT, GSS_STUB_SOURCE, NAME_SERVICE_IDS_OUTPUT, OPENSSL_PREINIT_OUTPUT, WORKER_MODULE_INIT_OUTPUT, WORKER_MODULE_INIT_SOURCE, WORKER_PREFAULT_OUTPUT, WORKER_PREFAULT_SOURCE } from './buildOpensslPreinit.mjs';
 
 const common = { bundle: true, platform: 'node', target: 'node20', sourcemap: true, logLevel: 'warning' };
 // The programs that stay resident for a session (the manager, the parts, the root supervisor): V8
@@ -75,6 +75,9 @@ if (gssStub) console.warn(`${GSS_STUB_OUTPUT} not built (scripts/setup.sh instal
 // it no cage or card proxy uid can be told nobody's, so none starts (system/accounts.ts says why).
 const nameServiceIds = buildNativeProgram();
 if (nameServiceIds) console.warn(`${NAME_SERVICE_IDS_OUTPUT} not built (scripts/setup.sh installs gcc): no cage or card proxy will start: ${nameServiceIds}`);
+// The card guard's relay (native/cardRecordRelay.c, smartcard/cardRecordRelay.ts): without it the guard relays in Node.
+const recordRelay = buildNativeProgram(CARD_RECORD_RELAY_SOURCE, CARD_RECORD_RELAY_OUTPUT);
+if (recordRelay) console.warn(`${CARD_RECORD_RELAY_OUTPUT} not built (scripts/setup.sh installs gcc); the card guard will relay in Node: ${recordRelay}`);
 
 // The code caches of the cloison part and of the cage manager, from the bundles as they now are
 // (ASCII): written by the build alone, in the code root runs (supervisor/codeCache/loadWithCodeCache.ts).

@@ -25,6 +25,8 @@ const GSS_STUB_LINK = ['-Wl,--version-script=supervisor/smartcard/native/gssStub
 /** The manager's name service look-up (system/accounts.ts): a program, not a library, and not optional. */
 export const NAME_SERVICE_IDS_SOURCE = 'supervisor/system/native/nameServiceIds.c';
 export const NAME_SERVICE_IDS_OUTPUT = 'out/supervisor/nameServiceIds';
+export const CARD_RECORD_RELAY_SOURCE = 'supervisor/smartcard/native/cardRecordRelay.c';
+export const CARD_RECORD_RELAY_OUTPUT = 'out/supervisor/cardRecordRelay';
 
 /**
  * Compiles `source` into the shared library `output` (0755): null when done, else why not. Linked

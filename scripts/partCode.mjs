@@ -15,11 +15,12 @@ import { basename, dirname, join } from 'node:path';
 const BUNDLES = ['cageManager.js', 'cageManagerMain.cjs', 'cloisonPart.js', 'cloisonPartMain.cjs', 'browserPart.js', 'soundPart.js', 'fileHelper.mjs', 'cageLauncherInCage.mjs', 'pixelHelper.mjs'];
 /**
  * Built only where gcc (and libssl-dev) are: the card proxies start without them otherwise (opensslPreinit.ts, workerPrefault.ts, workerModuleInit.ts),
- * and the cages load Debian's card client (cardClientModule.ts); without the name service look-up
+ * the cages load Debian's card client (cardClientModule.ts), the card guard relays in Node
+ * (cardRecordRelay.ts); without the name service look-up
  * (system/native/nameServiceIds.c) no cage or card proxy starts, each refused saying why.
  * The part's and the manager's code caches: without one (a build that could not write it) the source is compiled.
  */
-const OPTIONAL = ['nameServiceIds', 'opensslPreinit.so', 'workerPrefault.so', 'workerModuleInit.so', 'cardGssStub.so', 'cloisonPartMain.cjs.cache', 'cageManagerMain.cjs.cache'];
+const OPTIONAL = ['nameServiceIds', 'cardRecordRelay', 'opensslPreinit.so', 'workerPrefault.so', 'workerModuleInit.so', 'cardGssStub.so', 'cloisonPartMain.cjs.cache', 'cageManagerMain.cjs.cache'];
 
 /**
  * What of a runtime package a run loads: its JavaScript, JSON and native modules, and its licence.

@@ -49,6 +49,8 @@ PACKAGES=(
   ansible-core procps websockify passwd dbus-daemon tcpdump tigervnc-viewer python3-xlib
   # the converter's tests check its PDFs
   qpdf
+  # the card guard's measure times a client's calls under it (bench/cardGuardCost.ts)
+  strace
   # smart cards per level: Caml Crush's filtering proxy and its client, p11-kit's loader in the
   # cages; the tests' software token, pkcs11-tool and the unfiltered p11-kit server they attack first
   caml-crush-server caml-crush-clients p11-kit p11-kit-modules softhsm2 opensc python3

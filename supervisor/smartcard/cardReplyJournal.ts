@@ -41,6 +41,9 @@ const PROCEDURES: Record<number, string> = {
   33: 'C_GetObjectSize', 34: 'C_WrapKey', 35: 'C_UnwrapKey', 36: 'C_DeriveKey', 41: 'C_DigestKey', 42: 'C_SignInit',
   46: 'C_VerifyInit', 50: 'C_EncryptInit', 54: 'C_DecryptInit', 58: 'C_SignRecoverInit', 60: 'C_VerifyRecoverInit',
 };
+/** What the record guard's relay program reports (cardRecordRelay.ts): logins always, these calls' refusals. */
+export const LOGIN_PROCEDURE = 9;
+export const JOURNAL_PROCEDURES = Object.keys(PROCEDURES).map(Number);
 /** Calls whose object handle follows the session handle. */
 const HANDLE_AFTER_SESSION = new Set([29, 30, 31, 32, 33, 41]);
 /** Calls whose object handle follows the session handle and a mechanism. */

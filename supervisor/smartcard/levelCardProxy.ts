@@ -29,6 +29,7 @@ import { connectToProxySocket } from './proxySocketConnect';
 import { builtOpensslPreinit, checkOpensslPreinit } from './opensslPreinit';
 import { builtWorkerPrefault } from './workerPrefault';
 import { builtWorkerModuleInit } from './workerModuleInit';
+import { builtCardRecordRelay, checkRelayProgram } from './cardRecordRelay';
 import { killGroupAsUid, signalGroupWhileUnreaped, unreaped } from './proxyProcessGroup';
 
 /** The socket's name in the level's folder; the cage sees that folder at CAGE_CARD_DIR. */
@@ -104,6 +105,11 @@ export interface LevelCardProxyOptions {
    * (workerModuleInit.ts): its path, by default where the build puts it; null, none (the benchmark's reference).
    */
   workerModuleInit?: string | null;
+  /**
+   * The guard's relay program (cardRecordRelay.ts): its path, by default where the build puts it;
+   * null, the guard relays in this process (the benchmark's reference).
+   */
+  recordRelay?: string | null;
 }
 
 /** The cage manager's proxy of a level, as the cloison part reaches it (cageManager/remoteCardProxy.ts). */
@@ -270,7 +276,7 @@ export class LevelCardProxy {
   private async startGuard(listen: string, target: () => Promise<Socket>): Promise<void> {
     // The filter's refusals, read off its replies (its own log is off: see cardReplyJournal.ts).
     const denied = new Set(deniedFunctions(this.options.policy));
-    this.guard = new RecordGuard({ listen, target, maxConnections: MAX_CONNECTIONS, refused: (reason) => this.options.event({ kind: 'refused', function: reason === 'oversize' ? 'oversize message' : 'too many connections', handle: null, reason: 'malformed' }), watch: (ask) => new CardReplyJournal(denied, (event) => this.options.event(event), nameFrom(ask)), ...this.trustedPin() });
+    this.guard = new RecordGuard({ listen, target, maxConnections: MAX_CONNECTIONS, refused: (reason) => this.options.event({ kind: 'refused', function: reason === 'oversize' ? 'oversize message' : 'too many connections', handle: null, reason: 'malformed' }), watch: (ask) => new CardReplyJournal(denied, (event) => this.options.event(event), nameFrom(ask)), ...this.trustedPin(), relay: this.relayProgram() });
     await this.guard.start();
   }
 
@@ -315,6 +321,23 @@ export class LevelCardProxy {
       this.options.log(`card proxy: ${what} is not built, ${without} (npm run build makes it)`, { path: file });
     }
     return [];
+  }
+
+  /**
+   * The relay program the guard hands each connection to (cardRecordRelay.ts), if built and root's
+   * alone (opensslPreinit.ts's check: root runs it); a root supervisor's runs as the proxy uid.
+   */
+  private relayProgram(): { program: string; uid?: number; gid?: number; gone: (why: string) => void } | undefined {
+    const file = this.options.recordRelay === undefined ? builtCardRecordRelay() : this.options.recordRelay;
+    if (file === null) return undefined;
+    const checked = checkRelayProgram(file);
+    if (!checked.ok) {
+      if (!checked.missing) this.options.log?.('card guard: its relay program refused, relayed in the supervisor (root alone must be able to write it)', { level: this.options.level, reason: checked.reason });
+      return undefined;
+    }
+    const { level, proxyUid } = this.options;
+    const asProxy = process.getuid?.() === 0 ? { uid: proxyUid, gid: proxyUid } : {};
+    return { program: checked.path, ...asProxy, gone: (why) => this.options.log?.('card guard: its relay program ended, its connections with it', { level, why }) };
   }
 
   /** Under `pin: trusted`: each connection's logins take the dialog's PIN, never the cage's. */

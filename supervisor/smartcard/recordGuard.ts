@@ -11,13 +11,16 @@
  * to the proxy, whose OCaml decoder and filter judge it. The only bytes added are the supervisor's
  * own questions after a refusal (cardObjectNames.ts), whose answers the cage never sees. Under
  * `pin: trusted` (`wholeRecords`) records go on whole, one at a time, and a login's PIN is the
- * trusted dialog's (trustedPinLogin.ts).
+ * trusted dialog's (trustedPinLogin.ts). Otherwise each connection, once made, is handed to the
+ * relay program (cardRecordRelay.ts), which bounds and journals the same way without Node's work
+ * per hop; this process relays only when that program is not there or cannot run.
  */
 import { chmodSync, chownSync, rmSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { connectRefusingDescriptors, refusePassedDescriptorsOrSay } from '../system/refusePassedDescriptors';
 import { InjectedCalls } from './cardObjectNames';
-import { RECORD_HEAD_BYTES } from './cardReplyJournal';
+import { CardRecordRelay, type RelayedConnection } from './cardRecordRelay';
+import { JOURNAL_PROCEDURES, LOGIN_PROCEDURE, RECORD_HEAD_BYTES } from './cardReplyJournal';
 import type { CallOutcome } from './trustedPinLogin';
 
 /** A connection's records taken whole, both ways (trustedPinLogin.ts's TrustedPinLogin). */
@@ -49,6 +52,11 @@ export interface RecordGuardOptions {
   watch?: (ask: (record: Buffer) => Promise<Buffer | null>) => { call: (head: Buffer) => void; reply: (head: Buffer) => void };
   /** Per connection (its cage end given): records relayed whole through this handler, one call at a time. */
   wholeRecords?: (cage: Socket) => WholeRecordHandler;
+  /**
+   * The relay program (cardRecordRelay.ts) each connection is handed to once made, run as `uid`
+   * and `gid` when given; absent, not built, or with `wholeRecords`: relayed in this process.
+   */
+  relay?: { program: string; uid?: number; gid?: number; gone?: (why: string) => void };
 }
 
 export const MAX_RECORD_BYTES = 16 * 2 ** 20;
@@ -176,13 +184,19 @@ export class WholeRecords {
 export class RecordGuard {
   private server: Server | null = null;
   private readonly sockets = new Set<Socket>();
+  /** The relay program, when connections go to it; and the connections it holds. */
+  private native: CardRecordRelay | null = null;
+  /** The relay program could not be run: this process relays from then on. */
+  private nativeFailed = false;
+  private readonly relayed = new Set<RelayedConnection>();
 
   constructor(private readonly options: RecordGuardOptions) {}
 
   async start(): Promise<void> {
     const { listen, owner } = this.options;
     rmSync(listen, { force: true });
-    const server = createServer((cage) => this.connection(cage));
+    // Nothing read from a cage's connection before it is relayed (the relay program is handed it unread).
+    const server = createServer({ pauseOnConnect: true }, (cage) => this.connection(cage));
     this.server = server;
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -190,6 +204,7 @@ export class RecordGuard {
     });
     // A cage's card client must not pass root a descriptor whose close blocks it (before it may connect).
     refusePassedDescriptorsOrSay(server);
+    this.startNativeRelay();
     chmodSync(listen, 0o666);
     if (owner) chownSync(listen, owner.uid, owner.gid);
   }
@@ -198,6 +213,10 @@ export class RecordGuard {
   async stop(): Promise<void> {
     for (const socket of this.sockets) socket.destroy();
     this.sockets.clear();
+    const native = this.native;
+    this.native = null;
+    await native?.stop();
+    this.relayed.clear();
     const server = this.server;
     this.server = null;
     if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
@@ -206,22 +225,19 @@ export class RecordGuard {
 
   private connection(cage: Socket): void {
     const maxConnections = this.options.maxConnections ?? 8;
-    if (this.sockets.size >= maxConnections * 2) {
+    if (this.sockets.size + 2 * this.relayed.size >= maxConnections * 2) {
       cage.destroy();
       this.options.refused('too-many-connections');
       return;
     }
     const target = this.options.target;
     if (typeof target === 'string') return this.relay(cage, connectRefusingDescriptors(target));
-    // Nothing read from the cage until its proxy connection has come.
-    cage.pause();
+    // Nothing read from the cage until its proxy connection has come (pauseOnConnect).
     this.sockets.add(cage);
     target().then(
       (proxy) => {
         if (cage.destroyed || !this.server) return void proxy.destroy();
         this.relay(cage, proxy);
-        proxy.resume();
-        cage.resume();
       },
       () => {
         cage.destroy();
@@ -230,8 +246,47 @@ export class RecordGuard {
     );
   }
 
+  /** The relay program, unless this process relays (`pin: trusted`, none given or built); started again after it went. */
+  private startNativeRelay(): void {
+    const relay = this.options.relay;
+    if (!relay || this.options.wholeRecords || !this.server || this.nativeFailed || !CardRecordRelay.available(relay.program)) return;
+    const native = new CardRecordRelay(relay.program, {
+      maxRecordBytes: this.options.maxRecordBytes ?? MAX_RECORD_BYTES,
+      login: LOGIN_PROCEDURE,
+      watched: JOURNAL_PROCEDURES,
+      uid: relay.uid,
+      gid: relay.gid,
+      gone: (why) => {
+        if (this.native === native) this.native = null;
+        this.nativeFailed ||= native.failedToStart;
+        relay.gone?.(why);
+      },
+    });
+    native.start();
+    this.native = native;
+  }
+
+  /** The cage's connection and its proxy's to the relay program; false if it could not take them (this process relays them). */
+  private handOver(cage: Socket, proxy: Socket): boolean {
+    if (!this.native?.running) this.startNativeRelay();
+    const native = this.native;
+    // Nothing of either may have been read here: the relay program must see every byte.
+    if (!native || cage.readableLength > 0 || proxy.readableLength > 0) return false;
+    let connection: RelayedConnection | null = null;
+    const watch = this.options.watch?.((record) => connection?.ask(record) ?? Promise.resolve(null)) ?? null;
+    connection = native.add(cage, proxy, watch, (oversize) => {
+      this.relayed.delete(connection!);
+      if (oversize) this.options.refused('oversize');
+    });
+    if (!connection) return false;
+    this.sockets.delete(cage);
+    this.relayed.add(connection);
+    return true;
+  }
+
   /** The cage's connection and its proxy's, relayed (the proxy parses the cage's bytes: what it sends back may not carry a descriptor). */
   private relay(cage: Socket, proxy: Socket): void {
+    if (this.options.relay && !this.options.wholeRecords && this.handOver(cage, proxy)) return;
     this.sockets.add(cage);
     this.sockets.add(proxy);
     // The supervisor's own calls: only when every call of the cage has had its reply, between records.
@@ -315,5 +370,7 @@ export class RecordGuard {
       s.on('error', end);
       s.on('close', end);
     }
+    proxy.resume();
+    cage.resume();
   }
 }

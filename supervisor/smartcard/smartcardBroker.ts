@@ -49,6 +49,8 @@ export interface SmartcardBrokerOptions {
   workerPrefault?: string | null;
   /** The workers' module initialisation each proxy preloads (levelCardProxy.ts; null: none, the benchmark's reference). */
   workerModuleInit?: string | null;
+  /** The guard's relay program (levelCardProxy.ts); null: the guard relays in Node (the benchmark's reference). */
+  recordRelay?: string | null;
 }
 
 /** A watch of the reader made for the broker's cardChanged (the root supervisor's is cardPresence.ts). */
@@ -283,6 +285,7 @@ export class SmartcardBroker extends EventEmitter<{ change: [SmartcardView] }> {
       ...(options.opensslPreinit !== undefined ? { opensslPreinit: options.opensslPreinit } : {}),
       ...(options.workerPrefault !== undefined ? { workerPrefault: options.workerPrefault } : {}),
       ...(options.workerModuleInit !== undefined ? { workerModuleInit: options.workerModuleInit } : {}),
+      ...(options.recordRelay !== undefined ? { recordRelay: options.recordRelay } : {}),
     });
   }
 

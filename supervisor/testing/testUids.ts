@@ -59,13 +59,14 @@
  * | 52750–52799 | system/ownUidsSubuid.attack.test.ts ALICE (a local user)                             |
  * | 52800–52849 | system/accounts.test.ts UID                                                          |
  * | 52900–52949 | smartcard/workerModuleInit.test.ts PROXY_UID = 52900 + 2 × (pid % 25), and + 1       |
+ * | 52950–52999 | bench/cardGuardCost.ts PROXY_UID, NODE_PROXY_UID, ALONE_PROXY_UID (a measure) |
  * | 56500–56549 | policy/nameServiceUnavailFirst.attack.test.ts UID                                    |
  * | 56550–56599 | policy/cageUidSubuid.attack.test.ts CAGE_UID, ALICE = CAGE_UID + 25                  |
  * | 56600–56649 | cageManager/managerReloadNameService.attack.test.ts UID, UID + 25                    |
  * | 56650–56699 | cageManager/adoptedUidAccount.attack.test.ts CAGE_UID                                |
  * | 56700–56707 | bench/cageStartSteps.ts CAGE_UID_BASE: 2 per run (pid % 4)                           |
  * | 56710–56719 | cages/sessionScript.test.ts CAGE_UID                                                 |
- * | 52950–52999, 56708–56709, 56720–58499 | free, for the next per-process blocks                       |
+ * | 56708–56709, 56720–58499 | free, for the next per-process blocks                                   |
  * | 58500–59999 | FIXED: literal uids, each number one file's (the test lists free ones when it fails) |
  * | 60578–61183 | systemd's unused window: the product's defaults (cages 61000 + position, proxies     |
  * |             | 61100 + position) and the tests of them (smartcardPolicy.test.ts, 60700–60731;       |
