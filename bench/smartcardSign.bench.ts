@@ -49,12 +49,12 @@ const PROXY_UID = 58600;
 const ROUNDS = 15;
 const SIGNS = 200;
 
-type Path = 'proxy' | 'proxyDebianClient' | 'proxyReadFill' | 'proxyNoPrefault' | 'proxyNoModuleInit' | 'proxyNoPreinit' | 'camlCrush' | 'camlCrushDefaultGc' | 'camlCrushUnloaded' | 'p11kit' | 'direct';
-const PATHS: Path[] = ['proxy', 'proxyDebianClient', 'proxyReadFill', 'proxyNoPrefault', 'proxyNoModuleInit', 'proxyNoPreinit', 'camlCrush', 'camlCrushDefaultGc', 'camlCrushUnloaded', 'p11kit', 'direct'];
+type Path = 'proxy' | 'proxyNotAhead' | 'proxyDebianClient' | 'proxyReadFill' | 'proxyNoPrefault' | 'proxyNoModuleInit' | 'proxyNoPreinit' | 'camlCrush' | 'camlCrushDefaultGc' | 'camlCrushUnloaded' | 'p11kit' | 'direct';
+const PATHS: Path[] = ['proxy', 'proxyNotAhead', 'proxyDebianClient', 'proxyReadFill', 'proxyNoPrefault', 'proxyNoModuleInit', 'proxyNoPreinit', 'camlCrush', 'camlCrushDefaultGc', 'camlCrushUnloaded', 'p11kit', 'direct'];
 const BUILD_NATIVE = fileURLToPath(new URL('../scripts/buildOpensslPreinit.mjs', import.meta.url));
 const WORKER_PREFAULT_SOURCE = fileURLToPath(new URL('../supervisor/smartcard/native/workerPrefault.c', import.meta.url));
 const P11KIT_CLIENT = '/usr/lib/x86_64-linux-gnu/pkcs11/p11-kit-client.so';
-const empty = (): Record<Path, number[]> => ({ proxy: [], proxyDebianClient: [], proxyReadFill: [], proxyNoPrefault: [], proxyNoModuleInit: [], proxyNoPreinit: [], camlCrush: [], camlCrushDefaultGc: [], camlCrushUnloaded: [], p11kit: [], direct: [] });
+const empty = (): Record<Path, number[]> => ({ proxy: [], proxyNotAhead: [], proxyDebianClient: [], proxyReadFill: [], proxyNoPrefault: [], proxyNoModuleInit: [], proxyNoPreinit: [], camlCrush: [], camlCrushDefaultGc: [], camlCrushUnloaded: [], p11kit: [], direct: [] });
 
 export interface SmartcardSignResult {
   wholeMs: Record<Path, number[]>;
@@ -95,6 +95,9 @@ export async function runSmartcardSignBench(log: (s: string) => void): Promise<S
   const noPrefaultPolicy = on('no-prefault');
   const noPrefaultBroker = new SmartcardBroker({ policy: { current: () => ({ smartcard: noPrefaultPolicy }) }, dir: join(root, 'card-no-prefault'), cageGid: () => 0, record: () => {}, workerPrefault: null });
   // The same level's proxy, guard included, without the waiting worker's module initialisation (the code before it).
+  // The same level's proxy, guard included, connecting to the proxy only when the cage connects (the code before spareProxyConnection.ts).
+  const notAheadPolicy = on('not-ahead');
+  const notAheadBroker = new SmartcardBroker({ policy: { current: () => ({ smartcard: notAheadPolicy }) }, dir: join(root, 'card-not-ahead'), cageGid: () => 0, record: () => {}, connectAhead: false });
   const noModuleInitPolicy = on('no-module-init');
   const noModuleInitBroker = new SmartcardBroker({ policy: { current: () => ({ smartcard: noModuleInitPolicy }) }, dir: join(root, 'card-no-module-init'), cageGid: () => 0, record: () => {}, workerModuleInit: null });
   // The same level's proxy, guard included, with the workers' fill of their read-only pages alone
@@ -122,12 +125,15 @@ export async function runSmartcardSignBench(log: (s: string) => void): Promise<S
     await noPrefaultBroker.start();
     noModuleInitBroker.endpoint('high');
     await noModuleInitBroker.start();
+    notAheadBroker.endpoint('high');
+    await notAheadBroker.start();
     readFillBroker.endpoint('high');
     await readFillBroker.start();
     const socket = join(root, 'card/high/socket/pkcs11.sock');
     const client = (to: string, module = join(cageClient, CLIENT_NAME)) => ({ module, env: { ...process.env, PKCS11PROXY_SOCKET_PATH: to, PKCS11PROXY_LIBNAME: CARD_ALIAS } });
     const paths: Record<Path, { module: string; env: NodeJS.ProcessEnv }> = {
       proxy: client(socket),
+      proxyNotAhead: client(join(root, 'card-not-ahead/high/socket/pkcs11.sock')),
       // The same proxy through Debian's client (its libtirpc loading MIT Kerberos): the code before ours.
       proxyDebianClient: client(socket, CARD_CLIENT_MODULE),
       proxyReadFill: client(join(root, 'card-read-fill/high/socket/pkcs11.sock')),
@@ -197,7 +203,7 @@ export async function runSmartcardSignBench(log: (s: string) => void): Promise<S
     // The level's pkcs11proxyd served two runs a round (through the guard and alone), the other one.
     const runsServed = { camlCrush: 2 * (ROUNDS - 6), camlCrushDefaultGc: ROUNDS - 6, noPreinit: ROUNDS - 6, noPrefault: ROUNDS - 6, noModuleInit: ROUNDS - 6, readFill: ROUNDS - 6 };
     for (const path of ['camlCrush', 'camlCrushDefaultGc', 'noPreinit', 'noPrefault', 'noModuleInit', 'readFill'] as const) result.proxyCpuMsPerRun[path] = (processTreeCpuMs(controllers[path]) - cpuFrom[path]) / runsServed[path];
-    const line = (values: Record<Path, number[]>, digits: number) => `proxy ${fmt(median(values.proxy), digits)} ms (through Debian's client ${fmt(median(values.proxyDebianClient), digits)}; with the workers' read-only pages' fill alone ${fmt(median(values.proxyReadFill), digits)}; without the workers' page-table fill ${fmt(median(values.proxyNoPrefault), digits)}; without the waiting worker's module initialisation ${fmt(median(values.proxyNoModuleInit), digits)}; without the OpenSSL pre-initialisation ${fmt(median(values.proxyNoPreinit), digits)}; Caml Crush alone ${fmt(median(values.camlCrush), digits)}, with OCaml's default GC ${fmt(median(values.camlCrushDefaultGc), digits)}, without the preload ${fmt(median(values.camlCrushUnloaded), digits)}; p11-kit server ${fmt(median(values.p11kit), digits)}), direct ${fmt(median(values.direct), digits)} ms`;
+    const line = (values: Record<Path, number[]>, digits: number) => `proxy ${fmt(median(values.proxy), digits)} ms (without the connection made ahead ${fmt(median(values.proxyNotAhead), digits)}; through Debian's client ${fmt(median(values.proxyDebianClient), digits)}; with the workers' read-only pages' fill alone ${fmt(median(values.proxyReadFill), digits)}; without the workers' page-table fill ${fmt(median(values.proxyNoPrefault), digits)}; without the waiting worker's module initialisation ${fmt(median(values.proxyNoModuleInit), digits)}; without the OpenSSL pre-initialisation ${fmt(median(values.proxyNoPreinit), digits)}; Caml Crush alone ${fmt(median(values.camlCrush), digits)}, with OCaml's default GC ${fmt(median(values.camlCrushDefaultGc), digits)}, without the preload ${fmt(median(values.camlCrushUnloaded), digits)}; p11-kit server ${fmt(median(values.p11kit), digits)}), direct ${fmt(median(values.direct), digits)} ms`;
     log(`pkcs11-tool --sign, whole: ${line(result.wholeMs, 2)} (median of ${ROUNDS})`);
     log(`one signature in a session: ${line(result.perSignMs, 3)} (median of 6 × ${SIGNS})`);
     result.load[1] = loadavg()[0]!;
@@ -206,7 +212,7 @@ export async function runSmartcardSignBench(log: (s: string) => void): Promise<S
     log(`pkcs11proxyd's CPU (controller and workers) per pkcs11-tool --sign: ${fmt(result.proxyCpuMsPerRun.camlCrush, 1)} ms, with the read-only pages' fill alone ${fmt(result.proxyCpuMsPerRun.readFill, 1)} ms, without the workers' page-table fill ${fmt(result.proxyCpuMsPerRun.noPrefault, 1)} ms, without the waiting worker's module initialisation ${fmt(result.proxyCpuMsPerRun.noModuleInit, 1)} ms, without the OpenSSL pre-initialisation ${fmt(result.proxyCpuMsPerRun.noPreinit, 1)} ms, with OCaml's default GC ${fmt(result.proxyCpuMsPerRun.camlCrushDefaultGc, 1)} ms (over the last ${ROUNDS - 6} rounds; a worker forked and ended per run)`);
     // A round's proxy and direct runs came within a tenth of a second of each other: less at the mercy of the load's swings than the medians' ratio.
     const roundsRatio = (path: Path) => fmt(median(result.wholeMs[path].map((ms, i) => ms / result.wholeMs.direct[i]!)), 2);
-    log(`pkcs11-tool --sign through the proxy/directly, median of the rounds' ratios: ${roundsRatio('proxy')} (through Debian's client ${roundsRatio('proxyDebianClient')}; with the read-only pages' fill alone ${roundsRatio('proxyReadFill')}; without the workers' page-table fill ${roundsRatio('proxyNoPrefault')}; without the waiting worker's module initialisation ${roundsRatio('proxyNoModuleInit')}; without the OpenSSL pre-initialisation ${roundsRatio('proxyNoPreinit')}; Caml Crush alone ${roundsRatio('camlCrush')})`);
+    log(`pkcs11-tool --sign through the proxy/directly, median of the rounds' ratios: ${roundsRatio('proxy')} (without the connection made ahead ${roundsRatio('proxyNotAhead')}; through Debian's client ${roundsRatio('proxyDebianClient')}; with the read-only pages' fill alone ${roundsRatio('proxyReadFill')}; without the workers' page-table fill ${roundsRatio('proxyNoPrefault')}; without the waiting worker's module initialisation ${roundsRatio('proxyNoModuleInit')}; without the OpenSSL pre-initialisation ${roundsRatio('proxyNoPreinit')}; Caml Crush alone ${roundsRatio('camlCrush')})`);
     log(`the guard's CPU per relayed call: ${fmt(median(result.guardCpuUsPerCall), 1)} µs (median of 6; through the guard less through Caml Crush alone, this process's ${relayPid ? 'and its relay program\'s (10 ms ticks)' : 'alone (no relay program: the guard relays in Node)'}; the key search's calls counted in)`);
     return result;
   } finally {
@@ -216,6 +222,7 @@ export async function runSmartcardSignBench(log: (s: string) => void): Promise<S
     await noPreinitBroker.close();
     await noPrefaultBroker.close();
     await noModuleInitBroker.close();
+    await notAheadBroker.close();
     await readFillBroker.close();
     rmSync(root, { recursive: true, force: true, maxRetries: 5 });
   }

@@ -110,6 +110,8 @@ export interface LevelCardProxyOptions {
    * null, the guard relays in this process (the benchmark's reference).
    */
   recordRelay?: string | null;
+  /** Whether the guard connects to the proxy ahead of the next cage (spareProxyConnection.ts; default true). */
+  connectAhead?: boolean;
 }
 
 /** The cage manager's proxy of a level, as the cloison part reaches it (cageManager/remoteCardProxy.ts). */
@@ -276,7 +278,7 @@ export class LevelCardProxy {
   private async startGuard(listen: string, target: () => Promise<Socket>): Promise<void> {
     // The filter's refusals, read off its replies (its own log is off: see cardReplyJournal.ts).
     const denied = new Set(deniedFunctions(this.options.policy));
-    this.guard = new RecordGuard({ listen, target, maxConnections: MAX_CONNECTIONS, refused: (reason) => this.options.event({ kind: 'refused', function: reason === 'oversize' ? 'oversize message' : 'too many connections', handle: null, reason: 'malformed' }), watch: (ask) => new CardReplyJournal(denied, (event) => this.options.event(event), nameFrom(ask)), ...this.trustedPin(), relay: this.relayProgram() });
+    this.guard = new RecordGuard({ listen, target, connectAhead: this.options.connectAhead ?? true, maxConnections: MAX_CONNECTIONS, refused: (reason) => this.options.event({ kind: 'refused', function: reason === 'oversize' ? 'oversize message' : 'too many connections', handle: null, reason: 'malformed' }), watch: (ask) => new CardReplyJournal(denied, (event) => this.options.event(event), nameFrom(ask)), ...this.trustedPin(), relay: this.relayProgram() });
     await this.guard.start();
   }
 

@@ -21,6 +21,7 @@ import { connectRefusingDescriptors, refusePassedDescriptorsOrSay } from '../sys
 import { InjectedCalls } from './cardObjectNames';
 import { CardRecordRelay, type RelayedConnection } from './cardRecordRelay';
 import { JOURNAL_PROCEDURES, LOGIN_PROCEDURE, RECORD_HEAD_BYTES } from './cardReplyJournal';
+import { SpareProxyConnection } from './spareProxyConnection';
 import type { CallOutcome } from './trustedPinLogin';
 
 /** A connection's records taken whole, both ways (trustedPinLogin.ts's TrustedPinLogin). */
@@ -41,6 +42,8 @@ export interface RecordGuardOptions {
   owner?: { uid: number; gid: number };
   /** Largest record a cage may send (bytes, all fragments together). */
   maxRecordBytes?: number;
+  /** Whether a proxy connection is made ahead of each cage's (spareProxyConnection.ts); default false. */
+  connectAhead?: boolean;
   /** Connections at once; more are closed at once. */
   maxConnections?: number;
   refused: (reason: 'oversize' | 'too-many-connections') => void;
@@ -189,8 +192,13 @@ export class RecordGuard {
   /** The relay program could not be run: this process relays from then on. */
   private nativeFailed = false;
   private readonly relayed = new Set<RelayedConnection>();
+  /** The proxy connection made ahead of the next cage's (spareProxyConnection.ts). */
+  private readonly spare: SpareProxyConnection;
 
-  constructor(private readonly options: RecordGuardOptions) {}
+  constructor(private readonly options: RecordGuardOptions) {
+    const target = options.target;
+    this.spare = new SpareProxyConnection(typeof target === 'string' ? () => connectRefusingDescriptors(target) : target, options.connectAhead ?? false);
+  }
 
   async start(): Promise<void> {
     const { listen, owner } = this.options;
@@ -205,12 +213,14 @@ export class RecordGuard {
     // A cage's card client must not pass root a descriptor whose close blocks it (before it may connect).
     refusePassedDescriptorsOrSay(server);
     this.startNativeRelay();
+    this.spare.start();
     chmodSync(listen, 0o666);
     if (owner) chownSync(listen, owner.uid, owner.gid);
   }
 
   /** Stops listening and ends every connection (the proxy's sessions with them). */
   async stop(): Promise<void> {
+    this.spare.stop();
     for (const socket of this.sockets) socket.destroy();
     this.sockets.clear();
     const native = this.native;
@@ -230,11 +240,11 @@ export class RecordGuard {
       this.options.refused('too-many-connections');
       return;
     }
-    const target = this.options.target;
-    if (typeof target === 'string') return this.relay(cage, connectRefusingDescriptors(target));
+    const taken = this.spare.take();
+    if (!(taken instanceof Promise)) return this.relay(cage, taken);
     // Nothing read from the cage until its proxy connection has come (pauseOnConnect).
     this.sockets.add(cage);
-    target().then(
+    taken.then(
       (proxy) => {
         if (cage.destroyed || !this.server) return void proxy.destroy();
         this.relay(cage, proxy);
@@ -276,6 +286,7 @@ export class RecordGuard {
     const watch = this.options.watch?.((record) => connection?.ask(record) ?? Promise.resolve(null)) ?? null;
     connection = native.add(cage, proxy, watch, (oversize) => {
       this.relayed.delete(connection!);
+      this.spare.connectionEnded();
       if (oversize) this.options.refused('oversize');
     });
     if (!connection) return false;
@@ -303,6 +314,7 @@ export class RecordGuard {
       proxy.destroy();
       this.sockets.delete(cage);
       this.sockets.delete(proxy);
+      this.spare.connectionEnded();
     };
     const whole = this.options.wholeRecords?.(cage);
     const cageRecords = whole ? new WholeRecords() : null;

@@ -49,6 +49,8 @@ export interface SmartcardBrokerOptions {
   workerPrefault?: string | null;
   /** The workers' module initialisation each proxy preloads (levelCardProxy.ts; null: none, the benchmark's reference). */
   workerModuleInit?: string | null;
+  /** Whether each guard connects to its proxy ahead of the next cage (spareProxyConnection.ts; false: the benchmark's reference). */
+  connectAhead?: boolean;
   /** The guard's relay program (levelCardProxy.ts); null: the guard relays in Node (the benchmark's reference). */
   recordRelay?: string | null;
 }
@@ -286,6 +288,7 @@ export class SmartcardBroker extends EventEmitter<{ change: [SmartcardView] }> {
       ...(options.workerPrefault !== undefined ? { workerPrefault: options.workerPrefault } : {}),
       ...(options.workerModuleInit !== undefined ? { workerModuleInit: options.workerModuleInit } : {}),
       ...(options.recordRelay !== undefined ? { recordRelay: options.recordRelay } : {}),
+      ...(options.connectAhead !== undefined ? { connectAhead: options.connectAhead } : {}),
     });
   }
 

@@ -85,7 +85,7 @@ describe('the card proxy workers\' module initialisation', skipWhenMissing(missi
 
   it('with the library, the served worker had initialised the module before its connection (no configuration read after its accept), the card signs, and a connection without C_Initialize is refused as by the module', async () => {
     const dir = join(root, 'card-built');
-    const served = await withHighCardProxy(dir, token, PROXY_UID, { workerModuleInit: library }, async (proxy) => {
+    const served = await withHighCardProxy(dir, token, PROXY_UID, { workerModuleInit: library, connectAhead: false }, async (proxy) => {
       expect(proxy.mapped).toContain(library);
       return traceServed('built', dir, proxy);
     });
@@ -97,7 +97,7 @@ describe('the card proxy workers\' module initialisation', skipWhenMissing(missi
 
   it('without it, the served worker reads the configuration after its accept, the card signs, and the same refusal', async () => {
     const dir = join(root, 'card-without');
-    const served = await withHighCardProxy(dir, token, PROXY_UID, { workerModuleInit: null }, async (proxy) => {
+    const served = await withHighCardProxy(dir, token, PROXY_UID, { workerModuleInit: null, connectAhead: false }, async (proxy) => {
       expect(proxy.mapped).not.toContain('workerModuleInit');
       return traceServed('without', dir, proxy);
     });

@@ -52,7 +52,7 @@ describe('the card proxy workers\' page-table fill', skipWhenMissing(missing), (
    * writes its heap too (workerModuleInit.test.ts): the fill's own effect.
    */
   const serve = (name: string, library: string | null) =>
-    withHighCardProxy(join(root, `card-${name}`), token, PROXY_UID, { workerPrefault: library, workerModuleInit: null }, async (proxy) => {
+    withHighCardProxy(join(root, `card-${name}`), token, PROXY_UID, { workerPrefault: library, workerModuleInit: null, connectAhead: false }, async (proxy) => {
       // A connection served (its worker ended), so the worker read below is one forked since, waiting for the next.
       const signed = await proxy.sign(doc, join(root, `sig-${name}`));
       // Its page tables read once its start is over: it is the controller's only child then (the

@@ -20,11 +20,14 @@
  *     (every change to the token writes an object file too, and moves the counter);
  *  2. while the worker waits, a thread of its own waits on those watches and, after any change
  *     (debounced), does C_Finalize and the same C_Initialize again: ready for the next connection;
- *  3. at the connection's accept, the thread is stopped and joined, then the view is checked: any
- *     watch event not yet handled, a snapshot that differs from the files now, or an init that
- *     failed, and the module is initialised again right there, on the connection's path (only
- *     then). The module's view is so the token as it was at the connection's accept or later, as
- *     before this library (when it was the application's C_Initialize, a round trip later).
+ *  3. at the application's C_Initialize, the thread is stopped and joined, then the view is
+ *     checked: any watch event not yet handled, a snapshot that differs from the files now, or an
+ *     init that failed, and the module is initialised again right there, on the connection's path
+ *     (only then). The module's view is so the token as it was when the application asked, as
+ *     before this library. Not at the accept: the guard connects ahead of the cage
+ *     (spareProxyConnection.ts), so a worker may hold its connection a long while before any call.
+ *     Until then the thread's re-initialisation never meets the worker's own use of the module:
+ *     every function of the list Caml Crush holds answers without touching it (below).
  *
  * Caml Crush finds the module's functions by dlsym(handle, "C_GetFunctionList"); this library's
  * dlsym gives it, for that one module, a function list of its own: until the application's
@@ -53,7 +56,6 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/inotify.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -77,8 +79,6 @@ struct function_list {
 };
 typedef ck_rv (*get_function_list_fn)(struct function_list **);
 typedef ck_rv (*initialize_fn)(void *);
-typedef int (*accept_fn)(int, struct sockaddr *, socklen_t *);
-typedef int (*accept4_fn)(int, struct sockaddr *, socklen_t *, int);
 typedef int (*close_fn)(int);
 
 /* SoftHSM2's change counter in each token's folder (see above). */
@@ -364,32 +364,6 @@ void *dlsym(void *handle, const char *name)
 	if (found != NULL && module_get != NULL && found == (void *)module_get && strcmp(name, "C_GetFunctionList") == 0)
 		return (void *)held_get_function_list;
 	return found;
-}
-
-int accept(int fd, struct sockaddr *address, socklen_t *length)
-{
-	accept_fn real = find_real_dlsym() ? (accept_fn)real_dlsym(RTLD_NEXT, "accept") : NULL;
-	if (real == NULL) {
-		errno = ENOSYS;
-		return -1;
-	}
-	int connection = real(fd, address, length);
-	if (connection >= 0)
-		settle_view();
-	return connection;
-}
-
-int accept4(int fd, struct sockaddr *address, socklen_t *length, int flags)
-{
-	accept4_fn real = find_real_dlsym() ? (accept4_fn)real_dlsym(RTLD_NEXT, "accept4") : NULL;
-	if (real == NULL) {
-		errno = ENOSYS;
-		return -1;
-	}
-	int connection = real(fd, address, length, flags);
-	if (connection >= 0)
-		settle_view();
-	return connection;
 }
 
 /*
