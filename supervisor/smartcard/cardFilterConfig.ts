@@ -10,7 +10,10 @@ import type { SmartcardLevelPolicy } from '../../shared/smartcardPolicy';
 
 /** The module alias the cage's client asks for (PKCS11PROXY_LIBNAME); the only one the server knows. */
 export const CARD_ALIAS = 'cloison';
-/** Connections served at once per level (each a process of its own); more wait. */
+/**
+ * Connections served at once per level (each a process of its own); more wait. The proxy runs one
+ * worker more: the guard's connection made ahead of the next cage's (spareProxyConnection.ts).
+ */
 export const MAX_CONNECTIONS = 8;
 
 export interface CardServerPaths {
@@ -49,7 +52,7 @@ export function serverConfig(level: string, paths: CardServerPaths): string {
       max_jobs_per_thread = 1;
       min_free_jobs_capacity = 1;
       max_free_jobs_capacity = 1;
-      max_threads = ${MAX_CONNECTIONS};
+      max_threads = ${MAX_CONNECTIONS + 1};
     };
   }
 }
