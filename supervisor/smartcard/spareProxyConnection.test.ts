@@ -33,6 +33,17 @@ async function standIn(dir: string): Promise<{ server: Server; connections: Sock
   return { server, connections, spoke };
 }
 
+/** A stand-in proxy and a guard before it, connecting ahead or not. */
+async function guardBefore(connectAhead: boolean): Promise<{ dir: string; proxy: Awaited<ReturnType<typeof standIn>> }> {
+  const dir = mkdtempSync(join(tmpdir(), 'cloison-spare-'));
+  cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+  const proxy = await standIn(dir);
+  const guard = new RecordGuard({ listen: join(dir, 'cage.sock'), target: join(dir, 'proxy.sock'), connectAhead, refused: () => {} });
+  await guard.start();
+  cleanups.push(() => guard.stop());
+  return { dir, proxy };
+}
+
 const record = (n: number) => Buffer.concat([Buffer.from([0x80, 0, 0, 4]), Buffer.from([0, 0, 0, n])]);
 
 async function cageCall(socket: string, n: number): Promise<{ cage: Socket; answer: Buffer }> {
@@ -48,12 +59,7 @@ async function cageCall(socket: string, n: number): Promise<{ cage: Socket; answ
 
 describe("the guard's proxy connection made ahead", () => {
   it('is made before any cage comes, carries the first cage\'s call, and the next is made once that connection ended', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'cloison-spare-'));
-    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
-    const proxy = await standIn(dir);
-    const guard = new RecordGuard({ listen: join(dir, 'cage.sock'), target: join(dir, 'proxy.sock'), connectAhead: true, refused: () => {} });
-    await guard.start();
-    cleanups.push(() => guard.stop());
+    const { dir, proxy } = await guardBefore(true);
     await waitFor(() => proxy.connections.length === 1, 'the connection made ahead', 3000);
     const first = await cageCall(join(dir, 'cage.sock'), 1);
     expect(first.answer).toEqual(record(1));
@@ -67,12 +73,7 @@ describe("the guard's proxy connection made ahead", () => {
   });
 
   it('one the proxy closed meanwhile is not handed to a cage: its call goes on a fresh connection', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'cloison-spare-'));
-    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
-    const proxy = await standIn(dir);
-    const guard = new RecordGuard({ listen: join(dir, 'cage.sock'), target: join(dir, 'proxy.sock'), connectAhead: true, refused: () => {} });
-    await guard.start();
-    cleanups.push(() => guard.stop());
+    const { dir, proxy } = await guardBefore(true);
     await waitFor(() => proxy.connections.length === 1, 'the connection made ahead', 3000);
     proxy.connections[0]!.destroy();
     await new Promise((r) => setTimeout(r, 100));
@@ -82,12 +83,7 @@ describe("the guard's proxy connection made ahead", () => {
   });
 
   it('without it, nothing is connected before a cage comes', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'cloison-spare-'));
-    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
-    const proxy = await standIn(dir);
-    const guard = new RecordGuard({ listen: join(dir, 'cage.sock'), target: join(dir, 'proxy.sock'), refused: () => {} });
-    await guard.start();
-    cleanups.push(() => guard.stop());
+    const { dir, proxy } = await guardBefore(false);
     await new Promise((r) => setTimeout(r, 300));
     expect(proxy.connections).toHaveLength(0);
     expect((await cageCall(join(dir, 'cage.sock'), 4)).answer).toEqual(record(4));
