@@ -47,7 +47,8 @@ export function hostHasRenderNode(dir = '/dev/dri') {
 }
 
 /**
- * Chromium's flags for the shell window, besides --app and --user-data-dir. `gpu`: whether the host
+ * Chromium's flags for the shell window, besides --app and --user-data-dir (scripts/shellReach.attack.test.ts
+ * runs Chromium with them and watches where it connects). `gpu`: whether the host
  * has a GPU (hostHasRenderNode). Without one, Chromium's GPU process runs Mesa's software GL with
  * no seccomp filter (Seccomp 0 in its status on such a host); --disable-gpu makes it a software
  * compositor that does engage its sandbox (a broker beside it), and weighs ~15 MiB less.
@@ -60,6 +61,7 @@ export function hostHasRenderNode(dir = '/dev/dri') {
  */
 export function shellChromiumArgs({ locale, gpu = hostHasRenderNode() }) {
   return [
+    '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync',
     `--lang=${locale === 'en' ? 'en-GB' : 'fr'}`,
     `--enable-features=${ENABLED_FEATURES.join(',')}`,
     `--disable-features=${DISABLED_FEATURES.join(',')}`,
