@@ -23,7 +23,21 @@ const DISABLED_FEATURES = [
   'PrivacySandboxSettings4', 'HttpsUpgrades', // first-run notices, interstitials for 127.0.0.1
   // Not UI: the renderer Chromium keeps started for a next site the shell never opens (12 MiB PSS).
   'SpareRendererForSitePerProcess',
+  // Not UI: requests to Google at every start, which --disable-background-networking leaves on
+  // (scripts/shellReach.attack.test.ts): the network time (clients2.google.com/time), the
+  // optimization guide's hints and models (optimizationguide-pa.googleapis.com/v1:GetModels).
+  'NetworkTimeServiceQuerying', 'OptimizationHints', 'OptimizationTargetPrediction', 'OptimizationGuideModelExecution',
 ];
+
+/**
+ * What the shell's Chromium may reach: the cloison part and the cages' viewers, all on 127.x
+ * addresses, which need no look-up. Every host name fails here, before any query leaves: those
+ * Chromium asks for on its own — the on-device model's update check (update.googleapis.com, which
+ * --disable-component-update does not stop: the model's manifest registers itself), the Google
+ * accounts list (accounts.google.com/ListAccounts, which signin.allowed: false does not stop) — and
+ * any a page would name.
+ */
+export const SHELL_HOST_RESOLVER_RULES = 'MAP * ~NOTFOUND, EXCLUDE 127.*';
 
 /**
  * Features the shell turns on. The network service inside the browser process, not a utility
@@ -82,6 +96,14 @@ export function shellChromiumArgs({ locale, gpu = hostHasRenderNode() }) {
     // feature switch does (LogOnDeviceMetricsOnStartup off, whose delay it is, still started it).
     // No model is downloaded either way (--disable-component-update, start.mjs).
     `--optimization-guide-performance-class=${NO_ON_DEVICE_MODEL_CLASS}`,
+    `--host-resolver-rules=${SHELL_HOST_RESOLVER_RULES}`,
+    // No crash handler: Chromium's two crashpad processes keep their reports in
+    // ~/.config/chromium/Crash Reports, outside the shell's fresh profile, and a dump of the
+    // shell's memory holds the PIN typed in the trusted dialog, the launch secret, the clipboard.
+    // --disable-crash-reporter and --disable-breakpad still start both (shellReach.attack.test.ts);
+    // this one does not. A crash of the shell's Chromium still ends its process: start.mjs reopens
+    // the window as before.
+    '--disable-crashpad-for-testing',
   ];
 }
 
