@@ -31,13 +31,17 @@ const DISABLED_FEATURES = [
 
 /**
  * What the shell's Chromium may reach: the cloison part and the cages' viewers, all on 127.x
- * addresses, which need no look-up. Every host name fails here, before any query leaves: those
- * Chromium asks for on its own — the on-device model's update check (update.googleapis.com, which
- * --disable-component-update does not stop: the model's manifest registers itself), the Google
- * accounts list (accounts.google.com/ListAccounts, which signin.allowed: false does not stop) — and
- * any a page would name.
+ * addresses, which Chromium never sends through a proxy (its implicit bypass: loopback). Everything
+ * else goes to a proxy on port 0 of the loopback, where nothing can listen: the request fails at
+ * once, and its host name is never looked up (a proxy's client leaves that to the proxy). Those
+ * are the requests Chromium makes on its own — the on-device model's update check
+ * (update.googleapis.com, which --disable-component-update does not stop: the model's manifest
+ * registers itself), the Google accounts list (accounts.google.com/ListAccounts, which
+ * signin.allowed: false does not stop) — and any a page would make. Not --host-resolver-rules,
+ * which does the same for look-ups: Chromium then shows its "unsupported command-line flag" bar
+ * above the band (e2e/language.spec.ts).
  */
-export const SHELL_HOST_RESOLVER_RULES = 'MAP * ~NOTFOUND, EXCLUDE 127.*';
+export const SHELL_PROXY_SERVER = 'http://127.0.0.1:0';
 
 /**
  * Features the shell turns on. The network service inside the browser process, not a utility
@@ -96,7 +100,7 @@ export function shellChromiumArgs({ locale, gpu = hostHasRenderNode() }) {
     // feature switch does (LogOnDeviceMetricsOnStartup off, whose delay it is, still started it).
     // No model is downloaded either way (--disable-component-update, start.mjs).
     `--optimization-guide-performance-class=${NO_ON_DEVICE_MODEL_CLASS}`,
-    `--host-resolver-rules=${SHELL_HOST_RESOLVER_RULES}`,
+    `--proxy-server=${SHELL_PROXY_SERVER}`,
     // No crash handler: Chromium's two crashpad processes keep their reports in
     // ~/.config/chromium/Crash Reports, outside the shell's fresh profile, and a dump of the
     // shell's memory holds the PIN typed in the trusted dialog, the launch secret, the clipboard.
