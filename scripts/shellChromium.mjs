@@ -98,15 +98,16 @@ export function shellChromiumArgs({ locale, gpu = hostHasRenderNode() }) {
     // the on-device model service (a utility process and its broker, ~11 MiB PSS), which the shell
     // never uses, and leaves it running. A performance class given here skips the benchmark; no
     // feature switch does (LogOnDeviceMetricsOnStartup off, whose delay it is, still started it).
-    // No model is downloaded either way (--disable-component-update, start.mjs).
+    // No model is downloaded either way (--disable-component-update above, and the proxy below).
     `--optimization-guide-performance-class=${NO_ON_DEVICE_MODEL_CLASS}`,
     `--proxy-server=${SHELL_PROXY_SERVER}`,
     // No crash handler: Chromium's two crashpad processes keep their reports in
     // ~/.config/chromium/Crash Reports, outside the shell's fresh profile, and a dump of the
     // shell's memory holds the PIN typed in the trusted dialog, the launch secret, the clipboard.
-    // --disable-crash-reporter and --disable-breakpad still start both (shellReach.attack.test.ts);
-    // this one does not. A crash of the shell's Chromium still ends its process: start.mjs reopens
-    // the window as before.
+    // --disable-crash-reporter and --disable-breakpad still start both (tried with
+    // shellReach.attack.test.ts's run); this one does not. A crash of the shell's Chromium still
+    // ends its process at once (SIGSEGV: status 139, nothing written): start.mjs sees its window
+    // end as before.
     '--disable-crashpad-for-testing',
   ];
 }
