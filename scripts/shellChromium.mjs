@@ -23,7 +23,25 @@ const DISABLED_FEATURES = [
   'PrivacySandboxSettings4', 'HttpsUpgrades', // first-run notices, interstitials for 127.0.0.1
   // Not UI: the renderer Chromium keeps started for a next site the shell never opens (12 MiB PSS).
   'SpareRendererForSitePerProcess',
+  // Not UI: requests to Google at every start, which --disable-background-networking leaves on
+  // (scripts/shellReach.attack.test.ts): the network time (clients2.google.com/time), the
+  // optimization guide's hints and models (optimizationguide-pa.googleapis.com/v1:GetModels).
+  'NetworkTimeServiceQuerying', 'OptimizationHints', 'OptimizationTargetPrediction', 'OptimizationGuideModelExecution',
 ];
+
+/**
+ * What the shell's Chromium may reach: the cloison part and the cages' viewers, all on 127.x
+ * addresses, which Chromium never sends through a proxy (its implicit bypass: loopback). Everything
+ * else goes to a proxy on port 0 of the loopback, where nothing can listen: the request fails at
+ * once, and its host name is never looked up (a proxy's client leaves that to the proxy). Those
+ * are the requests Chromium makes on its own — the on-device model's update check
+ * (update.googleapis.com, which --disable-component-update does not stop: the model's manifest
+ * registers itself), the Google accounts list (accounts.google.com/ListAccounts, which
+ * signin.allowed: false does not stop) — and any a page would make. Not --host-resolver-rules,
+ * which does the same for look-ups: Chromium then shows its "unsupported command-line flag" bar
+ * above the band (e2e/language.spec.ts).
+ */
+export const SHELL_PROXY_SERVER = 'http://127.0.0.1:0';
 
 /**
  * Features the shell turns on. The network service inside the browser process, not a utility
@@ -47,7 +65,8 @@ export function hostHasRenderNode(dir = '/dev/dri') {
 }
 
 /**
- * Chromium's flags for the shell window, besides --app and --user-data-dir. `gpu`: whether the host
+ * Chromium's flags for the shell window, besides --app and --user-data-dir (scripts/shellReach.attack.test.ts
+ * runs Chromium with them and watches where it connects). `gpu`: whether the host
  * has a GPU (hostHasRenderNode). Without one, Chromium's GPU process runs Mesa's software GL with
  * no seccomp filter (Seccomp 0 in its status on such a host); --disable-gpu makes it a software
  * compositor that does engage its sandbox (a broker beside it), and weighs ~15 MiB less.
@@ -60,6 +79,7 @@ export function hostHasRenderNode(dir = '/dev/dri') {
  */
 export function shellChromiumArgs({ locale, gpu = hostHasRenderNode() }) {
   return [
+    '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync',
     `--lang=${locale === 'en' ? 'en-GB' : 'fr'}`,
     `--enable-features=${ENABLED_FEATURES.join(',')}`,
     `--disable-features=${DISABLED_FEATURES.join(',')}`,
@@ -78,8 +98,17 @@ export function shellChromiumArgs({ locale, gpu = hostHasRenderNode() }) {
     // the on-device model service (a utility process and its broker, ~11 MiB PSS), which the shell
     // never uses, and leaves it running. A performance class given here skips the benchmark; no
     // feature switch does (LogOnDeviceMetricsOnStartup off, whose delay it is, still started it).
-    // No model is downloaded either way (--disable-component-update, start.mjs).
+    // No model is downloaded either way (--disable-component-update above, and the proxy below).
     `--optimization-guide-performance-class=${NO_ON_DEVICE_MODEL_CLASS}`,
+    `--proxy-server=${SHELL_PROXY_SERVER}`,
+    // No crash handler: Chromium's two crashpad processes keep their reports in
+    // ~/.config/chromium/Crash Reports, outside the shell's fresh profile, and a dump of the
+    // shell's memory holds the PIN typed in the trusted dialog, the launch secret, the clipboard.
+    // --disable-crash-reporter and --disable-breakpad still start both (tried with
+    // shellReach.attack.test.ts's run); this one does not. A crash of the shell's Chromium still
+    // ends its process at once (SIGSEGV: status 139, nothing written): start.mjs sees its window
+    // end as before.
+    '--disable-crashpad-for-testing',
   ];
 }
 

@@ -8,7 +8,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { hostHasRenderNode, NO_ON_DEVICE_MODEL_CLASS, shellChromiumArgs } from './shellChromium.mjs';
+import { hostHasRenderNode, NO_ON_DEVICE_MODEL_CLASS, SHELL_PROXY_SERVER, shellChromiumArgs } from './shellChromium.mjs';
 
 describe("the shell's Chromium flags", () => {
   const root = mkdtempSync(join(tmpdir(), 'cloison-shell-flags-'));
@@ -39,6 +39,18 @@ describe("the shell's Chromium flags", () => {
       expect(args).toContain('--site-per-process');
       expect(args).not.toContain('--no-sandbox');
     }
+  });
+
+  it('sends all but loopback to a proxy nothing can listen as, and starts no crash handler (shellReach.attack.test.ts runs them)', () => {
+    for (const gpu of [false, true]) {
+      const args = shellChromiumArgs({ locale: 'fr', gpu });
+      expect(args.filter((a) => a.startsWith('--proxy-'))).toEqual([`--proxy-server=${SHELL_PROXY_SERVER}`]);
+      // Chromium shows its "unsupported command-line flag" bar above the band for this one.
+      expect(args.filter((a) => a.startsWith('--host-resolver-rules'))).toEqual([]);
+      expect(args).toContain('--disable-crashpad-for-testing');
+      expect(args).toEqual(expect.arrayContaining(['--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync']));
+    }
+    expect(new URL(SHELL_PROXY_SERVER)).toMatchObject({ hostname: '127.0.0.1', port: '0' });
   });
 
   it("declares the on-device model performance class, so Chromium never starts its model service to benchmark the machine", () => {

@@ -329,7 +329,6 @@ function openBrowserWindow({ again = false } = {}) {
   const args = [
     `--app=file://${launch.path}`,
     `--user-data-dir=${profile}`,
-    '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync',
     ...shellChromiumArgs({ locale }),
     ...(values.kiosk ? ['--kiosk'] : []),
   ];

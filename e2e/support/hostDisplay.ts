@@ -254,7 +254,6 @@ export async function launchShellBrowser(display: HostDisplay, options: ShellBro
   const args = [
     `--app=file://${launch.path}`,
     `--user-data-dir=${profile}`,
-    '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync',
     ...shellChromiumArgs({ locale }),
     ...(options.kiosk ? ['--kiosk'] : []),
     // The test's own: a place and size, a scale, and the door Playwright comes in by.
