@@ -49,6 +49,8 @@ const PROXY_UID = 58600;
 const ROUNDS = 15;
 const SIGNS = 200;
 
+/** The pause before each timed run. */
+const SETTLE_MS = 300;
 type Path = 'proxy' | 'proxyNotAhead' | 'proxyDebianClient' | 'proxyReadFill' | 'proxyNoPrefault' | 'proxyNoModuleInit' | 'proxyNoPreinit' | 'camlCrush' | 'camlCrushDefaultGc' | 'camlCrushUnloaded' | 'p11kit' | 'direct';
 const PATHS: Path[] = ['proxy', 'proxyNotAhead', 'proxyDebianClient', 'proxyReadFill', 'proxyNoPrefault', 'proxyNoModuleInit', 'proxyNoPreinit', 'camlCrush', 'camlCrushDefaultGc', 'camlCrushUnloaded', 'p11kit', 'direct'];
 const BUILD_NATIVE = fileURLToPath(new URL('../scripts/buildOpensslPreinit.mjs', import.meta.url));
@@ -174,6 +176,9 @@ export async function runSmartcardSignBench(log: (s: string) => void): Promise<S
       if (round === 6) cpuFrom = { camlCrush: processTreeCpuMs(controllers.camlCrush), camlCrushDefaultGc: processTreeCpuMs(controllers.camlCrushDefaultGc), noPreinit: processTreeCpuMs(controllers.noPreinit), noPrefault: processTreeCpuMs(controllers.noPrefault), noModuleInit: processTreeCpuMs(controllers.noModuleInit), readFill: processTreeCpuMs(controllers.readFill) };
       const probeCpuUs = { proxy: 0, camlCrush: 0 } as Record<Path, number>;
       for (const path of orders[round % orders.length]!) {
+        // What the path before left running settles first (a proxy's next waiting worker forked and
+        // initialising, its guard's next connection made ahead): else each path pays its predecessor's.
+        await new Promise((r) => setTimeout(r, SETTLE_MS));
         const { module, env } = paths[path];
         const start = performance.now();
         await run('pkcs11-tool', ['--module', module, '--login', '--pin', TOKEN_PIN, '--sign', '-m', 'SHA256-RSA-PKCS', '--id', '01', '-i', doc, '-o', join(root, `sig-${path}`)], { env });
