@@ -12,7 +12,7 @@ import { checkCardProxyAccounts } from './cardProxyAccounts';
 import { lookUpIds, lookUpIdsAsync, type IdHolders } from './ownIds';
 import { DEFAULT_POLICY_NAME, DEFAULT_POLICY_YAML } from './defaultPolicy';
 import { unreadableBy, type Reader } from './readableBy';
-import { readRecipientKey } from './recipientKeys';
+import { readRecipientKey, readRecipientKeyAsync } from './recipientKeys';
 import { readWireguardConfig } from './wireguardConfig';
 import { unlockStackProblem } from './pamStack';
 
@@ -68,7 +68,11 @@ export async function readPolicyFileAsync(file: string, reading: PolicyReading =
   return { policy: await parsePolicyAsking(text, file, reading, partAccount), text };
 }
 
-/** parsePolicy with the name service asked without stopping the process (a text already read: the manager's reload). */
+/**
+ * parsePolicy with the name service and gpg asked without stopping the process (a text already
+ * read: the manager's reload): the uids' look-up and the recipient keys' listings run meanwhile,
+ * each up to its own timeout, then the text is checked as parsePolicy checks it, with their answers.
+ */
 export async function parsePolicyAsking(text: string, file: string, reading: PolicyReading = 'whole', partAccount?: Reader): Promise<Policy> {
   // The uids are known once the schema takes the text; a text it refuses is refused as ever (no look-up).
   let draft: ReturnType<typeof policySchema.safeParse> | null = null;
@@ -77,8 +81,18 @@ export async function parsePolicyAsking(text: string, file: string, reading: Pol
   } catch {
     // YAML the parser throws on: parsePolicy below says where.
   }
-  const holders = draft?.success ? await lookUpIdsAsync(ownIdsOf(draft.data)) : undefined;
-  return parsePolicy(text, file, reading, partAccount, holders);
+  const [holders, recipients] = draft?.success ? await Promise.all([lookUpIdsAsync(ownIdsOf(draft.data)), recipientKeysAsking(draft.data)]) : [undefined, undefined];
+  return parsePolicy(text, file, reading, partAccount, holders, recipients);
+}
+
+/** Each recipient file a policy names, and what is wrong with its key (null: nothing), as gpg said. */
+export type RecipientChecks = ReadonlyMap<string, string | null>;
+
+/** The policy's recipient keys listed by gpg without stopping the process (readRecipientKeyAsync). */
+async function recipientKeysAsking(policy: Policy): Promise<RecipientChecks> {
+  const files = [...new Set([...(['up', 'down', 'lateral'] as const).flatMap((dir) => policy.files[dir].recipients ?? []), ...policy.files.pairs.flatMap((pair) => pair.recipients ?? [])])];
+  const problems = await Promise.all(files.map((f) => readRecipientKeyAsync(f).then(() => null, (err: Error) => err.message)));
+  return new Map(files.map((f, i) => [f, problems[i]!]));
 }
 
 function readPolicyText(file: string): string {
@@ -103,9 +117,9 @@ export function loadDefaultPolicy(): Policy {
  * policy again — each recipient key must be readable by it too (readableBy.ts), refused here with
  * its place rather than by a part that could not start.
  */
-export function parsePolicy(text: string, file: string, reading: PolicyReading = 'whole', partAccount?: Reader, holders?: IdHolders): Policy {
+export function parsePolicy(text: string, file: string, reading: PolicyReading = 'whole', partAccount?: Reader, holders?: IdHolders, recipients?: RecipientChecks): Policy {
   // Files the policy names are read now: a policy is refused whole, never half-way at first use.
-  return parseYamlAgainst(policySchema, text, file, (policy) => [...checkRecipientFiles(policy, partAccount), ...(reading === 'whole' ? checkTunnelConfigs(policy) : []), ...checkUnlockService(policy), ...checkOwnIds(policy, partAccount, holders)]);
+  return parseYamlAgainst(policySchema, text, file, (policy) => [...checkRecipientFiles(policy, partAccount, recipients), ...(reading === 'whole' ? checkTunnelConfigs(policy) : []), ...checkUnlockService(policy), ...checkOwnIds(policy, partAccount, holders)]);
 }
 
 /**
@@ -162,12 +176,14 @@ function checkUnlockService(policy: Policy): Array<{ path: Array<string | number
 }
 
 /** Every recipient key file an encrypting rule names must be a usable public key, root's. */
-function checkRecipientFiles(policy: Policy, partAccount?: Reader): Array<{ path: Array<string | number>; message: string }> {
+function checkRecipientFiles(policy: Policy, partAccount?: Reader, given?: RecipientChecks): Array<{ path: Array<string | number>; message: string }> {
   const problems: Array<{ path: Array<string | number>; message: string }> = [];
   const check = (files: readonly string[] | undefined, at: Array<string | number>) =>
     files?.forEach((f, i) => {
       try {
-        readRecipientKey(f);
+        const asked = given?.get(f);
+        if (typeof asked === 'string') throw new Error(asked);
+        if (asked === undefined) readRecipientKey(f); // not asked before (null: asked, and fine)
         const unreadable = partAccount ? unreadableBy(f, partAccount) : null;
         if (unreadable) throw new Error(`the recipient key ${f} cannot be read by the ${partAccount!.name} part (uid ${partAccount!.uid}), which encrypts to it: ${unreadable}; the file and every folder above it must be readable by that account (a public key: root's, 0644, in folders 0755)`);
       } catch (err) {

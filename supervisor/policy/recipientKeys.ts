@@ -3,9 +3,14 @@
  * Debian's gpg (`--show-keys`, in a throw-away home: nothing is imported anywhere). A recipient
  * file must be root's and writable by nobody else — whoever could replace it would read every file
  * that goes down — and hold a key that can encrypt, neither expired nor revoked.
+ *
+ * A reload while the process serves (the cage manager's SIGHUP, policyLoader.ts parsePolicyAsking)
+ * asks gpg without stopping it (readRecipientKeyAsync): a gpg that hangs (a keyring agent that
+ * never answers, a slow home) is waited on up to GPG_TIMEOUT_MS while everything else is served.
  */
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { accessSync, constants, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { userInfo } from 'node:os';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -20,8 +25,45 @@ export interface RecipientKey {
   uid: string;
 }
 
+/** How long gpg may take to list one key before the key is refused. */
+const GPG_TIMEOUT_MS = 10_000;
+
+const gpgArguments = (home: string, file: string) => ['--batch', '--no-tty', '--homedir', home, '--with-colons', '--show-keys', file];
+
 /** Reads one recipient file; throws with what is wrong with it. */
 export function readRecipientKey(file: string): RecipientKey {
+  const gpg = gpgFor(file);
+  const home = mkdtempSync(join(tmpdir(), 'cloison-gpg-'));
+  let listing: string;
+  try {
+    listing = execFileSync(gpg, gpgArguments(home, file), { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: GPG_TIMEOUT_MS });
+  } catch (err) {
+    throw notAKey(file, err);
+  } finally {
+    rmSync(home, { recursive: true, force: true });
+  }
+  return parseKeyListing(file, listing);
+}
+
+/** readRecipientKey without stopping the process while gpg runs (a reload while it serves). */
+export async function readRecipientKeyAsync(file: string): Promise<RecipientKey> {
+  const gpg = gpgFor(file);
+  const home = await mkdtemp(join(tmpdir(), 'cloison-gpg-'));
+  let listing: string;
+  try {
+    listing = await new Promise<string>((resolve, reject) => {
+      execFile(gpg, gpgArguments(home, file), { encoding: 'utf8', timeout: GPG_TIMEOUT_MS }, (err, stdout, stderr) => (err ? reject(Object.assign(err, { stderr })) : resolve(stdout)));
+    });
+  } catch (err) {
+    throw notAKey(file, err);
+  } finally {
+    await rm(home, { recursive: true, force: true });
+  }
+  return parseKeyListing(file, listing);
+}
+
+/** The file's own checks (root's, readable), then gpg's path; throws with what is wrong. */
+function gpgFor(file: string): string {
   const problem = rootFileProblem(file, 'the recipient key', 0o022, (uid, mode) => `${file} must be root's and writable by root only (it is uid ${uid}, mode ${mode}): whoever could replace it would read what goes down`);
   if (problem) throw new Error(problem.endsWith(': EACCES') ? `${problem}: ${readableBy()}` : problem);
   try {
@@ -31,17 +73,14 @@ export function readRecipientKey(file: string): RecipientKey {
   }
   const gpg = findBinary('gpg');
   if (!gpg) throw new Error('gpg not found: install gpg (the encrypting diode needs it)');
-  const home = mkdtempSync(join(tmpdir(), 'cloison-gpg-'));
-  let listing: string;
-  try {
-    listing = execFileSync(gpg, ['--batch', '--no-tty', '--homedir', home, '--with-colons', '--show-keys', file], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 10_000 });
-  } catch (err) {
-    const said = ((err as { stderr?: string }).stderr ?? (err as Error).message).trim().split('\n').pop();
-    throw new Error(`${file} is not an OpenPGP public key (${said})`);
-  } finally {
-    rmSync(home, { recursive: true, force: true });
-  }
-  return parseKeyListing(file, listing);
+  return gpg;
+}
+
+function notAKey(file: string, err: unknown): Error {
+  const failed = err as { killed?: boolean; code?: unknown };
+  if (failed.killed || failed.code === 'ETIMEDOUT') return new Error(`${file}: gpg did not list the key within ${GPG_TIMEOUT_MS / 1000} s (gpg or its keyring agent hung): the key is not taken`);
+  const said = ((err as { stderr?: string }).stderr || (err as Error).message).trim().split('\n').pop();
+  return new Error(`${file} is not an OpenPGP public key (${said})`);
 }
 
 /**
