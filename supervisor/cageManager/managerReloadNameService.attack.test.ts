@@ -21,7 +21,7 @@ import { readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { standInNameServiceIds } from '../system/accounts';
-import { hangingNameService, hangingNameServiceMissing } from '../testing/hangingNameService';
+import { checkoutModule, hangingNameService, hangingNameServiceMissing, timedScript } from '../testing/hangingNameService';
 import { uidHeld } from '../testing/heldUid';
 import { testRoot } from '../testing/testRoots';
 import { ManagerPolicyReload } from './managerPolicyReload';
@@ -45,36 +45,26 @@ describe.skipIf(hangingNameServiceMissing().length > 0 || rootless || uidHeld(UI
     const policyFile = join(root, 'policy.yaml');
     saved(policyFile, policyNaming(UID, '#00aa00'));
     const running = policyNaming(UID - 100, '#0000aa');
-    const here = (file: string) => JSON.stringify(join(process.cwd(), 'supervisor/cageManager', file));
     const script = join(root, 'manager.mts'); // an ES module: its await at the top level
     writeFileSync(
       script,
-      `import { ManagerPolicyReload } from ${here('managerPolicyReload.ts')};
-import { onManagerSighup } from ${here('managerSighup.ts')};
-import { releaseHup } from ${here('managerHupHold.ts')};
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-let last = Date.now();
-let longestGap = 0;
-const timer = setInterval(() => {
-  longestGap = Math.max(longestGap, Date.now() - last);
-  last = Date.now();
-}, 100);
+      timedScript(
+        `import { ManagerPolicyReload } from ${checkoutModule('supervisor/cageManager/managerPolicyReload.ts')};
+import { onManagerSighup } from ${checkoutModule('supervisor/cageManager/managerSighup.ts')};
+import { releaseHup } from ${checkoutModule('supervisor/cageManager/managerHupHold.ts')};`,
+        `const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const journal: Array<Record<string, unknown>> = [];
 const said: string[] = [];
 let applied = 0;
 const reload = new ManagerPolicyReload({ file: ${JSON.stringify(policyFile)}, text: ${JSON.stringify(running)}, journal: { append: (_kind: string, _who: string, record: Record<string, unknown>) => void journal.push(record) } as never, apply: () => void (applied += 1), log: (msg: string) => void said.push(msg) });
 releaseHup(() => onManagerSighup({ reload: () => reload.reload('SIGHUP'), partPid: () => null, log: (msg: string) => void said.push(msg) }));
-await sleep(300);
 const started = Date.now();
 process.kill(process.pid, 'SIGHUP');
 await sleep(1500);
 const runningWhileChecked = reload.current().text;
 for (let waited = 0; journal.length === 0 && waited < 30_000; waited += 100) await sleep(100);
-const tookMs = Date.now() - started;
-await sleep(300);
-clearInterval(timer);
-process.stdout.write(JSON.stringify({ journal, said, applied, runningWhileChecked, runningAfter: reload.current().text, longestGap, tookMs }));
-`,
+return { journal, said, applied, runningWhileChecked, runningAfter: reload.current().text, tookMs: Date.now() - started };`,
+      ),
     );
     const run = nameService.run(script);
     expect(run.status, run.stderr).toBe(0);

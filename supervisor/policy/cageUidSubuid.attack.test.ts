@@ -26,21 +26,16 @@ import { readSubordinateIdsFrom } from '../system/subordinateIds';
 import { findBinary } from '../system/binaries';
 import { removeTestRoots, testRoot } from '../testing/testRoots';
 import { uidHeld } from '../testing/heldUid';
+import { runMappedOnto } from '../testing/subuidNamespace';
 import { waitFor } from '../testing/waitFor';
 
 const CAGE_UID = 56_550 + (process.pid % 25);
 const ALICE = CAGE_UID + 25;
 const ready = process.getuid?.() === 0 && ['setpriv', '/usr/bin/python3'].every((b) => findBinary(b)) && !uidHeld(CAGE_UID) && !uidHeld(ALICE);
 
-/** Alice's process: a user namespace of her own, then (once root wrote the map) uid 0 in it, and a SIGKILL to the app. */
-const IN_NAMESPACE = `
-import ctypes, os, sys, signal
-libc = ctypes.CDLL(None, use_errno=True)
-if libc.unshare(0x10000000) != 0: sys.exit('unshare: errno %d' % ctypes.get_errno())
-print('ready', flush=True)
-sys.stdin.readline()
-os.setgid(0)
-os.setuid(0)
+/** Alice's process, mapped onto the cage uid (subuidNamespace.ts): a SIGKILL to the app. */
+const KILL_APP = `
+import signal
 try:
     os.kill(int(sys.argv[1]), signal.SIGKILL)
     print('kill sent', flush=True)
@@ -78,15 +73,8 @@ describe.skipIf(!ready)("a subuid grant over a level's cage uid", () => {
       }, 'the cage application', 10_000);
       const asHerself = spawnSync('setpriv', [`--reuid=${ALICE}`, `--regid=${ALICE}`, '--clear-groups', '--', 'kill', '-KILL', String(app.pid)], { encoding: 'utf8' });
       expect(asHerself.status, 'alice as herself cannot signal the application').not.toBe(0);
-      const alice = spawn('setpriv', [`--reuid=${ALICE}`, `--regid=${ALICE}`, '--clear-groups', '--', '/usr/bin/python3', '-c', IN_NAMESPACE, String(app.pid)], { stdio: ['pipe', 'pipe', 'pipe'] });
-      let out = '';
-      alice.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-      await waitFor(() => out.includes('ready'), "alice's namespace", 10_000);
-      // newuidmap's part: her grant covers the cage uid, so it writes this map for her.
-      writeFileSync(`/proc/${alice.pid}/uid_map`, `0 ${CAGE_UID} 1\n`);
-      writeFileSync(`/proc/${alice.pid}/gid_map`, `0 ${CAGE_UID} 1\n`);
-      alice.stdin!.end('go\n');
-      await new Promise((r) => alice.once('close', r));
+      // Her grant covers the cage uid: newuidmap maps her onto it.
+      const { out } = await runMappedOnto({ user: ALICE, as: CAGE_UID, then: KILL_APP, args: [String(app.pid)] });
       await waitFor(() => !alive(app.pid!), 'the application killed', 5_000).catch(() => undefined);
       console.log(`alice mapped onto the cage uid ${CAGE_UID}: ${out.trim().split('\n').at(-1)}; the application ${alive(app.pid!) ? 'still runs' : 'is dead'}`);
       expect(out).toContain('kill sent');

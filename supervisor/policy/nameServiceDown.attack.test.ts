@@ -17,14 +17,13 @@
  * What the administrator should see: the uid refused, "cannot tell whether an account or a group
  * has it" — the rule the module states.
  */
-import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { findBinary } from '../system/binaries';
 import { testRoot } from '../testing/testRoots';
 import { uidHeld } from '../testing/heldUid';
-import { hangingNameService, hangingNameServiceMissing } from '../testing/hangingNameService';
+import { checkoutModule, hangingNameService, hangingNameServiceMissing, nameServiceNamespace, timedScript } from '../testing/hangingNameService';
 
 const UID = 52_700 + (process.pid % 50);
 const missing = ['unshare', 'mount', 'getent'].filter((b) => !findBinary(b));
@@ -34,19 +33,17 @@ const taken = uidHeld(UID);
 describe.skipIf(missing.length > 0 || rootless || taken)('a cage uid asked while the directory (a source after files) is unavailable', () => {
   it('is refused as "cannot tell", never taken as nobody\'s', () => {
     const root = testRoot('cloison-nsd-');
-    const nsswitch = join(root, 'nsswitch.conf');
-    writeFileSync(nsswitch, 'passwd: files ldap\ngroup: files ldap\nshadow: files\n', { mode: 0o644 });
+    const unavailable = nameServiceNamespace(root, 'passwd: files ldap\ngroup: files ldap\nshadow: files\n');
     const script = join(root, 'check.ts');
     writeFileSync(
       script,
-      `import { cageUidProblem } from ${JSON.stringify(join(process.cwd(), 'supervisor/policy/cageUidAccounts.ts'))};
+      `import { cageUidProblem } from ${checkoutModule('supervisor/policy/cageUidAccounts.ts')};
 import { spawnSync } from 'node:child_process';
 const getent = spawnSync('getent', ['passwd', '${UID}'], { encoding: 'utf8' });
 process.stdout.write(JSON.stringify({ getentStatus: getent.status, rootProblem: cageUidProblem(0), problem: cageUidProblem(${UID}) }));
 `,
     );
-    const tsx = join(process.cwd(), 'node_modules/.bin/tsx');
-    const run = spawnSync('unshare', ['-m', '--propagation', 'private', '--', '/bin/sh', '-c', 'mount --bind "$1" /etc/nsswitch.conf && exec "$2" "$3"', 'sh', nsswitch, tsx, script], { encoding: 'utf8', timeout: 60_000 });
+    const run = unavailable.run(script);
     expect(run.status, run.stderr).toBe(0);
     const { getentStatus, rootProblem, problem } = JSON.parse(run.stdout) as { getentStatus: number; rootProblem: string | null; problem: string | null };
     // The controls: the check runs in that namespace (root, from files, is refused as an account's),
@@ -83,24 +80,16 @@ describe.skipIf(hangingNameServiceMissing().length > 0 || rootless || taken)('a 
     const script = join(root, 'check.mts'); // an ES module: its await at the top level
     writeFileSync(
       script,
-      `import { cageUidProblemAtStart } from ${JSON.stringify(join(process.cwd(), 'supervisor/policy/cageUidAccounts.ts'))};
-import { readPolicyFileAsync } from ${JSON.stringify(join(process.cwd(), 'supervisor/policy/policyLoader.ts'))};
-let last = Date.now();
-let longestGap = 0;
-const timer = setInterval(() => {
-  longestGap = Math.max(longestGap, Date.now() - last);
-  last = Date.now();
-}, 100);
-await new Promise((r) => setTimeout(r, 300));
-const started = Date.now();
+      timedScript(
+        `import { cageUidProblemAtStart } from ${checkoutModule('supervisor/policy/cageUidAccounts.ts')};
+import { readPolicyFileAsync } from ${checkoutModule('supervisor/policy/policyLoader.ts')};`,
+        `const started = Date.now();
 const problem = await cageUidProblemAtStart(${UID});
 const tookMs = Date.now() - started;
 // A reload (RunningPolicy.readSource) naming that uid: the same look-up, the same refusal.
 const reload = await readPolicyFileAsync(${JSON.stringify(policyFile)}).then(() => 'taken', (err: Error) => err.message);
-await new Promise((r) => setTimeout(r, 300));
-clearInterval(timer);
-process.stdout.write(JSON.stringify({ problem, reload, longestGap, tookMs }));
-`,
+return { problem, reload, tookMs };`,
+      ),
     );
     const run = nameService.run(script);
     expect(run.status, run.stderr).toBe(0);

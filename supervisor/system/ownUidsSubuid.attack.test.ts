@@ -35,7 +35,7 @@
  * the helper takes one of those, and Alice, mapped onto the nearest uid hers to map, neither
  * reaches the X socket nor signals the helper.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync, type ChildProcess } from 'node:child_process';
 import { chmodSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -43,7 +43,7 @@ import { isInRange, X_HELPER_UIDS } from './ownUids';
 import { readSubordinateIdsFrom } from './subordinateIds';
 import { startedByThisProcess } from '../testing/converterProcesses';
 import { removeTestRoots, testRoot } from '../testing/testRoots';
-import { waitFor } from '../testing/waitFor';
+import { runMappedOnto } from '../testing/subuidNamespace';
 import { writeSelection, type SelectionServer } from '../clipboard/xSelection';
 import { startCageLikeXvnc } from '../testing/cageLikeXvnc';
 
@@ -66,15 +66,8 @@ s.once('connect', () => s.write(setup));
 setTimeout(() => { s.destroy(); done('no answer'); }, 3000);
 `;
 
-/** Alice's process: a user namespace of her own, then (once root wrote the map) uid 0 in it: the X probe, then a SIGKILL to the helper. */
-const IN_NAMESPACE = `
-import ctypes, os, sys
-libc = ctypes.CDLL(None, use_errno=True)
-if libc.unshare(0x10000000) != 0: sys.exit('unshare: errno %d' % ctypes.get_errno())
-print('ready', flush=True)
-sys.stdin.readline()
-os.setgid(0)
-os.setuid(0)
+/** Alice's process, mapped (subuidNamespace.ts): the X probe, then a SIGKILL to the helper. */
+const PROBE_THEN_KILL = `
 import json, signal, subprocess
 print(subprocess.run(sys.argv[2:], capture_output=True, text=True).stdout.strip(), flush=True)
 try:
@@ -102,21 +95,17 @@ const commOf = (pid: string) => {
 
 /** Runs the probe as Alice mapped onto kernel uid `as` in a namespace of hers (root writing newuidmap's map). */
 async function probeAsMapped(probe: string, target: string, victim: string, subuid: string, as: number): Promise<{ kill: string; result: string }> {
-  // Alice's view of /etc/subuid (what newuidmap would check) in a mount namespace of the test's own.
-  const child = spawn('unshare', ['-m', '--propagation', 'private', '--', 'sh', '-c', 'mount --bind "$1" /etc/subuid && mount --bind "$1" /etc/subgid && shift && exec "$@"', 'sh', subuid,
-    'setpriv', `--reuid=${ALICE}`, `--regid=${ALICE}`, '--clear-groups', '--', '/usr/bin/python3', '-c', IN_NAMESPACE, victim, process.execPath, probe, target], { stdio: ['pipe', 'pipe', 'pipe'] });
-  let out = '';
-  let err = '';
-  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
-  await waitFor(() => out.includes('ready'), `alice's namespace (${err})`, 10_000);
-  // newuidmap's part: the grant in /etc/subuid covers `as`, so it writes this map for her.
+  // newuidmap's part: the grant in /etc/subuid covers `as`, so it writes her map.
   const line = readFileSync(subuid, 'utf8').trim().split(':').map(Number);
   expect(as >= line[1]! && as < line[1]! + line[2]!, 'the uid lies in her grant').toBe(true);
-  writeFileSync(`/proc/${child.pid}/uid_map`, `0 ${as} 1\n`);
-  writeFileSync(`/proc/${child.pid}/gid_map`, `0 ${as} 1\n`);
-  child.stdin!.end('go\n');
-  await new Promise((r) => child.once('close', r));
+  // Alice's view of /etc/subuid (what newuidmap would check) in a mount namespace of the test's own.
+  const { out, err } = await runMappedOnto({
+    user: ALICE,
+    as,
+    then: PROBE_THEN_KILL,
+    args: [victim, process.execPath, probe, target],
+    prefix: ['unshare', '-m', '--propagation', 'private', '--', 'sh', '-c', 'mount --bind "$1" /etc/subuid && mount --bind "$1" /etc/subgid && shift && exec "$@"', 'sh', subuid],
+  });
   const lines = out.trim().split('\n').filter((l) => l.startsWith('{'));
   expect(lines.length, `the namespace's answers (${err})`).toBe(2);
   return { ...(JSON.parse(lines[0]!) as { result: string }), ...(JSON.parse(lines[1]!) as { kill: string }) };
