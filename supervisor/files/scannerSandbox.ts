@@ -13,9 +13,16 @@
  * prlimit (--nproc, --as): a document that takes the scanner over cannot fork the host out of pids
  * nor take its memory (scannerLimits.attack.test.ts). A scan that reaches a limit is not clean,
  * whatever the scanner's exit, and says which limit: the transfer is refused with that reason.
+ * RLIMIT_AS bounds one process, not the scan: without a group the scanner stays one process (its
+ * threads share its address space), its filter refusing fork, vfork and clone without
+ * CLONE_THREAD (SINGLE_PROCESS_DENIED_SYSCALLS), so its 1 GiB is the scan's whole
+ * (scannerFallbackTotal.attack.test.ts: 20 children held 900 MiB each at once before). A scanner
+ * that forks (a site's shell script) then fails there, unclean; a daemon's client
+ * (`clamdscan --fdpass`) or clamscan does not fork.
  */
 import { basename } from 'node:path';
 import { spawnBwrap } from '../sandbox/bwrapSpawn';
+import { SINGLE_PROCESS_DENIED_SYSCALLS } from '../sandbox/seccompFilter';
 import { conversionGroup, type ConversionGroup } from './conversionCgroup';
 import { asSandboxUser, sandboxUserNamespace } from './sandboxUser';
 import { NoOwnUidLeft, ownUids, SCANNER_UIDS } from '../system/ownUids';
@@ -72,14 +79,18 @@ function limitReached(group: ConversionGroup | null): string | null {
   return null;
 }
 
-/** `network`: the policy's `scannerNetwork` (the host's network kept, for a daemon on TCP). */
-export function scanStaged(staged: string, scanner: readonly string[], binds: readonly string[], timeoutMs = 120_000, network = false): Promise<ScanVerdict> {
+/**
+ * `network`: the policy's `scannerNetwork` (the host's network kept, for a daemon on TCP).
+ * `noGroup`: as where no control group can be made (tests of that fallback).
+ */
+export function scanStaged(staged: string, scanner: readonly string[], binds: readonly string[], timeoutMs = 120_000, network = false, options: { noGroup?: boolean } = {}): Promise<ScanVerdict> {
   const inside = `${SCAN_DIR}/${basename(staged)}`;
   // A group of its own in either mode (conversionCgroup.ts); without one, prlimit's limits.
-  const group = conversionGroup('scan', { memoryBytes: SCANNER_MEMORY_BYTES, tasks: SCANNER_TASKS }, undefined, { asRootToo: true });
+  const group = options.noGroup ? null : conversionGroup('scan', { memoryBytes: SCANNER_MEMORY_BYTES, tasks: SCANNER_TASKS }, undefined, { asRootToo: true });
   let child;
   try {
-    child = spawnBwrap(scanArgs(staged, inside, scanner, binds, group !== null, network), { stdio: ['ignore', 'pipe', 'pipe'], ...(group ? { prefix: group.prefix } : {}) });
+    // No group: one process, so that prlimit's per-process 1 GiB is the scan's whole.
+    child = spawnBwrap(scanArgs(staged, inside, scanner, binds, group !== null, network), { stdio: ['ignore', 'pipe', 'pipe'], ...(group ? { prefix: group.prefix } : { denied: SINGLE_PROCESS_DENIED_SYSCALLS }) });
   } catch (err) {
     group?.remove();
     // No uid of its own left for the scan (ownUids.ts: subordinate grants hold its range): not clean, said why.

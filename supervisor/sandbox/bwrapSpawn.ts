@@ -9,7 +9,7 @@ import { spawn, type ChildProcess, type IOType } from 'node:child_process';
 import type { Writable } from 'node:stream';
 import { requireBinary } from '../system/binaries';
 import { refuseDescriptorsOnStdio } from '../system/refusePassedDescriptors';
-import { seccompProgram } from './seccompFilter';
+import { seccompProgram, type DeniedSyscall } from './seccompFilter';
 
 export interface BwrapSpawnOptions {
   /** stdio of the bwrap process; the filter's pipe is added after these. */
@@ -18,6 +18,8 @@ export interface BwrapSpawnOptions {
   prefix?: string[];
   /** bwrap's environment (default: the supervisor's). */
   env?: NodeJS.ProcessEnv;
+  /** The filter's rules: DENIED_SYSCALLS by default; a variant holds them all and adds its own (SINGLE_PROCESS_DENIED_SYSCALLS). */
+  denied?: readonly DeniedSyscall[];
 }
 
 export function spawnBwrap(args: string[], options: BwrapSpawnOptions): ChildProcess {
@@ -32,6 +34,6 @@ export function spawnBwrap(args: string[], options: BwrapSpawnOptions): ChildPro
   const pipe = child.stdio[fd] as Writable | null;
   // bwrap may exit before reading (bad arguments): its exit says why, not an EPIPE here.
   pipe?.on('error', () => undefined);
-  pipe?.end(seccompProgram());
+  pipe?.end(seccompProgram(options.denied));
   return child;
 }

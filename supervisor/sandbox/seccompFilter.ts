@@ -19,8 +19,11 @@ export interface DeniedSyscall {
   when?: ArgumentTest;
 }
 
-/** Deny only when a 32-bit argument has any of `mask`'s bits, or equals one of `values`. */
-export type ArgumentTest = { arg: number; anyBit: number } | { arg: number; oneOf: number[] } | { arg: number; noneOf: number[] };
+/**
+ * Deny only when a 32-bit argument has any of `mask`'s bits (or, with `orLacking`, lacks that
+ * bit), or equals one of `values`.
+ */
+export type ArgumentTest = { arg: number; anyBit: number; orLacking?: number } | { arg: number; oneOf: number[] } | { arg: number; noneOf: number[] };
 
 /** Namespace flags of clone() (CLONE_NEWNS … CLONE_NEWNET); CLONE_NEWTIME is unshare-only. */
 const CLONE_NAMESPACE_FLAGS = 0x00020000 | 0x02000000 | 0x04000000 | 0x08000000 | 0x10000000 | 0x20000000 | 0x40000000;
@@ -91,6 +94,22 @@ export const DENIED_SYSCALLS: readonly DeniedSyscall[] = [
   { name: 'ioctl', nr: 16, errno: 'EPERM', why: 'TIOCSTI and TIOCLINUX fake input to a terminal (CVE-2017-5226, CVE-2023-28100)', when: { arg: 1, oneOf: [TIOCSTI, TIOCLINUX] } },
 ];
 
+const CLONE_THREAD = 0x00010000;
+
+/**
+ * The same filter for a sandbox that must stay one process (threads allowed): no fork, vfork, nor a
+ * clone without CLONE_THREAD (glibc's fork and posix_spawn, once clone3's ENOSYS sends them there).
+ * Its memory is then bounded whole by a per-process limit (RLIMIT_AS): the scanner's where no
+ * control group can be made (scannerSandbox.ts). A new process is refused EPERM.
+ */
+export const SINGLE_PROCESS_DENIED_SYSCALLS: readonly DeniedSyscall[] = [
+  ...DENIED_SYSCALLS.map((rule) =>
+    rule.name === 'clone' ? { ...rule, why: 'no new namespaces, and no new process: threads only', when: { arg: 0, anyBit: CLONE_NAMESPACE_FLAGS, orLacking: CLONE_THREAD } } : rule,
+  ),
+  { name: 'fork', nr: 57, errno: 'EPERM', why: 'no new process: threads only' },
+  { name: 'vfork', nr: 58, errno: 'EPERM', why: 'no new process: threads only' },
+];
+
 const AUDIT_ARCH_X86_64 = 0xc000003e;
 const X32_SYSCALL_BIT = 0x40000000;
 const RET_ALLOW = 0x7fff0000;
@@ -141,6 +160,8 @@ export function seccompProgram(denied: readonly DeniedSyscall[] = DENIED_SYSCALL
 function argumentBlock(test: ArgumentTest, deny: Insn): Insn[] {
   const load: Insn = { code: LD_W_ABS, k: argLow(test.arg) };
   const allow: Insn = { code: RET_K, k: RET_ALLOW };
+  // Layout: load, the bits that deny, [the bit that allows,] deny, allow.
+  if ('anyBit' in test && test.orLacking !== undefined) return [load, { code: JSET_K, k: test.anyBit, jt: 1, jf: 0 }, { code: JSET_K, k: test.orLacking, jt: 1, jf: 0 }, deny, allow];
   if ('anyBit' in test) return [load, { code: JSET_K, k: test.anyBit, jt: 0, jf: 1 }, deny, allow];
   const values = 'oneOf' in test ? test.oneOf : test.noneOf;
   const matchDenies = 'oneOf' in test;
