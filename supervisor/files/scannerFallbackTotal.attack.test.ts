@@ -66,7 +66,7 @@ describe.skipIf(!root)('a scanner taken over by the document it scans, where no 
     chmodSync(dir, 0o755);
     const staged = join(dir, 'report.pdf');
     writeFileSync(staged, '%PDF-1.7 a document made to take the scanner over', { mode: 0o644 });
-    const verdict = await scanStaged(staged, ['/usr/bin/python3', '-c', TAKEN_OVER], [], 60_000, false, { noGroup: true });
+    const verdict = await scanStaged(staged, ['/usr/bin/python3', '-c', TAKEN_OVER], [], 60_000, false, { noGroup: true, ownGroupBounds: false });
     console.log(`the taken-over scanner said: ${verdict.said}`);
     const seen = /forked (\d+) held (\d+) \(([^)]*)\) own (\w+) threads (\w+)/.exec(verdict.said);
     expect(seen, 'the stand-in ran and was heard').not.toBeNull();
@@ -86,9 +86,18 @@ describe.skipIf(!root)('a scanner taken over by the document it scans, where no 
     writeFileSync(staged, 'du texte ordinaire\n', { mode: 0o644 });
     const script = ['/bin/sh', '-c', 'if grep -q MARQUEUR "$0"; then echo infected; exit 1; fi'];
     await expect(scanStaged(staged, script, [], 60_000)).resolves.toMatchObject({ clean: true }); // with its group
-    const verdict = await scanStaged(staged, script, [], 60_000, false, { noGroup: true });
+    const verdict = await scanStaged(staged, script, [], 60_000, false, { noGroup: true, ownGroupBounds: false });
     console.log(`a forking scanner without a group: ${JSON.stringify(verdict)}`);
     expect(verdict.clean).toBe(false);
     expect(verdict.said).toMatch(/fork/i);
+  }, 90_000);
+
+  it("where the part's own group is bounded (the split on cgroup v2), the scanner keeps its forks: that group holds the scan's total", async () => {
+    const dir = testRoot('cloison-left9-sfb-');
+    chmodSync(dir, 0o755);
+    const staged = join(dir, 'clean.txt');
+    writeFileSync(staged, 'du texte ordinaire\n', { mode: 0o644 });
+    const script = ['/bin/sh', '-c', 'if grep -q MARQUEUR "$0"; then echo infected; exit 1; fi'];
+    await expect(scanStaged(staged, script, [], 60_000, false, { noGroup: true, ownGroupBounds: true })).resolves.toMatchObject({ clean: true });
   }, 90_000);
 });

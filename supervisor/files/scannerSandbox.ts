@@ -18,12 +18,15 @@
  * CLONE_THREAD (SINGLE_PROCESS_DENIED_SYSCALLS), so its 1 GiB is the scan's whole
  * (scannerFallbackTotal.attack.test.ts: 20 children held 900 MiB each at once before). A scanner
  * that forks (a site's shell script) then fails there, unclean; a daemon's client
- * (`clamdscan --fdpass`) or clamscan does not fork.
+ * (`clamdscan --fdpass`) or clamscan does not fork. Where the part's own group is bounded (the
+ * split on a cgroup v2 host, which gives the scan no group of its own) that group holds the
+ * scan's total and the scanner may fork (ownMemoryBound.ts).
  */
 import { basename } from 'node:path';
 import { spawnBwrap } from '../sandbox/bwrapSpawn';
 import { SINGLE_PROCESS_DENIED_SYSCALLS } from '../sandbox/seccompFilter';
 import { conversionGroup, type ConversionGroup } from './conversionCgroup';
+import { ownGroupBoundsMemory } from './ownMemoryBound';
 import { asSandboxUser, sandboxUserNamespace } from './sandboxUser';
 import { NoOwnUidLeft, ownUids, SCANNER_UIDS } from '../system/ownUids';
 
@@ -81,16 +84,19 @@ function limitReached(group: ConversionGroup | null): string | null {
 
 /**
  * `network`: the policy's `scannerNetwork` (the host's network kept, for a daemon on TCP).
- * `noGroup`: as where no control group can be made (tests of that fallback).
+ * `noGroup`: as where no control group can be made (tests of that fallback); `ownGroupBounds`:
+ * whether the part's own group bounds its memory (read from the host unless given).
  */
-export function scanStaged(staged: string, scanner: readonly string[], binds: readonly string[], timeoutMs = 120_000, network = false, options: { noGroup?: boolean } = {}): Promise<ScanVerdict> {
+export function scanStaged(staged: string, scanner: readonly string[], binds: readonly string[], timeoutMs = 120_000, network = false, options: { noGroup?: boolean; ownGroupBounds?: boolean } = {}): Promise<ScanVerdict> {
   const inside = `${SCAN_DIR}/${basename(staged)}`;
   // A group of its own in either mode (conversionCgroup.ts); without one, prlimit's limits.
   const group = options.noGroup ? null : conversionGroup('scan', { memoryBytes: SCANNER_MEMORY_BYTES, tasks: SCANNER_TASKS }, undefined, { asRootToo: true });
   let child;
   try {
-    // No group: one process, so that prlimit's per-process 1 GiB is the scan's whole.
-    child = spawnBwrap(scanArgs(staged, inside, scanner, binds, group !== null, network), { stdio: ['ignore', 'pipe', 'pipe'], ...(group ? { prefix: group.prefix } : { denied: SINGLE_PROCESS_DENIED_SYSCALLS }) });
+    // No group of its own and none around the part: one process, so that prlimit's per-process
+    // 1 GiB is the scan's whole. The part's own bounded group (the split on cgroup v2) holds it.
+    const singleProcess = !group && !(options.ownGroupBounds ?? ownGroupBoundsMemory());
+    child = spawnBwrap(scanArgs(staged, inside, scanner, binds, group !== null, network), { stdio: ['ignore', 'pipe', 'pipe'], ...(group ? { prefix: group.prefix } : {}), ...(singleProcess ? { denied: SINGLE_PROCESS_DENIED_SYSCALLS } : {}) });
   } catch (err) {
     group?.remove();
     // No uid of its own left for the scan (ownUids.ts: subordinate grants hold its range): not clean, said why.

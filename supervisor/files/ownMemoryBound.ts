@@ -1,0 +1,65 @@
+/**
+ * Whether this process's own control group bounds its memory (a finite limit on its group or an
+ * ancestor, v1's memory controller or v2's unified tree). The scanner's fallback asks it: where
+ * no group of the scan's own can be made but the part's own group is bounded (the split on a
+ * cgroup v2 host), that group already holds the scan's total — the kernel's OOM kill there picks
+ * the largest process, a scanner's, not the part — so the scanner may fork. Where nothing bounds
+ * it (root without groups), it stays one process (scannerSandbox.ts).
+ */
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+
+export interface CgroupFiles {
+  /** /proc/self/cgroup's text. */
+  readonly selfCgroup: () => string;
+  /** A file under /sys/fs/cgroup, or null if it cannot be read. */
+  readonly read: (path: string) => string | null;
+}
+
+const HOST_FILES: CgroupFiles = {
+  selfCgroup: () => readFileSync('/proc/self/cgroup', 'utf8'),
+  read: (path) => {
+    try {
+      return readFileSync(path, 'utf8');
+    } catch {
+      return null;
+    }
+  },
+};
+
+function finite(text: string | null): boolean {
+  if (text === null) return false;
+  const trimmed = text.trim();
+  const n = Number(trimmed);
+  return trimmed !== 'max' && trimmed !== '' && Number.isFinite(n) && n < 2 ** 62;
+}
+
+/** Whether a limit file named `file` is finite in `dir` or any folder above it up to `root`. */
+function boundedUpTo(files: CgroupFiles, root: string, dir: string, file: string): boolean {
+  for (let at = dir; at.startsWith(root); at = dirname(at)) {
+    if (finite(files.read(join(at, file)))) return true;
+    if (at === root) break;
+  }
+  return false;
+}
+
+export function ownGroupBoundsMemory(files: CgroupFiles = HOST_FILES): boolean {
+  let text: string;
+  try {
+    text = files.selfCgroup();
+  } catch {
+    return false;
+  }
+  for (const line of text.split('\n')) {
+    const m = /^(\d+):([^:]*):(.*)$/.exec(line);
+    if (!m) continue;
+    const [, hierarchy, controllers, path] = m;
+    if (hierarchy === '0' && controllers === '') {
+      if (boundedUpTo(files, '/sys/fs/cgroup', join('/sys/fs/cgroup', path!), 'memory.max')) return true;
+    } else if (controllers!.split(',').includes('memory')) {
+      const root = '/sys/fs/cgroup/memory';
+      if (boundedUpTo(files, root, join(root, path!), 'memory.limit_in_bytes')) return true;
+    }
+  }
+  return false;
+}
