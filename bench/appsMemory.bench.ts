@@ -37,7 +37,7 @@
  * a minute later when another session's did. Private dirty pages (the heaps, what each process
  * wrote itself) do not move with the neighbours: they are the figure to compare two runs by.
  */
-import { readFileSync, rmSync } from 'node:fs';
+import { readFileSync, readlinkSync, rmSync } from 'node:fs';
 import { testRoot } from '../supervisor/testing/realCage';
 import { processes } from './lib/processCpu';
 import { loadavg } from 'node:os';
@@ -46,6 +46,7 @@ import { benchPolicy, cageX11Dir } from './lib/shellSession';
 import { fmt } from './lib/stats';
 import { cagesSettled, STEADY_MIB, STEADY_MS, type Settled } from './lib/cagesSettled';
 import { DEFAULT_APPS, launchDefaultApps, shellRpcSocket, windowsOf } from './lib/defaultApps';
+import { breakdownOf, type ClassMemory, type MappingClass } from './lib/smapsBreakdown';
 import { descendants, memoryOf, pidNamespace, processName, readSides, trustedShare, type SessionRoots, type SidesReading } from './lib/sideMemory';
 
 /** How long the cages may take to stop growing once the windows are mapped before the run is read anyway (said). */
@@ -71,6 +72,8 @@ export interface AppsMemoryReading extends SidesReading {
   missingPrograms: string[];
   /** The shell's Chromium renderers: its page and one per level's viewer (fewer: a viewer's renderer is gone, the reading is not the shell's whole). */
   shellRenderers: number;
+  /** The trusted side by mapping (lib/smapsBreakdown.ts), MiB: the shell's Chromium (all its processes) and the Node parts with start.mjs. */
+  byMapping: { chromium: Partial<Record<MappingClass, ClassMemory>>; node: Partial<Record<MappingClass, ClassMemory>> };
 }
 
 export interface AppsMemoryResult {
@@ -114,6 +117,23 @@ function cagePrograms(rootPart: number): Record<string, string[]> {
   return out;
 }
 
+/** The trusted side's processes by mapping: the shell's Chromium against its program file, the Node parts against Node's. */
+function trustedByMapping(roots: SessionRoots, host: string | null): AppsMemoryReading['byMapping'] {
+  const all = processes();
+  const program = (pid: number) => {
+    try {
+      return readlinkSync(`/proc/${pid}/exe`);
+    } catch {
+      return '';
+    }
+  };
+  const nodes = [roots.start, ...descendants(roots.rootPart, all).filter((p) => pidNamespace(p.pid) === host && processName(p.cmd).startsWith('node')).map((p) => p.pid)];
+  return {
+    chromium: breakdownOf(descendants(roots.shell, all).map((p) => p.pid), program(roots.shell)),
+    node: breakdownOf(nodes, program(roots.start)),
+  };
+}
+
 /** Waits for `open`'s windows and the cages' steadiness, then reads every side; logs the reading. */
 async function reading(label: string, open: typeof DEFAULT_APPS, session: ProductSession, roots: SessionRoots, root: string, log: (s: string) => void): Promise<AppsMemoryReading> {
   const host = pidNamespace('self');
@@ -124,7 +144,8 @@ async function reading(label: string, open: typeof DEFAULT_APPS, session: Produc
   const programs = cagePrograms(roots.rootPart);
   const missingPrograms = open.filter((a) => !programs[a.level]?.includes(PROGRAM_OF[a.id]!)).map((a) => `${a.level}/${a.id} (${PROGRAM_OF[a.id]})`);
   const shellRenderers = Object.keys(sides.processes.trusted).filter((name) => name.startsWith('chromium renderer')).length;
-  const r: AppsMemoryReading = { ...sides, open: open.map((a) => `${a.level}/${a.id}`), readAtMs: since, cagesSteadyMs: settled.steadyMs, load: loadavg()[0]!, cagePrograms: programs, missingPrograms, shellRenderers };
+  const byMapping = trustedByMapping(roots, host);
+  const r: AppsMemoryReading = { ...sides, open: open.map((a) => `${a.level}/${a.id}`), readAtMs: since, cagesSteadyMs: settled.steadyMs, load: loadavg()[0]!, cagePrograms: programs, missingPrograms, shellRenderers, byMapping };
   if (shellRenderers < EXPECTED_RENDERERS) log(`  [${label}] NOT THE WHOLE SHELL: ${shellRenderers} Chromium renderers, ${EXPECTED_RENDERERS} expected (its page and each level's viewer): a viewer's renderer is gone`);
   log(`  [${label}] open: ${r.open.join(', ')}; windows mapped in their cages (${open.map((a) => `${a.level}/${a.id} ${JSON.stringify(a.window)}`).join(', ')}) ${settled.mappedMs} ms after the wait began`);
   log(
@@ -137,6 +158,10 @@ async function reading(label: string, open: typeof DEFAULT_APPS, session: Produc
     const share = trustedShare(by);
     log(`  [${label}] ${name}: trusted side ${fmt(by.trusted, 0)} MiB (npm start, the Node parts, the shell), helpers ${fmt(by.helpers, 0)} MiB, cages ${fmt(by.cages, 0)} MiB; total ${fmt(total, 0)} MiB`);
     log(`  [${label}] ${name} trusted / total: ${fmt((100 * by.trusted) / total, 1)} % without the helpers, ${fmt(100 * share, 1)} % with them (goal ≤ 25 %${name === 'PSS' ? `: ${share <= 0.25 ? 'met' : 'not met'}, ${fmt(share / 0.25, 2)}× the goal` : ', judged on PSS'})`);
+  }
+  for (const [who, by] of [["the shell's Chromium", byMapping.chromium], ['the Node parts and start.mjs', byMapping.node]] as const) {
+    const list = Object.entries(by).sort((a, b) => b[1].pss - a[1].pss);
+    log(`    [${label}] ${who} by mapping (PSS/private dirty MiB): ${list.map(([cls, m]) => `${cls} ${fmt(m.pss, 1)}/${fmt(m.dirty, 1)}`).join(', ')}`);
   }
   for (const side of ['trusted', 'helpers', 'cages'] as const) {
     const list = Object.entries(r.processes[side]).sort((a, b) => b[1].pss - a[1].pss);
