@@ -1,7 +1,9 @@
 /**
  * When `npm start` (with its window, as a user runs it) starts each of its programs: the shell's
  * Chromium, the cage manager, its part, each cage's Xvnc; then when the shell connected to each
- * cage (the part's journal). Read from each process's start time in /proc (its clock ticks since
+ * cage (the part's journal: each ticket, each connection), and the CPU the shell's Chromium took until
+ * then, its renderers apart (the shell page's among them, without DevTools attached, as a user runs
+ * it). Read from each process's start time in /proc (its clock ticks since
  * boot, 10 ms), not from a sampling of its own: a process is timed from its start even if first
  * seen later. Not a benchmark (no reference, no goal): the order of npm start's own steps, which
  * appsStartProfile.ts, whose harness opens its own Chromium at once, cannot show.
@@ -20,8 +22,8 @@ import { benchPolicy } from './lib/shellSession';
 const SHELL_USER = 'cloison-shell-test'; // made by scripts/setup.sh, as scripts/start.test.ts uses it
 const TICK_MS = 10;
 
-/** A process's start in clock ticks since boot, its parent, and what it is (its program, Chromium's --app or --type). */
-function proc(pid: number): { start: number; ppid: number; what: string } | null {
+/** A process's start in clock ticks since boot, its parent, its CPU (ticks), and what it is (its program, Chromium's --app or --type). */
+function proc(pid: number): { start: number; ppid: number; ticks: number; what: string } | null {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
@@ -29,7 +31,7 @@ function proc(pid: number): { start: number; ppid: number; what: string } | null
     const base = (argv[0] ?? '').replace(/^.*\//, '');
     const script = argv.find((a) => /\.(m?js|cjs)$/.test(a))?.replace(/^.*\//, '');
     const kind = argv.some((a) => a.startsWith('--app=')) ? ' --app (the shell\'s browser)' : (argv.find((a) => a.startsWith('--type='))?.replace('--type=', ' ') ?? '');
-    return { start: Number(f[19]), ppid: Number(f[1]), what: `${base}${script && base.startsWith('node') ? ` ${script}` : ''}${kind}` };
+    return { start: Number(f[19]), ppid: Number(f[1]), ticks: Number(f[11]) + Number(f[12]), what: `${base}${script && base.startsWith('node') ? ` ${script}` : ''}${kind}` };
   } catch {
     return null;
   }
@@ -46,6 +48,8 @@ async function oneStart(run: number, script: string): Promise<void> {
   const rootStart = proc(child.pid!)?.start;
   const firsts = new Map<string, number>();
   const ours = new Set<number>([child.pid!]);
+  /** Each of our processes' CPU at its last sight (ticks), its start and what it is: the CPU until connected. */
+  const cpu = new Map<number, { ticks: number; start: number; what: string }>();
   const journal = join(root, 's-broker', 'audit.jsonl');
   const connects = () => (existsSync(journal) ? readFileSync(journal, 'utf8').split('\n').filter((l) => l.includes('"kind":"vnc.connect"')) : []);
   const deadline = Date.now() + 120_000;
@@ -61,6 +65,7 @@ async function oneStart(run: number, script: string): Promise<void> {
         const p = info.get(pid);
         if (!p || rootStart === undefined) continue;
         const at = (p.start - rootStart) * TICK_MS;
+        cpu.set(pid, { ticks: p.ticks, start: at, what: p.what });
         if (!firsts.has(p.what) || firsts.get(p.what)! > at) firsts.set(p.what, at);
       }
       await new Promise((r) => setTimeout(r, 50));
@@ -70,8 +75,18 @@ async function oneStart(run: number, script: string): Promise<void> {
       const { time, level } = JSON.parse(line) as { time: string; level: string };
       steps.push({ at: Date.parse(time) - t0, what: `the shell connected to ${level} (vnc.connect)` });
     }
+    for (const line of readFileSync(journal, 'utf8').split('\n').filter((l) => l.includes('"kind":"vnc.ticket"'))) {
+      const { time, level } = JSON.parse(line) as { time: string; level: string };
+      steps.push({ at: Date.parse(time) - t0, what: `a ticket for ${level} (vnc.ticket)` });
+    }
     console.log(`\nrun ${run}, ${script} (load ${loadBefore} → ${load()}), ms after npm start:`);
     for (const s of steps.sort((a, b) => a.at - b.at)) console.log(`${String(s.at).padStart(7)}  ${s.what}`);
+    // The shell's Chromium until both viewers connected (sampled every 50 ms): its renderers in the
+    // order they started — with npm start's window, the launch page's, the shell page's, then the viewers'.
+    const chromium = [...cpu.values()].filter((p) => p.what.startsWith('chromium')).sort((a, b) => a.start - b.start);
+    const renderers = chromium.filter((p) => p.what.endsWith(' renderer')).map((p) => ((p.ticks * TICK_MS) / 1000).toFixed(2));
+    const total = chromium.reduce((sum, p) => sum + p.ticks, 0);
+    console.log(`  the shell's Chromium's CPU until connected: ${((total * TICK_MS) / 1000).toFixed(2)} s; its renderers by start (launch page, shell page, viewers…): ${renderers.join(' / ') || '–'} s`);
   } finally {
     if (child.exitCode === null) {
       child.kill('SIGINT');

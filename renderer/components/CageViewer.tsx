@@ -53,6 +53,12 @@ interface Props {
 }
 
 const RECONNECT_DELAY_MS = 1000;
+
+/** A ticket asked for while its frame loads: for that frame (generation/restarts) only, with when it came. */
+interface TicketAhead {
+  key: string;
+  ticket: Promise<{ ticket: string; path: string; expiresInMs: number; at: number }>;
+}
 /** A cage may ring at most this often: a bell storm cannot flood the shell. */
 export const BELL_INTERVAL_MS = 1000;
 /** A frame that took the focus this many times stays unloaded; before, it is loaded again after a back-off. */
@@ -131,6 +137,21 @@ export function CageViewer({ level, front, place, onViewerState, onBell, reloads
     return () => window.removeEventListener('message', onMessage);
   }, [viewerOrigin, onBell, onViewerState]);
 
+  // The frame's first ticket is asked for while its page still loads (a new renderer process, noVNC:
+  // hundreds of ms at a start), not once it says ready: the supervisor's round trip then overlaps
+  // the load. It is kept in this page for that frame only (its generation, the cage's restarts) and
+  // handed over as any ticket; one older than half its life when the frame is ready is dropped
+  // unused (it expires in the supervisor) and a new one asked for.
+  const ahead = useRef<TicketAhead | null>(null);
+  useEffect(() => {
+    if (status !== 'running' || unloaded || loaded) return;
+    const key = `${generation}/${restarts}`;
+    if (ahead.current?.key === key) return;
+    const asked = api.call('vnc.ticket', { level }).then((t) => ({ ...t, at: Date.now() }));
+    asked.catch(() => undefined); // taken only when its frame is ready; a failure then asks again
+    ahead.current = { key, ticket: asked };
+  }, [api, level, status, restarts, generation, unloaded, loaded]);
+
   // A ticket per connection, handed to this cage's frame only.
   useEffect(() => {
     if (status !== 'running' || !loaded) {
@@ -139,8 +160,16 @@ export function CageViewer({ level, front, place, onViewerState, onBell, reloads
     }
     let cancelled = false;
     onViewerState(shown('connecting'));
-    void api
-      .call('vnc.ticket', { level })
+    const mine = ahead.current?.key === `${generation}/${restarts}` ? ahead.current.ticket : null;
+    ahead.current = null; // once: a second connection of the same frame asks for its own
+    const fresh = () => api.call('vnc.ticket', { level });
+    const ticketNow = mine
+      ? mine.then(
+          (t) => (Date.now() - t.at < t.expiresInMs / 2 ? t : fresh()),
+          () => fresh(),
+        )
+      : fresh();
+    void ticketNow
       .then(({ ticket, path }) => {
         if (cancelled) return;
         post({ type: 'input', enabled: frontRef.current });

@@ -4,6 +4,8 @@
  * the one-time ticket the trusted page hands it. It takes input only as the trusted page hands it
  * over (viewerProtocol.ts), replayed as events on noVNC's canvas; it never has the keyboard focus.
  */
+// First: before noVNC's modules are evaluated (noVideoDecoder.ts).
+import './noVideoDecoder';
 import RFB from '@novnc/novnc';
 import type { ShellToViewer, ViewerPlace, ViewerToShell } from '../../shared/viewerProtocol';
 import { countDrawnPixels } from './drawnPixels';
