@@ -7,14 +7,21 @@
  * offending bytes reaches the proxy. Both relays (the program, and Node's when it cannot run).
  * Needs `npm run build` (the program's build).
  */
+import { execFileSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { cardTestRoot, missingForCardTest } from '../testing/cardFixture';
+import { withHighCardProxy } from '../testing/highCardProxy';
+import { skipWhenMissing } from '../testing/skipWithReason';
 import { testRoot } from '../testing/testRoots';
 import { builtCardRecordRelay } from './cardRecordRelay';
 import { CardReplyJournal, type CardEvent } from './cardReplyJournal';
 import { RecordGuard, WholeRecords } from './recordGuard';
 
+// High's card proxy for the real client's run: one uid of 56720–56759 per process.
+const PROXY_UID = 56720 + (process.pid % 40);
 const LOGIN = 9;
 const GET_ATTRIBUTE_VALUE = 31;
 const CKR_PIN_INCORRECT = 0xa0;
@@ -151,4 +158,21 @@ describe.each([
     expect(events).toEqual(Array.from({ length: 4 }, () => ({ kind: 'login', ok: false })));
     expect(refusals).toEqual([]);
   });
+});
+
+const missing = missingForCardTest('the real client through the relay program', { cages: false });
+describe('a real application through the relay program (Caml Crush\'s client, SoftHSM2)', skipWhenMissing(missing), () => {
+  it('waits for each reply and numbers its calls: never ended as pipelining, each login journaled', async () => {
+    const { root, token } = cardTestRoot('cloison-attack9-client-', PROXY_UID);
+    const doc = join(root, 'doc');
+    writeFileSync(doc, 'document\n');
+    const records: { kind: string; fields: Record<string, unknown> }[] = [];
+    const relays = await withHighCardProxy(join(root, 'card'), token, PROXY_UID, { record: (kind: string, _by: string, fields: Record<string, unknown>) => records.push({ kind, fields }) }, async (proxy) => {
+      for (let k = 0; k < 3; k++) expect(await proxy.sign(doc, join(root, `sig-${k}`))).toBe(256);
+      return execFileSync('pgrep', ['-P', String(process.pid), '-f', builtCardRecordRelay()], { encoding: 'utf8' }).trim();
+    });
+    expect(relays).not.toBe('');
+    expect(records.filter((r) => r.kind === 'smartcard.refused')).toEqual([]);
+    expect(records.filter((r) => r.kind === 'smartcard.login').map((r) => r.fields.ok)).toEqual([true, true, true]);
+  }, 120_000);
 });

@@ -32,6 +32,9 @@ import { builtWorkerModuleInit } from './workerModuleInit';
 import { builtCardRecordRelay, checkRelayProgram } from './cardRecordRelay';
 import { killGroupAsUid, signalGroupWhileUnreaped, unreaped } from './proxyProcessGroup';
 
+/** What the journal says of a connection the guard ended. */
+const GUARD_REFUSALS = { oversize: 'oversize message', 'too-many-connections': 'too many connections', pipelined: 'pipelined calls' } as const;
+
 /** The socket's name in the level's folder; the cage sees that folder at CAGE_CARD_DIR. */
 export const CARD_SOCKET_NAME = 'pkcs11.sock';
 const START_TIMEOUT_MS = 10_000;
@@ -278,7 +281,7 @@ export class LevelCardProxy {
   private async startGuard(listen: string, target: () => Promise<Socket>): Promise<void> {
     // The filter's refusals, read off its replies (its own log is off: see cardReplyJournal.ts).
     const denied = new Set(deniedFunctions(this.options.policy));
-    this.guard = new RecordGuard({ listen, target, connectAhead: this.options.connectAhead ?? true, maxConnections: MAX_CONNECTIONS, refused: (reason) => this.options.event({ kind: 'refused', function: reason === 'oversize' ? 'oversize message' : 'too many connections', handle: null, reason: 'malformed' }), watch: (ask) => new CardReplyJournal(denied, (event) => this.options.event(event), nameFrom(ask)), ...this.trustedPin(), relay: this.relayProgram() });
+    this.guard = new RecordGuard({ listen, target, connectAhead: this.options.connectAhead ?? true, maxConnections: MAX_CONNECTIONS, refused: (reason) => this.options.event({ kind: 'refused', function: GUARD_REFUSALS[reason], handle: null, reason: 'malformed' }), watch: (ask) => new CardReplyJournal(denied, (event) => this.options.event(event), nameFrom(ask)), ...this.trustedPin(), relay: this.relayProgram() });
     await this.guard.start();
   }
 
