@@ -16,7 +16,7 @@ import { cardTestRoot, missingForCardTest } from '../testing/cardFixture';
 import { withHighCardProxy } from '../testing/highCardProxy';
 import { skipWhenMissing } from '../testing/skipWithReason';
 import { testRoot } from '../testing/testRoots';
-import { builtCardRecordRelay } from './cardRecordRelay';
+import { builtCardRecordRelay, CARD_RECORD_RELAY_NAME } from './cardRecordRelay';
 import { CardReplyJournal, type CardEvent } from './cardReplyJournal';
 import { RecordGuard, WholeRecords } from './recordGuard';
 
@@ -169,7 +169,7 @@ describe('a real application through the relay program (Caml Crush\'s client, So
     const records: { kind: string; fields: Record<string, unknown> }[] = [];
     const relays = await withHighCardProxy(join(root, 'card'), token, PROXY_UID, { record: (kind: string, _by: string, fields: Record<string, unknown>) => records.push({ kind, fields }) }, async (proxy) => {
       for (let k = 0; k < 3; k++) expect(await proxy.sign(doc, join(root, `sig-${k}`))).toBe(256);
-      return execFileSync('pgrep', ['-P', String(process.pid), '-f', builtCardRecordRelay()], { encoding: 'utf8' }).trim();
+      return execFileSync('pgrep', ['-P', String(process.pid), '-f', CARD_RECORD_RELAY_NAME], { encoding: 'utf8' }).trim();
     });
     expect(relays).not.toBe('');
     expect(records.filter((r) => r.kind === 'smartcard.refused')).toEqual([]);

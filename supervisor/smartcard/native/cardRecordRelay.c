@@ -32,6 +32,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -552,6 +553,8 @@ static void readDescriptor(void) {
 #define TAG_COMMANDS (~(uint64_t)0 - 1)
 
 int main(int argc, char **argv) {
+  /* Untraceable by the uid it runs as (a root supervisor's level proxy uid: levelCardProxy.ts also runs it from an execute-only copy, non-dumpable from its exec). */
+  if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0) return 1;
   if (argc < 3) return 2;
   maxRecordBytes = (uint32_t)strtoul(argv[1], NULL, 10);
   loginProcedure = (uint32_t)strtoul(argv[2], NULL, 10);
