@@ -13,7 +13,7 @@
  * guard, then the relay attacked by a real process of the proxy uid.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { findBinary } from '../system/binaries';
@@ -37,7 +37,9 @@ describe("the card guard's relay program, against a process of its level's proxy
       expect(await proxy.sign(doc, join(root, 'sig'))).toBe(256);
       const pid = execFileSync('pgrep', ['-P', String(process.pid), '-f', CARD_RECORD_RELAY_NAME], { encoding: 'utf8' }).trim();
       const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+      const fds = readdirSync(`/proc/${pid}/fd`).map((fd) => `${fd} ${readlinkSync(`/proc/${pid}/fd/${fd}`)}`);
       return {
+        fds,
         uid: /^Uid:\s+(\d+)/m.exec(status)?.[1],
         traced: asProxy(['strace', '-e', 'trace=none', '-p', pid]),
         memory: asProxy(['dd', `if=/proc/${pid}/mem`, 'bs=1', 'count=1', 'skip=4194304', 'status=none']),
@@ -49,5 +51,8 @@ describe("the card guard's relay program, against a process of its level's proxy
     expect(seen.traced.stderr).toMatch(/Operation not permitted/);
     expect(seen.maps.status).not.toBe(0);
     expect(seen.memory.stderr).toMatch(/Permission denied|Operation not permitted/);
+    // And it holds nothing of root's but what it was given (0-5) and its own epoll: a descriptor
+    // root left open without close-on-exec would be the proxy uid's through a relay taken over.
+    expect(seen.fds.filter((fd) => !/^[0-5] /.test(fd) && !/anon_inode:\[eventpoll\]/.test(fd))).toEqual([]);
   }, 120_000);
 });
