@@ -34,6 +34,7 @@
 #include <sys/epoll.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #define DESCRIPTORS_FD 3
@@ -555,6 +556,9 @@ static void readDescriptor(void) {
 int main(int argc, char **argv) {
   /* Untraceable by the uid it runs as (a root supervisor's level proxy uid: levelCardProxy.ts also runs it from an execute-only copy, non-dumpable from its exec). */
   if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0) return 1;
+  /* Nothing but the descriptors given (0-5): one its parent left open without close-on-exec is not the proxy uid's to use through it. */
+  if (syscall(SYS_close_range, 6U, ~0U, 0U) != 0)
+    for (int fd = 6; fd < 65536; fd++) close(fd);
   if (argc < 3) return 2;
   maxRecordBytes = (uint32_t)strtoul(argv[1], NULL, 10);
   loginProcedure = (uint32_t)strtoul(argv[2], NULL, 10);
