@@ -555,7 +555,7 @@ static void readDescriptor(void) {
 
 int main(int argc, char **argv) {
   /* Untraceable by the uid it runs as (a root supervisor's level proxy uid: levelCardProxy.ts also runs it from an execute-only copy, non-dumpable from its exec). */
-  if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0) return 1;
+  (void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0); /* a filter refusing it leaves the copy's protection (root), the part's own filter (the part) */
   /* Nothing but the descriptors given (0-5): one its parent left open without close-on-exec is not the proxy uid's to use through it. */
   if (syscall(SYS_close_range, 6U, ~0U, 0U) != 0)
     for (int fd = 6; fd < 65536; fd++) close(fd);
