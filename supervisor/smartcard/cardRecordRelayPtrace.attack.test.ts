@@ -41,6 +41,7 @@ describe("the card guard's relay program, against a process of its level's proxy
       return {
         fds,
         uid: /^Uid:\s+(\d+)/m.exec(status)?.[1],
+        filtered: /^Seccomp:\s+(\d+)/m.exec(status)?.[1],
         traced: asProxy(['strace', '-e', 'trace=none', '-p', pid]),
         memory: asProxy(['dd', `if=/proc/${pid}/mem`, 'bs=1', 'count=1', 'skip=4194304', 'status=none']),
         maps: asProxy(['cat', `/proc/${pid}/maps`]),
@@ -48,6 +49,8 @@ describe("the card guard's relay program, against a process of its level's proxy
     });
     // The relay runs as the proxy uid (the control: it is the one attacked).
     expect(seen.uid).toBe(String(PROXY_UID));
+    // Taken over, it could not do much either: a syscall filter of its own (mode 2), once set up.
+    expect(seen.filtered).toBe('2');
     expect(seen.traced.stderr).toMatch(/Operation not permitted/);
     expect(seen.maps.status).not.toBe(0);
     expect(seen.memory.stderr).toMatch(/Permission denied|Operation not permitted/);
