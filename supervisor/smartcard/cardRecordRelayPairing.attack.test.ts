@@ -20,8 +20,8 @@ import { builtCardRecordRelay, CARD_RECORD_RELAY_NAME } from './cardRecordRelay'
 import { CardReplyJournal, type CardEvent } from './cardReplyJournal';
 import { RecordGuard, WholeRecords } from './recordGuard';
 
-// High's card proxy for the real client's run: one uid of 56720–56739 per process.
-const PROXY_UID = 56720 + (process.pid % 20);
+// High's card proxy for the real client's run, and low's (+ 1) for the token's group: two uids of 56720–56739 per process.
+const PROXY_UID = 56720 + 2 * (process.pid % 10);
 const LOGIN = 9;
 const GET_ATTRIBUTE_VALUE = 31;
 const CKR_PIN_INCORRECT = 0xa0;

@@ -22,8 +22,8 @@ import { withHighCardProxy } from '../testing/highCardProxy';
 import { skipWhenMissing } from '../testing/skipWithReason';
 import { CARD_RECORD_RELAY_NAME } from './cardRecordRelay';
 
-// High's card proxy: one uid of 56740–56759 per process.
-const PROXY_UID = 56740 + (process.pid % 20);
+// High's card proxy, and low's (+ 1) for the token's group: two uids of 56740–56759 per process.
+const PROXY_UID = 56740 + 2 * (process.pid % 10);
 const missing = [...missingForCardTest('the relay traced by the proxy uid', { cages: false }), ...['strace', 'setpriv'].filter((b) => !findBinary(b)).map((b) => `${b} is missing`)];
 
 const asProxy = (argv: string[]) => spawnSync('setpriv', ['--reuid', String(PROXY_UID), '--regid', String(PROXY_UID), '--clear-groups', ...argv], { encoding: 'utf8', timeout: 3000 });
