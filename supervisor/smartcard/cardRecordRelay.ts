@@ -41,6 +41,9 @@ export interface RelayWatch {
   reply: (head: Buffer) => void;
 }
 
+/** Why the relay ended a connection: the cage sent a record over the bound, or pipelined its calls (native/cardRecordRelay.c's PENDING); null, anything else. */
+export type RelayEnd = 'oversize' | 'pipelined' | null;
+
 export interface RelayedConnection {
   /** The supervisor's call on this connection; its reply's body, or null (not quiet, or gone). */
   ask(record: Buffer): Promise<Buffer | null>;
@@ -54,7 +57,7 @@ const MAX_INJECTED = 4096;
 
 interface Relayed {
   watch: RelayWatch | null;
-  closed: (oversize: boolean) => void;
+  closed: (why: RelayEnd) => void;
   /** `ask`'s answers, in the order asked (the relay answers each 'I' once). */
   answers: ((body: Buffer | null) => void)[];
 }
@@ -117,7 +120,7 @@ export class CardRecordRelay {
    * Hands a cage's connection and its proxy's to the relay; this process's copies are closed. Both
    * must not have been read from (paused since they were made).
    */
-  add(cage: Socket, proxy: Socket, watch: RelayWatch | null, closed: (oversize: boolean) => void): RelayedConnection | null {
+  add(cage: Socket, proxy: Socket, watch: RelayWatch | null, closed: (why: RelayEnd) => void): RelayedConnection | null {
     const cageFd = descriptorOf(cage);
     const proxyFd = descriptorOf(proxy);
     if (!this.child || cageFd === null || proxyFd === null) return null;
@@ -169,7 +172,7 @@ export class CardRecordRelay {
     this.descriptors = -1;
     for (const relayed of this.connections.values()) {
       for (const answer of relayed.answers) answer(null);
-      relayed.closed(false);
+      relayed.closed(null);
     }
     this.connections.clear();
     this.options.gone?.(why);
@@ -204,7 +207,7 @@ export class CardRecordRelay {
       this.connections.delete(id);
       if (!relayed) return;
       for (const answer of relayed.answers) answer(null);
-      relayed.closed(length === 1);
+      relayed.closed(length === 1 ? 'oversize' : length === 2 ? 'pipelined' : null);
       return;
     }
     if (!relayed) return;

@@ -8,7 +8,7 @@
  * the cage, and the cage's bytes are parsed by Caml Crush's OCaml RPC decoder, not by C.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, chownSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, copyFileSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { Socket } from 'node:net';
 import { createInterface } from 'node:readline';
@@ -29,8 +29,11 @@ import { connectToProxySocket } from './proxySocketConnect';
 import { builtOpensslPreinit, checkOpensslPreinit } from './opensslPreinit';
 import { builtWorkerPrefault } from './workerPrefault';
 import { builtWorkerModuleInit } from './workerModuleInit';
-import { builtCardRecordRelay, checkRelayProgram } from './cardRecordRelay';
+import { builtCardRecordRelay, CARD_RECORD_RELAY_NAME, checkRelayProgram } from './cardRecordRelay';
 import { killGroupAsUid, signalGroupWhileUnreaped, unreaped } from './proxyProcessGroup';
+
+/** What the journal says of a connection the guard ended. */
+const GUARD_REFUSALS = { oversize: 'oversize message', 'too-many-connections': 'too many connections', pipelined: 'pipelined calls' } as const;
 
 /** The socket's name in the level's folder; the cage sees that folder at CAGE_CARD_DIR. */
 export const CARD_SOCKET_NAME = 'pkcs11.sock';
@@ -278,7 +281,7 @@ export class LevelCardProxy {
   private async startGuard(listen: string, target: () => Promise<Socket>): Promise<void> {
     // The filter's refusals, read off its replies (its own log is off: see cardReplyJournal.ts).
     const denied = new Set(deniedFunctions(this.options.policy));
-    this.guard = new RecordGuard({ listen, target, connectAhead: this.options.connectAhead ?? true, maxConnections: MAX_CONNECTIONS, refused: (reason) => this.options.event({ kind: 'refused', function: reason === 'oversize' ? 'oversize message' : 'too many connections', handle: null, reason: 'malformed' }), watch: (ask) => new CardReplyJournal(denied, (event) => this.options.event(event), nameFrom(ask)), ...this.trustedPin(), relay: this.relayProgram() });
+    this.guard = new RecordGuard({ listen, target, connectAhead: this.options.connectAhead ?? true, maxConnections: MAX_CONNECTIONS, refused: (reason) => this.options.event({ kind: 'refused', function: GUARD_REFUSALS[reason], handle: null, reason: 'malformed' }), watch: (ask) => new CardReplyJournal(denied, (event) => this.options.event(event), nameFrom(ask)), ...this.trustedPin(), relay: this.relayProgram() });
     await this.guard.start();
   }
 
@@ -327,7 +330,13 @@ export class LevelCardProxy {
 
   /**
    * The relay program the guard hands each connection to (cardRecordRelay.ts), if built and root's
-   * alone (opensslPreinit.ts's check: root runs it); a root supervisor's runs as the proxy uid.
+   * alone (opensslPreinit.ts's check: root runs it); a root supervisor's runs as the proxy uid, from
+   * an execute-only copy in the level's configuration folder (root's): the kernel makes a process
+   * non-dumpable when it executes a file its uid cannot read, so from its exec on no process of the
+   * proxy uid — a proxy a cage took over — can trace it (forging the journal's reports, forking
+   * through it outside the proxy's control group) or read its memory. The relay's own
+   * PR_SET_DUMPABLE comes only after its libraries loaded: a proxy that kills it and watches for
+   * the next start could attach in between.
    */
   private relayProgram(): { program: string; uid?: number; gid?: number; gone: (why: string) => void } | undefined {
     const file = this.options.recordRelay === undefined ? builtCardRecordRelay() : this.options.recordRelay;
@@ -338,8 +347,12 @@ export class LevelCardProxy {
       return undefined;
     }
     const { level, proxyUid } = this.options;
-    const asProxy = process.getuid?.() === 0 ? { uid: proxyUid, gid: proxyUid } : {};
-    return { program: checked.path, ...asProxy, gone: (why) => this.options.log?.('card guard: its relay program ended, its connections with it', { level, why }) };
+    if (process.getuid?.() !== 0) return { program: checked.path, gone: (why) => this.options.log?.('card guard: its relay program ended, its connections with it', { level, why }) };
+    const copy = join(cardProxyPaths(this.options.dir).configDir, CARD_RECORD_RELAY_NAME);
+    rmSync(copy, { force: true });
+    copyFileSync(checked.path, copy);
+    chmodSync(copy, 0o711);
+    return { program: copy, uid: proxyUid, gid: proxyUid, gone: (why) => this.options.log?.('card guard: its relay program ended, its connections with it', { level, why }) };
   }
 
   /** Under `pin: trusted`: each connection's logins take the dialog's PIN, never the cage's. */

@@ -46,7 +46,8 @@ export interface RecordGuardOptions {
   connectAhead?: boolean;
   /** Connections at once; more are closed at once. */
   maxConnections?: number;
-  refused: (reason: 'oversize' | 'too-many-connections') => void;
+  /** 'pipelined': more calls awaiting their replies than followed, or a call's number reused while it waits (CallNumbers). */
+  refused: (reason: 'oversize' | 'too-many-connections' | 'pipelined') => void;
   /**
    * Per connection: what reads the first bytes of each record, both ways (the journal's view).
    * `ask` slips a call of the supervisor's into the connection and resolves with its reply, which
@@ -146,6 +147,31 @@ export class RecordMarks {
     this.head = [];
     this.headBytes = 0;
     this.borrowed = -1;
+  }
+}
+
+/**
+ * Calls awaiting their reply, by number (xid), for the journal's pairing of each reply with its call
+ * (native/cardRecordRelay.c's PENDING, the same rule). A PKCS#11 client waits for each reply and
+ * numbers its calls; a cage pipelining more, or reusing the number of a call still awaiting its reply,
+ * could make the journal take one call's reply for another's (a failed login journaled as a success,
+ * or not at all): its connection is ended, nothing of the offending chunk passed on.
+ */
+export const MAX_AWAITING_CALLS = 8;
+export class CallNumbers {
+  private readonly waiting = new Set<number>();
+
+  /** A call's first bytes; false: the connection must end. A record too short to number is not followed (the proxy answers it with nothing the journal reads). */
+  call(head: Buffer): boolean {
+    if (head.length < 4) return true;
+    const xid = head.readUInt32BE(0);
+    if (this.waiting.has(xid) || this.waiting.size >= MAX_AWAITING_CALLS) return false;
+    this.waiting.add(xid);
+    return true;
+  }
+
+  reply(head: Buffer): void {
+    if (head.length >= 4) this.waiting.delete(head.readUInt32BE(0));
   }
 }
 
@@ -284,10 +310,10 @@ export class RecordGuard {
     if (!native || cage.readableLength > 0 || proxy.readableLength > 0) return false;
     let connection: RelayedConnection | null = null;
     const watch = this.options.watch?.((record) => connection?.ask(record) ?? Promise.resolve(null)) ?? null;
-    connection = native.add(cage, proxy, watch, (oversize) => {
+    connection = native.add(cage, proxy, watch, (why) => {
       this.relayed.delete(connection!);
       this.spare.connectionEnded();
-      if (oversize) this.options.refused('oversize');
+      if (why) this.options.refused(why);
     });
     if (!connection) return false;
     this.sockets.delete(cage);
@@ -305,9 +331,21 @@ export class RecordGuard {
     let calls = 0;
     let answered = 0;
     const watch = this.options.watch?.((record) => injected!.ask(record, marks.atBoundary && calls === answered));
-    const marks: RecordMarks = new RecordMarks(this.options.maxRecordBytes ?? MAX_RECORD_BYTES, watch ? (head) => (calls++, watch.call(head)) : undefined, RECORD_HEAD_BYTES);
+    // Each reply paired with its call by number: a cage pipelining or reusing numbers is ended (CallNumbers).
+    const numbers = new CallNumbers();
+    let pipelined = false;
+    const onCall = (head: Buffer) => {
+      if (pipelined) return;
+      if (!numbers.call(head)) {
+        pipelined = true;
+        return;
+      }
+      calls++;
+      watch!.call(head);
+    };
+    const marks: RecordMarks = new RecordMarks(this.options.maxRecordBytes ?? MAX_RECORD_BYTES, watch ? onCall : undefined, RECORD_HEAD_BYTES);
     // The proxy's replies: followed only to read their first bytes (no bound: the proxy is ours).
-    const replies = watch ? new RecordMarks(Number.MAX_SAFE_INTEGER, (head) => (answered++, watch.reply(head)), RECORD_HEAD_BYTES) : null;
+    const replies = watch ? new RecordMarks(Number.MAX_SAFE_INTEGER, (head) => (answered++, numbers.reply(head), watch.reply(head)), RECORD_HEAD_BYTES) : null;
     const end = () => {
       injected?.close();
       cage.destroy();
@@ -327,8 +365,8 @@ export class RecordGuard {
       if (!cage.destroyed && !cage.write(record)) proxy.pause();
     };
     cage.on('data', (chunk: Buffer) => {
-      if (!marks.feed(chunk)) {
-        this.options.refused('oversize');
+      if (!marks.feed(chunk) || pipelined) {
+        this.options.refused(pipelined ? 'pipelined' : 'oversize');
         end();
         return;
       }

@@ -19,19 +19,28 @@
  *             head bytes): 'H' when the reply is a refusal, held until 'R' (the journal may ask
  *             first, the cage waiting); 'A' the answer to 'I' (its record body, at most
  *             INJECTED_REPLY_BYTES; length 0xffffffff: none, the connection was not quiet); 'X' the
- *             connection closed (length 1: the cage sent a record over the bound).
+ *             connection closed (length 1: the cage sent a record over the bound; 2: it
+ *             pipelined its calls, see PENDING).
  * Usage: cardRecordRelay MAX_RECORD_BYTES LOGIN_PROCEDURE WATCHED_PROCEDURE...
  * Exits when the command stream closes (the Node side gone), every connection with it.
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/audit.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <sys/mman.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #define DESCRIPTORS_FD 3
@@ -46,8 +55,16 @@
 #define HOLD_MAX (64 * 1024)
 #define INJECTED_REPLY_BYTES 1024
 #define MAX_INJECTED 4096
-/* Watched calls awaiting their reply per connection (a client waits for each). */
+/*
+ * Calls awaiting their reply per connection. A PKCS#11 client waits for each reply and numbers its
+ * calls: a cage sending more, or reusing the number (xid) of a call still awaiting its reply, could
+ * make the journal pair a reply with another call (a failed login journaled as a success, or not at
+ * all); such a connection is ended before a byte of the offending chunk goes on.
+ */
 #define PENDING 8
+#define FED 1
+#define OVERSIZE 0
+#define PIPELINED (-1)
 #define CHUNK 65536
 #define LAST_FRAGMENT 0x80000000u
 
@@ -92,11 +109,13 @@ struct replies {
   int refusal;
 };
 
+/* A call of the cage's awaiting its reply (every call, watched or not: an xid is never reused while one waits). */
 struct watchedCall {
   uint32_t xid, procedure;
   uint8_t head[HEAD_BYTES];
   int headLength;
   int used;
+  int watched;
 };
 
 struct connection {
@@ -109,7 +128,6 @@ struct connection {
   struct pending toProxy, toCage;
   uint64_t outstanding; /* the cage's calls not yet answered */
   struct watchedCall pending[PENDING];
-  int nextPending;
   int injecting; /* the proxy's next record is the answer to 'I' */
   uint8_t injected[INJECTED_REPLY_BYTES];
   size_t injectedLength;
@@ -182,7 +200,8 @@ static int isWatched(uint32_t procedure) {
   return 0;
 }
 
-static void closeConnection(struct connection *c, int oversize) {
+/* `why`: 0, or what the cage did (1 a record over the bound, 2 pipelined calls), in the 'X' report. */
+static void closeConnection(struct connection *c, int why) {
   if (!c->used) return;
   /* Out of the epoll set first: the Node side's copies of the descriptors may not be closed yet. */
   epoll_ctl(epfd, EPOLL_CTL_DEL, c->cage, NULL);
@@ -197,10 +216,12 @@ static void closeConnection(struct connection *c, int oversize) {
   int injecting = c->injecting;
   memset(c, 0, sizeof *c);
   if (injecting) report('A', id, 0xffffffffu, NULL, 0, NULL, 0);
-  report('X', id, oversize ? 1 : 0, NULL, 0, NULL, 0);
+  report('X', id, (uint32_t)why, NULL, 0, NULL, 0);
 }
 
-/* Reads what the cage sent; false once a record went over the bound. Every byte is checked before any goes on. */
+static int findWatched(struct connection *c, uint32_t xid);
+
+/* Reads what the cage sent: FED, or OVERSIZE / PIPELINED (the connection must end). Every byte is checked before any goes on. */
 static int feedCalls(struct connection *c, const uint8_t *p, size_t n) {
   struct calls *m = &c->in;
   size_t i = 0;
@@ -213,7 +234,7 @@ static int feedCalls(struct connection *c, const uint8_t *p, size_t n) {
       m->last = (mark & LAST_FRAGMENT) != 0;
       m->remaining = mark & ~LAST_FRAGMENT;
       m->recordBytes += (uint64_t)m->remaining;
-      if (m->recordBytes > maxRecordBytes) return 0;
+      if (m->recordBytes > maxRecordBytes) return OVERSIZE;
     } else {
       size_t take = n - i < (uint64_t)m->remaining ? n - i : (size_t)m->remaining;
       if (m->headLength < HEAD_BYTES) {
@@ -227,21 +248,25 @@ static int feedCalls(struct connection *c, const uint8_t *p, size_t n) {
     if (m->remaining != 0) continue;
     m->remaining = -1;
     if (!m->last) continue;
-    /* A whole call: one more awaiting its reply; kept if the journal reads its reply. */
+    /* A whole call: one more awaiting its reply, paired with it by its xid (unique while it waits). */
     c->outstanding++;
-    if (m->headLength >= 24 && isWatched(be32(m->head + 20))) {
-      struct watchedCall *w = &c->pending[c->nextPending];
-      c->nextPending = (c->nextPending + 1) % PENDING;
+    if (m->headLength >= 4) {
+      uint32_t xid = be32(m->head);
+      struct watchedCall *w = NULL;
+      for (int k = 0; k < PENDING && !w; k++)
+        if (!c->pending[k].used) w = &c->pending[k];
+      if (!w || findWatched(c, xid) >= 0) return PIPELINED;
       w->used = 1;
-      w->xid = be32(m->head);
-      w->procedure = be32(m->head + 20);
-      memcpy(w->head, m->head, (size_t)m->headLength);
-      w->headLength = m->headLength;
+      w->xid = xid;
+      w->watched = m->headLength >= 24 && isWatched(be32(m->head + 20));
+      w->procedure = m->headLength >= 24 ? be32(m->head + 20) : 0;
+      w->headLength = w->watched ? m->headLength : 0;
+      if (w->watched) memcpy(w->head, m->head, (size_t)m->headLength);
     }
     m->recordBytes = 0;
     m->headLength = 0;
   }
-  return 1;
+  return FED;
 }
 
 static int findWatched(struct connection *c, uint32_t xid) {
@@ -260,7 +285,7 @@ static void decide(struct connection *c) {
   r->where = c->injecting ? TO_NODE : TO_CAGE;
   if (c->injecting || length < 4) return;
   r->watchedIndex = findWatched(c, be32(body));
-  if (r->watchedIndex < 0) return;
+  if (r->watchedIndex < 0 || !c->pending[r->watchedIndex].watched) return;
   /* A refusal: reply, accepted, AUTH_NONE verifier, SUCCESS, a return value other than CKR_OK. */
   r->refusal = length >= DECIDE_BYTES && be32(body + 4) == 1 && be32(body + 8) == 0 && be32(body + 16) == 0 && be32(body + 20) == 0 &&
                (be32(body + 24) != 0 || be32(body + 28) != 0);
@@ -290,7 +315,8 @@ static void endReply(struct connection *c) {
     c->injectedLength = 0;
   } else {
     if (c->outstanding > 0) c->outstanding--;
-    if (r->watchedIndex >= 0) {
+    if (r->watchedIndex >= 0 && !c->pending[r->watchedIndex].watched) c->pending[r->watchedIndex].used = 0;
+    if (r->watchedIndex >= 0 && c->pending[r->watchedIndex].used) {
       struct watchedCall *w = &c->pending[r->watchedIndex];
       w->used = 0;
       uint32_t lengths = (uint32_t)w->headLength << 16 | (uint32_t)r->headLength;
@@ -408,7 +434,8 @@ static void fromCage(struct connection *c) {
   ssize_t n = read(c->cage, chunk, sizeof chunk);
   if (n < 0 && (errno == EAGAIN || errno == EINTR)) return;
   if (n <= 0) return closeConnection(c, 0);
-  if (!feedCalls(c, chunk, (size_t)n)) return closeConnection(c, 1);
+  int fed = feedCalls(c, chunk, (size_t)n);
+  if (fed != FED) return closeConnection(c, fed == OVERSIZE ? 1 : 2);
   if (append(&c->toProxy, chunk, (size_t)n) != 0 || !flush(c->proxy, &c->toProxy)) return closeConnection(c, 0);
   setEvents(c);
 }
@@ -529,10 +556,59 @@ static void readDescriptor(void) {
   if (epoll_ctl(epfd, EPOLL_CTL_ADD, cage, &e1) != 0 || epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &e2) != 0) closeConnection(c, 0);
 }
 
+/*
+ * Once set up, the calls it makes and no other (any other kills it): what parses a cage's bytes, run
+ * as the cloison part's uid or a level's proxy uid, opens, connects, maps as code and runs nothing
+ * even if taken over. Left out under the sanitizers (their runtime makes calls of its own).
+ */
+#if defined(__x86_64__)
+#define RELAY_ARCH AUDIT_ARCH_X86_64
+#elif defined(__aarch64__)
+#define RELAY_ARCH AUDIT_ARCH_AARCH64
+#endif
+#define ALLOW(nr) BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (nr), 0, 1), BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW)
+
+static void restrictCalls(void) {
+#if defined(RELAY_ARCH) && !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_UNDEFINED__)
+  struct sock_filter filter[] = {
+    BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
+    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, RELAY_ARCH, 1, 0),
+    BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS),
+    BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+    ALLOW(SYS_read), ALLOW(SYS_write), ALLOW(SYS_close), ALLOW(SYS_recvmsg), ALLOW(SYS_sendto), ALLOW(SYS_fcntl),
+#ifdef SYS_epoll_wait
+    ALLOW(SYS_epoll_wait),
+#endif
+    ALLOW(SYS_epoll_pwait), ALLOW(SYS_epoll_ctl), ALLOW(SYS_brk), ALLOW(SYS_munmap), ALLOW(SYS_mremap), ALLOW(SYS_madvise),
+    ALLOW(SYS_exit_group), ALLOW(SYS_exit), ALLOW(SYS_rt_sigreturn),
+#ifdef SYS_getrandom
+    ALLOW(SYS_getrandom),
+#endif
+    /* mmap and mprotect (the allocator's), never for code. */
+    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_mmap, 1, 0),
+    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_mprotect, 0, 3),
+    BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[2])),
+    BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, PROT_EXEC, 0, 2),
+    BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS),
+    BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS),
+    BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+  };
+  free(malloc(1)); /* the allocator set up before */
+  struct sock_fprog program = {.len = (unsigned short)(sizeof filter / sizeof filter[0]), .filter = filter};
+  if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 || syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &program) != 0)
+    dprintf(2, "cardRecordRelay: no syscall filter of its own (%s)\n", strerror(errno));
+#endif
+}
+
 #define TAG_DESCRIPTORS (~(uint64_t)0)
 #define TAG_COMMANDS (~(uint64_t)0 - 1)
 
 int main(int argc, char **argv) {
+  /* Untraceable by the uid it runs as (a root supervisor's level proxy uid: levelCardProxy.ts also runs it from an execute-only copy, non-dumpable from its exec). */
+  (void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0); /* a filter refusing it leaves the copy's protection (root), the part's own filter (the part) */
+  /* Nothing but the descriptors given (0-5): one its parent left open without close-on-exec is not the proxy uid's to use through it. */
+  if (syscall(SYS_close_range, 6U, ~0U, 0U) != 0)
+    for (int fd = 6; fd < 65536; fd++) close(fd);
   if (argc < 3) return 2;
   maxRecordBytes = (uint32_t)strtoul(argv[1], NULL, 10);
   loginProcedure = (uint32_t)strtoul(argv[2], NULL, 10);
@@ -543,6 +619,7 @@ int main(int argc, char **argv) {
   if (epfd < 0) return 1;
   struct epoll_event d = {.events = EPOLLIN, .data.u64 = TAG_DESCRIPTORS}, k = {.events = EPOLLIN, .data.u64 = TAG_COMMANDS};
   if (epoll_ctl(epfd, EPOLL_CTL_ADD, DESCRIPTORS_FD, &d) != 0 || epoll_ctl(epfd, EPOLL_CTL_ADD, COMMANDS_FD, &k) != 0) return 1;
+  restrictCalls();
   for (;;) {
     struct epoll_event events[32];
     int n = epoll_wait(epfd, events, 32, -1);
