@@ -2,8 +2,8 @@
  * The waiting worker's module initialisation preloaded into a level's card proxy
  * (workerModuleInit.ts), with the library the build makes: the worker initialises SoftHSM2 before
  * its connection (it does not open the configuration after its accept), and its view of the token
- * stays the token's: applications logging in one after the other, and two at once, never meet a
- * spare that read the token while a login rewrote it ("Token not initialized",
+ * stays the token's: applications logging in one after the other never meet a spare that read
+ * the token while a login rewrote it ("Token not initialized",
  * CKR_USER_PIN_NOT_INITIALIZED: card-5's race); an object another connection adds or removes is
  * seen by the next one; a cage that leaves C_Initialize out of its calls gets
  * CKR_CRYPTOKI_NOT_INITIALIZED and no slot, as from the module itself.
@@ -26,8 +26,6 @@ const missing = missingForCardTest('workers\' module initialisation tests', { ca
 const PROXY_UID = 52_900 + 2 * (process.pid % 25);
 const CKR_CRYPTOKI_NOT_INITIALIZED = 0x190;
 const PROBE = join(__dirname, '../testing/rawSocketProbe.py');
-/** What the module says when a worker kept a view of the token read mid-rewrite (card-5's race). */
-const STALE_VIEW = /Token not initiali[sz]ed|CKR_USER_PIN_NOT_INITIALIZED|CKR_TOKEN_NOT_RECOGNIZED/;
 
 describe('the card proxy workers\' module initialisation', skipWhenMissing(missing), () => {
   let root: string;
@@ -125,11 +123,13 @@ describe('the card proxy workers\' module initialisation', skipWhenMissing(missi
       return { sequential, pairs };
     });
     expect(failures.sequential).toEqual([]);
-    expect(failures.pairs.filter((f) => STALE_VIEW.test(f))).toEqual([]);
-    // Two applications at the same instant can meet SoftHSM2's own race, without this library too
-    // (one's login rewriting token.object while the other's C_GetTokenInfo reads it:
-    // CKR_GENERAL_ERROR, bench/RESULTS.md): said, not counted here.
-    if (failures.pairs.length > 0) console.warn(`two at once: ${failures.pairs.length} of 50 failed as without the library:`, failures.pairs);
+    // Two applications at the same instant meet SoftHSM2's own race, without this library too (one's
+    // login rewriting token.object while the other reads it: CKR_GENERAL_ERROR, and "Token not
+    // initialized" in about 1 pair of 150 at load 8 — attack-9's A/B): no message tells the two
+    // apart there, so card-5's race is held by the sequential runs above (a spare reading the token
+    // while the previous application's login rewrote it), and two at once must mostly sign.
+    if (failures.pairs.length > 0) console.warn(`two at once: ${failures.pairs.length} of 50 failed, as SoftHSM2 alone does now and then:`, failures.pairs);
+    expect(failures.pairs.length, 'signatures of 50 made two at once that failed').toBeLessThanOrEqual(3);
   }, 400_000);
 
   it('an object another connection adds to the token is listed by the next connection, and gone from the one after its removal', async () => {
