@@ -67,7 +67,8 @@
  * | 56700–56707 | bench/cageStartSteps.ts CAGE_UID_BASE: 2 per run (pid % 4)                           |
  * | 56710–56719 | cages/sessionScript.test.ts CAGE_UID                                                 |
  * | 56850–56899 | scripts/shellReach.attack.test.ts SHELL_UID: the shell's Chromium (pid % 50)          |
- * | 56708–56709, 56720–56849, 56900–58499 | free, for the next per-process blocks                     |
+ * | 56790–56791 | e2e/userDay.spec.ts UIDS (low, high; 56792–56819 kept for that spec)                   |
+ * | 56708–56709, 56720–56789, 56820–56849, 56900–58499 | free, for the next per-process blocks        |
  * | 58500–59999 | FIXED: literal uids, each number one file's (the test lists free ones when it fails) |
  * | 60578–61183 | systemd's unused window: the product's defaults (cages 61000 + position, proxies     |
  * |             | 61100 + position) and the tests of them (smartcardPolicy.test.ts, 60700–60731;       |
