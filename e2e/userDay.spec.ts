@@ -16,6 +16,7 @@ import { startSupervisor, type SupervisorProcess } from './support/supervisorPro
 import { twoLevelPolicy } from '../supervisor/testing/testPolicy';
 import { loadDefaultPolicy } from '../supervisor/policy/policyLoader';
 import { processesInCage } from '../supervisor/testing/cageProcesses';
+import { createPamTestUser, type PamTestUser } from '../supervisor/testing/pamTestUser';
 import { writeFileSync, chmodSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -29,11 +30,14 @@ function apps(level: 'low' | 'high'): string {
 const cage = (level: 'low' | 'high') => `{ driver: bwrap, network: none, uid: ${UIDS[level]}, geometry: auto, apps: ${apps(level)}, limits: { homeBytes: 256MiB } }`;
 
 let sup: SupervisorProcess;
+let account: PamTestUser;
 let display: HostDisplay;
 let shell: ShellBrowser;
 test.beforeAll(async () => {
   test.setTimeout(180_000);
-  sup = await startSupervisor(twoLevelPolicy({ low: cage('low'), high: cage('high') }, 'keyboard: { layout: fr }\n'), { env: { LANG: 'fr_FR.UTF-8' } });
+  account = createPamTestUser();
+  const session = `session: { lockAfterSeconds: 1800, pamService: ${account.service} }\n`;
+  sup = await startSupervisor(twoLevelPolicy({ low: cage('low'), high: cage('high') }, `keyboard: { layout: fr }\n${session}`), { env: { LANG: 'fr_FR.UTF-8' }, extraArgs: ['--shell-user', account.user] });
   display = await startHostDisplay({ layout: 'fr' });
   shell = await launchShellBrowser(display, { url: sup.url, width: 1920, height: 1080 });
 });
@@ -41,6 +45,7 @@ test.afterAll(async () => {
   await shell?.close();
   await display?.stop();
   await sup?.stop();
+  account?.remove();
 });
 
 let shots = 0;
@@ -160,4 +165,20 @@ test('a French user starts, types, copies, transfers, splits and locks, on a 192
   await expect(page.getByTestId('lock-screen')).toBeVisible();
   await expect(page.getByTestId('lock-instructions')).toContainText('touche d’attention sécurisée');
   await shot('locked');
+
+  // Unlock by the keyboard alone: a wrong password, then (the delay over) the right one, typed
+  // straight away. After a refusal the field had lost the keyboard (focused while still disabled):
+  // the right password went nowhere and the workstation stayed locked.
+  await display.key('Pause');
+  await expect(page.getByTestId('unlock-prompt')).toBeVisible();
+  await display.type('mauvais');
+  await display.key('Return');
+  await expect(page.getByTestId('unlock-message')).toContainText('Mot de passe refusé');
+  await expect(page.getByTestId('unlock-submit')).toBeEnabled({ timeout: 15_000 });
+  await shot('unlock-refused');
+  await display.type(account.password);
+  await display.key('Return');
+  await expect(page.getByTestId('lock-screen')).toHaveCount(0, { timeout: 15_000 });
+  await expect(page.getByTestId('stage')).toHaveAttribute('data-layout', 'split');
+  await shot('unlocked');
 });
