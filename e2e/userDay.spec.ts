@@ -139,6 +139,9 @@ test('a French user starts, types, copies, transfers, splits and locks, on a 192
   await display.key('Pause');
   await click('overview-transfer');
   await page.getByTestId('pick-rapport.txt').check();
+  await expect(page.getByTestId('transfer-entries')).toContainText('rapport.txt' + 'fichier' + '28 octets'); // French kinds (it said "file", "dir")
+  await expect(page.getByTestId('transfer-entries')).toContainText('Media/dossier');
+  await shot('transfer-pick');
   await click('transfer-send');
   await expect(page.getByTestId('confirm-what')).toContainText('1 fichier · 28 octets');
   await shot('transfer-confirm');

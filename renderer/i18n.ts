@@ -72,6 +72,8 @@ const TEXT = {
     confirmFilesTitle: 'Transférer des fichiers entre niveaux ?',
     files: 'fichiers',
     file: 'fichier',
+    /** A home entry's kind, as the transfer dialog lists it (the file helper's words). */
+    entryKinds: { file: 'fichier', dir: 'dossier', symlink: 'lien symbolique', fifo: 'tube nommé', socket: 'socket', device: 'périphérique' } as Record<string, string>,
     justification: 'Justification',
     transferFiles: 'Transférer des fichiers depuis',
     transferTitle: 'Transfert de fichiers',
@@ -310,6 +312,7 @@ const TEXT = {
     confirmFilesTitle: 'Move files between levels?',
     files: 'files',
     file: 'file',
+    entryKinds: { file: 'file', dir: 'folder', symlink: 'symbolic link', fifo: 'named pipe', socket: 'socket', device: 'device' } as Record<string, string>,
     justification: 'Justification',
     usb: {
       tray: 'USB',
