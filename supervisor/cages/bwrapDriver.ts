@@ -415,7 +415,7 @@ export class BwrapDriver implements CageDriver {
     prepareLauncherDir(paths.run);
     writeFileSync(join(paths.run, 'session.sh'), this.sessionScript());
     chmodSync(join(paths.run, 'session.sh'), 0o555); // read by the cage's user, written only here
-    writeCageAppSettings(paths.run);
+    writeCageAppSettings(paths.run, this.options.locale ?? 'fr');
     writeFileSync(join(paths.run, 'xresources'), CAGE_XRESOURCES, { mode: 0o444 });
     if (cage.network === 'nat') {
       const dns = natResolvers(cage.dns, this.options.hostResolvConf);

@@ -81,9 +81,18 @@ function hostOpenboxRc(): string | null {
   }
 }
 
+/**
+ * Firefox's policy for a cage whose applications speak `locale`: its interface in that language
+ * (RequestedLocales; Firefox takes its language from its own preference, not LANG, and falls back to
+ * en-US when firefox-esr-l10n-fr is missing).
+ */
+export function firefoxPolicies(locale: 'fr' | 'en'): typeof FIREFOX_POLICIES & { policies: { RequestedLocales: string[] } } {
+  return { policies: { ...FIREFOX_POLICIES.policies, RequestedLocales: locale === 'fr' ? ['fr', 'en-US'] : ['en-US'] } };
+}
+
 /** Each file: its name in the cage's run folder (root's) and where the cage sees it; a null text is not written (nor bound). */
-const FILES: Array<{ name: string; text: () => string | null }> = [
-  { name: 'firefox-policies.json', text: () => `${JSON.stringify(FIREFOX_POLICIES, null, 2)}\n` },
+const FILES: Array<{ name: string; text: (locale: 'fr' | 'en') => string | null }> = [
+  { name: 'firefox-policies.json', text: (locale) => `${JSON.stringify(firefoxPolicies(locale), null, 2)}\n` },
   { name: 'openbox-rc.xml', text: () => { const rc = hostOpenboxRc(); return rc === null ? null : withMaximizedWindows(rc); } },
 ];
 /**
@@ -97,10 +106,10 @@ const BINDS = [
   { name: 'openbox-rc.xml', inCage: HOST_OPENBOX_RC, makeFolders: false },
 ];
 
-/** Writes the applications' settings into the cage's run folder. */
-export function writeCageAppSettings(runDir: string): void {
+/** Writes the applications' settings into the cage's run folder, for applications speaking `locale`. */
+export function writeCageAppSettings(runDir: string, locale: 'fr' | 'en' = 'fr'): void {
   for (const f of FILES) {
-    const text = f.text();
+    const text = f.text(locale);
     if (text !== null) writeFileSync(join(runDir, f.name), text, { mode: 0o444 });
   }
 }

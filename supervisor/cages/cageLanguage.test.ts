@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { cageLanguage } from './cageLanguage';
-import { MAXIMIZED_RULE, withMaximizedWindows } from './cageAppSettings';
+import { firefoxPolicies, MAXIMIZED_RULE, withMaximizedWindows } from './cageAppSettings';
 
 const HOST = new Set(['C', 'C.utf8', 'POSIX', 'fr_FR.utf8', 'fr_CA.utf8', 'en_US.utf8', 'fr_BE']);
 
@@ -36,5 +36,13 @@ describe('withMaximizedWindows', () => {
   it('makes an <applications> where there is none or an empty one', () => {
     expect(withMaximizedWindows('<openbox_config>\n</openbox_config>\n')).toBe(`<openbox_config>\n<applications>\n${MAXIMIZED_RULE}</applications>\n</openbox_config>\n`);
     expect(withMaximizedWindows('<openbox_config><applications/></openbox_config>')).toBe(`<openbox_config><applications>\n${MAXIMIZED_RULE}</applications></openbox_config>`);
+  });
+});
+
+describe('firefoxPolicies', () => {
+  it("asks Firefox for the cage's language (it reads its own preference, not LANG), en-US behind", () => {
+    expect(firefoxPolicies('fr').policies.RequestedLocales).toEqual(['fr', 'en-US']);
+    expect(firefoxPolicies('en').policies.RequestedLocales).toEqual(['en-US']);
+    expect(firefoxPolicies('fr').policies.DisableTelemetry).toBe(true);
   });
 });
