@@ -184,4 +184,17 @@ test('a French user starts, types, copies, transfers, splits and locks, on a 192
   await expect(page.getByTestId('lock-screen')).toHaveCount(0, { timeout: 15_000 });
   await expect(page.getByTestId('stage')).toHaveAttribute('data-layout', 'split');
   await shot('unlocked');
+
+  // Copying down, from Writer to low: refused by the policy, said in French under the band.
+  await display.key('ctrl+alt+Next');
+  await expect(page.getByTestId('level-band')).toHaveAttribute('data-level', 'high');
+  await display.key('ctrl+a', 'ctrl+c');
+  await page.waitForTimeout(500);
+  await display.key('ctrl+alt+c');
+  await expect(page.getByTestId('band-clipboard')).toBeVisible();
+  await display.key('ctrl+alt+Next');
+  await expect(page.getByTestId('level-band')).toHaveAttribute('data-level', 'low');
+  await display.key('ctrl+alt+v');
+  await expect(page.getByTestId('band-notice')).toContainText('politique');
+  await shot('paste-down-refused');
 });
