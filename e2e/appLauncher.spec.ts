@@ -25,11 +25,12 @@ function defaultApps(level: 'low' | 'high'): string {
   return JSON.stringify(cage.driver === 'bwrap' ? cage.apps.map((a) => ({ ...a, autostart: false })) : []);
 }
 
-const cage = (level: 'low' | 'high') => `{ driver: bwrap, network: none, uid: ${UIDS[level]}, geometry: 1024x640, apps: ${defaultApps(level)} }`;
+// geometry: auto, as the default policy: the cage's screen is its frame (a fixed size showed black margins in the README's pictures).
+const cage = (level: 'low' | 'high') => `{ driver: bwrap, network: none, uid: ${UIDS[level]}, geometry: auto, apps: ${defaultApps(level)} }`;
 
 let sup: SupervisorProcess;
 test.beforeAll(async () => {
-  sup = await startSupervisor(twoLevelPolicy({ low: cage('low'), high: cage('high') }));
+  sup = await startSupervisor(twoLevelPolicy({ low: cage('low'), high: cage('high') }, 'keyboard: { layout: fr }\n'));
 });
 test.afterAll(async () => {
   await sup?.stop();
@@ -115,6 +116,10 @@ test('Firefox in low and LibreOffice Writer in high, started from the menu, pain
   await page.getByTestId('open-apps').click();
   await page.getByTestId('app-low-firefox').click();
   await expect.poll(() => running('low', 'firefox-esr').length, { timeout: 60_000 }).toBeGreaterThan(0);
+  // Its own window, not the editor the first test left open (maximized, it is light too).
+  const low = cageShellForUid(UIDS.low);
+  await expect.poll(async () => (await low('xdotool search --onlyvisible --class firefox', 10_000)).stdout.trim() !== '', { timeout: 120_000, intervals: [1000] }).toBe(true);
+  await expect.poll(async () => (await low('xdotool getactivewindow getwindowname', 10_000)).stdout, { timeout: 60_000, intervals: [1000] }).toMatch(/Firefox/);
   // Firefox's window fills much of the frame with its light chrome once painted.
   await expect.poll(async () => lightShare(await page.screenshot()), { timeout: 120_000, intervals: [2000] }).toBeGreaterThan(0.3);
   await shot(page, 'low-firefox');

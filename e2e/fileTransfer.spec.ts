@@ -38,7 +38,7 @@ test('picks a file in low and lands it in high after the trusted confirmation', 
   await page.getByTestId('pick-rapport.pdf').check();
   await page.getByTestId('pick-facture_\u202Efdp.txt').check();
   await expect(page.getByTestId('pick-lien')).toHaveCount(0); // a link has no checkbox: it cannot be picked
-  await expect(page.getByTestId('transfer-entries')).toContainText('symlink');
+  await expect(page.getByTestId('transfer-entries')).toContainText('lien symbolique');
   await page.screenshot({ path: test.info().outputPath('transfer-picker.png') });
   await page.getByTestId('transfer-send').click();
 

@@ -47,6 +47,9 @@ const TEXT = {
     close: 'Fermer (Échap)',
     copied: 'Copié depuis',
     bytes: 'octets',
+    byte: 'octet',
+    /** French: 0 and 1 take the singular (« 1 fichier », « 0 ligne »). */
+    singular: (n: number) => n < 2,
     pasted: 'Collé dans',
     notPasted: 'Non collé',
     fromSelection: 'texte sélectionné',
@@ -68,6 +71,9 @@ const TEXT = {
     confirmClipboardTitle: 'Transférer du texte entre niveaux ?',
     confirmFilesTitle: 'Transférer des fichiers entre niveaux ?',
     files: 'fichiers',
+    file: 'fichier',
+    /** A home entry's kind, as the transfer dialog lists it (the file helper's words). */
+    entryKinds: { file: 'fichier', dir: 'dossier', symlink: 'lien symbolique', fifo: 'tube nommé', socket: 'socket', device: 'périphérique' } as Record<string, string>,
     justification: 'Justification',
     transferFiles: 'Transférer des fichiers depuis',
     transferTitle: 'Transfert de fichiers',
@@ -135,6 +141,7 @@ const TEXT = {
     to: 'Vers',
     text: 'texte',
     lines: 'lignes',
+    line: 'ligne',
     strippedNote: 'caractères de contrôle retirés',
     invisiblesNote: 'caractères invisibles ou de sens d’écriture, affichés ⟨U+…⟩',
     omittedNote: 'caractères non affichés entre le début et la fin',
@@ -267,6 +274,8 @@ const TEXT = {
     close: 'Close (Esc)',
     copied: 'Copied from',
     bytes: 'bytes',
+    byte: 'byte',
+    singular: (n: number) => n === 1,
     pasted: 'Pasted into',
     notPasted: 'Not pasted',
     fromSelection: 'selected text',
@@ -302,6 +311,8 @@ const TEXT = {
     noFiles: 'No file chosen',
     confirmFilesTitle: 'Move files between levels?',
     files: 'files',
+    file: 'file',
+    entryKinds: { file: 'file', dir: 'folder', symlink: 'symbolic link', fifo: 'named pipe', socket: 'socket', device: 'device' } as Record<string, string>,
     justification: 'Justification',
     usb: {
       tray: 'USB',
@@ -347,6 +358,7 @@ const TEXT = {
     to: 'To',
     text: 'text',
     lines: 'lines',
+    line: 'line',
     strippedNote: 'control characters removed',
     invisiblesNote: 'invisible or direction characters, shown as ⟨U+…⟩',
     omittedNote: 'characters not shown between the start and the end',
@@ -440,6 +452,11 @@ const TEXT = {
 } as const;
 
 export type Text = (typeof TEXT)[Locale];
+
+/** "1 fichier", "2 fichiers", "0 ligne"; "1 file", "0 files": a count with its word in the text's own plural rule. */
+export function counted(t: Pick<Text, 'singular'>, n: number, one: string, many: string): string {
+  return `${n} ${t.singular(n) ? one : many}`;
+}
 
 export function textFor(locale: Locale): Text {
   return TEXT[locale];

@@ -42,6 +42,9 @@ PACKAGES=(
   # the levels' default applications: a browser (low), an office suite (high), a PDF viewer, a file
   # manager and a text editor (both); LibreOffice draws with its own X11 toolkit (no libreoffice-gtk3)
   firefox-esr libreoffice-writer libreoffice-calc mupdf pcmanfm mousepad
+  # ...in French: their translations and the French UTF-8 locale the cages' LANG names
+  # (supervisor/cages/cageLanguage.ts; generated below)
+  locales firefox-esr-l10n-fr libreoffice-l10n-fr
   # used by the tests and benchmarks only: the fleet example's syntax check, the units' check,
   # process listings, the gateway benchmark's reference (websockify), the test accounts (passwd),
   # a private system bus for logind (dbus-daemon), the motion benchmark's reference (TigerVNC's
@@ -74,6 +77,17 @@ if [ "${#missing[@]}" -gt 0 ]; then
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
+
+# The cages' applications speak the shell's language through a locale the host has generated:
+# fr_FR.UTF-8 (and en_US.UTF-8 for an English policy), added to those the administrator chose.
+for l in fr_FR.UTF-8 en_US.UTF-8; do
+  if ! locale -a 2>/dev/null | grep -qix "${l%.UTF-8}.utf8"; then
+    sed -i "s/^# *\(${l} UTF-8\)/\1/" /etc/locale.gen
+    grep -q "^${l} UTF-8" /etc/locale.gen || echo "${l} UTF-8" >> /etc/locale.gen
+    regen=1
+  fi
+done
+[ -n "${regen:-}" ] && locale-gen >/dev/null
 
 # Caml Crush's own daemon (unfiltered, on 127.0.0.1:4444) never runs: the supervisor runs one per level.
 update-rc.d caml-crush-server disable >/dev/null 2>&1 || true

@@ -14,6 +14,13 @@ usermod --append --groups cloison-shell,cloison-admin cloison
 # Its own state folder (the journal, its keys), beside the cage manager's /var/lib/cloison.
 install -d -o cloison -g cloison -m 0700 /var/lib/cloison-broker
 if [ -f /var/lib/cloison/journal.key ]; then chown cloison:cloison /var/lib/cloison/journal.key; chmod 0600 /var/lib/cloison/journal.key; fi
+# The cages' applications speak the shell's language through a locale the host has (cageLanguage.ts):
+# fr_FR.UTF-8 is generated when missing, beside those the administrator chose.
+if [ -f /etc/locale.gen ] && ! locale -a 2>/dev/null | grep -qix 'fr_FR.utf8'; then
+  sed -i 's/^# *\(fr_FR.UTF-8 UTF-8\)/\1/' /etc/locale.gen
+  grep -q '^fr_FR.UTF-8 UTF-8' /etc/locale.gen || echo 'fr_FR.UTF-8 UTF-8' >> /etc/locale.gen
+  locale-gen >/dev/null || true
+fi
 # Caml Crush's own daemon (a proxy on 127.0.0.1:4444, unfiltered) never runs: the supervisor runs one per level.
 update-rc.d caml-crush-server disable >/dev/null 2>&1 || true
 invoke-rc.d caml-crush-server stop >/dev/null 2>&1 || true

@@ -10,7 +10,7 @@ import type { ClipboardConfirmRequest, DeviceConfirmRequest, FilesConfirmRequest
 import { DeviceIdentity } from './deviceIdentity';
 import { useShell, useShellState } from '../shellContext';
 import { levelById } from '../store/shellStore';
-import { textFor } from '../i18n';
+import { counted, textFor } from '../i18n';
 import { supervisorText } from '../supervisorText';
 import { TrustMarkView } from './TrustMarkView';
 import { useArmedAfter } from './useArmedAfter';
@@ -105,7 +105,7 @@ function ClipboardWhat({ request }: { request: ClipboardConfirmRequest }) {
   return (
     <>
       <div className="crossing__what" data-testid="confirm-what">
-        {t.clipboard} · {t.text} · {request.what.bytes} {t.bytes} · {request.what.lines} {t.lines}
+        {t.clipboard} · {t.text} · {counted(t, request.what.bytes, t.byte, t.bytes)} · {counted(t, request.what.lines, t.line, t.lines)}
       </div>
       <pre className="preview" data-testid="confirm-preview">{request.what.preview}</pre>
       {request.what.previewOmitted > 0 ? (
@@ -132,7 +132,7 @@ function FilesWhat({ request }: { request: FilesConfirmRequest }) {
   return (
     <>
       <div className="crossing__what" data-testid="confirm-what">
-        {request.files.length} {t.files} · {request.totalBytes} {t.bytes}
+        {counted(t, request.files.length, t.file, t.files)} · {counted(t, request.totalBytes, t.byte, t.bytes)}
       </div>
       <table className="files" data-testid="confirm-files">
         <tbody>

@@ -7,7 +7,7 @@
  */
 import { useEffect, useState } from 'react';
 import type { RpcResult, TransferResult } from '../../shared/rpc';
-import { textFor } from '../i18n';
+import { counted, textFor } from '../i18n';
 import { errorText, supervisorText } from '../supervisorText';
 import { useShell, useShellState } from '../shellContext';
 import { levelById } from '../store/shellStore';
@@ -136,8 +136,8 @@ function TransferCard({ from }: { from: string }) {
                         e.name
                       )}
                     </td>
-                    <td className="files__type">{e.kind}</td>
-                    <td className="files__size">{e.kind === 'file' ? `${e.size} ${t.bytes}` : ''}</td>
+                    <td className="files__type">{t.entryKinds[e.kind] ?? e.kind}</td>
+                    <td className="files__size">{e.kind === 'file' ? counted(t, e.size, t.byte, t.bytes) : ''}</td>
                   </tr>
                 ))}
               </tbody>

@@ -88,9 +88,14 @@ function UnlockPrompt() {
       setMessage(errorText(locale, err));
     } finally {
       setBusy(false);
-      field.current?.focus();
     }
   };
+  // The field takes the keyboard back once it is enabled again: focused in submit's finally it was
+  // still disabled (React had not rendered yet), kept no focus, and a password typed after a
+  // refusal went nowhere.
+  useEffect(() => {
+    if (!busy) field.current?.focus();
+  }, [busy]);
 
   return (
     <form

@@ -15,7 +15,7 @@ import { startRealCage, type RealCage } from '../testing/realCage';
 import { waitFor } from '../testing/waitFor';
 import { launch, run } from '../cages/cageLauncher';
 import { findBinary } from '../system/binaries';
-import { FIREFOX_POLICIES } from '../cages/cageAppSettings';
+import { firefoxPolicies } from '../cages/cageAppSettings';
 
 const APPS_LIMITS = { memoryBytes: 3 * 2 ** 30, tasks: 1024 };
 
@@ -96,7 +96,7 @@ describe(`the levels' applications in real cages`, missing.length ? skipWhenMiss
     expect(await xdotool(cage, 'search', '--name', 'Bonjour Cloison')).toMatch(/\d+/);
     // Its enterprise policy is where Debian's Firefox ESR looks, readable by the cage's user (a folder bwrap made 0700 once hid it).
     const policy = await run(cage.cage, { argv: ['cat', '/etc/firefox-esr/policies/policies.json'] });
-    expect(JSON.parse(policy.stdout)).toEqual(FIREFOX_POLICIES);
+    expect(JSON.parse(policy.stdout)).toEqual(firefoxPolicies('fr'));
     expect(filesUnder(cage.paths.home).some((f) => f.endsWith('/prefs.js'))).toBe(true); // its profile in the cage's home
   }, 150_000);
 

@@ -27,6 +27,7 @@ import { cageUid, type Policy } from '../../shared/policy';
 import { BwrapDriver, bwrapCagePaths, type BwrapDriverOptions } from '../cages/bwrapDriver';
 import { cageSoundOf } from '../policy/runningPolicy';
 import { desktopTone } from '../../shared/cageScreenSize';
+import { shellLocale } from '../policy/shellLocale';
 import type { ManagedCages } from './managedCages';
 import { refused } from './openedExactly';
 import type { RequestOf } from './requests';
@@ -173,5 +174,6 @@ export function cageDriverOptions(policy: Policy, folders: { stateDir: string; r
     paths: bwrapCagePaths(folders.stateDir, folders.runDir, level.id),
     sound: cageSoundOf(policy, level.id),
     desktopColour: desktopTone(level.colour),
+    locale: shellLocale(policy),
   };
 }

@@ -21,6 +21,7 @@ import { chmodSync, closeSync, existsSync, lstatSync, mkdirSync, openSync, readF
 import type { Socket } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { Locale } from '../../shared/bilingual';
 import { CloisonError } from '../../shared/errors';
 import { cageStartDefinition, geometryOf, isWireguard, type BwrapCagePolicy } from '../../shared/policy';
 import { TunnelWatch } from '../network/tunnelWatch';
@@ -44,6 +45,7 @@ import { CAGE_RECORD_VERSION, cageFingerprint, isSameProcess, processIdentity, r
 import { adoptBwrapCage, type Adoption } from './cageAdoption';
 import { CAGE_PULSE_SOCKET, CAGE_SOUND_DIR, cageSoundSession, prepareCageSound } from './cageSound';
 import { cageAppSettingsArgs, writeCageAppSettings } from './cageAppSettings';
+import { cageLanguageArgs } from './cageLanguage';
 import { CAGE_XRESOURCES, CAGE_XRESOURCES_PATH } from './cageXResources';
 import { openSandboxStartLog, sandboxStartLogHead } from './sandboxStartLog';
 
@@ -108,6 +110,8 @@ export interface BwrapDriverOptions {
    * without an X helper sandbox after the start. The cage could paint its own root anyway.
    */
   desktopColour?: string;
+  /** The language the cage's applications speak: the shell's (policy/shellLocale.ts). French unless set. */
+  locale?: Locale;
   /** Xvnc's update clock and comparison (the benchmarks compare others); XVNC_UPDATES unless set. */
   xvncUpdates?: string[];
   log?: (msg: string, fields?: Record<string, unknown>) => void;
@@ -411,7 +415,7 @@ export class BwrapDriver implements CageDriver {
     prepareLauncherDir(paths.run);
     writeFileSync(join(paths.run, 'session.sh'), this.sessionScript());
     chmodSync(join(paths.run, 'session.sh'), 0o555); // read by the cage's user, written only here
-    writeCageAppSettings(paths.run);
+    writeCageAppSettings(paths.run, this.options.locale ?? 'fr');
     writeFileSync(join(paths.run, 'xresources'), CAGE_XRESOURCES, { mode: 0o444 });
     if (cage.network === 'nat') {
       const dns = natResolvers(cage.dns, this.options.hostResolvConf);
@@ -541,7 +545,9 @@ exit 72
       ...cageAppSettingsArgs(paths.run),
       '--clearenv',
       '--setenv', 'HOME', CAGE_HOME, '--setenv', 'USER', CAGE_USER, '--setenv', 'LOGNAME', CAGE_USER,
-      '--setenv', 'PATH', '/usr/local/bin:/usr/bin:/bin', '--setenv', 'LANG', 'C.UTF-8', '--setenv', 'TERM', 'xterm', '--setenv', 'SHELL', '/bin/bash',
+      '--setenv', 'PATH', '/usr/local/bin:/usr/bin:/bin', '--setenv', 'TERM', 'xterm', '--setenv', 'SHELL', '/bin/bash',
+      // The shell's language, for the cage's applications too (cageLanguage.ts).
+      ...cageLanguageArgs(this.options.locale ?? 'fr'),
       '--setenv', 'CLOISON_LEVEL', level,
       '--setenv', 'XENVIRONMENT', CAGE_XRESOURCES_PATH,
       ...(card?.bwrapArgs ?? []),

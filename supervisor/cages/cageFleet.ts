@@ -5,6 +5,7 @@
  * or down (its screen, its sound, its tunnel) is the caller's, through `onRunning` and `onDown`.
  */
 import { desktopTone } from '../../shared/cageScreenSize';
+import { shellLocale } from '../policy/shellLocale';
 import { cageUid, type LevelPolicy, type Policy, type VncCagePolicy } from '../../shared/policy';
 import type { CageState } from '../../shared/rpc';
 import type { PolicyReader } from '../policy/policyReader';
@@ -20,7 +21,7 @@ type Log = (msg: string, fields?: Record<string, unknown>) => void;
 type Fact = (kind: string, fields: Record<string, string | number | boolean | null>) => void;
 
 export interface CageFleetOptions {
-  policy: PolicyReader<'levels' | 'audio'>;
+  policy: PolicyReader<'levels' | 'audio' | 'locale'>;
   stateDir: string;
   runDir: string;
   /** Records what happened to a cage (a fact, shown even when it cannot be journaled). */
@@ -143,6 +144,7 @@ export class CageFleet {
           smartcard: options.smartcard?.(level.id) ?? null,
           startScreen: () => options.startScreen?.(level.id) ?? null,
           desktopColour: desktopTone(level.colour),
+          locale: shellLocale(options.policy.current()),
           ...(options.log ? { log: options.log } : {}),
         })
       : new VncDriver({ cage: level.cage });

@@ -91,8 +91,12 @@ function collect(stream) {
   return () => Buffer.concat(chunks).toString('base64');
 }
 
+// A program run to its end is the supervisor's own tool (or a test's), whose output is read: it
+// speaks C.UTF-8 whatever the cage's language, which the applications it launches speak.
+const { LANGUAGE: _language, ...RUN_ENV } = { ...process.env, LANG: 'C.UTF-8' };
+
 function run(r) {
-  const child = spawn(r.argv[0], r.argv.slice(1), { env: { ...process.env, ...r.env }, stdio: ['pipe', 'pipe', 'pipe'], detached: true, cwd: process.env.HOME });
+  const child = spawn(r.argv[0], r.argv.slice(1), { env: { ...RUN_ENV, ...r.env }, stdio: ['pipe', 'pipe', 'pipe'], detached: true, cwd: process.env.HOME });
   const stdout = collect(child.stdout);
   const stderr = collect(child.stderr);
   let answered = false;

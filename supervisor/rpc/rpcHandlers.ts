@@ -25,7 +25,7 @@ import type { AppLauncher } from '../apps/appLauncher';
 import type { CageScreens } from '../screen/cageScreens';
 import { VNC_PATH } from '../gateway/vncGateway';
 import type { RpcContext, RpcHandlers } from './rpcSession';
-import { shellLocale } from '../session/shellLocale';
+import { shellLocale } from '../policy/shellLocale';
 
 /** A cage's status as a French sentence says it (the shell's i18n.ts says the same). */
 const CAGE_STATUS_FR = { starting: 'en cours de démarrage', running: 'en service', crashed: 'arrêtée (panne)', stopped: 'arrêtée' } as const;

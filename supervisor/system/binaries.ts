@@ -68,6 +68,8 @@ export const DEBIAN_PACKAGE_OF: Record<string, string> = {
   mousepad: 'mousepad',
   setxkbmap: 'x11-xkb-utils',
   localectl: 'systemd',
+  // the locales the host has, for the cages' language (supervisor/cages/cageLanguage.ts)
+  locale: 'libc-bin',
   // documents converted into pixels, in their sandbox (supervisor/files/convert)
   pdftoppm: 'poppler-utils',
   pdfinfo: 'poppler-utils',

@@ -2,7 +2,7 @@
  * Where the shell's language comes from: the policy, else the host's locale, never the browser's.
  */
 import { describe, expect, it } from 'vitest';
-import { parsePolicy } from '../policy/policyLoader';
+import { parsePolicy } from './policyLoader';
 import { bwrapCage, twoLevelPolicy } from '../testing/testPolicy';
 import { hostLocale, localeOfName, shellLocale } from './shellLocale';
 
