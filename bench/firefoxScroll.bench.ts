@@ -580,6 +580,8 @@ export async function runFirefoxScrollBench(log: (s: string) => void): Promise<{
       addSample(result.shell, sample);
       log(sampleLine(`shell run ${run + 1}`, sample));
       log(`  shell run ${run + 1}: ${vncConnections(xvncPid)} connection(s) to the cage's VNC socket; the gateway's system calls per update: ${Object.entries(await gatewayCalls).map(([k, v]) => `${k.replace('syscalls:sys_enter_', '')} ${fmt(v / Math.max(sample.updates * SECONDS, 1), 1)}`).join(', ')}`);
+      const bytes = (end.bytes ?? 0) - (start.bytes ?? 0);
+      log(`  shell run ${run + 1}: the viewer read ${fmt(bytes / windowSeconds / 2 ** 20, 1)} MiB/s from the gateway (${fmt(bytes / Math.max(sample.updates * windowSeconds, 1) / 1024, 0)} KiB an update), load ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}`);
       log(`  shell run ${run + 1}: per flip ${Object.keys(end).filter((k) => k !== 'at').sort().map((k) => `${k} ${fmt(((end[k] ?? 0) - (start[k] ?? 0)) / flips)}`).join(', ')}`);
       if (run === 0 && process.env.BENCH_PROFILE) for (const line of await profileViewer(session.page, frame, 5000)) log(`    ${line}`);
       if (run === 0) {

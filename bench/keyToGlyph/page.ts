@@ -30,10 +30,13 @@ const target = document.getElementById('screen')!;
 const rfb = new RFB(target, new URL(location.href).searchParams.get('ws')!);
 rfb.scaleViewport = false;
 // `?decode=lossless` or `?decode=jpeg`: the shell viewer's own decoding (in memory), without JPEG or
-// with it at vncviewer's quality, read ahead of its decodes (as viewerMain.ts); without it, plain
-// noVNC (its quality 6 through an <img>).
+// with it at vncviewer's quality, read ahead of its decodes (as viewerMain.ts); `lossless0`: without
+// JPEG at compression level 0 (scroll-9); without it, plain noVNC (its quality 6 through an <img>).
 const decoding = new URL(location.href).searchParams.get('decode');
-if (decoding === 'lossless' || decoding === 'jpeg') {
+if (decoding === 'lossless0') {
+  decodeTightInMemory(rfb, drawInMemory(rfb));
+  askForEncodings(rfb, { compressLevel: 0 });
+} else if (decoding === 'lossless' || decoding === 'jpeg') {
   const framebuffer = drawInMemory(rfb);
   decodeTightInMemory(rfb, framebuffer);
   if (decoding === 'jpeg' && canDecodeJpegInMemory()) {

@@ -64,6 +64,22 @@ describe('encoding choice', () => {
     expect([21, -260, 50].map((e) => asked.has(e))).toEqual([false, false, false]);
   });
 
+  it('asks for pixels as they are when chosen: Raw and CopyRect, every pseudo-encoding kept, the compression level noVNC\'s', () => {
+    const raw = encodingsToAsk(NOVNC_LIST, { raw: true });
+    expect(raw).toEqual(NOVNC_LIST.filter((e) => ![7, -260, 16, 21, 5, 2, 6, -26].includes(e)));
+    expect(raw.slice(0, 2)).toEqual([1, 0]);
+    expect(raw).toContain(-254); // compression 2: TigerVNC keeps comparing its framebuffer (getComparerState)
+    expect(raw).toContain(0xc0a1e5ce); // noVNC's pseudo-encodings above 0 stay (extended clipboard)
+    const sent: number[][] = [];
+    const messages = { clientEncodings: (_sock: unknown, list: number[]) => void sent.push(list) };
+    const rfb = { _sock: {}, _sendEncodings: () => messages.clientEncodings({}, NOVNC_LIST), constructor: { messages } };
+    const asked = askForEncodings(rfb as unknown as RFB, { raw: true });
+    rfb._sendEncodings();
+    // A Tight, ZRLE or Hextile rectangle is then refused (encodingGuard.ts): never asked for.
+    expect([0, 1, 7, 16, 5, 2, 6, 21, -260].map((e) => asked.has(e))).toEqual([true, true, false, false, false, false, false, false, false]);
+    expect(asked.tightJpeg).toBe(false);
+  });
+
   it('refuses a noVNC whose internals are not the ones it wraps', () => {
     expect(() => askForLosslessEncodings({} as RFB)).toThrow(/not 1.7/);
   });

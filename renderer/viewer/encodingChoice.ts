@@ -29,6 +29,8 @@ const JPEG = 21;
 const BROWSER_DECODED: ReadonlySet<number> = new Set([H264, TIGHT_PNG, JPEG]);
 /** RFB: every client takes Raw, asked for or not. */
 const RAW = 0;
+/** noVNC's encodings that carry pixels in a form of their own (RRE, Hextile, Zlib, Tight, ZRLE): not Raw nor CopyRect. */
+const ENCODED: ReadonlySet<number> = new Set([2, 5, 6, 7, 16]);
 
 /** RFB's pseudo-encodings for JPEG quality levels 0 to 9, and for compression levels 0 to 9. */
 const QUALITY_LEVEL_0 = -32;
@@ -54,6 +56,13 @@ function isCompressLevel(encoding: number): boolean {
 export interface EncodingChoice {
   jpegQuality?: number;
   compressLevel?: number;
+  /**
+   * Pixels as they are: only Raw and CopyRect (and the pseudo-encodings) are asked, so a TigerVNC
+   * server has no compressing encoder to choose (EncodeManager::prepareEncoders falls back to Raw
+   * for every class of rectangle); its compression level, noVNC's, keeps its framebuffer
+   * comparison on (VNCSConnectionST::getComparerState: off below 2 only).
+   */
+  raw?: boolean;
 }
 
 /** The encodings a viewer asks for: noVNC's own, in its order, without a JPEG quality level. */
@@ -70,6 +79,7 @@ export function encodingsToAsk(encodings: readonly number[], choice: EncodingCho
   const [quality, compress] = [level(choice.jpegQuality), level(choice.compressLevel)];
   return encodings.flatMap((encoding) => {
     if (BROWSER_DECODED.has(encoding)) return [];
+    if (choice.raw && ENCODED.has(encoding)) return [];
     if (isJpegQualityLevel(encoding)) return quality === undefined ? [] : [QUALITY_LEVEL_0 + quality];
     if (isCompressLevel(encoding) && compress !== undefined) return [COMPRESS_LEVEL_0 + compress];
     return [encoding];

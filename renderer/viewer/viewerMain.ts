@@ -13,7 +13,7 @@ import { guardFramebufferSize } from './framebufferGuard';
 import { guardRectangles } from './rectangleGuard';
 import { parseShellMessage } from './shellMessage';
 import { canPace, PacedChannel } from './pacedChannel';
-import { askForLosslessEncodings } from './encodingChoice';
+import { askForEncodings, type EncodingChoice } from './encodingChoice';
 import { drawInMemory } from './drawInMemory';
 import { releaseCanvasWhileHidden, type HiddenCanvas } from './hiddenCanvas';
 import { decodeTightInMemory } from './tightInMemory';
@@ -39,6 +39,19 @@ function canvas(): HTMLCanvasElement | null {
   return screen.querySelector('canvas');
 }
 
+/**
+ * A build-time switch for measuring (bench/RESULTS.md, Firefox scroll, scroll-9), never set by the
+ * product's build: `VITE_CLOISON_VIEWER_ENCODING=raw` (Raw and CopyRect only), `tight0` or `tight1` (Tight,
+ * lossless, compression level 0 or 1); unset, the viewer's choice (lossless, noVNC's compression level 2).
+ */
+function benchEncodingChoice(): EncodingChoice {
+  const chosen = (import.meta.env as Record<string, string | undefined>).VITE_CLOISON_VIEWER_ENCODING;
+  if (chosen === 'raw') return { raw: true };
+  if (chosen === 'tight0') return { compressLevel: 0 };
+  if (chosen === 'tight1') return { compressLevel: 1 };
+  return {};
+}
+
 function open(url: string): void {
   rfb?.disconnect();
   tell({ type: 'state', state: 'connecting' });
@@ -54,7 +67,7 @@ function open(url: string): void {
   // no JPEG. JPEG at vncviewer's quality, decoded by ImageDecoder while noVNC reads on
   // (jpegInMemory.ts, renderQueueReadAhead.ts), cut Xvnc's cost a frame by half but cost the
   // renderer more than that (ffscroll-5); the key-to-glyph benchmark's page still runs it.
-  const asked = askForLosslessEncodings(r);
+  const asked = askForEncodings(r, benchEncodingChoice());
   const framebuffer = drawInMemory(r, undefined, refused);
   decodeTightInMemory(r, framebuffer);
   // Hidden, its canvas keeps no pixels: drawn again from the framebuffer as it is shown.
