@@ -12,6 +12,7 @@
  * - the applications' windows seen in the shell's window (each level brought to the front once its
  *   application has painted).
  *
+ * BENCH_WINDOW_TRACE=PREFIX: every reading of the window written to PREFIX-RUN.json (ms from the start).
  * BENCH_SHELL=playwright: the earlier reading instead — `npm start --no-window` and a Chromium
  * Playwright launches with npm start's flags (no sandbox, DevTools attached), each viewer's canvas
  * read through the page every 100 ms (lib/shellSession.ts); it costs that Chromium more CPU than
@@ -31,7 +32,7 @@
  * `BENCH_SPLIT=0` for `--single`.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, chownSync, mkdirSync, rmSync } from 'node:fs';
+import { chmodSync, chownSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -41,7 +42,7 @@ import { machineBusyMs } from './lib/processCpu';
 import { PAINTED_SHARE, watchStart, xLightShare, type StartPaints } from './lib/paintWatch';
 import { openProductSession, productPathMissing } from './lib/productSession';
 import { benchPolicy, cageX11Dir, openShellSession, staleRememberedScreen, startAgain, useNpmStartMode } from './lib/shellSession';
-import { watchStartInWindow } from './lib/windowWatch';
+import { watchStartInWindow, type WindowReading } from './lib/windowWatch';
 import { fmt, median } from './lib/stats';
 
 /** Three runs by default; BENCH_RUNS=1 for a quick look while profiling. */
@@ -84,11 +85,13 @@ export interface AppsStartResult {
 }
 
 /** One start as a user runs it: npm start with its window, read from the display (listeningMs: not known, -1). */
-async function windowOnce(root: string, policy: string, split: boolean): Promise<{ paints: StartPaints & { listeningMs: number }; busy: number; window: string }> {
+async function windowOnce(root: string, policy: string, split: boolean, traceFile?: string): Promise<{ paints: StartPaints & { listeningMs: number }; busy: number; window: string }> {
   const busy0 = machineBusyMs();
   const session = openProductSession(root, policy, { split });
+  const trace: WindowReading[] = [];
   try {
-    const { window, readings: _readings, ...paints } = await watchStartInWindow({ t0: session.t0, levels: LEVELS, colours: COLOURS, x11DirOf: (level) => cageX11Dir(root, level), limitMs: LIMIT_MS, pollMs: POLL_MS, periodMs: WINDOW_MS, alive: () => session.start.exitCode === null });
+    const { window, readings: _readings, ...paints } = await watchStartInWindow({ t0: session.t0, levels: LEVELS, colours: COLOURS, x11DirOf: (level) => cageX11Dir(root, level), limitMs: LIMIT_MS, pollMs: POLL_MS, periodMs: WINDOW_MS, alive: () => session.start.exitCode === null, trace });
+    if (traceFile) writeFileSync(traceFile, JSON.stringify(trace.map((r) => ({ ...r, t: Math.round(r.t - session.t0) }))));
     const ms = Math.max(...Object.values(paints.appInShell));
     return { paints: { ...paints, listeningMs: -1 }, busy: (machineBusyMs() - busy0) / (cpus().length * ms), window };
   } finally {
@@ -219,7 +222,7 @@ export async function runAppsStartBench(log: (s: string) => void): Promise<AppsS
         chmodSync(dir, 0o711);
         log(`  run ${i + 1}, npm start's window: load ${loadNow()}`);
         const load = loadavg()[0]!;
-        const c = await windowOnce(dir, benchPolicy(dir), split);
+        const c = await windowOnce(dir, benchPolicy(dir), split, process.env.BENCH_WINDOW_TRACE ? `${process.env.BENCH_WINDOW_TRACE}-${i + 1}.json` : undefined);
         log(`  run ${i + 1}, npm start's window (${c.window}; load ${fmt(load, 1)} at its start): ${describe(c.paints)}`);
         return { ...c, load };
       };

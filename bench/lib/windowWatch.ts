@@ -117,6 +117,8 @@ export interface WindowWatchOptions {
   periodMs: number;
   /** False once npm start has ended. */
   alive: () => boolean;
+  /** Every reading, to check what the thresholds saw (BENCH_WINDOW_TRACE). */
+  trace?: WindowReading[];
 }
 
 /**
@@ -130,6 +132,7 @@ export async function watchStartInWindow(o: WindowWatchOptions): Promise<StartPa
   let front = null as string | null;
   let readings = 0;
   const sampler = sampleWindow(window.id, o.periodMs, (s) => {
+    o.trace?.push(s);
     if (s.border === undefined || s.clear === undefined || s.light === undefined) return;
     readings++;
     front = levelOfBorder(s.border, o.colours);
