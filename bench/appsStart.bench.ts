@@ -85,15 +85,15 @@ export interface AppsStartResult {
 }
 
 /** One start as a user runs it: npm start with its window, read from the display (listeningMs: not known, -1). */
-async function windowOnce(root: string, policy: string, split: boolean, traceFile?: string): Promise<{ paints: StartPaints & { listeningMs: number }; busy: number; window: string }> {
+async function windowOnce(root: string, policy: string, split: boolean, traceFile?: string): Promise<{ paints: StartPaints & { listeningMs: number }; busy: number; window: string; samplerCpuMs: number; readings: number }> {
   const busy0 = machineBusyMs();
   const session = openProductSession(root, policy, { split });
   const trace: WindowReading[] = [];
   try {
-    const { window, readings: _readings, ...paints } = await watchStartInWindow({ t0: session.t0, levels: LEVELS, colours: COLOURS, x11DirOf: (level) => cageX11Dir(root, level), limitMs: LIMIT_MS, pollMs: POLL_MS, periodMs: WINDOW_MS, alive: () => session.start.exitCode === null, trace });
+    const { window, readings, samplerCpuMs, ...paints } = await watchStartInWindow({ t0: session.t0, levels: LEVELS, colours: COLOURS, x11DirOf: (level) => cageX11Dir(root, level), limitMs: LIMIT_MS, pollMs: POLL_MS, periodMs: WINDOW_MS, alive: () => session.start.exitCode === null, trace });
     if (traceFile) writeFileSync(traceFile, JSON.stringify(trace.map((r) => ({ ...r, t: Math.round(r.t - session.t0) }))));
     const ms = Math.max(...Object.values(paints.appInShell));
-    return { paints: { ...paints, listeningMs: -1 }, busy: (machineBusyMs() - busy0) / (cpus().length * ms), window };
+    return { paints: { ...paints, listeningMs: -1 }, busy: (machineBusyMs() - busy0) / (cpus().length * ms), window, samplerCpuMs, readings };
   } finally {
     await session.close();
   }
@@ -223,7 +223,7 @@ export async function runAppsStartBench(log: (s: string) => void): Promise<AppsS
         log(`  run ${i + 1}, npm start's window: load ${loadNow()}`);
         const load = loadavg()[0]!;
         const c = await windowOnce(dir, benchPolicy(dir), split, process.env.BENCH_WINDOW_TRACE ? `${process.env.BENCH_WINDOW_TRACE}-${i + 1}.json` : undefined);
-        log(`  run ${i + 1}, npm start's window (${c.window}; load ${fmt(load, 1)} at its start): ${describe(c.paints)}`);
+        log(`  run ${i + 1}, npm start's window (${c.window}; load ${fmt(load, 1)} at its start): ${describe(c.paints)}; the window read ${c.readings} times, the reader's CPU ${c.samplerCpuMs} ms`);
         return { ...c, load };
       };
       const keep = (into: { cagesMs: number[]; appsInCageMs: number[]; appsInShellMs: number[]; paints: AppsStartResult['paints']; load: number[] }, c: { paints: StartPaints & { listeningMs: number }; load: number }) => {

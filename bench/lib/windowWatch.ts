@@ -16,6 +16,7 @@
  * cage's X framebuffer) is paintWatch.ts's, unchanged.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { PAINTED_SHARE, xLightShare, type StartPaints } from './paintWatch';
 
@@ -96,6 +97,16 @@ export function sampleWindow(id: string, periodMs: number, onReading: (r: Window
   return { process: child, stop: () => void (child.exitCode === null && child.kill('SIGKILL')) };
 }
 
+/** A process's CPU so far (user + system), ms; -1 when gone. */
+function cpuMs(pid: number | undefined): number {
+  try {
+    const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return (Number(f[11]) + Number(f[12])) * 10;
+  } catch {
+    return -1;
+  }
+}
+
 const hex = (c: string): [number, number, number] => [1, 3, 5].map((i) => parseInt(c.slice(i, i + 2), 16)) as [number, number, number];
 
 /** Which level a border pixel names, by the levels' colours; null for none (the launch page, a dialog). */
@@ -126,7 +137,7 @@ export interface WindowWatchOptions {
  * the window and its application painted both in its cage and in the window (the same moments and
  * switching logic as paintWatch.ts's watchStart, read from outside).
  */
-export async function watchStartInWindow(o: WindowWatchOptions): Promise<StartPaints & { window: string; readings: number }> {
+export async function watchStartInWindow(o: WindowWatchOptions): Promise<StartPaints & { window: string; readings: number; samplerCpuMs: number }> {
   const r: StartPaints = { cageFrame: {}, appInShell: {}, appInCage: {}, switches: [] };
   const window = await findShellWindow(o.limitMs, o.alive);
   let front = null as string | null;
@@ -161,7 +172,7 @@ export async function watchStartInWindow(o: WindowWatchOptions): Promise<StartPa
         r.switches.push({ to: next, at: typedAt - o.t0 });
       }
     }
-    return { ...r, window: `${window.width}x${window.height}`, readings };
+    return { ...r, window: `${window.width}x${window.height}`, readings, samplerCpuMs: cpuMs(sampler.process.pid) };
   } finally {
     sampler.stop();
   }
