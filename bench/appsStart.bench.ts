@@ -42,7 +42,7 @@ import { machineBusyMs } from './lib/processCpu';
 import { PAINTED_SHARE, watchStart, xLightShare, type StartPaints } from './lib/paintWatch';
 import { openProductSession, productPathMissing } from './lib/productSession';
 import { benchPolicy, cageX11Dir, openShellSession, staleRememberedScreen, startAgain, useNpmStartMode } from './lib/shellSession';
-import { watchStartInWindow, type WindowReading } from './lib/windowWatch';
+import { watchStartInWindow, windowReaderMissing, type WindowReading } from './lib/windowWatch';
 import { fmt, median } from './lib/stats';
 
 /** Three runs by default; BENCH_RUNS=1 for a quick look while profiling. */
@@ -182,7 +182,7 @@ export async function runAppsStartBench(log: (s: string) => void): Promise<AppsS
       : '  read through a Chromium Playwright drives (BENCH_SHELL=playwright: no sandbox, DevTools attached)',
   );
   if (reading === 'window') {
-    const missing = productPathMissing();
+    const missing = productPathMissing() ?? windowReaderMissing();
     if (missing) throw new Error(`npm start's window cannot be read here: ${missing} (BENCH_SHELL=playwright reads the driven Chromium)`);
     if (startAgain) log('  BENCH_START=again is for the Playwright reading only: these are first starts');
   }

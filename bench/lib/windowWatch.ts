@@ -69,6 +69,13 @@ export interface WindowReading {
   error?: string;
 }
 
+/** Why the window cannot be read here (python3-xlib or xdotool missing), or null. */
+export function windowReaderMissing(): string | null {
+  if (spawnSync('/usr/bin/python3', ['-c', 'import Xlib'], { stdio: 'ignore' }).status !== 0) return 'no python3-xlib for /usr/bin/python3 (apt install python3-xlib)';
+  if (spawnSync('xdotool', ['version'], { stdio: 'ignore' }).status !== 0) return 'no xdotool';
+  return null;
+}
+
 /** The shell's window on the display: the largest visible Chromium window, once there is one. */
 export async function findShellWindow(limitMs: number, alive: () => boolean): Promise<{ id: string; width: number; height: number }> {
   for (const deadline = Date.now() + limitMs; ; await new Promise((r) => setTimeout(r, 100))) {
