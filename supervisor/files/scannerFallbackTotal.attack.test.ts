@@ -58,6 +58,18 @@ for k in kids:
 print('forked %d held %d (%s) %s threads %s' % (len(kids), got.count(b'h'), refused or 'no fork refused', own, 'run' if ran else 'refused'), flush=True)
 `;
 
+/** A site's scanner that forks: a shell script running grep. */
+const FORKING_SCANNER = ['/bin/sh', '-c', 'if grep -q MARQUEUR "$0"; then echo infected; exit 1; fi'];
+
+/** A clean text file staged in a fresh folder the scanner's uid can read. */
+function stagedCleanText(prefix: string): string {
+  const dir = testRoot(prefix);
+  chmodSync(dir, 0o755);
+  const staged = join(dir, 'clean.txt');
+  writeFileSync(staged, 'du texte ordinaire\n', { mode: 0o644 });
+  return staged;
+}
+
 describe.skipIf(!root)('a scanner taken over by the document it scans, where no control group can be made', () => {
   afterAll(() => removeTestRoots());
 
@@ -80,11 +92,8 @@ describe.skipIf(!root)('a scanner taken over by the document it scans, where no 
   }, 90_000);
 
   it('the price: a scanner that forks (a shell script running grep) refuses a clean file there, saying it could not fork', async () => {
-    const dir = testRoot('cloison-left9-sfp-');
-    chmodSync(dir, 0o755);
-    const staged = join(dir, 'clean.txt');
-    writeFileSync(staged, 'du texte ordinaire\n', { mode: 0o644 });
-    const script = ['/bin/sh', '-c', 'if grep -q MARQUEUR "$0"; then echo infected; exit 1; fi'];
+    const staged = stagedCleanText('cloison-left9-sfp-');
+    const script = FORKING_SCANNER;
     await expect(scanStaged(staged, script, [], 60_000)).resolves.toMatchObject({ clean: true }); // with its group
     const verdict = await scanStaged(staged, script, [], 60_000, false, { noGroup: true, ownGroupBounds: false });
     console.log(`a forking scanner without a group: ${JSON.stringify(verdict)}`);
@@ -93,11 +102,8 @@ describe.skipIf(!root)('a scanner taken over by the document it scans, where no 
   }, 90_000);
 
   it("where the part's own group is bounded (the split on cgroup v2), the scanner keeps its forks: that group holds the scan's total", async () => {
-    const dir = testRoot('cloison-left9-sfb-');
-    chmodSync(dir, 0o755);
-    const staged = join(dir, 'clean.txt');
-    writeFileSync(staged, 'du texte ordinaire\n', { mode: 0o644 });
-    const script = ['/bin/sh', '-c', 'if grep -q MARQUEUR "$0"; then echo infected; exit 1; fi'];
+    const staged = stagedCleanText('cloison-left9-sfb-');
+    const script = FORKING_SCANNER;
     await expect(scanStaged(staged, script, [], 60_000, false, { noGroup: true, ownGroupBounds: true })).resolves.toMatchObject({ clean: true });
   }, 90_000);
 });
