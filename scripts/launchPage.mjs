@@ -6,8 +6,12 @@ import { randomBytes } from 'node:crypto';
 import { closeSync, constants, fchownSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 
-/** How often the waiting page looks again, in seconds: every start waits half of it on average. */
-export const LAUNCH_RECHECK_SECONDS = 0.2;
+/**
+ * How often the waiting page looks again, in seconds: every start waits half of it on average.
+ * A look is one image request for a missing file: 0.050–0.057 CPU-s a second at 0.05 s, as at 0.2
+ * (the 5 s fallback reload is most of it); 0.2 s cost each start ~75 ms (bench/RESULTS.md).
+ */
+export const LAUNCH_RECHECK_SECONDS = 0.05;
 
 /**
  * The mark `go` writes once the page is the redirect: a 1×1 GIF, which the waiting page tries to
