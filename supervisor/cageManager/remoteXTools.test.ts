@@ -91,10 +91,20 @@ async function until<T>(what: string, check: () => Promise<T | null | undefined 
 
 describe('the X tools through the cage manager, from the cloison part', () => {
   it('with the cage\'s apps: a word selected in xterm (PRIMARY only) is what the part copies; its paste is what a middle click types in the other xterm', async () => {
-    const windowNamed = (name: string) => until(`the ${name} xterm`, async () => (await inCage(`xdotool search --onlyvisible --name '^${name}$' | head -1`)).trim());
+    // Found, then settled: openbox maximizes application windows (cageAppSettings.ts) just after
+    // they map, and a click while the xterm is still being resized selects nothing.
+    const windowNamed = (name: string) =>
+      until(`the ${name} xterm, its size settled`, async () => {
+        const id = (await inCage(`xdotool search --onlyvisible --name '^${name}$' | head -1`)).trim();
+        if (!id) return null;
+        const size = `xdotool getwindowgeometry ${id} | grep Geometry`;
+        const [before, after] = (await inCage(`${size}; sleep 0.3; ${size}`)).split('\n').map((l) => l.trim());
+        return before && before === after ? id : null;
+      });
     const sel = await windowNamed('sel');
     // A double click on the line's second word: xterm puts it in PRIMARY only.
-    await inCage(`xdotool mousemove --window ${sel} 80 8 click --repeat 2 --delay 80 1; sleep 0.3`);
+    // Both xterms fill the screen (maximized): the one clicked is raised first.
+    await inCage(`xdotool windowraise ${sel}; sleep 0.2; xdotool mousemove --window ${sel} 80 8 click --repeat 2 --delay 80 1; sleep 0.3`);
     expect(await inCage('xclip -o -selection primary')).toBe('bravo2026');
     const reports = await runPart(async () => undefined, { copyThenPaste: 'texte de la partie' });
     console.log(JSON.stringify(reports));
@@ -102,7 +112,7 @@ describe('the X tools through the cage manager, from the cloison part', () => {
     expect(reports.find((r) => r.step === 'paste')).toMatchObject({ pasted: true });
     // The part has ended; the manager's xclip serves on, as the selection's owner.
     const typed = await windowNamed('typed');
-    await inCage(`xdotool mousemove --window ${typed} 100 30 click 2; sleep 0.2; xdotool windowfocus --sync ${typed} key --window ${typed} Return`);
+    await inCage(`xdotool windowraise ${typed}; sleep 0.2; xdotool mousemove --window ${typed} 100 30 click 2; sleep 0.2; xdotool windowfocus --sync ${typed} key --window ${typed} Return`);
     const file = await until('the pasted text in xterm', async () => {
       const out = await inCage('cat ~/typed.txt 2>/dev/null');
       return out.includes('\n') ? out : null;
