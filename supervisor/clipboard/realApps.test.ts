@@ -38,7 +38,7 @@ describe('clipboard with the shipped apps (real X events)', () => {
   let shell: RpcClient;
   const sh: Record<'low' | 'high', CageShell> = {} as never;
 
-  /** The cage's window of that class, once mapped. */
+  /** The cage's window of that class, once mapped (openbox maximizes them all: each is raised before it is clicked). */
   const windowOf = (level: 'low' | 'high', cls: string) =>
     until(`${cls} in ${level}`, async () => (await sh[level](`xdotool search --onlyvisible --class ${cls} | head -1`)).stdout.trim());
 
@@ -56,7 +56,7 @@ describe('clipboard with the shipped apps (real X events)', () => {
   it('copies a plain selection in xterm (PRIMARY, since CLIPBOARD is empty), and says so', async () => {
     const xterm = await windowOf('low', 'xterm');
     // Double click on the second word of the first line: xterm selects it into PRIMARY only.
-    const r = await sh.low(`xdotool mousemove --window ${xterm} 80 8 click --repeat 2 --delay 80 1; sleep 0.3; xclip -o -selection clipboard 2>&1; echo "[$?]"`);
+    const r = await sh.low(`xdotool windowraise ${xterm}; sleep 0.2; xdotool mousemove --window ${xterm} 80 8 click --repeat 2 --delay 80 1; sleep 0.3; xclip -o -selection clipboard 2>&1; echo "[$?]"`);
     expect(r.stdout).toMatch(/\[1\]/); // nothing in CLIPBOARD: the old copy refused here
     const copied = await shell.call('clipboard.copy', { level: 'low' });
     expect(copied).toMatchObject({ ok: true, result: { source: 'low', bytes: 'bravo2026'.length, selection: 'primary' } });
@@ -68,7 +68,7 @@ describe('clipboard with the shipped apps (real X events)', () => {
     expect((await sh.high('xclip -o -selection primary')).stdout).toBe('bravo2026');
 
     const xterm = await windowOf('high', 'xterm');
-    await sh.high(`xdotool mousemove --window ${xterm} 100 40 click 2; sleep 0.2; xdotool windowfocus --sync ${xterm} key --window ${xterm} shift+Insert Return`);
+    await sh.high(`xdotool windowraise ${xterm}; sleep 0.2; xdotool mousemove --window ${xterm} 100 40 click 2; sleep 0.2; xdotool windowfocus --sync ${xterm} key --window ${xterm} shift+Insert Return`);
     const typed = await until('the pasted text in xterm', async () => {
       const out = (await sh.high('cat ~/typed.txt 2>/dev/null')).stdout;
       return out.includes('\n') ? out : null;
@@ -79,9 +79,9 @@ describe('clipboard with the shipped apps (real X events)', () => {
   it('pastes into xedit by middle click and by Ctrl+V', async () => {
     const xedit = await windowOf('high', 'xedit');
     // xedit's text pane is its largest child window: click there, paste twice, then select it all.
-    await sh.high(`xdotool mousemove --window ${xedit} 200 170 click 1 click 2; sleep 0.2; xdotool key --window ${xedit} ctrl+v; sleep 0.2`);
+    await sh.high(`xdotool windowraise ${xedit}; sleep 0.2; xdotool mousemove --window ${xedit} 200 170 click 1 click 2; sleep 0.2; xdotool key --window ${xedit} ctrl+v; sleep 0.2`);
     // Five clicks select the whole text (Xaw): the selection is what xedit now holds.
-    await sh.high(`xdotool mousemove --window ${xedit} 200 170 click --repeat 5 --delay 60 1; sleep 0.3`);
+    await sh.high(`xdotool windowraise ${xedit}; sleep 0.2; xdotool mousemove --window ${xedit} 200 170 click --repeat 5 --delay 60 1; sleep 0.3`);
     const inXedit = await until('xedit to own PRIMARY', async () => {
       const out = (await sh.high('xclip -o -selection primary')).stdout;
       return out !== 'bravo2026' ? out : null;
@@ -99,7 +99,7 @@ describe('clipboard with the shipped apps (real X events)', () => {
     // high's CLIPBOARD still holds the paste (nothing in high took it); the user types a word in
     // high's xterm (line 2, under the pasted line) and selects it.
     const xterm = await windowOf('high', 'xterm');
-    await sh.high(`xdotool windowfocus --sync ${xterm} type --window ${xterm} 'zulu'; sleep 0.2; xdotool mousemove --window ${xterm} 12 21 click --repeat 2 --delay 80 1; sleep 0.3`);
+    await sh.high(`xdotool windowraise ${xterm}; sleep 0.2; xdotool windowfocus --sync ${xterm} type --window ${xterm} 'zulu'; sleep 0.2; xdotool mousemove --window ${xterm} 12 21 click --repeat 2 --delay 80 1; sleep 0.3`);
     expect((await sh.high('xclip -o -selection clipboard')).stdout).toBe('bravo2026');
     const copied = await shell.call('clipboard.copy', { level: 'high' });
     expect(copied).toMatchObject({ ok: true, result: { source: 'high', bytes: 4, selection: 'primary' } });

@@ -4,7 +4,8 @@
  * seccomp filter, cgroup and namespaces, inherited), unlike a process entered from outside with
  * nsenter. For tests whose supervisor is another process; in-process tests can ask the launcher. The test drops a script into the cage's home from the host; the
  * agent runs it with `sh` (the home is noexec: scripts are read, not executed) and writes back its
- * output and exit status.
+ * output and exit status. It runs the script in the C locale: the cage's apps speak the user's
+ * language (cages/cageLanguage.ts), and the tests read the programs' messages in English.
  */
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -14,7 +15,7 @@ import { waitFor } from './waitFor';
 export const CAGE_AGENT_APP = [
   'sh', '-c',
   // A script is taken before it runs: one that kills the cage is not run again when it restarts.
-  'mkdir -p "$HOME/.agent"; while :; do for f in "$HOME"/.agent/*.sh; do [ -e "$f" ] || continue; mv "$f" "$f.taken"; sh "$f.taken" > "$f.out" 2>&1; echo "exit $?" >> "$f.out"; mv "$f.out" "$f.done"; rm -f "$f.taken"; done; sleep 0.05; done',
+  'mkdir -p "$HOME/.agent"; while :; do for f in "$HOME"/.agent/*.sh; do [ -e "$f" ] || continue; mv "$f" "$f.taken"; LC_ALL=C sh "$f.taken" > "$f.out" 2>&1; echo "exit $?" >> "$f.out"; mv "$f.out" "$f.done"; rm -f "$f.taken"; done; sleep 0.05; done',
 ];
 
 let counter = 0;
