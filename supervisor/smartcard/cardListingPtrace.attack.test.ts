@@ -66,5 +66,8 @@ describe("the reader's listing, against a process of the proxy uid", skipWhenMis
     expect(traced.stderr).toMatch(/Operation not permitted/);
     // The control: the listing is there, root sees it.
     expect(readFileSync(`/proc/${pid}/environ`, 'utf8')).toContain('SOFTHSM2_CONF');
+    // And stopping the watch ends a listing stuck in the module (one was left behind for good).
+    presence.stop();
+    await waitFor(() => listingPid() === null, 'the stuck listing to end with the watch (not at its 5 s timeout)', 1_000);
   }, 30_000);
 });

@@ -14,7 +14,7 @@
  * the cage manager ends every session after a few in a row (cardPresenceWatch.ts): a reader it
  * cannot see could hide a card pulled out.
  */
-import { execFile } from 'node:child_process';
+import { execFile, type ChildProcess } from 'node:child_process';
 import { chmodSync, copyFileSync, lstatSync, renameSync, statSync, type Stats } from 'node:fs';
 import { join } from 'node:path';
 import { requireBinary } from '../system/binaries';
@@ -71,6 +71,8 @@ export class CardPresence {
   private timer: NodeJS.Timeout | null = null;
   private known: Set<string> | null = null;
   private stopped = false;
+  /** The listing under way, if any: stop() ends it (one stuck in the module would outlive us). */
+  private listing: ChildProcess | null = null;
 
   constructor(private readonly options: CardPresenceOptions) {}
 
@@ -84,6 +86,8 @@ export class CardPresence {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
+    this.listing?.kill('SIGKILL');
+    this.listing = null;
   }
 
   /** The serials seen at the last poll (null before the first). */
@@ -152,6 +156,7 @@ export class CardPresence {
     return new Promise((resolve) => {
       // Its output is a socketpair root reads, and the module talks to the card: no descriptor on it.
       const child = execFile(requireBinary('setpriv'), argv, { timeout: LIST_TIMEOUT_MS, env: { PATH: '/usr/bin:/bin', LANG: 'C', ...environment }, cwd: '/', maxBuffer: 1 << 20 }, (err, stdout) => {
+        if (this.listing === child) this.listing = null;
         // "No slots." exits 0 on some versions and 1 on others: both are an empty reader.
         if (/No slots/i.test(String(stdout))) return resolve([]);
         if (err) {
@@ -161,6 +166,7 @@ export class CardPresence {
         resolve(tokenSerials(String(stdout)));
       });
       refuseDescriptorsOnStdio(child);
+      this.listing = child;
     });
   }
 }
