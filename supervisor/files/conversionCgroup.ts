@@ -58,9 +58,14 @@ function ownDir(controller: string): string | null {
 
 /** A limit file's number; null for none ('max', or too large to be one). */
 function limitOf(file: string): number | null {
-  const text = readFileSync(file, 'utf8').trim();
-  const n = Number(text);
-  return text === 'max' || !Number.isFinite(n) || n >= 2 ** 62 ? null : n;
+  return limitIn(readFileSync(file, 'utf8'));
+}
+
+/** A limit file's text as a number; null for none ('max', v1's near-2^63 "unlimited", or not a number). */
+export function limitIn(text: string): number | null {
+  const trimmed = text.trim();
+  const n = Number(trimmed);
+  return trimmed === 'max' || !Number.isFinite(n) || n >= 2 ** 62 ? null : n;
 }
 
 /** What the sandboxes together may take of the part's limits. */

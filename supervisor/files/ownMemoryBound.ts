@@ -8,6 +8,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { limitIn } from './conversionCgroup';
 
 export interface CgroupFiles {
   /** /proc/self/cgroup's text. */
@@ -28,10 +29,7 @@ const HOST_FILES: CgroupFiles = {
 };
 
 function finite(text: string | null): boolean {
-  if (text === null) return false;
-  const trimmed = text.trim();
-  const n = Number(trimmed);
-  return trimmed !== 'max' && trimmed !== '' && Number.isFinite(n) && n < 2 ** 62;
+  return text !== null && text.trim() !== '' && limitIn(text) !== null;
 }
 
 /** Whether a limit file named `file` is finite in `dir` or any folder above it up to `root`. */

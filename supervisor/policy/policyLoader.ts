@@ -90,7 +90,7 @@ export type RecipientChecks = ReadonlyMap<string, string | null>;
 
 /** The policy's recipient keys listed by gpg without stopping the process (readRecipientKeyAsync). */
 async function recipientKeysAsking(policy: Policy): Promise<RecipientChecks> {
-  const files = [...new Set([...(['up', 'down', 'lateral'] as const).flatMap((dir) => policy.files[dir].recipients ?? []), ...policy.files.pairs.flatMap((pair) => pair.recipients ?? [])])];
+  const files = [...new Set(recipientLists(policy).flatMap(({ files }) => files ?? []))];
   const problems = await Promise.all(files.map((f) => readRecipientKeyAsync(f).then(() => null, (err: Error) => err.message)));
   return new Map(files.map((f, i) => [f, problems[i]!]));
 }
@@ -190,9 +190,16 @@ function checkRecipientFiles(policy: Policy, partAccount?: Reader, given?: Recip
         problems.push({ path: [...at, 'recipients', i], message: (err as Error).message });
       }
     });
-  for (const dir of ['up', 'down', 'lateral'] as const) check(policy.files[dir].recipients, ['files', dir]);
-  policy.files.pairs.forEach((pair, i) => check(pair.recipients, ['files', 'pairs', i]));
+  for (const { files, at } of recipientLists(policy)) check(files, at);
   return problems;
+}
+
+/** Each list of recipient key files the policy's encrypting rules name, with where it stands. */
+function recipientLists(policy: Policy): Array<{ files: readonly string[] | undefined; at: Array<string | number> }> {
+  return [
+    ...(['up', 'down', 'lateral'] as const).map((dir) => ({ files: policy.files[dir].recipients, at: ['files', dir] })),
+    ...policy.files.pairs.map((pair, i) => ({ files: pair.recipients, at: ['files', 'pairs', i] })),
+  ];
 }
 
 function locateIssue(issue: z.core.$ZodIssue, doc: Document, lc: LineCounter, file: string): PolicyProblem {
