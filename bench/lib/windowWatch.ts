@@ -12,13 +12,15 @@
  * (its tone of the level's colour, xsetroot) or an application drawn in its place. "Application
  * seen": at least PAINTED_SHARE of the grid light, as paintWatch.ts reads the cages. The level in
  * the back is brought to the front as a user would: the shell's shortcut (Ctrl+Alt+PageDown) typed
- * on the display with xdotool once the one in front owes nothing more. The cage-side reading (each
- * cage's X framebuffer) is paintWatch.ts's, unchanged.
+ * on the display with xdotool as soon as a reading shows the one in front owes nothing more. The
+ * cage-side reading (each cage's own X screen, for "application painted in its cage") is one long-lived
+ * sampler a cage (cageLightWatch.ts), not a whole-screen xwd at each look.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
-import { PAINTED_SHARE, xLightShare, type StartPaints } from './paintWatch';
+import { watchCageLight } from './cageLightWatch';
+import { PAINTED_SHARE, type StartPaints } from './paintWatch';
 
 /** The shell's layout (renderer/styles.css): band, frame border, frame title, in CSS pixels (device scale 1 here). */
 export const SHELL_LAYOUT = { band: 48, frame: 6, title: 22 };
@@ -149,6 +151,20 @@ export async function watchStartInWindow(o: WindowWatchOptions): Promise<StartPa
   const window = await findShellWindow(o.limitMs, o.alive);
   let front = null as string | null;
   let readings = 0;
+  let typedAt = 0;
+  const owes = (level: string) => r.cageFrame[level] === undefined || (r.appInCage[level] !== undefined && r.appInShell[level] === undefined);
+  const done = () => o.levels.every((l) => r.cageFrame[l] !== undefined && r.appInShell[l] !== undefined && r.appInCage[l] !== undefined);
+  // The user's shortcut to the next level as soon as a reading shows the one in front owes nothing
+  // more (not at the benchmark's next look), typed again if the window still shows the same level a second later.
+  const switchIfDone = () => {
+    const shown = front;
+    if (!shown || owes(shown) || done()) return;
+    const next = o.levels.find((l) => l !== shown && owes(l));
+    if (!next || Date.now() - typedAt <= 1000) return;
+    typedAt = Date.now();
+    spawn('xdotool', ['windowfocus', window.id, 'key', 'ctrl+alt+Next'], { stdio: 'ignore' }).on('error', () => undefined);
+    r.switches.push({ to: next, at: typedAt - o.t0 });
+  };
   const sampler = sampleWindow(window.id, o.periodMs, (s) => {
     o.trace?.push(s);
     if (s.border === undefined || s.clear === undefined || s.light === undefined) return;
@@ -158,29 +174,24 @@ export async function watchStartInWindow(o: WindowWatchOptions): Promise<StartPa
     const at = Math.round(s.t - o.t0);
     if (s.clear >= FULL_SHARE) r.cageFrame[front] ??= at;
     if (s.light >= PAINTED_SHARE) r.appInShell[front] ??= at;
+    switchIfDone();
   });
-  const owes = (level: string) => r.cageFrame[level] === undefined || (r.appInCage[level] !== undefined && r.appInShell[level] === undefined);
-  const done = () => o.levels.every((l) => r.cageFrame[l] !== undefined && r.appInShell[l] !== undefined && r.appInCage[l] !== undefined);
-  let typedAt = 0;
+  const cages = o.levels.map((level) =>
+    watchCageLight(o.x11DirOf(level), o.pollMs, (share, at) => {
+      if (share < PAINTED_SHARE || r.appInCage[level] !== undefined) return;
+      r.appInCage[level] = Math.round(at - o.t0);
+      switchIfDone();
+    }),
+  );
   try {
     for (const deadline = o.t0 + o.limitMs; !done(); await new Promise((res) => setTimeout(res, o.pollMs))) {
       if (Date.now() > deadline) throw new Error(`not painted in npm start's window within ${o.limitMs / 1000} s (so far: ${JSON.stringify(r)}; ${readings} readings of window ${window.id}, ${window.width}x${window.height})`);
       if (!o.alive()) throw new Error('npm start ended during the start');
-      for (const level of o.levels) {
-        if (r.appInCage[level] === undefined && xLightShare(':0', o.x11DirOf(level)) >= PAINTED_SHARE) r.appInCage[level] = Date.now() - o.t0;
-      }
-      const shown = front;
-      if (!shown || owes(shown)) continue;
-      const next = o.levels.find((l) => l !== shown && owes(l));
-      // The user's shortcut to the next level, typed again if the window still shows the same level a second later.
-      if (next && Date.now() - typedAt > 1000) {
-        spawnSync('xdotool', ['windowfocus', window.id, 'key', 'ctrl+alt+Next'], { stdio: 'ignore' });
-        typedAt = Date.now();
-        r.switches.push({ to: next, at: typedAt - o.t0 });
-      }
+      switchIfDone();
     }
     return { ...r, window: `${window.width}x${window.height}`, readings, samplerCpuMs: cpuMs(sampler.process.pid) };
   } finally {
     sampler.stop();
+    for (const c of cages) c.stop();
   }
 }
