@@ -11,7 +11,9 @@
  *  - System V message queues (kernel.msgmni queues of msgmnb bytes);
  *  - TCP connections on the sandbox's own loopback, filled both ways and left unread (their
  *    buffers grow on their own: 3.7 MiB a direction here), as many as RLIMIT_NOFILE allows;
- *  - pipes raised to fs.pipe-max-size (1 MiB) and filled, until the uid's pipe-user-pages-soft.
+ *  - pipes raised to fs.pipe-max-size (1 MiB) and filled, until the uid's pipe-user-pages-soft;
+ *  - System V semaphore sets (kernel.sem: 32000 sets of 32000, about 3 MiB of kernel memory a set
+ *    seen from MemAvailable; counted here at 64 bytes a semaphore, a floor).
  * Each is held until the scan ends (120 s) — the host's memory, until the OOM killer picks a
  * victim (a level's application, the shell).
  *
@@ -23,9 +25,9 @@
  * few MiB of kernel buffers beside its address space (UNMAPPED_ALLOWANCE).
  *
  * Seen against the code before the fix (load 9.6): memfd=600 shm=640 sockets=600 msg=500 tcp=600
- * (MiB, each way stopped at its 600 MiB cap but the queues, at kernel.msgmni). After: the four
- * refused (EPERM), sockets at their default buffers 6 MiB and pipes bounded by the sandbox's
- * RLIMIT_NOFILE (64 files).
+ * (MiB, each way stopped at its 600 MiB cap but the queues, at kernel.msgmni); semaphores, tried
+ * after the first fix, sem=600. After: those refused (EPERM), sockets at their default buffers
+ * 6 MiB and pipes 30 MiB, bounded by the sandbox's RLIMIT_NOFILE (64 files).
  */
 import { chmodSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -145,6 +147,21 @@ def tcp_loopback():
             e.close()
     return held
 
+libc.semctl.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_int]
+def sysv_sem():
+    # Each set of 32000 semaphores: at least 64 bytes of kernel memory a semaphore (3 MiB a set seen).
+    held, ids = 0, []
+    while held < CAP:
+        i = libc.semget(0, 32000, 0o1600)
+        if i < 0:
+            said['sem'] = os.strerror(ctypes.get_errno())
+            break
+        ids.append(i)
+        held += 32000 * 64
+    for i in ids:
+        libc.semctl(i, 0, 0)  # IPC_RMID
+    return held
+
 def pipes():
     held, ends = 0, []
     block = b'x' * 65536
@@ -189,25 +206,25 @@ def sysv_msg():
         libc.msgctl(q, 0, None)  # IPC_RMID
     return held
 
-got = {k: f() // (1024 * 1024) for k, f in [('memfd', memfd), ('shm', sysv_shm), ('sockets', socket_buffers), ('msg', sysv_msg), ('tcp', tcp_loopback), ('pipes', pipes)]}
+got = {k: f() // (1024 * 1024) for k, f in [('memfd', memfd), ('shm', sysv_shm), ('sockets', socket_buffers), ('msg', sysv_msg), ('tcp', tcp_loopback), ('pipes', pipes), ('sem', sysv_sem)]}
 print('own %s unmapped %s said %s' % (own, ' '.join('%s=%d' % kv for kv in got.items()), said), flush=True)
 `;
 
 describe.skipIf(!root)('a scanner taken over by the document it scans, one process where no control group can be made', () => {
   afterAll(() => removeTestRoots());
 
-  it("holds no memory beside its 1 GiB address space (memfd, System V shared memory and queues, socket buffers, loopback TCP)", async () => {
+  it("holds no memory beside its 1 GiB address space (memfd, System V shared memory and queues, socket buffers, loopback TCP, semaphores)", async () => {
     const dir = testRoot('cloison-attack10-sfu-');
     chmodSync(dir, 0o755);
     const staged = join(dir, 'report.pdf');
     writeFileSync(staged, '%PDF-1.7 a document made to take the scanner over', { mode: 0o644 });
     const verdict = await scanStaged(staged, ['/usr/bin/python3', '-c', TAKEN_OVER], [], 90_000, false, { noGroup: true, ownGroupBounds: false });
     console.log(`the taken-over scanner said: ${verdict.said}`);
-    const seen = /own (\w+) unmapped memfd=(\d+) shm=(\d+) sockets=(\d+) msg=(\d+) tcp=(\d+) pipes=(\d+)/.exec(verdict.said);
+    const seen = /own (\w+) unmapped memfd=(\d+) shm=(\d+) sockets=(\d+) msg=(\d+) tcp=(\d+) pipes=(\d+) sem=(\d+)/.exec(verdict.said);
     expect(seen, 'the stand-in ran and was heard').not.toBeNull();
-    const [, own, memfd, shm, sockets, msg, tcp, pipes] = seen!;
+    const [, own, memfd, shm, sockets, msg, tcp, pipes, sem] = seen!;
     expect(own, 'the stand-in maps 900 MiB itself: the per-process bound is 1 GiB').toBe('held');
-    const held = { memfd: Number(memfd) * MiB, shm: Number(shm) * MiB, sockets: Number(sockets) * MiB, msg: Number(msg) * MiB, tcp: Number(tcp) * MiB, pipes: Number(pipes) * MiB };
+    const held = { memfd: Number(memfd) * MiB, shm: Number(shm) * MiB, sockets: Number(sockets) * MiB, msg: Number(msg) * MiB, tcp: Number(tcp) * MiB, pipes: Number(pipes) * MiB, sem: Number(sem) * MiB };
     // The attack: each way holds memory beside the scanner's mapped 1 GiB, counted by no bound.
     const beyond = Object.entries(held).filter(([, bytes]) => bytes > UNMAPPED_ALLOWANCE).map(([way, bytes]) => `${way}: ${bytes / MiB} MiB`);
     expect(beyond, 'ways holding more than the allowance beside the scanner\'s address space').toEqual([]);
