@@ -18,7 +18,7 @@
  * CLONE_THREAD (SINGLE_PROCESS_DENIED_SYSCALLS), so its 1 GiB is the scan's whole
  * (scannerFallbackTotal.attack.test.ts: 20 children held 900 MiB each at once before). Nor may it
  * hold memory beside its address space, which RLIMIT_AS does not count: memfd, System V shared
- * memory and queues, raised socket buffers and (without the network) IP sockets are refused there,
+ * memory, queues and semaphores, raised socket buffers and (without the network) IP sockets are refused there,
  * and it may open SINGLE_PROCESS_FILES files (scannerFallbackUnmapped.attack.test.ts: 500-640 MiB
  * each way before, beside the mapped 1 GiB). A scanner
  * that forks (a site's shell script) then fails there, unclean; a daemon's client
