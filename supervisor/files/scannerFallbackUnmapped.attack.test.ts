@@ -27,7 +27,8 @@
  * Seen against the code before the fix (load 9.6): memfd=600 shm=640 sockets=600 msg=500 tcp=600
  * (MiB, each way stopped at its 600 MiB cap but the queues, at kernel.msgmni); semaphores, tried
  * after the first fix, sem=600. After: those refused (EPERM), sockets at their default buffers
- * 6 MiB and pipes 30 MiB, bounded by the sandbox's RLIMIT_NOFILE (64 files).
+ * 6 MiB and pipes 30 MiB, bounded by the sandbox's RLIMIT_NOFILE (64 files); with F_SETPIPE_SZ
+ * refused too (pipe-max-size is the administrator's), pipes 1 MiB.
  */
 import { chmodSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';

@@ -99,6 +99,7 @@ const SO_SNDBUF = 7;
 const SO_RCVBUF = 8;
 const SO_SNDBUFFORCE = 32;
 const SO_RCVBUFFORCE = 33;
+const F_SETPIPE_SZ = 1031;
 const AF_INET = 2;
 const AF_INET6 = 10;
 
@@ -108,7 +109,7 @@ const AF_INET6 = 10;
  * Its memory is then bounded whole by a per-process limit (RLIMIT_AS): the scanner's where no
  * control group can be made (scannerSandbox.ts). A new process is refused EPERM, and so are the
  * ways to hold memory outside the address space that no per-process limit counts (memfd, System V
- * shared memory, queues and semaphores, raised socket buffers); what is left (pipes, sockets at their default
+ * shared memory, queues and semaphores, raised socket and pipe buffers); what is left (pipes, sockets at their default
  * buffers) the sandbox's RLIMIT_NOFILE bounds.
  */
 export const SINGLE_PROCESS_DENIED_SYSCALLS: readonly DeniedSyscall[] = [
@@ -122,6 +123,8 @@ export const SINGLE_PROCESS_DENIED_SYSCALLS: readonly DeniedSyscall[] = [
   { name: 'memfd_create', nr: 319, errno: 'EPERM', why: 'a memfd written to holds pages never mapped' },
   { name: 'shmget', nr: 29, errno: 'EPERM', why: 'a System V segment touched then detached stays, unmapped' },
   { name: 'msgget', nr: 68, errno: 'EPERM', why: 'System V queues hold kernel.msgmni × msgmnb bytes, unmapped' },
+  // A pipe's buffer raised to fs.pipe-max-size (1 MiB by default, an administrator's choice above).
+  { name: 'fcntl', nr: 72, errno: 'EPERM', why: 'no raised pipe buffers (F_SETPIPE_SZ)', when: { arg: 1, oneOf: [F_SETPIPE_SZ] } },
   { name: 'semget', nr: 64, errno: 'EPERM', why: 'System V semaphore sets: ~3 MiB of kernel memory a set of 32000, kernel.sem allowing 32000 sets' },
   // Any level: at SOL_SOCKET these raise a socket's buffers to net.core.wmem_max (4 MiB a socket
   // here); the same numbers elsewhere (IP_RECVOPTS, TCP_WINDOW_CLAMP…) are nothing a scanner needs.
