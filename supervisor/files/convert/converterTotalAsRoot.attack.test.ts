@@ -35,7 +35,7 @@ const CHILDREN = 4;
 const CHILD_BYTES = 256 * 2 ** 20;
 
 const STAND_IN = `
-import json, mmap, os, signal, sys, time
+import json, mmap, os, select, signal, sys, time
 MiB = 1024 * 1024
 tmp, said = 0, ''
 block = b'x' * (4 * MiB)
@@ -64,14 +64,19 @@ for i in range(${CHILDREN}):
             os.write(w, b'h')
         except Exception:
             os.write(w, b'r')
-        time.sleep(30)
+        time.sleep(25)
         os._exit(0)
     kids.append(pid)
+# A child killed at a limit never answers: wait for the others, not for ever.
 got = b''
-while len(got) < len(kids):
+deadline = time.time() + 20
+while len(got) < len(kids) and select.select([r], [], [], max(0, deadline - time.time()))[0]:
     got += os.read(r, 64)
 for k in kids:
-    os.kill(k, signal.SIGKILL)
+    try:
+        os.kill(k, signal.SIGKILL)
+    except OSError:
+        pass
     os.waitpid(k, 0)
 for i in range(n):
     os.unlink('/tmp/held-%d' % i)
