@@ -13,9 +13,11 @@
  * sandboxes' limit chooses among the sandboxes only). One sandbox's memory is the policy's
  * converter memory, within that.
  *
- * Root (the supervisor in one piece): none for the converters, which keep their uid's limits as
- * before; the scanner asks for one as root too (`asRootToo`): a group of its own with the same
- * limits, beside the cages' (no common group of the sandboxes: root's own limits are none).
+ * Root (the supervisor in one piece): the scanner, the converter and the OCR ask for one as root too
+ * (`asRootToo`): a group of its own with the same limits, beside the cages' (no common group of the
+ * sandboxes: root's own limits are none). Without it their prlimit held each process, not the
+ * sandbox: a renderer taken over held its children's memory and its tmpfs files beside its own
+ * (converterTotalAsRoot.attack.test.ts, attack-10).
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';

@@ -16,7 +16,11 @@
  * RLIMIT_AS bounds one process, not the scan: without a group the scanner stays one process (its
  * threads share its address space), its filter refusing fork, vfork and clone without
  * CLONE_THREAD (SINGLE_PROCESS_DENIED_SYSCALLS), so its 1 GiB is the scan's whole
- * (scannerFallbackTotal.attack.test.ts: 20 children held 900 MiB each at once before). A scanner
+ * (scannerFallbackTotal.attack.test.ts: 20 children held 900 MiB each at once before). Nor may it
+ * hold memory beside its address space, which RLIMIT_AS does not count: memfd, System V shared
+ * memory, queues and semaphores, raised socket buffers and (without the network) IP sockets are refused there,
+ * and it may open SINGLE_PROCESS_FILES files (scannerFallbackUnmapped.attack.test.ts: 500-640 MiB
+ * each way before, beside the mapped 1 GiB). A scanner
  * that forks (a site's shell script) then fails there, unclean; a daemon's client
  * (`clamdscan --fdpass`) or clamscan does not fork. Where the part's own group is bounded (the
  * split on a cgroup v2 host, which gives the scan no group of its own) that group holds the
@@ -24,7 +28,7 @@
  */
 import { basename } from 'node:path';
 import { spawnBwrap } from '../sandbox/bwrapSpawn';
-import { SINGLE_PROCESS_DENIED_SYSCALLS } from '../sandbox/seccompFilter';
+import { SINGLE_PROCESS_DENIED_SYSCALLS, SINGLE_PROCESS_NO_NETWORK_DENIED_SYSCALLS } from '../sandbox/seccompFilter';
 import { conversionGroup, type ConversionGroup } from './conversionCgroup';
 import { ownGroupBoundsMemory } from './ownMemoryBound';
 import { asSandboxUser, sandboxUserNamespace } from './sandboxUser';
@@ -55,8 +59,18 @@ function traversable(path: string): string[] {
   return out;
 }
 
-/** bwrap's arguments for one scan; `held`: a group holds its tasks and memory, else prlimit does. */
-function scanArgs(staged: string, inside: string, scanner: readonly string[], binds: readonly string[], held: boolean, network: boolean): string[] {
+/**
+ * The one-process scanner's open files: each may hold kernel buffers outside its address space (a
+ * pipe up to 1 MiB, a socket's default buffers, an IP socket's that grow on their own), which its
+ * RLIMIT_AS does not count. A scanner reads one file and talks to at most one daemon.
+ */
+const SINGLE_PROCESS_FILES = 64;
+
+/**
+ * bwrap's arguments for one scan; `held`: a group holds its tasks and memory, else prlimit does;
+ * `singleProcess`: nothing bounds the scan's total but that prlimit, which then bounds its files too.
+ */
+function scanArgs(staged: string, inside: string, scanner: readonly string[], binds: readonly string[], held: boolean, network: boolean, singleProcess: boolean): string[] {
   return [
     ...sandboxUserNamespace(),
     ...(network ? [] : ['--unshare-net']),
@@ -70,7 +84,7 @@ function scanArgs(staged: string, inside: string, scanner: readonly string[], bi
     '--ro-bind', staged, inside,
     '--clearenv', '--setenv', 'PATH', '/usr/bin:/bin:/usr/sbin:/sbin',
     ...asSandboxUser(scannerUid, held ? null : SCANNER_TASKS),
-    ...(held ? [] : ['prlimit', `--as=${SCANNER_MEMORY_BYTES}`, '--']),
+    ...(held ? [] : ['prlimit', `--as=${SCANNER_MEMORY_BYTES}`, ...(singleProcess ? [`--nofile=${SINGLE_PROCESS_FILES}`] : []), '--']),
     ...scanner, inside,
   ];
 }
@@ -96,7 +110,8 @@ export function scanStaged(staged: string, scanner: readonly string[], binds: re
     // No group of its own and none around the part: one process, so that prlimit's per-process
     // 1 GiB is the scan's whole. The part's own bounded group (the split on cgroup v2) holds it.
     const singleProcess = !group && !(options.ownGroupBounds ?? ownGroupBoundsMemory());
-    child = spawnBwrap(scanArgs(staged, inside, scanner, binds, group !== null, network), { stdio: ['ignore', 'pipe', 'pipe'], ...(group ? { prefix: group.prefix } : {}), ...(singleProcess ? { denied: SINGLE_PROCESS_DENIED_SYSCALLS } : {}) });
+    const denied = network ? SINGLE_PROCESS_DENIED_SYSCALLS : SINGLE_PROCESS_NO_NETWORK_DENIED_SYSCALLS;
+    child = spawnBwrap(scanArgs(staged, inside, scanner, binds, group !== null, network, singleProcess), { stdio: ['ignore', 'pipe', 'pipe'], ...(group ? { prefix: group.prefix } : {}), ...(singleProcess ? { denied } : {}) });
   } catch (err) {
     group?.remove();
     // No uid of its own left for the scan (ownUids.ts: subordinate grants hold its range): not clean, said why.

@@ -95,12 +95,22 @@ export const DENIED_SYSCALLS: readonly DeniedSyscall[] = [
 ];
 
 const CLONE_THREAD = 0x00010000;
+const SO_SNDBUF = 7;
+const SO_RCVBUF = 8;
+const SO_SNDBUFFORCE = 32;
+const SO_RCVBUFFORCE = 33;
+const F_SETPIPE_SZ = 1031;
+const AF_INET = 2;
+const AF_INET6 = 10;
 
 /**
  * The same filter for a sandbox that must stay one process (threads allowed): no fork, vfork, nor a
  * clone without CLONE_THREAD (glibc's fork and posix_spawn, once clone3's ENOSYS sends them there).
  * Its memory is then bounded whole by a per-process limit (RLIMIT_AS): the scanner's where no
- * control group can be made (scannerSandbox.ts). A new process is refused EPERM.
+ * control group can be made (scannerSandbox.ts). A new process is refused EPERM, and so are the
+ * ways to hold memory outside the address space that no per-process limit counts (memfd, System V
+ * shared memory, queues and semaphores, raised socket and pipe buffers); what is left (pipes, sockets at their default
+ * buffers) the sandbox's RLIMIT_NOFILE bounds.
  */
 export const SINGLE_PROCESS_DENIED_SYSCALLS: readonly DeniedSyscall[] = [
   ...DENIED_SYSCALLS.map((rule) =>
@@ -108,6 +118,27 @@ export const SINGLE_PROCESS_DENIED_SYSCALLS: readonly DeniedSyscall[] = [
   ),
   { name: 'fork', nr: 57, errno: 'EPERM', why: 'no new process: threads only' },
   { name: 'vfork', nr: 58, errno: 'EPERM', why: 'no new process: threads only' },
+  // Memory the kernel keeps for the process outside its address space, which RLIMIT_AS never
+  // counts (scannerFallbackUnmapped.attack.test.ts: 500-640 MiB each beside the mapped 1 GiB).
+  { name: 'memfd_create', nr: 319, errno: 'EPERM', why: 'a memfd written to holds pages never mapped' },
+  { name: 'shmget', nr: 29, errno: 'EPERM', why: 'a System V segment touched then detached stays, unmapped' },
+  { name: 'msgget', nr: 68, errno: 'EPERM', why: 'System V queues hold kernel.msgmni × msgmnb bytes, unmapped' },
+  // A pipe's buffer raised to fs.pipe-max-size (1 MiB by default, an administrator's choice above).
+  { name: 'fcntl', nr: 72, errno: 'EPERM', why: 'no raised pipe buffers (F_SETPIPE_SZ)', when: { arg: 1, oneOf: [F_SETPIPE_SZ] } },
+  { name: 'semget', nr: 64, errno: 'EPERM', why: 'System V semaphore sets: ~3 MiB of kernel memory a set of 32000, kernel.sem allowing 32000 sets' },
+  // Any level: at SOL_SOCKET these raise a socket's buffers to net.core.wmem_max (4 MiB a socket
+  // here); the same numbers elsewhere (IP_RECVOPTS, TCP_WINDOW_CLAMP…) are nothing a scanner needs.
+  { name: 'setsockopt', nr: 54, errno: 'EPERM', why: 'no raised socket buffers (SO_SNDBUF, SO_RCVBUF and their FORCE)', when: { arg: 2, oneOf: [SO_SNDBUF, SO_RCVBUF, SO_SNDBUFFORCE, SO_RCVBUFFORCE] } },
+];
+
+/**
+ * The one-process filter for a sandbox without a network of its own (its loopback only): no TCP or
+ * UDP socket either, whose buffers grow on their own (3.7 MiB a direction a connection here).
+ * With the host's network (the policy's scannerNetwork), TCP stays: RLIMIT_NOFILE bounds it.
+ */
+export const SINGLE_PROCESS_NO_NETWORK_DENIED_SYSCALLS: readonly DeniedSyscall[] = [
+  ...SINGLE_PROCESS_DENIED_SYSCALLS,
+  { name: 'socket', nr: 41, errno: 'EPERM', why: 'no IP socket on a loopback of its own (buffers outside the address space)', when: { arg: 0, oneOf: [AF_INET, AF_INET6] } },
 ];
 
 const AUDIT_ARCH_X86_64 = 0xc000003e;

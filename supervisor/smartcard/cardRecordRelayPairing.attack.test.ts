@@ -23,7 +23,10 @@ import { RecordGuard, WholeRecords } from './recordGuard';
 // High's card proxy for the real client's run, and low's (+ 1) for the token's group: two uids of 56720–56739 per process.
 const PROXY_UID = 56720 + 2 * (process.pid % 10);
 const LOGIN = 9;
+const LOGOUT = 10;
 const GET_ATTRIBUTE_VALUE = 31;
+/** The number of the reply the stand-in sends unasked (attack-10), after each logout's. */
+const UNASKED = 7777;
 const CKR_PIN_INCORRECT = 0xa0;
 
 const mark = (length: number) => {
@@ -52,8 +55,11 @@ afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
 
-/** The stand-in proxy: answers each call in order; a login with a wrong PIN (every login here), the rest CKR_OK. */
-async function standIn(): Promise<{ dir: string; received: Buffer[] }> {
+/**
+ * The stand-in proxy: answers each call in order; a login with a wrong PIN (every login here), the
+ * rest CKR_OK. `unasked`: after each logout's reply, one to a call never made (CKR_OK, number UNASKED).
+ */
+async function standIn(unasked = false): Promise<{ dir: string; received: Buffer[] }> {
   const dir = testRoot('cloison-attack9-pairing-');
   const received: Buffer[] = [];
   const sockets: Socket[] = [];
@@ -63,7 +69,10 @@ async function standIn(): Promise<{ dir: string; received: Buffer[] }> {
     const records = new WholeRecords();
     socket.on('data', (chunk: Buffer) => {
       received[index] = Buffer.concat([received[index]!, chunk]);
-      for (const body of records.feed(chunk)) socket.write(reply(body.readUInt32BE(0), body.readUInt32BE(20) === LOGIN ? CKR_PIN_INCORRECT : 0));
+      for (const body of records.feed(chunk)) {
+        socket.write(reply(body.readUInt32BE(0), body.readUInt32BE(20) === LOGIN ? CKR_PIN_INCORRECT : 0));
+        if (unasked && body.readUInt32BE(20) === LOGOUT) socket.write(reply(UNASKED, 0));
+      }
     });
     socket.on('error', () => undefined);
   });
@@ -75,8 +84,8 @@ async function standIn(): Promise<{ dir: string; received: Buffer[] }> {
   return { dir, received };
 }
 
-async function guarded(native: boolean): Promise<{ socket: string; events: CardEvent[]; refusals: string[]; received: Buffer[] }> {
-  const { dir, received } = await standIn();
+async function guarded(native: boolean, unasked = false): Promise<{ socket: string; events: CardEvent[]; refusals: string[]; received: Buffer[] }> {
+  const { dir, received } = await standIn(unasked);
   const events: CardEvent[] = [];
   const refusals: string[] = [];
   const socket = join(dir, 'cage.sock');
@@ -145,6 +154,51 @@ describe.each([
     await settle();
     expect(logins(received) === 0 || events.some((e) => e.kind === 'login' && !e.ok)).toBe(true);
     expect(refusals).toEqual(['pipelined']);
+  });
+
+  // attack-10: sequences attack-9 did not try. Held: each login paired with its own reply.
+  it('logins and logouts interleaved and pipelined within the bound, numbers distinct: every failed login journaled as failed', async () => {
+    const { socket, events, refusals, received } = await guarded(native);
+    const { cage: s, got } = await cage(socket);
+    const calls = [call(1, LOGIN), call(2, LOGOUT), call(3, LOGIN), call(4, LOGOUT), call(5, LOGIN), call(6, LOGOUT), call(7, LOGIN)];
+    s.write(Buffer.concat(calls));
+    await until(() => got().length === calls.length * reply(0, 0).length);
+    await settle();
+    expect(logins(received)).toBe(4);
+    expect(events).toEqual(Array.from({ length: 4 }, () => ({ kind: 'login', ok: false })));
+    expect(refusals).toEqual([]);
+    // The same numbers again once answered: a number is the cage's to reuse then.
+    s.write(Buffer.concat([call(1, LOGIN), call(2, LOGOUT)]));
+    await until(() => got().length === (calls.length + 2) * reply(0, 0).length);
+    await settle();
+    expect(events.filter((e) => e.kind === 'login' && e.ok)).toEqual([]);
+    expect(events.filter((e) => e.kind === 'login')).toHaveLength(5);
+  });
+
+  /*
+   * A proxy that replies unasked is a proxy taken over (pkcs11proxyd answers each call once, with
+   * its number): it may then pair its reply with a login of the cage's awaiting one (journaled as a
+   * success, below), as it may answer CKR_OK in place of the real reply. Not refused: that proxy
+   * holds the token's module and tries PINs without the guard anyway; the cage alone cannot make
+   * the proxy answer a number early (a number awaiting its reply is not reused, see above).
+   */
+  it('a reply the proxy sends unasked: nothing journaled for it alone, the cage served on', async () => {
+    const { socket, events, refusals } = await guarded(native, true);
+    const { cage: s, got } = await cage(socket);
+    // A logout (answered, then the unasked reply), then a login numbered as the unasked reply.
+    s.write(call(1, LOGOUT));
+    await until(() => got().length === 2 * reply(0, 0).length);
+    s.write(call(UNASKED, LOGIN));
+    await until(() => got().length === 3 * reply(0, 0).length);
+    // Pipelined: the unasked reply arrives while a login of that number awaits its own.
+    s.write(Buffer.concat([call(2, LOGOUT), call(UNASKED, LOGIN)]));
+    await until(() => got().length === 6 * reply(0, 0).length);
+    await settle();
+    expect(refusals).toEqual([]);
+    // The waited-for login journaled as failed; the pipelined one paired with the unasked CKR_OK
+    // (its number): the proxy's word, taken as any reply of the proxy's is.
+    console.log(`journal with a proxy replying unasked (${native ? 'program' : 'Node'}): ${JSON.stringify(events)}`);
+    expect(events).toEqual([{ kind: 'login', ok: false }, { kind: 'login', ok: true }]);
   });
 
   it('a client waiting for each reply, numbering its calls, is served and journaled', async () => {

@@ -139,8 +139,10 @@ class ExactReader {
  */
 export async function convertDocument(staged: string, kind: string, out: string, limits: ConvertLimits, helper?: (node: string) => string[]): Promise<Converted> {
   const started = Date.now();
-  // In the cloison part, a group of its own: what the document makes it allocate is not the part's.
-  const group = conversionGroup('convert', limits);
+  // A group of its own: in the cloison part, what the document makes it allocate is not the part's;
+  // as root too, where prlimit alone held each process, not the conversion (its children, its
+  // tmpfs files: converterTotalAsRoot.attack.test.ts).
+  const group = conversionGroup('convert', limits, undefined, { asRootToo: true });
   let child;
   try {
     child = spawnPixelSandbox(staged, kind, limits, { ...(group ? { prefix: group.prefix } : {}), ...(helper ? { helper } : {}) });

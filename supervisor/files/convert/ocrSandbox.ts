@@ -43,8 +43,8 @@ export function ocrSandboxArgs(limits: OcrLimits, uid: number | (() => number) =
 /** The words tesseract finds on a page of `width` × `height` RGB pixels, or why there are none. */
 export function recognisePage(width: number, height: number, rgb: Buffer, limits: OcrLimits): Promise<Recognised> {
   return new Promise((resolve) => {
-    // In the cloison part, a group of its own (conversionCgroup.ts); none as root.
-    const group = conversionGroup('ocr', limits);
+    // A group of its own (conversionCgroup.ts), as root too (the converter's reason).
+    const group = conversionGroup('ocr', limits, undefined, { asRootToo: true });
     let child;
     try {
       child = spawnBwrap(ocrSandboxArgs(limits), { stdio: ['pipe', 'pipe', 'pipe'], ...(group ? { prefix: group.prefix } : {}) });
