@@ -106,9 +106,12 @@ function shellGroup(version, dir) {
   return {
     version,
     dir,
-    /** argv run in the group: a shell writes its own pid into cgroup.procs, then execs argv (same pid). */
+    /**
+     * argv run in the group: a shell writes its own pid into cgroup.procs, then execs argv (same
+     * pid). A failed write (the group removed meanwhile) does not keep the shell from starting.
+     */
     wrap(argv) {
-      return ['/bin/sh', '-c', 'echo $$ > "$1" || exit 125; shift; exec "$@"', 'cloison-shell-group', join(dir, 'cgroup.procs'), ...argv];
+      return ['/bin/sh', '-c', 'echo $$ 2>/dev/null > "$1"; shift; exec "$@"', 'cloison-shell-group', join(dir, 'cgroup.procs'), ...argv];
     },
     memory: () => groupMemory(version, dir),
     /**
