@@ -4,8 +4,8 @@
  * not make root overwrite, nor hand over, the file it points to. The page still turns into the
  * redirect, owned by that user.
  */
-import { spawn } from 'node:child_process';
-import { lstatSync, chownSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { chmodSync, lstatSync, chownSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -15,6 +15,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { createLaunchPage, GO_SCRIPT } from './launchPage.mjs';
 
 const NOBODY = { uid: 65534, gid: 65534 };
+/** A second local user (or a cage's uid: a cage runs as a uid of its own), neither root nor the shell's user. */
+const OTHER_UID = 57_300 + (process.pid % 50);
 
 describe('the launch page in the shell user\'s folder', () => {
   const root = mkdtempSync(join(tmpdir(), 'cloison-launch-'));
@@ -62,6 +64,31 @@ function ticksOf(marker: string): number {
   }
   return sum;
 }
+
+describe('the launch secret in the shell user\'s folder (attack: another local user)', () => {
+  it('neither the script that sends the page on nor the redirect can be read, nor the folder listed, by another uid', () => {
+    const root = mkdtempSync(join(tmpdir(), 'cloison-launch-other-'));
+    try {
+      chmodSync(root, 0o755); // the tmp folder above the profile: anyone may pass, as /tmp
+      // As start.mjs: the profile a mkdtemp folder given to the shell's user, the page written as that user's.
+      const profile = mkdtempSync(join(root, 'cloison-shell-'));
+      const page = createLaunchPage(profile, NOBODY);
+      chownSync(profile, NOBODY.uid, NOBODY.gid);
+      page.go('http://127.0.0.1:1/#launch=the-secret');
+      const asOther = (...argv: string[]) => spawnSync('setpriv', [`--reuid=${OTHER_UID}`, `--regid=${OTHER_UID}`, '--clear-groups', '--inh-caps=-all', '--', ...argv], { encoding: 'utf8' });
+      for (const file of [GO_SCRIPT, 'launch.html']) {
+        const read = asOther('cat', join(profile, file));
+        expect(read.status).not.toBe(0);
+        expect(read.stdout).not.toContain('the-secret');
+      }
+      expect(asOther('ls', profile).status).not.toBe(0);
+      // The shell's user reads both (Chromium runs as them).
+      expect(spawnSync('setpriv', [`--reuid=${NOBODY.uid}`, `--regid=${NOBODY.gid}`, '--clear-groups', '--', 'cat', join(profile, GO_SCRIPT)], { encoding: 'utf8' }).stdout).toContain('the-secret');
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+});
 
 describe('the waiting page in Chromium', () => {
   // It is shown while the supervisor, its part and the cages start, on the same two cores: reloading
