@@ -10,6 +10,10 @@
  *
  *   xvfb-run -a node --import tsx bench/npmStartWindowSteps.ts   (as root; the cloison-shell-test account)
  *
+ * Beside them, from the part's journal, each cage's start and run, and any `trace.*` fact a measuring
+ * build writes (`step`, and `at` when the step was earlier than the fact), and the lines of the file
+ * named by CLOISON_START_TRACE when a measuring start.mjs writes them (`<ms since 1970> <what>`).
+ *
  * BENCH_RUNS=N: N starts one after the other, the load printed before each. BENCH_START_SCRIPTS="a.mjs b.mjs":
  * start scripts (in scripts/) alternated run by run, for an A/B of a change to start.mjs.
  */
@@ -44,7 +48,8 @@ async function oneStart(run: number, script: string): Promise<void> {
   const loadBefore = load();
   const policy = benchPolicy(root);
   const t0 = Date.now();
-  const child = spawn(process.execPath, [script, '--policy', policy, '--state-dir', join(root, 's'), '--run-dir', join(root, 'r')], { stdio: ['ignore', 'ignore', 'ignore'], env: { ...process.env, SUDO_USER: SHELL_USER } });
+  const traceFile = join(root, 'start-trace');
+  const child = spawn(process.execPath, [script, '--policy', policy, '--state-dir', join(root, 's'), '--run-dir', join(root, 'r')], { stdio: ['ignore', 'ignore', 'ignore'], env: { ...process.env, SUDO_USER: SHELL_USER, CLOISON_START_TRACE: traceFile } });
   const rootStart = proc(child.pid!)?.start;
   const firsts = new Map<string, number>();
   const ours = new Set<number>([child.pid!]);
@@ -78,6 +83,16 @@ async function oneStart(run: number, script: string): Promise<void> {
     for (const line of readFileSync(journal, 'utf8').split('\n').filter((l) => l.includes('"kind":"vnc.ticket"'))) {
       const { time, level } = JSON.parse(line) as { time: string; level: string };
       steps.push({ at: Date.parse(time) - t0, what: `a ticket for ${level} (vnc.ticket)` });
+    }
+    for (const line of readFileSync(journal, 'utf8').split('\n').filter((l) => /"kind":"(trace\.|cage\.(starting|running))/.test(l))) {
+      const { time, kind, step, level, at } = JSON.parse(line) as { time: string; kind: string; step?: string; level?: string; at?: string };
+      steps.push({ at: Date.parse(at ?? time) - t0, what: `journal: ${kind} ${step ?? level ?? ''}` });
+    }
+    if (existsSync(traceFile)) {
+      for (const line of readFileSync(traceFile, 'utf8').split('\n').filter(Boolean)) {
+        const [at, ...what] = line.split(' ');
+        steps.push({ at: Number(at) - t0, what: `start.mjs: ${what.join(' ')}` });
+      }
     }
     console.log(`\nrun ${run}, ${script} (load ${loadBefore} → ${load()}), ms after npm start:`);
     for (const s of steps.sort((a, b) => a.at - b.at)) console.log(`${String(s.at).padStart(7)}  ${s.what}`);

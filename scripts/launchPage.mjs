@@ -1,45 +1,49 @@
 // The page the shell's Chromium opens at once, while the supervisor starts: a file only the shell's
-// user can read, which looks for a mark beside it again and again and, once the supervisor listens
-// (the page a redirect, then the mark written), sends the browser on to the shell's single-use
-// address — which thus never appears on a command line.
+// user can read, which looks for a script beside it again and again and, once the supervisor listens
+// (the script written, the page itself turned into a redirect for any later load), is sent by it
+// straight on to the shell's single-use address — one navigation — which thus never appears on a
+// command line.
 import { randomBytes } from 'node:crypto';
 import { closeSync, constants, fchownSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 
 /**
  * How often the waiting page looks again, in seconds: every start waits half of it on average.
- * A look is one image request for a missing file: 0.050–0.057 CPU-s a second at 0.05 s, as at 0.2
- * (the 5 s fallback reload is most of it); 0.2 s cost each start ~75 ms (bench/RESULTS.md).
+ * A look is one script request for a missing file (an image's before: 0.050–0.057 CPU-s a second
+ * at 0.05 s, as at 0.2, the 5 s fallback reload most of it); 0.2 s cost each start ~75 ms (bench/RESULTS.md).
  */
 export const LAUNCH_RECHECK_SECONDS = 0.05;
 
 /**
- * The mark `go` writes once the page is the redirect: a 1×1 GIF, which the waiting page tries to
- * load as an image. Looking for it costs next to nothing, where reloading the page itself (a
- * navigation: ~0.2 s of CPU each in Chromium) every 0.2 s took over half of two cores while the
- * supervisor and its cages started (bench/RESULTS.md, start-8). An image, not a script: nothing
- * written in that folder is ever run by the page.
+ * The script `go` writes beside the page once the supervisor listens: it sends the browser on to
+ * the shell's address (location.replace), straight from the waiting page. The waiting page tries to
+ * load it again and again; a look for a missing file costs next to nothing, where reloading the page
+ * itself (a navigation: ~0.2 s of CPU each in Chromium) every 0.2 s took over half of two cores
+ * while the supervisor and its cages started (bench/RESULTS.md, start-8). Before, the look was for
+ * an image mark, on which the page reloaded itself into a redirect: two navigations before the
+ * shell's page started loading (issue #26). The script is the user's file in the user's own folder,
+ * as the page that runs it is: whoever could write it could write the page.
  */
-export const READY_MARK = 'launch.ready.gif';
-const GIF = Buffer.from('R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7', 'base64');
+export const GO_SCRIPT = 'launch.go.js';
 
 /**
- * A reload this often whatever the mark says: were the mark's load ever lost (a meta refresh once
- * was, in a loaded CI run), the page still moves on. One navigation each.
+ * A reload this often whatever the looks say: were the script's load ever lost (a meta refresh once
+ * was, in a loaded CI run), the page still moves on (by then the redirect). One navigation each.
  */
 const FALLBACK_RELOAD_SECONDS = 5;
 
-const LOOK_FOR_MARK = `<script>
-const look = () => { const mark = new Image(); mark.onload = () => location.reload(); mark.onerror = () => setTimeout(look, ${LAUNCH_RECHECK_SECONDS * 1000}); mark.src = ${JSON.stringify(READY_MARK)} + '?' + Date.now(); };
+const LOOK_FOR_GO = `<script>
+const look = () => { const go = document.createElement('script'); go.onerror = () => { go.remove(); setTimeout(look, ${LAUNCH_RECHECK_SECONDS * 1000}); }; go.src = ${JSON.stringify(GO_SCRIPT)} + '?' + Date.now(); document.head.append(go); };
 look();
 setTimeout(() => location.reload(), ${FALLBACK_RELOAD_SECONDS * 1000});
 </script>`;
 
-const WAITING = `<!doctype html><meta charset="utf-8"><title>Cloison</title>${LOOK_FOR_MARK}<body style="background:#222;color:#ddd;font:20px sans-serif;display:grid;place-items:center;height:100vh;margin:0">Cloison démarre…\n`;
+const WAITING = `<!doctype html><meta charset="utf-8"><title>Cloison</title>${LOOK_FOR_GO}<body style="background:#222;color:#ddd;font:20px sans-serif;display:grid;place-items:center;height:100vh;margin:0">Cloison démarre…\n`;
 
 /**
  * Writes the waiting page in `dir` (owned by `owner` when given: the user Chromium runs as).
- * `go(url)` turns it into a redirect to the shell, then writes the mark that has the page load it.
+ * `go(url)` turns it into a redirect to the shell (for any later load of it), then writes the script
+ * that sends the waiting page there at once.
  */
 export function createLaunchPage(dir, owner = null) {
   const path = join(dir, 'launch.html');
@@ -57,20 +61,27 @@ export function createLaunchPage(dir, owner = null) {
     }
     renameSync(next, to);
   };
-  // A mark left by an earlier page would have this one reload at once, again and again.
-  rmSync(join(dir, READY_MARK), { force: true });
+  // A script left by an earlier page would send this one to an address spent or gone.
+  rmSync(join(dir, GO_SCRIPT), { force: true });
   write(WAITING);
   return {
     path,
     go: (url) => {
       write(redirectTo(url));
-      write(GIF, join(dir, READY_MARK));
+      write(goTo(url), join(dir, GO_SCRIPT));
     },
   };
 }
 
+/** The address as a script's string (no `</script>` can end it early in a page). */
+const inScript = (url) => JSON.stringify(url).replace(/</g, '\\u003c');
+
+/** The script that sends the waiting page on (a script file: no markup, the address a JSON string). */
+export function goTo(url) {
+  return `location.replace(${inScript(url)});\n`;
+}
+
 /** The page that sends the browser on: a meta refresh, and the same by script a second later should it be dropped. */
 export function redirectTo(url) {
-  const inScript = JSON.stringify(url).replace(/</g, '\\u003c');
-  return `<!doctype html><meta http-equiv="refresh" content="0;url=${url}"><title>Cloison</title><script>setTimeout(() => location.replace(${inScript}), 1000)</script>\n`;
+  return `<!doctype html><meta http-equiv="refresh" content="0;url=${url}"><title>Cloison</title><script>setTimeout(() => location.replace(${inScript(url)}), 1000)</script>\n`;
 }

@@ -4,17 +4,19 @@
  * not make root overwrite, nor hand over, the file it points to. The page still turns into the
  * redirect, owned by that user.
  */
-import { spawn } from 'node:child_process';
-import { lstatSync, chownSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { chmodSync, lstatSync, chownSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createLaunchPage, READY_MARK } from './launchPage.mjs';
+import { createLaunchPage, GO_SCRIPT } from './launchPage.mjs';
 
 const NOBODY = { uid: 65534, gid: 65534 };
+/** A second local user (or a cage's uid: a cage runs as a uid of its own), neither root nor the shell's user. */
+const OTHER_UID = 57_300 + (process.pid % 50);
 
 describe('the launch page in the shell user\'s folder', () => {
   const root = mkdtempSync(join(tmpdir(), 'cloison-launch-'));
@@ -27,7 +29,7 @@ describe('the launch page in the shell user\'s folder', () => {
     const page = createLaunchPage(profile, NOBODY);
     chownSync(profile, NOBODY.uid, NOBODY.gid); // as npm start does: the folder is the user's now
     // What the user's own process (Chromium, or anything running as them) can do in their folder.
-    for (const name of ['launch.next', READY_MARK, ...readdirSync(profile).filter((n) => n !== 'launch.html')]) {
+    for (const name of ['launch.next', GO_SCRIPT, ...readdirSync(profile).filter((n) => n !== 'launch.html')]) {
       rmSync(join(profile, name), { force: true });
       symlinkSync(precious, join(profile, name));
     }
@@ -41,8 +43,9 @@ describe('the launch page in the shell user\'s folder', () => {
     expect(lstatSync(page.path).isFile()).toBe(true);
     expect(readFileSync(page.path, 'utf8')).toContain('url=http://127.0.0.1:1/#launch=secret');
     expect(statSync(page.path)).toMatchObject({ uid: NOBODY.uid, mode: 0o100600 });
-    // The mark that has the waiting page move on: a file of the user's own, the link replaced, not followed.
-    expect(lstatSync(join(profile, READY_MARK))).toMatchObject({ uid: NOBODY.uid, mode: 0o100600 });
+    // The script that sends the waiting page on: a file of the user's own, the link replaced, not followed.
+    expect(lstatSync(join(profile, GO_SCRIPT))).toMatchObject({ uid: NOBODY.uid, mode: 0o100600 });
+    expect(readFileSync(join(profile, GO_SCRIPT), 'utf8')).toBe('location.replace("http://127.0.0.1:1/#launch=secret");\n');
   });
 });
 
@@ -61,6 +64,31 @@ function ticksOf(marker: string): number {
   }
   return sum;
 }
+
+describe('the launch secret in the shell user\'s folder (attack: another local user)', () => {
+  it('neither the script that sends the page on nor the redirect can be read, nor the folder listed, by another uid', () => {
+    const root = mkdtempSync(join(tmpdir(), 'cloison-launch-other-'));
+    try {
+      chmodSync(root, 0o755); // the tmp folder above the profile: anyone may pass, as /tmp
+      // As start.mjs: the profile a mkdtemp folder given to the shell's user, the page written as that user's.
+      const profile = mkdtempSync(join(root, 'cloison-shell-'));
+      const page = createLaunchPage(profile, NOBODY);
+      chownSync(profile, NOBODY.uid, NOBODY.gid);
+      page.go('http://127.0.0.1:1/#launch=the-secret');
+      const asOther = (...argv: string[]) => spawnSync('setpriv', [`--reuid=${OTHER_UID}`, `--regid=${OTHER_UID}`, '--clear-groups', '--inh-caps=-all', '--', ...argv], { encoding: 'utf8' });
+      for (const file of [GO_SCRIPT, 'launch.html']) {
+        const read = asOther('cat', join(profile, file));
+        expect(read.status).not.toBe(0);
+        expect(read.stdout).not.toContain('the-secret');
+      }
+      expect(asOther('ls', profile).status).not.toBe(0);
+      // The shell's user reads both (Chromium runs as them).
+      expect(spawnSync('setpriv', [`--reuid=${NOBODY.uid}`, `--regid=${NOBODY.gid}`, '--clear-groups', '--', 'cat', join(profile, GO_SCRIPT)], { encoding: 'utf8' }).stdout).toContain('the-secret');
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+});
 
 describe('the waiting page in Chromium', () => {
   // It is shown while the supervisor, its part and the cages start, on the same two cores: reloading
@@ -84,9 +112,14 @@ describe('the waiting page in Chromium', () => {
       console.log(`the waiting page: ${cpuPerSecond.toFixed(3)} CPU-s a second`);
       expect(cpuPerSecond).toBeLessThan(0.3);
       const { port } = server.address() as AddressInfo;
+      const sent = Date.now();
       page.go(`http://127.0.0.1:${port}/shell#launch=secret`);
-      for (let waited = 0; requests.length === 0 && waited < 10_000; waited += 50) await new Promise((r) => setTimeout(r, 50));
-      expect(requests).toContain('/shell');
+      // One navigation (issue #26): the waiting page goes straight to the address, without loading
+      // itself again (the redirect it was turned into, here one to elsewhere, is for later loads only).
+      writeFileSync(page.path, `<!doctype html><meta http-equiv="refresh" content="0;url=http://127.0.0.1:${port}/reloaded">`);
+      for (let waited = 0; requests.length === 0 && waited < 10_000; waited += 10) await new Promise((r) => setTimeout(r, 10));
+      console.log(`the waiting page: the shell's address asked ${Date.now() - sent} ms after go() (load ${readFileSync('/proc/loadavg', 'utf8').split(' ')[0]})`);
+      expect(requests).toEqual(['/shell']);
     } finally {
       process.kill(-chromium.pid!, 'SIGKILL');
       server.close();

@@ -54,7 +54,7 @@ import { Disposables } from './system/disposables';
 import type { SupervisorOptions } from './supervisorOptions';
 import { StartThenStop } from './system/startThenStop';
 import { listen } from './supervisorListeners';
-import { runStartSequence, type StartParts } from './lifecycle/startSequence';
+import { runStartSequence, StartGate, type StartParts } from './lifecycle/startSequence';
 
 export { TrainingRefused } from './training/trainingDesk';
 
@@ -96,6 +96,7 @@ export class Supervisor {
   private keepCages = false;
   /** A stop during the start lets it end first (lifecycle/startThenStop.ts). */
   private readonly lifecycle = new StartThenStop();
+  private readonly startGate = new StartGate(); // the shell's calls wait for the start's set-up; its address is said before
   private readonly startedAt = new Date().toISOString();
   /** The one running policy every broker reads (runningPolicy.ts). */
   readonly policyStore: RunningPolicy;
@@ -288,7 +289,7 @@ export class Supervisor {
   }
 
   get handlers() {
-    return createRpcHandlers({
+    return this.startGate.hold(createRpcHandlers({
       policy: this.policyStore,
       cages: this.cages,
       focus: this.focus,
@@ -310,7 +311,7 @@ export class Supervisor {
       apps: this.apps,
       screens: this.screens,
       keyboard: this.keyboardLayout,
-    });
+    }));
   }
 
   get browserHost(): BrowserPart | null {
@@ -385,9 +386,8 @@ export class Supervisor {
       files: this.files,
       stagingDir: this.stagingDir,
       audio: this.audio,
-      hostReady: () => {
-        this.host = this.part;
-      },
+      hostReady: () => void (this.host = this.part),
+      gate: this.startGate,
     };
   }
 

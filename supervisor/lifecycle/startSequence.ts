@@ -1,8 +1,10 @@
 /**
  * The supervisor's start, step by step: the policy journaled, the training session checked, the
- * browser part and the sockets, USB and the smart cards, the cages (beside the browser part's own
- * start), then file staging, the device watcher, the lock and sleep guard, and sound. Each part
- * registers how it stops where it starts (Disposables, stopped last first).
+ * browser part and the sockets; then, beside the browser part's own start, USB and the smart cards
+ * and the cages; the shell's address said as soon as the browser part listens (the shell's calls
+ * held until USB and the cards are set up and the cages asked to start: startGate.ts); then file
+ * staging, the device watcher, the lock and sleep guard, and sound. Each part registers how it
+ * stops where it starts (Disposables, stopped last first).
  */
 import { createHash } from 'node:crypto';
 import type { RunningPolicy } from '../policy/runningPolicy';
@@ -22,6 +24,9 @@ import type { AudioBroker } from '../audio/audioBroker';
 import type { TrainingDesk } from '../training/trainingDesk';
 import type { Disposables } from '../system/disposables';
 import type { FactRecorder } from '../audit/journalWiring';
+import type { StartGate } from './startGate';
+
+export { StartGate } from './startGate';
 
 type Log = (msg: string, fields?: Record<string, unknown>) => void;
 
@@ -54,6 +59,22 @@ export interface StartParts {
   audio: AudioBroker;
   /** The browser part listens: the supervisor hands out its addresses from now on. */
   hostReady: () => void;
+  /** The shell's calls, held until USB and the card are set up and the cages asked to start. */
+  gate: StartGate;
+}
+
+/**
+ * USB's media root (before any cage binds its folder of it), then the card's proxies: what the
+ * cages need before they start; returns whether keys can be used at all. Their stops are
+ * registered around the cages' (stopped last first: the card's proxies, the cages, then USB).
+ */
+async function setUpDevices(parts: StartParts, levels: string[]): Promise<{ usbReady: boolean }> {
+  const { options, disposables, fleet } = parts;
+  const usb = await prepareUsb({ mediaMounts: parts.mediaMounts, devices: parts.devices }, levels, options.log);
+  disposables.add('USB devices', usb.stop);
+  disposables.add('cages', () => (parts.keepCages() ? undefined : fleet.stopAll('supervisor shutting down')));
+  await startSmartcard(parts.smartcard, disposables, options.log);
+  return { usbReady: usb.ready };
 }
 
 export async function runStartSequence(parts: StartParts, checkpoint: () => void, onListening?: () => void): Promise<void> {
@@ -71,29 +92,43 @@ export async function runStartSequence(parts: StartParts, checkpoint: () => void
   const partStarting = part.start();
   disposables.add('browser part', () => part.stop());
   await parts.listen();
-  // Its failure is thrown below, once the cages it ran beside have started (and can be stopped).
-  partStarting.catch(() => undefined);
-  const usb = await prepareUsb({ mediaMounts: parts.mediaMounts, devices: parts.devices }, policy.levels.map((l) => l.id), options.log);
-  disposables.add('USB devices', usb.stop);
-  disposables.add('cages', () => (parts.keepCages() ? undefined : fleet.stopAll('supervisor shutting down')));
-  await startSmartcard(parts.smartcard, disposables, options.log);
+  // USB and the card are set up beside the browser part's start, and its address is said as soon as
+  // it listens: a shell that connects meanwhile has its calls held until they are set up and the
+  // cages asked to start (startGate.ts), so nothing it is told is made of what is not set up yet.
+  const settingUp = setUpDevices(parts, policy.levels.map((l) => l.id));
   // Cages start in parallel, each reporting its own status; one left running before (crash, restart, upgrade) is re-adopted if it checks out.
-  // They start beside the browser part's own start (a Node process loading its bundle), not after it.
-  checkpoint();
-  const cagesStarting = fleet.startAll();
-  await partStarting.catch(async (err: unknown) => {
-    await cagesStarting.catch(() => undefined);
-    throw err;
+  // They start once USB and the card are set up, beside the browser part's own start (a Node process loading its bundle), not after it.
+  const cagesStarting = settingUp.then(({ usbReady }) => {
+    checkpoint();
+    const starting = fleet.startAll();
+    parts.gate.open();
+    return starting.then(() => usbReady);
   });
-  parts.hostReady();
-  onListening?.();
-  await cagesStarting;
+  cagesStarting.catch(() => undefined); // thrown below, once the part listens or failed
+  let usbReady: boolean;
+  try {
+    const partFailure = await partStarting.then(
+      () => null,
+      (err: unknown) => ({ err }),
+    );
+    // The part's failure is thrown once the cages it ran beside have started (and can be stopped).
+    if (partFailure) {
+      await cagesStarting.catch(() => undefined);
+      throw partFailure.err;
+    }
+    parts.hostReady();
+    onListening?.();
+    usbReady = await cagesStarting;
+  } finally {
+    // A start that failed or was stopped holds no call: they answer from what there is, as the supervisor stops.
+    parts.gate.open();
+  }
   // The idle time counts from here: cages slow to start (a loaded machine) are nobody's idleness.
   parts.lock.activity();
   checkpoint();
   // The cloison part cannot mount: its staging tmpfs is the manager's to mount (managerMain.ts).
   disposables.add('file transfers and their staging area', options.manager ? await prepareRemoteFileStaging(parts.files, parts.stagingDir, options.log) : await prepareFileStaging(parts.files, parts.stagingDir, policy, options.log));
-  if (usb.ready) parts.deviceWatcher.start();
+  if (usbReady) parts.deviceWatcher.start();
   disposables.add('device watcher', () => parts.deviceWatcher.stop());
   parts.sleepGuard.start();
   disposables.add('lock and sleep guard', () => {
