@@ -10,7 +10,10 @@
  * The same cage is then shown by TigerVNC's vncviewer connected to the cage's own VNC socket as
  * root: vncviewer speaks no WebSocket, so it cannot take the gateway's path; the socket is the
  * shortest path there is, and the shell's figures include its gateway hop — the comparison charges
- * Cloison with all of its path.
+ * Cloison with all of its path. Two references, alternated in every run (REFERENCES): `vncviewer`
+ * on its defaults — the goal's, its automatic selection taking JPEG at quality 8 on this link — and
+ * `vncviewerLossless` asking what the shell's viewer asks (lossless Tight at its compression level,
+ * full colour): the same work asked of Xvnc. Both ratios are printed; the goal is read on the first.
  *
  * Frames are counted three ways, the same way on both sides, each printed (none hidden):
  * - **updates**: framebuffer updates with pixels the cage's Xvnc sent to the viewer's connection
@@ -477,17 +480,40 @@ function sampleLine(name: string, s: Sample): string {
 function logScrollFigures(result: Record<string, ScrollFigures>, log: (line: string) => void): void {
   for (const [name, f] of Object.entries(result)) {
     const whole = f.cpuMsPerFrame.map((v, i) => v + f.serverCpuMsPerFrame[i]!);
+    if (!f.fps.length) continue;
     log(`  ${name}: Xvnc updates ${fmt(median(f.fps), 1)}/s (runs ${f.fps.map((v) => fmt(v, 1)).join(', ')}), shown at 60 Hz ${fmt(median(f.shownPerSecond), 1)}/s, paints ${fmt(median(f.paintsPerSecond), 1)}/s; whole-path CPU ${fmt(median(whole))} ms per update (viewer side ${fmt(median(f.cpuMsPerFrame))}, Xvnc ${fmt(median(f.serverCpuMsPerFrame))}), ${fmt(median(f.wholeCpuMsPerShown))} ms per frame shown`);
   }
 }
 
+/**
+ * The compression level the shell's viewer asks: noVNC 1.7's own (2), which encodingChoice.ts
+ * leaves as it is, unless the viewer was built with the measuring switch of viewerMain.ts
+ * (`VITE_CLOISON_VIEWER_ENCODING=tight0|tight1`: set it for the benchmark too).
+ */
+function shellCompressLevel(): number {
+  const chosen = process.env.VITE_CLOISON_VIEWER_ENCODING;
+  return chosen === 'tight0' ? 0 : chosen === 'tight1' ? 1 : 2;
+}
+
+/**
+ * The two references, each in every run, alternated: vncviewer on its defaults (the goal's: its
+ * automatic selection takes JPEG at quality 8 on this link), and vncviewer asking what the shell
+ * asks (lossless Tight at the shell's compression level, full colour, no automatic selection: the
+ * same encoder work in Xvnc, like for like). Options from TigerVNC 1.12's vncviewer(1).
+ */
+export const REFERENCES = {
+  vncviewer: [] as string[],
+  vncviewerLossless: ['-AutoSelect=0', '-NoJPEG', '-FullColor', `-CompressLevel=${shellCompressLevel()}`, '-CustomCompressLevel', '-PreferredEncoding=Tight'],
+} as const;
+export type Reference = keyof typeof REFERENCES;
+
 /** vncviewer on the cage's socket, its painting and Xvnc's updates counted by perf's uprobes. */
-async function vncviewerSample(socket: string, xvncPid: number, log: (s: string) => void): Promise<Sample> {
-  const viewer = spawn('vncviewer', ['-Shared', '-RemoteResize=0', socket], { stdio: ['ignore', 'ignore', 'pipe'] });
+async function vncviewerSample(socket: string, xvncPid: number, options: readonly string[], log: (s: string) => void): Promise<Sample> {
+  const viewer = spawn('vncviewer', ['-Shared', '-RemoteResize=0', ...options, socket], { stdio: ['ignore', 'ignore', 'pipe'] });
   let said = '';
   viewer.stderr!.on('data', (d: Buffer) => (said = (said + d.toString()).slice(-2000)));
   await new Promise((r) => setTimeout(r, 2000)); // connected and painting
-  log(`  vncviewer: ${vncConnections(xvncPid)} connection(s) to the cage's VNC socket`);
+  log(`  vncviewer ${options.join(' ') || '(its defaults)'}: ${vncConnections(xvncPid)} connection(s) to the cage's VNC socket`);
   const paints = PAINT_PROBES.map((p) => paintEvent(p.fn));
   const c0 = cpuSecondsOfTree(viewer.pid!);
   const s0 = cpuSecondsOfTree(xvncPid);
@@ -510,12 +536,12 @@ function vncConnections(xvncPid: number): number {
   return execFileSync('ss', ['-xpH', 'state', 'connected'], { encoding: 'utf8' }).split('\n').filter((l) => l.includes(` ${CAGE_VNC_SOCKET} `) && l.includes(`pid=${xvncPid},`)).length;
 }
 
-export async function runFirefoxScrollBench(log: (s: string) => void): Promise<{ shell: ScrollFigures; vncviewer: ScrollFigures }> {
+export async function runFirefoxScrollBench(log: (s: string) => void): Promise<{ shell: ScrollFigures } & Record<Reference, ScrollFigures>> {
   const root = mkdtempSync(join(tmpdir(), 'cloison-ffscroll-'));
   const paths = bwrapCagePaths(join(root, 's'), join(root, 'r'), 'low');
   const x11 = scratchDir(paths.scratch, 'x11');
   const socket = join(scratchDir(paths.scratch, 'vnc'), 'vnc.sock');
-  const result = { shell: emptyScrollFigures(), vncviewer: emptyScrollFigures() };
+  const result = { shell: emptyScrollFigures(), vncviewer: emptyScrollFigures(), vncviewerLossless: emptyScrollFigures() };
   addProbes();
   // A trust phrase chosen already: the shell opens on the desktops, not on its first-start question.
   mkdirSync(join(root, 's'), { recursive: true, mode: 0o700 });
@@ -595,11 +621,13 @@ export async function runFirefoxScrollBench(log: (s: string) => void): Promise<{
     await session.closeWindow();
     // BENCH_SHELL_ONLY: the shell's side alone, to weigh a change to it quickly (no ratio is printed from it).
     if (!process.env.BENCH_SHELL_ONLY)
-      for (let run = 0; run < RUNS; run++) {
-        const sample = await vncviewerSample(socket, xvncPid, log);
-        addSample(result.vncviewer, sample);
-        log(sampleLine(`vncviewer run ${run + 1}`, sample));
-      }
+      for (let run = 0; run < RUNS; run++)
+        for (const reference of (run % 2 ? ['vncviewerLossless', 'vncviewer'] : ['vncviewer', 'vncviewerLossless']) as Reference[]) {
+          const sample = await vncviewerSample(socket, xvncPid, REFERENCES[reference], log);
+          addSample(result[reference], sample);
+          log(sampleLine(`${reference} run ${run + 1}`, sample));
+          log(`  ${reference} run ${run + 1}: load ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}`);
+        }
   } finally {
     await session.close();
     await wheel;
@@ -609,6 +637,10 @@ export async function runFirefoxScrollBench(log: (s: string) => void): Promise<{
     rmSync(root, { recursive: true, force: true });
   }
   logScrollFigures(result, log);
+  const whole = (f: ScrollFigures) => median(f.cpuMsPerFrame.map((v, i) => v + f.serverCpuMsPerFrame[i]!));
+  for (const reference of Object.keys(REFERENCES) as Reference[])
+    if (result[reference].fps.length)
+      log(`  shell / ${reference}${reference === 'vncviewer' ? ' (the goal\'s reference: JPEG on its defaults)' : ' (like for like: lossless Tight)'}: updates ${fmt(median(result.shell.fps) / median(result[reference].fps))}×, whole-path CPU per update ${fmt(whole(result.shell) / whole(result[reference]))}×, Xvnc's CPU per update ${fmt(median(result.shell.serverCpuMsPerFrame) / median(result[reference].serverCpuMsPerFrame))}×, viewer side's ${fmt(median(result.shell.cpuMsPerFrame) / median(result[reference].cpuMsPerFrame))}×`);
   return result;
 }
 

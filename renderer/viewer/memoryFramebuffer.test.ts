@@ -83,6 +83,39 @@ describe('memory framebuffer', () => {
     expect([...fb.pixels.subarray(0, 4)]).toEqual([10, 20, 30, 255]);
   });
 
+  it('writes three-byte pixels four at a time exactly as one at a time: every alignment, clip and short source', () => {
+    // The reference: each pixel from its own three bytes, a byte past the source's end read as 0.
+    const reference = (into: Uint8ClampedArray, screenWidth: number, x: number, y: number, width: number, height: number, source: ArrayLike<number>) => {
+      for (let row = 0; row < height; row++)
+        for (let col = 0; col < width; col++) {
+          const [sx, sy] = [x + col, y + row];
+          if (sx < 0 || sy < 0 || sx >= screenWidth || sy >= into.length / 4 / screenWidth) continue;
+          const from = (row * width + col) * 3;
+          into.set([source[from] ?? 0, source[from + 1] ?? 0, source[from + 2] ?? 0, 255], (sy * screenWidth + sx) * 4);
+        }
+    };
+    const [W, H] = [37, 11];
+    const fb = new MemoryFramebuffer();
+    fb.resize(W, H);
+    const expected = new Uint8ClampedArray(W * H * 4);
+    let seed = 7;
+    const next = (n: number) => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) % n;
+    for (let k = 0; k < 400; k++) {
+      const [x, y, width, height] = [next(W + 10) - 5, next(H + 6) - 3, 1 + next(45), 1 + next(8)];
+      const bytes = width * height * 3;
+      // The inflator's own case (a word-aligned Uint8Array), a view at every byte offset, a source
+      // cut short (a row's last pixels past its end), a clamped array and a plain one.
+      const offset = next(4) * (next(2) ? 1 : 4);
+      const length = next(5) === 0 ? Math.max(0, bytes - 1 - next(12)) : bytes;
+      const buffer = new Uint8Array(offset + length + 8).map(() => next(256));
+      const kind = next(6);
+      const source = kind === 4 ? new Uint8ClampedArray(buffer.subarray(offset, offset + length)) : kind === 5 ? [...buffer.subarray(offset, offset + length)] : buffer.subarray(offset, offset + length);
+      fb.rgb(x, y, width, height, source);
+      reference(expected, W, x, y, width, height, source);
+      expect(fb.pixels).toEqual(expected);
+    }
+  });
+
   it('copies an area onto itself downwards, upwards and sideways as a canvas would', () => {
     const rows = ['ABCD', 'EFGH', 'IJKL', 'MNOP'];
     const fresh = () => {
