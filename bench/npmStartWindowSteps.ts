@@ -102,6 +102,8 @@ async function oneStart(run: number, script: string): Promise<void> {
     const renderers = chromium.filter((p) => p.what.endsWith(' renderer')).map((p) => ((p.ticks * TICK_MS) / 1000).toFixed(2));
     const total = chromium.reduce((sum, p) => sum + p.ticks, 0);
     console.log(`  the shell's Chromium's CPU until connected: ${((total * TICK_MS) / 1000).toFixed(2)} s; its renderers by start (launch page, shell page, viewers…): ${renderers.join(' / ') || '–'} s`);
+    const rendererStarts = chromium.filter((p) => p.what.endsWith(' renderer')).map((p) => p.start);
+    console.log(`  its renderers started at (ms after npm start, 10 ms ticks): ${rendererStarts.join(' / ') || '–'}`);
   } finally {
     if (child.exitCode === null) {
       child.kill('SIGINT');

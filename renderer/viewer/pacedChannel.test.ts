@@ -51,6 +51,7 @@ describe('PacedChannel', () => {
 
   function open(place: 'front' | 'beside' | 'hidden'): PacedChannel {
     const channel = new PacedChannel('ws://127.0.0.1/vnc', place, (cb) => frames.push(cb), () => 1920 * 1080); // a full-HD frame
+    channel.admit(); // the viewer's guards are installed (viewerSession.ts)
     // noVNC's part: every message is decoded at once, and its pixels drawn.
     channel.onmessage = (e) => {
       delivered++;
@@ -243,6 +244,105 @@ describe('PacedChannel', () => {
     FakeStream.last.flood(1); // it arrives before the stream is closed on its own task
     await settle();
     expect(delivered).toBe(0);
+  });
+
+  it('hidden from its start, a flood from its start: reads and draws one screen of its first frame, then nothing', async () => {
+    const channel = open('hidden');
+    await settle();
+    FakeStream.last.flood(1); // the handshake
+    await settle();
+    channel.connected(1024 * 640); // ServerInit: a 1024×640 screen, ten Raw messages of 64 Ki pixels
+    FakeStream.last.flood(40);
+    await settle();
+    for (let i = 0; i < 5; i++) {
+      nextFrame();
+      vi.advanceTimersByTime(1000);
+    }
+    await settle();
+    expect(delivered).toBe(1 + 10); // the handshake, then one screen: its pixels drawn, no more
+    channel.setPlace('front');
+    nextFrame();
+    vi.advanceTimersByTime(0);
+    await settle();
+    expect(delivered).toBe(11 + 4); // shown: a front budget a frame, as any viewer
+    channel.setPlace('hidden'); // hidden again: nothing, its one screen was owed once
+    FakeStream.last.flood(40);
+    await settle();
+    vi.advanceTimersByTime(5000);
+    await settle();
+    expect(delivered).toBe(15);
+  });
+
+  it('hidden from its start: fills that draw a screen in a few bytes end its first screen as soon', async () => {
+    pixelsOf = () => 1024 * 640; // each message a whole-screen fill
+    const channel = open('hidden');
+    channel.connected(1024 * 640);
+    await settle();
+    FakeStream.last.compressed(40, 300);
+    await settle();
+    vi.advanceTimersByTime(5000);
+    await settle();
+    expect(delivered).toBe(1);
+  });
+
+  it('hidden from its start: a message larger than the bytes left of its screen waits, unread, until shown', async () => {
+    const channel = open('hidden');
+    channel.connected(256 * 256); // 256 Ki bytes of Raw + 64 Ki of headers at most
+    await settle();
+    FakeStream.last.source.enqueue(new ArrayBuffer(512 * 1024));
+    await settle();
+    vi.advanceTimersByTime(5000);
+    await settle();
+    expect(delivered).toBe(0);
+    channel.setPlace('front');
+    nextFrame();
+    vi.advanceTimersByTime(0);
+    await settle();
+    expect(delivered).toBe(1);
+  });
+
+  it('shown at its start (in front), owes no first screen once hidden', async () => {
+    const channel = open('front');
+    channel.connected(1024 * 640);
+    await settle();
+    channel.setPlace('hidden');
+    FakeStream.last.flood(40);
+    await settle();
+    vi.advanceTimersByTime(5000);
+    await settle();
+    expect(delivered).toBe(0);
+  });
+
+  it('before admit(), opens to noVNC and hands on nothing, whatever waits; admitted, what waited in order', async () => {
+    const channel = new PacedChannel('ws://127.0.0.1/vnc', 'hidden', (cb) => frames.push(cb), () => 1920 * 1080);
+    const seen: string[] = [];
+    channel.onopen = () => seen.push('open');
+    channel.onmessage = (e) => seen.push(`message ${e.data.byteLength}`);
+    await settle();
+    FakeStream.last.source.enqueue(new ArrayBuffer(12));
+    FakeStream.last.source.enqueue(new ArrayBuffer(28));
+    await settle();
+    vi.advanceTimersByTime(5000);
+    await settle();
+    expect(channel.readyState).toBe(0); // CONNECTING: noVNC waits for its open
+    expect(seen).toEqual([]);
+    channel.admit();
+    await settle();
+    expect(seen).toEqual(['open', 'message 12', 'message 28']);
+  });
+
+  it('closed before admit(), its stream is closed and noVNC told nothing', async () => {
+    const channel = new PacedChannel('ws://127.0.0.1/vnc', 'hidden', (cb) => frames.push(cb), () => 1920 * 1080);
+    const seen: string[] = [];
+    channel.onopen = () => seen.push('open');
+    channel.onmessage = () => seen.push('message');
+    await settle();
+    FakeStream.last.source.enqueue(new ArrayBuffer(12));
+    channel.close();
+    vi.advanceTimersByTime(0);
+    await settle();
+    expect(FakeStream.last.closes).toBe(1);
+    expect(seen).toEqual([]);
   });
 
   it('sends a copy of what noVNC hands it (noVNC reuses its send buffer)', async () => {

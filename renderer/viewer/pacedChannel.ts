@@ -5,6 +5,14 @@
  * A viewer not in front but shown (split view) gets a far smaller budget, a hidden one none: it
  * reads nothing until it is shown again, and then repaints from what waited — a message whose read
  * was already under way when it was hidden (the switch away from its cage) waits with the rest.
+ * One exception, once: a viewer hidden from its start may read and draw one screen of its cage's
+ * first frame (FIRST_SCREEN: the cage's framebuffer in pixels drawn, and in bytes read as Raw
+ * carries it), so the first switch to it shows a picture at once; once that is spent, or once the
+ * viewer was shown, hidden means nothing read again.
+ *
+ * Nothing at all is handed on before admit(): the connection may be opened (the ticket handed
+ * over, the gateway's handshake under way) while noVNC still loads, but its first byte reaches
+ * noVNC only once the viewer's guards are installed (viewerSession.ts).
  * A viewer just shown (the switch to its cage) first lets the frame that reveals it be drawn, with
  * the canvas it had: that frame only composites, and the cage's pixels wait for the next one.
  *
@@ -30,6 +38,13 @@ import type { ViewerPlace } from '../../shared/viewerProtocol';
  * an eighth of that.
  */
 export const WORK_PER_FRAME = { front: 1.25 * 2 ** 20, frontPerScreenPixel: 1.5, besideShare: 1 / 8 } as const;
+
+/**
+ * What a viewer hidden from its start may read of its cage's first frame, once: pixels drawn up to
+ * the cage's screen, bytes read up to that screen in Raw (4 a pixel) and `slack` for the update's
+ * headers. A message that would pass the bytes left is not read while hidden (it waits, as today).
+ */
+export const FIRST_SCREEN = { bytesPerPixel: 4, slack: 64 * 2 ** 10 } as const;
 
 /** The budget of work per animation frame for a viewer at `place` whose screen has `screenPixels`. */
 export function workPerFrame(place: Exclude<ViewerPlace, 'hidden'>, screenPixels: number): number {
@@ -87,6 +102,12 @@ export class PacedChannel {
   private revealing = false;
   /** Which reveal is under way: an earlier one's frame or fallback does not end it. */
   private reveals = 0;
+  /** Hidden since its start: what is left of its one screen (FIRST_SCREEN); null once spent or shown. */
+  private firstScreen: { pixels: number; bytes: number } | null = null;
+  /** Whether the viewer's guards are installed (admit()): until then nothing is handed on. */
+  private admitted = false;
+  private letIn!: () => void;
+  private readonly whenAdmitted = new Promise<void>((resolve) => (this.letIn = resolve));
 
   constructor(
     url: string,
@@ -104,19 +125,36 @@ export class PacedChannel {
   setPlace(place: ViewerPlace): void {
     const revealed = this.place === 'hidden' && place !== 'hidden' && this.holdWhenHidden;
     this.place = place;
+    if (place !== 'hidden') this.firstScreen = null; // shown once: its one screen is no longer owed
     if (place === 'hidden') this.revealing = false;
     if (revealed) this.holdForReveal();
     this.poke();
   }
 
-  /** The viewer is connected (ServerInit read): from now on, hidden means not read at all. */
-  connected(): void {
+  /**
+   * The viewer is connected (ServerInit read): from now on, hidden means not read at all — but for
+   * one screen of the first frame (`screenPixels`, the cage's framebuffer) if it is hidden now.
+   */
+  connected(screenPixels = 0): void {
+    if (this.holdWhenHidden) return;
     this.holdWhenHidden = true;
+    const pixels = Math.max(0, screenPixels);
+    if (this.place === 'hidden' && pixels > 0) this.firstScreen = { pixels, bytes: pixels * FIRST_SCREEN.bytesPerPixel + FIRST_SCREEN.slack };
+  }
+
+  /** The guards are installed: the channel opens to noVNC and hands on what the gateway sent. */
+  admit(): void {
+    this.admitted = true;
+    this.letIn();
   }
 
   /** Pixels noVNC has just drawn (every drawing call's damaged rectangle). */
   drew(pixels: number): void {
     this.workThisFrame += pixels;
+    if (this.firstScreen && this.place === 'hidden') {
+      this.firstScreen.pixels -= pixels;
+      if (this.firstScreen.pixels <= 0) this.firstScreen = null;
+    }
   }
 
   /**
@@ -137,6 +175,7 @@ export class PacedChannel {
   close(): void {
     if (this.readyState === State.CLOSED || this.readyState === State.CLOSING) return;
     this.readyState = State.CLOSING; // from now on nothing more is read
+    this.letIn(); // never admitted (replaced while noVNC loaded): its reading ends all the same
     this.poke();
     // The stream itself is closed on a task of its own: noVNC closes from inside a message this
     // channel is handing it (a refused framebuffer size), and cancelling and closing a
@@ -161,8 +200,11 @@ export class PacedChannel {
       this.writer = writable.getWriter();
       reader = this.reader = readable.getReader();
     } catch {
+      await this.whenAdmitted; // noVNC is told only once attached behind the guards
       return this.ended(1006, 'connection failed', true);
     }
+    // Open, the ticket spent: nothing is handed on until the guards are installed (admit()).
+    if (!this.admitted) await this.whenAdmitted;
     if (this.readyState === State.CONNECTING) {
       this.readyState = State.OPEN;
       this.onopen?.(new Event('open'));
@@ -180,11 +222,14 @@ export class PacedChannel {
         const { value, done } = await reader.read();
         if (done) break;
         if (typeof value === 'string') continue; // RFB is binary; the gateway sends nothing else
+        // Hidden on its first screen: a message past the bytes left waits until shown, as any.
+        if (this.firstScreen && this.place === 'hidden' && value.byteLength > this.firstScreen.bytes) this.firstScreen = null;
         // The read may have waited: closed meanwhile, nothing more is handed on; hidden meanwhile
         // (the switch away from this cage), it waits, undecoded, until shown again.
         if (!this.mayReadNow()) await this.mayRead();
         if (this.readyState !== State.OPEN) break;
         this.workThisFrame += value.byteLength;
+        if (this.firstScreen && this.place === 'hidden') this.firstScreen.bytes -= value.byteLength;
         this.onmessage?.({ data: value });
         this.requestFrame(); // the count starts again at the next frame
       }
@@ -205,16 +250,17 @@ export class PacedChannel {
   /** Whether this viewer may read one more message now: shown (or still connecting), budget left; or closed (nothing to wait for). */
   private mayReadNow(): boolean {
     if (this.readyState !== State.OPEN) return true;
-    const hidden = (this.place === 'hidden' && this.holdWhenHidden) || this.revealing;
-    return !hidden && this.workThisFrame < this.budget();
+    if (this.revealing) return false;
+    if (this.place === 'hidden' && this.holdWhenHidden) return this.firstScreen !== null && this.firstScreen.bytes > 0;
+    return this.workThisFrame < this.budget();
   }
 
   /** Resolves when this viewer may read one more message: shown (or still connecting), budget left. */
   private async mayRead(): Promise<void> {
     for (;;) {
       if (this.mayReadNow()) return;
-      const hidden = (this.place === 'hidden' && this.holdWhenHidden) || this.revealing;
-      if (!hidden) this.requestFrame();
+      const held = (this.place === 'hidden' && this.holdWhenHidden) || this.revealing;
+      if (!held) this.requestFrame();
       await new Promise<void>((resolve) => (this.wake = resolve));
     }
   }
