@@ -7,7 +7,8 @@
  *
  * - both cages painted: each cage's first full frame in the shell's window (the display's pixels
  *   over the viewer's area no longer the shell's waiting look; the level in the back brought to
- *   the front with the shell's shortcut typed on the display, as its viewer decodes nothing while hidden);
+ *   the front with the shell's shortcut typed on the display: a hidden level is not shown — its viewer
+ *   decodes its first screen only while hidden);
  * - the applications' windows painted in their cages (their X servers' framebuffers);
  * - the applications' windows seen in the shell's window (each level brought to the front once its
  *   application has painted).

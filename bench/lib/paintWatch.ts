@@ -1,8 +1,8 @@
 /**
  * When a start is "painted", read two ways for the application benchmarks:
  *
- * - in the shell (what the user sees): each level's viewer canvas. A viewer decodes only while its
- *   level is shown (a hidden one reads nothing once connected, pacedChannel.ts), so the level in the
+ * - in the shell (what the user sees): each level's viewer canvas. A hidden viewer decodes its
+ *   cage's first screen only, then reads nothing until shown (pacedChannel.ts), and the level in the
  *   back is seen only after a switch to it — the watcher switches as a user would, with the band's
  *   button, to a level that still has something to show;
  * - in each cage (when the application has drawn, whatever the shell shows): the cage's own X
