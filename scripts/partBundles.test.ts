@@ -19,4 +19,10 @@ describe('the parts\' bundles', () => {
       expect(out.outputFiles.find((f) => f.path.endsWith('.js'))!.contents.length).toBeLessThan(400_000);
     });
   }
+
+  it('the cloison part carries no ws: the gateway runs in the browser part, and ws and the Node modules it loads were evaluated on the way to its start (#26)', async () => {
+    const out = await build({ bundle: true, platform: 'node', target: 'node20', format: 'cjs', external: ['koffi'], entryPoints: ['supervisor/cloisonPartCode.ts'], write: false, metafile: true, outfile: 'out/part.cjs', logLevel: 'silent' });
+    const held = Object.entries(Object.values(out.metafile.outputs).find((o) => o.entryPoint)!.inputs).filter(([, v]) => v.bytesInOutput > 0).map(([f]) => f);
+    expect(held.filter((f) => /node_modules\/ws\/|supervisor\/gateway\/(vncGateway|gatewayWarmUp)\.ts$/.test(f))).toEqual([]);
+  });
 });

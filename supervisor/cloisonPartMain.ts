@@ -18,7 +18,7 @@ import { forwardTargetFrom } from './audit/journalForwarder';
 import { connectManagerLink, liveRequester, type ManagerLink } from './cageManager/managerLink';
 import { PART_ANNOUNCEMENT_TYPE, TRAINING_REFUSED_TYPE } from './cageManager/partAnnouncement';
 import { managerChannel } from './cageManager/socketHandOver';
-import { GATEWAY_WARM_UP_ROUNDS } from './gateway/gatewayWarmUp';
+import { GATEWAY_WARM_UP_ROUNDS } from './gateway/gatewayNames';
 import { policyFromManager } from './cageManager/policyTextFromManager';
 import { DEFAULT_POLICY_NAME } from './policy/defaultPolicy';
 import { PolicyError } from './policy/policyLoader';

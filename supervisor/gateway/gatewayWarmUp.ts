@@ -23,8 +23,7 @@ import { acceptRfbViewer, serverInit } from './rfbServerHandshake';
 import { TicketRegistry } from './ticketRegistry';
 import { VNC_PATH, type VncGateway } from './vncGateway';
 
-/** Round trips that leave the hot path optimised: cold p99 within websockify's (bench/RESULTS.md). */
-export const GATEWAY_WARM_UP_ROUNDS = 10_000;
+export { GATEWAY_WARM_UP_ROUNDS } from './gatewayNames';
 const ROUNDS_PER_VIEWER = 1_000;
 /** The warm-up steps aside while a real viewer has sent something this recently. */
 const QUIET_MS = 250;

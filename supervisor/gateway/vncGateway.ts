@@ -24,7 +24,9 @@ import { UpdateHold } from './updateHold';
 import { FRAME_HEADER_ROOM } from './wsFrame';
 import type { TicketRegistry } from './ticketRegistry';
 
-export const VNC_PATH = '/vnc';
+import { VNC_PATH } from './gatewayNames';
+
+export { VNC_PATH };
 
 /** The reads of one framebuffer update are held together up to this many bytes (or updateHoldMs). */
 const MAX_HELD_BYTES = 256 * 1024;

@@ -41,10 +41,15 @@ export const MAX_POLICY_BYTES = 256 * 1024;
 
 /**
  * Who reads the policy (#29): `whole`, the root supervisor or the cage manager, checks every file
- * it names; `part`, the unprivileged `cloison` part, skips the files only the manager uses — the
- * WireGuard configurations, which hold the levels' private keys and stay root's alone (0600). The
- * manager has checked them at its own load (file:line) before the part starts: a wrong one refuses
- * the start there. The recipient keys (public) are still checked: the part's diode encrypts to them.
+ * it names and every account it depends on; `part`, the unprivileged `cloison` part, reads only the
+ * text the manager runs (`policy.current`: one the manager loaded and checked whole, and no other)
+ * and skips what only the manager uses or acts on — the WireGuard configurations, which hold the
+ * levels' private keys and stay root's alone (0600); the cages' and card proxies' uids against the
+ * name service (two spawns of its look-up, nameServiceIds: the manager asked at its load, the
+ * part's account known, and asks again at each cage's and proxy's start, where they run); the
+ * unlock's PAM stack (the manager's pam.check reads it again at each unlock). A wrong one refuses
+ * the manager's load (file:line) before the part is answered. The part still parses the text whole
+ * against the schema, and checks the recipient keys (public) as itself: its diode encrypts to them.
  */
 export type PolicyReading = 'whole' | 'part';
 
@@ -119,7 +124,8 @@ export function loadDefaultPolicy(): Policy {
  */
 export function parsePolicy(text: string, file: string, reading: PolicyReading = 'whole', partAccount?: Reader, holders?: IdHolders, recipients?: RecipientChecks): Policy {
   // Files the policy names are read now: a policy is refused whole, never half-way at first use.
-  return parseYamlAgainst(policySchema, text, file, (policy) => [...checkRecipientFiles(policy, partAccount, recipients), ...(reading === 'whole' ? checkTunnelConfigs(policy) : []), ...checkUnlockService(policy), ...checkOwnIds(policy, partAccount, holders)]);
+  // The part's reading: the manager's own checks left to it (PolicyReading, above).
+  return parseYamlAgainst(policySchema, text, file, (policy) => [...checkRecipientFiles(policy, partAccount, recipients), ...(reading === 'whole' ? [...checkTunnelConfigs(policy), ...checkUnlockService(policy), ...checkOwnIds(policy, partAccount, holders)] : [])]);
 }
 
 /**

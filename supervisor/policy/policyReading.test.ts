@@ -1,15 +1,19 @@
 /**
  * The policy as the `cloison` part reads it (#29, policyLoader.ts `PolicyReading`): the WireGuard
  * configurations, root's 0600 with the levels' private keys, are the manager's alone — the part's
- * reading neither opens them nor needs them there; everything else is checked as the whole
- * reading checks it (a recipient key, the policy's own problems), at load and at each reload.
+ * reading neither opens them nor needs them there; nor does it ask the name service about the
+ * cages' and proxies' uids, nor read the unlock's PAM stack: the manager checked the very text at
+ * its load (and asks again at each cage's start, each unlock), and the part runs no other
+ * (cageManager/policyTextFromManager.ts). The rest is checked as the whole reading checks it (a
+ * recipient key, the policy's own problems), at load and at each reload.
  */
-import { writeFileSync } from 'node:fs';
+import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parsePolicy, PolicyError, readPolicyFile } from './policyLoader';
 import { RunningPolicy } from './runningPolicy';
 import { testRoot } from '../testing/testRoots';
+import { standInNameServiceIds } from '../system/accounts';
 import { bwrapCage, twoLevelPolicy } from '../testing/testPolicy';
 
 const onWireguard = (config: string, extra = '') => twoLevelPolicy({ low: bwrapCage({ uid: 58627 }), high: bwrapCage({ uid: 58628 }).replace('network: none', `network: { mode: wireguard, config: ${config} }`) }, extra);
@@ -36,6 +40,28 @@ describe("the part's reading of the policy", () => {
     const missingKey = join(dir, 'officer.asc');
     expect(problems(() => parsePolicy(onWireguard(join(dir, 'wg.conf'), `files:\n  down: { decision: encrypt, recipients: [${missingKey}] }\n`), 'p.yaml', 'part'))).toMatch(/files\.down\.recipients\[0\]: cannot read the recipient key .*officer\.asc: ENOENT/);
     expect(problems(() => parsePolicy(onWireguard(join(dir, 'wg.conf')).replace('version: 1', 'version: 9'), 'p.yaml', 'part'))).toMatch(/^p\.yaml:1:\d+: version/);
+  });
+
+  it("asks the name service nothing and reads no PAM stack: those are the manager's checks of the same text", () => {
+    const dir = testRoot('cloison-reading-');
+    const asked = join(dir, 'asked');
+    const lookUp = join(dir, 'nameServiceIds');
+    // A name service that says every uid is an account's, and writes down that it was asked.
+    writeFileSync(lookUp, `#!/bin/sh\necho "$@" >> ${asked}\ndb=$1; shift; for id in "$@"; do echo "$id held intruder"; done\n`);
+    chmodSync(lookUp, 0o755);
+    const text = twoLevelPolicy({ low: bwrapCage({ uid: 58627 }), high: bwrapCage({ uid: 58628 }) }, 'session: { pamService: cloison-unlock-partpath10 }\n');
+    standInNameServiceIds(lookUp);
+    try {
+      // The whole reading (the manager's) asks, and refuses: the text never becomes the manager's policy.current.
+      expect(problems(() => parsePolicy(text, 'p.yaml'))).toMatch(/levels\[0\]\.cage\.uid: uid 58627 is the intruder account's/);
+      expect(readFileSync(asked, 'utf8')).toMatch(/passwd 58627 58628/);
+      writeFileSync(asked, '');
+      // The part's reading of the same text neither asks nor reads /etc/pam.d (a service that does not exist is the manager's to refuse).
+      expect(problems(() => parsePolicy(text, 'p.yaml', 'part'))).toBeNull();
+      expect(readFileSync(asked, 'utf8')).toBe('');
+    } finally {
+      standInNameServiceIds(null);
+    }
   });
 
   it("the part's running policy reloads the manager's text as the part: the file is not read, the configuration not opened", async () => {

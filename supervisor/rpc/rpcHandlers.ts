@@ -23,7 +23,7 @@ import type { SmartcardBroker } from '../smartcard/smartcardBroker';
 import type { TrainingDesk } from '../training/trainingDesk';
 import type { AppLauncher } from '../apps/appLauncher';
 import type { CageScreens } from '../screen/cageScreens';
-import { VNC_PATH } from '../gateway/vncGateway';
+import { VNC_PATH } from '../gateway/gatewayNames';
 import type { RpcContext, RpcHandlers } from './rpcSession';
 import { shellLocale } from '../policy/shellLocale';
 
