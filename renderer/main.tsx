@@ -7,6 +7,7 @@ import { createRoot } from 'react-dom/client';
 import { sakKey } from '../shared/keysyms';
 import type { PreloadApi } from '../shared/preloadApi';
 import { App } from './components/App';
+import { startEarlyViewerFrames } from './components/earlyViewerFrames';
 import { installShortcutCapture } from './keyboard/shortcutCapture';
 import { installKioskGuard, kioskRequested } from './keyboard/kioskGuard';
 import { ShellContext, type ShellContextValue } from './shellContext';
@@ -45,6 +46,9 @@ function installKioskIfAsked(): void {
 }
 
 async function boot(): Promise<void> {
+  // The viewer frames start loading now, beside the RPC link's opening, for no level yet: each
+  // level's viewer claims its own once the supervisor has said which origin is whose.
+  const earlyFrames = startEarlyViewerFrames(window);
   installKioskIfAsked();
   // No browser menu over the trusted page, kiosk or not: it is Chromium's UI over the band
   // (and it offers "Translate to…"). The shell has no menu of its own to replace it.
@@ -84,6 +88,7 @@ async function boot(): Promise<void> {
     api = await connectHost();
   } catch (err) {
     store.getState().setLink('lost', (err as Error).message);
+    earlyFrames.dropUnclaimed();
     render();
     return;
   }
@@ -100,7 +105,7 @@ async function boot(): Promise<void> {
     void api.call('focus.set', { level }).then((r) => store.getState().confirmFront(r.level));
   };
   const broker = clipboardActions(api, store);
-  context = { store, api, switchTo, clipboard: broker };
+  context = { store, api, switchTo, clipboard: broker, earlyFrames };
 
   const [view, trust, clipboard, devices] = await Promise.all([api.call('session.describe', {}), api.call('trust.get', {}), api.call('clipboard.state', {}), api.call('devices.list', {})]);
   store.getState().setLocale(view.locale);

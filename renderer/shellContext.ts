@@ -3,6 +3,7 @@
  */
 import { createContext, useContext } from 'react';
 import { useStore } from 'zustand';
+import type { EarlyViewerFrames } from './components/earlyViewerFrames';
 import type { ShellApi } from './transport/shellApi';
 import type { ShellActions, ShellState, ShellStore } from './store/shellStore';
 
@@ -11,6 +12,8 @@ export interface ShellContextValue {
   api: ShellApi;
   switchTo(level: string): void;
   clipboard: { copyOut(): void; pasteIn(): void };
+  /** The viewer frames made as the page started, claimed by the levels' viewers (none in Electron). */
+  earlyFrames?: EarlyViewerFrames;
 }
 
 export const ShellContext = createContext<ShellContextValue | null>(null);

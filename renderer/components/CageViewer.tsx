@@ -66,10 +66,11 @@ export const MAX_FOCUS_GRABS = 3;
 const FOCUS_GRAB_BACKOFF_MS = 2000;
 
 export function CageViewer({ level, front, place, onViewerState, onBell, reloads = 0, keyboard, focusGuard }: Props) {
-  const { api, store } = useShell();
+  const { api, store, earlyFrames } = useShell();
   const status = useShellState((s) => s.cages[level]?.status);
   const restarts = useShellState((s) => s.cages[level]?.restarts ?? 0);
-  const frame = useRef<HTMLIFrameElement>(null);
+  const frame = useRef<HTMLIFrameElement | null>(null);
+  const box = useRef<HTMLDivElement>(null);
   const surface = useRef<HTMLDivElement>(null);
   const [attempt, setAttempt] = useState(0);
   // The viewer page said it listens (its frame's load event may be the initial about:blank's):
@@ -92,6 +93,9 @@ export function CageViewer({ level, front, place, onViewerState, onBell, reloads
   const retryWait = useRef<ReturnType<typeof setTimeout> | null>(null);
   const shown = (state: ViewerState): ViewerState => (unloadedRef.current ? (retryWait.current ? 'retrying' : grabs.current >= MAX_FOCUS_GRABS ? 'withheld' : 'grabbed') : stopped.current ? 'stopped' : state);
   const viewerOrigin = api.viewerOrigin(level);
+  // The generation whose frame is the one made as the page started (earlyViewerFrames.ts), if any:
+  // that frame is claimed and moved in, not made here.
+  const [early, setEarly] = useState<number | null>(() => (earlyFrames?.has(viewerOrigin) ? 0 : null));
   const frontRef = useRef(front);
   frontRef.current = front;
   const placeRef = useRef(place);
@@ -136,6 +140,40 @@ export function CageViewer({ level, front, place, onViewerState, onBell, reloads
     window.addEventListener('message', onMessage);
     return () => window.removeEventListener('message', onMessage);
   }, [viewerOrigin, onBell, onViewerState]);
+
+  // The frame made early for this level's origin — the supervisor's, so this level's only — is
+  // claimed once its listener above is there: moved into this box whole (its document and process
+  // kept), then this viewer's as any frame it makes. What it did unclaimed counts: loaded, ready.
+  // Gone with its generation: a frame loaded again is made here.
+  useEffect(() => {
+    if (early === null || early !== generation || unloaded) return;
+    const got = earlyFrames?.claim(viewerOrigin) ?? null;
+    const at = box.current;
+    if (!got || !at || !surface.current) {
+      got?.frame.remove();
+      setEarly(null);
+      return;
+    }
+    const el = got.frame;
+    el.title = level;
+    el.dataset.testid = `viewer-frame-${level}`;
+    el.dataset.generation = String(generation);
+    el.dataset.early = 'true'; // made as the page started (what the tests look for)
+    at.moveBefore(el, surface.current);
+    frame.current = el;
+    const onLoad = () => watch.current.loaded();
+    el.addEventListener('load', onLoad);
+    if (got.loaded) watch.current.loaded();
+    if (got.ready) {
+      watch.current.heard();
+      setReady((n) => n + 1);
+    }
+    return () => {
+      el.removeEventListener('load', onLoad);
+      el.remove();
+      if (frame.current === el) frame.current = null;
+    };
+  }, [early, generation, unloaded, earlyFrames, viewerOrigin, level]);
 
   // The frame's first ticket is asked for while its page still loads (a new renderer process, noVNC:
   // hundreds of ms at a start), not once it says ready: the supervisor's round trip then overlaps
@@ -256,7 +294,7 @@ export function CageViewer({ level, front, place, onViewerState, onBell, reloads
     const stop = focusGuard.watch(el, () => onFocusGrabRef.current());
     focusGuard.check();
     return stop;
-  }, [focusGuard, generation, unloaded]);
+  }, [focusGuard, generation, unloaded, early]);
 
   // Told as the switch is committed, before its frame is painted: a viewer leaving the front
   // stops decoding before the trusted page draws the switch.
@@ -310,8 +348,8 @@ export function CageViewer({ level, front, place, onViewerState, onBell, reloads
 
   const src = `${viewerOrigin}/${VIEWER_PAGE}?shell=${encodeURIComponent(window.location.origin)}`;
   return (
-    <div className="viewer" data-testid={`viewer-${level}`}>
-      {unloaded ? null : (
+    <div ref={box} className="viewer" data-testid={`viewer-${level}`}>
+      {unloaded || early === generation ? null : (
         <iframe
           key={generation}
           ref={frame}
