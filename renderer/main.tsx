@@ -7,7 +7,7 @@ import { createRoot } from 'react-dom/client';
 import { sakKey } from '../shared/keysyms';
 import type { PreloadApi } from '../shared/preloadApi';
 import { App } from './components/App';
-import { startEarlyViewerFrames } from './components/earlyViewerFrames';
+import { markOnce, startEarlyViewerFrames } from './components/earlyViewerFrames';
 import { installShortcutCapture } from './keyboard/shortcutCapture';
 import { installKioskGuard, kioskRequested } from './keyboard/kioskGuard';
 import { ShellContext, type ShellContextValue } from './shellContext';
@@ -46,6 +46,7 @@ function installKioskIfAsked(): void {
 }
 
 async function boot(): Promise<void> {
+  markOnce('cloison:boot');
   // The viewer frames start loading now, beside the RPC link's opening, for no level yet: each
   // level's viewer claims its own once the supervisor has said which origin is whose.
   const earlyFrames = startEarlyViewerFrames(window);
@@ -92,6 +93,7 @@ async function boot(): Promise<void> {
     render();
     return;
   }
+  markOnce('cloison:linked');
   api.onDisconnect((code) => {
     store.getState().setLink('lost');
     reloadWhenBack(code);
@@ -108,6 +110,7 @@ async function boot(): Promise<void> {
   context = { store, api, switchTo, clipboard: broker, earlyFrames };
 
   const [view, trust, clipboard, devices] = await Promise.all([api.call('session.describe', {}), api.call('trust.get', {}), api.call('clipboard.state', {}), api.call('devices.list', {})]);
+  markOnce('cloison:described');
   store.getState().setLocale(view.locale);
   store.getState().initialise({
     levels: view.levels,

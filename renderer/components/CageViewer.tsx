@@ -25,6 +25,7 @@ import type { FrameFocusGuard } from '../keyboard/frameFocusGuard';
 import { useShell, useShellState } from '../shellContext';
 import type { StageKeys } from './CageStage';
 import { useFrameSizeReport } from './useFrameSizeReport';
+import { markOnce } from './earlyViewerFrames';
 import { createViewerRetry } from './viewerRetry';
 import { createViewerWatch, PING_INTERVAL_MS } from './viewerWatch';
 
@@ -120,6 +121,7 @@ export function CageViewer({ level, front, place, onViewerState, onBell, reloads
       watch.current.heard();
       if (parsed.data.type === 'pong') return;
       if (parsed.data.type === 'ready') {
+        markOnce(`cloison:ready:${level}`);
         setReady((n) => n + 1);
         return;
       }
@@ -131,6 +133,7 @@ export function CageViewer({ level, front, place, onViewerState, onBell, reloads
         return;
       }
       if (parsed.data.state === 'connected') {
+        markOnce(`cloison:connected:${level}`);
         stopped.current = false;
         retry.current.connected();
       }
@@ -165,6 +168,7 @@ export function CageViewer({ level, front, place, onViewerState, onBell, reloads
     el.addEventListener('load', onLoad);
     if (got.loaded) watch.current.loaded();
     if (got.ready) {
+      markOnce(`cloison:ready:${level}`);
       watch.current.heard();
       setReady((n) => n + 1);
     }
@@ -212,6 +216,7 @@ export function CageViewer({ level, front, place, onViewerState, onBell, reloads
         if (cancelled) return;
         post({ type: 'input', enabled: frontRef.current });
         post({ type: 'place', place: placeRef.current });
+        markOnce(`cloison:open:${level}`);
         post({ type: 'open', url: api.vncUrl(path, level, ticket) });
       })
       .catch(() => {

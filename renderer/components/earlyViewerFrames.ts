@@ -19,6 +19,15 @@
  */
 import { viewerToShellSchema, VIEWER_PAGE } from '../../shared/viewerProtocol';
 
+/**
+ * A step of the page's start, once (performance.mark: what bench/shellStartMarks.ts reads): the
+ * first time only, so reconnections over a day add nothing.
+ */
+export function markOnce(name: string): void {
+  if (typeof performance === 'undefined' || performance.getEntriesByName(name, 'mark').length > 0) return;
+  performance.mark(name);
+}
+
 /** What a claimed frame brings: the element, and what it already did while unclaimed. */
 export interface EarlyFrame {
   frame: HTMLIFrameElement;
@@ -88,6 +97,7 @@ export function createEarlyViewerFrames(win: Window, origins: Promise<string[]>)
   void origins.then(
     (list) => {
       if (closed || list.length === 0) return;
+      markOnce('cloison:early-frames');
       win.addEventListener('message', onMessage);
       doc.body.appendChild(pool);
       for (const origin of list) {
