@@ -8,6 +8,7 @@ import { sakKey } from '../shared/keysyms';
 import type { PreloadApi } from '../shared/preloadApi';
 import { App } from './components/App';
 import { markOnce, startEarlyViewerFrames } from './components/earlyViewerFrames';
+import { askFirstTickets, NO_FIRST_TICKETS } from './components/firstTickets';
 import { installShortcutCapture } from './keyboard/shortcutCapture';
 import { installKioskGuard, kioskRequested } from './keyboard/kioskGuard';
 import { ShellContext, type ShellContextValue } from './shellContext';
@@ -111,6 +112,8 @@ async function boot(): Promise<void> {
 
   const [view, trust, clipboard, devices] = await Promise.all([api.call('session.describe', {}), api.call('trust.get', {}), api.call('clipboard.state', {}), api.call('devices.list', {})]);
   markOnce('cloison:described');
+  // Before the window is drawn: the early frames may be ready by the time their viewers mount.
+  context.firstTickets = view.lock.locked ? NO_FIRST_TICKETS : askFirstTickets(api, view.cages);
   store.getState().setLocale(view.locale);
   store.getState().initialise({
     levels: view.levels,

@@ -67,7 +67,7 @@ export const MAX_FOCUS_GRABS = 3;
 const FOCUS_GRAB_BACKOFF_MS = 2000;
 
 export function CageViewer({ level, front, place, onViewerState, onBell, reloads = 0, keyboard, focusGuard }: Props) {
-  const { api, store, earlyFrames } = useShell();
+  const { api, store, earlyFrames, firstTickets } = useShell();
   const status = useShellState((s) => s.cages[level]?.status);
   const restarts = useShellState((s) => s.cages[level]?.restarts ?? 0);
   const frame = useRef<HTMLIFrameElement | null>(null);
@@ -189,10 +189,12 @@ export function CageViewer({ level, front, place, onViewerState, onBell, reloads
     if (status !== 'running' || unloaded || loaded) return;
     const key = `${generation}/${restarts}`;
     if (ahead.current?.key === key) return;
-    const asked = api.call('vnc.ticket', { level }).then((t) => ({ ...t, at: Date.now() }));
+    // The first frame's may have been asked for as the session was described (firstTickets.ts).
+    const first = generation === 0 ? (firstTickets?.take(level, restarts) ?? null) : null;
+    const asked = first ?? api.call('vnc.ticket', { level }).then((t) => ({ ...t, at: Date.now() }));
     asked.catch(() => undefined); // taken only when its frame is ready; a failure then asks again
     ahead.current = { key, ticket: asked };
-  }, [api, level, status, restarts, generation, unloaded, loaded]);
+  }, [api, level, status, restarts, generation, unloaded, loaded, firstTickets]);
 
   // A ticket per connection, handed to this cage's frame only.
   useEffect(() => {

@@ -87,6 +87,8 @@ export function createEarlyViewerFrames(win: Window, origins: Promise<string[]>)
   const pool = doc.createElement('div');
   pool.className = 'early-viewers';
   pool.setAttribute('aria-hidden', 'true');
+  // Hidden by its own style too, should the style sheet not be there yet (styles.css says the same).
+  Object.assign(pool.style, { position: 'fixed', inset: '0', visibility: 'hidden', pointerEvents: 'none', zIndex: '-1' });
   const onMessage = (ev: MessageEvent) => {
     for (const [origin, entry] of frames) {
       if (ev.origin !== origin || ev.source !== entry.frame.contentWindow) continue;
