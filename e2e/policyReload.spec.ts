@@ -45,6 +45,12 @@ test('a reload that swaps the levels\' ranks moves their frames: each frame stil
   await expect(page.getByTestId('viewer-frame-low')).toHaveAttribute('data-early', 'true');
   await expect(page.getByTestId('viewer-frame-high')).toHaveAttribute('data-early', 'true');
   await expect(page.locator('.early-viewers')).toHaveCount(0);
+  // Made as CageViewer.tsx makes its frames: the same sandbox, the same refusal of focus.
+  for (const level of ['low', 'high']) {
+    await expect(page.getByTestId(`viewer-frame-${level}`)).toHaveAttribute('sandbox', 'allow-scripts allow-same-origin');
+    await expect(page.getByTestId(`viewer-frame-${level}`)).toHaveAttribute('allow', "focus-without-user-activation 'none'");
+    await expect(page.getByTestId(`viewer-frame-${level}`)).toHaveAttribute('title', level);
+  }
   const policyFile = join(sup.root, 'policy.yaml');
   writeFileSync(policyFile, readFileSync(policyFile, 'utf8').replace('rank: 0', 'rank: 9').replace('rank: 1', 'rank: 0').replace('rank: 9', 'rank: 1'));
   const out: string[] = [];
