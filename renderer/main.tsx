@@ -7,6 +7,8 @@ import { createRoot } from 'react-dom/client';
 import { sakKey } from '../shared/keysyms';
 import type { PreloadApi } from '../shared/preloadApi';
 import { App } from './components/App';
+import { markOnce, startEarlyViewerFrames } from './components/earlyViewerFrames';
+import { askFirstTickets, NO_FIRST_TICKETS } from './components/firstTickets';
 import { installShortcutCapture } from './keyboard/shortcutCapture';
 import { installKioskGuard, kioskRequested } from './keyboard/kioskGuard';
 import { ShellContext, type ShellContextValue } from './shellContext';
@@ -45,6 +47,10 @@ function installKioskIfAsked(): void {
 }
 
 async function boot(): Promise<void> {
+  markOnce('cloison:boot');
+  // The viewer frames start loading now, beside the RPC link's opening, for no level yet: each
+  // level's viewer claims its own once the supervisor has said which origin is whose.
+  const earlyFrames = startEarlyViewerFrames(window);
   installKioskIfAsked();
   // No browser menu over the trusted page, kiosk or not: it is Chromium's UI over the band
   // (and it offers "Translate to…"). The shell has no menu of its own to replace it.
@@ -84,9 +90,11 @@ async function boot(): Promise<void> {
     api = await connectHost();
   } catch (err) {
     store.getState().setLink('lost', (err as Error).message);
+    earlyFrames.dropUnclaimed();
     render();
     return;
   }
+  markOnce('cloison:linked');
   api.onDisconnect((code) => {
     store.getState().setLink('lost');
     reloadWhenBack(code);
@@ -100,9 +108,12 @@ async function boot(): Promise<void> {
     void api.call('focus.set', { level }).then((r) => store.getState().confirmFront(r.level));
   };
   const broker = clipboardActions(api, store);
-  context = { store, api, switchTo, clipboard: broker };
+  context = { store, api, switchTo, clipboard: broker, earlyFrames };
 
   const [view, trust, clipboard, devices] = await Promise.all([api.call('session.describe', {}), api.call('trust.get', {}), api.call('clipboard.state', {}), api.call('devices.list', {})]);
+  markOnce('cloison:described');
+  // Before the window is drawn: the early frames may be ready by the time their viewers mount.
+  context.firstTickets = view.lock.locked ? NO_FIRST_TICKETS : askFirstTickets(api, view.cages);
   store.getState().setLocale(view.locale);
   store.getState().initialise({
     levels: view.levels,

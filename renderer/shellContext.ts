@@ -3,6 +3,8 @@
  */
 import { createContext, useContext } from 'react';
 import { useStore } from 'zustand';
+import type { EarlyViewerFrames } from './components/earlyViewerFrames';
+import type { FirstTickets } from './components/firstTickets';
 import type { ShellApi } from './transport/shellApi';
 import type { ShellActions, ShellState, ShellStore } from './store/shellStore';
 
@@ -11,6 +13,10 @@ export interface ShellContextValue {
   api: ShellApi;
   switchTo(level: string): void;
   clipboard: { copyOut(): void; pasteIn(): void };
+  /** The viewer frames made as the page started, claimed by the levels' viewers (none in Electron). */
+  earlyFrames?: EarlyViewerFrames;
+  /** Each running cage's first ticket, asked for as the session was described (taken once by its viewer). */
+  firstTickets?: FirstTickets;
 }
 
 export const ShellContext = createContext<ShellContextValue | null>(null);

@@ -2,8 +2,9 @@
  * The shell's window: the level band on top, the cage stage below, and a blocking notice when the
  * link to the supervisor is down (a shell without its supervisor shows no cage).
  */
+import { useEffect } from 'react';
 import { textFor } from '../i18n';
-import { useShellState } from '../shellContext';
+import { useShell, useShellState } from '../shellContext';
 import { CageStage } from './CageStage';
 import { LevelBand } from './LevelBand';
 import { TrustedOverview } from './TrustedOverview';
@@ -23,6 +24,12 @@ export function App() {
   const locale = useShellState((s) => s.locale);
   const locked = useShellState((s) => s.lock?.locked === true);
   const t = textFor(locale);
+  const { earlyFrames } = useShell();
+  // The viewers (children: their effects ran first) have claimed their early frames: the rest go,
+  // and go all while locked (no frame then).
+  useEffect(() => {
+    if (link === 'connected') earlyFrames?.dropUnclaimed();
+  }, [link, earlyFrames]);
   if (link !== 'connected') {
     return (
       <div className="shell shell--offline" data-testid="shell-offline" data-link={link}>

@@ -25,6 +25,7 @@ import type { FrameFocusGuard } from '../keyboard/frameFocusGuard';
 import { useShell, useShellState } from '../shellContext';
 import type { StageKeys } from './CageStage';
 import { useFrameSizeReport } from './useFrameSizeReport';
+import { markOnce } from './earlyViewerFrames';
 import { createViewerRetry } from './viewerRetry';
 import { createViewerWatch, PING_INTERVAL_MS } from './viewerWatch';
 
@@ -66,10 +67,11 @@ export const MAX_FOCUS_GRABS = 3;
 const FOCUS_GRAB_BACKOFF_MS = 2000;
 
 export function CageViewer({ level, front, place, onViewerState, onBell, reloads = 0, keyboard, focusGuard }: Props) {
-  const { api, store } = useShell();
+  const { api, store, earlyFrames, firstTickets } = useShell();
   const status = useShellState((s) => s.cages[level]?.status);
   const restarts = useShellState((s) => s.cages[level]?.restarts ?? 0);
-  const frame = useRef<HTMLIFrameElement>(null);
+  const frame = useRef<HTMLIFrameElement | null>(null);
+  const box = useRef<HTMLDivElement>(null);
   const surface = useRef<HTMLDivElement>(null);
   const [attempt, setAttempt] = useState(0);
   // The viewer page said it listens (its frame's load event may be the initial about:blank's):
@@ -92,6 +94,9 @@ export function CageViewer({ level, front, place, onViewerState, onBell, reloads
   const retryWait = useRef<ReturnType<typeof setTimeout> | null>(null);
   const shown = (state: ViewerState): ViewerState => (unloadedRef.current ? (retryWait.current ? 'retrying' : grabs.current >= MAX_FOCUS_GRABS ? 'withheld' : 'grabbed') : stopped.current ? 'stopped' : state);
   const viewerOrigin = api.viewerOrigin(level);
+  // The generation whose frame is the one made as the page started (earlyViewerFrames.ts), if any:
+  // that frame is claimed and moved in, not made here.
+  const [early, setEarly] = useState<number | null>(() => (earlyFrames?.has(viewerOrigin) ? 0 : null));
   const frontRef = useRef(front);
   frontRef.current = front;
   const placeRef = useRef(place);
@@ -116,6 +121,7 @@ export function CageViewer({ level, front, place, onViewerState, onBell, reloads
       watch.current.heard();
       if (parsed.data.type === 'pong') return;
       if (parsed.data.type === 'ready') {
+        markOnce(`cloison:ready:${level}`);
         setReady((n) => n + 1);
         return;
       }
@@ -127,6 +133,7 @@ export function CageViewer({ level, front, place, onViewerState, onBell, reloads
         return;
       }
       if (parsed.data.state === 'connected') {
+        markOnce(`cloison:connected:${level}`);
         stopped.current = false;
         retry.current.connected();
       }
@@ -136,6 +143,41 @@ export function CageViewer({ level, front, place, onViewerState, onBell, reloads
     window.addEventListener('message', onMessage);
     return () => window.removeEventListener('message', onMessage);
   }, [viewerOrigin, onBell, onViewerState]);
+
+  // The frame made early for this level's origin — the supervisor's, so this level's only — is
+  // claimed once its listener above is there: moved into this box whole (its document and process
+  // kept), then this viewer's as any frame it makes. What it did unclaimed counts: loaded, ready.
+  // Gone with its generation: a frame loaded again is made here.
+  useEffect(() => {
+    if (early === null || early !== generation || unloaded) return;
+    const got = earlyFrames?.claim(viewerOrigin) ?? null;
+    const at = box.current;
+    if (!got || !at || !surface.current) {
+      got?.frame.remove();
+      setEarly(null);
+      return;
+    }
+    const el = got.frame;
+    el.title = level;
+    el.dataset.testid = `viewer-frame-${level}`;
+    el.dataset.generation = String(generation);
+    el.dataset.early = 'true'; // made as the page started (what the tests look for)
+    at.moveBefore(el, surface.current);
+    frame.current = el;
+    const onLoad = () => watch.current.loaded();
+    el.addEventListener('load', onLoad);
+    if (got.loaded) watch.current.loaded();
+    if (got.ready) {
+      markOnce(`cloison:ready:${level}`);
+      watch.current.heard();
+      setReady((n) => n + 1);
+    }
+    return () => {
+      el.removeEventListener('load', onLoad);
+      el.remove();
+      if (frame.current === el) frame.current = null;
+    };
+  }, [early, generation, unloaded, earlyFrames, viewerOrigin, level]);
 
   // The frame's first ticket is asked for while its page still loads (a new renderer process, noVNC:
   // hundreds of ms at a start), not once it says ready: the supervisor's round trip then overlaps
@@ -147,10 +189,12 @@ export function CageViewer({ level, front, place, onViewerState, onBell, reloads
     if (status !== 'running' || unloaded || loaded) return;
     const key = `${generation}/${restarts}`;
     if (ahead.current?.key === key) return;
-    const asked = api.call('vnc.ticket', { level }).then((t) => ({ ...t, at: Date.now() }));
+    // The first frame's may have been asked for as the session was described (firstTickets.ts).
+    const first = generation === 0 ? (firstTickets?.take(level, restarts) ?? null) : null;
+    const asked = first ?? api.call('vnc.ticket', { level }).then((t) => ({ ...t, at: Date.now() }));
     asked.catch(() => undefined); // taken only when its frame is ready; a failure then asks again
     ahead.current = { key, ticket: asked };
-  }, [api, level, status, restarts, generation, unloaded, loaded]);
+  }, [api, level, status, restarts, generation, unloaded, loaded, firstTickets]);
 
   // A ticket per connection, handed to this cage's frame only.
   useEffect(() => {
@@ -174,6 +218,7 @@ export function CageViewer({ level, front, place, onViewerState, onBell, reloads
         if (cancelled) return;
         post({ type: 'input', enabled: frontRef.current });
         post({ type: 'place', place: placeRef.current });
+        markOnce(`cloison:open:${level}`);
         post({ type: 'open', url: api.vncUrl(path, level, ticket) });
       })
       .catch(() => {
@@ -256,7 +301,7 @@ export function CageViewer({ level, front, place, onViewerState, onBell, reloads
     const stop = focusGuard.watch(el, () => onFocusGrabRef.current());
     focusGuard.check();
     return stop;
-  }, [focusGuard, generation, unloaded]);
+  }, [focusGuard, generation, unloaded, early]);
 
   // Told as the switch is committed, before its frame is painted: a viewer leaving the front
   // stops decoding before the trusted page draws the switch.
@@ -310,8 +355,8 @@ export function CageViewer({ level, front, place, onViewerState, onBell, reloads
 
   const src = `${viewerOrigin}/${VIEWER_PAGE}?shell=${encodeURIComponent(window.location.origin)}`;
   return (
-    <div className="viewer" data-testid={`viewer-${level}`}>
-      {unloaded ? null : (
+    <div ref={box} className="viewer" data-testid={`viewer-${level}`}>
+      {unloaded || early === generation ? null : (
         <iframe
           key={generation}
           ref={frame}
