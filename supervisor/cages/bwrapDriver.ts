@@ -45,7 +45,7 @@ import { CAGE_RECORD_VERSION, cageFingerprint, isSameProcess, processIdentity, r
 import { adoptBwrapCage, type Adoption } from './cageAdoption';
 import { CAGE_PULSE_SOCKET, CAGE_SOUND_DIR, cageSoundSession, prepareCageSound } from './cageSound';
 import { cageAppSettingsArgs, writeCageAppSettings } from './cageAppSettings';
-import { cageLanguageArgs } from './cageLanguage';
+import { cageLanguageArgs, installedLocales } from './cageLanguage';
 import { CAGE_XRESOURCES, CAGE_XRESOURCES_PATH } from './cageXResources';
 import { openSandboxStartLog, sandboxStartLogHead } from './sandboxStartLog';
 
@@ -180,6 +180,8 @@ export class BwrapDriver implements CageDriver {
     for (const app of cage.apps) if (app.autostart) requireBinary(app.exec[0]!);
     const slirp = cage.network === 'nat' ? requireBinary('slirp4netns') : null;
     if (process.getuid?.() !== 0) throw new Error('bwrap cages need the supervisor to run as root (mounts, control groups, per-level uids)');
+    // The host's locales, read once for the process's life and off the loop, beside what follows (cageLanguage.ts).
+    const locales = installedLocales();
     // The uid nobody's still (the policy's reading checked it; an account may have been made since).
     const held = await cageUidProblemAtStart(uid);
     if (held) throw new Error(`the cage of "${level}" cannot start: uid ${uid}${held}`);
@@ -199,10 +201,11 @@ export class BwrapDriver implements CageDriver {
     // (sandboxStartLog.ts); the session script sends the cage's own text to /dev/null.
     // Its card's arguments, the last thing awaited (the manager's card client may be being made); a failure is no card.
     const card = await Promise.resolve(this.options.smartcard).catch(() => null) ?? null;
+    const installed = await locales;
     const startLog = openSandboxStartLog(paths.run);
     let child: ChildProcess;
     try {
-      child = spawnBwrap(this.bwrapArgs(sound !== null, card), { stdio: ['ignore', 'ignore', startLog, 'pipe'], ...(cgroup ? { prefix: cgroup.joinPrefix } : {}) });
+      child = spawnBwrap(this.bwrapArgs(sound !== null, card, installed), { stdio: ['ignore', 'ignore', startLog, 'pipe'], ...(cgroup ? { prefix: cgroup.joinPrefix } : {}) });
     } finally {
       closeSync(startLog);
     }
@@ -503,7 +506,7 @@ exit 72
 `;
   }
 
-  bwrapArgs(withSound = false, card: CageCardArgs | null = null): string[] {
+  bwrapArgs(withSound = false, card: CageCardArgs | null = null, locales: ReadonlySet<string> = new Set()): string[] {
     const { cage, paths, level } = this.options;
     // nat: resolvers chosen by the supervisor (natResolvers.ts); host: the host's; none: none at all.
     const resolver = cage.network === 'nat' || isWireguard(cage.network) ? join(paths.run, 'resolv.conf') : cage.network === 'host' ? '/etc/resolv.conf' : null;
@@ -547,7 +550,7 @@ exit 72
       '--setenv', 'HOME', CAGE_HOME, '--setenv', 'USER', CAGE_USER, '--setenv', 'LOGNAME', CAGE_USER,
       '--setenv', 'PATH', '/usr/local/bin:/usr/bin:/bin', '--setenv', 'TERM', 'xterm', '--setenv', 'SHELL', '/bin/bash',
       // The shell's language, for the cage's applications too (cageLanguage.ts).
-      ...cageLanguageArgs(this.options.locale ?? 'fr'),
+      ...cageLanguageArgs(this.options.locale ?? 'fr', locales),
       '--setenv', 'CLOISON_LEVEL', level,
       '--setenv', 'XENVIRONMENT', CAGE_XRESOURCES_PATH,
       ...(card?.bwrapArgs ?? []),

@@ -3,8 +3,9 @@
  * host's own first), else C.UTF-8; LANGUAGE always, for gettext. And the openbox rule that makes
  * every application window fill the cage's screen.
  */
+import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { cageLanguage } from './cageLanguage';
+import { cageLanguage, cageLanguageArgs, installedLocales } from './cageLanguage';
 import { firefoxPolicies, MAXIMIZED_RULE, withMaximizedWindows } from './cageAppSettings';
 
 const HOST = new Set(['C', 'C.utf8', 'POSIX', 'fr_FR.utf8', 'fr_CA.utf8', 'en_US.utf8', 'fr_BE']);
@@ -44,5 +45,15 @@ describe('firefoxPolicies', () => {
     expect(firefoxPolicies('fr').policies.RequestedLocales).toEqual(['fr', 'en-US']);
     expect(firefoxPolicies('en').policies.RequestedLocales).toEqual(['en-US']);
     expect(firefoxPolicies('fr').policies.DisableTelemetry).toBe(true);
+  });
+});
+
+describe('the host\'s locales', () => {
+  it('are what `locale -a` lists, read once for the process (off the event loop: #26)', async () => {
+    const listed = execFileSync('locale', ['-a'], { encoding: 'utf8', env: { PATH: '/usr/bin:/bin' } }).split('\n').filter(Boolean);
+    const first = installedLocales();
+    expect(installedLocales()).toBe(first);
+    expect([...(await first)].sort()).toEqual(listed.sort());
+    expect(cageLanguageArgs('fr', HOST, 'en_GB.UTF-8')).toEqual(['--setenv', 'LANG', 'fr_FR.UTF-8', '--setenv', 'LANGUAGE', 'fr']);
   });
 });

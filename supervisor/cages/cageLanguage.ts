@@ -10,7 +10,7 @@
  * (GTK's, Mousepad, PCManFM) their French. LibreOffice and Firefox need their French packages
  * (libreoffice-l10n-fr, firefox-esr-l10n-fr: scripts/setup.sh installs them).
  */
-import { spawnSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import type { Locale } from '../../shared/bilingual';
 import { localeOfName } from '../policy/shellLocale';
 
@@ -43,18 +43,23 @@ export function cageLanguage(locale: Locale, hostLang: string | undefined, insta
   return { LANG: found ?? 'C.UTF-8', LANGUAGE: locale };
 }
 
-let hostLocales: Set<string> | undefined;
+let hostLocales: Promise<ReadonlySet<string>> | undefined;
 
-/** The locales the host has generated (`locale -a`), read once; none when it cannot be run. */
-export function installedLocales(): ReadonlySet<string> {
-  if (hostLocales) return hostLocales;
-  const r = spawnSync('locale', ['-a'], { encoding: 'utf8', timeout: 5000, env: { PATH: '/usr/bin:/bin' } });
-  hostLocales = new Set(r.status === 0 ? r.stdout.split('\n').filter(Boolean) : []);
+/**
+ * The locales the host has generated (`locale -a`), read once for the process's life, off the
+ * event loop (the cage manager starts both cages at once: #26); none when it cannot be run.
+ */
+export function installedLocales(): Promise<ReadonlySet<string>> {
+  hostLocales ??= new Promise((resolve) => {
+    execFile('locale', ['-a'], { encoding: 'utf8', timeout: 5000, env: { PATH: '/usr/bin:/bin' } }, (err, stdout) => {
+      resolve(new Set(err ? [] : stdout.split('\n').filter(Boolean)));
+    });
+  });
   return hostLocales;
 }
 
-/** bwrap's --setenv arguments for the cage's language. */
-export function cageLanguageArgs(locale: Locale, hostLang = process.env.LANG): string[] {
-  const { LANG, LANGUAGE } = cageLanguage(locale, hostLang, installedLocales());
+/** bwrap's --setenv arguments for the cage's language, given the host's locales (installedLocales()). */
+export function cageLanguageArgs(locale: Locale, installed: ReadonlySet<string>, hostLang = process.env.LANG): string[] {
+  const { LANG, LANGUAGE } = cageLanguage(locale, hostLang, installed);
   return ['--setenv', 'LANG', LANG, '--setenv', 'LANGUAGE', LANGUAGE];
 }

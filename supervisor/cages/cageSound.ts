@@ -14,10 +14,10 @@
  */
 /** Seconds a sink or source stays open with nothing using it: gaps between sounds do not suspend it. */
 const SUSPEND_AFTER_S = 1;
-import { execFileSync } from 'node:child_process';
 import { chmodSync, chownSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { findBinary, requireBinary } from '../system/binaries';
+import { findBinary } from '../system/binaries';
+import { makeFifo } from '../system/makeFifo';
 
 /** Where the supervisor's folder appears inside the cage. */
 export const CAGE_SOUND_DIR = '/run/cloison-audio';
@@ -39,7 +39,8 @@ export function prepareCageSound(dir: string, uid: number, micAllowed: boolean):
   chmodSync(dir, 0o755);
   const fifo = (name: string) => {
     const path = join(dir, name);
-    execFileSync(requireBinary('mkfifo'), ['-m', '0660', path]);
+    // No process (system/makeFifo.ts): this runs on the manager's loop as it starts the cages.
+    makeFifo(path, 0o660);
     chownSync(path, 0, uid); // the cage's user opens it through its group; the folder stays root's
     return path;
   };
