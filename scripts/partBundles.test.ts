@@ -25,13 +25,4 @@ describe('the parts\' bundles', () => {
     const held = Object.entries(Object.values(out.metafile.outputs).find((o) => o.entryPoint)!.inputs).filter(([, v]) => v.bytesInOutput > 0).map(([f]) => f);
     expect(held.filter((f) => /node_modules\/ws\/|supervisor\/gateway\/(vncGateway|gatewayWarmUp)\.ts$/.test(f))).toEqual([]);
   });
-
-  it('the cloison part\'s entry, which spawns the browser part before the rest is evaluated, carries no zod, yaml, pino or ws (#26)', async () => {
-    const out = await build({ bundle: true, platform: 'node', target: 'node20', format: 'esm', external: ['koffi'], entryPoints: ['supervisor/cloisonPartEntry.ts'], write: false, metafile: true, outfile: 'out/part.js', logLevel: 'silent' });
-    const held = Object.entries(Object.values(out.metafile.outputs).find((o) => o.entryPoint)!.inputs).filter(([, v]) => v.bytesInOutput > 0).map(([f]) => f);
-    const packages = new Set(held.map((f) => /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(f)?.[1]).filter(Boolean));
-    expect([...packages].filter((p) => ['zod', 'yaml', 'pino', 'ws'].includes(p!))).toEqual([]);
-    expect(held).toContain('supervisor/browserPart/browserPartSpawn.ts');
-    expect(out.outputFiles.find((f) => f.path.endsWith('.js'))!.contents.length).toBeLessThan(150_000);
-  });
 });

@@ -463,8 +463,8 @@ export type RpcParams<M extends RpcMethod> = z.input<(typeof rpcMethods)[M]['par
 export type RpcResult<M extends RpcMethod> = z.infer<(typeof rpcMethods)[M]['result']>;
 export type RpcEventData<E extends RpcEvent> = z.infer<(typeof rpcEvents)[E]>;
 
-/** Wire frames, one JSON object per message (rpcLimits.ts: zod-free, for the browser part's spawn). */
-export { MAX_RPC_FRAME_BYTES } from './rpcLimits';
+/** Wire frames, one JSON object per message. */
+export const MAX_RPC_FRAME_BYTES = 64 * 1024;
 
 export const requestFrameSchema = z
   .object({

@@ -3,14 +3,12 @@
  * by the cage manager (cageManager/cloisonPart.ts): it reads its start and restricts itself for
  * good (cloisonPartRestriction.ts: the `cloison` user, no capability, NoNewPrivs, its own syscall
  * filter cloisonPartSeccompProgram: the service's less the namespace calls its bwrap needs) before
- * the supervisor's modules even load, spawns its browser part (firstBrowserPart.ts),
- * then runs the supervisor as the part. Built, those modules
+ * the supervisor's modules even load, then runs the supervisor as the part. Built, those modules
  * are a CommonJS bundle beside it (cloisonPartCode.ts) loaded with the code cache the build wrote
  * (codeCache/loadWithCodeCache.ts): only a cache of root's or of the account it started as.
  */
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { spawnFirstBrowserPart } from './firstBrowserPart';
 import { restrictCloisonPart } from './cageManager/cloisonPartRestriction';
 import { readBundleCode, runBundleCode } from './codeCache/loadWithCodeCache';
 
@@ -22,20 +20,10 @@ const fromSource = here.endsWith('.ts');
 // account it started as) may be used, never one of `cloison`'s.
 let built = fromSource ? null : readBundleCode(join(dirname(here), 'cloisonPartMain.cjs'));
 const start = restrictCloisonPart();
-// Restricted for good first: then the browser part, spawned as the part (#26: its Node start runs
-// beside the bundle's evaluation below instead of after it). Its spawn evaluates no zod
-// (firstBrowserPart.ts); the main takes it, and discards it if the start fails.
-const browserPart = spawnFirstBrowserPart(start, import.meta.url);
 // From source (tsx, the tests) the modules are imported; a specifier esbuild leaves alone.
-let code: PartCode;
-try {
-  code = built
-    ? (runBundleCode(built, (line) => process.stderr.write(`${line}\n`)) as PartCode)
-    : ((await import(new URL('./cloisonPartCode.ts', import.meta.url).href)) as PartCode);
-} catch (err) {
-  browserPart.part?.discard();
-  throw err;
-}
+const code: PartCode = built
+  ? (runBundleCode(built, (line) => process.stderr.write(`${line}\n`)) as PartCode)
+  : ((await import(new URL('./cloisonPartCode.ts', import.meta.url).href)) as PartCode);
 // Not kept for the part's life: the cache's megabyte is V8's code now.
 built = null;
-await code.runCloisonPart(start, browserPart);
+await code.runCloisonPart(start);

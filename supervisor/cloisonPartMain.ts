@@ -18,10 +18,12 @@ import { forwardTargetFrom } from './audit/journalForwarder';
 import { connectManagerLink, liveRequester, type ManagerLink } from './cageManager/managerLink';
 import { PART_ANNOUNCEMENT_TYPE, TRAINING_REFUSED_TYPE } from './cageManager/partAnnouncement';
 import { managerChannel } from './cageManager/socketHandOver';
+import { GATEWAY_WARM_UP_ROUNDS } from './gateway/gatewayNames';
 import { policyFromManager } from './cageManager/policyTextFromManager';
 import { DEFAULT_POLICY_NAME } from './policy/defaultPolicy';
 import { PolicyError } from './policy/policyLoader';
-import { browserPartSettings, spawnFirstBrowserPart, type FirstBrowserPart } from './firstBrowserPart';
+import { defaultRendererDir } from './rendererDir';
+import { earlyBrowserPart } from './browserPart/browserPartSpawn';
 import type { EarlyPart } from './sandbox/partSpawn';
 import { Supervisor } from './supervisor';
 import { TrainingRefused } from './training/trainingDesk';
@@ -55,13 +57,8 @@ const startSchema = z.object({
 });
 export type CloisonPartStart = z.infer<typeof startSchema>;
 
-/**
- * `first`: the browser part its entry spawned once restricted (firstBrowserPart.ts); without it
- * (another caller) it is spawned here, its first act as before.
- */
-export async function runCloisonPart(raw: Record<string, unknown>, first?: FirstBrowserPart): Promise<void> {
+export async function runCloisonPart(raw: Record<string, unknown>): Promise<void> {
   trimMallocFromNowOn(); // its start's free heap pages given back (system/mallocTrim.ts)
-  const spawned = first ?? spawnFirstBrowserPart(raw, import.meta.url);
   const channel = managerChannel();
   // Before `ready`, the manager's start of the part fails with this (partProcess.ts); it ends
   // once the channel has had time to carry it.
@@ -71,10 +68,7 @@ export async function runCloisonPart(raw: Record<string, unknown>, first?: First
     return new Promise<never>(() => setTimeout(() => process.exit(2), 100));
   };
   const parsed = startSchema.safeParse(raw);
-  if (!parsed.success) {
-    spawned.part?.discard();
-    return failed(`its start is not one: ${parsed.error.message}`);
-  }
+  if (!parsed.success) return failed(`its start is not one: ${parsed.error.message}`);
   const start = parsed.data;
   const { shell } = start;
   const log = pino({ level: shell.logLevel ?? 'info' }, pino.destination(2));
@@ -82,23 +76,23 @@ export async function runCloisonPart(raw: Record<string, unknown>, first?: First
     const { level, ...rest } = fields ?? {};
     log.info(level === undefined ? rest : { cage: level, ...rest }, msg);
   };
-  // What the browser part needs before it listens, none of it the policy's: read by the schema's
-  // types from the start the schema has just accepted, as the entry read it (firstBrowserPart.ts).
-  const browserSettings = browserPartSettings(start, import.meta.url);
-  if (!browserSettings) {
-    spawned.part?.discard();
-    return failed('its start is not one: its browser part settings');
-  }
-  // Spawned by the entry (#29, #26): its Node start and module loading run beside this bundle's
-  // evaluation, the link, the policy and the supervisor's build; the supervisor's start then only
-  // tells it the policy's part, and it listens.
-  spawned.setLog(logFields);
+  // What the browser part needs before it listens, none of it the policy's (browserPartSpawn.ts).
+  const browserSettings = {
+    rendererDir: shell.rendererDir ?? defaultRendererDir(import.meta.url),
+    shell: shell.browserShell,
+    ...(shell.allowOrigins ? { extraOrigins: shell.allowOrigins } : {}),
+    warmUp: { rounds: GATEWAY_WARM_UP_ROUNDS, afterMs: 1000 },
+    runDir: start.partRunDir,
+    log: logFields,
+  };
+  // The first act (#29): its Node start and module loading run beside the link, the policy and the
+  // supervisor's build; the supervisor's start then only tells it the policy's part, and it listens.
   let browserPartEarly: EarlyPart | undefined;
-  if (spawned.part && JSON.stringify(spawned.settings) !== JSON.stringify(browserSettings)) {
-    spawned.part.discard();
-    log.warn('browser part spawned early with other settings: discarded, the supervisor starts it');
-  } else if (spawned.part) browserPartEarly = spawned.part;
-  else if (spawned.error !== null) log.warn({ error: spawned.error }, 'browser part not started early: the supervisor starts it');
+  try {
+    browserPartEarly = earlyBrowserPart(browserSettings);
+  } catch (err) {
+    log.warn({ error: (err as Error).message }, 'browser part not started early: the supervisor starts it');
+  }
   const failedEarly = (error: string): Promise<never> => {
     browserPartEarly?.discard();
     return failed(error);

@@ -9,7 +9,7 @@
 import { randomBytes } from 'node:crypto';
 import { chownSync, mkdirSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { MAX_RPC_FRAME_BYTES } from '../../shared/rpcLimits';
+import { MAX_RPC_FRAME_BYTES } from '../../shared/rpc';
 import { journalWriterAccount } from '../audit/journalKey';
 import { createCageCgroup, openCageCgroup } from '../cages/cageCgroup';
 import { EarlyPart, type PartSpawnSpec } from '../sandbox/partSpawn';

@@ -45,20 +45,14 @@ export function setGroupCpuWeight(group: ControlGroup, weight: number): void {
   }
 }
 
-/**
- * Groups made by this process, counted process-wide: the cloison part's entry bundle spawns the
- * first browser part with its own copy of this module (supervisor/firstBrowserPart.ts), its main
- * bundle the later ones; a counter per copy would name a restart's group as the first one's.
- */
-const MADE = Symbol.for('cloison.partCgroup.made');
-const counted = globalThis as { [MADE]?: number };
+let made = 0;
 
 const slug = (name: string) => name.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '');
 
 /** A fresh group for one start of the part, or null with why (the host has no controller). */
 export function createPartCgroup(groups: ControlGroups, part: string, limits: PartLimits): { cgroup: ControlGroup } | { cgroup: null; reason: string } {
   const prefix = `part-${slug(part)}-`;
-  const group = groups.create(`${prefix}${process.pid}-${(counted[MADE] = (counted[MADE] ?? 0) + 1)}`, { ...limits, cpuWeight: DEFAULT_CPU_WEIGHT });
+  const group = groups.create(`${prefix}${process.pid}-${++made}`, { ...limits, cpuWeight: DEFAULT_CPU_WEIGHT });
   if (group.cgroup) removeOrphans(groups, group.cgroup, prefix);
   return group;
 }
