@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { RfbClientFilter, RfbProtocolError } from './rfbClientFilter';
+import { HANDSHAKE_ENCODINGS, RfbClientFilter, RfbProtocolError } from './rfbClientFilter';
 
 const HANDSHAKE = Buffer.concat([Buffer.from('RFB 003.008\n'), Buffer.from([1]), Buffer.from([1])]);
 
@@ -38,16 +38,23 @@ function filterFor(inFront = true) {
 }
 
 describe('RFB client filter', () => {
-  it('passes the handshake through and reaches the message phase', () => {
+  it('passes the handshake through, DesktopSize announced with ClientInit, and reaches the message phase', () => {
     const f = new RfbClientFilter({ inputAllowed: () => true });
-    expect(Buffer.concat(f.push(HANDSHAKE))).toEqual(HANDSHAKE);
+    expect(Buffer.concat(f.push(HANDSHAKE))).toEqual(Buffer.concat([HANDSHAKE, HANDSHAKE_ENCODINGS]));
+    expect([...HANDSHAKE_ENCODINGS]).toEqual([2, 0, 0, 1, ...u32(-223 >>> 0)]);
     expect(f.phase).toBe('message');
+  });
+
+  it("sends its DesktopSize right after ClientInit, before the viewer's own messages in the same chunk", () => {
+    const f = new RfbClientFilter({ inputAllowed: () => true });
+    const out = Buffer.concat(f.push(Buffer.concat([HANDSHAKE, MESSAGES.setEncodings, MESSAGES.fbUpdateRequest])));
+    expect(out).toEqual(Buffer.concat([HANDSHAKE, HANDSHAKE_ENCODINGS, MESSAGES.setEncodings, MESSAGES.fbUpdateRequest]));
   });
 
   it('accepts VNC authentication (16-byte response) on external endpoints', () => {
     const f = new RfbClientFilter({ inputAllowed: () => true });
     const bytes = Buffer.concat([Buffer.from('RFB 003.008\n'), Buffer.from([2]), Buffer.alloc(16, 7), Buffer.from([1])]);
-    expect(Buffer.concat(f.push(bytes))).toEqual(bytes);
+    expect(Buffer.concat(f.push(bytes))).toEqual(Buffer.concat([bytes, HANDSHAKE_ENCODINGS]));
     expect(f.phase).toBe('message');
   });
 

@@ -37,6 +37,24 @@ export const STRIPPED_ENCODINGS: ReadonlySet<number> = new Set([
   0x574d5664, // VMware cursor
   -307, // DesktopName
 ]);
+/**
+ * A SetEncodings the gateway sends the cage with the viewer's ClientInit: DesktopSize only. The
+ * supervisor sizes a cage to its frame (geometry: auto) about when its first viewers connect, and
+ * TigerVNC's Xvnc, resized after it sent a client ServerInit but before that client's own
+ * SetEncodings said it takes a size change, closes the connection ("Client does not support
+ * desktop resize"): the viewer, a round trip through a loaded renderer away, reconnected a second
+ * later with a second ticket (issue #26). Sent in the same write as ClientInit, the cage reads both
+ * in one go: no such window is left (resizeAtHandshake.test.ts). The viewer's own SetEncodings
+ * replaces this list whole, and the cage sends no update before the viewer asks for one: the
+ * viewer gets only what it asked for.
+ */
+export const HANDSHAKE_ENCODINGS: Buffer = (() => {
+  const msg = Buffer.alloc(8);
+  msg[0] = ClientMessage.SetEncodings;
+  msg.writeUInt16BE(1, 2);
+  msg.writeInt32BE(-223, 4); // DesktopSize
+  return msg;
+})();
 const SECURITY_NONE = 1;
 const EMPTY = Buffer.alloc(0);
 const SECURITY_VNC_AUTH = 2;
@@ -173,10 +191,15 @@ export class RfbClientFilter {
         if (left < 16) return 0;
         this.state = 'clientInit';
         return this.forward(buf, at, 16, out);
-      case 'clientInit':
+      case 'clientInit': {
         if (left < 1) return 0;
         this.state = 'message';
-        return this.forward(buf, at, 1, out);
+        // In one slice with it (one write to the cage), before the viewer has read ServerInit:
+        // see HANDSHAKE_ENCODINGS.
+        this.flush(buf, out);
+        out.push(Buffer.concat([buf.subarray(at, at + 1), HANDSHAKE_ENCODINGS]));
+        return 1;
+      }
       case 'message':
         return this.message(buf, at, out);
       default:
