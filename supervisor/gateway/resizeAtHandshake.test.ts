@@ -14,10 +14,10 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import WebSocket from 'ws';
 import { FocusState } from './focusState';
 import { TicketRegistry } from './ticketRegistry';
 import { VncGateway } from './vncGateway';
+import { openViewerSocket } from '../testing/viewerSocket';
 
 describe('a cage resized during its viewer handshake', () => {
   let dir: string;
@@ -58,33 +58,7 @@ describe('a cage resized during its viewer handshake', () => {
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
-  function open(): Promise<{ ws: WebSocket; read: (n: number) => Promise<Buffer>; closed: Promise<number>; buffered: () => number }> {
-    return new Promise((resolve, reject) => {
-      const ws = new WebSocket(`ws://127.0.0.1:${port}/vnc?level=low&ticket=${tickets.issue('low')}`);
-      let buf = Buffer.alloc(0);
-      const waiters: Array<() => void> = [];
-      ws.on('message', (d: Buffer) => {
-        buf = Buffer.concat([buf, d]);
-        waiters.splice(0).forEach((w) => w());
-      });
-      const closed = new Promise<number>((r) => ws.on('close', (code) => r(code)));
-      const read = (n: number) =>
-        new Promise<Buffer>((res, rej) => {
-          const timer = setTimeout(() => rej(new Error(`timed out waiting for ${n} bytes`)), 5000);
-          const check = () => {
-            if (buf.length >= n) {
-              clearTimeout(timer);
-              const out = buf.subarray(0, n);
-              buf = buf.subarray(n);
-              res(out);
-            } else waiters.push(check);
-          };
-          check();
-        });
-      ws.on('open', () => resolve({ ws, read, closed, buffered: () => buf.length }));
-      ws.on('error', reject);
-    });
-  }
+  const open = () => openViewerSocket(`ws://127.0.0.1:${port}/vnc?level=low&ticket=${tickets.issue('low')}`);
 
   const resize = (size: string) => {
     const r = spawnSync('xrandr', ['-display', display, '-s', size], { encoding: 'utf8', timeout: 10_000 });

@@ -4,11 +4,11 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import WebSocket from 'ws';
 import { FocusState } from './focusState';
 import { startRealCage, type RealCage } from '../testing/realCage';
 import { TicketRegistry } from './ticketRegistry';
 import { VncGateway } from './vncGateway';
+import { openViewerSocket } from '../testing/viewerSocket';
 
 describe('VNC gateway (real cage)', () => {
   let cage: RealCage;
@@ -34,34 +34,7 @@ describe('VNC gateway (real cage)', () => {
   });
 
   /** Opens a viewer connection; resolves with the socket and a reader of the cage's bytes. */
-  function open(query: string): Promise<{ ws: WebSocket; read: (n: number) => Promise<Buffer>; closed: Promise<number> }> {
-    return new Promise((resolve, reject) => {
-      const ws = new WebSocket(`ws://127.0.0.1:${port}/vnc?${query}`);
-      let buf = Buffer.alloc(0);
-      const waiters: Array<() => void> = [];
-      ws.on('message', (d: Buffer) => {
-        buf = Buffer.concat([buf, d]);
-        waiters.splice(0).forEach((w) => w());
-      });
-      const closed = new Promise<number>((r) => ws.on('close', (code) => r(code)));
-      const read = (n: number) =>
-        new Promise<Buffer>((res, rej) => {
-          const timer = setTimeout(() => rej(new Error(`timed out waiting for ${n} bytes`)), 5000);
-          const check = () => {
-            if (buf.length >= n) {
-              clearTimeout(timer);
-              const out = buf.subarray(0, n);
-              buf = buf.subarray(n);
-              res(out);
-            } else waiters.push(check);
-          };
-          check();
-        });
-      ws.on('open', () => resolve({ ws, read, closed }));
-      ws.on('unexpected-response', (_req, res) => reject(new Error(`HTTP ${res.statusCode}`)));
-      ws.on('error', reject);
-    });
-  }
+  const open = (query: string) => openViewerSocket(`ws://127.0.0.1:${port}/vnc?${query}`);
 
   /** Handshake up to ServerInit; returns the framebuffer size the cage announced. */
   async function handshake(v: Awaited<ReturnType<typeof open>>): Promise<{ width: number; height: number }> {

@@ -1,0 +1,42 @@
+/** A test's viewer on the gateway: a WebSocket and a reader of exactly n of the cage's bytes. */
+import WebSocket from 'ws';
+
+export interface ViewerSocket {
+  ws: WebSocket;
+  /** The next n bytes from the cage (fails after 5 s without them). */
+  read: (n: number) => Promise<Buffer>;
+  /** The close code, once closed. */
+  closed: Promise<number>;
+  /** Bytes received and not read yet. */
+  buffered: () => number;
+}
+
+/** Opens `url`; rejects with `HTTP <status>` when the gateway refuses the upgrade. */
+export function openViewerSocket(url: string): Promise<ViewerSocket> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(url);
+    let buf = Buffer.alloc(0);
+    const waiters: Array<() => void> = [];
+    ws.on('message', (d: Buffer) => {
+      buf = Buffer.concat([buf, d]);
+      waiters.splice(0).forEach((w) => w());
+    });
+    const closed = new Promise<number>((r) => ws.on('close', (code) => r(code)));
+    const read = (n: number) =>
+      new Promise<Buffer>((res, rej) => {
+        const timer = setTimeout(() => rej(new Error(`timed out waiting for ${n} bytes`)), 5000);
+        const check = () => {
+          if (buf.length >= n) {
+            clearTimeout(timer);
+            const out = buf.subarray(0, n);
+            buf = buf.subarray(n);
+            res(out);
+          } else waiters.push(check);
+        };
+        check();
+      });
+    ws.on('open', () => resolve({ ws, read, closed, buffered: () => buf.length }));
+    ws.on('unexpected-response', (_req, res) => reject(new Error(`HTTP ${res.statusCode}`)));
+    ws.on('error', reject);
+  });
+}
