@@ -134,8 +134,13 @@ describe(`the levels' applications in real cages`, missing.length ? skipWhenMiss
   it("the PDF viewer shows a PDF from the cage's home", async () => {
     cage = await startRealCage({ level: 'apps-pdf', geometry: '1024x640', network: 'none', limits: APPS_LIMITS });
     putInHome(cage, 'rouge.pdf', colourPdf([0xc0, 0x10, 0x30], 'Document rouge'));
-    await launch(cage.cage, { argv: ['mupdf-gl', '/home/cloison/rouge.pdf'] });
-    await waitFor(async () => (await screenShare(cage!, [0xc0, 0x10, 0x30])) > 0.1, 'the PDF page painted', 60_000, 1000);
+    const viewer = await launch(cage.cage, { argv: ['mupdf-gl', '/home/cloison/rouge.pdf'] });
+    await waitFor(async () => (await screenShare(cage!, [0xc0, 0x10, 0x30])) > 0.1, 'the PDF page painted', 60_000, 1000).catch(async (err: Error) => {
+      // What the cage showed instead (seen once in a loaded CI run, never alone): the viewer's process and the windows.
+      const running = hostPidOf(cage!.cage.innerPid!, viewer.pid) !== null;
+      const windows = await xdotool(cage!, 'search', '--name', '.', 'getwindowname', '%@').catch((e: Error) => `(xdotool: ${e.message})`);
+      throw new Error(`${err.message}; mupdf-gl ${running ? 'still running' : 'gone'}; the page's red on ${(100 * (await screenShare(cage!, [0xc0, 0x10, 0x30]))).toFixed(1)} % of the screen; windows: ${windows.trim().split('\n').join(' | ') || 'none'}`);
+    });
     expect(await xdotool(cage, 'search', '--name', 'rouge.pdf')).toMatch(/\d+/);
   }, 120_000);
 });
