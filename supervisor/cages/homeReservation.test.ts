@@ -9,6 +9,7 @@
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, rmSync, statfsSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { waitFor } from '../testing/waitFor';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parsePolicy } from '../policy/policyLoader';
 import { Supervisor } from '../supervisor';
@@ -131,6 +132,8 @@ describe('homes reserved whole on the state filesystem', () => {
       /* ENOSPC: the disk is full, as the crash left it */
     }
     const sup = await startOn(where, policy);
+    // Said as low's start is refused (under load, seen once just after start() returned).
+    await waitFor(() => sup.cages.get('low')!.state.detail !== undefined, "low's refusal said", 10_000).catch(() => undefined);
     expect(sup.cages.get('low')!.state.detail).toMatch(/home not started: its image needs \d+ MiB more of the state filesystem, which has 0 MiB free/);
     const rpc = await rpcClient(sup.rpcSocketPath);
     try {
