@@ -8,16 +8,15 @@
  * that list, and nothing reaches it before it asks for an update.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { createServer, type Server } from 'node:http';
+import type { Server } from 'node:http';
 import { mkdtempSync, rmSync } from 'node:fs';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FocusState } from './focusState';
 import { TicketRegistry } from './ticketRegistry';
 import { VncGateway } from './vncGateway';
-import { openViewerSocket } from '../testing/viewerSocket';
+import { openViewerSocket, serveGateway } from '../testing/viewerSocket';
 
 describe('a cage resized during its viewer handshake', () => {
   let dir: string;
@@ -42,10 +41,7 @@ describe('a cage resized during its viewer handshake', () => {
       xvnc.once('exit', () => reject(new Error('Xvnc ended before it took clients')));
     });
     gateway = new VncGateway({ tickets, focus, endpointOf: () => ({ path: socket }) });
-    server = createServer((_req, res) => res.writeHead(404).end());
-    server.on('upgrade', (req, sock, head) => gateway.handleUpgrade(req, sock, head));
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-    port = (server.address() as AddressInfo).port;
+    ({ server, port } = await serveGateway(gateway));
   });
 
   afterAll(async () => {

@@ -1,14 +1,13 @@
 /**
  * The VNC gateway in front of a real cage: tickets admit, the RFB filter enforces, bytes flow.
  */
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FocusState } from './focusState';
 import { startRealCage, type RealCage } from '../testing/realCage';
 import { TicketRegistry } from './ticketRegistry';
 import { VncGateway } from './vncGateway';
-import { openViewerSocket } from '../testing/viewerSocket';
+import { openViewerSocket, serveGateway } from '../testing/viewerSocket';
 
 describe('VNC gateway (real cage)', () => {
   let cage: RealCage;
@@ -21,10 +20,7 @@ describe('VNC gateway (real cage)', () => {
   beforeAll(async () => {
     cage = await startRealCage({ level: 'low', geometry: '640x480' });
     gateway = new VncGateway({ tickets, focus, endpointOf: (level) => (level === 'low' ? cage.cage.endpoint : null) });
-    server = createServer((_req, res) => res.writeHead(404).end());
-    server.on('upgrade', (req, sock, head) => gateway.handleUpgrade(req, sock, head));
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-    port = (server.address() as AddressInfo).port;
+    ({ server, port } = await serveGateway(gateway));
   });
 
   afterAll(async () => {

@@ -1,4 +1,7 @@
 /** A test's viewer on the gateway: a WebSocket and a reader of exactly n of the cage's bytes. */
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
 import WebSocket from 'ws';
 
 export interface ViewerSocket {
@@ -39,4 +42,12 @@ export function openViewerSocket(url: string): Promise<ViewerSocket> {
     ws.on('unexpected-response', (_req, res) => reject(new Error(`HTTP ${res.statusCode}`)));
     ws.on('error', reject);
   });
+}
+
+/** The gateway served on a port of 127.0.0.1 (anything but its upgrade answered 404), as the browser part serves it. */
+export async function serveGateway(gateway: { handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void }): Promise<{ server: Server; port: number }> {
+  const server = createServer((_req, res) => res.writeHead(404).end());
+  server.on('upgrade', (req, sock, head) => gateway.handleUpgrade(req, sock, head));
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  return { server, port: (server.address() as AddressInfo).port };
 }
