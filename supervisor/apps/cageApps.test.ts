@@ -10,9 +10,10 @@ import { inflateRawSync } from 'node:zlib';
 import { afterEach, describe, expect, it } from 'vitest';
 import { skipWhen, skipWhenMissing } from '../testing/skipWithReason';
 import { captureCageScreen } from '../testing/cageScreen';
-import { cageProcess, hostPidOf } from '../testing/cageProcesses';
+import { cageProcess, hostPidOf, processesInCage } from '../testing/cageProcesses';
 import { startRealCage, type RealCage } from '../testing/realCage';
 import { waitFor } from '../testing/waitFor';
+import { whereStuck } from '../testing/whereStuck';
 import { launch, run } from '../cages/cageLauncher';
 import { findBinary } from '../system/binaries';
 import { firefoxPolicies } from '../cages/cageAppSettings';
@@ -137,9 +138,10 @@ describe(`the levels' applications in real cages`, missing.length ? skipWhenMiss
     const viewer = await launch(cage.cage, { argv: ['mupdf-gl', '/home/cloison/rouge.pdf'] });
     await waitFor(async () => (await screenShare(cage!, [0xc0, 0x10, 0x30])) > 0.1, 'the PDF page painted', 60_000, 1000).catch(async (err: Error) => {
       // What the cage showed instead (seen once in a loaded CI run, never alone): the viewer's process and the windows.
-      const running = hostPidOf(cage!.cage.innerPid!, viewer.pid) !== null;
+      const hostPid = hostPidOf(cage!.cage.innerPid!, viewer.pid);
       const windows = await xdotool(cage!, 'search', '--name', '.', 'getwindowname', '%@').catch((e: Error) => `(xdotool: ${e.message})`);
-      throw new Error(`${err.message}; mupdf-gl ${running ? 'still running' : 'gone'}; the page's red on ${(100 * (await screenShare(cage!, [0xc0, 0x10, 0x30]))).toFixed(1)} % of the screen; windows: ${windows.trim().split('\n').join(' | ') || 'none'}`);
+      const others = processesInCage(cage!.cage.innerPid!).filter((p) => p.pid !== hostPid).map((p) => `${p.command.slice(0, 60)}: ${/openbox/.test(p.command) ? whereStuck(p.pid) : whereStuck(p.pid).split('\n')[0]}`);
+      throw new Error(`${err.message}; mupdf-gl ${hostPid !== null ? `still running (${whereStuck(hostPid)})` : 'gone'}; the cage's other processes: ${others.join(' | ')}; the page's red on ${(100 * (await screenShare(cage!, [0xc0, 0x10, 0x30]))).toFixed(1)} % of the screen; windows: ${windows.trim().split('\n').join(' | ') || 'none'}`);
     });
     expect(await xdotool(cage, 'search', '--name', 'rouge.pdf')).toMatch(/\d+/);
   }, 120_000);

@@ -5,13 +5,25 @@
  */
 import type { CageLauncher } from './cageLauncher';
 
+/** The root window property the cage's openbox sets once its event loop runs (its startup command). */
+export const WM_RUNNING_PROPERTY = '_CLOISON_WM_RUNNING';
+
 /**
- * Waits (5 s at most) until a window manager has announced itself on the cage's display: the root
- * window's properties watched (`xprop -spy` prints them all, then each change), not polled — a
- * property asked by name before the window manager has made its atom is never reported later, and
- * "no such atom on any window" is no announcement (it once passed for one).
+ * The cage's window manager as its session starts it. Openbox 3.6 leaves a window mapped while it
+ * starts unmapped: the map request, read into its own queue by a start step, waits there while its
+ * loop watches only the X socket, until some other event reaches it (a test's PDF viewer waited 60 s
+ * for its window). Its startup command runs as the loop starts: the root property it sets is such an
+ * event, and says the window manager now maps what asks.
  */
-export const WM_READY = 'f="/tmp/.cloison-wm-ready.$$"; rm -f "$f"; if mkfifo -m 600 "$f"; then timeout 5 xprop -spy -root >"$f" 2>/dev/null & p=$!; grep -q -m1 "^_NET_SUPPORTING_WM_CHECK(WINDOW)" <"$f"; kill "$p" 2>/dev/null; rm -f "$f"; fi';
+export const WINDOW_MANAGER_ARGV = ['openbox', '--startup', `xprop -root -f ${WM_RUNNING_PROPERTY} 8s -set ${WM_RUNNING_PROPERTY} yes`];
+
+/**
+ * Waits (5 s at most) until the window manager runs its loop: the root window's properties watched
+ * (`xprop -spy` prints them all, then each change), not polled — a property asked by name before
+ * its atom exists is never reported later, and "no such atom on any window" is no announcement (it
+ * once passed for one). Its `_NET_SUPPORTING_WM_CHECK` comes earlier, in the middle of its start.
+ */
+export const WM_READY = `f="/tmp/.cloison-wm-ready.$$"; rm -f "$f"; if mkfifo -m 600 "$f"; then timeout 5 xprop -spy -root >"$f" 2>/dev/null & p=$!; grep -q -m1 "^${WM_RUNNING_PROPERTY}(" <"$f"; kill "$p" 2>/dev/null; rm -f "$f"; fi`;
 /**
  * Waits (2 s at most, as the session did) until the cage's sound server listens, when it has one:
  * the session starts it beside the window manager rather than before it, and the applications find
