@@ -73,6 +73,28 @@ function describedOrigins(page: Page): Promise<Record<string, string>> {
   });
 }
 
+/**
+ * Every frame ever placed in a level's viewer box, made there or moved in from the pool, as
+ * `level origin`: a frame of another origin found dead and replaced later still counts.
+ */
+async function recordFramesPlaced(page: Page): Promise<void> {
+  await page.addInitScript(() => {
+    const placed: string[] = [];
+    (window as unknown as { framesPlaced: string[] }).framesPlaced = placed;
+    const frame = (el: HTMLIFrameElement) => {
+      const box = el.parentElement;
+      if (box?.dataset.testid?.startsWith('viewer-')) placed.push(`${box.dataset.testid.slice('viewer-'.length)} ${new URL(el.src).origin}`);
+    };
+    // React inserts a viewer's box with its frame in it: the frames in what was added, too.
+    const seen = (node: Node) => {
+      if (node instanceof HTMLIFrameElement) frame(node);
+      else if (node instanceof Element) node.querySelectorAll('iframe').forEach(frame);
+    };
+    new MutationObserver((changes) => changes.forEach((c) => c.addedNodes.forEach(seen))).observe(document, { subtree: true, childList: true });
+  });
+}
+const framesPlaced = (page: Page) => page.evaluate(() => (window as unknown as { framesPlaced: string[] }).framesPlaced);
+
 /** The page's own address ("/", launch and resume alike), its document or its HEAD. */
 const isShellRoot = (shellOrigin: string) => (url: URL) => url.origin === shellOrigin && url.pathname === '/';
 
@@ -92,6 +114,9 @@ async function eachFrameIsItsLevels(page: Page, described: Record<string, string
     await expect(page.getByTestId(`cage-frame-${level}`)).toHaveAttribute('data-viewer', 'connected', { timeout: 60_000 });
     expect(new URL((await frameOf(page, level)).url()).origin, `${name}: ${level}'s frame's document`).toBe(described[level]);
   }
+  const placed = await framesPlaced(page);
+  expect(placed.length, `${name}: a frame was placed for each level`).toBeGreaterThanOrEqual(2);
+  expect(placed, `${name}: every frame ever placed in a level's box is of that level's origin`).toEqual(placed.map((p) => `${p.split(' ')[0]} ${described[p.split(' ')[0]!]}`));
   for (const level of LEVELS) {
     await page.getByTestId(`switch-${level}`).click();
     await expect(page.getByTestId('band-level-name')).toContainText(level === 'low' ? 'Bas' : 'Haut');
@@ -112,6 +137,7 @@ test("the HEAD naming other origins, in another order: each level claims its own
   const url = await sup.launchUrl();
   const shellOrigin = new URL(url).origin;
   const described = describedOrigins(page);
+  await recordFramesPlaced(page);
   // The server's own answer to the HEAD the pool reads, changed: its levels' origins reversed, a
   // foreign one first. (Only the HEAD: a document Playwright fulfils is taken for a public one,
   // whose page Chromium then keeps off loopback — its RPC refused — so the document stays the
@@ -143,6 +169,7 @@ test("the HEAD naming other origins, in another order: each level claims its own
 
 test("the HEAD failing or naming no viewer: each level's viewer makes its own frame, of its own origin", async ({ page }) => {
   test.setTimeout(180_000);
+  await recordFramesPlaced(page);
   for (const variant of ['failing', 'none'] as const) {
     const url = await sup.launchUrl();
     const shellOrigin = new URL(url).origin;
