@@ -240,3 +240,16 @@ test("a level's first ticket, held back from its frame, is refused from the othe
   expect(await openFrom(high), "high's ticket from high's viewer origin").toBe('admitted: RFB 003.008');
   expect(await openFrom(high), 'the same ticket again').toBe('refused');
 });
+
+test('the shell page reloaded (its resume token): its new frames, made early again, each claimed by its own level', async ({ page }) => {
+  test.setTimeout(180_000);
+  await recordFramesPlaced(page);
+  for (const start of ['launched', 'reloaded'] as const) {
+    const described = describedOrigins(page);
+    if (start === 'launched') await page.goto(await sup.launchUrl());
+    else await page.reload();
+    await eachFrameIsItsLevels(page, await described, start);
+    for (const level of LEVELS) await expect(page.getByTestId(`viewer-frame-${level}`), `${start}: ${level}'s frame made early (else this proves nothing of the pool)`).toHaveAttribute('data-early', 'true');
+    await expect(page.locator('iframe')).toHaveCount(2);
+  }
+});
