@@ -12,6 +12,10 @@
  *   (browserHost.ts) — the shell page's bookkeeping (claim by origin, ticket by level) is then not
  *   the only thing keeping one level's cage out of the other level's renderer.
  * - A first ticket used twice: the second refused.
+ * - The shell page reloaded (its resume token): new frames, made early again, each its level's.
+ * - A page that starts locked: its early frames are removed unclaimed, no cage connected to.
+ * Each can fail: a claim that takes the pool's first frame, or a dropUnclaimed that removes
+ * nothing (deliberately broken builds, earlyframe-11), and the gateway before the fix.
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -252,4 +256,28 @@ test('the shell page reloaded (its resume token): its new frames, made early aga
     for (const level of LEVELS) await expect(page.getByTestId(`viewer-frame-${level}`), `${start}: ${level}'s frame made early (else this proves nothing of the pool)`).toHaveAttribute('data-early', 'true');
     await expect(page.locator('iframe')).toHaveCount(2);
   }
+});
+
+// Last: it leaves the session locked (no unlock without a PAM account).
+test('a page that starts locked: its early frames, made before it knew, are removed unclaimed, and no cage is connected to', async ({ page, browser }) => {
+  test.setTimeout(120_000);
+  await page.goto(await sup.launchUrl());
+  await expect(page.getByTestId('cage-frame-low')).toHaveAttribute('data-viewer', 'connected', { timeout: 60_000 });
+  await page.keyboard.press('Pause');
+  await page.getByTestId('overview-lock').click();
+  await expect(page.getByTestId('lock-screen')).toBeVisible();
+  await page.close();
+  // What the cages were sent until now; a viewer connecting would send its version at once.
+  const before = servers.map((s) => s.received.length);
+  const locked = await browser.newPage();
+  await recordFramesPlaced(locked);
+  await locked.goto(await sup.launchUrl());
+  await expect(locked.getByTestId('lock-screen')).toBeVisible({ timeout: 60_000 });
+  expect(await locked.evaluate(() => performance.getEntriesByName('cloison:early-frames').length), 'the frames were made early (else this proves nothing of the pool)').toBe(1);
+  await expect(locked.locator('iframe'), 'no frame left, claimed or not').toHaveCount(0);
+  await expect(locked.locator('.early-viewers')).toHaveCount(0);
+  expect(await framesPlaced(locked)).toEqual([]);
+  await locked.waitForTimeout(3000);
+  expect(servers.map((s) => s.received.length), 'no cage was connected to').toEqual(before);
+  await locked.close();
 });
