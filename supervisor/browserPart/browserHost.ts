@@ -101,9 +101,9 @@ export async function startBrowserHost(options: BrowserHostOptions): Promise<Bro
     // page at all, must not drive the shell's sockets.
     const extra = options.extraOrigins ?? [];
     // Electron's shell (app://cloison) brings its viewers' app:// hosts with it.
-    const electronViewers = extra.some((o) => o.startsWith('app://')) ? options.levels.map(electronViewerOrigin) : [];
+    const electronLevels = extra.some((o) => o.startsWith('app://')) ? options.levels : [];
     const shellOrigins = [...(options.shell ? [origin] : []), ...extra];
-    const allowed = url.pathname === VNC_PATH ? [...shellOrigins, ...Object.values(viewerOrigins), ...electronViewers] : shellOrigins;
+    const allowed = url.pathname === VNC_PATH ? [...shellOrigins, ...viewerOriginsOf(url.searchParams.get('level'), viewerOrigins, electronLevels)] : shellOrigins;
     if (reqOrigin === undefined || !allowed.includes(reqOrigin)) return refuseUpgrade(socket, 403, 'origin missing or not allowed');
     if (url.pathname === VNC_PATH) return options.gateway.handleUpgrade(req, socket, head);
     if (url.pathname !== RPC_PATH || !options.shell) return refuseUpgrade(socket, 404, 'no such endpoint');
@@ -165,6 +165,18 @@ export async function startBrowserHost(options: BrowserHostOptions): Promise<Bro
         server.close(() => resolve());
       }),
   };
+}
+
+/**
+ * The viewer origins that may open the gateway for `level`: that level's own only (its browser
+ * viewer origin, or Electron's app:// host named after it). A ticket is bound to its level; so is
+ * the frame that may spend it: one level's ticket handed to the other level's frame — by any
+ * mistake of the shell page's (its frames are made before it knows which level is whose:
+ * earlyViewerFrames.ts) — opens nothing, and no cage's bytes reach the other level's renderer.
+ */
+export function viewerOriginsOf(level: string | null, viewerOrigins: Record<string, string>, electronLevels: readonly string[]): string[] {
+  if (level === null) return [];
+  return [...(Object.hasOwn(viewerOrigins, level) ? [viewerOrigins[level]!] : []), ...(electronLevels.includes(level) ? [electronViewerOrigin(level)] : [])];
 }
 
 /** The launch secret or resume token the request offers (the root part spends it). */
