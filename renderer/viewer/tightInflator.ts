@@ -52,7 +52,7 @@ for (let i = 0; i < 32768; ++i) {
 function hMap(cd: Uint8Array, mb: number): Uint16Array {
   const s = cd.length;
   const l = new Uint16Array(mb);
-  for (let i = 0; i < s; ++i) if (cd[i]) ++l[cd[i]! - 1];
+  for (let i = 0; i < s; ++i) if (cd[i]) l[cd[i]! - 1]!++;
   const le = new Uint16Array(mb);
   for (let i = 1; i < mb; ++i) le[i] = (le[i - 1]! + l[i - 1]!) << 1;
   const co = new Uint16Array(1 << mb);
