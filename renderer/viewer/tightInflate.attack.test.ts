@@ -178,6 +178,43 @@ function bomb(matches: number): Uint8Array {
   return out.subarray(0, (bit >> 3) + 4);
 }
 
+/**
+ * Empty dynamic-Huffman blocks, each with a literal code 15 bits deep (a table of 2^15 entries for
+ * an inflater that builds one level, as fflate does; zlib's are two-level and bounded): ~25 bytes
+ * sent a block, then a sync flush.
+ */
+function tableFlood(blocks: number): Uint8Array {
+  const out = new Uint8Array(2 + Math.ceil((blocks * 200 + 40) / 8));
+  out.set([0x78, 0x01]);
+  let bit = 16;
+  const put = (value: number, n: number) => {
+    for (let i = 0; i < n; i++, bit++) if ((value >> i) & 1) out[bit >> 3]! |= 1 << (bit & 7);
+  };
+  const putCode = (code: number, n: number) => {
+    for (let i = n - 1; i >= 0; i--, bit++) if ((code >> i) & 1) out[bit >> 3]! |= 1 << (bit & 7);
+  };
+  for (let b = 0; b < blocks; b++) {
+    put(0, 1);
+    put(2, 2); // dynamic Huffman
+    put(0, 5); // 257 literal/length codes
+    put(0, 5); // 1 distance code
+    put(15, 4); // 19 code length codes: lengths 1–15 in 4 bits (code: length − 1), 0 and 18 in 5 (11110, 11111)
+    for (const sym of [16, 17, 18, 0, 8, 7, 9, 6, 10, 5, 11, 4, 12, 3, 13, 2, 14, 1, 15]) put(sym === 16 || sym === 17 ? 0 : sym === 18 || sym === 0 ? 5 : 4, 3);
+    for (let len = 1; len <= 15; len++) putCode(len - 1, 4); // symbols 0–14: lengths 1 to 15
+    putCode(0b11111, 5); // 138 zeros
+    put(138 - 11, 7);
+    putCode(0b11111, 5); // 103 zeros (symbols 153–255)
+    put(103 - 11, 7);
+    putCode(14, 4); // end of block: 15 bits (a complete code: 1, 2, … 14, 15, 15)
+    putCode(0, 4); // the distance code: 1 bit
+    putCode(0x7fff, 15); // end of block
+  }
+  put(0, 3); // the sync flush's empty stored block
+  bit = (bit + 7) & ~7;
+  out.set([0, 0, 0xff, 0xff], bit >> 3);
+  return out.subarray(0, (bit >> 3) + 4);
+}
+
 type Inflate = 'fflate' | 'pako';
 /** The viewer's Tight decoder on a 1920×1080 screen, one rectangle of `w`×`h` at 0,0 on stream 0. */
 function viewer(inflate: Inflate) {
@@ -227,6 +264,15 @@ describe('a hostile cage: Tight zlib data that is not what its rectangle says', 
       console.log(`${inflate}: bomb for a screen: refused ${refused}, ${ms.toFixed(0)} ms, inflator keeps ${v.kept()} bytes`);
       if (inflate === 'fflate') expect(refused).toMatch(/more bytes than the rectangle holds/);
       expect(v.kept()).toBeLessThanOrEqual(32768 + 1920 * 1080 * 3);
+    });
+
+    it(`${inflate}: ~4 MiB of empty blocks with the deepest Huffman tables, for a 10×10 rectangle`, () => {
+      const v = viewer(inflate);
+      const data = tableFlood(160_000);
+      expect(data.length).toBeLessThan(4 * 1024 * 1024);
+      const { refused, ms } = v.send(10, 10, data);
+      console.log(`${inflate}: table flood of ${data.length} bytes: refused ${refused}, ${ms.toFixed(0)} ms`);
+      expect(refused).toMatch(inflate === 'fflate' ? /more Huffman tables than the rectangle needs/ : /Incomplete zlib block/);
     });
 
     it(`${inflate}: data inflating to fewer bytes than the rectangle`, () => {
