@@ -5,7 +5,9 @@
  * asking what the shell's viewer asks (bench/lib/tightRecording.ts). Each round replays the whole
  * recording through four inflators of each kind (the control byte's resets applied), the two kinds
  * alternated and their order swapped every round; ms per update is the replay's time over the
- * updates recorded. Every byte inflated by one is checked against the other's first.
+ * updates recorded, and the CPU time of the browser's processes over it (less hurt by a loaded
+ * machine than the time: a replay waiting for a core counts none). Every byte inflated by one is
+ * checked against the other's first.
  *
  * `INFLATE_RECORDING=file` replays a recording made before (and writes one there when absent).
  */
@@ -15,6 +17,7 @@ import { build } from 'esbuild';
 import { chromium } from '@playwright/test';
 import { decodeRecords, encodeRecords, recordTightScroll } from './lib/tightRecording';
 import { fmt, median } from './lib/stats';
+import { cpuSecondsOfTree, treeRootWith } from './lib/processCpu';
 
 const RECORD_SECONDS = 10;
 const ROUNDS = 8;
@@ -78,7 +81,7 @@ export interface InflateFigures {
   bytesIn: number;
   bytesOut: number;
   identical: boolean;
-  rounds: Array<{ load: string; pakoMsPerUpdate: number; fflateMsPerUpdate: number }>;
+  rounds: Array<{ load: string; pakoMsPerUpdate: number; fflateMsPerUpdate: number; pakoCpuMsPerUpdate: number; fflateCpuMsPerUpdate: number }>;
 }
 
 const load = () => readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
@@ -99,8 +102,11 @@ export async function runInflateBench(log: (s: string) => void): Promise<Inflate
   log(`  ${records.length} compressed rectangles in ${updates} updates: ${(bytesIn / 2 ** 20).toFixed(1)} MiB of zlib data, ${(bytesOut / 2 ** 20).toFixed(1)} MiB inflated`);
 
   const bundle = await build({ stdin: { contents: PAGE_SCRIPT, resolveDir: ROOT, loader: 'js' }, bundle: true, format: 'iife', write: false, logLevel: 'silent' });
-  const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox', '--disable-background-networking', '--no-first-run'] });
+  const marker = `--cloison-inflate-${process.pid}`;
+  const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox', '--disable-background-networking', '--no-first-run', marker] });
   try {
+    const browserPid = treeRootWith(marker);
+    if (browserPid === null) throw new Error("the benchmark's Chromium is not among the processes");
     const page = await browser.newPage();
     await page.addScriptTag({ content: bundle.outputFiles[0]!.text });
     await page.evaluate((b64) => (window as unknown as { load: (s: string) => number }).load(b64), Buffer.from(recording).toString('base64'));
@@ -110,15 +116,22 @@ export async function runInflateBench(log: (s: string) => void): Promise<Inflate
     for (let r = 0; r < ROUNDS; r++) {
       const order = r % 2 ? (['fflate', 'pako'] as const) : (['pako', 'fflate'] as const);
       const ms: Record<string, number> = {};
+      const cpuMs: Record<string, number> = {};
       const at = load();
-      for (const kind of order) ms[kind] = (await page.evaluate(`window.time('${kind}')`)) as number;
-      const round = { load: at, pakoMsPerUpdate: ms.pako! / updates, fflateMsPerUpdate: ms.fflate! / updates };
+      for (const kind of order) {
+        const before = cpuSecondsOfTree(browserPid);
+        ms[kind] = (await page.evaluate(`window.time('${kind}')`)) as number;
+        cpuMs[kind] = (cpuSecondsOfTree(browserPid) - before) * 1000;
+      }
+      const round = { load: at, pakoMsPerUpdate: ms.pako! / updates, fflateMsPerUpdate: ms.fflate! / updates, pakoCpuMsPerUpdate: cpuMs.pako! / updates, fflateCpuMsPerUpdate: cpuMs.fflate! / updates };
       rounds.push(round);
-      log(`  round ${r + 1} (load ${at}): pako ${fmt(round.pakoMsPerUpdate)} ms/update, fflate ${fmt(round.fflateMsPerUpdate)} ms/update: ${fmt(round.fflateMsPerUpdate / round.pakoMsPerUpdate)}×`);
+      log(`  round ${r + 1} (load ${at}): pako ${fmt(round.pakoMsPerUpdate)} ms/update (CPU ${fmt(round.pakoCpuMsPerUpdate)}), fflate ${fmt(round.fflateMsPerUpdate)} ms/update (CPU ${fmt(round.fflateCpuMsPerUpdate)}): ${fmt(round.fflateMsPerUpdate / round.pakoMsPerUpdate)}× (CPU ${fmt(round.fflateCpuMsPerUpdate / round.pakoCpuMsPerUpdate)}×)`);
     }
     const p = median(rounds.map((x) => x.pakoMsPerUpdate));
     const f = median(rounds.map((x) => x.fflateMsPerUpdate));
-    log(`  medians: pako ${fmt(p)} ms/update, fflate ${fmt(f)} ms/update: fflate/pako ${fmt(f / p)}× (load now ${load()})`);
+    const pc = median(rounds.map((x) => x.pakoCpuMsPerUpdate));
+    const fc = median(rounds.map((x) => x.fflateCpuMsPerUpdate));
+    log(`  medians: pako ${fmt(p)} ms/update (CPU ${fmt(pc)}), fflate ${fmt(f)} ms/update (CPU ${fmt(fc)}): fflate/pako ${fmt(f / p)}× (CPU ${fmt(fc / pc)}×) (load now ${load()})`);
     return { updates, rectangles: records.length, bytesIn, bytesOut, identical, rounds };
   } finally {
     await browser.close();
