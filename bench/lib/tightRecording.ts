@@ -102,56 +102,55 @@ async function recordFrom(port: number, stop: Promise<void>): Promise<TightRecor
   const records: TightRecord[] = [];
   let update = 0;
   const loop = (async () => {
-  for (;;) {
-    const type = (await r.read(1))[0]!;
-    if (type === 2) {
-      await r.read(1);
-      continue;
-    } // bell
-    if (type === 3) {
-      await r.read(7 + 0);
-      const len = (await r.read(4)).readUInt32BE(0);
-      await r.read(len);
-      continue;
-    }
-    if (type !== 0) throw new Error(`server message ${type} not expected`);
-    const count = (await r.read(3)).readUInt16BE(1);
-    for (let i = 0; i < count; i++) {
-      const h = await r.read(12);
-      const [w, hgt, enc] = [h.readUInt16BE(4), h.readUInt16BE(6), h.readInt32BE(8)];
-      if (enc === LAST_RECT) break;
-      if (enc === COPY_RECT) {
-        await r.read(4);
-        continue;
-      }
-      if (enc !== TIGHT) throw new Error(`encoding ${enc} not asked`);
-      const ctl = (await r.read(1))[0]!;
-      const resets = ctl & 0x0f;
-      const comp = ctl >> 4;
-      if (comp === 0x08) {
+    for (;;) {
+      const type = (await r.read(1))[0]!;
+      if (type === 2) continue; // bell
+      if (type === 3) {
+        // ServerCutText: 3 bytes of padding, its length, its text.
         await r.read(3);
+        await r.read((await r.read(4)).readUInt32BE(0));
         continue;
       }
-      if (comp & 0x08) throw new Error(`Tight compression ${comp} not expected`);
-      const filter = comp & 0x04 ? (await r.read(1))[0]! : 0;
-      let expected = w * hgt * 3;
-      if (filter === 1) {
-        const colours = (await r.read(1))[0]! + 1;
-        await r.read(colours * 3);
-        expected = Math.floor((w * (colours <= 2 ? 1 : 8) + 7) / 8) * hgt;
+      if (type !== 0) throw new Error(`server message ${type} not expected`);
+      const count = (await r.read(3)).readUInt16BE(1);
+      for (let i = 0; i < count; i++) {
+        const h = await r.read(12);
+        const [w, hgt, enc] = [h.readUInt16BE(4), h.readUInt16BE(6), h.readInt32BE(8)];
+        if (enc === LAST_RECT) break;
+        if (enc === COPY_RECT) {
+          await r.read(4);
+          continue;
+        }
+        if (enc !== TIGHT) throw new Error(`encoding ${enc} not asked`);
+        const ctl = (await r.read(1))[0]!;
+        const resets = ctl & 0x0f;
+        const comp = ctl >> 4;
+        // A rectangle inflating nothing may still reset streams: recorded with nothing to inflate.
+        const resetOnly = () => resets && records.push({ update, resets, stream: 0, expected: 0, data: new Uint8Array(0) });
+        if (comp === 0x08) {
+          await r.read(3);
+          resetOnly();
+          continue;
+        }
+        if (comp & 0x08) throw new Error(`Tight compression ${comp} not expected`);
+        const filter = comp & 0x04 ? (await r.read(1))[0]! : 0;
+        let expected = w * hgt * 3;
+        if (filter === 1) {
+          const colours = (await r.read(1))[0]! + 1;
+          await r.read(colours * 3);
+          expected = Math.floor((w * (colours <= 2 ? 1 : 8) + 7) / 8) * hgt;
+        }
+        if (expected < 12) {
+          await r.read(expected);
+          resetOnly();
+          continue;
+        }
+        const data = new Uint8Array(await r.read(await compactLength(r)));
+        records.push({ update, resets, stream: comp & 3, expected, data });
       }
-      if (expected === 0) continue;
-      if (expected < 12) {
-        await r.read(expected);
-        if (resets) records.push({ update, resets, stream: comp & 3, expected: 0, data: new Uint8Array(0) });
-        continue;
-      }
-      const data = new Uint8Array(await r.read(await compactLength(r)));
-      records.push({ update, resets, stream: comp & 3, expected, data });
+      update++;
+      request(1);
     }
-    update++;
-    request(1);
-  }
   })();
   loop.catch(() => undefined);
   await Promise.race([stop, loop]);
