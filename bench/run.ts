@@ -21,6 +21,7 @@ import { runSplitStartBench } from './splitStart.bench';
 import { runAppsMemoryBench } from './appsMemory.bench';
 import { runFirefoxScrollBench } from './firefoxScroll.bench';
 import { runSmartcardSignBench } from './smartcardSign.bench';
+import { runInflateBench } from './inflate.bench';
 
 /** Per run: the cage's Xvnc and the viewer side together, CPU ms per frame. */
 // The benchmarks that read the trusted side's processes (startup, motion, apps-memory, firefox-scroll,
@@ -237,6 +238,16 @@ const BENCHES: Record<string, () => Promise<{ result: unknown; ratios: Record<st
         'memory (PSS) trusted side / total with the default applications open, the issue\'s reading (≤ 0.25)': share(r.defaultsOpen.pssMiB, true),
         ...ratiosOf(r.defaultsOpen, 'the default applications open'),
         ...ratiosOf(r.autostarted, 'autostarted applications only (not the issue\'s reading)'),
+      },
+    };
+  },
+  inflate: async () => {
+    const r = await runInflateBench((s) => console.log(s));
+    return {
+      result: r,
+      ratios: {
+        "Tight inflate in Chromium, a scroll's rectangles, ms per update fflate (tightInflator.ts)/pako (noVNC's) (< 1.0: faster)": median(r.rounds.map((x) => x.fflateMsPerUpdate)) / median(r.rounds.map((x) => x.pakoMsPerUpdate)),
+        "Tight inflate in Chromium, a scroll's rectangles, CPU ms per update fflate/pako": median(r.rounds.map((x) => x.fflateCpuMsPerUpdate)) / median(r.rounds.map((x) => x.pakoCpuMsPerUpdate)),
       },
     };
   },

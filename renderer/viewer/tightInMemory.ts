@@ -12,6 +12,7 @@
  */
 import type RFB from '@novnc/novnc';
 import type { MemoryFramebuffer } from './memoryFramebuffer';
+import { TightInflator } from './tightInflator';
 
 const TIGHT = 7;
 /** Below this many bytes Tight sends the pixels uncompressed (RFB's Tight specification). */
@@ -20,6 +21,7 @@ const TIGHT_MIN_TO_COMPRESS = 12;
 interface Inflator {
   setInput(data: Uint8Array | null): void;
   inflate(expected: number): Uint8Array;
+  reset(): void;
 }
 interface TightDecoderInternals {
   decodeRect(x: number, y: number, width: number, height: number, sock: unknown, display: unknown, depth: number): boolean;
@@ -33,10 +35,16 @@ interface DisplayInternals {
   _damage(x: number, y: number, w: number, h: number): void;
 }
 
-export function decodeTightInMemory(rfb: RFB, fb: MemoryFramebuffer): void {
+/**
+ * `inflate`: who inflates Tight's four zlib streams (every filter's: copy, palette, gradient):
+ * tightInflator.ts (fflate's inflate, bounded by the rectangle), or noVNC's pako as it comes (kept
+ * for measuring: bench/RESULTS.md, inflate-11).
+ */
+export function decodeTightInMemory(rfb: RFB, fb: MemoryFramebuffer, inflate: 'fflate' | 'pako' = 'fflate'): void {
   const tight = (rfb as unknown as { _decoders?: Record<number, TightDecoderInternals> })._decoders?.[TIGHT];
   if (!tight || typeof tight.decodeRect !== 'function' || typeof tight._copyFilter !== 'function' || typeof tight._readData !== 'function' || !Array.isArray(tight._zlibs))
     throw new Error("noVNC's Tight decoder is not 1.7's: its rectangles cannot be decoded in memory");
+  if (inflate === 'fflate') for (let i = 0; i < tight._zlibs.length; i++) tight._zlibs[i] = new TightInflator();
   // Nothing is inflated for a rectangle off the screen, whatever its filter (copy, palette,
   // gradient): the inflators would grow to its size and keep it. rectangleGuard.ts refuses it
   // first on a connection; this holds for the decoder itself.

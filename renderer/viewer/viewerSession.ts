@@ -49,6 +49,14 @@ function benchEncodingChoice(): EncodingChoice {
 }
 
 /**
+ * A build-time switch for measuring (bench/RESULTS.md, inflate-11), never set by the product's build:
+ * `VITE_CLOISON_VIEWER_INFLATE=pako` keeps noVNC's own inflator for Tight's zlib streams.
+ */
+function benchInflate(): 'fflate' | 'pako' {
+  return (import.meta.env as Record<string, string | undefined>).VITE_CLOISON_VIEWER_INFLATE === 'pako' ? 'pako' : 'fflate';
+}
+
+/**
  * A MouseEvent keeps whole CSS pixels only; the point keeps its fraction (at a pixel ratio of 2 a
  * CSS pixel is two cage pixels), which noVNC reads from clientX and clientY.
  */
@@ -80,7 +88,7 @@ export function startSession(page: ViewerPage): ViewerSession {
     // renderer more than that (ffscroll-5); the key-to-glyph benchmark's page still runs it.
     const asked = askForEncodings(r, benchEncodingChoice());
     const framebuffer = drawInMemory(r, undefined, refused);
-    decodeTightInMemory(r, framebuffer);
+    decodeTightInMemory(r, framebuffer, benchInflate());
     // Hidden, its canvas keeps no pixels: drawn again from the framebuffer as it is shown.
     hiddenCanvas = releaseCanvasWhileHidden(r, framebuffer, place);
     guardFramebufferSize(r, () => tell({ type: 'state', state: 'unreachable' }));
