@@ -15,6 +15,7 @@ import { textFor } from '../i18n';
 import { useShell, useShellState } from '../shellContext';
 import { inputSuspended } from '../store/shellStore';
 import { CageViewer, type ViewerState } from './CageViewer';
+import { LevelRefusal } from './LevelNotice';
 import { createFrameFocusGuard, type FrameFocusGuard } from '../keyboard/frameFocusGuard';
 import { createStageKeyboard, type StageKeyboard } from './stageKeyboard';
 
@@ -82,6 +83,8 @@ const CageFrame = memo(function CageFrame({ level, front, visible, dimmed, keybo
       style={{ borderColor: level.colour }}
       // A click in a cage that does not have the keyboard gives it the keyboard first.
       onMouseDownCapture={(e) => {
+        // Closing the level's notice is not a move into its cage.
+        if ((e.target as Element).closest?.('.level-notice')) return;
         if (!front && visible && !dimmed) {
           e.preventDefault();
           e.stopPropagation();
@@ -111,6 +114,8 @@ const CageFrame = memo(function CageFrame({ level, front, visible, dimmed, keybo
           </div>
         ) : null}
       </div>
+      {/* A refusal about this level: over its own frame, never another's (LevelNotice.tsx). */}
+      <LevelRefusal level={level} />
     </section>
   );
 });
