@@ -1,0 +1,188 @@
+/**
+ * Issue #26: a notice about one level is drawn over that level's own frame (or in the band), named
+ * and coloured as that level, never over the other level's frame — in split view and single view,
+ * at 1920×1080 and 1024×768, under LANG=fr_FR.UTF-8 and en_GB.UTF-8, with two real cages.
+ *
+ * The attack first: low's clipboard owner stops answering (its xclip stopped), the user copies out
+ * of low and moves to high before the broker gives up (3 s). The refusal comes back while high is
+ * in front: before the fix it was drawn under the band on the right, over high's frame (split, and
+ * single with high in front); a flood of such copies did the same. Now it lands in low's frame.
+ */
+import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { expect, test, type Browser, type Page } from '@playwright/test';
+import { twoLevelPolicy, xtermCage } from '../supervisor/testing/testPolicy';
+import { cageShellForUid } from './support/cageByUid';
+import { openShell, startSupervisor, type SupervisorProcess } from './support/supervisorProcess';
+
+type Level = 'low' | 'high';
+type Box = { x: number; y: number; width: number; height: number };
+
+const SCREENSHOTS = fileURLToPath(new URL('../docs/screenshots', import.meta.url));
+
+const CASES = [
+  { lang: 'fr_FR.UTF-8', locale: 'fr', uids: { low: 57500, high: 57501 }, names: { low: 'Bas', high: 'Haut' }, nothing: 'Rien à copier' },
+  { lang: 'en_GB.UTF-8', locale: 'en', uids: { low: 57502, high: 57503 }, names: { low: 'Low', high: 'High' }, nothing: 'Nothing to copy' },
+] as const;
+
+const within = (inner: Box, outer: Box) => inner.x >= outer.x - 0.5 && inner.y >= outer.y - 0.5 && inner.x + inner.width <= outer.x + outer.width + 0.5 && inner.y + inner.height <= outer.y + outer.height + 0.5;
+const intersects = (a: Box, b: Box) => a.x < b.x + b.width && b.x < a.x + a.width && a.y < b.y + b.height && b.y < a.y + a.height;
+
+async function boxOf(page: Page, testId: string): Promise<Box> {
+  const box = await page.getByTestId(testId).boundingBox();
+  if (!box) throw new Error(`${testId} has no box`);
+  return box;
+}
+
+const noticeOf = (page: Page, level: Level) => page.locator(`[data-testid=band-notice][data-level=${level}]`);
+
+/** The notice about `level` is visible, names it, lies within its frame and touches no other frame. */
+async function expectOverOwnFrame(page: Page, level: Level, name: string, what: string): Promise<void> {
+  const other: Level = level === 'low' ? 'high' : 'low';
+  const notice = noticeOf(page, level);
+  await expect(notice, `${what}: ${level}'s notice is shown`).toBeVisible();
+  await expect(page.getByTestId(`notice-level-${level}`)).toHaveText(name);
+  const box = (await notice.boundingBox())!;
+  const own = await boxOf(page, `cage-frame-${level}`);
+  expect(within(box, own), `${what}: ${level}'s notice ${JSON.stringify(box)} lies within ${level}'s frame ${JSON.stringify(own)}`).toBe(true);
+  const otherFrame = page.getByTestId(`cage-frame-${other}`);
+  if (await otherFrame.isVisible()) {
+    const theirs = (await otherFrame.boundingBox())!;
+    expect(intersects(box, theirs), `${what}: ${level}'s notice ${JSON.stringify(box)} touches ${other}'s frame ${JSON.stringify(theirs)}`).toBe(false);
+  }
+}
+
+/** No notice visible on screen intersects `level`'s frame unless it is about `level`. */
+async function expectNothingForeignOver(page: Page, level: Level, what: string): Promise<void> {
+  const frame = await boxOf(page, `cage-frame-${level}`);
+  for (const notice of await page.locator('[data-testid=band-notice]').all()) {
+    if (!(await notice.isVisible())) continue;
+    const about = await notice.getAttribute('data-level');
+    const box = (await notice.boundingBox())!;
+    if (about !== level) expect(intersects(box, frame), `${what}: a notice about "${about}" (${await notice.innerText()}) lies over ${level}'s frame`).toBe(false);
+  }
+}
+
+async function shellAt(browser: Browser, sup: SupervisorProcess, viewport: { width: number; height: number }): Promise<Page> {
+  const context = await browser.newContext({ viewport });
+  const page = await context.newPage();
+  await openShell(page, sup);
+  return page;
+}
+
+async function toggleSplit(page: Page, want: 'split' | 'single'): Promise<void> {
+  await page.getByTestId('open-overview').click();
+  await page.getByTestId('overview-layout').click();
+  await expect(page.getByTestId('stage')).toHaveAttribute('data-layout', want);
+}
+
+async function front(page: Page, level: Level): Promise<void> {
+  await page.getByTestId(`switch-${level}`).click();
+  await expect(page.getByTestId('level-band')).toHaveAttribute('data-input-level', level);
+}
+
+for (const c of CASES) {
+  test.describe(`notices under LANG=${c.lang}`, () => {
+    let sup: SupervisorProcess;
+    const inCage = (level: Level, script: string) => cageShellForUid(c.uids[level])(script);
+
+    test.beforeAll(async () => {
+      sup = await startSupervisor(twoLevelPolicy({ low: xtermCage(c.uids.low), high: xtermCage(c.uids.high) }), { env: { LANG: c.lang, LC_ALL: '', LC_MESSAGES: '' } });
+    });
+    test.afterAll(async () => {
+      await sup?.stop();
+    });
+
+    test('attack: low stalls its clipboard while the user moves to high; its refusals never land over high', async ({ browser }) => {
+      test.setTimeout(120_000);
+      // low's clipboard held by an xclip the cage then stops: asked for its text, it never answers.
+      writeFileSync(join(sup.homeOf('low'), 'stall.txt'), 'stalled', { mode: 0o644 });
+      const stalled = await inCage('low', 'xclip -quiet -selection clipboard -i < ~/stall.txt > /dev/null 2>&1 & p=$!; sleep 0.4; kill -STOP $p; echo $p');
+      expect(stalled.code).toBe(0);
+      const page = await shellAt(browser, sup, { width: 1920, height: 1080 });
+      try {
+        for (const layout of ['split', 'single'] as const) {
+          if (layout === 'split') await toggleSplit(page, 'split');
+          await front(page, 'low');
+          // A flood: three copies out of low, then at once the user is in high.
+          for (let i = 0; i < 3; i++) await page.keyboard.press('Control+Alt+C');
+          await page.keyboard.press('Control+Alt+PageDown');
+          await expect(page.getByTestId('level-band')).toHaveAttribute('data-input-level', 'high');
+          // The broker gives up after 3 s; its refusal comes back while high is in front.
+          await expect(page.locator('[data-testid=band-notice]').first()).toBeAttached({ timeout: 15_000 });
+          await page.waitForTimeout(3500); // the other copies' answers too
+          await expectNothingForeignOver(page, 'high', `${layout} view, high in front`);
+          // It is low's, wherever the user is now.
+          await expect(noticeOf(page, 'low')).toHaveCount(1);
+          if (layout === 'split') {
+            await expectOverOwnFrame(page, 'low', c.names.low, 'split view, high in front');
+            await page.screenshot({ path: test.info().outputPath(`${c.locale}-stalled-low-split.png`) });
+            await page.getByTestId('band-notice-close').click();
+            await expect(noticeOf(page, 'low')).toHaveCount(0);
+            await toggleSplit(page, 'single');
+          } else {
+            // Single view, high in front: low's refusal waits in low's frame, out of sight.
+            await expect(noticeOf(page, 'low')).toBeHidden();
+            await page.screenshot({ path: test.info().outputPath(`${c.locale}-stalled-low-single-high.png`) });
+            await front(page, 'low');
+            await expectOverOwnFrame(page, 'low', c.names.low, 'single view, back in low');
+          }
+        }
+      } finally {
+        await inCage('low', `kill -KILL ${stalled.stdout.trim()} 2>/dev/null; true`);
+        await page.context().close();
+      }
+    });
+
+    test('each level’s refusal over its own frame, split and single, 1920×1080 and 1024×768', async ({ browser }) => {
+      test.setTimeout(120_000);
+      // Both cages' clipboards and selections empty (no owner: the attack's xclip is gone): a copy out is refused.
+      const page = await shellAt(browser, sup, { width: 1920, height: 1080 });
+      try {
+        await toggleSplit(page, 'split');
+        await front(page, 'low');
+        await page.keyboard.press('Control+Alt+C');
+        await expect(noticeOf(page, 'low')).toContainText(c.nothing);
+        await expect(noticeOf(page, 'low')).toContainText(c.names.low);
+        await expectOverOwnFrame(page, 'low', c.names.low, 'split 1920×1080, low in front');
+        await expectNothingForeignOver(page, 'high', 'split 1920×1080');
+        // high's own refusal: low's stays (one per level), each over its own frame.
+        await front(page, 'high');
+        await page.keyboard.press('Control+Alt+C');
+        await expect(noticeOf(page, 'high')).toContainText(c.nothing);
+        await expect(noticeOf(page, 'high')).toContainText(c.names.high);
+        for (const level of ['low', 'high'] as const) await expectOverOwnFrame(page, level, c.names[level], 'split 1920×1080, both');
+        const shot = test.info().outputPath(`${c.locale}-split-refusals-1920x1080.png`);
+        await page.screenshot({ path: shot });
+        if (c.locale === 'fr') {
+          mkdirSync(SCREENSHOTS, { recursive: true });
+          copyFileSync(shot, join(SCREENSHOTS, 'split-refusals.png'));
+        }
+
+        await page.setViewportSize({ width: 1024, height: 768 });
+        for (const level of ['low', 'high'] as const) await expectOverOwnFrame(page, level, c.names[level], 'split 1024×768');
+        await page.screenshot({ path: test.info().outputPath(`${c.locale}-split-refusals-1024x768.png`) });
+
+        await toggleSplit(page, 'single');
+        for (const viewport of [{ width: 1024, height: 768 }, { width: 1920, height: 1080 }]) {
+          await page.setViewportSize(viewport);
+          for (const level of ['low', 'high'] as const) {
+            await front(page, level);
+            const other: Level = level === 'low' ? 'high' : 'low';
+            await expectOverOwnFrame(page, level, c.names[level], `single ${viewport.width}×${viewport.height}, ${level} in front`);
+            await expect(noticeOf(page, other)).toBeHidden();
+            await expectNothingForeignOver(page, level, `single ${viewport.width}×${viewport.height}`);
+          }
+        }
+        await page.screenshot({ path: test.info().outputPath(`${c.locale}-single-high-1920x1080.png`) });
+        // Closing high's leaves low's.
+        await noticeOf(page, 'high').getByTestId('band-notice-close').click();
+        await expect(noticeOf(page, 'high')).toHaveCount(0);
+        await expect(noticeOf(page, 'low')).toHaveCount(1);
+      } finally {
+        await page.context().close();
+      }
+    });
+  });
+}
