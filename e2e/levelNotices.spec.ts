@@ -22,8 +22,8 @@ type Box = { x: number; y: number; width: number; height: number };
 const SCREENSHOTS = fileURLToPath(new URL('../docs/screenshots', import.meta.url));
 
 const CASES = [
-  { lang: 'fr_FR.UTF-8', locale: 'fr', uids: { low: 57500, high: 57501 }, names: { low: 'Bas', high: 'Haut' }, nothing: 'Rien à copier' },
-  { lang: 'en_GB.UTF-8', locale: 'en', uids: { low: 57502, high: 57503 }, names: { low: 'Low', high: 'High' }, nothing: 'Nothing to copy' },
+  { lang: 'fr_FR.UTF-8', locale: 'fr', uids: { low: 57500, high: 57501 }, names: { low: 'Bas', high: 'Haut' }, nothing: 'Rien à copier', stalled: 'Bas n’a pas remis son presse-papiers à temps' },
+  { lang: 'en_GB.UTF-8', locale: 'en', uids: { low: 57502, high: 57503 }, names: { low: 'Low', high: 'High' }, nothing: 'Nothing to copy', stalled: 'Low did not hand over its clipboard in time' },
 ] as const;
 
 const within = (inner: Box, outer: Box) => inner.x >= outer.x - 0.5 && inner.y >= outer.y - 0.5 && inner.x + inner.width <= outer.x + outer.width + 0.5 && inner.y + inner.height <= outer.y + outer.height + 0.5;
@@ -113,8 +113,9 @@ for (const c of CASES) {
           await expect(page.locator('[data-testid=band-notice]').first()).toBeAttached({ timeout: 15_000 });
           await page.waitForTimeout(3500); // the other copies' answers too
           await expectNothingForeignOver(page, 'high', `${layout} view, high in front`);
-          // It is low's, wherever the user is now.
+          // It is low's, wherever the user is now, and says why (it said "internal error").
           await expect(noticeOf(page, 'low')).toHaveCount(1);
+          await expect(noticeOf(page, 'low')).toContainText(c.stalled);
           if (layout === 'split') {
             await expectOverOwnFrame(page, 'low', c.names.low, 'split view, high in front');
             await page.screenshot({ path: test.info().outputPath(`${c.locale}-stalled-low-split.png`) });
