@@ -22,8 +22,8 @@ type Box = { x: number; y: number; width: number; height: number };
 const SCREENSHOTS = fileURLToPath(new URL('../docs/screenshots', import.meta.url));
 
 const CASES = [
-  { lang: 'fr_FR.UTF-8', locale: 'fr', uids: { low: 57500, high: 57501 }, names: { low: 'Bas', high: 'Haut' }, nothing: 'Rien à copier', stalled: 'Bas n’a pas remis son presse-papiers à temps' },
-  { lang: 'en_GB.UTF-8', locale: 'en', uids: { low: 57502, high: 57503 }, names: { low: 'Low', high: 'High' }, nothing: 'Nothing to copy', stalled: 'Low did not hand over its clipboard in time' },
+  { lang: 'fr_FR.UTF-8', locale: 'fr', uids: { low: 57500, high: 57501 }, names: { low: 'Bas', high: 'Haut' }, nothing: 'Rien à copier', stalled: 'Bas n’a pas remis son presse-papiers à temps', pending: 'refus' },
+  { lang: 'en_GB.UTF-8', locale: 'en', uids: { low: 57502, high: 57503 }, names: { low: 'Low', high: 'High' }, nothing: 'Nothing to copy', stalled: 'Low did not hand over its clipboard in time', pending: 'refusal' },
 ] as const;
 
 const within = (inner: Box, outer: Box) => inner.x >= outer.x - 0.5 && inner.y >= outer.y - 0.5 && inner.x + inner.width <= outer.x + outer.width + 0.5 && inner.y + inner.height <= outer.y + outer.height + 0.5;
@@ -123,11 +123,15 @@ for (const c of CASES) {
             await expect(noticeOf(page, 'low')).toHaveCount(0);
             await toggleSplit(page, 'single');
           } else {
-            // Single view, high in front: low's refusal waits in low's frame, out of sight.
+            // Single view, high in front: low's refusal waits in low's frame, out of sight; low's own
+            // button in the band says one waits.
             await expect(noticeOf(page, 'low')).toBeHidden();
+            await expect(page.getByTestId('pending-notice-low')).toBeVisible();
+            await expect(page.getByTestId('switch-low')).toContainText(c.pending);
             await page.screenshot({ path: test.info().outputPath(`${c.locale}-stalled-low-single-high.png`) });
             await front(page, 'low');
             await expectOverOwnFrame(page, 'low', c.names.low, 'single view, back in low');
+            await expect(page.getByTestId('pending-notice-low')).toHaveCount(0);
           }
         }
       } finally {
@@ -173,6 +177,8 @@ for (const c of CASES) {
             const other: Level = level === 'low' ? 'high' : 'low';
             await expectOverOwnFrame(page, level, c.names[level], `single ${viewport.width}×${viewport.height}, ${level} in front`);
             await expect(noticeOf(page, other)).toBeHidden();
+            await expect(page.getByTestId(`pending-notice-${other}`)).toBeVisible();
+            await expect(page.getByTestId(`pending-notice-${level}`)).toHaveCount(0);
             await expectNothingForeignOver(page, level, `single ${viewport.width}×${viewport.height}`);
           }
         }
