@@ -121,6 +121,9 @@ for (const c of CASES) {
             await page.screenshot({ path: test.info().outputPath(`${c.locale}-stalled-low-split.png`) });
             await page.getByTestId('band-notice-close').click();
             await expect(noticeOf(page, 'low')).toHaveCount(0);
+            // Closing low's notice in low's frame did not move the keyboard: high keeps it.
+            await expect(page.getByTestId('level-band')).toHaveAttribute('data-input-level', 'high');
+            expect(await page.evaluate(() => document.activeElement?.getAttribute('data-testid'))).toBe('stage');
             await toggleSplit(page, 'single');
           } else {
             // Single view, high in front: low's refusal waits in low's frame, out of sight; low's own

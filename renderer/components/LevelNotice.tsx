@@ -33,7 +33,8 @@ export function LevelRefusal({ level }: { level: LevelView }) {
         {level.label[locale]}
       </span>
       <span className="level-notice__text">{notice.text}</span>
-      <button type="button" className="level-notice__close" data-testid="band-notice-close" onClick={() => store.getState().dismissNotice(level.id)} title={t.dismiss}>
+      {/* Closed by the pointer without taking the keyboard from the stage (the cage in front keeps it). */}
+      <button type="button" className="level-notice__close" data-testid="band-notice-close" onMouseDown={(e) => e.preventDefault()} onClick={() => store.getState().dismissNotice(level.id)} title={t.dismiss}>
         {t.dismiss}
       </button>
     </div>
@@ -69,7 +70,7 @@ export function BandNotices() {
         <div className="shell-notice" role="alert" data-testid="band-notice" data-level="">
           <span className="shell-notice__name">Cloison</span>
           <span className="level-notice__text">{shell.text}</span>
-          <button type="button" className="level-notice__close" data-testid="band-notice-close" onClick={() => store.getState().dismissNotice(null)} title={t.dismiss}>
+          <button type="button" className="level-notice__close" data-testid="band-notice-close" onMouseDown={(e) => e.preventDefault()} onClick={() => store.getState().dismissNotice(null)} title={t.dismiss}>
             {t.dismiss}
           </button>
         </div>
