@@ -1,18 +1,22 @@
 /**
- * Issue #26: a notice about one level is drawn over that level's own frame (or in the band), named
- * and coloured as that level, never over the other level's frame — in split view and single view,
- * at 1920×1080 and 1024×768, under LANG=fr_FR.UTF-8 and en_GB.UTF-8, with two real cages.
+ * Issue #26: a notice about one level is drawn in that level's own title strip (or in the band),
+ * named and coloured as that level, never over the other level's frame, and never over any cage's
+ * picture (the viewer's box and its iframe: what lies there is the cage's, which can draw a box like
+ * it) — in split view and single view, at 1920×1080 and 1024×768, under LANG=fr_FR.UTF-8 and
+ * en_GB.UTF-8, with two real cages whose screens follow their frames (geometry: auto). A notice
+ * that comes and goes resizes no cage: its X screen stays the frame's size at rest.
  *
  * The attack first: low's clipboard owner stops answering (its xclip stopped), the user copies out
  * of low and moves to high before the broker gives up (3 s). The refusal comes back while high is
  * in front: before the fix it was drawn under the band on the right, over high's frame (split, and
- * single with high in front); a flood of such copies did the same. Now it lands in low's frame.
+ * single with high in front); a flood of such copies did the same. Now it lands in low's strip.
  */
 import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expect, test, type Browser, type Page } from '@playwright/test';
-import { twoLevelPolicy, xtermCage } from '../supervisor/testing/testPolicy';
+import { bwrapCage, twoLevelPolicy } from '../supervisor/testing/testPolicy';
+import { cageScreenSize } from './support/cagePointer';
 import { cageShellForUid } from './support/cageByUid';
 import { openShell, startSupervisor, type SupervisorProcess } from './support/supervisorProcess';
 
@@ -37,20 +41,76 @@ async function boxOf(page: Page, testId: string): Promise<Box> {
 
 const noticeOf = (page: Page, level: Level) => page.locator(`[data-testid=band-notice][data-level=${level}]`);
 
-/** The notice about `level` is visible, names it, lies within its frame and touches no other frame. */
-async function expectOverOwnFrame(page: Page, level: Level, name: string, what: string): Promise<void> {
+/** The boxes of every cage picture shown: each visible viewer box and its iframe. */
+async function pictureBoxes(page: Page): Promise<{ what: string; box: Box }[]> {
+  return page.evaluate(() =>
+    [...document.querySelectorAll<HTMLElement>('[data-testid^="viewer-"]:not([data-testid^="viewer-frame"]), [data-testid^="viewer-"] iframe')]
+      .filter((el) => el.checkVisibility({ visibilityProperty: true }))
+      .map((el) => {
+        const r = el.getBoundingClientRect();
+        return { what: el.tagName === 'IFRAME' ? `iframe of ${el.closest('[data-testid^="viewer-"]')?.getAttribute('data-testid')}` : el.getAttribute('data-testid') ?? '?', box: { x: r.x, y: r.y, width: r.width, height: r.height } };
+      }),
+  );
+}
+
+/**
+ * The notice about `level` is visible, names it, lies within its level's title strip (inside its
+ * frame), touches no other frame, and intersects no cage picture shown (either level's viewer box
+ * or iframe).
+ */
+async function expectInOwnStrip(page: Page, level: Level, name: string, what: string): Promise<void> {
   const other: Level = level === 'low' ? 'high' : 'low';
   const notice = noticeOf(page, level);
   await expect(notice, `${what}: ${level}'s notice is shown`).toBeVisible();
   await expect(page.getByTestId(`notice-level-${level}`)).toHaveText(name);
   const box = (await notice.boundingBox())!;
+  const strip = await boxOf(page, `frame-strip-${level}`);
+  expect(within(box, strip), `${what}: ${level}'s notice ${JSON.stringify(box)} lies within ${level}'s strip ${JSON.stringify(strip)}`).toBe(true);
   const own = await boxOf(page, `cage-frame-${level}`);
-  expect(within(box, own), `${what}: ${level}'s notice ${JSON.stringify(box)} lies within ${level}'s frame ${JSON.stringify(own)}`).toBe(true);
+  expect(within(strip, own), `${what}: ${level}'s strip lies within its frame`).toBe(true);
   const otherFrame = page.getByTestId(`cage-frame-${other}`);
   if (await otherFrame.isVisible()) {
     const theirs = (await otherFrame.boundingBox())!;
     expect(intersects(box, theirs), `${what}: ${level}'s notice ${JSON.stringify(box)} touches ${other}'s frame ${JSON.stringify(theirs)}`).toBe(false);
   }
+  const pictures = await pictureBoxes(page);
+  expect(pictures.length, `${what}: the pictures shown were found`).toBeGreaterThanOrEqual(2);
+  for (const picture of pictures) expect(intersects(box, picture.box), `${what}: ${level}'s notice ${JSON.stringify(box)} lies over ${picture.what} ${JSON.stringify(picture.box)}`).toBe(false);
+}
+
+/** The cage's X screen, and its viewer box at rest (the notice's height given back), in device pixels. */
+async function screenAndFrame(page: Page, level: Level, uid: number): Promise<{ screen: string; rest: string; shown: string }> {
+  const sizes = await page.getByTestId(`viewer-${level}`).evaluate((el) => {
+    const strip = el.closest('.frame')!.querySelector('.frame__strip')!.getBoundingClientRect().height;
+    const title = el.closest('.frame')!.querySelector('.frame__title')!.getBoundingClientRect().height;
+    const r = el.getBoundingClientRect();
+    const dpr = window.devicePixelRatio;
+    return { rest: `${Math.round(r.width * dpr)}x${Math.round((r.height + strip - title) * dpr)}`, shown: `${Math.round(r.width * dpr)}x${Math.round(r.height * dpr)}` };
+  });
+  const screen = await cageScreenSize(uid);
+  return { screen: `${screen.width}x${screen.height}`, ...sizes };
+}
+
+const dims = (size: string) => {
+  const [w = 0, h = 0] = size.split('x').map(Number);
+  return { w, h };
+};
+
+/** The cage's X screen is its frame's size at rest (within a pixel of rounding). */
+async function expectScreenAtRest(page: Page, level: Level, uid: number, what: string): Promise<string> {
+  let last = '';
+  await expect
+    .poll(
+      async () => {
+        const s = await screenAndFrame(page, level, uid);
+        last = s.screen;
+        const [screen, rest] = [dims(s.screen), dims(s.rest)];
+        return Math.abs(screen.w - rest.w) <= 1 && Math.abs(screen.h - rest.h) <= 1 ? 'fits' : `screen ${s.screen}, frame at rest ${s.rest} (shown ${s.shown})`;
+      },
+      { message: `${level}'s screen is its frame's at rest (${what})`, timeout: 15_000 },
+    )
+    .toBe('fits');
+  return last;
 }
 
 /** No notice visible on screen intersects `level`'s frame unless it is about `level`. */
@@ -82,13 +142,16 @@ async function front(page: Page, level: Level): Promise<void> {
   await expect(page.getByTestId('level-band')).toHaveAttribute('data-input-level', level);
 }
 
+/** A cage whose screen follows its frame (the default policy's geometry), a terminal on it. */
+const autoCage = (uid: number) => bwrapCage({ uid, geometry: 'auto', apps: '[[xterm, -geometry, 120x40+0+0]]' });
+
 for (const c of CASES) {
   test.describe(`notices under LANG=${c.lang}`, () => {
     let sup: SupervisorProcess;
     const inCage = (level: Level, script: string) => cageShellForUid(c.uids[level])(script);
 
     test.beforeAll(async () => {
-      sup = await startSupervisor(twoLevelPolicy({ low: xtermCage(c.uids.low), high: xtermCage(c.uids.high) }), { env: { LANG: c.lang, LC_ALL: '', LC_MESSAGES: '' } });
+      sup = await startSupervisor(twoLevelPolicy({ low: autoCage(c.uids.low), high: autoCage(c.uids.high) }), { env: { LANG: c.lang, LC_ALL: '', LC_MESSAGES: '' } });
     });
     test.afterAll(async () => {
       await sup?.stop();
@@ -117,7 +180,7 @@ for (const c of CASES) {
           await expect(noticeOf(page, 'low')).toHaveCount(1);
           await expect(noticeOf(page, 'low')).toContainText(c.stalled);
           if (layout === 'split') {
-            await expectOverOwnFrame(page, 'low', c.names.low, 'split view, high in front');
+            await expectInOwnStrip(page, 'low', c.names.low, 'split view, high in front');
             await page.screenshot({ path: test.info().outputPath(`${c.locale}-stalled-low-split.png`) });
             await page.getByTestId('band-notice-close').click();
             await expect(noticeOf(page, 'low')).toHaveCount(0);
@@ -133,7 +196,7 @@ for (const c of CASES) {
             await expect(page.getByTestId('switch-low')).toContainText(c.pending);
             await page.screenshot({ path: test.info().outputPath(`${c.locale}-stalled-low-single-high.png`) });
             await front(page, 'low');
-            await expectOverOwnFrame(page, 'low', c.names.low, 'single view, back in low');
+            await expectInOwnStrip(page, 'low', c.names.low, 'single view, back in low');
             await expect(page.getByTestId('pending-notice-low')).toHaveCount(0);
           }
         }
@@ -150,17 +213,22 @@ for (const c of CASES) {
       try {
         await toggleSplit(page, 'split');
         await front(page, 'low');
+        const before = await expectScreenAtRest(page, 'low', c.uids.low, 'split, no notice');
         await page.keyboard.press('Control+Alt+C');
         await expect(noticeOf(page, 'low')).toContainText(c.nothing);
         await expect(noticeOf(page, 'low')).toContainText(c.names.low);
-        await expectOverOwnFrame(page, 'low', c.names.low, 'split 1920×1080, low in front');
+        await expectInOwnStrip(page, 'low', c.names.low, 'split 1920×1080, low in front');
         await expectNothingForeignOver(page, 'high', 'split 1920×1080');
+        // The strip grew and the picture's box shrank; the cage's screen did not move (no resize per notice).
+        expect(await expectScreenAtRest(page, 'low', c.uids.low, 'split, low’s notice shown')).toBe(before);
+        const shownNow = await screenAndFrame(page, 'low', c.uids.low);
+        expect(shownNow.shown, 'the picture’s box is shorter while the notice shows').not.toBe(shownNow.rest);
         // high's own refusal: low's stays (one per level), each over its own frame.
         await front(page, 'high');
         await page.keyboard.press('Control+Alt+C');
         await expect(noticeOf(page, 'high')).toContainText(c.nothing);
         await expect(noticeOf(page, 'high')).toContainText(c.names.high);
-        for (const level of ['low', 'high'] as const) await expectOverOwnFrame(page, level, c.names[level], 'split 1920×1080, both');
+        for (const level of ['low', 'high'] as const) await expectInOwnStrip(page, level, c.names[level], 'split 1920×1080, both');
         const shot = test.info().outputPath(`${c.locale}-split-refusals-1920x1080.png`);
         await page.screenshot({ path: shot });
         if (c.locale === 'fr') {
@@ -169,7 +237,7 @@ for (const c of CASES) {
         }
 
         await page.setViewportSize({ width: 1024, height: 768 });
-        for (const level of ['low', 'high'] as const) await expectOverOwnFrame(page, level, c.names[level], 'split 1024×768');
+        for (const level of ['low', 'high'] as const) await expectInOwnStrip(page, level, c.names[level], 'split 1024×768');
         await page.screenshot({ path: test.info().outputPath(`${c.locale}-split-refusals-1024x768.png`) });
 
         await toggleSplit(page, 'single');
@@ -178,7 +246,7 @@ for (const c of CASES) {
           for (const level of ['low', 'high'] as const) {
             await front(page, level);
             const other: Level = level === 'low' ? 'high' : 'low';
-            await expectOverOwnFrame(page, level, c.names[level], `single ${viewport.width}×${viewport.height}, ${level} in front`);
+            await expectInOwnStrip(page, level, c.names[level], `single ${viewport.width}×${viewport.height}, ${level} in front`);
             await expect(noticeOf(page, other)).toBeHidden();
             await expect(page.getByTestId(`pending-notice-${other}`)).toBeVisible();
             await expect(page.getByTestId(`pending-notice-${level}`)).toHaveCount(0);
@@ -186,10 +254,14 @@ for (const c of CASES) {
           }
         }
         await page.screenshot({ path: test.info().outputPath(`${c.locale}-single-high-1920x1080.png`) });
-        // Closing high's leaves low's.
+        // Closing high's leaves low's; high's screen is its frame's, whole again.
+        const highBefore = await expectScreenAtRest(page, 'high', c.uids.high, 'single 1920×1080, high’s notice shown');
         await noticeOf(page, 'high').getByTestId('band-notice-close').click();
         await expect(noticeOf(page, 'high')).toHaveCount(0);
         await expect(noticeOf(page, 'low')).toHaveCount(1);
+        expect(await expectScreenAtRest(page, 'high', c.uids.high, 'single 1920×1080, high’s notice gone')).toBe(highBefore);
+        const gone = await screenAndFrame(page, 'high', c.uids.high);
+        expect(gone.shown, 'without a notice the picture’s box is the frame at rest').toBe(gone.rest);
       } finally {
         await page.context().close();
       }

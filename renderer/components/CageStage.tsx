@@ -92,19 +92,24 @@ const CageFrame = memo(function CageFrame({ level, front, visible, dimmed, keybo
         }
       }}
     >
-      <header className="frame__title" style={{ backgroundColor: level.colour, color: level.textColour }} data-testid={`frame-title-${level.id}`}>
-        <span className="frame__name">{level.label[locale]}</span>
-        {/* Always there, shown by the frame's class (frame--front): a switch adds or removes no node. */}
-        <span className="frame__keyboard">⌨ {t.keyboard}</span>
-        {bellAt ? <span key={bellAt} className="frame__bell">♪</span> : null}
-        {/* A limit the cage reached while running (memory, tasks, home): the supervisor's words. */}
-        {cage?.status === 'running' && cage.detail ? (
-          // The supervisor's words in the shell's language (a detail it could not translate says so in French).
-          <span className="frame__notice" data-testid={`frame-notice-${level.id}`} lang={cage.detailText ? locale : 'en'}>
-            ⚠ {cage.detailText ? cage.detailText[locale] : cage.detail}
-          </span>
-        ) : null}
-      </header>
+      {/* The level's strip, above its picture: its title row, and under it the level's refusal
+          while there is one (the strip grows, the picture's box below shrinks; LevelNotice.tsx). */}
+      <div className="frame__strip" style={{ backgroundColor: level.colour, color: level.textColour }} data-testid={`frame-strip-${level.id}`}>
+        <header className="frame__title" style={{ backgroundColor: level.colour, color: level.textColour }} data-testid={`frame-title-${level.id}`}>
+          <span className="frame__name">{level.label[locale]}</span>
+          {/* Always there, shown by the frame's class (frame--front): a switch adds or removes no node. */}
+          <span className="frame__keyboard">⌨ {t.keyboard}</span>
+          {bellAt ? <span key={bellAt} className="frame__bell">♪</span> : null}
+          {/* A limit the cage reached while running (memory, tasks, home): the supervisor's words. */}
+          {cage?.status === 'running' && cage.detail ? (
+            // The supervisor's words in the shell's language (a detail it could not translate says so in French).
+            <span className="frame__notice" data-testid={`frame-notice-${level.id}`} lang={cage.detailText ? locale : 'en'}>
+              ⚠ {cage.detailText ? cage.detailText[locale] : cage.detail}
+            </span>
+          ) : null}
+        </header>
+        <LevelRefusal level={level} />
+      </div>
       <div className="frame__clip">
         <CageViewer level={level.id} front={front && !suspended} place={front ? 'front' : visible ? 'beside' : 'hidden'} onViewerState={setViewer} onBell={onBell} reloads={viewerReloads} keyboard={keyboard} focusGuard={focusGuard} />
         <StatusOverlay level={level} viewer={viewer} onReconnect={onReconnect} />
@@ -114,8 +119,6 @@ const CageFrame = memo(function CageFrame({ level, front, visible, dimmed, keybo
           </div>
         ) : null}
       </div>
-      {/* A refusal about this level: over its own frame, never another's (LevelNotice.tsx). */}
-      <LevelRefusal level={level} />
     </section>
   );
 });
