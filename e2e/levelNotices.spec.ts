@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expect, test, type Browser, type Page } from '@playwright/test';
 import { bwrapCage, twoLevelPolicy } from '../supervisor/testing/testPolicy';
-import { cageScreenSize } from './support/cagePointer';
+import { cageScreenSize, pagePointFor, pointerReaches } from './support/cagePointer';
 import { cageShellForUid } from './support/cageByUid';
 import { openShell, startSupervisor, type SupervisorProcess } from './support/supervisorProcess';
 
@@ -64,6 +64,10 @@ async function expectInOwnStrip(page: Page, level: Level, name: string, what: st
   await expect(notice, `${what}: ${level}'s notice is shown`).toBeVisible();
   await expect(page.getByTestId(`notice-level-${level}`)).toHaveText(name);
   const box = (await notice.boundingBox())!;
+  // First the property: no cage picture under it (what lies over a picture is the cage's).
+  const pictures = await pictureBoxes(page);
+  expect(pictures.length, `${what}: the pictures shown were found`).toBeGreaterThanOrEqual(2);
+  for (const picture of pictures) expect(intersects(box, picture.box), `${what}: ${level}'s notice ${JSON.stringify(box)} lies over ${picture.what} ${JSON.stringify(picture.box)}`).toBe(false);
   const strip = await boxOf(page, `frame-strip-${level}`);
   expect(within(box, strip), `${what}: ${level}'s notice ${JSON.stringify(box)} lies within ${level}'s strip ${JSON.stringify(strip)}`).toBe(true);
   const own = await boxOf(page, `cage-frame-${level}`);
@@ -73,19 +77,16 @@ async function expectInOwnStrip(page: Page, level: Level, name: string, what: st
     const theirs = (await otherFrame.boundingBox())!;
     expect(intersects(box, theirs), `${what}: ${level}'s notice ${JSON.stringify(box)} touches ${other}'s frame ${JSON.stringify(theirs)}`).toBe(false);
   }
-  const pictures = await pictureBoxes(page);
-  expect(pictures.length, `${what}: the pictures shown were found`).toBeGreaterThanOrEqual(2);
-  for (const picture of pictures) expect(intersects(box, picture.box), `${what}: ${level}'s notice ${JSON.stringify(box)} lies over ${picture.what} ${JSON.stringify(picture.box)}`).toBe(false);
 }
 
 /** The cage's X screen, and its viewer box at rest (the notice's height given back), in device pixels. */
 async function screenAndFrame(page: Page, level: Level, uid: number): Promise<{ screen: string; rest: string; shown: string }> {
   const sizes = await page.getByTestId(`viewer-${level}`).evaluate((el) => {
-    const strip = el.closest('.frame')!.querySelector('.frame__strip')!.getBoundingClientRect().height;
-    const title = el.closest('.frame')!.querySelector('.frame__title')!.getBoundingClientRect().height;
+    const height = (selector: string) => el.closest('.frame')?.querySelector(selector)?.getBoundingClientRect().height ?? 0;
+    const [strip, title] = [height('.frame__strip'), height('.frame__title')];
     const r = el.getBoundingClientRect();
     const dpr = window.devicePixelRatio;
-    return { rest: `${Math.round(r.width * dpr)}x${Math.round((r.height + strip - title) * dpr)}`, shown: `${Math.round(r.width * dpr)}x${Math.round(r.height * dpr)}` };
+    return { rest: `${Math.round(r.width * dpr)}x${Math.round((r.height + Math.max(0, strip - title)) * dpr)}`, shown: `${Math.round(r.width * dpr)}x${Math.round(r.height * dpr)}` };
   });
   const screen = await cageScreenSize(uid);
   return { screen: `${screen.width}x${screen.height}`, ...sizes };
@@ -206,7 +207,7 @@ for (const c of CASES) {
       }
     });
 
-    test('each level’s refusal over its own frame, split and single, 1920×1080 and 1024×768', async ({ browser }) => {
+    test('each level’s refusal in its own strip, never over a picture, split and single, 1920×1080 and 1024×768', async ({ browser }) => {
       test.setTimeout(120_000);
       // Both cages' clipboards and selections empty (no owner: the attack's xclip is gone): a copy out is refused.
       const page = await shellAt(browser, sup, { width: 1920, height: 1080 });
@@ -229,6 +230,16 @@ for (const c of CASES) {
         await expect(noticeOf(page, 'high')).toContainText(c.nothing);
         await expect(noticeOf(page, 'high')).toContainText(c.names.high);
         for (const level of ['low', 'high'] as const) await expectInOwnStrip(page, level, c.names[level], 'split 1920×1080, both');
+        // While the notice shows the picture is scaled into the smaller box (the cage keeps its
+        // screen): the pointer still reaches the cage's pixels, the far corner too.
+        const screen = await cageScreenSize(c.uids.high);
+        for (const [px, py] of [[100, 80], [screen.width - 2, screen.height - 2]] as const) {
+          await pointerReaches(c.uids.high, `high's pixel ${px},${py}, its notice shown`, async () => {
+            const aim = pagePointFor(await boxOf(page, 'viewer-high'), await cageScreenSize(c.uids.high), px, py);
+            await page.mouse.move(aim.page.x, aim.page.y);
+            return aim;
+          });
+        }
         const shot = test.info().outputPath(`${c.locale}-split-refusals-1920x1080.png`);
         await page.screenshot({ path: shot });
         if (c.locale === 'fr') {

@@ -2,7 +2,9 @@
  * The stage below the band: one frame per cage, in its level's colour, with a title strip naming
  * the level. Single view shows the cage in front; split view shows them side by side and a click
  * in a frame gives that cage the keyboard. Frames and strips are the shell's, outside each viewer's
- * clipped box, so no cage pixel can land on them (trusted path, property 1). In the trusted
+ * clipped box, so no cage pixel can land on them (trusted path, property 1); and no notice of the
+ * shell's is drawn over a cage's picture, which is the cage's to draw (a level's refusal is in its
+ * strip, LevelNotice.tsx; the status card replaces a picture that is not there). In the trusted
  * overview every cage is shown, dimmed and labelled.
  *
  * A level switch changes only what it must in one commit: the two frames' classes (visibility, not
