@@ -87,7 +87,10 @@ test('refuses a paste down without asking, and nothing reaches low', async ({ pa
   await page.keyboard.press('Control+Alt+PageDown');
   await expect(page.getByTestId('level-band')).toHaveAttribute('data-input-level', 'low');
   await page.keyboard.press('Control+Alt+V');
-  await expect(page.getByTestId('band-notice')).toContainText('la politique interdit les transferts vers le bas du presse-papiers de Haut à Bas');
+  // The refusal is low's (the paste was into low): over low's frame, headed by its name; the band may still say the copy out of high.
+  const refusal = page.locator('[data-testid=band-notice][data-level=low]');
+  await expect(refusal).toContainText('la politique interdit les transferts vers le bas du presse-papiers de Haut à Bas');
+  await expect(page.getByTestId('notice-level-low')).toHaveText('Bas');
   await expect(page.getByTestId('confirm-dialog')).toHaveCount(0);
   expect(await cageClipboard('low')).toBe('low text');
 });

@@ -185,7 +185,7 @@ test('a French user starts, types, copies, transfers, splits and locks, on a 192
   await expect(page.getByTestId('stage')).toHaveAttribute('data-layout', 'split');
   await shot('unlocked');
 
-  // Copying down, from Writer to low: refused by the policy, said in French under the band.
+  // Copying down, from Writer to low: refused by the policy, said in French over low's frame.
   await display.key('ctrl+alt+Next');
   await expect(page.getByTestId('level-band')).toHaveAttribute('data-level', 'high');
   await display.key('ctrl+a', 'ctrl+c');
@@ -195,6 +195,6 @@ test('a French user starts, types, copies, transfers, splits and locks, on a 192
   await display.key('ctrl+alt+Next');
   await expect(page.getByTestId('level-band')).toHaveAttribute('data-level', 'low');
   await display.key('ctrl+alt+v');
-  await expect(page.getByTestId('band-notice')).toContainText('politique');
+  await expect(page.locator('[data-testid=band-notice][data-level=low]')).toContainText('politique');
   await shot('paste-down-refused');
 });

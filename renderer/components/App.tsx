@@ -7,6 +7,7 @@ import { textFor } from '../i18n';
 import { useShell, useShellState } from '../shellContext';
 import { CageStage } from './CageStage';
 import { LevelBand } from './LevelBand';
+import { ShellNotice } from './LevelNotice';
 import { TrustedOverview } from './TrustedOverview';
 import { TrustPhraseDialog } from './TrustPhraseDialog';
 import { ConfirmDialog } from './ConfirmDialog';
@@ -46,6 +47,8 @@ export function App() {
   return (
     <div className="shell" data-testid="shell">
       <LevelBand />
+      {/* The shell's own refusal: under the band, above the stage, never over a frame (LevelNotice.tsx). */}
+      <ShellNotice />
       <div className="shell__body">
         <CageStage />
         <TrainingPanel />

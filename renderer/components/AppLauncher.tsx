@@ -37,7 +37,7 @@ function AppMenu() {
   const refresh = () =>
     api.call('apps.list', {}).then(
       (r) => setLists(r.levels),
-      (err: Error) => store.getState().setNotice(errorText(store.getState().locale, err), 'refused'),
+      (err: Error) => store.getState().setNotice(errorText(store.getState().locale, err), 'refused', null),
     );
   useEffect(() => {
     void refresh();
@@ -51,7 +51,7 @@ function AppMenu() {
     switchTo(level);
     api.call('apps.launch', { level, id }).then(
       () => undefined,
-      (err: Error) => store.getState().setNotice(errorText(store.getState().locale, err), 'refused'),
+      (err: Error) => store.getState().setNotice(errorText(store.getState().locale, err), 'refused', level),
     );
   };
   return (

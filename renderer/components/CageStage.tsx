@@ -2,7 +2,9 @@
  * The stage below the band: one frame per cage, in its level's colour, with a title strip naming
  * the level. Single view shows the cage in front; split view shows them side by side and a click
  * in a frame gives that cage the keyboard. Frames and strips are the shell's, outside each viewer's
- * clipped box, so no cage pixel can land on them (trusted path, property 1). In the trusted
+ * clipped box, so no cage pixel can land on them (trusted path, property 1); and no notice of the
+ * shell's is drawn over a cage's picture, which is the cage's to draw (a level's refusal is in its
+ * strip, LevelNotice.tsx; the status card replaces a picture that is not there). In the trusted
  * overview every cage is shown, dimmed and labelled.
  *
  * A level switch changes only what it must in one commit: the two frames' classes (visibility, not
@@ -15,6 +17,7 @@ import { textFor } from '../i18n';
 import { useShell, useShellState } from '../shellContext';
 import { inputSuspended } from '../store/shellStore';
 import { CageViewer, type ViewerState } from './CageViewer';
+import { LevelRefusal } from './LevelNotice';
 import { createFrameFocusGuard, type FrameFocusGuard } from '../keyboard/frameFocusGuard';
 import { createStageKeyboard, type StageKeyboard } from './stageKeyboard';
 
@@ -82,6 +85,8 @@ const CageFrame = memo(function CageFrame({ level, front, visible, dimmed, keybo
       style={{ borderColor: level.colour }}
       // A click in a cage that does not have the keyboard gives it the keyboard first.
       onMouseDownCapture={(e) => {
+        // Closing the level's notice is not a move into its cage.
+        if ((e.target as Element).closest?.('.level-notice')) return;
         if (!front && visible && !dimmed) {
           e.preventDefault();
           e.stopPropagation();
@@ -89,19 +94,24 @@ const CageFrame = memo(function CageFrame({ level, front, visible, dimmed, keybo
         }
       }}
     >
-      <header className="frame__title" style={{ backgroundColor: level.colour, color: level.textColour }} data-testid={`frame-title-${level.id}`}>
-        <span className="frame__name">{level.label[locale]}</span>
-        {/* Always there, shown by the frame's class (frame--front): a switch adds or removes no node. */}
-        <span className="frame__keyboard">⌨ {t.keyboard}</span>
-        {bellAt ? <span key={bellAt} className="frame__bell">♪</span> : null}
-        {/* A limit the cage reached while running (memory, tasks, home): the supervisor's words. */}
-        {cage?.status === 'running' && cage.detail ? (
-          // The supervisor's words in the shell's language (a detail it could not translate says so in French).
-          <span className="frame__notice" data-testid={`frame-notice-${level.id}`} lang={cage.detailText ? locale : 'en'}>
-            ⚠ {cage.detailText ? cage.detailText[locale] : cage.detail}
-          </span>
-        ) : null}
-      </header>
+      {/* The level's strip, above its picture: its title row, and under it the level's refusal
+          while there is one (the strip grows, the picture's box below shrinks; LevelNotice.tsx). */}
+      <div className="frame__strip" style={{ backgroundColor: level.colour, color: level.textColour }} data-testid={`frame-strip-${level.id}`}>
+        <header className="frame__title" style={{ backgroundColor: level.colour, color: level.textColour }} data-testid={`frame-title-${level.id}`}>
+          <span className="frame__name">{level.label[locale]}</span>
+          {/* Always there, shown by the frame's class (frame--front): a switch adds or removes no node. */}
+          <span className="frame__keyboard">⌨ {t.keyboard}</span>
+          {bellAt ? <span key={bellAt} className="frame__bell">♪</span> : null}
+          {/* A limit the cage reached while running (memory, tasks, home): the supervisor's words. */}
+          {cage?.status === 'running' && cage.detail ? (
+            // The supervisor's words in the shell's language (a detail it could not translate says so in French).
+            <span className="frame__notice" data-testid={`frame-notice-${level.id}`} lang={cage.detailText ? locale : 'en'}>
+              ⚠ {cage.detailText ? cage.detailText[locale] : cage.detail}
+            </span>
+          ) : null}
+        </header>
+        <LevelRefusal level={level} />
+      </div>
       <div className="frame__clip">
         <CageViewer level={level.id} front={front && !suspended} place={front ? 'front' : visible ? 'beside' : 'hidden'} onViewerState={setViewer} onBell={onBell} reloads={viewerReloads} keyboard={keyboard} focusGuard={focusGuard} />
         <StatusOverlay level={level} viewer={viewer} onReconnect={onReconnect} />

@@ -1,21 +1,19 @@
 /**
  * In the band: what the brokered clipboard holds (source level, which selection, size, age — never
- * the text), and the last broker outcome: a success for a few seconds, a refusal whole, wrapped
- * under the band, until the user closes it (a reason cut to "the …" and gone in 2 s tells nothing).
+ * the text), and the last outcomes (LevelNotice.tsx): a success for a few seconds; a refusal whole,
+ * wrapped, over its level's frame until the user closes it (a reason cut to "the …" and gone in 2 s
+ * tells nothing).
  */
 import { useEffect, useState } from 'react';
 import { textFor } from '../i18n';
-import { useShell, useShellState } from '../shellContext';
+import { useShellState } from '../shellContext';
 import { levelById } from '../store/shellStore';
-
-const NOTICE_MS = 5000;
+import { BandNotices } from './LevelNotice';
 
 export function ClipboardIndicator() {
   const held = useShellState((s) => s.heldClipboard);
-  const notice = useShellState((s) => s.notice);
   const levels = useShellState((s) => s.levels);
   const locale = useShellState((s) => s.locale);
-  const { store } = useShell();
   const t = textFor(locale);
   const [now, setNow] = useState(Date.now());
   useEffect(() => {
@@ -33,19 +31,7 @@ export function ClipboardIndicator() {
           {held.selection === 'primary' ? ` (${t.selectionShort})` : ''} · {held.bytes} {t.bytes} · {Math.max(0, Math.round((now - held.heldAt) / 1000))} s
         </span>
       ) : null}
-      {notice?.tone === 'ok' && now - notice.at < NOTICE_MS ? (
-        <span className="clip__notice clip__notice--ok" data-testid="band-notice">
-          {notice.text}
-        </span>
-      ) : null}
-      {notice?.tone === 'refused' ? (
-        <div className="clip__refusal" role="alert" data-testid="band-notice">
-          <span className="clip__refusal-text">{notice.text}</span>
-          <button type="button" className="clip__refusal-close" data-testid="band-notice-close" onClick={() => store.getState().dismissNotice()} title={t.dismiss}>
-            {t.dismiss}
-          </button>
-        </div>
-      ) : null}
+      <BandNotices />
     </div>
   );
 }

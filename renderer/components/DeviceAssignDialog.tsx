@@ -32,8 +32,8 @@ function AssignCard({ device }: { device: DeviceView }) {
     store.getState().closeAssign();
     const level = levelById(levels, target.level);
     api.call('devices.attach', { id: device.id, ...target }).then(
-      () => store.getState().setNotice(`${t.usb.attached} ${level?.label[locale] ?? target.level}`, 'ok'),
-      (err: Error) => store.getState().setNotice(`${t.usb.failed}${t.colon}${errorText(locale, err)}`, 'refused'),
+      () => store.getState().setNotice(`${t.usb.attached} ${level?.label[locale] ?? target.level}`, 'ok', target.level),
+      (err: Error) => store.getState().setNotice(`${t.usb.failed}${t.colon}${errorText(locale, err)}`, 'refused', target.level),
     );
   };
   const leave = () => {

@@ -41,22 +41,22 @@ function TrayRow({ device }: { device: DeviceView }) {
   const level = levelById(levels, device.level);
   const eject = () =>
     api.call('devices.eject', { id: device.id }).then(
-      () => store.getState().setNotice(t.ejected, 'ok'),
-      (err: Error) => store.getState().setNotice(errorText(store.getState().locale, err), 'refused'),
+      () => store.getState().setNotice(t.ejected, 'ok', device.level ?? null),
+      (err: Error) => store.getState().setNotice(errorText(store.getState().locale, err), 'refused', device.level ?? null),
     );
   // Both erase the key: the supervisor asks the user in its trusted dialog before doing anything.
   const mark = (levelId: string) => {
     store.getState().setTrayOpen(false);
     api.call('devices.mark', { id: device.id, level: levelId }).then(
-      (view) => view.mark.status === 'valid' && store.getState().setNotice(`${t.marked} ${levelById(levels, levelId)?.label[locale] ?? levelId}`, 'ok'),
-      (err: Error) => store.getState().setNotice(errorText(store.getState().locale, err), 'refused'),
+      (view) => view.mark.status === 'valid' && store.getState().setNotice(`${t.marked} ${levelById(levels, levelId)?.label[locale] ?? levelId}`, 'ok', levelId),
+      (err: Error) => store.getState().setNotice(errorText(store.getState().locale, err), 'refused', levelId),
     );
   };
   const unmark = () => {
     store.getState().setTrayOpen(false);
     api.call('devices.unmark', { id: device.id }).then(
-      (view) => view.mark.status === 'none' && store.getState().setNotice(t.unmarked, 'ok'),
-      (err: Error) => store.getState().setNotice(errorText(store.getState().locale, err), 'refused'),
+      (view) => view.mark.status === 'none' && store.getState().setNotice(t.unmarked, 'ok', device.mark.level ?? null),
+      (err: Error) => store.getState().setNotice(errorText(store.getState().locale, err), 'refused', device.mark.level ?? null),
     );
   };
   const preparable = ['waiting', 'detached', 'unusable', 'ignored'].includes(device.state);

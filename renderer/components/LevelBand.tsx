@@ -34,6 +34,8 @@ export function LevelBand() {
   const locale = useShellState((s) => s.locale);
   const tunnel = useShellState((s) => (s.front ? s.tunnels[s.front] : undefined));
   const training = useShellState((s) => s.training !== null);
+  // Levels whose refusal waits in a frame not shown (single view, behind): said on their own button.
+  const waiting = useShellState((s) => (s.layout === 'single' && !s.overviewOpen ? s.levels.filter((l) => l.id !== s.front && s.notices[l.id]?.tone === 'refused').map((l) => l.id).join(' ') : ''));
   const t = textFor(locale);
   const level = levelById(levels, front);
   if (!level) return <header className="band band--unknown" data-testid="level-band" />;
@@ -83,6 +85,11 @@ export function LevelBand() {
             {retries[l.id] !== undefined ? (
               <span className="band__status band__status--retry" data-testid={`viewer-retry-${l.id}`}>
                 {t.viewerRetryingShort}
+              </span>
+            ) : null}
+            {waiting.split(' ').includes(l.id) ? (
+              <span className="band__status band__status--notice" data-testid={`pending-notice-${l.id}`} title={t.pendingRefusalExplain}>
+                ⚠ {t.pendingRefusal}
               </span>
             ) : null}
             <LevelSound level={l.id} />

@@ -26,8 +26,8 @@ function ReportCard() {
     if (!armed) return;
     store.getState().closeReport();
     api.call('report.anomaly', { text }).then(
-      () => store.getState().setNotice(t.sent, 'ok'),
-      (err: Error) => store.getState().setNotice(errorText(store.getState().locale, err), 'refused'),
+      () => store.getState().setNotice(t.sent, 'ok', null),
+      (err: Error) => store.getState().setNotice(errorText(store.getState().locale, err), 'refused', null),
     );
   };
   return (

@@ -21,7 +21,8 @@ export function SmartcardControls() {
     </div>
   ) : null;
   if (!card.exclusive) return removed ? <div className="sound" data-testid="overview-smartcard"><div className="sound__title">{t.title}</div>{removed}</div> : null;
-  const apply = (call: Promise<SmartcardView>) => call.then((v) => store.getState().setSmartcard(v), (err: Error) => store.getState().setNotice(errorText(locale, err), 'refused'));
+  // A refusal is about the level the user gave the card to or took it from: drawn over its frame.
+  const apply = (call: Promise<SmartcardView>, level: string | null) => call.then((v) => store.getState().setSmartcard(v), (err: Error) => store.getState().setNotice(errorText(locale, err), 'refused', level));
   return (
     <div className="sound" data-testid="overview-smartcard">
       <div className="sound__title">{t.title}</div>
@@ -33,11 +34,11 @@ export function SmartcardControls() {
           <div key={l.level} className="sound__row" style={{ borderLeftColor: level.colour }}>
             <span className="sound__level">{level.label[locale]}</span>
             {card.holder === l.level ? (
-              <button type="button" className="button" data-testid={`card-take-${l.level}`} onClick={() => void apply(api.call('smartcard.assign', { level: null }))}>
+              <button type="button" className="button" data-testid={`card-take-${l.level}`} onClick={() => void apply(api.call('smartcard.assign', { level: null }), l.level)}>
                 {t.take}
               </button>
             ) : (
-              <button type="button" className="button" data-testid={`card-give-${l.level}`} onClick={() => void apply(api.call('smartcard.assign', { level: l.level }))}>
+              <button type="button" className="button" data-testid={`card-give-${l.level}`} onClick={() => void apply(api.call('smartcard.assign', { level: l.level }), l.level)}>
                 {t.give}
               </button>
             )}

@@ -13,7 +13,8 @@ export function SoundControls({ audio }: { audio: AudioView }) {
   const levels = useShellState((s) => s.levels);
   const locale = useShellState((s) => s.locale);
   const t = textFor(locale).sound;
-  const apply = (call: Promise<AudioView>) => call.then((v) => store.getState().setAudio(v), (err: Error) => store.getState().setNotice(errorText(locale, err), 'refused'));
+  // A refusal is about the level whose sound or microphone the user set: drawn over its frame.
+  const apply = (call: Promise<AudioView>, level: string | null) => call.then((v) => store.getState().setAudio(v), (err: Error) => store.getState().setNotice(errorText(locale, err), 'refused', level));
   if (!audio.enabled) return null;
   return (
     <div className="sound" data-testid="overview-sound">
@@ -28,16 +29,16 @@ export function SoundControls({ audio }: { audio: AudioView }) {
             <div key={l.level} className="sound__row" style={{ borderLeftColor: level.colour }}>
               <span className="sound__level">{level.label[locale]}</span>
               <label>
-                <input type="checkbox" data-testid={`sound-mute-${l.level}`} checked={l.muted} onChange={(e) => void apply(api.call('audio.set', { level: l.level, muted: e.target.checked }))} /> {t.muted}
+                <input type="checkbox" data-testid={`sound-mute-${l.level}`} checked={l.muted} onChange={(e) => void apply(api.call('audio.set', { level: l.level, muted: e.target.checked }), l.level)} /> {t.muted}
               </label>
-              <input type="range" min={0} max={100} step={5} value={l.volume} aria-label={t.volume} data-testid={`sound-volume-${l.level}`} onChange={(e) => void apply(api.call('audio.set', { level: l.level, volume: Number(e.target.value) }))} />
+              <input type="range" min={0} max={100} step={5} value={l.volume} aria-label={t.volume} data-testid={`sound-volume-${l.level}`} onChange={(e) => void apply(api.call('audio.set', { level: l.level, volume: Number(e.target.value) }), l.level)} />
               {l.micAllowed ? (
                 audio.microphone === l.level ? (
-                  <button type="button" className="button" data-testid={`mic-release-${l.level}`} onClick={() => void apply(api.call('audio.microphone', { level: null }))}>
+                  <button type="button" className="button" data-testid={`mic-release-${l.level}`} onClick={() => void apply(api.call('audio.microphone', { level: null }), l.level)}>
                     {t.release}
                   </button>
                 ) : (
-                  <button type="button" className="button" data-testid={`mic-give-${l.level}`} disabled={audio.microphone !== null} onClick={() => void apply(api.call('audio.microphone', { level: l.level }))}>
+                  <button type="button" className="button" data-testid={`mic-give-${l.level}`} disabled={audio.microphone !== null} onClick={() => void apply(api.call('audio.microphone', { level: l.level }), l.level)}>
                     {t.give}
                   </button>
                 )

@@ -18,7 +18,7 @@ export function TrainingPanel() {
   if (!training) return null;
   const level = (id: string | null): LevelView | undefined => levels.find((l) => l.id === id);
   // The new card comes as an onTraining event; the call only says whether the answer was taken.
-  const answer = (id: string) => api.call('training.answer', { id }).catch((err: Error) => store.getState().setNotice(errorText(locale, err), 'refused'));
+  const answer = (id: string) => api.call('training.answer', { id }).catch((err: Error) => store.getState().setNotice(errorText(locale, err), 'refused', null));
   return (
     <aside className="training" data-testid="training-panel" data-phase={training.phase} data-current={training.current}>
       <div className="training__mark">FORMATION / TRAINING</div>

@@ -13,6 +13,16 @@ import type { KeyboardLayoutView } from '../../shared/keyboardLayout';
 
 export type LinkState = 'connecting' | 'connected' | 'lost';
 export type Layout = 'single' | 'split';
+
+/** An outcome shown to the user: about one level (`level`), or the shell's own (null). */
+export interface Notice {
+  text: string;
+  tone: 'ok' | 'refused';
+  at: number;
+  level: string | null;
+}
+/** The notices' key for the shell's own (no level id is empty: the policy's ids are names). */
+export const SHELL_NOTICE = '';
 export interface TrustMark {
   phrase: string;
   symbol: string | null;
@@ -53,8 +63,13 @@ export interface ShellState {
   trayOpen: boolean;
   /** The trusted application launcher is open. */
   appsOpen: boolean;
-  /** The last broker outcome: shown briefly in the band when it went through, until closed when refused. */
-  notice: { text: string; tone: 'ok' | 'refused'; at: number } | null;
+  /**
+   * The last outcome of a user action, one per level it is about (key: the level's id) and one for
+   * the shell's own (key SHELL_NOTICE): a success shown briefly in the band, a refusal until closed,
+   * drawn over its level's own frame (LevelNotice.tsx). One slot per level: an outcome about one
+   * level never replaces or hides one about another.
+   */
+  notices: Record<string, Notice>;
   /** This shell's session, and the levels with a viewer some other session opened. */
   session: string | null;
   foreignViewers: string[];
@@ -107,9 +122,10 @@ export interface ShellActions {
   setHeldClipboard(held: HeldClipboard | null): void;
   askConfirmation(request: ConfirmRequest): void;
   settleConfirmation(id: string): void;
-  setNotice(text: string, tone: 'ok' | 'refused'): void;
+  /** `level`: the level the outcome is about (the one the action was for), null for the shell's own. */
+  setNotice(text: string, tone: 'ok' | 'refused', level: string | null): void;
   /** A refusal stays until the user closes it. */
-  dismissNotice(): void;
+  dismissNotice(level: string | null): void;
   /** The language the supervisor says the shell speaks (policy, else the host's locale). */
   setLocale(locale: Locale): void;
   openTransfer(from: string): void;
@@ -158,7 +174,7 @@ export function createShellStore(locale: Locale) {
     pasteInShortcut: '',
     heldClipboard: null,
     confirmation: null,
-    notice: null,
+    notices: {},
     transferFrom: null,
     devices: [],
     session: null,
@@ -219,8 +235,12 @@ export function createShellStore(locale: Locale) {
       if (levels.every(known)) set({ confirmation: request, overviewOpen: false, trayOpen: false });
     },
     settleConfirmation: (id) => set((s) => (s.confirmation?.id === id ? { confirmation: null } : {})),
-    setNotice: (text, tone) => set({ notice: { text, tone, at: Date.now() } }),
-    dismissNotice: () => set({ notice: null }),
+    setNotice: (text, tone, level) => set((s) => ({ notices: { ...s.notices, [level ?? SHELL_NOTICE]: { text, tone, at: Date.now(), level } } })),
+    dismissNotice: (level) =>
+      set((s) => {
+        const { [level ?? SHELL_NOTICE]: _gone, ...rest } = s.notices;
+        return { notices: rest };
+      }),
     setLocale: (locale) => set({ locale }),
     openTransfer: (from) => set({ transferFrom: from, overviewOpen: false }),
     closeTransfer: () => set({ transferFrom: null }),

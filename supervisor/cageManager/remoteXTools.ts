@@ -26,6 +26,7 @@ import type { Socket } from 'node:net';
 import type { Policy } from '../../shared/policy';
 import { unreachableCage, type CageXTools } from '../clipboard/cageXTools';
 import type { ReadResult, SelectionServer, XSelectionName } from '../clipboard/xSelection';
+import { SelectionStalled } from '../clipboard/selectionStalled';
 import type { ManagerRequester } from './managerLink';
 import type { RequestOf } from './requests';
 import type { XHelperRunResult } from './xHelperRunExecutor';
@@ -74,7 +75,7 @@ export function remoteCageXTools(options: RemoteXToolsOptions): CageXTools {
       if (result.truncated || bytes.length > maxBytes) return { kind: 'too-large', selection };
       if (result.code === 0) return bytes.length === 0 ? { kind: 'empty' } : { kind: 'text', bytes, selection };
       if (/open display/i.test(result.stderr)) throw new Error("the cage's display is not reachable");
-      if (result.signal) throw new Error(`the cage did not hand over its ${selection} selection in time`);
+      if (result.signal) throw new SelectionStalled(selection, 'in time');
       return { kind: 'empty' }; // no owner, or nothing offered as UTF-8 text
     },
 

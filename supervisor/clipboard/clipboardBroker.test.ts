@@ -102,6 +102,22 @@ describe('clipboard broker (real cages)', () => {
     expect((await shell.call('clipboard.state', {})).result).toEqual(before);
   });
 
+  it('refuses a copy out of a cage that stalls its clipboard, naming the level (not an internal error), and journals it', async () => {
+    // The cage's own clipboard owner stops answering: an xclip the cage holds stopped.
+    writeFileSync(join(root, 'state', 'cages', 'low', 'home', 'stall.txt'), 'stalled', { mode: 0o644 });
+    const stalled = await sh.low('xclip -quiet -selection clipboard -i < ~/stall.txt > /dev/null 2>&1 & p=$!; sleep 0.4; kill -STOP $p; echo $p');
+    try {
+      const before = (await shell.call('clipboard.state', {})).result;
+      const r = await shell.call('clipboard.copy', { level: 'low' });
+      expect(r).toMatchObject({ ok: false, error: { code: 'LIMIT_EXCEEDED', message: expect.stringContaining('Low did not hand over its clipboard in time'), text: { fr: expect.stringContaining('Bas n’a pas remis son presse-papiers à temps') } } });
+      expect((await shell.call('clipboard.state', {})).result).toEqual(before);
+      const records = readFileSync(join(root, 'state', 'audit.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+      expect(records.at(-1)).toMatchObject({ kind: 'clipboard.copy', from: 'low', decision: 'refused', reason: expect.stringContaining('in time') });
+    } finally {
+      await sh.low(`kill -KILL ${stalled.stdout.trim()} 2>/dev/null; true`);
+    }
+  });
+
   it('previews right-to-left overrides and control characters faithfully, and strips the controls', async () => {
     await setCageClipboard('low', 'facture_\u202Efdp.exe\u0007\u0000 ok');
     await shell.call('clipboard.copy', { level: 'low' });

@@ -16,6 +16,7 @@ import type { HeldClipboard } from '../../shared/rpc';
 import type { AuditJournal } from '../audit/auditJournal';
 import type { Confirmations } from '../confirm/confirmations';
 import type { ReadResult } from './xSelection';
+import { SelectionStalled } from './selectionStalled';
 
 /** Where the broker reads and writes a cage's clipboard (the X helper, or a test's double). */
 export interface CageClipboards {
@@ -59,12 +60,17 @@ export class ClipboardBroker {
   async copy(source: string): Promise<HeldClipboard> {
     const level = this.level(source);
     const maxBytes = Math.max(...this.options.policy.current().levels.map((to) => clipboardRuleFor(this.options.policy.current(), level, to).maxBytes));
-    const read = await this.options.clipboards.read(source, maxBytes);
     const refuse = (reason: Bilingual): never => {
       this.options.journal.append('clipboard.copy', 'user', { from: source, decision: 'refused', reason: reason.en });
       throw new CloisonError('LIMIT_EXCEEDED', reason);
     };
     const { fr, en } = level.label;
+    // A cage that stalls its clipboard (its owner stopped, or slow on purpose) is refused in its
+    // name, and journaled: the user reads why, never "internal error".
+    const read = await this.options.clipboards.read(source, maxBytes).catch((err: unknown) => {
+      if (!(err instanceof SelectionStalled)) throw err;
+      return refuse(bilingual(`${fr} n’a pas remis son presse-papiers à temps : rien n’est copié`, `${en} did not hand over its clipboard in time: nothing copied`));
+    });
     if (read.kind === 'empty') refuse(bilingual(`Rien à copier : aucun texte copié ni sélectionné dans ${fr}`, `Nothing to copy: no text copied or selected in ${en}`));
     if (read.kind === 'too-large') refuse(bilingual(`Le texte de ${fr} dépasse ${maxBytes} octets : non copié`, `The text in ${en} is over ${maxBytes} bytes: not copied`));
     const bytes = (read as { bytes: Buffer }).bytes;

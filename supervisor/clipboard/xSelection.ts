@@ -14,6 +14,7 @@
  * Reading stops at the size limit: no more than `maxBytes + 1` bytes of a cage's clipboard are
  * ever held. A cage that stalls the selection gets a timeout.
  */
+import { SelectionStalled } from './selectionStalled';
 import type { ChildProcess } from 'node:child_process';
 import { requireBinary } from '../system/binaries';
 import { spawnBwrap } from '../sandbox/bwrapSpawn';
@@ -62,7 +63,7 @@ export function readSelection(x11Dir: string, maxBytes: number, timeoutMs = 3000
       if (r instanceof Error) reject(r);
       else resolve(r);
     };
-    const timer = setTimeout(() => finish(new Error(`the cage did not hand over its clipboard within ${timeoutMs} ms`)), timeoutMs);
+    const timer = setTimeout(() => finish(new SelectionStalled(selection, `within ${timeoutMs} ms`)), timeoutMs);
     child.stdout!.on('data', (d: Buffer) => {
       size += d.length;
       if (size > maxBytes) return finish({ kind: 'too-large', selection });
