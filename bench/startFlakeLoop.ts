@@ -7,6 +7,10 @@
  * segfaults), the part's journal. Cage uids of its own (57600, 57601: not the default 61000 + i
  * another engineer's benchmark may be running).
  *
+ * START_FLAKE_HOLD=alternate: every other start (the odd ones) with one X client held on the display
+ * from before npm start to its end (lib/displayHold.ts, as bench/run.ts now does for a whole run),
+ * the even ones without, as before; =always, =never (the default).
+ *
  *   xvfb-run -a -s "-screen 0 1280x800x24" node --import tsx bench/startFlakeLoop.ts N OUT_DIR
  */
 import { spawn, spawnSync } from 'node:child_process';
@@ -15,6 +19,7 @@ import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { removeTestRoot, testRoot } from '../supervisor/testing/testRoots';
 import { npmStartNodeFlags, SHELL_USER } from './lib/productSession';
+import { holdDisplay } from './lib/displayHold';
 import { benchPolicy, cageX11Dir, supervisorStateDirOf, writeSupervisorState } from './lib/shellSession';
 import { watchStartInWindow } from './lib/windowWatch';
 
@@ -31,10 +36,12 @@ const dmesgLines = () => spawnSync('dmesg', [], { encoding: 'utf8' }).stdout.spl
 async function once(i: number): Promise<string> {
   const root = testRoot('cloison-startflake11-');
   chmodSync(root, 0o711);
-  const policy = benchPolicy(root)
-    .toString();
+  const policy = benchPolicy(root);
   writeFileSync(policy, readFileSync(policy, 'utf8').replace('      driver: bwrap\n      network: nat', `      driver: bwrap\n      uid: ${LOW_UID}\n      network: nat`).replace('      driver: bwrap\n      network: none', `      driver: bwrap\n      uid: ${HIGH_UID}\n      network: none`));
   writeSupervisorState(root, 'trust-phrase.json', JSON.stringify({ phrase: 'Le héron pêche à l’aube', symbol: '◆' }), true);
+  const mode = process.env.START_FLAKE_HOLD ?? 'never';
+  const held = mode === 'always' || (mode === 'alternate' && i % 2 === 1);
+  const hold = held ? await holdDisplay() : null;
   const kernel0 = dmesgLines().length;
   const load = loadavg()[0]!.toFixed(1);
   const t0 = Date.now();
@@ -54,12 +61,13 @@ async function once(i: number): Promise<string> {
   const endedByItself = start.exitCode !== null || start.signalCode !== null;
   if (!endedByItself) start.kill('SIGINT');
   await exited;
+  hold?.release();
   const kernel = dmesgLines().slice(kernel0 - 1).filter(Boolean);
   const journal = join(supervisorStateDirOf(root, true), 'audit.jsonl');
-  const record = { i, load, verdict, status: [start.exitCode, start.signalCode], stdout: out, stderr: err, kernel, journalTail: existsSync(journal) ? readFileSync(journal, 'utf8').split('\n').slice(-15) : [] };
+  const record = { i, load, held, verdict, status: [start.exitCode, start.signalCode], stdout: out, stderr: err, kernel, journalTail: existsSync(journal) ? readFileSync(journal, 'utf8').split('\n').slice(-15) : [] };
   writeFileSync(join(OUT, `start-${String(i).padStart(3, '0')}.json`), JSON.stringify(record, null, 1));
   removeTestRoot(root);
-  return `${i} load ${load}: ${verdict}`;
+  return `${i} load ${load}${held ? ' held' : ''}: ${verdict}`;
 }
 
 mkdirSync(OUT, { recursive: true });

@@ -50,9 +50,11 @@ export function shellWindowEndMessage({ code, signal, lines, reachedShell, local
   const when = reachedShell
     ? fr ? 'après avoir ouvert Cloison' : 'after it had opened Cloison'
     : fr ? 'avant d’avoir ouvert Cloison' : 'before it had opened Cloison';
+  // Status 0: closed, maybe by its user (the waiting window closed), maybe not: said, not called a crash.
+  const closed = code === 0 && !signal;
   const head = fr
-    ? `la fenêtre de Cloison (${host}) s’est arrêtée d’elle-même ${when} (${how}) : npm start arrête tout.`
-    : `Cloison's window (${host}) ended by itself ${when} (${how}): npm start stops everything.`;
+    ? `la fenêtre de Cloison (${host}) s’est ${closed ? 'fermée' : 'arrêtée d’elle-même'} ${when} (${how}) : npm start arrête tout.`
+    : `Cloison's window (${host}) ${closed ? 'closed' : 'ended by itself'} ${when} (${how}): npm start stops everything.`;
   const tail = lines === null
     ? [fr ? `Ce qu’${host} a écrit est au-dessus.` : `What ${host} printed is above.`]
     : lines.length === 0

@@ -48,6 +48,10 @@ describe('the shell window end message', () => {
     expect(text).toContain('Chromium printed nothing.');
   });
 
+  it('status 0 before the shell: closed, not called a crash', () => {
+    expect(shellWindowEndMessage({ code: 0, signal: null, lines: [], reachedShell: false, locale: 'fr' })).toContain('la fenêtre de Cloison (Chromium) s’est fermée avant d’avoir ouvert Cloison (code de sortie 0)');
+  });
+
   it('Electron, whose output is npm start\'s own', () => {
     expect(shellWindowEndMessage({ code: 134, signal: null, lines: null, reachedShell: true, locale: 'en', host: 'Electron' })).toContain('What Electron printed is above.');
   });

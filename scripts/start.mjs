@@ -255,10 +255,12 @@ lines.on('line', (line) => {
 });
 
 /**
- * The shell's window ended. Closed by its user (status 0): everything stops, as before. Ended by
- * itself (a status or a signal: a crash, a refusal at start), npm start says how on its stderr, in
- * the host's language, with the last lines Chromium printed, and ends with status 1 (issue #26: the
- * window vanished, or never appeared, and npm start ended saying nothing).
+ * The shell's window ended. Closed by its user (status 0 once on the shell): everything stops, as
+ * before. Ended by itself (a status or a signal: a crash, a display it could not open), npm start
+ * says how on its stderr, in the host's language, with the last lines Chromium printed, and ends
+ * with status 1 (issue #26: the window never appeared, and npm start ended saying nothing, status 0).
+ * Status 0 before the shell's address was sent: said too (a user closing the waiting window, or a
+ * Chromium giving up without a status), npm start's own status 0.
  */
 async function windowClosed(child, code, signal, tail, reachedShell) {
   if (replacedWindows.has(child) || stopping) return;
@@ -267,7 +269,7 @@ async function windowClosed(child, code, signal, tail, reachedShell) {
   if (stopping) return;
   const said = tail ? { lines: tail.lines(), reachedShell: reachedShell() } : { lines: null, reachedShell: true, host: 'Electron' };
   process.stderr.write(shellWindowEndMessage({ code, signal, ...said, locale: hostShellLocale() }));
-  stopAll(1);
+  stopAll(code === 0 && !signal ? 0 : 1);
 }
 
 /**
