@@ -5,6 +5,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { fmt, median } from './lib/stats';
+import { holdDisplay, type DisplayHold } from './lib/displayHold';
 import { runGatewayBench } from './gateway.bench';
 import { runGatewayColdBench } from './gatewayCold.bench';
 import { runLevelSwitchBench } from './levelSwitch.bench';
@@ -287,6 +288,9 @@ const names = wanted.length ? wanted : Object.keys(BENCHES);
 mkdirSync('bench/results', { recursive: true });
 const machine = { cores: cpus().length, cpu: cpus()[0]?.model, memoryGiB: Math.round(totalmem() / 2 ** 30) };
 console.log(`machine: ${machine.cores} cores (${machine.cpu}), ${machine.memoryGiB} GiB`);
+// One client kept on the display for the whole run: xvfb-run's server, left with none between two
+// probes, resets, and drops a Chromium connecting then (lib/displayHold.ts, issue #26).
+const hold: DisplayHold | null = process.env.DISPLAY ? await holdDisplay() : null;
 for (const name of names) {
   const bench = BENCHES[name];
   if (!bench) {
@@ -298,3 +302,4 @@ for (const name of names) {
   for (const [label, value] of Object.entries(ratios)) console.log(`  ratio ${label}: ${fmt(value)}`);
   writeFileSync(`bench/results/${name}.json`, JSON.stringify({ name, date: new Date().toISOString(), machine, ratios, result }, null, 2) + '\n');
 }
+hold?.release();

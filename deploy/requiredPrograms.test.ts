@@ -35,6 +35,10 @@ const TEST_PACKAGE_OF: Record<string, string> = {
   xinput: 'xinput',
   xdotool: 'xdotool',
   xdpyinfo: 'x11-utils',
+  // bench/lib/displayHold.test.ts: whether the benchmark's X server was reset (a root window property)
+  xprop: 'x11-utils',
+  // bench/startFlakeLoop.ts: the kernel's lines of each start (OOM, seccomp, segfaults)
+  dmesg: 'util-linux',
   Xvfb: 'xvfb',
   'xvfb-run': 'xvfb',
   chromium: 'chromium',

@@ -20,6 +20,7 @@ import { reloadWhenBack } from './transport/reloadWhenBack';
 import { clipboardActions } from './clipboardActions';
 import { reportActivity } from './session/activityReporter';
 import './styles.css';
+import { followCageStatuses } from './store/cageStatusFollow';
 
 /** This tab's single-use resume token: what a reload presents to be the same shell again. */
 const RESUME_KEY = 'cloison.resume';
@@ -99,7 +100,8 @@ async function boot(): Promise<void> {
     store.getState().setLink('lost');
     reloadWhenBack(code);
   });
-  api.on('onCageStatus', (state) => store.getState().setCage(state));
+  // Statuses sent while the session is described are kept and applied over it (cageStatusFollow.ts).
+  const cageStatuses = followCageStatuses(api, (state) => store.getState().setCage(state));
   api.on('onFocus', ({ level }) => store.getState().confirmFront(level));
 
   const switchTo = (level: string) => {
@@ -110,7 +112,11 @@ async function boot(): Promise<void> {
   const broker = clipboardActions(api, store);
   context = { store, api, switchTo, clipboard: broker, earlyFrames };
 
-  const [view, trust, clipboard, devices] = await Promise.all([api.call('session.describe', {}), api.call('trust.get', {}), api.call('clipboard.state', {}), api.call('devices.list', {})]);
+  const described = api.call('session.describe', {}).then((v) => {
+    cageStatuses.described();
+    return v;
+  });
+  const [view, trust, clipboard, devices] = await Promise.all([described, api.call('trust.get', {}), api.call('clipboard.state', {}), api.call('devices.list', {})]);
   markOnce('cloison:described');
   // Before the window is drawn: the early frames may be ready by the time their viewers mount.
   context.firstTickets = view.lock.locked ? NO_FIRST_TICKETS : askFirstTickets(api, view.cages);
@@ -126,6 +132,7 @@ async function boot(): Promise<void> {
     trust: trust.phrase ? { phrase: trust.phrase, symbol: trust.symbol } : null,
     lock: view.lock,
   });
+  cageStatuses.initialised();
   store.getState().setKeyboardLayout(view.keyboard);
   store.getState().setHeldClipboard(clipboard.held);
   store.getState().setDevices(devices.devices);

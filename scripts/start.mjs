@@ -33,6 +33,7 @@ import { unmountLeftByManager } from './runFolderMounts.mjs';
 import { rootPartCommand } from './rootPartLaunch.mjs';
 import { removeOldPartEntries } from './oldPartReach.mjs';
 import { hostShellLocale, shellChromiumArgs, writeShellChromiumProfile } from './shellChromium.mjs';
+import { outputTail, shellWindowEndMessage } from './shellWindowEnd.mjs';
 
 const { values } = parseArgs({
   options: {
@@ -253,8 +254,22 @@ lines.on('line', (line) => {
   if (said?.ready) for (const cage of said.cages ?? []) say(`cage ${cage.level}: ${cage.status}${cage.detail ? ` (${cage.detail})` : ''}`);
 });
 
-function windowClosed(child) {
-  if (!replacedWindows.has(child)) stopAll(0);
+/**
+ * The shell's window ended. Closed by its user (status 0 once on the shell): everything stops, as
+ * before. Ended by itself (a status or a signal: a crash, a display it could not open), npm start
+ * says how on its stderr, in the host's language, with the last lines Chromium printed, and ends
+ * with status 1 (issue #26: the window never appeared, and npm start ended saying nothing, status 0).
+ * Status 0 before the shell's address was sent: said too (a user closing the waiting window, or a
+ * Chromium giving up without a status), npm start's own status 0.
+ */
+async function windowClosed(child, code, signal, tail, reachedShell) {
+  if (replacedWindows.has(child) || stopping) return;
+  if (code === 0 && !signal && (!tail || reachedShell())) return stopAll(0);
+  await tail?.settled();
+  if (stopping) return;
+  const said = tail ? { lines: tail.lines(), reachedShell: reachedShell() } : { lines: null, reachedShell: true, host: 'Electron' };
+  process.stderr.write(shellWindowEndMessage({ code, signal, ...said, locale: hostShellLocale() }));
+  stopAll(code === 0 && !signal ? 0 : 1);
 }
 
 /**
@@ -283,7 +298,7 @@ function openElectron(ready) {
   });
   children.add(child);
   shellWindow = child;
-  child.on('exit', () => windowClosed(child));
+  child.on('exit', (code, signal) => windowClosed(child, code, signal));
 }
 
 /**
@@ -336,11 +351,19 @@ function openBrowserWindow({ again = false } = {}) {
     ? ['setpriv', `--reuid=${user.uid}`, `--regid=${user.gid}`, '--init-groups', '--inh-caps=-all', '--', chromium, ...args]
     : [chromium, ...args];
   say(`shell: Chromium as ${user.name}, sandboxed`);
-  const child = spawn(argv[0], argv.slice(1), { stdio: 'ignore', env });
+  // Its output kept (the last lines), for the message should it end by itself (shellWindowEnd.mjs).
+  const child = spawn(argv[0], argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'], env });
+  const tail = outputTail([child.stdout, child.stderr]);
+  let sentOn = false;
   children.add(child);
   shellWindow = child;
-  child.on('exit', () => windowClosed(child));
-  return { go: (url) => launch.go(`${url}${values.kiosk ? '&kiosk=1' : ''}`) };
+  child.on('exit', (code, signal) => windowClosed(child, code, signal, tail, () => sentOn));
+  return {
+    go: (url) => {
+      launch.go(`${url}${values.kiosk ? '&kiosk=1' : ''}`);
+      sentOn = true;
+    },
+  };
 }
 
 /** Who Chromium runs as: never root (its sandbox would be off, and it decodes what cages send). */

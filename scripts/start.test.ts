@@ -369,6 +369,52 @@ describe('npm start', () => {
     await waitFor(() => processesUnder(root).length === 0 && cloisonPartPids(root).length === 0, 'the manager and its part gone', 10_000, 100);
   }, 150_000);
 
+  it('the shell\'s Chromium killed at its start (a real one, by signal): npm start says so on its stderr in the host\'s language, with the signal and Chromium\'s last lines, and stops everything (status 1)', async (ctx) => {
+    if (!process.env.DISPLAY) skipWithReason(ctx, 'no display to open Chromium on (npm test runs under xvfb-run in CI)');
+    if (Number.isNaN(testUid)) skipWithReason(ctx, `no ${TEST_USER} account (scripts/setup.sh makes it)`);
+    const root = startRoot();
+    const policy = join(root, 'p.yaml');
+    writeFileSync(policy, SMALL_POLICY);
+    const env: NodeJS.ProcessEnv = { ...process.env, SUDO_USER: TEST_USER, LANG: 'fr_FR.UTF-8' };
+    delete env.LC_ALL;
+    delete env.LC_MESSAGES;
+    const child = spawn(process.execPath, ['scripts/start.mjs', '--policy', policy, '--state-dir', join(root, 's'), '--run-dir', join(root, 'r')], { stdio: ['ignore', 'pipe', 'pipe'], env });
+    let out = '';
+    child.stdout.on('data', (d) => (out += d.toString()));
+    let err = '';
+    child.stderr.on('data', (d) => (err += d.toString()));
+    const status = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+    try {
+      // Its browser process, as soon as it runs Chromium (not the /usr/bin/chromium wrapper it starts as).
+      let browser = 0;
+      await waitFor(() => {
+        browser = [...descendantsOf(child.pid!)].map(Number).find((p) => {
+          try {
+            return readlinkSync(`/proc/${p}/exe`).startsWith('/usr/lib/chromium') && readFileSync(`/proc/${p}/cmdline`, 'utf8').includes('--app=file://');
+          } catch {
+            return false;
+          }
+        }) ?? 0;
+        return browser > 0;
+      }, "the shell's Chromium browser process", 30_000, 20);
+      // What it prints at its start (no system bus here, a sandbox note…) given a moment to be written.
+      await new Promise((r) => setTimeout(r, 1500));
+      process.kill(browser, 'SIGKILL');
+      expect(await status).toBe(1);
+    } finally {
+      if (child.exitCode === null && child.signalCode === null) {
+        child.kill('SIGINT');
+        await status;
+      }
+    }
+    expect(err).toContain('cloison: la fenêtre de Cloison (Chromium) s’est arrêtée d’elle-même');
+    expect(err).toContain('(tué par le signal SIGKILL)');
+    // Its last lines (Chromium prints at every start, at least the system bus it cannot reach here).
+    expect(err).toMatch(/Les dernières lignes écrites par Chromium \(\d+\) :\ncloison:   \| \S/);
+    expect(out).not.toContain('the shell is at');
+    await waitFor(() => processesUnder(root).length === 0 && cloisonPartPids(root).length === 0, 'every process npm start started gone', 15_000, 100);
+  }, 120_000);
+
   it('as root with no invoking user, refuses to run Chromium and stops what it started', async () => {
     const root = startRoot();
     const env: NodeJS.ProcessEnv = { ...process.env, DISPLAY: process.env.DISPLAY ?? ':99' };

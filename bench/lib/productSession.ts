@@ -9,6 +9,7 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { chmodSync, existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { outputTail } from '../../scripts/shellWindowEnd.mjs';
 import { PAINTED_SHARE, xLightShare } from './paintWatch';
 import { cageX11Dir, supervisorStateDirOf, writeSupervisorState } from './shellSession';
 
@@ -51,8 +52,16 @@ export function openProductSession(root: string, policy: string, options: { spli
   // The user's trust phrase is chosen (as after their first start): its dialog would cover the band.
   writeSupervisorState(root, 'trust-phrase.json', JSON.stringify({ phrase: 'Le héron pêche à l’aube', symbol: '◆' }), split);
   const t0 = Date.now();
-  const start = spawn(process.execPath, [...npmStartNodeFlags(), 'scripts/start.mjs', split ? '--split' : '--single', '--policy', policy, '--state-dir', join(root, 's'), '--run-dir', join(root, 'r')], { stdio: 'ignore', env: { ...process.env, SUDO_USER: SHELL_USER } });
+  // Its stderr kept (the last lines): npm start ending during a start says why there (issue #26:
+  // the shell's Chromium's status and last lines), printed with the benchmark's own failure.
+  const start = spawn(process.execPath, [...npmStartNodeFlags(), 'scripts/start.mjs', split ? '--split' : '--single', '--policy', policy, '--state-dir', join(root, 's'), '--run-dir', join(root, 'r')], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, SUDO_USER: SHELL_USER } });
+  const said = outputTail([start.stderr], 40);
+  let closing = false;
   const exited = new Promise((r) => start.once('exit', r));
+  start.once('exit', (code, signal) => {
+    if (closing) return;
+    void said.settled().then(() => console.error(`  npm start ended by itself during the start (${signal ?? `status ${code}`}); the last lines of its stderr:\n${said.lines().map((l) => `    ${l}`).join('\n')}`));
+  });
   const journal = join(supervisorStateDirOf(root, split), 'audit.jsonl');
   const switchesTo = (to: string) =>
     existsSync(journal)
@@ -84,6 +93,7 @@ export function openProductSession(root: string, policy: string, options: { spli
       return Date.now() - t0;
     },
     async close() {
+      closing = true;
       if (start.exitCode === null) start.kill('SIGINT');
       await exited;
     },
