@@ -22,6 +22,7 @@ import { MemoryFramebuffer } from './memoryFramebuffer';
 import { decodeTightInMemory } from './tightInMemory';
 import { TightInflator } from './tightInflator';
 import { provideImageData } from './testing/nodeImageData';
+import { compactLength, deflateBits, queue } from './testing/tightWire';
 
 type Decoder = { _zlibs: unknown[]; decodeRect: (...args: unknown[]) => boolean };
 let TightDecoder: new () => Decoder;
@@ -126,30 +127,6 @@ describe("Tight's zlib streams inflated by tightInflator.ts", () => {
   });
 });
 
-/** noVNC's receive queue, reduced to what the Tight decoder reads. */
-function queue(bytes: Uint8Array) {
-  let at = 0;
-  return {
-    rQwait: (_msg: string, n: number) => bytes.length - at < n,
-    rQshift8: () => bytes[at++]!,
-    rQshiftBytes: (n: number) => bytes.subarray((at += n) - n, at),
-  };
-}
-
-/** Tight's compact length (1 to 3 bytes). */
-function compactLength(n: number): number[] {
-  const out = [n & 0x7f];
-  if (n > 0x7f) {
-    out[0]! |= 0x80;
-    out.push((n >> 7) & 0x7f);
-    if (n > 0x3fff) {
-      out[1]! |= 0x80;
-      out.push(n >> 14);
-    }
-  }
-  return out;
-}
-
 /**
  * A zlib bomb made by hand: a header, one fixed-Huffman block of a literal then `matches` copies
  * of 258 bytes at distance 1 (13 bits each), then a sync flush: ~258 × 8 / 13 ≈ 159× per byte sent.
@@ -157,13 +134,8 @@ function compactLength(n: number): number[] {
 function bomb(matches: number): Uint8Array {
   const out = new Uint8Array(2 + Math.ceil((3 + 8 + matches * 13 + 7 + 3) / 8) + 5);
   out.set([0x78, 0x01]);
-  let bit = 16;
-  const put = (value: number, n: number) => {
-    for (let i = 0; i < n; i++, bit++) if ((value >> i) & 1) out[bit >> 3]! |= 1 << (bit & 7);
-  };
-  const putCode = (code: number, n: number) => {
-    for (let i = n - 1; i >= 0; i--, bit++) if ((code >> i) & 1) out[bit >> 3]! |= 1 << (bit & 7);
-  };
+  const w = deflateBits(out, 16);
+  const { put, putCode } = w;
   put(0, 1); // not final
   put(1, 2); // fixed Huffman
   putCode(0x30, 8); // literal 0
@@ -173,9 +145,9 @@ function bomb(matches: number): Uint8Array {
   }
   putCode(0, 7); // end of block
   put(0, 3); // the sync flush's empty stored block
-  bit = (bit + 7) & ~7;
-  out.set([0, 0, 0xff, 0xff], bit >> 3);
-  return out.subarray(0, (bit >> 3) + 4);
+  const end = (w.bit + 7) >> 3;
+  out.set([0, 0, 0xff, 0xff], end);
+  return out.subarray(0, end + 4);
 }
 
 /**
@@ -186,13 +158,8 @@ function bomb(matches: number): Uint8Array {
 function tableFlood(blocks: number): Uint8Array {
   const out = new Uint8Array(2 + Math.ceil((blocks * 200 + 40) / 8));
   out.set([0x78, 0x01]);
-  let bit = 16;
-  const put = (value: number, n: number) => {
-    for (let i = 0; i < n; i++, bit++) if ((value >> i) & 1) out[bit >> 3]! |= 1 << (bit & 7);
-  };
-  const putCode = (code: number, n: number) => {
-    for (let i = n - 1; i >= 0; i--, bit++) if ((code >> i) & 1) out[bit >> 3]! |= 1 << (bit & 7);
-  };
+  const w = deflateBits(out, 16);
+  const { put, putCode } = w;
   for (let b = 0; b < blocks; b++) {
     put(0, 1);
     put(2, 2); // dynamic Huffman
@@ -210,9 +177,9 @@ function tableFlood(blocks: number): Uint8Array {
     putCode(0x7fff, 15); // end of block
   }
   put(0, 3); // the sync flush's empty stored block
-  bit = (bit + 7) & ~7;
-  out.set([0, 0, 0xff, 0xff], bit >> 3);
-  return out.subarray(0, (bit >> 3) + 4);
+  const end = (w.bit + 7) >> 3;
+  out.set([0, 0, 0xff, 0xff], end);
+  return out.subarray(0, end + 4);
 }
 
 type Inflate = 'fflate' | 'pako';

@@ -16,6 +16,7 @@ import type RFB from '@novnc/novnc';
 import { MemoryFramebuffer } from './memoryFramebuffer';
 import { decodeTightInMemory } from './tightInMemory';
 import { provideImageData } from './testing/nodeImageData';
+import { compactLength, queue } from './testing/tightWire';
 
 type Decoder = { _zlibs: Inflator[]; decodeRect: (...args: unknown[]) => boolean };
 let TightDecoder: new () => Decoder;
@@ -28,30 +29,6 @@ beforeAll(async () => {
   TightDecoder = ((await import('@novnc/novnc/core/decoders/tight.js')) as { default: new () => Decoder }).default;
   provideImageData();
 });
-
-/** noVNC's receive queue, reduced to what the Tight decoder reads. */
-function queue(bytes: Uint8Array) {
-  let at = 0;
-  return {
-    rQwait: (_msg: string, n: number) => bytes.length - at < n,
-    rQshift8: () => bytes[at++]!,
-    rQshiftBytes: (n: number) => bytes.subarray((at += n) - n, at),
-  };
-}
-
-/** Tight's compact length (1 to 3 bytes). */
-function compactLength(n: number): number[] {
-  const out = [n & 0x7f];
-  if (n > 0x7f) {
-    out[0]! |= 0x80;
-    out.push((n >> 7) & 0x7f);
-    if (n > 0x3fff) {
-      out[1]! |= 0x80;
-      out.push(n >> 14);
-    }
-  }
-  return out;
-}
 
 /** A zlib stream of `bytes` (the renderer has no Node: the browser's own compressor). */
 async function zlibOf(bytes: Uint8Array<ArrayBuffer>): Promise<Uint8Array> {
