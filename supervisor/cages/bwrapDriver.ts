@@ -259,6 +259,12 @@ export class BwrapDriver implements CageDriver {
       const sandbox = pidNamespaceOf(innerPid);
       if (!sandbox) throw new Error('the cage sandbox ended during start-up');
       launcherEndpoint = await this.openLauncher(sandbox, null, true);
+      // LibreOffice's profile seeded (no greeting at its first start) as soon as the launcher has
+      // connected (it waits for it), beside Xvnc's start: it needs the home only. Its failure is said once the cage runs.
+      const seeding = seedOfficeProfile(launcherEndpoint.launcher, cage.apps).then(
+        () => null,
+        (err: Error) => err,
+      );
       // Once Xvnc has answered, only that very process may serve the socket (its pid and start time).
       let xvnc: ProcessIdentity | null = null;
       const verifyPeer = (socket: Socket) => {
@@ -282,10 +288,10 @@ export class BwrapDriver implements CageDriver {
       this.options.log?.('cage running', { level, innerPid, network: cage.network, limits: cgroup ? `cgroup v${cgroup.version}` : 'none' });
       const launcher = launcherEndpoint.launcher;
       const sessionLog = (msg: string, fields?: Record<string, unknown>) => this.options.log?.(msg, { level, ...fields });
-      // LibreOffice's profile seeded (no greeting at its first start) while the session is waited
-      // for, then the autostarted apps.
-      const seeded = seedOfficeProfile(launcher, cage.apps).catch((err: Error) => sessionLog('LibreOffice profile not seeded', { error: err.message }));
-      void startSessionApps(launcher, cage.apps.filter((app) => app.autostart).map((app) => app.exec), findBinary('openbox') !== null, sessionLog, seeded);
+      // The autostarted apps at once (the X server takes clients; the window manager starting beside
+      // them manages their windows: sessionApps.ts), after LibreOffice's profile and the sound server.
+      const seeded = seeding.then((err) => void (err && sessionLog('LibreOffice profile not seeded', { error: err.message })));
+      void startSessionApps(launcher, cage.apps.filter((app) => app.autostart).map((app) => app.exec), sound !== null, sessionLog, seeded);
       return {
         endpoint: { path: this.vncSocket },
         innerPid,
@@ -465,8 +471,8 @@ export class BwrapDriver implements CageDriver {
       '-desktop', `cloison-${level}`,
       ...(this.options.xvncUpdates ?? XVNC_UPDATES),
     ];
-    // The apps start through the launcher once the window manager owns the screen and the sound
-    // server listens (sessionApps.ts): the window manager starts first, while the sound server does.
+    // The apps start through the launcher once Xvnc answers, beside the window manager's start, and
+    // once the sound server listens (sessionApps.ts): the window manager starts first, while the sound server does.
     const wm = findBinary('openbox') ? `openbox 2>>"$HOME/.cloison-session.log" &\n` : '';
     const { uid } = this.options;
     return `#!/bin/sh

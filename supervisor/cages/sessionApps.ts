@@ -1,40 +1,39 @@
 /**
  * A cage's configured applications start the one way anything starts in a cage: through its
- * launcher (cageLauncher.ts), as true cage processes. They start once the window manager owns the
- * screen (asked of the cage, by a cage process), so it manages and focuses them.
+ * launcher (cageLauncher.ts), as true cage processes. They start as soon as the cage runs (its
+ * Xvnc has answered: its X server takes clients), beside its window manager's start rather than
+ * after it (#26): openbox manages and maximizes a window mapped before it started as one mapped
+ * after (sessionApps.test.ts), and Firefox ESR or LibreOffice map theirs 0.7–2 s after they start,
+ * where openbox owns the screen 20–250 ms after Xvnc's answer (bench/RESULTS.md).
  */
 import type { CageLauncher } from './cageLauncher';
 
 /**
- * Waits (5 s at most) until a window manager has announced itself on the cage's display: the root
- * window's properties watched (`xprop -spy` prints them all, then each change), not polled — a
- * property asked by name before the window manager has made its atom is never reported later, and
- * "no such atom on any window" is no announcement (it once passed for one).
- */
-export const WM_READY = 'f="/tmp/.cloison-wm-ready.$$"; rm -f "$f"; if mkfifo -m 600 "$f"; then timeout 5 xprop -spy -root >"$f" 2>/dev/null & p=$!; grep -q -m1 "^_NET_SUPPORTING_WM_CHECK(WINDOW)" <"$f"; kill "$p" 2>/dev/null; rm -f "$f"; fi';
-/**
  * Waits (2 s at most, as the session did) until the cage's sound server listens, when it has one:
- * the session starts it beside the window manager rather than before it, and the applications find
- * it there from their first sound.
+ * the session starts it beside the window manager, and the applications find it there from their
+ * first sound. A cage without sound asks its launcher nothing before the applications.
  */
 const SOUND_READY = 'p="${PULSE_SERVER#unix:}"; i=0; while [ -n "$PULSE_SERVER" ] && [ ! -S "$p" ] && [ "$i" -lt 40 ]; do i=$((i + 1)); sleep 0.05; done';
 
 /**
- * `before`: what must be done before any application starts (LibreOffice's profile seeded), done
- * while the session is waited for rather than before it. The log says how long each wait was.
+ * `before`: what must be done before any application starts (LibreOffice's profile seeded), begun
+ * by the caller as soon as the launcher connected. `withSound`: the cage has a sound server to
+ * wait for. The log says how long the wait was.
  */
-export async function startSessionApps(launcher: CageLauncher, apps: readonly (readonly string[])[], withWindowManager: boolean, log?: (msg: string, fields?: Record<string, unknown>) => void, before: Promise<void> = Promise.resolve()): Promise<void> {
+export async function startSessionApps(launcher: CageLauncher, apps: readonly (readonly string[])[], withSound: boolean, log?: (msg: string, fields?: Record<string, unknown>) => void, before: Promise<void> = Promise.resolve()): Promise<void> {
   if (apps.length === 0) return before;
   const started = Date.now();
-  // Each wait's milliseconds said on stdout, for the log.
-  const script = `t0=$(date +%s%3N); since() { echo "$1 $(( $(date +%s%3N) - t0 ))"; }; ${withWindowManager ? `${WM_READY}; since wm; ` : ''}${SOUND_READY}; since sound`;
-  const ready = launcher
-    .run({ argv: ['sh', '-c', script], timeoutMs: 8000 })
-    .then((r) => r.stdout)
-    .catch(() => '');
+  // The sound wait's milliseconds said on stdout, for the log.
+  const script = `t0=$(date +%s%3N); ${SOUND_READY}; echo "sound $(( $(date +%s%3N) - t0 ))"`;
+  const ready = withSound
+    ? launcher
+        .run({ argv: ['sh', '-c', script], timeoutMs: 8000 })
+        .then((r) => r.stdout)
+        .catch(() => '')
+    : Promise.resolve('');
   const [said] = await Promise.all([ready, before]);
-  const step = (name: string) => Number(new RegExp(`^${name} (\\d+)$`, 'm').exec(said)?.[1] ?? NaN);
-  log?.('session applications starting', { waitedMs: Date.now() - started, windowManagerMs: step('wm'), soundMs: step('sound') });
+  const sound = Number(/^sound (\d+)$/m.exec(said)?.[1] ?? NaN);
+  log?.('session applications starting', { waitedMs: Date.now() - started, ...(withSound ? { soundMs: sound } : {}) });
   for (const argv of apps) {
     try {
       await launcher.launch({ argv: [...argv] });
