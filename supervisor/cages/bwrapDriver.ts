@@ -288,10 +288,10 @@ export class BwrapDriver implements CageDriver {
       this.options.log?.('cage running', { level, innerPid, network: cage.network, limits: cgroup ? `cgroup v${cgroup.version}` : 'none' });
       const launcher = launcherEndpoint.launcher;
       const sessionLog = (msg: string, fields?: Record<string, unknown>) => this.options.log?.(msg, { level, ...fields });
-      // The autostarted apps at once (the X server takes clients; the window manager starting beside
-      // them manages their windows: sessionApps.ts), after LibreOffice's profile and the sound server.
+      // The autostarted apps at once, once LibreOffice's profile is there: the X server takes clients,
+      // the window manager and the sound server start beside them (sessionApps.ts).
       const seeded = seeding.then((err) => void (err && sessionLog('LibreOffice profile not seeded', { error: err.message })));
-      void startSessionApps(launcher, cage.apps.filter((app) => app.autostart).map((app) => app.exec), sound !== null, sessionLog, seeded);
+      void startSessionApps(launcher, cage.apps.filter((app) => app.autostart).map((app) => app.exec), sessionLog, seeded);
       return {
         endpoint: { path: this.vncSocket },
         innerPid,
@@ -471,8 +471,8 @@ export class BwrapDriver implements CageDriver {
       '-desktop', `cloison-${level}`,
       ...(this.options.xvncUpdates ?? XVNC_UPDATES),
     ];
-    // The apps start through the launcher once Xvnc answers, beside the window manager's start, and
-    // once the sound server listens (sessionApps.ts): the window manager starts first, while the sound server does.
+    // The apps start through the launcher once Xvnc answers, beside the window manager's and the
+    // sound server's starts (sessionApps.ts).
     const wm = findBinary('openbox') ? `openbox 2>>"$HOME/.cloison-session.log" &\n` : '';
     const { uid } = this.options;
     return `#!/bin/sh

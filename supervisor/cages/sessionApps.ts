@@ -9,31 +9,18 @@
 import type { CageLauncher } from './cageLauncher';
 
 /**
- * Waits (2 s at most, as the session did) until the cage's sound server listens, when it has one:
- * the session starts it beside the window manager, and the applications find it there from their
- * first sound. A cage without sound asks its launcher nothing before the applications.
- */
-const SOUND_READY = 'p="${PULSE_SERVER#unix:}"; i=0; while [ -n "$PULSE_SERVER" ] && [ ! -S "$p" ] && [ "$i" -lt 40 ]; do i=$((i + 1)); sleep 0.05; done';
-
-/**
  * `before`: what must be done before any application starts (LibreOffice's profile seeded), begun
- * by the caller as soon as the launcher connected. `withSound`: the cage has a sound server to
- * wait for. The log says how long the wait was.
+ * by the caller as soon as the launcher connected. Nothing else is waited for: not the window
+ * manager (above), nor the cage's sound server, which starts beside them (its socket is there
+ * 0.1–0.7 s after Xvnc's answer, long before an application's first sound; a client that asked
+ * before would not start a server of its own: PULSE_SERVER names the cage's). The log says how
+ * long the wait was.
  */
-export async function startSessionApps(launcher: CageLauncher, apps: readonly (readonly string[])[], withSound: boolean, log?: (msg: string, fields?: Record<string, unknown>) => void, before: Promise<void> = Promise.resolve()): Promise<void> {
+export async function startSessionApps(launcher: CageLauncher, apps: readonly (readonly string[])[], log?: (msg: string, fields?: Record<string, unknown>) => void, before: Promise<void> = Promise.resolve()): Promise<void> {
   if (apps.length === 0) return before;
   const started = Date.now();
-  // The sound wait's milliseconds said on stdout, for the log.
-  const script = `t0=$(date +%s%3N); ${SOUND_READY}; echo "sound $(( $(date +%s%3N) - t0 ))"`;
-  const ready = withSound
-    ? launcher
-        .run({ argv: ['sh', '-c', script], timeoutMs: 8000 })
-        .then((r) => r.stdout)
-        .catch(() => '')
-    : Promise.resolve('');
-  const [said] = await Promise.all([ready, before]);
-  const sound = Number(/^sound (\d+)$/m.exec(said)?.[1] ?? NaN);
-  log?.('session applications starting', { waitedMs: Date.now() - started, ...(withSound ? { soundMs: sound } : {}) });
+  await before;
+  log?.('session applications starting', { waitedMs: Date.now() - started });
   for (const argv of apps) {
     try {
       await launcher.launch({ argv: [...argv] });
