@@ -12,7 +12,7 @@ import type { CageLauncher } from './cageLauncher';
  * `before`: what must be done before any application starts (LibreOffice's profile seeded), begun
  * by the caller as soon as the launcher connected. Nothing else is waited for: not the window
  * manager (above), nor the cage's sound server, which starts beside them (its socket is there
- * 0.1–0.7 s after Xvnc's answer, long before an application's first sound; a client that asked
+ * 0.1–0.75 s after Xvnc's answer, long before an application's first sound; a client that asked
  * before would not start a server of its own: PULSE_SERVER names the cage's). The log says how
  * long the wait was.
  */
