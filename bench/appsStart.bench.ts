@@ -76,6 +76,8 @@ export interface AppsStartResult {
   paints: Array<StartPaints & { listeningMs: number }>;
   bareXvncMs: number[];
   bareAppsMs: number[];
+  /** Each bare application's own paint (ms from its Xvnc's start), by level, each run. */
+  bareAppMs: Array<Record<string, number>>;
   busyShare: number[];
   /** The load average (1 min) at each run's start: the machine is shared. */
   load: number[];
@@ -132,7 +134,7 @@ async function answering(socket: string): Promise<void> {
 }
 
 /** Two bare Xvnc, and (withApps) the two applications on them, until each screen is painted. */
-async function bareOnce(root: string, homes: string, withApps: boolean): Promise<number> {
+async function bareOnce(root: string, homes: string, withApps: boolean, each: Record<string, number> = {}): Promise<number> {
   const t0 = Date.now();
   const servers = [0, 1].map((i) => startXvnc(root, i));
   const apps: ChildProcess[] = [];
@@ -151,6 +153,7 @@ async function bareOnce(root: string, homes: string, withApps: boolean): Promise
           if (ended) return;
           if (Date.now() > deadline) throw new Error(`bare ${argv[0]} did not paint within ${LIMIT_MS / 1000} s`);
         }
+        each[LEVELS[i]!] = Date.now() - t0;
       }),
     );
     return Date.now() - t0;
@@ -174,7 +177,7 @@ const againstGoal = (ms: number) => `goal ≤ 2.0 s: ${ms <= 2000 ? 'met' : 'not
 
 export async function runAppsStartBench(log: (s: string) => void): Promise<AppsStartResult> {
   const reading = SHELL === 'playwright' ? 'playwright' : 'window';
-  const result: AppsStartResult = { cagesMs: [], appsInCageMs: [], appsInShellMs: [], paints: [], bareXvncMs: [], bareAppsMs: [], busyShare: [], load: [], reading };
+  const result: AppsStartResult = { cagesMs: [], appsInCageMs: [], appsInShellMs: [], paints: [], bareXvncMs: [], bareAppsMs: [], bareAppMs: [], busyShare: [], load: [], reading };
   const split = useNpmStartMode();
   log(`  ${split ? 'split, as npm start runs it (the root cage manager, the supervisor as its cloison part)' : '--single (BENCH_SPLIT=0): the root supervisor alone'}`);
   log(
@@ -240,9 +243,11 @@ export async function runAppsStartBench(log: (s: string) => void): Promise<AppsS
       result.busyShare.push(c.busy);
       if (other && i % 2 === 0) keep(other, await playwrightRun());
       log(`  run ${i + 1}, the references: load ${loadNow()}`);
-      result.bareAppsMs.push(await bareOnce(run, join(run, 'bare-homes'), true));
+      const each: Record<string, number> = {};
+      result.bareAppsMs.push(await bareOnce(run, join(run, 'bare-homes'), true, each));
+      result.bareAppMs.push(each);
       result.bareXvncMs.push(await bareOnce(run, join(run, 'bare-homes'), false));
-      log(`  run ${i + 1}: bare Xvnc + applications ${result.bareAppsMs[i]} ms, bare Xvnc ${result.bareXvncMs[i]} ms`);
+      log(`  run ${i + 1}: bare Xvnc + applications ${result.bareAppsMs[i]} ms (${byLevel(each)}), bare Xvnc ${result.bareXvncMs[i]} ms`);
     }
     const [cages, inCage, inShell] = [median(result.cagesMs), median(result.appsInCageMs), median(result.appsInShellMs)];
     const [bareXvnc, bareApps] = [median(result.bareXvncMs), median(result.bareAppsMs)];

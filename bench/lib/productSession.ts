@@ -7,7 +7,7 @@
  * page), this is the browser the user has.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { chmodSync, existsSync, readFileSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, openSync, readFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { outputTail } from '../../scripts/shellWindowEnd.mjs';
 import { PAINTED_SHARE, xLightShare } from './paintWatch';
@@ -52,9 +52,17 @@ export function openProductSession(root: string, policy: string, options: { spli
   // The user's trust phrase is chosen (as after their first start): its dialog would cover the band.
   writeSupervisorState(root, 'trust-phrase.json', JSON.stringify({ phrase: 'Le héron pêche à l’aube', symbol: '◆' }), split);
   const t0 = Date.now();
-  // Its stderr kept (the last lines): npm start ending during a start says why there (issue #26:
-  // the shell's Chromium's status and last lines), printed with the benchmark's own failure.
-  const start = spawn(process.execPath, [...npmStartNodeFlags(), 'scripts/start.mjs', split ? '--split' : '--single', '--policy', policy, '--state-dir', join(root, 's'), '--run-dir', join(root, 'r')], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, SUDO_USER: SHELL_USER } });
+  // BENCH_START_LOG=FILE: npm start's messages (its supervisor's log at info, JSON lines with their times) appended to FILE.
+  const logFile = process.env.BENCH_START_LOG;
+  const logFd = logFile ? openSync(logFile, 'a') : null;
+  if (logFd !== null) writeSync(logFd, `${JSON.stringify({ benchStart: t0 })}\n`);
+  // Otherwise its stderr kept (the last lines): npm start ending during a start says why there
+  // (issue #26: the shell's Chromium's status and last lines), printed with the benchmark's own failure.
+  const start = spawn(process.execPath, [...npmStartNodeFlags(), 'scripts/start.mjs', split ? '--split' : '--single', '--policy', policy, '--state-dir', join(root, 's'), '--run-dir', join(root, 'r')], {
+    stdio: logFd === null ? ['ignore', 'ignore', 'pipe'] : ['ignore', logFd, logFd],
+    env: { ...process.env, SUDO_USER: SHELL_USER, ...(logFd === null ? {} : { CLOISON_LOG_LEVEL: 'info' }) },
+  });
+  if (logFd !== null) closeSync(logFd);
   const said = outputTail([start.stderr], 40);
   let closing = false;
   const exited = new Promise((r) => start.once('exit', r));

@@ -65,6 +65,9 @@ export function writeSupervisorState(root: string, name: string, text: string, s
  */
 export function benchPolicy(dir: string, extraApps: { low?: string[] } = {}): string {
   let yaml = DEFAULT_POLICY_YAML.replaceAll('      geometry: auto\n', '      geometry: auto\n      limits: { homeBytes: 256MiB }\n');
+  // BENCH_CAGE_UIDS=LOW,HIGH: the cages' uids (two benchmarks of the default policy at once would share its own).
+  const uids = (process.env.BENCH_CAGE_UIDS ?? '').split(',').filter(Boolean);
+  if (uids.length === 2) for (const [i, id] of ['low', 'high'].entries()) yaml = yaml.replace(new RegExp(`(  - id: ${id}\n(?:.*\n)*?    cage:\n)`), `$1      uid: ${Number(uids[i])}\n`);
   for (const line of extraApps.low ?? []) yaml = yaml.replace('        - { id: pdf, exec: [mupdf-gl], desktop: mupdf }\n', `        - { id: pdf, exec: [mupdf-gl], desktop: mupdf }\n        ${line}\n`);
   const path = join(dir, 'policy.yaml');
   writeFileSync(path, yaml);
