@@ -39,6 +39,11 @@ const TEST_PACKAGE_OF: Record<string, string> = {
   xprop: 'x11-utils',
   // bench/startFlakeLoop.ts: the kernel's lines of each start (OOM, seccomp, segfaults)
   dmesg: 'util-linux',
+  // supervisor/cages/sessionApps.test.ts: a window mapped while openbox starts, and its map state
+  xmessage: 'x11-utils',
+  xwininfo: 'x11-utils',
+  // supervisor/testing/whereStuck.ts: a stuck program's user-space stacks in a failing test's message
+  gdb: 'gdb',
   Xvfb: 'xvfb',
   'xvfb-run': 'xvfb',
   chromium: 'chromium',

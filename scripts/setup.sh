@@ -54,6 +54,8 @@ PACKAGES=(
   qpdf
   # the card guard's measure times a client's calls under it (bench/cardGuardCost.ts)
   strace
+  # a failing test's account of where a stuck program waits (supervisor/testing/whereStuck.ts)
+  gdb
   # smart cards per level: Caml Crush's filtering proxy and its client, p11-kit's loader in the
   # cages; the tests' software token, pkcs11-tool and the unfiltered p11-kit server they attack first
   caml-crush-server caml-crush-clients p11-kit p11-kit-modules softhsm2 opensc python3
