@@ -10,7 +10,12 @@
  * what the flood wrote until the pipe was full, the renderers' CPU from the page's load to then and
  * over five quiet seconds after, and the front viewer's animation frames over those five seconds.
  * Asserted: nothing more is written behind once full (as viewerFlood.spec.ts), and the hidden
- * viewer holds the flood's picture before the first switch (its first screen, drawn while hidden).
+ * viewer holds the flood's picture at the first switch (its first screen, drawn while hidden):
+ * read in the viewer as the shell's "shown" message reaches it, before it may read a byte more
+ * (the reveal holds its reading for a frame, pacedChannel.ts), so no byte read after the switch
+ * can be what is seen. Read by polling the hidden canvas instead, the check raced the canvas's
+ * emptying (hiddenCanvas.ts, 5 s after the viewer's start): under load the first screen was
+ * still being read, at a hidden viewer's pace, when the poll gave up.
  */
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -64,17 +69,31 @@ async function framesOver(page: Page, level: string, ms: number): Promise<number
     );
 }
 
-/** The centre pixel of the viewer's canvas, as drawn (hidden or not); null without a canvas of any size. */
-async function centreOf(page: Page, level: string): Promise<string | null> {
-  return page
-    .frameLocator(`[data-testid=viewer-frame-${level}]`)
-    .locator('#screen')
-    .evaluate((screen) => {
-      const canvas = screen.querySelector('canvas');
+/**
+ * In the viewer of `level`: the centre pixel of its canvas as the shell's first message showing it
+ * arrives (after the viewer's own listener, registered at its start, has redrawn an emptied canvas
+ * from its memory framebuffer); null without a canvas of any size. Resolves at that switch.
+ */
+async function armCentreAtFirstShow(page: Page, level: string): Promise<() => Promise<string | null>> {
+  const screen = page.frameLocator(`[data-testid=viewer-frame-${level}]`).locator('#screen');
+  await screen.evaluate((el) => {
+    const centre = (): string | null => {
+      const canvas = el.querySelector('canvas');
       if (!canvas || canvas.width === 0 || canvas.height === 0) return null;
       const at = canvas.getContext('2d')!.getImageData(Math.floor(canvas.width / 2), Math.floor(canvas.height / 2), 1, 1).data;
       return '#' + [at[0]!, at[1]!, at[2]!].map((v) => v.toString(16).padStart(2, '0')).join('');
+    };
+    (window as unknown as { centreAtFirstShow: Promise<string | null> }).centreAtFirstShow = new Promise((resolve) => {
+      const onMessage = (ev: MessageEvent) => {
+        const m = ev.data as { type?: unknown; place?: unknown } | null;
+        if (m?.type !== 'place' || m.place === 'hidden') return;
+        removeEventListener('message', onMessage);
+        resolve(centre());
+      };
+      addEventListener('message', onMessage);
     });
+  });
+  return () => screen.evaluate(() => (window as unknown as { centreAtFirstShow: Promise<string | null> }).centreAtFirstShow);
 }
 
 const load = () => readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
@@ -105,11 +124,6 @@ test.describe('a cage flooding its viewer from its start, in the back', () => {
     await page.goto(await sup.launchUrl());
     await expect(page.getByTestId('level-band')).toHaveAttribute('data-level', 'low');
     await expect(page.getByTestId('cage-frame-high')).toHaveAttribute('data-viewer', 'connected');
-    // Hidden from its start, it drew its first screen: the flood's picture, before any switch
-    // (polled within the 5 s before a hidden viewer's canvas is emptied, hiddenCanvas.ts).
-    let firstPicture: string | null = null;
-    for (const until = Date.now() + 4000; Date.now() < until && !FLOOD_SHADES.has(firstPicture ?? ''); await page.waitForTimeout(200))
-      firstPicture = await centreOf(page, 'high');
     // Once the pipe is full, not a byte more (the flood's server cannot write).
     let last = -1;
     await expect
@@ -129,6 +143,11 @@ test.describe('a cage flooding its viewer from its start, in the back', () => {
     const frontFrames = await framesOver(page, 'low', 5000);
     const cpuQuiet = rendererCpuMs() - cpuBefore;
     expect(flood.sent(), 'bytes written behind over five more seconds').toBe(sentUntilFull);
+    // The first switch: what the high viewer shows before it reads anything more.
+    const centreAtShow = await armCentreAtFirstShow(page, 'high');
+    await page.getByTestId('switch-high').click();
+    await expect(page.getByTestId('level-band')).toHaveAttribute('data-level', 'high');
+    const firstPicture = await centreAtShow();
     console.log(
       `hidden flood from the start: first picture ${firstPicture}; the flood wrote ${(sentUntilFull / 2 ** 20).toFixed(2)} MiB until the pipe was full; renderers' CPU ${cpuUntilFull} ms from load to then, ${cpuQuiet} ms over the next 5 s; front viewer ${frontFrames} animation frames in 5 s; load ${load()}`,
     );
