@@ -10,8 +10,11 @@
  * - valid RFB, only early (all at once, one byte a write, followed by a flood): the viewer connects
  *   and shows that cage's screen (earlyBytes.ts);
  * - a version no client knows: the frame says the cage's display is unreachable, and retries;
- * - nothing at all: after the shell's deadline (viewerWatch.ts) the frame says plainly that the
- *   level's display does not answer as it should, and its frame is retried with the back-off;
+ * - its version, then nothing (a server that hangs): after the shell's deadline
+ *   (viewerConnectDeadline.ts) the frame says plainly that the level's display does not answer as
+ *   it should, and its frame is retried with the back-off (viewerRetry.ts);
+ * - nothing at all: root's greeting check refuses the level's server (vncServerTrust.ts), the cage
+ *   is stopped and its frame says why;
  * and whatever the high cage sends, the low cage's viewer keeps its picture and the shell answers.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -51,7 +54,7 @@ async function lowLevelAndShellWork(page: Page, name: string): Promise<void> {
   await expect(page.getByTestId('band-trust')).toContainText(TEST_TRUST_PHRASE);
 }
 
-for (const mode of [...EARLY, 'wrong-version', 'silent'] as UnaskedMode[]) {
+for (const mode of [...EARLY, 'wrong-version', 'greeting-only', 'silent'] as UnaskedMode[]) {
   test.describe(`a high cage that does not wait for its viewer: ${mode}`, () => {
     let servers: HostileVncServer[] = [];
     let sup: SupervisorProcess;
@@ -72,7 +75,7 @@ for (const mode of [...EARLY, 'wrong-version', 'silent'] as UnaskedMode[]) {
     });
 
     test('the viewer connects, or the frame says what is wrong and retries; the other level and the shell keep working', async ({ page }) => {
-      test.setTimeout(120_000);
+      test.setTimeout(150_000);
       const said: string[] = [];
       page.on('console', (message) => said.push(message.text()));
       await page.goto(await sup.launchUrl());
@@ -88,13 +91,17 @@ for (const mode of [...EARLY, 'wrong-version', 'silent'] as UnaskedMode[]) {
         await expect.poll(() => said.some((line) => line.includes('Invalid server version')), { timeout: 15_000 }).toBe(true);
         await expect(page.getByTestId('overlay-high')).toContainText('Affichage de la cage injoignable');
         await expect.poll(() => servers[1]!.connections(), { message: 'the viewer tried again' }).toBeGreaterThan(1);
+      } else if (mode === 'silent') {
+        // Not even a greeting: the level's server is refused before any viewer is handed it.
+        await expect(page.getByTestId('overlay-high')).toContainText('no RFB greeting');
       } else {
-        // Nothing ever comes: the shell's deadline ends "connecting", says so, and retries with the back-off.
+        // Nothing after the greeting: the shell's deadline ends "connecting", says so, and retries with the back-off.
         await expect(high).toHaveAttribute('data-viewer', 'silent', { timeout: 30_000 });
         await expect(page.getByTestId('overlay-high')).toContainText('ne répond pas comme il le devrait');
         // Retried: a new frame (generation), then after a second silence a wait said so.
         await expect(page.getByTestId('viewer-frame-high')).not.toHaveAttribute('data-generation', '0', { timeout: 15_000 });
         await expect(high).toHaveAttribute('data-viewer', 'silent-retrying', { timeout: 45_000 });
+        await expect(page.getByTestId('reconnect-high')).toBeVisible();
         await expect(page.getByTestId('overlay-high')).toContainText('nouvel essai dans');
       }
       await lowLevelAndShellWork(page, mode);

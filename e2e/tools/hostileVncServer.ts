@@ -23,6 +23,7 @@
  * - unasked-bytewise: the same bytes, one write per byte (a millisecond apart), then silence;
  * - unasked-flood: its whole handshake at once, then its (Raw) band again and again as fast as it can;
  * - wrong-version: the same, speaking first with a version no RFB client knows ("RFB 009.000");
+ * - greeting-only: its version, then nothing more, whatever the viewer answers (a server that hangs);
  * - silent: nothing at all, ever.
  */
 import { chmodSync, rmSync } from 'node:fs';
@@ -31,8 +32,8 @@ import { deflateSync } from 'node:zlib';
 
 export type HostileMode = 'fake-band' | 'resize-storm' | 'cursor-bell' | 'garbage' | 'stall' | 'malformed' | 'oversize-tight' | 'queue-flood' | UnaskedMode;
 /** The modes that never wait for the viewer: everything is sent as the connection opens. */
-export type UnaskedMode = 'unasked' | 'unasked-bytewise' | 'unasked-flood' | 'wrong-version' | 'silent';
-const UNASKED: readonly string[] = ['unasked', 'unasked-bytewise', 'unasked-flood', 'wrong-version', 'silent'] satisfies UnaskedMode[];
+export type UnaskedMode = 'unasked' | 'unasked-bytewise' | 'unasked-flood' | 'wrong-version' | 'greeting-only' | 'silent';
+const UNASKED: readonly string[] = ['unasked', 'unasked-bytewise', 'unasked-flood', 'wrong-version', 'greeting-only', 'silent'] satisfies UnaskedMode[];
 
 export interface HostileVncOptions {
   socketPath: string;
@@ -113,6 +114,7 @@ export async function startHostileVncServer(options: HostileVncOptions): Promise
     /** A server that never waits for its viewer: see the header. */
     function unasked(how: UnaskedMode): void {
       if (how === 'silent') return;
+      if (how === 'greeting-only') return send(Buffer.from('RFB 003.008\n'));
       const version = Buffer.from(how === 'wrong-version' ? 'RFB 009.000\n' : 'RFB 003.008\n');
       const handshake = Buffer.concat([version, Buffer.from([1, 1]), Buffer.alloc(4), serverInit(width, height, options.desktopName)]);
       const screen = Buffer.concat([handshake, update([tightFillRect(0, 0, width, height, options.fakeBandColour)])]);
