@@ -30,7 +30,11 @@ interface ParsingRfb {
   _rfbInitState?: string;
 }
 
-/** Passes after a message: one per handshake step and more; a pass that moves nothing ends them. */
+/**
+ * Passes over one message: one per handshake step and more. Only while connecting: the pass after
+ * the one that connected reads the updates queued behind ServerInit, and noVNC's own loop then
+ * reads the rest; a connected viewer's messages are handled once, as before.
+ */
 const MAX_PASSES = 64;
 
 export function readEarlyBytes(rfb: RFB): void {
@@ -39,15 +43,17 @@ export function readEarlyBytes(rfb: RFB): void {
   const handle = sock?._eventHandlers.message;
   if (!sock || typeof handle !== 'function' || typeof sock._rQi !== 'number' || typeof sock._rQlen !== 'number' || typeof r._rfbInitState !== 'string')
     throw new Error("noVNC's receive queue is not 1.7's: its early bytes cannot be read on");
-  const where = () => `${r._rfbConnectionState}/${r._rfbInitState}/${sock._rQi}`;
+  const state = () => r._rfbConnectionState;
+  const where = () => `${state()}/${r._rfbInitState}/${sock._rQi}`;
   sock.on('message', () => {
-    handle();
+    // Connected: noVNC's own loop reads all it can of a message, as before.
+    if (state() !== 'connecting') return handle();
     for (let pass = 0; pass < MAX_PASSES; pass++) {
-      if (sock._rQlen - sock._rQi <= 0) return;
-      if (r._rfbConnectionState !== 'connecting' && r._rfbConnectionState !== 'connected') return;
       const before = where();
       handle();
-      if (where() === before) return; // waits for more, as noVNC would
+      if (sock._rQlen - sock._rQi <= 0 || where() === before) return; // waits for more, as noVNC would
+      if (state() === 'connected') return handle(); // the updates queued behind ServerInit
+      if (state() !== 'connecting') return; // failed: noVNC said why
     }
   });
 }
