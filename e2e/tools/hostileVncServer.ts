@@ -15,12 +15,25 @@
  *   image that never loads: noVNC's render queue waits behind it), then whole-screen Tight
  *   2-colour palette rectangles of ~100 bytes each, each queued as a 4-byte-a-pixel copy.
  * It ignores what the viewer asks; it records what the viewer sends, for checks on what reached it.
+ *
+ * Some modes do not wait for the viewer at all, from the connection's first moment:
+ * - unasked: its whole handshake (version, security None, SecurityResult, ServerInit) and its
+ *   screen in its band's colour (one Tight fill rectangle: 16 bytes), written at once before the
+ *   viewer said anything, then silence;
+ * - unasked-bytewise: the same bytes, one write per byte (a millisecond apart), then silence;
+ * - unasked-flood: its whole handshake at once, then its (Raw) band again and again as fast as it can;
+ * - wrong-version: the same, speaking first with a version no RFB client knows ("RFB 009.000");
+ * - greeting-only: its version, then nothing more, whatever the viewer answers (a server that hangs);
+ * - silent: nothing at all, ever.
  */
 import { chmodSync, rmSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { deflateSync } from 'node:zlib';
 
-export type HostileMode = 'fake-band' | 'resize-storm' | 'cursor-bell' | 'garbage' | 'stall' | 'malformed' | 'oversize-tight' | 'queue-flood';
+export type HostileMode = 'fake-band' | 'resize-storm' | 'cursor-bell' | 'garbage' | 'stall' | 'malformed' | 'oversize-tight' | 'queue-flood' | UnaskedMode;
+/** The modes that never wait for the viewer: everything is sent as the connection opens. */
+export type UnaskedMode = 'unasked' | 'unasked-bytewise' | 'unasked-flood' | 'wrong-version' | 'greeting-only' | 'silent';
+const UNASKED: readonly string[] = ['unasked', 'unasked-bytewise', 'unasked-flood', 'wrong-version', 'greeting-only', 'silent'] satisfies UnaskedMode[];
 
 export interface HostileVncOptions {
   socketPath: string;
@@ -40,6 +53,8 @@ export interface HostileVncServer {
   server: Server;
   /** Bytes the shell sent to it, for checks on what reached the "cage". */
   received: Buffer[];
+  /** Connections it accepted (each viewer's attempt). */
+  connections(): number;
   close(): Promise<void>;
 }
 
@@ -51,8 +66,10 @@ export async function startHostileVncServer(options: HostileVncOptions): Promise
   const mode = options.mode ?? 'fake-band';
   const received: Buffer[] = [];
   const sockets = new Set<Socket>();
+  let connections = 0;
   rmSync(options.socketPath, { force: true });
   const server = createServer((sock) => {
+    connections++;
     sockets.add(sock);
     const timers: NodeJS.Timeout[] = [];
     sock.on('close', () => {
@@ -64,6 +81,10 @@ export async function startHostileVncServer(options: HostileVncOptions): Promise
       if (!sock.destroyed) sock.write(b);
     };
     const every = (ms: number, f: () => void) => timers.push(setInterval(f, ms));
+    if (UNASKED.includes(mode)) {
+      sock.on('data', (d: Buffer) => void received.push(Buffer.from(d)));
+      return unasked(mode as UnaskedMode);
+    }
     let stage = 0;
     let buf = Buffer.alloc(0);
     send(Buffer.from('RFB 003.008\n'));
@@ -90,6 +111,29 @@ export async function startHostileVncServer(options: HostileVncOptions): Promise
     });
 
     const band = () => send(update([rawRect(0, 0, width, height, options.fakeBandColour, options.fakeBandHeight ?? 48)]));
+    /** A server that never waits for its viewer: see the header. */
+    function unasked(how: UnaskedMode): void {
+      if (how === 'silent') return;
+      if (how === 'greeting-only') return send(Buffer.from('RFB 003.008\n'));
+      const version = Buffer.from(how === 'wrong-version' ? 'RFB 009.000\n' : 'RFB 003.008\n');
+      const handshake = Buffer.concat([version, Buffer.from([1, 1]), Buffer.alloc(4), serverInit(width, height, options.desktopName)]);
+      const screen = Buffer.concat([handshake, update([tightFillRect(0, 0, width, height, options.fakeBandColour)])]);
+      if (how === 'unasked-bytewise') {
+        let i = 0;
+        every(1, () => {
+          if (i < screen.length) send(screen.subarray(i, ++i));
+        });
+        return;
+      }
+      if (how !== 'unasked-flood') return send(screen);
+      send(handshake);
+      const bandUpdate = update([rawRect(0, 0, width, height, options.fakeBandColour, options.fakeBandHeight ?? 48)]);
+      const flood = () => {
+        while (!sock.destroyed && sock.write(bandUpdate));
+        if (!sock.destroyed) sock.once('drain', flood);
+      };
+      flood();
+    }
     function misbehave() {
       switch (mode) {
         case 'fake-band':
@@ -146,6 +190,7 @@ export async function startHostileVncServer(options: HostileVncOptions): Promise
   return {
     server,
     received,
+    connections: () => connections,
     close: () =>
       new Promise((r) => {
         for (const s of sockets) s.destroy();
@@ -205,6 +250,11 @@ function rawRect(x: number, y: number, w: number, h: number, [r, g, b]: [number,
     }
   }
   return { header: rectHeader(x, y, w, h, 0), body: pixels };
+}
+
+/** A Tight fill rectangle: one colour, 3 bytes for the whole of it. */
+function tightFillRect(x: number, y: number, w: number, h: number, [r, g, b]: [number, number, number]): Rect {
+  return { header: rectHeader(x, y, w, h, 7), body: Buffer.from([0x80, r, g, b]) };
 }
 
 /** A Tight rectangle of black full-colour pixels: stream 0, the copy filter implied, zlib data behind its compact length. */

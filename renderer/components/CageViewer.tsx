@@ -17,6 +17,8 @@
  * A viewer that stops again and again (a hostile cage crashing or hanging each new frame) gets its
  * next frame after a back-off (viewerRetry.ts): meanwhile no frame is loaded, its overlay, the band
  * and the overview say the level's display is being retried, and the user may reconnect it now.
+ * A viewer still connecting VIEWER_CONNECT_MS after its ticket (viewerConnectDeadline.ts: its cage's
+ * display does not answer as it should) is loaded again the same way, its overlay saying so.
  */
 import { useEffect, useLayoutEffect, useRef, useState, type KeyboardEvent as ReactKeyboardEvent, type MouseEvent as ReactMouseEvent, type PointerEvent as ReactPointerEvent, type WheelEvent as ReactWheelEvent } from 'react';
 import { viewerToShellSchema, VIEWER_PAGE, type ShellToViewer, type ViewerPlace } from '../../shared/viewerProtocol';
@@ -28,14 +30,18 @@ import { useFrameSizeReport } from './useFrameSizeReport';
 import { markOnce } from './earlyViewerFrames';
 import { createViewerRetry } from './viewerRetry';
 import { createViewerWatch, PING_INTERVAL_MS } from './viewerWatch';
+import { createViewerConnectDeadline } from './viewerConnectDeadline';
 
 /**
  * 'stopped': the viewer's renderer crashed or hangs (viewerWatch.ts); its frame is being loaded again.
  * 'grabbed': its frame took the keyboard focus and was unloaded, loaded again after a back-off;
  * 'withheld': it did so MAX_FOCUS_GRABS times and stays unloaded until the user reconnects it.
  * 'retrying': it stopped again and again; unloaded until its back-off ends (viewerRetry.ts).
+ * 'silent': it was still connecting past its deadline (viewerConnectDeadline.ts): its cage's display
+ * does not answer as it should; its frame is being loaded again. 'silent-retrying': so again and
+ * again; unloaded until its back-off ends.
  */
-export type ViewerState = 'idle' | 'connecting' | 'connected' | 'unreachable' | 'stopped' | 'grabbed' | 'withheld' | 'retrying';
+export type ViewerState = 'idle' | 'connecting' | 'connected' | 'unreachable' | 'stopped' | 'grabbed' | 'withheld' | 'retrying' | 'silent' | 'silent-retrying';
 
 interface Props {
   level: string;
@@ -92,7 +98,24 @@ export function CageViewer({ level, front, place, onViewerState, onBell, reloads
   /** Its back-off after stops in a row, and the wait under way (unloaded meanwhile). */
   const retry = useRef(createViewerRetry());
   const retryWait = useRef<ReturnType<typeof setTimeout> | null>(null);
-  const shown = (state: ViewerState): ViewerState => (unloadedRef.current ? (retryWait.current ? 'retrying' : grabs.current >= MAX_FOCUS_GRABS ? 'withheld' : 'grabbed') : stopped.current ? 'stopped' : state);
+  /** Its ticket handed over, not connected yet: how long it may take. */
+  const deadline = useRef(createViewerConnectDeadline());
+  /** It was loaded again for connecting past its deadline: its frame says so until it connects. */
+  const silent = useRef(false);
+  const shown = (state: ViewerState): ViewerState =>
+    unloadedRef.current
+      ? retryWait.current
+        ? silent.current
+          ? 'silent-retrying'
+          : 'retrying'
+        : grabs.current >= MAX_FOCUS_GRABS
+          ? 'withheld'
+          : 'grabbed'
+      : silent.current
+        ? 'silent'
+        : stopped.current
+          ? 'stopped'
+          : state;
   const viewerOrigin = api.viewerOrigin(level);
   // The generation whose frame is the one made as the page started (earlyViewerFrames.ts), if any:
   // that frame is claimed and moved in, not made here.
@@ -132,9 +155,11 @@ export function CageViewer({ level, front, place, onViewerState, onBell, reloads
         onBell();
         return;
       }
+      if (parsed.data.state !== 'connecting') deadline.current.ended();
       if (parsed.data.state === 'connected') {
         markOnce(`cloison:connected:${level}`);
         stopped.current = false;
+        silent.current = false;
         retry.current.connected();
       }
       onViewerState(shown(parsed.data.state));
@@ -199,6 +224,7 @@ export function CageViewer({ level, front, place, onViewerState, onBell, reloads
   // A ticket per connection, handed to this cage's frame only.
   useEffect(() => {
     if (status !== 'running' || !loaded) {
+      deadline.current.ended();
       onViewerState(shown('idle'));
       return;
     }
@@ -220,9 +246,11 @@ export function CageViewer({ level, front, place, onViewerState, onBell, reloads
         post({ type: 'place', place: placeRef.current });
         markOnce(`cloison:open:${level}`);
         post({ type: 'open', url: api.vncUrl(path, level, ticket) });
+        deadline.current.opened();
       })
       .catch(() => {
         if (cancelled) return;
+        deadline.current.ended();
         onViewerState('unreachable');
         setTimeout(() => setAttempt((a) => a + 1), RECONNECT_DELAY_MS);
       });
@@ -235,9 +263,12 @@ export function CageViewer({ level, front, place, onViewerState, onBell, reloads
   // A viewer that crashed or hangs answers nothing: its frame is replaced by a new one, which
   // gets a new ticket when it says it is ready. The trusted page never waits for it. A frame
   // still loading is given longer (viewerWatch.ts): replacing it would only start its load again.
-  const reload = (why: 'stopped' | 'asked' | 'grab-backoff' | 'retry') => {
-    if (unloadedRef.current && why === 'stopped') return; // no frame to watch
-    const wait = why === 'stopped' ? retry.current.stopped() : 0;
+  const reload = (why: 'stopped' | 'silent' | 'asked' | 'grab-backoff' | 'retry') => {
+    if (unloadedRef.current && (why === 'stopped' || why === 'silent')) return; // no frame to watch
+    deadline.current.ended();
+    if (why === 'silent') silent.current = true;
+    else if (why !== 'retry') silent.current = false; // a retry goes on with what it retries
+    const wait = why === 'stopped' || why === 'silent' ? retry.current.stopped() : 0;
     if (why === 'asked') retry.current.reset();
     endRetryWait();
     if (wait > 0) return waitBeforeReload(wait);
@@ -273,6 +304,7 @@ export function CageViewer({ level, front, place, onViewerState, onBell, reloads
   useEffect(() => {
     const timer = setInterval(() => {
       if (watch.current.stopped()) reloadRef.current('stopped');
+      else if (deadline.current.overdue()) reloadRef.current('silent');
       else postRef.current({ type: 'ping' });
     }, PING_INTERVAL_MS);
     return () => clearInterval(timer);
@@ -285,6 +317,7 @@ export function CageViewer({ level, front, place, onViewerState, onBell, reloads
   // the supervisor journals it, and it comes back after a back-off, or not after MAX_FOCUS_GRABS.
   const onFocusGrab = () => {
     if (unloadedRef.current) return;
+    deadline.current.ended();
     grabs.current += 1;
     unloadedRef.current = true;
     setUnloaded(true);

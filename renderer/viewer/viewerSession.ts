@@ -17,6 +17,7 @@ import { releaseCanvasWhileHidden, type HiddenCanvas } from './hiddenCanvas';
 import { decodeTightInMemory } from './tightInMemory';
 import { refuseUnaskedEncodings } from './encodingGuard';
 import { refuseStalledImages } from './renderQueueStall';
+import { readEarlyBytes } from './earlyBytes';
 
 export type ShellInput = Extract<ShellToViewer, { type: 'key' | 'pointer' | 'wheel' }>;
 
@@ -86,6 +87,8 @@ export function startSession(page: ViewerPage): ViewerSession {
     // no JPEG. JPEG at vncviewer's quality, decoded by ImageDecoder while noVNC reads on
     // (jpegInMemory.ts, renderQueueReadAhead.ts), cut Xvnc's cost a frame by half but cost the
     // renderer more than that (ffscroll-5); the key-to-glyph benchmark's page still runs it.
+    // A server that did not wait for the viewer (its whole handshake in one message): read on.
+    readEarlyBytes(r);
     const asked = askForEncodings(r, benchEncodingChoice());
     const framebuffer = drawInMemory(r, undefined, refused);
     decodeTightInMemory(r, framebuffer, benchInflate());

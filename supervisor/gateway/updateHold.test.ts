@@ -144,6 +144,22 @@ describe('the gateway forwards a framebuffer update as one message', () => {
     expect(v.messages.at(-1)!.bytes).toEqual(second);
   });
 
+  it('sends a handshake written unasked with its first update, as the connection opens, at once and whole (handshake-12)', async () => {
+    // The server does not wait for the viewer: all of it is in the socket before the gateway reads.
+    // The gateway is not where such a viewer stuck (noVNC was: renderer/viewer/earlyBytes.ts); this keeps it so.
+    const first = Buffer.concat(update(3));
+    script = async (conn) => {
+      conn.write(Buffer.concat([handshake, first]));
+      await pause(300);
+      conn.end();
+    };
+    // The slow gateway holds an unfinished update 2 s, and what it holds when the cage closes (300 ms) is dropped: all of it came, so none was held.
+    const v = viewer(true);
+    await v.done;
+    expect(Buffer.concat(v.messages.map((m) => m.bytes))).toEqual(Buffer.concat([handshake, first]));
+    expect(v.messages[0]!.bytes.subarray(0, handshake.length)).toEqual(handshake);
+  });
+
   it('passes every byte of hundreds of updates, in order, whatever the writes', async () => {
     const stream = Buffer.concat([handshake, ...Array.from({ length: 300 }, (_, i) => Buffer.concat(update(1 + (i % 50))))]);
     const digest = createHash('sha256').update(stream).digest('hex');
