@@ -46,7 +46,7 @@ describe("the shell's window", () => {
 
   it('is read on the display only, as the shell user, and nothing when there is no X display', () => {
     const calls: unknown[] = [];
-    const user = { uid: 56840, gid: 56840 };
+    const user = { uid: 4242, gid: 4242 };
     const answers: Record<string, string> = { xwininfo, xprop: '_NET_SUPPORTING_WM_CHECK:  not found.\n', setxkbmap: 'layout:     fr\n' };
     const run = (program: string, args: string[], options: { env: NodeJS.ProcessEnv; user: unknown }) => {
       calls.push([program, args, options.env.DISPLAY, options.user]);
