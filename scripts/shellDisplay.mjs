@@ -64,10 +64,13 @@ export function shellWindowArgs({ kiosk, screen }) {
 
 /**
  * Runs an X client on the display as `user` (setpriv when we are root, with no capability), with
- * only the display's environment. Its stdout, or null when it failed or did not answer in time.
+ * only the display's environment. Its stdout, or null when it failed, did not answer in time, or
+ * would have run as root.
  */
 function xClient(program, args, { env, user }) {
-  const asRoot = process.getuid?.() === 0 && user && user.uid !== 0;
+  const asRoot = process.getuid?.() === 0;
+  // Root never talks to a user's display itself: the X server's replies are the user's to shape.
+  if (asRoot && (!user || user.uid === 0)) return null;
   const argv = asRoot ? ['setpriv', `--reuid=${user.uid}`, `--regid=${user.gid}`, '--init-groups', '--inh-caps=-all', '--', program, ...args] : [program, ...args];
   const r = spawnSync(argv[0], argv.slice(1), { env, encoding: 'utf8', timeout: CLIENT_TIMEOUT_MS, stdio: ['ignore', 'pipe', 'ignore'] });
   return r.status === 0 ? r.stdout : null;

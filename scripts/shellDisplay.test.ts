@@ -61,4 +61,11 @@ describe("the shell's window", () => {
     expect(readShellDisplay({ env: { WAYLAND_DISPLAY: 'wayland-0' }, run })).toEqual({ screen: null, keyboard: null });
     expect(readShellDisplay({ env: { DISPLAY: ':7' }, run: () => null })).toEqual({ screen: null, keyboard: null });
   });
+
+  it('as root with no user to read as, asks the display nothing (its replies are the user\'s to shape)', (ctx) => {
+    if (process.getuid?.() !== 0) ctx.skip();
+    // A display that would answer anything: none is even tried (the real X clients, no fake).
+    expect(readShellDisplay({ env: { PATH: '/usr/bin:/bin', DISPLAY: ':0' }, user: null })).toEqual({ screen: null, keyboard: null });
+    expect(readShellDisplay({ env: { PATH: '/usr/bin:/bin', DISPLAY: ':0' }, user: { uid: 0, gid: 0 } })).toEqual({ screen: null, keyboard: null });
+  });
 });

@@ -384,15 +384,17 @@ function openBrowserWindow({ again = false } = {}) {
 }
 
 /**
- * The layout of the display Electron's window opens on, read as the shell's user when there is one
- * (as root and with no user to read as: as root, with the display's own cookie), null otherwise.
+ * The layout of the display Electron's window opens on, read as the shell's user; null with no X
+ * display, or as root with no user to read as (root never runs an X client on a display a user
+ * may have pointed anywhere: its replies would be parsed by a root process).
  */
 function electronDisplayKeyboard() {
   if (!process.env.DISPLAY) return null;
   const user = shellUser();
+  if (user.refusal) return null;
   const env = { PATH: '/usr/bin:/bin', DISPLAY: process.env.DISPLAY, HOME: user.home ?? tmpdir() };
   if (process.env.XAUTHORITY && existsSync(process.env.XAUTHORITY)) env.XAUTHORITY = process.env.XAUTHORITY;
-  return readShellDisplay({ env, user: process.getuid?.() === 0 && !user.refusal ? user : null }).keyboard;
+  return readShellDisplay({ env, user: process.getuid?.() === 0 ? user : null }).keyboard;
 }
 
 /** Who Chromium runs as: never root (its sandbox would be off, and it decodes what cages send). */

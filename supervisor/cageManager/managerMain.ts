@@ -131,6 +131,7 @@ async function main(): Promise<void> {
     },
     strict: true,
   });
+  displayKeyboardOf(values); // refused before any folder is made or anything starts
   const policyFile = values.policy ? resolve(values.policy) : undefined;
   const peer = account(values['peer-user']!);
   if (!peer) fail(`no account "${values['peer-user']}": the unprivileged part's user (setup.sh makes cloison)`);
