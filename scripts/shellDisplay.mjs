@@ -79,13 +79,13 @@ function xClient(program, args, { env, user }) {
 /**
  * What the display says, read as `user` with `env` (DISPLAY, XAUTHORITY, HOME, PATH): `screen`
  * ({ width, height, windowManager } or null) and `keyboard` ({ layout, variant } or null). Only an
- * X display is asked (DISPLAY set): a Wayland session's Xwayland does not carry the compositor's
- * layout names.
+ * X display is asked (DISPLAY set); in a Wayland session (WAYLAND_DISPLAY set) its Xwayland is asked
+ * the screen only: Xwayland's layout names need not be the compositor's (the host's files then).
  */
 export function readShellDisplay({ env, user = null, run = xClient }) {
   if (!env.DISPLAY) return { screen: null, keyboard: null };
   const root = parseRootGeometry(run('xwininfo', ['-root'], { env, user }));
   const screen = root ? { ...root, windowManager: parseWindowManagerCheck(run('xprop', ['-root', '_NET_SUPPORTING_WM_CHECK'], { env, user })) } : null;
-  const keyboard = parseSetxkbmapQuery(run('setxkbmap', ['-query'], { env, user }));
+  const keyboard = env.WAYLAND_DISPLAY ? null : parseSetxkbmapQuery(run('setxkbmap', ['-query'], { env, user }));
   return { screen, keyboard };
 }

@@ -59,6 +59,8 @@ describe("the shell's window", () => {
       ['setxkbmap', ['-query'], ':7', user],
     ]);
     expect(readShellDisplay({ env: { WAYLAND_DISPLAY: 'wayland-0' }, run })).toEqual({ screen: null, keyboard: null });
+    // A Wayland session's Xwayland: its screen, not its layout names (not necessarily the compositor's).
+    expect(readShellDisplay({ env: { DISPLAY: ':7', WAYLAND_DISPLAY: 'wayland-0' }, run })).toEqual({ screen: { width: 1366, height: 768, windowManager: false }, keyboard: null });
     expect(readShellDisplay({ env: { DISPLAY: ':7' }, run: () => null })).toEqual({ screen: null, keyboard: null });
   });
 
