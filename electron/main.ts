@@ -6,7 +6,7 @@
  * The supervisor is started by the launcher (npm start) or by systemd; its socket and gateway
  * origin come from CLOISON_RPC_SOCKET and CLOISON_GATEWAY_ORIGIN.
  */
-import { app, BrowserWindow, ipcMain, Menu, net, protocol, session } from 'electron';
+import { app, BrowserWindow, ipcMain, Menu, net, protocol, screen, session } from 'electron';
 import { join, normalize, sep } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { IPC_CHANNELS, type ShortcutName } from '../shared/preloadApi';
@@ -15,7 +15,7 @@ import { isSakEvent } from '../shared/keysyms';
 import { chordMatches, parseChord } from '../shared/shortcuts';
 import { SupervisorLink } from './supervisorLink';
 import { VIEWER_PAGE } from '../shared/viewerProtocol';
-import { APP_HOST, APP_ORIGIN, APP_SCHEME, shellCsp, shellWindowOptions, viewerCsp } from './windowOptions';
+import { APP_HOST, APP_ORIGIN, APP_SCHEME, shellCsp, shellWindowMaximized, shellWindowOptions, viewerCsp } from './windowOptions';
 
 const rpcSocket = process.env.CLOISON_RPC_SOCKET;
 const gatewayOrigin = process.env.CLOISON_GATEWAY_ORIGIN;
@@ -61,7 +61,7 @@ app.whenReady().then(async () => {
   session.defaultSession.setPermissionRequestHandler((_wc, _permission, callback) => callback(false));
   session.defaultSession.setPermissionCheckHandler(() => false);
 
-  const win = new BrowserWindow(shellWindowOptions(join(__dirname, 'preload.cjs'), kiosk, join(__dirname, '..', 'icons', '256x256.png')));
+  const win = new BrowserWindow(shellWindowOptions(join(__dirname, 'preload.cjs'), kiosk, join(__dirname, '..', 'icons', '256x256.png'), screen.getPrimaryDisplay().workArea));
   const link = new SupervisorLink(rpcSocket, (name, data) => {
     if (!win.isDestroyed()) win.webContents.send(IPC_CHANNELS.event, name, data);
   });
@@ -104,7 +104,10 @@ app.whenReady().then(async () => {
   win.on('close', (event) => {
     if (kiosk) event.preventDefault();
   });
-  win.once('ready-to-show', () => win.show());
+  win.once('ready-to-show', () => {
+    if (shellWindowMaximized(kiosk)) win.maximize(); // filling the screen (#26), a window manager's panels kept
+    win.show();
+  });
   if (kiosk) void win.webContents.setVisualZoomLevelLimits(1, 1); // no pinch zoom
   await win.loadURL(`${APP_ORIGIN}/index.html${kiosk ? '#kiosk=1' : ''}`);
 });

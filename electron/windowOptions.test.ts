@@ -2,7 +2,7 @@
  * Electron's security checklist, asserted on the one module that builds the shell window's options.
  */
 import { describe, expect, it } from 'vitest';
-import { shellCsp, shellWindowOptions } from './windowOptions';
+import { shellCsp, shellWindowMaximized, shellWindowOptions } from './windowOptions';
 
 describe('shell window options', () => {
   for (const kiosk of [true, false]) {
@@ -26,6 +26,16 @@ describe('shell window options', () => {
       expect(o.webPreferences?.devTools).toBe(!kiosk);
     });
   }
+
+  it('open the non-kiosk window over the work area, maximized; the kiosk as before (#26)', () => {
+    const workArea = { x: 0, y: 24, width: 1366, height: 744 };
+    expect(shellWindowOptions('/p', false, undefined, workArea)).toMatchObject({ x: 0, y: 24, width: 1366, height: 744, fullscreen: false, frame: true });
+    expect(shellWindowMaximized(false)).toBe(true);
+    expect(shellWindowOptions('/p', true, undefined, workArea)).toMatchObject({ width: 1440, height: 900, kiosk: true, fullscreen: true });
+    expect(shellWindowOptions('/p', true, undefined, workArea)).not.toHaveProperty('x');
+    expect(shellWindowMaximized(true)).toBe(false);
+    expect(shellWindowOptions('/p', false)).toMatchObject({ width: 1440, height: 900 });
+  });
 
   it('make the kiosk window fullscreen and frameless', () => {
     expect(shellWindowOptions('/p', true)).toMatchObject({ kiosk: true, fullscreen: true, frame: false });

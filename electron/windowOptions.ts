@@ -1,6 +1,9 @@
 /**
  * The shell window's options, in one place, so a test can assert every item of Electron's security
- * checklist. Kiosk: fullscreen, no frame, no menu.
+ * checklist. Kiosk: fullscreen, no frame, no menu. Otherwise (issue #26) placed over the display's
+ * work area (`workArea`, Electron's screen.getPrimaryDisplay().workArea: the whole screen where no
+ * window manager runs) and maximized as it shows (shellWindowMaximized): a workspace shell opens
+ * filling the screen, a window manager's panels kept.
  */
 import type { BrowserWindowConstructorOptions } from 'electron';
 
@@ -8,11 +11,21 @@ export const APP_SCHEME = 'app';
 export const APP_HOST = 'cloison';
 export const APP_ORIGIN = `${APP_SCHEME}://${APP_HOST}`;
 
-export function shellWindowOptions(preloadPath: string, kiosk: boolean, iconPath?: string): BrowserWindowConstructorOptions {
+export interface WorkArea {
+  x: number;
+  y: number;
+  width: number;
+  height: number;
+}
+
+/** Whether the window is maximized as it shows: every window but the kiosk's (which is fullscreen). */
+export const shellWindowMaximized = (kiosk: boolean): boolean => !kiosk;
+
+export function shellWindowOptions(preloadPath: string, kiosk: boolean, iconPath?: string, workArea?: WorkArea): BrowserWindowConstructorOptions {
+  const place = !kiosk && workArea && workArea.width > 0 && workArea.height > 0 ? workArea : null;
   return {
     ...(iconPath ? { icon: iconPath } : {}),
-    width: 1440,
-    height: 900,
+    ...(place ? { x: place.x, y: place.y, width: place.width, height: place.height } : { width: 1440, height: 900 }),
     kiosk,
     fullscreen: kiosk,
     frame: !kiosk,

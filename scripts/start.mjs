@@ -33,6 +33,7 @@ import { unmountLeftByManager } from './runFolderMounts.mjs';
 import { rootPartCommand } from './rootPartLaunch.mjs';
 import { removeOldPartEntries } from './oldPartReach.mjs';
 import { hostShellLocale, shellChromiumArgs, writeShellChromiumProfile } from './shellChromium.mjs';
+import { displayKeyboardArgument, readShellDisplay, shellWindowArgs } from './shellDisplay.mjs';
 import { outputTail, shellWindowEndMessage } from './shellWindowEnd.mjs';
 
 const { values } = parseArgs({
@@ -153,12 +154,22 @@ function stopBeforeStart(code) {
 }
 
 const electron = values['no-window'] ? { reason: 'no window was asked for' } : findElectron();
+/**
+ * The keyboard layout of the display the shell opens on, read there as its user (shellDisplay.mjs):
+ * given to the supervisor (split: the manager, which hands it to its part) as the host's layout
+ * when the policy names none, before /etc/default/keyboard. Null: none read (no window, no X
+ * display, a layout that is not an XKB name), and the part reads the host's files as before.
+ */
+let displayKeyboard = null;
 // The browser window opens first, on a page that waits for the supervisor (launchPage.mjs); it is
 // sent on once the supervisor listens. Chromium's own start (seconds on two loaded cores) then runs
 // beside the part code's copy, the manager's and the cages' starts, not after the copy: it needs
 // nothing of them, and its launch file holds no secret until the address is written in it.
 const browserWindow = electron.path || values['no-window'] ? null : openBrowserWindow();
 if (stopping) await stopBeforeStart(1); // refused: no user to run Chromium as
+// Electron makes its own window maximized (electron/windowOptions.ts); its display's layout is read here as well.
+if (electron.path && !values['no-window']) displayKeyboard = electronDisplayKeyboard();
+if (displayKeyboard) say(`keyboard: ${displayKeyboardArgument(displayKeyboard)}, the display's (setxkbmap -query), unless the policy names one`);
 
 // Split: the manager and its part run from a root-owned copy, never from the checkout (partCode.mjs).
 let programPath = join(root, program);
@@ -199,6 +210,7 @@ if (values.port) supervisorArgs.push('--port', values.port);
 if (values['state-dir']) supervisorArgs.push('--state-dir', values['state-dir']);
 if (values['run-dir']) supervisorArgs.push('--run-dir', values['run-dir']);
 for (const key of ['training', 'trainee', 'report-dir']) if (values[key]) supervisorArgs.push(`--${key}`, values[key]);
+if (displayKeyboard) supervisorArgs.push('--display-keyboard', displayKeyboardArgument(displayKeyboard));
 // Whose password unlocks the lock screen: the person the shell is for (as Chromium runs as them).
 const shellAccount = values['shell-user'] ?? process.env.SUDO_USER ?? (process.getuid?.() !== 0 ? process.env.USER : undefined);
 if (shellAccount && shellAccount !== 'root') supervisorArgs.push('--shell-user', shellAccount);
@@ -334,6 +346,10 @@ function openBrowserWindow({ again = false } = {}) {
   if (process.getuid?.() === 0) {
     for (const path of [profile, ...(env.XAUTHORITY ? [env.XAUTHORITY] : [])]) chownSync(path, user.uid, user.gid);
   }
+  // The display, as the user Chromium runs as: its size for the window, its layout for the cages
+  // (the first window's only: the supervisor is started with it once).
+  const display = readShellDisplay({ env, user: process.getuid?.() === 0 ? user : null });
+  if (!again) displayKeyboard = display.keyboard;
   // Removed as its user when we are root: root walking a folder the user can change under it could be
   // led by a link to delete elsewhere.
   cleanups.push(() =>
@@ -345,7 +361,8 @@ function openBrowserWindow({ again = false } = {}) {
     `--app=file://${launch.path}`,
     `--user-data-dir=${profile}`,
     ...shellChromiumArgs({ locale }),
-    ...(values.kiosk ? ['--kiosk'] : []),
+    // Kiosk as before; otherwise maximized, or over the whole screen where no window manager runs.
+    ...shellWindowArgs({ kiosk: values.kiosk, screen: display.screen }),
   ];
   const argv = process.getuid?.() === 0
     ? ['setpriv', `--reuid=${user.uid}`, `--regid=${user.gid}`, '--init-groups', '--inh-caps=-all', '--', chromium, ...args]
@@ -364,6 +381,20 @@ function openBrowserWindow({ again = false } = {}) {
       sentOn = true;
     },
   };
+}
+
+/**
+ * The layout of the display Electron's window opens on, read as the shell's user; null with no X
+ * display, or as root with no user to read as (root never runs an X client on a display a user
+ * may have pointed anywhere: its replies would be parsed by a root process).
+ */
+function electronDisplayKeyboard() {
+  if (!process.env.DISPLAY) return null;
+  const user = shellUser();
+  if (user.refusal) return null;
+  const env = { PATH: '/usr/bin:/bin', DISPLAY: process.env.DISPLAY, HOME: user.home ?? tmpdir() };
+  if (process.env.XAUTHORITY && existsSync(process.env.XAUTHORITY)) env.XAUTHORITY = process.env.XAUTHORITY;
+  return readShellDisplay({ env, user: process.getuid?.() === 0 ? user : null }).keyboard;
 }
 
 /** Who Chromium runs as: never root (its sandbox would be off, and it decodes what cages send). */

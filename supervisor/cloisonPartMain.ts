@@ -27,6 +27,7 @@ import { earlyBrowserPart } from './browserPart/browserPartSpawn';
 import type { EarlyPart } from './sandbox/partSpawn';
 import { Supervisor } from './supervisor';
 import { TrainingRefused } from './training/trainingDesk';
+import { XKB_NAME } from '../shared/keyboardLayout';
 import type { SupervisorOptions } from './supervisorOptions';
 import { trimMallocFromNowOn } from './system/mallocTrim';
 
@@ -49,6 +50,8 @@ const startSchema = z.object({
     shellGroup: z.number().int().positive().optional(),
     adminGroup: z.number().int().positive().optional(),
     shellUser: z.string().optional(),
+    /** The layout of the display the shell opened on (the manager's --display-keyboard, npm start's reading). */
+    displayKeyboard: z.object({ layout: z.string().regex(XKB_NAME), variant: z.string().regex(XKB_NAME).or(z.literal('')) }).optional(),
     logLevel: z.string().optional(),
     forwardJournal: z.string().optional(),
   }),
@@ -123,6 +126,7 @@ export async function runCloisonPart(raw: Record<string, unknown>): Promise<void
     ...(browserSettings.extraOrigins ? { extraOrigins: browserSettings.extraOrigins } : {}),
     browserShell: browserSettings.shell,
     ...(shell.shellUser ? { shellUser: shell.shellUser } : {}),
+    ...(shell.displayKeyboard ? { displayKeyboard: shell.displayKeyboard } : {}),
     // Not given as shellGroup/adminGroup: listenRestricted gives the socket to root and the group,
     // which only root may do; the part gives its own sockets to the groups below (shareSockets).
     // The host's sound is the manager's (sound.host): nothing of it here.

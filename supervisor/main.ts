@@ -7,8 +7,10 @@
  *                      [--admin-group NAME] [--shell-group NAME] [--forward-journal auto|journald|syslog|syslog:PATH|none]
  *                      [--browser-shell [--print-launch-url]] [--shell-user NAME] [--audio-server ADDRESS]
  *                      [--training SCENARIO.yaml [--trainee NAME] [--report-dir DIR]] [--keep-cages-on-stop]
+ *                      [--display-keyboard LAYOUT[:VARIANT]]
  */
 import { existsSync } from 'node:fs';
+import { parseDisplayKeyboard } from '../shared/keyboardLayout';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -64,6 +66,8 @@ async function main(): Promise<void> {
       'report-dir': { type: 'string' },
       // SIGTERM leaves the cages running for the next supervisor to re-adopt (the unit's restarts, upgrades).
       'keep-cages-on-stop': { type: 'boolean', default: false },
+      // The layout of the display the shell opened on, as npm start read it there (keyboard/keyboardLayout.ts).
+      'display-keyboard': { type: 'string' },
     },
     strict: true,
   });
@@ -89,6 +93,11 @@ async function main(): Promise<void> {
     throw err;
   }
 
+  const displayKeyboard = values['display-keyboard'] === undefined ? null : parseDisplayKeyboard(values['display-keyboard']);
+  if (values['display-keyboard'] !== undefined && !displayKeyboard) {
+    process.stderr.write(`cloison: --display-keyboard: not an XKB layout (LAYOUT or LAYOUT:VARIANT, such as fr or fr:bepo): ${JSON.stringify(values['display-keyboard'].slice(0, 80))}\n`);
+    process.exit(2);
+  }
   const stateDir = resolve(values['state-dir'] ?? defaultStateDir());
   // Back from the split: the part's state is not taken back (splitStateLeftBehind.ts); said, then a fresh start.
   const leftBehind = splitStateLeftBehind(stateDir);
@@ -106,6 +115,7 @@ async function main(): Promise<void> {
     ...(values['allow-origin'] ? { extraOrigins: values['allow-origin'] } : {}),
     browserShell: values['browser-shell'],
     ...(values['shell-user'] ? { shellUser: values['shell-user'] } : {}),
+    ...(displayKeyboard ? { displayKeyboard } : {}),
     hostSound: hostSoundOf(values['shell-user'], values['audio-server']),
     ...(values.training
       ? { training: { scenarioFile: resolve(values.training), trainee: values.trainee ?? 'stagiaire', reportDir: resolve(values['report-dir'] ?? join(stateDir, 'training-reports')) } }

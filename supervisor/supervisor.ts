@@ -166,7 +166,7 @@ export class Supervisor {
     });
     this.cages = this.fleet.cages;
     const xTools = split.xTools({ policy: this.policyStore, isRunning: (level) => Boolean(this.cages.get(level)?.cage) });
-    this.keyboardLayout = followKeyboardLayout(this.policyStore, this.cages, (l) => this.fleet.driverOf(l), (kind, fields) => this.journalFact(kind, fields), xTools);
+    this.keyboardLayout = followKeyboardLayout(this.policyStore, this.cages, (l) => this.fleet.driverOf(l), (kind, fields) => this.journalFact(kind, fields), xTools, options.displayKeyboard);
     this.focus.on('change', (level) => this.sessions.broadcast('onFocus', { level }));
     this.confirmations = new Confirmations({
       publish: (request) => this.sessions.broadcast('onConfirmRequest', request),

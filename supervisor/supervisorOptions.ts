@@ -3,6 +3,7 @@ import type { Policy } from '../shared/policy';
 import type { ForwardTarget } from './audit/journalForwarder';
 import type { HostSoundTarget } from './audio/hostSound';
 import type { ManagerLink } from './cageManager/managerLink';
+import type { KeyboardPolicy } from './keyboard/keyboardLayout';
 import type { EarlyPart } from './sandbox/partSpawn';
 
 export interface SupervisorOptions {
@@ -23,6 +24,12 @@ export interface SupervisorOptions {
   shellGroup?: number;
   /** Group allowed on the admin socket (0660); without one it is root's only (0600). */
   adminGroup?: number;
+  /**
+   * The keyboard layout of the display the shell opened on, as npm start read it there as the
+   * shell's user (--display-keyboard): the host's layout when the policy names none, before
+   * /etc/default/keyboard (keyboard/keyboardLayout.ts). Never a cage's.
+   */
+  displayKeyboard?: KeyboardPolicy;
   /** The workstation's user, whose password unlocks (else the policy's session.user, else the kiosk unit's). */
   shellUser?: string;
   /** A training session (the policy must say `training: allowed`): the scenario, the trainee, where the report goes. */

@@ -12,7 +12,7 @@
  *                        [--renderer DIR] [--shell-group NAME] [--admin-group NAME] [--log-level L]
  *                        [--forward-journal auto|journald|syslog|syslog:PATH|none]
  *                        [--training SCENARIO.yaml [--trainee NAME] [--report-dir DIR]]
- *                        [--keep-cages-on-stop]
+ *                        [--keep-cages-on-stop] [--display-keyboard LAYOUT[:VARIANT]]
  *
  * Like the supervisor's root part, it restricts itself before anything else (rootPartRestriction.ts:
  * the root requests' capabilities only, the root part's syscall filter; bundled, its entry
@@ -46,6 +46,7 @@ import { closeSync, constants, existsSync, fchmodSync, fchownSync, mkdirSync, op
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { parseDisplayKeyboard } from '../../shared/keyboardLayout';
 import type { Policy } from '../../shared/policy';
 import { FileAuditJournal } from '../audit/auditJournal';
 import { mediaRootOf } from '../cages/bwrapDriver';
@@ -125,9 +126,12 @@ async function main(): Promise<void> {
       trainee: { type: 'string' },
       'report-dir': { type: 'string' },
       'keep-cages-on-stop': { type: 'boolean', default: false },
+      // The layout of the display the shell opened on (npm start's), handed to the part in its start.
+      'display-keyboard': { type: 'string' },
     },
     strict: true,
   });
+  displayKeyboardOf(values); // refused before any folder is made or anything starts
   const policyFile = values.policy ? resolve(values.policy) : undefined;
   const peer = account(values['peer-user']!);
   if (!peer) fail(`no account "${values['peer-user']}": the unprivileged part's user (setup.sh makes cloison)`);
@@ -380,11 +384,21 @@ function partStart(values: Values, manager: { managerSocket: string; stateDir: s
       ...(shellGroup !== undefined ? { shellGroup } : {}),
       ...(adminGroup !== undefined ? { adminGroup } : {}),
       ...(manager.shellUser ? { shellUser: manager.shellUser } : {}),
+      ...displayKeyboardOf(values),
       logLevel: (values['log-level'] as string | undefined) ?? process.env.CLOISON_LOG_LEVEL ?? 'info',
       ...(values['forward-journal'] ? { forwardJournal: values['forward-journal'] } : {}),
     },
     ...(values.training ? { training: trainingOf(values, stateDir, manager.peer) } : {}),
   };
+}
+
+/** --display-keyboard, checked here (XKB names only) before the part is given it; refused otherwise. */
+function displayKeyboardOf(values: Values): { displayKeyboard?: { layout: string; variant: string } } {
+  const given = values['display-keyboard'] as string | undefined;
+  if (given === undefined) return {};
+  const keyboard = parseDisplayKeyboard(given);
+  if (!keyboard) fail(`--display-keyboard: not an XKB layout (LAYOUT or LAYOUT:VARIANT, such as fr or fr:bepo): ${JSON.stringify(given.slice(0, 80))}`);
+  return { displayKeyboard: keyboard };
 }
 
 /**

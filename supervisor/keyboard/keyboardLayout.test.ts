@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parsePolicy } from '../policy/policyLoader';
+import { parseDisplayKeyboard } from '../../shared/keyboardLayout';
 import { resolveKeyboardLayout, type HostSources } from './keyboardLayout';
 
 const host = (files: Record<string, string>, localectl: string | null = null): HostSources => ({ readFile: (p) => files[p] ?? null, localectl: () => localectl });
@@ -34,5 +35,29 @@ describe('policy keyboard section', () => {
   it('refuses what is not an XKB name, saying where', () => {
     expect(() => parsePolicy(`${base}keyboard:\n  layout: "fr -option ctrl:swap"\n`, 'p.yaml')).toThrow('p.yaml:5:11: keyboard.layout: layout is an XKB layout name such as fr, us, gb');
     expect(() => parsePolicy(`${base}keyboard: { layout: fr, model: pc105 }\n`, 'p.yaml')).toThrow(/model/);
+  });
+});
+
+describe("the display's layout (npm start's --display-keyboard, #26)", () => {
+  const display = { layout: 'fr', variant: '' };
+  it('comes after the policy and before the host files: what the user types with now', () => {
+    const files = host({ '/etc/default/keyboard': 'XKBLAYOUT="de"\n' }, '      X11 Layout: gb\n');
+    expect(resolveKeyboardLayout({ layout: 'gb' }, files, display)).toEqual({ layout: 'gb', variant: '', source: 'policy' });
+    expect(resolveKeyboardLayout(undefined, files, display)).toEqual({ layout: 'fr', variant: '', source: 'display' });
+    expect(resolveKeyboardLayout(undefined, files, { layout: 'fr', variant: 'bepo' })).toEqual({ layout: 'fr', variant: 'bepo', source: 'display' });
+    expect(resolveKeyboardLayout(undefined, files)).toEqual({ layout: 'de', variant: '', source: 'host' });
+    expect(resolveKeyboardLayout(undefined, host({}), display)).toEqual({ layout: 'fr', variant: '', source: 'display' });
+  });
+
+  it('is taken only as XKB names (an option or a path is passed over to the host files)', () => {
+    const files = host({ '/etc/default/keyboard': 'XKBLAYOUT="de"\n' });
+    expect(resolveKeyboardLayout(undefined, files, { layout: 'fr -option ctrl:swap', variant: '' })).toEqual({ layout: 'de', variant: '', source: 'host' });
+    expect(resolveKeyboardLayout(undefined, files, { layout: 'fr', variant: '../x' })).toEqual({ layout: 'de', variant: '', source: 'host' });
+  });
+
+  it('is read from LAYOUT or LAYOUT:VARIANT on the command line, XKB names only', () => {
+    expect(parseDisplayKeyboard('fr')).toEqual({ layout: 'fr', variant: '' });
+    expect(parseDisplayKeyboard('fr:bepo')).toEqual({ layout: 'fr', variant: 'bepo' });
+    for (const bad of ['', 'FR', 'fr:bepo:x', 'fr,us', ':bepo', 'fr:-option', '../fr', 'fr ctrl:swap', 'a'.repeat(40)]) expect(parseDisplayKeyboard(bad), bad).toBeNull();
   });
 });

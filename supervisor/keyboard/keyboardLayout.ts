@@ -1,7 +1,14 @@
 /**
  * The workstation's keyboard layout, as the trusted side knows it: the policy's `keyboard` when it
- * names one, else the host's own (/etc/default/keyboard, as Debian's installer and
- * `dpkg-reconfigure keyboard-configuration` write it, else `localectl`), else us.
+ * names one, else the layout of the display the shell opened on (npm start reads it there with
+ * `setxkbmap -query`, as the shell's user, and starts the supervisor with --display-keyboard;
+ * split, the manager hands it to its part in the part's start), else the host's own files'
+ * (/etc/default/keyboard, as Debian's installer and `dpkg-reconfigure keyboard-configuration`
+ * write it, else `localectl`), else us.
+ *
+ * The display before the files: it is what the user types with now, set by their session (GNOME
+ * or KDE settings, setxkbmap), which the files, the console's and new sessions' default, often do
+ * not follow (a host with no /etc/default/keyboard at all showed US on a French keyboard, #26).
  *
  * Never read from a cage: a cage may change its own X keymap (its business), but what the band and
  * the lock screen show, and what the next cage is given, comes from here only.
@@ -48,9 +55,10 @@ const realSources: HostSources = {
   },
 };
 
-/** The layout the cages get and the shell shows. */
-export function resolveKeyboardLayout(policy: KeyboardPolicy | undefined, sources: HostSources = realSources): KeyboardLayoutView {
+/** The layout the cages get and the shell shows. `display`: the display's (--display-keyboard). */
+export function resolveKeyboardLayout(policy: KeyboardPolicy | undefined, sources: HostSources = realSources, display?: KeyboardPolicy): KeyboardLayoutView {
   if (policy) return { layout: policy.layout, variant: policy.variant ?? '', source: 'policy' };
+  if (display && XKB_NAME.test(display.layout) && (!display.variant || XKB_NAME.test(display.variant))) return { layout: display.layout, variant: display.variant ?? '', source: 'display' };
   const file = sources.readFile('/etc/default/keyboard');
   if (file) {
     const vars = shellVariables(file);
@@ -66,3 +74,4 @@ export function resolveKeyboardLayout(policy: KeyboardPolicy | undefined, source
   }
   return { layout: 'us', variant: '', source: 'default' };
 }
+
