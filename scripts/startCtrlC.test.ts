@@ -16,7 +16,7 @@ import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { skipWhen } from '../supervisor/testing/skipWithReason';
+import { skipWhen, skipWithReason } from '../supervisor/testing/skipWithReason';
 import { bwrapCage, twoLevelPolicy } from '../supervisor/testing/testPolicy';
 import { waitFor } from '../supervisor/testing/waitFor';
 
@@ -80,8 +80,9 @@ function quitRecords(journal: string): Record<string, { outcome: string; windows
 }
 
 /** `npm start -- --no-window …` in a process group of its own (a terminal's foreground job). */
-function npmStart(dir: string, extra: string[] = []): { child: ChildProcess; out: () => string } {
-  const child = spawn('npm', ['start', '--silent', '--', '--no-window', '--policy', join(dir, 'policy.yaml'), '--state-dir', join(dir, 's'), '--run-dir', join(dir, 'r'), ...extra], { cwd: root, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+function npmStart(dir: string, extra: string[] = [], window?: { user: string }): { child: ChildProcess; out: () => string } {
+  const args = ['start', '--silent', '--', ...(window ? [] : ['--no-window']), '--policy', join(dir, 'policy.yaml'), '--state-dir', join(dir, 's'), '--run-dir', join(dir, 'r'), ...extra];
+  const child = spawn('npm', args, { cwd: root, detached: true, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...(window ? { SUDO_USER: window.user } : {}) } });
   started.push(child);
   let out = '';
   child.stdout!.on('data', (d) => (out += d.toString()));
@@ -103,6 +104,32 @@ function startMjsOf(npm: ChildProcess): number {
   const pids = spawnSync('pgrep', ['-g', String(npm.pid), '-f', '^node scripts/start\\.mjs'], { encoding: 'utf8' }).stdout.trim().split('\n').map(Number).filter(Boolean);
   expect(pids).toHaveLength(1);
   return pids[0]!;
+}
+
+/** The account the shell's Chromium runs as in tests (scripts/setup.sh makes it). */
+const TEST_USER = 'cloison-shell-test';
+
+/** Whether a process runs (a zombie counts as ended). */
+function alive(pid: number): boolean {
+  try {
+    return !/\) Z /.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return false;
+  }
+}
+
+/** Whether `pid` descends from `ancestor`. */
+function descends(pid: number, ancestor: number): boolean {
+  for (let p = pid, hops = 0; p > 1 && hops < 64; hops++) {
+    if (p === ancestor) return true;
+    try {
+      const stat = readFileSync(`/proc/${p}/stat`, 'utf8');
+      p = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+    } catch {
+      return false;
+    }
+  }
+  return false;
 }
 
 const CLOSED = 'WM_DELETE_WINDOW received, exit 0';
@@ -149,6 +176,51 @@ describe('Ctrl+C in the terminal that ran npm start', skipWhen(skip), () => {
       expect({ low: ended(dir, 'low'), high: ended(dir, 'high') }).toEqual({ low: CLOSED, high: CLOSED });
     }, 240_000);
   }
+
+  it('the terminal closed (SIGHUP to the group): the same stop, applications asked to quit first', async () => {
+    const dir = startRoot();
+    const { child, out } = npmStart(dir);
+    await whenNotesShown(out);
+    process.kill(-child.pid!, 'SIGHUP');
+    await exitOf(child); // npm itself ends of the hangup; start.mjs goes on stopping
+    await waitFor(() => leftOver(dir).length === 0, 'the manager, its part and the cages gone', 60_000, 200).catch((err: Error) => {
+      throw new Error(`${err.message}: ${leftOver(dir).join('\n')}`);
+    });
+    const quit = quitRecords(join(dir, 's-broker', 'audit.jsonl'));
+    expect({ low: quit.low?.outcome, high: quit.high?.outcome }, JSON.stringify(quit)).toEqual({ low: 'all quit', high: 'all quit' });
+    expect({ low: ended(dir, 'low'), high: ended(dir, 'high') }).toEqual({ low: CLOSED, high: CLOSED });
+  }, 240_000);
+
+  const testUid = Number(spawnSync('id', ['-u', TEST_USER], { encoding: 'utf8' }).stdout.trim() || NaN);
+  it('with a window: the group\'s SIGINT does not reach the shell\'s Chromium, closed once the manager has stopped', async (ctx) => {
+    if (!process.env.DISPLAY) skipWithReason(ctx, 'no display to open Chromium on (run under xvfb-run)');
+    if (Number.isNaN(testUid)) skipWithReason(ctx, `no ${TEST_USER} account (scripts/setup.sh makes it)`);
+    const dir = startRoot();
+    const { child, out } = npmStart(dir, [], { user: TEST_USER });
+    await whenNotesShown(out);
+    const pidsOf = (marker: string) => readdirSync('/proc').filter((p) => /^\d+$/.test(p)).filter((p) => {
+      try {
+        const argv = readFileSync(`/proc/${p}/cmdline`, 'utf8');
+        return argv.includes(marker) && !argv.includes('--type=');
+      } catch {
+        return false;
+      }
+    });
+    await waitFor(() => pidsOf(`--user-data-dir=${tmpdir()}/cloison-shell-`).some((p) => descends(Number(p), child.pid!)), 'the shell\'s Chromium', 60_000, 100);
+    const chromium = pidsOf(`--user-data-dir=${tmpdir()}/cloison-shell-`).find((p) => descends(Number(p), child.pid!))!;
+    const manager = pidsOf(join(dir, 'r-code', 'out/supervisor/cageManager.js'))[0]!;
+    expect(manager).toBeDefined();
+    process.kill(-child.pid!, 'SIGINT');
+    const endedAt: Record<string, number> = {};
+    await waitFor(() => {
+      for (const [name, pid] of [['manager', manager], ['chromium', chromium]] as const) if (endedAt[name] === undefined && !alive(Number(pid))) endedAt[name] = Date.now();
+      return endedAt.manager !== undefined && endedAt.chromium !== undefined;
+    }, 'the manager and Chromium ended', 90_000, 20);
+    expect(endedAt.chromium! - endedAt.manager!, 'Chromium ended before the manager (the group\'s SIGINT reached it)').toBeGreaterThanOrEqual(0);
+    const quit = quitRecords(join(dir, 's-broker', 'audit.jsonl'));
+    expect({ low: quit.low?.outcome, high: quit.high?.outcome }, JSON.stringify(quit)).toEqual({ low: 'all quit', high: 'all quit' });
+    expect(await exitOf(child)).toBe(130);
+  }, 240_000);
 
   it('SIGINT to start.mjs alone: both levels\' applications asked to quit, high\'s slow one waited for', async () => {
     const dir = startRoot();
