@@ -9,7 +9,9 @@
  * supervisor/cages/appQuit.ts has the window manager send, as LibreOffice's close button would),
  * then its own exit; killed with its cage, neither. SIGINT to the group: both levels' applications are asked to quit and quit, then
  * everything stops. start.mjs killed with SIGKILL (no stop of its own): the manager, told by the
- * kernel (its parent-death signal), stops the same way, and nothing is left. --single likewise.
+ * kernel (its parent-death signal), stops the same way, and nothing is left. --single likewise; the
+ * terminal closed (SIGHUP to the group) likewise; and with a real shell window, its Chromium is
+ * closed only after the manager has stopped (it had the group's SIGINT, and ended first).
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
