@@ -1,6 +1,7 @@
 // npm start: starts the supervisor (with its two cages) and the shell window.
 // Uses Electron when its binary is installed, otherwise the browser host in Chromium --app mode,
-// and says which and why. Ctrl+C stops everything it started, cages included (exit status 130).
+// and says which and why. Ctrl+C stops everything it started, cages included (exit status 130): the
+// cages' applications asked to quit first (stopOrder.mjs: what it starts is off the terminal's group).
 //
 // The browser host's Chromium never runs as root: it runs, with its sandbox on, as the user who
 // typed `sudo npm start` (SUDO_USER) or the account --shell-user names. Its launch address holds a
@@ -35,6 +36,7 @@ import { removeOldPartEntries } from './oldPartReach.mjs';
 import { hostShellLocale, shellChromiumArgs, writeShellChromiumProfile } from './shellChromium.mjs';
 import { displayKeyboardArgument, readShellDisplay, shellWindowArgs } from './shellDisplay.mjs';
 import { outputTail, shellWindowEndMessage } from './shellWindowEnd.mjs';
+import { OWN_GROUP, withParentDeathSignal } from './stopOrder.mjs';
 
 const { values } = parseArgs({
   options: {
@@ -114,7 +116,8 @@ let stopping = false;
 function stopAll(code = 0) {
   if (stopping) return;
   stopping = true;
-  for (const child of children) if (child.exitCode === null) child.kill('SIGTERM');
+  const running = (child) => child.exitCode === null && child.signalCode === null;
+  const windows = () => [...children].filter((child) => child !== supervisorChild);
   const done = () => {
     for (const cleanup of cleanups) {
       try {
@@ -131,22 +134,33 @@ function stopAll(code = 0) {
       done();
     }
   }, 50);
-  // The shell's windows get 8 s; the supervisor longer: it first asks the cages' applications to
-  // quit (appQuitSeconds, 60 s at most), and killed meanwhile it would leave the cages running.
-  setTimeout(() => {
-    for (const child of children) if (child !== supervisorChild) child.kill('SIGKILL');
-  }, 8000).unref();
+  // The supervisor first: it asks the cages' applications to quit (appQuitSeconds, 60 s at most),
+  // then stops the cages and its part; the shell's window, which shows them closing, after it (8 s).
+  const stopWindows = () => {
+    for (const child of windows()) if (running(child)) child.kill('SIGTERM');
+    setTimeout(() => {
+      for (const child of windows()) if (running(child)) child.kill('SIGKILL');
+    }, 8000).unref();
+  };
+  if (supervisorChild && running(supervisorChild)) {
+    supervisorChild.kill('SIGTERM');
+    supervisorChild.once('exit', stopWindows);
+  } else stopWindows();
+  // Killed meanwhile, the supervisor would leave the cages running (adopted at the next start).
   setTimeout(() => {
     for (const child of children) child.kill('SIGKILL');
     setTimeout(done, 200);
   }, SUPERVISOR_STOP_MS).unref();
 }
 /** The supervisor's longest stop: the applications' quitting (60 s at most) and the cages' own end. */
-const SUPERVISOR_STOP_MS = 75_000;
+const SUPERVISOR_STOP_MS = 90_000;
 
 // Ctrl+C is the user's way to stop: 128 + SIGINT, as a shell reports it.
+// npm passes its own SIGINT on as well: one Ctrl+C is two signals here, the second one ignored.
 process.on('SIGINT', () => stopAll(130));
 process.on('SIGTERM', () => stopAll(143));
+// The terminal closed: the same stop (its children, in their own sessions, do not see the hangup).
+process.on('SIGHUP', () => stopAll(129));
 /** Before the supervisor is started: what was started (the shell's window) stopped, then the exit; nothing after it runs. */
 function stopBeforeStart(code) {
   stopAll(code);
@@ -215,8 +229,10 @@ if (displayKeyboard) supervisorArgs.push('--display-keyboard', displayKeyboardAr
 const shellAccount = values['shell-user'] ?? process.env.SUDO_USER ?? (process.getuid?.() !== 0 ? process.env.USER : undefined);
 if (shellAccount && shellAccount !== 'root') supervisorArgs.push('--shell-user', shellAccount);
 // Its bounding set cut before it starts: no re-execution, whose start a reload could end (rootPartLaunch.mjs).
-const launch = rootPartCommand(process.execPath, supervisorArgs);
+// Off the terminal's group, stopped by start.mjs in order; SIGINT when start.mjs is gone (stopOrder.mjs).
+const launch = withParentDeathSignal(rootPartCommand(process.execPath, supervisorArgs), 'SIGINT');
 const supervisor = spawn(launch.command, launch.args, {
+  ...OWN_GROUP,
   stdio: ['ignore', 'pipe', 'inherit'],
   // One malloc arena, as every part (PART_NODE_ENV, supervisor/sandbox/unprivilegedPart.ts; the
   // units set the same): the test in deploy/packaging.test.ts keeps them in step.
@@ -304,7 +320,9 @@ function reopenShell(said) {
 
 function openElectron(ready) {
   say('host: Electron');
-  const child = spawn(electron.path, [join(root, 'out/electron/main.cjs')], {
+  const window = withParentDeathSignal({ command: electron.path, args: [join(root, 'out/electron/main.cjs')] }, 'SIGTERM');
+  const child = spawn(window.command, window.args, {
+    ...OWN_GROUP,
     stdio: 'inherit',
     env: { ...process.env, CLOISON_RPC_SOCKET: ready.rpcSocket, CLOISON_GATEWAY_ORIGIN: ready.origin, CLOISON_KIOSK: values.kiosk ? '1' : '0' },
   });
@@ -369,7 +387,9 @@ function openBrowserWindow({ again = false } = {}) {
     : [chromium, ...args];
   say(`shell: Chromium as ${user.name}, sandboxed`);
   // Its output kept (the last lines), for the message should it end by itself (shellWindowEnd.mjs).
-  const child = spawn(argv[0], argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'], env });
+  // Off the terminal's group, closed after the supervisor has stopped; SIGTERM when start.mjs is gone (stopOrder.mjs).
+  const window = withParentDeathSignal({ command: argv[0], args: argv.slice(1) }, 'SIGTERM');
+  const child = spawn(window.command, window.args, { ...OWN_GROUP, stdio: ['ignore', 'pipe', 'pipe'], env });
   const tail = outputTail([child.stdout, child.stderr]);
   let sentOn = false;
   children.add(child);

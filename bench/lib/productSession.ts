@@ -36,7 +36,7 @@ export interface ProductSession {
 /** Node's flags in package.json's start script (`node FLAGS… scripts/start.mjs`): npm start's own. */
 export function npmStartNodeFlags(): string[] {
   const script = (JSON.parse(readFileSync('package.json', 'utf8')) as { scripts: { start: string } }).scripts.start;
-  const m = /^node((?: --\S+)*) scripts\/start\.mjs$/.exec(script);
+  const m = /^(?:exec )?node((?: --\S+)*) scripts\/start\.mjs$/.exec(script);
   if (!m) throw new Error(`package.json's start script is not node [flags] scripts/start.mjs: ${script}`);
   return m[1]!.split(' ').filter(Boolean);
 }

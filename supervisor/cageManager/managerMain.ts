@@ -73,6 +73,7 @@ import { announcementLine, PART_ANNOUNCEMENT_TYPE, partFailedLine, partReason, T
 import { PartMessageLog } from './partMessageLog';
 import { reportFolderToMake } from './namedReportFolder';
 import { keepsCages } from './keptCagesStop';
+import { partStopGraceMs } from './partStopGrace';
 import { managerRunFolder } from './managerRunFolder';
 import { journalStateMove, moveRootStateToPart } from './rootStateToPart';
 import { trimMallocFromNowOn } from '../system/mallocTrim';
@@ -292,8 +293,8 @@ async function main(): Promise<void> {
   // them today: a cage left behind would have no launcher channel nor anyone to stop it (a
   // manager that died leaves its cages to the next one's adoption, cageStartExecutor.ts).
   const stopAll = async () => {
-    // The cages are stopped even if the part's stop fails.
-    await part?.stop().catch((err: Error) => say('cloison part stop failed', { reason: err.message }));
+    // The cages are stopped even if the part's stop fails; it has the time its applications' quitting takes (partStopGrace.ts).
+    await part?.stop(partStopGraceMs(policy.levels)).catch((err: Error) => say('cloison part stop failed', { reason: err.message }));
     if (part) await unmountStagingArea(join(runDir, PART_STAGING_DIR)).catch(() => undefined);
     // A start under way answers first (its driver's own time limit), then its cage is stopped too.
     for (let waited = 0; cages.levels().some((level) => cages.state(level) === 'starting' || cages.state(level) === 'mounting') && waited < 60_000; waited += 100) await new Promise((r) => setTimeout(r, 100));

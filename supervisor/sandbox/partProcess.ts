@@ -113,13 +113,14 @@ export class UnprivilegedPart<ToRoot extends { type: string }, ToPart> {
     return this.channel?.send(message, fd) ?? false;
   }
 
-  async stop(): Promise<void> {
+  /** SIGTERM, then SIGKILL after `graceMs` (longer for a part whose stop waits on the cages' applications: cageManager/partStopGrace.ts). */
+  async stop(graceMs = 3000): Promise<void> {
     this.stopping = true;
     const child = this.child;
     if (!child || child.exitCode !== null || child.signalCode !== null) return;
     child.kill('SIGTERM');
     await new Promise<void>((resolve) => {
-      const timer = setTimeout(() => child.kill('SIGKILL'), 3000);
+      const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
       child.once('exit', () => (clearTimeout(timer), resolve()));
     });
   }
