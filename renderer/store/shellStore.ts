@@ -248,8 +248,9 @@ export function createShellStore(locale: Locale) {
     setViewers: (session, viewers) => set({ session, foreignViewers: [...new Set(viewers.filter((v) => v.session !== session).map((v) => v.level))].sort() }),
     openAssign: (id) => set({ assigningDevice: id, trayOpen: false, overviewOpen: false }),
     closeAssign: () => set({ assigningDevice: null }),
-    setTrayOpen: (trayOpen) => set({ trayOpen }),
-    setAppsOpen: (appsOpen) => set({ appsOpen }),
+    // One of the band's menus at a time: opening one closes the other.
+    setTrayOpen: (trayOpen) => set(trayOpen ? { trayOpen, appsOpen: false } : { trayOpen }),
+    setAppsOpen: (appsOpen) => set(appsOpen ? { appsOpen, trayOpen: false } : { appsOpen }),
     setLock: (lock) =>
       set((s) =>
         lock.locked
