@@ -36,8 +36,10 @@ const SIZES = [
   { width: 1920, height: 1080 },
 ] as const;
 const CASES = [
-  { lang: 'fr_FR.UTF-8', locale: 'fr', high: 'Haut' },
-  { lang: 'en_GB.UTF-8', locale: 'en', high: 'High' },
+  { lang: 'fr_FR.UTF-8', locale: 'fr', high: 'Haut', labels: null },
+  { lang: 'en_GB.UTF-8', locale: 'en', high: 'High', labels: null },
+  // A policy's own long names (a label may have 40 characters): the band gives up more words.
+  { lang: 'fr_FR.UTF-8', locale: 'fr', high: 'Diffusion Restreinte', labels: { low: '{ fr: Non protégé, en: Unclassified }', high: '{ fr: Diffusion Restreinte, en: Restricted }' } },
 ] as const;
 /** The band's controls, by test id; those a click must act on say how to see it acted. */
 const CONTROLS = ['band-level-name', 'open-apps', 'switch-low', 'switch-high', 'band-trust', 'band-foreign-viewer', 'band-keyboard-layout', 'device-tray', 'open-overview'] as const;
@@ -51,9 +53,12 @@ async function boxOf(page: Page, testId: string): Promise<Box> {
   return box;
 }
 
-/** Key events and button presses viewers sent a cage (RFB 3.8; each connection from its handshake on). */
-function clientMessages(received: Buffer[]): { keys: number; presses: number } {
-  const b = Buffer.concat(received);
+/**
+ * Key events and button presses viewers sent a cage since its `from`th chunk (RFB 3.8; a chunk
+ * starts on a message; a new connection from its handshake on).
+ */
+function clientMessages(received: Buffer[], from: number): { keys: number; presses: number } {
+  const b = Buffer.concat(received.slice(from));
   let o = 0;
   let keys = 0;
   let presses = 0;
@@ -73,7 +78,7 @@ function clientMessages(received: Buffer[]): { keys: number; presses: number } {
     else if (type === 150) size = 10;
     else if (type === 248) size = o + 9 <= b.length ? 9 + b[o + 8]! : Infinity;
     else if (type === 255) size = 12;
-    else throw new Error(`unknown client message ${type} at ${o}`);
+    else throw new Error(`unknown client message ${type} at ${o}: ${b.subarray(Math.max(0, o - 16), o + 16).toString('hex')}`);
     if (o + size > b.length) break;
     if (type === 4 || type === 255) keys++;
     if (type === 5 && b[o + 1] !== 0) presses++;
@@ -177,7 +182,7 @@ async function besideTheMenu(page: Page, selector: string, name: string): Promis
 }
 
 for (const c of CASES) {
-  test.describe(`the band on small screens (${c.locale})`, () => {
+  test.describe(`the band on small screens (${c.locale}${c.labels ? ', long names' : ''})`, () => {
     let dir: string;
     let hostile: Record<'low' | 'high', HostileVncServer>;
     let sup: SupervisorProcess;
@@ -188,7 +193,9 @@ for (const c of CASES) {
       // (its screen the size of a frame in split view at 1024×768: its picture fills the frame).
       const start = (level: string) => startHostileVncServer({ socketPath: join(dir, `${level}.sock`), mode: 'fake-band', width: 488, height: 670, fakeBandHeight: 670, desktopName: 'USB', fakeBandColour: MENU_GREY });
       hostile = { low: await start('low'), high: await start('high') };
-      sup = await startSupervisor(twoLevelPolicy({ low: vncCage(join(dir, 'low.sock')), high: vncCage(join(dir, 'high.sock')) }, 'keyboard: { layout: fr }\n'), { env: { LANG: c.lang }, trustPhrase: LONG_PHRASE });
+      let policy = twoLevelPolicy({ low: vncCage(join(dir, 'low.sock')), high: vncCage(join(dir, 'high.sock')) }, 'keyboard: { layout: fr }\n');
+      if (c.labels) policy = policy.replace('label: { fr: Bas, en: Low }', `label: ${c.labels.low}`).replace('label: { fr: Haut, en: High }', `label: ${c.labels.high}`);
+      sup = await startSupervisor(policy, { env: { LANG: c.lang }, trustPhrase: LONG_PHRASE });
     });
     test.afterAll(async () => {
       await sup?.stop();
@@ -225,7 +232,7 @@ for (const c of CASES) {
           await clickEach(page, what);
           await expectBandFits(page, `${what}, after the clicks`);
           steps.push(`${what}: step ${await page.getByTestId('level-band').getAttribute('data-fit')}`);
-          if (layout === 'split' && (size.width === 1024 || size.width === 1920)) await page.screenshot({ path: join(SCREENSHOTS, `band-${c.locale}-${size.width}x${size.height}.png`) });
+          if (layout === 'split' && (size.width === 1024 || size.width === 1920)) await page.screenshot({ path: join(SCREENSHOTS, `band-${c.locale}${c.labels ? '-long' : ''}-${size.width}x${size.height}.png`) });
         }
       }
       // With high in front too (its name, its colour), at the smallest.
@@ -233,6 +240,7 @@ for (const c of CASES) {
       await page.getByTestId('switch-high').click();
       await expect(page.getByTestId('band-level-name')).toContainText(c.high);
       await expectBandFits(page, `${c.locale} 1024×768 high in front`);
+      if (c.labels) await page.screenshot({ path: join(SCREENSHOTS, 'band-fr-long-high-1024x768.png') });
       test.info().annotations.push({ type: 'fit steps', description: steps.join('; ') });
       await other.close();
     });
@@ -246,7 +254,8 @@ for (const c of CASES) {
       await expect(page.getByTestId('stage')).toHaveAttribute('data-layout', 'split');
       await page.waitForTimeout(800); // the cages' grey painted in both frames
       for (const [button, menu, surface] of [['device-tray', 'device-tray-panel', '#f7f7f7'], ['open-apps', 'apps-menu', '#fafafa']] as const) {
-        const before = { low: clientMessages(hostile.low.received), high: clientMessages(hostile.high.received) };
+        const before = { low: hostile.low.received.length, high: hostile.high.received.length };
+        const none = { low: { keys: 0, presses: 0 }, high: { keys: 0, presses: 0 } };
         await page.getByTestId(button).click();
         await expect(page.getByTestId(menu)).toBeVisible();
         const seen = await besideTheMenu(page, `[data-testid=${menu}]`, `${c.locale}-${menu}-open`);
@@ -258,14 +267,20 @@ for (const c of CASES) {
         // Keys typed while it is open reach no cage.
         await page.keyboard.type('abc');
         await page.waitForTimeout(500);
-        expect({ low: clientMessages(hostile.low.received).keys, high: clientMessages(hostile.high.received).keys }, `${menu}: keys that reached a cage`).toEqual({ low: before.low.keys, high: before.high.keys });
+        expect({ low: clientMessages(hostile.low.received, before.low), high: clientMessages(hostile.high.received, before.high) }, `${menu}: keys that reached a cage`).toEqual(none);
         // A press beside it (over high's frame) closes it and reaches no cage.
         const frame = await boxOf(page, 'cage-frame-high');
         await page.mouse.click(frame.x + frame.width / 2, frame.y + frame.height - 40);
         await expect(page.getByTestId(menu)).toHaveCount(0);
         await page.waitForTimeout(500);
-        expect({ low: clientMessages(hostile.low.received).presses, high: clientMessages(hostile.high.received).presses }, `${menu}: presses that reached a cage`).toEqual({ low: before.low.presses, high: before.high.presses });
+        expect({ low: clientMessages(hostile.low.received, before.low), high: clientMessages(hostile.high.received, before.high) }, `${menu}: keys and presses that reached a cage`).toEqual(none);
       }
+      // The check above sees keys and presses when they do go to a cage: low in front, a click in its frame, keys.
+      const mark = hostile.low.received.length;
+      const low = await boxOf(page, 'cage-frame-low');
+      await page.mouse.click(low.x + low.width / 2, low.y + low.height / 2);
+      await page.keyboard.type('abc');
+      await expect.poll(() => clientMessages(hostile.low.received, mark), { message: 'keys and presses reach low with no menu open' }).toEqual({ keys: 6, presses: 1 });
       // The trusted menu: its frames dimmed by the shell, labelled; nothing beside its panel as bright as it.
       await page.getByTestId('open-overview').click();
       await expect(page.getByTestId('trusted-overview')).toBeVisible();
