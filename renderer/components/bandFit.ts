@@ -19,31 +19,67 @@
 
 export const FIT_STEPS = 3;
 
-/** The band's content is wider than the band (or the clipboard's part is cut). */
+/** The band's content is wider than the band (its parts keep their widths: styles.css). */
 export function overflowing(band: HTMLElement): boolean {
-  if (band.scrollWidth > band.clientWidth + 0.5) return true;
-  for (const part of band.querySelectorAll<HTMLElement>('[data-fit-watch]')) if (part.scrollWidth > part.clientWidth + 0.5) return true;
-  return false;
+  return band.scrollWidth > band.clientWidth + 0.5;
+}
+
+/** Puts the band at `step`: the attributes of that step and every one before it. */
+export function setFitStep(band: HTMLElement, step: number): void {
+  for (let s = 1; s <= FIT_STEPS; s++) band.toggleAttribute(`data-fit${s}`, s <= step);
+  band.dataset.fit = String(step);
 }
 
 /** Sets the band to the first step at which it fits (or the last); returns that step. */
 export function fitBand(band: HTMLElement, isOverflowing: (band: HTMLElement) => boolean = overflowing): number {
-  let step = 0;
-  for (;;) {
-    for (let s = 1; s <= FIT_STEPS; s++) band.toggleAttribute(`data-fit${s}`, s <= step);
-    band.dataset.fit = String(step);
+  for (let step = 0; ; step++) {
+    setFitStep(band, step);
     if (step >= FIT_STEPS || !isOverflowing(band)) return step;
-    step++;
   }
+}
+
+/**
+ * The width the band's parts take side by side (their boxes, their margins but the auto one that
+ * pushes the menu to the right, the gaps, the padding): read from the layout as it stands.
+ */
+export function contentWidth(band: HTMLElement): number {
+  const style = getComputedStyle(band);
+  const parts = [...band.children] as HTMLElement[];
+  let width = parseFloat(style.paddingLeft) + parseFloat(style.paddingRight) + parseFloat(style.columnGap || '0') * Math.max(0, parts.length - 1);
+  for (const part of parts) {
+    const own = getComputedStyle(part);
+    width += part.getBoundingClientRect().width + parseFloat(own.marginRight) + (part.classList.contains('band__hint') ? 0 : parseFloat(own.marginLeft));
+  }
+  return width;
 }
 
 /**
  * Keeps `band` fitted: now, and whenever it or one of its direct parts changes size (a part comes
  * or goes, a label changes language, the window is resized). Returns the stop function.
+ *
+ * A change that leaves the band fitting at its step with no room for the step before costs one
+ * read of the layout as it stands (a level switch changes the name's width): the steps are tried
+ * again only when the band overflows, or when the parts' width plus what the last step saved would
+ * fit (room came back; the estimate only decides when to measure, never what is shown).
  */
 export function keepBandFitted(band: HTMLElement): () => void {
-  const refit = () => fitBand(band);
-  const sizes = new ResizeObserver(refit);
+  // What the current step saved: the content's width at the step before minus its width at this one.
+  let saved = 0;
+  const refit = () => {
+    const step = fitBand(band);
+    saved = 0;
+    if (step === 0) return;
+    setFitStep(band, step - 1);
+    const before = contentWidth(band);
+    setFitStep(band, step);
+    saved = Math.max(0, before - contentWidth(band));
+  };
+  const check = () => {
+    const step = Number(band.dataset.fit ?? 0);
+    if (overflowing(band)) return refit();
+    if (step > 0 && contentWidth(band) + saved <= band.clientWidth) refit();
+  };
+  const sizes = new ResizeObserver(check);
   const watchParts = () => {
     sizes.disconnect();
     sizes.observe(band);
