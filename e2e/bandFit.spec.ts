@@ -294,9 +294,9 @@ for (const c of CASES) {
       await page.getByTestId('overview-close').click();
       // The 1024×768 split view with the tray open, for a person to look at.
       await page.getByTestId('device-tray').click();
-      await page.screenshot({ path: join(SCREENSHOTS, `band-menu-${c.locale}-1024x768.png`) });
+      await page.screenshot({ path: join(SCREENSHOTS, `band-menu-${c.locale}${c.labels ? '-long' : ''}-1024x768.png`) });
       await page.setViewportSize(SIZES[3]);
-      await page.screenshot({ path: join(SCREENSHOTS, `band-menu-${c.locale}-1920x1080.png`) });
+      await page.screenshot({ path: join(SCREENSHOTS, `band-menu-${c.locale}${c.labels ? '-long' : ''}-1920x1080.png`) });
     });
   });
 }
