@@ -242,6 +242,7 @@ for (const c of CASES) {
       await expectBandFits(page, `${c.locale} 1024×768 high in front`);
       if (c.labels) await page.screenshot({ path: join(SCREENSHOTS, 'band-fr-long-high-1024x768.png') });
       test.info().annotations.push({ type: 'fit steps', description: steps.join('; ') });
+      console.log(`fit steps: ${steps.join('; ')}`);
       await other.close();
     });
 

@@ -222,7 +222,8 @@ export function createShellStore(locale: Locale) {
     setLink: (link, error) => set({ link, linkError: error ?? null }),
     setTrust: (trust) => set({ trust }),
     setLayout: (layout) => set({ layout }),
-    openOverview: () => set({ overviewOpen: true }),
+    // The trusted menu replaces a band menu left open (never one drawn over the other).
+    openOverview: () => set({ overviewOpen: true, trayOpen: false, appsOpen: false }),
     closeOverview: () => set({ overviewOpen: false }),
     openTrustDialog: (kind) => set({ trustDialog: kind, overviewOpen: false }),
     // The first phrase cannot be skipped: the dialog stays until one is set.
