@@ -277,11 +277,15 @@ for (const c of CASES) {
         expect({ low: clientMessages(hostile.low.received, before.low), high: clientMessages(hostile.high.received, before.high) }, `${menu}: keys and presses that reached a cage`).toEqual(none);
       }
       // The check above sees keys and presses when they do go to a cage: low in front, a click in its frame, keys.
-      // (The viewer is told its input is back by a message to its frame: a moment before the click.)
+      // (Low in front first — a click in a frame behind only brings it to the front — and the viewer
+      // is told its input is back by a message to its frame: a moment before the click and the keys.)
+      await page.getByTestId('switch-low').click();
+      await expect(page.getByTestId('level-band')).toHaveAttribute('data-level', 'low');
       await page.waitForTimeout(1000);
       const mark = hostile.low.received.length;
       const low = await boxOf(page, 'cage-frame-low');
       await page.mouse.click(low.x + low.width / 2, low.y + low.height / 2);
+      await page.waitForTimeout(300);
       await page.keyboard.type('abc');
       await expect.poll(() => { const got = clientMessages(hostile.low.received, mark); return got.keys >= 6 && got.presses >= 1 ? 'both' : JSON.stringify(got); }, { message: 'keys and presses reach low with no menu open' }).toBe('both');
       // The trusted menu: its frames dimmed by the shell, labelled; nothing beside its panel as bright as it.
