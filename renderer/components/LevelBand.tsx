@@ -123,7 +123,7 @@ const BandEnd = memo(function BandEnd() {
       {foreign.length > 0 ? (
         // A viewer this shell did not open is watching a cage: the supervisor knows, the band says.
         <span className="band__warning band__watched" data-testid="band-foreign-viewer" title={t.foreignViewerExplain}>
-          👁 {t.foreignViewer} {foreign.map((id) => levels.find((l) => l.id === id)?.label[locale] ?? id).join(', ')}
+          ◉ {t.foreignViewer} {foreign.map((id) => levels.find((l) => l.id === id)?.label[locale] ?? id).join(', ')}
         </span>
       ) : null}
       <ClipboardIndicator />
