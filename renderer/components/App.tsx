@@ -18,6 +18,7 @@ import { LockScreen } from './LockScreen';
 import { ReportDialog } from './ReportDialog';
 import { AppLauncherMenu } from './AppLauncher';
 import { TrainingPanel } from './TrainingPanel';
+import { PopoverScrim } from './PopoverScrim';
 
 export function App() {
   const link = useShellState((s) => s.link);
@@ -47,6 +48,8 @@ export function App() {
   return (
     <div className="shell" data-testid="shell">
       <LevelBand />
+      {/* Under the band and its menus, over every frame, while one of the band's menus is open. */}
+      <PopoverScrim />
       {/* The shell's own refusal: under the band, above the stage, never over a frame (LevelNotice.tsx). */}
       <ShellNotice />
       <div className="shell__body">

@@ -16,8 +16,8 @@ export function AppLauncherButton() {
   const open = useShellState((s) => s.appsOpen);
   const t = textFor(useShellState((s) => s.locale)).apps;
   return (
-    <button type="button" className="band__menu band__apps" data-testid="open-apps" aria-expanded={open} onClick={() => store.getState().setAppsOpen(!open)}>
-      ▦ {t.open}
+    <button type="button" className="band__menu band__apps" data-testid="open-apps" aria-expanded={open} title={t.open} aria-label={t.open} onClick={() => store.getState().setAppsOpen(!open)} onKeyDown={(e) => e.key === 'Escape' && store.getState().setAppsOpen(false)}>
+      <span className="band__icon" aria-hidden="true">▦</span> <span className="band__label">{t.open}</span>
     </button>
   );
 }

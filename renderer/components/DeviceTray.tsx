@@ -20,11 +20,29 @@ export function DeviceTray() {
   const attached = devices.filter((d) => d.state === 'attached').length;
   return (
     <div className="tray">
-      <button type="button" className="band__menu tray__button" data-testid="device-tray" aria-expanded={open} title={t.trayTitle} onClick={() => store.getState().setTrayOpen(!open)}>
+      <button
+        type="button"
+        className="band__menu tray__button"
+        data-testid="device-tray"
+        aria-expanded={open}
+        title={t.trayTitle}
+        onClick={() => store.getState().setTrayOpen(!open)}
+        onKeyDown={(e) => {
+          if (e.key === 'Escape') store.getState().setTrayOpen(false);
+        }}
+      >
         {t.tray} <span data-testid="device-tray-count">{attached}/{devices.length}</span>
       </button>
       {open ? (
-        <div className="tray__panel" data-testid="device-tray-panel" role="dialog" aria-label={t.trayTitle}>
+        <div
+          className="tray__panel"
+          data-testid="device-tray-panel"
+          role="dialog"
+          aria-label={t.trayTitle}
+          onKeyDown={(e) => {
+            if (e.key === 'Escape') store.getState().setTrayOpen(false);
+          }}
+        >
           <div className="tray__title">{t.trayTitle}</div>
           {devices.length === 0 ? <div className="tray__empty">{t.none}</div> : devices.map((d) => <TrayRow key={d.id} device={d} />)}
         </div>

@@ -6,7 +6,7 @@
  * A level switch re-renders only what names the level (colour, name, switcher): the rest of the
  * band is memoised, so the switch's commit stays small.
  */
-import { memo } from 'react';
+import { memo, useLayoutEffect, useRef } from 'react';
 import { textFor } from '../i18n';
 import { useShell, useShellState } from '../shellContext';
 import { levelById } from '../store/shellStore';
@@ -18,6 +18,7 @@ import { SoundState } from './SoundState';
 import { SmartcardState } from './SmartcardState';
 import { AppLauncherButton } from './AppLauncher';
 import { KeyboardLayoutBadge } from './KeyboardLayoutBadge';
+import { keepBandFitted } from './bandFit';
 
 // Parts of the band a switch does not change: not rendered again by it.
 const Launcher = memo(AppLauncherButton);
@@ -38,9 +39,13 @@ export function LevelBand() {
   const waiting = useShellState((s) => (s.layout === 'single' && !s.overviewOpen ? s.levels.filter((l) => l.id !== s.front && s.notices[l.id]?.tone === 'refused').map((l) => l.id).join(' ') : ''));
   const t = textFor(locale);
   const level = levelById(levels, front);
-  if (!level) return <header className="band band--unknown" data-testid="level-band" />;
+  // The band fits its window by giving up words, never controls nor the level's name (bandFit.ts).
+  const band = useRef<HTMLElement>(null);
+  useLayoutEffect(() => (band.current ? keepBandFitted(band.current) : undefined), []);
+  if (!level) return <header ref={band} className="band band--unknown" data-testid="level-band" />;
   return (
     <header
+      ref={band}
       className="band"
       data-testid="level-band"
       data-level={level.id}
@@ -78,8 +83,8 @@ export function LevelBand() {
             onClick={() => switchTo(l.id)}
           >
             <span className="band__swatch" style={{ backgroundColor: l.colour }} />
-            <span>{l.label[locale]}</span>
-            <span className="band__status" data-testid={`status-${l.id}`}>
+            <span className="band__label">{l.label[locale]}</span>
+            <span className="band__status" data-testid={`status-${l.id}`} data-status={cages[l.id]?.status ?? 'stopped'}>
               {t.status[cages[l.id]?.status ?? 'stopped']}
             </span>
             {retries[l.id] !== undefined ? (
@@ -118,15 +123,16 @@ const BandEnd = memo(function BandEnd() {
       {foreign.length > 0 ? (
         // A viewer this shell did not open is watching a cage: the supervisor knows, the band says.
         <span className="band__warning band__watched" data-testid="band-foreign-viewer" title={t.foreignViewerExplain}>
-          👁 {t.foreignViewer} {foreign.map((id) => levels.find((l) => l.id === id)?.label[locale] ?? id).join(', ')}
+          ◉ {t.foreignViewer} {foreign.map((id) => levels.find((l) => l.id === id)?.label[locale] ?? id).join(', ')}
         </span>
       ) : null}
       <ClipboardIndicator />
       <KeyboardLayoutBadge testId="band-keyboard-layout" />
       <DeviceTray />
       <div className="band__hint" title={`${t.shortcut} : ${shortcut}`}>
-        <button type="button" className="band__menu" data-testid="open-overview" onClick={() => store.getState().openOverview()} title={`${t.menu} (${sak})`}>
-          {t.menuShort} <kbd>{sak}</kbd>
+        <button type="button" className="band__menu" data-testid="open-overview" onClick={() => store.getState().openOverview()} title={`${t.menu} (${sak})`} aria-label={`${t.menu} (${sak})`}>
+          <span className="band__icon" aria-hidden="true">☰</span>
+          <span className="band__label">{t.menuShort}</span> <kbd aria-hidden="true">{sak}</kbd>
         </button>
       </div>
     </>

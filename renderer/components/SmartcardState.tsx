@@ -13,14 +13,14 @@ export function SmartcardState({ level }: { level: string }) {
   if (absent) {
     return (
       <span className="band__card band__card--absent" data-testid={`smartcard-absent-${level}`} title={t.removed}>
-        ▢ {t.absent}
+        ▢ <span className="band__word">{t.absent}</span>
       </span>
     );
   }
   if (holder !== level) return null;
   return (
     <span className="band__card" data-testid={`smartcard-${level}`} title={t.holder}>
-      ▣ {t.card}
+      ▣ <span className="band__word">{t.card}</span>
     </span>
   );
 }

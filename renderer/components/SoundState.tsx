@@ -12,10 +12,10 @@ export function SoundState({ level }: { level: string }) {
   if (!sound?.available) return null;
   return (
     <span className="band__sound" data-testid={`sound-${level}`} data-playing={sound.playing} data-muted={sound.muted} data-recording={sound.recording}>
-      {sound.muted ? <span title={t.muted}>⊘ {t.mutedShort}</span> : sound.playing ? <span title={t.playing}>♪</span> : null}
+      {sound.muted ? <span title={t.muted}>⊘ <span className="band__word">{t.mutedShort}</span></span> : sound.playing ? <span title={t.playing}>♪</span> : null}
       {sound.recording ? (
         <span className="band__recording" title={t.recording}>
-          ● {t.mic}
+          ● <span className="band__word">{t.mic}</span>
         </span>
       ) : null}
     </span>

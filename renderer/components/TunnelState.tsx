@@ -15,8 +15,8 @@ export function TunnelState({ tunnel }: { tunnel: TunnelView }) {
   const ok = tunnel.state === 'up';
   return (
     <span className={ok ? 'band__tunnel' : 'band__warning band__tunnel'} data-testid="band-tunnel" data-state={tunnel.state} title={`${t.explain} ${tunnel.endpoint}${tunnel.reason ? ` — ${supervisorText(locale, tunnel.reasonText, tunnel.reason)}` : ''}`}>
-      {ok ? '✓' : '⚠'} {t.states[tunnel.state]}
-      {ok ? age : ''}
+      {ok ? '✓' : '⚠'} <span className="band__word">{t.states[tunnel.state]}</span>
+      {ok && age ? <span className="band__age">{age}</span> : null}
     </span>
   );
 }

@@ -222,7 +222,8 @@ export function createShellStore(locale: Locale) {
     setLink: (link, error) => set({ link, linkError: error ?? null }),
     setTrust: (trust) => set({ trust }),
     setLayout: (layout) => set({ layout }),
-    openOverview: () => set({ overviewOpen: true }),
+    // The trusted menu replaces a band menu left open (never one drawn over the other).
+    openOverview: () => set({ overviewOpen: true, trayOpen: false, appsOpen: false }),
     closeOverview: () => set({ overviewOpen: false }),
     openTrustDialog: (kind) => set({ trustDialog: kind, overviewOpen: false }),
     // The first phrase cannot be skipped: the dialog stays until one is set.
@@ -248,8 +249,9 @@ export function createShellStore(locale: Locale) {
     setViewers: (session, viewers) => set({ session, foreignViewers: [...new Set(viewers.filter((v) => v.session !== session).map((v) => v.level))].sort() }),
     openAssign: (id) => set({ assigningDevice: id, trayOpen: false, overviewOpen: false }),
     closeAssign: () => set({ assigningDevice: null }),
-    setTrayOpen: (trayOpen) => set({ trayOpen }),
-    setAppsOpen: (appsOpen) => set({ appsOpen }),
+    // One of the band's menus at a time: opening one closes the other.
+    setTrayOpen: (trayOpen) => set(trayOpen ? { trayOpen, appsOpen: false } : { trayOpen }),
+    setAppsOpen: (appsOpen) => set(appsOpen ? { appsOpen, trayOpen: false } : { appsOpen }),
     setLock: (lock) =>
       set((s) =>
         lock.locked
