@@ -16,6 +16,7 @@
  */
 import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { provideImageData } from './testing/nodeImageData';
+import { fromShell as shellSays, settle, stubViewerPage } from './testing/viewerPageStub';
 
 const SHELL = 'http://shell.test';
 const TICKET_URL = 'ws://127.0.0.1:9/vnc?level=high&ticket=t';
@@ -63,13 +64,7 @@ class GatewayStream {
   }
 }
 
-async function settle(): Promise<void> {
-  for (let i = 0; i < 30; i++) await new Promise((r) => setTimeout(r, 0));
-}
-
-function fromShell(data: unknown): void {
-  window.dispatchEvent(new MessageEvent('message', { data, origin: SHELL, source: window }));
-}
+const fromShell = (data: unknown) => shellSays(SHELL, data);
 
 /** Opens a new connection (a new ticket) and sends it `messages`, as the gateway would hand them on. */
 async function connectionSending(messages: Uint8Array[]): Promise<GatewayStream> {
@@ -89,18 +84,8 @@ async function connectionSending(messages: Uint8Array[]): Promise<GatewayStream>
 const CONNECTED_AND_SCREEN_READ = ['version', 'byte 1', 'byte 1', 'type 0', 'type 2', 'type 3', 'type 3'];
 
 beforeAll(async () => {
-  window.history.replaceState(null, '', `/viewer.html?shell=${encodeURIComponent(SHELL)}`);
-  document.body.innerHTML = '<div id="screen"></div>';
   provideImageData();
-  (globalThis as { WebSocketStream?: unknown }).WebSocketStream = GatewayStream;
-  (globalThis as { ResizeObserver?: unknown }).ResizeObserver = class {
-    observe(): void {}
-    disconnect(): void {}
-  };
-  const context = new Proxy({}, { get: (_t, key) => (key === 'canvas' ? undefined : () => ({ data: new Uint8ClampedArray(4) })) });
-  HTMLCanvasElement.prototype.getContext = function () {
-    return context;
-  } as never;
+  stubViewerPage(SHELL, GatewayStream);
   await import('./viewerMain');
   fromShell({ type: 'place', place: 'front' });
 });

@@ -14,6 +14,7 @@
  * only the WebSocketStream (the gateway), the canvas's 2D context and the module load's moment are ours.
  */
 import { afterAll, beforeAll, expect, it, vi } from 'vitest';
+import { fromShell as shellSays, settle, stubViewerPage } from './testing/viewerPageStub';
 
 const log: string[] = [];
 /** Held until the test lets noVNC "finish loading". */
@@ -77,29 +78,13 @@ class GatewayStream {
   }
 }
 
-async function settle(): Promise<void> {
-  for (let i = 0; i < 30; i++) await new Promise((r) => setTimeout(r, 0));
-}
-
-function fromShell(data: unknown): void {
-  window.dispatchEvent(new MessageEvent('message', { data, origin: SHELL, source: window }));
-}
+const fromShell = (data: unknown) => shellSays(SHELL, data);
 
 /** What noVNC's display sized its canvas to: the attack's 65 535 if it got through. */
 const canvasSizes: string[] = [];
 
 beforeAll(() => {
-  window.history.replaceState(null, '', `/viewer.html?shell=${encodeURIComponent(SHELL)}`);
-  document.body.innerHTML = '<div id="screen"></div>';
-  (globalThis as { WebSocketStream?: unknown }).WebSocketStream = GatewayStream;
-  (globalThis as { ResizeObserver?: unknown }).ResizeObserver = class {
-    observe(): void {}
-    disconnect(): void {}
-  };
-  const context = new Proxy({}, { get: (_t, key) => (key === 'canvas' ? undefined : () => ({ data: new Uint8ClampedArray(4) })) });
-  HTMLCanvasElement.prototype.getContext = function () {
-    return context;
-  } as never;
+  stubViewerPage(SHELL, GatewayStream);
   const width = Object.getOwnPropertyDescriptor(HTMLCanvasElement.prototype, 'width')!;
   Object.defineProperty(HTMLCanvasElement.prototype, 'width', {
     configurable: true,
