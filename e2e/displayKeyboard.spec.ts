@@ -19,7 +19,7 @@ import { scratchDir } from '../supervisor/cages/cageMounts';
 import { queryCageKeymap } from '../supervisor/keyboard/cageKeymap';
 import { bwrapCage, twoLevelPolicy } from '../supervisor/testing/testPolicy';
 import { displayKeyboardArgument, readShellDisplay } from '../scripts/shellDisplay.mjs';
-import { launchShellBrowser, SHELL_TEST_USER, startHostDisplay, type HostDisplay, type ShellBrowser } from './support/hostDisplay';
+import { launchShellBrowser, lockAndShowUnlockBadge, SHELL_TEST_USER, startHostDisplay, type HostDisplay, type ShellBrowser } from './support/hostDisplay';
 import { startSupervisor, type SupervisorProcess } from './support/supervisorProcess';
 
 /** The low cage's terminal writes what it receives to a file of its home. No `keyboard:` in the policy. */
@@ -85,16 +85,7 @@ test.describe("the display's keyboard layout, when the policy names none (#26)",
   });
 
   test('the lock screen shows FR beside the password field', async () => {
-    const { page } = shell;
-    await expect(page.getByTestId('cage-frame-low')).toHaveAttribute('data-viewer', 'connected', { timeout: 60_000 });
-    const mark = (await page.getByTestId('band-keyboard-layout').boundingBox())!;
-    const onMark = await shell.screenPoint(mark.x + mark.width / 2, mark.y + mark.height / 2);
-    await display.click(onMark.x, onMark.y);
-    await display.key('super+l');
-    await expect(page.getByTestId('lock-screen')).toBeVisible();
-    await display.key('Pause');
-    const badge = page.getByTestId('unlock-keyboard-layout');
-    await expect(badge).toBeVisible();
+    const badge = await lockAndShowUnlockBadge(shell, display);
     await expect(badge).toHaveAttribute('data-layout', 'fr');
     await expect(badge).toContainText('FR');
   });

@@ -12,7 +12,7 @@ import { bwrapCage, twoLevelPolicy } from '../supervisor/testing/testPolicy';
 import { bwrapCagePaths } from '../supervisor/cages/bwrapDriver';
 import { scratchDir } from '../supervisor/cages/cageMounts';
 import { queryCageKeymap } from '../supervisor/keyboard/cageKeymap';
-import { launchShellBrowser, startHostDisplay, type HostDisplay, type ShellBrowser } from './support/hostDisplay';
+import { launchShellBrowser, lockAndShowUnlockBadge, startHostDisplay, type HostDisplay, type ShellBrowser } from './support/hostDisplay';
 import { startSupervisor, type SupervisorProcess } from './support/supervisorProcess';
 
 /** One step of typing: text through `xdotool type`, or key names (keysyms) through `xdotool key`. */
@@ -142,19 +142,8 @@ for (const layout of CASES) {
 
     test(`the lock screen's password field shows the layout (${name})`, async () => {
       const { page } = shell;
-      // On its own too (run alone, or after the typing test failed: a fresh shell, which the host
-      // display has not given the keyboard yet): the shell up, then clicked where a click does
-      // nothing (the band's layout mark), as a user's first click gives its window the keyboard.
-      await expect(page.getByTestId('cage-frame-low')).toHaveAttribute('data-viewer', 'connected', { timeout: 60_000 });
-      const mark = (await page.getByTestId('band-keyboard-layout').boundingBox())!;
-      const onMark = await shell.screenPoint(mark.x + mark.width / 2, mark.y + mark.height / 2);
-      await display.click(onMark.x, onMark.y);
-      // Super+L locks, the secure-attention key opens the prompt: both as the keyboard sends them.
-      await display.key('super+l');
-      await expect(page.getByTestId('lock-screen')).toBeVisible();
-      await display.key('Pause');
-      const badge = page.getByTestId('unlock-keyboard-layout');
-      await expect(badge).toBeVisible();
+      // On its own too (run alone, or after the typing test failed): see lockAndShowUnlockBadge.
+      const badge = await lockAndShowUnlockBadge(shell, display);
       await expect(badge).toHaveAttribute('data-layout', layout.layout);
       await expect(badge).toHaveAttribute('data-variant', layout.variant ?? '');
       await page.screenshot({ path: test.info().outputPath(`lock-${name}.png`) });

@@ -18,7 +18,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { chownSync, existsSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium, type Browser, type Page } from '@playwright/test';
+import { chromium, expect, type Browser, type Locator, type Page } from '@playwright/test';
 import { hostShellLocale, shellChromiumArgs, writeShellChromiumProfile } from '../../scripts/shellChromium.mjs';
 import { within } from './deadline';
 
@@ -376,4 +376,25 @@ function accountOf(name: string): { name: string; uid: number; gid: number; home
   const entry = spawnSync('getent', ['passwd', name], { encoding: 'utf8' }).stdout.trim().split(':');
   if (entry.length < 7) throw new Error(`no account named ${name} (scripts/setup.sh makes ${SHELL_TEST_USER})`);
   return { name, uid: Number(entry[2]), gid: Number(entry[3]), home: entry[5]! };
+}
+
+/**
+ * Locks the shell and asks for its unlock prompt as a user does on the host display, and returns the
+ * layout badge beside its password field. Works on its own too (a fresh shell the host display has
+ * not given the keyboard yet): the shell up, then clicked where a click does nothing (the band's
+ * layout mark), as a user's first click gives its window the keyboard; then Super+L locks and the
+ * secure-attention key opens the prompt, both as the keyboard sends them.
+ */
+export async function lockAndShowUnlockBadge(shell: ShellBrowser, display: HostDisplay): Promise<Locator> {
+  const { page } = shell;
+  await expect(page.getByTestId('cage-frame-low')).toHaveAttribute('data-viewer', 'connected', { timeout: 60_000 });
+  const mark = (await page.getByTestId('band-keyboard-layout').boundingBox())!;
+  const onMark = await shell.screenPoint(mark.x + mark.width / 2, mark.y + mark.height / 2);
+  await display.click(onMark.x, onMark.y);
+  await display.key('super+l');
+  await expect(page.getByTestId('lock-screen')).toBeVisible();
+  await display.key('Pause');
+  const badge = page.getByTestId('unlock-keyboard-layout');
+  await expect(badge).toBeVisible();
+  return badge;
 }
