@@ -137,6 +137,16 @@ function descends(pid: number, ancestor: number): boolean {
 const CLOSED = 'WM_DELETE_WINDOW received, exit 0';
 const exitOf = (child: ChildProcess) => new Promise<number | null>((r) => (child.exitCode !== null ? r(child.exitCode) : child.once('exit', (code) => r(code))));
 
+/** After a stop: both levels' applications were asked to quit and closed by themselves, and nothing of the stack is left. */
+async function expectQuitThenGone(dir: string, journal: string, out: () => string, withinMs: number): Promise<void> {
+  await waitFor(() => leftOver(dir).length === 0, 'the manager, its part and the cages gone', withinMs, 200).catch((err: Error) => {
+    throw new Error(`${err.message}: ${leftOver(dir).join('\n')}`);
+  });
+  const quit = quitRecords(join(dir, journal, 'audit.jsonl'));
+  expect({ low: quit.low?.outcome, high: quit.high?.outcome }, `${JSON.stringify(quit)}\n${out()}`).toEqual({ low: 'all quit', high: 'all quit' });
+  expect({ low: ended(dir, 'low'), high: ended(dir, 'high') }).toEqual({ low: CLOSED, high: CLOSED });
+}
+
 describe('Ctrl+C in the terminal that ran npm start', skipWhen(skip), () => {
   afterEach(async () => {
     for (const child of started.splice(0)) {
@@ -169,13 +179,8 @@ describe('Ctrl+C in the terminal that ran npm start', skipWhen(skip), () => {
       await whenNotesShown(out);
       process.kill(-child.pid!, 'SIGINT');
       const code = await exitOf(child);
-      const quit = quitRecords(join(dir, mode.journal, 'audit.jsonl'));
-      expect({ low: quit.low?.outcome, high: quit.high?.outcome }, `${JSON.stringify(quit)}\n${out()}`).toEqual({ low: 'all quit', high: 'all quit' });
       expect(code).toBe(130);
-      await waitFor(() => leftOver(dir).length === 0, 'the manager, its part and the cages gone', 30_000, 200).catch((err: Error) => {
-        throw new Error(`${err.message}: ${leftOver(dir).join('\n')}`);
-      });
-      expect({ low: ended(dir, 'low'), high: ended(dir, 'high') }).toEqual({ low: CLOSED, high: CLOSED });
+      await expectQuitThenGone(dir, mode.journal, out, 30_000);
     }, 240_000);
   }
 
@@ -185,12 +190,7 @@ describe('Ctrl+C in the terminal that ran npm start', skipWhen(skip), () => {
     await whenNotesShown(out);
     process.kill(-child.pid!, 'SIGHUP');
     await exitOf(child); // npm itself ends of the hangup; start.mjs goes on stopping
-    await waitFor(() => leftOver(dir).length === 0, 'the manager, its part and the cages gone', 60_000, 200).catch((err: Error) => {
-      throw new Error(`${err.message}: ${leftOver(dir).join('\n')}`);
-    });
-    const quit = quitRecords(join(dir, 's-broker', 'audit.jsonl'));
-    expect({ low: quit.low?.outcome, high: quit.high?.outcome }, JSON.stringify(quit)).toEqual({ low: 'all quit', high: 'all quit' });
-    expect({ low: ended(dir, 'low'), high: ended(dir, 'high') }).toEqual({ low: CLOSED, high: CLOSED });
+    await expectQuitThenGone(dir, 's-broker', out, 60_000);
   }, 240_000);
 
   const testUid = Number(spawnSync('id', ['-u', TEST_USER], { encoding: 'utf8' }).stdout.trim() || NaN);
@@ -230,13 +230,8 @@ describe('Ctrl+C in the terminal that ran npm start', skipWhen(skip), () => {
     await whenNotesShown(out);
     process.kill(startMjsOf(child), 'SIGINT');
     const code = await exitOf(child);
-    const quit = quitRecords(join(dir, 's-broker', 'audit.jsonl'));
-    expect({ low: quit.low?.outcome, high: quit.high?.outcome }, `${JSON.stringify(quit)}\n${out()}`).toEqual({ low: 'all quit', high: 'all quit' });
     expect(code).toBe(130);
-    await waitFor(() => leftOver(dir).length === 0, 'the manager, its part and the cages gone', 30_000, 200).catch((err: Error) => {
-      throw new Error(`${err.message}: ${leftOver(dir).join('\n')}`);
-    });
-    expect({ low: ended(dir, 'low'), high: ended(dir, 'high') }).toEqual({ low: CLOSED, high: CLOSED });
+    await expectQuitThenGone(dir, 's-broker', out, 30_000);
   }, 240_000);
 
   it('start.mjs killed (SIGKILL): the manager stops by itself, applications asked to quit first, nothing left', async () => {
@@ -244,11 +239,6 @@ describe('Ctrl+C in the terminal that ran npm start', skipWhen(skip), () => {
     const { child, out } = npmStart(dir);
     await whenNotesShown(out);
     process.kill(startMjsOf(child), 'SIGKILL');
-    await waitFor(() => leftOver(dir).length === 0, 'the manager, its part and the cages gone', 60_000, 200).catch((err: Error) => {
-      throw new Error(`${err.message}: ${leftOver(dir).join('\n')}`);
-    });
-    const quit = quitRecords(join(dir, 's-broker', 'audit.jsonl'));
-    expect({ low: quit.low?.outcome, high: quit.high?.outcome }, JSON.stringify(quit)).toEqual({ low: 'all quit', high: 'all quit' });
-    expect({ low: ended(dir, 'low'), high: ended(dir, 'high') }).toEqual({ low: CLOSED, high: CLOSED });
+    await expectQuitThenGone(dir, 's-broker', out, 60_000);
   }, 240_000);
 });
