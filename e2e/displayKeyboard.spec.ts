@@ -11,15 +11,14 @@
  * TigerVNC's Xvnc, not Xvfb (it ignores keymap changes): e2e/support/hostDisplay.ts.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync } from 'node:fs';
 import { expect, test } from '@playwright/test';
 import { bwrapCagePaths } from '../supervisor/cages/bwrapDriver';
 import { scratchDir } from '../supervisor/cages/cageMounts';
 import { queryCageKeymap } from '../supervisor/keyboard/cageKeymap';
 import { bwrapCage, twoLevelPolicy } from '../supervisor/testing/testPolicy';
 import { displayKeyboardArgument, readShellDisplay } from '../scripts/shellDisplay.mjs';
-import { launchShellBrowser, lockAndShowUnlockBadge, SHELL_TEST_USER, startHostDisplay, type HostDisplay, type ShellBrowser } from './support/hostDisplay';
+import { launchShellBrowser, lockAndShowUnlockBadge, SHELL_TEST_USER, startHostDisplay, typeUntilCageReads, type HostDisplay, type ShellBrowser } from './support/hostDisplay';
 import { startSupervisor, type SupervisorProcess } from './support/supervisorProcess';
 
 /** The low cage's terminal writes what it receives to a file of its home. No `keyboard:` in the policy. */
@@ -64,16 +63,7 @@ test.describe("the display's keyboard layout, when the policy names none (#26)",
     await expect(badge).toHaveAttribute('title', /session/);
     const x11 = scratchDir(bwrapCagePaths(sup.cageStateDir, sup.cageRunDir, 'low').scratch, 'x11');
     await expect.poll(() => queryCageKeymap(x11), { timeout: 20_000 }).toEqual({ layout: 'fr', variant: '' });
-    const box = (await page.getByTestId('viewer-low').boundingBox())!;
-    const centre = await shell.screenPoint(box.x + box.width / 2, box.y + box.height / 2);
-    const typed = join(sup.homeOf('low'), 'typed.txt');
-    const received = () => (existsSync(typed) ? readFileSync(typed) : Buffer.alloc(0));
-    for (const deadline = Date.now() + 30_000; !received().includes('ready\n'); ) {
-      expect(Date.now(), 'the cage terminal never took a line within 30 s').toBeLessThan(deadline);
-      await display.click(centre.x, centre.y);
-      await display.type('ready\n');
-      await page.waitForTimeout(500);
-    }
+    const received = await typeUntilCageReads(shell, display, 'low', sup.homeOf('low'));
     const before = received().length;
     // Through the display's fr keymap: the letters of its own keys (é, à, ç on the digit row,
     // unshifted), its AltGr levels (@ on AltGr+à, € on AltGr+e), ² left of 1.

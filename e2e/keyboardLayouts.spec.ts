@@ -5,14 +5,12 @@
  * keys whose character only that layout has — into a real cage's terminal, where `cat` writes what
  * it received to a file compared byte by byte with what the user meant to type.
  */
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { expect, test } from '@playwright/test';
 import { bwrapCage, twoLevelPolicy } from '../supervisor/testing/testPolicy';
 import { bwrapCagePaths } from '../supervisor/cages/bwrapDriver';
 import { scratchDir } from '../supervisor/cages/cageMounts';
 import { queryCageKeymap } from '../supervisor/keyboard/cageKeymap';
-import { launchShellBrowser, lockAndShowUnlockBadge, startHostDisplay, type HostDisplay, type ShellBrowser } from './support/hostDisplay';
+import { launchShellBrowser, lockAndShowUnlockBadge, startHostDisplay, typeUntilCageReads, type HostDisplay, type ShellBrowser } from './support/hostDisplay';
 import { startSupervisor, type SupervisorProcess } from './support/supervisorProcess';
 
 /** One step of typing: text through `xdotool type`, or key names (keysyms) through `xdotool key`. */
@@ -109,17 +107,7 @@ for (const layout of CASES) {
       const { page } = shell;
       await expect(page.getByTestId('cage-frame-low')).toHaveAttribute('data-viewer', 'connected', { timeout: 60_000 });
       await expect(page.getByTestId('level-band')).toHaveAttribute('data-input-level', 'low');
-      const box = (await page.getByTestId('viewer-low').boundingBox())!;
-      const centre = await shell.screenPoint(box.x + box.width / 2, box.y + box.height / 2);
-      const typed = join(sup.homeOf('low'), 'typed.txt');
-      const received = () => (existsSync(typed) ? readFileSync(typed) : Buffer.alloc(0));
-      // The terminal may still be starting: a line typed until cat has it (30 s rather than 20 tries of 0.5 s: an xterm starting in a cage on a machine 3-5x slower).
-      for (const deadline = Date.now() + 30_000; !received().includes('ready\n'); ) {
-        expect(Date.now(), 'the cage terminal never took a line within 30 s').toBeLessThan(deadline);
-        await display.click(centre.x, centre.y);
-        await display.type('ready\n');
-        await page.waitForTimeout(500);
-      }
+      const received = await typeUntilCageReads(shell, display, 'low', sup.homeOf('low'));
       // The layout the trusted side set: in the band, and in the cage's own X server.
       const badge = page.getByTestId('band-keyboard-layout');
       await expect(badge).toHaveAttribute('data-layout', layout.layout);

@@ -398,3 +398,23 @@ export async function lockAndShowUnlockBadge(shell: ShellBrowser, display: HostD
   await expect(badge).toBeVisible();
   return badge;
 }
+
+/**
+ * Clicks the centre of `level`'s viewer and types a line until the cage's terminal has it (its
+ * `cat > typed.txt` in `home`, the cage's home): the terminal may still be starting (30 s rather
+ * than a few tries: an xterm starting in a cage on a machine 3-5x slower). Returns what the cage
+ * has received so far, read again at each call.
+ */
+export async function typeUntilCageReads(shell: ShellBrowser, display: HostDisplay, level: string, home: string): Promise<() => Buffer> {
+  const box = (await shell.page.getByTestId(`viewer-${level}`).boundingBox())!;
+  const centre = await shell.screenPoint(box.x + box.width / 2, box.y + box.height / 2);
+  const typed = join(home, 'typed.txt');
+  const received = () => (existsSync(typed) ? readFileSync(typed) : Buffer.alloc(0));
+  for (const deadline = Date.now() + 30_000; !received().includes('ready\n'); ) {
+    expect(Date.now(), 'the cage terminal never took a line within 30 s').toBeLessThan(deadline);
+    await display.click(centre.x, centre.y);
+    await display.type('ready\n');
+    await shell.page.waitForTimeout(500);
+  }
+  return received;
+}
