@@ -9,7 +9,8 @@
  * What must happen, real shell page in Chromium, real supervisor and gateway, two fake cages:
  * - valid RFB, only early (all at once, one byte a write, followed by a flood): the viewer connects
  *   and shows that cage's screen (earlyBytes.ts);
- * - a version no client knows: the frame says the cage's display is unreachable, and retries;
+ * - a version no client knows: the frame says the cage's display is unreachable, and retries with
+ *   the back-off (viewerRetry.ts: a handful of connections in 30 s, not one a second), saying when;
  * - its version, then nothing (a server that hangs): after the shell's deadline
  *   (viewerConnectDeadline.ts) the frame says plainly that the level's display does not answer as
  *   it should, and its frame is retried with the back-off (viewerRetry.ts);
@@ -87,10 +88,30 @@ for (const mode of [...EARLY, 'wrong-version', 'greeting-only', 'silent'] as Una
         await expect(high, 'valid RFB, only early: connected').toHaveAttribute('data-viewer', 'connected', { timeout: 15_000 });
         await showsItsCage(page, 'high', mode);
       } else if (mode === 'wrong-version') {
-        // noVNC refuses the version: the viewer says unreachable, and reconnects (a second later) again and again.
+        // noVNC refuses the version: the viewer says unreachable, and tries again — with the back-off
+        // of a viewer that stopped (viewerRetry.ts), not every second for ever (handshake-12b).
         await expect.poll(() => said.some((line) => line.includes('Invalid server version')), { timeout: 15_000 }).toBe(true);
         await expect(page.getByTestId('overlay-high')).toContainText('Affichage de la cage injoignable');
         await expect.poll(() => servers[1]!.connections(), { message: 'the viewer tried again' }).toBeGreaterThan(1);
+        // Each viewer's attempt is a connection to the server; so is each probe of the level's watch
+        // (remoteVncDriver.ts, every 5 s): the low cage, its viewer connected once, counts those.
+        const from = servers.map((s) => s.connections());
+        const series: number[] = [];
+        for (let s = 0; s < 30; s++) {
+          await page.waitForTimeout(1000);
+          series.push(servers[1]!.connections() - from[1]!);
+        }
+        const [probes, all] = servers.map((s, i) => s.connections() - from[i]!) as [number, number];
+        const attempts = all - probes;
+        console.log(`wrong-version: in 30 s, ${all} connections to the high cage (each second: ${series.join(' ')}), ${probes} to the low one (the watch's probes): ${attempts} attempts of its viewer`);
+        test.info().annotations.push({ type: "the wrong-version cage's viewer: attempts in 30 s", description: String(attempts) });
+        expect(attempts, 'a cage whose display keeps failing: a handful of attempts in 30 s, not one a second').toBeLessThanOrEqual(6);
+        await expect(high).toHaveAttribute('data-viewer', 'unreachable-retrying', { timeout: 20_000 });
+        await expect(page.getByTestId('overlay-high')).toContainText('nouvel essai dans');
+        // Reconnect: at once, its count started again.
+        const asked = servers[1]!.connections();
+        await page.getByTestId('reconnect-high').click();
+        await expect.poll(() => servers[1]!.connections(), { message: 'reconnected at once', timeout: 10_000 }).toBeGreaterThan(asked);
       } else if (mode === 'silent') {
         // Not even a greeting: the level's server is refused before any viewer is handed it.
         await expect(page.getByTestId('overlay-high')).toContainText('no RFB greeting');

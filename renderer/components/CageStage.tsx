@@ -137,11 +137,11 @@ const StatusOverlay = memo(function StatusOverlay({ level, viewer, onReconnect }
   if (status === 'starting') title = t.cageStarting;
   else if (status === 'crashed') title = t.cageCrashed;
   else if (status === 'stopped') title = t.cageStopped;
-  else title = viewer === 'stopped' ? t.viewerStopped : viewer === 'unreachable' ? t.cageUnreachable : viewer === 'grabbed' ? t.viewerTookFocus : viewer === 'withheld' ? t.viewerWithheld : viewer === 'retrying' ? t.viewerRetrying(Math.ceil(Math.max(0, (retryAt ?? 0) - Date.now()) / 1000)) : viewer === 'silent' ? t.viewerSilent : viewer === 'silent-retrying' ? t.viewerSilentRetrying(Math.ceil(Math.max(0, (retryAt ?? 0) - Date.now()) / 1000)) : t.cageStarting;
-  const canRetry = status === 'crashed' || status === 'stopped' || viewer === 'unreachable';
+  else title = viewer === 'stopped' ? t.viewerStopped : viewer === 'unreachable' ? t.cageUnreachable : viewer === 'unreachable-retrying' ? t.cageUnreachableRetrying(Math.ceil(Math.max(0, (retryAt ?? 0) - Date.now()) / 1000)) : viewer === 'grabbed' ? t.viewerTookFocus : viewer === 'withheld' ? t.viewerWithheld : viewer === 'retrying' ? t.viewerRetrying(Math.ceil(Math.max(0, (retryAt ?? 0) - Date.now()) / 1000)) : viewer === 'silent' ? t.viewerSilent : viewer === 'silent-retrying' ? t.viewerSilentRetrying(Math.ceil(Math.max(0, (retryAt ?? 0) - Date.now()) / 1000)) : t.cageStarting;
+  const canRetry = status === 'crashed' || status === 'stopped' || viewer === 'unreachable' || viewer === 'unreachable-retrying';
   // The viewer's own renderer stopped (the cage may be fine), or it took the keyboard focus: its
   // frame is loaded again, now if asked.
-  const canReconnect = status === 'running' && (viewer === 'stopped' || viewer === 'withheld' || viewer === 'retrying' || viewer === 'silent' || viewer === 'silent-retrying');
+  const canReconnect = status === 'running' && (viewer === 'stopped' || viewer === 'withheld' || viewer === 'retrying' || viewer === 'silent' || viewer === 'silent-retrying' || viewer === 'unreachable-retrying');
   return (
     <div className="overlay" data-testid={`overlay-${level.id}`} data-status={status}>
       <div className="overlay__card" style={{ borderColor: level.colour }}>

@@ -19,6 +19,9 @@
  * and the overview say the level's display is being retried, and the user may reconnect it now.
  * A viewer still connecting VIEWER_CONNECT_MS after its ticket (viewerConnectDeadline.ts: its cage's
  * display does not answer as it should) is loaded again the same way, its overlay saying so.
+ * A viewer whose connection ended unreachable (a display that speaks a version no client knows)
+ * connects again a second later, then after the same back-off (handshake-12b), its overlay saying
+ * when; the back-off starts again after a connection that lasted, or the user's Reconnect.
  */
 import { useEffect, useLayoutEffect, useRef, useState, type KeyboardEvent as ReactKeyboardEvent, type MouseEvent as ReactMouseEvent, type PointerEvent as ReactPointerEvent, type WheelEvent as ReactWheelEvent } from 'react';
 import { viewerToShellSchema, VIEWER_PAGE, type ShellToViewer, type ViewerPlace } from '../../shared/viewerProtocol';
@@ -28,7 +31,7 @@ import { useShell, useShellState } from '../shellContext';
 import type { StageKeys } from './CageStage';
 import { useFrameSizeReport } from './useFrameSizeReport';
 import { markOnce } from './earlyViewerFrames';
-import { createViewerRetry } from './viewerRetry';
+import { createViewerRetry, nextAfterUnreachable } from './viewerRetry';
 import { createViewerWatch, PING_INTERVAL_MS } from './viewerWatch';
 import { createViewerConnectDeadline } from './viewerConnectDeadline';
 
@@ -40,8 +43,10 @@ import { createViewerConnectDeadline } from './viewerConnectDeadline';
  * 'silent': it was still connecting past its deadline (viewerConnectDeadline.ts): its cage's display
  * does not answer as it should; its frame is being loaded again. 'silent-retrying': so again and
  * again; unloaded until its back-off ends.
+ * 'unreachable-retrying': its connection ended unreachable again and again; it connects again when
+ * its back-off ends (viewerRetry.ts), its frame kept meanwhile.
  */
-export type ViewerState = 'idle' | 'connecting' | 'connected' | 'unreachable' | 'stopped' | 'grabbed' | 'withheld' | 'retrying' | 'silent' | 'silent-retrying';
+export type ViewerState = 'idle' | 'connecting' | 'connected' | 'unreachable' | 'unreachable-retrying' | 'stopped' | 'grabbed' | 'withheld' | 'retrying' | 'silent' | 'silent-retrying';
 
 interface Props {
   level: string;
@@ -59,6 +64,7 @@ interface Props {
   focusGuard: FrameFocusGuard | null;
 }
 
+/** The supervisor refused its ticket: asked again this soon. */
 const RECONNECT_DELAY_MS = 1000;
 
 /** A ticket asked for while its frame loads: for that frame (generation/restarts) only, with when it came. */
@@ -102,6 +108,8 @@ export function CageViewer({ level, front, place, onViewerState, onBell, reloads
   const deadline = useRef(createViewerConnectDeadline());
   /** It was loaded again for connecting past its deadline: its frame says so until it connects. */
   const silent = useRef(false);
+  /** Its connection ended unreachable: when it connects again (a second, then the back-off). */
+  const unreachableWait = useRef<ReturnType<typeof setTimeout> | null>(null);
   const shown = (state: ViewerState): ViewerState =>
     unloadedRef.current
       ? retryWait.current
@@ -162,8 +170,8 @@ export function CageViewer({ level, front, place, onViewerState, onBell, reloads
         silent.current = false;
         retry.current.connected();
       }
+      if (parsed.data.state === 'unreachable') return afterUnreachableRef.current();
       onViewerState(shown(parsed.data.state));
-      if (parsed.data.state === 'unreachable') setTimeout(() => setAttempt((a) => a + 1), RECONNECT_DELAY_MS);
     };
     window.addEventListener('message', onMessage);
     return () => window.removeEventListener('message', onMessage);
@@ -266,6 +274,7 @@ export function CageViewer({ level, front, place, onViewerState, onBell, reloads
   const reload = (why: 'stopped' | 'silent' | 'asked' | 'grab-backoff' | 'retry') => {
     if (unloadedRef.current && (why === 'stopped' || why === 'silent')) return; // no frame to watch
     deadline.current.ended();
+    endUnreachableWait();
     if (why === 'silent') silent.current = true;
     else if (why !== 'retry') silent.current = false; // a retry goes on with what it retries
     const wait = why === 'stopped' || why === 'silent' ? retry.current.stopped() : 0;
@@ -301,6 +310,31 @@ export function CageViewer({ level, front, place, onViewerState, onBell, reloads
   const endRetryWaitRef = useRef(endRetryWait);
   endRetryWaitRef.current = endRetryWait;
   useEffect(() => () => endRetryWaitRef.current(), []);
+  // Its connection ended unreachable: it connects again (a new ticket, same frame) a second later
+  // the first time, then after the back-off, its overlay and the band saying when.
+  const afterUnreachable = () => {
+    endUnreachableWait();
+    const { waitMs, backingOff } = nextAfterUnreachable(retry.current);
+    unreachableWait.current = setTimeout(() => {
+      unreachableWait.current = null;
+      if (backingOff) store.getState().setViewerRetry(level, null);
+      setAttempt((a) => a + 1);
+    }, waitMs);
+    if (backingOff) store.getState().setViewerRetry(level, Date.now() + waitMs);
+    onViewerState(backingOff ? 'unreachable-retrying' : shown('unreachable'));
+  };
+  const afterUnreachableRef = useRef(afterUnreachable);
+  afterUnreachableRef.current = afterUnreachable;
+  const endUnreachableWait = () => {
+    if (!unreachableWait.current) return;
+    clearTimeout(unreachableWait.current);
+    unreachableWait.current = null;
+    store.getState().setViewerRetry(level, null);
+  };
+  const endUnreachableWaitRef = useRef(endUnreachableWait);
+  endUnreachableWaitRef.current = endUnreachableWait;
+  // Gone, or its cage restarted or stopped (that connects it anew): no attempt left pending.
+  useEffect(() => () => endUnreachableWaitRef.current(), [status, restarts]);
   useEffect(() => {
     const timer = setInterval(() => {
       if (watch.current.stopped()) reloadRef.current('stopped');

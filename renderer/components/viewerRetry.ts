@@ -5,6 +5,12 @@
  * is a renderer process started, a page loaded and a ticket asked of the supervisor, for nothing.
  * So each further stop waits twice as long as the one before, up to RETRY_MAX_MS; a frame that
  * was good — connected, and still answering GOOD_FRAME_MS later — starts the count again.
+ *
+ * A viewer whose connection ends "unreachable" (a cage's display that speaks a version no client
+ * knows, or closes at once) counts the same (handshake-12b): it used to connect again every second
+ * for ever — each attempt a ticket, a gateway connection, a greeting check and journal lines. Its
+ * first attempt again comes a second later (a display restarting), each further one after the same
+ * back-off as a stop (nextAfterUnreachable).
  */
 
 /** The second stop in a row waits this long; each one after, twice as long as the last. */
@@ -41,4 +47,16 @@ export function createViewerRetry(now: () => number = () => Date.now()): ViewerR
       connectedAt = null;
     },
   };
+}
+
+/** A viewer that ended unreachable once connects again this soon (a display restarting). */
+export const UNREACHABLE_FIRST_MS = 1000;
+
+/**
+ * The viewer's connection ended unreachable: how long before it connects again, and whether that
+ * is a back-off to say (its frame says it retries, and when) rather than a first quick attempt.
+ */
+export function nextAfterUnreachable(retry: ViewerRetry): { waitMs: number; backingOff: boolean } {
+  const wait = retry.stopped();
+  return wait > 0 ? { waitMs: wait, backingOff: true } : { waitMs: UNREACHABLE_FIRST_MS, backingOff: false };
 }
