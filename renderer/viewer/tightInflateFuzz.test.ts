@@ -34,6 +34,14 @@ beforeAll(async () => {
       };
     },
     inflate(data, limit) {
+      // pako is zlib built INFLATE_STRICT: the header's window (CINFO) bounds distances. Node's zlib,
+      // the reference, and tightInflator.ts reach 32 KiB back whatever it says: a header of a
+      // smaller window is given to pako as one of 32 KiB.
+      if (data.length >= 2 && (data[0]! & 0x8f) === 0x08 && data[0]! >> 4 < 7 && ((data[0]! << 8) | data[1]!) % 31 === 0) {
+        data = data.slice();
+        data[0] = 0x78;
+        data[1] = (data[1]! & 0xe0) | (31 - ((0x7800 | (data[1]! & 0xe0)) % 31 || 31));
+      }
       const strm = new ZStream();
       i.inflateInit(strm);
       const output = new Uint8Array(limit + 1);
@@ -49,7 +57,7 @@ describe('tightInflator.ts against zlib (pako), fuzzed', () => {
   it('refuses, or inflates what zlib inflates; writes nothing past the rectangle; accepts what zlib deflated', async () => {
     const seconds = Number(process.env.TIGHT_FUZZ_SECONDS ?? 0);
     const seed = Number(process.env.TIGHT_FUZZ_SEED ?? 1);
-    const tally = await fuzz(pako, seed, seconds ? Infinity : 1500, seconds || 20, undefined, (t, at) =>
+    const tally = await fuzz(pako, seed, seconds ? Infinity : 400, seconds || 60, undefined, (t, at) =>
       console.log(`${at}: ${t.cases} cases, ${t.rectangles} rectangles, ${t.findings.length} findings`),
     );
     console.log(JSON.stringify({ ...tally, findings: tally.findings.slice(0, 30) }, null, 1));

@@ -620,7 +620,7 @@ export async function runCase(seed: number, zlib: Zlib, tally: Tally): Promise<v
     if (got!.length !== expected) find(`returned ${got!.length} bytes for ${expected}, rectangle ${k}`);
     else if (ref.error !== undefined) {
       find(`accepted what zlib refuses (${ref.error}), rectangle ${k} of ${expected} bytes`);
-      if ((globalThis as { TIGHT_FUZZ_DEBUG?: boolean }).TIGHT_FUZZ_DEBUG) console.log({ k, honest, firstFlawed: s.firstFlawed, keep, expected, sizes: s.sizes, lengths: s.chunks.map((c) => c.length), done: st.done });
+      if ((globalThis as { TIGHT_FUZZ_DEBUG?: boolean }).TIGHT_FUZZ_DEBUG) console.log({ k, honest, firstFlawed: s.firstFlawed, keep, expected, sizes: s.sizes, lengths: s.chunks.map((c) => c.length), done: st.done, head: Buffer.from(whole.subarray(0, 24)).toString('hex') });
     }
     else if (!refExact) find(`accepted ${expected} bytes where zlib gives ${ref.more ? 'more than ' : ''}${refLength}, rectangle ${k}`);
     else {
