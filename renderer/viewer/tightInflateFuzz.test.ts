@@ -186,7 +186,10 @@ async function decoderCase(seed: number, stats: { rects: number; stricter: numbe
   const own = new TightDecoder();
   // noVNC's pako keeps no history after a reset (below): its inflator made anew instead.
   const zlibs = own._zlibs as { reset(): void }[];
-  zlibs.forEach((z, i) => (z.reset = () => void (zlibs[i] = new (z.constructor as new () => { reset(): void })())));
+  const anew = (i: number, z: { reset(): void }) => {
+    z.reset = () => anew(i, (zlibs[i] = new (z.constructor as new () => { reset(): void })()));
+  };
+  zlibs.forEach((z, i) => anew(i, z));
   const waiting = r.chance(0.3);
   const [vd, od] = [display(viewerFb, waiting), display(ownFb, waiting)];
   const deflaters = [0, 1, 2, 3].map(() => pako.deflater(r.int(10), 0, 15, 8));

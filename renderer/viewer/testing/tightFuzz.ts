@@ -51,10 +51,12 @@ export interface Tally {
   refusals: Record<string, number>;
   findings: Finding[];
   slowestMs: number;
+  /** The case of the slowest rectangle. */
+  slowestSeed: number;
 }
 
 export function newTally(): Tally {
-  return { cases: 0, rectangles: 0, accepted: 0, refused: 0, stricter: {}, stricterSeeds: {}, refusals: {}, findings: [], slowestMs: 0 };
+  return { cases: 0, rectangles: 0, accepted: 0, refused: 0, stricter: {}, stricterSeeds: {}, refusals: {}, findings: [], slowestMs: 0, slowestSeed: 0 };
 }
 
 /** mulberry32: deterministic, seeded. */
@@ -590,7 +592,7 @@ export async function runCase(seed: number, zlib: Zlib, tally: Tally): Promise<v
       refused = e;
     }
     const ms = performance.now() - started;
-    if (ms > tally.slowestMs) tally.slowestMs = ms;
+    if (ms > tally.slowestMs) [tally.slowestMs, tally.slowestSeed] = [ms, seed];
     inflator.setInput(null);
     const after = inside.buf; // a new array if it grew: zeros past the rectangle
     for (let p = 0; p < Math.min(1024, after.length - cap); p++)
