@@ -12,7 +12,9 @@
  * ending with a sync flush (its empty stored block), the first after a reset after a zlib header;
  * its output is exactly the rectangle's bytes. Anything else ends the rectangle with an error
  * (noVNC then ends the connection, showing why): a rectangle inflating to more or to fewer bytes, a
- * block cut at its end, a final block (a Tight stream never ends), a corrupt block. The work is
+ * block cut at its end, a final block (a Tight stream never ends), a corrupt block (whatever zlib
+ * refuses too: incomplete or oversubscribed codes, more than 286/30 codes, the fixed code's symbols
+ * 286/287 and distances 30/31; fuzzed against zlib: tightInflateFuzz.test.ts). The work is
  * bounded by the rectangle: nothing is written beyond its bytes (the decoding stops there), and the
  * Huffman tables a rectangle's blocks may have built are bounded by its size.
  *
@@ -48,11 +50,21 @@ for (let i = 0; i < 32768; ++i) {
   rev[i] = (((x & 0xff00) >> 8) | ((x & 0x00ff) << 8)) >> 1;
 }
 
-/** fflate's hMap (reversed): code lengths to a table of (symbol << 4 | bits), 2^mb entries. */
-function hMap(cd: Uint8Array, mb: number): Uint16Array {
+/**
+ * fflate's hMap (reversed): code lengths to a table of (symbol << 4 | bits), 2^mb entries. A code
+ * zlib refuses is refused: oversubscribed, or incomplete — but for literals/lengths and distances
+ * (`lone`) one code of one bit, which zlib allows (its other entry is invalid, as zlib's).
+ */
+function hMap(cd: Uint8Array, mb: number, lone: boolean): Uint16Array {
   const s = cd.length;
   const l = new Uint16Array(mb);
   for (let i = 0; i < s; ++i) if (cd[i]) l[cd[i]! - 1]!++;
+  let left = 1;
+  for (let i = 0; i < mb; ++i) {
+    left = (left << 1) - l[i]!;
+    if (left < 0) throw new TightInflateError('an invalid Huffman code (oversubscribed)');
+  }
+  if (left > 0 && mb > 0 && !(lone && mb === 1)) throw new TightInflateError('an invalid Huffman code (incomplete)');
   const le = new Uint16Array(mb);
   for (let i = 1; i < mb; ++i) le[i] = (le[i - 1]! + l[i - 1]!) << 1;
   const co = new Uint16Array(1 << mb);
@@ -73,8 +85,11 @@ function hMap(cd: Uint8Array, mb: number): Uint16Array {
 
 const fixedLengths = new Uint8Array(288);
 fixedLengths.fill(8, 0, 144).fill(9, 144, 256).fill(7, 256, 280).fill(8, 280, 288);
-const flrm = hMap(fixedLengths, 9);
-const fdrm = hMap(new Uint8Array(32).fill(5), 5);
+const flrm = hMap(fixedLengths, 9, false);
+const fdrm = hMap(new Uint8Array(32).fill(5), 5, false);
+// The fixed code's literal/length symbols 286 and 287 and distances 30 and 31 mean nothing: invalid.
+for (let i = 0; i < flrm.length; ++i) if (flrm[i]! >> 4 > 285) flrm[i] = 0;
+for (let i = 0; i < fdrm.length; ++i) if (fdrm[i]! >> 4 > 29) fdrm[i] = 0;
 
 const max = (a: Uint8Array): number => {
   let m = a[0]!;
@@ -134,19 +149,22 @@ function inflateBlocks(dat: Uint8Array, buf: Uint8Array, bt: number, cap: number
     } else if (type === 2) {
       if (pos + 14 > tbts) throw new TightInflateError('a block cut at the end of the rectangle');
       const hLit = bits(dat, pos, 31) + 257;
+      const hDist = bits(dat, pos + 5, 31) + 1;
       const hcLen = bits(dat, pos + 10, 15) + 4;
-      const tl = hLit + bits(dat, pos + 5, 31) + 1;
+      if (hLit > 286 || hDist > 30) throw new TightInflateError('too many length or distance codes');
+      const tl = hLit + hDist;
       pos += 14;
       const ldt = new Uint8Array(tl);
       const clt = new Uint8Array(19);
       for (let i = 0; i < hcLen; ++i) clt[clim[i]!] = bits(dat, pos + i * 3, 7);
       pos += hcLen * 3;
+      if (pos > tbts) throw new TightInflateError('a block cut at the end of the rectangle');
       const clb = max(clt);
       const clbmsk = (1 << clb) - 1;
-      const clm = hMap(clt, clb);
+      const clm = hMap(clt, clb, false);
       for (let i = 0; i < tl; ) {
         const r = clm[bits(dat, pos, clbmsk)]!;
-        if (!r) throw new TightInflateError('an invalid code length code');
+        if (!r) throw new TightInflateError(pos + clb > tbts ? 'a block cut at the end of the rectangle' : 'an invalid code length code');
         pos += r & 15;
         const s = r >> 4;
         if (s < 16) ldt[i++] = s;
@@ -172,12 +190,13 @@ function inflateBlocks(dat: Uint8Array, buf: Uint8Array, bt: number, cap: number
       }
       const lt = ldt.subarray(0, hLit);
       const dt = ldt.subarray(hLit);
+      if (!lt[256]) throw new TightInflateError('a block without an end');
       lbt = max(lt);
       dbt = max(dt);
       tables += (1 << clb) + (1 << lbt) + (1 << dbt);
       if (tables > tableBudget) throw new TightInflateError('more Huffman tables than the rectangle needs');
-      lm = hMap(lt, lbt);
-      dm = hMap(dt, dbt);
+      lm = hMap(lt, lbt, true);
+      dm = hMap(dt, dbt, true);
     } else throw new TightInflateError('an invalid block type');
     if (pos > tbts) throw new TightInflateError('a block cut at the end of the rectangle');
     const lms = (1 << lbt) - 1;
