@@ -20,8 +20,31 @@ const OFFICE_PROGRAM = /^(libreoffice|soffice|lowriter|localc|loimpress|lodraw|l
 /** "Get involved" and "Donate" are shown again some months after the time noted: never, here (2100-01-01). */
 const NEVER_AGAIN = 4_102_444_800;
 
-/** Writes the profile's settings only when the profile has none yet (read from standard input). */
-const SEED_SCRIPT = 'd="$HOME/.config/libreoffice/4/user"; f="$d/registrymodifications.xcu"; [ -e "$f" ] || [ -L "$f" ] && exit 0; mkdir -p "$d" && cat > "$f"';
+/**
+ * AutoRecovery every minute (LibreOffice's own default: every 10 minutes). A cage stopped while an
+ * application's "save changes?" waits unanswered (the stop's bound passed: appQuitSeconds) loses at
+ * most about a minute of typing: the next start's Document Recovery has the rest. Recovery copies
+ * only, in the profile's backup folder; the user's files are saved only when the user saves
+ * (UserAutoSave off).
+ */
+const RECOVERY_ITEMS = [
+  ['/org.openoffice.Office.Recovery/AutoSave', 'Enabled', true],
+  ['/org.openoffice.Office.Recovery/AutoSave', 'TimeIntervall', 1],
+  ['/org.openoffice.Office.Recovery/AutoSave', 'UserAutoSave', false],
+  ['/org.openoffice.Office.Recovery/RecoveryInfo', 'Enabled', true],
+] as const;
+
+/**
+ * Writes the profile's settings when the profile has none yet (read from standard input); a profile
+ * made before AutoRecovery was set here (no AutoSave setting of its own) gets the recovery settings
+ * added once; one whose user chose their own keeps them. A link in place of the file: left alone.
+ */
+const SEED_SCRIPT = [
+  'd="$HOME/.config/libreoffice/4/user"; f="$d/registrymodifications.xcu"',
+  '[ -L "$f" ] && exit 0',
+  'if [ -e "$f" ]; then grep -q "Office.Recovery/AutoSave" "$f" && exit 0; t="$f.cloison.$$"; sed -n "/<!--recovery-->/,/<!--\\/recovery-->/p" > "$t.r" && { sed "/<\\/oor:items>/,\\$d" "$f"; cat "$t.r"; sed -n "/<\\/oor:items>/,\\$p" "$f"; } > "$t" && rm -f "$t.r" && mv "$t" "$f"; exit $?; fi',
+  'mkdir -p "$d" && cat > "$f"',
+].join('\n');
 
 export function usesOffice(apps: readonly AppPolicy[]): boolean {
   return apps.some((app) => OFFICE_PROGRAM.test(app.exec[0]!.split('/').pop()!));
@@ -47,7 +70,9 @@ export function officeProfileSettings(version: string | null): string {
     // "What's new" shows when the running version is newer than the last one the profile saw.
     ...(version ? [item('/org.openoffice.Setup/Product', 'ooSetupLastVersion', version)] : []),
   ];
-  return `<?xml version="1.0" encoding="UTF-8"?>\n<oor:items xmlns:oor="http://openoffice.org/2001/registry" xmlns:xs="http://www.w3.org/2001/XMLSchema" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">\n${items.join('\n')}\n</oor:items>\n`;
+  // Marked, so that a profile that has its own file already gets these lines alone (SEED_SCRIPT).
+  const recovery = ['<!--recovery-->', ...RECOVERY_ITEMS.map(([path, name, value]) => item(path, name, value)), '<!--/recovery-->'];
+  return `<?xml version="1.0" encoding="UTF-8"?>\n<oor:items xmlns:oor="http://openoffice.org/2001/registry" xmlns:xs="http://www.w3.org/2001/XMLSchema" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">\n${[...items, ...recovery].join('\n')}\n</oor:items>\n`;
 }
 
 /** Seeds the cage's LibreOffice profile when its policy lists LibreOffice. */

@@ -1,0 +1,81 @@
+/**
+ * LibreOffice keeps recent work in a cage stopped hard (officeFirstStart.ts: AutoRecovery every
+ * minute). The walk-through that found it: Writer with unsaved text, the stop's bound passed under
+ * its "save changes?", the cage stopped; the next start's Document Recovery offered "Sans nom 1"
+ * empty (LibreOffice's default saves a recovery copy every 10 minutes). Here: Writer, a new document,
+ * text typed, a little over a minute, then the cage stopped with no asking at all (appQuitSeconds: 0,
+ * the hardest stop the supervisor makes) and the supervisor started again on the same state: the
+ * profile's recovery list names the document and its backup copy holds the text.
+ */
+import { execFileSync } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { skipWhen, skipWhenMissing } from '../testing/skipWithReason';
+import { launch, run } from '../cages/cageLauncher';
+import { findBinary } from '../system/binaries';
+import { launcherShell } from '../testing/realCage';
+import { testRoot } from '../testing/testRoots';
+import { bwrapCage, twoLevelPolicy } from '../testing/testPolicy';
+import { startTestSupervisor, type TestSupervisor } from '../testing/testSupervisor';
+import { waitFor } from '../testing/waitFor';
+
+const HIGH_UID = 56911;
+const LIMITS = 'homeBytes: 256MiB, memoryBytes: 3GiB';
+const POLICY = twoLevelPolicy({
+  low: bwrapCage({ uid: 56910 }),
+  high: bwrapCage({ uid: HIGH_UID, geometry: '1024x640', apps: '[{ id: writer, exec: [libreoffice, --writer], autostart: false }]', limits: LIMITS }).replace(/ }$/, ', appQuitSeconds: 0 }'),
+});
+const TEXT = 'Texte du jour stopnotice douze';
+const PROFILE = '.config/libreoffice/4/user';
+
+/** The text of every backup copy in the profile's backup folder (read from outside the cage, as root). */
+function backupTexts(home: string): string[] {
+  const dir = join(home, PROFILE, 'backup');
+  let names: string[] = [];
+  try {
+    names = readdirSync(dir).filter((n) => /\.od[tf]$/.test(n));
+  } catch {
+    return [];
+  }
+  return names.map((n) => {
+    try {
+      return execFileSync('unzip', ['-p', join(dir, n), 'content.xml'], { encoding: 'utf8' }).replace(/<[^>]+>/g, ' ');
+    } catch {
+      return '';
+    }
+  });
+}
+
+const missing = ['libreoffice', 'xdotool', 'unzip'].filter((p) => !findBinary(p));
+
+describe('LibreOffice in a cage stopped hard', missing.length ? skipWhenMissing(missing) : skipWhen(process.getuid?.() !== 0 && 'run as root: real cages'), () => {
+  let t: TestSupervisor | null = null;
+  const root = testRoot('cloison-stopnotice12-');
+  afterAll(async () => {
+    await t?.stop();
+  }, 120_000);
+
+  it('keeps the text typed a minute before: the next start has it to recover', async () => {
+    t = await startTestSupervisor(POLICY, { root });
+    const cage = t.sup.cages.get('high')!.cage!;
+    expect((await launcherShell(cage)(`cat "$HOME/${PROFILE}/registrymodifications.xcu"`)).stdout).toMatch(/TimeIntervall" oor:op="fuse"><value>1</);
+    await launch(cage, { argv: ['libreoffice', '--writer'] });
+    await waitFor(async () => /LibreOffice Writer/.test((await launcherShell(cage)('xdotool search --name "LibreOffice Writer" getwindowname %@ 2>/dev/null')).stdout), 'Writer', 150_000, 1000);
+    await new Promise((r) => setTimeout(r, 3000));
+    await run(cage, { argv: ['xdotool', 'search', '--name', 'LibreOffice Writer', 'windowactivate', '--sync', 'type', '--delay', '30', TEXT], timeoutMs: 30_000 });
+    const typedAt = Date.now();
+    // AutoRecovery's minute (and a margin on a loaded machine): its copy holds the text.
+    await waitFor(async () => backupTexts(t!.home('high')).some((x) => x.includes(TEXT)), 'a recovery copy holding the text', 150_000, 2000);
+    const savedAfterMs = Date.now() - typedAt;
+
+    // Stopped hard: no application asked (appQuitSeconds: 0), Writer's copy is all there is.
+    await t.sup.stop();
+    t = await startTestSupervisor(POLICY, { root });
+    const xcu = readFileSync(join(t.home('high'), PROFILE, 'registrymodifications.xcu'), 'utf8');
+    expect(xcu, 'the recovery list names the document').toMatch(/Office\.Recovery\/RecoveryList"><node oor:name="recovery_item_\d+"/);
+    const texts = backupTexts(t.home('high'));
+    expect(texts.some((x) => x.includes(TEXT)), JSON.stringify(texts)).toBe(true);
+    console.log(`recovery copy written ${Math.round(savedAfterMs / 1000)} s after the typing; load ${readFileSync('/proc/loadavg', 'utf8').trim()}`);
+  }, 400_000);
+});
