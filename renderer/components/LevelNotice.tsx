@@ -108,7 +108,8 @@ export function StopNotice() {
   }, [stopping]);
   if (!stopping) return null;
   const t = textFor(locale);
-  const left = Math.max(0, stopping.seconds - Math.floor((now - stopping.since) / 1000));
+  // `now` may predate the notice (the clock ticks only while it shows): never more than the bound.
+  const left = Math.min(stopping.seconds, Math.max(0, stopping.seconds - Math.floor((now - stopping.since) / 1000)));
   const closing = stopping.closing.map((id) => levelById(levels, id)).filter((l): l is LevelView => l !== undefined);
   return (
     <div className="shell-notice shell-notice--stopping" role="status" data-testid="stop-notice" data-closing={stopping.closing.join(' ')}>
