@@ -63,10 +63,14 @@ describe('LibreOffice in a cage stopped hard', missing.length ? skipWhenMissing(
     await launch(cage, { argv: ['libreoffice', '--writer'] });
     await waitFor(async () => /LibreOffice Writer/.test((await launcherShell(cage)('xdotool search --name "LibreOffice Writer" getwindowname %@ 2>/dev/null')).stdout), 'Writer', 150_000, 1000);
     await new Promise((r) => setTimeout(r, 3000));
-    await run(cage, { argv: ['xdotool', 'search', '--name', 'LibreOffice Writer', 'windowactivate', '--sync', 'type', '--delay', '30', TEXT], timeoutMs: 30_000 });
+    const typed = await run(cage, { argv: ['xdotool', 'search', '--onlyvisible', '--name', 'LibreOffice Writer', 'windowactivate', '--sync', 'type', '--delay', '30', TEXT], timeoutMs: 30_000 });
+    expect(typed.code, typed.stderr).toBe(0);
     const typedAt = Date.now();
     // AutoRecovery's minute (and a margin on a loaded machine): its copy holds the text.
-    await waitFor(async () => backupTexts(t!.home('high')).some((x) => x.includes(TEXT)), 'a recovery copy holding the text', 150_000, 2000);
+    await waitFor(async () => backupTexts(t!.home('high')).some((x) => x.includes(TEXT)), 'a recovery copy holding the text', 150_000, 2000).catch(async (err: Error) => {
+      const seen = await launcherShell(cage)(`ls -la "$HOME/${PROFILE}/backup"; xdotool search --onlyvisible --name . getwindowname %@; grep -o 'Office.Recovery[^>]*>[^/]*' "$HOME/${PROFILE}/registrymodifications.xcu"`);
+      throw new Error(`${err.message}: ${seen.stdout} ${seen.stderr}`);
+    });
     const savedAfterMs = Date.now() - typedAt;
 
     // Stopped hard: no application asked (appQuitSeconds: 0), Writer's copy is all there is.
