@@ -52,6 +52,8 @@ PACKAGES=(
   ansible-core procps websockify passwd dbus-daemon tcpdump tigervnc-viewer python3-xlib
   # the converter's tests check its PDFs
   qpdf
+  # LibreOffice's recovery copy read by its test (supervisor/apps/officeRecovery.test.ts)
+  unzip
   # the card guard's measure times a client's calls under it (bench/cardGuardCost.ts)
   strace
   # a failing test's account of where a stuck program waits (supervisor/testing/whereStuck.ts)
