@@ -5,10 +5,9 @@
  * empty (LibreOffice's default saves a recovery copy every 10 minutes). Here: Writer, a new document,
  * text typed, a little over a minute, then the cage stopped with no asking at all (appQuitSeconds: 0,
  * the hardest stop the supervisor makes) and the supervisor started again on the same state: the
- * profile's recovery list names the document and its backup copy holds the text.
+ * profile's recovery list names the document and the recovery copy it names holds the text.
  */
-import { execFileSync } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { skipWhen, skipWhenMissing } from '../testing/skipWithReason';
@@ -19,6 +18,7 @@ import { testRoot } from '../testing/testRoots';
 import { bwrapCage, twoLevelPolicy } from '../testing/testPolicy';
 import { startTestSupervisor, type TestSupervisor } from '../testing/testSupervisor';
 import { waitFor } from '../testing/waitFor';
+import type { RunningCage } from '../cages/cageDriver';
 
 const HIGH_UID = 56911;
 const LIMITS = 'homeBytes: 256MiB, memoryBytes: 3GiB';
@@ -29,22 +29,14 @@ const POLICY = twoLevelPolicy({
 const TEXT = 'Texte du jour stopnotice douze';
 const PROFILE = '.config/libreoffice/4/user';
 
-/** The text of every backup copy in the profile's backup folder (read from outside the cage, as root). */
-function backupTexts(home: string): string[] {
-  const dir = join(home, PROFILE, 'backup');
-  let names: string[] = [];
-  try {
-    names = readdirSync(dir).filter((n) => /\.od[tf]$/.test(n));
-  } catch {
-    return [];
-  }
-  return names.map((n) => {
-    try {
-      return execFileSync('unzip', ['-p', join(dir, n), 'content.xml'], { encoding: 'utf8' }).replace(/<[^>]+>/g, ' ');
-    } catch {
-      return '';
-    }
-  });
+/** The recovery copies LibreOffice's recovery list names (each item's TempURL), read in the cage: their text. */
+async function recoveredTexts(cage: RunningCage): Promise<string[]> {
+  const sh = launcherShell(cage);
+  const xcu = (await sh(`cat "$HOME/${PROFILE}/registrymodifications.xcu"`)).stdout;
+  const urls = [...xcu.matchAll(/Office\.Recovery\/RecoveryList"><node oor:name="[^"]+" oor:op="replace"><prop oor:name="TempURL" oor:op="fuse"><value>file:\/\/([^<]+)</g)].map((m) => decodeURIComponent(m[1]!));
+  const texts: string[] = [];
+  for (const path of urls) texts.push((await sh(`unzip -p '${path.replace(/'/g, '')}' content.xml`)).stdout.replace(/<[^>]+>/g, ' '));
+  return texts;
 }
 
 const missing = ['libreoffice', 'xdotool', 'unzip'].filter((p) => !findBinary(p));
@@ -67,8 +59,8 @@ describe('LibreOffice in a cage stopped hard', missing.length ? skipWhenMissing(
     expect(typed.code, typed.stderr).toBe(0);
     const typedAt = Date.now();
     // AutoRecovery's minute (and a margin on a loaded machine): its copy holds the text.
-    await waitFor(async () => backupTexts(t!.home('high')).some((x) => x.includes(TEXT)), 'a recovery copy holding the text', 150_000, 2000).catch(async (err: Error) => {
-      const seen = await launcherShell(cage)(`ls -la "$HOME/${PROFILE}/backup"; xdotool search --onlyvisible --name . getwindowname %@; grep -o 'Office.Recovery[^>]*>[^/]*' "$HOME/${PROFILE}/registrymodifications.xcu"`);
+    await waitFor(async () => (await recoveredTexts(cage)).some((x) => x.includes(TEXT)), 'a recovery copy holding the text', 150_000, 2000).catch(async (err: Error) => {
+      const seen = await launcherShell(cage)(`xdotool search --onlyvisible --name . getwindowname %@; grep -o 'Office.Recovery/RecoveryList.*' "$HOME/${PROFILE}/registrymodifications.xcu" | head -c 2000`);
       throw new Error(`${err.message}: ${seen.stdout} ${seen.stderr}`);
     });
     const savedAfterMs = Date.now() - typedAt;
@@ -78,7 +70,7 @@ describe('LibreOffice in a cage stopped hard', missing.length ? skipWhenMissing(
     t = await startTestSupervisor(POLICY, { root });
     const xcu = readFileSync(join(t.home('high'), PROFILE, 'registrymodifications.xcu'), 'utf8');
     expect(xcu, 'the recovery list names the document').toMatch(/Office\.Recovery\/RecoveryList"><node oor:name="recovery_item_\d+"/);
-    const texts = backupTexts(t.home('high'));
+    const texts = await recoveredTexts(t.sup.cages.get('high')!.cage!);
     expect(texts.some((x) => x.includes(TEXT)), JSON.stringify(texts)).toBe(true);
     console.log(`recovery copy written ${Math.round(savedAfterMs / 1000)} s after the typing; load ${readFileSync('/proc/loadavg', 'utf8').trim()}`);
   }, 400_000);

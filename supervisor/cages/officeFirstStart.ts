@@ -24,7 +24,7 @@ const NEVER_AGAIN = 4_102_444_800;
  * AutoRecovery every minute (LibreOffice's own default: every 10 minutes). A cage stopped while an
  * application's "save changes?" waits unanswered (the stop's bound passed: appQuitSeconds) loses at
  * most about a minute of typing: the next start's Document Recovery has the rest. Recovery copies
- * only, in the profile's backup folder; the user's files are saved only when the user saves
+ * only (LibreOffice's own, named in its recovery list); the user's files are saved only when the user saves
  * (UserAutoSave off).
  */
 const RECOVERY_ITEMS = [
