@@ -54,13 +54,14 @@ describe('LibreOffice in a cage stopped hard', missing.length ? skipWhenMissing(
     expect((await launcherShell(cage)(`cat "$HOME/${PROFILE}/registrymodifications.xcu"`)).stdout).toMatch(/TimeIntervall" oor:op="fuse"><value>1</);
     await launch(cage, { argv: ['libreoffice', '--writer'] });
     await waitFor(async () => /LibreOffice Writer/.test((await launcherShell(cage)('xdotool search --name "LibreOffice Writer" getwindowname %@ 2>/dev/null')).stdout), 'Writer', 150_000, 1000);
-    await new Promise((r) => setTimeout(r, 3000));
-    const typed = await run(cage, { argv: ['xdotool', 'search', '--onlyvisible', '--name', 'LibreOffice Writer', 'windowactivate', '--sync', 'type', '--delay', '30', TEXT], timeoutMs: 30_000 });
+    await new Promise((r) => setTimeout(r, 8000)); // Writer's first start settles (its profile written)
+    // Into the page: the window activated, a click in the document's area, then the keys.
+    const typed = await run(cage, { argv: ['xdotool', 'search', '--onlyvisible', '--name', 'LibreOffice Writer', 'windowactivate', '--sync', 'mousemove', '--window', '%1', '500', '350', 'click', '1', 'sleep', '0.5', 'type', '--delay', '40', TEXT], timeoutMs: 30_000 });
     expect(typed.code, typed.stderr).toBe(0);
     const typedAt = Date.now();
     // AutoRecovery's minute (and a margin on a loaded machine): its copy holds the text.
     await waitFor(async () => (await recoveredTexts(cage)).some((x) => x.includes(TEXT)), 'a recovery copy holding the text', 150_000, 2000).catch(async (err: Error) => {
-      const seen = await launcherShell(cage)(`xdotool search --onlyvisible --name . getwindowname %@; grep -o 'Office.Recovery/RecoveryList.*' "$HOME/${PROFILE}/registrymodifications.xcu" | head -c 2000`);
+      const seen = await launcherShell(cage)(`xdotool search --onlyvisible --name 'LibreOffice Writer' windowactivate --sync key ctrl+a ctrl+c; sleep 1; echo "document: $(timeout 3 xclip -o -selection clipboard)"; xdotool search --onlyvisible --name . getwindowname %@; grep -o 'Office.Recovery/RecoveryList.*' "$HOME/${PROFILE}/registrymodifications.xcu" | head -c 2000`);
       throw new Error(`${err.message}: ${seen.stdout} ${seen.stderr}`);
     });
     const savedAfterMs = Date.now() - typedAt;

@@ -25,12 +25,12 @@ const NEVER_AGAIN = 4_102_444_800;
  * application's "save changes?" waits unanswered (the stop's bound passed: appQuitSeconds) loses at
  * most about a minute of typing: the next start's Document Recovery has the rest. Recovery copies
  * only (LibreOffice's own, named in its recovery list); the user's files are saved only when the user saves
- * (UserAutoSave off).
+ * (UserAutoSaveEnabled off).
  */
 const RECOVERY_ITEMS = [
   ['/org.openoffice.Office.Recovery/AutoSave', 'Enabled', true],
   ['/org.openoffice.Office.Recovery/AutoSave', 'TimeIntervall', 1],
-  ['/org.openoffice.Office.Recovery/AutoSave', 'UserAutoSave', false],
+  ['/org.openoffice.Office.Recovery/AutoSave', 'UserAutoSaveEnabled', false],
   ['/org.openoffice.Office.Recovery/RecoveryInfo', 'Enabled', true],
 ] as const;
 

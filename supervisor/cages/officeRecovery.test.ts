@@ -34,7 +34,7 @@ describe("the cage's LibreOffice AutoRecovery", () => {
     const xcu = readFileSync(profile(home), 'utf8');
     expect(xcu).toContain('<item oor:path="/org.openoffice.Office.Recovery/AutoSave"><prop oor:name="Enabled" oor:op="fuse"><value>true</value>');
     expect(xcu).toContain('<prop oor:name="TimeIntervall" oor:op="fuse"><value>1</value>');
-    expect(xcu).toContain('<prop oor:name="UserAutoSave" oor:op="fuse"><value>false</value>');
+    expect(xcu).toContain('<prop oor:name="UserAutoSaveEnabled" oor:op="fuse"><value>false</value>');
     expect(xcu).toMatch(/ShowTipOfTheDay/);
   });
 
