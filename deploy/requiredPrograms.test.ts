@@ -41,6 +41,8 @@ const TEST_PACKAGE_OF: Record<string, string> = {
   dmesg: 'util-linux',
   // supervisor/cages/sessionApps.test.ts: a window mapped while openbox starts, and its map state
   xmessage: 'x11-utils',
+  // e2e/stopNotice.spec.ts: an application that asks before closing (unsaved text)
+  xedit: 'x11-apps',
   xwininfo: 'x11-utils',
   // supervisor/testing/whereStuck.ts: a stuck program's user-space stacks in a failing test's message
   gdb: 'gdb',

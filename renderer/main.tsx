@@ -146,6 +146,7 @@ async function boot(): Promise<void> {
   api.on('onLock', (lock) => store.getState().setLock(lock));
   for (const tunnel of view.tunnels) store.getState().setTunnel(tunnel);
   api.on('onTunnel', (tunnel) => store.getState().setTunnel(tunnel));
+  api.on('onStopping', (stopping) => store.getState().setStopping(stopping));
   store.getState().setAudio(view.audio);
   store.getState().setTraining(view.training);
   api.on('onTraining', (training) => store.getState().setTraining(training));

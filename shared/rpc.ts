@@ -39,6 +39,18 @@ export const cageStateSchema = z.object({
 });
 export type CageState = z.infer<typeof cageStateSchema>;
 
+/**
+ * Cloison is stopping (any cause: Ctrl+C, SIGTERM, the shell's window closed, the service stopped):
+ * each level's applications were asked to close, for at most `seconds`; `closing` lists the levels
+ * still waiting for theirs (a question such as "save changes?" may be open there). Written by the
+ * supervisor from its own stop, never from a cage's word.
+ */
+export const stoppingViewSchema = z.object({
+  seconds: z.number().int().min(0).max(120),
+  closing: z.array(levelIdSchema).max(64),
+});
+export type StoppingView = z.infer<typeof stoppingViewSchema>;
+
 const levelParams = z.object({ level: levelIdSchema }).strict();
 
 /** What the brokered clipboard holds, as the shell may show it: metadata, never the content. */
@@ -455,6 +467,8 @@ export const rpcEvents = {
   onTunnel: tunnelViewSchema,
   /** Every viewer connected to a cage, with the shell session its ticket was issued to. */
   onViewers: z.object({ viewers: z.array(z.object({ level: levelIdSchema, session: z.string() })) }),
+  /** Cloison is stopping: the levels whose applications are still asked to close (stopNotice.ts). */
+  onStopping: stoppingViewSchema,
 } as const;
 
 export type RpcMethod = keyof typeof rpcMethods;

@@ -12,7 +12,7 @@ import { PolicyReloader, type ReloadOutcome } from './policy/policyReloader';
 import type { FileAuditJournal } from './audit/auditJournal';
 import type { CageDriver } from './cages/cageDriver';
 import type { CageLifecycle } from './cages/cageLifecycle';
-import { CageFleet } from './cages/cageFleet';
+import { appQuitMsOf, CageFleet } from './cages/cageFleet';
 import { CageTunnels } from './cages/cageTunnels';
 import { FocusState } from './gateway/focusState';
 import { TicketRegistry } from './gateway/ticketRegistry';
@@ -55,9 +55,9 @@ import type { SupervisorOptions } from './supervisorOptions';
 import { StartThenStop } from './system/startThenStop';
 import { listen } from './supervisorListeners';
 import { runStartSequence, StartGate, type StartParts } from './lifecycle/startSequence';
+import { quitAppsThen } from './lifecycle/stopNotice';
 
 export { TrainingRefused } from './training/trainingDesk';
-
 export class Supervisor {
   readonly fleet: CageFleet;
   readonly cages: Map<string, CageLifecycle>;
@@ -394,7 +394,7 @@ export class Supervisor {
   /** `keepCages`: the cages stay running for the next supervisor to re-adopt (a restart, an upgrade). */
   async stop(options: { keepCages?: boolean } = {}): Promise<void> {
     this.keepCages = options.keepCages ?? false;
-    // A start under way ends first, at its next step (startThenStop.ts); then everything stops.
-    await this.lifecycle.stop(() => this.disposables.disposeAll());
+    // A start under way ends first (startThenStop.ts); the applications asked to close, shown in the shell (stopNotice.ts); then everything stops.
+    await this.lifecycle.stop(() => quitAppsThen(this.keepCages ? null : { cages: this.cages, quitMs: (l) => appQuitMsOf(this.policyStore.current().levels, l), show: (v) => this.sessions.broadcast('onStopping', v) }, () => this.disposables.disposeAll()));
   }
 }

@@ -7,7 +7,7 @@ import { textFor } from '../i18n';
 import { useShell, useShellState } from '../shellContext';
 import { CageStage } from './CageStage';
 import { LevelBand } from './LevelBand';
-import { ShellNotice } from './LevelNotice';
+import { ShellNotice, StopNotice } from './LevelNotice';
 import { TrustedOverview } from './TrustedOverview';
 import { TrustPhraseDialog } from './TrustPhraseDialog';
 import { ConfirmDialog } from './ConfirmDialog';
@@ -51,6 +51,7 @@ export function App() {
       {/* Under the band and its menus, over every frame, while one of the band's menus is open. */}
       <PopoverScrim />
       {/* The shell's own refusal: under the band, above the stage, never over a frame (LevelNotice.tsx). */}
+      <StopNotice />
       <ShellNotice />
       <div className="shell__body">
         <CageStage />

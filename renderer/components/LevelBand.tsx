@@ -35,6 +35,8 @@ export function LevelBand() {
   const locale = useShellState((s) => s.locale);
   const tunnel = useShellState((s) => (s.front ? s.tunnels[s.front] : undefined));
   const training = useShellState((s) => s.training !== null);
+  // Cloison stopping: the levels whose applications are still asked to close (the supervisor's word, onStopping).
+  const closing = useShellState((s) => s.stopping?.closing.join(' ') ?? '').split(' ');
   // Levels whose refusal waits in a frame not shown (single view, behind): said on their own button.
   const waiting = useShellState((s) => (s.layout === 'single' && !s.overviewOpen ? s.levels.filter((l) => l.id !== s.front && s.notices[l.id]?.tone === 'refused').map((l) => l.id).join(' ') : ''));
   const t = textFor(locale);
@@ -84,8 +86,8 @@ export function LevelBand() {
           >
             <span className="band__swatch" style={{ backgroundColor: l.colour }} />
             <span className="band__label">{l.label[locale]}</span>
-            <span className="band__status" data-testid={`status-${l.id}`} data-status={cages[l.id]?.status ?? 'stopped'}>
-              {t.status[cages[l.id]?.status ?? 'stopped']}
+            <span className="band__status" data-testid={`status-${l.id}`} data-status={closing.includes(l.id) ? 'closing' : (cages[l.id]?.status ?? 'stopped')}>
+              {closing.includes(l.id) ? t.closing : t.status[cages[l.id]?.status ?? 'stopped']}
             </span>
             {retries[l.id] !== undefined ? (
               <span className="band__status band__status--retry" data-testid={`viewer-retry-${l.id}`}>

@@ -89,3 +89,47 @@ export function ShellNotice() {
     </div>
   );
 }
+
+/**
+ * Cloison is stopping (the supervisor's onStopping, never a cage's word): in the shell's strip under
+ * the band, never over a frame. How long at most, which levels are still closing their applications,
+ * and that one may be asking whether to save: the band still switches levels, the cage in front still
+ * gets the keyboard and pointer, so the user can answer it. Not dismissable: it is the state.
+ */
+export function StopNotice() {
+  const stopping = useShellState((s) => s.stopping);
+  const levels = useShellState((s) => s.levels);
+  const locale = useShellState((s) => s.locale);
+  const [now, setNow] = useState(Date.now());
+  useEffect(() => {
+    if (!stopping) return undefined;
+    const timer = setInterval(() => setNow(Date.now()), 1000);
+    return () => clearInterval(timer);
+  }, [stopping]);
+  if (!stopping) return null;
+  const t = textFor(locale);
+  // `now` may predate the notice (the clock ticks only while it shows): never more than the bound.
+  const left = Math.min(stopping.seconds, Math.max(0, stopping.seconds - Math.floor((now - stopping.since) / 1000)));
+  const closing = stopping.closing.map((id) => levelById(levels, id)).filter((l): l is LevelView => l !== undefined);
+  return (
+    <div className="shell-notice shell-notice--stopping" role="status" data-testid="stop-notice" data-closing={stopping.closing.join(' ')}>
+      <span className="shell-notice__name">Cloison</span>
+      <span className="level-notice__text">
+        <strong data-testid="stop-notice-title">{closing.length > 0 ? t.stopping(left) : t.stoppingDone}</strong>
+        {closing.length > 0 ? (
+          <>
+            {' '}
+            {t.stoppingLevels}{' '}
+            {closing.map((l) => (
+              <span key={l.id} className="chip stop-notice__level" data-testid={`stop-notice-level-${l.id}`} style={{ backgroundColor: l.colour, color: l.textColour }}>
+                {l.label[locale]}
+              </span>
+            ))}
+            <br />
+            <span data-testid="stop-notice-hint">{t.stoppingHint}</span>
+          </>
+        ) : null}
+      </span>
+    </div>
+  );
+}

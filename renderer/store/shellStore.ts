@@ -7,7 +7,7 @@
  * view; nothing a cage sends is ever stored here (trusted path, property 2).
  */
 import { createStore } from 'zustand/vanilla';
-import type { AudioView, SmartcardView, CageState, ConfirmRequest, DeviceView, FlowItem, HeldClipboard, LevelView, LockView, TunnelView } from '../../shared/rpc';
+import type { AudioView, SmartcardView, CageState, ConfirmRequest, DeviceView, FlowItem, HeldClipboard, LevelView, LockView, StoppingView, TunnelView } from '../../shared/rpc';
 import type { TrainingView } from '../../shared/trainingScenario';
 import type { KeyboardLayoutView } from '../../shared/keyboardLayout';
 
@@ -79,6 +79,8 @@ export interface ShellState {
   unlockPrompt: boolean;
   /** Levels on a WireGuard network: their tunnel as the supervisor measures it. */
   tunnels: Record<string, TunnelView>;
+  /** Cloison is stopping (the supervisor said so: onStopping), with when the shell heard it first; null: it is not. */
+  stopping: (StoppingView & { since: number }) | null;
   /** Who plays, who is muted, who has the microphone (the supervisor's measure and decisions). */
   audio: AudioView | null;
   /** The smart card: which level has it (exclusive), null when the policy gives it to none. */
@@ -142,6 +144,7 @@ export interface ShellActions {
   openUnlockPrompt(): void;
   closeUnlockPrompt(): void;
   setTunnel(view: TunnelView): void;
+  setStopping(view: StoppingView): void;
   setAudio(view: AudioView): void;
   setSmartcard(view: SmartcardView | null): void;
   setTraining(view: TrainingView | null): void;
@@ -185,6 +188,7 @@ export function createShellStore(locale: Locale) {
     lock: null,
     unlockPrompt: false,
     tunnels: {},
+    stopping: null,
     viewerRetries: {},
     audio: null,
     smartcard: null,
@@ -271,6 +275,7 @@ export function createShellStore(locale: Locale) {
         const { [level]: _was, ...others } = s.viewerRetries;
         return { viewerRetries: at === null ? others : { ...others, [level]: at } };
       }),
+    setStopping: (view) => set((s) => ({ stopping: { ...view, since: s.stopping?.since ?? Date.now() } })),
     setTunnel: (view) => set((s) => (s.levels.some((l) => l.id === view.level) ? { tunnels: { ...s.tunnels, [view.level]: view } } : {})),
   }));
 }

@@ -44,6 +44,8 @@ export class CageLifecycle extends EventEmitter<{ status: [CageState]; notice: [
   private restartTimer: NodeJS.Timeout | null = null;
   private startedAt = 0;
   private generation = 0;
+  /** The generation whose applications were asked to quit ahead of its stop (quitAppsBeforeStop); -1: none. */
+  private appsAsked = -1;
   /** The last start() under way: a stop waits for it (its cage, once it has one, is stopped too). */
   private lastStart: Promise<void> = Promise.resolve();
   /** The applications being asked to quit before a stop: a second stop meanwhile waits for the same. */
@@ -111,7 +113,9 @@ export class CageLifecycle extends EventEmitter<{ status: [CageState]; notice: [
   }
 
   async stop(reason = 'stopped by the supervisor'): Promise<void> {
-    await this.quitApps();
+    // Asked already for this cage (the supervisor's stop asks every level first, shown: stopNotice.ts): not twice.
+    if (this.appsAsked !== this.generation) await this.quitApps();
+    this.appsAsked = -1;
     this.clearRestartTimer();
     this.generation++;
     const cage = this.running;
@@ -121,6 +125,19 @@ export class CageLifecycle extends EventEmitter<{ status: [CageState]; notice: [
     await cage?.stop();
     // A cage stopped while it started is stopped once started: nothing outlives a stop.
     await starting;
+  }
+
+  /** The applications asked to quit ahead of the stop that follows (it does not ask again); false when there was nothing to ask. */
+  async quitAppsBeforeStop(): Promise<boolean> {
+    const asking = this.asksAppsOnStop;
+    await this.quitApps();
+    this.appsAsked = this.generation;
+    return asking;
+  }
+
+  /** Whether a stop of this cage now would ask its applications to quit (a running cage of ours, a bound over 0). */
+  get asksAppsOnStop(): boolean {
+    return this.status === 'running' && Boolean(this.running?.quitApps) && (this.options.appQuitMs?.() ?? 0) > 0;
   }
 
   /** A running cage's applications asked to quit, within the bound; the outcome goes to 'appsQuit' listeners. */
