@@ -19,9 +19,9 @@ import { bwrapCage, twoLevelPolicy } from '../supervisor/testing/testPolicy';
 import { cageScreenSize, pagePointFor, pointerReaches } from './support/cagePointer';
 import { cageShellForUid } from './support/cageByUid';
 import { openShell, startSupervisor, type SupervisorProcess } from './support/supervisorProcess';
+import { intersects, pictureBoxes, type Box } from './support/pictureBoxes';
 
 type Level = 'low' | 'high';
-type Box = { x: number; y: number; width: number; height: number };
 
 const SCREENSHOTS = fileURLToPath(new URL('../docs/screenshots', import.meta.url));
 
@@ -31,7 +31,6 @@ const CASES = [
 ] as const;
 
 const within = (inner: Box, outer: Box) => inner.x >= outer.x - 0.5 && inner.y >= outer.y - 0.5 && inner.x + inner.width <= outer.x + outer.width + 0.5 && inner.y + inner.height <= outer.y + outer.height + 0.5;
-const intersects = (a: Box, b: Box) => a.x < b.x + b.width && b.x < a.x + a.width && a.y < b.y + b.height && b.y < a.y + a.height;
 
 async function boxOf(page: Page, testId: string): Promise<Box> {
   const box = await page.getByTestId(testId).boundingBox();
@@ -40,18 +39,6 @@ async function boxOf(page: Page, testId: string): Promise<Box> {
 }
 
 const noticeOf = (page: Page, level: Level) => page.locator(`[data-testid=band-notice][data-level=${level}]`);
-
-/** The boxes of every cage picture shown: each visible viewer box and its iframe. */
-async function pictureBoxes(page: Page): Promise<{ what: string; box: Box }[]> {
-  return page.evaluate(() =>
-    [...document.querySelectorAll<HTMLElement>('[data-testid^="viewer-"]:not([data-testid^="viewer-frame"]), [data-testid^="viewer-"] iframe')]
-      .filter((el) => el.checkVisibility({ visibilityProperty: true }))
-      .map((el) => {
-        const r = el.getBoundingClientRect();
-        return { what: el.tagName === 'IFRAME' ? `iframe of ${el.closest('[data-testid^="viewer-"]')?.getAttribute('data-testid')}` : el.getAttribute('data-testid') ?? '?', box: { x: r.x, y: r.y, width: r.width, height: r.height } };
-      }),
-  );
-}
 
 /**
  * The notice about `level` is visible, names it, lies within its level's title strip (inside its

@@ -11,13 +11,12 @@
  */
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { expect, test, type Page } from '@playwright/test';
+import { expect, test } from '@playwright/test';
 import { bwrapCage, twoLevelPolicy } from '../supervisor/testing/testPolicy';
 import { cageShellForUid } from './support/cageByUid';
 import { openShell, startSupervisor } from './support/supervisorProcess';
+import { intersects, pictureBoxes } from './support/pictureBoxes';
 
-type Box = { x: number; y: number; width: number; height: number };
-const intersects = (a: Box, b: Box) => a.x < b.x + b.width && b.x < a.x + a.width && a.y < b.y + b.height && b.y < a.y + a.height;
 const SCREENSHOTS = fileURLToPath(new URL('../docs/screenshots', import.meta.url));
 const BOUND_S = 25;
 
@@ -25,18 +24,6 @@ const CASES = [
   { lang: 'fr_FR.UTF-8', locale: 'fr', uids: { low: 56912, high: 56913 }, title: `Cloison s’arrête : les applications se ferment`, closing: 'fermeture…', hint: 'passez à son niveau pour répondre', high: 'Haut' },
   { lang: 'en_GB.UTF-8', locale: 'en', uids: { low: 56914, high: 56915 }, title: 'Cloison is stopping: the applications are closing', closing: 'closing…', hint: 'switch to its level to answer', high: 'High' },
 ] as const;
-
-/** The boxes of every cage picture shown: each visible viewer box and its iframe. */
-async function pictureBoxes(page: Page): Promise<{ what: string; box: Box }[]> {
-  return page.evaluate(() =>
-    [...document.querySelectorAll<HTMLElement>('[data-testid^="viewer-"]:not([data-testid^="viewer-frame"]), [data-testid^="viewer-"] iframe')]
-      .filter((el) => el.checkVisibility({ visibilityProperty: true }))
-      .map((el) => {
-        const r = el.getBoundingClientRect();
-        return { what: el.tagName === 'IFRAME' ? 'iframe' : (el.getAttribute('data-testid') ?? '?'), box: { x: r.x, y: r.y, width: r.width, height: r.height } };
-      }),
-  );
-}
 
 for (const c of CASES) {
   test(`the stop is shown, high still closing, under LANG=${c.lang}`, async ({ browser }) => {
