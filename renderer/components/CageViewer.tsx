@@ -301,12 +301,14 @@ export function CageViewer({ level, front, place, onViewerState, onBell, reloads
     store.getState().setViewerRetry(level, Date.now() + ms);
     onViewerState(shown('idle'));
   };
-  const endRetryWait = () => {
-    if (!retryWait.current) return;
-    clearTimeout(retryWait.current);
-    retryWait.current = null;
+  /** A pending wait (a new frame, or a new connection) ended, and the band's "retrying in" with it. */
+  const endWait = (wait: { current: ReturnType<typeof setTimeout> | null }) => {
+    if (!wait.current) return;
+    clearTimeout(wait.current);
+    wait.current = null;
     store.getState().setViewerRetry(level, null);
   };
+  const endRetryWait = () => endWait(retryWait);
   const endRetryWaitRef = useRef(endRetryWait);
   endRetryWaitRef.current = endRetryWait;
   useEffect(() => () => endRetryWaitRef.current(), []);
@@ -325,12 +327,7 @@ export function CageViewer({ level, front, place, onViewerState, onBell, reloads
   };
   const afterUnreachableRef = useRef(afterUnreachable);
   afterUnreachableRef.current = afterUnreachable;
-  const endUnreachableWait = () => {
-    if (!unreachableWait.current) return;
-    clearTimeout(unreachableWait.current);
-    unreachableWait.current = null;
-    store.getState().setViewerRetry(level, null);
-  };
+  const endUnreachableWait = () => endWait(unreachableWait);
   const endUnreachableWaitRef = useRef(endUnreachableWait);
   endUnreachableWaitRef.current = endUnreachableWait;
   // Gone, or its cage restarted or stopped (that connects it anew): no attempt left pending.

@@ -27,7 +27,6 @@ const NOTICE_MS = 5000;
 export function LevelRefusal({ level }: { level: LevelView }) {
   const notice = useShellState((s) => s.notices[level.id]);
   const locale = useShellState((s) => s.locale);
-  const { store } = useShell();
   if (notice?.tone !== 'refused') return null;
   const t = textFor(locale);
   return (
@@ -36,10 +35,7 @@ export function LevelRefusal({ level }: { level: LevelView }) {
         {level.label[locale]}
       </span>
       <span className="level-notice__text">{notice.text}</span>
-      {/* Closed by the pointer without taking the keyboard from the stage (the cage in front keeps it). */}
-      <button type="button" className="level-notice__close" data-testid="band-notice-close" onMouseDown={(e) => e.preventDefault()} onClick={() => store.getState().dismissNotice(level.id)} title={t.dismiss}>
-        {t.dismiss}
-      </button>
+      <NoticeClose level={level.id} label={t.dismiss} />
     </div>
   );
 }
@@ -76,16 +72,13 @@ export function BandNotices() {
 export function ShellNotice() {
   const shell = useShellState((s) => s.notices[SHELL_NOTICE]);
   const locale = useShellState((s) => s.locale);
-  const { store } = useShell();
   if (shell?.tone !== 'refused') return null;
   const t = textFor(locale);
   return (
     <div className="shell-notice" role="alert" data-testid="band-notice" data-level="">
       <span className="shell-notice__name">Cloison</span>
       <span className="level-notice__text">{shell.text}</span>
-      <button type="button" className="level-notice__close" data-testid="band-notice-close" onMouseDown={(e) => e.preventDefault()} onClick={() => store.getState().dismissNotice(null)} title={t.dismiss}>
-        {t.dismiss}
-      </button>
+      <NoticeClose level={null} label={t.dismiss} />
     </div>
   );
 }
@@ -131,5 +124,15 @@ export function StopNotice() {
         ) : null}
       </span>
     </div>
+  );
+}
+
+/** A notice's close button: closed by the pointer without taking the keyboard from the stage (the cage in front keeps it). */
+function NoticeClose({ level, label }: { level: string | null; label: string }) {
+  const { store } = useShell();
+  return (
+    <button type="button" className="level-notice__close" data-testid="band-notice-close" onMouseDown={(e) => e.preventDefault()} onClick={() => store.getState().dismissNotice(level)} title={label}>
+      {label}
+    </button>
   );
 }
