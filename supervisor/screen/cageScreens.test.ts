@@ -257,7 +257,8 @@ describe('cage screens on real cages', () => {
     const before = innerPidOf(t.sup, 'low');
     await t.rpc.call('cage.restart', { level: 'low' });
     await waitFor(() => t.sup.cages.get('low')?.state.status === 'running' && innerPidOf(t.sup, 'low') !== before, 'low running again', 30_000);
-    const xvnc = await cageShell(innerPidOf(t.sup, 'low'), UID.low)("tr '\\0' ' ' < /proc/$(pgrep -x Xvnc)/cmdline");
+    // The oldest Xvnc: the server, not a fork of it compiling the keymap (named Xvnc until its exec).
+    const xvnc = await cageShell(innerPidOf(t.sup, 'low'), UID.low)("tr '\\0' ' ' < /proc/$(pgrep -o -x Xvnc)/cmdline");
     expect(xvnc.stdout, `Xvnc's command line: ${xvnc.stdout} ${xvnc.stderr}`).toContain('-geometry 1000x620 ');
     expect(await screenOf('low')).toBe('1000x620');
     expect(JSON.parse(readFileSync(join(t.root, 'state', 'screens.json'), 'utf8')).low).toEqual({ width: 1000, height: 620 });

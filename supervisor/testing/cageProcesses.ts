@@ -69,7 +69,22 @@ export function processNamesOf(uid: number): string[] {
   return found.split('\n').filter(Boolean).map((line) => line.split(' ')[1]!);
 }
 
-/** The pids of the Xvnc servers running as `uid`. */
+/**
+ * The pids of the Xvnc servers running as `uid`. Not a server's own fork: an X server compiling a
+ * keymap forks to run xkbcomp (the keymap the supervisor sets after each start), and until that
+ * child's exec it is named Xvnc too — counted, a restarted cage looked like two servers.
+ */
 export function xvncPidsOf(uid: number): string[] {
-  return spawnSync('pgrep', ['-u', String(uid), '-x', 'Xvnc'], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean);
+  const named = spawnSync('pgrep', ['-u', String(uid), '-x', 'Xvnc'], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean);
+  return named.filter((pid) => !named.includes(parentOf(pid)));
+}
+
+/** The parent pid of `pid` ('' once it is gone). */
+function parentOf(pid: string): string {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1] ?? '';
+  } catch {
+    return '';
+  }
 }
