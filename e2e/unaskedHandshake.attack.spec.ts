@@ -76,7 +76,7 @@ for (const mode of [...EARLY, 'wrong-version', 'greeting-only', 'silent'] as Una
     });
 
     test('the viewer connects, or the frame says what is wrong and retries; the other level and the shell keep working', async ({ page }) => {
-      test.setTimeout(150_000);
+      test.setTimeout(210_000);
       const said: string[] = [];
       page.on('console', (message) => said.push(message.text()));
       await page.goto(await sup.launchUrl());
@@ -117,11 +117,11 @@ for (const mode of [...EARLY, 'wrong-version', 'greeting-only', 'silent'] as Una
         await expect(page.getByTestId('overlay-high')).toContainText('no RFB greeting');
       } else {
         // Nothing after the greeting: the shell's deadline ends "connecting", says so, and retries with the back-off.
-        await expect(high).toHaveAttribute('data-viewer', 'silent', { timeout: 30_000 });
+        await expect(high).toHaveAttribute('data-viewer', 'silent', { timeout: 60_000 });
         await expect(page.getByTestId('overlay-high')).toContainText('ne répond pas comme il le devrait');
         // Retried: a new frame (generation), then after a second silence a wait said so.
         await expect(page.getByTestId('viewer-frame-high')).not.toHaveAttribute('data-generation', '0', { timeout: 15_000 });
-        await expect(high).toHaveAttribute('data-viewer', 'silent-retrying', { timeout: 45_000 });
+        await expect(high).toHaveAttribute('data-viewer', 'silent-retrying', { timeout: 75_000 });
         await expect(page.getByTestId('reconnect-high')).toBeVisible();
         await expect(page.getByTestId('overlay-high')).toContainText('nouvel essai dans');
       }
