@@ -53,7 +53,6 @@ const TEST_PACKAGE_OF: Record<string, string> = {
   'ansible-playbook': 'ansible-core',
   'systemd-analyze': 'systemd',
   journalctl: 'systemd',
-  systemctl: 'systemd',
   useradd: 'passwd',
   userdel: 'passwd',
   chpasswd: 'passwd',

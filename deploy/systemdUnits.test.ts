@@ -6,6 +6,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { LONGEST_PART_STOP_MS } from '../supervisor/cageManager/partStopGrace';
 import { testRoot } from '../supervisor/testing/testRoots';
 
 const UNITS = ['deploy/systemd/cloison-cage-manager.service', 'deploy/systemd/cloison-supervisor.service', 'deploy/systemd/cloison-kiosk@.service'];
@@ -21,6 +22,13 @@ describe('systemd units', () => {
       expect(run).not.toThrow();
     });
   }
+
+  it('the supervisor units give a stop the time the longest applications\' wait takes, then the cages\' stop (3 s each before SIGKILL, at once)', () => {
+    for (const unit of UNITS.slice(0, 2)) {
+      const timeout = Number(/^TimeoutStopSec=(\d+)$/m.exec(readFileSync(unit, 'utf8'))?.[1] ?? NaN);
+      expect(timeout * 1000, unit).toBeGreaterThanOrEqual(LONGEST_PART_STOP_MS + 3000);
+    }
+  });
 
   it('reload sends SIGHUP, which the supervisor handles (supervisor/policyReload.test.ts)', () => {
     expect(readFileSync(UNITS[0]!, 'utf8')).toContain('ExecReload=/bin/kill -HUP $MAINPID');

@@ -11,7 +11,7 @@
  * unit; here (a container, a build machine) that part is skipped with the reason printed.
  */
 import { execFileSync, spawn } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -67,8 +67,8 @@ const signal = (pids: number[], sig: NodeJS.Signals) => {
 };
 
 /** The manager started as the unit does; resolves at its part's "ready" line, with the part's browser host. */
-async function runManager(argv: string[]): Promise<SupervisorRun> {
-  const child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, CLOISON_LOG_LEVEL: 'warn' } });
+async function runManager(argv: string[], env: NodeJS.ProcessEnv = {}): Promise<SupervisorRun> {
+  const child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, CLOISON_LOG_LEVEL: 'warn', ...env } });
   const recentLog = recentLines(child.stderr);
   const origin = await new Promise<string>((resolve, reject) => {
     let origin = '';
@@ -245,5 +245,58 @@ describe('an upgrade from a root-supervisor install (cloison-supervisor.service 
     await viewerConnects(runDir, manager.origin, 'low');
     await viewerConnects(runDir, manager.origin, 'high');
     expect(isSameProcess(high.xvnc)).toBe(true);
+  }, 180_000);
+});
+
+describe('the machine shutting down (the unit stopped by poweroff or reboot: SIGTERM while systemd says "stopping")', () => {
+  const root = testRoot('cloison-unitshutdown-');
+  chmodSync(root, 0o711);
+  const stateDir = join(root, 'state');
+  const runDir = join(root, 'run');
+  // systemd's answer during a shutdown, as `systemctl is-system-running` gives it (this machine may have no systemd running).
+  const tools = join(root, 'tools');
+  mkdirSync(tools);
+  writeFileSync(join(tools, 'systemctl'), '#!/bin/sh\n[ "$1" = is-system-running ] && echo stopping\nexit 1\n', { mode: 0o755 });
+  const withApp = (uid: number) => `{ driver: bwrap, network: none, geometry: 800x600, uid: ${uid}, apps: [{ id: logo, exec: [xlogo], autostart: true }] }`;
+  writeFileSync(join(root, 'p.yaml'), twoLevelPolicy({ low: withApp(58505), high: withApp(58506) }));
+  let manager: SupervisorRun | null = null;
+  let cagesLeft: CageRecord[] = [];
+  const recordOf = (level: string) => JSON.parse(readFileSync(join(runDir, 'cages', level, 'cage.json'), 'utf8')) as CageRecord;
+  const start = (env: NodeJS.ProcessEnv = {}) => runManager([process.execPath, 'out/supervisor/cageManager.js', '--policy', join(root, 'p.yaml'), '--state-dir', stateDir, '--run-dir', runDir, '--browser-shell', '--port', '0', '--keep-cages-on-stop'], env);
+  const stopWithCages = async (run: SupervisorRun) => {
+    if (run.child.exitCode !== null) return;
+    const exited = new Promise((r) => run.child.once('exit', r));
+    run.child.kill('SIGINT');
+    await exited;
+  };
+
+  afterAll(async () => {
+    if (manager) await stopWithCages(manager);
+    // Cages a failed run left (the stop kept them): a manager adopts them, and its SIGINT ends them.
+    if (cagesLeft.some((c) => isSameProcess(c.xvnc))) await stopWithCages(await start());
+    rmSync(root, { recursive: true, force: true });
+  }, 120_000);
+
+  it('ends the cages, each level\'s applications asked to close first: no next manager would adopt them, and systemd\'s last step would kill them unasked', async () => {
+    manager = await start({ PATH: `${tools}:${process.env.PATH}` });
+    await viewerConnects(join(root, 'run-broker'), manager.origin, 'low');
+    const cages = { low: recordOf('low'), high: recordOf('high') };
+    cagesLeft = Object.values(cages);
+    for (const [level, record] of Object.entries(cages)) {
+      const sh = cageShell(record.inner.pid, level === 'low' ? 58505 : 58506);
+      await waitFor(async () => (await sh('pgrep -x xlogo || true')).stdout.trim() !== '', `the ${level} cage's application running`);
+    }
+    const exited = new Promise((r) => manager!.child.once('exit', r));
+    manager.child.kill('SIGTERM');
+    await exited;
+    await waitFor(() => !isSameProcess(cages.low.xvnc) && !isSameProcess(cages.high.xvnc), 'both cages ended with the manager');
+    // The applications were asked (each window closed through the window manager), not killed with their cage.
+    // The manager's journal and its part's (`<state-dir>-broker`), where the supervisor's stop records them.
+    const facts = [stateDir, `${stateDir}-broker`]
+      .flatMap((dir) => readdirSync(dir, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.jsonl')).map((f) => join(dir, f)))
+      .flatMap((f) => readFileSync(f, 'utf8').trim().split('\n'))
+      .map((l) => JSON.parse(l) as { kind: string; level?: string; outcome?: string; windows?: number });
+    const quits = facts.filter((r) => r.kind === 'cage.apps.quit').map((r) => `${r.level}: ${r.outcome}, ${r.windows} window(s)`).sort();
+    expect(quits).toEqual(['high: all quit, 1 window(s)', 'low: all quit, 1 window(s)']);
   }, 180_000);
 });

@@ -135,6 +135,9 @@ const resolverSchema = z
   .regex(IPV4, 'a resolver is an IPv4 address')
   .refine((a) => !a.startsWith('127.') && a !== '0.0.0.0', "a cage's resolver cannot be on the host's loopback: the cage would reach the host through it");
 
+/** The longest a stop may wait for a level's applications (appQuitSeconds): the packaged units' stop timeout is made to hold it (deploy/systemdUnits.test.ts). */
+export const APP_QUIT_SECONDS_MAX = 60;
+
 export const bwrapCageSchema = z
   .object({
     driver: z.literal('bwrap'),
@@ -149,7 +152,7 @@ export const bwrapCageSchema = z
     /** Host uid the cage runs as; default 61000 + the level's position in the policy. Never one systemd may hand out (SYSTEMD_ALLOCATED_UIDS: cageDynamicUids.attack.test.ts). */
     uid: z.number().int().min(1000).max(65533).optional(),
     /** How long a stop waits for the cage's applications to quit as the user would (0: no asking); 10 s when absent; 60 s at most (the unit's stop timeout, npm start's wait). */
-    appQuitSeconds: z.number().int().min(0).max(60).optional(),
+    appQuitSeconds: z.number().int().min(0).max(APP_QUIT_SECONDS_MAX).optional(),
   })
   .strict();
 

@@ -27,6 +27,7 @@ import { GATEWAY_WARM_UP_ROUNDS } from './gateway/gatewayWarmUp';
 import { restrictRootPart } from './sandbox/rootPartRestriction';
 import { defaultRendererDir } from './rendererDir';
 import { splitStateLeftBehind } from './cageManager/splitStateLeftBehind';
+import { keepsCages, machineStopping } from './cageManager/keptCagesStop';
 import { ownUidOverlaps } from './system/ownUids';
 
 function defaultStateDir(): string {
@@ -137,8 +138,10 @@ async function main(): Promise<void> {
   const shutdown = async (signal: string) => {
     if (stopping) return;
     stopping = true;
-    log.info({ signal }, 'stopping');
-    await supervisor.stop({ keepCages: signal === 'SIGTERM' && values['keep-cages-on-stop'] });
+    const keepAsked = keepsCages(signal, values['keep-cages-on-stop'] === true);
+    const machine = keepAsked && (await machineStopping());
+    log.info({ signal, ...(machine ? { machineStopping: true } : {}) }, 'stopping');
+    await supervisor.stop({ keepCages: keepsCages(signal, keepAsked, machine) });
     process.exit(0);
   };
   process.on('SIGINT', () => void shutdown('SIGINT'));

@@ -72,7 +72,7 @@ import { removeManagerWhereabouts, writeManagerWhereabouts } from './managerWher
 import { announcementLine, PART_ANNOUNCEMENT_TYPE, partFailedLine, partReason, TRAINING_REFUSED_TYPE } from './partAnnouncement';
 import { PartMessageLog } from './partMessageLog';
 import { reportFolderToMake } from './namedReportFolder';
-import { keepsCages } from './keptCagesStop';
+import { keepsCages, machineStopping } from './keptCagesStop';
 import { partStopGraceMs } from './partStopGrace';
 import { managerRunFolder } from './managerRunFolder';
 import { journalStateMove, moveRootStateToPart } from './rootStateToPart';
@@ -278,16 +278,22 @@ async function main(): Promise<void> {
   shutdown = (signal: string, status = 0) => {
     if (stopping) return;
     stopping = true;
-    const keepCages = keepsCages(signal, values['keep-cages-on-stop'] === true);
-    say('stopping', { signal, keepCages });
     removeManagerWhereabouts(runDir);
-    void (keepCages ? stopKeepingCages() : stopAll()).then(
-      () => process.exit(status),
-      (err: Error) => {
-        say('stop failed', { reason: err.message });
-        process.exit(1);
-      },
-    );
+    // A kept stop first asks whether the machine is going down (keptCagesStop.ts): then nothing would adopt the cages.
+    const keepAsked = keepsCages(signal, values['keep-cages-on-stop'] === true);
+    void (keepAsked ? machineStopping() : Promise.resolve(false))
+      .then((machine) => {
+        const keepCages = keepsCages(signal, keepAsked, machine);
+        say('stopping', { signal, keepCages, ...(machine ? { machineStopping: true } : {}) });
+        return keepCages ? stopKeepingCages() : stopAll();
+      })
+      .then(
+        () => process.exit(status),
+        (err: Error) => {
+          say('stop failed', { reason: err.message });
+          process.exit(1);
+        },
+      );
   };
   // The part first (no request after it), then every cage it started, as the supervisor stops
   // them today: a cage left behind would have no launcher channel nor anyone to stop it (a

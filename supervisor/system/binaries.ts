@@ -23,6 +23,8 @@ export const DEBIAN_PACKAGE_OF: Record<string, string> = {
   xprop: 'x11-utils',
   xrandr: 'x11-xserver-utils',
   xsetroot: 'x11-xserver-utils',
+  // whether the machine is shutting down when the service is stopped (cageManager/keptCagesStop.ts)
+  systemctl: 'systemd',
   // a cage's applications asked to quit before it stops (supervisor/apps/appQuit.ts)
   wmctrl: 'wmctrl',
   blkid: 'util-linux',
