@@ -69,6 +69,8 @@ for (const c of CASES) {
       const stopAsked = Date.now();
       stopped = sup.stop();
       await expect(page.getByTestId('stop-notice')).toHaveAttribute('data-closing', 'high', { timeout: 20_000 });
+      // Some seconds into the wait: a page that counted from its own start would show more time left.
+      await expect.poll(() => secondsLeft(page), { timeout: 30_000 }).toBeLessThanOrEqual(BOUND_S - 8);
       // The page reloaded during the wait (its resume token): the strip and the band's marks at once.
       await page.reload();
       await showsTheStop(page, c, stopAsked);

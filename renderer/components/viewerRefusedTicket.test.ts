@@ -137,10 +137,10 @@ describe('a viewer whose ticket the supervisor refuses', () => {
     await act(async () => h!.store.getState().setCage({ level: 'low', status: 'running', restarts: 1 }));
     await h.pass(1000);
     const first = h.asked[back]! - runningAt;
+    console.log(`level back: ticket asked ${first} ms and handed over ${h.opened[0]! - runningAt} ms after the running status (fake clock, 100 ms steps); ${h.asked.length - back} asks, ${h.opened.length} handed over in the next second`);
     expect(first, 'asked at once').toBeLessThan(200);
-    expect(h.opened.length, 'its ticket handed to the frame').toBe(1);
     expect(h.opened[0]! - runningAt, 'handed over at once').toBeLessThan(200);
-    console.log(`level back: ticket asked ${first} ms and handed over ${h.opened[0]! - runningAt} ms after the running status (fake clock, 100 ms steps)`);
+    expect(h.opened.length, 'its ticket handed to the frame once (no wait left over from the refusals asks again)').toBe(1);
   });
 
   it('refused again after the level came back: its first ask again after a second (the count started again)', async () => {
