@@ -103,6 +103,9 @@ async function boot(): Promise<void> {
   // Statuses sent while the session is described are kept and applied over it (cageStatusFollow.ts).
   const cageStatuses = followCageStatuses(api, (state) => store.getState().setCage(state));
   api.on('onFocus', ({ level }) => store.getState().confirmFront(level));
+  // Heard from now on; the stop under way before this page came is in the session's description
+  // (applied below only if no onStopping came first: each one is the whole state, and newer).
+  api.on('onStopping', (stopping) => store.getState().setStopping(stopping));
 
   const switchTo = (level: string) => {
     // The band changes at once; the supervisor's confirmation moves the gateway's input gate.
@@ -146,7 +149,7 @@ async function boot(): Promise<void> {
   api.on('onLock', (lock) => store.getState().setLock(lock));
   for (const tunnel of view.tunnels) store.getState().setTunnel(tunnel);
   api.on('onTunnel', (tunnel) => store.getState().setTunnel(tunnel));
-  api.on('onStopping', (stopping) => store.getState().setStopping(stopping));
+  if (view.stopping && !store.getState().stopping) store.getState().setStopping(view.stopping);
   store.getState().setAudio(view.audio);
   store.getState().setTraining(view.training);
   api.on('onTraining', (training) => store.getState().setTraining(training));

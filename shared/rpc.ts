@@ -48,6 +48,11 @@ export type CageState = z.infer<typeof cageStateSchema>;
 export const stoppingViewSchema = z.object({
   seconds: z.number().int().min(0).max(120),
   closing: z.array(levelIdSchema).max(64),
+  /**
+   * How long ago the stop began, by the supervisor's clock: given to a shell that comes during the
+   * wait (session.describe), so its "at most" counts from the stop's start, not from its own.
+   */
+  elapsedMs: z.number().int().min(0).max(600_000).optional(),
 });
 export type StoppingView = z.infer<typeof stoppingViewSchema>;
 
@@ -334,6 +339,8 @@ export const rpcMethods = {
       keyboard: keyboardLayoutViewSchema,
       /** The shell's language: the policy's, else the host's locale (never the browser's). */
       locale: z.enum(['fr', 'en']),
+      /** Cloison is stopping: the last onStopping, for a shell that comes during the wait (null: it is not). */
+      stopping: stoppingViewSchema.nullable().optional(),
     }),
   },
   /**

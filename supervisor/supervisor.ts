@@ -55,7 +55,7 @@ import type { SupervisorOptions } from './supervisorOptions';
 import { StartThenStop } from './system/startThenStop';
 import { listen } from './supervisorListeners';
 import { runStartSequence, StartGate, type StartParts } from './lifecycle/startSequence';
-import { quitAppsThen } from './lifecycle/stopNotice';
+import { quitAppsThen, StoppingState } from './lifecycle/stopNotice';
 
 export { TrainingRefused } from './training/trainingDesk';
 export class Supervisor {
@@ -90,12 +90,11 @@ export class Supervisor {
   /** The cages' keyboard layout (policy, else the host's), as the shell shows it. */
   private readonly keyboardLayout: () => KeyboardLayoutView;
   private readonly sessions = new RpcSessions();
+  private readonly stopping = new StoppingState((view) => this.sessions.broadcast('onStopping', view)); // kept for a shell that comes during the stop
   private host: BrowserPart | null = null;
-  /** How each part that started stops, last started first (stop()). */
-  private readonly disposables: Disposables;
+  private readonly disposables: Disposables; // how each part that started stops, last started first (stop())
   private keepCages = false;
-  /** A stop during the start lets it end first (lifecycle/startThenStop.ts). */
-  private readonly lifecycle = new StartThenStop();
+  private readonly lifecycle = new StartThenStop(); // a stop during the start lets it end first
   private readonly startGate = new StartGate(); // the shell's calls wait for the start's set-up; its address is said before
   private readonly startedAt = new Date().toISOString();
   /** The one running policy every broker reads (runningPolicy.ts). */
@@ -311,6 +310,7 @@ export class Supervisor {
       apps: this.apps,
       screens: this.screens,
       keyboard: this.keyboardLayout,
+      stopping: () => this.stopping.view(),
     }));
   }
 
@@ -395,6 +395,6 @@ export class Supervisor {
   async stop(options: { keepCages?: boolean } = {}): Promise<void> {
     this.keepCages = options.keepCages ?? false;
     // A start under way ends first (startThenStop.ts); the applications asked to close, shown in the shell (stopNotice.ts); then everything stops.
-    await this.lifecycle.stop(() => quitAppsThen(this.keepCages ? null : { cages: this.cages, quitMs: (l) => appQuitMsOf(this.policyStore.current().levels, l), show: (v) => this.sessions.broadcast('onStopping', v) }, () => this.disposables.disposeAll()));
+    await this.lifecycle.stop(() => quitAppsThen(this.keepCages ? null : { cages: this.cages, quitMs: (l) => appQuitMsOf(this.policyStore.current().levels, l), show: this.stopping.show }, () => this.disposables.disposeAll()));
   }
 }

@@ -21,7 +21,10 @@
  * display does not answer as it should) is loaded again the same way, its overlay saying so.
  * A viewer whose connection ended unreachable (a display that speaks a version no client knows)
  * connects again a second later, then after the same back-off (handshake-12b), its overlay saying
- * when; the back-off starts again after a connection that lasted, or the user's Reconnect.
+ * when; the back-off starts again after a connection that lasted, or the user's Reconnect. A ticket
+ * the supervisor refuses (the cage stopped or restarting, the supervisor says no) waits the same way
+ * (it used to be asked again every second for as long as it lasted); when the supervisor says the
+ * level runs again, the ticket is asked at once and the back-off starts again.
  */
 import { useEffect, useLayoutEffect, useRef, useState, type KeyboardEvent as ReactKeyboardEvent, type MouseEvent as ReactMouseEvent, type PointerEvent as ReactPointerEvent, type WheelEvent as ReactWheelEvent } from 'react';
 import { viewerToShellSchema, VIEWER_PAGE, type ShellToViewer, type ViewerPlace } from '../../shared/viewerProtocol';
@@ -64,9 +67,6 @@ interface Props {
   focusGuard: FrameFocusGuard | null;
 }
 
-/** The supervisor refused its ticket: asked again this soon. */
-const RECONNECT_DELAY_MS = 1000;
-
 /** A ticket asked for while its frame loads: for that frame (generation/restarts) only, with when it came. */
 interface TicketAhead {
   key: string;
@@ -108,8 +108,10 @@ export function CageViewer({ level, front, place, onViewerState, onBell, reloads
   const deadline = useRef(createViewerConnectDeadline());
   /** It was loaded again for connecting past its deadline: its frame says so until it connects. */
   const silent = useRef(false);
-  /** Its connection ended unreachable: when it connects again (a second, then the back-off). */
+  /** Its connection ended unreachable, or its ticket was refused: when it connects again (a second, then the back-off). */
   const unreachableWait = useRef<ReturnType<typeof setTimeout> | null>(null);
+  /** Its last ticket was refused: the back-off starts again when the supervisor says the level runs. */
+  const refused = useRef(false);
   const shown = (state: ViewerState): ViewerState =>
     unloadedRef.current
       ? retryWait.current
@@ -250,6 +252,7 @@ export function CageViewer({ level, front, place, onViewerState, onBell, reloads
     void ticketNow
       .then(({ ticket, path }) => {
         if (cancelled) return;
+        refused.current = false;
         post({ type: 'input', enabled: frontRef.current });
         post({ type: 'place', place: placeRef.current });
         markOnce(`cloison:open:${level}`);
@@ -259,8 +262,10 @@ export function CageViewer({ level, front, place, onViewerState, onBell, reloads
       .catch(() => {
         if (cancelled) return;
         deadline.current.ended();
-        onViewerState('unreachable');
-        setTimeout(() => setAttempt((a) => a + 1), RECONNECT_DELAY_MS);
+        // Refused (the cage stopped or restarting, the supervisor says no): asked again as an
+        // unreachable display is, a second later then after the back-off — not every second for ever.
+        refused.current = true;
+        afterUnreachableRef.current();
       });
     return () => {
       cancelled = true;
@@ -332,6 +337,13 @@ export function CageViewer({ level, front, place, onViewerState, onBell, reloads
   endUnreachableWaitRef.current = endUnreachableWait;
   // Gone, or its cage restarted or stopped (that connects it anew): no attempt left pending.
   useEffect(() => () => endUnreachableWaitRef.current(), [status, restarts]);
+  // Its tickets were refused and the supervisor now says the level runs: the ticket effect asks at
+  // once, and a refusal after that waits a second again, not the back-off reached meanwhile.
+  useEffect(() => {
+    if (status !== 'running' || !refused.current) return;
+    refused.current = false;
+    retry.current.reset();
+  }, [status, restarts]);
   useEffect(() => {
     const timer = setInterval(() => {
       if (watch.current.stopped()) reloadRef.current('stopped');

@@ -79,7 +79,7 @@ export interface ShellState {
   unlockPrompt: boolean;
   /** Levels on a WireGuard network: their tunnel as the supervisor measures it. */
   tunnels: Record<string, TunnelView>;
-  /** Cloison is stopping (the supervisor said so: onStopping), with when the shell heard it first; null: it is not. */
+  /** Cloison is stopping (the supervisor said so: onStopping, or the session's description), with when the stop began by this shell's clock; null: it is not. */
   stopping: (StoppingView & { since: number }) | null;
   /** Who plays, who is muted, who has the microphone (the supervisor's measure and decisions). */
   audio: AudioView | null;
@@ -275,7 +275,8 @@ export function createShellStore(locale: Locale) {
         const { [level]: _was, ...others } = s.viewerRetries;
         return { viewerRetries: at === null ? others : { ...others, [level]: at } };
       }),
-    setStopping: (view) => set((s) => ({ stopping: { ...view, since: s.stopping?.since ?? Date.now() } })),
+    // A shell that came during the stop counts from the stop's start (elapsedMs), not from its own.
+    setStopping: (view) => set((s) => ({ stopping: { ...view, since: s.stopping?.since ?? Date.now() - (view.elapsedMs ?? 0) } })),
     setTunnel: (view) => set((s) => (s.levels.some((l) => l.id === view.level) ? { tunnels: { ...s.tunnels, [view.level]: view } } : {})),
   }));
 }

@@ -24,4 +24,15 @@ describe('shell store notices', () => {
     store.getState().dismissNotice(null);
     expect(Object.keys(store.getState().notices)).toEqual(['high']);
   });
+
+  it('the stop, heard by a shell that came during it, counts from the stop\'s start (elapsedMs); later views keep that start', () => {
+    const store = createShellStore('fr');
+    const before = Date.now();
+    store.getState().setStopping({ seconds: 25, closing: ['high'], elapsedMs: 7_000 });
+    const since = store.getState().stopping!.since;
+    expect(since).toBeLessThanOrEqual(Date.now() - 7_000);
+    expect(since).toBeGreaterThanOrEqual(before - 7_000);
+    store.getState().setStopping({ seconds: 25, closing: [] });
+    expect(store.getState().stopping).toMatchObject({ closing: [], since });
+  });
 });

@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import type { StoppingView } from '../../shared/rpc';
 import type { CageDriver, CageExit } from '../cages/cageDriver';
 import { CageLifecycle } from '../cages/cageLifecycle';
-import { quitAppsThen } from './stopNotice';
+import { quitAppsThen, StoppingState } from './stopNotice';
 
 /** A cage whose applications take `quitMs` to close (a user answering "save changes?"). */
 function cage(level: string, quitMs: number, bound: number, asked: string[]): CageLifecycle {
@@ -76,5 +76,37 @@ describe("the supervisor's stop, shown", () => {
     await low.start();
     await low.stop();
     expect(asked).toEqual(['low', 'low']);
+  });
+});
+
+describe('the stop, for a shell that comes during it (StoppingState)', () => {
+  it('none before the stop; then the last view shown, with the time since the stop began; every view still broadcast', async () => {
+    let now = 1_000_000;
+    const broadcast: StoppingView[] = [];
+    const state = new StoppingState((v) => broadcast.push(v), () => now);
+    expect(state.view()).toBeNull();
+    const asked: string[] = [];
+    const cages = new Map([
+      ['low', cage('low', 10, 10_000, asked)],
+      ['high', cage('high', 200, 25_000, asked)],
+    ]);
+    await Promise.all([...cages.values()].map((c) => c.start()));
+    let midway: StoppingView | null = null;
+    const stopping = quitAppsThen({ cages, quitMs: () => 25_000, show: state.show }, async () => {
+      await Promise.all([...cages.values()].map((c) => c.stop()));
+    });
+    await new Promise((r) => setTimeout(r, 60)); // low has closed, high is still asked
+    now += 7_400;
+    midway = state.view();
+    await stopping;
+    expect(broadcast).toEqual([
+      { seconds: 25, closing: ['low', 'high'] },
+      { seconds: 25, closing: ['high'] },
+      { seconds: 25, closing: [] },
+    ]);
+    // What a shell reloaded midway is handed (session.describe): high still closing, 7.4 s in.
+    expect(midway).toEqual({ seconds: 25, closing: ['high'], elapsedMs: 7_400 });
+    now += 1_000;
+    expect(state.view()).toEqual({ seconds: 25, closing: [], elapsedMs: 8_400 });
   });
 });

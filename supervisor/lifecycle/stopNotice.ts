@@ -20,6 +20,33 @@ export interface StopNoticeParts {
   show: (view: StoppingView) => void;
 }
 
+/**
+ * The stop as it was last shown, kept for a shell that comes during the wait (a page reloaded, a
+ * renderer that came back, a second shell session): session.describe hands it over, with how long
+ * ago the stop began, so that shell shows the strip and the levels' "closing" marks as one that was
+ * there from the start. The supervisor's own state: only what `show` was given here.
+ */
+export class StoppingState {
+  private last: { view: StoppingView; began: number } | null = null;
+
+  constructor(
+    private readonly broadcast: (view: StoppingView) => void,
+    private readonly now: () => number = () => Date.now(),
+  ) {}
+
+  /** Shown to every shell connected now, and kept for the ones that come later. */
+  readonly show = (view: StoppingView): void => {
+    this.last = { view, began: this.last?.began ?? this.now() };
+    this.broadcast(view);
+  };
+
+  /** The last view shown, with the time since the stop began; null: no stop under way. */
+  view(): StoppingView | null {
+    if (!this.last) return null;
+    return { ...this.last.view, elapsedMs: Math.min(600_000, Math.max(0, Math.round(this.now() - this.last.began))) };
+  }
+}
+
 /** Asks every running level's applications to close, showing the wait; resolves once every level's wait ended. */
 export async function quitAppsShown(parts: StopNoticeParts): Promise<void> {
   const asking = [...parts.cages.values()].filter((c) => c.asksAppsOnStop);

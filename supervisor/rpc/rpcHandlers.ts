@@ -7,7 +7,7 @@ import { CloisonError } from '../../shared/errors';
 import type { PolicyReader } from '../policy/policyReader';
 import { levelViews } from '../policy/levelViews';
 import type { KeyboardLayoutView } from '../../shared/keyboardLayout';
-import type { RpcMethod, TunnelView } from '../../shared/rpc';
+import type { RpcMethod, StoppingView, TunnelView } from '../../shared/rpc';
 import type { AuditJournal } from '../audit/auditJournal';
 import type { CageLifecycle } from '../cages/cageLifecycle';
 import type { FocusState } from '../gateway/focusState';
@@ -58,6 +58,8 @@ export interface HandlerDeps {
   screens: CageScreens;
   /** The cages' keyboard layout, as the band and the lock screen show it. */
   keyboard: () => KeyboardLayoutView;
+  /** The stop under way, as a shell coming now is to see it (lifecycle/stopNotice.ts); null: none. */
+  stopping: () => StoppingView | null;
 }
 
 /** A report's words as the journal keeps them: one line, no control or direction characters, 280 at most. */
@@ -108,6 +110,7 @@ function unlockedHandlers(deps: HandlerDeps): RpcHandlers {
       viewerOrigins: transport === 'websocket' ? deps.viewerOrigins() : {},
       keyboard: deps.keyboard(),
       locale: shellLocale(deps.policy.current()),
+      stopping: deps.stopping(),
     }),
     'vnc.ticket': ({ level }, { session }) => {
       const cage = cageOf(level);
