@@ -12,9 +12,9 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { expect, test } from '@playwright/test';
-import { bwrapCage, twoLevelPolicy } from '../supervisor/testing/testPolicy';
 import { cageShellForUid } from './support/cageByUid';
-import { openShell, startSupervisor } from './support/supervisorProcess';
+import { openShell } from './support/supervisorProcess';
+import { startStopNoticeCages } from './support/stopNoticeCages';
 import { intersects, pictureBoxes } from './support/pictureBoxes';
 
 const SCREENSHOTS = fileURLToPath(new URL('../docs/screenshots', import.meta.url));
@@ -28,13 +28,7 @@ const CASES = [
 for (const c of CASES) {
   test(`the stop is shown, high still closing, under LANG=${c.lang}`, async ({ browser }) => {
     test.setTimeout(180_000);
-    const sup = await startSupervisor(
-      twoLevelPolicy({
-        low: bwrapCage({ uid: c.uids.low, geometry: 'auto', apps: '[[xterm, -geometry, 80x20+0+0]]' }),
-        high: bwrapCage({ uid: c.uids.high, geometry: 'auto', apps: '[[xedit, -geometry, 700x500+20+20]]' }).replace(/ }$/, `, appQuitSeconds: ${BOUND_S} }`),
-      }),
-      { env: { LANG: c.lang, LC_ALL: '', LC_MESSAGES: '' } },
-    );
+    const sup = await startStopNoticeCages(c.lang, c.uids, BOUND_S);
     let stopped: Promise<void> | null = null;
     try {
       const page = await (await browser.newContext({ viewport: { width: 1920, height: 1080 } })).newPage();

@@ -11,9 +11,9 @@
  */
 import { readFileSync } from 'node:fs';
 import { expect, test, type Page } from '@playwright/test';
-import { bwrapCage, twoLevelPolicy } from '../supervisor/testing/testPolicy';
 import { cageShellForUid } from './support/cageByUid';
-import { openShell, startSupervisor } from './support/supervisorProcess';
+import { openShell } from './support/supervisorProcess';
+import { startStopNoticeCages } from './support/stopNoticeCages';
 
 const BOUND_S = 60;
 
@@ -47,13 +47,7 @@ async function showsTheStop(page: Page, c: (typeof CASES)[number], stopAsked: nu
 for (const c of CASES) {
   test(`a shell page reloaded during the stop shows it, under LANG=${c.lang}`, async ({ browser }) => {
     test.setTimeout(240_000);
-    const sup = await startSupervisor(
-      twoLevelPolicy({
-        low: bwrapCage({ uid: c.uids.low, geometry: 'auto', apps: '[[xterm, -geometry, 80x20+0+0]]' }),
-        high: bwrapCage({ uid: c.uids.high, geometry: 'auto', apps: '[[xedit, -geometry, 700x500+20+20]]' }).replace(/ }$/, `, appQuitSeconds: ${BOUND_S} }`),
-      }),
-      { env: { LANG: c.lang, LC_ALL: '', LC_MESSAGES: '' } },
-    );
+    const sup = await startStopNoticeCages(c.lang, c.uids, BOUND_S);
     let stopped: Promise<void> | null = null;
     try {
       const context = await browser.newContext({ viewport: { width: 1600, height: 900 } });
