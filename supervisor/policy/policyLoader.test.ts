@@ -121,6 +121,18 @@ describe('policy loading', () => {
     expect(problemsOf(`version: 1\nlevels:\n${LEVEL('low', 0, '#00ff00')}    colr: 3\n`)).toEqual(['policy.yaml:8:5: levels[0]: unknown key "colr"']);
   });
 
+  it('says which key an unknown one was likely meant as: the schema\'s keys at that place (through the cage\'s union and the apps\' forms), not one already written', () => {
+    const level = `  - id: low\n    rank: 0\n    label: { fr: Bas, en: Low }\n    color: "#00ff00"\n    cage: { driver: bwrap, geometery: auto, apps: [{ id: term, exec: [xterm], autostrat: true }] }\n`;
+    expect(problemsOf(`version: 1\nlevels:\n${level}`)).toEqual([
+      'policy.yaml:3:5: levels[0].colour: is required (string)',
+      'policy.yaml:7:79: levels[0].cage.apps[0]: unknown key "autostrat" — did you mean "autostart"?',
+      'policy.yaml:7:28: levels[0].cage: unknown key "geometery" — did you mean "geometry"?',
+      'policy.yaml:6:5: levels[0]: unknown key "color" — did you mean "colour"?',
+    ]);
+    // Nothing close, or the close one already written: no guess.
+    expect(problemsOf(`version: 1\nlevels:\n${LEVEL('low', 0, '#00ff00')}    shade: 3\n`)).toEqual(['policy.yaml:8:5: levels[0]: unknown key "shade"']);
+  });
+
   it('reports duplicate level ids and colours', () => {
     expect(problemsOf(`version: 1\nlevels:\n${LEVEL('low', 0, '#00ff00')}${LEVEL('low', 1, '#00FF00')}`)).toEqual([
       'policy.yaml:8:9: levels[1].id: duplicate level id "low" (also levels[0])',

@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { isNode, LineCounter, parseDocument, type Document } from 'yaml';
 import type { z } from 'zod';
 import { isWireguard, policySchema, type Policy } from '../../shared/policy';
+import { keysAcceptedAt, suggestKey } from './keySuggestion';
 import { cardProxyUids } from '../../shared/smartcardPolicy';
 import { bwrapCageUids, checkCageUidAccounts } from './cageUidAccounts';
 import { checkCardProxyAccounts } from './cardProxyAccounts';
@@ -145,7 +146,7 @@ export function parseYamlAgainst<S extends z.ZodType>(schema: S, text: string, f
     );
   }
   const result = schema.safeParse(doc.toJS());
-  if (!result.success) throw new PolicyError(result.error.issues.map((issue) => locateIssue(issue, doc, lineCounter, file)));
+  if (!result.success) throw new PolicyError(result.error.issues.map((issue) => locateIssue(issue, doc, lineCounter, file, schema)));
   const extra = more?.(result.data) ?? [];
   if (extra.length > 0) throw new PolicyError(extra.map(({ path, message }) => locateIssue({ code: 'custom', path, message, input: undefined } as z.core.$ZodIssue, doc, lineCounter, file)));
   return result.data;
@@ -208,7 +209,7 @@ function recipientLists(policy: Policy): Array<{ files: readonly string[] | unde
   ];
 }
 
-function locateIssue(issue: z.core.$ZodIssue, doc: Document, lc: LineCounter, file: string): PolicyProblem {
+function locateIssue(issue: z.core.$ZodIssue, doc: Document, lc: LineCounter, file: string, schema?: z.core.$ZodType): PolicyProblem {
   const path = issue.path.filter((p): p is string | number => typeof p !== 'symbol');
   // Find the deepest node that exists on the path: a missing key is reported at its parent.
   let offset = 0;
@@ -232,7 +233,18 @@ function locateIssue(issue: z.core.$ZodIssue, doc: Document, lc: LineCounter, fi
     }
   }
   const pos = lc.linePos(offset);
-  return { file, line: pos.line, column: pos.col, path: formatPath(path), message: describeIssue(issue, doc.hasIn(path)) };
+  const message = describeIssue(issue, doc.hasIn(path));
+  return { file, line: pos.line, column: pos.col, path: formatPath(path), message: issue.code === 'unrecognized_keys' && schema ? message + meantKeys(issue.keys, schema, path, doc) : message };
+}
+
+/** " — did you mean …?" for unknown keys that are likely typos of a key the schema takes there and the file does not write. */
+function meantKeys(unknown: readonly string[], schema: z.core.$ZodType, path: Array<string | number>, doc: Document): string {
+  const here = doc.getIn(path, false) as unknown;
+  const written = new Set(here && typeof here === 'object' && 'items' in here ? (here as { items: Array<{ key: unknown }> }).items.map((p) => String(isNode(p.key) ? (p.key as { value?: unknown }).value : p.key)) : []);
+  const accepted = keysAcceptedAt(schema, path);
+  const meant = unknown.map((key) => [key, suggestKey(key, accepted, written)] as const).filter((m): m is readonly [string, string] => m[1] !== null);
+  if (meant.length === 0) return '';
+  return unknown.length === 1 ? ` — did you mean "${meant[0]![1]}"?` : ` — did you mean ${meant.map(([key, s]) => `"${s}" for "${key}"`).join(', ')}?`;
 }
 
 function formatPath(path: Array<string | number>): string {
