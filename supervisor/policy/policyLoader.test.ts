@@ -129,6 +129,10 @@ describe('policy loading', () => {
       'policy.yaml:7:28: levels[0].cage: unknown key "geometery" — did you mean "geometry"?',
       'policy.yaml:6:5: levels[0]: unknown key "color" — did you mean "colour"?',
     ]);
+    // An app written as a map says what is wrong in the map, not only which two forms an app takes.
+    expect(problemsOf(`version: 1\nlevels:\n${LEVEL('low', 0, '#00ff00', '{ driver: bwrap, apps: [{ id: web, exec: firefox-esr, autostart: yes }] }')}`)).toEqual([
+      'policy.yaml:7:76: levels[0].cage.apps[0].autostart: expected true or false',
+    ]);
     // Nothing close, or the close one already written: no guess.
     expect(problemsOf(`version: 1\nlevels:\n${LEVEL('low', 0, '#00ff00')}    shade: 3\n`)).toEqual(['policy.yaml:8:5: levels[0]: unknown key "shade"']);
   });

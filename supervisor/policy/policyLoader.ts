@@ -146,7 +146,7 @@ export function parseYamlAgainst<S extends z.ZodType>(schema: S, text: string, f
     );
   }
   const result = schema.safeParse(doc.toJS());
-  if (!result.success) throw new PolicyError(result.error.issues.map((issue) => locateIssue(issue, doc, lineCounter, file, schema)));
+  if (!result.success) throw new PolicyError(result.error.issues.flatMap(fittingBranchIssues).map((issue) => locateIssue(issue, doc, lineCounter, file, schema)));
   const extra = more?.(result.data) ?? [];
   if (extra.length > 0) throw new PolicyError(extra.map(({ path, message }) => locateIssue({ code: 'custom', path, message, input: undefined } as z.core.$ZodIssue, doc, lineCounter, file)));
   return result.data;
@@ -237,6 +237,20 @@ function locateIssue(issue: z.core.$ZodIssue, doc: Document, lc: LineCounter, fi
   return { file, line: pos.line, column: pos.col, path: formatPath(path), message: issue.code === 'unrecognized_keys' && schema ? message + meantKeys(issue.keys, schema, path, doc) : message };
 }
 
+/**
+ * A union none of whose forms took the value says what is wrong with the one form its value has
+ * (an app written as a map: its `autostart: yes`, not "an app is { id, exec, autostart } or a
+ * command line"): the one branch whose own issues are all inside the value, none about the value
+ * itself. Where no branch or several fit (a string that is none of the names a union allows), the
+ * union's own message stays.
+ */
+function fittingBranchIssues(issue: z.core.$ZodIssue): z.core.$ZodIssue[] {
+  if (issue.code !== 'invalid_union' || !Array.isArray(issue.errors)) return [issue];
+  const fitting = issue.errors.filter((branch) => branch.length > 0 && branch.every((i) => i.path.length > 0));
+  if (fitting.length !== 1) return [issue];
+  return fitting[0]!.flatMap((inner) => fittingBranchIssues({ ...inner, path: [...issue.path, ...inner.path] }));
+}
+
 /** " — did you mean …?" for unknown keys that are likely typos of a key the schema takes there and the file does not write. */
 function meantKeys(unknown: readonly string[], schema: z.core.$ZodType, path: Array<string | number>, doc: Document): string {
   const here = doc.getIn(path, false) as unknown;
@@ -261,7 +275,7 @@ function describeIssue(issue: z.core.$ZodIssue, present: boolean): string {
       if ('discriminator' in issue && issue.discriminator) return `unknown ${issue.discriminator}: expected one of "bwrap", "vnc"`;
       return issue.message;
     case 'invalid_type':
-      return present ? `expected ${issue.expected}` : `is required (${issue.expected})`;
+      return present ? `expected ${issue.expected === 'boolean' ? 'true or false' : issue.expected}` : `is required (${issue.expected})`;
     default:
       return issue.message;
   }
