@@ -47,7 +47,7 @@ import { CAGE_PULSE_SOCKET, CAGE_SOUND_DIR, cageSoundSession, prepareCageSound }
 import { cageAppSettingsArgs, writeCageAppSettings } from './cageAppSettings';
 import { cageLanguageArgs, installedLocales } from './cageLanguage';
 import { CAGE_XRESOURCES, CAGE_XRESOURCES_PATH } from './cageXResources';
-import { cageMimeAppsArgs, writeCageMimeApps } from './cageMimeApps';
+import { cageMimeAppsArgs, levelBrowser, writeCageMimeApps } from './cageMimeApps';
 import { openSandboxStartLog, sandboxStartLogHead } from './sandboxStartLog';
 
 export interface BwrapCagePaths {
@@ -560,7 +560,7 @@ exit 72
       '--setenv', 'CLOISON_LEVEL', level,
       '--setenv', 'XENVIRONMENT', CAGE_XRESOURCES_PATH,
       // The level's default applications (cageMimeApps.ts): after --clearenv, for its environment.
-      ...cageMimeAppsArgs(paths.run),
+      ...cageMimeAppsArgs(paths.run, levelBrowser(cage.apps)),
       ...(card?.bwrapArgs ?? []),
       '--chdir', CAGE_HOME,
       '--info-fd', '3',

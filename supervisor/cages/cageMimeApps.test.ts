@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadDefaultPolicy } from '../policy/policyLoader';
-import { desktopMimeTypes, execArgument, levelDesktopEntry, mimeAppsList, mimeClaims, writeCageMimeApps } from './cageMimeApps';
+import { desktopMimeTypes, execArgument, levelBrowser, levelDesktopEntry, mimeAppsList, mimeClaims, NO_BROWSER, writeCageMimeApps } from './cageMimeApps';
 
 const dir = mkdtempSync(join(tmpdir(), 'cloison-cagedesk-13-mime-'));
 const entry = (name: string, lines: string) => writeFileSync(join(dir, `${name}.desktop`), `[Desktop Entry]\nType=Application\nName=${name}\n${lines}\n`);
@@ -96,16 +96,22 @@ describe("a level's default applications", () => {
     const run = mkdtempSync(join(tmpdir(), 'cloison-cagedesk-13-run-'));
     try {
       writeCageMimeApps(run, [{ id: 'pdf', desktop: 'viewer', exec: ['viewer-gl'] }, { id: 'web', desktop: 'browser', exec: ['browser'] }], dir);
-      expect(readdirSync(join(run, 'xdg-data/applications')).sort()).toEqual(['browser.desktop', 'viewer.desktop']);
+      expect(readdirSync(join(run, 'applications')).sort()).toEqual(['browser.desktop', 'viewer.desktop']);
       writeCageMimeApps(run, [{ id: 'pdf', desktop: 'viewer', exec: ['viewer-gl'] }, { id: 'term', exec: ['xterm'] }], dir);
-      expect(readdirSync(join(run, 'xdg-data/applications'))).toEqual(['viewer.desktop']);
-      expect(readFileSync(join(run, 'xdg-data/applications/viewer.desktop'), 'utf8')).toContain('\nExec=viewer-gl %f\n');
+      expect(readdirSync(join(run, 'applications'))).toEqual(['viewer.desktop']);
+      expect(readFileSync(join(run, 'applications/viewer.desktop'), 'utf8')).toContain('\nExec=viewer-gl %f\n');
       expect(readFileSync(join(run, 'xdg/mimeapps.list'), 'utf8')).toContain('\napplication/pdf=viewer.desktop;\n');
       expect(readdirSync(join(run, 'xdg'))).toEqual(['mimeapps.list']);
       expect(statSync(join(run, 'xdg/mimeapps.list')).mode & 0o777).toBe(0o444);
-      expect(statSync(join(run, 'xdg-data/applications')).mode & 0o777).toBe(0o755);
+      expect(statSync(join(run, 'applications')).mode & 0o777).toBe(0o755);
     } finally {
       rmSync(run, { recursive: true, force: true });
     }
+  });
+
+  it("give xdg-open's last resort the level's own browser, or none", () => {
+    expect(levelBrowser([{ id: 'pdf', desktop: 'viewer', exec: ['viewer'] }, { id: 'web', desktop: 'browser', exec: ['browser', '--private-window'] }], typesOf)).toBe('browser --private-window');
+    expect(levelBrowser([{ id: 'pdf', desktop: 'viewer', exec: ['viewer'] }], typesOf)).toBe(NO_BROWSER);
+    expect(levelBrowser([{ id: 'web', desktop: 'browser', exec: ['browser', 'a b'] }], typesOf)).toBe(NO_BROWSER);
   });
 });

@@ -16,15 +16,20 @@
  *
  * What opens is the policy's app, as the policy writes its command line: each app with a .desktop
  * file gets the level's copy of it (its [Desktop Entry] group: names, icon, types) whose Exec is the
- * policy's `exec` and the file argument the host's Exec takes, in a read-only folder first in the
- * cage's XDG_DATA_DIRS — under the same name, so it stands for the host's (mupdf.desktop runs
- * mupdf-x11; the level's PDF viewer is mupdf-gl, the one its launcher starts). Its actions, TryExec
- * and D-Bus activation are left out: only the policy's command line starts it from a document.
+ * policy's `exec` and the file argument the host's Exec takes (mupdf.desktop runs mupdf-x11; the
+ * level's PDF viewer is mupdf-gl, the one its launcher starts). Its actions, TryExec and D-Bus
+ * activation are left out: only the policy's command line starts it from a document. These copies
+ * are all the cage sees of /usr/share/applications (a read-only folder bound over the host's): the
+ * file manager's "open with" and menus, xdg-open's fallback to the host's mimeinfo.cache, GLib's
+ * guesses find the level's apps only — not Firefox in high because the host has it. And xdg-open's
+ * last resort for a type no app claims, a browser (BROWSER, else x-www-browser...), is the level's
+ * own browser (the app opening https), or none (BROWSER=":", an empty list: xdg-open then says it
+ * has no method).
  *
  * The .desktop files are the host's (/usr/share/applications, root's packages, the cage's /usr):
  * read here on the trusted side, never from a cage.
  */
-import { chmodSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { MIME_TYPE, type AppPolicy } from '../../shared/policy';
 import { APPLICATIONS_DIR, desktopFields } from '../system/desktopFields';
@@ -35,12 +40,10 @@ export const CAGE_XDG_CONFIG_DIR = '/run/cloison-xdg';
 export const CAGE_XDG_CONFIG_DIRS = `${CAGE_XDG_CONFIG_DIR}:/etc/xdg`;
 /** The folder of the cage's run folder holding it. */
 export const MIME_APPS_FOLDER = 'xdg';
-/** Where the cage finds the level's copies of its apps' .desktop files (applications/), first. */
-export const CAGE_XDG_DATA_DIR = '/run/cloison-xdg-data';
-/** The cage's XDG_DATA_DIRS: the level's .desktop files, then the host's (the default list). */
-export const CAGE_XDG_DATA_DIRS = `${CAGE_XDG_DATA_DIR}:/usr/local/share:/usr/share`;
-/** The folder of the cage's run folder holding them. */
-export const DESKTOP_FILES_FOLDER = 'xdg-data';
+/** The folder of the cage's run folder holding the level's copies of its apps' .desktop files. */
+export const DESKTOP_FILES_FOLDER = 'applications';
+/** BROWSER for a level without a browser: an empty list (xdg-open and Python's webbrowser skip empty entries). */
+export const NO_BROWSER = ':';
 
 const MAX_DESKTOP_BYTES = 256 * 1024;
 const DESKTOP_FILE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
@@ -156,8 +159,8 @@ export function mimeAppsList(apps: readonly MimeApp[], typesOf?: (file: string) 
  */
 export function writeCageMimeApps(runDir: string, apps: readonly (MimeApp & { exec: readonly string[] })[], dir = APPLICATIONS_DIR): void {
   const config = join(runDir, MIME_APPS_FOLDER);
-  const applications = join(runDir, DESKTOP_FILES_FOLDER, 'applications');
-  for (const folder of [config, join(runDir, DESKTOP_FILES_FOLDER), applications]) {
+  const applications = join(runDir, DESKTOP_FILES_FOLDER);
+  for (const folder of [config, applications]) {
     mkdirSync(folder, { recursive: true, mode: 0o755 });
     chmodSync(folder, 0o755);
   }
@@ -176,12 +179,26 @@ export function writeCageMimeApps(runDir: string, apps: readonly (MimeApp & { ex
   renameSync(join(config, 'mimeapps.list.new'), join(config, 'mimeapps.list'));
 }
 
-/** bwrap arguments: both folders bound read-only where the cage's XDG look-ups start. */
-export function cageMimeAppsArgs(runDir: string): string[] {
+/**
+ * The level's browser for xdg-open's last resort: the command line of the app opening https first,
+ * when it is plain words (BROWSER is split at spaces); NO_BROWSER otherwise.
+ */
+export function levelBrowser(apps: readonly (MimeApp & { exec: readonly string[] })[], typesOf?: (file: string) => string[] | null): string {
+  const name = mimeClaims(apps, typesOf).get('x-scheme-handler/https')?.[0];
+  const app = apps.find((a) => `${a.desktop ?? a.id}.desktop` === name);
+  return app && app.exec.every((arg) => /^[A-Za-z0-9._/=,+@-]+$/.test(arg)) ? app.exec.join(' ') : NO_BROWSER;
+}
+
+/**
+ * bwrap arguments: the mimeapps.list's folder first in XDG_CONFIG_DIRS, the level's .desktop files
+ * over the host's /usr/share/applications (read-only; bound where the host has that folder, which
+ * bwrap cannot make in the read-only /usr), its browser. After --clearenv.
+ */
+export function cageMimeAppsArgs(runDir: string, browser: string, hostApplications = existsSync(APPLICATIONS_DIR)): string[] {
   return [
     '--ro-bind', join(runDir, MIME_APPS_FOLDER), CAGE_XDG_CONFIG_DIR,
-    '--ro-bind', join(runDir, DESKTOP_FILES_FOLDER), CAGE_XDG_DATA_DIR,
+    ...(hostApplications ? ['--ro-bind', join(runDir, DESKTOP_FILES_FOLDER), APPLICATIONS_DIR] : []),
     '--setenv', 'XDG_CONFIG_DIRS', CAGE_XDG_CONFIG_DIRS,
-    '--setenv', 'XDG_DATA_DIRS', CAGE_XDG_DATA_DIRS,
+    '--setenv', 'BROWSER', browser,
   ];
 }
