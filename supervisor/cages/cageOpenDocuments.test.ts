@@ -62,8 +62,10 @@ async function windowTitled(cage: RealCage, title: RegExp, timeoutMs: number): P
 }
 
 /**
- * The cage processes whose command line matches: pid, uid, seccomp mode, no_new_privs — read in the
- * cage, whose pid namespace holds its own processes only.
+ * The cage processes whose command line matches (an extended regular expression, pgrep's): pid, uid,
+ * seccomp mode, no_new_privs — read in the cage, whose pid namespace holds its own processes only.
+ * Its init, bwrap, names the cage's files in its arguments (/etc/firefox-esr/...): a pattern
+ * anchors on the program.
  */
 async function cageProcesses(cage: RealCage, pattern: string): Promise<{ pid: number; uid: number; seccomp: number; noNewPrivs: number; cmd: string }[]> {
   const r = await cage.sh(`for p in $(pgrep -f ${JSON.stringify(pattern)}); do [ "$p" = $$ ] && continue; printf '%s %s %s %s %s\\n' "$p" "$(awk '/^Uid:/{print $2}' /proc/$p/status)" "$(awk '/^Seccomp:/{print $2}' /proc/$p/status)" "$(awk '/^NoNewPrivs:/{print $2}' /proc/$p/status)" "$(tr '\\0' ' ' </proc/$p/cmdline)"; done`);
@@ -118,21 +120,21 @@ describe('high: documents open in the level’s applications', () => {
     await put(cage, 'page.html', '<!doctype html><title>Page</title>\n');
     const r = await cage.sh('xdg-open "$HOME/page.html"; echo "rc=$?"', 30_000);
     expect(r.stdout).toContain('rc=3'); // "no method available"
-    expect(await cageProcesses(cage, 'firefox')).toEqual([]);
+    expect(await cageProcesses(cage, '^[^ ]*firefox')).toEqual([]);
   });
 
   it('xdg-open of a PDF from low opens MuPDF (the policy’s mupdf-gl), a true cage process', async () => {
     await launch(cage.cage, { argv: ['xdg-open', '/home/cloison/Incoming/low/rapport.pdf'] });
     await windowTitled(cage, /rapport\.pdf/, 60_000);
     await expectCageProcess(cage, 'mupdf-gl .*rapport.pdf');
-    await closeAll(cage, 'mupdf');
+    await closeAll(cage, '^[^ ]*mupdf');
   }, 90_000);
 
   it('gio open (GLib, as PCManFM and GTK programs ask) opens MuPDF too', async () => {
     await launch(cage.cage, { argv: ['gio', 'open', '/home/cloison/copie.pdf'] });
     await windowTitled(cage, /copie\.pdf/, 60_000);
     await expectCageProcess(cage, 'mupdf-gl .*copie.pdf');
-    await closeAll(cage, 'mupdf');
+    await closeAll(cage, '^[^ ]*mupdf');
   }, 90_000);
 
   it('PCManFM opens the PDF the user activates in its window (Enter on the selected file) in MuPDF', async () => {
@@ -147,22 +149,22 @@ describe('high: documents open in the level’s applications', () => {
     }
     expect(opened, 'MuPDF opened seul.pdf from PCManFM').toBe(true);
     await expectCageProcess(cage, 'mupdf-gl .*seul.pdf');
-    await closeAll(cage, 'mupdf');
-    await closeAll(cage, 'pcmanfm');
+    await closeAll(cage, '^[^ ]*mupdf');
+    await closeAll(cage, '^[^ ]*pcmanfm');
   }, 150_000);
 
   it('xdg-open of a .txt opens Mousepad (Writer lists text/plain too: the policy says the editor)', async () => {
     await launch(cage.cage, { argv: ['xdg-open', '/home/cloison/notes.txt'] });
     await windowTitled(cage, /notes\.txt/, 60_000);
     await expectCageProcess(cage, 'mousepad .*notes.txt');
-    await closeAll(cage, 'mousepad');
+    await closeAll(cage, '^[^ ]*mousepad');
   }, 90_000);
 
   it('xdg-open of an .odt opens LibreOffice Writer', async () => {
     await launch(cage.cage, { argv: ['xdg-open', '/home/cloison/lettre.odt'] });
     await windowTitled(cage, /lettre\.odt.*LibreOffice Writer/, 150_000);
     await expectCageProcess(cage, 'soffice.bin');
-    await closeAll(cage, 'soffice');
+    await closeAll(cage, '^[^ ]*soffice');
   }, 180_000);
 
   it('the user folders are in the cage’s language, named where applications look (user-dirs.dirs)', async () => {
@@ -184,11 +186,11 @@ describe('low: a local HTML page opens in Firefox (no network)', () => {
   });
 
   it('xdg-open of an .html opens Firefox, a true cage process', async () => {
-    const defaults = await cage.sh('xdg-mime query default text/html; xdg-mime query default application/vnd.oasis.opendocument.text');
-    expect(defaults.stdout).toBe('firefox-esr.desktop\n\n'); // no office suite in low
+    const defaults = await cage.sh('echo "[$(xdg-mime query default text/html)] [$(xdg-mime query default application/vnd.oasis.opendocument.text)]"');
+    expect(defaults.stdout).toBe('[firefox-esr.desktop] []\n'); // no office suite in low
     await launch(cage.cage, { argv: ['xdg-open', '/home/cloison/page.html'] });
     await windowTitled(cage, /Page du niveau bas/, 150_000);
-    await expectCageProcess(cage, 'firefox-esr');
-    await closeAll(cage, 'firefox-esr');
+    await expectCageProcess(cage, '^[^ ]*firefox-esr');
+    await closeAll(cage, '^[^ ]*firefox-esr');
   }, 180_000);
 });
