@@ -4,13 +4,16 @@
  * the level's application the policy gives it (cageMimeApps.ts), started inside the cage by the
  * program that asked: a true cage process (its uid, its filter, its pid namespace). Real cages with
  * the embedded policy's apps (none started with the cage); its user folders are in its language.
+ * The cages are 1024×768 (the double click finds PCManFM's file where that screen puts it).
  */
+import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AppPolicy } from '../../shared/policy';
 import { DEFAULT_POLICY_NAME, DEFAULT_POLICY_YAML } from '../policy/defaultPolicy';
 import { parsePolicy } from '../policy/policyLoader';
 import { launch } from './cageLauncher';
 import { startRealCage, type RealCage } from '../testing/realCage';
+import { parseXwd, type RgbImage } from '../testing/xwdImage';
 
 /** The embedded policy's apps of a level, none started with the cage (the test opens them). */
 function levelApps(level: string): AppPolicy[] {
@@ -33,6 +36,19 @@ function minimalPdf(): string {
   const xref = text.length;
   text += `xref\n0 ${objects.length + 1}\n0000000000 65535 f \n${offsets.map((o) => `${String(o).padStart(10, '0')} 00000 n \n`).join('')}`;
   return `${text}trailer\n<< /Size ${objects.length + 1} /Root 1 0 R >>\nstartxref\n${xref}\n%%EOF\n`;
+}
+
+/** The middle of the non-white pixels in an area of the screen; null when it is all white. */
+function inkBox(image: RgbImage, area: { x: number; y: number; width: number; height: number }): { x: number; y: number } | null {
+  let [left, top, right, bottom] = [Infinity, Infinity, -1, -1];
+  for (let y = area.y; y < Math.min(image.height, area.y + area.height); y++) {
+    for (let x = area.x; x < Math.min(image.width, area.x + area.width); x++) {
+      const i = (y * image.width + x) * 3;
+      if (image.rgb[i]! > 235 && image.rgb[i + 1]! > 235 && image.rgb[i + 2]! > 235) continue;
+      [left, top, right, bottom] = [Math.min(left, x), Math.min(top, y), Math.max(right, x), Math.max(bottom, y)];
+    }
+  }
+  return right < 0 ? null : { x: Math.round((left + right) / 2), y: Math.round((top + bottom) / 2) };
 }
 
 /** Writes `text` at `path` (under $HOME) as the cage's user. */
@@ -137,17 +153,23 @@ describe('high: documents open in the level’s applications', () => {
     await closeAll(cage, '^[^ ]*mupdf');
   }, 90_000);
 
-  it('PCManFM opens the PDF the user activates in its window (Enter on the selected file) in MuPDF', async () => {
+  it('PCManFM opens the PDF the user double-clicks in its window in MuPDF (a double click on the cage’s display)', async () => {
     await launch(cage.cage, { argv: ['pcmanfm', '/home/cloison/Dossier'] });
-    const line = await windowTitled(cage, /Dossier/, 60_000);
-    const id = line.split(/\s+/)[0]!;
-    // The folder's one file selected (Home), then activated, as a double click does.
+    await windowTitled(cage, /Dossier$/, 60_000);
+    // The folder's one file, as a person finds it: the ink right of the places pane (its splitter
+    // ends near x=155 in this 1024×768 screen), below the tool bars; double-clicked at its middle.
     let opened = false;
+    let where = '';
     for (let attempt = 0; attempt < 5 && !opened; attempt++) {
-      await cage.sh(`xdotool windowactivate --sync ${id} 2>/dev/null; xdotool windowfocus --sync ${id}; sleep 0.5; xdotool key --window ${id} --clearmodifiers Home Return`);
+      await new Promise((r) => setTimeout(r, 1000)); // the view drawn
+      const shot = await cage.sh('xwd -root -silent | gzip -1 | base64 -w0', 20_000);
+      const file = inkBox(parseXwd(gunzipSync(Buffer.from(shot.stdout, 'base64'))), { x: 170, y: 90, width: 600, height: 300 });
+      if (!file) continue;
+      where = `${file.x},${file.y}`;
+      await cage.sh(`xdotool mousemove ${file.x} ${file.y} sleep 0.3 click --repeat 2 --delay 120 1`);
       opened = await windowTitled(cage, /seul\.pdf/, 15_000).then(() => true, () => false);
     }
-    expect(opened, 'MuPDF opened seul.pdf from PCManFM').toBe(true);
+    expect(opened, `MuPDF opened seul.pdf from PCManFM (double click at ${where})`).toBe(true);
     await expectCageProcess(cage, 'mupdf-gl .*seul.pdf');
     await closeAll(cage, '^[^ ]*mupdf');
     await closeAll(cage, '^[^ ]*pcmanfm');
