@@ -132,6 +132,20 @@ describe('high: documents open in the level’s applications', () => {
     expect(r.stdout).toContain('BROWSER=:\n');
   });
 
+  it('the cage cannot change its level’s defaults: both folders are read-only, root’s (attack, as a cage process)', async () => {
+    const r = await cage.sh([
+      'echo "application/pdf=evil.desktop;" >> /run/cloison-xdg/mimeapps.list; echo "append=$?"',
+      'rm -f /run/cloison-xdg/mimeapps.list; echo "remove=$?"',
+      'printf "[Desktop Entry]\\nExec=sh -c evil %%f\\n" > /usr/share/applications/mupdf.desktop; echo "replace=$?"',
+      'touch /usr/share/applications/evil.desktop; echo "add=$?"',
+      'mount -t tmpfs none /usr/share/applications; echo "mount=$?"',
+      'stat -c "%u %a" /run/cloison-xdg/mimeapps.list /usr/share/applications/mupdf.desktop',
+      'grep -c "^Exec=mupdf-gl %f$" /usr/share/applications/mupdf.desktop',
+    ].join('; '));
+    for (const step of ['append', 'remove', 'replace', 'add', 'mount']) expect(r.stdout).toMatch(new RegExp(`^${step}=[1-9]`, 'm'));
+    expect(r.stdout).toContain('0 444\n0 444\n1\n');
+  });
+
   it("an HTML page in high opens nothing (no browser here), not the host's Firefox", async () => {
     await put(cage, 'page.html', '<!doctype html><title>Page</title>\n');
     const r = await cage.sh('xdg-open "$HOME/page.html"; echo "rc=$?"', 30_000);
