@@ -66,6 +66,14 @@ with zipfile.ZipFile(sys.argv[1], 'w') as z:
     z.writestr('content.xml', '<?xml version="1.0" encoding="UTF-8"?><office:document-content xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0" office:version="1.2"><office:body><office:text><text:p>Bonjour</text:p></office:text></office:body></office:document-content>', zipfile.ZIP_DEFLATED)
 EOF`;
 
+/** A 32×32 PNG (python3's zlib, in the cage). */
+const PNG_SCRIPT = `python3 - "$HOME/photo.png" <<'EOF'
+import struct, sys, zlib
+def chunk(kind, data): return struct.pack('>I', len(data)) + kind + data + struct.pack('>I', zlib.crc32(kind + data))
+rows = b''.join(b'\\0' + bytes([200, 60, 40]) * 32 for _ in range(32))
+open(sys.argv[1], 'wb').write(b'\\x89PNG\\r\\n\\x1a\\n' + chunk(b'IHDR', struct.pack('>IIBBBBB', 32, 32, 8, 2, 0, 0, 0)) + chunk(b'IDAT', zlib.compress(rows)) + chunk(b'IEND', b''))
+EOF`;
+
 /** Waits for a window whose title matches, as the cage lists its windows (wmctrl); its line. */
 async function windowTitled(cage: RealCage, title: RegExp, timeoutMs: number): Promise<string> {
   let listed = '';
@@ -113,6 +121,7 @@ describe('high: documents open in the level’s applications', () => {
     await put(cage, 'Dossier/seul.pdf', minimalPdf());
     await put(cage, 'notes.txt', 'des notes\n');
     expect((await cage.sh(ODT_SCRIPT)).code).toBe(0);
+    expect((await cage.sh(PNG_SCRIPT)).code).toBe(0);
   }, 90_000);
   afterAll(async () => {
     await cage?.stop();
@@ -188,6 +197,14 @@ describe('high: documents open in the level’s applications', () => {
     await closeAll(cage, '^[^ ]*mupdf');
     await closeAll(cage, '^[^ ]*pcmanfm');
   }, 150_000);
+
+  it('xdg-open of an image opens it in the PDF viewer (the policy’s opens: high has no image viewer)', async () => {
+    expect((await cage.sh('xdg-mime query filetype "$HOME/photo.png"')).stdout.trim()).toBe('image/png');
+    await launch(cage.cage, { argv: ['xdg-open', '/home/cloison/photo.png'] });
+    await windowTitled(cage, /photo\.png/, 60_000);
+    await expectCageProcess(cage, 'mupdf-gl .*photo.png');
+    await closeAll(cage, '^[^ ]*mupdf');
+  }, 90_000);
 
   it('xdg-open of a .txt opens Mousepad (Writer lists text/plain too: the policy says the editor)', async () => {
     await launch(cage.cage, { argv: ['xdg-open', '/home/cloison/notes.txt'] });
