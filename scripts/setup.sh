@@ -42,6 +42,9 @@ PACKAGES=(
   # the levels' default applications: a browser (low), an office suite (high), a PDF viewer, a file
   # manager and a text editor (both); LibreOffice draws with its own X11 toolkit (no libreoffice-gtk3)
   firefox-esr libreoffice-writer libreoffice-calc mupdf pcmanfm mousepad
+  # ...each document opened in its level's application (xdg-open), the user's folders in the
+  # cage's language (xdg-user-dirs-update)
+  xdg-utils xdg-user-dirs
   # ...in French: their translations and the French UTF-8 locale the cages' LANG names
   # (supervisor/cages/cageLanguage.ts; generated below)
   locales firefox-esr-l10n-fr libreoffice-l10n-fr

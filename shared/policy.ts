@@ -65,6 +65,8 @@ const argvSchema = z.union([
   z.array(z.string().min(1)).min(1),
 ]);
 const APP_ID = /^[a-z0-9][a-z0-9._-]{0,63}$/;
+/** A media type as the shared-mime-info database writes them (x-scheme-handler/https included). */
+export const MIME_TYPE = /^[a-z0-9][a-z0-9.+_-]*\/[A-Za-z0-9][A-Za-z0-9.+_-]*$/;
 const appIdSchema = z.string().regex(APP_ID, 'an app id is lower-case letters, digits, dots, dashes and underscores');
 /**
  * An application of a level, as its trusted launcher lists it: `id` names it (and, unless `desktop`
@@ -79,10 +81,16 @@ const appObjectSchema = z
     autostart: z.boolean().default(false),
     /** The host's .desktop file (without .desktop) that names it, when not `id`. */
     desktop: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/, 'desktop is the name of a .desktop file in /usr/share/applications, without .desktop').optional(),
+    /**
+     * Document types this app opens by default in its level, before what its .desktop file claims
+     * (supervisor/cages/cageMimeApps.ts): where two apps claim a type, the policy's order decides
+     * unless one says it here.
+     */
+    opens: z.array(z.string().regex(MIME_TYPE, 'opens lists media types such as text/plain or image/png')).max(256).optional(),
   })
   .strict();
 const appSchema = z.union([appObjectSchema, argvSchema.transform((exec) => ({ id: appIdOf(exec[0]!), exec, autostart: true, derivedId: true }))], { error: 'an app is { id, exec, autostart } or a command line such as [xterm, -geometry, 80x24]' });
-export type AppPolicy = { id: string; exec: string[]; autostart: boolean; desktop?: string };
+export type AppPolicy = { id: string; exec: string[]; autostart: boolean; desktop?: string; opens?: string[] };
 
 /** An old-form app's id: its program's file name in the id alphabet. */
 function appIdOf(program: string): string {

@@ -9,6 +9,9 @@
  */
 import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { APPLICATIONS_DIR, desktopFields } from '../system/desktopFields';
+
+export { APPLICATIONS_DIR, desktopFields };
 
 export interface DesktopEntry {
   name: { fr: string; en: string };
@@ -18,7 +21,6 @@ export interface DesktopEntry {
   windowClass?: string;
 }
 
-export const APPLICATIONS_DIR = '/usr/share/applications';
 const ICON_ROOTS = ['/usr/share/icons/hicolor', '/usr/share/icons/Adwaita'];
 const ICON_SIZES = ['48x48', '64x64', '32x32', '128x128', '96x96', '256x256', '24x24', '22x22', '16x16'];
 const ICON_KINDS = ['apps', 'legacy'];
@@ -47,25 +49,6 @@ export function readDesktopEntry(file: string, dir = APPLICATIONS_DIR, iconRoots
   const iconName = fields.get('Icon') ?? '';
   const windowClass = fields.get('StartupWMClass') ?? '';
   return { name: { fr, en }, icon: findPngIcon(iconName, iconRoots), ...(WINDOW_CLASS.test(windowClass) ? { windowClass } : {}) };
-}
-
-/** The [Desktop Entry] group's keys (the first of each). */
-export function desktopFields(text: string): Map<string, string> {
-  const fields = new Map<string, string>();
-  let inEntry = false;
-  for (const raw of text.split('\n')) {
-    const line = raw.trim();
-    if (line.startsWith('[')) {
-      inEntry = line === '[Desktop Entry]';
-      continue;
-    }
-    if (!inEntry || line.startsWith('#')) continue;
-    const eq = line.indexOf('=');
-    if (eq <= 0) continue;
-    const key = line.slice(0, eq).trim();
-    if (!fields.has(key)) fields.set(key, line.slice(eq + 1).trim());
-  }
-  return fields;
 }
 
 /** One line of printable text, at most NAME_MAX characters. */

@@ -2,9 +2,11 @@
  * X resources every app in a cage reads (through XENVIRONMENT): what the shipped apps need to show
  * and take French text, and to paste the way people expect, written by the supervisor.
  *
- * - Fonts (nothing to set here): xterm draws UTF-8 with its ISO 10646 "fixed" font, which comes
- *   from xfonts-base (misc fixed covers Latin-1, Latin Extended-A and €); without it Xvnc has only
- *   its built-in ISO 8859-1 "fixed", where € and œ are blank. xedit never sets its locale (it does
+ * - Fonts: xterm draws with DejaVu Sans Mono at 11 points (Xft, fonts-dejavu-core): its core
+ *   6×13 "fixed" was tiny on a 1920×1080 screen. Where Xft has no such font, xterm falls back to
+ *   its ISO 10646 "fixed", which comes from xfonts-base (misc fixed covers Latin-1, Latin Extended-A
+ *   and €); without it Xvnc has only its built-in ISO 8859-1 "fixed", where € and œ are blank.
+ *   xedit never sets its locale (it does
  *   not call XtSetLanguageProc), so it stays an 8-bit Latin-1 editor: Xaw's `international` mode
  *   would refuse every non-ASCII paste there ("ILLEGAL SELECTION"), so it is left off.
  * - Paste: the broker fills CLIPBOARD and PRIMARY. Middle click and Shift+Insert read PRIMARY in
@@ -16,6 +18,8 @@ export const CAGE_XRESOURCES = `! Cloison: X resources of the cage's apps (gener
 *Text.baseTranslations: #override \\n\\
   Ctrl<Key>v: insert-selection(CLIPBOARD, PRIMARY) \\n\\
   Shift<Key>Insert: insert-selection(CLIPBOARD, PRIMARY)
+XTerm*faceName: DejaVu Sans Mono
+XTerm*faceSize: 11
 *VT100.baseTranslations: #override \\n\\
   Ctrl Shift<Key>C: copy-selection(CLIPBOARD) \\n\\
   Ctrl Shift<Key>V: insert-selection(CLIPBOARD, PRIMARY)

@@ -22,7 +22,9 @@ levels:
         - { id: pdf, exec: [mupdf-gl], desktop: mupdf }
         - { id: files, exec: [pcmanfm], desktop: pcmanfm }
         - { id: terminal, exec: [xterm], desktop: debian-xterm }
-        - { id: editor, exec: [mousepad], desktop: org.xfce.mousepad }
+        # A .txt opens in the text editor (cages/cageMimeApps.ts: each app opens what its .desktop
+        # file lists, the first in this list when two do; opens: says otherwise).
+        - { id: editor, exec: [mousepad], desktop: org.xfce.mousepad, opens: [text/plain] }
   - id: high
     rank: 1
     label: { fr: Haut, en: High }
@@ -34,10 +36,12 @@ levels:
       apps:
         - { id: writer, exec: [libreoffice, --writer], desktop: libreoffice-writer, autostart: true }
         - { id: calc, exec: [libreoffice, --calc], desktop: libreoffice-calc }
-        - { id: pdf, exec: [mupdf-gl], desktop: mupdf }
+        # Images open in the PDF viewer here (no image viewer, no browser in this level).
+        - { id: pdf, exec: [mupdf-gl], desktop: mupdf, opens: [image/png, image/jpeg, image/gif, image/bmp, image/tiff] }
         - { id: files, exec: [pcmanfm], desktop: pcmanfm }
         - { id: terminal, exec: [xterm], desktop: debian-xterm }
-        - { id: editor, exec: [mousepad], desktop: org.xfce.mousepad }
+        # Writer lists text/plain too: a .txt opens in the text editor.
+        - { id: editor, exec: [mousepad], desktop: org.xfce.mousepad, opens: [text/plain] }
 flows:
   up: ask
   down: deny

@@ -27,6 +27,10 @@ export const DEBIAN_PACKAGE_OF: Record<string, string> = {
   systemctl: 'systemd',
   // a cage's applications asked to quit before it stops (supervisor/apps/appQuit.ts)
   wmctrl: 'wmctrl',
+  // a cage's user folders in its language, made by its session (supervisor/cages/bwrapDriver.ts)
+  'xdg-user-dirs-update': 'xdg-user-dirs',
+  // a cage's applications open a document in the level's default application (cageMimeApps.ts)
+  'xdg-open': 'xdg-utils',
   blkid: 'util-linux',
   blockdev: 'util-linux',
   mount: 'mount',

@@ -5,7 +5,7 @@
  */
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
-import type { BwrapCagePolicy, CageLimitsPolicy, NetworkMode } from '../../shared/policy';
+import type { AppPolicy, BwrapCagePolicy, CageLimitsPolicy, NetworkMode } from '../../shared/policy';
 import type { RunningCage } from '../cages/cageDriver';
 import { BwrapDriver, bwrapCagePaths, type BwrapCagePaths } from '../cages/bwrapDriver';
 import { TEST_CAGE_LIMITS } from './testPolicy';
@@ -61,6 +61,8 @@ export interface RealCageOptions {
   network?: NetworkMode;
   geometry?: string;
   apps?: string[][];
+  /** Apps of the cage's policy as the policy writes them (after `apps`, which start with the cage). */
+  policyApps?: AppPolicy[];
   root?: string;
   limits?: Partial<CageLimitsPolicy>;
   hostResolvConf?: string;
@@ -76,7 +78,7 @@ export async function startRealCage(options: RealCageOptions): Promise<RealCage>
     driver: 'bwrap',
     network: options.network ?? 'none',
     geometry: options.geometry ?? '800x600',
-    apps: (options.apps ?? []).map((exec, i) => ({ id: `app-${i}`, exec, autostart: true })),
+    apps: [...(options.apps ?? []).map((exec, i) => ({ id: `app-${i}`, exec, autostart: true })), ...(options.policyApps ?? [])],
     limits: { ...TEST_CAGE_LIMITS, ...options.limits },
   };
   const paths = bwrapCagePaths(join(root, 'state'), join(root, 'run'), options.level);
