@@ -9,7 +9,7 @@
  */
 import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { APPLICATIONS_DIR, desktopFields } from '../system/desktopFields';
+import { APPLICATIONS_DIR, desktopFields, readDesktopText } from '../system/desktopFields';
 
 export { APPLICATIONS_DIR, desktopFields };
 
@@ -24,7 +24,6 @@ export interface DesktopEntry {
 const ICON_ROOTS = ['/usr/share/icons/hicolor', '/usr/share/icons/Adwaita'];
 const ICON_SIZES = ['48x48', '64x64', '32x32', '128x128', '96x96', '256x256', '24x24', '22x22', '16x16'];
 const ICON_KINDS = ['apps', 'legacy'];
-const MAX_DESKTOP_BYTES = 256 * 1024;
 /** A larger icon is not an icon: it would only weigh on the RPC. */
 const MAX_ICON_BYTES = 64 * 1024;
 const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
@@ -34,14 +33,8 @@ const WINDOW_CLASS = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 
 /** Reads `<dir>/<file>.desktop`; null when absent or unreadable. */
 export function readDesktopEntry(file: string, dir = APPLICATIONS_DIR, iconRoots = ICON_ROOTS): DesktopEntry | null {
-  let text: string;
-  try {
-    const path = join(dir, `${file}.desktop`);
-    if (statSync(path).size > MAX_DESKTOP_BYTES) return null;
-    text = readFileSync(path, 'utf8');
-  } catch {
-    return null;
-  }
+  const text = readDesktopText(file, dir);
+  if (text === null) return null;
   const fields = desktopFields(text);
   const en = cleanName(fields.get('Name'));
   if (!en) return null;

@@ -29,10 +29,10 @@
  * The .desktop files are the host's (/usr/share/applications, root's packages, the cage's /usr):
  * read here on the trusted side, never from a cage.
  */
-import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { MIME_TYPE, type AppPolicy } from '../../shared/policy';
-import { APPLICATIONS_DIR, desktopFields } from '../system/desktopFields';
+import { APPLICATIONS_DIR, desktopFields, readDesktopText } from '../system/desktopFields';
 
 /** Where the cage finds its XDG system configuration (mimeapps.list) first. */
 export const CAGE_XDG_CONFIG_DIR = '/run/cloison-xdg';
@@ -45,20 +45,13 @@ export const DESKTOP_FILES_FOLDER = 'applications';
 /** BROWSER for a level without a browser: an empty list (xdg-open and Python's webbrowser skip empty entries). */
 export const NO_BROWSER = ':';
 
-const MAX_DESKTOP_BYTES = 256 * 1024;
 const DESKTOP_FILE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 
 /** `<dir>/<file>.desktop`'s text when it is a usable application's; null otherwise. */
 function desktopText(file: string, dir: string): string | null {
   if (!DESKTOP_FILE.test(file)) return null;
-  let text: string;
-  try {
-    const path = join(dir, `${file}.desktop`);
-    if (statSync(path).size > MAX_DESKTOP_BYTES) return null;
-    text = readFileSync(path, 'utf8');
-  } catch {
-    return null;
-  }
+  const text = readDesktopText(file, dir);
+  if (text === null) return null;
   const fields = desktopFields(text);
   if (fields.get('Hidden') === 'true' || (fields.get('Type') ?? 'Application') !== 'Application') return null;
   return text;
