@@ -46,8 +46,8 @@ export function tabbables(container: HTMLElement): HTMLElement[] {
     if (el.closest('[hidden], [inert]')) return false;
     // A radio button not checked is reached by the arrows, not by Tab (one of its group is).
     if (el instanceof HTMLInputElement && el.type === 'radio' && !el.checked && el.name) {
-      const group = container.querySelectorAll<HTMLInputElement>(`input[type="radio"][name="${CSS.escape(el.name)}"]`);
-      if ([...group].some((r) => r.checked)) return false;
+      const group = [...container.querySelectorAll<HTMLInputElement>('input[type="radio"]')].filter((r) => r.name === el.name);
+      if (group.some((r) => r.checked)) return false;
     }
     return true;
   });
