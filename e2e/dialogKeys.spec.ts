@@ -139,6 +139,9 @@ test.describe('the shell’s dialogs from the keyboard (#26)', () => {
     const armedAtEnter = await confirm.getAttribute('data-armed').catch(() => 'gone');
     test.info().annotations.push({ type: 'enter', description: `the first Enter came with the dialog armed=${armedAtEnter}` });
     await display.type('secret du cadre');
+    // A key the cage got would be in its file within a moment (a line reaches it in well under one).
+    await page.waitForTimeout(1500);
+    expect(received().subarray(before).toString('utf8'), 'keys typed under the confirmation reached the cage').not.toContain('secret');
     // Nothing crossed: the file is not in high, whatever the Enter did (deaf, or on Refuse).
     const landed = join(sup.homeOf('high'), 'Incoming', 'low', 'rapport.pdf');
     expect(existsSync(landed)).toBe(false);
