@@ -15,7 +15,8 @@
  *   or the stage behind.
  * - When it closes, the focus goes back to the surface below it, else to where it was before it
  *   opened; the cage in front then has the keyboard again without a click (CageViewer gives the
- *   stage the focus as its level gets the input back).
+ *   stage the focus as its level gets the input back; keys typed before the supervisor has heard
+ *   are held by the stage, then sent: stageKeyboard.ts).
  *
  * Enter is left alone: it does what the focused control does. A confirmation that moves data
  * between levels opens with the focus on Refuse and ignores everything for its first 500 ms, so a
