@@ -4,7 +4,8 @@
  * preview with invisible characters made visible), and the user's trust phrase. The same dialog
  * asks before a USB key is erased to be marked for a level, or unmarked. It ignores input
  * for its first 500 ms, and the keyboard starts on "Refuse", so a keystroke meant for a cage
- * cannot confirm it.
+ * cannot confirm it. Escape refuses, once armed (dialogKeys.ts); nothing but a click or Enter on
+ * the accept button accepts.
  */
 import type { ClipboardConfirmRequest, DeviceConfirmRequest, FilesConfirmRequest } from '../../shared/rpc';
 import { DeviceIdentity } from './deviceIdentity';
