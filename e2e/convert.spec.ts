@@ -34,7 +34,7 @@ test('low → high converted: pages and thumbnails shown, only the rebuilt PDF l
   await page.getByTestId('transfer-send').click();
 
   const confirm = page.getByTestId('confirm-dialog');
-  await expect(page.getByTestId('confirm-converted')).toContainText('arrivera comme facture.pdf · 1 pages', { timeout: 60_000 });
+  await expect(page.getByTestId('confirm-converted')).toContainText('arrivera comme facture.pdf · 1 page', { timeout: 60_000 });
   await expect(page.getByTestId('confirm-thumbnail')).toHaveCount(1);
   // The thumbnail is an image the page decoded: drawn, not broken.
   expect(await page.getByTestId('confirm-thumbnail').evaluate((img: HTMLImageElement) => img.complete && img.naturalWidth)).toBeGreaterThan(50);

@@ -150,7 +150,9 @@ test('a key a rule names is only suggested in the dialog; a hostile label is sho
   await expect(page.getByTestId('device-serial')).toHaveText('evilU+202E.img');
   await expect(dialog).toHaveAttribute('data-armed', 'true');
   await page.screenshot({ path: test.info().outputPath('usb-hostile-dialog.png') });
-  await page.getByTestId('device-leave').click();
+  // Escape leaves it unattached, as the button says (#26: one keyboard mechanism for the dialogs).
+  await expect(page.getByTestId('device-leave')).toHaveText('Ne pas attacher (Échap)');
+  await page.keyboard.press('Escape');
   await expect(dialog).toHaveCount(0);
   await page.getByTestId('device-tray').click();
   const panel = page.getByTestId('device-tray-panel');

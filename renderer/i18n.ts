@@ -4,6 +4,12 @@
  */
 import type { Locale } from './store/shellStore';
 
+/** Whether `n` takes the singular in `language`: its CLDR rule ('one'), as Intl.PluralRules knows it. */
+function singularIn(language: 'fr' | 'en'): (n: number) => boolean {
+  const rules = new Intl.PluralRules(language);
+  return (n) => rules.select(n) === 'one';
+}
+
 const TEXT = {
   fr: {
     level: 'Niveau',
@@ -54,12 +60,13 @@ const TEXT = {
     trustSymbol: 'Symbole',
     save: 'Enregistrer',
     cancel: 'Annuler',
+    cancelEsc: 'Annuler (Échap)',
     close: 'Fermer (Échap)',
     copied: 'Copié depuis',
     bytes: 'octets',
     byte: 'octet',
-    /** French: 0 and 1 take the singular (« 1 fichier », « 0 ligne »). */
-    singular: (n: number) => n < 2,
+    /** French: 0 and 1 take the singular (« 1 fichier », « 0 ligne »): the language's own rule, Intl.PluralRules. */
+    singular: singularIn('fr'),
     pasted: 'Collé dans',
     notPasted: 'Non collé',
     fromSelection: 'texte sélectionné',
@@ -103,7 +110,11 @@ const TEXT = {
     convertedNote: 'Seule une copie en images des pages passe (un PDF refait à partir des pixels) : l’original, ses scripts, liens et pièces jointes ne passent pas.',
     convertedRule: 'Les documents passeront convertis en images de leurs pages (PDF) ; l’original ne passe pas.',
     pages: 'pages',
+    onePage: 'page',
     page: 'Page',
+    showHidden: 'Afficher les fichiers cachés',
+    hiddenOne: 'caché',
+    hiddenMany: 'cachés',
     transferDenied: 'La politique interdit les transferts de fichiers dans ce sens.',
     encryptedNote: 'Chiffrés pour ces destinataires et signés par le niveau source : rien n’arrive en clair.',
     noFiles: 'Aucun fichier choisi',
@@ -126,6 +137,7 @@ const TEXT = {
       attachTo: 'Attacher à',
       modes: { 'read-only': 'lecture seule', 'read-write': 'lecture-écriture' },
       leave: 'Ne pas attacher',
+      leaveEsc: 'Ne pas attacher (Échap)',
       eject: 'Éjecter',
       attach: 'Attacher…',
       seenAs: 'visible dans la cage sous',
@@ -153,11 +165,15 @@ const TEXT = {
     lines: 'lignes',
     line: 'ligne',
     strippedNote: 'caractères de contrôle retirés',
+    strippedOne: 'caractère de contrôle retiré',
     invisiblesNote: 'caractères invisibles ou de sens d’écriture, affichés ⟨U+…⟩',
+    invisiblesOne: 'caractère invisible ou de sens d’écriture, affiché ⟨U+…⟩',
     omittedNote: 'caractères non affichés entre le début et la fin',
+    omittedOne: 'caractère non affiché entre le début et la fin',
     truncatedNote: 'aperçu tronqué',
     accept: 'Transférer',
     refuse: 'Refuser',
+    refuseEsc: 'Refuser (Échap)',
     direction: { up: 'vers le haut', down: 'vers le bas', lateral: 'latéral' },
     apps: {
       open: 'Applications',
@@ -214,7 +230,7 @@ const TEXT = {
       pinExplain: 'Tapez le code PIN ici : aucun niveau ne le voit. Le code que l’application a pu envoyer est ignoré.',
       pinLabel: 'Code PIN',
       pinSubmit: 'Se connecter',
-      pinCancel: 'Annuler',
+      pinCancel: 'Annuler (Échap)',
     },
     tunnel: {
       states: { connecting: 'tunnel : connexion…', up: 'tunnel actif', down: 'tunnel coupé : aucun réseau', failed: 'tunnel en échec : aucun réseau' },
@@ -231,7 +247,8 @@ const TEXT = {
       noUser: 'Aucun utilisateur du poste n’est connu',
       unlock: 'Déverrouiller',
       wrong: 'Mot de passe refusé.',
-      failures: 'échec(s) depuis le verrouillage',
+      failures: 'échecs depuis le verrouillage',
+      failure: 'échec depuis le verrouillage',
       retryIn: 'Nouvel essai possible dans',
       seconds: 's',
       tooMany: 'Trop d’échecs : ils sont inscrits au journal d’audit et signalés à l’administrateur.',
@@ -291,11 +308,12 @@ const TEXT = {
     trustSymbol: 'Symbol',
     save: 'Save',
     cancel: 'Cancel',
+    cancelEsc: 'Cancel (Esc)',
     close: 'Close (Esc)',
     copied: 'Copied from',
     bytes: 'bytes',
     byte: 'byte',
-    singular: (n: number) => n === 1,
+    singular: singularIn('en'),
     pasted: 'Pasted into',
     notPasted: 'Not pasted',
     fromSelection: 'selected text',
@@ -325,7 +343,11 @@ const TEXT = {
     convertedNote: 'Only a copy of the pages as images crosses (a PDF rebuilt from their pixels): the original, its scripts, links and attachments do not.',
     convertedRule: 'Documents will cross converted into images of their pages (PDF); the original does not cross.',
     pages: 'pages',
+    onePage: 'page',
     page: 'Page',
+    showHidden: 'Show hidden files',
+    hiddenOne: 'hidden',
+    hiddenMany: 'hidden',
     transferDenied: 'The policy forbids file transfers this way.',
     encryptedNote: 'Encrypted for these recipients and signed by the source level: nothing arrives in clear.',
     noFiles: 'No file chosen',
@@ -353,6 +375,7 @@ const TEXT = {
       attachTo: 'Attach to',
       modes: { 'read-only': 'read-only', 'read-write': 'read-write' },
       leave: 'Leave unattached',
+      leaveEsc: 'Leave unattached (Esc)',
       eject: 'Eject',
       attach: 'Attach…',
       seenAs: 'seen in the cage as',
@@ -380,11 +403,15 @@ const TEXT = {
     lines: 'lines',
     line: 'line',
     strippedNote: 'control characters removed',
+    strippedOne: 'control character removed',
     invisiblesNote: 'invisible or direction characters, shown as ⟨U+…⟩',
+    invisiblesOne: 'invisible or direction character, shown as ⟨U+…⟩',
     omittedNote: 'characters not shown between the start and the end',
+    omittedOne: 'character not shown between the start and the end',
     truncatedNote: 'preview cut short',
     accept: 'Transfer',
     refuse: 'Refuse',
+    refuseEsc: 'Refuse (Esc)',
     direction: { up: 'up', down: 'down', lateral: 'lateral' },
     apps: {
       open: 'Applications',
@@ -441,7 +468,7 @@ const TEXT = {
       pinExplain: 'Type the PIN here: no level sees it. Any PIN the application sent is ignored.',
       pinLabel: 'PIN',
       pinSubmit: 'Log in',
-      pinCancel: 'Cancel',
+      pinCancel: 'Cancel (Esc)',
     },
     tunnel: {
       states: { connecting: 'tunnel: connecting…', up: 'tunnel up', down: 'tunnel down: no network', failed: 'tunnel failed: no network' },
@@ -458,7 +485,8 @@ const TEXT = {
       noUser: 'No workstation user is known',
       unlock: 'Unlock',
       wrong: 'Password refused.',
-      failures: 'failure(s) since the lock',
+      failures: 'failures since the lock',
+      failure: 'failure since the lock',
       retryIn: 'Next attempt possible in',
       seconds: 's',
       tooMany: 'Too many failures: they are in the audit journal and reported to the administrator.',

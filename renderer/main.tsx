@@ -183,7 +183,20 @@ async function boot(): Promise<void> {
   // then refuses input to every cage, whatever the viewers send.
   let suspendedNow = inputSuspended(store.getState());
   // (While locked the supervisor refuses the call: the lock itself holds every cage's input.)
-  const tellSuspended = (suspended: boolean) => void api.call('input.suspend', { suspended }).catch(() => undefined);
+  // Giving it back, the keys typed until the supervisor has heard are held by the stage (a key
+  // reaching the gateway before the call would be dropped there: the first letters typed after
+  // Escape closed a dialog were lost), then sent on; a surface opened again meanwhile drops them.
+  let told = 0;
+  const tellSuspended = (suspended: boolean) => {
+    const call = ++told;
+    if (!suspended) store.getState().setInputReleasing(true);
+    void api
+      .call('input.suspend', { suspended })
+      .catch(() => undefined)
+      .finally(() => {
+        if (!suspended && call === told) store.getState().setInputReleasing(false);
+      });
+  };
   tellSuspended(suspendedNow);
   store.subscribe((s) => {
     const next = inputSuspended(s);

@@ -5,11 +5,12 @@
  * Trust rule: every entry comes from the supervisor's reading of the policy and the host's files
  * (trusted path, property 2); no cage-supplied string or image is ever drawn here.
  */
-import { useEffect, useState } from 'react';
+import { useEffect, useRef, useState } from 'react';
 import type { LevelApps } from '../../shared/rpc';
 import { textFor } from '../i18n';
 import { useShell, useShellState } from '../shellContext';
 import { errorText } from '../supervisorText';
+import { useDialogKeys } from './dialogKeys';
 
 export function AppLauncherButton() {
   const { store } = useShell();
@@ -46,6 +47,8 @@ function AppMenu() {
     return () => clearInterval(timer);
   }, []);
   const close = () => store.getState().setAppsOpen(false);
+  const menu = useRef<HTMLDivElement>(null);
+  useDialogKeys(menu, { onEscape: close });
   const start = (level: string, id: string) => {
     close();
     switchTo(level);
@@ -55,14 +58,7 @@ function AppMenu() {
     );
   };
   return (
-    <div
-      className="apps"
-      data-testid="apps-menu"
-      role="menu"
-      onKeyDown={(e) => {
-        if (e.key === 'Escape') close();
-      }}
-    >
+    <div ref={menu} className="apps" data-testid="apps-menu" role="menu">
       {levels.map((level) => {
         const apps = lists?.find((l) => l.level === level.id)?.apps ?? [];
         const running = cages[level.id]?.status === 'running';

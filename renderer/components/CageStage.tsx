@@ -42,8 +42,24 @@ export function CageStage() {
   const route = (e: ReactKeyboardEvent<HTMLElement>) => {
     if (e.target !== e.currentTarget) return; // a key on a control of the stage (a retry button) is its own
     const s = store.getState();
-    keyboard.route(inputSuspended(s) ? null : s.front, e);
+    const level = inputSuspended(s) ? null : s.front;
+    // A dialog just closed and the supervisor has not yet heard: held, sent on once it has.
+    if (level !== null && s.inputReleasing) {
+      if (e.key === 'Tab') e.preventDefault(); // the focus stays on the stage meanwhile
+      keyboard.hold(level, e);
+      return;
+    }
+    keyboard.route(level, e);
   };
+  useEffect(
+    () =>
+      store.subscribe((s, before) => {
+        if (before.inputReleasing && !s.inputReleasing) keyboard.flush(!inputSuspended(s));
+        // A surface opened again before the supervisor heard: what was held goes to no one.
+        else if (inputSuspended(s) && !inputSuspended(before)) keyboard.flush(false);
+      }),
+    [store, keyboard],
+  );
   return (
     <main
       ref={keyboard.element}

@@ -5,7 +5,7 @@
  * tells nothing).
  */
 import { useEffect, useState } from 'react';
-import { textFor } from '../i18n';
+import { counted, textFor } from '../i18n';
 import { useShellState } from '../shellContext';
 import { levelById } from '../store/shellStore';
 import { BandNotices } from './LevelNotice';
@@ -28,7 +28,7 @@ export function ClipboardIndicator() {
           {t.clipboard}
           {t.colon}
           <span className="clip__swatch" style={{ backgroundColor: source.colour }} /> {source.label[locale]}
-          {held.selection === 'primary' ? ` (${t.selectionShort})` : ''} · {held.bytes} {t.bytes} · {Math.max(0, Math.round((now - held.heldAt) / 1000))} s
+          {held.selection === 'primary' ? ` (${t.selectionShort})` : ''} · {counted(t, held.bytes, t.byte, t.bytes)} · {Math.max(0, Math.round((now - held.heldAt) / 1000))} s
         </span>
       ) : null}
       <BandNotices />

@@ -4,7 +4,8 @@
  * preview with invisible characters made visible), and the user's trust phrase. The same dialog
  * asks before a USB key is erased to be marked for a level, or unmarked. It ignores input
  * for its first 500 ms, and the keyboard starts on "Refuse", so a keystroke meant for a cage
- * cannot confirm it.
+ * cannot confirm it. Escape refuses, once armed (dialogKeys.ts); nothing but a click or Enter on
+ * the accept button accepts.
  */
 import type { ClipboardConfirmRequest, DeviceConfirmRequest, FilesConfirmRequest } from '../../shared/rpc';
 import { DeviceIdentity } from './deviceIdentity';
@@ -14,6 +15,8 @@ import { counted, textFor } from '../i18n';
 import { supervisorText } from '../supervisorText';
 import { TrustMarkView } from './TrustMarkView';
 import { useArmedAfter } from './useArmedAfter';
+import { useDialogKeys } from './dialogKeys';
+import { useRef } from 'react';
 
 export function ConfirmDialog() {
   const request = useShellState((s) => s.confirmation);
@@ -34,12 +37,15 @@ function ConfirmCard() {
     if (!armed) return;
     void api.call('confirm.answer', { id: request.id, accept });
   };
+  // Escape refuses (after the arming delay, as the buttons): it never accepts.
+  const card = useRef<HTMLDivElement>(null);
+  useDialogKeys(card, { onEscape: () => answer(false) });
   if (request.kind === 'pin') return null;
   const device = request.kind === 'device' ? request : null;
   const title = device ? (device.action === 'mark' ? t.usb.markTitle : t.usb.unmarkTitle) : request.kind === 'clipboard' ? t.confirmClipboardTitle : t.confirmFilesTitle;
   const acceptLabel = device ? (device.action === 'mark' ? t.usb.markAccept : t.usb.unmarkAccept) : request.kind === 'files' && request.encryptTo ? t.encryptAccept : request.kind === 'files' && request.files.some((f) => f.converted) ? t.convertAccept : t.accept;
   return (
-    <div className="modal" data-testid="confirm-dialog" data-kind={request.kind} data-armed={armed} role="alertdialog" aria-modal="true">
+    <div ref={card} className="modal" data-testid="confirm-dialog" data-kind={request.kind} data-armed={armed} role="alertdialog" aria-modal="true">
       <div className="modal__card modal__card--wide">
         <h2 className="modal__title">{title}</h2>
         <TrustMarkView trust={trust} testId="confirm-trust" />
@@ -47,7 +53,7 @@ function ConfirmCard() {
         <div className="modal__actions">
           {/* Not disabled while arming: a disabled button cannot hold the focus it must keep. */}
           <button type="button" className="button" data-testid="confirm-refuse" autoFocus onClick={() => answer(false)}>
-            {t.refuse}
+            {t.refuseEsc}
           </button>
           <button type="button" className="button button--primary" data-testid="confirm-accept" onClick={() => answer(true)} disabled={!armed}>
             {acceptLabel}
@@ -112,15 +118,15 @@ function ClipboardWhat({ request }: { request: ClipboardConfirmRequest }) {
         <>
           {/* The shell's words, between the two ends of a long text: nothing hides after the visible part. */}
           <div className="preview__omitted" data-testid="confirm-omitted">
-            ⟨… {request.what.previewOmitted} {t.omittedNote} …⟩
+            ⟨… {counted(t, request.what.previewOmitted, t.omittedOne, t.omittedNote)} …⟩
           </div>
           <pre className="preview" data-testid="confirm-preview-tail">{request.what.previewTail}</pre>
         </>
       ) : null}
       <ul className="crossing__notes">
         {request.what.previewTruncated ? <li>{t.truncatedNote}</li> : null}
-        {request.what.invisibles > 0 ? <li data-testid="confirm-invisibles">{request.what.invisibles} {t.invisiblesNote}</li> : null}
-        {request.what.stripped > 0 ? <li data-testid="confirm-stripped">{request.what.stripped} {t.strippedNote}</li> : null}
+        {request.what.invisibles > 0 ? <li data-testid="confirm-invisibles">{counted(t, request.what.invisibles, t.invisiblesOne, t.invisiblesNote)}</li> : null}
+        {request.what.stripped > 0 ? <li data-testid="confirm-stripped">{counted(t, request.what.stripped, t.strippedOne, t.strippedNote)}</li> : null}
       </ul>
     </>
   );
@@ -134,28 +140,30 @@ function FilesWhat({ request }: { request: FilesConfirmRequest }) {
       <div className="crossing__what" data-testid="confirm-what">
         {counted(t, request.files.length, t.file, t.files)} · {counted(t, request.totalBytes, t.byte, t.bytes)}
       </div>
-      <table className="files" data-testid="confirm-files">
-        <tbody>
-          {request.files.map((f, i) => (
-            <tr key={i}>
-              <td className="files__name">{f.name}</td>
-              <td className="files__type">{f.type}</td>
-              <td className="files__size">{f.size} {t.bytes}</td>
-              {f.converted ? (
-                <td className="files__converted" data-testid="confirm-converted">
-                  {t.convertedAs} {f.converted.landAs} · {f.converted.pages} {t.pages} · {f.converted.size} {t.bytes}
-                  <div className="files__thumbnails">
-                    {/* Drawn by the supervisor from the converted pixels, never from the original. */}
-                    {f.converted.thumbnails.map((src, j) => (
-                      <img key={j} src={src} alt={`${t.page} ${j + 1}`} data-testid="confirm-thumbnail" />
-                    ))}
-                  </div>
-                </td>
-              ) : null}
-            </tr>
-          ))}
-        </tbody>
-      </table>
+      <div className="files__scroll">
+        <table className="files" data-testid="confirm-files">
+          <tbody>
+            {request.files.map((f, i) => (
+              <tr key={i}>
+                <td className="files__name">{f.name}</td>
+                <td className="files__type">{f.type}</td>
+                <td className="files__size">{counted(t, f.size, t.byte, t.bytes)}</td>
+                {f.converted ? (
+                  <td className="files__converted" data-testid="confirm-converted">
+                    {t.convertedAs} {f.converted.landAs} · {counted(t, f.converted.pages, t.onePage, t.pages)} · {counted(t, f.converted.size, t.byte, t.bytes)}
+                    <div className="files__thumbnails">
+                      {/* Drawn by the supervisor from the converted pixels, never from the original. */}
+                      {f.converted.thumbnails.map((src, j) => (
+                        <img key={j} src={src} alt={`${t.page} ${j + 1}`} data-testid="confirm-thumbnail" />
+                      ))}
+                    </div>
+                  </td>
+                ) : null}
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
       {request.refused.length > 0 ? (
         <ul className="crossing__notes" data-testid="confirm-refused">
           {request.refused.map((r, i) => (

@@ -5,6 +5,7 @@
  * trust phrase. Like every trusted dialog it is deaf for its first 500 ms and the keyboard starts
  * on "Leave unattached".
  */
+import { useRef } from 'react';
 import type { DeviceTargetView, DeviceView } from '../../shared/rpc';
 import { textFor } from '../i18n';
 import { errorText, supervisorText } from '../supervisorText';
@@ -13,6 +14,7 @@ import { deviceToAssign, levelById } from '../store/shellStore';
 import { DeviceIdentity } from './deviceIdentity';
 import { TrustMarkView } from './TrustMarkView';
 import { useArmedAfter } from './useArmedAfter';
+import { useDialogKeys } from './dialogKeys';
 
 export function DeviceAssignDialog() {
   const device = useShellState(deviceToAssign);
@@ -41,8 +43,11 @@ function AssignCard({ device }: { device: DeviceView }) {
     store.getState().closeAssign();
     if (device.state === 'waiting') void api.call('devices.dismiss', { id: device.id });
   };
+  // Escape leaves it unattached (after the arming delay, as the button).
+  const card = useRef<HTMLDivElement>(null);
+  useDialogKeys(card, { onEscape: leave });
   return (
-    <div className="modal" data-testid="device-dialog" data-armed={armed} data-device={device.id} role="alertdialog" aria-modal="true">
+    <div ref={card} className="modal" data-testid="device-dialog" data-armed={armed} data-device={device.id} role="alertdialog" aria-modal="true">
       <div className="modal__card modal__card--wide">
         <h2 className="modal__title">{device.state === 'waiting' ? t.usb.dialogTitle : t.usb.assignTitle}</h2>
         <TrustMarkView trust={trust} testId="device-trust" />
@@ -76,7 +81,7 @@ function AssignCard({ device }: { device: DeviceView }) {
         </div>
         <div className="modal__actions">
           <button type="button" className="button" data-testid="device-leave" autoFocus onClick={leave}>
-            {t.usb.leave}
+            {t.usb.leaveEsc}
           </button>
         </div>
       </div>

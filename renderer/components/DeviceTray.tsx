@@ -4,6 +4,7 @@
  * cage, with Eject, or Attach… for one that is not attached. After an eject the tray says the
  * device may be pulled out.
  */
+import { useRef } from 'react';
 import type { DeviceView } from '../../shared/rpc';
 import { textFor } from '../i18n';
 import { errorText, supervisorText } from '../supervisorText';
@@ -11,6 +12,7 @@ import { useShell, useShellState } from '../shellContext';
 import { levelById } from '../store/shellStore';
 import { deviceTitle, formatSize } from './deviceIdentity';
 import { VisibleText } from './VisibleText';
+import { useDialogKeys } from './dialogKeys';
 
 export function DeviceTray() {
   const { store } = useShell();
@@ -18,6 +20,8 @@ export function DeviceTray() {
   const open = useShellState((s) => s.trayOpen);
   const t = textFor(useShellState((s) => s.locale)).usb;
   const attached = devices.filter((d) => d.state === 'attached').length;
+  const panel = useRef<HTMLDivElement>(null);
+  useDialogKeys(panel, { onEscape: () => store.getState().setTrayOpen(false) }, open);
   return (
     <div className="tray">
       <button
@@ -34,15 +38,7 @@ export function DeviceTray() {
         {t.tray} <span data-testid="device-tray-count">{attached}/{devices.length}</span>
       </button>
       {open ? (
-        <div
-          className="tray__panel"
-          data-testid="device-tray-panel"
-          role="dialog"
-          aria-label={t.trayTitle}
-          onKeyDown={(e) => {
-            if (e.key === 'Escape') store.getState().setTrayOpen(false);
-          }}
-        >
+        <div ref={panel} className="tray__panel" data-testid="device-tray-panel" role="dialog" aria-label={t.trayTitle}>
           <div className="tray__title">{t.trayTitle}</div>
           {devices.length === 0 ? <div className="tray__empty">{t.none}</div> : devices.map((d) => <TrayRow key={d.id} device={d} />)}
         </div>

@@ -5,20 +5,15 @@
  * then each file's outcome. The supervisor checks the policy and, for `ask`, raises its own
  * confirmation (ConfirmDialog) with the whole picture before anything moves.
  */
-import { useEffect, useState } from 'react';
+import { useEffect, useRef, useState } from 'react';
 import type { RpcResult, TransferResult } from '../../shared/rpc';
 import { counted, textFor } from '../i18n';
 import { errorText, supervisorText } from '../supervisorText';
 import { useShell, useShellState } from '../shellContext';
 import { levelById } from '../store/shellStore';
 import { TrustMarkView } from './TrustMarkView';
-
-interface Entry {
-  path: string;
-  name: string;
-  kind: string;
-  size: number;
-}
+import { useDialogKeys } from './dialogKeys';
+import { isHiddenPath, shownEntries, type Entry } from './transferEntries';
 
 export function FileTransferDialog() {
   const from = useShellState((s) => s.transferFrom);
@@ -41,6 +36,7 @@ function TransferCard({ from }: { from: string }) {
   const [phase, setPhase] = useState<'pick' | 'running' | 'done'>('pick');
   const [results, setResults] = useState<TransferResult[]>([]);
   const [error, setError] = useState<string | null>(null);
+  const [showHidden, setShowHidden] = useState(false);
   const [progress, setProgress] = useState<{ file: string; doneBytes: number; totalBytes: number } | null>(null);
   useEffect(() => api.on('onTransferProgress', setProgress), [api]);
   // What the policy says of this way (decision, justification, the diode's recipients): the supervisor's words.
@@ -87,6 +83,12 @@ function TransferCard({ from }: { from: string }) {
     setPhase('done');
   };
 
+  // Escape closes it, as its button says, except while files are moving (the button is then
+  // « Interrompre », which Escape does not do for the user).
+  const card = useRef<HTMLDivElement>(null);
+  useDialogKeys(card, { onEscape: phase === 'running' ? null : () => store.getState().closeTransfer() });
+  const shown = shownEntries(entries, showHidden);
+
   const chip = (id: string) => {
     const l = levelById(levels, id)!;
     return (
@@ -97,7 +99,7 @@ function TransferCard({ from }: { from: string }) {
   };
 
   return (
-    <div className="modal" data-testid="transfer-dialog" role="dialog" aria-modal="true">
+    <div ref={card} className="modal" data-testid="transfer-dialog" role="dialog" aria-modal="true">
       <div className="modal__card modal__card--wide">
         <h2 className="modal__title">{t.transferTitle}</h2>
         <TrustMarkView trust={trust} testId="transfer-trust" />
@@ -117,31 +119,43 @@ function TransferCard({ from }: { from: string }) {
                 {t.home}
               </button>
               {dir ? ` / ${dir}` : ''}
+              <label className="picker__hidden">
+                <input type="checkbox" data-testid="transfer-show-hidden" checked={showHidden} onChange={(e) => {
+                    const show = e.target.checked;
+                    setShowHidden(show);
+                    // What is hidden is not sent: a hidden file chosen before is let go.
+                    if (!show) setChosen((prev) => new Set([...prev].filter((p) => !isHiddenPath(p))));
+                  }} />
+                {t.showHidden}
+                {!showHidden && shown.hidden > 0 ? <span className="picker__hidden-count"> ({counted(t, shown.hidden, t.hiddenOne, t.hiddenMany)})</span> : null}
+              </label>
             </div>
-            <table className="files" data-testid="transfer-entries">
-              <tbody>
-                {entries.map((e) => (
-                  <tr key={e.path}>
-                    <td>
-                      {e.kind === 'file' ? (
-                        <input type="checkbox" aria-label={e.name} data-testid={`pick-${e.path}`} checked={chosen.has(e.path)} onChange={() => toggle(e.path)} />
-                      ) : null}
-                    </td>
-                    <td className="files__name">
-                      {e.kind === 'dir' ? (
-                        <button type="button" className="link" onClick={() => setDir(e.path)}>
-                          {e.name}/
-                        </button>
-                      ) : (
-                        e.name
-                      )}
-                    </td>
-                    <td className="files__type">{t.entryKinds[e.kind] ?? e.kind}</td>
-                    <td className="files__size">{e.kind === 'file' ? counted(t, e.size, t.byte, t.bytes) : ''}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
+            <div className="files__scroll">
+              <table className="files files--picker" data-testid="transfer-entries">
+                <tbody>
+                  {shown.entries.map((e) => (
+                    <tr key={e.path} data-hidden={e.name.startsWith('.') || undefined}>
+                      <td>
+                        {e.kind === 'file' ? (
+                          <input type="checkbox" aria-label={e.name} data-testid={`pick-${e.path}`} checked={chosen.has(e.path)} onChange={() => toggle(e.path)} />
+                        ) : null}
+                      </td>
+                      <td className="files__name">
+                        {e.kind === 'dir' ? (
+                          <button type="button" className="link" onClick={() => setDir(e.path)}>
+                            {e.name}/
+                          </button>
+                        ) : (
+                          e.name
+                        )}
+                      </td>
+                      <td className="files__type">{t.entryKinds[e.kind] ?? e.kind}</td>
+                      <td className="files__size">{e.kind === 'file' ? counted(t, e.size, t.byte, t.bytes) : ''}</td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            </div>
             {rule?.decision === 'encrypt' ? (
               <div className="crossing__what" data-testid="transfer-encrypted">
                 {t.encryptedFor} {rule.encryptTo.map((r) => r.uid).join(', ')}

@@ -9,11 +9,12 @@
  * the field is emptied; it never enters the shell's store.
  */
 import { useEffect, useRef, useState } from 'react';
-import { textFor } from '../i18n';
+import { counted, textFor } from '../i18n';
 import { KeyboardLayoutBadge } from './KeyboardLayoutBadge';
 import { errorText } from '../supervisorText';
 import { useShell, useShellState } from '../shellContext';
 import { TrustMarkView } from './TrustMarkView';
+import { useDialogKeys } from './dialogKeys';
 
 /** A prompt left alone goes back to the plain lock screen. */
 const PROMPT_IDLE_MS = 30_000;
@@ -53,8 +54,11 @@ function UnlockPrompt() {
   const lock = useShellState((s) => s.lock)!;
   const trust = useShellState((s) => s.trust);
   const locale = useShellState((s) => s.locale);
-  const t = textFor(locale).lock;
+  const all = textFor(locale);
+  const t = all.lock;
   const field = useRef<HTMLInputElement>(null);
+  const card = useRef<HTMLFormElement>(null);
+  useDialogKeys(card, { onEscape: () => store.getState().closeUnlockPrompt() });
   const [busy, setBusy] = useState(false);
   const [message, setMessage] = useState<string | null>(null);
   const waitUntil = useRef(Date.now() + lock.retryInMs);
@@ -99,11 +103,11 @@ function UnlockPrompt() {
 
   return (
     <form
+      ref={card}
       className="lock__card lock__card--prompt"
       data-testid="unlock-prompt"
-      onKeyDown={(e) => {
+      onKeyDown={() => {
         lastInput.current = Date.now();
-        if (e.key === 'Escape') store.getState().closeUnlockPrompt();
       }}
       onSubmit={(e) => {
         e.preventDefault();
@@ -125,7 +129,7 @@ function UnlockPrompt() {
       ) : null}
       {lock.failures > 0 ? (
         <div className="lock__failures" data-testid="unlock-failures">
-          {lock.failures} {t.failures}
+          {counted(all, lock.failures, t.failure, t.failures)}
           {waitLeft > 0 ? ` — ${t.retryIn} ${waitLeft} ${t.seconds}` : ''}
         </div>
       ) : null}

@@ -3,12 +3,13 @@
  * user says in a few words what looked wrong — a band or dialog inside a frame, a strange request.
  * The supervisor journals it with the level in front, for the site to collect.
  */
-import { useState } from 'react';
+import { useRef, useState } from 'react';
 import { textFor } from '../i18n';
 import { errorText } from '../supervisorText';
 import { useShell, useShellState } from '../shellContext';
 import { TrustMarkView } from './TrustMarkView';
 import { useArmedAfter } from './useArmedAfter';
+import { useDialogKeys } from './dialogKeys';
 
 export function ReportDialog() {
   const open = useShellState((s) => s.reportOpen);
@@ -22,6 +23,9 @@ function ReportCard() {
   const t = all.report;
   const armed = useArmedAfter();
   const [text, setText] = useState('');
+  const card = useRef<HTMLDivElement>(null);
+  // Escape cancels, as « Annuler (Échap) » says: nothing is sent.
+  useDialogKeys(card, { onEscape: () => store.getState().closeReport() });
   const send = () => {
     if (!armed) return;
     store.getState().closeReport();
@@ -31,7 +35,7 @@ function ReportCard() {
     );
   };
   return (
-    <div className="modal" data-testid="report-dialog" data-armed={armed} role="dialog" aria-modal="true">
+    <div ref={card} className="modal" data-testid="report-dialog" data-armed={armed} role="dialog" aria-modal="true">
       <form
         className="modal__card"
         onSubmit={(e) => {
@@ -48,7 +52,7 @@ function ReportCard() {
         </label>
         <div className="modal__actions">
           <button type="button" className="button" onClick={() => store.getState().closeReport()}>
-            {all.cancel}
+            {all.cancelEsc}
           </button>
           <button type="submit" className="button button--primary" data-testid="report-send" disabled={!armed}>
             {t.send}

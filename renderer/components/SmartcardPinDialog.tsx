@@ -13,6 +13,7 @@ import { levelById } from '../store/shellStore';
 import { textFor } from '../i18n';
 import { TrustMarkView } from './TrustMarkView';
 import { useArmedAfter } from './useArmedAfter';
+import { useDialogKeys } from './dialogKeys';
 
 export function SmartcardPinDialog() {
   const request = useShellState((s) => (s.confirmation?.kind === 'pin' ? s.confirmation : null));
@@ -29,6 +30,7 @@ function PinCard({ request }: { request: PinConfirmRequest }) {
   const t = textFor(locale).smartcard;
   const armed = useArmedAfter();
   const field = useRef<HTMLInputElement>(null);
+  const card = useRef<HTMLDivElement>(null);
 
   const submit = () => {
     const input = field.current;
@@ -41,14 +43,12 @@ function PinCard({ request }: { request: PinConfirmRequest }) {
     if (field.current) field.current.value = '';
     void api.call('confirm.answer', { id: request.id, accept: false });
   };
+  useDialogKeys(card, { onEscape: cancel });
 
   return (
-    <div className="modal" data-testid="pin-dialog" data-armed={armed} role="alertdialog" aria-modal="true">
+    <div ref={card} className="modal" data-testid="pin-dialog" data-armed={armed} role="alertdialog" aria-modal="true">
       <form
         className="modal__card"
-        onKeyDown={(e) => {
-          if (e.key === 'Escape') cancel();
-        }}
         onSubmit={(e) => {
           e.preventDefault();
           submit();

@@ -2,12 +2,13 @@
  * Choosing the trust phrase: on first start (cannot be skipped) and, later, only from the trusted
  * overview. The phrase goes to the supervisor, which keeps it outside every cage.
  */
-import { useState } from 'react';
+import { useRef, useState } from 'react';
 import { TRUST_SYMBOLS, trustPhraseSchema } from '../../shared/trustPhrase';
 import { textFor } from '../i18n';
 import { errorText } from '../supervisorText';
 import { useShell, useShellState } from '../shellContext';
 import { useArmedAfter } from './useArmedAfter';
+import { useDialogKeys } from './dialogKeys';
 
 export function TrustPhraseDialog() {
   const { api, store } = useShell();
@@ -19,6 +20,9 @@ export function TrustPhraseDialog() {
   const [phrase, setPhrase] = useState('');
   const [symbol, setSymbol] = useState<string | null>(current?.symbol ?? TRUST_SYMBOLS[0]);
   const [error, setError] = useState<string | null>(null);
+  const card = useRef<HTMLDivElement>(null);
+  // The first phrase cannot be skipped: Escape cancels only a change.
+  useDialogKeys(card, { onEscape: kind === 'change' ? () => store.getState().closeTrustDialog() : null }, kind !== null);
   if (!kind) return null;
 
   const submit = async () => {
@@ -35,7 +39,7 @@ export function TrustPhraseDialog() {
   };
 
   return (
-    <div className="modal" data-testid="trust-dialog" data-armed={armed} role="dialog" aria-modal="true">
+    <div ref={card} className="modal" data-testid="trust-dialog" data-armed={armed} role="dialog" aria-modal="true">
       <form
         className="modal__card"
         onSubmit={(e) => {
@@ -78,7 +82,7 @@ export function TrustPhraseDialog() {
         <div className="modal__actions">
           {kind === 'change' ? (
             <button type="button" className="button" onClick={() => store.getState().closeTrustDialog()}>
-              {t.cancel}
+              {t.cancelEsc}
             </button>
           ) : null}
           <button type="submit" className="button button--primary" data-testid="trust-save" disabled={!armed}>

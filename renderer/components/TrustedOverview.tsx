@@ -3,12 +3,14 @@
  * with its level name and colour, the user's trust phrase, and the trusted menu. Drawn by the
  * shell above every viewer; no cage can cover it, and only the user closes it.
  */
+import { useRef } from 'react';
 import { textFor } from '../i18n';
 import { useShell, useShellState } from '../shellContext';
 import { TrustMarkView } from './TrustMarkView';
 import { LockDelayChoice } from './LockDelayChoice';
 import { SoundControls } from './SoundControls';
 import { SmartcardControls } from './SmartcardControls';
+import { useDialogKeys } from './dialogKeys';
 
 export function TrustedOverview() {
   const { store, api, switchTo, clipboard } = useShell();
@@ -22,18 +24,12 @@ export function TrustedOverview() {
   const lock = useShellState((s) => s.lock);
   const audio = useShellState((s) => s.audio);
   const t = textFor(locale);
-  if (!open) return null;
   const close = () => store.getState().closeOverview();
+  const surface = useRef<HTMLDivElement>(null);
+  useDialogKeys(surface, { onEscape: close }, open);
+  if (!open) return null;
   return (
-    <div
-      className="overview"
-      data-testid="trusted-overview"
-      role="dialog"
-      aria-modal="true"
-      onKeyDown={(e) => {
-        if (e.key === 'Escape') close();
-      }}
-    >
+    <div ref={surface} className="overview" data-testid="trusted-overview" role="dialog" aria-modal="true">
       <div className="overview__panel">
         <div className="overview__title">{t.overviewTitle}</div>
         <TrustMarkView trust={trust} testId="overview-trust" />

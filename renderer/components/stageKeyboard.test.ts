@@ -86,4 +86,22 @@ describe('stage keyboard', () => {
     keyboard.focus();
     expect(focusCalls).toBe(2);
   });
+
+  it('holds keys while the supervisor has not heard input is back, then routes them in order — or drops them if a surface opened again', () => {
+    const keyboard = createStageKeyboard<Key>();
+    const got: string[] = [];
+    keyboard.register('low', (k) => got.push(`low:${k.name}`));
+    keyboard.hold('low', down('KeyA'));
+    keyboard.hold('low', up('KeyA'));
+    keyboard.hold('low', down('KeyP'));
+    expect(got).toEqual([]);
+    keyboard.flush(true);
+    expect(got).toEqual(['low:down:KeyA', 'low:up:KeyA', 'low:down:KeyP']);
+    keyboard.flush(true);
+    expect(got).toHaveLength(3); // each held key once
+    keyboard.hold('low', down('KeyS'));
+    keyboard.flush(false);
+    keyboard.flush(true);
+    expect(got).toHaveLength(3);
+  });
 });

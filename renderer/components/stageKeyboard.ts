@@ -27,6 +27,10 @@ export interface StageKeyboard<E extends StageKey> {
   route(level: string | null, event: E): void;
   /** Gives the stage the focus, only if it does not have it already. */
   focus(): void;
+  /** Keeps a key for `level` until flush (the supervisor has not yet heard that input is back). */
+  hold(level: string, event: E): void;
+  /** Routes the keys held, in order, to the levels they were typed for if input may flow now; else drops them. */
+  flush(inputFlows: boolean): void;
 }
 
 export function createStageKeyboard<E extends StageKey>(): StageKeyboard<E> {
@@ -34,10 +38,11 @@ export function createStageKeyboard<E extends StageKey>(): StageKeyboard<E> {
   /** Each key down now (by code): the level that had the input when it went down (null: none). */
   const heldIn = new Map<string, string | null>();
   const element: { current: HTMLElement | null } = { current: null };
+  let held: [string, E][] = [];
   const deliver = (level: string | null, event: E) => {
     if (level !== null) handlers.get(level)?.(event);
   };
-  return {
+  const keyboard: StageKeyboard<E> = {
     element,
     register(level, handler) {
       handlers.set(level, handler);
@@ -68,5 +73,14 @@ export function createStageKeyboard<E extends StageKey>(): StageKeyboard<E> {
       const el = element.current;
       if (el && el.ownerDocument.activeElement !== el) el.focus({ preventScroll: true });
     },
+    hold(level, event) {
+      held.push([level, event]);
+    },
+    flush(inputFlows) {
+      const keys = held;
+      held = [];
+      if (inputFlows) for (const [level, event] of keys) keyboard.route(level, event);
+    },
   };
+  return keyboard;
 }

@@ -95,6 +95,12 @@ export interface ShellState {
   keyboardLayout: KeyboardLayoutView | null;
   /** Levels whose viewer stopped again and again: when its next frame is made (viewerRetry.ts). */
   viewerRetries: Record<string, number>;
+  /**
+   * A trusted surface gave the keyboard back and the supervisor has not yet said it heard so
+   * (input.suspend): its gateway would drop a key sent now. The stage holds the keys typed
+   * meanwhile and hands them on, in order, once it has (stageKeyboard.ts).
+   */
+  inputReleasing: boolean;
 }
 
 export interface ShellActions {
@@ -154,6 +160,7 @@ export interface ShellActions {
   setKeyboardLayout(view: KeyboardLayoutView): void;
   /** A level's viewer waits before its next frame (`at`: when), or no longer (null). */
   setViewerRetry(level: string, at: number | null): void;
+  setInputReleasing(releasing: boolean): void;
 }
 
 export type ShellStore = ReturnType<typeof createShellStore>;
@@ -195,6 +202,8 @@ export function createShellStore(locale: Locale) {
     training: null,
     flows: [],
     reportOpen: false,
+    inputReleasing: false,
+    setInputReleasing: (inputReleasing) => set({ inputReleasing }),
     keyboardLayout: null,
     setKeyboardLayout: (keyboardLayout) => set({ keyboardLayout }),
     initialise: ({ levels, cages, focus, switchShortcut, copyOutShortcut, pasteInShortcut, secureAttentionKey, trust, lock }) =>
