@@ -79,7 +79,8 @@
  * | 56910–56911 | kept (a LibreOffice recovery test not kept: the lead's note of 2026-12-07)            |
  * | 56912–56915 | e2e/stopNotice.spec.ts CASES (fr low, high; en low, high; 56916–56919 kept for it)    |
  * | 56920–56923 | e2e/stopNoticeReload.spec.ts CASES (fr low, high; en low, high; 56924–56929 kept for it) |
- * | 56708–56709, 56820–56839, 56930–57299, 57350–57499, 57700–58499 | free, for the next blocks |
+ * | 56930–56939 | apps/officeRecovery.test.ts LOW_UID, HIGH_UID (56932–56939 kept for it)             |
+ * | 56708–56709, 56820–56839, 56940–57299, 57350–57499, 57700–58499 | free, for the next blocks |
  * | 58500–59999 | FIXED: literal uids, each number one file's (the test lists free ones when it fails) |
  * | 60578–61183 | systemd's unused window: the product's defaults (cages 61000 + position, proxies     |
  * |             | 61100 + position) and the tests of them (smartcardPolicy.test.ts, 60700–60731;       |
