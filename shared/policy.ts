@@ -87,10 +87,15 @@ const appObjectSchema = z
      * unless one says it here.
      */
     opens: z.array(z.string().regex(MIME_TYPE, 'opens lists media types such as text/plain or image/png')).max(256).optional(),
+    /**
+     * Its command line when it opens a document (the file manager, xdg-open: its level's .desktop
+     * copy), the file after it; `exec` when not given. The launcher's start stays `exec`.
+     */
+    documentExec: argvSchema.optional(),
   })
   .strict();
 const appSchema = z.union([appObjectSchema, argvSchema.transform((exec) => ({ id: appIdOf(exec[0]!), exec, autostart: true, derivedId: true }))], { error: 'an app is { id, exec, autostart } or a command line such as [xterm, -geometry, 80x24]' });
-export type AppPolicy = { id: string; exec: string[]; autostart: boolean; desktop?: string; opens?: string[] };
+export type AppPolicy = { id: string; exec: string[]; autostart: boolean; desktop?: string; opens?: string[]; documentExec?: string[] };
 
 /** An old-form app's id: its program's file name in the id alphabet. */
 function appIdOf(program: string): string {

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadDefaultPolicy } from '../policy/policyLoader';
-import { desktopMimeTypes, execArgument, levelBrowser, levelDesktopEntry, mimeAppsList, mimeClaims, NO_BROWSER, writeCageMimeApps } from './cageMimeApps';
+import { desktopMimeTypes, documentCommand, execArgument, levelBrowser, levelDesktopEntry, mimeAppsList, mimeClaims, NO_BROWSER, writeCageMimeApps } from './cageMimeApps';
 
 const dir = mkdtempSync(join(tmpdir(), 'cloison-cagedesk-13-mime-'));
 const entry = (name: string, lines: string) => writeFileSync(join(dir, `${name}.desktop`), `[Desktop Entry]\nType=Application\nName=${name}\n${lines}\n`);
@@ -104,6 +104,9 @@ describe("a level's default applications", () => {
       expect(readdirSync(join(run, 'xdg'))).toEqual(['mimeapps.list']);
       expect(statSync(join(run, 'xdg/mimeapps.list')).mode & 0o777).toBe(0o444);
       expect(statSync(join(run, 'applications')).mode & 0o777).toBe(0o755);
+      // An app's documentExec opens its documents (the launcher keeps exec): the embedded PDF viewer's mupdf (#26).
+      writeCageMimeApps(run, [{ id: 'pdf', desktop: 'viewer', exec: ['viewer-gl'], documentExec: ['viewer', '-r', '96'] }], dir);
+      expect(readFileSync(join(run, 'applications/viewer.desktop'), 'utf8')).toContain('\nExec=viewer -r 96 %f\n');
     } finally {
       rmSync(run, { recursive: true, force: true });
     }
@@ -113,5 +116,13 @@ describe("a level's default applications", () => {
     expect(levelBrowser([{ id: 'pdf', desktop: 'viewer', exec: ['viewer'] }, { id: 'web', desktop: 'browser', exec: ['browser', '--private-window'] }], typesOf)).toBe('browser --private-window');
     expect(levelBrowser([{ id: 'pdf', desktop: 'viewer', exec: ['viewer'] }], typesOf)).toBe(NO_BROWSER);
     expect(levelBrowser([{ id: 'web', desktop: 'browser', exec: ['browser', 'a b'] }], typesOf)).toBe(NO_BROWSER);
+    expect(levelBrowser([{ id: 'web', desktop: 'browser', exec: ['browser-ui'], documentExec: ['browser', '--new-tab'] }], typesOf)).toBe('browser --new-tab');
+  });
+
+  it("the embedded policy's PDF viewer opens documents in mupdf (mupdf-x11), its launcher start stays mupdf-gl", () => {
+    for (const level of loadDefaultPolicy().levels) {
+      const pdf = level.cage.driver === 'bwrap' ? level.cage.apps.find((a) => a.id === 'pdf') : undefined;
+      expect({ level: level.id, exec: pdf?.exec, documentExec: pdf && documentCommand(pdf) }).toEqual({ level: level.id, exec: ['mupdf-gl'], documentExec: ['mupdf'] });
+    }
   });
 });

@@ -16,8 +16,11 @@
  *
  * What opens is the policy's app, as the policy writes its command line: each app with a .desktop
  * file gets the level's copy of it (its [Desktop Entry] group: names, icon, types) whose Exec is the
- * policy's `exec` and the file argument the host's Exec takes (mupdf.desktop runs mupdf-x11; the
- * level's PDF viewer is mupdf-gl, the one its launcher starts). Its actions, TryExec and D-Bus
+ * policy's `documentExec` (else its `exec`) and the file argument the host's Exec takes. The
+ * embedded policy's PDF viewer opens documents in `mupdf` (Debian's mupdf-x11) and starts from the
+ * launcher as mupdf-gl (its file dialog): mupdf-gl, maximized by the cage's openbox right after it
+ * maps, draws its first frame into Mesa's software GL buffer of its first size and nothing more
+ * until an input event — half a window (issue #26, pdfpaint-13). Its actions, TryExec and D-Bus
  * activation are left out: only the policy's command line starts it from a document. These copies
  * are all the cage sees of /usr/share/applications (a read-only folder bound over the host's): the
  * file manager's "open with" and menus, xdg-open's fallback to the host's mimeinfo.cache, GLib's
@@ -145,12 +148,19 @@ export function mimeAppsList(apps: readonly MimeApp[], typesOf?: (file: string) 
   ].join('\n');
 }
 
+type DocumentApp = MimeApp & { exec: readonly string[]; documentExec?: readonly string[] };
+
+/** The command line an app opens a document with: its policy's `documentExec`, else its `exec`. */
+export function documentCommand(app: DocumentApp): readonly string[] {
+  return app.documentExec ?? app.exec;
+}
+
 /**
  * Writes the level's defaults into the cage's run folder (root's): its mimeapps.list, and its copy of
  * each of its apps' .desktop files (the first app naming a file gives its command line). Replaced
  * whole at each start: an app the policy no longer gives the level leaves nothing behind.
  */
-export function writeCageMimeApps(runDir: string, apps: readonly (MimeApp & { exec: readonly string[] })[], dir = APPLICATIONS_DIR): void {
+export function writeCageMimeApps(runDir: string, apps: readonly DocumentApp[], dir = APPLICATIONS_DIR): void {
   const config = join(runDir, MIME_APPS_FOLDER);
   const applications = join(runDir, DESKTOP_FILES_FOLDER);
   for (const folder of [config, applications]) {
@@ -163,7 +173,7 @@ export function writeCageMimeApps(runDir: string, apps: readonly (MimeApp & { ex
     const file = app.desktop ?? app.id;
     if (written.has(file)) continue;
     const text = desktopText(file, dir);
-    const entry = text === null ? null : levelDesktopEntry(text, app.exec);
+    const entry = text === null ? null : levelDesktopEntry(text, documentCommand(app));
     if (entry === null) continue;
     writeFileSync(join(applications, `${file}.desktop`), entry, { mode: 0o444 });
     written.add(file);
@@ -176,10 +186,11 @@ export function writeCageMimeApps(runDir: string, apps: readonly (MimeApp & { ex
  * The level's browser for xdg-open's last resort: the command line of the app opening https first,
  * when it is plain words (BROWSER is split at spaces); NO_BROWSER otherwise.
  */
-export function levelBrowser(apps: readonly (MimeApp & { exec: readonly string[] })[], typesOf?: (file: string) => string[] | null): string {
+export function levelBrowser(apps: readonly DocumentApp[], typesOf?: (file: string) => string[] | null): string {
   const name = mimeClaims(apps, typesOf).get('x-scheme-handler/https')?.[0];
   const app = apps.find((a) => `${a.desktop ?? a.id}.desktop` === name);
-  return app && app.exec.every((arg) => /^[A-Za-z0-9._/=,+@-]+$/.test(arg)) ? app.exec.join(' ') : NO_BROWSER;
+  const command = app ? documentCommand(app) : [];
+  return app && command.every((arg) => /^[A-Za-z0-9._/=,+@-]+$/.test(arg)) ? command.join(' ') : NO_BROWSER;
 }
 
 /**

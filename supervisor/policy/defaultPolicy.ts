@@ -19,7 +19,9 @@ levels:
       apps:
         # The browser's profile lives in the cage's home; the cage is its sandbox.
         - { id: firefox, exec: [firefox-esr], desktop: firefox-esr, autostart: true }
-        - { id: pdf, exec: [mupdf-gl], desktop: mupdf }
+        # A document opens in mupdf (mupdf-x11): mupdf-gl, maximized as it maps, stays half drawn
+        # until the pointer moves (cages/cageMimeApps.ts); the launcher starts mupdf-gl (its file dialog).
+        - { id: pdf, exec: [mupdf-gl], documentExec: [mupdf], desktop: mupdf }
         - { id: files, exec: [pcmanfm], desktop: pcmanfm }
         - { id: terminal, exec: [xterm], desktop: debian-xterm }
         # A .txt opens in the text editor (cages/cageMimeApps.ts: each app opens what its .desktop
@@ -37,7 +39,7 @@ levels:
         - { id: writer, exec: [libreoffice, --writer], desktop: libreoffice-writer, autostart: true }
         - { id: calc, exec: [libreoffice, --calc], desktop: libreoffice-calc }
         # Images open in the PDF viewer here (no image viewer, no browser in this level).
-        - { id: pdf, exec: [mupdf-gl], desktop: mupdf, opens: [image/png, image/jpeg, image/gif, image/bmp, image/tiff] }
+        - { id: pdf, exec: [mupdf-gl], documentExec: [mupdf], desktop: mupdf, opens: [image/png, image/jpeg, image/gif, image/bmp, image/tiff] }
         - { id: files, exec: [pcmanfm], desktop: pcmanfm }
         - { id: terminal, exec: [xterm], desktop: debian-xterm }
         # Writer lists text/plain too: a .txt opens in the text editor.

@@ -13,7 +13,7 @@ const edited = (edit: (yaml: string) => string) => parsePolicy(edit(DEFAULT_POLI
 
 describe('policy changes on reload', () => {
   it("a level's applications changed: the menu changes, the cage keeps running", () => {
-    const next = edited((y) => y.replace(/^\s+- \{ id: pdf, exec: \[mupdf-gl\], desktop: mupdf \}\n/m, ''));
+    const next = edited((y) => y.replace(/^\s+- \{ id: pdf, exec: \[mupdf-gl\], documentExec: \[mupdf\], desktop: mupdf \}\n/m, ''));
     expect(next.levels[0]!.cage.driver === 'bwrap' && next.levels[0]!.cage.apps.length).toBeLessThan(running.levels[0]!.cage.driver === 'bwrap' ? running.levels[0]!.cage.apps.length : 0);
     const changes = policyChanges(running, next);
     expect(changes.cages).toEqual([]);

@@ -72,6 +72,7 @@ export const DEBIAN_PACKAGE_OF: Record<string, string> = {
   'firefox-esr': 'firefox-esr',
   libreoffice: 'libreoffice-writer',
   'mupdf-gl': 'mupdf',
+  mupdf: 'mupdf',
   pcmanfm: 'pcmanfm',
   mousepad: 'mousepad',
   setxkbmap: 'x11-xkb-utils',
