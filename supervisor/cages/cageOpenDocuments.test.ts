@@ -8,35 +8,10 @@
  */
 import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { AppPolicy } from '../../shared/policy';
-import { DEFAULT_POLICY_NAME, DEFAULT_POLICY_YAML } from '../policy/defaultPolicy';
-import { parsePolicy } from '../policy/policyLoader';
 import { launch } from './cageLauncher';
+import { embeddedLevelApps, onePagePdf } from '../testing/cageDocuments';
 import { startRealCage, type RealCage } from '../testing/realCage';
 import { parseXwd, type RgbImage } from '../testing/xwdImage';
-
-/** The embedded policy's apps of a level, none started with the cage (the test opens them). */
-function levelApps(level: string): AppPolicy[] {
-  // The default cage uids are not the test's: parsed as the part does, without asking the name service.
-  const policy = parsePolicy(DEFAULT_POLICY_YAML, DEFAULT_POLICY_NAME, 'part');
-  const cage = policy.levels.find((l) => l.id === level)!.cage;
-  if (cage.driver !== 'bwrap') throw new Error('the embedded policy has bwrap cages');
-  return cage.apps.map((app) => ({ ...app, autostart: false }));
-}
-
-/** A one-page PDF, its cross-reference table right. */
-function minimalPdf(): string {
-  const objects = ['<< /Type /Catalog /Pages 2 0 R >>', '<< /Type /Pages /Kids [3 0 R] /Count 1 >>', '<< /Type /Page /Parent 2 0 R /MediaBox [0 0 200 200] >>'];
-  let text = '%PDF-1.4\n';
-  const offsets: number[] = [];
-  objects.forEach((o, i) => {
-    offsets.push(text.length);
-    text += `${i + 1} 0 obj\n${o}\nendobj\n`;
-  });
-  const xref = text.length;
-  text += `xref\n0 ${objects.length + 1}\n0000000000 65535 f \n${offsets.map((o) => `${String(o).padStart(10, '0')} 00000 n \n`).join('')}`;
-  return `${text}trailer\n<< /Size ${objects.length + 1} /Root 1 0 R >>\nstartxref\n${xref}\n%%EOF\n`;
-}
 
 /** The middle of the non-white pixels in an area of the screen; null when it is all white. */
 function inkBox(image: RgbImage, area: { x: number; y: number; width: number; height: number }): { x: number; y: number } | null {
@@ -115,10 +90,10 @@ async function closeAll(cage: RealCage, pattern: string): Promise<void> {
 describe('high: documents open in the level’s applications', () => {
   let cage: RealCage;
   beforeAll(async () => {
-    cage = await startRealCage({ level: 'cagedesk13-high', geometry: '1024x768', policyApps: levelApps('high') });
-    await put(cage, 'Incoming/low/rapport.pdf', minimalPdf());
-    await put(cage, 'copie.pdf', minimalPdf());
-    await put(cage, 'Dossier/seul.pdf', minimalPdf());
+    cage = await startRealCage({ level: 'cagedesk13-high', geometry: '1024x768', policyApps: embeddedLevelApps('high') });
+    await put(cage, 'Incoming/low/rapport.pdf', onePagePdf());
+    await put(cage, 'copie.pdf', onePagePdf());
+    await put(cage, 'Dossier/seul.pdf', onePagePdf());
     await put(cage, 'notes.txt', 'des notes\n');
     expect((await cage.sh(ODT_SCRIPT)).code).toBe(0);
     expect((await cage.sh(PNG_SCRIPT)).code).toBe(0);
@@ -231,7 +206,7 @@ describe('low: a local HTML page opens in Firefox (no network)', () => {
   let cage: RealCage;
   beforeAll(async () => {
     // network none: the page is a local file, and nothing leaves the cage.
-    cage = await startRealCage({ level: 'cagedesk13-low', geometry: '1024x768', network: 'none', policyApps: levelApps('low') });
+    cage = await startRealCage({ level: 'cagedesk13-low', geometry: '1024x768', network: 'none', policyApps: embeddedLevelApps('low') });
     await put(cage, 'page.html', '<!doctype html><meta charset="utf-8"><title>Page du niveau bas</title><p>Bonjour</p>\n');
   }, 90_000);
   afterAll(async () => {

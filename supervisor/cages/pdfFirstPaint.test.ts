@@ -16,45 +16,14 @@
  */
 import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { AppPolicy } from '../../shared/policy';
-import { DEFAULT_POLICY_NAME, DEFAULT_POLICY_YAML } from '../policy/defaultPolicy';
-import { parsePolicy } from '../policy/policyLoader';
 import { launch } from './cageLauncher';
+import { embeddedLevelApps, onePagePdf } from '../testing/cageDocuments';
 import { startRealCage, type RealCage } from '../testing/realCage';
 import { parseXwd, type RgbImage } from '../testing/xwdImage';
 
 /** How long the window may take to be drawn whole (no input); the page shows in well under 2 s here. */
 const DRAWN_WITHIN_MS = 20_000;
 const ROOT_GREEN = [0x00, 0xff, 0x00] as const;
-
-/** The embedded policy's apps of a level, none started with the cage. */
-function levelApps(level: string): AppPolicy[] {
-  const policy = parsePolicy(DEFAULT_POLICY_YAML, DEFAULT_POLICY_NAME, 'part');
-  const cage = policy.levels.find((l) => l.id === level)!.cage;
-  if (cage.driver !== 'bwrap') throw new Error('the embedded policy has bwrap cages');
-  return cage.apps.map((app) => ({ ...app, autostart: false }));
-}
-
-/** A one-page letter-size PDF with a line of text (Helvetica, which every PDF reader has). */
-function notePdf(): string {
-  const stream = 'BT /F1 24 Tf 72 700 Td (Une note convertie.) Tj ET';
-  const objects = [
-    '<< /Type /Catalog /Pages 2 0 R >>',
-    '<< /Type /Pages /Kids [3 0 R] /Count 1 >>',
-    '<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R /Resources << /Font << /F1 5 0 R >> >> >>',
-    `<< /Length ${stream.length} >>\nstream\n${stream}\nendstream`,
-    '<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>',
-  ];
-  let text = '%PDF-1.4\n';
-  const offsets: number[] = [];
-  objects.forEach((o, i) => {
-    offsets.push(text.length);
-    text += `${i + 1} 0 obj\n${o}\nendobj\n`;
-  });
-  const xref = text.length;
-  text += `xref\n0 ${objects.length + 1}\n0000000000 65535 f \n${offsets.map((o) => `${String(o).padStart(10, '0')} 00000 n \n`).join('')}`;
-  return `${text}trailer\n<< /Size ${objects.length + 1} /Root 1 0 R >>\nstartxref\n${xref}\n%%EOF\n`;
-}
 
 interface Area { x: number; y: number; width: number; height: number }
 
@@ -104,8 +73,8 @@ async function windowArea(cage: RealCage, title: string): Promise<Area | null> {
 describe('high: a PDF opened from the file manager is drawn whole without any input', () => {
   let cage: RealCage;
   beforeAll(async () => {
-    cage = await startRealCage({ level: 'pdfpaint13-high', geometry: '1920x1080', policyApps: levelApps('high') });
-    const put = await cage.sh(`mkdir -p "$HOME/Incoming/low" && echo ${Buffer.from(notePdf()).toString('base64')} | base64 -d > "$HOME/Incoming/low/note.pdf" && xsetroot -solid '#00ff00'`);
+    cage = await startRealCage({ level: 'pdfpaint13-high', geometry: '1920x1080', policyApps: embeddedLevelApps('high') });
+    const put = await cage.sh(`mkdir -p "$HOME/Incoming/low" && echo ${Buffer.from(onePagePdf('Une note convertie.')).toString('base64')} | base64 -d > "$HOME/Incoming/low/note.pdf" && xsetroot -solid '#00ff00'`);
     expect(put.code, put.stderr).toBe(0);
   }, 90_000);
   afterAll(async () => {
