@@ -84,15 +84,20 @@ test.describe('the shell’s dialogs from the keyboard (#26)', () => {
     }
   }
 
-  test('the trusted menu: the focus in, Tab kept, Escape closes, the cage types again', async () => {
-    const { page } = shell;
-    await display.key('Pause');
-    await expect(page.getByTestId('trusted-overview')).toBeVisible();
-    expect(await focusInside(page, 'trusted-overview')).toBe(true);
-    await tabStaysIn('trusted-overview', 14);
+  /** The surface is shown with the focus in it, Tab kept inside (`tabs` each way), Escape closes it, and a line typed next reaches the cage. */
+  async function escapeCloses(testId: string, word: string, tabs = 0): Promise<void> {
+    const surface = shell.page.getByTestId(testId);
+    await expect(surface).toBeVisible();
+    expect(await focusInside(shell.page, testId)).toBe(true);
+    if (tabs > 0) await tabStaysIn(testId, tabs);
     await display.key('Escape');
-    await expect(page.getByTestId('trusted-overview')).toBeHidden();
-    await reachesCage('apres le menu');
+    await expect(surface).toBeHidden();
+    await reachesCage(word);
+  }
+
+  test('the trusted menu: the focus in, Tab kept, Escape closes, the cage types again', async () => {
+    await display.key('Pause');
+    await escapeCloses('trusted-overview', 'apres le menu', 14);
   });
 
   test('the transfer dialog: dot files hidden, a toggle shows them, Escape closes it (it did nothing)', async () => {
@@ -163,29 +168,15 @@ test.describe('the shell’s dialogs from the keyboard (#26)', () => {
   });
 
   test('the report and trust-phrase dialogs and the Applications menu close on Escape, and give the cage the keyboard back', async () => {
-    const { page } = shell;
     await display.key('Pause');
     await click('overview-report');
-    await expect(page.getByTestId('report-dialog')).toBeVisible();
-    expect(await focusInside(page, 'report-dialog')).toBe(true);
-    await display.key('Escape');
-    await expect(page.getByTestId('report-dialog')).toBeHidden();
-    await reachesCage('apres le signalement');
+    await escapeCloses('report-dialog', 'apres le signalement');
 
     await display.key('Pause');
     await click('overview-trust-change');
-    await expect(page.getByTestId('trust-dialog')).toBeVisible();
-    expect(await focusInside(page, 'trust-dialog')).toBe(true);
-    await tabStaysIn('trust-dialog', 10);
-    await display.key('Escape');
-    await expect(page.getByTestId('trust-dialog')).toBeHidden();
-    await reachesCage('apres la phrase');
+    await escapeCloses('trust-dialog', 'apres la phrase', 10);
 
     await click('open-apps');
-    await expect(page.getByTestId('apps-menu')).toBeVisible();
-    expect(await focusInside(page, 'apps-menu')).toBe(true);
-    await display.key('Escape');
-    await expect(page.getByTestId('apps-menu')).toBeHidden();
-    await reachesCage('apres les applications');
+    await escapeCloses('apps-menu', 'apres les applications');
   });
 });

@@ -17,6 +17,7 @@ import { whereStuck } from '../testing/whereStuck';
 import { launch, run } from '../cages/cageLauncher';
 import { findBinary } from '../system/binaries';
 import { firefoxPolicies } from '../cages/cageAppSettings';
+import { onePagePdf } from '../testing/cageDocuments';
 
 const APPS_LIMITS = { memoryBytes: 3 * 2 ** 30, tasks: 1024 };
 
@@ -28,25 +29,8 @@ function putInHome(cage: RealCage, name: string, content: string | Buffer): void
 }
 
 /** A one-page PDF filled with one colour and a line of text. */
-export function colourPdf([r, g, b]: [number, number, number], text: string): Buffer {
-  const stream = `${r / 255} ${g / 255} ${b / 255} rg 0 0 595 842 re f 0 0 0 rg BT /F1 36 Tf 72 760 Td (${text}) Tj ET`;
-  const objects = [
-    '<< /Type /Catalog /Pages 2 0 R >>',
-    '<< /Type /Pages /Kids [3 0 R] /Count 1 >>',
-    '<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R /Resources << /Font << /F1 5 0 R >> >> >>',
-    `<< /Length ${stream.length} >>\nstream\n${stream}\nendstream`,
-    '<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>',
-  ];
-  let body = '%PDF-1.4\n';
-  const offsets: number[] = [];
-  objects.forEach((o, i) => {
-    offsets.push(body.length);
-    body += `${i + 1} 0 obj\n${o}\nendobj\n`;
-  });
-  const xref = body.length;
-  body += `xref\n0 ${objects.length + 1}\n0000000000 65535 f \n${offsets.map((o) => `${String(o).padStart(10, '0')} 00000 n \n`).join('')}`;
-  body += `trailer\n<< /Size ${objects.length + 1} /Root 1 0 R >>\nstartxref\n${xref}\n%%EOF\n`;
-  return Buffer.from(body, 'latin1');
+function colourPdf([r, g, b]: [number, number, number], text: string): Buffer {
+  return Buffer.from(onePagePdf(`${r / 255} ${g / 255} ${b / 255} rg 0 0 595 842 re f 0 0 0 rg BT /F1 36 Tf 72 760 Td (${text}) Tj ET`, [595, 842]), 'latin1');
 }
 
 /** content.xml of an .odt (a zip), read without an unzip program: sizes from the central directory (LibreOffice streams its entries). */

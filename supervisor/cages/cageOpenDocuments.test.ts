@@ -87,6 +87,17 @@ async function closeAll(cage: RealCage, pattern: string): Promise<void> {
   if (pids.length) await cage.sh(`kill ${pids.join(' ')}; sleep 1; kill -9 ${pids.join(' ')} 2>/dev/null; true`);
 }
 
+/**
+ * `argv` run as a cage process opens a window titled `title` within `withinMs`; what opened is a
+ * true cage process (`opened`); then it is ended (`close`), so the next document opens a new window.
+ */
+async function expectOpens(cage: RealCage, argv: string[], title: RegExp, opened: string, close: string, withinMs = 60_000): Promise<void> {
+  await launch(cage.cage, { argv });
+  await windowTitled(cage, title, withinMs);
+  await expectCageProcess(cage, opened);
+  await closeAll(cage, close);
+}
+
 describe('high: documents open in the level’s applications', () => {
   let cage: RealCage;
   beforeAll(async () => {
@@ -138,17 +149,11 @@ describe('high: documents open in the level’s applications', () => {
   });
 
   it('xdg-open of a PDF from low opens MuPDF (the policy’s documentExec, mupdf: mupdf-x11), a true cage process', async () => {
-    await launch(cage.cage, { argv: ['xdg-open', '/home/cloison/Incoming/low/rapport.pdf'] });
-    await windowTitled(cage, /rapport\.pdf/, 60_000);
-    await expectCageProcess(cage, 'mupdf-x11 .*rapport.pdf');
-    await closeAll(cage, '^[^ ]*mupdf');
+    await expectOpens(cage, ['xdg-open', '/home/cloison/Incoming/low/rapport.pdf'], /rapport\.pdf/, 'mupdf-x11 .*rapport.pdf', '^[^ ]*mupdf');
   }, 90_000);
 
   it('gio open (GLib, as PCManFM and GTK programs ask) opens MuPDF too', async () => {
-    await launch(cage.cage, { argv: ['gio', 'open', '/home/cloison/copie.pdf'] });
-    await windowTitled(cage, /copie\.pdf/, 60_000);
-    await expectCageProcess(cage, 'mupdf-x11 .*copie.pdf');
-    await closeAll(cage, '^[^ ]*mupdf');
+    await expectOpens(cage, ['gio', 'open', '/home/cloison/copie.pdf'], /copie\.pdf/, 'mupdf-x11 .*copie.pdf', '^[^ ]*mupdf');
   }, 90_000);
 
   it('PCManFM opens the PDF the user double-clicks in its window in MuPDF (a double click on the cage’s display)', async () => {
@@ -175,24 +180,15 @@ describe('high: documents open in the level’s applications', () => {
 
   it('xdg-open of an image opens it in the PDF viewer (the policy’s opens: high has no image viewer)', async () => {
     expect((await cage.sh('xdg-mime query filetype "$HOME/photo.png"')).stdout.trim()).toBe('image/png');
-    await launch(cage.cage, { argv: ['xdg-open', '/home/cloison/photo.png'] });
-    await windowTitled(cage, /photo\.png/, 60_000);
-    await expectCageProcess(cage, 'mupdf-x11 .*photo.png');
-    await closeAll(cage, '^[^ ]*mupdf');
+    await expectOpens(cage, ['xdg-open', '/home/cloison/photo.png'], /photo\.png/, 'mupdf-x11 .*photo.png', '^[^ ]*mupdf');
   }, 90_000);
 
   it('xdg-open of a .txt opens Mousepad (Writer lists text/plain too: the policy says the editor)', async () => {
-    await launch(cage.cage, { argv: ['xdg-open', '/home/cloison/notes.txt'] });
-    await windowTitled(cage, /notes\.txt/, 60_000);
-    await expectCageProcess(cage, 'mousepad .*notes.txt');
-    await closeAll(cage, '^[^ ]*mousepad');
+    await expectOpens(cage, ['xdg-open', '/home/cloison/notes.txt'], /notes\.txt/, 'mousepad .*notes.txt', '^[^ ]*mousepad');
   }, 90_000);
 
   it('xdg-open of an .odt opens LibreOffice Writer', async () => {
-    await launch(cage.cage, { argv: ['xdg-open', '/home/cloison/lettre.odt'] });
-    await windowTitled(cage, /lettre\.odt.*LibreOffice Writer/, 150_000);
-    await expectCageProcess(cage, 'soffice.bin');
-    await closeAll(cage, '^[^ ]*soffice');
+    await expectOpens(cage, ['xdg-open', '/home/cloison/lettre.odt'], /lettre\.odt.*LibreOffice Writer/, 'soffice.bin', '^[^ ]*soffice', 150_000);
   }, 180_000);
 
   it('the user folders are in the cage’s language, named where applications look (user-dirs.dirs)', async () => {
@@ -216,9 +212,6 @@ describe('low: a local HTML page opens in Firefox (no network)', () => {
   it('xdg-open of an .html opens Firefox, a true cage process', async () => {
     const defaults = await cage.sh('echo "[$(xdg-mime query default text/html)] [$(xdg-mime query default application/vnd.oasis.opendocument.text)]"');
     expect(defaults.stdout).toBe('[firefox-esr.desktop] []\n'); // no office suite in low
-    await launch(cage.cage, { argv: ['xdg-open', '/home/cloison/page.html'] });
-    await windowTitled(cage, /Page du niveau bas/, 150_000);
-    await expectCageProcess(cage, '^[^ ]*firefox-esr');
-    await closeAll(cage, '^[^ ]*firefox-esr');
+    await expectOpens(cage, ['xdg-open', '/home/cloison/page.html'], /Page du niveau bas/, '^[^ ]*firefox-esr', '^[^ ]*firefox-esr', 150_000);
   }, 180_000);
 });

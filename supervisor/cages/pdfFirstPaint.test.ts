@@ -74,7 +74,7 @@ describe('high: a PDF opened from the file manager is drawn whole without any in
   let cage: RealCage;
   beforeAll(async () => {
     cage = await startRealCage({ level: 'pdfpaint13-high', geometry: '1920x1080', policyApps: embeddedLevelApps('high') });
-    const put = await cage.sh(`mkdir -p "$HOME/Incoming/low" && echo ${Buffer.from(onePagePdf('Une note convertie.')).toString('base64')} | base64 -d > "$HOME/Incoming/low/note.pdf" && xsetroot -solid '#00ff00'`);
+    const put = await cage.sh(`mkdir -p "$HOME/Incoming/low" && echo ${Buffer.from(onePagePdf('BT /F1 24 Tf 72 700 Td (Une note convertie.) Tj ET', [612, 792])).toString('base64')} | base64 -d > "$HOME/Incoming/low/note.pdf" && xsetroot -solid '#00ff00'`);
     expect(put.code, put.stderr).toBe(0);
   }, 90_000);
   afterAll(async () => {

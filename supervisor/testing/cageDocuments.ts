@@ -1,6 +1,6 @@
 /**
  * Test tools for documents opened in real cages (cageOpenDocuments.test.ts, pdfFirstPaint.test.ts):
- * the embedded policy's applications of a level, and a small valid PDF.
+ * the embedded policy's applications of a level, and a small valid PDF (cageApps.test.ts's too).
  */
 import type { AppPolicy } from '../../shared/policy';
 import { DEFAULT_POLICY_NAME, DEFAULT_POLICY_YAML } from '../policy/defaultPolicy';
@@ -16,21 +16,19 @@ export function embeddedLevelApps(level: string): AppPolicy[] {
 }
 
 /**
- * A one-page PDF, its cross-reference table right: an empty 200×200 page, or a letter-size page
- * with a line of text in Helvetica (which every PDF reader has).
+ * A one-page PDF, its cross-reference table right: a page of `size` points (200×200 by default),
+ * empty, or drawn by `content` (a PDF content stream; its font F1 is Helvetica, which every PDF
+ * reader has).
  */
-export function onePagePdf(line?: string): string {
-  const stream = line === undefined ? '' : `BT /F1 24 Tf 72 700 Td (${line}) Tj ET`;
-  const objects =
-    line === undefined
-      ? ['<< /Type /Catalog /Pages 2 0 R >>', '<< /Type /Pages /Kids [3 0 R] /Count 1 >>', '<< /Type /Page /Parent 2 0 R /MediaBox [0 0 200 200] >>']
-      : [
-          '<< /Type /Catalog /Pages 2 0 R >>',
-          '<< /Type /Pages /Kids [3 0 R] /Count 1 >>',
-          '<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R /Resources << /Font << /F1 5 0 R >> >> >>',
-          `<< /Length ${stream.length} >>\nstream\n${stream}\nendstream`,
-          '<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>',
-        ];
+export function onePagePdf(content = '', [width, height]: [number, number] = [200, 200]): string {
+  const page = `<< /Type /Page /Parent 2 0 R /MediaBox [0 0 ${width} ${height}]`;
+  const objects = [
+    '<< /Type /Catalog /Pages 2 0 R >>',
+    '<< /Type /Pages /Kids [3 0 R] /Count 1 >>',
+    ...(content === ''
+      ? [`${page} >>`]
+      : [`${page} /Contents 4 0 R /Resources << /Font << /F1 5 0 R >> >> >>`, `<< /Length ${content.length} >>\nstream\n${content}\nendstream`, '<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>']),
+  ];
   let text = '%PDF-1.4\n';
   const offsets: number[] = [];
   objects.forEach((o, i) => {
